@@ -1,0 +1,38 @@
+# ionmd: the two-command quick start (`make demo`, `make test`) and its install step.
+# Everything goes into .venv at the repository root.
+
+VENV    := .venv
+PY      := $(VENV)/bin/python
+PIP     := $(PY) -m pip
+TORCH   := torch==2.13.0
+PYTEST_ARGS ?=
+
+.PHONY: install deps test demo bench clean
+
+install: deps
+	@# --no-build-isolation: build the plugin against the torch in .venv (an isolated
+	@# build env would fetch another torch); the build dir is kept for fast rebuilds.
+	$(PIP) install --quiet --no-build-isolation --no-deps .
+	@$(PY) -c "import ionmd._plugin as p; print('ionmd plugin:', p.plugin_path())"
+
+deps: $(VENV)/.deps-installed
+
+$(VENV)/.deps-installed: requirements.txt Makefile
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	@# torch first, by exact version: a bare `torch` requirement pulls a CUDA build
+	$(PIP) install --quiet $(TORCH)
+	$(PIP) install --quiet -r requirements.txt
+	touch $@
+
+test: install
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m pytest -q $(PYTEST_ARGS)
+
+demo: install
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) examples/demo.py
+
+bench: install
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) examples/bench_sevennet.py
+
+clean:
+	rm -rf build demo-run bench-out

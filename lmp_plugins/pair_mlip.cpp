@@ -1,0 +1,246 @@
+/* ionmd: pair_style mlip.
+
+   compute() = graph from the neighbour list -> model (energies, dE/d edge_vec) ->
+   forces f_i += g, f_j -= g and virial W = -sum_e r_ij (x) g, global and per atom.
+   The virial is accumulated edge by edge rather than by fdotr, because in the
+   single-rank graph the force lands on the owner, not on the ghost image. */
+
+#include "pair_mlip.h"
+
+#include "atom.h"
+#include "comm.h"
+#include "error.h"
+#include "force.h"
+#include "memory.h"
+#include "neigh_list.h"
+#include "neighbor.h"
+#include "update.h"
+#include "utils.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <algorithm>
+#include <cstring>
+#include <thread>
+
+using namespace LAMMPS_NS;
+
+PairMLIP::PairMLIP(LAMMPS *lmp) :
+    Pair(lmp), device_request("auto"), graph_request(GRAPH_AUTO), cutoff(0.0), local_rank(0),
+    local_size(1)
+{
+  single_enable = 0;
+  restartinfo = 0;
+  one_coeff = 1;
+  manybody_flag = 1;
+  no_virial_fdotr_compute = 1;
+  centroidstressflag = CENTROID_NOTAVAIL;
+  builder = std::make_unique<MlipGraphBuilder>(lmp);
+
+  // node-local rank: picks the GPU and splits the cores among the ranks of one node
+  MPI_Comm node;
+  MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, comm->me, MPI_INFO_NULL, &node);
+  MPI_Comm_rank(node, &local_rank);
+  MPI_Comm_size(node, &local_size);
+  MPI_Comm_free(&node);
+}
+
+PairMLIP::~PairMLIP()
+{
+  if (allocated) {
+    memory->destroy(setflag);
+    memory->destroy(cutsq);
+  }
+}
+
+void PairMLIP::allocate()
+{
+  allocated = 1;
+  const int n = atom->ntypes + 1;
+  memory->create(setflag, n, n, "pair:setflag");
+  memory->create(cutsq, n, n, "pair:cutsq");
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < n; ++j) setflag[i][j] = 0;
+}
+
+/* pair_style mlip FILE [device D] [graph auto|owners|ghosts] */
+void PairMLIP::settings(int narg, char **arg)
+{
+  if (narg < 1)
+    error->all(FLERR, "Illegal pair_style mlip command: expected "
+               "'pair_style mlip FILE [device auto|cpu|cuda|cuda:N] [graph auto|owners|ghosts]'");
+  if (strcmp(update->unit_style, "metal") != 0)
+    error->all(FLERR, "pair_style mlip requires 'units metal' (models use eV and Angstrom), "
+               "but units are '{}'", update->unit_style);
+  model_file = arg[0];
+  for (int iarg = 1; iarg < narg; iarg += 2) {
+    if (iarg + 1 >= narg)
+      error->all(FLERR, "pair_style mlip: keyword '{}' needs a value", arg[iarg]);
+    const std::string key = arg[iarg], val = arg[iarg + 1];
+    if (key == "device") {
+      device_request = val;
+    } else if (key == "graph") {
+      if (val == "auto") graph_request = GRAPH_AUTO;
+      else if (val == "owners") graph_request = GRAPH_OWNERS;
+      else if (val == "ghosts") graph_request = GRAPH_GHOSTS;
+      else error->all(FLERR, "pair_style mlip: graph must be auto, owners or ghosts, not '{}'", val);
+    } else {
+      error->all(FLERR, "pair_style mlip: unknown keyword '{}' (known: device, graph)", key);
+    }
+  }
+  if (graph_request == GRAPH_OWNERS && comm->nprocs > 1)
+    error->all(FLERR, "pair_style mlip: 'graph owners' needs one MPI rank but {} are running; "
+               "use 'graph auto'", comm->nprocs);
+  load_model();
+}
+
+void PairMLIP::load_model()
+{
+  configure_threads();
+  try {
+    model = IONMD::MlipModel::load(model_file, device_request, local_rank);
+  } catch (IONMD::MlipError &e) {
+    error->all(FLERR, "pair_style mlip: {}", e.what());
+  }
+  const auto &m = model->metadata();
+  cutoff = m.cutoff;
+  if (comm->me == 0)
+    utils::logmesg(lmp,
+                   "pair_style mlip: {} model {} ({}), cutoff {} A, {} message-passing layers, "
+                   "{} elements, device {}, {} torch thread(s) per rank\n",
+                   m.family, model_file, m.dtype, m.cutoff, m.num_layers, m.elements.size(),
+                   model->device_name(), IONMD::intraop_threads());
+}
+
+// Without OMP_NUM_THREADS, share the node's cores among its MPI ranks instead of
+// letting every rank start one thread per core (oversubscription stalls everything).
+void PairMLIP::configure_threads()
+{
+  if (std::getenv("OMP_NUM_THREADS")) return;
+  const int ncores = (int) std::thread::hardware_concurrency();
+  IONMD::set_intraop_threads(std::max(1, ncores / std::max(1, local_size)));
+}
+
+/* pair_coeff * * El1 El2 ... with one element (or NULL) per atom type */
+void PairMLIP::coeff(int narg, char **arg)
+{
+  if (!allocated) allocate();
+  const int ntypes = atom->ntypes;
+  if (narg != 2 + ntypes)
+    error->all(FLERR, "pair_coeff for pair_style mlip needs '* *' followed by one element per "
+               "atom type: {} atom types but {} elements given", ntypes, narg - 2);
+  if (strcmp(arg[0], "*") != 0 || strcmp(arg[1], "*") != 0)
+    error->all(FLERR, "pair_coeff for pair_style mlip must start with '* *'");
+
+  const auto &elements = model->metadata().elements;
+  type2species.assign(ntypes + 1, -1);
+  for (int t = 1; t <= ntypes; ++t) {
+    const std::string el = arg[t + 1];
+    if (el == "NULL") continue;
+    auto it = std::find(elements.begin(), elements.end(), el);
+    if (it == elements.end())
+      error->all(FLERR, "pair_coeff: element '{}' (atom type {}) is not known to model {}; "
+                 "it knows: {}", el, t, model_file, utils::join_words(elements, " "));
+    type2species[t] = (int) (it - elements.begin());
+    if (comm->me == 0)
+      utils::logmesg(lmp, "pair_style mlip: atom type {} -> {} (model species {})\n", t, el,
+                     type2species[t]);
+  }
+  for (int i = 1; i <= ntypes; ++i)
+    for (int j = i; j <= ntypes; ++j)
+      setflag[i][j] = (type2species[i] >= 0 && type2species[j] >= 0) ? 1 : 0;
+}
+
+MlipGraphBuilder::Mode PairMLIP::graph_mode() const
+{
+  if (graph_request == GRAPH_OWNERS) return MlipGraphBuilder::OWNERS;
+  if (graph_request == GRAPH_GHOSTS) return MlipGraphBuilder::GHOSTS;
+  return comm->nprocs == 1 ? MlipGraphBuilder::OWNERS : MlipGraphBuilder::GHOSTS;
+}
+
+void PairMLIP::init_style()
+{
+  if (atom->tag_enable == 0) error->all(FLERR, "pair_style mlip requires atom IDs");
+  const bool ghosts = graph_mode() == MlipGraphBuilder::GHOSTS;
+  if (ghosts && force->newton_pair == 0)
+    error->all(FLERR, "pair_style mlip on several MPI ranks requires 'newton on' (forces on "
+               "ghost atoms are summed back to their owners)");
+  neighbor->add_request(this, NeighConst::REQ_FULL | (ghosts ? NeighConst::REQ_GHOST : 0));
+
+  if (ghosts) {
+    // exact local energies need every atom within num_layers * cutoff
+    const double shell = model->metadata().num_layers * cutoff + neighbor->skin;
+    if (comm->cutghostuser < shell) comm->cutghostuser = shell;
+    if (comm->me == 0)
+      utils::logmesg(lmp, "pair_style mlip: redundant ghost shell of {:.3f} A "
+                     "({} layers x {} A cutoff + {} A skin)\n",
+                     shell, model->metadata().num_layers, cutoff, neighbor->skin);
+  }
+}
+
+double PairMLIP::init_one(int i, int j)
+{
+  if (setflag[i][j] == 0 && type2species[i] >= 0 && type2species[j] >= 0)
+    error->all(FLERR, "pair_coeff for pair_style mlip has not been set");
+  return cutoff;
+}
+
+void PairMLIP::compute(int eflag, int vflag)
+{
+  ev_init(eflag, vflag);
+  builder->build(graph_mode(), list, type2species, cutoff * cutoff, graph);
+  if (graph.nlocal == 0) return;    // an empty subdomain contributes nothing
+
+  try {
+    model->compute(graph, eflag_atom != 0, result);
+  } catch (IONMD::MlipError &e) {
+    error->one(FLERR, "pair_style mlip at step {}: {}", update->ntimestep, e.what());
+  }
+  check_finite();
+  accumulate(eflag);
+}
+
+// Never integrate on garbage: stop at the first non-finite energy or force.
+void PairMLIP::check_finite()
+{
+  bool ok = std::isfinite(result.energy);
+  for (double g : result.edge_grad) ok = ok && std::isfinite(g);
+  if (!ok)
+    error->one(FLERR, "pair_style mlip: the model returned a non-finite energy or force at step "
+               "{} (atoms too close, or the simulation exploded); check the previous dump frames "
+               "and lower the timestep or the temperature", update->ntimestep);
+}
+
+void PairMLIP::accumulate(int /*eflag*/)
+{
+  double **f = atom->f;
+  const auto &node_atom = builder->node_atom();
+  if (eflag_global) eng_vdwl += result.energy;
+  if (eflag_atom)
+    for (int k = 0; k < graph.nlocal; ++k) eatom[node_atom[k]] += result.atom_energy[k];
+
+  const int64_t ne = graph.nedges();
+  for (int64_t e = 0; e < ne; ++e) {
+    const double *g = &result.edge_grad[3 * e];
+    const double *r = &graph.edge_vec[3 * e];
+    const int a = node_atom[graph.edge_i[e]], b = node_atom[graph.edge_j[e]];
+    f[a][0] += g[0];
+    f[a][1] += g[1];
+    f[a][2] += g[2];
+    f[b][0] -= g[0];
+    f[b][1] -= g[1];
+    f[b][2] -= g[2];
+    if (vflag_either) {
+      // LAMMPS order xx, yy, zz, xy, xz, yz
+      const double w[6] = {-r[0] * g[0], -r[1] * g[1], -r[2] * g[2],
+                           -r[0] * g[1], -r[0] * g[2], -r[1] * g[2]};
+      if (vflag_global)
+        for (int k = 0; k < 6; ++k) virial[k] += w[k];
+      if (vflag_atom)
+        for (int k = 0; k < 6; ++k) {
+          vatom[a][k] += 0.5 * w[k];
+          vatom[b][k] += 0.5 * w[k];
+        }
+    }
+  }
+}

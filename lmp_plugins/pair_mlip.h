@@ -1,0 +1,55 @@
+/* -*- c++ -*- ----------------------------------------------------------
+   ionmd: pair_style mlip, one pair style for every exported ML potential.
+
+   pair_style mlip FILE [device auto|cpu|cuda|cuda:N] [graph auto|owners|ghosts]
+   pair_coeff * * El1 El2 ... (one element or NULL per atom type)
+------------------------------------------------------------------------- */
+
+#ifndef LMP_PAIR_MLIP_H
+#define LMP_PAIR_MLIP_H
+
+#include "mlip_graph.h"
+#include "mlip_model.h"
+#include "pair.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace LAMMPS_NS {
+
+class PairMLIP : public Pair {
+ public:
+  PairMLIP(class LAMMPS *);
+  ~PairMLIP() override;
+
+  void compute(int, int) override;
+  void settings(int, char **) override;
+  void coeff(int, char **) override;
+  void init_style() override;
+  double init_one(int, int) override;
+
+ protected:
+  enum GraphRequest { GRAPH_AUTO, GRAPH_OWNERS, GRAPH_GHOSTS };
+
+  void allocate();
+  void load_model();
+  MlipGraphBuilder::Mode graph_mode() const;
+  void configure_threads();
+  void check_finite();
+  void accumulate(int eflag);
+
+  std::string model_file, device_request;
+  GraphRequest graph_request;
+  std::unique_ptr<IONMD::MlipModel> model;
+  std::unique_ptr<MlipGraphBuilder> builder;
+  IONMD::MlipGraph graph;
+  IONMD::MlipResult result;
+  std::vector<int> type2species;    // index = LAMMPS type (1-based), -1 = NULL
+  double cutoff;
+  int local_rank, local_size;
+};
+
+}    // namespace LAMMPS_NS
+
+#endif

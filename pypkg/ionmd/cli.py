@@ -1,0 +1,70 @@
+"""``ionmd`` command line: a thin layer over the Python API."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ionmd.errors import IonmdError
+
+
+def _cmd_export_sevennet(args: argparse.Namespace) -> None:
+    from ionmd.export import export_sevennet
+
+    path = export_sevennet(args.model, args.output, dtype=args.dtype, modal=args.modal)
+    print(f"wrote {path}")
+
+
+def _cmd_inspect(args: argparse.Namespace) -> None:
+    from ionmd.export import read_metadata
+
+    meta = read_metadata(args.file)
+    width = max(len(k) for k in meta)
+    for key, value in meta.items():
+        print(f"{key:<{width}}  {value}")
+
+
+def _cmd_plugin_path(args: argparse.Namespace) -> None:
+    from ionmd._plugin import plugin_path
+
+    print(plugin_path())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ionmd", description="ML interatomic potentials in LAMMPS for solid-state electrolytes"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    export = sub.add_parser("export", help="export a model to an ionmd model file")
+    families = export.add_subparsers(dest="family", required=True)
+    sn = families.add_parser("sevennet", help="SevenNet checkpoint or pretrained name")
+    sn.add_argument("--model", default="7net-0",
+                    help="pretrained name in the sevenn wheel (7net-0, 7net-l3i5, 7net-mf-0) "
+                         "or a checkpoint path (default: 7net-0)")
+    sn.add_argument("-o", "--output", required=True, help="model file to write (.pt)")
+    sn.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    sn.add_argument("--modal", default=None, help="fidelity of a multi-fidelity model (e.g. PBE)")
+    sn.set_defaults(func=_cmd_export_sevennet)
+
+    inspect = sub.add_parser("inspect", help="print the metadata of a model file")
+    inspect.add_argument("file")
+    inspect.set_defaults(func=_cmd_inspect)
+
+    plugin = sub.add_parser("plugin-path", help="print the path of ionmdplugin.so")
+    plugin.set_defaults(func=_cmd_plugin_path)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except IonmdError as exc:
+        print(f"ionmd: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

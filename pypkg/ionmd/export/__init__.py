@@ -1,0 +1,6 @@
+"""Exporters from model families to the ionmd model-file contract (see ``contract``)."""
+
+from ionmd.export.contract import FORMAT_VERSION, ModelMetadata, read_metadata
+from ionmd.export.sevennet import export_sevennet
+
+__all__ = ["FORMAT_VERSION", "ModelMetadata", "read_metadata", "export_sevennet"]

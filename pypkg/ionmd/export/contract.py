@@ -1,0 +1,149 @@
+"""The ionmd model-file contract, shared by every exporter and read by ``pair_style mlip``.
+
+A model file is a TorchScript module whose ``forward`` is::
+
+    forward(edge_vec: Tensor[E, 3], edge_index: Tensor[2, E] (int64),
+            species: Tensor[N] (int64), nlocal: int) -> Tensor[nlocal]
+
+* ``edge_index[0]`` is the centre (receiving) atom ``i``, ``edge_index[1]`` the
+  neighbour (sending) atom ``j``, and ``edge_vec[e] = x_j - x_i`` in Angstrom, taken
+  from LAMMPS coordinates (ghost images included), so no cell shifts are needed.
+  Every directed pair within the cutoff appears once in each direction.
+* ``species`` holds model-internal indices: ``elements[k]`` in the metadata is the
+  chemical symbol of index ``k``.
+* Nodes ``0 .. nlocal-1`` are the atoms whose energies are wanted; further nodes are
+  ghost atoms that only feed messages. The output is the per-atom energy (eV) of the
+  first ``nlocal`` nodes, in the model's dtype.
+
+Forces and virial are the caller's job: ``g = dE/d edge_vec`` by autograd, then
+``f_i += g, f_j -= g`` and ``W = -sum_e edge_vec (x) g``.
+
+Metadata travels inside the file as the TorchScript extra file ``ionmd/metadata``:
+one ``key=value`` per line (simple to parse from C++ without a JSON library).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+FORMAT_VERSION = 1
+METADATA_ENTRY = "ionmd/metadata"
+SUPPORTED_DTYPES = ("float32", "float64")
+
+# Keys every model file must carry; the C++ loader checks the same list.
+REQUIRED_KEYS = (
+    "format_version",
+    "family",
+    "cutoff",
+    "num_layers",
+    "elements",
+    "dtype",
+)
+
+
+@dataclass
+class ModelMetadata:
+    """What ``pair_style mlip`` and ``ionmd inspect`` need to know about a model file."""
+
+    family: str
+    cutoff: float
+    num_layers: int
+    elements: list[str]
+    dtype: str
+    source: str = ""
+    source_sha256: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+    format_version: int = FORMAT_VERSION
+
+    def to_text(self) -> str:
+        """Serialise as ``key=value`` lines (values never contain newlines)."""
+        import torch
+
+        from ionmd import __version__
+
+        items = {
+            "format_version": str(self.format_version),
+            "family": self.family,
+            "cutoff": repr(float(self.cutoff)),
+            "num_layers": str(int(self.num_layers)),
+            "elements": " ".join(self.elements),
+            "dtype": self.dtype,
+            "source": self.source,
+            "source_sha256": self.source_sha256,
+            "exporter": f"ionmd {__version__}",
+            "torch_version": torch.__version__,
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        }
+        items.update(self.extra)
+        for key, value in items.items():
+            if "\n" in value or "=" in key:
+                raise ValueError(f"metadata entry {key!r} cannot be stored: {value!r}")
+        return "".join(f"{k}={v}\n" for k, v in items.items())
+
+
+def parse_metadata(text: str) -> dict[str, str]:
+    """Parse the ``key=value`` metadata text of a model file."""
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        key, sep, value = line.partition("=")
+        if not sep:
+            raise ValueError(f"malformed metadata line {line!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def sha256_of(path: str | Path) -> str:
+    """SHA-256 of a file, streamed (checkpoints can be large)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def save_torchscript(module, path: str | Path, metadata: ModelMetadata) -> Path:
+    """Script-compiled ``module`` + metadata -> ``path`` (a TorchScript archive)."""
+    import torch
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.jit.save(module, str(path), _extra_files={METADATA_ENTRY: metadata.to_text()})
+    return path
+
+
+def read_metadata(path: str | Path) -> dict[str, str]:
+    """Read the metadata of an ionmd model file without building the model.
+
+    Raises
+    ------
+    ModelFileError
+        If the file is missing, is not a TorchScript archive, or has no ionmd metadata.
+    """
+    import zipfile
+
+    from ionmd.errors import ModelFileError
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"model file {path} does not exist")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = [n for n in zf.namelist() if n.endswith("extra/" + METADATA_ENTRY)]
+            if not names:
+                raise ModelFileError(
+                    f"{path} has no ionmd metadata: it was not written by `ionmd export` "
+                    "(re-export the model with `ionmd export ...`)"
+                )
+            text = zf.read(names[0]).decode()
+    except zipfile.BadZipFile as exc:
+        raise ModelFileError(f"{path} is not a TorchScript model file ({exc})") from exc
+    meta = parse_metadata(text)
+    missing = [k for k in REQUIRED_KEYS if k not in meta]
+    if missing:
+        raise ModelFileError(f"{path}: metadata lacks {', '.join(missing)}")
+    return meta

@@ -1,0 +1,236 @@
+"""Export SevenNet checkpoints (the ``sevenn`` wheel's pretrained models or any
+``checkpoint_*.pth``) to the ionmd model-file contract.
+
+SevenNet already follows the contract's edge convention: ``edge_index[0]`` is the
+receiving atom ``i`` and ``edge_index[1]`` the sending atom ``j``, with
+``edge_vec = x_j - x_i`` (``sevenn.nn.convolution``). The exporter therefore only
+strips the modules that do the caller's job (force/stress autograd, the energy sum
+over all nodes) and wraps the rest behind the contract's ``forward`` signature.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from ionmd.errors import ExportError
+from ionmd.export.contract import SUPPORTED_DTYPES, ModelMetadata, save_torchscript, sha256_of
+
+# Modules that compute what the pair style computes itself (forces, virial, total energy).
+_CALLER_SIDE_MODULES = ("force_output", "reduce_total_enegy", "reduce_total_energy")
+
+
+def _import_torch_sevenn():
+    try:
+        import sevenn  # noqa: F401
+        import torch
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ExportError(
+            "exporting SevenNet models needs the `sevenn` package: pip install sevenn"
+        ) from exc
+    return torch
+
+
+def _make_wrapper_classes(torch):
+    """Build the TorchScript-able wrappers (defined lazily: torch is imported on demand)."""
+    from typing import Dict
+
+    class OnehotInModelDtype(torch.nn.Module):
+        """SevenNet's OnehotEmbedding casts to float32 unconditionally; this one follows
+        the model dtype so float64 exports stay float64 end to end."""
+
+        def __init__(self, num_classes: int, key_x: str, key_save: Optional[str],
+                     key_additional: Optional[str], dtype: torch.dtype):
+            super().__init__()
+            self.num_classes = num_classes
+            self.key_x = key_x
+            self.key_save = key_save
+            self.key_additional = key_additional
+            self.register_buffer("_dtype_probe", torch.zeros(0, dtype=dtype))
+
+        def forward(self, data: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+            inp = data[self.key_x]
+            embd = torch.nn.functional.one_hot(inp, self.num_classes).to(self._dtype_probe.dtype)
+            data[self.key_x] = embd
+            if self.key_additional is not None:
+                data[self.key_additional] = embd
+            if self.key_save is not None:
+                data[self.key_save] = inp
+            return data
+
+    class SevenNetEdgeModel(torch.nn.Module):
+        """Contract wrapper: (edge_vec, edge_index, species, nlocal) -> local energies."""
+
+        def __init__(self, model: torch.nn.Module):
+            super().__init__()
+            self.model = model
+
+        def forward(self, edge_vec: torch.Tensor, edge_index: torch.Tensor,
+                    species: torch.Tensor, nlocal: int) -> torch.Tensor:
+            n = species.shape[0]
+            num_atoms = torch.tensor([n], dtype=torch.int64, device=species.device)
+            data: Dict[str, torch.Tensor] = {
+                "x": species,
+                "edge_index": edge_index,
+                "edge_vec": edge_vec,
+                "num_atoms": num_atoms,
+                "nlocal": num_atoms.cpu(),
+            }
+            out = self.model(data)
+            return out["atomic_energy"].reshape(-1)[:nlocal]
+
+    return OnehotInModelDtype, SevenNetEdgeModel
+
+
+def _build_network(cp, torch, dtype: str):
+    """The checkpoint's network, built natively in ``dtype``.
+
+    SevenNet builds in float32; ``.double()`` afterwards leaves constants that e3nn
+    computed at construction (Wigner 3j, normalisations) rounded to float32, which
+    shows up as ~1e-7 relative force errors. For float64 the network is therefore
+    rebuilt under a float64 default dtype and given the (patched) float32 weights.
+    """
+    import copy
+
+    from sevenn.model_build import build_E3_equivariant_model
+
+    net = cp.build_model(enable_cueq=False, enable_flash=False, enable_oeq=False)
+    if dtype == "float32":
+        return net
+    state = {k: (v.double() if v.is_floating_point() else v) for k, v in net.state_dict().items()}
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        net64 = build_E3_equivariant_model(copy.deepcopy(cp.config))
+    finally:
+        torch.set_default_dtype(previous)
+    net64.load_state_dict(state, strict=True)
+    return net64
+
+
+def resolve_checkpoint(model: str | Path) -> Path:
+    """A pretrained name known to ``sevenn`` (``7net-0``, ``7net-l3i5``, ``7net-mf-0``)
+    or a checkpoint path -> the checkpoint file, without any download."""
+    from sevenn.util import pretrained_name_to_path
+
+    path = Path(model)
+    if path.is_file():
+        return path
+    try:
+        resolved = Path(pretrained_name_to_path(str(model)))
+    except Exception as exc:
+        raise ExportError(
+            f"{model!r} is neither a file nor a SevenNet pretrained name "
+            "(try 7net-0, 7net-l3i5, 7net-mf-0 or a checkpoint path)"
+        ) from exc
+    if not resolved.is_file():
+        raise ExportError(
+            f"SevenNet model {model!r} is not shipped in the installed sevenn wheel "
+            f"({resolved} missing) and ionmd never downloads at run time: download the "
+            "checkpoint yourself and pass its path"
+        )
+    return resolved
+
+
+def build_sevennet_module(model: str | Path = "7net-0", *, dtype: str = "float32",
+                          modal: Optional[str] = None):
+    """Build the scripted contract module and its metadata (not yet saved).
+
+    Returns
+    -------
+    (torch.jit.ScriptModule, ModelMetadata)
+    """
+    torch = _import_torch_sevenn()
+    import e3nn.util.jit
+    import sevenn
+    import sevenn._keys as KEY
+    from ase.data import chemical_symbols
+    from sevenn.nn.node_embedding import OnehotEmbedding
+    from sevenn.util import load_checkpoint
+
+    if dtype not in SUPPORTED_DTYPES:
+        raise ExportError(f"dtype must be one of {SUPPORTED_DTYPES}, got {dtype!r}")
+    ckpt_path = resolve_checkpoint(model)
+    cp = load_checkpoint(str(ckpt_path))
+    config = cp.config
+    net = _build_network(cp, torch, dtype)
+
+    for key in _CALLER_SIDE_MODULES:
+        net.delete_module_by_key(key)
+    if hasattr(net, "eval_type_map"):
+        net.eval_type_map = False  # species arrive as model-internal indices
+
+    modal_map = net.modal_map or {}
+    if modal_map:
+        if modal is None:
+            raise ExportError(
+                f"{ckpt_path.name} is a multi-fidelity model: choose a fidelity with "
+                f"--modal (one of {', '.join(modal_map)})"
+            )
+        if modal not in modal_map:
+            raise ExportError(f"unknown modal {modal!r}; this model has {', '.join(modal_map)}")
+        net.prepare_modal_deploy(modal)
+    elif modal is not None:
+        raise ExportError(f"{ckpt_path.name} has a single fidelity; drop --modal {modal}")
+
+    torch_dtype = torch.float64 if dtype == "float64" else torch.float32
+    OnehotInModelDtype, SevenNetEdgeModel = _make_wrapper_classes(torch)
+    for name, mod in list(net._modules.items()):
+        if isinstance(mod, OnehotEmbedding):
+            net._modules[name] = OnehotInModelDtype(
+                mod.num_classes, mod.key_x, mod.key_save, mod.key_additional_output, torch_dtype
+            )
+    net.set_is_batch_data(False)
+    net = net.to(torch_dtype).eval()
+
+    wrapper = SevenNetEdgeModel(net).eval()
+    scripted = e3nn.util.jit.script(wrapper)
+    scripted = torch.jit.freeze(scripted)
+
+    # type map: atomic number -> model index; invert to index-ordered symbols
+    type_map = config[KEY.TYPE_MAP]
+    elements = [""] * len(type_map)
+    for z, idx in type_map.items():
+        elements[int(idx)] = chemical_symbols[int(z)]
+    num_layers = int(config[KEY.NUM_CONVOLUTION])
+    cutoff = float(config[KEY.CUTOFF])
+    meta = ModelMetadata(
+        family="sevennet",
+        cutoff=cutoff,
+        num_layers=num_layers,
+        elements=elements,
+        dtype=dtype,
+        source=str(model),
+        source_sha256=sha256_of(ckpt_path),
+        extra={
+            "family_version": f"sevenn {sevenn.__version__}",
+            "modal": modal or "",
+            "checkpoint_file": ckpt_path.name,
+        },
+    )
+    return scripted, meta
+
+
+def export_sevennet(model: str | Path = "7net-0", output: str | Path = "sevennet.pt", *,
+                    dtype: str = "float32", modal: Optional[str] = None) -> Path:
+    """Export a SevenNet checkpoint to an ionmd model file for ``pair_style mlip``.
+
+    Parameters
+    ----------
+    model
+        Pretrained name shipped in the ``sevenn`` wheel (``7net-0``, ``7net-l3i5``,
+        ``7net-mf-0``) or a path to a SevenNet checkpoint.
+    output
+        Path of the TorchScript file to write.
+    dtype
+        ``"float32"`` (fast, what SevenNet was trained in) or ``"float64"``.
+    modal
+        Fidelity of a multi-fidelity checkpoint (e.g. ``"PBE"`` for ``7net-mf-0``).
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    scripted, meta = build_sevennet_module(model, dtype=dtype, modal=modal)
+    return save_torchscript(scripted, output, meta)

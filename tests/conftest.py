@@ -1,0 +1,41 @@
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+warnings.filterwarnings("ignore", message=".*TP accelerator.*")
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def sevennet0_f64(model_dir):
+    from ionmd.export import export_sevennet
+
+    return export_sevennet("7net-0", model_dir / "sevennet0_f64.pt", dtype="float64")
+
+
+@pytest.fixture(scope="session")
+def sevennet0_f32(model_dir):
+    from ionmd.export import export_sevennet
+
+    return export_sevennet("7net-0", model_dir / "sevennet0_f32.pt", dtype="float32")
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(model_dir):
+    from tiny_sevennet import write_tiny_sevennet_checkpoint
+
+    return write_tiny_sevennet_checkpoint(model_dir / "tiny_sevennet.pth")
+
+
+@pytest.fixture(scope="session")
+def tiny_f64(model_dir, tiny_checkpoint):
+    from ionmd.export import export_sevennet
+
+    return export_sevennet(tiny_checkpoint, model_dir / "tiny_f64.pt", dtype="float64")

@@ -1,0 +1,109 @@
+"""Run ``lmp -in`` (optionally under ``mpirun``) on an ASE structure and read back
+energies, forces, per-atom quantities and the pressure tensor at full precision.
+
+Kept apart from the tests so that every test drives LAMMPS the way users do: a data
+file, an input script and the ``lmp`` executable of the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+from ase.geometry import Cell
+from ase.io import write
+
+BIN = Path(sys.executable).parent
+EV_PER_A3_TO_BAR = 1.602176634e6
+
+
+def to_lammps_frame(atoms: Atoms) -> Atoms:
+    """Rotate ``atoms`` so the cell is lower triangular (a along x, b in the xy plane),
+    the frame LAMMPS uses; then forces and stresses need no rotation to compare."""
+    out = atoms.copy()
+    out.set_cell(Cell.fromcellpar(atoms.cell.cellpar()), scale_atoms=True)
+    return out
+
+
+def write_data(atoms: Atoms, path: Path, elements: list[str]) -> None:
+    write(path, atoms, format="lammps-data", specorder=elements, masses=True,
+          atom_style="atomic")
+
+
+@dataclass
+class LammpsResult:
+    energy: float
+    forces: np.ndarray          # [N, 3], ordered by atom id (= ASE order)
+    atom_energy: np.ndarray     # [N]
+    atom_virial: np.ndarray     # [N, 6] in eV (LAMMPS order xx yy zz xy xz yz)
+    pressure: np.ndarray        # [6] in bar (xx yy zz xy xz yz)
+    volume: float
+    log: str
+
+    def stress_ase(self) -> np.ndarray:
+        """ASE Voigt stress (xx yy zz yz xz xy) in eV/A^3 from the static pressure."""
+        p = self.pressure / EV_PER_A3_TO_BAR
+        return -np.array([p[0], p[1], p[2], p[5], p[4], p[3]])
+
+
+def lammps_cmd(nprocs: int = 1) -> list[str]:
+    lmp = str(BIN / "lmp")
+    if nprocs == 1:
+        return [lmp]
+    return [str(BIN / "mpirun"), "-np", str(nprocs), lmp]
+
+
+def run_lmp(script: str, workdir: Path, nprocs: int = 1, env: dict | None = None,
+            check: bool = True) -> subprocess.CompletedProcess:
+    """Run an input script; returns the completed process (stdout+stderr in .stdout)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "in.lmp").write_text(script)
+    run_env = dict(os.environ)
+    run_env.setdefault("OMP_NUM_THREADS", "1" if nprocs > 1 else "2")
+    if env:
+        run_env.update(env)
+    proc = subprocess.run(lammps_cmd(nprocs) + ["-in", "in.lmp", "-log", "log.lammps"],
+                          cwd=workdir, env=run_env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=1800)
+    if check and proc.returncode != 0:
+        raise RuntimeError(f"lmp failed (rc={proc.returncode}) in {workdir}:\n{proc.stdout[-4000:]}")
+    return proc
+
+
+def single_point(atoms: Atoms, model_file: Path, workdir: Path, elements: list[str], *,
+                 nprocs: int = 1, pair_extra: str = "", processors: str | None = None) -> LammpsResult:
+    """``run 0`` on ``atoms`` (already in the LAMMPS frame) with ``pair_style mlip``."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    write_data(atoms, workdir / "struct.data", elements)
+    script = f"""
+units metal
+atom_style atomic
+boundary p p p
+atom_modify map yes
+{f'processors {processors}' if processors else ''}
+read_data struct.data
+pair_style mlip {model_file} {pair_extra}
+pair_coeff * * {' '.join(elements)}
+compute pea all pe/atom
+compute sa all stress/atom NULL virial
+dump d all custom 1 out.dump id fx fy fz c_pea c_sa[1] c_sa[2] c_sa[3] c_sa[4] c_sa[5] c_sa[6]
+dump_modify d sort id format float %.17g
+thermo_style custom step pe pxx pyy pzz pxy pxz pyz vol
+run 0
+print "RESULT $(pe:%.17g) $(pxx:%.17g) $(pyy:%.17g) $(pzz:%.17g) $(pxy:%.17g) $(pxz:%.17g) $(pyz:%.17g) $(vol:%.17g)" file result.txt
+"""
+    proc = run_lmp(script, workdir, nprocs=nprocs)
+    vals = (workdir / "result.txt").read_text().split()[1:]
+    nums = np.array([float(v) for v in vals])
+    dump = np.loadtxt(workdir / "out.dump", skiprows=9, ndmin=2)
+    volume = nums[7]
+    # stress/atom gives -virial in pressure*volume units (bar A^3): convert to eV
+    atom_virial = -dump[:, 5:11] / EV_PER_A3_TO_BAR
+    return LammpsResult(energy=nums[0], forces=dump[:, 1:4], atom_energy=dump[:, 4],
+                        atom_virial=atom_virial, pressure=nums[1:7], volume=volume,
+                        log=proc.stdout)
