@@ -38,7 +38,10 @@ def write_tiny_sevennet_checkpoint(path: str | Path, *, seed: int = 7, cutoff: f
     config.pop("avg_num_neigh_cp", None)
     torch.manual_seed(seed)
     model = build_E3_equivariant_model(config)
+    # random weights give forces of ~1e-3 eV/A; scale the readout so forces are
+    # O(1 eV/A) and force comparisons mean something
     state = model.state_dict()
+    state["rescale_atomic_energy.scale"] = state["rescale_atomic_energy.scale"] * 500.0
     path = Path(path)
     torch.save({"config": config, "model_state_dict": state, "epoch": 0,
                 "optimizer_state_dict": None, "scheduler_state_dict": None}, path)

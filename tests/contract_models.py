@@ -1,0 +1,58 @@
+"""Hand-written models in the ionmd model-file contract, saved through the same
+``save_torchscript`` the exporters use. They test the pair style's assembly of forces
+and virials against LAMMPS's own pair styles, and its error paths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from ionmd.export.contract import ModelMetadata, save_torchscript
+
+
+class MorseEdgeModel(torch.nn.Module):
+    """E_i = 1/2 sum_j [phi(r_ij) - phi(rc)], phi = D (exp(-2a(r-r0)) - 2 exp(-a(r-r0))):
+    LAMMPS's `pair_style morse rc` with `pair_modify shift yes`."""
+
+    def __init__(self, d0: float, alpha: float, r0: float, rc: float):
+        super().__init__()
+        self.d0, self.alpha, self.r0, self.rc = d0, alpha, r0, rc
+
+    def phi(self, r: torch.Tensor) -> torch.Tensor:
+        x = torch.exp(-self.alpha * (r - self.r0))
+        return self.d0 * (x * x - 2.0 * x)
+
+    def forward(self, edge_vec: torch.Tensor, edge_index: torch.Tensor, species: torch.Tensor,
+                nlocal: int) -> torch.Tensor:
+        r = torch.linalg.norm(edge_vec, dim=1)
+        shift = self.phi(torch.full_like(r[:1], self.rc))
+        e_edge = 0.5 * (self.phi(r) - shift)
+        out = torch.zeros(species.shape[0], dtype=edge_vec.dtype, device=edge_vec.device)
+        out = out.index_add(0, edge_index[0], e_edge)
+        return out[:nlocal]
+
+
+class NonFiniteModel(torch.nn.Module):
+    """Finite until an edge gets shorter than `r_bad`, then NaN (a model that 'explodes')."""
+
+    def __init__(self, r_bad: float):
+        super().__init__()
+        self.r_bad = r_bad
+
+    def forward(self, edge_vec: torch.Tensor, edge_index: torch.Tensor, species: torch.Tensor,
+                nlocal: int) -> torch.Tensor:
+        r = torch.linalg.norm(edge_vec, dim=1)
+        e_edge = torch.sqrt(r - self.r_bad)  # NaN below r_bad
+        out = torch.zeros(species.shape[0], dtype=edge_vec.dtype)
+        return out.index_add(0, edge_index[0], e_edge)[:nlocal]
+
+
+def save_contract_model(module: torch.nn.Module, path: Path, *, cutoff: float, elements,
+                        num_layers: int = 1, dtype: str = "float64", **extra) -> Path:
+    meta = ModelMetadata(family="test", cutoff=cutoff, num_layers=num_layers,
+                         elements=list(elements), dtype=dtype)
+    if "format_version" in extra:
+        meta.format_version = extra.pop("format_version")
+    meta.extra.update({k: str(v) for k, v in extra.items()})
+    return save_torchscript(torch.jit.script(module), path, meta)

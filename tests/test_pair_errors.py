@@ -1,0 +1,83 @@
+"""Every bad input stops LAMMPS with a message that says what is wrong and how to fix it."""
+
+import pytest
+import torch
+
+from contract_models import MorseEdgeModel, NonFiniteModel, save_contract_model
+from lammps_runner import run_lmp, write_data
+from structures import licl_supercell
+
+
+@pytest.fixture(scope="module")
+def morse(tmp_path_factory):
+    return save_contract_model(MorseEdgeModel(0.35, 1.4, 2.9, 5.0),
+                               tmp_path_factory.mktemp("m") / "morse.pt", cutoff=5.0,
+                               elements=["Cl", "Li"])
+
+
+def run_bad(tmp_path, pair_lines, units="metal", data=True, nprocs=1, extra=""):
+    atoms = licl_supercell(rep=1)
+    write_data(atoms, tmp_path / "struct.data", ["Cl", "Li"])
+    script = f"units {units}\natom_style atomic\nread_data struct.data\n{pair_lines}\n{extra}\nrun 0\n"
+    proc = run_lmp(script, tmp_path, nprocs=nprocs, check=False)
+    assert proc.returncode != 0, proc.stdout[-2000:]
+    return proc.stdout
+
+
+def test_missing_model_file(tmp_path):
+    out = run_bad(tmp_path, "pair_style mlip nowhere.pt\npair_coeff * * Cl Li")
+    assert "nowhere.pt does not exist" in out and "ionmd export" in out
+
+
+def test_not_a_model_file(tmp_path):
+    (tmp_path / "junk.pt").write_text("not a model")
+    out = run_bad(tmp_path, "pair_style mlip junk.pt\npair_coeff * * Cl Li")
+    assert "not a TorchScript archive" in out
+
+
+def test_torchscript_without_ionmd_metadata(tmp_path):
+    torch.jit.save(torch.jit.script(MorseEdgeModel(0.3, 1.0, 3.0, 5.0)), str(tmp_path / "raw.pt"))
+    out = run_bad(tmp_path, "pair_style mlip raw.pt\npair_coeff * * Cl Li")
+    assert "carries no ionmd metadata" in out
+
+
+def test_unknown_format_version(tmp_path):
+    save_contract_model(MorseEdgeModel(0.3, 1.0, 3.0, 5.0), tmp_path / "future.pt", cutoff=5.0,
+                        elements=["Cl", "Li"], format_version=99)
+    out = run_bad(tmp_path, "pair_style mlip future.pt\npair_coeff * * Cl Li")
+    assert "format version 99" in out and "update ionmd" in out
+
+
+def test_element_unknown_to_model(tmp_path, morse):
+    out = run_bad(tmp_path, f"pair_style mlip {morse}\npair_coeff * * Cl Xe")
+    assert "element 'Xe' (atom type 2) is not known" in out and "it knows: Cl Li" in out
+
+
+def test_wrong_number_of_elements(tmp_path, morse):
+    out = run_bad(tmp_path, f"pair_style mlip {morse}\npair_coeff * * Cl")
+    assert "2 atom types but 1 elements given" in out
+
+
+def test_units_other_than_metal(tmp_path, morse):
+    out = run_bad(tmp_path, f"pair_style mlip {morse}\npair_coeff * * Cl Li", units="real")
+    assert "requires 'units metal'" in out
+
+
+def test_unknown_keyword(tmp_path, morse):
+    out = run_bad(tmp_path, f"pair_style mlip {morse} colour blue\npair_coeff * * Cl Li")
+    assert "unknown keyword 'colour'" in out
+
+
+def test_owners_graph_refused_on_several_ranks(tmp_path, morse):
+    out = run_bad(tmp_path, f"pair_style mlip {morse} graph owners\npair_coeff * * Cl Li", nprocs=2)
+    assert "'graph owners' needs one MPI rank" in out
+
+
+def test_non_finite_energy_stops_the_run(tmp_path):
+    """The model turns NaN once atoms come closer than 1.9 A; a hot start makes them."""
+    save_contract_model(NonFiniteModel(1.9), tmp_path / "nan.pt", cutoff=4.0,
+                        elements=["Cl", "Li"])
+    out = run_bad(tmp_path, "pair_style mlip nan.pt\npair_coeff * * Cl Li",
+                  extra="displace_atoms all random 0.9 0.9 0.9 5 units box\n"
+                        "dump d all atom 1 traj.dump")
+    assert "non-finite energy or force at step 0" in out
