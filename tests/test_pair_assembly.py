@@ -59,3 +59,34 @@ def test_morse_matches_lammps(make, nprocs, graph, morse_model, tmp_path):
     from lammps_runner import EV_PER_A3_TO_BAR
     np.testing.assert_allclose(got.atom_virial, -ref_dump[:, 5:11] / EV_PER_A3_TO_BAR,
                                rtol=0, atol=1e-10)
+
+
+def test_null_types_are_left_out_of_the_graph(morse_model, tmp_path):
+    """pair_coeff * * Cl Li NULL under hybrid/overlay: the NULL atoms (Ar) take no part,
+    so energy and forces equal those of the system without them."""
+    from ase import Atoms
+
+    base = licl_supercell()
+    ar = Atoms("Ar4", positions=[[1.3, 1.3, 1.3], [3.9, 3.9, 1.3], [3.9, 1.3, 3.9],
+                                 [6.4, 6.4, 6.4]])
+    mixed = base + ar
+    ref, ref_dump = lammps_morse(base, tmp_path / "ref")
+    (tmp_path / "mix").mkdir()
+    write_data(mixed, tmp_path / "mix" / "struct.data", ["Cl", "Li", "Ar"])
+    run_lmp(f"""
+units metal
+atom_style atomic
+read_data struct.data
+pair_style hybrid/overlay mlip {morse_model} zero {RC}
+pair_coeff * * mlip Cl Li NULL
+pair_coeff * * zero
+dump d all custom 1 out.dump id fx fy fz
+dump_modify d sort id format float %.17g
+run 0
+print "RESULT $(pe:%.17g)" file result.txt
+""", tmp_path / "mix")
+    energy = float((tmp_path / "mix" / "result.txt").read_text().split()[1])
+    forces = np.loadtxt(tmp_path / "mix" / "out.dump", skiprows=9)[:, 1:4]
+    assert energy == pytest.approx(ref[0], rel=1e-12)
+    np.testing.assert_allclose(forces[: len(base)], ref_dump[:, 1:4], atol=1e-11)
+    assert np.all(forces[len(base):] == 0.0)

@@ -1,0 +1,156 @@
+"""Benchmark: pair_style mlip vs the bare exported model vs ASE MD with SevenNetCalculator.
+
+Prints, in one run, atom-steps/s of
+  plugin  - `lmp -in` NVE with pair_style mlip (LAMMPS Pair time of the timed run),
+  bare    - the exported TorchScript model's forward + backward on the same graph
+            (edges from ASE's neighbour list, same threads, same executor settings),
+  ase     - ASE VelocityVerlet with SevenNet's own SevenNetCalculator (float32),
+and the ratios plugin/bare (cost) and plugin/ase (speed-up), at ~100 and ~1000 atoms.
+Each measurement is repeated, interleaved, and the best is kept (this machine is noisy).
+
+usage: python examples/bench_sevennet.py [--sizes 2x2x3 5x5x5] [--threads 2] [--repeats 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+PEER_E3GNN_512 = {1: 82.0, 2: 135.0}   # SevenNet's own pair_style e3gnn, 512 atoms, measured here
+
+
+def licl(rep):
+    from ase.build import bulk
+
+    atoms = bulk("LiCl", "rocksalt", a=5.14, cubic=True) * rep
+    atoms.rattle(0.03, seed=3)
+    return atoms
+
+
+def time_plugin(atoms, model, workdir: Path, steps: int, threads: int) -> float:
+    from ase.io import write
+
+    write(workdir / "bench.data", atoms, format="lammps-data", specorder=["Li", "Cl"], masses=True)
+    (workdir / "in.bench").write_text(f"""
+units metal
+atom_style atomic
+read_data bench.data
+pair_style mlip {model}
+pair_coeff * * Li Cl
+velocity all create 300 1 mom yes
+timestep 0.001
+fix 1 all nve
+thermo {steps}
+run 1
+run {steps}
+""")
+    lmp = str(Path(sys.executable).parent / "lmp")
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    out = subprocess.run([lmp, "-in", "in.bench", "-log", "none"], cwd=workdir, env=env,
+                         capture_output=True, text=True, check=True).stdout
+    pair_times = re.findall(r"^Pair\s+\|\s+([0-9.eE+-]+)", out, flags=re.M)
+    return float(pair_times[-1]) / steps
+
+
+def time_bare(atoms, model, steps: int) -> float:
+    import torch
+    from ase.neighborlist import neighbor_list
+
+    from ionmd.export import read_metadata
+
+    meta = read_metadata(model)
+    elements = meta["elements"].split()
+    dtype = torch.float64 if meta["dtype"] == "float64" else torch.float32
+    torch._C._jit_set_profiling_executor(False)   # what the plugin does (legacy executor)
+    module = torch.jit.load(str(model))
+    i, j, d = neighbor_list("ijD", atoms, float(meta["cutoff"]))
+    edge_index = torch.tensor(np.stack([i, j]))
+    species = torch.tensor([elements.index(s) for s in atoms.get_chemical_symbols()])
+
+    def call():
+        edge_vec = torch.tensor(d, dtype=dtype, requires_grad=True)
+        energy = module(edge_vec, edge_index, species, len(atoms)).sum()
+        torch.autograd.grad(energy, edge_vec)
+
+    call()  # warm-up (first call optimises the graph)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        call()
+    return (time.perf_counter() - t0) / steps
+
+
+def time_ase(atoms, steps: int) -> float:
+    from ase import units
+    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
+    from ase.md.verlet import VelocityVerlet
+    from sevenn.calculator import SevenNetCalculator
+
+    atoms = atoms.copy()
+    atoms.calc = SevenNetCalculator("7net-0", device="cpu")
+    MaxwellBoltzmannDistribution(atoms, temperature_K=300, rng=np.random.default_rng(1))
+    dyn = VelocityVerlet(atoms, 1.0 * units.fs)
+    atoms.get_forces()
+    t0 = time.perf_counter()
+    dyn.run(steps)
+    return (time.perf_counter() - t0) / steps
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", nargs="+", default=["2x2x3", "5x5x5"])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--model", default=None, help="exported model (default: export SevenNet-0 float32)")
+    args = parser.parse_args(argv)
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    work = Path(tempfile.mkdtemp(prefix="ionmd-bench-"))
+    model = Path(args.model) if args.model else work / "sevennet0.pt"
+    if not args.model:
+        from ionmd.export import export_sevennet
+
+        export_sevennet("7net-0", model, dtype="float32")
+
+    rows = []
+    for size in args.sizes:
+        rep = tuple(int(x) for x in size.split("x"))
+        atoms = licl(rep)
+        n = len(atoms)
+        steps = max(3, int(round(2000 / n)))
+        best = {"plugin": np.inf, "bare": np.inf, "ase": np.inf}
+        for _ in range(args.repeats):
+            best["plugin"] = min(best["plugin"], time_plugin(atoms, model, work, steps, args.threads))
+            best["bare"] = min(best["bare"], time_bare(atoms, model, steps))
+            best["ase"] = min(best["ase"], time_ase(atoms, steps))
+        rows.append((n, steps, best))
+
+    print(f"\nSevenNet-0 float32, LiCl, {args.threads} thread(s), best of {args.repeats}, "
+          f"torch {torch.__version__}")
+    print(f"{'atoms':>6} {'steps':>5} | {'plugin':>10} {'bare':>10} {'ase':>10}  atom-steps/s | "
+          f"{'plugin/bare cost':>16} {'plugin vs ase':>13}")
+    for n, steps, best in rows:
+        rate = {k: n / v for k, v in best.items()}
+        print(f"{n:>6} {steps:>5} | {rate['plugin']:>10.1f} {rate['bare']:>10.1f} {rate['ase']:>10.1f}"
+              f"               | {best['plugin'] / best['bare']:>16.3f} "
+              f"{rate['plugin'] / rate['ase']:>12.2f}x")
+    peer = PEER_E3GNN_512.get(args.threads)
+    if peer:
+        big = max(rows, key=lambda r: r[0])
+        print(f"peer: SevenNet's pair_style e3gnn, 512 atoms, {args.threads} thread(s): {peer} "
+              f"atom-steps/s (measured 2026-11-24, ../shared/peers/e3gnn); plugin at {big[0]} atoms "
+              f"= {big[0] / big[2]['plugin'] / peer:.2f}x that")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
