@@ -90,3 +90,42 @@ print "RESULT $(pe:%.17g)" file result.txt
     assert energy == pytest.approx(ref[0], rel=1e-12)
     np.testing.assert_allclose(forces[: len(base)], ref_dump[:, 1:4], atol=1e-11)
     assert np.all(forces[len(base):] == 0.0)
+
+
+def test_nph_trajectory_follows_lammps_morse(tmp_path_factory, tmp_path):
+    """The virial drives the box: 300 NPH steps of fcc Cu with a Morse potential through
+    pair_style mlip and through LAMMPS's `pair_style morse` give the same volume and
+    energy history (a wrong virial sign or component sends the box elsewhere)."""
+    d0, alpha, r0, rc = 0.3429, 1.3588, 2.866, 6.0
+    model = save_contract_model(MorseEdgeModel(d0, alpha, r0, rc),
+                                tmp_path_factory.mktemp("cu") / "cu_morse.pt", cutoff=rc,
+                                elements=["Cu"])
+    histories = {}
+    for name, pair in {"mlip": f"pair_style mlip {model}\npair_coeff * * Cu",
+                       "lammps": f"pair_style morse {rc}\npair_coeff * * {d0} {alpha} {r0}\n"
+                                 "pair_modify shift yes"}.items():
+        proc = run_lmp(f"""
+units metal
+atom_style atomic
+lattice fcc 3.615
+region b prism 0 2 0 2 0 2 0.1 0 0
+create_box 1 b
+create_atoms 1 box
+mass 1 63.546
+{pair}
+velocity all create 600 4928459 mom yes rot no dist gaussian
+timestep 0.002
+fix 1 all nph tri 1000.0 1000.0 0.2
+thermo_style custom step vol pe pxx pxy
+thermo_modify format float %.15g
+thermo 20
+run 300
+""", tmp_path / name)
+        rows = [list(map(float, line.split())) for line in proc.stdout.splitlines()
+                if len(line.split()) == 5 and line.split()[0].isdigit()]
+        histories[name] = np.array(rows)
+    mlip, ref = histories["mlip"], histories["lammps"]
+    assert mlip.shape == ref.shape == (16, 5)
+    assert np.ptp(ref[:, 1]) > 1.0, "the box did not move"
+    np.testing.assert_allclose(mlip[:, 1], ref[:, 1], rtol=1e-8)   # volume
+    np.testing.assert_allclose(mlip[:, 2], ref[:, 2], rtol=1e-8)   # energy

@@ -39,11 +39,12 @@ def _make_wrapper_classes(torch):
         """SevenNet's OnehotEmbedding casts to float32 unconditionally; this one follows
         the model dtype so float64 exports stay float64 end to end."""
 
-        def __init__(self, num_classes: int, key_x: str, key_save: Optional[str],
+        def __init__(self, num_classes: int, key_x: str, key_output: str, key_save: Optional[str],
                      key_additional: Optional[str], dtype: torch.dtype):
             super().__init__()
             self.num_classes = num_classes
             self.key_x = key_x
+            self.key_output = key_output
             self.key_save = key_save
             self.key_additional = key_additional
             self.register_buffer("_dtype_probe", torch.zeros(0, dtype=dtype))
@@ -51,7 +52,7 @@ def _make_wrapper_classes(torch):
         def forward(self, data: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
             inp = data[self.key_x]
             embd = torch.nn.functional.one_hot(inp, self.num_classes).to(self._dtype_probe.dtype)
-            data[self.key_x] = embd
+            data[self.key_output] = embd
             if self.key_additional is not None:
                 data[self.key_additional] = embd
             if self.key_save is not None:
@@ -178,7 +179,8 @@ def build_sevennet_module(model: str | Path = "7net-0", *, dtype: str = "float32
     for name, mod in list(net._modules.items()):
         if isinstance(mod, OnehotEmbedding):
             net._modules[name] = OnehotInModelDtype(
-                mod.num_classes, mod.key_x, mod.key_save, mod.key_additional_output, torch_dtype
+                mod.num_classes, mod.key_x, mod.key_output, mod.key_save,
+                mod.key_additional_output, torch_dtype
             )
     net.set_is_batch_data(False)
     net = net.to(torch_dtype).eval()
