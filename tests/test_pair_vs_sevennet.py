@@ -22,10 +22,17 @@ def compare(atoms, model_file, workdir, dtype, checkpoint="7net-0", modal=None):
     return lmp, ref.get_potential_energy(), ref.get_forces(), ref.get_stress(), len(atoms)
 
 
+def report(name, dtype, lmp, e_ref, f_ref, s_ref, n):
+    print(f"\n{name} {dtype}: |dE|/atom {abs(lmp.energy - e_ref) / n:.1e} eV, "
+          f"max|dF| {np.abs(lmp.forces - f_ref).max():.1e} eV/A, "
+          f"max|dS| {np.abs(lmp.stress_ase() - s_ref).max():.1e} eV/A^3")
+
+
 @pytest.mark.parametrize("name", CORE)
 def test_float64_matches_sevennet_calculator(name, sevennet0_f64, tmp_path):
     atoms = STRUCTURES[name]()
     lmp, e_ref, f_ref, s_ref, n = compare(atoms, sevennet0_f64, tmp_path, "float64")
+    report(name, "float64", lmp, e_ref, f_ref, s_ref, n)
     assert abs(lmp.energy - e_ref) / n <= 1e-8
     assert np.abs(lmp.forces - f_ref).max() <= 1e-6
     assert np.abs(lmp.stress_ase() - s_ref).max() <= 1e-6
@@ -40,6 +47,7 @@ def test_float64_matches_sevennet_calculator(name, sevennet0_f64, tmp_path):
 def test_float32_matches_sevennet_calculator(name, sevennet0_f32, tmp_path):
     atoms = STRUCTURES[name]()
     lmp, e_ref, f_ref, s_ref, n = compare(atoms, sevennet0_f32, tmp_path, "float32")
+    report(name, "float32", lmp, e_ref, f_ref, s_ref, n)
     assert abs(lmp.energy - e_ref) / n <= 1e-5
     assert np.abs(lmp.forces - f_ref).max() <= 1e-4
     assert np.abs(lmp.stress_ase() - s_ref).max() <= 1e-5
