@@ -35,7 +35,8 @@ def licl(rep):
     return atoms
 
 
-def time_plugin(atoms, model, workdir: Path, steps: int, threads: int) -> float:
+def time_lammps(atoms, pair_lines: str, workdir: Path, steps: int, threads: int) -> float:
+    """Seconds per step of the LAMMPS Pair section in a timed NVE run."""
     from ase.io import write
 
     write(workdir / "bench.data", atoms, format="lammps-data", specorder=["Li", "Cl"], masses=True)
@@ -43,8 +44,7 @@ def time_plugin(atoms, model, workdir: Path, steps: int, threads: int) -> float:
 units metal
 atom_style atomic
 read_data bench.data
-pair_style mlip {model}
-pair_coeff * * Li Cl
+{pair_lines}
 velocity all create 300 1 mom yes
 timestep 0.001
 fix 1 all nve
@@ -54,7 +54,8 @@ run {steps}
 """)
     lmp = str(Path(sys.executable).parent / "lmp")
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-    out = subprocess.run([lmp, "-in", "in.bench", "-log", "none"], cwd=workdir, env=env,
+    # a real log file: pair_style e3gnn crashes with -log none
+    out = subprocess.run([lmp, "-in", "in.bench", "-log", "log.bench"], cwd=workdir, env=env,
                          capture_output=True, text=True, check=True).stdout
     pair_times = re.findall(r"^Pair\s+\|\s+([0-9.eE+-]+)", out, flags=re.M)
     return float(pair_times[-1]) / steps
@@ -109,6 +110,9 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--model", default=None, help="exported model (default: export SevenNet-0 float32)")
+    parser.add_argument("--e3gnn-build", default=None, type=Path,
+                        help="build dir of SevenNet's own pair_style e3gnn made by "
+                             "../shared/peers/e3gnn/build.sh; adds it to the comparison")
     args = parser.parse_args(argv)
 
     import torch
@@ -128,23 +132,38 @@ def main(argv=None) -> int:
         n = len(atoms)
         steps = max(3, int(round(2000 / n)))
         best = {"plugin": np.inf, "bare": np.inf, "ase": np.inf}
+        if args.e3gnn_build:
+            best["e3gnn"] = np.inf
         for _ in range(args.repeats):
-            best["plugin"] = min(best["plugin"], time_plugin(atoms, model, work, steps, args.threads))
+            best["plugin"] = min(best["plugin"], time_lammps(
+                atoms, f"pair_style mlip {model}\npair_coeff * * Li Cl", work, steps, args.threads))
+            if args.e3gnn_build:
+                build = args.e3gnn_build.resolve()
+                best["e3gnn"] = min(best["e3gnn"], time_lammps(
+                    atoms, f"plugin load {build}/e3gnn_plugin.so\npair_style e3gnn\n"
+                    f"pair_coeff * * {build}/models/deployed_serial.pt Li Cl",
+                    work, steps, args.threads))
             best["bare"] = min(best["bare"], time_bare(atoms, model, steps))
             best["ase"] = min(best["ase"], time_ase(atoms, steps))
         rows.append((n, steps, best))
 
     print(f"\nSevenNet-0 float32, LiCl, {args.threads} thread(s), best of {args.repeats}, "
           f"torch {torch.__version__}")
-    print(f"{'atoms':>6} {'steps':>5} | {'plugin':>10} {'bare':>10} {'ase':>10}  atom-steps/s | "
-          f"{'plugin/bare cost':>16} {'plugin vs ase':>13}")
+    peer_cols = ["e3gnn"] if args.e3gnn_build else []
+    cols = ["plugin", "bare", "ase"] + peer_cols
+    print(f"{'atoms':>6} {'steps':>5} | " + " ".join(f"{c:>9}" for c in cols) + "  (atom-steps/s) | "
+          f"{'plugin/bare time':>16} {'plugin/ase speed':>16}"
+          + (f" {'plugin/e3gnn speed':>18}" if peer_cols else ""))
     for n, steps, best in rows:
         rate = {k: n / v for k, v in best.items()}
-        print(f"{n:>6} {steps:>5} | {rate['plugin']:>10.1f} {rate['bare']:>10.1f} {rate['ase']:>10.1f}"
-              f"               | {best['plugin'] / best['bare']:>16.3f} "
-              f"{rate['plugin'] / rate['ase']:>12.2f}x")
+        line = (f"{n:>6} {steps:>5} | " + " ".join(f"{rate[c]:>9.1f}" for c in cols)
+                + f"                 | {best['plugin'] / best['bare']:>16.3f} "
+                f"{rate['plugin'] / rate['ase']:>16.2f}")
+        if peer_cols:
+            line += f" {rate['plugin'] / rate['e3gnn']:>18.2f}"
+        print(line)
     peer = PEER_E3GNN_512.get(args.threads)
-    if peer:
+    if peer and not args.e3gnn_build:
         big = max(rows, key=lambda r: r[0])
         print(f"peer: SevenNet's pair_style e3gnn, 512 atoms, {args.threads} thread(s): {peer} "
               f"atom-steps/s (measured 2026-11-24, ../shared/peers/e3gnn); plugin at {big[0]} atoms "
