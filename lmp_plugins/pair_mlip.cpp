@@ -20,6 +20,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <thread>
 
@@ -27,7 +28,7 @@ using namespace LAMMPS_NS;
 
 PairMLIP::PairMLIP(LAMMPS *lmp) :
     Pair(lmp), device_request("auto"), graph_request(GRAPH_AUTO), cutoff(0.0), local_rank(0),
-    local_size(1)
+    local_size(1), time_graph(0.0), time_model(0.0), time_assembly(0.0), ncalls(0)
 {
   single_enable = 0;
   restartinfo = 0;
@@ -185,19 +186,46 @@ double PairMLIP::init_one(int i, int j)
   return cutoff;
 }
 
+static double seconds_since(std::chrono::steady_clock::time_point t0)
+{
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
 void PairMLIP::compute(int eflag, int vflag)
 {
   ev_init(eflag, vflag);
+  ++ncalls;
+  auto t0 = std::chrono::steady_clock::now();
   builder->build(graph_mode(), list, type2species, cutoff * cutoff, graph);
+  time_graph += seconds_since(t0);
   if (graph.nlocal == 0) return;    // an empty subdomain contributes nothing
 
+  t0 = std::chrono::steady_clock::now();
   try {
     model->compute(graph, eflag_atom != 0, result);
   } catch (IONMD::MlipError &e) {
     error->one(FLERR, "pair_style mlip at step {}: {}", update->ntimestep, e.what());
   }
+  time_model += seconds_since(t0);
+  t0 = std::chrono::steady_clock::now();
   check_finite();
   accumulate(eflag);
+  time_assembly += seconds_since(t0);
+}
+
+// End of a run: where the pair time went, so the cost of the plugin around the model
+// (graph building, force/virial assembly) is measured inside the same run.
+void PairMLIP::finish()
+{
+  double local[3] = {time_graph, time_model, time_assembly}, total[3];
+  MPI_Allreduce(local, total, 3, MPI_DOUBLE, MPI_SUM, world);
+  if (comm->me == 0 && ncalls > 0 && total[1] > 0.0)
+    utils::logmesg(lmp,
+                   "pair_style mlip timing (summed over ranks): {} calls, model {:.4g} s, "
+                   "graph {:.4g} s, assembly {:.4g} s, plugin overhead {:.2f}% of model time\n",
+                   ncalls, total[1], total[0], total[2], 100.0 * (total[0] + total[2]) / total[1]);
+  time_graph = time_model = time_assembly = 0.0;
+  ncalls = 0;
 }
 
 // Never integrate on garbage: stop at the first non-finite energy or force.

@@ -28,6 +28,7 @@ class PairMLIP : public Pair {
   void coeff(int, char **) override;
   void init_style() override;
   double init_one(int, int) override;
+  void finish() override;
 
  protected:
   enum GraphRequest { GRAPH_AUTO, GRAPH_OWNERS, GRAPH_GHOSTS };
@@ -48,6 +49,9 @@ class PairMLIP : public Pair {
   std::vector<int> type2species;    // index = LAMMPS type (1-based), -1 = NULL
   double cutoff;
   int local_rank, local_size;
+  // wall time split of compute() since the last finish(): graph, model, assembly
+  double time_graph, time_model, time_assembly;
+  bigint ncalls;
 };
 
 }    // namespace LAMMPS_NS
