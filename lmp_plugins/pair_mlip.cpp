@@ -209,7 +209,7 @@ void PairMLIP::compute(int eflag, int vflag)
   time_model += seconds_since(t0);
   t0 = std::chrono::steady_clock::now();
   check_finite();
-  accumulate(eflag);
+  accumulate();
   time_assembly += seconds_since(t0);
 }
 
@@ -239,7 +239,7 @@ void PairMLIP::check_finite()
                "and lower the timestep or the temperature", update->ntimestep);
 }
 
-void PairMLIP::accumulate(int /*eflag*/)
+void PairMLIP::accumulate()
 {
   double **f = atom->f;
   const auto &node_atom = builder->node_atom();

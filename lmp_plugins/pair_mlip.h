@@ -38,7 +38,7 @@ class PairMLIP : public Pair {
   MlipGraphBuilder::Mode graph_mode() const;
   void configure_threads();
   void check_finite();
-  void accumulate(int eflag);
+  void accumulate();
 
   std::string model_file, device_request;
   GraphRequest graph_request;

@@ -75,10 +75,14 @@ def run_lmp(script: str, workdir: Path, nprocs: int = 1, env: dict | None = None
     return proc
 
 
-def single_point(atoms: Atoms, model_file: Path, workdir: Path, elements: list[str], *,
-                 nprocs: int = 1, pair_extra: str = "", processors: str | None = None) -> LammpsResult:
-    """``run 0`` on ``atoms`` (already in the LAMMPS frame) with ``pair_style mlip``."""
+def single_point(atoms: Atoms, model_file: Path | None, workdir: Path, elements: list[str], *,
+                 nprocs: int = 1, pair_extra: str = "", processors: str | None = None,
+                 pair_lines: str | None = None) -> LammpsResult:
+    """``run 0`` on ``atoms`` (already in the LAMMPS frame) with ``pair_style mlip``, or
+    with ``pair_lines`` (any LAMMPS pair commands) when given."""
     workdir.mkdir(parents=True, exist_ok=True)
+    if pair_lines is None:
+        pair_lines = f"pair_style mlip {model_file} {pair_extra}\npair_coeff * * {' '.join(elements)}"
     write_data(atoms, workdir / "struct.data", elements)
     script = f"""
 units metal
@@ -87,8 +91,7 @@ boundary p p p
 atom_modify map yes
 {f'processors {processors}' if processors else ''}
 read_data struct.data
-pair_style mlip {model_file} {pair_extra}
-pair_coeff * * {' '.join(elements)}
+{pair_lines}
 compute pea all pe/atom
 compute sa all stress/atom NULL virial
 dump d all custom 1 out.dump id fx fy fz c_pea c_sa[1] c_sa[2] c_sa[3] c_sa[4] c_sa[5] c_sa[6]

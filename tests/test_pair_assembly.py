@@ -22,43 +22,24 @@ def morse_model(tmp_path_factory):
 
 def lammps_morse(atoms, workdir):
     """The same system with LAMMPS's built-in morse pair style."""
-    workdir.mkdir(parents=True)
-    write_data(atoms, workdir / "struct.data", ["Cl", "Li"])
-    run_lmp(f"""
-units metal
-atom_style atomic
-read_data struct.data
-pair_style morse {RC}
-pair_coeff * * {D0} {ALPHA} {R0}
-pair_modify shift yes
-compute pea all pe/atom
-compute sa all stress/atom NULL virial
-dump d all custom 1 out.dump id fx fy fz c_pea c_sa[1] c_sa[2] c_sa[3] c_sa[4] c_sa[5] c_sa[6]
-dump_modify d sort id format float %.17g
-thermo_style custom step pe pxx pyy pzz pxy pxz pyz
-run 0
-print "RESULT $(pe:%.17g) $(pxx:%.17g) $(pyy:%.17g) $(pzz:%.17g) $(pxy:%.17g) $(pxz:%.17g) $(pyz:%.17g)" file result.txt
-""", workdir)
-    nums = np.array([float(v) for v in (workdir / "result.txt").read_text().split()[1:]])
-    dump = np.loadtxt(workdir / "out.dump", skiprows=9)
-    return nums, dump
+    return single_point(atoms, None, workdir, ["Cl", "Li"],
+                        pair_lines=f"pair_style morse {RC}\npair_coeff * * {D0} {ALPHA} {R0}\n"
+                                   "pair_modify shift yes")
 
 
 @pytest.mark.parametrize("make", [licl_supercell, triclinic_distorted], ids=["licl", "triclinic"])
 @pytest.mark.parametrize("nprocs,graph", [(1, "owners"), (1, "ghosts"), (2, "auto"), (4, "auto")])
 def test_morse_matches_lammps(make, nprocs, graph, morse_model, tmp_path):
     atoms = make()
-    ref, ref_dump = lammps_morse(atoms, tmp_path / "ref")
+    ref = lammps_morse(atoms, tmp_path / "ref")
     got = single_point(atoms, morse_model, tmp_path / "mlip", ["Cl", "Li"], nprocs=nprocs,
                        pair_extra=f"graph {graph}")
-    assert got.energy == pytest.approx(ref[0], rel=1e-12, abs=1e-10)
-    np.testing.assert_allclose(got.pressure, ref[1:7], rtol=1e-9, atol=1e-7)
-    np.testing.assert_allclose(got.forces, ref_dump[:, 1:4], rtol=0, atol=1e-11)
-    np.testing.assert_allclose(got.atom_energy, ref_dump[:, 4], rtol=0, atol=1e-11)
+    assert got.energy == pytest.approx(ref.energy, rel=1e-12, abs=1e-10)
+    np.testing.assert_allclose(got.pressure, ref.pressure, rtol=1e-9, atol=1e-7)
+    np.testing.assert_allclose(got.forces, ref.forces, rtol=0, atol=1e-11)
+    np.testing.assert_allclose(got.atom_energy, ref.atom_energy, rtol=0, atol=1e-11)
     # morse tallies per-atom virial half/half per pair, as pair_style mlip does per edge
-    from lammps_runner import EV_PER_A3_TO_BAR
-    np.testing.assert_allclose(got.atom_virial, -ref_dump[:, 5:11] / EV_PER_A3_TO_BAR,
-                               rtol=0, atol=1e-10)
+    np.testing.assert_allclose(got.atom_virial, ref.atom_virial, rtol=0, atol=1e-10)
 
 
 def test_null_types_are_left_out_of_the_graph(morse_model, tmp_path):
@@ -70,7 +51,7 @@ def test_null_types_are_left_out_of_the_graph(morse_model, tmp_path):
     ar = Atoms("Ar4", positions=[[1.3, 1.3, 1.3], [3.9, 3.9, 1.3], [3.9, 1.3, 3.9],
                                  [6.4, 6.4, 6.4]])
     mixed = base + ar
-    ref, ref_dump = lammps_morse(base, tmp_path / "ref")
+    ref = lammps_morse(base, tmp_path / "ref")
     (tmp_path / "mix").mkdir()
     write_data(mixed, tmp_path / "mix" / "struct.data", ["Cl", "Li", "Ar"])
     run_lmp(f"""
@@ -87,8 +68,8 @@ print "RESULT $(pe:%.17g)" file result.txt
 """, tmp_path / "mix")
     energy = float((tmp_path / "mix" / "result.txt").read_text().split()[1])
     forces = np.loadtxt(tmp_path / "mix" / "out.dump", skiprows=9)[:, 1:4]
-    assert energy == pytest.approx(ref[0], rel=1e-12)
-    np.testing.assert_allclose(forces[: len(base)], ref_dump[:, 1:4], atol=1e-11)
+    assert energy == pytest.approx(ref.energy, rel=1e-12)
+    np.testing.assert_allclose(forces[: len(base)], ref.forces, atol=1e-11)
     assert np.all(forces[len(base):] == 0.0)
 
 

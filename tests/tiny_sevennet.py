@@ -14,7 +14,6 @@ from pathlib import Path
 
 def write_tiny_sevennet_checkpoint(path: str | Path, *, seed: int = 7, cutoff: float = 4.0,
                                    layers: int = 2) -> Path:
-    import numpy as np
     import sevenn
     import sevenn._keys as KEY
     import torch
