@@ -5,7 +5,6 @@ Run with `make demo`; the run directory is ./demo-run (input, log, trajectory)."
 
 from __future__ import annotations
 
-import os
 import shutil
 import string
 import subprocess
@@ -40,8 +39,7 @@ def main() -> int:
 
     lmp = shutil.which("lmp", path=str(Path(sys.executable).parent)) or "lmp"
     print(f"\nrunning: {lmp} -in in.nvt   (in {RUN})\n", flush=True)
-    env = dict(os.environ)
-    proc = subprocess.run([lmp, "-in", "in.nvt"], cwd=RUN, env=env)
+    proc = subprocess.run([lmp, "-in", "in.nvt"], cwd=RUN)
     return proc.returncode
 
 

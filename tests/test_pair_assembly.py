@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from contract_models import MorseEdgeModel, save_contract_model
-from lammps_runner import run_lmp, single_point, write_data
+from lammps_runner import run_lmp, single_point, thermo_table, write_data
 from structures import licl_supercell, triclinic_distorted
 
 D0, ALPHA, R0, RC = 0.35, 1.4, 2.9, 5.5
@@ -102,9 +102,7 @@ thermo_modify format float %.15g
 thermo 20
 run 300
 """, tmp_path / name)
-        rows = [list(map(float, line.split())) for line in proc.stdout.splitlines()
-                if len(line.split()) == 5 and line.split()[0].isdigit()]
-        histories[name] = np.array(rows)
+        histories[name] = thermo_table(proc.stdout, 5)
     mlip, ref = histories["mlip"], histories["lammps"]
     assert mlip.shape == ref.shape == (16, 5)
     assert np.ptp(ref[:, 1]) > 1.0, "the box did not move"
