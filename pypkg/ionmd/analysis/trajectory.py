@@ -1,0 +1,334 @@
+"""Read LAMMPS trajectories (DCD or ``dump custom``) with a data file through MDAnalysis,
+stitch the pieces of resumed runs and unwrap coordinates so that they stay right under
+a changing box.
+
+Unwrapping. LAMMPS's own unwrapped coordinates (``dump_modify unwrap yes``, or ``xu``)
+are ``x + n L(t)``: when the box changes (NpT), an atom with image ``n != 0`` gets a
+spurious displacement ``n dL`` every frame. Instead every frame is wrapped into its own
+box and the displacement between consecutive frames is taken as the minimum image in
+the later box (the "TOR" scheme of Bullerjahn, von Bülow and Hummer, J. Chem. Phys. 158,
+2023, also used by kinisi). This is exact in any box history provided no atom moves more
+than half a box width between two frames; :func:`unwrap` refuses trajectories where a
+frame-to-frame step comes close to that (dump more often). Atoms crossing many images
+are no problem: only the per-frame step matters.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ionmd.errors import AnalysisError
+
+#: A frame-to-frame step longer than this fraction of the narrowest box width is
+#: ambiguous for unwrapping (the minimum image may be the wrong one).
+MAX_STEP_FRACTION = 0.4
+
+
+@dataclass
+class Trajectory:
+    """Unwrapped Cartesian trajectory of one run.
+
+    Attributes
+    ----------
+    positions : ndarray, shape (T, N, 3)
+        Unwrapped Cartesian positions in Å (continuous in time).
+    boxes : ndarray, shape (T, 3, 3)
+        Cell vectors as rows, Å.
+    steps : ndarray of int, shape (T,)
+        MD step of each frame, strictly increasing with a constant spacing.
+    elements : ndarray of str, shape (N,)
+        Chemical symbol of each atom (in atom-ID order).
+    masses : ndarray, shape (N,)
+        Atomic masses in amu.
+    timestep_fs : float
+        MD integration time step in fs.
+    """
+
+    positions: np.ndarray
+    boxes: np.ndarray
+    steps: np.ndarray
+    elements: np.ndarray
+    masses: np.ndarray
+    timestep_fs: float
+
+    @property
+    def n_frames(self) -> int:
+        return self.positions.shape[0]
+
+    @property
+    def n_atoms(self) -> int:
+        return self.positions.shape[1]
+
+    @property
+    def times_ps(self) -> np.ndarray:
+        """Time of each frame since the first frame, ps."""
+        return (self.steps - self.steps[0]) * self.timestep_fs * 1e-3
+
+    @property
+    def frame_interval_ps(self) -> float:
+        return float((self.steps[1] - self.steps[0]) * self.timestep_fs * 1e-3)
+
+    @property
+    def volumes(self) -> np.ndarray:
+        """Cell volume of each frame, Å^3."""
+        return np.abs(np.linalg.det(self.boxes))
+
+    def indices(self, species: str | Sequence[str]) -> np.ndarray:
+        """Atom indices of one species or several; raises if one of them is absent."""
+        wanted = [species] if isinstance(species, str) else list(species)
+        present = sorted(set(self.elements.tolist()))
+        missing = [s for s in wanted if s not in present]
+        if missing:
+            raise AnalysisError(f"species {missing} not in this trajectory (present: {present}); "
+                                f"check the mobile species and the type -> element map")
+        return np.flatnonzero(np.isin(self.elements, wanted))
+
+    def discard(self, discard_ps: float) -> "Trajectory":
+        """The trajectory without its first ``discard_ps`` ps (equilibration)."""
+        keep = self.times_ps >= discard_ps - 1e-9
+        if keep.sum() < 3:
+            raise AnalysisError(
+                f"run too short for the requested discard time: {discard_ps} ps discarded of "
+                f"{self.times_ps[-1]:.3f} ps leaves {int(keep.sum())} frames (need >= 3); "
+                f"lower discard_ps or run longer")
+        return replace(self, positions=self.positions[keep], boxes=self.boxes[keep],
+                       steps=self.steps[keep])
+
+    def framework_drift_removed(self, mobile: Sequence[str]) -> "Trajectory":
+        """Positions with the displacement of the framework's centre of mass (all atoms
+        not in ``mobile``, mass-weighted) subtracted from every atom, so a drifting
+        framework does not show up as diffusion."""
+        frame_idx = np.flatnonzero(~np.isin(self.elements, list(mobile)))
+        if frame_idx.size == 0:
+            return self
+        m = self.masses[frame_idx]
+        com = np.einsum("tnk,n->tk", self.positions[:, frame_idx], m) / m.sum()
+        return replace(self, positions=self.positions - (com - com[0])[:, None, :])
+
+
+def wrap(positions: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Map Cartesian positions (T, N, 3) into their frame's cell (fractional in [0, 1))."""
+    frac = np.einsum("tnk,tkl->tnl", positions, np.linalg.inv(boxes))
+    frac -= np.floor(frac)
+    return np.einsum("tnk,tkl->tnl", frac, boxes)
+
+
+def unwrap(positions: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Unwrapped positions from wrapped (or LAMMPS-unwrapped) ones in a changing box.
+
+    Parameters
+    ----------
+    positions : ndarray, shape (T, N, 3)
+        Cartesian positions, in any periodic image.
+    boxes : ndarray, shape (T, 3, 3)
+        Cell vectors (rows) of each frame.
+
+    Returns
+    -------
+    ndarray, shape (T, N, 3)
+        Continuous positions starting from the wrapped first frame.
+
+    Raises
+    ------
+    AnalysisError
+        If an atom moves more than ``MAX_STEP_FRACTION`` of the narrowest box width
+        between two frames, where the minimum image is no longer unambiguous.
+    """
+    if not np.all(np.isfinite(positions)):
+        raise AnalysisError("trajectory has NaN/Inf coordinates; run failure detection "
+                            "(ionmd analyze --failures-only) to see where the run broke")
+    wrapped = wrap(positions, boxes)
+    step = np.diff(wrapped, axis=0)
+    inv_next = np.linalg.inv(boxes[1:])
+    frac = np.einsum("tnk,tkl->tnl", step, inv_next)
+    step -= np.einsum("tnk,tkl->tnl", np.round(frac), boxes[1:])
+    # width of a cell along each face normal = V / |a_i x a_j|
+    widths = np.abs(np.linalg.det(boxes))[:, None] / np.linalg.norm(
+        np.cross(boxes[:, [1, 2, 0]], boxes[:, [2, 0, 1]]), axis=-1)
+    limit = MAX_STEP_FRACTION * widths[1:].min(axis=1)
+    longest = np.linalg.norm(step, axis=-1).max(axis=1) if step.size else np.zeros(0)
+    bad = np.flatnonzero(longest > limit)
+    if bad.size:
+        t = bad[0]
+        raise AnalysisError(
+            f"an atom moves {longest[t]:.2f} A between frames {t} and {t + 1}, more than "
+            f"{MAX_STEP_FRACTION} of the box width ({limit[t]:.2f} A): unwrapping is ambiguous; "
+            f"dump positions more often")
+    out = np.empty_like(wrapped)
+    out[0] = wrapped[0]
+    out[1:] = wrapped[0] + np.cumsum(step, axis=0)
+    return out
+
+
+@dataclass
+class Piece:
+    """One trajectory file as read: raw positions (any image), boxes, steps."""
+
+    positions: np.ndarray
+    boxes: np.ndarray
+    steps: np.ndarray
+
+
+def _universe(data_file: Path, traj_file: Path | None, atom_style: str, fmt: str | None):
+    import MDAnalysis as mda
+
+    if not Path(data_file).is_file():
+        raise AnalysisError(f"data file {data_file} not found")
+    kwargs = {"topology_format": "DATA", "atom_style": atom_style}
+    if traj_file is None:
+        return mda.Universe(str(data_file), **kwargs)
+    traj_file = Path(traj_file)
+    if not traj_file.is_file():
+        raise AnalysisError(f"trajectory file {traj_file} not found")
+    if traj_file.stat().st_size == 0:
+        raise AnalysisError(f"trajectory file {traj_file} is empty (did the run start?)")
+    fmt = fmt or ("LAMMPS" if traj_file.suffix.lower() == ".dcd" else "LAMMPSDUMP")
+    if fmt == "LAMMPS":  # LAMMPS's DCD flavour: lengths in A, time step in fs
+        kwargs.update(format="LAMMPS", lengthunit="Angstrom", timeunit="fs")
+    else:
+        kwargs.update(format=fmt)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return mda.Universe(str(data_file), str(traj_file), **kwargs)
+    except ValueError as exc:
+        if "atoms" in str(exc).lower():
+            raise AnalysisError(f"{traj_file} does not match {data_file}: {exc}; use the data "
+                                f"file written by the same run") from exc
+        raise AnalysisError(f"cannot read {traj_file}: {exc}") from exc
+    except (OSError, EOFError, IndexError) as exc:
+        raise AnalysisError(f"cannot read {traj_file} (empty or truncated?): {exc}") from exc
+
+
+def _read_piece(data_file: Path, traj_file: Path, atom_style: str, fmt: str | None) -> Piece:
+    u = _universe(data_file, traj_file, atom_style, fmt)
+    reader = u.trajectory
+    if len(reader) == 0:
+        raise AnalysisError(f"trajectory file {traj_file} has no frames (empty or truncated)")
+    is_dcd = type(reader).__name__ == "DCDReader"
+    if is_dcd:
+        # LAMMPS writes the first step (istart) and the dump interval (nsavc) in the header
+        header = reader._file.header
+        if header["nsavc"] <= 0:
+            raise AnalysisError(f"{traj_file}: DCD header has no dump interval; not a LAMMPS DCD?")
+    positions, boxes, steps = [], [], []
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the dump reader's 'no dt' note: steps are used, not times
+            for i, ts in enumerate(reader):
+                positions.append(u.atoms.positions.astype(np.float64))
+                boxes.append(ts.triclinic_dimensions.astype(np.float64))
+                steps.append(header["istart"] + i * header["nsavc"] if is_dcd else ts.data["step"])
+    except (OSError, EOFError, ValueError, IndexError) as exc:
+        raise AnalysisError(f"cannot read {traj_file} past frame {len(steps)} (truncated?): {exc}") from exc
+    if is_dcd and (Path(traj_file).stat().st_size - _dcd_header_bytes(Path(traj_file))) % _dcd_frame_bytes(reader):
+        raise AnalysisError(f"{traj_file} ends in the middle of a frame (truncated: the run was "
+                            f"killed while writing?); {len(steps)} whole frames are readable — "
+                            f"truncate the file or rerun")
+    return Piece(np.array(positions), np.array(boxes), np.array(steps, dtype=np.int64))
+
+
+def _dcd_frame_bytes(reader) -> int:
+    """Bytes per DCD frame: unit-cell record (6 doubles + 2 markers) when present, then
+    three records of n_atoms float32 plus two 4-byte markers each."""
+    cell = 56 if reader._file.header.get("is_periodic", True) else 0
+    return cell + 3 * (4 * reader.n_atoms + 8)
+
+
+def _dcd_header_bytes(path: Path) -> int:
+    """Bytes of a CHARMM/LAMMPS DCD header: an 84-byte control record, a title record
+    (its length is stored in its leading 4-byte marker) and the atom-count record, each
+    framed by 4-byte markers."""
+    with open(path, "rb") as fh:
+        fh.seek(92)
+        title_len = int(np.frombuffer(fh.read(4), dtype=np.int32)[0])
+    return 92 + 4 + title_len + 4 + 12
+
+
+def stitch(pieces: Sequence[Piece]) -> Piece:
+    """Join the pieces of a resumed run in the given order.
+
+    A resumed run writes its restart step again: frames whose step is not after the
+    last kept step are dropped. The dump interval must be the same everywhere and the
+    pieces must leave no gap.
+    """
+    if not pieces:
+        raise AnalysisError("no trajectory pieces given")
+    keep_pos, keep_box, keep_steps = [], [], []
+    last = None
+    for k, piece in enumerate(pieces):
+        sel = np.ones(len(piece.steps), bool) if last is None else piece.steps > last
+        if not sel.any():
+            raise AnalysisError(f"trajectory piece {k} adds no frame after step {last}; "
+                                f"check the piece order")
+        keep_pos.append(piece.positions[sel])
+        keep_box.append(piece.boxes[sel])
+        keep_steps.append(piece.steps[sel])
+        last = keep_steps[-1][-1]
+    steps = np.concatenate(keep_steps)
+    spacing = np.diff(steps)
+    if len(steps) > 1 and (np.any(spacing <= 0) or np.any(spacing != spacing[0])):
+        where = np.flatnonzero(spacing != spacing[0])
+        raise AnalysisError(f"frames are not evenly spaced after stitching (steps "
+                            f"{steps[where[0]]} -> {steps[where[0] + 1]}, expected spacing "
+                            f"{spacing[0]}): a piece is missing or dumps at another interval")
+    return Piece(np.concatenate(keep_pos), np.concatenate(keep_box), steps)
+
+
+def _elements_from_masses(masses: np.ndarray) -> np.ndarray:
+    from ase.data import atomic_masses, chemical_symbols
+
+    out = []
+    for m in masses:
+        z = int(np.argmin(np.abs(atomic_masses[1:] - m))) + 1
+        if abs(atomic_masses[z] - m) > 0.1:
+            raise AnalysisError(f"cannot tell the element of mass {m:.3f} amu; give a type -> "
+                                f"element map (run.json 'type_map' or --type-map 1=Li,2=Cl)")
+        out.append(chemical_symbols[z])
+    return np.array(out)
+
+
+def read_lammps_trajectory(data_file: str | Path, traj_files: Sequence[str | Path], *,
+                           timestep_fs: float, type_map: dict[int, str] | None = None,
+                           atom_style: str = "id type x y z", fmt: str | None = None) -> Trajectory:
+    """Read, stitch and unwrap a LAMMPS trajectory.
+
+    Parameters
+    ----------
+    data_file : path
+        LAMMPS data file of the run (topology: atom IDs, types, masses).
+    traj_files : sequence of paths
+        DCD (``.dcd``) or ``dump custom`` files, in run order (resumed pieces).
+    timestep_fs : float
+        MD time step in fs.
+    type_map : dict, optional
+        LAMMPS atom type -> element; by default from the data file's masses.
+    atom_style : str
+        MDAnalysis atom_style of the data file's Atoms section.
+    fmt : str, optional
+        MDAnalysis format (``"LAMMPS"`` for DCD, ``"LAMMPSDUMP"``); by file suffix.
+    """
+    if not traj_files:
+        raise AnalysisError("no trajectory files given")
+    u = _universe(Path(data_file), None, atom_style, None)
+    types = np.array([int(t) for t in u.atoms.types])
+    masses = u.atoms.masses.astype(np.float64)
+    if type_map:
+        missing = sorted(set(types.tolist()) - set(type_map))
+        if missing:
+            raise AnalysisError(f"type map {type_map} has no element for LAMMPS types {missing}")
+        elements = np.array([type_map[t] for t in types])
+    else:
+        elements = _elements_from_masses(masses)
+    pieces = [_read_piece(Path(data_file), Path(f), atom_style, fmt) for f in traj_files]
+    joined = stitch(pieces)
+    if len(joined.steps) < 2:
+        raise AnalysisError("trajectory has fewer than 2 frames; nothing to analyse")
+    return Trajectory(positions=unwrap(joined.positions, joined.boxes), boxes=joined.boxes,
+                      steps=joined.steps, elements=elements, masses=masses,
+                      timestep_fs=float(timestep_fs))
