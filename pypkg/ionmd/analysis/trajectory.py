@@ -293,6 +293,27 @@ def _elements_from_masses(masses: np.ndarray) -> np.ndarray:
     return np.array(out)
 
 
+def read_frames(data_file: str | Path, traj_files: Sequence[str | Path], *,
+                type_map: dict[int, str] | None = None, atom_style: str = "id type x y z",
+                fmt: str | None = None) -> tuple[Piece, np.ndarray, np.ndarray]:
+    """Raw stitched frames (positions as written), elements and masses; no unwrapping, so
+    that a broken run (NaN, exploded) can still be examined."""
+    if not traj_files:
+        raise AnalysisError("no trajectory files given")
+    u = _universe(Path(data_file), None, atom_style, None)
+    types = np.array([int(t) for t in u.atoms.types])
+    masses = u.atoms.masses.astype(np.float64)
+    if type_map:
+        missing = sorted(set(types.tolist()) - set(type_map))
+        if missing:
+            raise AnalysisError(f"type map {type_map} has no element for LAMMPS types {missing}")
+        elements = np.array([type_map[t] for t in types])
+    else:
+        elements = _elements_from_masses(masses)
+    pieces = [_read_piece(Path(data_file), Path(f), atom_style, fmt) for f in traj_files]
+    return stitch(pieces), elements, masses
+
+
 def read_lammps_trajectory(data_file: str | Path, traj_files: Sequence[str | Path], *,
                            timestep_fs: float, type_map: dict[int, str] | None = None,
                            atom_style: str = "id type x y z", fmt: str | None = None) -> Trajectory:
@@ -313,20 +334,8 @@ def read_lammps_trajectory(data_file: str | Path, traj_files: Sequence[str | Pat
     fmt : str, optional
         MDAnalysis format (``"LAMMPS"`` for DCD, ``"LAMMPSDUMP"``); by file suffix.
     """
-    if not traj_files:
-        raise AnalysisError("no trajectory files given")
-    u = _universe(Path(data_file), None, atom_style, None)
-    types = np.array([int(t) for t in u.atoms.types])
-    masses = u.atoms.masses.astype(np.float64)
-    if type_map:
-        missing = sorted(set(types.tolist()) - set(type_map))
-        if missing:
-            raise AnalysisError(f"type map {type_map} has no element for LAMMPS types {missing}")
-        elements = np.array([type_map[t] for t in types])
-    else:
-        elements = _elements_from_masses(masses)
-    pieces = [_read_piece(Path(data_file), Path(f), atom_style, fmt) for f in traj_files]
-    joined = stitch(pieces)
+    joined, elements, masses = read_frames(data_file, traj_files, type_map=type_map,
+                                           atom_style=atom_style, fmt=fmt)
     if len(joined.steps) < 2:
         raise AnalysisError("trajectory has fewer than 2 frames; nothing to analyse")
     return Trajectory(positions=unwrap(joined.positions, joined.boxes), boxes=joined.boxes,
