@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ionmd.analysis.trajectory import Trajectory, wrap
+from ionmd.analysis.trajectory import Trajectory
 
 
 @dataclass
@@ -39,26 +39,46 @@ def boxes_for(n_frames: int, L: float, breathing: float = 0.0, period: int = 50)
 def make(mobile_steps: np.ndarray, *, L: float = 12.0, n_framework: int = 8,
          dt_ps: float = 0.1, breathing: float = 0.0, drift: np.ndarray | None = None,
          vib: float = 0.05, rng=None) -> Synthetic:
-    """Assemble a trajectory from per-frame mobile-atom steps (T-1, N_li, 3)."""
+    """Assemble a trajectory from per-frame mobile-atom steps (T-1, N_li, 3).
+
+    The box changes the way LAMMPS's barostat changes it: fractional coordinates are
+    kept (atoms are remapped affinely), then the atoms make their own steps, wrap, and an
+    image counter ``n`` changes at each crossing. The true path is the sum of all these
+    moves; LAMMPS's unwrapped ``(s + n) L(t)`` is not, once the box has changed."""
     rng = np.random.default_rng(rng)
     n_frames = mobile_steps.shape[0] + 1
     n_li = mobile_steps.shape[1]
-    start = rng.random((n_li, 3)) * L
-    li = start + np.concatenate([np.zeros((1, n_li, 3)), np.cumsum(mobile_steps, 0)], 0)
-    sites = _framework(n_framework, L, rng)
-    cl = sites + vib * rng.standard_normal((n_frames, n_framework, 3))
-    pos = np.concatenate([li, cl], axis=1)
-    if drift is not None:  # the whole cell content drifts (framework COM motion)
-        pos += np.arange(n_frames)[:, None, None] * np.asarray(drift)[None, None, :]
     boxes = boxes_for(n_frames, L, breathing)
-    wrapped = wrap(pos, boxes)
-    images = np.floor(np.einsum("tnk,tkl->tnl", pos, np.linalg.inv(boxes)))
-    lammps_unwrapped = wrapped + np.einsum("tnk,tkl->tnl", images, boxes)
-    true = Trajectory(positions=pos, boxes=boxes, steps=np.arange(n_frames) * 100,
+    edge = boxes[:, 0, 0]
+    sites = _framework(n_framework, L, rng)
+    noise = vib * rng.standard_normal((n_frames, n_framework, 3))
+    steps = np.concatenate([mobile_steps, np.diff(noise, axis=0)], axis=1)
+    if drift is not None:  # the whole cell content drifts (framework COM motion)
+        steps = steps + np.asarray(drift)[None, None, :]
+    start = np.concatenate([rng.random((n_li, 3)) * L, sites + noise[0]], axis=0)
+    true = np.empty((n_frames, n_li + n_framework, 3))
+    true[0] = start
+    frac = start / edge[0]
+    images = np.floor(frac)
+    frac -= images
+    fracs, imgs = [frac.copy()], [images.copy()]
+    for t in range(1, n_frames):
+        affine = frac * (edge[t] - edge[t - 1])
+        true[t] = true[t - 1] + affine + steps[t - 1]
+        frac = frac + steps[t - 1] / edge[t]
+        shift = np.floor(frac)
+        images += shift
+        frac -= shift
+        fracs.append(frac.copy())
+        imgs.append(images.copy())
+    fracs, imgs = np.array(fracs), np.array(imgs)
+    wrapped = fracs * edge[:, None, None]
+    lammps_unwrapped = (fracs + imgs) * edge[:, None, None]
+    traj = Trajectory(positions=true, boxes=boxes, steps=np.arange(n_frames) * 100,
                       elements=np.array(["Li"] * n_li + ["Cl"] * n_framework),
                       masses=np.array([6.94] * n_li + [35.45] * n_framework),
                       timestep_fs=dt_ps * 1e3 / 100)
-    return Synthetic(true=true, wrapped=wrapped, lammps_unwrapped=lammps_unwrapped)
+    return Synthetic(true=traj, wrapped=wrapped, lammps_unwrapped=lammps_unwrapped)
 
 
 def brownian_steps(n_frames: int, n_li: int, D_axes, dt_ps: float, rng) -> np.ndarray:

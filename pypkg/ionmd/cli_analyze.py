@@ -1,0 +1,115 @@
+"""``ionmd analyze RUN_DIR...``: transport properties and failure post-mortem of runs.
+
+Each run directory's ``run.json`` (schema in :mod:`ionmd.analysis.run_dir`) supplies what
+the files do not say; every field can be given or overridden by a flag.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def _pairs(text: str | None, key=str, value=str) -> dict | None:
+    """``"1=Li,2=Cl"`` -> {1: "Li", 2: "Cl"}."""
+    if not text:
+        return None
+    out = {}
+    for item in text.split(","):
+        k, _, v = item.partition("=")
+        if not v:
+            raise argparse.ArgumentTypeError(f"expected KEY=VALUE pairs, got {item!r}")
+        out[key(k.strip())] = value(v.strip())
+    return out
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("analyze", help="analyse run directories (MSD, D, sigma, Arrhenius, failures)")
+    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
+    p.add_argument("-o", "--output", default=None,
+                   help="output folder (default: <RUN_DIR>/analysis per run, summary in the first)")
+    p.add_argument("--temperature", type=float, help="thermostat target, K")
+    p.add_argument("--timestep-fs", type=float, help="MD time step, fs")
+    p.add_argument("--dump-every", type=int, help="steps between frames (checked)")
+    p.add_argument("--discard-ps", type=float, help="equilibration time to drop, ps")
+    p.add_argument("--mobile", help="mobile species, comma separated (default Li)")
+    p.add_argument("--charges", help="oxidation states, e.g. Li=1,Cl=-1")
+    p.add_argument("--type-map", help="LAMMPS type -> element, e.g. 1=Cl,2=Li")
+    p.add_argument("--data-file", help="LAMMPS data file (relative to RUN_DIR)")
+    p.add_argument("--trajectory", help="trajectory pieces in run order, comma separated")
+    p.add_argument("--directions", default="xyz",
+                   help="MSD directions, comma separated: xyz, xy, xz, yz, x, y, z (default xyz)")
+    p.add_argument("--fit-start-ps", type=float, default=1.0)
+    p.add_argument("--fit-end-ps", type=float, default=None)
+    p.add_argument("--window-ps", type=float, default=15.0, help="windowed-fit length (PES seed)")
+    p.add_argument("--haven-ratio", type=float, default=1.0)
+    p.add_argument("--collective", action="store_true", help="also the charge-MSD conductivity")
+    p.add_argument("--structure-functions", action="store_true",
+                   help="also RDFs, van Hove self function and a density CUBE file")
+    p.add_argument("--failures-only", action="store_true", help="only the failure post-mortem")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> None:
+    from ionmd.analysis.report import analyze_run, analyze_runs, failures_of
+    from ionmd.analysis.run_dir import load_run_dir
+
+    overrides = {
+        "temperature_K": args.temperature, "timestep_fs": args.timestep_fs,
+        "dump_every": args.dump_every, "discard_ps": args.discard_ps,
+        "mobile_species": args.mobile.split(",") if args.mobile else None,
+        "charges": _pairs(args.charges, value=float), "type_map": _pairs(args.type_map, key=int),
+        "data_file": args.data_file,
+        "trajectory": args.trajectory.split(",") if args.trajectory else None,
+    }
+    results, reports = [], {}
+    for run_dir in args.run_dirs:
+        spec = load_run_dir(run_dir, overrides)
+        out = Path(args.output) / spec.path.name if args.output else spec.path / "analysis"
+        if args.failures_only:
+            report = failures_of(spec)
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "failure.json").write_text(json.dumps(report.to_dict(), indent=2))
+            res = {"structure": spec.structure, "failure": report.to_dict()}
+        else:
+            res = analyze_run(spec, out, directions=args.directions.split(","),
+                              fit_start_ps=args.fit_start_ps, fit_end_ps=args.fit_end_ps,
+                              window_ps=args.window_ps, haven_ratio=args.haven_ratio,
+                              collective=args.collective,
+                              structure_functions=args.structure_functions)
+        results.append(res)
+        _print_run(spec.path, res)
+    summary_dir = Path(args.output) if args.output else Path(args.run_dirs[0]) / "analysis"
+    from ionmd.analysis.failure import FailureEvent, FailureReport
+
+    for res in results:  # rebuild reports from the results for survival curves
+        f = res["failure"]
+        rep = FailureReport([FailureEvent(**e) for e in f["events"]], f["run_end_step"], f["run_end_ps"])
+        reports.setdefault(res["structure"], []).append(rep)
+    if not args.failures_only:
+        summary = analyze_runs(results, reports, summary_dir)
+        for name, fits in summary["arrhenius"].items():
+            for key, fit in fits.items():
+                lo, hi = fit["y_extrapolated_ci95"]
+                print(f"{name} {key}: Ea = {fit['Ea_eV']:.3f} ± {fit['Ea_err_eV']:.3f} eV, "
+                      f"{key}(300 K) = {fit['y_extrapolated']:.3g} [{lo:.3g}, {hi:.3g}]")
+    print(f"results under {summary_dir if args.output else '<RUN_DIR>/analysis'}")
+
+
+def _print_run(path: Path, res: dict) -> None:
+    f = res["failure"]
+    if f["failed"]:
+        first = f["first"]
+        print(f"{path}: FAILED ({', '.join(f['modes'])}); first {first['mode']} at step "
+              f"{first['step']} ({first['time_ps']:.3f} ps, T = {first['temperature_K']} K)")
+    else:
+        print(f"{path}: no failure over {f['run_end_ps']:.3f} ps")
+    for d in res.get("diffusion", []):
+        lo, hi = d["D_ci95"]
+        flags = f"  [{', '.join(d['flags'])}]" if d["flags"] else ""
+        print(f"  D({d['species']}, {d['direction']}) = {d['D']:.3g} cm2/s [{lo:.3g}, {hi:.3g}] "
+              f"(OLS {d['D_ols']:.3g}){flags}")
+    if "conductivity" in res:
+        c = res["conductivity"]
+        print(f"  sigma_NE = {c['sigma']:.3g} mS/cm [{c['sigma_ci95'][0]:.3g}, {c['sigma_ci95'][1]:.3g}]")

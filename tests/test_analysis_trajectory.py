@@ -1,0 +1,127 @@
+"""Reading, stitching and unwrapping: NpT-safe unwrapping against the true continuous
+positions of synthetic walks, stitching of resumed pieces, and clear errors on bad input
+(files written with MDAnalysis's DCD writer and ASE's LAMMPS data writer)."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from ase import Atoms
+from ase.io import write
+
+import synthetic_trajectories as st
+from ionmd.analysis.trajectory import Piece, read_lammps_trajectory, stitch, unwrap
+from ionmd.errors import AnalysisError, IonmdError
+
+
+def _walk(breathing: float, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    # D = 2 A^2/ps, 0.05 ps frames, 1500 frames: Li cross the 10 A box many times
+    return st.make(st.brownian_steps(1500, 6, [2.0] * 3, 0.05, rng), L=10.0, dt_ps=0.05,
+                   breathing=breathing, rng=rng)
+
+
+@pytest.mark.parametrize("source", ["wrapped", "lammps_unwrapped"])
+def test_unwrap_recovers_true_path_under_changing_box(source):
+    s = _walk(breathing=0.08)
+    un = unwrap(getattr(s, source), s.true.boxes)
+    true_disp = s.true.positions - s.true.positions[0]
+    images_crossed = np.abs(np.floor(s.true.positions[-1] / 10.0)).max()
+    assert images_crossed >= 3, "walk too short to test many image crossings"
+    assert np.abs((un - un[0]) - true_disp).max() < 1e-9
+
+
+def test_lammps_unwrapped_coordinates_are_wrong_under_npt():
+    """The reason for unwrapping ourselves: x + n L(t) jumps when the box changes."""
+    s = _walk(breathing=0.08)
+    err = np.abs((s.lammps_unwrapped - s.lammps_unwrapped[0])
+                 - (s.true.positions - s.true.positions[0])).max()
+    assert err > 0.5
+
+
+def test_unwrap_refuses_frames_too_far_apart():
+    s = _walk(breathing=0.0)
+    with pytest.raises(AnalysisError, match="dump positions more often"):
+        unwrap(s.wrapped[::100], s.true.boxes[::100])
+
+
+def test_stitch_drops_seam_duplicates_and_refuses_gaps():
+    s = _walk(breathing=0.05)
+    p, b, t = s.lammps_unwrapped, s.true.boxes, s.true.steps
+    pieces = [Piece(p[:500], b[:500], t[:500]), Piece(p[499:1000], b[499:1000], t[499:1000]),
+              Piece(p[999:], b[999:], t[999:])]
+    joined = stitch(pieces)
+    assert np.array_equal(joined.steps, t)
+    un = unwrap(joined.positions, joined.boxes)
+    assert np.abs((un - un[0]) - (s.true.positions - s.true.positions[0])).max() < 1e-9
+    with pytest.raises(AnalysisError, match="not evenly spaced"):
+        stitch([Piece(p[:100], b[:100], t[:100]), Piece(p[120:], b[120:], t[120:])])
+    with pytest.raises(AnalysisError, match="adds no frame"):
+        stitch([pieces[1], pieces[0]])
+
+
+def test_framework_drift_is_removed():
+    rng = np.random.default_rng(3)
+    steps = st.brownian_steps(200, 4, [0.0] * 3, 0.1, rng)
+    s = st.make(steps, drift=np.array([0.05, -0.02, 0.01]), vib=0.0, rng=rng)
+    fixed = s.true.framework_drift_removed(["Li"])
+    assert np.abs(fixed.positions - fixed.positions[0]).max() < 1e-9
+    assert np.abs(s.true.positions - s.true.positions[0]).max() > 5
+
+
+# ---------------------------------------------------------------- files and bad input
+
+def _files(tmp_path, n_frames=20, n_atoms_data=6, n_atoms_dcd=6, istart=0, nsavc=10, name="t.dcd"):
+    import MDAnalysis as mda
+    from MDAnalysis.coordinates.DCD import DCDWriter
+
+    atoms = Atoms("Li3Cl3", positions=np.random.default_rng(0).random((6, 3)) * 8,
+                  cell=[8, 8, 8], pbc=True)[:n_atoms_data]
+    write(tmp_path / "s.data", atoms, format="lammps-data", specorder=["Cl", "Li"], masses=True,
+          atom_style="atomic")
+    rng = np.random.default_rng(1)
+    u = mda.Universe.empty(n_atoms_dcd, trajectory=True)
+    with DCDWriter(str(tmp_path / name), n_atoms_dcd, nsavc=nsavc, istart=istart, dt=0.001) as w:
+        pos = rng.random((n_atoms_dcd, 3)) * 8
+        for _ in range(n_frames):
+            pos = pos + 0.1 * rng.standard_normal(pos.shape)
+            u.atoms.positions = pos
+            u.dimensions = [8, 8, 8, 90, 90, 90]
+            w.write(u)
+    return tmp_path / "s.data", tmp_path / name
+
+
+def test_reads_dcd_steps_and_elements_from_masses(tmp_path):
+    data, dcd = _files(tmp_path, istart=500, nsavc=20)
+    traj = read_lammps_trajectory(data, [dcd], timestep_fs=1.0)
+    assert traj.n_frames == 20 and traj.steps[0] == 500 and traj.steps[1] == 520
+    assert sorted(set(traj.elements)) == ["Cl", "Li"]
+    assert traj.frame_interval_ps == pytest.approx(0.02)
+
+
+def test_atom_count_mismatch_is_a_clear_error(tmp_path):
+    data, dcd = _files(tmp_path, n_atoms_data=6, n_atoms_dcd=5)
+    with pytest.raises(IonmdError, match="does not match"):
+        read_lammps_trajectory(data, [dcd], timestep_fs=1.0)
+
+
+def test_empty_and_truncated_dcd_are_clear_errors(tmp_path):
+    data, dcd = _files(tmp_path)
+    empty = tmp_path / "empty.dcd"
+    empty.write_bytes(b"")
+    with pytest.raises(IonmdError, match="empty"):
+        read_lammps_trajectory(data, [empty], timestep_fs=1.0)
+    truncated = tmp_path / "trunc.dcd"
+    truncated.write_bytes(dcd.read_bytes()[:-37])
+    with pytest.raises(IonmdError, match="truncated"):
+        read_lammps_trajectory(data, [truncated], timestep_fs=1.0)
+
+
+def test_discard_longer_than_run_and_absent_species_are_clear_errors(tmp_path):
+    data, dcd = _files(tmp_path)
+    traj = read_lammps_trajectory(data, [dcd], timestep_fs=1.0)  # 19 x 10 fs = 0.19 ps
+    with pytest.raises(IonmdError, match="run too short for the requested discard"):
+        traj.discard(1.0)
+    with pytest.raises(IonmdError, match="species \\['Na'\\] not in this trajectory"):
+        traj.indices("Na")
+    assert replace(traj).discard(0.1).n_frames == 10
