@@ -1,4 +1,4 @@
-"""A real LAMMPS run (plugin + SevenNet-0 float32, 8-atom LiCl, 1500 K NVT, 2 x 50 steps: ~0.3 s a step
+"""A real LAMMPS run (plugin + SevenNet-0 float32, 8-atom LiCl, 1500 K NVT, 2 x 30 steps: ~0.3 s a step
 on 1 CPU thread, so kept short) analysed end
 to end by ``ionmd analyze``: two trajectory pieces of a resumed run (the second repeats
 the seam frame), DCD and ``dump custom`` read alike, no failure reported, D and sigma
@@ -26,16 +26,16 @@ timestep 0.002
 fix 1 all nvt temp 1500 1500 0.1
 thermo_style custom step temp pe etotal vol atoms
 thermo 10
-dump d1 all dcd 5 md.0.dcd
+dump d1 all dcd 3 md.0.dcd
 dump_modify d1 unwrap yes
-dump c1 all custom 5 md.0.dump id type xu yu zu
+dump c1 all custom 3 md.0.dump id type xu yu zu
 dump_modify c1 sort id
-run 50
+run 30
 undump d1
 undump c1
-dump d2 all dcd 5 md.1.dcd
+dump d2 all dcd 3 md.1.dcd
 dump_modify d2 unwrap yes
-run 50
+run 30
 """
 
 
@@ -47,7 +47,7 @@ def licl_run(sevennet0_f32, tmp_path_factory):
     write_data(atoms, run_dir / "struct.data", ["Cl", "Li"])
     run_lmp(INPUT.format(model=sevennet0_f32), run_dir, env={"OMP_NUM_THREADS": "1"})
     (run_dir / "run.json").write_text(json.dumps({
-        "schema": "ionmd-run/1", "temperature_K": 1500, "timestep_fs": 2.0, "dump_every": 5,
+        "schema": "ionmd-run/1", "temperature_K": 1500, "timestep_fs": 2.0, "dump_every": 3,
         "discard_ps": 0.0, "mobile_species": ["Li"], "charges": {"Li": 1, "Cl": -1},
         "type_map": {"1": "Cl", "2": "Li"}, "trajectory": ["md.0.dcd", "md.1.dcd"],
         "logs": ["log.lammps"], "structure": "LiCl_8"}))
@@ -59,8 +59,8 @@ def test_real_run_pieces_stitch_and_match_lammps_unwrapped(licl_run):
 
     traj = read_lammps_trajectory(licl_run / "struct.data",
                                   [licl_run / "md.0.dcd", licl_run / "md.1.dcd"], timestep_fs=2.0)
-    assert traj.n_frames == 21  # 11 + 11 frames, the repeated step 50 dropped
-    assert np.all(np.diff(traj.steps) == 5)
+    assert traj.n_frames == 21  # 11 + 11 frames, the repeated step 30 dropped
+    assert np.all(np.diff(traj.steps) == 3)
     raw, _, _ = read_frames(licl_run / "struct.data", [licl_run / "md.0.dcd", licl_run / "md.1.dcd"])
     # constant box: LAMMPS's unwrapped displacements are exact; ours must agree (float32 DCD)
     ours = traj.positions - traj.positions[0]

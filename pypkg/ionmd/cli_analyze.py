@@ -44,10 +44,19 @@ def register(subparsers) -> None:
     p.add_argument("--fit-end-ps", type=float, default=None)
     p.add_argument("--window-ps", type=float, default=15.0, help="windowed-fit length (PES seed)")
     p.add_argument("--haven-ratio", type=float, default=1.0)
+    p.add_argument("--mcmc-samples", type=int, default=400,
+                   help="kinisi MCMC samples per walker (16 walkers, thinned by 10)")
     p.add_argument("--collective", action="store_true", help="also the charge-MSD conductivity")
     p.add_argument("--structure-functions", action="store_true",
                    help="also RDFs, van Hove self function and a density CUBE file")
     p.add_argument("--failures-only", action="store_true", help="only the failure post-mortem")
+    p.add_argument("--volume-limit", type=float, default=0.5, help="failure if |V/V0 - 1| exceeds this")
+    p.add_argument("--runaway-factor", type=float, default=2.0,
+                   help="failure if T (running mean) exceeds this times the target")
+    p.add_argument("--melt-fraction", type=float, default=0.5,
+                   help="failure if framework RMS displacement exceeds this x its NN distance")
+    p.add_argument("--collapse-fraction", type=float, default=0.5,
+                   help="failure if two atoms come closer than this x their covalent radii sum")
     p.set_defaults(func=run)
 
 
@@ -63,12 +72,14 @@ def run(args: argparse.Namespace) -> None:
         "data_file": args.data_file,
         "trajectory": args.trajectory.split(",") if args.trajectory else None,
     }
+    thresholds = {"volume_limit": args.volume_limit, "runaway_factor": args.runaway_factor,
+                  "melt_fraction": args.melt_fraction, "collapse_fraction": args.collapse_fraction}
     results, reports = [], {}
     for run_dir in args.run_dirs:
         spec = load_run_dir(run_dir, overrides)
         out = Path(args.output) / spec.path.name if args.output else spec.path / "analysis"
         if args.failures_only:
-            report = failures_of(spec)
+            report = failures_of(spec, **thresholds)
             out.mkdir(parents=True, exist_ok=True)
             (out / "failure.json").write_text(json.dumps(report.to_dict(), indent=2))
             res = {"structure": spec.structure, "failure": report.to_dict()}
@@ -77,7 +88,9 @@ def run(args: argparse.Namespace) -> None:
                               fit_start_ps=args.fit_start_ps, fit_end_ps=args.fit_end_ps,
                               window_ps=args.window_ps, haven_ratio=args.haven_ratio,
                               collective=args.collective,
-                              structure_functions=args.structure_functions)
+                              structure_functions=args.structure_functions,
+                              n_samples=args.mcmc_samples,
+                              failure_options=thresholds)
         results.append(res)
         _print_run(spec.path, res)
     summary_dir = Path(args.output) if args.output else Path(args.run_dirs[0]) / "analysis"
@@ -92,8 +105,12 @@ def run(args: argparse.Namespace) -> None:
         for name, fits in summary["arrhenius"].items():
             for key, fit in fits.items():
                 lo, hi = fit["y_extrapolated_ci95"]
+                if key == "sigma_T":
+                    key, (lo, hi) = "sigma", fit["sigma_extrapolated_ci95"]
+                    fit = {**fit, "y_extrapolated": fit["sigma_extrapolated_mS_cm"]}
                 print(f"{name} {key}: Ea = {fit['Ea_eV']:.3f} ± {fit['Ea_err_eV']:.3f} eV, "
-                      f"{key}(300 K) = {fit['y_extrapolated']:.3g} [{lo:.3g}, {hi:.3g}]")
+                      f"{key}({fit['T_extrapolated']:.0f} K) = {fit['y_extrapolated']:.3g} "
+                      f"[{lo:.3g}, {hi:.3g}]")
     print(f"results under {summary_dir if args.output else '<RUN_DIR>/analysis'}")
 
 

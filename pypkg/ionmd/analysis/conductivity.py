@@ -74,9 +74,13 @@ def conductivity_from_diffusion(results: Sequence[DiffusionResult], charges: dic
 
 def collective_conductivity(traj: Trajectory, charges: dict[str, float], temperature_K: float,
                             mobile: Sequence[str], fit_start_ps: float = 1.0,
+                            fit_end_ps: float | None = None, n_points: int = 40,
                             n_samples: int = 400, seed: int = 0) -> Conductivity:
     """Conductivity from the mean-squared charge displacement of the mobile species
-    (kinisi ``ConductivityAnalyzer``): includes ion-ion correlations (no Haven ratio)."""
+    (kinisi ``ConductivityAnalyzer``): includes ion-ion correlations (no Haven ratio).
+    Fit range and lag grid as in :func:`ionmd.analysis.diffusion.diffusion` (default end:
+    half the run)."""
+    from ionmd.analysis.diffusion import _lag_subset
     import scipp as sc
     from kinisi.analyze import ConductivityAnalyzer
 
@@ -88,14 +92,20 @@ def collective_conductivity(traj: Trajectory, charges: dict[str, float], tempera
         raise AnalysisError(f"no charge for {missing}; give oxidation states")
     q = np.array([charges[e] for e in traj.elements[idx]])
     dt = traj.frame_interval_ps
+    fit_end_ps = 0.5 * traj.times_ps[-1] if fit_end_ps is None else fit_end_ps
+    first = max(1, int(round(fit_start_ps / dt)))
+    last = min(traj.n_frames - 2, int(round(fit_end_ps / dt)))
+    if last - first < 2:
+        raise AnalysisError(f"fit range {fit_start_ps}-{fit_end_ps} ps holds fewer than 3 points")
+    lags = _lag_subset(traj.n_frames, first, last, n_points)
     u = to_universe(traj)
     analyzer = ConductivityAnalyzer.from_universe(
         u, species_indices=sc.array(dims=["particle"], values=idx), time_step=sc.scalar(dt, unit="ps"), step_skip=sc.scalar(1),
         ionic_charge=(sc.array(dims=["particle"], values=q, unit="e") if len(set(q)) > 1
                       else sc.scalar(float(q[0]), unit="e")),
-        progress=False)
+        dt=sc.array(dims=["time interval"], values=lags * dt, unit="ps"), progress=False)
     np.random.seed(seed)
-    analyzer.conductivity(sc.scalar(fit_start_ps, unit="ps"),
+    analyzer.conductivity(sc.scalar(lags[0] * dt, unit="ps"),
                           temperature=sc.scalar(temperature_K, unit="K"), progress=False,
                           n_samples=n_samples, n_walkers=16, n_burn=200)
     sig = analyzer.sigma

@@ -55,10 +55,12 @@ def failures_of(spec: RunSpec, frames=None, **kwargs) -> FailureReport:
 def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str] = ("xyz",),
                 fit_start_ps: float = 1.0, fit_end_ps: float | None = None,
                 window_ps: float = 15.0, haven_ratio: float = 1.0, collective: bool = False,
-                structure_functions: bool = False, seed: int = 0) -> dict:
+                structure_functions: bool = False, seed: int = 0, n_samples: int = 400,
+                failure_options: dict | None = None) -> dict:
     """Analyse one run directory; writes ``results.json``, ``diffusion.csv`` and
     ``msd.png`` (plus ``density_<X>.cube``, ``rdf.csv``, ``van_hove.csv`` when
-    ``structure_functions``) under ``out_dir`` and returns the results dict."""
+    ``structure_functions``) under ``out_dir`` and returns the results dict.
+    ``failure_options`` go to :func:`ionmd.analysis.failure.detect_failures` (thresholds)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     frames, elements, masses = read_frames(spec.data_file, spec.trajectory, type_map=spec.type_map)
@@ -69,7 +71,7 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
         if s not in elements:
             raise AnalysisError(f"mobile species {s} not in {spec.data_file} (present: "
                                 f"{sorted(set(elements.tolist()))})")
-    failure = failures_of(spec, (frames, elements, masses))
+    failure = failures_of(spec, (frames, elements, masses), **(failure_options or {}))
     results: dict = {"run": str(spec.path), "structure": spec.structure, "replica": spec.replica,
                      "temperature_K": spec.temperature_K, "timestep_fs": spec.timestep_fs,
                      "discard_ps": spec.discard_ps, "failure": failure.to_dict()}
@@ -89,7 +91,8 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
             m = compute_msd(traj, species, direction)
             msds.append(m)
             diff.append(diffusion(traj, species, direction, fit_start_ps=fit_start_ps,
-                                  fit_end_ps=fit_end_ps, window_ps=window_ps, msd=m, seed=seed))
+                                  fit_end_ps=fit_end_ps, window_ps=window_ps, msd=m, seed=seed,
+                                  n_samples=n_samples))
     results["diffusion"] = [d.to_dict() for d in diff]
     xyz = [d for d in diff if d.direction == "xyz"]
     if xyz and all(s in spec.charges for s in spec.mobile_species):
@@ -99,7 +102,7 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
         if collective:
             results["conductivity_collective"] = collective_conductivity(
                 traj, spec.charges, spec.temperature_K, spec.mobile_species, fit_start_ps,
-                seed=seed).to_dict()
+                fit_end_ps, n_samples=n_samples, seed=seed).to_dict()
     write_diffusion_csv(diff, out / "diffusion.csv", spec.temperature_K)
     plot_msd(msds, diff, out / "msd.png")
     if structure_functions:
@@ -183,8 +186,9 @@ def plot_arrhenius(T, y, lo, hi, fit, path: Path, ylabel: str) -> None:
 
 def analyze_runs(results: Sequence[dict], reports: dict[str, list[FailureReport]],
                  out_dir: str | Path) -> dict:
-    """Across runs: Arrhenius fits of D (xyz) per species and of sigma over temperature,
-    per structure, and survival curves; writes ``summary.json`` and ``arrhenius_*.png``."""
+    """Across runs: Arrhenius fits of D (xyz) per species and of sigma T over temperature,
+    per structure, and survival curves; writes ``summary.json`` and ``arrhenius_*.png``.
+    Runs flagged not yet diffusive are included (their flags are in their results)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     summary: dict = {"survival": survival_curves(reports), "arrhenius": {}}
@@ -200,17 +204,23 @@ def analyze_runs(results: Sequence[dict], reports: dict[str, list[FailureReport]
                     series.setdefault(f"D_{d['species']}", []).append(
                         (r["temperature_K"], d["D"], *d["D_ci95"]))
             if "conductivity" in r:
-                c = r["conductivity"]
-                series.setdefault("sigma", []).append((r["temperature_K"], c["sigma"],
-                                                       *c["sigma_ci95"]))
+                # sigma T = A exp(-Ea / kT) is the usual Arrhenius form for conductivity
+                c, T = r["conductivity"], r["temperature_K"]
+                series.setdefault("sigma_T", []).append((T, c["sigma"] * T,
+                                                         *(v * T for v in c["sigma_ci95"])))
         for key, rows in series.items():
             if len({row[0] for row in rows}) < 2:
                 continue
             T, y, lo, hi = map(np.array, zip(*rows))
             err = np.array([ln_error_from_interval(a, b) for a, b in zip(lo, hi)])
             fit = fit_arrhenius(T, y, err)
-            summary["arrhenius"].setdefault(name, {})[key] = fit.to_dict()
-            unit = "mS/cm" if key == "sigma" else "cm$^2$/s"
+            entry = fit.to_dict()
+            if key == "sigma_T":
+                entry["sigma_extrapolated_mS_cm"] = fit.y_extrapolated / fit.T_extrapolated
+                entry["sigma_extrapolated_ci95"] = [v / fit.T_extrapolated
+                                                    for v in fit.y_extrapolated_ci95]
+            summary["arrhenius"].setdefault(name, {})[key] = entry
+            unit = "mS K/cm" if key == "sigma_T" else "cm$^2$/s"
             plot_arrhenius(T, y, lo, hi, fit, out / f"arrhenius_{name}_{key}.png", f"{key} ({unit})")
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
