@@ -10,7 +10,8 @@ from ase import Atoms
 from ase.io import write
 
 import synthetic_trajectories as st
-from ionmd.analysis.trajectory import Piece, read_lammps_trajectory, stitch, unwrap
+from ionmd.analysis.trajectory import (Piece, continuous_unwrapped, read_lammps_trajectory,
+                                      stitch, unwrap)
 from ionmd.errors import AnalysisError, IonmdError
 
 
@@ -51,13 +52,40 @@ def test_stitch_drops_seam_duplicates_and_refuses_gaps():
     pieces = [Piece(p[:500], b[:500], t[:500]), Piece(p[499:1000], b[499:1000], t[499:1000]),
               Piece(p[999:], b[999:], t[999:])]
     joined = stitch(pieces)
-    assert np.array_equal(joined.steps, t)
+    assert np.array_equal(joined.steps, t) and joined.starts == (0,)
+    no_repeat = stitch([Piece(p[:500], b[:500], t[:500]), Piece(p[500:], b[500:], t[500:])])
+    assert no_repeat.starts == (0, 500)
+    assert np.abs(unwrap(no_repeat.positions, b) - unwrap(joined.positions, b)).max() < 1e-9
     un = unwrap(joined.positions, joined.boxes)
     assert np.abs((un - un[0]) - (s.true.positions - s.true.positions[0])).max() < 1e-9
     with pytest.raises(AnalysisError, match="not evenly spaced"):
         stitch([Piece(p[:100], b[:100], t[:100]), Piece(p[120:], b[120:], t[120:])])
     with pytest.raises(AnalysisError, match="adds no frame"):
         stitch([pieces[1], pieces[0]])
+
+
+def test_lammps_unwrapped_in_constant_box_survive_long_dump_intervals():
+    """NVT: LAMMPS's own unwrapped coordinates are exact for any dump interval; pieces
+    whose image flags restart are joined by the minimum image at the seam."""
+    s = _walk(breathing=0.0)
+    p, b, t = s.lammps_unwrapped[::100], s.true.boxes[::100], s.true.steps[::100]
+    true = s.true.positions[::100]
+    restarted = p[7:] - np.floor(p[7] / 10.0) * 10.0   # second file: images reset
+    joined = stitch([Piece(p[:8], b[:8], t[:8]), Piece(restarted, b[7:], t[7:])])
+    assert joined.starts == (0,)  # aligned through the repeated frame
+    un = continuous_unwrapped(joined)
+    assert np.abs((un - un[0]) - (true - true[0])).max() < 1e-9
+    # no repeated frame: joined by the minimum image (fine at a short dump interval)
+    q, bq, tq = s.lammps_unwrapped, s.true.boxes, s.true.steps
+    reset = q[600:] - np.floor(q[600] / 10.0) * 10.0
+    joined = stitch([Piece(q[:600], bq[:600], tq[:600]), Piece(reset, bq[600:], tq[600:])])
+    assert joined.starts == (0, 600)
+    un = continuous_unwrapped(joined)
+    assert np.abs((un - un[0]) - (s.true.positions - s.true.positions[0])).max() < 1e-9
+    with pytest.raises(AnalysisError, match="box changes"):
+        breathing = _walk(breathing=0.05)
+        continuous_unwrapped(Piece(breathing.lammps_unwrapped, breathing.true.boxes,
+                                   breathing.true.steps))
 
 
 def test_framework_drift_is_removed():

@@ -38,6 +38,8 @@ def register(subparsers) -> None:
     p.add_argument("--type-map", help="LAMMPS type -> element, e.g. 1=Cl,2=Li")
     p.add_argument("--data-file", help="LAMMPS data file (relative to RUN_DIR)")
     p.add_argument("--trajectory", help="trajectory pieces in run order, comma separated")
+    p.add_argument("--dump-unwrapped", action="store_true", default=None,
+                   help="files hold LAMMPS-unwrapped coordinates in a constant box: use as is")
     p.add_argument("--directions", default="xyz",
                    help="MSD directions, comma separated: xyz, xy, xz, yz, x, y, z (default xyz)")
     p.add_argument("--fit-start-ps", type=float, default=1.0)
@@ -69,7 +71,7 @@ def run(args: argparse.Namespace) -> None:
         "dump_every": args.dump_every, "discard_ps": args.discard_ps,
         "mobile_species": args.mobile.split(",") if args.mobile else None,
         "charges": _pairs(args.charges, value=float), "type_map": _pairs(args.type_map, key=int),
-        "data_file": args.data_file,
+        "data_file": args.data_file, "dump_unwrapped": args.dump_unwrapped,
         "trajectory": args.trajectory.split(",") if args.trajectory else None,
     }
     thresholds = {"volume_limit": args.volume_limit, "runaway_factor": args.runaway_factor,

@@ -17,6 +17,8 @@ may be overridden on the ``ionmd analyze`` command line)::
       "data_file": "struct.data",             # default: the only *.data file
       "trajectory": ["md.0.dcd", "md.1.dcd"], # pieces in run order (default: sorted *.dcd)
       "logs": ["log.0.lammps", "log.1.lammps"],  # in run order (default: sorted log*.lammps)
+      "dump_unwrapped": false,                # files hold LAMMPS-unwrapped coordinates and the
+                                              # box is constant: use them as they are
       "ensemble": "npt",                      # informational
       "structure": "Li3YCl6_mp-...",          # name used to group replicas (survival curves)
       "replica": 0
@@ -52,6 +54,7 @@ class RunSpec:
     type_map: dict[int, str] | None = None
     structure: str = ""
     replica: int = 0
+    dump_unwrapped: bool = False
 
 
 def _one(path: Path, pattern: str, what: str) -> Path:
@@ -96,4 +99,5 @@ def load_run_dir(path: str | Path, overrides: dict | None = None) -> RunSpec:
                    mobile_species=list(meta.get("mobile_species", ["Li"])),
                    charges={k: float(v) for k, v in meta.get("charges", {}).items()},
                    type_map=type_map, structure=str(meta.get("structure", path.name)),
-                   replica=int(meta.get("replica", 0)))
+                   replica=int(meta.get("replica", 0)),
+                   dump_unwrapped=bool(meta.get("dump_unwrapped", False)))

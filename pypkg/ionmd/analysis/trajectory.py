@@ -167,11 +167,13 @@ def unwrap(positions: np.ndarray, boxes: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Piece:
-    """One trajectory file as read: raw positions (any image), boxes, steps."""
+    """Frames as read: raw positions (any image), boxes, steps; ``starts`` are the
+    frame indices where a trajectory file begins (``[0]`` for one file)."""
 
     positions: np.ndarray
     boxes: np.ndarray
     steps: np.ndarray
+    starts: tuple[int, ...] = (0,)
 
 
 def _universe(data_file: Path, traj_file: Path | None, atom_style: str, fmt: str | None):
@@ -254,19 +256,36 @@ def stitch(pieces: Sequence[Piece]) -> Piece:
     """Join the pieces of a resumed run in the given order.
 
     A resumed run writes its restart step again: frames whose step is not after the
-    last kept step are dropped. The dump interval must be the same everywhere and the
-    pieces must leave no gap.
+    last kept step are dropped. When the dropped frame is that same step, the two copies
+    are one configuration, so the later piece is shifted by the lattice vector between
+    them (image flags restart when a run resumes from a data file). The dump interval
+    must be the same everywhere and the pieces must leave no gap.
+
+    Returns
+    -------
+    Piece
+        ``starts`` lists where each piece begins; seams aligned through a repeated frame
+        are not listed after the first (they need no further joining).
     """
     if not pieces:
         raise AnalysisError("no trajectory pieces given")
-    keep_pos, keep_box, keep_steps = [], [], []
+    keep_pos, keep_box, keep_steps, starts = [], [], [], [0]
     last = None
     for k, piece in enumerate(pieces):
         sel = np.ones(len(piece.steps), bool) if last is None else piece.steps > last
         if not sel.any():
             raise AnalysisError(f"trajectory piece {k} adds no frame after step {last}; "
                                 f"check the piece order")
-        keep_pos.append(piece.positions[sel])
+        pos = piece.positions[sel]
+        if last is not None:
+            dup = np.flatnonzero(piece.steps == last)
+            if dup.size:
+                box = keep_box[-1][-1]
+                gap = keep_pos[-1][-1] - piece.positions[dup[0]]
+                pos = pos + np.round(gap @ np.linalg.inv(box)) @ box
+            else:
+                starts.append(sum(len(x) for x in keep_steps))
+        keep_pos.append(pos)
         keep_box.append(piece.boxes[sel])
         keep_steps.append(piece.steps[sel])
         last = keep_steps[-1][-1]
@@ -277,7 +296,23 @@ def stitch(pieces: Sequence[Piece]) -> Piece:
         raise AnalysisError(f"frames are not evenly spaced after stitching (steps "
                             f"{steps[where[0]]} -> {steps[where[0] + 1]}, expected spacing "
                             f"{spacing[0]}): a piece is missing or dumps at another interval")
-    return Piece(np.concatenate(keep_pos), np.concatenate(keep_box), steps)
+    return Piece(np.concatenate(keep_pos), np.concatenate(keep_box), steps, tuple(starts))
+
+
+def continuous_unwrapped(piece: Piece) -> np.ndarray:
+    """Positions from already-unwrapped coordinates (``dump_modify unwrap yes`` or
+    ``xu yu zu``) in a constant box: exact however far atoms move between frames. A
+    piece that does not repeat the previous piece's last step (see :func:`stitch`, which
+    aligns those that do) is joined to it by the minimum image."""
+    if not np.allclose(piece.boxes, piece.boxes[0], rtol=0, atol=1e-6):
+        raise AnalysisError("the box changes: LAMMPS's unwrapped coordinates are wrong under "
+                            "NpT; analyse without 'dump_unwrapped' (minimum-image unwrapping)")
+    pos = piece.positions.copy()
+    for start in piece.starts[1:]:
+        joint = unwrap(pos[start - 1:start + 1], piece.boxes[start - 1:start + 1])
+        pos[start:] += (joint[1] - joint[0]) - (pos[start] - pos[start - 1])
+    return pos
+
 
 
 def _elements_from_masses(masses: np.ndarray) -> np.ndarray:
@@ -316,7 +351,8 @@ def read_frames(data_file: str | Path, traj_files: Sequence[str | Path], *,
 
 def read_lammps_trajectory(data_file: str | Path, traj_files: Sequence[str | Path], *,
                            timestep_fs: float, type_map: dict[int, str] | None = None,
-                           atom_style: str = "id type x y z", fmt: str | None = None) -> Trajectory:
+                           atom_style: str = "id type x y z", fmt: str | None = None,
+                           dump_unwrapped: bool = False) -> Trajectory:
     """Read, stitch and unwrap a LAMMPS trajectory.
 
     Parameters
@@ -333,11 +369,17 @@ def read_lammps_trajectory(data_file: str | Path, traj_files: Sequence[str | Pat
         MDAnalysis atom_style of the data file's Atoms section.
     fmt : str, optional
         MDAnalysis format (``"LAMMPS"`` for DCD, ``"LAMMPSDUMP"``); by file suffix.
+    dump_unwrapped : bool
+        The files hold LAMMPS-unwrapped coordinates and the box is constant (NVT): use
+        them as they are (:func:`continuous_unwrapped`), which stays exact for frames too
+        far apart for minimum-image unwrapping. Refused when the box changes.
     """
     joined, elements, masses = read_frames(data_file, traj_files, type_map=type_map,
                                            atom_style=atom_style, fmt=fmt)
     if len(joined.steps) < 2:
         raise AnalysisError("trajectory has fewer than 2 frames; nothing to analyse")
-    return Trajectory(positions=unwrap(joined.positions, joined.boxes), boxes=joined.boxes,
+    positions = (continuous_unwrapped(joined) if dump_unwrapped
+                 else unwrap(joined.positions, joined.boxes))
+    return Trajectory(positions=positions, boxes=joined.boxes,
                       steps=joined.steps, elements=elements, masses=masses,
                       timestep_fs=float(timestep_fs))
