@@ -102,3 +102,24 @@ def test_flags_replace_a_missing_run_json_and_bad_input_is_a_clear_error(tmp_pat
                  "--type-map", "1=Cl,2=Li", "--charges", "Li=1,Cl=-1", "--failures-only", *POINT_IONS]) == 0
     res = json.loads((run / "analysis" / "failure.json").read_text())
     assert res["failed"] is False
+
+
+def test_failures_only_over_replicas_gives_survival_curve(tmp_path, capsys):
+    runs = [tmp_path / f"rep{k}" for k in range(3)]
+    for k, run in enumerate(runs):
+        _run_dir(run, 900, seed=k)
+    # replica 1 lost atoms (LAMMPS stopped); replica 2 blew up its volume in the log
+    with open(runs[1] / "log.lammps", "a") as fh:
+        fh.write("ERROR: Lost atoms: original 24 current 23 (src/thermo.cpp:493)\n")
+    log = (runs[2] / "log.lammps").read_text().splitlines()
+    row = next(i for i, line in enumerate(log) if line.split()[:1] == ["5000"])
+    log[row] = f"{5000:10d} 900.0 {1.6 * np.prod(st.boxes_for(1, 12.0)[0].diagonal()):.3f}"
+    (runs[2] / "log.lammps").write_text("\n".join(log) + "\n")
+    assert main(["analyze", *map(str, runs), "--failures-only", *POINT_IONS]) == 0
+    printed = capsys.readouterr().out
+    assert "FAILED (lost_atoms)" in printed
+    assert "first volume_change at step 5000 (10.000 ps" in printed
+    summary = json.loads((runs[0] / "analysis" / "summary.json").read_text())
+    curve = summary["survival"]["synthetic"]
+    assert curve["survival"] == pytest.approx([1.0, 2 / 3, 1 / 3])
+    assert (runs[0] / "analysis" / "survival.png").stat().st_size > 1000

@@ -63,6 +63,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
+    from ionmd.analysis.failure import FailureReport
     from ionmd.analysis.report import analyze_run, analyze_runs, failures_of
     from ionmd.analysis.run_dir import load_run_dir
 
@@ -91,29 +92,22 @@ def run(args: argparse.Namespace) -> None:
                               window_ps=args.window_ps, haven_ratio=args.haven_ratio,
                               collective=args.collective,
                               structure_functions=args.structure_functions,
-                              n_samples=args.mcmc_samples,
-                              failure_options=thresholds)
+                              n_samples=args.mcmc_samples, failure_options=thresholds)
         results.append(res)
+        reports.setdefault(spec.structure, []).append(FailureReport.from_dict(res["failure"]))
         _print_run(spec.path, res)
     summary_dir = Path(args.output) if args.output else Path(args.run_dirs[0]) / "analysis"
-    from ionmd.analysis.failure import FailureEvent, FailureReport
-
-    for res in results:  # rebuild reports from the results for survival curves
-        f = res["failure"]
-        rep = FailureReport([FailureEvent(**e) for e in f["events"]], f["run_end_step"], f["run_end_ps"])
-        reports.setdefault(res["structure"], []).append(rep)
-    if not args.failures_only:
-        summary = analyze_runs(results, reports, summary_dir)
-        for name, fits in summary["arrhenius"].items():
-            for key, fit in fits.items():
-                lo, hi = fit["y_extrapolated_ci95"]
-                if key == "sigma_T":
-                    key, (lo, hi) = "sigma", fit["sigma_extrapolated_ci95"]
-                    fit = {**fit, "y_extrapolated": fit["sigma_extrapolated_mS_cm"]}
-                print(f"{name} {key}: Ea = {fit['Ea_eV']:.3f} ± {fit['Ea_err_eV']:.3f} eV, "
-                      f"{key}({fit['T_extrapolated']:.0f} K) = {fit['y_extrapolated']:.3g} "
-                      f"[{lo:.3g}, {hi:.3g}]")
-    print(f"results under {summary_dir if args.output else '<RUN_DIR>/analysis'}")
+    summary = analyze_runs(results, reports, summary_dir)
+    for name, fits in summary["arrhenius"].items():
+        for key, fit in fits.items():
+            if key == "sigma_T":
+                key, value, (lo, hi) = ("sigma", fit["sigma_extrapolated_mS_cm"],
+                                        fit["sigma_extrapolated_ci95"])
+            else:
+                value, (lo, hi) = fit["y_extrapolated"], fit["y_extrapolated_ci95"]
+            print(f"{name} {key}: Ea = {fit['Ea_eV']:.3f} ± {fit['Ea_err_eV']:.3f} eV, "
+                  f"{key}({fit['T_extrapolated']:.0f} K) = {value:.3g} [{lo:.3g}, {hi:.3g}]")
+    print(f"summary (Arrhenius, survival) in {summary_dir}")
 
 
 def _print_run(path: Path, res: dict) -> None:

@@ -64,6 +64,11 @@ class FailureReport:
     def modes(self) -> list[str]:
         return sorted({e.mode for e in self.events})
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "FailureReport":
+        """Inverse of :meth:`to_dict`."""
+        return cls([FailureEvent(**e) for e in d["events"]], d["run_end_step"], d["run_end_ps"])
+
     def to_dict(self) -> dict:
         first = self.first
         return {"failed": self.failed, "modes": self.modes,
@@ -223,17 +228,20 @@ def detect_failures(*, steps: np.ndarray, timestep_fs: float, positions: np.ndar
                     f"mean T over {window} thermo rows {run_mean[i]:.0f} K > {runaway_factor} x "
                     f"target {target_temperature_K:.0f} K")
 
-    volumes = None
-    if boxes is not None:
-        volumes = np.abs(np.linalg.det(boxes))
-        vsteps = steps
-    elif "Volume" in thermo:
-        volumes, vsteps = thermo["Volume"], tsteps
-    if volumes is not None and volumes.size:
+    sources = []  # the trajectory's boxes and the thermo Volume column (either may see it first)
+    if boxes is not None and len(boxes):
+        sources.append((np.abs(np.linalg.det(boxes)), steps))
+    if "Volume" in thermo and tsteps.size:
+        sources.append((thermo["Volume"], tsteps))
+    hits = []
+    for volumes, vsteps in sources:
         i = _first(np.abs(volumes / volumes[0] - 1) > volume_limit)
         if i is not None:
-            add("volume_change", vsteps[i], f"V/V0 = {volumes[i] / volumes[0]:.2f} "
-                                            f"(limit {1 - volume_limit:.2f}-{1 + volume_limit:.2f})")
+            hits.append((int(vsteps[i]), volumes[i] / volumes[0]))
+    if hits:
+        step, ratio = min(hits)
+        add("volume_change", step, f"V/V0 = {ratio:.2f} (limit {1 - volume_limit:.2f}-"
+                                   f"{1 + volume_limit:.2f})")
 
     if positions is not None and boxes is not None:
         finite = np.all(np.isfinite(positions), axis=(1, 2)) & np.all(np.isfinite(boxes), axis=(1, 2))

@@ -113,7 +113,8 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
 
 
 def write_structure_functions(traj: Trajectory, mobile: Sequence[str], out: Path) -> list[str]:
-    from ionmd.analysis.structure_functions import rdf, van_hove_self, write_density_cube
+    from ionmd.analysis.structure_functions import (rdf, van_hove_distinct, van_hove_self,
+                                                    write_density_cube)
 
     files = []
     for s in mobile:
@@ -127,8 +128,11 @@ def write_structure_functions(traj: Trajectory, mobile: Sequence[str], out: Path
             names.append(f"g_{a}{b}")
     _write_columns(out / "rdf.csv", ["r_A"] + names, [r] + cols)
     lag = traj.times_ps[-1] / 2
-    r, gs = van_hove_self(traj, mobile[0], lag)
-    _write_columns(out / "van_hove.csv", ["r_A", f"4pi_r2_Gs_{mobile[0]}_{lag:.3g}ps"], [r, gs])
+    r_max = min(6.0, 0.49 * traj.boxes[0].diagonal().min())
+    r, gs = van_hove_self(traj, mobile[0], lag, r_max=r_max, n_bins=60)
+    _, gd = van_hove_distinct(traj, mobile[0], lag, r_max=r_max, n_bins=60)
+    _write_columns(out / "van_hove.csv", ["r_A", f"4pi_r2_Gs_{mobile[0]}_{lag:.3g}ps",
+                                          f"Gd_{mobile[0]}_{lag:.3g}ps"], [r, gs, gd])
     return files + [str(out / "rdf.csv"), str(out / "van_hove.csv")]
 
 
@@ -185,6 +189,21 @@ def plot_arrhenius(T, y, lo, hi, fit, path: Path, ylabel: str) -> None:
     plt.close(fig)
 
 
+def plot_survival(curves: dict, path: Path) -> None:
+    """Kaplan–Meier survival step curves, one per structure."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5, 4))
+    for name, c in curves.items():
+        ax.step(c["time_ps"], c["survival"], where="post", label=name)
+    ax.set_xlabel("time (ps)")
+    ax.set_ylabel("fraction of replicas stable")
+    ax.set_ylim(-0.02, 1.02)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def analyze_runs(results: Sequence[dict], reports: dict[str, list[FailureReport]],
                  out_dir: str | Path) -> dict:
     """Across runs: Arrhenius fits of D (xyz) per species and of sigma T over temperature,
@@ -193,6 +212,8 @@ def analyze_runs(results: Sequence[dict], reports: dict[str, list[FailureReport]
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     summary: dict = {"survival": survival_curves(reports), "arrhenius": {}}
+    if any(r.failed for rs in reports.values() for r in rs):
+        plot_survival(summary["survival"], out / "survival.png")
     by_structure: dict[str, list[dict]] = {}
     for r in results:
         by_structure.setdefault(r["structure"], []).append(r)
