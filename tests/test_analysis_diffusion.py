@@ -102,3 +102,22 @@ def test_caged_ion_is_flagged_not_diffusive_and_free_walk_is_not():
     r = diffusion(s.true.framework_drift_removed(["Li"]), "Li", seed=0)
     assert r.flags == [] and r.diffusive
     assert r.n_windows == 1 and r.D_windowed == pytest.approx(0.3e-4, rel=0.5)
+
+
+def test_long_dump_interval_with_lammps_unwrapped_coordinates():
+    """Frames 2 ps apart in a 10 A box (rms step 3.5 A per axis): only LAMMPS's own
+    unwrapped coordinates (constant box) keep these moves; kinisi must not fold them
+    back into the box (it gets an inflated box), and the collective conductivity is
+    rescaled to the true volume."""
+    from ionmd.analysis.conductivity import collective_conductivity, nernst_einstein
+
+    rng = np.random.default_rng(21)
+    D = 3.0
+    s = st.make(st.brownian_steps(200, 16, [D] * 3, 2.0, rng), L=10.0, dt_ps=2.0, rng=rng)
+    traj = s.true.framework_drift_removed(["Li"])   # = continuous_unwrapped of such files
+    r = diffusion(traj, "Li", fit_start_ps=2.0, seed=2)
+    assert r.D / (D * A2_PER_PS_TO_CM2_PER_S) == pytest.approx(1.0, abs=0.3)
+    assert r.D / r.D_ols == pytest.approx(1.0, abs=0.2)
+    coll = collective_conductivity(traj, {"Li": 1}, 1000.0, ["Li"], fit_start_ps=2.0, seed=2)
+    ne = nernst_einstein(D * A2_PER_PS_TO_CM2_PER_S, 16, 1.0, traj.volumes.mean(), 1000.0)
+    assert coll.sigma_ci95[0] < ne < coll.sigma_ci95[1]

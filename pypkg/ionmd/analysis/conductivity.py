@@ -84,7 +84,7 @@ def collective_conductivity(traj: Trajectory, charges: dict[str, float], tempera
     import scipp as sc
     from kinisi.analyze import ConductivityAnalyzer
 
-    from ionmd.analysis.msd import to_universe
+    from ionmd.analysis.msd import kinisi_universe
 
     idx = traj.indices(list(mobile))
     missing = [s for s in mobile if s not in charges]
@@ -98,7 +98,7 @@ def collective_conductivity(traj: Trajectory, charges: dict[str, float], tempera
     if last - first < 2:
         raise AnalysisError(f"fit range {fit_start_ps}-{fit_end_ps} ps holds fewer than 3 points")
     lags = _lag_subset(traj.n_frames, first, last, n_points)
-    u = to_universe(traj)
+    u, volume_ratio = kinisi_universe(traj)
     analyzer = ConductivityAnalyzer.from_universe(
         u, species_indices=sc.array(dims=["particle"], values=idx), time_step=sc.scalar(dt, unit="ps"), step_skip=sc.scalar(1),
         ionic_charge=(sc.array(dims=["particle"], values=q, unit="e") if len(set(q)) > 1
@@ -109,7 +109,9 @@ def collective_conductivity(traj: Trajectory, charges: dict[str, float], tempera
                           temperature=sc.scalar(temperature_K, unit="K"), progress=False,
                           n_samples=n_samples, n_walkers=16, n_burn=200)
     sig = analyzer.sigma
-    values = sc.to_unit(sc.scalar(1.0, unit=sig.unit), "mS/cm").value * np.asarray(sig.values)
+    # kinisi divides by the volume it was given
+    values = (sc.to_unit(sc.scalar(1.0, unit=sig.unit), "mS/cm").value * np.asarray(sig.values)
+              * volume_ratio)
     lo, med, hi = np.percentile(values, [2.5, 50, 97.5])
     return Conductivity(sigma=float(med), sigma_ci95=(float(lo), float(hi)), method="collective",
                         temperature_K=float(temperature_K),

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ionmd.analysis.msd import MSD, check_direction, compute_msd, to_universe
+from ionmd.analysis.msd import MSD, check_direction, compute_msd, kinisi_universe
 from ionmd.analysis.trajectory import Trajectory
 from ionmd.errors import AnalysisError
 
@@ -93,7 +93,7 @@ def kinisi_diffusion(traj: Trajectory, species: str, direction: str, fit_start_p
         raise AnalysisError(f"fit range {fit_start_ps}-{fit_end_ps} ps holds fewer than 3 MSD "
                             f"points at {dt} ps per frame; lower fit_start_ps or run longer")
     lags = _lag_subset(traj.n_frames, first, last, n_points)
-    u = to_universe(traj)
+    u, _ = kinisi_universe(traj)  # D does not depend on the volume
     analyzer = DiffusionAnalyzer.from_universe(
         u, specie=species, time_step=sc.scalar(dt, unit="ps"), step_skip=sc.scalar(1),
         dt=sc.array(dims=["time interval"], values=lags * dt, unit="ps"),

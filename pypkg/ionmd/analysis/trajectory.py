@@ -118,6 +118,12 @@ def wrap(positions: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     return np.einsum("tnk,tkl->tnl", frac, boxes)
 
 
+def cell_widths(boxes: np.ndarray) -> np.ndarray:
+    """Distances between opposite faces of each cell (T, 3): V / |a_j x a_k|."""
+    return np.abs(np.linalg.det(boxes))[:, None] / np.linalg.norm(
+        np.cross(boxes[:, [1, 2, 0]], boxes[:, [2, 0, 1]]), axis=-1)
+
+
 def unwrap(positions: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     """Unwrapped positions from wrapped (or LAMMPS-unwrapped) ones in a changing box.
 
@@ -147,10 +153,7 @@ def unwrap(positions: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     inv_next = np.linalg.inv(boxes[1:])
     frac = np.einsum("tnk,tkl->tnl", step, inv_next)
     step -= np.einsum("tnk,tkl->tnl", np.round(frac), boxes[1:])
-    # width of a cell along each face normal = V / |a_i x a_j|
-    widths = np.abs(np.linalg.det(boxes))[:, None] / np.linalg.norm(
-        np.cross(boxes[:, [1, 2, 0]], boxes[:, [2, 0, 1]]), axis=-1)
-    limit = MAX_STEP_FRACTION * widths[1:].min(axis=1)
+    limit = MAX_STEP_FRACTION * cell_widths(boxes)[1:].min(axis=1)
     longest = np.linalg.norm(step, axis=-1).max(axis=1) if step.size else np.zeros(0)
     bad = np.flatnonzero(longest > limit)
     if bad.size:
