@@ -99,6 +99,9 @@ def test_flags_replace_a_missing_run_json_and_bad_input_is_a_clear_error(tmp_pat
                  "--dump-every", "10", *POINT_IONS]) == 1
     assert "dump_every = 10" in capsys.readouterr().err
     assert main(["analyze", str(run), "--temperature", "900", "--timestep-fs", "2",
+                 "--charges", "Li:1"]) == 1
+    assert "expected KEY=VALUE pairs" in capsys.readouterr().err
+    assert main(["analyze", str(run), "--temperature", "900", "--timestep-fs", "2",
                  "--type-map", "1=Cl,2=Li", "--charges", "Li=1,Cl=-1", "--failures-only", *POINT_IONS]) == 0
     res = json.loads((run / "analysis" / "failure.json").read_text())
     assert res["failed"] is False

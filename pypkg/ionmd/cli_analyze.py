@@ -10,6 +10,8 @@ import argparse
 import json
 from pathlib import Path
 
+from ionmd.errors import IonmdError
+
 
 def _pairs(text: str | None, key=str, value=str) -> dict | None:
     """``"1=Li,2=Cl"`` -> {1: "Li", 2: "Cl"}."""
@@ -18,9 +20,13 @@ def _pairs(text: str | None, key=str, value=str) -> dict | None:
     out = {}
     for item in text.split(","):
         k, _, v = item.partition("=")
+        try:
+            out[key(k.strip())] = value(v.strip())
+        except ValueError:
+            v = ""
         if not v:
-            raise argparse.ArgumentTypeError(f"expected KEY=VALUE pairs, got {item!r}")
-        out[key(k.strip())] = value(v.strip())
+            raise IonmdError(f"expected KEY=VALUE pairs such as Li=1,Cl=-1 or 1=Cl,2=Li; "
+                             f"got {item!r}")
     return out
 
 
