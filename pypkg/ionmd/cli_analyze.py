@@ -131,4 +131,6 @@ def _print_run(path: Path, res: dict) -> None:
               f"(OLS {d['D_ols']:.3g}){flags}")
     if "conductivity" in res:
         c = res["conductivity"]
-        print(f"  sigma_NE = {c['sigma']:.3g} mS/cm [{c['sigma_ci95'][0]:.3g}, {c['sigma_ci95'][1]:.3g}]")
+        flags = f"  [{', '.join(c['flags'])}]" if c.get("flags") else ""
+        print(f"  sigma_NE = {c['sigma']:.3g} mS/cm [{c['sigma_ci95'][0]:.3g}, "
+              f"{c['sigma_ci95'][1]:.3g}]{flags}")

@@ -100,6 +100,8 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
         sigma = conductivity_from_diffusion(xyz, spec.charges, traj.volumes.mean(),
                                             spec.temperature_K, haven_ratio)
         results["conductivity"] = sigma.to_dict()
+        # sigma inherits the caveats of the D it is made from
+        results["conductivity"]["flags"] = sorted({f for d in xyz for f in d.flags})
         if collective:
             results["conductivity_collective"] = collective_conductivity(
                 traj, spec.charges, spec.temperature_K, spec.mobile_species, fit_start_ps,
