@@ -51,7 +51,7 @@ def test_arrhenius_recovers_ea_and_its_error():
     T = np.array([600.0, 700.0, 800.0, 900.0, 1000.0, 1200.0])
     rel = 0.15                               # 15 % (1 sigma) error on each D
     rng = np.random.default_rng(0)
-    ea, err, z300, covered = [], [], [], 0
+    ea, err, covered = [], [], 0
     D300 = A * np.exp(-Ea / (kB * 300))
     for _ in range(400):
         D = A * np.exp(-Ea / (kB * T)) * np.exp(rel * rng.standard_normal(T.size))

@@ -38,7 +38,8 @@ def _break(mode):
     pos, boxes, th = run["positions"], run["boxes"], run["thermo"]
     cl = run["elements"] == "Cl"
     if mode == "lost_atoms":
-        run["log_text"] = "WARNING: something\nERROR: Lost atoms: original 64 current 63 (../thermo.cpp:493)\n"
+        run["log_text"] = ("WARNING: something\n"
+                           "ERROR: Lost atoms: original 64 current 63 (../thermo.cpp:493)\n")
         for k in th:
             th[k] = th[k][:BREAK + 1]
     elif mode == "lost_atoms_thermo":

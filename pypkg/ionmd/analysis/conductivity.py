@@ -80,7 +80,7 @@ def collective_conductivity(traj: Trajectory, charges: dict[str, float], tempera
     (kinisi ``ConductivityAnalyzer``): includes ion-ion correlations (no Haven ratio).
     Fit range and lag grid as in :func:`ionmd.analysis.diffusion.diffusion` (default end:
     half the run)."""
-    from ionmd.analysis.diffusion import _lag_subset
+    from ionmd.analysis.diffusion import lag_grid
     import scipp as sc
     from kinisi.analyze import ConductivityAnalyzer
 
@@ -97,10 +97,11 @@ def collective_conductivity(traj: Trajectory, charges: dict[str, float], tempera
     last = min(traj.n_frames - 2, int(round(fit_end_ps / dt)))
     if last - first < 2:
         raise AnalysisError(f"fit range {fit_start_ps}-{fit_end_ps} ps holds fewer than 3 points")
-    lags = _lag_subset(traj.n_frames, first, last, n_points)
+    lags = lag_grid(first, last, n_points)
     u, volume_ratio = kinisi_universe(traj)
     analyzer = ConductivityAnalyzer.from_universe(
-        u, species_indices=sc.array(dims=["particle"], values=idx), time_step=sc.scalar(dt, unit="ps"), step_skip=sc.scalar(1),
+        u, species_indices=sc.array(dims=["particle"], values=idx),
+        time_step=sc.scalar(dt, unit="ps"), step_skip=sc.scalar(1),
         ionic_charge=(sc.array(dims=["particle"], values=q, unit="e") if len(set(q)) > 1
                       else sc.scalar(float(q[0]), unit="e")),
         dt=sc.array(dims=["time interval"], values=lags * dt, unit="ps"), progress=False)

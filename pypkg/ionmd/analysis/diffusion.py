@@ -72,7 +72,7 @@ def _ols(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(fit.slope), float(fit.stderr)
 
 
-def _lag_subset(n_frames: int, first: int, last: int, n_points: int) -> np.ndarray:
+def lag_grid(first: int, last: int, n_points: int) -> np.ndarray:
     """About ``n_points`` integer lags from ``first`` to ``last``, evenly spaced (kinisi's
     covariance needs an even grid; fewer points keep its sampling fast)."""
     stride = max(1, (last - first) // max(n_points - 1, 1))
@@ -92,7 +92,7 @@ def kinisi_diffusion(traj: Trajectory, species: str, direction: str, fit_start_p
     if last - first < 2:
         raise AnalysisError(f"fit range {fit_start_ps}-{fit_end_ps} ps holds fewer than 3 MSD "
                             f"points at {dt} ps per frame; lower fit_start_ps or run longer")
-    lags = _lag_subset(traj.n_frames, first, last, n_points)
+    lags = lag_grid(first, last, n_points)
     u, _ = kinisi_universe(traj)  # D does not depend on the volume
     analyzer = DiffusionAnalyzer.from_universe(
         u, specie=species, time_step=sc.scalar(dt, unit="ps"), step_skip=sc.scalar(1),

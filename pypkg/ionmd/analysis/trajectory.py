@@ -231,7 +231,7 @@ def _read_piece(data_file: Path, traj_file: Path, atom_style: str, fmt: str | No
                 steps.append(header["istart"] + i * header["nsavc"] if is_dcd else ts.data["step"])
     except (OSError, EOFError, ValueError, IndexError) as exc:
         raise AnalysisError(f"cannot read {traj_file} past frame {len(steps)} (truncated?): {exc}") from exc
-    if is_dcd and (Path(traj_file).stat().st_size - _dcd_header_bytes(Path(traj_file))) % _dcd_frame_bytes(reader):
+    if is_dcd and _dcd_body_bytes(Path(traj_file)) % _dcd_frame_bytes(reader):
         raise AnalysisError(f"{traj_file} ends in the middle of a frame (truncated: the run was "
                             f"killed while writing?); {len(steps)} whole frames are readable — "
                             f"truncate the file or rerun")
@@ -243,6 +243,11 @@ def _dcd_frame_bytes(reader) -> int:
     three records of n_atoms float32 plus two 4-byte markers each."""
     cell = 56 if reader._file.header.get("is_periodic", True) else 0
     return cell + 3 * (4 * reader.n_atoms + 8)
+
+
+def _dcd_body_bytes(path: Path) -> int:
+    """Bytes after the DCD header (whole frames, unless the file was cut short)."""
+    return path.stat().st_size - _dcd_header_bytes(path)
 
 
 def _dcd_header_bytes(path: Path) -> int:
