@@ -127,10 +127,12 @@ def test_reads_dcd_steps_and_elements_from_masses(tmp_path):
     assert traj.frame_interval_ps == pytest.approx(0.02)
 
 
-def test_atom_count_mismatch_is_a_clear_error(tmp_path):
+def test_atom_count_mismatch_and_wrong_atom_style_are_clear_errors(tmp_path):
     data, dcd = _files(tmp_path, n_atoms_data=6, n_atoms_dcd=5)
     with pytest.raises(IonmdError, match="does not match"):
         read_lammps_trajectory(data, [dcd], timestep_fs=1.0)
+    with pytest.raises(IonmdError, match="cannot parse data file"):
+        read_lammps_trajectory(data, [dcd], timestep_fs=1.0, atom_style="id type q x y z")
 
 
 def test_empty_and_truncated_dcd_are_clear_errors(tmp_path):

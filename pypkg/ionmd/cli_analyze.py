@@ -43,6 +43,8 @@ def register(subparsers) -> None:
     p.add_argument("--charges", help="oxidation states, e.g. Li=1,Cl=-1")
     p.add_argument("--type-map", help="LAMMPS type -> element, e.g. 1=Cl,2=Li")
     p.add_argument("--data-file", help="LAMMPS data file (relative to RUN_DIR)")
+    p.add_argument("--atom-style", help="columns of the data file's Atoms section, e.g. "
+                                        "'id type q x y z' (default 'id type x y z')")
     p.add_argument("--trajectory", help="trajectory pieces in run order, comma separated")
     p.add_argument("--dump-unwrapped", action="store_true", default=None,
                    help="files hold LAMMPS-unwrapped coordinates in a constant box: use as is")
@@ -79,6 +81,7 @@ def run(args: argparse.Namespace) -> None:
         "mobile_species": args.mobile.split(",") if args.mobile else None,
         "charges": _pairs(args.charges, value=float), "type_map": _pairs(args.type_map, key=int),
         "data_file": args.data_file, "dump_unwrapped": args.dump_unwrapped,
+        "atom_style": args.atom_style,
         "trajectory": args.trajectory.split(",") if args.trajectory else None,
     }
     thresholds = {"volume_limit": args.volume_limit, "runaway_factor": args.runaway_factor,

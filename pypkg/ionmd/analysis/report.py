@@ -42,7 +42,8 @@ def failures_of(spec: RunSpec, frames=None, **kwargs) -> FailureReport:
     """Failure report of one run directory (reads its raw frames, unless given as
     :func:`read_frames` output, and its logs)."""
     frames, elements, masses = frames or read_frames(spec.data_file, spec.trajectory,
-                                                     type_map=spec.type_map)
+                                                     type_map=spec.type_map,
+                                                     atom_style=spec.atom_style)
     thermo, text = read_logs(spec)
     framework = [e for e in sorted(set(elements.tolist())) if e not in spec.mobile_species]
     anions = [e for e in framework if spec.charges.get(e, -1) < 0] or framework
@@ -63,7 +64,8 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
     ``failure_options`` go to :func:`ionmd.analysis.failure.detect_failures` (thresholds)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    frames, elements, masses = read_frames(spec.data_file, spec.trajectory, type_map=spec.type_map)
+    frames, elements, masses = read_frames(spec.data_file, spec.trajectory, type_map=spec.type_map,
+                                           atom_style=spec.atom_style)
     if spec.dump_every and len(frames.steps) > 1 and frames.steps[1] - frames.steps[0] != spec.dump_every:
         raise AnalysisError(f"{spec.path}: frames are {frames.steps[1] - frames.steps[0]} steps "
                             f"apart but run.json says dump_every = {spec.dump_every}")

@@ -15,6 +15,8 @@ may be overridden on the ``ionmd analyze`` command line)::
       "charges": {"Li": 1, "Cl": -1},         # oxidation states (mobile ones required for sigma)
       "type_map": {"1": "Cl", "2": "Li"},     # LAMMPS type -> element (default: from masses)
       "data_file": "struct.data",             # default: the only *.data file
+      "atom_style": "id type x y z",          # MDAnalysis columns of its Atoms section
+                                              # (e.g. "id type q x y z" for atom_style charge)
       "trajectory": ["md.0.dcd", "md.1.dcd"], # pieces in run order (default: sorted *.dcd)
       "logs": ["log.0.lammps", "log.1.lammps"],  # in run order (default: sorted log*.lammps)
       "dump_unwrapped": false,                # files hold LAMMPS-unwrapped coordinates and the
@@ -55,6 +57,7 @@ class RunSpec:
     structure: str = ""
     replica: int = 0
     dump_unwrapped: bool = False
+    atom_style: str = "id type x y z"
 
 
 def _one(path: Path, pattern: str, what: str) -> Path:
@@ -100,4 +103,5 @@ def load_run_dir(path: str | Path, overrides: dict | None = None) -> RunSpec:
                    charges={k: float(v) for k, v in meta.get("charges", {}).items()},
                    type_map=type_map, structure=str(meta.get("structure", path.name)),
                    replica=int(meta.get("replica", 0)),
-                   dump_unwrapped=bool(meta.get("dump_unwrapped", False)))
+                   dump_unwrapped=bool(meta.get("dump_unwrapped", False)),
+                   atom_style=str(meta.get("atom_style", "id type x y z")))

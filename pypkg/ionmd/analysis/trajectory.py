@@ -186,7 +186,12 @@ def _universe(data_file: Path, traj_file: Path | None, atom_style: str, fmt: str
         raise AnalysisError(f"data file {data_file} not found")
     kwargs = {"topology_format": "DATA", "atom_style": atom_style}
     if traj_file is None:
-        return mda.Universe(str(data_file), **kwargs)
+        try:
+            return mda.Universe(str(data_file), **kwargs)
+        except (ValueError, IndexError) as exc:  # IndexError: fewer columns than atom_style
+            raise AnalysisError(f"cannot parse data file {data_file} with atom_style "
+                                f"{atom_style!r} ({exc}); give the Atoms columns, e.g. "
+                                f"--atom-style 'id type q x y z'") from exc
     traj_file = Path(traj_file)
     if not traj_file.is_file():
         raise AnalysisError(f"trajectory file {traj_file} not found")
