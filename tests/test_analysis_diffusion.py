@@ -31,7 +31,8 @@ def _trial(k: int):
         D = rate * a ** 2 / 2
         steps = st.lattice_steps(150, 8, [rate] * 3, a, dt, rng)
     s = st.make(steps, L=12.0, dt_ps=dt, breathing=0.05 if k % 4 >= 2 else 0.0, rng=rng)
-    traj = replace(s.true, positions=unwrap(s.lammps_unwrapped, s.true.boxes))
+    origins = np.zeros((len(s.true.steps), 3))  # the synthetic box's lo
+    traj = replace(s.true, positions=unwrap(s.lammps_unwrapped, s.true.boxes, origins))
     return traj.framework_drift_removed(["Li"]), D * A2_PER_PS_TO_CM2_PER_S
 
 

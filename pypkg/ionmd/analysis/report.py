@@ -20,7 +20,7 @@ from ionmd.analysis.diffusion import diffusion
 from ionmd.analysis.failure import FailureReport, detect_failures, parse_thermo, survival_curves
 from ionmd.analysis.msd import compute_msd
 from ionmd.analysis.run_dir import RunSpec
-from ionmd.analysis.trajectory import Trajectory, continuous_unwrapped, read_frames, unwrap
+from ionmd.analysis.trajectory import Trajectory, continuous_unwrapped, read_frames
 from ionmd.errors import AnalysisError
 
 
@@ -82,8 +82,7 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
         results["note"] = "run failed: no transport properties computed"
         (out / "results.json").write_text(json.dumps(results, indent=2))
         return results
-    positions = (continuous_unwrapped(frames) if spec.dump_unwrapped
-                 else unwrap(frames.positions, frames.boxes))
+    positions = continuous_unwrapped(frames) if spec.dump_unwrapped else frames.unwrapped()
     traj = Trajectory(positions, frames.boxes, frames.steps, elements, masses, spec.timestep_fs)
     traj = traj.discard(spec.discard_ps).framework_drift_removed(spec.mobile_species)
     results["run_length_ps"] = float(traj.times_ps[-1])
