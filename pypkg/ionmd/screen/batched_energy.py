@@ -47,6 +47,8 @@ class ModelRunner:
         self.dtype = torch.float64 if self.meta["dtype"] == "float64" else torch.float32
         self.device = torch.device(device)
         self.sha256 = sha256_of(self.path)
+        self.node_evaluations = 0      # measured cost, for time estimates
+        self.model_seconds = 0.0
         # The profiling executor re-specialises on every new input shape (each batch has
         # a different edge count): use the legacy executor, as pair_style mlip does.
         torch._C._jit_set_profiling_executor(False)
@@ -68,15 +70,25 @@ class ModelRunner:
     def per_atom_energies(self, edge_vec: np.ndarray, edge_index: np.ndarray,
                           species: np.ndarray) -> np.ndarray:
         """One ``forward`` of the contract (all nodes local), float64 result."""
+        import time
+
         import torch
 
+        t0 = time.perf_counter()
         with torch.inference_mode():
             out = self.module(
                 torch.as_tensor(edge_vec, dtype=self.dtype, device=self.device),
                 torch.as_tensor(edge_index, dtype=torch.int64, device=self.device),
                 torch.as_tensor(species, dtype=torch.int64, device=self.device),
                 int(len(species)))
-        return out.detach().to("cpu", torch.float64).numpy()
+        result = out.detach().to("cpu", torch.float64).numpy()
+        self.model_seconds += time.perf_counter() - t0
+        self.node_evaluations += len(species)
+        return result
+
+    def seconds_per_node(self) -> float | None:
+        """Measured model time per node (atom) so far; None before the first call."""
+        return self.model_seconds / self.node_evaluations if self.node_evaluations else None
 
 
 class FrameworkScan:

@@ -1,0 +1,138 @@
+"""One structure through the screen: cell choice, grid, model scan per mobile ion,
+level maps and aggregated descriptors."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from ase import Atoms
+
+from ionmd.errors import IonmdError
+from ionmd.screen.descriptors import (DEFAULT_THRESHOLDS, Descriptors, IonLandscape, aggregate,
+                                      ion_landscape)
+from ionmd.screen.grid import allowed_masks, cartesian_points, grid_shape
+
+CELL_CHOICES = ("primitive", "conventional", "as-given")
+
+
+@dataclass
+class ScreenSettings:
+    """Parameters of the seed's method (defaults: sec. II A of Maevskiy et al.)."""
+
+    species: str = "Li"
+    spacing: float = 0.25
+    rmin: float = 1.2
+    thresholds: tuple[float, ...] = DEFAULT_THRESHOLDS
+    cell: str = "primitive"
+    connectivity: str = "sqrt3"
+    max_points: int = 200_000
+    max_nodes: int = 4096
+    symprec: float = 0.01
+
+
+@dataclass
+class ScreenResult:
+    """Descriptors of one structure and what they were computed on."""
+
+    atoms: Atoms
+    descriptors: Descriptors
+    landscapes: list[IonLandscape]
+    mobile_indices: list[int]
+    grid: tuple[int, int, int]
+    n_evaluated: int
+    wall_s: float
+    settings: ScreenSettings
+    extra: dict = field(default_factory=dict)
+
+
+def choose_cell(atoms: Atoms, cell: str = "primitive", symprec: float = 0.01) -> Atoms:
+    """The cell the mobile ion is replicated with (one mobile ion per cell).
+
+    ``primitive``/``conventional``: pymatgen's standard cells (``SpacegroupAnalyzer``),
+    so one crystal gets one answer whatever setting its file uses; ``as-given``: the
+    file's cell.
+    """
+    if cell not in CELL_CHOICES:
+        raise IonmdError(f"--cell must be one of {', '.join(CELL_CHOICES)}, got {cell!r}")
+    if cell == "as-given":
+        out = atoms.copy()
+    else:
+        from pymatgen.io.ase import AseAtomsAdaptor
+        from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+        sga = SpacegroupAnalyzer(AseAtomsAdaptor.get_structure(atoms), symprec=symprec)
+        std = (sga.get_primitive_standard_structure() if cell == "primitive"
+               else sga.get_conventional_standard_structure())
+        out = AseAtomsAdaptor.get_atoms(std)
+    out.calc = None
+    out.pbc = True
+    out.wrap()
+    return out
+
+
+def mobile_ions(atoms: Atoms, species: str) -> list[int]:
+    """Indices of the mobile species; none is an error that says what is there."""
+    idx = [i for i, s in enumerate(atoms.get_chemical_symbols()) if s == species]
+    if not idx:
+        present = " ".join(sorted(set(atoms.get_chemical_symbols())))
+        raise IonmdError(f"no {species} in {atoms.get_chemical_formula()} (elements: "
+                         f"{present}): choose the mobile ion with --species")
+    return idx
+
+
+def count_points(atoms: Atoms, settings: ScreenSettings):
+    """Grid shape, per-ion masks of scanned points and the number of model evaluations."""
+    mobile = mobile_ions(atoms, settings.species)
+    shape = grid_shape(atoms.cell.array, settings.spacing)
+    masks = allowed_masks(atoms, mobile, shape, settings.rmin)
+    return mobile, shape, masks, int(masks.sum())
+
+
+def screen_structure(atoms: Atoms, runner, settings: ScreenSettings | None = None,
+                     progress=None) -> ScreenResult:
+    """Compute the PES descriptors of one structure.
+
+    Parameters
+    ----------
+    atoms
+        The structure (any cell; :func:`choose_cell` picks the one used).
+    runner
+        A :class:`ionmd.screen.batched_energy.ModelRunner`.
+    settings
+        Method parameters.
+    progress
+        Optional callable ``progress(n_points_done)``.
+    """
+    from ionmd.screen.batched_energy import FrameworkScan
+
+    settings = settings or ScreenSettings()
+    t0 = time.perf_counter()
+    cell_atoms = choose_cell(atoms, settings.cell, settings.symprec)
+    runner.species_of(cell_atoms.get_chemical_symbols())      # fail before any work
+    mobile, shape, masks, n_eval = count_points(cell_atoms, settings)
+    if n_eval > settings.max_points:
+        rate = runner.seconds_per_node()
+        eta = (f", about {n_eval * len(cell_atoms) * rate / 3600:.1f} h at the rate measured "
+               "so far" if rate else "")
+        raise IonmdError(
+            f"{cell_atoms.get_chemical_formula()}: {n_eval} grid points to evaluate "
+            f"({len(mobile)} {settings.species} x grid {shape[0]}x{shape[1]}x{shape[2]}, "
+            f"{len(cell_atoms)} atoms each, ~{n_eval * len(cell_atoms):.2e} atom evaluations{eta}) "
+            f"exceeds --max-points {settings.max_points}: raise --max-points, coarsen "
+            f"--spacing, or use --cell primitive")
+    points = cartesian_points(cell_atoms.cell.array, shape)
+    landscapes = []
+    for k, m in enumerate(mobile):
+        mask = masks[k].ravel()
+        scan = FrameworkScan(runner, cell_atoms, m)
+        energies = np.full(mask.size, np.inf)
+        energies[mask] = scan.energies(points[mask], max_nodes=settings.max_nodes,
+                                       progress=progress)
+        landscapes.append(ion_landscape(energies.reshape(shape), cell_atoms.cell.array,
+                                        settings.connectivity))
+    desc = aggregate(landscapes, settings.thresholds)
+    return ScreenResult(atoms=cell_atoms, descriptors=desc, landscapes=landscapes,
+                        mobile_indices=mobile, grid=shape, n_evaluated=n_eval,
+                        wall_s=time.perf_counter() - t0, settings=settings)
