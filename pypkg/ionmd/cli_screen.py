@@ -95,8 +95,9 @@ def run(args: argparse.Namespace) -> None:
             items = _read(path)
         except Exception as exc:  # unreadable file: report it, screen the rest
             failures += 1
-            rows.append(error_row(path.stem, str(path), f"cannot read: {exc}"))
-            tqdm.write(f"ionmd: {path}: cannot read ({exc}); skipped")
+            why = f"{type(exc).__name__}: {exc}".rstrip(": ")
+            rows.append(error_row(path.stem, str(path), f"cannot read: {why}"))
+            tqdm.write(f"ionmd: {path}: cannot read ({why}); skipped")
             write_rows(outdir, rows)
             continue
         for name, atoms in items:
