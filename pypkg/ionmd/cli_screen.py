@@ -45,7 +45,9 @@ def register(subparsers) -> argparse.ArgumentParser:
                    help="grid neighbours of the level map (default sqrt3, as the seed's code)")
     p.add_argument("--max-points", type=int, default=200_000,
                    help="refuse structures needing more model evaluations (default 200000)")
-    p.add_argument("--batch-atoms", type=int, default=4096,
+    p.add_argument("--no-symmetry", dest="symmetry", action="store_false",
+                   help="evaluate every grid point of every mobile ion (no symmetry reduction)")
+    p.add_argument("--batch-atoms", type=int, default=256,
                    help="atoms per model call (replicas are batched up to this)")
     p.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1)")
     p.add_argument("--top", type=int, default=0,
@@ -82,7 +84,7 @@ def run(args: argparse.Namespace) -> None:
     settings = ScreenSettings(species=args.species, spacing=args.spacing, rmin=args.rmin,
                               thresholds=tuple(args.thresholds), cell=args.cell,
                               connectivity=args.connectivity, max_points=args.max_points,
-                              max_nodes=args.batch_atoms)
+                              max_nodes=args.batch_atoms, symmetry=args.symmetry)
     rows = load_rows(outdir)
     done = {r["source"] for r in rows if r.get("status") == "ok"}
     rows = [r for r in rows if r.get("status") == "ok"]          # failed ones are retried

@@ -28,8 +28,10 @@ class ScreenSettings:
     cell: str = "primitive"
     connectivity: str = "sqrt3"
     max_points: int = 200_000
-    max_nodes: int = 4096
-    symprec: float = 0.01
+    max_nodes: int = 256
+    symprec: float = 0.01          # standardising the cell
+    symmetry: bool = True          # evaluate symmetry-distinct (ion, point) pairs only
+    symmetry_tol: float = 1e-5     # operations used for the reduction must hold this well
 
 
 @dataclass
@@ -111,7 +113,21 @@ def screen_structure(atoms: Atoms, runner, settings: ScreenSettings | None = Non
     t0 = time.perf_counter()
     cell_atoms = choose_cell(atoms, settings.cell, settings.symprec)
     runner.species_of(cell_atoms.get_chemical_symbols())      # fail before any work
-    mobile, shape, masks, n_eval = count_points(cell_atoms, settings)
+    mobile, shape, masks, n_full = count_points(cell_atoms, settings)
+    n_pts = int(np.prod(shape))
+    if settings.symmetry:
+        from ionmd.screen.symmetry import grid_operations, orbits
+
+        labels, reps = orbits(grid_operations(cell_atoms, shape, settings.symmetry_tol),
+                              mobile, masks)
+    else:   # every scanned pair is its own orbit
+        flat = masks.reshape(len(mobile), -1)
+        scanned = np.nonzero(flat.ravel())[0]
+        labels = np.full(flat.size, -1, dtype=np.int64)
+        labels[scanned] = np.arange(len(scanned))
+        labels = labels.reshape(flat.shape)
+        reps = np.stack([scanned // n_pts, scanned % n_pts], axis=1)
+    n_eval = len(reps)
     if n_eval > settings.max_points:
         rate = runner.seconds_per_node()
         eta = (f", about {n_eval * len(cell_atoms) * rate / 3600:.1f} h at the rate measured "
@@ -123,16 +139,20 @@ def screen_structure(atoms: Atoms, runner, settings: ScreenSettings | None = Non
             f"exceeds --max-points {settings.max_points}: raise --max-points, coarsen "
             f"--spacing, or use --cell primitive")
     points = cartesian_points(cell_atoms.cell.array, shape)
-    landscapes = []
+    rep_energy = np.empty(n_eval)
     for k, m in enumerate(mobile):
-        mask = masks[k].ravel()
-        scan = FrameworkScan(runner, cell_atoms, m)
-        energies = np.full(mask.size, np.inf)
-        energies[mask] = scan.energies(points[mask], max_nodes=settings.max_nodes,
-                                       progress=progress)
+        mine = np.nonzero(reps[:, 0] == k)[0]
+        if len(mine):
+            scan = FrameworkScan(runner, cell_atoms, m)
+            rep_energy[mine] = scan.energies(points[reps[mine, 1]],
+                                             max_nodes=settings.max_nodes, progress=progress)
+    landscapes = []
+    for k in range(len(mobile)):
+        energies = np.where(labels[k] >= 0, rep_energy[np.maximum(labels[k], 0)], np.inf)
         landscapes.append(ion_landscape(energies.reshape(shape), cell_atoms.cell.array,
                                         settings.connectivity))
     desc = aggregate(landscapes, settings.thresholds)
     return ScreenResult(atoms=cell_atoms, descriptors=desc, landscapes=landscapes,
                         mobile_indices=mobile, grid=shape, n_evaluated=n_eval,
-                        wall_s=time.perf_counter() - t0, settings=settings)
+                        wall_s=time.perf_counter() - t0, settings=settings,
+                        extra={"n_scanned": n_full})
