@@ -40,6 +40,8 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=60, help="points timed in the plain loop")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--spacing", type=float, default=0.25)
+    parser.add_argument("--device", default="cpu", help="torch device of the batched runs")
+    parser.add_argument("--batch-atoms", type=int, default=64)
     args = parser.parse_args()
 
     import torch
@@ -55,10 +57,11 @@ def main() -> None:
         from ionmd.export import export_sevennet
 
         model = export_sevennet("7net-0", Path(tempfile.mkdtemp()) / "7net0_f32.pt")
-    runner = ModelRunner(model)
+    runner = ModelRunner(model, device=args.device)
     calc = SevenNetCalculator("7net-0", device="cpu")
     rng = np.random.default_rng(0)
-    print(f"SevenNet-0 float32, CPU, {args.threads} thread(s), grid {args.spacing} A\n")
+    print(f"SevenNet-0 float32, batched on {args.device}, {args.threads} thread(s), "
+          f"grid {args.spacing} A\n")
     print(f"{'structure':<10}{'atoms':>6}{'grid':>10}{'scanned':>9}{'evaluated':>10}"
           f"{'plain pt/s':>11}{'batched pt/s':>13}{'screen pt/s':>12}{'screen s':>9}"
           f"{'x batched':>10}{'x screen':>9}{'MPE eV':>8}{'Xi':>6}")
@@ -80,10 +83,11 @@ def main() -> None:
         scan = FrameworkScan(runner, cell, 0)
         scan.energies(pick[:4])                                  # warm-up
         t0 = time.perf_counter()
-        scan.energies(pick, max_nodes=256)
+        scan.energies(pick, max_nodes=args.batch_atoms)
         batched = len(pick) / (time.perf_counter() - t0)
 
-        res = screen_structure(atoms, runner, ScreenSettings(spacing=args.spacing))
+        res = screen_structure(atoms, runner, ScreenSettings(spacing=args.spacing,
+                                                             max_nodes=args.batch_atoms))
         scanned = res.extra["n_scanned"]
         screen_rate = scanned / res.wall_s
         d = res.descriptors
@@ -91,6 +95,8 @@ def main() -> None:
               f"{res.n_evaluated:>10}{plain:>11.1f}{batched:>13.1f}{screen_rate:>12.1f}"
               f"{res.wall_s:>9.1f}{batched / plain:>10.1f}{screen_rate / plain:>9.1f}"
               f"{d.mpe:>8.3f}{d.xi:>6.2f}")
+    rate = runner.seconds_per_node()
+    print(f"\nmodel time per atom evaluation (energy only, batched): {rate * 1e3:.2f} ms")
 
 
 if __name__ == "__main__":

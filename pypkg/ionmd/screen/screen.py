@@ -28,7 +28,7 @@ class ScreenSettings:
     cell: str = "primitive"
     connectivity: str = "sqrt3"
     max_points: int = 200_000
-    max_nodes: int = 256
+    max_nodes: int = 64            # atoms per model call (CPU: larger calls are no faster)
     symprec: float = 0.01          # standardising the cell
     symmetry: bool = True          # evaluate symmetry-distinct (ion, point) pairs only
     symmetry_tol: float = 1e-5     # operations used for the reduction must hold this well
