@@ -35,7 +35,7 @@ def test_screen_batch_with_bad_inputs_resume_and_outputs(inputs, sevennet0_f64, 
     files = [inputs / n for n in ("LiCl.cif", "broken.cif", "NaCl.cif", "LiPo.cif")]
     out = tmp_path / "out"
     assert main(["screen", *map(str, files), "--model", str(sevennet0_f64), "--spacing", "0.7",
-                 "-o", str(out), "--top", "3", "--cube"]) == 0
+                 "-o", str(out), "--top", "3", "--cube", "--png"]) == 0
     rows = {r["name"]: r for r in json.loads((out / "screen.json").read_text())}
     assert rows["LiCl"]["status"] == "ok"
     assert rows["broken"]["status"] == "error" and "cannot read" in rows["broken"]["error"]
@@ -55,6 +55,8 @@ def test_screen_batch_with_bad_inputs_resume_and_outputs(inputs, sevennet0_f64, 
     assert len(lm_atoms) == 16
     assert pes.shape == (6, 6, 6) and lm.shape == (12, 12, 12)
     assert pes.min() == 0.0 and lm.min() == 0.0
+
+    assert (out / "plots" / "LiCl_lm.png").read_bytes()[:4] == b"\x89PNG"
 
     campaign = yaml.safe_load((out / "campaign.yaml").read_text())
     assert [s["name"] for s in campaign["structures"]] == ["LiCl"]

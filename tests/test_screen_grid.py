@@ -46,3 +46,13 @@ def test_excluded_points_match_minimum_image_distances():
         np.testing.assert_array_equal(masks[k], expected)
         assert 0 < masks[k].sum() < masks[k].size
     assert not np.array_equal(masks[0], masks[1])
+
+
+def test_dilute_repeat_is_smallest_with_wide_enough_planes():
+    from ionmd.screen.screen import dilute_repeat
+
+    atoms = bulk("LiCl", "rocksalt", a=5.14)                     # fcc primitive, width 2.97 A
+    width = atoms.cell.volume / np.linalg.norm(np.cross(atoms.cell[1], atoms.cell[2]))
+    assert dilute_repeat(atoms, 10.0) == (4, 4, 4)
+    assert 3 * width < 10.0 <= 4 * width
+    assert dilute_repeat(atoms, 0.5) == (1, 1, 1)

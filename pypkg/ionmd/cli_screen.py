@@ -41,6 +41,9 @@ def register(subparsers) -> argparse.ArgumentParser:
                    help="free-volume thresholds, eV, comma separated (0.1,...,1.0)")
     p.add_argument("--cell", choices=CELL_CHOICES, default="primitive",
                    help="cell the mobile ion is replicated with (default: standard primitive)")
+    p.add_argument("--min-image-distance", type=float, default=0.0, metavar="D",
+                   help="repeat the cell until the mobile ion is >= D A from its own images "
+                        "(dilute limit; default 0: one mobile ion per cell, as the seed)")
     p.add_argument("--connectivity", choices=CONNECTIVITIES, default="sqrt3",
                    help="grid neighbours of the level map (default sqrt3, as the seed's code)")
     p.add_argument("--max-points", type=int, default=200_000,
@@ -54,6 +57,8 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--top", type=int, default=0,
                    help="write the top N structures by Xi to OUT/campaign.yaml for MD")
     p.add_argument("--cube", action="store_true", help="write PES and level map CUBE files")
+    p.add_argument("--png", action="store_true",
+                   help="write level-map slices with the 0.5 eV contour as PNG")
     p.add_argument("-o", "--output", default="screen_out", help="output folder (screen_out)")
     p.set_defaults(func=run)
     return p
@@ -77,7 +82,7 @@ def run(args: argparse.Namespace) -> None:
 
     from ionmd.screen.batched_energy import ModelRunner
     from ionmd.screen.output import (CAMPAIGN, error_row, load_rows, result_row, write_campaign,
-                                     write_cubes, write_rows)
+                                     write_cubes, write_lm_png, write_rows)
     from ionmd.screen.screen import ScreenSettings, screen_structure
 
     outdir = Path(args.output)
@@ -86,7 +91,8 @@ def run(args: argparse.Namespace) -> None:
                               thresholds=tuple(args.thresholds), cell=args.cell,
                               connectivity=args.connectivity, max_points=args.max_points,
                               max_nodes=args.batch_atoms or (64 if args.device == "cpu" else 16384),
-                              symmetry=args.symmetry)
+                              symmetry=args.symmetry,
+                              min_image_distance=args.min_image_distance)
     rows = load_rows(outdir)
     done = {r["source"] for r in rows if r.get("status") == "ok"}
     rows = [r for r in rows if r.get("status") == "ok"]          # failed ones are retried
@@ -111,6 +117,8 @@ def run(args: argparse.Namespace) -> None:
                 rows.append(result_row(name, str(path), result, args.model, runner.sha256))
                 if args.cube:
                     write_cubes(outdir / "cubes", name, result)
+                if args.png:
+                    write_lm_png(outdir / "plots", name, result)
             except IonmdError as exc:
                 failures += 1
                 rows.append(error_row(name, str(path), str(exc)))

@@ -121,3 +121,38 @@ def write_campaign(path: Path, rows: list[dict], top: int, model: str) -> Path:
     path = Path(path)
     path.write_text(yaml.safe_dump(campaign, sort_keys=False))
     return path
+
+
+def write_lm_png(outdir: Path, name: str, result, level: float = 0.5) -> Path:
+    """Three slices of the level map (2x2x2 supercell, min over ions) through the first
+    ion's minimum, one per lattice plane, with the ``level`` eV contour.
+
+    Axes are grid indices along the lattice vectors (a skewed cell is drawn square).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    lm = np.min([land.lm_on_torus() for land in result.landscapes], axis=0)
+    centre = [int(i) for i in result.landscapes[0].imin]
+    top = max(2.0 * level, 1.0)
+    shown = np.where(np.isfinite(lm), np.minimum(lm, top), top)
+    fig, axes = plt.subplots(1, 3, figsize=(12, 4), constrained_layout=True)
+    labels = ("a", "b", "c")
+    for axis, ax in enumerate(axes):
+        cut = np.take(shown, centre[axis], axis=axis)
+        rest = [labels[i] for i in range(3) if i != axis]
+        im = ax.imshow(cut.T, origin="lower", cmap="viridis", vmin=0, vmax=top)
+        if (cut < level).any() and (cut > level).any():
+            ax.contour(cut.T, levels=[level], colors="red", linewidths=1.2)
+        ax.set_xlabel(f"{rest[0]} (grid index)")
+        ax.set_ylabel(f"{rest[1]} (grid index)")
+        ax.set_title(f"{labels[axis]} = {centre[axis]}")
+    fig.colorbar(im, ax=axes, label=f"level map (eV, clipped at {top:g})")
+    fig.suptitle(f"{name}: level map, red = {level:g} eV, MPE = {result.descriptors.mpe:.3f} eV")
+    path = Path(outdir) / f"{name}_lm.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path

@@ -32,6 +32,7 @@ class ScreenSettings:
     symprec: float = 0.01          # standardising the cell
     symmetry: bool = True          # evaluate symmetry-distinct (ion, point) pairs only
     symmetry_tol: float = 1e-5     # operations used for the reduction must hold this well
+    min_image_distance: float = 0.0  # > 0: repeat the cell until the ion's images are this far
 
 
 @dataclass
@@ -74,6 +75,16 @@ def choose_cell(atoms: Atoms, cell: str = "primitive", symprec: float = 0.01) ->
     return out
 
 
+def dilute_repeat(atoms: Atoms, distance: float) -> tuple[int, int, int]:
+    """Smallest repetition whose planes of periodic images are ``distance`` apart or more
+    (width along axis i = V / |l_j x l_k|), so the mobile ion is that far from its images."""
+    cell = atoms.cell.array
+    volume = abs(np.linalg.det(cell))
+    widths = [volume / np.linalg.norm(np.cross(cell[(i + 1) % 3], cell[(i + 2) % 3]))
+              for i in range(3)]
+    return tuple(max(1, int(np.ceil(distance / w - 1e-9))) for w in widths)
+
+
 def mobile_ions(atoms: Atoms, species: str) -> list[int]:
     """Indices of the mobile species; none is an error that says what is there."""
     idx = [i for i, s in enumerate(atoms.get_chemical_symbols()) if s == species]
@@ -112,6 +123,10 @@ def screen_structure(atoms: Atoms, runner, settings: ScreenSettings | None = Non
     settings = settings or ScreenSettings()
     t0 = time.perf_counter()
     cell_atoms = choose_cell(atoms, settings.cell, settings.symprec)
+    repeat = (1, 1, 1)
+    if settings.min_image_distance > 0:
+        repeat = dilute_repeat(cell_atoms, settings.min_image_distance)
+        cell_atoms = cell_atoms * repeat
     runner.species_of(cell_atoms.get_chemical_symbols())      # fail before any work
     mobile, shape, masks, n_full = count_points(cell_atoms, settings)
     n_pts = int(np.prod(shape))
@@ -155,4 +170,4 @@ def screen_structure(atoms: Atoms, runner, settings: ScreenSettings | None = Non
     return ScreenResult(atoms=cell_atoms, descriptors=desc, landscapes=landscapes,
                         mobile_indices=mobile, grid=shape, n_evaluated=n_eval,
                         wall_s=time.perf_counter() - t0, settings=settings,
-                        extra={"n_scanned": n_full})
+                        extra={"n_scanned": n_full, "repeat": "x".join(map(str, repeat))})
