@@ -45,11 +45,10 @@ def main() -> None:
     args = parser.parse_args()
 
     import torch
-    from sevenn.calculator import SevenNetCalculator
-
     from ionmd.screen.batched_energy import FrameworkScan, ModelRunner
     from ionmd.screen.grid import allowed_masks, cartesian_points, grid_shape
     from ionmd.screen.screen import ScreenSettings, choose_cell, screen_structure
+    from sevenn.calculator import SevenNetCalculator
 
     torch.set_num_threads(args.threads)
     model = args.model

@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from ase.build import bulk
-
 from ionmd.errors import IonmdError
 from ionmd.screen.batched_energy import FrameworkScan, ModelRunner
 from ionmd.screen.grid import allowed_masks, cartesian_points, grid_shape

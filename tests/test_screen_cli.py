@@ -11,7 +11,6 @@ from ase import Atoms
 from ase.build import bulk
 from ase.io import write
 from ase.io.cube import read_cube_data
-
 from ionmd.cli import main
 
 

@@ -10,10 +10,9 @@ import math
 
 import numpy as np
 import pytest
-from scipy import ndimage
-
 from ionmd.screen.descriptors import aggregate, fv_connected, fv_disconnected, ion_landscape, xi
 from ionmd.screen.level_map import centred_supercell, level_map, neighbour_offsets
+from scipy import ndimage
 
 CELL = np.diag([4.0, 4.5, 5.0])
 
@@ -155,7 +154,7 @@ def test_connected_volume_of_single_well_counts_each_torus_point_once():
 
 def test_xi_thresholds():
     assert xi(1e-2, 10 ** -1.15) == pytest.approx(0.25)   # on both thresholds: 1/2 * 1/2
-    s = lambda x: 1 / (1 + math.exp(-10 * x))  # noqa: E731
+    s = lambda x: 1 / (1 + math.exp(-10 * x))
     assert xi(0.05, 0.2) == pytest.approx(s(2 + math.log10(0.05)) * s(1.15 + math.log10(0.2)))
     assert xi(0.0, 0.5) == 0.0
     assert xi(1e-5, 1.0) < 1e-12

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 from ase.build import bulk
 from ase.geometry import get_distances
-
 from ionmd.errors import IonmdError
 from ionmd.screen.grid import allowed_masks, cartesian_points, grid_shape
 

@@ -7,13 +7,10 @@ coarse grids."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 from ase import Atoms
 from ase.build import bulk
-
 from ionmd.screen.screen import ScreenSettings, screen_structure
 
 
@@ -22,7 +19,7 @@ class PairModelRunner:
     cut at 5 A, evaluated on the contract's edge lists."""
 
     cutoff = 5.0
-    elements = ["Li", "N", "S", "Cl"]
+    elements = ("Li", "N", "S", "Cl")
 
     def species_of(self, symbols):
         return np.array([self.elements.index(s) for s in symbols])
@@ -70,7 +67,7 @@ def compare(atoms, runner, **kw):
 @pytest.mark.parametrize("build,cell", [(li2s, "primitive"), (li2s, "conventional"),
                                         (li3n, "as-given")])
 def test_symmetry_reduction_is_exact_with_pair_model(build, cell):
-    plain, reduced = compare(build(), PairModelRunner(), cell=cell, spacing=0.3)
+    plain, _ = compare(build(), PairModelRunner(), cell=cell, spacing=0.3)
     assert plain.descriptors.fv_connected[1.0] > 0
     assert len(plain.mobile_indices) > 1
 

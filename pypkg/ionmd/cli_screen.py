@@ -81,8 +81,16 @@ def run(args: argparse.Namespace) -> None:
     from tqdm import tqdm
 
     from ionmd.screen.batched_energy import ModelRunner
-    from ionmd.screen.output import (CAMPAIGN, error_row, load_rows, result_row, write_campaign,
-                                     write_cubes, write_lm_png, write_rows)
+    from ionmd.screen.output import (
+        CAMPAIGN,
+        error_row,
+        load_rows,
+        result_row,
+        write_campaign,
+        write_cubes,
+        write_lm_png,
+        write_rows,
+    )
     from ionmd.screen.screen import ScreenSettings, screen_structure
 
     outdir = Path(args.output)
@@ -103,7 +111,7 @@ def run(args: argparse.Namespace) -> None:
     for path in tqdm(todo, desc="structures", unit="file", disable=None):
         try:
             items = _read(path)
-        except Exception as exc:  # unreadable file: report it, screen the rest
+        except Exception as exc:  # noqa: BLE001 - any unreadable file: report it, go on
             failures += 1
             why = f"{type(exc).__name__}: {exc}".rstrip(": ")
             rows.append(error_row(path.stem, str(path), f"cannot read: {why}"))

@@ -80,7 +80,7 @@ class ModelRunner:
                 torch.as_tensor(edge_vec, dtype=self.dtype, device=self.device),
                 torch.as_tensor(edge_index, dtype=torch.int64, device=self.device),
                 torch.as_tensor(species, dtype=torch.int64, device=self.device),
-                int(len(species)))
+                len(species))
         result = out.detach().to("cpu", torch.float64).numpy()
         self.model_seconds += time.perf_counter() - t0
         self.node_evaluations += len(species)

@@ -5,14 +5,21 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-from ase import Atoms
 
 from ionmd.errors import IonmdError
-from ionmd.screen.descriptors import (DEFAULT_THRESHOLDS, Descriptors, IonLandscape, aggregate,
-                                      ion_landscape)
-from ionmd.screen.grid import allowed_masks, cartesian_points, grid_shape
+from ionmd.screen.descriptors import (
+    DEFAULT_THRESHOLDS,
+    Descriptors,
+    IonLandscape,
+    aggregate,
+    ion_landscape,
+)
+
+if TYPE_CHECKING:
+    from ase import Atoms
 
 CELL_CHOICES = ("primitive", "conventional", "as-given")
 
@@ -97,6 +104,8 @@ def mobile_ions(atoms: Atoms, species: str) -> list[int]:
 
 def count_points(atoms: Atoms, settings: ScreenSettings):
     """Grid shape, per-ion masks of scanned points and the number of model evaluations."""
+    from ionmd.screen.grid import allowed_masks, grid_shape
+
     mobile = mobile_ions(atoms, settings.species)
     shape = grid_shape(atoms.cell.array, settings.spacing)
     masks = allowed_masks(atoms, mobile, shape, settings.rmin)
@@ -119,6 +128,7 @@ def screen_structure(atoms: Atoms, runner, settings: ScreenSettings | None = Non
         Optional callable ``progress(n_points_done)``.
     """
     from ionmd.screen.batched_energy import FrameworkScan
+    from ionmd.screen.grid import cartesian_points
 
     settings = settings or ScreenSettings()
     t0 = time.perf_counter()

@@ -114,7 +114,7 @@ def orbits(ops, mobile: list[int], masks: np.ndarray):
     _, comp = connected_components(graph, directed=False)
     comp = comp.reshape(n_ion, n_pts)
     scanned = np.nonzero(flat.ravel())[0]
-    uniq, first, inverse = np.unique(comp.ravel()[scanned], return_index=True,
+    _, first, inverse = np.unique(comp.ravel()[scanned], return_index=True,
                                      return_inverse=True)
     labels = np.full(n_nodes, -1, dtype=np.int64)
     labels[scanned] = inverse
