@@ -20,12 +20,20 @@ def licl_8(seed=2):
     return atoms
 
 
-@pytest.mark.parametrize("max_nodes", [64, 8])   # 8 replicas per call; one per call
-def test_batched_energies_equal_sevennet_calculator(sevennet0_f64, max_nodes):
+def licl_2():
+    """Distorted 2-atom primitive cell, edges 3.6 A < cutoff: the mobile ion sees its own
+    periodic images (edges that do not depend on where it sits)."""
+    from structures import licl_primitive_small
+
+    return licl_primitive_small()
+
+
+@pytest.mark.parametrize("build,max_nodes", [(licl_8, 64), (licl_8, 9), (licl_2, 64)])
+def test_batched_energies_equal_sevennet_calculator(sevennet0_f64, build, max_nodes):
     from sevennet_reference import reference_calculator
 
-    atoms = licl_8()
-    mobile = 4 if atoms[4].symbol == "Li" else 0
+    atoms = build()
+    mobile = next(i for i, s in enumerate(atoms.get_chemical_symbols()) if s == "Li")
     assert atoms[mobile].symbol == "Li"
     shape = grid_shape(atoms.cell.array, 0.6)
     allowed = allowed_masks(atoms, [mobile], shape, 1.2)[0].ravel()
@@ -34,6 +42,7 @@ def test_batched_energies_equal_sevennet_calculator(sevennet0_f64, max_nodes):
     pick = np.concatenate([points[rng.choice(len(points), 5, replace=False)],
                            atoms.positions[[mobile]]])
     scan = FrameworkScan(ModelRunner(sevennet0_f64), atoms, mobile)
+    assert (len(scan.self_vec) > 0) == (build is licl_2)
     got = scan.energies(pick, max_nodes=max_nodes)
 
     calc = reference_calculator("7net-0", "float64")
