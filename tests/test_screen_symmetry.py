@@ -67,7 +67,7 @@ def compare(atoms, runner, **kw):
 @pytest.mark.parametrize("build,cell", [(li2s, "primitive"), (li2s, "conventional"),
                                         (li3n, "as-given")])
 def test_symmetry_reduction_is_exact_with_pair_model(build, cell):
-    plain, _ = compare(build(), PairModelRunner(), cell=cell, spacing=0.3)
+    plain, _ = compare(build(), PairModelRunner(), cell=cell, spacing=0.35, max_nodes=4096)
     assert plain.descriptors.fv_connected[1.0] > 0
     assert len(plain.mobile_indices) > 1
 
@@ -79,3 +79,15 @@ def test_symmetry_reduction_is_exact_with_sevennet(build, sevennet0_f64):
     # SevenNet-0 is not mirror-invariant: this also checks that only proper operations are used
     plain, reduced = compare(build(), ModelRunner(sevennet0_f64), spacing=0.9)
     assert reduced.n_evaluated * 4 <= plain.n_evaluated
+
+
+def test_dilute_supercell_translated_ions_equal_plain_scan():
+    """--min-image-distance: ions of the other base-cell images are translated copies of
+    the first image's; the plain scan evaluates all 8 Li of the 2x2x2 repeat."""
+    atoms = bulk("LiCl", "rocksalt", a=5.14)
+    kw = dict(spacing=0.5, min_image_distance=4.0, max_nodes=4096)
+    plain, reduced = compare(atoms, PairModelRunner(), **kw)
+    assert plain.extra["repeat"] == reduced.extra["repeat"] == "2x2x2"
+    assert len(plain.mobile_indices) == 8 and len(reduced.mobile_indices) == 1
+    assert reduced.extra["mobile_ions_aggregated"] == 8
+    assert plain.grid == reduced.grid == (16, 16, 16)

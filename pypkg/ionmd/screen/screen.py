@@ -102,14 +102,21 @@ def mobile_ions(atoms: Atoms, species: str) -> list[int]:
     return idx
 
 
-def count_points(atoms: Atoms, settings: ScreenSettings):
-    """Grid shape, per-ion masks of scanned points and the number of model evaluations."""
-    from ionmd.screen.grid import allowed_masks, grid_shape
+def translated_copies(landscapes: list[IonLandscape], repeat, base_shape) -> list[IonLandscape]:
+    """The landscapes of the ions in every base-cell image of a repeated cell, from those of
+    the first image: PES rolled by the image's translation, the same centred level map."""
+    import itertools
 
-    mobile = mobile_ions(atoms, settings.species)
-    shape = grid_shape(atoms.cell.array, settings.spacing)
-    masks = allowed_masks(atoms, mobile, shape, settings.rmin)
-    return mobile, shape, masks, int(masks.sum())
+    n = np.array(base_shape) * np.array(repeat)
+    out = []
+    for image in itertools.product(*(range(r) for r in repeat)):
+        shift = np.array(image) * np.array(base_shape)
+        for land in landscapes:
+            out.append(IonLandscape(
+                pes=np.roll(land.pes, tuple(shift), axis=(0, 1, 2)),
+                imin=tuple(int(i) for i in (np.array(land.imin) + shift) % n),
+                lm=land.lm, mpe=land.mpe))
+    return out
 
 
 def screen_structure(atoms: Atoms, runner, settings: ScreenSettings | None = None,
@@ -128,17 +135,28 @@ def screen_structure(atoms: Atoms, runner, settings: ScreenSettings | None = Non
         Optional callable ``progress(n_points_done)``.
     """
     from ionmd.screen.batched_energy import FrameworkScan
-    from ionmd.screen.grid import cartesian_points
+    from ionmd.screen.grid import allowed_masks, cartesian_points, grid_shape
 
     settings = settings or ScreenSettings()
     t0 = time.perf_counter()
-    cell_atoms = choose_cell(atoms, settings.cell, settings.symprec)
+    base = choose_cell(atoms, settings.cell, settings.symprec)
+    runner.species_of(base.get_chemical_symbols())            # fail before any work
+    mobile_ions(base, settings.species)
     repeat = (1, 1, 1)
     if settings.min_image_distance > 0:
-        repeat = dilute_repeat(cell_atoms, settings.min_image_distance)
-        cell_atoms = cell_atoms * repeat
-    runner.species_of(cell_atoms.get_chemical_symbols())      # fail before any work
-    mobile, shape, masks, n_full = count_points(cell_atoms, settings)
+        repeat = dilute_repeat(base, settings.min_image_distance)
+    cell_atoms = base * repeat
+    # the grid of a repeated cell repeats the base cell's grid, so that base-cell
+    # translations map it onto itself
+    shape = tuple(r * n for r, n in zip(repeat, grid_shape(base.cell.array, settings.spacing)))
+    mobile = mobile_ions(cell_atoms, settings.species)
+    translated = settings.symmetry and repeat != (1, 1, 1)
+    if translated:
+        # ions in the other base-cell images are these ones translated: scan the first
+        # image only (ASE's repeat puts it first) and translate its landscapes below
+        mobile = [m for m in mobile if m < len(base)]
+    masks = allowed_masks(cell_atoms, mobile, shape, settings.rmin)
+    n_full = int(masks.sum())
     n_pts = int(np.prod(shape))
     if settings.symmetry:
         from ionmd.screen.symmetry import grid_operations, orbits
@@ -176,8 +194,12 @@ def screen_structure(atoms: Atoms, runner, settings: ScreenSettings | None = Non
         energies = np.where(labels[k] >= 0, rep_energy[np.maximum(labels[k], 0)], np.inf)
         landscapes.append(ion_landscape(energies.reshape(shape), cell_atoms.cell.array,
                                         settings.connectivity))
+    if translated:
+        landscapes = translated_copies(landscapes, repeat, tuple(n // r for n, r in
+                                                                 zip(shape, repeat)))
     desc = aggregate(landscapes, settings.thresholds)
     return ScreenResult(atoms=cell_atoms, descriptors=desc, landscapes=landscapes,
                         mobile_indices=mobile, grid=shape, n_evaluated=n_eval,
                         wall_s=time.perf_counter() - t0, settings=settings,
-                        extra={"n_scanned": n_full, "repeat": "x".join(map(str, repeat))})
+                        extra={"n_scanned": n_full, "repeat": "x".join(map(str, repeat)),
+                               "mobile_ions_aggregated": len(landscapes)})
