@@ -55,3 +55,15 @@ def test_dilute_repeat_is_smallest_with_wide_enough_planes():
     assert dilute_repeat(atoms, 10.0) == (4, 4, 4)
     assert 3 * width < 10.0 <= 4 * width
     assert dilute_repeat(atoms, 0.5) == (1, 1, 1)
+
+
+def test_level_map_size_guard():
+    from ionmd.screen.screen import ScreenSettings, screen_structure
+
+    class NoModel:
+        def species_of(self, symbols):
+            return np.zeros(len(symbols), dtype=int)
+
+    big = bulk("LiCl", "rocksalt", a=5.14, cubic=True) * (4, 4, 4)
+    with pytest.raises(IonmdError, match="coarsen --spacing"):
+        screen_structure(big, NoModel(), ScreenSettings(cell="as-given", spacing=0.05))

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from ase import Atoms
 
 CELL_CHOICES = ("primitive", "conventional", "as-given")
+# The level map's graph (13 edges per point, sorted by the spanning-tree search) needs
+# ~0.5 kB per supercell point: 2e7 points is ~10 GB.
+MAX_LEVEL_MAP_NODES = 20_000_000
 
 
 @dataclass
@@ -149,6 +152,12 @@ def screen_structure(atoms: Atoms, runner, settings: ScreenSettings | None = Non
     # the grid of a repeated cell repeats the base cell's grid, so that base-cell
     # translations map it onto itself
     shape = tuple(r * n for r, n in zip(repeat, grid_shape(base.cell.array, settings.spacing)))
+    supercell_nodes = 8 * int(np.prod(shape))
+    if supercell_nodes > MAX_LEVEL_MAP_NODES:
+        raise IonmdError(
+            f"{cell_atoms.get_chemical_formula()}: grid {shape[0]}x{shape[1]}x{shape[2]} makes a "
+            f"{supercell_nodes:.2e}-point 2x2x2 level map (limit {MAX_LEVEL_MAP_NODES:.0e}, "
+            "~0.5 kB of memory per point): coarsen --spacing")
     mobile = mobile_ions(cell_atoms, settings.species)
     translated = settings.symmetry and repeat != (1, 1, 1)
     if translated:
