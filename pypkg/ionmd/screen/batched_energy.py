@@ -42,6 +42,13 @@ class ModelRunner:
 
         self.path = Path(path)
         self.meta = read_metadata(self.path)
+        if self.meta.get("file_format", "torchscript") != "torchscript":
+            # an AOTInductor package also returns edge gradients (forces) on every call:
+            # the energy-only batched path is TorchScript's for now
+            raise IonmdError(
+                f"{self.path.name} is a {self.meta['file_format']} package; `ionmd screen` "
+                "evaluates TorchScript model files: export one with `ionmd export` "
+                "(TorchScript format)")
         self.elements = self.meta["elements"].split()
         self.cutoff = float(self.meta["cutoff"])
         self.dtype = torch.float64 if self.meta["dtype"] == "float64" else torch.float32
