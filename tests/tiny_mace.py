@@ -32,7 +32,7 @@ def build_tiny_mace(*, channels: int = 16, num_interactions: int = 2, correlatio
         atomic_energies=np.tile(-np.arange(1.0, len(z) + 1), (nheads, 1)).squeeze(),
         avg_num_neighbors=20.0, atomic_numbers=z, correlation=correlation,
         gate=torch.nn.functional.silu, pair_repulsion=pair_repulsion,
-        atomic_inter_scale=[1.3] * nheads if heads else 1.3,
+        atomic_inter_scale=[8.0] * nheads if heads else 8.0,
         atomic_inter_shift=[0.05] * nheads if heads else 0.05,
         heads=heads,
     )
