@@ -15,6 +15,13 @@ def _cmd_export_sevennet(args: argparse.Namespace) -> None:
     print(f"wrote {path}")
 
 
+def _cmd_export_esen(args: argparse.Namespace) -> None:
+    from ionmd.export.esen import export_esen
+
+    path = export_esen(args.checkpoint, args.output, dtype=args.dtype, task=args.task)
+    print(f"wrote {path}")
+
+
 def _cmd_inspect(args: argparse.Namespace) -> None:
     from ionmd.export import read_metadata
 
@@ -46,6 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
     sn.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     sn.add_argument("--modal", default=None, help="fidelity of a multi-fidelity model (e.g. PBE)")
     sn.set_defaults(func=_cmd_export_sevennet)
+    es = families.add_parser("esen", help="fairchem eSEN checkpoint (energy-conserving)")
+    es.add_argument("checkpoint", help="fairchem 2 inference checkpoint (.pt)")
+    es.add_argument("-o", "--output", required=True, help="model file to write (.pt2)")
+    es.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    es.add_argument("--task", default=None,
+                    help="fairchem task (dataset) name, for models trained on several")
+    es.set_defaults(func=_cmd_export_esen)
 
     inspect = sub.add_parser("inspect", help="print the metadata of a model file")
     inspect.add_argument("file")

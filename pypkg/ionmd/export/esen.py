@@ -455,7 +455,7 @@ def export_esen(checkpoint: str | Path, output: str | Path = "esen.pt2", *,
     pathlib.Path
         The written file.
     """
-    from ionmd.export.aoti import save_aoti
-
     module, meta = build_esen_node_energy_model(checkpoint, dtype, task=task)
+    from ionmd.export.aoti import save_aoti  # after the checks: they fail fast
+
     return save_aoti(module, output, meta)
