@@ -11,7 +11,8 @@ from ionmd.errors import IonmdError
 def _cmd_export_sevennet(args: argparse.Namespace) -> None:
     from ionmd.export import export_sevennet
 
-    path = export_sevennet(args.model, args.output, dtype=args.dtype, modal=args.modal)
+    path = export_sevennet(args.model, args.output, dtype=args.dtype, modal=args.modal,
+                           format=args.format, device=args.device)
     print(f"wrote {path}")
 
 
@@ -37,6 +38,14 @@ def _cmd_plugin_path(args: argparse.Namespace) -> None:
     print(plugin_path())
 
 
+def _add_format_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=("torchscript", "aoti"), default="torchscript",
+                        help="TorchScript (.pt, default) or an AOTInductor package (.pt2, "
+                             "compiled ahead of time; takes minutes to export)")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                        help="device an AOTInductor package is compiled for (default: cpu)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ionmd", description="ML interatomic potentials in LAMMPS for solid-state electrolytes"
@@ -52,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     sn.add_argument("-o", "--output", required=True, help="model file to write (.pt)")
     sn.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     sn.add_argument("--modal", default=None, help="fidelity of a multi-fidelity model (e.g. PBE)")
+    _add_format_options(sn)
     sn.set_defaults(func=_cmd_export_sevennet)
     es = families.add_parser("esen", help="fairchem eSEN checkpoint (energy-conserving)")
     es.add_argument("checkpoint", help="fairchem 2 inference checkpoint (.pt)")

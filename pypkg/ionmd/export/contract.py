@@ -1,6 +1,7 @@
 """The ionmd model-file contract, shared by every exporter and read by ``pair_style mlip``.
 
-A model file is a TorchScript module whose ``forward`` is::
+A model file is a TorchScript module (or an AOTInductor package, see
+:mod:`ionmd.export.aoti`) whose ``forward`` is::
 
     forward(edge_vec: Tensor[E, 3], edge_index: Tensor[2, E] (int64),
             species: Tensor[N] (int64), nlocal: int) -> Tensor[nlocal]
@@ -119,11 +120,16 @@ def save_torchscript(module, path: str | Path, metadata: ModelMetadata) -> Path:
 def read_metadata(path: str | Path) -> dict[str, str]:
     """Read the metadata of an ionmd model file without building the model.
 
+    Works for both formats: TorchScript archives carry it as the extra file
+    ``ionmd/metadata``; AOTInductor packages as the entry ``ionmd_metadata`` of the
+    package metadata (``*_metadata.json``). The returned dict gains ``file_format``.
+
     Raises
     ------
     ModelFileError
-        If the file is missing, is not a TorchScript archive, or has no ionmd metadata.
+        If the file is missing, is not a model archive, or has no ionmd metadata.
     """
+    import json
     import zipfile
 
     from ionmd.errors import ModelFileError
@@ -131,19 +137,26 @@ def read_metadata(path: str | Path) -> dict[str, str]:
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"model file {path} does not exist")
+    not_ionmd = (f"{path} has no ionmd metadata: it was not written by `ionmd export` "
+                 "(re-export the model with `ionmd export ...`)")
     try:
         with zipfile.ZipFile(path) as zf:
-            names = [n for n in zf.namelist() if n.endswith("extra/" + METADATA_ENTRY)]
-            if not names:
-                raise ModelFileError(
-                    f"{path} has no ionmd metadata: it was not written by `ionmd export` "
-                    "(re-export the model with `ionmd export ...`)"
-                )
-            text = zf.read(names[0]).decode()
-    except zipfile.BadZipFile as exc:
-        raise ModelFileError(f"{path} is not a TorchScript model file ({exc})") from exc
+            names = zf.namelist()
+            script = [n for n in names if n.endswith("extra/" + METADATA_ENTRY)]
+            if script:
+                text, file_format = zf.read(script[0]).decode(), "torchscript"
+            else:
+                text, file_format = None, "aoti"
+                for name in names:
+                    if "/aotinductor/" in name and name.endswith("_metadata.json"):
+                        text = json.loads(zf.read(name)).get("ionmd_metadata", text)
+                if text is None:
+                    raise ModelFileError(not_ionmd)
+    except (zipfile.BadZipFile, EOFError) as exc:
+        raise ModelFileError(f"{path} is not an ionmd model file, or it is truncated ({exc})") from exc
     meta = parse_metadata(text)
     missing = [k for k in REQUIRED_KEYS if k not in meta]
     if missing:
         raise ModelFileError(f"{path}: metadata lacks {', '.join(missing)}")
+    meta["file_format"] = file_format
     return meta

@@ -10,6 +10,7 @@ over all nodes) and wraps the rest behind the contract's ``forward`` signature.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Optional
 
@@ -68,8 +69,8 @@ def _make_wrapper_classes(torch):
 
         def forward(self, edge_vec: torch.Tensor, edge_index: torch.Tensor,
                     species: torch.Tensor, nlocal: int) -> torch.Tensor:
-            n = species.shape[0]
-            num_atoms = torch.tensor([n], dtype=torch.int64, device=species.device)
+            # a tensor op, not torch.tensor([N]): tracing for AOTInductor would freeze N
+            num_atoms = torch.ones_like(species).sum().reshape(1)
             data: Dict[str, torch.Tensor] = {
                 "x": species,
                 "edge_index": edge_index,
@@ -133,16 +134,17 @@ def resolve_checkpoint(model: str | Path) -> Path:
     return resolved
 
 
-def build_sevennet_module(model: str | Path = "7net-0", *, dtype: str = "float32",
-                          modal: Optional[str] = None):
-    """Build the scripted contract module and its metadata (not yet saved).
+def build_sevennet_eager(model: str | Path = "7net-0", *, dtype: str = "float32",
+                         modal: Optional[str] = None):
+    """The contract wrapper around the checkpoint's network, eager, plus its metadata.
 
     Returns
     -------
-    (torch.jit.ScriptModule, ModelMetadata)
+    (torch.nn.Module, ModelMetadata)
+        The module's ``forward(edge_vec, edge_index, species, nlocal)`` returns the
+        energies of the first ``nlocal`` nodes.
     """
     torch = _import_torch_sevenn()
-    import e3nn.util.jit
     import sevenn
     import sevenn._keys as KEY
     from ase.data import chemical_symbols
@@ -186,8 +188,6 @@ def build_sevennet_module(model: str | Path = "7net-0", *, dtype: str = "float32
     net = net.to(torch_dtype).eval()
 
     wrapper = SevenNetEdgeModel(net).eval()
-    scripted = e3nn.util.jit.script(wrapper)
-    scripted = torch.jit.freeze(scripted)
 
     # type map: atomic number -> model index; invert to index-ordered symbols
     type_map = config[KEY.TYPE_MAP]
@@ -210,11 +210,69 @@ def build_sevennet_module(model: str | Path = "7net-0", *, dtype: str = "float32
             "checkpoint_file": ckpt_path.name,
         },
     )
-    return scripted, meta
+    return wrapper, meta
+
+
+def build_sevennet_module(model: str | Path = "7net-0", *, dtype: str = "float32",
+                          modal: Optional[str] = None):
+    """Build the scripted (TorchScript) contract module and its metadata (not yet saved).
+
+    Returns
+    -------
+    (torch.jit.ScriptModule, ModelMetadata)
+    """
+    import e3nn.util.jit
+    import torch
+
+    wrapper, meta = build_sevennet_eager(model, dtype=dtype, modal=modal)
+    scripted = e3nn.util.jit.script(wrapper)
+    return torch.jit.freeze(scripted), meta
+
+
+def _node_energy_adapter(edge_model):
+    """``(edge_vec, edge_index, species) -> energies of all nodes`` for AOTInductor."""
+    import torch
+
+    class SevenNetNodeEnergy(torch.nn.Module):
+        def __init__(self, inner: torch.nn.Module):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, edge_vec, edge_index, species):
+            return self.inner(edge_vec, edge_index, species, species.shape[0])
+
+    return SevenNetNodeEnergy(edge_model).eval()
+
+
+@contextlib.contextmanager
+def _shape_generic_sevenn():
+    """Let ``make_fx`` trace SevenNet with a symbolic atom count.
+
+    ``sevenn.nn.convolution.message_gather`` sizes its output with ``len(tensor)``,
+    a Python int that freezes the atom count into the traced program. The stand-in
+    below does the same scatter-sum with ``tensor.shape[0]`` (kept symbolic); it is
+    installed only while an AOTInductor package is traced.
+    """
+    import torch
+    from sevenn.nn import convolution
+
+    def message_gather(node_features, edge_dst, message):
+        out = torch.zeros((node_features.shape[0],) + tuple(message.shape[1:]),
+                          dtype=node_features.dtype, device=node_features.device)
+        index = edge_dst.reshape(-1, *([1] * (message.dim() - 1))).expand_as(message)
+        return out.scatter_reduce_(0, index, message, reduce="sum")
+
+    original = convolution.message_gather
+    convolution.message_gather = message_gather
+    try:
+        yield
+    finally:
+        convolution.message_gather = original
 
 
 def export_sevennet(model: str | Path = "7net-0", output: str | Path = "sevennet.pt", *,
-                    dtype: str = "float32", modal: Optional[str] = None) -> Path:
+                    dtype: str = "float32", modal: Optional[str] = None,
+                    format: str = "torchscript", device: str = "cpu") -> Path:
     """Export a SevenNet checkpoint to an ionmd model file for ``pair_style mlip``.
 
     Parameters
@@ -223,16 +281,30 @@ def export_sevennet(model: str | Path = "7net-0", output: str | Path = "sevennet
         Pretrained name shipped in the ``sevenn`` wheel (``7net-0``, ``7net-l3i5``,
         ``7net-mf-0``) or a path to a SevenNet checkpoint.
     output
-        Path of the TorchScript file to write.
+        Path of the model file to write (``.pt`` for TorchScript, ``.pt2`` for
+        AOTInductor by convention).
     dtype
         ``"float32"`` (fast, what SevenNet was trained in) or ``"float64"``.
     modal
         Fidelity of a multi-fidelity checkpoint (e.g. ``"PBE"`` for ``7net-mf-0``).
+    format
+        ``"torchscript"`` or ``"aoti"`` (AOTInductor package, compiled ahead of time
+        for ``device``; takes a minute or more to export).
+    device
+        Device an AOTInductor package is compiled for (``"cpu"`` or ``"cuda"``).
 
     Returns
     -------
     pathlib.Path
         The written file.
     """
-    scripted, meta = build_sevennet_module(model, dtype=dtype, modal=modal)
-    return save_torchscript(scripted, output, meta)
+    if format == "torchscript":
+        scripted, meta = build_sevennet_module(model, dtype=dtype, modal=modal)
+        return save_torchscript(scripted, output, meta)
+    if format == "aoti":
+        from ionmd.export.aoti import save_aoti
+
+        wrapper, meta = build_sevennet_eager(model, dtype=dtype, modal=modal)
+        with _shape_generic_sevenn():
+            return save_aoti(_node_energy_adapter(wrapper), output, meta, device=device)
+    raise ExportError(f"unknown format {format!r}: use torchscript or aoti")

@@ -1,0 +1,121 @@
+/* ionmd: the one entry point that turns a model file into an MlipModel.
+
+   Both formats are zip archives written by torch; an AOTInductor package has an
+   `archive_format` record ("pt2"), a TorchScript archive has none. Reading the
+   central directory first also turns a truncated or corrupted file into one clear
+   message instead of a deep torch backtrace. */
+
+#include "mlip_model_torch.h"
+
+#include <caffe2/serialize/inline_container.h>
+
+#include <fstream>
+
+namespace IONMD {
+
+namespace {
+
+enum class FileFormat { TorchScript, Aoti };
+
+FileFormat detect_format(const std::string &path)
+{
+  std::ifstream probe(path, std::ios::binary);
+  if (!probe.good())
+    throw MlipError("model file " + path + " does not exist or cannot be read; export one with "
+                    "`ionmd export sevennet|mace|esen ... -o FILE`");
+  char magic[2] = {0, 0};
+  probe.read(magic, 2);
+  if (magic[0] != 'P' || magic[1] != 'K')
+    throw MlipError("model file " + path + " is not an ionmd model file (not a zip archive): "
+                    "export the model with `ionmd export`");
+  try {
+    caffe2::serialize::PyTorchStreamReader reader(path);
+    if (!reader.hasRecord("archive_format")) return FileFormat::TorchScript;
+    auto [data, size] = reader.getRecord("archive_format");
+    std::string kind(static_cast<const char *>(data.get()), size);
+    if (kind.rfind("pt2", 0) == 0) return FileFormat::Aoti;
+    throw MlipError("model file " + path + " is a torch archive of unknown kind '" + kind + "'");
+  } catch (const c10::Error &e) {
+    throw MlipError("model file " + path + " is corrupted or truncated (" +
+                    e.what_without_backtrace() + "); export it again with `ionmd export`");
+  }
+}
+
+}    // namespace
+
+torch::Device pick_device(const std::string &request, int local_rank)
+{
+  const bool have_cuda = torch::cuda::is_available();
+  if (request == "cpu") return torch::Device(torch::kCPU);
+  if (request == "auto" && !have_cuda) return torch::Device(torch::kCPU);
+  if (!have_cuda)
+    throw MlipError("device '" + request + "' requested but this torch build sees no CUDA device");
+  const int ngpu = (int) torch::cuda::device_count();
+  if (request == "auto" || request == "cuda")
+    return torch::Device(torch::kCUDA, (c10::DeviceIndex) (local_rank % ngpu));
+  if (request.rfind("cuda:", 0) == 0) {
+    int idx = std::stoi(request.substr(5));
+    if (idx < 0 || idx >= ngpu)
+      throw MlipError("device '" + request + "' does not exist (" + std::to_string(ngpu) +
+                      " CUDA devices visible)");
+    return torch::Device(torch::kCUDA, (c10::DeviceIndex) idx);
+  }
+  throw MlipError("unknown device '" + request + "': use auto, cpu, cuda or cuda:N");
+}
+
+std::string shape_str(const torch::Tensor &t)
+{
+  std::string s = "[";
+  for (int64_t d = 0; d < t.dim(); ++d) s += (d ? "," : "") + std::to_string(t.size(d));
+  return s + "]";
+}
+
+GraphTensors graph_tensors(const MlipGraph &g, torch::Device device, torch::Dtype dtype)
+{
+  const int64_t ne = g.nedges(), nn = g.nnodes();
+  auto i64 = torch::TensorOptions().dtype(torch::kInt64);
+  auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
+  GraphTensors t;
+  // from_blob does not copy; .to(..., copy=true) always does, so the tensor that may
+  // get a gradient never aliases the caller's buffer.
+  t.edge_vec = torch::from_blob((void *) g.edge_vec.data(), {ne, 3}, f64)
+                   .to(device, dtype, false, true);
+  t.edge_index = torch::stack({torch::from_blob((void *) g.edge_i.data(), {ne}, i64),
+                               torch::from_blob((void *) g.edge_j.data(), {ne}, i64)})
+                     .to(device);
+  t.species = torch::from_blob((void *) g.species.data(), {nn}, i64).to(device, false, true);
+  return t;
+}
+
+void store_atom_energy(const torch::Tensor &atom_e, int nlocal, MlipResult &res)
+{
+  auto e64 = atom_e.detach().to(torch::kCPU, torch::kFloat64).contiguous();
+  res.atom_energy.assign(e64.data_ptr<double>(), e64.data_ptr<double>() + nlocal);
+}
+
+void store_edge_grad(const torch::Tensor &grad, int64_t nedges, MlipResult &res)
+{
+  res.edge_grad.assign(3 * nedges, 0.0);
+  if (nedges == 0 || !grad.defined()) return;
+  auto g64 = grad.detach().slice(0, 0, nedges).to(torch::kCPU, torch::kFloat64).contiguous();
+  std::memcpy(res.edge_grad.data(), g64.data_ptr<double>(), sizeof(double) * 3 * nedges);
+}
+
+void set_intraop_threads(int n)
+{
+  torch::set_num_threads(n);
+}
+
+int intraop_threads()
+{
+  return torch::get_num_threads();
+}
+
+std::unique_ptr<MlipModel> MlipModel::load(const std::string &path, const std::string &device,
+                                           int local_rank)
+{
+  if (detect_format(path) == FileFormat::Aoti) return load_aoti_model(path, device, local_rank);
+  return load_torchscript_model(path, device, local_rank);
+}
+
+}    // namespace IONMD

@@ -1,0 +1,52 @@
+"""Random-weight MACE models with MACE-MP-0a's architecture (seed 002: 2 interactions,
+correlation order 3, max_L 1, r_max 5 A), narrower for speed, saved as ``.model``
+files the way ``mace_run_train`` writes them (a pickled module)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+ELEMENTS = {"Li": 3, "S": 16, "Cl": 17, "P": 15}
+
+
+def build_tiny_mace(*, channels: int = 16, num_interactions: int = 2, correlation: int = 3,
+                    max_L: int = 1, r_max: float = 5.0, heads: list[str] | None = None,
+                    pair_repulsion: bool = False, seed: int = 0):
+    import torch
+    from e3nn import o3
+    from mace import modules
+
+    torch.manual_seed(seed)
+    z = sorted(ELEMENTS.values())
+    hidden = o3.Irreps(" + ".join(f"{channels}x{l}{'e' if l % 2 == 0 else 'o'}"
+                                  for l in range(max_L + 1)))
+    nheads = len(heads or ["Default"])
+    model = modules.ScaleShiftMACE(
+        r_max=r_max, num_bessel=8, num_polynomial_cutoff=5, max_ell=3,
+        interaction_cls=modules.interaction_classes["RealAgnosticResidualInteractionBlock"],
+        interaction_cls_first=modules.interaction_classes["RealAgnosticResidualInteractionBlock"],
+        num_interactions=num_interactions, num_elements=len(z), hidden_irreps=hidden,
+        MLP_irreps=o3.Irreps("16x0e"),
+        atomic_energies=np.tile(-np.arange(1.0, len(z) + 1), (nheads, 1)).squeeze(),
+        avg_num_neighbors=20.0, atomic_numbers=z, correlation=correlation,
+        gate=torch.nn.functional.silu, pair_repulsion=pair_repulsion,
+        atomic_inter_scale=[1.3] * nheads if heads else 1.3,
+        atomic_inter_shift=[0.05] * nheads if heads else 0.05,
+        heads=heads,
+    )
+    # random weights are small; make the interaction energies large enough that a
+    # wrong force or stress shows up well above round-off
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    return model
+
+
+def write_tiny_mace(path: str | Path, **kwargs) -> Path:
+    import torch
+
+    path = Path(path)
+    torch.save(build_tiny_mace(**kwargs), path)
+    return path
