@@ -19,7 +19,8 @@ def _cmd_export_sevennet(args: argparse.Namespace) -> None:
 def _cmd_export_esen(args: argparse.Namespace) -> None:
     from ionmd.export.esen import export_esen
 
-    path = export_esen(args.checkpoint, args.output, dtype=args.dtype, task=args.task)
+    path = export_esen(args.checkpoint, args.output, dtype=args.dtype, task=args.task,
+                       device=args.device)
     print(f"wrote {path}")
 
 
@@ -69,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     es.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     es.add_argument("--task", default=None,
                     help="fairchem task (dataset) name, for models trained on several")
+    es.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                    help="device the AOTInductor package is compiled for (default: cpu)")
     es.set_defaults(func=_cmd_export_esen)
 
     inspect = sub.add_parser("inspect", help="print the metadata of a model file")

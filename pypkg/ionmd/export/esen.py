@@ -436,7 +436,7 @@ def receptive_field_hops(module, cutoff: float, *, max_hops: int = 8) -> int:
 
 
 def export_esen(checkpoint: str | Path, output: str | Path = "esen.pt2", *,
-                dtype: str = "float32", task: Optional[str] = None) -> Path:
+                dtype: str = "float32", task: Optional[str] = None, device: str = "cpu") -> Path:
     """Export a fairchem eSEN checkpoint to an AOTInductor package for ``pair_style mlip``.
 
     Parameters
@@ -449,6 +449,8 @@ def export_esen(checkpoint: str | Path, output: str | Path = "esen.pt2", *,
         ``"float32"`` (what eSEN was trained in) or ``"float64"``.
     task
         fairchem task (dataset) name, for models trained on several datasets.
+    device
+        ``"cpu"`` or ``"cuda"``: the device kind the package is compiled for.
 
     Returns
     -------
@@ -458,4 +460,4 @@ def export_esen(checkpoint: str | Path, output: str | Path = "esen.pt2", *,
     module, meta = build_esen_node_energy_model(checkpoint, dtype, task=task)
     from ionmd.export.aoti import save_aoti  # after the checks: they fail fast
 
-    return save_aoti(module, output, meta)
+    return save_aoti(module, output, meta, device=device)
