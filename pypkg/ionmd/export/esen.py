@@ -38,6 +38,16 @@ atom, the nearest ones. The pair style passes every neighbour within the cutoff.
 The two agree whenever an atom has at most that many neighbours within the cutoff;
 300 atoms in a 6 A sphere need a density of 0.33 atoms/A^3, about twice that of
 diamond, so solid electrolytes never reach it. The cap is stored in the metadata.
+
+Receptive field: ``layers + 1`` graph hops, because the edge-degree embedding sums
+over neighbours before the first interaction layer. The metadata's ``num_layers``
+(what sizes the ghost shell) is that hop count, measured at export
+(:func:`receptive_field_hops`); ``interaction_layers`` keeps the architecture's count.
+
+Determinism: fairchem draws a random roll angle about each edge for the Wigner
+rotations on every call. eSEN's SO(2) convolutions and gate activations are exactly
+equivariant to that roll, so results differ only by rounding (~1e-15 relative in
+float64, ~1e-6 eV per node in float32); the export keeps fairchem's behaviour.
 """
 
 from __future__ import annotations
