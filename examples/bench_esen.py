@@ -65,6 +65,9 @@ def main() -> None:
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--skip-aoti", action="store_true", help="eager timings only")
+    parser.add_argument("--package", type=Path, default=None,
+                        help="time this .pt2 (exported from the same seeded checkpoint) "
+                             "instead of exporting again")
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -90,10 +93,12 @@ def main() -> None:
     if args.skip_aoti:
         return
 
-    start = time.perf_counter()
-    pt2 = export_esen(ckpt, args.out / f"esen_l4_{args.dtype}.pt2", dtype=args.dtype)
-    print(f"AOTInductor export (trace + compile + check): {time.perf_counter() - start:.0f} s, "
-          f"{pt2.stat().st_size / 1e6:.1f} MB")
+    pt2 = args.package
+    if pt2 is None:
+        start = time.perf_counter()
+        pt2 = export_esen(ckpt, args.out / f"esen_l4_{args.dtype}.pt2", dtype=args.dtype)
+        print(f"AOTInductor export (trace + compile + check): "
+              f"{time.perf_counter() - start:.0f} s, {pt2.stat().st_size / 1e6:.1f} MB")
     package = torch._inductor.aoti_load_package(str(pt2))
     for k, (label, (n, x)) in enumerate(graphs.items()):
         sec, (node_e, grad) = timed(lambda: package(*x), args.repeat, warmup=k == 0)
