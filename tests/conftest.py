@@ -39,3 +39,17 @@ def tiny_f64(model_dir, tiny_checkpoint):
     from ionmd.export import export_sevennet
 
     return export_sevennet(tiny_checkpoint, model_dir / "tiny_f64.pt", dtype="float64")
+
+
+@pytest.fixture(scope="session")
+def tiny_mace_file(model_dir):
+    from tiny_mace import write_tiny_mace
+
+    return write_tiny_mace(model_dir / "tiny_mace.model")
+
+
+@pytest.fixture(scope="session")
+def tiny_mace_f64(model_dir, tiny_mace_file):
+    from ionmd.export import export_mace
+
+    return export_mace(tiny_mace_file, model_dir / "tiny_mace_f64.pt", dtype="float64")

@@ -56,3 +56,28 @@ def save_contract_model(module: torch.nn.Module, path: Path, *, cutoff: float, e
         meta.format_version = extra.pop("format_version")
     meta.extra.update({k: str(v) for k, v in extra.items()})
     return save_torchscript(torch.jit.script(module), path, meta)
+
+
+class MorseNodeEnergy(torch.nn.Module):
+    """The Morse model above with the node-energy signature AOTInductor packages use."""
+
+    def __init__(self, d0: float, alpha: float, r0: float, rc: float):
+        super().__init__()
+        self.edge_model = MorseEdgeModel(d0, alpha, r0, rc)
+
+    def forward(self, edge_vec: torch.Tensor, edge_index: torch.Tensor,
+                species: torch.Tensor) -> torch.Tensor:
+        return self.edge_model(edge_vec, edge_index, species, species.shape[0])
+
+
+def save_contract_package(module: torch.nn.Module, path: Path, *, cutoff: float, elements,
+                          num_layers: int = 1, dtype: str = "float64",
+                          format_version: int | None = None) -> Path:
+    """AOTInductor (.pt2) counterpart of save_contract_model."""
+    from ionmd.export.aoti import save_aoti
+
+    meta = ModelMetadata(family="test", cutoff=cutoff, num_layers=num_layers,
+                         elements=list(elements), dtype=dtype)
+    if format_version is not None:
+        meta.format_version = format_version
+    return save_aoti(module, path, meta)

@@ -32,7 +32,7 @@ def test_missing_model_file(tmp_path):
 def test_not_a_model_file(tmp_path):
     (tmp_path / "junk.pt").write_text("not a model")
     out = run_bad(tmp_path, "pair_style mlip junk.pt\npair_coeff * * Cl Li")
-    assert "not a TorchScript archive" in out
+    assert "not an ionmd model file" in out
 
 
 def test_torchscript_without_ionmd_metadata(tmp_path):

@@ -44,8 +44,10 @@ def fd_script(atoms, model_file, elements):
 
 
 @pytest.mark.parametrize("model,make", [("sevennet0_f64", licl_primitive_small),
-                                        ("tiny_f64", triclinic_distorted)],
-                         ids=["sevennet0_licl_primitive", "tiny_triclinic_64"])
+                                        ("tiny_f64", triclinic_distorted),
+                                        ("tiny_mace_f64", licl_primitive_small)],
+                         ids=["sevennet0_licl_primitive", "tiny_triclinic_64",
+                              "mace_licl_primitive"])
 def test_pressure_is_strain_derivative(model, make, request, tmp_path):
     model_file = request.getfixturevalue(model)
     atoms = make()

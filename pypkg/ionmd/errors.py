@@ -11,3 +11,7 @@ class ModelFileError(IonmdError):
 
 class ExportError(IonmdError):
     """A model cannot be exported (unknown checkpoint, bad option, unsupported model)."""
+
+
+class AnalysisError(IonmdError):
+    """A trajectory, log or run directory cannot be analysed as asked (bad file, too short, unknown species)."""

@@ -101,6 +101,10 @@ def _resolve_head(model, head: Optional[str], path: Path) -> tuple[int, str]:
             raise ExportError(f"{path.name} has a single head ({heads[0]}); drop --head {head}")
         return 0, heads[0]
     if head is None:
+        # MACECalculator's rule: without a head keyword, the head named "default"
+        default = [h for h in heads if h.lower() == "default"]
+        if default:
+            return heads.index(default[0]), default[0]
         raise ExportError(
             f"{path.name} is a multi-head MACE model: choose a head with --head "
             f"(one of {', '.join(heads)})"
@@ -193,7 +197,8 @@ def export_mace(model_file: str | Path, output: str | Path = "mace.pt", *,
     dtype
         ``"float64"`` (MACE's recommended MD precision) or ``"float32"``.
     head
-        Head of a multi-head (fine-tuned) model.
+        Head of a multi-head (fine-tuned) model; by default the head named
+        "Default", as MACE's own calculator chooses.
     format
         ``"torchscript"`` or ``"aoti"``.
     device

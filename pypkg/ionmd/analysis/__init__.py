@@ -1,0 +1,12 @@
+"""Trajectory analysis: unwrapped trajectories, MSD, diffusion with uncertainty,
+Nernst–Einstein conductivity, Arrhenius fits, failure detection and structure functions.
+
+Modules follow the user's path: :mod:`trajectory` (read, stitch, unwrap) →
+:mod:`msd` → :mod:`diffusion` → :mod:`conductivity` → :mod:`arrhenius`, with
+:mod:`failure` (post-mortem of a run), :mod:`structure_functions` (van Hove, RDF,
+density grid), :mod:`report` (JSON/CSV/PNG) and :mod:`run_dir` (what a run directory holds).
+"""
+
+from ionmd.analysis.trajectory import Trajectory, read_lammps_trajectory, stitch, unwrap
+
+__all__ = ["Trajectory", "read_lammps_trajectory", "stitch", "unwrap"]

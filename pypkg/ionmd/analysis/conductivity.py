@@ -1,0 +1,119 @@
+"""Ionic conductivity from tracer diffusion (Nernst–Einstein) or from the collective
+(charge) MSD.
+
+Nernst–Einstein: ``sigma = (1 / H_R) sum_s N_s q_s^2 e^2 D_s / (V k_B T)`` with ``V`` the
+run's average volume (NpT) and ``H_R`` the Haven ratio (1 by default: no ion-ion
+correlation). The uncertainty is carried by kinisi's posterior samples of each D
+(species are independent), so the interval is that of sigma itself, not a linearised one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Sequence
+
+import numpy as np
+from scipy.constants import Boltzmann, elementary_charge
+
+from ionmd.analysis.diffusion import DiffusionResult
+from ionmd.analysis.trajectory import Trajectory
+from ionmd.errors import AnalysisError
+
+#: (C^2 cm^2/s) / (A^3 J) -> mS/cm
+_UNIT = 1e24 * 1e3
+
+
+@dataclass
+class Conductivity:
+    """Conductivity in mS/cm with its 95 % interval."""
+
+    sigma: float
+    sigma_ci95: tuple[float, float]
+    method: str
+    temperature_K: float
+    volume_A3: float
+    haven_ratio: float
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["sigma_ci95"] = list(self.sigma_ci95)
+        out["units"] = {"sigma": "mS/cm", "volume": "A^3"}
+        return out
+
+
+def nernst_einstein(D_cm2_s: float | np.ndarray, n_ions: int, charge: float, volume_A3: float,
+                    temperature_K: float, haven_ratio: float = 1.0) -> float | np.ndarray:
+    """Nernst–Einstein conductivity (mS/cm) of one species; D may be an array of samples."""
+    if volume_A3 <= 0 or temperature_K <= 0 or haven_ratio <= 0:
+        raise AnalysisError("volume, temperature and Haven ratio must be positive")
+    return (n_ions * (charge * elementary_charge) ** 2 * np.asarray(D_cm2_s)
+            / (volume_A3 * Boltzmann * temperature_K * haven_ratio) * _UNIT)
+
+
+def conductivity_from_diffusion(results: Sequence[DiffusionResult], charges: dict[str, float],
+                                volume_A3: float, temperature_K: float,
+                                haven_ratio: float = 1.0) -> Conductivity:
+    """Nernst–Einstein sigma summed over the mobile species of ``results``."""
+    total = 0.0
+    for r in results:
+        if r.species not in charges:
+            raise AnalysisError(f"no charge for mobile species {r.species}; give oxidation states "
+                                f"(run.json 'charges' or --charge {r.species}=1)")
+        if r.samples is None:
+            raise AnalysisError("diffusion result has no posterior samples")
+        rng = np.random.default_rng(0)
+        # independent species: shuffle so sample k of one is not paired with sample k of another
+        total = total + nernst_einstein(rng.permutation(r.samples), r.n_ions, charges[r.species],
+                                        volume_A3, temperature_K, haven_ratio)
+    total = np.atleast_1d(total)
+    lo, med, hi = np.percentile(total, [2.5, 50, 97.5])
+    return Conductivity(sigma=float(med), sigma_ci95=(float(lo), float(hi)), method="nernst-einstein",
+                        temperature_K=float(temperature_K), volume_A3=float(volume_A3),
+                        haven_ratio=float(haven_ratio))
+
+
+def collective_conductivity(traj: Trajectory, charges: dict[str, float], temperature_K: float,
+                            mobile: Sequence[str], fit_start_ps: float = 1.0,
+                            fit_end_ps: float | None = None, n_points: int = 40,
+                            n_samples: int = 400, seed: int = 0) -> Conductivity:
+    """Conductivity from the mean-squared charge displacement of the mobile species
+    (kinisi ``ConductivityAnalyzer``): includes ion-ion correlations (no Haven ratio).
+    Fit range and lag grid as in :func:`ionmd.analysis.diffusion.diffusion` (default end:
+    half the run)."""
+    from ionmd.analysis.diffusion import lag_grid
+    import scipp as sc
+    from kinisi.analyze import ConductivityAnalyzer
+
+    from ionmd.analysis.msd import kinisi_universe
+
+    idx = traj.indices(list(mobile))
+    missing = [s for s in mobile if s not in charges]
+    if missing:
+        raise AnalysisError(f"no charge for {missing}; give oxidation states")
+    q = np.array([charges[e] for e in traj.elements[idx]])
+    dt = traj.frame_interval_ps
+    fit_end_ps = 0.5 * traj.times_ps[-1] if fit_end_ps is None else fit_end_ps
+    first = max(1, int(round(fit_start_ps / dt)))
+    last = min(traj.n_frames - 2, int(round(fit_end_ps / dt)))
+    if last - first < 2:
+        raise AnalysisError(f"fit range {fit_start_ps}-{fit_end_ps} ps holds fewer than 3 points")
+    lags = lag_grid(first, last, n_points)
+    u, volume_ratio = kinisi_universe(traj)
+    analyzer = ConductivityAnalyzer.from_universe(
+        u, species_indices=sc.array(dims=["particle"], values=idx),
+        time_step=sc.scalar(dt, unit="ps"), step_skip=sc.scalar(1),
+        ionic_charge=(sc.array(dims=["particle"], values=q, unit="e") if len(set(q)) > 1
+                      else sc.scalar(float(q[0]), unit="e")),
+        dt=sc.array(dims=["time interval"], values=lags * dt, unit="ps"), progress=False)
+    np.random.seed(seed)
+    analyzer.conductivity(sc.scalar(lags[0] * dt, unit="ps"),
+                          temperature=sc.scalar(temperature_K, unit="K"), progress=False,
+                          n_samples=n_samples, n_walkers=16, n_burn=200)
+    sig = analyzer.sigma
+    # kinisi divides by the volume it was given
+    values = (sc.to_unit(sc.scalar(1.0, unit=sig.unit), "mS/cm").value * np.asarray(sig.values)
+              * volume_ratio)
+    lo, med, hi = np.percentile(values, [2.5, 50, 97.5])
+    return Conductivity(sigma=float(med), sigma_ci95=(float(lo), float(hi)), method="collective",
+                        temperature_K=float(temperature_K),
+                        volume_A3=float(traj.volumes.mean()), haven_ratio=1.0)

@@ -1,0 +1,316 @@
+"""Post-mortem failure detection for any run (the stability protocol), and survival curves.
+
+Failure modes, each found at its first occurrence:
+
+``lost_atoms``
+    LAMMPS stopped with ``ERROR: Lost atoms`` or the thermo ``Atoms`` count dropped.
+``volume_change``
+    ``|V / V0 - 1| > 0.5`` (the AQVolt26 criterion), from the trajectory's boxes or thermo.
+``nan_thermo`` / ``nan_coordinates``
+    A NaN or Inf in any thermo column, or in the coordinates.
+``temperature_runaway``
+    The running mean of T over ``window`` thermo rows exceeds ``runaway_factor`` times the
+    target temperature (a running mean because small cells fluctuate strongly).
+``framework_melting``
+    The RMS displacement of the framework (anion sub-lattice) atoms from their starting
+    sites, framework drift removed, exceeds ``melt_fraction`` of their initial
+    nearest-neighbour distance: a solid's atoms vibrate about sites (Lindemann ratio
+    ~0.1-0.15 at melting), a liquid's wander off without bound.
+``collapsed_distance``
+    Two atoms closer than ``collapse_fraction`` times the sum of their covalent radii.
+
+The first failure is reported with its step, time and the thermo temperature at (or just
+before) that step.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from ionmd.errors import AnalysisError
+
+MODES = ("lost_atoms", "volume_change", "nan_thermo", "nan_coordinates", "temperature_runaway",
+         "framework_melting", "collapsed_distance")
+
+
+@dataclass
+class FailureEvent:
+    mode: str
+    step: int
+    time_ps: float
+    temperature_K: float | None
+    detail: str
+
+
+@dataclass
+class FailureReport:
+    events: list[FailureEvent] = field(default_factory=list)
+    run_end_step: int = 0
+    run_end_ps: float = 0.0
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.events)
+
+    @property
+    def first(self) -> FailureEvent | None:
+        return min(self.events, key=lambda e: e.step) if self.events else None
+
+    @property
+    def modes(self) -> list[str]:
+        return sorted({e.mode for e in self.events})
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "FailureReport":
+        """Inverse of :meth:`to_dict`."""
+        return cls([FailureEvent(**e) for e in d["events"]], d["run_end_step"], d["run_end_ps"])
+
+    def to_dict(self) -> dict:
+        first = self.first
+        return {"failed": self.failed, "modes": self.modes,
+                "first": asdict(first) if first else None,
+                "events": [asdict(e) for e in self.events],
+                "run_end_step": self.run_end_step, "run_end_ps": self.run_end_ps}
+
+
+# ---------------------------------------------------------------- thermo (log.lammps)
+
+def parse_thermo(text: str) -> dict[str, np.ndarray]:
+    """Thermo columns of a ``log.lammps`` text (all ``run`` blocks, by header name).
+
+    Rows whose step repeats an earlier one (the first row of a following run, or of a
+    resumed piece) are dropped. ``nan``/``inf`` values are kept as such."""
+    columns: dict[str, list[float]] = {}
+    header: list[str] | None = None
+    seen: set[int] = set()
+    for line in text.splitlines():
+        parts = line.split()
+        if parts and parts[0] == "Step":
+            header = parts
+            for name in header:
+                columns.setdefault(name, [])
+            continue
+        if header is None or len(parts) != len(header) or not parts[0].lstrip("-").isdigit():
+            if parts and parts[0] in ("Loop", "ERROR:", "ERROR"):
+                header = None
+            continue
+        try:
+            values = [float(p) for p in parts]
+        except ValueError:
+            continue
+        step = int(values[0])
+        if step in seen:
+            continue
+        seen.add(step)
+        n_before = len(columns["Step"])
+        for name, v in zip(header, values):
+            col = columns[name]
+            col.extend([np.nan] * (n_before - len(col)))  # a column missing from an earlier block
+            col.append(v)
+    n = len(columns.get("Step", []))
+    return {k: np.array(v + [np.nan] * (n - len(v))) for k, v in columns.items()}
+
+
+def lost_atoms_in_log(text: str) -> str | None:
+    m = re.search(r"ERROR.*Lost atoms.*", text)
+    return m.group(0).strip() if m else None
+
+
+# ---------------------------------------------------------------- detection
+
+def _first(mask: np.ndarray) -> int | None:
+    hits = np.flatnonzero(mask)
+    return int(hits[0]) if hits.size else None
+
+
+def _temperature_at(step: int, thermo: dict[str, np.ndarray]) -> float | None:
+    if "Step" not in thermo or "Temp" not in thermo or thermo["Step"].size == 0:
+        return None
+    before = np.flatnonzero(thermo["Step"] <= step)
+    i = before[-1] if before.size else 0
+    return float(thermo["Temp"][i])
+
+
+def _nn_distance(pos: np.ndarray, box: np.ndarray) -> float:
+    from MDAnalysis.lib.distances import self_distance_array
+    from MDAnalysis.lib.mdamath import triclinic_box
+
+    d = self_distance_array(pos.astype(np.float32), box=triclinic_box(*box))
+    n = len(pos)
+    full = np.full((n, n), np.inf)
+    iu = np.triu_indices(n, 1)
+    full[iu] = d
+    full.T[iu] = d
+    return float(full.min(axis=1).mean())
+
+
+def _min_scaled_distances(positions: np.ndarray, boxes: np.ndarray, radii: np.ndarray,
+                          cutoff: float) -> np.ndarray:
+    """Per frame, min over pairs within ``cutoff`` of d_ij / (r_i + r_j) (inf if none)."""
+    from MDAnalysis.lib.distances import self_capped_distance
+    from MDAnalysis.lib.mdamath import triclinic_box
+
+    out = np.full(len(positions), np.inf)
+    for t, (pos, box) in enumerate(zip(positions, boxes)):
+        pairs, d = self_capped_distance(pos.astype(np.float32), cutoff, box=triclinic_box(*box))
+        if len(d):
+            out[t] = np.min(d / (radii[pairs[:, 0]] + radii[pairs[:, 1]]))
+    return out
+
+
+def detect_failures(*, steps: np.ndarray, timestep_fs: float, positions: np.ndarray | None = None,
+                    boxes: np.ndarray | None = None, elements: Sequence[str] | None = None,
+                    masses: np.ndarray | None = None, framework: Sequence[str] = (),
+                    thermo: dict[str, np.ndarray] | None = None, log_text: str = "",
+                    target_temperature_K: float | None = None, volume_limit: float = 0.5,
+                    runaway_factor: float = 2.0, window: int = 5, melt_fraction: float = 0.5,
+                    collapse_fraction: float = 0.5) -> FailureReport:
+    """Find every failure mode in a run (see the module docstring).
+
+    Parameters
+    ----------
+    steps : array of int
+        MD step of each trajectory frame.
+    timestep_fs : float
+        MD time step, fs.
+    positions, boxes : arrays (T, N, 3), (T, 3, 3), optional
+        Raw (any image) positions and cell vectors of the frames.
+    elements, masses : optional
+        Per atom; needed for the framework and distance checks.
+    framework : sequence of str
+        Framework (anion sub-lattice) species for the melting check.
+    thermo : dict, optional
+        :func:`parse_thermo` output.
+    log_text : str
+        Concatenated ``log.lammps`` text (for LAMMPS's own error messages).
+    target_temperature_K : float, optional
+        Thermostat target; without it no runaway check.
+    """
+    from ase.data import atomic_numbers, covalent_radii
+
+    from ionmd.analysis.trajectory import unwrap
+
+    thermo = thermo or {}
+    events: list[FailureEvent] = []
+    step0 = int(steps[0]) if len(steps) else int(thermo.get("Step", np.array([0]))[0])
+
+    def add(mode: str, step: int, detail: str) -> None:
+        events.append(FailureEvent(mode, int(step), (int(step) - step0) * timestep_fs * 1e-3,
+                                   _temperature_at(int(step), thermo), detail))
+
+    tsteps = thermo.get("Step", np.zeros(0))
+    lost = lost_atoms_in_log(log_text)
+    if lost:
+        add("lost_atoms", int(tsteps[-1]) if tsteps.size else int(steps[-1]), lost)
+    elif "Atoms" in thermo and tsteps.size:
+        i = _first(thermo["Atoms"] < thermo["Atoms"][0])
+        if i is not None:
+            add("lost_atoms", tsteps[i], f"atom count fell from {thermo['Atoms'][0]:.0f} to "
+                                         f"{thermo['Atoms'][i]:.0f}")
+    if tsteps.size:
+        table = np.stack([v for k, v in thermo.items()], -1)
+        i = _first(~np.all(np.isfinite(table), axis=1))
+        if i is not None:
+            bad = [k for k, v in thermo.items() if not np.isfinite(v[i])]
+            add("nan_thermo", tsteps[i], f"non-finite {bad} at step {int(tsteps[i])}")
+        if target_temperature_K and "Temp" in thermo:
+            temp = np.nan_to_num(thermo["Temp"], nan=np.inf)
+            run_mean = np.convolve(temp, np.ones(window) / window, mode="valid") \
+                if temp.size >= window else temp.mean(keepdims=True)
+            i = _first(run_mean > runaway_factor * target_temperature_K)
+            if i is not None:
+                j = i + min(window, temp.size) - 1
+                add("temperature_runaway", tsteps[j],
+                    f"mean T over {window} thermo rows {run_mean[i]:.0f} K > {runaway_factor} x "
+                    f"target {target_temperature_K:.0f} K")
+
+    sources = []  # the trajectory's boxes and the thermo Volume column (either may see it first)
+    if boxes is not None and len(boxes):
+        sources.append((np.abs(np.linalg.det(boxes)), steps))
+    if "Volume" in thermo and tsteps.size:
+        sources.append((thermo["Volume"], tsteps))
+    hits = []
+    for volumes, vsteps in sources:
+        i = _first(np.abs(volumes / volumes[0] - 1) > volume_limit)
+        if i is not None:
+            hits.append((int(vsteps[i]), volumes[i] / volumes[0]))
+    if hits:
+        step, ratio = min(hits)
+        add("volume_change", step, f"V/V0 = {ratio:.2f} (limit {1 - volume_limit:.2f}-"
+                                   f"{1 + volume_limit:.2f})")
+
+    if positions is not None and boxes is not None:
+        finite = np.all(np.isfinite(positions), axis=(1, 2)) & np.all(np.isfinite(boxes), axis=(1, 2))
+        i = _first(~finite)
+        if i is not None:
+            add("nan_coordinates", steps[i], f"non-finite coordinates in frame {i}")
+        n_ok = i if i is not None else len(steps)
+        pos, bx = positions[:n_ok], boxes[:n_ok]
+        if elements is not None and n_ok:
+            elements = np.asarray(elements)
+            radii = covalent_radii[[atomic_numbers[e] for e in elements]]
+            cutoff = 2 * collapse_fraction * radii.max()
+            ratio = _min_scaled_distances(pos, bx, radii, cutoff)
+            i = _first(ratio < collapse_fraction)
+            if i is not None:
+                add("collapsed_distance", steps[i], f"two atoms at {ratio[i]:.2f} x the sum of "
+                                                   f"their covalent radii (limit {collapse_fraction})")
+            fidx = np.flatnonzero(np.isin(elements, list(framework)))
+            if fidx.size >= 2 and n_ok >= 2:
+                try:
+                    un = unwrap(pos[:, fidx], bx)
+                except AnalysisError:  # a frame-to-frame jump too long to follow: exploded
+                    un = None
+                if un is not None:
+                    w = masses[fidx] if masses is not None else np.ones(fidx.size)
+                    com = np.einsum("tnk,n->tk", un, w) / w.sum()
+                    disp = un - un[0] - (com - com[0])[:, None, :]
+                    rmsd = np.sqrt((disp ** 2).sum(-1).mean(-1))
+                    d_nn = _nn_distance(pos[0, fidx], bx[0])
+                    i = _first(rmsd > melt_fraction * d_nn)
+                    if i is not None:
+                        add("framework_melting", steps[i],
+                            f"framework RMS displacement {rmsd[i]:.2f} A > {melt_fraction} x "
+                            f"nearest-neighbour distance {d_nn:.2f} A")
+    end_step = int(max(steps[-1] if len(steps) else step0, tsteps[-1] if tsteps.size else step0))
+    return FailureReport(events=sorted(events, key=lambda e: e.step), run_end_step=end_step,
+                         run_end_ps=(end_step - step0) * timestep_fs * 1e-3)
+
+
+# ---------------------------------------------------------------- survival
+
+def kaplan_meier(times: Sequence[float], failed: Sequence[bool]) -> tuple[np.ndarray, np.ndarray]:
+    """Kaplan–Meier survival curve of replicas that fail at ``times`` (``failed`` True) or
+    survive to the end of their run at ``times`` (``failed`` False: censored).
+
+    Returns
+    -------
+    t, S : ndarrays
+        Step function: S[k] is the survival fraction from t[k] on (t[0] = 0, S[0] = 1).
+    """
+    times = np.asarray(times, float)
+    failed = np.asarray(failed, bool)
+    if times.size == 0:
+        raise AnalysisError("no runs for a survival curve")
+    t_out, s_out, s = [0.0], [1.0], 1.0
+    for t in np.unique(times[failed]):
+        at_risk = np.sum(times >= t)
+        deaths = np.sum((times == t) & failed)
+        s *= 1.0 - deaths / at_risk
+        t_out.append(float(t))
+        s_out.append(s)
+    return np.array(t_out), np.array(s_out)
+
+
+def survival_curves(runs: dict[str, Sequence[FailureReport]]) -> dict[str, dict[str, list[float]]]:
+    """Kaplan–Meier curves per structure (key) over its replicas' failure reports."""
+    curves = {}
+    for name, reports in runs.items():
+        times = [r.first.time_ps if r.failed else r.run_end_ps for r in reports]
+        t, s = kaplan_meier(times, [r.failed for r in reports])
+        curves[name] = {"time_ps": t.tolist(), "survival": s.tolist()}
+    return curves

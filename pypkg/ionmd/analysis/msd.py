@@ -1,0 +1,104 @@
+"""Mean-squared displacement per species and direction, by MDAnalysis's FFT Einstein MSD.
+
+The trajectory handed in should already be unwrapped (:mod:`ionmd.analysis.trajectory`)
+and have the framework's centre-of-mass drift removed
+(:meth:`Trajectory.framework_drift_removed`). ``direction`` is a subset of ``xyz``: ``x``
+(n = 1), ``xy`` (planar, n = 2, as in the MACE-SSE seed's layered conductors), ``xyz``
+(n = 3); the diffusion coefficient of the MSD is ``slope / (2 n)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ionmd.analysis.trajectory import Trajectory, cell_widths
+from ionmd.errors import AnalysisError
+
+DIRECTIONS = ("xyz", "xy", "xz", "yz", "x", "y", "z")
+
+
+@dataclass
+class MSD:
+    """MSD of one species along one direction set.
+
+    Attributes
+    ----------
+    lag_ps : ndarray, shape (L,)
+        Lag times, ps (starting at 0).
+    msd : ndarray, shape (L,)
+        MSD averaged over time origins and atoms, Å^2.
+    by_particle : ndarray, shape (L, N_species)
+        MSD of each atom, Å^2.
+    species, direction : str
+    n_dim : int
+        Number of Cartesian directions summed.
+    """
+
+    lag_ps: np.ndarray
+    msd: np.ndarray
+    by_particle: np.ndarray
+    species: str
+    direction: str
+
+    @property
+    def n_dim(self) -> int:
+        return len(self.direction)
+
+
+def check_direction(direction: str) -> str:
+    if direction not in DIRECTIONS:
+        raise AnalysisError(f"direction {direction!r} not one of {DIRECTIONS}")
+    return direction
+
+
+def to_universe(traj: Trajectory):
+    """An in-memory MDAnalysis Universe of the (unwrapped) trajectory, atom types = elements."""
+    import MDAnalysis as mda
+    from MDAnalysis.coordinates.memory import MemoryReader
+    from MDAnalysis.lib.mdamath import triclinic_box
+
+    u = mda.Universe.empty(traj.n_atoms, trajectory=True)
+    u.add_TopologyAttr("type", traj.elements.tolist())
+    u.add_TopologyAttr("masses", traj.masses)
+    dims = np.array([triclinic_box(*b) for b in traj.boxes])
+    u.load_new(traj.positions, format=MemoryReader, dimensions=dims,
+               dt=traj.frame_interval_ps)
+    return u
+
+
+def kinisi_universe(traj: Trajectory):
+    """A Universe for kinisi, which re-unwraps coordinates by the minimum image between
+    frames. Ours are unwrapped already; when atoms move more than a third of the box
+    between frames (LAMMPS-unwrapped input at a long dump interval) kinisi would fold
+    those moves back, so it gets a cubic box far larger than the trajectory's extent.
+
+    Returns
+    -------
+    universe, volume_ratio
+        ``volume_ratio`` = mean volume handed to kinisi / true mean volume (1 unless
+        inflated); divide volume-dependent kinisi results (sigma) by its inverse.
+    """
+    step = np.linalg.norm(np.diff(traj.positions, axis=0), axis=-1).max() if traj.n_frames > 1 else 0.0
+    narrowest = cell_widths(traj.boxes).min()
+    if step < narrowest / 3:
+        return to_universe(traj), 1.0
+    side = 10 * (np.ptp(traj.positions) + narrowest)
+    big = Trajectory(traj.positions, np.repeat(side * np.eye(3)[None], traj.n_frames, 0),
+                     traj.steps, traj.elements, traj.masses, traj.timestep_fs)
+    return to_universe(big), side ** 3 / traj.volumes.mean()
+
+
+def compute_msd(traj: Trajectory, species: str, direction: str = "xyz") -> MSD:
+    """FFT MSD (MDAnalysis ``EinsteinMSD``) of ``species`` along ``direction``."""
+    from MDAnalysis.analysis.msd import EinsteinMSD
+
+    check_direction(direction)
+    traj.indices(species)  # raises a clear error for an absent species
+    u = to_universe(traj)
+    run = EinsteinMSD(u, select=f"type {species}", msd_type=direction, fft=True).run()
+    lag = np.arange(traj.n_frames) * traj.frame_interval_ps
+    return MSD(lag_ps=lag, msd=np.asarray(run.results.timeseries, float),
+               by_particle=np.asarray(run.results.msds_by_particle, float),
+               species=species, direction=direction)

@@ -1,0 +1,251 @@
+"""Analysis of run directories end to end, and its outputs: JSON, CSV and PNG plots.
+
+:func:`analyze_run` does one run (failures, MSD, D, sigma, optional structure functions);
+:func:`analyze_runs` adds what needs several runs (Arrhenius over temperatures, survival
+curves over replicas). Plots use matplotlib's Agg backend (no display needed).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ionmd.analysis.arrhenius import fit_arrhenius, ln_error_from_interval
+from ionmd.analysis.conductivity import collective_conductivity, conductivity_from_diffusion
+from ionmd.analysis.diffusion import diffusion
+from ionmd.analysis.failure import FailureReport, detect_failures, parse_thermo, survival_curves
+from ionmd.analysis.msd import compute_msd
+from ionmd.analysis.run_dir import RunSpec
+from ionmd.analysis.trajectory import Trajectory, continuous_unwrapped, read_frames
+from ionmd.errors import AnalysisError
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def read_logs(spec: RunSpec) -> tuple[dict[str, np.ndarray], str]:
+    text = "\n".join(p.read_text(errors="replace") for p in spec.logs if p.is_file())
+    return parse_thermo(text), text
+
+
+def failures_of(spec: RunSpec, frames=None, **kwargs) -> FailureReport:
+    """Failure report of one run directory (reads its raw frames, unless given as
+    :func:`read_frames` output, and its logs)."""
+    frames, elements, masses = frames or read_frames(spec.data_file, spec.trajectory,
+                                                     type_map=spec.type_map,
+                                                     atom_style=spec.atom_style)
+    thermo, text = read_logs(spec)
+    framework = [e for e in sorted(set(elements.tolist())) if e not in spec.mobile_species]
+    anions = [e for e in framework if spec.charges.get(e, -1) < 0] or framework
+    return detect_failures(steps=frames.steps, timestep_fs=spec.timestep_fs,
+                           positions=frames.positions, boxes=frames.boxes, elements=elements,
+                           masses=masses, framework=anions, thermo=thermo, log_text=text,
+                           target_temperature_K=spec.temperature_K, **kwargs)
+
+
+def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str] = ("xyz",),
+                fit_start_ps: float = 1.0, fit_end_ps: float | None = None,
+                window_ps: float = 15.0, haven_ratio: float = 1.0, collective: bool = False,
+                structure_functions: bool = False, seed: int = 0, n_samples: int = 400,
+                failure_options: dict | None = None) -> dict:
+    """Analyse one run directory; writes ``results.json``, ``diffusion.csv`` and
+    ``msd.png`` (plus ``density_<X>.cube``, ``rdf.csv``, ``van_hove.csv`` when
+    ``structure_functions``) under ``out_dir`` and returns the results dict.
+    ``failure_options`` go to :func:`ionmd.analysis.failure.detect_failures` (thresholds)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    frames, elements, masses = read_frames(spec.data_file, spec.trajectory, type_map=spec.type_map,
+                                           atom_style=spec.atom_style)
+    if spec.dump_every and len(frames.steps) > 1 and frames.steps[1] - frames.steps[0] != spec.dump_every:
+        raise AnalysisError(f"{spec.path}: frames are {frames.steps[1] - frames.steps[0]} steps "
+                            f"apart but run.json says dump_every = {spec.dump_every}")
+    for s in spec.mobile_species:
+        if s not in elements:
+            raise AnalysisError(f"mobile species {s} not in {spec.data_file} (present: "
+                                f"{sorted(set(elements.tolist()))})")
+    failure = failures_of(spec, (frames, elements, masses), **(failure_options or {}))
+    results: dict = {"run": str(spec.path), "structure": spec.structure, "replica": spec.replica,
+                     "temperature_K": spec.temperature_K, "timestep_fs": spec.timestep_fs,
+                     "discard_ps": spec.discard_ps, "failure": failure.to_dict()}
+    if failure.failed:
+        results["diffusion"] = []
+        results["note"] = "run failed: no transport properties computed"
+        (out / "results.json").write_text(json.dumps(results, indent=2))
+        return results
+    positions = continuous_unwrapped(frames) if spec.dump_unwrapped else frames.unwrapped()
+    traj = Trajectory(positions, frames.boxes, frames.steps, elements, masses, spec.timestep_fs)
+    traj = traj.discard(spec.discard_ps).framework_drift_removed(spec.mobile_species)
+    results["run_length_ps"] = float(traj.times_ps[-1])
+    results["volume_A3"] = float(traj.volumes.mean())
+    diff, msds = [], []
+    for species in spec.mobile_species:
+        for direction in directions:
+            m = compute_msd(traj, species, direction)
+            msds.append(m)
+            diff.append(diffusion(traj, species, direction, fit_start_ps=fit_start_ps,
+                                  fit_end_ps=fit_end_ps, window_ps=window_ps, msd=m, seed=seed,
+                                  n_samples=n_samples))
+    results["diffusion"] = [d.to_dict() for d in diff]
+    xyz = [d for d in diff if d.direction == "xyz"]
+    if xyz and all(s in spec.charges for s in spec.mobile_species):
+        sigma = conductivity_from_diffusion(xyz, spec.charges, traj.volumes.mean(),
+                                            spec.temperature_K, haven_ratio)
+        results["conductivity"] = sigma.to_dict()
+        # sigma inherits the caveats of the D it is made from
+        results["conductivity"]["flags"] = sorted({f for d in xyz for f in d.flags})
+        if collective:
+            results["conductivity_collective"] = collective_conductivity(
+                traj, spec.charges, spec.temperature_K, spec.mobile_species, fit_start_ps,
+                fit_end_ps, n_samples=n_samples, seed=seed).to_dict()
+    write_diffusion_csv(diff, out / "diffusion.csv", spec.temperature_K)
+    plot_msd(msds, diff, out / "msd.png")
+    if structure_functions:
+        results["files"] = write_structure_functions(traj, spec.mobile_species, out)
+    (out / "results.json").write_text(json.dumps(results, indent=2))
+    return results
+
+
+def write_structure_functions(traj: Trajectory, mobile: Sequence[str], out: Path) -> list[str]:
+    from ionmd.analysis.structure_functions import (rdf, van_hove_distinct, van_hove_self,
+                                                    write_density_cube)
+
+    files = []
+    for s in mobile:
+        files.append(str(write_density_cube(traj, s, out / f"density_{s}.cube")))
+    species = sorted(set(traj.elements.tolist()))
+    cols, names = [], []
+    for i, a in enumerate(species):
+        for b in species[i:]:
+            r, g = rdf(traj, a, b, r_max=min(6.0, 0.49 * traj.boxes[0].diagonal().min()))
+            cols.append(g)
+            names.append(f"g_{a}{b}")
+    _write_columns(out / "rdf.csv", ["r_A"] + names, [r] + cols)
+    lag = traj.times_ps[-1] / 2
+    r_max = min(6.0, 0.49 * traj.boxes[0].diagonal().min())
+    r, gs = van_hove_self(traj, mobile[0], lag, r_max=r_max, n_bins=60)
+    _, gd = van_hove_distinct(traj, mobile[0], lag, r_max=r_max, n_bins=60)
+    _write_columns(out / "van_hove.csv", ["r_A", f"4pi_r2_Gs_{mobile[0]}_{lag:.3g}ps",
+                                          f"Gd_{mobile[0]}_{lag:.3g}ps"], [r, gs, gd])
+    return files + [str(out / "rdf.csv"), str(out / "van_hove.csv")]
+
+
+def _write_columns(path: Path, header: list[str], cols: list[np.ndarray]) -> None:
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(np.stack(cols, -1).tolist())
+
+
+def write_diffusion_csv(results, path: Path, temperature_K: float) -> None:
+    keys = ["species", "direction", "D", "D_ci95_lo", "D_ci95_hi", "D_ols", "D_windowed",
+            "D_windowed_stderr", "hops_per_ion", "msd_exponent", "flags"]
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["temperature_K"] + keys + ["units"])
+        for r in results:
+            w.writerow([temperature_K, r.species, r.direction, r.D, r.D_ci95[0], r.D_ci95[1],
+                        r.D_ols, r.D_windowed, r.D_windowed_stderr, r.hops_per_ion,
+                        r.msd_exponent, ";".join(r.flags), "cm^2/s"])
+
+
+def plot_msd(msds, diff, path: Path) -> None:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5, 4))
+    for m, d in zip(msds, diff):
+        line, = ax.plot(m.lag_ps, m.msd, label=f"{m.species} {m.direction}")
+        t = np.array([d.fit_start_ps, d.fit_end_ps])
+        ax.plot(t, 2 * m.n_dim * d.D / 1e-4 * t, "--", color=line.get_color(), lw=1)
+    ax.set_xlabel("lag time (ps)")
+    ax.set_ylabel("MSD (Å$^2$)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_arrhenius(T, y, lo, hi, fit, path: Path, ylabel: str) -> None:
+    plt = _pyplot()
+    T = np.asarray(T, float)
+    fig, ax = plt.subplots(figsize=(5, 4))
+    x = 1000.0 / T
+    ax.errorbar(x, y, yerr=[np.asarray(y) - lo, np.asarray(hi) - y], fmt="o")
+    tt = np.linspace(min(T.min(), fit.T_extrapolated), T.max(), 100)
+    mean, se = fit.predict_ln(tt)
+    ax.plot(1000 / tt, np.exp(mean), "-")
+    ax.fill_between(1000 / tt, np.exp(mean - 1.96 * se), np.exp(mean + 1.96 * se), alpha=0.3)
+    ax.set_yscale("log")
+    ax.set_xlabel("1000 / T (1/K)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(f"Ea = {fit.Ea_eV:.3f} ± {fit.Ea_err_eV:.3f} eV")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_survival(curves: dict, path: Path) -> None:
+    """Kaplan–Meier survival step curves, one per structure."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5, 4))
+    for name, c in curves.items():
+        ax.step(c["time_ps"], c["survival"], where="post", label=name)
+    ax.set_xlabel("time (ps)")
+    ax.set_ylabel("fraction of replicas stable")
+    ax.set_ylim(-0.02, 1.02)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def analyze_runs(results: Sequence[dict], reports: dict[str, list[FailureReport]],
+                 out_dir: str | Path) -> dict:
+    """Across runs: Arrhenius fits of D (xyz) per species and of sigma T over temperature,
+    per structure, and survival curves; writes ``summary.json`` and ``arrhenius_*.png``.
+    Runs flagged not yet diffusive are included (their flags are in their results)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    summary: dict = {"survival": survival_curves(reports), "arrhenius": {}}
+    if any(r.failed for rs in reports.values() for r in rs):
+        plot_survival(summary["survival"], out / "survival.png")
+    by_structure: dict[str, list[dict]] = {}
+    for r in results:
+        by_structure.setdefault(r["structure"], []).append(r)
+    for name, runs in by_structure.items():
+        good = [r for r in runs if r.get("diffusion")]
+        series: dict[str, list] = {}
+        for r in good:
+            for d in r["diffusion"]:
+                if d["direction"] == "xyz":
+                    series.setdefault(f"D_{d['species']}", []).append(
+                        (r["temperature_K"], d["D"], *d["D_ci95"]))
+            if "conductivity" in r:
+                # sigma T = A exp(-Ea / kT) is the usual Arrhenius form for conductivity
+                c, T = r["conductivity"], r["temperature_K"]
+                series.setdefault("sigma_T", []).append((T, c["sigma"] * T,
+                                                         *(v * T for v in c["sigma_ci95"])))
+        for key, rows in series.items():
+            if len({row[0] for row in rows}) < 2:
+                continue
+            T, y, lo, hi = map(np.array, zip(*rows))
+            err = np.array([ln_error_from_interval(a, b) for a, b in zip(lo, hi)])
+            fit = fit_arrhenius(T, y, err)
+            entry = fit.to_dict()
+            if key == "sigma_T":
+                entry["sigma_extrapolated_mS_cm"] = fit.y_extrapolated / fit.T_extrapolated
+                entry["sigma_extrapolated_ci95"] = [v / fit.T_extrapolated
+                                                    for v in fit.y_extrapolated_ci95]
+            summary["arrhenius"].setdefault(name, {})[key] = entry
+            unit = "mS K/cm" if key == "sigma_T" else "cm$^2$/s"
+            plot_arrhenius(T, y, lo, hi, fit, out / f"arrhenius_{name}_{key}.png", f"{key} ({unit})")
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    return summary

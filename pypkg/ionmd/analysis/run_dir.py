@@ -1,0 +1,107 @@
+"""What a run directory holds, and how analysis finds it.
+
+A run directory (written by the protocols layer) contains the LAMMPS data file, one or
+more trajectory pieces (DCD or ``dump custom``), ``log.lammps`` file(s) and ``run.json``.
+``run.json`` schema (keys analysis reads; all optional where a default is given, and any
+may be overridden on the ``ionmd analyze`` command line)::
+
+    {
+      "schema": "ionmd-run/1",
+      "temperature_K": 900.0,                 # thermostat target (required)
+      "timestep_fs": 2.0,                     # MD time step (required)
+      "dump_every": 50,                       # steps between frames (checked against the files)
+      "discard_ps": 5.0,                      # equilibration to drop (default 0)
+      "mobile_species": ["Li"],               # default ["Li"]
+      "charges": {"Li": 1, "Cl": -1},         # oxidation states (mobile ones required for sigma)
+      "type_map": {"1": "Cl", "2": "Li"},     # LAMMPS type -> element (default: from masses)
+      "data_file": "struct.data",             # default: the only *.data file
+      "atom_style": "id type x y z",          # MDAnalysis columns of its Atoms section
+                                              # (e.g. "id type q x y z" for atom_style charge)
+      "trajectory": ["md.0.dcd", "md.1.dcd"], # pieces in run order (default: sorted *.dcd)
+      "logs": ["log.0.lammps", "log.1.lammps"],  # in run order (default: sorted log*.lammps)
+      "dump_unwrapped": false,                # files hold LAMMPS-unwrapped coordinates and the
+                                              # box is constant: use them as they are
+      "ensemble": "npt",                      # informational
+      "structure": "Li3YCl6_mp-...",          # name used to group replicas (survival curves)
+      "replica": 0
+    }
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ionmd.errors import AnalysisError
+
+RUN_JSON = "run.json"
+SCHEMA = "ionmd-run/1"
+
+
+@dataclass
+class RunSpec:
+    """Everything analysis needs to know about one run directory."""
+
+    path: Path
+    data_file: Path
+    trajectory: list[Path]
+    logs: list[Path]
+    temperature_K: float
+    timestep_fs: float
+    dump_every: int | None = None
+    discard_ps: float = 0.0
+    mobile_species: list[str] = field(default_factory=lambda: ["Li"])
+    charges: dict[str, float] = field(default_factory=dict)
+    type_map: dict[int, str] | None = None
+    structure: str = ""
+    replica: int = 0
+    dump_unwrapped: bool = False
+    atom_style: str = "id type x y z"
+
+
+def _one(path: Path, pattern: str, what: str) -> Path:
+    hits = sorted(path.glob(pattern))
+    if len(hits) != 1:
+        raise AnalysisError(f"{path}: expected one {what} ({pattern}), found {len(hits)}; name it "
+                            f"in {RUN_JSON} or on the command line")
+    return hits[0]
+
+
+def load_run_dir(path: str | Path, overrides: dict | None = None) -> RunSpec:
+    """Read ``run.json`` (if any) of a run directory, apply ``overrides`` (None values
+    ignored) and locate its files.
+
+    Raises
+    ------
+    AnalysisError
+        If the directory or a file is missing, or a required field is given nowhere.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise AnalysisError(f"run directory {path} not found")
+    meta: dict = {}
+    if (path / RUN_JSON).is_file():
+        try:
+            meta = json.loads((path / RUN_JSON).read_text())
+        except json.JSONDecodeError as exc:
+            raise AnalysisError(f"{path / RUN_JSON} is not valid JSON: {exc}") from exc
+    meta.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    for key, flag in (("temperature_K", "--temperature"), ("timestep_fs", "--timestep-fs")):
+        if key not in meta:
+            raise AnalysisError(f"{path}: {key} is unknown; put it in {RUN_JSON} or pass {flag}")
+    data = path / meta["data_file"] if "data_file" in meta else _one(path, "*.data", "data file")
+    traj = [path / p for p in meta["trajectory"]] if "trajectory" in meta else sorted(path.glob("*.dcd"))
+    if not traj:
+        raise AnalysisError(f"{path}: no trajectory (*.dcd); list it under 'trajectory' in {RUN_JSON}")
+    logs = [path / p for p in meta["logs"]] if "logs" in meta else sorted(path.glob("log*.lammps"))
+    type_map = ({int(k): v for k, v in meta["type_map"].items()} if meta.get("type_map") else None)
+    return RunSpec(path=path, data_file=data, trajectory=traj, logs=logs,
+                   temperature_K=float(meta["temperature_K"]), timestep_fs=float(meta["timestep_fs"]),
+                   dump_every=meta.get("dump_every"), discard_ps=float(meta.get("discard_ps", 0.0)),
+                   mobile_species=list(meta.get("mobile_species", ["Li"])),
+                   charges={k: float(v) for k, v in meta.get("charges", {}).items()},
+                   type_map=type_map, structure=str(meta.get("structure", path.name)),
+                   replica=int(meta.get("replica", 0)),
+                   dump_unwrapped=bool(meta.get("dump_unwrapped", False)),
+                   atom_style=str(meta.get("atom_style", "id type x y z")))

@@ -1,0 +1,139 @@
+"""``ionmd analyze RUN_DIR...``: transport properties and failure post-mortem of runs.
+
+Each run directory's ``run.json`` (schema in :mod:`ionmd.analysis.run_dir`) supplies what
+the files do not say; every field can be given or overridden by a flag.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ionmd.errors import IonmdError
+
+
+def _pairs(text: str | None, key=str, value=str) -> dict | None:
+    """``"1=Li,2=Cl"`` -> {1: "Li", 2: "Cl"}."""
+    if not text:
+        return None
+    out = {}
+    for item in text.split(","):
+        k, _, v = item.partition("=")
+        try:
+            out[key(k.strip())] = value(v.strip())
+        except ValueError:
+            v = ""
+        if not v:
+            raise IonmdError(f"expected KEY=VALUE pairs such as Li=1,Cl=-1 or 1=Cl,2=Li; "
+                             f"got {item!r}")
+    return out
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("analyze", help="analyse run directories (MSD, D, sigma, Arrhenius, failures)")
+    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
+    p.add_argument("-o", "--output", default=None,
+                   help="output folder (default: <RUN_DIR>/analysis per run, summary in the first)")
+    p.add_argument("--temperature", type=float, help="thermostat target, K")
+    p.add_argument("--timestep-fs", type=float, help="MD time step, fs")
+    p.add_argument("--dump-every", type=int, help="steps between frames (checked)")
+    p.add_argument("--discard-ps", type=float, help="equilibration time to drop, ps")
+    p.add_argument("--mobile", help="mobile species, comma separated (default Li)")
+    p.add_argument("--charges", help="oxidation states, e.g. Li=1,Cl=-1")
+    p.add_argument("--type-map", help="LAMMPS type -> element, e.g. 1=Cl,2=Li")
+    p.add_argument("--data-file", help="LAMMPS data file (relative to RUN_DIR)")
+    p.add_argument("--atom-style", help="columns of the data file's Atoms section, e.g. "
+                                        "'id type q x y z' (default 'id type x y z')")
+    p.add_argument("--trajectory", help="trajectory pieces in run order, comma separated")
+    p.add_argument("--dump-unwrapped", action="store_true", default=None,
+                   help="files hold LAMMPS-unwrapped coordinates in a constant box: use as is")
+    p.add_argument("--directions", default="xyz",
+                   help="MSD directions, comma separated: xyz, xy, xz, yz, x, y, z (default xyz)")
+    p.add_argument("--fit-start-ps", type=float, default=1.0)
+    p.add_argument("--fit-end-ps", type=float, default=None)
+    p.add_argument("--window-ps", type=float, default=15.0, help="windowed-fit length (PES seed)")
+    p.add_argument("--haven-ratio", type=float, default=1.0)
+    p.add_argument("--mcmc-samples", type=int, default=400,
+                   help="kinisi MCMC samples per walker (16 walkers, thinned by 10)")
+    p.add_argument("--collective", action="store_true", help="also the charge-MSD conductivity")
+    p.add_argument("--structure-functions", action="store_true",
+                   help="also RDFs, van Hove self function and a density CUBE file")
+    p.add_argument("--failures-only", action="store_true", help="only the failure post-mortem")
+    p.add_argument("--volume-limit", type=float, default=0.5, help="failure if |V/V0 - 1| exceeds this")
+    p.add_argument("--runaway-factor", type=float, default=2.0,
+                   help="failure if T (running mean) exceeds this times the target")
+    p.add_argument("--melt-fraction", type=float, default=0.5,
+                   help="failure if framework RMS displacement exceeds this x its NN distance")
+    p.add_argument("--collapse-fraction", type=float, default=0.5,
+                   help="failure if two atoms come closer than this x their covalent radii sum")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> None:
+    from ionmd.analysis.failure import FailureReport
+    from ionmd.analysis.report import analyze_run, analyze_runs, failures_of
+    from ionmd.analysis.run_dir import load_run_dir
+
+    overrides = {
+        "temperature_K": args.temperature, "timestep_fs": args.timestep_fs,
+        "dump_every": args.dump_every, "discard_ps": args.discard_ps,
+        "mobile_species": args.mobile.split(",") if args.mobile else None,
+        "charges": _pairs(args.charges, value=float), "type_map": _pairs(args.type_map, key=int),
+        "data_file": args.data_file, "dump_unwrapped": args.dump_unwrapped,
+        "atom_style": args.atom_style,
+        "trajectory": args.trajectory.split(",") if args.trajectory else None,
+    }
+    thresholds = {"volume_limit": args.volume_limit, "runaway_factor": args.runaway_factor,
+                  "melt_fraction": args.melt_fraction, "collapse_fraction": args.collapse_fraction}
+    results, reports = [], {}
+    for run_dir in args.run_dirs:
+        spec = load_run_dir(run_dir, overrides)
+        out = Path(args.output) / spec.path.name if args.output else spec.path / "analysis"
+        if args.failures_only:
+            report = failures_of(spec, **thresholds)
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "failure.json").write_text(json.dumps(report.to_dict(), indent=2))
+            res = {"structure": spec.structure, "failure": report.to_dict()}
+        else:
+            res = analyze_run(spec, out, directions=args.directions.split(","),
+                              fit_start_ps=args.fit_start_ps, fit_end_ps=args.fit_end_ps,
+                              window_ps=args.window_ps, haven_ratio=args.haven_ratio,
+                              collective=args.collective,
+                              structure_functions=args.structure_functions,
+                              n_samples=args.mcmc_samples, failure_options=thresholds)
+        results.append(res)
+        reports.setdefault(spec.structure, []).append(FailureReport.from_dict(res["failure"]))
+        _print_run(spec.path, res)
+    summary_dir = Path(args.output) if args.output else Path(args.run_dirs[0]) / "analysis"
+    summary = analyze_runs(results, reports, summary_dir)
+    for name, fits in summary["arrhenius"].items():
+        for key, fit in fits.items():
+            if key == "sigma_T":
+                key, value, (lo, hi) = ("sigma", fit["sigma_extrapolated_mS_cm"],
+                                        fit["sigma_extrapolated_ci95"])
+            else:
+                value, (lo, hi) = fit["y_extrapolated"], fit["y_extrapolated_ci95"]
+            print(f"{name} {key}: Ea = {fit['Ea_eV']:.3f} ± {fit['Ea_err_eV']:.3f} eV, "
+                  f"{key}({fit['T_extrapolated']:.0f} K) = {value:.3g} [{lo:.3g}, {hi:.3g}]")
+    print(f"summary (Arrhenius, survival) in {summary_dir}")
+
+
+def _print_run(path: Path, res: dict) -> None:
+    f = res["failure"]
+    if f["failed"]:
+        first = f["first"]
+        print(f"{path}: FAILED ({', '.join(f['modes'])}); first {first['mode']} at step "
+              f"{first['step']} ({first['time_ps']:.3f} ps, T = {first['temperature_K']} K)")
+    else:
+        print(f"{path}: no failure over {f['run_end_ps']:.3f} ps")
+    for d in res.get("diffusion", []):
+        lo, hi = d["D_ci95"]
+        flags = f"  [{', '.join(d['flags'])}]" if d["flags"] else ""
+        print(f"  D({d['species']}, {d['direction']}) = {d['D']:.3g} cm2/s [{lo:.3g}, {hi:.3g}] "
+              f"(OLS {d['D_ols']:.3g}){flags}")
+    if "conductivity" in res:
+        c = res["conductivity"]
+        flags = f"  [{', '.join(c['flags'])}]" if c.get("flags") else ""
+        print(f"  sigma_NE = {c['sigma']:.3g} mS/cm [{c['sigma_ci95'][0]:.3g}, "
+              f"{c['sigma_ci95'][1]:.3g}]{flags}")

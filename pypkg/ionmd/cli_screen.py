@@ -1,0 +1,139 @@
+"""``ionmd screen``: PES-descriptor screening of many structures with one model file."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ionmd.errors import IonmdError
+
+
+def _thresholds(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(x) for x in text.replace(",", " ").split())
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"thresholds must be numbers in eV: {text!r}") from exc
+    if not values or any(v <= 0 for v in values):
+        raise argparse.ArgumentTypeError("thresholds must be positive energies in eV")
+    return values
+
+
+def register(subparsers) -> argparse.ArgumentParser:
+    """Add the ``screen`` subcommand to ``ionmd``'s subparsers."""
+    from ionmd.screen.descriptors import DEFAULT_THRESHOLDS
+    from ionmd.screen.level_map import CONNECTIVITIES
+    from ionmd.screen.screen import CELL_CHOICES
+
+    p = subparsers.add_parser(
+        "screen", help="rank structures by PES descriptors (MPE, free volumes, Xi)",
+        description="Scan one mobile ion over a grid in each frozen framework with an ionmd "
+                    "model file and report the minimal percolation energy, free volumes and Xi "
+                    "(Maevskiy et al.). Results go to OUT/screen.csv and OUT/screen.json; "
+                    "structures already in OUT are skipped (resume).")
+    p.add_argument("structures", nargs="+", help="structure files (CIF, POSCAR, extxyz...)")
+    p.add_argument("--model", required=True, help="model file written by `ionmd export`")
+    p.add_argument("--species", default="Li", help="mobile species (default Li)")
+    p.add_argument("--spacing", type=float, default=0.25, help="largest grid step, A (0.25)")
+    p.add_argument("--rmin", type=float, default=1.2,
+                   help="grid points closer than this to the framework are skipped, A (1.2)")
+    p.add_argument("--thresholds", type=_thresholds, default=DEFAULT_THRESHOLDS,
+                   help="free-volume thresholds, eV, comma separated (0.1,...,1.0)")
+    p.add_argument("--cell", choices=CELL_CHOICES, default="primitive",
+                   help="cell the mobile ion is replicated with (default: standard primitive)")
+    p.add_argument("--min-image-distance", type=float, default=0.0, metavar="D",
+                   help="repeat the cell until the mobile ion is >= D A from its own images "
+                        "(dilute limit; default 0: one mobile ion per cell, as the seed)")
+    p.add_argument("--connectivity", choices=CONNECTIVITIES, default="sqrt3",
+                   help="grid neighbours of the level map (default sqrt3, as the seed's code)")
+    p.add_argument("--max-points", type=int, default=200_000,
+                   help="refuse structures needing more model evaluations (default 200000)")
+    p.add_argument("--no-symmetry", dest="symmetry", action="store_false",
+                   help="evaluate every grid point of every mobile ion (no symmetry reduction)")
+    p.add_argument("--batch-atoms", type=int, default=None,
+                   help="atoms per model call, replicas batched up to this (default: 64 on "
+                        "CPU, where larger calls are no faster; 16384 on a GPU)")
+    p.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1)")
+    p.add_argument("--top", type=int, default=0,
+                   help="write the top N structures by Xi to OUT/campaign.yaml for MD")
+    p.add_argument("--cube", action="store_true", help="write PES and level map CUBE files")
+    p.add_argument("--png", action="store_true",
+                   help="write level-map slices with the 0.5 eV contour as PNG")
+    p.add_argument("-o", "--output", default="screen_out", help="output folder (screen_out)")
+    p.set_defaults(func=run)
+    return p
+
+
+def _read(path: Path):
+    """All structures in a file, named ``stem`` (or ``stem_k`` for several)."""
+    from ase.io import read
+
+    frames = read(str(path), index=":")
+    if not frames:
+        raise IonmdError(f"{path}: no structure in the file")
+    if len(frames) == 1:
+        return [(path.stem, frames[0])]
+    return [(f"{path.stem}_{k}", atoms) for k, atoms in enumerate(frames)]
+
+
+def run(args: argparse.Namespace) -> None:
+    """Screen every structure; one row each; errors are recorded and the rest go on."""
+    from tqdm import tqdm
+
+    from ionmd.screen.batched_energy import ModelRunner
+    from ionmd.screen.output import (
+        CAMPAIGN,
+        error_row,
+        load_rows,
+        result_row,
+        write_campaign,
+        write_cubes,
+        write_lm_png,
+        write_rows,
+    )
+    from ionmd.screen.screen import ScreenSettings, screen_structure
+
+    outdir = Path(args.output)
+    runner = ModelRunner(args.model, device=args.device)
+    settings = ScreenSettings(species=args.species, spacing=args.spacing, rmin=args.rmin,
+                              thresholds=tuple(args.thresholds), cell=args.cell,
+                              connectivity=args.connectivity, max_points=args.max_points,
+                              max_nodes=args.batch_atoms or (64 if args.device == "cpu" else 16384),
+                              symmetry=args.symmetry,
+                              min_image_distance=args.min_image_distance)
+    rows = load_rows(outdir)
+    done = {r["source"] for r in rows if r.get("status") == "ok"}
+    rows = [r for r in rows if r.get("status") == "ok"]          # failed ones are retried
+    todo = [Path(s) for s in args.structures if str(Path(s)) not in done]
+    if len(todo) < len(args.structures):
+        print(f"resuming: {len(args.structures) - len(todo)} structure(s) already in {outdir}")
+    failures = 0
+    for path in tqdm(todo, desc="structures", unit="file", disable=None):
+        try:
+            items = _read(path)
+        except Exception as exc:  # noqa: BLE001 - any unreadable file: report it, go on
+            failures += 1
+            why = f"{type(exc).__name__}: {exc}".rstrip(": ")
+            rows.append(error_row(path.stem, str(path), f"cannot read: {why}"))
+            tqdm.write(f"ionmd: {path}: cannot read ({why}); skipped")
+            write_rows(outdir, rows)
+            continue
+        for name, atoms in items:
+            try:
+                with tqdm(desc=name, unit="pt", leave=False, disable=None) as bar:
+                    result = screen_structure(atoms, runner, settings, progress=bar.update)
+                rows.append(result_row(name, str(path), result, args.model, runner.sha256))
+                if args.cube:
+                    write_cubes(outdir / "cubes", name, result)
+                if args.png:
+                    write_lm_png(outdir / "plots", name, result)
+            except IonmdError as exc:
+                failures += 1
+                rows.append(error_row(name, str(path), str(exc)))
+                tqdm.write(f"ionmd: {path}: {exc}")
+            write_rows(outdir, rows)
+    write_rows(outdir, rows)
+    if args.top:
+        write_campaign(outdir / CAMPAIGN, rows, args.top, args.model)
+    ok = sum(r.get("status") == "ok" for r in rows)
+    print(f"{ok} structure(s) screened, {failures} failed; results in {outdir}", file=sys.stderr)

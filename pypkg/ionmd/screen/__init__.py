@@ -1,0 +1,27 @@
+"""PES-descriptor screening (Maevskiy et al.): one mobile ion scanned over a grid in a
+frozen framework, the level map, minimal percolation energy, free volumes and Xi.
+
+Modules: ``grid`` (grid and excluded points), ``level_map`` (minimax paths),
+``descriptors`` (MPE, FV, Xi, aggregation over ions), ``batched_energy`` (the model
+file evaluated on many grid points per call), ``symmetry`` (orbits of (ion, point)
+pairs), ``screen`` (one structure end to end), ``output`` (tables, CUBE, PNG, campaign).
+Names below are imported on first use, so ``ionmd``'s command line stays quick to start.
+"""
+
+import importlib
+
+_EXPORTS = {
+    "DEFAULT_THRESHOLDS": "descriptors", "Descriptors": "descriptors",
+    "IonLandscape": "descriptors", "aggregate": "descriptors", "ion_landscape": "descriptors",
+    "xi": "descriptors", "allowed_masks": "grid", "grid_shape": "grid",
+    "ModelRunner": "batched_energy", "FrameworkScan": "batched_energy",
+    "ScreenSettings": "screen", "screen_structure": "screen", "choose_cell": "screen",
+}
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"ionmd.screen.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'ionmd.screen' has no attribute {name!r}")

@@ -1,0 +1,154 @@
+"""PES descriptors of Maevskiy et al. (sec. II A-B): MPE, free volumes, and Xi (eq. 4).
+
+Per mobile ion: the PES on the unit-cell grid (relative to its minimum, ``+inf`` at
+excluded points), the level map on the centred 2x2x2 supercell, and MPE (eq. 2).
+Over the mobile ions: MPE is the minimum; the free volumes (eq. 3)
+
+    FV_X(t) = (1/V) * volume of {r in the 2x2x2 supercell : X(r) < t},  X = E or LM,
+
+are computed after OR-ing the indicator grids of all ions in common (absolute)
+coordinates. FV_E is "disconnected", FV_LM "connected". The grid is uniform in
+fractional coordinates, so a volume fraction is a fraction of grid points. Points of
+the ``(2N+1)^3`` supercell that are the same point of the periodic 2x2x2 supercell
+(opposite faces, edges, corners) are merged with the smaller LM, as the authors do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ionmd.errors import IonmdError
+from ionmd.screen.level_map import centred_supercell, faces_minimum, level_map, neighbour_offsets
+
+DEFAULT_THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+XI_THRESHOLD = 0.5  # eV, both FVs of eq. (4)
+
+
+@dataclass
+class IonLandscape:
+    """One mobile ion's PES and level map.
+
+    Attributes
+    ----------
+    pes
+        Unit-cell grid ``(N1, N2, N3)``, eV relative to the minimum, ``+inf`` = excluded.
+    imin
+        Grid index of the minimum (the centre of the supercell).
+    lm
+        Level map on the centred supercell ``(2N1+1, 2N2+1, 2N3+1)``, eV.
+    mpe
+        Minimal percolation energy, eV (``inf`` if no path reaches a face).
+    """
+
+    pes: np.ndarray
+    imin: tuple[int, int, int]
+    lm: np.ndarray
+    mpe: float
+
+    def lm_on_torus(self) -> np.ndarray:
+        """LM on the periodic 2x2x2 supercell ``(2N1, 2N2, 2N3)`` in absolute grid
+        coordinates (index ``a`` = grid point ``a mod N`` of cell ``a // N``); points
+        that the ``(2N+1)^3`` array holds twice keep the smaller value."""
+        n = np.array(self.pes.shape)
+        idx = [(o + np.arange(2 * ni + 1) - ni) % (2 * ni) for o, ni in zip(self.imin, n)]
+        flat = np.ravel_multi_index(np.meshgrid(*idx, indexing="ij"), tuple(2 * n)).ravel()
+        out = np.full(int(np.prod(2 * n)), np.inf)
+        np.minimum.at(out, flat, self.lm.ravel())
+        return out.reshape(tuple(2 * n))
+
+
+def ion_landscape(energies: np.ndarray, cell: np.ndarray,
+                  connectivity: str = "sqrt3") -> IonLandscape:
+    """PES (absolute energies, ``nan``/``inf`` = excluded) -> relative PES, LM and MPE.
+
+    Parameters
+    ----------
+    energies
+        Total energies (eV) on the unit-cell grid; excluded points ``nan`` or ``+inf``.
+    cell
+        Lattice vectors of the cell the grid spans (rows, Angstrom).
+    connectivity
+        Grid neighbours, see :func:`ionmd.screen.level_map.neighbour_offsets`.
+    """
+    e = np.where(np.isfinite(energies), energies, np.inf).astype(float)
+    if not np.isfinite(e).any():
+        raise IonmdError("every grid point is excluded (closer than rmin to the framework): "
+                         "lower --rmin or check the structure")
+    imin = tuple(int(i) for i in np.unravel_index(np.argmin(e), e.shape))
+    pes = e - e[imin]
+    sc = centred_supercell(pes, imin)
+    seed = tuple(int(n) for n in pes.shape)
+    offsets = neighbour_offsets(cell, pes.shape, connectivity)  # same steps in the supercell
+    lm = level_map(sc, seed, offsets)
+    return IonLandscape(pes=pes, imin=imin, lm=lm, mpe=faces_minimum(lm))
+
+
+def fv_disconnected(landscapes: list[IonLandscape], threshold: float) -> float:
+    """FV_E(t): fraction of the supercell where any ion's PES is below ``t``.
+
+    The PES is periodic, so the 2x2x2 supercell fraction equals the unit-cell one.
+    """
+    union = np.zeros(landscapes[0].pes.shape, dtype=bool)
+    for land in landscapes:
+        union |= land.pes < threshold
+    return float(union.mean())
+
+
+def fv_connected(landscapes: list[IonLandscape], threshold: float,
+                 tori: list[np.ndarray] | None = None) -> float:
+    """FV_LM(t): fraction of the 2x2x2 supercell where any ion's LM is below ``t``."""
+    if tori is None:
+        tori = [land.lm_on_torus() for land in landscapes]
+    union = np.zeros(tori[0].shape, dtype=bool)
+    for lm in tori:
+        union |= lm < threshold
+    return float(union.mean())
+
+
+def xi(fv_connected_05: float, fv_disconnected_05: float) -> float:
+    """Eq. (4): Xi = s10(2.00 + log10 FV_LM(0.5)) * s10(1.15 + log10 FV_E(0.5)),
+    s10(x) = 1 / (1 + exp(-10 x)); a free volume of 0 gives 0."""
+    def s10(x: float) -> float:
+        return float(0.5 * (1.0 + np.tanh(5.0 * x)))  # = 1/(1+e^-10x), no overflow
+
+    if fv_connected_05 <= 0 or fv_disconnected_05 <= 0:
+        return 0.0
+    return s10(2.00 + np.log10(fv_connected_05)) * s10(1.15 + np.log10(fv_disconnected_05))
+
+
+@dataclass
+class Descriptors:
+    """Descriptors of one structure, aggregated over its mobile ions."""
+
+    mpe: float
+    thresholds: tuple[float, ...]
+    fv_connected: dict[float, float]
+    fv_disconnected: dict[float, float]
+    xi: float
+    per_ion_mpe: list[float] = field(default_factory=list)
+
+
+def aggregate(landscapes: list[IonLandscape],
+              thresholds=DEFAULT_THRESHOLDS) -> Descriptors:
+    """MPE = min over ions; FV = fraction of the OR of the ions' indicator grids; Xi."""
+    if not landscapes:
+        raise IonmdError("no mobile ion to aggregate")
+    shapes = {land.pes.shape for land in landscapes}
+    if len(shapes) != 1:
+        raise ValueError(f"mobile ions on different grids: {shapes}")
+    thresholds = tuple(float(t) for t in thresholds)
+    tori = [land.lm_on_torus() for land in landscapes]
+    levels = sorted(set(thresholds) | {XI_THRESHOLD})
+    fv_c = {t: fv_connected(landscapes, t, tori) for t in levels}
+    fv_d = {t: fv_disconnected(landscapes, t) for t in levels}
+    per_ion = [land.mpe for land in landscapes]
+    return Descriptors(
+        mpe=float(min(per_ion)),
+        thresholds=thresholds,
+        fv_connected={t: fv_c[t] for t in thresholds},
+        fv_disconnected={t: fv_d[t] for t in thresholds},
+        xi=xi(fv_c[XI_THRESHOLD], fv_d[XI_THRESHOLD]),
+        per_ion_mpe=per_ion,
+    )

@@ -1,0 +1,158 @@
+"""Screen output: one row per structure (CSV and JSON), resume, CUBE files of the PES
+and level map, and the top-N campaign file for MD validation."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+RESULTS_JSON = "screen.json"
+RESULTS_CSV = "screen.csv"
+CAMPAIGN = "campaign.yaml"
+# The seed's MD validation of top-Xi structures (Maevskiy et al., appendix A: 1000 K and
+# 500 K, 1 fs, 100 ps; sec. II C: MSD fitted over 1-15 ps in 15 ps windows).
+VALIDATION_PROTOCOL = {"temperatures_K": [1000, 500], "duration_ps": 100, "timestep_fs": 1.0,
+                       "msd_window_ps": 15, "msd_fit_ps": [1, 15]}
+
+
+def _fv_key(kind: str, t: float) -> str:
+    return f"fv_{kind}_{t:g}eV"
+
+
+def result_row(name: str, source: str, result, model_path: str, model_sha256: str) -> dict:
+    """Flat, JSON-safe record of one structure (``inf`` MPE -> ``None``)."""
+    d = result.descriptors
+    row = {
+        "name": name,
+        "source": source,
+        "status": "ok",
+        "formula": result.atoms.get_chemical_formula(),
+        "cell": result.settings.cell,
+        "natoms": len(result.atoms),
+        "lattice": [round(float(x), 6) for x in result.atoms.cell.cellpar()],
+        "grid": "x".join(str(n) for n in result.grid),
+        "species": result.settings.species,
+        "mobile_ions": result.mobile_indices,
+        "n_evaluated": result.n_evaluated,
+        "mpe_eV": d.mpe if math.isfinite(d.mpe) else None,
+        "xi": d.xi,
+    }
+    for t in d.thresholds:
+        row[_fv_key("connected", t)] = d.fv_connected[t]
+    for t in d.thresholds:
+        row[_fv_key("disconnected", t)] = d.fv_disconnected[t]
+    row.update({"spacing_A": result.settings.spacing, "rmin_A": result.settings.rmin,
+                "connectivity": result.settings.connectivity, "model": str(model_path),
+                "model_sha256": model_sha256, "wall_s": round(result.wall_s, 3)})
+    row.update(result.extra)
+    return row
+
+
+def error_row(name: str, source: str, message: str) -> dict:
+    return {"name": name, "source": source, "status": "error", "error": message}
+
+
+def load_rows(outdir: Path) -> list[dict]:
+    """Rows already written in ``outdir`` (empty if none)."""
+    path = Path(outdir) / RESULTS_JSON
+    if not path.is_file():
+        return []
+    return json.loads(path.read_text())
+
+
+def write_rows(outdir: Path, rows: list[dict]) -> None:
+    """Write all rows as JSON (the resume record) and CSV (union of columns)."""
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    tmp = outdir / (RESULTS_JSON + ".tmp")
+    tmp.write_text(json.dumps(rows, indent=1))
+    tmp.replace(outdir / RESULTS_JSON)          # atomic: an interrupt never leaves half a file
+    columns: list[str] = []
+    for row in rows:
+        columns += [k for k in row if k not in columns]
+    with open(outdir / RESULTS_CSV, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: (json.dumps(v) if isinstance(v, list) else v)
+                             for k, v in row.items()})
+
+
+def write_cubes(outdir: Path, name: str, result) -> list[Path]:
+    """PES (unit cell) and LM (2x2x2 supercell) as Gaussian CUBE files, eV.
+
+    With several mobile ions each file holds the minimum over the ions. Excluded points
+    (no energy) are written as the largest computed value, since viewers need numbers.
+    """
+    from ase.io.cube import write_cube
+
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    pes = np.min([land.pes for land in result.landscapes], axis=0)
+    lm = np.min([land.lm_on_torus() for land in result.landscapes], axis=0)
+    written = []
+    for tag, data, atoms in (("pes", pes, result.atoms), ("lm", lm, result.atoms * (2, 2, 2))):
+        finite = data[np.isfinite(data)]
+        cap = float(finite.max()) if finite.size else 0.0
+        path = outdir / f"{name}_{tag}.cube"
+        with open(path, "w") as fh:
+            write_cube(fh, atoms, data=np.where(np.isfinite(data), data, cap))
+        written.append(path)
+    return written
+
+
+def write_campaign(path: Path, rows: list[dict], top: int, model: str) -> Path:
+    """The ``top`` structures by Xi (then lower MPE) as a YAML campaign for MD validation."""
+    import yaml
+
+    ok = [r for r in rows if r.get("status") == "ok"]
+    ok.sort(key=lambda r: (-r["xi"], r["mpe_eV"] if r["mpe_eV"] is not None else math.inf))
+    campaign = {
+        "campaign": "pes-screen-validation",
+        "model": str(model),
+        "protocol": {"name": "conductivity", **VALIDATION_PROTOCOL},
+        "structures": [{"name": r["name"], "source": r["source"], "xi": r["xi"],
+                        "mpe_eV": r["mpe_eV"], "species": r["species"]} for r in ok[:top]],
+    }
+    path = Path(path)
+    path.write_text(yaml.safe_dump(campaign, sort_keys=False))
+    return path
+
+
+def write_lm_png(outdir: Path, name: str, result, level: float = 0.5) -> Path:
+    """Three slices of the level map (2x2x2 supercell, min over ions) through the first
+    ion's minimum, one per lattice plane, with the ``level`` eV contour.
+
+    Axes are grid indices along the lattice vectors (a skewed cell is drawn square).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    lm = np.min([land.lm_on_torus() for land in result.landscapes], axis=0)
+    centre = [int(i) for i in result.landscapes[0].imin]
+    top = max(2.0 * level, 1.0)
+    shown = np.where(np.isfinite(lm), np.minimum(lm, top), top)
+    fig, axes = plt.subplots(1, 3, figsize=(12, 4), constrained_layout=True)
+    labels = ("a", "b", "c")
+    for axis, ax in enumerate(axes):
+        cut = np.take(shown, centre[axis], axis=axis)
+        rest = [labels[i] for i in range(3) if i != axis]
+        im = ax.imshow(cut.T, origin="lower", cmap="viridis", vmin=0, vmax=top)
+        if (cut < level).any() and (cut > level).any():
+            ax.contour(cut.T, levels=[level], colors="red", linewidths=1.2)
+        ax.set_xlabel(f"{rest[0]} (grid index)")
+        ax.set_ylabel(f"{rest[1]} (grid index)")
+        ax.set_title(f"{labels[axis]} = {centre[axis]}")
+    fig.colorbar(im, ax=axes, label=f"level map (eV, clipped at {top:g})")
+    fig.suptitle(f"{name}: level map, red = {level:g} eV, MPE = {result.descriptors.mpe:.3f} eV")
+    path = Path(outdir) / f"{name}_lm.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path

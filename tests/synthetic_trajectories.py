@@ -1,0 +1,97 @@
+"""Synthetic trajectories with known diffusion coefficients, vectorised so that many
+independent trials stay cheap.
+
+Mobile "Li" atoms do continuous Brownian motion (Gaussian steps, variance 2 D dt per
+axis) or a random walk on a cubic lattice (hops of length ``a``); "Cl" atoms form a
+framework that vibrates about fixed sites and may drift as a whole. The box may change
+(NpT-like breathing); the true, continuous positions are kept so that unwrapping can be
+checked against them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ionmd.analysis.trajectory import Trajectory
+
+
+@dataclass
+class Synthetic:
+    true: Trajectory            # continuous positions (the answer)
+    wrapped: np.ndarray         # every frame wrapped into its own box
+    lammps_unwrapped: np.ndarray  # x + n L(t): what `dump_modify unwrap yes` writes
+
+
+def _framework(n: int, L: float, rng) -> np.ndarray:
+    side = int(np.ceil(n ** (1 / 3)))
+    grid = np.stack(np.meshgrid(*[np.arange(side)] * 3, indexing="ij"), -1).reshape(-1, 3)
+    return (grid[:n] + 0.5) * L / side
+
+
+def boxes_for(n_frames: int, L: float, breathing: float = 0.0, period: int = 50) -> np.ndarray:
+    """Cubic boxes whose edge oscillates by ``breathing`` (relative) with ``period`` frames."""
+    edge = L * (1 + breathing * np.sin(2 * np.pi * np.arange(n_frames) / period))
+    return edge[:, None, None] * np.eye(3)
+
+
+def make(mobile_steps: np.ndarray, *, L: float = 12.0, n_framework: int = 8,
+         dt_ps: float = 0.1, breathing: float = 0.0, drift: np.ndarray | None = None,
+         vib: float = 0.05, rng=None) -> Synthetic:
+    """Assemble a trajectory from per-frame mobile-atom steps (T-1, N_li, 3).
+
+    The box changes the way LAMMPS's barostat changes it: fractional coordinates are
+    kept (atoms are remapped affinely), then the atoms make their own steps, wrap, and an
+    image counter ``n`` changes at each crossing. The true path is the sum of all these
+    moves; LAMMPS's unwrapped ``(s + n) L(t)`` is not, once the box has changed."""
+    rng = np.random.default_rng(rng)
+    n_frames = mobile_steps.shape[0] + 1
+    n_li = mobile_steps.shape[1]
+    boxes = boxes_for(n_frames, L, breathing)
+    edge = boxes[:, 0, 0]
+    sites = _framework(n_framework, L, rng)
+    noise = vib * rng.standard_normal((n_frames, n_framework, 3))
+    steps = np.concatenate([mobile_steps, np.diff(noise, axis=0)], axis=1)
+    if drift is not None:  # the whole cell content drifts (framework COM motion)
+        steps = steps + np.asarray(drift)[None, None, :]
+    start = np.concatenate([rng.random((n_li, 3)) * L, sites + noise[0]], axis=0)
+    true = np.empty((n_frames, n_li + n_framework, 3))
+    true[0] = start
+    frac = start / edge[0]
+    images = np.floor(frac)
+    frac -= images
+    fracs, imgs = [frac.copy()], [images.copy()]
+    for t in range(1, n_frames):
+        affine = frac * (edge[t] - edge[t - 1])
+        true[t] = true[t - 1] + affine + steps[t - 1]
+        frac = frac + steps[t - 1] / edge[t]
+        shift = np.floor(frac)
+        images += shift
+        frac -= shift
+        fracs.append(frac.copy())
+        imgs.append(images.copy())
+    fracs, imgs = np.array(fracs), np.array(imgs)
+    wrapped = fracs * edge[:, None, None]
+    lammps_unwrapped = (fracs + imgs) * edge[:, None, None]
+    traj = Trajectory(positions=true, boxes=boxes, steps=np.arange(n_frames) * 100,
+                      elements=np.array(["Li"] * n_li + ["Cl"] * n_framework),
+                      masses=np.array([6.94] * n_li + [35.45] * n_framework),
+                      timestep_fs=dt_ps * 1e3 / 100)
+    return Synthetic(true=traj, wrapped=wrapped, lammps_unwrapped=lammps_unwrapped)
+
+
+def brownian_steps(n_frames: int, n_li: int, D_axes, dt_ps: float, rng) -> np.ndarray:
+    """Gaussian steps with per-axis diffusion coefficients ``D_axes`` (Å^2/ps)."""
+    sd = np.sqrt(2 * np.asarray(D_axes, float) * dt_ps)
+    return rng.standard_normal((n_frames - 1, n_li, 3)) * sd
+
+
+def lattice_steps(n_frames: int, n_li: int, rate_axes, a: float, dt_ps: float, rng) -> np.ndarray:
+    """Hops of length ``a`` along +-axis; ``rate_axes`` hops/ps per axis (each sign half).
+    D along an axis = rate * a^2 / 2 (per-frame hop probability rate * dt <= 1)."""
+    p = np.asarray(rate_axes, float) * dt_ps
+    u = rng.random((n_frames - 1, n_li, 3))
+    hop = u < p
+    sign = np.where(rng.random((n_frames - 1, n_li, 3)) < 0.5, -1.0, 1.0)
+    return hop * sign * a

@@ -1,0 +1,128 @@
+"""``ionmd analyze`` on synthetic run directories (DCD written by MDAnalysis, data file by
+ASE) at three temperatures: per-run results, an Arrhenius fit that recovers the Ea put
+in, flags that fill in a missing run.json, and clear errors for bad input."""
+
+import json
+
+import numpy as np
+import pytest
+from ase import Atoms
+from ase.io import write
+
+import synthetic_trajectories as st
+from ionmd.cli import main
+
+KB = 8.617333262e-5
+EA, D_1000 = 0.25, 0.15   # eV; A^2/ps at 1000 K
+
+
+# the synthetic ions are points that walk through each other: only a real overlap counts
+POINT_IONS = ["--collapse-fraction", "0.01"]
+
+
+def _run_dir(path, T, seed, with_json=True):
+    import MDAnalysis as mda
+    from MDAnalysis.coordinates.DCD import DCDWriter
+
+    rng = np.random.default_rng(seed)
+    D = D_1000 * np.exp(-EA / KB * (1 / T - 1 / 1000))
+    s = st.make(st.brownian_steps(300, 16, [D] * 3, 0.1, rng), L=12.0, breathing=0.02, rng=rng)
+    path.mkdir()
+    atoms = Atoms(s.true.elements.tolist(), positions=s.wrapped[0], cell=s.true.boxes[0], pbc=True)
+    write(path / "struct.data", atoms, format="lammps-data", specorder=["Cl", "Li"], masses=True,
+          atom_style="atomic")
+    u = mda.Universe.empty(len(atoms), trajectory=True)
+    with DCDWriter(str(path / "md.dcd"), len(atoms), nsavc=50, istart=0, dt=0.1) as w:
+        for pos, box in zip(s.lammps_unwrapped, s.true.boxes):
+            u.atoms.positions = pos
+            u.dimensions = [*np.diag(box), 90, 90, 90]
+            w.write(u)
+    (path / "log.lammps").write_text(
+        "   Step          Temp          Volume\n"
+        + "".join(f"{k * 50:10d} {T * (1 + 0.05 * np.sin(k)):.3f} {np.linalg.det(b):.3f}\n"
+                  for k, b in enumerate(s.true.boxes))
+        + "Loop time of 1 on 1 procs for 14950 steps with 24 atoms\n")
+    if with_json:
+        (path / "run.json").write_text(json.dumps({
+            "schema": "ionmd-run/1", "temperature_K": T, "timestep_fs": 2.0, "dump_every": 50,
+            "discard_ps": 2.0, "mobile_species": ["Li"], "charges": {"Li": 1, "Cl": -1},
+            "structure": "synthetic"}))
+    return D * 1e-4
+
+
+def test_analyze_three_temperatures_and_arrhenius(tmp_path, capsys):
+    truth = {T: _run_dir(tmp_path / f"T{T}", T, seed=T) for T in (600, 800, 1000)}
+    out = tmp_path / "out"
+    rc = main(["analyze", *[str(tmp_path / f"T{T}") for T in truth], "-o", str(out),
+               "--directions", "xyz,xy", "--collective", "--mcmc-samples", "100", *POINT_IONS])
+    printed = capsys.readouterr().out
+    print(printed)
+    assert rc == 0
+    for T, D in truth.items():
+        res = json.loads((out / f"T{T}" / "results.json").read_text())
+        assert not res["failure"]["failed"]
+        d = {x["direction"]: x for x in res["diffusion"]}
+        for direction in ("xyz", "xy"):  # interval coverage itself: test_analysis_diffusion
+            lo, hi = d[direction]["D_ci95"]
+            assert lo < d[direction]["D"] < hi
+            assert 0.6 < d[direction]["D"] / D < 1.6
+        assert res["run_length_ps"] == pytest.approx(29.9 - 2.0)
+        assert "conductivity_collective" in res
+        assert (out / f"T{T}" / "msd.png").stat().st_size > 1000
+    summary = json.loads((out / "summary.json").read_text())
+    fit = summary["arrhenius"]["synthetic"]["D_Li"]
+    assert abs(fit["Ea_eV"] - EA) < 2.5 * fit["Ea_err_eV"]
+    assert fit["Ea_err_eV"] < 0.05
+    lo, hi = fit["y_extrapolated_ci95"]
+    assert lo < fit["y_extrapolated"] < hi
+    sig = summary["arrhenius"]["synthetic"]["sigma_T"]   # sigma T: same Ea as D here (H_R = 1)
+    assert abs(sig["Ea_eV"] - EA) < 2.5 * sig["Ea_err_eV"]
+    lo, hi = sig["sigma_extrapolated_ci95"]
+    assert lo < sig["sigma_extrapolated_mS_cm"] < hi
+    assert summary["survival"]["synthetic"]["survival"] == [1.0]
+    assert (out / "arrhenius_synthetic_D_Li.png").stat().st_size > 1000
+    assert "Ea =" in printed
+
+
+def test_flags_replace_a_missing_run_json_and_bad_input_is_a_clear_error(tmp_path, capsys):
+    run = tmp_path / "run"
+    _run_dir(run, 900, seed=1, with_json=False)
+    assert main(["analyze", str(run)]) == 1
+    assert "temperature_K is unknown" in capsys.readouterr().err
+    assert main(["analyze", str(run), "--temperature", "900", "--timestep-fs", "2",
+                 "--mobile", "Na"]) == 1
+    assert "mobile species Na not in" in capsys.readouterr().err
+    assert main(["analyze", str(run), "--temperature", "900", "--timestep-fs", "2",
+                 "--discard-ps", "100", *POINT_IONS]) == 1
+    assert "run too short for the requested discard time" in capsys.readouterr().err
+    assert main(["analyze", str(run), "--temperature", "900", "--timestep-fs", "2",
+                 "--dump-every", "10", *POINT_IONS]) == 1
+    assert "dump_every = 10" in capsys.readouterr().err
+    assert main(["analyze", str(run), "--temperature", "900", "--timestep-fs", "2",
+                 "--charges", "Li:1"]) == 1
+    assert "expected KEY=VALUE pairs" in capsys.readouterr().err
+    assert main(["analyze", str(run), "--temperature", "900", "--timestep-fs", "2",
+                 "--type-map", "1=Cl,2=Li", "--charges", "Li=1,Cl=-1", "--failures-only", *POINT_IONS]) == 0
+    res = json.loads((run / "analysis" / "failure.json").read_text())
+    assert res["failed"] is False
+
+
+def test_failures_only_over_replicas_gives_survival_curve(tmp_path, capsys):
+    runs = [tmp_path / f"rep{k}" for k in range(3)]
+    for k, run in enumerate(runs):
+        _run_dir(run, 900, seed=k)
+    # replica 1 lost atoms (LAMMPS stopped); replica 2 blew up its volume in the log
+    with open(runs[1] / "log.lammps", "a") as fh:
+        fh.write("ERROR: Lost atoms: original 24 current 23 (src/thermo.cpp:493)\n")
+    log = (runs[2] / "log.lammps").read_text().splitlines()
+    row = next(i for i, line in enumerate(log) if line.split()[:1] == ["5000"])
+    log[row] = f"{5000:10d} 900.0 {1.6 * np.prod(st.boxes_for(1, 12.0)[0].diagonal()):.3f}"
+    (runs[2] / "log.lammps").write_text("\n".join(log) + "\n")
+    assert main(["analyze", *map(str, runs), "--failures-only", *POINT_IONS]) == 0
+    printed = capsys.readouterr().out
+    assert "FAILED (lost_atoms)" in printed
+    assert "first volume_change at step 5000 (10.000 ps" in printed
+    summary = json.loads((runs[0] / "analysis" / "summary.json").read_text())
+    curve = summary["survival"]["synthetic"]
+    assert curve["survival"] == pytest.approx([1.0, 2 / 3, 1 / 3])
+    assert (runs[0] / "analysis" / "survival.png").stat().st_size > 1000

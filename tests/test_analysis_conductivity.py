@@ -1,0 +1,77 @@
+"""Nernst–Einstein conductivity against a hand computation, and Arrhenius fits that
+recover Ea and its error on synthetic D(T)."""
+
+import numpy as np
+import pytest
+
+import synthetic_trajectories as st
+from ionmd.analysis.arrhenius import fit_arrhenius, ln_error_from_interval
+from ionmd.analysis.conductivity import (collective_conductivity, conductivity_from_diffusion,
+                                         nernst_einstein)
+from ionmd.analysis.diffusion import diffusion
+from ionmd.errors import AnalysisError
+
+
+def test_nernst_einstein_units_by_hand():
+    # 24 Li+ in 1500 A^3 at 600 K with D = 1e-5 cm^2/s, by hand in SI:
+    # n = 24 / 1.5e-27 m^3 = 1.6e28 m^-3; D = 1e-9 m^2/s
+    # sigma = n e^2 D / (kB T) = 1.6e28 * (1.602176634e-19)^2 * 1e-9 / (1.380649e-23 * 600)
+    #       = 49.58 S/m = 495.8 mS/cm (1 S/m = 10 mS/cm)
+    by_hand = 1.6e28 * 1.602176634e-19 ** 2 * 1e-9 / (1.380649e-23 * 600) * 10.0
+    assert by_hand == pytest.approx(495.8, abs=0.05)
+    assert nernst_einstein(1e-5, 24, 1.0, 1500.0, 600.0) == pytest.approx(by_hand, rel=1e-9)
+    # a divalent ion counts 4x, a Haven ratio of 0.5 doubles sigma
+    assert nernst_einstein(1e-5, 24, 2.0, 1500.0, 600.0, haven_ratio=0.5) == pytest.approx(8 * by_hand)
+
+
+def test_conductivity_interval_from_diffusion_samples_and_collective_agrees():
+    rng = np.random.default_rng(2)
+    s = st.make(st.brownian_steps(300, 16, [0.1] * 3, 0.1, rng), L=12.0, breathing=0.03, rng=rng)
+    traj = s.true.framework_drift_removed(["Li"])
+    r = diffusion(traj, "Li", seed=3)
+    sigma = conductivity_from_diffusion([r], {"Li": 1}, traj.volumes.mean(), 800.0)
+    lo, hi = sigma.sigma_ci95
+    assert lo < sigma.sigma < hi
+    # the interval is that of D mapped through the (linear) Nernst–Einstein relation
+    scale = nernst_einstein(1.0, 16, 1.0, traj.volumes.mean(), 800.0)
+    assert lo == pytest.approx(r.D_ci95[0] * scale, rel=0.02)
+    assert sigma.sigma == pytest.approx(r.D * scale, rel=0.02)
+    truth = nernst_einstein(0.1e-4, 16, 1.0, traj.volumes.mean(), 800.0)
+    assert lo <= truth <= hi
+    # independent ions: the charge-MSD conductivity estimates the same number, more noisily
+    coll = collective_conductivity(traj, {"Li": 1}, 800.0, ["Li"], seed=3)
+    assert coll.sigma_ci95[0] <= truth <= coll.sigma_ci95[1]
+    with pytest.raises(AnalysisError, match="no charge for mobile species Li"):
+        conductivity_from_diffusion([r], {"Cl": -1}, traj.volumes.mean(), 800.0)
+
+
+def test_arrhenius_recovers_ea_and_its_error():
+    kB = 8.617333262e-5
+    Ea, A = 0.30, 1e-3                       # eV, cm^2/s
+    T = np.array([600.0, 700.0, 800.0, 900.0, 1000.0, 1200.0])
+    rel = 0.15                               # 15 % (1 sigma) error on each D
+    rng = np.random.default_rng(0)
+    ea, err, covered = [], [], 0
+    D300 = A * np.exp(-Ea / (kB * 300))
+    for _ in range(400):
+        D = A * np.exp(-Ea / (kB * T)) * np.exp(rel * rng.standard_normal(T.size))
+        fit = fit_arrhenius(T, D, np.full(T.size, rel))
+        ea.append(fit.Ea_eV)
+        err.append(fit.Ea_err_eV)
+        lo, hi = fit.y_extrapolated_ci95
+        covered += lo <= D300 <= hi
+    ea, err = np.array(ea), np.array(err)
+    assert ea.mean() == pytest.approx(Ea, abs=0.005)          # unbiased
+    assert err.mean() == pytest.approx(ea.std(), rel=0.1)      # the reported error is the scatter
+    assert 0.92 <= covered / 400 <= 0.98                       # 95 % interval at 300 K
+    # exact data: exact parameters
+    fit = fit_arrhenius(T, A * np.exp(-Ea / (kB * T)), np.full(T.size, 0.1))
+    assert fit.Ea_eV == pytest.approx(Ea, rel=1e-10) and fit.prefactor == pytest.approx(A, rel=1e-9)
+    assert ln_error_from_interval(np.exp(-1.96), np.exp(1.96)) == pytest.approx(1.0)
+
+
+def test_arrhenius_bad_input():
+    with pytest.raises(AnalysisError, match="positive"):
+        fit_arrhenius([600, 700, 800], [1e-6, 0.0, 1e-5])
+    with pytest.raises(AnalysisError, match="distinct temperatures"):
+        fit_arrhenius([600, 600], [1e-6, 2e-6], [0.1, 0.1])

@@ -1,0 +1,115 @@
+"""Failure detection: each mode found on a trajectory/log made to have it, at the right
+step, and none on a healthy run; thermo parsing of real-looking logs; Kaplan–Meier
+survival against a hand computation."""
+
+import numpy as np
+import pytest
+from ase.build import bulk
+
+from ionmd.analysis.failure import detect_failures, kaplan_meier, parse_thermo, survival_curves
+
+DUMP_EVERY, N_FRAMES, TARGET = 10, 60, 800.0
+BREAK = 30  # frame (and thermo row) where the made-to-fail runs break
+
+
+def healthy():
+    """Rock-salt LiCl 2x2x2 (64 atoms) vibrating 0.08 A about its sites; T ~ target."""
+    atoms = bulk("LiCl", "rocksalt", a=5.14, cubic=True) * (2, 2, 2)
+    rng = np.random.default_rng(0)
+    pos = atoms.positions[None] + 0.08 * rng.standard_normal((N_FRAMES, len(atoms), 3))
+    boxes = np.repeat(atoms.cell.array[None], N_FRAMES, axis=0)
+    steps = np.arange(N_FRAMES) * DUMP_EVERY
+    thermo = {"Step": steps.astype(float), "Temp": TARGET * (1 + 0.2 * rng.standard_normal(N_FRAMES)),
+              "PotEng": -200 + rng.standard_normal(N_FRAMES), "Volume": np.full(N_FRAMES, atoms.get_volume()),
+              "Atoms": np.full(N_FRAMES, 64.0)}
+    return dict(steps=steps, timestep_fs=2.0, positions=pos, boxes=boxes,
+                elements=np.array(atoms.get_chemical_symbols()), masses=atoms.get_masses(),
+                framework=["Cl"], thermo=thermo, log_text="", target_temperature_K=TARGET)
+
+
+def test_healthy_run_has_no_failure():
+    report = detect_failures(**healthy())
+    assert not report.failed, report.to_dict()
+    assert report.run_end_ps == pytest.approx((N_FRAMES - 1) * DUMP_EVERY * 2e-3)
+
+
+def _break(mode):
+    run = healthy()
+    pos, boxes, th = run["positions"], run["boxes"], run["thermo"]
+    cl = run["elements"] == "Cl"
+    if mode == "lost_atoms":
+        run["log_text"] = ("WARNING: something\n"
+                           "ERROR: Lost atoms: original 64 current 63 (../thermo.cpp:493)\n")
+        for k in th:
+            th[k] = th[k][:BREAK + 1]
+    elif mode == "lost_atoms_thermo":
+        th["Atoms"][BREAK:] = 62
+    elif mode == "volume_change":
+        boxes[BREAK:] *= 1.16                      # 1.16^3 = 1.56
+    elif mode == "nan_thermo":
+        th["PotEng"][BREAK] = np.nan
+    elif mode == "nan_coordinates":
+        pos[BREAK:, 5] = np.nan
+    elif mode == "temperature_runaway":
+        th["Temp"][BREAK:] = 3.0 * TARGET
+    elif mode == "framework_melting":
+        rng = np.random.default_rng(1)
+        walk = np.cumsum(0.6 * rng.standard_normal((N_FRAMES - BREAK, cl.sum(), 3)), axis=0)
+        pos[BREAK:, cl] += walk
+    elif mode == "collapsed_distance":
+        li = np.flatnonzero(~cl)[0]
+        pos[BREAK:, li] = pos[BREAK:, np.flatnonzero(cl)[0]] + 0.3
+    return run
+
+
+@pytest.mark.parametrize("mode, expected, earliest, latest", [
+    ("lost_atoms", "lost_atoms", BREAK, BREAK),
+    ("lost_atoms_thermo", "lost_atoms", BREAK, BREAK),
+    ("volume_change", "volume_change", BREAK, BREAK),
+    ("nan_thermo", "nan_thermo", BREAK, BREAK),
+    ("nan_coordinates", "nan_coordinates", BREAK, BREAK),
+    ("temperature_runaway", "temperature_runaway", BREAK, BREAK + 4),
+    ("framework_melting", "framework_melting", BREAK + 1, BREAK + 20),
+    ("collapsed_distance", "collapsed_distance", BREAK, BREAK),
+])
+def test_each_failure_mode_is_detected_where_it_happens(mode, expected, earliest, latest):
+    report = detect_failures(**_break(mode))
+    # the crude melt (framework atoms on random walks) also makes atoms run into each other
+    allowed = {expected, "collapsed_distance"} if mode == "framework_melting" else {expected}
+    assert expected in report.modes and set(report.modes) <= allowed, report.to_dict()
+    first = next(e for e in report.events if e.mode == expected)
+    assert earliest * DUMP_EVERY <= first.step <= latest * DUMP_EVERY
+    assert first.time_ps == pytest.approx(first.step * 2e-3)
+    assert first.temperature_K is not None and np.isfinite(first.temperature_K)
+
+
+def test_parse_thermo_joins_runs_and_keeps_nan():
+    log = """LAMMPS (22 Jul 2025)
+Per MPI rank memory allocation (min/avg/max) = 3.1 | 3.1 | 3.1 Mbytes
+   Step          Temp          PotEng
+         0   800            -10.5
+        10   790.5          -10.4
+WARNING: a warning line (src/foo.cpp:12)
+        20   -nan           inf
+Loop time of 1.0 on 1 procs for 20 steps with 8 atoms
+
+   Step          Temp          PotEng         Volume
+        20   -nan           inf            100
+        30   810            -10.3          101
+Loop time of 1.0 on 1 procs for 10 steps with 8 atoms
+"""
+    th = parse_thermo(log)
+    assert th["Step"].tolist() == [0, 10, 20, 30]
+    assert np.isnan(th["Temp"][2]) and np.isinf(th["PotEng"][2])
+    assert np.isnan(th["Volume"][0]) and th["Volume"][3] == 101
+
+
+def test_kaplan_meier_by_hand_and_survival_curves():
+    # failures at 1, 2, 2, 4; one replica survives to 3 (censored)
+    t, s = kaplan_meier([1, 2, 2, 3, 4], [True, True, True, False, True])
+    assert t.tolist() == [0, 1, 2, 4]
+    assert s == pytest.approx([1.0, 4 / 5, 4 / 5 * (1 - 2 / 4), 0.0])
+    good, bad = detect_failures(**healthy()), detect_failures(**_break("nan_thermo"))
+    curves = survival_curves({"LiCl": [good, bad]})
+    assert curves["LiCl"]["survival"] == [1.0, 0.5]
+    assert curves["LiCl"]["time_ps"][1] == pytest.approx(BREAK * DUMP_EVERY * 2e-3)

@@ -1,0 +1,76 @@
+"""AOTInductor packages (.pt2) in pair_style mlip: the same assembly as TorchScript,
+checked against LAMMPS's own `pair_style morse` (analytic reference), on 1 and 2 ranks,
+for a cell of one atom (which the runtime pads to the package's minimum graph size),
+and the errors for truncated packages and unknown format versions."""
+
+import numpy as np
+import pytest
+from ase import Atoms
+
+from contract_models import MorseNodeEnergy, save_contract_package
+from lammps_runner import run_lmp, single_point, write_data
+from structures import licl_supercell, triclinic_distorted
+
+from ionmd.export import read_metadata
+
+D0, ALPHA, R0, RC = 0.35, 1.4, 2.9, 5.5
+
+
+@pytest.fixture(scope="module")
+def morse_pt2(tmp_path_factory):
+    path = tmp_path_factory.mktemp("aoti") / "morse.pt2"
+    return save_contract_package(MorseNodeEnergy(D0, ALPHA, R0, RC), path, cutoff=RC,
+                                 elements=["Cl", "Li"], num_layers=2)
+
+
+def lammps_morse(atoms, workdir):
+    return single_point(atoms, None, workdir, ["Cl", "Li"],
+                        pair_lines=f"pair_style morse {RC}\npair_coeff * * {D0} {ALPHA} {R0}\n"
+                                   "pair_modify shift yes")
+
+
+def one_atom_cell():
+    """A single Li in a 3.1 A cube: one node, all its neighbours are its own images."""
+    return Atoms("Li", positions=[[0.2, 0.3, 0.1]], cell=np.diag([3.1, 3.3, 3.5]), pbc=True)
+
+
+@pytest.mark.parametrize("make,nprocs", [(licl_supercell, 1), (triclinic_distorted, 1),
+                                         (triclinic_distorted, 2), (one_atom_cell, 1)],
+                         ids=["licl", "triclinic", "triclinic_np2", "one_atom"])
+def test_package_matches_lammps_morse(make, nprocs, morse_pt2, tmp_path):
+    atoms = make()
+    ref = lammps_morse(atoms, tmp_path / "ref")
+    got = single_point(atoms, morse_pt2, tmp_path / "mlip", ["Cl", "Li"], nprocs=nprocs)
+    assert got.energy == pytest.approx(ref.energy, rel=1e-12, abs=1e-10)
+    np.testing.assert_allclose(got.forces, ref.forces, rtol=0, atol=1e-11)
+    np.testing.assert_allclose(got.pressure, ref.pressure, rtol=1e-9, atol=1e-7)
+    np.testing.assert_allclose(got.atom_energy, ref.atom_energy, rtol=0, atol=1e-11)
+
+
+def test_package_metadata_is_readable(morse_pt2):
+    meta = read_metadata(morse_pt2)
+    assert meta["file_format"] == "aoti"
+    assert meta["elements"] == "Cl Li" and float(meta["cutoff"]) == RC
+
+
+def run_bad(tmp_path, model):
+    write_data(licl_supercell(rep=1), tmp_path / "struct.data", ["Cl", "Li"])
+    script = (f"units metal\natom_style atomic\nread_data struct.data\n"
+              f"pair_style mlip {model}\npair_coeff * * Cl Li\nrun 0\n")
+    proc = run_lmp(script, tmp_path, check=False)
+    assert proc.returncode != 0, proc.stdout[-2000:]
+    return proc.stdout
+
+
+def test_truncated_package(morse_pt2, tmp_path):
+    data = morse_pt2.read_bytes()
+    (tmp_path / "cut.pt2").write_bytes(data[: len(data) // 2])
+    out = run_bad(tmp_path, "cut.pt2")
+    assert "corrupted or truncated" in out and "ionmd export" in out
+
+
+def test_package_from_a_newer_format(tmp_path):
+    save_contract_package(MorseNodeEnergy(D0, ALPHA, R0, RC), tmp_path / "future.pt2",
+                          cutoff=RC, elements=["Cl", "Li"], format_version=99)
+    out = run_bad(tmp_path, "future.pt2")
+    assert "format version 99" in out and "update ionmd" in out

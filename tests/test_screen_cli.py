@@ -1,0 +1,84 @@
+"""``ionmd screen`` end to end on tiny cells: rows, bad input, resume, CUBE, campaign."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import yaml
+from ase import Atoms
+from ase.build import bulk
+from ase.io import write
+from ase.io.cube import read_cube_data
+from ionmd.cli import main
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    write(tmp_path / "LiCl.cif", bulk("LiCl", "rocksalt", a=5.14, cubic=True))
+    write(tmp_path / "NaCl.cif", bulk("NaCl", "rocksalt", a=5.64, cubic=True))
+    write(tmp_path / "LiPo.cif", Atoms("LiPo", scaled_positions=[[0, 0, 0], [0.5, 0.5, 0.5]],
+                                       cell=np.eye(3) * 3.3, pbc=True))
+    (tmp_path / "broken.cif").write_text("not a structure\n")
+    return tmp_path
+
+
+def screen(args, model, out):
+    return main(["screen", *map(str, args), "--model", str(model), "--spacing", "0.7",
+                 "-o", str(out)])
+
+
+def test_screen_batch_with_bad_inputs_resume_and_outputs(inputs, sevennet0_f64, tmp_path,
+                                                         capsys, monkeypatch):
+    files = [inputs / n for n in ("LiCl.cif", "broken.cif", "NaCl.cif", "LiPo.cif")]
+    out = tmp_path / "out"
+    assert main(["screen", *map(str, files), "--model", str(sevennet0_f64), "--spacing", "0.7",
+                 "-o", str(out), "--top", "3", "--cube", "--png"]) == 0
+    rows = {r["name"]: r for r in json.loads((out / "screen.json").read_text())}
+    assert rows["LiCl"]["status"] == "ok"
+    assert rows["broken"]["status"] == "error" and "cannot read" in rows["broken"]["error"]
+    assert "no Li in ClNa" in rows["NaCl"]["error"]
+    assert "does not know Po" in rows["LiPo"]["error"]
+    licl = rows["LiCl"]
+    assert licl["cell"] == "primitive" and licl["natoms"] == 2 and licl["grid"] == "6x6x6"
+    assert licl["mobile_ions"] == [0]
+    assert 0 < licl["mpe_eV"] < 5 and 0 <= licl["xi"] <= 1
+    fv = [licl[f"fv_connected_{t:g}eV"] for t in (0.1, 0.5, 1.0)]
+    assert fv == sorted(fv)                          # monotonic in the threshold
+    assert len(licl["model_sha256"]) == 64
+    assert (out / "screen.csv").read_text().count("\n") == 5
+
+    pes, _ = read_cube_data(str(out / "cubes" / "LiCl_pes.cube"))
+    lm, lm_atoms = read_cube_data(str(out / "cubes" / "LiCl_lm.cube"))
+    assert len(lm_atoms) == 16
+    assert pes.shape == (6, 6, 6) and lm.shape == (12, 12, 12)
+    assert pes.min() == 0.0 and lm.min() == 0.0
+
+    assert (out / "plots" / "LiCl_lm.png").read_bytes()[:4] == b"\x89PNG"
+
+    campaign = yaml.safe_load((out / "campaign.yaml").read_text())
+    assert [s["name"] for s in campaign["structures"]] == ["LiCl"]
+    assert campaign["protocol"]["temperatures_K"] == [1000, 500]
+    assert campaign["protocol"]["duration_ps"] == 100
+
+    # resume: finished structures are not recomputed, failed ones are retried
+    import ionmd.screen.screen as scr
+    calls = []
+    real = scr.screen_structure
+    monkeypatch.setattr(scr, "screen_structure", lambda *a, **k: calls.append(a) or real(*a, **k))
+    capsys.readouterr()
+    assert screen(files[:1] + files[2:3], sevennet0_f64, out) == 0
+    assert "resuming: 1 structure(s)" in capsys.readouterr().out
+    assert len(calls) == 1                          # NaCl retried, LiCl skipped
+    again = {r["name"]: r for r in json.loads((out / "screen.json").read_text())}
+    assert again["LiCl"] == licl
+
+
+def test_grid_guard_reports_an_estimate(inputs, sevennet0_f64, tmp_path):
+    out = tmp_path / "guard"
+    assert main(["screen", str(inputs / "LiCl.cif"), "--model", str(sevennet0_f64),
+                 "--max-points", "50", "-o", str(out)]) == 0
+    (row,) = json.loads((out / "screen.json").read_text())
+    assert row["status"] == "error"
+    assert "exceeds --max-points 50" in row["error"] and "atom evaluations" in row["error"]

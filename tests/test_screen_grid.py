@@ -1,0 +1,69 @@
+"""Grid construction and excluded points, against brute force (ASE minimum-image
+distances over every framework atom)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from ase.build import bulk
+from ase.geometry import get_distances
+from ionmd.errors import IonmdError
+from ionmd.screen.grid import allowed_masks, cartesian_points, grid_shape
+
+
+@pytest.mark.parametrize("length", [5.0, 5.0000001, 4.9999, 3.6, 0.2, 12.34])
+def test_grid_shape_is_smallest_with_step_below_spacing(length):
+    spacing = 0.25
+    cell = np.diag([length, 2 * length, 1.0])
+    shape = grid_shape(cell, spacing)
+    for axis, n in enumerate(shape):
+        l_i = np.linalg.norm(cell[axis])
+        assert l_i / n <= spacing + 1e-12
+        assert n == 1 or l_i / (n - 1) > spacing
+
+
+def test_grid_shape_rejects_nonpositive_spacing():
+    with pytest.raises(IonmdError, match="positive"):
+        grid_shape(np.eye(3), 0.0)
+
+
+def test_excluded_points_match_minimum_image_distances():
+    atoms = bulk("LiCl", "rocksalt", a=5.14)          # triclinic primitive cell
+    atoms.set_cell(atoms.cell.array @ np.array([[1.02, 0.03, 0], [0, 0.98, 0.02],
+                                                [0.01, 0, 1.0]]), scale_atoms=True)
+    atoms = atoms * (1, 1, 2)                          # two Li: each is framework of the other
+    atoms.positions[1] += [0.07, -0.04, 0.05]
+    shape = grid_shape(atoms.cell.array, 0.5)
+    rmin = 1.2
+    mobile = [i for i, s in enumerate(atoms.get_chemical_symbols()) if s == "Li"]
+    masks = allowed_masks(atoms, mobile, shape, rmin)
+    points = cartesian_points(atoms.cell.array, shape)
+    for k, m in enumerate(mobile):
+        frame = [i for i in range(len(atoms)) if i != m]
+        _, d = get_distances(points, atoms.positions[frame], cell=atoms.cell, pbc=True)
+        expected = (d.min(axis=1) >= rmin).reshape(shape)
+        np.testing.assert_array_equal(masks[k], expected)
+        assert 0 < masks[k].sum() < masks[k].size
+    assert not np.array_equal(masks[0], masks[1])
+
+
+def test_dilute_repeat_is_smallest_with_wide_enough_planes():
+    from ionmd.screen.screen import dilute_repeat
+
+    atoms = bulk("LiCl", "rocksalt", a=5.14)                     # fcc primitive, width 2.97 A
+    width = atoms.cell.volume / np.linalg.norm(np.cross(atoms.cell[1], atoms.cell[2]))
+    assert dilute_repeat(atoms, 10.0) == (4, 4, 4)
+    assert 3 * width < 10.0 <= 4 * width
+    assert dilute_repeat(atoms, 0.5) == (1, 1, 1)
+
+
+def test_level_map_size_guard():
+    from ionmd.screen.screen import ScreenSettings, screen_structure
+
+    class NoModel:
+        def species_of(self, symbols):
+            return np.zeros(len(symbols), dtype=int)
+
+    big = bulk("LiCl", "rocksalt", a=5.14, cubic=True) * (4, 4, 4)
+    with pytest.raises(IonmdError, match="coarsen --spacing"):
+        screen_structure(big, NoModel(), ScreenSettings(cell="as-given", spacing=0.05))
