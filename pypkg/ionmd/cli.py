@@ -24,6 +24,14 @@ def _cmd_export_mace(args: argparse.Namespace) -> None:
     print(f"wrote {path}")
 
 
+def _cmd_export_esen(args: argparse.Namespace) -> None:
+    from ionmd.export.esen import export_esen
+
+    path = export_esen(args.checkpoint, args.output, dtype=args.dtype, task=args.task,
+                       device=args.device)
+    print(f"wrote {path}")
+
+
 def _cmd_inspect(args: argparse.Namespace) -> None:
     from ionmd.export import read_metadata
 
@@ -64,6 +72,15 @@ def build_parser() -> argparse.ArgumentParser:
     sn.add_argument("--modal", default=None, help="fidelity of a multi-fidelity model (e.g. PBE)")
     _add_format_options(sn)
     sn.set_defaults(func=_cmd_export_sevennet)
+    es = families.add_parser("esen", help="fairchem eSEN checkpoint (energy-conserving)")
+    es.add_argument("checkpoint", help="fairchem 2 inference checkpoint (.pt)")
+    es.add_argument("-o", "--output", required=True, help="model file to write (.pt2)")
+    es.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    es.add_argument("--task", default=None,
+                    help="fairchem task (dataset) name, for models trained on several")
+    es.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                    help="device the AOTInductor package is compiled for (default: cpu)")
+    es.set_defaults(func=_cmd_export_esen)
 
     mc = families.add_parser("mace", help="MACE .model file (mace_run_train, foundation models)")
     mc.add_argument("model", help="MACE model file")

@@ -1,0 +1,473 @@
+"""Export fairchem eSEN checkpoints (e.g. AQVolt26's eSEN-L4) to the ionmd contract.
+
+fairchem 2 saves inference checkpoints as an ``MLIPInferenceCheckpoint`` (model
+config, weights, EMA weights, task configs with normalisers and element references).
+eSEN is fairchem's ``eSCNMDBackbone`` (or ``eSCNMDMoeBackbone`` with no experts)
+with an MLP energy head; energy-conserving eSEN gets forces and stress by autograd.
+
+How the contract is met
+-----------------------
+The backbone is run through its own ``forward``, unchanged, with the graph given
+from outside (``otf_graph=False``). In that mode fairchem computes
+``edge_distance_vec = pos[src] - pos[dst] + cell_offsets @ cell``; feeding
+``pos = 0``, ``cell = I`` and ``cell_offsets = edge_vec`` makes that exactly
+``edge_vec``, so the model sees the pair style's vectors (ghost images included, no
+cell, no positions) and stays differentiable with respect to them. Reusing the
+forward, rather than calling its submodules in a copied order, keeps the export
+faithful to whatever the installed fairchem does (Wigner matrices, envelope, edge
+embedding, layer norm) and the tests against fairchem's calculator check that the
+identity above still holds. fairchem aggregates messages onto ``edge_index[1]``
+(its target) with the vector pointing from target to source, so the contract's
+``(i, j)`` pairs are passed flipped.
+
+Per-node energies: fairchem's energy is ``rmsd * sum_n e_n + mean + sum_n ref[Z_n]``
+(head, normaliser, element references). The module returns
+``rmsd * e_n + ref[Z_n]`` per node; a non-zero ``mean`` is a per-structure constant
+that cannot be assigned to atoms (and makes the energy non-extensive), so such
+checkpoints are refused.
+
+Things that are per structure in fairchem and constant here: the charge, spin and
+dataset embedding is computed once (charge 0, spin 0 as fairchem's calculator uses
+for non-molecular tasks, and the chosen task's dataset) and stored in the module.
+Models whose outputs depend on the whole system (UMA's mixture of experts routed on
+composition, charge/spin-balanced channels, a mean-reduced energy) are refused:
+a domain-decomposed pair style cannot reproduce them.
+
+Neighbour cap: eSEN was trained with at most ``max_neighbors`` (300) neighbours per
+atom, the nearest ones. The pair style passes every neighbour within the cutoff.
+The two agree whenever an atom has at most that many neighbours within the cutoff;
+300 atoms in a 6 A sphere need a density of 0.33 atoms/A^3, about twice that of
+diamond, so solid electrolytes never reach it. The cap is stored in the metadata.
+
+Receptive field: ``layers + 1`` graph hops, because the edge-degree embedding sums
+over neighbours before the first interaction layer. The metadata's ``num_layers``
+(what sizes the ghost shell) is that hop count, measured at export
+(:func:`receptive_field_hops`); ``interaction_layers`` keeps the architecture's count.
+
+Determinism: fairchem draws a random roll angle about each edge for the Wigner
+rotations on every call. eSEN's SO(2) convolutions and gate activations are exactly
+equivariant to that roll, so results differ only by rounding (~1e-15 relative in
+float64, ~1e-6 eV per node in float32); the export keeps fairchem's behaviour.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from pathlib import Path
+from typing import Optional
+
+from ionmd.errors import ExportError
+from ionmd.export.contract import SUPPORTED_DTYPES, ModelMetadata, sha256_of
+
+_DIRECT_FORCE_MESSAGE = (
+    "only energy-conserving eSEN models can run in pair_style mlip: this checkpoint "
+    "predicts forces directly (a stage-1 'direct' eSEN, {why}), so its forces are not "
+    "the gradient of an energy and MD with them does not conserve energy. Export the "
+    "conservative fine-tuned checkpoint instead"
+)
+
+
+def _import_fairchem():
+    try:
+        import fairchem.core  # noqa: F401
+        import torch
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ExportError(
+            "exporting eSEN models needs the `fairchem-core` package: pip install fairchem-core"
+        ) from exc
+    return torch
+
+
+@contextlib.contextmanager
+def _default_dtype(torch, dtype):
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(previous)
+
+
+def _read_checkpoint(path: Path):
+    """``torch.load`` a fairchem inference checkpoint, with clear errors for other files."""
+    torch = _import_fairchem()
+    from fairchem.core.units.mlip_unit.api.inference import MLIPInferenceCheckpoint
+
+    if not path.is_file():
+        raise ExportError(f"eSEN checkpoint {path} does not exist")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:
+        raise ExportError(f"{path} is not a readable PyTorch checkpoint ({exc})") from exc
+    if isinstance(ckpt, MLIPInferenceCheckpoint):
+        return ckpt
+    if isinstance(ckpt, dict) and "config" in ckpt and "state_dict" in ckpt:
+        raise ExportError(
+            f"{path} is a fairchem 1.x training checkpoint; ionmd reads fairchem 2 "
+            "inference checkpoints (MLIPInferenceCheckpoint). Load it with fairchem 2's "
+            "conversion tools or re-save the model as an inference checkpoint"
+        )
+    raise ExportError(
+        f"{path} is not a fairchem inference checkpoint (found {type(ckpt).__name__}); "
+        "pass the .pt file that fairchem's training writes as inference_ckpt.pt or "
+        "that a released eSEN model ships"
+    )
+
+
+def _describe_backbone(model_config: dict) -> str:
+    backbone = model_config.get("backbone") if isinstance(model_config, dict) else None
+    if isinstance(backbone, dict):
+        return str(backbone.get("model", "?"))
+    return "?"
+
+
+def _check_is_esen(ckpt, path: Path) -> None:
+    """Refuse non-eSEN and direct-force checkpoints before building anything."""
+    cfg = ckpt.model_config
+    name = _describe_backbone(cfg)
+    if not (name.endswith("escn_md.eSCNMDBackbone") or name.endswith("escn_moe.eSCNMDMoeBackbone")
+            or name in ("escnmd_backbone", "escnmd_moe_backbone")):
+        raise ExportError(
+            f"{path} holds a {name} model, not eSEN (fairchem's eSCNMDBackbone); "
+            "`ionmd export esen` exports eSEN checkpoints only"
+        )
+    backbone = cfg["backbone"]
+    if int(backbone.get("num_experts", 0) or 0) > 0:
+        raise ExportError(
+            f"{path} is a UMA mixture-of-experts model ({backbone['num_experts']} experts): "
+            "its expert weights are chosen from the composition of the whole system, "
+            "which a domain-decomposed pair style cannot reproduce; only eSEN "
+            "(no experts) is supported"
+        )
+    if backbone.get("direct_forces", True) and backbone.get("regress_forces", True):
+        # eSCNMDBackbone's defaults are direct_forces=True, regress_forces=True
+        raise ExportError(_DIRECT_FORCE_MESSAGE.format(why="direct_forces=True"))
+
+
+def _energy_head(model, dataset: str):
+    """The energy MLP serving ``dataset``: (energy_block, reduce, head name).
+
+    Handles a bare ``MLP_EFS_Head``/``MLP_Energy_Head``/``Linear_Energy_Head``, one
+    behind ``DatasetSpecificSingleHeadWrapper``, and one behind
+    ``DatasetSpecificMoEWrapper`` (merged to plain linears for ``dataset``).
+    """
+    import types
+
+    import torch
+    from fairchem.core.models.uma.escn_md import Linear_Force_Head
+    from fairchem.core.models.uma.escn_moe import (
+        DatasetSpecificMoEWrapper,
+        DatasetSpecificSingleHeadWrapper,
+    )
+
+    found = []
+    for name, head in model.output_heads.items():
+        inner = head
+        if isinstance(head, Linear_Force_Head):
+            raise ExportError(_DIRECT_FORCE_MESSAGE.format(why=f"head {name!r} is a force head"))
+        if isinstance(head, DatasetSpecificMoEWrapper):
+            if dataset not in head.dataset_name_to_exp:
+                continue
+            probe = types.SimpleNamespace(dataset=[dataset], pos=torch.zeros(1, 3))
+            inner = head.merge_MOLE_model(probe).head
+        elif isinstance(head, DatasetSpecificSingleHeadWrapper):
+            if dataset not in head.dataset_names:
+                continue
+            inner = head.head
+        if isinstance(inner, Linear_Force_Head):
+            raise ExportError(_DIRECT_FORCE_MESSAGE.format(why=f"head {name!r} is a force head"))
+        block = getattr(inner, "energy_block", None)
+        if block is not None:
+            found.append((block, getattr(inner, "reduce", "sum"), name))
+    if not found:
+        raise ExportError(f"the checkpoint has no energy head for task {dataset!r}")
+    if len(found) > 1:
+        raise ExportError(
+            f"the checkpoint has several energy heads for {dataset!r} "
+            f"({', '.join(f[2] for f in found)}); ionmd cannot tell which one to export"
+        )
+    block, reduce, name = found[0]
+    if reduce != "sum":
+        raise ExportError(
+            f"energy head {name!r} averages over atoms (reduce={reduce!r}): its energy is "
+            "not a sum of atomic energies, so it cannot be split across MPI ranks"
+        )
+    return block, name
+
+
+def _energy_task(model, task: Optional[str]):
+    """Choose the dataset (fairchem 'task name') and its energy Task."""
+    energy = {ds: t for ds, ts in model.dataset_to_tasks.items() for t in ts
+              if t.property == "energy"}
+    if not energy:
+        raise ExportError("the checkpoint defines no energy task")
+    if task is None:
+        if len(energy) > 1:
+            raise ExportError(
+                f"this eSEN model was trained on several datasets: choose one with "
+                f"--task (one of {', '.join(sorted(energy))})"
+            )
+        task = next(iter(energy))
+    if task not in energy:
+        raise ExportError(f"unknown task {task!r}; this model has {', '.join(sorted(energy))}")
+    return task, energy[task]
+
+
+class _GraphDict(dict):
+    """The mapping the backbone reads: a dict whose ``get`` takes ``default=`` by
+    keyword, as fairchem's ``AtomicData.get`` does."""
+
+    def get(self, key, default=None):  # noqa: D401 - dict protocol
+        return super().get(key, default)
+
+
+def _make_module_class(torch):
+    class ESENNodeEnergy(torch.nn.Module):
+        """Contract module: ``(edge_vec, edge_index, species) -> node energies [N]``."""
+
+        def __init__(self, backbone, energy_block, z_of_species, ref_of_species, rmsd,
+                     csd_embedding):
+            super().__init__()
+            self.backbone = backbone
+            self.energy_block = energy_block
+            self.register_buffer("z_of_species", z_of_species)
+            self.register_buffer("ref_of_species", ref_of_species)
+            self.register_buffer("rmsd", rmsd)
+            self.register_buffer("csd_embedding", csd_embedding)
+            # the charge/spin/dataset embedding is per structure and fixed here;
+            # shadow the backbone's method with the stored value (instance attribute)
+            object.__setattr__(backbone, "csd_embedding", self._stored_csd)
+
+        def _stored_csd(self, charge, spin, dataset):
+            return self.csd_embedding
+
+        def forward(self, edge_vec, edge_index, species):
+            n = species.shape[0]
+            zeros_n = torch.zeros_like(species)
+            data = _GraphDict(
+                atomic_numbers=self.z_of_species[species],
+                batch=zeros_n,
+                natoms=zeros_n[:1] + n,
+                charge=zeros_n[:1],
+                spin=zeros_n[:1],
+                dataset=None,
+                pos=edge_vec.new_zeros((n, 3)),
+                cell=torch.eye(3, dtype=edge_vec.dtype, device=edge_vec.device).unsqueeze(0),
+                cell_offsets=edge_vec,
+                # fairchem: messages flow src=edge_index[0] -> dst=edge_index[1]
+                edge_index=edge_index.flip(0),
+            )
+            emb = self.backbone(data)
+            scalars = emb["node_embedding"][:, 0, :]
+            node_energy = self.energy_block(scalars).reshape(-1)
+            return node_energy * self.rmsd + self.ref_of_species[species]
+
+    return ESENNodeEnergy
+
+
+def load_esen(checkpoint: str | Path, *, dtype: str = "float32", task: Optional[str] = None):
+    """Load a fairchem eSEN checkpoint the way fairchem's predictor does.
+
+    Returns
+    -------
+    (model, checkpoint, task_name, energy_task)
+        The ``HydraModel`` (EMA weights, eval mode, built and cast in ``dtype``), the
+        checkpoint object, the chosen dataset name and its energy ``Task``.
+    """
+    torch = _import_fairchem()
+    from fairchem.core.units.mlip_unit.utils import load_inference_model
+
+    if dtype not in SUPPORTED_DTYPES:
+        raise ExportError(f"dtype must be one of {SUPPORTED_DTYPES}, got {dtype!r}")
+    path = Path(checkpoint)
+    ckpt = _read_checkpoint(path)
+    _check_is_esen(ckpt, path)
+    torch_dtype = getattr(torch, dtype)
+    overrides = {"backbone": {
+        "otf_graph": False,               # the graph comes from the pair style
+        "always_use_pbc": False,
+        "activation_checkpointing": False,  # chunking is for training memory only
+        "execution_mode": "general",      # plain PyTorch ops: exportable, any device
+    }}
+    # build under the target default dtype, as fairchem's MLIPPredictUnit does, so
+    # constants made at construction (SO3 grids, Wigner coefficients) are exact in fp64
+    with _default_dtype(torch, torch_dtype):
+        try:
+            averaged, ckpt = load_inference_model(str(path), overrides=overrides, use_ema=True,
+                                                  preloaded_checkpoint=ckpt)
+        except Exception as exc:
+            raise ExportError(f"fairchem could not build the model in {path}: {exc}") from exc
+        model = averaged.module
+        model.setup_tasks(ckpt.tasks_config)
+    model = model.to(torch_dtype).eval().requires_grad_(False)
+    task_name, energy_task = _energy_task(model, task)
+    return model, ckpt, task_name, energy_task
+
+
+def build_esen_node_energy_model(checkpoint: str | Path, dtype: str = "float32", *,
+                                 task: Optional[str] = None, measure_receptive_field: bool = True):
+    """Build the node-energy module of an eSEN checkpoint and its metadata.
+
+    Parameters
+    ----------
+    checkpoint
+        fairchem 2 inference checkpoint (``.pt``) of an energy-conserving eSEN model.
+    dtype
+        ``"float32"`` or ``"float64"``.
+    task
+        fairchem task (dataset) name whose energy head to export; needed only when the
+        model was trained on several datasets.
+    measure_receptive_field
+        Measure the receptive field in graph hops for ``num_layers`` (a few ms); if
+        false, use the architectural value ``layers + 1``.
+
+    Returns
+    -------
+    (torch.nn.Module, ModelMetadata)
+        ``module(edge_vec [E,3], edge_index [2,E], species [N]) -> node energies [N]``
+        (eV, model dtype); their sum is the model's total energy.
+    """
+    torch = _import_fairchem()
+    from ase.data import chemical_symbols
+    from fairchem.core import __version__ as fairchem_version
+
+    path = Path(checkpoint)
+    model, ckpt, task_name, energy_task = load_esen(path, dtype=dtype, task=task)
+    backbone = model.backbone
+    torch_dtype = getattr(torch, dtype)
+    # the backbone must not make positions/cell require grad (the caller takes the
+    # gradient with respect to edge_vec); the heads keep their own config object
+    backbone.regress_config = dataclasses.replace(backbone.regress_config, forces=False,
+                                                  stress=False, hessian=False)
+
+    if backbone.regress_config.direct_forces:
+        raise ExportError(_DIRECT_FORCE_MESSAGE.format(why="direct_forces=True"))
+    if backbone.charge_channel_end > backbone.charge_channel_start or \
+            backbone.spin_channel_end > backbone.spin_channel_start:
+        raise ExportError(
+            "this model balances charge/spin channels over the whole structure, which "
+            "a domain-decomposed pair style cannot reproduce"
+        )
+    energy_block, head_name = _energy_head(model, task_name)
+
+    normalizer = energy_task.normalizer
+    mean = float(normalizer.mean)
+    if mean != 0.0:
+        raise ExportError(
+            f"the energy normaliser of task {task_name!r} adds {mean} eV per structure "
+            "(not per atom): that energy is not extensive and cannot be split into atom "
+            "energies for pair_style mlip"
+        )
+    rmsd = torch.as_tensor(normalizer.rmsd, dtype=torch_dtype).reshape(())
+
+    # species k <-> atomic number k+1: every element the embedding table knows
+    max_z = int(backbone.max_num_elements) - 1
+    elements = [chemical_symbols[z] for z in range(1, max_z + 1)]
+    z_of_species = torch.arange(1, max_z + 1, dtype=torch.int64)
+    refs = torch.zeros(max_z, dtype=torch.float64)
+    if energy_task.element_references is not None:
+        table = energy_task.element_references.element_references.to(torch.float64)
+        refs = table[z_of_species]
+
+    # per-structure embedding at charge 0, spin 0 (what fairchem's calculator uses
+    # for periodic tasks) for the chosen dataset
+    with torch.no_grad():
+        zero = torch.zeros(1, dtype=torch.int64)
+        dataset = [task_name] if backbone.use_dataset_embedding else None
+        csd = backbone.csd_embedding(charge=zero, spin=zero, dataset=dataset)
+
+    ESENNodeEnergy = _make_module_class(torch)
+    module = ESENNodeEnergy(backbone, energy_block, z_of_species, refs.to(torch_dtype), rmsd,
+                            csd.to(torch_dtype).detach()).eval()
+
+    layers = int(backbone.num_layers)
+    cutoff = float(backbone.cutoff)
+    hops = receptive_field_hops(module, cutoff, max_hops=layers + 3) \
+        if measure_receptive_field else layers + 1
+    meta = ModelMetadata(
+        family="esen",
+        cutoff=cutoff,
+        num_layers=hops,
+        elements=elements,
+        dtype=dtype,
+        source=str(checkpoint),
+        source_sha256=sha256_of(path),
+        extra={
+            "family_version": f"fairchem-core {fairchem_version}",
+            "checkpoint_file": path.name,
+            "task": task_name,
+            "energy_head": head_name,
+            "interaction_layers": str(layers),
+            "receptive_field_hops": str(hops),
+            "sphere_channels": str(int(backbone.sphere_channels)),
+            "hidden_channels": str(int(backbone.hidden_channels)),
+            "edge_channels": str(int(backbone.edge_channels)),
+            "lmax": str(int(backbone.lmax)),
+            "mmax": str(int(backbone.mmax)),
+            "num_distance_basis": str(int(backbone.num_distance_basis)),
+            "max_neighbors": str(int(backbone.max_neighbors)),
+            "energy_rmsd": repr(float(rmsd)),
+        },
+    )
+    return module, meta
+
+
+def receptive_field_hops(module, cutoff: float, *, max_hops: int = 8) -> int:
+    """Measure how many graph hops away an atom can change a node energy.
+
+    A straight chain with spacing ``0.6 * cutoff`` has only nearest-neighbour edges,
+    so atom ``k`` is exactly ``k`` hops from atom 0. The largest ``k`` whose position
+    has a non-zero gradient of atom 0's energy is the receptive field (autograd gives
+    exact zeros beyond it: there is no path in the graph).
+    """
+    import torch
+
+    n = 2 * max_hops + 3
+    dtype = module.rmsd.dtype
+    pos = torch.zeros(n, 3, dtype=dtype)
+    pos[:, 0] = torch.arange(n, dtype=dtype) * 0.6 * cutoff
+    pos[:, 1] = 0.05 * torch.sin(torch.arange(n, dtype=dtype))  # not exactly collinear
+    pos.requires_grad_(True)
+    i = torch.arange(n - 1)
+    edge_index = torch.cat([torch.stack([i, i + 1]), torch.stack([i + 1, i])], dim=1)
+    species = torch.arange(n) % 3 + 2  # Li, Be, B: any species works
+    edge_vec = pos[edge_index[1]] - pos[edge_index[0]]
+    centre = n // 2
+    with torch.enable_grad():
+        energy = module(edge_vec, edge_index, species)[centre]
+        (grad,) = torch.autograd.grad(energy, pos)
+    reached = (grad.abs().sum(dim=1) > 0).nonzero().flatten()
+    hops = int((reached - centre).abs().max())
+    if hops >= max_hops:
+        raise ExportError(f"receptive field of {hops}+ hops exceeds the probe chain; "
+                          "this is not an eSEN model")
+    return hops
+
+
+def export_esen(checkpoint: str | Path, output: str | Path = "esen.pt2", *,
+                dtype: str = "float32", task: Optional[str] = None, device: str = "cpu") -> Path:
+    """Export a fairchem eSEN checkpoint to an AOTInductor package for ``pair_style mlip``.
+
+    Parameters
+    ----------
+    checkpoint
+        fairchem 2 inference checkpoint of an energy-conserving eSEN model.
+    output
+        ``.pt2`` file to write.
+    dtype
+        ``"float32"`` (what eSEN was trained in) or ``"float64"``.
+    task
+        fairchem task (dataset) name, for models trained on several datasets.
+    device
+        ``"cpu"`` or ``"cuda"``: the device kind the package is compiled for.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    module, meta = build_esen_node_energy_model(checkpoint, dtype, task=task)
+    from ionmd.export.aoti import save_aoti  # after the checks: they fail fast
+
+    return save_aoti(module, output, meta, device=device)
