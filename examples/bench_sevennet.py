@@ -9,6 +9,7 @@ and the ratios plugin/bare (cost) and plugin/ase (speed-up), at ~100 and ~1000 a
 Each measurement is repeated, interleaved, and the best is kept (this machine is noisy).
 
 usage: python examples/bench_sevennet.py [--sizes 2x2x3 5x5x5] [--threads 2] [--repeats 2]
+                                        [--model FILE.pt|FILE.pt2] [--format torchscript|aoti]
 """
 
 from __future__ import annotations
@@ -74,16 +75,24 @@ def time_bare(atoms, model, steps: int) -> float:
     meta = read_metadata(model)
     elements = meta["elements"].split()
     dtype = torch.float64 if meta["dtype"] == "float64" else torch.float32
-    torch._C._jit_set_profiling_executor(False)   # what the plugin does (legacy executor)
-    module = torch.jit.load(str(model))
     i, j, d = neighbor_list("ijD", atoms, float(meta["cutoff"]))
     edge_index = torch.tensor(np.stack([i, j]))
     species = torch.tensor([elements.index(s) for s in atoms.get_chemical_symbols()])
 
-    def call():
-        edge_vec = torch.tensor(d, dtype=dtype, requires_grad=True)
-        energy = module(edge_vec, edge_index, species, len(atoms)).sum()
-        torch.autograd.grad(energy, edge_vec)
+    if meta["file_format"] == "aoti":   # the package computes energies and gradients itself
+        package = torch._inductor.aoti_load_package(str(model))
+        nlocal = torch.tensor([len(atoms)])
+
+        def call():
+            package(torch.tensor(d, dtype=dtype), edge_index, species, nlocal)
+    else:
+        torch._C._jit_set_profiling_executor(False)   # what the plugin does (legacy executor)
+        module = torch.jit.load(str(model))
+
+        def call():
+            edge_vec = torch.tensor(d, dtype=dtype, requires_grad=True)
+            energy = module(edge_vec, edge_index, species, len(atoms)).sum()
+            torch.autograd.grad(energy, edge_vec)
 
     call()  # warm-up (first call optimises the graph)
     t0 = time.perf_counter()
@@ -114,6 +123,8 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--model", default=None, help="exported model (default: export SevenNet-0 float32)")
+    parser.add_argument("--format", choices=("torchscript", "aoti"), default="torchscript",
+                        help="format of the SevenNet-0 export when --model is not given")
     parser.add_argument("--e3gnn-build", default=None, type=Path,
                         help="build dir of SevenNet's own pair_style e3gnn made by "
                              "../shared/peers/e3gnn/build.sh; adds it to the comparison")
@@ -123,11 +134,12 @@ def main(argv=None) -> int:
 
     torch.set_num_threads(args.threads)
     work = Path(tempfile.mkdtemp(prefix="ionmd-bench-"))
-    model = Path(args.model) if args.model else work / "sevennet0.pt"
+    suffix = ".pt2" if args.format == "aoti" else ".pt"
+    model = Path(args.model) if args.model else work / f"sevennet0{suffix}"
     if not args.model:
         from ionmd.export import export_sevennet
 
-        export_sevennet("7net-0", model, dtype="float32")
+        export_sevennet("7net-0", model, dtype="float32", format=args.format)
 
     rows = []
     for size in args.sizes:
