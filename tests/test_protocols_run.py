@@ -1,0 +1,124 @@
+"""Protocols run for real with `lmp` + the plugin on a 32-atom cell and a Morse model:
+thermostat/barostat targets, ramps, fix halt, resume after a kill."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from ionmd.analysis.failure import parse_thermo
+from ionmd.analysis.run_dir import load_run_dir
+from ionmd.analysis.trajectory import read_frames, read_lammps_trajectory
+from ionmd.protocols import execute, launch, plan_runs, run_all
+from protocol_setup import fcc_cell, morse_model, short
+
+
+@pytest.fixture(scope="module")
+def morse(tmp_path_factory):
+    return morse_model(tmp_path_factory.mktemp("morse") / "morse.pt")
+
+
+def thermo_of(rd) -> dict:
+    logs = load_run_dir(rd.path).logs
+    return parse_thermo("\n".join(p.read_text() for p in logs))
+
+
+def block_sem(x: np.ndarray, n_blocks: int = 5) -> float:
+    """Standard error of the mean from block averages (samples are correlated)."""
+    means = np.array([b.mean() for b in np.array_split(x, n_blocks)])
+    return float(means.std(ddof=1) / np.sqrt(n_blocks))
+
+
+@pytest.mark.parametrize("name", ["conductivity-nvt", "conductivity"])
+def test_temperature_and_pressure_targets(tmp_path, morse, name):
+    # NVT Berendsen (MACE-SSE) at 800 K; NpT Nose-Hoover (AQVolt26) at 800 K and 20 kbar
+    proto = short(name, temperatures=(800.0,), pressure_bar=20000.0, duration_ps=2.5,
+                  tdamp_fs=50.0, pdamp_fs=500.0)
+    (rd,) = plan_runs(proto, fcc_cell(), morse, tmp_path, name="fcc")
+    (status,) = run_all([rd], progress=False)
+    assert status["state"] == "completed" and status["step"] == proto.steps(800.0) == 2500
+    th = thermo_of(rd)
+    late = th["Step"] >= 1000
+    temp = th["Temp"][late]
+    assert abs(temp.mean() - 800.0) < max(3 * block_sem(temp), 0.02 * 800.0)
+    assert abs(temp.mean() - 800.0) < 0.06 * 800.0
+    if name == "conductivity":
+        press = th["Press"][late]
+        sem = block_sem(press)
+        assert sem < 2500.0
+        assert abs(press.mean() - 20000.0) < 3 * sem + 500.0
+        assert np.ptp(th["Volume"]) > 0.0
+    else:
+        assert np.ptp(th["Volume"]) == 0.0
+
+
+def test_stability_ramp_follows_requested_profile(tmp_path, morse):
+    proto = short("stability", temperatures=(300.0,), temperature_end=1100.0, duration_ps=2.0,
+                  tdamp_fs=50.0, halt_volume_change=0.5)
+    (rd,) = plan_runs(proto, fcc_cell(), morse, tmp_path, name="fcc")
+    (status,) = run_all([rd], progress=False)
+    assert status["state"] == "completed", status
+    th = thermo_of(rd)
+    target = 300.0 + 800.0 * th["Step"] / proto.steps(300.0)
+    # compare 0.2 ps window means with the requested linear ramp
+    bins = np.array_split(np.arange(20, len(target)), 9)
+    dev = [th["Temp"][b].mean() - target[b].mean() for b in bins]
+    assert np.max(np.abs(dev)) < 120.0, dev
+    slope = np.polyfit(th["Step"][20:], th["Temp"][20:], 1)[0] * proto.steps(300.0)
+    assert abs(slope - 800.0) < 150.0
+
+
+def test_fix_halt_stops_and_status_says_why(tmp_path, morse):
+    # a 2 % volume limit on a cell that starts 6 % off its equilibrium volume: must trip
+    proto = short("stability", temperatures=(300.0,), temperature_end=2100.0, duration_ps=1.0,
+                  halt_volume_change=0.02, relax=False, pdamp_fs=200.0)
+    (rd,) = plan_runs(proto, fcc_cell(a=3.75), morse, tmp_path, name="fcc")
+    (status,) = run_all([rd], progress=False)
+    assert status["state"] == "failed" and not status["resumable"]
+    assert "volume" in status["reason"] and "fix halt" in status["reason"]
+    step = status["failed_step"]
+    assert 0 < step < proto.steps(300.0)
+    assert status["failed_temperature_K"] == pytest.approx(300.0 + 1800.0 * step / 1000.0)
+    # independent check from the log: |V/V0 - 1| crossed 2 % at (not before) that step
+    th = thermo_of(rd)
+    v0 = fcc_cell(a=3.75).get_volume()
+    dv = np.abs(th["Volume"] / v0 - 1.0)
+    assert th["Step"][np.argmax(dv > 0.02)] == step   # thermo and checks share a 10-step grid
+    # a halted run is a physical failure: executing again does not rerun it
+    assert execute(rd)["state"] == "failed" and rd.status["pieces"] == 1
+
+
+def test_killed_run_resumes_and_stitches(tmp_path, morse):
+    proto = short("conductivity", temperatures=(700.0,), duration_ps=2.0, dump_every=20,
+                  restart_every=200, tdamp_fs=50.0, pdamp_fs=500.0)
+    (rd,) = plan_runs(proto, fcc_cell(), morse, tmp_path / "a", name="fcc")
+    proc = launch(rd)
+    deadline = time.time() + 60
+    while not (rd.path / "restart.a").exists() and time.time() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.15)              # let it write frames past the restart, then kill it
+    proc.kill()
+    proc.wait()
+    assert rd.status["state"] == "running"          # its runner is gone: status is stale
+    status = execute(rd)
+    assert status["state"] == "completed" and status["step"] == 2000
+    assert status["pieces"] == 2 and status["resumed_from"] in ("restart.a", "restart.b")
+    spec = load_run_dir(rd.path)
+    assert [p.name for p in spec.trajectory] == ["traj.0.dcd", "traj.1.dcd"]
+    assert [p.name for p in spec.logs] == ["log.0.lammps", "log.1.lammps"]
+    assert "read_restart" in (rd.path / "in.1.lmp").read_text()
+    joined, _, _ = read_frames(spec.data_file, spec.trajectory, type_map=spec.type_map)
+    np.testing.assert_array_equal(joined.steps, np.arange(0, 2001, 20))  # no gap, no duplicate
+    assert len(joined.starts) == 1                  # the seam frame matched its repeat
+    # the resumed piece ran only the remaining steps
+    th1 = parse_thermo(spec.logs[1].read_text())
+    assert th1["Step"][0] > 0 and th1["Step"][0] % 200 == 0
+    # same run without interruption: the same trajectory (restart files keep full state)
+    (ref,) = plan_runs(proto, fcc_cell(), morse, tmp_path / "b", name="fcc")
+    assert execute(ref)["state"] == "completed"
+    spec_ref = load_run_dir(ref.path)
+    traj = read_lammps_trajectory(spec.data_file, spec.trajectory, timestep_fs=1.0)
+    traj_ref = read_lammps_trajectory(spec_ref.data_file, spec_ref.trajectory, timestep_fs=1.0)
+    assert np.max(np.abs(traj.positions - traj_ref.positions)) < 1e-2
