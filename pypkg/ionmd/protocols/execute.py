@@ -12,6 +12,7 @@ import os
 import re
 import string
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -166,11 +167,11 @@ def launch(rd: RunDir, nprocs: int = 1, env: dict | None = None) -> subprocess.P
     run_env = dict(os.environ)
     run_env.setdefault("OMP_NUM_THREADS", "1")
     run_env.update(env or {})
-    screen = open(piece["screen"], "w")
-    proc = subprocess.Popen(cmd + ["-in", piece["input"].name, "-log", piece["log"].name],
-                            cwd=rd.path, env=run_env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, bufsize=1)
-    proc._ionmd_screen = screen  # closed by wait_run
+    # output goes to a file, not a pipe: a launched run must never block on a full pipe
+    with open(piece["screen"], "w") as screen:
+        proc = subprocess.Popen(cmd + ["-in", piece["input"].name, "-log", piece["log"].name],
+                                cwd=rd.path, env=run_env, stdout=screen,
+                                stderr=subprocess.STDOUT)
     rd.set_status("running", pieces=k + 1, pid=proc.pid, resumed_from=restart.name if restart else None)
     rd.write_run_json(k + 1)
     return proc
@@ -183,16 +184,19 @@ def wait_run(rd: RunDir, proc: subprocess.Popen, progress: bool = False) -> dict
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=rd.planned_steps, desc=rd.path.name, unit="step", leave=False)
-    screen = proc._ionmd_screen
-    for line in proc.stdout:
-        screen.write(line)
-        parts = line.split()
-        if bar is not None and len(parts) == 9 and parts[0].isdigit():
-            bar.n = int(parts[0])
-            bar.refresh()
-    rc = proc.wait()
-    screen.close()
+        bar = tqdm(total=rd.planned_steps, desc=str(rd.path), unit="step", leave=False)
+    screen = rd.piece(int(rd.status["pieces"]) - 1)["screen"]
+    with open(screen) as fh:
+        while True:
+            rc = proc.poll()
+            for line in fh.readlines():   # thermo rows: step time temp pe ke etotal press vol atoms
+                parts = line.split()
+                if bar is not None and len(parts) == 9 and parts[0].isdigit():
+                    bar.n = int(parts[0])
+                    bar.refresh()
+            if rc is not None:
+                break
+            time.sleep(0.05)
     if bar is not None:
         bar.close()
     return finish(rd, rc)
@@ -205,8 +209,6 @@ def finish(rd: RunDir, rc: int) -> dict:
     status = rd.status
     n = int(status.get("pieces", 0))
     kept = repair_pieces(rd, n)
-    if kept != list(range(n)) and kept:   # renumber so that pieces stay 0..K-1 in order
-        pass  # pieces without frames are only the last one in practice; listed below
     logs = [rd.piece(k)["log"] for k in range(n)]
     text = "\n".join(f.read_text(errors="replace") for f in logs if f.is_file())
     last_text = logs[-1].read_text(errors="replace") if n and logs[-1].is_file() else ""
