@@ -12,6 +12,7 @@ from ionmd.analysis.failure import parse_thermo
 from ionmd.analysis.run_dir import load_run_dir
 from ionmd.analysis.trajectory import read_frames, read_lammps_trajectory
 from ionmd.protocols import execute, launch, plan_runs, run_all
+from ionmd.protocols.execute import _dcd_layout, kill_run
 from protocol_setup import fcc_cell, morse_model, short
 
 
@@ -91,7 +92,7 @@ def test_fix_halt_stops_and_status_says_why(tmp_path, morse):
 
 
 def test_killed_run_resumes_and_stitches(tmp_path, morse):
-    proto = short("conductivity", temperatures=(700.0,), duration_ps=2.0, dump_every=20,
+    proto = short("conductivity", temperatures=(700.0,), duration_ps=3.0, dump_every=20,
                   restart_every=200, tdamp_fs=50.0, pdamp_fs=500.0)
     (rd,) = plan_runs(proto, fcc_cell(), morse, tmp_path / "a", name="fcc")
     proc = launch(rd)
@@ -99,22 +100,29 @@ def test_killed_run_resumes_and_stitches(tmp_path, morse):
     while not (rd.path / "restart.a").exists() and time.time() < deadline:
         time.sleep(0.01)
     time.sleep(0.15)              # let it write frames past the restart, then kill it
-    proc.kill()
-    proc.wait()
+    kill_run(proc)              # SIGKILL to lmp and its children, as a batch system does
     assert rd.status["state"] == "running"          # its runner is gone: status is stale
+    # how far it got: the DCD is flushed every frame (the log may lag behind a SIGKILL)
+    istart, nsavc, header, frame = _dcd_layout(rd.path / "traj.0.dcd")
+    killed_at = istart + ((rd.path / "traj.0.dcd").stat().st_size - header) // frame * nsavc - nsavc
+    assert 200 <= killed_at < 3000
     status = execute(rd)
-    assert status["state"] == "completed" and status["step"] == 2000
+    assert status["state"] == "completed" and status["step"] == 3000
     assert status["pieces"] == 2 and status["resumed_from"] in ("restart.a", "restart.b")
     spec = load_run_dir(rd.path)
     assert [p.name for p in spec.trajectory] == ["traj.0.dcd", "traj.1.dcd"]
     assert [p.name for p in spec.logs] == ["log.0.lammps", "log.1.lammps"]
     assert "read_restart" in (rd.path / "in.1.lmp").read_text()
     joined, _, _ = read_frames(spec.data_file, spec.trajectory, type_map=spec.type_map)
-    np.testing.assert_array_equal(joined.steps, np.arange(0, 2001, 20))  # no gap, no duplicate
+    np.testing.assert_array_equal(joined.steps, np.arange(0, 3001, 20))  # no gap, no duplicate
     assert len(joined.starts) == 1                  # the seam frame matched its repeat
     # the resumed piece ran only the remaining steps
     th1 = parse_thermo(spec.logs[1].read_text())
-    assert th1["Step"][0] > 0 and th1["Step"][0] % 200 == 0
+    resumed_at = int(th1["Step"][0])
+    assert 0 < resumed_at <= killed_at and resumed_at % 200 == 0
+    # piece 0 was cut back to the resume step (frames after its last restart are redone)
+    first, _, _ = read_frames(spec.data_file, spec.trajectory[:1], type_map=spec.type_map)
+    assert first.steps[-1] == resumed_at
     # same run without interruption: the same trajectory (restart files keep full state)
     (ref,) = plan_runs(proto, fcc_cell(), morse, tmp_path / "b", name="fcc")
     assert execute(ref)["state"] == "completed"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import string
 import subprocess
 import time
@@ -167,11 +168,13 @@ def launch(rd: RunDir, nprocs: int = 1, env: dict | None = None) -> subprocess.P
     run_env = dict(os.environ)
     run_env.setdefault("OMP_NUM_THREADS", "1")
     run_env.update(env or {})
+    # own process group: the pip wheel's `lmp` is a wrapper around the real binary, and
+    # mpirun has children; kill_run stops them all.
     # output goes to a file, not a pipe: a launched run must never block on a full pipe
     with open(piece["screen"], "w") as screen:
         proc = subprocess.Popen(cmd + ["-in", piece["input"].name, "-log", piece["log"].name],
                                 cwd=rd.path, env=run_env, stdout=screen,
-                                stderr=subprocess.STDOUT)
+                                stderr=subprocess.STDOUT, start_new_session=True)
     rd.set_status("running", pieces=k + 1, pid=proc.pid, resumed_from=restart.name if restart else None)
     rd.write_run_json(k + 1)
     return proc
@@ -259,15 +262,28 @@ def execute(rd: RunDir, nprocs: int = 1, progress: bool = False, env: dict | Non
     return wait_run(rd, launch(rd, nprocs, env), progress)
 
 
-def _alive(pid) -> bool:
-    if not pid:
-        return False
+def kill_run(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> int:
+    """Stop a launched run and every process it started (its process group)."""
     try:
-        os.kill(int(pid), 0)
-    except (OSError, ValueError):
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass
+    rc = proc.wait()
+    deadline = time.time() + 10.0      # its children die asynchronously
+    while _alive(proc.pid) and time.time() < deadline:
+        time.sleep(0.02)
+    return rc
+
+
+def _alive(pgid) -> bool:
+    """Whether a process of the run's process group is still running (zombies aside)."""
+    if not pgid:
         return False
-    # a zombie (killed, not yet reaped by its parent) is not running
-    try:
-        return Path(f"/proc/{int(pid)}/status").read_text().find("State:\tZ") < 0
-    except OSError:
-        return True
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == int(pgid) and fields[0] != "Z":
+            return True
+    return False

@@ -83,8 +83,8 @@ class RunDir:
         assert state in STATES
         status = self.status
         status.update(fields, state=state, updated=time.strftime("%Y-%m-%dT%H:%M:%S"))
-        if state != "failed":
-            status.pop("reason", None) if "reason" not in fields else None
+        if state != "failed":       # a resumed or finished run drops the old failure
+            status.pop("reason", None)
         self.write_json(STATUS, status)
         return status
 
