@@ -79,6 +79,8 @@ class Protocol:
         Minimise positions and (NpT) cell before the MD.
     halt_volume_change : float or None
         Stop the run when ``|V/V0 - 1|`` exceeds this (``fix halt``); ``None``: never.
+        ``V0`` is the volume of the structure as given (before any relaxation), so that
+        the limit stays the same when a run resumes.
     halt_check_every : int
         Steps between those checks.
     max_strain, n_points : float, int
