@@ -142,6 +142,20 @@ def repair_pieces(rd: RunDir, n_pieces: int) -> list[int]:
     return kept
 
 
+def _gap(rd: RunDir, kept: list[int]) -> str | None:
+    """A message if a piece starts after the previous piece's last frame (frames lost,
+    e.g. a node crash that dropped buffered output after the restart was written)."""
+    for a, b in zip(kept, kept[1:]):
+        la, lb = _dcd_layout(rd.piece(a)["trajectory"]), _dcd_layout(rd.piece(b)["trajectory"])
+        n = (rd.piece(a)["trajectory"].stat().st_size - la[2]) // la[3]
+        last = la[0] + (n - 1) * la[1]
+        if lb[0] > last:
+            return (f"trajectory gap: {rd.piece(a)['trajectory'].name} ends at step {last} but "
+                    f"{rd.piece(b)['trajectory'].name} starts at {lb[0]}; delete the later "
+                    f"pieces' files and restart.* to rerun from the start")
+    return None
+
+
 # ---- running -----------------------------------------------------------------------------
 def _newest_restart(rd: RunDir) -> Path | None:
     files = [f for f in (rd.path / "restart.a", rd.path / "restart.b") if f.is_file()
@@ -212,6 +226,7 @@ def finish(rd: RunDir, rc: int) -> dict:
     status = rd.status
     n = int(status.get("pieces", 0))
     kept = repair_pieces(rd, n)
+    gap = _gap(rd, kept)
     logs = [rd.piece(k)["log"] for k in range(n)]
     text = "\n".join(f.read_text(errors="replace") for f in logs if f.is_file())
     last_text = logs[-1].read_text(errors="replace") if n and logs[-1].is_file() else ""
@@ -239,6 +254,8 @@ def finish(rd: RunDir, rc: int) -> dict:
         line = next(ln for ln in last_text.splitlines() if "Lost atoms" in ln)
         return rd.set_status("failed", resumable=False, failed_step=step,
                              reason=f"atoms lost at step ~{step}: {line.strip()}", **common)
+    if gap:
+        return rd.set_status("failed", resumable=False, reason=gap, **common)
     if rc == 0 and "IONMD_END" in last_text and step >= rd.planned_steps:
         return rd.set_status("completed", resumable=False, **common)
     errors = [ln.strip() for ln in last_text.splitlines() if ln.startswith("ERROR")]
