@@ -32,20 +32,21 @@ def block_sem(x: np.ndarray, n_blocks: int = 5) -> float:
     return float(means.std(ddof=1) / np.sqrt(n_blocks))
 
 
-@pytest.mark.parametrize("name", ["conductivity-nvt", "conductivity"])
+@pytest.mark.parametrize("name", ["conductivity-nvt", "conductivity", "umlip-benchmark"])
 def test_temperature_and_pressure_targets(tmp_path, morse, name):
-    # NVT Berendsen (MACE-SSE) at 800 K; NpT Nose-Hoover (AQVolt26) at 800 K and 20 kbar
+    # NVT Berendsen (MACE-SSE) at 800 K; NpT Nose-Hoover (AQVolt26) and NpT Berendsen
+    # (seed 003, its 2 fs step) at 800 K and 20 kbar
     proto = short(name, temperatures=(800.0,), pressure_bar=20000.0, duration_ps=2.5,
                   tdamp_fs=50.0, pdamp_fs=500.0)
     (rd,) = plan_runs(proto, fcc_cell(), morse, tmp_path, name="fcc")
     (status,) = run_all([rd], progress=False)
-    assert status["state"] == "completed" and status["step"] == proto.steps(800.0) == 2500
+    assert status["state"] == "completed" and status["step"] == proto.steps(800.0)
     th = thermo_of(rd)
-    late = th["Step"] >= 1000
+    late = th["Step"] >= 0.4 * proto.steps(800.0)
     temp = th["Temp"][late]
     assert abs(temp.mean() - 800.0) < max(3 * block_sem(temp), 0.02 * 800.0)
     assert abs(temp.mean() - 800.0) < 0.06 * 800.0
-    if name == "conductivity":
+    if name != "conductivity-nvt":
         press = th["Press"][late]
         sem = block_sem(press)
         assert sem < 2500.0
@@ -130,3 +131,21 @@ def test_killed_run_resumes_and_stitches(tmp_path, morse):
     traj = read_lammps_trajectory(spec.data_file, spec.trajectory, timestep_fs=1.0)
     traj_ref = read_lammps_trajectory(spec_ref.data_file, spec_ref.trajectory, timestep_fs=1.0)
     assert np.max(np.abs(traj.positions - traj_ref.positions)) < 1e-2
+
+
+def test_pressure_ramp_follows_requested_profile(tmp_path, morse):
+    proto = short("pressure-ramp", temperatures=(300.0,), pressure_bar=0.0,
+                  pressure_end_bar=40000.0, duration_ps=3.0, tdamp_fs=50.0, pdamp_fs=300.0)
+    (rd,) = plan_runs(proto, fcc_cell(), morse, tmp_path, name="fcc")
+    (status,) = run_all([rd], progress=False)
+    assert status["state"] == "completed"
+    th = thermo_of(rd)
+    target = 40000.0 * th["Step"] / proto.steps(300.0)
+    halves = [th["Step"] < 1500, th["Step"] >= 1500]
+    means = [(th["Press"][h].mean(), target[h].mean()) for h in halves]
+    for got, want in means:
+        assert abs(got - want) < 6000.0, means
+    assert means[1][0] - means[0][0] > 10000.0           # it rose with the ramp
+    # a stiffer squeeze: the volume in the last quarter is below that of the first
+    q = len(th["Step"]) // 4
+    assert th["Volume"][-q:].mean() < th["Volume"][:q].mean()

@@ -55,7 +55,8 @@ def render_md(rd: RunDir, k: int, restart: Path | None) -> str:
         ens = ("fix             ens all nve\n"
                f"fix             tstat all temp/berendsen {T0} {T1} {tdamp}")
         if p.ensemble == "npt":
-            ens += f"\nfix             pstat all press/berendsen {p.couple} {P0} {P1} {pdamp}"
+            ens += (f"\nfix             pstat all press/berendsen {p.couple} {P0} {P1} {pdamp} "
+                    f"modulus {p.berendsen_modulus_bar}")
     if restart is None:
         start = f"read_data       {DATA}"
         prepare = []

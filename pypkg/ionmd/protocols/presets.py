@@ -64,6 +64,10 @@ class Protocol:
         MD time step and thermostat / barostat relaxation times.
     couple : str
         Barostat cell coupling (LAMMPS ``iso``, ``aniso`` or ``tri``).
+    berendsen_modulus_bar : float
+        Bulk-modulus estimate of ``fix press/berendsen`` (its volume-rescaling rate).
+        LAMMPS's default, 10 bar, blows a solid up at once; 30 GPa is typical of Li
+        halides and thiophosphates (about 20-40 GPa).
     supercell : str or None
         ``"2x2x2"`` (explicit repeats), ``"8A"`` (every perpendicular width >= 8 A) or
         ``None`` (use the cell as given).
@@ -110,6 +114,7 @@ class Protocol:
     tdamp_fs: float = 100.0
     pdamp_fs: float = 1000.0
     couple: str = "aniso"
+    berendsen_modulus_bar: float = 300000.0
     supercell: str | None = "8A"
     replicas: int = 1
     seed: int = 12345
