@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ionmd.errors import IonmdError
 

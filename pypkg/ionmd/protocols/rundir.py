@@ -159,8 +159,6 @@ class RunDir:
     @classmethod
     def open(cls, path: str | Path) -> "RunDir":
         """Reopen a run directory from its ``settings.json``."""
-        from ionmd.protocols.presets import Protocol
-
         path = Path(path)
         if not (path / SETTINGS).is_file():
             raise IonmdError(f"{path} is no ionmd run directory (no {SETTINGS})")
