@@ -1,0 +1,106 @@
+"""``ionmd run PROTOCOL STRUCTURE --model FILE`` and ``ionmd status DIR``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ionmd.errors import IonmdError
+
+
+def _read_structure(path: str):
+    from ase.io import read
+
+    if not Path(path).is_file():
+        raise IonmdError(f"structure file {path} not found")
+    try:
+        return read(path)
+    except Exception as exc:  # ASE raises many types for unreadable files
+        raise IonmdError(f"cannot read structure {path}: {exc}") from exc
+
+
+def _cmd_run(args: argparse.Namespace) -> None:
+    from ionmd.protocols import get_protocol, parse_temperatures, parse_time_ps, plan_runs, run_all
+    from ionmd.protocols.evscan import run_ev_scan
+
+    overrides: dict = {}
+    for item in args.set or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise IonmdError(f"--set expects KEY=VALUE (e.g. --set timestep_fs=2), got {item!r}")
+        overrides[key.strip()] = value.strip()
+    if args.temps:
+        overrides["temperatures"] = parse_temperatures(args.temps)
+    if args.time:
+        overrides["duration_ps"] = parse_time_ps(args.time)
+    if args.replicas is not None:
+        overrides["replicas"] = args.replicas
+    if args.supercell:
+        overrides["supercell"] = None if args.supercell.lower() == "none" else args.supercell
+    if args.template:
+        overrides["template"] = str(Path(args.template).resolve())
+    protocol = get_protocol(args.protocol, **overrides)
+    atoms = _read_structure(args.structure)
+    name = args.name or Path(args.structure).stem
+    if protocol.family == "ev":
+        res = run_ev_scan(protocol, atoms, args.model, args.output, name=name, nprocs=args.np)
+        print(f"E-V scan: B0 = {res.bulk_modulus_GPa} GPa, V0 = {res.v0} A^3, "
+              f"{'FAILED: ' + '; '.join(res.reasons) if res.failed else 'ok'}")
+        return
+    runs = plan_runs(protocol, atoms, args.model, args.output, name=name)
+    print(f"{len(runs)} run(s) of {protocol.name} under {args.output}")
+    if args.dry_run:
+        return
+    statuses = run_all(runs, nprocs=args.np, progress=not args.no_progress)
+    _print_table(list(zip([r.path for r in runs], statuses)))
+
+
+def _print_table(rows) -> None:
+    print(f"{'state':<10} {'step':>9} {'planned':>9}  run directory / reason")
+    for path, st in rows:
+        print(f"{st.get('state', '?'):<10} {st.get('step', 0):>9} {st.get('planned_steps', ''):>9}  "
+              f"{path}" + (f"\n{'':<31}{st['reason']}" if st.get("reason") else ""))
+
+
+def _cmd_status(args: argparse.Namespace) -> None:
+    rows = []
+    for d in args.dirs:
+        found = sorted(Path(d).rglob("status.json"))
+        if not found:
+            raise IonmdError(f"no run directories (status.json) under {d}")
+        for f in found:
+            rows.append((f.parent, json.loads(f.read_text())))
+    if args.json:
+        print(json.dumps({str(p): s for p, s in rows}, indent=2))
+    else:
+        _print_table(rows)
+
+
+def register(subparsers) -> None:
+    from ionmd.protocols.presets import PRESETS
+
+    p = subparsers.add_parser("run", help="run a simulation protocol on a structure",
+                              description="Presets: " + "; ".join(
+                                  f"{k} ({v.source})" for k, v in PRESETS.items()))
+    p.add_argument("protocol", choices=list(PRESETS))
+    p.add_argument("structure", help="structure file (CIF, POSCAR, extxyz, ... anything ASE reads)")
+    p.add_argument("--model", required=True, help="ionmd model file (from `ionmd export`)")
+    p.add_argument("--temps", help="temperatures, K: 500:900:100 (inclusive) or 500,700,900")
+    p.add_argument("--time", help="duration per run: 110ps, 1ns, 500fs")
+    p.add_argument("--np", type=int, default=1, help="MPI ranks (mpirun -np N lmp)")
+    p.add_argument("--replicas", type=int, help="runs per temperature (velocity seeds)")
+    p.add_argument("--supercell", help="2x2x2, 8A (every width >= 8 A) or none")
+    p.add_argument("--template", help="your own input template (string.Template placeholders)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override any protocol parameter, e.g. --set timestep_fs=2 (repeatable)")
+    p.add_argument("--name", help="structure name in paths and run.json (default: file stem)")
+    p.add_argument("-o", "--output", default="runs", help="root of the run directories (default runs)")
+    p.add_argument("--dry-run", action="store_true", help="write the run directories, run nothing")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(func=_cmd_run)
+
+    s = subparsers.add_parser("status", help="state of the run directories under DIR")
+    s.add_argument("dirs", nargs="+", metavar="DIR")
+    s.add_argument("--json", action="store_true", help="print the status files as JSON")
+    s.set_defaults(func=_cmd_status)

@@ -1,0 +1,307 @@
+"""Write a run directory's LAMMPS input, run ``lmp`` (or ``mpirun -np N lmp``) as a
+subprocess with a progress bar, and record the outcome in ``status.json``.
+
+A run that was cut short (killed, walltime) resumes from its newer restart file and runs
+only the remaining steps (``run N upto``). A run stopped by ``fix halt`` or by lost atoms
+is a physical failure: it is recorded as such and not resumed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import string
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ionmd.errors import IonmdError
+from ionmd.protocols.prepare import find_lammps
+from ionmd.protocols.rundir import DATA, RunDir
+
+INPUTS = Path(__file__).resolve().parents[3] / "inputs"
+HALT_RE = re.compile(r"Fix halt condition for fix-id (\S+) met on step (\d+) with value (\S+)")
+
+
+def template_path(rd: RunDir) -> Path:
+    p = rd.protocol
+    path = Path(p.template) if p.template else INPUTS / f"{p.family}.lmp"
+    if not path.is_file():
+        raise IonmdError(f"input template {path} not found; give an existing file as "
+                         f"'template' or run from an ionmd checkout (inputs/)")
+    return path
+
+
+def _initial_volume(rd: RunDir) -> float:
+    from ase.io import read
+
+    return float(read(rd.path / DATA, format="lammps-data", atom_style="atomic").get_volume())
+
+
+def render_md(rd: RunDir, k: int, restart: Path | None) -> str:
+    """Input text of piece ``k`` (fresh when ``restart`` is None)."""
+    p, T0 = rd.protocol, rd.temperature
+    T1 = p.temperature_end if p.temperature_end is not None else T0
+    P0 = p.pressure_bar
+    P1 = p.pressure_end_bar if p.pressure_end_bar is not None else P0
+    tdamp, pdamp = p.tdamp_fs / 1000.0, p.pdamp_fs / 1000.0
+    if p.thermostat == "nose-hoover":
+        ens = (f"fix             ens all nvt temp {T0} {T1} {tdamp}" if p.ensemble == "nvt" else
+               f"fix             ens all npt temp {T0} {T1} {tdamp} {p.couple} {P0} {P1} {pdamp}")
+    else:
+        ens = ("fix             ens all nve\n"
+               f"fix             tstat all temp/berendsen {T0} {T1} {tdamp}")
+        if p.ensemble == "npt":
+            ens += (f"\nfix             pstat all press/berendsen {p.couple} {P0} {P1} {pdamp} "
+                    f"modulus {p.berendsen_modulus_bar}")
+    if restart is None:
+        start = f"read_data       {DATA}"
+        prepare = []
+        if p.relax:
+            if p.ensemble == "npt":
+                prepare.append(f"fix             relax all box/relax {p.couple} {P0}")
+            prepare += ["minimize        1.0e-8 1.0e-4 200 2000"]
+            if p.ensemble == "npt":
+                prepare.append("unfix           relax")
+            prepare.append("reset_timestep  0")
+        seed = p.seed + rd.replica
+        prepare.append(f"velocity        all create {T0} {seed} mom yes rot yes dist gaussian")
+        prepare = "\n".join(prepare)
+    else:
+        start, prepare = f"read_restart    {restart.name}", ""
+    halt = ""
+    if p.halt_volume_change is not None:
+        halt = (f"variable        dvol equal abs(vol/{_initial_volume(rd):.10g}-1.0)\n"
+                f"fix             halt all halt {p.halt_check_every} v_dvol > "
+                f"{p.halt_volume_change} error soft message yes")
+    subs = dict(start=start, model=str(rd.model.resolve()), elements=" ".join(rd.elements),
+                prepare=prepare, timestep=p.timestep_fs / 1000.0, ensemble=ens, halt=halt,
+                thermo_every=p.thermo_every, dump_every=p.dump_every,
+                trajectory=rd.piece(k)["trajectory"].name,
+                dump_modify="dump_modify     traj unwrap yes" if p.ensemble == "nvt" else "",
+                restart_every=p.restart_every, steps=rd.planned_steps, data=DATA,
+                temperature=T0, pressure=P0, seed=p.seed + rd.replica)
+    try:
+        return string.Template(template_path(rd).read_text()).substitute(subs)
+    except (KeyError, ValueError) as exc:
+        raise IonmdError(f"template {template_path(rd)} uses an unknown placeholder {exc}; "
+                         f"known: {', '.join(sorted(subs))}") from exc
+
+
+# ---- DCD pieces --------------------------------------------------------------------------
+def _dcd_layout(path: Path) -> tuple[int, int, int, int] | None:
+    """(istart, nsavc, header bytes, frame bytes) of a LAMMPS DCD, or None if unreadable."""
+    raw = path.read_bytes()[:4096] if path.is_file() else b""
+    if len(raw) < 100 or raw[4:8] != b"CORD":
+        return None
+    icntrl = np.frombuffer(raw[8:88], dtype=np.int32)
+    istart, nsavc, has_cell = int(icntrl[1]), int(icntrl[2]), bool(icntrl[10])
+    title = int(np.frombuffer(raw[92:96], dtype=np.int32)[0])
+    header = 92 + 4 + title + 4
+    natoms = int(np.frombuffer(raw[header + 4:header + 8], dtype=np.int32)[0])
+    header += 12
+    return istart, nsavc, header, (56 if has_cell else 0) + 3 * (4 * natoms + 8)
+
+
+def truncate_dcd(path: Path, last_step: int | None = None) -> int:
+    """Cut a LAMMPS DCD to whole frames with step <= ``last_step`` (all whole frames when
+    None) and fix the frame count in its header; returns the frames kept."""
+    layout = _dcd_layout(path)
+    if layout is None:
+        return 0
+    istart, nsavc, header, frame = layout
+    n = max(0, (path.stat().st_size - header) // frame)
+    if last_step is not None:
+        n = min(n, max(0, (last_step - istart) // nsavc + 1))
+    with open(path, "r+b") as fh:
+        fh.truncate(header + n * frame)
+        fh.seek(8)
+        fh.write(np.int32(n).tobytes())
+    return n
+
+
+def dcd_first_step(path: Path) -> int | None:
+    layout = _dcd_layout(path)
+    if layout is None or path.stat().st_size < layout[2] + layout[3]:
+        return None
+    return layout[0]
+
+
+def repair_pieces(rd: RunDir, n_pieces: int) -> list[int]:
+    """Cut every piece back to the first step of the next one and drop pieces without a
+    whole frame; returns the piece indices that hold frames, in order."""
+    kept = []
+    for k in range(n_pieces):
+        traj = rd.piece(k)["trajectory"]
+        nxt = next((dcd_first_step(rd.piece(j)["trajectory"]) for j in range(k + 1, n_pieces)
+                    if dcd_first_step(rd.piece(j)["trajectory"]) is not None), None)
+        if truncate_dcd(traj, nxt) > 0:
+            kept.append(k)
+    return kept
+
+
+def _gap(rd: RunDir, kept: list[int]) -> str | None:
+    """A message if a piece starts after the previous piece's last frame (frames lost,
+    e.g. a node crash that dropped buffered output after the restart was written)."""
+    for a, b in zip(kept, kept[1:]):
+        la, lb = _dcd_layout(rd.piece(a)["trajectory"]), _dcd_layout(rd.piece(b)["trajectory"])
+        n = (rd.piece(a)["trajectory"].stat().st_size - la[2]) // la[3]
+        last = la[0] + (n - 1) * la[1]
+        if lb[0] > last:
+            return (f"trajectory gap: {rd.piece(a)['trajectory'].name} ends at step {last} but "
+                    f"{rd.piece(b)['trajectory'].name} starts at {lb[0]}; delete the later "
+                    f"pieces' files and restart.* to rerun from the start")
+    return None
+
+
+# ---- running -----------------------------------------------------------------------------
+def _newest_restart(rd: RunDir) -> Path | None:
+    files = [f for f in (rd.path / "restart.a", rd.path / "restart.b") if f.is_file()
+             and f.stat().st_size > 0]
+    return max(files, key=lambda f: f.stat().st_mtime_ns) if files else None
+
+
+def launch(rd: RunDir, nprocs: int = 1, env: dict | None = None) -> subprocess.Popen:
+    """Write the next piece's input and start LAMMPS on it (fresh, or from the newer restart
+    file when earlier pieces exist); status becomes ``running``."""
+    status = rd.status
+    if status.get("state") == "completed":
+        raise IonmdError(f"{rd.path} is already completed")
+    cmd = find_lammps(nprocs)
+    k = int(status.get("pieces", 0))
+    restart = _newest_restart(rd) if k > 0 else None
+    if k > 0 and restart is None:    # killed before the first restart: start over
+        for j in range(k):
+            for f in rd.piece(j).values():
+                f.unlink(missing_ok=True)
+        k = 0
+    piece = rd.piece(k)
+    piece["input"].write_text(render_md(rd, k, restart))
+    run_env = dict(os.environ)
+    run_env.setdefault("OMP_NUM_THREADS", "1")
+    run_env.update(env or {})
+    # own process group: the pip wheel's `lmp` is a wrapper around the real binary, and
+    # mpirun has children; kill_run stops them all.
+    # output goes to a file, not a pipe: a launched run must never block on a full pipe
+    with open(piece["screen"], "w") as screen:
+        proc = subprocess.Popen(cmd + ["-in", piece["input"].name, "-log", piece["log"].name],
+                                cwd=rd.path, env=run_env, stdout=screen,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    rd.set_status("running", pieces=k + 1, pid=proc.pid, resumed_from=restart.name if restart else None)
+    rd.write_run_json(k + 1)
+    return proc
+
+
+def wait_run(rd: RunDir, proc: subprocess.Popen, progress: bool = False) -> dict:
+    """Follow a launched run's output (with a tqdm bar when ``progress``), then record
+    how it ended; returns the status."""
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=rd.planned_steps, desc=str(rd.path), unit="step", leave=False)
+    screen = rd.piece(int(rd.status["pieces"]) - 1)["screen"]
+    with open(screen) as fh:
+        while True:
+            rc = proc.poll()
+            for line in fh.readlines():   # thermo rows: step time temp pe ke etotal press vol atoms
+                parts = line.split()
+                if bar is not None and len(parts) == 9 and parts[0].isdigit():
+                    bar.n = int(parts[0])
+                    bar.refresh()
+            if rc is not None:
+                break
+            time.sleep(0.05)
+    if bar is not None:
+        bar.close()
+    return finish(rd, rc)
+
+
+def finish(rd: RunDir, rc: int) -> dict:
+    """Record the outcome of the last piece (``rc``: LAMMPS's exit status)."""
+    from ionmd.analysis.failure import parse_thermo
+
+    status = rd.status
+    n = int(status.get("pieces", 0))
+    kept = repair_pieces(rd, n)
+    gap = _gap(rd, kept)
+    logs = [rd.piece(k)["log"] for k in range(n)]
+    text = "\n".join(f.read_text(errors="replace") for f in logs if f.is_file())
+    last_text = logs[-1].read_text(errors="replace") if n and logs[-1].is_file() else ""
+    thermo = parse_thermo(text)
+    steps = thermo.get("Step", np.array([]))
+    step = int(steps[-1]) if len(steps) else 0
+    temp = float(thermo["Temp"][-1]) if len(steps) and "Temp" in thermo else None
+    rd.write_json("run.json", {**rd.read_json("run.json"),
+                               "trajectory": [rd.piece(k)["trajectory"].name for k in kept],
+                               "logs": [rd.piece(k)["log"].name for k in range(n)]})
+    common = dict(step=step, temperature_now_K=temp, pid=None, returncode=rc)
+    halt = HALT_RE.search(last_text)
+    p = rd.protocol
+    if halt:
+        hstep = int(halt.group(2))
+        target = rd.temperature
+        if p.temperature_end is not None:
+            target += (p.temperature_end - rd.temperature) * hstep / rd.planned_steps
+        return rd.set_status("failed", resumable=False, failed_step=hstep,
+                             failed_temperature_K=target,
+                             reason=f"volume changed by more than {100 * p.halt_volume_change:g} % "
+                                    f"(|V/V0 - 1| = {float(halt.group(3)):.3g}, fix halt) at step "
+                                    f"{hstep}, target temperature {target:.1f} K", **common)
+    if "Lost atoms" in last_text:
+        line = next(ln for ln in last_text.splitlines() if "Lost atoms" in ln)
+        return rd.set_status("failed", resumable=False, failed_step=step,
+                             reason=f"atoms lost at step ~{step}: {line.strip()}", **common)
+    if gap:
+        return rd.set_status("failed", resumable=False, reason=gap, **common)
+    if rc == 0 and "IONMD_END" in last_text and step >= rd.planned_steps:
+        return rd.set_status("completed", resumable=False, **common)
+    errors = [ln.strip() for ln in last_text.splitlines() if ln.startswith("ERROR")]
+    if errors:
+        return rd.set_status("failed", resumable=False, reason=errors[0], **common)
+    return rd.set_status("failed", resumable=True, reason=f"interrupted at step {step} (exit "
+                         f"status {rc}); run again to resume from the last restart", **common)
+
+
+def execute(rd: RunDir, nprocs: int = 1, progress: bool = False, env: dict | None = None) -> dict:
+    """Run (or resume) a run directory to its end; returns the final status. Completed
+    runs and physical failures are left as they are."""
+    status = rd.status
+    if status.get("state") == "completed" or (status.get("state") == "failed"
+                                              and not status.get("resumable", True)):
+        return status
+    if status.get("state") == "running" and _alive(status.get("pid")):
+        raise IonmdError(f"{rd.path} is running (pid {status['pid']}); wait for it to end")
+    if status.get("state") == "running":   # its runner was killed: record what is there
+        finish(rd, rc=-9)
+    return wait_run(rd, launch(rd, nprocs, env), progress)
+
+
+def kill_run(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> int:
+    """Stop a launched run and every process it started (its process group)."""
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass
+    rc = proc.wait()
+    deadline = time.time() + 10.0      # its children die asynchronously
+    while _alive(proc.pid) and time.time() < deadline:
+        time.sleep(0.02)
+    return rc
+
+
+def _alive(pgid) -> bool:
+    """Whether a process of the run's process group is still running (zombies aside)."""
+    if not pgid:
+        return False
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == int(pgid) and fields[0] != "Z":
+            return True
+    return False

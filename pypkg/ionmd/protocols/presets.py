@@ -1,0 +1,263 @@
+"""Simulation protocols as data: one :class:`Protocol` per preset, named after its source.
+
+Every field can be overridden (:meth:`Protocol.with_overrides`, ``ionmd run --set``);
+:func:`ionmd.protocols.checks.check_protocol` refuses settings that cannot work.
+
+Sources
+-------
+* ``conductivity`` -- AQVolt26: NpT at 1 atm, 300-700 K, >= 110 ps of which 10 ps are
+  discarded, 1 fs, DCD trajectory plus sparse restart files.
+* ``conductivity-nvt`` -- MACE-SSE (seed 002): NVT Berendsen on a 2x2x2 supercell;
+  T >= 800 K: 500 ps, first 100 ps discarded; T < 800 K: 1 ns, first 200 ps discarded.
+* ``umlip-benchmark`` -- seed 003: 3x3x3 supercell, 300-1100 K, 2 fs, Berendsen
+  tau_T = 200 fs, tau_P = 2000 fs (NpT).
+* ``stability`` -- AQVolt26: relax, then an NpT heating ramp 300 -> 2100 K over 50 ps at
+  1 bar, 1 fs, three replicas; stops itself when the volume changes by > 50 % or atoms
+  are lost.
+* ``pressure-ramp`` -- NpT ramp between two pressures at a fixed temperature.
+* ``ev-scan`` -- MLIP Arena / AQVolt26 Table 1: uniform volumetric strain +-20 %, single
+  points, Birch-Murnaghan bulk modulus, Spearman coefficients of both branches.
+
+Coordinates. NpT runs dump LAMMPS-wrapped coordinates (``dump dcd`` default): the
+analysis unwraps them exactly under a changing box, whereas LAMMPS's own unwrapped
+coordinates are wrong once the box changes (see :mod:`ionmd.analysis.trajectory`).
+Constant-box (NVT) runs dump unwrapped coordinates (``dump_modify unwrap yes``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass
+
+from ionmd.errors import IonmdError
+
+ATM_BAR = 1.01325
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """One simulation protocol (all times in ps or fs, temperatures in K, pressures in bar).
+
+    Attributes
+    ----------
+    name, source : str
+        Preset name and the publication / seed it follows.
+    family : str
+        Input template family: ``md`` (constant or ramped T/P) or ``ev`` (E-V scan).
+    ensemble : str
+        ``nvt`` or ``npt`` (``md`` family).
+    thermostat : str
+        ``nose-hoover`` (``fix nvt/npt``) or ``berendsen`` (``fix nve`` +
+        ``fix temp/berendsen`` [+ ``fix press/berendsen``]).
+    temperatures : tuple of float
+        One run per temperature (the start temperature of a ramp).
+    temperature_end : float or None
+        End of a linear temperature ramp over the whole run (``None``: constant).
+    pressure_bar, pressure_end_bar : float, float or None
+        Barostat target; ``pressure_end_bar`` makes a linear pressure ramp.
+    duration_ps, discard_ps : float
+        Simulated time and the equilibration analysis drops.
+    long_below_K, long_duration_ps, long_discard_ps : float or None
+        Runs below ``long_below_K`` use the longer duration and discard (MACE-SSE).
+    timestep_fs, tdamp_fs, pdamp_fs : float
+        MD time step and thermostat / barostat relaxation times.
+    couple : str
+        Barostat cell coupling (LAMMPS ``iso``, ``aniso`` or ``tri``).
+    berendsen_modulus_bar : float
+        Bulk-modulus estimate of ``fix press/berendsen`` (its volume-rescaling rate).
+        LAMMPS's default, 10 bar, blows a solid up at once; 30 GPa is typical of Li
+        halides and thiophosphates (about 20-40 GPa).
+    supercell : str or None
+        ``"2x2x2"`` (explicit repeats), ``"8A"`` (every perpendicular width >= 8 A) or
+        ``None`` (use the cell as given).
+    replicas : int
+        Runs per temperature with different velocity seeds.
+    seed : int
+        Velocity seed of replica 0 (replica r uses ``seed + r``).
+    dump_every, thermo_every : int
+        Steps between trajectory frames / thermo lines.
+    restart_every : int
+        Steps between restart files (two files, written alternately).
+    relax : bool
+        Minimise positions and (NpT) cell before the MD.
+    halt_volume_change : float or None
+        Stop the run when ``|V/V0 - 1|`` exceeds this (``fix halt``); ``None``: never.
+        ``V0`` is the volume of the structure as given (before any relaxation), so that
+        the limit stays the same when a run resumes.
+    halt_check_every : int
+        Steps between those checks.
+    max_strain, n_points : float, int
+        E-V scan: volumes ``V0 (1 + s)`` for ``n_points`` values of ``s`` in
+        ``[-max_strain, max_strain]``.
+    mobile_species : tuple of str
+        Written to ``run.json`` for the analysis.
+    template : str or None
+        Path of a user template replacing the family's ``inputs/*.lmp``.
+    """
+
+    name: str
+    source: str
+    family: str = "md"
+    ensemble: str = "npt"
+    thermostat: str = "nose-hoover"
+    temperatures: tuple[float, ...] = (300.0, 400.0, 500.0, 600.0, 700.0)
+    temperature_end: float | None = None
+    pressure_bar: float = ATM_BAR
+    pressure_end_bar: float | None = None
+    duration_ps: float = 110.0
+    discard_ps: float = 10.0
+    long_below_K: float | None = None
+    long_duration_ps: float | None = None
+    long_discard_ps: float | None = None
+    timestep_fs: float = 1.0
+    tdamp_fs: float = 100.0
+    pdamp_fs: float = 1000.0
+    couple: str = "aniso"
+    berendsen_modulus_bar: float = 300000.0
+    supercell: str | None = "8A"
+    replicas: int = 1
+    seed: int = 12345
+    dump_every: int = 100
+    thermo_every: int = 100
+    restart_every: int = 10000
+    relax: bool = False
+    halt_volume_change: float | None = None
+    halt_check_every: int = 10
+    max_strain: float = 0.2
+    n_points: int = 21
+    mobile_species: tuple[str, ...] = ("Li",)
+    template: str | None = None
+
+    def schedule(self, temperature: float) -> tuple[float, float]:
+        """``(duration_ps, discard_ps)`` of the run at ``temperature``."""
+        if self.long_below_K is not None and temperature < self.long_below_K:
+            return (self.long_duration_ps or self.duration_ps,
+                    self.long_discard_ps if self.long_discard_ps is not None else self.discard_ps)
+        return self.duration_ps, self.discard_ps
+
+    def steps(self, temperature: float) -> int:
+        """Number of MD steps of the run at ``temperature``."""
+        return int(round(self.schedule(temperature)[0] * 1000.0 / self.timestep_fs))
+
+    def with_overrides(self, **overrides) -> "Protocol":
+        """A copy with some fields replaced; strings are converted to the field's type
+        (so that command-line values can be passed as they are).
+
+        Raises
+        ------
+        IonmdError
+            On an unknown field or a value that cannot be converted.
+        """
+        fields = {f.name: f for f in dataclasses.fields(self)}
+        hints = typing.get_type_hints(Protocol)
+        values = {}
+        for key, value in overrides.items():
+            key = key.replace("-", "_")
+            if key not in fields:
+                raise IonmdError(f"protocol {self.name!r} has no parameter {key!r}; known: "
+                                 f"{', '.join(sorted(fields))}")
+            values[key] = _convert(key, value, hints[key]) if isinstance(value, str) else value
+            if key == "temperatures" and not isinstance(values[key], tuple):
+                values[key] = tuple(float(t) for t in values[key])
+        return dataclasses.replace(self, **values)
+
+    def to_dict(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v
+                for k, v in dataclasses.asdict(self).items()}
+
+
+def _convert(key: str, text: str, hint) -> object:
+    """Parse a command-line string into the type of field ``key``."""
+    args = set(typing.get_args(hint)) or {hint}
+    if text.lower() in ("none", "null") and type(None) in args:
+        return None
+    try:
+        if key == "temperatures":
+            return parse_temperatures(text)
+        if key == "mobile_species":
+            return tuple(s for s in text.replace(",", " ").split() if s)
+        if bool in args:
+            if text.lower() not in ("true", "false", "yes", "no", "1", "0"):
+                raise ValueError(text)
+            return text.lower() in ("true", "yes", "1")
+        if int in args:
+            return int(text)
+        if float in args:
+            return float(text)
+        return text
+    except ValueError as exc:
+        raise IonmdError(f"cannot read {key}={text!r} ({exc})") from exc
+
+
+def parse_temperatures(text: str) -> tuple[float, ...]:
+    """``"500:900:100"`` (inclusive range), ``"500,700,900"`` or ``"600"`` -> tuple of K."""
+    text = text.strip().rstrip("K")
+    try:
+        if ":" in text:
+            parts = [float(p) for p in text.split(":")]
+            if len(parts) != 3 or parts[2] <= 0 or parts[1] < parts[0]:
+                raise ValueError("expected START:STOP:STEP with STOP >= START and STEP > 0")
+            n = int(round((parts[1] - parts[0]) / parts[2]))
+            return tuple(parts[0] + i * parts[2] for i in range(n + 1))
+        return tuple(float(p) for p in text.replace(",", " ").split())
+    except ValueError as exc:
+        raise IonmdError(f"cannot read temperatures {text!r}: {exc} (e.g. 500:900:100 or "
+                         f"500,700,900)") from exc
+
+
+def parse_time_ps(text: str) -> float:
+    """``"110ps"``, ``"1ns"``, ``"500fs"`` or a bare number of ps -> ps."""
+    t = text.strip().lower()
+    for unit, factor in (("ns", 1000.0), ("ps", 1.0), ("fs", 0.001)):
+        if t.endswith(unit):
+            t, scale = t[: -len(unit)], factor
+            break
+    else:
+        scale = 1.0
+    try:
+        return float(t) * scale
+    except ValueError as exc:
+        raise IonmdError(f"cannot read time {text!r}; use e.g. 110ps, 1ns or 500fs") from exc
+
+
+PRESETS: dict[str, Protocol] = {
+    p.name: p for p in (
+        Protocol(name="conductivity", source="AQVolt26", ensemble="npt",
+                 temperatures=(300.0, 400.0, 500.0, 600.0, 700.0), pressure_bar=ATM_BAR,
+                 duration_ps=110.0, discard_ps=10.0, timestep_fs=1.0, supercell="8A"),
+        Protocol(name="conductivity-nvt", source="MACE-SSE (seed 002)", ensemble="nvt",
+                 thermostat="berendsen", temperatures=(600.0, 800.0, 1000.0, 1200.0),
+                 duration_ps=500.0, discard_ps=100.0, long_below_K=800.0,
+                 long_duration_ps=1000.0, long_discard_ps=200.0, timestep_fs=1.0,
+                 supercell="2x2x2"),
+        Protocol(name="umlip-benchmark", source="seed 003", ensemble="npt",
+                 thermostat="berendsen", supercell="3x3x3",
+                 temperatures=tuple(float(t) for t in range(300, 1101, 100)),
+                 timestep_fs=2.0, tdamp_fs=200.0, pdamp_fs=2000.0, duration_ps=110.0,
+                 discard_ps=10.0, dump_every=50),
+        Protocol(name="stability", source="AQVolt26", ensemble="npt", temperatures=(300.0,),
+                 temperature_end=2100.0, pressure_bar=1.0, duration_ps=50.0, discard_ps=0.0,
+                 timestep_fs=1.0, replicas=3, relax=True, halt_volume_change=0.5,
+                 supercell="8A"),
+        Protocol(name="pressure-ramp", source="ionmd", ensemble="npt", temperatures=(300.0,),
+                 pressure_bar=1.0, pressure_end_bar=50000.0, duration_ps=50.0, discard_ps=0.0,
+                 supercell="8A"),
+        Protocol(name="ev-scan", source="MLIP Arena / AQVolt26 Table 1", family="ev",
+                 ensemble="none", temperatures=(0.0,), duration_ps=0.0, discard_ps=0.0,
+                 supercell=None, max_strain=0.2, n_points=21),
+    )
+}
+
+
+def get_protocol(name: str, **overrides) -> Protocol:
+    """Preset ``name`` with ``overrides`` applied.
+
+    Raises
+    ------
+    IonmdError
+        If there is no such preset.
+    """
+    if name not in PRESETS:
+        raise IonmdError(f"unknown protocol {name!r}; choose one of {', '.join(PRESETS)}")
+    return PRESETS[name].with_overrides(**overrides) if overrides else PRESETS[name]

@@ -1,0 +1,170 @@
+"""One run directory per (structure, model, protocol, temperature, replica).
+
+Layout::
+
+    settings.json   what the run is (protocol, temperature, replica, model, structure hash);
+                    reopening the directory with other settings is refused
+    status.json     {"state": pending|running|completed|failed, "reason", "step",
+                     "planned_steps", "resumable", "pieces", ...}
+    run.json        what ionmd.analysis reads (schema in ionmd.analysis.run_dir)
+    struct.data     LAMMPS data file (types in pair_coeff order)
+    in.K.lmp, log.K.lammps, screen.K.txt, traj.K.dcd   piece K (0 = first, then resumes)
+    restart.a, restart.b   the two latest restart files (LAMMPS writes them alternately)
+
+A resumed piece starts from the newer restart file and repeats that step's frame; the
+previous piece is cut back to that step (it may hold frames written after the restart,
+and a half-written last frame when the run was killed), so the stitched trajectory has
+no gap and no duplicate frame.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+
+from ionmd.errors import IonmdError
+from ionmd.protocols.presets import Protocol
+
+SETTINGS, STATUS, RUN_JSON, DATA = "settings.json", "status.json", "run.json", "struct.data"
+STATES = ("pending", "running", "completed", "failed")
+
+
+def structure_hash(atoms: Atoms) -> str:
+    """Digest of cell, numbers and positions (rounded to 1e-6 A)."""
+    h = hashlib.sha256()
+    for arr in (np.round(np.asarray(atoms.cell), 6), atoms.numbers,
+                np.round(atoms.positions, 6)):
+        h.update(np.ascontiguousarray(arr).tobytes())
+    return h.hexdigest()[:16]
+
+
+def file_hash(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:16]
+
+
+@dataclass
+class RunDir:
+    """A run directory and what it is for."""
+
+    path: Path
+    protocol: Protocol
+    temperature: float
+    replica: int
+    model: Path
+    structure: str
+    elements: list[str]
+
+    # ---- files --------------------------------------------------------------------------
+    def read_json(self, name: str) -> dict:
+        f = self.path / name
+        return json.loads(f.read_text()) if f.is_file() else {}
+
+    def write_json(self, name: str, data: dict) -> None:
+        tmp = self.path / (name + ".tmp")
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+        os.replace(tmp, self.path / name)   # atomic: a killed writer leaves the old file
+
+    @property
+    def status(self) -> dict:
+        return self.read_json(STATUS)
+
+    def set_status(self, state: str, **fields) -> dict:
+        assert state in STATES
+        status = self.status
+        status.update(fields, state=state, updated=time.strftime("%Y-%m-%dT%H:%M:%S"))
+        if state != "failed":       # a resumed or finished run drops the old failure
+            status.pop("reason", None)
+        self.write_json(STATUS, status)
+        return status
+
+    @property
+    def planned_steps(self) -> int:
+        return self.protocol.steps(self.temperature)
+
+    def piece(self, k: int) -> dict[str, Path]:
+        return {"input": self.path / f"in.{k}.lmp", "log": self.path / f"log.{k}.lammps",
+                "screen": self.path / f"screen.{k}.txt", "trajectory": self.path / f"traj.{k}.dcd"}
+
+    # ---- creation -----------------------------------------------------------------------
+    def settings(self, atoms: Atoms) -> dict:
+        proto = self.protocol.to_dict()
+        proto.pop("temperatures")
+        return {"protocol": proto, "temperature_K": self.temperature, "replica": self.replica,
+                "model": str(self.model.resolve()), "model_hash": file_hash(self.model),
+                "structure": self.structure, "structure_hash": structure_hash(atoms),
+                "elements": self.elements}
+
+    def create(self, atoms: Atoms) -> None:
+        """Write settings, data file, ``run.json`` and a pending status; reopen an
+        existing directory only when its settings are the same.
+
+        Raises
+        ------
+        IonmdError
+            If the directory exists with other settings.
+        """
+        from ionmd.protocols.prepare import write_data
+
+        wanted = self.settings(atoms)
+        if (self.path / SETTINGS).is_file():
+            have = self.read_json(SETTINGS)
+            if have != wanted:
+                diff = sorted(k for k in set(have) | set(wanted) if have.get(k) != wanted.get(k))
+                if "protocol" in diff:
+                    p0, p1 = have.get("protocol", {}), wanted["protocol"]
+                    diff.remove("protocol")
+                    diff += [f"protocol.{k}" for k in sorted(set(p0) | set(p1)) if p0.get(k) != p1.get(k)]
+                raise IonmdError(f"run directory {self.path} exists with other settings (differs "
+                                 f"in {', '.join(diff)}); choose another output folder, or "
+                                 f"delete it to start over")
+            return
+        if self.path.exists() and any(self.path.iterdir()):
+            raise IonmdError(f"{self.path} exists, is not empty and is no ionmd run directory; "
+                             f"choose another output folder")
+        self.path.mkdir(parents=True, exist_ok=True)
+        write_data(atoms, self.path / DATA, self.elements)
+        self.write_json(SETTINGS, wanted)
+        self.set_status("pending", step=0, planned_steps=self.planned_steps, pieces=0,
+                        resumable=True, temperature_K=self.temperature)
+        self.write_run_json(pieces=0)
+
+    def write_run_json(self, pieces: int) -> None:
+        p = self.protocol
+        unwrapped = p.ensemble == "nvt"
+        self.write_json(RUN_JSON, {
+            "schema": "ionmd-run/1", "temperature_K": self.temperature,
+            "timestep_fs": p.timestep_fs, "dump_every": p.dump_every,
+            "discard_ps": p.schedule(self.temperature)[1],
+            "mobile_species": list(p.mobile_species),
+            "type_map": {str(i + 1): el for i, el in enumerate(self.elements)},
+            "data_file": DATA, "atom_style": "id type x y z",
+            "trajectory": [self.piece(k)["trajectory"].name for k in range(pieces)],
+            "logs": [self.piece(k)["log"].name for k in range(pieces)],
+            "dump_unwrapped": unwrapped, "ensemble": p.ensemble, "protocol": p.name,
+            "structure": self.structure, "replica": self.replica,
+            "temperature_end_K": p.temperature_end,
+        })
+
+    @classmethod
+    def open(cls, path: str | Path) -> "RunDir":
+        """Reopen a run directory from its ``settings.json``."""
+        path = Path(path)
+        if not (path / SETTINGS).is_file():
+            raise IonmdError(f"{path} is no ionmd run directory (no {SETTINGS})")
+        s = json.loads((path / SETTINGS).read_text())
+        proto = dict(s["protocol"], temperatures=(s["temperature_K"],))
+        proto = {k: tuple(v) if isinstance(v, list) else v for k, v in proto.items()}
+        return cls(path=path, protocol=Protocol(**proto), temperature=s["temperature_K"],
+                   replica=s["replica"], model=Path(s["model"]), structure=s["structure"],
+                   elements=s["elements"])

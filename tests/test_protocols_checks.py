@@ -1,0 +1,116 @@
+"""Protocol presets, overrides and the early checks (each error says what to change)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from ase.io import read
+
+from ionmd.errors import IonmdError
+from ionmd.protocols import (PRESETS, get_protocol, parse_temperatures, parse_time_ps,
+                             plan_runs)
+from ionmd.protocols.prepare import find_lammps, repeats_for
+from protocol_setup import fcc_cell, morse_model, short
+
+
+@pytest.fixture(scope="module")
+def morse(tmp_path_factory):
+    return morse_model(tmp_path_factory.mktemp("morse") / "morse.pt")
+
+
+def test_presets_follow_their_sources():
+    c = PRESETS["conductivity"]
+    assert (c.ensemble, c.temperatures, c.duration_ps, c.discard_ps, c.timestep_fs) == \
+        ("npt", (300.0, 400.0, 500.0, 600.0, 700.0), 110.0, 10.0, 1.0)
+    nvt = PRESETS["conductivity-nvt"]
+    assert nvt.thermostat == "berendsen" and nvt.supercell == "2x2x2"
+    assert nvt.schedule(800.0) == (500.0, 100.0) and nvt.schedule(700.0) == (1000.0, 200.0)
+    u = PRESETS["umlip-benchmark"]
+    assert (u.supercell, u.timestep_fs, u.tdamp_fs, u.pdamp_fs) == ("3x3x3", 2.0, 200.0, 2000.0)
+    assert u.temperatures[0] == 300.0 and u.temperatures[-1] == 1100.0
+    s = PRESETS["stability"]
+    assert (s.temperatures, s.temperature_end, s.duration_ps, s.replicas, s.halt_volume_change) \
+        == ((300.0,), 2100.0, 50.0, 3, 0.5)
+    assert PRESETS["ev-scan"].max_strain == 0.2
+
+
+def test_overrides_and_parsers():
+    p = get_protocol("conductivity", timestep_fs="2", relax="yes", temperatures="500:900:100",
+                     supercell="none")
+    assert p.timestep_fs == 2.0 and p.relax is True and p.supercell is None
+    assert p.temperatures == (500.0, 600.0, 700.0, 800.0, 900.0)
+    assert parse_temperatures("600,800") == (600.0, 800.0)
+    assert parse_time_ps("1ns") == 1000.0 and parse_time_ps("500fs") == 0.5
+    with pytest.raises(IonmdError, match="no parameter 'tstep'"):
+        get_protocol("conductivity", tstep=1)
+    with pytest.raises(IonmdError, match="unknown protocol"):
+        get_protocol("melting")
+    with pytest.raises(IonmdError, match="temperatures"):
+        parse_temperatures("900:500:100")
+
+
+def test_supercell_widths():
+    atoms = fcc_cell(reps=1)                       # 3.68 A cube
+    assert repeats_for(atoms, "8A") == (3, 3, 3)   # 3 x 3.68 = 11.04 >= 8 > 2 x 3.68
+    assert repeats_for(atoms, "2x1x3") == (2, 1, 3)
+    prim = atoms[:1].copy()
+    prim.set_cell([[0, 1.84, 1.84], [1.84, 0, 1.84], [1.84, 1.84, 0]])
+    w = prim.get_volume() / np.linalg.norm(np.cross(prim.cell[1], prim.cell[2]))
+    assert repeats_for(prim, "8A") == (int(np.ceil(8 / w)),) * 3
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (dict(timestep_fs=6.0), "time step 6.0 fs cannot work"),
+    (dict(timestep_fs=0.0), "time step 0.0 fs cannot work"),
+    (dict(duration_ps=0.05, discard_ps=0.1), "nothing would be left"),
+    (dict(restart_every=15), "multiple of dump_every"),
+    (dict(ensemble="nph"), "ensemble 'nph' unknown"),
+])
+def test_impossible_settings(tmp_path, morse, overrides, message):
+    with pytest.raises(IonmdError, match=message):
+        plan_runs(short("conductivity", **overrides), fcc_cell(), morse, tmp_path)
+    assert not any(tmp_path.iterdir())             # refused before anything was written
+
+
+def test_elements_the_model_lacks(tmp_path, morse):
+    atoms = fcc_cell()
+    atoms[0].symbol = "Na"
+    with pytest.raises(IonmdError, match="contains Na, which model .* does not know"):
+        plan_runs(short("conductivity"), atoms, morse, tmp_path)
+
+
+def test_missing_lmp(monkeypatch, tmp_path):
+    import ionmd.protocols.prepare as prep
+
+    monkeypatch.setattr(prep.sys, "executable", str(tmp_path / "python"))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(IonmdError, match="`lmp` not found"):
+        find_lammps()
+
+
+def test_existing_directory_with_other_settings(tmp_path, morse):
+    (rd,) = plan_runs(short("conductivity"), fcc_cell(), morse, tmp_path, name="fcc")
+    again = plan_runs(short("conductivity"), fcc_cell(), morse, tmp_path, name="fcc")
+    assert again[0].path == rd.path                # same settings: reopened
+    with pytest.raises(IonmdError, match="other settings .*protocol.timestep_fs"):
+        plan_runs(short("conductivity", timestep_fs=2.0), fcc_cell(), morse, tmp_path, name="fcc")
+    with pytest.raises(IonmdError, match="structure_hash"):
+        plan_runs(short("conductivity"), fcc_cell(a=3.7), morse, tmp_path, name="fcc")
+
+
+def test_data_file_types_match_pair_coeff(tmp_path, morse):
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    atoms = fcc_cell()
+    structure = AseAtomsAdaptor.get_structure(atoms)      # pymatgen input works too
+    (rd,) = plan_runs(short("conductivity-nvt"), structure, morse, tmp_path, name="fcc")
+    run = json.loads((rd.path / "run.json").read_text())
+    assert run["type_map"] == {"1": "Li", "2": "Cl"} and rd.elements == ["Li", "Cl"]
+    back = read(rd.path / "struct.data", format="lammps-data", atom_style="atomic")
+    symbols = [run["type_map"][str(t)] for t in back.get_array("type")]
+    assert symbols == atoms.get_chemical_symbols()
+    assert np.allclose(back.get_masses(), atoms.get_masses(), atol=1e-3)
+    assert run["temperature_K"] == 600.0 and run["discard_ps"] == 0.1 and run["dump_unwrapped"]
+    assert json.loads((rd.path / "status.json").read_text())["state"] == "pending"

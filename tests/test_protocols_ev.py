@@ -1,0 +1,60 @@
+"""E-V scan: the bulk modulus of a known potential (a Morse model in the model contract),
+on energies checked against LAMMPS's own `pair_style morse`, fitted by ionmd and by
+ASE's EquationOfState; and the failure flags on a non-physical E(V)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from ase.eos import EquationOfState
+from ase.units import GPa
+
+from ionmd.protocols import analyse_ev, get_protocol, run_ev_scan
+from lammps_runner import single_point, to_lammps_frame
+from protocol_setup import ELEMENTS, MORSE, fcc_cell, morse_model
+
+
+def test_ev_scan_recovers_bulk_modulus(tmp_path):
+    model = morse_model(tmp_path / "morse.pt")
+    proto = get_protocol("ev-scan", max_strain=0.1, n_points=11)
+    cell = fcc_cell(a=3.62, reps=1)
+    result = run_ev_scan(proto, cell, model, tmp_path / "runs", name="fcc")
+    assert not result.failed, result.reasons
+    assert result.n_minima == 1
+    assert result.spearman_left == pytest.approx(-1.0) and result.spearman_right == pytest.approx(1.0)
+    v = np.array(result.volumes)
+    assert v.min() == pytest.approx(0.9 * cell.get_volume()) and v.max() == pytest.approx(1.1 * cell.get_volume())
+    # energies: the same volumes through LAMMPS's own Morse pair style (independent code)
+    lines = (f"pair_style morse {MORSE['rc']}\npair_coeff * * {MORSE['d0']} {MORSE['alpha']} "
+             f"{MORSE['r0']}\npair_modify shift yes")
+
+    def energy(volume: float, tag: str) -> float:
+        strained = cell.copy()
+        strained.set_cell(cell.cell * (volume / cell.get_volume()) ** (1 / 3), scale_atoms=True)
+        return single_point(to_lammps_frame(strained), None, tmp_path / tag, ELEMENTS,
+                            pair_lines=lines).energy
+
+    for i in (0, 10):
+        assert result.energies[i] == pytest.approx(energy(v[i], f"sp{i}"), abs=1e-8)
+    # bulk modulus: ionmd's Birch-Murnaghan fit against ASE's on the same energies
+    eos = EquationOfState(v, np.array(result.energies), eos="birchmurnaghan")
+    v0, e0, b = eos.fit()
+    assert result.v0 == pytest.approx(v0, rel=1e-5)
+    assert result.bulk_modulus_GPa == pytest.approx(b / GPa, rel=1e-3)
+    # and against the potential's own B = V d2E/dV2 at V0 (central difference, pair_style morse)
+    h = 0.005 * v0
+    d2 = (energy(v0 + h, "p") - 2 * energy(v0, "0") + energy(v0 - h, "m")) / h ** 2
+    assert result.bulk_modulus_GPa == pytest.approx(v0 * d2 / GPa, rel=0.03)
+
+
+def test_ev_failure_flags():
+    v = np.linspace(8, 12, 9)
+    good = analyse_ev(v, (v - 10.0) ** 2)
+    assert not good.failed and good.n_minima == 1
+    two_minima = analyse_ev(v, np.cos(2 * np.pi * (v - 8) / 2.0))
+    assert two_minima.failed and two_minima.n_minima == 2
+    assert any("minima" in r for r in two_minima.reasons)
+    bumpy = (v - 10.0) ** 2
+    bumpy[1] = bumpy[0] + 0.5          # compressed branch rises before it falls
+    res = analyse_ev(v, bumpy)
+    assert res.failed and res.spearman_left > -1.0
