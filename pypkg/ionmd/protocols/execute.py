@@ -22,7 +22,16 @@ from ionmd.errors import IonmdError
 from ionmd.protocols.prepare import find_lammps
 from ionmd.protocols.rundir import DATA, RunDir
 
-INPUTS = Path(__file__).resolve().parents[3] / "inputs"
+
+
+def _inputs_dir() -> Path:
+    """The ``inputs/`` templates: installed next to the package by the wheel (CMake
+    install rule), or the repository's own directory when run from a checkout."""
+    installed = Path(__file__).resolve().parents[1] / "inputs"
+    return installed if installed.is_dir() else Path(__file__).resolve().parents[3] / "inputs"
+
+
+INPUTS = _inputs_dir()
 HALT_RE = re.compile(r"Fix halt condition for fix-id (\S+) met on step (\d+) with value (\S+)")
 
 
@@ -31,7 +40,7 @@ def template_path(rd: RunDir) -> Path:
     path = Path(p.template) if p.template else INPUTS / f"{p.family}.lmp"
     if not path.is_file():
         raise IonmdError(f"input template {path} not found; give an existing file as "
-                         f"'template' or run from an ionmd checkout (inputs/)")
+                         f"'template', or reinstall ionmd (`make install`), which installs the templates")
     return path
 
 
