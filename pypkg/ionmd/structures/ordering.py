@@ -71,7 +71,8 @@ def _groups(structure: Structure) -> dict[str, tuple[dict[str, float], list[int]
 
 
 def _site_names(structure: Structure, indices: list[int]) -> str:
-    labels = sorted({structure[i].label for i in indices if structure[i].label})
+    # "Li1_7" (shipped examples: Wyckoff label _ running number) names site Li1
+    labels = sorted({structure[i].label.rsplit("_", 1)[0] for i in indices if structure[i].label})
     return "/".join(labels) if labels else f"site {indices[0]}"
 
 
