@@ -16,6 +16,14 @@ def _cmd_export_sevennet(args: argparse.Namespace) -> None:
     print(f"wrote {path}")
 
 
+def _cmd_export_mace(args: argparse.Namespace) -> None:
+    from ionmd.export import export_mace
+
+    path = export_mace(args.model, args.output, dtype=args.dtype, head=args.head,
+                       format=args.format, device=args.device)
+    print(f"wrote {path}")
+
+
 def _cmd_inspect(args: argparse.Namespace) -> None:
     from ionmd.export import read_metadata
 
@@ -56,6 +64,15 @@ def build_parser() -> argparse.ArgumentParser:
     sn.add_argument("--modal", default=None, help="fidelity of a multi-fidelity model (e.g. PBE)")
     _add_format_options(sn)
     sn.set_defaults(func=_cmd_export_sevennet)
+
+    mc = families.add_parser("mace", help="MACE .model file (mace_run_train, foundation models)")
+    mc.add_argument("model", help="MACE model file")
+    mc.add_argument("-o", "--output", required=True, help="model file to write (.pt or .pt2)")
+    mc.add_argument("--dtype", choices=("float32", "float64"), default="float64")
+    mc.add_argument("--head", default=None,
+                    help="head of a multi-head model (default: the head named 'Default')")
+    _add_format_options(mc)
+    mc.set_defaults(func=_cmd_export_mace)
 
     inspect = sub.add_parser("inspect", help="print the metadata of a model file")
     inspect.add_argument("file")

@@ -68,12 +68,16 @@ def example_graph(metadata: ModelMetadata, *, natoms: int = 8, seed: int = 0,
 
     rng = np.random.default_rng(seed)
     dtype = torch.float64 if metadata.dtype == "float64" else torch.float32
-    side = max(2.0, 0.55 * metadata.cutoff)
+    side = (12.0 * natoms) ** (1.0 / 3.0)   # ~12 A^3 per atom, like a dense solid
     pos = []
-    while len(pos) < natoms:
+    for _ in range(100000):
         trial = rng.uniform(0.0, side, 3)
         if all(np.linalg.norm(trial - p) > 1.5 for p in pos):
             pos.append(trial)
+            if len(pos) == natoms:
+                break
+    else:
+        raise RuntimeError(f"could not place {natoms} atoms 1.5 A apart in a {side:.1f} A box")
     pos = np.array(pos)
     diff = pos[None, :, :] - pos[:, None, :]          # x_j - x_i
     dist = np.linalg.norm(diff, axis=-1)

@@ -1,0 +1,108 @@
+"""Benchmark: TorchScript (.pt) vs AOTInductor (.pt2) model files in pair_style mlip.
+
+For each model family, exports the model in both formats (timing the one-off export)
+and prints, in one run, LAMMPS atom-steps/s of an NVE run (the Pair time of the timed
+run) with each file at ~100 and ~1000 atoms, and the AOTI/TorchScript ratio. Runs are
+interleaved and the best of ``--repeats`` is kept (this machine is noisy).
+
+Families:
+  sevennet  SevenNet-0 (the sevenn wheel's checkpoint), float32
+  mace      random weights, MACE-MP-0a medium architecture (128 channels, max_L 1,
+            correlation 3, 2 interactions, r_max 6 A), float32
+  esen      random weights, AQVolt26 eSEN-L4 (4 layers, 128 channels, lmax=mmax=2,
+            6 A), float32 -- needs ionmd.export.esen
+
+usage: python examples/bench_formats.py [--families sevennet mace] [--sizes 2x2x3 5x5x5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "tests"))
+
+from bench_sevennet import licl, time_lammps  # noqa: E402
+
+
+def export_family(family: str, fmt: str, out: Path) -> Path:
+    if family == "sevennet":
+        from ionmd.export import export_sevennet
+
+        return export_sevennet("7net-0", out, dtype="float32", format=fmt)
+    if family == "mace":
+        from tiny_mace import write_tiny_mace
+
+        from ionmd.export import export_mace
+
+        src = out.parent / "mace_mp0a_medium_random.model"
+        if not src.exists():
+            write_tiny_mace(src, channels=128, num_interactions=2, correlation=3, max_L=1,
+                            r_max=6.0)
+        return export_mace(src, out, dtype="float32", format=fmt)
+    if family == "esen":
+        from ionmd.export.esen import export_esen
+
+        sys.path.insert(0, str(HERE.parent / "tests"))
+        from tiny_esen import write_tiny_esen
+
+        src = out.parent / "esen_l4_random.pt"
+        if not src.exists():
+            write_tiny_esen(src, num_layers=4, sphere_channels=128)
+        if fmt != "aoti":
+            raise SystemExit("eSEN exports only as AOTInductor packages")
+        return export_esen(src, out, dtype="float32")
+    raise SystemExit(f"unknown family {family}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--families", nargs="+", default=["sevennet", "mace"])
+    parser.add_argument("--sizes", nargs="+", default=["2x2x3", "5x5x5"])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
+    work = Path(tempfile.mkdtemp(prefix="ionmd-bench-formats-"))
+
+    rows = []
+    for family in args.families:
+        files, export_s = {}, {}
+        formats = ["aoti"] if family == "esen" else ["torchscript", "aoti"]
+        for fmt in formats:
+            t0 = time.perf_counter()
+            files[fmt] = export_family(family, fmt, work / f"{family}.{'pt2' if fmt == 'aoti' else 'pt'}")
+            export_s[fmt] = time.perf_counter() - t0
+            print(f"{family:9s} {fmt:11s} export {export_s[fmt]:7.1f} s", flush=True)
+        for size in args.sizes:
+            atoms = licl(tuple(int(x) for x in size.split("x")))
+            n = len(atoms)
+            steps = max(3, int(round(1500 / n)))
+            best = {fmt: np.inf for fmt in formats}
+            for _ in range(args.repeats):
+                for fmt in formats:
+                    best[fmt] = min(best[fmt], time_lammps(
+                        atoms, f"pair_style mlip {files[fmt]}\npair_coeff * * Li Cl", work,
+                        steps, args.threads))
+            rows.append((family, n, {f: n / t for f, t in best.items()}))
+            print(f"{family:9s} {n:5d} atoms  " + "  ".join(
+                f"{f} {n / t:7.1f} atom-steps/s" for f, t in best.items()), flush=True)
+
+    print(f"\nthreads={args.threads}; atom-steps/s (higher is better), Pair time of a LAMMPS NVE run")
+    print(f"{'family':9s} {'atoms':>6s} {'torchscript':>12s} {'aoti':>10s} {'aoti/ts':>8s}")
+    for family, n, speed in rows:
+        ts = speed.get("torchscript", np.nan)
+        print(f"{family:9s} {n:6d} {ts:12.1f} {speed['aoti']:10.1f} {speed['aoti'] / ts:8.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
