@@ -93,6 +93,12 @@ def test_ewald_is_the_lowest_of_all_arrangements():
     assert result.site_counts == {"Mg:0.5 vacancy:0.5": {"sites": 8, "Mg": 4, "vacancy": 4}}
 
 
+def test_ewald_refuses_huge_searches():
+    # Li 48h half occupied: C(48, 24) = 3.2e13 arrangements in one cell
+    with pytest.raises(IonmdError, match=r"3\.2e\+13 arrangements.*method='random'"):
+        order_structure(argyrodite_like(1.0), "ewald")
+
+
 def test_ewald_user_oxidation_states():
     s = rocksalt_clbr()
     with pytest.raises(IonmdError, match=r"oxidation_states lacks \['Br'\]"):

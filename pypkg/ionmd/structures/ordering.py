@@ -20,6 +20,9 @@ from ionmd.structures.errors import StructureError
 from ionmd.structures.supercell import min_width_supercell, parse_supercell
 
 VACANCY = "vacancy"
+DEFAULT_MAX_ARRANGEMENTS = 10**8
+"""Ewald ordering is refused above this many distinct arrangements (pymatgen's search
+took ~10 s for LGPS's 1.5e6 and did not finish in minutes for Li6PS5Cl's 3e13)."""
 DEFAULT_MAX_ATOMS = 2000
 """Largest supercell (counting every partially occupied site) searched for integral occupancies."""
 
@@ -163,7 +166,11 @@ def _fmt(fractions: dict[str, float]) -> str:
     return ", ".join(f"{sp} {occ:.4g}" for sp, occ in fractions.items())
 
 
-def _with_oxidation_states(structure: Structure, oxidation_states: dict[str, float] | None) -> Structure:
+def _with_oxidation_states(structure: Structure, oxidation_states: dict[str, float] | None,
+                           counts: dict[str, int]) -> Structure:
+    """``structure`` decorated with oxidation states: the user's, or pymatgen's guess for
+    the whole-number composition ``counts`` of the ordered cell."""
+    from pymatgen.core import Composition
     s = structure.copy()
     if oxidation_states:
         missing = {str(e) for e in s.composition.elements} - set(oxidation_states)
@@ -171,10 +178,14 @@ def _with_oxidation_states(structure: Structure, oxidation_states: dict[str, flo
             raise StructureError(f"oxidation_states lacks {sorted(missing)}; give one per element")
         s.add_oxidation_state_by_element(oxidation_states)
         return s
-    guesses = s.composition.reduced_composition.oxi_state_guesses(max_sites=-50)
+    composition = Composition(counts).reduced_composition
+    try:
+        guesses = composition.oxi_state_guesses()
+    except ValueError:
+        guesses = ()
     if not guesses:
         raise StructureError(
-            f"cannot guess oxidation states for {s.composition.reduced_formula} (needed for the "
+            f"cannot guess oxidation states for {composition.reduced_formula} (needed for the "
             "Ewald ordering); pass oxidation_states={'Li': 1, ...} or use method='random'")
     s.add_oxidation_state_by_element(guesses[0])
     return s
@@ -183,7 +194,8 @@ def _with_oxidation_states(structure: Structure, oxidation_states: dict[str, flo
 def order_structure(structure: Structure, method: Literal["ewald", "random"] = "random", *,
                     seed: int | None = None, supercell=None, min_width: float | None = None,
                     oxidation_states: dict[str, float] | None = None,
-                    max_atoms: int = DEFAULT_MAX_ATOMS, occ_tol: float = 2e-3) -> OrderedCell:
+                    max_atoms: int = DEFAULT_MAX_ATOMS, occ_tol: float = 2e-3,
+                    max_arrangements: int = DEFAULT_MAX_ARRANGEMENTS) -> OrderedCell:
     """An ordered supercell of ``structure``.
 
     Parameters
@@ -206,7 +218,12 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
     oxidation_states
         Element -> oxidation state for the Ewald energy; default pymatgen's guess.
     max_atoms, occ_tol
-        See ``integral_supercell``.
+        See ``integral_supercell``. A larger ``occ_tol`` rounds occupancies to the
+        nearest whole count in a small cell (e.g. 0.05 makes LGPS's refined
+        occupancies Li20Ge2P4S24 in one cell).
+    max_arrangements
+        ``method="ewald"`` is refused when the cell has more distinct arrangements
+        (product over site groups of multinomial coefficients) than this.
     """
     if method not in ("ewald", "random"):
         raise StructureError(f"unknown ordering method {method!r}; use 'ewald' or 'random'")
@@ -237,7 +254,23 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
     if method == "random":
         ordered = _order_random(big, groups, counts, seed)
         return OrderedCell(ordered, reps, counts, "random", seed=seed)
-    ordered, energy = _order_ewald(big, oxidation_states)
+    arrangements = math.prod(
+        math.factorial(c["sites"]) // math.prod(math.factorial(n) for k, n in c.items() if k != "sites")
+        for c in counts.values())
+    if arrangements > max_arrangements:
+        raise StructureError(
+            f"Ewald ordering of this {'x'.join(map(str, reps))} cell would search "
+            f"{float(arrangements):.1e} arrangements (max_arrangements={max_arrangements:.0e}); "
+            "use method='random' with a seed, a smaller cell, or raise max_arrangements")
+    element_counts: dict[str, int] = {}
+    for site in big:
+        if site.is_ordered:
+            element_counts[site.specie.symbol] = element_counts.get(site.specie.symbol, 0) + 1
+    for c in counts.values():
+        for sp, n in c.items():
+            if sp not in ("sites", VACANCY):
+                element_counts[sp] = element_counts.get(sp, 0) + n
+    ordered, energy = _order_ewald(big, oxidation_states, element_counts)
     return OrderedCell(ordered, reps, counts, "ewald", ewald_energy=energy)
 
 
@@ -256,11 +289,11 @@ def _order_random(big: Structure, groups, counts, seed: int) -> Structure:
                      labels=[big[i].label for i in keep])
 
 
-def _order_ewald(big: Structure, oxidation_states) -> tuple[Structure, float]:
+def _order_ewald(big: Structure, oxidation_states, element_counts) -> tuple[Structure, float]:
     import warnings
     from pymatgen.transformations.standard_transformations import (
         OrderDisorderedStructureTransformation)
-    charged = _with_oxidation_states(big, oxidation_states)
+    charged = _with_oxidation_states(big, oxidation_states, element_counts)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ranked = OrderDisorderedStructureTransformation(algo=0).apply_transformation(
