@@ -15,7 +15,7 @@ _EXPORTS = {
     "parse_supercell": "supercell", "perpendicular_widths": "supercell",
     "min_width_supercell": "supercell", "make_supercell": "supercell",
     "order_structure": "ordering", "integral_supercell": "ordering",
-    "OrderedCell": "ordering",
+    "OrderedCell": "ordering", "StructureError": "errors",
 }
 
 __all__ = list(_EXPORTS)
