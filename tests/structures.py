@@ -63,9 +63,10 @@ def licl_primitive_small(seed: int = 9) -> Atoms:
 
 def li2s_conventional(seed: int = 11) -> Atoms:
     """Anti-fluorite Li2S conventional cell (12 atoms, 5.7 A < 2 x cutoff), rattled."""
-    atoms = bulk("Li2S", "fluorite", a=5.70, cubic=True)
-    # ASE's fluorite puts the first species on the cation site; swap to anti-fluorite
-    atoms.set_chemical_symbols(["S" if s == "Li" else "Li" for s in atoms.get_chemical_symbols()])
+    # ASE's fluorite takes the formula as written: the first species goes on the fcc
+    # (cation) site, the second fills the tetrahedral holes. "SLi2" gives anti-fluorite
+    # Li2S (S on fcc, Li at (1/4,1/4,1/4)); "Li2S" would not.
+    atoms = bulk("SLi2", "fluorite", a=5.70, cubic=True)
     atoms.rattle(0.04, seed=seed)
     return to_lammps_frame(atoms)
 

@@ -1,0 +1,27 @@
+"""Crystal structures for MD: read (CIF, POSCAR, pymatgen, ASE, shipped examples),
+build supercells (explicit or by minimum perpendicular width) and turn partially
+occupied sites into ordered cells (Ewald ranking or seeded random sampling).
+
+Modules: ``io`` (``read_structure``), ``examples`` (shipped CIF files),
+``supercell`` (repetitions and perpendicular widths), ``ordering`` (ordered cells).
+pymatgen is imported on first use so ``ionmd``'s command line stays quick to start.
+"""
+
+import importlib
+
+_EXPORTS = {
+    "read_structure": "io",
+    "example_names": "examples", "example_path": "examples",
+    "parse_supercell": "supercell", "perpendicular_widths": "supercell",
+    "min_width_supercell": "supercell", "make_supercell": "supercell",
+    "order_structure": "ordering", "integral_supercell": "ordering",
+    "OrderedCell": "ordering", "StructureError": "errors",
+}
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"ionmd.structures.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'ionmd.structures' has no attribute {name!r}")

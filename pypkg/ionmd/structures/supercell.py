@@ -1,0 +1,76 @@
+"""Diagonal supercells: explicit repetitions ("2x2x2", (2, 2, 2)) or the smallest
+repetition whose perpendicular widths all reach a target (AQVolt26: 8 A)."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+
+import numpy as np
+from pymatgen.core import Lattice, Structure
+
+from ionmd.structures.errors import StructureError
+
+DEFAULT_MIN_WIDTH = 8.0
+"""Angstrom; the AQVolt26 default: every perpendicular width of the MD cell >= 8 A."""
+
+
+def parse_supercell(spec: str | Sequence[int] | int) -> tuple[int, int, int]:
+    """Repetitions along a, b, c from ``"2x2x2"``, ``"2,2,1"``, ``(2, 2, 2)`` or ``3``."""
+    if isinstance(spec, (int, np.integer)):
+        reps = (int(spec),) * 3
+    elif isinstance(spec, str):
+        parts = [p for p in re.split(r"[x×*,\s]+", spec.strip().lower()) if p]
+        if len(parts) == 1:
+            parts = parts * 3
+        try:
+            reps = tuple(int(p) for p in parts)
+        except ValueError:
+            reps = ()
+        if len(reps) != 3:
+            raise StructureError(f"cannot read supercell {spec!r}; write it as '2x2x2' or '3'")
+    else:
+        reps = tuple(int(n) for n in spec)
+        if len(reps) != 3 or any(r != n for r, n in zip(reps, spec)):
+            raise StructureError(f"supercell {spec!r} must be three integers, e.g. (2, 2, 2)")
+    if min(reps) < 1:
+        raise StructureError(f"supercell repetitions must be >= 1, got {reps}")
+    return reps  # type: ignore[return-value]
+
+
+def perpendicular_widths(lattice: Lattice | np.ndarray) -> np.ndarray:
+    """Distance between opposite faces of the cell, V / |a_j x a_k|, for each axis i."""
+    m = lattice.matrix if isinstance(lattice, Lattice) else np.asarray(lattice, float)
+    volume = abs(np.linalg.det(m))
+    return np.array([volume / np.linalg.norm(np.cross(m[(i + 1) % 3], m[(i + 2) % 3]))
+                     for i in range(3)])
+
+
+def min_width_supercell(lattice: Lattice | np.ndarray,
+                        min_width: float = DEFAULT_MIN_WIDTH) -> tuple[int, int, int]:
+    """Smallest diagonal repetition whose perpendicular widths are all >= ``min_width``.
+
+    Repeating axis i n_i times multiplies width i by n_i and leaves the others alone
+    (the face a_j x a_k of axis i scales by n_j n_k, the volume by n_i n_j n_k), so
+    each n_i = ceil(min_width / w_i) independently, and this is the smallest both per
+    axis and in atom count.
+    """
+    if not min_width > 0:
+        raise StructureError(f"minimum width must be > 0 A, got {min_width}")
+    widths = perpendicular_widths(lattice)
+    # 1e-9 A slack: a cell of exactly the target width needs no repetition
+    return tuple(max(1, math.ceil(min_width / w - 1e-9)) for w in widths)  # type: ignore[return-value]
+
+
+def make_supercell(structure: Structure, supercell: str | Sequence[int] | int | None = None,
+                   *, min_width: float | None = None) -> Structure:
+    """A repeated copy of ``structure``: explicit ``supercell`` or by ``min_width`` (A).
+
+    With neither given, ``min_width`` defaults to ``DEFAULT_MIN_WIDTH``.
+    """
+    if supercell is not None and min_width is not None:
+        raise StructureError("give either an explicit supercell or a minimum width, not both")
+    reps = (parse_supercell(supercell) if supercell is not None
+            else min_width_supercell(structure.lattice, min_width or DEFAULT_MIN_WIDTH))
+    return structure.make_supercell(reps, in_place=False)

@@ -1,0 +1,148 @@
+"""Ordered cells from partial occupancies: whole-number supercells, seeded random
+ordering, and the Ewald ordering checked against enumerating every arrangement."""
+
+import functools
+import itertools
+
+import numpy as np
+import pytest
+from pymatgen.analysis.ewald import EwaldSummation
+from pymatgen.core import Lattice, Structure
+
+from ionmd.errors import IonmdError
+from ionmd.structures import integral_supercell, order_structure
+
+
+FCC = np.array([[0, 0, 0], [0, 0.5, 0.5], [0.5, 0, 0.5], [0.5, 0.5, 0]])
+
+
+def rocksalt(cation, anion, a: float) -> Structure:
+    """Conventional rock-salt cell (4 + 4 sites), written out: pymatgen's Fm-3m
+    generation takes seconds."""
+    return Structure(Lattice.cubic(a), [cation] * 4 + [anion] * 4,
+                     np.vstack([FCC, (FCC + 0.5) % 1]), labels=["M1"] * 4 + ["X1"] * 4)
+
+
+def rocksalt_clbr(a: float = 5.4) -> Structure:
+    """Rock salt with 50/50 Cl/Br on the anion site (4 anion sites per cell)."""
+    return rocksalt({"Li": 1}, {"Cl": 0.5, "Br": 0.5}, a)
+
+
+@functools.lru_cache
+def _argyrodite(cl_on_4a: float) -> Structure:
+    return Structure.from_spacegroup(
+        "F-43m", Lattice.cubic(9.85),
+        ["P", "S", {"S": cl_on_4a, "Cl": 1 - cl_on_4a}, {"Cl": cl_on_4a, "S": 1 - cl_on_4a},
+         {"Li": 0.5}],
+        [[0.5, 0.5, 0.5], [0.619, 0.619, 0.619], [0.25, 0.25, 0.25], [0, 0, 0], [0.18, 0.18, 0.02]],
+        labels=["P1", "S1", "X4c", "X4a", "Li1"])
+
+
+def argyrodite_like(cl_on_4a: float = 0.75) -> Structure:
+    """Li6PS5Cl-like: S/Cl exchange between 4a and 4c, Li half on 48h (vacancies)."""
+    return _argyrodite(cl_on_4a).copy()
+
+
+def _on_sites(ordered: Structure, parent: Structure) -> bool:
+    """Every ordered atom sits on a site of ``parent`` that allowed its species."""
+    d = parent.lattice.get_all_distances(ordered.frac_coords, parent.frac_coords)
+    near = d.argmin(axis=1)
+    return bool(d.min(axis=1).max() < 1e-6 and all(
+        site.specie.symbol in {el.symbol for el in parent[j].species.elements}
+        for site, j in zip(ordered, near)))
+
+
+def test_random_is_reproducible_and_seed_dependent():
+    s = rocksalt_clbr()
+    a = order_structure(s, "random", seed=7, supercell="2x2x2")
+    b = order_structure(s, "random", seed=7, supercell="2x2x2")
+    c = order_structure(s, "random", seed=8, supercell="2x2x2")
+    assert a.structure == b.structure
+    # 32 anion sites, 16 Cl: two seeds giving the same cell has probability 1/C(32,16)
+    assert a.structure != c.structure
+    assert a.structure.composition.as_dict() == {"Li": 32, "Cl": 16, "Br": 16}
+    assert a.site_counts == {"Br:0.5 Cl:0.5": {"sites": 32, "Cl": 16, "Br": 16}}
+    assert a.structure.is_ordered and _on_sites(a.structure, s.make_supercell((2, 2, 2), in_place=False))
+
+
+def test_random_needs_seed_and_known_method():
+    with pytest.raises(IonmdError, match="needs a seed"):
+        order_structure(rocksalt_clbr(), "random")
+    with pytest.raises(IonmdError, match="unknown ordering method 'best'"):
+        order_structure(rocksalt_clbr(), "best", seed=1)
+
+
+def test_ewald_is_the_lowest_of_all_arrangements():
+    # Ewald energies see charges only: Mg2+ on half the cation sites of rock salt
+    # (vacancies on the rest) gives arrangements of different energy; Cl/Br would not.
+    s = rocksalt({"Mg": 0.5}, "Cl", 5.2)
+    big = s.make_supercell((1, 1, 2), in_place=False)          # 8 cation sites, 4 Mg
+    result = order_structure(s, "ewald", supercell=(1, 1, 2))
+    cations = [i for i, site in enumerate(big) if not site.is_ordered]
+    energies = []
+    for mg in itertools.combinations(cations, 4):
+        keep = [i for i in range(len(big)) if i not in cations or i in mg]
+        species = ["Mg2+" if i in cations else "Cl-" for i in keep]
+        energies.append(EwaldSummation(Structure(big.lattice, species, big.frac_coords[keep])).total_energy)
+    assert result.ewald_energy == pytest.approx(min(energies), rel=1e-6)
+    assert result.ewald_energy < np.median(energies) - 0.1     # the test can tell orderings apart
+    charged = result.structure.copy()
+    charged.add_oxidation_state_by_element({"Mg": 2, "Cl": -1})
+    assert EwaldSummation(charged).total_energy == pytest.approx(min(energies), rel=1e-6)
+    assert result.structure.composition.as_dict() == {"Mg": 4, "Cl": 8}
+    assert result.site_counts == {"Mg:0.5 vacancy:0.5": {"sites": 8, "Mg": 4, "vacancy": 4}}
+
+
+def test_ewald_refuses_huge_searches():
+    # Li 48h half occupied: C(48, 24) = 3.2e13 arrangements in one cell
+    with pytest.raises(IonmdError, match=r"3\.2e\+13 arrangements.*method='random'"):
+        order_structure(argyrodite_like(1.0), "ewald")
+
+
+def test_ewald_user_oxidation_states():
+    s = rocksalt_clbr()
+    with pytest.raises(IonmdError, match=r"oxidation_states lacks \['Br'\]"):
+        order_structure(s, "ewald", oxidation_states={"Li": 1, "Cl": -1})
+    cell = order_structure(s, "ewald", oxidation_states={"Li": 1, "Cl": -1, "Br": -1})
+    assert cell.structure.composition.as_dict() == {"Li": 4, "Cl": 2, "Br": 2}
+
+
+def test_integral_supercell_for_argyrodite_disorder():
+    s = argyrodite_like(cl_on_4a=0.6)   # 4 sites x 0.4 = 1.6 -> 5 cells for whole numbers
+    reps = integral_supercell(s)
+    assert np.prod(reps) == 5
+    brute = min(n for n in range(1, 40) if all(abs(n * 4 * f - round(n * 4 * f)) < 1e-9 for f in (0.6, 0.4)))
+    assert np.prod(reps) == brute
+    cell = order_structure(s, "random", seed=3)
+    assert cell.supercell == reps
+    counts = cell.site_counts
+    assert counts["Cl:0.4 S:0.6"] == {"sites": 20, "S": 12, "Cl": 8}
+    assert counts["Li:0.5 vacancy:0.5"] == {"sites": 240, "Li": 120, "vacancy": 120}
+    assert cell.structure.composition.as_dict() == {"Li": 120, "P": 20, "S": 100, "Cl": 20}
+    assert _on_sites(cell.structure, s.make_supercell(reps, in_place=False))
+
+
+def test_min_width_then_integral():
+    s = argyrodite_like(cl_on_4a=0.75)       # one cell is whole already; 16 A asks for 2x2x2
+    cell = order_structure(s, "random", seed=1, min_width=16.0)
+    assert cell.supercell == (2, 2, 2)
+    assert cell.structure.composition.reduced_formula == "Li6PS5Cl"
+
+
+def test_non_integral_explicit_supercell_names_the_site():
+    with pytest.raises(IonmdError, match=r"supercell 1x1x1 .* X4c|X4a"):
+        order_structure(argyrodite_like(0.6), "random", seed=1, supercell="1x1x1")
+
+
+def test_cannot_make_whole_names_the_site():
+    s = Structure(Lattice.cubic(4.0), [{"Li": 1}, {"Cl": 1 / 7, "Br": 6 / 7}],
+                  [[0, 0, 0], [0.5, 0.5, 0.5]], labels=["Li1", "Hal1"])
+    with pytest.raises(IonmdError, match=r"occupancies of Hal1 .*needs 7 copies.*max_atoms=10"):
+        order_structure(s, "random", seed=1, max_atoms=10)
+    assert np.prod(integral_supercell(s, max_atoms=100)) == 7
+
+
+def test_ordered_input_just_repeats():
+    s = Structure(Lattice.cubic(4.0), ["Li", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    cell = order_structure(s, "random", seed=1, min_width=8.0)
+    assert cell.supercell == (2, 2, 2) and len(cell.structure) == 16 and cell.method == "ordered"
