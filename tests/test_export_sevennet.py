@@ -69,7 +69,7 @@ def test_cli_reports_errors_without_traceback(tmp_path):
 
 def test_read_metadata_rejects_foreign_files(tmp_path):
     (tmp_path / "junk.pt").write_bytes(b"junk")
-    with pytest.raises(ModelFileError, match="not a TorchScript model file"):
+    with pytest.raises(ModelFileError, match="not an ionmd model file"):
         read_metadata(tmp_path / "junk.pt")
     with pytest.raises(ModelFileError, match="does not exist"):
         read_metadata(tmp_path / "missing.pt")
