@@ -27,7 +27,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 RUN = ROOT / "demo-run"
 TEMPERATURES = "900,1100,1300"     # K
-DURATION = "1.2ps"                 # per temperature (production: 500 ps)
+DURATION = "1ps"                   # per temperature (production: 500 ps)
 CHARGES = "Li=1,P=5,S=-2,Cl=-1"
 
 
