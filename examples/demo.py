@@ -87,8 +87,9 @@ def main() -> int:
           "--set", "timestep_fs=2", "--set", "discard_ps=0.2", "--set", "dump_every=5",
           "--name", "Li6PS5Cl", "-o", str(RUN / "runs"))
     run_dirs = sorted(str(p.parent) for p in (RUN / "runs").glob("**/run.json"))
+    # fit from 0.1 ps: the default (1 ps) is for production-length runs
     ionmd("analyze", *run_dirs, "--charges", CHARGES, "--mcmc-samples", "200",
-          "-o", str(RUN / "analysis"))
+          "--fit-start-ps", "0.1", "-o", str(RUN / "analysis"))
 
     summary = RUN / "analysis" / "summary.json"
     if summary.exists():
