@@ -56,6 +56,23 @@ def _energy_and_gradient_module(node_energy_model):
     return EnergyAndEdgeGradient(node_energy_model)
 
 
+def node_energy_adapter(edge_model):
+    """A contract module ``(edge_vec, edge_index, species, nlocal) -> local energies``
+    seen as a node-energy module ``(edge_vec, edge_index, species) -> all node energies``,
+    the signature :func:`save_aoti` takes."""
+    import torch
+
+    class NodeEnergy(torch.nn.Module):
+        def __init__(self, inner: torch.nn.Module):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, edge_vec, edge_index, species):
+            return self.inner(edge_vec, edge_index, species, species.shape[0])
+
+    return NodeEnergy(edge_model).eval()
+
+
 def example_graph(metadata: ModelMetadata, *, natoms: int = 8, seed: int = 0,
                   device: str = "cpu"):
     """A small random periodic-free cluster with all pairs inside the cutoff as edges.

@@ -169,19 +169,6 @@ def build_mace_module(model_file: str | Path, *, dtype: str = "float64",
     return torch.jit.freeze(scripted), meta
 
 
-def _node_energy_adapter(edge_model):
-    import torch
-
-    class MACENodeEnergy(torch.nn.Module):
-        def __init__(self, inner: torch.nn.Module):
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, edge_vec, edge_index, species):
-            return self.inner(edge_vec, edge_index, species, species.shape[0])
-
-    return MACENodeEnergy(edge_model).eval()
-
 
 def export_mace(model_file: str | Path, output: str | Path = "mace.pt", *,
                 dtype: str = "float64", head: Optional[str] = None,
@@ -215,8 +202,8 @@ def export_mace(model_file: str | Path, output: str | Path = "mace.pt", *,
         scripted, meta = build_mace_module(model_file, dtype=dtype, head=head)
         return save_torchscript(scripted, output, meta)
     if format == "aoti":
-        from ionmd.export.aoti import save_aoti
+        from ionmd.export.aoti import node_energy_adapter, save_aoti
 
         wrapper, meta = build_mace_eager(model_file, dtype=dtype, head=head)
-        return save_aoti(_node_energy_adapter(wrapper), output, meta, device=device)
+        return save_aoti(node_energy_adapter(wrapper), output, meta, device=device)
     raise ExportError(f"unknown format {format!r}: use torchscript or aoti")

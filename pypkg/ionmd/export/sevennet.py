@@ -229,20 +229,6 @@ def build_sevennet_module(model: str | Path = "7net-0", *, dtype: str = "float32
     return torch.jit.freeze(scripted), meta
 
 
-def _node_energy_adapter(edge_model):
-    """``(edge_vec, edge_index, species) -> energies of all nodes`` for AOTInductor."""
-    import torch
-
-    class SevenNetNodeEnergy(torch.nn.Module):
-        def __init__(self, inner: torch.nn.Module):
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, edge_vec, edge_index, species):
-            return self.inner(edge_vec, edge_index, species, species.shape[0])
-
-    return SevenNetNodeEnergy(edge_model).eval()
-
 
 @contextlib.contextmanager
 def _shape_generic_sevenn():
@@ -302,9 +288,9 @@ def export_sevennet(model: str | Path = "7net-0", output: str | Path = "sevennet
         scripted, meta = build_sevennet_module(model, dtype=dtype, modal=modal)
         return save_torchscript(scripted, output, meta)
     if format == "aoti":
-        from ionmd.export.aoti import save_aoti
+        from ionmd.export.aoti import node_energy_adapter, save_aoti
 
         wrapper, meta = build_sevennet_eager(model, dtype=dtype, modal=modal)
         with _shape_generic_sevenn():
-            return save_aoti(_node_energy_adapter(wrapper), output, meta, device=device)
+            return save_aoti(node_energy_adapter(wrapper), output, meta, device=device)
     raise ExportError(f"unknown format {format!r}: use torchscript or aoti")
