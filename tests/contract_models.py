@@ -81,3 +81,17 @@ def save_contract_package(module: torch.nn.Module, path: Path, *, cutoff: float,
     if format_version is not None:
         meta.format_version = format_version
     return save_aoti(module, path, meta)
+
+
+# Parameters shared by the Morse tests, and LAMMPS's own pair style with them (the
+# analytic reference the contract models are checked against).
+D0, ALPHA, R0, RC = 0.35, 1.4, 2.9, 5.5
+
+
+def lammps_morse(atoms, workdir):
+    """``atoms`` with LAMMPS's built-in ``pair_style morse`` (shifted to zero at RC)."""
+    from lammps_runner import single_point
+
+    return single_point(atoms, None, workdir, ["Cl", "Li"],
+                        pair_lines=f"pair_style morse {RC}\npair_coeff * * {D0} {ALPHA} {R0}\n"
+                                   "pair_modify shift yes")

@@ -7,13 +7,12 @@ import numpy as np
 import pytest
 from ase import Atoms
 
-from contract_models import MorseNodeEnergy, save_contract_package
+from contract_models import ALPHA, D0, R0, RC, MorseNodeEnergy, lammps_morse, save_contract_package
 from lammps_runner import run_lmp, single_point, write_data
 from structures import licl_supercell, triclinic_distorted
 
 from ionmd.export import read_metadata
 
-D0, ALPHA, R0, RC = 0.35, 1.4, 2.9, 5.5
 
 
 @pytest.fixture(scope="module")
@@ -22,11 +21,6 @@ def morse_pt2(tmp_path_factory):
     return save_contract_package(MorseNodeEnergy(D0, ALPHA, R0, RC), path, cutoff=RC,
                                  elements=["Cl", "Li"], num_layers=2)
 
-
-def lammps_morse(atoms, workdir):
-    return single_point(atoms, None, workdir, ["Cl", "Li"],
-                        pair_lines=f"pair_style morse {RC}\npair_coeff * * {D0} {ALPHA} {R0}\n"
-                                   "pair_modify shift yes")
 
 
 def one_atom_cell():

@@ -5,11 +5,10 @@ contract: serial ('owners' graph), the ghost-shell graph, and 1/2/4 MPI ranks.""
 import numpy as np
 import pytest
 
-from contract_models import MorseEdgeModel, save_contract_model
+from contract_models import ALPHA, D0, R0, RC, MorseEdgeModel, lammps_morse, save_contract_model
 from lammps_runner import run_lmp, single_point, thermo_table, write_data
 from structures import licl_supercell, triclinic_distorted
 
-D0, ALPHA, R0, RC = 0.35, 1.4, 2.9, 5.5
 
 
 @pytest.fixture(scope="module")
@@ -19,12 +18,6 @@ def morse_model(tmp_path_factory):
     return save_contract_model(MorseEdgeModel(D0, ALPHA, R0, RC), path, cutoff=RC,
                                elements=["Cl", "Li"], num_layers=2)
 
-
-def lammps_morse(atoms, workdir):
-    """The same system with LAMMPS's built-in morse pair style."""
-    return single_point(atoms, None, workdir, ["Cl", "Li"],
-                        pair_lines=f"pair_style morse {RC}\npair_coeff * * {D0} {ALPHA} {R0}\n"
-                                   "pair_modify shift yes")
 
 
 @pytest.mark.parametrize("make", [licl_supercell, triclinic_distorted], ids=["licl", "triclinic"])
