@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import string
 import subprocess
 import time
@@ -173,13 +174,17 @@ def _newest_restart(rd: RunDir) -> Path | None:
     return max(files, key=lambda f: f.stat().st_mtime_ns) if files else None
 
 
-def launch(rd: RunDir, nprocs: int = 1, env: dict | None = None) -> subprocess.Popen:
+def launch(rd: RunDir, nprocs: int = 1, env: dict | None = None,
+           launcher: list[str] | None = None) -> subprocess.Popen:
     """Write the next piece's input and start LAMMPS on it (fresh, or from the newer restart
-    file when earlier pieces exist); status becomes ``running``."""
+    file when earlier pieces exist); status becomes ``running``.
+
+    ``launcher`` replaces the command that starts LAMMPS (default :func:`find_lammps`, i.e.
+    ``lmp`` or ``mpirun -np N lmp``; a batch system passes e.g. ``srun -n N lmp``)."""
     status = rd.status
     if status.get("state") == "completed":
         raise IonmdError(f"{rd.path} is already completed")
-    cmd = find_lammps(nprocs)
+    cmd = list(launcher) if launcher else find_lammps(nprocs)
     k = int(status.get("pieces", 0))
     restart = _newest_restart(rd) if k > 0 else None
     if k > 0 and restart is None:    # killed before the first restart: start over
@@ -199,7 +204,8 @@ def launch(rd: RunDir, nprocs: int = 1, env: dict | None = None) -> subprocess.P
         proc = subprocess.Popen(cmd + ["-in", piece["input"].name, "-log", piece["log"].name],
                                 cwd=rd.path, env=run_env, stdout=screen,
                                 stderr=subprocess.STDOUT, start_new_session=True)
-    rd.set_status("running", pieces=k + 1, pid=proc.pid, resumed_from=restart.name if restart else None)
+    rd.set_status("running", pieces=k + 1, pid=proc.pid, host=socket.gethostname(),
+                  resumed_from=restart.name if restart else None)
     rd.write_run_json(k + 1)
     return proc
 
@@ -229,8 +235,9 @@ def wait_run(rd: RunDir, proc: subprocess.Popen, progress: bool = False) -> dict
     return finish(rd, rc)
 
 
-def finish(rd: RunDir, rc: int) -> dict:
-    """Record the outcome of the last piece (``rc``: LAMMPS's exit status)."""
+def finish(rd: RunDir, rc: int | None) -> dict:
+    """Record the outcome of the last piece (``rc``: LAMMPS's exit status; None when it is
+    unknown because the runner died: then the log alone says whether the run ended)."""
     from ionmd.analysis.failure import parse_thermo
 
     status = rd.status
@@ -266,7 +273,7 @@ def finish(rd: RunDir, rc: int) -> dict:
                              reason=f"atoms lost at step ~{step}: {line.strip()}", **common)
     if gap:
         return rd.set_status("failed", resumable=False, reason=gap, **common)
-    if rc == 0 and "IONMD_END" in last_text and step >= rd.planned_steps:
+    if rc in (0, None) and "IONMD_END" in last_text and step >= rd.planned_steps:
         return rd.set_status("completed", resumable=False, **common)
     errors = [ln.strip() for ln in last_text.splitlines() if ln.startswith("ERROR")]
     if errors:
@@ -275,18 +282,28 @@ def finish(rd: RunDir, rc: int) -> dict:
                          f"status {rc}); run again to resume from the last restart", **common)
 
 
-def execute(rd: RunDir, nprocs: int = 1, progress: bool = False, env: dict | None = None) -> dict:
+def execute(rd: RunDir, nprocs: int = 1, progress: bool = False, env: dict | None = None,
+            launcher: list[str] | None = None) -> dict:
     """Run (or resume) a run directory to its end; returns the final status. Completed
-    runs and physical failures are left as they are."""
+    runs and physical failures are left as they are. ``launcher``: see :func:`launch`."""
     status = rd.status
     if status.get("state") == "completed" or (status.get("state") == "failed"
                                               and not status.get("resumable", True)):
         return status
-    if status.get("state") == "running" and _alive(status.get("pid")):
+    if status.get("state") == "running" and running_here(status):
         raise IonmdError(f"{rd.path} is running (pid {status['pid']}); wait for it to end")
     if status.get("state") == "running":   # its runner was killed: record what is there
-        finish(rd, rc=-9)
-    return wait_run(rd, launch(rd, nprocs, env), progress)
+        status = finish(rd, rc=None)
+        if status["state"] == "completed" or not status.get("resumable", True):
+            return status
+    return wait_run(rd, launch(rd, nprocs, env, launcher), progress)
+
+
+def running_here(status: dict) -> bool:
+    """Whether the LAMMPS process of a ``running`` status is alive on this host (a status
+    written on another host cannot be checked here: False)."""
+    host = status.get("host")
+    return (host is None or host == socket.gethostname()) and _alive(status.get("pid"))
 
 
 def kill_run(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> int:
