@@ -24,8 +24,9 @@ RESOURCE_KEYS = ("ranks", "threads", "gpus", "walltime")
 LOCAL_KEYS = ("kind", "cores", "launcher")
 SLURM_KEYS = ("kind", "partition", "account", "qos", "runs_per_job", "array_parallelism",
               "launcher", "setup", "sbatch", "mem_gb", "constraint")
+FAILURE_KEYS = ("volume_limit", "runaway_factor", "melt_fraction", "collapse_fraction")
 ANALYSIS_KEYS = ("charges", "fit_start_ps", "fit_end_ps", "window_ps", "mcmc_samples",
-                 "haven_ratio")
+                 "haven_ratio") + FAILURE_KEYS
 ORDER_METHODS = ("random", "ewald")
 
 
@@ -69,6 +70,7 @@ class Analysis:
     window_ps: float = 15.0
     mcmc_samples: int = 400
     haven_ratio: float = 1.0
+    failure: dict[str, float] = field(default_factory=dict)   # detect_failures thresholds
 
 
 @dataclass
@@ -508,6 +510,13 @@ def _analysis(src: Source, errors: _Errors) -> Analysis:
                 errors.add(("analysis", name), f"{name} must be a positive number (got {v!r})")
             else:
                 setattr(a, name, float(v))
+    for name in FAILURE_KEYS:
+        if name in table:
+            v = table[name]
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
+                errors.add(("analysis", name), f"{name} must be a positive number (got {v!r})")
+            else:
+                a.failure[name] = float(v)
     if "mcmc_samples" in table:
         a.mcmc_samples = _int(errors, ("analysis", "mcmc_samples"), table["mcmc_samples"], 10) or 400
     return a

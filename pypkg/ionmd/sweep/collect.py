@@ -52,7 +52,8 @@ def analyse_run(run: PlannedRun, campaign: Campaign, charges: dict[str, float]) 
     a = campaign.analysis
     settings = {"charges": charges, "fit_start_ps": a.fit_start_ps, "fit_end_ps": a.fit_end_ps,
                 "window_ps": a.window_ps, "mcmc_samples": a.mcmc_samples,
-                "haven_ratio": a.haven_ratio, "status": rd.status.get("updated")}
+                "haven_ratio": a.haven_ratio, "failure": a.failure,
+                "status": rd.status.get("updated")}
     cache = rd.path / "analysis" / "sweep_collect.json"
     if cache.is_file():
         cached = json.loads(cache.read_text())
@@ -61,14 +62,16 @@ def analyse_run(run: PlannedRun, campaign: Campaign, charges: dict[str, float]) 
     spec = load_run_dir(rd.path, {"charges": charges})
     ramp = run.rundir.protocol.temperature_end is not None
     if ramp or cls == "failed-physical":
-        results = {"failure": failures_of(spec).to_dict()}
+        results = {"failure": failures_of(spec, **a.failure).to_dict()}
     else:
         try:
             results = analyze_run(spec, rd.path / "analysis", fit_start_ps=a.fit_start_ps,
                                   fit_end_ps=a.fit_end_ps, window_ps=a.window_ps,
-                                  haven_ratio=a.haven_ratio, n_samples=a.mcmc_samples)
+                                  haven_ratio=a.haven_ratio, n_samples=a.mcmc_samples,
+                                  failure_options=a.failure)
         except AnalysisError as exc:
-            results = {"failure": failures_of(spec).to_dict(), "analysis_error": str(exc)}
+            results = {"failure": failures_of(spec, **a.failure).to_dict(),
+                       "analysis_error": str(exc)}
     cache.parent.mkdir(exist_ok=True)
     cache.write_text(json.dumps({"settings": settings, "results": results}, indent=1))
     return {**out, **results}
