@@ -1,0 +1,125 @@
+"""The local executor for real (`lmp` + the plugin, a Morse model, 32 atoms): a campaign
+whose submitter and one running `lmp` are killed mid-run is resubmitted and completes
+with every run done once (restarts and frames counted), and its collected table equals
+that of the same campaign run without interruption (same seeds)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from ionmd.analysis.failure import parse_thermo
+from ionmd.analysis.run_dir import load_run_dir
+from ionmd.analysis.trajectory import read_frames
+from ionmd.cli import main
+from ionmd.protocols.execute import _alive
+from ionmd.sweep import load_campaign, plan_campaign
+from sweep_setup import campaign_dir, morse_model, write_campaign
+
+STEPS, DUMP, RESTART = 2000, 10, 200
+SETTINGS = dict(protocol="conductivity-nvt", temperatures=(2000, 2500, 3000), replicas=1,
+                duration_ps=STEPS / 1000, restart_every=RESTART)
+
+
+@pytest.fixture(scope="module")
+def morse(tmp_path_factory):
+    return morse_model(tmp_path_factory.mktemp("morse") / "morse.pt")
+
+
+def _wait(cond, timeout=120.0, what=""):
+    deadline = time.time() + timeout
+    while not cond():
+        if time.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def _kill_group(pid):
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def test_killed_campaign_resumes_and_equals_uninterrupted(tmp_path, morse):
+    folder = campaign_dir(tmp_path / "camp", morse)
+    path = write_campaign(folder, name="kill", output="runs", **SETTINGS)
+    ref_path = write_campaign(folder, name="ref", output="runs_ref", **SETTINGS)
+    runs = plan_campaign(load_campaign(path))
+    started = []
+    submitter = subprocess.Popen([sys.executable, "-m", "ionmd.cli", "sweep", "submit", str(path),
+                                  "--no-progress"], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+    try:
+        # two at once (2 cores, 1 rank each): wait until both run and one wrote a restart
+        def two_running():
+            st = [r.rundir.status for r in runs]
+            return sum(s.get("state") == "running" for s in st) == 2 and any(
+                (r.path / "restart.a").is_file() for r in runs if r.rundir.status.get("state") == "running")
+
+        _wait(two_running, what="two running runs with a restart file")
+        submitter.kill()                      # the submitter dies ...
+        submitter.wait()
+        live = [r for r in runs if r.rundir.status.get("state") == "running"]
+        started = [r.rundir.status["pid"] for r in live]
+        victim = next(r for r in live if (r.path / "restart.a").is_file())
+        orphan = next(r for r in live if r is not victim)
+        _kill_group(victim.rundir.status["pid"])          # ... and so does one running lmp
+        _wait(lambda: not _alive(victim.rundir.status["pid"]), what="the killed lmp to end")
+        pending = [r for r in runs if r not in live]
+        assert len(pending) == 1 and pending[0].rundir.status["state"] == "pending"
+        assert _alive(orphan.rundir.status["pid"])      # the other lmp outlived its submitter
+        killed_step = victim.rundir.status.get("step", 0)
+
+        assert main(["sweep", "submit", str(path), "--no-progress"]) == 0
+        assert main(["sweep", "submit", str(ref_path), "--no-progress"]) == 0
+    finally:
+        submitter.kill()
+        for pid in started:
+            _kill_group(pid)
+
+    for r in runs:
+        st = r.rundir.status
+        assert st["state"] == "completed" and st["step"] == STEPS, st
+        spec = load_run_dir(r.path)
+        frames, _, _ = read_frames(spec.data_file, spec.trajectory, type_map=spec.type_map)
+        # every step done once: the stitched frames are the full grid, no gap, no duplicate
+        np.testing.assert_array_equal(frames.steps, np.arange(0, STEPS + 1, DUMP))
+        inputs = sorted(r.path.glob("in.*.lmp"))
+        resumed = [f for f in inputs if re.search(r"^read_restart", f.read_text(), re.M)]
+        if r is victim:
+            assert st["pieces"] == 2 and len(resumed) == 1 and len(inputs) == 2
+            first = parse_thermo(spec.logs[1].read_text())["Step"][0]
+            assert first % RESTART == 0 and killed_step <= STEPS
+        else:        # the orphan was waited for, not rerun; the pending one ran once
+            assert st["pieces"] == 1 and not resumed and len(inputs) == 1
+        log_steps = np.concatenate([parse_thermo(p.read_text())["Step"] for p in spec.logs])
+        assert log_steps.max() == STEPS
+
+    # a third submit has nothing left to do
+    assert main(["sweep", "submit", str(path), "--no-progress"]) == 0
+    assert all(r.rundir.status["pieces"] == (2 if r is victim else 1) for r in runs)
+
+    assert main(["sweep", "collect", str(path), "--no-progress"]) == 0
+    assert main(["sweep", "collect", str(ref_path), "--no-progress"]) == 0
+    got = json.loads((folder / "runs" / "collect" / "results.json").read_text())["rows"]
+    ref = json.loads((folder / "runs_ref" / "collect" / "results.json").read_text())["rows"]
+    assert len(got) == len(ref) == 3
+    for a, b in zip(got, ref):
+        assert a.keys() == b.keys()
+        for key in a:
+            if isinstance(a[key], dict):
+                assert a[key]["value"] == pytest.approx(b[key]["value"], rel=1e-3), key
+                assert a[key]["ci95"] == pytest.approx(b[key]["ci95"], rel=1e-3), key
+            elif isinstance(a[key], float):
+                assert a[key] == pytest.approx(b[key], rel=1e-3), key
+            else:
+                assert a[key] == b[key], key
