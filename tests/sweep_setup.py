@@ -12,7 +12,7 @@ PROTOCOL = """\
 [protocol]
 name = "{protocol}"
 duration_ps = {duration_ps}
-discard_ps = 0.1
+discard_ps = {discard_ps}
 dump_every = 10
 thermo_every = 10
 restart_every = {restart_every}
@@ -32,7 +32,7 @@ def campaign_dir(tmp: Path, morse: Path) -> Path:
 
 def write_campaign(folder: Path, *, name: str = "c", temperatures=(600, 900), replicas: int = 1,
                    protocol: str = "conductivity", duration_ps: float = 0.5,
-                   restart_every: int = 100, executor: str = 'kind = "local"\ncores = 2',
+                   restart_every: int = 100, discard_ps: float = 0.1, executor: str = 'kind = "local"\ncores = 2',
                    resources: str = "ranks = 1\nwalltime = \"0:10:00\"", extra: str = "",
                    analysis: str = "charges = {Li = 1, Cl = -1}\nmcmc_samples = 50\n"
                                    "fit_start_ps = 0.05\nwindow_ps = 0.2",
@@ -41,7 +41,7 @@ def write_campaign(folder: Path, *, name: str = "c", temperatures=(600, 900), re
     text = (f'name = "{name}"\noutput = "{output}"\nstructures = {structures}\nmodels = {models}\n'
             f"temperatures = {list(temperatures)}\nreplicas = {replicas}\n{extra}\n"
             + PROTOCOL.format(protocol=protocol, duration_ps=duration_ps,
-                              restart_every=restart_every)
+                              restart_every=restart_every, discard_ps=discard_ps)
             + f"\n[resources]\n{resources}\n\n[executor]\n{executor}\n\n[analysis]\n{analysis}\n")
     path = folder / f"{name}.toml"
     path.write_text(text)

@@ -4,13 +4,14 @@ the local pool, a SLURM array task)."""
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 from ionmd.errors import IonmdError
 from ionmd.protocols.execute import execute
 from ionmd.protocols.prepare import find_lammps
 from ionmd.protocols.rundir import RunDir
-from ionmd.sweep.state import read_claim, wait_for_local_process
+from ionmd.sweep.state import CLAIM, read_claim, wait_for_local_process
 
 
 def lammps_command(launcher: str, ranks: int, threads: int) -> list[str] | None:
@@ -39,9 +40,14 @@ def run_one(path: str | Path, token: str, ranks: int = 1, threads: int = 1,
     wait_for_local_process(rd)
     run_env = {"OMP_NUM_THREADS": str(threads)}
     run_env.update(env or {})
+    command = lammps_command(launcher, ranks, threads)
+    rd.write_json(CLAIM, {**claim, "ran": {          # where and how: for status and tests
+        "host": socket.gethostname(), "command": command or find_lammps(ranks),
+        "slurm_job": os.environ.get("SLURM_JOB_ID"),
+        "slurm_array": (f"{os.environ['SLURM_ARRAY_JOB_ID']}_{os.environ['SLURM_ARRAY_TASK_ID']}"
+                        if "SLURM_ARRAY_JOB_ID" in os.environ else None)}})
     try:
-        status = execute(rd, nprocs=ranks, env=run_env,
-                         launcher=lammps_command(launcher, ranks, threads))
+        status = execute(rd, nprocs=ranks, env=run_env, launcher=command)
     except IonmdError as exc:      # e.g. lmp not found on this node: tell, do not stop the pool
         return {"path": str(path), "error": str(exc), **rd.status}
     return {"path": str(path), **status}
