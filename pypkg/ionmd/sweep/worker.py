@@ -23,6 +23,14 @@ def lammps_command(launcher: str, ranks: int, threads: int) -> list[str] | None:
     return ["srun", "--ntasks", str(ranks), "--cpus-per-task", str(threads), "--exact", lmp]
 
 
+def slurm_job_id() -> str | None:
+    """This process's SLURM job as squeue names it: ``123_4`` for an array task."""
+    env = os.environ
+    if "SLURM_ARRAY_JOB_ID" in env and "SLURM_ARRAY_TASK_ID" in env:
+        return f"{env['SLURM_ARRAY_JOB_ID']}_{env['SLURM_ARRAY_TASK_ID']}"
+    return env.get("SLURM_JOB_ID")
+
+
 def run_one(path: str | Path, token: str, ranks: int = 1, threads: int = 1,
             launcher: str = "mpirun", env: dict | None = None) -> dict:
     """Run (or resume) the run directory ``path`` if the claim in it still carries
@@ -43,9 +51,7 @@ def run_one(path: str | Path, token: str, ranks: int = 1, threads: int = 1,
     command = lammps_command(launcher, ranks, threads)
     rd.write_json(CLAIM, {**claim, "ran": {          # where and how: for status and tests
         "host": socket.gethostname(), "command": command or find_lammps(ranks),
-        "slurm_job": os.environ.get("SLURM_JOB_ID"),
-        "slurm_array": (f"{os.environ['SLURM_ARRAY_JOB_ID']}_{os.environ['SLURM_ARRAY_TASK_ID']}"
-                        if "SLURM_ARRAY_JOB_ID" in os.environ else None)}})
+        "slurm_job": slurm_job_id()}})
     try:
         status = execute(rd, nprocs=ranks, env=run_env, launcher=command)
     except IonmdError as exc:      # e.g. lmp not found on this node: tell, do not stop the pool
