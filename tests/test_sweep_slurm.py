@@ -69,9 +69,7 @@ def test_campaign_through_slurm_job_array(tmp_path, slurm, sevennet0_f32):
         executor='kind = "slurm"\nruns_per_job = 1\nlauncher = "srun"',
         resources='ranks = 1\nthreads = 1\nwalltime = "0:10:00"',
         analysis="charges = {Li = 1, Cl = -1}\nmcmc_samples = 20\nfit_start_ps = 0.01\n"
-                 "runaway_factor = 10\n"  # 2 atoms: T fluctuates wildly
-
-                 "window_ps = 0.05")
+                 "window_ps = 0.05\nrunaway_factor = 10")   # 2 atoms: T fluctuates wildly
     runs = plan_campaign(load_campaign(path))
     t0 = time.time()
     assert main(["sweep", "submit", str(path), "--no-progress"]) == 0
