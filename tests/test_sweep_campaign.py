@@ -39,6 +39,7 @@ def errors_of(path) -> str:
 
 @pytest.mark.parametrize("change, marker, message", [
     (dict(protocol="conductivity-xyz"), 'name = "conductivity-xyz"', "unknown protocol 'conductivity-xyz'"),
+    (dict(protocol="ev-scan"), 'name = "ev-scan"', "'ev-scan' is not an MD protocol"),
     (dict(structures='["fcc.cif",\n  "missing.cif"]'), '"missing.cif"', "structure 'missing.cif' not found"),
     (dict(structures='["fcc.cif", "cells/*.vasp"]'), "cells/*.vasp", "matches no file"),
     (dict(structures='["Li6PS5Cl"]'), "Li6PS5Cl", "partially occupied sites"),

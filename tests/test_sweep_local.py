@@ -123,3 +123,29 @@ def test_killed_campaign_resumes_and_equals_uninterrupted(tmp_path, morse):
                 assert a[key] == pytest.approx(b[key], rel=1e-3), key
             else:
                 assert a[key] == b[key], key
+
+
+def test_failed_runs_rerun_only_when_asked(tmp_path, morse, capsys):
+    folder = campaign_dir(tmp_path / "camp", morse)
+    path = write_campaign(folder, name="retry", temperatures=(600,), replicas=2, duration_ps=0.3)
+    runs = plan_campaign(load_campaign(path))
+    assert main(["sweep", "submit", str(path), "--no-progress"]) == 0
+    assert [r.rundir.status["state"] for r in runs] == ["completed", "completed"]
+    error, physical = runs[0].rundir, runs[1].rundir
+    # as LAMMPS leaves them: an input error, and a fix halt on the volume (a result)
+    error.set_status("failed", resumable=False, reason="ERROR: Unknown pair style")
+    physical.set_status("failed", resumable=False, failed_step=120, reason="volume changed (fix halt)")
+    capsys.readouterr()
+    assert main(["sweep", "status", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "1 failed-error, 1 failed-physical (of 2)" in out and "Unknown pair style" in out
+    assert main(["sweep", "submit", str(path), "--no-progress"]) == 0
+    assert "1 run(s) stopped on an error and were left alone" in capsys.readouterr().out
+    assert error.status["state"] == "failed"
+    mtime = (error.path / "traj.0.dcd").stat().st_mtime_ns
+    assert main(["sweep", "submit", str(path), "--retry-failed", "--no-progress"]) == 0
+    st = error.status
+    assert st["state"] == "completed" and st["pieces"] == 1 and "reason" not in st
+    assert (error.path / "traj.0.dcd").stat().st_mtime_ns != mtime    # rerun from scratch
+    assert sorted(p.name for p in error.path.glob("in.*.lmp")) == ["in.0.lmp"]
+    assert physical.status["state"] == "failed" and physical.status["failed_step"] == 120

@@ -220,6 +220,10 @@ def _protocol(src: Source, errors: _Errors) -> Protocol | None:
         errors.add(("protocol", "name"), f"unknown protocol {name!r}; choose one of "
                                          f"{', '.join(PRESETS)}")
         return None
+    if PRESETS[name].family != "md":
+        errors.add(("protocol", "name"), f"protocol {name!r} is not an MD protocol; campaigns run "
+                                         f"MD presets (E-V scans: `ionmd run {name}` per structure)")
+        return None
     overrides = {}
     for key, value in table.items():
         if key == "name":
