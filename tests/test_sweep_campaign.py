@@ -48,6 +48,8 @@ def errors_of(path) -> str:
     (dict(resources='walltime = "0:00:00"'), "walltime =", "walltime must be > 0"),
     (dict(resources="threads = 0"), "threads = 0", "resources.threads must be an integer >= 1"),
     (dict(executor='kind = "pbs"'), 'kind = "pbs"', "unknown executor 'pbs'"),
+    (dict(executor='kind = "slurm"\nlauncher = "srun"', resources="ranks = 2"), 'launcher = "srun"',
+     "srun starts 2 independent copies of lmp"),
     (dict(extra="timestep = 2"), "timestep = 2", "unknown key 'timestep'"),
     (dict(duration_ps=0.05), "duration_ps = 0.05", "nothing would be left to analyse"),
 ])

