@@ -111,3 +111,43 @@ def test_campaign_through_slurm_job_array(tmp_path, slurm, sevennet0_f32):
     assert main(["sweep", "collect", str(path), "--no-progress"]) == 0
     rows = json.loads((folder / "runs" / "collect" / "results.json").read_text())["rows"]
     assert [(r["temperature_K"], r["replicas_done"]) for r in rows] == [(900.0, 1), (1200.0, 1)]
+
+
+def test_two_rank_run_in_a_slurm_allocation(tmp_path, slurm):
+    # several ranks: the default launcher is the wheel's mpirun inside the allocation
+    from protocol_setup import morse_model
+    from sweep_setup import campaign_dir
+
+    folder = campaign_dir(tmp_path / "camp", morse_model(tmp_path / "morse.pt"))
+    path = write_campaign(folder, name="mpitest", temperatures=(600,), duration_ps=0.2,
+                          executor='kind = "slurm"', resources='ranks = 2\nwalltime = 5')
+    assert main(["sweep", "submit", str(path), "--wait", "--no-progress"]) == 0
+    (run,) = plan_campaign(load_campaign(path))
+    assert run.rundir.status["state"] == "completed"
+    ran = read_claim(run.rundir)["ran"]
+    assert ran["command"][0].endswith("mpirun") and ran["command"][1:3] == ["-np", "2"]
+    assert ran["slurm_job"] == read_claim(run.rundir)["job_id"]
+    log = (run.path / "log.0.lammps").read_text()
+    assert "on 2 procs for 200 steps" in log and "2 MPI tasks" in log
+
+
+def test_resources_checked_against_the_partition(tmp_path, slurm):
+    # sinfo of the running cluster: one node with os.cpu_count() CPUs, partition "debug"
+    from protocol_setup import morse_model
+    from sweep_setup import campaign_dir, line_of
+
+    from ionmd.sweep import CampaignError
+
+    folder = campaign_dir(tmp_path / "camp", morse_model(tmp_path / "morse.pt"))
+    path = write_campaign(folder, executor='kind = "slurm"\npartition = "gpu"',
+                          resources=f"ranks = {slurm.cpus + 1}\nwalltime = 5")
+    with pytest.raises(CampaignError) as exc:
+        load_campaign(path)
+    err = str(exc.value)
+    assert f"line {line_of(path, 'partition =')}: SLURM partition 'gpu' does not exist here; partitions: debug" in err
+    path = write_campaign(folder, executor='kind = "slurm"\npartition = "debug"',
+                          resources=f"ranks = {slurm.cpus + 1}\nwalltime = 5")
+    with pytest.raises(CampaignError) as exc:
+        load_campaign(path)
+    assert (f"line {line_of(path, 'ranks =')}: each run needs ranks x threads = {slurm.cpus + 1} "
+            f"cores on one node but the nodes of partition 'debug' have {slurm.cpus}") in str(exc.value)

@@ -89,7 +89,7 @@ def submit(campaign: Campaign, retry_failed: bool = False, progress: bool = True
     return sub
 
 
-def wait(campaign: Campaign, poll_s: float = 2.0, timeout_s: float | None = None,
+def wait(campaign: Campaign, poll_s: float = 1.0, timeout_s: float | None = None,
          progress: bool = True) -> Counter:
     """Block until no run of the campaign is queued or running; returns the final counts."""
     runs = plan_campaign(campaign)
