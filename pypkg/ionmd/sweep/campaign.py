@@ -252,6 +252,10 @@ def _protocol(src: Source, errors: _Errors) -> Protocol | None:
             return None
     try:
         check_protocol(protocol)
+    except (TypeError, ValueError) as exc:      # e.g. a list where a number belongs
+        errors.add(("protocol",), f"protocol {name!r}: a parameter has the wrong type ({exc}); "
+                                  f"see the preset's fields in ionmd/protocols/presets.py")
+        return None
     except IonmdError as exc:
         # name the line of the parameter the message is about, if it is in the file
         hit = next((k for k in overrides if re.search(rf"\b{k}\b", str(exc))), None)
