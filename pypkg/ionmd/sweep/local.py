@@ -47,11 +47,21 @@ def run_local(campaign: Campaign, paths: list[str], token: str, progress: bool =
         from tqdm import tqdm
 
         bar = tqdm(total=len(paths), desc=f"{campaign.name} (local, {width} at once)", unit="run")
-    with ThreadPoolExecutor(max_workers=width) as pool:
+    pool = ThreadPoolExecutor(max_workers=width)
+    try:
         for fut in as_completed([pool.submit(task, p) for p in paths]):
             results.append(fut.result())
             if bar is not None:
                 bar.update(1)
-    if bar is not None:
-        bar.close()
+    except KeyboardInterrupt:
+        # runs not started yet stay pending; running ones finish (their lmp is in its own
+        # session, so killing this process instead leaves them running on their own)
+        pool.shutdown(wait=False, cancel_futures=True)
+        print("interrupted: no new runs start; the running ones finish (kill this process to "
+              "leave them running alone; `ionmd sweep submit` again picks everything up)")
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    pool.shutdown()
     return results
