@@ -152,3 +152,38 @@ def test_failed_runs_rerun_only_when_asked(tmp_path, morse, capsys):
     assert (error.path / "traj.0.dcd").stat().st_mtime_ns != mtime    # rerun from scratch
     assert sorted(p.name for p in error.path.glob("in.*.lmp")) == ["in.0.lmp"]
     assert physical.status["state"] == "failed" and physical.status["failed_step"] == 120
+
+
+def test_stability_campaign_survival_curve(tmp_path, morse):
+    # heating 300 -> 2100 K over 0.4 ps with a 4 % volume limit: fix halt trips mid-ramp
+    folder = campaign_dir(tmp_path / "camp", morse)
+    path = write_campaign(folder, name="stab", protocol="stability", temperatures=(300,),
+                          replicas=3, duration_ps=0.4, discard_ps=0.0,
+                          extra="", analysis="charges = {Li = 1, Cl = -1}")
+    text = path.read_text().replace("pdamp_fs = 500.0", "pdamp_fs = 200.0\nhalt_volume_change = 0.04")
+    path.write_text(text)
+    assert main(["sweep", "submit", str(path), "--no-progress"]) == 0
+    runs = plan_campaign(load_campaign(path))
+    statuses = [r.rundir.status for r in runs]
+    halted = [s for s in statuses if s["state"] == "failed"]
+    assert halted and all("fix halt" in s["reason"] and not s["resumable"] for s in halted)
+    assert main(["sweep", "collect", str(path), "--no-progress"]) == 0
+    doc = json.loads((folder / "runs" / "collect" / "results.json").read_text())
+    (row,) = doc["rows"]
+    assert row["replicas_done"] == 3 and row["replicas_failed"] == len(halted)
+    assert row["failure_modes"] == ["volume_change"]
+    # Kaplan-Meier by hand: a drop of 1/3 at each step where LAMMPS halted a replica (1 fs);
+    # replicas that reached the end are censored there
+    ends = sorted(s.get("failed_step", s["step"]) for s in statuses)
+    curve = doc["survival"]["fcc/morse"]
+    fails = sorted(s["failed_step"] for s in halted)
+    assert curve["time_ps"] == pytest.approx([0.0] + sorted({f * 1e-3 for f in fails}))
+    alive, want = 1.0, [1.0]
+    for f in sorted(set(fails)):
+        at_risk = sum(e >= f for e in ends)
+        alive *= 1 - fails.count(f) / at_risk
+        want.append(alive)
+    assert curve["survival"] == pytest.approx(want)
+    temps = [s["failed_temperature_K"] for s in halted]
+    assert row["failure_temperature_K_mean"] == pytest.approx(np.mean(temps))
+    assert (folder / "runs" / "collect" / "survival.png").is_file()

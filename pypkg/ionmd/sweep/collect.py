@@ -60,21 +60,48 @@ def analyse_run(run: PlannedRun, campaign: Campaign, charges: dict[str, float]) 
         if cached.get("settings") == settings:
             return {**out, **cached["results"]}
     spec = load_run_dir(rd.path, {"charges": charges})
-    ramp = run.rundir.protocol.temperature_end is not None
-    if ramp or cls == "failed-physical":
-        results = {"failure": failures_of(spec, **a.failure).to_dict()}
+    proto = rd.protocol
+    thresholds = dict(a.failure)
+    if proto.halt_volume_change is not None:
+        # the run checks its own volume (fix halt, against the volume as given, exact to
+        # its check interval); the post-mortem's check (against the first frame, i.e.
+        # after a relaxation) would disagree with it, so LAMMPS's verdict is the one kept
+        thresholds.setdefault("volume_limit", 1e9)
+    if proto.temperature_end is not None and proto.temperature_end > run.temperature:
+        # a ramp: runaway means twice its highest target, not twice its start
+        thresholds.setdefault("runaway_factor", 2.0 * proto.temperature_end / run.temperature)
+    if proto.temperature_end is not None or cls == "failed-physical":
+        results = {"failure": failures_of(spec, **thresholds).to_dict()}
     else:
         try:
             results = analyze_run(spec, rd.path / "analysis", fit_start_ps=a.fit_start_ps,
                                   fit_end_ps=a.fit_end_ps, window_ps=a.window_ps,
                                   haven_ratio=a.haven_ratio, n_samples=a.mcmc_samples,
-                                  failure_options=a.failure)
+                                  failure_options=thresholds)
         except AnalysisError as exc:
-            results = {"failure": failures_of(spec, **a.failure).to_dict(),
+            results = {"failure": failures_of(spec, **thresholds).to_dict(),
                        "analysis_error": str(exc)}
+    if cls == "failed-physical":
+        results["failure"] = _with_status_failure(rd.status, proto, results["failure"])
     cache.parent.mkdir(exist_ok=True)
     cache.write_text(json.dumps({"settings": settings, "results": results}, indent=1))
     return {**out, **results}
+
+
+def _with_status_failure(status: dict, proto, report: dict) -> dict:
+    """The post-mortem ``report`` plus the failure LAMMPS stopped the run for (fix halt on
+    the volume, lost atoms), as recorded in ``status.json``."""
+    from ionmd.analysis.failure import FailureEvent, FailureReport
+
+    step = int(status["failed_step"])
+    mode = "volume_change" if "volume" in status.get("reason", "") else "lost_atoms"
+    rep = FailureReport.from_dict(report)
+    if not any(e.mode == mode and e.step == step for e in rep.events):
+        rep.events = sorted(rep.events + [FailureEvent(
+            mode=mode, step=step, time_ps=step * proto.timestep_fs * 1e-3,
+            temperature_K=status.get("failed_temperature_K"),
+            detail=status.get("reason", "stopped by LAMMPS"))], key=lambda e: e.step)
+    return rep.to_dict()
 
 
 def combine_log(values: list[float], intervals: list[tuple[float, float]]) -> dict | None:
