@@ -221,3 +221,22 @@ def test_collect_aggregates_replicas_and_fits_arrhenius(folder, capsys):
     assert csv_text[0].startswith("structure,model,protocol,temperature_K")
     assert "D_Li_cm2_s" in csv_text[0] and "sigma_300K_mS_cm" in csv_text[0]
     assert len(csv_text) == 4
+
+
+def test_claims_decide_who_runs(folder):
+    # a job whose token was superseded (its run was resubmitted) leaves the run alone, and a
+    # claim counts as queued only while the scheduler lists its job
+    from ionmd.sweep.state import classify, write_claim
+    from ionmd.sweep.worker import run_one
+
+    runs = plan_campaign(load_campaign(write_campaign(folder)), create=True)
+    rd = runs[0].rundir
+    write_claim(rd, "new-token", "slurm", "7_0")
+    assert classify(rd, {"7_0", "7_1"}) == "queued"
+    assert classify(rd, {"7_1"}) == "pending"
+    res = run_one(rd.path, "old-token")
+    assert res["skipped"] == "claimed by a later submission"
+    assert rd.status["state"] == "pending" and not list(rd.path.glob("in.*.lmp"))
+    rd.set_status("running", pid=2 ** 22 + 12345, host="elsewhere")   # a node we cannot see
+    assert classify(rd, {"7_0"}) == "running"
+    assert classify(rd, set()) == "interrupted"

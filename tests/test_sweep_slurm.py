@@ -57,7 +57,7 @@ def _wait(cond, timeout, what):
         time.sleep(0.2)
 
 
-def test_campaign_through_slurm_job_array(tmp_path, slurm, sevennet0_f32):
+def test_campaign_through_slurm_job_array(tmp_path, slurm, sevennet0_f32, capsys):
     folder = tmp_path / "camp"
     folder.mkdir()
     bulk("LiCl", "rocksalt", a=5.14).write(folder / "LiCl.cif")
@@ -105,6 +105,9 @@ def test_campaign_through_slurm_job_array(tmp_path, slurm, sevennet0_f32):
             assert st["pieces"] == 1 and not resumed
     print(f"SLURM campaign (2 runs x {STEPS} steps of SevenNet-0 on 2 atoms, one cancelled "
           f"and resubmitted): {elapsed:.1f} s")
+    capsys.readouterr()
+    assert main(["sweep", "status", str(path)]) == 0
+    assert "2 completed (of 2)" in capsys.readouterr().out
     # idempotent: nothing left to submit
     assert main(["sweep", "submit", str(path), "--no-progress"]) == 0
     assert {str(r.path): read_claim(r.rundir)["job_id"] for r in runs}[str(runs[0].path)] == first[str(runs[0].path)]
