@@ -240,3 +240,10 @@ def test_claims_decide_who_runs(folder):
     rd.set_status("running", pid=2 ** 22 + 12345, host="elsewhere")   # a node we cannot see
     assert classify(rd, {"7_0"}) == "running"
     assert classify(rd, set()) == "interrupted"
+
+
+def test_auto_charges_are_the_usual_oxidation_states(folder):
+    from ionmd.sweep.collect import charges_for
+
+    c = load_campaign(write_campaign(folder, analysis='charges = "auto"'))
+    assert charges_for(c, "fcc") == {"Li": 1.0, "Cl": -1.0}
