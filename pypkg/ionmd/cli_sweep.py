@@ -7,7 +7,7 @@ import json
 from collections import Counter
 
 
-def _load(args):
+def _load(args: argparse.Namespace):
     from ionmd.sweep import load_campaign
 
     return load_campaign(args.campaign)
@@ -19,7 +19,7 @@ def _print_counts(counts: Counter, total: int) -> None:
     print(", ".join(f"{counts[c]} {c}" for c in CLASSES if counts[c]) + f" (of {total})")
 
 
-def _cmd_plan(args) -> None:
+def _cmd_plan(args: argparse.Namespace) -> None:
     from ionmd.sweep import plan_campaign
     from ionmd.sweep.state import classify
 
@@ -37,7 +37,7 @@ def _cmd_plan(args) -> None:
               f"{run.seed:>7} {run.rundir.planned_steps:>8}  {classify(run.rundir)}")
 
 
-def _cmd_submit(args) -> None:
+def _cmd_submit(args: argparse.Namespace) -> None:
     from ionmd.sweep.submit import submit, wait
 
     c = _load(args)
@@ -62,7 +62,7 @@ def _cmd_submit(args) -> None:
         _print_counts(counts, total)
 
 
-def _cmd_status(args) -> None:
+def _cmd_status(args: argparse.Namespace) -> None:
     from ionmd.sweep import plan_campaign
     from ionmd.sweep.state import classify, read_claim
     from ionmd.sweep.submit import scheduler_jobs
@@ -86,7 +86,7 @@ def _cmd_status(args) -> None:
               f"{r['job'] or '':<14} {r['run']}" + (f"\n{'':<17}{r['reason']}" if r["reason"] else ""))
 
 
-def _cmd_collect(args) -> None:
+def _cmd_collect(args: argparse.Namespace) -> None:
     from ionmd.sweep.collect import collect
 
     c = _load(args)

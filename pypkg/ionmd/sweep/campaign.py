@@ -98,7 +98,8 @@ class _Errors:
 
     def raise_if_any(self) -> None:
         if self.items:
-            lines = [f"{self.src.path}, line {n}: {m}" for n, m in sorted(self.items, key=lambda x: x[0])]
+            items = sorted(self.items, key=lambda x: x[0])
+            lines = [f"{self.src.path}, line {n}: {m}" for n, m in items]
             raise CampaignError(f"{len(lines)} problem(s) in the campaign file (nothing was "
                                 f"submitted):\n  " + "\n  ".join(lines))
 
@@ -244,7 +245,8 @@ def _protocol(src: Source, errors: _Errors) -> Protocol | None:
             return None
     protocol = PRESETS[name]
     for key, value in overrides.items():
-        where = (key,) if key in src.data and key in ("temperatures", "replicas", "seed") else ("protocol", key)
+        top = key in src.data and key in ("temperatures", "replicas", "seed")
+        where = (key,) if top else ("protocol", key)
         try:
             protocol = protocol.with_overrides(**{key: value})
         except (IonmdError, TypeError, ValueError) as exc:
@@ -273,7 +275,8 @@ def _structures(src: Source, errors: _Errors, base: Path) -> list[StructureEntry
         items = [items]
     if not isinstance(items, list) or not items:
         errors.add(("structures",), "structures: give a list of structure files (CIF, POSCAR, "
-                                    f"...), glob patterns or shipped examples ({', '.join(example_names())})")
+                                    f"...), glob patterns or shipped examples "
+                                    f"({', '.join(example_names())})")
         return []
     order = src.data.get("order")
     order_seed = src.data.get("order_seed", 0)
@@ -300,7 +303,8 @@ def _structures(src: Source, errors: _Errors, base: Path) -> list[StructureEntry
             sources = [(p, Path(p).stem) for p in paths]
         elif Path(pattern).is_file():
             sources = [(pattern, Path(pattern).stem)]
-        elif "/" not in text and "." not in text and text.lower() in {n.lower() for n in example_names()}:
+        elif ("/" not in text and "." not in text
+              and text.lower() in {n.lower() for n in example_names()}):
             sources = [(text, text)]
         else:
             errors.add(key, f"structure {text!r} not found: no file {pattern} and no shipped "
@@ -335,7 +339,8 @@ def _load_structure(errors: _Errors, key: tuple, path: str, order, seed):
                                 f"\"random\" (with order_seed) or \"ewald\" to order it, or give "
                                 f"an ordered file")
                 return None
-            structure = order_structure(structure, order, seed=seed if order == "random" else None).structure
+            seed = seed if order == "random" else None
+            structure = order_structure(structure, order, seed=seed).structure
         return AseAtomsAdaptor.get_atoms(structure)
     except IonmdError as exc:
         errors.add(key, str(exc))

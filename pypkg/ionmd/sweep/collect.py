@@ -245,7 +245,8 @@ def flat_row(row: dict) -> dict:
             unit = "cm2_s" if k.startswith("D_") else "mS_cm"
             flat[f"{k}_{unit}"] = v["value"]
             flat[f"{k}_ci95_lo"], flat[f"{k}_ci95_hi"] = v["ci95"]
-            flat[f"{k}_replica_std"] = float(np.std(v["replicas"], ddof=1)) if len(v["replicas"]) > 1 else None
+            reps = v["replicas"]
+            flat[f"{k}_replica_std"] = float(np.std(reps, ddof=1)) if len(reps) > 1 else None
         elif k == "sigma_300K_ci95":
             flat["sigma_300K_ci95_lo"], flat["sigma_300K_ci95_hi"] = v if v else (None, None)
         elif k == "sigma_300K":

@@ -39,7 +39,8 @@ def scheduler_jobs(campaign: Campaign) -> set[str] | None:
     return active_slurm_jobs(job_name(campaign))
 
 
-def select(runs: list[PlannedRun], jobs: set[str] | None, retry_failed: bool) -> tuple[list[PlannedRun], Counter, list[str]]:
+def select(runs: list[PlannedRun], jobs: set[str] | None,
+           retry_failed: bool) -> tuple[list[PlannedRun], Counter, list[str]]:
     """Runs to hand out now; counts per class; failed runs left alone."""
     todo, counts, failed = [], Counter(), []
     for run in runs:
