@@ -16,6 +16,8 @@ whatever happens, the next ``ionmd sweep submit`` resumes what is left.
 from __future__ import annotations
 
 import math
+import shlex
+import sys
 from pathlib import Path
 
 from ionmd.errors import IonmdError
@@ -25,6 +27,7 @@ from ionmd.sweep.worker import run_group
 try:
     import submitit
     from submitit.helpers import Checkpointable
+    from submitit.slurm.slurm import SlurmJobEnvironment
 except ImportError:          # only the SLURM executor needs it
     submitit = None
     Checkpointable = object
@@ -57,13 +60,18 @@ def submit_slurm(campaign: Campaign, paths: list[str], token: str) -> list[tuple
     groups = [paths[i:i + per_job] for i in range(0, len(paths), per_job)]
     folder = campaign.output / ".sweep" / "slurm"
     try:
-        executor = submitit.SlurmExecutor(folder=folder / "%j", max_num_timeout=3)
+        # Python is the batch shell itself (exec), so that the walltime signal can go to it
+        # alone (B:USR2): submitit then requeues the task, which resumes its runs; the
+        # default (signal every job step) would kill `srun lmp` and skip the requeue
+        executor = submitit.SlurmExecutor(folder=folder / "%j", max_num_timeout=3,
+                                          python=f"exec {shlex.quote(sys.executable)}")
     except RuntimeError as exc:
         raise IonmdError(f"cannot use SLURM here: {exc}") from exc
+    delay = min(90, max(10, int(r.walltime_min * 60 * 0.05)))
     params = dict(job_name=job_name(campaign), time=max(1, math.ceil(r.walltime_min * per_job)),
                   nodes=1, ntasks_per_node=r.ranks, cpus_per_task=r.threads, use_srun=False,
                   array_parallelism=int(ex_opts.get("array_parallelism", 256)),
-                  signal_delay_s=min(90, max(10, int(r.walltime_min * 60 * 0.05))))
+                  signal_delay_s=delay)
     for key in ("partition", "account", "qos", "constraint", "setup"):
         if ex_opts.get(key):
             params[key] = ex_opts[key]
@@ -71,8 +79,8 @@ def submit_slurm(campaign: Campaign, paths: list[str], token: str) -> list[tuple
         params["mem"] = f"{int(ex_opts['mem_gb'])}GB"
     if r.gpus:
         params["gpus_per_node"] = r.gpus
-    if ex_opts.get("sbatch"):
-        params["additional_parameters"] = dict(ex_opts["sbatch"])
+    params["additional_parameters"] = {"signal": f"B:{SlurmJobEnvironment.USR_SIG}@{delay}",
+                                       **ex_opts.get("sbatch", {})}
     executor.update_parameters(**params)
     n = len(groups)
     try:
