@@ -87,14 +87,22 @@ class SlurmCluster:
     cpus: int
     timings: dict[str, float] = field(default_factory=dict)
     pidfiles: list[Path] = field(default_factory=list)
+    pids: list[int] = field(default_factory=list)
 
-    def stop(self) -> None:
-        """Stop the daemons by their pid files (slurmd, slurmctld, munged), waiting for each."""
+    def read_pids(self) -> None:
+        """Remember the daemons' pids (the pid files may be gone by the time they stop)."""
         for pidfile in self.pidfiles:
             try:
                 pid = int(pidfile.read_text().split()[0])
             except (OSError, ValueError, IndexError):
                 continue
+            if pid not in self.pids:
+                self.pids.append(pid)
+
+    def stop(self) -> None:
+        """Stop the daemons (slurmd, slurmctld, munged), waiting for each."""
+        self.read_pids()
+        for pid in self.pids:
             try:
                 os.kill(pid, signal.SIGTERM)
             except ProcessLookupError:
@@ -185,6 +193,7 @@ def start_cluster(root: str | Path, timeout: float = 60.0) -> SlurmCluster:
     try:
         for cmd in steps:
             res = _run(cmd, env=env, timeout=60)
+            cluster.read_pids()
             if res.returncode:
                 raise SlurmUnavailable(f"`{' '.join(cmd)}` failed (exit {res.returncode}): "
                                        f"{(res.stdout + res.stderr)[-2000:]}\n{cluster.log_tail()}")
@@ -199,6 +208,7 @@ def start_cluster(root: str | Path, timeout: float = 60.0) -> SlurmCluster:
         else:
             raise SlurmUnavailable(f"node {node} not idle after {timeout:g} s (sinfo: {state!r})\n"
                                    f"{cluster.log_tail()}")
+        cluster.read_pids()
     except BaseException:
         cluster.stop()
         raise
