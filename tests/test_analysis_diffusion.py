@@ -99,9 +99,12 @@ def test_caged_ion_is_flagged_not_diffusive_and_free_walk_is_not():
     s = st.make(np.diff(caged, axis=0), L=12.0, rng=rng)
     r = diffusion(s.true.framework_drift_removed(["Li"]), "Li", seed=0)
     assert "too_few_hops" in r.flags and "not_linear" in r.flags and not r.diffusive
+    assert r.hops_per_ion == 0 and r.ions_that_hopped == 0
     s = st.make(st.brownian_steps(n_frames, n_li, [0.3] * 3, 0.1, rng), L=12.0, rng=rng)
     r = diffusion(s.true.framework_drift_removed(["Li"]), "Li", seed=0)
-    assert r.flags == [] and r.diffusive
+    assert r.flags == [] and r.diffusive and r.ions_that_hopped == n_li
+    # 6 D t / hop_length^2 = 6 * 0.3 * 29.9 / 1.5^2 ~ 24: counted hops are of that order
+    assert 5 < r.hops_per_ion < 100
     assert r.n_windows == 1 and r.D_windowed == pytest.approx(0.3e-4, rel=0.5)
 
 

@@ -54,6 +54,10 @@ def register(subparsers) -> None:
     p.add_argument("--fit-end-ps", type=float, default=None)
     p.add_argument("--window-ps", type=float, default=15.0, help="windowed-fit length (PES seed)")
     p.add_argument("--haven-ratio", type=float, default=1.0)
+    p.add_argument("--hop-length", type=float, default=1.5,
+                   help="distance (A) from its last site beyond which an ion's move counts as a hop")
+    p.add_argument("--min-hops", type=float, default=1.0,
+                   help="flag D as not yet diffusive below this many hops per mobile ion")
     p.add_argument("--mcmc-samples", type=int, default=400,
                    help="kinisi MCMC samples per walker (16 walkers, thinned by 10)")
     p.add_argument("--collective", action="store_true", help="also the charge-MSD conductivity")
@@ -101,7 +105,8 @@ def run(args: argparse.Namespace) -> None:
                               window_ps=args.window_ps, haven_ratio=args.haven_ratio,
                               collective=args.collective,
                               structure_functions=args.structure_functions,
-                              n_samples=args.mcmc_samples, failure_options=thresholds)
+                              n_samples=args.mcmc_samples, hop_length=args.hop_length,
+                              min_hops=args.min_hops, failure_options=thresholds)
         results.append(res)
         reports.setdefault(spec.structure, []).append(FailureReport.from_dict(res["failure"]))
         _print_run(spec.path, res)

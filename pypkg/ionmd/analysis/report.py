@@ -57,6 +57,7 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
                 fit_start_ps: float = 1.0, fit_end_ps: float | None = None,
                 window_ps: float = 15.0, haven_ratio: float = 1.0, collective: bool = False,
                 structure_functions: bool = False, seed: int = 0, n_samples: int = 400,
+                hop_length: float = 1.5, min_hops: float = 1.0,
                 failure_options: dict | None = None) -> dict:
     """Analyse one run directory; writes ``results.json``, ``diffusion.csv`` and
     ``msd.png`` (plus ``density_<X>.cube``, ``rdf.csv``, ``van_hove.csv`` when
@@ -94,7 +95,8 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
             msds.append(m)
             diff.append(diffusion(traj, species, direction, fit_start_ps=fit_start_ps,
                                   fit_end_ps=fit_end_ps, window_ps=window_ps, msd=m, seed=seed,
-                                  n_samples=n_samples))
+                                  n_samples=n_samples, hop_length=hop_length,
+                                  min_hops=min_hops))
     results["diffusion"] = [d.to_dict() for d in diff]
     xyz = [d for d in diff if d.direction == "xyz"]
     if xyz and all(s in spec.charges for s in spec.mobile_species):
