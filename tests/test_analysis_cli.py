@@ -79,6 +79,17 @@ def test_analyze_three_temperatures_and_arrhenius(tmp_path, capsys):
     assert abs(sig["Ea_eV"] - EA) < 2.5 * sig["Ea_err_eV"]
     lo, hi = sig["sigma_extrapolated_ci95"]
     assert lo < sig["sigma_extrapolated_mS_cm"] < hi
+    # the charge-MSD conductivity feeds its own Arrhenius fit, with its (wider) errors
+    coll = summary["arrhenius"]["synthetic"]["sigma_collective_T"]
+    assert abs(coll["Ea_eV"] - EA) < 3 * coll["Ea_err_eV"] and coll["Ea_err_eV"] > sig["Ea_err_eV"]
+    lo, hi = coll["sigma_extrapolated_ci95"]
+    assert lo < coll["sigma_extrapolated_mS_cm"] < hi
+    import csv
+    with open(out / "arrhenius.csv") as fh:
+        rows = {r["series"]: r for r in csv.DictReader(fh)}
+    assert set(rows) == {"D_Li", "sigma_T", "sigma_collective_T"}
+    assert float(rows["sigma_T"]["extrapolated"]) == pytest.approx(sig["sigma_extrapolated_mS_cm"])
+    assert rows["D_Li"]["extrapolated_unit"] == "cm^2/s"
     assert summary["survival"]["synthetic"]["survival"] == [1.0]
     assert (out / "arrhenius_synthetic_D_Li.png").stat().st_size > 1000
     assert "Ea =" in printed

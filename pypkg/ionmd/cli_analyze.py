@@ -60,7 +60,10 @@ def register(subparsers) -> None:
                    help="flag D as not yet diffusive below this many hops per mobile ion")
     p.add_argument("--mcmc-samples", type=int, default=400,
                    help="kinisi MCMC samples per walker (16 walkers, thinned by 10)")
-    p.add_argument("--collective", action="store_true", help="also the charge-MSD conductivity")
+    p.add_argument("--collective", action="store_true",
+                   help="also the charge-MSD conductivity (and its Arrhenius fit over runs)")
+    p.add_argument("--arrhenius-kinisi", action="store_true",
+                   help="also kinisi's Bayesian (MCMC) Arrhenius fit, next to weighted least squares")
     p.add_argument("--structure-functions", action="store_true",
                    help="also RDFs, van Hove self function and a density CUBE file")
     p.add_argument("--failures-only", action="store_true", help="only the failure post-mortem")
@@ -111,16 +114,22 @@ def run(args: argparse.Namespace) -> None:
         reports.setdefault(spec.structure, []).append(FailureReport.from_dict(res["failure"]))
         _print_run(spec.path, res)
     summary_dir = Path(args.output) if args.output else Path(args.run_dirs[0]) / "analysis"
-    summary = analyze_runs(results, reports, summary_dir)
+    summary = analyze_runs(results, reports, summary_dir, kinisi_fit=args.arrhenius_kinisi,
+                           n_samples=args.mcmc_samples)
     for name, fits in summary["arrhenius"].items():
         for key, fit in fits.items():
-            if key == "sigma_T":
-                key, value, (lo, hi) = ("sigma", fit["sigma_extrapolated_mS_cm"],
+            if key.startswith("sigma"):
+                key, value, (lo, hi) = (key[:-2], fit["sigma_extrapolated_mS_cm"],
                                         fit["sigma_extrapolated_ci95"])
             else:
                 value, (lo, hi) = fit["y_extrapolated"], fit["y_extrapolated_ci95"]
+            flags = f"  [{', '.join(fit['flags'])}]" if fit["flags"] else ""
             print(f"{name} {key}: Ea = {fit['Ea_eV']:.3f} ± {fit['Ea_err_eV']:.3f} eV, "
-                  f"{key}({fit['T_extrapolated']:.0f} K) = {value:.3g} [{lo:.3g}, {hi:.3g}]")
+                  f"{key}({fit['T_extrapolated']:.0f} K) = {value:.3g} [{lo:.3g}, {hi:.3g}]{flags}")
+            if "kinisi" in fit:
+                k = fit["kinisi"]
+                print(f"  kinisi (Bayesian): Ea = {k['Ea_eV']:.3f} eV "
+                      f"[{k['Ea_ci95'][0]:.3f}, {k['Ea_ci95'][1]:.3f}]")
     print(f"summary (Arrhenius, survival) in {summary_dir}")
 
 
@@ -136,7 +145,7 @@ def _print_run(path: Path, res: dict) -> None:
         lo, hi = d["D_ci95"]
         flags = f"  [{', '.join(d['flags'])}]" if d["flags"] else ""
         print(f"  D({d['species']}, {d['direction']}) = {d['D']:.3g} cm2/s [{lo:.3g}, {hi:.3g}] "
-              f"(OLS {d['D_ols']:.3g}){flags}")
+              f"(OLS {d['D_ols']:.3g}; {d['hops_per_ion']:.3g} hops/ion){flags}")
     if "conductivity" in res:
         c = res["conductivity"]
         flags = f"  [{', '.join(c['flags'])}]" if c.get("flags") else ""

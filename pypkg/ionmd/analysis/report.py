@@ -14,7 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ionmd.analysis.arrhenius import fit_arrhenius, ln_error_from_interval
+from ionmd.analysis.arrhenius import fit_arrhenius, kinisi_arrhenius, ln_error_from_interval
 from ionmd.analysis.conductivity import collective_conductivity, conductivity_from_diffusion
 from ionmd.analysis.diffusion import diffusion
 from ionmd.analysis.failure import FailureReport, detect_failures, parse_thermo, survival_curves
@@ -182,9 +182,9 @@ def plot_arrhenius(T, y, lo, hi, fit, path: Path, ylabel: str) -> None:
     x = 1000.0 / T
     ax.errorbar(x, y, yerr=[np.asarray(y) - lo, np.asarray(hi) - y], fmt="o")
     tt = np.linspace(min(T.min(), fit.T_extrapolated), T.max(), 100)
-    mean, se = fit.predict_ln(tt)
-    ax.plot(1000 / tt, np.exp(mean), "-")
-    ax.fill_between(1000 / tt, np.exp(mean - 1.96 * se), np.exp(mean + 1.96 * se), alpha=0.3)
+    value, lo_fit, hi_fit = fit.interval(tt)
+    ax.plot(1000 / tt, value, "-")
+    ax.fill_between(1000 / tt, lo_fit, hi_fit, alpha=0.3)
     ax.set_yscale("log")
     ax.set_xlabel("1000 / T (1/K)")
     ax.set_ylabel(ylabel)
@@ -209,11 +209,38 @@ def plot_survival(curves: dict, path: Path) -> None:
     plt.close(fig)
 
 
+#: Arrhenius series: key in a run's results -> (series name, plot unit). sigma T is the
+#: usual Arrhenius form for conductivity (sigma = A/T exp(-Ea / kT)).
+SIGMA_SERIES = {"conductivity": "sigma_T", "conductivity_collective": "sigma_collective_T"}
+
+
+def arrhenius_series(runs: Sequence[dict]) -> dict[str, list[tuple]]:
+    """(T, y, lo95, hi95) per series of one structure's runs: ``D_<species>`` (xyz),
+    ``sigma_T`` (Nernst–Einstein) and ``sigma_collective_T`` (charge MSD), each
+    conductivity times T."""
+    series: dict[str, list] = {}
+    for r in runs:
+        if not r.get("diffusion"):
+            continue
+        T = r["temperature_K"]
+        for d in r["diffusion"]:
+            if d["direction"] == "xyz":
+                series.setdefault(f"D_{d['species']}", []).append((T, d["D"], *d["D_ci95"]))
+        for key, name in SIGMA_SERIES.items():
+            if key in r:
+                c = r[key]
+                series.setdefault(name, []).append((T, c["sigma"] * T, *(v * T for v in c["sigma_ci95"])))
+    return series
+
+
 def analyze_runs(results: Sequence[dict], reports: dict[str, list[FailureReport]],
-                 out_dir: str | Path) -> dict:
-    """Across runs: Arrhenius fits of D (xyz) per species and of sigma T over temperature,
-    per structure, and survival curves; writes ``summary.json`` and ``arrhenius_*.png``.
-    Runs flagged not yet diffusive are included (their flags are in their results)."""
+                 out_dir: str | Path, *, kinisi_fit: bool = False, n_samples: int = 400,
+                 seed: int = 0) -> dict:
+    """Across runs: Arrhenius fits of D (xyz) per species and of sigma T (Nernst–Einstein
+    and, when computed, collective) over temperature, per structure, and survival curves;
+    writes ``summary.json``, ``arrhenius.csv`` and ``arrhenius_*.png``. Runs flagged not
+    yet diffusive are included (their flags are in their results). ``kinisi_fit`` adds
+    kinisi's Bayesian Arrhenius fit (MCMC) next to the weighted least-squares one."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     summary: dict = {"survival": survival_curves(reports), "arrhenius": {}}
@@ -223,31 +250,43 @@ def analyze_runs(results: Sequence[dict], reports: dict[str, list[FailureReport]
     for r in results:
         by_structure.setdefault(r["structure"], []).append(r)
     for name, runs in by_structure.items():
-        good = [r for r in runs if r.get("diffusion")]
-        series: dict[str, list] = {}
-        for r in good:
-            for d in r["diffusion"]:
-                if d["direction"] == "xyz":
-                    series.setdefault(f"D_{d['species']}", []).append(
-                        (r["temperature_K"], d["D"], *d["D_ci95"]))
-            if "conductivity" in r:
-                # sigma T = A exp(-Ea / kT) is the usual Arrhenius form for conductivity
-                c, T = r["conductivity"], r["temperature_K"]
-                series.setdefault("sigma_T", []).append((T, c["sigma"] * T,
-                                                         *(v * T for v in c["sigma_ci95"])))
-        for key, rows in series.items():
+        for key, rows in arrhenius_series(runs).items():
             if len({row[0] for row in rows}) < 2:
                 continue
             T, y, lo, hi = map(np.array, zip(*rows))
             err = np.array([ln_error_from_interval(a, b) for a, b in zip(lo, hi)])
             fit = fit_arrhenius(T, y, err)
             entry = fit.to_dict()
-            if key == "sigma_T":
-                entry["sigma_extrapolated_mS_cm"] = fit.y_extrapolated / fit.T_extrapolated
-                entry["sigma_extrapolated_ci95"] = [v / fit.T_extrapolated
-                                                    for v in fit.y_extrapolated_ci95]
+            if kinisi_fit:
+                # Gaussian errors in y for kinisi: half the 95 % width / 1.96
+                entry["kinisi"] = kinisi_arrhenius(T, y, (hi - lo) / (2 * 1.96), n_samples=n_samples,
+                                                   seed=seed)
+            if key.startswith("sigma"):
+                T_ex = fit.T_extrapolated
+                entry["sigma_extrapolated_mS_cm"] = fit.y_extrapolated / T_ex
+                entry["sigma_extrapolated_ci95"] = [v / T_ex for v in fit.y_extrapolated_ci95]
             summary["arrhenius"].setdefault(name, {})[key] = entry
-            unit = "mS K/cm" if key == "sigma_T" else "cm$^2$/s"
+            unit = "cm$^2$/s" if key.startswith("D_") else "mS K/cm"
             plot_arrhenius(T, y, lo, hi, fit, out / f"arrhenius_{name}_{key}.png", f"{key} ({unit})")
+    write_arrhenius_csv(summary["arrhenius"], out / "arrhenius.csv")
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
+
+
+def write_arrhenius_csv(fits: dict, path: Path) -> None:
+    """One row per structure and series: Ea, its 95 % interval, prefactor and the
+    extrapolated value (D in cm^2/s; sigma in mS/cm, the fit itself is of sigma T)."""
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["structure", "series", "method", "Ea_eV", "Ea_err_eV", "Ea_ci95_lo",
+                    "Ea_ci95_hi", "prefactor", "T_extrapolated_K", "extrapolated",
+                    "extrapolated_ci95_lo", "extrapolated_ci95_hi", "extrapolated_unit", "flags"])
+        for name, series in fits.items():
+            for key, f in series.items():
+                sigma = key.startswith("sigma")
+                for method, g in [("wls", f)] + ([("kinisi", f["kinisi"])] if "kinisi" in f else []):
+                    scale = 1.0 / g["T_extrapolated"] if sigma else 1.0
+                    w.writerow([name, key, method, g["Ea_eV"], g["Ea_err_eV"], *g["Ea_ci95"],
+                                g["prefactor"], g["T_extrapolated"], g["y_extrapolated"] * scale,
+                                *(v * scale for v in g["y_extrapolated_ci95"]),
+                                "mS/cm" if sigma else "cm^2/s", ";".join(g.get("flags", []))])
