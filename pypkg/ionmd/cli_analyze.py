@@ -65,7 +65,9 @@ def register(subparsers) -> None:
     p.add_argument("--arrhenius-kinisi", action="store_true",
                    help="also kinisi's Bayesian (MCMC) Arrhenius fit, next to weighted least squares")
     p.add_argument("--structure-functions", action="store_true",
-                   help="also RDFs, van Hove self function and a density CUBE file")
+                   help="also RDFs, van Hove self and distinct functions and a density CUBE file")
+    p.add_argument("--van-hove-lags-ps", default=None,
+                   help="van Hove lag times, ps, comma separated (default 5, 10, 25, 50 %% of the run)")
     p.add_argument("--failures-only", action="store_true", help="only the failure post-mortem")
     p.add_argument("--volume-limit", type=float, default=0.5, help="failure if |V/V0 - 1| exceeds this")
     p.add_argument("--runaway-factor", type=float, default=2.0,
@@ -109,7 +111,9 @@ def run(args: argparse.Namespace) -> None:
                               collective=args.collective,
                               structure_functions=args.structure_functions,
                               n_samples=args.mcmc_samples, hop_length=args.hop_length,
-                              min_hops=args.min_hops, failure_options=thresholds)
+                              min_hops=args.min_hops, failure_options=thresholds,
+                              van_hove_lags_ps=([float(t) for t in args.van_hove_lags_ps.split(",")]
+                                                if args.van_hove_lags_ps else None))
         results.append(res)
         reports.setdefault(spec.structure, []).append(FailureReport.from_dict(res["failure"]))
         _print_run(spec.path, res)

@@ -58,6 +58,7 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
                 window_ps: float = 15.0, haven_ratio: float = 1.0, collective: bool = False,
                 structure_functions: bool = False, seed: int = 0, n_samples: int = 400,
                 hop_length: float = 1.5, min_hops: float = 1.0,
+                van_hove_lags_ps: Sequence[float] | None = None,
                 failure_options: dict | None = None) -> dict:
     """Analyse one run directory; writes ``results.json``, ``diffusion.csv`` and
     ``msd.png`` (plus ``density_<X>.cube``, ``rdf.csv``, ``van_hove.csv`` when
@@ -112,12 +113,23 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
     write_diffusion_csv(diff, out / "diffusion.csv", spec.temperature_K)
     plot_msd(msds, diff, out / "msd.png")
     if structure_functions:
-        results["files"] = write_structure_functions(traj, spec.mobile_species, out)
+        results["files"] = write_structure_functions(traj, spec.mobile_species, out,
+                                                     van_hove_lags_ps)
     (out / "results.json").write_text(json.dumps(results, indent=2))
     return results
 
 
-def write_structure_functions(traj: Trajectory, mobile: Sequence[str], out: Path) -> list[str]:
+def default_van_hove_lags(traj: Trajectory) -> list[float]:
+    """5, 10, 25 and 50 % of the run, on whole frames (at least one frame)."""
+    frames = np.unique(np.maximum(1, np.round(np.array([0.05, 0.1, 0.25, 0.5])
+                                              * (traj.n_frames - 1)).astype(int)))
+    return (frames * traj.frame_interval_ps).tolist()
+
+
+def write_structure_functions(traj: Trajectory, mobile: Sequence[str], out: Path,
+                              van_hove_lags_ps: Sequence[float] | None = None) -> list[str]:
+    """Density CUBE files, ``rdf.csv`` and ``van_hove.csv`` (self and distinct parts of
+    the first mobile species at each lag: by default :func:`default_van_hove_lags`)."""
     from ionmd.analysis.structure_functions import (rdf, van_hove_distinct, van_hove_self,
                                                     write_density_cube)
 
@@ -132,12 +144,14 @@ def write_structure_functions(traj: Trajectory, mobile: Sequence[str], out: Path
             cols.append(g)
             names.append(f"g_{a}{b}")
     _write_columns(out / "rdf.csv", ["r_A"] + names, [r] + cols)
-    lag = traj.times_ps[-1] / 2
+    lags = list(van_hove_lags_ps) if van_hove_lags_ps else default_van_hove_lags(traj)
     r_max = min(6.0, 0.49 * traj.boxes[0].diagonal().min())
-    r, gs = van_hove_self(traj, mobile[0], lag, r_max=r_max, n_bins=60)
-    _, gd = van_hove_distinct(traj, mobile[0], lag, r_max=r_max, n_bins=60)
-    _write_columns(out / "van_hove.csv", ["r_A", f"4pi_r2_Gs_{mobile[0]}_{lag:.3g}ps",
-                                          f"Gd_{mobile[0]}_{lag:.3g}ps"], [r, gs, gd])
+    s = mobile[0]
+    r, gs = van_hove_self(traj, s, lags, r_max=r_max, n_bins=60)
+    _, gd = van_hove_distinct(traj, s, lags, r_max=r_max, n_bins=60)
+    _write_columns(out / "van_hove.csv",
+                   ["r_A"] + [f"4pi_r2_Gs_{s}_{t:.4g}ps" for t in lags]
+                   + [f"Gd_{s}_{t:.4g}ps" for t in lags], [r, *gs, *gd])
     return files + [str(out / "rdf.csv"), str(out / "van_hove.csv")]
 
 
