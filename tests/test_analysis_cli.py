@@ -2,6 +2,7 @@
 ASE) at three temperatures: per-run results, an Arrhenius fit that recovers the Ea put
 in, flags that fill in a missing run.json, and clear errors for bad input."""
 
+import csv
 import json
 
 import numpy as np
@@ -68,6 +69,11 @@ def test_analyze_three_temperatures_and_arrhenius(tmp_path, capsys):
             assert 0.6 < d[direction]["D"] / D < 1.6
         assert res["run_length_ps"] == pytest.approx(29.9 - 2.0)
         assert "conductivity_collective" in res
+        assert d["xyz"]["hops_per_ion"] >= 1 and d["xyz"]["ions_that_hopped"] >= 8
+        with open(out / f"T{T}" / "diffusion.csv") as fh:
+            rows = list(csv.DictReader(fh))
+        assert float(rows[0]["D"]) == pytest.approx(d["xyz"]["D"])
+        assert int(rows[0]["ions_that_hopped"]) == d["xyz"]["ions_that_hopped"]
         assert (out / f"T{T}" / "msd.png").stat().st_size > 1000
     summary = json.loads((out / "summary.json").read_text())
     fit = summary["arrhenius"]["synthetic"]["D_Li"]
@@ -84,7 +90,6 @@ def test_analyze_three_temperatures_and_arrhenius(tmp_path, capsys):
     assert abs(coll["Ea_eV"] - EA) < 3 * coll["Ea_err_eV"] and coll["Ea_err_eV"] > sig["Ea_err_eV"]
     lo, hi = coll["sigma_extrapolated_ci95"]
     assert lo < coll["sigma_extrapolated_mS_cm"] < hi
-    import csv
     with open(out / "arrhenius.csv") as fh:
         rows = {r["series"]: r for r in csv.DictReader(fh)}
     assert set(rows) == {"D_Li", "sigma_T", "sigma_collective_T"}

@@ -68,6 +68,19 @@ def test_anisotropic_walk_axis_plane_and_3d():
     assert results["xy"].D > 5 * results["z"].D
 
 
+def test_anisotropic_lattice_walk_plane_and_axis():
+    """Hops of 1.5 A, fast in the plane, rare across it: D_axis = rate a^2 / 2."""
+    rng = np.random.default_rng(8)
+    rates, a = np.array([0.8, 0.8, 0.05]), 1.5
+    s = st.make(st.lattice_steps(300, 32, rates, a, 0.1, rng), L=14.0, rng=rng)
+    traj = s.true.framework_drift_removed(["Li"])
+    D_axes = rates * a ** 2 / 2
+    for direction, D in (("xy", D_axes[0]), ("z", D_axes[2])):
+        r = diffusion(traj, "Li", direction, n_samples=150, seed=2)
+        print(direction, r.D / A2_PER_PS_TO_CM2_PER_S, D)
+        assert r.D_ci95[0] <= D * A2_PER_PS_TO_CM2_PER_S <= r.D_ci95[1], direction
+
+
 def test_msd_matches_pymatgen_diffusion_analyzer():
     from pymatgen.analysis.diffusion.analyzer import DiffusionAnalyzer
     from pymatgen.core import Lattice, Structure

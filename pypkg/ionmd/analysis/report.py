@@ -164,14 +164,15 @@ def _write_columns(path: Path, header: list[str], cols: list[np.ndarray]) -> Non
 
 def write_diffusion_csv(results, path: Path, temperature_K: float) -> None:
     keys = ["species", "direction", "D", "D_ci95_lo", "D_ci95_hi", "D_ols", "D_windowed",
-            "D_windowed_stderr", "hops_per_ion", "msd_exponent", "flags"]
+            "D_windowed_stderr", "hops_per_ion", "ions_that_hopped", "n_ions", "msd_exponent",
+            "flags"]
     with open(path, "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["temperature_K"] + keys + ["units"])
         for r in results:
             w.writerow([temperature_K, r.species, r.direction, r.D, r.D_ci95[0], r.D_ci95[1],
                         r.D_ols, r.D_windowed, r.D_windowed_stderr, r.hops_per_ion,
-                        r.msd_exponent, ";".join(r.flags), "cm^2/s"])
+                        r.ions_that_hopped, r.n_ions, r.msd_exponent, ";".join(r.flags), "cm^2/s"])
 
 
 def plot_msd(msds, diff, path: Path) -> None:
