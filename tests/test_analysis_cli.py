@@ -77,6 +77,9 @@ def test_analyze_three_temperatures_and_arrhenius(tmp_path, capsys):
         assert (out / f"T{T}" / "msd.png").stat().st_size > 1000
     summary = json.loads((out / "summary.json").read_text())
     fit = summary["arrhenius"]["synthetic"]["D_Li"]
+    flagged = [T for T in truth if json.loads((out / f"T{T}" / "results.json").read_text())
+               ["diffusion"][0]["flags"]]
+    assert fit["not_diffusive_T"] == flagged
     assert abs(fit["Ea_eV"] - EA) < 2.5 * fit["Ea_err_eV"]
     assert fit["Ea_err_eV"] < 0.05
     lo, hi = fit["y_extrapolated_ci95"]
@@ -142,3 +145,22 @@ def test_failures_only_over_replicas_gives_survival_curve(tmp_path, capsys):
     curve = summary["survival"]["synthetic"]
     assert curve["survival"] == pytest.approx([1.0, 2 / 3, 1 / 3])
     assert (runs[0] / "analysis" / "survival.png").stat().st_size > 1000
+
+
+def test_arrhenius_names_points_from_runs_not_yet_diffusive(tmp_path):
+    from ionmd.analysis.report import analyze_runs
+
+    def run(T, flags):
+        D = 1e-3 * np.exp(-EA / (KB * T))
+        return {"structure": "s", "temperature_K": T,
+                "diffusion": [{"species": "Li", "direction": "xyz", "D": D,
+                               "D_ci95": [0.8 * D, 1.25 * D], "flags": flags}],
+                # sigma T follows the same Arrhenius law as D
+                "conductivity": {"sigma": 1e5 * D / T, "sigma_ci95": [0.8e5 * D / T, 1.25e5 * D / T]}}
+
+    results = [run(600.0, ["too_few_hops"]), run(800.0, []), run(1000.0, [])]
+    summary = analyze_runs(results, {}, tmp_path)
+    for key in ("D_Li", "sigma_T"):
+        fit = summary["arrhenius"]["s"][key]
+        assert fit["not_diffusive_T"] == [600.0]
+        assert fit["Ea_eV"] == pytest.approx(EA, rel=1e-9)     # exact points, exact fit

@@ -128,6 +128,8 @@ def run(args: argparse.Namespace) -> None:
             else:
                 value, (lo, hi) = fit["y_extrapolated"], fit["y_extrapolated_ci95"]
             flags = f"  [{', '.join(fit['flags'])}]" if fit["flags"] else ""
+            if fit.get("not_diffusive_T"):
+                flags += f"  (not yet diffusive at {fit['not_diffusive_T']} K)"
             print(f"{name} {key}: Ea = {fit['Ea_eV']:.3f} ± {fit['Ea_err_eV']:.3f} eV, "
                   f"{key}({fit['T_extrapolated']:.0f} K) = {value:.3g} [{lo:.3g}, {hi:.3g}]{flags}")
             if "kinisi" in fit:

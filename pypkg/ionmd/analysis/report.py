@@ -230,9 +230,9 @@ SIGMA_SERIES = {"conductivity": "sigma_T", "conductivity_collective": "sigma_col
 
 
 def arrhenius_series(runs: Sequence[dict]) -> dict[str, list[tuple]]:
-    """(T, y, lo95, hi95) per series of one structure's runs: ``D_<species>`` (xyz),
-    ``sigma_T`` (Nernst–Einstein) and ``sigma_collective_T`` (charge MSD), each
-    conductivity times T."""
+    """(T, y, lo95, hi95, flags) per series of one structure's runs: ``D_<species>``
+    (xyz), ``sigma_T`` (Nernst–Einstein) and ``sigma_collective_T`` (charge MSD), each
+    conductivity times T; ``flags`` are the not-yet-diffusive flags of the point."""
     series: dict[str, list] = {}
     for r in runs:
         if not r.get("diffusion"):
@@ -240,11 +240,14 @@ def arrhenius_series(runs: Sequence[dict]) -> dict[str, list[tuple]]:
         T = r["temperature_K"]
         for d in r["diffusion"]:
             if d["direction"] == "xyz":
-                series.setdefault(f"D_{d['species']}", []).append((T, d["D"], *d["D_ci95"]))
+                series.setdefault(f"D_{d['species']}", []).append((T, d["D"], *d["D_ci95"],
+                                                                   d["flags"]))
+        flags = sorted({f for d in r["diffusion"] if d["direction"] == "xyz" for f in d["flags"]})
         for key, name in SIGMA_SERIES.items():
             if key in r:
                 c = r[key]
-                series.setdefault(name, []).append((T, c["sigma"] * T, *(v * T for v in c["sigma_ci95"])))
+                series.setdefault(name, []).append((T, c["sigma"] * T,
+                                                    *(v * T for v in c["sigma_ci95"]), flags))
     return series
 
 
@@ -268,10 +271,12 @@ def analyze_runs(results: Sequence[dict], reports: dict[str, list[FailureReport]
         for key, rows in arrhenius_series(runs).items():
             if len({row[0] for row in rows}) < 2:
                 continue
-            T, y, lo, hi = map(np.array, zip(*rows))
+            T, y, lo, hi = map(np.array, list(zip(*rows))[:4])
             err = np.array([ln_error_from_interval(a, b) for a, b in zip(lo, hi)])
             fit = fit_arrhenius(T, y, err)
             entry = fit.to_dict()
+            # points from runs not yet diffusive are fitted, but named
+            entry["not_diffusive_T"] = [float(row[0]) for row in rows if row[4]]
             if kinisi_fit:
                 # Gaussian errors in y for kinisi: half the 95 % width / 1.96
                 entry["kinisi"] = kinisi_arrhenius(T, y, (hi - lo) / (2 * 1.96), n_samples=n_samples,
