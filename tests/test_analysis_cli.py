@@ -164,3 +164,10 @@ def test_arrhenius_names_points_from_runs_not_yet_diffusive(tmp_path):
         fit = summary["arrhenius"]["s"][key]
         assert fit["not_diffusive_T"] == [600.0]
         assert fit["Ea_eV"] == pytest.approx(EA, rel=1e-9)     # exact points, exact fit
+    # kinisi's Bayesian fit alongside, in the JSON and as a second CSV row
+    for r in results:
+        del r["conductivity"]
+    fit = analyze_runs(results, {}, tmp_path, kinisi_fit=True, n_samples=100)["arrhenius"]["s"]["D_Li"]
+    assert fit["kinisi"]["Ea_ci95"][0] < EA < fit["kinisi"]["Ea_ci95"][1]
+    with open(tmp_path / "arrhenius.csv") as fh:
+        assert [row["method"] for row in csv.DictReader(fh)] == ["wls", "kinisi"]
