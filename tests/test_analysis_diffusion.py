@@ -138,3 +138,16 @@ def test_long_dump_interval_with_lammps_unwrapped_coordinates():
     coll = collective_conductivity(traj, {"Li": 1}, 1000.0, ["Li"], fit_start_ps=2.0, seed=2)
     ne = nernst_einstein(D * A2_PER_PS_TO_CM2_PER_S, 16, 1.0, traj.volumes.mean(), 1000.0)
     assert coll.sigma_ci95[0] < ne < coll.sigma_ci95[1]
+
+
+def test_fit_range_beyond_the_run_and_unknown_direction_are_clear_errors():
+    from ionmd.errors import AnalysisError
+
+    rng = np.random.default_rng(1)
+    traj = st.make(st.brownian_steps(30, 4, [0.1] * 3, 0.1, rng), rng=rng).true   # 2.9 ps
+    with pytest.raises(AnalysisError, match="fit start 5.0 ps is not before the fit end"):
+        diffusion(traj, "Li", fit_start_ps=5.0)
+    with pytest.raises(AnalysisError, match="direction 'xx' not one of"):
+        diffusion(traj, "Li", "xx")
+    with pytest.raises(AnalysisError, match="species \\['Na'\\] not in this trajectory"):
+        diffusion(traj, "Na")
