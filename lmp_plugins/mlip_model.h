@@ -73,6 +73,8 @@ class MlipModel {
   virtual void compute(const MlipGraph &graph, bool want_atom_energy, MlipResult &result) = 0;
   // Human-readable description of where the model runs ("cpu", "cuda:1", ...).
   virtual std::string device_name() const = 0;
+  // Peak memory the model runtime took on its GPU since load (MiB); < 0 on the CPU.
+  virtual double device_peak_mib() const { return -1.0; }
 
   // Load any supported model file; device is "auto", "cpu", "cuda" or "cuda:N";
   // local_rank picks the GPU for "auto"/"cuda" (node-local rank modulo the GPU count).

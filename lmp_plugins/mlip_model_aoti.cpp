@@ -49,6 +49,7 @@ class AotiModel : public MlipModel {
   }
 
   std::string device_name() const override { return device.str(); }
+  double device_peak_mib() const override { return cuda_peak_allocated_mib(device); }
 
   void compute(const MlipGraph &g, bool want_atom_energy, MlipResult &res) override
   {

@@ -9,7 +9,12 @@
 
 #include <caffe2/serialize/inline_container.h>
 
+#include <cstdlib>
 #include <fstream>
+
+#ifdef IONMD_WITH_CUDA
+#include <c10/cuda/CUDACachingAllocator.h>
+#endif
 
 namespace IONMD {
 
@@ -43,6 +48,25 @@ FileFormat detect_format(const std::string &path)
 
 }    // namespace
 
+double cuda_peak_allocated_mib(torch::Device device)
+{
+#ifdef IONMD_WITH_CUDA
+  if (device.is_cuda()) {
+    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index());
+    return (double) stats.allocated_bytes[0].peak / (1024.0 * 1024.0);   // [0] = aggregate
+  }
+#endif
+  return -1.0;
+}
+
+// MD graphs change size every step; torch's default CUDA allocator then fragments
+// (measured on an H200: 100 GB reserved for 4096 atoms of SevenNet-0 whose tensors need
+// far less). Expandable segments avoid that. A user's own setting wins.
+static void default_cuda_allocator_settings()
+{
+  setenv("PYTORCH_CUDA_ALLOC_CONF", "expandable_segments:True", 0);
+}
+
 torch::Device pick_device(const std::string &request, int local_rank)
 {
   const bool have_cuda = torch::cuda::is_available();
@@ -51,6 +75,7 @@ torch::Device pick_device(const std::string &request, int local_rank)
   if (!have_cuda)
     throw MlipError("device '" + request + "' requested but this torch build sees no CUDA device");
   const int ngpu = (int) torch::cuda::device_count();
+  default_cuda_allocator_settings();   // before the first CUDA allocation
   if (request == "auto" || request == "cuda")
     return torch::Device(torch::kCUDA, (c10::DeviceIndex) (local_rank % ngpu));
   if (request.rfind("cuda:", 0) == 0) {

@@ -18,6 +18,10 @@ torch::Device pick_device(const std::string &request, int local_rank);
 
 std::string shape_str(const torch::Tensor &t);
 
+// Peak bytes allocated by torch's CUDA caching allocator on `device` (MiB); -1 on the
+// CPU or when the plugin was built against a CPU-only torch.
+double cuda_peak_allocated_mib(torch::Device device);
+
 // The graph as tensors on `device`: edge_vec [E,3] in `dtype`, edge_index [2,E],
 // species [N]. edge_vec never aliases the caller's buffer (it may get a gradient).
 struct GraphTensors {

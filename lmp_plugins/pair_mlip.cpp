@@ -18,6 +18,7 @@
 #include "utils.h"
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <algorithm>
 #include <chrono>
@@ -226,6 +227,35 @@ void PairMLIP::finish()
                    ncalls, total[1], total[0], total[2], 100.0 * (total[0] + total[2]) / total[1]);
   time_graph = time_model = time_assembly = 0.0;
   ncalls = 0;
+  report_peak_memory();
+}
+
+// Peak memory per rank (host resident set, and the model's GPU allocations when on a
+// GPU): the number that decides how large a supercell fits on a node.
+void PairMLIP::report_peak_memory()
+{
+  double local[2] = {host_peak_rss_mib(), model ? model->device_peak_mib() : -1.0}, peak[2];
+  MPI_Allreduce(local, peak, 2, MPI_DOUBLE, MPI_MAX, world);
+  if (comm->me != 0) return;
+  if (peak[1] >= 0.0)
+    utils::logmesg(lmp, "pair_style mlip peak memory per rank (max over ranks): host {:.1f} MiB, "
+                   "GPU {:.1f} MiB\n", peak[0], peak[1]);
+  else
+    utils::logmesg(lmp, "pair_style mlip peak memory per rank (max over ranks): host {:.1f} MiB\n",
+                   peak[0]);
+}
+
+// VmHWM of /proc/self/status (Linux); 0 where it cannot be read.
+double PairMLIP::host_peak_rss_mib()
+{
+  FILE *f = fopen("/proc/self/status", "r");
+  if (!f) return 0.0;
+  char line[256];
+  double kib = 0.0;
+  while (fgets(line, sizeof(line), f))
+    if (strncmp(line, "VmHWM:", 6) == 0) kib = atof(line + 6);
+  fclose(f);
+  return kib / 1024.0;
 }
 
 // Never integrate on garbage: stop at the first non-finite energy or force.

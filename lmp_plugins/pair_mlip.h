@@ -39,6 +39,8 @@ class PairMLIP : public Pair {
   void configure_threads();
   void check_finite();
   void accumulate();
+  void report_peak_memory();
+  static double host_peak_rss_mib();
 
   std::string model_file, device_request;
   GraphRequest graph_request;

@@ -2,6 +2,7 @@
 ASE) at three temperatures: per-run results, an Arrhenius fit that recovers the Ea put
 in, flags that fill in a missing run.json, and clear errors for bad input."""
 
+import csv
 import json
 
 import numpy as np
@@ -68,9 +69,17 @@ def test_analyze_three_temperatures_and_arrhenius(tmp_path, capsys):
             assert 0.6 < d[direction]["D"] / D < 1.6
         assert res["run_length_ps"] == pytest.approx(29.9 - 2.0)
         assert "conductivity_collective" in res
+        assert d["xyz"]["hops_per_ion"] >= 1 and d["xyz"]["ions_that_hopped"] >= 8
+        with open(out / f"T{T}" / "diffusion.csv") as fh:
+            rows = list(csv.DictReader(fh))
+        assert float(rows[0]["D"]) == pytest.approx(d["xyz"]["D"])
+        assert int(rows[0]["ions_that_hopped"]) == d["xyz"]["ions_that_hopped"]
         assert (out / f"T{T}" / "msd.png").stat().st_size > 1000
     summary = json.loads((out / "summary.json").read_text())
     fit = summary["arrhenius"]["synthetic"]["D_Li"]
+    flagged = [T for T in truth if json.loads((out / f"T{T}" / "results.json").read_text())
+               ["diffusion"][0]["flags"]]
+    assert fit["not_diffusive_T"] == flagged
     assert abs(fit["Ea_eV"] - EA) < 2.5 * fit["Ea_err_eV"]
     assert fit["Ea_err_eV"] < 0.05
     lo, hi = fit["y_extrapolated_ci95"]
@@ -79,6 +88,16 @@ def test_analyze_three_temperatures_and_arrhenius(tmp_path, capsys):
     assert abs(sig["Ea_eV"] - EA) < 2.5 * sig["Ea_err_eV"]
     lo, hi = sig["sigma_extrapolated_ci95"]
     assert lo < sig["sigma_extrapolated_mS_cm"] < hi
+    # the charge-MSD conductivity feeds its own Arrhenius fit, with its (wider) errors
+    coll = summary["arrhenius"]["synthetic"]["sigma_collective_T"]
+    assert abs(coll["Ea_eV"] - EA) < 3 * coll["Ea_err_eV"] and coll["Ea_err_eV"] > sig["Ea_err_eV"]
+    lo, hi = coll["sigma_extrapolated_ci95"]
+    assert lo < coll["sigma_extrapolated_mS_cm"] < hi
+    with open(out / "arrhenius.csv") as fh:
+        rows = {r["series"]: r for r in csv.DictReader(fh)}
+    assert set(rows) == {"D_Li", "sigma_T", "sigma_collective_T"}
+    assert float(rows["sigma_T"]["extrapolated"]) == pytest.approx(sig["sigma_extrapolated_mS_cm"])
+    assert rows["D_Li"]["extrapolated_unit"] == "cm^2/s"
     assert summary["survival"]["synthetic"]["survival"] == [1.0]
     assert (out / "arrhenius_synthetic_D_Li.png").stat().st_size > 1000
     assert "Ea =" in printed
@@ -126,3 +145,29 @@ def test_failures_only_over_replicas_gives_survival_curve(tmp_path, capsys):
     curve = summary["survival"]["synthetic"]
     assert curve["survival"] == pytest.approx([1.0, 2 / 3, 1 / 3])
     assert (runs[0] / "analysis" / "survival.png").stat().st_size > 1000
+
+
+def test_arrhenius_names_points_from_runs_not_yet_diffusive(tmp_path):
+    from ionmd.analysis.report import analyze_runs
+
+    def run(T, flags):
+        D = 1e-3 * np.exp(-EA / (KB * T))
+        return {"structure": "s", "temperature_K": T,
+                "diffusion": [{"species": "Li", "direction": "xyz", "D": D,
+                               "D_ci95": [0.8 * D, 1.25 * D], "flags": flags}],
+                # sigma T follows the same Arrhenius law as D
+                "conductivity": {"sigma": 1e5 * D / T, "sigma_ci95": [0.8e5 * D / T, 1.25e5 * D / T]}}
+
+    results = [run(600.0, ["too_few_hops"]), run(800.0, []), run(1000.0, [])]
+    summary = analyze_runs(results, {}, tmp_path)
+    for key in ("D_Li", "sigma_T"):
+        fit = summary["arrhenius"]["s"][key]
+        assert fit["not_diffusive_T"] == [600.0]
+        assert fit["Ea_eV"] == pytest.approx(EA, rel=1e-9)     # exact points, exact fit
+    # kinisi's Bayesian fit alongside, in the JSON and as a second CSV row
+    for r in results:
+        del r["conductivity"]
+    fit = analyze_runs(results, {}, tmp_path, kinisi_fit=True, n_samples=100)["arrhenius"]["s"]["D_Li"]
+    assert fit["kinisi"]["Ea_ci95"][0] < EA < fit["kinisi"]["Ea_ci95"][1]
+    with open(tmp_path / "arrhenius.csv") as fh:
+        assert [row["method"] for row in csv.DictReader(fh)] == ["wls", "kinisi"]

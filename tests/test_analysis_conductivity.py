@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import synthetic_trajectories as st
-from ionmd.analysis.arrhenius import fit_arrhenius, ln_error_from_interval
+from ionmd.analysis.arrhenius import KB_EV, fit_arrhenius, kinisi_arrhenius, ln_error_from_interval
 from ionmd.analysis.conductivity import (collective_conductivity, conductivity_from_diffusion,
                                          nernst_einstein)
 from ionmd.analysis.diffusion import diffusion
@@ -51,7 +51,7 @@ def test_arrhenius_recovers_ea_and_its_error():
     T = np.array([600.0, 700.0, 800.0, 900.0, 1000.0, 1200.0])
     rel = 0.15                               # 15 % (1 sigma) error on each D
     rng = np.random.default_rng(0)
-    ea, err, covered = [], [], 0
+    ea, err, covered, ea_covered = [], [], 0, 0
     D300 = A * np.exp(-Ea / (kB * 300))
     for _ in range(400):
         D = A * np.exp(-Ea / (kB * T)) * np.exp(rel * rng.standard_normal(T.size))
@@ -60,10 +60,12 @@ def test_arrhenius_recovers_ea_and_its_error():
         err.append(fit.Ea_err_eV)
         lo, hi = fit.y_extrapolated_ci95
         covered += lo <= D300 <= hi
+        ea_covered += fit.Ea_ci95[0] <= Ea <= fit.Ea_ci95[1]
     ea, err = np.array(ea), np.array(err)
     assert ea.mean() == pytest.approx(Ea, abs=0.005)          # unbiased
     assert err.mean() == pytest.approx(ea.std(), rel=0.1)      # the reported error is the scatter
     assert 0.92 <= covered / 400 <= 0.98                       # 95 % interval at 300 K
+    assert 0.92 <= ea_covered / 400 <= 0.98
     # exact data: exact parameters
     fit = fit_arrhenius(T, A * np.exp(-Ea / (kB * T)), np.full(T.size, 0.1))
     assert fit.Ea_eV == pytest.approx(Ea, rel=1e-10) and fit.prefactor == pytest.approx(A, rel=1e-9)
@@ -75,3 +77,55 @@ def test_arrhenius_bad_input():
         fit_arrhenius([600, 700, 800], [1e-6, 0.0, 1e-5])
     with pytest.raises(AnalysisError, match="distinct temperatures"):
         fit_arrhenius([600, 600], [1e-6, 2e-6], [0.1, 0.1])
+    with pytest.raises(AnalysisError, match="needs >= 3 temperatures"):
+        fit_arrhenius([600, 700], [1e-6, 2e-6])
+    with pytest.raises(AnalysisError, match="one per temperature"):
+        fit_arrhenius([600, 700, 800], [1e-6, 2e-6, 3e-6], [0.1, 0.1])
+
+
+def _coverage(T, n_trials, make_fit, rng, Ea=0.35, A=2e-3, rel=0.2):
+    """Fraction of trials whose Ea and 300 K intervals contain the truth, and flagged trials."""
+    D300 = A * np.exp(-Ea / (KB_EV * 300))
+    ea_in = ex_in = flagged = 0
+    for _ in range(n_trials):
+        D = A * np.exp(-Ea / (KB_EV * T)) * np.exp(rel * rng.standard_normal(T.size))
+        fit = make_fit(D)
+        ea_in += fit.Ea_ci95[0] <= Ea <= fit.Ea_ci95[1]
+        ex_in += fit.y_extrapolated_ci95[0] <= D300 <= fit.y_extrapolated_ci95[1]
+        flagged += "scatter_exceeds_errors" in fit.flags
+    return ea_in / n_trials, ex_in / n_trials, flagged / n_trials
+
+
+def test_arrhenius_intervals_stay_honest_without_or_with_wrong_point_errors():
+    rng = np.random.default_rng(4)
+    # three temperatures, no per-point errors: Student's t with 1 dof (12.7, not 1.96)
+    T3 = np.array([700.0, 850.0, 1000.0])
+    ea_cov, ex_cov, _ = _coverage(T3, 2000, lambda D: fit_arrhenius(T3, D), rng)
+    assert 0.93 <= ea_cov <= 0.97 and 0.93 <= ex_cov <= 0.97, (ea_cov, ex_cov)
+    # per-point errors 4x too small (scatter 20 %, claimed 5 %): the chi-square test
+    # catches it and the Birge-scaled intervals still cover
+    T6 = np.linspace(600.0, 1200.0, 6)
+    ea_cov, ex_cov, flagged = _coverage(T6, 1000, lambda D: fit_arrhenius(T6, D, np.full(6, 0.05)),
+                                        rng)
+    assert flagged > 0.9
+    assert ea_cov >= 0.9 and ex_cov >= 0.9, (ea_cov, ex_cov)
+    # correct errors: flagged only at the chi-square test's own false-alarm rate
+    _, _, flagged = _coverage(T6, 1000, lambda D: fit_arrhenius(T6, D, np.full(6, 0.2)), rng)
+    assert flagged < 0.08
+
+
+def test_kinisi_bayesian_arrhenius_agrees_with_weighted_least_squares():
+    """kinisi's own Arrhenius model (Gaussian likelihood in D, emcee) as the independent
+    reference for the least-squares fit on ln D, for errors small enough (8 %) that a
+    Gaussian in D and in ln D are the same."""
+    rng = np.random.default_rng(9)
+    T = np.linspace(600.0, 1200.0, 6)
+    Ea, A, rel = 0.3, 1e-3, 0.08
+    D = A * np.exp(-Ea / (KB_EV * T)) * (1 + rel * rng.standard_normal(T.size))
+    wls = fit_arrhenius(T, D, np.full(T.size, rel))
+    bayes = kinisi_arrhenius(T, D, rel * D, n_samples=200, seed=1)
+    assert bayes["Ea_eV"] == pytest.approx(wls.Ea_eV, abs=0.3 * wls.Ea_err_eV)
+    width = bayes["Ea_ci95"][1] - bayes["Ea_ci95"][0]
+    assert width == pytest.approx(wls.Ea_ci95[1] - wls.Ea_ci95[0], rel=0.25)
+    assert bayes["y_extrapolated"] == pytest.approx(wls.y_extrapolated, rel=0.3)
+    assert bayes["Ea_ci95"][0] < Ea < bayes["Ea_ci95"][1]

@@ -68,6 +68,19 @@ def test_anisotropic_walk_axis_plane_and_3d():
     assert results["xy"].D > 5 * results["z"].D
 
 
+def test_anisotropic_lattice_walk_plane_and_axis():
+    """Hops of 1.5 A, fast in the plane, rare across it: D_axis = rate a^2 / 2."""
+    rng = np.random.default_rng(8)
+    rates, a = np.array([0.8, 0.8, 0.05]), 1.5
+    s = st.make(st.lattice_steps(300, 32, rates, a, 0.1, rng), L=14.0, rng=rng)
+    traj = s.true.framework_drift_removed(["Li"])
+    D_axes = rates * a ** 2 / 2
+    for direction, D in (("xy", D_axes[0]), ("z", D_axes[2])):
+        r = diffusion(traj, "Li", direction, n_samples=150, seed=2)
+        print(direction, r.D / A2_PER_PS_TO_CM2_PER_S, D)
+        assert r.D_ci95[0] <= D * A2_PER_PS_TO_CM2_PER_S <= r.D_ci95[1], direction
+
+
 def test_msd_matches_pymatgen_diffusion_analyzer():
     from pymatgen.analysis.diffusion.analyzer import DiffusionAnalyzer
     from pymatgen.core import Lattice, Structure
@@ -99,9 +112,12 @@ def test_caged_ion_is_flagged_not_diffusive_and_free_walk_is_not():
     s = st.make(np.diff(caged, axis=0), L=12.0, rng=rng)
     r = diffusion(s.true.framework_drift_removed(["Li"]), "Li", seed=0)
     assert "too_few_hops" in r.flags and "not_linear" in r.flags and not r.diffusive
+    assert r.hops_per_ion == 0 and r.ions_that_hopped == 0
     s = st.make(st.brownian_steps(n_frames, n_li, [0.3] * 3, 0.1, rng), L=12.0, rng=rng)
     r = diffusion(s.true.framework_drift_removed(["Li"]), "Li", seed=0)
-    assert r.flags == [] and r.diffusive
+    assert r.flags == [] and r.diffusive and r.ions_that_hopped == n_li
+    # 6 D t / hop_length^2 = 6 * 0.3 * 29.9 / 1.5^2 ~ 24: counted hops are of that order
+    assert 5 < r.hops_per_ion < 100
     assert r.n_windows == 1 and r.D_windowed == pytest.approx(0.3e-4, rel=0.5)
 
 
@@ -122,3 +138,16 @@ def test_long_dump_interval_with_lammps_unwrapped_coordinates():
     coll = collective_conductivity(traj, {"Li": 1}, 1000.0, ["Li"], fit_start_ps=2.0, seed=2)
     ne = nernst_einstein(D * A2_PER_PS_TO_CM2_PER_S, 16, 1.0, traj.volumes.mean(), 1000.0)
     assert coll.sigma_ci95[0] < ne < coll.sigma_ci95[1]
+
+
+def test_fit_range_beyond_the_run_and_unknown_direction_are_clear_errors():
+    from ionmd.errors import AnalysisError
+
+    rng = np.random.default_rng(1)
+    traj = st.make(st.brownian_steps(30, 4, [0.1] * 3, 0.1, rng), rng=rng).true   # 2.9 ps
+    with pytest.raises(AnalysisError, match="fit start 5.0 ps is not before the fit end"):
+        diffusion(traj, "Li", fit_start_ps=5.0)
+    with pytest.raises(AnalysisError, match="direction 'xx' not one of"):
+        diffusion(traj, "Li", "xx")
+    with pytest.raises(AnalysisError, match="species \\['Na'\\] not in this trajectory"):
+        diffusion(traj, "Na")

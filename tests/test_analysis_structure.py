@@ -8,16 +8,37 @@ import synthetic_trajectories as st
 from ionmd.analysis.structure_functions import (density_grid, rdf, van_hove_distinct,
                                                 van_hove_self, write_density_cube)
 from ionmd.analysis.trajectory import Trajectory
+from ionmd.errors import AnalysisError
 
 
-def test_van_hove_self_is_the_brownian_gaussian():
+def test_van_hove_self_is_the_brownian_gaussian_at_several_lags():
     rng = np.random.default_rng(0)
-    D, lag = 0.2, 2.0
-    s = st.make(st.brownian_steps(200, 64, [D] * 3, 0.1, rng), L=20.0, rng=rng)
-    r, g = van_hove_self(s.true, "Li", lag, r_max=8.0, n_bins=40)
-    analytic = 4 * np.pi * r ** 2 * (4 * np.pi * D * lag) ** -1.5 * np.exp(-r ** 2 / (4 * D * lag))
-    assert np.sum(g) * (r[1] - r[0]) == pytest.approx(1.0, abs=1e-3)
-    assert np.abs(g - analytic).max() < 0.05 * analytic.max()
+    D, lags = 0.2, [0.5, 2.0, 5.0]
+    s = st.make(st.brownian_steps(300, 256, [D] * 3, 0.1, rng), L=20.0, rng=rng)
+    r, g = van_hove_self(s.true, "Li", lags, r_max=8.0, n_bins=40)
+    assert g.shape == (3, 40)
+    for row, t in zip(g, lags):
+        analytic = 4 * np.pi * r ** 2 * (4 * np.pi * D * t) ** -1.5 * np.exp(-r ** 2 / (4 * D * t))
+        # 1 - the analytic weight beyond r_max (the 5 ps Gaussian has some)
+        assert np.sum(row) * (r[1] - r[0]) == pytest.approx(np.sum(analytic) * (r[1] - r[0]), abs=2e-3)
+        assert np.abs(row - analytic).max() < 0.05 * analytic.max(), t
+    # the peak moves out as sqrt(4 D t)
+    assert np.all(np.diff(r[np.argmax(g, axis=1)]) > 0)
+    # a single lag gives the same row as a 1-D array
+    np.testing.assert_array_equal(van_hove_self(s.true, "Li", 2.0, r_max=8.0, n_bins=40)[1], g[1])
+
+
+def test_van_hove_distinct_of_independent_walkers_is_flat_and_bad_lags_are_errors():
+    """Non-interacting Brownian points stay uniformly spread: G_d(r, t) = 1 at every lag."""
+    rng = np.random.default_rng(3)
+    s = st.make(st.brownian_steps(100, 200, [0.2] * 3, 0.1, rng), L=15.0, n_framework=0, rng=rng)
+    r, gd = van_hove_distinct(s.true, "Li", [1.0, 5.0], r_max=6.0, n_bins=12)
+    assert gd.shape == (2, 12)
+    assert np.abs(gd[:, 4:] - 1).max() < 0.1   # shells beyond 2 A hold enough pairs
+    with pytest.raises(AnalysisError, match="longer than the run"):
+        van_hove_self(s.true, "Li", [1.0, 50.0])
+    with pytest.raises(AnalysisError, match="negative"):
+        van_hove_distinct(s.true, "Li", -1.0)
 
 
 def _crystal(n_frames=5, rattle=0.05):

@@ -226,3 +226,38 @@ def test_real_lammps_npt_wrapped_and_unwrapped_outputs_agree(tmp_path):
         err = np.linalg.norm((do - do[0]) - (da - da[0]), axis=-1)
         naive = np.linalg.norm((dn - dn[0]) - (da - da[0]), axis=-1)
         assert err.mean() < 0.3 * naive.mean(), name
+
+
+def _dump(path, n_atoms=6, n_frames=5):
+    frames = []
+    for k in range(n_frames):
+        frames.append(f"ITEM: TIMESTEP\n{10 * k}\nITEM: NUMBER OF ATOMS\n{n_atoms}\n"
+                      "ITEM: BOX BOUNDS pp pp pp\n0 8\n0 8\n0 8\nITEM: ATOMS id type x y z\n"
+                      + "".join(f"{i + 1} {1 if i < 3 else 2} {i + 0.1 * k} 1.0 2.0\n"
+                                for i in range(n_atoms)))
+    path.write_text("".join(frames))
+    return path
+
+
+def test_dump_custom_atom_count_mismatch_and_truncation_are_clear_errors(tmp_path):
+    data, _ = _files(tmp_path)
+    good = _dump(tmp_path / "good.dump")
+    assert read_lammps_trajectory(data, [good], timestep_fs=1.0).n_frames == 5
+    with pytest.raises(IonmdError, match="7 atoms in the dump, 6 in the data file"):
+        read_lammps_trajectory(data, [_dump(tmp_path / "seven.dump", n_atoms=7)], timestep_fs=1.0)
+    cut = tmp_path / "cut.dump"
+    cut.write_text(good.read_text()[:-30])       # the last frame's last lines are missing
+    with pytest.raises(IonmdError, match="ends in the middle of a frame.*4 whole frames"):
+        read_lammps_trajectory(data, [cut], timestep_fs=1.0)
+    empty = tmp_path / "empty.dump"
+    empty.write_text("")
+    with pytest.raises(IonmdError, match="empty"):
+        read_lammps_trajectory(data, [empty], timestep_fs=1.0)
+
+
+def test_dcd_cut_inside_its_header_is_a_clear_error(tmp_path):
+    data, dcd = _files(tmp_path)
+    head = tmp_path / "head.dcd"
+    head.write_bytes(dcd.read_bytes()[:200])
+    with pytest.raises(IonmdError, match="empty or truncated"):
+        read_lammps_trajectory(data, [head], timestep_fs=1.0)

@@ -98,9 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
     plugin = sub.add_parser("plugin-path", help="print the path of ionmdplugin.so")
     plugin.set_defaults(func=_cmd_plugin_path)
 
-    from ionmd import cli_analyze, cli_run, cli_screen, cli_sweep
+    from ionmd import cli_analyze, cli_bench, cli_run, cli_screen, cli_sweep
 
     cli_analyze.register(sub)
+    cli_bench.register(sub)
     cli_screen.register(sub)
     cli_run.register(sub)
     cli_sweep.register(sub)

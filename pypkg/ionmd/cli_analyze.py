@@ -54,11 +54,20 @@ def register(subparsers) -> None:
     p.add_argument("--fit-end-ps", type=float, default=None)
     p.add_argument("--window-ps", type=float, default=15.0, help="windowed-fit length (PES seed)")
     p.add_argument("--haven-ratio", type=float, default=1.0)
+    p.add_argument("--hop-length", type=float, default=1.5,
+                   help="distance (A) from its last site beyond which an ion's move counts as a hop")
+    p.add_argument("--min-hops", type=float, default=1.0,
+                   help="flag D as not yet diffusive below this many hops per mobile ion")
     p.add_argument("--mcmc-samples", type=int, default=400,
                    help="kinisi MCMC samples per walker (16 walkers, thinned by 10)")
-    p.add_argument("--collective", action="store_true", help="also the charge-MSD conductivity")
+    p.add_argument("--collective", action="store_true",
+                   help="also the charge-MSD conductivity (and its Arrhenius fit over runs)")
+    p.add_argument("--arrhenius-kinisi", action="store_true",
+                   help="also kinisi's Bayesian (MCMC) Arrhenius fit, next to weighted least squares")
     p.add_argument("--structure-functions", action="store_true",
-                   help="also RDFs, van Hove self function and a density CUBE file")
+                   help="also RDFs, van Hove self and distinct functions and a density CUBE file")
+    p.add_argument("--van-hove-lags-ps", default=None,
+                   help="van Hove lag times, ps, comma separated (default 5, 10, 25, 50 %% of the run)")
     p.add_argument("--failures-only", action="store_true", help="only the failure post-mortem")
     p.add_argument("--volume-limit", type=float, default=0.5, help="failure if |V/V0 - 1| exceeds this")
     p.add_argument("--runaway-factor", type=float, default=2.0,
@@ -101,21 +110,32 @@ def run(args: argparse.Namespace) -> None:
                               window_ps=args.window_ps, haven_ratio=args.haven_ratio,
                               collective=args.collective,
                               structure_functions=args.structure_functions,
-                              n_samples=args.mcmc_samples, failure_options=thresholds)
+                              n_samples=args.mcmc_samples, hop_length=args.hop_length,
+                              min_hops=args.min_hops, failure_options=thresholds,
+                              van_hove_lags_ps=([float(t) for t in args.van_hove_lags_ps.split(",")]
+                                                if args.van_hove_lags_ps else None))
         results.append(res)
         reports.setdefault(spec.structure, []).append(FailureReport.from_dict(res["failure"]))
         _print_run(spec.path, res)
     summary_dir = Path(args.output) if args.output else Path(args.run_dirs[0]) / "analysis"
-    summary = analyze_runs(results, reports, summary_dir)
+    summary = analyze_runs(results, reports, summary_dir, kinisi_fit=args.arrhenius_kinisi,
+                           n_samples=args.mcmc_samples)
     for name, fits in summary["arrhenius"].items():
         for key, fit in fits.items():
-            if key == "sigma_T":
-                key, value, (lo, hi) = ("sigma", fit["sigma_extrapolated_mS_cm"],
+            if key.startswith("sigma"):
+                key, value, (lo, hi) = (key[:-2], fit["sigma_extrapolated_mS_cm"],
                                         fit["sigma_extrapolated_ci95"])
             else:
                 value, (lo, hi) = fit["y_extrapolated"], fit["y_extrapolated_ci95"]
+            flags = f"  [{', '.join(fit['flags'])}]" if fit["flags"] else ""
+            if fit.get("not_diffusive_T"):
+                flags += f"  (not yet diffusive at {fit['not_diffusive_T']} K)"
             print(f"{name} {key}: Ea = {fit['Ea_eV']:.3f} ± {fit['Ea_err_eV']:.3f} eV, "
-                  f"{key}({fit['T_extrapolated']:.0f} K) = {value:.3g} [{lo:.3g}, {hi:.3g}]")
+                  f"{key}({fit['T_extrapolated']:.0f} K) = {value:.3g} [{lo:.3g}, {hi:.3g}]{flags}")
+            if "kinisi" in fit:
+                k = fit["kinisi"]
+                print(f"  kinisi (Bayesian): Ea = {k['Ea_eV']:.3f} eV "
+                      f"[{k['Ea_ci95'][0]:.3f}, {k['Ea_ci95'][1]:.3f}]")
     print(f"summary (Arrhenius, survival) in {summary_dir}")
 
 
@@ -131,7 +151,7 @@ def _print_run(path: Path, res: dict) -> None:
         lo, hi = d["D_ci95"]
         flags = f"  [{', '.join(d['flags'])}]" if d["flags"] else ""
         print(f"  D({d['species']}, {d['direction']}) = {d['D']:.3g} cm2/s [{lo:.3g}, {hi:.3g}] "
-              f"(OLS {d['D_ols']:.3g}){flags}")
+              f"(OLS {d['D_ols']:.3g}; {d['hops_per_ion']:.3g} hops/ion){flags}")
     if "conductivity" in res:
         c = res["conductivity"]
         flags = f"  [{', '.join(c['flags'])}]" if c.get("flags") else ""

@@ -2,15 +2,31 @@
 
 ``ln y = ln A - Ea / (k_B T)``, fitted by weighted least squares in ``ln y`` against
 ``1 / T``. The weight of each point is its uncertainty in ``ln y`` (half the width of its
-95 % interval in log space / 1.96). Parameter covariance comes from the weights when
-``absolute_sigma`` (the intervals are trusted), else it is rescaled by the reduced
-chi-square (scipy ``curve_fit``'s convention). Extrapolation carries the full covariance
-(delta method in log space, exact for a model linear in its parameters).
+95 % interval in log space / 1.96). For per-point errors that are log-normal this is the
+exact Bayesian posterior under flat priors on ``ln A`` and ``Ea`` (the model is linear in
+them), so intervals need no sampling. The extrapolation carries the full covariance of
+``(ln A, Ea)`` (their correlation is strong: the extrapolation error is far smaller than
+with independent errors, and far larger than the fit's scatter at the data).
+
+The intervals stay honest when the per-point errors cannot be trusted:
+
+* no per-point errors: the covariance is estimated from the scatter (``dof = n - 2``)
+  and the 95 % intervals use Student's t with ``dof`` degrees of freedom (with 3 points,
+  12.7 instead of 1.96);
+* per-point errors given, but the points scatter about the line more than they allow
+  (chi-square p-value < ``scatter_p``): the covariance is scaled by the reduced
+  chi-square (Birge ratio), Student's t is used, and ``scatter_exceeds_errors`` is flagged
+  (the data may not follow one Arrhenius law, or the D intervals are too small).
+
+:func:`kinisi_arrhenius` is the Bayesian alternative of kinisi (``kinisi.arrhenius``:
+Gaussian likelihood in y, MCMC by emcee), slower, reported as a cross-check.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import contextlib
+import io
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 from scipy.constants import Boltzmann, electron_volt
@@ -22,10 +38,14 @@ KB_EV = Boltzmann / electron_volt
 
 @dataclass
 class ArrheniusFit:
-    """Ea in eV, prefactor in the units of y, extrapolated y at ``T_extrapolated``."""
+    """Ea in eV, prefactor in the units of y, extrapolated y at ``T_extrapolated``.
+
+    ``quantile`` is the factor from standard errors to 95 % half-widths (1.96, or
+    Student's t when the errors were estimated from the scatter)."""
 
     Ea_eV: float
     Ea_err_eV: float
+    Ea_ci95: tuple[float, float]
     prefactor: float
     ln_prefactor_err: float
     T_extrapolated: float
@@ -33,38 +53,54 @@ class ArrheniusFit:
     y_extrapolated_ci95: tuple[float, float]
     covariance: np.ndarray
     n_points: int
+    quantile: float = 1.96
+    chi2: float | None = None
+    dof: int = 0
+    method: str = "wls"
+    flags: list[str] = field(default_factory=list)
 
     def predict_ln(self, T: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """ln y at ``T`` and its standard error."""
+        """ln y at ``T`` and its standard error (full covariance)."""
         X = np.stack([np.ones_like(T, dtype=float), -1.0 / (KB_EV * np.asarray(T, float))], -1)
         mean = X @ np.array([np.log(self.prefactor), self.Ea_eV])
         var = np.einsum("...i,ij,...j->...", X, self.covariance, X)
         return mean, np.sqrt(var)
 
+    def interval(self, T: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """y at ``T`` and its 95 % interval (lower, upper)."""
+        mean, se = self.predict_ln(T)
+        return np.exp(mean), np.exp(mean - self.quantile * se), np.exp(mean + self.quantile * se)
+
     def to_dict(self) -> dict:
         out = asdict(self)
-        out["covariance"] = self.covariance.tolist()
+        out["covariance"] = np.asarray(self.covariance).tolist()
         out["y_extrapolated_ci95"] = list(self.y_extrapolated_ci95)
+        out["Ea_ci95"] = list(self.Ea_ci95)
         return out
 
 
 def fit_arrhenius(T: np.ndarray, y: np.ndarray, y_err_ln: np.ndarray | None = None, *,
-                  T_extrapolate: float = 300.0, absolute_sigma: bool = True) -> ArrheniusFit:
+                  T_extrapolate: float = 300.0, scatter_p: float = 0.05) -> ArrheniusFit:
     """Fit ``y(T) = A exp(-Ea / k_B T)``.
 
     Parameters
     ----------
     T : array
-        Temperatures, K (at least 2 distinct, 3 for an error without given weights).
+        Temperatures, K (at least 2 distinct; 3 without per-point errors).
     y : array
-        D or sigma, positive.
+        D or sigma (or sigma T), positive.
     y_err_ln : array, optional
-        Standard error of ``ln y`` per point; unweighted (errors from the scatter) if None.
+        Standard error of ``ln y`` per point; without it the errors come from the
+        scatter (Student's t intervals).
     T_extrapolate : float
         Temperature for the extrapolation (300 K).
-    absolute_sigma : bool
-        Trust ``y_err_ln`` as absolute (True) or rescale by the fit's chi-square.
+    scatter_p : float
+        Per-point errors are not trusted when the chi-square p-value of the fit is below
+        this: the covariance is then scaled by the reduced chi-square (see module doc).
     """
+    from scipy.stats import chi2 as chi2_dist
+    from scipy.stats import t as student_t
+
     T = np.asarray(T, float)
     y = np.asarray(y, float)
     if T.shape != y.shape or T.size < 2 or len(np.unique(T)) < 2:
@@ -72,33 +108,90 @@ def fit_arrhenius(T: np.ndarray, y: np.ndarray, y_err_ln: np.ndarray | None = No
     if np.any(y <= 0) or np.any(T <= 0) or not np.all(np.isfinite(y)):
         raise AnalysisError(f"Arrhenius fit needs positive finite values, got {y.tolist()} "
                             f"at {T.tolist()} K (a run not yet diffusive?)")
+    dof = T.size - 2
     if y_err_ln is None:
-        if T.size < 3:
+        if dof < 1:
             raise AnalysisError("without per-point errors the Arrhenius fit needs >= 3 temperatures")
         w = np.ones_like(y)
-        absolute_sigma = False
     else:
         y_err_ln = np.asarray(y_err_ln, float)
-        if np.any(y_err_ln <= 0):
-            raise AnalysisError("per-point errors of ln y must be positive")
+        if y_err_ln.shape != y.shape or np.any(~(y_err_ln > 0)):
+            raise AnalysisError("per-point errors of ln y must be positive, one per temperature")
         w = 1.0 / y_err_ln
     X = np.stack([np.ones_like(T), -1.0 / (KB_EV * T)], -1)
     Xw, lw = X * w[:, None], np.log(y) * w
     coef, *_ = np.linalg.lstsq(Xw, lw, rcond=None)
     cov = np.linalg.inv(Xw.T @ Xw)
-    dof = T.size - 2
-    if not absolute_sigma:
-        if dof < 1:
-            raise AnalysisError("cannot estimate the Arrhenius error from 2 points without errors")
-        cov = cov * float(np.sum((lw - Xw @ coef) ** 2) / dof)
-    fit = ArrheniusFit(Ea_eV=float(coef[1]), Ea_err_eV=float(np.sqrt(cov[1, 1])),
+    chi2 = float(np.sum((lw - Xw @ coef) ** 2))
+    quantile, flags = 1.96, []
+    if y_err_ln is None:
+        cov = cov * chi2 / dof
+        quantile = float(student_t.ppf(0.975, dof))
+    elif dof >= 1 and chi2_dist.sf(chi2, dof) < scatter_p:
+        cov = cov * chi2 / dof
+        quantile = float(student_t.ppf(0.975, dof))
+        flags.append("scatter_exceeds_errors")
+    Ea, Ea_err = float(coef[1]), float(np.sqrt(cov[1, 1]))
+    fit = ArrheniusFit(Ea_eV=Ea, Ea_err_eV=Ea_err,
+                       Ea_ci95=(Ea - quantile * Ea_err, Ea + quantile * Ea_err),
                        prefactor=float(np.exp(coef[0])), ln_prefactor_err=float(np.sqrt(cov[0, 0])),
                        T_extrapolated=float(T_extrapolate), y_extrapolated=0.0,
-                       y_extrapolated_ci95=(0.0, 0.0), covariance=cov, n_points=int(T.size))
-    mean, se = fit.predict_ln(np.array(T_extrapolate))
-    fit.y_extrapolated = float(np.exp(mean))
-    fit.y_extrapolated_ci95 = (float(np.exp(mean - 1.96 * se)), float(np.exp(mean + 1.96 * se)))
+                       y_extrapolated_ci95=(0.0, 0.0), covariance=cov, n_points=int(T.size),
+                       quantile=quantile, chi2=chi2 if y_err_ln is not None else None, dof=dof,
+                       flags=flags)
+    value, lo, hi = fit.interval(np.array(T_extrapolate))
+    fit.y_extrapolated = float(value)
+    fit.y_extrapolated_ci95 = (float(lo), float(hi))
     return fit
+
+
+def kinisi_arrhenius(T: np.ndarray, y: np.ndarray, y_std: np.ndarray, *,
+                     T_extrapolate: float = 300.0, n_samples: int = 400, n_walkers: int = 16,
+                     n_burn: int = 200, seed: int = 0) -> dict:
+    """Bayesian Arrhenius fit by kinisi (``kinisi.arrhenius.Arrhenius``, emcee MCMC).
+
+    kinisi's likelihood is Gaussian in y with standard deviations ``y_std``. Its
+    priors are set wide around the weighted least-squares fit (uniform in Ea over
+    +-10 standard errors, log-uniform in A over +-10 standard errors of ln A) and the
+    walkers start there.
+
+    Returns
+    -------
+    dict
+        ``Ea_eV`` (posterior median), ``Ea_ci95``, ``prefactor``, ``y_extrapolated``,
+        ``y_extrapolated_ci95`` (percentiles of the posterior predictive of the mean).
+    """
+    import warnings
+
+    import scipp as sc
+    from kinisi.arrhenius import Arrhenius
+    from scipy.stats import loguniform, uniform
+
+    T, y, y_std = (np.asarray(a, float) for a in (T, y, y_std))
+    if np.any(~(y_std > 0)):
+        raise AnalysisError("kinisi Arrhenius fit needs positive per-point standard deviations")
+    wls = fit_arrhenius(T, y, y_std / y, T_extrapolate=T_extrapolate)
+    span_ea = 10 * wls.Ea_err_eV
+    span_a = np.exp(10 * wls.ln_prefactor_err)
+    priors = [uniform(wls.Ea_eV - span_ea, 2 * span_ea),
+              loguniform(wls.prefactor / span_a, wls.prefactor * span_a)]
+    data = sc.DataArray(sc.array(dims=["temperature"], values=y, variances=y_std ** 2),
+                        coords={"temperature": sc.array(dims=["temperature"], values=T, unit="K")})
+    np.random.seed(seed)  # kinisi's walkers start from numpy's global generator
+    with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
+        warnings.simplefilter("ignore")   # its MAP search starts at the prior means
+        model = Arrhenius(data, priors=priors)
+        model.mcmc(x0=(sc.scalar(wls.Ea_eV, unit="eV"), sc.scalar(wls.prefactor, unit="cm^2/s")),
+                   n_samples=n_samples, n_walkers=n_walkers, n_burn=n_burn, n_thin=4)
+    ea = np.asarray(model.activation_energy.values)
+    pre = np.asarray(model.preexponential_factor.values)
+    extra = pre * np.exp(-ea / (KB_EV * T_extrapolate))
+    return {"method": "kinisi", "Ea_eV": float(np.median(ea)),
+            "Ea_ci95": np.percentile(ea, [2.5, 97.5]).tolist(), "Ea_err_eV": float(ea.std()),
+            "prefactor": float(np.median(pre)), "T_extrapolated": float(T_extrapolate),
+            "y_extrapolated": float(np.median(extra)),
+            "y_extrapolated_ci95": np.percentile(extra, [2.5, 97.5]).tolist(),
+            "n_samples": int(ea.size)}
 
 
 def ln_error_from_interval(lo: float, hi: float) -> float:

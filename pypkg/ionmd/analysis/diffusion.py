@@ -13,8 +13,8 @@ Three estimates from one trajectory:
   error over windows.
 
 Results that are not yet diffusive are flagged rather than printed alone:
-``too_few_hops`` (mean squared displacement at the end of the fit range under
-``min_hops`` squared hop lengths per mobile ion) and ``not_linear`` (log-log slope of the
+``too_few_hops`` (fewer than ``min_hops`` site-to-site hops per mobile ion, counted on the
+paths by :func:`ionmd.analysis.hops.count_hops`) and ``not_linear`` (log-log slope of the
 MSD in the fit range outside ``1 ± linear_tolerance``).
 """
 
@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from ionmd.analysis.hops import count_hops
 from ionmd.analysis.msd import MSD, check_direction, compute_msd, kinisi_universe
 from ionmd.analysis.trajectory import Trajectory
 from ionmd.errors import AnalysisError
@@ -47,9 +48,10 @@ class DiffusionResult:
     n_windows: int
     fit_start_ps: float
     fit_end_ps: float
-    hops_per_ion: float
+    hops_per_ion: float            # counted site-to-site hops, mean over ions
     msd_exponent: float
     n_ions: int
+    ions_that_hopped: int = 0
     flags: list[str] = field(default_factory=list)
     samples: np.ndarray | None = field(default=None, repr=False)
 
@@ -130,7 +132,8 @@ def windowed_diffusion(traj: Trajectory, species: str, direction: str, window_ps
 
 def diffusion(traj: Trajectory, species: str, direction: str = "xyz", *,
               fit_start_ps: float = 1.0, fit_end_ps: float | None = None,
-              window_ps: float = 15.0, hop_length: float = 2.5, min_hops: float = 1.0,
+              window_ps: float = 15.0, hop_length: float = 1.5, smooth_ps: float = 0.25,
+              min_hops: float = 1.0,
               linear_tolerance: float = 0.2, n_samples: int = 400, seed: int = 0,
               msd: MSD | None = None) -> DiffusionResult:
     """Diffusion coefficient of ``species`` along ``direction`` with its uncertainty.
@@ -151,7 +154,11 @@ def diffusion(traj: Trajectory, species: str, direction: str = "xyz", *,
     window_ps : float
         Window length of the PES-seed windowed fits.
     hop_length : float
-        Typical hop distance (Å) used to count hops per ion.
+        Distance (Å) an ion must move from where it last settled for a hop to count
+        (a little shorter than the shortest site-to-site distance).
+    smooth_ps : float
+        Running-mean window (ps) applied to the paths before counting hops, so that
+        vibration about a site does not count.
     min_hops : float
         Fewer hops per ion than this flags ``too_few_hops``.
     linear_tolerance : float
@@ -183,8 +190,9 @@ def diffusion(traj: Trajectory, species: str, direction: str = "xyz", *,
     pos = m.msd[sel] > 0
     exponent = (np.polyfit(np.log(m.lag_ps[sel][pos]), np.log(m.msd[sel][pos]), 1)[0]
                 if pos.sum() >= 2 else 0.0)
-    msd_end = float(np.interp(fit_end_ps, m.lag_ps, m.msd))
-    hops = msd_end / hop_length ** 2
+    window = max(1, int(round(smooth_ps / traj.frame_interval_ps)))
+    per_ion = count_hops(traj.positions[:, idx], hop_length, window)
+    hops = float(per_ion.mean())
     flags = []
     if hops < min_hops:
         flags.append("too_few_hops")
@@ -196,4 +204,5 @@ def diffusion(traj: Trajectory, species: str, direction: str = "xyz", *,
         D_std=float(samples.std()), D_ols=slope * scale, D_ols_stderr=stderr * scale,
         D_windowed=D_win, D_windowed_stderr=D_win_err, n_windows=n_win,
         fit_start_ps=float(fit_start_ps), fit_end_ps=float(fit_end_ps), hops_per_ion=float(hops),
-        msd_exponent=float(exponent), n_ions=int(idx.size), flags=flags, samples=samples)
+        msd_exponent=float(exponent), n_ions=int(idx.size),
+        ions_that_hopped=int(np.count_nonzero(per_ion)), flags=flags, samples=samples)

@@ -14,7 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ionmd.analysis.arrhenius import fit_arrhenius, ln_error_from_interval
+from ionmd.analysis.arrhenius import fit_arrhenius, kinisi_arrhenius, ln_error_from_interval
 from ionmd.analysis.conductivity import collective_conductivity, conductivity_from_diffusion
 from ionmd.analysis.diffusion import diffusion
 from ionmd.analysis.failure import FailureReport, detect_failures, parse_thermo, survival_curves
@@ -57,6 +57,8 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
                 fit_start_ps: float = 1.0, fit_end_ps: float | None = None,
                 window_ps: float = 15.0, haven_ratio: float = 1.0, collective: bool = False,
                 structure_functions: bool = False, seed: int = 0, n_samples: int = 400,
+                hop_length: float = 1.5, min_hops: float = 1.0,
+                van_hove_lags_ps: Sequence[float] | None = None,
                 failure_options: dict | None = None) -> dict:
     """Analyse one run directory; writes ``results.json``, ``diffusion.csv`` and
     ``msd.png`` (plus ``density_<X>.cube``, ``rdf.csv``, ``van_hove.csv`` when
@@ -94,7 +96,8 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
             msds.append(m)
             diff.append(diffusion(traj, species, direction, fit_start_ps=fit_start_ps,
                                   fit_end_ps=fit_end_ps, window_ps=window_ps, msd=m, seed=seed,
-                                  n_samples=n_samples))
+                                  n_samples=n_samples, hop_length=hop_length,
+                                  min_hops=min_hops))
     results["diffusion"] = [d.to_dict() for d in diff]
     xyz = [d for d in diff if d.direction == "xyz"]
     if xyz and all(s in spec.charges for s in spec.mobile_species):
@@ -110,12 +113,23 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
     write_diffusion_csv(diff, out / "diffusion.csv", spec.temperature_K)
     plot_msd(msds, diff, out / "msd.png")
     if structure_functions:
-        results["files"] = write_structure_functions(traj, spec.mobile_species, out)
+        results["files"] = write_structure_functions(traj, spec.mobile_species, out,
+                                                     van_hove_lags_ps)
     (out / "results.json").write_text(json.dumps(results, indent=2))
     return results
 
 
-def write_structure_functions(traj: Trajectory, mobile: Sequence[str], out: Path) -> list[str]:
+def default_van_hove_lags(traj: Trajectory) -> list[float]:
+    """5, 10, 25 and 50 % of the run, on whole frames (at least one frame)."""
+    frames = np.unique(np.maximum(1, np.round(np.array([0.05, 0.1, 0.25, 0.5])
+                                              * (traj.n_frames - 1)).astype(int)))
+    return (frames * traj.frame_interval_ps).tolist()
+
+
+def write_structure_functions(traj: Trajectory, mobile: Sequence[str], out: Path,
+                              van_hove_lags_ps: Sequence[float] | None = None) -> list[str]:
+    """Density CUBE files, ``rdf.csv`` and ``van_hove.csv`` (self and distinct parts of
+    the first mobile species at each lag: by default :func:`default_van_hove_lags`)."""
     from ionmd.analysis.structure_functions import (rdf, van_hove_distinct, van_hove_self,
                                                     write_density_cube)
 
@@ -130,12 +144,14 @@ def write_structure_functions(traj: Trajectory, mobile: Sequence[str], out: Path
             cols.append(g)
             names.append(f"g_{a}{b}")
     _write_columns(out / "rdf.csv", ["r_A"] + names, [r] + cols)
-    lag = traj.times_ps[-1] / 2
+    lags = list(van_hove_lags_ps) if van_hove_lags_ps else default_van_hove_lags(traj)
     r_max = min(6.0, 0.49 * traj.boxes[0].diagonal().min())
-    r, gs = van_hove_self(traj, mobile[0], lag, r_max=r_max, n_bins=60)
-    _, gd = van_hove_distinct(traj, mobile[0], lag, r_max=r_max, n_bins=60)
-    _write_columns(out / "van_hove.csv", ["r_A", f"4pi_r2_Gs_{mobile[0]}_{lag:.3g}ps",
-                                          f"Gd_{mobile[0]}_{lag:.3g}ps"], [r, gs, gd])
+    s = mobile[0]
+    r, gs = van_hove_self(traj, s, lags, r_max=r_max, n_bins=60)
+    _, gd = van_hove_distinct(traj, s, lags, r_max=r_max, n_bins=60)
+    _write_columns(out / "van_hove.csv",
+                   ["r_A"] + [f"4pi_r2_Gs_{s}_{t:.4g}ps" for t in lags]
+                   + [f"Gd_{s}_{t:.4g}ps" for t in lags], [r, *gs, *gd])
     return files + [str(out / "rdf.csv"), str(out / "van_hove.csv")]
 
 
@@ -148,14 +164,15 @@ def _write_columns(path: Path, header: list[str], cols: list[np.ndarray]) -> Non
 
 def write_diffusion_csv(results, path: Path, temperature_K: float) -> None:
     keys = ["species", "direction", "D", "D_ci95_lo", "D_ci95_hi", "D_ols", "D_windowed",
-            "D_windowed_stderr", "hops_per_ion", "msd_exponent", "flags"]
+            "D_windowed_stderr", "hops_per_ion", "ions_that_hopped", "n_ions", "msd_exponent",
+            "flags"]
     with open(path, "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["temperature_K"] + keys + ["units"])
         for r in results:
             w.writerow([temperature_K, r.species, r.direction, r.D, r.D_ci95[0], r.D_ci95[1],
                         r.D_ols, r.D_windowed, r.D_windowed_stderr, r.hops_per_ion,
-                        r.msd_exponent, ";".join(r.flags), "cm^2/s"])
+                        r.ions_that_hopped, r.n_ions, r.msd_exponent, ";".join(r.flags), "cm^2/s"])
 
 
 def plot_msd(msds, diff, path: Path) -> None:
@@ -180,9 +197,9 @@ def plot_arrhenius(T, y, lo, hi, fit, path: Path, ylabel: str) -> None:
     x = 1000.0 / T
     ax.errorbar(x, y, yerr=[np.asarray(y) - lo, np.asarray(hi) - y], fmt="o")
     tt = np.linspace(min(T.min(), fit.T_extrapolated), T.max(), 100)
-    mean, se = fit.predict_ln(tt)
-    ax.plot(1000 / tt, np.exp(mean), "-")
-    ax.fill_between(1000 / tt, np.exp(mean - 1.96 * se), np.exp(mean + 1.96 * se), alpha=0.3)
+    value, lo_fit, hi_fit = fit.interval(tt)
+    ax.plot(1000 / tt, value, "-")
+    ax.fill_between(1000 / tt, lo_fit, hi_fit, alpha=0.3)
     ax.set_yscale("log")
     ax.set_xlabel("1000 / T (1/K)")
     ax.set_ylabel(ylabel)
@@ -207,11 +224,41 @@ def plot_survival(curves: dict, path: Path) -> None:
     plt.close(fig)
 
 
+#: Arrhenius series: key in a run's results -> (series name, plot unit). sigma T is the
+#: usual Arrhenius form for conductivity (sigma = A/T exp(-Ea / kT)).
+SIGMA_SERIES = {"conductivity": "sigma_T", "conductivity_collective": "sigma_collective_T"}
+
+
+def arrhenius_series(runs: Sequence[dict]) -> dict[str, list[tuple]]:
+    """(T, y, lo95, hi95, flags) per series of one structure's runs: ``D_<species>``
+    (xyz), ``sigma_T`` (Nernst–Einstein) and ``sigma_collective_T`` (charge MSD), each
+    conductivity times T; ``flags`` are the not-yet-diffusive flags of the point."""
+    series: dict[str, list] = {}
+    for r in runs:
+        if not r.get("diffusion"):
+            continue
+        T = r["temperature_K"]
+        for d in r["diffusion"]:
+            if d["direction"] == "xyz":
+                series.setdefault(f"D_{d['species']}", []).append((T, d["D"], *d["D_ci95"],
+                                                                   d["flags"]))
+        flags = sorted({f for d in r["diffusion"] if d["direction"] == "xyz" for f in d["flags"]})
+        for key, name in SIGMA_SERIES.items():
+            if key in r:
+                c = r[key]
+                series.setdefault(name, []).append((T, c["sigma"] * T,
+                                                    *(v * T for v in c["sigma_ci95"]), flags))
+    return series
+
+
 def analyze_runs(results: Sequence[dict], reports: dict[str, list[FailureReport]],
-                 out_dir: str | Path) -> dict:
-    """Across runs: Arrhenius fits of D (xyz) per species and of sigma T over temperature,
-    per structure, and survival curves; writes ``summary.json`` and ``arrhenius_*.png``.
-    Runs flagged not yet diffusive are included (their flags are in their results)."""
+                 out_dir: str | Path, *, kinisi_fit: bool = False, n_samples: int = 400,
+                 seed: int = 0) -> dict:
+    """Across runs: Arrhenius fits of D (xyz) per species and of sigma T (Nernst–Einstein
+    and, when computed, collective) over temperature, per structure, and survival curves;
+    writes ``summary.json``, ``arrhenius.csv`` and ``arrhenius_*.png``. Runs flagged not
+    yet diffusive are included (their flags are in their results). ``kinisi_fit`` adds
+    kinisi's Bayesian Arrhenius fit (MCMC) next to the weighted least-squares one."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     summary: dict = {"survival": survival_curves(reports), "arrhenius": {}}
@@ -221,31 +268,45 @@ def analyze_runs(results: Sequence[dict], reports: dict[str, list[FailureReport]
     for r in results:
         by_structure.setdefault(r["structure"], []).append(r)
     for name, runs in by_structure.items():
-        good = [r for r in runs if r.get("diffusion")]
-        series: dict[str, list] = {}
-        for r in good:
-            for d in r["diffusion"]:
-                if d["direction"] == "xyz":
-                    series.setdefault(f"D_{d['species']}", []).append(
-                        (r["temperature_K"], d["D"], *d["D_ci95"]))
-            if "conductivity" in r:
-                # sigma T = A exp(-Ea / kT) is the usual Arrhenius form for conductivity
-                c, T = r["conductivity"], r["temperature_K"]
-                series.setdefault("sigma_T", []).append((T, c["sigma"] * T,
-                                                         *(v * T for v in c["sigma_ci95"])))
-        for key, rows in series.items():
+        for key, rows in arrhenius_series(runs).items():
             if len({row[0] for row in rows}) < 2:
                 continue
-            T, y, lo, hi = map(np.array, zip(*rows))
+            T, y, lo, hi = map(np.array, list(zip(*rows))[:4])
             err = np.array([ln_error_from_interval(a, b) for a, b in zip(lo, hi)])
             fit = fit_arrhenius(T, y, err)
             entry = fit.to_dict()
-            if key == "sigma_T":
-                entry["sigma_extrapolated_mS_cm"] = fit.y_extrapolated / fit.T_extrapolated
-                entry["sigma_extrapolated_ci95"] = [v / fit.T_extrapolated
-                                                    for v in fit.y_extrapolated_ci95]
+            # points from runs not yet diffusive are fitted, but named
+            entry["not_diffusive_T"] = [float(row[0]) for row in rows if row[4]]
+            if kinisi_fit:
+                # Gaussian errors in y for kinisi: half the 95 % width / 1.96
+                entry["kinisi"] = kinisi_arrhenius(T, y, (hi - lo) / (2 * 1.96), n_samples=n_samples,
+                                                   seed=seed)
+            if key.startswith("sigma"):
+                T_ex = fit.T_extrapolated
+                entry["sigma_extrapolated_mS_cm"] = fit.y_extrapolated / T_ex
+                entry["sigma_extrapolated_ci95"] = [v / T_ex for v in fit.y_extrapolated_ci95]
             summary["arrhenius"].setdefault(name, {})[key] = entry
-            unit = "mS K/cm" if key == "sigma_T" else "cm$^2$/s"
+            unit = "cm$^2$/s" if key.startswith("D_") else "mS K/cm"
             plot_arrhenius(T, y, lo, hi, fit, out / f"arrhenius_{name}_{key}.png", f"{key} ({unit})")
+    write_arrhenius_csv(summary["arrhenius"], out / "arrhenius.csv")
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
+
+
+def write_arrhenius_csv(fits: dict, path: Path) -> None:
+    """One row per structure and series: Ea, its 95 % interval, prefactor and the
+    extrapolated value (D in cm^2/s; sigma in mS/cm, the fit itself is of sigma T)."""
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["structure", "series", "method", "Ea_eV", "Ea_err_eV", "Ea_ci95_lo",
+                    "Ea_ci95_hi", "prefactor", "T_extrapolated_K", "extrapolated",
+                    "extrapolated_ci95_lo", "extrapolated_ci95_hi", "extrapolated_unit", "flags"])
+        for name, series in fits.items():
+            for key, f in series.items():
+                sigma = key.startswith("sigma")
+                for method, g in [("wls", f)] + ([("kinisi", f["kinisi"])] if "kinisi" in f else []):
+                    scale = 1.0 / g["T_extrapolated"] if sigma else 1.0
+                    w.writerow([name, key, method, g["Ea_eV"], g["Ea_err_eV"], *g["Ea_ci95"],
+                                g["prefactor"], g["T_extrapolated"], g["y_extrapolated"] * scale,
+                                *(v * scale for v in g["y_extrapolated_ci95"]),
+                                "mS/cm" if sigma else "cm^2/s", ";".join(g.get("flags", []))])

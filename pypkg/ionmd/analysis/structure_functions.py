@@ -6,11 +6,16 @@ Normalisation (Vineyard): ``G_s(r, t) = <delta(r - |r_i(t0 + t) - r_i(t0)|)>`` o
 and origins, as a radial density (integral over 4 pi r^2 dr is 1);
 ``G_d(r, t) = 1/N sum_{i != j} <delta(r - |r_j(t0 + t) - r_i(t0)|)> / (4 pi r^2 rho)``
 so that ``G_d -> 1`` at large r and ``G_d(r, 0) = g(r)``.
+
+Both take one lag (returning a 1-D array) or a sequence of lags (a 2-D array, one row
+per lag), so that the decay of the self part and the filling of the distinct part can be
+followed in time.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -20,44 +25,65 @@ from ionmd.errors import AnalysisError
 
 def _lag_frames(traj: Trajectory, lag_ps: float) -> int:
     lag = int(round(lag_ps / traj.frame_interval_ps))
+    if lag < 0:
+        raise AnalysisError(f"lag {lag_ps} ps is negative")
     if lag >= traj.n_frames:
         raise AnalysisError(f"lag {lag_ps} ps is longer than the run ({traj.times_ps[-1]:.3f} ps)")
     return lag
 
 
-def van_hove_self(traj: Trajectory, species: str, lag_ps: float, r_max: float = 8.0,
-                  n_bins: int = 80) -> tuple[np.ndarray, np.ndarray]:
-    """Self part ``4 pi r^2 G_s(r, t)`` (integrates to 1 over r): bin centres, values."""
+def _per_lag(func, lag_ps: float | Sequence[float]) -> np.ndarray:
+    if np.ndim(lag_ps) == 0:
+        return func(float(lag_ps))
+    if len(lag_ps) == 0:
+        raise AnalysisError("no lag times given for the van Hove function")
+    return np.stack([func(float(t)) for t in lag_ps])
+
+
+def van_hove_self(traj: Trajectory, species: str, lag_ps: float | Sequence[float],
+                  r_max: float = 8.0, n_bins: int = 80) -> tuple[np.ndarray, np.ndarray]:
+    """Self part ``4 pi r^2 G_s(r, t)`` (integrates to 1 over r): bin centres, values
+    (one row per lag when ``lag_ps`` is a sequence)."""
     idx = traj.indices(species)
-    lag = _lag_frames(traj, lag_ps)
-    d = np.linalg.norm(traj.positions[lag:, idx] - traj.positions[:-lag or None, idx], axis=-1)
-    hist, edges = np.histogram(d.ravel(), bins=n_bins, range=(0, r_max))
-    width = edges[1] - edges[0]
-    return 0.5 * (edges[1:] + edges[:-1]), hist / (d.size * width)
+    edges = np.linspace(0, r_max, n_bins + 1)
+
+    def one(t: float) -> np.ndarray:
+        lag = _lag_frames(traj, t)
+        d = np.linalg.norm(traj.positions[lag:, idx] - traj.positions[:-lag or None, idx], axis=-1)
+        hist, _ = np.histogram(d.ravel(), bins=edges)
+        return hist / (d.size * (edges[1] - edges[0]))
+
+    return 0.5 * (edges[1:] + edges[:-1]), _per_lag(one, lag_ps)
 
 
-def van_hove_distinct(traj: Trajectory, species: str, lag_ps: float, r_max: float = 6.0,
-                      n_bins: int = 60, max_origins: int = 50) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct part ``G_d(r, t)`` normalised to 1 at large r (minimum image)."""
+def van_hove_distinct(traj: Trajectory, species: str, lag_ps: float | Sequence[float],
+                      r_max: float = 6.0, n_bins: int = 60,
+                      max_origins: int = 50) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct part ``G_d(r, t)`` normalised to 1 at large r (minimum image); one row
+    per lag when ``lag_ps`` is a sequence."""
     from MDAnalysis.lib.distances import distance_array
     from MDAnalysis.lib.mdamath import triclinic_box
 
     idx = traj.indices(species)
-    lag = _lag_frames(traj, lag_ps)
-    origins = np.unique(np.linspace(0, traj.n_frames - 1 - lag, min(max_origins,
-                                                                   traj.n_frames - lag)).astype(int))
-    hist = np.zeros(n_bins)
     n = idx.size
-    for t0 in origins:
-        d = distance_array(traj.positions[t0, idx], traj.positions[t0 + lag, idx],
-                           box=triclinic_box(*traj.boxes[t0 + lag]))
-        d = d[~np.eye(n, dtype=bool)]
-        h, edges = np.histogram(d, bins=n_bins, range=(0, r_max))
-        hist += h
-    r = 0.5 * (edges[1:] + edges[:-1])
+    if n < 2:
+        raise AnalysisError(f"the distinct van Hove function needs >= 2 {species} atoms, got {n}")
+    edges = np.linspace(0, r_max, n_bins + 1)
     shell = 4 / 3 * np.pi * (edges[1:] ** 3 - edges[:-1] ** 3)
     rho = (n - 1) / traj.volumes.mean()
-    return r, hist / (len(origins) * n * rho * shell)
+
+    def one(t: float) -> np.ndarray:
+        lag = _lag_frames(traj, t)
+        origins = np.unique(np.linspace(0, traj.n_frames - 1 - lag,
+                                        min(max_origins, traj.n_frames - lag)).astype(int))
+        hist = np.zeros(n_bins)
+        for t0 in origins:
+            d = distance_array(traj.positions[t0, idx], traj.positions[t0 + lag, idx],
+                               box=triclinic_box(*traj.boxes[t0 + lag]))
+            hist += np.histogram(d[~np.eye(n, dtype=bool)], bins=edges)[0]
+        return hist / (len(origins) * n * rho * shell)
+
+    return 0.5 * (edges[1:] + edges[:-1]), _per_lag(one, lag_ps)
 
 
 def rdf(traj: Trajectory, a: str, b: str, r_max: float = 6.0, n_bins: int = 60,

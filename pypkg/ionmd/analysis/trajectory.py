@@ -258,7 +258,57 @@ def _universe(data_file: Path, traj_file: Path | None, atom_style: str, fmt: str
         raise AnalysisError(f"cannot read {traj_file} (empty or truncated?): {exc}") from exc
 
 
+def _count_lines(path: Path) -> int:
+    """Lines in a text file (a last line without newline counts), read in 16 MiB chunks."""
+    n, last = 0, b"\n"
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 24):
+            n += chunk.count(b"\n")
+            last = chunk[-1:]
+    return n + (last != b"\n")
+
+
+def _check_dump(data_file: Path, dump: Path) -> None:
+    """A ``dump custom`` file must hold the data file's atoms, in whole frames of
+    ``9 + N`` lines (MDAnalysis would drop a cut-off last frame silently, or fail with a
+    parse error on a wrong atom count)."""
+    with open(dump) as fh:
+        head = [fh.readline() for _ in range(4)]
+    if not head[0].startswith("ITEM: TIMESTEP") or not head[2].startswith("ITEM: NUMBER OF ATOMS"):
+        raise AnalysisError(f"{dump} is not a LAMMPS dump file (no 'ITEM: TIMESTEP' / "
+                            f"'ITEM: NUMBER OF ATOMS' header)")
+    n_dump, n_data = int(head[3]), _data_atom_count(data_file)
+    if n_dump != n_data:
+        raise AnalysisError(f"{dump} does not match {data_file}: {n_dump} atoms in the dump, "
+                            f"{n_data} in the data file; use the data file written by the same run")
+    lines = _count_lines(dump)
+    if lines % (9 + n_dump):
+        raise AnalysisError(f"{dump} ends in the middle of a frame (truncated: the run was killed "
+                            f"while writing?); {lines // (9 + n_dump)} whole frames are readable "
+                            f"— truncate the file or rerun")
+
+
+def _data_atom_count(path: Path) -> int:
+    with open(path) as fh:
+        for line in fh:
+            parts = line.split()
+            if len(parts) == 2 and parts[1] == "atoms":
+                return int(parts[0])
+            if parts and parts[0] in ("Atoms", "Masses"):
+                break
+    raise AnalysisError(f"{path}: no 'N atoms' line in the data file header")
+
+
 def _read_piece(data_file: Path, traj_file: Path, atom_style: str, fmt: str | None) -> Piece:
+    traj_file = Path(traj_file)
+    kind = fmt or ("LAMMPS" if traj_file.suffix.lower() == ".dcd" else "LAMMPSDUMP")
+    size = traj_file.stat().st_size if traj_file.is_file() else 0
+    if kind == "LAMMPSDUMP" and size:
+        _check_dump(Path(data_file), traj_file)
+    if kind == "LAMMPS" and size and (size < 100 or size < _dcd_header_bytes(traj_file)):
+        # (MDAnalysis's DCD reader fails on these with a noisy error from its destructor)
+        raise AnalysisError(f"{traj_file} is cut off inside its header ({size} bytes): empty "
+                            f"or truncated; the run stopped before writing its first frame?")
     u = _universe(data_file, traj_file, atom_style, fmt)
     reader = u.trajectory
     if len(reader) == 0:

@@ -1,0 +1,308 @@
+"""GPU check of pair_style mlip: correctness against the CPU path and an independent
+reference, an AOTInductor package compiled for the GPU, NVE energy conservation, and
+throughput/memory against system size, in one run, with every number written to JSON.
+
+Run where ionmd is installed against a CUDA build of torch (the plugin then links
+libtorch_cuda). Models are exported beforehand (any machine; TorchScript files are
+device-neutral):
+
+    python examples/gpu_check.py --models DIR --out OUT [--reference REF.json]
+                                 [--sizes 4 8 16 20] [--steps 20]
+
+DIR holds exported TorchScript models; the check uses every ``*.pt`` there and, for
+throughput, the first float32 file whose name starts with ``sevennet``. REF.json (from
+``--write-reference``, made on any machine with sevenn) holds a LiCl cell and SevenNet's
+own float64 energy, forces and stress for it: the plugin's float64 GPU result is
+compared with that.
+"""
+
+from __future__ import annotations
+
+import argparse
+import faulthandler
+import json
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+RESULTS: dict = {}
+
+
+def log(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def licl(rep: int, rattle: float = 0.05, seed: int = 3):
+    from ase.build import bulk
+
+    atoms = bulk("LiCl", "rocksalt", a=5.14, cubic=True) * (rep, rep, rep)
+    atoms.rattle(rattle, seed=seed)
+    return atoms
+
+
+def reference_atoms(ref: dict):
+    from ase import Atoms
+
+    return Atoms(ref["symbols"], positions=ref["positions"], cell=ref["cell"], pbc=True)
+
+
+# ------------------------------------------------------------------ reference (CPU, sevenn)
+def write_reference(path: Path) -> None:
+    """SevenNet-0's own float64 result on a rattled 64-atom LiCl cell (needs sevenn)."""
+    from sevennet_reference import reference_calculator
+
+    atoms = licl(2, rattle=0.1)
+    atoms.calc = reference_calculator("7net-0", "float64")
+    path.write_text(json.dumps({
+        "model": "7net-0", "dtype": "float64",
+        "symbols": atoms.get_chemical_symbols(), "positions": atoms.positions.tolist(),
+        "cell": np.asarray(atoms.cell).tolist(),
+        "energy": float(atoms.get_potential_energy()),
+        "forces": atoms.get_forces().tolist(), "stress": atoms.get_stress().tolist(),
+    }))
+    log(f"reference written to {path}")
+
+
+# ------------------------------------------------------------------ correctness
+def compare(a, b) -> dict:
+    return {
+        "energy_rel": abs(a.energy - b.energy) / max(abs(b.energy), 1e-300),
+        "forces_max_abs": float(np.abs(a.forces - b.forces).max()),
+        "pressure_max_abs_bar": float(np.abs(a.pressure - b.pressure).max()),
+    }
+
+
+def check_models(models: list[Path], device: str, out: Path, ref: dict | None) -> None:
+    from lammps_runner import single_point
+
+    from ionmd.export import read_metadata
+
+    rows = {}
+    for model in models:
+        meta = read_metadata(model)
+        elements = meta["elements"].split()
+        atoms = reference_atoms(ref) if ref else licl(2, rattle=0.1)
+        if not set(atoms.get_chemical_symbols()) <= set(elements):
+            log(f"skip {model.name}: it does not know {sorted(set(atoms.get_chemical_symbols()))}")
+            continue
+        used = sorted(set(atoms.get_chemical_symbols()))
+        t0 = time.perf_counter()
+        cpu = single_point(atoms, model, out / f"{model.stem}-cpu", used, pair_extra="device cpu")
+        gpu = single_point(atoms, model, out / f"{model.stem}-{device}", used,
+                           pair_extra=f"device {device}")
+        row = {"dtype": meta["dtype"], "gpu_vs_cpu": compare(gpu, cpu),
+               "device_line": re.findall(r"device \S+", gpu.log)[:1],
+               "seconds": time.perf_counter() - t0}
+        if ref and meta["dtype"] == "float64" and meta["family"] == "sevennet":
+            f_ref = np.array(ref["forces"])
+            row["gpu_vs_sevennet_ase"] = {
+                "energy_rel": abs(gpu.energy - ref["energy"]) / abs(ref["energy"]),
+                "forces_max_abs": float(np.abs(gpu.forces - f_ref).max()),
+                "stress_max_abs": float(np.abs(gpu.stress_ase() - np.array(ref["stress"])).max()),
+            }
+        rows[model.name] = row
+        log(f"{model.name}: {json.dumps(row)}")
+    RESULTS["correctness"] = rows
+
+
+def check_aoti(device: str, out: Path) -> None:
+    """A Morse package compiled for the device against LAMMPS's own pair_style morse."""
+    from contract_models import ALPHA, D0, R0, RC, MorseNodeEnergy, lammps_morse
+    from lammps_runner import single_point
+
+    from ionmd.export.aoti import save_aoti
+    from ionmd.export.contract import ModelMetadata
+
+    t0 = time.perf_counter()
+    meta = ModelMetadata(family="test", cutoff=RC, num_layers=1, elements=["Cl", "Li"],
+                         dtype="float64")
+    pkg = save_aoti(MorseNodeEnergy(D0, ALPHA, R0, RC), out / "morse_gpu.pt2", meta,
+                    device="cuda" if device.startswith("cuda") else "cpu")
+    compile_s = time.perf_counter() - t0
+    atoms = licl(2, rattle=0.1)
+    ref = lammps_morse(atoms, out / "morse-ref")
+    got = single_point(atoms, pkg, out / "morse-gpu", ["Cl", "Li"], pair_extra=f"device {device}")
+    RESULTS["aoti_morse"] = {"compile_s": compile_s, **compare(got, ref)}
+    log(f"aoti morse: {json.dumps(RESULTS['aoti_morse'])}")
+
+
+# ------------------------------------------------------------------ NVE and throughput
+class GpuMemorySampler:
+    """Peak GPU memory in use (MiB, nvidia-smi, whole device) while a run goes on."""
+
+    def __init__(self, period: float = 0.2):
+        self.period, self.peak, self._stop = period, 0.0, threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self):
+        while not self._stop.is_set():
+            try:
+                txt = subprocess.run(["nvidia-smi", "--query-gpu=memory.used",
+                                      "--format=csv,noheader,nounits"],
+                                     capture_output=True, text=True, timeout=5).stdout
+                self.peak = max(self.peak, max(float(x) for x in txt.split()))
+            except Exception:
+                pass
+            self._stop.wait(self.period)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def peak_memory(log_text: str) -> dict:
+    """The plugin's own end-of-run report: peak host RSS and GPU allocations per rank."""
+    found = re.findall(r"peak memory per rank \(max over ranks\): host ([0-9.]+) MiB"
+                       r"(?:, GPU ([0-9.]+) MiB)?", log_text)
+    if not found:
+        return {}
+    host, gpu = found[-1]
+    return {"host_peak_mib": float(host), **({"torch_gpu_peak_mib": float(gpu)} if gpu else {})}
+
+
+def md_run(atoms, model: Path, device: str, workdir: Path, steps: int, threads: int,
+           thermo: int | None = None, env: dict | None = None) -> tuple[float, str]:
+    """Seconds per step of a timed NVE run (after a 3-step warm-up run) and the log."""
+    from lammps_runner import run_lmp, write_data
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    write_data(atoms, workdir / "s.data", ["Cl", "Li"])
+    script = f"""
+units metal
+atom_style atomic
+atom_modify map yes
+read_data s.data
+pair_style mlip {model} device {device}
+pair_coeff * * Cl Li
+neighbor 1.0 bin
+velocity all create 600 7 mom yes rot yes
+timestep 0.002
+fix 1 all nve
+thermo_style custom step temp pe ke etotal press
+thermo_modify format float %.10g
+thermo {thermo or steps}
+run 3
+run {steps}
+"""
+    proc = run_lmp(script, workdir, env={"OMP_NUM_THREADS": str(threads), **(env or {})})
+    loop = re.findall(r"Loop time of ([0-9.eE+-]+) on \d+ procs for (\d+) steps", proc.stdout)
+    seconds, nsteps = float(loop[-1][0]), int(loop[-1][1])
+    return seconds / nsteps, proc.stdout
+
+
+def check_nve(model: Path, device: str, out: Path, steps: int = 1000) -> None:
+    from lammps_runner import thermo_table
+
+    _, text = md_run(licl(4), model, device, out / "nve", steps, threads=1, thermo=10)
+    table = thermo_table(text, 6)
+    etot = table[table[:, 0] >= 3][:, 4]
+    RESULTS["nve"] = {"atoms": 512, "steps": steps, "dt_fs": 2.0,
+                      "max_abs_dE_total_eV": float(np.abs(etot - etot[0]).max()),
+                      "per_atom_meV": float(1e3 * np.abs(etot - etot[0]).max() / 512)}
+    log(f"nve: {json.dumps(RESULTS['nve'])}")
+
+
+def check_throughput(model: Path, device: str, out: Path, sizes: list[int], steps: int,
+                     cpu_sizes: list[int], cpu_threads: int, compare_alloc: int | None) -> None:
+    rows = []
+    RESULTS["throughput"] = rows
+    runs = [(rep, None) for rep in sizes]
+    if compare_alloc:   # torch's default allocator instead of the plugin's expandable segments
+        runs.append((compare_alloc, {"PYTORCH_CUDA_ALLOC_CONF": "expandable_segments:False"}))
+    for rep, env in runs:
+        atoms = licl(rep)
+        with GpuMemorySampler() as mem:
+            sec, text = md_run(atoms, model, device, out / f"tp-{rep}-{bool(env)}", steps,
+                               threads=1, env=env)
+        rows.append({"device": device, "atoms": len(atoms), "ms_per_step": 1e3 * sec,
+                     "atom_steps_per_s": len(atoms) / sec, "nvidia_smi_peak_mib": mem.peak,
+                     **peak_memory(text), **({"env": env} if env else {})})
+        log(f"throughput: {json.dumps(rows[-1])}")
+    for rep in cpu_sizes:
+        atoms = licl(rep)
+        sec, _ = md_run(atoms, model, "cpu", out / f"tp-cpu-{rep}", max(2, steps // 10),
+                        threads=cpu_threads)
+        rows.append({"device": f"cpu x{cpu_threads} threads", "atoms": len(atoms),
+                     "ms_per_step": 1e3 * sec, "atom_steps_per_s": len(atoms) / sec})
+        log(f"throughput: {json.dumps(rows[-1])}")
+
+
+def environment() -> None:
+    import torch
+
+    env = {"torch": torch.__version__, "cuda_available": torch.cuda.is_available()}
+    if torch.cuda.is_available():
+        env["gpu"] = torch.cuda.get_device_name(0)
+        env["cuda"] = torch.version.cuda
+    RESULTS["environment"] = env
+    log(f"environment: {json.dumps(env)}")
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--models", type=Path)
+    p.add_argument("--out", type=Path, default=Path("gpu-check"))
+    p.add_argument("--reference", type=Path)
+    p.add_argument("--write-reference", type=Path, help="write REF.json here and exit")
+    p.add_argument("--device", default="cuda")
+    p.add_argument("--sizes", type=int, nargs="+", default=[4, 8, 16, 20],
+                   help="LiCl cubic supercells n x n x n (8 n^3 atoms)")
+    p.add_argument("--cpu-sizes", type=int, nargs="*", default=[4, 8])
+    p.add_argument("--cpu-threads", type=int, default=16)
+    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--compare-alloc", type=int, default=None,
+                   help="also run this size with torch's default CUDA allocator settings")
+    p.add_argument("--nve-steps", type=int, default=1000)
+    p.add_argument("--skip", nargs="*", default=[], choices=["models", "aoti", "nve", "throughput"])
+    args = p.parse_args(argv)
+    faulthandler.enable()
+    if args.write_reference:
+        write_reference(args.write_reference)
+        return 0
+
+    import torch
+
+    torch._C._jit_set_profiling_executor(False)
+    args.out.mkdir(parents=True, exist_ok=True)
+    ref = json.loads(args.reference.read_text()) if args.reference else None
+    models = sorted(p.resolve() for p in args.models.glob("*.pt"))
+    args.out = args.out.resolve()
+    sevennet32 = next((m for m in models if m.name.startswith("sevennet") and "f32" in m.name), None)
+    steps = [("environment", environment, ())]
+    if "models" not in args.skip:
+        steps.append(("models", check_models, (models, args.device, args.out, ref)))
+    if sevennet32 and "nve" not in args.skip:
+        steps.append(("nve", check_nve, (sevennet32, args.device, args.out, args.nve_steps)))
+    if sevennet32 and "throughput" not in args.skip:
+        steps.append(("throughput", check_throughput,
+                      (sevennet32, args.device, args.out, args.sizes, args.steps,
+                       args.cpu_sizes, args.cpu_threads, args.compare_alloc)))
+    if "aoti" not in args.skip:
+        steps.append(("aoti", check_aoti, (args.device, args.out)))
+    failed = []
+    for name, fn, fargs in steps:   # one failing part must not cost the others' numbers
+        t0 = time.perf_counter()
+        try:
+            fn(*fargs)
+        except Exception as exc:   # noqa: BLE001 - reported and kept going
+            failed.append(name)
+            RESULTS.setdefault("errors", {})[name] = f"{type(exc).__name__}: {str(exc)[-3000:]}"
+            log(f"{name} FAILED: {RESULTS['errors'][name]}")
+        RESULTS.setdefault("seconds", {})[name] = time.perf_counter() - t0
+        (args.out / "gpu_check.json").write_text(json.dumps(RESULTS, indent=1))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

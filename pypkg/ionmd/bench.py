@@ -1,0 +1,281 @@
+"""``ionmd bench``: throughput, memory and MPI scaling of ``pair_style mlip`` for one
+model file, measured with plain ``lmp -in`` / ``mpirun -np N lmp`` runs as users run them.
+
+Each (size, ranks) point is a short NVE run: a warm-up run (model optimisation, first
+neighbour lists), then a timed run whose LAMMPS loop time gives ms/step and atom-steps/s.
+The plugin's own end-of-run report gives the peak memory per rank (host resident set and,
+on a GPU, torch's allocations). Scaling efficiencies are computed from those times:
+
+* strong: ``E_s(N, p) = t(N, 1) / (p * t(N, p))`` for the same system on p ranks;
+* weak:   ``E_w(N, p) = t(N1, 1) / t(N, p)`` where ``N1 = N / p`` is also measured
+  (within 10 %): each rank keeps the same number of atoms.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import subprocess
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+
+from ionmd.errors import IonmdError
+
+GHOST_MODES = ("auto", "redundant", "halo")
+
+
+@dataclass
+class BenchPoint:
+    """One measured (system size, ranks) point."""
+
+    atoms: int
+    ranks: int
+    threads: int
+    steps: int
+    ms_per_step: float
+    atom_steps_per_s: float
+    host_peak_mib_per_rank: float | None = None
+    gpu_peak_mib_per_rank: float | None = None
+    pair_fraction: float | None = None        # share of the loop time spent in the pair style
+    strong_efficiency: float | None = None
+    weak_efficiency: float | None = None
+
+
+@dataclass
+class BenchResult:
+    model: str
+    structure: str
+    device: str
+    ghost: str
+    points: list[BenchPoint] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1)
+
+
+# ------------------------------------------------------------------ systems
+def default_cell() -> Atoms:
+    """Rocksalt LiCl (8-atom conventional cell): the Li-halide every ionmd model knows."""
+    from ase.build import bulk
+
+    return bulk("LiCl", "rocksalt", a=5.14, cubic=True)
+
+
+def supercell_for(cell: Atoms, target_atoms: int, seed: int = 3) -> Atoms:
+    """The near-cubic repetition of ``cell`` whose atom count is closest to the target
+    (repeats chosen along the lattice vectors in proportion to 1/|a_i|), rattled by
+    0.03 A so that forces are not all zero."""
+    if target_atoms < len(cell):
+        raise IonmdError(f"--atoms {target_atoms} is below the {len(cell)} atoms of one cell")
+    lengths = cell.cell.lengths()
+    scale = (target_atoms / len(cell) * np.prod(lengths)) ** (1 / 3)
+    base = np.maximum(1, np.round(scale / lengths)).astype(int)
+    best = None
+    for delta in np.ndindex(3, 3, 3):   # search the neighbourhood of the ideal repeats
+        reps = np.maximum(1, base + np.array(delta) - 1)
+        n = int(np.prod(reps)) * len(cell)
+        key = (abs(n - target_atoms), np.ptp(reps * lengths))
+        if best is None or key < best[0]:
+            best = (key, tuple(int(r) for r in reps))
+    atoms = cell * best[1]
+    atoms.rattle(0.03, seed=seed)
+    return atoms
+
+
+# ------------------------------------------------------------------ one run
+def _input(model: Path, elements: list[str], pair_extra: str, warmup: int, steps: int) -> str:
+    return f"""units metal
+atom_style atomic
+atom_modify map yes
+read_data bench.data
+pair_style mlip {model} {pair_extra}
+pair_coeff * * {' '.join(elements)}
+neighbor 1.0 bin
+velocity all create 600 7 mom yes rot yes
+timestep 0.001
+fix 1 all nve
+thermo {steps}
+run {warmup}
+run {steps}
+"""
+
+
+def parse_log(text: str) -> dict:
+    """Loop time, steps, pair share and peak memory of the last run in a LAMMPS output."""
+    loops = re.findall(r"Loop time of ([0-9.eE+-]+) on (\d+) procs for (\d+) steps", text)
+    if not loops:
+        raise IonmdError("no 'Loop time' in the LAMMPS output: the run did not finish")
+    seconds, _, steps = loops[-1]
+    out = {"seconds": float(seconds), "steps": int(steps)}
+    pair = re.findall(r"^Pair\s+\|[^|]+\|[^|]+\|[^|]+\|[^|]+\|\s*([0-9.]+)", text, flags=re.M)
+    if pair:
+        out["pair_fraction"] = float(pair[-1]) / 100.0
+    mem = re.findall(r"peak memory per rank \(max over ranks\): host ([0-9.]+) MiB"
+                     r"(?:, GPU ([0-9.]+) MiB)?", text)
+    if mem:
+        out["host_peak_mib"] = float(mem[-1][0])
+        if mem[-1][1]:
+            out["gpu_peak_mib"] = float(mem[-1][1])
+    return out
+
+
+def run_point(model: Path, atoms: Atoms, ranks: int, workdir: Path, *, threads: int = 1,
+              steps: int | None = None, device: str = "auto", ghost: str = "auto",
+              timeout: float = 3600) -> BenchPoint:
+    """Measure one (size, ranks) point in ``workdir`` (kept: input, data, log)."""
+    from ase.io import write
+
+    from ionmd.protocols.prepare import find_lammps
+
+    elements = sorted(set(atoms.get_chemical_symbols()))
+    workdir.mkdir(parents=True, exist_ok=True)
+    write(workdir / "bench.data", atoms, format="lammps-data", specorder=elements, masses=True)
+    if steps is None:   # ~20k atom-steps, at least 3 steps: seconds per point on a CPU
+        steps = max(3, int(math.ceil(20000 / len(atoms))))
+    extra = f"device {device}" + ("" if ghost == "auto" else f" ghost {ghost}")
+    (workdir / "in.bench").write_text(_input(model.resolve(), elements, extra, 2, steps))
+    env = {"OMP_NUM_THREADS": str(threads)}
+    cmd = find_lammps(ranks) + ["-in", "in.bench", "-log", "log.lammps"]
+    proc = subprocess.run(cmd, cwd=workdir, env={**os.environ, **env}, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=timeout)
+    (workdir / "screen.txt").write_text(proc.stdout)
+    if proc.returncode != 0:
+        errors = [l for l in proc.stdout.splitlines() if "ERROR" in l or "Error" in l]
+        raise IonmdError(f"lmp failed on {len(atoms)} atoms x {ranks} ranks (rc={proc.returncode}); "
+                         f"{errors[-1] if errors else 'see ' + str(workdir / 'screen.txt')}")
+    info = parse_log(proc.stdout)
+    sec = info["seconds"] / info["steps"]
+    return BenchPoint(atoms=len(atoms), ranks=ranks, threads=threads, steps=info["steps"],
+                      ms_per_step=1e3 * sec, atom_steps_per_s=len(atoms) / sec,
+                      host_peak_mib_per_rank=info.get("host_peak_mib"),
+                      gpu_peak_mib_per_rank=info.get("gpu_peak_mib"),
+                      pair_fraction=info.get("pair_fraction"))
+
+
+# ------------------------------------------------------------------ scaling
+def add_efficiencies(points: list[BenchPoint], weak_tolerance: float = 0.10) -> None:
+    """Fill strong and weak scaling efficiencies in place (see the module docstring)."""
+    serial = {p.atoms: p for p in points if p.ranks == 1}
+    for p in points:
+        if p.ranks == 1:
+            p.strong_efficiency = p.weak_efficiency = 1.0
+            continue
+        ref = serial.get(p.atoms)
+        if ref:
+            p.strong_efficiency = ref.ms_per_step / (p.ranks * p.ms_per_step)
+        per_rank = p.atoms / p.ranks
+        close = [s for s in serial.values() if abs(s.atoms - per_rank) <= weak_tolerance * per_rank]
+        if close:
+            s = min(close, key=lambda s: abs(s.atoms - per_rank))
+            p.weak_efficiency = s.ms_per_step / p.ms_per_step
+
+
+def bench(model: Path, atoms_targets: list[int], ranks: list[int], out: Path, *,
+          structure: Atoms | None = None, structure_name: str = "LiCl rocksalt",
+          threads: int = 1, steps: int | None = None, device: str = "auto",
+          ghost: str = "auto", progress: bool = True) -> BenchResult:
+    """Run every (size, ranks) point, largest rank count last, and write ``bench.json``,
+    ``bench.csv`` and ``bench.png`` into ``out``.
+
+    Raises
+    ------
+    IonmdError
+        For a model that does not know the structure's elements, a ghost mode that does
+        not exist, or a failed LAMMPS run (the run's directory is kept).
+    """
+    from ionmd.export import read_metadata
+
+    if ghost not in GHOST_MODES:
+        raise IonmdError(f"--ghost {ghost!r} unknown; use one of {', '.join(GHOST_MODES)}")
+    if not ranks or min(ranks) < 1 or not atoms_targets:
+        raise IonmdError("give at least one --atoms value and --np values >= 1")
+    model = Path(model)
+    meta = read_metadata(model)
+    cell = structure if structure is not None else default_cell()
+    missing = sorted(set(cell.get_chemical_symbols()) - set(meta["elements"].split()))
+    if missing:
+        raise IonmdError(f"{model} does not know {', '.join(missing)} (it knows "
+                         f"{meta['elements']}); pick a structure of its elements")
+    out.mkdir(parents=True, exist_ok=True)
+    result = BenchResult(model=str(model), structure=structure_name, device=device, ghost=ghost)
+    jobs = [(n, r) for n in atoms_targets for r in sorted(set(ranks))]
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(jobs), desc="ionmd bench", unit="run")
+    for n, r in jobs:
+        atoms = supercell_for(cell, n)
+        point = run_point(model, atoms, r, out / f"n{len(atoms)}-np{r}", threads=threads,
+                          steps=steps, device=device, ghost=ghost)
+        result.points.append(point)
+        (out / "bench.json").write_text(result.to_json())   # partial results survive a failure
+        if bar:
+            bar.update(1)
+    if bar:
+        bar.close()
+    add_efficiencies(result.points)
+    (out / "bench.json").write_text(result.to_json())
+    write_csv(result, out / "bench.csv")
+    plot(result, out / "bench.png")
+    return result
+
+
+# ------------------------------------------------------------------ output
+COLUMNS = [("atoms", "atoms", "{:d}"), ("ranks", "ranks", "{:d}"), ("ms_per_step", "ms/step", "{:.1f}"),
+           ("atom_steps_per_s", "atom-steps/s", "{:.1f}"),
+           ("host_peak_mib_per_rank", "host MiB/rank", "{:.0f}"),
+           ("gpu_peak_mib_per_rank", "GPU MiB/rank", "{:.0f}"),
+           ("strong_efficiency", "strong eff", "{:.2f}"), ("weak_efficiency", "weak eff", "{:.2f}")]
+
+
+def table(result: BenchResult) -> str:
+    """The points as a fixed-width text table."""
+    rows = [[title for _, title, _ in COLUMNS]]
+    for p in result.points:
+        d = asdict(p)
+        rows.append(["-" if d[k] is None else fmt.format(d[k]) for k, _, fmt in COLUMNS])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS))]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows]
+    head = f"{result.model} on {result.structure}, device {result.device}, ghost {result.ghost}"
+    return "\n".join([head] + lines)
+
+
+def write_csv(result: BenchResult, path: Path) -> None:
+    import csv
+
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(asdict(result.points[0]).keys()))
+        writer.writeheader()
+        for p in result.points:
+            writer.writerow(asdict(p))
+
+
+def plot(result: BenchResult, path: Path) -> None:
+    """Throughput and strong-scaling efficiency against ranks, one line per size."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.6))
+    for n in sorted({p.atoms for p in result.points}):
+        pts = sorted((p for p in result.points if p.atoms == n), key=lambda p: p.ranks)
+        ranks = [p.ranks for p in pts]
+        ax1.plot(ranks, [p.atom_steps_per_s for p in pts], "o-", label=f"{n} atoms")
+        eff = [(p.ranks, p.strong_efficiency) for p in pts if p.strong_efficiency is not None]
+        if eff:
+            ax2.plot(*zip(*eff), "o-", label=f"{n} atoms")
+    ax1.set(xlabel="MPI ranks", ylabel="atom-steps / s", title="throughput")
+    ax2.set(xlabel="MPI ranks", ylabel="t(1) / (p t(p))", title="strong scaling", ylim=(0, 1.1))
+    for ax in (ax1, ax2):
+        ax.legend(fontsize=8)
+    fig.suptitle(f"{Path(result.model).name}, ghost {result.ghost}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

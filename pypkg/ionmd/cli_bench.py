@@ -1,0 +1,57 @@
+"""``ionmd bench MODEL --atoms 1000,8000 --np 1,2``: throughput, peak memory per rank and
+strong/weak scaling of pair_style mlip, as a table, JSON, CSV and a plot."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ionmd.errors import IonmdError
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers")
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give positive integers, e.g. 1000,8000")
+    return values
+
+
+def _cmd_bench(args: argparse.Namespace) -> None:
+    from ionmd.bench import bench, table
+
+    structure, name = None, "LiCl rocksalt"
+    if args.structure:
+        from pymatgen.io.ase import AseAtomsAdaptor
+
+        from ionmd.structures import read_structure
+
+        s = read_structure(args.structure)
+        if not s.is_ordered:
+            raise IonmdError(f"{args.structure} has partial occupancies: order it first "
+                             f"(ionmd.structures.order_structure) and bench the ordered cell")
+        structure, name = AseAtomsAdaptor.get_atoms(s), Path(args.structure).name
+    result = bench(Path(args.model), args.atoms, args.np, Path(args.output), structure=structure,
+                   structure_name=name, threads=args.threads, steps=args.steps,
+                   device=args.device, ghost=args.ghost, progress=not args.no_progress)
+    print(table(result))
+    print(f"wrote {args.output}/bench.json, bench.csv, bench.png")
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("bench", help="throughput, memory and MPI scaling of a model file")
+    p.add_argument("model", help="ionmd model file (from `ionmd export`)")
+    p.add_argument("--atoms", type=_int_list, default=[1000, 8000],
+                   help="system sizes, comma-separated (nearest supercells; default 1000,8000)")
+    p.add_argument("--np", type=_int_list, default=[1, 2], help="MPI ranks, comma-separated")
+    p.add_argument("--threads", type=int, default=1, help="torch/OpenMP threads per rank")
+    p.add_argument("--steps", type=int, default=None,
+                   help="timed steps per point (default: ~20000 atom-steps, at least 3)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--ghost", default="auto", help="ghost mode: auto, redundant or halo")
+    p.add_argument("--structure", help="structure file to replicate (default: LiCl rocksalt)")
+    p.add_argument("-o", "--output", default="bench-out", help="output folder (default bench-out)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_cmd_bench)
