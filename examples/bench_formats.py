@@ -12,12 +12,17 @@ Families:
   esen      random weights, AQVolt26 eSEN-L4 (4 layers, 128 channels, lmax=mmax=2,
             6 A), float32 -- needs ionmd.export.esen
 
-usage: python examples/bench_formats.py [--families sevennet mace] [--sizes 2x2x3 5x5x5]
+usage: python examples/bench_formats.py [--families sevennet mace esen] [--sizes 2x2x3 5x5x5]
+                                        [--export-dir DIR] [--export-only]
+
+With --export-dir, exported files (and their export times, export_times.json) are kept
+and reused: export once (minutes of compilation), time later on a quiet machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -52,11 +57,11 @@ def export_family(family: str, fmt: str, out: Path) -> Path:
         from ionmd.export.esen import export_esen
 
         sys.path.insert(0, str(HERE.parent / "tests"))
-        from tiny_esen import write_tiny_esen
+        from tiny_esen import write_tiny_esen_checkpoint
 
         src = out.parent / "esen_l4_random.pt"
-        if not src.exists():
-            write_tiny_esen(src, num_layers=4, sphere_channels=128)
+        if not src.exists():   # AQVolt26 eSEN-L4: 4 layers, 128 channels, lmax = mmax = 2, 6 A
+            write_tiny_esen_checkpoint(src, layers=4, channels=128)
         if fmt != "aoti":
             raise SystemExit("eSEN exports only as AOTInductor packages")
         return export_esen(src, out, dtype="float32")
@@ -69,19 +74,33 @@ def main(argv=None) -> int:
     parser.add_argument("--sizes", nargs="+", default=["2x2x3", "5x5x5"])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--export-dir", type=Path, default=None,
+                        help="keep exported files here and reuse them on the next run")
+    parser.add_argument("--export-only", action="store_true", help="export, time nothing")
     args = parser.parse_args(argv)
     os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
-    work = Path(tempfile.mkdtemp(prefix="ionmd-bench-formats-"))
+    work = args.export_dir or Path(tempfile.mkdtemp(prefix="ionmd-bench-formats-"))
+    work.mkdir(parents=True, exist_ok=True)
+    times_file = work / "export_times.json"
+    times = json.loads(times_file.read_text()) if times_file.exists() else {}
 
     rows = []
     for family in args.families:
         files, export_s = {}, {}
         formats = ["aoti"] if family == "esen" else ["torchscript", "aoti"]
         for fmt in formats:
-            t0 = time.perf_counter()
-            files[fmt] = export_family(family, fmt, work / f"{family}.{'pt2' if fmt == 'aoti' else 'pt'}")
-            export_s[fmt] = time.perf_counter() - t0
+            target = work / f"{family}.{'pt2' if fmt == 'aoti' else 'pt'}"
+            key = f"{family}/{fmt}"
+            if target.exists() and key in times:
+                files[fmt], export_s[fmt] = target, times[key]
+            else:
+                t0 = time.perf_counter()
+                files[fmt] = export_family(family, fmt, target)
+                export_s[fmt] = times[key] = time.perf_counter() - t0
+                times_file.write_text(json.dumps(times, indent=1))
             print(f"{family:9s} {fmt:11s} export {export_s[fmt]:7.1f} s", flush=True)
+        if args.export_only:
+            continue
         for size in args.sizes:
             atoms = licl(tuple(int(x) for x in size.split("x")))
             n = len(atoms)
