@@ -250,20 +250,33 @@ def finish(rd: RunDir, rc: int) -> dict:
     common = dict(step=step, temperature_now_K=temp, pid=None, returncode=rc)
     halt = HALT_RE.search(last_text)
     p = rd.protocol
+
+    def target_at(at_step: int) -> float:
+        """The thermostat's target temperature at ``at_step`` (ramps are linear)."""
+        if p.temperature_end is None:
+            return rd.temperature
+        return rd.temperature + (p.temperature_end - rd.temperature) * at_step / rd.planned_steps
+
+    lost = next((ln.strip() for ln in last_text.splitlines() if "Lost atoms" in ln), None)
+    if lost:
+        # LAMMPS checks the atom count when it writes thermo output: the atoms went missing
+        # after the last thermo row and by the next output (the halt step, when fix halt
+        # fired first: a halt forces a last thermo output, which is where the loss shows)
+        lost_by = int(halt.group(2)) if halt else min(step + p.thermo_every, rd.planned_steps)
+        also = (f"; fix halt had fired at step {lost_by} (|V/V0 - 1| = "
+                f"{float(halt.group(3)):.3g})" if halt else "")
+        return rd.set_status("failed", resumable=False, failed_step=lost_by,
+                             failed_temperature_K=target_at(lost_by),
+                             reason=f"atoms lost (the simulation exploded) between step {step} and "
+                                    f"step {lost_by}, target temperature {target_at(lost_by):.1f} K: "
+                                    f"{lost}{also}", **common)
     if halt:
         hstep = int(halt.group(2))
-        target = rd.temperature
-        if p.temperature_end is not None:
-            target += (p.temperature_end - rd.temperature) * hstep / rd.planned_steps
         return rd.set_status("failed", resumable=False, failed_step=hstep,
-                             failed_temperature_K=target,
+                             failed_temperature_K=target_at(hstep),
                              reason=f"volume changed by more than {100 * p.halt_volume_change:g} % "
                                     f"(|V/V0 - 1| = {float(halt.group(3)):.3g}, fix halt) at step "
-                                    f"{hstep}, target temperature {target:.1f} K", **common)
-    if "Lost atoms" in last_text:
-        line = next(ln for ln in last_text.splitlines() if "Lost atoms" in ln)
-        return rd.set_status("failed", resumable=False, failed_step=step,
-                             reason=f"atoms lost at step ~{step}: {line.strip()}", **common)
+                                    f"{hstep}, target temperature {target_at(hstep):.1f} K", **common)
     if gap:
         return rd.set_status("failed", resumable=False, reason=gap, **common)
     if rc == 0 and "IONMD_END" in last_text and step >= rd.planned_steps:
