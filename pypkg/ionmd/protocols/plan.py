@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ionmd.protocols.prepare import as_atoms, check_protocol, element_order, repeats_for
+from ionmd.protocols.prepare import (as_atoms, check_protocol, element_order, oxidation_states,
+                                     repeats_for)
 from ionmd.protocols.presets import Protocol
 from ionmd.protocols.rundir import RunDir
 
 
 def plan_runs(protocol: Protocol, structure, model: str | Path, out: str | Path,
-              name: str = "structure") -> list[RunDir]:
+              name: str = "structure", charges: dict[str, float] | None = None) -> list[RunDir]:
     """Check everything, build the supercell and create (or reopen) the run directories.
 
     Parameters
@@ -26,6 +27,9 @@ def plan_runs(protocol: Protocol, structure, model: str | Path, out: str | Path,
         Root folder of the run directories.
     name : str
         Structure name used in paths and in ``run.json`` (replicas are grouped by it).
+    charges : dict, optional
+        Oxidation states for ``run.json`` (Nernst-Einstein conductivity); default: those
+        of a pymatgen ``Structure`` with oxidation states, else pymatgen's guess.
 
     Raises
     ------
@@ -34,6 +38,8 @@ def plan_runs(protocol: Protocol, structure, model: str | Path, out: str | Path,
         exists with other settings.
     """
     check_protocol(protocol)
+    if charges is None:
+        charges = oxidation_states(structure)
     model = Path(model)
     atoms = as_atoms(structure)
     elements = element_order(atoms, model)
@@ -43,7 +49,8 @@ def plan_runs(protocol: Protocol, structure, model: str | Path, out: str | Path,
         for rep in range(protocol.replicas):
             path = Path(out) / name / model.stem / protocol.name / f"T{temp:g}K" / f"r{rep}"
             rd = RunDir(path=path, protocol=protocol, temperature=float(temp), replica=rep,
-                        model=model, structure=name, elements=elements)
+                        model=model, structure=name, elements=elements,
+                        charges={k: float(v) for k, v in charges.items()})
             rd.create(atoms)
             runs.append(rd)
     return runs
