@@ -27,8 +27,8 @@ def morse(tmp_path_factory):
 
 
 def proto(**kw):
-    base = dict(temperatures=(700.0,), duration_ps=0.6, dump_every=20, restart_every=100,
-                tdamp_fs=50.0, pdamp_fs=500.0)
+    base = {"temperatures": (700.0,), "duration_ps": 0.6, "dump_every": 20, "restart_every": 100,
+            "tdamp_fs": 50.0, "pdamp_fs": 500.0}
     return short("conductivity", **{**base, **kw})
 
 

@@ -9,12 +9,12 @@ import time
 import numpy as np
 import pytest
 
+from contract_models import RepulsiveEdgeModel, save_contract_model
 from ionmd.analysis.failure import parse_thermo
 from ionmd.analysis.run_dir import load_run_dir
 from ionmd.analysis.trajectory import read_frames, read_lammps_trajectory
 from ionmd.protocols import execute, launch, plan_runs, run_all
 from ionmd.protocols.execute import HALT_RE, _dcd_layout, kill_run
-from contract_models import RepulsiveEdgeModel, save_contract_model
 from protocol_setup import ELEMENTS, fcc_cell, morse_model, short
 
 

@@ -24,7 +24,6 @@ from ionmd.protocols.prepare import find_lammps
 from ionmd.protocols.rundir import DATA, RunDir
 
 
-
 def _inputs_dir() -> Path:
     """The ``inputs/`` templates: installed next to the package by the wheel (CMake
     install rule), or the repository's own directory when run from a checkout."""

@@ -141,7 +141,7 @@ class ModuleRun:
             lmp = new_lammps(self._cwd / self._log, self._screen)
             lmp.file(self._input)
             self._rc = 0
-        except Exception as exc:   # LAMMPS errors arrive as plain Exception
+        except Exception as exc:  # noqa: BLE001 -- LAMMPS errors arrive as plain Exception
             self.error = str(exc).strip()
             self._record_error()
             self._rc = 1

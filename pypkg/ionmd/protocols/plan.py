@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ionmd.protocols.prepare import (as_atoms, check_protocol, element_order, oxidation_states,
-                                     repeats_for)
+from ionmd.protocols.prepare import as_atoms, check_protocol, element_order, oxidation_states, repeats_for
 from ionmd.protocols.presets import Protocol
 from ionmd.protocols.rundir import RunDir
 
