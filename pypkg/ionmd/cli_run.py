@@ -44,7 +44,8 @@ def _cmd_run(args: argparse.Namespace) -> None:
     atoms = _read_structure(args.structure)
     name = args.name or Path(args.structure).stem
     if protocol.family == "ev":
-        res = run_ev_scan(protocol, atoms, args.model, args.output, name=name, nprocs=args.np)
+        res = run_ev_scan(protocol, atoms, args.model, args.output, name=name, nprocs=args.np,
+                          runner=args.runner)
         print(f"E-V scan: B0 = {res.bulk_modulus_GPa} GPa, V0 = {res.v0} A^3, "
               f"{'FAILED: ' + '; '.join(res.reasons) if res.failed else 'ok'}")
         return
