@@ -1,5 +1,7 @@
 """Write a run directory's LAMMPS input, run ``lmp`` (or ``mpirun -np N lmp``) as a
-subprocess with a progress bar, and record the outcome in ``status.json``.
+subprocess, or the ``lammps`` Python module in this process (``runner="module"``, see
+:mod:`ionmd.protocols.module_runner`), with a progress bar, and record the outcome in
+``status.json``.
 
 A run that was cut short (killed, walltime) resumes from its newer restart file and runs
 only the remaining steps (``run N upto``). A run stopped by ``fix halt`` or by lost atoms
