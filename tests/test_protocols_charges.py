@@ -26,8 +26,7 @@ def test_guessed_oxidation_states_are_the_textbook_ones():
     lgps = order_structure(read_structure("Li10GeP2S12"), "random", seed=0).structure
     assert oxidation_states(lgps) == {"Li": 1.0, "Ge": 4.0, "P": 5.0, "S": -2.0}
     # a Structure that carries oxidation states keeps them (here unusual ones)
-    s = Structure(Lattice.cubic(4.0), ["Li+", "Cl-"], [[0, 0, 0], [0.5, 0.5, 0.5]])
-    s.replace_species({"Li+": "Li+"})
+    s = Structure(Lattice.cubic(4.0), ["Li", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]])
     s.add_oxidation_state_by_element({"Li": 0.8, "Cl": -0.8})
     assert oxidation_states(s) == {"Li": 0.8, "Cl": -0.8}
 
