@@ -53,3 +53,13 @@ def tiny_mace_f64(model_dir, tiny_mace_file):
     from ionmd.export import export_mace
 
     return export_mace(tiny_mace_file, model_dir / "tiny_mace_f64.pt", dtype="float64")
+
+
+@pytest.fixture(scope="session")
+def morse_pt2(model_dir):
+    """A Morse model (tests/contract_models.py) as an AOTInductor package: compiled once
+    per session (tens of seconds), shared by the package and screen tests."""
+    from contract_models import ALPHA, D0, R0, RC, MorseNodeEnergy, save_contract_package
+
+    return save_contract_package(MorseNodeEnergy(D0, ALPHA, R0, RC), model_dir / "morse.pt2",
+                                 cutoff=RC, elements=["Cl", "Li"], num_layers=2)

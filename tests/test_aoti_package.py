@@ -15,14 +15,6 @@ from ionmd.export import read_metadata
 
 
 
-@pytest.fixture(scope="module")
-def morse_pt2(tmp_path_factory):
-    path = tmp_path_factory.mktemp("aoti") / "morse.pt2"
-    return save_contract_package(MorseNodeEnergy(D0, ALPHA, R0, RC), path, cutoff=RC,
-                                 elements=["Cl", "Li"], num_layers=2)
-
-
-
 def one_atom_cell():
     """A single Li in a 3.1 A cube: one node, all its neighbours are its own images."""
     return Atoms("Li", positions=[[0.2, 0.3, 0.1]], cell=np.diag([3.1, 3.3, 3.5]), pbc=True)

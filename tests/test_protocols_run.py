@@ -107,7 +107,8 @@ def test_lost_atoms_stop_the_run_and_status_says_why(tmp_path, halt, runner):
     (rd,) = plan_runs(proto, atoms, model, tmp_path, name="broken")
     (status,) = run_all([rd], progress=False, runner=runner)
     assert status["state"] == "failed" and not status["resumable"]
-    assert status["reason"].startswith("atoms lost")
+    assert status["reason"].startswith("atoms lost") and status["failure_mode"] == "lost_atoms"
+    assert "volume" not in status["reason"]      # ionmd.sweep tells the modes apart by it
     # independent check from the log: LAMMPS's own count, and where the thermo rows stop
     log = (rd.path / "log.0.lammps").read_text()
     lost = re.search(r"ERROR: Lost atoms: original (\d+) current (\d+)", log)

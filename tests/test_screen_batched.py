@@ -60,3 +60,37 @@ def test_model_lacking_an_element_is_reported(sevennet0_f64):
     runner = ModelRunner(sevennet0_f64)
     with pytest.raises(IonmdError, match="does not know Og"):
         runner.species_of(["Li", "Og"])
+
+
+def morse_total_energy(atoms):
+    """Direct pair sum of the shifted Morse potential of tests/contract_models.py."""
+    from ase.neighborlist import neighbor_list
+    from contract_models import ALPHA, D0, R0, RC
+
+    def phi(r):
+        x = np.exp(-ALPHA * (r - R0))
+        return D0 * (x * x - 2.0 * x)
+
+    d = neighbor_list("d", atoms, RC)
+    return 0.5 * np.sum(phi(d) - phi(RC))
+
+
+def test_aoti_package_screens_like_the_direct_sum(morse_pt2):
+    """A .pt2 model file (the only format of eSEN exports) in the batched scan."""
+    atoms = licl_8()
+    mobile = 0
+    runner = ModelRunner(morse_pt2)
+    assert runner.package is not None
+    shape = grid_shape(atoms.cell.array, 0.6)
+    allowed = allowed_masks(atoms, [mobile], shape, 1.2)[0].ravel()
+    points = cartesian_points(atoms.cell.array, shape)[allowed][::37]
+    got = FrameworkScan(runner, atoms, mobile).energies(points, max_nodes=40)
+    ref = []
+    for p in points:
+        moved = atoms.copy()
+        moved.positions[mobile] = p
+        ref.append(morse_total_energy(moved))
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-10)
+    assert np.ptp(ref) > 0.05
+    with pytest.raises(IonmdError, match="compiled for 'cpu'.*--device cpu"):
+        ModelRunner(morse_pt2, device="cuda")

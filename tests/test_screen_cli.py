@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-import yaml
 from ase import Atoms
 from ase.build import bulk
 from ase.io import write
@@ -57,10 +56,15 @@ def test_screen_batch_with_bad_inputs_resume_and_outputs(inputs, sevennet0_f64, 
 
     assert (out / "plots" / "LiCl_lm.png").read_bytes()[:4] == b"\x89PNG"
 
-    campaign = yaml.safe_load((out / "campaign.yaml").read_text())
-    assert [s["name"] for s in campaign["structures"]] == ["LiCl"]
-    assert campaign["protocol"]["temperatures_K"] == [1000, 500]
-    assert campaign["protocol"]["duration_ps"] == 100
+    # the top-N file is a campaign the sweep layer accepts as it is
+    from ionmd.sweep.campaign import load_campaign
+
+    campaign = load_campaign(out / "campaign.yaml")
+    assert [s.name for s in campaign.structures] == ["LiCl"]
+    assert list(campaign.protocol.temperatures) == [1000, 500]
+    assert campaign.protocol.duration_ps == 100 and campaign.protocol.timestep_fs == 1.0
+    assert campaign.analysis.window_ps == 15.0
+    assert "LiCl: Xi = " in (out / "campaign.yaml").read_text()
 
     # resume: finished structures are not recomputed, failed ones are retried
     import ionmd.screen.screen as scr

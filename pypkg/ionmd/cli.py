@@ -98,12 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
     plugin = sub.add_parser("plugin-path", help="print the path of ionmdplugin.so")
     plugin.set_defaults(func=_cmd_plugin_path)
 
-    from ionmd import cli_analyze, cli_bench, cli_run, cli_screen
+    from ionmd import cli_analyze, cli_bench, cli_run, cli_screen, cli_sweep
 
     cli_analyze.register(sub)
     cli_bench.register(sub)
     cli_screen.register(sub)
     cli_run.register(sub)
+    cli_sweep.register(sub)
     return parser
 
 

@@ -146,10 +146,12 @@ def read_metadata(path: str | Path) -> dict[str, str]:
             if script:
                 text, file_format = zf.read(script[0]).decode(), "torchscript"
             else:
-                text, file_format = None, "aoti"
+                text, file_format, compiled_for = None, "aoti", None
                 for name in names:
                     if "/aotinductor/" in name and name.endswith("_metadata.json"):
-                        text = json.loads(zf.read(name)).get("ionmd_metadata", text)
+                        pkg = json.loads(zf.read(name))
+                        text = pkg.get("ionmd_metadata", text)
+                        compiled_for = pkg.get("AOTI_DEVICE_KEY", compiled_for)
                 if text is None:
                     raise ModelFileError(not_ionmd)
     except (zipfile.BadZipFile, EOFError) as exc:
@@ -159,4 +161,6 @@ def read_metadata(path: str | Path) -> dict[str, str]:
     if missing:
         raise ModelFileError(f"{path}: metadata lacks {', '.join(missing)}")
     meta["file_format"] = file_format
+    if file_format == "aoti" and compiled_for:
+        meta["compiled_for"] = compiled_for      # "cpu" or "cuda": the package runs only there
     return meta

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import string
 import subprocess
 import time
@@ -179,6 +180,7 @@ RUNNERS = ("subprocess", "module")
 
 
 def launch(rd: RunDir, nprocs: int = 1, env: dict | None = None,
+           launcher: list[str] | None = None,
            runner: str = "subprocess") -> subprocess.Popen | ModuleRun:
     """Write the next piece's input and start LAMMPS on it (fresh, or from the newer restart
     file when earlier pieces exist); status becomes ``running``.
@@ -191,6 +193,10 @@ def launch(rd: RunDir, nprocs: int = 1, env: dict | None = None,
         MPI ranks (``mpirun -np N lmp``; subprocess runner only).
     env : dict, optional
         Extra environment variables for LAMMPS.
+    launcher : list of str, optional
+        Replaces the command that starts LAMMPS (default :func:`find_lammps`, i.e. ``lmp``
+        or ``mpirun -np N lmp``; a batch system passes e.g. ``srun -n N lmp``; subprocess
+        runner only).
     runner : {"subprocess", "module"}
         ``lmp`` as a subprocess (what clusters do), or the ``lammps`` Python module in
         this process (:mod:`ionmd.protocols.module_runner`).
@@ -199,7 +205,7 @@ def launch(rd: RunDir, nprocs: int = 1, env: dict | None = None,
     ------
     IonmdError
         If the run is completed, the runner is unknown or unavailable (no ``lmp``, no
-        ``lammps`` module), or ``nprocs > 1`` with the module runner.
+        ``lammps`` module), or ``nprocs > 1`` or a ``launcher`` with the module runner.
     """
     status = rd.status
     if status.get("state") == "completed":
@@ -207,12 +213,13 @@ def launch(rd: RunDir, nprocs: int = 1, env: dict | None = None,
     if runner not in RUNNERS:
         raise IonmdError(f"unknown runner {runner!r}; choose one of {', '.join(RUNNERS)}")
     if runner == "module":
-        if nprocs > 1:
+        if nprocs > 1 or launcher:
             raise IonmdError(f"the module runner runs LAMMPS in this Python process on one rank; "
-                             f"for --np {nprocs} use --runner subprocess (mpirun -np N lmp)")
+                             f"for --np {nprocs} or a launcher use --runner subprocess "
+                             f"(mpirun -np N lmp)")
         check_module_runner()
     else:
-        cmd = find_lammps(nprocs)
+        cmd = list(launcher) if launcher else find_lammps(nprocs)
     rd.path = rd.path.resolve()        # an in-process run changes the working directory
     k = int(status.get("pieces", 0))
     restart = _newest_restart(rd) if k > 0 else None
@@ -239,6 +246,7 @@ def launch(rd: RunDir, nprocs: int = 1, env: dict | None = None,
                                     cwd=rd.path, env=run_env, stdout=screen,
                                     stderr=subprocess.STDOUT, start_new_session=True)
     rd.set_status("running", pieces=k + 1, pid=proc.pid, runner=runner,
+                  host=socket.gethostname(),
                   resumed_from=restart.name if restart else None)
     rd.write_run_json(k + 1)
     return proc
@@ -269,8 +277,9 @@ def wait_run(rd: RunDir, proc: subprocess.Popen, progress: bool = False) -> dict
     return finish(rd, rc)
 
 
-def finish(rd: RunDir, rc: int) -> dict:
-    """Record the outcome of the last piece (``rc``: LAMMPS's exit status)."""
+def finish(rd: RunDir, rc: int | None) -> dict:
+    """Record the outcome of the last piece (``rc``: LAMMPS's exit status; None when it is
+    unknown because the runner died: then the log alone says whether the run ended)."""
     from ionmd.analysis.failure import parse_thermo
 
     status = rd.status
@@ -306,20 +315,20 @@ def finish(rd: RunDir, rc: int) -> dict:
         also = (f"; fix halt had fired at step {lost_by} (|V/V0 - 1| = "
                 f"{float(halt.group(3)):.3g})" if halt else "")
         return rd.set_status("failed", resumable=False, failed_step=lost_by,
-                             failed_temperature_K=target_at(lost_by),
+                             failed_temperature_K=target_at(lost_by), failure_mode="lost_atoms",
                              reason=f"atoms lost (the simulation exploded) between step {step} and "
                                     f"step {lost_by}, target temperature {target_at(lost_by):.1f} K: "
                                     f"{lost}{also}", **common)
     if halt:
         hstep = int(halt.group(2))
         return rd.set_status("failed", resumable=False, failed_step=hstep,
-                             failed_temperature_K=target_at(hstep),
+                             failed_temperature_K=target_at(hstep), failure_mode="volume_change",
                              reason=f"volume changed by more than {100 * p.halt_volume_change:g} % "
                                     f"(|V/V0 - 1| = {float(halt.group(3)):.3g}, fix halt) at step "
                                     f"{hstep}, target temperature {target_at(hstep):.1f} K", **common)
     if gap:
         return rd.set_status("failed", resumable=False, reason=gap, **common)
-    if rc == 0 and "IONMD_END" in last_text and step >= rd.planned_steps:
+    if rc in (0, None) and "IONMD_END" in last_text and step >= rd.planned_steps:
         return rd.set_status("completed", resumable=False, **common)
     errors = [ln.strip() for ln in last_text.splitlines() if ln.startswith("ERROR")]
     if errors:
@@ -329,23 +338,30 @@ def finish(rd: RunDir, rc: int) -> dict:
 
 
 def execute(rd: RunDir, nprocs: int = 1, progress: bool = False, env: dict | None = None,
-            runner: str = "subprocess") -> dict:
+            launcher: list[str] | None = None, runner: str = "subprocess") -> dict:
     """Run (or resume) a run directory to its end; returns the final status. Completed
-    runs and physical failures are left as they are. ``runner``: see :func:`launch`."""
+    runs and physical failures are left as they are. ``launcher``, ``runner``: see
+    :func:`launch`."""
     status = rd.status
     if status.get("state") == "completed" or (status.get("state") == "failed"
                                               and not status.get("resumable", True)):
         return status
-    if status.get("state") == "running" and _runner_alive(status):
+    if status.get("state") == "running" and running_here(status):
         raise IonmdError(f"{rd.path} is running (pid {status['pid']}); wait for it to end")
     if status.get("state") == "running":   # its runner was killed: record what is there
-        finish(rd, rc=-9)
-    return wait_run(rd, launch(rd, nprocs, env, runner), progress)
+        status = finish(rd, rc=None)
+        if status["state"] == "completed" or not status.get("resumable", True):
+            return status
+    return wait_run(rd, launch(rd, nprocs, env, launcher, runner), progress)
 
 
-def _runner_alive(status: dict) -> bool:
-    """Whether the process that runs a ``running`` directory still exists: the subprocess
-    runner's process group, or the Python process of an in-process (module) run."""
+def running_here(status: dict) -> bool:
+    """Whether the process that runs a ``running`` directory is alive on this host: the
+    subprocess runner's process group, or the Python process of an in-process (module)
+    run (a status written on another host cannot be checked here: False)."""
+    host = status.get("host")
+    if host is not None and host != socket.gethostname():
+        return False
     pid = status.get("pid")
     if status.get("runner") != "module":
         return _alive(pid)

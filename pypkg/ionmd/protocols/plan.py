@@ -7,11 +7,12 @@ from pathlib import Path
 
 from ionmd.protocols.prepare import as_atoms, check_protocol, element_order, oxidation_states, repeats_for
 from ionmd.protocols.presets import Protocol
-from ionmd.protocols.rundir import RunDir
+from ionmd.protocols.rundir import SETTINGS, RunDir
 
 
 def plan_runs(protocol: Protocol, structure, model: str | Path, out: str | Path,
-              name: str = "structure", charges: dict[str, float] | None = None) -> list[RunDir]:
+              name: str = "structure", create: bool = True,
+              charges: dict[str, float] | None = None) -> list[RunDir]:
     """Check everything, build the supercell and create (or reopen) the run directories.
 
     Parameters
@@ -26,6 +27,9 @@ def plan_runs(protocol: Protocol, structure, model: str | Path, out: str | Path,
         Root folder of the run directories.
     name : str
         Structure name used in paths and in ``run.json`` (replicas are grouped by it).
+    create : bool
+        Write the run directories; when False only existing ones are checked against
+        the settings (a dry run).
     charges : dict, optional
         Oxidation states for ``run.json`` (Nernst-Einstein conductivity); default: those
         of a pymatgen ``Structure`` with oxidation states, else pymatgen's guess.
@@ -50,7 +54,8 @@ def plan_runs(protocol: Protocol, structure, model: str | Path, out: str | Path,
             rd = RunDir(path=path, protocol=protocol, temperature=float(temp), replica=rep,
                         model=model, structure=name, elements=elements,
                         charges={k: float(v) for k, v in charges.items()})
-            rd.create(atoms)
+            if create or (path / SETTINGS).is_file():
+                rd.create(atoms)
             runs.append(rd)
     return runs
 

@@ -141,6 +141,17 @@ class RunDir:
                         resumable=True, temperature_K=self.temperature)
         self.write_run_json(pieces=0)
 
+    def reset(self) -> None:
+        """Delete every piece, restart file and the old status, so that the run starts
+        over (settings and data file are kept): how a failed run is retried."""
+        for pattern in ("in.*.lmp", "log.*.lammps", "screen.*.txt", "traj.*.dcd", "restart.[ab]"):
+            for f in self.path.glob(pattern):
+                f.unlink()
+        (self.path / STATUS).unlink(missing_ok=True)
+        self.set_status("pending", step=0, planned_steps=self.planned_steps, pieces=0,
+                        resumable=True, temperature_K=self.temperature)
+        self.write_run_json(pieces=0)
+
     def write_run_json(self, pieces: int) -> None:
         p = self.protocol
         unwrapped = p.ensemble == "nvt"

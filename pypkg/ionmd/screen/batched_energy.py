@@ -30,7 +30,7 @@ class ModelRunner:
     Parameters
     ----------
     path
-        Model file written by ``ionmd export`` (TorchScript).
+        Model file written by ``ionmd export`` (TorchScript or an AOTInductor package).
     device
         Torch device (``"cpu"``, ``"cuda"``...).
     """
@@ -42,13 +42,6 @@ class ModelRunner:
 
         self.path = Path(path)
         self.meta = read_metadata(self.path)
-        if self.meta.get("file_format", "torchscript") != "torchscript":
-            # an AOTInductor package also returns edge gradients (forces) on every call:
-            # the energy-only batched path is TorchScript's for now
-            raise IonmdError(
-                f"{self.path.name} is a {self.meta['file_format']} package; `ionmd screen` "
-                "evaluates TorchScript model files: export one with `ionmd export` "
-                "(TorchScript format)")
         self.elements = self.meta["elements"].split()
         self.cutoff = float(self.meta["cutoff"])
         self.dtype = torch.float64 if self.meta["dtype"] == "float64" else torch.float32
@@ -56,6 +49,10 @@ class ModelRunner:
         self.sha256 = sha256_of(self.path)
         self.node_evaluations = 0      # measured cost, for time estimates
         self.model_seconds = 0.0
+        self.package = self.module = None
+        if self.meta.get("file_format", "torchscript") == "aoti":
+            self._load_package(torch)
+            return
         # The profiling executor re-specialises on every new input shape (each batch has
         # a different edge count): use the legacy executor, as pair_style mlip does.
         torch._C._jit_set_profiling_executor(False)
@@ -63,6 +60,21 @@ class ModelRunner:
             self.module = torch.jit.load(str(self.path), map_location=self.device).eval()
         except RuntimeError as exc:
             raise IonmdError(f"cannot load {self.path} as a TorchScript model: {exc}") from exc
+
+    def _load_package(self, torch) -> None:
+        """An AOTInductor package (eSEN exports only to this format). It computes edge
+        gradients on every call too, which the screen discards: about twice the cost of an
+        energy-only TorchScript call, but the same energies."""
+        compiled_for = self.meta.get("compiled_for", "cpu")
+        if compiled_for != self.device.type:
+            raise IonmdError(
+                f"{self.path.name} was compiled for {compiled_for!r} but the screen runs on "
+                f"{self.device.type!r}: use --device {compiled_for}, or re-export with "
+                f"`ionmd export ... --format aoti --device {self.device.type}`")
+        try:
+            self.package = torch._inductor.aoti_load_package(str(self.path))
+        except Exception as exc:   # noqa: BLE001 - torch raises several kinds here
+            raise IonmdError(f"cannot load {self.path} as an AOTInductor package: {exc}") from exc
 
     def species_of(self, symbols) -> np.ndarray:
         """Model-internal species indices; an unknown element is an error naming it."""
@@ -82,12 +94,15 @@ class ModelRunner:
         import torch
 
         t0 = time.perf_counter()
-        with torch.inference_mode():
-            out = self.module(
-                torch.as_tensor(edge_vec, dtype=self.dtype, device=self.device),
+        args = (torch.as_tensor(edge_vec, dtype=self.dtype, device=self.device),
                 torch.as_tensor(edge_index, dtype=torch.int64, device=self.device),
-                torch.as_tensor(species, dtype=torch.int64, device=self.device),
-                len(species))
+                torch.as_tensor(species, dtype=torch.int64, device=self.device))
+        if self.package is not None:
+            nlocal = torch.tensor([len(species)], dtype=torch.int64, device=self.device)
+            out = self.package(*args, nlocal)[0]      # (node energies, edge gradients)
+        else:
+            with torch.inference_mode():
+                out = self.module(*args, len(species))
         result = out.detach().to("cpu", torch.float64).numpy()
         self.model_seconds += time.perf_counter() - t0
         self.node_evaluations += len(species)

@@ -15,8 +15,11 @@ RESULTS_CSV = "screen.csv"
 CAMPAIGN = "campaign.yaml"
 # The seed's MD validation of top-Xi structures (Maevskiy et al., appendix A: 1000 K and
 # 500 K, 1 fs, 100 ps; sec. II C: MSD fitted over 1-15 ps in 15 ps windows).
-VALIDATION_PROTOCOL = {"temperatures_K": [1000, 500], "duration_ps": 100, "timestep_fs": 1.0,
-                       "msd_window_ps": 15, "msd_fit_ps": [1, 15]}
+# The seed's MD validation of its top candidates: 1000 K and 500 K, 100 ps, 1 fs, D from
+# 15 ps windows fitted over 1-15 ps (sec. II C), as an `ionmd sweep` campaign.
+VALIDATION_TEMPERATURES_K = [1000, 500]
+VALIDATION_PROTOCOL = {"name": "conductivity", "duration_ps": 100, "timestep_fs": 1.0}
+VALIDATION_ANALYSIS = {"window_ps": 15.0, "fit_start_ps": 1.0, "fit_end_ps": 15.0}
 
 
 def _fv_key(kind: str, t: float) -> str:
@@ -106,20 +109,33 @@ def write_cubes(outdir: Path, name: str, result) -> list[Path]:
 
 
 def write_campaign(path: Path, rows: list[dict], top: int, model: str) -> Path:
-    """The ``top`` structures by Xi (then lower MPE) as a YAML campaign for MD validation."""
+    """The ``top`` structures by Xi (then lower MPE) as an ``ionmd sweep`` campaign (YAML)
+    running the seed's MD validation; the screen's numbers are comments beside each one."""
     import yaml
 
     ok = [r for r in rows if r.get("status") == "ok"]
     ok.sort(key=lambda r: (-r["xi"], r["mpe_eV"] if r["mpe_eV"] is not None else math.inf))
+    chosen = ok[:top]
     campaign = {
-        "campaign": "pes-screen-validation",
-        "model": str(model),
-        "protocol": {"name": "conductivity", **VALIDATION_PROTOCOL},
-        "structures": [{"name": r["name"], "source": r["source"], "xi": r["xi"],
-                        "mpe_eV": r["mpe_eV"], "species": r["species"]} for r in ok[:top]],
+        "name": "pes-screen-validation",
+        "output": "validation-runs",
+        "structures": [{"path": str(Path(r["source"]).resolve()), "name": r["name"]}
+                       for r in chosen],
+        "models": [str(Path(model).resolve())],
+        "temperatures": VALIDATION_TEMPERATURES_K,
+        "replicas": 1,
+        "protocol": dict(VALIDATION_PROTOCOL),
+        "analysis": dict(VALIDATION_ANALYSIS),
+        "resources": {"ranks": 1, "threads": 1, "walltime": "24:00:00"},
+        "executor": {"kind": "local"},
     }
+    header = ["# MD validation of the top structures of `ionmd screen` (PES-descriptor seed,",
+              "# 1000 K and 500 K, 100 ps, 1 fs, 15 ps windows). Run it with",
+              "#   ionmd sweep plan|submit|collect THIS_FILE   (docs/sweeps.md; set executor: slurm",
+              "#   and resources for a cluster). Screen results, best first:"]
+    header += [f"#   {r['name']}: Xi = {r['xi']:.3f}, MPE = {r['mpe_eV']} eV" for r in chosen]
     path = Path(path)
-    path.write_text(yaml.safe_dump(campaign, sort_keys=False))
+    path.write_text("\n".join(header) + "\n" + yaml.safe_dump(campaign, sort_keys=False))
     return path
 
 

@@ -1,0 +1,132 @@
+"""``ionmd sweep plan|submit|status|collect CAMPAIGN``: campaigns of runs (see docs/sweeps.md)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+
+
+def _load(args: argparse.Namespace):
+    from ionmd.sweep import load_campaign
+
+    return load_campaign(args.campaign)
+
+
+def _print_counts(counts: Counter, total: int) -> None:
+    from ionmd.sweep.state import CLASSES
+
+    print(", ".join(f"{counts[c]} {c}" for c in CLASSES if counts[c]) + f" (of {total})")
+
+
+def _cmd_plan(args: argparse.Namespace) -> None:
+    from ionmd.sweep import plan_campaign
+    from ionmd.sweep.state import classify
+
+    c = _load(args)
+    runs = plan_campaign(c)
+    r = c.resources
+    print(f"campaign {c.name}: {len(c.structures)} structure(s) x {len(c.models)} model(s) x "
+          f"{len(c.protocol.temperatures)} temperature(s) x {c.protocol.replicas} replica(s) = "
+          f"{len(runs)} runs of {c.protocol.name}, each {r.ranks} rank(s) x {r.threads} "
+          f"thread(s), {r.gpus} GPU(s), walltime {r.walltime_min:g} min; executor "
+          f"{c.executor['kind']}; output {c.output}")
+    print(f"{'structure':<16} {'model':<14} {'T/K':>7} {'rep':>3} {'seed':>7} {'steps':>8}  state")
+    for run in runs:
+        print(f"{run.structure:<16} {run.model:<14} {run.temperature:>7g} {run.replica:>3} "
+              f"{run.seed:>7} {run.rundir.planned_steps:>8}  {classify(run.rundir)}")
+
+
+def _cmd_submit(args: argparse.Namespace) -> None:
+    from ionmd.sweep.submit import submit, wait
+
+    c = _load(args)
+    sub = submit(c, retry_failed=args.retry_failed, progress=not args.no_progress)
+    total = sum(sub.before.values())
+    print("before: ", end="")
+    _print_counts(sub.before, total)
+    if sub.skipped_failed:
+        print(f"{len(sub.skipped_failed)} run(s) stopped on an error and were left alone; "
+              f"rerun them with --retry-failed (see `ionmd sweep status`)")
+    if not sub.submitted:
+        print("nothing to submit")
+    elif c.executor["kind"] == "slurm":
+        print(f"submitted {len(sub.submitted)} run(s) as {len(sub.jobs)} array task(s): "
+              f"{', '.join(sub.jobs[:5])}{' ...' if len(sub.jobs) > 5 else ''}")
+    else:
+        print(f"ran {len(sub.submitted)} run(s): " + ", ".join(
+            f"{n} {s}" for s, n in Counter(r.get("state", "?") for r in sub.results).items()))
+    if args.wait and c.executor["kind"] == "slurm":
+        counts = wait(c, progress=not args.no_progress)
+        print("after: ", end="")
+        _print_counts(counts, total)
+
+
+def _cmd_status(args: argparse.Namespace) -> None:
+    from ionmd.sweep import plan_campaign
+    from ionmd.sweep.state import classify, read_claim
+    from ionmd.sweep.submit import scheduler_jobs
+
+    c = _load(args)
+    runs = plan_campaign(c)
+    jobs = scheduler_jobs(c)
+    rows = []
+    for run in runs:
+        st = run.rundir.status
+        rows.append({"run": str(run.path), "class": classify(run.rundir, jobs),
+                     "step": st.get("step", 0), "planned_steps": run.rundir.planned_steps,
+                     "pieces": st.get("pieces", 0), "reason": st.get("reason"),
+                     "job": read_claim(run.rundir).get("job_id")})
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return
+    _print_counts(Counter(r["class"] for r in rows), len(rows))
+    for r in rows:
+        print(f"{r['class']:<16} {r['step']:>8}/{r['planned_steps']:<8} {r['pieces']:>2} "
+              f"{r['job'] or '':<14} {r['run']}" + (f"\n{'':<17}{r['reason']}" if r["reason"] else ""))
+
+
+def _cmd_collect(args: argparse.Namespace) -> None:
+    from ionmd.sweep.collect import collect
+
+    c = _load(args)
+    doc = collect(c, args.output, progress=not args.no_progress)
+    out = args.output or c.output / "collect"
+    for row in doc["rows"]:
+        d = next((row[k] for k in row if k.startswith("D_") and isinstance(row[k], dict)), None)
+        parts = [f"{row['structure']} {row['model']} {row['temperature_K']:g} K:",
+                 f"{row['replicas_done']}/{row['replicas_planned']} done"]
+        if row["replicas_failed"]:
+            parts.append(f"{row['replicas_failed']} failed ({', '.join(row['failure_modes'])})")
+        if d:
+            parts.append(f"D = {d['value']:.3g} [{d['ci95'][0]:.3g}, {d['ci95'][1]:.3g}] cm2/s")
+        if row.get("sigma"):
+            s = row["sigma"]
+            parts.append(f"sigma = {s['value']:.3g} [{s['ci95'][0]:.3g}, {s['ci95'][1]:.3g}] mS/cm")
+        print(" ".join(parts))
+    print(f"table: {out}/results.csv, {out}/results.json")
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("sweep", help="campaigns: structures x models x temperatures x "
+                                            "replicas, run locally or on SLURM")
+    sub = p.add_subparsers(dest="sweep_command", required=True)
+    for name, func, help_ in (("plan", _cmd_plan, "validate the campaign file and list its runs"),
+                              ("submit", _cmd_submit, "run (local) or submit (SLURM) what is left"),
+                              ("status", _cmd_status, "state of every run of the campaign"),
+                              ("collect", _cmd_collect, "analyse and aggregate into one table")):
+        s = sub.add_parser(name, help=help_)
+        s.add_argument("campaign", help="campaign file (.toml or .yaml)")
+        s.set_defaults(func=func)
+        if name == "submit":
+            s.add_argument("--retry-failed", action="store_true",
+                           help="rerun, from scratch, runs that stopped on an error")
+            s.add_argument("--wait", action="store_true",
+                           help="SLURM: wait until no run is queued or running")
+        if name in ("submit", "collect"):
+            s.add_argument("--no-progress", action="store_true", help="no progress bars")
+        if name == "status":
+            s.add_argument("--json", action="store_true")
+        if name == "collect":
+            s.add_argument("-o", "--output", help="folder for results.csv/json (default "
+                                                  "<output>/collect)")

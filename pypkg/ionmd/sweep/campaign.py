@@ -1,0 +1,547 @@
+"""A campaign: structures x models x temperatures x replicas of one protocol, with the
+resources each run needs and where to run them. Read from a TOML or YAML file and checked
+completely before anything is written or submitted; every problem is reported with the
+line of the campaign file to fix (all problems at once).
+
+File reference: ``docs/sweeps.md``; example: ``examples/campaign.toml``.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ionmd.errors import IonmdError
+from ionmd.protocols.presets import PRESETS, Protocol, parse_temperatures
+from ionmd.sweep.source import CampaignError, Source, read_source
+
+TOP_KEYS = ("name", "output", "structures", "models", "protocol", "temperatures", "replicas",
+            "seed", "order", "order_seed", "resources", "executor", "analysis")
+RESOURCE_KEYS = ("ranks", "threads", "gpus", "walltime")
+LOCAL_KEYS = ("kind", "cores", "launcher")
+SLURM_KEYS = ("kind", "partition", "account", "qos", "runs_per_job", "array_parallelism",
+              "launcher", "srun_args", "setup", "sbatch", "mem_gb", "constraint")
+FAILURE_KEYS = ("volume_limit", "runaway_factor", "melt_fraction", "collapse_fraction")
+ANALYSIS_KEYS = ("charges", "fit_start_ps", "fit_end_ps", "window_ps", "mcmc_samples",
+                 "haven_ratio") + FAILURE_KEYS
+ORDER_METHODS = ("random", "ewald")
+
+
+@dataclass
+class StructureEntry:
+    """One structure of the campaign (ordered, as the runs will use it)."""
+
+    name: str
+    source: str
+    line: int
+    atoms: object = None          # ase.Atoms, filled by validation
+
+
+@dataclass
+class ModelEntry:
+    name: str
+    path: Path
+    line: int
+    elements: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Resources:
+    """Per run: MPI ranks, OpenMP/torch threads per rank, GPUs, walltime in minutes."""
+
+    ranks: int = 1
+    threads: int = 1
+    gpus: int = 0
+    walltime_min: float = 60.0
+
+    @property
+    def cores(self) -> int:
+        return self.ranks * self.threads
+
+
+@dataclass
+class Analysis:
+    charges: dict[str, float] | str = "auto"
+    fit_start_ps: float = 1.0
+    fit_end_ps: float | None = None
+    window_ps: float = 15.0
+    mcmc_samples: int = 400
+    haven_ratio: float = 1.0
+    failure: dict[str, float] = field(default_factory=dict)   # detect_failures thresholds
+
+
+@dataclass
+class Campaign:
+    path: Path
+    name: str
+    output: Path
+    structures: list[StructureEntry]
+    models: list[ModelEntry]
+    protocol: Protocol
+    resources: Resources
+    executor: dict
+    analysis: Analysis
+    source: Source
+
+
+class _Errors:
+    """Collects ``(line, message)`` pairs and raises them as one CampaignError."""
+
+    def __init__(self, src: Source):
+        self.src, self.items = src, []
+
+    def add(self, key: tuple, msg: str) -> None:
+        self.items.append((self.src.line(*key), msg))
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            items = sorted(self.items, key=lambda x: x[0])
+            lines = [f"{self.src.path}, line {n}: {m}" for n, m in items]
+            raise CampaignError(f"{len(lines)} problem(s) in the campaign file (nothing was "
+                                f"submitted):\n  " + "\n  ".join(lines))
+
+
+def parse_walltime(value) -> float:
+    """Minutes from a number (minutes), ``"90min"``, ``"2h"``, ``"30s"``, ``"1d"`` or SLURM's
+    ``MM``, ``MM:SS``, ``HH:MM:SS``, ``D-HH``, ``D-HH:MM``, ``D-HH:MM:SS``.
+
+    Raises
+    ------
+    ValueError
+        If the text is none of these.
+    """
+    if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, (int, float)):
+        return float(value)
+    text = str(value).strip().lower()
+    m = re.fullmatch(r"([0-9.]+)\s*(s|sec|min|m|h|d)", text)
+    if m:
+        return float(m.group(1)) * {"s": 1 / 60, "sec": 1 / 60, "min": 1, "m": 1, "h": 60,
+                                    "d": 1440}[m.group(2)]
+    days = 0
+    if "-" in text:
+        d, text = text.split("-", 1)
+        days = int(d)
+        parts = [int(p) for p in text.split(":")]
+        parts += [0] * (3 - len(parts))            # D-HH[:MM[:SS]]
+        h, mi, s = parts
+    else:
+        parts = [int(p) for p in text.split(":")]
+        if len(parts) == 1:
+            h, mi, s = 0, parts[0], 0
+        elif len(parts) == 2:
+            h, mi, s = 0, parts[0], parts[1]
+        elif len(parts) == 3:
+            h, mi, s = parts
+        else:
+            raise ValueError(value)
+    return days * 1440 + h * 60 + mi + s / 60
+
+
+def _int(errors: _Errors, key: tuple, value, minimum: int) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        errors.add(key, f"{'.'.join(map(str, key))} must be an integer >= {minimum} (got {value!r})")
+        return None
+    return value
+
+
+def _check_keys(errors: _Errors, table: dict, key: tuple, known: tuple) -> None:
+    for k in table:
+        if k not in known:
+            errors.add(key + (k,), f"unknown key {'.'.join(map(str, key + (k,)))!r}; known: "
+                                   f"{', '.join(known)}")
+
+
+def load_campaign(path: str | Path, check_resources: bool = True) -> Campaign:
+    """Read and validate a campaign file.
+
+    Checks: known keys; the protocol exists and its overrides are valid
+    (:func:`ionmd.protocols.check_protocol`); every structure exists, is readable and is
+    ordered (or an ``order`` method is given); every model file exists, has ionmd metadata
+    and knows every element of every structure; temperatures, replicas; resources possible
+    for the executor (ranks x threads within the local cores or a SLURM partition's nodes,
+    GPUs present, walltime > 0).
+
+    Raises
+    ------
+    CampaignError
+        Listing every problem with its line.
+    """
+    src = read_source(path)
+    data, base = src.data, src.path.resolve().parent
+    errors = _Errors(src)
+    _check_keys(errors, data, (), TOP_KEYS)
+    protocol = _protocol(src, errors)
+    structures = _structures(src, errors, base)
+    models = _models(src, errors, base)
+    for s in structures:
+        if s.atoms is None:
+            continue
+        present = set(s.atoms.get_chemical_symbols())
+        for m in models:
+            missing = sorted(present - set(m.elements)) if m.elements else []
+            if missing:
+                errors.items.append((s.line, f"structure {s.name!r} contains {', '.join(missing)}, "
+                                            f"which model {m.name!r} (line {m.line}) does not know "
+                                            f"(it knows {' '.join(m.elements)}); remove the "
+                                            f"structure or use a model trained on these elements"))
+    resources = _resources(src, errors)
+    executor = _executor(src, errors, resources, check_resources)
+    analysis = _analysis(src, errors)
+    output = data.get("output", "runs")
+    if not isinstance(output, str) or not output:
+        errors.add(("output",), f"output must be a folder name (got {output!r})")
+        output = "runs"
+    name = data.get("name", src.path.stem)
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        errors.add(("name",), f"name must be letters, digits, '_', '-' or '.' (got {name!r})")
+        name = "campaign"
+    errors.raise_if_any()
+    return Campaign(path=src.path, name=name, output=(base / output).resolve(),
+                    structures=structures, models=models, protocol=protocol,
+                    resources=resources, executor=executor, analysis=analysis, source=src)
+
+
+def _protocol(src: Source, errors: _Errors) -> Protocol | None:
+    from ionmd.protocols.prepare import check_protocol
+
+    table = src.data.get("protocol")
+    if isinstance(table, str):
+        table = {"name": table}
+    if not isinstance(table, dict) or "name" not in table:
+        errors.add(("protocol",), f"protocol: give a [protocol] table with name = one of "
+                                  f"{', '.join(PRESETS)} (and any parameter to override)")
+        return None
+    name = table["name"]
+    if name not in PRESETS:
+        errors.add(("protocol", "name"), f"unknown protocol {name!r}; choose one of "
+                                         f"{', '.join(PRESETS)}")
+        return None
+    if PRESETS[name].family != "md":
+        errors.add(("protocol", "name"), f"protocol {name!r} is not an MD protocol; campaigns run "
+                                         f"MD presets (E-V scans: `ionmd run {name}` per structure)")
+        return None
+    overrides = {}
+    for key, value in table.items():
+        if key == "name":
+            continue
+        overrides[key] = tuple(value) if isinstance(value, list) else value
+    for key in ("temperatures", "replicas", "seed"):
+        if key in src.data:
+            if key in table:
+                errors.add(("protocol", key), f"{key} is given both at the top level (line "
+                                              f"{src.line(key)}) and in [protocol]; keep one")
+            overrides[key] = src.data[key]
+    if isinstance(overrides.get("temperatures"), (str, int, float)):
+        try:
+            overrides["temperatures"] = parse_temperatures(str(overrides["temperatures"]))
+        except IonmdError as exc:
+            errors.add(("temperatures",) if "temperatures" in src.data else ("protocol", "temperatures"),
+                       str(exc))
+            return None
+    protocol = PRESETS[name]
+    for key, value in overrides.items():
+        top = key in src.data and key in ("temperatures", "replicas", "seed")
+        where = (key,) if top else ("protocol", key)
+        try:
+            protocol = protocol.with_overrides(**{key: value})
+        except (IonmdError, TypeError, ValueError) as exc:
+            errors.add(where, str(exc))
+            return None
+    try:
+        check_protocol(protocol)
+    except (TypeError, ValueError) as exc:      # e.g. a list where a number belongs
+        errors.add(("protocol",), f"protocol {name!r}: a parameter has the wrong type ({exc}); "
+                                  f"see the preset's fields in ionmd/protocols/presets.py")
+        return None
+    except IonmdError as exc:
+        # name the line of the parameter the message is about, if it is in the file
+        hit = next((k for k in overrides if re.search(rf"\b{k}\b", str(exc))), None)
+        where = (hit,) if hit in src.data else (("protocol", hit) if hit else ("protocol", "name"))
+        errors.add(where, f"protocol {name!r}: {exc}")
+        return None
+    return protocol
+
+
+def _structures(src: Source, errors: _Errors, base: Path) -> list[StructureEntry]:
+    from ionmd.structures import example_names
+
+    items = src.data.get("structures")
+    if isinstance(items, (str, dict)):
+        items = [items]
+    if not isinstance(items, list) or not items:
+        errors.add(("structures",), "structures: give a list of structure files (CIF, POSCAR, "
+                                    f"...), glob patterns or shipped examples "
+                                    f"({', '.join(example_names())})")
+        return []
+    order = src.data.get("order")
+    order_seed = src.data.get("order_seed", 0)
+    if order is not None and order not in ORDER_METHODS:
+        errors.add(("order",), f"order must be one of {', '.join(ORDER_METHODS)} (got {order!r})")
+        order = None
+    out: list[StructureEntry] = []
+    for i, item in enumerate(items):
+        key = ("structures", i)
+        entry = {"path": item} if isinstance(item, str) else item
+        if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
+            errors.add(key, f"structure {i + 1}: give a path (or a table with path = ..., and "
+                            f"optional name, order, order_seed)")
+            continue
+        if isinstance(item, dict):
+            _check_keys(errors, entry, key, ("path", "name", "order", "order_seed"))
+        text = entry["path"]
+        pattern = text if os.path.isabs(text) else str(base / text)
+        if any(c in text for c in "*?["):
+            paths = sorted(glob.glob(pattern))
+            if not paths:
+                errors.add(key, f"structure pattern {text!r} matches no file (relative to {base})")
+                continue
+            sources = [(p, Path(p).stem) for p in paths]
+        elif Path(pattern).is_file():
+            sources = [(pattern, Path(pattern).stem)]
+        elif ("/" not in text and "." not in text
+              and text.lower() in {n.lower() for n in example_names()}):
+            sources = [(text, text)]
+        else:
+            errors.add(key, f"structure {text!r} not found: no file {pattern} and no shipped "
+                            f"example of that name ({', '.join(example_names())})")
+            continue
+        if "name" in entry and len(sources) == 1:
+            sources = [(sources[0][0], str(entry["name"]))]
+        for path, name in sources:
+            s = StructureEntry(name=name, source=path, line=src.line(*key))
+            s.atoms = _load_structure(errors, key, path, entry.get("order", order),
+                                      entry.get("order_seed", order_seed))
+            out.append(s)
+    seen: dict[str, int] = {}
+    for s in out:
+        if s.name in seen:
+            errors.items.append((s.line, f"two structures are named {s.name!r} (lines {seen[s.name]} "
+                                         f"and {s.line}); give one a name = ..."))
+        seen[s.name] = s.line
+    return out
+
+
+def _load_structure(errors: _Errors, key: tuple, path: str, order, seed):
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    from ionmd.structures import order_structure, read_structure
+
+    try:
+        structure = read_structure(path)
+        if not structure.is_ordered:
+            if order not in ORDER_METHODS:
+                errors.add(key, f"structure {path!r} has partially occupied sites; set order = "
+                                f"\"random\" (with order_seed) or \"ewald\" to order it, or give "
+                                f"an ordered file")
+                return None
+            seed = seed if order == "random" else None
+            structure = order_structure(structure, order, seed=seed).structure
+        return AseAtomsAdaptor.get_atoms(structure)
+    except IonmdError as exc:
+        errors.add(key, str(exc))
+        return None
+
+
+def _models(src: Source, errors: _Errors, base: Path) -> list[ModelEntry]:
+    from ionmd.protocols.prepare import model_elements
+
+    items = src.data.get("models")
+    if isinstance(items, str):
+        items = [items]
+    if not isinstance(items, list) or not items:
+        errors.add(("models",), "models: give a list of model files exported by `ionmd export`")
+        return []
+    out = []
+    for i, item in enumerate(items):
+        key = ("models", i)
+        if not isinstance(item, str):
+            errors.add(key, f"model {i + 1}: give the path of a model file (got {item!r})")
+            continue
+        path = Path(item) if os.path.isabs(item) else base / item
+        m = ModelEntry(name=path.stem, path=path.resolve(), line=src.line(*key))
+        if not path.is_file():
+            errors.add(key, f"model file {item!r} not found (looked for {path}); export one with "
+                            f"`ionmd export ...`")
+            continue
+        try:
+            m.elements = model_elements(path)
+        except Exception as exc:     # ModelFileError, or torch failing on a foreign file
+            errors.add(key, f"model {item!r}: {exc}")
+            continue
+        if any(o.name == m.name for o in out):
+            errors.add(key, f"two models share the name {m.name!r} (run folders are named after "
+                            f"the file stem); rename one")
+            continue
+        out.append(m)
+    return out
+
+
+def _resources(src: Source, errors: _Errors) -> Resources:
+    table = src.data.get("resources", {})
+    r = Resources()
+    if not isinstance(table, dict):
+        errors.add(("resources",), "resources must be a table (ranks, threads, gpus, walltime)")
+        return r
+    _check_keys(errors, table, ("resources",), RESOURCE_KEYS)
+    r.ranks = _int(errors, ("resources", "ranks"), table.get("ranks", 1), 1) or 1
+    r.threads = _int(errors, ("resources", "threads"), table.get("threads", 1), 1) or 1
+    r.gpus = _int(errors, ("resources", "gpus"), table.get("gpus", 0), 0) or 0
+    if "walltime" in table:
+        try:
+            r.walltime_min = parse_walltime(table["walltime"])
+        except (ValueError, TypeError):
+            errors.add(("resources", "walltime"), f"cannot read walltime {table['walltime']!r}; "
+                                                  f"use minutes (90), \"2h\" or \"HH:MM:SS\"")
+            return r
+        if r.walltime_min <= 0:
+            errors.add(("resources", "walltime"), f"walltime must be > 0 (got {table['walltime']!r}); "
+                                                  f"no run can finish in zero time")
+    return r
+
+
+def _executor(src: Source, errors: _Errors, r: Resources, check_resources: bool) -> dict:
+    table = dict(src.data.get("executor", {"kind": "local"}))
+    kind = table.get("kind", "local")
+    key = ("executor",)
+    if kind not in ("local", "slurm"):
+        errors.add(key + ("kind",), f"unknown executor {kind!r}; use local or slurm")
+        return table
+    table["kind"] = kind
+    _check_keys(errors, table, key, LOCAL_KEYS if kind == "local" else SLURM_KEYS)
+    # SLURM: srun for one rank; for several, the wheel's MPICH under srun needs a PMI
+    # (--mpi=pmi2) and measured 7x slower than its own mpirun inside the allocation here
+    launcher = table.get("launcher", "srun" if kind == "slurm" and r.ranks == 1 else "mpirun")
+    if launcher not in ("mpirun", "srun"):
+        errors.add(key + ("launcher",), f"launcher must be mpirun or srun (got {launcher!r})")
+    table["launcher"] = launcher
+    srun_args = table.get("srun_args", [])
+    if not (isinstance(srun_args, list) and all(isinstance(x, str) for x in srun_args)):
+        errors.add(key + ("srun_args",), "srun_args must be a list of strings, e.g. [\"--mpi=pmi2\"]")
+        srun_args = []
+    table["srun_args"] = srun_args
+    if launcher == "srun" and r.ranks > 1 and not any(a.startswith("--mpi") for a in srun_args):
+        errors.add(key + ("launcher",) if "launcher" in table else ("resources", "ranks"),
+                   f"srun with ranks = {r.ranks} needs the MPI's process-management interface: "
+                   f"set srun_args = [\"--mpi=pmi2\"] (or your cluster's), or launcher = "
+                   f"\"mpirun\"; without it srun starts {r.ranks} independent copies of lmp")
+    if kind == "local":
+        have = os.cpu_count() or 1
+        cores = table.get("cores", have)
+        if _int(errors, key + ("cores",), cores, 1) is None:
+            return table
+        if cores > have:
+            errors.add(key + ("cores",), f"executor.cores = {cores} but this machine has {have} cores")
+        elif r.cores > cores:
+            errors.add(("resources", "ranks"), f"each run needs ranks x threads = {r.ranks} x "
+                                               f"{r.threads} = {r.cores} cores but the local "
+                                               f"executor has {cores}; lower ranks or threads")
+        table["cores"] = cores
+        if r.gpus and check_resources:
+            have_gpus = _local_gpus()
+            if r.gpus > have_gpus:
+                errors.add(("resources", "gpus"), f"each run asks for {r.gpus} GPU(s) but this "
+                                                  f"machine has {have_gpus}; set gpus = 0")
+        return table
+    for name, minimum in (("runs_per_job", 1), ("array_parallelism", 1)):
+        if name in table:
+            _int(errors, key + (name,), table[name], minimum)
+    if "setup" in table and not (isinstance(table["setup"], list)
+                                 and all(isinstance(x, str) for x in table["setup"])):
+        errors.add(key + ("setup",), "setup must be a list of shell lines (e.g. module load ...)")
+    if "sbatch" in table and not isinstance(table["sbatch"], dict):
+        errors.add(key + ("sbatch",), "sbatch must be a table of extra sbatch options")
+    if check_resources:
+        _check_slurm_partition(errors, table, r)
+    return table
+
+
+def _local_gpus() -> int:
+    try:
+        import torch
+
+        return torch.cuda.device_count()
+    except Exception:
+        return 0
+
+
+def _check_slurm_partition(errors: _Errors, table: dict, r: Resources) -> None:
+    """Compare the resources with what ``sinfo`` says of the partition (when sinfo runs)."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("sinfo"):
+        return
+    try:
+        res = subprocess.run(["sinfo", "--noheader", "--format=%P|%c|%l|%G"], capture_output=True,
+                             text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return
+    if res.returncode:
+        return
+    parts = {}
+    for row in res.stdout.split("\n"):
+        if row.strip():
+            name, cpus, limit, gres = row.split("|")
+            default = name.endswith("*")
+            name = name.rstrip("*")
+            cpus = int(re.sub(r"\D.*", "", cpus) or 0)
+            p = parts.setdefault(name, {"cpus": 0, "limit": limit, "default": default, "gres": gres})
+            p["cpus"] = max(p["cpus"], cpus)
+    want = table.get("partition") or next((n for n, p in parts.items() if p["default"]), None)
+    key = ("executor", "partition")
+    if want not in parts:
+        errors.add(key, f"SLURM partition {want!r} does not exist here; partitions: {', '.join(parts)}")
+        return
+    p = parts[want]
+    if r.cores > p["cpus"] > 0:      # a run is one job on one node
+        errors.add(("resources", "ranks"), f"each run needs ranks x threads = {r.cores} cores on "
+                                           f"one node but the nodes of partition {want!r} have "
+                                           f"{p['cpus']}")
+    if p["limit"] not in ("infinite", "n/a", ""):
+        try:
+            limit = parse_walltime(p["limit"])
+        except ValueError:
+            return
+        if r.walltime_min > limit:
+            errors.add(("resources", "walltime"), f"walltime {r.walltime_min:g} min exceeds the "
+                                                  f"time limit of partition {want!r} ({p['limit']})")
+    if r.gpus and "gpu" not in p["gres"]:
+        errors.add(("resources", "gpus"), f"runs ask for {r.gpus} GPU(s) but partition {want!r} "
+                                          f"has no GPU resources (gres {p['gres']!r})")
+
+
+def _analysis(src: Source, errors: _Errors) -> Analysis:
+    table = src.data.get("analysis", {})
+    a = Analysis()
+    if not isinstance(table, dict):
+        errors.add(("analysis",), "analysis must be a table")
+        return a
+    _check_keys(errors, table, ("analysis",), ANALYSIS_KEYS)
+    charges = table.get("charges", "auto")
+    if charges != "auto" and not (isinstance(charges, dict) and all(
+            isinstance(v, (int, float)) for v in charges.values())):
+        errors.add(("analysis", "charges"), "charges must be \"auto\" (pymatgen's oxidation-state "
+                                            "guess) or a table such as {Li = 1, Cl = -1}")
+    a.charges = charges
+    for name in ("fit_start_ps", "fit_end_ps", "window_ps", "haven_ratio"):
+        if name in table:
+            v = table[name]
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
+                errors.add(("analysis", name), f"{name} must be a positive number (got {v!r})")
+            else:
+                setattr(a, name, float(v))
+    for name in FAILURE_KEYS:
+        if name in table:
+            v = table[name]
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
+                errors.add(("analysis", name), f"{name} must be a positive number (got {v!r})")
+            else:
+                a.failure[name] = float(v)
+    if "mcmc_samples" in table:
+        a.mcmc_samples = _int(errors, ("analysis", "mcmc_samples"), table["mcmc_samples"], 10) or 400
+    return a

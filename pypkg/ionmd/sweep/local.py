@@ -1,0 +1,67 @@
+"""Local executor: a pool of runs in threads, as many at once as the cores (and GPUs)
+allow for each run's ranks x threads. Each run's LAMMPS runs in its own session, so it
+keeps going if the submitter dies; the next ``submit`` waits for it and records it."""
+
+from __future__ import annotations
+
+import queue
+from concurrent.futures import ThreadPoolExecutor, as_completed
+
+from ionmd.sweep.campaign import Campaign
+from ionmd.sweep.worker import run_one
+
+
+def pool_width(campaign: Campaign, n_gpus: int = 0) -> int:
+    """Runs at once: executor cores // (ranks x threads), and GPUs // GPUs per run."""
+    r = campaign.resources
+    width = max(1, campaign.executor.get("cores", 1) // r.cores)
+    if r.gpus:
+        width = min(width, max(1, n_gpus // r.gpus))
+    return width
+
+
+def run_local(campaign: Campaign, paths: list[str], token: str, progress: bool = True) -> list[dict]:
+    """Run the claimed run directories ``paths``; returns their final statuses."""
+    r = campaign.resources
+    n_gpus = 0
+    if r.gpus:
+        from ionmd.sweep.campaign import _local_gpus
+
+        n_gpus = _local_gpus()
+    width = pool_width(campaign, n_gpus)
+    slots: queue.Queue = queue.Queue()        # GPU ids per concurrent run
+    for k in range(width):
+        slots.put([str(g) for g in range(k * r.gpus, (k + 1) * r.gpus)])
+
+    def task(path: str) -> dict:
+        gpus = slots.get()
+        try:
+            env = {"CUDA_VISIBLE_DEVICES": ",".join(gpus)} if r.gpus else None
+            return run_one(path, token, r.ranks, r.threads, campaign.executor["launcher"], env)
+        finally:
+            slots.put(gpus)
+
+    results = []
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(paths), desc=f"{campaign.name} (local, {width} at once)", unit="run")
+    pool = ThreadPoolExecutor(max_workers=width)
+    try:
+        for fut in as_completed([pool.submit(task, p) for p in paths]):
+            results.append(fut.result())
+            if bar is not None:
+                bar.update(1)
+    except KeyboardInterrupt:
+        # runs not started yet stay pending; running ones finish (their lmp is in its own
+        # session, so killing this process instead leaves them running on their own)
+        pool.shutdown(wait=False, cancel_futures=True)
+        print("interrupted: no new runs start; the running ones finish (kill this process to "
+              "leave them running alone; `ionmd sweep submit` again picks everything up)")
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    pool.shutdown()
+    return results

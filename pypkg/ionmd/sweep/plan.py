@@ -1,0 +1,51 @@
+"""The run list of a campaign: one run directory per structure x model x temperature x
+replica, laid out by :func:`ionmd.protocols.plan_runs` (same paths as ``ionmd run``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ionmd.protocols import RunDir, plan_runs
+from ionmd.sweep.campaign import Campaign
+
+
+@dataclass
+class PlannedRun:
+    """A run of the campaign and the velocity seed it uses."""
+
+    rundir: RunDir
+    structure: str
+    model: str
+    temperature: float
+    replica: int
+    seed: int
+
+    @property
+    def path(self) -> Path:
+        return self.rundir.path
+
+
+def plan_campaign(campaign: Campaign, create: bool = False) -> list[PlannedRun]:
+    """Every run of ``campaign`` in a fixed order (structure, model, temperature, replica).
+
+    Parameters
+    ----------
+    create : bool
+        Write the run directories (``submit``); when False existing ones are only checked
+        against the campaign's settings (``plan``, ``status``, ``collect``).
+
+    Raises
+    ------
+    IonmdError
+        If a run directory exists with other settings (the campaign file changed).
+    """
+    runs = []
+    for s in campaign.structures:
+        for m in campaign.models:
+            for rd in plan_runs(campaign.protocol, s.atoms, m.path, campaign.output, name=s.name,
+                                create=create):
+                runs.append(PlannedRun(rundir=rd, structure=s.name, model=m.name,
+                                       temperature=rd.temperature, replica=rd.replica,
+                                       seed=rd.protocol.seed + rd.replica))
+    return runs

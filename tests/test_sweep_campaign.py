@@ -1,0 +1,249 @@
+"""Campaign files: validation errors that name the line (TOML and YAML), the run list
+(paths, seeds), and ``collect`` on prepared run directories whose trajectories have a
+known diffusion coefficient (Brownian motion with an Arrhenius D(T))."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from ase import Atoms
+from ase.io import write
+
+import synthetic_trajectories as st
+from ionmd.cli import main
+from ionmd.sweep import CampaignError, load_campaign, plan_campaign
+from ionmd.sweep.campaign import parse_walltime
+from ionmd.sweep.source import read_source
+from sweep_setup import campaign_dir, line_of, morse_model, write_campaign
+
+KB = 8.617333262e-5
+
+
+@pytest.fixture(scope="module")
+def morse(tmp_path_factory):
+    return morse_model(tmp_path_factory.mktemp("morse") / "morse.pt")
+
+
+@pytest.fixture
+def folder(tmp_path, morse):
+    return campaign_dir(tmp_path / "camp", morse)
+
+
+def errors_of(path) -> str:
+    with pytest.raises(CampaignError) as exc:
+        load_campaign(path)
+    return str(exc.value)
+
+
+@pytest.mark.parametrize("change, marker, message", [
+    (dict(protocol="conductivity-xyz"), 'name = "conductivity-xyz"', "unknown protocol 'conductivity-xyz'"),
+    (dict(protocol="ev-scan"), 'name = "ev-scan"', "'ev-scan' is not an MD protocol"),
+    (dict(structures='["fcc.cif",\n  "missing.cif"]'), '"missing.cif"', "structure 'missing.cif' not found"),
+    (dict(structures='["fcc.cif", "cells/*.vasp"]'), "cells/*.vasp", "matches no file"),
+    (dict(structures='["Li6PS5Cl"]'), "Li6PS5Cl", "partially occupied sites"),
+    (dict(models='["morse.pt", "other.pt"]'), "other.pt", "model file 'other.pt' not found"),
+    (dict(resources="ranks = 64"), "ranks = 64", "64 cores but the local executor has 2"),
+    (dict(resources='walltime = "0:00:00"'), "walltime =", "walltime must be > 0"),
+    (dict(resources="threads = 0"), "threads = 0", "resources.threads must be an integer >= 1"),
+    (dict(executor='kind = "pbs"'), 'kind = "pbs"', "unknown executor 'pbs'"),
+    (dict(executor='kind = "slurm"\nlauncher = "srun"', resources="ranks = 2"), 'launcher = "srun"',
+     "srun starts 2 independent copies of lmp"),
+    (dict(extra="timestep = 2"), "timestep = 2", "unknown key 'timestep'"),
+    (dict(duration_ps=0.05), "duration_ps = 0.05", "nothing would be left to analyse"),
+])
+def test_bad_campaign_names_the_line(folder, change, marker, message):
+    path = write_campaign(folder, **change)
+    err = errors_of(path)
+    assert f"line {line_of(path, marker)}: " in err, err
+    assert message in err, err
+
+
+def test_unknown_element_names_structure_and_model_lines(folder):
+    write(folder / "NaCl.cif", Atoms("NaCl", scaled_positions=[[0, 0, 0], [0.5, 0.5, 0.5]],
+                                     cell=[4.0] * 3, pbc=True))
+    path = write_campaign(folder, structures='[\n  "fcc.cif",\n  "NaCl.cif",\n]')
+    err = errors_of(path)
+    assert f"line {line_of(path, 'NaCl.cif')}: structure 'NaCl' contains Na" in err
+    assert f"model 'morse' (line {line_of(path, 'morse.pt')}) does not know (it knows Li Cl)" in err
+
+
+def test_all_problems_at_once_and_nothing_written(folder, capsys):
+    path = write_campaign(folder, protocol="nope", resources="ranks = 64",
+                          models='["absent.pt"]')
+    assert main(["sweep", "submit", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "3 problem(s)" in err and "nothing was submitted" in err
+    assert not (folder / "runs").exists()
+
+
+def test_yaml_lines(folder):
+    path = folder / "c.yaml"
+    path.write_text("structures:\n  - fcc.cif\n  - gone.cif\nmodels: [morse.pt]\n"
+                    "temperatures: [600]\nprotocol:\n  name: conductivity\n  time_step: 2\n"
+                    "resources:\n  walltime: -5\n")
+    err = errors_of(path)
+    assert f"line {line_of(path, 'gone.cif')}: structure 'gone.cif' not found" in err
+    assert f"line {line_of(path, 'time_step')}: protocol 'conductivity' has no parameter 'time_step'" in err
+    assert f"line {line_of(path, 'walltime')}: walltime must be > 0" in err
+
+
+def test_toml_scanner_matches_tomllib(folder):
+    # every value tomllib reads has a line, and that line holds the value's text
+    path = write_campaign(folder, structures='[\n  "fcc.cif", # a comment, with [brackets]\n'
+                                             '  {path = "fcc.cif", name = "b"},\n]')
+    src = read_source(path)
+    lines = path.read_text().splitlines()
+    assert src.data["structures"][1] == {"path": "fcc.cif", "name": "b"}
+    assert 'name = "b"' in lines[src.line("structures", 1, "name") - 1]
+    assert "fcc.cif" in lines[src.line("structures", 0) - 1]
+    assert "tdamp_fs" in lines[src.line("protocol", "tdamp_fs") - 1]
+    assert "mcmc_samples" in lines[src.line("analysis", "mcmc_samples") - 1]
+
+
+def test_walltime_formats():
+    assert parse_walltime(90) == 90
+    assert parse_walltime("2h") == 120
+    assert parse_walltime("1-02:30:00") == 1440 + 150
+    assert parse_walltime("45:30") == pytest.approx(45.5)
+    assert parse_walltime("0:10:00") == 10
+    with pytest.raises(ValueError):
+        parse_walltime("soon")
+
+
+def test_plan_lists_runs_and_seeds_without_writing(folder, capsys):
+    write(folder / "fcc2.cif", Atoms("LiCl", scaled_positions=[[0, 0, 0], [0.5, 0.5, 0.5]],
+                                     cell=[3.2] * 3, pbc=True))
+    path = write_campaign(folder, structures='["fcc*.cif"]', temperatures=(600, 700, 800),
+                          replicas=3, extra="seed = 100")
+    c = load_campaign(path)
+    runs = plan_campaign(c)
+    assert len(runs) == 2 * 3 * 3
+    assert [(r.structure, r.temperature, r.replica) for r in runs[:4]] == [
+        ("fcc", 600.0, 0), ("fcc", 600.0, 1), ("fcc", 600.0, 2), ("fcc", 700.0, 0)]
+    assert [r.seed for r in runs] == [100 + r.replica for r in runs]
+    assert len({r.path for r in runs}) == len(runs)
+    assert runs[8].path == folder / "runs" / "fcc" / "morse" / "conductivity" / "T800K" / "r2"
+    assert not (folder / "runs").exists()
+    assert main(["sweep", "plan", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "2 structure(s) x 1 model(s) x 3 temperature(s) x 3 replica(s) = 18 runs" in out
+    assert out.count(" new") == 18
+
+
+# ---- collect on prepared run directories ----------------------------------------------
+EA, D_1000 = 0.25, 0.15    # eV; A^2/ps at 1000 K
+
+
+def _prepare(rd, T, seed):
+    """Replace the run's files by a Brownian trajectory of known D (A^2/ps -> cm^2/s)."""
+    import MDAnalysis as mda
+    from MDAnalysis.coordinates.DCD import DCDWriter
+
+    rng = np.random.default_rng(seed)
+    D = D_1000 * np.exp(-EA / KB * (1 / T - 1 / 1000))
+    s = st.make(st.brownian_steps(300, 16, [D] * 3, 0.1, rng), L=12.0, rng=rng)
+    atoms = Atoms(s.true.elements.tolist(), positions=s.wrapped[0], cell=s.true.boxes[0], pbc=True)
+    write(rd.path / "struct.data", atoms, format="lammps-data", specorder=["Li", "Cl"],
+          masses=True, atom_style="atomic")
+    u = mda.Universe.empty(len(atoms), trajectory=True)
+    with DCDWriter(str(rd.path / "traj.0.dcd"), len(atoms), nsavc=50, istart=0, dt=0.1) as w:
+        for pos, box in zip(s.lammps_unwrapped, s.true.boxes):
+            u.atoms.positions = pos
+            u.dimensions = [*np.diag(box), 90, 90, 90]
+            w.write(u)
+    (rd.path / "log.0.lammps").write_text(
+        "   Step          Temp          Volume\n"
+        + "".join(f"{k * 50:10d} {T:.3f} {np.linalg.det(b):.3f}\n" for k, b in enumerate(s.true.boxes)))
+    meta = rd.read_json("run.json")
+    meta.update(timestep_fs=2.0, dump_every=50, discard_ps=2.0, trajectory=["traj.0.dcd"],
+                logs=["log.0.lammps"], dump_unwrapped=True, type_map={"1": "Li", "2": "Cl"})
+    rd.write_json("run.json", meta)
+    rd.set_status("completed", step=15000, pieces=1, resumable=False)
+    return D * 1e-4
+
+
+def test_collect_aggregates_replicas_and_fits_arrhenius(folder, capsys):
+    path = write_campaign(folder, temperatures=(600, 800, 1000), replicas=2,
+                          analysis="charges = {Li = 1, Cl = -1}\nmcmc_samples = 100\n"
+                                   "fit_start_ps = 1.0\nwindow_ps = 15.0\ncollapse_fraction = 0.01")
+    c = load_campaign(path)
+    runs = plan_campaign(c, create=True)
+    truth = {}
+    for k, run in enumerate(runs):
+        if (run.temperature, run.replica) == (800.0, 1):
+            continue                    # left pending: counted as incomplete
+        truth[run.temperature] = _prepare(run.rundir, run.temperature, seed=k)
+    halted = next(r for r in runs if (r.temperature, r.replica) == (1000.0, 1))
+    halted.rundir.set_status("failed", resumable=False, failed_step=6000,
+                             reason="volume changed (fix halt)")
+    log = halted.path / "log.0.lammps"
+    rows = log.read_text().splitlines()
+    i = next(j for j, line in enumerate(rows) if line.split()[:1] == ["6000"])
+    rows[i] = f"{6000:10d} 1000.0 {1.7 * 12.0 ** 3:.3f}"    # |V/V0 - 1| = 0.7 in the log
+    log.write_text("\n".join(rows) + "\n")
+
+    assert main(["sweep", "collect", str(path), "--no-progress"]) == 0
+    doc = json.loads((folder / "runs" / "collect" / "results.json").read_text())
+    rows = {r["temperature_K"]: r for r in doc["rows"]}
+    assert [rows[T]["replicas_done"] for T in (600, 800, 1000)] == [2, 1, 2]
+    assert rows[800]["incomplete"] == 1
+    assert rows[1000]["replicas_failed"] == 1 and rows[1000]["failure_modes"] == ["volume_change"]
+    for T, D in truth.items():
+        d = rows[T]["D_Li"]
+        assert len(d["replicas"]) == (1 if T == 1000 else rows[T]["replicas_done"])
+        assert d["ci95"][0] < d["value"] < d["ci95"][1]
+        assert 0.6 < d["value"] / D < 1.6, (T, d, D)
+    # two replicas combined: tighter than either alone (in log space)
+    from ionmd.analysis.arrhenius import ln_error_from_interval
+
+    res = [json.loads((r.path / "analysis" / "results.json").read_text())["diffusion"][0]
+           for r in runs if r.temperature == 600.0]
+    assert rows[600]["D_Li"]["ln_err"] <= max(ln_error_from_interval(*x["D_ci95"]) for x in res) + 1e-12
+    fit = doc["arrhenius"]["fcc/morse"]["D_Li"]
+    assert abs(fit["Ea_eV"] - EA) < 3 * fit["Ea_err_eV"] and fit["Ea_err_eV"] < 0.06
+    assert rows[600]["Ea_eV"] == fit["Ea_eV"]
+    # sigma(300 K) from sigma*T: Nernst-Einstein of the fitted D at 300 K (same Ea, H_R = 1)
+    from ionmd.analysis.conductivity import nernst_einstein
+
+    D300 = fit["prefactor"] * np.exp(-fit["Ea_eV"] / (KB * 300.0))
+    sig300 = nernst_einstein(D300, 16, 1.0, 12.0 ** 3, 300.0)
+    assert 0.5 < rows[600]["sigma_300K"] / sig300 < 2.0
+    lo, hi = rows[600]["sigma_300K_ci95"]
+    assert lo < rows[600]["sigma_300K"] < hi
+    # survival over the 1000 K replicas and the rest: one failure at 6000 steps x 2 fs
+    curve = doc["survival"]["fcc/morse"]
+    assert curve["time_ps"][1] == pytest.approx(12.0)
+    assert curve["survival"][1] == pytest.approx(1 - 1 / 5)
+    assert (folder / "runs" / "collect" / "survival.png").is_file()
+    csv_text = (folder / "runs" / "collect" / "results.csv").read_text().splitlines()
+    assert csv_text[0].startswith("structure,model,protocol,temperature_K")
+    assert "D_Li_cm2_s" in csv_text[0] and "sigma_300K_mS_cm" in csv_text[0]
+    assert len(csv_text) == 4
+
+
+def test_claims_decide_who_runs(folder):
+    # a job whose token was superseded (its run was resubmitted) leaves the run alone, and a
+    # claim counts as queued only while the scheduler lists its job
+    from ionmd.sweep.state import classify, write_claim
+    from ionmd.sweep.worker import run_one
+
+    runs = plan_campaign(load_campaign(write_campaign(folder)), create=True)
+    rd = runs[0].rundir
+    write_claim(rd, "new-token", "slurm", "7_0")
+    assert classify(rd, {"7_0", "7_1"}) == "queued"
+    assert classify(rd, {"7_1"}) == "pending"
+    res = run_one(rd.path, "old-token")
+    assert res["skipped"] == "claimed by a later submission"
+    assert rd.status["state"] == "pending" and not list(rd.path.glob("in.*.lmp"))
+    rd.set_status("running", pid=2 ** 22 + 12345, host="elsewhere")   # a node we cannot see
+    assert classify(rd, {"7_0"}) == "running"
+    assert classify(rd, set()) == "interrupted"
+
+
+def test_auto_charges_are_the_usual_oxidation_states(folder):
+    from ionmd.sweep.collect import charges_for
+
+    c = load_campaign(write_campaign(folder, analysis='charges = "auto"'))
+    assert charges_for(c, "fcc") == {"Li": 1.0, "Cl": -1.0}

@@ -1,0 +1,156 @@
+"""The SLURM executor against a real single-node SLURM (Debian's slurmctld + slurmd +
+munged, installed with apt-get when absent and started in a temp dir by
+``slurm_cluster.py``): SevenNet-0 on the 2-atom LiCl cell at two temperatures (200 steps each), submitted
+through submitit as one job array, each run started with ``srun lmp``. One array task is
+cancelled mid-run (``scancel``); the resubmission resumes that run from its restart file
+and leaves the other alone; every run is done once (pieces, frames), a further submit
+has nothing to do, and ``collect`` builds the table."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+
+import numpy as np
+import pytest
+from ase.build import bulk
+
+from ionmd.analysis.run_dir import load_run_dir
+from ionmd.analysis.trajectory import read_frames
+
+from ionmd.cli import main
+from ionmd.sweep import load_campaign, plan_campaign
+from ionmd.sweep.state import active_slurm_jobs, classify, read_claim
+from slurm_cluster import start_cluster
+from sweep_setup import write_campaign
+
+STEPS = 200
+
+
+@pytest.fixture(scope="module")
+def slurm(tmp_path_factory, monkeypatch_module):
+    t0 = time.time()
+    cluster = start_cluster(tmp_path_factory.mktemp("slurm"))   # fails loudly if it cannot
+    print(f"\nSLURM fixture: install {cluster.timings['install_s']:.1f} s, daemons up "
+          f"{cluster.timings['start_s']:.1f} s, total {time.time() - t0:.1f} s")
+    monkeypatch_module.setenv("SLURM_CONF", str(cluster.conf))
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    mp = pytest.MonkeyPatch()
+    yield mp
+    mp.undo()
+
+
+def _wait(cond, timeout, what):
+    deadline = time.time() + timeout
+    while not cond():
+        if time.time() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.2)
+
+
+def test_campaign_through_slurm_job_array(tmp_path, slurm, sevennet0_f32, capsys):
+    folder = tmp_path / "camp"
+    folder.mkdir()
+    bulk("LiCl", "rocksalt", a=5.14).write(folder / "LiCl.cif")
+    (folder / "sn0.pt").symlink_to(sevennet0_f32)
+    path = write_campaign(
+        folder, name="slurmtest", structures='["LiCl.cif"]', models='["sn0.pt"]',
+        protocol="conductivity-nvt", temperatures=(900, 1200), duration_ps=STEPS / 1000,
+        discard_ps=0.02, restart_every=40,
+        executor='kind = "slurm"\nruns_per_job = 1\nlauncher = "srun"',
+        resources='ranks = 1\nthreads = 1\nwalltime = "0:10:00"',
+        analysis="charges = {Li = 1, Cl = -1}\nmcmc_samples = 20\nfit_start_ps = 0.01\n"
+                 "window_ps = 0.05\nrunaway_factor = 10")   # 2 atoms: T fluctuates wildly
+    runs = plan_campaign(load_campaign(path))
+    t0 = time.time()
+    assert main(["sweep", "submit", str(path), "--no-progress"]) == 0
+    first = {str(r.path): read_claim(r.rundir)["job_id"] for r in runs}
+    assert len({j.split("_")[0] for j in first.values()}) == 1      # one job array
+    # cancel one array task once its run has written a restart file (a job killed mid-run)
+    victim = runs[1]
+    _wait(lambda: (victim.path / "restart.a").is_file(), 300, "a restart file")
+    res = subprocess.run(["scancel", first[str(victim.path)]], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    _wait(lambda: first[str(victim.path)] not in active_slurm_jobs("ionmd-slurmtest"), 60,
+          "the cancelled task to leave the queue")
+    assert classify(victim.rundir, active_slurm_jobs("ionmd-slurmtest")) == "interrupted"
+    # resubmit: the cancelled run goes out again, the other one (running or done) does not
+    assert main(["sweep", "submit", str(path), "--wait", "--no-progress"]) == 0
+    elapsed = time.time() - t0
+    for r in runs:
+        st, claim = r.rundir.status, read_claim(r.rundir)
+        assert st["state"] == "completed" and st["step"] == STEPS, st
+        ran = claim["ran"]
+        assert ran["command"][0] == "srun" and ran["command"][-1].endswith("lmp")
+        assert ran["slurm_job"] == claim["job_id"]       # ran by the job it was given to
+        spec = load_run_dir(r.path)
+        frames, _, _ = read_frames(spec.data_file, spec.trajectory, type_map=spec.type_map)
+        np.testing.assert_array_equal(frames.steps, np.arange(0, STEPS + 1, 10))
+        resumed = [f for f in r.path.glob("in.*.lmp")
+                   if re.search(r"^read_restart", f.read_text(), re.M)]
+        if r is victim:
+            assert claim["job_id"].split("_")[0] != first[str(r.path)].split("_")[0]
+            assert st["pieces"] == 2 and len(resumed) == 1
+        else:
+            assert claim["job_id"] == first[str(r.path)]
+            assert st["pieces"] == 1 and not resumed
+    print(f"SLURM campaign (2 runs x {STEPS} steps of SevenNet-0 on 2 atoms, one cancelled "
+          f"and resubmitted): {elapsed:.1f} s")
+    capsys.readouterr()
+    assert main(["sweep", "status", str(path)]) == 0
+    assert "2 completed (of 2)" in capsys.readouterr().out
+    # idempotent: nothing left to submit
+    assert main(["sweep", "submit", str(path), "--no-progress"]) == 0
+    assert {str(r.path): read_claim(r.rundir)["job_id"] for r in runs}[str(runs[0].path)] == first[str(runs[0].path)]
+    assert main(["sweep", "collect", str(path), "--no-progress"]) == 0
+    rows = json.loads((folder / "runs" / "collect" / "results.json").read_text())["rows"]
+    assert [(r["temperature_K"], r["replicas_done"]) for r in rows] == [(900.0, 1), (1200.0, 1)]
+
+
+def test_two_rank_run_in_a_slurm_allocation(tmp_path, slurm):
+    # several ranks: the default launcher is the wheel's mpirun inside the allocation
+    from protocol_setup import morse_model
+    from sweep_setup import campaign_dir
+
+    folder = campaign_dir(tmp_path / "camp", morse_model(tmp_path / "morse.pt"))
+    path = write_campaign(folder, name="mpitest", temperatures=(600,), duration_ps=0.2,
+                          executor='kind = "slurm"', resources='ranks = 2\nwalltime = 5')
+    assert main(["sweep", "submit", str(path), "--wait", "--no-progress"]) == 0
+    (run,) = plan_campaign(load_campaign(path))
+    assert run.rundir.status["state"] == "completed"
+    ran = read_claim(run.rundir)["ran"]
+    assert ran["command"][0].endswith("mpirun") and ran["command"][1:3] == ["-np", "2"]
+    assert ran["slurm_job"] == read_claim(run.rundir)["job_id"]
+    log = (run.path / "log.0.lammps").read_text()
+    assert "on 2 procs for 200 steps" in log and "2 MPI tasks" in log
+
+
+def test_resources_checked_against_the_partition(tmp_path, slurm):
+    # sinfo of the running cluster: one node with os.cpu_count() CPUs, partition "debug"
+    from protocol_setup import morse_model
+    from sweep_setup import campaign_dir, line_of
+
+    from ionmd.sweep import CampaignError
+
+    folder = campaign_dir(tmp_path / "camp", morse_model(tmp_path / "morse.pt"))
+    path = write_campaign(folder, executor='kind = "slurm"\npartition = "gpu"',
+                          resources=f"ranks = {slurm.cpus + 1}\nwalltime = 5")
+    with pytest.raises(CampaignError) as exc:
+        load_campaign(path)
+    err = str(exc.value)
+    assert f"line {line_of(path, 'partition =')}: SLURM partition 'gpu' does not exist here; partitions: debug" in err
+    path = write_campaign(folder, executor='kind = "slurm"\npartition = "debug"',
+                          resources=f"ranks = {slurm.cpus + 1}\nwalltime = 5")
+    with pytest.raises(CampaignError) as exc:
+        load_campaign(path)
+    assert (f"line {line_of(path, 'ranks =')}: each run needs ranks x threads = {slurm.cpus + 1} "
+            f"cores on one node but the nodes of partition 'debug' have {slurm.cpus}") in str(exc.value)
