@@ -48,6 +48,22 @@ class NonFiniteModel(torch.nn.Module):
         return out.index_add(0, edge_index[0], e_edge)[:nlocal]
 
 
+class RepulsiveEdgeModel(torch.nn.Module):
+    """E_i = 1/2 sum_j A (s / r_ij)^12: finite everywhere but steep, so two atoms put too
+    close fly apart by many box lengths in one step (a run that loses atoms)."""
+
+    def __init__(self, a: float, s: float):
+        super().__init__()
+        self.a, self.s = a, s
+
+    def forward(self, edge_vec: torch.Tensor, edge_index: torch.Tensor, species: torch.Tensor,
+                nlocal: int) -> torch.Tensor:
+        r = torch.linalg.norm(edge_vec, dim=1)
+        e_edge = 0.5 * self.a * (self.s / r) ** 12
+        out = torch.zeros(species.shape[0], dtype=edge_vec.dtype)
+        return out.index_add(0, edge_index[0], e_edge)[:nlocal]
+
+
 def save_contract_model(module: torch.nn.Module, path: Path, *, cutoff: float, elements,
                         num_layers: int = 1, dtype: str = "float64", **extra) -> Path:
     meta = ModelMetadata(family="test", cutoff=cutoff, num_layers=num_layers,

@@ -47,6 +47,17 @@ def test_ev_scan_recovers_bulk_modulus(tmp_path):
     assert result.bulk_modulus_GPa == pytest.approx(v0 * d2 / GPa, rel=0.03)
 
 
+def test_ev_scan_module_runner_gives_the_same_energies(tmp_path):
+    model = morse_model(tmp_path / "morse.pt")
+    proto = get_protocol("ev-scan", max_strain=0.1, n_points=5)
+    cell = fcc_cell(a=3.62, reps=1)
+    sub = run_ev_scan(proto, cell, model, tmp_path / "sub", name="fcc")
+    mod = run_ev_scan(proto, cell, model, tmp_path / "mod", name="fcc", runner="module")
+    np.testing.assert_allclose(mod.volumes, sub.volumes, rtol=1e-12)
+    np.testing.assert_allclose(mod.energies, sub.energies, rtol=1e-12, atol=1e-12)
+    assert mod.bulk_modulus_GPa == pytest.approx(sub.bulk_modulus_GPa, rel=1e-9)
+
+
 def test_ev_failure_flags():
     v = np.linspace(8, 12, 9)
     good = analyse_ev(v, (v - 10.0) ** 2)

@@ -3,17 +3,19 @@ thermostat/barostat targets, ramps, fix halt, resume after a kill."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import numpy as np
 import pytest
 
+from contract_models import RepulsiveEdgeModel, save_contract_model
 from ionmd.analysis.failure import parse_thermo
 from ionmd.analysis.run_dir import load_run_dir
 from ionmd.analysis.trajectory import read_frames, read_lammps_trajectory
 from ionmd.protocols import execute, launch, plan_runs, run_all
-from ionmd.protocols.execute import _dcd_layout, kill_run
-from protocol_setup import fcc_cell, morse_model, short
+from ionmd.protocols.execute import HALT_RE, _dcd_layout, kill_run
+from protocol_setup import ELEMENTS, fcc_cell, morse_model, short
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +91,35 @@ def test_fix_halt_stops_and_status_says_why(tmp_path, morse):
     dv = np.abs(th["Volume"] / v0 - 1.0)
     assert th["Step"][np.argmax(dv > 0.04)] == step   # thermo and checks share a 10-step grid
     # a halted run is a physical failure: executing again does not rerun it
+    assert execute(rd)["state"] == "failed" and rd.status["pieces"] == 1
+
+
+@pytest.mark.parametrize("halt, runner", [(None, "subprocess"), (0.5, "subprocess"), (0.5, "module")])
+def test_lost_atoms_stop_the_run_and_status_says_why(tmp_path, halt, runner):
+    # a deliberately broken start: two atoms 0.8 A apart under a steep r^-12 repulsion, no
+    # relaxation; they fly off by many box lengths in the first steps and LAMMPS loses them
+    model = save_contract_model(RepulsiveEdgeModel(1.0, 2.0), tmp_path / "rep.pt", cutoff=4.0,
+                                elements=ELEMENTS)
+    atoms = fcc_cell()
+    atoms.positions[1] = atoms.positions[0] + [0.8, 0.0, 0.0]
+    proto = short("stability", temperatures=(300.0,), temperature_end=2100.0, duration_ps=0.2,
+                  relax=False, tdamp_fs=50.0, halt_volume_change=halt)
+    (rd,) = plan_runs(proto, atoms, model, tmp_path, name="broken")
+    (status,) = run_all([rd], progress=False, runner=runner)
+    assert status["state"] == "failed" and not status["resumable"]
+    assert status["reason"].startswith("atoms lost") and status["failure_mode"] == "lost_atoms"
+    assert "volume" not in status["reason"]      # ionmd.sweep tells the modes apart by it
+    # independent check from the log: LAMMPS's own count, and where the thermo rows stop
+    log = (rd.path / "log.0.lammps").read_text()
+    lost = re.search(r"ERROR: Lost atoms: original (\d+) current (\d+)", log)
+    assert lost and int(lost.group(1)) == 32 and int(lost.group(2)) < 32
+    assert lost.group(0) in status["reason"]
+    last_row = int(parse_thermo(log)["Step"][-1])
+    assert last_row < status["failed_step"] <= last_row + proto.thermo_every
+    assert status["failed_temperature_K"] == pytest.approx(300.0 + 1800.0 * status["failed_step"] / 200)
+    if halt is not None:            # the exploding cell also tripped fix halt on the volume
+        assert "fix halt" in status["reason"] and HALT_RE.search(log)
+    # a physical failure: executing again does not rerun it
     assert execute(rd)["state"] == "failed" and rd.status["pieces"] == 1
 
 

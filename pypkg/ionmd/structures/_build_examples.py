@@ -7,9 +7,9 @@ occupancy, and the citation written at the top of the file; pymatgen's
 partial occupancies kept.
 
 Only structures whose published data we could vouch for are here. Li3YCl6, Li3InCl6,
-beta-Li3PS4 and Li7P3S11 are not shipped yet: their Wyckoff coordinates could not be
-checked against the original papers when these files were made (see README.md in the
-data folder for the references to take them from).
+beta-Li3PS4 and Li7P3S11 are not shipped yet: no copy of their published Wyckoff
+coordinates could be found (see README.md in the data folder for what was found and
+the references to take them from).
 """
 
 from __future__ import annotations
@@ -56,9 +56,13 @@ Numbers used here (lattice, Wyckoff coordinates, occupancies) are those of the
 experimental LGPS structure bundled with pymatgen as a test structure
 (pymatgen/util/structures/Li10GeP2S12.json, pymatgen 2026.10), which does not record
 its source; its occupancies (Ge 0.515 / P 0.485, Li 0.691 / 1 / 0.643) follow the
-Kamaya et al. refinement, its cell (a = 8.69407, c = 12.5994 A) is ~0.3 % smaller than
-the room-temperature cell reported there (a = 8.718, c = 12.634 A). Composition
-Li10.1Ge1.03P1.97S12. Check against the original before quantitative use.""",
+Kamaya et al. refinement, and its cell (a = 8.69407, c = 12.5994 A) is the one the
+OBELiX dataset (Therrien et al., arXiv:2502.14234, CC BY 4.0, entry 1hh) records for
+that paper. Composition Li10.1Ge1.03P1.97S12. The Wyckoff coordinates were not checked
+against the paper's table; as a cross-check, the framework (Ge/P and S sites) lies within
+0.05 A of the refinement OBELiX lists as entry mtn (doi:10.1021/acs.chemmater.8b00266;
+OBELiX CIFs carry about 0.1 A of random noise; origin shifted by c/2), while Li site
+models differ between refinements. Check against the original before quantitative use.""",
         published_density=2.04,
     ),
     Example(
@@ -81,7 +85,14 @@ Anion sites are taken as fully ordered (Cl on 4a, S on 4c); refinements report p
 S/Cl exchange between these two sites (e.g. M. A. Kraft et al., J. Am. Chem. Soc. 139,
 10909 (2017), doi:10.1021/jacs.7b06327), which can be added by editing the
 occupancies. Ordering the 48h Li at random may put two Li on a close 48h-48h pair
-(1.95 A); Ewald ordering avoids it.""",
+(1.95 A); Ewald ordering avoids it.
+Cross-check (not a substitute for the paper's table): against two refinements in the
+OBELiX dataset (Therrien et al., arXiv:2502.14234, CC BY 4.0; its CIFs carry random
+noise of 0.01 in fractional coordinates, about 0.1 A), inverted to this setting and
+compared site by site in fractional coordinates: entry 122 (ICSD 259200, Kraft et al.
+2017, a = 9.898 A) lies within 0.02 A (S) and 0.07 A (Li 48h) of every site here; entry
+97p (ICSD 142473, Rao & Adams, Phys. Status Solidi A 208, 1804 (2011), a = 9.85 A, a
+model with two Li sites) within 0.13 A (S) and 0.25 A (Li).""",
         published_density=1.86,
     ),
 ]

@@ -94,7 +94,8 @@ def _with_status_failure(status: dict, proto, report: dict) -> dict:
     from ionmd.analysis.failure import FailureEvent, FailureReport
 
     step = int(status["failed_step"])
-    mode = "volume_change" if "volume" in status.get("reason", "") else "lost_atoms"
+    mode = status.get("failure_mode") or (
+        "volume_change" if "volume" in status.get("reason", "") else "lost_atoms")
     rep = FailureReport.from_dict(report)
     if not any(e.mode == mode and e.step == step for e in rep.events):
         rep.events = sorted(rep.events + [FailureEvent(
