@@ -38,3 +38,20 @@ def test_wrong_split_is_refused():
 def test_stage_metadata_needs_widths():
     with pytest.raises(ExportError, match="one positive feature width per stage"):
         stage_metadata([])
+
+
+class UsesGhostMessages(ToyMessagePassing):
+    """A split that sizes its messages by all nodes and lets ghost rows leak into the
+    local ones (a stage that is only right when every node is local)."""
+
+    @torch.jit.export
+    def halo_stage(self, k: int, h: torch.Tensor, edge_vec: torch.Tensor,
+                   edge_index: torch.Tensor, species: torch.Tensor, nlocal: int):
+        h_next, energy = super().halo_stage(k, h, edge_vec, edge_index, species, nlocal)
+        return h_next, energy + h[nlocal:].sum() / max(1, nlocal)
+
+
+def test_stage_that_reads_ghost_rows_is_refused():
+    model = UsesGhostMessages(3.6)
+    with pytest.raises(ExportError, match="stages of the export disagree"):
+        check_stages(model, random_graphs(2, 3.6, torch.float64), 3, rtol=1e-10)

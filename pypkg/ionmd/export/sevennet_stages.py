@@ -9,11 +9,15 @@ SevenNet's ``AtomGraphSequential`` is a flat sequence of modules on a data dict:
 
 Stage ``k`` is layer ``t = k-1`` cut at its input: it reads the node features ``x``
 entering layer ``t`` for every node, re-runs the node-wise setup (modal index, one-hot
-attributes; cheap) and the edge embedding on its own ``edge_vec``, runs the layer's
-modules, and returns ``x`` of the local nodes. Every module of a layer other than the
-convolution is node-wise, and the convolution gathers messages into receivers only, so
-the rows of the local nodes are exact when the ghost rows of ``x`` are. The last stage
-also runs the readout and returns the local atomic energies.
+attributes; cheap) and the edge embedding on its own ``edge_vec``, runs the layer, and
+returns ``x`` of the local nodes. Every module of a layer other than the convolution is
+node-wise, and the convolution gathers messages into receivers only, so the rows of
+the local nodes are exact when the ghost rows of ``x`` are. Ghost nodes only need the
+modules between the layer input and the convolution that feed it (``self_interaction_1``);
+the self-connection intro and everything after the convolution run on the local rows
+only (for SevenNet-0 the self-connection is a tensor product with the 89-species one-hot,
+as costly per node as a good part of the convolution). The last stage also runs the
+readout and returns the local atomic energies.
 """
 
 from __future__ import annotations
@@ -21,6 +25,25 @@ from __future__ import annotations
 import re
 
 from ionmd.errors import ExportError
+
+
+# per-node entries of SevenNet's data dict that the local-only modules read
+_NODE_KEYS = ("x", "node_attr", "atom_type")
+
+
+def split_layer(modules: list) -> tuple[list, list, object, list]:
+    """Modules of one layer -> (local-only before the convolution, all-node before the
+    convolution, the convolution, local-only after it)."""
+    from sevenn.nn.convolution import IrrepsConvolution
+
+    convs = [i for i, m in enumerate(modules) if isinstance(m, IrrepsConvolution)]
+    if len(convs) != 1:
+        raise ExportError("a SevenNet layer without exactly one IrrepsConvolution "
+                          f"({[type(m).__name__ for m in modules]}): cannot split it")
+    c = convs[0]
+    local_pre = [m for m in modules[:c] if "SelfConnection" in type(m).__name__]
+    all_pre = [m for m in modules[:c] if "SelfConnection" not in type(m).__name__]
+    return local_pre, all_pre, modules[c], modules[c + 1:]
 
 
 def split_sevennet(net) -> tuple[list, object, list[list], list]:
@@ -59,6 +82,27 @@ def make_staged_class(torch):
                 data = m(data)
             return data
 
+    class LayerStage(torch.nn.Module):
+        """One SevenNet layer with the node-wise work restricted to the rows that need it."""
+
+        def __init__(self, modules: List[torch.nn.Module]):
+            super().__init__()
+            local_pre, all_pre, conv, post = split_layer(modules)
+            self.local_pre = DictChain(local_pre)
+            self.all_pre = DictChain(all_pre)
+            self.conv = conv
+            self.post = DictChain(post)
+            self.node_keys: List[str] = list(_NODE_KEYS)
+
+        def forward(self, data: Dict[str, torch.Tensor], nlocal: int) -> Dict[str, torch.Tensor]:
+            local: Dict[str, torch.Tensor] = {}
+            for key, value in data.items():
+                local[key] = value[:nlocal] if key in self.node_keys else value
+            local = self.local_pre(local)
+            data = self.conv(self.all_pre(data))
+            local["x"] = data["x"][:nlocal]
+            return self.post(local)
+
     class SevenNetStaged(torch.nn.Module):
         """Contract ``forward`` (the whole network) plus ``halo_embed``/``halo_stage``."""
 
@@ -67,7 +111,7 @@ def make_staged_class(torch):
             self.full = full
             self.setup = DictChain(setup)
             self.edge = edge
-            self.layers = torch.nn.ModuleList([DictChain(m) for m in layers])
+            self.layers = torch.nn.ModuleList([LayerStage(m) for m in layers])
             self.readout = DictChain(readout)
             self.num_stages = len(layers)
 
@@ -102,13 +146,13 @@ def make_staged_class(torch):
             data = self.edge(data)
             for t, layer in enumerate(self.layers):
                 if t + 1 == k:
-                    data = layer(data)
+                    data = layer(data, nlocal)
             x = data["x"]
             if k == self.num_stages:
-                energy = self.readout(data)["atomic_energy"].reshape(-1)[:nlocal]
+                energy = self.readout(data)["atomic_energy"].reshape(-1)
             else:
                 energy = torch.zeros(nlocal, dtype=x.dtype, device=x.device)
-            return x[:nlocal], energy
+            return x, energy
 
     return SevenNetStaged
 
