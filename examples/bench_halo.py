@@ -4,9 +4,11 @@ per-layer halo exchange, on a LiCl rock-salt supercell (1 torch thread per rank)
     python examples/bench_halo.py MODEL.pt --rep 8 --steps 3 --np 2 [--modes halo,redundant]
 
 Prints atom-steps/s (from LAMMPS's loop time of a short NVE run after one warm-up
-force call), the strong-scaling efficiency t1 / (N t_N), and the peak resident memory
-per rank (GNU time's maximum RSS of each `lmp` process, torch included), as a table
-and as JSON (-o FILE)."""
+force call), the strong-scaling efficiency t1 / (N t_N), the same from CPU time
+(LAMMPS's "% CPU use" x loop time: on a shared machine where ranks do not get a whole
+core each, this is the one that measures the parallel overhead), and the peak resident
+memory per rank (GNU time's maximum RSS of each `lmp` process, torch included), as a
+table and as JSON (-o FILE)."""
 
 from __future__ import annotations
 
@@ -54,8 +56,10 @@ def run_case(model: Path, work: Path, nprocs: int, extra: str, steps: int) -> di
     loops = re.findall(r"Loop time of ([0-9.eE+-]+) on (\d+) procs for (\d+) steps with (\d+) atoms",
                        proc.stdout)
     t, _, nsteps, natoms = loops[-1]
+    cpu_use = float(re.findall(r"([0-9.]+)% CPU use", proc.stdout)[-1]) / 100.0
     return {"np": nprocs, "mode": extra or "auto", "atoms": int(natoms), "steps": int(nsteps),
-            "seconds": float(t), "atom_steps_per_s": int(natoms) * int(nsteps) / float(t),
+            "seconds": float(t), "cpu_seconds_all_ranks": cpu_use * float(t) * nprocs,
+            "atom_steps_per_s": int(natoms) * int(nsteps) / float(t),
             "peak_rss_mib_per_rank": max(rss)}
 
 
@@ -80,9 +84,10 @@ def main() -> None:
         row = run_case(model, work / f"np{args.np}_{mode}", args.np, f"ghost {mode}", args.steps)
         if "seconds" in row:
             row["efficiency"] = rows[0]["seconds"] / (args.np * row["seconds"])
+            row["cpu_efficiency"] = rows[0]["cpu_seconds_all_ranks"] / row["cpu_seconds_all_ranks"]
         rows.append(row)
     print(f"{'np':>3} {'mode':>16} {'atoms':>6} {'s/step':>8} {'atom-steps/s':>12} "
-          f"{'efficiency':>10} {'peak MiB/rank':>13}")
+          f"{'efficiency':>10} {'cpu eff.':>8} {'peak MiB/rank':>13}")
     for r in rows:
         if "failed" in r:
             print(f"{r['np']:>3} {r['mode']:>16} failed ({r['failed']}), peak "
@@ -90,6 +95,7 @@ def main() -> None:
             continue
         print(f"{r['np']:>3} {r['mode']:>16} {r['atoms']:>6} {r['seconds'] / r['steps']:>8.3f} "
               f"{r['atom_steps_per_s']:>12.1f} {r.get('efficiency', 1.0):>10.2f} "
+              f"{r.get('cpu_efficiency', 1.0):>8.2f} "
               f"{r['peak_rss_mib_per_rank']:>13.0f}")
     if args.output:
         Path(args.output).write_text(json.dumps(rows, indent=2))
