@@ -4,7 +4,8 @@ per-layer halo exchange, on a LiCl rock-salt supercell (1 torch thread per rank)
     python examples/bench_halo.py MODEL.pt --rep 8 --steps 3 --np 2 [--modes halo,redundant]
 
 Prints atom-steps/s (from LAMMPS's loop time of a short NVE run after one warm-up
-force call), the strong-scaling efficiency t1 / (N t_N), the same from CPU time
+force call; the loop also holds the run's setup force call, so with --steps 1 "s/step"
+is the time of two force calls), the strong-scaling efficiency t1 / (N t_N), the same from CPU time
 (LAMMPS's "% CPU use" x loop time: on a shared machine where ranks do not get a whole
 core each, this is the one that measures the parallel overhead), and the peak resident
 memory per rank (GNU time's maximum RSS of each `lmp` process, torch included), as a
