@@ -145,3 +145,21 @@ run 0
 """, tmp_path, check=False)
     assert proc.returncode != 0
     assert "'ghost halo' needs a model file with per-layer stages" in proc.stdout
+
+
+def test_null_types_under_hybrid(toy, serial, tmp_path):
+    """Atoms of a NULL type (Ar, left to `pair_style zero`) are no graph nodes: the halo
+    exchange skips their rows and the result equals the serial one without them."""
+    from ase import Atoms
+
+    base = CELLS["ortho"]()
+    ar = Atoms("Ar3", positions=[[1.3, 1.3, 1.3], [3.9, 3.9, 6.4], [6.4, 1.3, 3.9]])
+    run = single_point(base + ar, None, tmp_path, ["Cl", "Li", "Ar"], nprocs=2,
+                       pair_lines=f"pair_style hybrid/overlay mlip {toy['staged']} zero 4.0\n"
+                                  "pair_coeff * * mlip Cl Li NULL\npair_coeff * * zero")
+    assert "halo exchange" in run.log
+    ref = serial["ortho"]
+    n = len(base)
+    assert abs(run.energy - ref.energy) <= RTOL * abs(ref.energy)
+    assert np.abs(run.forces[:n] - ref.forces).max() <= RTOL * np.abs(ref.forces).max()
+    assert np.all(run.forces[n:] == 0.0)
