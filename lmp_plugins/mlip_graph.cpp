@@ -56,7 +56,8 @@ void MlipGraphBuilder::build(Mode mode, NeighList *list, const std::vector<int> 
     map_ghosts_to_owners();
   } else {
     add_nodes(nlocal, nall, type2species, g);
-    ncentres += list->gnum;    // ghost atoms need their own neighbours for the inner layers
+    // redundant shell: ghost atoms need their own neighbours for the inner layers
+    if (mode == GHOSTS) ncentres += list->gnum;
   }
 
   const int *ilist = list->ilist;

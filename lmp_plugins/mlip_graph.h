@@ -5,8 +5,10 @@
    - OWNERS: one MPI rank; every ghost is an image of a local atom, so edges point at
      the owner and the graph holds only local atoms (fewest nodes, fastest);
    - GHOSTS: several ranks; local and ghost atoms are nodes and the ghost shell is
-     num_layers * cutoff thick, so every local energy is exact (redundant work).
-   A per-layer halo-exchange mode would add a third builder next to these.
+     num_layers * cutoff thick, so every local energy is exact (redundant work);
+   - HALO: several ranks, staged models; local and ghost atoms are nodes but only local
+     atoms receive edges, the ghost shell is one cutoff thick, and ghost node features
+     are exchanged between the model's per-layer stages (pair_mlip.cpp).
 ------------------------------------------------------------------------- */
 
 #ifndef IONMD_MLIP_GRAPH_H
@@ -22,7 +24,7 @@ namespace LAMMPS_NS {
 
 class MlipGraphBuilder : protected Pointers {
  public:
-  enum Mode { OWNERS, GHOSTS };
+  enum Mode { OWNERS, GHOSTS, HALO };
 
   explicit MlipGraphBuilder(class LAMMPS *lmp) : Pointers(lmp) {}
 

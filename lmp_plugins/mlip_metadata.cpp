@@ -56,6 +56,27 @@ ModelMetadata parse_metadata(const std::string &text, const std::string &path)
   std::string sym;
   while (el >> sym) meta.elements.push_back(sym);
   if (meta.elements.empty()) throw MlipError("model file " + path + ": no elements in metadata");
+
+  // optional per-layer stages (docs/model-contract.md)
+  auto st = meta.raw.find("halo_stages");
+  if (st != meta.raw.end() && !st->second.empty() && st->second != "0") {
+    try {
+      meta.halo_stages = std::stoi(st->second);
+    } catch (std::exception &) {
+      throw MlipError("model file " + path + ": metadata halo_stages is not an integer");
+    }
+    std::istringstream ws(meta.raw.count("halo_widths") ? meta.raw["halo_widths"] : "");
+    int w;
+    while (ws >> w) meta.halo_widths.push_back(w);
+    if (meta.halo_stages < 1 || (int) meta.halo_widths.size() != meta.halo_stages)
+      throw MlipError("model file " + path + ": metadata halo_stages=" + st->second +
+                      " needs halo_widths with one width per stage (got '" +
+                      (meta.raw.count("halo_widths") ? meta.raw["halo_widths"] : "") +
+                      "'); re-export the model with `ionmd export`");
+    for (int x : meta.halo_widths)
+      if (x < 1)
+        throw MlipError("model file " + path + ": metadata halo_widths must be positive");
+  }
   return meta;
 }
 

@@ -35,6 +35,10 @@ struct ModelMetadata {
   int num_layers = 0;
   std::vector<std::string> elements;    // model species index -> chemical symbol
   std::string dtype;                    // "float32" or "float64"
+  // Staged (per-layer halo) evaluation, optional: halo_stages = L message-passing stages,
+  // halo_widths[k-1] = per-atom feature width entering stage k (k = 1..L). 0 = no stages.
+  int halo_stages = 0;
+  std::vector<int> halo_widths;
   std::map<std::string, std::string> raw;    // every key=value line, for logging
 };
 
@@ -65,12 +69,36 @@ struct MlipResult {
   std::vector<double> edge_grad;        // [3 * nedges] = dE / d edge_vec
 };
 
+// Halo exchange between per-layer stages, implemented by the pair style with LAMMPS's
+// comm->forward_comm/reverse_comm. `rows` is a host buffer [nnodes x width], row-major,
+// in the graph's node order (locals first). Every MPI rank must make the same calls in
+// the same order, also a rank that owns no atoms.
+class HaloExchange {
+ public:
+  // overwrite the ghost rows (>= nlocal) with the rows of their owners
+  virtual void forward(double *rows, int width) = 0;
+  // add every ghost row into its owner's row (on whichever rank owns it), then zero the ghost rows
+  virtual void reverse(double *rows, int width) = 0;
+
+ protected:
+  ~HaloExchange() = default;    // never deleted through this interface
+};
+
 class MlipModel {
  public:
   virtual ~MlipModel() = default;
   const ModelMetadata &metadata() const { return meta; }
   // Energy of the first graph.nlocal nodes and its gradient w.r.t. every edge vector.
   virtual void compute(const MlipGraph &graph, bool want_atom_energy, MlipResult &result) = 0;
+  // Same result from the model's per-layer stages on a graph whose receivers are all
+  // local and whose ghost nodes lie within one cutoff; node features of ghost nodes are
+  // filled between stages by `halo`, their gradients returned through it. Only for
+  // models with metadata().halo_stages > 0.
+  virtual void compute_staged(const MlipGraph &graph, HaloExchange &halo, bool want_atom_energy,
+                              MlipResult &result)
+  {
+    throw MlipError("this model file format has no per-layer stages");
+  }
   // Human-readable description of where the model runs ("cpu", "cuda:1", ...).
   virtual std::string device_name() const = 0;
   // Peak memory the model runtime took on its GPU since load (MiB); < 0 on the CPU.

@@ -3,7 +3,13 @@
    compute() = graph from the neighbour list -> model (energies, dE/d edge_vec) ->
    forces f_i += g, f_j -= g and virial W = -sum_e r_ij (x) g, global and per atom.
    The virial is accumulated edge by edge rather than by fdotr, because in the
-   single-rank graph the force lands on the owner, not on the ghost image. */
+   single-rank graph the force lands on the owner, not on the ghost image.
+
+   Halo mode (staged models, several ranks): the graph holds local and ghost atoms
+   within one cutoff, edges only into local atoms; the model runs stage by stage and
+   the node features of ghost atoms are filled between stages by comm->forward_comm(this),
+   their gradients summed back into the owners by comm->reverse_comm(this)
+   (forward()/reverse() below, called by the model runtime). */
 
 #include "pair_mlip.h"
 
@@ -28,8 +34,9 @@
 using namespace LAMMPS_NS;
 
 PairMLIP::PairMLIP(LAMMPS *lmp) :
-    Pair(lmp), device_request("auto"), graph_request(GRAPH_AUTO), cutoff(0.0), local_rank(0),
-    local_size(1), time_graph(0.0), time_model(0.0), time_assembly(0.0), ncalls(0)
+    Pair(lmp), device_request("auto"), graph_request(GRAPH_AUTO), ghost_request(GHOST_AUTO),
+    cutoff(0.0), local_rank(0), local_size(1), time_graph(0.0), time_model(0.0),
+    time_assembly(0.0), ncalls(0), halo_width(0), nexchange(0)
 {
   single_enable = 0;
   restartinfo = 0;
@@ -65,12 +72,13 @@ void PairMLIP::allocate()
     for (int j = 0; j < n; ++j) setflag[i][j] = 0;
 }
 
-/* pair_style mlip FILE [device D] [graph auto|owners|ghosts] */
+/* pair_style mlip FILE [device D] [graph auto|owners|ghosts] [ghost auto|redundant|halo] */
 void PairMLIP::settings(int narg, char **arg)
 {
   if (narg < 1)
     error->all(FLERR, "Illegal pair_style mlip command: expected "
-               "'pair_style mlip FILE [device auto|cpu|cuda|cuda:N] [graph auto|owners|ghosts]'");
+               "'pair_style mlip FILE [device auto|cpu|cuda|cuda:N] [graph auto|owners|ghosts] "
+               "[ghost auto|redundant|halo]'");
   if (strcmp(update->unit_style, "metal") != 0)
     error->all(FLERR, "pair_style mlip requires 'units metal' (models use eV and Angstrom), "
                "but units are '{}'", update->unit_style);
@@ -86,14 +94,31 @@ void PairMLIP::settings(int narg, char **arg)
       else if (val == "owners") graph_request = GRAPH_OWNERS;
       else if (val == "ghosts") graph_request = GRAPH_GHOSTS;
       else error->all(FLERR, "pair_style mlip: graph must be auto, owners or ghosts, not '{}'", val);
+    } else if (key == "ghost") {
+      if (val == "auto") ghost_request = GHOST_AUTO;
+      else if (val == "redundant") ghost_request = GHOST_REDUNDANT;
+      else if (val == "halo") ghost_request = GHOST_HALO;
+      else error->all(FLERR, "pair_style mlip: ghost must be auto, redundant or halo, not '{}'", val);
     } else {
-      error->all(FLERR, "pair_style mlip: unknown keyword '{}' (known: device, graph)", key);
+      error->all(FLERR, "pair_style mlip: unknown keyword '{}' (known: device, graph, ghost)", key);
     }
   }
+  if (ghost_request == GHOST_HALO && graph_request != GRAPH_AUTO)
+    error->all(FLERR, "pair_style mlip: 'ghost halo' cannot be combined with 'graph {}'; "
+               "drop the graph keyword", graph_request == GRAPH_OWNERS ? "owners" : "ghosts");
   if (graph_request == GRAPH_OWNERS && comm->nprocs > 1)
     error->all(FLERR, "pair_style mlip: 'graph owners' needs one MPI rank but {} are running; "
                "use 'graph auto'", comm->nprocs);
   load_model();
+
+  const auto &m = model->metadata();
+  if (ghost_request == GHOST_HALO && m.halo_stages == 0)
+    error->all(FLERR, "pair_style mlip: 'ghost halo' needs a model file with per-layer stages, "
+               "but {} has none; re-export it with `ionmd export ... --stages` (TorchScript "
+               "SevenNet/MACE) or use 'ghost redundant'", model_file);
+  // LAMMPS sizes its communication buffers from these (Comm::init); one double per feature
+  comm_forward = comm_reverse =
+      m.halo_widths.empty() ? 0 : *std::max_element(m.halo_widths.begin(), m.halo_widths.end());
 }
 
 void PairMLIP::load_model()
@@ -157,17 +182,30 @@ MlipGraphBuilder::Mode PairMLIP::graph_mode() const
 {
   if (graph_request == GRAPH_OWNERS) return MlipGraphBuilder::OWNERS;
   if (graph_request == GRAPH_GHOSTS) return MlipGraphBuilder::GHOSTS;
-  return comm->nprocs == 1 ? MlipGraphBuilder::OWNERS : MlipGraphBuilder::GHOSTS;
+  if (ghost_request == GHOST_HALO) return MlipGraphBuilder::HALO;
+  if (ghost_request == GHOST_REDUNDANT) return MlipGraphBuilder::GHOSTS;
+  if (comm->nprocs == 1) return MlipGraphBuilder::OWNERS;
+  return model->metadata().halo_stages > 0 ? MlipGraphBuilder::HALO : MlipGraphBuilder::GHOSTS;
 }
 
 void PairMLIP::init_style()
 {
   if (atom->tag_enable == 0) error->all(FLERR, "pair_style mlip requires atom IDs");
-  const bool ghosts = graph_mode() == MlipGraphBuilder::GHOSTS;
-  if (ghosts && force->newton_pair == 0)
+  const auto mode = graph_mode();
+  const bool ghosts = mode == MlipGraphBuilder::GHOSTS;
+  if (mode != MlipGraphBuilder::OWNERS && force->newton_pair == 0)
     error->all(FLERR, "pair_style mlip on several MPI ranks requires 'newton on' (forces on "
                "ghost atoms are summed back to their owners)");
   neighbor->add_request(this, NeighConst::REQ_FULL | (ghosts ? NeighConst::REQ_GHOST : 0));
+
+  if (mode == MlipGraphBuilder::HALO && comm->me == 0) {
+    std::vector<std::string> widths;
+    for (int w : model->metadata().halo_widths) widths.push_back(std::to_string(w));
+    utils::logmesg(lmp, "pair_style mlip: halo exchange between {} stages, ghost shell of one "
+                   "cutoff ({} A + {} A skin), feature widths {}\n",
+                   model->metadata().halo_stages, cutoff, neighbor->skin,
+                   utils::join_words(widths, " "));
+  }
 
   if (ghosts) {
     // exact local energies need every atom within num_layers * cutoff
@@ -197,13 +235,19 @@ void PairMLIP::compute(int eflag, int vflag)
   ev_init(eflag, vflag);
   ++ncalls;
   auto t0 = std::chrono::steady_clock::now();
-  builder->build(graph_mode(), list, type2species, cutoff * cutoff, graph);
+  const auto mode = graph_mode();
+  builder->build(mode, list, type2species, cutoff * cutoff, graph);
   time_graph += seconds_since(t0);
-  if (graph.nlocal == 0) return;    // an empty subdomain contributes nothing
+  const bool halo = mode == MlipGraphBuilder::HALO;
+  // an empty subdomain contributes nothing, but in halo mode it still joins the exchanges
+  if (graph.nlocal == 0 && !halo) return;
 
   t0 = std::chrono::steady_clock::now();
   try {
-    model->compute(graph, eflag_atom != 0, result);
+    if (halo)
+      model->compute_staged(graph, *this, eflag_atom != 0, result);
+    else
+      model->compute(graph, eflag_atom != 0, result);
   } catch (IONMD::MlipError &e) {
     error->one(FLERR, "pair_style mlip at step {}: {}", update->ntimestep, e.what());
   }
@@ -225,8 +269,12 @@ void PairMLIP::finish()
                    "pair_style mlip timing (summed over ranks): {} calls, model {:.4g} s, "
                    "graph {:.4g} s, assembly {:.4g} s, plugin overhead {:.2f}% of model time\n",
                    ncalls, total[1], total[0], total[2], 100.0 * (total[0] + total[2]) / total[1]);
+  if (comm->me == 0 && nexchange > 0)
+    utils::logmesg(lmp, "pair_style mlip halo: {} feature exchanges in {} calls (model time "
+                   "includes them)\n", nexchange, ncalls);
   time_graph = time_model = time_assembly = 0.0;
   ncalls = 0;
+  nexchange = 0;
   report_peak_memory();
 }
 
@@ -300,5 +348,81 @@ void PairMLIP::accumulate()
           vatom[b][k] += 0.5 * w[k];
         }
     }
+  }
+}
+
+/* ---------------------------------------------------------------- halo exchange
+   halo_rows is indexed by LAMMPS atom (local and ghost), `rows` by graph node;
+   builder->node_atom() maps one to the other (NULL-type atoms have no node, their
+   rows stay zero). Periodic self-images and relays through ranks that own no atoms
+   are LAMMPS's business: its swaps call pack/unpack on the same halo_rows. */
+
+void PairMLIP::forward(double *rows, int width)
+{
+  const int nall = atom->nlocal + atom->nghost;
+  const auto &node_atom = builder->node_atom();
+  const int64_t nnodes = graph.nnodes();
+  halo_width = width;
+  halo_rows.assign((size_t) nall * width, 0.0);
+  for (int64_t k = 0; k < graph.nlocal; ++k)
+    std::copy(rows + k * width, rows + (k + 1) * width,
+              halo_rows.begin() + (size_t) node_atom[k] * width);
+  comm->forward_comm(this, width);
+  for (int64_t k = graph.nlocal; k < nnodes; ++k)
+    std::copy(halo_rows.begin() + (size_t) node_atom[k] * width,
+              halo_rows.begin() + (size_t) (node_atom[k] + 1) * width, rows + k * width);
+  ++nexchange;
+}
+
+void PairMLIP::reverse(double *rows, int width)
+{
+  const int nall = atom->nlocal + atom->nghost;
+  const auto &node_atom = builder->node_atom();
+  const int64_t nnodes = graph.nnodes();
+  halo_width = width;
+  halo_rows.assign((size_t) nall * width, 0.0);
+  for (int64_t k = 0; k < nnodes; ++k)
+    std::copy(rows + k * width, rows + (k + 1) * width,
+              halo_rows.begin() + (size_t) node_atom[k] * width);
+  comm->reverse_comm(this, width);
+  for (int64_t k = 0; k < graph.nlocal; ++k)
+    std::copy(halo_rows.begin() + (size_t) node_atom[k] * width,
+              halo_rows.begin() + (size_t) (node_atom[k] + 1) * width, rows + k * width);
+  std::fill(rows + (size_t) graph.nlocal * width, rows + (size_t) nnodes * width, 0.0);
+  ++nexchange;
+}
+
+int PairMLIP::pack_forward_comm(int n, int *list, double *buf, int /*pbc_flag*/, int * /*pbc*/)
+{
+  const int w = halo_width;
+  int m = 0;
+  for (int i = 0; i < n; ++i) {
+    const double *src = &halo_rows[(size_t) list[i] * w];
+    for (int c = 0; c < w; ++c) buf[m++] = src[c];
+  }
+  return m;
+}
+
+void PairMLIP::unpack_forward_comm(int n, int first, double *buf)
+{
+  const int w = halo_width;
+  std::copy(buf, buf + (size_t) n * w, halo_rows.begin() + (size_t) first * w);
+}
+
+int PairMLIP::pack_reverse_comm(int n, int first, double *buf)
+{
+  const int w = halo_width;
+  std::copy(halo_rows.begin() + (size_t) first * w, halo_rows.begin() + (size_t) (first + n) * w,
+            buf);
+  return n * w;
+}
+
+void PairMLIP::unpack_reverse_comm(int n, int *list, double *buf)
+{
+  const int w = halo_width;
+  int m = 0;
+  for (int i = 0; i < n; ++i) {
+    double *dst = &halo_rows[(size_t) list[i] * w];
+    for (int c = 0; c < w; ++c) dst[c] += buf[m++];
   }
 }

@@ -2,6 +2,7 @@
    ionmd: pair_style mlip, one pair style for every exported ML potential.
 
    pair_style mlip FILE [device auto|cpu|cuda|cuda:N] [graph auto|owners|ghosts]
+                        [ghost auto|redundant|halo]
    pair_coeff * * El1 El2 ... (one element or NULL per atom type)
 ------------------------------------------------------------------------- */
 
@@ -18,7 +19,7 @@
 
 namespace LAMMPS_NS {
 
-class PairMLIP : public Pair {
+class PairMLIP : public Pair, public IONMD::HaloExchange {
  public:
   PairMLIP(class LAMMPS *);
   ~PairMLIP() override;
@@ -30,8 +31,17 @@ class PairMLIP : public Pair {
   double init_one(int, int) override;
   void finish() override;
 
+  // halo exchange of node features between the stages of a staged model
+  void forward(double *rows, int width) override;
+  void reverse(double *rows, int width) override;
+  int pack_forward_comm(int, int *, double *, int, int *) override;
+  void unpack_forward_comm(int, int, double *) override;
+  int pack_reverse_comm(int, int, double *) override;
+  void unpack_reverse_comm(int, int *, double *) override;
+
  protected:
   enum GraphRequest { GRAPH_AUTO, GRAPH_OWNERS, GRAPH_GHOSTS };
+  enum GhostRequest { GHOST_AUTO, GHOST_REDUNDANT, GHOST_HALO };
 
   void allocate();
   void load_model();
@@ -44,6 +54,7 @@ class PairMLIP : public Pair {
 
   std::string model_file, device_request;
   GraphRequest graph_request;
+  GhostRequest ghost_request;
   std::unique_ptr<IONMD::MlipModel> model;
   std::unique_ptr<MlipGraphBuilder> builder;
   IONMD::MlipGraph graph;
@@ -54,6 +65,10 @@ class PairMLIP : public Pair {
   // wall time split of compute() since the last finish(): graph, model, assembly
   double time_graph, time_model, time_assembly;
   bigint ncalls;
+  // halo exchange: atom-indexed rows [nall x halo_width] that pack/unpack read and write
+  std::vector<double> halo_rows;
+  int halo_width;
+  bigint nexchange;
 };
 
 }    // namespace LAMMPS_NS

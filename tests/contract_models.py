@@ -5,6 +5,7 @@ and virials against LAMMPS's own pair styles, and its error paths."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Tuple
 
 import torch
 
@@ -111,3 +112,89 @@ def lammps_morse(atoms, workdir):
     return single_point(atoms, None, workdir, ["Cl", "Li"],
                         pair_lines=f"pair_style morse {RC}\npair_coeff * * {D0} {ALPHA} {R0}\n"
                                    "pair_modify shift yes")
+
+
+class ToyLayer(torch.nn.Module):
+    """One message-passing layer: radial-weighted messages tanh(h_j) * R(r_ij) into i,
+    then h'_i = tanh(h_i W_self + m_i W_msg) and an energy readout e_i = h'_i . w."""
+
+    def __init__(self, d_in: int, d_out: int, rc: float, gen: torch.Generator):
+        super().__init__()
+        nb = 4
+        self.rc = rc
+        self.register_buffer("mu", torch.linspace(0.8, rc, nb, dtype=torch.float64))
+        self.register_buffer("w_rad", torch.randn(nb, d_in, generator=gen, dtype=torch.float64))
+        self.register_buffer("w_self", torch.randn(d_in, d_out, generator=gen, dtype=torch.float64))
+        self.register_buffer("w_msg", torch.randn(d_in, d_out, generator=gen, dtype=torch.float64))
+        self.register_buffer("w_out", torch.randn(d_out, generator=gen, dtype=torch.float64))
+
+    def forward(self, h: torch.Tensor, edge_vec: torch.Tensor, edge_index: torch.Tensor,
+                n_out: int) -> Tuple[torch.Tensor, torch.Tensor]:
+        r = torch.linalg.norm(edge_vec, dim=1)
+        fc = 0.5 * (torch.cos(torch.pi * r / self.rc) + 1.0)
+        radial = torch.exp(-2.0 * (r[:, None] - self.mu[None, :]) ** 2) @ self.w_rad
+        msg = torch.tanh(h[edge_index[1]]) * radial * fc[:, None]
+        m = torch.zeros((n_out, h.shape[1]), dtype=h.dtype, device=h.device)
+        m = m.index_add(0, edge_index[0], msg)
+        h_next = torch.tanh(h[:n_out] @ self.w_self + m @ self.w_msg)
+        return h_next, h_next @ self.w_out
+
+
+class ToyMessagePassing(torch.nn.Module):
+    """A pure-torch L-layer message-passing model (receptive field L x rc) with a plain
+    contract ``forward`` and per-layer stages (ionmd.export.staged), in float64.
+
+    Energies: e_i = e0[species_i] + sum_k readout_k(h_k,i), every layer contributing,
+    as in MACE; the feature widths differ from layer to layer."""
+
+    def __init__(self, rc: float, widths=(3, 5, 4, 2), num_species: int = 2, seed: int = 3):
+        super().__init__()
+        gen = torch.Generator().manual_seed(seed)
+        self.register_buffer("embedding", torch.randn(num_species, widths[0], generator=gen,
+                                                      dtype=torch.float64))
+        self.register_buffer("e0", torch.tensor([-1.5, -0.7][:num_species], dtype=torch.float64))
+        self.layers = torch.nn.ModuleList(
+            [ToyLayer(widths[k], widths[k + 1], rc, gen) for k in range(len(widths) - 1)])
+
+    def forward(self, edge_vec: torch.Tensor, edge_index: torch.Tensor, species: torch.Tensor,
+                nlocal: int) -> torch.Tensor:
+        n = species.shape[0]
+        h = self.halo_embed(species)
+        energy = self.e0[species]
+        for layer in self.layers:
+            h, e = layer(h, edge_vec, edge_index, n)
+            energy = energy + e
+        return energy[:nlocal]
+
+    @torch.jit.export
+    def halo_embed(self, species: torch.Tensor) -> torch.Tensor:
+        return self.embedding[species]
+
+    @torch.jit.export
+    def halo_stage(self, k: int, h: torch.Tensor, edge_vec: torch.Tensor,
+                   edge_index: torch.Tensor, species: torch.Tensor,
+                   nlocal: int) -> Tuple[torch.Tensor, torch.Tensor]:
+        h_next = h[:nlocal]
+        energy = torch.zeros(nlocal, dtype=h.dtype, device=h.device)
+        for i, layer in enumerate(self.layers):
+            if i + 1 == k:
+                h_next, energy = layer(h, edge_vec, edge_index, nlocal)
+        if k == 1:
+            energy = energy + self.e0[species[:nlocal]]
+        return h_next, energy
+
+
+def save_toy_models(directory: Path, rc: float = 3.6) -> tuple[Path, Path]:
+    """The toy model as a plain contract file and as a staged one (same weights)."""
+    from ionmd.export.staged import check_stages, random_graphs, stage_metadata
+
+    model = ToyMessagePassing(rc)
+    widths = [layer.w_self.shape[0] for layer in model.layers]
+    scripted = torch.jit.script(model)
+    check_stages(scripted, random_graphs(2, rc, torch.float64), len(widths), rtol=1e-13)
+    plain = save_contract_model(scripted, directory / "toy_plain.pt", cutoff=rc,
+                                elements=["Cl", "Li"], num_layers=len(widths))
+    staged = save_contract_model(scripted, directory / "toy_staged.pt", cutoff=rc,
+                                 elements=["Cl", "Li"], num_layers=len(widths),
+                                 **stage_metadata(widths))
+    return plain, staged

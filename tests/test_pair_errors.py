@@ -81,3 +81,29 @@ def test_non_finite_energy_stops_the_run(tmp_path):
                   extra="displace_atoms all random 0.9 0.9 0.9 5 units box\n"
                         "dump d all atom 1 traj.dump")
     assert "non-finite energy or force at step 0" in out
+
+
+def test_unknown_ghost_mode(tmp_path, morse):
+    out = run_bad(tmp_path, f"pair_style mlip {morse} ghost thick\npair_coeff * * Cl Li")
+    assert "ghost must be auto, redundant or halo, not 'thick'" in out
+
+
+def test_halo_with_graph_keyword(tmp_path, morse):
+    out = run_bad(tmp_path, f"pair_style mlip {morse} graph owners ghost halo\npair_coeff * * Cl Li")
+    assert "'ghost halo' cannot be combined with 'graph owners'" in out
+
+
+def test_stages_without_widths(tmp_path):
+    from contract_models import ToyMessagePassing
+
+    bad = save_contract_model(ToyMessagePassing(3.6), tmp_path / "bad.pt", cutoff=3.6,
+                              elements=["Cl", "Li"], num_layers=3, halo_stages=3)
+    out = run_bad(tmp_path, f"pair_style mlip {bad}\npair_coeff * * Cl Li")
+    assert "halo_stages=3 needs halo_widths with one width per stage" in out
+
+
+def test_stages_declared_but_missing(tmp_path, morse):
+    bad = save_contract_model(MorseEdgeModel(0.3, 1.0, 3.0, 5.0), tmp_path / "nostages.pt",
+                              cutoff=5.0, elements=["Cl", "Li"], halo_stages=1, halo_widths=4)
+    out = run_bad(tmp_path, f"pair_style mlip {bad}\npair_coeff * * Cl Li")
+    assert "declares halo_stages=1 but has no halo_embed/halo_stage methods" in out

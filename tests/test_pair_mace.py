@@ -45,11 +45,15 @@ def test_float64_matches_mace_calculator(name, tiny_mace_f64, tiny_mace_file, tm
 
 
 @pytest.mark.mpi
-def test_ranks_agree(tiny_mace_f64, tmp_path):
+@pytest.mark.parametrize("ghost", ["redundant", "halo"])
+def test_ranks_agree(ghost, tiny_mace_f64, tmp_path):
+    """Redundant ghost shell and per-layer halo exchange (the export's MACE stages)."""
     atoms = triclinic_distorted()
-    runs = {n: single_point(atoms, tiny_mace_f64, tmp_path / f"np{n}", ["Cl", "Li"], nprocs=n)
+    runs = {n: single_point(atoms, tiny_mace_f64, tmp_path / f"np{n}", ["Cl", "Li"], nprocs=n,
+                            pair_extra="" if n == 1 else f"ghost {ghost}")
             for n in (1, 2, 4)}
     for n in (2, 4):
+        assert ("halo exchange between 2 stages" in runs[n].log) == (ghost == "halo")
         assert abs(runs[n].energy - runs[1].energy) <= 1e-10 * abs(runs[1].energy)
         assert np.abs(runs[n].forces - runs[1].forces).max() <= 1e-10 * np.abs(runs[1].forces).max()
         np.testing.assert_allclose(runs[n].pressure, runs[1].pressure, rtol=1e-9, atol=1e-6)
@@ -60,6 +64,7 @@ def test_metadata(tiny_mace_f64):
     assert meta["family"] == "mace" and meta["num_layers"] == "2"
     assert float(meta["cutoff"]) == 5.0
     assert meta["elements"].split() == ["Li", "P", "S", "Cl"]   # MACE's z order
+    assert meta["halo_stages"] == "2" and meta["halo_widths"] == "16 64"
 
 
 def test_multi_head_model(tmp_path):

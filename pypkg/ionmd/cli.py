@@ -12,7 +12,7 @@ def _cmd_export_sevennet(args: argparse.Namespace) -> None:
     from ionmd.export import export_sevennet
 
     path = export_sevennet(args.model, args.output, dtype=args.dtype, modal=args.modal,
-                           format=args.format, device=args.device)
+                           format=args.format, device=args.device, stages=args.stages)
     print(f"wrote {path}")
 
 
@@ -20,7 +20,7 @@ def _cmd_export_mace(args: argparse.Namespace) -> None:
     from ionmd.export import export_mace
 
     path = export_mace(args.model, args.output, dtype=args.dtype, head=args.head,
-                       format=args.format, device=args.device)
+                       format=args.format, device=args.device, stages=args.stages)
     print(f"wrote {path}")
 
 
@@ -53,6 +53,10 @@ def _add_format_options(parser: argparse.ArgumentParser) -> None:
                              "compiled ahead of time; takes minutes to export)")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
                         help="device an AOTInductor package is compiled for (default: cpu)")
+    parser.add_argument("--stages", action=argparse.BooleanOptionalAction, default=True,
+                        help="also write one stage per interaction layer (TorchScript only), "
+                             "for the per-layer halo exchange on several MPI ranks "
+                             "(default: on; --no-stages for the plain contract only)")
 
 
 def build_parser() -> argparse.ArgumentParser:

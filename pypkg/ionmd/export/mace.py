@@ -156,23 +156,38 @@ def build_mace_eager(model_file: str | Path, *, dtype: str = "float64",
 
 
 def build_mace_module(model_file: str | Path, *, dtype: str = "float64",
-                      head: Optional[str] = None):
-    """Build the TorchScript contract module (``e3nn.util.jit.compile``) and metadata."""
+                      head: Optional[str] = None, stages: bool = True):
+    """Build the TorchScript contract module (``e3nn.util.jit.compile``) and metadata.
+
+    With ``stages``, the module also carries one stage per interaction
+    (``ionmd.export.mace_stages``), checked against the unsplit model on random graphs.
+    """
     from e3nn.util import jit
+
+    from ionmd.export.mace_stages import build_staged
+    from ionmd.export.staged import STAGE_METHODS, check_stages, random_graphs, stage_metadata
 
     torch = _import_mace()
     wrapper, meta = build_mace_eager(model_file, dtype=dtype, head=head)
+    module = build_staged(wrapper, torch) if stages else wrapper
     try:
-        scripted = jit.compile(wrapper)
+        scripted = jit.compile(module)
     except Exception as exc:
         raise ExportError(f"TorchScript compilation of the MACE model failed: {exc}") from exc
-    return torch.jit.freeze(scripted), meta
+    if not stages:
+        return torch.jit.freeze(scripted), meta
+    torch_dtype = torch.float64 if dtype == "float64" else torch.float32
+    widths = check_stages(scripted, random_graphs(len(meta.elements), meta.cutoff, torch_dtype),
+                          meta.num_layers, rtol=1e-11 if dtype == "float64" else 1e-4,
+                          reference=wrapper)
+    meta.extra.update(stage_metadata(widths))
+    return torch.jit.freeze(scripted, preserved_attrs=list(STAGE_METHODS)), meta
 
 
 
 def export_mace(model_file: str | Path, output: str | Path = "mace.pt", *,
                 dtype: str = "float64", head: Optional[str] = None,
-                format: str = "torchscript", device: str = "cpu") -> Path:
+                format: str = "torchscript", device: str = "cpu", stages: bool = True) -> Path:
     """Export a MACE model file to an ionmd model file for ``pair_style mlip``.
 
     Parameters
@@ -190,6 +205,9 @@ def export_mace(model_file: str | Path, output: str | Path = "mace.pt", *,
         ``"torchscript"`` or ``"aoti"``.
     device
         Device an AOTInductor package is compiled for.
+    stages
+        Also write one stage per interaction (TorchScript only) for the per-layer halo
+        exchange of ``pair_style mlip`` on several MPI ranks.
 
     Returns
     -------
@@ -199,7 +217,7 @@ def export_mace(model_file: str | Path, output: str | Path = "mace.pt", *,
     # MACE files pickle whole modules; torch >= 2.6 refuses that by default.
     os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
     if format == "torchscript":
-        scripted, meta = build_mace_module(model_file, dtype=dtype, head=head)
+        scripted, meta = build_mace_module(model_file, dtype=dtype, head=head, stages=stages)
         return save_torchscript(scripted, output, meta)
     if format == "aoti":
         from ionmd.export.aoti import node_energy_adapter, save_aoti

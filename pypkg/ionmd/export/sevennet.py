@@ -214,8 +214,13 @@ def build_sevennet_eager(model: str | Path = "7net-0", *, dtype: str = "float32"
 
 
 def build_sevennet_module(model: str | Path = "7net-0", *, dtype: str = "float32",
-                          modal: Optional[str] = None):
+                          modal: Optional[str] = None, stages: bool = True):
     """Build the scripted (TorchScript) contract module and its metadata (not yet saved).
+
+    With ``stages``, the module also carries one stage per interaction layer
+    (``halo_embed``/``halo_stage``, see ``ionmd.export.sevennet_stages``) for the halo
+    exchange of ``pair_style mlip``; they are checked against the unsplit network on
+    random graphs before the module is returned.
 
     Returns
     -------
@@ -224,9 +229,19 @@ def build_sevennet_module(model: str | Path = "7net-0", *, dtype: str = "float32
     import e3nn.util.jit
     import torch
 
+    from ionmd.export.staged import STAGE_METHODS, check_stages, random_graphs, stage_metadata
+    from ionmd.export.sevennet_stages import build_staged
+
     wrapper, meta = build_sevennet_eager(model, dtype=dtype, modal=modal)
-    scripted = e3nn.util.jit.script(wrapper)
-    return torch.jit.freeze(scripted), meta
+    if not stages:
+        return torch.jit.freeze(e3nn.util.jit.script(wrapper)), meta
+    scripted = e3nn.util.jit.script(build_staged(wrapper, torch))
+    torch_dtype = torch.float64 if dtype == "float64" else torch.float32
+    widths = check_stages(scripted, random_graphs(len(meta.elements), meta.cutoff, torch_dtype),
+                          meta.num_layers, rtol=1e-11 if dtype == "float64" else 1e-4,
+                          reference=wrapper)
+    meta.extra.update(stage_metadata(widths))
+    return torch.jit.freeze(scripted, preserved_attrs=list(STAGE_METHODS)), meta
 
 
 
@@ -258,7 +273,8 @@ def _shape_generic_sevenn():
 
 def export_sevennet(model: str | Path = "7net-0", output: str | Path = "sevennet.pt", *,
                     dtype: str = "float32", modal: Optional[str] = None,
-                    format: str = "torchscript", device: str = "cpu") -> Path:
+                    format: str = "torchscript", device: str = "cpu",
+                    stages: bool = True) -> Path:
     """Export a SevenNet checkpoint to an ionmd model file for ``pair_style mlip``.
 
     Parameters
@@ -278,6 +294,10 @@ def export_sevennet(model: str | Path = "7net-0", output: str | Path = "sevennet
         for ``device``; takes a minute or more to export).
     device
         Device an AOTInductor package is compiled for (``"cpu"`` or ``"cuda"``).
+    stages
+        Also write one stage per interaction layer (TorchScript only), so that
+        ``pair_style mlip`` on several ranks exchanges node features between layers
+        over a one-cutoff ghost shell instead of a ``layers x cutoff`` one.
 
     Returns
     -------
@@ -285,7 +305,7 @@ def export_sevennet(model: str | Path = "7net-0", output: str | Path = "sevennet
         The written file.
     """
     if format == "torchscript":
-        scripted, meta = build_sevennet_module(model, dtype=dtype, modal=modal)
+        scripted, meta = build_sevennet_module(model, dtype=dtype, modal=modal, stages=stages)
         return save_torchscript(scripted, output, meta)
     if format == "aoti":
         from ionmd.export.aoti import node_energy_adapter, save_aoti

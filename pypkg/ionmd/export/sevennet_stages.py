@@ -1,0 +1,163 @@
+"""Per-layer stages of a SevenNet network (docs/model-contract.md, "Per-layer stages").
+
+SevenNet's ``AtomGraphSequential`` is a flat sequence of modules on a data dict::
+
+    [modal_input_prepare] onehot_idx_to_onehot onehot_to_feature_x   (node embedding)
+    edge_embedding                                                   (edge geometry)
+    {t}_self_connection_intro ... {t}_equivariant_gate               (layer t = 0..L-1)
+    reduce_input_to_hidden reduce_hidden_to_energy rescale_atomic_energy  (readout)
+
+Stage ``k`` is layer ``t = k-1`` cut at its input: it reads the node features ``x``
+entering layer ``t`` for every node, re-runs the node-wise setup (modal index, one-hot
+attributes; cheap) and the edge embedding on its own ``edge_vec``, runs the layer, and
+returns ``x`` of the local nodes. Every module of a layer other than the convolution is
+node-wise, and the convolution gathers messages into receivers only, so the rows of
+the local nodes are exact when the ghost rows of ``x`` are. Ghost nodes only need the
+modules between the layer input and the convolution that feed it (``self_interaction_1``);
+the self-connection intro and everything after the convolution run on the local rows
+only (for SevenNet-0 the self-connection is a tensor product with the 89-species one-hot,
+as costly per node as a good part of the convolution). The last stage also runs the
+readout and returns the local atomic energies.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ionmd.errors import ExportError
+
+
+# per-node entries of SevenNet's data dict that the local-only modules read
+_NODE_KEYS = ("x", "node_attr", "atom_type")
+
+
+def split_layer(modules: list) -> tuple[list, list, object, list]:
+    """Modules of one layer -> (local-only before the convolution, all-node before the
+    convolution, the convolution, local-only after it)."""
+    from sevenn.nn.convolution import IrrepsConvolution
+
+    convs = [i for i, m in enumerate(modules) if isinstance(m, IrrepsConvolution)]
+    if len(convs) != 1:
+        raise ExportError("a SevenNet layer without exactly one IrrepsConvolution "
+                          f"({[type(m).__name__ for m in modules]}): cannot split it")
+    c = convs[0]
+    local_pre = [m for m in modules[:c] if "SelfConnection" in type(m).__name__]
+    all_pre = [m for m in modules[:c] if "SelfConnection" not in type(m).__name__]
+    return local_pre, all_pre, modules[c], modules[c + 1:]
+
+
+def split_sevennet(net) -> tuple[list, object, list[list], list]:
+    """``net`` (AtomGraphSequential without the caller-side modules) ->
+    (node setup modules, edge embedding, modules of each layer, readout modules)."""
+    setup, layers, readout, edge = [], {}, [], None
+    for name, module in net._modules.items():
+        match = re.match(r"(\d+)_", name)
+        if name == "edge_embedding":
+            edge = module
+        elif match:
+            if readout:
+                raise ExportError(f"SevenNet module {name} comes after the readout: cannot split")
+            layers.setdefault(int(match.group(1)), []).append(module)
+        elif layers:
+            readout.append(module)
+        else:
+            setup.append(module)
+    if edge is None or not layers or sorted(layers) != list(range(len(layers))):
+        raise ExportError("SevenNet network has no edge_embedding or numbered layers "
+                          f"({', '.join(net._modules)}): cannot split it into stages")
+    return setup, edge, [layers[t] for t in range(len(layers))], readout
+
+
+def make_staged_class(torch):
+    """The TorchScript-able staged wrapper (defined lazily: torch imported on demand)."""
+    from typing import Dict, List, Tuple
+
+    class DictChain(torch.nn.Module):
+        def __init__(self, modules: List[torch.nn.Module]):
+            super().__init__()
+            self.mods = torch.nn.ModuleList(modules)
+
+        def forward(self, data: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+            for m in self.mods:
+                data = m(data)
+            return data
+
+    class LayerStage(torch.nn.Module):
+        """One SevenNet layer with the node-wise work restricted to the rows that need it."""
+
+        def __init__(self, modules: List[torch.nn.Module]):
+            super().__init__()
+            local_pre, all_pre, conv, post = split_layer(modules)
+            self.local_pre = DictChain(local_pre)
+            self.all_pre = DictChain(all_pre)
+            self.conv = conv
+            self.post = DictChain(post)
+            self.node_keys: List[str] = list(_NODE_KEYS)
+
+        def forward(self, data: Dict[str, torch.Tensor], nlocal: int) -> Dict[str, torch.Tensor]:
+            local: Dict[str, torch.Tensor] = {}
+            for key, value in data.items():
+                local[key] = value[:nlocal] if key in self.node_keys else value
+            local = self.local_pre(local)
+            data = self.conv(self.all_pre(data))
+            local["x"] = data["x"][:nlocal]
+            return self.post(local)
+
+    class SevenNetStaged(torch.nn.Module):
+        """Contract ``forward`` (the whole network) plus ``halo_embed``/``halo_stage``."""
+
+        def __init__(self, full: torch.nn.Module, setup, edge, layers, readout):
+            super().__init__()
+            self.full = full
+            self.setup = DictChain(setup)
+            self.edge = edge
+            self.layers = torch.nn.ModuleList([LayerStage(m) for m in layers])
+            self.readout = DictChain(readout)
+            self.num_stages = len(layers)
+
+        def forward(self, edge_vec: torch.Tensor, edge_index: torch.Tensor,
+                    species: torch.Tensor, nlocal: int) -> torch.Tensor:
+            return self.full(edge_vec, edge_index, species, nlocal)
+
+        def _setup(self, species: torch.Tensor, edge_vec: torch.Tensor,
+                   edge_index: torch.Tensor) -> Dict[str, torch.Tensor]:
+            num_atoms = torch.ones_like(species).sum().reshape(1)
+            data: Dict[str, torch.Tensor] = {
+                "x": species,
+                "edge_index": edge_index,
+                "edge_vec": edge_vec,
+                "num_atoms": num_atoms,
+                "nlocal": num_atoms.cpu(),
+            }
+            return self.setup(data)
+
+        @torch.jit.export
+        def halo_embed(self, species: torch.Tensor) -> torch.Tensor:
+            no_index = torch.zeros((2, 0), dtype=torch.int64, device=species.device)
+            no_vec = torch.zeros((0, 3), device=species.device)
+            return self._setup(species, no_vec, no_index)["x"]
+
+        @torch.jit.export
+        def halo_stage(self, k: int, h: torch.Tensor, edge_vec: torch.Tensor,
+                       edge_index: torch.Tensor, species: torch.Tensor,
+                       nlocal: int) -> Tuple[torch.Tensor, torch.Tensor]:
+            data = self._setup(species, edge_vec, edge_index)
+            data["x"] = h
+            data = self.edge(data)
+            for t, layer in enumerate(self.layers):
+                if t + 1 == k:
+                    data = layer(data, nlocal)
+            x = data["x"]
+            if k == self.num_stages:
+                energy = self.readout(data)["atomic_energy"].reshape(-1)
+            else:
+                energy = torch.zeros(nlocal, dtype=x.dtype, device=x.device)
+            return x, energy
+
+    return SevenNetStaged
+
+
+def build_staged(wrapper, torch):
+    """The staged module around a ``SevenNetEdgeModel`` wrapper (same parameters)."""
+    setup, edge, layers, readout = split_sevennet(wrapper.model)
+    return make_staged_class(torch)(wrapper, setup, edge, layers, readout).eval()
