@@ -128,8 +128,8 @@ PUBLISHED = {
 }
 # The four OBELiX-based ones, full cells (a, b, c, alpha, beta, gamma) as the papers publish
 # them (OBELiX's table): Asano et al. 2018 (Li3YCl6; the file keeps the cell of the CIF of
-# ICSD 29969, 0.14 % smaller), Li et al. 2019 (Li3InCl6), Homma et al. 2011 (beta-Li3PS4 at
-# 637 K, the cell of ICSD 180319), Yamane et al. 2007 (Li7P3S11).
+# ICSD 29969, 0.14 % smaller), Li et al. 2019 (Li3InCl6), Homma et al. 2011 (beta-Li3PS4,
+# high-temperature phase, the cell of ICSD 180319), Yamane et al. 2007 (Li7P3S11).
 PUBLISHED_FULL = {
     "Li3YCl6": (164, (11.2217, 11.2217, 6.05517, 90, 90, 120), 3, "Li3YCl6"),
     "Li3InCl6": (12, (6.432, 11.093, 6.398, 90, 109.8, 90), 2, "Li3InCl6"),

@@ -98,17 +98,20 @@ model with two Li sites) within 0.13 A (S) and 0.25 A (Li).""",
 
 
 OBELIX = """\
-Coordinates, occupancies and cell: the OBELiX dataset (F. Therrien, J. A. Haibeh et al.,
-"OBELiX: a curated dataset of crystal structures and experimentally measured ionic
-conductivities for lithium solid-state electrolytes", arXiv:2502.14234 (2025),
+Coordinates, occupancies and cell: the OBELiX dataset (F. Therrien et al., "OBELiX: a
+curated dataset of crystal structures and experimentally measured ionic conductivities
+for lithium solid-state electrolytes", arXiv:2502.14234 (2025),
 github.com/NRC-Mila/OBELiX, file data/downloads/all_cifs.tar.gz at commit 4eaac88,
-licence CC BY 4.0), entry {eid} ({eid}.cif). OBELiX adds random noise (0.01 in
-fractional coordinates) to its CIFs on purpose. Symmetrized here to {sg} (each site
-projected onto its site symmetry; spglib finds {sg} in the OBELiX file at symprec
-1e-4 to 0.1): this removes the noise for special positions only (OBELiX's file already
-has them exact: no site moved by more than 1e-8). Free coordinates keep the noise, so
-sites may be off by up to ~0.1 A from the published refinement: fine for an MD
-starting structure (relaxed and thermalised first), not a crystallographic reference."""
+licence CC BY 4.0), entry {eid} ({eid}.cif), used under that licence.
+OBELiX adds random noise (normal, sigma 0.01 in fractional coordinates) to the
+coordinates of its CIFs on purpose. Symmetrized here to {sg} (each site projected onto
+its site symmetry; spglib finds {sg} in the OBELiX file at symprec 1e-4 to 0.1): this
+removes the noise for special positions only. (OBELiX writes its noisy files through
+pymatgen with symprec 2e-3, so they are already exact there: the projection moved no
+site by more than 1e-8.) Free coordinates keep the noise, so sites may be off by ~0.1 A
+(one sigma: 0.01 x the cell length, 0.06-0.13 A here; more for a few) from the published
+refinement: fine for an MD starting structure (relaxed and thermalised first), not a
+crystallographic reference."""
 
 
 def _obelix(eid: str, sg: str) -> str:
@@ -130,7 +133,7 @@ EXAMPLES += [
         citation="""\
 Li3YCl6, trigonal P-3m1 (No. 164), Z = 3, partial occupancies kept: Li 6h x 0.87538,
 Li 6g x 0.62462; Y 1a, and Y split over two 2d sites x 0.56592 / 0.43408. Li9Y3Cl18.
-Paper: T. Asano, A. Sakai, S. Ouchi, M. Sakaida, A. Miyazaki, S. Hasegawa, "Solid
+Paper: T. Asano et al., "Solid
 halide electrolytes with high lithium-ion conductivity for application in 4 V class
 bulk-type all-solid-state batteries", Adv. Mater. 30, 1803075 (2018),
 doi:10.1002/adma.201803075. Structure: ICSD 29969, the CIF OBELiX gives for that paper.
@@ -150,9 +153,8 @@ a = 11.2217, c = 6.05517 A for the paper (0.11 % and 0.14 % larger).
         citation="""\
 Li3InCl6, monoclinic C2/m (No. 12), Z = 2, partial occupancies kept: Li 4h and 2d;
 In 2a x 0.86 and In 4g x 0.07; Cl 8j and 4i. Li6In2Cl12.
-Paper: X. Li, J. Liang, N. Chen, J. Luo, K. R. Adair, C. Wang, M. N. Banis, T.-K. Sham,
-L. Zhang, S. Zhao, S. Lu, H. Huang, R. Li, X. Sun, "Water-mediated synthesis of a
-superionic halide solid electrolyte", Angew. Chem. Int. Ed. 58, 16427 (2019),
+Paper: X. Li et al., "Water-mediated synthesis of a superionic halide solid
+electrolyte", Angew. Chem. Int. Ed. 58, 16427 (2019),
 doi:10.1002/anie.201909805. Structure: ICSD 89617 (OBELiX notes ICSD 17638 as a second
 reference and "partial occupancy corrected"), the CIF OBELiX gives for that paper;
 cell a = 6.432, b = 11.093, c = 6.398 A, beta = 109.8 deg as OBELiX records it.
@@ -174,14 +176,17 @@ neutral); In 2a is lowered to 0.86 here so that the cell is Li6In2Cl12.
         citation="""\
 beta-Li3PS4, orthorhombic Pnma (No. 62), Z = 4, partial occupancies kept: Li 8d,
 Li 4b x 0.7, Li 4c x 0.3; P 4c; S 8d, 4c, 4c. Li12P4S16.
-Paper: K. Homma, M. Yonemura, T. Kobayashi, M. Nagao, M. Hirayama, R. Kanno, "Crystal
-structure and phase transitions of the lithium ionic conductor Li3PS4", Solid State
-Ionics 182, 53-58 (2011), doi:10.1016/j.ssi.2010.10.001 (beta phase, refined above
-the gamma-beta transition). Structure: ICSD 180319, the CIF of OBELiX entry nhq;
+Paper: K. Homma et al., "Crystal structure and phase transitions of the lithium ionic
+conductor Li3PS4", Solid State Ionics 182, 53-58 (2011), doi:10.1016/j.ssi.2010.10.001
+(high-temperature beta phase). Structure: ICSD 180319, the CIF of OBELiX entry nhq;
 cell a = 12.819, b = 8.2195, c = 6.1236 A as in that CIF. (OBELiX's table row nhq is
 for the conductivity of nanoporous beta-Li3PS4, Z. Liu et al., J. Am. Chem. Soc. 135,
 975 (2013), doi:10.1021/ja3110895, with its room-temperature cell a = 13.066,
 b = 8.015, c = 6.101 A; OBELiX notes the cell does not match the CIF.)
+CAUTION: in this file the Li3 4c site (occupancy 0.3) lies 1.49 A from an S3 (4c), too
+short for Li-S and more than the noise explains; not checked against the paper's table.
+A random ordering puts Li on ~30 % of those sites: relax before MD, and check the Li
+site model against the paper before relying on it.
 """ + _obelix("nhq", "Pnma"),
         published_density=1.85,   # from the cell and formula
     ),
@@ -207,15 +212,15 @@ b = 8.015, c = 6.101 A; OBELiX notes the cell does not match the CIF.)
         citation="""\
 Li7P3S11, triclinic P-1 (No. 2), Z = 2, fully ordered (7 Li, 3 P, 11 S on 2i sites;
 P2S7 and PS4 units). Li14P6S22.
-Paper: H. Yamane, M. Shibata, Y. Shimane, T. Junke, Y. Seino, S. Adams, K. Minami,
-A. Hayashi, M. Tatsumisago, "Crystal structure of a superionic conductor, Li7P3S11",
+Paper: H. Yamane et al., "Crystal structure of a superionic conductor, Li7P3S11",
 Solid State Ionics 178, 1163-1167 (2007), doi:10.1016/j.ssi.2007.05.020.
 Structure: ICSD 157654, the CIF of OBELiX entry mdp. Cell a = 12.5009, b = 6.0316,
 c = 12.5303 A, alpha = 102.845, beta = 113.2024, gamma = 74.467 deg as the OBELiX table
 records it; OBELiX's CIF is in a reduced setting of the same cell (a' = 6.0316,
 b' = 12.33974, c' = 12.5303 A); its fractional coordinates were transformed to the
 published setting (rows a = -a'-b', b = -a', c = -c'; volumes agree to 1e-9).
-In P-1 every site is a general position: symmetrization removes none of the noise.
+In P-1 every site is a general position: symmetrization removes none of the noise;
+P-S bonds here range 1.86-2.14 A (refinements give ~2.0-2.1 A). Relax before MD.
 """ + _obelix("mdp", "P-1"),
         published_density=1.98,   # from the cell and formula
     ),
