@@ -143,7 +143,7 @@ PUBLISHED.update({name: (n, cell[0], cell[2], z, f) for name, (n, cell, z, f) in
 def test_obelix_examples_full_cell_and_z(name):
     from pymatgen.core import Composition
 
-    number, cell, z, formula = PUBLISHED_FULL[name]
+    _number, cell, z, formula = PUBLISHED_FULL[name]
     s = read_structure(name)
     assert s.lattice.parameters == pytest.approx(cell, rel=2e-3)
     fu = Composition(formula)
