@@ -91,3 +91,17 @@ def test_bench_rejects_unknown_elements_and_modes(morse_model, tmp_path):
         bench(morse_model, [64], [1], tmp_path, ghost="shell", progress=False)
     with pytest.raises(SystemExit):
         main(["bench", str(morse_model), "--atoms", "1k"])
+
+
+@pytest.mark.mpi
+def test_bench_ghost_modes_reach_the_pair_style(tmp_path):
+    """--ghost is passed to pair_style, and the plugin runs the mode asked for."""
+    from contract_models import save_toy_models
+
+    _, staged = save_toy_models(tmp_path)
+    for mode, says in (("halo", "ghost shell of one cutoff"), ("redundant", "redundant ghost shell")):
+        result = bench(staged, [512], [2], tmp_path / mode, ghost=mode, steps=3, progress=False)
+        run = tmp_path / mode / "n512-np2"
+        assert f"ghost {mode}" in (run / "in.bench").read_text()
+        assert says in (run / "screen.txt").read_text()
+        assert result.points[0].host_peak_mib_per_rank > 10
