@@ -17,7 +17,7 @@ from ase import Atoms
 from ase.neighborlist import neighbor_list
 
 from structures import STRUCTURES
-from tiny_esen import DATASET, write_tiny_esen_checkpoint
+from tiny_esen import DATASET, fairchem_float64_calculator, write_tiny_esen_checkpoint
 
 from ionmd.errors import ExportError
 from ionmd.export.contract import sha256_of
@@ -38,14 +38,7 @@ def esen_f64(esen_checkpoint):
 
 @pytest.fixture(scope="module")
 def fairchem_calc(esen_checkpoint):
-    from fairchem.core import FAIRChemCalculator
-    from fairchem.core.units.mlip_unit import load_predict_unit
-    from fairchem.core.units.mlip_unit.api.inference import InferenceSettings
-
-    settings = InferenceSettings(tf32=False, activation_checkpointing=False, merge_mole=False,
-                                 compile=False, base_precision_dtype=torch.float64)
-    unit = load_predict_unit(esen_checkpoint, inference_settings=settings, device="cpu")
-    return FAIRChemCalculator(unit, task_name=DATASET)
+    return fairchem_float64_calculator(esen_checkpoint)
 
 
 def contract_inputs(atoms: Atoms, meta, dtype=torch.float64):

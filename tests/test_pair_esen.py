@@ -12,11 +12,10 @@ import logging
 
 import numpy as np
 import pytest
-import torch
 
 from lammps_runner import single_point
 from structures import licl_primitive_small, licl_supercell, triclinic_distorted
-from tiny_esen import DATASET, write_tiny_esen_checkpoint
+from tiny_esen import fairchem_float64_calculator, write_tiny_esen_checkpoint
 
 logging.getLogger().setLevel(logging.ERROR)   # fairchem's dataset_list warning
 
@@ -35,14 +34,7 @@ def esen_pt2(esen_checkpoint, model_dir):
 
 @pytest.fixture(scope="module")
 def fairchem_calc(esen_checkpoint):
-    from fairchem.core import FAIRChemCalculator
-    from fairchem.core.units.mlip_unit import load_predict_unit
-    from fairchem.core.units.mlip_unit.api.inference import InferenceSettings
-
-    settings = InferenceSettings(tf32=False, activation_checkpointing=False, merge_mole=False,
-                                 compile=False, base_precision_dtype=torch.float64)
-    unit = load_predict_unit(esen_checkpoint, inference_settings=settings, device="cpu")
-    return FAIRChemCalculator(unit, task_name=DATASET)
+    return fairchem_float64_calculator(esen_checkpoint)
 
 
 def elements_of(atoms):

@@ -161,3 +161,17 @@ def write_tiny_esen_checkpoint(path: str | Path, *, layers: int = 2, channels: i
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(ckpt, path)
     return path
+
+
+def fairchem_float64_calculator(checkpoint: str | Path):
+    """fairchem's own ``FAIRChemCalculator`` on a checkpoint, in float64 (no TF32, no
+    compile): the independent reference of the eSEN tests."""
+    import torch
+    from fairchem.core import FAIRChemCalculator
+    from fairchem.core.units.mlip_unit import load_predict_unit
+    from fairchem.core.units.mlip_unit.api.inference import InferenceSettings
+
+    settings = InferenceSettings(tf32=False, activation_checkpointing=False, merge_mole=False,
+                                 compile=False, base_precision_dtype=torch.float64)
+    unit = load_predict_unit(checkpoint, inference_settings=settings, device="cpu")
+    return FAIRChemCalculator(unit, task_name=DATASET)

@@ -165,7 +165,7 @@ def build_mace_module(model_file: str | Path, *, dtype: str = "float64",
     from e3nn.util import jit
 
     from ionmd.export.mace_stages import build_staged
-    from ionmd.export.staged import STAGE_METHODS, check_stages, random_graphs, stage_metadata
+    from ionmd.export.staged import checked_frozen_stages
 
     torch = _import_mace()
     wrapper, meta = build_mace_eager(model_file, dtype=dtype, head=head)
@@ -176,12 +176,7 @@ def build_mace_module(model_file: str | Path, *, dtype: str = "float64",
         raise ExportError(f"TorchScript compilation of the MACE model failed: {exc}") from exc
     if not stages:
         return torch.jit.freeze(scripted), meta
-    torch_dtype = torch.float64 if dtype == "float64" else torch.float32
-    widths = check_stages(scripted, random_graphs(len(meta.elements), meta.cutoff, torch_dtype),
-                          meta.num_layers, rtol=1e-11 if dtype == "float64" else 1e-4,
-                          reference=wrapper)
-    meta.extra.update(stage_metadata(widths))
-    return torch.jit.freeze(scripted, preserved_attrs=list(STAGE_METHODS)), meta
+    return checked_frozen_stages(scripted, meta, reference=wrapper), meta
 
 
 

@@ -229,19 +229,14 @@ def build_sevennet_module(model: str | Path = "7net-0", *, dtype: str = "float32
     import e3nn.util.jit
     import torch
 
-    from ionmd.export.staged import STAGE_METHODS, check_stages, random_graphs, stage_metadata
+    from ionmd.export.staged import checked_frozen_stages
     from ionmd.export.sevennet_stages import build_staged
 
     wrapper, meta = build_sevennet_eager(model, dtype=dtype, modal=modal)
     if not stages:
         return torch.jit.freeze(e3nn.util.jit.script(wrapper)), meta
     scripted = e3nn.util.jit.script(build_staged(wrapper, torch))
-    torch_dtype = torch.float64 if dtype == "float64" else torch.float32
-    widths = check_stages(scripted, random_graphs(len(meta.elements), meta.cutoff, torch_dtype),
-                          meta.num_layers, rtol=1e-11 if dtype == "float64" else 1e-4,
-                          reference=wrapper)
-    meta.extra.update(stage_metadata(widths))
-    return torch.jit.freeze(scripted, preserved_attrs=list(STAGE_METHODS)), meta
+    return checked_frozen_stages(scripted, meta, reference=wrapper), meta
 
 
 

@@ -160,6 +160,20 @@ def random_graphs(elements: int, cutoff: float, dtype, *, seed: int = 0, count: 
     return out
 
 
+def checked_frozen_stages(scripted, metadata, reference):
+    """The exporters' last step for a staged model: check the scripted stages against
+    ``reference`` (the unstaged model) on random graphs, record their feature widths in
+    ``metadata``, and freeze the module keeping its stage methods."""
+    import torch
+
+    dtype = torch.float64 if metadata.dtype == "float64" else torch.float32
+    widths = check_stages(scripted, random_graphs(len(metadata.elements), metadata.cutoff, dtype),
+                          metadata.num_layers, rtol=1e-11 if metadata.dtype == "float64" else 1e-4,
+                          reference=reference)
+    metadata.extra.update(stage_metadata(widths))
+    return torch.jit.freeze(scripted, preserved_attrs=list(STAGE_METHODS))
+
+
 def save_staged_torchscript(module, path: str | Path, metadata):
     """Freeze a scripted staged module (keeping its stage methods) and save it."""
     import torch
