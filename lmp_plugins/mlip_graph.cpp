@@ -54,11 +54,15 @@ void MlipGraphBuilder::build(Mode mode, NeighList *list, const std::vector<int> 
   int ncentres = list->inum;
   if (mode == OWNERS) {
     map_ghosts_to_owners();
-  } else {
+  } else if (mode == GHOSTS) {
     add_nodes(nlocal, nall, type2species, g);
     // redundant shell: ghost atoms need their own neighbours for the inner layers
-    if (mode == GHOSTS) ncentres += list->gnum;
+    ncentres += list->gnum;
   }
+  // HALO: a ghost becomes a node when it first sends an edge into a local atom. The
+  // ghost shell is cutoff + skin thick, and the ghosts in the skin or beyond the reach
+  // of every local atom would only add node-wise work (and exchanged rows) to each stage.
+  const int *type = atom->type;
 
   const int *ilist = list->ilist;
   const int *numneigh = list->numneigh;
@@ -70,10 +74,17 @@ void MlipGraphBuilder::build(Mode mode, NeighList *list, const std::vector<int> 
     const int *jlist = firstneigh[i];
     for (int jj = 0; jj < numneigh[i]; ++jj) {
       const int j = jlist[jj] & NEIGHMASK;
-      const int nj = atom_to_node[j];
-      if (nj < 0) continue;
+      int nj = atom_to_node[j];
+      if (nj < 0 && (mode != HALO || j < nlocal)) continue;
       const double dx = x[j][0] - x[i][0], dy = x[j][1] - x[i][1], dz = x[j][2] - x[i][2];
       if (dx * dx + dy * dy + dz * dz >= cutsq) continue;
+      if (nj < 0) {    // HALO: first edge from this ghost
+        const int s = type2species[type[j]];
+        if (s < 0) continue;
+        nj = atom_to_node[j] = (int) node_to_atom.size();
+        node_to_atom.push_back(j);
+        g.species.push_back(s);
+      }
       g.edge_i.push_back(ni);
       g.edge_j.push_back(nj);
       g.edge_vec.push_back(dx);

@@ -6,9 +6,10 @@
      the owner and the graph holds only local atoms (fewest nodes, fastest);
    - GHOSTS: several ranks; local and ghost atoms are nodes and the ghost shell is
      num_layers * cutoff thick, so every local energy is exact (redundant work);
-   - HALO: several ranks, staged models; local and ghost atoms are nodes but only local
-     atoms receive edges, the ghost shell is one cutoff thick, and ghost node features
-     are exchanged between the model's per-layer stages (pair_mlip.cpp).
+   - HALO: several ranks, staged models; local atoms and the ghosts that send them an
+     edge are nodes, only local atoms receive edges, the ghost shell is one cutoff thick,
+     and ghost node features are exchanged between the model's per-layer stages
+     (pair_mlip.cpp).
 ------------------------------------------------------------------------- */
 
 #ifndef IONMD_MLIP_GRAPH_H

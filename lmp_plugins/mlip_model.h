@@ -113,6 +113,11 @@ class MlipModel {
   ModelMetadata meta;
 };
 
+// Serve large host blocks from the heap and keep freed ones for reuse (glibc mallopt),
+// unless the user tuned malloc or set IONMD_SYSTEM_MALLOC; true when applied.
+// See mlip_host_memory.cpp for the measurement behind it.
+bool keep_freed_host_memory();
+
 // Intra-op threads of the model runtime (per MPI rank).
 void set_intraop_threads(int n);
 int intraop_threads();

@@ -124,6 +124,10 @@ void PairMLIP::settings(int narg, char **arg)
 void PairMLIP::load_model()
 {
   configure_threads();
+  const bool kept = IONMD::keep_freed_host_memory();
+  if (kept && comm->me == 0)
+    utils::logmesg(lmp, "pair_style mlip: host allocator keeps freed memory for reuse "
+                   "(glibc mmap off; IONMD_SYSTEM_MALLOC=1 turns this off)\n");
   try {
     model = IONMD::MlipModel::load(model_file, device_request, local_rank);
   } catch (IONMD::MlipError &e) {

@@ -9,7 +9,8 @@ from ase.build import bulk
 
 from contract_models import RC, MorseEdgeModel, D0, ALPHA, R0, save_contract_model
 
-from ionmd.bench import BenchPoint, add_efficiencies, bench, default_cell, parse_log, supercell_for
+from ionmd.bench import (BenchPoint, add_efficiencies, bench, default_cell, failure_reason,
+                         ghost_modes, parse_log, supercell_for)
 from ionmd.cli import main
 from ionmd.errors import IonmdError
 
@@ -48,14 +49,49 @@ def test_efficiencies_from_times():
     assert pts[1].weak_efficiency is None
 
 
+def test_cpu_time_efficiency_and_failed_points():
+    pts = [BenchPoint(atoms=1000, ranks=1, threads=1, steps=5, ms_per_step=100.0, atom_steps_per_s=1e4,
+                      cpu_use=0.99),
+           BenchPoint(atoms=1000, ranks=2, threads=1, steps=5, ms_per_step=80.0, atom_steps_per_s=0,
+                      ghost="halo", cpu_use=0.66),
+           BenchPoint(atoms=1000, ranks=2, threads=1, steps=0, ms_per_step=None, atom_steps_per_s=None,
+                      ghost="redundant", failed="out of memory")]
+    add_efficiencies(pts)
+    assert pts[1].strong_efficiency == pytest.approx(100.0 / 160.0)
+    # ranks that got 2/3 of a core each: CPU-time efficiency removes the sharing
+    assert pts[1].strong_cpu_efficiency == pytest.approx(100.0 * 0.99 / (160.0 * 0.66))
+    assert pts[2].strong_efficiency is None and pts[2].strong_cpu_efficiency is None
+
+
+def test_failure_reasons():
+    assert failure_reason(1, "RuntimeError: CUDA out of memory. Tried to allocate") == "out of memory"
+    assert failure_reason(1, "[enforce fail] DefaultCPUAllocator: can't allocate memory") == "out of memory"
+    assert "out-of-memory killer" in failure_reason(137, "BAD TERMINATION ... killed by signal 9")
+    assert "out-of-memory killer" in failure_reason(-9, "")
+    assert "out-of-memory killer" in failure_reason(247, "Setting up Verlet run ...")
+    assert failure_reason(1, "x\nERROR: Pair style mlip needs atom IDs (src/x.cpp:1)\n") == \
+        "ERROR: Pair style mlip needs atom IDs (src/x.cpp:1)"
+    assert failure_reason(3, "nothing useful") == "exit status 3"
+
+
+def test_ghost_mode_lists():
+    assert ghost_modes("halo,redundant") == ["halo", "redundant"]
+    assert ghost_modes("auto") == ["auto"]
+    with pytest.raises(IonmdError, match="'shell' unknown"):
+        ghost_modes("halo,shell")
+    with pytest.raises(IonmdError, match="each mode once"):
+        ghost_modes("halo,halo")
+
+
 def test_parse_log_takes_the_last_run():
     text = ("Loop time of 1.5 on 1 procs for 2 steps with 8 atoms\n"
             "Pair    | 0.1 | 0.2 | 0.3 |   0.0 | 50.00\n"
             "Loop time of 4.0 on 2 procs for 10 steps with 8 atoms\n"
             "Pair    | 3.0 | 3.1 | 3.2 |   0.1 | 77.50\n"
+            "97.5% CPU use with 2 MPI tasks x 1 OpenMP threads\n"
             "pair_style mlip peak memory per rank (max over ranks): host 250.5 MiB, GPU 1200.0 MiB\n")
     info = parse_log(text)
-    assert info == {"seconds": 4.0, "steps": 10, "pair_fraction": 0.775,
+    assert info == {"seconds": 4.0, "steps": 10, "pair_fraction": 0.775, "cpu_use": 0.975,
                     "host_peak_mib": 250.5, "gpu_peak_mib": 1200.0}
     with pytest.raises(IonmdError, match="Loop time"):
         parse_log("ERROR: something\n")
@@ -94,14 +130,42 @@ def test_bench_rejects_unknown_elements_and_modes(morse_model, tmp_path):
 
 
 @pytest.mark.mpi
-def test_bench_ghost_modes_reach_the_pair_style(tmp_path):
-    """--ghost is passed to pair_style, and the plugin runs the mode asked for."""
+def test_bench_compares_ghost_modes_in_one_run(tmp_path, capsys):
+    """--ghost halo,redundant: one serial baseline, each mode on 2 ranks, each run in the
+    mode asked for; the toy model's 3-layer redundant shell holds more atoms per rank."""
     from contract_models import save_toy_models
 
     _, staged = save_toy_models(tmp_path)
+    out = tmp_path / "cmp"
+    assert main(["bench", str(staged), "--atoms", "512", "--np", "1,2", "--steps", "3",
+                 "--ghost", "halo,redundant", "-o", str(out), "--no-progress"]) == 0
+    pts = json.loads((out / "bench.json").read_text())["points"]
+    assert [(p["ranks"], p["ghost"]) for p in pts] == [(1, "auto"), (2, "halo"), (2, "redundant")]
     for mode, says in (("halo", "ghost shell of one cutoff"), ("redundant", "redundant ghost shell")):
-        result = bench(staged, [512], [2], tmp_path / mode, ghost=mode, steps=3, progress=False)
-        run = tmp_path / mode / "n512-np2"
+        run = out / f"n512-np2-{mode}"
         assert f"ghost {mode}" in (run / "in.bench").read_text()
         assert says in (run / "screen.txt").read_text()
-        assert result.points[0].host_peak_mib_per_rank > 10
+    for p in pts:
+        assert p["failed"] is None and p["host_peak_mib_per_rank"] > 10 and p["cpu_use"] > 0
+    assert all(p["strong_efficiency"] > 0 and p["strong_cpu_efficiency"] > 0 for p in pts[1:])
+    printed = capsys.readouterr().out
+    assert "halo" in printed and "redundant" in printed and "CPU-time eff" in printed
+
+
+@pytest.mark.mpi
+def test_bench_keeps_going_past_a_failed_point(morse_model, tmp_path, capsys):
+    """Halo mode needs a staged model file: that point fails with the plugin's reason, in
+    the table and JSON, and the serial and redundant points are still measured."""
+    out = tmp_path / "fail"
+    assert main(["bench", str(morse_model), "--atoms", "64", "--np", "1,2", "--steps", "3",
+                 "--ghost", "halo,redundant", "-o", str(out), "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    pts = json.loads((out / "bench.json").read_text())["points"]
+    halo = [p for p in pts if p["ghost"] == "halo"][0]
+    assert halo["ms_per_step"] is None and "ERROR" in halo["failed"]
+    assert all(p["failed"] is None and p["ms_per_step"] > 0 for p in pts if p is not halo)
+    assert "failed: 64 atoms x 2 ranks, ghost halo" in captured.out
+    assert "1 of 3 point(s) failed" in captured.err
+    assert (out / "n64-np2-halo" / "screen.txt").exists()
+    with pytest.raises(IonmdError, match="every bench point failed"):
+        bench(morse_model, [64], [2], tmp_path / "allfail", ghost="halo", steps=3, progress=False)

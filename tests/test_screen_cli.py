@@ -86,3 +86,60 @@ def test_grid_guard_reports_an_estimate(inputs, sevennet0_f64, tmp_path):
     (row,) = json.loads((out / "screen.json").read_text())
     assert row["status"] == "error"
     assert "exceeds --max-points 50" in row["error"] and "atom evaluations" in row["error"]
+
+
+MIXED_ANION_CIF = """data_LiClBr
+_cell_length_a 5.30
+_cell_length_b 5.30
+_cell_length_c 5.30
+_cell_angle_alpha 90
+_cell_angle_beta 90
+_cell_angle_gamma 90
+_symmetry_space_group_name_H-M 'P 1'
+loop_
+_symmetry_equiv_pos_as_xyz
+'x, y, z'
+loop_
+_atom_site_label
+_atom_site_type_symbol
+_atom_site_fract_x
+_atom_site_fract_y
+_atom_site_fract_z
+_atom_site_occupancy
+Li1 Li 0.0 0.0 0.0 1
+Li2 Li 0.0 0.5 0.5 1
+Li3 Li 0.5 0.0 0.5 1
+Li4 Li 0.5 0.5 0.0 1
+""" + "".join(f"{el}{k} {el} {x} {y} {z} 0.5\n" for k, (x, y, z) in enumerate(
+    [(0.5, 0.5, 0.5), (0.5, 0.0, 0.0), (0.0, 0.5, 0.0), (0.0, 0.0, 0.5)]) for el in ("Cl", "Br"))
+
+
+def test_disordered_files_are_refused_or_ordered(sevennet0_f64, tmp_path):
+    """ASE puts an atom on every partially occupied site (8 anions on 4 sites here); the
+    screen refuses such a cell with the fix, and --order ewald screens an ordered one."""
+    from ase.io import read
+
+    from ionmd.errors import IonmdError
+    from ionmd.screen.batched_energy import ModelRunner
+    from ionmd.screen.screen import partial_sites, screen_structure
+
+    cif = tmp_path / "LiClBr.cif"
+    cif.write_text(MIXED_ANION_CIF)
+    atoms = read(cif)
+    assert partial_sites(atoms) == ["Br 0.50 Cl 0.50"]
+    assert partial_sites(bulk("LiCl", "rocksalt", a=5.14)) == []
+    with pytest.raises(IonmdError, match=r"partially occupied sites \(Br 0.50 Cl 0.50\).*--order ewald"):
+        screen_structure(atoms, ModelRunner(sevennet0_f64))
+
+    out = tmp_path / "out"
+    assert screen([cif], sevennet0_f64, out) == 0
+    (row,) = json.loads((out / "screen.json").read_text())
+    assert row["status"] == "error" and "--order ewald" in row["error"]
+    assert screen([cif, "--order", "ewald"], sevennet0_f64, out) == 0
+    (row,) = json.loads((out / "screen.json").read_text())
+    assert row["status"] == "ok" and row["ordering"].startswith("ewald ordering of LiClBr.cif")
+    from ase.formula import Formula
+
+    counts = Formula(row["formula"]).count()            # charge-balanced, half Br half Cl
+    assert counts["Br"] == counts["Cl"] >= 1 and counts["Li"] == counts["Br"] + counts["Cl"]
+    assert 0 < row["mpe_eV"] < 10

@@ -1,14 +1,21 @@
 """``ionmd bench``: throughput, memory and MPI scaling of ``pair_style mlip`` for one
 model file, measured with plain ``lmp -in`` / ``mpirun -np N lmp`` runs as users run them.
 
-Each (size, ranks) point is a short NVE run: a warm-up run (model optimisation, first
-neighbour lists), then a timed run whose LAMMPS loop time gives ms/step and atom-steps/s.
+Each (size, ranks) point is a short NVE run: a warm-up ``run 0`` (one force call: the
+model's first-call optimisation, first neighbour lists), then a timed run whose LAMMPS loop time gives ms/step and atom-steps/s.
 The plugin's own end-of-run report gives the peak memory per rank (host resident set and,
 on a GPU, torch's allocations). Scaling efficiencies are computed from those times:
 
 * strong: ``E_s(N, p) = t(N, 1) / (p * t(N, p))`` for the same system on p ranks;
 * weak:   ``E_w(N, p) = t(N1, 1) / t(N, p)`` where ``N1 = N / p`` is also measured
-  (within 10 %): each rank keeps the same number of atoms.
+  (within 10 %): each rank keeps the same number of atoms;
+* strong, CPU time: the strong efficiency with each time weighted by LAMMPS's "% CPU use".
+  On a shared machine where a rank does not get a whole core this one measures the
+  parallel overhead; on a quiet machine the two agree.
+
+Several ghost modes (``--ghost halo,redundant``) are compared in one run: each multi-rank
+point runs once per mode against one shared serial baseline. A point that fails (the
+redundant shell running out of memory, say) is recorded with the reason and the others go on.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import math
 import os
 import re
 import subprocess
+import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -37,13 +45,17 @@ class BenchPoint:
     ranks: int
     threads: int
     steps: int
-    ms_per_step: float
-    atom_steps_per_s: float
+    ms_per_step: float | None
+    atom_steps_per_s: float | None
+    ghost: str = "auto"
+    cpu_use: float | None = None              # LAMMPS's "% CPU use" / 100, per rank
     host_peak_mib_per_rank: float | None = None
     gpu_peak_mib_per_rank: float | None = None
     pair_fraction: float | None = None        # share of the loop time spent in the pair style
     strong_efficiency: float | None = None
     weak_efficiency: float | None = None
+    strong_cpu_efficiency: float | None = None
+    failed: str | None = None                 # why the run did not finish, if it did not
 
 
 @dataclass
@@ -51,7 +63,7 @@ class BenchResult:
     model: str
     structure: str
     device: str
-    ghost: str
+    ghost: str                                # the mode(s) asked for, comma-separated
     points: list[BenchPoint] = field(default_factory=list)
 
     def to_json(self) -> str:
@@ -112,6 +124,9 @@ def parse_log(text: str) -> dict:
         raise IonmdError("no 'Loop time' in the LAMMPS output: the run did not finish")
     seconds, _, steps = loops[-1]
     out = {"seconds": float(seconds), "steps": int(steps)}
+    cpu = re.findall(r"([0-9.]+)% CPU use", text)
+    if cpu:
+        out["cpu_use"] = float(cpu[-1]) / 100.0
     pair = re.findall(r"^Pair\s+\|[^|]+\|[^|]+\|[^|]+\|[^|]+\|\s*([0-9.]+)", text, flags=re.M)
     if pair:
         out["pair_fraction"] = float(pair[-1]) / 100.0
@@ -138,36 +153,62 @@ def run_point(model: Path, atoms: Atoms, ranks: int, workdir: Path, *, threads: 
     if steps is None:   # ~20k atom-steps, at least 3 steps: seconds per point on a CPU
         steps = max(3, int(math.ceil(20000 / len(atoms))))
     extra = f"device {device}" + ("" if ghost == "auto" else f" ghost {ghost}")
-    (workdir / "in.bench").write_text(_input(model.resolve(), elements, extra, 2, steps))
+    (workdir / "in.bench").write_text(_input(model.resolve(), elements, extra, 0, steps))
     env = {"OMP_NUM_THREADS": str(threads)}
     cmd = find_lammps(ranks) + ["-in", "in.bench", "-log", "log.lammps"]
     proc = subprocess.run(cmd, cwd=workdir, env={**os.environ, **env}, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True, timeout=timeout)
     (workdir / "screen.txt").write_text(proc.stdout)
     if proc.returncode != 0:
-        errors = [l for l in proc.stdout.splitlines() if "ERROR" in l or "Error" in l]
-        raise IonmdError(f"lmp failed on {len(atoms)} atoms x {ranks} ranks (rc={proc.returncode}); "
-                         f"{errors[-1] if errors else 'see ' + str(workdir / 'screen.txt')}")
+        raise IonmdError(f"lmp failed on {len(atoms)} atoms x {ranks} ranks, ghost {ghost}: "
+                         f"{failure_reason(proc.returncode, proc.stdout)} "
+                         f"(output kept in {workdir / 'screen.txt'})")
     info = parse_log(proc.stdout)
     sec = info["seconds"] / info["steps"]
     return BenchPoint(atoms=len(atoms), ranks=ranks, threads=threads, steps=info["steps"],
-                      ms_per_step=1e3 * sec, atom_steps_per_s=len(atoms) / sec,
+                      ms_per_step=1e3 * sec, atom_steps_per_s=len(atoms) / sec, ghost=ghost,
+                      cpu_use=info.get("cpu_use"),
                       host_peak_mib_per_rank=info.get("host_peak_mib"),
                       gpu_peak_mib_per_rank=info.get("gpu_peak_mib"),
                       pair_fraction=info.get("pair_fraction"))
 
 
+_OOM_PATTERNS = ("out of memory", "can't allocate memory", "bad_alloc", "cannot allocate memory")
+
+
+def failure_reason(returncode: int, output: str) -> str:
+    """A one-line reason for a failed ``lmp``: out of memory, killed, or its last error."""
+    low = output.lower()
+    if any(p in low for p in _OOM_PATTERNS):
+        return "out of memory"
+    # a rank killed by signal 9: lmp alone exits -9, a shell 137, MPICH's mpirun 247 (-9 & 255)
+    if returncode in (-9, 137, 247) or "killed by signal 9" in low or "signal 9 (killed)" in low:
+        return "killed by signal 9 (most likely the kernel's out-of-memory killer)"
+    errors = [l.strip() for l in output.splitlines() if "ERROR" in l or "Error" in l]
+    return errors[-1] if errors else f"exit status {returncode}"
+
+
 # ------------------------------------------------------------------ scaling
 def add_efficiencies(points: list[BenchPoint], weak_tolerance: float = 0.10) -> None:
     """Fill strong and weak scaling efficiencies in place (see the module docstring)."""
-    serial = {p.atoms: p for p in points if p.ranks == 1}
+    serial: dict[int, BenchPoint] = {}
+    for p in points:   # the fastest finished serial run of each size is the baseline
+        if p.ranks == 1 and p.failed is None:
+            if p.atoms not in serial or p.ms_per_step < serial[p.atoms].ms_per_step:
+                serial[p.atoms] = p
     for p in points:
+        if p.failed is not None:
+            continue
         if p.ranks == 1:
             p.strong_efficiency = p.weak_efficiency = 1.0
+            p.strong_cpu_efficiency = 1.0 if p.cpu_use else None
             continue
         ref = serial.get(p.atoms)
         if ref:
             p.strong_efficiency = ref.ms_per_step / (p.ranks * p.ms_per_step)
+            if ref.cpu_use and p.cpu_use:
+                p.strong_cpu_efficiency = (ref.ms_per_step * ref.cpu_use
+                                           / (p.ranks * p.ms_per_step * p.cpu_use))
         per_rank = p.atoms / p.ranks
         close = [s for s in serial.values() if abs(s.atoms - per_rank) <= weak_tolerance * per_rank]
         if close:
@@ -175,23 +216,39 @@ def add_efficiencies(points: list[BenchPoint], weak_tolerance: float = 0.10) -> 
             p.weak_efficiency = s.ms_per_step / p.ms_per_step
 
 
+def ghost_modes(ghost: str | list[str]) -> list[str]:
+    """The ghost modes of ``--ghost`` (one, or several comma-separated), checked."""
+    modes = [m.strip() for m in ghost.split(",")] if isinstance(ghost, str) else list(ghost)
+    modes = [m for m in modes if m]
+    for m in modes:
+        if m not in GHOST_MODES:
+            raise IonmdError(f"--ghost {m!r} unknown; use one of {', '.join(GHOST_MODES)} "
+                             f"(several, comma-separated, to compare them)")
+    if not modes or len(set(modes)) != len(modes):
+        raise IonmdError(f"--ghost {ghost!r}: give each mode once, e.g. halo,redundant")
+    return modes
+
+
 def bench(model: Path, atoms_targets: list[int], ranks: list[int], out: Path, *,
           structure: Atoms | None = None, structure_name: str = "LiCl rocksalt",
           threads: int = 1, steps: int | None = None, device: str = "auto",
-          ghost: str = "auto", progress: bool = True) -> BenchResult:
-    """Run every (size, ranks) point, largest rank count last, and write ``bench.json``,
-    ``bench.csv`` and ``bench.png`` into ``out``.
+          ghost: str | list[str] = "auto", progress: bool = True) -> BenchResult:
+    """Run every (size, ranks, ghost mode) point, largest rank count last, and write
+    ``bench.json``, ``bench.csv`` and ``bench.png`` into ``out``.
+
+    With several ghost modes, serial points run once (in ``auto`` mode: the plugin's own
+    1-rank choice) and serve as the baseline of every mode. A failed point is kept in the
+    result with its reason (``BenchPoint.failed``) and its run directory.
 
     Raises
     ------
     IonmdError
         For a model that does not know the structure's elements, a ghost mode that does
-        not exist, or a failed LAMMPS run (the run's directory is kept).
+        not exist, or when every point failed.
     """
     from ionmd.export import read_metadata
 
-    if ghost not in GHOST_MODES:
-        raise IonmdError(f"--ghost {ghost!r} unknown; use one of {', '.join(GHOST_MODES)}")
+    modes = ghost_modes(ghost)
     if not ranks or min(ranks) < 1 or not atoms_targets:
         raise IonmdError("give at least one --atoms value and --np values >= 1")
     model = Path(model)
@@ -202,23 +259,39 @@ def bench(model: Path, atoms_targets: list[int], ranks: list[int], out: Path, *,
         raise IonmdError(f"{model} does not know {', '.join(missing)} (it knows "
                          f"{meta['elements']}); pick a structure of its elements")
     out.mkdir(parents=True, exist_ok=True)
-    result = BenchResult(model=str(model), structure=structure_name, device=device, ghost=ghost)
-    jobs = [(n, r) for n in atoms_targets for r in sorted(set(ranks))]
+    result = BenchResult(model=str(model), structure=structure_name, device=device,
+                         ghost=",".join(modes))
+    jobs = []
+    for n in atoms_targets:
+        for r in sorted(set(ranks)):
+            if r == 1 and len(modes) > 1:
+                jobs.append((n, r, "auto"))
+            else:
+                jobs.extend((n, r, m) for m in modes)
     bar = None
     if progress:
         from tqdm import tqdm
 
         bar = tqdm(total=len(jobs), desc="ionmd bench", unit="run")
-    for n, r in jobs:
+    for n, r, mode in jobs:
         atoms = supercell_for(cell, n)
-        point = run_point(model, atoms, r, out / f"n{len(atoms)}-np{r}", threads=threads,
-                          steps=steps, device=device, ghost=ghost)
+        name = f"n{len(atoms)}-np{r}" + ("" if len(modes) == 1 else f"-{mode}")
+        try:
+            point = run_point(model, atoms, r, out / name, threads=threads,
+                              steps=steps, device=device, ghost=mode)
+        except (IonmdError, subprocess.TimeoutExpired) as exc:
+            point = BenchPoint(atoms=len(atoms), ranks=r, threads=threads, steps=0,
+                               ms_per_step=None, atom_steps_per_s=None, ghost=mode,
+                               failed=str(exc))
+            print(f"ionmd bench: {exc}", file=sys.stderr)
         result.points.append(point)
         (out / "bench.json").write_text(result.to_json())   # partial results survive a failure
         if bar:
             bar.update(1)
     if bar:
         bar.close()
+    if all(p.failed for p in result.points):
+        raise IonmdError(f"every bench point failed; the first: {result.points[0].failed}")
     add_efficiencies(result.points)
     (out / "bench.json").write_text(result.to_json())
     write_csv(result, out / "bench.csv")
@@ -227,11 +300,13 @@ def bench(model: Path, atoms_targets: list[int], ranks: list[int], out: Path, *,
 
 
 # ------------------------------------------------------------------ output
-COLUMNS = [("atoms", "atoms", "{:d}"), ("ranks", "ranks", "{:d}"), ("ms_per_step", "ms/step", "{:.1f}"),
+COLUMNS = [("atoms", "atoms", "{:d}"), ("ranks", "ranks", "{:d}"), ("ghost", "ghost", "{}"),
+           ("ms_per_step", "ms/step", "{:.1f}"),
            ("atom_steps_per_s", "atom-steps/s", "{:.1f}"),
            ("host_peak_mib_per_rank", "host MiB/rank", "{:.0f}"),
            ("gpu_peak_mib_per_rank", "GPU MiB/rank", "{:.0f}"),
-           ("strong_efficiency", "strong eff", "{:.2f}"), ("weak_efficiency", "weak eff", "{:.2f}")]
+           ("strong_efficiency", "strong eff", "{:.2f}"), ("weak_efficiency", "weak eff", "{:.2f}"),
+           ("cpu_use", "CPU use", "{:.2f}"), ("strong_cpu_efficiency", "CPU-time eff", "{:.2f}")]
 
 
 def table(result: BenchResult) -> str:
@@ -243,7 +318,9 @@ def table(result: BenchResult) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS))]
     lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows]
     head = f"{result.model} on {result.structure}, device {result.device}, ghost {result.ghost}"
-    return "\n".join([head] + lines)
+    failed = [f"failed: {p.atoms} atoms x {p.ranks} ranks, ghost {p.ghost}: {p.failed}"
+              for p in result.points if p.failed]
+    return "\n".join([head] + lines + failed)
 
 
 def write_csv(result: BenchResult, path: Path) -> None:
@@ -264,13 +341,17 @@ def plot(result: BenchResult, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.6))
-    for n in sorted({p.atoms for p in result.points}):
-        pts = sorted((p for p in result.points if p.atoms == n), key=lambda p: p.ranks)
-        ranks = [p.ranks for p in pts]
-        ax1.plot(ranks, [p.atom_steps_per_s for p in pts], "o-", label=f"{n} atoms")
-        eff = [(p.ranks, p.strong_efficiency) for p in pts if p.strong_efficiency is not None]
-        if eff:
-            ax2.plot(*zip(*eff), "o-", label=f"{n} atoms")
+    done = [p for p in result.points if p.failed is None]
+    modes = sorted({p.ghost for p in done if p.ranks > 1}) or ["auto"]
+    for n in sorted({p.atoms for p in done}):
+        for mode in modes:   # one line per size and ghost mode, each from the serial point
+            pts = sorted((p for p in done if p.atoms == n and (p.ranks == 1 or p.ghost == mode)),
+                         key=lambda p: p.ranks)
+            label = f"{n} atoms" + (f", {mode}" if len(modes) > 1 else "")
+            ax1.plot([p.ranks for p in pts], [p.atom_steps_per_s for p in pts], "o-", label=label)
+            eff = [(p.ranks, p.strong_efficiency) for p in pts if p.strong_efficiency is not None]
+            if eff:
+                ax2.plot(*zip(*eff), "o-", label=label)
     ax1.set(xlabel="MPI ranks", ylabel="atom-steps / s", title="throughput")
     ax2.set(xlabel="MPI ranks", ylabel="t(1) / (p t(p))", title="strong scaling", ylim=(0, 1.1))
     for ax in (ax1, ax2):

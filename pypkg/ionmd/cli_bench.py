@@ -4,6 +4,7 @@ strong/weak scaling of pair_style mlip, as a table, JSON, CSV and a plot."""
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from ionmd.errors import IonmdError
@@ -38,6 +39,9 @@ def _cmd_bench(args: argparse.Namespace) -> None:
                    device=args.device, ghost=args.ghost, progress=not args.no_progress)
     print(table(result))
     print(f"wrote {args.output}/bench.json, bench.csv, bench.png")
+    failed = sum(p.failed is not None for p in result.points)
+    if failed:   # the table shows why; the other points are still worth having
+        print(f"ionmd bench: {failed} of {len(result.points)} point(s) failed", file=sys.stderr)
 
 
 def register(subparsers) -> None:
@@ -50,7 +54,9 @@ def register(subparsers) -> None:
     p.add_argument("--steps", type=int, default=None,
                    help="timed steps per point (default: ~20000 atom-steps, at least 3)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    p.add_argument("--ghost", default="auto", help="ghost mode: auto, redundant or halo")
+    p.add_argument("--ghost", default="auto",
+                   help="ghost mode: auto, redundant or halo; several, comma-separated "
+                        "(halo,redundant), are compared against one serial baseline")
     p.add_argument("--structure", help="structure file to replicate (default: LiCl rocksalt)")
     p.add_argument("-o", "--output", default="bench-out", help="output folder (default bench-out)")
     p.add_argument("--no-progress", action="store_true")

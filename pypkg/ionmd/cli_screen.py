@@ -44,6 +44,10 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--min-image-distance", type=float, default=0.0, metavar="D",
                    help="repeat the cell until the mobile ion is >= D A from its own images "
                         "(dilute limit; default 0: one mobile ion per cell, as the seed)")
+    p.add_argument("--order", choices=("ewald", "random"), default=None,
+                   help="order structures with partial occupancies first (ewald: lowest "
+                        "Ewald energy; random: seeded by --order-seed); default: refuse them")
+    p.add_argument("--order-seed", type=int, default=0, help="seed of --order random (0)")
     p.add_argument("--connectivity", choices=CONNECTIVITIES, default="sqrt3",
                    help="grid neighbours of the level map (default sqrt3, as the seed's code)")
     p.add_argument("--max-points", type=int, default=200_000,
@@ -64,13 +68,25 @@ def register(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def _read(path: Path):
-    """All structures in a file, named ``stem`` (or ``stem_k`` for several)."""
+def _read(path: Path, order: str | None = None, seed: int = 0):
+    """All structures in a file, named ``stem`` (or ``stem_k`` for several). With ``order``,
+    a file with partial occupancies is read by pymatgen and ordered (the screen refuses
+    disordered cells otherwise)."""
     from ase.io import read
+
+    from ionmd.screen.screen import partial_sites
 
     frames = read(str(path), index=":")
     if not frames:
         raise IonmdError(f"{path}: no structure in the file")
+    if order and any(partial_sites(a) for a in frames):
+        from pymatgen.io.ase import AseAtomsAdaptor
+
+        from ionmd.structures import order_structure, read_structure
+
+        cell = order_structure(read_structure(path), order, seed=seed if order == "random" else None)
+        frames = [AseAtomsAdaptor.get_atoms(cell.structure)]
+        frames[0].info["ordered"] = f"{order} ordering of {path.name}, supercell {cell.supercell}"
     if len(frames) == 1:
         return [(path.stem, frames[0])]
     return [(f"{path.stem}_{k}", atoms) for k, atoms in enumerate(frames)]
@@ -93,6 +109,9 @@ def run(args: argparse.Namespace) -> None:
     )
     from ionmd.screen.screen import ScreenSettings, screen_structure
 
+    from ionmd.host_memory import keep_freed_host_memory
+
+    keep_freed_host_memory()     # each batch re-faulted its tensors otherwise (see the module)
     outdir = Path(args.output)
     runner = ModelRunner(args.model, device=args.device)
     settings = ScreenSettings(species=args.species, spacing=args.spacing, rmin=args.rmin,
@@ -110,7 +129,7 @@ def run(args: argparse.Namespace) -> None:
     failures = 0
     for path in tqdm(todo, desc="structures", unit="file", disable=None):
         try:
-            items = _read(path)
+            items = _read(path, args.order, args.order_seed)
         except Exception as exc:  # noqa: BLE001 - any unreadable file: report it, go on
             failures += 1
             why = f"{type(exc).__name__}: {exc}".rstrip(": ")
@@ -123,6 +142,8 @@ def run(args: argparse.Namespace) -> None:
                 with tqdm(desc=name, unit="pt", leave=False, disable=None) as bar:
                     result = screen_structure(atoms, runner, settings, progress=bar.update)
                 rows.append(result_row(name, str(path), result, args.model, runner.sha256))
+                if "ordered" in atoms.info:     # how a disordered file was made screenable
+                    rows[-1]["ordering"] = atoms.info["ordered"]
                 if args.cube:
                     write_cubes(outdir / "cubes", name, result)
                 if args.png:

@@ -85,6 +85,30 @@ def choose_cell(atoms: Atoms, cell: str = "primitive", symprec: float = 0.01) ->
     return out
 
 
+def partial_sites(atoms: Atoms, tol: float = 1e-3) -> list[str]:
+    """Partially occupied or mixed sites recorded by ASE's CIF reader (``info["occupancy"]``),
+    as ``"Li 0.50"`` strings. ASE places an atom on every such site, so a disordered CIF read
+    as it is puts e.g. 48 Li on argyrodite's 24 Li: the screen must refuse it."""
+    found = []
+    for occ in (atoms.info.get("occupancy") or {}).values():
+        if len(occ) > 1 or sum(occ.values()) < 1 - tol:
+            desc = " ".join(f"{el} {x:.2f}" for el, x in sorted(occ.items()))
+            if desc not in found:
+                found.append(desc)
+    return found
+
+
+def check_ordered(atoms: Atoms) -> None:
+    """Refuse a structure with partial occupancies, saying how to order it."""
+    partial = partial_sites(atoms)
+    if partial:
+        raise IonmdError(
+            f"{atoms.get_chemical_formula()} has partially occupied sites ({', '.join(partial[:4])}"
+            f"{', ...' if len(partial) > 4 else ''}): the screen needs an ordered cell with one atom "
+            "per site. Order it first: `ionmd screen --order ewald` (lowest Ewald energy), "
+            "`--order random`, or ionmd.structures.order_structure in Python")
+
+
 def dilute_repeat(atoms: Atoms, distance: float) -> tuple[int, int, int]:
     """Smallest repetition whose planes of periodic images are ``distance`` apart or more
     (width along axis i = V / |l_j x l_k|), so the mobile ion is that far from its images."""
@@ -142,6 +166,7 @@ def screen_structure(atoms: Atoms, runner, settings: ScreenSettings | None = Non
 
     settings = settings or ScreenSettings()
     t0 = time.perf_counter()
+    check_ordered(atoms)
     base = choose_cell(atoms, settings.cell, settings.symprec)
     runner.species_of(base.get_chemical_symbols())            # fail before any work
     mobile_ions(base, settings.species)
