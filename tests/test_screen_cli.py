@@ -114,9 +114,10 @@ Li4 Li 0.5 0.5 0.0 1
     [(0.5, 0.5, 0.5), (0.5, 0.0, 0.0), (0.0, 0.5, 0.0), (0.0, 0.0, 0.5)]) for el in ("Cl", "Br"))
 
 
-def test_disordered_files_are_refused_or_ordered(sevennet0_f64, tmp_path):
+def test_disordered_files_are_refused_or_ordered(tiny_f64, tmp_path):
     """ASE puts an atom on every partially occupied site (8 anions on 4 sites here); the
-    screen refuses such a cell with the fix, and --order ewald screens an ordered one."""
+    screen refuses such a cell with the fix, and --order ewald screens an ordered one.
+    A tiny SevenNet: ordered cells keep little symmetry, and only the bookkeeping is tested."""
     from ase.io import read
 
     from ionmd.errors import IonmdError
@@ -129,13 +130,13 @@ def test_disordered_files_are_refused_or_ordered(sevennet0_f64, tmp_path):
     assert partial_sites(atoms) == ["Br 0.50 Cl 0.50"]
     assert partial_sites(bulk("LiCl", "rocksalt", a=5.14)) == []
     with pytest.raises(IonmdError, match=r"partially occupied sites \(Br 0.50 Cl 0.50\).*--order ewald"):
-        screen_structure(atoms, ModelRunner(sevennet0_f64))
+        screen_structure(atoms, ModelRunner(tiny_f64))
 
     out = tmp_path / "out"
-    assert screen([cif], sevennet0_f64, out) == 0
+    assert screen([cif], tiny_f64, out) == 0
     (row,) = json.loads((out / "screen.json").read_text())
     assert row["status"] == "error" and "--order ewald" in row["error"]
-    assert screen([cif, "--order", "ewald"], sevennet0_f64, out) == 0
+    assert screen([cif, "--order", "ewald"], tiny_f64, out) == 0
     (row,) = json.loads((out / "screen.json").read_text())
     assert row["status"] == "ok" and row["ordering"].startswith("ewald ordering of LiClBr.cif")
     from ase.formula import Formula
@@ -143,3 +144,7 @@ def test_disordered_files_are_refused_or_ordered(sevennet0_f64, tmp_path):
     counts = Formula(row["formula"]).count()            # charge-balanced, half Br half Cl
     assert counts["Br"] == counts["Cl"] >= 1 and counts["Li"] == counts["Br"] + counts["Cl"]
     assert 0 < row["mpe_eV"] < 10
+    out2 = tmp_path / "out2"
+    assert screen([cif, "--order", "random", "--order-seed", "3"], tiny_f64, out2) == 0
+    (row,) = json.loads((out2 / "screen.json").read_text())
+    assert row["status"] == "ok" and "random ordering" in row["ordering"] and "seed 3" in row["ordering"]

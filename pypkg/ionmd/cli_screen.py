@@ -48,6 +48,10 @@ def register(subparsers) -> argparse.ArgumentParser:
                    help="order structures with partial occupancies first (ewald: lowest "
                         "Ewald energy; random: seeded by --order-seed); default: refuse them")
     p.add_argument("--order-seed", type=int, default=0, help="seed of --order random (0)")
+    p.add_argument("--order-tol", type=float, default=2e-3,
+                   help="occupancy rounding allowed when ordering, so that a small cell has "
+                        "whole counts (default 0.002: exact; e.g. 0.15 orders refined "
+                        "occupancies such as LGPS's in one unit cell)")
     p.add_argument("--connectivity", choices=CONNECTIVITIES, default="sqrt3",
                    help="grid neighbours of the level map (default sqrt3, as the seed's code)")
     p.add_argument("--max-points", type=int, default=200_000,
@@ -68,7 +72,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def _read(path: Path, order: str | None = None, seed: int = 0):
+def _read(path: Path, order: str | None = None, seed: int = 0, occ_tol: float = 2e-3):
     """All structures in a file, named ``stem`` (or ``stem_k`` for several). With ``order``,
     a file with partial occupancies is read by pymatgen and ordered (the screen refuses
     disordered cells otherwise)."""
@@ -84,9 +88,13 @@ def _read(path: Path, order: str | None = None, seed: int = 0):
 
         from ionmd.structures import order_structure, read_structure
 
-        cell = order_structure(read_structure(path), order, seed=seed if order == "random" else None)
+        cell = order_structure(read_structure(path), order, occ_tol=occ_tol,
+                               seed=seed if order == "random" else None)
         frames = [AseAtomsAdaptor.get_atoms(cell.structure)]
-        frames[0].info["ordered"] = f"{order} ordering of {path.name}, supercell {cell.supercell}"
+        frames[0].info["ordered"] = (f"{order} ordering of {path.name}, supercell {cell.supercell}"
+                                     + (f", seed {seed}" if order == "random" else "")
+                                     + (f", occupancies rounded within {occ_tol:g}"
+                                        if occ_tol > 2e-3 else ""))
     if len(frames) == 1:
         return [(path.stem, frames[0])]
     return [(f"{path.stem}_{k}", atoms) for k, atoms in enumerate(frames)]
@@ -129,7 +137,7 @@ def run(args: argparse.Namespace) -> None:
     failures = 0
     for path in tqdm(todo, desc="structures", unit="file", disable=None):
         try:
-            items = _read(path, args.order, args.order_seed)
+            items = _read(path, args.order, args.order_seed, args.order_tol)
         except Exception as exc:  # noqa: BLE001 - any unreadable file: report it, go on
             failures += 1
             why = f"{type(exc).__name__}: {exc}".rstrip(": ")
