@@ -117,6 +117,8 @@ class MlipModel {
 // unless the user tuned malloc or set IONMD_SYSTEM_MALLOC; true when applied.
 // See mlip_host_memory.cpp for the measurement behind it.
 bool keep_freed_host_memory();
+// Return the free pages of the kept heap to the kernel (glibc malloc_trim); no-op elsewhere.
+void release_freed_host_memory();
 
 // Intra-op threads of the model runtime (per MPI rank).
 void set_intraop_threads(int n);

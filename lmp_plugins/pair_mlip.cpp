@@ -124,7 +124,7 @@ void PairMLIP::settings(int narg, char **arg)
 void PairMLIP::load_model()
 {
   configure_threads();
-  const bool kept = IONMD::keep_freed_host_memory();
+  const bool kept = keep_memory = IONMD::keep_freed_host_memory();
   if (kept && comm->me == 0)
     utils::logmesg(lmp, "pair_style mlip: host allocator keeps freed memory for reuse "
                    "(glibc mmap off; IONMD_SYSTEM_MALLOC=1 turns this off)\n");
@@ -256,6 +256,12 @@ void PairMLIP::compute(int eflag, int vflag)
     error->one(FLERR, "pair_style mlip at step {}: {}", update->ntimestep, e.what());
   }
   time_model += seconds_since(t0);
+  // kept memory fragments as the graph changes size each step: hand the free pages back
+  // now and then so the resident set cannot creep (costs one call's page faults per period)
+  if (keep_memory && ++calls_since_trim >= TRIM_PERIOD) {
+    IONMD::release_freed_host_memory();
+    calls_since_trim = 0;
+  }
   t0 = std::chrono::steady_clock::now();
   check_finite();
   accumulate();

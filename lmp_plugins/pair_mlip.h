@@ -69,6 +69,11 @@ class PairMLIP : public Pair, public IONMD::HaloExchange {
   std::vector<double> halo_rows;
   int halo_width;
   bigint nexchange;
+  // freed host memory is kept for reuse (mlip_host_memory.cpp); its free pages go back
+  // to the kernel every TRIM_PERIOD model calls
+  static constexpr int TRIM_PERIOD = 100;
+  bool keep_memory = false;
+  int calls_since_trim = 0;
 };
 
 }    // namespace LAMMPS_NS
