@@ -2,7 +2,8 @@
 model file, measured with plain ``lmp -in`` / ``mpirun -np N lmp`` runs as users run them.
 
 Each (size, ranks) point is a short NVE run: a warm-up ``run 0`` (one force call: the
-model's first-call optimisation, first neighbour lists), then a timed run whose LAMMPS loop time gives ms/step and atom-steps/s.
+model's first-call optimisation, first neighbour lists), then a timed run whose LAMMPS
+loop time gives ms/step and atom-steps/s.
 The plugin's own end-of-run report gives the peak memory per rank (host resident set and,
 on a GPU, torch's allocations). Scaling efficiencies are computed from those times:
 
