@@ -115,9 +115,8 @@ def run(args: argparse.Namespace) -> None:
         write_lm_png,
         write_rows,
     )
-    from ionmd.screen.screen import ScreenSettings, screen_structure
-
     from ionmd.host_memory import keep_freed_host_memory
+    from ionmd.screen.screen import ScreenSettings, screen_structure
 
     keep_freed_host_memory()     # each batch re-faulted its tensors otherwise (see the module)
     outdir = Path(args.output)
