@@ -42,6 +42,7 @@ def test_screen_batch_with_bad_inputs_resume_and_outputs(inputs, sevennet0_f64, 
     licl = rows["LiCl"]
     assert licl["cell"] == "primitive" and licl["natoms"] == 2 and licl["grid"] == "6x6x6"
     assert licl["mobile_ions"] == [0]
+    assert "--min-image-distance" in licl["note"]             # a 2-atom cell is flagged
     assert 0 < licl["mpe_eV"] < 5 and 0 <= licl["xi"] <= 1
     fv = [licl[f"fv_connected_{t:g}eV"] for t in (0.1, 0.5, 1.0)]
     assert fv == sorted(fv)                          # monotonic in the threshold
@@ -78,6 +79,15 @@ def test_screen_batch_with_bad_inputs_resume_and_outputs(inputs, sevennet0_f64, 
     again = {r["name"]: r for r in json.loads((out / "screen.json").read_text())}
     assert again["LiCl"] == licl
 
+    # other settings into the same folder: refused, nothing there is touched
+    before = (out / "screen.json").read_text()
+    capsys.readouterr()
+    assert main(["screen", str(files[0]), "--model", str(sevennet0_f64), "--spacing", "0.6",
+                 "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "other settings" in err and "spacing 0.7 there, 0.6 now" in err
+    assert (out / "screen.json").read_text() == before
+
 
 def test_grid_guard_reports_an_estimate(inputs, sevennet0_f64, tmp_path):
     out = tmp_path / "guard"
@@ -86,6 +96,21 @@ def test_grid_guard_reports_an_estimate(inputs, sevennet0_f64, tmp_path):
     (row,) = json.loads((out / "screen.json").read_text())
     assert row["status"] == "error"
     assert "exceeds --max-points 50" in row["error"] and "atom evaluations" in row["error"]
+
+
+def test_dry_run_costs_what_the_screen_evaluates(inputs, sevennet0_f64, tmp_path, capsys):
+    files = [inputs / "LiCl.cif", inputs / "NaCl.cif", inputs / "broken.cif"]
+    out = tmp_path / "dry"
+    capsys.readouterr()
+    assert screen([*files, "--dry-run"], sevennet0_f64, out) == 0
+    lines = {ln.split()[0]: ln for ln in capsys.readouterr().out.splitlines()}
+    assert not (out / "screen.json").exists()                  # nothing evaluated or written
+    assert "no Li in ClNa" in lines["NaCl"] and "cannot read" in lines["broken"]
+    name, formula, natoms, grid, ions, n_eval, atom_evals = lines["LiCl"].split()
+    assert screen([files[0]], sevennet0_f64, out) == 0
+    (row,) = json.loads((out / "screen.json").read_text())
+    assert (formula, int(natoms), grid) == (row["formula"], row["natoms"], row["grid"])
+    assert int(n_eval) == row["n_evaluated"] and float(atom_evals) == row["n_evaluated"] * 2
 
 
 MIXED_ANION_CIF = """data_LiClBr

@@ -57,6 +57,18 @@ def test_dilute_repeat_is_smallest_with_wide_enough_planes():
     assert dilute_repeat(atoms, 0.5) == (1, 1, 1)
 
 
+def test_narrow_cells_get_a_note():
+    """A 2-atom rock-salt cell (image planes 2.97 A apart) is flagged; the same crystal
+    repeated to 5.5 A is not."""
+    from ase.build import bulk
+    from ionmd.screen.screen import dilute_repeat, image_plane_widths, small_cell_note
+
+    prim = bulk("LiCl", "rocksalt", a=5.14)
+    assert np.allclose(image_plane_widths(prim), 5.14 / np.sqrt(3))
+    assert "2.97 A from its own periodic images" in small_cell_note(prim, "Li")
+    assert small_cell_note(prim * dilute_repeat(prim, 5.5), "Li") is None
+
+
 def test_level_map_size_guard():
     from ionmd.screen.screen import ScreenSettings, screen_structure
 

@@ -56,6 +56,9 @@ def register(subparsers) -> argparse.ArgumentParser:
                    help="grid neighbours of the level map (default sqrt3, as the seed's code)")
     p.add_argument("--max-points", type=int, default=200_000,
                    help="refuse structures needing more model evaluations (default 200000)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print each structure's cell, grid and number of model evaluations, "
+                        "evaluate nothing (to size --spacing and --max-points)")
     p.add_argument("--no-symmetry", dest="symmetry", action="store_false",
                    help="evaluate every grid point of every mobile ion (no symmetry reduction)")
     p.add_argument("--batch-atoms", type=int, default=None,
@@ -72,7 +75,8 @@ def register(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def _read(path: Path, order: str | None = None, seed: int = 0, occ_tol: float = 2e-3):
+def read_screen_inputs(path: Path, order: str | None = None, seed: int = 0,
+                       occ_tol: float = 2e-3):
     """All structures in a file, named ``stem`` (or ``stem_k`` for several). With ``order``,
     a file with partial occupancies is read by pymatgen and ordered (the screen refuses
     disordered cells otherwise)."""
@@ -100,6 +104,35 @@ def _read(path: Path, order: str | None = None, seed: int = 0, occ_tol: float = 
     return [(f"{path.stem}_{k}", atoms) for k, atoms in enumerate(frames)]
 
 
+def _dry_run(args: argparse.Namespace, runner, settings) -> None:
+    """One line per structure: what screening it would evaluate; nothing is evaluated."""
+    from ionmd.screen.screen import plan_screen
+
+    total = 0
+    print(f"{'structure':<24}{'cell':>16}{'atoms':>6}{'grid':>12}{'ions':>5}"
+          f"{'evaluations':>12}{'atom evals':>12}")
+    for path in (Path(s) for s in args.structures):
+        try:
+            items = read_screen_inputs(path, args.order, args.order_seed, args.order_tol)
+        except Exception as exc:  # noqa: BLE001 - as in a real screen: report, go on
+            print(f"{path.stem:<24}cannot read: {type(exc).__name__}: {exc}")
+            continue
+        for name, atoms in items:
+            try:
+                plan = plan_screen(atoms, settings, runner)
+            except IonmdError as exc:
+                print(f"{name:<24}refused: {exc}")
+                continue
+            total += plan.atom_evaluations
+            flag = "  > --max-points" if plan.n_evaluations > settings.max_points else ""
+            print(f"{name:<24}{plan.cell_atoms.get_chemical_formula():>16}"
+                  f"{len(plan.cell_atoms):>6}{'x'.join(map(str, plan.grid)):>12}"
+                  f"{len(plan.mobile):>5}{plan.n_evaluations:>12}"
+                  f"{plan.atom_evaluations:>12.2e}{flag}")
+    print(f"total {total:.2e} atom evaluations (the model's time per atom evaluation: "
+          "`python examples/bench_screen.py`, or the first screened structures)")
+
+
 def run(args: argparse.Namespace) -> None:
     """Screen every structure; one row each; errors are recorded and the rest go on."""
     from tqdm import tqdm
@@ -107,6 +140,7 @@ def run(args: argparse.Namespace) -> None:
     from ionmd.screen.batched_energy import ModelRunner
     from ionmd.screen.output import (
         CAMPAIGN,
+        check_settings,
         error_row,
         load_rows,
         result_row,
@@ -127,6 +161,15 @@ def run(args: argparse.Namespace) -> None:
                               max_nodes=args.batch_atoms or (64 if args.device == "cpu" else 16384),
                               symmetry=args.symmetry,
                               min_image_distance=args.min_image_distance)
+    if args.dry_run:
+        _dry_run(args, runner, settings)
+        return
+    check_settings(outdir, {
+        "model_sha256": runner.sha256, "species": args.species, "spacing": args.spacing,
+        "rmin": args.rmin, "thresholds": list(args.thresholds), "cell": args.cell,
+        "min_image_distance": args.min_image_distance, "connectivity": args.connectivity,
+        "order": args.order, "order_seed": args.order_seed if args.order == "random" else None,
+        "order_tol": args.order_tol if args.order else None})
     rows = load_rows(outdir)
     done = {r["source"] for r in rows if r.get("status") == "ok"}
     rows = [r for r in rows if r.get("status") == "ok"]          # failed ones are retried
@@ -136,7 +179,7 @@ def run(args: argparse.Namespace) -> None:
     failures = 0
     for path in tqdm(todo, desc="structures", unit="file", disable=None):
         try:
-            items = _read(path, args.order, args.order_seed, args.order_tol)
+            items = read_screen_inputs(path, args.order, args.order_seed, args.order_tol)
         except Exception as exc:  # noqa: BLE001 - any unreadable file: report it, go on
             failures += 1
             why = f"{type(exc).__name__}: {exc}".rstrip(": ")
@@ -146,9 +189,13 @@ def run(args: argparse.Namespace) -> None:
             continue
         for name, atoms in items:
             try:
+                model_s = runner.model_seconds
                 with tqdm(desc=name, unit="pt", leave=False, disable=None) as bar:
                     result = screen_structure(atoms, runner, settings, progress=bar.update)
                 rows.append(result_row(name, str(path), result, args.model, runner.sha256))
+                rows[-1]["model_s"] = round(runner.model_seconds - model_s, 3)
+                if "note" in result.extra:
+                    tqdm.write(f"ionmd: {name}: note: {result.extra['note']}")
                 if "ordered" in atoms.info:     # how a disordered file was made screenable
                     rows[-1]["ordering"] = atoms.info["ordered"]
                 if args.cube:

@@ -16,6 +16,7 @@ _EXPORTS = {
     "xi": "descriptors", "allowed_masks": "grid", "grid_shape": "grid",
     "ModelRunner": "batched_energy", "FrameworkScan": "batched_energy",
     "ScreenSettings": "screen", "screen_structure": "screen", "choose_cell": "screen",
+    "plan_screen": "screen", "ScreenPlan": "screen",
 }
 
 __all__ = list(_EXPORTS)

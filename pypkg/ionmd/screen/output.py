@@ -12,9 +12,8 @@ import numpy as np
 
 RESULTS_JSON = "screen.json"
 RESULTS_CSV = "screen.csv"
+SETTINGS_JSON = "screen_settings.json"
 CAMPAIGN = "campaign.yaml"
-# The seed's MD validation of top-Xi structures (Maevskiy et al., appendix A: 1000 K and
-# 500 K, 1 fs, 100 ps; sec. II C: MSD fitted over 1-15 ps in 15 ps windows).
 # The seed's MD validation of its top candidates: 1000 K and 500 K, 100 ps, 1 fs, D from
 # 15 ps windows fitted over 1-15 ps (sec. II C), as an `ionmd sweep` campaign.
 VALIDATION_TEMPERATURES_K = [1000, 500]
@@ -57,6 +56,31 @@ def result_row(name: str, source: str, result, model_path: str, model_sha256: st
 
 def error_row(name: str, source: str, message: str) -> dict:
     return {"name": name, "source": source, "status": "error", "error": message}
+
+
+def check_settings(outdir: Path, settings: dict) -> None:
+    """Record the settings that change the descriptors in ``outdir``, or, when it already
+    holds finished rows, refuse different ones: a resumed screen would otherwise keep rows
+    computed with, e.g., another spacing or model beside new ones, and rank them together.
+    Failed rows are retried anyway, so a folder holding only those takes new settings."""
+    from ionmd.errors import IonmdError
+
+    outdir = Path(outdir)
+    path = outdir / SETTINGS_JSON
+    settings = json.loads(json.dumps(settings))        # tuples -> lists, as read back
+    finished = any(r.get("status") == "ok" for r in load_rows(outdir))
+    if finished and path.is_file():
+        old = json.loads(path.read_text())
+        diff = [f"{k} {old.get(k)!r} there, {v!r} now" for k, v in settings.items()
+                if old.get(k) != v]
+        if diff:
+            raise IonmdError(
+                f"{outdir} holds a screen made with other settings ({'; '.join(diff)}): "
+                "resuming would rank rows of both together. Write to another folder (-o), "
+                "or rerun with the settings of that screen")
+        return
+    outdir.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(settings, indent=1))
 
 
 def load_rows(outdir: Path) -> list[dict]:

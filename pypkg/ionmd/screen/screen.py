@@ -25,6 +25,9 @@ CELL_CHOICES = ("primitive", "conventional", "as-given")
 # The level map's graph (13 edges per point, sorted by the spanning-tree search) needs
 # ~0.5 kB per supercell point: 2e7 points is ~10 GB.
 MAX_LEVEL_MAP_NODES = 20_000_000
+# Below this distance between a cell's image planes (A) a row says the barriers are not a
+# single ion's (see small_cell_note); the shipped electrolytes' cells are 5.3 A or wider.
+SMALL_CELL_WIDTH = 5.0
 
 
 @dataclass
@@ -109,14 +112,32 @@ def check_ordered(atoms: Atoms) -> None:
             "`--order random`, or ionmd.structures.order_structure in Python")
 
 
-def dilute_repeat(atoms: Atoms, distance: float) -> tuple[int, int, int]:
-    """Smallest repetition whose planes of periodic images are ``distance`` apart or more
-    (width along axis i = V / |l_j x l_k|), so the mobile ion is that far from its images."""
+def image_plane_widths(atoms: Atoms) -> list[float]:
+    """Distance between the cell's periodic image planes along each axis, V / |l_j x l_k|:
+    how far the mobile ion is from its own images across each face."""
     cell = atoms.cell.array
     volume = abs(np.linalg.det(cell))
-    widths = [volume / np.linalg.norm(np.cross(cell[(i + 1) % 3], cell[(i + 2) % 3]))
-              for i in range(3)]
-    return tuple(max(1, int(np.ceil(distance / w - 1e-9))) for w in widths)
+    return [float(volume / np.linalg.norm(np.cross(cell[(i + 1) % 3], cell[(i + 2) % 3])))
+            for i in range(3)]
+
+
+def dilute_repeat(atoms: Atoms, distance: float) -> tuple[int, int, int]:
+    """Smallest repetition whose planes of periodic images are ``distance`` apart or more,
+    so the mobile ion is that far from its images."""
+    return tuple(max(1, int(np.ceil(distance / w - 1e-9))) for w in image_plane_widths(atoms))
+
+
+def small_cell_note(atoms: Atoms, species: str) -> str | None:
+    """A warning for cells so narrow that the scan moves a whole row of the ion's periodic
+    images together (2- and 3-atom primitive cells of binaries): measured on rock-salt LiCl,
+    SevenNet-0 gives MPE 0.51 eV in the primitive cell and 4.85 eV with the ion 5.5 A from
+    its images (docs/screen.md), so such rows do not rank against larger cells."""
+    width = min(image_plane_widths(atoms))
+    if width >= SMALL_CELL_WIDTH:
+        return None
+    return (f"the mobile {species} is {width:.2f} A from its own periodic images, so the scan "
+            "moves a row of them together and the barriers are not a single ion's: rank such "
+            "cells against larger ones with --min-image-distance 5.5")
 
 
 def mobile_ions(atoms: Atoms, species: str) -> list[int]:
@@ -146,29 +167,71 @@ def translated_copies(landscapes: list[IonLandscape], repeat, base_shape) -> lis
     return out
 
 
-def screen_structure(atoms: Atoms, runner, settings: ScreenSettings | None = None,
-                     progress=None) -> ScreenResult:
-    """Compute the PES descriptors of one structure.
+@dataclass
+class ScreenPlan:
+    """What screening one structure will evaluate, worked out before any model call.
 
-    Parameters
+    Attributes
     ----------
-    atoms
-        The structure (any cell; :func:`choose_cell` picks the one used).
-    runner
-        A :class:`ionmd.screen.batched_energy.ModelRunner`.
-    settings
-        Method parameters.
-    progress
-        Optional callable ``progress(n_points_done)``.
+    cell_atoms
+        The screened cell (chosen cell times ``repeat``).
+    repeat
+        Repetition of the chosen cell (``--min-image-distance``).
+    grid
+        Grid shape on ``cell_atoms``.
+    mobile
+        Indices of the mobile ions scanned.
+    masks
+        ``(len(mobile), *grid)`` scanned (not excluded) points per ion.
+    labels
+        ``(len(mobile), n_points)`` orbit of each (ion, point) pair, ``-1`` = excluded.
+    reps
+        ``(n_eval, 2)`` one (ion, point) pair per orbit: what is evaluated.
+    translated
+        The ions of the other base-cell images are taken as translated copies.
     """
-    from ionmd.screen.batched_energy import FrameworkScan
-    from ionmd.screen.grid import allowed_masks, cartesian_points, grid_shape
+
+    cell_atoms: Atoms
+    repeat: tuple[int, int, int]
+    grid: tuple[int, int, int]
+    mobile: list[int]
+    masks: np.ndarray
+    labels: np.ndarray
+    reps: np.ndarray
+    translated: bool
+
+    @property
+    def n_evaluations(self) -> int:
+        """Model evaluations (grid points with the ion in place) the screen makes."""
+        return len(self.reps)
+
+    @property
+    def atom_evaluations(self) -> int:
+        """Evaluations times atoms per evaluation: the model's cost unit."""
+        return self.n_evaluations * len(self.cell_atoms)
+
+    def describe(self, species: str) -> str:
+        g = self.grid
+        return (f"{self.cell_atoms.get_chemical_formula()}: {self.n_evaluations} grid points to "
+                f"evaluate ({len(self.mobile)} {species} x grid {g[0]}x{g[1]}x{g[2]}, "
+                f"{len(self.cell_atoms)} atoms each, ~{self.atom_evaluations:.2e} atom evaluations)")
+
+
+def plan_screen(atoms: Atoms, settings: ScreenSettings | None = None,
+                runner=None) -> ScreenPlan:
+    """Cell, grid, mobile ions and the (ion, point) orbits to evaluate for one structure.
+
+    Raises :class:`IonmdError` for what the screen would refuse (disorder, no mobile ion,
+    an element ``runner``'s model lacks, a level map too large); ``--max-points`` is
+    checked by :func:`screen_structure`, so a plan can cost any structure.
+    """
+    from ionmd.screen.grid import allowed_masks, grid_shape
 
     settings = settings or ScreenSettings()
-    t0 = time.perf_counter()
     check_ordered(atoms)
     base = choose_cell(atoms, settings.cell, settings.symprec)
-    runner.species_of(base.get_chemical_symbols())            # fail before any work
+    if runner is not None:
+        runner.species_of(base.get_chemical_symbols())        # fail before any work
     mobile_ions(base, settings.species)
     repeat = (1, 1, 1)
     if settings.min_image_distance > 0:
@@ -187,10 +250,9 @@ def screen_structure(atoms: Atoms, runner, settings: ScreenSettings | None = Non
     translated = settings.symmetry and repeat != (1, 1, 1)
     if translated:
         # ions in the other base-cell images are these ones translated: scan the first
-        # image only (ASE's repeat puts it first) and translate its landscapes below
+        # image only (ASE's repeat puts it first) and translate its landscapes later
         mobile = [m for m in mobile if m < len(base)]
     masks = allowed_masks(cell_atoms, mobile, shape, settings.rmin)
-    n_full = int(masks.sum())
     n_pts = int(np.prod(shape))
     if settings.symmetry:
         from ionmd.screen.symmetry import grid_operations, orbits
@@ -204,17 +266,41 @@ def screen_structure(atoms: Atoms, runner, settings: ScreenSettings | None = Non
         labels[scanned] = np.arange(len(scanned))
         labels = labels.reshape(flat.shape)
         reps = np.stack([scanned // n_pts, scanned % n_pts], axis=1)
-    n_eval = len(reps)
+    return ScreenPlan(cell_atoms=cell_atoms, repeat=repeat, grid=shape, mobile=mobile,
+                      masks=masks, labels=labels, reps=reps, translated=translated)
+
+
+def screen_structure(atoms: Atoms, runner, settings: ScreenSettings | None = None,
+                     progress=None) -> ScreenResult:
+    """Compute the PES descriptors of one structure.
+
+    Parameters
+    ----------
+    atoms
+        The structure (any cell; :func:`choose_cell` picks the one used).
+    runner
+        A :class:`ionmd.screen.batched_energy.ModelRunner`.
+    settings
+        Method parameters.
+    progress
+        Optional callable ``progress(n_points_done)``.
+    """
+    from ionmd.screen.batched_energy import FrameworkScan
+    from ionmd.screen.grid import cartesian_points
+
+    settings = settings or ScreenSettings()
+    t0 = time.perf_counter()
+    plan = plan_screen(atoms, settings, runner)
+    cell_atoms, shape, mobile, reps = plan.cell_atoms, plan.grid, plan.mobile, plan.reps
+    n_eval = plan.n_evaluations
     if n_eval > settings.max_points:
         rate = runner.seconds_per_node()
-        eta = (f", about {n_eval * len(cell_atoms) * rate / 3600:.1f} h at the rate measured "
+        eta = (f", about {plan.atom_evaluations * rate / 3600:.1f} h at the rate measured "
                "so far" if rate else "")
         raise IonmdError(
-            f"{cell_atoms.get_chemical_formula()}: {n_eval} grid points to evaluate "
-            f"({len(mobile)} {settings.species} x grid {shape[0]}x{shape[1]}x{shape[2]}, "
-            f"{len(cell_atoms)} atoms each, ~{n_eval * len(cell_atoms):.2e} atom evaluations{eta}) "
-            f"exceeds --max-points {settings.max_points}: raise --max-points, coarsen "
-            f"--spacing, or use --cell primitive")
+            f"{plan.describe(settings.species)[:-1]}{eta}) exceeds --max-points "
+            f"{settings.max_points}: raise --max-points, coarsen --spacing, or use --cell "
+            "primitive (`ionmd screen --dry-run` lists every structure's cost)")
     points = cartesian_points(cell_atoms.cell.array, shape)
     rep_energy = np.empty(n_eval)
     for k, m in enumerate(mobile):
@@ -225,15 +311,20 @@ def screen_structure(atoms: Atoms, runner, settings: ScreenSettings | None = Non
                                              max_nodes=settings.max_nodes, progress=progress)
     landscapes = []
     for k in range(len(mobile)):
-        energies = np.where(labels[k] >= 0, rep_energy[np.maximum(labels[k], 0)], np.inf)
+        energies = np.where(plan.labels[k] >= 0, rep_energy[np.maximum(plan.labels[k], 0)],
+                            np.inf)
         landscapes.append(ion_landscape(energies.reshape(shape), cell_atoms.cell.array,
                                         settings.connectivity))
-    if translated:
-        landscapes = translated_copies(landscapes, repeat, tuple(n // r for n, r in
-                                                                 zip(shape, repeat)))
+    if plan.translated:
+        landscapes = translated_copies(landscapes, plan.repeat,
+                                       tuple(n // r for n, r in zip(shape, plan.repeat)))
     desc = aggregate(landscapes, settings.thresholds)
+    extra = {"n_scanned": int(plan.masks.sum()), "repeat": "x".join(map(str, plan.repeat)),
+             "mobile_ions_aggregated": len(landscapes)}
+    note = small_cell_note(cell_atoms, settings.species)
+    if note:
+        extra["note"] = note
     return ScreenResult(atoms=cell_atoms, descriptors=desc, landscapes=landscapes,
                         mobile_indices=mobile, grid=shape, n_evaluated=n_eval,
                         wall_s=time.perf_counter() - t0, settings=settings,
-                        extra={"n_scanned": n_full, "repeat": "x".join(map(str, repeat)),
-                               "mobile_ions_aggregated": len(landscapes)})
+                        extra=extra)
