@@ -173,3 +173,27 @@ def test_disordered_files_are_refused_or_ordered(tiny_f64, tmp_path):
     assert screen([cif, "--order", "random", "--order-seed", "3"], tiny_f64, out2) == 0
     (row,) = json.loads((out2 / "screen.json").read_text())
     assert row["status"] == "ok" and "random ordering" in row["ordering"] and "seed 3" in row["ordering"]
+
+
+def test_ranking_orders_by_xi_or_by_mpe(tiny_f64, tmp_path):
+    """--top's order: Xi first (ties by lower MPE), or lower MPE first (no path last);
+    failed rows never count; the campaign keeps that order."""
+    from ionmd.screen.output import ranked, write_campaign
+    from ionmd.sweep.campaign import load_campaign
+
+    rows = [{"name": "a", "source": str(tmp_path / "a.cif"), "status": "ok", "xi": 0.3,
+             "mpe_eV": 0.2},
+            {"name": "b", "source": str(tmp_path / "b.cif"), "status": "ok", "xi": 0.5,
+             "mpe_eV": 7.0},
+            {"name": "c", "source": str(tmp_path / "c.cif"), "status": "ok", "xi": 0.5,
+             "mpe_eV": None},
+            {"name": "d", "source": "d.cif", "status": "error", "error": "x"}]
+    assert [r["name"] for r in ranked(rows, "xi")] == ["b", "c", "a"]
+    assert [r["name"] for r in ranked(rows, "mpe")] == ["a", "b", "c"]
+    with pytest.raises(ValueError, match="rank by one of"):
+        ranked(rows, "fv")
+    for name in "abc":
+        write(tmp_path / f"{name}.cif", bulk("LiCl", "rocksalt", a=5.14))
+    path = write_campaign(tmp_path / "campaign.yaml", rows, 2, str(tiny_f64), "mpe")
+    assert [s.name for s in load_campaign(path).structures] == ["a", "b"]
+    assert "best first by mpe" in path.read_text()

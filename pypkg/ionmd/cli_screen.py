@@ -67,6 +67,9 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1)")
     p.add_argument("--top", type=int, default=0,
                    help="write the top N structures by Xi to OUT/campaign.yaml for MD")
+    p.add_argument("--rank-by", choices=("xi", "mpe"), default="xi",
+                   help="order of --top: xi (the seed's ranking) or mpe (lowest first; it "
+                        "separated fast from poor conductors better in docs/screen.md)")
     p.add_argument("--cube", action="store_true", help="write PES and level map CUBE files")
     p.add_argument("--png", action="store_true",
                    help="write level-map slices with the 0.5 eV contour as PNG")
@@ -209,6 +212,6 @@ def run(args: argparse.Namespace) -> None:
             write_rows(outdir, rows)
     write_rows(outdir, rows)
     if args.top:
-        write_campaign(outdir / CAMPAIGN, rows, args.top, args.model)
+        write_campaign(outdir / CAMPAIGN, rows, args.top, args.model, args.rank_by)
     ok = sum(r.get("status") == "ok" for r in rows)
     print(f"{ok} structure(s) screened, {failures} failed; results in {outdir}", file=sys.stderr)

@@ -132,13 +132,31 @@ def write_cubes(outdir: Path, name: str, result) -> list[Path]:
     return written
 
 
-def write_campaign(path: Path, rows: list[dict], top: int, model: str) -> Path:
-    """The ``top`` structures by Xi (then lower MPE) as an ``ionmd sweep`` campaign (YAML)
-    running the seed's MD validation; the screen's numbers are comments beside each one."""
+RANK_KEYS = ("xi", "mpe")
+
+
+def ranked(rows: list[dict], by: str = "xi") -> list[dict]:
+    """Finished rows best first: by Xi (the seed's ranking; ties by lower MPE) or by lower
+    MPE (ties by higher Xi). A structure with no percolating path (MPE ``None``) comes last
+    by MPE."""
+    if by not in RANK_KEYS:
+        raise ValueError(f"rank by one of {RANK_KEYS}, not {by!r}")
+    ok = [r for r in rows if r.get("status") == "ok"]
+
+    def mpe(r):
+        return r["mpe_eV"] if r["mpe_eV"] is not None else math.inf
+
+    return sorted(ok, key=(lambda r: (-r["xi"], mpe(r))) if by == "xi"
+                  else (lambda r: (mpe(r), -r["xi"])))
+
+
+def write_campaign(path: Path, rows: list[dict], top: int, model: str,
+                   rank_by: str = "xi") -> Path:
+    """The ``top`` structures (:func:`ranked` by ``rank_by``) as an ``ionmd sweep`` campaign
+    (YAML) running the seed's MD validation; the screen's numbers are comments beside each."""
     import yaml
 
-    ok = [r for r in rows if r.get("status") == "ok"]
-    ok.sort(key=lambda r: (-r["xi"], r["mpe_eV"] if r["mpe_eV"] is not None else math.inf))
+    ok = ranked(rows, rank_by)
     chosen = ok[:top]
     campaign = {
         "name": "pes-screen-validation",
@@ -156,7 +174,7 @@ def write_campaign(path: Path, rows: list[dict], top: int, model: str) -> Path:
     header = ["# MD validation of the top structures of `ionmd screen` (PES-descriptor seed,",
               "# 1000 K and 500 K, 100 ps, 1 fs, 15 ps windows). Run it with",
               "#   ionmd sweep plan|submit|collect THIS_FILE   (docs/sweeps.md; set executor: slurm",
-              "#   and resources for a cluster). Screen results, best first:"]
+              f"#   and resources for a cluster). Screen results, best first by {rank_by}:"]
     header += [f"#   {r['name']}: Xi = {r['xi']:.3f}, MPE = {r['mpe_eV']} eV" for r in chosen]
     path = Path(path)
     path.write_text("\n".join(header) + "\n" + yaml.safe_dump(campaign, sort_keys=False))
