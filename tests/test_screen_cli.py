@@ -106,11 +106,12 @@ def test_dry_run_costs_what_the_screen_evaluates(inputs, sevennet0_f64, tmp_path
     lines = {ln.split()[0]: ln for ln in capsys.readouterr().out.splitlines()}
     assert not (out / "screen.json").exists()                  # nothing evaluated or written
     assert "no Li in ClNa" in lines["NaCl"] and "cannot read" in lines["broken"]
-    name, formula, natoms, grid, ions, n_eval, atom_evals = lines["LiCl"].split()
+    name, formula, natoms, grid, ions, n_eval, atom_evals = lines["LiCl"].split()[:7]
     assert screen([files[0]], sevennet0_f64, out) == 0
     (row,) = json.loads((out / "screen.json").read_text())
     assert (formula, int(natoms), grid) == (row["formula"], row["natoms"], row["grid"])
     assert int(n_eval) == row["n_evaluated"] and float(atom_evals) == row["n_evaluated"] * 2
+    assert "us per atom evaluation on cpu" in lines["total"] and " h of model time" in lines["total"]
 
 
 MIXED_ANION_CIF = """data_LiClBr

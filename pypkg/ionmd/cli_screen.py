@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from ionmd.errors import IonmdError
 
 
@@ -57,8 +59,9 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--max-points", type=int, default=200_000,
                    help="refuse structures needing more model evaluations (default 200000)")
     p.add_argument("--dry-run", action="store_true",
-                   help="print each structure's cell, grid and number of model evaluations, "
-                        "evaluate nothing (to size --spacing and --max-points)")
+                   help="print each structure's cell, grid and number of model evaluations "
+                        "and the estimated model time (two timed calls), screen nothing (to "
+                        "size --spacing and --max-points)")
     p.add_argument("--no-symmetry", dest="symmetry", action="store_false",
                    help="evaluate every grid point of every mobile ion (no symmetry reduction)")
     p.add_argument("--batch-atoms", type=int, default=None,
@@ -111,7 +114,7 @@ def _dry_run(args: argparse.Namespace, runner, settings) -> None:
     """One line per structure: what screening it would evaluate; nothing is evaluated."""
     from ionmd.screen.screen import plan_screen
 
-    total = 0
+    total, costliest = 0, None
     print(f"{'structure':<24}{'cell':>16}{'atoms':>6}{'grid':>12}{'ions':>5}"
           f"{'evaluations':>12}{'atom evals':>12}")
     for path in (Path(s) for s in args.structures):
@@ -127,13 +130,35 @@ def _dry_run(args: argparse.Namespace, runner, settings) -> None:
                 print(f"{name:<24}refused: {exc}")
                 continue
             total += plan.atom_evaluations
+            if costliest is None or plan.atom_evaluations > costliest.atom_evaluations:
+                costliest = plan
             flag = "  > --max-points" if plan.n_evaluations > settings.max_points else ""
             print(f"{name:<24}{plan.cell_atoms.get_chemical_formula():>16}"
                   f"{len(plan.cell_atoms):>6}{'x'.join(map(str, plan.grid)):>12}"
                   f"{len(plan.mobile):>5}{plan.n_evaluations:>12}"
                   f"{plan.atom_evaluations:>12.2e}{flag}")
-    print(f"total {total:.2e} atom evaluations (the model's time per atom evaluation: "
-          "`python examples/bench_screen.py`, or the first screened structures)")
+    if costliest is None:
+        return
+    rate = _seconds_per_atom_evaluation(runner, costliest, settings.max_nodes)
+    print(f"total {total:.2e} atom evaluations; the model takes {rate * 1e6:.1f} us per atom "
+          f"evaluation on {args.device} ({settings.max_nodes} atoms per call, measured on "
+          f"{costliest.cell_atoms.get_chemical_formula()}): about {total * rate / 3600:.2g} h "
+          "of model time, plus the level maps")
+
+
+def _seconds_per_atom_evaluation(runner, plan, max_nodes: int, calls: int = 2) -> float:
+    """Model time per atom evaluation on a few batches of ``plan``'s own grid points."""
+    from ionmd.screen.batched_energy import FrameworkScan
+    from ionmd.screen.grid import cartesian_points
+
+    scan = FrameworkScan(runner, plan.cell_atoms, plan.mobile[0])
+    per_call = max(1, max_nodes // len(plan.cell_atoms))
+    points = cartesian_points(plan.cell_atoms.cell.array, plan.grid)[plan.reps[:, 1]]
+    points = points[np.resize(np.arange(len(points)), per_call * (calls + 1))]
+    scan.energies(points[:per_call], max_nodes=max_nodes)      # warm-up (TorchScript)
+    seconds, nodes = runner.model_seconds, runner.node_evaluations
+    scan.energies(points[per_call:], max_nodes=max_nodes)
+    return (runner.model_seconds - seconds) / (runner.node_evaluations - nodes)
 
 
 def run(args: argparse.Namespace) -> None:
