@@ -5,11 +5,14 @@ Prints, in one run, atom-steps/s of
   bare    - the exported TorchScript model's forward + backward on the same graph
             (edges from ASE's neighbour list, same threads, same executor settings),
   ase     - ASE VelocityVerlet with SevenNet's own SevenNetCalculator (float32),
+  e3gnn   - with --e3gnn-build: SevenNet's own LAMMPS pair_style e3gnn on the same cell, as
+            it comes and with the allocator settings pair_style mlip applies (e3gnn_kept),
 and the ratios plugin/bare (cost) and plugin/ase (speed-up), at ~100 and ~1000 atoms.
 Each measurement is repeated, interleaved, and the best is kept (this machine is noisy).
 
 usage: python examples/bench_sevennet.py [--sizes 2x2x3 5x5x5] [--threads 2] [--repeats 2]
                                         [--model FILE.pt|FILE.pt2] [--format torchscript|aoti]
+                                        [--e3gnn-build BUILD]   (../shared/peers/e3gnn/build.sh)
 """
 
 from __future__ import annotations
@@ -25,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-PEER_E3GNN_512 = {1: 82.0, 2: 135.0}
-OVERHEAD_PERCENT: list[float] = []   # SevenNet's own pair_style e3gnn, 512 atoms, measured here
+PEER_E3GNN_512 = {1: 82.0, 2: 135.0}  # SevenNet's own pair_style e3gnn, 512 atoms, 2026-11-24
+OVERHEAD_PERCENT: list[float] = []   # pair_style mlip's time outside the model call, per run
 
 
 def licl(rep):
@@ -37,7 +40,14 @@ def licl(rep):
     return atoms
 
 
-def time_lammps(atoms, pair_lines: str, workdir: Path, steps: int, threads: int) -> float:
+# What pair_style mlip does to glibc's allocator at load (lmp_plugins/mlip_host_memory.cpp),
+# as environment settings, so a peer can be timed with the same allocator.
+KEEP_FREED_MEMORY_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "2147483647",
+                         "MALLOC_TOP_PAD_": str(64 << 20)}
+
+
+def time_lammps(atoms, pair_lines: str, workdir: Path, steps: int, threads: int,
+                extra_env: dict | None = None) -> float:
     """Seconds per step of the LAMMPS Pair section in a timed NVE run."""
     from ase.io import write
 
@@ -55,7 +65,7 @@ run 1
 run {steps}
 """)
     lmp = str(Path(sys.executable).parent / "lmp")
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), **(extra_env or {}))
     # a real log file: pair_style e3gnn crashes with -log none
     out = subprocess.run([lmp, "-in", "in.bench", "-log", "log.bench"], cwd=workdir, env=env,
                          capture_output=True, text=True, check=True).stdout
@@ -149,35 +159,43 @@ def main(argv=None) -> int:
         steps = max(3, int(round(2000 / n)))
         best = {"plugin": np.inf, "bare": np.inf, "ase": np.inf}
         if args.e3gnn_build:
-            best["e3gnn"] = np.inf
+            best["e3gnn"] = best["e3gnn_kept"] = np.inf
         for _ in range(args.repeats):
             best["plugin"] = min(best["plugin"], time_lammps(
                 atoms, f"pair_style mlip {model}\npair_coeff * * Li Cl", work, steps, args.threads))
             if args.e3gnn_build:
                 build = args.e3gnn_build.resolve()
-                best["e3gnn"] = min(best["e3gnn"], time_lammps(
-                    atoms, f"plugin load {build}/e3gnn_plugin.so\npair_style e3gnn\n"
-                    f"pair_coeff * * {build}/models/deployed_serial.pt Li Cl",
-                    work, steps, args.threads))
+                e3gnn = (f"plugin load {build}/e3gnn_plugin.so\npair_style e3gnn\n"
+                         f"pair_coeff * * {build}/models/deployed_serial.pt Li Cl")
+                best["e3gnn"] = min(best["e3gnn"], time_lammps(atoms, e3gnn, work, steps,
+                                                               args.threads))
+                # the same peer with the allocator settings pair_style mlip applies itself
+                best["e3gnn_kept"] = min(best["e3gnn_kept"], time_lammps(
+                    atoms, e3gnn, work, steps, args.threads, KEEP_FREED_MEMORY_ENV))
             best["bare"] = min(best["bare"], time_bare(atoms, model, steps))
             best["ase"] = min(best["ase"], time_ase(atoms, steps))
         rows.append((n, steps, best))
 
     print(f"\nSevenNet-0 float32, LiCl, {args.threads} thread(s), best of {args.repeats}, "
           f"torch {torch.__version__}")
-    peer_cols = ["e3gnn"] if args.e3gnn_build else []
+    peer_cols = ["e3gnn", "e3gnn_kept"] if args.e3gnn_build else []
     cols = ["plugin", "bare", "ase"] + peer_cols
     print(f"{'atoms':>6} {'steps':>5} | " + " ".join(f"{c:>9}" for c in cols) + "  (atom-steps/s) | "
           f"{'plugin/bare time':>16} {'plugin/ase speed':>16}"
-          + (f" {'plugin/e3gnn speed':>18}" if peer_cols else ""))
+          + (f" {'plugin/e3gnn speed':>18} {'plugin/e3gnn_kept':>17}" if peer_cols else ""))
     for n, steps, best in rows:
         rate = {k: n / v for k, v in best.items()}
         line = (f"{n:>6} {steps:>5} | " + " ".join(f"{rate[c]:>9.1f}" for c in cols)
                 + f"                 | {best['plugin'] / best['bare']:>16.3f} "
                 f"{rate['plugin'] / rate['ase']:>16.2f}")
         if peer_cols:
-            line += f" {rate['plugin'] / rate['e3gnn']:>18.2f}"
+            line += (f" {rate['plugin'] / rate['e3gnn']:>18.2f}"
+                     f" {rate['plugin'] / rate['e3gnn_kept']:>17.2f}")
         print(line)
+    if peer_cols:
+        print("e3gnn_kept: SevenNet's pair_style e3gnn under the glibc settings pair_style mlip "
+              "applies itself (" + " ".join(f"{k}={v}" for k, v in KEEP_FREED_MEMORY_ENV.items())
+              + ")")
     print(f"pair_style mlip time outside the model call (graph + force/virial assembly), "
           f"same-run measurement: max {max(OVERHEAD_PERCENT):.3f}% of the model time")
     peer = PEER_E3GNN_512.get(args.threads)
@@ -185,7 +203,8 @@ def main(argv=None) -> int:
         big = max(rows, key=lambda r: r[0])
         print(f"peer: SevenNet's pair_style e3gnn, 512 atoms, {args.threads} thread(s): {peer} "
               f"atom-steps/s (measured 2026-11-24, ../shared/peers/e3gnn); plugin at {big[0]} atoms "
-              f"= {big[0] / big[2]['plugin'] / peer:.2f}x that")
+              f"= {big[0] / big[2]['plugin'] / peer:.2f}x that. This machine's speed has varied "
+              "2x between days: --e3gnn-build BUILD times the peer in this run instead")
     return 0
 
 
