@@ -87,23 +87,28 @@ def _make_wrapper_classes(torch):
 def _build_network(cp, torch, dtype: str):
     """The checkpoint's network, built natively in ``dtype``.
 
-    SevenNet builds in float32; ``.double()`` afterwards leaves constants that e3nn
-    computed at construction (Wigner 3j, normalisations) rounded to float32, which
-    shows up as ~1e-7 relative force errors. For float64 the network is therefore
+    Tensor products are generated with one ``split`` instead of column slices
+    (:mod:`ionmd.export.e3nn_split_slices`). SevenNet builds in float32; ``.double()``
+    afterwards leaves constants that e3nn computed at construction (Wigner 3j,
+    normalisations) rounded to float32, which shows up as ~1e-7 relative force errors. For float64 the network is therefore
     rebuilt under a float64 default dtype and given the (patched) float32 weights.
     """
     import copy
 
     from sevenn.model_build import build_E3_equivariant_model
 
-    net = cp.build_model(enable_cueq=False, enable_flash=False, enable_oeq=False)
+    from ionmd.export.e3nn_split_slices import split_tensor_product_slices
+
+    with split_tensor_product_slices():     # 15-20 % faster backward on CPU (see module)
+        net = cp.build_model(enable_cueq=False, enable_flash=False, enable_oeq=False)
     if dtype == "float32":
         return net
     state = {k: (v.double() if v.is_floating_point() else v) for k, v in net.state_dict().items()}
     previous = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)
     try:
-        net64 = build_E3_equivariant_model(copy.deepcopy(cp.config))
+        with split_tensor_product_slices():
+            net64 = build_E3_equivariant_model(copy.deepcopy(cp.config))
     finally:
         torch.set_default_dtype(previous)
     net64.load_state_dict(state, strict=True)
