@@ -71,42 +71,29 @@ def calibrate(runner, plans, batches=(4096, 16384, 65536), calls=3) -> dict:
     """Model seconds per atom evaluation at each batch size, on the costliest structure."""
     import torch
 
-    from ionmd.screen.batched_energy import FrameworkScan
-    from ionmd.screen.grid import cartesian_points
+    from ionmd.screen.screen import time_model
 
     plan = max(plans.values(), key=lambda p: p.atom_evaluations)
-    atoms = plan.cell_atoms
-    points = cartesian_points(atoms.cell.array, plan.grid)[plan.reps[:, 1]]
-    scan = FrameworkScan(runner, atoms, plan.mobile[0])
-    rng = np.random.default_rng(0)
-    out = {"structure": atoms.get_chemical_formula(), "atoms": len(atoms), "per_batch": []}
+    out = {"structure": plan.cell_atoms.get_chemical_formula(), "atoms": len(plan.cell_atoms),
+           "per_batch": []}
     cuda = runner.device.type == "cuda"
     for batch in batches:
-        per_call = max(1, batch // len(atoms))
-        pick = points[rng.choice(len(points), per_call * (calls + 1))]
         if cuda:
             torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats(runner.device)
         try:
-            scan.energies(pick[:per_call], max_nodes=batch)              # warm-up
-            t0, n0 = runner.model_seconds, runner.node_evaluations
-            w0 = time.perf_counter()
-            scan.energies(pick[per_call:], max_nodes=batch)
+            cost = time_model(runner, plan, batch, calls)
         except torch.cuda.OutOfMemoryError:
-            print(f"  batch {per_call * len(atoms):>6} atoms: out of GPU memory", flush=True)
+            print(f"  batch {batch:>6} atoms: out of GPU memory", flush=True)
             break
-        wall = time.perf_counter() - w0
-        model = runner.model_seconds - t0
-        nodes = runner.node_evaluations - n0
         peak = torch.cuda.max_memory_allocated(runner.device) / 2**30 if cuda else None
-        out["per_batch"].append({"batch_atoms": per_call * len(atoms), "replicas": per_call,
-                                 "us_per_atom_model": 1e6 * model / nodes,
-                                 "us_per_atom_wall": 1e6 * wall / nodes,
-                                 "points_per_s": calls * per_call / wall,
-                                 "gpu_peak_GiB": peak})
-        print(f"  batch {per_call * len(atoms):>6} atoms ({per_call} points): "
-              f"{1e6 * model / nodes:.2f} us/atom model, {1e6 * wall / nodes:.2f} us/atom "
-              f"with graph building, {calls * per_call / wall:.0f} points/s"
+        out["per_batch"].append({"batch_atoms": cost["batch_atoms"], "replicas": cost["replicas"],
+                                 "us_per_atom_model": 1e6 * cost["model"],
+                                 "us_per_atom_wall": 1e6 * cost["wall"],
+                                 "points_per_s": cost["points_per_s"], "gpu_peak_GiB": peak})
+        print(f"  batch {cost['batch_atoms']:>6} atoms ({cost['replicas']} points): "
+              f"{1e6 * cost['model']:.2f} us/atom model, {1e6 * cost['wall']:.2f} us/atom "
+              f"with graph building, {cost['points_per_s']:.0f} points/s"
               + (f", GPU peak {peak:.1f} GiB" if cuda else ""), flush=True)
     if cuda:
         torch.cuda.empty_cache()

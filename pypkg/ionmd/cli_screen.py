@@ -6,8 +6,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from ionmd.errors import IonmdError
 
 
@@ -112,7 +110,7 @@ def read_screen_inputs(path: Path, order: str | None = None, seed: int = 0,
 
 def _dry_run(args: argparse.Namespace, runner, settings) -> None:
     """One line per structure: what screening it would evaluate; nothing is evaluated."""
-    from ionmd.screen.screen import plan_screen
+    from ionmd.screen.screen import plan_screen, time_model
 
     total, costliest = 0, None
     print(f"{'structure':<24}{'cell':>16}{'atoms':>6}{'grid':>12}{'ions':>5}"
@@ -139,26 +137,11 @@ def _dry_run(args: argparse.Namespace, runner, settings) -> None:
                   f"{plan.atom_evaluations:>12.2e}{flag}")
     if costliest is None:
         return
-    rate = _seconds_per_atom_evaluation(runner, costliest, settings.max_nodes)
+    rate = time_model(runner, costliest, settings.max_nodes)["model"]
     print(f"total {total:.2e} atom evaluations; the model takes {rate * 1e6:.1f} us per atom "
           f"evaluation on {args.device} ({settings.max_nodes} atoms per call, measured on "
           f"{costliest.cell_atoms.get_chemical_formula()}): about {total * rate / 3600:.2g} h "
           "of model time, plus the level maps")
-
-
-def _seconds_per_atom_evaluation(runner, plan, max_nodes: int, calls: int = 2) -> float:
-    """Model time per atom evaluation on a few batches of ``plan``'s own grid points."""
-    from ionmd.screen.batched_energy import FrameworkScan
-    from ionmd.screen.grid import cartesian_points
-
-    scan = FrameworkScan(runner, plan.cell_atoms, plan.mobile[0])
-    per_call = max(1, max_nodes // len(plan.cell_atoms))
-    points = cartesian_points(plan.cell_atoms.cell.array, plan.grid)[plan.reps[:, 1]]
-    points = points[np.resize(np.arange(len(points)), per_call * (calls + 1))]
-    scan.energies(points[:per_call], max_nodes=max_nodes)      # warm-up (TorchScript)
-    seconds, nodes = runner.model_seconds, runner.node_evaluations
-    scan.energies(points[per_call:], max_nodes=max_nodes)
-    return (runner.model_seconds - seconds) / (runner.node_evaluations - nodes)
 
 
 def run(args: argparse.Namespace) -> None:

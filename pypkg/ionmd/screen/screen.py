@@ -214,7 +214,8 @@ class ScreenPlan:
         g = self.grid
         return (f"{self.cell_atoms.get_chemical_formula()}: {self.n_evaluations} grid points to "
                 f"evaluate ({len(self.mobile)} {species} x grid {g[0]}x{g[1]}x{g[2]}, "
-                f"{len(self.cell_atoms)} atoms each, ~{self.atom_evaluations:.2e} atom evaluations)")
+                f"{len(self.cell_atoms)} atoms each, "
+                f"~{self.atom_evaluations:.2e} atom evaluations)")
 
 
 def plan_screen(atoms: Atoms, settings: ScreenSettings | None = None,
@@ -268,6 +269,31 @@ def plan_screen(atoms: Atoms, settings: ScreenSettings | None = None,
         reps = np.stack([scanned // n_pts, scanned % n_pts], axis=1)
     return ScreenPlan(cell_atoms=cell_atoms, repeat=repeat, grid=shape, mobile=mobile,
                       masks=masks, labels=labels, reps=reps, translated=translated)
+
+
+def time_model(runner, plan: ScreenPlan, max_nodes: int, calls: int = 2) -> dict:
+    """Cost of the model on ``plan``'s own grid points: one warm-up batch (TorchScript
+    optimises on its first call), then ``calls`` timed batches of ``max_nodes`` atoms.
+
+    Returns seconds per atom evaluation of the model call alone (``model``) and with the
+    host's graph building (``wall``), grid points per second, and the batch used.
+    """
+    from ionmd.screen.batched_energy import FrameworkScan
+    from ionmd.screen.grid import cartesian_points
+
+    scan = FrameworkScan(runner, plan.cell_atoms, plan.mobile[0])
+    per_call = max(1, max_nodes // len(plan.cell_atoms))
+    points = cartesian_points(plan.cell_atoms.cell.array, plan.grid)[plan.reps[:, 1]]
+    points = points[np.resize(np.arange(len(points)), per_call * (calls + 1))]
+    scan.energies(points[:per_call], max_nodes=max_nodes)
+    seconds, nodes = runner.model_seconds, runner.node_evaluations
+    t0 = time.perf_counter()
+    scan.energies(points[per_call:], max_nodes=max_nodes)
+    wall = time.perf_counter() - t0
+    nodes = runner.node_evaluations - nodes
+    return {"model": (runner.model_seconds - seconds) / nodes, "wall": wall / nodes,
+            "points_per_s": calls * per_call / wall, "batch_atoms": per_call * len(plan.cell_atoms),
+            "replicas": per_call}
 
 
 def screen_structure(atoms: Atoms, runner, settings: ScreenSettings | None = None,
