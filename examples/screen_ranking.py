@@ -4,7 +4,9 @@ Structures:
   fast  - the six shipped electrolytes (pypkg/ionmd/data/structures: Li10GeP2S12,
           Li7P3S11, Li6PS5Cl, Li3InCl6, Li3YCl6, beta-Li3PS4; room-temperature
           conductivities of 1e-4 to 1e-2 S/cm in the papers their files cite), ordered
-          with `--order random --order-tol 0.15`, and Li3N (about 1e-3 S/cm).
+          with `--order random --order-tol 0.15 --order-min-distance 1.7` (LGPS's site
+          model fills some of its 1.73 A Li-Li pairs at any ordering; the default rule,
+          0.8 x covalent radii, 2.05 A, refuses that), and Li3N (about 1e-3 S/cm).
   poor  - stoichiometric binaries built here with ASE at their experimental lattice
           constants: rock-salt LiF and LiCl, antifluorite Li2O and Li2S (far below
           1e-8 S/cm at room temperature).
@@ -36,6 +38,7 @@ import numpy as np
 SPACINGS = (0.25, 0.3, 0.35, 0.4, 0.5)
 FAST = ("Li10GeP2S12", "Li7P3S11", "Li6PS5Cl", "Li3InCl6", "Li3YCl6", "beta-Li3PS4", "Li3N")
 POOR = ("LiF", "LiCl", "Li2O", "Li2S")
+ORDER_MIN_DISTANCE = 1.7    # A: every arrangement of LGPS's Li1 sites has 1.73 A pairs
 
 
 def simple_structures():
@@ -159,6 +162,7 @@ def screen(paths, outdir: Path, args, spacing: float, extra=()) -> list[dict]:
 
     argv = ["screen", *map(str, paths), "--model", args.model, "--device", args.device,
             "--spacing", str(spacing), "--order", "random", "--order-tol", "0.15",
+            "--order-min-distance", str(ORDER_MIN_DISTANCE),
             "--order-seed", str(args.order_seed), "--max-points", "1000000000",
             "-o", str(outdir), *extra]
     if args.batch_atoms:
@@ -186,6 +190,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from ionmd.cli_screen import read_screen_inputs
+    from ionmd.structures import OrderOptions
     from ionmd.host_memory import keep_freed_host_memory
     from ionmd.screen.batched_energy import ModelRunner
     from ionmd.screen.screen import ScreenSettings, plan_screen
@@ -205,7 +210,8 @@ def main() -> None:
         t0 = time.perf_counter()
         plans = {}
         for path in paths:
-            for name, atoms in read_screen_inputs(path, "random", args.order_seed, 0.15):
+            order = OrderOptions("random", args.order_seed, 0.15, ORDER_MIN_DISTANCE)
+            for name, atoms in read_screen_inputs(path, order):
                 plans[name] = plan_screen(atoms, settings, runner)
                 print(f"  {plans[name].describe('Li')}", flush=True)
         print(f"planned in {time.perf_counter() - t0:.1f} s; calibrating on {args.device}",

@@ -4,6 +4,7 @@ in, flags that fill in a missing run.json, and clear errors for bad input."""
 
 import csv
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -171,3 +172,33 @@ def test_arrhenius_names_points_from_runs_not_yet_diffusive(tmp_path):
     assert fit["kinisi"]["Ea_ci95"][0] < EA < fit["kinisi"]["Ea_ci95"][1]
     with open(tmp_path / "arrhenius.csv") as fh:
         assert [row["method"] for row in csv.DictReader(fh)] == ["wls", "kinisi"]
+
+
+def test_runs_whose_folders_share_a_name_keep_their_own_results(tmp_path, capsys):
+    """ionmd's layout ends every run in r0: -o OUT mirrors the run directories below their
+    common folder (OUT/T600K/r0, OUT/T900K/r0) instead of writing both to OUT/r0; a folder
+    holding another run's results is refused, the same run's is replaced."""
+    base = tmp_path / "runs" / "LiCl" / "model" / "conductivity"
+    truth = {}
+    for T in (600, 900):
+        (base / f"T{T}K").mkdir(parents=True)
+        truth[T] = _run_dir(base / f"T{T}K" / "r0", T, seed=T)
+    out = tmp_path / "out"
+    runs = [str(base / f"T{T}K" / "r0") for T in truth]
+    argv = ["analyze", *runs, "-o", str(out), "--mcmc-samples", "50", *POINT_IONS]
+    assert main(argv) == 0
+    for T in truth:
+        res = json.loads((out / f"T{T}K" / "r0" / "results.json").read_text())
+        assert res["temperature_K"] == T
+        assert json.loads((out / f"T{T}K" / "r0" / "run_dir.json").read_text())["run_dir"] == \
+            str(Path(runs[0 if T == 600 else 1]).resolve())
+    assert not (out / "r0").exists()
+    assert main(argv) == 0                                  # the same runs again: replaced
+    # one run alone goes to OUT/r0; another run's r0 there is refused, nothing overwritten
+    assert main(["analyze", runs[0], "-o", str(tmp_path / "one"), *POINT_IONS,
+                 "--mcmc-samples", "50"]) == 0
+    before = (tmp_path / "one" / "r0" / "results.json").read_text()
+    capsys.readouterr()
+    assert main(["analyze", runs[1], "-o", str(tmp_path / "one"), *POINT_IONS]) == 1
+    assert "holds the analysis of" in capsys.readouterr().err
+    assert (tmp_path / "one" / "r0" / "results.json").read_text() == before

@@ -114,3 +114,36 @@ def test_data_file_types_match_pair_coeff(tmp_path, morse):
     assert np.allclose(back.get_masses(), atoms.get_masses(), atol=1e-3)
     assert run["temperature_K"] == 600.0 and run["discard_ps"] == 0.1 and run["dump_unwrapped"]
     assert json.loads((rd.path / "status.json").read_text())["state"] == "pending"
+
+
+def test_an_explicit_duration_wins_over_the_presets_low_temperature_rule(morse, tmp_path, capsys):
+    """conductivity-nvt runs 1 ns below 800 K by its rule; a duration the user sets
+    (--time, --set duration_ps, a campaign's protocol table) applies at every temperature,
+    unless the long_* value is set too; `ionmd run` says which setting decided."""
+    from ionmd.cli import main
+
+    p = get_protocol("conductivity-nvt", duration_ps="0.6", discard_ps="0.1")
+    assert p.schedule(600.0) == p.schedule(1000.0) == (0.6, 0.1)
+    assert p.steps(600.0) == 600 and p.schedule_source(600.0) == "duration_ps/discard_ps"
+    both = get_protocol("conductivity-nvt", duration_ps=0.6, long_duration_ps=2.0)
+    assert both.schedule(600.0) == (2.0, 200.0) and both.schedule(900.0) == (0.6, 100.0)
+    assert "long_below_K = 800 K" in PRESETS["conductivity-nvt"].schedule_source(600.0)
+    fcc_cell().write(tmp_path / "fcc.cif")
+    assert main(["run", "conductivity-nvt", str(tmp_path / "fcc.cif"), "--model", str(morse),
+                 "--temps", "600,900", "--time", "0.6ps", "--set", "discard_ps=0.1",
+                 "--supercell", "none", "--dry-run", "-o", str(tmp_path / "runs")]) == 0
+    out = capsys.readouterr().out
+    assert "600, 900 K: 0.6 ps (600 steps of 1 fs), 0.1 ps discarded: duration_ps/discard_ps" in out
+    for temp in (600, 900):
+        (rd,) = (tmp_path / "runs").rglob(f"T{temp}K/r0")
+        assert json.loads((rd / "status.json").read_text())["planned_steps"] == 600
+
+
+def test_non_finite_numbers_are_refused():
+    for key in ("duration_ps", "timestep_fs", "tdamp_fs"):
+        with pytest.raises(IonmdError, match=f"{key} must be a finite number"):
+            get_protocol("conductivity", **{key: "nan"})
+    with pytest.raises(IonmdError, match="cannot read time"):
+        parse_time_ps("inf")
+    with pytest.raises(IonmdError, match="cannot read temperatures"):
+        parse_temperatures("nan")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from ase.data import covalent_radii
 
 from ionmd.structures import example_names, read_structure
 from ionmd.structures._build_examples import EXAMPLES, cif_text
@@ -44,6 +45,8 @@ OXIDATION = {"Li": 1, "Y": 3, "In": 3, "Ge": 4, "P": 5, "S": -2, "Cl": -1}
 MIN_CATION_ANION = {"Li7P3S11": 1.85}
 SHORT_LI_S = {"beta-Li3PS4": ("Li3", "S3", 1.45)}
 ANIONS = {"S", "Cl", "Br", "I"}
+FORCED_PAIRS = {"Li10GeP2S12"}      # its occupancies force Li-Li pairs at 1.73 A
+LGPS_LI_LI = 1.7
 
 
 def test_every_example_is_package_data():
@@ -170,7 +173,7 @@ def test_orders_to_an_integral_cell_without_overlaps(name):
     from ionmd.structures import order_structure
 
     s = read_structure(name)
-    cell = order_structure(s, "random", seed=0)
+    cell = order_structure(s, "random", seed=0, min_distance=LGPS_LI_LI if name in FORCED_PAIRS else None)
     o = cell.structure
     assert o.is_ordered
     reps = np.prod(cell.supercell)
@@ -192,9 +195,22 @@ def test_orders_to_an_integral_cell_without_overlaps(name):
     assert d[np.ix_(cation, anion)].min() >= MIN_CATION_ANION.get(name, 1.9)
     assert d[np.ix_(anion, anion)].min() >= 3.0
     # Li-Li is the shortest contact: the site models put partially occupied Li sites
-    # 1.73 A (LGPS 16h chain) and 1.95 A (argyrodite 48h pair) apart, and a random
-    # ordering occupies some such pairs; the first MD steps push them apart
+    # 1.73 A (LGPS 16h pairs) and 1.95 A (argyrodite 48h pairs) apart. Ordering keeps
+    # such atoms 0.8 x their covalent radii sum (2.05 A) apart by default; LGPS's 11 Li
+    # on 8 pairs of Li1 sites must fill some pairs, so it is ordered with 1.7 A
     li = sym == "Li"
     others = d.copy()
     others[np.ix_(li, li)] = 99
     assert others.min() >= MIN_CATION_ANION.get(name, 1.9)
+    li_li = d[np.ix_(li, li)].min()
+    assert li_li >= (LGPS_LI_LI if name in FORCED_PAIRS else 2 * 0.8 * covalent_radii[3] - 1e-9)
+
+
+def test_default_ordering_refuses_forced_close_pairs():
+    """LGPS's Li1 (16h, occupancy 0.691): 8 pairs of sites 1.73 A apart for 11 Li. The
+    default rule cannot be kept; the error names the sites, the distance and the fix."""
+    from ionmd.structures import order_structure
+    from ionmd.structures.errors import StructureError
+
+    with pytest.raises(StructureError, match=r"sites of Li1.*1\.73 A apart.*min_distance=1\.7"):
+        order_structure(read_structure("Li10GeP2S12"), "random", seed=0, occ_tol=0.15)

@@ -146,3 +146,56 @@ def test_ordered_input_just_repeats():
     s = Structure(Lattice.cubic(4.0), ["Li", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]])
     cell = order_structure(s, "random", seed=1, min_width=8.0)
     assert cell.supercell == (2, 2, 2) and len(cell.structure) == 16 and cell.method == "ordered"
+
+
+def _li_li_min(s: Structure) -> float:
+    li = [i for i, site in enumerate(s) if site.specie.symbol == "Li"]
+    d = s.lattice.get_all_distances(s.frac_coords[li], s.frac_coords[li]) + 99 * np.eye(len(li))
+    return float(d.min())
+
+
+def test_random_keeps_placed_atoms_apart():
+    """Argyrodite's 48h Li sites come in pairs 1.96 A apart (here: (0.18, 0.18, 0.02) in
+    F-43m). A plain random draw of 24 Li on 48 sites fills both sites of some pair for
+    almost every seed; the default rule (0.8 x covalent radii sum, 2.05 A) must not, for
+    any seed, and min_distance=0 must give the plain draw back."""
+    from ase.data import covalent_radii
+
+    s = argyrodite_like(1.0)
+    limit = 0.8 * 2 * covalent_radii[3]
+    plain = [order_structure(s, "random", seed=k, min_distance=0) for k in range(8)]
+    assert sum(_li_li_min(c.structure) < limit for c in plain) >= 6      # the defect is real
+    for k in range(8):
+        cell = order_structure(s, "random", seed=k)
+        assert _li_li_min(cell.structure) >= limit
+        assert cell.structure.composition.as_dict() == {"Li": 24, "P": 4, "S": 20, "Cl": 4}
+        assert _on_sites(cell.structure, s)
+        assert cell.min_distance == "0.8 x covalent radii sum"
+    again = order_structure(s, "random", seed=5)
+    assert again.structure == order_structure(s, "random", seed=5).structure   # seeded
+    # an explicit distance in A; one no arrangement can keep names the pair and the fix
+    assert _li_li_min(order_structure(s, "random", seed=1, min_distance=2.2).structure) >= 2.2
+    with pytest.raises(IonmdError, match=r"sites of Li1 .*are 2\.\d\d A apart.*min_distance="):
+        order_structure(s, "random", seed=1, min_distance=3.5)
+
+
+def test_ewald_keeps_each_groups_counts():
+    """Two Li groups whose occupancies differ by < 10 % (LGPS: 0.691 and 0.643) keep their
+    own counts; pymatgen's OrderDisorderedStructureTransformation merged them (8 + 8 Li
+    instead of 11 + 5 there). Checked against enumerating every arrangement."""
+    lattice = Lattice.cubic(10.0)
+    grid = [[i / 3, j / 3, k / 3] for i in range(3) for j in range(3) for k in range(3)]
+    s = Structure(lattice, [{"Li": 0.75}] * 4 + [{"Li": 0.7}] * 10 + ["Cl"] * 10, grid[:24],
+                  labels=["A"] * 4 + ["B"] * 10 + ["X"] * 10)
+    cell = order_structure(s, "ewald", min_distance=0)
+    o = cell.structure
+    d = s.lattice.get_all_distances(o.frac_coords, s.frac_coords)
+    on = [s[j].label for j in d.argmin(axis=1)]
+    assert on.count("A") == 3 and on.count("B") == 7          # 4 x 0.75 and 10 x 0.7
+    energies = []
+    for a in itertools.combinations(range(4), 3):
+        for b in itertools.combinations(range(4, 14), 7):
+            keep = list(a) + list(b) + list(range(14, 24))
+            charged = Structure(lattice, ["Li+"] * 10 + ["Cl-"] * 10, s.frac_coords[keep])
+            energies.append(EwaldSummation(charged).total_energy)
+    assert cell.ewald_energy == pytest.approx(min(energies), rel=1e-6)

@@ -132,6 +132,23 @@ def test_plan_lists_runs_and_seeds_without_writing(folder, capsys):
     assert out.count(" new") == 18
 
 
+def test_plan_warns_when_a_run_outlasts_its_walltime(folder, capsys):
+    """The cost per atom-step comes from the campaign's own LAMMPS logs ('Loop time');
+    without one there is no estimate and no warning."""
+    path = write_campaign(folder, temperatures=(600, 700), resources='walltime = "0:10:00"')
+    c = load_campaign(path)
+    runs = plan_campaign(c, create=True)
+    assert main(["sweep", "plan", str(path)]) == 0
+    assert "warning" not in capsys.readouterr().err
+    # 2 s per step of 32 atoms measured in one run; 500 planned steps: 1000 s > 10 min
+    (runs[0].path / "log.0.lammps").write_text(
+        "Loop time of 200 on 1 procs for 100 steps with 32 atoms\n")
+    assert runs[0].rundir.planned_steps == 500
+    assert main(["sweep", "plan", str(path)]) == 0
+    err = capsys.readouterr().err
+    assert err.count("warning") == 2 and "about 0.278 h" in err and "2 submissions" in err
+
+
 # ---- collect on prepared run directories ----------------------------------------------
 EA, D_1000 = 0.25, 0.15    # eV; A^2/ps at 1000 K
 

@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ionmd.errors import IonmdError
+from ionmd.cli_structure_options import add_order_arguments, order_options
 
 
 def _int_list(text: str) -> list[int]:
@@ -27,13 +27,12 @@ def _cmd_bench(args: argparse.Namespace) -> None:
     if args.structure:
         from pymatgen.io.ase import AseAtomsAdaptor
 
-        from ionmd.structures import read_structure
+        from ionmd.structures import load_structure
 
-        s = read_structure(args.structure)
-        if not s.is_ordered:
-            raise IonmdError(f"{args.structure} has partial occupancies: order it first "
-                             f"(ionmd.structures.order_structure) and bench the ordered cell")
-        structure, name = AseAtomsAdaptor.get_atoms(s), Path(args.structure).name
+        loaded = load_structure(args.structure, order_options(args))
+        structure, name = AseAtomsAdaptor.get_atoms(loaded.structure), Path(args.structure).name
+        if loaded.ordering:
+            name += f" ({loaded.ordering})"
     result = bench(Path(args.model), args.atoms, args.np, Path(args.output), structure=structure,
                    structure_name=name, threads=args.threads, steps=args.steps,
                    device=args.device, ghost=args.ghost, progress=not args.no_progress)
@@ -57,7 +56,9 @@ def register(subparsers) -> None:
     p.add_argument("--ghost", default="auto",
                    help="ghost mode: auto, redundant or halo; several, comma-separated "
                         "(halo,redundant), are compared against one serial baseline")
-    p.add_argument("--structure", help="structure file to replicate (default: LiCl rocksalt)")
+    p.add_argument("--structure", help="structure file to replicate (default: LiCl rocksalt); "
+                                       "partial occupancies need --order")
+    add_order_arguments(p)
     p.add_argument("-o", "--output", default="bench-out", help="output folder (default bench-out)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_bench)

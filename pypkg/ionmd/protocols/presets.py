@@ -160,11 +160,35 @@ class Protocol:
             values[key] = _convert(key, value, hints[key]) if isinstance(value, str) else value
             if key == "temperatures" and not isinstance(values[key], tuple):
                 values[key] = tuple(float(t) for t in values[key])
+            _check_finite(key, values[key])
+        # a value the user sets wins over the preset's rule for low temperatures: an
+        # explicit duration_ps (or discard_ps) applies at every temperature unless the
+        # long_* value is set too
+        for plain, long in (("duration_ps", "long_duration_ps"), ("discard_ps", "long_discard_ps")):
+            if plain in values and long not in values:
+                values[long] = None
         return dataclasses.replace(self, **values)
+
+    def schedule_source(self, temperature: float) -> str:
+        """Which settings decide the run length at ``temperature`` (for messages)."""
+        if self.long_below_K is not None and temperature < self.long_below_K and (
+                self.long_duration_ps is not None or self.long_discard_ps is not None):
+            return (f"long_duration_ps/long_discard_ps, as the run is below long_below_K = "
+                    f"{self.long_below_K:g} K")
+        return "duration_ps/discard_ps"
 
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v
                 for k, v in dataclasses.asdict(self).items()}
+
+
+def _check_finite(key: str, value) -> None:
+    """Refuse NaN and infinite numbers (they pass every ``<``/``>`` check)."""
+    import math
+
+    items = value if isinstance(value, tuple) else (value,)
+    if any(isinstance(v, float) and not math.isfinite(v) for v in items):
+        raise IonmdError(f"{key} must be a finite number (got {value!r})")
 
 
 def _convert(key: str, text: str, hint) -> object:
@@ -200,7 +224,10 @@ def parse_temperatures(text: str) -> tuple[float, ...]:
                 raise ValueError("expected START:STOP:STEP with STOP >= START and STEP > 0")
             n = int(round((parts[1] - parts[0]) / parts[2]))
             return tuple(parts[0] + i * parts[2] for i in range(n + 1))
-        return tuple(float(p) for p in text.replace(",", " ").split())
+        values = tuple(float(p) for p in text.replace(",", " ").split())
+        if not values or not all(0 < t < float("inf") for t in values):
+            raise ValueError("every temperature must be a finite number > 0 K")
+        return values
     except ValueError as exc:
         raise IonmdError(f"cannot read temperatures {text!r}: {exc} (e.g. 500:900:100 or "
                          f"500,700,900)") from exc
@@ -216,9 +243,13 @@ def parse_time_ps(text: str) -> float:
     else:
         scale = 1.0
     try:
-        return float(t) * scale
-    except ValueError as exc:
-        raise IonmdError(f"cannot read time {text!r}; use e.g. 110ps, 1ns or 500fs") from exc
+        value = float(t) * scale
+    except ValueError:
+        value = float("nan")
+    if not (value > 0 and value != float("inf")):
+        raise IonmdError(f"cannot read time {text!r}: give a positive duration such as 110ps, "
+                         f"1ns or 500fs")
+    return value
 
 
 PRESETS: dict[str, Protocol] = {

@@ -2,15 +2,19 @@
 build supercells (explicit or by minimum perpendicular width) and turn partially
 occupied sites into ordered cells (Ewald ranking or seeded random sampling).
 
-Modules: ``io`` (``read_structure``), ``examples`` (shipped CIF files),
-``supercell`` (repetitions and perpendicular widths), ``ordering`` (ordered cells).
+Modules: ``io`` (``read_structure(s)``), ``load`` (``load_structures``: read, order, check;
+what every command uses), ``checks`` (partial sites, overlapping atoms), ``examples``
+(shipped CIF files), ``supercell`` (repetitions and perpendicular widths), ``ordering``
+(ordered cells).
 pymatgen is imported on first use so ``ionmd``'s command line stays quick to start.
 """
 
 import importlib
 
 _EXPORTS = {
-    "read_structure": "io",
+    "read_structure": "io", "read_structures": "io",
+    "load_structure": "load", "load_structures": "load", "OrderOptions": "load",
+    "LoadedStructure": "load", "check_overlaps": "checks", "check_ordered": "checks",
     "example_names": "examples", "example_path": "examples",
     "parse_supercell": "supercell", "perpendicular_widths": "supercell",
     "min_width_supercell": "supercell", "make_supercell": "supercell",

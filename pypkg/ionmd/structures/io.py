@@ -4,6 +4,7 @@ shipped example name, into a pymatgen ``Structure`` with partial occupancies kep
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -62,7 +63,7 @@ def read_structure(source: Any) -> Structure:
             "path, a pymatgen Structure, an ASE Atoms or a shipped example name")
     if len(structure) == 0:
         raise StructureError(f"the structure read from {_describe(source)} has no atoms")
-    return structure
+    return _checked(structure, _describe(source))
 
 
 def _is_ase_atoms(obj: Any) -> bool:
@@ -78,27 +79,116 @@ def _describe(source: Any) -> str:
 
 
 def _read_file(path, label: str | None = None) -> Structure:
-    """Parse ``path`` (a Path or importlib Traversable) as CIF or POSCAR."""
+    """The single structure in ``path`` (a Path or importlib Traversable)."""
+    frames = _read_frames(path, label)
+    if len(frames) > 1:
+        raise StructureError(
+            f"{label or repr(str(path))} holds {len(frames)} structures; read them all with "
+            "ionmd.structures.read_structures, or keep one per file")
+    return frames[0]
+
+
+def read_structures(source: Any) -> list[tuple[str, Structure]]:
+    """Every structure in a file, as ``(name, Structure)``: ``stem`` for a file with one
+    structure, ``stem_k`` (k = 0, 1, ...) for several (CIF data blocks, extxyz frames).
+    Non-file sources give one structure named ``"structure"`` or the example's name.
+
+    Raises
+    ------
+    StructureError
+        As :func:`read_structure`, also when the file holds no structure.
+    """
+    if isinstance(source, (str, os.PathLike)) and Path(source).is_file():
+        path = Path(source)
+        frames = [_checked(s, repr(str(path))) for s in _read_frames(path)]
+        if len(frames) == 1:
+            return [(path.stem, frames[0])]
+        return [(f"{path.stem}_{k}", s) for k, s in enumerate(frames)]
+    name = source if isinstance(source, str) else "structure"
+    return [(name, read_structure(source))]
+
+
+# ASE reads these (and pymatgen's CIF/POSCAR readers do not); other unknown names are tried
+# as CIF, then POSCAR, then by ASE's own format detection
+_ASE_SUFFIXES = (".xyz", ".extxyz", ".traj", ".json", ".xsf", ".pdb", ".gen", ".res",
+                 ".lammps-data", ".lmp", ".data", ".in")
+
+
+def _read_frames(path, label: str | None = None) -> list[Structure]:
+    """Parse ``path`` as CIF (every data block) or POSCAR with pymatgen, or with ASE for the
+    formats only ASE reads (every frame)."""
     label = label or repr(str(path))
-    name = path.name
-    text = path.read_text()
-    if name.lower().endswith(".cif"):
+    name = path.name.lower()
+    text = path.read_text(errors="replace")
+    if not text.strip():
+        raise StructureError(f"{label} is empty; give a CIF or POSCAR file with a structure in it")
+    if name.endswith(".cif"):
         formats = ["cif"]
-    elif name.lower().endswith((".vasp", ".poscar")) or any(n in name.upper() for n in _POSCAR_NAMES):
+    elif name.endswith((".vasp", ".poscar")) or any(n in path.name.upper() for n in _POSCAR_NAMES):
         formats = ["poscar"]
+    elif name.endswith(_ASE_SUFFIXES):
+        formats = ["ase"]
     else:
-        formats = ["cif", "poscar"]
+        formats = ["cif", "poscar", "ase"]
     errors = []
     for fmt in formats:
-        try:
-            with warnings.catch_warnings():
-                # pymatgen warns about rounded occupancies etc.; its errors carry the content
-                warnings.simplefilter("ignore")
-                structure = Structure.from_str(text, fmt=fmt)
-        except Exception as exc:  # pymatgen raises ValueError, IndexError, ... on bad input
-            errors.append(f"{fmt}: {type(exc).__name__}: {exc}")
-            continue
-        return structure
+        with warnings.catch_warnings(record=True) as caught:
+            # pymatgen warns about rounded occupancies etc.; kept to explain a failure
+            warnings.simplefilter("always")
+            try:
+                frames = _parse(path, text, fmt)
+            except Exception as exc:  # pymatgen/ASE raise ValueError, IndexError, ... on bad input
+                errors.append(f"{fmt}: {type(exc).__name__}: {exc}")
+                frames = []
+        overfull = _overfull_sites(caught)
+        if overfull:
+            raise StructureError(
+                f"{label} puts more than one atom on one site (occupancies add up to "
+                f"{overfull}): a duplicated atom in the file. Remove the duplicates (one "
+                "atom, or occupancies summing to at most 1, per position)")
+        if frames:
+            return frames
+        if not errors or not errors[-1].startswith(fmt):
+            errors.append(f"{fmt}: no structure in the file")
+    formats = [f.upper() if f != "ase" else "any format ASE reads" for f in formats]
     raise StructureError(
-        f"cannot read {label} as {' or '.join(f.upper() for f in formats)} "
-        f"({'; '.join(errors)}); give a valid CIF (*.cif) or POSCAR/CONTCAR (*.vasp) file")
+        f"cannot read {label} as {' or '.join(formats)} ({'; '.join(errors)}); give a valid "
+        "CIF (*.cif) or POSCAR/CONTCAR (*.vasp) file")
+
+
+def _parse(path, text: str, fmt: str) -> list[Structure]:
+    if fmt == "cif":
+        from pymatgen.io.cif import CifParser
+
+        # as Structure.from_str(fmt="cif"), but every data block, not only the first
+        return CifParser.from_str(text).parse_structures(primitive=False)
+    if fmt == "poscar":
+        return [Structure.from_str(text, fmt="poscar")]
+    from ase.io import read
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    return [AseAtomsAdaptor.get_structure(atoms) for atoms in read(str(path), index=":")]
+
+
+def _overfull_sites(caught) -> str | None:
+    """pymatgen's warning for a position whose occupancies add up to more than 1 (it then
+    drops the whole block and reports "no structures")."""
+    for w in caught:
+        m = re.search(r"Some occupancies \(\[([^\]]*)\]\) sum to > 1", str(w.message))
+        if m:
+            return m.group(1)
+    return None
+
+
+def _checked(structure: Structure, label: str) -> Structure:
+    """Refuse placeholder species (CIF type symbol ``X``, ASE atomic number 0)."""
+    from pymatgen.core.periodic_table import DummySpecies
+
+    for i, site in enumerate(structure):
+        for sp in site.species:
+            if isinstance(sp, DummySpecies) or getattr(sp, "Z", 1) == 0:
+                symbol = re.sub(r"[0-9.+-]+$", "", getattr(sp, "symbol", str(sp))) or "X"
+                raise StructureError(
+                    f"{label}: site {i} ({site.label or symbol}) has the unknown element "
+                    f"symbol {symbol!r}; give a chemical element (e.g. Li, Cl) for every atom")
+    return structure

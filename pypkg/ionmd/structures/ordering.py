@@ -25,6 +25,19 @@ DEFAULT_MAX_ARRANGEMENTS = 10**8
 took ~10 s for LGPS's 1.5e6 and did not finish in minutes for Li6PS5Cl's 3e13)."""
 DEFAULT_MAX_ATOMS = 2000
 """Largest supercell (counting every partially occupied site) searched for integral occupancies."""
+MIN_DISTANCE_FRACTION = 0.8
+"""Default ``min_distance``: two atoms placed on partially occupied sites keep at least this
+fraction of their covalent radii sum (Li-Li 2.05 A). Bonds are 0.8-1.2x that sum; partially
+occupied sites closer than this are alternatives of one site model (argyrodite's 48h pairs
+at 1.95 A), which a real ordered cell does not fill both of. Distances to fully occupied
+sites are the site model's, not the ordering's choice (the overlap check covers them)."""
+RANDOM_RESTARTS = 5
+RESOLVE_MOVES_PER_SITE = 50
+RESOLVE_CANDIDATES = 16
+"""``method="random"`` with ``min_distance``: seeded draws, atom moves per partially occupied
+site in each, and empty sites tried per move, before the rule is reported unreachable."""
+EWALD_CANDIDATES = 100
+"""Lowest-Ewald arrangements searched for one that keeps ``min_distance``."""
 
 
 @dataclass
@@ -47,6 +60,8 @@ class OrderedCell:
         Ewald energy (eV) of the chosen arrangement for ``method="ewald"``, else None.
     seed
         The random seed for ``method="random"``.
+    min_distance
+        The distance rule the arrangement keeps (see ``order_structure``).
     """
 
     structure: Structure
@@ -55,6 +70,7 @@ class OrderedCell:
     method: str = "ordered"
     ewald_energy: float | None = None
     seed: int | None = None
+    min_distance: str = ""
 
 
 def _groups(structure: Structure) -> dict[str, tuple[dict[str, float], list[int]]]:
@@ -195,7 +211,8 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
                     seed: int | None = None, supercell=None, min_width: float | None = None,
                     oxidation_states: dict[str, float] | None = None,
                     max_atoms: int = DEFAULT_MAX_ATOMS, occ_tol: float = 2e-3,
-                    max_arrangements: int = DEFAULT_MAX_ARRANGEMENTS) -> OrderedCell:
+                    max_arrangements: int = DEFAULT_MAX_ARRANGEMENTS,
+                    min_distance: float | None = None) -> OrderedCell:
     """An ordered supercell of ``structure``.
 
     Parameters
@@ -224,6 +241,20 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
     max_arrangements
         ``method="ewald"`` is refused when the cell has more distinct arrangements
         (product over site groups of multinomial coefficients) than this.
+    min_distance
+        Two atoms placed on partially occupied sites stay at least this far (A) apart,
+        periodic images included. Default (None): ``MIN_DISTANCE_FRACTION`` x the pair's
+        covalent radii sum; 0 turns the rule off. ``"random"`` keeps the
+        plain seeded draw when it already obeys the rule, else moves clashing atoms to
+        other sites of their group (seeded min-conflicts search); ``"ewald"`` takes the lowest-energy
+        arrangement that obeys it. When no arrangement is found, a ``StructureError``
+        names the sites and the closest pair the occupancies force.
+
+    Raises
+    ------
+    StructureError
+        On an unknown method, a missing seed, occupancies that cannot be made whole, too
+        many arrangements for Ewald ordering, or a ``min_distance`` no arrangement keeps.
     """
     if method not in ("ewald", "random"):
         raise StructureError(f"unknown ordering method {method!r}; use 'ewald' or 'random'")
@@ -251,9 +282,11 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
         excess = sum(v for k, v in c.items() if k != "sites") - c["sites"]
         if excess:
             raise StructureError(f"occupancies {key} do not add up to whole sites; round them in the input")
+    limits = _PairLimits(big, min_distance)
     if method == "random":
-        ordered = _order_random(big, groups, counts, seed)
-        return OrderedCell(ordered, reps, counts, "random", seed=seed)
+        ordered = _order_random(big, groups, counts, seed, limits)
+        return OrderedCell(ordered, reps, counts, "random", seed=seed,
+                           min_distance=limits.describe())
     arrangements = math.prod(
         math.factorial(c["sites"]) // math.prod(math.factorial(n) for k, n in c.items() if k != "sites")
         for c in counts.values())
@@ -270,35 +303,201 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
         for sp, n in c.items():
             if sp not in ("sites", VACANCY):
                 element_counts[sp] = element_counts.get(sp, 0) + n
-    ordered, energy = _order_ewald(big, oxidation_states, element_counts)
-    return OrderedCell(ordered, reps, counts, "ewald", ewald_energy=energy)
+    ordered, energy = _order_ewald(big, oxidation_states, element_counts, groups, counts, limits)
+    return OrderedCell(ordered, reps, counts, "ewald", ewald_energy=energy,
+                       min_distance=limits.describe())
 
 
-def _order_random(big: Structure, groups, counts, seed: int) -> Structure:
+class _PairLimits:
+    """The ``min_distance`` rule on one supercell: which pairs of partially occupied sites
+    may not both hold atoms, and checks of whole arrangements."""
+
+    def __init__(self, big: Structure, min_distance: float | None):
+        from ionmd.structures.checks import covalent_radius
+
+        if min_distance is not None and not (min_distance >= 0 and math.isfinite(min_distance)):
+            raise StructureError(f"min_distance must be >= 0 A (0: no rule), got {min_distance}")
+        self.min_distance = min_distance
+        self.partial = [i for i, site in enumerate(big) if not site.is_ordered]
+        symbols = sorted({el.symbol for site in big for el in site.species.elements})
+        self.radius = {el: covalent_radius(el) for el in symbols}
+        reach = (min_distance if min_distance is not None
+                 else MIN_DISTANCE_FRACTION * 2 * max(self.radius.values()))
+        # neighbours of each partially occupied site within the largest limit
+        self.near: dict[int, list[tuple[int, float]]] = {i: [] for i in self.partial}
+        if reach > 0 and self.partial:
+            coords = big.frac_coords[self.partial]
+            d = big.lattice.get_all_distances(coords, coords)
+            for row, i in enumerate(self.partial):
+                self.near[i] = [(self.partial[j], float(d[row, j]))
+                                for j in np.flatnonzero(d[row] < reach) if j != row]
+
+    def limit(self, a: str, b: str) -> float:
+        if self.min_distance is not None:
+            return self.min_distance
+        return MIN_DISTANCE_FRACTION * (self.radius[a] + self.radius[b])
+
+    def clash(self, i: int, species: str, placed: list) -> tuple[int, float] | None:
+        """A placed atom too close to ``species`` on site ``i``: (site, distance), or None."""
+        for j, d in self.near[i]:
+            other = placed[j]
+            if other is not None and other != VACANCY and d < self.limit(species, other):
+                return j, d
+        return None
+
+    def first_clash(self, species: list) -> tuple[int, int, float] | None:
+        for i in self.partial:
+            if species[i] not in (None, VACANCY):
+                hit = self.clash(i, species[i], species)
+                if hit:
+                    return (i, *hit)
+        return None
+
+    def describe(self) -> str:
+        if self.min_distance is None:
+            return f"{MIN_DISTANCE_FRACTION:g} x covalent radii sum"
+        return f"{self.min_distance:g} A" if self.min_distance > 0 else "none"
+
+    def error(self, big: Structure, method: str, tried: str, hit) -> StructureError:
+        i, j, d = hit
+        a, b = _fmt_site(big, i), _fmt_site(big, j)
+        names = _site_names(big, [i]) + (f" and {_site_names(big, [j])}"
+                                         if _site_names(big, [j]) != _site_names(big, [i]) else "")
+        return StructureError(
+            f"no {method} arrangement keeps the atoms on partially occupied sites at least "
+            f"{self.describe()} apart ({tried}): sites of {names} ({a}; {b}) are "
+            f"{d:.2f} A apart and the occupancies force some such pairs to be filled. If the "
+            f"site model means it, allow it: min_distance={math.floor(d * 10) / 10:g} "
+            f"(`--order-min-distance {math.floor(d * 10) / 10:g}`, `order_min_distance` in a "
+            "campaign), or 0 for no rule")
+
+
+def _fmt_site(big: Structure, i: int) -> str:
+    return " ".join(f"{sp} {x:.3g}" for sp, x in big[i].species.items())
+
+
+def _order_random(big: Structure, groups, counts, seed: int, limits: _PairLimits) -> Structure:
     rng = np.random.default_rng(seed)
     species: list[str | None] = [None] * len(big)
     for i, site in enumerate(big):
         if site.is_ordered:
             species[i] = str(next(iter(site.species)))
-    for key, (fractions, idx) in groups.items():
-        pool = [sp for sp in fractions for _ in range(counts[key][sp])]
-        for i, sp in zip(idx, rng.permutation(np.array(pool, dtype=object))):
-            species[i] = sp
-    keep = [i for i, sp in enumerate(species) if sp != VACANCY]
-    return Structure(big.lattice, [species[i] for i in keep], big.frac_coords[keep],
+    pools = {key: [sp for sp in fractions for _ in range(counts[key][sp])]
+             for key, (fractions, idx) in groups.items()}
+
+    def plain_draw() -> list:
+        draw = list(species)
+        for key, (fractions, idx) in groups.items():
+            for i, sp in zip(idx, rng.permutation(np.array(pools[key], dtype=object))):
+                draw[i] = sp
+        return draw
+
+    draw = plain_draw()
+    hit = limits.first_clash(draw)
+    if hit is not None:     # the plain draw breaks the rule: move atoms until none clash
+        members = {key: idx for key, (_, idx) in groups.items()}
+        for _ in range(RANDOM_RESTARTS):
+            if _resolve_clashes(rng, draw, members, limits):
+                break
+            draw = plain_draw()
+        else:
+            raise limits.error(big, "random", f"{RANDOM_RESTARTS} seeded draws, each followed "
+                                              f"by up to {RESOLVE_MOVES_PER_SITE} moves per site",
+                               hit)
+    keep = [i for i, sp in enumerate(draw) if sp != VACANCY]
+    return Structure(big.lattice, [draw[i] for i in keep], big.frac_coords[keep],
                      labels=[big[i].label for i in keep])
 
 
-def _order_ewald(big: Structure, oxidation_states, element_counts) -> tuple[Structure, float]:
-    import warnings
-    from pymatgen.transformations.standard_transformations import (
-        OrderDisorderedStructureTransformation)
+def _resolve_clashes(rng, draw: list, members: dict, limits: _PairLimits) -> bool:
+    """Min-conflicts search, in place: repeatedly take a random atom that is too close to
+    another one and move it to the empty site of its own group (of a few drawn at random)
+    where it has the fewest such neighbours. True when no pair breaks the rule."""
+    group_of = {i: key for key, idx in members.items() for i in idx}
+    n_near = {i: _count_clashes(i, draw[i], draw, limits) for i in limits.partial
+              if draw[i] != VACANCY}
+    bad = {i for i, n in n_near.items() if n}
+    for _ in range(RESOLVE_MOVES_PER_SITE * len(limits.partial)):
+        if not bad:
+            return True
+        i = sorted(bad)[int(rng.integers(len(bad)))]
+        empty = [j for j in members[group_of[i]] if draw[j] == VACANCY]
+        if not empty:
+            return False          # a group without vacancies: its sites are all filled anyway
+        sp = draw[i]
+        _set(i, VACANCY, draw, n_near, bad, limits)
+        trial = [empty[k] for k in rng.permutation(len(empty))[:RESOLVE_CANDIDATES]]
+        cost = [_count_clashes(j, sp, draw, limits) for j in trial]
+        _set(trial[int(np.argmin(cost))], sp, draw, n_near, bad, limits)
+    return not bad
+
+
+def _count_clashes(i: int, sp: str, draw: list, limits: _PairLimits) -> int:
+    return sum(1 for j, d in limits.near[i]
+               if draw[j] not in (None, VACANCY) and d < limits.limit(sp, draw[j]))
+
+
+def _set(i: int, sp: str, draw: list, n_near: dict, bad: set, limits: _PairLimits) -> None:
+    """Put ``sp`` (or a vacancy) on site ``i`` and update the clash counts around it."""
+    old = draw[i]
+    for j, d in limits.near[i]:
+        other = draw[j]
+        if other in (None, VACANCY):
+            continue
+        if old != VACANCY and d < limits.limit(old, other):
+            n_near[j] -= 1
+        if sp != VACANCY and d < limits.limit(sp, other):
+            n_near[j] += 1
+        (bad.add if n_near[j] else bad.discard)(j)
+    draw[i] = sp
+    if sp == VACANCY:
+        n_near.pop(i, None)
+        bad.discard(i)
+    else:
+        n_near[i] = _count_clashes(i, sp, draw, limits)
+        (bad.add if n_near[i] else bad.discard)(i)
+
+
+def _order_ewald(big: Structure, oxidation_states, element_counts, groups, counts,
+                 limits: _PairLimits) -> tuple[Structure, float]:
+    """The lowest-Ewald-energy arrangement that keeps ``limits``, by pymatgen's
+    ``EwaldMinimizer`` on ionmd's own site groups and counts. (pymatgen's
+    ``OrderDisorderedStructureTransformation`` merges groups whose occupancies agree within
+    10 %: LGPS's Li 0.691 and 0.643 sites got 8 + 8 Li instead of 11 + 5.)"""
+    from pymatgen.analysis.ewald import EwaldMinimizer, EwaldSummation
+    from pymatgen.core import Species
+
     charged = _with_oxidation_states(big, oxidation_states, element_counts)
+    oxi = {sp.symbol: sp.oxi_state for site in charged for sp in site.species}
+    struct = Structure.from_sites(charged)
+    manipulations = []      # [charge ratio, how many, sites, species (None: vacancy)]
+    for key, (fractions, idx) in groups.items():
+        atoms = {sp: counts[key][sp] for sp in fractions if sp != VACANCY}
+        first = max(atoms, key=lambda sp: abs(oxi[sp]))     # fills every site to start with
+        for i in idx:
+            struct[i] = Species(first, oxi[first])
+        for sp, n in atoms.items():
+            if sp != first and n:
+                ratio = oxi[sp] / oxi[first] if oxi[first] else 0.0
+                manipulations.append([ratio, n, list(idx), Species(sp, oxi[sp])])
+        empty = counts[key]["sites"] - sum(atoms.values())
+        if empty:
+            manipulations.append([0, empty, list(idx), None])
+    import warnings
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ranked = OrderDisorderedStructureTransformation(algo=0).apply_transformation(
-            charged, return_ranked_list=1)
-    best = ranked[0]
-    s = best["structure"].copy()
-    s.remove_oxidation_states()
-    return s, float(best["energy"])
+        matrix = EwaldSummation(struct).total_energy_matrix
+        found = EwaldMinimizer(matrix, manipulations, EWALD_CANDIDATES,
+                               EwaldMinimizer.ALGO_FAST).output_lists
+    first_hit = None
+    for energy, changes in found:       # lowest energy first
+        draw = [site.specie.symbol for site in struct]
+        for i, sp in changes:
+            draw[i] = VACANCY if sp is None else sp.symbol
+        hit = limits.first_clash(draw)
+        if hit is None:
+            keep = [i for i, sp in enumerate(draw) if sp != VACANCY]
+            return (Structure(big.lattice, [draw[i] for i in keep], big.frac_coords[keep],
+                              labels=[big[i].label for i in keep]), float(energy))
+        first_hit = first_hit or hit
+    raise limits.error(big, "ewald", f"the {len(found)} lowest-energy arrangements", first_hit)

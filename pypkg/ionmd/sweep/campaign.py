@@ -18,8 +18,9 @@ from ionmd.errors import IonmdError
 from ionmd.protocols.presets import PRESETS, Protocol, parse_temperatures
 from ionmd.sweep.source import CampaignError, Source, read_source
 
+ORDER_KEYS = ("order", "order_seed", "order_tol", "order_min_distance")
 TOP_KEYS = ("name", "output", "structures", "models", "protocol", "temperatures", "replicas",
-            "seed", "order", "order_seed", "resources", "executor", "analysis")
+            "seed", "resources", "executor", "analysis") + ORDER_KEYS
 RESOURCE_KEYS = ("ranks", "threads", "gpus", "walltime")
 LOCAL_KEYS = ("kind", "cores", "launcher")
 SLURM_KEYS = ("kind", "partition", "account", "qos", "runs_per_job", "array_parallelism",
@@ -27,7 +28,6 @@ SLURM_KEYS = ("kind", "partition", "account", "qos", "runs_per_job", "array_para
 FAILURE_KEYS = ("volume_limit", "runaway_factor", "melt_fraction", "collapse_fraction")
 ANALYSIS_KEYS = ("charges", "fit_start_ps", "fit_end_ps", "window_ps", "mcmc_samples",
                  "haven_ratio") + FAILURE_KEYS
-ORDER_METHODS = ("random", "ewald")
 
 
 @dataclass
@@ -278,21 +278,17 @@ def _structures(src: Source, errors: _Errors, base: Path) -> list[StructureEntry
                                     f"...), glob patterns or shipped examples "
                                     f"({', '.join(example_names())})")
         return []
-    order = src.data.get("order")
-    order_seed = src.data.get("order_seed", 0)
-    if order is not None and order not in ORDER_METHODS:
-        errors.add(("order",), f"order must be one of {', '.join(ORDER_METHODS)} (got {order!r})")
-        order = None
+    campaign_order = {k: src.data[k] for k in ORDER_KEYS if k in src.data}
     out: list[StructureEntry] = []
     for i, item in enumerate(items):
         key = ("structures", i)
         entry = {"path": item} if isinstance(item, str) else item
         if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
             errors.add(key, f"structure {i + 1}: give a path (or a table with path = ..., and "
-                            f"optional name, order, order_seed)")
+                            f"optional name, {', '.join(ORDER_KEYS)})")
             continue
         if isinstance(item, dict):
-            _check_keys(errors, entry, key, ("path", "name", "order", "order_seed"))
+            _check_keys(errors, entry, key, ("path", "name") + ORDER_KEYS)
         text = entry["path"]
         pattern = text if os.path.isabs(text) else str(base / text)
         if any(c in text for c in "*?["):
@@ -314,8 +310,8 @@ def _structures(src: Source, errors: _Errors, base: Path) -> list[StructureEntry
             sources = [(sources[0][0], str(entry["name"]))]
         for path, name in sources:
             s = StructureEntry(name=name, source=path, line=src.line(*key))
-            s.atoms = _load_structure(errors, key, path, entry.get("order", order),
-                                      entry.get("order_seed", order_seed))
+            order = {**campaign_order, **{k: entry[k] for k in ORDER_KEYS if k in entry}}
+            s.atoms = _load_structure(errors, key, path, order)
             out.append(s)
     seen: dict[str, int] = {}
     for s in out:
@@ -326,25 +322,24 @@ def _structures(src: Source, errors: _Errors, base: Path) -> list[StructureEntry
     return out
 
 
-def _load_structure(errors: _Errors, key: tuple, path: str, order, seed):
+def _load_structure(errors: _Errors, key: tuple, path: str, order: dict):
+    """The ordered, checked cell of ``path`` (``ionmd.structures.load_structure``, as every
+    command reads structures) as ASE Atoms; problems go to ``errors``."""
     from pymatgen.io.ase import AseAtomsAdaptor
 
-    from ionmd.structures import order_structure, read_structure
+    from ionmd.structures import OrderOptions, load_structure
 
     try:
-        structure = read_structure(path)
-        if not structure.is_ordered:
-            if order not in ORDER_METHODS:
-                errors.add(key, f"structure {path!r} has partially occupied sites; set order = "
-                                f"\"random\" (with order_seed) or \"ewald\" to order it, or give "
-                                f"an ordered file")
-                return None
-            seed = seed if order == "random" else None
-            structure = order_structure(structure, order, seed=seed).structure
-        return AseAtomsAdaptor.get_atoms(structure)
+        options = OrderOptions(method=order.get("order"), seed=int(order.get("order_seed", 0)),
+                               occ_tol=float(order.get("order_tol", 2e-3)),
+                               min_distance=(None if order.get("order_min_distance") is None
+                                             else float(order["order_min_distance"])))
+        return AseAtomsAdaptor.get_atoms(load_structure(path, options).structure)
+    except (TypeError, ValueError) as exc:
+        errors.add(key, f"order settings {order}: {exc}")
     except IonmdError as exc:
         errors.add(key, str(exc))
-        return None
+    return None
 
 
 def _models(src: Source, errors: _Errors, base: Path) -> list[ModelEntry]:

@@ -1,0 +1,49 @@
+"""The structure options every command that reads structure files shares (``--order``
+and friends), so that ``run``, ``bench`` and ``screen`` treat a disordered file alike."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+
+def _distance(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"give a distance >= 0 in A (0: no rule), got {text!r}")
+    return value
+
+
+def _tolerance(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"give an occupancy tolerance between 0 and 1, got {text!r}")
+    return value
+
+
+def add_order_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--order``, ``--order-seed``, ``--order-tol``, ``--order-min-distance``."""
+    g = parser.add_argument_group("partially occupied sites")
+    g.add_argument("--order", choices=("ewald", "random"), default=None,
+                   help="order structures with partial occupancies first (ewald: lowest "
+                        "Ewald energy; random: seeded by --order-seed); default: refuse them")
+    g.add_argument("--order-seed", type=int, default=0, help="seed of --order random (0)")
+    g.add_argument("--order-tol", type=_tolerance, default=2e-3,
+                   help="occupancy rounding allowed when ordering, so that a small cell has "
+                        "whole counts (default 0.002: exact; e.g. 0.15 orders refined "
+                        "occupancies such as LGPS's in one unit cell)")
+    g.add_argument("--order-min-distance", type=_distance, default=None, metavar="A",
+                   help="atoms placed on partially occupied sites stay this far apart, A "
+                        "(default: 0.8 x their covalent radii sum, e.g. Li-Li 2.05; 0: no rule)")
+
+
+def order_options(args: argparse.Namespace):
+    from ionmd.structures import OrderOptions
+
+    return OrderOptions(args.order, args.order_seed, args.order_tol, args.order_min_distance)

@@ -1,0 +1,112 @@
+"""The one way every command turns a structure file into cells a model can run on: read
+(every structure in the file), refuse or order partial occupancies, refuse overlapping
+atoms. ``ionmd run``, ``bench``, ``screen`` and campaigns all go through here, so a
+disordered CIF is never simulated as ASE or pymatgen happen to read it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pymatgen.core import Structure
+
+from ionmd.structures.checks import check_ordered, check_overlaps
+from ionmd.structures.errors import StructureError
+from ionmd.structures.io import read_structures
+
+ORDER_METHODS = ("ewald", "random")
+
+
+@dataclass(frozen=True)
+class OrderOptions:
+    """How to treat partially occupied sites.
+
+    Attributes
+    ----------
+    method
+        None (refuse such files), ``"ewald"`` or ``"random"``.
+    seed
+        Seed of ``"random"``.
+    occ_tol
+        Occupancy rounding allowed (see ``order_structure``).
+    min_distance
+        See ``order_structure`` (None: its default rule; 0: none).
+    """
+
+    method: str | None = None
+    seed: int = 0
+    occ_tol: float = 2e-3
+    min_distance: float | None = None
+
+    def __post_init__(self):
+        if self.method not in (None, *ORDER_METHODS):
+            raise StructureError(f"unknown ordering method {self.method!r}; use "
+                                 f"{' or '.join(ORDER_METHODS)}")
+
+    def to_dict(self) -> dict:
+        """The settings that decide the ordered cell (for resume checks)."""
+        if self.method is None:
+            return {"order": None}
+        return {"order": self.method, "order_seed": self.seed if self.method == "random" else None,
+                "order_tol": self.occ_tol, "order_min_distance": self.min_distance}
+
+
+@dataclass
+class LoadedStructure:
+    """An ordered, checked cell and where it came from."""
+
+    name: str
+    structure: Structure
+    ordering: str | None = None
+    """How partial occupancies were ordered (None: the file was ordered)."""
+
+
+def load_structures(source: Any, order: OrderOptions | None = None) -> list[LoadedStructure]:
+    """Every structure of ``source`` (see ``read_structures``), ordered and checked.
+
+    Raises
+    ------
+    StructureError
+        For an unreadable file, partial occupancies without ``order.method`` (naming the
+        sites), occupancies that cannot be ordered, or atoms on top of each other.
+    """
+    order = order or OrderOptions()
+    label = (repr(str(source)) if isinstance(source, str) or hasattr(source, "__fspath__")
+             else type(source).__name__)
+    items = read_structures(source)
+    is_file = isinstance(source, str) or hasattr(source, "__fspath__")
+    out = []
+    for name, structure in items:
+        where = label if len(items) == 1 else f"{label} (structure {name})"
+        what = Path(source).name if is_file and len(items) == 1 else name
+        ordering = None
+        if not structure.is_ordered:
+            if order.method is None:
+                check_ordered(structure, where)     # raises, naming the sites
+            structure, ordering = _order(structure, order, what)
+        check_overlaps(structure, where)
+        out.append(LoadedStructure(name, structure, ordering))
+    return out
+
+
+def load_structure(source: Any, order: OrderOptions | None = None) -> LoadedStructure:
+    """The single structure of ``source``, ordered and checked (see ``load_structures``)."""
+    found = load_structures(source, order)
+    if len(found) > 1:
+        raise StructureError(f"{source} holds {len(found)} structures; this command takes "
+                             "one per file (split the file, or screen them all)")
+    return found[0]
+
+
+def _order(structure: Structure, order: OrderOptions, name: str) -> tuple[Structure, str]:
+    from ionmd.structures.ordering import order_structure
+
+    seed = order.seed if order.method == "random" else None
+    cell = order_structure(structure, order.method, seed=seed, occ_tol=order.occ_tol,
+                           min_distance=order.min_distance)
+    text = (f"{order.method} ordering of {name}, supercell {'x'.join(map(str, cell.supercell))}"
+            + (f", seed {seed}" if seed is not None else "")
+            + (f", occupancies rounded within {order.occ_tol:g}" if order.occ_tol > 2e-3 else "")
+            + f", min distance {cell.min_distance}")
+    return cell.structure, text

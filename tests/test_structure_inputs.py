@@ -1,0 +1,181 @@
+"""Every command that reads a structure file reads it one way (ionmd.structures.
+load_structures): a disordered CIF is refused with its partial sites named or ordered
+with --order, never simulated as ASE happens to read it (an atom on every partial site);
+overlapping atoms, two atoms on one site, unknown symbols, empty and non-structure files
+stop with one line saying what to fix. The matrix below is the table of issue 17."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from ase.build import bulk
+from ase.io import write
+
+from ionmd.cli import main
+from ionmd.structures import example_path
+from contract_models import MorseEdgeModel, save_contract_model
+from protocol_setup import MORSE
+from sweep_setup import campaign_dir, write_campaign
+
+LICL_TWO_ON_ONE_SITE = """data_x
+_cell_length_a 5.14
+_cell_length_b 5.14
+_cell_length_c 5.14
+_cell_angle_alpha 90
+_cell_angle_beta 90
+_cell_angle_gamma 90
+_symmetry_space_group_name_H-M 'P 1'
+loop_
+_atom_site_label
+_atom_site_type_symbol
+_atom_site_fract_x
+_atom_site_fract_y
+_atom_site_fract_z
+_atom_site_occupancy
+Li1 Li 0 0 0 1
+Li2 Li 0 0 0 1
+Cl1 Cl 0.5 0.5 0.5 1
+"""
+
+# input -> (file text or writer, the message the commands must print)
+BAD = {
+    "disordered": ("Li3YCl6.cif", r"partially occupied sites \(Li1: Li 0\.875; Li2: Li 0\.625.*--order"),
+    "overlapping": ("overlap.cif", r"atoms 0 \(Li\) and 1 \(Li\) are 0\.300 A apart"),
+    "two_on_one_site": ("two.cif", r"more than one atom on one site \(occupancies add up to 2\.0\)"),
+    "unknown_symbol": ("x.cif", r"unknown element symbol 'X'"),
+    "empty": ("empty.cif", r"is empty"),
+    "not_a_structure": ("notes.cif", r"cannot read .*notes\.cif"),
+}
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("inputs")
+    (d / "Li3YCl6.cif").write_text(example_path("Li3YCl6").read_text())
+    (d / "two.cif").write_text(LICL_TWO_ON_ONE_SITE)
+    (d / "overlap.cif").write_text(LICL_TWO_ON_ONE_SITE.replace("Li2 Li 0 0 0 1", "Li2 Li 0.058366 0 0 1"))
+    (d / "x.cif").write_text(LICL_TWO_ON_ONE_SITE.replace("Li2 Li 0 0 0 1", "X2 X 0.25 0.25 0 1"))
+    (d / "empty.cif").write_text("")
+    (d / "notes.cif").write_text("my notes on Li3YCl6\n")
+    # species-blind Morse: the commands need a model that knows Y too
+    save_contract_model(MorseEdgeModel(**MORSE), d / "morse.pt", cutoff=MORSE["rc"],
+                        elements=["Li", "Y", "Cl"])
+    return d
+
+
+def _run(argv, capsys) -> tuple[int, str]:
+    code = main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+@pytest.mark.parametrize("kind", sorted(BAD))
+def test_run_bench_screen_and_sweep_refuse_with_one_message(kind, files, tmp_path, capsys):
+    name, message = BAD[kind]
+    path, model = files / name, files / "morse.pt"
+    commands = {
+        "run conductivity": ["run", "conductivity", path, "--model", model, "--dry-run",
+                             "-o", tmp_path / "runs"],
+        "run ev-scan": ["run", "ev-scan", path, "--model", model, "--dry-run", "-o", tmp_path / "ev"],
+        "bench --structure": ["bench", model, "--structure", path, "--atoms", "8", "--np", "1",
+                              "-o", tmp_path / "bench"],
+    }
+    for what, argv in commands.items():
+        code, text = _run(argv, capsys)
+        assert code == 1, (what, text)
+        assert "Traceback" not in text
+        assert len([ln for ln in text.splitlines() if ln.startswith("ionmd: error")]) == 1, text
+        assert re.search(message, text), (what, text)
+        assert not (tmp_path / "runs").exists() and not (tmp_path / "ev").exists()
+    # the screen records the reason as the structure's row and goes on (exit 3: all failed)
+    code, text = _run(["screen", path, "--model", model, "-o", tmp_path / "screen"], capsys)
+    assert code != 0 and "Traceback" not in text
+    (row,) = json.loads((tmp_path / "screen" / "screen.json").read_text())
+    assert row["status"] == "error" and re.search(message, row["error"]), row
+    # a campaign names the file and line
+    folder = campaign_dir(tmp_path / "campaign", model)
+    (folder / name).write_text(path.read_text())
+    campaign = write_campaign(folder, structures=f'["{name}"]', models='["morse.pt"]')
+    code, text = _run(["sweep", "plan", campaign], capsys)
+    assert code == 1 and "line" in text and re.search(message, text), text
+
+
+def test_ordered_with_order_options_everywhere(files, tmp_path, capsys):
+    """--order random orders Li3YCl6 (Li9Y3Cl18 in one cell with --order-tol 0.15) for
+    run (both families); the run directories hold the ordered cell."""
+    path, model = files / "Li3YCl6.cif", files / "morse.pt"
+    order = ["--order", "random", "--order-seed", "2", "--order-tol", "0.15"]
+    code, text = _run(["run", "ev-scan", path, "--model", model, "--dry-run",
+                       "-o", tmp_path / "ev", *order], capsys)
+    assert code == 0, text
+    assert "random ordering of Li3YCl6.cif, supercell 1x1x1, seed 2" in text
+    data = sorted((tmp_path / "ev").rglob("ev.000.data"))
+    assert len(data) == 1 and "30 atoms" in data[0].read_text()
+    code, text = _run(["run", "conductivity", path, "--model", model, "--dry-run", "--supercell",
+                       "none", "-o", tmp_path / "runs", *order], capsys)
+    assert code == 0, text
+    data = sorted((tmp_path / "runs").rglob("struct.data"))     # one per temperature
+    assert len(data) == 5 and all("30 atoms" in d.read_text() for d in data)
+
+
+def test_ev_scan_dry_run_runs_nothing(files, tmp_path, capsys):
+    write(tmp_path / "POSCAR", bulk("LiCl", "rocksalt", a=5.14, cubic=True), format="vasp")
+    code, text = _run(["run", "ev-scan", tmp_path / "POSCAR", "--model", files / "morse.pt",
+                       "--dry-run", "-o", tmp_path / "ev"], capsys)
+    assert code == 0, text
+    (folder,) = {p.parent for p in (tmp_path / "ev").rglob("in.ev.lmp")}
+    assert len(list(folder.glob("ev.*.data"))) == 21
+    assert not list(folder.glob("log*")) and not (folder / "ev.json").exists()
+    assert not (folder / "status.json").exists() and "nothing run" in text
+
+
+@pytest.mark.parametrize("flag, value, message", [
+    ("--time", "nan", "cannot read time 'nan'"),
+    ("--time", "-5ps", "cannot read time '-5ps'"),
+    ("--temps", "inf", "cannot read temperatures"),
+    ("--np", "0", "give a whole number >= 1"),
+    ("--np", "-2", "give a whole number >= 1"),
+    ("--set", "timestep_fs=nan", "timestep_fs must be a finite number"),
+])
+def test_bad_numbers_stop_with_one_line(flag, value, message, files, tmp_path, capsys):
+    write(tmp_path / "POSCAR", bulk("LiCl", "rocksalt", a=5.14, cubic=True), format="vasp")
+    argv = ["run", "conductivity", tmp_path / "POSCAR", "--model", files / "morse.pt",
+            "--dry-run", "-o", tmp_path / "runs", f"{flag}={value}"]
+    try:
+        code, text = _run(argv, capsys)
+    except SystemExit as exc:          # argparse: usage error, exit 2
+        code, text = exc.code, capsys.readouterr().err
+    assert code in (1, 2) and message in text and "Traceback" not in text
+    assert not (tmp_path / "runs").exists()
+
+
+def test_readme_run_examples_as_written(files, tmp_path, capsys, monkeypatch):
+    """The README's `ionmd run` lines on the shipped Li3YCl6.cif (model: a Morse stand-in
+    that knows Li, Y, Cl; --dry-run added): ordered when they say --order, refused with
+    the partial sites named when they do not; never run on ASE's 35-atom reading."""
+    import shlex
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    lines = [ln.split("#")[0].strip() for ln in readme.splitlines() if ln.startswith("ionmd run ")]
+    assert len(lines) >= 4
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "Li3YCl6.cif").write_text(example_path("Li3YCl6").read_text())
+    (tmp_path / "sevennet0.pt").write_bytes((files / "morse.pt").read_bytes())
+    for line in lines:
+        argv = shlex.split(line)[1:]
+        argv += [] if "--dry-run" in argv else ["--dry-run"]
+        code, text = _run(argv, capsys)
+        if "--order" in argv:
+            assert code == 0, (line, text)
+            assert "ordering of Li3YCl6.cif" in text
+        else:
+            assert code == 1 and "partially occupied sites (Li1: Li 0.875" in text, (line, text)
+    from ase.io import read
+
+    for data in tmp_path.rglob("*.data"):        # the ordered Li9Y3Cl18, maybe repeated
+        symbols = read(data, format="lammps-data", atom_style="atomic").get_chemical_symbols()
+        n_y = symbols.count("Y")
+        assert symbols.count("Li") == 3 * n_y and symbols.count("Cl") == 6 * n_y, data
