@@ -179,3 +179,22 @@ def test_readme_run_examples_as_written(files, tmp_path, capsys, monkeypatch):
         symbols = read(data, format="lammps-data", atom_style="atomic").get_chemical_symbols()
         n_y = symbols.count("Y")
         assert symbols.count("Li") == 3 * n_y and symbols.count("Cl") == 6 * n_y, data
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["screen", "{poscar}", "--spacing", "nan"], "give a finite number > 0, got 'nan'"),
+    (["screen", "{poscar}", "--rmin", "-1"], "give a finite number >= 0, got '-1'"),
+    (["screen", "{poscar}", "--max-points", "0"], "give a whole number >= 1"),
+    (["screen", "{poscar}", "--order-min-distance", "inf"], "give a finite number >= 0"),
+    (["bench", "{model}", "--threads", "0"], "give a whole number >= 1"),
+    (["bench", "{model}", "--steps", "-3"], "give a whole number >= 1"),
+])
+def test_bad_numbers_of_screen_and_bench_are_usage_errors(argv, message, files, tmp_path, capsys):
+    write(tmp_path / "POSCAR", bulk("LiCl", "rocksalt", a=5.14), format="vasp")
+    argv = [a.format(poscar=tmp_path / "POSCAR", model=files / "morse.pt") for a in argv]
+    if argv[0] == "screen":
+        argv += ["--model", str(files / "morse.pt")]
+    with pytest.raises(SystemExit) as exc:
+        main(argv + ["-o", str(tmp_path / "out")])
+    assert exc.value.code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

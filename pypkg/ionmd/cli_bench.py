@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from ionmd.cli_structure_options import add_order_arguments, order_options
+from ionmd.cli_types import positive_int
 
 
 def _int_list(text: str) -> list[int]:
@@ -49,8 +50,8 @@ def register(subparsers) -> None:
     p.add_argument("--atoms", type=_int_list, default=[1000, 8000],
                    help="system sizes, comma-separated (nearest supercells; default 1000,8000)")
     p.add_argument("--np", type=_int_list, default=[1, 2], help="MPI ranks, comma-separated")
-    p.add_argument("--threads", type=int, default=1, help="torch/OpenMP threads per rank")
-    p.add_argument("--steps", type=int, default=None,
+    p.add_argument("--threads", type=positive_int, default=1, help="torch/OpenMP threads per rank")
+    p.add_argument("--steps", type=positive_int, default=None,
                    help="timed steps per point (default: ~20000 atom-steps, at least 3)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     p.add_argument("--ghost", default="auto",

@@ -4,17 +4,8 @@ and friends), so that ``run``, ``bench`` and ``screen`` treat a disordered file 
 from __future__ import annotations
 
 import argparse
-import math
 
-
-def _distance(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"give a distance >= 0 in A (0: no rule), got {text!r}")
-    return value
+from ionmd.cli_types import non_negative_float
 
 
 def _tolerance(text: str) -> float:
@@ -38,7 +29,7 @@ def add_order_arguments(parser: argparse.ArgumentParser) -> None:
                    help="occupancy rounding allowed when ordering, so that a small cell has "
                         "whole counts (default 0.002: exact; e.g. 0.15 orders refined "
                         "occupancies such as LGPS's in one unit cell)")
-    g.add_argument("--order-min-distance", type=_distance, default=None, metavar="A",
+    g.add_argument("--order-min-distance", type=non_negative_float, default=None, metavar="A",
                    help="atoms placed on partially occupied sites stay this far apart, A "
                         "(default: 0.8 x their covalent radii sum, e.g. Li-Li 2.05; 0: no rule)")
 

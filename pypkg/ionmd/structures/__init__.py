@@ -12,7 +12,7 @@ pymatgen is imported on first use so ``ionmd``'s command line stays quick to sta
 import importlib
 
 _EXPORTS = {
-    "read_structure": "io", "read_structures": "io",
+    "read_structure": "io", "read_structures": "io", "unique_names": "io",
     "load_structure": "load", "load_structures": "load", "OrderOptions": "load",
     "LoadedStructure": "load", "check_overlaps": "checks", "check_ordered": "checks",
     "example_names": "examples", "example_path": "examples",

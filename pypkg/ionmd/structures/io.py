@@ -108,6 +108,26 @@ def read_structures(source: Any) -> list[tuple[str, Structure]]:
     return [(name, read_structure(source))]
 
 
+def unique_names(paths) -> list[str]:
+    """A name per file that tells files apart: the stem where it is unique, else the stem
+    with as many parent folders as needed (``mp-1/POSCAR``, ``mp-2/POSCAR`` ->
+    ``mp-1_POSCAR``, ``mp-2_POSCAR``): layouts where every file has one name are common."""
+    files = [Path(p).resolve() for p in paths]
+    distinct = sorted(set(files))                  # one file given twice keeps one name
+    parts = [f.with_suffix("").parts for f in distinct]
+    depth = [1] * len(parts)
+    while True:
+        names = ["_".join(ps[-d:]) for ps, d in zip(parts, depth)]
+        clash = {n for n in names if names.count(n) > 1}
+        grow = [i for i, n in enumerate(names) if n in clash and depth[i] < len(parts[i])]
+        if not grow:
+            break
+        for i in grow:
+            depth[i] += 1
+    by_file = dict(zip(distinct, names))
+    return [by_file[f] for f in files]
+
+
 # ASE reads these (and pymatgen's CIF/POSCAR readers do not); other unknown names are tried
 # as CIF, then POSCAR, then by ASE's own format detection
 _ASE_SUFFIXES = (".xyz", ".extxyz", ".traj", ".json", ".xsf", ".pdb", ".gen", ".res",
