@@ -23,7 +23,8 @@ def morse(tmp_path_factory):
 
 def test_guessed_oxidation_states_are_the_textbook_ones():
     assert oxidation_states(fcc_cell()) == {"Li": 1.0, "Cl": -1.0}
-    lgps = order_structure(read_structure("Li10GeP2S12"), "random", seed=0).structure
+    lgps = order_structure(read_structure("Li10GeP2S12"), "random", seed=0,
+                           min_distance=1.7).structure      # its 1.73 A Li1 pairs
     assert oxidation_states(lgps) == {"Li": 1.0, "Ge": 4.0, "P": 5.0, "S": -2.0}
     # a Structure that carries oxidation states keeps them (here unusual ones)
     s = Structure(Lattice.cubic(4.0), ["Li", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]])

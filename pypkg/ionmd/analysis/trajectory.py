@@ -148,8 +148,9 @@ def looks_unwrapped(positions: np.ndarray, boxes: np.ndarray,
 
 def cell_widths(boxes: np.ndarray) -> np.ndarray:
     """Distances between opposite faces of each cell (T, 3): V / |a_j x a_k|."""
-    return np.abs(np.linalg.det(boxes))[:, None] / np.linalg.norm(
-        np.cross(boxes[:, [1, 2, 0]], boxes[:, [2, 0, 1]]), axis=-1)
+    from ionmd.structures.geometry import perpendicular_widths
+
+    return perpendicular_widths(boxes)
 
 
 def unwrap(positions: np.ndarray, boxes: np.ndarray,

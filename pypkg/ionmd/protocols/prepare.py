@@ -8,7 +8,6 @@ import shutil
 import sys
 from pathlib import Path
 
-import numpy as np
 from ase import Atoms
 from ase.io import write
 
@@ -33,9 +32,9 @@ def as_atoms(structure) -> Atoms:
 def oxidation_states(structure) -> dict[str, float]:
     """Oxidation state of each element, for Nernst-Einstein conductivities (``run.json``
     ``charges``): those a pymatgen ``Structure`` carries, else pymatgen's most likely guess
-    for the composition (``Composition.oxi_state_guesses``); ``{}`` when there is none
-    (then ``ionmd analyze --charges`` must give them)."""
-    from pymatgen.core import Composition
+    (``ionmd.structures.guess_oxidation_states``); ``{}`` when there is none (then
+    ``ionmd analyze --charges`` must give them)."""
+    from ionmd.structures import guess_oxidation_states
 
     if type(structure).__name__ in ("Structure", "IStructure"):
         known = {}
@@ -45,38 +44,16 @@ def oxidation_states(structure) -> dict[str, float]:
                     known[sp.symbol] = float(sp.oxi_state)
         if known and set(known) == {el.symbol for el in structure.composition.elements}:
             return known
-    comp = Composition(as_atoms(structure).get_chemical_formula()).reduced_composition
-    if comp.num_atoms > 25:
-        # an ordered supercell of a disordered site model (e.g. Li303 Ge31 P59 S360 from
-        # LGPS) need not reduce far, and guessing over hundreds of sites is combinatorial:
-        # guess for the composition scaled to about 25 atoms instead
-        scale = 25.0 / comp.num_atoms
-        comp = Composition({el: max(1, round(n * scale)) for el, n in comp.items()})
-    guesses = comp.oxi_state_guesses()
-    return {el: float(v) for el, v in guesses[0].items()} if guesses else {}
+    return guess_oxidation_states(as_atoms(structure).get_chemical_formula())
 
 
 def repeats_for(atoms: Atoms, supercell: str | None) -> tuple[int, int, int]:
-    """Repeats of the cell: ``"2x2x2"`` as given, ``"8A"`` so that every perpendicular
-    width (V / |a_j x a_k|) reaches 8 A, ``None`` for (1, 1, 1)."""
-    if not supercell:
-        return (1, 1, 1)
-    text = supercell.strip().lower()
-    try:
-        if text.endswith("a"):
-            width = float(text[:-1])
-            cell = np.asarray(atoms.cell)
-            vol = abs(np.linalg.det(cell))
-            widths = [vol / np.linalg.norm(np.cross(cell[(i + 1) % 3], cell[(i + 2) % 3]))
-                      for i in range(3)]
-            return tuple(int(np.ceil(width / w - 1e-9)) for w in widths)
-        reps = tuple(int(x) for x in text.split("x"))
-        if len(reps) != 3 or min(reps) < 1:
-            raise ValueError
-        return reps
-    except (ValueError, ZeroDivisionError) as exc:
-        raise IonmdError(f"cannot read supercell {supercell!r}; use e.g. 2x2x2 or 8A "
-                         f"(every perpendicular width >= 8 A)") from exc
+    """Repeats of the cell for a protocol's ``supercell``: ``"2x2x2"`` as given, ``"8A"`` so
+    that every perpendicular width reaches 8 A, ``None`` for (1, 1, 1)
+    (``ionmd.structures.supercell_repeats``)."""
+    from ionmd.structures import supercell_repeats
+
+    return supercell_repeats(atoms.cell.array, supercell)
 
 
 def model_elements(model: str | Path) -> list[str]:

@@ -115,10 +115,9 @@ def check_ordered(atoms: Atoms) -> None:
 def image_plane_widths(atoms: Atoms) -> list[float]:
     """Distance between the cell's periodic image planes along each axis, V / |l_j x l_k|:
     how far the mobile ion is from its own images across each face."""
-    cell = atoms.cell.array
-    volume = abs(np.linalg.det(cell))
-    return [float(volume / np.linalg.norm(np.cross(cell[(i + 1) % 3], cell[(i + 2) % 3])))
-            for i in range(3)]
+    from ionmd.structures.geometry import perpendicular_widths
+
+    return [float(w) for w in perpendicular_widths(atoms.cell.array)]
 
 
 def dilute_repeat(atoms: Atoms, distance: float) -> tuple[int, int, int]:

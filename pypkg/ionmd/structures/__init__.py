@@ -4,8 +4,8 @@ occupied sites into ordered cells (Ewald ranking or seeded random sampling).
 
 Modules: ``io`` (``read_structure(s)``), ``load`` (``load_structures``: read, order, check;
 what every command uses), ``checks`` (partial sites, overlapping atoms), ``examples``
-(shipped CIF files), ``supercell`` (repetitions and perpendicular widths), ``ordering``
-(ordered cells).
+(shipped CIF files), ``supercell`` (repetitions), ``geometry`` (perpendicular widths),
+``charges`` (oxidation state guess), ``ordering`` (ordered cells).
 pymatgen is imported on first use so ``ionmd``'s command line stays quick to start.
 """
 
@@ -16,7 +16,8 @@ _EXPORTS = {
     "load_structure": "load", "load_structures": "load", "OrderOptions": "load",
     "LoadedStructure": "load", "check_overlaps": "checks", "check_ordered": "checks",
     "example_names": "examples", "example_path": "examples",
-    "parse_supercell": "supercell", "perpendicular_widths": "supercell",
+    "parse_supercell": "supercell", "perpendicular_widths": "geometry",
+    "supercell_repeats": "supercell", "guess_oxidation_states": "charges",
     "min_width_supercell": "supercell", "make_supercell": "supercell",
     "order_structure": "ordering", "integral_supercell": "ordering",
     "OrderedCell": "ordering", "StructureError": "errors",

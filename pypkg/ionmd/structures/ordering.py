@@ -16,7 +16,9 @@ from typing import Literal
 import numpy as np
 from pymatgen.core import Structure
 
+from ionmd.structures.charges import guess_oxidation_states
 from ionmd.structures.errors import StructureError
+from ionmd.structures.geometry import perpendicular_widths
 from ionmd.structures.supercell import min_width_supercell, parse_supercell
 
 VACANCY = "vacancy"
@@ -161,9 +163,7 @@ def integral_supercell(structure: Structure, base: tuple[int, int, int] = (1, 1,
             for r2 in range(base[1], total // r1 + 1):
                 if total % (r1 * r2) == 0 and total // (r1 * r2) >= base[2]:
                     reps = (r1, r2, total // (r1 * r2))
-                    m = structure.lattice.matrix * np.array(reps)[:, None]
-                    w = min(abs(np.linalg.det(m)) / np.linalg.norm(np.cross(m[(i + 1) % 3], m[(i + 2) % 3]))
-                            for i in range(3))
+                    w = perpendicular_widths(structure.lattice.matrix * np.array(reps)[:, None]).min()
                     if best is None or w > best[0] + 1e-9:
                         best = (w, reps)
         if best is not None:
@@ -194,16 +194,12 @@ def _with_oxidation_states(structure: Structure, oxidation_states: dict[str, flo
             raise StructureError(f"oxidation_states lacks {sorted(missing)}; give one per element")
         s.add_oxidation_state_by_element(oxidation_states)
         return s
-    composition = Composition(counts).reduced_composition
-    try:
-        guesses = composition.oxi_state_guesses()
-    except ValueError:
-        guesses = ()
-    if not guesses:
+    guess = guess_oxidation_states(counts)
+    if not guess:
         raise StructureError(
-            f"cannot guess oxidation states for {composition.reduced_formula} (needed for the "
-            "Ewald ordering); pass oxidation_states={'Li': 1, ...} or use method='random'")
-    s.add_oxidation_state_by_element(guesses[0])
+            f"cannot guess oxidation states for {Composition(counts).reduced_formula} (needed "
+            "for the Ewald ordering); pass oxidation_states={'Li': 1, ...} or use method='random'")
+    s.add_oxidation_state_by_element(guess)
     return s
 
 

@@ -11,6 +11,7 @@ import numpy as np
 from pymatgen.core import Lattice, Structure
 
 from ionmd.structures.errors import StructureError
+from ionmd.structures.geometry import perpendicular_widths
 
 DEFAULT_MIN_WIDTH = 8.0
 """Angstrom; the AQVolt26 default: every perpendicular width of the MD cell >= 8 A."""
@@ -39,14 +40,6 @@ def parse_supercell(spec: str | Sequence[int] | int) -> tuple[int, int, int]:
     return reps  # type: ignore[return-value]
 
 
-def perpendicular_widths(lattice: Lattice | np.ndarray) -> np.ndarray:
-    """Distance between opposite faces of the cell, V / |a_j x a_k|, for each axis i."""
-    m = lattice.matrix if isinstance(lattice, Lattice) else np.asarray(lattice, float)
-    volume = abs(np.linalg.det(m))
-    return np.array([volume / np.linalg.norm(np.cross(m[(i + 1) % 3], m[(i + 2) % 3]))
-                     for i in range(3)])
-
-
 def min_width_supercell(lattice: Lattice | np.ndarray,
                         min_width: float = DEFAULT_MIN_WIDTH) -> tuple[int, int, int]:
     """Smallest diagonal repetition whose perpendicular widths are all >= ``min_width``.
@@ -61,6 +54,22 @@ def min_width_supercell(lattice: Lattice | np.ndarray,
     widths = perpendicular_widths(lattice)
     # 1e-9 A slack: a cell of exactly the target width needs no repetition
     return tuple(max(1, math.ceil(min_width / w - 1e-9)) for w in widths)  # type: ignore[return-value]
+
+
+def supercell_repeats(cell, spec: str | Sequence[int] | int | None) -> tuple[int, int, int]:
+    """Repetitions of ``cell`` (lattice rows, pymatgen ``Lattice`` or ASE ``Cell``) for a
+    protocol's supercell setting: None -> (1, 1, 1); ``"8A"`` -> every perpendicular width
+    >= 8 A; anything ``parse_supercell`` reads (``"2x2x2"``, ``"3"``, ``(2, 1, 3)``)."""
+    if spec is None or (isinstance(spec, str) and spec.strip().lower() in ("", "none")):
+        return (1, 1, 1)
+    if isinstance(spec, str) and spec.strip().lower().endswith("a"):
+        try:
+            width = float(spec.strip()[:-1])
+        except ValueError:
+            raise StructureError(f"cannot read supercell {spec!r}; use e.g. 2x2x2 or 8A "
+                                 "(every perpendicular width >= 8 A)") from None
+        return min_width_supercell(cell, width)
+    return parse_supercell(spec)
 
 
 def make_supercell(structure: Structure, supercell: str | Sequence[int] | int | None = None,

@@ -30,11 +30,10 @@ def charges_for(campaign: Campaign, structure: str) -> dict[str, float]:
     first guess for the structure's composition (``"auto"``; empty when it has none)."""
     if campaign.analysis.charges != "auto":
         return dict(campaign.analysis.charges)
-    from pymatgen.core import Composition
+    from ionmd.structures import guess_oxidation_states
 
     atoms = next(s.atoms for s in campaign.structures if s.name == structure)
-    guesses = Composition(atoms.get_chemical_formula()).oxi_state_guesses(max_sites=-1)
-    return {str(k): float(v) for k, v in guesses[0].items()} if guesses else {}
+    return guess_oxidation_states(atoms.get_chemical_formula())
 
 
 def analyse_run(run: PlannedRun, campaign: Campaign, charges: dict[str, float]) -> dict:
