@@ -190,95 +190,138 @@ def detect_failures(*, steps: np.ndarray, timestep_fs: float, positions: np.ndar
     target_temperature_K : float, optional
         Thermostat target; without it no runaway check.
     """
-    from ase.data import atomic_numbers, covalent_radii
-
-    from ionmd.analysis.trajectory import unwrap
-
     thermo = thermo or {}
-    events: list[FailureEvent] = []
+    tsteps = thermo.get("Step", np.zeros(0))
     step0 = int(steps[0]) if len(steps) else int(thermo.get("Step", np.array([0]))[0])
+    found = (_lost_atoms(thermo, log_text, steps) + _nan_thermo(thermo)
+             + _temperature_runaway(thermo, target_temperature_K, runaway_factor, window)
+             + _volume_change(steps, boxes, thermo, volume_limit))
+    if positions is not None and boxes is not None:
+        bad, n_ok = _nan_coordinates(steps, positions, boxes)
+        found += bad
+        pos, bx = positions[:n_ok], boxes[:n_ok]
+        if elements is not None and n_ok:
+            elements = np.asarray(elements)
+            found += _collapsed_distance(steps, pos, bx, elements, collapse_fraction)
+            found += _framework_melting(steps, pos, bx, elements, masses, framework, melt_fraction)
+    events = [FailureEvent(mode, int(step), (int(step) - step0) * timestep_fs * 1e-3,
+                           _temperature_at(int(step), thermo), detail)
+              for mode, step, detail in found]
+    end_step = int(max(steps[-1] if len(steps) else step0, tsteps[-1] if tsteps.size else step0))
+    return FailureReport(events=sorted(events, key=lambda e: e.step), run_end_step=end_step,
+                         run_end_ps=(end_step - step0) * timestep_fs * 1e-3)
 
-    def add(mode: str, step: int, detail: str) -> None:
-        events.append(FailureEvent(mode, int(step), (int(step) - step0) * timestep_fs * 1e-3,
-                                   _temperature_at(int(step), thermo), detail))
 
+# One function per failure mode: each returns [(mode, step, detail)] (empty: not seen).
+
+def _lost_atoms(thermo, log_text: str, steps) -> list[tuple[str, int, str]]:
+    """LAMMPS's own "Lost atoms" error, else a falling atom count in the thermo output."""
     tsteps = thermo.get("Step", np.zeros(0))
     lost = lost_atoms_in_log(log_text)
     if lost:
-        add("lost_atoms", int(tsteps[-1]) if tsteps.size else int(steps[-1]), lost)
-    elif "Atoms" in thermo and tsteps.size:
+        return [("lost_atoms", int(tsteps[-1]) if tsteps.size else int(steps[-1]), lost)]
+    if "Atoms" in thermo and tsteps.size:
         i = _first(thermo["Atoms"] < thermo["Atoms"][0])
         if i is not None:
-            add("lost_atoms", tsteps[i], f"atom count fell from {thermo['Atoms'][0]:.0f} to "
-                                         f"{thermo['Atoms'][i]:.0f}")
-    if tsteps.size:
-        table = np.stack([v for k, v in thermo.items()], -1)
-        i = _first(~np.all(np.isfinite(table), axis=1))
-        if i is not None:
-            bad = [k for k, v in thermo.items() if not np.isfinite(v[i])]
-            add("nan_thermo", tsteps[i], f"non-finite {bad} at step {int(tsteps[i])}")
-        if target_temperature_K and "Temp" in thermo:
-            temp = np.nan_to_num(thermo["Temp"], nan=np.inf)
-            run_mean = np.convolve(temp, np.ones(window) / window, mode="valid") \
-                if temp.size >= window else temp.mean(keepdims=True)
-            i = _first(run_mean > runaway_factor * target_temperature_K)
-            if i is not None:
-                j = i + min(window, temp.size) - 1
-                add("temperature_runaway", tsteps[j],
-                    f"mean T over {window} thermo rows {run_mean[i]:.0f} K > {runaway_factor} x "
-                    f"target {target_temperature_K:.0f} K")
+            return [("lost_atoms", tsteps[i], f"atom count fell from {thermo['Atoms'][0]:.0f} "
+                                              f"to {thermo['Atoms'][i]:.0f}")]
+    return []
 
-    sources = []  # the trajectory's boxes and the thermo Volume column (either may see it first)
+
+def _nan_thermo(thermo) -> list[tuple[str, int, str]]:
+    tsteps = thermo.get("Step", np.zeros(0))
+    if not tsteps.size:
+        return []
+    table = np.stack([v for k, v in thermo.items()], -1)
+    i = _first(~np.all(np.isfinite(table), axis=1))
+    if i is None:
+        return []
+    bad = [k for k, v in thermo.items() if not np.isfinite(v[i])]
+    return [("nan_thermo", tsteps[i], f"non-finite {bad} at step {int(tsteps[i])}")]
+
+
+def _temperature_runaway(thermo, target_K: float | None, factor: float,
+                         window: int) -> list[tuple[str, int, str]]:
+    """The running mean of T over ``window`` thermo rows above ``factor`` x the target."""
+    tsteps = thermo.get("Step", np.zeros(0))
+    if not (tsteps.size and target_K and "Temp" in thermo):
+        return []
+    temp = np.nan_to_num(thermo["Temp"], nan=np.inf)
+    run_mean = np.convolve(temp, np.ones(window) / window, mode="valid") \
+        if temp.size >= window else temp.mean(keepdims=True)
+    i = _first(run_mean > factor * target_K)
+    if i is None:
+        return []
+    j = i + min(window, temp.size) - 1
+    return [("temperature_runaway", tsteps[j], f"mean T over {window} thermo rows "
+             f"{run_mean[i]:.0f} K > {factor} x target {target_K:.0f} K")]
+
+
+def _volume_change(steps, boxes, thermo, limit: float) -> list[tuple[str, int, str]]:
+    """|V/V0 - 1| > limit, from the trajectory's boxes or the thermo Volume column
+    (either may see it first)."""
+    tsteps = thermo.get("Step", np.zeros(0))
+    sources = []
     if boxes is not None and len(boxes):
         sources.append((np.abs(np.linalg.det(boxes)), steps))
     if "Volume" in thermo and tsteps.size:
         sources.append((thermo["Volume"], tsteps))
     hits = []
     for volumes, vsteps in sources:
-        i = _first(np.abs(volumes / volumes[0] - 1) > volume_limit)
+        i = _first(np.abs(volumes / volumes[0] - 1) > limit)
         if i is not None:
             hits.append((int(vsteps[i]), volumes[i] / volumes[0]))
-    if hits:
-        step, ratio = min(hits)
-        add("volume_change", step, f"V/V0 = {ratio:.2f} (limit {1 - volume_limit:.2f}-"
-                                   f"{1 + volume_limit:.2f})")
+    if not hits:
+        return []
+    step, ratio = min(hits)
+    return [("volume_change", step, f"V/V0 = {ratio:.2f} (limit {1 - limit:.2f}-{1 + limit:.2f})")]
 
-    if positions is not None and boxes is not None:
-        finite = np.all(np.isfinite(positions), axis=(1, 2)) & np.all(np.isfinite(boxes), axis=(1, 2))
-        i = _first(~finite)
-        if i is not None:
-            add("nan_coordinates", steps[i], f"non-finite coordinates in frame {i}")
-        n_ok = i if i is not None else len(steps)
-        pos, bx = positions[:n_ok], boxes[:n_ok]
-        if elements is not None and n_ok:
-            elements = np.asarray(elements)
-            radii = covalent_radii[[atomic_numbers[e] for e in elements]]
-            cutoff = 2 * collapse_fraction * radii.max()
-            ratio = _min_scaled_distances(pos, bx, radii, cutoff)
-            i = _first(ratio < collapse_fraction)
-            if i is not None:
-                add("collapsed_distance", steps[i], f"two atoms at {ratio[i]:.2f} x the sum of "
-                                                   f"their covalent radii (limit {collapse_fraction})")
-            fidx = np.flatnonzero(np.isin(elements, list(framework)))
-            if fidx.size >= 2 and n_ok >= 2:
-                try:
-                    un = unwrap(pos[:, fidx], bx)
-                except AnalysisError:  # a frame-to-frame jump too long to follow: exploded
-                    un = None
-                if un is not None:
-                    w = masses[fidx] if masses is not None else np.ones(fidx.size)
-                    com = np.einsum("tnk,n->tk", un, w) / w.sum()
-                    disp = un - un[0] - (com - com[0])[:, None, :]
-                    rmsd = np.sqrt((disp ** 2).sum(-1).mean(-1))
-                    d_nn = _nn_distance(pos[0, fidx], bx[0])
-                    i = _first(rmsd > melt_fraction * d_nn)
-                    if i is not None:
-                        add("framework_melting", steps[i],
-                            f"framework RMS displacement {rmsd[i]:.2f} A > {melt_fraction} x "
-                            f"nearest-neighbour distance {d_nn:.2f} A")
-    end_step = int(max(steps[-1] if len(steps) else step0, tsteps[-1] if tsteps.size else step0))
-    return FailureReport(events=sorted(events, key=lambda e: e.step), run_end_step=end_step,
-                         run_end_ps=(end_step - step0) * timestep_fs * 1e-3)
+
+def _nan_coordinates(steps, positions, boxes) -> tuple[list[tuple[str, int, str]], int]:
+    """The first frame with non-finite coordinates, and how many frames precede it."""
+    finite = np.all(np.isfinite(positions), axis=(1, 2)) & np.all(np.isfinite(boxes), axis=(1, 2))
+    i = _first(~finite)
+    if i is None:
+        return [], len(steps)
+    return [("nan_coordinates", steps[i], f"non-finite coordinates in frame {i}")], i
+
+
+def _collapsed_distance(steps, pos, bx, elements, fraction: float) -> list[tuple[str, int, str]]:
+    """Two atoms closer than ``fraction`` x their covalent radii sum."""
+    from ase.data import atomic_numbers, covalent_radii
+
+    radii = covalent_radii[[atomic_numbers[e] for e in elements]]
+    ratio = _min_scaled_distances(pos, bx, radii, 2 * fraction * radii.max())
+    i = _first(ratio < fraction)
+    if i is None:
+        return []
+    return [("collapsed_distance", steps[i], f"two atoms at {ratio[i]:.2f} x the sum of their "
+                                             f"covalent radii (limit {fraction})")]
+
+
+def _framework_melting(steps, pos, bx, elements, masses, framework,
+                       fraction: float) -> list[tuple[str, int, str]]:
+    """The framework's RMS displacement (its centre of mass removed) above ``fraction`` x
+    its nearest-neighbour distance."""
+    from ionmd.analysis.trajectory import unwrap
+
+    fidx = np.flatnonzero(np.isin(elements, list(framework)))
+    if fidx.size < 2 or len(pos) < 2:
+        return []
+    try:
+        un = unwrap(pos[:, fidx], bx)
+    except AnalysisError:  # a frame-to-frame jump too long to follow: exploded
+        return []
+    w = masses[fidx] if masses is not None else np.ones(fidx.size)
+    com = np.einsum("tnk,n->tk", un, w) / w.sum()
+    disp = un - un[0] - (com - com[0])[:, None, :]
+    rmsd = np.sqrt((disp ** 2).sum(-1).mean(-1))
+    d_nn = _nn_distance(pos[0, fidx], bx[0])
+    i = _first(rmsd > fraction * d_nn)
+    if i is None:
+        return []
+    return [("framework_melting", steps[i], f"framework RMS displacement {rmsd[i]:.2f} A > "
+             f"{fraction} x nearest-neighbour distance {d_nn:.2f} A")]
 
 
 # ---------------------------------------------------------------- survival
