@@ -92,7 +92,7 @@ def test_screen_batch_with_bad_inputs_resume_and_outputs(inputs, sevennet0_f64, 
 def test_grid_guard_reports_an_estimate(inputs, sevennet0_f64, tmp_path):
     out = tmp_path / "guard"
     assert main(["screen", str(inputs / "LiCl.cif"), "--model", str(sevennet0_f64),
-                 "--max-points", "50", "-o", str(out)]) == 0
+                 "--max-points", "50", "-o", str(out)]) == 3       # its only input failed
     (row,) = json.loads((out / "screen.json").read_text())
     assert row["status"] == "error"
     assert "exceeds --max-points 50" in row["error"] and "atom evaluations" in row["error"]
@@ -159,7 +159,7 @@ def test_disordered_files_are_refused_or_ordered(tiny_f64, tmp_path):
         screen_structure(atoms, ModelRunner(tiny_f64))
 
     out = tmp_path / "out"
-    assert screen([cif], tiny_f64, out) == 0
+    assert screen([cif], tiny_f64, out) == 3                      # every input failed
     (row,) = json.loads((out / "screen.json").read_text())
     assert row["status"] == "error" and "--order ewald" in row["error"]
     assert screen([cif, "--order", "ewald"], tiny_f64, out) == 0
@@ -198,3 +198,32 @@ def test_ranking_orders_by_xi_or_by_mpe(tiny_f64, tmp_path):
     path = write_campaign(tmp_path / "campaign.yaml", rows, 2, str(tiny_f64), "mpe")
     assert [s.name for s in load_campaign(path).structures] == ["a", "b"]
     assert "best first by mpe" in path.read_text()
+
+
+def test_exit_status_3_only_when_every_input_failed(inputs, tiny_f64, tmp_path, capsys):
+    # scripts see a screen that produced nothing; a partial failure is rows of the results
+    out = tmp_path / "out"
+    assert screen([inputs / "broken.cif", inputs / "NaCl.cif"], tiny_f64, out) == 3
+    assert "every input failed" in capsys.readouterr().err
+    assert screen([inputs / "broken.cif", inputs / "LiCl.cif"], tiny_f64, out) == 0
+    rows = {r["name"]: r["status"] for r in json.loads((out / "screen.json").read_text())}
+    assert rows == {"broken": "error", "LiCl": "ok"}
+
+
+def test_files_that_share_a_name_keep_their_own_rows_and_files(tiny_f64, tmp_path):
+    """Downloads often name every file POSCAR (mp-1/POSCAR, mp-2/POSCAR): each keeps its own
+    row name and CUBE files instead of overwriting the other's."""
+    from ase.io import write as ase_write
+
+    paths = []
+    for k, a in enumerate((5.0, 5.3)):
+        (tmp_path / f"mp-{k}").mkdir()
+        ase_write(tmp_path / f"mp-{k}" / "POSCAR", bulk("LiCl", "rocksalt", a=a), format="vasp")
+        paths.append(tmp_path / f"mp-{k}" / "POSCAR")
+    out = tmp_path / "out"
+    assert screen([*paths, "--cube"], tiny_f64, out) == 0
+    rows = json.loads((out / "screen.json").read_text())
+    assert sorted(r["name"] for r in rows) == ["mp-0_POSCAR", "mp-1_POSCAR"]
+    assert all(r["status"] == "ok" for r in rows)
+    cubes = sorted(p.name for p in (out / "cubes").glob("*.cube"))
+    assert len(cubes) >= 2 and {c.split("_POSCAR")[0] for c in cubes} == {"mp-0", "mp-1"}

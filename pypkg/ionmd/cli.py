@@ -113,13 +113,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; returns the exit status (:mod:`ionmd.errors`): 0 done, 1 an error
+    (message on stderr), 2 usage (argparse exits itself), 3 a run failed (``screen``: every
+    input), 4 a run was interrupted (resumable), 128 + N stopped by signal N."""
+    from ionmd.errors import EXIT_ERROR, EXIT_OK, EXIT_SIGNAL_BASE, RunInterrupted
+
     args = build_parser().parse_args(argv)
     try:
-        args.func(args)
+        code = args.func(args)
+    except RunInterrupted as exc:
+        print(f"ionmd: {exc}", file=sys.stderr)
+        return EXIT_SIGNAL_BASE + exc.signum
     except IonmdError as exc:
         print(f"ionmd: error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+        return EXIT_ERROR
+    except KeyboardInterrupt:       # Ctrl-C outside a run (reading inputs, planning)
+        print("ionmd: interrupted", file=sys.stderr)
+        return EXIT_SIGNAL_BASE + 2
+    return EXIT_OK if code is None else int(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

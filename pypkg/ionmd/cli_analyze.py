@@ -34,7 +34,9 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("analyze", help="analyse run directories (MSD, D, sigma, Arrhenius, failures)")
     p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
     p.add_argument("-o", "--output", default=None,
-                   help="output folder (default: <RUN_DIR>/analysis per run, summary in the first)")
+                   help="output folder: each run's results in OUT/<its path below the runs' "
+                        "common folder>, the summary in OUT (default: <RUN_DIR>/analysis per "
+                        "run, summary in the first)")
     p.add_argument("--temperature", type=float, help="thermostat target, K")
     p.add_argument("--timestep-fs", type=float, help="MD time step, fs")
     p.add_argument("--dump-every", type=int, help="steps between frames (checked)")
@@ -81,7 +83,8 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> None:
     from ionmd.analysis.failure import FailureReport
-    from ionmd.analysis.report import analyze_run, analyze_runs, failures_of
+    from ionmd.analysis.output_layout import claim_output, output_dirs
+    from ionmd.analysis.report import analyze_run, analyze_runs, completion_of, failures_of
     from ionmd.analysis.run_dir import load_run_dir
 
     overrides = {
@@ -96,14 +99,17 @@ def run(args: argparse.Namespace) -> None:
     thresholds = {"volume_limit": args.volume_limit, "runaway_factor": args.runaway_factor,
                   "melt_fraction": args.melt_fraction, "collapse_fraction": args.collapse_fraction}
     results, reports = [], {}
-    for run_dir in args.run_dirs:
+    outs = (output_dirs(args.run_dirs, args.output) if args.output
+            else [Path(d) / "analysis" for d in args.run_dirs])
+    for run_dir, out in zip(args.run_dirs, outs):
         spec = load_run_dir(run_dir, overrides)
-        out = Path(args.output) / spec.path.name if args.output else spec.path / "analysis"
+        if args.output:       # <RUN_DIR>/analysis belongs to its run anyway
+            claim_output(out, spec.path)
         if args.failures_only:
             report = failures_of(spec, **thresholds)
             out.mkdir(parents=True, exist_ok=True)
             (out / "failure.json").write_text(json.dumps(report.to_dict(), indent=2))
-            res = {"structure": spec.structure, "failure": report.to_dict()}
+            res = {"structure": spec.structure, **completion_of(spec), "failure": report.to_dict()}
         else:
             res = analyze_run(spec, out, directions=args.directions.split(","),
                               fit_start_ps=args.fit_start_ps, fit_end_ps=args.fit_end_ps,
@@ -147,6 +153,8 @@ def _print_run(path: Path, res: dict) -> None:
               f"{first['step']} ({first['time_ps']:.3f} ps, T = {first['temperature_K']} K)")
     else:
         print(f"{path}: no failure over {f['run_end_ps']:.3f} ps")
+    if res.get("incomplete"):
+        print(f"  INCOMPLETE: {res['incomplete']}")
     for d in res.get("diffusion", []):
         lo, hi = d["D_ci95"]
         flags = f"  [{', '.join(d['flags'])}]" if d["flags"] else ""

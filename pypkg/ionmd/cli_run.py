@@ -6,23 +6,15 @@ import argparse
 import json
 from pathlib import Path
 
+from ionmd.cli_structure_options import add_order_arguments, order_options
+from ionmd.cli_types import positive_int
 from ionmd.errors import IonmdError
-
-
-def _read_structure(path: str):
-    from ase.io import read
-
-    if not Path(path).is_file():
-        raise IonmdError(f"structure file {path} not found")
-    try:
-        return read(path)
-    except Exception as exc:  # ASE raises many types for unreadable files
-        raise IonmdError(f"cannot read structure {path}: {exc}") from exc
 
 
 def _cmd_run(args: argparse.Namespace) -> None:
     from ionmd.protocols import get_protocol, parse_temperatures, parse_time_ps, plan_runs, run_all
     from ionmd.protocols.evscan import run_ev_scan
+    from ionmd.structures import load_structure
 
     overrides: dict = {}
     for item in args.set or []:
@@ -41,28 +33,72 @@ def _cmd_run(args: argparse.Namespace) -> None:
     if args.template:
         overrides["template"] = str(Path(args.template).resolve())
     protocol = get_protocol(args.protocol, **overrides)
-    atoms = _read_structure(args.structure)
+    loaded = load_structure(args.structure, order_options(args))
+    if loaded.ordering:
+        print(f"{args.structure}: partial occupancies ordered ({loaded.ordering}): "
+              f"{len(loaded.structure)} atoms, {loaded.structure.composition.reduced_formula}")
+    atoms = loaded.structure
     name = args.name or Path(args.structure).stem
     if protocol.family == "ev":
         res = run_ev_scan(protocol, atoms, args.model, args.output, name=name, nprocs=args.np,
-                          runner=args.runner)
+                          runner=args.runner, dry_run=args.dry_run)
+        if res is None:
+            print(f"E-V scan inputs ({protocol.n_points} volumes) written under {args.output}; "
+                  "nothing run (--dry-run)")
+            return None
         print(f"E-V scan: B0 = {res.bulk_modulus_GPa} GPa, V0 = {res.v0} A^3, "
               f"{'FAILED: ' + '; '.join(res.reasons) if res.failed else 'ok'}")
-        return
+        from ionmd.errors import EXIT_FAILED
+
+        return EXIT_FAILED if res.failed else None
     runs = plan_runs(protocol, atoms, args.model, args.output, name=name)
     print(f"{len(runs)} run(s) of {protocol.name} under {args.output}")
+    _print_schedule(protocol)
     if args.dry_run:
         return
     statuses = run_all(runs, nprocs=args.np, progress=not args.no_progress,
                        runner=args.runner)
     _print_table(list(zip([r.path for r in runs], statuses)))
+    return _exit_status(statuses)
+
+
+def _exit_status(statuses: list[dict]) -> int:
+    """0 all completed, 3 a run failed, 4 a run interrupted (see RUN_EPILOG), with a line
+    on stderr saying so."""
+    import sys
+
+    from ionmd.errors import EXIT_FAILED, EXIT_INTERRUPTED
+    from ionmd.protocols.plan import exit_status
+
+    code = exit_status(statuses)
+    n_failed = sum(s.get("state") == "failed" for s in statuses)
+    n_open = sum(s.get("state") not in ("failed", "completed") for s in statuses)
+    if code == EXIT_FAILED:
+        print(f"ionmd: {n_failed} of {len(statuses)} run(s) failed"
+              + (f", {n_open} interrupted" if n_open else ""), file=sys.stderr)
+    elif code == EXIT_INTERRUPTED:
+        print(f"ionmd: {n_open} of {len(statuses)} run(s) interrupted; run the same command "
+              f"again to resume", file=sys.stderr)
+    return code
+
+
+def _print_schedule(protocol) -> None:
+    """One line per run length: the steps, and which settings decided them."""
+    lines: dict[str, list[str]] = {}
+    for temp in protocol.temperatures:
+        duration, discard = protocol.schedule(temp)
+        line = (f"{duration:g} ps ({protocol.steps(temp)} steps of {protocol.timestep_fs:g} fs), "
+                f"{discard:g} ps discarded: {protocol.schedule_source(temp)}")
+        lines.setdefault(line, []).append(f"{temp:g}")
+    for line, temps in lines.items():
+        print(f"  {', '.join(temps)} K: {line}")
 
 
 def _print_table(rows) -> None:
-    print(f"{'state':<10} {'step':>9} {'planned':>9}  run directory / reason")
+    print(f"{'state':<11} {'step':>9} {'planned':>9}  run directory / reason")
     for path, st in rows:
-        print(f"{st.get('state', '?'):<10} {st.get('step', 0):>9} {st.get('planned_steps', ''):>9}  "
-              f"{path}" + (f"\n{'':<31}{st['reason']}" if st.get("reason") else ""))
+        print(f"{st.get('state', '?'):<11} {st.get('step', 0):>9} {st.get('planned_steps', ''):>9}  "
+              f"{path}" + (f"\n{'':<32}{st['reason']}" if st.get("reason") else ""))
 
 
 def _cmd_status(args: argparse.Namespace) -> None:
@@ -79,30 +115,44 @@ def _cmd_status(args: argparse.Namespace) -> None:
         _print_table(rows)
 
 
+RUN_EPILOG = (
+    "Exit status: 0 every run completed; 1 an error (bad input, refused settings; message "
+    "on stderr); 2 command-line usage; 3 a run failed for good (a LAMMPS error such as a "
+    "non-finite energy, lost atoms, fix halt: not rerun); 4 no run failed but one was "
+    "interrupted (LAMMPS killed, disk full): run the same command again to resume it; "
+    "128+N ionmd was stopped by signal N (130 Ctrl-C, 143 SIGTERM): LAMMPS was stopped too "
+    "and the run recorded as interrupted (resumable). status.json holds the state "
+    "(pending, running, completed, failed, interrupted), the reason and the step.")
+
+
 def register(subparsers) -> None:
     from ionmd.protocols.presets import PRESETS
 
     p = subparsers.add_parser("run", help="run a simulation protocol on a structure",
                               description="Presets: " + "; ".join(
-                                  f"{k} ({v.source})" for k, v in PRESETS.items()))
+                                  f"{k} ({v.source})" for k, v in PRESETS.items()),
+                              epilog=RUN_EPILOG)
     p.add_argument("protocol", choices=list(PRESETS))
-    p.add_argument("structure", help="structure file (CIF, POSCAR, extxyz, ... anything ASE reads)")
+    p.add_argument("structure", help="structure file (CIF, POSCAR, extxyz, ...) or a shipped "
+                                     "example name; partial occupancies need --order")
     p.add_argument("--model", required=True, help="ionmd model file (from `ionmd export`)")
     p.add_argument("--temps", help="temperatures, K: 500:900:100 (inclusive) or 500,700,900")
     p.add_argument("--time", help="duration per run: 110ps, 1ns, 500fs")
-    p.add_argument("--np", type=int, default=1, help="MPI ranks (mpirun -np N lmp)")
+    p.add_argument("--np", type=positive_int, default=1, help="MPI ranks (mpirun -np N lmp)")
     p.add_argument("--runner", choices=["subprocess", "module"], default="subprocess",
                    help="run LAMMPS as `lmp`/`mpirun -np N lmp` subprocesses (default) or "
                         "in this process through the `lammps` Python module (one rank)")
-    p.add_argument("--replicas", type=int, help="runs per temperature (velocity seeds)")
+    p.add_argument("--replicas", type=positive_int, help="runs per temperature (velocity seeds)")
     p.add_argument("--supercell", help="2x2x2, 8A (every width >= 8 A) or none")
     p.add_argument("--template", help="your own input template (string.Template placeholders)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override any protocol parameter, e.g. --set timestep_fs=2 (repeatable)")
     p.add_argument("--name", help="structure name in paths and run.json (default: file stem)")
     p.add_argument("-o", "--output", default="runs", help="root of the run directories (default runs)")
-    p.add_argument("--dry-run", action="store_true", help="write the run directories, run nothing")
+    p.add_argument("--dry-run", action="store_true",
+                   help="write the run directories (E-V scan: its inputs), run nothing")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_order_arguments(p)
     p.set_defaults(func=_cmd_run)
 
     s = subparsers.add_parser("status", help="state of the run directories under DIR")

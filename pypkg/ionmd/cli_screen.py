@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from ionmd.cli_structure_options import add_order_arguments, order_options
+from ionmd.cli_types import non_negative_float, positive_float, positive_int
 from ionmd.errors import IonmdError
 
 
@@ -30,31 +32,26 @@ def register(subparsers) -> argparse.ArgumentParser:
         description="Scan one mobile ion over a grid in each frozen framework with an ionmd "
                     "model file and report the minimal percolation energy, free volumes and Xi "
                     "(Maevskiy et al.). Results go to OUT/screen.csv and OUT/screen.json; "
-                    "structures already in OUT are skipped (resume).")
+                    "structures already in OUT are skipped (resume).",
+        epilog="Exit status: 0 at least one input screened (failures are rows of the "
+               "results), 1 an error (bad model file or settings), 2 usage, 3 every input "
+               "failed.")
     p.add_argument("structures", nargs="+", help="structure files (CIF, POSCAR, extxyz...)")
     p.add_argument("--model", required=True, help="model file written by `ionmd export`")
     p.add_argument("--species", default="Li", help="mobile species (default Li)")
-    p.add_argument("--spacing", type=float, default=0.25, help="largest grid step, A (0.25)")
-    p.add_argument("--rmin", type=float, default=1.2,
+    p.add_argument("--spacing", type=positive_float, default=0.25, help="largest grid step, A (0.25)")
+    p.add_argument("--rmin", type=non_negative_float, default=1.2,
                    help="grid points closer than this to the framework are skipped, A (1.2)")
     p.add_argument("--thresholds", type=_thresholds, default=DEFAULT_THRESHOLDS,
                    help="free-volume thresholds, eV, comma separated (0.1,...,1.0)")
     p.add_argument("--cell", choices=CELL_CHOICES, default="primitive",
                    help="cell the mobile ion is replicated with (default: standard primitive)")
-    p.add_argument("--min-image-distance", type=float, default=0.0, metavar="D",
+    p.add_argument("--min-image-distance", type=non_negative_float, default=0.0, metavar="D",
                    help="repeat the cell until the mobile ion is >= D A from its own images "
                         "(dilute limit; default 0: one mobile ion per cell, as the seed)")
-    p.add_argument("--order", choices=("ewald", "random"), default=None,
-                   help="order structures with partial occupancies first (ewald: lowest "
-                        "Ewald energy; random: seeded by --order-seed); default: refuse them")
-    p.add_argument("--order-seed", type=int, default=0, help="seed of --order random (0)")
-    p.add_argument("--order-tol", type=float, default=2e-3,
-                   help="occupancy rounding allowed when ordering, so that a small cell has "
-                        "whole counts (default 0.002: exact; e.g. 0.15 orders refined "
-                        "occupancies such as LGPS's in one unit cell)")
     p.add_argument("--connectivity", choices=CONNECTIVITIES, default="sqrt3",
                    help="grid neighbours of the level map (default sqrt3, as the seed's code)")
-    p.add_argument("--max-points", type=int, default=200_000,
+    p.add_argument("--max-points", type=positive_int, default=200_000,
                    help="refuse structures needing more model evaluations (default 200000)")
     p.add_argument("--dry-run", action="store_true",
                    help="print each structure's cell, grid and number of model evaluations "
@@ -62,7 +59,7 @@ def register(subparsers) -> argparse.ArgumentParser:
                         "size --spacing and --max-points)")
     p.add_argument("--no-symmetry", dest="symmetry", action="store_false",
                    help="evaluate every grid point of every mobile ion (no symmetry reduction)")
-    p.add_argument("--batch-atoms", type=int, default=None,
+    p.add_argument("--batch-atoms", type=positive_int, default=None,
                    help="atoms per model call, replicas batched up to this (default: 64 on "
                         "CPU, where larger calls are no faster; 16384 on a GPU)")
     p.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1)")
@@ -75,37 +72,36 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--png", action="store_true",
                    help="write level-map slices with the 0.5 eV contour as PNG")
     p.add_argument("-o", "--output", default="screen_out", help="output folder (screen_out)")
+    add_order_arguments(p)
     p.set_defaults(func=run)
     return p
 
 
-def read_screen_inputs(path: Path, order: str | None = None, seed: int = 0,
-                       occ_tol: float = 2e-3):
-    """All structures in a file, named ``stem`` (or ``stem_k`` for several). With ``order``,
-    a file with partial occupancies is read by pymatgen and ordered (the screen refuses
-    disordered cells otherwise)."""
-    from ase.io import read
+def read_screen_inputs(path: Path, order=None, name: str | None = None):
+    """All structures in a file as ASE Atoms, named ``name`` (default: the file's stem; or
+    ``name_k`` for several), ordered and checked by ``ionmd.structures.load_structures`` as
+    every command reads structures; ``info["ordered"]`` says how a disordered file was
+    ordered."""
+    from pymatgen.io.ase import AseAtomsAdaptor
 
-    from ionmd.screen.screen import partial_sites
+    from ionmd.structures import load_structures
 
-    frames = read(str(path), index=":")
-    if not frames:
-        raise IonmdError(f"{path}: no structure in the file")
-    if order and any(partial_sites(a) for a in frames):
-        from pymatgen.io.ase import AseAtomsAdaptor
+    found = load_structures(path, order)
+    name = name or Path(path).stem
+    items = []
+    for k, loaded in enumerate(found):
+        atoms = AseAtomsAdaptor.get_atoms(loaded.structure)
+        if loaded.ordering:
+            atoms.info["ordered"] = loaded.ordering
+        items.append((name if len(found) == 1 else f"{name}_{k}", atoms))
+    return items
 
-        from ionmd.structures import order_structure, read_structure
 
-        cell = order_structure(read_structure(path), order, occ_tol=occ_tol,
-                               seed=seed if order == "random" else None)
-        frames = [AseAtomsAdaptor.get_atoms(cell.structure)]
-        frames[0].info["ordered"] = (f"{order} ordering of {path.name}, supercell {cell.supercell}"
-                                     + (f", seed {seed}" if order == "random" else "")
-                                     + (f", occupancies rounded within {occ_tol:g}"
-                                        if occ_tol > 2e-3 else ""))
-    if len(frames) == 1:
-        return [(path.stem, frames[0])]
-    return [(f"{path.stem}_{k}", atoms) for k, atoms in enumerate(frames)]
+def _names(paths) -> dict[str, str]:
+    """Input path -> structure name, unique also where files share a name (mp-1/POSCAR)."""
+    from ionmd.structures import unique_names
+
+    return dict(zip((str(Path(p)) for p in paths), unique_names(paths)))
 
 
 def _dry_run(args: argparse.Namespace, runner, settings) -> None:
@@ -115,11 +111,12 @@ def _dry_run(args: argparse.Namespace, runner, settings) -> None:
     total, costliest = 0, None
     print(f"{'structure':<24}{'cell':>16}{'atoms':>6}{'grid':>12}{'ions':>5}"
           f"{'evaluations':>12}{'atom evals':>12}")
+    names = _names(args.structures)
     for path in (Path(s) for s in args.structures):
         try:
-            items = read_screen_inputs(path, args.order, args.order_seed, args.order_tol)
+            items = read_screen_inputs(path, order_options(args), names[str(path)])
         except Exception as exc:  # noqa: BLE001 - as in a real screen: report, go on
-            print(f"{path.stem:<24}cannot read: {type(exc).__name__}: {exc}")
+            print(f"{names[str(path)]:<24}cannot read: {type(exc).__name__}: {exc}")
             continue
         for name, atoms in items:
             try:
@@ -144,8 +141,9 @@ def _dry_run(args: argparse.Namespace, runner, settings) -> None:
           "of model time, plus the level maps")
 
 
-def run(args: argparse.Namespace) -> None:
-    """Screen every structure; one row each; errors are recorded and the rest go on."""
+def run(args: argparse.Namespace) -> int | None:
+    """Screen every structure; one row each; errors are recorded and the rest go on.
+    Returns :data:`ionmd.errors.EXIT_FAILED` when no input has a result."""
     from tqdm import tqdm
 
     from ionmd.screen.batched_energy import ModelRunner
@@ -180,7 +178,8 @@ def run(args: argparse.Namespace) -> None:
         "rmin": args.rmin, "thresholds": list(args.thresholds), "cell": args.cell,
         "min_image_distance": args.min_image_distance, "connectivity": args.connectivity,
         "order": args.order, "order_seed": args.order_seed if args.order == "random" else None,
-        "order_tol": args.order_tol if args.order else None})
+        "order_tol": args.order_tol if args.order else None,
+        "order_min_distance": args.order_min_distance if args.order else None})
     rows = load_rows(outdir)
     done = {r["source"] for r in rows if r.get("status") == "ok"}
     rows = [r for r in rows if r.get("status") == "ok"]          # failed ones are retried
@@ -188,13 +187,14 @@ def run(args: argparse.Namespace) -> None:
     if len(todo) < len(args.structures):
         print(f"resuming: {len(args.structures) - len(todo)} structure(s) already in {outdir}")
     failures = 0
+    names = _names(args.structures)
     for path in tqdm(todo, desc="structures", unit="file", disable=None):
         try:
-            items = read_screen_inputs(path, args.order, args.order_seed, args.order_tol)
+            items = read_screen_inputs(path, order_options(args), names[str(path)])
         except Exception as exc:  # noqa: BLE001 - any unreadable file: report it, go on
             failures += 1
             why = f"{type(exc).__name__}: {exc}".rstrip(": ")
-            rows.append(error_row(path.stem, str(path), f"cannot read: {why}"))
+            rows.append(error_row(names[str(path)], str(path), f"cannot read: {why}"))
             tqdm.write(f"ionmd: {path}: cannot read ({why}); skipped")
             write_rows(outdir, rows)
             continue
@@ -223,3 +223,10 @@ def run(args: argparse.Namespace) -> None:
         write_campaign(outdir / CAMPAIGN, rows, args.top, args.model, args.rank_by)
     ok = sum(r.get("status") == "ok" for r in rows)
     print(f"{ok} structure(s) screened, {failures} failed; results in {outdir}", file=sys.stderr)
+    given = {str(Path(s)) for s in args.structures}
+    if not any(r.get("status") == "ok" and r.get("source") in given for r in rows):
+        from ionmd.errors import EXIT_FAILED
+
+        print("ionmd: every input failed (exit status 3)", file=sys.stderr)
+        return EXIT_FAILED
+    return None

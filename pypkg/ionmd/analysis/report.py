@@ -38,6 +38,21 @@ def read_logs(spec: RunSpec) -> tuple[dict[str, np.ndarray], str]:
     return parse_thermo(text), text
 
 
+def completion_of(spec: RunSpec) -> dict:
+    """How complete the analysed run is, for its results: ``complete`` (True, False, or
+    None without a ``status.json``), ``run_state`` and, for a run that is not completed,
+    ``incomplete`` (a sentence: its state and the steps done of those planned)."""
+    st = spec.run_status
+    if st is None:
+        return {"complete": None, "run_state": None}
+    out = {"complete": spec.complete, "run_state": st.get("state")}
+    if not spec.complete:
+        out["incomplete"] = (f"run {st.get('state', 'not completed')} at step {st.get('step', '?')} "
+                             f"of {st.get('planned_steps', '?')}: results are from a partial "
+                             f"trajectory" + (f" ({st['reason']})" if st.get("reason") else ""))
+    return out
+
+
 def failures_of(spec: RunSpec, frames=None, **kwargs) -> FailureReport:
     """Failure report of one run directory (reads its raw frames, unless given as
     :func:`read_frames` output, and its logs)."""
@@ -63,7 +78,9 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
     """Analyse one run directory; writes ``results.json``, ``diffusion.csv`` and
     ``msd.png`` (plus ``density_<X>.cube``, ``rdf.csv``, ``van_hove.csv`` when
     ``structure_functions``) under ``out_dir`` and returns the results dict.
-    ``failure_options`` go to :func:`ionmd.analysis.failure.detect_failures` (thresholds)."""
+    ``failure_options`` go to :func:`ionmd.analysis.failure.detect_failures` (thresholds).
+    A run that is not completed (``status.json``: running, interrupted, failed) is
+    analysed as far as it got and marked: ``"complete": false`` and ``"incomplete"``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     frames, elements, masses = read_frames(spec.data_file, spec.trajectory, type_map=spec.type_map,
@@ -78,7 +95,8 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
     failure = failures_of(spec, (frames, elements, masses), **(failure_options or {}))
     results: dict = {"run": str(spec.path), "structure": spec.structure, "replica": spec.replica,
                      "temperature_K": spec.temperature_K, "timestep_fs": spec.timestep_fs,
-                     "discard_ps": spec.discard_ps, "failure": failure.to_dict()}
+                     "discard_ps": spec.discard_ps, **completion_of(spec),
+                     "failure": failure.to_dict()}
     if failure.failed:
         results["diffusion"] = []
         results["note"] = "run failed: no transport properties computed"
@@ -257,11 +275,14 @@ def analyze_runs(results: Sequence[dict], reports: dict[str, list[FailureReport]
     """Across runs: Arrhenius fits of D (xyz) per species and of sigma T (Nernst–Einstein
     and, when computed, collective) over temperature, per structure, and survival curves;
     writes ``summary.json``, ``arrhenius.csv`` and ``arrhenius_*.png``. Runs flagged not
-    yet diffusive are included (their flags are in their results). ``kinisi_fit`` adds
+    yet diffusive are included (their flags are in their results), so are runs that are
+    not completed (``incomplete_T`` per fit, ``incomplete_runs``). ``kinisi_fit`` adds
     kinisi's Bayesian Arrhenius fit (MCMC) next to the weighted least-squares one."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    summary: dict = {"survival": survival_curves(reports), "arrhenius": {}}
+    summary: dict = {"survival": survival_curves(reports), "arrhenius": {},
+                     "incomplete_runs": [r.get("run", r.get("structure")) for r in results
+                                         if r.get("complete") is False]}
     if any(r.failed for rs in reports.values() for r in rs):
         plot_survival(summary["survival"], out / "survival.png")
     by_structure: dict[str, list[dict]] = {}
@@ -277,6 +298,9 @@ def analyze_runs(results: Sequence[dict], reports: dict[str, list[FailureReport]
             entry = fit.to_dict()
             # points from runs not yet diffusive are fitted, but named
             entry["not_diffusive_T"] = [float(row[0]) for row in rows if row[4]]
+            # likewise points from runs that are not completed (partial trajectories)
+            entry["incomplete_T"] = sorted({float(r["temperature_K"]) for r in runs
+                                            if r.get("complete") is False and r.get("diffusion")})
             if kinisi_fit:
                 # Gaussian errors in y for kinisi: half the 95 % width / 1.96
                 entry["kinisi"] = kinisi_arrhenius(T, y, (hi - lo) / (2 * 1.96), n_samples=n_samples,

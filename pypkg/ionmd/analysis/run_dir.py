@@ -25,6 +25,12 @@ may be overridden on the ``ionmd analyze`` command line)::
       "structure": "Li3YCl6_mp-...",          # name used to group replicas (survival curves)
       "replica": 0
     }
+
+A run directory written by ``ionmd run`` also holds ``status.json``; its state (``running``,
+``interrupted``, ``failed``, ``completed``), step and planned steps end up in
+:attr:`RunSpec.run_status`, so that results from a run that is not completed are marked as
+such (``"complete": false`` in ``results.json``). A directory without it (LAMMPS run by
+hand) is taken as it is (``"complete": null``).
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from pathlib import Path
 from ionmd.errors import AnalysisError
 
 RUN_JSON = "run.json"
+STATUS_JSON = "status.json"
 SCHEMA = "ionmd-run/1"
 
 
@@ -58,6 +65,25 @@ class RunSpec:
     replica: int = 0
     dump_unwrapped: bool = False
     atom_style: str = "id type x y z"
+    run_status: dict | None = None
+    """``state``, ``step``, ``planned_steps`` (and ``reason``) of ``status.json``; None
+    without one."""
+
+    @property
+    def complete(self) -> bool | None:
+        """Whether the run reached its end (None: unknown, no ``status.json``)."""
+        return None if self.run_status is None else self.run_status.get("state") == "completed"
+
+
+def read_run_status(path: str | Path) -> dict | None:
+    """State, step, planned steps and reason from a run directory's ``status.json`` (None
+    without one, or when it cannot be read)."""
+    f = Path(path) / STATUS_JSON
+    try:
+        status = json.loads(f.read_text())
+    except (OSError, ValueError):
+        return None
+    return {k: status[k] for k in ("state", "step", "planned_steps", "reason") if k in status}
 
 
 def _one(path: Path, pattern: str, what: str) -> Path:
@@ -104,4 +130,5 @@ def load_run_dir(path: str | Path, overrides: dict | None = None) -> RunSpec:
                    type_map=type_map, structure=str(meta.get("structure", path.name)),
                    replica=int(meta.get("replica", 0)),
                    dump_unwrapped=bool(meta.get("dump_unwrapped", False)),
-                   atom_style=str(meta.get("atom_style", "id type x y z")))
+                   atom_style=str(meta.get("atom_style", "id type x y z")),
+                   run_status=read_run_status(path))

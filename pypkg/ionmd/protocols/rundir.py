@@ -4,8 +4,11 @@ Layout::
 
     settings.json   what the run is (protocol, temperature, replica, model, structure hash);
                     reopening the directory with other settings is refused
-    status.json     {"state": pending|running|completed|failed, "reason", "step",
-                     "planned_steps", "resumable", "pieces", ...}
+    status.json     {"state": pending|running|completed|failed|interrupted, "reason",
+                     "step", "planned_steps", "resumable", "pieces", ...}; ``step`` follows
+                     the thermo output while the run is going on
+    .reserve        a little disk space held while LAMMPS runs, given up to record the
+                     outcome when the disk is full (see RunDir.write_json)
     run.json        what ionmd.analysis reads (schema in ionmd.analysis.run_dir)
     struct.data     LAMMPS data file (types in pair_coeff order)
     in.K.lmp, log.K.lammps, screen.K.txt, traj.K.dcd   piece K (0 = first, then resumes)
@@ -15,10 +18,17 @@ A resumed piece starts from the newer restart file and repeats that step's frame
 previous piece is cut back to that step (it may hold frames written after the restart,
 and a half-written last frame when the run was killed), so the stitched trajectory has
 no gap and no duplicate frame.
+
+States: ``failed`` is for good (a LAMMPS error, a physical failure: not rerun);
+``interrupted`` (LAMMPS killed, ionmd stopped by a signal, a full disk) resumes from the
+newer restart file when the run is executed again. Every JSON file is written whole
+(temporary file, fsync, rename): a writer that dies or finds the disk full leaves the old
+file as it was.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -33,7 +43,10 @@ from ionmd.errors import IonmdError
 from ionmd.protocols.presets import Protocol
 
 SETTINGS, STATUS, RUN_JSON, DATA = "settings.json", "status.json", "run.json", "struct.data"
-STATES = ("pending", "running", "completed", "failed")
+STATES = ("pending", "running", "completed", "failed", "interrupted")
+RESERVE, RESERVE_BYTES = ".reserve", 64 * 1024
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+"""errno values of a full disk (or quota): an interruption, not a failure of the run."""
 
 
 def structure_hash(atoms: Atoms) -> str:
@@ -72,10 +85,67 @@ class RunDir:
         f = self.path / name
         return json.loads(f.read_text()) if f.is_file() else {}
 
-    def write_json(self, name: str, data: dict) -> None:
+    def write_json(self, name: str, data: dict, use_reserve: bool = True) -> None:
+        """Replace ``name`` atomically: a temporary file, fsync, rename, so that a killed
+        writer or a full disk leaves the old file intact (and no temporary file behind).
+        On a full disk the run's reserve (see :meth:`reserve_space`) is given up once
+        and the write tried again, unless ``use_reserve`` is False.
+
+        Raises
+        ------
+        OSError
+            If the file cannot be written (the old file is then unchanged).
+        """
+        text = json.dumps(data, indent=2, sort_keys=True) + "\n"
         tmp = self.path / (name + ".tmp")
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-        os.replace(tmp, self.path / name)   # atomic: a killed writer leaves the old file
+        while True:
+            try:
+                with open(tmp, "w") as fh:
+                    fh.write(text)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.replace(tmp, self.path / name)
+            except OSError as exc:
+                tmp.unlink(missing_ok=True)
+                if use_reserve and exc.errno in NO_SPACE and self.release_reserve():
+                    continue
+                raise
+            break
+        try:                      # the rename itself survives a crash of the machine
+            fd = os.open(self.path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError:
+            pass
+
+    def reserve_space(self) -> None:
+        """Hold :data:`RESERVE_BYTES` of disk in the run directory while LAMMPS runs, so
+        that the outcome can be recorded even when LAMMPS has filled the disk (random
+        bytes: a compressing file system stores zeros in no space).
+
+        Raises
+        ------
+        OSError
+            If the disk is full already (the partial file is removed).
+        """
+        try:
+            with open(self.path / RESERVE, "wb") as fh:
+                fh.write(os.urandom(RESERVE_BYTES))
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError:
+            self.release_reserve()
+            raise
+
+    def release_reserve(self) -> bool:
+        """Give the reserved space back; whether there was any."""
+        try:
+            (self.path / RESERVE).unlink()
+        except FileNotFoundError:
+            return False
+        return True
 
     @property
     def status(self) -> dict:
@@ -85,10 +155,21 @@ class RunDir:
         assert state in STATES
         status = self.status
         status.update(fields, state=state, updated=time.strftime("%Y-%m-%dT%H:%M:%S"))
-        if state != "failed":       # a resumed or finished run drops the old failure
-            status.pop("reason", None)
+        if state not in ("failed", "interrupted"):   # a resumed or finished run drops
+            status.pop("reason", None)                # the old reason
+            status.pop("stopped_by", None)
         self.write_json(STATUS, status)
         return status
+
+    def note_progress(self, **fields) -> None:
+        """Update fields of a running run's status (its current ``step``) if the disk
+        allows: never with the reserve, never raising (progress is not worth a failure)."""
+        status = self.status
+        status.update(fields, updated=time.strftime("%Y-%m-%dT%H:%M:%S"))
+        try:
+            self.write_json(STATUS, status, use_reserve=False)
+        except OSError:
+            pass
 
     @property
     def planned_steps(self) -> int:

@@ -1,10 +1,10 @@
 """What each run directory says, and who may run it.
 
 The run directories are the only state: ``status.json`` (written by
-:mod:`ionmd.protocols.execute`) says pending / running / completed / failed, and
-``sweep.json`` holds the *claim* of the submission that last took the run: a random token
-and the executor's job id. A worker runs a run only while the claim still carries its
-token, so a run submitted twice (a submitter that died after ``sbatch`` and before it
+:mod:`ionmd.protocols.execute`) says pending / running / completed / failed / interrupted,
+and ``sweep.json`` holds the *claim* of the submission that last took the run: a random
+token and the executor's job id. A worker runs a run only while the claim still carries
+its token, so a run submitted twice (a submitter that died after ``sbatch`` and before it
 could record the job id, then a resubmission) is still run once: the older job finds a
 newer token and leaves the run alone.
 """
@@ -101,7 +101,9 @@ def classify(rd: RunDir, slurm_jobs: set[str] | None = None) -> str:
     state = status.get("state", "pending")
     if state == "completed":
         return "completed"
-    if state == "failed":
+    if state == "interrupted":          # killed, stopped by a signal, disk full: resumes
+        return "interrupted"
+    if state == "failed":               # (older status files: failed + resumable)
         if status.get("resumable"):
             return "interrupted"
         return "failed-physical" if "failed_step" in status else "failed-error"

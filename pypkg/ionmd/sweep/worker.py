@@ -7,7 +7,7 @@ import os
 import socket
 from pathlib import Path
 
-from ionmd.errors import IonmdError
+from ionmd.errors import IonmdError, RunInterrupted
 from ionmd.protocols.execute import execute
 from ionmd.protocols.prepare import find_lammps
 from ionmd.protocols.rundir import RunDir
@@ -58,6 +58,8 @@ def run_one(path: str | Path, token: str, ranks: int = 1, threads: int = 1,
         "slurm_job": slurm_job_id()}})
     try:
         status = execute(rd, nprocs=ranks, env=run_env, launcher=command)
+    except RunInterrupted:         # SIGTERM/SIGINT (scancel, walltime): recorded, stop here
+        raise
     except IonmdError as exc:      # e.g. lmp not found on this node: tell, do not stop the pool
         return {"path": str(path), "error": str(exc), **rd.status}
     return {"path": str(path), **status}
