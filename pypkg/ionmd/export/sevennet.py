@@ -32,58 +32,6 @@ def _import_torch_sevenn():
     return torch
 
 
-def _make_wrapper_classes(torch):
-    """Build the TorchScript-able wrappers (defined lazily: torch is imported on demand)."""
-    from typing import Dict
-
-    class OnehotInModelDtype(torch.nn.Module):
-        """SevenNet's OnehotEmbedding casts to float32 unconditionally; this one follows
-        the model dtype so float64 exports stay float64 end to end."""
-
-        def __init__(self, num_classes: int, key_x: str, key_output: str, key_save: Optional[str],
-                     key_additional: Optional[str], dtype: torch.dtype):
-            super().__init__()
-            self.num_classes = num_classes
-            self.key_x = key_x
-            self.key_output = key_output
-            self.key_save = key_save
-            self.key_additional = key_additional
-            self.register_buffer("_dtype_probe", torch.zeros(0, dtype=dtype))
-
-        def forward(self, data: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
-            inp = data[self.key_x]
-            embd = torch.nn.functional.one_hot(inp, self.num_classes).to(self._dtype_probe.dtype)
-            data[self.key_output] = embd
-            if self.key_additional is not None:
-                data[self.key_additional] = embd
-            if self.key_save is not None:
-                data[self.key_save] = inp
-            return data
-
-    class SevenNetEdgeModel(torch.nn.Module):
-        """Contract wrapper: (edge_vec, edge_index, species, nlocal) -> local energies."""
-
-        def __init__(self, model: torch.nn.Module):
-            super().__init__()
-            self.model = model
-
-        def forward(self, edge_vec: torch.Tensor, edge_index: torch.Tensor,
-                    species: torch.Tensor, nlocal: int) -> torch.Tensor:
-            # a tensor op, not torch.tensor([N]): tracing for AOTInductor would freeze N
-            num_atoms = torch.ones_like(species).sum().reshape(1)
-            data: Dict[str, torch.Tensor] = {
-                "x": species,
-                "edge_index": edge_index,
-                "edge_vec": edge_vec,
-                "num_atoms": num_atoms,
-                "nlocal": num_atoms.cpu(),
-            }
-            out = self.model(data)
-            return out["atomic_energy"].reshape(-1)[:nlocal]
-
-    return OnehotInModelDtype, SevenNetEdgeModel
-
-
 def _build_network(cp, torch, dtype: str):
     """The checkpoint's network, built natively in ``dtype``.
 
@@ -182,7 +130,8 @@ def build_sevennet_eager(model: str | Path = "7net-0", *, dtype: str = "float32"
         raise ExportError(f"{ckpt_path.name} has a single fidelity; drop --modal {modal}")
 
     torch_dtype = torch.float64 if dtype == "float64" else torch.float32
-    OnehotInModelDtype, SevenNetEdgeModel = _make_wrapper_classes(torch)
+    from ionmd.export.sevennet_modules import OnehotInModelDtype, SevenNetEdgeModel
+
     for name, mod in list(net._modules.items()):
         if isinstance(mod, OnehotEmbedding):
             net._modules[name] = OnehotInModelDtype(
@@ -240,9 +189,8 @@ def build_sevennet_module(model: str | Path = "7net-0", *, dtype: str = "float32
     wrapper, meta = build_sevennet_eager(model, dtype=dtype, modal=modal)
     if not stages:
         return torch.jit.freeze(e3nn.util.jit.script(wrapper)), meta
-    scripted = e3nn.util.jit.script(build_staged(wrapper, torch))
+    scripted = e3nn.util.jit.script(build_staged(wrapper))
     return checked_frozen_stages(scripted, meta, reference=wrapper), meta
-
 
 
 @contextlib.contextmanager

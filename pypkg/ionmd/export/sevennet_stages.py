@@ -28,7 +28,7 @@ from ionmd.errors import ExportError
 
 
 # per-node entries of SevenNet's data dict that the local-only modules read
-_NODE_KEYS = ("x", "node_attr", "atom_type")
+NODE_KEYS = ("x", "node_attr", "atom_type")
 
 
 def split_layer(modules: list) -> tuple[list, list, object, list]:
@@ -68,96 +68,10 @@ def split_sevennet(net) -> tuple[list, object, list[list], list]:
     return setup, edge, [layers[t] for t in range(len(layers))], readout
 
 
-def make_staged_class(torch):
-    """The TorchScript-able staged wrapper (defined lazily: torch imported on demand)."""
-    from typing import Dict, List, Tuple
+def build_staged(wrapper):
+    """The staged module (:class:`ionmd.export.sevennet_modules.SevenNetStaged`) around a
+    ``SevenNetEdgeModel`` wrapper (same parameters)."""
+    from ionmd.export.sevennet_modules import SevenNetStaged
 
-    class DictChain(torch.nn.Module):
-        def __init__(self, modules: List[torch.nn.Module]):
-            super().__init__()
-            self.mods = torch.nn.ModuleList(modules)
-
-        def forward(self, data: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
-            for m in self.mods:
-                data = m(data)
-            return data
-
-    class LayerStage(torch.nn.Module):
-        """One SevenNet layer with the node-wise work restricted to the rows that need it."""
-
-        def __init__(self, modules: List[torch.nn.Module]):
-            super().__init__()
-            local_pre, all_pre, conv, post = split_layer(modules)
-            self.local_pre = DictChain(local_pre)
-            self.all_pre = DictChain(all_pre)
-            self.conv = conv
-            self.post = DictChain(post)
-            self.node_keys: List[str] = list(_NODE_KEYS)
-
-        def forward(self, data: Dict[str, torch.Tensor], nlocal: int) -> Dict[str, torch.Tensor]:
-            local: Dict[str, torch.Tensor] = {}
-            for key, value in data.items():
-                local[key] = value[:nlocal] if key in self.node_keys else value
-            local = self.local_pre(local)
-            data = self.conv(self.all_pre(data))
-            local["x"] = data["x"][:nlocal]
-            return self.post(local)
-
-    class SevenNetStaged(torch.nn.Module):
-        """Contract ``forward`` (the whole network) plus ``halo_embed``/``halo_stage``."""
-
-        def __init__(self, full: torch.nn.Module, setup, edge, layers, readout):
-            super().__init__()
-            self.full = full
-            self.setup = DictChain(setup)
-            self.edge = edge
-            self.layers = torch.nn.ModuleList([LayerStage(m) for m in layers])
-            self.readout = DictChain(readout)
-            self.num_stages = len(layers)
-
-        def forward(self, edge_vec: torch.Tensor, edge_index: torch.Tensor,
-                    species: torch.Tensor, nlocal: int) -> torch.Tensor:
-            return self.full(edge_vec, edge_index, species, nlocal)
-
-        def _setup(self, species: torch.Tensor, edge_vec: torch.Tensor,
-                   edge_index: torch.Tensor) -> Dict[str, torch.Tensor]:
-            num_atoms = torch.ones_like(species).sum().reshape(1)
-            data: Dict[str, torch.Tensor] = {
-                "x": species,
-                "edge_index": edge_index,
-                "edge_vec": edge_vec,
-                "num_atoms": num_atoms,
-                "nlocal": num_atoms.cpu(),
-            }
-            return self.setup(data)
-
-        @torch.jit.export
-        def halo_embed(self, species: torch.Tensor) -> torch.Tensor:
-            no_index = torch.zeros((2, 0), dtype=torch.int64, device=species.device)
-            no_vec = torch.zeros((0, 3), device=species.device)
-            return self._setup(species, no_vec, no_index)["x"]
-
-        @torch.jit.export
-        def halo_stage(self, k: int, h: torch.Tensor, edge_vec: torch.Tensor,
-                       edge_index: torch.Tensor, species: torch.Tensor,
-                       nlocal: int) -> Tuple[torch.Tensor, torch.Tensor]:
-            data = self._setup(species, edge_vec, edge_index)
-            data["x"] = h
-            data = self.edge(data)
-            for t, layer in enumerate(self.layers):
-                if t + 1 == k:
-                    data = layer(data, nlocal)
-            x = data["x"]
-            if k == self.num_stages:
-                energy = self.readout(data)["atomic_energy"].reshape(-1)
-            else:
-                energy = torch.zeros(nlocal, dtype=x.dtype, device=x.device)
-            return x, energy
-
-    return SevenNetStaged
-
-
-def build_staged(wrapper, torch):
-    """The staged module around a ``SevenNetEdgeModel`` wrapper (same parameters)."""
     setup, edge, layers, readout = split_sevennet(wrapper.model)
-    return make_staged_class(torch)(wrapper, setup, edge, layers, readout).eval()
+    return SevenNetStaged(wrapper, setup, edge, layers, readout).eval()
