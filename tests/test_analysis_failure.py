@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from ase.build import bulk
 
-from ionmd.analysis.failure import detect_failures, kaplan_meier, parse_thermo, survival_curves
+from ionmd.analysis.failure import detect_failures, kaplan_meier, survival_curves
+from ionmd.lammps.log import parse_thermo
 
 DUMP_EVERY, N_FRAMES, TARGET = 10, 60, 800.0
 BREAK = 30  # frame (and thermo row) where the made-to-fail runs break

@@ -9,8 +9,8 @@ from ase.build import bulk
 
 from contract_models import RC, MorseEdgeModel, D0, ALPHA, R0, save_contract_model
 
-from ionmd.bench import (BenchPoint, add_efficiencies, bench, default_cell, failure_reason,
-                         ghost_modes, parse_log, supercell_for)
+from ionmd.bench import BenchPoint, add_efficiencies, bench, default_cell, ghost_modes, supercell_for
+from ionmd.lammps.log import failure_reason, run_summary
 from ionmd.cli import main
 from ionmd.errors import IonmdError
 
@@ -83,18 +83,18 @@ def test_ghost_mode_lists():
         ghost_modes("halo,halo")
 
 
-def test_parse_log_takes_the_last_run():
+def test_run_summary_takes_the_last_run():
     text = ("Loop time of 1.5 on 1 procs for 2 steps with 8 atoms\n"
             "Pair    | 0.1 | 0.2 | 0.3 |   0.0 | 50.00\n"
             "Loop time of 4.0 on 2 procs for 10 steps with 8 atoms\n"
             "Pair    | 3.0 | 3.1 | 3.2 |   0.1 | 77.50\n"
             "97.5% CPU use with 2 MPI tasks x 1 OpenMP threads\n"
             "pair_style mlip peak memory per rank (max over ranks): host 250.5 MiB, GPU 1200.0 MiB\n")
-    info = parse_log(text)
+    info = run_summary(text)
     assert info == {"seconds": 4.0, "steps": 10, "pair_fraction": 0.775, "cpu_use": 0.975,
                     "host_peak_mib": 250.5, "gpu_peak_mib": 1200.0}
     with pytest.raises(IonmdError, match="Loop time"):
-        parse_log("ERROR: something\n")
+        run_summary("ERROR: something\n")
 
 
 @pytest.mark.mpi

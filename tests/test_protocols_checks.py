@@ -11,7 +11,8 @@ from ase.io import read
 from ionmd.errors import IonmdError
 from ionmd.protocols import (PRESETS, get_protocol, parse_temperatures, parse_time_ps,
                              plan_runs)
-from ionmd.protocols.prepare import find_lammps, repeats_for
+from ionmd.lammps.process import find_lammps
+from ionmd.protocols.prepare import repeats_for
 from protocol_setup import fcc_cell, morse_model, short
 
 
@@ -82,7 +83,7 @@ def test_elements_the_model_lacks(tmp_path, morse):
 
 
 def test_missing_lmp(monkeypatch, tmp_path):
-    import ionmd.protocols.prepare as prep
+    import ionmd.lammps.process as prep
 
     monkeypatch.setattr(prep.sys, "executable", str(tmp_path / "python"))
     monkeypatch.setenv("PATH", str(tmp_path))

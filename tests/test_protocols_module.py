@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 from ase.io import write
 
-from ionmd.analysis.failure import parse_thermo
+from ionmd.lammps.log import parse_thermo
 from ionmd.analysis.run_dir import load_run_dir
 from ionmd.analysis.trajectory import read_frames, read_lammps_trajectory
 from ionmd.cli import main
 from ionmd.errors import IonmdError
 from ionmd.protocols import execute, launch, plan_runs, run_all
-from ionmd.protocols.execute import kill_run
+from ionmd.lammps.process import kill_run
 from protocol_setup import fcc_cell, morse_model, short
 
 

@@ -19,12 +19,12 @@ import pytest
 from ase.io import write
 
 from contract_models import NonFiniteModel, save_contract_model
-from ionmd.analysis.failure import parse_thermo
+from ionmd.lammps.log import parse_thermo
 from ionmd.analysis.run_dir import load_run_dir
 from ionmd.analysis.trajectory import read_frames
 from ionmd.cli import main
 from ionmd.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_SIGNAL_BASE
-from ionmd.protocols.execute import _alive
+from ionmd.lammps.process import process_group_alive
 from protocol_setup import ELEMENTS, fcc_cell, morse_model
 
 BIN = Path(sys.executable).parent
@@ -124,7 +124,7 @@ def test_signal_stops_lammps_records_interrupted_and_resumes(tmp_path, morse, si
     assert "Traceback" not in stderr
     name = signal.Signals(sig).name
     assert f"ionmd: stopped by {name}: " in stderr and "resume" in stderr
-    assert not _alive(pgid)                      # LAMMPS (wrapper and binary) is gone
+    assert not process_group_alive(pgid)                      # LAMMPS (wrapper and binary) is gone
     status = status_of(out)
     assert status["state"] == "interrupted" and status["resumable"] is True
     assert status["stopped_by"] == name and status["pid"] is None
@@ -167,7 +167,7 @@ def test_sigkill_of_lmp_is_an_interruption_and_resumes(tmp_path, morse):
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == EXIT_INTERRUPTED == 4, (stdout, stderr)
     assert "Traceback" not in stderr and "1 of 1 run(s) interrupted" in stderr
-    assert not _alive(running["pid"])
+    assert not process_group_alive(running["pid"])
     status = status_of(out)
     assert status["state"] == "interrupted" and status["resumable"] is True
     assert status["returncode"] == -signal.SIGKILL and status["pid"] is None

@@ -10,11 +10,13 @@ import numpy as np
 import pytest
 
 from contract_models import RepulsiveEdgeModel, save_contract_model
-from ionmd.analysis.failure import parse_thermo
+from ionmd.lammps.log import parse_thermo
 from ionmd.analysis.run_dir import load_run_dir
 from ionmd.analysis.trajectory import read_frames, read_lammps_trajectory
 from ionmd.protocols import execute, launch, plan_runs, run_all
-from ionmd.protocols.execute import HALT_RE, _dcd_layout, kill_run
+from ionmd.lammps.dcd import dcd_layout
+from ionmd.lammps.log import HALT_RE
+from ionmd.lammps.process import kill_run
 from protocol_setup import ELEMENTS, fcc_cell, morse_model, short
 
 
@@ -135,7 +137,8 @@ def test_killed_run_resumes_and_stitches(tmp_path, morse):
     kill_run(proc)              # SIGKILL to lmp and its children, as a batch system does
     assert rd.status["state"] == "running"          # its runner is gone: status is stale
     # how far it got: the DCD is flushed every frame (the log may lag behind a SIGKILL)
-    istart, nsavc, header, frame = _dcd_layout(rd.path / "traj.0.dcd")
+    layout = dcd_layout(rd.path / "traj.0.dcd")
+    istart, nsavc, header, frame = layout.istart, layout.nsavc, layout.header, layout.frame
     killed_at = istart + ((rd.path / "traj.0.dcd").stat().st_size - header) // frame * nsavc - nsavc
     assert 200 <= killed_at < 3000
     status = execute(rd)

@@ -16,11 +16,11 @@ import time
 import numpy as np
 import pytest
 
-from ionmd.analysis.failure import parse_thermo
+from ionmd.lammps.log import parse_thermo
 from ionmd.analysis.run_dir import load_run_dir
 from ionmd.analysis.trajectory import read_frames
 from ionmd.cli import main
-from ionmd.protocols.execute import _alive
+from ionmd.lammps.process import process_group_alive
 from ionmd.sweep import load_campaign, plan_campaign
 from sweep_setup import campaign_dir, morse_model, write_campaign
 
@@ -73,10 +73,10 @@ def test_killed_campaign_resumes_and_equals_uninterrupted(tmp_path, morse):
         victim = next(r for r in live if (r.path / "restart.a").is_file())
         orphan = next(r for r in live if r is not victim)
         _kill_group(victim.rundir.status["pid"])          # ... and so does one running lmp
-        _wait(lambda: not _alive(victim.rundir.status["pid"]), what="the killed lmp to end")
+        _wait(lambda: not process_group_alive(victim.rundir.status["pid"]), what="the killed lmp to end")
         pending = [r for r in runs if r not in live]
         assert len(pending) == 1 and pending[0].rundir.status["state"] == "pending"
-        assert _alive(orphan.rundir.status["pid"])      # the other lmp outlived its submitter
+        assert process_group_alive(orphan.rundir.status["pid"])      # the other lmp outlived its submitter
         killed_step = victim.rundir.status.get("step", 0)
 
         assert main(["sweep", "submit", str(path), "--no-progress"]) == 0

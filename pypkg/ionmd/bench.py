@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
@@ -34,6 +33,7 @@ import numpy as np
 from ase import Atoms
 
 from ionmd.errors import IonmdError
+from ionmd.lammps.log import failure_reason, run_summary
 
 GHOST_MODES = ("auto", "redundant", "halo")
 
@@ -118,35 +118,13 @@ run {steps}
 """
 
 
-def parse_log(text: str) -> dict:
-    """Loop time, steps, pair share and peak memory of the last run in a LAMMPS output."""
-    loops = re.findall(r"Loop time of ([0-9.eE+-]+) on (\d+) procs for (\d+) steps", text)
-    if not loops:
-        raise IonmdError("no 'Loop time' in the LAMMPS output: the run did not finish")
-    seconds, _, steps = loops[-1]
-    out = {"seconds": float(seconds), "steps": int(steps)}
-    cpu = re.findall(r"([0-9.]+)% CPU use", text)
-    if cpu:
-        out["cpu_use"] = float(cpu[-1]) / 100.0
-    pair = re.findall(r"^Pair\s+\|[^|]+\|[^|]+\|[^|]+\|[^|]+\|\s*([0-9.]+)", text, flags=re.M)
-    if pair:
-        out["pair_fraction"] = float(pair[-1]) / 100.0
-    mem = re.findall(r"peak memory per rank \(max over ranks\): host ([0-9.]+) MiB"
-                     r"(?:, GPU ([0-9.]+) MiB)?", text)
-    if mem:
-        out["host_peak_mib"] = float(mem[-1][0])
-        if mem[-1][1]:
-            out["gpu_peak_mib"] = float(mem[-1][1])
-    return out
-
-
 def run_point(model: Path, atoms: Atoms, ranks: int, workdir: Path, *, threads: int = 1,
               steps: int | None = None, device: str = "auto", ghost: str = "auto",
               timeout: float = 3600) -> BenchPoint:
     """Measure one (size, ranks) point in ``workdir`` (kept: input, data, log)."""
     from ase.io import write
 
-    from ionmd.protocols.prepare import find_lammps
+    from ionmd.lammps.process import find_lammps
 
     elements = sorted(set(atoms.get_chemical_symbols()))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -164,7 +142,7 @@ def run_point(model: Path, atoms: Atoms, ranks: int, workdir: Path, *, threads: 
         raise IonmdError(f"lmp failed on {len(atoms)} atoms x {ranks} ranks, ghost {ghost}: "
                          f"{failure_reason(proc.returncode, proc.stdout)} "
                          f"(output kept in {workdir / 'screen.txt'})")
-    info = parse_log(proc.stdout)
+    info = run_summary(proc.stdout)
     sec = info["seconds"] / info["steps"]
     return BenchPoint(atoms=len(atoms), ranks=ranks, threads=threads, steps=info["steps"],
                       ms_per_step=1e3 * sec, atom_steps_per_s=len(atoms) / sec, ghost=ghost,
@@ -174,22 +152,6 @@ def run_point(model: Path, atoms: Atoms, ranks: int, workdir: Path, *, threads: 
                       pair_fraction=info.get("pair_fraction"))
 
 
-_OOM_PATTERNS = ("out of memory", "can't allocate memory", "bad_alloc", "cannot allocate memory")
-
-
-def failure_reason(returncode: int, output: str) -> str:
-    """A one-line reason for a failed ``lmp``: out of memory, killed, or its last error."""
-    low = output.lower()
-    if any(p in low for p in _OOM_PATTERNS):
-        return "out of memory"
-    # a rank killed by signal 9: lmp alone exits -9, a shell 137, MPICH's mpirun 247 (-9 & 255)
-    if returncode in (-9, 137, 247) or "killed by signal 9" in low or "signal 9 (killed)" in low:
-        return "killed by signal 9 (most likely the kernel's out-of-memory killer)"
-    errors = [l.strip() for l in output.splitlines() if "ERROR" in l or "Error" in l]
-    return errors[-1] if errors else f"exit status {returncode}"
-
-
-# ------------------------------------------------------------------ scaling
 def add_efficiencies(points: list[BenchPoint], weak_tolerance: float = 0.10) -> None:
     """Fill strong and weak scaling efficiencies in place (see the module docstring)."""
     serial: dict[int, BenchPoint] = {}

@@ -25,13 +25,13 @@ before) that step.
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
 from typing import Sequence
 
 import numpy as np
 
 from ionmd.errors import AnalysisError
+from ionmd.lammps.log import lost_atoms_in_log
 
 MODES = ("lost_atoms", "volume_change", "nan_thermo", "nan_coordinates", "temperature_runaway",
          "framework_melting", "collapsed_distance")
@@ -75,49 +75,6 @@ class FailureReport:
                 "first": asdict(first) if first else None,
                 "events": [asdict(e) for e in self.events],
                 "run_end_step": self.run_end_step, "run_end_ps": self.run_end_ps}
-
-
-# ---------------------------------------------------------------- thermo (log.lammps)
-
-def parse_thermo(text: str) -> dict[str, np.ndarray]:
-    """Thermo columns of a ``log.lammps`` text (all ``run`` blocks, by header name).
-
-    Rows whose step repeats an earlier one (the first row of a following run, or of a
-    resumed piece) are dropped. ``nan``/``inf`` values are kept as such."""
-    columns: dict[str, list[float]] = {}
-    header: list[str] | None = None
-    seen: set[int] = set()
-    for line in text.splitlines():
-        parts = line.split()
-        if parts and parts[0] == "Step":
-            header = parts
-            for name in header:
-                columns.setdefault(name, [])
-            continue
-        if header is None or len(parts) != len(header) or not parts[0].lstrip("-").isdigit():
-            if parts and parts[0] in ("Loop", "ERROR:", "ERROR"):
-                header = None
-            continue
-        try:
-            values = [float(p) for p in parts]
-        except ValueError:
-            continue
-        step = int(values[0])
-        if step in seen:
-            continue
-        seen.add(step)
-        n_before = len(columns["Step"])
-        for name, v in zip(header, values):
-            col = columns[name]
-            col.extend([np.nan] * (n_before - len(col)))  # a column missing from an earlier block
-            col.append(v)
-    n = len(columns.get("Step", []))
-    return {k: np.array(v + [np.nan] * (n - len(v))) for k, v in columns.items()}
-
-
-def lost_atoms_in_log(text: str) -> str | None:
-    m = re.search(r"ERROR.*Lost atoms.*", text)
-    return m.group(0).strip() if m else None
 
 
 # ---------------------------------------------------------------- detection
@@ -184,7 +141,7 @@ def detect_failures(*, steps: np.ndarray, timestep_fs: float, positions: np.ndar
     framework : sequence of str
         Framework (anion sub-lattice) species for the melting check.
     thermo : dict, optional
-        :func:`parse_thermo` output.
+        :func:`ionmd.lammps.log.parse_thermo` output.
     log_text : str
         Concatenated ``log.lammps`` text (for LAMMPS's own error messages).
     target_temperature_K : float, optional

@@ -17,7 +17,8 @@ import numpy as np
 from ionmd.analysis.arrhenius import fit_arrhenius, kinisi_arrhenius, ln_error_from_interval
 from ionmd.analysis.conductivity import collective_conductivity, conductivity_from_diffusion
 from ionmd.analysis.diffusion import diffusion
-from ionmd.analysis.failure import FailureReport, detect_failures, parse_thermo, survival_curves
+from ionmd.analysis.failure import FailureReport, detect_failures, survival_curves
+from ionmd.lammps.log import parse_thermo
 from ionmd.analysis.msd import compute_msd
 from ionmd.analysis.run_dir import RunSpec
 from ionmd.analysis.trajectory import Trajectory, continuous_unwrapped, read_frames

@@ -33,6 +33,7 @@ from typing import Sequence
 import numpy as np
 
 from ionmd.errors import AnalysisError
+from ionmd.lammps.dcd import dcd_layout
 
 #: A frame-to-frame step longer than this fraction of the narrowest box width is
 #: ambiguous for unwrapping (the minimum image may be the wrong one).
@@ -306,7 +307,8 @@ def _read_piece(data_file: Path, traj_file: Path, atom_style: str, fmt: str | No
     size = traj_file.stat().st_size if traj_file.is_file() else 0
     if kind == "LAMMPSDUMP" and size:
         _check_dump(Path(data_file), traj_file)
-    if kind == "LAMMPS" and size and (size < 100 or size < _dcd_header_bytes(traj_file)):
+    layout = dcd_layout(traj_file) if kind == "LAMMPS" and size >= 100 else None
+    if kind == "LAMMPS" and size and (size < 100 or (layout and size < layout.header)):
         # (MDAnalysis's DCD reader fails on these with a noisy error from its destructor)
         raise AnalysisError(f"{traj_file} is cut off inside its header ({size} bytes): empty "
                             f"or truncated; the run stopped before writing its first frame?")
@@ -330,7 +332,7 @@ def _read_piece(data_file: Path, traj_file: Path, atom_style: str, fmt: str | No
                 steps.append(header["istart"] + i * header["nsavc"] if is_dcd else ts.data["step"])
     except (OSError, EOFError, ValueError, IndexError) as exc:
         raise AnalysisError(f"cannot read {traj_file} past frame {len(steps)} (truncated?): {exc}") from exc
-    if is_dcd and _dcd_body_bytes(Path(traj_file)) % _dcd_frame_bytes(reader):
+    if is_dcd and layout and (size - layout.header) % layout.frame:
         raise AnalysisError(f"{traj_file} ends in the middle of a frame (truncated: the run was "
                             f"killed while writing?); {len(steps)} whole frames are readable — "
                             f"truncate the file or rerun")
@@ -355,28 +357,6 @@ def _data_box_centre(path: Path) -> np.ndarray:
     if len(centre) != 3:
         raise AnalysisError(f"{path}: no xlo/ylo/zlo box lines in the header")
     return np.array([centre["xlo"], centre["ylo"], centre["zlo"]])
-
-
-def _dcd_frame_bytes(reader) -> int:
-    """Bytes per DCD frame: unit-cell record (6 doubles + 2 markers) when present, then
-    three records of n_atoms float32 plus two 4-byte markers each."""
-    cell = 56 if reader._file.header.get("is_periodic", True) else 0
-    return cell + 3 * (4 * reader.n_atoms + 8)
-
-
-def _dcd_body_bytes(path: Path) -> int:
-    """Bytes after the DCD header (whole frames, unless the file was cut short)."""
-    return path.stat().st_size - _dcd_header_bytes(path)
-
-
-def _dcd_header_bytes(path: Path) -> int:
-    """Bytes of a CHARMM/LAMMPS DCD header: an 84-byte control record, a title record
-    (its length is stored in its leading 4-byte marker) and the atom-count record, each
-    framed by 4-byte markers."""
-    with open(path, "rb") as fh:
-        fh.seek(92)
-        title_len = int(np.frombuffer(fh.read(4), dtype=np.int32)[0])
-    return 92 + 4 + title_len + 4 + 12
 
 
 def stitch(pieces: Sequence[Piece]) -> Piece:

@@ -16,9 +16,10 @@ from scipy.optimize import least_squares
 from scipy.stats import spearmanr
 
 from ionmd.errors import IonmdError
-from ionmd.protocols.module_runner import ModuleRun, check_module_runner
-from ionmd.protocols.prepare import (as_atoms, check_protocol, element_order, find_lammps,
-                                     repeats_for, write_data)
+from ionmd.lammps.log import error_lines
+from ionmd.lammps.module_runner import ModuleRun, check_module_runner
+from ionmd.lammps.process import find_lammps
+from ionmd.protocols.prepare import as_atoms, check_protocol, element_order, repeats_for, write_data
 from ionmd.protocols.presets import Protocol
 
 EV_PER_A3_TO_GPA = 160.21766208
@@ -144,7 +145,7 @@ def run_ev_scan(protocol: Protocol, structure, model: str | Path, out: str | Pat
         returncode, output = proc.returncode, proc.stdout
     status = {"state": "completed", "protocol": protocol.name, "runner": runner}
     if returncode != 0:
-        err = [ln for ln in output.splitlines() if ln.startswith("ERROR")]
+        err = error_lines(output)
         status = {"state": "failed", "reason": err[0] if err else f"lmp exit {returncode}"}
         (path / "status.json").write_text(json.dumps(status, indent=2))
         raise IonmdError(f"E-V scan failed in {path}: {status['reason']}")

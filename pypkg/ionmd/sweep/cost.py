@@ -5,19 +5,17 @@ exceeds its walltime (it then needs resubmissions, each resuming from the restar
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
 
-LOOP_RE = re.compile(r"Loop time of ([0-9.eE+-]+) on \d+ procs for (\d+) steps with (\d+) atoms")
+from ionmd.lammps.log import loop_times
 
 
 def loop_costs(log_text: str) -> list[float]:
     """Seconds per atom-step of every finished ``run`` in a LAMMPS log (runs of at least
     one step)."""
-    return [float(t) / (int(s) * int(a)) for t, s, a in LOOP_RE.findall(log_text)
-            if int(s) > 0 and int(a) > 0]
+    return [t / (s * a) for t, _, s, a in loop_times(log_text) if s > 0 and a > 0]
 
 
 def measured_cost(run_dirs) -> float | None:

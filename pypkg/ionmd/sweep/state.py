@@ -19,6 +19,7 @@ import time
 import uuid
 
 from ionmd.errors import IonmdError
+from ionmd.lammps.process import process_alive
 from ionmd.protocols.execute import running_here
 from ionmd.protocols.rundir import SETTINGS, RunDir
 
@@ -74,18 +75,8 @@ def claim_active(claim: dict, slurm_jobs: set[str] | None) -> bool:
         return False
     if job.startswith("local:"):
         _, host, pid = job.split(":")
-        return host == socket.gethostname() and _alive_pid(int(pid))
+        return host == socket.gethostname() and process_alive(int(pid))
     return slurm_jobs is not None and job in slurm_jobs
-
-
-def _alive_pid(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def classify(rd: RunDir, slurm_jobs: set[str] | None = None) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ionmd.errors import IonmdError, RunInterrupted
 from ionmd.protocols.execute import execute
-from ionmd.protocols.prepare import find_lammps
+from ionmd.lammps.process import find_lammps
 from ionmd.protocols.rundir import RunDir
 from ionmd.sweep.state import CLAIM, read_claim, wait_for_local_process
 

@@ -1,0 +1,125 @@
+"""Reading LAMMPS output: thermo columns, error lines, ``fix halt`` and lost-atom
+messages, loop times and the end-of-run summary."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+HALT_RE = re.compile(r"Fix halt condition for fix-id (\S+) met on step (\d+) with value (\S+)")
+NO_SPACE_RE = re.compile(r"No space left on device|Disk quota exceeded")
+LOOP_RE = re.compile(r"Loop time of ([0-9.eE+-]+) on (\d+) procs for (\d+) steps with (\d+) atoms")
+
+
+def parse_thermo(text: str) -> dict[str, np.ndarray]:
+    """Thermo columns of a ``log.lammps`` text (all ``run`` blocks, by header name).
+
+    Rows whose step repeats an earlier one (the first row of a following run, or of a
+    resumed piece) are dropped. ``nan``/``inf`` values are kept as such."""
+    columns: dict[str, list[float]] = {}
+    header: list[str] | None = None
+    seen: set[int] = set()
+    for line in text.splitlines():
+        parts = line.split()
+        if parts and parts[0] == "Step":
+            header = parts
+            for name in header:
+                columns.setdefault(name, [])
+            continue
+        if header is None or len(parts) != len(header) or not parts[0].lstrip("-").isdigit():
+            if parts and parts[0] in ("Loop", "ERROR:", "ERROR"):
+                header = None
+            continue
+        try:
+            values = [float(p) for p in parts]
+        except ValueError:
+            continue
+        step = int(values[0])
+        if step in seen:
+            continue
+        seen.add(step)
+        n_before = len(columns["Step"])
+        for name, v in zip(header, values):
+            col = columns[name]
+            col.extend([np.nan] * (n_before - len(col)))  # a column missing from an earlier block
+            col.append(v)
+    n = len(columns.get("Step", []))
+    return {k: np.array(v + [np.nan] * (n - len(v))) for k, v in columns.items()}
+
+
+def thermo_steps(lines: list[str], header: list | None) -> tuple[list[int], list | None]:
+    """Steps of the thermo rows among ``lines`` read so far from a running LAMMPS (after a
+    ``Step ...`` header line, rows of as many numbers starting with an integer step), and
+    the header in force after them (pass it back with the next lines)."""
+    steps = []
+    for line in lines:
+        parts = line.split()
+        if parts and parts[0] == "Step":
+            header = parts
+        elif header is not None and len(parts) == len(header) and parts[0].isdigit():
+            steps.append(int(parts[0]))
+        elif parts and parts[0].startswith(("Loop", "ERROR")):
+            header = None
+    return steps, header
+
+
+def error_lines(text: str) -> list[str]:
+    """LAMMPS's ``ERROR ...`` lines, stripped."""
+    return [ln.strip() for ln in text.splitlines() if ln.startswith("ERROR")]
+
+
+def lost_atoms_in_log(text: str) -> str | None:
+    m = re.search(r"ERROR.*Lost atoms.*", text)
+    return m.group(0).strip() if m else None
+
+
+def loop_times(text: str) -> list[tuple[float, int, int, int]]:
+    """(seconds, ranks, steps, atoms) of every finished ``run`` in a LAMMPS log."""
+    return [(float(t), int(p), int(s), int(a)) for t, p, s, a in LOOP_RE.findall(text)]
+
+
+def run_summary(text: str) -> dict:
+    """Loop time, steps, CPU use, pair share and peak memory (as ionmd's pair style prints
+    it) of the last run in a LAMMPS output.
+
+    Raises
+    ------
+    IonmdError
+        If no run finished.
+    """
+    from ionmd.errors import IonmdError
+
+    loops = re.findall(r"Loop time of ([0-9.eE+-]+) on (\d+) procs for (\d+) steps", text)
+    if not loops:
+        raise IonmdError("no 'Loop time' in the LAMMPS output: the run did not finish")
+    seconds, _, steps = loops[-1]
+    out = {"seconds": float(seconds), "steps": int(steps)}
+    cpu = re.findall(r"([0-9.]+)% CPU use", text)
+    if cpu:
+        out["cpu_use"] = float(cpu[-1]) / 100.0
+    pair = re.findall(r"^Pair\s+\|[^|]+\|[^|]+\|[^|]+\|[^|]+\|\s*([0-9.]+)", text, flags=re.M)
+    if pair:
+        out["pair_fraction"] = float(pair[-1]) / 100.0
+    mem = re.findall(r"peak memory per rank \(max over ranks\): host ([0-9.]+) MiB"
+                     r"(?:, GPU ([0-9.]+) MiB)?", text)
+    if mem:
+        out["host_peak_mib"] = float(mem[-1][0])
+        if mem[-1][1]:
+            out["gpu_peak_mib"] = float(mem[-1][1])
+    return out
+
+
+_OOM_PATTERNS = ("out of memory", "can't allocate memory", "bad_alloc", "cannot allocate memory")
+
+
+def failure_reason(returncode: int, output: str) -> str:
+    """A one-line reason for a failed ``lmp``: out of memory, killed, or its last error."""
+    low = output.lower()
+    if any(p in low for p in _OOM_PATTERNS):
+        return "out of memory"
+    # a rank killed by signal 9: lmp alone exits -9, a shell 137, MPICH's mpirun 247 (-9 & 255)
+    if returncode in (-9, 137, 247) or "killed by signal 9" in low or "signal 9 (killed)" in low:
+        return "killed by signal 9 (most likely the kernel's out-of-memory killer)"
+    errors = [l.strip() for l in output.splitlines() if "ERROR" in l or "Error" in l]
+    return errors[-1] if errors else f"exit status {returncode}"
