@@ -13,6 +13,7 @@ repulsion) runs unchanged, and the gradient reaches ``edge_vec`` through ``shift
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Optional
 
@@ -33,16 +34,26 @@ def _import_mace():
 
 
 def load_mace_model(path: str | Path):
-    """Load a pickled MACE model file (``torch.save`` of the module, as MACE writes it)."""
+    """Load a pickled MACE model file (``torch.save`` of the module, as MACE writes it).
+
+    Files pickled under e3nn 0.4.x (the version mace-torch pins, so those of a standard
+    MACE install and the foundation models) cannot be unpickled by a later e3nn as they
+    are: they are read without their generated TorchScript code, and the model is rebuilt
+    from the constructor arguments it implies and its state dict (:func:`rebuild_mace_model`).
+    """
     torch = _import_mace()
     path = Path(path)
     if not path.is_file():
         raise ExportError(f"MACE model file {path} does not exist")
     try:
         # MACE model files are whole pickled modules, not state dicts.
-        model = torch.load(str(path), map_location="cpu", weights_only=False)
+        with _tolerant_e3nn_unpickling() as old_e3nn:
+            model = torch.load(str(path), map_location="cpu", weights_only=False)
     except Exception as exc:
-        raise ExportError(f"cannot read {path} as a MACE model file: {exc}") from exc
+        raise ExportError(
+            f"cannot read {path} as a MACE model file ({type(exc).__name__}: {exc}); "
+            "expected a `.model` file written by mace_run_train (torch.save of the model, "
+            "under e3nn 0.4 or later)") from exc
     if isinstance(model, dict) and "model" in model:
         model = model["model"]
     needed = ("atomic_numbers", "r_max", "num_interactions", "interactions")
@@ -51,7 +62,196 @@ def load_mace_model(path: str | Path):
             f"{path} does not hold a MACE model (found {type(model).__name__}); pass the "
             "`.model` file that mace_run_train writes (not a checkpoint `.pt` state dict)"
         )
+    if old_e3nn:
+        try:
+            model = rebuild_mace_model(model)
+        except Exception as exc:
+            import e3nn
+
+            raise ExportError(
+                f"{path} was pickled under an older e3nn (0.4.x, the one mace-torch pins) "
+                f"and could not be rebuilt under e3nn {e3nn.__version__}: {exc}") from exc
     return model
+
+
+class _tolerant_e3nn_unpickling:
+    """While active, e3nn's ``CodeGenMixin.__setstate__`` accepts the state of e3nn 0.4.x
+    (generated code as bare TorchScript bytes; later versions store ``(kind, bytes)``):
+    it drops that code, which belongs to the old e3nn, so the object is incomplete and
+    must be rebuilt. ``as`` gives a list that is non-empty if that happened."""
+
+    def __enter__(self):
+        import e3nn
+        from e3nn.util.codegen._mixin import CodeGenMixin
+
+        self.cls, self.seen = None, []
+        if e3nn.__version__.startswith("0.4."):
+            return self.seen        # the installed e3nn writes and reads that state itself
+        self.cls = CodeGenMixin
+        self.original = CodeGenMixin.__dict__["__setstate__"]
+        original, seen = self.original, self.seen
+
+        def __setstate__(obj, state):
+            codegen = state.get("__codegen__") if isinstance(state, dict) else None
+            if isinstance(codegen, dict) and any(isinstance(v, bytes) for v in codegen.values()):
+                state = dict(state)
+                del state["__codegen__"]
+                seen.append(type(obj).__name__)
+            return original(obj, state)
+
+        CodeGenMixin.__setstate__ = __setstate__
+        return self.seen
+
+    def __exit__(self, *exc):
+        if self.cls is not None:
+            self.cls.__setstate__ = self.original
+        return False
+
+
+def _constructor_config(model) -> dict:
+    """Keyword arguments of ``MACE``/``ScaleShiftMACE`` that build ``model``'s architecture
+    (after mace.tools.scripts_utils.extract_config_mace_model, which covers
+    ScaleShiftMACE only and one correlation order for all layers)."""
+    from e3nn import o3
+    from mace.tools.scripts_utils import extract_radial_MLP
+
+    def radial_type(radial):
+        return {"BesselBasis": "bessel", "GaussianBasis": "gaussian",
+                "ChebychevBasis": "chebyshev"}[type(radial.bessel_fn).__name__]
+
+    def distance_transform(radial):
+        if not hasattr(radial, "distance_transform"):
+            return "None"
+        return {"AgnesiTransform": "Agnesi", "SoftTransform": "Soft"}[
+            type(radial.distance_transform).__name__]
+
+    def correlation(product):
+        sc = product.symmetric_contractions
+        try:
+            return len(sc.contractions[0].weights) + 1
+        except AttributeError:
+            return int(sc.contraction_degree)
+
+    heads = list(getattr(model, "heads", None) or ["Default"])
+    last = model.readouts[-1]
+    mlp = o3.Irreps(str(last.hidden_irreps)) if hasattr(last, "hidden_irreps") else o3.Irreps("1x0e")
+    gate = None
+    acts = getattr(getattr(last, "non_linearity", None), "acts", None)
+    if acts:
+        gate = getattr(acts[0], "f", None)
+    num_interactions = int(model.num_interactions.item())
+    hidden = o3.Irreps(str(model.products[0].linear.irreps_out))
+    last_out = o3.Irreps(str(model.products[-1].linear.irreps_out))
+    config = {
+        "r_max": float(model.r_max.item()),
+        "num_bessel": len(model.radial_embedding.bessel_fn.bessel_weights)
+        if hasattr(model.radial_embedding.bessel_fn, "bessel_weights")
+        else int(model.radial_embedding.out_dim),
+        "num_polynomial_cutoff": int(model.radial_embedding.cutoff_fn.p.item()),
+        "max_ell": model.spherical_harmonics._lmax,  # pylint: disable=protected-access
+        "interaction_cls": type(model.interactions[-1]),
+        "interaction_cls_first": type(model.interactions[0]),
+        "num_interactions": num_interactions,
+        "num_elements": len(model.atomic_numbers),
+        "hidden_irreps": hidden,
+        "edge_irreps": getattr(model, "edge_irreps", None),
+        "use_edge_irreps_first": getattr(model, "use_edge_irreps_first", False),
+        "MLP_irreps": o3.Irreps(f"{max(1, mlp.count((0, 1)) // len(heads))}x0e"),
+        "gate": gate,
+        "use_reduced_cg": getattr(model, "use_reduced_cg", False),
+        "use_so3": getattr(model, "use_so3", False),
+        "use_agnostic_product": getattr(model, "use_agnostic_product", False),
+        "use_last_readout_only": getattr(model, "use_last_readout_only", False),
+        "readout_cls": type(last),
+        "keep_last_layer_irreps": num_interactions > 1 and last_out.dim > last_out.count((0, 1)),
+        "atomic_energies": model.atomic_energies_fn.atomic_energies.cpu().numpy(),
+        "avg_num_neighbors": float(model.interactions[0].avg_num_neighbors),
+        "atomic_numbers": [int(z) for z in model.atomic_numbers.tolist()],
+        "correlation": [correlation(p) for p in model.products],
+        "radial_type": radial_type(model.radial_embedding),
+        "distance_transform": distance_transform(model.radial_embedding),
+        "apply_cutoff": getattr(model, "apply_cutoff", True),
+        "radial_MLP": _radial_mlp(model, extract_radial_MLP),
+        "pair_repulsion": hasattr(model, "pair_repulsion_fn"),
+        "heads": heads,
+    }
+    if hasattr(model, "scale_shift"):
+        config["atomic_inter_scale"] = model.scale_shift.scale.cpu().numpy()
+        config["atomic_inter_shift"] = model.scale_shift.shift.cpu().numpy()
+    return config
+
+
+def _generated(model):
+    """A test for names inside e3nn's generated code (``__codegen__`` submodules)."""
+    prefixes = tuple(f"{name}.{c}" if name else c for name, m in model.named_modules()
+                     for c in (getattr(m, "__codegen__", None) or []))
+    return lambda n: any(n == g or n.startswith(g + ".") for g in prefixes)
+
+
+def _radial_mlp(model, extract_radial_mlp):
+    """Hidden widths of the radial MLPs, read from an interaction that takes them
+    (the attention block's MLP is fixed); None (the default) if none does."""
+    from types import SimpleNamespace
+
+    for interaction in model.interactions:
+        if type(interaction).__name__ != "RealAgnosticAttResidualInteractionBlock":
+            widths = extract_radial_mlp(SimpleNamespace(interactions=[interaction]))
+            return [int(h) for h in widths] or None
+    return None
+
+
+def _module_tree(model) -> dict:
+    """Submodule name -> class name, without e3nn's generated code (fx graph modules
+    get one class per instance, so names are compared)."""
+    generated = _generated(model)
+    return {n: type(m).__name__ for n, m in model.named_modules() if not generated(n)}
+
+
+def rebuild_mace_model(model):
+    """A fresh ``MACE``/``ScaleShiftMACE`` with ``model``'s architecture and weights, built
+    by the installed mace-torch and e3nn (for models unpickled from another e3nn).
+
+    The rebuilt model must have the same submodules (names and classes, apart from
+    e3nn's generated code) and take every entry of the state dict, with no entry
+    missing but the constants of the generated code; otherwise this raises, naming
+    the difference.
+    """
+    import torch
+    from mace import modules
+
+    cls_name = type(model).__name__
+    if cls_name not in ("MACE", "ScaleShiftMACE") or hasattr(model, "joint_embedding"):
+        raise ExportError(f"rebuilding a {cls_name}"
+                          f"{' with extra embedded features' if cls_name in ('MACE', 'ScaleShiftMACE') else ''}"
+                          " is not supported (only MACE and ScaleShiftMACE energy models)")
+    state = model.state_dict()
+    dtype = next((v.dtype for v in state.values() if v.is_floating_point()), torch.float64)
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        fresh = getattr(modules, cls_name)(**_constructor_config(model))
+    finally:
+        torch.set_default_dtype(previous)
+    for old, new in zip(model.interactions, fresh.interactions):
+        new.avg_num_neighbors = old.avg_num_neighbors
+    old_tree, new_tree = _module_tree(model), _module_tree(fresh)
+    diff = sorted(n for n in set(old_tree) | set(new_tree) if old_tree.get(n) != new_tree.get(n))
+    if diff:
+        shown = ", ".join(f"{n or '<model>'}: {old_tree.get(n)} vs {new_tree.get(n)}"
+                          for n in diff[:3])
+        raise ExportError(f"the rebuilt model differs in {len(diff)} submodules ({shown})")
+    # constants of the generated code (e.g. Wigner 3j buffers) come with the new code
+    generated = _generated(fresh)
+    try:
+        result = fresh.load_state_dict(state, strict=False)
+        problems = list(result.unexpected_keys) + [k for k in result.missing_keys
+                                                   if not generated(k.rpartition(".")[0])]
+    except RuntimeError as exc:
+        problems = [_first_line(exc)]
+    if problems:
+        raise ExportError(f"the rebuilt model does not take the file's weights "
+                          f"({len(problems)} mismatches: {', '.join(problems[:3])})")
+    return fresh.to(dtype).eval()
 
 
 def _wrapper_class(torch):
@@ -130,6 +330,9 @@ def build_mace_eager(model_file: str | Path, *, dtype: str = "float64",
     path = Path(model_file)
     model = load_mace_model(path)
     head_index, head_name = _resolve_head(model, head, path)
+    from ionmd.export.mace_compat import make_scriptable
+
+    make_scriptable(model)   # blocks that mace-torch ships but TorchScript cannot compile
     model = model.to(torch.float64 if dtype == "float64" else torch.float32).eval()
     for p in model.parameters():
         p.requires_grad_(False)
@@ -161,23 +364,72 @@ def build_mace_module(model_file: str | Path, *, dtype: str = "float64",
 
     With ``stages``, the module also carries one stage per interaction
     (``ionmd.export.mace_stages``), checked against the unsplit model on random graphs.
+    A layout whose stages cannot be built, compiled or checked is exported without
+    them, with a one-line message on stderr (the plain contract is always exact;
+    ``pair_style mlip`` then uses a redundant ghost shell on several ranks).
     """
+    from e3nn.util import jit
+
+    torch = _import_mace()
+    wrapper, meta = build_mace_eager(model_file, dtype=dtype, head=head)
+    if stages:
+        try:
+            return _staged_module(wrapper, meta, torch), meta
+        except ExportError as exc:
+            print(f"ionmd: note: exporting {Path(model_file).name} without per-layer stages "
+                  f"({_layout(wrapper.model)}): {_first_line(exc)}", file=sys.stderr)
+            # e3nn compiles submodules in place: start again from the file
+            wrapper, meta = build_mace_eager(model_file, dtype=dtype, head=head)
+    try:
+        scripted = jit.compile(wrapper)
+    except Exception as exc:
+        raise ExportError(f"TorchScript compilation of the MACE model failed: {exc}") from exc
+    return torch.jit.freeze(scripted), meta
+
+
+def _layout(model) -> str:
+    """Interaction and readout classes of a MACE model, for messages."""
+    def names(modules):
+        out = []
+        for m in modules:
+            name = type(m).__name__
+            if out and out[-1][0] == name:
+                out[-1][1] += 1
+            else:
+                out.append([name, 1])
+        return ", ".join(n if c == 1 else f"{c}x {n}" for n, c in out)
+
+    return f"interactions {names(model.interactions)}; readouts {names(model.readouts)}"
+
+
+def _staged_module(wrapper, meta, torch):
+    """The checked, frozen staged module; ExportError when this layout cannot be staged
+    (``meta`` is left as it was then)."""
     from e3nn.util import jit
 
     from ionmd.export.mace_stages import build_staged
     from ionmd.export.staged import checked_frozen_stages
 
-    torch = _import_mace()
-    wrapper, meta = build_mace_eager(model_file, dtype=dtype, head=head)
-    module = build_staged(wrapper, torch) if stages else wrapper
+    module = build_staged(wrapper, torch)
     try:
         scripted = jit.compile(module)
     except Exception as exc:
-        raise ExportError(f"TorchScript compilation of the MACE model failed: {exc}") from exc
-    if not stages:
-        return torch.jit.freeze(scripted), meta
-    return checked_frozen_stages(scripted, meta, reference=wrapper), meta
+        raise ExportError(f"its per-layer stages do not compile in TorchScript "
+                          f"({_first_line(exc)})") from exc
+    extra = dict(meta.extra)
+    try:
+        return checked_frozen_stages(scripted, meta, reference=wrapper)
+    except Exception as exc:
+        meta.extra.clear()
+        meta.extra.update(extra)
+        if isinstance(exc, ExportError):
+            raise
+        raise ExportError(f"its per-layer stages fail on a test graph ({_first_line(exc)})") from exc
 
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def export_mace(model_file: str | Path, output: str | Path = "mace.pt", *,

@@ -7,12 +7,20 @@ MACE (``MACE``/``ScaleShiftMACE``) computes, for interaction ``i = 0..L-1``::
     e_i            = readouts[i](node_feats)
 
 and the atomic energy ``e0 + scale_shift(pair + sum_i e_i)``. Stage ``k`` is interaction
-``i = k-1`` cut at its input (the node features before ``skip_tp``/``linear_up``, both
-node-wise): it recomputes the one-hot attributes from the species and the edge
-embedding from its own ``edge_vec``, runs the interaction on all nodes (messages go
-only into local receivers), keeps the local rows, and runs the product and readout on
-them. ``scale_shift`` is affine, so stage 1 carries ``e0 + scale_shift(pair + e_1)``
-and stage ``k > 1`` carries ``scale_shift(e_k) - scale_shift(0)``.
+``i = k-1`` cut at its input (the node features before the interaction's node-wise
+self-connection and up-projection): it recomputes the one-hot attributes from the
+species and the edge embedding from its own ``edge_vec``, runs the interaction on all
+nodes (messages go only into local receivers), keeps the local rows, and runs the
+product and readout on them. ``scale_shift`` is affine, so stage 1 carries
+``e0 + scale_shift(pair + e_1)`` and stage ``k > 1`` carries
+``scale_shift(e_k) - scale_shift(0)``.
+
+This holds for every interaction block of mace-torch 0.3.x (residual or not: a
+non-residual block returns ``sc = None``; density-normalised, attention and non-linear
+variants only add node-wise terms and per-receiver sums) and every energy readout.
+A model with ``use_last_readout_only`` has one readout, on the last layer: its earlier
+stages carry no energy. Layouts that cannot be split are refused by
+:func:`check_splittable`, and ``build_mace_module`` then exports them unstaged.
 """
 
 from __future__ import annotations
@@ -23,18 +31,40 @@ from ionmd.errors import ExportError
 def check_splittable(model) -> None:
     """Refuse MACE variants whose energy is not a sum of per-layer readouts."""
     if hasattr(model, "joint_embedding"):
-        raise ExportError("this MACE model has extra embedded features (joint_embedding): "
-                          "its per-layer stages are not supported; export with --no-stages")
-    if len(model.readouts) != len(model.interactions):
-        raise ExportError(f"this MACE model has {len(model.readouts)} readouts for "
-                          f"{len(model.interactions)} interactions: cannot split it into "
-                          "per-layer stages; export with --no-stages")
+        raise ExportError("this MACE model has extra embedded features (joint_embedding), "
+                          "which its per-layer stages do not carry")
+    if len(model.readouts) not in (1, len(model.interactions)) or \
+            len(model.products) != len(model.interactions):
+        raise ExportError(f"this MACE model has {len(model.readouts)} readouts and "
+                          f"{len(model.products)} products for {len(model.interactions)} "
+                          "interactions: cannot split it into per-layer stages")
+
+
+def layer_readouts(model) -> list:
+    """One readout per interaction, as MACE applies them: ``readouts[i]`` reads layer
+    ``i``; a single readout (``use_last_readout_only``) reads the last layer only, and
+    the earlier layers get ``None`` (no energy)."""
+    readouts = list(model.readouts)
+    if len(readouts) == len(model.interactions):
+        return readouts
+    return [None] * (len(model.interactions) - 1) + readouts
 
 
 def make_staged_class(torch):
-    from typing import Tuple
+    from typing import Optional, Tuple
 
     from e3nn.util.jit import compile_mode
+
+    @compile_mode("script")
+    class NoReadout(torch.nn.Module):
+        """Readout of a layer whose features MACE does not read (zero energy)."""
+
+        def __init__(self, num_heads: int):
+            super().__init__()
+            self.num_heads = num_heads
+
+        def forward(self, x: torch.Tensor, heads: Optional[torch.Tensor] = None) -> torch.Tensor:
+            return torch.zeros((x.shape[0], self.num_heads), dtype=x.dtype, device=x.device)
 
     @compile_mode("script")
     class MACEStaged(torch.nn.Module):
@@ -53,7 +83,9 @@ def make_staged_class(torch):
             self.atomic_energies_fn = model.atomic_energies_fn
             self.interactions = model.interactions
             self.products = model.products
-            self.readouts = model.readouts
+            num_heads = len(getattr(model, "heads", None) or ["Default"])
+            self.readouts = torch.nn.ModuleList([
+                NoReadout(num_heads) if r is None else r for r in layer_readouts(model)])
             # optional parts: TorchScript resolves hasattr() at compile time
             if hasattr(model, "pair_repulsion"):
                 self.pair_repulsion_fn = model.pair_repulsion_fn
@@ -100,7 +132,12 @@ def make_staged_class(torch):
                                             edge_attrs=edge_attrs, edge_feats=edge_feats,
                                             edge_index=mace_index, cutoff=cutoff,
                                             first_layer=(i == 0))
-                    node_feats = product(node_feats=feats[:nlocal], sc=sc[:nlocal],
+                    # non-residual blocks (RealAgnosticInteractionBlock) return sc=None;
+                    # TorchScript types `sc` per block and drops the branch for them
+                    local_sc: Optional[torch.Tensor] = None
+                    if sc is not None:
+                        local_sc = sc[:nlocal]
+                    node_feats = product(node_feats=feats[:nlocal], sc=local_sc,
                                          node_attrs=local_attrs)
                     energy = readout(node_feats, heads)[arange, heads]
             if k == 1:

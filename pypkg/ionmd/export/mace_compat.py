@@ -1,0 +1,144 @@
+"""TorchScript repairs for MACE blocks that mace-torch ships but cannot script itself.
+
+Two blocks of mace-torch 0.3.x fail ``torch.jit.script`` (so neither MACE's own
+TorchScript route nor ionmd's export could compile a model that uses them):
+
+* ``RealAgnosticAttResidualInteractionBlock.forward`` is annotated as returning
+  ``Tuple[Tensor, None]`` but returns its residual ``sc`` (a tensor). The forward is
+  recompiled from mace's own source with the annotation corrected.
+* ``GatedEquivariantBlock`` (``mace.modules.gate``, the gate of
+  ``RealAgnosticResidualNonLinearInteractionBlock``) keeps its activations as Python
+  function attributes and exposes ``o3.Irreps`` properties. It is given a subclass whose
+  forward is the same computation with the activations chosen by name.
+
+:func:`make_scriptable` swaps the class of the affected submodules in place (weights,
+buffers and every other attribute stay as they are); modules of other classes, and
+mace versions without these defects, are left alone.
+"""
+
+# no `from __future__ import annotations`: TorchScript reads the gate's annotations
+import inspect
+import linecache
+import sys
+import textwrap
+from typing import List, Tuple
+
+import torch
+
+from ionmd.errors import ExportError
+
+_ATT_WRONG = "-> Tuple[torch.Tensor, None]:"
+_ATT_RIGHT = "-> Tuple[torch.Tensor, torch.Tensor]:"
+_classes: dict = {}
+
+
+def make_scriptable(model) -> None:
+    """Repair, in place, the submodules of ``model`` that TorchScript cannot compile."""
+    for module in list(model.modules()):
+        fixed = _fixed_class(type(module))
+        if fixed is None:
+            continue
+        if getattr(fixed, "_needs_activation_names", False):
+            module._ionmd_scalar_act = _activation_name(module._act_scalar)
+            module._ionmd_gate_act = _activation_name(module._act_gate)
+        module.__class__ = fixed
+
+
+def _fixed_class(cls):
+    if cls in _classes:
+        return _classes[cls]
+    fixed = None
+    if cls.__module__ == "mace.modules.blocks" and cls.__name__ == "RealAgnosticAttResidualInteractionBlock":
+        fixed = _with_forward_annotation(cls, _ATT_WRONG, _ATT_RIGHT)
+    elif cls.__module__ == "mace.modules.gate" and cls.__name__ == "GatedEquivariantBlock":
+        fixed = _scriptable_gate(cls)
+    _classes[cls] = fixed
+    return fixed
+
+
+def _with_forward_annotation(cls, wrong: str, right: str):
+    """Subclass of ``cls`` whose forward is mace's source with ``wrong`` -> ``right``
+    (None when the source is already right). TorchScript reads a method's source, so the
+    recompiled forward gets a source of its own in ``linecache``."""
+    from e3nn.util.jit import compile_mode
+
+    source = textwrap.dedent(inspect.getsource(cls.forward))
+    if wrong not in source:
+        return None
+    source = source.replace(wrong, right, 1)
+    filename = f"<ionmd: {cls.__module__}.{cls.__qualname__}.forward, return annotation fixed>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace = dict(vars(sys.modules[cls.__module__]))
+    exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - mace's own source
+    fixed = type(cls.__name__, (cls,), {"forward": namespace["forward"], "__module__": __name__,
+                                        "__qualname__": cls.__qualname__})
+    return compile_mode("script")(fixed)
+
+
+_ACTIVATIONS = ("silu", "sigmoid", "tanh", "abs", "relu")
+
+
+def _activation_name(fn) -> str:
+    if fn is None:
+        return ""
+    known = {torch.nn.functional.silu: "silu", torch.sigmoid: "sigmoid",
+             torch.nn.functional.sigmoid: "sigmoid", torch.tanh: "tanh",
+             torch.nn.functional.tanh: "tanh", torch.abs: "abs",
+             torch.nn.functional.relu: "relu", torch.relu: "relu"}
+    for ref, name in known.items():
+        if fn is ref:
+            return name
+    raise ExportError(f"this MACE model's gate uses the activation {fn!r}, which ionmd cannot "
+                      f"compile (supported: {', '.join(_ACTIVATIONS)})")
+
+
+def _scriptable_gate(cls):
+    from e3nn.util.jit import compile_mode
+
+    @compile_mode("script")
+    class GatedEquivariantBlock(cls):
+        """mace's GatedEquivariantBlock.forward with the activations chosen by name."""
+
+        __jit_unused_properties__ = ["irreps_in", "irreps_out"]
+        _needs_activation_names = True
+        _gated_info: List[Tuple[int, int, int, int, int]]
+        _ionmd_scalar_act: str
+        _ionmd_gate_act: str
+
+        @staticmethod
+        def _activation(name: str, x: torch.Tensor) -> torch.Tensor:
+            if name == "silu":
+                return torch.nn.functional.silu(x)
+            if name == "sigmoid":
+                return torch.sigmoid(x)
+            if name == "tanh":
+                return torch.tanh(x)
+            if name == "abs":
+                return torch.abs(x)
+            if name == "relu":
+                return torch.relu(x)
+            return x
+
+        def forward(self, features: torch.Tensor) -> torch.Tensor:
+            scalars = features.narrow(-1, self._s_start, self._s_len)
+            if self._ionmd_scalar_act != "":
+                scalars = self._activation(self._ionmd_scalar_act, scalars) * self._scalar_cst
+            if len(self._gated_info) == 0:
+                return scalars
+            gates = features.narrow(-1, self._g_start, self._g_len)
+            if self._ionmd_gate_act != "":
+                gates = self._activation(self._ionmd_gate_act, gates) * self._gate_cst
+            batch_shape = features.shape[:-1]
+            gated_parts: List[torch.Tensor] = []
+            for gd_start, gd_len, ir_dim, mul, g_off in self._gated_info:
+                gated_chunk = features.narrow(-1, gd_start, gd_len)
+                gate_chunk = gates.narrow(-1, g_off, mul)
+                if self._layout_is_ir_mul:
+                    gated = gated_chunk.reshape(batch_shape + [ir_dim, mul]) * gate_chunk.unsqueeze(-2)
+                else:
+                    gated = gated_chunk.reshape(batch_shape + [mul, ir_dim]) * gate_chunk.unsqueeze(-1)
+                gated_parts.append(gated.reshape(batch_shape + [mul * ir_dim]))
+            return torch.cat([scalars] + gated_parts, dim=-1)
+
+    GatedEquivariantBlock.__module__ = __name__
+    return GatedEquivariantBlock
