@@ -13,8 +13,13 @@
 
 #include "mlip_model.h"
 
+#include <algorithm>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
 
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -43,6 +48,118 @@ void release_freed_host_memory()
 #if defined(__GLIBC__)
   malloc_trim(0);    // also releases whole free pages inside the heap, not only at its top
 #endif
+}
+
+// ---------------------------------------------------------------- memory readings
+// Used by the pair style's memory guard (pair_mlip.cpp, "Memory guard").
+
+namespace {
+
+// "Key:   123 kB" line of a /proc file, in bytes; < 0 when absent
+double proc_kib_field(const char *path, const char *key)
+{
+  FILE *f = fopen(path, "r");
+  if (!f) return -1.0;
+  char line[256];
+  double v = -1.0;
+  const size_t n = strlen(key);
+  while (fgets(line, sizeof(line), f))
+    if (strncmp(line, key, n) == 0) {
+      v = atof(line + n) * 1024.0;
+      break;
+    }
+  fclose(f);
+  return v;
+}
+
+// first number in a file, < 0 when absent or not a number ("max")
+double file_number(const std::string &path)
+{
+  std::ifstream in(path);
+  std::string word;
+  if (!(in >> word) || word.empty() || word[0] < '0' || word[0] > '9') return -1.0;
+  return atof(word.c_str());
+}
+
+// value of `key` in a cgroup memory.stat file, 0 when absent
+double stat_field(const std::string &path, const std::string &key)
+{
+  std::ifstream in(path);
+  std::string k;
+  double v;
+  while (in >> k >> v)
+    if (k == key) return v;
+  return 0.0;
+}
+
+// Room left below the limit of one cgroup directory (v2: memory.max, v1:
+// memory.limit_in_bytes); page cache it could reclaim (inactive files) counts as room.
+// < 0 where the directory sets no limit.
+double cgroup_room(const std::string &dir, bool v2)
+{
+  const double limit = file_number(dir + (v2 ? "/memory.max" : "/memory.limit_in_bytes"));
+  if (limit < 0.0 || limit > 1e18) return -1.0;    // "max", or v1's 2^63 "no limit"
+  const double usage = file_number(dir + (v2 ? "/memory.current" : "/memory.usage_in_bytes"));
+  if (usage < 0.0) return -1.0;
+  const double cache = stat_field(dir + "/memory.stat", v2 ? "inactive_file" : "total_inactive_file");
+  return std::max(0.0, limit - usage + cache);
+}
+
+}    // namespace
+
+double host_rss_bytes()
+{
+  return std::max(0.0, proc_kib_field("/proc/self/status", "VmRSS:"));
+}
+
+double host_peak_bytes()
+{
+  return std::max(0.0, proc_kib_field("/proc/self/status", "VmHWM:"));
+}
+
+bool reset_host_peak()
+{
+  FILE *f = fopen("/proc/self/clear_refs", "w");
+  if (!f) return false;
+  const bool ok = fputs("5", f) >= 0;    // 5: reset the peak resident set size (Linux >= 4.0)
+  return fclose(f) == 0 && ok;
+}
+
+double host_available_bytes(std::string &source)
+{
+  double avail = proc_kib_field("/proc/meminfo", "MemAvailable:");
+  source = "MemAvailable";
+  if (avail < 0.0) {
+    source = "unknown";
+    return -1.0;
+  }
+  // the memory cgroup of this process and every cgroup above it, as mounted here
+  std::ifstream cg("/proc/self/cgroup");
+  std::string line;
+  while (std::getline(cg, line)) {
+    const auto a = line.find(':'), b = line.find(':', a + 1);
+    if (a == std::string::npos || b == std::string::npos) continue;
+    const std::string controllers = line.substr(a + 1, b - a - 1);
+    std::string path = line.substr(b + 1);
+    const bool v2 = line.compare(0, 2, "0:") == 0 && controllers.empty();
+    bool v1 = false;
+    std::stringstream ss(controllers);
+    for (std::string c; std::getline(ss, c, ',');) v1 = v1 || c == "memory";
+    if (!v2 && !v1) continue;
+    const std::string root = v2 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/memory";
+    // a namespaced container shows its own cgroup as "/", others a path below the root
+    while (true) {
+      const double room = cgroup_room(root + (path == "/" ? "" : path), v2);
+      if (room >= 0.0 && room < avail) {
+        avail = room;
+        source = "memory cgroup limit";
+      }
+      if (path.empty() || path == "/") break;
+      path = path.substr(0, path.find_last_of('/'));
+      if (path.empty()) path = "/";
+    }
+  }
+  return avail;
 }
 
 }    // namespace IONMD

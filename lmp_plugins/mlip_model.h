@@ -103,6 +103,12 @@ class MlipModel {
   virtual std::string device_name() const = 0;
   // Peak memory the model runtime took on its GPU since load (MiB); < 0 on the CPU.
   virtual double device_peak_mib() const { return -1.0; }
+  // GPU only (< 0 / no-op on the CPU): bytes the runtime's allocator holds in tensors now;
+  // bytes it could still hand out (free on the device + its own cached, unused blocks);
+  // and a restart of the peak that device_peak_mib() reports.
+  virtual double device_allocated_bytes() const { return -1.0; }
+  virtual double device_available_bytes() const { return -1.0; }
+  virtual void reset_device_peak() {}
 
   // Load any supported model file; device is "auto", "cpu", "cuda" or "cuda:N";
   // local_rank picks the GPU for "auto"/"cuda" (node-local rank modulo the GPU count).
@@ -119,6 +125,16 @@ class MlipModel {
 bool keep_freed_host_memory();
 // Return the free pages of the kept heap to the kernel (glibc malloc_trim); no-op elsewhere.
 void release_freed_host_memory();
+
+// Host memory of this process and of the machine, from /proc (Linux), in bytes; 0 (or < 0
+// for host_available_bytes) where it cannot be read.
+double host_rss_bytes();     // VmRSS
+double host_peak_bytes();    // VmHWM
+// Restart VmHWM at the current resident set (/proc/self/clear_refs); false where it cannot.
+bool reset_host_peak();
+// Memory a new allocation can still get: MemAvailable, lowered to what the process's memory
+// cgroup (v1 or v2, Slurm/containers) leaves below its limit; `source` says which one bound.
+double host_available_bytes(std::string &source);
 
 // Intra-op threads of the model runtime (per MPI rank).
 void set_intraop_threads(int n);

@@ -50,6 +50,9 @@ class AotiModel : public MlipModel {
 
   std::string device_name() const override { return device.str(); }
   double device_peak_mib() const override { return cuda_peak_allocated_mib(device); }
+  double device_allocated_bytes() const override { return cuda_allocated_bytes(device); }
+  double device_available_bytes() const override { return cuda_available_bytes(device); }
+  void reset_device_peak() override { cuda_reset_peak(device); }
 
   void compute(const MlipGraph &g, bool want_atom_energy, MlipResult &res) override
   {

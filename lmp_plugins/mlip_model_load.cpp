@@ -9,6 +9,7 @@
 
 #include <caffe2/serialize/inline_container.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 
@@ -57,6 +58,37 @@ double cuda_peak_allocated_mib(torch::Device device)
   }
 #endif
   return -1.0;
+}
+
+double cuda_allocated_bytes(torch::Device device)
+{
+#ifdef IONMD_WITH_CUDA
+  if (device.is_cuda())
+    return (double) c10::cuda::CUDACachingAllocator::getDeviceStats(device.index())
+        .allocated_bytes[0].current;
+#endif
+  return -1.0;
+}
+
+double cuda_available_bytes(torch::Device device)
+{
+#ifdef IONMD_WITH_CUDA
+  if (device.is_cuda()) {
+    auto *alloc = c10::cuda::CUDACachingAllocator::get();
+    const auto stats = alloc->getDeviceStats(device.index());
+    const double cached = (double) stats.reserved_bytes[0].current -
+        (double) stats.allocated_bytes[0].current;
+    return (double) alloc->getMemoryInfo(device.index()).first + std::max(0.0, cached);
+  }
+#endif
+  return -1.0;
+}
+
+void cuda_reset_peak(torch::Device device)
+{
+#ifdef IONMD_WITH_CUDA
+  if (device.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(device.index());
+#endif
 }
 
 // MD graphs change size every step; torch's default CUDA allocator then fragments

@@ -21,6 +21,11 @@ std::string shape_str(const torch::Tensor &t);
 // Peak bytes allocated by torch's CUDA caching allocator on `device` (MiB); -1 on the
 // CPU or when the plugin was built against a CPU-only torch.
 double cuda_peak_allocated_mib(torch::Device device);
+// Bytes in tensors now; bytes still to be had (free on the device + cached, unused blocks);
+// restart of the peak. -1 / no-op on the CPU or with a CPU-only torch.
+double cuda_allocated_bytes(torch::Device device);
+double cuda_available_bytes(torch::Device device);
+void cuda_reset_peak(torch::Device device);
 
 // The graph as tensors on `device`: edge_vec [E,3] in `dtype`, edge_index [2,E],
 // species [N]. edge_vec never aliases the caller's buffer (it may get a gradient).

@@ -46,6 +46,9 @@ class TorchScriptModel : public MlipModel {
 
   std::string device_name() const override { return device.str(); }
   double device_peak_mib() const override { return cuda_peak_allocated_mib(device); }
+  double device_allocated_bytes() const override { return cuda_allocated_bytes(device); }
+  double device_available_bytes() const override { return cuda_available_bytes(device); }
+  void reset_device_peak() override { cuda_reset_peak(device); }
 
   /* Stage by stage (docs/model-contract.md, "Per-layer stages"):
      forward  h_0 = embed(species) on every node; for k = 1..L the stage reads h_{k-1} of

@@ -15,6 +15,7 @@
 
 #include "atom.h"
 #include "comm.h"
+#include "domain.h"
 #include "error.h"
 #include "force.h"
 #include "memory.h"
@@ -29,6 +30,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <functional>
 #include <thread>
 
 using namespace LAMMPS_NS;
@@ -72,13 +74,14 @@ void PairMLIP::allocate()
     for (int j = 0; j < n; ++j) setflag[i][j] = 0;
 }
 
-/* pair_style mlip FILE [device D] [graph auto|owners|ghosts] [ghost auto|redundant|halo] */
+/* pair_style mlip FILE [device D] [graph auto|owners|ghosts] [ghost auto|redundant|halo]
+                    [max_memory auto|off|GiB] */
 void PairMLIP::settings(int narg, char **arg)
 {
   if (narg < 1)
     error->all(FLERR, "Illegal pair_style mlip command: expected "
                "'pair_style mlip FILE [device auto|cpu|cuda|cuda:N] [graph auto|owners|ghosts] "
-               "[ghost auto|redundant|halo]'");
+               "[ghost auto|redundant|halo] [max_memory auto|off|GiB]'");
   if (strcmp(update->unit_style, "metal") != 0)
     error->all(FLERR, "pair_style mlip requires 'units metal' (models use eV and Angstrom), "
                "but units are '{}'", update->unit_style);
@@ -99,8 +102,20 @@ void PairMLIP::settings(int narg, char **arg)
       else if (val == "redundant") ghost_request = GHOST_REDUNDANT;
       else if (val == "halo") ghost_request = GHOST_HALO;
       else error->all(FLERR, "pair_style mlip: ghost must be auto, redundant or halo, not '{}'", val);
+    } else if (key == "max_memory") {
+      max_memory_given = true;
+      if (val == "auto") max_memory_gb = -1.0;
+      else if (val == "off") max_memory_gb = 0.0;
+      else {
+        char *end = nullptr;
+        max_memory_gb = strtod(val.c_str(), &end);
+        if (end == val.c_str() || *end != '\0' || !(max_memory_gb > 0.0))
+          error->all(FLERR, "pair_style mlip: max_memory must be auto, off or a positive number "
+                     "of GiB per MPI rank, not '{}'", val);
+      }
     } else {
-      error->all(FLERR, "pair_style mlip: unknown keyword '{}' (known: device, graph, ghost)", key);
+      error->all(FLERR, "pair_style mlip: unknown keyword '{}' (known: device, graph, ghost, "
+                 "max_memory)", key);
     }
   }
   if (ghost_request == GHOST_HALO && graph_request != GRAPH_AUTO)
@@ -135,6 +150,17 @@ void PairMLIP::load_model()
   }
   const auto &m = model->metadata();
   cutoff = m.cutoff;
+  rss_after_load = IONMD::host_rss_bytes();
+  probed = false;
+  bytes_per_edge = 0.0;
+  // the ranks of this node that share this model's device (the CPU, or one GPU) share its memory
+  MPI_Comm node, same;
+  MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, comm->me, MPI_INFO_NULL, &node);
+  MPI_Comm_split(node, (int) (std::hash<std::string>{}(model->device_name()) & 0x7fffffff),
+                 comm->me, &same);
+  MPI_Comm_size(same, &device_sharers);
+  MPI_Comm_free(&same);
+  MPI_Comm_free(&node);
   if (comm->me == 0)
     utils::logmesg(lmp,
                    "pair_style mlip: {} model {} ({}), cutoff {} A, {} message-passing layers, "
@@ -220,6 +246,9 @@ void PairMLIP::init_style()
                      "({} layers x {} A cutoff + {} A skin)\n",
                      shell, model->metadata().num_layers, cutoff, neighbor->skin);
   }
+  // before LAMMPS builds the ghost shell and long before the model allocates anything
+  set_memory_budget();
+  check_estimated_memory(mode, std::max(comm->cutghostuser, cutoff + neighbor->skin));
 }
 
 double PairMLIP::init_one(int i, int j)
@@ -245,6 +274,7 @@ void PairMLIP::compute(int eflag, int vflag)
   const bool halo = mode == MlipGraphBuilder::HALO;
   // an empty subdomain contributes nothing, but in halo mode it still joins the exchanges
   if (graph.nlocal == 0 && !halo) return;
+  check_graph_memory(mode);
 
   t0 = std::chrono::steady_clock::now();
   try {
@@ -292,7 +322,8 @@ void PairMLIP::finish()
 // GPU): the number that decides how large a supercell fits on a node.
 void PairMLIP::report_peak_memory()
 {
-  double local[2] = {host_peak_rss_mib(), model ? model->device_peak_mib() : -1.0}, peak[2];
+  double local[2] = {std::max(host_peak_rss_mib(), peak_saved[0]),
+                     model ? std::max(model->device_peak_mib(), peak_saved[1]) : -1.0}, peak[2];
   MPI_Allreduce(local, peak, 2, MPI_DOUBLE, MPI_MAX, world);
   if (comm->me != 0) return;
   if (peak[1] >= 0.0)
@@ -359,6 +390,295 @@ void PairMLIP::accumulate()
         }
     }
   }
+}
+
+/* ---------------------------------------------------------------- memory guard
+   A model call's memory grows with the graph's edges: autograd keeps the activations of
+   every edge for the backward pass (SevenNet-0 float32 on the CPU: ~145 KiB per edge,
+   docs/scaling.md). A redundant ghost shell of layers x cutoff + skin around a small
+   subdomain multiplies the edges: 8-atom LiCl on 3 ranks with SevenNet-0's 27 A shell puts
+   ~11,500 ghost atoms and ~270,000 edges on every rank (~35 GiB), while LAMMPS's own share
+   (ghost atoms, neighbour lists) stays below 10 MB per rank. So the guard stops before the
+   model call, with the numbers, where the graph cannot fit:
+   - init_style, before LAMMPS builds the ghost shell: the graph estimated from the
+     subdomain, the ghost shell and the mean density; every rank stops if one cannot fit;
+   - compute, every step once the graph is built (cheap): its real node and edge counts.
+   Bytes per edge are measured once per model file, and only when a graph could be too
+   large at MAX_BYTES_PER_EDGE: the model runs on two synthetic graphs (600 and 2,400
+   edges, 24 per node) and the slope of its peak memory between them is taken, so fixed
+   costs (the first call's set-up) drop out. The budget is max_memory, else
+   IONMD_MAX_MEMORY_GB, else this rank's share of what its device can still hand out (host:
+   MemAvailable or the memory cgroup's room, shared by the node's ranks, plus the freed
+   memory this rank already keeps; GPU: free + torch's cached memory, shared by its ranks). */
+
+namespace {
+constexpr double GIB = 1024.0 * 1024.0 * 1024.0;
+constexpr double PI = 3.14159265358979323846;
+// probe only when a graph at this many bytes per edge would not fit (above every measured model)
+constexpr double MAX_BYTES_PER_EDGE = 4.0 * 1024.0 * 1024.0;
+// below this the measurement is noise: the graph's own tensors take ~100 bytes per edge
+constexpr double MIN_BYTES_PER_EDGE = 128.0;
+// the estimate from the mean density can be ~20 % high (26 neighbours within 5 A in rock-salt
+// LiCl, 31 from its density): init_style stops only beyond this factor, the graph's real
+// counts decide at the first step
+constexpr double INIT_MARGIN = 1.25;
+constexpr int PROBE_DEGREE = 24;    // senders per node, distinct: nodes > degree
+constexpr int PROBE_NODES[2] = {25, 100};
+}    // namespace
+
+PairMLIP::GraphSize PairMLIP::estimate_graph(MlipGraphBuilder::Mode mode, double shell) const
+{
+  GraphSize g;
+  g.nlocal = atom->nlocal;
+  const double volume = domain->xprd * domain->yprd * domain->zprd;
+  if (!(volume > 0.0) || atom->natoms <= 0) return g;
+  const double density = (double) atom->natoms / volume;
+  // the subdomain in box fractions, and how far one Angstrom reaches along each face normal
+  double lo[3], hi[3], per_angstrom[3];
+  for (int d = 0; d < 3; ++d) {
+    if (domain->triclinic) {
+      lo[d] = domain->sublo_lamda[d];
+      hi[d] = domain->subhi_lamda[d];
+    } else {
+      lo[d] = (domain->sublo[d] - domain->boxlo[d]) / domain->prd[d];
+      hi[d] = (domain->subhi[d] - domain->boxlo[d]) / domain->prd[d];
+      per_angstrom[d] = 1.0 / domain->prd[d];
+    }
+  }
+  if (domain->triclinic) {    // as Comm::setup turns the ghost cutoff into lamda units
+    const double *h_inv = domain->h_inv;
+    per_angstrom[0] = sqrt(h_inv[0] * h_inv[0] + h_inv[5] * h_inv[5] + h_inv[4] * h_inv[4]);
+    per_angstrom[1] = sqrt(h_inv[1] * h_inv[1] + h_inv[3] * h_inv[3]);
+    per_angstrom[2] = h_inv[2];
+  }
+  // atoms within `grow` Angstrom of the subdomain: periodic images count, nothing lies
+  // beyond a non-periodic boundary
+  auto atoms_within = [&](double grow) {
+    double frac = 1.0;
+    for (int d = 0; d < 3; ++d) {
+      double a = lo[d] - grow * per_angstrom[d], b = hi[d] + grow * per_angstrom[d];
+      if (!domain->periodicity[d]) {
+        a = std::max(a, 0.0);
+        b = std::min(b, 1.0);
+      }
+      frac *= std::max(0.0, b - a);
+    }
+    return density * volume * frac;
+  };
+  // a rank without atoms never calls the model (halo: it only joins the exchanges)
+  if (g.nlocal == 0) return g;
+  const double inside = atoms_within(0.0);
+  const double neighbours = density * 4.0 / 3.0 * PI * cutoff * cutoff * cutoff;
+  g.edges = neighbours * g.nlocal;
+  if (mode == MlipGraphBuilder::HALO) {
+    g.nghost = std::max(0.0, atoms_within(cutoff) - inside);
+  } else if (mode == MlipGraphBuilder::GHOSTS) {
+    g.nghost = std::max(0.0, atoms_within(shell) - inside);
+    // ghosts have neighbour lists too; those in the outer cutoff of the shell only in part
+    g.edges += neighbours * std::max(0.0, atoms_within(std::max(0.0, shell - 0.5 * cutoff)) - inside);
+  }
+  return g;
+}
+
+void PairMLIP::set_memory_budget()
+{
+  double gib = max_memory_gb;
+  budget_source.clear();
+  if (max_memory_given) {
+    budget_source = "max_memory keyword";
+  } else if (const char *env = std::getenv("IONMD_MAX_MEMORY_GB")) {
+    const std::string v = env;
+    char *end = nullptr;
+    if (v == "off") gib = 0.0;
+    else if (v == "auto" || v.empty()) gib = -1.0;
+    else {
+      gib = strtod(env, &end);
+      if (end == env || *end != '\0' || !(gib > 0.0))
+        error->all(FLERR, "pair_style mlip: IONMD_MAX_MEMORY_GB must be auto, off or a positive "
+                   "number of GiB per MPI rank, not '{}'", v);
+    }
+    budget_source = "IONMD_MAX_MEMORY_GB";
+  }
+  memory_budget = 0.0;
+  if (gib == 0.0) return;
+  if (gib > 0.0) {
+    memory_budget = gib * GIB;
+    budget_source = fmt::format("{} {:g}", budget_source, gib);
+    return;
+  }
+  const double dev = model->device_available_bytes();
+  if (dev >= 0.0) {
+    memory_budget = dev / device_sharers;
+    budget_source = fmt::format("{:.1f} GiB free on {} / {} rank(s) using it", dev / GIB,
+                                model->device_name(), device_sharers);
+    return;
+  }
+  std::string what;
+  const double host = IONMD::host_available_bytes(what);
+  if (host < 0.0) return;    // no /proc/meminfo: nothing to compare against
+  // freed memory this rank keeps for reuse (mlip_host_memory.cpp) is its own, and no
+  // longer in MemAvailable
+  const double kept = std::max(0.0, IONMD::host_rss_bytes() - rss_after_load);
+  memory_budget = host / device_sharers + kept;
+  budget_source = fmt::format("{} {:.1f} GiB / {} rank(s) on this node{}", what, host / GIB,
+                              device_sharers,
+                              kept > 0.01 * GIB ? fmt::format(" + {:.2f} GiB this rank holds", kept / GIB)
+                                                : "");
+}
+
+bool PairMLIP::needs_probe(double edges) const
+{
+  return memory_budget > 0.0 && !probed && edges * MAX_BYTES_PER_EDGE > memory_budget;
+}
+
+// Bytes per edge of one model call: the slope of its peak memory between two synthetic
+// graphs (random edge vectors of 0.45-0.95 cutoff, PROBE_DEGREE senders per node), each
+// measured from its own start after one unmeasured warm-up call. On the CPU the peak is the
+// resident set: the free heap pages go back to the kernel first (malloc_trim), as freed
+// memory kept from loading the model would otherwise hide the first ~100 MB a call takes.
+void PairMLIP::probe_bytes_per_edge()
+{
+  probed = true;
+  bytes_per_edge = 0.0;
+  const bool gpu = model->device_allocated_bytes() >= 0.0;
+  // the probe restarts the peaks that finish() reports: keep the ones it would lose
+  peak_saved[0] = std::max(peak_saved[0], host_peak_rss_mib());
+  peak_saved[1] = std::max(peak_saved[1], model->device_peak_mib());
+  const int nspecies = (int) model->metadata().elements.size();
+  uint64_t state = 0x2545F4914F6CDD1Dull;
+  auto uniform = [&state]() {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return (double) (state >> 11) * (1.0 / 9007199254740992.0);
+  };
+  IONMD::MlipGraph g;
+  auto make_graph = [&](int n, int degree) {
+    g.clear();
+    g.nlocal = n;
+    for (int i = 0; i < n; ++i) {
+      g.species.push_back(i % nspecies);
+      for (int d = 1; d <= degree; ++d) {
+        const double z = 2.0 * uniform() - 1.0, phi = 2.0 * PI * uniform();
+        const double len = cutoff * (0.45 + 0.5 * uniform()), s = sqrt(1.0 - z * z);
+        g.edge_i.push_back(i);
+        g.edge_j.push_back((i + d) % n);
+        g.edge_vec.push_back(len * s * cos(phi));
+        g.edge_vec.push_back(len * s * sin(phi));
+        g.edge_vec.push_back(len * z);
+      }
+    }
+  };
+  IONMD::MlipResult r;
+  double edges[2], peak[2];
+  try {
+    make_graph(8, 4);
+    model->compute(g, false, r);    // warm-up: the first call's one-off allocations
+    for (int k = 0; k < 2; ++k) {
+      make_graph(PROBE_NODES[k], PROBE_DEGREE);
+      edges[k] = (double) g.nedges();
+      if (gpu) {
+        model->reset_device_peak();
+        const double base = model->device_allocated_bytes();
+        model->compute(g, false, r);
+        peak[k] = model->device_peak_mib() * 1024.0 * 1024.0 - base;
+      } else {
+        IONMD::release_freed_host_memory();
+        if (!IONMD::reset_host_peak()) {
+          error->warning(FLERR, "pair_style mlip: cannot measure memory here "
+                         "(/proc/self/clear_refs); no memory check of the graph");
+          return;
+        }
+        const double base = IONMD::host_rss_bytes();
+        model->compute(g, false, r);
+        peak[k] = IONMD::host_peak_bytes() - base;
+      }
+    }
+  } catch (IONMD::MlipError &e) {
+    error->warning(FLERR, "pair_style mlip: the model failed on the graph that measures its "
+                   "memory ({}); no memory check of the graph", e.what());
+    return;
+  }
+  bytes_per_edge = std::max(MIN_BYTES_PER_EDGE, (peak[1] - peak[0]) / (edges[1] - edges[0]));
+}
+
+std::string PairMLIP::memory_fix(MlipGraphBuilder::Mode mode) const
+{
+  std::string fix;
+  if (mode == MlipGraphBuilder::GHOSTS) {
+    fix = model->metadata().halo_stages > 0
+        ? "use 'ghost halo' (a ghost shell of one cutoff instead of layers x cutoff; this model "
+          "file has the stages it needs)"
+        : "use 'ghost halo' (a ghost shell of one cutoff instead of layers x cutoff) with a model "
+          "file exported with per-layer stages (`ionmd export sevennet|mace`, the default; this "
+          "file has none)";
+    fix += ", fewer MPI ranks (on one rank 'ghost auto' builds a graph of the cell's own atoms "
+           "only), or a larger cell per rank";
+  } else {
+    fix = "use more MPI ranks or GPUs (fewer atoms each), a smaller cell, or a float32 export";
+  }
+  return fix + "; 'max_memory GiB' (or IONMD_MAX_MEMORY_GB) sets the limit per rank, "
+               "'max_memory off' removes this check";
+}
+
+static std::string mode_words(MlipGraphBuilder::Mode mode, double shell)
+{
+  if (mode == MlipGraphBuilder::GHOSTS)
+    return fmt::format("'ghost redundant', a {:.1f} A ghost shell", shell);
+  if (mode == MlipGraphBuilder::HALO) return "'ghost halo'";
+  return "one rank";
+}
+
+void PairMLIP::check_estimated_memory(MlipGraphBuilder::Mode mode, double shell)
+{
+  int on = memory_budget > 0.0, any = 0;
+  MPI_Allreduce(&on, &any, 1, MPI_INT, MPI_MAX, world);
+  if (!any) return;
+  const GraphSize est = estimate_graph(mode, shell);
+  if (needs_probe(est.edges)) probe_bytes_per_edge();
+  // a rank that had no need to measure takes the figure measured elsewhere: the smallest,
+  // as ranks measuring at the same time disturb each other upwards
+  double mine_bpe = bytes_per_edge > 0.0 ? bytes_per_edge : HUGE_VAL, shared = HUGE_VAL;
+  MPI_Allreduce(&mine_bpe, &shared, 1, MPI_DOUBLE, MPI_MIN, world);
+  if (shared == HUGE_VAL) return;
+  bytes_per_edge = shared;
+  probed = true;
+  const double need = est.edges * bytes_per_edge;
+  struct {
+    double ratio;
+    int rank;
+  } mine{memory_budget > 0.0 ? need / memory_budget : 0.0, comm->me}, worst;
+  MPI_Allreduce(&mine, &worst, 1, MPI_DOUBLE_INT, MPI_MAXLOC, world);
+  // the largest graph's numbers, as its rank sees them
+  double nums[5] = {est.nlocal, est.nghost, est.edges, need, memory_budget};
+  MPI_Bcast(nums, 5, MPI_DOUBLE, worst.rank, world);
+  std::string source = budget_source;
+  int len = (int) source.size();
+  MPI_Bcast(&len, 1, MPI_INT, worst.rank, world);
+  source.resize(len);
+  MPI_Bcast(&source[0], len, MPI_CHAR, worst.rank, world);
+  const std::string what = fmt::format(
+      "rank {} would hold ~{:.0f} local + ~{:.0f} ghost atoms ({}) and ~{:.0f} edges: ~{:.2f} "
+      "GiB at {:.1f} KiB per edge (measured on this model), {:.2f} GiB available ({})",
+      worst.rank, nums[0], nums[1], mode_words(mode, shell), nums[2], nums[3] / GIB,
+      bytes_per_edge / 1024.0, nums[4] / GIB, source);
+  if (worst.ratio > INIT_MARGIN)
+    error->all(FLERR, "pair_style mlip: the graph does not fit in memory: {}; {}", what,
+               memory_fix(mode));
+  if (comm->me == 0) utils::logmesg(lmp, "pair_style mlip memory check: {}\n", what);
+}
+
+void PairMLIP::check_graph_memory(MlipGraphBuilder::Mode mode)
+{
+  if (memory_budget <= 0.0) return;
+  const double edges = (double) graph.nedges();
+  if (needs_probe(edges)) probe_bytes_per_edge();
+  const double need = edges * bytes_per_edge;
+  if (bytes_per_edge <= 0.0 || need <= memory_budget) return;
+  error->one(FLERR, "pair_style mlip at step {}: the graph does not fit in memory: rank {} "
+             "holds {} local + {} ghost atoms ({}) and {} edges: ~{:.2f} GiB at {:.1f} KiB per "
+             "edge (measured on this model), {:.2f} GiB available ({}); {}",
+             update->ntimestep, comm->me, graph.nlocal, graph.nnodes() - graph.nlocal,
+             mode_words(mode, comm->cutghostuser), graph.nedges(), need / GIB,
+             bytes_per_edge / 1024.0, memory_budget / GIB, budget_source, memory_fix(mode));
 }
 
 /* ---------------------------------------------------------------- halo exchange

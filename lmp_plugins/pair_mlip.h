@@ -2,7 +2,7 @@
    ionmd: pair_style mlip, one pair style for every exported ML potential.
 
    pair_style mlip FILE [device auto|cpu|cuda|cuda:N] [graph auto|owners|ghosts]
-                        [ghost auto|redundant|halo]
+                        [ghost auto|redundant|halo] [max_memory auto|off|GiB]
    pair_coeff * * El1 El2 ... (one element or NULL per atom type)
 ------------------------------------------------------------------------- */
 
@@ -52,6 +52,19 @@ class PairMLIP : public Pair, public IONMD::HaloExchange {
   void report_peak_memory();
   static double host_peak_rss_mib();
 
+  // memory guard: estimated graph size x measured bytes per edge against the memory a rank
+  // can still get; stops before the model call that would exhaust it
+  struct GraphSize {
+    double nlocal = 0, nghost = 0, edges = 0;
+  };
+  GraphSize estimate_graph(MlipGraphBuilder::Mode mode, double shell) const;
+  void set_memory_budget();
+  bool needs_probe(double edges) const;
+  void probe_bytes_per_edge();
+  std::string memory_fix(MlipGraphBuilder::Mode mode) const;
+  void check_estimated_memory(MlipGraphBuilder::Mode mode, double shell);
+  void check_graph_memory(MlipGraphBuilder::Mode mode);
+
   std::string model_file, device_request;
   GraphRequest graph_request;
   GhostRequest ghost_request;
@@ -74,6 +87,16 @@ class PairMLIP : public Pair, public IONMD::HaloExchange {
   static constexpr int TRIM_PERIOD = 100;
   bool keep_memory = false;
   int calls_since_trim = 0;
+  // memory guard: max_memory keyword in GiB per rank (< 0: auto, 0: off); the budget in
+  // bytes (0: no guard) and where it comes from; model bytes per graph edge (0: not measured)
+  double max_memory_gb = -1.0;
+  bool max_memory_given = false;
+  double memory_budget = 0.0, bytes_per_edge = 0.0;
+  std::string budget_source;
+  bool probed = false;
+  double rss_after_load = 0.0;
+  int device_sharers = 1;    // MPI ranks of this node on the same device (cpu or one GPU)
+  double peak_saved[2] = {0.0, -1.0};    // host, GPU peak (MiB) before a probe restarted them
 };
 
 }    // namespace LAMMPS_NS
