@@ -40,7 +40,7 @@ def main() -> int:
     RUN.mkdir(exist_ok=True)
     model = RUN / "sevennet0.pt"
     if not model.exists():
-        ionmd("export", "sevennet", "--model", "7net-0", "-o", str(model))
+        ionmd("export", "sevennet", "7net-0", "-o", str(model))
     ionmd("inspect", str(model))
 
     # the shipped Li6PS5Cl (Li half on 48h) ordered by ionmd (seeded; no two Li on one

@@ -189,9 +189,9 @@ def main() -> None:
                              "(standard primitive cell, one mobile ion per cell)")
     args = parser.parse_args()
 
-    from ionmd.cli_screen import read_screen_inputs
     from ionmd.structures import OrderOptions
     from ionmd.host_memory import keep_freed_host_memory
+    from ionmd.screen.batch import read_screen_inputs
     from ionmd.screen.batched_energy import ModelRunner
     from ionmd.screen.screen import ScreenSettings, plan_screen
 

@@ -24,7 +24,7 @@ def _layer(module: str) -> str:
     name = parts[1] if len(parts) > 1 else parts[0]
     if name == "__init__":                                 # ionmd/__init__.py
         return "ionmd"
-    return "cli" if name.startswith("cli") else name      # cli package and cli_* modules
+    return name
 
 
 def _imports(path: Path):

@@ -35,9 +35,9 @@ def test_cli_inspect_prints_metadata(sevennet0_f32):
 @pytest.mark.parametrize("model,modal", [("7net-l3i5", None), ("7net-mf-0", "PBE"),
                                          ("7net-mf-0", "R2SCAN")])
 def test_other_wheel_checkpoints_match_calculator(model, modal, tmp_path):
-    """The CLI path (`ionmd export sevennet --model ... --modal ...`) on a 12-atom cell."""
+    """The CLI path (`ionmd export sevennet CHECKPOINT --modal ...`) on a 12-atom cell."""
     out = tmp_path / "model.pt"
-    cmd = [sys.executable, "-m", "ionmd.cli", "export", "sevennet", "--model", model, "-o", str(out)]
+    cmd = [sys.executable, "-m", "ionmd.cli", "export", "sevennet", model, "-o", str(out)]
     if modal:
         cmd += ["--modal", modal]
     subprocess.run(cmd, check=True, capture_output=True)
@@ -61,7 +61,7 @@ def test_unknown_model_name(tmp_path):
 
 
 def test_cli_reports_errors_without_traceback(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "ionmd.cli", "export", "sevennet", "--model",
+    proc = subprocess.run([sys.executable, "-m", "ionmd.cli", "export", "sevennet",
                            "7net-mf-0", "-o", str(tmp_path / "x.pt")], capture_output=True, text=True)
     assert proc.returncode == 1
     assert "ionmd: error:" in proc.stderr and "Traceback" not in proc.stderr
@@ -73,3 +73,15 @@ def test_read_metadata_rejects_foreign_files(tmp_path):
         read_metadata(tmp_path / "junk.pt")
     with pytest.raises(ModelFileError, match="does not exist"):
         read_metadata(tmp_path / "missing.pt")
+
+
+def test_cli_old_model_flag_still_works_with_a_note(tmp_path, capsys):
+    """`export sevennet --model NAME` (before the checkpoint was an argument) still runs."""
+    from ionmd.cli import main
+
+    assert main(["export", "sevennet", "--model", "7net-nonsense", "-o", str(tmp_path / "x.pt")]) == 1
+    err = capsys.readouterr().err
+    assert "deprecated" in err and "ionmd export sevennet 7net-nonsense" in err
+    assert "neither a file nor a SevenNet pretrained name" in err
+    assert main(["export", "sevennet", "7net-0", "--model", "7net-0", "-o", str(tmp_path / "x.pt")]) == 1
+    assert "not both" in capsys.readouterr().err

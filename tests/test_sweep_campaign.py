@@ -264,3 +264,20 @@ def test_auto_charges_are_the_usual_oxidation_states(folder):
 
     c = load_campaign(write_campaign(folder, analysis='charges = "auto"'))
     assert charges_for(c, "fcc") == {"Li": 1.0, "Cl": -1.0}
+
+
+def test_status_of_a_campaign_file_is_the_sweep_status(folder, capsys):
+    # `ionmd status CAMPAIGN` prints what `ionmd sweep status CAMPAIGN` prints (one code path)
+    path = write_campaign(folder, temperatures=(600, 700))
+    runs = plan_campaign(load_campaign(path), create=True)
+    runs[0].rundir.set_status("completed", step=500, pieces=1, resumable=False)
+    capsys.readouterr()
+    for argv in (["sweep", "status"], ["status"]):
+        assert main([*argv, str(path)]) == 0
+    sweep_out, status_out = capsys.readouterr().out.split("1 completed, 1 pending (of 2)\n")[1:]
+    assert sweep_out == status_out and str(runs[1].path) in status_out
+    assert main(["status", str(path), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["class"] for r in rows] == ["completed", "pending"]
+    assert main(["status", str(path), str(folder / "runs")]) == 1       # one or the other
+    assert "one campaign file, or run directories" in capsys.readouterr().err

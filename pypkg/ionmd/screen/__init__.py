@@ -4,7 +4,8 @@ frozen framework, the level map, minimal percolation energy, free volumes and Xi
 Modules: ``grid`` (grid and excluded points), ``level_map`` (minimax paths),
 ``descriptors`` (MPE, FV, Xi, aggregation over ions), ``batched_energy`` (the model
 file evaluated on many grid points per call), ``symmetry`` (orbits of (ion, point)
-pairs), ``screen`` (one structure end to end), ``output`` (tables, CUBE, PNG, campaign).
+pairs), ``screen`` (one structure end to end), ``output`` (tables, CUBE, PNG, campaign),
+``batch`` (many files into one output folder, resumable: ``ionmd screen``).
 Names below are imported on first use, so ``ionmd``'s command line stays quick to start.
 """
 
@@ -17,6 +18,7 @@ _EXPORTS = {
     "ModelRunner": "batched_energy", "FrameworkScan": "batched_energy",
     "ScreenSettings": "screen", "screen_structure": "screen", "choose_cell": "screen",
     "plan_screen": "screen", "ScreenPlan": "screen",
+    "ScreenBatch": "batch", "read_screen_inputs": "batch",
 }
 
 __all__ = list(_EXPORTS)

@@ -39,6 +39,22 @@ def scheduler_jobs(campaign: Campaign) -> set[str] | None:
     return active_slurm_jobs(job_name(campaign))
 
 
+def campaign_status(campaign: Campaign) -> list[dict]:
+    """One row per planned run of the campaign (``ionmd status CAMPAIGN``, ``ionmd sweep
+    status``): its class (:func:`ionmd.sweep.state.classify`, with the scheduler's jobs),
+    step, planned steps, pieces, the reason it stopped and the job that claimed it."""
+    runs = plan_campaign(campaign)
+    jobs = scheduler_jobs(campaign)
+    rows = []
+    for run in runs:
+        st = run.rundir.status
+        rows.append({"run": str(run.path), "class": classify(run.rundir, jobs),
+                     "step": st.get("step", 0), "planned_steps": run.rundir.planned_steps,
+                     "pieces": st.get("pieces", 0), "reason": st.get("reason"),
+                     "job": read_claim(run.rundir).get("job_id")})
+    return rows
+
+
 def select(runs: list[PlannedRun], jobs: set[str] | None,
            retry_failed: bool) -> tuple[list[PlannedRun], Counter, list[str]]:
     """Runs to hand out now; counts per class; failed runs left alone."""

@@ -85,28 +85,24 @@ def _cmd_submit(args: argparse.Namespace) -> None:
         _print_counts(counts, total)
 
 
-def _cmd_status(args: argparse.Namespace) -> None:
-    from ionmd.sweep import plan_campaign
-    from ionmd.sweep.state import classify, read_claim
-    from ionmd.sweep.submit import scheduler_jobs
+def print_campaign_status(campaign_file, as_json: bool = False) -> None:
+    """The state of every run of a campaign (``ionmd sweep status``, ``ionmd status
+    CAMPAIGN``): counts per class, then one line per run; or the rows as JSON."""
+    from ionmd.sweep import load_campaign
+    from ionmd.sweep.submit import campaign_status
 
-    c = _load(args)
-    runs = plan_campaign(c)
-    jobs = scheduler_jobs(c)
-    rows = []
-    for run in runs:
-        st = run.rundir.status
-        rows.append({"run": str(run.path), "class": classify(run.rundir, jobs),
-                     "step": st.get("step", 0), "planned_steps": run.rundir.planned_steps,
-                     "pieces": st.get("pieces", 0), "reason": st.get("reason"),
-                     "job": read_claim(run.rundir).get("job_id")})
-    if args.json:
+    rows = campaign_status(load_campaign(campaign_file))
+    if as_json:
         print(json.dumps(rows, indent=1))
         return
     _print_counts(Counter(r["class"] for r in rows), len(rows))
     for r in rows:
         print(f"{r['class']:<16} {r['step']:>8}/{r['planned_steps']:<8} {r['pieces']:>2} "
               f"{r['job'] or '':<14} {r['run']}" + (f"\n{'':<17}{r['reason']}" if r["reason"] else ""))
+
+
+def _cmd_status(args: argparse.Namespace) -> None:
+    print_campaign_status(args.campaign, args.json)
 
 
 def _cmd_collect(args: argparse.Namespace) -> None:
@@ -151,5 +147,5 @@ def register(subparsers) -> None:
         if name == "status":
             s.add_argument("--json", action="store_true")
         if name == "collect":
-            s.add_argument("-o", "--output", help="folder for results.csv/json (default "
+            s.add_argument("-o", "--output", help="folder for results.csv/json (default: "
                                                   "<output>/collect)")

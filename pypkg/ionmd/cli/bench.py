@@ -1,5 +1,5 @@
 """``ionmd bench MODEL --atoms 1000,8000 --np 1,2``: throughput, peak memory per rank and
-strong/weak scaling of pair_style mlip, as a table, JSON, CSV and a plot."""
+strong/weak scaling of pair_style ionmd, as a table, JSON, CSV and a plot."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ionmd.cli_structure_options import add_order_arguments, order_options
-from ionmd.cli_types import positive_int
+from ionmd.cli.options import add_order_arguments, order_options, positive_int
 
 
 def _int_list(text: str) -> list[int]:
@@ -60,6 +59,7 @@ def register(subparsers) -> None:
     p.add_argument("--structure", help="structure file to replicate (default: LiCl rocksalt); "
                                        "partial occupancies need --order")
     add_order_arguments(p)
-    p.add_argument("-o", "--output", default="bench-out", help="output folder (default bench-out)")
+    p.add_argument("-o", "--output", default="bench-out",
+                   help="output folder (default: bench-out)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_bench)

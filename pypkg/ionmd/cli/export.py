@@ -1,4 +1,5 @@
-"""``ionmd`` command line: a thin layer over the Python API."""
+"""``ionmd export sevennet|mace|esen``, ``ionmd inspect FILE`` and ``ionmd plugin-path``:
+model files (see :mod:`ionmd.export`) and the plugin."""
 
 from __future__ import annotations
 
@@ -7,12 +8,25 @@ import sys
 
 from ionmd.errors import IonmdError
 
+SEVENNET_DEFAULT = "7net-0"
+
 
 def _cmd_export_sevennet(args: argparse.Namespace) -> None:
     from ionmd.export import export_sevennet
 
-    path = export_sevennet(args.model, args.output, dtype=args.dtype, modal=args.modal,
-                           format=args.format, device=args.device, stages=args.stages)
+    checkpoint = args.checkpoint
+    if args.deprecated_model is not None:      # `--model NAME`, before it meant model files only
+        if checkpoint is not None:
+            raise IonmdError("give the SevenNet checkpoint once: as the argument "
+                             f"({checkpoint!r}) or with the old --model "
+                             f"({args.deprecated_model!r}), not both")
+        checkpoint = args.deprecated_model
+        print(f"ionmd: note: `export sevennet --model {checkpoint}` is deprecated; write "
+              f"`ionmd export sevennet {checkpoint}` (--model names ionmd model files)",
+              file=sys.stderr)
+    path = export_sevennet(checkpoint or SEVENNET_DEFAULT, args.output, dtype=args.dtype,
+                           modal=args.modal, format=args.format, device=args.device,
+                           stages=args.stages)
     print(f"wrote {path}")
 
 
@@ -59,18 +73,14 @@ def _add_format_options(parser: argparse.ArgumentParser) -> None:
                              "(default: on; --no-stages for the plain contract only)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="ionmd", description="ML interatomic potentials in LAMMPS for solid-state electrolytes"
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    export = sub.add_parser("export", help="export a model to an ionmd model file")
+def register(subparsers) -> None:
+    export = subparsers.add_parser("export", help="export a model to an ionmd model file")
     families = export.add_subparsers(dest="family", required=True)
     sn = families.add_parser("sevennet", help="SevenNet checkpoint or pretrained name")
-    sn.add_argument("--model", default="7net-0",
+    sn.add_argument("checkpoint", nargs="?", default=None,
                     help="pretrained name in the sevenn wheel (7net-0, 7net-l3i5, 7net-mf-0) "
-                         "or a checkpoint path (default: 7net-0)")
+                         f"or a checkpoint path (default: {SEVENNET_DEFAULT})")
+    sn.add_argument("--model", dest="deprecated_model", default=None, help=argparse.SUPPRESS)
     sn.add_argument("-o", "--output", required=True, help="model file to write (.pt)")
     sn.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     sn.add_argument("--modal", default=None, help="fidelity of a multi-fidelity model (e.g. PBE)")
@@ -95,43 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_format_options(mc)
     mc.set_defaults(func=_cmd_export_mace)
 
-    inspect = sub.add_parser("inspect", help="print the metadata of a model file")
+    inspect = subparsers.add_parser("inspect", help="print the metadata of a model file")
     inspect.add_argument("file")
     inspect.set_defaults(func=_cmd_inspect)
 
-    plugin = sub.add_parser("plugin-path", help="print the path of ionmdplugin.so")
+    plugin = subparsers.add_parser("plugin-path", help="print the path of ionmdplugin.so")
     plugin.set_defaults(func=_cmd_plugin_path)
-
-    from ionmd import cli_analyze, cli_bench, cli_run, cli_screen, cli_sweep
-
-    cli_analyze.register(sub)
-    cli_bench.register(sub)
-    cli_screen.register(sub)
-    cli_run.register(sub)
-    cli_sweep.register(sub)
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run one command; returns the exit status (:mod:`ionmd.errors`): 0 done, 1 an error
-    (message on stderr), 2 usage (argparse exits itself), 3 a run failed (``screen``: every
-    input), 4 a run was interrupted (resumable), 128 + N stopped by signal N."""
-    from ionmd.errors import EXIT_ERROR, EXIT_OK, EXIT_SIGNAL_BASE, RunInterrupted
-
-    args = build_parser().parse_args(argv)
-    try:
-        code = args.func(args)
-    except RunInterrupted as exc:
-        print(f"ionmd: {exc}", file=sys.stderr)
-        return EXIT_SIGNAL_BASE + exc.signum
-    except IonmdError as exc:
-        print(f"ionmd: error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    except KeyboardInterrupt:       # Ctrl-C outside a run (reading inputs, planning)
-        print("ionmd: interrupted", file=sys.stderr)
-        return EXIT_SIGNAL_BASE + 2
-    return EXIT_OK if code is None else int(code)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -1,4 +1,4 @@
-"""``ionmd run PROTOCOL STRUCTURE --model FILE`` and ``ionmd status DIR``."""
+"""``ionmd run PROTOCOL STRUCTURE --model FILE`` and ``ionmd status DIR...|CAMPAIGN``."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from ionmd.cli_structure_options import add_order_arguments, order_options
-from ionmd.cli_types import positive_int
+from ionmd.cli.options import add_order_arguments, order_options, positive_int
 from ionmd.errors import IonmdError
 
 
@@ -101,7 +100,18 @@ def _print_table(rows) -> None:
               f"{path}" + (f"\n{'':<32}{st['reason']}" if st.get("reason") else ""))
 
 
+CAMPAIGN_SUFFIXES = (".toml", ".yaml", ".yml")
+
+
 def _cmd_status(args: argparse.Namespace) -> None:
+    campaigns = [d for d in args.dirs if Path(d).suffix.lower() in CAMPAIGN_SUFFIXES]
+    if campaigns:       # a campaign: what `ionmd sweep status` prints
+        if len(args.dirs) > 1:
+            raise IonmdError("give one campaign file, or run directories, not both: "
+                             f"{' '.join(args.dirs)}")
+        from ionmd.cli.sweep import print_campaign_status
+
+        return print_campaign_status(campaign_file=campaigns[0], as_json=args.json)
     rows = []
     for d in args.dirs:
         found = sorted(Path(d).rglob("status.json"))
@@ -148,14 +158,21 @@ def register(subparsers) -> None:
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override any protocol parameter, e.g. --set timestep_fs=2 (repeatable)")
     p.add_argument("--name", help="structure name in paths and run.json (default: file stem)")
-    p.add_argument("-o", "--output", default="runs", help="root of the run directories (default runs)")
+    p.add_argument("-o", "--output", default="runs",
+                   help="root of the run directories (default: runs)")
     p.add_argument("--dry-run", action="store_true",
                    help="write the run directories (E-V scan: its inputs), run nothing")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     add_order_arguments(p)
     p.set_defaults(func=_cmd_run)
 
-    s = subparsers.add_parser("status", help="state of the run directories under DIR")
-    s.add_argument("dirs", nargs="+", metavar="DIR")
-    s.add_argument("--json", action="store_true", help="print the status files as JSON")
+    s = subparsers.add_parser(
+        "status", help="state of the run directories under DIR, or of a campaign's runs",
+        description="Folders: every run directory (status.json) below them. A campaign "
+                    "file (.toml, .yaml, .yml): every run of the campaign, as `ionmd sweep "
+                    "status CAMPAIGN` prints it.")
+    s.add_argument("dirs", nargs="+", metavar="PATH",
+                   help="folders holding run directories, or one campaign file")
+    s.add_argument("--json", action="store_true",
+                   help="print the status files (a campaign: its rows) as JSON")
     s.set_defaults(func=_cmd_status)

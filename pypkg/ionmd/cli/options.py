@@ -1,11 +1,50 @@
-"""The structure options every command that reads structure files shares (``--order``
-and friends), so that ``run``, ``bench`` and ``screen`` treat a disordered file alike."""
+"""Options shared by several ``ionmd`` commands.
+
+* argparse types for numbers with a valid range: a bad value is a usage error that says
+  what to give, never a traceback or a silently odd run (``--np 0``, ``--spacing nan``);
+* the structure options every command that reads structure files shares (``--order`` and
+  friends), so that ``run``, ``bench`` and ``screen`` treat a disordered file alike.
+"""
 
 from __future__ import annotations
 
 import argparse
+import math
 
-from ionmd.cli_types import non_negative_float
+
+def positive_int(text: str) -> int:
+    """A whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"give a whole number >= 1, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """A finite number > 0."""
+    value = _float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"give a finite number > 0, got {text!r}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """A finite number >= 0."""
+    value = _float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"give a finite number >= 0, got {text!r}")
+    return value
+
+
+def _float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        return float("nan")
+    return value if math.isfinite(value) else float("nan")
 
 
 def _tolerance(text: str) -> float:

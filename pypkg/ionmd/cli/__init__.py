@@ -1,0 +1,57 @@
+"""``ionmd`` command line: a thin layer over the Python API.
+
+One module per verb, each with ``register(subparsers)``: :mod:`.export` (``export
+sevennet|mace|esen``, ``inspect``, ``plugin-path``), :mod:`.run` (``run``, ``status``),
+:mod:`.analyze`, :mod:`.bench`, :mod:`.screen`, :mod:`.sweep`; :mod:`.options` holds the
+range-checked argparse types and the structure options several verbs share. The work is
+done in the library (``ionmd.export``, ``ionmd.protocols``, ``ionmd.screen``, ...); a
+command parses its flags, calls it and prints.
+
+Output folders: ``-o/--output`` of every verb that writes results has a default named in
+its help as "(default: NAME)".
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ionmd.errors import IonmdError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ionmd", description="ML interatomic potentials in LAMMPS for solid-state electrolytes"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    from ionmd.cli import analyze, bench, export, run, screen, sweep
+
+    export.register(sub)
+    analyze.register(sub)
+    bench.register(sub)
+    screen.register(sub)
+    run.register(sub)
+    sweep.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; returns the exit status (:mod:`ionmd.errors`): 0 done, 1 an error
+    (message on stderr), 2 usage (argparse exits itself), 3 a run failed (``screen``: every
+    input), 4 a run was interrupted (resumable), 128 + N stopped by signal N."""
+    from ionmd.errors import EXIT_ERROR, EXIT_OK, EXIT_SIGNAL_BASE, RunInterrupted
+
+    args = build_parser().parse_args(argv)
+    try:
+        code = args.func(args)
+    except RunInterrupted as exc:
+        print(f"ionmd: {exc}", file=sys.stderr)
+        return EXIT_SIGNAL_BASE + exc.signum
+    except IonmdError as exc:
+        print(f"ionmd: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:       # Ctrl-C outside a run (reading inputs, planning)
+        print("ionmd: interrupted", file=sys.stderr)
+        return EXIT_SIGNAL_BASE + 2
+    return EXIT_OK if code is None else int(code)

@@ -1,0 +1,155 @@
+"""``ionmd screen``: PES-descriptor screening of many structures with one model file."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ionmd.cli.options import (
+    add_order_arguments,
+    non_negative_float,
+    order_options,
+    positive_float,
+    positive_int,
+)
+
+
+def _thresholds(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(x) for x in text.replace(",", " ").split())
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"thresholds must be numbers in eV: {text!r}") from exc
+    if not values or any(v <= 0 for v in values):
+        raise argparse.ArgumentTypeError("thresholds must be positive energies in eV")
+    return values
+
+
+def register(subparsers) -> argparse.ArgumentParser:
+    """Add the ``screen`` subcommand to ``ionmd``'s subparsers."""
+    from ionmd.screen.descriptors import DEFAULT_THRESHOLDS
+    from ionmd.screen.level_map import CONNECTIVITIES
+    from ionmd.screen.screen import CELL_CHOICES
+
+    p = subparsers.add_parser(
+        "screen", help="rank structures by PES descriptors (MPE, free volumes, Xi)",
+        description="Scan one mobile ion over a grid in each frozen framework with an ionmd "
+                    "model file and report the minimal percolation energy, free volumes and Xi "
+                    "(Maevskiy et al.). Results go to OUT/screen.csv and OUT/screen.json; "
+                    "structures already in OUT are skipped (resume).",
+        epilog="Exit status: 0 at least one input screened (failures are rows of the "
+               "results), 1 an error (bad model file or settings), 2 usage, 3 every input "
+               "failed.")
+    p.add_argument("structures", nargs="+", help="structure files (CIF, POSCAR, extxyz...)")
+    p.add_argument("--model", required=True, help="model file written by `ionmd export`")
+    p.add_argument("--species", default="Li", help="mobile species (default Li)")
+    p.add_argument("--spacing", type=positive_float, default=0.25, help="largest grid step, A (0.25)")
+    p.add_argument("--rmin", type=non_negative_float, default=1.2,
+                   help="grid points closer than this to the framework are skipped, A (1.2)")
+    p.add_argument("--thresholds", type=_thresholds, default=DEFAULT_THRESHOLDS,
+                   help="free-volume thresholds, eV, comma separated (0.1,...,1.0)")
+    p.add_argument("--cell", choices=CELL_CHOICES, default="primitive",
+                   help="cell the mobile ion is replicated with (default: standard primitive)")
+    p.add_argument("--min-image-distance", type=non_negative_float, default=0.0, metavar="D",
+                   help="repeat the cell until the mobile ion is >= D A from its own images "
+                        "(dilute limit; default 0: one mobile ion per cell, as the seed)")
+    p.add_argument("--connectivity", choices=CONNECTIVITIES, default="sqrt3",
+                   help="grid neighbours of the level map (default sqrt3, as the seed's code)")
+    p.add_argument("--max-points", type=positive_int, default=200_000,
+                   help="refuse structures needing more model evaluations (default 200000)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print each structure's cell, grid and number of model evaluations "
+                        "and the estimated model time (two timed calls), screen nothing (to "
+                        "size --spacing and --max-points)")
+    p.add_argument("--no-symmetry", dest="symmetry", action="store_false",
+                   help="evaluate every grid point of every mobile ion (no symmetry reduction)")
+    p.add_argument("--batch-atoms", type=positive_int, default=None,
+                   help="atoms per model call, replicas batched up to this (default: 64 on "
+                        "CPU, where larger calls are no faster; 16384 on a GPU)")
+    p.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1)")
+    p.add_argument("--top", type=int, default=0,
+                   help="write the top N structures by Xi to OUT/campaign.yaml for MD")
+    p.add_argument("--rank-by", choices=("xi", "mpe"), default="xi",
+                   help="order of --top: xi (the seed's ranking) or mpe (lowest first; it "
+                        "separated fast from poor conductors better in docs/screen.md)")
+    p.add_argument("--cube", action="store_true", help="write PES and level map CUBE files")
+    p.add_argument("--png", action="store_true",
+                   help="write level-map slices with the 0.5 eV contour as PNG")
+    p.add_argument("-o", "--output", default="screen_out",
+                   help="output folder (default: screen_out)")
+    add_order_arguments(p)
+    p.set_defaults(func=run)
+    return p
+
+
+def _settings(args: argparse.Namespace):
+    from ionmd.screen.screen import ScreenSettings
+
+    return ScreenSettings(species=args.species, spacing=args.spacing, rmin=args.rmin,
+                          thresholds=tuple(args.thresholds), cell=args.cell,
+                          connectivity=args.connectivity, max_points=args.max_points,
+                          max_nodes=args.batch_atoms or (64 if args.device == "cpu" else 16384),
+                          symmetry=args.symmetry, min_image_distance=args.min_image_distance)
+
+
+def _dry_run(args: argparse.Namespace, runner, settings) -> None:
+    """One line per structure: what screening it would evaluate; nothing is evaluated."""
+    from ionmd.screen.batch import plan_inputs
+    from ionmd.screen.screen import time_model
+
+    total, costliest = 0, None
+    print(f"{'structure':<24}{'cell':>16}{'atoms':>6}{'grid':>12}{'ions':>5}"
+          f"{'evaluations':>12}{'atom evals':>12}")
+    for name, plan, why in plan_inputs(args.structures, runner, settings, order_options(args)):
+        if plan is None:
+            print(f"{name:<24}{why}")
+            continue
+        total += plan.atom_evaluations
+        if costliest is None or plan.atom_evaluations > costliest.atom_evaluations:
+            costliest = plan
+        flag = "  > --max-points" if plan.n_evaluations > settings.max_points else ""
+        print(f"{name:<24}{plan.cell_atoms.get_chemical_formula():>16}"
+              f"{len(plan.cell_atoms):>6}{'x'.join(map(str, plan.grid)):>12}"
+              f"{len(plan.mobile):>5}{plan.n_evaluations:>12}"
+              f"{plan.atom_evaluations:>12.2e}{flag}")
+    if costliest is None:
+        return
+    rate = time_model(runner, costliest, settings.max_nodes)["model"]
+    print(f"total {total:.2e} atom evaluations; the model takes {rate * 1e6:.1f} us per atom "
+          f"evaluation on {args.device} ({settings.max_nodes} atoms per call, measured on "
+          f"{costliest.cell_atoms.get_chemical_formula()}): about {total * rate / 3600:.2g} h "
+          "of model time, plus the level maps")
+
+
+def run(args: argparse.Namespace) -> int | None:
+    """Screen every structure (:class:`ionmd.screen.batch.ScreenBatch`); one row each;
+    errors are recorded and the rest go on. Returns :data:`ionmd.errors.EXIT_FAILED` when
+    no input has a result."""
+    from tqdm import tqdm
+
+    from ionmd.host_memory import keep_freed_host_memory
+    from ionmd.screen.batch import ScreenBatch
+    from ionmd.screen.batched_energy import ModelRunner
+
+    keep_freed_host_memory()     # each batch re-faulted its tensors otherwise (see the module)
+    outdir = Path(args.output)
+    runner = ModelRunner(args.model, device=args.device)
+    settings = _settings(args)
+    if args.dry_run:
+        _dry_run(args, runner, settings)
+        return None
+    batch = ScreenBatch(args.structures, outdir, runner, settings, model=args.model,
+                        order=order_options(args))
+    if batch.resumed:
+        print(f"resuming: {batch.resumed} structure(s) already in {outdir}")
+    batch.run(cube=args.cube, png=args.png, warn=lambda line: tqdm.write(f"ionmd: {line}"))
+    if args.top:
+        batch.write_campaign(args.top, args.rank_by)
+    print(f"{batch.screened} structure(s) screened, {batch.failures} failed; results in "
+          f"{outdir}", file=sys.stderr)
+    if not batch.any_input_screened:
+        from ionmd.errors import EXIT_FAILED
+
+        print("ionmd: every input failed (exit status 3)", file=sys.stderr)
+        return EXIT_FAILED
+    return None

@@ -1,0 +1,178 @@
+"""A screen of many structure files into one output folder, resumable.
+
+:class:`ScreenBatch` reads each file (every structure in it, named uniquely also where
+files share a name), skips structures the folder already holds as finished rows, retries
+failed ones, records a file that cannot be read or a structure that cannot be screened
+as an error row and goes on, and writes the rows (``screen.json``, ``screen.csv``), CUBE
+files and level-map PNGs as it goes; :meth:`ScreenBatch.write_campaign` writes the top N
+as a campaign for MD. The folder's settings are checked first (:func:`settings_record`):
+rows computed with other settings are never ranked beside new ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+from ionmd.errors import IonmdError
+
+
+def read_screen_inputs(path: Path, order=None, name: str | None = None):
+    """All structures in a file as ASE Atoms, named ``name`` (default: the file's stem; or
+    ``name_k`` for several), ordered and checked by ``ionmd.structures.load_structures`` as
+    every command reads structures; ``info["ordered"]`` says how a disordered file was
+    ordered."""
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    from ionmd.structures import load_structures
+
+    found = load_structures(path, order)
+    name = name or Path(path).stem
+    items = []
+    for k, loaded in enumerate(found):
+        atoms = AseAtomsAdaptor.get_atoms(loaded.structure)
+        if loaded.ordering:
+            atoms.info["ordered"] = loaded.ordering
+        items.append((name if len(found) == 1 else f"{name}_{k}", atoms))
+    return items
+
+
+def input_names(paths: Sequence) -> dict[str, str]:
+    """Input path -> structure name, unique also where files share a name (mp-1/POSCAR)."""
+    from ionmd.structures import unique_names
+
+    return dict(zip((str(Path(p)) for p in paths), unique_names(paths)))
+
+
+def settings_record(runner, settings, order=None) -> dict:
+    """The settings that change the descriptors, as the output folder records them
+    (:func:`ionmd.screen.output.check_settings`)."""
+    method = order.method if order is not None else None
+    return {
+        "model_sha256": runner.sha256, "species": settings.species, "spacing": settings.spacing,
+        "rmin": settings.rmin, "thresholds": list(settings.thresholds), "cell": settings.cell,
+        "min_image_distance": settings.min_image_distance,
+        "connectivity": settings.connectivity, "order": method,
+        "order_seed": order.seed if method == "random" else None,
+        "order_tol": order.occ_tol if method else None,
+        "order_min_distance": order.min_distance if method else None}
+
+
+def plan_inputs(paths: Sequence, runner, settings, order=None) -> Iterator[tuple]:
+    """``(name, plan, None)`` for each structure a screen of ``paths`` would evaluate, or
+    ``(name, None, why)`` for a file it cannot read or a structure it refuses; nothing is
+    evaluated (``ionmd screen --dry-run``)."""
+    from ionmd.screen.screen import plan_screen
+
+    names = input_names(paths)
+    for path in (Path(s) for s in paths):
+        try:
+            items = read_screen_inputs(path, order, names[str(path)])
+        except Exception as exc:  # noqa: BLE001 - as in a real screen: report, go on
+            yield names[str(path)], None, f"cannot read: {type(exc).__name__}: {exc}"
+            continue
+        for name, atoms in items:
+            try:
+                yield name, plan_screen(atoms, settings, runner), None
+            except IonmdError as exc:
+                yield name, None, f"refused: {exc}"
+
+
+class ScreenBatch:
+    """Structure files screened with one model and settings into ``outdir``.
+
+    Opening checks the folder's settings (refusing other ones where it holds finished
+    rows) and loads its finished rows; :meth:`run` screens the rest.
+
+    Attributes
+    ----------
+    rows
+        The folder's rows: finished ones kept, new ones (results and errors) appended.
+    todo
+        Input files not yet finished in the folder, in the order given.
+    resumed
+        How many inputs the folder already held as finished.
+    failures
+        Errors recorded by :meth:`run` (unreadable files, refused structures).
+    """
+
+    def __init__(self, paths: Sequence, outdir: Path, runner, settings, *, model: str,
+                 order=None):
+        from ionmd.screen.output import check_settings, load_rows
+
+        self.outdir = Path(outdir)
+        self.paths = [Path(p) for p in paths]
+        self.runner, self.settings, self.order, self.model = runner, settings, order, str(model)
+        check_settings(self.outdir, settings_record(runner, settings, order))
+        # failed rows are dropped: their inputs are retried
+        self.rows = [r for r in load_rows(self.outdir) if r.get("status") == "ok"]
+        done = {r["source"] for r in self.rows}
+        self.todo = [p for p in self.paths if str(p) not in done]
+        self.resumed = len(self.paths) - len(self.todo)
+        self.names = input_names(self.paths)
+        self.failures = 0
+
+    def run(self, *, cube: bool = False, png: bool = False,
+            warn: Callable[[str], None] | None = None, progress: bool | None = None) -> None:
+        """Screen every input in :attr:`todo`, writing the rows after each structure.
+        ``warn`` gets one line per error or note (default: none); ``progress``: tqdm bars
+        (None: where the output is a terminal)."""
+        from tqdm import tqdm
+
+        from ionmd.screen.output import error_row, result_row, write_cubes, write_lm_png, write_rows
+        from ionmd.screen.screen import screen_structure
+
+        warn = warn or (lambda message: None)
+        disable = None if progress is None else not progress
+        runner, outdir, rows = self.runner, self.outdir, self.rows
+        for path in tqdm(self.todo, desc="structures", unit="file", disable=disable):
+            name = self.names[str(path)]
+            try:
+                items = read_screen_inputs(path, self.order, name)
+            except Exception as exc:  # noqa: BLE001 - any unreadable file: report it, go on
+                self.failures += 1
+                why = f"{type(exc).__name__}: {exc}".rstrip(": ")
+                rows.append(error_row(name, str(path), f"cannot read: {why}"))
+                warn(f"{path}: cannot read ({why}); skipped")
+                write_rows(outdir, rows)
+                continue
+            for name, atoms in items:
+                try:
+                    model_s = runner.model_seconds
+                    with tqdm(desc=name, unit="pt", leave=False, disable=disable) as bar:
+                        result = screen_structure(atoms, runner, self.settings,
+                                                  progress=bar.update)
+                    rows.append(result_row(name, str(path), result, self.model, runner.sha256))
+                    rows[-1]["model_s"] = round(runner.model_seconds - model_s, 3)
+                    if "note" in result.extra:
+                        warn(f"{name}: note: {result.extra['note']}")
+                    if "ordered" in atoms.info:     # how a disordered file was made screenable
+                        rows[-1]["ordering"] = atoms.info["ordered"]
+                    if cube:
+                        write_cubes(outdir / "cubes", name, result)
+                    if png:
+                        write_lm_png(outdir / "plots", name, result)
+                except IonmdError as exc:
+                    self.failures += 1
+                    rows.append(error_row(name, str(path), str(exc)))
+                    warn(f"{path}: {exc}")
+                write_rows(outdir, rows)
+        write_rows(outdir, rows)
+
+    def write_campaign(self, top: int, rank_by: str = "xi") -> Path:
+        """The ``top`` structures (by ``rank_by``: xi or mpe) as OUT/campaign.yaml, a
+        campaign file ``ionmd sweep`` runs as it is."""
+        from ionmd.screen.output import CAMPAIGN, write_campaign
+
+        return write_campaign(self.outdir / CAMPAIGN, self.rows, top, self.model, rank_by)
+
+    @property
+    def screened(self) -> int:
+        """Finished rows in the folder."""
+        return sum(r.get("status") == "ok" for r in self.rows)
+
+    @property
+    def any_input_screened(self) -> bool:
+        """Whether at least one of this batch's inputs has a finished row."""
+        given = {str(p) for p in self.paths}
+        return any(r.get("status") == "ok" and r.get("source") in given for r in self.rows)
