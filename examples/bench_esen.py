@@ -3,7 +3,7 @@
 Writes a random-weight eSEN-L4 checkpoint (4 layers, 128 channels, lmax = mmax = 2,
 64 Gaussians, 6 A cutoff) in fairchem's format, then prints
 
-* the eager per-call cost of what pair_style mlip asks of the model (node energies
+* the eager per-call cost of what pair_style ionmd asks of the model (node energies
   and dE/d edge_vec) at ~100 and ~1000 atoms (rock-salt LiCl supercells),
 * the one-off AOTInductor export time (``ionmd.export.esen.export_esen``) and the
   per-call cost of the package at the same sizes, with its agreement to eager.

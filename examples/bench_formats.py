@@ -1,4 +1,4 @@
-"""Benchmark: TorchScript (.pt) vs AOTInductor (.pt2) model files in pair_style mlip.
+"""Benchmark: TorchScript (.pt) vs AOTInductor (.pt2) model files in pair_style ionmd.
 
 For each model family, exports the model in both formats (timing the one-off export)
 and prints, in one run, LAMMPS atom-steps/s of an NVE run (the Pair time of the timed
@@ -109,7 +109,7 @@ def main(argv=None) -> int:
             for _ in range(args.repeats):
                 for fmt in formats:
                     best[fmt] = min(best[fmt], time_lammps(
-                        atoms, f"pair_style mlip {files[fmt]}\npair_coeff * * Li Cl", work,
+                        atoms, f"pair_style ionmd {files[fmt]}\npair_coeff * * Li Cl", work,
                         steps, args.threads))
             rows.append((family, n, {f: n / t for f, t in best.items()}))
             print(f"{family:9s} {n:5d} atoms  " + "  ".join(

@@ -1,12 +1,12 @@
-"""Benchmark: pair_style mlip vs the bare exported model vs ASE MD with SevenNetCalculator.
+"""Benchmark: pair_style ionmd vs the bare exported model vs ASE MD with SevenNetCalculator.
 
 Prints, in one run, atom-steps/s of
-  plugin  - `lmp -in` NVE with pair_style mlip (LAMMPS Pair time of the timed run),
+  plugin  - `lmp -in` NVE with pair_style ionmd (LAMMPS Pair time of the timed run),
   bare    - the exported TorchScript model's forward + backward on the same graph
             (edges from ASE's neighbour list, same threads, same executor settings),
   ase     - ASE VelocityVerlet with SevenNet's own SevenNetCalculator (float32),
   e3gnn   - with --e3gnn-build: SevenNet's own LAMMPS pair_style e3gnn on the same cell, as
-            it comes and with the allocator settings pair_style mlip applies (e3gnn_kept),
+            it comes and with the allocator settings pair_style ionmd applies (e3gnn_kept),
 and the ratios plugin/bare (cost) and plugin/ase (speed-up), at ~100 and ~1000 atoms.
 Each measurement is repeated, interleaved, and the best is kept (this machine is noisy).
 
@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 PEER_E3GNN_512 = {1: 82.0, 2: 135.0}  # SevenNet's own pair_style e3gnn, 512 atoms, 2026-11-24
-OVERHEAD_PERCENT: list[float] = []   # pair_style mlip's time outside the model call, per run
+OVERHEAD_PERCENT: list[float] = []   # pair_style ionmd's time outside the model call, per run
 
 
 def licl(rep):
@@ -40,7 +40,7 @@ def licl(rep):
     return atoms
 
 
-# What pair_style mlip does to glibc's allocator at load (lmp_plugins/mlip_host_memory.cpp),
+# What pair_style ionmd does to glibc's allocator at load (lmp_plugins/ionmd_host_memory.cpp),
 # as environment settings, so a peer can be timed with the same allocator.
 KEEP_FREED_MEMORY_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "2147483647",
                          "MALLOC_TOP_PAD_": str(64 << 20)}
@@ -71,7 +71,7 @@ run {steps}
                          capture_output=True, text=True, check=True).stdout
     pair_times = re.findall(r"^Pair\s+\|\s+([0-9.eE+-]+)", out, flags=re.M)
     overhead = re.findall(r"plugin overhead ([0-9.]+)% of model time", out)
-    if overhead:  # pair_style mlip's own split of its time, measured inside the same run
+    if overhead:  # pair_style ionmd's own split of its time, measured inside the same run
         OVERHEAD_PERCENT.append(float(overhead[-1]))
     return float(pair_times[-1]) / steps
 
@@ -162,14 +162,14 @@ def main(argv=None) -> int:
             best["e3gnn"] = best["e3gnn_kept"] = np.inf
         for _ in range(args.repeats):
             best["plugin"] = min(best["plugin"], time_lammps(
-                atoms, f"pair_style mlip {model}\npair_coeff * * Li Cl", work, steps, args.threads))
+                atoms, f"pair_style ionmd {model}\npair_coeff * * Li Cl", work, steps, args.threads))
             if args.e3gnn_build:
                 build = args.e3gnn_build.resolve()
                 e3gnn = (f"plugin load {build}/e3gnn_plugin.so\npair_style e3gnn\n"
                          f"pair_coeff * * {build}/models/deployed_serial.pt Li Cl")
                 best["e3gnn"] = min(best["e3gnn"], time_lammps(atoms, e3gnn, work, steps,
                                                                args.threads))
-                # the same peer with the allocator settings pair_style mlip applies itself
+                # the same peer with the allocator settings pair_style ionmd applies itself
                 best["e3gnn_kept"] = min(best["e3gnn_kept"], time_lammps(
                     atoms, e3gnn, work, steps, args.threads, KEEP_FREED_MEMORY_ENV))
             best["bare"] = min(best["bare"], time_bare(atoms, model, steps))
@@ -193,10 +193,10 @@ def main(argv=None) -> int:
                      f" {rate['plugin'] / rate['e3gnn_kept']:>17.2f}")
         print(line)
     if peer_cols:
-        print("e3gnn_kept: SevenNet's pair_style e3gnn under the glibc settings pair_style mlip "
+        print("e3gnn_kept: SevenNet's pair_style e3gnn under the glibc settings pair_style ionmd "
               "applies itself (" + " ".join(f"{k}={v}" for k, v in KEEP_FREED_MEMORY_ENV.items())
               + ")")
-    print(f"pair_style mlip time outside the model call (graph + force/virial assembly), "
+    print(f"pair_style ionmd time outside the model call (graph + force/virial assembly), "
           f"same-run measurement: max {max(OVERHEAD_PERCENT):.3f}% of the model time")
     peer = PEER_E3GNN_512.get(args.threads)
     if peer and not args.e3gnn_build:

@@ -1,4 +1,4 @@
-"""GPU check of pair_style mlip: correctness against the CPU path and an independent
+"""GPU check of pair_style ionmd: correctness against the CPU path and an independent
 reference, an AOTInductor package compiled for the GPU, NVE energy conservation, and
 throughput/memory against system size, in one run, with every number written to JSON.
 
@@ -183,7 +183,7 @@ units metal
 atom_style atomic
 atom_modify map yes
 read_data s.data
-pair_style mlip {model} device {device}
+pair_style ionmd {model} device {device}
 pair_coeff * * Cl Li
 neighbor 1.0 bin
 velocity all create 600 7 mom yes rot yes

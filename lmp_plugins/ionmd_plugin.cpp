@@ -7,7 +7,7 @@
 
 #include "lammps.h"
 #include "error.h"
-#include "pair_mlip.h"
+#include "pair_ionmd.h"
 
 #include <string>
 
@@ -35,9 +35,9 @@ typedef void (*lammpsplugin_regfunc)(lammpsplugin_t *, void *);
 
 using namespace LAMMPS_NS;
 
-static Pair *mlip_creator(LAMMPS *lmp)
+static Pair *ionmd_creator(LAMMPS *lmp)
 {
-  return new PairMLIP(lmp);
+  return new PairIonmd(lmp);
 }
 
 extern "C" __attribute__((visibility("default"))) void lammpsplugin_init(void *lmp, void *handle,
@@ -47,7 +47,7 @@ extern "C" __attribute__((visibility("default"))) void lammpsplugin_init(void *l
   if (lmpinst->num_ver != IONMD_LAMMPS_NUM_VER) {
     lmpinst->error->warning(FLERR,
                             "ionmdplugin.so was built for LAMMPS version {} but is loaded into "
-                            "version {} ({}); not registering pair_style mlip. Rebuild ionmd "
+                            "version {} ({}); not registering pair_style ionmd. Rebuild ionmd "
                             "against this LAMMPS (see README, 'Building against your own LAMMPS')",
                             IONMD_LAMMPS_NUM_VER, lmpinst->num_ver, lmpinst->version);
     return;
@@ -56,10 +56,10 @@ extern "C" __attribute__((visibility("default"))) void lammpsplugin_init(void *l
   lammpsplugin_t plugin;
   plugin.version = lmpinst->version;
   plugin.style = "pair";
-  plugin.name = "mlip";
-  plugin.info = "ionmd pair_style mlip: exported ML interatomic potentials (SevenNet, MACE, eSEN)";
+  plugin.name = "ionmd";
+  plugin.info = "ionmd pair_style ionmd: exported ML interatomic potentials (SevenNet, MACE, eSEN)";
   plugin.author = "ionmd developers";
-  plugin.creator.v1 = (lammpsplugin_factory1 *) &mlip_creator;
+  plugin.creator.v1 = (lammpsplugin_factory1 *) &ionmd_creator;
   plugin.handle = handle;
   (*register_plugin)(&plugin, lmp);
 }

@@ -91,12 +91,12 @@ def run_lmp(script: str, workdir: Path, nprocs: int = 1, env: dict | None = None
 def single_point(atoms: Atoms, model_file: Path | None, workdir: Path, elements: list[str], *,
                  nprocs: int = 1, pair_extra: str = "", processors: str | None = None,
                  pair_lines: str | None = None, setup_lines: str = "") -> LammpsResult:
-    """``run 0`` on ``atoms`` (already in the LAMMPS frame) with ``pair_style mlip``, or
+    """``run 0`` on ``atoms`` (already in the LAMMPS frame) with ``pair_style ionmd``, or
     with ``pair_lines`` (any LAMMPS pair commands) when given; ``setup_lines`` go right
     after ``read_data`` (e.g. ``comm_style tiled`` and ``balance``)."""
     workdir.mkdir(parents=True, exist_ok=True)
     if pair_lines is None:
-        pair_lines = f"pair_style mlip {model_file} {pair_extra}\npair_coeff * * {' '.join(elements)}"
+        pair_lines = f"pair_style ionmd {model_file} {pair_extra}\npair_coeff * * {' '.join(elements)}"
     write_data(atoms, workdir / "struct.data", elements)
     script = f"""
 units metal

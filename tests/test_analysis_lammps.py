@@ -19,7 +19,7 @@ INPUT = """
 units metal
 atom_style atomic
 read_data struct.data
-pair_style mlip {model}
+pair_style ionmd {model}
 pair_coeff * * Cl Li
 velocity all create 1500 4928459 mom yes rot no dist gaussian
 timestep 0.002

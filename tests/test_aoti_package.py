@@ -1,4 +1,4 @@
-"""AOTInductor packages (.pt2) in pair_style mlip: the same assembly as TorchScript,
+"""AOTInductor packages (.pt2) in pair_style ionmd: the same assembly as TorchScript,
 checked against LAMMPS's own `pair_style morse` (analytic reference), on 1 and 2 ranks,
 for a cell of one atom (which the runtime pads to the package's minimum graph size),
 and the errors for truncated packages and unknown format versions."""
@@ -26,7 +26,7 @@ def one_atom_cell():
 def test_package_matches_lammps_morse(make, nprocs, morse_pt2, tmp_path):
     atoms = make()
     ref = lammps_morse(atoms, tmp_path / "ref")
-    got = single_point(atoms, morse_pt2, tmp_path / "mlip", ["Cl", "Li"], nprocs=nprocs)
+    got = single_point(atoms, morse_pt2, tmp_path / "ionmd", ["Cl", "Li"], nprocs=nprocs)
     assert got.energy == pytest.approx(ref.energy, rel=1e-12, abs=1e-10)
     np.testing.assert_allclose(got.forces, ref.forces, rtol=0, atol=1e-11)
     np.testing.assert_allclose(got.pressure, ref.pressure, rtol=1e-9, atol=1e-7)
@@ -42,7 +42,7 @@ def test_package_metadata_is_readable(morse_pt2):
 def run_bad(tmp_path, model):
     write_data(licl_supercell(rep=1), tmp_path / "struct.data", ["Cl", "Li"])
     script = (f"units metal\natom_style atomic\nread_data struct.data\n"
-              f"pair_style mlip {model}\npair_coeff * * Cl Li\nrun 0\n")
+              f"pair_style ionmd {model}\npair_coeff * * Cl Li\nrun 0\n")
     proc = run_lmp(script, tmp_path, check=False)
     assert proc.returncode != 0, proc.stdout[-2000:]
     return proc.stdout

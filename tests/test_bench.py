@@ -69,8 +69,8 @@ def test_failure_reasons():
     assert "out-of-memory killer" in failure_reason(137, "BAD TERMINATION ... killed by signal 9")
     assert "out-of-memory killer" in failure_reason(-9, "")
     assert "out-of-memory killer" in failure_reason(247, "Setting up Verlet run ...")
-    assert failure_reason(1, "x\nERROR: Pair style mlip needs atom IDs (src/x.cpp:1)\n") == \
-        "ERROR: Pair style mlip needs atom IDs (src/x.cpp:1)"
+    assert failure_reason(1, "x\nERROR: Pair style ionmd needs atom IDs (src/x.cpp:1)\n") == \
+        "ERROR: Pair style ionmd needs atom IDs (src/x.cpp:1)"
     assert failure_reason(3, "nothing useful") == "exit status 3"
 
 
@@ -89,7 +89,7 @@ def test_run_summary_takes_the_last_run():
             "Loop time of 4.0 on 2 procs for 10 steps with 8 atoms\n"
             "Pair    | 3.0 | 3.1 | 3.2 |   0.1 | 77.50\n"
             "97.5% CPU use with 2 MPI tasks x 1 OpenMP threads\n"
-            "pair_style mlip peak memory per rank (max over ranks): host 250.5 MiB, GPU 1200.0 MiB\n")
+            "pair_style ionmd peak memory per rank (max over ranks): host 250.5 MiB, GPU 1200.0 MiB\n")
     info = run_summary(text)
     assert info == {"seconds": 4.0, "steps": 10, "pair_fraction": 0.775, "cpu_use": 0.975,
                     "host_peak_mib": 250.5, "gpu_peak_mib": 1200.0}

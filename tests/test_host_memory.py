@@ -68,7 +68,7 @@ def test_plugin_keeps_freed_memory_unless_told_not_to(tmp_path):
     atoms.rattle(0.05, seed=1)
     write_data(atoms, tmp_path / "s.data", ["Cl", "Li"])
     script = (f"units metal\natom_style atomic\natom_modify map yes\nread_data ../s.data\n"
-              f"pair_style mlip {model}\npair_coeff * * Cl Li\n"
+              f"pair_style ionmd {model}\npair_coeff * * Cl Li\n"
               "thermo_style custom step pe press\nthermo_modify format float %.15g\nrun 0\n")
     said = "host allocator keeps freed memory"
     kept = run_lmp(script, tmp_path / "kept").stdout

@@ -1,6 +1,6 @@
 """MACE model files pickled under e3nn 0.4.4 (the version mace-torch pins, so the files
 of every standard MACE install and the foundation models) exported in ionmd's
-environment (e3nn 0.6) and run in pair_style mlip.
+environment (e3nn 0.6) and run in pair_style ionmd.
 
 The fixtures (tests/fixtures/make_mace_e3nn044.py says how they were made) were written
 in a throw-away environment with torch 2.13.0, e3nn 0.4.4 and mace-torch 0.3.16, and the

@@ -1,4 +1,4 @@
-"""Energy conservation in MD with SevenNet-0 (float32) through pair_style mlip.
+"""Energy conservation in MD with SevenNet-0 (float32) through pair_style ionmd.
 
 NVE, 1 fs, 2 ps from 300 K on an 8-atom LiCl cell (smaller than the cutoff, so the
 graph is built from many periodic images): the total energy must stay within 1e-3 eV
@@ -29,7 +29,7 @@ NVE_INPUT = """
 units metal
 atom_style atomic
 read_data struct.data
-pair_style mlip {model}
+pair_style ionmd {model}
 pair_coeff * * Cl Li
 velocity all create 300 4928459 mom yes rot no dist gaussian
 timestep 0.001

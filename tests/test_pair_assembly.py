@@ -1,4 +1,4 @@
-"""Force, virial and per-atom assembly of pair_style mlip against LAMMPS's own
+"""Force, virial and per-atom assembly of pair_style ionmd against LAMMPS's own
 `pair_style morse` (analytic reference) for a Morse potential written in the model
 contract: serial ('owners' graph), the ghost-shell graph, and 1/2/4 MPI ranks."""
 
@@ -25,13 +25,13 @@ def morse_model(tmp_path_factory):
 def test_morse_matches_lammps(make, nprocs, graph, morse_model, tmp_path):
     atoms = make()
     ref = lammps_morse(atoms, tmp_path / "ref")
-    got = single_point(atoms, morse_model, tmp_path / "mlip", ["Cl", "Li"], nprocs=nprocs,
+    got = single_point(atoms, morse_model, tmp_path / "ionmd", ["Cl", "Li"], nprocs=nprocs,
                        pair_extra=f"graph {graph}")
     assert got.energy == pytest.approx(ref.energy, rel=1e-12, abs=1e-10)
     np.testing.assert_allclose(got.pressure, ref.pressure, rtol=1e-9, atol=1e-7)
     np.testing.assert_allclose(got.forces, ref.forces, rtol=0, atol=1e-11)
     np.testing.assert_allclose(got.atom_energy, ref.atom_energy, rtol=0, atol=1e-11)
-    # morse tallies per-atom virial half/half per pair, as pair_style mlip does per edge
+    # morse tallies per-atom virial half/half per pair, as pair_style ionmd does per edge
     np.testing.assert_allclose(got.atom_virial, ref.atom_virial, rtol=0, atol=1e-10)
 
 
@@ -51,8 +51,8 @@ def test_null_types_are_left_out_of_the_graph(morse_model, tmp_path):
 units metal
 atom_style atomic
 read_data struct.data
-pair_style hybrid/overlay mlip {morse_model} zero {RC}
-pair_coeff * * mlip Cl Li NULL
+pair_style hybrid/overlay ionmd {morse_model} zero {RC}
+pair_coeff * * ionmd Cl Li NULL
 pair_coeff * * zero
 dump d all custom 1 out.dump id fx fy fz
 dump_modify d sort id format float %.17g
@@ -68,14 +68,14 @@ print "RESULT $(pe:%.17g)" file result.txt
 
 def test_nph_trajectory_follows_lammps_morse(tmp_path_factory, tmp_path):
     """The virial drives the box: 300 NPH steps of fcc Cu with a Morse potential through
-    pair_style mlip and through LAMMPS's `pair_style morse` give the same volume and
+    pair_style ionmd and through LAMMPS's `pair_style morse` give the same volume and
     energy history (a wrong virial sign or component sends the box elsewhere)."""
     d0, alpha, r0, rc = 0.3429, 1.3588, 2.866, 6.0
     model = save_contract_model(MorseEdgeModel(d0, alpha, r0, rc),
                                 tmp_path_factory.mktemp("cu") / "cu_morse.pt", cutoff=rc,
                                 elements=["Cu"])
     histories = {}
-    for name, pair in {"mlip": f"pair_style mlip {model}\npair_coeff * * Cu",
+    for name, pair in {"ionmd": f"pair_style ionmd {model}\npair_coeff * * Cu",
                        "lammps": f"pair_style morse {rc}\npair_coeff * * {d0} {alpha} {r0}\n"
                                  "pair_modify shift yes"}.items():
         proc = run_lmp(f"""
@@ -96,8 +96,8 @@ thermo 20
 run 300
 """, tmp_path / name)
         histories[name] = thermo_table(proc.stdout, 5)
-    mlip, ref = histories["mlip"], histories["lammps"]
-    assert mlip.shape == ref.shape == (16, 5)
+    ours, ref = histories["ionmd"], histories["lammps"]
+    assert ours.shape == ref.shape == (16, 5)
     assert np.ptp(ref[:, 1]) > 1.0, "the box did not move"
-    np.testing.assert_allclose(mlip[:, 1], ref[:, 1], rtol=1e-8)   # volume
-    np.testing.assert_allclose(mlip[:, 2], ref[:, 2], rtol=1e-8)   # energy
+    np.testing.assert_allclose(ours[:, 1], ref[:, 1], rtol=1e-8)   # volume
+    np.testing.assert_allclose(ours[:, 2], ref[:, 2], rtol=1e-8)   # energy

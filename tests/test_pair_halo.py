@@ -1,4 +1,4 @@
-"""Per-layer halo exchange (`pair_style mlip ... ghost halo`) against the serial result.
+"""Per-layer halo exchange (`pair_style ionmd ... ghost halo`) against the serial result.
 
 A 3-layer toy message-passing model (tests/contract_models.py, float64, unequal feature
 widths 3/5/4, an energy readout in every layer) is exported twice with the same weights:
@@ -115,7 +115,7 @@ units metal
 atom_style atomic
 atom_modify map yes
 read_data struct.data
-pair_style mlip {model}
+pair_style ionmd {model}
 pair_coeff * * {' '.join(ELEMENTS)}
 velocity all create 1500 7 loop geom
 neighbor 0.5 bin
@@ -139,7 +139,7 @@ def test_halo_needs_stages(toy, tmp_path):
 units metal
 atom_style atomic
 read_data struct.data
-pair_style mlip {toy['plain']} ghost halo
+pair_style ionmd {toy['plain']} ghost halo
 pair_coeff * * {' '.join(ELEMENTS)}
 run 0
 """, tmp_path, check=False)
@@ -155,8 +155,8 @@ def test_null_types_under_hybrid(toy, serial, tmp_path):
     base = CELLS["ortho"]()
     ar = Atoms("Ar3", positions=[[1.3, 1.3, 1.3], [3.9, 3.9, 6.4], [6.4, 1.3, 3.9]])
     run = single_point(base + ar, None, tmp_path, ["Cl", "Li", "Ar"], nprocs=2,
-                       pair_lines=f"pair_style hybrid/overlay mlip {toy['staged']} zero 4.0\n"
-                                  "pair_coeff * * mlip Cl Li NULL\npair_coeff * * zero")
+                       pair_lines=f"pair_style hybrid/overlay ionmd {toy['staged']} zero 4.0\n"
+                                  "pair_coeff * * ionmd Cl Li NULL\npair_coeff * * zero")
     assert "halo exchange" in run.log
     ref = serial["ortho"]
     n = len(base)

@@ -1,4 +1,4 @@
-"""Exported MACE models in pair_style mlip (lmp -in) against MACE's own calculator
+"""Exported MACE models in pair_style ionmd (lmp -in) against MACE's own calculator
 (independent reference), on several ranks, and the exporter's choices and errors.
 
 The models are random-weight MACE networks with MACE-MP-0a's architecture (seed 002:

@@ -1,4 +1,4 @@
-"""The memory guard of `pair_style mlip` (issue 17, item 9).
+"""The memory guard of `pair_style ionmd` (issue 17, item 9).
 
 `ghost redundant` on a small cell with several ranks used to grow every rank until the
 kernel killed it, without a message: 8-atom LiCl on `processors 3 1 1` with SevenNet-0's
@@ -54,7 +54,7 @@ atom_style atomic
 atom_modify map yes
 {f'processors {processors}' if processors else ''}
 read_data struct.data
-pair_style mlip {model} {pair_extra}
+pair_style ionmd {model} {pair_extra}
 pair_coeff * * {' '.join(ELEMENTS)}
 {run}
 """
@@ -115,7 +115,7 @@ def test_halo_fits_under_the_same_limit(deep_tiny, tmp_path):
     rc, out, _, _ = run_measured(script(deep_tiny, "ghost halo", processors="3 1 1"), tmp_path,
                                  3, {"IONMD_MAX_MEMORY_GB": "0.25"})
     assert rc == 0, out[-3000:]
-    assert "pair_style mlip memory check: rank" in out
+    assert "pair_style ionmd memory check: rank" in out
     assert "('ghost halo')" in out and "0.25 GiB available" in out
     assert "halo exchange between 5 stages" in out
     assert re.search(r"Loop time of .* for 0 steps with 8 atoms", out)

@@ -1,4 +1,4 @@
-"""pair_style mlip (lmp -in) against SevenNet's own ASE calculator (independent reference)."""
+"""pair_style ionmd (lmp -in) against SevenNet's own ASE calculator (independent reference)."""
 
 import numpy as np
 import pytest

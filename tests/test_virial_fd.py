@@ -26,7 +26,7 @@ def fd_script(atoms, model_file, elements):
     h = atoms.cell.array
     lines = ["units metal", "atom_style atomic", "boundary p p p", "read_data struct.data",
              "change_box all triclinic",
-             f"pair_style mlip {model_file}", f"pair_coeff * * {' '.join(elements)}",
+             f"pair_style ionmd {model_file}", f"pair_coeff * * {' '.join(elements)}",
              "thermo_style custom step pe pxx pyy pzz pxy pxz pyz vol",
              "run 0",
              'print "BASE $(pxx:%.17g) $(pyy:%.17g) $(pzz:%.17g) $(pxy:%.17g) $(pxz:%.17g) '

@@ -1,4 +1,4 @@
-"""``ionmd bench``: throughput, memory and MPI scaling of ``pair_style mlip`` for one
+"""``ionmd bench``: throughput, memory and MPI scaling of ``pair_style ionmd`` for one
 model file, measured with plain ``lmp -in`` / ``mpirun -np N lmp`` runs as users run them.
 
 Each (size, ranks) point is a short NVE run: a warm-up ``run 0`` (one force call: the
@@ -106,7 +106,7 @@ def _input(model: Path, elements: list[str], pair_extra: str, warmup: int, steps
 atom_style atomic
 atom_modify map yes
 read_data bench.data
-pair_style mlip {model} {pair_extra}
+pair_style ionmd {model} {pair_extra}
 pair_coeff * * {' '.join(elements)}
 neighbor 1.0 bin
 velocity all create 600 7 mom yes rot yes

@@ -2,8 +2,8 @@
 
 glibc serves every block above its mmap threshold with a fresh ``mmap`` and unmaps it on
 ``free``; a model call on a large graph allocates and frees gigabytes of such tensors, so
-each call faults in and zeroes its whole working set again. ``pair_style mlip`` switches
-this off in its own process (``lmp_plugins/mlip_host_memory.cpp``: SevenNet-0 on 1000 atoms
+each call faults in and zeroes its whole working set again. ``pair_style ionmd`` switches
+this off in its own process (``lmp_plugins/ionmd_host_memory.cpp``: SevenNet-0 on 1000 atoms
 ran 1.9x faster); :func:`keep_freed_host_memory` does the same for a Python process such
 as ``ionmd screen``. It changes process-wide allocator settings, so library code leaves the
 call to the application.

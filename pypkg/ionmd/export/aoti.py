@@ -1,4 +1,4 @@
-"""AOTInductor packaging (``.pt2``) of a contract model, for ``pair_style mlip``.
+"""AOTInductor packaging (``.pt2``) of a contract model, for ``pair_style ionmd``.
 
 An exporter hands over a *node-energy module*::
 
@@ -17,7 +17,7 @@ where ``edge_grad = d(sum of the first nlocal node energies) / d edge_vec``. The
 ``torch.export`` cannot trace ``torch.autograd.grad`` directly (torch 2.13), so the
 energy-and-gradient function is first traced to plain aten ops with ``make_fx``
 (symbolic shapes), then exported with dynamic ``N`` and ``E``. Export specialises
-sizes 0 and 1, hence both dimensions have a minimum of 2; ``pair_style mlip`` pads
+sizes 0 and 1, hence both dimensions have a minimum of 2; ``pair_style ionmd`` pads
 smaller graphs with two masked dummy nodes joined by two edges. Because tracing
 records one path through the model, every package is checked against the eager
 module on graphs of other sizes before it is accepted.
@@ -140,7 +140,7 @@ def save_aoti(node_energy_model, path: str | Path, metadata: ModelMetadata, *,
     path
         Output file; ``.pt2`` is the conventional suffix.
     metadata
-        Stored inside the package and read back by ``pair_style mlip``.
+        Stored inside the package and read back by ``pair_style ionmd``.
     device
         ``"cpu"`` or ``"cuda"``: AOTInductor compiles for one device kind, so a
         GPU package must be exported on a machine with the GPU.

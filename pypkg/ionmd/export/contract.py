@@ -1,4 +1,4 @@
-"""The ionmd model-file contract, shared by every exporter and read by ``pair_style mlip``.
+"""The ionmd model-file contract, shared by every exporter and read by ``pair_style ionmd``.
 
 A model file is a TorchScript module (or an AOTInductor package, see
 :mod:`ionmd.export.aoti`) whose ``forward`` is::
@@ -47,7 +47,7 @@ REQUIRED_KEYS = (
 
 @dataclass
 class ModelMetadata:
-    """What ``pair_style mlip`` and ``ionmd inspect`` need to know about a model file."""
+    """What ``pair_style ionmd`` and ``ionmd inspect`` need to know about a model file."""
 
     family: str
     cutoff: float

@@ -61,7 +61,7 @@ from ionmd.errors import ExportError
 from ionmd.export.contract import SUPPORTED_DTYPES, ModelMetadata, sha256_of
 
 _DIRECT_FORCE_MESSAGE = (
-    "only energy-conserving eSEN models can run in pair_style mlip: this checkpoint "
+    "only energy-conserving eSEN models can run in pair_style ionmd: this checkpoint "
     "predicts forces directly (a stage-1 'direct' eSEN, {why}), so its forces are not "
     "the gradient of an energy and MD with them does not conserve energy. Export the "
     "conservative fine-tuned checkpoint instead"
@@ -357,7 +357,7 @@ def build_esen_node_energy_model(checkpoint: str | Path, dtype: str = "float32",
         raise ExportError(
             f"the energy normaliser of task {task_name!r} adds {mean} eV per structure "
             "(not per atom): that energy is not extensive and cannot be split into atom "
-            "energies for pair_style mlip"
+            "energies for pair_style ionmd"
         )
     rmsd = torch.as_tensor(normalizer.rmsd, dtype=torch_dtype).reshape(())
 
@@ -447,7 +447,7 @@ def receptive_field_hops(module, cutoff: float, *, max_hops: int = 8) -> int:
 
 def export_esen(checkpoint: str | Path, output: str | Path = "esen.pt2", *,
                 dtype: str = "float32", task: Optional[str] = None, device: str = "cpu") -> Path:
-    """Export a fairchem eSEN checkpoint to an AOTInductor package for ``pair_style mlip``.
+    """Export a fairchem eSEN checkpoint to an AOTInductor package for ``pair_style ionmd``.
 
     Parameters
     ----------

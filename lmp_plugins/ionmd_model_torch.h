@@ -3,10 +3,10 @@
    Internal to the model runtimes: the pair style never includes this header.
 ------------------------------------------------------------------------- */
 
-#ifndef IONMD_MLIP_MODEL_TORCH_H
-#define IONMD_MLIP_MODEL_TORCH_H
+#ifndef IONMD_MODEL_TORCH_H
+#define IONMD_MODEL_TORCH_H
 
-#include "mlip_model.h"
+#include "ionmd_model.h"
 
 #include <torch/torch.h>
 
@@ -32,17 +32,17 @@ void cuda_reset_peak(torch::Device device);
 struct GraphTensors {
   torch::Tensor edge_vec, edge_index, species;
 };
-GraphTensors graph_tensors(const MlipGraph &g, torch::Device device, torch::Dtype dtype);
+GraphTensors graph_tensors(const IonmdGraph &g, torch::Device device, torch::Dtype dtype);
 
 // Copy [nlocal] per-atom energies (any dtype/device) into res.atom_energy.
-void store_atom_energy(const torch::Tensor &atom_e, int nlocal, MlipResult &res);
+void store_atom_energy(const torch::Tensor &atom_e, int nlocal, IonmdResult &res);
 
 // Copy the first nedges rows of an [E',3] gradient into res.edge_grad.
-void store_edge_grad(const torch::Tensor &grad, int64_t nedges, MlipResult &res);
+void store_edge_grad(const torch::Tensor &grad, int64_t nedges, IonmdResult &res);
 
-std::unique_ptr<MlipModel> load_torchscript_model(const std::string &path,
+std::unique_ptr<IonmdModel> load_torchscript_model(const std::string &path,
                                                   const std::string &device, int local_rank);
-std::unique_ptr<MlipModel> load_aoti_model(const std::string &path, const std::string &device,
+std::unique_ptr<IonmdModel> load_aoti_model(const std::string &path, const std::string &device,
                                            int local_rank);
 
 }    // namespace IONMD

@@ -11,7 +11,7 @@
    fragments (512 atoms: +9 % resident over 70 steps), so the pair style hands the free
    pages back every 100 calls (release_freed_host_memory). */
 
-#include "mlip_model.h"
+#include "ionmd_model.h"
 
 #include <algorithm>
 #include <climits>
@@ -51,7 +51,7 @@ void release_freed_host_memory()
 }
 
 // ---------------------------------------------------------------- memory readings
-// Used by the pair style's memory guard (pair_mlip.cpp, "Memory guard").
+// Used by the pair style's memory guard (pair_ionmd.cpp, "Memory guard").
 
 namespace {
 

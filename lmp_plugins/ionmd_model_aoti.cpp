@@ -1,4 +1,4 @@
-/* ionmd: AOTInductor (.pt2) runtime behind the MlipModel interface.
+/* ionmd: AOTInductor (.pt2) runtime behind the IonmdModel interface.
 
    A package has no autograd at run time: `ionmd export --format aoti` compiles a
    program that returns per-node energies and dE_local/d(edge_vec) in one call
@@ -8,7 +8,7 @@
    ghosts beyond nlocal are masked out of the energy, and messages along the dummy
    edges only reach dummy nodes, so the padding changes nothing for real atoms. */
 
-#include "mlip_model_torch.h"
+#include "ionmd_model_torch.h"
 
 #include <torch/csrc/inductor/aoti_package/model_package_loader.h>
 
@@ -19,7 +19,7 @@ namespace {
 const char *AOTI_METADATA_KEY = "ionmd_metadata";
 constexpr int64_t MIN_DIM = 2;
 
-class AotiModel : public MlipModel {
+class AotiModel : public IonmdModel {
  public:
   AotiModel(const std::string &path, const std::string &device_request, int local_rank) :
       device(pick_device(device_request, local_rank))
@@ -29,21 +29,21 @@ class AotiModel : public MlipModel {
       loader = std::make_unique<torch::inductor::AOTIModelPackageLoader>(
           path, "model", false, 1, device.is_cuda() ? device.index() : (c10::DeviceIndex) -1);
     } catch (const std::exception &e) {
-      throw MlipError("cannot load AOTInductor package " + path + ": " + first_line(e.what()) +
+      throw IonmdError("cannot load AOTInductor package " + path + ": " + first_line(e.what()) +
                       " (a package compiled for a GPU needs a CUDA build of torch; "
                       "re-export on this machine with `ionmd export ... --format aoti`)");
     }
     auto pkg_meta = loader->get_metadata();
     auto it = pkg_meta.find(AOTI_METADATA_KEY);
     if (it == pkg_meta.end())
-      throw MlipError("AOTInductor package " + path + " carries no ionmd metadata: it was "
+      throw IonmdError("AOTInductor package " + path + " carries no ionmd metadata: it was "
                       "not written by `ionmd export`; export the model with ionmd first");
     meta = parse_metadata(it->second, path);
     dtype = meta.dtype == "float64" ? torch::kFloat64 : torch::kFloat32;
     const std::string pkg_device = pkg_meta.count("AOTI_DEVICE_KEY") ? pkg_meta["AOTI_DEVICE_KEY"] : "";
     if (!pkg_device.empty() && pkg_device != (device.is_cuda() ? "cuda" : "cpu"))
-      throw MlipError("AOTInductor package " + path + " was compiled for '" + pkg_device +
-                      "' but pair_style mlip runs on " + device.str() + ": choose the matching "
+      throw IonmdError("AOTInductor package " + path + " was compiled for '" + pkg_device +
+                      "' but pair_style ionmd runs on " + device.str() + ": choose the matching "
                       "device keyword or re-export with `ionmd export ... --format aoti "
                       "--device " + (device.is_cuda() ? "cuda" : "cpu") + "`");
   }
@@ -54,7 +54,7 @@ class AotiModel : public MlipModel {
   double device_available_bytes() const override { return cuda_available_bytes(device); }
   void reset_device_peak() override { cuda_reset_peak(device); }
 
-  void compute(const MlipGraph &g, bool want_atom_energy, MlipResult &res) override
+  void compute(const IonmdGraph &g, bool want_atom_energy, IonmdResult &res) override
   {
     try {
       GraphTensors t = graph_tensors(g, device, dtype);
@@ -65,7 +65,7 @@ class AotiModel : public MlipModel {
           loader->run({t.edge_vec, t.edge_index, t.species, nlocal});
       if (out.size() != 2 || out[0].dim() != 1 || out[0].size(0) != t.species.size(0) ||
           out[1].sizes() != t.edge_vec.sizes())
-        throw MlipError("AOTInductor package returned " + std::to_string(out.size()) +
+        throw IonmdError("AOTInductor package returned " + std::to_string(out.size()) +
                         " outputs of unexpected shapes (expected node energies [N] and edge "
                         "gradients [E,3]); the file breaks the ionmd contract");
       torch::Tensor atom_e = out[0].slice(0, 0, g.nlocal);
@@ -73,7 +73,7 @@ class AotiModel : public MlipModel {
       store_edge_grad(out[1], g.nedges(), res);
       if (want_atom_energy) store_atom_energy(atom_e, g.nlocal, res);
     } catch (const c10::Error &e) {
-      throw MlipError(std::string("model evaluation failed: ") + e.what_without_backtrace());
+      throw IonmdError(std::string("model evaluation failed: ") + e.what_without_backtrace());
     }
   }
 
@@ -100,7 +100,7 @@ class AotiModel : public MlipModel {
 
 }    // namespace
 
-std::unique_ptr<MlipModel> load_aoti_model(const std::string &path, const std::string &device,
+std::unique_ptr<IonmdModel> load_aoti_model(const std::string &path, const std::string &device,
                                            int local_rank)
 {
   return std::make_unique<AotiModel>(path, device, local_rank);

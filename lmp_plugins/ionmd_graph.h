@@ -1,5 +1,5 @@
 /* -*- c++ -*- ----------------------------------------------------------
-   ionmd: turns a LAMMPS full neighbour list into an MlipGraph.
+   ionmd: turns a LAMMPS full neighbour list into an IonmdGraph.
 
    Two ways to treat ghost atoms (see ../shared/design.md, "Ghost atoms"):
    - OWNERS: one MPI rank; every ghost is an image of a local atom, so edges point at
@@ -9,13 +9,13 @@
    - HALO: several ranks, staged models; local atoms and the ghosts that send them an
      edge are nodes, only local atoms receive edges, the ghost shell is one cutoff thick,
      and ghost node features are exchanged between the model's per-layer stages
-     (pair_mlip.cpp).
+     (pair_ionmd.cpp).
 ------------------------------------------------------------------------- */
 
-#ifndef IONMD_MLIP_GRAPH_H
-#define IONMD_MLIP_GRAPH_H
+#ifndef IONMD_GRAPH_H
+#define IONMD_GRAPH_H
 
-#include "mlip_model.h"
+#include "ionmd_model.h"
 #include "pointers.h"
 
 #include <unordered_map>
@@ -23,21 +23,21 @@
 
 namespace LAMMPS_NS {
 
-class MlipGraphBuilder : protected Pointers {
+class IonmdGraphBuilder : protected Pointers {
  public:
   enum Mode { OWNERS, GHOSTS, HALO };
 
-  explicit MlipGraphBuilder(class LAMMPS *lmp) : Pointers(lmp) {}
+  explicit IonmdGraphBuilder(class LAMMPS *lmp) : Pointers(lmp) {}
 
   // type2species[LAMMPS type] = model species index, or -1 for atoms this style skips.
   void build(Mode mode, class NeighList *list, const std::vector<int> &type2species, double cutsq,
-             IONMD::MlipGraph &graph);
+             IONMD::IonmdGraph &graph);
 
   // node index -> LAMMPS atom index (local or ghost) that receives its force
   const std::vector<int> &node_atom() const { return node_to_atom; }
 
  private:
-  void add_nodes(int begin, int end, const std::vector<int> &type2species, IONMD::MlipGraph &g);
+  void add_nodes(int begin, int end, const std::vector<int> &type2species, IONMD::IonmdGraph &g);
   void map_ghosts_to_owners();
 
   std::vector<int> node_to_atom;

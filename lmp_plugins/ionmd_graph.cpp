@@ -1,6 +1,6 @@
 /* ionmd: neighbour list -> graph in the model-file contract's convention. */
 
-#include "mlip_graph.h"
+#include "ionmd_graph.h"
 
 #include "atom.h"
 #include "error.h"
@@ -8,8 +8,8 @@
 
 using namespace LAMMPS_NS;
 
-void MlipGraphBuilder::add_nodes(int begin, int end, const std::vector<int> &type2species,
-                                 IONMD::MlipGraph &g)
+void IonmdGraphBuilder::add_nodes(int begin, int end, const std::vector<int> &type2species,
+                                 IONMD::IonmdGraph &g)
 {
   const int *type = atom->type;
   for (int i = begin; i < end; ++i) {
@@ -22,7 +22,7 @@ void MlipGraphBuilder::add_nodes(int begin, int end, const std::vector<int> &typ
 }
 
 // Single rank: every ghost is a periodic image of a local atom with the same tag.
-void MlipGraphBuilder::map_ghosts_to_owners()
+void IonmdGraphBuilder::map_ghosts_to_owners()
 {
   const int nlocal = atom->nlocal, nall = nlocal + atom->nghost;
   const tagint *tag = atom->tag;
@@ -32,15 +32,15 @@ void MlipGraphBuilder::map_ghosts_to_owners()
     auto it = tag_to_local.find(tag[i]);
     if (it == tag_to_local.end())
       error->one(FLERR,
-                 "pair_style mlip: ghost atom {} has no local owner; graph mode 'owners' "
+                 "pair_style ionmd: ghost atom {} has no local owner; graph mode 'owners' "
                  "works on one MPI rank only (use 'graph ghosts' or 'graph auto')",
                  tag[i]);
     atom_to_node[i] = atom_to_node[it->second];
   }
 }
 
-void MlipGraphBuilder::build(Mode mode, NeighList *list, const std::vector<int> &type2species,
-                             double cutsq, IONMD::MlipGraph &g)
+void IonmdGraphBuilder::build(Mode mode, NeighList *list, const std::vector<int> &type2species,
+                             double cutsq, IONMD::IonmdGraph &g)
 {
   const int nlocal = atom->nlocal, nall = nlocal + atom->nghost;
   double **x = atom->x;

@@ -1,4 +1,4 @@
-/* ionmd: pair_style mlip.
+/* ionmd: pair_style ionmd.
 
    compute() = graph from the neighbour list -> model (energies, dE/d edge_vec) ->
    forces f_i += g, f_j -= g and virial W = -sum_e r_ij (x) g, global and per atom.
@@ -11,7 +11,7 @@
    their gradients summed back into the owners by comm->reverse_comm(this)
    (forward()/reverse() below, called by the model runtime). */
 
-#include "pair_mlip.h"
+#include "pair_ionmd.h"
 
 #include "atom.h"
 #include "comm.h"
@@ -35,7 +35,7 @@
 
 using namespace LAMMPS_NS;
 
-PairMLIP::PairMLIP(LAMMPS *lmp) :
+PairIonmd::PairIonmd(LAMMPS *lmp) :
     Pair(lmp), device_request("auto"), graph_request(GRAPH_AUTO), ghost_request(GHOST_AUTO),
     cutoff(0.0), local_rank(0), local_size(1), time_graph(0.0), time_model(0.0),
     time_assembly(0.0), ncalls(0), halo_width(0), nexchange(0)
@@ -46,7 +46,7 @@ PairMLIP::PairMLIP(LAMMPS *lmp) :
   manybody_flag = 1;
   no_virial_fdotr_compute = 1;
   centroidstressflag = CENTROID_NOTAVAIL;
-  builder = std::make_unique<MlipGraphBuilder>(lmp);
+  builder = std::make_unique<IonmdGraphBuilder>(lmp);
 
   // node-local rank: picks the GPU and splits the cores among the ranks of one node
   MPI_Comm node;
@@ -56,7 +56,7 @@ PairMLIP::PairMLIP(LAMMPS *lmp) :
   MPI_Comm_free(&node);
 }
 
-PairMLIP::~PairMLIP()
+PairIonmd::~PairIonmd()
 {
   if (allocated) {
     memory->destroy(setflag);
@@ -64,7 +64,7 @@ PairMLIP::~PairMLIP()
   }
 }
 
-void PairMLIP::allocate()
+void PairIonmd::allocate()
 {
   allocated = 1;
   const int n = atom->ntypes + 1;
@@ -74,21 +74,21 @@ void PairMLIP::allocate()
     for (int j = 0; j < n; ++j) setflag[i][j] = 0;
 }
 
-/* pair_style mlip FILE [device D] [graph auto|owners|ghosts] [ghost auto|redundant|halo]
+/* pair_style ionmd FILE [device D] [graph auto|owners|ghosts] [ghost auto|redundant|halo]
                     [max_memory auto|off|GiB] */
-void PairMLIP::settings(int narg, char **arg)
+void PairIonmd::settings(int narg, char **arg)
 {
   if (narg < 1)
-    error->all(FLERR, "Illegal pair_style mlip command: expected "
-               "'pair_style mlip FILE [device auto|cpu|cuda|cuda:N] [graph auto|owners|ghosts] "
+    error->all(FLERR, "Illegal pair_style ionmd command: expected "
+               "'pair_style ionmd FILE [device auto|cpu|cuda|cuda:N] [graph auto|owners|ghosts] "
                "[ghost auto|redundant|halo] [max_memory auto|off|GiB]'");
   if (strcmp(update->unit_style, "metal") != 0)
-    error->all(FLERR, "pair_style mlip requires 'units metal' (models use eV and Angstrom), "
+    error->all(FLERR, "pair_style ionmd requires 'units metal' (models use eV and Angstrom), "
                "but units are '{}'", update->unit_style);
   model_file = arg[0];
   for (int iarg = 1; iarg < narg; iarg += 2) {
     if (iarg + 1 >= narg)
-      error->all(FLERR, "pair_style mlip: keyword '{}' needs a value", arg[iarg]);
+      error->all(FLERR, "pair_style ionmd: keyword '{}' needs a value", arg[iarg]);
     const std::string key = arg[iarg], val = arg[iarg + 1];
     if (key == "device") {
       device_request = val;
@@ -96,12 +96,12 @@ void PairMLIP::settings(int narg, char **arg)
       if (val == "auto") graph_request = GRAPH_AUTO;
       else if (val == "owners") graph_request = GRAPH_OWNERS;
       else if (val == "ghosts") graph_request = GRAPH_GHOSTS;
-      else error->all(FLERR, "pair_style mlip: graph must be auto, owners or ghosts, not '{}'", val);
+      else error->all(FLERR, "pair_style ionmd: graph must be auto, owners or ghosts, not '{}'", val);
     } else if (key == "ghost") {
       if (val == "auto") ghost_request = GHOST_AUTO;
       else if (val == "redundant") ghost_request = GHOST_REDUNDANT;
       else if (val == "halo") ghost_request = GHOST_HALO;
-      else error->all(FLERR, "pair_style mlip: ghost must be auto, redundant or halo, not '{}'", val);
+      else error->all(FLERR, "pair_style ionmd: ghost must be auto, redundant or halo, not '{}'", val);
     } else if (key == "max_memory") {
       max_memory_given = true;
       if (val == "auto") max_memory_gb = -1.0;
@@ -110,25 +110,25 @@ void PairMLIP::settings(int narg, char **arg)
         char *end = nullptr;
         max_memory_gb = strtod(val.c_str(), &end);
         if (end == val.c_str() || *end != '\0' || !(max_memory_gb > 0.0))
-          error->all(FLERR, "pair_style mlip: max_memory must be auto, off or a positive number "
+          error->all(FLERR, "pair_style ionmd: max_memory must be auto, off or a positive number "
                      "of GiB per MPI rank, not '{}'", val);
       }
     } else {
-      error->all(FLERR, "pair_style mlip: unknown keyword '{}' (known: device, graph, ghost, "
+      error->all(FLERR, "pair_style ionmd: unknown keyword '{}' (known: device, graph, ghost, "
                  "max_memory)", key);
     }
   }
   if (ghost_request == GHOST_HALO && graph_request != GRAPH_AUTO)
-    error->all(FLERR, "pair_style mlip: 'ghost halo' cannot be combined with 'graph {}'; "
+    error->all(FLERR, "pair_style ionmd: 'ghost halo' cannot be combined with 'graph {}'; "
                "drop the graph keyword", graph_request == GRAPH_OWNERS ? "owners" : "ghosts");
   if (graph_request == GRAPH_OWNERS && comm->nprocs > 1)
-    error->all(FLERR, "pair_style mlip: 'graph owners' needs one MPI rank but {} are running; "
+    error->all(FLERR, "pair_style ionmd: 'graph owners' needs one MPI rank but {} are running; "
                "use 'graph auto'", comm->nprocs);
   load_model();
 
   const auto &m = model->metadata();
   if (ghost_request == GHOST_HALO && m.halo_stages == 0)
-    error->all(FLERR, "pair_style mlip: 'ghost halo' needs a model file with per-layer stages, "
+    error->all(FLERR, "pair_style ionmd: 'ghost halo' needs a model file with per-layer stages, "
                "but {} has none; re-export it with `ionmd export ... --stages` (TorchScript "
                "SevenNet/MACE) or use 'ghost redundant'", model_file);
   // LAMMPS sizes its communication buffers from these (Comm::init); one double per feature
@@ -136,17 +136,17 @@ void PairMLIP::settings(int narg, char **arg)
       m.halo_widths.empty() ? 0 : *std::max_element(m.halo_widths.begin(), m.halo_widths.end());
 }
 
-void PairMLIP::load_model()
+void PairIonmd::load_model()
 {
   configure_threads();
   const bool kept = keep_memory = IONMD::keep_freed_host_memory();
   if (kept && comm->me == 0)
-    utils::logmesg(lmp, "pair_style mlip: host allocator keeps freed memory for reuse "
+    utils::logmesg(lmp, "pair_style ionmd: host allocator keeps freed memory for reuse "
                    "(glibc mmap off; IONMD_SYSTEM_MALLOC=1 turns this off)\n");
   try {
-    model = IONMD::MlipModel::load(model_file, device_request, local_rank);
-  } catch (IONMD::MlipError &e) {
-    error->all(FLERR, "pair_style mlip: {}", e.what());
+    model = IONMD::IonmdModel::load(model_file, device_request, local_rank);
+  } catch (IONMD::IonmdError &e) {
+    error->all(FLERR, "pair_style ionmd: {}", e.what());
   }
   const auto &m = model->metadata();
   cutoff = m.cutoff;
@@ -163,7 +163,7 @@ void PairMLIP::load_model()
   MPI_Comm_free(&node);
   if (comm->me == 0)
     utils::logmesg(lmp,
-                   "pair_style mlip: {} model {} ({}), cutoff {} A, {} message-passing layers, "
+                   "pair_style ionmd: {} model {} ({}), cutoff {} A, {} message-passing layers, "
                    "{} elements, device {}, {} torch thread(s) per rank\n",
                    m.family, model_file, m.dtype, m.cutoff, m.num_layers, m.elements.size(),
                    model->device_name(), IONMD::intraop_threads());
@@ -171,7 +171,7 @@ void PairMLIP::load_model()
 
 // Without OMP_NUM_THREADS, share the node's cores among its MPI ranks instead of
 // letting every rank start one thread per core (oversubscription stalls everything).
-void PairMLIP::configure_threads()
+void PairIonmd::configure_threads()
 {
   if (std::getenv("OMP_NUM_THREADS")) return;
   const int ncores = (int) std::thread::hardware_concurrency();
@@ -179,15 +179,15 @@ void PairMLIP::configure_threads()
 }
 
 /* pair_coeff * * El1 El2 ... with one element (or NULL) per atom type */
-void PairMLIP::coeff(int narg, char **arg)
+void PairIonmd::coeff(int narg, char **arg)
 {
   if (!allocated) allocate();
   const int ntypes = atom->ntypes;
   if (narg != 2 + ntypes)
-    error->all(FLERR, "pair_coeff for pair_style mlip needs '* *' followed by one element per "
+    error->all(FLERR, "pair_coeff for pair_style ionmd needs '* *' followed by one element per "
                "atom type: {} atom types but {} elements given", ntypes, narg - 2);
   if (strcmp(arg[0], "*") != 0 || strcmp(arg[1], "*") != 0)
-    error->all(FLERR, "pair_coeff for pair_style mlip must start with '* *'");
+    error->all(FLERR, "pair_coeff for pair_style ionmd must start with '* *'");
 
   const auto &elements = model->metadata().elements;
   type2species.assign(ntypes + 1, -1);
@@ -200,7 +200,7 @@ void PairMLIP::coeff(int narg, char **arg)
                  "it knows: {}", el, t, model_file, utils::join_words(elements, " "));
     type2species[t] = (int) (it - elements.begin());
     if (comm->me == 0)
-      utils::logmesg(lmp, "pair_style mlip: atom type {} -> {} (model species {})\n", t, el,
+      utils::logmesg(lmp, "pair_style ionmd: atom type {} -> {} (model species {})\n", t, el,
                      type2species[t]);
   }
   for (int i = 1; i <= ntypes; ++i)
@@ -208,30 +208,30 @@ void PairMLIP::coeff(int narg, char **arg)
       setflag[i][j] = (type2species[i] >= 0 && type2species[j] >= 0) ? 1 : 0;
 }
 
-MlipGraphBuilder::Mode PairMLIP::graph_mode() const
+IonmdGraphBuilder::Mode PairIonmd::graph_mode() const
 {
-  if (graph_request == GRAPH_OWNERS) return MlipGraphBuilder::OWNERS;
-  if (graph_request == GRAPH_GHOSTS) return MlipGraphBuilder::GHOSTS;
-  if (ghost_request == GHOST_HALO) return MlipGraphBuilder::HALO;
-  if (ghost_request == GHOST_REDUNDANT) return MlipGraphBuilder::GHOSTS;
-  if (comm->nprocs == 1) return MlipGraphBuilder::OWNERS;
-  return model->metadata().halo_stages > 0 ? MlipGraphBuilder::HALO : MlipGraphBuilder::GHOSTS;
+  if (graph_request == GRAPH_OWNERS) return IonmdGraphBuilder::OWNERS;
+  if (graph_request == GRAPH_GHOSTS) return IonmdGraphBuilder::GHOSTS;
+  if (ghost_request == GHOST_HALO) return IonmdGraphBuilder::HALO;
+  if (ghost_request == GHOST_REDUNDANT) return IonmdGraphBuilder::GHOSTS;
+  if (comm->nprocs == 1) return IonmdGraphBuilder::OWNERS;
+  return model->metadata().halo_stages > 0 ? IonmdGraphBuilder::HALO : IonmdGraphBuilder::GHOSTS;
 }
 
-void PairMLIP::init_style()
+void PairIonmd::init_style()
 {
-  if (atom->tag_enable == 0) error->all(FLERR, "pair_style mlip requires atom IDs");
+  if (atom->tag_enable == 0) error->all(FLERR, "pair_style ionmd requires atom IDs");
   const auto mode = graph_mode();
-  const bool ghosts = mode == MlipGraphBuilder::GHOSTS;
-  if (mode != MlipGraphBuilder::OWNERS && force->newton_pair == 0)
-    error->all(FLERR, "pair_style mlip on several MPI ranks requires 'newton on' (forces on "
+  const bool ghosts = mode == IonmdGraphBuilder::GHOSTS;
+  if (mode != IonmdGraphBuilder::OWNERS && force->newton_pair == 0)
+    error->all(FLERR, "pair_style ionmd on several MPI ranks requires 'newton on' (forces on "
                "ghost atoms are summed back to their owners)");
   neighbor->add_request(this, NeighConst::REQ_FULL | (ghosts ? NeighConst::REQ_GHOST : 0));
 
-  if (mode == MlipGraphBuilder::HALO && comm->me == 0) {
+  if (mode == IonmdGraphBuilder::HALO && comm->me == 0) {
     std::vector<std::string> widths;
     for (int w : model->metadata().halo_widths) widths.push_back(std::to_string(w));
-    utils::logmesg(lmp, "pair_style mlip: halo exchange between {} stages, ghost shell of one "
+    utils::logmesg(lmp, "pair_style ionmd: halo exchange between {} stages, ghost shell of one "
                    "cutoff ({} A + {} A skin), feature widths {}\n",
                    model->metadata().halo_stages, cutoff, neighbor->skin,
                    utils::join_words(widths, " "));
@@ -242,7 +242,7 @@ void PairMLIP::init_style()
     const double shell = model->metadata().num_layers * cutoff + neighbor->skin;
     if (comm->cutghostuser < shell) comm->cutghostuser = shell;
     if (comm->me == 0)
-      utils::logmesg(lmp, "pair_style mlip: redundant ghost shell of {:.3f} A "
+      utils::logmesg(lmp, "pair_style ionmd: redundant ghost shell of {:.3f} A "
                      "({} layers x {} A cutoff + {} A skin)\n",
                      shell, model->metadata().num_layers, cutoff, neighbor->skin);
   }
@@ -251,10 +251,10 @@ void PairMLIP::init_style()
   check_estimated_memory(mode, std::max(comm->cutghostuser, cutoff + neighbor->skin));
 }
 
-double PairMLIP::init_one(int i, int j)
+double PairIonmd::init_one(int i, int j)
 {
   if (setflag[i][j] == 0 && type2species[i] >= 0 && type2species[j] >= 0)
-    error->all(FLERR, "pair_coeff for pair_style mlip has not been set");
+    error->all(FLERR, "pair_coeff for pair_style ionmd has not been set");
   return cutoff;
 }
 
@@ -263,7 +263,7 @@ static double seconds_since(std::chrono::steady_clock::time_point t0)
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-void PairMLIP::compute(int eflag, int vflag)
+void PairIonmd::compute(int eflag, int vflag)
 {
   ev_init(eflag, vflag);
   ++ncalls;
@@ -271,7 +271,7 @@ void PairMLIP::compute(int eflag, int vflag)
   const auto mode = graph_mode();
   builder->build(mode, list, type2species, cutoff * cutoff, graph);
   time_graph += seconds_since(t0);
-  const bool halo = mode == MlipGraphBuilder::HALO;
+  const bool halo = mode == IonmdGraphBuilder::HALO;
   // an empty subdomain contributes nothing, but in halo mode it still joins the exchanges
   if (graph.nlocal == 0 && !halo) return;
   check_graph_memory(mode);
@@ -282,8 +282,8 @@ void PairMLIP::compute(int eflag, int vflag)
       model->compute_staged(graph, *this, eflag_atom != 0, result);
     else
       model->compute(graph, eflag_atom != 0, result);
-  } catch (IONMD::MlipError &e) {
-    error->one(FLERR, "pair_style mlip at step {}: {}", update->ntimestep, e.what());
+  } catch (IONMD::IonmdError &e) {
+    error->one(FLERR, "pair_style ionmd at step {}: {}", update->ntimestep, e.what());
   }
   time_model += seconds_since(t0);
   // kept memory fragments as the graph changes size each step: hand the free pages back
@@ -300,17 +300,17 @@ void PairMLIP::compute(int eflag, int vflag)
 
 // End of a run: where the pair time went, so the cost of the plugin around the model
 // (graph building, force/virial assembly) is measured inside the same run.
-void PairMLIP::finish()
+void PairIonmd::finish()
 {
   double local[3] = {time_graph, time_model, time_assembly}, total[3];
   MPI_Allreduce(local, total, 3, MPI_DOUBLE, MPI_SUM, world);
   if (comm->me == 0 && ncalls > 0 && total[1] > 0.0)
     utils::logmesg(lmp,
-                   "pair_style mlip timing (summed over ranks): {} calls, model {:.4g} s, "
+                   "pair_style ionmd timing (summed over ranks): {} calls, model {:.4g} s, "
                    "graph {:.4g} s, assembly {:.4g} s, plugin overhead {:.2f}% of model time\n",
                    ncalls, total[1], total[0], total[2], 100.0 * (total[0] + total[2]) / total[1]);
   if (comm->me == 0 && nexchange > 0)
-    utils::logmesg(lmp, "pair_style mlip halo: {} feature exchanges in {} calls (model time "
+    utils::logmesg(lmp, "pair_style ionmd halo: {} feature exchanges in {} calls (model time "
                    "includes them)\n", nexchange, ncalls);
   time_graph = time_model = time_assembly = 0.0;
   ncalls = 0;
@@ -320,22 +320,22 @@ void PairMLIP::finish()
 
 // Peak memory per rank (host resident set, and the model's GPU allocations when on a
 // GPU): the number that decides how large a supercell fits on a node.
-void PairMLIP::report_peak_memory()
+void PairIonmd::report_peak_memory()
 {
   double local[2] = {std::max(host_peak_rss_mib(), peak_saved[0]),
                      model ? std::max(model->device_peak_mib(), peak_saved[1]) : -1.0}, peak[2];
   MPI_Allreduce(local, peak, 2, MPI_DOUBLE, MPI_MAX, world);
   if (comm->me != 0) return;
   if (peak[1] >= 0.0)
-    utils::logmesg(lmp, "pair_style mlip peak memory per rank (max over ranks): host {:.1f} MiB, "
+    utils::logmesg(lmp, "pair_style ionmd peak memory per rank (max over ranks): host {:.1f} MiB, "
                    "GPU {:.1f} MiB\n", peak[0], peak[1]);
   else
-    utils::logmesg(lmp, "pair_style mlip peak memory per rank (max over ranks): host {:.1f} MiB\n",
+    utils::logmesg(lmp, "pair_style ionmd peak memory per rank (max over ranks): host {:.1f} MiB\n",
                    peak[0]);
 }
 
 // VmHWM of /proc/self/status (Linux); 0 where it cannot be read.
-double PairMLIP::host_peak_rss_mib()
+double PairIonmd::host_peak_rss_mib()
 {
   FILE *f = fopen("/proc/self/status", "r");
   if (!f) return 0.0;
@@ -348,17 +348,17 @@ double PairMLIP::host_peak_rss_mib()
 }
 
 // Never integrate on garbage: stop at the first non-finite energy or force.
-void PairMLIP::check_finite()
+void PairIonmd::check_finite()
 {
   bool ok = std::isfinite(result.energy);
   for (double g : result.edge_grad) ok = ok && std::isfinite(g);
   if (!ok)
-    error->one(FLERR, "pair_style mlip: the model returned a non-finite energy or force at step "
+    error->one(FLERR, "pair_style ionmd: the model returned a non-finite energy or force at step "
                "{} (atoms too close, or the simulation exploded); check the previous dump frames "
                "and lower the timestep or the temperature", update->ntimestep);
 }
 
-void PairMLIP::accumulate()
+void PairIonmd::accumulate()
 {
   double **f = atom->f;
   const auto &node_atom = builder->node_atom();
@@ -426,7 +426,7 @@ constexpr int PROBE_DEGREE = 24;    // senders per node, distinct: nodes > degre
 constexpr int PROBE_NODES[2] = {25, 100};
 }    // namespace
 
-PairMLIP::GraphSize PairMLIP::estimate_graph(MlipGraphBuilder::Mode mode, double shell) const
+PairIonmd::GraphSize PairIonmd::estimate_graph(IonmdGraphBuilder::Mode mode, double shell) const
 {
   GraphSize g;
   g.nlocal = atom->nlocal;
@@ -470,9 +470,9 @@ PairMLIP::GraphSize PairMLIP::estimate_graph(MlipGraphBuilder::Mode mode, double
   const double inside = atoms_within(0.0);
   const double neighbours = density * 4.0 / 3.0 * PI * cutoff * cutoff * cutoff;
   g.edges = neighbours * g.nlocal;
-  if (mode == MlipGraphBuilder::HALO) {
+  if (mode == IonmdGraphBuilder::HALO) {
     g.nghost = std::max(0.0, atoms_within(cutoff) - inside);
-  } else if (mode == MlipGraphBuilder::GHOSTS) {
+  } else if (mode == IonmdGraphBuilder::GHOSTS) {
     g.nghost = std::max(0.0, atoms_within(shell) - inside);
     // ghosts have neighbour lists too; those in the outer cutoff of the shell only in part
     g.edges += neighbours * std::max(0.0, atoms_within(std::max(0.0, shell - 0.5 * cutoff)) - inside);
@@ -480,7 +480,7 @@ PairMLIP::GraphSize PairMLIP::estimate_graph(MlipGraphBuilder::Mode mode, double
   return g;
 }
 
-void PairMLIP::set_memory_budget()
+void PairIonmd::set_memory_budget()
 {
   double gib = max_memory_gb;
   budget_source.clear();
@@ -494,7 +494,7 @@ void PairMLIP::set_memory_budget()
     else {
       gib = strtod(env, &end);
       if (end == env || *end != '\0' || !(gib > 0.0))
-        error->all(FLERR, "pair_style mlip: IONMD_MAX_MEMORY_GB must be auto, off or a positive "
+        error->all(FLERR, "pair_style ionmd: IONMD_MAX_MEMORY_GB must be auto, off or a positive "
                    "number of GiB per MPI rank, not '{}'", v);
     }
     budget_source = "IONMD_MAX_MEMORY_GB";
@@ -516,7 +516,7 @@ void PairMLIP::set_memory_budget()
   std::string what;
   const double host = IONMD::host_available_bytes(what);
   if (host < 0.0) return;    // no /proc/meminfo: nothing to compare against
-  // freed memory this rank keeps for reuse (mlip_host_memory.cpp) is its own, and no
+  // freed memory this rank keeps for reuse (ionmd_host_memory.cpp) is its own, and no
   // longer in MemAvailable
   const double kept = std::max(0.0, IONMD::host_rss_bytes() - rss_after_load);
   memory_budget = host / device_sharers + kept;
@@ -526,7 +526,7 @@ void PairMLIP::set_memory_budget()
                                                 : "");
 }
 
-bool PairMLIP::needs_probe(double edges) const
+bool PairIonmd::needs_probe(double edges) const
 {
   return memory_budget > 0.0 && !probed && edges * MAX_BYTES_PER_EDGE > memory_budget;
 }
@@ -536,7 +536,7 @@ bool PairMLIP::needs_probe(double edges) const
 // measured from its own start after one unmeasured warm-up call. On the CPU the peak is the
 // resident set: the free heap pages go back to the kernel first (malloc_trim), as freed
 // memory kept from loading the model would otherwise hide the first ~100 MB a call takes.
-void PairMLIP::probe_bytes_per_edge()
+void PairIonmd::probe_bytes_per_edge()
 {
   probed = true;
   bytes_per_edge = 0.0;
@@ -550,7 +550,7 @@ void PairMLIP::probe_bytes_per_edge()
     state = state * 6364136223846793005ull + 1442695040888963407ull;
     return (double) (state >> 11) * (1.0 / 9007199254740992.0);
   };
-  IONMD::MlipGraph g;
+  IONMD::IonmdGraph g;
   auto make_graph = [&](int n, int degree) {
     g.clear();
     g.nlocal = n;
@@ -567,7 +567,7 @@ void PairMLIP::probe_bytes_per_edge()
       }
     }
   };
-  IONMD::MlipResult r;
+  IONMD::IonmdResult r;
   double edges[2], peak[2];
   try {
     make_graph(8, 4);
@@ -583,7 +583,7 @@ void PairMLIP::probe_bytes_per_edge()
       } else {
         IONMD::release_freed_host_memory();
         if (!IONMD::reset_host_peak()) {
-          error->warning(FLERR, "pair_style mlip: cannot measure memory here "
+          error->warning(FLERR, "pair_style ionmd: cannot measure memory here "
                          "(/proc/self/clear_refs); no memory check of the graph");
           return;
         }
@@ -592,18 +592,18 @@ void PairMLIP::probe_bytes_per_edge()
         peak[k] = IONMD::host_peak_bytes() - base;
       }
     }
-  } catch (IONMD::MlipError &e) {
-    error->warning(FLERR, "pair_style mlip: the model failed on the graph that measures its "
+  } catch (IONMD::IonmdError &e) {
+    error->warning(FLERR, "pair_style ionmd: the model failed on the graph that measures its "
                    "memory ({}); no memory check of the graph", e.what());
     return;
   }
   bytes_per_edge = std::max(MIN_BYTES_PER_EDGE, (peak[1] - peak[0]) / (edges[1] - edges[0]));
 }
 
-std::string PairMLIP::memory_fix(MlipGraphBuilder::Mode mode) const
+std::string PairIonmd::memory_fix(IonmdGraphBuilder::Mode mode) const
 {
   std::string fix;
-  if (mode == MlipGraphBuilder::GHOSTS) {
+  if (mode == IonmdGraphBuilder::GHOSTS) {
     fix = model->metadata().halo_stages > 0
         ? "use 'ghost halo' (a ghost shell of one cutoff instead of layers x cutoff; this model "
           "file has the stages it needs)"
@@ -619,15 +619,15 @@ std::string PairMLIP::memory_fix(MlipGraphBuilder::Mode mode) const
                "'max_memory off' removes this check";
 }
 
-static std::string mode_words(MlipGraphBuilder::Mode mode, double shell)
+static std::string mode_words(IonmdGraphBuilder::Mode mode, double shell)
 {
-  if (mode == MlipGraphBuilder::GHOSTS)
+  if (mode == IonmdGraphBuilder::GHOSTS)
     return fmt::format("'ghost redundant', a {:.1f} A ghost shell", shell);
-  if (mode == MlipGraphBuilder::HALO) return "'ghost halo'";
+  if (mode == IonmdGraphBuilder::HALO) return "'ghost halo'";
   return "one rank";
 }
 
-void PairMLIP::check_estimated_memory(MlipGraphBuilder::Mode mode, double shell)
+void PairIonmd::check_estimated_memory(IonmdGraphBuilder::Mode mode, double shell)
 {
   int on = memory_budget > 0.0, any = 0;
   MPI_Allreduce(&on, &any, 1, MPI_INT, MPI_MAX, world);
@@ -661,19 +661,19 @@ void PairMLIP::check_estimated_memory(MlipGraphBuilder::Mode mode, double shell)
       worst.rank, nums[0], nums[1], mode_words(mode, shell), nums[2], nums[3] / GIB,
       bytes_per_edge / 1024.0, nums[4] / GIB, source);
   if (worst.ratio > INIT_MARGIN)
-    error->all(FLERR, "pair_style mlip: the graph does not fit in memory: {}; {}", what,
+    error->all(FLERR, "pair_style ionmd: the graph does not fit in memory: {}; {}", what,
                memory_fix(mode));
-  if (comm->me == 0) utils::logmesg(lmp, "pair_style mlip memory check: {}\n", what);
+  if (comm->me == 0) utils::logmesg(lmp, "pair_style ionmd memory check: {}\n", what);
 }
 
-void PairMLIP::check_graph_memory(MlipGraphBuilder::Mode mode)
+void PairIonmd::check_graph_memory(IonmdGraphBuilder::Mode mode)
 {
   if (memory_budget <= 0.0) return;
   const double edges = (double) graph.nedges();
   if (needs_probe(edges)) probe_bytes_per_edge();
   const double need = edges * bytes_per_edge;
   if (bytes_per_edge <= 0.0 || need <= memory_budget) return;
-  error->one(FLERR, "pair_style mlip at step {}: the graph does not fit in memory: rank {} "
+  error->one(FLERR, "pair_style ionmd at step {}: the graph does not fit in memory: rank {} "
              "holds {} local + {} ghost atoms ({}) and {} edges: ~{:.2f} GiB at {:.1f} KiB per "
              "edge (measured on this model), {:.2f} GiB available ({}); {}",
              update->ntimestep, comm->me, graph.nlocal, graph.nnodes() - graph.nlocal,
@@ -687,7 +687,7 @@ void PairMLIP::check_graph_memory(MlipGraphBuilder::Mode mode)
    rows stay zero). Periodic self-images and relays through ranks that own no atoms
    are LAMMPS's business: its swaps call pack/unpack on the same halo_rows. */
 
-void PairMLIP::forward(double *rows, int width)
+void PairIonmd::forward(double *rows, int width)
 {
   const int nall = atom->nlocal + atom->nghost;
   const auto &node_atom = builder->node_atom();
@@ -704,7 +704,7 @@ void PairMLIP::forward(double *rows, int width)
   ++nexchange;
 }
 
-void PairMLIP::reverse(double *rows, int width)
+void PairIonmd::reverse(double *rows, int width)
 {
   const int nall = atom->nlocal + atom->nghost;
   const auto &node_atom = builder->node_atom();
@@ -722,7 +722,7 @@ void PairMLIP::reverse(double *rows, int width)
   ++nexchange;
 }
 
-int PairMLIP::pack_forward_comm(int n, int *list, double *buf, int /*pbc_flag*/, int * /*pbc*/)
+int PairIonmd::pack_forward_comm(int n, int *list, double *buf, int /*pbc_flag*/, int * /*pbc*/)
 {
   const int w = halo_width;
   int m = 0;
@@ -733,13 +733,13 @@ int PairMLIP::pack_forward_comm(int n, int *list, double *buf, int /*pbc_flag*/,
   return m;
 }
 
-void PairMLIP::unpack_forward_comm(int n, int first, double *buf)
+void PairIonmd::unpack_forward_comm(int n, int first, double *buf)
 {
   const int w = halo_width;
   std::copy(buf, buf + (size_t) n * w, halo_rows.begin() + (size_t) first * w);
 }
 
-int PairMLIP::pack_reverse_comm(int n, int first, double *buf)
+int PairIonmd::pack_reverse_comm(int n, int first, double *buf)
 {
   const int w = halo_width;
   std::copy(halo_rows.begin() + (size_t) first * w, halo_rows.begin() + (size_t) (first + n) * w,
@@ -747,7 +747,7 @@ int PairMLIP::pack_reverse_comm(int n, int first, double *buf)
   return n * w;
 }
 
-void PairMLIP::unpack_reverse_comm(int n, int *list, double *buf)
+void PairIonmd::unpack_reverse_comm(int n, int *list, double *buf)
 {
   const int w = halo_width;
   int m = 0;

@@ -1,10 +1,10 @@
-/* ionmd: TorchScript runtime behind the MlipModel interface.
+/* ionmd: TorchScript runtime behind the IonmdModel interface.
 
    Forces come from C++ autograd: the model returns per-atom energies, we sum the
    local ones in float64 and take dE/d(edge_vec). Every c10/JIT exception is turned
-   into MlipError here, so the pair style never sees torch types. */
+   into IonmdError here, so the pair style never sees torch types. */
 
-#include "mlip_model_torch.h"
+#include "ionmd_model_torch.h"
 
 #include <torch/script.h>
 
@@ -14,7 +14,7 @@ namespace {
 
 const char *METADATA_ENTRY = "ionmd/metadata";
 
-class TorchScriptModel : public MlipModel {
+class TorchScriptModel : public IonmdModel {
  public:
   TorchScriptModel(const std::string &path, const std::string &device_request, int local_rank) :
       device(pick_device(device_request, local_rank))
@@ -28,18 +28,18 @@ class TorchScriptModel : public MlipModel {
     try {
       module = torch::jit::load(path, device, extra);
     } catch (const c10::Error &e) {
-      throw MlipError("cannot read model file " + path +
+      throw IonmdError("cannot read model file " + path +
                       " as TorchScript: " + e.what_without_backtrace());
     }
     if (extra[METADATA_ENTRY].empty())
-      throw MlipError("model file " + path + " carries no ionmd metadata: it was not written "
+      throw IonmdError("model file " + path + " carries no ionmd metadata: it was not written "
                       "by `ionmd export`; export the model with ionmd first");
     meta = parse_metadata(extra[METADATA_ENTRY], path);
     dtype = meta.dtype == "float64" ? torch::kFloat64 : torch::kFloat32;
     module.eval();
     if (meta.halo_stages > 0 &&
         (!module.find_method("halo_embed") || !module.find_method("halo_stage")))
-      throw MlipError("model file " + path + " declares halo_stages=" +
+      throw IonmdError("model file " + path + " declares halo_stages=" +
                       std::to_string(meta.halo_stages) + " but has no halo_embed/halo_stage "
                       "methods; re-export the model with `ionmd export`");
   }
@@ -57,8 +57,8 @@ class TorchScriptModel : public MlipModel {
      backward in reverse stage order, each stage's inputs are leaves: autograd::grad gives
               dE/d edge_vec (summed over stages) and dE/d h_{k-1} of all nodes, whose
               ghost rows the reverse exchange adds into their owners. */
-  void compute_staged(const MlipGraph &g, HaloExchange &halo, bool want_atom_energy,
-                      MlipResult &res) override
+  void compute_staged(const IonmdGraph &g, HaloExchange &halo, bool want_atom_energy,
+                      IonmdResult &res) override
   {
     try {
       const int L = meta.halo_stages;
@@ -82,7 +82,7 @@ class TorchScriptModel : public MlipModel {
           hout[k] = tup->elements().at(0).toTensor();
           eout[k] = tup->elements().at(1).toTensor();
           if (eout[k].dim() != 1 || eout[k].size(0) != nloc)
-            throw MlipError("halo_stage " + std::to_string(k) + " returned energies of shape " +
+            throw IonmdError("halo_stage " + std::to_string(k) + " returned energies of shape " +
                             shape_str(eout[k]) + ", expected [" + std::to_string(nloc) + "]");
           if (k < L) check_rows(hout[k], nloc, meta.halo_widths[k], "halo_stage");
         }
@@ -137,11 +137,11 @@ class TorchScriptModel : public MlipModel {
         else res.atom_energy.clear();
       }
     } catch (const c10::Error &e) {
-      throw MlipError(std::string("staged model evaluation failed: ") + e.what_without_backtrace());
+      throw IonmdError(std::string("staged model evaluation failed: ") + e.what_without_backtrace());
     }
   }
 
-  void compute(const MlipGraph &g, bool want_atom_energy, MlipResult &res) override
+  void compute(const IonmdGraph &g, bool want_atom_energy, IonmdResult &res) override
   {
     try {
       GraphTensors t = graph_tensors(g, device, dtype);
@@ -149,7 +149,7 @@ class TorchScriptModel : public MlipModel {
       torch::Tensor atom_e =
           module.forward({t.edge_vec, t.edge_index, t.species, (int64_t) g.nlocal}).toTensor();
       if (atom_e.dim() != 1 || atom_e.size(0) != g.nlocal)
-        throw MlipError("model returned a tensor of shape " + shape_str(atom_e) +
+        throw IonmdError("model returned a tensor of shape " + shape_str(atom_e) +
                         ", expected [" + std::to_string(g.nlocal) +
                         "] per-atom energies (model file breaks the ionmd contract)");
       torch::Tensor energy = atom_e.to(torch::kFloat64).sum();
@@ -160,7 +160,7 @@ class TorchScriptModel : public MlipModel {
       res.energy = energy.item<double>();
       if (want_atom_energy) store_atom_energy(atom_e, g.nlocal, res);
     } catch (const c10::Error &e) {
-      throw MlipError(std::string("model evaluation failed: ") + e.what_without_backtrace());
+      throw IonmdError(std::string("model evaluation failed: ") + e.what_without_backtrace());
     }
   }
 
@@ -168,7 +168,7 @@ class TorchScriptModel : public MlipModel {
   static void check_rows(const torch::Tensor &x, int64_t rows, int width, const char *what)
   {
     if (x.dim() != 2 || x.size(0) != rows || x.size(1) != width)
-      throw MlipError(std::string(what) + " returned node features of shape " + shape_str(x) +
+      throw IonmdError(std::string(what) + " returned node features of shape " + shape_str(x) +
                       ", expected [" + std::to_string(rows) + "," + std::to_string(width) +
                       "] (metadata halo_widths and the model's stages disagree)");
   }
@@ -180,7 +180,7 @@ class TorchScriptModel : public MlipModel {
 
 }    // namespace
 
-std::unique_ptr<MlipModel> load_torchscript_model(const std::string &path,
+std::unique_ptr<IonmdModel> load_torchscript_model(const std::string &path,
                                                   const std::string &device, int local_rank)
 {
   return std::make_unique<TorchScriptModel>(path, device, local_rank);

@@ -1,13 +1,13 @@
 /* -*- c++ -*- ----------------------------------------------------------
-   ionmd: torch-free interface between pair_style mlip and a model runtime.
+   ionmd: torch-free interface between pair_style ionmd and a model runtime.
 
    The pair style only sees this header: TorchScript (and later AOTInductor)
-   live behind MlipModel in their own translation units, so the pair-style
+   live behind IonmdModel in their own translation units, so the pair-style
    code never includes torch headers and one pair style serves every format.
 ------------------------------------------------------------------------- */
 
-#ifndef IONMD_MLIP_MODEL_H
-#define IONMD_MLIP_MODEL_H
+#ifndef IONMD_MODEL_H
+#define IONMD_MODEL_H
 
 #include <cstdint>
 #include <map>
@@ -23,9 +23,9 @@ constexpr int MIN_FORMAT_VERSION = 1;
 constexpr int MAX_FORMAT_VERSION = 1;
 
 // Any failure inside a model runtime; the pair style turns it into error->one/all.
-class MlipError : public std::runtime_error {
+class IonmdError : public std::runtime_error {
  public:
-  explicit MlipError(const std::string &msg) : std::runtime_error(msg) {}
+  explicit IonmdError(const std::string &msg) : std::runtime_error(msg) {}
 };
 
 struct ModelMetadata {
@@ -45,7 +45,7 @@ struct ModelMetadata {
 // One graph in the contract's convention: edge e goes from sender j = edge_j[e] to
 // receiver i = edge_i[e], with edge_vec[3e..3e+2] = x_j - x_i (float64, Angstrom).
 // Nodes 0..nlocal-1 are the atoms whose energies count.
-struct MlipGraph {
+struct IonmdGraph {
   int nlocal = 0;
   std::vector<int64_t> species;
   std::vector<int64_t> edge_i, edge_j;
@@ -63,7 +63,7 @@ struct MlipGraph {
   }
 };
 
-struct MlipResult {
+struct IonmdResult {
   double energy = 0.0;                  // sum of the energies of the first nlocal nodes
   std::vector<double> atom_energy;      // [nlocal], filled when asked for
   std::vector<double> edge_grad;        // [3 * nedges] = dE / d edge_vec
@@ -84,20 +84,20 @@ class HaloExchange {
   ~HaloExchange() = default;    // never deleted through this interface
 };
 
-class MlipModel {
+class IonmdModel {
  public:
-  virtual ~MlipModel() = default;
+  virtual ~IonmdModel() = default;
   const ModelMetadata &metadata() const { return meta; }
   // Energy of the first graph.nlocal nodes and its gradient w.r.t. every edge vector.
-  virtual void compute(const MlipGraph &graph, bool want_atom_energy, MlipResult &result) = 0;
+  virtual void compute(const IonmdGraph &graph, bool want_atom_energy, IonmdResult &result) = 0;
   // Same result from the model's per-layer stages on a graph whose receivers are all
   // local and whose ghost nodes lie within one cutoff; node features of ghost nodes are
   // filled between stages by `halo`, their gradients returned through it. Only for
   // models with metadata().halo_stages > 0.
-  virtual void compute_staged(const MlipGraph &graph, HaloExchange &halo, bool want_atom_energy,
-                              MlipResult &result)
+  virtual void compute_staged(const IonmdGraph &graph, HaloExchange &halo, bool want_atom_energy,
+                              IonmdResult &result)
   {
-    throw MlipError("this model file format has no per-layer stages");
+    throw IonmdError("this model file format has no per-layer stages");
   }
   // Human-readable description of where the model runs ("cpu", "cuda:1", ...).
   virtual std::string device_name() const = 0;
@@ -112,7 +112,7 @@ class MlipModel {
 
   // Load any supported model file; device is "auto", "cpu", "cuda" or "cuda:N";
   // local_rank picks the GPU for "auto"/"cuda" (node-local rank modulo the GPU count).
-  static std::unique_ptr<MlipModel> load(const std::string &path, const std::string &device,
+  static std::unique_ptr<IonmdModel> load(const std::string &path, const std::string &device,
                                          int local_rank);
 
  protected:
@@ -121,7 +121,7 @@ class MlipModel {
 
 // Serve large host blocks from the heap and keep freed ones for reuse (glibc mallopt),
 // unless the user tuned malloc or set IONMD_SYSTEM_MALLOC; true when applied.
-// See mlip_host_memory.cpp for the measurement behind it.
+// See ionmd_host_memory.cpp for the measurement behind it.
 bool keep_freed_host_memory();
 // Return the free pages of the kept heap to the kernel (glibc malloc_trim); no-op elsewhere.
 void release_freed_host_memory();
@@ -140,7 +140,7 @@ double host_available_bytes(std::string &source);
 void set_intraop_threads(int n);
 int intraop_threads();
 
-// Parse the key=value metadata text; throws MlipError naming what is missing or wrong.
+// Parse the key=value metadata text; throws IonmdError naming what is missing or wrong.
 ModelMetadata parse_metadata(const std::string &text, const std::string &path);
 
 }    // namespace IONMD

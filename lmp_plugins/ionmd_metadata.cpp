@@ -1,6 +1,6 @@
 /* ionmd: parsing and validation of the metadata stored inside model files. */
 
-#include "mlip_model.h"
+#include "ionmd_model.h"
 
 #include <sstream>
 
@@ -24,12 +24,12 @@ ModelMetadata parse_metadata(const std::string &text, const std::string &path)
     if (trim(line).empty()) continue;
     auto eq = line.find('=');
     if (eq == std::string::npos)
-      throw MlipError("model file " + path + ": malformed metadata line '" + line + "'");
+      throw IonmdError("model file " + path + ": malformed metadata line '" + line + "'");
     meta.raw[trim(line.substr(0, eq))] = trim(line.substr(eq + 1));
   }
   for (const char *key : {"format_version", "family", "cutoff", "num_layers", "elements", "dtype"})
     if (meta.raw.find(key) == meta.raw.end())
-      throw MlipError("model file " + path + ": metadata lacks '" + key +
+      throw IonmdError("model file " + path + ": metadata lacks '" + key +
                       "'; re-export the model with `ionmd export`");
 
   try {
@@ -37,11 +37,11 @@ ModelMetadata parse_metadata(const std::string &text, const std::string &path)
     meta.cutoff = std::stod(meta.raw["cutoff"]);
     meta.num_layers = std::stoi(meta.raw["num_layers"]);
   } catch (std::exception &) {
-    throw MlipError("model file " + path + ": metadata has a non-numeric format_version, "
+    throw IonmdError("model file " + path + ": metadata has a non-numeric format_version, "
                     "cutoff or num_layers");
   }
   if (meta.format_version < MIN_FORMAT_VERSION || meta.format_version > MAX_FORMAT_VERSION)
-    throw MlipError("model file " + path + " has format version " +
+    throw IonmdError("model file " + path + " has format version " +
                     std::to_string(meta.format_version) + " but this ionmd plugin reads " +
                     std::to_string(MIN_FORMAT_VERSION) + ".." + std::to_string(MAX_FORMAT_VERSION) +
                     ": export the model with the ionmd version that built this plugin, "
@@ -49,13 +49,13 @@ ModelMetadata parse_metadata(const std::string &text, const std::string &path)
   meta.family = meta.raw["family"];
   meta.dtype = meta.raw["dtype"];
   if (meta.dtype != "float32" && meta.dtype != "float64")
-    throw MlipError("model file " + path + ": unknown dtype '" + meta.dtype + "'");
+    throw IonmdError("model file " + path + ": unknown dtype '" + meta.dtype + "'");
   if (!(meta.cutoff > 0.0) || meta.num_layers < 1)
-    throw MlipError("model file " + path + ": cutoff must be > 0 and num_layers >= 1");
+    throw IonmdError("model file " + path + ": cutoff must be > 0 and num_layers >= 1");
   std::istringstream el(meta.raw["elements"]);
   std::string sym;
   while (el >> sym) meta.elements.push_back(sym);
-  if (meta.elements.empty()) throw MlipError("model file " + path + ": no elements in metadata");
+  if (meta.elements.empty()) throw IonmdError("model file " + path + ": no elements in metadata");
 
   // optional per-layer stages (docs/model-contract.md)
   auto st = meta.raw.find("halo_stages");
@@ -63,19 +63,19 @@ ModelMetadata parse_metadata(const std::string &text, const std::string &path)
     try {
       meta.halo_stages = std::stoi(st->second);
     } catch (std::exception &) {
-      throw MlipError("model file " + path + ": metadata halo_stages is not an integer");
+      throw IonmdError("model file " + path + ": metadata halo_stages is not an integer");
     }
     std::istringstream ws(meta.raw.count("halo_widths") ? meta.raw["halo_widths"] : "");
     int w;
     while (ws >> w) meta.halo_widths.push_back(w);
     if (meta.halo_stages < 1 || (int) meta.halo_widths.size() != meta.halo_stages)
-      throw MlipError("model file " + path + ": metadata halo_stages=" + st->second +
+      throw IonmdError("model file " + path + ": metadata halo_stages=" + st->second +
                       " needs halo_widths with one width per stage (got '" +
                       (meta.raw.count("halo_widths") ? meta.raw["halo_widths"] : "") +
                       "'); re-export the model with `ionmd export`");
     for (int x : meta.halo_widths)
       if (x < 1)
-        throw MlipError("model file " + path + ": metadata halo_widths must be positive");
+        throw IonmdError("model file " + path + ": metadata halo_widths must be positive");
   }
   return meta;
 }

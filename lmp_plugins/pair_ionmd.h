@@ -1,16 +1,16 @@
 /* -*- c++ -*- ----------------------------------------------------------
-   ionmd: pair_style mlip, one pair style for every exported ML potential.
+   ionmd: pair_style ionmd, one pair style for every exported ML potential.
 
-   pair_style mlip FILE [device auto|cpu|cuda|cuda:N] [graph auto|owners|ghosts]
+   pair_style ionmd FILE [device auto|cpu|cuda|cuda:N] [graph auto|owners|ghosts]
                         [ghost auto|redundant|halo] [max_memory auto|off|GiB]
    pair_coeff * * El1 El2 ... (one element or NULL per atom type)
 ------------------------------------------------------------------------- */
 
-#ifndef LMP_PAIR_MLIP_H
-#define LMP_PAIR_MLIP_H
+#ifndef LMP_PAIR_IONMD_H
+#define LMP_PAIR_IONMD_H
 
-#include "mlip_graph.h"
-#include "mlip_model.h"
+#include "ionmd_graph.h"
+#include "ionmd_model.h"
 #include "pair.h"
 
 #include <memory>
@@ -19,10 +19,10 @@
 
 namespace LAMMPS_NS {
 
-class PairMLIP : public Pair, public IONMD::HaloExchange {
+class PairIonmd : public Pair, public IONMD::HaloExchange {
  public:
-  PairMLIP(class LAMMPS *);
-  ~PairMLIP() override;
+  PairIonmd(class LAMMPS *);
+  ~PairIonmd() override;
 
   void compute(int, int) override;
   void settings(int, char **) override;
@@ -45,7 +45,7 @@ class PairMLIP : public Pair, public IONMD::HaloExchange {
 
   void allocate();
   void load_model();
-  MlipGraphBuilder::Mode graph_mode() const;
+  IonmdGraphBuilder::Mode graph_mode() const;
   void configure_threads();
   void check_finite();
   void accumulate();
@@ -57,21 +57,21 @@ class PairMLIP : public Pair, public IONMD::HaloExchange {
   struct GraphSize {
     double nlocal = 0, nghost = 0, edges = 0;
   };
-  GraphSize estimate_graph(MlipGraphBuilder::Mode mode, double shell) const;
+  GraphSize estimate_graph(IonmdGraphBuilder::Mode mode, double shell) const;
   void set_memory_budget();
   bool needs_probe(double edges) const;
   void probe_bytes_per_edge();
-  std::string memory_fix(MlipGraphBuilder::Mode mode) const;
-  void check_estimated_memory(MlipGraphBuilder::Mode mode, double shell);
-  void check_graph_memory(MlipGraphBuilder::Mode mode);
+  std::string memory_fix(IonmdGraphBuilder::Mode mode) const;
+  void check_estimated_memory(IonmdGraphBuilder::Mode mode, double shell);
+  void check_graph_memory(IonmdGraphBuilder::Mode mode);
 
   std::string model_file, device_request;
   GraphRequest graph_request;
   GhostRequest ghost_request;
-  std::unique_ptr<IONMD::MlipModel> model;
-  std::unique_ptr<MlipGraphBuilder> builder;
-  IONMD::MlipGraph graph;
-  IONMD::MlipResult result;
+  std::unique_ptr<IONMD::IonmdModel> model;
+  std::unique_ptr<IonmdGraphBuilder> builder;
+  IONMD::IonmdGraph graph;
+  IONMD::IonmdResult result;
   std::vector<int> type2species;    // index = LAMMPS type (1-based), -1 = NULL
   double cutoff;
   int local_rank, local_size;
@@ -82,7 +82,7 @@ class PairMLIP : public Pair, public IONMD::HaloExchange {
   std::vector<double> halo_rows;
   int halo_width;
   bigint nexchange;
-  // freed host memory is kept for reuse (mlip_host_memory.cpp); its free pages go back
+  // freed host memory is kept for reuse (ionmd_host_memory.cpp); its free pages go back
   // to the kernel every TRIM_PERIOD model calls
   static constexpr int TRIM_PERIOD = 100;
   bool keep_memory = false;

@@ -1,11 +1,11 @@
-/* ionmd: the one entry point that turns a model file into an MlipModel.
+/* ionmd: the one entry point that turns a model file into an IonmdModel.
 
    Both formats are zip archives written by torch; an AOTInductor package has an
    `archive_format` record ("pt2"), a TorchScript archive has none. Reading the
    central directory first also turns a truncated or corrupted file into one clear
    message instead of a deep torch backtrace. */
 
-#include "mlip_model_torch.h"
+#include "ionmd_model_torch.h"
 
 #include <caffe2/serialize/inline_container.h>
 
@@ -27,12 +27,12 @@ FileFormat detect_format(const std::string &path)
 {
   std::ifstream probe(path, std::ios::binary);
   if (!probe.good())
-    throw MlipError("model file " + path + " does not exist or cannot be read; export one with "
+    throw IonmdError("model file " + path + " does not exist or cannot be read; export one with "
                     "`ionmd export sevennet|mace|esen ... -o FILE`");
   char magic[2] = {0, 0};
   probe.read(magic, 2);
   if (magic[0] != 'P' || magic[1] != 'K')
-    throw MlipError("model file " + path + " is not an ionmd model file (not a zip archive): "
+    throw IonmdError("model file " + path + " is not an ionmd model file (not a zip archive): "
                     "export the model with `ionmd export`");
   try {
     caffe2::serialize::PyTorchStreamReader reader(path);
@@ -40,9 +40,9 @@ FileFormat detect_format(const std::string &path)
     auto [data, size] = reader.getRecord("archive_format");
     std::string kind(static_cast<const char *>(data.get()), size);
     if (kind.rfind("pt2", 0) == 0) return FileFormat::Aoti;
-    throw MlipError("model file " + path + " is a torch archive of unknown kind '" + kind + "'");
+    throw IonmdError("model file " + path + " is a torch archive of unknown kind '" + kind + "'");
   } catch (const c10::Error &e) {
-    throw MlipError("model file " + path + " is corrupted or truncated (" +
+    throw IonmdError("model file " + path + " is corrupted or truncated (" +
                     e.what_without_backtrace() + "); export it again with `ionmd export`");
   }
 }
@@ -105,7 +105,7 @@ torch::Device pick_device(const std::string &request, int local_rank)
   if (request == "cpu") return torch::Device(torch::kCPU);
   if (request == "auto" && !have_cuda) return torch::Device(torch::kCPU);
   if (!have_cuda)
-    throw MlipError("device '" + request + "' requested but this torch build sees no CUDA device");
+    throw IonmdError("device '" + request + "' requested but this torch build sees no CUDA device");
   const int ngpu = (int) torch::cuda::device_count();
   default_cuda_allocator_settings();   // before the first CUDA allocation
   if (request == "auto" || request == "cuda")
@@ -113,11 +113,11 @@ torch::Device pick_device(const std::string &request, int local_rank)
   if (request.rfind("cuda:", 0) == 0) {
     int idx = std::stoi(request.substr(5));
     if (idx < 0 || idx >= ngpu)
-      throw MlipError("device '" + request + "' does not exist (" + std::to_string(ngpu) +
+      throw IonmdError("device '" + request + "' does not exist (" + std::to_string(ngpu) +
                       " CUDA devices visible)");
     return torch::Device(torch::kCUDA, (c10::DeviceIndex) idx);
   }
-  throw MlipError("unknown device '" + request + "': use auto, cpu, cuda or cuda:N");
+  throw IonmdError("unknown device '" + request + "': use auto, cpu, cuda or cuda:N");
 }
 
 std::string shape_str(const torch::Tensor &t)
@@ -127,7 +127,7 @@ std::string shape_str(const torch::Tensor &t)
   return s + "]";
 }
 
-GraphTensors graph_tensors(const MlipGraph &g, torch::Device device, torch::Dtype dtype)
+GraphTensors graph_tensors(const IonmdGraph &g, torch::Device device, torch::Dtype dtype)
 {
   const int64_t ne = g.nedges(), nn = g.nnodes();
   auto i64 = torch::TensorOptions().dtype(torch::kInt64);
@@ -144,13 +144,13 @@ GraphTensors graph_tensors(const MlipGraph &g, torch::Device device, torch::Dtyp
   return t;
 }
 
-void store_atom_energy(const torch::Tensor &atom_e, int nlocal, MlipResult &res)
+void store_atom_energy(const torch::Tensor &atom_e, int nlocal, IonmdResult &res)
 {
   auto e64 = atom_e.detach().to(torch::kCPU, torch::kFloat64).contiguous();
   res.atom_energy.assign(e64.data_ptr<double>(), e64.data_ptr<double>() + nlocal);
 }
 
-void store_edge_grad(const torch::Tensor &grad, int64_t nedges, MlipResult &res)
+void store_edge_grad(const torch::Tensor &grad, int64_t nedges, IonmdResult &res)
 {
   res.edge_grad.assign(3 * nedges, 0.0);
   if (nedges == 0 || !grad.defined()) return;
@@ -168,7 +168,7 @@ int intraop_threads()
   return torch::get_num_threads();
 }
 
-std::unique_ptr<MlipModel> MlipModel::load(const std::string &path, const std::string &device,
+std::unique_ptr<IonmdModel> IonmdModel::load(const std::string &path, const std::string &device,
                                            int local_rank)
 {
   // Flush subnormal floats to zero: smooth cutoff envelopes produce values like
