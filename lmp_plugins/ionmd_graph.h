@@ -1,7 +1,8 @@
 /* -*- c++ -*- ----------------------------------------------------------
    ionmd: turns a LAMMPS full neighbour list into an IonmdGraph.
 
-   Two ways to treat ghost atoms (see ../shared/design.md, "Ghost atoms"):
+   Three ways to treat ghost atoms (docs/scaling.md; the staged contract in
+   docs/model-contract.md):
    - OWNERS: one MPI rank; every ghost is an image of a local atom, so edges point at
      the owner and the graph holds only local atoms (fewest nodes, fastest);
    - GHOSTS: several ranks; local and ghost atoms are nodes and the ghost shell is

@@ -1,9 +1,11 @@
 /* -*- c++ -*- ----------------------------------------------------------
    ionmd: torch-free interface between pair_style ionmd and a model runtime.
 
-   The pair style only sees this header: TorchScript (and later AOTInductor)
-   live behind IonmdModel in their own translation units, so the pair-style
-   code never includes torch headers and one pair style serves every format.
+   The pair style only sees this header: the TorchScript (.pt) and AOTInductor
+   (.pt2) runtimes live behind IonmdModel in their own translation units, so the
+   pair-style code never includes torch headers and one pair style serves every
+   format. Also declared here: the host-memory helpers (ionmd_host_memory.cpp) the
+   pair style's memory guard and allocator setting use.
 ------------------------------------------------------------------------- */
 
 #ifndef IONMD_MODEL_H

@@ -50,90 +50,28 @@ class TorchScriptModel : public IonmdModel {
   double device_available_bytes() const override { return cuda_available_bytes(device); }
   void reset_device_peak() override { cuda_reset_peak(device); }
 
-  /* Stage by stage (docs/model-contract.md, "Per-layer stages"):
-     forward  h_0 = embed(species) on every node; for k = 1..L the stage reads h_{k-1} of
-              all nodes and returns h_k and the energy contribution of the local nodes;
-              the ghost rows of h_k come from the halo exchange;
-     backward in reverse stage order, each stage's inputs are leaves: autograd::grad gives
-              dE/d edge_vec (summed over stages) and dE/d h_{k-1} of all nodes, whose
-              ghost rows the reverse exchange adds into their owners. */
+  /* Stage by stage (docs/model-contract.md, "Per-layer stages"): stages_forward, then the
+     float64 energy sum, then stages_backward; an empty rank only joins the exchanges. */
   void compute_staged(const IonmdGraph &g, HaloExchange &halo, bool want_atom_energy,
                       IonmdResult &res) override
   {
     try {
-      const int L = meta.halo_stages;
-      const int64_t nloc = g.nlocal, nn = g.nnodes();
-      const bool active = nloc > 0;    // an empty rank only joins the exchanges
+      const int64_t nloc = g.nlocal;
       auto host64 = torch::TensorOptions().dtype(torch::kFloat64);
       GraphTensors t = graph_tensors(g, device, dtype);
-      std::vector<torch::Tensor> xin(L + 1), evec(L + 1), hout(L + 1), eout(L + 1);
-      torch::Tensor h;
-      if (active) {
-        h = module.get_method("halo_embed")({t.species}).toTensor().detach();
-        check_rows(h, nn, meta.halo_widths[0], "halo_embed");
-      }
-      for (int k = 1; k <= L; ++k) {
-        if (active) {
-          xin[k] = h.detach().requires_grad_(k > 1);
-          evec[k] = t.edge_vec.detach().requires_grad_(true);
-          auto out = module.get_method("halo_stage")(
-              {(int64_t) k, xin[k], evec[k], t.edge_index, t.species, nloc});
-          auto tup = out.toTuple();
-          hout[k] = tup->elements().at(0).toTensor();
-          eout[k] = tup->elements().at(1).toTensor();
-          if (eout[k].dim() != 1 || eout[k].size(0) != nloc)
-            throw IonmdError("halo_stage " + std::to_string(k) + " returned energies of shape " +
-                            shape_str(eout[k]) + ", expected [" + std::to_string(nloc) + "]");
-          if (k < L) check_rows(hout[k], nloc, meta.halo_widths[k], "halo_stage");
-        }
-        if (k < L) {
-          const int w = meta.halo_widths[k];
-          torch::Tensor rows = torch::zeros({nn, w}, host64);
-          if (active) rows.slice(0, 0, nloc).copy_(hout[k].detach());
-          halo.forward(rows.data_ptr<double>(), w);
-          if (active) h = rows.to(device, dtype);
-        }
-      }
-
-      torch::Tensor energy = torch::zeros({}, host64), atom_e, edge_grad, g_h;
-      if (active) {
+      StageTape tape(meta.halo_stages);
+      stages_forward(g, t, halo, tape);
+      torch::Tensor energy = torch::zeros({}, host64), atom_e;
+      if (nloc > 0) {
         atom_e = torch::zeros({nloc}, host64.device(device));
-        for (int k = 1; k <= L; ++k) atom_e = atom_e + eout[k].detach().to(torch::kFloat64);
+        for (int k = 1; k <= meta.halo_stages; ++k)
+          atom_e = atom_e + tape.eout[k].detach().to(torch::kFloat64);
         energy = atom_e.sum();
-        edge_grad = torch::zeros_like(t.edge_vec);
       }
-      for (int k = L; k >= 1; --k) {
-        torch::Tensor gx;
-        if (active) {
-          std::vector<torch::Tensor> outs, gouts;
-          if (eout[k].requires_grad()) {
-            outs.push_back(eout[k]);
-            gouts.push_back(torch::ones_like(eout[k]));
-          }
-          if (k < L && hout[k].requires_grad()) {
-            outs.push_back(hout[k]);
-            gouts.push_back(g_h);
-          }
-          std::vector<torch::Tensor> ins{evec[k]};
-          if (k > 1) ins.push_back(xin[k]);
-          if (!outs.empty()) {
-            auto grads = torch::autograd::grad(outs, ins, gouts, false, false, true);
-            if (grads[0].defined()) edge_grad = edge_grad + grads[0];
-            if (k > 1 && grads[1].defined()) gx = grads[1];
-          }
-        }
-        if (k > 1) {
-          const int w = meta.halo_widths[k - 1];
-          torch::Tensor rows = torch::zeros({nn, w}, host64);
-          if (gx.defined()) rows.copy_(gx.detach());
-          halo.reverse(rows.data_ptr<double>(), w);
-          if (active) g_h = rows.slice(0, 0, nloc).to(device, dtype);
-        }
-      }
-      store_edge_grad(edge_grad, g.nedges(), res);
+      store_edge_grad(stages_backward(g, t, halo, tape), g.nedges(), res);
       res.energy = energy.item<double>();
       if (want_atom_energy) {
-        if (active) store_atom_energy(atom_e, g.nlocal, res);
+        if (nloc > 0) store_atom_energy(atom_e, g.nlocal, res);
         else res.atom_energy.clear();
       }
     } catch (const c10::Error &e) {
@@ -165,6 +103,95 @@ class TorchScriptModel : public IonmdModel {
   }
 
  private:
+  // What the backward pass needs of stage k = 1..L: its inputs (leaves) and outputs.
+  struct StageTape {
+    explicit StageTape(int L) : xin(L + 1), evec(L + 1), hout(L + 1), eout(L + 1) {}
+    std::vector<torch::Tensor> xin, evec, hout, eout;
+  };
+
+  /* h_0 = embed(species) on every node; for k = 1..L the stage reads h_{k-1} of all
+     nodes and returns h_k and the energy contribution of the local nodes; the ghost rows
+     of h_k come from the halo exchange. */
+  void stages_forward(const IonmdGraph &g, const GraphTensors &t, HaloExchange &halo,
+                      StageTape &tape)
+  {
+    const int L = meta.halo_stages;
+    const int64_t nloc = g.nlocal, nn = g.nnodes();
+    const bool active = nloc > 0;
+    auto host64 = torch::TensorOptions().dtype(torch::kFloat64);
+    torch::Tensor h;
+    if (active) {
+      h = module.get_method("halo_embed")({t.species}).toTensor().detach();
+      check_rows(h, nn, meta.halo_widths[0], "halo_embed");
+    }
+    for (int k = 1; k <= L; ++k) {
+      if (active) {
+        tape.xin[k] = h.detach().requires_grad_(k > 1);
+        tape.evec[k] = t.edge_vec.detach().requires_grad_(true);
+        auto out = module.get_method("halo_stage")(
+            {(int64_t) k, tape.xin[k], tape.evec[k], t.edge_index, t.species, nloc});
+        auto tup = out.toTuple();
+        tape.hout[k] = tup->elements().at(0).toTensor();
+        tape.eout[k] = tup->elements().at(1).toTensor();
+        if (tape.eout[k].dim() != 1 || tape.eout[k].size(0) != nloc)
+          throw IonmdError("halo_stage " + std::to_string(k) + " returned energies of shape " +
+                           shape_str(tape.eout[k]) + ", expected [" + std::to_string(nloc) + "]");
+        if (k < L) check_rows(tape.hout[k], nloc, meta.halo_widths[k], "halo_stage");
+      }
+      if (k < L) {
+        const int w = meta.halo_widths[k];
+        torch::Tensor rows = torch::zeros({nn, w}, host64);
+        if (active) rows.slice(0, 0, nloc).copy_(tape.hout[k].detach());
+        halo.forward(rows.data_ptr<double>(), w);
+        if (active) h = rows.to(device, dtype);
+      }
+    }
+  }
+
+  /* In reverse stage order, each stage's inputs are leaves: autograd::grad gives
+     dE/d edge_vec (summed over stages) and dE/d h_{k-1} of all nodes, whose ghost rows
+     the reverse exchange adds into their owners. Returns dE/d edge_vec (undefined on an
+     empty rank). */
+  torch::Tensor stages_backward(const IonmdGraph &g, const GraphTensors &t, HaloExchange &halo,
+                                StageTape &tape)
+  {
+    const int L = meta.halo_stages;
+    const int64_t nloc = g.nlocal, nn = g.nnodes();
+    const bool active = nloc > 0;
+    auto host64 = torch::TensorOptions().dtype(torch::kFloat64);
+    torch::Tensor edge_grad, g_h;
+    if (active) edge_grad = torch::zeros_like(t.edge_vec);
+    for (int k = L; k >= 1; --k) {
+      torch::Tensor gx;
+      if (active) {
+        std::vector<torch::Tensor> outs, gouts;
+        if (tape.eout[k].requires_grad()) {
+          outs.push_back(tape.eout[k]);
+          gouts.push_back(torch::ones_like(tape.eout[k]));
+        }
+        if (k < L && tape.hout[k].requires_grad()) {
+          outs.push_back(tape.hout[k]);
+          gouts.push_back(g_h);
+        }
+        std::vector<torch::Tensor> ins{tape.evec[k]};
+        if (k > 1) ins.push_back(tape.xin[k]);
+        if (!outs.empty()) {
+          auto grads = torch::autograd::grad(outs, ins, gouts, false, false, true);
+          if (grads[0].defined()) edge_grad = edge_grad + grads[0];
+          if (k > 1 && grads[1].defined()) gx = grads[1];
+        }
+      }
+      if (k > 1) {
+        const int w = meta.halo_widths[k - 1];
+        torch::Tensor rows = torch::zeros({nn, w}, host64);
+        if (gx.defined()) rows.copy_(gx.detach());
+        halo.reverse(rows.data_ptr<double>(), w);
+        if (active) g_h = rows.slice(0, 0, nloc).to(device, dtype);
+      }
+    }
+    return edge_grad;
+  }
+
   static void check_rows(const torch::Tensor &x, int64_t rows, int width, const char *what)
   {
     if (x.dim() != 2 || x.size(0) != rows || x.size(1) != width)
