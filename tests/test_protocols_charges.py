@@ -9,7 +9,7 @@ import json
 import pytest
 from pymatgen.core import Lattice, Structure
 
-from ionmd.analysis.run_dir import load_run_dir
+from ionmd.analysis.run_spec import load_run_spec
 from ionmd.protocols import RunDir, plan_runs
 from ionmd.protocols.prepare import oxidation_states
 from ionmd.structures import order_structure, read_structure
@@ -41,7 +41,7 @@ def test_run_json_charges_reach_the_analysis(tmp_path, morse):
     reopened.charges = None          # as a RunDir made without them: run.json's are kept
     (rd.path / "traj.0.dcd").write_bytes(b"")
     reopened.write_run_json(1)
-    assert load_run_dir(rd.path).charges == {"Li": 1.0, "Cl": -1.0}
+    assert load_run_spec(rd.path).charges == {"Li": 1.0, "Cl": -1.0}
     (given,) = plan_runs(short("conductivity"), fcc_cell(), morse, tmp_path / "given",
                          name="fcc", charges={"Li": 0.9, "Cl": -0.9})
     assert json.loads((given.path / "run.json").read_text())["charges"] == {"Li": 0.9, "Cl": -0.9}

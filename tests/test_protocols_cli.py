@@ -9,7 +9,7 @@ import numpy as np
 from ase.build import bulk
 from ase.io import write
 
-from ionmd.analysis.run_dir import load_run_dir
+from ionmd.analysis.run_spec import load_run_spec
 from ionmd.analysis.trajectory import read_lammps_trajectory
 from ionmd.cli import main
 
@@ -31,7 +31,7 @@ def test_run_and_status(tmp_path, tiny_f64, capsys):
     for d, temp in zip(dirs, (600.0, 700.0)):
         status = json.loads((d / "status.json").read_text())
         assert status["state"] == "completed" and status["step"] == 40
-        spec = load_run_dir(d)
+        spec = load_run_spec(d)
         assert spec.temperature_K == temp and spec.timestep_fs == 1.0 and spec.dump_every == 10
         traj = read_lammps_trajectory(spec.data_file, spec.trajectory, timestep_fs=1.0,
                                       type_map=spec.type_map)

@@ -12,7 +12,7 @@ import pytest
 from ase.io import write
 
 from ionmd.lammps.log import parse_thermo
-from ionmd.analysis.run_dir import load_run_dir
+from ionmd.analysis.run_spec import load_run_spec
 from ionmd.analysis.trajectory import read_frames, read_lammps_trajectory
 from ionmd.cli import main
 from ionmd.errors import IonmdError
@@ -33,7 +33,7 @@ def proto(**kw):
 
 
 def positions(rd_or_path):
-    spec = load_run_dir(getattr(rd_or_path, "path", rd_or_path))
+    spec = load_run_spec(getattr(rd_or_path, "path", rd_or_path))
     return read_lammps_trajectory(spec.data_file, spec.trajectory, timestep_fs=1.0)
 
 
@@ -73,7 +73,7 @@ def test_module_runner_resumes_a_killed_run(tmp_path, morse):
     assert status["state"] == "completed" and status["step"] == 2000
     assert status["pieces"] == 2 and status["runner"] == "module"
     assert status["resumed_from"] in ("restart.a", "restart.b")
-    spec = load_run_dir(rd.path)
+    spec = load_run_spec(rd.path)
     joined, _, _ = read_frames(spec.data_file, spec.trajectory, type_map=spec.type_map)
     np.testing.assert_array_equal(joined.steps, np.arange(0, 2001, 20))   # no gap, no duplicate
     (ref,) = plan_runs(p, fcc_cell(), morse, tmp_path / "b", name="fcc")
@@ -114,7 +114,7 @@ def test_cli_runner_module(tmp_path, morse, capsys):
                  "--set", "restart_every=20", "--set", "discard_ps=0.02",
                  "--runner", "module", "--no-progress"]) == 0
     (status_file,) = out.rglob("status.json")
-    spec = load_run_dir(status_file.parent)
+    spec = load_run_spec(status_file.parent)
     assert "completed" in capsys.readouterr().out
     np.testing.assert_array_equal(positions(status_file.parent).steps, [0, 20, 40, 60])
     assert spec.temperature_K == 700.0

@@ -20,7 +20,7 @@ from ase.io import write
 
 from contract_models import NonFiniteModel, save_contract_model
 from ionmd.lammps.log import parse_thermo
-from ionmd.analysis.run_dir import load_run_dir
+from ionmd.analysis.run_spec import load_run_spec
 from ionmd.analysis.trajectory import read_frames
 from ionmd.cli import main
 from ionmd.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_SIGNAL_BASE
@@ -59,7 +59,7 @@ def assert_clean_state_files(run: Path) -> None:
 
 
 def assert_stitched(run: Path, planned: int, every: int) -> None:
-    spec = load_run_dir(run)
+    spec = load_run_spec(run)
     frames, _, _ = read_frames(spec.data_file, spec.trajectory, type_map=spec.type_map)
     np.testing.assert_array_equal(frames.steps, np.arange(0, planned + 1, every))
 

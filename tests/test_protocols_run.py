@@ -11,7 +11,7 @@ import pytest
 
 from contract_models import RepulsiveEdgeModel, save_contract_model
 from ionmd.lammps.log import parse_thermo
-from ionmd.analysis.run_dir import load_run_dir
+from ionmd.analysis.run_spec import load_run_spec
 from ionmd.analysis.trajectory import read_frames, read_lammps_trajectory
 from ionmd.protocols import execute, launch, plan_runs, run_all
 from ionmd.lammps.dcd import dcd_layout
@@ -26,7 +26,7 @@ def morse(tmp_path_factory):
 
 
 def thermo_of(rd) -> dict:
-    logs = load_run_dir(rd.path).logs
+    logs = load_run_spec(rd.path).logs
     return parse_thermo("\n".join(p.read_text() for p in logs))
 
 
@@ -144,7 +144,7 @@ def test_killed_run_resumes_and_stitches(tmp_path, morse):
     status = execute(rd)
     assert status["state"] == "completed" and status["step"] == 3000
     assert status["pieces"] == 2 and status["resumed_from"] in ("restart.a", "restart.b")
-    spec = load_run_dir(rd.path)
+    spec = load_run_spec(rd.path)
     assert [p.name for p in spec.trajectory] == ["traj.0.dcd", "traj.1.dcd"]
     assert [p.name for p in spec.logs] == ["log.0.lammps", "log.1.lammps"]
     assert "read_restart" in (rd.path / "in.1.lmp").read_text()
@@ -161,7 +161,7 @@ def test_killed_run_resumes_and_stitches(tmp_path, morse):
     # same run without interruption: the same trajectory (restart files keep full state)
     (ref,) = plan_runs(proto, fcc_cell(), morse, tmp_path / "b", name="fcc")
     assert execute(ref)["state"] == "completed"
-    spec_ref = load_run_dir(ref.path)
+    spec_ref = load_run_spec(ref.path)
     traj = read_lammps_trajectory(spec.data_file, spec.trajectory, timestep_fs=1.0)
     traj_ref = read_lammps_trajectory(spec_ref.data_file, spec_ref.trajectory, timestep_fs=1.0)
     assert np.max(np.abs(traj.positions - traj_ref.positions)) < 1e-2

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from ionmd.lammps.log import parse_thermo
-from ionmd.analysis.run_dir import load_run_dir
+from ionmd.analysis.run_spec import load_run_spec
 from ionmd.analysis.trajectory import read_frames
 from ionmd.cli import main
 from ionmd.lammps.process import process_group_alive
@@ -89,7 +89,7 @@ def test_killed_campaign_resumes_and_equals_uninterrupted(tmp_path, morse):
     for r in runs:
         st = r.rundir.status
         assert st["state"] == "completed" and st["step"] == STEPS, st
-        spec = load_run_dir(r.path)
+        spec = load_run_spec(r.path)
         frames, _, _ = read_frames(spec.data_file, spec.trajectory, type_map=spec.type_map)
         # every step done once: the stitched frames are the full grid, no gap, no duplicate
         np.testing.assert_array_equal(frames.steps, np.arange(0, STEPS + 1, DUMP))

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from ase.build import bulk
 
-from ionmd.analysis.run_dir import load_run_dir
+from ionmd.analysis.run_spec import load_run_spec
 from ionmd.analysis.trajectory import read_frames
 
 from ionmd.cli import main
@@ -92,7 +92,7 @@ def test_campaign_through_slurm_job_array(tmp_path, slurm, sevennet0_f32, capsys
         ran = claim["ran"]
         assert ran["command"][0] == "srun" and ran["command"][-1].endswith("lmp")
         assert ran["slurm_job"] == claim["job_id"]       # ran by the job it was given to
-        spec = load_run_dir(r.path)
+        spec = load_run_spec(r.path)
         frames, _, _ = read_frames(spec.data_file, spec.trajectory, type_map=spec.type_map)
         np.testing.assert_array_equal(frames.steps, np.arange(0, STEPS + 1, 10))
         resumed = [f for f in r.path.glob("in.*.lmp")

@@ -20,7 +20,7 @@ from ionmd.analysis.diffusion import diffusion
 from ionmd.analysis.failure import FailureReport, detect_failures, survival_curves
 from ionmd.lammps.log import parse_thermo
 from ionmd.analysis.msd import compute_msd
-from ionmd.analysis.run_dir import RunSpec
+from ionmd.analysis.run_spec import RunSpec
 from ionmd.analysis.trajectory import Trajectory, continuous_unwrapped, read_frames
 from ionmd.errors import AnalysisError
 

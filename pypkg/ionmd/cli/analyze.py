@@ -1,6 +1,6 @@
 """``ionmd analyze RUN_DIR...``: transport properties and failure post-mortem of runs.
 
-Each run directory's ``run.json`` (schema in :mod:`ionmd.analysis.run_dir`) supplies what
+Each run directory's ``run.json`` (schema in :mod:`ionmd.analysis.run_spec`) supplies what
 the files do not say; every field can be given or overridden by a flag.
 """
 
@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> None:
     from ionmd.analysis.failure import FailureReport
     from ionmd.analysis.output_layout import claim_output, output_dirs
     from ionmd.analysis.report import analyze_run, analyze_runs, completion_of, failures_of
-    from ionmd.analysis.run_dir import load_run_dir
+    from ionmd.analysis.run_spec import load_run_spec
 
     overrides = {
         "temperature_K": args.temperature, "timestep_fs": args.timestep_fs,
@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> None:
     outs = (output_dirs(args.run_dirs, args.output) if args.output
             else [Path(d) / "analysis" for d in args.run_dirs])
     for run_dir, out in zip(args.run_dirs, outs):
-        spec = load_run_dir(run_dir, overrides)
+        spec = load_run_spec(run_dir, overrides)
         if args.output:       # <RUN_DIR>/analysis belongs to its run anyway
             claim_output(out, spec.path)
         if args.failures_only:

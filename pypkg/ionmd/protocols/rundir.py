@@ -9,7 +9,7 @@ Layout::
                      the thermo output while the run is going on
     .reserve        a little disk space held while LAMMPS runs, given up to record the
                      outcome when the disk is full (see RunDir.write_json)
-    run.json        what ionmd.analysis reads (schema in ionmd.analysis.run_dir)
+    run.json        what ionmd.analysis reads (schema in ionmd.analysis.run_spec)
     struct.data     LAMMPS data file (types in pair_coeff order)
     in.K.lmp, log.K.lammps, screen.K.txt, traj.K.dcd   piece K (0 = first, then resumes)
     restart.a, restart.b   the two latest restart files (LAMMPS writes them alternately)

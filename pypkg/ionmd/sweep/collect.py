@@ -36,12 +36,12 @@ def charges_for(campaign: Campaign, structure: str) -> dict[str, float]:
     return guess_oxidation_states(atoms.get_chemical_formula())
 
 
-def analyse_run(run: PlannedRun, campaign: Campaign, charges: dict[str, float]) -> dict:
+def cached_run_results(run: PlannedRun, campaign: Campaign, charges: dict[str, float]) -> dict:
     """Results of one run: ``{"class", "failure", "diffusion", "conductivity", ...}``.
     Transport analysis is cached in ``<run>/analysis`` and redone only when the run or
     the analysis settings changed."""
     from ionmd.analysis.report import analyze_run, failures_of
-    from ionmd.analysis.run_dir import load_run_dir
+    from ionmd.analysis.run_spec import load_run_spec
 
     rd = run.rundir
     cls = classify(rd)
@@ -58,7 +58,7 @@ def analyse_run(run: PlannedRun, campaign: Campaign, charges: dict[str, float]) 
         cached = json.loads(cache.read_text())
         if cached.get("settings") == settings:
             return {**out, **cached["results"]}
-    spec = load_run_dir(rd.path, {"charges": charges})
+    spec = load_run_spec(rd.path, {"charges": charges})
     proto = rd.protocol
     thresholds = dict(a.failure)
     if proto.halt_volume_change is not None:
@@ -193,7 +193,7 @@ def collect(campaign: Campaign, out_dir: str | Path | None = None, progress: boo
         from tqdm import tqdm
 
         iterator = tqdm(runs, desc=f"{campaign.name} (analysing)", unit="run")
-    per_run = [(run, analyse_run(run, campaign, charges[run.structure])) for run in iterator]
+    per_run = [(run, cached_run_results(run, campaign, charges[run.structure])) for run in iterator]
     groups: dict[tuple, list] = {}
     for run, res in per_run:
         groups.setdefault((run.structure, run.model, run.temperature), []).append(res)
@@ -269,4 +269,4 @@ def write_csv(rows: list[dict], path: Path) -> None:
         w.writerows(flat)
 
 
-__all__ = ["analyse_run", "charges_for", "collect", "combine_log", "flat_row"]
+__all__ = ["cached_run_results", "charges_for", "collect", "combine_log", "flat_row"]

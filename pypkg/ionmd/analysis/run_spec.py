@@ -1,4 +1,4 @@
-"""What a run directory holds, and how analysis finds it.
+"""What analysis reads from a run directory: its RunSpec (run.json plus the files it names).
 
 A run directory (written by the protocols layer) contains the LAMMPS data file, one or
 more trajectory pieces (DCD or ``dump custom``), ``log.lammps`` file(s) and ``run.json``.
@@ -94,7 +94,7 @@ def _one(path: Path, pattern: str, what: str) -> Path:
     return hits[0]
 
 
-def load_run_dir(path: str | Path, overrides: dict | None = None) -> RunSpec:
+def load_run_spec(path: str | Path, overrides: dict | None = None) -> RunSpec:
     """Read ``run.json`` (if any) of a run directory, apply ``overrides`` (None values
     ignored) and locate its files.
 
