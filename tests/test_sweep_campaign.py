@@ -240,6 +240,26 @@ def test_collect_aggregates_replicas_and_fits_arrhenius(folder, capsys):
     assert len(csv_text) == 4
 
 
+def test_collect_reads_runs_from_their_directories(folder):
+    """collect takes each run's temperature from its own directory: a campaign file edited
+    after the runs (700 K replaced by 900 K) still reports the 700 K run that exists, and
+    the planned 900 K one as incomplete."""
+    analysis = ("charges = {Li = 1, Cl = -1}\nmcmc_samples = 50\nfit_start_ps = 1.0\n"
+                "window_ps = 15.0\ncollapse_fraction = 0.01")
+    path = write_campaign(folder, temperatures=(600, 700), analysis=analysis)
+    for k, run in enumerate(plan_campaign(load_campaign(path), create=True)):
+        _prepare(run.rundir, run.temperature, seed=k)
+    path = write_campaign(folder, temperatures=(600, 900), analysis=analysis)
+    assert main(["sweep", "collect", str(path), "--no-progress"]) == 0
+    doc = json.loads((folder / "runs" / "collect" / "results.json").read_text())
+    rows = {r["temperature_K"]: r for r in doc["rows"]}
+    assert sorted(rows) == [600.0, 700.0, 900.0]
+    assert rows[700]["replicas_done"] == 1 and rows[700]["D_Li"]["value"] > 0
+    assert rows[900]["replicas_done"] == 0 and rows[900]["incomplete"] == 1
+    fit = doc["arrhenius"]["fcc/morse"]["D_Li"]
+    assert [p["temperature_K"] for p in fit["points"]] == [600.0, 700.0]
+
+
 def test_claims_decide_who_runs(folder):
     # a job whose token was superseded (its run was resubmitted) leaves the run alone, and a
     # claim counts as queued only while the scheduler lists its job

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import io
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 from scipy.constants import Boltzmann, electron_volt
@@ -70,6 +70,15 @@ class ArrheniusFit:
         """y at ``T`` and its 95 % interval (lower, upper)."""
         mean, se = self.predict_ln(T)
         return np.exp(mean), np.exp(mean - self.quantile * se), np.exp(mean + self.quantile * se)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ArrheniusFit":
+        """The fit back from :meth:`to_dict` (other keys of ``d`` are ignored)."""
+        names = {f.name for f in fields(cls)}
+        kw = {k: v for k, v in d.items() if k in names}
+        kw["covariance"] = np.asarray(kw["covariance"], float)
+        kw["Ea_ci95"], kw["y_extrapolated_ci95"] = tuple(kw["Ea_ci95"]), tuple(kw["y_extrapolated_ci95"])
+        return cls(**kw)
 
     def to_dict(self) -> dict:
         out = asdict(self)

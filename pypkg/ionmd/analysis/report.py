@@ -14,7 +14,8 @@ from typing import Sequence
 
 import numpy as np
 
-from ionmd.analysis.arrhenius import fit_arrhenius, kinisi_arrhenius, ln_error_from_interval
+from ionmd.analysis.aggregate import arrhenius_of_points, series_points
+from ionmd.analysis.arrhenius import ArrheniusFit
 from ionmd.analysis.conductivity import collective_conductivity, conductivity_from_diffusion
 from ionmd.analysis.diffusion import diffusion
 from ionmd.analysis.failure import FailureReport, detect_failures, survival_curves
@@ -245,31 +246,6 @@ def plot_survival(curves: dict, path: Path) -> None:
 
 #: Arrhenius series: key in a run's results -> (series name, plot unit). sigma T is the
 #: usual Arrhenius form for conductivity (sigma = A/T exp(-Ea / kT)).
-SIGMA_SERIES = {"conductivity": "sigma_T", "conductivity_collective": "sigma_collective_T"}
-
-
-def arrhenius_series(runs: Sequence[dict]) -> dict[str, list[tuple]]:
-    """(T, y, lo95, hi95, flags) per series of one structure's runs: ``D_<species>``
-    (xyz), ``sigma_T`` (Nernst–Einstein) and ``sigma_collective_T`` (charge MSD), each
-    conductivity times T; ``flags`` are the not-yet-diffusive flags of the point."""
-    series: dict[str, list] = {}
-    for r in runs:
-        if not r.get("diffusion"):
-            continue
-        T = r["temperature_K"]
-        for d in r["diffusion"]:
-            if d["direction"] == "xyz":
-                series.setdefault(f"D_{d['species']}", []).append((T, d["D"], *d["D_ci95"],
-                                                                   d["flags"]))
-        flags = sorted({f for d in r["diffusion"] if d["direction"] == "xyz" for f in d["flags"]})
-        for key, name in SIGMA_SERIES.items():
-            if key in r:
-                c = r[key]
-                series.setdefault(name, []).append((T, c["sigma"] * T,
-                                                    *(v * T for v in c["sigma_ci95"]), flags))
-    return series
-
-
 def analyze_runs(results: Sequence[dict], reports: dict[str, list[FailureReport]],
                  out_dir: str | Path, *, kinisi_fit: bool = False, n_samples: int = 400,
                  seed: int = 0) -> dict:
@@ -290,29 +266,19 @@ def analyze_runs(results: Sequence[dict], reports: dict[str, list[FailureReport]
     for r in results:
         by_structure.setdefault(r["structure"], []).append(r)
     for name, runs in by_structure.items():
-        for key, rows in arrhenius_series(runs).items():
-            if len({row[0] for row in rows}) < 2:
+        for key, points in series_points(runs).items():
+            entry = arrhenius_of_points(points, times_T=key.startswith("sigma"),
+                                        kinisi=kinisi_fit, n_samples=n_samples, seed=seed)
+            if entry is None or "error" in entry:
                 continue
-            T, y, lo, hi = map(np.array, list(zip(*rows))[:4])
-            err = np.array([ln_error_from_interval(a, b) for a, b in zip(lo, hi)])
-            fit = fit_arrhenius(T, y, err)
-            entry = fit.to_dict()
-            # points from runs not yet diffusive are fitted, but named
-            entry["not_diffusive_T"] = [float(row[0]) for row in rows if row[4]]
-            # likewise points from runs that are not completed (partial trajectories)
-            entry["incomplete_T"] = sorted({float(r["temperature_K"]) for r in runs
-                                            if r.get("complete") is False and r.get("diffusion")})
-            if kinisi_fit:
-                # Gaussian errors in y for kinisi: half the 95 % width / 1.96
-                entry["kinisi"] = kinisi_arrhenius(T, y, (hi - lo) / (2 * 1.96), n_samples=n_samples,
-                                                   seed=seed)
-            if key.startswith("sigma"):
-                T_ex = fit.T_extrapolated
-                entry["sigma_extrapolated_mS_cm"] = fit.y_extrapolated / T_ex
-                entry["sigma_extrapolated_ci95"] = [v / T_ex for v in fit.y_extrapolated_ci95]
             summary["arrhenius"].setdefault(name, {})[key] = entry
             unit = "cm$^2$/s" if key.startswith("D_") else "mS K/cm"
-            plot_arrhenius(T, y, lo, hi, fit, out / f"arrhenius_{name}_{key}.png", f"{key} ({unit})")
+            pts = entry["points"]
+            plot_arrhenius(np.array([q["temperature_K"] for q in pts]),
+                           np.array([q["value"] for q in pts]),
+                           np.array([q["ci95"][0] for q in pts]),
+                           np.array([q["ci95"][1] for q in pts]),
+                           ArrheniusFit.from_dict(entry), out / f"arrhenius_{name}_{key}.png", f"{key} ({unit})")
     write_arrhenius_csv(summary["arrhenius"], out / "arrhenius.csv")
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary

@@ -10,6 +10,13 @@ from ionmd.protocols.presets import Protocol
 from ionmd.protocols.rundir import SETTINGS, RunDir
 
 
+def run_path(out: str | Path, structure: str, model: str | Path, protocol: str,
+             temperature: float, replica: int) -> Path:
+    """``OUT/<structure>/<model stem>/<protocol>/T<temperature>K/r<replica>``."""
+    return (Path(out) / structure / Path(model).stem / protocol / f"T{float(temperature):g}K"
+            / f"r{replica}")
+
+
 def plan_runs(protocol: Protocol, structure, model: str | Path, out: str | Path,
               name: str = "structure", create: bool = True,
               charges: dict[str, float] | None = None) -> list[RunDir]:
@@ -50,7 +57,7 @@ def plan_runs(protocol: Protocol, structure, model: str | Path, out: str | Path,
     runs = []
     for temp in protocol.temperatures:
         for rep in range(protocol.replicas):
-            path = Path(out) / name / model.stem / protocol.name / f"T{temp:g}K" / f"r{rep}"
+            path = run_path(out, name, model, protocol.name, temp, rep)
             rd = RunDir(path=path, protocol=protocol, temperature=float(temp), replica=rep,
                         model=model, structure=name, elements=elements,
                         charges={k: float(v) for k, v in charges.items()})

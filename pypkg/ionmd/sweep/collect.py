@@ -1,12 +1,10 @@
 """``ionmd sweep collect``: analyse every finished run of a campaign with
 :mod:`ionmd.analysis` and aggregate them into one table, a row per structure x model x
-temperature (CSV and JSON), with replicas combined, Arrhenius fits over temperature
-(Ea, sigma(300 K)) and Kaplan-Meier survival curves over replicas.
-
-Replicas are combined in log space: each replica's D (or sigma) has a standard error of
-``ln D`` from its 95 % interval; the combined value is their inverse-variance weighted
-mean, its error inflated by the replicas' scatter when that exceeds the intervals
-(``sqrt`` of the reduced chi-square, as in the Particle Data Group's scale factor).
+temperature (CSV and JSON), with replicas combined and Arrhenius fits over temperature
+(Ea, sigma(300 K)) by :mod:`ionmd.analysis.aggregate` (as ``ionmd analyze`` does), and
+Kaplan-Meier survival curves over replicas. The runs are the campaign's run directories as
+they are on disk (each one's temperature, replica and protocol from its own
+``settings.json``), plus the planned runs not written yet (counted as incomplete).
 """
 
 from __future__ import annotations
@@ -17,9 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ionmd.analysis.aggregate import arrhenius_of_points, combine_replicas, series_points
 from ionmd.errors import AnalysisError
 from ionmd.sweep.campaign import Campaign
-from ionmd.sweep.plan import PlannedRun, plan_campaign
+from ionmd.sweep.plan import PlannedRun
 from ionmd.sweep.state import classify
 
 ANALYSED = ("completed", "failed-physical")
@@ -104,26 +103,6 @@ def _with_status_failure(status: dict, proto, report: dict) -> dict:
     return rep.to_dict()
 
 
-def combine_log(values: list[float], intervals: list[tuple[float, float]]) -> dict | None:
-    """Combine replicas' values with 95 % intervals (see the module docstring)."""
-    from ionmd.analysis.arrhenius import ln_error_from_interval
-
-    pairs = [(v, iv) for v, iv in zip(values, intervals) if v > 0 and iv[1] > 0]
-    if not pairs:
-        return None
-    ln = np.log([v for v, _ in pairs])
-    se = np.array([ln_error_from_interval(*iv) for _, iv in pairs])
-    w = 1.0 / se ** 2
-    mean = float(np.sum(w * ln) / np.sum(w))
-    err = float(1.0 / np.sqrt(np.sum(w)))
-    if len(pairs) > 1:
-        chi2r = float(np.sum(w * (ln - mean) ** 2) / (len(pairs) - 1))
-        err *= float(np.sqrt(max(1.0, chi2r)))
-    return {"value": float(np.exp(mean)), "ln_err": err,
-            "ci95": [float(np.exp(mean - 1.96 * err)), float(np.exp(mean + 1.96 * err))],
-            "replicas": [float(v) for v, _ in pairs]}
-
-
 def _aggregate(results: list[dict], planned: int) -> dict:
     """One row's numbers from the results of a temperature's replicas."""
     done = [r for r in results if r["class"] in ANALYSED]
@@ -151,30 +130,41 @@ def _aggregate(results: list[dict], planned: int) -> dict:
         if "analysis_error" in r:
             flags.add("analysis_error")
     for sp, pairs in by_species.items():
-        row[f"D_{sp}"] = combine_log([p[0] for p in pairs], [p[1] for p in pairs])
+        row[f"D_{sp}"] = combine_replicas([p[0] for p in pairs], [p[1] for p in pairs])
     if sig_v:
-        row["sigma"] = combine_log(sig_v, sig_i)
+        row["sigma"] = combine_replicas(sig_v, sig_i)
     row["flags"] = sorted(flags)
     return row
 
 
-def _arrhenius(rows: list[dict], key: str, times_T: bool) -> dict | None:
-    from ionmd.analysis.arrhenius import fit_arrhenius
+def runs_to_collect(campaign: Campaign) -> list[PlannedRun]:
+    """The campaign's run directories on disk, each read from its own ``settings.json``,
+    then its planned runs that have no directory yet; in the campaign's order (structure,
+    model, temperature, replica)."""
+    from ionmd.protocols import RunDir
+    from ionmd.protocols.plan import run_path
+    from ionmd.protocols.rundir import SETTINGS
 
-    pts = [(r["temperature_K"], r[key]) for r in rows if r.get(key)]
-    if len({T for T, _ in pts}) < 2:
-        return None
-    T = np.array([T for T, _ in pts])
-    y = np.array([c["value"] for _, c in pts]) * (T if times_T else 1.0)
-    try:
-        fit = fit_arrhenius(T, y, np.array([c["ln_err"] for _, c in pts]))
-    except AnalysisError as exc:
-        return {"error": str(exc)}
-    out = fit.to_dict()
-    scale = 1.0 / fit.T_extrapolated if times_T else 1.0
-    out["extrapolated"] = fit.y_extrapolated * scale
-    out["extrapolated_ci95"] = [v * scale for v in fit.y_extrapolated_ci95]
-    return out
+    p = campaign.protocol
+    runs = []
+    for s in campaign.structures:
+        for m in campaign.models:
+            base = run_path(campaign.output, s.name, m.path, p.name, 0, 0).parent.parent
+            found = {}
+            for settings in base.glob(f"T*K/r*/{SETTINGS}"):
+                rd = RunDir.open(settings.parent)
+                found[(rd.temperature, rd.replica)] = rd
+            for temp in p.temperatures:
+                for rep in range(p.replicas):
+                    if (float(temp), rep) not in found:     # planned, not written yet
+                        found[(float(temp), rep)] = RunDir(
+                            path=run_path(campaign.output, s.name, m.path, p.name, temp, rep),
+                            protocol=p, temperature=float(temp), replica=rep, model=m.path,
+                            structure=s.name, elements=m.elements)
+            runs += [PlannedRun(rundir=rd, structure=s.name, model=m.name, temperature=T,
+                                replica=rep, seed=rd.protocol.seed + rep)
+                     for (T, rep), rd in sorted(found.items())]
+    return runs
 
 
 def collect(campaign: Campaign, out_dir: str | Path | None = None, progress: bool = True) -> dict:
@@ -186,7 +176,7 @@ def collect(campaign: Campaign, out_dir: str | Path | None = None, progress: boo
 
     out = Path(out_dir) if out_dir else campaign.output / "collect"
     out.mkdir(parents=True, exist_ok=True)
-    runs = plan_campaign(campaign)
+    runs = runs_to_collect(campaign)
     charges = {s.name: charges_for(campaign, s.name) for s in campaign.structures}
     iterator = runs
     if progress:
@@ -208,8 +198,13 @@ def collect(campaign: Campaign, out_dir: str | Path | None = None, progress: boo
             mine = [r for r in rows if r["structure"] == s.name and r["model"] == mdl.name]
             key = f"{s.name}/{mdl.name}"
             species = sorted({k[2:] for r in mine for k in r if k.startswith("D_")})
-            fits[key] = {f"D_{sp}": _arrhenius(mine, f"D_{sp}", False) for sp in species}
-            fits[key]["sigma_T"] = _arrhenius(mine, "sigma", True)
+            done = [{**res, "temperature_K": run.temperature} for run, res in per_run
+                    if run.structure == s.name and run.model == mdl.name
+                    and res["class"] in ANALYSED]
+            points = series_points(done)
+            fits[key] = {f"D_{sp}": arrhenius_of_points(points.get(f"D_{sp}", []), times_T=False)
+                         for sp in species}
+            fits[key]["sigma_T"] = arrhenius_of_points(points.get("sigma_T", []), times_T=True)
             for r in mine:
                 d = fits[key].get(f"D_{species[0]}") if species else None
                 sg = fits[key]["sigma_T"]
@@ -269,4 +264,4 @@ def write_csv(rows: list[dict], path: Path) -> None:
         w.writerows(flat)
 
 
-__all__ = ["cached_run_results", "charges_for", "collect", "combine_log", "flat_row"]
+__all__ = ["cached_run_results", "charges_for", "collect", "flat_row", "runs_to_collect"]

@@ -1,0 +1,116 @@
+"""Across runs, done once for ``ionmd analyze`` and ``ionmd sweep collect`` alike: replicas
+of one temperature combined, then Arrhenius fits over temperature, in one result shape.
+
+Replicas are combined in log space: each replica's D (or sigma) has a standard error of
+``ln D`` from its 95 % interval; the combined value is their inverse-variance weighted
+mean, its error inflated by the replicas' scatter when that exceeds the intervals
+(``sqrt`` of the reduced chi-square, as in the Particle Data Group's scale factor).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from ionmd.analysis.arrhenius import fit_arrhenius, kinisi_arrhenius, ln_error_from_interval
+from ionmd.errors import AnalysisError
+
+SIGMA_SERIES = {"conductivity": "sigma_T", "conductivity_collective": "sigma_collective_T"}
+"""Per-run result key -> Arrhenius series of that conductivity times T."""
+
+
+def combine_replicas(values: Sequence[float], intervals: Sequence[tuple[float, float]]) -> dict | None:
+    """``{"value", "ln_err", "ci95", "replicas"}`` of replicas' values with 95 % intervals
+    (see the module docstring); None when none is positive."""
+    pairs = [(v, iv) for v, iv in zip(values, intervals) if v > 0 and iv[1] > 0]
+    if not pairs:
+        return None
+    ln = np.log([v for v, _ in pairs])
+    se = np.array([ln_error_from_interval(*iv) for _, iv in pairs])
+    w = 1.0 / se ** 2
+    mean = float(np.sum(w * ln) / np.sum(w))
+    err = float(1.0 / np.sqrt(np.sum(w)))
+    if len(pairs) > 1:
+        chi2r = float(np.sum(w * (ln - mean) ** 2) / (len(pairs) - 1))
+        err *= float(np.sqrt(max(1.0, chi2r)))
+    return {"value": float(np.exp(mean)), "ln_err": err,
+            "ci95": [float(np.exp(mean - 1.96 * err)), float(np.exp(mean + 1.96 * err))],
+            "replicas": [float(v) for v, _ in pairs]}
+
+
+@dataclass
+class Point:
+    """One run's value of a series at its temperature (``flags``: not yet diffusive)."""
+
+    temperature_K: float
+    value: float
+    ci95: tuple[float, float]
+    flags: list[str] = field(default_factory=list)
+    complete: bool = True
+
+
+def series_points(runs: Sequence[dict]) -> dict[str, list[Point]]:
+    """Points of each Arrhenius series in per-run results (``analyze_run``'s dicts):
+    ``D_<species>`` (xyz), ``sigma_T`` and ``sigma_collective_T`` (conductivity times T)."""
+    series: dict[str, list[Point]] = {}
+    for r in runs:
+        if not r.get("diffusion"):
+            continue
+        T, complete = r["temperature_K"], r.get("complete") is not False
+        xyz = [d for d in r["diffusion"] if d["direction"] == "xyz"]
+        for d in xyz:
+            series.setdefault(f"D_{d['species']}", []).append(
+                Point(T, d["D"], tuple(d["D_ci95"]), list(d["flags"]), complete))
+        flags = sorted({f for d in xyz for f in d["flags"]})
+        for key, name in SIGMA_SERIES.items():
+            if key in r:
+                c = r[key]
+                series.setdefault(name, []).append(
+                    Point(T, c["sigma"] * T, tuple(v * T for v in c["sigma_ci95"]), flags, complete))
+    return series
+
+
+def arrhenius_of_points(points: Sequence[Point], *, times_T: bool, kinisi: bool = False,
+                        n_samples: int = 400, seed: int = 0) -> dict | None:
+    """Replicas combined per temperature, then a weighted Arrhenius fit over temperature.
+
+    Returns ``ArrheniusFit.to_dict()`` plus ``points`` (T, combined value, 95 % interval),
+    ``extrapolated`` and ``extrapolated_ci95`` at ``T_extrapolated`` in the series' own unit
+    (for a ``times_T`` series the conductivity, not sigma T; also as
+    ``sigma_extrapolated_mS_cm`` / ``sigma_extrapolated_ci95``), ``not_diffusive_T`` and
+    ``incomplete_T`` (temperatures with a flagged or unfinished run); ``{"error": ...}``
+    when the fit fails; None with fewer than two temperatures.
+    """
+    by_T: dict[float, list[Point]] = {}
+    for p in points:
+        by_T.setdefault(float(p.temperature_K), []).append(p)
+    combined = {T: combine_replicas([p.value for p in ps], [p.ci95 for p in ps])
+                for T, ps in sorted(by_T.items())}
+    combined = {T: c for T, c in combined.items() if c}
+    if len(combined) < 2:
+        return None
+    T = np.array(list(combined))
+    y = np.array([c["value"] for c in combined.values()])
+    err = np.array([c["ln_err"] for c in combined.values()])
+    try:
+        fit = fit_arrhenius(T, y, err)
+    except AnalysisError as exc:
+        return {"error": str(exc)}
+    out = fit.to_dict()
+    out["points"] = [{"temperature_K": float(t), **c} for t, c in combined.items()]
+    scale = 1.0 / fit.T_extrapolated if times_T else 1.0
+    out["extrapolated"] = fit.y_extrapolated * scale
+    out["extrapolated_ci95"] = [v * scale for v in fit.y_extrapolated_ci95]
+    if times_T:
+        out["sigma_extrapolated_mS_cm"] = out["extrapolated"]
+        out["sigma_extrapolated_ci95"] = out["extrapolated_ci95"]
+    out["not_diffusive_T"] = sorted({float(t) for t in T for p in by_T[float(t)] if p.flags})
+    out["incomplete_T"] = sorted({float(t) for t in T for p in by_T[float(t)] if not p.complete})
+    if kinisi:
+        lo, hi = (np.array([c["ci95"][k] for c in combined.values()]) for k in (0, 1))
+        # Gaussian errors in y for kinisi: half the 95 % width / 1.96
+        out["kinisi"] = kinisi_arrhenius(T, y, (hi - lo) / (2 * 1.96), n_samples=n_samples,
+                                         seed=seed)
+    return out
