@@ -9,9 +9,9 @@ pairs), ``screen`` (one structure end to end), ``output`` (tables, CUBE, PNG, ca
 Names below are imported on first use, so ``ionmd``'s command line stays quick to start.
 """
 
-import importlib
+from ionmd._lazy import lazy_exports
 
-_EXPORTS = {
+__getattr__, __all__ = lazy_exports(__name__, {
     "DEFAULT_THRESHOLDS": "descriptors", "Descriptors": "descriptors",
     "IonLandscape": "descriptors", "aggregate": "descriptors", "ion_landscape": "descriptors",
     "xi": "descriptors", "allowed_masks": "grid", "grid_shape": "grid",
@@ -19,12 +19,4 @@ _EXPORTS = {
     "ScreenSettings": "screen", "screen_structure": "screen", "choose_cell": "screen",
     "plan_screen": "screen", "ScreenPlan": "screen",
     "ScreenBatch": "batch", "read_screen_inputs": "batch",
-}
-
-__all__ = list(_EXPORTS)
-
-
-def __getattr__(name):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"ionmd.screen.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module 'ionmd.screen' has no attribute {name!r}")
+})

@@ -9,9 +9,9 @@ what every command uses), ``checks`` (partial sites, overlapping atoms), ``examp
 pymatgen is imported on first use so ``ionmd``'s command line stays quick to start.
 """
 
-import importlib
+from ionmd._lazy import lazy_exports
 
-_EXPORTS = {
+__getattr__, __all__ = lazy_exports(__name__, {
     "read_structure": "io", "read_structures": "io", "unique_names": "io",
     "load_structure": "load", "load_structures": "load", "OrderOptions": "load",
     "LoadedStructure": "load", "check_overlaps": "checks", "check_ordered": "checks",
@@ -21,12 +21,4 @@ _EXPORTS = {
     "min_width_supercell": "supercell", "make_supercell": "supercell",
     "order_structure": "ordering", "integral_supercell": "ordering",
     "OrderedCell": "ordering", "StructureError": "errors",
-}
-
-__all__ = list(_EXPORTS)
-
-
-def __getattr__(name):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"ionmd.structures.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module 'ionmd.structures' has no attribute {name!r}")
+})
