@@ -5,7 +5,8 @@ An exporter hands over a *node-energy module*::
     forward(edge_vec: Tensor[E, 3], edge_index: Tensor[2, E] (int64),
             species: Tensor[N] (int64)) -> Tensor[N]   # per-node energies, eV
 
-with the edge convention of :mod:`ionmd.export.contract`. AOTInductor code has no
+with the edge convention of :mod:`ionmd.export.contract` (a contract module becomes
+one through :class:`ionmd.export.aoti_modules.NodeEnergy`). AOTInductor code has no
 autograd at run time, so the packaged program computes the forces itself::
 
     forward(edge_vec, edge_index, species, nlocal: Tensor[1] (int64))
@@ -32,45 +33,6 @@ from ionmd.export.contract import ModelMetadata
 
 AOTI_METADATA_KEY = "ionmd_metadata"
 MIN_DIM = 2
-
-
-def _energy_and_gradient_module(node_energy_model):
-    import torch
-
-    class EnergyAndEdgeGradient(torch.nn.Module):
-        """Node energies and dE_local/d edge_vec in one forward (see module doc)."""
-
-        def __init__(self, model: torch.nn.Module):
-            super().__init__()
-            self.model = model
-
-        def forward(self, edge_vec, edge_index, species, nlocal):
-            with torch.enable_grad():
-                vec = edge_vec.detach().requires_grad_(True)
-                node_energy = self.model(vec, edge_index, species)
-                local = torch.arange(species.shape[0], device=species.device) < nlocal
-                total = (node_energy * local.to(node_energy.dtype)).sum()
-                (grad,) = torch.autograd.grad(total, vec)
-            return node_energy.detach(), grad.detach()
-
-    return EnergyAndEdgeGradient(node_energy_model)
-
-
-def node_energy_adapter(edge_model):
-    """A contract module ``(edge_vec, edge_index, species, nlocal) -> local energies``
-    seen as a node-energy module ``(edge_vec, edge_index, species) -> all node energies``,
-    the signature :func:`save_aoti` takes."""
-    import torch
-
-    class NodeEnergy(torch.nn.Module):
-        def __init__(self, inner: torch.nn.Module):
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, edge_vec, edge_index, species):
-            return self.inner(edge_vec, edge_index, species, species.shape[0])
-
-    return NodeEnergy(edge_model).eval()
 
 
 def example_graph(metadata: ModelMetadata, *, natoms: int = 8, seed: int = 0,
@@ -109,8 +71,6 @@ def example_graph(metadata: ModelMetadata, *, natoms: int = 8, seed: int = 0,
 
 
 def _check_against_eager(package, module, metadata: ModelMetadata, device: str) -> None:
-    import torch
-
     tol = 1e-9 if metadata.dtype == "float64" else 2e-4
     for natoms, seed in ((8, 1), (13, 2), (3, 3)):
         args = example_graph(metadata, natoms=natoms, seed=seed, device=device)
@@ -155,9 +115,11 @@ def save_aoti(node_energy_model, path: str | Path, metadata: ModelMetadata, *,
     import torch
     from torch.fx.experimental.proxy_tensor import make_fx
 
+    from ionmd.export.aoti_modules import EnergyAndEdgeGradient
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    module = _energy_and_gradient_module(node_energy_model).to(device).eval()
+    module = EnergyAndEdgeGradient(node_energy_model).to(device).eval()
     for p in module.parameters():
         p.requires_grad_(False)
     args = example_graph(metadata, device=device)

@@ -254,46 +254,6 @@ def rebuild_mace_model(model):
     return fresh.to(dtype).eval()
 
 
-def _wrapper_class(torch):
-    from typing import Dict
-
-    from e3nn.util.jit import compile_mode
-
-    @compile_mode("script")
-    class MACEEdgeModel(torch.nn.Module):
-        """Contract wrapper: (edge_vec, edge_index, species, nlocal) -> local energies."""
-
-        def __init__(self, model: torch.nn.Module, num_elements: int, head: int):
-            super().__init__()
-            self.model = model
-            self.num_elements = num_elements
-            self.register_buffer("head", torch.tensor([head], dtype=torch.int64))
-
-        def forward(self, edge_vec: torch.Tensor, edge_index: torch.Tensor,
-                    species: torch.Tensor, nlocal: int) -> torch.Tensor:
-            n = species.shape[0]
-            node_attrs = torch.nn.functional.one_hot(species, self.num_elements).to(edge_vec.dtype)
-            zeros_n = torch.zeros_like(species)
-            data: Dict[str, torch.Tensor] = {
-                "positions": torch.zeros((n, 3), dtype=edge_vec.dtype, device=edge_vec.device),
-                "edge_index": torch.stack([edge_index[1], edge_index[0]]),
-                "shifts": -edge_vec,
-                "unit_shifts": torch.zeros_like(edge_vec),
-                "node_attrs": node_attrs,
-                "batch": zeros_n,
-                "ptr": torch.stack([zeros_n.sum(), torch.ones_like(species).sum()]),
-                "cell": torch.zeros((3, 3), dtype=edge_vec.dtype, device=edge_vec.device),
-                "head": self.head,
-            }
-            out = self.model(data, training=False, compute_force=False, compute_virials=False,
-                             compute_stress=False, compute_displacement=False)
-            node_energy = out["node_energy"]
-            assert node_energy is not None
-            return node_energy[:nlocal]
-
-    return MACEEdgeModel
-
-
 def _resolve_head(model, head: Optional[str], path: Path) -> tuple[int, str]:
     heads = list(getattr(model, "heads", None) or ["Default"])
     if len(heads) == 1:
@@ -337,7 +297,9 @@ def build_mace_eager(model_file: str | Path, *, dtype: str = "float64",
     for p in model.parameters():
         p.requires_grad_(False)
     numbers = [int(z) for z in model.atomic_numbers.tolist()]
-    wrapper = _wrapper_class(torch)(model, len(numbers), head_index).eval()
+    from ionmd.export.mace_modules import MACEEdgeModel
+
+    wrapper = MACEEdgeModel(model, len(numbers), head_index).eval()
 
     import mace
 
@@ -374,7 +336,7 @@ def build_mace_module(model_file: str | Path, *, dtype: str = "float64",
     wrapper, meta = build_mace_eager(model_file, dtype=dtype, head=head)
     if stages:
         try:
-            return _staged_module(wrapper, meta, torch), meta
+            return _staged_module(wrapper, meta), meta
         except ExportError as exc:
             print(f"ionmd: note: exporting {Path(model_file).name} without per-layer stages "
                   f"({_layout(wrapper.model)}): {_first_line(exc)}", file=sys.stderr)
@@ -402,7 +364,7 @@ def _layout(model) -> str:
     return f"interactions {names(model.interactions)}; readouts {names(model.readouts)}"
 
 
-def _staged_module(wrapper, meta, torch):
+def _staged_module(wrapper, meta):
     """The checked, frozen staged module; ExportError when this layout cannot be staged
     (``meta`` is left as it was then)."""
     from e3nn.util import jit
@@ -410,7 +372,7 @@ def _staged_module(wrapper, meta, torch):
     from ionmd.export.mace_stages import build_staged
     from ionmd.export.staged import checked_frozen_stages
 
-    module = build_staged(wrapper, torch)
+    module = build_staged(wrapper)
     try:
         scripted = jit.compile(module)
     except Exception as exc:
@@ -467,8 +429,9 @@ def export_mace(model_file: str | Path, output: str | Path = "mace.pt", *,
         scripted, meta = build_mace_module(model_file, dtype=dtype, head=head, stages=stages)
         return save_torchscript(scripted, output, meta)
     if format == "aoti":
-        from ionmd.export.aoti import node_energy_adapter, save_aoti
+        from ionmd.export.aoti import save_aoti
+        from ionmd.export.aoti_modules import NodeEnergy
 
         wrapper, meta = build_mace_eager(model_file, dtype=dtype, head=head)
-        return save_aoti(node_energy_adapter(wrapper), output, meta, device=device)
+        return save_aoti(NodeEnergy(wrapper).eval(), output, meta, device=device)
     raise ExportError(f"unknown format {format!r}: use torchscript or aoti")

@@ -256,9 +256,10 @@ def export_sevennet(model: str | Path = "7net-0", output: str | Path = "sevennet
         scripted, meta = build_sevennet_module(model, dtype=dtype, modal=modal, stages=stages)
         return save_torchscript(scripted, output, meta)
     if format == "aoti":
-        from ionmd.export.aoti import node_energy_adapter, save_aoti
+        from ionmd.export.aoti import save_aoti
+        from ionmd.export.aoti_modules import NodeEnergy
 
         wrapper, meta = build_sevennet_eager(model, dtype=dtype, modal=modal)
         with _shape_generic_sevenn():
-            return save_aoti(node_energy_adapter(wrapper), output, meta, device=device)
+            return save_aoti(NodeEnergy(wrapper).eval(), output, meta, device=device)
     raise ExportError(f"unknown format {format!r}: use torchscript or aoti")
