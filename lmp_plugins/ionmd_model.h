@@ -94,10 +94,12 @@ class IonmdModel {
   virtual void compute(const IonmdGraph &graph, bool want_atom_energy, IonmdResult &result) = 0;
   // Same result from the model's per-layer stages on a graph whose receivers are all
   // local and whose ghost nodes lie within one cutoff; node features of ghost nodes are
-  // filled between stages by `halo`, their gradients returned through it. Only for
-  // models with metadata().halo_stages > 0.
-  virtual void compute_staged(const IonmdGraph &graph, HaloExchange &halo, bool want_atom_energy,
-                              IonmdResult &result)
+  // filled between stages by `halo`, their gradients returned through it. `recompute`:
+  // keep no autograd graph in the forward pass and re-run one stage at a time in the
+  // backward pass (less memory, one more forward pass). Only for models with
+  // metadata().halo_stages > 0.
+  virtual void compute_staged(const IonmdGraph &graph, HaloExchange &halo, bool recompute,
+                              bool want_atom_energy, IonmdResult &result)
   {
     throw IonmdError("this model file format has no per-layer stages");
   }

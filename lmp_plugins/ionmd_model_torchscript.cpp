@@ -51,15 +51,18 @@ class TorchScriptModel : public IonmdModel {
   void reset_device_peak() override { cuda_reset_peak(device); }
 
   /* Stage by stage (docs/model-contract.md, "Per-layer stages"): stages_forward, then the
-     float64 energy sum, then stages_backward; an empty rank only joins the exchanges. */
-  void compute_staged(const IonmdGraph &g, HaloExchange &halo, bool want_atom_energy,
-                      IonmdResult &res) override
+     float64 energy sum, then stages_backward; an empty rank only joins the exchanges.
+     With `recompute`, the forward keeps no autograd graph, only each stage's input
+     features, and the backward re-runs one stage at a time with gradients: the peak then
+     holds one stage's intermediates instead of all of them, for one more forward pass. */
+  void compute_staged(const IonmdGraph &g, HaloExchange &halo, bool recompute,
+                      bool want_atom_energy, IonmdResult &res) override
   {
     try {
       const int64_t nloc = g.nlocal;
       auto host64 = torch::TensorOptions().dtype(torch::kFloat64);
       GraphTensors t = graph_tensors(g, device, dtype);
-      StageTape tape(meta.halo_stages);
+      StageTape tape(meta.halo_stages, recompute);
       stages_forward(g, t, halo, tape);
       torch::Tensor energy = torch::zeros({}, host64), atom_e;
       if (nloc > 0) {
@@ -103,11 +106,32 @@ class TorchScriptModel : public IonmdModel {
   }
 
  private:
-  // What the backward pass needs of stage k = 1..L: its inputs (leaves) and outputs.
+  // What the backward pass needs of stage k = 1..L: its inputs (leaves) and outputs, with
+  // their autograd graphs; or, when it recomputes, the input features alone.
   struct StageTape {
-    explicit StageTape(int L) : xin(L + 1), evec(L + 1), hout(L + 1), eout(L + 1) {}
+    StageTape(int L, bool recompute) :
+        recompute(recompute), xin(L + 1), evec(L + 1), hout(L + 1), eout(L + 1) {}
+    bool recompute;
     std::vector<torch::Tensor> xin, evec, hout, eout;
   };
+
+  // Stage k on the tape's inputs; with gradients, its inputs become fresh leaves.
+  void run_stage(int k, const GraphTensors &t, int64_t nloc, StageTape &tape, bool grad)
+  {
+    std::unique_ptr<torch::NoGradGuard> no_grad;
+    if (!grad) no_grad = std::make_unique<torch::NoGradGuard>();
+    if (grad) {
+      tape.xin[k] = tape.xin[k].detach().requires_grad_(k > 1);
+      tape.evec[k] = t.edge_vec.detach().requires_grad_(true);
+    } else {
+      tape.evec[k] = t.edge_vec;
+    }
+    auto out = module.get_method("halo_stage")(
+        {(int64_t) k, tape.xin[k], tape.evec[k], t.edge_index, t.species, nloc});
+    auto tup = out.toTuple();
+    tape.hout[k] = tup->elements().at(0).toTensor();
+    tape.eout[k] = tup->elements().at(1).toTensor();
+  }
 
   /* h_0 = embed(species) on every node; for k = 1..L the stage reads h_{k-1} of all
      nodes and returns h_k and the energy contribution of the local nodes; the ghost rows
@@ -126,13 +150,8 @@ class TorchScriptModel : public IonmdModel {
     }
     for (int k = 1; k <= L; ++k) {
       if (active) {
-        tape.xin[k] = h.detach().requires_grad_(k > 1);
-        tape.evec[k] = t.edge_vec.detach().requires_grad_(true);
-        auto out = module.get_method("halo_stage")(
-            {(int64_t) k, tape.xin[k], tape.evec[k], t.edge_index, t.species, nloc});
-        auto tup = out.toTuple();
-        tape.hout[k] = tup->elements().at(0).toTensor();
-        tape.eout[k] = tup->elements().at(1).toTensor();
+        tape.xin[k] = h.detach();
+        run_stage(k, t, nloc, tape, !tape.recompute);
         if (tape.eout[k].dim() != 1 || tape.eout[k].size(0) != nloc)
           throw IonmdError("halo_stage " + std::to_string(k) + " returned energies of shape " +
                            shape_str(tape.eout[k]) + ", expected [" + std::to_string(nloc) + "]");
@@ -164,6 +183,7 @@ class TorchScriptModel : public IonmdModel {
     for (int k = L; k >= 1; --k) {
       torch::Tensor gx;
       if (active) {
+        if (tape.recompute) run_stage(k, t, nloc, tape, true);
         std::vector<torch::Tensor> outs, gouts;
         if (tape.eout[k].requires_grad()) {
           outs.push_back(tape.eout[k]);
@@ -180,6 +200,8 @@ class TorchScriptModel : public IonmdModel {
           if (grads[0].defined()) edge_grad = edge_grad + grads[0];
           if (k > 1 && grads[1].defined()) gx = grads[1];
         }
+        // this stage's graph (and, recomputing, its outputs) are no longer needed
+        tape.hout[k] = tape.eout[k] = tape.evec[k] = torch::Tensor();
       }
       if (k > 1) {
         const int w = meta.halo_widths[k - 1];

@@ -75,13 +75,13 @@ void PairIonmd::allocate()
 }
 
 /* pair_style ionmd FILE [device D] [graph auto|owners|ghosts] [ghost auto|redundant|halo]
-                    [max_memory auto|off|GiB] */
+                    [memory fast|low] [max_memory auto|off|GiB] */
 void PairIonmd::settings(int narg, char **arg)
 {
   if (narg < 1)
     error->all(FLERR, "Illegal pair_style ionmd command: expected "
                "'pair_style ionmd FILE [device auto|cpu|cuda|cuda:N] [graph auto|owners|ghosts] "
-               "[ghost auto|redundant|halo] [max_memory auto|off|GiB]'");
+               "[ghost auto|redundant|halo] [memory fast|low] [max_memory auto|off|GiB]'");
   if (strcmp(update->unit_style, "metal") != 0)
     error->all(FLERR, "pair_style ionmd requires 'units metal' (models use eV and Angstrom), "
                "but units are '{}'", update->unit_style);
@@ -102,6 +102,11 @@ void PairIonmd::settings(int narg, char **arg)
       else if (val == "redundant") ghost_request = GHOST_REDUNDANT;
       else if (val == "halo") ghost_request = GHOST_HALO;
       else error->all(FLERR, "pair_style ionmd: ghost must be auto, redundant or halo, not '{}'", val);
+    } else if (key == "memory") {
+      memory_given = true;
+      if (val == "fast") memory_mode = MEMORY_FAST;
+      else if (val == "low") memory_mode = MEMORY_LOW;
+      else error->all(FLERR, "pair_style ionmd: memory must be fast or low, not '{}'", val);
     } else if (key == "max_memory") {
       max_memory_given = true;
       if (val == "auto") max_memory_gb = -1.0;
@@ -115,7 +120,7 @@ void PairIonmd::settings(int narg, char **arg)
       }
     } else {
       error->all(FLERR, "pair_style ionmd: unknown keyword '{}' (known: device, graph, ghost, "
-                 "max_memory)", key);
+                 "memory, max_memory)", key);
     }
   }
   if (ghost_request == GHOST_HALO && graph_request != GRAPH_AUTO)
@@ -218,6 +223,26 @@ IonmdGraphBuilder::Mode PairIonmd::graph_mode() const
   return model->metadata().halo_stages > 0 ? IonmdGraphBuilder::HALO : IonmdGraphBuilder::GHOSTS;
 }
 
+// The staged path: needed for the halo exchange, and with `memory low` on one rank too
+// (a graph of local atoms only needs no exchange between the stages).
+bool PairIonmd::uses_stages(IonmdGraphBuilder::Mode mode) const
+{
+  if (mode == IonmdGraphBuilder::HALO) return true;
+  return memory_mode == MEMORY_LOW && mode == IonmdGraphBuilder::OWNERS &&
+         model->metadata().halo_stages > 0;
+}
+
+void PairIonmd::evaluate(const IONMD::IonmdGraph &g, IonmdGraphBuilder::Mode mode,
+                         bool atom_energy, IONMD::IonmdResult &r)
+{
+  if (!uses_stages(mode))
+    model->compute(g, atom_energy, r);
+  else if (mode == IonmdGraphBuilder::HALO)
+    model->compute_staged(g, *this, memory_mode == MEMORY_LOW, atom_energy, r);
+  else
+    model->compute_staged(g, local_graph, memory_mode == MEMORY_LOW, atom_energy, r);
+}
+
 void PairIonmd::init_style()
 {
   if (atom->tag_enable == 0) error->all(FLERR, "pair_style ionmd requires atom IDs");
@@ -228,6 +253,15 @@ void PairIonmd::init_style()
                "ghost atoms are summed back to their owners)");
   neighbor->add_request(this, NeighConst::REQ_FULL | (ghosts ? NeighConst::REQ_GHOST : 0));
 
+  if (comm->me == 0 && uses_stages(mode) && memory_mode == MEMORY_LOW)
+    utils::logmesg(lmp, "pair_style ionmd: memory low: the backward pass recomputes one of "
+                   "the {} stages at a time ('memory fast' keeps every stage's intermediates)\n",
+                   model->metadata().halo_stages);
+  if (memory_given && memory_mode == MEMORY_LOW && !uses_stages(mode))
+    error->warning(FLERR, "pair_style ionmd: 'memory low' needs a model file with per-layer "
+                   "stages and a graph of local atoms or 'ghost halo'; {} runs as 'memory fast'",
+                   model->metadata().halo_stages > 0 ? "this 'ghost redundant' graph"
+                                                     : "this model file (no stages)");
   if (mode == IonmdGraphBuilder::HALO && comm->me == 0) {
     std::vector<std::string> widths;
     for (int w : model->metadata().halo_widths) widths.push_back(std::to_string(w));
@@ -278,10 +312,7 @@ void PairIonmd::compute(int eflag, int vflag)
 
   t0 = std::chrono::steady_clock::now();
   try {
-    if (halo)
-      model->compute_staged(graph, *this, eflag_atom != 0, result);
-    else
-      model->compute(graph, eflag_atom != 0, result);
+    evaluate(graph, mode, eflag_atom != 0, result);
   } catch (IONMD::IonmdError &e) {
     error->one(FLERR, "pair_style ionmd at step {}: {}", update->ntimestep, e.what());
   }
@@ -536,7 +567,7 @@ bool PairIonmd::needs_probe(double edges) const
 // measured from its own start after one unmeasured warm-up call. On the CPU the peak is the
 // resident set: the free heap pages go back to the kernel first (malloc_trim), as freed
 // memory kept from loading the model would otherwise hide the first ~100 MB a call takes.
-void PairIonmd::probe_bytes_per_edge()
+void PairIonmd::probe_bytes_per_edge(IonmdGraphBuilder::Mode mode)
 {
   probed = true;
   bytes_per_edge = 0.0;
@@ -568,17 +599,23 @@ void PairIonmd::probe_bytes_per_edge()
     }
   };
   IONMD::IonmdResult r;
+  // the evaluation the run uses; the probe graph is all local, so it needs no exchange
+  const bool staged = uses_stages(mode);
+  auto call = [&]() {
+    if (staged) model->compute_staged(g, local_graph, memory_mode == MEMORY_LOW, false, r);
+    else model->compute(g, false, r);
+  };
   double edges[2], peak[2];
   try {
     make_graph(8, 4);
-    model->compute(g, false, r);    // warm-up: the first call's one-off allocations
+    call();    // warm-up: the first call's one-off allocations
     for (int k = 0; k < 2; ++k) {
       make_graph(PROBE_NODES[k], PROBE_DEGREE);
       edges[k] = (double) g.nedges();
       if (gpu) {
         model->reset_device_peak();
         const double base = model->device_allocated_bytes();
-        model->compute(g, false, r);
+        call();
         peak[k] = model->device_peak_mib() * 1024.0 * 1024.0 - base;
       } else {
         IONMD::release_freed_host_memory();
@@ -588,7 +625,7 @@ void PairIonmd::probe_bytes_per_edge()
           return;
         }
         const double base = IONMD::host_rss_bytes();
-        model->compute(g, false, r);
+        call();
         peak[k] = IONMD::host_peak_bytes() - base;
       }
     }
@@ -633,7 +670,7 @@ void PairIonmd::check_estimated_memory(IonmdGraphBuilder::Mode mode, double shel
   MPI_Allreduce(&on, &any, 1, MPI_INT, MPI_MAX, world);
   if (!any) return;
   const GraphSize est = estimate_graph(mode, shell);
-  if (needs_probe(est.edges)) probe_bytes_per_edge();
+  if (needs_probe(est.edges)) probe_bytes_per_edge(mode);
   // a rank that had no need to measure takes the figure measured elsewhere: the smallest,
   // as ranks measuring at the same time disturb each other upwards
   double mine_bpe = bytes_per_edge > 0.0 ? bytes_per_edge : HUGE_VAL, shared = HUGE_VAL;
@@ -670,7 +707,7 @@ void PairIonmd::check_graph_memory(IonmdGraphBuilder::Mode mode)
 {
   if (memory_budget <= 0.0) return;
   const double edges = (double) graph.nedges();
-  if (needs_probe(edges)) probe_bytes_per_edge();
+  if (needs_probe(edges)) probe_bytes_per_edge(mode);
   const double need = edges * bytes_per_edge;
   if (bytes_per_edge <= 0.0 || need <= memory_budget) return;
   error->one(FLERR, "pair_style ionmd at step {}: the graph does not fit in memory: rank {} "

@@ -42,10 +42,20 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
  protected:
   enum GraphRequest { GRAPH_AUTO, GRAPH_OWNERS, GRAPH_GHOSTS };
   enum GhostRequest { GHOST_AUTO, GHOST_REDUNDANT, GHOST_HALO };
+  enum MemoryMode { MEMORY_FAST, MEMORY_LOW };
+
+  // a graph that needs no exchange between stages (one rank: every node is local)
+  struct LocalGraph : IONMD::HaloExchange {
+    void forward(double *, int) override {}
+    void reverse(double *, int) override {}
+  };
 
   void allocate();
   void load_model();
   IonmdGraphBuilder::Mode graph_mode() const;
+  bool uses_stages(IonmdGraphBuilder::Mode mode) const;
+  void evaluate(const IONMD::IonmdGraph &g, IonmdGraphBuilder::Mode mode, bool atom_energy,
+                IONMD::IonmdResult &r);
   void configure_threads();
   void check_finite();
   void accumulate();
@@ -60,7 +70,7 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
   GraphSize estimate_graph(IonmdGraphBuilder::Mode mode, double shell) const;
   void set_memory_budget();
   bool needs_probe(double edges) const;
-  void probe_bytes_per_edge();
+  void probe_bytes_per_edge(IonmdGraphBuilder::Mode mode);
   std::string memory_fix(IonmdGraphBuilder::Mode mode) const;
   void check_estimated_memory(IonmdGraphBuilder::Mode mode, double shell);
   void check_graph_memory(IonmdGraphBuilder::Mode mode);
@@ -68,6 +78,12 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
   std::string model_file, device_request;
   GraphRequest graph_request;
   GhostRequest ghost_request;
+  // memory low: staged models keep no autograd graph in the forward pass and recompute
+  // one stage at a time in the backward pass (also on one rank); fast (the default) keeps
+  // every stage's graph: 1.25x faster, 1.7x the memory (SevenNet-0, docs/scaling.md)
+  MemoryMode memory_mode = MEMORY_FAST;
+  bool memory_given = false;
+  LocalGraph local_graph;
   std::unique_ptr<IONMD::IonmdModel> model;
   std::unique_ptr<IonmdGraphBuilder> builder;
   IONMD::IonmdGraph graph;

@@ -36,6 +36,7 @@ from ionmd.errors import IonmdError
 from ionmd.lammps.log import failure_reason, run_summary
 
 GHOST_MODES = ("auto", "redundant", "halo")
+MEMORY_MODES = ("default", "fast", "low")
 
 
 @dataclass
@@ -49,8 +50,10 @@ class BenchPoint:
     ms_per_step: float | None
     atom_steps_per_s: float | None
     ghost: str = "auto"
+    memory: str = "default"                   # pair_style ionmd's memory keyword
     cpu_use: float | None = None              # LAMMPS's "% CPU use" / 100, per rank
     host_peak_mib_per_rank: float | None = None
+    host_mb_per_atom: float | None = None     # peak host memory of all ranks / atoms (1e6 B)
     gpu_peak_mib_per_rank: float | None = None
     pair_fraction: float | None = None        # share of the loop time spent in the pair style
     strong_efficiency: float | None = None
@@ -120,7 +123,7 @@ run {steps}
 
 def run_point(model: Path, atoms: Atoms, ranks: int, workdir: Path, *, threads: int = 1,
               steps: int | None = None, device: str = "auto", ghost: str = "auto",
-              timeout: float = 3600) -> BenchPoint:
+              memory: str = "default", timeout: float = 3600) -> BenchPoint:
     """Measure one (size, ranks) point in ``workdir`` (kept: input, data, log)."""
     from ase.io import write
 
@@ -131,7 +134,8 @@ def run_point(model: Path, atoms: Atoms, ranks: int, workdir: Path, *, threads: 
     write(workdir / "bench.data", atoms, format="lammps-data", specorder=elements, masses=True)
     if steps is None:   # ~20k atom-steps, at least 3 steps: seconds per point on a CPU
         steps = max(3, int(math.ceil(20000 / len(atoms))))
-    extra = f"device {device}" + ("" if ghost == "auto" else f" ghost {ghost}")
+    extra = (f"device {device}" + ("" if ghost == "auto" else f" ghost {ghost}")
+             + ("" if memory == "default" else f" memory {memory}"))
     (workdir / "in.bench").write_text(_input(model.resolve(), elements, extra, 0, steps))
     env = {"OMP_NUM_THREADS": str(threads)}
     cmd = find_lammps(ranks) + ["-in", "in.bench", "-log", "log.lammps"]
@@ -146,8 +150,11 @@ def run_point(model: Path, atoms: Atoms, ranks: int, workdir: Path, *, threads: 
     sec = info["seconds"] / info["steps"]
     return BenchPoint(atoms=len(atoms), ranks=ranks, threads=threads, steps=info["steps"],
                       ms_per_step=1e3 * sec, atom_steps_per_s=len(atoms) / sec, ghost=ghost,
+                      memory=memory,
                       cpu_use=info.get("cpu_use"),
                       host_peak_mib_per_rank=info.get("host_peak_mib"),
+                      host_mb_per_atom=(info["host_peak_mib"] * ranks * 1.048576 / len(atoms)
+                                        if "host_peak_mib" in info else None),
                       gpu_peak_mib_per_rank=info.get("gpu_peak_mib"),
                       pair_fraction=info.get("pair_fraction"))
 
@@ -179,6 +186,17 @@ def add_efficiencies(points: list[BenchPoint], weak_tolerance: float = 0.10) -> 
             p.weak_efficiency = s.ms_per_step / p.ms_per_step
 
 
+def memory_modes(memory: str | list[str]) -> list[str]:
+    """The memory modes of ``--memory`` (``default``: the plugin's own choice), checked."""
+    modes = [m.strip() for m in memory.split(",")] if isinstance(memory, str) else list(memory)
+    modes = [m for m in modes if m]
+    bad = [m for m in modes if m not in MEMORY_MODES]
+    if bad or not modes or len(set(modes)) != len(modes):
+        raise IonmdError(f"--memory {memory!r}: give each of {', '.join(MEMORY_MODES)} at most "
+                         "once, comma-separated (e.g. fast,low)")
+    return modes
+
+
 def ghost_modes(ghost: str | list[str]) -> list[str]:
     """The ghost modes of ``--ghost`` (one, or several comma-separated), checked."""
     modes = [m.strip() for m in ghost.split(",")] if isinstance(ghost, str) else list(ghost)
@@ -195,7 +213,8 @@ def ghost_modes(ghost: str | list[str]) -> list[str]:
 def bench(model: Path, atoms_targets: list[int], ranks: list[int], out: Path, *,
           structure: Atoms | None = None, structure_name: str = "LiCl rocksalt",
           threads: int = 1, steps: int | None = None, device: str = "auto",
-          ghost: str | list[str] = "auto", progress: bool = True) -> BenchResult:
+          ghost: str | list[str] = "auto", memory: str | list[str] = "default",
+          progress: bool = True) -> BenchResult:
     """Run every (size, ranks, ghost mode) point, largest rank count last, and write
     ``bench.json``, ``bench.csv`` and ``bench.png`` into ``out``.
 
@@ -224,28 +243,31 @@ def bench(model: Path, atoms_targets: list[int], ranks: list[int], out: Path, *,
     out.mkdir(parents=True, exist_ok=True)
     result = BenchResult(model=str(model), structure=structure_name, device=device,
                          ghost=",".join(modes))
+    memories = memory_modes(memory)
     jobs = []
     for n in atoms_targets:
         for r in sorted(set(ranks)):
-            if r == 1 and len(modes) > 1:
-                jobs.append((n, r, "auto"))
-            else:
-                jobs.extend((n, r, m) for m in modes)
+            for mem in memories:        # interleaved: the machine's drift hits every mode alike
+                if r == 1 and len(modes) > 1:
+                    jobs.append((n, r, "auto", mem))
+                else:
+                    jobs.extend((n, r, m, mem) for m in modes)
     bar = None
     if progress:
         from tqdm import tqdm
 
         bar = tqdm(total=len(jobs), desc="ionmd bench", unit="run")
-    for n, r, mode in jobs:
+    for n, r, mode, mem in jobs:
         atoms = supercell_for(cell, n)
-        name = f"n{len(atoms)}-np{r}" + ("" if len(modes) == 1 else f"-{mode}")
+        name = (f"n{len(atoms)}-np{r}" + ("" if len(modes) == 1 else f"-{mode}")
+                + ("" if len(memories) == 1 else f"-{mem}"))
         try:
             point = run_point(model, atoms, r, out / name, threads=threads,
-                              steps=steps, device=device, ghost=mode)
+                              steps=steps, device=device, ghost=mode, memory=mem)
         except (IonmdError, subprocess.TimeoutExpired) as exc:
             point = BenchPoint(atoms=len(atoms), ranks=r, threads=threads, steps=0,
                                ms_per_step=None, atom_steps_per_s=None, ghost=mode,
-                               failed=str(exc))
+                               memory=mem, failed=str(exc))
             print(f"ionmd bench: {exc}", file=sys.stderr)
         result.points.append(point)
         (out / "bench.json").write_text(result.to_json())   # partial results survive a failure
@@ -264,9 +286,11 @@ def bench(model: Path, atoms_targets: list[int], ranks: list[int], out: Path, *,
 
 # ------------------------------------------------------------------ output
 COLUMNS = [("atoms", "atoms", "{:d}"), ("ranks", "ranks", "{:d}"), ("ghost", "ghost", "{}"),
+           ("memory", "memory", "{}"),
            ("ms_per_step", "ms/step", "{:.1f}"),
            ("atom_steps_per_s", "atom-steps/s", "{:.1f}"),
            ("host_peak_mib_per_rank", "host MiB/rank", "{:.0f}"),
+           ("host_mb_per_atom", "MB/atom", "{:.2f}"),
            ("gpu_peak_mib_per_rank", "GPU MiB/rank", "{:.0f}"),
            ("strong_efficiency", "strong eff", "{:.2f}"), ("weak_efficiency", "weak eff", "{:.2f}"),
            ("cpu_use", "CPU use", "{:.2f}"), ("strong_cpu_efficiency", "CPU-time eff", "{:.2f}")]

@@ -35,7 +35,8 @@ def _cmd_bench(args: argparse.Namespace) -> None:
             name += f" ({loaded.ordering})"
     result = bench(Path(args.model), args.atoms, args.np, Path(args.output), structure=structure,
                    structure_name=name, threads=args.threads, steps=args.steps,
-                   device=args.device, ghost=args.ghost, progress=not args.no_progress)
+                   device=args.device, ghost=args.ghost, memory=args.memory,
+                   progress=not args.no_progress)
     print(table(result))
     print(f"wrote {args.output}/bench.json, bench.csv, bench.png")
     failed = sum(p.failed is not None for p in result.points)
@@ -56,6 +57,9 @@ def register(subparsers) -> None:
     p.add_argument("--ghost", default="auto",
                    help="ghost mode: auto, redundant or halo; several, comma-separated "
                         "(halo,redundant), are compared against one serial baseline")
+    p.add_argument("--memory", default="default",
+                   help="pair_style ionmd memory mode: default (the plugin's choice), fast or "
+                        "low; several, comma-separated (fast,low), are measured interleaved")
     p.add_argument("--structure", help="structure file to replicate (default: LiCl rocksalt); "
                                        "partial occupancies need --order")
     add_order_arguments(p)

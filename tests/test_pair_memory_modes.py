@@ -1,0 +1,76 @@
+"""`pair_style ionmd ... memory low`: staged models keep no autograd graph in the forward
+pass and recompute one stage at a time in the backward pass, on one rank (a graph of local
+atoms, no exchange) and with the halo exchange on several. Same physics as `memory fast`:
+energies, forces, pressure, per-atom energies and virials in float64 to 1e-12 relative, for
+a toy staged model (unequal widths, readout in every stage), SevenNet and MACE, orthogonal
+and triclinic."""
+
+import numpy as np
+import pytest
+
+from contract_models import save_toy_models
+from lammps_runner import single_point
+from structures import licl_supercell, triclinic_distorted
+
+ELEMENTS = ["Cl", "Li"]
+RTOL = 1e-12
+CELLS = {"ortho": lambda: licl_supercell(2, rattle=0.08, seed=2),
+         "triclinic": triclinic_distorted}
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory):
+    plain, staged = save_toy_models(tmp_path_factory.mktemp("toy"))
+    return {"plain": plain, "staged": staged}
+
+
+def assert_same(run, ref, rtol=RTOL):
+    assert abs(run.energy - ref.energy) <= rtol * abs(ref.energy)
+    fmax = np.abs(ref.forces).max()
+    assert fmax > 0.01
+    assert np.abs(run.forces - ref.forces).max() <= rtol * fmax
+    assert np.abs(run.pressure - ref.pressure).max() <= rtol * np.abs(ref.pressure).max()
+    assert np.abs(run.atom_energy - ref.atom_energy).max() <= rtol * np.abs(ref.atom_energy).max()
+    vmax = np.abs(ref.atom_virial).max()
+    assert np.abs(run.atom_virial - ref.atom_virial).max() <= rtol * vmax
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("cell", sorted(CELLS))
+@pytest.mark.parametrize("nprocs", [1, 2, 4])
+def test_toy_low_equals_fast(toy, cell, nprocs, tmp_path):
+    atoms = CELLS[cell]()
+    fast = single_point(atoms, toy["staged"], tmp_path / "fast", ELEMENTS, nprocs=nprocs,
+                        pair_extra="memory fast")
+    low = single_point(atoms, toy["staged"], tmp_path / "low", ELEMENTS, nprocs=nprocs,
+                       pair_extra="memory low")
+    assert "memory low: the backward pass recomputes one of the 3 stages" in low.log
+    assert "memory low" not in fast.log
+    assert_same(low, fast)
+    # and the plain (stage-less) file on one rank: the contract's own reference
+    plain = single_point(atoms, toy["plain"], tmp_path / "plain", ELEMENTS)
+    assert_same(low, plain, rtol=1e-10)
+
+
+@pytest.mark.parametrize("family", ["sevennet", "mace"])
+def test_real_families_low_equals_fast(family, tiny_f64, tiny_mace_f64, tmp_path):
+    model = tiny_f64 if family == "sevennet" else tiny_mace_f64
+    atoms = triclinic_distorted()
+    fast = single_point(atoms, model, tmp_path / "fast", ELEMENTS, pair_extra="memory fast")
+    low = single_point(atoms, model, tmp_path / "low", ELEMENTS, pair_extra="memory low")
+    assert "memory low" in low.log
+    assert_same(low, fast)
+
+
+def test_low_without_stages_says_so(toy, tmp_path):
+    atoms = CELLS["ortho"]()
+    run = single_point(atoms, toy["plain"], tmp_path / "plain", ELEMENTS, pair_extra="memory low")
+    assert "'memory low' needs a model file with per-layer stages" in run.log
+
+
+def test_bad_memory_value(toy, tmp_path):
+    from lammps_runner import run_lmp
+
+    proc = run_lmp(f"units metal\nregion b block 0 5 0 5 0 5\ncreate_box 2 b\n"
+                   f"pair_style ionmd {toy['staged']} memory tiny\n", tmp_path, check=False)
+    assert "memory must be fast or low, not 'tiny'" in proc.stdout
