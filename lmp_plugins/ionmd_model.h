@@ -103,6 +103,9 @@ class IonmdModel {
   {
     throw IonmdError("this model file format has no per-layer stages");
   }
+  // With recompute, run each stage in chunks of local receivers of about max_edges edges
+  // (0: whole stages): the peak then holds one chunk's intermediates.
+  virtual void set_edge_chunk(int64_t max_edges) {}
   // Human-readable description of where the model runs ("cpu", "cuda:1", ...).
   virtual std::string device_name() const = 0;
   // Peak memory the model runtime took on its GPU since load (MiB); < 0 on the CPU.

@@ -44,6 +44,7 @@ class TorchScriptModel : public IonmdModel {
                       "methods; re-export the model with `ionmd export`");
   }
 
+  void set_edge_chunk(int64_t max_edges) override { edge_chunk = max_edges; }
   std::string device_name() const override { return device.str(); }
   double device_peak_mib() const override { return cuda_peak_allocated_mib(device); }
   double device_allocated_bytes() const override { return cuda_allocated_bytes(device); }
@@ -63,6 +64,7 @@ class TorchScriptModel : public IonmdModel {
       auto host64 = torch::TensorOptions().dtype(torch::kFloat64);
       GraphTensors t = graph_tensors(g, device, dtype);
       StageTape tape(meta.halo_stages, recompute);
+      if (recompute) tape.chunks = make_chunks(g, edge_chunk);
       stages_forward(g, t, halo, tape);
       torch::Tensor energy = torch::zeros({}, host64), atom_e;
       if (nloc > 0) {
@@ -108,18 +110,95 @@ class TorchScriptModel : public IonmdModel {
  private:
   // What the backward pass needs of stage k = 1..L: its inputs (leaves) and outputs, with
   // their autograd graphs; or, when it recomputes, the input features alone.
+  // Edge chunks of a recomputed stage: local receivers [a, b) with their edges. The stage
+  // runs on the graph renumbered so that [a, b) come first (its "local" nodes, every other
+  // node a sender only), as the staged contract allows for any receiver set.
+  struct Chunk {
+    int64_t a, b;
+    torch::Tensor perm;          // new node index -> old
+    torch::Tensor edges;         // the chunk's edge ids (old numbering)
+    torch::Tensor edge_index;    // [2, edges] in the new numbering
+  };
+
   struct StageTape {
     StageTape(int L, bool recompute) :
         recompute(recompute), xin(L + 1), evec(L + 1), hout(L + 1), eout(L + 1) {}
     bool recompute;
     std::vector<torch::Tensor> xin, evec, hout, eout;
+    std::vector<Chunk> chunks;   // empty: every stage runs on the whole graph
   };
+
+  // Receivers split so that each chunk has about max_edges edges (none when one suffices).
+  std::vector<Chunk> make_chunks(const IonmdGraph &g, int64_t max_edges) const
+  {
+    std::vector<Chunk> chunks;
+    const int64_t nloc = g.nlocal, nn = g.nnodes(), ne = g.nedges();
+    if (max_edges <= 0 || ne <= max_edges || nloc < 2) return chunks;
+    std::vector<int64_t> per_receiver(nloc, 0);
+    for (int64_t e = 0; e < ne; ++e) ++per_receiver[g.edge_i[e]];
+    std::vector<std::pair<int64_t, int64_t>> ranges;
+    int64_t a = 0, acc = 0;
+    for (int64_t n = 0; n < nloc; ++n) {
+      acc += per_receiver[n];
+      if (acc >= max_edges || n == nloc - 1) {
+        ranges.emplace_back(a, n + 1);
+        a = n + 1;
+        acc = 0;
+      }
+    }
+    if (ranges.size() < 2) return chunks;
+    auto i64 = torch::TensorOptions().dtype(torch::kInt64);
+    for (const auto &[lo, hi] : ranges) {
+      auto renumber = [lo = lo, hi = hi](int64_t n) {
+        return (n >= lo && n < hi) ? n - lo : (n < lo ? (hi - lo) + n : n);
+      };
+      std::vector<int64_t> perm, sel, rows;
+      perm.reserve(nn);
+      for (int64_t n = lo; n < hi; ++n) perm.push_back(n);
+      for (int64_t n = 0; n < lo; ++n) perm.push_back(n);
+      for (int64_t n = hi; n < nn; ++n) perm.push_back(n);
+      for (int64_t e = 0; e < ne; ++e)
+        if (g.edge_i[e] >= lo && g.edge_i[e] < hi) sel.push_back(e);
+      const int64_t m = (int64_t) sel.size();
+      rows.resize(2 * m);
+      for (int64_t q = 0; q < m; ++q) {
+        rows[q] = renumber(g.edge_i[sel[q]]);
+        rows[m + q] = renumber(g.edge_j[sel[q]]);
+      }
+      chunks.push_back({lo, hi, torch::tensor(perm, i64).to(device),
+                        torch::tensor(sel, i64).to(device),
+                        torch::tensor(rows, i64).view({2, m}).to(device)});
+    }
+    return chunks;
+  }
+
+  // Stage k on one chunk: node features `x` and edge vectors `ev` of the whole graph.
+  std::pair<torch::Tensor, torch::Tensor> run_chunk(int k, const GraphTensors &t, const Chunk &c,
+                                                    const torch::Tensor &x,
+                                                    const torch::Tensor &ev)
+  {
+    auto out = module.get_method("halo_stage")(
+        {(int64_t) k, x.index_select(0, c.perm), ev.index_select(0, c.edges), c.edge_index,
+         t.species.index_select(0, c.perm), c.b - c.a}).toTuple();
+    return {out->elements().at(0).toTensor(), out->elements().at(1).toTensor()};
+  }
 
   // Stage k on the tape's inputs; with gradients, its inputs become fresh leaves.
   void run_stage(int k, const GraphTensors &t, int64_t nloc, StageTape &tape, bool grad)
   {
     std::unique_ptr<torch::NoGradGuard> no_grad;
     if (!grad) no_grad = std::make_unique<torch::NoGradGuard>();
+    if (!grad && !tape.chunks.empty()) {      // recomputing: one chunk's work at a time
+      std::vector<torch::Tensor> hs, es;
+      for (const auto &c : tape.chunks) {
+        auto [h, e] = run_chunk(k, t, c, tape.xin[k], t.edge_vec);
+        hs.push_back(h);
+        es.push_back(e);
+      }
+      tape.hout[k] = torch::cat(hs);
+      tape.eout[k] = torch::cat(es);
+      return;
+    }
     if (grad) {
       tape.xin[k] = tape.xin[k].detach().requires_grad_(k > 1);
       tape.evec[k] = t.edge_vec.detach().requires_grad_(true);
@@ -167,6 +246,37 @@ class TorchScriptModel : public IonmdModel {
     }
   }
 
+  // Backward of stage k chunk by chunk (each recomputed with gradients, then freed):
+  // adds dE/d edge_vec into edge_grad, returns dE/d h_{k-1} of all nodes (k > 1).
+  torch::Tensor backward_chunks(int k, const GraphTensors &t, StageTape &tape,
+                                const torch::Tensor &g_h, torch::Tensor &edge_grad)
+  {
+    const int L = meta.halo_stages;
+    auto x = tape.xin[k].detach().requires_grad_(k > 1);
+    auto ev = t.edge_vec.detach().requires_grad_(true);
+    torch::Tensor gx;
+    for (const auto &c : tape.chunks) {
+      auto [h, e] = run_chunk(k, t, c, x, ev);
+      std::vector<torch::Tensor> outs, gouts;
+      if (e.requires_grad()) {
+        outs.push_back(e);
+        gouts.push_back(torch::ones_like(e));
+      }
+      if (k < L && h.requires_grad()) {
+        outs.push_back(h);
+        gouts.push_back(g_h.slice(0, c.a, c.b));
+      }
+      if (outs.empty()) continue;
+      std::vector<torch::Tensor> ins{ev};
+      if (k > 1) ins.push_back(x);
+      auto grads = torch::autograd::grad(outs, ins, gouts, false, false, true);
+      if (grads[0].defined()) edge_grad = edge_grad + grads[0];
+      if (k > 1 && grads[1].defined()) gx = gx.defined() ? gx + grads[1] : grads[1];
+    }
+    tape.hout[k] = tape.eout[k] = tape.evec[k] = torch::Tensor();
+    return gx;
+  }
+
   /* In reverse stage order, each stage's inputs are leaves: autograd::grad gives
      dE/d edge_vec (summed over stages) and dE/d h_{k-1} of all nodes, whose ghost rows
      the reverse exchange adds into their owners. Returns dE/d edge_vec (undefined on an
@@ -182,7 +292,9 @@ class TorchScriptModel : public IonmdModel {
     if (active) edge_grad = torch::zeros_like(t.edge_vec);
     for (int k = L; k >= 1; --k) {
       torch::Tensor gx;
-      if (active) {
+      if (active && tape.recompute && !tape.chunks.empty()) {
+        gx = backward_chunks(k, t, tape, g_h, edge_grad);
+      } else if (active) {
         if (tape.recompute) run_stage(k, t, nloc, tape, true);
         std::vector<torch::Tensor> outs, gouts;
         if (tape.eout[k].requires_grad()) {
@@ -224,6 +336,7 @@ class TorchScriptModel : public IonmdModel {
 
   torch::Device device;
   torch::Dtype dtype = torch::kFloat32;
+  int64_t edge_chunk = 0;    // recomputed stages run in chunks of about this many edges
   torch::jit::Module module;
 };
 

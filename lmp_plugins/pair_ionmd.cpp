@@ -75,13 +75,13 @@ void PairIonmd::allocate()
 }
 
 /* pair_style ionmd FILE [device D] [graph auto|owners|ghosts] [ghost auto|redundant|halo]
-                    [memory fast|low] [max_memory auto|off|GiB] */
+                    [memory fast|low] [chunk EDGES] [max_memory auto|off|GiB] */
 void PairIonmd::settings(int narg, char **arg)
 {
   if (narg < 1)
     error->all(FLERR, "Illegal pair_style ionmd command: expected "
                "'pair_style ionmd FILE [device auto|cpu|cuda|cuda:N] [graph auto|owners|ghosts] "
-               "[ghost auto|redundant|halo] [memory fast|low] [max_memory auto|off|GiB]'");
+               "[ghost auto|redundant|halo] [memory fast|low] [chunk EDGES] [max_memory auto|off|GiB]'");
   if (strcmp(update->unit_style, "metal") != 0)
     error->all(FLERR, "pair_style ionmd requires 'units metal' (models use eV and Angstrom), "
                "but units are '{}'", update->unit_style);
@@ -107,6 +107,13 @@ void PairIonmd::settings(int narg, char **arg)
       if (val == "fast") memory_mode = MEMORY_FAST;
       else if (val == "low") memory_mode = MEMORY_LOW;
       else error->all(FLERR, "pair_style ionmd: memory must be fast or low, not '{}'", val);
+    } else if (key == "chunk") {
+      char *end = nullptr;
+      const long long n = strtoll(val.c_str(), &end, 10);
+      if (end == val.c_str() || *end != '\0' || n < 0)
+        error->all(FLERR, "pair_style ionmd: chunk must be a number of edges >= 0 (0: whole "
+                   "stages), not '{}'", val);
+      edge_chunk = n;
     } else if (key == "max_memory") {
       max_memory_given = true;
       if (val == "auto") max_memory_gb = -1.0;
@@ -120,7 +127,7 @@ void PairIonmd::settings(int narg, char **arg)
       }
     } else {
       error->all(FLERR, "pair_style ionmd: unknown keyword '{}' (known: device, graph, ghost, "
-                 "memory, max_memory)", key);
+                 "memory, chunk, max_memory)", key);
     }
   }
   if (ghost_request == GHOST_HALO && graph_request != GRAPH_AUTO)
@@ -130,6 +137,7 @@ void PairIonmd::settings(int narg, char **arg)
     error->all(FLERR, "pair_style ionmd: 'graph owners' needs one MPI rank but {} are running; "
                "use 'graph auto'", comm->nprocs);
   load_model();
+  model->set_edge_chunk(memory_mode == MEMORY_LOW ? edge_chunk : 0);
 
   const auto &m = model->metadata();
   if (ghost_request == GHOST_HALO && m.halo_stages == 0)

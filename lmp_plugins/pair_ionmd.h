@@ -83,6 +83,7 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
   // every stage's graph: 1.25x faster, 1.7x the memory (SevenNet-0, docs/scaling.md)
   MemoryMode memory_mode = MEMORY_FAST;
   bool memory_given = false;
+  bigint edge_chunk = 0;    // memory low: edges per chunk of a recomputed stage (0: whole)
   LocalGraph local_graph;
   std::unique_ptr<IONMD::IonmdModel> model;
   std::unique_ptr<IonmdGraphBuilder> builder;

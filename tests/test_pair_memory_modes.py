@@ -1,7 +1,8 @@
 """`pair_style ionmd ... memory low`: staged models keep no autograd graph in the forward
 pass and recompute one stage at a time in the backward pass, on one rank (a graph of local
 atoms, no exchange) and with the halo exchange on several. Same physics as `memory fast`:
-energies, forces, pressure, per-atom energies and virials in float64 to 1e-12 relative, for
+energies, forces, pressure, per-atom energies and virials in float64 to 1e-12 relative (also
+with each stage run in chunks of receivers, `chunk EDGES`), for
 a toy staged model (unequal widths, readout in every stage), SevenNet and MACE, orthogonal
 and triclinic."""
 
@@ -35,15 +36,21 @@ def assert_same(run, ref, rtol=RTOL):
     assert np.abs(run.atom_virial - ref.atom_virial).max() <= rtol * vmax
 
 
+# whole stages, and stages in chunks of local receivers with about 200 edges each (the
+# 64-atom cells have ~1700 edges per rank: several chunks, uneven at the end)
+LOW = ["memory low", "memory low chunk 200"]
+
+
 @pytest.mark.mpi
+@pytest.mark.parametrize("low_mode", LOW)
 @pytest.mark.parametrize("cell", sorted(CELLS))
 @pytest.mark.parametrize("nprocs", [1, 2, 4])
-def test_toy_low_equals_fast(toy, cell, nprocs, tmp_path):
+def test_toy_low_equals_fast(toy, cell, nprocs, low_mode, tmp_path):
     atoms = CELLS[cell]()
     fast = single_point(atoms, toy["staged"], tmp_path / "fast", ELEMENTS, nprocs=nprocs,
                         pair_extra="memory fast")
     low = single_point(atoms, toy["staged"], tmp_path / "low", ELEMENTS, nprocs=nprocs,
-                       pair_extra="memory low")
+                       pair_extra=low_mode)
     assert "memory low: the backward pass recomputes one of the 3 stages" in low.log
     assert "memory low" not in fast.log
     assert_same(low, fast)
@@ -52,12 +59,13 @@ def test_toy_low_equals_fast(toy, cell, nprocs, tmp_path):
     assert_same(low, plain, rtol=1e-10)
 
 
+@pytest.mark.parametrize("low_mode", LOW)
 @pytest.mark.parametrize("family", ["sevennet", "mace"])
-def test_real_families_low_equals_fast(family, tiny_f64, tiny_mace_f64, tmp_path):
+def test_real_families_low_equals_fast(family, low_mode, tiny_f64, tiny_mace_f64, tmp_path):
     model = tiny_f64 if family == "sevennet" else tiny_mace_f64
     atoms = triclinic_distorted()
     fast = single_point(atoms, model, tmp_path / "fast", ELEMENTS, pair_extra="memory fast")
-    low = single_point(atoms, model, tmp_path / "low", ELEMENTS, pair_extra="memory low")
+    low = single_point(atoms, model, tmp_path / "low", ELEMENTS, pair_extra=low_mode)
     assert "memory low" in low.log
     assert_same(low, fast)
 
