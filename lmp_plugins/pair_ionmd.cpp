@@ -75,13 +75,13 @@ void PairIonmd::allocate()
 }
 
 /* pair_style ionmd FILE [device D] [graph auto|owners|ghosts] [ghost auto|redundant|halo]
-                    [memory fast|low] [chunk EDGES] [max_memory auto|off|GiB] */
+                    [memory auto|fast|low] [chunk EDGES] [max_memory auto|off|GiB] */
 void PairIonmd::settings(int narg, char **arg)
 {
   if (narg < 1)
     error->all(FLERR, "Illegal pair_style ionmd command: expected "
                "'pair_style ionmd FILE [device auto|cpu|cuda|cuda:N] [graph auto|owners|ghosts] "
-               "[ghost auto|redundant|halo] [memory fast|low] [chunk EDGES] [max_memory auto|off|GiB]'");
+               "[ghost auto|redundant|halo] [memory auto|fast|low] [chunk EDGES] [max_memory auto|off|GiB]'");
   if (strcmp(update->unit_style, "metal") != 0)
     error->all(FLERR, "pair_style ionmd requires 'units metal' (models use eV and Angstrom), "
                "but units are '{}'", update->unit_style);
@@ -104,9 +104,10 @@ void PairIonmd::settings(int narg, char **arg)
       else error->all(FLERR, "pair_style ionmd: ghost must be auto, redundant or halo, not '{}'", val);
     } else if (key == "memory") {
       memory_given = true;
-      if (val == "fast") memory_mode = MEMORY_FAST;
+      if (val == "auto") memory_mode = MEMORY_AUTO;
+      else if (val == "fast") memory_mode = MEMORY_FAST;
       else if (val == "low") memory_mode = MEMORY_LOW;
-      else error->all(FLERR, "pair_style ionmd: memory must be fast or low, not '{}'", val);
+      else error->all(FLERR, "pair_style ionmd: memory must be auto, fast or low, not '{}'", val);
     } else if (key == "chunk") {
       char *end = nullptr;
       const long long n = strtoll(val.c_str(), &end, 10);
@@ -137,7 +138,7 @@ void PairIonmd::settings(int narg, char **arg)
     error->all(FLERR, "pair_style ionmd: 'graph owners' needs one MPI rank but {} are running; "
                "use 'graph auto'", comm->nprocs);
   load_model();
-  model->set_edge_chunk(memory_mode == MEMORY_LOW ? edge_chunk : 0);
+  model->set_edge_chunk(edge_chunk);
 
   const auto &m = model->metadata();
   if (ghost_request == GHOST_HALO && m.halo_stages == 0)
@@ -231,24 +232,42 @@ IonmdGraphBuilder::Mode PairIonmd::graph_mode() const
   return model->metadata().halo_stages > 0 ? IonmdGraphBuilder::HALO : IonmdGraphBuilder::GHOSTS;
 }
 
-// The staged path: needed for the halo exchange, and with `memory low` on one rank too
+// Whether a graph of `nedges` edges is recomputed stage by stage (memory low, or auto above
+// AUTO_LOW_EDGES edges).
+bool PairIonmd::recomputes(double nedges) const
+{
+  if (memory_mode == MEMORY_AUTO) return nedges > AUTO_LOW_EDGES;
+  return memory_mode == MEMORY_LOW;
+}
+
+// The staged path: needed for the halo exchange, and when recomputing on one rank too
 // (a graph of local atoms only needs no exchange between the stages).
-bool PairIonmd::uses_stages(IonmdGraphBuilder::Mode mode) const
+bool PairIonmd::uses_stages(IonmdGraphBuilder::Mode mode, double nedges) const
 {
   if (mode == IonmdGraphBuilder::HALO) return true;
-  return memory_mode == MEMORY_LOW && mode == IonmdGraphBuilder::OWNERS &&
+  return recomputes(nedges) && mode == IonmdGraphBuilder::OWNERS &&
          model->metadata().halo_stages > 0;
 }
 
 void PairIonmd::evaluate(const IONMD::IonmdGraph &g, IonmdGraphBuilder::Mode mode,
                          bool atom_energy, IONMD::IonmdResult &r)
 {
-  if (!uses_stages(mode))
+  const double nedges = (double) g.nedges();
+  if (!uses_stages(mode, nedges)) {
     model->compute(g, atom_energy, r);
-  else if (mode == IonmdGraphBuilder::HALO)
-    model->compute_staged(g, *this, memory_mode == MEMORY_LOW, atom_energy, r);
+    return;
+  }
+  const bool low = recomputes(nedges);
+  if (low && memory_mode == MEMORY_AUTO && !told_auto_low && comm->me == 0) {
+    utils::logmesg(lmp, "pair_style ionmd: memory auto: {} edges > {:.0f} on this rank: the "
+                   "stages are recomputed in the backward pass, in chunks of {} edges\n",
+                   g.nedges(), AUTO_LOW_EDGES, edge_chunk);
+    told_auto_low = true;
+  }
+  if (mode == IonmdGraphBuilder::HALO)
+    model->compute_staged(g, *this, low, atom_energy, r);
   else
-    model->compute_staged(g, local_graph, memory_mode == MEMORY_LOW, atom_energy, r);
+    model->compute_staged(g, local_graph, low, atom_energy, r);
 }
 
 void PairIonmd::init_style()
@@ -261,11 +280,12 @@ void PairIonmd::init_style()
                "ghost atoms are summed back to their owners)");
   neighbor->add_request(this, NeighConst::REQ_FULL | (ghosts ? NeighConst::REQ_GHOST : 0));
 
-  if (comm->me == 0 && uses_stages(mode) && memory_mode == MEMORY_LOW)
+  if (comm->me == 0 && memory_mode == MEMORY_LOW && uses_stages(mode, 0))
     utils::logmesg(lmp, "pair_style ionmd: memory low: the backward pass recomputes one of "
-                   "the {} stages at a time ('memory fast' keeps every stage's intermediates)\n",
-                   model->metadata().halo_stages);
-  if (memory_given && memory_mode == MEMORY_LOW && !uses_stages(mode))
+                   "the {} stages at a time{} ('memory fast' keeps every stage's "
+                   "intermediates)\n", model->metadata().halo_stages,
+                   edge_chunk > 0 ? fmt::format(", in chunks of {} edges", edge_chunk) : "");
+  if (memory_given && memory_mode == MEMORY_LOW && !uses_stages(mode, 0))
     error->warning(FLERR, "pair_style ionmd: 'memory low' needs a model file with per-layer "
                    "stages and a graph of local atoms or 'ghost halo'; {} runs as 'memory fast'",
                    model->metadata().halo_stages > 0 ? "this 'ghost redundant' graph"
@@ -463,6 +483,7 @@ constexpr double MIN_BYTES_PER_EDGE = 128.0;
 constexpr double INIT_MARGIN = 1.25;
 constexpr int PROBE_DEGREE = 24;    // senders per node, distinct: nodes > degree
 constexpr int PROBE_NODES[2] = {25, 100};
+constexpr int PROBE_CHUNK = 128;      // edges per chunk when the probe measures chunked stages
 }    // namespace
 
 PairIonmd::GraphSize PairIonmd::estimate_graph(IonmdGraphBuilder::Mode mode, double shell) const
@@ -575,7 +596,7 @@ bool PairIonmd::needs_probe(double edges) const
 // measured from its own start after one unmeasured warm-up call. On the CPU the peak is the
 // resident set: the free heap pages go back to the kernel first (malloc_trim), as freed
 // memory kept from loading the model would otherwise hide the first ~100 MB a call takes.
-void PairIonmd::probe_bytes_per_edge(IonmdGraphBuilder::Mode mode)
+void PairIonmd::probe_bytes_per_edge(IonmdGraphBuilder::Mode mode, double run_edges)
 {
   probed = true;
   bytes_per_edge = 0.0;
@@ -607,10 +628,18 @@ void PairIonmd::probe_bytes_per_edge(IonmdGraphBuilder::Mode mode)
     }
   };
   IONMD::IonmdResult r;
-  // the evaluation the run uses; the probe graph is all local, so it needs no exchange
-  const bool staged = uses_stages(mode);
+  // the evaluation a graph of `run_edges` gets (the probe graph is all local, so it needs
+  // no exchange); recomputed in chunks, the probe uses chunks smaller than its graphs, so
+  // that the slope is what each further edge keeps, not the one chunk's transient
+  const bool staged = uses_stages(mode, run_edges), low = recomputes(run_edges);
+  struct ChunkRestore {       // the run's chunk size back, however the probe ends
+    IONMD::IonmdModel &m;
+    bigint chunk;
+    ~ChunkRestore() { m.set_edge_chunk(chunk); }
+  } restore{*model, edge_chunk};
+  if (low && edge_chunk > 0) model->set_edge_chunk(PROBE_CHUNK);
   auto call = [&]() {
-    if (staged) model->compute_staged(g, local_graph, memory_mode == MEMORY_LOW, false, r);
+    if (staged) model->compute_staged(g, local_graph, low, false, r);
     else model->compute(g, false, r);
   };
   double edges[2], peak[2];
@@ -678,7 +707,7 @@ void PairIonmd::check_estimated_memory(IonmdGraphBuilder::Mode mode, double shel
   MPI_Allreduce(&on, &any, 1, MPI_INT, MPI_MAX, world);
   if (!any) return;
   const GraphSize est = estimate_graph(mode, shell);
-  if (needs_probe(est.edges)) probe_bytes_per_edge(mode);
+  if (needs_probe(est.edges)) probe_bytes_per_edge(mode, est.edges);
   // a rank that had no need to measure takes the figure measured elsewhere: the smallest,
   // as ranks measuring at the same time disturb each other upwards
   double mine_bpe = bytes_per_edge > 0.0 ? bytes_per_edge : HUGE_VAL, shared = HUGE_VAL;
@@ -715,7 +744,7 @@ void PairIonmd::check_graph_memory(IonmdGraphBuilder::Mode mode)
 {
   if (memory_budget <= 0.0) return;
   const double edges = (double) graph.nedges();
-  if (needs_probe(edges)) probe_bytes_per_edge(mode);
+  if (needs_probe(edges)) probe_bytes_per_edge(mode, edges);
   const double need = edges * bytes_per_edge;
   if (bytes_per_edge <= 0.0 || need <= memory_budget) return;
   error->one(FLERR, "pair_style ionmd at step {}: the graph does not fit in memory: rank {} "

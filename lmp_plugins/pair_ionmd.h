@@ -42,7 +42,7 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
  protected:
   enum GraphRequest { GRAPH_AUTO, GRAPH_OWNERS, GRAPH_GHOSTS };
   enum GhostRequest { GHOST_AUTO, GHOST_REDUNDANT, GHOST_HALO };
-  enum MemoryMode { MEMORY_FAST, MEMORY_LOW };
+  enum MemoryMode { MEMORY_AUTO, MEMORY_FAST, MEMORY_LOW };
 
   // a graph that needs no exchange between stages (one rank: every node is local)
   struct LocalGraph : IONMD::HaloExchange {
@@ -53,7 +53,8 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
   void allocate();
   void load_model();
   IonmdGraphBuilder::Mode graph_mode() const;
-  bool uses_stages(IonmdGraphBuilder::Mode mode) const;
+  bool recomputes(double nedges) const;
+  bool uses_stages(IonmdGraphBuilder::Mode mode, double nedges) const;
   void evaluate(const IONMD::IonmdGraph &g, IonmdGraphBuilder::Mode mode, bool atom_energy,
                 IONMD::IonmdResult &r);
   void configure_threads();
@@ -70,7 +71,7 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
   GraphSize estimate_graph(IonmdGraphBuilder::Mode mode, double shell) const;
   void set_memory_budget();
   bool needs_probe(double edges) const;
-  void probe_bytes_per_edge(IonmdGraphBuilder::Mode mode);
+  void probe_bytes_per_edge(IonmdGraphBuilder::Mode mode, double run_edges);
   std::string memory_fix(IonmdGraphBuilder::Mode mode) const;
   void check_estimated_memory(IonmdGraphBuilder::Mode mode, double shell);
   void check_graph_memory(IonmdGraphBuilder::Mode mode);
@@ -79,11 +80,16 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
   GraphRequest graph_request;
   GhostRequest ghost_request;
   // memory low: staged models keep no autograd graph in the forward pass and recompute
-  // one stage at a time in the backward pass (also on one rank); fast (the default) keeps
-  // every stage's graph: 1.25x faster, 1.7x the memory (SevenNet-0, docs/scaling.md)
-  MemoryMode memory_mode = MEMORY_FAST;
+  // one stage at a time, in chunks of edge_chunk edges, in the backward pass (also on one
+  // rank); fast keeps every stage's graph; auto (the default) is fast up to AUTO_LOW_EDGES
+  // edges per rank and low above (SevenNet-0 at 4032 atoms: 17x less memory for 1.09x the
+  // time; at 1000 atoms fast is 1.3-1.6x faster and takes 4 GB: docs/scaling.md)
+  static constexpr double AUTO_LOW_EDGES = 32768;
+  static constexpr bigint DEFAULT_EDGE_CHUNK = 4096;
+  MemoryMode memory_mode = MEMORY_AUTO;
   bool memory_given = false;
-  bigint edge_chunk = 0;    // memory low: edges per chunk of a recomputed stage (0: whole)
+  bigint edge_chunk = DEFAULT_EDGE_CHUNK;
+  bool told_auto_low = false;
   LocalGraph local_graph;
   std::unique_ptr<IONMD::IonmdModel> model;
   std::unique_ptr<IonmdGraphBuilder> builder;

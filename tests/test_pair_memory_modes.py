@@ -38,7 +38,7 @@ def assert_same(run, ref, rtol=RTOL):
 
 # whole stages, and stages in chunks of local receivers with about 200 edges each (the
 # 64-atom cells have ~1700 edges per rank: several chunks, uneven at the end)
-LOW = ["memory low", "memory low chunk 200"]
+LOW = ["memory low chunk 0", "memory low chunk 200"]
 
 
 @pytest.mark.mpi
@@ -52,7 +52,8 @@ def test_toy_low_equals_fast(toy, cell, nprocs, low_mode, tmp_path):
     low = single_point(atoms, toy["staged"], tmp_path / "low", ELEMENTS, nprocs=nprocs,
                        pair_extra=low_mode)
     assert "memory low: the backward pass recomputes one of the 3 stages" in low.log
-    assert "memory low" not in fast.log
+    assert ("chunks of 200 edges" in low.log) == ("chunk 200" in low_mode)
+    assert "memory low" not in fast.log and "recomputed" not in fast.log
     assert_same(low, fast)
     # and the plain (stage-less) file on one rank: the contract's own reference
     plain = single_point(atoms, toy["plain"], tmp_path / "plain", ELEMENTS)
@@ -81,4 +82,19 @@ def test_bad_memory_value(toy, tmp_path):
 
     proc = run_lmp(f"units metal\nregion b block 0 5 0 5 0 5\ncreate_box 2 b\n"
                    f"pair_style ionmd {toy['staged']} memory tiny\n", tmp_path, check=False)
-    assert "memory must be fast or low, not 'tiny'" in proc.stdout
+    assert "memory must be auto, fast or low, not 'tiny'" in proc.stdout
+
+
+def test_auto_recomputes_large_graphs_only(tiny_f64, tmp_path):
+    """memory auto (the default): a graph above 32768 edges is recomputed in chunks (and
+    says so), a smaller one runs as fast; both agree with memory fast."""
+    from structures import licl_supercell
+
+    small = licl_supercell(2, rattle=0.05, seed=3)       # 64 atoms, a few thousand edges
+    run = single_point(small, tiny_f64, tmp_path / "small", ELEMENTS)
+    assert "memory auto" not in run.log
+    big = licl_supercell(8, rattle=0.05, seed=3)          # 4096 atoms, > 32768 edges
+    auto = single_point(big, tiny_f64, tmp_path / "auto", ELEMENTS)
+    assert "memory auto:" in auto.log and "chunks of 4096 edges" in auto.log
+    fast = single_point(big, tiny_f64, tmp_path / "fast", ELEMENTS, pair_extra="memory fast")
+    assert_same(auto, fast)
