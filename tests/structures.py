@@ -78,3 +78,15 @@ STRUCTURES = {
     "licl_primitive_2": licl_primitive_small,
     "li2s_12": li2s_conventional,
 }
+
+
+def p1_cif(name: str, a: float, sites: list[tuple]) -> str:
+    """A cubic P1 CIF written by hand (as files come from other programs), one row per site:
+    (label, symbol, x, y, z, occupancy) in fractional coordinates."""
+    head = (f"data_{name}\n" + "".join(f"_cell_length_{ax} {a:.2f}\n" for ax in "abc")
+            + "".join(f"_cell_angle_{ang} 90\n" for ang in ("alpha", "beta", "gamma"))
+            + "_symmetry_space_group_name_H-M 'P 1'\nloop_\n_symmetry_equiv_pos_as_xyz\n'x, y, z'\n"
+            + "loop_\n" + "".join(f"_atom_site_{k}\n" for k in (
+                "label", "type_symbol", "fract_x", "fract_y", "fract_z", "occupancy")))
+    return head + "".join(" ".join(str(v) for v in row) + "\n" for row in sites)
+

@@ -11,6 +11,7 @@ from ase.build import bulk
 from ase.io import write
 from ase.io.cube import read_cube_data
 from ionmd.cli import main
+from structures import p1_cif
 
 
 @pytest.fixture
@@ -114,30 +115,11 @@ def test_dry_run_costs_what_the_screen_evaluates(inputs, sevennet0_f64, tmp_path
     assert "us per atom evaluation on cpu" in lines["total"] and " h of model time" in lines["total"]
 
 
-MIXED_ANION_CIF = """data_LiClBr
-_cell_length_a 5.30
-_cell_length_b 5.30
-_cell_length_c 5.30
-_cell_angle_alpha 90
-_cell_angle_beta 90
-_cell_angle_gamma 90
-_symmetry_space_group_name_H-M 'P 1'
-loop_
-_symmetry_equiv_pos_as_xyz
-'x, y, z'
-loop_
-_atom_site_label
-_atom_site_type_symbol
-_atom_site_fract_x
-_atom_site_fract_y
-_atom_site_fract_z
-_atom_site_occupancy
-Li1 Li 0.0 0.0 0.0 1
-Li2 Li 0.0 0.5 0.5 1
-Li3 Li 0.5 0.0 0.5 1
-Li4 Li 0.5 0.5 0.0 1
-""" + "".join(f"{el}{k} {el} {x} {y} {z} 0.5\n" for k, (x, y, z) in enumerate(
-    [(0.5, 0.5, 0.5), (0.5, 0.0, 0.0), (0.0, 0.5, 0.0), (0.0, 0.0, 0.5)]) for el in ("Cl", "Br"))
+MIXED_ANION_CIF = p1_cif("LiClBr", 5.30, [
+    (f"Li{k + 1}", "Li", x, y, z, 1) for k, (x, y, z) in enumerate(
+        [(0.0, 0.0, 0.0), (0.0, 0.5, 0.5), (0.5, 0.0, 0.5), (0.5, 0.5, 0.0)])] + [
+    (f"{el}{k}", el, x, y, z, 0.5) for k, (x, y, z) in enumerate(
+        [(0.5, 0.5, 0.5), (0.5, 0.0, 0.0), (0.0, 0.5, 0.0), (0.0, 0.0, 0.5)]) for el in ("Cl", "Br")])
 
 
 def test_disordered_files_are_refused_or_ordered(tiny_f64, tmp_path):

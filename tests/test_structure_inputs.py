@@ -17,27 +17,11 @@ from ionmd.cli import main
 from ionmd.structures import example_path
 from contract_models import MorseEdgeModel, save_contract_model
 from protocol_setup import MORSE
+from structures import p1_cif
 from sweep_setup import campaign_dir, write_campaign
 
-LICL_TWO_ON_ONE_SITE = """data_x
-_cell_length_a 5.14
-_cell_length_b 5.14
-_cell_length_c 5.14
-_cell_angle_alpha 90
-_cell_angle_beta 90
-_cell_angle_gamma 90
-_symmetry_space_group_name_H-M 'P 1'
-loop_
-_atom_site_label
-_atom_site_type_symbol
-_atom_site_fract_x
-_atom_site_fract_y
-_atom_site_fract_z
-_atom_site_occupancy
-Li1 Li 0 0 0 1
-Li2 Li 0 0 0 1
-Cl1 Cl 0.5 0.5 0.5 1
-"""
+LICL_TWO_ON_ONE_SITE = p1_cif("x", 5.14, [("Li1", "Li", 0, 0, 0, 1), ("Li2", "Li", 0, 0, 0, 1),
+                                          ("Cl1", "Cl", 0.5, 0.5, 0.5, 1)])
 
 # input -> (file text or writer, the message the commands must print)
 BAD = {
