@@ -123,7 +123,8 @@ run {steps}
 
 def run_point(model: Path, atoms: Atoms, ranks: int, workdir: Path, *, threads: int = 1,
               steps: int | None = None, device: str = "auto", ghost: str = "auto",
-              memory: str = "default", timeout: float = 3600) -> BenchPoint:
+              memory: str = "default", pair_extra: str = "",
+              timeout: float = 3600) -> BenchPoint:
     """Measure one (size, ranks) point in ``workdir`` (kept: input, data, log)."""
     from ase.io import write
 
@@ -135,7 +136,8 @@ def run_point(model: Path, atoms: Atoms, ranks: int, workdir: Path, *, threads: 
     if steps is None:   # ~20k atom-steps, at least 3 steps: seconds per point on a CPU
         steps = max(3, int(math.ceil(20000 / len(atoms))))
     extra = (f"device {device}" + ("" if ghost == "auto" else f" ghost {ghost}")
-             + ("" if memory == "default" else f" memory {memory}"))
+             + ("" if memory == "default" else f" memory {memory}")
+             + (f" {pair_extra}" if pair_extra else ""))
     (workdir / "in.bench").write_text(_input(model.resolve(), elements, extra, 0, steps))
     env = {"OMP_NUM_THREADS": str(threads)}
     cmd = find_lammps(ranks) + ["-in", "in.bench", "-log", "log.lammps"]
