@@ -55,8 +55,6 @@ def run_stages(module, edge_vec, edge_index, species, num_stages: int):
         Energies [N] in float64, and the widths ``D_0 .. D_{L-1}`` of the features read
         by stages ``1..L``.
     """
-    import torch
-
     energy, features = _stage_features(module, edge_vec, edge_index, species, num_stages)
     return energy, [int(h.shape[1]) for h in features]
 
