@@ -52,7 +52,8 @@ def _cmd_run(args: argparse.Namespace) -> None:
         return EXIT_FAILED if res.failed else None
     runs = plan_runs(protocol, atoms, args.model, args.output, name=name)
     print(f"{len(runs)} run(s) of {protocol.name} under {args.output}")
-    _print_schedule(protocol)
+    for line in protocol.schedule_summary():
+        print(f"  {line}")
     if args.dry_run:
         return
     statuses = run_all(runs, nprocs=args.np, progress=not args.no_progress,
@@ -79,18 +80,6 @@ def _exit_status(statuses: list[dict]) -> int:
         print(f"ionmd: {n_open} of {len(statuses)} run(s) interrupted; run the same command "
               f"again to resume", file=sys.stderr)
     return code
-
-
-def _print_schedule(protocol) -> None:
-    """One line per run length: the steps, and which settings decided them."""
-    lines: dict[str, list[str]] = {}
-    for temp in protocol.temperatures:
-        duration, discard = protocol.schedule(temp)
-        line = (f"{duration:g} ps ({protocol.steps(temp)} steps of {protocol.timestep_fs:g} fs), "
-                f"{discard:g} ps discarded: {protocol.schedule_source(temp)}")
-        lines.setdefault(line, []).append(f"{temp:g}")
-    for line, temps in lines.items():
-        print(f"  {', '.join(temps)} K: {line}")
 
 
 def _print_table(rows) -> None:

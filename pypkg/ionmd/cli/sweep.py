@@ -37,10 +37,8 @@ def _cmd_plan(args: argparse.Namespace) -> None:
     for run in runs:
         print(f"{run.structure:<16} {run.model:<14} {run.temperature:>7g} {run.replica:>3} "
               f"{run.seed:>7} {run.rundir.planned_steps:>8}  {classify(run.rundir)}")
-    for temp in sorted(set(c.protocol.temperatures)):
-        duration, discard = c.protocol.schedule(temp)
-        print(f"  {temp:g} K: {duration:g} ps, {discard:g} ps discarded "
-              f"({c.protocol.schedule_source(temp)})")
+    for line in c.protocol.schedule_summary():
+        print(f"  {line}")
     _warn_walltime(c, runs)
 
 

@@ -169,6 +169,17 @@ class Protocol:
                 values[long] = None
         return dataclasses.replace(self, **values)
 
+    def schedule_summary(self) -> list[str]:
+        """One line per distinct run length: its temperatures, duration, steps, discard and
+        which settings decided them (what ``ionmd run`` and ``sweep plan`` print)."""
+        lines: dict[str, list[str]] = {}
+        for temp in self.temperatures:
+            duration, discard = self.schedule(temp)
+            line = (f"{duration:g} ps ({self.steps(temp)} steps of {self.timestep_fs:g} fs), "
+                    f"{discard:g} ps discarded: {self.schedule_source(temp)}")
+            lines.setdefault(line, []).append(f"{temp:g}")
+        return [f"{', '.join(temps)} K: {line}" for line, temps in lines.items()]
+
     def schedule_source(self, temperature: float) -> str:
         """Which settings decide the run length at ``temperature`` (for messages)."""
         if self.long_below_K is not None and temperature < self.long_below_K and (

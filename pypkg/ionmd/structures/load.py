@@ -44,13 +44,6 @@ class OrderOptions:
             raise StructureError(f"unknown ordering method {self.method!r}; use "
                                  f"{' or '.join(ORDER_METHODS)}")
 
-    def to_dict(self) -> dict:
-        """The settings that decide the ordered cell (for resume checks)."""
-        if self.method is None:
-            return {"order": None}
-        return {"order": self.method, "order_seed": self.seed if self.method == "random" else None,
-                "order_tol": self.occ_tol, "order_min_distance": self.min_distance}
-
 
 @dataclass
 class LoadedStructure:
