@@ -301,3 +301,17 @@ def test_status_of_a_campaign_file_is_the_sweep_status(folder, capsys):
     assert [r["class"] for r in rows] == ["completed", "pending"]
     assert main(["status", str(path), str(folder / "runs")]) == 1       # one or the other
     assert "one campaign file, or run directories" in capsys.readouterr().err
+
+
+def test_the_shipped_example_campaign_validates(tmp_path, sevennet0_f32):
+    """examples/campaign.toml as the README tells users to run it: both shipped structures
+    order (LGPS needs its order_min_distance) and the run list is complete."""
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "campaign.toml"
+    (tmp_path / "campaign.toml").write_text(example.read_text())
+    (tmp_path / "sevennet0.pt").write_bytes(Path(sevennet0_f32).read_bytes())
+    c = load_campaign(tmp_path / "campaign.toml")
+    assert [s.name for s in c.structures] == ["Li6PS5Cl", "Li10GeP2S12"]
+    assert all(s.atoms is not None and len(s.atoms) > 0 for s in c.structures)
+    assert len(plan_campaign(c)) == 2 * 3 * 2
