@@ -1,0 +1,363 @@
+"""Spending a compute budget on sigma(300 K): which run to extend (or which temperature
+to add) next, by the expected narrowing of the extrapolated interval per unit cost.
+
+sigma(300 K) comes from an Arrhenius fit of D over a few high temperatures, weighted
+least squares of ``ln D`` on ``1/T`` (:func:`ionmd.analysis.arrhenius.fit_arrhenius`);
+its 95 % interval is ``exp(+-1.96 sd)`` about the fitted value, ``sd`` the standard error
+of the fitted ``ln D`` at 300 K from the fit's full parameter covariance. ``sigma T`` is
+proportional to D (Nernst-Einstein at fixed volume and carrier count), so sigma(300 K) is
+known within the same factor ``f = exp(1.96 sd)`` either way as D(300 K).
+
+Error model. A diffusive run of length ``t`` at temperature T sees a number of hops that
+grows as ``D t``, so the relative variance of its D is ``var(ln D) ~ K / (D t)``. Each run
+gives its own ``K = var * D * t`` (``var`` from its 95 % interval,
+``(ln(hi / lo) / (2 * 1.96))**2``); extending it by ``dt`` is expected to give
+``var * t / (t + dt)``. A new temperature gets the median K of the runs and the D the
+current fit predicts there. The variance of the fitted ``ln D(300 K)`` depends only on the
+temperatures and these variances, not on the D values, so every option is priced without
+new data.
+
+Decision rule (:func:`next_step`). Each option (extend a run by ``step_ps``, start a run at
+a candidate temperature) is scored by ``(var_now - var_after) / cost``, the reduction of
+``var(ln D(300 K))`` per cost unit, and the best one is taken. :func:`spend_budget` repeats
+this until the goal factor is met or the budget is spent, executing each choice through a
+callback (a real run, or by default the error model's prediction: a plan).
+
+Cost units are whatever the caller counts (core-hours, GPU-hours); the cost per simulated
+ps of a run comes from its own LAMMPS logs (:func:`cost_per_ps_from_logs`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from statistics import median
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ionmd.analysis.arrhenius import ArrheniusFit, fit_arrhenius, ln_error_from_interval
+from ionmd.lammps.log import loop_times
+
+Z95 = 1.96
+SAME_T_K = 1e-6   # a candidate this close to a run's temperature is that run (extend it)
+
+
+@dataclass
+class TemperatureRun:
+    """What the allocator needs of one run (or of the replicas of one temperature combined).
+
+    Attributes
+    ----------
+    temperature_K : float
+    time_ps : float
+        Analysed time so far (after the discarded equilibration; replicas: their sum).
+    D : float
+        Diffusion coefficient, cm^2/s (point estimate).
+    D_ci95 : (float, float)
+        Its 95 % interval.
+    cost_per_ps : float
+        Cost units (core-hours, GPU-hours) per simulated ps, from the run's own logs.
+    key : any
+        Whatever identifies the run for the caller (a path, a run id).
+    max_time_ps : float or None
+        Longest analysed time the run may reach (None: unlimited).
+    """
+
+    temperature_K: float
+    time_ps: float
+    D: float
+    D_ci95: tuple[float, float]
+    cost_per_ps: float
+    key: Any = None
+    max_time_ps: float | None = None
+
+    @property
+    def ln_var(self) -> float:
+        """Variance of ln D from the 95 % interval (log-normal approximation)."""
+        return ln_error_from_interval(*self.D_ci95) ** 2
+
+    @property
+    def K(self) -> float:
+        """``var(ln D) * D * t``: the constant of ``var(ln D) ~ K / (D t)`` for this run."""
+        return self.ln_var * self.D * self.time_ps
+
+    @property
+    def room_ps(self) -> float:
+        """How much longer the run may get."""
+        return np.inf if self.max_time_ps is None else max(0.0, self.max_time_ps - self.time_ps)
+
+    @property
+    def usable(self) -> bool:
+        """A positive D with a positive interval and time: the error model applies."""
+        lo, hi = self.D_ci95
+        return self.D > 0 and 0 < lo <= hi and self.time_ps > 0
+
+
+@dataclass
+class Option:
+    """One thing the next round could do, priced by the error model."""
+
+    action: str               # "extend" or "new"
+    temperature_K: float
+    step_ps: float            # analysed ps it adds
+    cost: float               # cost units, with the discarded ps of a new run
+    ln_var_after: float       # expected var(ln D(target)) after it
+    factor_after: float       # expected interval factor after it
+    gain_per_cost: float      # (var_now - ln_var_after) / cost
+    run: int | None = None    # index into the runs ("extend")
+    key: Any = None
+
+    def describe(self) -> str:
+        what = "extend" if self.action == "extend" else "new run at"
+        return (f"{what} {self.temperature_K:g} K by {self.step_ps:g} ps: cost {self.cost:.4g}, "
+                f"factor -> {self.factor_after:.4g}, gain/cost {self.gain_per_cost:.3g}")
+
+
+@dataclass
+class Decision:
+    """The state of the extrapolation now and the option chosen (None: nothing possible)."""
+
+    target_K: float
+    D_target: float           # fitted D at target_K, cm^2/s
+    ln_var: float             # var(ln D(target)) from the runs' intervals
+    factor: float             # exp(1.96 sqrt(ln_var)): "within a factor f either way"
+    choice: Option | None
+    options: list[Option]     # every option, best first
+    ignored: list[Any] = field(default_factory=list)   # keys (or T) of runs left out
+    fit: ArrheniusFit | None = None
+
+    def describe(self) -> str:
+        lines = [f"D({self.target_K:g} K) = {self.D_target:.3g} cm^2/s within a factor "
+                 f"{self.factor:.4g}"]
+        lines += [("* " if o is self.choice else "  ") + o.describe() for o in self.options]
+        if self.ignored:
+            lines.append(f"  left out (no positive D or interval): {self.ignored}")
+        return "\n".join(lines)
+
+
+def interval_factor(ln_var: float) -> float:
+    """``exp(1.96 sd)``: the 95 % interval is [value / f, value * f]."""
+    return float(np.exp(Z95 * np.sqrt(ln_var)))
+
+
+def ln_var_at(temperatures_K: Sequence[float], ln_vars: Sequence[float], target_K: float) -> float:
+    """Variance of the weighted least-squares fitted ln D at ``target_K``.
+
+    The fit of ``ln D = a + b / T`` with weights ``1 / ln_vars`` has parameter covariance
+    ``(X^T W X)^-1``; the prediction at ``x0 = (1, 1 / target_K)`` has variance
+    ``x0 (X^T W X)^-1 x0``. This is :func:`fit_arrhenius`'s extrapolation error (without
+    its inflation by excess scatter), and it does not depend on the D values, so
+    hypothetical designs are priced without data. The abscissa is ``1000 / T`` to keep the
+    2 x 2 matrix well conditioned (a linear change of variable leaves the prediction as is).
+    """
+    x = 1000.0 / np.asarray(temperatures_K, float)
+    w = 1.0 / np.asarray(ln_vars, float)
+    info = np.array([[w.sum(), (w * x).sum()], [(w * x).sum(), (w * x * x).sum()]])
+    x0 = np.array([1.0, 1000.0 / target_K])
+    return float(x0 @ np.linalg.solve(info, x0))
+
+
+def next_step(runs: Sequence[TemperatureRun], *, step_ps: float, target_K: float = 300.0,
+              candidates_K: Sequence[float] = (), discard_ps: float = 0.0,
+              budget_left: float | None = None) -> Decision:
+    """The option with the largest expected reduction of ``var(ln D(target_K))`` per cost.
+
+    Parameters
+    ----------
+    runs : sequence of TemperatureRun
+        Runs at >= 2 distinct temperatures (several runs at one temperature are allowed).
+        Runs without a positive D and interval are left out (``Decision.ignored``).
+    step_ps : float
+        Analysed ps an option adds: an extension of a run, or the length of a new run.
+    target_K : float
+        Temperature of the extrapolation (300 K).
+    candidates_K : sequence of float
+        Temperatures where a new run may start (e.g. the preset's range); those of
+        existing runs are skipped (extending is the same at a lower cost).
+    discard_ps : float
+        Equilibration a new run spends before its analysed time (costed, not analysed).
+    budget_left : float, optional
+        Options are shortened to what it pays for (a new run needs at least its discard).
+
+    Returns
+    -------
+    Decision
+
+    Raises
+    ------
+    ionmd.errors.AnalysisError
+        Fewer than 2 distinct temperatures with a usable D.
+    ValueError
+        A non-positive step or cost per ps.
+    """
+    if not step_ps > 0 or discard_ps < 0:
+        raise ValueError(f"step_ps must be > 0 and discard_ps >= 0, got {step_ps}, {discard_ps}")
+    runs = list(runs)
+    bad_cost = [r.temperature_K for r in runs if not r.cost_per_ps > 0]
+    if bad_cost:
+        raise ValueError(f"cost_per_ps must be > 0 (runs at {bad_cost} K)")
+    used = [i for i, r in enumerate(runs) if r.usable]
+    ignored = [runs[i].key if runs[i].key is not None else runs[i].temperature_K
+               for i in range(len(runs)) if i not in used]
+    T = np.array([runs[i].temperature_K for i in used])
+    var = np.array([runs[i].ln_var for i in used])
+    fit = fit_arrhenius(T, np.array([runs[i].D for i in used]), np.sqrt(var),
+                        T_extrapolate=target_K, scatter_p=0.0)   # no inflation: the model's own
+    var_now = ln_var_at(T, var, target_K)
+
+    def option(action, temp, dt, cost, var_after, run=None, key=None):
+        return Option(action, float(temp), float(dt), float(cost), var_after,
+                      interval_factor(var_after), (var_now - var_after) / cost, run, key)
+
+    options = []
+    for j, i in enumerate(used):
+        r = runs[i]
+        dt = min(step_ps, r.room_ps)
+        if budget_left is not None:
+            dt = min(dt, budget_left / r.cost_per_ps)
+        if dt <= 0:
+            continue
+        v = var.copy()
+        v[j] *= r.time_ps / (r.time_ps + dt)
+        options.append(option("extend", r.temperature_K, dt, dt * r.cost_per_ps,
+                              ln_var_at(T, v, target_K), run=i, key=r.key))
+    K = median(runs[i].K for i in used)
+    cost_per_ps = median(r.cost_per_ps for r in runs)
+    for Tc in candidates_K:
+        if np.any(np.abs(T - Tc) < SAME_T_K):
+            continue
+        dt = step_ps
+        if budget_left is not None:
+            dt = min(dt, budget_left / cost_per_ps - discard_ps)
+        if dt <= 0:
+            continue
+        D_c = float(np.exp(fit.predict_ln(np.array(float(Tc)))[0]))
+        v_new = K / (D_c * dt)
+        options.append(option("new", Tc, dt, (dt + discard_ps) * cost_per_ps,
+                              ln_var_at(np.append(T, Tc), np.append(var, v_new), target_K)))
+    options.sort(key=lambda o: -o.gain_per_cost)
+    return Decision(target_K=float(target_K), D_target=fit.y_extrapolated, ln_var=var_now,
+                    factor=interval_factor(var_now), choice=options[0] if options else None,
+                    options=options, ignored=ignored, fit=fit)
+
+
+def predict_outcome(runs: Sequence[TemperatureRun], option: Option,
+                    decision: Decision) -> list[TemperatureRun]:
+    """The runs after ``option`` as the error model expects them: D unchanged (a new run:
+    the fit's D), its interval narrowed to ``var * t / (t + dt)`` (a new run: ``K / (D t)``
+    with the median K). The default ``execute`` of :func:`spend_budget`: a plan."""
+    runs = list(runs)
+    if option.action == "extend":
+        r = runs[option.run]
+        t = r.time_ps + option.step_ps
+        sd = np.sqrt(r.ln_var * r.time_ps / t)
+        runs[option.run] = replace(r, time_ps=t, D_ci95=(r.D * np.exp(-Z95 * sd), r.D * np.exp(Z95 * sd)))
+    else:
+        D = float(np.exp(decision.fit.predict_ln(np.array(option.temperature_K))[0]))
+        K = median(r.K for r in runs if r.usable)
+        sd = np.sqrt(K / (D * option.step_ps))
+        runs.append(TemperatureRun(option.temperature_K, option.step_ps, D,
+                                   (D * np.exp(-Z95 * sd), D * np.exp(Z95 * sd)),
+                                   cost_per_ps=median(r.cost_per_ps for r in runs),
+                                   key=f"new:{option.temperature_K:g}K"))
+    return runs
+
+
+@dataclass
+class BudgetOutcome:
+    """What :func:`spend_budget` did: the rounds' decisions, the runs at the end, why it stopped."""
+
+    runs: list[TemperatureRun]
+    decisions: list[Decision]       # one per round, the last one with the final state
+    spent: float
+    budget: float
+    stopped: str                    # "goal_met", "budget_spent", "nothing_left", "max_rounds"
+
+    @property
+    def factor(self) -> float:
+        """Interval factor at the end (from the runs' intervals)."""
+        return self.decisions[-1].factor
+
+    def describe(self) -> str:
+        lines = []
+        for n, d in enumerate(self.decisions[:-1], 1):
+            lines.append(f"round {n}: factor {d.factor:.4g}; {d.choice.describe()}")
+        lines.append(f"stopped ({self.stopped}) at factor {self.factor:.4g}, spent "
+                     f"{self.spent:.4g} of {self.budget:.4g}")
+        return "\n".join(lines)
+
+
+def spend_budget(runs: Sequence[TemperatureRun], *, budget: float, step_ps: float,
+                 goal_factor: float | None = None, target_K: float = 300.0,
+                 candidates_K: Sequence[float] = (), discard_ps: float = 0.0,
+                 execute: Callable[[list[TemperatureRun], Option, Decision], Sequence[TemperatureRun]]
+                 = predict_outcome, max_rounds: int = 10_000) -> BudgetOutcome:
+    """Apply :func:`next_step` round after round until the goal or the budget is reached.
+
+    Parameters
+    ----------
+    runs : sequence of TemperatureRun
+        The runs so far (their cost is not counted in ``budget``).
+    budget : float
+        Cost units to spend from now on; the last step is shortened to what is left.
+    goal_factor : float, optional
+        Stop once sigma(target_K) is known within this factor either way (e.g. 1.5).
+    execute : callable
+        ``execute(runs, option, decision) -> runs``: carries out the chosen option and
+        returns every run as it stands afterwards (analysed again). The default,
+        :func:`predict_outcome`, applies the error model instead: the result is a plan.
+    step_ps, target_K, candidates_K, discard_ps
+        As :func:`next_step`.
+
+    Returns
+    -------
+    BudgetOutcome
+        ``stopped`` is ``"goal_met"`` (the factor from the runs' intervals is at most
+        ``goal_factor``), ``"budget_spent"``, or ``"nothing_left"`` (every run at its
+        ``max_time_ps`` and no candidate temperature left); ``"max_rounds"`` if
+        ``max_rounds`` rounds did not get there.
+    """
+    runs, decisions, spent = list(runs), [], 0.0
+    kw = dict(step_ps=step_ps, target_K=target_K, candidates_K=candidates_K, discard_ps=discard_ps)
+    for _ in range(max_rounds):
+        left = budget - spent
+        d = next_step(runs, budget_left=max(left, 0.0), **kw)
+        decisions.append(d)
+        if goal_factor is not None and d.factor <= goal_factor:
+            stopped = "goal_met"
+            break
+        if left <= 1e-9 * max(budget, 1.0):
+            stopped = "budget_spent"
+            break
+        if d.choice is None:
+            stopped = "nothing_left"
+            break
+        runs = list(execute(runs, d.choice, d))
+        spent += d.choice.cost
+    else:
+        stopped = "max_rounds"
+    return BudgetOutcome(runs, decisions, spent, float(budget), stopped)
+
+
+def cost_per_ps_from_logs(run_dir: str | Path, *, timestep_fs: float, units: float = 1.0) -> float | None:
+    """Cost units per simulated ps of a run, from the ``Loop time`` lines of its logs.
+
+    ``units * hours / ps``: total loop seconds over total steps of every finished
+    ``run`` (of at least one step) in ``<run_dir>/log.*.lammps``, times the steps per ps. ``units`` is what one
+    run occupies in the caller's cost unit: ranks x threads for core-hours, GPUs for
+    GPU-hours. None when no log has a finished run (a new run: use its neighbours').
+    """
+    seconds = steps = 0
+    for log in sorted(Path(run_dir).glob("log.*.lammps")):
+        for t, _, s, _ in loop_times(log.read_text(errors="replace")):
+            if s > 0:                       # setup-only 'run 0' lines are no ps of dynamics
+                seconds, steps = seconds + t, steps + s
+    if steps == 0:
+        return None
+    return units * seconds / steps * (1000.0 / timestep_fs) / 3600.0
+
+
+__all__ = ["BudgetOutcome", "Decision", "Option", "TemperatureRun",
+           "cost_per_ps_from_logs", "interval_factor", "ln_var_at", "next_step",
+           "predict_outcome", "spend_budget"]
