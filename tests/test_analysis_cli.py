@@ -202,3 +202,117 @@ def test_runs_whose_folders_share_a_name_keep_their_own_results(tmp_path, capsys
     assert main(["analyze", runs[1], "-o", str(tmp_path / "one"), *POINT_IONS]) == 1
     assert "holds the analysis of" in capsys.readouterr().err
     assert (tmp_path / "one" / "r0" / "results.json").read_text() == before
+
+
+def test_analyze_reports_what_decided_each_run_and_sigma(tmp_path, capsys):
+    """Per run: the final D interval, D_rel_ci, hops (hops_per_ion x n_ions) and why the run
+    stopped (a stopping rule's reason and checks from status.json, "planned" for a completed
+    run without one, unknown without status.json); per structure: sigma(300 K) with the runs
+    that fed its fit and the failed run left out."""
+    runs = {T: tmp_path / f"T{T}" for T in (600, 800, 1000)}
+    for T, run in runs.items():
+        _run_dir(run, T, seed=T)
+    failed = tmp_path / "T1000b"
+    _run_dir(failed, 1000, seed=5)
+    with open(failed / "log.lammps", "a") as fh:
+        fh.write("ERROR: Lost atoms: original 24 current 23 (src/thermo.cpp:493)\n")
+    checks = [{"step": 10000, "time_ps": 20.0, "values": {"D_rel_ci": 0.41, "hops": 7.0}, "met": False},
+              {"step": 15000, "time_ps": 30.0, "values": {"D_rel_ci": 0.15, "hops": 12.0}, "met": True}]
+    (runs[600] / "status.json").write_text(json.dumps({
+        "state": "completed", "step": 15000, "planned_steps": 1000000,
+        "stopping": {"until": "D_rel_ci<=0.2,hops>=10", "check_every_ps": 10.0,
+                     "max_time_ps": 2000.0},
+        "checks": checks, "stop_reason": "converged"}))
+    (runs[800] / "status.json").write_text(json.dumps(
+        {"state": "completed", "step": 15000, "planned_steps": 15000}))
+    out = tmp_path / "out"
+    order = [runs[600], runs[800], runs[1000], failed]
+    assert main(["analyze", *map(str, order), "-o", str(out), "--mcmc-samples", "50",
+                 *POINT_IONS]) == 0
+    printed = capsys.readouterr().out
+    print(printed)
+    summary = json.loads((out / "summary.json").read_text())
+    records = {}
+    for run in order:
+        res = json.loads((out / run.name / "results.json").read_text())
+        rec = res["run_record"]
+        records[run] = rec
+        assert rec["run"] == str(run) and rec["temperature_K"] == res["temperature_K"]
+        if run == failed:
+            assert rec["failed"] and rec["failure_modes"] == ["lost_atoms"] and rec["mobile"] == []
+            continue
+        d = next(x for x in res["diffusion"] if x["direction"] == "xyz")
+        (m,) = rec["mobile"]
+        lo, hi = d["D_ci95"]
+        assert (m["species"], m["D"], m["D_ci95"]) == ("Li", d["D"], [lo, hi])
+        assert m["D_rel_ci"] == pytest.approx((hi - lo) / (2 * d["D"]))
+        assert m["hops"] == pytest.approx(d["hops_per_ion"] * d["n_ions"])
+        assert m["n_ions"] == 16 and m["hops"] >= 16 * 1    # hops/ion >= 1 (test above)
+        assert rec["run_length_ps"] == res["run_length_ps"] and rec["flags"] == d["flags"]
+    assert summary["runs"] == [records[r] for r in order]
+    assert records[runs[600]]["stop_reason"] == "converged"
+    assert records[runs[600]]["n_checks"] == 2 and records[runs[600]]["last_check"] == checks[-1]
+    assert records[runs[600]]["stopping"]["until"] == "D_rel_ci<=0.2,hops>=10"
+    assert (records[runs[800]]["stop_reason"], records[runs[800]]["n_checks"]) == ("planned", None)
+    assert records[runs[1000]]["stop_reason"] is None             # no status.json
+    # the fits name their runs: the three that gave a point; the failed one is left out
+    fed = [str(runs[T]) for T in (600, 800, 1000)]
+    left = [{"run": str(failed), "reason": "failed: lost_atoms"}]
+    for key in ("D_Li", "sigma_T"):
+        fit = summary["arrhenius"]["synthetic"][key]
+        assert fit["runs"] == fed and fit["left_out"] == left
+        assert [q["runs"] for q in fit["points"]] == [[r] for r in fed]
+    s = summary["structures"]["synthetic"]
+    sig = summary["arrhenius"]["synthetic"]["sigma_T"]
+    assert s["sigma_300K_mS_cm"] == sig["sigma_extrapolated_mS_cm"]
+    assert s["sigma_300K_ci95"] == sig["sigma_extrapolated_ci95"]
+    assert s["runs"] == fed and s["left_out"] == left
+    # printed: a table row per run, then sigma(300 K) with its runs
+    lines = printed.splitlines()
+    head = next(i for i, line in enumerate(lines) if line.startswith("run ") and "D_rel_ci" in line)
+    rows = {line.split()[0]: line for line in lines[head + 1:head + 5]}
+    assert set(rows) == {"T600", "T800", "T1000", "T1000b"}
+    assert rows["T600"].endswith("converged (2 checks)") and rows["T800"].endswith("planned")
+    assert "FAILED (lost_atoms)" in rows["T1000b"]
+    m = records[runs[800]]["mobile"][0]
+    assert f"{m['D_rel_ci']:.2f}" in rows["T800"].split() and f"{m['hops']:.0f}" in rows["T800"].split()
+    lo, hi = s["sigma_300K_ci95"]
+    assert f"sigma(300 K) = {s['sigma_300K_mS_cm']:.3g} mS/cm [{lo:.3g}, {hi:.3g}]" in printed
+    assert "from 3 run(s): T600, T800, T1000" in printed
+    assert "left out: T1000b (failed: lost_atoms)" in printed
+
+
+def test_structure_without_sigma_fit_says_why_and_names_its_runs(tmp_path):
+    from ionmd.analysis.report import analyze_runs
+    from ionmd.analysis.run_records import sigma_lines
+
+    def run(name, T, sigma=True, failed=False):
+        D = 1e-3 * np.exp(-EA / (KB * T))
+        r = {"run": f"/runs/{name}", "structure": "s", "temperature_K": T, "replica": 0,
+             "failure": {"failed": failed, "modes": ["melting"] if failed else []},
+             "diffusion": [] if failed else [
+                 {"species": "Li", "direction": "xyz", "D": D, "D_ci95": [0.8 * D, 1.25 * D],
+                  "flags": [], "hops_per_ion": 2.5, "n_ions": 8}]}
+        if sigma and not failed:
+            r["conductivity"] = {"sigma": 1e5 * D / T, "sigma_ci95": [0.8e5 * D / T, 1.25e5 * D / T]}
+        return r
+
+    results = [run("a", 600.0), run("b", 800.0, sigma=False), run("c", 1000.0, failed=True)]
+    summary = analyze_runs(results, {}, tmp_path)
+    assert [r["mobile"][0]["hops"] for r in summary["runs"][:2]] == [20.0, 20.0]
+    s = summary["structures"]["s"]
+    assert s["sigma_300K_mS_cm"] is None and s["runs"] == []
+    assert s["note"] == "sigma at one temperature only (600 K): no Arrhenius fit"
+    assert s["left_out"] == [
+        {"run": "/runs/a", "reason": "no Arrhenius fit"},
+        {"run": "/runs/b", "reason": "no conductivity (charges of the mobile species unknown)"},
+        {"run": "/runs/c", "reason": "failed: melting"}]
+    # D has two temperatures: its fit names both runs, and the failed one as left out
+    fit = summary["arrhenius"]["s"]["D_Li"]
+    assert fit["runs"] == ["/runs/a", "/runs/b"]
+    assert fit["left_out"] == [{"run": "/runs/c", "reason": "failed: melting"}]
+    lines = sigma_lines("s", s, summary["runs"])
+    assert lines[0] == "s sigma: no sigma(300 K): sigma at one temperature only (600 K): no Arrhenius fit"
+    assert " ".join(line.strip() for line in lines[1:]) == (
+        "left out: 600K r0 (no Arrhenius fit); 800K r0 (no conductivity (charges of the mobile "
+        "species unknown)); 1000K r0 (failed: melting)")

@@ -5,6 +5,7 @@ known diffusion coefficient (Brownian motion with an Arrhenius D(T))."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -201,8 +202,22 @@ def test_collect_aggregates_replicas_and_fits_arrhenius(folder, capsys):
     rows[i] = f"{6000:10d} 1000.0 {1.7 * 12.0 ** 3:.3f}"    # |V/V0 - 1| = 0.7 in the log
     log.write_text("\n".join(rows) + "\n")
 
+    # one run ended by a stopping rule: its status.json says why and after which checks
+    ruled = next(r for r in runs if (r.temperature, r.replica) == (600.0, 1))
+    checks = [{"step": 10000, "time_ps": 20.0, "values": {"D_rel_ci": 0.3, "hops": 9.0},
+               "met": False},
+              {"step": 15000, "time_ps": 30.0, "values": {"D_rel_ci": 0.18, "hops": 14.0},
+               "met": True}]
+    ruled.rundir.set_status("completed", step=15000, pieces=1, resumable=False,
+                            stopping={"until": "D_rel_ci<=0.2,hops>=10", "check_every_ps": 10.0,
+                                      "max_time_ps": 2000.0},
+                            checks=checks, stop_reason="converged")
+
     assert main(["sweep", "collect", str(path), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
     doc = json.loads((folder / "runs" / "collect" / "results.json").read_text())
+    print(printed)
+    _check_what_decided(doc, runs, halted, ruled, checks, printed)
     rows = {r["temperature_K"]: r for r in doc["rows"]}
     assert [rows[T]["replicas_done"] for T in (600, 800, 1000)] == [2, 1, 2]
     assert rows[800]["incomplete"] == 1
@@ -238,6 +253,66 @@ def test_collect_aggregates_replicas_and_fits_arrhenius(folder, capsys):
     assert csv_text[0].startswith("structure,model,protocol,temperature_K")
     assert "D_Li_cm2_s" in csv_text[0] and "sigma_300K_mS_cm" in csv_text[0]
     assert len(csv_text) == 4
+
+
+def _check_what_decided(doc, runs, halted, ruled, checks, printed):
+    """collect's record of each run (results.json "runs", runs.csv) against the run's own
+    analysis, and the runs behind sigma(300 K)."""
+    import csv
+
+    by_path = {r["run"]: r for r in doc["runs"]}
+    assert sorted(by_path) == sorted(str(r.path) for r in runs)
+    pending = next(r for r in runs if (r.temperature, r.replica) == (800.0, 1))
+    fed = []
+    for run in runs:
+        rec = by_path[str(run.path)]
+        assert (rec["temperature_K"], rec["replica"], rec["model"]) == (run.temperature,
+                                                                         run.replica, "morse")
+        if run in (pending, halted):
+            assert rec["mobile"] == [] and rec["run_length_ps"] is None
+            continue
+        fed.append(str(run.path))
+        res = json.loads((run.path / "analysis" / "results.json").read_text())
+        d = res["diffusion"][0]
+        (m,) = rec["mobile"]
+        lo, hi = d["D_ci95"]
+        assert (m["D"], m["D_ci95"]) == (d["D"], [lo, hi])
+        assert m["D_rel_ci"] == pytest.approx((hi - lo) / (2 * d["D"]))
+        assert m["hops"] == pytest.approx(d["hops_per_ion"] * d["n_ions"])
+        assert rec["run_length_ps"] == res["run_length_ps"]
+        assert rec["stop_reason"] == ("converged" if run is ruled else "planned")
+    assert by_path[str(ruled.path)]["n_checks"] == 2
+    assert by_path[str(ruled.path)]["last_check"] == checks[-1]
+    assert by_path[str(halted.path)]["failed"] and by_path[str(halted.path)]["stop_reason"] == "failed"
+    assert by_path[str(pending.path)]["class"] == "pending"
+    # the fits and sigma(300 K) name the runs with a point, and why the others are not in
+    left = {str(halted.path): "failed: volume_change", str(pending.path): "not analysed: pending"}
+    for key in ("D_Li", "sigma_T"):
+        fit = doc["arrhenius"]["fcc/morse"][key]
+        assert sorted(fit["runs"]) == sorted(fed)
+        assert {x["run"]: x["reason"] for x in fit["left_out"]} == left
+    s = doc["structures"]["fcc/morse"]
+    assert s["sigma_300K_mS_cm"] == doc["arrhenius"]["fcc/morse"]["sigma_T"]["extrapolated"]
+    assert sorted(s["runs"]) == sorted(fed) and len(s["left_out"]) == 2
+    with open(doc_dir(doc) / "runs.csv") as fh:
+        table = {r["run"]: r for r in csv.DictReader(fh)}
+    assert sorted(table) == sorted(by_path)
+    row = table[str(ruled.path)]
+    m = by_path[str(ruled.path)]["mobile"][0]
+    assert float(row["hops_Li"]) == pytest.approx(m["hops"])
+    assert float(row["D_rel_ci_Li"]) == pytest.approx(m["D_rel_ci"])
+    assert (row["stop_reason"], row["n_checks"], row["until"]) == ("converged", "2",
+                                                                   "D_rel_ci<=0.2,hops>=10")
+    assert float(row["last_check_D_rel_ci"]) == 0.18
+    lo, hi = s["sigma_300K_ci95"]
+    assert "fcc/morse sigma: Ea = " in printed
+    assert f"sigma(300 K) = {s['sigma_300K_mS_cm']:.3g} mS/cm [{lo:.3g}, {hi:.3g}]" in printed
+    assert "from 4 run(s): 600K r0, 600K r1, 800K r0, 1000K r0" in printed
+    assert "left out: 800K r1 (not analysed: pending); 1000K r1 (failed: volume_change)" in printed
+
+
+def doc_dir(doc):
+    return Path(doc["campaign"]).parent / "runs" / "collect"
 
 
 def test_collect_reads_runs_from_their_directories(folder):

@@ -5,6 +5,10 @@ Replicas are combined in log space: each replica's D (or sigma) has a standard e
 ``ln D`` from its 95 % interval; the combined value is their inverse-variance weighted
 mean, its error inflated by the replicas' scatter when that exceeds the intervals
 (``sqrt`` of the reduced chi-square, as in the Particle Data Group's scale factor).
+
+Each fit names its runs: ``runs`` (those whose points fed it, also per point) and, from
+:func:`fit_series`, ``left_out`` (the others, each with why: failed, analysis error, no
+conductivity, not analysed, ...).
 """
 
 from __future__ import annotations
@@ -21,10 +25,21 @@ SIGMA_SERIES = {"conductivity": "sigma_T", "conductivity_collective": "sigma_col
 """Per-run result key -> Arrhenius series of that conductivity times T."""
 
 
+def usable(value: float, interval: Sequence[float]) -> bool:
+    """Whether a value with its 95 % interval can enter a fit (in log space: both positive)."""
+    return value > 0 and interval[1] > 0
+
+
+def run_label(run: dict) -> str:
+    """A run's name in the lists of runs behind a fit: its directory (``"run"``), else its
+    temperature."""
+    return str(run.get("run") or f"{run['temperature_K']:g} K")
+
+
 def combine_replicas(values: Sequence[float], intervals: Sequence[tuple[float, float]]) -> dict | None:
     """``{"value", "ln_err", "ci95", "replicas"}`` of replicas' values with 95 % intervals
     (see the module docstring); None when none is positive."""
-    pairs = [(v, iv) for v, iv in zip(values, intervals) if v > 0 and iv[1] > 0]
+    pairs = [(v, iv) for v, iv in zip(values, intervals) if usable(v, iv)]
     if not pairs:
         return None
     ln = np.log([v for v, _ in pairs])
@@ -42,13 +57,15 @@ def combine_replicas(values: Sequence[float], intervals: Sequence[tuple[float, f
 
 @dataclass
 class Point:
-    """One run's value of a series at its temperature (``flags``: not yet diffusive)."""
+    """One run's value of a series at its temperature (``flags``: not yet diffusive;
+    ``run``: :func:`run_label` of the run it comes from)."""
 
     temperature_K: float
     value: float
     ci95: tuple[float, float]
     flags: list[str] = field(default_factory=list)
     complete: bool = True
+    run: str = ""
 
 
 def series_points(runs: Sequence[dict]) -> dict[str, list[Point]]:
@@ -58,17 +75,18 @@ def series_points(runs: Sequence[dict]) -> dict[str, list[Point]]:
     for r in runs:
         if not r.get("diffusion"):
             continue
-        T, complete = r["temperature_K"], r.get("complete") is not False
+        T, complete, label = r["temperature_K"], r.get("complete") is not False, run_label(r)
         xyz = [d for d in r["diffusion"] if d["direction"] == "xyz"]
         for d in xyz:
             series.setdefault(f"D_{d['species']}", []).append(
-                Point(T, d["D"], tuple(d["D_ci95"]), list(d["flags"]), complete))
+                Point(T, d["D"], tuple(d["D_ci95"]), list(d["flags"]), complete, label))
         flags = sorted({f for d in xyz for f in d["flags"]})
         for key, name in SIGMA_SERIES.items():
             if key in r:
                 c = r[key]
                 series.setdefault(name, []).append(
-                    Point(T, c["sigma"] * T, tuple(v * T for v in c["sigma_ci95"]), flags, complete))
+                    Point(T, c["sigma"] * T, tuple(v * T for v in c["sigma_ci95"]), flags,
+                          complete, label))
     return series
 
 
@@ -80,7 +98,8 @@ def arrhenius_of_points(points: Sequence[Point], *, times_T: bool, kinisi: bool 
     ``extrapolated`` and ``extrapolated_ci95`` at ``T_extrapolated`` in the series' own unit
     (for a ``times_T`` series the conductivity, not sigma T; also as
     ``sigma_extrapolated_mS_cm`` / ``sigma_extrapolated_ci95``), ``not_diffusive_T`` and
-    ``incomplete_T`` (temperatures with a flagged or unfinished run); ``{"error": ...}``
+    ``incomplete_T`` (temperatures with a flagged or unfinished run), ``runs`` (the
+    :attr:`Point.run` of every point that fed the fit, also per point); ``{"error": ...}``
     when the fit fails; None with fewer than two temperatures.
     """
     by_T: dict[float, list[Point]] = {}
@@ -99,7 +118,10 @@ def arrhenius_of_points(points: Sequence[Point], *, times_T: bool, kinisi: bool 
     except AnalysisError as exc:
         return {"error": str(exc)}
     out = fit.to_dict()
-    out["points"] = [{"temperature_K": float(t), **c} for t, c in combined.items()]
+    out["points"] = [{"temperature_K": float(t), **c,
+                      "runs": [p.run for p in by_T[t] if usable(p.value, p.ci95)]}
+                     for t, c in combined.items()]
+    out["runs"] = [run for q in out["points"] for run in q["runs"]]
     scale = 1.0 / fit.T_extrapolated if times_T else 1.0
     out["extrapolated"] = fit.y_extrapolated * scale
     out["extrapolated_ci95"] = [v * scale for v in fit.y_extrapolated_ci95]
@@ -114,3 +136,54 @@ def arrhenius_of_points(points: Sequence[Point], *, times_T: bool, kinisi: bool 
         out["kinisi"] = kinisi_arrhenius(T, y, (hi - lo) / (2 * 1.96), n_samples=n_samples,
                                          seed=seed)
     return out
+
+
+def why_left_out(run: dict, key: str) -> str | None:
+    """Why a run's results (``analyze_run``'s dict, or a run that was not analysed) give
+    no usable point to series ``key``; None when they give one."""
+    failure = run.get("failure") or {}
+    if failure.get("failed"):
+        return f"failed: {', '.join(failure.get('modes', [])) or 'see its failure report'}"
+    if run.get("analysis_error"):
+        return f"analysis error: {run['analysis_error']}"
+    if not run.get("diffusion"):
+        if "failure" in run:
+            return "failure check only (no transport analysis)"
+        return f"not analysed: {run['class']}" if run.get("class") else "not analysed"
+    if key.startswith("D_"):
+        d = next((d for d in run["diffusion"]
+                  if d["direction"] == "xyz" and d["species"] == key[2:]), None)
+        if d is None:
+            return f"no xyz D of {key[2:]}"
+        value, interval = d["D"], d["D_ci95"]
+    else:
+        source = next((k for k, name in SIGMA_SERIES.items() if name == key), None)
+        if source not in run:
+            return ("no conductivity (charges of the mobile species unknown)"
+                    if source == "conductivity" else f"no {key}")
+        value, interval = run[source]["sigma"], run[source]["sigma_ci95"]
+    if not usable(value, interval):
+        return f"value or interval not positive ({value:.3g} [{interval[0]:.3g}, {interval[1]:.3g}])"
+    return None
+
+
+def left_out(runs: Sequence[dict], key: str, fed: Sequence[str],
+             otherwise: str = "no fit") -> list[dict]:
+    """``[{"run", "reason"}]`` for each run not in ``fed`` (labels, :func:`run_label`):
+    :func:`why_left_out`, or ``otherwise`` for a run with a usable point (its series had
+    no fit)."""
+    fed = set(fed)
+    return [{"run": run_label(r), "reason": why_left_out(r, key) or otherwise}
+            for r in runs if run_label(r) not in fed]
+
+
+def fit_series(runs: Sequence[dict], key: str, *, kinisi: bool = False, n_samples: int = 400,
+               seed: int = 0) -> dict | None:
+    """:func:`arrhenius_of_points` of series ``key`` of runs' results (per-run dicts with
+    ``temperature_K``; runs without results are welcome: they are listed as left out),
+    plus ``left_out`` (:func:`left_out`) when the fit succeeded."""
+    entry = arrhenius_of_points(series_points(runs).get(key, []), times_T=key.startswith("sigma"),
+                                kinisi=kinisi, n_samples=n_samples, seed=seed)
+    if entry is not None and "error" not in entry:
+        entry["left_out"] = left_out(runs, key, entry["runs"])
+    return entry

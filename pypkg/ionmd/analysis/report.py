@@ -14,13 +14,14 @@ from typing import Sequence
 
 import numpy as np
 
-from ionmd.analysis.aggregate import arrhenius_of_points, series_points
+from ionmd.analysis.aggregate import fit_series, series_points
 from ionmd.analysis.arrhenius import ArrheniusFit
 from ionmd.analysis.conductivity import collective_conductivity, conductivity_from_diffusion
 from ionmd.analysis.diffusion import diffusion
 from ionmd.analysis.failure import FailureReport, detect_failures, survival_curves
 from ionmd.lammps.log import parse_thermo
 from ionmd.analysis.msd import compute_msd
+from ionmd.analysis.run_records import run_record, sigma_record
 from ionmd.analysis.run_spec import RunSpec
 from ionmd.analysis.trajectory import Trajectory, continuous_unwrapped, read_frames
 from ionmd.errors import AnalysisError
@@ -70,6 +71,21 @@ def failures_of(spec: RunSpec, frames=None, **kwargs) -> FailureReport:
                            target_temperature_K=spec.temperature_K, **kwargs)
 
 
+def analyze_failures(spec: RunSpec, out_dir: str | Path, **failure_options) -> dict:
+    """Only the failure post-mortem of one run directory (``ionmd analyze --failures-only``):
+    writes ``failure.json`` under ``out_dir`` and returns the run's results dict (its
+    identity, completion, ``failure`` and ``run_record``)."""
+    report = failures_of(spec, **failure_options)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "failure.json").write_text(json.dumps(report.to_dict(), indent=2))
+    results = {"run": str(spec.path), "structure": spec.structure, "replica": spec.replica,
+               "temperature_K": spec.temperature_K, **completion_of(spec),
+               "failure": report.to_dict()}
+    results["run_record"] = run_record(results, spec.run_status)
+    return results
+
+
 def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str] = ("xyz",),
                 fit_start_ps: float = 1.0, fit_end_ps: float | None = None,
                 window_ps: float = 15.0, haven_ratio: float = 1.0, collective: bool = False,
@@ -82,7 +98,9 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
     ``structure_functions``) under ``out_dir`` and returns the results dict.
     ``failure_options`` go to :func:`ionmd.analysis.failure.detect_failures` (thresholds).
     A run that is not completed (``status.json``: running, interrupted, failed) is
-    analysed as far as it got and marked: ``"complete": false`` and ``"incomplete"``."""
+    analysed as far as it got and marked: ``"complete": false`` and ``"incomplete"``.
+    ``run_record`` is the run's record (:func:`ionmd.analysis.run_records.run_record`:
+    final D interval, hops, flags, stop reason)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     frames, elements, masses = read_frames(spec.data_file, spec.trajectory, type_map=spec.type_map,
@@ -102,6 +120,7 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
     if failure.failed:
         results["diffusion"] = []
         results["note"] = "run failed: no transport properties computed"
+        results["run_record"] = run_record(results, spec.run_status)
         (out / "results.json").write_text(json.dumps(results, indent=2))
         return results
     positions = continuous_unwrapped(frames) if spec.dump_unwrapped else frames.unwrapped()
@@ -135,6 +154,7 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
     if structure_functions:
         results["files"] = write_structure_functions(traj, spec.mobile_species, out,
                                                      van_hove_lags_ps)
+    results["run_record"] = run_record(results, spec.run_status)
     (out / "results.json").write_text(json.dumps(results, indent=2))
     return results
 
@@ -254,21 +274,29 @@ def analyze_runs(results: Sequence[dict], reports: dict[str, list[FailureReport]
     writes ``summary.json``, ``arrhenius.csv`` and ``arrhenius_*.png``. Runs flagged not
     yet diffusive are included (their flags are in their results), so are runs that are
     not completed (``incomplete_T`` per fit, ``incomplete_runs``). ``kinisi_fit`` adds
-    kinisi's Bayesian Arrhenius fit (MCMC) next to the weighted least-squares one."""
+    kinisi's Bayesian Arrhenius fit (MCMC) next to the weighted least-squares one.
+
+    What decided: ``runs`` (each run's record: final D interval, hops, flags, stop
+    reason), per fit ``runs`` (those that fed it) and ``left_out`` (the others, with why),
+    and per structure ``structures[name]``: sigma(300 K), its interval and the same lists
+    (:func:`ionmd.analysis.run_records.sigma_record`)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     summary: dict = {"survival": survival_curves(reports), "arrhenius": {},
                      "incomplete_runs": [r.get("run", r.get("structure")) for r in results
-                                         if r.get("complete") is False]}
+                                         if r.get("complete") is False],
+                     "runs": [r.get("run_record") or run_record(r) for r in results],
+                     "structures": {}}
     if any(r.failed for rs in reports.values() for r in rs):
         plot_survival(summary["survival"], out / "survival.png")
     by_structure: dict[str, list[dict]] = {}
     for r in results:
         by_structure.setdefault(r["structure"], []).append(r)
     for name, runs in by_structure.items():
-        for key, points in series_points(runs).items():
-            entry = arrhenius_of_points(points, times_T=key.startswith("sigma"),
-                                        kinisi=kinisi_fit, n_samples=n_samples, seed=seed)
+        entries = {key: fit_series(runs, key, kinisi=kinisi_fit, n_samples=n_samples, seed=seed)
+                   for key in series_points(runs)}
+        summary["structures"][name] = sigma_record(runs, entries.get("sigma_T"))
+        for key, entry in entries.items():
             if entry is None or "error" in entry:
                 continue
             summary["arrhenius"].setdefault(name, {})[key] = entry

@@ -29,8 +29,10 @@ may be overridden on the ``ionmd analyze`` command line)::
 A run directory written by ``ionmd run`` also holds ``status.json``; its state (``running``,
 ``interrupted``, ``failed``, ``completed``), step and planned steps end up in
 :attr:`RunSpec.run_status`, so that results from a run that is not completed are marked as
-such (``"complete": false`` in ``results.json``). A directory without it (LAMMPS run by
-hand) is taken as it is (``"complete": null``).
+such (``"complete": false`` in ``results.json``); a run with a stopping rule also records
+there the rule, its checks and why it stopped, which the run's record in ``results.json``
+reports (:mod:`ionmd.analysis.run_records`). A directory without it (LAMMPS run by hand)
+is taken as it is (``"complete": null``).
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ from ionmd.errors import AnalysisError
 RUN_JSON = "run.json"
 STATUS_JSON = "status.json"
 SCHEMA = "ionmd-run/1"
+STATUS_KEYS = ("state", "step", "planned_steps", "reason", "stopping", "checks", "stop_reason")
+"""What analysis keeps of ``status.json``: the run's state and, for a run with a stopping
+rule, the rule (``stopping``), its ``checks`` and why the run ended (``stop_reason``)."""
 
 
 @dataclass
@@ -66,8 +71,7 @@ class RunSpec:
     dump_unwrapped: bool = False
     atom_style: str = "id type x y z"
     run_status: dict | None = None
-    """``state``, ``step``, ``planned_steps`` (and ``reason``) of ``status.json``; None
-    without one."""
+    """:data:`STATUS_KEYS` of ``status.json`` (those it has); None without one."""
 
     @property
     def complete(self) -> bool | None:
@@ -76,14 +80,15 @@ class RunSpec:
 
 
 def read_run_status(path: str | Path) -> dict | None:
-    """State, step, planned steps and reason from a run directory's ``status.json`` (None
-    without one, or when it cannot be read)."""
+    """:data:`STATUS_KEYS` from a run directory's ``status.json`` (state, step, planned
+    steps, reason; stopping rule, checks and stop reason where it has them); None without
+    one, or when it cannot be read."""
     f = Path(path) / STATUS_JSON
     try:
         status = json.loads(f.read_text())
     except (OSError, ValueError):
         return None
-    return {k: status[k] for k in ("state", "step", "planned_steps", "reason") if k in status}
+    return {k: status[k] for k in STATUS_KEYS if k in status}
 
 
 def _one(path: Path, pattern: str, what: str) -> Path:

@@ -7,7 +7,6 @@ the files do not say; every field can be given or overridden by a flag.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from ionmd.errors import IonmdError
@@ -84,7 +83,8 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> None:
     from ionmd.analysis.failure import FailureReport
     from ionmd.analysis.output_layout import claim_output, output_dirs
-    from ionmd.analysis.report import analyze_run, analyze_runs, completion_of, failures_of
+    from ionmd.analysis.report import analyze_failures, analyze_run, analyze_runs
+    from ionmd.analysis.run_records import runs_table
     from ionmd.analysis.run_spec import load_run_spec
 
     overrides = {
@@ -106,10 +106,7 @@ def run(args: argparse.Namespace) -> None:
         if args.output:       # <RUN_DIR>/analysis belongs to its run anyway
             claim_output(out, spec.path)
         if args.failures_only:
-            report = failures_of(spec, **thresholds)
-            out.mkdir(parents=True, exist_ok=True)
-            (out / "failure.json").write_text(json.dumps(report.to_dict(), indent=2))
-            res = {"structure": spec.structure, **completion_of(spec), "failure": report.to_dict()}
+            res = analyze_failures(spec, out, **thresholds)
         else:
             res = analyze_run(spec, out, directions=args.directions.split(","),
                               fit_start_ps=args.fit_start_ps, fit_end_ps=args.fit_end_ps,
@@ -126,8 +123,13 @@ def run(args: argparse.Namespace) -> None:
     summary_dir = Path(args.output) if args.output else Path(args.run_dirs[0]) / "analysis"
     summary = analyze_runs(results, reports, summary_dir, kinisi_fit=args.arrhenius_kinisi,
                            n_samples=args.mcmc_samples)
+    print()
+    print("\n".join(runs_table(summary["runs"])))
     for name, fits in summary["arrhenius"].items():
         for key, fit in fits.items():
+            if key == "sigma_T":      # with the runs behind it, below
+                _print_sigma(name, summary, fit)
+                continue
             if key.startswith("sigma"):
                 key, value, (lo, hi) = (key[:-2], fit["sigma_extrapolated_mS_cm"],
                                         fit["sigma_extrapolated_ci95"])
@@ -138,11 +140,29 @@ def run(args: argparse.Namespace) -> None:
                 flags += f"  (not yet diffusive at {fit['not_diffusive_T']} K)"
             print(f"{name} {key}: Ea = {fit['Ea_eV']:.3f} ± {fit['Ea_err_eV']:.3f} eV, "
                   f"{key}({fit['T_extrapolated']:.0f} K) = {value:.3g} [{lo:.3g}, {hi:.3g}]{flags}")
-            if "kinisi" in fit:
-                k = fit["kinisi"]
-                print(f"  kinisi (Bayesian): Ea = {k['Ea_eV']:.3f} eV "
-                      f"[{k['Ea_ci95'][0]:.3f}, {k['Ea_ci95'][1]:.3f}]")
-    print(f"summary (Arrhenius, survival) in {summary_dir}")
+            _print_kinisi(fit)
+    if not args.failures_only:
+        for name in summary["structures"]:
+            if "sigma_T" not in summary["arrhenius"].get(name, {}):
+                _print_sigma(name, summary, None)
+    print(f"summary (runs, Arrhenius, survival) in {summary_dir}")
+
+
+def _print_sigma(name: str, summary: dict, fit: dict | None) -> None:
+    """A structure's sigma(300 K), the runs that fed it and those left out."""
+    from ionmd.analysis.run_records import sigma_lines
+
+    runs = [r for r in summary["runs"] if r["structure"] == name]
+    print("\n".join(sigma_lines(name, summary["structures"][name], runs)))
+    if fit:
+        _print_kinisi(fit)
+
+
+def _print_kinisi(fit: dict) -> None:
+    if "kinisi" in fit:
+        k = fit["kinisi"]
+        print(f"  kinisi (Bayesian): Ea = {k['Ea_eV']:.3f} eV "
+              f"[{k['Ea_ci95'][0]:.3f}, {k['Ea_ci95'][1]:.3f}]")
 
 
 def _print_run(path: Path, res: dict) -> None:

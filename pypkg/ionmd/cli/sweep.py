@@ -104,6 +104,7 @@ def _cmd_status(args: argparse.Namespace) -> None:
 
 
 def _cmd_collect(args: argparse.Namespace) -> None:
+    from ionmd.analysis.run_records import sigma_lines
     from ionmd.sweep.collect import collect
 
     c = _load(args)
@@ -121,7 +122,11 @@ def _cmd_collect(args: argparse.Namespace) -> None:
             s = row["sigma"]
             parts.append(f"sigma = {s['value']:.3g} [{s['ci95'][0]:.3g}, {s['ci95'][1]:.3g}] mS/cm")
         print(" ".join(parts))
-    print(f"table: {out}/results.csv, {out}/results.json")
+    for key, srec in doc["structures"].items():
+        runs = [r for r in doc["runs"] if f"{r['structure']}/{r['model']}" == key]
+        print("\n".join(sigma_lines(key, srec, runs)))
+    print(f"tables: {out}/results.csv, {out}/runs.csv (one row per run: final D interval, "
+          f"hops, stop reason), {out}/results.json")
 
 
 def register(subparsers) -> None:

@@ -2,7 +2,11 @@
 :mod:`ionmd.analysis` and aggregate them into one table, a row per structure x model x
 temperature (CSV and JSON), with replicas combined and Arrhenius fits over temperature
 (Ea, sigma(300 K)) by :mod:`ionmd.analysis.aggregate` (as ``ionmd analyze`` does), and
-Kaplan-Meier survival curves over replicas. The runs are the campaign's run directories as
+Kaplan-Meier survival curves over replicas. What decided, as ``ionmd analyze`` reports it
+(:mod:`ionmd.analysis.run_records`): per run its final D interval, hop count, flags and
+stop reason (``runs`` in ``results.json``, ``runs.csv``), per structure x model the
+sigma(300 K) interval with the runs that fed it and those left out (``structures``; each
+Arrhenius fit has its ``runs`` and ``left_out``). The runs are the campaign's run directories as
 they are on disk (each one's temperature, replica and protocol from its own
 ``settings.json``), plus the planned runs not written yet (counted as incomplete).
 """
@@ -15,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ionmd.analysis.aggregate import arrhenius_of_points, combine_replicas, series_points
+from ionmd.analysis.aggregate import combine_replicas, fit_series
+from ionmd.analysis.run_records import run_record, sigma_record, write_runs_csv
 from ionmd.errors import AnalysisError
 from ionmd.sweep.campaign import Campaign
 from ionmd.sweep.plan import PlannedRun
@@ -168,9 +173,9 @@ def runs_to_collect(campaign: Campaign) -> list[PlannedRun]:
 
 
 def collect(campaign: Campaign, out_dir: str | Path | None = None, progress: bool = True) -> dict:
-    """Analyse and aggregate; writes ``results.csv``, ``results.json`` (and
-    ``survival.png`` when a run failed or the protocol is a ramp) under ``out_dir``
-    (default ``<output>/collect``) and returns the JSON content."""
+    """Analyse and aggregate; writes ``results.csv``, ``runs.csv`` (one row per run),
+    ``results.json`` (and ``survival.png`` when a run failed or the protocol is a ramp)
+    under ``out_dir`` (default ``<output>/collect``) and returns the JSON content."""
     from ionmd.analysis.failure import FailureReport, survival_curves
     from ionmd.analysis.report import plot_survival
 
@@ -192,19 +197,19 @@ def collect(campaign: Campaign, out_dir: str | Path | None = None, progress: boo
         rows.append({"structure": s, "model": m, "protocol": campaign.protocol.name,
                      "temperature_K": T, **_aggregate(results, len(results))})
     fits: dict[str, dict] = {}
+    structures: dict[str, dict] = {}
     reports: dict[str, list] = {}
     for s in campaign.structures:
         for mdl in campaign.models:
             mine = [r for r in rows if r["structure"] == s.name and r["model"] == mdl.name]
             key = f"{s.name}/{mdl.name}"
             species = sorted({k[2:] for r in mine for k in r if k.startswith("D_")})
-            done = [{**res, "temperature_K": run.temperature} for run, res in per_run
-                    if run.structure == s.name and run.model == mdl.name
-                    and res["class"] in ANALYSED]
-            points = series_points(done)
-            fits[key] = {f"D_{sp}": arrhenius_of_points(points.get(f"D_{sp}", []), times_T=False)
-                         for sp in species}
-            fits[key]["sigma_T"] = arrhenius_of_points(points.get("sigma_T", []), times_T=True)
+            # every run, analysed or not: those without results are listed as left out
+            group = [{**res, "temperature_K": run.temperature} for run, res in per_run
+                     if run.structure == s.name and run.model == mdl.name]
+            fits[key] = {f"D_{sp}": fit_series(group, f"D_{sp}") for sp in species}
+            fits[key]["sigma_T"] = fit_series(group, "sigma_T")
+            structures[key] = sigma_record(group, fits[key]["sigma_T"])
             for r in mine:
                 d = fits[key].get(f"D_{species[0]}") if species else None
                 sg = fits[key]["sigma_T"]
@@ -223,13 +228,23 @@ def collect(campaign: Campaign, out_dir: str | Path | None = None, progress: boo
     doc = {"campaign": str(campaign.path), "name": campaign.name,
            "protocol": campaign.protocol.name, "units": {"D": "cm^2/s", "sigma": "mS/cm",
                                                         "Ea": "eV", "time": "ps"},
-           "rows": rows, "arrhenius": fits, "survival": survival,
-           "runs": [{"run": res["run"], "class": res["class"], "structure": run.structure,
-                     "model": run.model, "temperature_K": run.temperature,
-                     "replica": run.replica, "seed": run.seed} for run, res in per_run]}
+           "rows": rows, "arrhenius": fits, "structures": structures, "survival": survival,
+           "runs": [run_entry(run, res) for run, res in per_run]}
     (out / "results.json").write_text(json.dumps(doc, indent=1))
     write_csv(rows, out / "results.csv")
+    write_runs_csv(doc["runs"], out / "runs.csv")
     return doc
+
+
+def run_entry(run: PlannedRun, res: dict) -> dict:
+    """A run of ``results.json``'s ``runs``: where it sits in the campaign (structure,
+    model, temperature, replica, seed, class), then its record
+    (:func:`ionmd.analysis.run_records.run_record`)."""
+    entry = {"run": res["run"], "class": res["class"], "structure": run.structure,
+             "model": run.model, "temperature_K": run.temperature, "replica": run.replica,
+             "seed": run.seed}
+    rec = run_record({**res, "temperature_K": run.temperature}, res.get("status") or None)
+    return {**entry, **{k: v for k, v in rec.items() if k not in entry}}
 
 
 def flat_row(row: dict) -> dict:
@@ -264,4 +279,5 @@ def write_csv(rows: list[dict], path: Path) -> None:
         w.writerows(flat)
 
 
-__all__ = ["cached_run_results", "charges_for", "collect", "flat_row", "runs_to_collect"]
+__all__ = ["cached_run_results", "charges_for", "collect", "flat_row", "run_entry",
+           "runs_to_collect"]
