@@ -34,6 +34,31 @@ class MorseEdgeModel(torch.nn.Module):
         return out[:nlocal]
 
 
+class PairMorseEdgeModel(torch.nn.Module):
+    """Morse pairs with parameters per pair of species (``d0[a][b]``, ``r0[a][b]``; species
+    in the model's element order), shifted to zero at ``rc``: e.g. a stiff anion lattice
+    with weakly bound, fast cations (a toy superionic conductor)."""
+
+    def __init__(self, d0, r0, alpha: float, rc: float):
+        super().__init__()
+        self.d0 = torch.tensor(d0, dtype=torch.float64)
+        self.r0 = torch.tensor(r0, dtype=torch.float64)
+        self.alpha, self.rc = alpha, rc
+
+    def forward(self, edge_vec: torch.Tensor, edge_index: torch.Tensor, species: torch.Tensor,
+                nlocal: int) -> torch.Tensor:
+        r = torch.linalg.norm(edge_vec, dim=1)
+        a, b = species[edge_index[0]], species[edge_index[1]]
+        d0 = self.d0.to(edge_vec.dtype)[a, b]
+        r0 = self.r0.to(edge_vec.dtype)[a, b]
+        x = torch.exp(-self.alpha * (r - r0))
+        xc = torch.exp(-self.alpha * (self.rc - r0))
+        e_edge = 0.5 * d0 * ((x * x - 2.0 * x) - (xc * xc - 2.0 * xc))
+        out = torch.zeros(species.shape[0], dtype=edge_vec.dtype, device=edge_vec.device)
+        out = out.index_add(0, edge_index[0], e_edge)
+        return out[:nlocal]
+
+
 class NonFiniteModel(torch.nn.Module):
     """Finite until an edge gets shorter than `r_bad`, then NaN (a model that 'explodes')."""
 

@@ -35,3 +35,33 @@ def short(name: str, **overrides):
                 long_below_K=None)
     base.update(overrides)
     return get_protocol(name, **base)
+
+
+# a toy superionic conductor: Li bound weakly (Morse, 0.02 eV) in a rock-salt LiCl whose Cl
+# lattice is frozen by the input template (fix setforce), so that Li diffuses fast while
+# the framework cannot melt; elements in model order Li, Cl
+SUPERIONIC = dict(d0=[[0.01, 0.02], [0.02, 0.5]], r0=[[3.6, 2.6], [2.6, 3.6]], alpha=1.5,
+                  rc=6.0)
+
+
+def superionic_model(path: Path) -> Path:
+    from contract_models import PairMorseEdgeModel
+
+    return save_contract_model(PairMorseEdgeModel(**SUPERIONIC), path, cutoff=SUPERIONIC["rc"],
+                               elements=ELEMENTS)
+
+
+def rocksalt_cell(a: float = 5.1, reps: int = 2) -> Atoms:
+    """Rock-salt LiCl (Li on the octahedral sites of the Cl fcc lattice)."""
+    return bulk("LiCl", "rocksalt", a=a, cubic=True) * (reps, reps, reps)
+
+
+def frozen_framework_template(path: Path) -> Path:
+    """The md template with the Cl atoms (type 2) held still: a user template."""
+    from ionmd.protocols.execute import INPUTS
+
+    text = (INPUTS / "md.lmp").read_text().replace(
+        "$ensemble", "$ensemble\ngroup           cl type 2\nvelocity        cl set 0 0 0\n"
+                     "fix             freeze cl setforce 0.0 0.0 0.0")
+    path.write_text(text)
+    return path

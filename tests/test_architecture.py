@@ -13,9 +13,10 @@ LAYERS = {
     "errors": 0,
     "ionmd": 1, "_plugin": 1, "_lazy": 1, "host_memory": 1,
     "structures": 2, "lammps": 2, "export": 2,
-    "protocols": 3, "analysis": 3, "screen": 3, "bench": 3,
-    "sweep": 4,
-    "cli": 5,
+    "analysis": 3, "screen": 3, "bench": 3,
+    "protocols": 4,
+    "sweep": 5,
+    "cli": 6,
 }
 
 

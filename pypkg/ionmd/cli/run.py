@@ -23,8 +23,21 @@ def _cmd_run(args: argparse.Namespace) -> None:
         overrides[key.strip()] = value.strip()
     if args.temps:
         overrides["temperatures"] = parse_temperatures(args.temps)
-    if args.time:
-        overrides["duration_ps"] = parse_time_ps(args.time)
+    if args.time and args.max_time:
+        raise IonmdError("give --time (a fixed length) or --max-time (the most a run with "
+                         "--until may last), not both")
+    if args.time or args.max_time:
+        overrides["duration_ps"] = parse_time_ps(args.time or args.max_time)
+    if args.max_time and not (args.until or "until" in overrides):
+        raise IonmdError("--max-time bounds a run with a stopping rule: add --until, e.g. "
+                         "--until 'D_rel_ci<=0.2,hops>=10', or give a fixed length with --time")
+    if args.until:
+        overrides["until"] = args.until
+    if args.check_every:
+        if not (args.until or "until" in overrides):
+            raise IonmdError("--check-every sets how often a stopping rule is checked: add "
+                             "--until, e.g. --until 'D_rel_ci<=0.2,hops>=10'")
+        overrides["check_every_ps"] = parse_time_ps(args.check_every)
     if args.replicas is not None:
         overrides["replicas"] = args.replicas
     if args.supercell:
@@ -83,10 +96,16 @@ def _exit_status(statuses: list[dict]) -> int:
 
 
 def _print_table(rows) -> None:
+    from ionmd.protocols.stopping import describe_checks
+
     print(f"{'state':<11} {'step':>9} {'planned':>9}  run directory / reason")
     for path, st in rows:
+        notes = [st["reason"]] if st.get("reason") else []
+        checks = describe_checks(st)
+        if checks:
+            notes.append(checks)
         print(f"{st.get('state', '?'):<11} {st.get('step', 0):>9} {st.get('planned_steps', ''):>9}  "
-              f"{path}" + (f"\n{'':<32}{st['reason']}" if st.get("reason") else ""))
+              f"{path}" + "".join(f"\n{'':<32}{n}" for n in notes))
 
 
 CAMPAIGN_SUFFIXES = (".toml", ".yaml", ".yml")
@@ -137,6 +156,13 @@ def register(subparsers) -> None:
     p.add_argument("--model", required=True, help="ionmd model file (from `ionmd export`)")
     p.add_argument("--temps", help="temperatures, K: 500:900:100 (inclusive) or 500,700,900")
     p.add_argument("--time", help="duration per run: 110ps, 1ns, 500fs")
+    p.add_argument("--until", metavar="RULE",
+                   help="stopping rule: run in pieces until every criterion holds, e.g. "
+                        "'D_rel_ci<=0.2,hops>=10' (quantities: D_rel_ci, hops, hops_per_ion, "
+                        "msd_exponent, time_ps; see docs/convergence.md)")
+    p.add_argument("--max-time", help="with --until: the most a run may last (default: the "
+                                      "protocol's duration), e.g. 2ns")
+    p.add_argument("--check-every", help="with --until: time between checks (default 20ps)")
     p.add_argument("--np", type=positive_int, default=1, help="MPI ranks (mpirun -np N lmp)")
     p.add_argument("--runner", choices=["subprocess", "module"], default="subprocess",
                    help="run LAMMPS as `lmp`/`mpirun -np N lmp` subprocesses (default) or "

@@ -34,6 +34,7 @@ from ionmd.lammps.module_runner import ModuleRun, check_module_runner
 from ionmd.lammps.process import find_lammps, process_alive, process_group_alive
 from ionmd.lammps.restart import restart_complete
 from ionmd.protocols.rundir import DATA, NO_SPACE, RunDir
+from ionmd.protocols.stopping import after_segment
 
 
 def _inputs_dir() -> Path:
@@ -106,7 +107,7 @@ def render_md(rd: RunDir, k: int, restart: Path | None) -> str:
                 thermo_every=p.thermo_every, dump_every=p.dump_every,
                 trajectory=rd.piece(k)["trajectory"].name,
                 dump_modify="dump_modify     traj unwrap yes" if p.ensemble == "nvt" else "",
-                restart_every=p.restart_every, steps=rd.planned_steps, data=DATA,
+                restart_every=p.restart_every, steps=rd.target_step, data=DATA,
                 temperature=T0, pressure=P0, seed=p.seed + rd.replica)
     try:
         return string.Template(template_path(rd).read_text()).substitute(subs)
@@ -118,14 +119,20 @@ def render_md(rd: RunDir, k: int, restart: Path | None) -> str:
 # ---- DCD pieces --------------------------------------------------------------------------
 def repair_pieces(rd: RunDir, n_pieces: int) -> list[int]:
     """Cut every piece back to the first step of the next one and drop pieces without a
-    whole frame; returns the piece indices that hold frames, in order."""
-    kept = []
+    whole frame, or with none after the previous piece's last (a piece killed before its
+    first new frame holds only the seam frame it repeats); returns the piece indices that
+    add frames, in order."""
+    kept, last = [], None
     for k in range(n_pieces):
         traj = rd.piece(k)["trajectory"]
         nxt = next((dcd_first_step(rd.piece(j)["trajectory"]) for j in range(k + 1, n_pieces)
                     if dcd_first_step(rd.piece(j)["trajectory"]) is not None), None)
         if truncate_dcd(traj, nxt) > 0:
+            end = dcd_last_step(traj)
+            if last is not None and end <= last:
+                continue
             kept.append(k)
+            last = end
     return kept
 
 
@@ -418,7 +425,7 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
         # LAMMPS checks the atom count when it writes thermo output: the atoms went missing
         # after the last thermo row and by the next output (the halt step, when fix halt
         # fired first: a halt forces a last thermo output, which is where the loss shows)
-        lost_by = int(halt.group(2)) if halt else min(step + p.thermo_every, rd.planned_steps)
+        lost_by = int(halt.group(2)) if halt else min(step + p.thermo_every, rd.target_step)
         also = (f"; fix halt had fired at step {lost_by} (|V/V0 - 1| = "
                 f"{float(halt.group(3)):.3g})" if halt else "")
         return rd.set_status("failed", resumable=False, failed_step=lost_by,
@@ -435,7 +442,9 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
                                     f"{hstep}, target temperature {target_at(hstep):.1f} K", **common)
     if gap:
         return rd.set_status("failed", resumable=False, reason=gap, **common)
-    if rc in (0, None) and "IONMD_END" in last_text and step >= rd.planned_steps:
+    if rc in (0, None) and "IONMD_END" in last_text and step >= rd.target_step:
+        if p.until:      # a piece of a run with a stopping rule: check it, go on or stop
+            return after_segment(rd, step, common)
         return rd.set_status("completed", resumable=False, **common)
     full = NO_SPACE_RE.search(last_text) or NO_SPACE_RE.search(screen_text)
     if full:
@@ -479,31 +488,43 @@ def execute(rd: RunDir, nprocs: int = 1, progress: bool = False, env: dict | Non
     SIGINT/SIGTERM (main thread) stop LAMMPS and raise :class:`ionmd.errors.RunInterrupted`
     after the run was recorded as ``interrupted``; ``stop`` shares one
     :class:`StopRequests` across several runs (default: one for this run). A full disk
-    gives an ``interrupted`` status, not an exception."""
+    gives an ``interrupted`` status, not an exception.
+
+    A run with a stopping rule goes on piece after piece, checked after each
+    (:mod:`ionmd.protocols.stopping`), until it converged, reached its maximum or failed."""
     with (stop or StopRequests()) as stop:
-        status = rd.status
-        if status.get("state") == "completed" or (status.get("state") == "failed"
-                                                  and not status.get("resumable", True)):
-            return status
-        if status.get("state") == "running" and running_here(status):
-            raise IonmdError(f"{rd.path} is running (pid {status['pid']}); wait for it to end")
-        try:
-            if status.get("state") == "running":   # its runner was killed: record what is there
-                status = finish(rd, rc=None)
-                if status["state"] == "completed" or not status.get("resumable", True):
-                    return status
-            stop.raise_if_stopped(rd)
-            proc = launch(rd, nprocs, env, launcher, runner)
-        except OSError as exc:
-            if exc.errno not in NO_SPACE:
-                raise
-            return _no_space(rd, exc)
-        try:
-            return wait_run(rd, proc, progress, stop)
-        except OSError as exc:      # the outcome could not be written, even with the reserve
-            if exc.errno not in NO_SPACE:
-                raise
-            return _no_space(rd, exc)
+        while True:
+            status = _execute_piece(rd, nprocs, progress, env, launcher, runner, stop)
+            if not (rd.protocol.until and status.get("state") == "pending"):
+                return status
+
+
+def _execute_piece(rd: RunDir, nprocs: int, progress: bool, env: dict | None,
+                   launcher: list[str] | None, runner: str, stop: StopRequests) -> dict:
+    """One piece of :func:`execute`: resume or start LAMMPS up to the current target."""
+    status = rd.status
+    if status.get("state") == "completed" or (status.get("state") == "failed"
+                                              and not status.get("resumable", True)):
+        return status
+    if status.get("state") == "running" and running_here(status):
+        raise IonmdError(f"{rd.path} is running (pid {status['pid']}); wait for it to end")
+    try:
+        if status.get("state") == "running":   # its runner was killed: record what is there
+            status = finish(rd, rc=None)
+            if status["state"] == "completed" or not status.get("resumable", True):
+                return status
+        stop.raise_if_stopped(rd, status if status.get("pieces") else None)
+        proc = launch(rd, nprocs, env, launcher, runner)
+    except OSError as exc:
+        if exc.errno not in NO_SPACE:
+            raise
+        return _no_space(rd, exc)
+    try:
+        return wait_run(rd, proc, progress, stop)
+    except OSError as exc:      # the outcome could not be written, even with the reserve
+        if exc.errno not in NO_SPACE:
+            raise
+        return _no_space(rd, exc)
 
 
 def running_here(status: dict) -> bool:

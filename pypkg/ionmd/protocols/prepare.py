@@ -131,3 +131,6 @@ def check_protocol(p: Protocol) -> None:
             raise IonmdError(f"at {temp:g} K the run lasts {duration} ps but {discard} ps are "
                              f"discarded: nothing would be left to analyse; set duration_ps > "
                              f"discard_ps (e.g. --time {discard + 100:g}ps)")
+    from ionmd.protocols.stopping import check_stopping
+
+    check_stopping(p)

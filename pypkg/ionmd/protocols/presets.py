@@ -94,6 +94,16 @@ class Protocol:
         Written to ``run.json`` for the analysis.
     template : str or None
         Path of a user template replacing the family's ``inputs/*.lmp``.
+    until : str or None
+        Stopping rule, e.g. ``"D_rel_ci<=0.2,hops>=10"`` (quantities in
+        :mod:`ionmd.analysis.convergence`): the run goes on in pieces of
+        ``check_every_ps``, is analysed after each and stops when the rule holds
+        (``converged``) or at ``duration_ps``, which becomes the maximum (``max_time``).
+        ``None``: run ``duration_ps``.
+    check_every_ps : float
+        Time between two checks of the stopping rule (checks fall on multiples of it).
+    fit_start_ps : float
+        Start of the MSD fit of those checks (1 ps suits production runs).
     """
 
     name: str
@@ -128,6 +138,12 @@ class Protocol:
     n_points: int = 21
     mobile_species: tuple[str, ...] = ("Li",)
     template: str | None = None
+    until: str | None = None
+    check_every_ps: float = 20.0
+    fit_start_ps: float = 1.0
+
+    STOPPING_FIELDS = ("until", "check_every_ps", "fit_start_ps")
+    """Fields that matter only with a stopping rule (left out of a run's settings without one)."""
 
     def schedule(self, temperature: float) -> tuple[float, float]:
         """``(duration_ps, discard_ps)`` of the run at ``temperature``."""
@@ -154,6 +170,8 @@ class Protocol:
         values = {}
         for key, value in overrides.items():
             key = key.replace("-", "_")
+            if key in TIME_ALIASES:        # "2ns", "20ps": a time with its unit
+                key, value = TIME_ALIASES[key], parse_time_ps(str(value))
             if key not in fields:
                 raise IonmdError(f"protocol {self.name!r} has no parameter {key!r}; known: "
                                  f"{', '.join(sorted(fields))}")
@@ -171,14 +189,20 @@ class Protocol:
 
     def schedule_summary(self) -> list[str]:
         """One line per distinct run length: its temperatures, duration, steps, discard and
-        which settings decided them (what ``ionmd run`` and ``sweep plan`` print)."""
+        which settings decided them (what ``ionmd run`` and ``sweep plan`` print), and the
+        stopping rule if there is one."""
         lines: dict[str, list[str]] = {}
+        upto = "at most " if self.until else ""
         for temp in self.temperatures:
             duration, discard = self.schedule(temp)
-            line = (f"{duration:g} ps ({self.steps(temp)} steps of {self.timestep_fs:g} fs), "
+            line = (f"{upto}{duration:g} ps ({self.steps(temp)} steps of {self.timestep_fs:g} fs), "
                     f"{discard:g} ps discarded: {self.schedule_source(temp)}")
             lines.setdefault(line, []).append(f"{temp:g}")
-        return [f"{', '.join(temps)} K: {line}" for line, temps in lines.items()]
+        out = [f"{', '.join(temps)} K: {line}" for line, temps in lines.items()]
+        if self.until:
+            out.append(f"stops when {self.until} holds, checked every {self.check_every_ps:g} ps "
+                       f"(MSD fit from {self.fit_start_ps:g} ps)")
+        return out
 
     def schedule_source(self, temperature: float) -> str:
         """Which settings decide the run length at ``temperature`` (for messages)."""
@@ -191,6 +215,11 @@ class Protocol:
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v
                 for k, v in dataclasses.asdict(self).items()}
+
+
+TIME_ALIASES = {"time": "duration_ps", "max_time": "duration_ps", "check_every": "check_every_ps"}
+"""Names of the command line's time options that a campaign's ``[protocol]`` (or
+``--set``) accepts too, with units (``max_time = "2ns"``); each sets the field it names."""
 
 
 def _check_finite(key: str, value) -> None:

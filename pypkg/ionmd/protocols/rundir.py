@@ -173,7 +173,28 @@ class RunDir:
 
     @property
     def planned_steps(self) -> int:
+        """Steps of the whole run (with a stopping rule: the most it may run)."""
         return self.protocol.steps(self.temperature)
+
+    @property
+    def target_step(self) -> int:
+        """Where the current piece ends: the whole run, or with a stopping rule the next
+        check (:mod:`ionmd.protocols.stopping`)."""
+        if not self.protocol.until:
+            return self.planned_steps
+        from ionmd.protocols.stopping import first_target
+
+        return int(self.status.get("target_step") or first_target(self.protocol, self.temperature))
+
+    def _initial_status(self) -> None:
+        extra = {}
+        if self.protocol.until:
+            from ionmd.protocols.stopping import first_target, stopping_record
+
+            extra = dict(target_step=first_target(self.protocol, self.temperature),
+                         stopping=stopping_record(self.protocol, self.temperature), checks=[])
+        self.set_status("pending", step=0, planned_steps=self.planned_steps, pieces=0,
+                        resumable=True, temperature_K=self.temperature, **extra)
 
     def piece(self, k: int) -> dict[str, Path]:
         return {"input": self.path / f"in.{k}.lmp", "log": self.path / f"log.{k}.lammps",
@@ -183,6 +204,9 @@ class RunDir:
     def settings(self, atoms: Atoms) -> dict:
         proto = self.protocol.to_dict()
         proto.pop("temperatures")
+        if not self.protocol.until:    # as before stopping rules existed: old runs reopen
+            for key in Protocol.STOPPING_FIELDS:
+                proto.pop(key)
         return {"protocol": proto, "temperature_K": self.temperature, "replica": self.replica,
                 "model": str(self.model.resolve()), "model_hash": file_hash(self.model),
                 "structure": self.structure, "structure_hash": structure_hash(atoms),
@@ -218,8 +242,7 @@ class RunDir:
         self.path.mkdir(parents=True, exist_ok=True)
         write_data(atoms, self.path / DATA, self.elements)
         self.write_json(SETTINGS, wanted)
-        self.set_status("pending", step=0, planned_steps=self.planned_steps, pieces=0,
-                        resumable=True, temperature_K=self.temperature)
+        self._initial_status()
         self.write_run_json(pieces=0)
 
     def reset(self) -> None:
@@ -229,8 +252,7 @@ class RunDir:
             for f in self.path.glob(pattern):
                 f.unlink()
         (self.path / STATUS).unlink(missing_ok=True)
-        self.set_status("pending", step=0, planned_steps=self.planned_steps, pieces=0,
-                        resumable=True, temperature_K=self.temperature)
+        self._initial_status()
         self.write_run_json(pieces=0)
 
     def write_run_json(self, pieces: int) -> None:

@@ -1,0 +1,155 @@
+"""When is a diffusion run long enough? The quantities a stopping rule checks and the rule.
+
+A rule is a comma-separated list of criteria, e.g. ``"D_rel_ci<=0.2,hops>=10"``; it holds
+when every criterion holds. The quantities (:data:`QUANTITIES`) are computed on the run as
+far as it got (equilibration discarded, framework drift removed) for every mobile species,
+and the least favourable species decides:
+
+* ``D_rel_ci`` -- relative half-width of the 95 % interval of D, ``(hi - lo) / (2 D)``
+  (kinisi, :func:`ionmd.analysis.diffusion.diffusion`); the largest over species;
+* ``hops`` -- site-to-site hops counted over all ions of the species; the smallest;
+* ``hops_per_ion`` -- the same per ion; the smallest;
+* ``msd_exponent`` -- log-log slope of the MSD in the fit range (1 when diffusive);
+  ``msd_exponent>=0.8`` is a test for the end of the sub-diffusive regime;
+* ``time_ps`` -- analysed time (after the discard).
+
+A quantity that cannot be computed yet (too few frames after the discard) is None and
+fails every criterion on it.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from ionmd.analysis.diffusion import diffusion
+from ionmd.analysis.trajectory import Trajectory
+from ionmd.errors import AnalysisError, IonmdError
+
+QUANTITIES = {
+    "D_rel_ci": ("relative half-width of D's 95 % interval, (hi - lo) / (2 D)", max),
+    "hops": ("site-to-site hops of all mobile ions", min),
+    "hops_per_ion": ("hops per mobile ion", min),
+    "msd_exponent": ("log-log slope of the MSD in the fit range", min),
+    "time_ps": ("analysed time after the discard, ps", min),
+}
+"""Name -> (meaning, how species combine: the least favourable value)."""
+
+_OPS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt}
+_CRITERION = re.compile(r"^\s*([A-Za-z_]+)\s*(<=|>=|<|>)\s*([-+0-9.eE]+)\s*$")
+
+
+@dataclass(frozen=True)
+class Criterion:
+    quantity: str
+    op: str
+    threshold: float
+
+    def holds(self, values: dict) -> bool:
+        value = values.get(self.quantity)
+        return value is not None and bool(_OPS[self.op](value, self.threshold))
+
+    def __str__(self) -> str:
+        return f"{self.quantity}{self.op}{self.threshold:g}"
+
+
+def parse_rule(text: str) -> list[Criterion]:
+    """``"D_rel_ci<=0.2,hops>=10"`` -> criteria.
+
+    Raises
+    ------
+    IonmdError
+        On an unknown quantity, operator or number (naming the known quantities).
+    """
+    items = [s for s in text.split(",") if s.strip()]
+    if not items:
+        raise IonmdError(f"empty stopping rule {text!r}; give e.g. D_rel_ci<=0.2,hops>=10")
+    rule = []
+    for item in items:
+        m = _CRITERION.match(item)
+        known = ", ".join(QUANTITIES)
+        if not m:
+            raise IonmdError(f"cannot read the criterion {item.strip()!r} of the stopping rule: "
+                             f"write QUANTITY<=NUMBER (or >=, <, >), e.g. D_rel_ci<=0.2; "
+                             f"quantities: {known}")
+        name, op, number = m.groups()
+        if name not in QUANTITIES:
+            raise IonmdError(f"unknown quantity {name!r} in the stopping rule; known: {known}")
+        try:
+            threshold = float(number)
+        except ValueError:
+            raise IonmdError(f"{number!r} in {item.strip()!r} is no number") from None
+        if not np.isfinite(threshold):
+            raise IonmdError(f"the threshold of {item.strip()!r} must be a finite number")
+        rule.append(Criterion(name, op, threshold))
+    return rule
+
+
+def rule_holds(rule: Sequence[Criterion], values: dict) -> bool:
+    return all(c.holds(values) for c in rule)
+
+
+def convergence_values(traj: Trajectory, mobile_species: Sequence[str], *,
+                       fit_start_ps: float = 1.0, n_samples: int = 200, seed: int = 0,
+                       hop_length: float = 1.5) -> dict:
+    """The quantities of :data:`QUANTITIES` for an analysis-ready trajectory (unwrapped,
+    equilibration discarded, framework drift removed), plus ``D`` and ``D_ci95`` of each
+    species (cm^2/s) and ``note`` when something could not be computed. Deterministic
+    (kinisi's sampler is seeded), so that a check repeated on the same frames agrees."""
+    total = float(traj.times_ps[-1])
+    per_species, note = {}, None
+    for species in mobile_species:
+        try:
+            d = diffusion(traj, species, "xyz", fit_start_ps=fit_start_ps, n_samples=n_samples,
+                          seed=seed, hop_length=hop_length)
+        except AnalysisError as exc:
+            note = str(exc)
+            break
+        lo, hi = d.D_ci95
+        per_species[species] = {
+            "D": d.D, "D_ci95": [lo, hi],
+            "D_rel_ci": (hi - lo) / (2 * d.D) if d.D > 0 else None,
+            "hops": d.hops_per_ion * d.n_ions, "hops_per_ion": d.hops_per_ion,
+            "msd_exponent": d.msd_exponent}
+    values: dict = {"time_ps": total}
+    if note is None:
+        for name, (_, worst) in QUANTITIES.items():
+            if name == "time_ps":
+                continue
+            found = [v[name] for v in per_species.values()]
+            values[name] = None if any(x is None for x in found) else float(worst(found))
+        values["species"] = per_species
+    else:
+        values.update({k: None for k in QUANTITIES if k != "time_ps"}, note=note)
+    return values
+
+
+def check_run(path, *, fit_start_ps: float = 1.0, n_samples: int = 200, seed: int = 0) -> dict:
+    """:func:`convergence_values` of a run directory as far as it got, plus ``failure``
+    (the post-mortem of :func:`ionmd.analysis.report.failures_of`: a melted framework or
+    a runaway temperature ends a converging run, since its D means nothing)."""
+    from ionmd.analysis.report import failures_of
+    from ionmd.analysis.run_spec import load_run_spec
+    from ionmd.analysis.trajectory import continuous_unwrapped, read_frames
+
+    spec = load_run_spec(path)
+    frames, elements, masses = read_frames(spec.data_file, spec.trajectory, type_map=spec.type_map,
+                                           atom_style=spec.atom_style)
+    failure = failures_of(spec, (frames, elements, masses))
+    if failure.failed:
+        first = failure.first
+        return {"time_ps": None, **{k: None for k in QUANTITIES if k != "time_ps"},
+                "failure": {"mode": first.mode, "step": first.step, "detail": first.detail}}
+    positions = continuous_unwrapped(frames) if spec.dump_unwrapped else frames.unwrapped()
+    traj = Trajectory(positions, frames.boxes, frames.steps, elements, masses, spec.timestep_fs)
+    try:
+        traj = traj.discard(spec.discard_ps).framework_drift_removed(spec.mobile_species)
+    except AnalysisError as exc:     # not yet past the discard
+        return {"time_ps": 0.0, **{k: None for k in QUANTITIES if k != "time_ps"},
+                "note": str(exc)}
+    return convergence_values(traj, spec.mobile_species, fit_start_ps=fit_start_ps,
+                              n_samples=n_samples, seed=seed)

@@ -1,0 +1,153 @@
+"""Runs that go on until their answer is good enough: a protocol's stopping rule
+(``until``, see :mod:`ionmd.analysis.convergence`) applied between pieces of a run.
+
+A run with a rule runs to a *target step*, the next multiple of ``check_every_ps`` (past
+the discard), as an ordinary piece (``run TARGET upto``); LAMMPS writes a restart file
+there, since targets are multiples of ``restart_every``. When the piece reached its
+target, :func:`after_segment` analyses the run as far as it got and records the check in
+``status.json``::
+
+    "stopping": {"until": ..., "check_every_ps": ..., "max_time_ps": ..., "fit_start_ps": ...}
+    "checks": [{"step", "time_ps", "values": {...}, "met": bool}, ...]
+    "target_step": the end of the next piece
+    "stop_reason": converged | max_time | failed   (once the run ended)
+
+then either ends the run (``completed`` with ``converged`` or ``max_time``; ``failed``
+when the post-mortem finds the framework melted or the temperature running away) or sets
+the next target and leaves the run ``pending``: :func:`ionmd.protocols.execute.execute`
+goes on with the next piece. Everything needed to continue is on disk, so a killed run
+resumes the same loop (a check interrupted before it was recorded is simply done again:
+checks are deterministic on the same frames), from any runner or SLURM task.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ionmd.errors import IonmdError
+from ionmd.protocols.presets import Protocol
+
+CHECK_SAMPLES = 200
+"""kinisi MCMC samples per walker of a check (the check needs the interval's width, not
+a publication-grade posterior; 200 keeps a check to seconds)."""
+
+
+def check_steps(p: Protocol) -> int:
+    return int(round(p.check_every_ps * 1000.0 / p.timestep_fs))
+
+
+def check_stopping(p: Protocol) -> None:
+    """Refuse a stopping rule that cannot work (called by ``check_protocol``).
+
+    Raises
+    ------
+    IonmdError
+        Naming the setting and what to change.
+    """
+    from ionmd.analysis.convergence import parse_rule
+
+    if not p.until:
+        return
+    parse_rule(p.until)
+    if p.family != "md":
+        raise IonmdError(f"a stopping rule (until={p.until!r}) needs an MD protocol; "
+                         f"{p.name} is an {p.family} protocol")
+    if p.temperature_end is not None or p.pressure_end_bar is not None:
+        raise IonmdError("a stopping rule cannot end a ramp early (the ramp's rate depends on "
+                         "its length): drop temperature_end/pressure_end_bar or the rule")
+    if not (p.check_every_ps > 0 and math.isfinite(p.check_every_ps)):
+        raise IonmdError(f"check_every_ps must be > 0 (got {p.check_every_ps})")
+    if p.fit_start_ps < 0:
+        raise IonmdError(f"fit_start_ps must be >= 0 (got {p.fit_start_ps})")
+    steps = check_steps(p)
+    if abs(steps * p.timestep_fs / 1000.0 - p.check_every_ps) > 1e-9 * p.check_every_ps or \
+            steps % p.restart_every or steps % p.dump_every:
+        raise IonmdError(
+            f"check every {p.check_every_ps:g} ps = {steps * p.timestep_fs / 1000.0:g} ps of "
+            f"{p.timestep_fs:g} fs steps must be a whole number of steps and a multiple of "
+            f"restart_every ({p.restart_every}) and dump_every ({p.dump_every}), so that each "
+            f"piece ends on a restart file and a frame; e.g. --set restart_every="
+            f"{math.gcd(max(steps, 1), p.restart_every)} or a check interval of "
+            f"{p.restart_every * p.timestep_fs / 1000.0:g} ps")
+
+
+def first_target(p: Protocol, temperature: float) -> int:
+    """The end of a rule run's first piece: the first check step past the discard, or the
+    whole run when that comes first."""
+    every = check_steps(p)
+    discard_steps = p.schedule(temperature)[1] * 1000.0 / p.timestep_fs
+    first = (int(discard_steps // every) + 1) * every
+    return min(first, p.steps(temperature))
+
+
+def stopping_record(p: Protocol, temperature: float) -> dict:
+    """The ``stopping`` entry of ``status.json``: the rule as the run applies it."""
+    return {"until": p.until, "check_every_ps": p.check_every_ps,
+            "max_time_ps": p.schedule(temperature)[0], "fit_start_ps": p.fit_start_ps}
+
+
+def after_segment(rd, step: int, common: dict) -> dict:
+    """Check the rule on a run whose piece reached its target ``step``; record the check
+    and end the run or set its next target (see the module docstring). Returns the
+    status written."""
+    from ionmd.analysis.convergence import QUANTITIES, check_run, parse_rule, rule_holds
+    from ionmd.errors import AnalysisError
+
+    p = rd.protocol
+    rule = parse_rule(p.until)
+    try:
+        values = check_run(rd.path, fit_start_ps=p.fit_start_ps, n_samples=CHECK_SAMPLES)
+    except AnalysisError as exc:     # e.g. unreadable frames: not met, the run goes on
+        values = {**{k: None for k in QUANTITIES}, "note": str(exc)}
+    met = values.get("failure") is None and rule_holds(rule, values)
+    check = {"step": step, "time_ps": step * p.timestep_fs / 1000.0, "values": values,
+             "met": met}
+    checks = [c for c in rd.status.get("checks", []) if c["step"] != step] + [check]
+    fields = dict(common, checks=checks, stopping=stopping_record(p, rd.temperature))
+    failure = values.get("failure")
+    if failure is not None:
+        return rd.set_status("failed", resumable=False, stop_reason="failed",
+                             failure_mode=failure["mode"], failed_step=failure["step"],
+                             reason=f"post-mortem at the check of step {step}: "
+                                    f"{failure['detail']}", **fields)
+    reason, target = decide(met, step, rd.planned_steps, check_steps(p))
+    if reason is not None:
+        return rd.set_status("completed", resumable=False, stop_reason=reason, target_step=step,
+                             **fields)
+    return rd.set_status("pending", resumable=True, target_step=target, **fields)
+
+
+def decide(met: bool, step: int, max_steps: int, every: int) -> tuple[str | None, int]:
+    """After the check at ``step``: ``("converged", step)`` when the rule held,
+    ``("max_time", step)`` at the maximum, else ``(None, next target)``."""
+    if met:
+        return "converged", step
+    if step >= max_steps:
+        return "max_time", step
+    return None, min(step + every, max_steps)
+
+
+def describe_checks(status: dict) -> str | None:
+    """One line on a rule run: its last check and why it stopped (None without a rule)."""
+    stopping = status.get("stopping")
+    if not stopping:
+        return None
+    checks = status.get("checks", [])
+    head = f"until {stopping['until']}"
+    if not checks:
+        return f"{head}: no check yet"
+    last = checks[-1]
+    shown = ", ".join(f"{k}={_fmt(last['values'].get(k))}"
+                      for k in _rule_quantities(stopping["until"]))
+    why = status.get("stop_reason") or f"next check at step {status.get('target_step')}"
+    return f"{head}: {len(checks)} check(s), last at {last['time_ps']:g} ps: {shown}; {why}"
+
+
+def _rule_quantities(until: str) -> list[str]:
+    from ionmd.analysis.convergence import parse_rule
+
+    return list(dict.fromkeys(c.quantity for c in parse_rule(until)))
+
+
+def _fmt(value) -> str:
+    return "n/a" if value is None else f"{value:.3g}"
