@@ -7,6 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Tuple
 
+import math
+
 import torch
 
 from ionmd.export.contract import ModelMetadata, save_torchscript
@@ -39,11 +41,13 @@ class PairMorseEdgeModel(torch.nn.Module):
     in the model's element order), shifted to zero at ``rc``: e.g. a stiff anion lattice
     with weakly bound, fast cations (a toy superionic conductor)."""
 
-    def __init__(self, d0, r0, alpha: float, rc: float):
+    def __init__(self, d0, r0, alpha: float, rc: float, wall_A: float = 0.0,
+                 wall_rho: float = 0.25):
         super().__init__()
         self.d0 = torch.tensor(d0, dtype=torch.float64)
         self.r0 = torch.tensor(r0, dtype=torch.float64)
         self.alpha, self.rc = alpha, rc
+        self.wall_A, self.wall_rho = wall_A, wall_rho   # + A exp(-r/rho): a hard core
 
     def forward(self, edge_vec: torch.Tensor, edge_index: torch.Tensor, species: torch.Tensor,
                 nlocal: int) -> torch.Tensor:
@@ -54,6 +58,8 @@ class PairMorseEdgeModel(torch.nn.Module):
         x = torch.exp(-self.alpha * (r - r0))
         xc = torch.exp(-self.alpha * (self.rc - r0))
         e_edge = 0.5 * d0 * ((x * x - 2.0 * x) - (xc * xc - 2.0 * xc))
+        e_edge = e_edge + 0.5 * self.wall_A * (torch.exp(-r / self.wall_rho)
+                                               - math.exp(-self.rc / self.wall_rho))
         out = torch.zeros(species.shape[0], dtype=edge_vec.dtype, device=edge_vec.device)
         out = out.index_add(0, edge_index[0], e_edge)
         return out[:nlocal]

@@ -37,11 +37,12 @@ def short(name: str, **overrides):
     return get_protocol(name, **base)
 
 
-# a toy superionic conductor: Li bound weakly (Morse, 0.02 eV) in a rock-salt LiCl whose Cl
+# a toy superionic conductor: Li bound weakly (Morse, 0.02 eV, and a Born-Mayer hard core
+# that keeps every pair apart) in a rock-salt LiCl whose Cl
 # lattice is frozen by the input template (fix setforce), so that Li diffuses fast while
 # the framework cannot melt; elements in model order Li, Cl
 SUPERIONIC = dict(d0=[[0.01, 0.02], [0.02, 0.5]], r0=[[3.6, 2.6], [2.6, 3.6]], alpha=1.5,
-                  rc=6.0)
+                  rc=6.0, wall_A=1000.0, wall_rho=0.2)
 
 
 def superionic_model(path: Path) -> Path:

@@ -1,5 +1,5 @@
 """Runs with a stopping rule, for real with `lmp` + the plugin: a toy superionic conductor
-(Li bound weakly in a frozen Cl lattice, tests/protocol_setup.py) at 1000 K stops by
+(Li bound weakly in a frozen Cl lattice, tests/protocol_setup.py) at 1200 K stops by
 itself once D is known well enough, and a run killed in the middle of a piece resumes and
 stops at the same decision as an uninterrupted one."""
 
@@ -31,7 +31,7 @@ def superionic(tmp_path_factory):
 
 
 def protocol(template, **overrides):
-    base = dict(temperatures=(1000.0,), duration_ps=6.0, discard_ps=0.5, until=RULE,
+    base = dict(temperatures=(1200.0,), duration_ps=6.0, discard_ps=0.5, until=RULE,
                 check_every_ps=0.5, restart_every=500, dump_every=20, fit_start_ps=0.1,
                 template=str(template))
     return short("conductivity-nvt", **{**base, **overrides})

@@ -27,6 +27,7 @@ from typing import Sequence
 import numpy as np
 
 from ionmd.analysis.diffusion import diffusion
+from ionmd.analysis.run_records import mobile_record
 from ionmd.analysis.trajectory import Trajectory
 from ionmd.errors import AnalysisError, IonmdError
 
@@ -109,12 +110,10 @@ def convergence_values(traj: Trajectory, mobile_species: Sequence[str], *,
         except AnalysisError as exc:
             note = str(exc)
             break
-        lo, hi = d.D_ci95
-        per_species[species] = {
-            "D": d.D, "D_ci95": [lo, hi],
-            "D_rel_ci": (hi - lo) / (2 * d.D) if d.D > 0 else None,
-            "hops": d.hops_per_ion * d.n_ions, "hops_per_ion": d.hops_per_ion,
-            "msd_exponent": d.msd_exponent}
+        rec = mobile_record(d.to_dict())      # D_rel_ci and hops as every report shows them
+        per_species[species] = {k: rec[k] for k in ("D", "D_ci95", "D_rel_ci", "hops",
+                                                    "hops_per_ion")}
+        per_species[species]["msd_exponent"] = d.msd_exponent
     values: dict = {"time_ps": total}
     if note is None:
         for name, (_, worst) in QUANTITIES.items():

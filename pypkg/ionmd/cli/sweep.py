@@ -81,6 +81,31 @@ def _cmd_submit(args: argparse.Namespace) -> None:
         counts = wait(c, progress=not args.no_progress)
         print("after: ", end="")
         _print_counts(counts, total)
+    if c.goal:
+        _pursue_goal(c, args)
+
+
+def _pursue_goal(c, args) -> None:
+    """Rounds of the campaign's goal (ionmd.sweep.goal): local, until every series stopped;
+    SLURM, one round per call (with --wait, until done)."""
+    from ionmd.sweep.goal import pursue
+    from ionmd.sweep.submit import submit, wait
+
+    def run_round() -> bool:
+        sub = submit(c, progress=not args.no_progress)
+        if c.executor["kind"] != "slurm":
+            return True
+        if not args.wait:
+            print(f"submitted {len(sub.submitted)} run(s) for the goal's next round; run "
+                  f"`ionmd sweep submit` again when they ended to go on")
+            return False
+        wait(c, progress=not args.no_progress)
+        return True
+
+    g = c.goal
+    for rounds in pursue(c, run_round, progress=not args.no_progress):
+        for r in rounds:
+            print(r.line(g.budget, g.unit))
 
 
 def print_campaign_status(campaign_file, as_json: bool = False) -> None:
@@ -101,6 +126,12 @@ def print_campaign_status(campaign_file, as_json: bool = False) -> None:
 
 def _cmd_status(args: argparse.Namespace) -> None:
     print_campaign_status(args.campaign, args.json)
+    if not args.json:
+        from ionmd.sweep.goal import goal_summary
+
+        c = _load(args)
+        if c.goal:
+            print("\n".join(goal_summary(c)))
 
 
 def _cmd_collect(args: argparse.Namespace) -> None:

@@ -173,8 +173,36 @@ class RunDir:
 
     @property
     def planned_steps(self) -> int:
-        """Steps of the whole run (with a stopping rule: the most it may run)."""
-        return self.protocol.steps(self.temperature)
+        """Steps of the whole run (with a stopping rule: the most it may run): the
+        protocol's, unless :meth:`set_length` changed it."""
+        return int(self.status.get("length_steps") or self.protocol.steps(self.temperature))
+
+    def set_length(self, steps: int) -> dict:
+        """Give a run another length: a run not started yet, or a finished one that is to go
+        on (a campaign's budget extends runs this way; the run resumes from its restart
+        file). With a stopping rule the run goes straight to ``steps`` and is checked
+        there. Returns the new status.
+
+        Raises
+        ------
+        IonmdError
+            If the run is going on, failed, or ``steps`` is not past where it is.
+        """
+        st = self.status
+        if st.get("state") not in ("pending", "completed") or (
+                st.get("state") == "pending" and st.get("pieces")):
+            raise IonmdError(f"{self.path} is {st.get('state')}: only a run not started yet or "
+                             f"a completed one can get another length")
+        if steps <= int(st.get("step", 0)):
+            raise IonmdError(f"{self.path}: {steps} steps is not past its step {st.get('step', 0)}")
+        fields: dict = dict(length_steps=int(steps), planned_steps=int(steps), resumable=True)
+        if self.protocol.until and st.get("pieces"):
+            fields.update(target_step=int(steps), stop_reason=None)
+        elif self.protocol.until:
+            from ionmd.protocols.stopping import first_target
+
+            fields.update(target_step=first_target(self.protocol, self.temperature, steps))
+        return self.set_status("pending", **fields)
 
     @property
     def target_step(self) -> int:
@@ -184,15 +212,17 @@ class RunDir:
             return self.planned_steps
         from ionmd.protocols.stopping import first_target
 
-        return int(self.status.get("target_step") or first_target(self.protocol, self.temperature))
+        return int(self.status.get("target_step")
+                   or first_target(self.protocol, self.temperature, self.planned_steps))
 
     def _initial_status(self) -> None:
         extra = {}
         if self.protocol.until:
             from ionmd.protocols.stopping import first_target, stopping_record
 
+            steps = self.protocol.steps(self.temperature)
             extra = dict(target_step=first_target(self.protocol, self.temperature),
-                         stopping=stopping_record(self.protocol, self.temperature), checks=[])
+                         stopping=stopping_record(self.protocol, steps), checks=[])
         self.set_status("pending", step=0, planned_steps=self.planned_steps, pieces=0,
                         resumable=True, temperature_K=self.temperature, **extra)
 

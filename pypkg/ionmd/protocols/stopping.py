@@ -71,19 +71,19 @@ def check_stopping(p: Protocol) -> None:
             f"{p.restart_every * p.timestep_fs / 1000.0:g} ps")
 
 
-def first_target(p: Protocol, temperature: float) -> int:
+def first_target(p: Protocol, temperature: float, max_steps: int | None = None) -> int:
     """The end of a rule run's first piece: the first check step past the discard, or the
-    whole run when that comes first."""
+    whole run (``max_steps``, default the protocol's) when that comes first."""
     every = check_steps(p)
     discard_steps = p.schedule(temperature)[1] * 1000.0 / p.timestep_fs
     first = (int(discard_steps // every) + 1) * every
-    return min(first, p.steps(temperature))
+    return min(first, p.steps(temperature) if max_steps is None else max_steps)
 
 
-def stopping_record(p: Protocol, temperature: float) -> dict:
+def stopping_record(p: Protocol, max_steps: int) -> dict:
     """The ``stopping`` entry of ``status.json``: the rule as the run applies it."""
     return {"until": p.until, "check_every_ps": p.check_every_ps,
-            "max_time_ps": p.schedule(temperature)[0], "fit_start_ps": p.fit_start_ps}
+            "max_time_ps": max_steps * p.timestep_fs / 1000.0, "fit_start_ps": p.fit_start_ps}
 
 
 def after_segment(rd, step: int, common: dict) -> dict:
@@ -103,7 +103,7 @@ def after_segment(rd, step: int, common: dict) -> dict:
     check = {"step": step, "time_ps": step * p.timestep_fs / 1000.0, "values": values,
              "met": met}
     checks = [c for c in rd.status.get("checks", []) if c["step"] != step] + [check]
-    fields = dict(common, checks=checks, stopping=stopping_record(p, rd.temperature))
+    fields = dict(common, checks=checks, stopping=stopping_record(p, rd.planned_steps))
     failure = values.get("failure")
     if failure is not None:
         return rd.set_status("failed", resumable=False, stop_reason="failed",

@@ -14,18 +14,22 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from ionmd.errors import IonmdError
-from ionmd.protocols.presets import PRESETS, Protocol, parse_temperatures
+from ionmd.protocols.presets import PRESETS, Protocol, parse_temperatures, parse_time_ps
 from ionmd.sweep.source import CampaignError, Source, read_source
 
 ORDER_KEYS = ("order", "order_seed", "order_tol", "order_min_distance")
 TOP_KEYS = ("name", "output", "structures", "models", "protocol", "temperatures", "replicas",
-            "seed", "resources", "executor", "analysis") + ORDER_KEYS
+            "seed", "resources", "executor", "analysis", "goal") + ORDER_KEYS
 RESOURCE_KEYS = ("ranks", "threads", "gpus", "walltime")
 LOCAL_KEYS = ("kind", "cores", "launcher")
 SLURM_KEYS = ("kind", "partition", "account", "qos", "runs_per_job", "array_parallelism",
               "launcher", "srun_args", "setup", "sbatch", "mem_gb", "constraint")
 FAILURE_KEYS = ("volume_limit", "runaway_factor", "melt_fraction", "collapse_fraction")
+GOAL_KEYS = ("sigma_300K_factor", "budget", "step", "temperatures", "target_K")
+BUDGET_UNITS = {"gpu-h": "GPU-h", "core-h": "core-h", "h": "h"}
 ANALYSIS_KEYS = ("charges", "fit_start_ps", "fit_end_ps", "window_ps", "mcmc_samples",
                  "haven_ratio") + FAILURE_KEYS
 
@@ -74,6 +78,19 @@ class Analysis:
 
 
 @dataclass
+class Goal:
+    """Spend ``budget`` (per structure x model) on narrowing sigma(target_K) until it is
+    known within ``sigma_factor`` either way (:mod:`ionmd.sweep.goal`)."""
+
+    sigma_factor: float
+    budget: float
+    unit: str                       # "GPU-h", "core-h" or "h" (wall hours of a run)
+    step_ps: float                  # analysed ps added per decision
+    candidates_K: tuple[float, ...]  # where new runs may start
+    target_K: float = 300.0
+
+
+@dataclass
 class Campaign:
     path: Path
     name: str
@@ -85,6 +102,7 @@ class Campaign:
     executor: dict
     analysis: Analysis
     source: Source
+    goal: Goal | None = None
 
 
 class _Errors:
@@ -192,6 +210,7 @@ def load_campaign(path: str | Path, check_resources: bool = True) -> Campaign:
     resources = _resources(src, errors)
     executor = _executor(src, errors, resources, check_resources)
     analysis = _analysis(src, errors)
+    goal = _goal(src, errors, protocol, resources)
     output = data.get("output", "runs")
     if not isinstance(output, str) or not output:
         errors.add(("output",), f"output must be a folder name (got {output!r})")
@@ -203,7 +222,8 @@ def load_campaign(path: str | Path, check_resources: bool = True) -> Campaign:
     errors.raise_if_any()
     return Campaign(path=src.path, name=name, output=(base / output).resolve(),
                     structures=structures, models=models, protocol=protocol,
-                    resources=resources, executor=executor, analysis=analysis, source=src)
+                    resources=resources, executor=executor, analysis=analysis, source=src,
+                    goal=goal)
 
 
 def _protocol(src: Source, errors: _Errors) -> Protocol | None:
@@ -230,6 +250,13 @@ def _protocol(src: Source, errors: _Errors) -> Protocol | None:
         if key == "name":
             continue
         overrides[key] = tuple(value) if isinstance(value, list) else value
+    if isinstance(overrides.get("template"), str):   # relative to the campaign file
+        template = (src.path.resolve().parent / overrides["template"]).resolve()
+        if not template.is_file():
+            errors.add(("protocol", "template"), f"input template {template} not found (a "
+                                                 f"relative path is read from the campaign "
+                                                 f"file's folder)")
+        overrides["template"] = str(template)
     for key in ("temperatures", "replicas", "seed"):
         if key in src.data:
             if key in table:
@@ -540,3 +567,84 @@ def _analysis(src: Source, errors: _Errors) -> Analysis:
     if "mcmc_samples" in table:
         a.mcmc_samples = _int(errors, ("analysis", "mcmc_samples"), table["mcmc_samples"], 10) or 400
     return a
+
+
+def parse_budget(value) -> tuple[float, str]:
+    """``"200 GPU-h"``, ``"50 core-h"``, ``"3 h"`` -> (amount, unit).
+
+    Raises
+    ------
+    ValueError
+        If it is none of these.
+    """
+    m = re.fullmatch(r"\s*([0-9.eE+-]+)\s*([A-Za-z-]+)\s*", str(value))
+    if not m or m.group(2).lower() not in BUDGET_UNITS:
+        raise ValueError(value)
+    amount = float(m.group(1))
+    if not 0 < amount < float("inf"):
+        raise ValueError(value)
+    return amount, BUDGET_UNITS[m.group(2).lower()]
+
+
+def _goal(src: Source, errors: _Errors, protocol: Protocol | None,
+          resources: Resources) -> Goal | None:
+    table = src.data.get("goal")
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        errors.add(("goal",), 'goal must be a table, e.g. goal = {sigma_300K_factor = 3, '
+                              'budget = "200 GPU-h"}')
+        return None
+    _check_keys(errors, table, ("goal",), GOAL_KEYS)
+    ok = True
+    factor = table.get("sigma_300K_factor")
+    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not factor > 1:
+        errors.add(("goal", "sigma_300K_factor") if "sigma_300K_factor" in table else ("goal",),
+                   f"goal.sigma_300K_factor must be a number > 1: sigma(300 K) known within "
+                   f"that factor either way (got {factor!r})")
+        ok = False
+    try:
+        budget, unit = parse_budget(table.get("budget"))
+    except ValueError:
+        errors.add(("goal", "budget") if "budget" in table else ("goal",),
+                   f"goal.budget must be an amount with a unit: \"200 GPU-h\", \"50 core-h\" "
+                   f"or \"3 h\" (wall hours) (got {table.get('budget')!r})")
+        budget, unit, ok = 0.0, "h", False
+    if unit == "GPU-h" and resources.gpus == 0:
+        errors.add(("goal", "budget"), "goal.budget is in GPU-h but resources.gpus is 0: give "
+                                       "the budget in core-h (or h), or give the runs GPUs")
+        ok = False
+    step_ps = protocol.check_every_ps if protocol is not None else 20.0
+    if "step" in table:
+        try:
+            step_ps = parse_time_ps(str(table["step"]))
+        except IonmdError as exc:
+            errors.add(("goal", "step"), f"goal.step: {exc}")
+            ok = False
+    target = table.get("target_K", 300.0)
+    if isinstance(target, bool) or not isinstance(target, (int, float)) or not target > 0:
+        errors.add(("goal", "target_K"), f"goal.target_K must be a temperature > 0 (got {target!r})")
+        ok = False
+    if protocol is None or not ok:
+        return None
+    temps = sorted(protocol.temperatures)
+    if "temperatures" in table:
+        try:
+            candidates = parse_temperatures(str(table["temperatures"]).strip("[]"))
+        except IonmdError as exc:
+            errors.add(("goal", "temperatures"), f"goal.temperatures: {exc}")
+            return None
+    else:                       # every 50 K inside the campaign's range
+        candidates = tuple(float(t) for t in np.arange(temps[0] + 50.0, temps[-1], 50.0))
+    if len(set(temps)) < 2:
+        errors.add(("temperatures",) if "temperatures" in src.data else ("protocol",),
+                   "a goal needs runs at >= 2 temperatures (an Arrhenius fit extrapolates "
+                   "to 300 K)")
+        return None
+    if protocol.replicas != 1:
+        errors.add(("replicas",) if "replicas" in src.data else ("goal",),
+                   "a goal extends single runs: use replicas = 1 (the budget buys longer runs "
+                   "instead of replicas)")
+        return None
+    return Goal(sigma_factor=float(factor), budget=budget, unit=unit, step_ps=step_ps,
+                candidates_K=tuple(candidates), target_K=float(target))

@@ -27,7 +27,8 @@ class PlannedRun:
 
 
 def plan_campaign(campaign: Campaign, create: bool = False) -> list[PlannedRun]:
-    """Every run of ``campaign`` in a fixed order (structure, model, temperature, replica).
+    """Every run of ``campaign`` in a fixed order (structure, model, temperature, replica),
+    with the temperatures its goal added.
 
     Parameters
     ----------
@@ -40,10 +41,17 @@ def plan_campaign(campaign: Campaign, create: bool = False) -> list[PlannedRun]:
     IonmdError
         If a run directory exists with other settings (the campaign file changed).
     """
+    from ionmd.sweep.goal import added_temperatures
+
     runs = []
     for s in campaign.structures:
         for m in campaign.models:
-            for rd in plan_runs(campaign.protocol, s.atoms, m.path, campaign.output, name=s.name,
+            protocol = campaign.protocol
+            added = added_temperatures(campaign, s.name, m.name) if campaign.goal else ()
+            if added:                   # temperatures a goal added (ionmd.sweep.goal)
+                protocol = protocol.with_overrides(
+                    temperatures=tuple(sorted(set(protocol.temperatures) | set(added))))
+            for rd in plan_runs(protocol, s.atoms, m.path, campaign.output, name=s.name,
                                 create=create):
                 runs.append(PlannedRun(rundir=rd, structure=s.name, model=m.name,
                                        temperature=rd.temperature, replica=rd.replica,

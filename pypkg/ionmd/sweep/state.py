@@ -43,6 +43,12 @@ def write_claim(rd: RunDir, token: str, executor: str, job_id: str | None = None
                           "claimed": time.strftime("%Y-%m-%dT%H:%M:%S")})
 
 
+def release_claim(rd: RunDir) -> None:
+    """Forget who last took the run (it ended, and is to be run again, e.g. extended by a
+    goal): the next submit claims it afresh."""
+    (rd.path / CLAIM).unlink(missing_ok=True)
+
+
 def local_job_id() -> str:
     """Job id of a local submitter: ``local:<host>:<pid>``."""
     return f"local:{socket.gethostname()}:{os.getpid()}"

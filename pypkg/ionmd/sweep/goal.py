@@ -1,0 +1,223 @@
+"""A campaign with a goal: spend a budget on sigma(300 K), round after round.
+
+Each round looks at one structure x model series as its run directories stand: the D and
+95 % interval of every completed run (``collect``'s cached analysis), the cost per ps of
+each from its own logs, and the budget spent so far (every run's simulated time at its
+own cost). :func:`ionmd.sweep.allocate.next_step` then picks the option with the largest
+expected narrowing of the sigma(300 K) interval per unit cost: extend a run (its length
+grows by ``goal.step``, it resumes from its restart file) or start a run at a new
+temperature of ``goal.temperatures``. The series stops when sigma(300 K) is known within
+``goal.sigma_300K_factor`` either way (``goal_met``), when the budget is spent
+(``budget_spent``), or when nothing is left to try (``nothing_left``).
+
+The state is on disk: the runs themselves, and ``<output>/goal.json`` (the temperatures a
+goal added, each round's decision and why a series stopped), so ``ionmd sweep submit``
+continues where the last one ended, locally (it runs every round until the series stop)
+or on SLURM (each call submits the next round once the last one finished).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ionmd.errors import AnalysisError
+from ionmd.sweep.campaign import Campaign
+
+GOAL_FILE = "goal.json"
+FINISHED = ("completed", "failed-physical", "failed-error")
+
+
+def goal_path(campaign: Campaign) -> Path:
+    return campaign.output / GOAL_FILE
+
+
+def read_goal_state(campaign: Campaign) -> dict:
+    f = goal_path(campaign)
+    return json.loads(f.read_text()) if f.is_file() else {"series": {}}
+
+
+def write_goal_state(campaign: Campaign, state: dict) -> None:
+    campaign.output.mkdir(parents=True, exist_ok=True)
+    tmp = goal_path(campaign).with_suffix(".tmp")
+    tmp.write_text(json.dumps(state, indent=1) + "\n")
+    tmp.replace(goal_path(campaign))
+
+
+def added_temperatures(campaign: Campaign, structure: str, model: str) -> tuple[float, ...]:
+    """Temperatures the goal added to a series (``plan_campaign`` plans their runs too)."""
+    series = read_goal_state(campaign)["series"].get(f"{structure}/{model}", {})
+    return tuple(float(t) for t in series.get("added_K", []))
+
+
+def cost_units(campaign: Campaign) -> float:
+    """What one run occupies in the budget's unit."""
+    r, unit = campaign.resources, campaign.goal.unit
+    return {"GPU-h": float(r.gpus), "core-h": float(r.cores), "h": 1.0}[unit]
+
+
+@dataclass
+class SeriesRound:
+    """What one round did for one series."""
+
+    series: str
+    state: str          # "waiting", "extended", "added", or why it stopped
+    factor: float | None = None
+    spent: float = 0.0
+    detail: str = ""
+
+    def line(self, budget: float, unit: str) -> str:
+        f = f"sigma(300 K) within a factor {self.factor:.3g}" if self.factor else "no fit yet"
+        return (f"{self.series}: {self.state}: {f}; spent {self.spent:.3g} of {budget:g} {unit}"
+                + (f"; {self.detail}" if self.detail else ""))
+
+
+def _series_runs(campaign: Campaign, structure: str, model: str):
+    from ionmd.sweep.plan import plan_campaign
+
+    return [r for r in plan_campaign(campaign) if r.structure == structure and r.model == model]
+
+
+def measure(campaign: Campaign, runs) -> tuple[list, float]:
+    """The allocator's view of a series' completed runs, and the budget they spent."""
+    from ionmd.sweep.allocate import TemperatureRun, cost_per_ps_from_logs
+    from ionmd.sweep.collect import cached_run_results, charges_for
+    from ionmd.sweep.state import classify
+
+    units, dt_fs = cost_units(campaign), campaign.protocol.timestep_fs
+    measured, spent, costs = [], 0.0, {}
+    for run in runs:
+        if not run.rundir.path.is_dir():
+            continue
+        cost = cost_per_ps_from_logs(run.path, timestep_fs=dt_fs, units=units)
+        if cost:
+            costs[run.path] = cost
+            spent += cost * run.rundir.status.get("step", 0) * dt_fs / 1000.0
+    typical = sorted(costs.values())[len(costs) // 2] if costs else None
+    for run in runs:
+        if not run.rundir.path.is_dir() or classify(run.rundir) != "completed":
+            continue
+        res = cached_run_results(run, campaign, charges_for(campaign, run.structure))
+        d = next((d for d in res.get("diffusion", []) if d["direction"] == "xyz"), None)
+        cost = costs.get(run.path, typical)
+        if d is None or not cost:
+            continue
+        measured.append(TemperatureRun(temperature_K=run.temperature,
+                                       time_ps=float(res.get("run_length_ps", 0.0)), D=d["D"],
+                                       D_ci95=tuple(d["D_ci95"]), cost_per_ps=cost, key=run))
+    return measured, spent
+
+
+def _steps(campaign: Campaign, ps: float) -> int:
+    """``ps`` as steps, rounded up to whole restart intervals (and check intervals), so that
+    every extension ends on a restart file the next one resumes from."""
+    from ionmd.protocols.stopping import check_steps
+
+    p = campaign.protocol
+    grain = p.restart_every if not p.until else math.lcm(p.restart_every, check_steps(p))
+    return max(1, math.ceil(ps * 1000.0 / p.timestep_fs / grain)) * grain
+
+
+def advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRound:
+    """One round for one series (module docstring): decide, and extend or add a run (which
+    ``submit`` then runs); nothing while a run of the series is still to finish."""
+    from ionmd.sweep.allocate import next_step
+    from ionmd.sweep.state import classify, release_claim
+
+    goal, key = campaign.goal, f"{structure}/{model}"
+    state = read_goal_state(campaign)
+    series = state["series"].setdefault(key, {"added_K": [], "rounds": []})
+    runs = _series_runs(campaign, structure, model)
+    open_runs = [r for r in runs if classify(r.rundir) not in FINISHED]
+    measured, spent = measure(campaign, runs)
+    if series.get("stopped"):
+        return SeriesRound(key, series["stopped"], series.get("factor"), spent)
+    if open_runs:
+        return SeriesRound(key, "waiting", series.get("factor"), spent,
+                           f"{len(open_runs)} run(s) to finish first")
+    try:
+        decision = next_step(measured, step_ps=goal.step_ps, target_K=goal.target_K,
+                             candidates_K=goal.candidates_K,
+                             discard_ps=campaign.protocol.discard_ps,
+                             budget_left=max(goal.budget - spent, 0.0))
+    except AnalysisError as exc:
+        series["stopped"] = "no_fit"
+        write_goal_state(campaign, state)
+        return SeriesRound(key, "no_fit", None, spent, str(exc))
+    factor = decision.factor
+    record = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "factor": factor, "spent": spent,
+              "choice": decision.choice.describe() if decision.choice else None}
+    stopped = ("goal_met" if factor <= goal.sigma_factor else
+               "budget_spent" if spent >= goal.budget * (1 - 1e-9) else
+               "nothing_left" if decision.choice is None else None)
+    series["factor"] = factor
+    if stopped:
+        series["stopped"] = stopped
+        series["rounds"].append({**record, "choice": None, "stopped": stopped})
+        write_goal_state(campaign, state)
+        return SeriesRound(key, stopped, factor, spent)
+    choice = decision.choice
+    if choice.action == "extend":
+        rd = choice.key.rundir
+        steps = int(rd.status.get("step", 0)) + _steps(campaign, choice.step_ps)
+        rd.set_length(steps)
+        release_claim(rd)
+        what, detail = "extended", f"{rd.path.name} at {choice.temperature_K:g} K to {steps} steps"
+    else:
+        series["added_K"] = sorted(set(series["added_K"]) | {choice.temperature_K})
+        write_goal_state(campaign, state)
+        from ionmd.sweep.plan import plan_campaign
+
+        (new,) = [r for r in plan_campaign(campaign, create=True) if r.structure == structure
+                  and r.model == model and r.temperature == choice.temperature_K]
+        rd = new.rundir
+        steps = _steps(campaign, campaign.protocol.discard_ps + choice.step_ps)
+        rd.set_length(steps)
+        what, detail = "added", f"a run at {choice.temperature_K:g} K of {steps} steps"
+    series["rounds"].append({**record, "did": f"{what} {detail}"})
+    write_goal_state(campaign, state)
+    return SeriesRound(key, what, factor, spent, f"{detail} ({choice.describe()})")
+
+
+def advance(campaign: Campaign) -> list[SeriesRound]:
+    """One round for every series of the campaign."""
+    return [advance_series(campaign, s.name, m.name) for s in campaign.structures
+            for m in campaign.models]
+
+
+def pursue(campaign: Campaign, run_round, progress: bool = True, max_rounds: int = 1000):
+    """Rounds until every series stopped (local executor: ``run_round`` runs what a round
+    planned) or a round leaves only series waiting for runs elsewhere (SLURM: ``run_round``
+    submits them, and the next ``submit`` goes on). Yields each round's results."""
+    for _ in range(max_rounds):
+        rounds = advance(campaign)
+        yield rounds
+        if not any(r.state in ("extended", "added") for r in rounds):
+            return
+        if not run_round():
+            return
+
+
+def goal_summary(campaign: Campaign) -> list[str]:
+    """One line per series from ``goal.json`` (what ``sweep status`` prints; nothing is
+    analysed: the numbers are those of the last round)."""
+    goal = campaign.goal
+    head = (f"goal: sigma({goal.target_K:g} K) within a factor {goal.sigma_factor:g}, budget "
+            f"{goal.budget:g} {goal.unit} per series, steps of {goal.step_ps:g} ps")
+    lines = [head]
+    state = read_goal_state(campaign)["series"]
+    for s in campaign.structures:
+        for m in campaign.models:
+            series = state.get(f"{s.name}/{m.name}")
+            if not series or not series.get("rounds"):
+                lines.append(f"  {s.name}/{m.name}: no round yet")
+                continue
+            last = series["rounds"][-1]
+            lines.append(f"  {s.name}/{m.name}: {series.get('stopped') or 'going on'}: factor "
+                         f"{last['factor']:.3g}, spent {last['spent']:.3g} {goal.unit} after "
+                         f"{len(series['rounds'])} round(s)"
+                         + (f"; last: {last['did']}" if last.get("did") else ""))
+    return lines

@@ -1,0 +1,129 @@
+"""A campaign with a goal, for real on the local executor: the toy superionic conductor of
+tests/protocol_setup.py at three temperatures, a small budget in wall hours; `ionmd sweep
+submit` extends runs (or adds temperatures) round after round until the goal is met or the
+budget is spent, and says which."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ionmd.analysis.run_spec import load_run_spec
+from ionmd.analysis.trajectory import read_frames
+from ionmd.cli import main
+from ionmd.errors import IonmdError
+from ionmd.sweep import load_campaign
+from ionmd.sweep.goal import measure, read_goal_state
+from ionmd.sweep.plan import plan_campaign
+from protocol_setup import frozen_framework_template, rocksalt_cell, superionic_model
+
+CAMPAIGN = """\
+name = "goal"
+output = "runs"
+structures = ["licl.cif"]
+models = ["licl.pt"]
+temperatures = [1000, 1200, 1400]
+replicas = 1
+goal = {{sigma_300K_factor = {factor}, budget = "{budget} h", step = "1ps"{extra}}}
+
+[protocol]
+name = "conductivity-nvt"
+duration_ps = 1.5
+discard_ps = 0.5
+dump_every = 20
+thermo_every = 20
+restart_every = 500
+supercell = "none"
+template = "frozen.lmp"
+
+[resources]
+ranks = 1
+walltime = "0:10:00"
+
+[executor]
+kind = "local"
+cores = 2
+
+[analysis]
+charges = {{Li = 1, Cl = -1}}
+mcmc_samples = 100
+fit_start_ps = 0.1
+window_ps = 0.5
+"""
+
+
+def campaign(folder: Path, factor: float, budget: float, extra: str = "") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    superionic_model(folder / "licl.pt")
+    frozen_framework_template(folder / "frozen.lmp")
+    rocksalt_cell().write(folder / "licl.cif")
+    path = folder / "goal.toml"
+    path.write_text(CAMPAIGN.format(factor=factor, budget=budget, extra=extra))
+    return path
+
+
+def test_budget_is_spent_on_the_runs_that_narrow_sigma(tmp_path, capsys):
+    # the three initial runs cost about 2e-4 h each here; the budget allows ~10 more ps
+    path = campaign(tmp_path, factor=1.01, budget=0.002, extra=', temperatures = "1300"')
+    assert main(["sweep", "submit", str(path), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    print(out)
+    c = load_campaign(path)
+    state = read_goal_state(c)["series"]["licl/licl"]
+    assert state["stopped"] == "budget_spent"       # a factor of 1.01 is out of reach
+    assert "budget_spent" in out.splitlines()[-1]
+    rounds = state["rounds"]
+    did = [r["did"] for r in rounds if r.get("did")]
+    assert did, "no round extended or added a run"
+    # what was spent, measured again from the logs: over the budget by at most the last
+    # round's own cost (a round is decided while budget is left, then run whole)
+    runs = plan_campaign(c)
+    measured, spent = measure(c, runs)
+    assert spent >= 0.002
+    assert spent <= 0.002 + 1.5 * max(m.cost_per_ps for m in measured) * 1.0   # one round
+    assert rounds[-1]["spent"] == pytest.approx(spent, rel=1e-6)
+    # the interval narrowed from the first round to the last
+    assert rounds[-1]["factor"] < rounds[0]["factor"]
+    # every run ended whole, extended ones with one continuous trajectory
+    for run in runs:
+        st = run.rundir.status
+        assert st["state"] == "completed" and st["step"] == run.rundir.planned_steps
+        spec = load_run_spec(run.path)
+        frames, _, _ = read_frames(spec.data_file, spec.trajectory, type_map=spec.type_map)
+        np.testing.assert_array_equal(frames.steps, np.arange(0, st["step"] + 1, 20))
+    assert any(run.rundir.planned_steps > 1500 for run in runs)
+    # status shows the goal without analysing anything
+    assert main(["sweep", "status", str(path)]) in (0, None)
+    assert "budget_spent" in capsys.readouterr().out
+    # a second submit does nothing more
+    assert main(["sweep", "submit", str(path), "--no-progress"]) == 0
+    assert len(read_goal_state(c)["series"]["licl/licl"]["rounds"]) == len(rounds)
+
+
+def test_goal_met_at_once_runs_nothing_more(tmp_path):
+    path = campaign(tmp_path, factor=1e6, budget=1.0)
+    assert main(["sweep", "submit", str(path), "--no-progress"]) == 0
+    state = read_goal_state(load_campaign(path))["series"]["licl/licl"]
+    assert state["stopped"] == "goal_met" and len(state["rounds"]) == 1
+    assert all(r.rundir.planned_steps == 1500 for r in plan_campaign(load_campaign(path)))
+
+
+@pytest.mark.parametrize("goal, says", [
+    ('{sigma_300K_factor = 0.5, budget = "1 h"}', "sigma_300K_factor must be a number > 1"),
+    ('{sigma_300K_factor = 3, budget = "lots"}', "goal.budget must be an amount with a unit"),
+    ('{sigma_300K_factor = 3, budget = "2 GPU-h"}', "resources.gpus is 0"),
+    ('{sigma_300K_factor = 3, budget = "1 h", speed = 2}', "unknown key 'goal.speed'"),
+])
+def test_bad_goal_is_refused_with_its_line(tmp_path, goal, says):
+    path = campaign(tmp_path, factor=3, budget=1.0)
+    text = path.read_text().splitlines()
+    line = next(i for i, t in enumerate(text) if t.startswith("goal ="))
+    text[line] = f"goal = {goal}"
+    path.write_text("\n".join(text) + "\n")
+    with pytest.raises(IonmdError, match=f"line {line + 1}: .*{says}"):
+        load_campaign(path)
+    assert not (tmp_path / "runs").exists()
+    json.dumps(goal)
