@@ -169,3 +169,36 @@ def test_bench_keeps_going_past_a_failed_point(morse_model, tmp_path, capsys):
     assert (out / "n64-np2-halo" / "screen.txt").exists()
     with pytest.raises(IonmdError, match="every bench point failed"):
         bench(morse_model, [64], [2], tmp_path / "allfail", ghost="halo", steps=3, progress=False)
+
+
+def test_size_units():
+    from ionmd.bench import parse_size_mib
+
+    assert parse_size_mib("20GB") == pytest.approx(20e9 / 2 ** 20)
+    assert parse_size_mib("16 GiB") == 16 * 1024
+    assert parse_size_mib("500MiB") == 500
+    for bad in ("20", "lots", "0GB", "-1GB", "3 parsecs"):
+        with pytest.raises(IonmdError, match="memory size"):
+            parse_size_mib(bad)
+
+
+def test_max_atoms_finds_the_largest_cell_within_a_budget(morse_model, tmp_path, capsys):
+    """The search's answer fits the budget and lies within 10 % of it, and a cell 25 %
+    larger, measured independently, does not fit (so it is the largest to that precision)."""
+    from ionmd.bench import run_point
+
+    small = run_point(morse_model, supercell_for(default_cell(), 1000), 1, tmp_path / "probe",
+                      steps=1)
+    budget = small.host_peak_mib_per_rank + 150.0      # a fixed part plus ~150 MiB of atoms
+    assert main(["bench", str(morse_model), "--max-atoms", f"{budget:.1f}MiB", "--np", "1",
+                 "--atoms", "2000,8000", "-o", str(tmp_path / "cap"), "--no-progress"]) in (0, None)
+    out = capsys.readouterr().out
+    print(out)
+    res = json.loads((tmp_path / "cap" / "max_atoms.json").read_text())
+    best = res["largest"]
+    assert best is not None and best["host_peak_mib_per_rank"] <= budget
+    assert best["host_peak_mib_per_rank"] >= 0.9 * budget
+    assert f"{best['atoms']} atoms" in out and "measured" in out
+    over = run_point(morse_model, supercell_for(default_cell(), int(1.25 * best["atoms"])), 1,
+                     tmp_path / "over", steps=1)
+    assert over.host_peak_mib_per_rank > budget

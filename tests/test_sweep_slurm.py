@@ -154,3 +154,71 @@ def test_resources_checked_against_the_partition(tmp_path, slurm):
         load_campaign(path)
     assert (f"line {line_of(path, 'ranks =')}: each run needs ranks x threads = {slurm.cpus + 1} "
             f"cores on one node but the nodes of partition 'debug' have {slurm.cpus}") in str(exc.value)
+
+
+CONVERGING = """\
+name = "converging"
+structures = ["licl.cif"]
+models = ["licl.pt"]
+temperatures = [1200]
+
+[protocol]
+name = "conductivity-nvt"
+until = "hops>=120,D_rel_ci<=0.3"
+max_time = "6ps"
+check_every = "0.5ps"
+fit_start_ps = 0.1
+discard_ps = 0.5
+dump_every = 20
+restart_every = 500
+supercell = "none"
+template = "frozen.lmp"
+
+[resources]
+ranks = 1
+walltime = "0:10:00"
+
+[executor]
+kind = "slurm"
+launcher = "srun"
+"""
+
+
+def test_converging_run_goes_on_converging_after_its_task_is_cancelled(tmp_path, slurm):
+    """A run with a stopping rule in a job array: its task is cancelled (as at the
+    walltime) after the first check; the resubmitted task continues the same loop and stops
+    where an uninterrupted local run stops."""
+    from ionmd.protocols import execute, plan_runs
+    from protocol_setup import frozen_framework_template, rocksalt_cell, superionic_model
+
+    folder = tmp_path / "conv"
+    folder.mkdir()
+    superionic_model(folder / "licl.pt")
+    frozen_framework_template(folder / "frozen.lmp")
+    rocksalt_cell().write(folder / "licl.cif")
+    path = folder / "converging.toml"
+    path.write_text(CONVERGING)
+    campaign = load_campaign(path)
+    (ref,) = plan_runs(campaign.protocol, campaign.structures[0].atoms, folder / "licl.pt",
+                       tmp_path / "ref", name="licl")      # the cell as the campaign read it
+    reference = execute(ref)
+    assert reference["stop_reason"] == "converged" and len(reference["checks"]) >= 3
+    assert main(["sweep", "submit", str(path), "--no-progress"]) == 0
+    (run,) = plan_campaign(campaign)
+    job = read_claim(run.rundir)["job_id"]
+    _wait(lambda: len(run.rundir.status.get("checks", [])) >= 1
+          and run.rundir.status.get("pieces", 0) >= 2, 300, "the second piece")
+    res = subprocess.run(["scancel", job], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    _wait(lambda: job not in active_slurm_jobs("ionmd-converging"), 60, "the task to end")
+    cut = run.rundir.status
+    assert classify(run.rundir, active_slurm_jobs("ionmd-converging")) in ("interrupted",
+                                                                           "pending")
+    assert cut.get("stop_reason") is None
+    assert main(["sweep", "submit", str(path), "--wait", "--no-progress"]) == 0
+    st = run.rundir.status
+    assert read_claim(run.rundir)["job_id"] != job            # a second task finished it
+    assert (st["state"], st["stop_reason"], st["step"]) == \
+        (reference["state"], reference["stop_reason"], reference["step"])
+    assert [(c["step"], c["met"], c["values"]["hops"]) for c in st["checks"]] == \
+        [(c["step"], c["met"], c["values"]["hops"]) for c in reference["checks"]]

@@ -115,17 +115,17 @@ neighbor 1.0 bin
 velocity all create 600 7 mom yes rot yes
 timestep 0.001
 fix 1 all nve
-thermo {steps}
+thermo {max(steps, 1)}
 run {warmup}
-run {steps}
-"""
+""" + (f"run {steps}\n" if steps else "")
 
 
 def run_point(model: Path, atoms: Atoms, ranks: int, workdir: Path, *, threads: int = 1,
               steps: int | None = None, device: str = "auto", ghost: str = "auto",
               memory: str = "default", pair_extra: str = "",
               timeout: float = 3600) -> BenchPoint:
-    """Measure one (size, ranks) point in ``workdir`` (kept: input, data, log)."""
+    """Measure one (size, ranks) point in ``workdir`` (kept: input, data, log); ``steps=0``:
+    one force call only (``run 0``: its peak memory, no timing)."""
     from ase.io import write
 
     from ionmd.lammps.process import find_lammps
@@ -149,9 +149,10 @@ def run_point(model: Path, atoms: Atoms, ranks: int, workdir: Path, *, threads: 
                          f"{failure_reason(proc.returncode, proc.stdout)} "
                          f"(output kept in {workdir / 'screen.txt'})")
     info = run_summary(proc.stdout)
-    sec = info["seconds"] / info["steps"]
+    sec = info["seconds"] / info["steps"] if info["steps"] else None   # steps=0: memory only
     return BenchPoint(atoms=len(atoms), ranks=ranks, threads=threads, steps=info["steps"],
-                      ms_per_step=1e3 * sec, atom_steps_per_s=len(atoms) / sec, ghost=ghost,
+                      ms_per_step=1e3 * sec if sec else None,
+                      atom_steps_per_s=len(atoms) / sec if sec else None, ghost=ghost,
                       memory=memory,
                       cpu_use=info.get("cpu_use"),
                       host_peak_mib_per_rank=info.get("host_peak_mib"),
@@ -284,6 +285,146 @@ def bench(model: Path, atoms_targets: list[int], ranks: list[int], out: Path, *,
     write_csv(result, out / "bench.csv")
     plot(result, out / "bench.png")
     return result
+
+
+# ------------------------------------------------------------------ largest cell
+SIZE_UNITS = {"b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12, "kib": 2 ** 10,
+              "mib": 2 ** 20, "gib": 2 ** 30, "tib": 2 ** 40}
+
+
+def parse_size_mib(text: str) -> float:
+    """``"20GB"``, ``"16GiB"``, ``"500MiB"`` -> MiB.
+
+    Raises
+    ------
+    IonmdError
+        If it is no positive size with a unit.
+    """
+    import re
+
+    m = re.fullmatch(r"\s*([0-9.]+)\s*([A-Za-z]+)\s*", str(text))
+    unit = m.group(2).lower() if m else ""
+    try:
+        value = float(m.group(1)) * SIZE_UNITS[unit] / 2 ** 20 if m else float("nan")
+    except (KeyError, ValueError):
+        value = float("nan")
+    if not value > 0:
+        raise IonmdError(f"cannot read the memory size {text!r}: give e.g. 20GB, 16GiB or 500MiB")
+    return value
+
+
+@dataclass
+class CapacityResult:
+    """What :func:`largest_cell` measured: every probed point and the largest that fit."""
+
+    model: str
+    structure: str
+    budget_mib: float                 # per rank
+    ranks: int
+    memory: str
+    points: list[BenchPoint] = field(default_factory=list)
+    largest: BenchPoint | None = None     # the largest measured cell within the budget
+    predicted_atoms: int | None = None    # where the last two points' line meets the budget
+    stopped: str = ""
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1)
+
+    def summary(self) -> str:
+        if self.largest is None:
+            return (f"no cell of this structure fits {self.budget_mib:.0f} MiB per rank "
+                    f"(smallest tried: {min(p.atoms for p in self.points)} atoms)")
+        p = self.largest
+        return (f"largest cell within {self.budget_mib:.0f} MiB per rank ({self.ranks} rank(s), "
+                f"memory {self.memory}): {p.atoms} atoms, peak {p.host_peak_mib_per_rank:.0f} "
+                f"MiB per rank ({p.host_mb_per_atom:.3f} MB/atom), measured"
+                + (f"; the line through the last two points reaches the budget at about "
+                   f"{self.predicted_atoms} atoms" if self.predicted_atoms else "")
+                + f" ({self.stopped})")
+
+
+def largest_cell(model: Path, budget_mib: float, out: Path, *, structure: Atoms | None = None,
+                 structure_name: str = "LiCl rocksalt", ranks: int = 1, threads: int = 1,
+                 device: str = "auto", memory: str = "default",
+                 start_atoms: tuple[int, int] = (1000, 4000), tolerance: float = 0.1,
+                 max_points: int = 8, progress: bool = True) -> CapacityResult:
+    """The largest supercell of ``structure`` whose peak host memory per rank stays within
+    ``budget_mib``, measured (one force call per point: ``run_point(steps=0)``; a step
+    allocates nothing more).
+
+    Peak memory grows about linearly with the atoms (a fixed part: torch, the model, LAMMPS;
+    a part per atom), but not exactly (``memory auto`` changes path with the edge count):
+    so the search measures, draws the line through the last two points, measures where it
+    meets ``(1 - tolerance / 2)`` of the budget, and goes on until a measured cell is within
+    ``tolerance`` below the budget. A point that does not fit (over the budget, or refused
+    or killed for memory) is bisected against the largest that did.
+
+    Raises
+    ------
+    IonmdError
+        If even the first point cannot run for another reason than memory.
+    """
+    cell = structure if structure is not None else default_cell()
+    out.mkdir(parents=True, exist_ok=True)
+    res = CapacityResult(model=str(model), structure=structure_name, budget_mib=budget_mib,
+                         ranks=ranks, memory=memory)
+    aim = (1 - tolerance / 2) * budget_mib
+    fits = lambda p: p.failed is None and p.host_peak_mib_per_rank <= budget_mib  # noqa: E731
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=max_points, desc="ionmd bench --max-atoms", unit="run")
+    target = start_atoms[0]
+    tried: set[int] = set()
+    while len(res.points) < max_points:
+        atoms = supercell_for(cell, max(target, len(cell)))
+        if len(atoms) in tried:
+            res.stopped = "no new cell size between the ones measured"
+            break
+        tried.add(len(atoms))
+        try:
+            point = run_point(model, atoms, ranks, out / f"n{len(atoms)}", threads=threads,
+                              steps=0, device=device, memory=memory)
+        except (IonmdError, subprocess.TimeoutExpired) as exc:
+            if not res.points:
+                raise
+            point = BenchPoint(atoms=len(atoms), ranks=ranks, threads=threads, steps=0,
+                               ms_per_step=None, atom_steps_per_s=None, memory=memory,
+                               failed=str(exc))
+        res.points.append(point)
+        (out / "max_atoms.json").write_text(res.to_json())
+        if bar:
+            bar.update(1)
+        good = [p for p in res.points if fits(p)]
+        bad = [p for p in res.points if not fits(p)]
+        res.largest = max(good, key=lambda p: p.atoms) if good else None
+        if res.largest and res.largest.host_peak_mib_per_rank >= (1 - tolerance) * budget_mib:
+            res.stopped = f"within {100 * tolerance:g} % of the budget"
+            break
+        smallest_bad = min((p.atoms for p in bad if p.atoms > (res.largest.atoms if
+                            res.largest else 0)), default=None)
+        measured = sorted((p for p in res.points if p.failed is None), key=lambda p: p.atoms)
+        if len(measured) < 2:
+            target = start_atoms[1] if len(res.points) == 1 and good else len(atoms) // 2
+        else:
+            a, b = measured[-2], measured[-1]
+            slope = (b.host_peak_mib_per_rank - a.host_peak_mib_per_rank) / (b.atoms - a.atoms)
+            if slope > 0:
+                res.predicted_atoms = int(b.atoms + (budget_mib - b.host_peak_mib_per_rank) / slope)
+                target = int(b.atoms + (aim - b.host_peak_mib_per_rank) / slope)
+            else:
+                target = 2 * b.atoms
+        if smallest_bad is not None and res.largest is not None and target >= smallest_bad:
+            target = (res.largest.atoms + smallest_bad) // 2     # bisect what is known
+        if res.largest is None and not good and target >= min(p.atoms for p in res.points):
+            target = min(p.atoms for p in res.points) // 2
+    else:
+        res.stopped = f"{max_points} points measured"
+    if bar:
+        bar.close()
+    (out / "max_atoms.json").write_text(res.to_json())
+    return res
 
 
 # ------------------------------------------------------------------ output

@@ -33,7 +33,10 @@ def _cmd_bench(args: argparse.Namespace) -> None:
         structure, name = AseAtomsAdaptor.get_atoms(loaded.structure), Path(args.structure).name
         if loaded.ordering:
             name += f" ({loaded.ordering})"
-    result = bench(Path(args.model), args.atoms, args.np, Path(args.output), structure=structure,
+    if args.max_atoms:
+        return _max_atoms(args, structure, name)
+    result = bench(Path(args.model), args.atoms or [1000, 8000], args.np, Path(args.output),
+                   structure=structure,
                    structure_name=name, threads=args.threads, steps=args.steps,
                    device=args.device, ghost=args.ghost, memory=args.memory,
                    progress=not args.no_progress)
@@ -44,11 +47,39 @@ def _cmd_bench(args: argparse.Namespace) -> None:
         print(f"ionmd bench: {failed} of {len(result.points)} point(s) failed", file=sys.stderr)
 
 
+def _max_atoms(args: argparse.Namespace, structure, name: str) -> None:
+    from ionmd.bench import largest_cell, memory_modes, parse_size_mib
+    from ionmd.errors import IonmdError
+
+    if len(args.np) != 1 or len(memory_modes(args.memory)) != 1:
+        raise IonmdError("--max-atoms searches one configuration: give one --np value and one "
+                         "--memory mode")
+    start = tuple(args.atoms[:2]) if args.atoms and len(args.atoms) >= 2 else (1000, 4000)
+    res = largest_cell(Path(args.model), parse_size_mib(args.max_atoms), Path(args.output),
+                       structure=structure, structure_name=name, ranks=args.np[0],
+                       threads=args.threads, device=args.device, memory=args.memory,
+                       start_atoms=start, progress=not args.no_progress)
+    print(f"{'atoms':>9} {'host MiB/rank':>14} {'MB/atom':>8}  fits")
+    for p in sorted(res.points, key=lambda p: p.atoms):
+        if p.failed:
+            print(f"{p.atoms:>9} {'-':>14} {'-':>8}  no: {p.failed[:80]}")
+        else:
+            print(f"{p.atoms:>9} {p.host_peak_mib_per_rank:>14.0f} {p.host_mb_per_atom:>8.3f}  "
+                  f"{'yes' if p.host_peak_mib_per_rank <= res.budget_mib else 'no'}")
+    print(res.summary())
+    print(f"wrote {args.output}/max_atoms.json")
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser("bench", help="throughput, memory and MPI scaling of a model file")
     p.add_argument("model", help="ionmd model file (from `ionmd export`)")
-    p.add_argument("--atoms", type=_int_list, default=[1000, 8000],
-                   help="system sizes, comma-separated (nearest supercells; default 1000,8000)")
+    p.add_argument("--atoms", type=_int_list, default=None,
+                   help="system sizes, comma-separated (nearest supercells; default 1000,8000; "
+                        "with --max-atoms: the first two sizes of the search, default 1000,4000)")
+    p.add_argument("--max-atoms", metavar="SIZE",
+                   help="find the largest cell whose peak host memory per rank stays within "
+                        "SIZE (e.g. 20GB, 16GiB), measuring cells until one is within 10 %% "
+                        "below it")
     p.add_argument("--np", type=_int_list, default=[1, 2], help="MPI ranks, comma-separated")
     p.add_argument("--threads", type=positive_int, default=1, help="torch/OpenMP threads per rank")
     p.add_argument("--steps", type=positive_int, default=None,

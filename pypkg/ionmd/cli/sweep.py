@@ -121,7 +121,8 @@ def print_campaign_status(campaign_file, as_json: bool = False) -> None:
     _print_counts(Counter(r["class"] for r in rows), len(rows))
     for r in rows:
         print(f"{r['class']:<16} {r['step']:>8}/{r['planned_steps']:<8} {r['pieces']:>2} "
-              f"{r['job'] or '':<14} {r['run']}" + (f"\n{'':<17}{r['reason']}" if r["reason"] else ""))
+              f"{r['job'] or '':<14} {r['run']}"
+              + "".join(f"\n{'':<17}{n}" for n in (r["reason"], r.get("stopping")) if n))
 
 
 def _cmd_status(args: argparse.Namespace) -> None:

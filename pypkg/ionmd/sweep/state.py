@@ -98,13 +98,14 @@ def classify(rd: RunDir, slurm_jobs: set[str] | None = None) -> str:
     state = status.get("state", "pending")
     if state == "completed":
         return "completed"
-    if state == "interrupted":          # killed, stopped by a signal, disk full: resumes
-        return "interrupted"
-    if state == "failed":               # (older status files: failed + resumable)
-        if status.get("resumable"):
-            return "interrupted"
+    if state == "failed" and not status.get("resumable"):
         return "failed-physical" if "failed_step" in status else "failed-error"
-    active = claim_active(read_claim(rd), slurm_jobs)
+    claim = read_claim(rd)
+    active = claim_active(claim, slurm_jobs)
+    if state in ("interrupted", "failed"):  # killed, a signal, disk full (older files: failed
+        # + resumable): resumes. Resubmitted to SLURM and its task not started yet: queued
+        # (a local submitter starts what it claims at once, so its claims never wait)
+        return "queued" if active and claim.get("executor") == "slurm" else "interrupted"
     if state == "running":
         if running_here(status) or active:
             return "running"

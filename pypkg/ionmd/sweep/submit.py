@@ -42,7 +42,10 @@ def scheduler_jobs(campaign: Campaign) -> set[str] | None:
 def campaign_status(campaign: Campaign) -> list[dict]:
     """One row per planned run of the campaign (``ionmd status CAMPAIGN``, ``ionmd sweep
     status``): its class (:func:`ionmd.sweep.state.classify`, with the scheduler's jobs),
-    step, planned steps, pieces, the reason it stopped and the job that claimed it."""
+    step, planned steps, pieces, the reason it stopped, its stopping rule's last check and
+    the job that claimed it."""
+    from ionmd.protocols.stopping import describe_checks
+
     runs = plan_campaign(campaign)
     jobs = scheduler_jobs(campaign)
     rows = []
@@ -51,6 +54,7 @@ def campaign_status(campaign: Campaign) -> list[dict]:
         rows.append({"run": str(run.path), "class": classify(run.rundir, jobs),
                      "step": st.get("step", 0), "planned_steps": run.rundir.planned_steps,
                      "pieces": st.get("pieces", 0), "reason": st.get("reason"),
+                     "stopping": describe_checks(st),
                      "job": read_claim(run.rundir).get("job_id")})
     return rows
 
