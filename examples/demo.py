@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RUN = ROOT / "demo-run"
 TEMPERATURES = "900,1100,1300"     # K
-MAX_TIME = "3ps"                   # per temperature (production: 500 ps - 1 ns)
+MAX_TIME = "1ps"                   # per temperature (production: 500 ps - 1 ns)
 RULE = "D_rel_ci<=0.3,hops>=30"     # production: e.g. D_rel_ci<=0.2,hops>=100
 CHARGES = "Li=1,P=5,S=-2,Cl=-1"
 
