@@ -56,7 +56,8 @@ def main() -> int:
           "--set", "timestep_fs=2", "--set", "discard_ps=0.2", "--set", "dump_every=5",
           "--set", "restart_every=250", "--set", "fit_start_ps=0.1",
           "--name", "Li6PS5Cl", "-o", str(RUN / "runs"))
-    run_dirs = sorted(str(p.parent) for p in (RUN / "runs").glob("**/run.json"))
+    run_dirs = [str(p.parent) for p in sorted((RUN / "runs").glob("**/run.json"), key=lambda p: (
+        float(p.parent.parent.name.strip("TK")), p.parent.name))]        # by temperature
     # fit from 0.1 ps: the default (1 ps) is for production-length runs
     ionmd("analyze", *run_dirs, "--charges", CHARGES, "--mcmc-samples", "200",
           "--fit-start-ps", "0.1", "-o", str(RUN / "analysis"))
