@@ -111,13 +111,16 @@ class TorchScriptModel : public IonmdModel {
   // What the backward pass needs of stage k = 1..L: its inputs (leaves) and outputs, with
   // their autograd graphs; or, when it recomputes, the input features alone.
   // Edge chunks of a recomputed stage: local receivers [a, b) with their edges. The stage
-  // runs on the graph renumbered so that [a, b) come first (its "local" nodes, every other
-  // node a sender only), as the staged contract allows for any receiver set.
+  // runs on the sub-graph of the nodes the chunk touches, renumbered so that [a, b) come
+  // first (its "local" nodes) and the other senders of its edges follow, as the staged
+  // contract allows for any receiver set (a stage reads a sender's row of h and its species
+  // only). Every array of a chunk is then of the chunk's size, not the rank's: time and
+  // memory per chunk stay flat however large the rank's graph.
   struct Chunk {
     int64_t a, b;
-    torch::Tensor perm;          // new node index -> old
-    torch::Tensor edges;         // the chunk's edge ids (old numbering)
-    torch::Tensor edge_index;    // [2, edges] in the new numbering
+    torch::Tensor nodes;         // chunk node index -> rank node index
+    torch::Tensor edges;         // the chunk's edge ids (rank numbering)
+    torch::Tensor edge_index;    // [2, edges] in the chunk's numbering
   };
 
   struct StageTape {
@@ -128,7 +131,8 @@ class TorchScriptModel : public IonmdModel {
     std::vector<Chunk> chunks;   // empty: every stage runs on the whole graph
   };
 
-  // Receivers split so that each chunk has about max_edges edges (none when one suffices).
+  // Receivers split so that each chunk has about max_edges edges (none when one suffices);
+  // one pass over the edges, one over each chunk's nodes.
   std::vector<Chunk> make_chunks(const IonmdGraph &g, int64_t max_edges) const
   {
     std::vector<Chunk> chunks;
@@ -137,9 +141,11 @@ class TorchScriptModel : public IonmdModel {
     std::vector<int64_t> per_receiver(nloc, 0);
     for (int64_t e = 0; e < ne; ++e) ++per_receiver[g.edge_i[e]];
     std::vector<std::pair<int64_t, int64_t>> ranges;
+    std::vector<int64_t> chunk_of(nloc);
     int64_t a = 0, acc = 0;
     for (int64_t n = 0; n < nloc; ++n) {
       acc += per_receiver[n];
+      chunk_of[n] = (int64_t) ranges.size();
       if (acc >= max_edges || n == nloc - 1) {
         ranges.emplace_back(a, n + 1);
         a = n + 1;
@@ -147,39 +153,46 @@ class TorchScriptModel : public IonmdModel {
       }
     }
     if (ranges.size() < 2) return chunks;
+    std::vector<std::vector<int64_t>> sel(ranges.size());
+    for (int64_t e = 0; e < ne; ++e) sel[chunk_of[g.edge_i[e]]].push_back(e);
     auto i64 = torch::TensorOptions().dtype(torch::kInt64);
-    for (const auto &[lo, hi] : ranges) {
-      auto renumber = [lo = lo, hi = hi](int64_t n) {
-        return (n >= lo && n < hi) ? n - lo : (n < lo ? (hi - lo) + n : n);
-      };
-      std::vector<int64_t> perm, sel, rows;
-      perm.reserve(nn);
-      for (int64_t n = lo; n < hi; ++n) perm.push_back(n);
-      for (int64_t n = 0; n < lo; ++n) perm.push_back(n);
-      for (int64_t n = hi; n < nn; ++n) perm.push_back(n);
-      for (int64_t e = 0; e < ne; ++e)
-        if (g.edge_i[e] >= lo && g.edge_i[e] < hi) sel.push_back(e);
-      const int64_t m = (int64_t) sel.size();
+    std::vector<int64_t> local_id(nn, -1);
+    for (size_t c = 0; c < ranges.size(); ++c) {
+      const auto [lo, hi] = ranges[c];
+      std::vector<int64_t> nodes, rows;
+      for (int64_t n = lo; n < hi; ++n) {
+        local_id[n] = n - lo;
+        nodes.push_back(n);
+      }
+      const auto &edges = sel[c];
+      const int64_t m = (int64_t) edges.size();
       rows.resize(2 * m);
       for (int64_t q = 0; q < m; ++q) {
-        rows[q] = renumber(g.edge_i[sel[q]]);
-        rows[m + q] = renumber(g.edge_j[sel[q]]);
+        const int64_t j = g.edge_j[edges[q]];
+        if (local_id[j] < 0) {
+          local_id[j] = (int64_t) nodes.size();
+          nodes.push_back(j);
+        }
+        rows[q] = local_id[g.edge_i[edges[q]]];
+        rows[m + q] = local_id[j];
       }
-      chunks.push_back({lo, hi, torch::tensor(perm, i64).to(device),
-                        torch::tensor(sel, i64).to(device),
+      for (int64_t n : nodes) local_id[n] = -1;
+      chunks.push_back({lo, hi, torch::tensor(nodes, i64).to(device),
+                        torch::tensor(edges, i64).to(device),
                         torch::tensor(rows, i64).view({2, m}).to(device)});
     }
     return chunks;
   }
 
-  // Stage k on one chunk: node features `x` and edge vectors `ev` of the whole graph.
+  // Stage k on one chunk: `xs`, `evs` are the chunk's rows of the node features and edge
+  // vectors (x.index_select(0, c.nodes), edge_vec.index_select(0, c.edges)).
   std::pair<torch::Tensor, torch::Tensor> run_chunk(int k, const GraphTensors &t, const Chunk &c,
-                                                    const torch::Tensor &x,
-                                                    const torch::Tensor &ev)
+                                                    const torch::Tensor &xs,
+                                                    const torch::Tensor &evs)
   {
     auto out = module.get_method("halo_stage")(
-        {(int64_t) k, x.index_select(0, c.perm), ev.index_select(0, c.edges), c.edge_index,
-         t.species.index_select(0, c.perm), c.b - c.a}).toTuple();
+        {(int64_t) k, xs, evs, c.edge_index, t.species.index_select(0, c.nodes),
+         c.b - c.a}).toTuple();
     return {out->elements().at(0).toTensor(), out->elements().at(1).toTensor()};
   }
 
@@ -191,7 +204,8 @@ class TorchScriptModel : public IonmdModel {
     if (!grad && !tape.chunks.empty()) {      // recomputing: one chunk's work at a time
       std::vector<torch::Tensor> hs, es;
       for (const auto &c : tape.chunks) {
-        auto [h, e] = run_chunk(k, t, c, tape.xin[k], t.edge_vec);
+        auto [h, e] = run_chunk(k, t, c, tape.xin[k].index_select(0, c.nodes),
+                                t.edge_vec.index_select(0, c.edges));
         hs.push_back(h);
         es.push_back(e);
       }
@@ -246,17 +260,20 @@ class TorchScriptModel : public IonmdModel {
     }
   }
 
-  // Backward of stage k chunk by chunk (each recomputed with gradients, then freed):
-  // adds dE/d edge_vec into edge_grad, returns dE/d h_{k-1} of all nodes (k > 1).
+  // Backward of stage k chunk by chunk (each recomputed with gradients on its own rows as
+  // leaves, then freed): adds dE/d edge_vec into edge_grad, returns dE/d h_{k-1} of all
+  // nodes (k > 1). Gradients land in their rows by index_add, so a chunk costs its own size.
   torch::Tensor backward_chunks(int k, const GraphTensors &t, StageTape &tape,
                                 const torch::Tensor &g_h, torch::Tensor &edge_grad)
   {
     const int L = meta.halo_stages;
-    auto x = tape.xin[k].detach().requires_grad_(k > 1);
-    auto ev = t.edge_vec.detach().requires_grad_(true);
+    const torch::Tensor x = tape.xin[k].detach(), ev = t.edge_vec.detach();
     torch::Tensor gx;
+    if (k > 1) gx = torch::zeros_like(x);
     for (const auto &c : tape.chunks) {
-      auto [h, e] = run_chunk(k, t, c, x, ev);
+      auto xs = x.index_select(0, c.nodes).requires_grad_(k > 1);
+      auto evs = ev.index_select(0, c.edges).requires_grad_(true);
+      auto [h, e] = run_chunk(k, t, c, xs, evs);
       std::vector<torch::Tensor> outs, gouts;
       if (e.requires_grad()) {
         outs.push_back(e);
@@ -267,11 +284,11 @@ class TorchScriptModel : public IonmdModel {
         gouts.push_back(g_h.slice(0, c.a, c.b));
       }
       if (outs.empty()) continue;
-      std::vector<torch::Tensor> ins{ev};
-      if (k > 1) ins.push_back(x);
+      std::vector<torch::Tensor> ins{evs};
+      if (k > 1) ins.push_back(xs);
       auto grads = torch::autograd::grad(outs, ins, gouts, false, false, true);
-      if (grads[0].defined()) edge_grad = edge_grad + grads[0];
-      if (k > 1 && grads[1].defined()) gx = gx.defined() ? gx + grads[1] : grads[1];
+      if (grads[0].defined()) edge_grad.index_add_(0, c.edges, grads[0]);
+      if (k > 1 && grads[1].defined()) gx.index_add_(0, c.nodes, grads[1]);
     }
     tape.hout[k] = tape.eout[k] = tape.evec[k] = torch::Tensor();
     return gx;
