@@ -66,3 +66,13 @@ def frozen_framework_template(path: Path) -> Path:
                      "fix             freeze cl setforce 0.0 0.0 0.0")
     path.write_text(text)
     return path
+
+
+def superionic_folder(folder: Path) -> Path:
+    """A campaign folder with the toy superionic conductor: ``licl.pt`` (model),
+    ``frozen.lmp`` (template) and ``licl.cif`` (64-atom rock salt)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    superionic_model(folder / "licl.pt")
+    frozen_framework_template(folder / "frozen.lmp")
+    rocksalt_cell().write(folder / "licl.cif")
+    return folder

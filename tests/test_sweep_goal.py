@@ -18,7 +18,7 @@ from ionmd.errors import IonmdError
 from ionmd.sweep import load_campaign
 from ionmd.sweep.goal import measure, read_goal_state
 from ionmd.sweep.plan import plan_campaign
-from protocol_setup import frozen_framework_template, rocksalt_cell, superionic_model
+from protocol_setup import superionic_folder
 
 CAMPAIGN = """\
 name = "goal"
@@ -56,10 +56,7 @@ window_ps = 0.5
 
 
 def campaign(folder: Path, factor: float, budget: float, extra: str = "") -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    superionic_model(folder / "licl.pt")
-    frozen_framework_template(folder / "frozen.lmp")
-    rocksalt_cell().write(folder / "licl.cif")
+    superionic_folder(folder)
     path = folder / "goal.toml"
     path.write_text(CAMPAIGN.format(factor=factor, budget=budget, extra=extra))
     return path

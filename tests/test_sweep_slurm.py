@@ -189,13 +189,9 @@ def test_converging_run_goes_on_converging_after_its_task_is_cancelled(tmp_path,
     walltime) after the first check; the resubmitted task continues the same loop and stops
     where an uninterrupted local run stops."""
     from ionmd.protocols import execute, plan_runs
-    from protocol_setup import frozen_framework_template, rocksalt_cell, superionic_model
+    from protocol_setup import superionic_folder
 
-    folder = tmp_path / "conv"
-    folder.mkdir()
-    superionic_model(folder / "licl.pt")
-    frozen_framework_template(folder / "frozen.lmp")
-    rocksalt_cell().write(folder / "licl.cif")
+    folder = superionic_folder(tmp_path / "conv")
     path = folder / "converging.toml"
     path.write_text(CONVERGING)
     campaign = load_campaign(path)

@@ -150,16 +150,20 @@ def flat_record(rec: dict) -> dict:
     return flat
 
 
-def write_runs_csv(records: Sequence[dict], path: str | Path) -> None:
-    """One row per run (:func:`flat_record`)."""
-    flat = [flat_record(r) for r in records]
+def write_rows_csv(rows: Sequence[dict], path: str | Path) -> None:
+    """Flat dicts as a CSV table, the columns in order of first appearance."""
     header: list[str] = []
-    for f in flat:
-        header += [k for k in f if k not in header]
+    for row in rows:
+        header += [k for k in row if k not in header]
     with open(path, "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=header)
         w.writeheader()
-        w.writerows(flat)
+        w.writerows(rows)
+
+
+def write_runs_csv(records: Sequence[dict], path: str | Path) -> None:
+    """One row per run (:func:`flat_record`)."""
+    write_rows_csv([flat_record(r) for r in records], path)
 
 
 def run_labels(records: Sequence[dict]) -> dict[str, str]:

@@ -13,7 +13,6 @@ they are on disk (each one's temperature, replica and protocol from its own
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
@@ -269,14 +268,9 @@ def flat_row(row: dict) -> dict:
 
 
 def write_csv(rows: list[dict], path: Path) -> None:
-    flat = [flat_row(r) for r in rows]
-    header: list[str] = []
-    for f in flat:
-        header += [k for k in f if k not in header]
-    with open(path, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=header)
-        w.writeheader()
-        w.writerows(flat)
+    from ionmd.analysis.run_records import write_rows_csv
+
+    write_rows_csv([flat_row(r) for r in rows], path)
 
 
 __all__ = ["cached_run_results", "charges_for", "collect", "flat_row", "run_entry",
