@@ -114,26 +114,30 @@ def convergence_values(traj: Trajectory, mobile_species: Sequence[str], *,
         per_species[species] = {k: rec[k] for k in ("D", "D_ci95", "D_rel_ci", "hops",
                                                     "hops_per_ion")}
         per_species[species]["msd_exponent"] = d.msd_exponent
+    if note is not None:
+        return unknown_values(time_ps=total, note=note)
     values: dict = {"time_ps": total}
-    if note is None:
-        for name, (_, worst) in QUANTITIES.items():
-            if name == "time_ps":
-                continue
+    for name, (_, worst) in QUANTITIES.items():
+        if name != "time_ps":
             found = [v[name] for v in per_species.values()]
             values[name] = None if any(x is None for x in found) else float(worst(found))
-        values["species"] = per_species
-    else:
-        values.update({k: None for k in QUANTITIES if k != "time_ps"}, note=note)
+    values["species"] = per_species
     return values
+
+
+def unknown_values(**fields) -> dict:
+    """Every quantity unknown (None: no criterion on it holds), plus ``fields`` (a
+    ``note`` or ``failure`` saying why)."""
+    return {**dict.fromkeys(QUANTITIES), **fields}
 
 
 def check_run(path, *, fit_start_ps: float = 1.0, n_samples: int = 200, seed: int = 0) -> dict:
     """:func:`convergence_values` of a run directory as far as it got, plus ``failure``
     (the post-mortem of :func:`ionmd.analysis.report.failures_of`: a melted framework or
     a runaway temperature ends a converging run, since its D means nothing)."""
-    from ionmd.analysis.report import failures_of
+    from ionmd.analysis.report import failures_of, transport_trajectory
     from ionmd.analysis.run_spec import load_run_spec
-    from ionmd.analysis.trajectory import continuous_unwrapped, read_frames
+    from ionmd.analysis.trajectory import read_frames
 
     spec = load_run_spec(path)
     frames, elements, masses = read_frames(spec.data_file, spec.trajectory, type_map=spec.type_map,
@@ -141,14 +145,11 @@ def check_run(path, *, fit_start_ps: float = 1.0, n_samples: int = 200, seed: in
     failure = failures_of(spec, (frames, elements, masses))
     if failure.failed:
         first = failure.first
-        return {"time_ps": None, **{k: None for k in QUANTITIES if k != "time_ps"},
-                "failure": {"mode": first.mode, "step": first.step, "detail": first.detail}}
-    positions = continuous_unwrapped(frames) if spec.dump_unwrapped else frames.unwrapped()
-    traj = Trajectory(positions, frames.boxes, frames.steps, elements, masses, spec.timestep_fs)
+        return unknown_values(time_ps=None, failure={"mode": first.mode, "step": first.step,
+                                                     "detail": first.detail})
     try:
-        traj = traj.discard(spec.discard_ps).framework_drift_removed(spec.mobile_species)
+        traj = transport_trajectory(spec, frames, elements, masses)
     except AnalysisError as exc:     # not yet past the discard
-        return {"time_ps": 0.0, **{k: None for k in QUANTITIES if k != "time_ps"},
-                "note": str(exc)}
+        return unknown_values(time_ps=0.0, note=str(exc))
     return convergence_values(traj, spec.mobile_species, fit_start_ps=fit_start_ps,
                               n_samples=n_samples, seed=seed)

@@ -86,6 +86,20 @@ def analyze_failures(spec: RunSpec, out_dir: str | Path, **failure_options) -> d
     return results
 
 
+def transport_trajectory(spec: RunSpec, frames, elements, masses) -> Trajectory:
+    """The trajectory transport is computed on: unwrapped (as the run dumped it),
+    equilibration discarded, framework drift removed.
+
+    Raises
+    ------
+    AnalysisError
+        If nothing is left after the discard.
+    """
+    positions = continuous_unwrapped(frames) if spec.dump_unwrapped else frames.unwrapped()
+    traj = Trajectory(positions, frames.boxes, frames.steps, elements, masses, spec.timestep_fs)
+    return traj.discard(spec.discard_ps).framework_drift_removed(spec.mobile_species)
+
+
 def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str] = ("xyz",),
                 fit_start_ps: float = 1.0, fit_end_ps: float | None = None,
                 window_ps: float = 15.0, haven_ratio: float = 1.0, collective: bool = False,
@@ -123,9 +137,7 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
         results["run_record"] = run_record(results, spec.run_status)
         (out / "results.json").write_text(json.dumps(results, indent=2))
         return results
-    positions = continuous_unwrapped(frames) if spec.dump_unwrapped else frames.unwrapped()
-    traj = Trajectory(positions, frames.boxes, frames.steps, elements, masses, spec.timestep_fs)
-    traj = traj.discard(spec.discard_ps).framework_drift_removed(spec.mobile_species)
+    traj = transport_trajectory(spec, frames, elements, masses)
     results["run_length_ps"] = float(traj.times_ps[-1])
     results["volume_A3"] = float(traj.volumes.mean())
     diff, msds = [], []

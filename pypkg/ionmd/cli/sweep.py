@@ -103,7 +103,7 @@ def _pursue_goal(c, args) -> None:
         return True
 
     g = c.goal
-    for rounds in pursue(c, run_round, progress=not args.no_progress):
+    for rounds in pursue(c, run_round):
         for r in rounds:
             print(r.line(g.budget, g.unit))
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 
-from ionmd.errors import IonmdError
+from ionmd.errors import AnalysisError, IonmdError
 from ionmd.protocols.presets import Protocol
 
 CHECK_SAMPLES = 200
@@ -90,15 +90,14 @@ def after_segment(rd, step: int, common: dict) -> dict:
     """Check the rule on a run whose piece reached its target ``step``; record the check
     and end the run or set its next target (see the module docstring). Returns the
     status written."""
-    from ionmd.analysis.convergence import QUANTITIES, check_run, parse_rule, rule_holds
-    from ionmd.errors import AnalysisError
+    from ionmd.analysis.convergence import check_run, parse_rule, rule_holds, unknown_values
 
     p = rd.protocol
     rule = parse_rule(p.until)
     try:
         values = check_run(rd.path, fit_start_ps=p.fit_start_ps, n_samples=CHECK_SAMPLES)
     except AnalysisError as exc:     # e.g. unreadable frames: not met, the run goes on
-        values = {**{k: None for k in QUANTITIES}, "note": str(exc)}
+        values = unknown_values(note=str(exc))
     met = values.get("failure") is None and rule_holds(rule, values)
     check = {"step": step, "time_ps": step * p.timestep_fs / 1000.0, "values": values,
              "met": met}

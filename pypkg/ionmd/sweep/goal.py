@@ -130,11 +130,11 @@ def advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRoun
     goal, key = campaign.goal, f"{structure}/{model}"
     state = read_goal_state(campaign)
     series = state["series"].setdefault(key, {"added_K": [], "rounds": []})
+    if series.get("stopped"):       # as its last round left it: nothing to analyse again
+        return SeriesRound(key, series["stopped"], series.get("factor"), series["spent"])
     runs = _series_runs(campaign, structure, model)
     open_runs = [r for r in runs if classify(r.rundir) not in FINISHED]
     measured, spent = measure(campaign, runs)
-    if series.get("stopped"):
-        return SeriesRound(key, series["stopped"], series.get("factor"), spent)
     if open_runs:
         return SeriesRound(key, "waiting", series.get("factor"), spent,
                            f"{len(open_runs)} run(s) to finish first")
@@ -144,7 +144,7 @@ def advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRoun
                              discard_ps=campaign.protocol.discard_ps,
                              budget_left=max(goal.budget - spent, 0.0))
     except AnalysisError as exc:
-        series["stopped"] = "no_fit"
+        series.update(stopped="no_fit", spent=spent)
         write_goal_state(campaign, state)
         return SeriesRound(key, "no_fit", None, spent, str(exc))
     factor = decision.factor
@@ -155,7 +155,7 @@ def advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRoun
                "nothing_left" if decision.choice is None else None)
     series["factor"] = factor
     if stopped:
-        series["stopped"] = stopped
+        series.update(stopped=stopped, spent=spent)
         series["rounds"].append({**record, "choice": None, "stopped": stopped})
         write_goal_state(campaign, state)
         return SeriesRound(key, stopped, factor, spent)
@@ -188,7 +188,7 @@ def advance(campaign: Campaign) -> list[SeriesRound]:
             for m in campaign.models]
 
 
-def pursue(campaign: Campaign, run_round, progress: bool = True, max_rounds: int = 1000):
+def pursue(campaign: Campaign, run_round, max_rounds: int = 1000):
     """Rounds until every series stopped (local executor: ``run_round`` runs what a round
     planned) or a round leaves only series waiting for runs elsewhere (SLURM: ``run_round``
     submits them, and the next ``submit`` goes on). Yields each round's results."""
