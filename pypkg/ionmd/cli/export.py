@@ -34,7 +34,8 @@ def _cmd_export_mace(args: argparse.Namespace) -> None:
     from ionmd.export import export_mace
 
     path = export_mace(args.model, args.output, dtype=args.dtype, head=args.head,
-                       format=args.format, device=args.device, stages=args.stages)
+                       format=args.format, device=args.device, stages=args.stages,
+                       fused_conv=args.fused_conv)
     print(f"wrote {path}")
 
 
@@ -103,6 +104,9 @@ def register(subparsers) -> None:
     mc.add_argument("--head", default=None,
                     help="head of a multi-head model (default: the head named 'Default')")
     _add_format_options(mc)
+    mc.add_argument("--no-fused-conv", dest="fused_conv", action="store_false",
+                    help="keep e3nn's tensor products in the edge convolutions (slower; for "
+                         "comparison) instead of ionmd's fused CPU op")
     mc.set_defaults(func=_cmd_export_mace)
 
     inspect = subparsers.add_parser("inspect", help="print the metadata of a model file")

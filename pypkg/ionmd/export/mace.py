@@ -321,8 +321,11 @@ def build_mace_eager(model_file: str | Path, *, dtype: str = "float64",
 
 
 def build_mace_module(model_file: str | Path, *, dtype: str = "float64",
-                      head: Optional[str] = None, stages: bool = True):
+                      head: Optional[str] = None, stages: bool = True, fused_conv: bool = True):
     """Build the TorchScript contract module (``e3nn.util.jit.compile``) and metadata.
+
+    With ``fused_conv``, each interaction's edge convolution runs as one fused CPU op
+    (:mod:`ionmd.export.mace_conv`; blocks it does not fit keep e3nn's, with a note).
 
     With ``stages``, the module also carries one stage per interaction
     (``ionmd.export.mace_stages``), checked against the unsplit model on random graphs.
@@ -333,7 +336,21 @@ def build_mace_module(model_file: str | Path, *, dtype: str = "float64",
     from e3nn.util import jit
 
     torch = _import_mace()
-    wrapper, meta = build_mace_eager(model_file, dtype=dtype, head=head)
+
+    def eager():
+        wrapper, meta = build_mace_eager(model_file, dtype=dtype, head=head)
+        if fused_conv:
+            from ionmd.export.mace_conv import fuse_mace_convolutions
+
+            skipped = fuse_mace_convolutions(wrapper.model)
+            for why in skipped:
+                print(f"ionmd: note: {Path(model_file).name}: e3nn convolution kept in {why}",
+                      file=sys.stderr)
+            meta.extra["fused_conv"] = (f"{len(wrapper.model.interactions) - len(skipped)} of "
+                                        f"{len(wrapper.model.interactions)} interactions")
+        return wrapper, meta
+
+    wrapper, meta = eager()
     if stages:
         try:
             return _staged_module(wrapper, meta), meta
@@ -341,7 +358,7 @@ def build_mace_module(model_file: str | Path, *, dtype: str = "float64",
             print(f"ionmd: note: exporting {Path(model_file).name} without per-layer stages "
                   f"({_layout(wrapper.model)}): {_first_line(exc)}", file=sys.stderr)
             # e3nn compiles submodules in place: start again from the file
-            wrapper, meta = build_mace_eager(model_file, dtype=dtype, head=head)
+            wrapper, meta = eager()
     try:
         scripted = jit.compile(wrapper)
     except Exception as exc:
@@ -396,7 +413,8 @@ def _first_line(exc: BaseException) -> str:
 
 def export_mace(model_file: str | Path, output: str | Path = "mace.pt", *,
                 dtype: str = "float64", head: Optional[str] = None,
-                format: str = "torchscript", device: str = "cpu", stages: bool = True) -> Path:
+                format: str = "torchscript", device: str = "cpu", stages: bool = True,
+                fused_conv: bool = True) -> Path:
     """Export a MACE model file to an ionmd model file for ``pair_style ionmd``.
 
     Parameters
@@ -417,6 +435,9 @@ def export_mace(model_file: str | Path, output: str | Path = "mace.pt", *,
     stages
         Also write one stage per interaction (TorchScript only) for the per-layer halo
         exchange of ``pair_style ionmd`` on several MPI ranks.
+    fused_conv
+        Run each interaction's edge convolution as one fused CPU op (TorchScript only;
+        :mod:`ionmd.export.mace_conv`); False keeps e3nn's tensor products.
 
     Returns
     -------
@@ -426,7 +447,8 @@ def export_mace(model_file: str | Path, output: str | Path = "mace.pt", *,
     # MACE files pickle whole modules; torch >= 2.6 refuses that by default.
     os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
     if format == "torchscript":
-        scripted, meta = build_mace_module(model_file, dtype=dtype, head=head, stages=stages)
+        scripted, meta = build_mace_module(model_file, dtype=dtype, head=head, stages=stages,
+                                           fused_conv=fused_conv)
         return save_torchscript(scripted, output, meta)
     if format == "aoti":
         from ionmd.export.aoti import save_aoti

@@ -56,6 +56,9 @@ class ModelRunner:
         # The profiling executor re-specialises on every new input shape (each batch has
         # a different edge count): use the legacy executor, as pair_style ionmd does.
         torch._C._jit_set_profiling_executor(False)
+        from ionmd import _ops
+
+        _ops.load()            # fused MACE convolutions call torch.ops.ionmd.*
         try:
             self.module = torch.jit.load(str(self.path), map_location=self.device).eval()
         except RuntimeError as exc:

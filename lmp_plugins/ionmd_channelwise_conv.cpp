@@ -1,0 +1,340 @@
+/* ionmd: the channel-wise ("uvu") edge convolution of MACE-like models as one CPU op.
+
+   out[i, c, u] = sum over edges e with dst[e] == i, and over terms k = (p, a, b, c, v):
+                  v * w[e, p, u] * x[src[e], a, u] * y[e, b]
+
+   x: node features [N, A, U] (A irrep components, U channels), y: edge attributes
+   (spherical harmonics) [E, B], w: per-edge path weights [E, P, U]. The terms are the
+   nonzero Clebsch-Gordan coefficients (times e3nn's path normalisation) of every path,
+   read off the e3nn tensor product at export (ionmd.export.mace_conv).
+
+   Why: e3nn's generic tensor product materialises every per-edge output ([E, U, C]),
+   gathers and scatters them, and its backward of column slices zero-fills whole
+   tensors; this op keeps only its inputs, accumulates messages straight into the
+   receivers, and vectorises over channels. Every loop writes to rows that one thread
+   owns (receivers, edges or senders), so results do not depend on the thread count.
+
+   Registered as torch.ops.ionmd.channelwise_conv (CPU and Autograd kernels); the plugin
+   links this library, Python loads it with ionmd._ops.load(). */
+
+#include <ATen/Parallel.h>
+#include <torch/library.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <array>
+#include <map>
+#include <vector>
+
+namespace {
+
+using torch::Tensor;
+
+struct Term {
+  int64_t p, a, b, c;
+  double v;
+};
+
+std::vector<Term> read_terms(const Tensor &index, const Tensor &value)
+{
+  TORCH_CHECK(index.dim() == 2 && index.size(1) == 4 && value.dim() == 1 &&
+                  value.size(0) == index.size(0),
+              "channelwise_conv: term_index must be [K, 4] (p, a, b, c), term_value [K]");
+  auto ix = index.to(torch::kInt64).contiguous();
+  auto vx = value.to(torch::kFloat64).contiguous();
+  const int64_t *ip = ix.data_ptr<int64_t>();
+  const double *vp = vx.data_ptr<double>();
+  std::vector<Term> terms(ix.size(0));
+  for (size_t k = 0; k < terms.size(); ++k)
+    terms[k] = {ip[4 * k], ip[4 * k + 1], ip[4 * k + 2], ip[4 * k + 3], vp[k]};
+  return terms;
+}
+
+/* The terms of one pair of channel vectors (f1, f2), e.g. (w[e, p], x[src, a]), and for
+   each third field f3 (e.g. the output component c) the coefficients over the spherical
+   harmonics b that multiply that pair: a kernel forms the pair's product once per edge and
+   applies it once per f3 with the factor sum_b v * y[e, b]. */
+struct Group {
+  int64_t f1, f2;
+  std::vector<std::pair<int64_t, std::vector<std::pair<int64_t, double>>>> f3;  // f3, [(b, v)]
+};
+
+template <typename Key> std::vector<Group> group_terms(const std::vector<Term> &terms, Key key)
+{
+  std::map<std::array<int64_t, 2>, std::map<int64_t, std::vector<std::pair<int64_t, double>>>> m;
+  for (const Term &t : terms) {
+    const std::array<int64_t, 3> k = key(t);
+    m[{k[0], k[1]}][k[2]].emplace_back(t.b, t.v);
+  }
+  std::vector<Group> groups;
+  for (auto &[pair, rest] : m) {
+    Group g{pair[0], pair[1], {}};
+    for (auto &[f3, bv] : rest) g.f3.emplace_back(f3, bv);
+    groups.push_back(std::move(g));
+  }
+  return groups;
+}
+
+/* In independent lanes, so that the compiler vectorises it without reassociating a
+   single sum (which it may not do without -ffast-math). */
+template <typename T> T dot_product(const T *a, const T *b, int64_t n)
+{
+  constexpr int L = 16;
+  T lane[L] = {};
+  int64_t u = 0;
+  for (; u + L <= n; u += L)
+    for (int l = 0; l < L; ++l) lane[l] += a[u + l] * b[u + l];
+  T sum = 0;
+  for (; u < n; ++u) sum += a[u] * b[u];
+  for (int l = 0; l < L; ++l) sum += lane[l];
+  return sum;
+}
+
+template <typename T> T y_factor(const std::vector<std::pair<int64_t, double>> &bv, const T *y)
+{
+  T f = 0;
+  for (const auto &[b, v] : bv) f += static_cast<T>(v) * y[b];
+  return f;
+}
+
+/* Edges grouped by a node index (counting sort, stable): edges of node n are
+   order[offset[n], offset[n + 1]). */
+struct EdgesByNode {
+  std::vector<int64_t> offset, order;
+};
+
+EdgesByNode edges_by_node(const int64_t *node, int64_t nedges, int64_t nnodes)
+{
+  EdgesByNode r;
+  r.offset.assign(nnodes + 1, 0);
+  for (int64_t e = 0; e < nedges; ++e) {
+    TORCH_CHECK(node[e] >= 0 && node[e] < nnodes, "channelwise_conv: edge ", e,
+                " refers to node ", node[e], " outside [0, ", nnodes, ")");
+    ++r.offset[node[e] + 1];
+  }
+  for (int64_t n = 0; n < nnodes; ++n) r.offset[n + 1] += r.offset[n];
+  r.order.resize(nedges);
+  std::vector<int64_t> next(r.offset.begin(), r.offset.end() - 1);
+  for (int64_t e = 0; e < nedges; ++e) r.order[next[node[e]]++] = e;
+  return r;
+}
+
+struct Shapes {
+  int64_t N, A, U, E, B, P, C, M;   // M: nodes of the output
+};
+
+Shapes check_inputs(const Tensor &x, const Tensor &y, const Tensor &w, const Tensor &src,
+                    const Tensor &dst, int64_t num_out, int64_t num_comps)
+{
+  TORCH_CHECK(x.device().is_cpu(), "channelwise_conv runs on the CPU only");
+  TORCH_CHECK(x.dim() == 3 && y.dim() == 2 && w.dim() == 3,
+              "channelwise_conv: x [N, A, U], edge_attrs [E, B], weights [E, P, U]");
+  TORCH_CHECK(y.size(0) == w.size(0) && src.numel() == w.size(0) && dst.numel() == w.size(0),
+              "channelwise_conv: edge_attrs, weights, src and dst disagree on the edge count");
+  TORCH_CHECK(w.size(2) == x.size(2), "channelwise_conv: weights and x disagree on channels");
+  TORCH_CHECK(x.scalar_type() == y.scalar_type() && x.scalar_type() == w.scalar_type(),
+              "channelwise_conv: x, edge_attrs and weights must share one dtype");
+  return {x.size(0), x.size(1), x.size(2), w.size(0), y.size(1), w.size(1), num_comps, num_out};
+}
+
+void check_terms(const std::vector<Term> &terms, const Shapes &s)
+{
+  for (const Term &t : terms)
+    TORCH_CHECK(t.p >= 0 && t.p < s.P && t.a >= 0 && t.a < s.A && t.b >= 0 && t.b < s.B &&
+                    t.c >= 0 && t.c < s.C,
+                "channelwise_conv: a term indexes outside the inputs");
+}
+
+template <typename T>
+void forward_kernel(const T *x, const T *y, const T *w, const int64_t *src,
+                    const EdgesByNode &in, const std::vector<Group> &pa, const Shapes &s, T *out)
+{
+  const int64_t U = s.U;
+  at::parallel_for(0, s.M, 1, [&](int64_t begin, int64_t end) {
+    std::vector<T> wx(U);
+    for (int64_t i = begin; i < end; ++i) {
+      T *o = out + i * s.C * U;
+      for (int64_t n = in.offset[i]; n < in.offset[i + 1]; ++n) {
+        const int64_t e = in.order[n];
+        const T *xe = x + src[e] * s.A * U, *ye = y + e * s.B, *we = w + e * s.P * U;
+        for (const Group &g : pa) {          // (p, a) -> c
+          const T *wp = we + g.f1 * U, *xa = xe + g.f2 * U;
+          for (int64_t u = 0; u < U; ++u) wx[u] = wp[u] * xa[u];
+          for (const auto &[c, bv] : g.f3) {
+            const T f = y_factor(bv, ye);
+            T *oc = o + c * U;
+            for (int64_t u = 0; u < U; ++u) oc[u] += f * wx[u];
+          }
+        }
+      }
+    }
+  });
+}
+
+/* d/dw and d/dy, edge by edge: (a, c) share x[src, a] * gout[dst, c]; for each path p,
+   d/dw[p] gets it times sum_b v y[b], and d/dy[b] gets v times its dot with w[p]. */
+template <typename T>
+void backward_edges_kernel(const T *x, const T *y, const T *w, const int64_t *src,
+                           const int64_t *dst, const T *gout, const std::vector<Group> &ac,
+                           const Shapes &s, T *gw, T *gy)
+{
+  const int64_t U = s.U;
+  at::parallel_for(0, s.E, 64, [&](int64_t begin, int64_t end) {
+    // one edge's gradients stay in cache while every group adds to them; the outputs are
+    // then written once (they are allocated uninitialised)
+    std::vector<T> xg(U), gw_e(gw ? s.P * U : 0), gy_e(s.B);
+    for (int64_t e = begin; e < end; ++e) {
+      const T *xe = x + src[e] * s.A * U, *ge = gout + dst[e] * s.C * U, *ye = y + e * s.B;
+      const T *we = w + e * s.P * U;
+      std::fill(gw_e.begin(), gw_e.end(), T(0));
+      std::fill(gy_e.begin(), gy_e.end(), T(0));
+      for (const Group &g : ac) {            // (a, c) -> p
+        const T *xa = xe + g.f1 * U, *gc = ge + g.f2 * U;
+        for (int64_t u = 0; u < U; ++u) xg[u] = xa[u] * gc[u];
+        for (const auto &[p, bv] : g.f3) {
+          if (gw) {
+            const T f = y_factor(bv, ye);
+            T *gp = gw_e.data() + p * U;
+            for (int64_t u = 0; u < U; ++u) gp[u] += f * xg[u];
+          }
+          if (gy) {
+            const T dot = dot_product(we + p * U, xg.data(), U);
+            for (const auto &[b, v] : bv) gy_e[b] += static_cast<T>(v) * dot;
+          }
+        }
+      }
+      if (gw) std::copy(gw_e.begin(), gw_e.end(), gw + e * s.P * U);
+      if (gy) std::copy(gy_e.begin(), gy_e.end(), gy + e * s.B);
+    }
+  });
+}
+
+/* d/dx, sender by sender: (p, c) share w[e, p] * gout[dst, c]; each a gets it times
+   sum_b v y[b]. */
+template <typename T>
+void backward_nodes_kernel(const T *y, const T *w, const int64_t *dst, const EdgesByNode &out,
+                           const T *gout, const std::vector<Group> &pc, const Shapes &s, T *gx)
+{
+  const int64_t U = s.U;
+  at::parallel_for(0, s.N, 1, [&](int64_t begin, int64_t end) {
+    std::vector<T> wg(U);
+    for (int64_t j = begin; j < end; ++j) {
+      T *gj = gx + j * s.A * U;
+      for (int64_t n = out.offset[j]; n < out.offset[j + 1]; ++n) {
+        const int64_t e = out.order[n];
+        const T *ge = gout + dst[e] * s.C * U, *ye = y + e * s.B, *we = w + e * s.P * U;
+        for (const Group &g : pc) {          // (p, c) -> a
+          const T *wp = we + g.f1 * U, *gc = ge + g.f2 * U;
+          for (int64_t u = 0; u < U; ++u) wg[u] = wp[u] * gc[u];
+          for (const auto &[a, bv] : g.f3) {
+            const T f = y_factor(bv, ye);
+            T *ga = gj + a * U;
+            for (int64_t u = 0; u < U; ++u) ga[u] += f * wg[u];
+          }
+        }
+      }
+    }
+  });
+}
+
+Tensor conv_forward(const Tensor &x_in, const Tensor &y_in, const Tensor &w_in,
+                    const Tensor &src_in, const Tensor &dst_in, int64_t num_out,
+                    int64_t num_comps, const Tensor &term_index, const Tensor &term_value)
+{
+  const Shapes s = check_inputs(x_in, y_in, w_in, src_in, dst_in, num_out, num_comps);
+  auto x = x_in.contiguous(), y = y_in.contiguous(), w = w_in.contiguous();
+  auto src = src_in.to(torch::kInt64).contiguous(), dst = dst_in.to(torch::kInt64).contiguous();
+  const auto terms = read_terms(term_index, term_value);
+  check_terms(terms, s);
+  auto out = torch::zeros({s.M, s.C, s.U}, x.options());
+  if (s.E == 0) return out;
+  for (int64_t e = 0; e < s.E; ++e)
+    TORCH_CHECK(src.data_ptr<int64_t>()[e] >= 0 && src.data_ptr<int64_t>()[e] < s.N,
+                "channelwise_conv: edge ", e, " has a sender outside [0, ", s.N, ")");
+  const auto in = edges_by_node(dst.data_ptr<int64_t>(), s.E, s.M);
+  const auto pa = group_terms(terms, [](const Term &t) { return std::array<int64_t, 3>{t.p, t.a, t.c}; });
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "channelwise_conv", [&] {
+    forward_kernel<scalar_t>(x.data_ptr<scalar_t>(), y.data_ptr<scalar_t>(),
+                             w.data_ptr<scalar_t>(), src.data_ptr<int64_t>(), in, pa, s,
+                             out.data_ptr<scalar_t>());
+  });
+  return out;
+}
+
+std::vector<Tensor> conv_backward(const Tensor &gout_in, const Tensor &x, const Tensor &y,
+                                  const Tensor &w, const Tensor &src, const Tensor &dst,
+                                  int64_t num_comps, const Tensor &term_index,
+                                  const Tensor &term_value, bool need_x, bool need_y,
+                                  bool need_w)
+{
+  const Shapes s = check_inputs(x, y, w, src, dst, gout_in.size(0), num_comps);
+  auto gout = gout_in.contiguous();
+  const auto terms = read_terms(term_index, term_value);
+  Tensor gx, gy, gw;
+  if (need_x) gx = torch::zeros_like(x);
+  if (need_y) gy = torch::empty_like(y);      // every edge's row is written whole
+  if (need_w) gw = torch::empty_like(w);
+  if (s.E == 0) return {gx, gy, gw};
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "channelwise_conv_backward", [&] {
+    const scalar_t *xp = x.data_ptr<scalar_t>(), *yp = y.data_ptr<scalar_t>(),
+                   *wp = w.data_ptr<scalar_t>(), *gp = gout.data_ptr<scalar_t>();
+    if (need_y || need_w) {
+      const auto ac = group_terms(terms, [](const Term &t) { return std::array<int64_t, 3>{t.a, t.c, t.p}; });
+      backward_edges_kernel<scalar_t>(xp, yp, wp, src.data_ptr<int64_t>(),
+                                      dst.data_ptr<int64_t>(), gp, ac, s,
+                                      need_w ? gw.data_ptr<scalar_t>() : nullptr,
+                                      need_y ? gy.data_ptr<scalar_t>() : nullptr);
+    }
+    if (need_x) {
+      const auto by_src = edges_by_node(src.data_ptr<int64_t>(), s.E, s.N);
+      const auto pc = group_terms(terms, [](const Term &t) { return std::array<int64_t, 3>{t.p, t.c, t.a}; });
+      backward_nodes_kernel<scalar_t>(yp, wp, dst.data_ptr<int64_t>(), by_src, gp, pc, s,
+                                      gx.data_ptr<scalar_t>());
+    }
+  });
+  return {gx, gy, gw};
+}
+
+/* First derivatives only: forces and virials need dE/dx, not second derivatives. */
+class ChannelwiseConv : public torch::autograd::Function<ChannelwiseConv> {
+ public:
+  static Tensor forward(torch::autograd::AutogradContext *ctx, const Tensor &x, const Tensor &y,
+                        const Tensor &w, const Tensor &src, const Tensor &dst, int64_t num_out,
+                        int64_t num_comps, const Tensor &term_index, const Tensor &term_value)
+  {
+    ctx->save_for_backward({x, y, w, src, dst, term_index, term_value});
+    ctx->saved_data["num_comps"] = num_comps;
+    return conv_forward(x, y, w, src, dst, num_out, num_comps, term_index, term_value);
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext *ctx,
+                                                 torch::autograd::variable_list grad)
+  {
+    auto v = ctx->get_saved_variables();
+    auto g = conv_backward(grad[0], v[0].contiguous(), v[1].contiguous(), v[2].contiguous(),
+                           v[3].to(torch::kInt64).contiguous(), v[4].to(torch::kInt64).contiguous(),
+                           ctx->saved_data["num_comps"].toInt(), v[5], v[6],
+                           ctx->needs_input_grad(0), ctx->needs_input_grad(1),
+                           ctx->needs_input_grad(2));
+    return {g[0], g[1], g[2], Tensor(), Tensor(), Tensor(), Tensor(), Tensor(), Tensor()};
+  }
+};
+
+Tensor conv_autograd(const Tensor &x, const Tensor &y, const Tensor &w, const Tensor &src,
+                     const Tensor &dst, int64_t num_out, int64_t num_comps,
+                     const Tensor &term_index, const Tensor &term_value)
+{
+  return ChannelwiseConv::apply(x, y, w, src, dst, num_out, num_comps, term_index, term_value);
+}
+
+}    // namespace
+
+TORCH_LIBRARY(ionmd, m)
+{
+  m.def("channelwise_conv(Tensor x, Tensor edge_attrs, Tensor weights, Tensor src, Tensor dst, "
+        "int num_out, int num_comps, Tensor term_index, Tensor term_value) -> Tensor");
+}
+
+TORCH_LIBRARY_IMPL(ionmd, CPU, m) { m.impl("channelwise_conv", conv_forward); }
+
+TORCH_LIBRARY_IMPL(ionmd, Autograd, m) { m.impl("channelwise_conv", conv_autograd); }
