@@ -329,7 +329,7 @@ Tensor conv_autograd(const Tensor &x, const Tensor &y, const Tensor &w, const Te
 
 }    // namespace
 
-TORCH_LIBRARY(ionmd, m)
+TORCH_LIBRARY_FRAGMENT(ionmd, m)
 {
   m.def("channelwise_conv(Tensor x, Tensor edge_attrs, Tensor weights, Tensor src, Tensor dst, "
         "int num_out, int num_comps, Tensor term_index, Tensor term_value) -> Tensor");

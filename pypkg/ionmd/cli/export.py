@@ -35,7 +35,7 @@ def _cmd_export_mace(args: argparse.Namespace) -> None:
 
     path = export_mace(args.model, args.output, dtype=args.dtype, head=args.head,
                        format=args.format, device=args.device, stages=args.stages,
-                       fused_conv=args.fused_conv)
+                       fused=args.fused)
     print(f"wrote {path}")
 
 
@@ -104,9 +104,9 @@ def register(subparsers) -> None:
     mc.add_argument("--head", default=None,
                     help="head of a multi-head model (default: the head named 'Default')")
     _add_format_options(mc)
-    mc.add_argument("--no-fused-conv", dest="fused_conv", action="store_false",
-                    help="keep e3nn's tensor products in the edge convolutions (slower; for "
-                         "comparison) instead of ionmd's fused CPU op")
+    mc.add_argument("--no-fused", dest="fused", action="store_false",
+                    help="keep mace-torch's e3nn convolutions and einsum contractions (slower; "
+                         "for comparison) instead of ionmd's fused CPU ops")
     mc.set_defaults(func=_cmd_export_mace)
 
     inspect = subparsers.add_parser("inspect", help="print the metadata of a model file")

@@ -321,11 +321,12 @@ def build_mace_eager(model_file: str | Path, *, dtype: str = "float64",
 
 
 def build_mace_module(model_file: str | Path, *, dtype: str = "float64",
-                      head: Optional[str] = None, stages: bool = True, fused_conv: bool = True):
+                      head: Optional[str] = None, stages: bool = True, fused: bool = True):
     """Build the TorchScript contract module (``e3nn.util.jit.compile``) and metadata.
 
-    With ``fused_conv``, each interaction's edge convolution runs as one fused CPU op
-    (:mod:`ionmd.export.mace_conv`; blocks it does not fit keep e3nn's, with a note).
+    With ``fused``, each interaction's edge convolution and each product's symmetric
+    contraction run as one fused CPU op (:mod:`ionmd.export.mace_conv`,
+    :mod:`ionmd.export.mace_product`; blocks they do not fit keep mace-torch's, with a note).
 
     With ``stages``, the module also carries one stage per interaction
     (``ionmd.export.mace_stages``), checked against the unsplit model on random graphs.
@@ -339,15 +340,8 @@ def build_mace_module(model_file: str | Path, *, dtype: str = "float64",
 
     def eager():
         wrapper, meta = build_mace_eager(model_file, dtype=dtype, head=head)
-        if fused_conv:
-            from ionmd.export.mace_conv import fuse_mace_convolutions
-
-            skipped = fuse_mace_convolutions(wrapper.model)
-            for why in skipped:
-                print(f"ionmd: note: {Path(model_file).name}: e3nn convolution kept in {why}",
-                      file=sys.stderr)
-            meta.extra["fused_conv"] = (f"{len(wrapper.model.interactions) - len(skipped)} of "
-                                        f"{len(wrapper.model.interactions)} interactions")
+        if fused:
+            meta.extra["fused_ops"] = _fuse(wrapper.model, Path(model_file).name)
         return wrapper, meta
 
     wrapper, meta = eager()
@@ -364,6 +358,18 @@ def build_mace_module(model_file: str | Path, *, dtype: str = "float64",
     except Exception as exc:
         raise ExportError(f"TorchScript compilation of the MACE model failed: {exc}") from exc
     return torch.jit.freeze(scripted), meta
+
+
+def _fuse(model, name: str) -> str:
+    """Install ionmd's fused CPU ops; say where mace-torch's blocks stay. Returns a summary."""
+    from ionmd.export.mace_conv import fuse_mace_convolutions
+    from ionmd.export.mace_product import fuse_mace_products
+
+    conv, prod = fuse_mace_convolutions(model), fuse_mace_products(model)
+    for why in conv + prod:
+        print(f"ionmd: note: {name}: mace-torch's own block kept in {why}", file=sys.stderr)
+    n = len(model.interactions)
+    return f"{n - len(conv)} of {n} convolutions, {n - len(prod)} of {n} products"
 
 
 def _layout(model) -> str:
@@ -414,7 +420,7 @@ def _first_line(exc: BaseException) -> str:
 def export_mace(model_file: str | Path, output: str | Path = "mace.pt", *,
                 dtype: str = "float64", head: Optional[str] = None,
                 format: str = "torchscript", device: str = "cpu", stages: bool = True,
-                fused_conv: bool = True) -> Path:
+                fused: bool = True) -> Path:
     """Export a MACE model file to an ionmd model file for ``pair_style ionmd``.
 
     Parameters
@@ -435,9 +441,10 @@ def export_mace(model_file: str | Path, output: str | Path = "mace.pt", *,
     stages
         Also write one stage per interaction (TorchScript only) for the per-layer halo
         exchange of ``pair_style ionmd`` on several MPI ranks.
-    fused_conv
-        Run each interaction's edge convolution as one fused CPU op (TorchScript only;
-        :mod:`ionmd.export.mace_conv`); False keeps e3nn's tensor products.
+    fused
+        Run each edge convolution and symmetric contraction as one fused CPU op
+        (TorchScript only; :mod:`ionmd.export.mace_conv`, :mod:`ionmd.export.mace_product`);
+        False keeps mace-torch's e3nn and einsum code.
 
     Returns
     -------
@@ -448,7 +455,7 @@ def export_mace(model_file: str | Path, output: str | Path = "mace.pt", *,
     os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
     if format == "torchscript":
         scripted, meta = build_mace_module(model_file, dtype=dtype, head=head, stages=stages,
-                                           fused_conv=fused_conv)
+                                           fused=fused)
         return save_torchscript(scripted, output, meta)
     if format == "aoti":
         from ionmd.export.aoti import save_aoti

@@ -1,9 +1,11 @@
-"""MACE's edge convolution as ionmd's fused op (torch.ops.ionmd.channelwise_conv,
-ionmd.export.mace_conv) against e3nn's tensor product + scatter, which it replaces:
-the op on random graphs (float64 and float32, gradients, empty and isolated nodes,
-thread counts), every mace-torch interaction block in a whole model, and pair_style
-ionmd with fused and e3nn exports of the same file (energies, forces, pressure and
-per-atom virials to 1e-12 in float64, 1 and 2 ranks, both memory modes)."""
+"""ionmd's fused MACE ops against the mace-torch code they replace: the edge convolution
+(torch.ops.ionmd.channelwise_conv, ionmd.export.mace_conv) against e3nn's tensor product +
+scatter, on random graphs (float64 and float32, gradients, empty and isolated nodes,
+thread counts) and in every mace-torch interaction block of a whole model; the symmetric
+contraction (torch.ops.ionmd.symmetric_contraction, ionmd.export.mace_product) against
+mace-torch's einsum code for correlation orders 1-3 and several output irreps; and
+pair_style ionmd with fused and mace-torch exports of the same file (energies, forces,
+pressure and per-atom virials to 1e-12 in float64, 1 and 2 ranks, both memory modes)."""
 
 import copy
 import functools
@@ -19,6 +21,7 @@ from tiny_mace import build_tiny_mace
 from ionmd import _ops
 from ionmd.export import export_mace
 from ionmd.export.mace_conv import ChannelwiseConv, conv_terms, fusable, fuse_mace_convolutions
+from ionmd.export.mace_product import FusedSymmetricContraction
 
 _ops.load()
 
@@ -139,7 +142,7 @@ def energies_and_edge_grads(model, atoms):
 
 @pytest.mark.parametrize("interaction", INTERACTIONS)
 def test_every_interaction_block_fuses_exactly(interaction):
-    """A whole float64 model, fused vs e3nn: per-atom energies and edge gradients."""
+    """A whole float64 model, fused vs mace-torch: per-atom energies and edge gradients."""
     from structures import li3ps4_like
 
     model = build_tiny_mace(interaction=interaction, interaction_first=interaction,
@@ -149,6 +152,9 @@ def test_every_interaction_block_fuses_exactly(interaction):
     fused = copy.deepcopy(model)
     assert fuse_mace_convolutions(fused) == []
     assert all(type(b.conv_tp) is ChannelwiseConv for b in fused.interactions)
+    from ionmd.export.mace_product import fuse_mace_products
+
+    assert fuse_mace_products(fused) == []
     atoms = li3ps4_like()
     (e_ref, g_ref), (e, g) = (energies_and_edge_grads(m, atoms) for m in (model, fused))
     assert (e - e_ref).abs().max().item() <= 1e-12 * e_ref.abs().max().item()
@@ -156,17 +162,51 @@ def test_every_interaction_block_fuses_exactly(interaction):
     assert (g - g_ref).abs().max().item() <= 1e-12 * g_ref.abs().max().item()
 
 
+@pytest.mark.parametrize("correlation,max_L", [(1, 1), (2, 0), (3, 1), (3, 2)])
+def test_symmetric_contraction_equals_mace(correlation, max_L):
+    model = build_tiny_mace(channels=4, correlation=correlation, max_L=max_L, max_ell=2).double()
+    sc = model.products[0].symmetric_contractions
+    fused = FusedSymmetricContraction(sc)
+    gen = torch.Generator().manual_seed(correlation)
+    x = torch.randn(9, 4, 9, dtype=torch.float64, generator=gen, requires_grad=True)
+    species = torch.tensor([0, 1, 2, 3, 0, 1, 2, 3, 3])
+    y = torch.nn.functional.one_hot(species, 4).double()
+    probe = torch.randn(9, sc(x, y).shape[1], dtype=torch.float64, generator=gen)
+    results = []
+    for module in (fused, sc):
+        out = module(x, y)
+        results.append((out.detach(), torch.autograd.grad((out * probe).sum(), x)[0]))
+    for name, a, b in zip(("output", "d/dx"), *results):
+        scale = b.abs().max().item()
+        assert scale > 0
+        assert (a - b).abs().max().item() <= 1e-12 * scale, name
+    # node attributes that are not one-hot: MACE's own module answers
+    y_mixed = y.clone()
+    y_mixed[0] = 0.5
+    assert torch.equal(fused(x, y_mixed), sc(x, y_mixed))
+    # thread count does not change a bit
+    threads = torch.get_num_threads()
+    try:
+        outs = []
+        for n in (1, 2):
+            torch.set_num_threads(n)
+            outs.append(fused(x, y))
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(*outs)
+
+
 @pytest.fixture(scope="module")
 def e3nn_export(tmp_path_factory, tiny_mace_file):
     out = tmp_path_factory.mktemp("e3nn") / "tiny_mace_e3nn_f64.pt"
-    return export_mace(tiny_mace_file, out, dtype="float64", fused_conv=False)
+    return export_mace(tiny_mace_file, out, dtype="float64", fused=False)
 
 
 def test_export_records_the_fusion(tiny_mace_f64, e3nn_export):
     from ionmd.export import read_metadata
 
-    assert read_metadata(tiny_mace_f64)["fused_conv"] == "2 of 2 interactions"
-    assert "fused_conv" not in read_metadata(e3nn_export)
+    assert read_metadata(tiny_mace_f64)["fused_ops"] == "2 of 2 convolutions, 2 of 2 products"
+    assert "fused_ops" not in read_metadata(e3nn_export)
 
 
 @pytest.mark.mpi
