@@ -23,7 +23,7 @@ native backend for Symmetrix), which dominates at ~100 atoms.
 
 Setup: examples/peers/symmetrix_setup.sh (peer venv, default .peers/symmetrix-venv).
 usage: .venv/bin/python examples/bench_mace_peer.py [--export-dir DIR] [--sizes 2x2x3 5x5x5]
-           [--formats torchscript aoti] [--profiles capacity speed] [--threads 2]
+           [--formats torchscript unfused aoti] [--profiles capacity speed] [--threads 2]
            [--repeats 2] [--min-seconds 5] [--peer-venv DIR] [-o bench_mace_peer.json]
 The export dir keeps the model, its exports and Symmetrix's JIT cache (the first Symmetrix
 float32 specialisation compiles for ~5 min, the AOTInductor export 2-4 min); reuse it.
@@ -172,12 +172,15 @@ def prepare(args, peer_py: str, env: dict) -> tuple[Path, Path, dict]:
                        check=True, stdout=subprocess.DEVNULL)
     exports = {}
     for fmt in args.formats:
-        exports[fmt] = work / f"mace_ionmd_f32.{'pt2' if fmt == 'aoti' else 'pt'}"
+        # "unfused": TorchScript with mace-torch's own e3nn convolutions and einsum products
+        name = {"aoti": "mace_ionmd_f32.pt2", "unfused": "mace_ionmd_f32_unfused.pt"}
+        exports[fmt] = work / name.get(fmt, "mace_ionmd_f32.pt")
         if not exports[fmt].exists():
             from ionmd.export import export_mace
 
             t0 = time.perf_counter()
-            export_mace(model, exports[fmt], dtype="float32", format=fmt)
+            export_mace(model, exports[fmt], dtype="float32", fused=fmt != "unfused",
+                        format="aoti" if fmt == "aoti" else "torchscript")
             print(f"exported {exports[fmt].name} in {time.perf_counter() - t0:.0f} s", flush=True)
     return model, model_json, exports
 
@@ -222,7 +225,9 @@ def main(argv=None) -> int:
     ap.add_argument("--export-dir", type=Path, default=None)
     ap.add_argument("--sizes", nargs="+", default=["2x2x3", "5x5x5"])
     ap.add_argument("--formats", nargs="+", default=["torchscript", "aoti"],
-                    choices=["torchscript", "aoti"])
+                    choices=["torchscript", "unfused", "aoti"],
+                    help="ionmd exports: TorchScript with fused ops (the default export), "
+                         "TorchScript without them (--no-fused), AOTInductor")
     ap.add_argument("--profiles", nargs="+", default=["capacity", "speed"],
                     choices=["capacity", "speed"], help="Symmetrix execution_profile "
                     "(capacity is the calculator's default)")

@@ -171,67 +171,74 @@ void forward_kernel(const T *x, const T *y, const T *w, const int64_t *src,
   });
 }
 
-/* d/dw and d/dy, edge by edge: (a, c) share x[src, a] * gout[dst, c]; for each path p,
-   d/dw[p] gets it times sum_b v y[b], and d/dy[b] gets v times its dot with w[p]. */
+/* The gradients, with the forward's groups (p, a) -> c and
+   h[u] = sum_c f(p, a, c) gout[dst, c, u], where f = sum_b v y[e, b]:
+     d/dw[e, p] += h * x[src, a],   d/dx[src, a] += h * w[e, p],
+     d/dy[e, b] += v * dot(w[e, p] * x[src, a], gout[dst, c]).
+   First pass, receiver by receiver as in the forward, so that gout[dst] (C x U values,
+   the largest rows) stays in cache: d/dw and d/dy of each edge, and each edge's share of
+   d/dx, q[e, a] = sum_p h * w[e, p]. Second pass, sender by sender: d/dx = sum of q. A
+   thread owns the rows it writes in each pass. */
 template <typename T>
 void backward_edges_kernel(const T *x, const T *y, const T *w, const int64_t *src,
-                           const int64_t *dst, const T *gout, const std::vector<Group> &ac,
-                           const Shapes &s, T *gw, T *gy)
+                           const EdgesByNode &by_dst, const T *gout,
+                           const std::vector<Group> &pa, const Shapes &s, T *q, T *gy, T *gw)
 {
   const int64_t U = s.U;
-  at::parallel_for(0, s.E, 64, [&](int64_t begin, int64_t end) {
-    // one edge's gradients stay in cache while every group adds to them; the outputs are
-    // then written once (they are allocated uninitialised)
-    std::vector<T> xg(U), gw_e(gw ? s.P * U : 0), gy_e(s.B);
-    for (int64_t e = begin; e < end; ++e) {
-      const T *xe = x + src[e] * s.A * U, *ge = gout + dst[e] * s.C * U, *ye = y + e * s.B;
-      const T *we = w + e * s.P * U;
-      std::fill(gw_e.begin(), gw_e.end(), T(0));
-      std::fill(gy_e.begin(), gy_e.end(), T(0));
-      for (const Group &g : ac) {            // (a, c) -> p
-        const T *xa = xe + g.f1 * U, *gc = ge + g.f2 * U;
-        for (int64_t u = 0; u < U; ++u) xg[u] = xa[u] * gc[u];
-        for (const auto &[p, bv] : g.f3) {
-          if (gw) {
-            const T f = y_factor(bv, ye);
-            T *gp = gw_e.data() + p * U;
-            for (int64_t u = 0; u < U; ++u) gp[u] += f * xg[u];
+  at::parallel_for(0, s.M, 1, [&](int64_t begin, int64_t end) {
+    std::vector<T> h(U), wx(U), gw_e(s.P * U), gy_e(s.B), q_e(s.A * U);
+    for (int64_t i = begin; i < end; ++i) {
+      const T *gi = gout + i * s.C * U;
+      for (int64_t n = by_dst.offset[i]; n < by_dst.offset[i + 1]; ++n) {
+        const int64_t e = by_dst.order[n];
+        const T *xe = x + src[e] * s.A * U, *ye = y + e * s.B, *we = w + e * s.P * U;
+        std::fill(gw_e.begin(), gw_e.end(), T(0));
+        std::fill(gy_e.begin(), gy_e.end(), T(0));
+        std::fill(q_e.begin(), q_e.end(), T(0));
+        for (const Group &g : pa) {          // (p, a) -> c
+          const T *wp = we + g.f1 * U, *xa = xe + g.f2 * U;
+          if (gw || q) {
+            std::fill(h.begin(), h.end(), T(0));
+            for (const auto &[c, bv] : g.f3) {
+              const T f = y_factor(bv, ye);
+              const T *gc = gi + c * U;
+              for (int64_t u = 0; u < U; ++u) h[u] += f * gc[u];
+            }
+            if (gw) {
+              T *gp = gw_e.data() + g.f1 * U;
+              for (int64_t u = 0; u < U; ++u) gp[u] += h[u] * xa[u];
+            }
+            if (q) {
+              T *qa = q_e.data() + g.f2 * U;
+              for (int64_t u = 0; u < U; ++u) qa[u] += h[u] * wp[u];
+            }
           }
           if (gy) {
-            const T dot = dot_product(we + p * U, xg.data(), U);
-            for (const auto &[b, v] : bv) gy_e[b] += static_cast<T>(v) * dot;
+            for (int64_t u = 0; u < U; ++u) wx[u] = wp[u] * xa[u];
+            for (const auto &[c, bv] : g.f3) {
+              const T dot = dot_product(wx.data(), gi + c * U, U);
+              for (const auto &[b, v] : bv) gy_e[b] += static_cast<T>(v) * dot;
+            }
           }
         }
+        if (gw) std::copy(gw_e.begin(), gw_e.end(), gw + e * s.P * U);
+        if (gy) std::copy(gy_e.begin(), gy_e.end(), gy + e * s.B);
+        if (q) std::copy(q_e.begin(), q_e.end(), q + e * s.A * U);
       }
-      if (gw) std::copy(gw_e.begin(), gw_e.end(), gw + e * s.P * U);
-      if (gy) std::copy(gy_e.begin(), gy_e.end(), gy + e * s.B);
     }
   });
 }
 
-/* d/dx, sender by sender: (p, c) share w[e, p] * gout[dst, c]; each a gets it times
-   sum_b v y[b]. */
 template <typename T>
-void backward_nodes_kernel(const T *y, const T *w, const int64_t *dst, const EdgesByNode &out,
-                           const T *gout, const std::vector<Group> &pc, const Shapes &s, T *gx)
+void backward_senders_kernel(const T *q, const EdgesByNode &by_src, const Shapes &s, T *gx)
 {
-  const int64_t U = s.U;
+  const int64_t AU = s.A * s.U;
   at::parallel_for(0, s.N, 1, [&](int64_t begin, int64_t end) {
-    std::vector<T> wg(U);
     for (int64_t j = begin; j < end; ++j) {
-      T *gj = gx + j * s.A * U;
-      for (int64_t n = out.offset[j]; n < out.offset[j + 1]; ++n) {
-        const int64_t e = out.order[n];
-        const T *ge = gout + dst[e] * s.C * U, *ye = y + e * s.B, *we = w + e * s.P * U;
-        for (const Group &g : pc) {          // (p, c) -> a
-          const T *wp = we + g.f1 * U, *gc = ge + g.f2 * U;
-          for (int64_t u = 0; u < U; ++u) wg[u] = wp[u] * gc[u];
-          for (const auto &[a, bv] : g.f3) {
-            const T f = y_factor(bv, ye);
-            T *ga = gj + a * U;
-            for (int64_t u = 0; u < U; ++u) ga[u] += f * wg[u];
-          }
-        }
+      T *gj = gx + j * AU;
+      for (int64_t n = by_src.offset[j]; n < by_src.offset[j + 1]; ++n) {
+        const T *qe = q + by_src.order[n] * AU;
+        for (int64_t k = 0; k < AU; ++k) gj[k] += qe[k];
       }
     }
   });
@@ -275,22 +282,21 @@ std::vector<Tensor> conv_backward(const Tensor &gout_in, const Tensor &x, const 
   if (need_y) gy = torch::empty_like(y);      // every edge's row is written whole
   if (need_w) gw = torch::empty_like(w);
   if (s.E == 0) return {gx, gy, gw};
+  const auto by_dst = edges_by_node(dst.data_ptr<int64_t>(), s.E, s.M);
+  const auto pa = group_terms(terms, [](const Term &t) { return std::array<int64_t, 3>{t.p, t.a, t.c}; });
+  Tensor q;      // each edge's share of d/dx, summed per sender in a second pass
+  if (need_x) q = torch::empty({s.E, s.A, s.U}, x.options());
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "channelwise_conv_backward", [&] {
-    const scalar_t *xp = x.data_ptr<scalar_t>(), *yp = y.data_ptr<scalar_t>(),
-                   *wp = w.data_ptr<scalar_t>(), *gp = gout.data_ptr<scalar_t>();
-    if (need_y || need_w) {
-      const auto ac = group_terms(terms, [](const Term &t) { return std::array<int64_t, 3>{t.a, t.c, t.p}; });
-      backward_edges_kernel<scalar_t>(xp, yp, wp, src.data_ptr<int64_t>(),
-                                      dst.data_ptr<int64_t>(), gp, ac, s,
-                                      need_w ? gw.data_ptr<scalar_t>() : nullptr,
-                                      need_y ? gy.data_ptr<scalar_t>() : nullptr);
-    }
-    if (need_x) {
-      const auto by_src = edges_by_node(src.data_ptr<int64_t>(), s.E, s.N);
-      const auto pc = group_terms(terms, [](const Term &t) { return std::array<int64_t, 3>{t.p, t.c, t.a}; });
-      backward_nodes_kernel<scalar_t>(yp, wp, dst.data_ptr<int64_t>(), by_src, gp, pc, s,
-                                      gx.data_ptr<scalar_t>());
-    }
+    backward_edges_kernel<scalar_t>(x.data_ptr<scalar_t>(), y.data_ptr<scalar_t>(),
+                                    w.data_ptr<scalar_t>(), src.data_ptr<int64_t>(), by_dst,
+                                    gout.data_ptr<scalar_t>(), pa, s,
+                                    need_x ? q.data_ptr<scalar_t>() : nullptr,
+                                    need_y ? gy.data_ptr<scalar_t>() : nullptr,
+                                    need_w ? gw.data_ptr<scalar_t>() : nullptr);
+    if (need_x)
+      backward_senders_kernel<scalar_t>(q.data_ptr<scalar_t>(),
+                                        edges_by_node(src.data_ptr<int64_t>(), s.E, s.N), s,
+                                        gx.data_ptr<scalar_t>());
   });
   return {gx, gy, gw};
 }
