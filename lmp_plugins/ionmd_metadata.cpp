@@ -77,6 +77,17 @@ ModelMetadata parse_metadata(const std::string &text, const std::string &path)
       if (x < 1)
         throw IonmdError("model file " + path + ": metadata halo_widths must be positive");
   }
+  auto ae = meta.raw.find("memory_auto_edges");
+  if (ae != meta.raw.end() && !ae->second.empty()) {
+    try {
+      meta.memory_auto_edges = std::stod(ae->second);
+    } catch (std::exception &) {
+      meta.memory_auto_edges = -1;
+    }
+    if (!(meta.memory_auto_edges > 0))
+      throw IonmdError("model file " + path + ": metadata memory_auto_edges must be a positive "
+                      "number (got '" + ae->second + "')");
+  }
   return meta;
 }
 

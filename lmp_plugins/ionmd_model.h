@@ -41,6 +41,9 @@ struct ModelMetadata {
   // halo_widths[k-1] = per-atom feature width entering stage k (k = 1..L). 0 = no stages.
   int halo_stages = 0;
   std::vector<int> halo_widths;
+  // `memory auto` recomputes the stages above this many edges per rank, optional: the
+  // exporter sets it where a model's fast path costs less per edge than SevenNet-0's
+  double memory_auto_edges = 32768;
   std::map<std::string, std::string> raw;    // every key=value line, for logging
 };
 

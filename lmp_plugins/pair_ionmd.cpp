@@ -233,10 +233,10 @@ IonmdGraphBuilder::Mode PairIonmd::graph_mode() const
 }
 
 // Whether a graph of `nedges` edges is recomputed stage by stage (memory low, or auto above
-// AUTO_LOW_EDGES edges).
+// the model's memory_auto_edges edges).
 bool PairIonmd::recomputes(double nedges) const
 {
-  if (memory_mode == MEMORY_AUTO) return nedges > AUTO_LOW_EDGES;
+  if (memory_mode == MEMORY_AUTO) return nedges > model->metadata().memory_auto_edges;
   return memory_mode == MEMORY_LOW;
 }
 
@@ -261,7 +261,7 @@ void PairIonmd::evaluate(const IONMD::IonmdGraph &g, IonmdGraphBuilder::Mode mod
   if (low && memory_mode == MEMORY_AUTO && !told_auto_low && comm->me == 0) {
     utils::logmesg(lmp, "pair_style ionmd: memory auto: {} edges > {:.0f} on this rank: the "
                    "stages are recomputed in the backward pass, in chunks of {} edges\n",
-                   g.nedges(), AUTO_LOW_EDGES, edge_chunk);
+                   g.nedges(), model->metadata().memory_auto_edges, edge_chunk);
     told_auto_low = true;
   }
   if (mode == IonmdGraphBuilder::HALO)

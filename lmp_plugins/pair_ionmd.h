@@ -81,10 +81,10 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
   GhostRequest ghost_request;
   // memory low: staged models keep no autograd graph in the forward pass and recompute
   // one stage at a time, in chunks of edge_chunk edges, in the backward pass (also on one
-  // rank); fast keeps every stage's graph; auto (the default) is fast up to AUTO_LOW_EDGES
-  // edges per rank and low above (SevenNet-0 at 4032 atoms: 17x less memory for 1.09x the
-  // time; at 1000 atoms fast is 1.3-1.6x faster and takes 4 GB: docs/scaling.md)
-  static constexpr double AUTO_LOW_EDGES = 32768;
+  // rank); fast keeps every stage's graph; auto (the default) is fast up to the model's
+  // memory_auto_edges edges per rank (metadata; 32768 unless the exporter says otherwise)
+  // and low above (SevenNet-0 at 4032 atoms: 17x less memory for 1.09x the time; at 1000
+  // atoms fast is 1.3-1.6x faster and takes 4 GB: docs/scaling.md)
   static constexpr bigint DEFAULT_EDGE_CHUNK = 4096;
   MemoryMode memory_mode = MEMORY_AUTO;
   bool memory_given = false;

@@ -205,8 +205,12 @@ def e3nn_export(tmp_path_factory, tiny_mace_file):
 def test_export_records_the_fusion(tiny_mace_f64, e3nn_export):
     from ionmd.export import read_metadata
 
-    assert read_metadata(tiny_mace_f64)["fused_ops"] == "2 of 2 convolutions, 2 of 2 products"
-    assert "fused_ops" not in read_metadata(e3nn_export)
+    from ionmd.export.mace import FUSED_AUTO_EDGES
+
+    fused, plain = read_metadata(tiny_mace_f64), read_metadata(e3nn_export)
+    assert fused["fused_ops"] == "2 of 2 convolutions, 2 of 2 products"
+    assert fused["memory_auto_edges"] == str(FUSED_AUTO_EDGES)
+    assert "fused_ops" not in plain and "memory_auto_edges" not in plain
 
 
 @pytest.mark.mpi

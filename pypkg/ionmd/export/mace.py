@@ -341,7 +341,9 @@ def build_mace_module(model_file: str | Path, *, dtype: str = "float64",
     def eager():
         wrapper, meta = build_mace_eager(model_file, dtype=dtype, head=head)
         if fused:
-            meta.extra["fused_ops"] = _fuse(wrapper.model, Path(model_file).name)
+            meta.extra["fused_ops"], all_fused = _fuse(wrapper.model, Path(model_file).name)
+            if all_fused:
+                meta.extra["memory_auto_edges"] = str(FUSED_AUTO_EDGES)
         return wrapper, meta
 
     wrapper, meta = eager()
@@ -360,8 +362,16 @@ def build_mace_module(model_file: str | Path, *, dtype: str = "float64",
     return torch.jit.freeze(scripted), meta
 
 
-def _fuse(model, name: str) -> str:
-    """Install ionmd's fused CPU ops; say where mace-torch's blocks stay. Returns a summary."""
+# `memory auto` switches to recomputing stages above this many edges per rank. With fused
+# ops MACE's fast path holds ~25 kB per edge (MP-0a medium layout, float32), SevenNet-0's
+# ~150 kB: this keeps the switch at the same ~5 GB per rank as the plugin's default of
+# 32768 edges (docs/scaling.md).
+FUSED_AUTO_EDGES = 196608
+
+
+def _fuse(model, name: str) -> tuple[str, bool]:
+    """Install ionmd's fused CPU ops; say where mace-torch's blocks stay. Returns a summary
+    and whether every block was fused."""
     from ionmd.export.mace_conv import fuse_mace_convolutions
     from ionmd.export.mace_product import fuse_mace_products
 
@@ -369,7 +379,8 @@ def _fuse(model, name: str) -> str:
     for why in conv + prod:
         print(f"ionmd: note: {name}: mace-torch's own block kept in {why}", file=sys.stderr)
     n = len(model.interactions)
-    return f"{n - len(conv)} of {n} convolutions, {n - len(prod)} of {n} products"
+    return (f"{n - len(conv)} of {n} convolutions, {n - len(prod)} of {n} products",
+            not conv and not prod)
 
 
 def _layout(model) -> str:
