@@ -6,7 +6,10 @@
    x: node features [N, A, U] (A irrep components, U channels), y: edge attributes
    (spherical harmonics) [E, B], w: per-edge path weights [E, P, U]. The terms are the
    nonzero Clebsch-Gordan coefficients (times e3nn's path normalisation) of every path,
-   read off the e3nn tensor product at export (ionmd.export.mace_conv).
+   read off the e3nn tensor product at export (ionmd.export.mace_conv). With `linear`
+   [H, P * U], the op takes the radial MLP's hidden features h [E, H] instead of w and
+   forms w = h @ linear itself, one block of edges at a time, so that neither w nor its
+   gradient is ever stored whole (recomputed per block in the backward pass).
 
    Why: e3nn's generic tensor product materialises every per-edge output ([E, U, C]),
    gathers and scatters them, and its backward of column slices zero-fills whole
@@ -123,20 +126,6 @@ struct Shapes {
   int64_t N, A, U, E, B, P, C, M;   // M: nodes of the output
 };
 
-Shapes check_inputs(const Tensor &x, const Tensor &y, const Tensor &w, const Tensor &src,
-                    const Tensor &dst, int64_t num_out, int64_t num_comps)
-{
-  TORCH_CHECK(x.device().is_cpu(), "channelwise_conv runs on the CPU only");
-  TORCH_CHECK(x.dim() == 3 && y.dim() == 2 && w.dim() == 3,
-              "channelwise_conv: x [N, A, U], edge_attrs [E, B], weights [E, P, U]");
-  TORCH_CHECK(y.size(0) == w.size(0) && src.numel() == w.size(0) && dst.numel() == w.size(0),
-              "channelwise_conv: edge_attrs, weights, src and dst disagree on the edge count");
-  TORCH_CHECK(w.size(2) == x.size(2), "channelwise_conv: weights and x disagree on channels");
-  TORCH_CHECK(x.scalar_type() == y.scalar_type() && x.scalar_type() == w.scalar_type(),
-              "channelwise_conv: x, edge_attrs and weights must share one dtype");
-  return {x.size(0), x.size(1), x.size(2), w.size(0), y.size(1), w.size(1), num_comps, num_out};
-}
-
 void check_terms(const std::vector<Term> &terms, const Shapes &s)
 {
   for (const Term &t : terms)
@@ -244,60 +233,128 @@ void backward_senders_kernel(const T *q, const EdgesByNode &by_src, const Shapes
   });
 }
 
+/* The per-edge path weights w [E, P, U], or, with `linear` [H, P * U], the last linear
+   layer of the radial MLP applied here to its hidden features h [E, H] (w = h @ linear),
+   one block of edges at a time: then no [E, P * U] tensor exists in the forward pass, nor
+   its gradient in the backward pass (the block is recomputed; one GEMM more). */
+struct Weights {
+  Tensor w, linear;
+  int64_t P, U;
+  Tensor block(int64_t start, int64_t n) const
+  {
+    if (!linear.defined()) return w.narrow(0, start, n);
+    return at::mm(w.narrow(0, start, n), linear).view({n, P, U});
+  }
+};
+
+Weights read_weights(const Tensor &w_in, const Tensor &linear, const Tensor &x)
+{
+  Weights r{w_in.contiguous(), linear, 0, x.size(2)};
+  if (!linear.defined()) {
+    TORCH_CHECK(w_in.dim() == 3, "channelwise_conv: weights [E, P, U] (or [E, H] with linear)");
+    r.P = w_in.size(1);
+    return r;
+  }
+  TORCH_CHECK(w_in.dim() == 2 && linear.dim() == 2 && linear.size(0) == w_in.size(1) &&
+                  linear.size(1) % r.U == 0,
+              "channelwise_conv: with linear [H, P * U], weights are the hidden features [E, H]");
+  TORCH_CHECK(!linear.requires_grad(), "channelwise_conv: no gradient for `linear`; it is the "
+              "model's constant");
+  r.linear = linear.contiguous();
+  r.P = linear.size(1) / r.U;
+  return r;
+}
+
+Shapes shapes_of(const Tensor &x, const Tensor &y, const Weights &w, const Tensor &src,
+                 const Tensor &dst, int64_t num_out, int64_t num_comps)
+{
+  TORCH_CHECK(x.device().is_cpu(), "channelwise_conv runs on the CPU only");
+  TORCH_CHECK(x.dim() == 3 && y.dim() == 2, "channelwise_conv: x [N, A, U], edge_attrs [E, B]");
+  TORCH_CHECK(y.size(0) == w.w.size(0) && src.numel() == y.size(0) && dst.numel() == y.size(0),
+              "channelwise_conv: edge_attrs, weights, src and dst disagree on the edge count");
+  TORCH_CHECK(w.linear.defined() || w.w.size(2) == x.size(2),
+              "channelwise_conv: weights and x disagree on channels");
+  TORCH_CHECK(x.scalar_type() == y.scalar_type() && x.scalar_type() == w.w.scalar_type() &&
+                  (!w.linear.defined() || w.linear.scalar_type() == x.scalar_type()),
+              "channelwise_conv: x, edge_attrs and weights must share one dtype");
+  return {x.size(0), x.size(1), x.size(2), y.size(0), y.size(1), w.P, num_comps, num_out};
+}
+
+void check_senders(const Tensor &src, const Shapes &s)
+{
+  const int64_t *p = src.data_ptr<int64_t>();
+  for (int64_t e = 0; e < s.E; ++e)
+    TORCH_CHECK(p[e] >= 0 && p[e] < s.N, "channelwise_conv: edge ", e,
+                " has a sender outside [0, ", s.N, ")");
+}
+
 Tensor conv_forward(const Tensor &x_in, const Tensor &y_in, const Tensor &w_in,
                     const Tensor &src_in, const Tensor &dst_in, int64_t num_out,
-                    int64_t num_comps, const Tensor &term_index, const Tensor &term_value)
+                    int64_t num_comps, const Tensor &term_index, const Tensor &term_value,
+                    const c10::optional<Tensor> &linear, int64_t block)
 {
-  const Shapes s = check_inputs(x_in, y_in, w_in, src_in, dst_in, num_out, num_comps);
-  auto x = x_in.contiguous(), y = y_in.contiguous(), w = w_in.contiguous();
+  auto x = x_in.contiguous(), y = y_in.contiguous();
+  const Weights w = read_weights(w_in, linear.value_or(Tensor()), x);
   auto src = src_in.to(torch::kInt64).contiguous(), dst = dst_in.to(torch::kInt64).contiguous();
+  const Shapes s = shapes_of(x, y, w, src, dst, num_out, num_comps);
   const auto terms = read_terms(term_index, term_value);
   check_terms(terms, s);
+  check_senders(src, s);
+  TORCH_CHECK(block > 0, "channelwise_conv: block must be positive");
   auto out = torch::zeros({s.M, s.C, s.U}, x.options());
-  if (s.E == 0) return out;
-  for (int64_t e = 0; e < s.E; ++e)
-    TORCH_CHECK(src.data_ptr<int64_t>()[e] >= 0 && src.data_ptr<int64_t>()[e] < s.N,
-                "channelwise_conv: edge ", e, " has a sender outside [0, ", s.N, ")");
-  const auto in = edges_by_node(dst.data_ptr<int64_t>(), s.E, s.M);
   const auto pa = group_terms(terms, [](const Term &t) { return std::array<int64_t, 3>{t.p, t.a, t.c}; });
-  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "channelwise_conv", [&] {
-    forward_kernel<scalar_t>(x.data_ptr<scalar_t>(), y.data_ptr<scalar_t>(),
-                             w.data_ptr<scalar_t>(), src.data_ptr<int64_t>(), in, pa, s,
-                             out.data_ptr<scalar_t>());
-  });
+  for (int64_t start = 0; start < s.E; start += block) {
+    const int64_t n = std::min(block, s.E - start);
+    const Tensor wb = w.block(start, n).contiguous();
+    const auto in = edges_by_node(dst.data_ptr<int64_t>() + start, n, s.M);
+    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "channelwise_conv", [&] {
+      forward_kernel<scalar_t>(x.data_ptr<scalar_t>(), y.data_ptr<scalar_t>() + start * s.B,
+                               wb.data_ptr<scalar_t>(), src.data_ptr<int64_t>() + start, in, pa,
+                               s, out.data_ptr<scalar_t>());
+    });
+  }
   return out;
 }
 
+/* Block by block: d/dy and d/dw (or d/dh = d/dw @ linear^T) of the block's edges, and
+   their share of d/dx added sender by sender (blocks in order: the same sums on any
+   number of threads). */
 std::vector<Tensor> conv_backward(const Tensor &gout_in, const Tensor &x, const Tensor &y,
-                                  const Tensor &w, const Tensor &src, const Tensor &dst,
+                                  const Weights &w, const Tensor &src, const Tensor &dst,
                                   int64_t num_comps, const Tensor &term_index,
-                                  const Tensor &term_value, bool need_x, bool need_y,
-                                  bool need_w)
+                                  const Tensor &term_value, int64_t block, bool need_x,
+                                  bool need_y, bool need_w)
 {
-  const Shapes s = check_inputs(x, y, w, src, dst, gout_in.size(0), num_comps);
+  const Shapes s = shapes_of(x, y, w, src, dst, gout_in.size(0), num_comps);
   auto gout = gout_in.contiguous();
   const auto terms = read_terms(term_index, term_value);
   Tensor gx, gy, gw;
   if (need_x) gx = torch::zeros_like(x);
   if (need_y) gy = torch::empty_like(y);      // every edge's row is written whole
-  if (need_w) gw = torch::empty_like(w);
-  if (s.E == 0) return {gx, gy, gw};
-  const auto by_dst = edges_by_node(dst.data_ptr<int64_t>(), s.E, s.M);
+  if (need_w) gw = torch::empty_like(w.w);
   const auto pa = group_terms(terms, [](const Term &t) { return std::array<int64_t, 3>{t.p, t.a, t.c}; });
-  Tensor q;      // each edge's share of d/dx, summed per sender in a second pass
-  if (need_x) q = torch::empty({s.E, s.A, s.U}, x.options());
-  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "channelwise_conv_backward", [&] {
-    backward_edges_kernel<scalar_t>(x.data_ptr<scalar_t>(), y.data_ptr<scalar_t>(),
-                                    w.data_ptr<scalar_t>(), src.data_ptr<int64_t>(), by_dst,
-                                    gout.data_ptr<scalar_t>(), pa, s,
-                                    need_x ? q.data_ptr<scalar_t>() : nullptr,
-                                    need_y ? gy.data_ptr<scalar_t>() : nullptr,
-                                    need_w ? gw.data_ptr<scalar_t>() : nullptr);
-    if (need_x)
-      backward_senders_kernel<scalar_t>(q.data_ptr<scalar_t>(),
-                                        edges_by_node(src.data_ptr<int64_t>(), s.E, s.N), s,
-                                        gx.data_ptr<scalar_t>());
-  });
+  for (int64_t start = 0; start < s.E; start += block) {
+    const int64_t n = std::min(block, s.E - start);
+    const Tensor wb = w.block(start, n).contiguous();
+    Tensor gwb, q;      // q: each edge's share of d/dx, summed per sender below
+    if (need_w) gwb = w.linear.defined() ? torch::empty({n, s.P, s.U}, x.options()) : gw.narrow(0, start, n);
+    if (need_x) q = torch::empty({n, s.A, s.U}, x.options());
+    const auto by_dst = edges_by_node(dst.data_ptr<int64_t>() + start, n, s.M);
+    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "channelwise_conv_backward", [&] {
+      backward_edges_kernel<scalar_t>(x.data_ptr<scalar_t>(), y.data_ptr<scalar_t>() + start * s.B,
+                                      wb.data_ptr<scalar_t>(), src.data_ptr<int64_t>() + start,
+                                      by_dst, gout.data_ptr<scalar_t>(), pa, s,
+                                      need_x ? q.data_ptr<scalar_t>() : nullptr,
+                                      need_y ? gy.data_ptr<scalar_t>() + start * s.B : nullptr,
+                                      need_w ? gwb.data_ptr<scalar_t>() : nullptr);
+      if (need_x)
+        backward_senders_kernel<scalar_t>(q.data_ptr<scalar_t>(),
+                                          edges_by_node(src.data_ptr<int64_t>() + start, n, s.N),
+                                          s, gx.data_ptr<scalar_t>());
+    });
+    if (need_w && w.linear.defined())
+      gw.narrow(0, start, n).copy_(at::mm(gwb.view({n, s.P * s.U}), w.linear.t()));
+  }
   return {gx, gy, gw};
 }
 
@@ -306,31 +363,40 @@ class ChannelwiseConv : public torch::autograd::Function<ChannelwiseConv> {
  public:
   static Tensor forward(torch::autograd::AutogradContext *ctx, const Tensor &x, const Tensor &y,
                         const Tensor &w, const Tensor &src, const Tensor &dst, int64_t num_out,
-                        int64_t num_comps, const Tensor &term_index, const Tensor &term_value)
+                        int64_t num_comps, const Tensor &term_index, const Tensor &term_value,
+                        const c10::optional<Tensor> &linear, int64_t block)
   {
-    ctx->save_for_backward({x, y, w, src, dst, term_index, term_value});
+    const Tensor lin = linear.value_or(Tensor());
+    ctx->save_for_backward({x, y, w, src, dst, term_index, term_value, lin});
     ctx->saved_data["num_comps"] = num_comps;
-    return conv_forward(x, y, w, src, dst, num_out, num_comps, term_index, term_value);
+    ctx->saved_data["block"] = block;
+    return conv_forward(x, y, w, src, dst, num_out, num_comps, term_index, term_value, linear,
+                        block);
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext *ctx,
                                                  torch::autograd::variable_list grad)
   {
     auto v = ctx->get_saved_variables();
-    auto g = conv_backward(grad[0], v[0].contiguous(), v[1].contiguous(), v[2].contiguous(),
-                           v[3].to(torch::kInt64).contiguous(), v[4].to(torch::kInt64).contiguous(),
+    auto x = v[0].contiguous();
+    const Weights w = read_weights(v[2], v[7], x);
+    auto g = conv_backward(grad[0], x, v[1].contiguous(), w, v[3].to(torch::kInt64).contiguous(),
+                           v[4].to(torch::kInt64).contiguous(),
                            ctx->saved_data["num_comps"].toInt(), v[5], v[6],
-                           ctx->needs_input_grad(0), ctx->needs_input_grad(1),
-                           ctx->needs_input_grad(2));
-    return {g[0], g[1], g[2], Tensor(), Tensor(), Tensor(), Tensor(), Tensor(), Tensor()};
+                           ctx->saved_data["block"].toInt(), ctx->needs_input_grad(0),
+                           ctx->needs_input_grad(1), ctx->needs_input_grad(2));
+    return {g[0], g[1], g[2], Tensor(), Tensor(), Tensor(), Tensor(), Tensor(), Tensor(),
+            Tensor(), Tensor()};
   }
 };
 
 Tensor conv_autograd(const Tensor &x, const Tensor &y, const Tensor &w, const Tensor &src,
                      const Tensor &dst, int64_t num_out, int64_t num_comps,
-                     const Tensor &term_index, const Tensor &term_value)
+                     const Tensor &term_index, const Tensor &term_value,
+                     const c10::optional<Tensor> &linear, int64_t block)
 {
-  return ChannelwiseConv::apply(x, y, w, src, dst, num_out, num_comps, term_index, term_value);
+  return ChannelwiseConv::apply(x, y, w, src, dst, num_out, num_comps, term_index, term_value,
+                                linear, block);
 }
 
 }    // namespace
@@ -338,7 +404,8 @@ Tensor conv_autograd(const Tensor &x, const Tensor &y, const Tensor &w, const Te
 TORCH_LIBRARY_FRAGMENT(ionmd, m)
 {
   m.def("channelwise_conv(Tensor x, Tensor edge_attrs, Tensor weights, Tensor src, Tensor dst, "
-        "int num_out, int num_comps, Tensor term_index, Tensor term_value) -> Tensor");
+        "int num_out, int num_comps, Tensor term_index, Tensor term_value, "
+        "Tensor? linear=None, int block=4096) -> Tensor");
 }
 
 TORCH_LIBRARY_IMPL(ionmd, CPU, m) { m.impl("channelwise_conv", conv_forward); }

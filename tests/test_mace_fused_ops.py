@@ -93,6 +93,31 @@ def test_op_empty_graph_and_thread_count():
         assert torch.equal(a, b)
 
 
+def test_op_applies_the_radial_linear_layer_by_blocks():
+    """`linear` [H, P*U] inside the op, in blocks of a few edges: the same message and
+    gradients as weights = hidden @ linear given whole (d/dhidden = d/dweights @ linear^T)."""
+    tp = second_layer_tp().double()
+    conv = ChannelwiseConv(tp)
+    gen = torch.Generator().manual_seed(3)
+    x, y, _, edge_index = random_graph(tp, 9, 40, torch.float64)
+    hidden = torch.randn(40, 6, dtype=torch.float64, generator=gen, requires_grad=True)
+    linear = torch.randn(6, tp.weight_numel, dtype=torch.float64, generator=gen)
+    xs = x.detach().index_select(1, conv.in_order).view(9, conv.num_in, conv.channels)
+    xs.requires_grad_(True)
+    args = (edge_index[0], edge_index[1], 9, conv.num_out, conv.term_index, conv.term_value)
+    probe = torch.randn(9, conv.num_out, conv.channels, dtype=torch.float64, generator=gen)
+    results = []
+    for fn in (lambda: torch.ops.ionmd.channelwise_conv(xs, y, hidden, *args, linear, 7),
+               lambda: torch.ops.ionmd.channelwise_conv(
+                   xs, y, (hidden @ linear).view(40, conv.num_paths, conv.channels), *args)):
+        out = fn()
+        results.append([out, *torch.autograd.grad((out * probe).sum(), (xs, y, hidden))])
+    for name, a, b in zip(("message", "d/dx", "d/dY", "d/dhidden"), *results):
+        scale = b.abs().max().item()
+        assert scale > 0
+        assert (a - b).abs().max().item() <= 1e-12 * scale, name
+
+
 def test_op_rejects_bad_edges():
     tp = second_layer_tp()
     conv = ChannelwiseConv(tp.double())

@@ -103,14 +103,32 @@ def conv_terms(tp) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.tensor(index, dtype=torch.int64).reshape(-1, 4), torch.tensor(value, dtype=torch.float64)
 
 
+def last_linear_layer(mlp) -> Optional[torch.Tensor]:
+    """The matrix of an e3nn FullyConnectedNet's last layer (linear, no bias), normalisation
+    included, or None for another radial MLP."""
+    from e3nn.nn import FullyConnectedNet
+
+    if type(mlp) is not FullyConnectedNet or len(mlp) == 0 or mlp[-1].act is not None:
+        return None
+    last = mlp[-1]
+    return (last.weight / (last.h_in * last.var_in / last.var_out) ** 0.5).detach()
+
+
 @compile_mode("script")
 class ChannelwiseConv(torch.nn.Module):
     """``conv_fusion`` module: (node_feats, edge_attrs, tp_weights, edge_index) -> the
-    message summed over each receiver's edges, in the layout of ``tp.irreps_out``."""
+    message summed over each receiver's edges, in the layout of ``tp.irreps_out``.
 
-    def __init__(self, tp):
+    With ``linear`` (the radial MLP's last layer, [H, P * U]), ``tp_weights`` are the MLP's
+    hidden features [E, H] (times MACE's cutoff, a per-edge factor that commutes with the
+    linear layer) and the op applies ``linear`` one block of edges at a time, so the
+    per-edge weights [E, P * U] are never stored (:func:`fuse_mace_convolutions`)."""
+
+    def __init__(self, tp, linear: Optional[torch.Tensor] = None):
         super().__init__()
         self.tp = tp
+        self.has_linear = linear is not None
+        self.register_buffer("linear", linear if linear is not None else torch.zeros(0, 0))
         self.channels = int(tp.irreps_in1[0].mul)
         self.num_in = int(tp.irreps_in1.dim // self.channels)
         self.num_paths = len(tp.instructions)
@@ -126,45 +144,69 @@ class ChannelwiseConv(torch.nn.Module):
                 tp_weights: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
         n = node_feats.shape[0]
         if node_feats.device.type != "cpu":
-            mji = self.tp(node_feats[edge_index[0]], edge_attrs, tp_weights)
+            w = tp_weights @ self.linear if self.has_linear else tp_weights
+            mji = self.tp(node_feats[edge_index[0]], edge_attrs, w)
             message = torch.zeros((n, mji.shape[1]), dtype=mji.dtype, device=mji.device)
             return message.index_add(0, edge_index[1], mji)
         x = node_feats.index_select(1, self.in_order).view(n, self.num_in, self.channels)
-        w = tp_weights.reshape(tp_weights.shape[0], self.num_paths, self.channels)
-        out = torch.ops.ionmd.channelwise_conv(
-            x, edge_attrs, w, edge_index[0], edge_index[1], n, self.num_out,
-            self.term_index, self.term_value)
+        if self.has_linear:
+            out = torch.ops.ionmd.channelwise_conv(
+                x, edge_attrs, tp_weights, edge_index[0], edge_index[1], n, self.num_out,
+                self.term_index, self.term_value, self.linear)
+        else:
+            w = tp_weights.reshape(tp_weights.shape[0], self.num_paths, self.channels)
+            out = torch.ops.ionmd.channelwise_conv(
+                x, edge_attrs, w, edge_index[0], edge_index[1], n, self.num_out,
+                self.term_index, self.term_value)
         return out.view(n, self.num_out * self.channels).index_select(1, self.out_order)
 
 
 def _check_against_e3nn(conv: ChannelwiseConv, tp, where: str) -> None:
-    """Fused and e3nn message, and their gradients, on a random float64 graph."""
+    """Fused and e3nn message, and their gradients, on a random float64 graph (with the
+    radial MLP's last layer inside the op: e3nn's product of the hidden features @ linear)."""
     gen = torch.Generator().manual_seed(0)
     n, e = 7, 23
     conv64, tp64 = copy.deepcopy(conv).double(), copy.deepcopy(tp).double()
     x = torch.randn(n, tp.irreps_in1.dim, dtype=torch.float64, generator=gen, requires_grad=True)
     y = torch.randn(e, tp.irreps_in2.dim, dtype=torch.float64, generator=gen, requires_grad=True)
-    w = torch.randn(e, tp.weight_numel, dtype=torch.float64, generator=gen, requires_grad=True)
+    width = conv64.linear.shape[0] if conv64.has_linear else tp.weight_numel
+    w = torch.randn(e, width, dtype=torch.float64, generator=gen, requires_grad=True)
     edge_index = torch.randint(0, n, (2, e), generator=gen)
     probe = torch.randn(n, tp.irreps_out.dim, dtype=torch.float64, generator=gen)
     results = []
     for fn in (lambda: conv64(x, y, w, edge_index),
                lambda: torch.zeros(n, tp.irreps_out.dim, dtype=torch.float64).index_add(
-                   0, edge_index[1], tp64(x[edge_index[0]], y, w))):
+                   0, edge_index[1], tp64(x[edge_index[0]], y,
+                                          w @ conv64.linear if conv64.has_linear else w))):
         out = fn()
         results.append([out, *torch.autograd.grad((out * probe).sum(), (x, y, w))])
-    for name, a, b in zip(("message", "d/dx", "d/dY", "d/dw"), *results):
+    for name, a, b in zip(("message", "d/dx", "d/dY", "d/dweights"), *results):
         a, b = a.detach(), b.detach()
         scale = float(b.abs().max()) or 1.0
         if float((a - b).abs().max()) > 1e-12 * scale:
             raise ExportError(f"fused convolution of {where} differs from e3nn's tensor product "
-                              f"({name}); export with fused_conv=False and report this")
+                              f"({name}); export with fused=False and report this")
+
+
+def _split_radial_mlp(mlp, linear: torch.Tensor, where: str):
+    """The MLP without its last layer, checked: its output @ linear is the MLP's output."""
+    hidden = torch.nn.Sequential(*list(mlp)[:-1])
+    feats = torch.randn(11, mlp.hs[0], dtype=torch.float64,
+                        generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        a = copy.deepcopy(hidden).double()(feats) @ linear.double()
+        b = copy.deepcopy(mlp).double()(feats)
+    if float((a - b).abs().max()) > 1e-12 * (float(b.abs().max()) or 1.0):
+        raise ExportError(f"the radial MLP of {where} does not split at its last layer; "
+                          "export with fused=False and report this")
+    return hidden
 
 
 def fuse_mace_convolutions(model) -> list[str]:
     """Replace each interaction's e3nn convolution by :class:`ChannelwiseConv` where it is a
     plain channel-wise tensor product; returns why each block was left alone (empty if all
-    were fused). Call after the model has its final dtype."""
+    were fused). Where the radial MLP is e3nn's (a linear last layer), that layer moves into
+    the op. Call after the model has its final dtype."""
     from ionmd import _ops
 
     _ops.load()
@@ -177,8 +219,11 @@ def fuse_mace_convolutions(model) -> list[str]:
         if why is not None:
             skipped.append(f"{where}: {why}")
             continue
-        conv = ChannelwiseConv(tp)
+        linear = last_linear_layer(getattr(block, "conv_tp_weights", None))
+        conv = ChannelwiseConv(tp, linear)
         _check_against_e3nn(conv, tp, where)
+        if linear is not None:
+            block.conv_tp_weights = _split_radial_mlp(block.conv_tp_weights, linear, where)
         block.conv_tp = conv
         block.conv_fusion = "ionmd"
     return skipped
