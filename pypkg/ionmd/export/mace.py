@@ -363,10 +363,10 @@ def build_mace_module(model_file: str | Path, *, dtype: str = "float64",
 
 
 # `memory auto` switches to recomputing stages above this many edges per rank. With fused
-# ops MACE's fast path holds ~25 kB per edge (MP-0a medium layout, float32), SevenNet-0's
-# ~150 kB: this keeps the switch at the same ~5 GB per rank as the plugin's default of
-# 32768 edges (docs/scaling.md).
-FUSED_AUTO_EDGES = 196608
+# ops MACE's fast path holds ~8 KiB per edge (MP-0a medium layout, float32: 0.50 MB/atom at
+# 4032 atoms), SevenNet-0's ~147 KiB: this keeps the switch near the same ~4-5 GB per rank
+# as the plugin's default of 32768 edges (docs/scaling.md).
+FUSED_AUTO_EDGES = 524288
 
 
 def _fuse(model, name: str) -> tuple[str, bool]:
