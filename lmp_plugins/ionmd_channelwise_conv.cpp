@@ -100,25 +100,35 @@ template <typename T> T y_factor(const std::vector<std::pair<int64_t, double>> &
   return f;
 }
 
-/* Edges grouped by a node index (counting sort, stable): edges of node n are
-   order[offset[n], offset[n + 1]). */
+/* Edges grouped by a node index (counting sort, stable): the edges of node first + k are
+   order[offset[k], offset[k + 1]). Only the nodes between the smallest and largest index
+   get a row, so that a block of edges sorted by receiver (as LAMMPS lists them) costs its
+   own size, not the rank's node count. */
 struct EdgesByNode {
+  int64_t first = 0;
   std::vector<int64_t> offset, order;
+  int64_t count() const { return (int64_t) offset.size() - 1; }
 };
 
 EdgesByNode edges_by_node(const int64_t *node, int64_t nedges, int64_t nnodes)
 {
   EdgesByNode r;
-  r.offset.assign(nnodes + 1, 0);
+  r.offset.assign(1, 0);
+  if (nedges == 0) return r;
+  int64_t lo = nnodes, hi = -1;
   for (int64_t e = 0; e < nedges; ++e) {
     TORCH_CHECK(node[e] >= 0 && node[e] < nnodes, "channelwise_conv: edge ", e,
                 " refers to node ", node[e], " outside [0, ", nnodes, ")");
-    ++r.offset[node[e] + 1];
+    lo = std::min(lo, node[e]);
+    hi = std::max(hi, node[e]);
   }
-  for (int64_t n = 0; n < nnodes; ++n) r.offset[n + 1] += r.offset[n];
+  r.first = lo;
+  r.offset.assign(hi - lo + 2, 0);
+  for (int64_t e = 0; e < nedges; ++e) ++r.offset[node[e] - lo + 1];
+  for (int64_t k = 0; k < r.count(); ++k) r.offset[k + 1] += r.offset[k];
   r.order.resize(nedges);
   std::vector<int64_t> next(r.offset.begin(), r.offset.end() - 1);
-  for (int64_t e = 0; e < nedges; ++e) r.order[next[node[e]]++] = e;
+  for (int64_t e = 0; e < nedges; ++e) r.order[next[node[e] - lo]++] = e;
   return r;
 }
 
@@ -139,11 +149,11 @@ void forward_kernel(const T *x, const T *y, const T *w, const int64_t *src,
                     const EdgesByNode &in, const std::vector<Group> &pa, const Shapes &s, T *out)
 {
   const int64_t U = s.U;
-  at::parallel_for(0, s.M, 1, [&](int64_t begin, int64_t end) {
+  at::parallel_for(0, in.count(), 1, [&](int64_t begin, int64_t end) {
     std::vector<T> wx(U);
-    for (int64_t i = begin; i < end; ++i) {
-      T *o = out + i * s.C * U;
-      for (int64_t n = in.offset[i]; n < in.offset[i + 1]; ++n) {
+    for (int64_t k = begin; k < end; ++k) {
+      T *o = out + (in.first + k) * s.C * U;
+      for (int64_t n = in.offset[k]; n < in.offset[k + 1]; ++n) {
         const int64_t e = in.order[n];
         const T *xe = x + src[e] * s.A * U, *ye = y + e * s.B, *we = w + e * s.P * U;
         for (const Group &g : pa) {          // (p, a) -> c
@@ -174,11 +184,11 @@ void backward_edges_kernel(const T *x, const T *y, const T *w, const int64_t *sr
                            const std::vector<Group> &pa, const Shapes &s, T *q, T *gy, T *gw)
 {
   const int64_t U = s.U;
-  at::parallel_for(0, s.M, 1, [&](int64_t begin, int64_t end) {
+  at::parallel_for(0, by_dst.count(), 1, [&](int64_t begin, int64_t end) {
     std::vector<T> h(U), wx(U), gw_e(s.P * U), gy_e(s.B), q_e(s.A * U);
-    for (int64_t i = begin; i < end; ++i) {
-      const T *gi = gout + i * s.C * U;
-      for (int64_t n = by_dst.offset[i]; n < by_dst.offset[i + 1]; ++n) {
+    for (int64_t k = begin; k < end; ++k) {
+      const T *gi = gout + (by_dst.first + k) * s.C * U;
+      for (int64_t n = by_dst.offset[k]; n < by_dst.offset[k + 1]; ++n) {
         const int64_t e = by_dst.order[n];
         const T *xe = x + src[e] * s.A * U, *ye = y + e * s.B, *we = w + e * s.P * U;
         std::fill(gw_e.begin(), gw_e.end(), T(0));
@@ -222,10 +232,10 @@ template <typename T>
 void backward_senders_kernel(const T *q, const EdgesByNode &by_src, const Shapes &s, T *gx)
 {
   const int64_t AU = s.A * s.U;
-  at::parallel_for(0, s.N, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t j = begin; j < end; ++j) {
-      T *gj = gx + j * AU;
-      for (int64_t n = by_src.offset[j]; n < by_src.offset[j + 1]; ++n) {
+  at::parallel_for(0, by_src.count(), 1, [&](int64_t begin, int64_t end) {
+    for (int64_t k = begin; k < end; ++k) {
+      T *gj = gx + (by_src.first + k) * AU;
+      for (int64_t n = by_src.offset[k]; n < by_src.offset[k + 1]; ++n) {
         const T *qe = q + by_src.order[n] * AU;
         for (int64_t k = 0; k < AU; ++k) gj[k] += qe[k];
       }

@@ -79,14 +79,15 @@ ModelMetadata parse_metadata(const std::string &text, const std::string &path)
   }
   auto ae = meta.raw.find("memory_auto_edges");
   if (ae != meta.raw.end() && !ae->second.empty()) {
+    double edges = 0;
     try {
-      meta.memory_auto_edges = std::stod(ae->second);
+      edges = std::stod(ae->second);
     } catch (std::exception &) {
-      meta.memory_auto_edges = -1;
-    }
-    if (!(meta.memory_auto_edges > 0))
+    }    // not a number: refused below, like a value <= 0
+    if (!(edges > 0))
       throw IonmdError("model file " + path + ": metadata memory_auto_edges must be a positive "
                       "number (got '" + ae->second + "')");
+    meta.memory_auto_edges = edges;
   }
   return meta;
 }

@@ -217,15 +217,21 @@ class ToyMessagePassing(torch.nn.Module):
 
 def save_toy_models(directory: Path, rc: float = 3.6) -> tuple[Path, Path]:
     """The toy model as a plain contract file and as a staged one (same weights)."""
-    from ionmd.export.staged import check_stages, random_graphs, stage_metadata
+    from ionmd.export.staged import check_stages, random_graphs
 
     model = ToyMessagePassing(rc)
-    widths = [layer.w_self.shape[0] for layer in model.layers]
     scripted = torch.jit.script(model)
-    check_stages(scripted, random_graphs(2, rc, torch.float64), len(widths), rtol=1e-13)
+    check_stages(scripted, random_graphs(2, rc, torch.float64), len(model.layers), rtol=1e-13)
     plain = save_contract_model(scripted, directory / "toy_plain.pt", cutoff=rc,
-                                elements=["Cl", "Li"], num_layers=len(widths))
-    staged = save_contract_model(scripted, directory / "toy_staged.pt", cutoff=rc,
-                                 elements=["Cl", "Li"], num_layers=len(widths),
-                                 **stage_metadata(widths))
-    return plain, staged
+                                elements=["Cl", "Li"], num_layers=len(model.layers))
+    return plain, save_toy_staged(directory / "toy_staged.pt", rc, model=model)
+
+
+def save_toy_staged(path: Path, rc: float = 3.6, *, model=None, **extra) -> Path:
+    """The toy model as a staged file; ``extra`` metadata is written as given."""
+    from ionmd.export.staged import stage_metadata
+
+    model = model if model is not None else ToyMessagePassing(rc)
+    widths = [layer.w_self.shape[0] for layer in model.layers]
+    return save_contract_model(model, path, cutoff=rc, elements=["Cl", "Li"],
+                               num_layers=len(widths), **stage_metadata(widths), **extra)

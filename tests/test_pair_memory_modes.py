@@ -103,22 +103,14 @@ def test_auto_recomputes_large_graphs_only(tiny_f64, tmp_path):
 def test_auto_switch_follows_model_metadata(tmp_path):
     """`memory auto` switches above the file's memory_auto_edges (fused MACE exports raise
     it); a bad value is an error that names the key."""
-    from contract_models import ToyMessagePassing, save_contract_model
+    from contract_models import save_toy_staged
 
-    from ionmd.export.staged import stage_metadata
-
-    model = ToyMessagePassing(3.6)
-    widths = [layer.w_self.shape[0] for layer in model.layers]
     atoms = CELLS["ortho"]()          # ~1700 edges on one rank
-    low = save_contract_model(model, tmp_path / "low.pt", cutoff=3.6, elements=["Cl", "Li"],
-                              num_layers=len(widths), memory_auto_edges=500,
-                              **stage_metadata(widths))
+    low = save_toy_staged(tmp_path / "low.pt", memory_auto_edges=500)
     run = single_point(atoms, low, tmp_path / "auto", ELEMENTS)
     assert "memory auto:" in run.log and "edges > 500 on this rank" in run.log
     fast = single_point(atoms, low, tmp_path / "fast", ELEMENTS, pair_extra="memory fast")
     assert_same(run, fast)
-    bad = save_contract_model(model, tmp_path / "bad.pt", cutoff=3.6, elements=["Cl", "Li"],
-                              num_layers=len(widths), memory_auto_edges="lots",
-                              **stage_metadata(widths))
+    bad = save_toy_staged(tmp_path / "bad.pt", memory_auto_edges="lots")
     with pytest.raises(Exception, match="memory_auto_edges must be a positive number"):
         single_point(atoms, bad, tmp_path / "bad", ELEMENTS)

@@ -149,16 +149,22 @@ class ChannelwiseConv(torch.nn.Module):
             message = torch.zeros((n, mji.shape[1]), dtype=mji.dtype, device=mji.device)
             return message.index_add(0, edge_index[1], mji)
         x = node_feats.index_select(1, self.in_order).view(n, self.num_in, self.channels)
+        linear: Optional[torch.Tensor] = None
+        w = tp_weights
         if self.has_linear:
-            out = torch.ops.ionmd.channelwise_conv(
-                x, edge_attrs, tp_weights, edge_index[0], edge_index[1], n, self.num_out,
-                self.term_index, self.term_value, self.linear)
+            linear = self.linear              # tp_weights are the MLP's hidden features
         else:
             w = tp_weights.reshape(tp_weights.shape[0], self.num_paths, self.channels)
-            out = torch.ops.ionmd.channelwise_conv(
-                x, edge_attrs, w, edge_index[0], edge_index[1], n, self.num_out,
-                self.term_index, self.term_value)
+        out = torch.ops.ionmd.channelwise_conv(
+            x, edge_attrs, w, edge_index[0], edge_index[1], n, self.num_out,
+            self.term_index, self.term_value, linear)
         return out.view(n, self.num_out * self.channels).index_select(1, self.out_order)
+
+
+def relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
+    """max |a - b| over max |b| (over 1 where b is zero): the export checks of the fused ops."""
+    a, b = a.detach(), b.detach()
+    return float((a - b).abs().max()) / (float(b.abs().max()) or 1.0)
 
 
 def _check_against_e3nn(conv: ChannelwiseConv, tp, where: str) -> None:
@@ -181,9 +187,7 @@ def _check_against_e3nn(conv: ChannelwiseConv, tp, where: str) -> None:
         out = fn()
         results.append([out, *torch.autograd.grad((out * probe).sum(), (x, y, w))])
     for name, a, b in zip(("message", "d/dx", "d/dY", "d/dweights"), *results):
-        a, b = a.detach(), b.detach()
-        scale = float(b.abs().max()) or 1.0
-        if float((a - b).abs().max()) > 1e-12 * scale:
+        if relative_error(a, b) > 1e-12:
             raise ExportError(f"fused convolution of {where} differs from e3nn's tensor product "
                               f"({name}); export with fused=False and report this")
 
@@ -196,7 +200,7 @@ def _split_radial_mlp(mlp, linear: torch.Tensor, where: str):
     with torch.no_grad():
         a = copy.deepcopy(hidden).double()(feats) @ linear.double()
         b = copy.deepcopy(mlp).double()(feats)
-    if float((a - b).abs().max()) > 1e-12 * (float(b.abs().max()) or 1.0):
+    if relative_error(a, b) > 1e-12:
         raise ExportError(f"the radial MLP of {where} does not split at its last layer; "
                           "export with fused=False and report this")
     return hidden
