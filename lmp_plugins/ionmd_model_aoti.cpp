@@ -6,7 +6,12 @@
    edge counts of at least 2 (torch.export specialises sizes 0 and 1), so smaller
    graphs are padded here with two dummy ghost nodes joined by a pair of edges:
    ghosts beyond nlocal are masked out of the energy, and messages along the dummy
-   edges only reach dummy nodes, so the padding changes nothing for real atoms. */
+   edges only reach dummy nodes, so the padding changes nothing for real atoms.
+
+   A staged package (docs/model-contract.md, "Stages in an AOTInductor package") also holds
+   the programs halo_embed, stage_k and stage_k_vjp (k = 1..L): the forward of each stage
+   keeps nothing, and its vector-Jacobian program recomputes the stage, so the backward
+   always recomputes; with `recompute` (memory low) each stage also runs in edge chunks. */
 
 #include "ionmd_model_torch.h"
 
@@ -19,10 +24,10 @@ namespace {
 const char *AOTI_METADATA_KEY = "ionmd_metadata";
 constexpr int64_t MIN_DIM = 2;
 
-class AotiModel : public IonmdModel {
+class AotiModel : public StagedTorchModel {
  public:
   AotiModel(const std::string &path, const std::string &device_request, int local_rank) :
-      device(pick_device(device_request, local_rank))
+      StagedTorchModel(pick_device(device_request, local_rank))
   {
     try {
       // Read the package's own metadata first: a CPU package cannot run on a GPU.
@@ -46,6 +51,7 @@ class AotiModel : public IonmdModel {
                       "' but pair_style ionmd runs on " + device.str() + ": choose the matching "
                       "device keyword or re-export with `ionmd export ... --format aoti "
                       "--device " + (device.is_cuda() ? "cuda" : "cpu") + "`");
+    if (meta.halo_stages > 0) load_stage_programs(path);
   }
 
   std::string device_name() const override { return device.str(); }
@@ -77,7 +83,134 @@ class AotiModel : public IonmdModel {
     }
   }
 
+ protected:
+  torch::Tensor stage_embed(const StagedCall &call) override
+  {
+    torch::Tensor species = call.t.species;
+    const int64_t n = species.size(0);
+    if (n < MIN_DIM) species = torch::cat({species, torch::zeros({MIN_DIM}, species.options())});
+    return run_checked(*embed, "halo_embed", {species}, 1)[0].slice(0, 0, n);
+  }
+
+  torch::Tensor stage_forward(int k, StagedCall &call) override
+  {
+    std::vector<torch::Tensor> hs, es;
+    for (const StageGraph &sg : stage_graphs(k, call)) {
+      auto out = run_checked(*forward_programs[k - 1], "stage_" + std::to_string(k), sg.inputs, 2);
+      hs.push_back(out[0].slice(0, 0, sg.nlocal));
+      es.push_back(out[1].slice(0, 0, sg.nlocal));
+    }
+    torch::Tensor h = hs.size() == 1 ? hs[0] : torch::cat(hs);
+    call.eout[k] = es.size() == 1 ? es[0] : torch::cat(es);
+    out_width[k] = h.size(1);
+    return h;
+  }
+
+  torch::Tensor stage_backward(int k, StagedCall &call, const torch::Tensor &g_h,
+                               torch::Tensor &edge_grad) override
+  {
+    torch::Tensor gx = torch::zeros_like(call.xin[k]);
+    auto nl = torch::TensorOptions().dtype(torch::kInt64).device(device);
+    for (const StageGraph &sg : stage_graphs(k, call)) {
+      const int64_t rows = sg.inputs[0].size(0);
+      torch::Tensor g = torch::zeros({rows, out_width[k]}, sg.inputs[0].options());
+      if (k < meta.halo_stages) g.slice(0, 0, sg.nlocal).copy_(g_h.slice(0, sg.a, sg.a + sg.nlocal));
+      std::vector<torch::Tensor> in = sg.inputs;
+      in.push_back(torch::full({1}, sg.nlocal, nl));
+      in.push_back(g);
+      auto out = run_checked(*vjp_programs[k - 1], "stage_" + std::to_string(k) + "_vjp", in, 2);
+      torch::Tensor gxs = out[0].slice(0, 0, sg.nnodes), gev = out[1].slice(0, 0, sg.nedges);
+      if (sg.nodes.defined()) {
+        gx.index_add_(0, sg.nodes, gxs);
+        edge_grad.index_add_(0, sg.edges, gev);
+      } else {
+        gx.add_(gxs);
+        edge_grad.add_(gev);
+      }
+    }
+    call.eout[k] = torch::Tensor();
+    return gx;
+  }
+
  private:
+  // Stage inputs (h, edge_vec, edge_index, species) of the whole graph or of one chunk,
+  // padded to the programs' minimum sizes; nodes/edges map a chunk's rows to the graph's.
+  struct StageGraph {
+    std::vector<torch::Tensor> inputs;
+    int64_t a = 0, nlocal = 0, nnodes = 0, nedges = 0;
+    torch::Tensor nodes, edges;
+  };
+
+  std::vector<StageGraph> stage_graphs(int k, const StagedCall &call) const
+  {
+    std::vector<StageGraph> out;
+    const GraphTensors &t = call.t;
+    if (call.chunks.empty()) {
+      GraphTensors whole = t;
+      out.push_back(padded(call.xin[k], whole, 0, call.g.nlocal));
+      return out;
+    }
+    for (const Chunk &c : call.chunks) {
+      GraphTensors sub{t.edge_vec.index_select(0, c.edges), c.edge_index,
+                       t.species.index_select(0, c.nodes)};
+      StageGraph sg = padded(call.xin[k].index_select(0, c.nodes), sub, c.a, c.b - c.a);
+      sg.nodes = c.nodes;
+      sg.edges = c.edges;
+      out.push_back(std::move(sg));
+    }
+    return out;
+  }
+
+  StageGraph padded(torch::Tensor x, GraphTensors g, int64_t a, int64_t nlocal) const
+  {
+    StageGraph sg;
+    sg.a = a;
+    sg.nlocal = nlocal;
+    sg.nnodes = g.species.size(0);
+    sg.nedges = g.edge_vec.size(0);
+    if (sg.nnodes < MIN_DIM || sg.nedges < MIN_DIM) {
+      pad_with_dummy_pair(g);
+      x = torch::cat({x, torch::zeros({2, x.size(1)}, x.options())});
+    }
+    sg.inputs = {x, g.edge_vec, g.edge_index, g.species};
+    return sg;
+  }
+
+  void load_stage_programs(const std::string &path)
+  {
+    const int dev = device.is_cuda() ? device.index() : -1;
+    auto load = [&](const std::string &name) {
+      try {
+        return std::make_unique<torch::inductor::AOTIModelPackageLoader>(path, name, false, 1,
+                                                                         (c10::DeviceIndex) dev);
+      } catch (const std::exception &e) {
+        throw IonmdError("AOTInductor package " + path + " declares halo_stages=" +
+                         std::to_string(meta.halo_stages) + " but its program '" + name +
+                         "' cannot be loaded (" + first_line(e.what()) + "); re-export the "
+                         "model with `ionmd export`");
+      }
+    };
+    embed = load("halo_embed");
+    for (int k = 1; k <= meta.halo_stages; ++k) {
+      forward_programs.push_back(load("stage_" + std::to_string(k)));
+      vjp_programs.push_back(load("stage_" + std::to_string(k) + "_vjp"));
+    }
+    out_width.assign(meta.halo_stages + 1, 0);
+  }
+
+  std::vector<torch::Tensor> run_checked(torch::inductor::AOTIModelPackageLoader &program,
+                                         const std::string &name,
+                                         const std::vector<torch::Tensor> &inputs,
+                                         size_t outputs) const
+  {
+    std::vector<torch::Tensor> out = program.run(inputs);
+    if (out.size() != outputs)
+      throw IonmdError("AOTInductor program '" + name + "' returned " +
+                       std::to_string(out.size()) + " outputs, expected " +
+                       std::to_string(outputs) + "; the file breaks the ionmd contract");
+    return out;
+  }
+
   // Two extra ghost nodes (species 0) and the two directed edges between them, at a
   // distance well inside any cutoff so every function of it stays finite.
   void pad_with_dummy_pair(GraphTensors &t) const
@@ -93,9 +226,11 @@ class AotiModel : public IonmdModel {
 
   static std::string first_line(const std::string &s) { return s.substr(0, s.find('\n')); }
 
-  torch::Device device;
-  torch::Dtype dtype = torch::kFloat32;
-  std::unique_ptr<torch::inductor::AOTIModelPackageLoader> loader;
+  std::unique_ptr<torch::inductor::AOTIModelPackageLoader> loader;    // the whole model
+  std::unique_ptr<torch::inductor::AOTIModelPackageLoader> embed;     // staged packages
+  std::vector<std::unique_ptr<torch::inductor::AOTIModelPackageLoader>> forward_programs,
+      vjp_programs;
+  std::vector<int64_t> out_width;    // width of each stage's output h_k, seen in its forward
 };
 
 }    // namespace

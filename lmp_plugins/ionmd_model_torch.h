@@ -40,6 +40,67 @@ void store_atom_energy(const torch::Tensor &atom_e, int nlocal, IonmdResult &res
 // Copy the first nedges rows of an [E',3] gradient into res.edge_grad.
 void store_edge_grad(const torch::Tensor &grad, int64_t nedges, IonmdResult &res);
 
+/* The staged evaluation (docs/model-contract.md, "Per-layer stages") shared by the
+   runtimes: the stage loop with its halo exchanges, the float64 energy sum and the edge
+   chunks; a runtime supplies how one stage runs forward and backward. */
+class StagedTorchModel : public IonmdModel {
+ public:
+  void compute_staged(const IonmdGraph &g, HaloExchange &halo, bool recompute,
+                      bool want_atom_energy, IonmdResult &res) final;
+  void set_edge_chunk(int64_t max_edges) final { edge_chunk = max_edges; }
+
+ protected:
+  explicit StagedTorchModel(torch::Device device) : device(device) {}
+
+  // Edge chunks of a recomputed stage: local receivers [a, b) with their edges. The stage
+  // runs on the sub-graph of the nodes the chunk touches, renumbered so that [a, b) come
+  // first (its "local" nodes) and the other senders of its edges follow, as the staged
+  // contract allows for any receiver set (a stage reads a sender's row of h and its species
+  // only). Every array of a chunk is then of the chunk's size, not the rank's: time and
+  // memory per chunk stay flat however large the rank's graph.
+  struct Chunk {
+    int64_t a, b;
+    torch::Tensor nodes;         // chunk node index -> rank node index
+    torch::Tensor edges;         // the chunk's edge ids (rank numbering)
+    torch::Tensor edge_index;    // [2, edges] in the chunk's numbering
+  };
+
+  // One staged call: the graph, and per stage k = 1..L its input features xin[k] (all
+  // nodes) and energies eout[k] (local nodes); hout[k], evec[k]: the outputs and edge
+  // leaves a runtime that keeps autograd graphs holds for the backward pass.
+  struct StagedCall {
+    StagedCall(const IonmdGraph &g, GraphTensors t, int L, bool recompute) :
+        g(g), t(std::move(t)), recompute(recompute), xin(L + 1), eout(L + 1), hout(L + 1),
+        evec(L + 1) {}
+    const IonmdGraph &g;
+    GraphTensors t;
+    bool recompute;
+    std::vector<Chunk> chunks;   // empty: every stage runs on the whole graph
+    std::vector<torch::Tensor> xin, eout, hout, evec;
+  };
+
+  // h_0 of every node (no gradient)
+  virtual torch::Tensor stage_embed(const StagedCall &call) = 0;
+  // Stage k on call.xin[k]: h_k of the local nodes; stores the local energies in call.eout[k]
+  virtual torch::Tensor stage_forward(int k, StagedCall &call) = 0;
+  // Backward of stage k given g_h = dE/dh_k of the local nodes (undefined for k = L): adds
+  // dE/d edge_vec into edge_grad, returns dE/dh_{k-1} of all nodes (may be undefined for k = 1)
+  virtual torch::Tensor stage_backward(int k, StagedCall &call, const torch::Tensor &g_h,
+                                       torch::Tensor &edge_grad) = 0;
+
+  // Receivers split so that each chunk has about max_edges edges (none when one suffices).
+  std::vector<Chunk> make_chunks(const IonmdGraph &g, int64_t max_edges) const;
+  static void check_rows(const torch::Tensor &x, int64_t rows, int width, const char *what);
+
+  torch::Device device;
+  torch::Dtype dtype = torch::kFloat32;
+  int64_t edge_chunk = 0;    // recomputed stages run in chunks of about this many edges
+
+ private:
+  void stages_forward(StagedCall &call, HaloExchange &halo);
+  torch::Tensor stages_backward(StagedCall &call, HaloExchange &halo);
+};
+
 std::unique_ptr<IonmdModel> load_torchscript_model(const std::string &path,
                                                   const std::string &device, int local_rank);
 std::unique_ptr<IonmdModel> load_aoti_model(const std::string &path, const std::string &device,

@@ -14,10 +14,10 @@ namespace {
 
 const char *METADATA_ENTRY = "ionmd/metadata";
 
-class TorchScriptModel : public IonmdModel {
+class TorchScriptModel : public StagedTorchModel {
  public:
   TorchScriptModel(const std::string &path, const std::string &device_request, int local_rank) :
-      device(pick_device(device_request, local_rank))
+      StagedTorchModel(pick_device(device_request, local_rank))
   {
     // The profiling executor re-specialises the graph for every new input shape, and
     // the number of edges changes every step in MD: use the legacy executor instead
@@ -44,45 +44,11 @@ class TorchScriptModel : public IonmdModel {
                       "methods; re-export the model with `ionmd export`");
   }
 
-  void set_edge_chunk(int64_t max_edges) override { edge_chunk = max_edges; }
   std::string device_name() const override { return device.str(); }
   double device_peak_mib() const override { return cuda_peak_allocated_mib(device); }
   double device_allocated_bytes() const override { return cuda_allocated_bytes(device); }
   double device_available_bytes() const override { return cuda_available_bytes(device); }
   void reset_device_peak() override { cuda_reset_peak(device); }
-
-  /* Stage by stage (docs/model-contract.md, "Per-layer stages"): stages_forward, then the
-     float64 energy sum, then stages_backward; an empty rank only joins the exchanges.
-     With `recompute`, the forward keeps no autograd graph, only each stage's input
-     features, and the backward re-runs one stage at a time with gradients: the peak then
-     holds one stage's intermediates instead of all of them, for one more forward pass. */
-  void compute_staged(const IonmdGraph &g, HaloExchange &halo, bool recompute,
-                      bool want_atom_energy, IonmdResult &res) override
-  {
-    try {
-      const int64_t nloc = g.nlocal;
-      auto host64 = torch::TensorOptions().dtype(torch::kFloat64);
-      GraphTensors t = graph_tensors(g, device, dtype);
-      StageTape tape(meta.halo_stages, recompute);
-      if (recompute) tape.chunks = make_chunks(g, edge_chunk);
-      stages_forward(g, t, halo, tape);
-      torch::Tensor energy = torch::zeros({}, host64), atom_e;
-      if (nloc > 0) {
-        atom_e = torch::zeros({nloc}, host64.device(device));
-        for (int k = 1; k <= meta.halo_stages; ++k)
-          atom_e = atom_e + tape.eout[k].detach().to(torch::kFloat64);
-        energy = atom_e.sum();
-      }
-      store_edge_grad(stages_backward(g, t, halo, tape), g.nedges(), res);
-      res.energy = energy.item<double>();
-      if (want_atom_energy) {
-        if (nloc > 0) store_atom_energy(atom_e, g.nlocal, res);
-        else res.atom_energy.clear();
-      }
-    } catch (const c10::Error &e) {
-      throw IonmdError(std::string("staged model evaluation failed: ") + e.what_without_backtrace());
-    }
-  }
 
   void compute(const IonmdGraph &g, bool want_atom_energy, IonmdResult &res) override
   {
@@ -107,83 +73,51 @@ class TorchScriptModel : public IonmdModel {
     }
   }
 
- private:
-  // What the backward pass needs of stage k = 1..L: its inputs (leaves) and outputs, with
-  // their autograd graphs; or, when it recomputes, the input features alone.
-  // Edge chunks of a recomputed stage: local receivers [a, b) with their edges. The stage
-  // runs on the sub-graph of the nodes the chunk touches, renumbered so that [a, b) come
-  // first (its "local" nodes) and the other senders of its edges follow, as the staged
-  // contract allows for any receiver set (a stage reads a sender's row of h and its species
-  // only). Every array of a chunk is then of the chunk's size, not the rank's: time and
-  // memory per chunk stay flat however large the rank's graph.
-  struct Chunk {
-    int64_t a, b;
-    torch::Tensor nodes;         // chunk node index -> rank node index
-    torch::Tensor edges;         // the chunk's edge ids (rank numbering)
-    torch::Tensor edge_index;    // [2, edges] in the chunk's numbering
-  };
-
-  struct StageTape {
-    StageTape(int L, bool recompute) :
-        recompute(recompute), xin(L + 1), evec(L + 1), hout(L + 1), eout(L + 1) {}
-    bool recompute;
-    std::vector<torch::Tensor> xin, evec, hout, eout;
-    std::vector<Chunk> chunks;   // empty: every stage runs on the whole graph
-  };
-
-  // Receivers split so that each chunk has about max_edges edges (none when one suffices);
-  // one pass over the edges, one over each chunk's nodes.
-  std::vector<Chunk> make_chunks(const IonmdGraph &g, int64_t max_edges) const
+ protected:
+  /* Staged hooks (StagedTorchModel). Without `recompute`, every stage keeps its autograd
+     graph from the forward pass; with it, the forward keeps no graph, only each stage's
+     input features, and the backward re-runs one stage (or one chunk of it) at a time with
+     gradients: the peak then holds one stage's intermediates instead of all of them, for
+     one more forward pass. */
+  torch::Tensor stage_embed(const StagedCall &call) override
   {
-    std::vector<Chunk> chunks;
-    const int64_t nloc = g.nlocal, nn = g.nnodes(), ne = g.nedges();
-    if (max_edges <= 0 || ne <= max_edges || nloc < 2) return chunks;
-    std::vector<int64_t> per_receiver(nloc, 0);
-    for (int64_t e = 0; e < ne; ++e) ++per_receiver[g.edge_i[e]];
-    std::vector<std::pair<int64_t, int64_t>> ranges;
-    std::vector<int64_t> chunk_of(nloc);
-    int64_t a = 0, acc = 0;
-    for (int64_t n = 0; n < nloc; ++n) {
-      acc += per_receiver[n];
-      chunk_of[n] = (int64_t) ranges.size();
-      if (acc >= max_edges || n == nloc - 1) {
-        ranges.emplace_back(a, n + 1);
-        a = n + 1;
-        acc = 0;
-      }
-    }
-    if (ranges.size() < 2) return chunks;
-    std::vector<std::vector<int64_t>> sel(ranges.size());
-    for (int64_t e = 0; e < ne; ++e) sel[chunk_of[g.edge_i[e]]].push_back(e);
-    auto i64 = torch::TensorOptions().dtype(torch::kInt64);
-    std::vector<int64_t> local_id(nn, -1);
-    for (size_t c = 0; c < ranges.size(); ++c) {
-      const auto [lo, hi] = ranges[c];
-      std::vector<int64_t> nodes, rows;
-      for (int64_t n = lo; n < hi; ++n) {
-        local_id[n] = n - lo;
-        nodes.push_back(n);
-      }
-      const auto &edges = sel[c];
-      const int64_t m = (int64_t) edges.size();
-      rows.resize(2 * m);
-      for (int64_t q = 0; q < m; ++q) {
-        const int64_t j = g.edge_j[edges[q]];
-        if (local_id[j] < 0) {
-          local_id[j] = (int64_t) nodes.size();
-          nodes.push_back(j);
-        }
-        rows[q] = local_id[g.edge_i[edges[q]]];
-        rows[m + q] = local_id[j];
-      }
-      for (int64_t n : nodes) local_id[n] = -1;
-      chunks.push_back({lo, hi, torch::tensor(nodes, i64).to(device),
-                        torch::tensor(edges, i64).to(device),
-                        torch::tensor(rows, i64).view({2, m}).to(device)});
-    }
-    return chunks;
+    return module.get_method("halo_embed")({call.t.species}).toTensor();
   }
 
+  torch::Tensor stage_forward(int k, StagedCall &call) override
+  {
+    run_stage(k, call, !call.recompute);
+    return call.hout[k];
+  }
+
+  torch::Tensor stage_backward(int k, StagedCall &call, const torch::Tensor &g_h,
+                               torch::Tensor &edge_grad) override
+  {
+    if (call.recompute && !call.chunks.empty()) return backward_chunks(k, call, g_h, edge_grad);
+    const int L = meta.halo_stages;
+    if (call.recompute) run_stage(k, call, true);
+    std::vector<torch::Tensor> outs, gouts, ins{call.evec[k]};
+    if (call.eout[k].requires_grad()) {
+      outs.push_back(call.eout[k]);
+      gouts.push_back(torch::ones_like(call.eout[k]));
+    }
+    if (k < L && call.hout[k].requires_grad()) {
+      outs.push_back(call.hout[k]);
+      gouts.push_back(g_h);
+    }
+    if (k > 1) ins.push_back(call.xin[k]);
+    torch::Tensor gx;
+    if (!outs.empty()) {
+      auto grads = torch::autograd::grad(outs, ins, gouts, false, false, true);
+      if (grads[0].defined()) edge_grad.add_(grads[0]);
+      if (k > 1 && grads[1].defined()) gx = grads[1];
+    }
+    // this stage's graph (and, recomputing, its outputs) are no longer needed
+    call.hout[k] = call.eout[k] = call.evec[k] = torch::Tensor();
+    return gx;
+  }
+
+ private:
   // Stage k on one chunk: `xs`, `evs` are the chunk's rows of the node features and edge
   // vectors (x.index_select(0, c.nodes), edge_vec.index_select(0, c.edges)).
   std::pair<torch::Tensor, torch::Tensor> run_chunk(int k, const GraphTensors &t, const Chunk &c,
@@ -196,84 +130,52 @@ class TorchScriptModel : public IonmdModel {
     return {out->elements().at(0).toTensor(), out->elements().at(1).toTensor()};
   }
 
-  // Stage k on the tape's inputs; with gradients, its inputs become fresh leaves.
-  void run_stage(int k, const GraphTensors &t, int64_t nloc, StageTape &tape, bool grad)
+  // Stage k on the call's inputs; with gradients, its inputs become fresh leaves.
+  void run_stage(int k, StagedCall &call, bool grad)
   {
+    const GraphTensors &t = call.t;
     std::unique_ptr<torch::NoGradGuard> no_grad;
     if (!grad) no_grad = std::make_unique<torch::NoGradGuard>();
-    if (!grad && !tape.chunks.empty()) {      // recomputing: one chunk's work at a time
+    if (!grad && !call.chunks.empty()) {      // recomputing: one chunk's work at a time
       std::vector<torch::Tensor> hs, es;
-      for (const auto &c : tape.chunks) {
-        auto [h, e] = run_chunk(k, t, c, tape.xin[k].index_select(0, c.nodes),
+      for (const auto &c : call.chunks) {
+        auto [h, e] = run_chunk(k, t, c, call.xin[k].index_select(0, c.nodes),
                                 t.edge_vec.index_select(0, c.edges));
         hs.push_back(h);
         es.push_back(e);
       }
-      tape.hout[k] = torch::cat(hs);
-      tape.eout[k] = torch::cat(es);
+      call.hout[k] = torch::cat(hs);
+      call.eout[k] = torch::cat(es);
       return;
     }
     if (grad) {
-      tape.xin[k] = tape.xin[k].detach().requires_grad_(k > 1);
-      tape.evec[k] = t.edge_vec.detach().requires_grad_(true);
+      call.xin[k] = call.xin[k].detach().requires_grad_(k > 1);
+      call.evec[k] = t.edge_vec.detach().requires_grad_(true);
     } else {
-      tape.evec[k] = t.edge_vec;
+      call.evec[k] = t.edge_vec;
     }
     auto out = module.get_method("halo_stage")(
-        {(int64_t) k, tape.xin[k], tape.evec[k], t.edge_index, t.species, nloc});
+        {(int64_t) k, call.xin[k], call.evec[k], t.edge_index, t.species,
+         (int64_t) call.g.nlocal});
     auto tup = out.toTuple();
-    tape.hout[k] = tup->elements().at(0).toTensor();
-    tape.eout[k] = tup->elements().at(1).toTensor();
-  }
-
-  /* h_0 = embed(species) on every node; for k = 1..L the stage reads h_{k-1} of all
-     nodes and returns h_k and the energy contribution of the local nodes; the ghost rows
-     of h_k come from the halo exchange. */
-  void stages_forward(const IonmdGraph &g, const GraphTensors &t, HaloExchange &halo,
-                      StageTape &tape)
-  {
-    const int L = meta.halo_stages;
-    const int64_t nloc = g.nlocal, nn = g.nnodes();
-    const bool active = nloc > 0;
-    auto host64 = torch::TensorOptions().dtype(torch::kFloat64);
-    torch::Tensor h;
-    if (active) {
-      h = module.get_method("halo_embed")({t.species}).toTensor().detach();
-      check_rows(h, nn, meta.halo_widths[0], "halo_embed");
-    }
-    for (int k = 1; k <= L; ++k) {
-      if (active) {
-        tape.xin[k] = h.detach();
-        run_stage(k, t, nloc, tape, !tape.recompute);
-        if (tape.eout[k].dim() != 1 || tape.eout[k].size(0) != nloc)
-          throw IonmdError("halo_stage " + std::to_string(k) + " returned energies of shape " +
-                           shape_str(tape.eout[k]) + ", expected [" + std::to_string(nloc) + "]");
-        if (k < L) check_rows(tape.hout[k], nloc, meta.halo_widths[k], "halo_stage");
-      }
-      if (k < L) {
-        const int w = meta.halo_widths[k];
-        torch::Tensor rows = torch::zeros({nn, w}, host64);
-        if (active) rows.slice(0, 0, nloc).copy_(tape.hout[k].detach());
-        halo.forward(rows.data_ptr<double>(), w);
-        if (active) h = rows.to(device, dtype);
-      }
-    }
+    call.hout[k] = tup->elements().at(0).toTensor();
+    call.eout[k] = tup->elements().at(1).toTensor();
   }
 
   // Backward of stage k chunk by chunk (each recomputed with gradients on its own rows as
   // leaves, then freed): adds dE/d edge_vec into edge_grad, returns dE/d h_{k-1} of all
   // nodes (k > 1). Gradients land in their rows by index_add, so a chunk costs its own size.
-  torch::Tensor backward_chunks(int k, const GraphTensors &t, StageTape &tape,
-                                const torch::Tensor &g_h, torch::Tensor &edge_grad)
+  torch::Tensor backward_chunks(int k, StagedCall &call, const torch::Tensor &g_h,
+                                torch::Tensor &edge_grad)
   {
     const int L = meta.halo_stages;
-    const torch::Tensor x = tape.xin[k].detach(), ev = t.edge_vec.detach();
+    const torch::Tensor x = call.xin[k].detach(), ev = call.t.edge_vec.detach();
     torch::Tensor gx;
     if (k > 1) gx = torch::zeros_like(x);
-    for (const auto &c : tape.chunks) {
+    for (const auto &c : call.chunks) {
       auto xs = x.index_select(0, c.nodes).requires_grad_(k > 1);
       auto evs = ev.index_select(0, c.edges).requires_grad_(true);
-      auto [h, e] = run_chunk(k, t, c, xs, evs);
+      auto [h, e] = run_chunk(k, call.t, c, xs, evs);
       std::vector<torch::Tensor> outs, gouts;
       if (e.requires_grad()) {
         outs.push_back(e);
@@ -290,70 +192,10 @@ class TorchScriptModel : public IonmdModel {
       if (grads[0].defined()) edge_grad.index_add_(0, c.edges, grads[0]);
       if (k > 1 && grads[1].defined()) gx.index_add_(0, c.nodes, grads[1]);
     }
-    tape.hout[k] = tape.eout[k] = tape.evec[k] = torch::Tensor();
+    call.hout[k] = call.eout[k] = torch::Tensor();
     return gx;
   }
 
-  /* In reverse stage order, each stage's inputs are leaves: autograd::grad gives
-     dE/d edge_vec (summed over stages) and dE/d h_{k-1} of all nodes, whose ghost rows
-     the reverse exchange adds into their owners. Returns dE/d edge_vec (undefined on an
-     empty rank). */
-  torch::Tensor stages_backward(const IonmdGraph &g, const GraphTensors &t, HaloExchange &halo,
-                                StageTape &tape)
-  {
-    const int L = meta.halo_stages;
-    const int64_t nloc = g.nlocal, nn = g.nnodes();
-    const bool active = nloc > 0;
-    auto host64 = torch::TensorOptions().dtype(torch::kFloat64);
-    torch::Tensor edge_grad, g_h;
-    if (active) edge_grad = torch::zeros_like(t.edge_vec);
-    for (int k = L; k >= 1; --k) {
-      torch::Tensor gx;
-      if (active && tape.recompute && !tape.chunks.empty()) {
-        gx = backward_chunks(k, t, tape, g_h, edge_grad);
-      } else if (active) {
-        if (tape.recompute) run_stage(k, t, nloc, tape, true);
-        std::vector<torch::Tensor> outs, gouts;
-        if (tape.eout[k].requires_grad()) {
-          outs.push_back(tape.eout[k]);
-          gouts.push_back(torch::ones_like(tape.eout[k]));
-        }
-        if (k < L && tape.hout[k].requires_grad()) {
-          outs.push_back(tape.hout[k]);
-          gouts.push_back(g_h);
-        }
-        std::vector<torch::Tensor> ins{tape.evec[k]};
-        if (k > 1) ins.push_back(tape.xin[k]);
-        if (!outs.empty()) {
-          auto grads = torch::autograd::grad(outs, ins, gouts, false, false, true);
-          if (grads[0].defined()) edge_grad = edge_grad + grads[0];
-          if (k > 1 && grads[1].defined()) gx = grads[1];
-        }
-        // this stage's graph (and, recomputing, its outputs) are no longer needed
-        tape.hout[k] = tape.eout[k] = tape.evec[k] = torch::Tensor();
-      }
-      if (k > 1) {
-        const int w = meta.halo_widths[k - 1];
-        torch::Tensor rows = torch::zeros({nn, w}, host64);
-        if (gx.defined()) rows.copy_(gx.detach());
-        halo.reverse(rows.data_ptr<double>(), w);
-        if (active) g_h = rows.slice(0, 0, nloc).to(device, dtype);
-      }
-    }
-    return edge_grad;
-  }
-
-  static void check_rows(const torch::Tensor &x, int64_t rows, int width, const char *what)
-  {
-    if (x.dim() != 2 || x.size(0) != rows || x.size(1) != width)
-      throw IonmdError(std::string(what) + " returned node features of shape " + shape_str(x) +
-                      ", expected [" + std::to_string(rows) + "," + std::to_string(width) +
-                      "] (metadata halo_widths and the model's stages disagree)");
-  }
-
-  torch::Device device;
-  torch::Dtype dtype = torch::kFloat32;
-  int64_t edge_chunk = 0;    // recomputed stages run in chunks of about this many edges
   torch::jit::Module module;
 };
 

@@ -144,7 +144,7 @@ void PairIonmd::settings(int narg, char **arg)
   if (ghost_request == GHOST_HALO && m.halo_stages == 0)
     error->all(FLERR, "pair_style ionmd: 'ghost halo' needs a model file with per-layer stages, "
                "but {} has none; re-export it with `ionmd export ... --stages` (TorchScript "
-               "SevenNet/MACE) or use 'ghost redundant'", model_file);
+               "SevenNet/MACE, eSEN packages) or use 'ghost redundant'", model_file);
   // LAMMPS sizes its communication buffers from these (Comm::init); one double per feature
   comm_forward = comm_reverse =
       m.halo_widths.empty() ? 0 : *std::max_element(m.halo_widths.begin(), m.halo_widths.end());
@@ -682,7 +682,7 @@ std::string PairIonmd::memory_fix(IonmdGraphBuilder::Mode mode) const
         ? "use 'ghost halo' (a ghost shell of one cutoff instead of layers x cutoff; this model "
           "file has the stages it needs)"
         : "use 'ghost halo' (a ghost shell of one cutoff instead of layers x cutoff) with a model "
-          "file exported with per-layer stages (`ionmd export sevennet|mace`, the default; this "
+          "file exported with per-layer stages (`ionmd export sevennet|mace|esen`, the default; this "
           "file has none)";
     fix += ", fewer MPI ranks (on one rank 'ghost auto' builds a graph of the cell's own atoms "
            "only), or a larger cell per rank";

@@ -125,3 +125,16 @@ print "RESULT $(pe:%.17g) $(pxx:%.17g) $(pyy:%.17g) $(pzz:%.17g) $(pxy:%.17g) $(
     return LammpsResult(energy=nums[0], forces=dump[:, 1:4], atom_energy=dump[:, 4],
                         atom_virial=atom_virial, pressure=nums[1:7], volume=volume,
                         log=proc.stdout)
+
+
+def assert_same_physics(run: LammpsResult, ref: LammpsResult, rtol: float) -> None:
+    """Energy, forces, pressure, per-atom energies and virials of ``run`` equal ``ref``'s
+    to ``rtol`` relative (of each quantity's largest magnitude)."""
+    assert abs(run.energy - ref.energy) <= rtol * abs(ref.energy)
+    fmax = np.abs(ref.forces).max()
+    assert fmax > 0.01
+    assert np.abs(run.forces - ref.forces).max() <= rtol * fmax
+    assert np.abs(run.pressure - ref.pressure).max() <= rtol * np.abs(ref.pressure).max()
+    assert np.abs(run.atom_energy - ref.atom_energy).max() <= rtol * np.abs(ref.atom_energy).max()
+    vmax = np.abs(ref.atom_virial).max()
+    assert np.abs(run.atom_virial - ref.atom_virial).max() <= rtol * vmax

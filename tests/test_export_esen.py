@@ -231,3 +231,54 @@ def test_cli_reports_export_errors(tmp_path, capsys):
 
     assert main(["export", "esen", str(tmp_path / "missing.pt"), "-o", str(tmp_path / "x.pt2")]) == 1
     assert "does not exist" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def esen_two_layers_f64(model_dir):
+    ckpt = write_tiny_esen_checkpoint(model_dir / "tiny_esen_l2.pt", layers=2, cutoff=4.0)
+    return build_esen_node_energy_model(ckpt, "float64")
+
+
+def test_stages_chain_to_the_whole_forward(esen_two_layers_f64):
+    """eSEN's per-layer stages (edge-degree embedding, one stage per block, the last with
+    norm and energy head) chained on a periodic Li3PS4-like graph give fairchem's node energies
+    and edge gradients; with half the nodes local, each stage gives the local rows."""
+    from ionmd.export.esen import checked_esen_stages
+    from ionmd.export.staged import _local_part_error, run_stages
+
+    module, meta = esen_two_layers_f64
+    staged = checked_esen_stages(module, meta)
+    width = 9 * int(meta.extra["sphere_channels"])    # (lmax + 1)^2 x channels
+    assert meta.extra["halo_stages"] == "3" == str(meta.num_layers)
+    assert meta.extra["halo_widths"] == f"{meta.extra['sphere_channels']} {width} {width}"
+    atoms = STRUCTURES["li3ps4_like_32"]()
+    edge_vec, edge_index, species = contract_inputs(atoms, meta)
+    vec_a = edge_vec.clone().requires_grad_(True)
+    vec_b = edge_vec.clone().requires_grad_(True)
+    want = module(vec_a, edge_index, species)
+    got, _ = run_stages(staged, vec_b, edge_index, species, staged.num_stages)
+    (g_want,) = torch.autograd.grad(want.sum(), vec_a)
+    (g_got,) = torch.autograd.grad(got.sum(), vec_b)
+    assert float(want.abs().max()) > 0.1
+    np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=0, atol=1e-12)
+    assert float((g_got - g_want).abs().max()) <= 1e-12 * float(g_want.abs().max())
+    with torch.no_grad():
+        assert _local_part_error(staged, edge_vec, edge_index, species, staged.num_stages) <= 1e-12
+
+
+def test_a_wrong_stage_split_is_refused(esen_two_layers_f64, monkeypatch):
+    """If fairchem's forward changed order (here: a stage skips its block), the export
+    refuses the stages instead of writing a file that is wrong on many ranks."""
+    from ionmd.export import esen_stages
+    from ionmd.export.esen import checked_esen_stages
+
+    module, meta = esen_two_layers_f64
+    original = esen_stages.ESENStages.stage
+
+    def skip_middle_block(self, k, h, *args):
+        out, energy = original(self, k, h, *args)
+        return (h, energy) if k == 2 else (out, energy)
+
+    monkeypatch.setattr(esen_stages.ESENStages, "stage", skip_middle_block)
+    with pytest.raises(ExportError, match="per-layer stages of the export disagree"):
+        checked_esen_stages(module, meta)

@@ -43,7 +43,7 @@ def _cmd_export_esen(args: argparse.Namespace) -> None:
     from ionmd.export.esen import export_esen
 
     path = export_esen(args.checkpoint, args.output, dtype=args.dtype, task=args.task,
-                       device=args.device)
+                       device=args.device, stages=args.stages)
     print(f"wrote {path}")
 
 
@@ -95,6 +95,10 @@ def register(subparsers) -> None:
                     help="fairchem task (dataset) name, for models trained on several")
     es.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
                     help="device the AOTInductor package is compiled for (default: cpu)")
+    es.add_argument("--stages", action=argparse.BooleanOptionalAction, default=True,
+                    help="also compile the per-layer stages: halo exchange on several ranks "
+                         "and 'memory low' (default: on; --no-stages compiles one program, "
+                         "2 (L+1) fewer)")
     es.set_defaults(func=_cmd_export_esen)
 
     mc = families.add_parser("mace", help="MACE .model file (mace_run_train, foundation models)")

@@ -88,8 +88,42 @@ def _check_against_eager(package, module, metadata: ModelMetadata, device: str) 
                 )
 
 
+def compile_program(module, args, dynamic_shapes, metadata: ModelMetadata) -> list:
+    """AOTInductor-compile one program (``module`` called on ``args``) for packaging.
+
+    The module is traced to aten ops with symbolic shapes first (so it may call
+    ``torch.autograd.grad``), then exported with ``dynamic_shapes`` (one dict per
+    argument, as ``torch.export`` takes them) and compiled; ``metadata`` travels with
+    the program. Returns the generated files, for :func:`package_programs`.
+    """
+    import torch
+    from torch.fx.experimental.proxy_tensor import make_fx
+
+    traced = make_fx(module, tracing_mode="symbolic", _allow_non_fake_inputs=True)(*args)
+    program = torch.export.export(traced, args, dynamic_shapes=dynamic_shapes, strict=False)
+    return torch._inductor.aot_compile(
+        program.module(check_guards=False), args,
+        options={"aot_inductor.package": True,
+                 "aot_inductor.metadata": {AOTI_METADATA_KEY: metadata.to_text()}})
+
+
+def package_programs(path: Path, programs: dict) -> None:
+    """Write compiled programs (name -> files of :func:`compile_program`) into one ``.pt2``;
+    the runtime loads each by name (``AOTIModelPackageLoader(path, name)``)."""
+    from torch._inductor.package import package_aoti
+
+    package_aoti(str(path), programs)
+
+
+def graph_dims():
+    """The dynamic node and edge dimensions every ionmd program is exported with."""
+    import torch
+
+    return torch.export.Dim("nodes", min=MIN_DIM), torch.export.Dim("edges", min=MIN_DIM)
+
+
 def save_aoti(node_energy_model, path: str | Path, metadata: ModelMetadata, *,
-              device: str = "cpu", check: bool = True) -> Path:
+              device: str = "cpu", check: bool = True, extra_programs=None) -> Path:
     """Package a node-energy module as an AOTInductor ``.pt2`` model file.
 
     Parameters
@@ -106,6 +140,9 @@ def save_aoti(node_energy_model, path: str | Path, metadata: ModelMetadata, *,
         GPU package must be exported on a machine with the GPU.
     check
         Compare the package with the eager module on fresh graphs (recommended).
+    extra_programs
+        Optional callable ``(args) -> {name: files}`` compiling more programs (e.g.
+        per-layer stages) into the same package, given the example graph ``args``.
 
     Returns
     -------
@@ -113,7 +150,6 @@ def save_aoti(node_energy_model, path: str | Path, metadata: ModelMetadata, *,
         The written package.
     """
     import torch
-    from torch.fx.experimental.proxy_tensor import make_fx
 
     from ionmd.export.aoti_modules import EnergyAndEdgeGradient
 
@@ -124,17 +160,12 @@ def save_aoti(node_energy_model, path: str | Path, metadata: ModelMetadata, *,
         p.requires_grad_(False)
     args = example_graph(metadata, device=device)
     try:
-        traced = make_fx(module, tracing_mode="symbolic", _allow_non_fake_inputs=True)(*args)
-        nodes = torch.export.Dim("nodes", min=MIN_DIM)
-        edges = torch.export.Dim("edges", min=MIN_DIM)
-        program = torch.export.export(
-            traced, args, dynamic_shapes=({0: edges}, {1: edges}, {0: nodes}, None),
-            strict=False,
-        )
-        torch._inductor.aoti_compile_and_package(
-            program, package_path=str(path),
-            inductor_configs={"aot_inductor.metadata": {AOTI_METADATA_KEY: metadata.to_text()}},
-        )
+        nodes, edges = graph_dims()
+        programs = {"model": compile_program(module, args,
+                                             ({0: edges}, {1: edges}, {0: nodes}, None), metadata)}
+        if extra_programs is not None:
+            programs.update(extra_programs(args))
+        package_programs(path, programs)
     except ExportError:
         raise
     except Exception as exc:   # torch raises many types; keep the cause attached
@@ -143,3 +174,82 @@ def save_aoti(node_energy_model, path: str | Path, metadata: ModelMetadata, *,
         package = torch._inductor.aoti_load_package(str(path))
         _check_against_eager(package, module, metadata, device)
     return path
+
+
+def stage_program_name(k: int, vjp: bool = False) -> str:
+    """Name of stage ``k``'s forward (or vector-Jacobian) program inside a package."""
+    return f"stage_{k}_vjp" if vjp else f"stage_{k}"
+
+
+def stage_programs(stages, num_stages: int, args, metadata: ModelMetadata) -> dict:
+    """Compile a staged model's per-layer programs (docs/model-contract.md, "Stages in an
+    AOTInductor package"): ``halo_embed``, and for ``k = 1..L`` the forward ``stage_k``
+    and its vector-Jacobian product ``stage_k_vjp``.
+
+    ``stages`` has ``halo_embed(species)`` and ``stage(k, h, edge_vec, edge_index,
+    species) -> (h_k, node energies)`` on all rows; ``args`` is the example graph
+    ``(edge_vec, edge_index, species, nlocal)`` the programs are traced on.
+    """
+    import torch
+
+    from ionmd.export.aoti_modules import StageEmbed, StageForward, StageVJP
+
+    edge_vec, edge_index, species, nlocal = args
+    nodes, edges = graph_dims()
+    graph_shapes = ({0: edges}, {1: edges}, {0: nodes})
+    programs = {"halo_embed": compile_program(StageEmbed(stages), (species,), ({0: nodes},),
+                                              metadata)}
+    with torch.no_grad():
+        h = stages.halo_embed(species)
+    for k in range(1, num_stages + 1):
+        with torch.no_grad():
+            h_next, _ = stages.stage(k, h, edge_vec, edge_index, species)
+        programs[stage_program_name(k)] = compile_program(
+            StageForward(stages, k), (h, edge_vec, edge_index, species),
+            ({0: nodes},) + graph_shapes, metadata)
+        programs[stage_program_name(k, vjp=True)] = compile_program(
+            StageVJP(stages, k), (h, edge_vec, edge_index, species, nlocal, torch.ones_like(h_next)),
+            ({0: nodes},) + graph_shapes + (None, {0: nodes}), metadata)
+        h = h_next
+    return programs
+
+
+def check_stage_programs(path: Path, stages, num_stages: int, metadata: ModelMetadata,
+                         device: str = "cpu") -> None:
+    """Compare every stage program of a package with the eager stages on fresh graphs
+    (tracing records one path through the model, as for the whole-model program)."""
+    import torch
+
+    from ionmd.export.aoti_modules import StageEmbed, StageForward, StageVJP
+
+    tol = 1e-9 if metadata.dtype == "float64" else 2e-4
+    load = torch._inductor.package.load_package
+    programs = {name: load(str(path), name) for name in
+                ["halo_embed"] + [stage_program_name(k, v) for k in range(1, num_stages + 1)
+                                  for v in (False, True)]}
+    for natoms, seed in ((9, 4), (3, 5)):
+        edge_vec, edge_index, species, nlocal = example_graph(metadata, natoms=natoms, seed=seed,
+                                                              device=device)
+        pairs = [("halo_embed", programs["halo_embed"](species), StageEmbed(stages)(species))]
+        h = pairs[0][2]
+        for k in range(1, num_stages + 1):
+            inputs = (h, edge_vec, edge_index, species)
+            want = StageForward(stages, k)(*inputs)
+            g_h = torch.linspace(-1, 1, want[0].numel(), dtype=h.dtype,
+                                 device=device).reshape(want[0].shape)
+            g_h[int(nlocal):] = 0
+            pairs.append((stage_program_name(k), programs[stage_program_name(k)](*inputs), want))
+            pairs.append((stage_program_name(k, True),
+                          programs[stage_program_name(k, True)](*inputs, nlocal, g_h),
+                          StageVJP(stages, k)(*inputs, nlocal, g_h)))
+            h = want[0].detach()
+        for name, got, ref in pairs:
+            got = got if isinstance(got, (list, tuple)) else [got]
+            ref = ref if isinstance(ref, (list, tuple)) else [ref]
+            for a, b in zip(got, ref):
+                scale = max(1.0, float(b.abs().max()))
+                err = float((a - b).abs().max()) / scale
+                if not err <= tol:
+                    raise ExportError(
+                        f"the AOTInductor program {name!r} disagrees with the eager stage on a "
+                        f"{natoms}-atom graph (relative error {err:.2e} > {tol:.0e})")

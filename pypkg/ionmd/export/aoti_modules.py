@@ -35,3 +35,53 @@ class NodeEnergy(torch.nn.Module):
 
     def forward(self, edge_vec, edge_index, species):
         return self.inner(edge_vec, edge_index, species, species.shape[0])
+
+
+class StageEmbed(torch.nn.Module):
+    """Compiled ``halo_embed`` of a staged model: ``species [N] -> h_0 [N, D_0]``."""
+
+    def __init__(self, stages):
+        super().__init__()
+        self.stages = stages
+
+    def forward(self, species):
+        return self.stages.halo_embed(species)
+
+
+class StageForward(torch.nn.Module):
+    """Compiled forward of stage ``k``: ``(h, edge_vec, edge_index, species)`` ->
+    ``(h_k [N, D_k], node energies [N])`` on every row (the runtime keeps the local ones).
+    ``stages.stage(k, ...)`` is the stage on all rows."""
+
+    def __init__(self, stages, k: int):
+        super().__init__()
+        self.stages, self.k = stages, k
+
+    def forward(self, h, edge_vec, edge_index, species):
+        return self.stages.stage(self.k, h, edge_vec, edge_index, species)
+
+
+class StageVJP(torch.nn.Module):
+    """Compiled backward of stage ``k``: recompute the stage, then the gradients of
+    ``sum(local node energies) + <g_h, h_k>`` with respect to ``h`` and ``edge_vec``.
+
+    ``g_h`` is ``dE/dh_k`` with zero rows beyond ``nlocal`` (the runtime pads it), so
+    only local rows of ``h_k`` count; ``nlocal`` is a tensor ``[1]`` so that the
+    program has no data-dependent shape.
+    """
+
+    def __init__(self, stages, k: int):
+        super().__init__()
+        self.stages, self.k = stages, k
+
+    def forward(self, h, edge_vec, edge_index, species, nlocal, g_h):
+        with torch.enable_grad():
+            x = h.detach().requires_grad_(True)
+            vec = edge_vec.detach().requires_grad_(True)
+            out, energy = self.stages.stage(self.k, x, vec, edge_index, species)
+            local = torch.arange(species.shape[0], device=species.device) < nlocal
+            total = (energy * local.to(energy.dtype)).sum() + (out * g_h).sum()
+            g_x, g_vec = torch.autograd.grad(total, (x, vec), allow_unused=True)
+        if g_x is None:
+            g_x = torch.zeros_like(h)
+        return g_x.detach(), g_vec.detach()

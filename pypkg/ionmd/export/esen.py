@@ -395,7 +395,8 @@ def receptive_field_hops(module, cutoff: float, *, max_hops: int = 8) -> int:
 
 
 def export_esen(checkpoint: str | Path, output: str | Path = "esen.pt2", *,
-                dtype: str = "float32", task: Optional[str] = None, device: str = "cpu") -> Path:
+                dtype: str = "float32", task: Optional[str] = None, device: str = "cpu",
+                stages: bool = True) -> Path:
     """Export a fairchem eSEN checkpoint to an AOTInductor package for ``pair_style ionmd``.
 
     Parameters
@@ -410,6 +411,10 @@ def export_esen(checkpoint: str | Path, output: str | Path = "esen.pt2", *,
         fairchem task (dataset) name, for models trained on several datasets.
     device
         ``"cpu"`` or ``"cuda"``: the device kind the package is compiled for.
+    stages
+        Also compile the per-layer stages (:mod:`ionmd.export.esen_stages`): the halo
+        exchange on several ranks (a ghost shell of one cutoff instead of ``(L+1)``
+        cutoffs) and ``memory low``. Costs ``2 (L+1) + 1`` more compilations.
 
     Returns
     -------
@@ -417,6 +422,48 @@ def export_esen(checkpoint: str | Path, output: str | Path = "esen.pt2", *,
         The written file.
     """
     module, meta = build_esen_node_energy_model(checkpoint, dtype, task=task)
-    from ionmd.export.aoti import save_aoti  # after the checks: they fail fast
+    from ionmd.export.aoti import check_stage_programs, save_aoti, stage_programs
 
-    return save_aoti(module, output, meta, device=device)
+    if not stages:
+        return save_aoti(module, output, meta, device=device)
+    staged = checked_esen_stages(module, meta)
+    path = save_aoti(module, output, meta, device=device,
+                     extra_programs=lambda args: stage_programs(staged, staged.num_stages,
+                                                                args, meta))
+    try:
+        check_stage_programs(path, staged, staged.num_stages, meta, device=device)
+    except ExportError:
+        Path(path).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def checked_esen_stages(module, meta: ModelMetadata):
+    """The stages of an eSEN node-energy module, checked against its whole forward on
+    random graphs; records their widths in ``meta`` (``halo_stages``, ``halo_widths``)."""
+    import torch
+
+    from ionmd.export.esen_stages import ESENStages
+    from ionmd.export.staged import check_stages, random_graphs, stage_metadata
+
+    staged = ESENStages(module)
+    if staged.num_stages != meta.num_layers:
+        raise ExportError(f"eSEN's {staged.num_stages} stages do not match its measured "
+                          f"receptive field of {meta.num_layers} hops")
+    dtype = torch.float64 if meta.dtype == "float64" else torch.float32
+    graphs = random_graphs(min(len(meta.elements), 8), meta.cutoff, dtype)
+    widths = check_stages(staged, graphs, staged.num_stages,
+                          rtol=1e-11 if meta.dtype == "float64" else 1e-4,
+                          reference=_LocalEnergies(module))
+    meta.extra.update(stage_metadata(widths))
+    return staged
+
+
+class _LocalEnergies:
+    """A node-energy module seen through the contract's ``forward(..., nlocal)``."""
+
+    def __init__(self, module):
+        self.module = module
+
+    def __call__(self, edge_vec, edge_index, species, nlocal: int):
+        return self.module(edge_vec, edge_index, species)[:nlocal]

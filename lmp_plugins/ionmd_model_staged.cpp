@@ -1,0 +1,160 @@
+/* ionmd: the staged evaluation shared by the TorchScript and AOTInductor runtimes.
+
+   Stage by stage (docs/model-contract.md, "Per-layer stages"): stages_forward, then the
+   float64 energy sum, then stages_backward; an empty rank only joins the exchanges. How
+   one stage runs forward and backward (autograd, or compiled vector-Jacobian programs) is
+   the runtime's. */
+
+#include "ionmd_model_torch.h"
+
+namespace IONMD {
+
+void StagedTorchModel::compute_staged(const IonmdGraph &g, HaloExchange &halo, bool recompute,
+                                      bool want_atom_energy, IonmdResult &res)
+{
+  try {
+    const int64_t nloc = g.nlocal;
+    auto host64 = torch::TensorOptions().dtype(torch::kFloat64);
+    StagedCall call(g, graph_tensors(g, device, dtype), meta.halo_stages, recompute);
+    if (recompute) call.chunks = make_chunks(g, edge_chunk);
+    stages_forward(call, halo);
+    torch::Tensor energy = torch::zeros({}, host64), atom_e;
+    if (nloc > 0) {
+      atom_e = torch::zeros({nloc}, host64.device(device));
+      for (int k = 1; k <= meta.halo_stages; ++k)
+        atom_e = atom_e + call.eout[k].detach().to(torch::kFloat64);
+      energy = atom_e.sum();
+    }
+    store_edge_grad(stages_backward(call, halo), g.nedges(), res);
+    res.energy = energy.item<double>();
+    if (want_atom_energy) {
+      if (nloc > 0) store_atom_energy(atom_e, g.nlocal, res);
+      else res.atom_energy.clear();
+    }
+  } catch (const c10::Error &e) {
+    throw IonmdError(std::string("staged model evaluation failed: ") + e.what_without_backtrace());
+  }
+}
+
+/* h_0 = embed(species) on every node; for k = 1..L the stage reads h_{k-1} of all
+   nodes and returns h_k and the energy contribution of the local nodes; the ghost rows
+   of h_k come from the halo exchange. */
+void StagedTorchModel::stages_forward(StagedCall &call, HaloExchange &halo)
+{
+  const int L = meta.halo_stages;
+  const int64_t nloc = call.g.nlocal, nn = call.g.nnodes();
+  const bool active = nloc > 0;
+  auto host64 = torch::TensorOptions().dtype(torch::kFloat64);
+  torch::Tensor h;
+  if (active) {
+    h = stage_embed(call).detach();
+    check_rows(h, nn, meta.halo_widths[0], "halo_embed");
+  }
+  for (int k = 1; k <= L; ++k) {
+    torch::Tensor hk;
+    if (active) {
+      call.xin[k] = h;
+      hk = stage_forward(k, call);
+      if (call.eout[k].dim() != 1 || call.eout[k].size(0) != nloc)
+        throw IonmdError("halo_stage " + std::to_string(k) + " returned energies of shape " +
+                         shape_str(call.eout[k]) + ", expected [" + std::to_string(nloc) + "]");
+      if (k < L) check_rows(hk, nloc, meta.halo_widths[k], "halo_stage");
+    }
+    if (k < L) {
+      const int w = meta.halo_widths[k];
+      torch::Tensor rows = torch::zeros({nn, w}, host64);
+      if (active) rows.slice(0, 0, nloc).copy_(hk.detach());
+      halo.forward(rows.data_ptr<double>(), w);
+      if (active) h = rows.to(device, dtype);
+    }
+  }
+}
+
+/* In reverse stage order: each stage's backward gives dE/d edge_vec (summed over stages)
+   and dE/d h_{k-1} of all nodes, whose ghost rows the reverse exchange adds into their
+   owners. Returns dE/d edge_vec (undefined on an empty rank). */
+torch::Tensor StagedTorchModel::stages_backward(StagedCall &call, HaloExchange &halo)
+{
+  const int L = meta.halo_stages;
+  const int64_t nloc = call.g.nlocal, nn = call.g.nnodes();
+  const bool active = nloc > 0;
+  auto host64 = torch::TensorOptions().dtype(torch::kFloat64);
+  torch::Tensor edge_grad, g_h;
+  if (active) edge_grad = torch::zeros_like(call.t.edge_vec);
+  for (int k = L; k >= 1; --k) {
+    torch::Tensor gx;
+    if (active) gx = stage_backward(k, call, g_h, edge_grad);
+    if (k > 1) {
+      const int w = meta.halo_widths[k - 1];
+      torch::Tensor rows = torch::zeros({nn, w}, host64);
+      if (gx.defined()) rows.copy_(gx.detach());
+      halo.reverse(rows.data_ptr<double>(), w);
+      if (active) g_h = rows.slice(0, 0, nloc).to(device, dtype);
+    }
+  }
+  return edge_grad;
+}
+
+// One pass over the edges, one over each chunk's nodes.
+std::vector<StagedTorchModel::Chunk> StagedTorchModel::make_chunks(const IonmdGraph &g,
+                                                                   int64_t max_edges) const
+{
+  std::vector<Chunk> chunks;
+  const int64_t nloc = g.nlocal, nn = g.nnodes(), ne = g.nedges();
+  if (max_edges <= 0 || ne <= max_edges || nloc < 2) return chunks;
+  std::vector<int64_t> per_receiver(nloc, 0);
+  for (int64_t e = 0; e < ne; ++e) ++per_receiver[g.edge_i[e]];
+  std::vector<std::pair<int64_t, int64_t>> ranges;
+  std::vector<int64_t> chunk_of(nloc);
+  int64_t a = 0, acc = 0;
+  for (int64_t n = 0; n < nloc; ++n) {
+    acc += per_receiver[n];
+    chunk_of[n] = (int64_t) ranges.size();
+    if (acc >= max_edges || n == nloc - 1) {
+      ranges.emplace_back(a, n + 1);
+      a = n + 1;
+      acc = 0;
+    }
+  }
+  if (ranges.size() < 2) return chunks;
+  std::vector<std::vector<int64_t>> sel(ranges.size());
+  for (int64_t e = 0; e < ne; ++e) sel[chunk_of[g.edge_i[e]]].push_back(e);
+  auto i64 = torch::TensorOptions().dtype(torch::kInt64);
+  std::vector<int64_t> local_id(nn, -1);
+  for (size_t c = 0; c < ranges.size(); ++c) {
+    const auto [lo, hi] = ranges[c];
+    std::vector<int64_t> nodes, rows;
+    for (int64_t n = lo; n < hi; ++n) {
+      local_id[n] = n - lo;
+      nodes.push_back(n);
+    }
+    const auto &edges = sel[c];
+    const int64_t m = (int64_t) edges.size();
+    rows.resize(2 * m);
+    for (int64_t q = 0; q < m; ++q) {
+      const int64_t j = g.edge_j[edges[q]];
+      if (local_id[j] < 0) {
+        local_id[j] = (int64_t) nodes.size();
+        nodes.push_back(j);
+      }
+      rows[q] = local_id[g.edge_i[edges[q]]];
+      rows[m + q] = local_id[j];
+    }
+    for (int64_t n : nodes) local_id[n] = -1;
+    chunks.push_back({lo, hi, torch::tensor(nodes, i64).to(device),
+                      torch::tensor(edges, i64).to(device),
+                      torch::tensor(rows, i64).view({2, m}).to(device)});
+  }
+  return chunks;
+}
+
+void StagedTorchModel::check_rows(const torch::Tensor &x, int64_t rows, int width,
+                                  const char *what)
+{
+  if (x.dim() != 2 || x.size(0) != rows || x.size(1) != width)
+    throw IonmdError(std::string(what) + " returned node features of shape " + shape_str(x) +
+                    ", expected [" + std::to_string(rows) + "," + std::to_string(width) +
+                    "] (metadata halo_widths and the model's stages disagree)");
+}
+
+}    // namespace IONMD
