@@ -84,6 +84,9 @@ class HaloExchange {
   virtual void forward(double *rows, int width) = 0;
   // add every ghost row into its owner's row (on whichever rank owns it), then zero the ghost rows
   virtual void reverse(double *rows, int width) = 0;
+  // false where every node is local (one rank): the exchange is the identity, so the runtime
+  // may keep the features in the model's own dtype and skip the host buffers
+  virtual bool exchanges() const { return true; }
 
  protected:
   ~HaloExchange() = default;    // never deleted through this interface

@@ -94,14 +94,13 @@ class AotiModel : public StagedTorchModel {
 
   torch::Tensor stage_forward(int k, StagedCall &call) override
   {
-    std::vector<torch::Tensor> hs, es;
+    torch::Tensor h;
+    call.eout[k] = torch::Tensor();
     for (const StageGraph &sg : stage_graphs(k, call)) {
       auto out = run_checked(*forward_programs[k - 1], "stage_" + std::to_string(k), sg.inputs, 2);
-      hs.push_back(out[0].slice(0, 0, sg.nlocal));
-      es.push_back(out[1].slice(0, 0, sg.nlocal));
+      put_rows(h, call.g.nlocal, sg.a, out[0].slice(0, 0, sg.nlocal));
+      put_rows(call.eout[k], call.g.nlocal, sg.a, out[1].slice(0, 0, sg.nlocal));
     }
-    torch::Tensor h = hs.size() == 1 ? hs[0] : torch::cat(hs);
-    call.eout[k] = es.size() == 1 ? es[0] : torch::cat(es);
     out_width[k] = h.size(1);
     return h;
   }

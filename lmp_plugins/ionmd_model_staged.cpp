@@ -60,7 +60,9 @@ void StagedTorchModel::stages_forward(StagedCall &call, HaloExchange &halo)
                          shape_str(call.eout[k]) + ", expected [" + std::to_string(nloc) + "]");
       if (k < L) check_rows(hk, nloc, meta.halo_widths[k], "halo_stage");
     }
-    if (k < L) {
+    if (k < L && !halo.exchanges() && nn == nloc) {
+      h = hk.detach();    // every node is local: no host buffer, no float64 copy
+    } else if (k < L) {
       const int w = meta.halo_widths[k];
       torch::Tensor rows = torch::zeros({nn, w}, host64);
       if (active) rows.slice(0, 0, nloc).copy_(hk.detach());
@@ -84,7 +86,12 @@ torch::Tensor StagedTorchModel::stages_backward(StagedCall &call, HaloExchange &
   for (int k = L; k >= 1; --k) {
     torch::Tensor gx;
     if (active) gx = stage_backward(k, call, g_h, edge_grad);
-    if (k > 1) {
+    if (k > 1 && !halo.exchanges() && nn == nloc) {
+      if (active)
+        g_h = gx.defined() ? gx.detach()
+                           : torch::zeros({nloc, (int64_t) meta.halo_widths[k - 1]},
+                                          call.t.edge_vec.options());
+    } else if (k > 1) {
       const int w = meta.halo_widths[k - 1];
       torch::Tensor rows = torch::zeros({nn, w}, host64);
       if (gx.defined()) rows.copy_(gx.detach());
@@ -155,6 +162,17 @@ void StagedTorchModel::check_rows(const torch::Tensor &x, int64_t rows, int widt
     throw IonmdError(std::string(what) + " returned node features of shape " + shape_str(x) +
                     ", expected [" + std::to_string(rows) + "," + std::to_string(width) +
                     "] (metadata halo_widths and the model's stages disagree)");
+}
+
+void StagedTorchModel::put_rows(torch::Tensor &dst, int64_t rows, int64_t a,
+                                const torch::Tensor &src)
+{
+  if (!dst.defined()) {
+    std::vector<int64_t> shape = src.sizes().vec();
+    shape[0] = rows;
+    dst = torch::empty(shape, src.options());
+  }
+  dst.slice(0, a, a + src.size(0)).copy_(src);
 }
 
 }    // namespace IONMD

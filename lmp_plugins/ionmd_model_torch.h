@@ -91,6 +91,9 @@ class StagedTorchModel : public IonmdModel {
   // Receivers split so that each chunk has about max_edges edges (none when one suffices).
   std::vector<Chunk> make_chunks(const IonmdGraph &g, int64_t max_edges) const;
   static void check_rows(const torch::Tensor &x, int64_t rows, int width, const char *what);
+  // Copy a chunk's rows into rows [a, a + src.size(0)) of dst, allocating dst ([rows, ...]
+  // like src) at the first chunk: chunk outputs are assembled without a list and a cat.
+  static void put_rows(torch::Tensor &dst, int64_t rows, int64_t a, const torch::Tensor &src);
 
   torch::Device device;
   torch::Dtype dtype = torch::kFloat32;

@@ -137,15 +137,14 @@ class TorchScriptModel : public StagedTorchModel {
     std::unique_ptr<torch::NoGradGuard> no_grad;
     if (!grad) no_grad = std::make_unique<torch::NoGradGuard>();
     if (!grad && !call.chunks.empty()) {      // recomputing: one chunk's work at a time
-      std::vector<torch::Tensor> hs, es;
+      const int64_t nloc = call.g.nlocal;
+      call.hout[k] = call.eout[k] = torch::Tensor();
       for (const auto &c : call.chunks) {
         auto [h, e] = run_chunk(k, t, c, call.xin[k].index_select(0, c.nodes),
                                 t.edge_vec.index_select(0, c.edges));
-        hs.push_back(h);
-        es.push_back(e);
+        put_rows(call.hout[k], nloc, c.a, h);
+        put_rows(call.eout[k], nloc, c.a, e);
       }
-      call.hout[k] = torch::cat(hs);
-      call.eout[k] = torch::cat(es);
       return;
     }
     if (grad) {

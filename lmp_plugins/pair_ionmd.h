@@ -48,6 +48,7 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
   struct LocalGraph : IONMD::HaloExchange {
     void forward(double *, int) override {}
     void reverse(double *, int) override {}
+    bool exchanges() const override { return false; }
   };
 
   void allocate();
