@@ -60,3 +60,31 @@ def test_package_from_a_newer_format(tmp_path):
                           cutoff=RC, elements=["Cl", "Li"], format_version=99)
     out = run_bad(tmp_path, "future.pt2")
     assert "format version 99" in out and "update ionmd" in out
+
+
+def test_programs_with_the_same_code_keep_their_own_weights(tmp_path):
+    """Two programs that differ only in their weights (as eSEN's blocks do) generate the
+    same code; packaged together, each must still run with its own weights (inductor names
+    generated files by a hash of the code, so a shared build directory mixed them up)."""
+    import torch
+    from torch._inductor.package import load_package
+
+    from ionmd.export.aoti import compile_program, graph_dims, package_programs
+    from ionmd.export.contract import ModelMetadata
+
+    meta = ModelMetadata(family="test", cutoff=RC, num_layers=1, elements=["Cl", "Li"],
+                         dtype="float64", source="test")
+    gen = torch.Generator().manual_seed(0)
+    layers = [torch.nn.Linear(4, 3, dtype=torch.float64) for _ in range(2)]
+    with torch.no_grad():
+        for layer in layers:
+            layer.weight.copy_(torch.randn(3, 4, generator=gen, dtype=torch.float64))
+    x = torch.randn(5, 4, generator=gen, dtype=torch.float64)
+    nodes, _ = graph_dims()
+    programs = {f"p{i}": compile_program(layer, (x,), ({0: nodes},), meta, tmp_path / f"p{i}")
+                for i, layer in enumerate(layers)}
+    package_programs(tmp_path / "two.pt2", programs)
+    y = torch.randn(7, 4, generator=gen, dtype=torch.float64)
+    for i, layer in enumerate(layers):
+        got = load_package(str(tmp_path / "two.pt2"), f"p{i}")(y)
+        torch.testing.assert_close(got, layer(y).detach(), rtol=1e-12, atol=1e-12)

@@ -26,6 +26,7 @@ module on graphs of other sizes before it is accepted.
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 from ionmd.errors import ExportError
@@ -88,22 +89,28 @@ def _check_against_eager(package, module, metadata: ModelMetadata, device: str) 
                 )
 
 
-def compile_program(module, args, dynamic_shapes, metadata: ModelMetadata) -> list:
+def compile_program(module, args, dynamic_shapes, metadata: ModelMetadata,
+                    output_dir: Path) -> list:
     """AOTInductor-compile one program (``module`` called on ``args``) for packaging.
 
     The module is traced to aten ops with symbolic shapes first (so it may call
     ``torch.autograd.grad``), then exported with ``dynamic_shapes`` (one dict per
-    argument, as ``torch.export`` takes them) and compiled; ``metadata`` travels with
-    the program. Returns the generated files, for :func:`package_programs`.
+    argument, as ``torch.export`` takes them) and compiled into ``output_dir``, a
+    directory of its own: inductor names generated files by a hash of the code, and
+    programs that differ only in their weights (eSEN's blocks) have the same code, so
+    in one shared directory they overwrite each other's files. ``metadata`` travels
+    with the program. Returns the generated files, for :func:`package_programs`.
     """
     import torch
     from torch.fx.experimental.proxy_tensor import make_fx
 
+    output_dir.mkdir(parents=True, exist_ok=True)
     traced = make_fx(module, tracing_mode="symbolic", _allow_non_fake_inputs=True)(*args)
     program = torch.export.export(traced, args, dynamic_shapes=dynamic_shapes, strict=False)
     return torch._inductor.aot_compile(
         program.module(check_guards=False), args,
         options={"aot_inductor.package": True,
+                 "aot_inductor.output_path": str(output_dir),
                  "aot_inductor.metadata": {AOTI_METADATA_KEY: metadata.to_text()}})
 
 
@@ -141,8 +148,9 @@ def save_aoti(node_energy_model, path: str | Path, metadata: ModelMetadata, *,
     check
         Compare the package with the eager module on fresh graphs (recommended).
     extra_programs
-        Optional callable ``(args) -> {name: files}`` compiling more programs (e.g.
-        per-layer stages) into the same package, given the example graph ``args``.
+        Optional callable ``(args, workdir) -> {name: files}`` compiling more programs
+        (e.g. per-layer stages) into the same package, given the example graph ``args``
+        and a scratch directory.
 
     Returns
     -------
@@ -161,11 +169,13 @@ def save_aoti(node_energy_model, path: str | Path, metadata: ModelMetadata, *,
     args = example_graph(metadata, device=device)
     try:
         nodes, edges = graph_dims()
-        programs = {"model": compile_program(module, args,
-                                             ({0: edges}, {1: edges}, {0: nodes}, None), metadata)}
-        if extra_programs is not None:
-            programs.update(extra_programs(args))
-        package_programs(path, programs)
+        with tempfile.TemporaryDirectory(prefix="ionmd-aoti-") as workdir:
+            programs = {"model": compile_program(module, args,
+                                                 ({0: edges}, {1: edges}, {0: nodes}, None),
+                                                 metadata, Path(workdir) / "model")}
+            if extra_programs is not None:
+                programs.update(extra_programs(args, Path(workdir)))
+            package_programs(path, programs)
     except ExportError:
         raise
     except Exception as exc:   # torch raises many types; keep the cause attached
@@ -181,7 +191,8 @@ def stage_program_name(k: int, vjp: bool = False) -> str:
     return f"stage_{k}_vjp" if vjp else f"stage_{k}"
 
 
-def stage_programs(stages, num_stages: int, args, metadata: ModelMetadata) -> dict:
+def stage_programs(stages, num_stages: int, args, metadata: ModelMetadata,
+                   workdir: Path) -> dict:
     """Compile a staged model's per-layer programs (docs/model-contract.md, "Stages in an
     AOTInductor package"): ``halo_embed``, and for ``k = 1..L`` the forward ``stage_k``
     and its vector-Jacobian product ``stage_k_vjp``.
@@ -198,18 +209,19 @@ def stage_programs(stages, num_stages: int, args, metadata: ModelMetadata) -> di
     nodes, edges = graph_dims()
     graph_shapes = ({0: edges}, {1: edges}, {0: nodes})
     programs = {"halo_embed": compile_program(StageEmbed(stages), (species,), ({0: nodes},),
-                                              metadata)}
+                                              metadata, workdir / "halo_embed")}
     with torch.no_grad():
         h = stages.halo_embed(species)
     for k in range(1, num_stages + 1):
         with torch.no_grad():
             h_next, _ = stages.stage(k, h, edge_vec, edge_index, species)
-        programs[stage_program_name(k)] = compile_program(
+        name, vjp = stage_program_name(k), stage_program_name(k, vjp=True)
+        programs[name] = compile_program(
             StageForward(stages, k), (h, edge_vec, edge_index, species),
-            ({0: nodes},) + graph_shapes, metadata)
-        programs[stage_program_name(k, vjp=True)] = compile_program(
+            ({0: nodes},) + graph_shapes, metadata, workdir / name)
+        programs[vjp] = compile_program(
             StageVJP(stages, k), (h, edge_vec, edge_index, species, nlocal, torch.ones_like(h_next)),
-            ({0: nodes},) + graph_shapes + (None, {0: nodes}), metadata)
+            ({0: nodes},) + graph_shapes + (None, {0: nodes}), metadata, workdir / vjp)
         h = h_next
     return programs
 

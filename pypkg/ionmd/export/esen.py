@@ -428,8 +428,8 @@ def export_esen(checkpoint: str | Path, output: str | Path = "esen.pt2", *,
         return save_aoti(module, output, meta, device=device)
     staged = checked_esen_stages(module, meta)
     path = save_aoti(module, output, meta, device=device,
-                     extra_programs=lambda args: stage_programs(staged, staged.num_stages,
-                                                                args, meta))
+                     extra_programs=lambda args, workdir: stage_programs(
+                         staged, staged.num_stages, args, meta, workdir))
     try:
         check_stage_programs(path, staged, staged.num_stages, meta, device=device)
     except ExportError:
