@@ -167,7 +167,8 @@ def energies_and_edge_grads(model, atoms):
 
 @pytest.mark.parametrize("interaction", INTERACTIONS)
 def test_every_interaction_block_fuses_exactly(interaction):
-    """A whole float64 model, fused vs mace-torch: per-atom energies and edge gradients."""
+    """A whole float64 model, fused (convolutions, products, self-connections) vs
+    mace-torch: per-atom energies and edge gradients."""
     from structures import li3ps4_like
 
     model = build_tiny_mace(interaction=interaction, interaction_first=interaction,
@@ -180,6 +181,11 @@ def test_every_interaction_block_fuses_exactly(interaction):
     from ionmd.export.mace_product import fuse_mace_products
 
     assert fuse_mace_products(fused) == []
+    from ionmd.export.mace_skip import SpeciesLinear, fuse_mace_self_connections
+
+    with_skip = [b for b in fused.interactions if hasattr(getattr(b, "skip_tp", None), "irreps_in2")]
+    assert fuse_mace_self_connections(fused) == (len(with_skip), [])
+    assert all(type(b.skip_tp) is SpeciesLinear for b in with_skip)
     atoms = li3ps4_like()
     (e_ref, g_ref), (e, g) = (energies_and_edge_grads(m, atoms) for m in (model, fused))
     assert (e - e_ref).abs().max().item() <= 1e-12 * e_ref.abs().max().item()
@@ -233,7 +239,8 @@ def test_export_records_the_fusion(tiny_mace_f64, e3nn_export):
     from ionmd.export.mace import FUSED_AUTO_EDGES
 
     fused, plain = read_metadata(tiny_mace_f64), read_metadata(e3nn_export)
-    assert fused["fused_ops"] == "2 of 2 convolutions, 2 of 2 products"
+    assert fused["fused_ops"] == ("2 of 2 convolutions, 2 of 2 products, "
+                                  "2 of 2 self-connections")
     assert fused["memory_auto_edges"] == str(FUSED_AUTO_EDGES)
     assert "fused_ops" not in plain and "memory_auto_edges" not in plain
 
@@ -253,3 +260,31 @@ def test_pair_style_fused_equals_e3nn(tiny_mace_f64, e3nn_export, nprocs, pair_e
         scale = np.abs(b).max()
         assert scale > 0
         assert np.abs(a - b).max() <= 1e-12 * scale
+
+
+def test_self_connection_per_element_equals_e3nn():
+    """MACE-MP-0a's self-connection shape (128x0e + 128x1o with an 89-element one-hot):
+    one linear map per element equals e3nn's tensor product, values and gradients, for
+    nodes of a few elements in any order; a tensor product that is not a self-connection
+    is left to e3nn."""
+    from e3nn import o3
+
+    from ionmd.export.mace_skip import SpeciesLinear, fusable
+
+    tp = o3.FullyConnectedTensorProduct("16x0e + 16x1o + 4x2e", "89x0e", "8x0e + 16x1o + 4x2e")
+    tp = tp.double()
+    fused = torch.jit.script(SpeciesLinear(tp))
+    gen = torch.Generator().manual_seed(3)
+    x = torch.randn(40, tp.irreps_in1.dim, generator=gen, dtype=torch.float64, requires_grad=True)
+    element = torch.tensor([2, 16, 16, 88, 2] * 8)[torch.randperm(40, generator=gen)]
+    attrs = torch.nn.functional.one_hot(element, 89).double()
+    probe = torch.randn(40, tp.irreps_out.dim, generator=gen, dtype=torch.float64)
+    want = tp(x, attrs)
+    got = fused(x, attrs)
+    (g_want,) = torch.autograd.grad((want * probe).sum(), x)
+    (g_got,) = torch.autograd.grad((got * probe).sum(), x)
+    assert float(want.abs().max()) > 0.1
+    assert float((got - want).abs().max()) <= 1e-12 * float(want.abs().max())
+    assert float((g_got - g_want).abs().max()) <= 1e-12 * float(g_want.abs().max())
+    assert fusable(o3.FullyConnectedTensorProduct("4x0e + 4x1o", "1x0e + 1x1o", "4x1o")) \
+        == "its second input is not scalars (element one-hot)"

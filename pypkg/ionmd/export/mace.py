@@ -326,7 +326,9 @@ def build_mace_module(model_file: str | Path, *, dtype: str = "float64",
 
     With ``fused``, each interaction's edge convolution and each product's symmetric
     contraction run as one fused CPU op (:mod:`ionmd.export.mace_conv`,
-    :mod:`ionmd.export.mace_product`; blocks they do not fit keep mace-torch's, with a note).
+    :mod:`ionmd.export.mace_product`), and each self-connection as one linear map per
+    element (:mod:`ionmd.export.mace_skip`); blocks they do not fit keep mace-torch's, with
+    a note.
 
     With ``stages``, the module also carries one stage per interaction
     (``ionmd.export.mace_stages``), checked against the unsplit model on random graphs.
@@ -374,13 +376,15 @@ def _fuse(model, name: str) -> tuple[str, bool]:
     and whether every block was fused."""
     from ionmd.export.mace_conv import fuse_mace_convolutions
     from ionmd.export.mace_product import fuse_mace_products
+    from ionmd.export.mace_skip import fuse_mace_self_connections
 
     conv, prod = fuse_mace_convolutions(model), fuse_mace_products(model)
-    for why in conv + prod:
+    skip_done, skip = fuse_mace_self_connections(model)
+    for why in conv + prod + skip:
         print(f"ionmd: note: {name}: mace-torch's own block kept in {why}", file=sys.stderr)
     n = len(model.interactions)
-    return (f"{n - len(conv)} of {n} convolutions, {n - len(prod)} of {n} products",
-            not conv and not prod)
+    return (f"{n - len(conv)} of {n} convolutions, {n - len(prod)} of {n} products, "
+            f"{skip_done} of {skip_done + len(skip)} self-connections", not conv and not prod)
 
 
 def _layout(model) -> str:
