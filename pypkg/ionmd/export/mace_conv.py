@@ -28,7 +28,7 @@ from e3nn.util.jit import compile_mode
 from ionmd.errors import ExportError
 
 
-def _irrep_offsets(irreps) -> list[tuple[int, int, int]]:
+def irrep_offsets(irreps) -> list[tuple[int, int, int]]:
     """(start in the e3nn layout, multiplicity, 2l+1) of each irrep block."""
     out, start = [], 0
     for mul, ir in irreps:
@@ -40,7 +40,7 @@ def _irrep_offsets(irreps) -> list[tuple[int, int, int]]:
 def _channel_major_index(irreps, channels: int) -> torch.Tensor:
     """Index that reorders e3nn's [block][u][m] layout into [component][u]."""
     cols = []
-    for start, _, dim in _irrep_offsets(irreps):
+    for start, _, dim in irrep_offsets(irreps):
         for m in range(dim):
             cols.extend(start + u * dim + m for u in range(channels))
     return torch.tensor(cols, dtype=torch.int64)
@@ -73,7 +73,7 @@ def conv_terms(tp) -> tuple[torch.Tensor, torch.Tensor]:
     path does not mix channels), one per path and pair of input components."""
     tp64 = copy.deepcopy(tp).to(torch.float64)
     channels = tp.irreps_in1[0].mul
-    in1, in2, out = (_irrep_offsets(i) for i in (tp.irreps_in1, tp.irreps_in2, tp.irreps_out))
+    in1, in2, out = (irrep_offsets(i) for i in (tp.irreps_in1, tp.irreps_in2, tp.irreps_out))
     comp1 = [sum(d for _, _, d in in1[:k]) for k in range(len(in1))]
     comp_out = [sum(d for _, _, d in out[:k]) for k in range(len(out))]
     probes = []      # (path, in1 component, in2 component) of each row

@@ -20,16 +20,7 @@ import torch
 from e3nn.util.jit import compile_mode
 
 from ionmd.errors import ExportError
-from ionmd.export.mace_conv import relative_error
-
-
-def _blocks(irreps) -> List[Tuple[int, int, int]]:
-    """(start, multiplicity, dimension) of each block of an e3nn Irreps."""
-    out, start = [], 0
-    for mul, ir in irreps:
-        out.append((start, mul, ir.dim))
-        start += mul * ir.dim
-    return out
+from ionmd.export.mace_conv import irrep_offsets, relative_error
 
 
 def fusable(tp) -> Optional[str]:
@@ -54,7 +45,7 @@ def element_maps(tp) -> List[Tuple[int, int, torch.Tensor]]:
     """(input block, output block, W [elements, U, V]) of each path of ``tp``, with
     ``out[v, m] = sum_u x[u, m] W[element, u, v]``, read by evaluating ``tp`` on unit
     vectors (m = 0) for every element, so e3nn's normalisation is included as it is."""
-    blocks_in, blocks_out = _blocks(tp.irreps_in1), _blocks(tp.irreps_out)
+    blocks_in, blocks_out = irrep_offsets(tp.irreps_in1), irrep_offsets(tp.irreps_out)
     num_elements = tp.irreps_in2.dim
     dtype = next(tp.parameters()).dtype
     maps = []
@@ -106,7 +97,7 @@ class SpeciesLinear(torch.nn.Module):
 
     def __init__(self, tp):
         super().__init__()
-        blocks_in, blocks_out = _blocks(tp.irreps_in1), _blocks(tp.irreps_out)
+        blocks_in, blocks_out = irrep_offsets(tp.irreps_in1), irrep_offsets(tp.irreps_out)
         self.in_start, self.in_mul, self.out_start, self.out_mul, self.dims = [], [], [], [], []
         paths = []
         for i_in, i_out, w in element_maps(tp):
