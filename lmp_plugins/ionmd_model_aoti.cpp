@@ -96,7 +96,8 @@ class AotiModel : public StagedTorchModel {
   {
     torch::Tensor h;
     call.eout[k] = torch::Tensor();
-    for (const StageGraph &sg : stage_graphs(k, call)) {
+    for (size_t c = 0; c < stage_parts(call); ++c) {
+      const StageGraph sg = stage_graph(k, call, c);
       auto out = run_checked(*forward_programs[k - 1], "stage_" + std::to_string(k), sg.inputs, 2);
       put_rows(h, call.g.nlocal, sg.a, out[0].slice(0, 0, sg.nlocal));
       put_rows(call.eout[k], call.g.nlocal, sg.a, out[1].slice(0, 0, sg.nlocal));
@@ -110,7 +111,8 @@ class AotiModel : public StagedTorchModel {
   {
     torch::Tensor gx = torch::zeros_like(call.xin[k]);
     auto nl = torch::TensorOptions().dtype(torch::kInt64).device(device);
-    for (const StageGraph &sg : stage_graphs(k, call)) {
+    for (size_t c = 0; c < stage_parts(call); ++c) {
+      const StageGraph sg = stage_graph(k, call, c);
       const int64_t rows = sg.inputs[0].size(0);
       torch::Tensor g = torch::zeros({rows, out_width[k]}, sg.inputs[0].options());
       if (k < meta.halo_stages) g.slice(0, 0, sg.nlocal).copy_(g_h.slice(0, sg.a, sg.a + sg.nlocal));
@@ -140,24 +142,23 @@ class AotiModel : public StagedTorchModel {
     torch::Tensor nodes, edges;
   };
 
-  std::vector<StageGraph> stage_graphs(int k, const StagedCall &call) const
+  // The whole graph, or one chunk at a time: only one chunk's inputs exist at once.
+  static size_t stage_parts(const StagedCall &call)
   {
-    std::vector<StageGraph> out;
+    return call.chunks.empty() ? 1 : call.chunks.size();
+  }
+
+  StageGraph stage_graph(int k, const StagedCall &call, size_t part) const
+  {
     const GraphTensors &t = call.t;
-    if (call.chunks.empty()) {
-      GraphTensors whole = t;
-      out.push_back(padded(call.xin[k], whole, 0, call.g.nlocal));
-      return out;
-    }
-    for (const Chunk &c : call.chunks) {
-      GraphTensors sub{t.edge_vec.index_select(0, c.edges), c.edge_index,
-                       t.species.index_select(0, c.nodes)};
-      StageGraph sg = padded(call.xin[k].index_select(0, c.nodes), sub, c.a, c.b - c.a);
-      sg.nodes = c.nodes;
-      sg.edges = c.edges;
-      out.push_back(std::move(sg));
-    }
-    return out;
+    if (call.chunks.empty()) return padded(call.xin[k], t, 0, call.g.nlocal);
+    const Chunk &c = call.chunks[part];
+    GraphTensors sub{t.edge_vec.index_select(0, c.edges), c.edge_index,
+                     t.species.index_select(0, c.nodes)};
+    StageGraph sg = padded(call.xin[k].index_select(0, c.nodes), sub, c.a, c.b - c.a);
+    sg.nodes = c.nodes;
+    sg.edges = c.edges;
+    return sg;
   }
 
   StageGraph padded(torch::Tensor x, GraphTensors g, int64_t a, int64_t nlocal) const
