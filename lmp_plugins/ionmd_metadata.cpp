@@ -77,6 +77,17 @@ ModelMetadata parse_metadata(const std::string &text, const std::string &path)
       if (x < 1)
         throw IonmdError("model file " + path + ": metadata halo_widths must be positive");
   }
+  auto ve = meta.raw.find("stage_vjp_energies");
+  meta.stage_vjp_energies = ve != meta.raw.end() && ve->second == "1";
+  if (meta.stage_vjp_energies) {
+    try {
+      meta.stage_last_width = std::stoi(meta.raw.count("stage_last_width") ? meta.raw["stage_last_width"] : "");
+    } catch (std::exception &) {
+    }    // missing or not a number: refused below
+    if (meta.halo_stages < 1 || meta.stage_last_width < 1)
+      throw IonmdError("model file " + path + ": metadata stage_vjp_energies=1 needs halo_stages "
+                      "and a positive stage_last_width; re-export the model with `ionmd export`");
+  }
   auto ae = meta.raw.find("memory_auto_edges");
   if (ae != meta.raw.end() && !ae->second.empty()) {
     double edges = 0;

@@ -41,6 +41,11 @@ struct ModelMetadata {
   // halo_widths[k-1] = per-atom feature width entering stage k (k = 1..L). 0 = no stages.
   int halo_stages = 0;
   std::vector<int> halo_widths;
+  // An AOTInductor package whose stage_k_vjp programs also return the stage's node
+  // energies (stage_vjp_energies=1): its last stage then runs once per step, not twice;
+  // stage_last_width = D_L, the width of the last stage's output (its g_h input).
+  bool stage_vjp_energies = false;
+  int stage_last_width = 0;
   // `memory auto` recomputes the stages above this many edges per rank, optional: the
   // exporter sets it where a model's fast path costs less per edge than SevenNet-0's
   double memory_auto_edges = 32768;

@@ -109,7 +109,7 @@ class AotiModel : public StagedTorchModel {
   torch::Tensor stage_backward(int k, StagedCall &call, const torch::Tensor &g_h,
                                torch::Tensor &edge_grad) override
   {
-    torch::Tensor gx = torch::zeros_like(call.xin[k]);
+    torch::Tensor gx = torch::zeros_like(call.xin[k]), energies;
     auto nl = torch::TensorOptions().dtype(torch::kInt64).device(device);
     for (size_t c = 0; c < stage_parts(call); ++c) {
       const StageGraph sg = stage_graph(k, call, c);
@@ -119,7 +119,10 @@ class AotiModel : public StagedTorchModel {
       std::vector<torch::Tensor> in = sg.inputs;
       in.push_back(torch::full({1}, sg.nlocal, nl));
       in.push_back(g);
-      auto out = run_checked(*vjp_programs[k - 1], "stage_" + std::to_string(k) + "_vjp", in, 2);
+      auto out = run_checked(*vjp_programs[k - 1], "stage_" + std::to_string(k) + "_vjp", in,
+                             meta.stage_vjp_energies ? 3 : 2);
+      if (k == meta.halo_stages && call.last_in_backward)
+        put_rows(energies, call.g.nlocal, sg.a, out[2].slice(0, 0, sg.nlocal));
       torch::Tensor gxs = out[0].slice(0, 0, sg.nnodes), gev = out[1].slice(0, 0, sg.nedges);
       if (sg.nodes.defined()) {
         gx.index_add_(0, sg.nodes, gxs);
@@ -129,8 +132,15 @@ class AotiModel : public StagedTorchModel {
         edge_grad.add_(gev);
       }
     }
-    call.eout[k] = torch::Tensor();
+    call.eout[k] = energies;
     return gx;
+  }
+
+  // The vector-Jacobian programs recompute their stage; with stage_vjp_energies they also
+  // return its energies, and the last stage's forward program is not needed.
+  bool last_stage_energy_in_backward(const StagedCall &) const override
+  {
+    return meta.stage_vjp_energies;
   }
 
  private:
@@ -196,6 +206,7 @@ class AotiModel : public StagedTorchModel {
       vjp_programs.push_back(load("stage_" + std::to_string(k) + "_vjp"));
     }
     out_width.assign(meta.halo_stages + 1, 0);
+    out_width[meta.halo_stages] = meta.stage_last_width;    // 0 unless stage_vjp_energies
   }
 
   std::vector<torch::Tensor> run_checked(torch::inductor::AOTIModelPackageLoader &program,

@@ -14,21 +14,14 @@ void StagedTorchModel::compute_staged(const IonmdGraph &g, HaloExchange &halo, b
 {
   try {
     const int64_t nloc = g.nlocal;
-    auto host64 = torch::TensorOptions().dtype(torch::kFloat64);
     StagedCall call(g, graph_tensors(g, device, dtype), meta.halo_stages, recompute);
     if (recompute) call.chunks = make_chunks(g, edge_chunk);
+    call.last_in_backward = last_stage_energy_in_backward(call);
     stages_forward(call, halo);
-    torch::Tensor energy = torch::zeros({}, host64), atom_e;
-    if (nloc > 0) {
-      atom_e = torch::zeros({nloc}, host64.device(device));
-      for (int k = 1; k <= meta.halo_stages; ++k)
-        atom_e = atom_e + call.eout[k].detach().to(torch::kFloat64);
-      energy = atom_e.sum();
-    }
     store_edge_grad(stages_backward(call, halo), g.nedges(), res);
-    res.energy = energy.item<double>();
+    res.energy = nloc > 0 ? call.atom_e.sum().item<double>() : 0.0;
     if (want_atom_energy) {
-      if (nloc > 0) store_atom_energy(atom_e, g.nlocal, res);
+      if (nloc > 0) store_atom_energy(call.atom_e, g.nlocal, res);
       else res.atom_energy.clear();
     }
   } catch (const c10::Error &e) {
@@ -36,9 +29,23 @@ void StagedTorchModel::compute_staged(const IonmdGraph &g, HaloExchange &halo, b
   }
 }
 
+// Adds stage k's local energies (call.eout[k]) into the float64 per-atom sum.
+void StagedTorchModel::add_energies(int k, StagedCall &call) const
+{
+  const int64_t nloc = call.g.nlocal;
+  const torch::Tensor &e = call.eout[k];
+  if (!e.defined() || e.dim() != 1 || e.size(0) != nloc)
+    throw IonmdError("halo_stage " + std::to_string(k) + " returned energies of shape " +
+                     (e.defined() ? shape_str(e) : std::string("(none)")) + ", expected [" +
+                     std::to_string(nloc) + "]");
+  torch::Tensor e64 = e.detach().to(torch::kFloat64);
+  call.atom_e = call.atom_e.defined() ? call.atom_e + e64 : e64;
+}
+
 /* h_0 = embed(species) on every node; for k = 1..L the stage reads h_{k-1} of all
    nodes and returns h_k and the energy contribution of the local nodes; the ghost rows
-   of h_k come from the halo exchange. */
+   of h_k come from the halo exchange. When the last stage's backward also gives its
+   energies (call.last_in_backward), its forward is skipped: h_L is never needed. */
 void StagedTorchModel::stages_forward(StagedCall &call, HaloExchange &halo)
 {
   const int L = meta.halo_stages;
@@ -54,10 +61,9 @@ void StagedTorchModel::stages_forward(StagedCall &call, HaloExchange &halo)
     torch::Tensor hk;
     if (active) {
       call.xin[k] = h;
+      if (k == L && call.last_in_backward) break;
       hk = stage_forward(k, call);
-      if (call.eout[k].dim() != 1 || call.eout[k].size(0) != nloc)
-        throw IonmdError("halo_stage " + std::to_string(k) + " returned energies of shape " +
-                         shape_str(call.eout[k]) + ", expected [" + std::to_string(nloc) + "]");
+      add_energies(k, call);
       if (k < L) check_rows(hk, nloc, meta.halo_widths[k], "halo_stage");
     }
     if (k < L && !halo.exchanges() && nn == nloc) {
@@ -85,7 +91,10 @@ torch::Tensor StagedTorchModel::stages_backward(StagedCall &call, HaloExchange &
   if (active) edge_grad = torch::zeros_like(call.t.edge_vec);
   for (int k = L; k >= 1; --k) {
     torch::Tensor gx;
-    if (active) gx = stage_backward(k, call, g_h, edge_grad);
+    if (active) {
+      gx = stage_backward(k, call, g_h, edge_grad);
+      if (k == L && call.last_in_backward) add_energies(L, call);
+    }
     if (k > 1 && !halo.exchanges() && nn == nloc) {
       if (active)
         g_h = gx.defined() ? gx.detach()

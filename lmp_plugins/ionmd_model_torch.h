@@ -75,8 +75,10 @@ class StagedTorchModel : public IonmdModel {
     const IonmdGraph &g;
     GraphTensors t;
     bool recompute;
+    bool last_in_backward = false;    // stage L runs only in the backward pass
     std::vector<Chunk> chunks;   // empty: every stage runs on the whole graph
     std::vector<torch::Tensor> xin, eout, hout, evec;
+    torch::Tensor atom_e;        // float64 sum of the stages' local energies
   };
 
   // h_0 of every node (no gradient)
@@ -84,9 +86,13 @@ class StagedTorchModel : public IonmdModel {
   // Stage k on call.xin[k]: h_k of the local nodes; stores the local energies in call.eout[k]
   virtual torch::Tensor stage_forward(int k, StagedCall &call) = 0;
   // Backward of stage k given g_h = dE/dh_k of the local nodes (undefined for k = L): adds
-  // dE/d edge_vec into edge_grad, returns dE/dh_{k-1} of all nodes (may be undefined for k = 1)
+  // dE/d edge_vec into edge_grad, returns dE/dh_{k-1} of all nodes (may be undefined for k = 1).
+  // For k = L with call.last_in_backward it also stores the local energies in call.eout[L].
   virtual torch::Tensor stage_backward(int k, StagedCall &call, const torch::Tensor &g_h,
                                        torch::Tensor &edge_grad) = 0;
+  // Whether stage_backward(L) can give the last stage's energies, so that its forward (whose
+  // only other output, h_L, nobody reads) is skipped: true where the backward recomputes.
+  virtual bool last_stage_energy_in_backward(const StagedCall &call) const = 0;
 
   // Receivers split so that each chunk has about max_edges edges (none when one suffices).
   std::vector<Chunk> make_chunks(const IonmdGraph &g, int64_t max_edges) const;
@@ -101,6 +107,7 @@ class StagedTorchModel : public IonmdModel {
 
  private:
   void stages_forward(StagedCall &call, HaloExchange &halo);
+  void add_energies(int k, StagedCall &call) const;
   torch::Tensor stages_backward(StagedCall &call, HaloExchange &halo);
 };
 

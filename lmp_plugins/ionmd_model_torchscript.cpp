@@ -113,8 +113,15 @@ class TorchScriptModel : public StagedTorchModel {
       if (k > 1 && grads[1].defined()) gx = grads[1];
     }
     // this stage's graph (and, recomputing, its outputs) are no longer needed
-    call.hout[k] = call.eout[k] = call.evec[k] = torch::Tensor();
+    call.eout[k] = k == L && call.last_in_backward ? call.eout[k].detach() : torch::Tensor();
+    call.hout[k] = call.evec[k] = torch::Tensor();
     return gx;
+  }
+
+  // Recomputing, the backward re-runs the last stage anyway: its forward can be skipped.
+  bool last_stage_energy_in_backward(const StagedCall &call) const override
+  {
+    return call.recompute;
   }
 
  private:
@@ -168,13 +175,15 @@ class TorchScriptModel : public StagedTorchModel {
                                 torch::Tensor &edge_grad)
   {
     const int L = meta.halo_stages;
+    const bool keep_energies = k == L && call.last_in_backward;
     const torch::Tensor x = call.xin[k].detach(), ev = call.t.edge_vec.detach();
-    torch::Tensor gx;
+    torch::Tensor gx, energies;
     if (k > 1) gx = torch::zeros_like(x);
     for (const auto &c : call.chunks) {
       auto xs = x.index_select(0, c.nodes).requires_grad_(k > 1);
       auto evs = ev.index_select(0, c.edges).requires_grad_(true);
       auto [h, e] = run_chunk(k, call.t, c, xs, evs);
+      if (keep_energies) put_rows(energies, call.g.nlocal, c.a, e.detach());
       std::vector<torch::Tensor> outs, gouts;
       if (e.requires_grad()) {
         outs.push_back(e);
@@ -191,7 +200,8 @@ class TorchScriptModel : public StagedTorchModel {
       if (grads[0].defined()) edge_grad.index_add_(0, c.edges, grads[0]);
       if (k > 1 && grads[1].defined()) gx.index_add_(0, c.nodes, grads[1]);
     }
-    call.hout[k] = call.eout[k] = torch::Tensor();
+    call.hout[k] = torch::Tensor();
+    call.eout[k] = energies;
     return gx;
   }
 

@@ -199,7 +199,9 @@ def stage_programs(stages, num_stages: int, args, metadata: ModelMetadata,
 
     ``stages`` has ``halo_embed(species)`` and ``stage(k, h, edge_vec, edge_index,
     species) -> (h_k, node energies)`` on all rows; ``args`` is the example graph
-    ``(edge_vec, edge_index, species, nlocal)`` the programs are traced on.
+    ``(edge_vec, edge_index, species, nlocal)`` the programs are traced on. The
+    vector-Jacobian programs also return the stage's node energies: ``metadata`` must
+    carry :func:`stage_vjp_metadata` (it is written into every program).
     """
     import torch
 
@@ -224,6 +226,21 @@ def stage_programs(stages, num_stages: int, args, metadata: ModelMetadata,
             ({0: nodes},) + graph_shapes + (None, {0: nodes}), metadata, workdir / vjp)
         h = h_next
     return programs
+
+
+def stage_vjp_metadata(stages, num_stages: int, metadata: ModelMetadata) -> None:
+    """Record in ``metadata`` that the ``stage_k_vjp`` programs return the stage's node
+    energies (``stage_vjp_energies=1``) and the width ``D_L`` of the last stage's output
+    (``stage_last_width``, the width of that program's ``g_h``), measured on the example
+    graph. The runtime then runs the last stage once per step instead of twice."""
+    import torch
+
+    edge_vec, edge_index, species, _ = example_graph(metadata)
+    with torch.no_grad():
+        h = stages.halo_embed(species)
+        for k in range(1, num_stages + 1):
+            h, _ = stages.stage(k, h, edge_vec, edge_index, species)
+    metadata.extra.update({"stage_vjp_energies": "1", "stage_last_width": str(h.shape[1])})
 
 
 def check_stage_programs(path: Path, stages, num_stages: int, metadata: ModelMetadata,

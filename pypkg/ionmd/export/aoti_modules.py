@@ -63,7 +63,9 @@ class StageForward(torch.nn.Module):
 
 class StageVJP(torch.nn.Module):
     """Compiled backward of stage ``k``: recompute the stage, then the gradients of
-    ``sum(local node energies) + <g_h, h_k>`` with respect to ``h`` and ``edge_vec``.
+    ``sum(local node energies) + <g_h, h_k>`` with respect to ``h`` and ``edge_vec``,
+    and the stage's node energies (which it computed anyway: the runtime then skips the
+    last stage's forward program, whose only other output nobody reads).
 
     ``g_h`` is ``dE/dh_k`` with zero rows beyond ``nlocal`` (the runtime pads it), so
     only local rows of ``h_k`` count; ``nlocal`` is a tensor ``[1]`` so that the
@@ -84,4 +86,4 @@ class StageVJP(torch.nn.Module):
             g_x, g_vec = torch.autograd.grad(total, (x, vec), allow_unused=True)
         if g_x is None:
             g_x = torch.zeros_like(h)
-        return g_x.detach(), g_vec.detach()
+        return g_x.detach(), g_vec.detach(), energy.detach()

@@ -422,11 +422,13 @@ def export_esen(checkpoint: str | Path, output: str | Path = "esen.pt2", *,
         The written file.
     """
     module, meta = build_esen_node_energy_model(checkpoint, dtype, task=task)
-    from ionmd.export.aoti import check_stage_programs, save_aoti, stage_programs
+    from ionmd.export.aoti import (check_stage_programs, save_aoti, stage_programs,
+                                   stage_vjp_metadata)
 
     if not stages:
         return save_aoti(module, output, meta, device=device)
     staged = checked_esen_stages(module, meta)
+    stage_vjp_metadata(staged, staged.num_stages, meta)
     path = save_aoti(module, output, meta, device=device,
                      extra_programs=lambda args, workdir: stage_programs(
                          staged, staged.num_stages, args, meta, workdir))
