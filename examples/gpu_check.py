@@ -9,7 +9,9 @@ device-neutral):
     python examples/gpu_check.py --models DIR --out OUT [--reference REF.json]
                                  [--sizes 4 8 16 20] [--steps 20]
 
-DIR holds exported TorchScript models; the check uses every ``*.pt`` there and, for
+DIR holds exported models; the check uses every ``*.pt`` there, the staged float64 ones
+and ``*.pt2`` packages (compiled for the device: export them on the GPU machine) also on 2
+ranks with the halo exchange, and, for
 throughput, the first float32 file whose name starts with ``sevennet``. REF.json (from
 ``--write-reference``, made on any machine with sevenn) holds a LiCl cell and SevenNet's
 own float64 energy, forces and stress for it: the plugin's float64 GPU result is
@@ -110,6 +112,44 @@ def check_models(models: list[Path], device: str, out: Path, ref: dict | None) -
         rows[model.name] = row
         log(f"{model.name}: {json.dumps(row)}")
     RESULTS["correctness"] = rows
+
+
+def check_halo(models: list[Path], device: str, out: Path) -> None:
+    """Staged float64 models: 2 ranks sharing the device with the halo exchange (features
+    and their gradients through LAMMPS's communication from device tensors), and one rank
+    recomputing its stages in chunks (`memory low`), against one rank's `memory fast`.
+    Relative errors (issue 21 asks <= 1e-10 for the halo)."""
+    from lammps_runner import single_point
+
+    from ionmd.export import read_metadata
+
+    rows = {}
+    for model in models:
+        meta = read_metadata(model)
+        if meta["dtype"] != "float64" or not meta.get("halo_stages"):
+            continue
+        atoms = licl(3, rattle=0.1)            # 216 atoms: both ranks own atoms and ghosts
+        used = sorted(set(atoms.get_chemical_symbols()))
+        if not set(used) <= set(meta["elements"].split()):
+            continue
+        base = f"device {device}"
+        ref = single_point(atoms, model, out / f"{model.stem}-halo-ref", used,
+                           pair_extra=f"{base} memory fast")
+        row = {}
+        for name, nprocs, extra in (("halo_2_ranks", 2, "ghost halo"),
+                                    ("low_1_rank", 1, "memory low chunk 2000")):
+            run = single_point(atoms, model, out / f"{model.stem}-{name}", used, nprocs=nprocs,
+                               pair_extra=f"{base} {extra}")
+            fmax = float(np.abs(ref.forces).max())
+            row[name] = {
+                "energy_rel": abs(run.energy - ref.energy) / abs(ref.energy),
+                "forces_rel": float(np.abs(run.forces - ref.forces).max()) / fmax,
+                "atom_virial_rel": float(np.abs(run.atom_virial - ref.atom_virial).max())
+                / float(np.abs(ref.atom_virial).max()),
+                "halo_line": re.findall(r"halo exchange between \d+ stages", run.log)[:1]}
+        rows[model.name] = row
+        log(f"halo {model.name}: {json.dumps(row)}")
+    RESULTS["halo"] = rows
 
 
 def check_aoti(device: str, out: Path) -> None:
@@ -264,7 +304,7 @@ def main(argv=None) -> int:
     p.add_argument("--compare-alloc", type=int, default=None,
                    help="also run this size with torch's default CUDA allocator settings")
     p.add_argument("--nve-steps", type=int, default=1000)
-    p.add_argument("--skip", nargs="*", default=[], choices=["models", "aoti", "nve", "throughput"])
+    p.add_argument("--skip", nargs="*", default=[], choices=["models", "halo", "aoti", "nve", "throughput"])
     args = p.parse_args(argv)
     faulthandler.enable()
     if args.write_reference:
@@ -277,11 +317,14 @@ def main(argv=None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     ref = json.loads(args.reference.read_text()) if args.reference else None
     models = sorted(p.resolve() for p in args.models.glob("*.pt"))
+    packages = sorted(p.resolve() for p in args.models.glob("*.pt2"))
     args.out = args.out.resolve()
     sevennet32 = next((m for m in models if m.name.startswith("sevennet") and "f32" in m.name), None)
     steps = [("environment", environment, ())]
     if "models" not in args.skip:
         steps.append(("models", check_models, (models, args.device, args.out, ref)))
+    if "halo" not in args.skip:
+        steps.append(("halo", check_halo, (models + packages, args.device, args.out)))
     if sevennet32 and "nve" not in args.skip:
         steps.append(("nve", check_nve, (sevennet32, args.device, args.out, args.nve_steps)))
     if sevennet32 and "throughput" not in args.skip:

@@ -69,9 +69,11 @@ def _add_format_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
                         help="device an AOTInductor package is compiled for (default: cpu)")
     parser.add_argument("--stages", action=argparse.BooleanOptionalAction, default=True,
-                        help="also write one stage per interaction layer (TorchScript only), "
-                             "for the per-layer halo exchange on several MPI ranks "
-                             "(default: on; --no-stages for the plain contract only)")
+                        help="also write one stage per interaction layer, for the per-layer "
+                             "halo exchange on several MPI ranks and 'memory low' (default: "
+                             "on; --no-stages for the plain contract only; with --format aoti "
+                             "each stage is two more compiled programs, and MACE packages "
+                             "have none)")
 
 
 def register(subparsers) -> None:

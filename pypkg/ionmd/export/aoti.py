@@ -191,32 +191,31 @@ def stage_program_name(k: int, vjp: bool = False) -> str:
     return f"stage_{k}_vjp" if vjp else f"stage_{k}"
 
 
-def stage_programs(stages, num_stages: int, args, metadata: ModelMetadata,
-                   workdir: Path) -> dict:
+def stage_programs(stages, num_stages: int, metadata: ModelMetadata, workdir: Path, *,
+                   device: str = "cpu") -> dict:
     """Compile a staged model's per-layer programs (docs/model-contract.md, "Stages in an
     AOTInductor package"): ``halo_embed``, and for ``k = 1..L`` the forward ``stage_k``
     and its vector-Jacobian product ``stage_k_vjp``.
 
     ``stages`` has ``halo_embed(species)`` and ``stage(k, h, edge_vec, edge_index,
-    species) -> (h_k, node energies)`` on all rows; ``args`` is the example graph
-    ``(edge_vec, edge_index, species, nlocal)`` the programs are traced on. The
-    vector-Jacobian programs also return the stage's node energies: ``metadata`` must
-    carry :func:`stage_vjp_metadata` (it is written into every program).
+    species) -> (h_k, node energies)`` on all rows. The vector-Jacobian programs also
+    return the stage's node energies: ``metadata`` must carry :func:`stage_vjp_metadata`
+    (it is written into every program).
     """
     import torch
 
     from ionmd.export.aoti_modules import StageEmbed, StageForward, StageVJP
 
-    edge_vec, edge_index, species, nlocal = args
+    edge_vec, edge_index, species, nlocal = _stage_example_graph(metadata, device)
     nodes, edges = graph_dims()
     graph_shapes = ({0: edges}, {1: edges}, {0: nodes})
     programs = {"halo_embed": compile_program(StageEmbed(stages), (species,), ({0: nodes},),
                                               metadata, workdir / "halo_embed")}
     with torch.no_grad():
-        h = stages.halo_embed(species)
+        h = stages.halo_embed(species).clone()
     for k in range(1, num_stages + 1):
         with torch.no_grad():
-            h_next, _ = stages.stage(k, h, edge_vec, edge_index, species)
+            h_next = stages.stage(k, h, edge_vec, edge_index, species)[0].clone()
         name, vjp = stage_program_name(k), stage_program_name(k, vjp=True)
         programs[name] = compile_program(
             StageForward(stages, k), (h, edge_vec, edge_index, species),
@@ -226,6 +225,37 @@ def stage_programs(stages, num_stages: int, args, metadata: ModelMetadata,
             ({0: nodes},) + graph_shapes + (None, {0: nodes}), metadata, workdir / vjp)
         h = h_next
     return programs
+
+
+def _stage_example_graph(metadata: ModelMetadata, device: str):
+    """The example graph the stage programs are traced on: its node and edge counts differ
+    from every feature width (and from 1-3). Tracing gives input sizes of equal value one
+    symbol ("duck sizing"), so with N == D a reshape of h [N, D] fixes N for good."""
+    widths = {int(w) for w in metadata.extra["halo_widths"].split()}
+    widths |= {int(metadata.extra["stage_last_width"]), 1, 2, 3}
+    for natoms in range(8, 64):
+        graph = example_graph(metadata, natoms=natoms, device=device)
+        if natoms not in widths and int(graph[0].shape[0]) not in widths:
+            return graph
+    raise ExportError(f"no example graph whose sizes differ from the feature widths {sorted(widths)}")
+
+
+def save_staged_aoti(node_energy_model, stages, num_stages: int, path: str | Path,
+                     metadata: ModelMetadata, *, device: str = "cpu") -> Path:
+    """:func:`save_aoti` with the per-layer stage programs of :func:`stage_programs`,
+    each checked against the eager stages (:func:`check_stage_programs`); a package that
+    fails the check is removed. ``metadata`` must already carry the stages' widths
+    (:func:`ionmd.export.staged.checked_stages`)."""
+    stage_vjp_metadata(stages, num_stages, metadata)
+    path = save_aoti(node_energy_model, path, metadata, device=device,
+                     extra_programs=lambda args, workdir: stage_programs(
+                         stages, num_stages, metadata, workdir, device=device))
+    try:
+        check_stage_programs(path, stages, num_stages, metadata, device=device)
+    except ExportError:
+        Path(path).unlink(missing_ok=True)
+        raise
+    return path
 
 
 def stage_vjp_metadata(stages, num_stages: int, metadata: ModelMetadata) -> None:

@@ -37,6 +37,28 @@ class NodeEnergy(torch.nn.Module):
         return self.inner(edge_vec, edge_index, species, species.shape[0])
 
 
+class AllRowStages(torch.nn.Module):
+    """A module with the staged contract's ``halo_embed``/``halo_stage`` (SevenNet and MACE
+    exports) seen as the all-rows ``stage(k, ...)`` that :func:`ionmd.export.aoti.stage_programs`
+    compiles: every node local, so ``halo_stage`` returns every row."""
+
+    def __init__(self, staged):
+        super().__init__()
+        self.staged = staged
+
+    def halo_embed(self, species):
+        return self.staged.halo_embed(species)
+
+    def halo_stage(self, k: int, h, edge_vec, edge_index, species, nlocal: int):
+        return self.staged.halo_stage(k, h, edge_vec, edge_index, species, nlocal)
+
+    def stage(self, k: int, h, edge_vec, edge_index, species):
+        # one node count for h and species: traced apart, their sizes are two symbols, and
+        # halo_stage's h[:nlocal] would be sized min(both), which e3nn's code specialises
+        torch._check(h.shape[0] == species.shape[0])
+        return self.staged.halo_stage(k, h, edge_vec, edge_index, species, species.shape[0])
+
+
 class StageEmbed(torch.nn.Module):
     """Compiled ``halo_embed`` of a staged model: ``species [N] -> h_0 [N, D_0]``."""
 

@@ -422,43 +422,25 @@ def export_esen(checkpoint: str | Path, output: str | Path = "esen.pt2", *,
         The written file.
     """
     module, meta = build_esen_node_energy_model(checkpoint, dtype, task=task)
-    from ionmd.export.aoti import (check_stage_programs, save_aoti, stage_programs,
-                                   stage_vjp_metadata)
+    from ionmd.export.aoti import save_aoti, save_staged_aoti
 
     if not stages:
         return save_aoti(module, output, meta, device=device)
     staged = checked_esen_stages(module, meta)
-    stage_vjp_metadata(staged, staged.num_stages, meta)
-    path = save_aoti(module, output, meta, device=device,
-                     extra_programs=lambda args, workdir: stage_programs(
-                         staged, staged.num_stages, args, meta, workdir))
-    try:
-        check_stage_programs(path, staged, staged.num_stages, meta, device=device)
-    except ExportError:
-        Path(path).unlink(missing_ok=True)
-        raise
-    return path
+    return save_staged_aoti(module, staged, staged.num_stages, output, meta, device=device)
 
 
 def checked_esen_stages(module, meta: ModelMetadata):
     """The stages of an eSEN node-energy module, checked against its whole forward on
     random graphs; records their widths in ``meta`` (``halo_stages``, ``halo_widths``)."""
-    import torch
-
     from ionmd.export.esen_stages import ESENStages
-    from ionmd.export.staged import check_stages, random_graphs, stage_metadata
+    from ionmd.export.staged import checked_stages
 
     staged = ESENStages(module)
     if staged.num_stages != meta.num_layers:
         raise ExportError(f"eSEN's {staged.num_stages} stages do not match its measured "
                           f"receptive field of {meta.num_layers} hops")
-    dtype = torch.float64 if meta.dtype == "float64" else torch.float32
-    graphs = random_graphs(min(len(meta.elements), 8), meta.cutoff, dtype)
-    widths = check_stages(staged, graphs, staged.num_stages,
-                          rtol=1e-11 if meta.dtype == "float64" else 1e-4,
-                          reference=_LocalEnergies(module))
-    meta.extra.update(stage_metadata(widths))
-    return staged
+    return checked_stages(staged, meta, _LocalEnergies(module), max_elements=8)
 
 
 class _LocalEnergies:

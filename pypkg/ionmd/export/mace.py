@@ -454,8 +454,9 @@ def export_mace(model_file: str | Path, output: str | Path = "mace.pt", *,
     device
         Device an AOTInductor package is compiled for.
     stages
-        Also write one stage per interaction (TorchScript only) for the per-layer halo
-        exchange of ``pair_style ionmd`` on several MPI ranks.
+        Also write one stage per interaction, for the per-layer halo exchange of
+        ``pair_style ionmd`` on several MPI ranks and ``memory low`` (TorchScript only:
+        AOTInductor packages are written without them, with a note).
     fused
         Run each edge convolution and symmetric contraction as one fused CPU op
         (TorchScript only; :mod:`ionmd.export.mace_conv`, :mod:`ionmd.export.mace_product`);
@@ -477,5 +478,13 @@ def export_mace(model_file: str | Path, output: str | Path = "mace.pt", *,
         from ionmd.export.aoti_modules import NodeEnergy
 
         wrapper, meta = build_mace_eager(model_file, dtype=dtype, head=head)
+        if stages:
+            # Measured 2026-12-03: torch 2.13's AOTInductor compiles MACE's first-stage
+            # vector-Jacobian program into code that corrupts the heap when run (static or
+            # dynamic shapes, float32 and float64; the exported graph itself is exact).
+            print(f"ionmd: note: {Path(model_file).name}: MACE AOTInductor packages are written "
+                  "without per-layer stages (torch 2.13 miscompiles their vector-Jacobian "
+                  "programs); the TorchScript export (the default) has them, for the halo "
+                  "exchange and 'memory low'", file=sys.stderr)
         return save_aoti(NodeEnergy(wrapper).eval(), output, meta, device=device)
     raise ExportError(f"unknown format {format!r}: use torchscript or aoti")

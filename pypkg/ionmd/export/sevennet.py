@@ -243,9 +243,11 @@ def export_sevennet(model: str | Path = "7net-0", output: str | Path = "sevennet
     device
         Device an AOTInductor package is compiled for (``"cpu"`` or ``"cuda"``).
     stages
-        Also write one stage per interaction layer (TorchScript only), so that
-        ``pair_style ionmd`` on several ranks exchanges node features between layers
-        over a one-cutoff ghost shell instead of a ``layers x cutoff`` one.
+        Also write one stage per interaction layer, so that ``pair_style ionmd`` on
+        several ranks exchanges node features between layers over a one-cutoff ghost
+        shell instead of a ``layers x cutoff`` one, and can recompute layer by layer
+        (``memory low``). An AOTInductor package then holds ``2 L + 1`` more compiled
+        programs (a forward and a vector-Jacobian product per stage).
 
     Returns
     -------
@@ -256,10 +258,16 @@ def export_sevennet(model: str | Path = "7net-0", output: str | Path = "sevennet
         scripted, meta = build_sevennet_module(model, dtype=dtype, modal=modal, stages=stages)
         return save_torchscript(scripted, output, meta)
     if format == "aoti":
-        from ionmd.export.aoti import save_aoti
-        from ionmd.export.aoti_modules import NodeEnergy
+        from ionmd.export.aoti import save_aoti, save_staged_aoti
+        from ionmd.export.aoti_modules import AllRowStages, NodeEnergy
+        from ionmd.export.sevennet_stages import build_staged
+        from ionmd.export.staged import checked_stages
 
         wrapper, meta = build_sevennet_eager(model, dtype=dtype, modal=modal)
         with _shape_generic_sevenn():
-            return save_aoti(NodeEnergy(wrapper).eval(), output, meta, device=device)
+            if not stages:
+                return save_aoti(NodeEnergy(wrapper).eval(), output, meta, device=device)
+            staged = checked_stages(AllRowStages(build_staged(wrapper)), meta, reference=wrapper)
+            return save_staged_aoti(NodeEnergy(wrapper).eval(), staged, meta.num_layers, output,
+                                    meta, device=device)
     raise ExportError(f"unknown format {format!r}: use torchscript or aoti")

@@ -158,17 +158,28 @@ def random_graphs(elements: int, cutoff: float, dtype, *, seed: int = 0, count: 
     return out
 
 
-def checked_frozen_stages(scripted, metadata, reference):
-    """The exporters' last step for a staged model: check the scripted stages against
-    ``reference`` (the unstaged model) on random graphs, record their feature widths in
-    ``metadata``, and freeze the module keeping its stage methods."""
+def checked_stages(module, metadata, reference, *, max_elements: int | None = None):
+    """Check a staged module (eager or scripted) against ``reference`` (the unstaged
+    model) on random graphs and record its feature widths in ``metadata``; returns
+    ``module``. ``max_elements`` caps the species drawn (eSEN: 8 of its 100)."""
     import torch
 
     dtype = torch.float64 if metadata.dtype == "float64" else torch.float32
-    widths = check_stages(scripted, random_graphs(len(metadata.elements), metadata.cutoff, dtype),
+    elements = len(metadata.elements) if max_elements is None else min(len(metadata.elements),
+                                                                       max_elements)
+    widths = check_stages(module, random_graphs(elements, metadata.cutoff, dtype),
                           metadata.num_layers, rtol=1e-11 if metadata.dtype == "float64" else 1e-4,
                           reference=reference)
     metadata.extra.update(stage_metadata(widths))
+    return module
+
+
+def checked_frozen_stages(scripted, metadata, reference):
+    """The exporters' last step for a staged TorchScript model: :func:`checked_stages`,
+    then freeze the module keeping its stage methods."""
+    import torch
+
+    checked_stages(scripted, metadata, reference)
     return torch.jit.freeze(scripted, preserved_attrs=list(STAGE_METHODS))
 
 
