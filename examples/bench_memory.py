@@ -1,12 +1,14 @@
 """Peak host memory per atom and time per step of pair_style ionmd's memory modes, measured
 in one run with the modes interleaved (this machine drifts +-20 % between runs).
 
-usage: python examples/bench_memory.py --model sevennet0_f32.pt --atoms 4000
+usage: python examples/bench_memory.py --model sevennet0_f32.pt [other.pt ...] --atoms 4000
            [--modes "fast" "low chunk 4096" "low chunk 2048"] [--threads 2] [--repeats 2]
 
 A mode is what follows `memory` in the pair_style line (`fast`, `low`, `auto`), optionally
-with `chunk EDGES`. Prints, per mode, the best time per step, its ratio to the first mode,
-and the peak host memory per atom (MB = 1e6 bytes); writes bench_memory.json.
+with `chunk EDGES`. With several model files (e.g. two exports of one model), every mode
+runs with each, interleaved too. Prints, per model and mode, the best time per step, its
+ratio to the first row, and the peak host memory per atom (MB = 1e6 bytes); writes
+bench_memory.json.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ def main() -> None:
     from ionmd.bench import default_cell, run_point, supercell_for
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", required=True)
+    ap.add_argument("--model", required=True, nargs="+")
     ap.add_argument("--atoms", type=int, default=4000)
     ap.add_argument("--modes", nargs="+", default=["fast", "low chunk 4096", "low chunk 2048"])
     ap.add_argument("--threads", type=int, default=2)
@@ -30,23 +32,29 @@ def main() -> None:
     args = ap.parse_args()
     atoms = supercell_for(default_cell(), args.atoms)
     out = Path(args.output)
-    rows: dict[str, list] = {m: [] for m in args.modes}
+    many = len(args.model) > 1
+    runs = [(Path(m), mode, f"{Path(m).name}: {mode}" if many else mode)
+            for mode in args.modes for m in args.model]
+    rows: dict[str, list] = {label: [] for _, _, label in runs}
     for r in range(args.repeats):
-        for mode in args.modes:          # interleaved: drift hits every mode alike
+        for model, mode, label in runs:   # interleaved: drift hits every row alike
             memory, _, rest = mode.partition(" ")
-            p = run_point(Path(args.model), atoms, 1, out / f"{mode.replace(' ', '_')}-{r}",
+            tag = f"{model.stem}-" if many else ""
+            p = run_point(model, atoms, 1, out / f"{tag}{mode.replace(' ', '_')}-{r}",
                           threads=args.threads, steps=args.steps, memory=memory, pair_extra=rest)
-            rows[mode].append({"s_per_step": p.ms_per_step / 1e3, "mb_per_atom": p.host_mb_per_atom,
-                               "peak_mib": p.host_peak_mib_per_rank})
-            print(f"{len(atoms)} atoms, {mode:>16}, repeat {r}: {p.ms_per_step / 1e3:.2f} s/step, "
+            rows[label].append({"s_per_step": p.ms_per_step / 1e3, "mb_per_atom": p.host_mb_per_atom,
+                                "peak_mib": p.host_peak_mib_per_rank})
+            print(f"{len(atoms)} atoms, {label:>16}, repeat {r}: {p.ms_per_step / 1e3:.2f} s/step, "
                   f"{p.host_peak_mib_per_rank:.0f} MiB, {p.host_mb_per_atom:.3f} MB/atom", flush=True)
-    base = min(x["s_per_step"] for x in rows[args.modes[0]])
-    print(f"\n{'mode':>16}  {'s/step':>8}  {'x ' + args.modes[0]:>10}  {'MB/atom':>8}")
-    for mode, xs in rows.items():
+    first = runs[0][2]
+    base = min(x["s_per_step"] for x in rows[first])
+    width = max(16, *(len(label) for label in rows))
+    print(f"\n{'run':>{width}}  {'s/step':>8}  {'x first':>8}  {'MB/atom':>8}")
+    for label, xs in rows.items():
         t = min(x["s_per_step"] for x in xs)
-        print(f"{mode:>16}  {t:8.2f}  {t / base:10.2f}  {max(x['mb_per_atom'] for x in xs):8.3f}")
+        print(f"{label:>{width}}  {t:8.2f}  {t / base:8.2f}  {max(x['mb_per_atom'] for x in xs):8.3f}")
     (out / "bench_memory.json").write_text(json.dumps(
-        {"model": args.model, "atoms": len(atoms), "threads": args.threads, "rows": rows}, indent=1))
+        {"models": args.model, "atoms": len(atoms), "threads": args.threads, "rows": rows}, indent=1))
 
 
 if __name__ == "__main__":
