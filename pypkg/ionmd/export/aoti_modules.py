@@ -53,8 +53,9 @@ class AllRowStages(torch.nn.Module):
         return self.staged.halo_stage(k, h, edge_vec, edge_index, species, nlocal)
 
     def stage(self, k: int, h, edge_vec, edge_index, species):
-        # one node count for h and species: traced apart, their sizes are two symbols, and
-        # halo_stage's h[:nlocal] would be sized min(both), which e3nn's code specialises
+        # one node count for h and species. The trace already gives their equal sizes one
+        # symbol (duck sizing); the check says so explicitly, so that a trace without it
+        # would not size halo_stage's h[:nlocal] as min(both), which e3nn's code specialises
         torch._check(h.shape[0] == species.shape[0])
         return self.staged.halo_stage(k, h, edge_vec, edge_index, species, species.shape[0])
 
