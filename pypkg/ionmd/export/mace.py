@@ -216,7 +216,6 @@ def rebuild_mace_model(model):
     missing but the constants of the generated code; otherwise this raises, naming
     the difference.
     """
-    import torch
     from mace import modules
 
     cls_name = type(model).__name__
@@ -225,11 +224,31 @@ def rebuild_mace_model(model):
                           f"{' with extra embedded features' if cls_name in ('MACE', 'ScaleShiftMACE') else ''}"
                           " is not supported (only MACE and ScaleShiftMACE energy models)")
     state = model.state_dict()
+    config = _constructor_config(model)
+    # `use_reduced_cg` (True by default since mace-torch 0.3.10) takes effect only where
+    # cuEquivariance was installed when the model was built: the file's attribute does
+    # not tell which symmetric-contraction basis its weights are in, the weights do. Try
+    # the attribute's choice first, then the other one.
+    problems: list[str] = []
+    for reduced in dict.fromkeys([config["use_reduced_cg"], not config["use_reduced_cg"]]):
+        fresh, found = _rebuild_with(model, cls_name, dict(config, use_reduced_cg=reduced),
+                                     state, modules)
+        if not found:
+            return fresh
+        problems = problems or found
+    raise ExportError(f"the rebuilt model does not take the file's weights "
+                      f"({len(problems)} mismatches: {', '.join(problems[:3])})")
+
+
+def _rebuild_with(model, cls_name: str, config: dict, state: dict, modules):
+    """(fresh model built from ``config`` with ``state`` loaded, problems loading it)."""
+    import torch
+
     dtype = next((v.dtype for v in state.values() if v.is_floating_point()), torch.float64)
     previous = torch.get_default_dtype()
     torch.set_default_dtype(dtype)
     try:
-        fresh = getattr(modules, cls_name)(**_constructor_config(model))
+        fresh = getattr(modules, cls_name)(**config)
     finally:
         torch.set_default_dtype(previous)
     for old, new in zip(model.interactions, fresh.interactions):
@@ -248,10 +267,7 @@ def rebuild_mace_model(model):
                                                    if not generated(k.rpartition(".")[0])]
     except RuntimeError as exc:
         problems = [_first_line(exc)]
-    if problems:
-        raise ExportError(f"the rebuilt model does not take the file's weights "
-                          f"({len(problems)} mismatches: {', '.join(problems[:3])})")
-    return fresh.to(dtype).eval()
+    return fresh.to(dtype).eval(), problems
 
 
 def _resolve_head(model, head: Optional[str], path: Path) -> tuple[int, str]:
