@@ -8,13 +8,18 @@ TORCH   := torch==2.13.0
 MACE    := mace-torch==0.3.16
 PYTEST_ARGS ?=
 
-.PHONY: install deps test demo bench clean
+.PHONY: install install-gpu deps test demo bench clean
 
 install: deps
 	@# --no-build-isolation: build the plugin against the torch in .venv (an isolated
 	@# build env would fetch another torch); the build dir is kept for fast rebuilds.
 	$(PIP) install --quiet --no-build-isolation --no-deps .
 	@$(PY) -c "import ionmd._plugin as p; print('ionmd plugin:', p.plugin_path())"
+
+# On a machine with an NVIDIA GPU and a CUDA build of torch: cuEquivariance's kernels
+# for `ionmd export ... --kernels cueq` (docs/gpu.md). Never needed for `make test`.
+install-gpu: install
+	$(PIP) install --quiet "cuequivariance-ops-torch-cu12==0.13.0"
 
 deps: $(VENV)/.deps-installed
 

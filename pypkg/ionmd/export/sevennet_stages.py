@@ -34,9 +34,11 @@ NODE_KEYS = ("x", "node_attr", "atom_type")
 def split_layer(modules: list) -> tuple[list, list, object, list]:
     """Modules of one layer -> (local-only before the convolution, all-node before the
     convolution, the convolution, local-only after it)."""
-    from sevenn.nn.convolution import IrrepsConvolution
+    from sevenn.nn.convolution import IrrepsConvolution, IrrepsScatterGatterFusedConvolution
 
-    convs = [i for i, m in enumerate(modules) if isinstance(m, IrrepsConvolution)]
+    # the fused class is what SevenNet's kernel patches (cuEquivariance) build
+    conv_types = (IrrepsConvolution, IrrepsScatterGatterFusedConvolution)
+    convs = [i for i, m in enumerate(modules) if isinstance(m, conv_types)]
     if len(convs) != 1:
         raise ExportError("a SevenNet layer without exactly one IrrepsConvolution "
                           f"({[type(m).__name__ for m in modules]}): cannot split it")
