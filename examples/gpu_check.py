@@ -187,24 +187,28 @@ def install_wheels(wheels: Path) -> None:
     log(f"installed {len(files)} wheels from {wheels}")
 
 
-def export_kernel_models(out: Path, method: str) -> dict:
-    """7net-0 with cuEquivariance convolutions, float64 and float32 (TorchScript)."""
+def export_kernel_models(out: Path, method: str, aoti: bool) -> dict:
+    """7net-0 with cuEquivariance convolutions, float64 and float32 (TorchScript), and
+    with ``aoti`` a float32 AOTInductor package compiled for the GPU (no stages)."""
     files = {}
-    for dtype in ("float64", "float32"):
-        path = out / f"sevennet0_cueq_{dtype}.pt"
+    exports = [("float64", ".pt", []), ("float32", ".pt", [])]
+    if aoti:
+        exports.append(("float32", ".pt2", ["--format", "aoti", "--device", "cuda", "--no-stages"]))
+    for dtype, suffix, extra in exports:
+        path = out / f"sevennet0_cueq_{dtype}{suffix}"
         t0 = time.perf_counter()
         proc = subprocess.run([sys.executable, "-m", "ionmd.cli", "export", "sevennet", "7net-0",
                                "--dtype", dtype, "--kernels", "cueq", "--kernel-method", method,
-                               "-o", str(path)], capture_output=True, text=True)
+                               *extra, "-o", str(path)], capture_output=True, text=True)
         if proc.returncode != 0:
             raise RuntimeError(f"export {dtype} failed: {proc.stderr[-2000:]}")
-        files[dtype] = path
+        files[dtype if suffix == ".pt" else "float32_aoti"] = path
         log(f"exported {path.name} in {time.perf_counter() - t0:.0f} s")
     return files
 
 
 def check_kernels(models: list[Path], device: str, out: Path, sizes: list[int], steps: int,
-                  method: str) -> None:
+                  method: str, aoti: bool) -> None:
     """Issue 21 on SevenNet-0: the cuEquivariance export against the e3nn export on the
     GPU (float64 and float32; float64 also on 2 ranks with the halo exchange), then
     throughput and peak GPU memory of both at each size, interleaved in one run."""
@@ -212,10 +216,11 @@ def check_kernels(models: list[Path], device: str, out: Path, sizes: list[int], 
 
     kdir = out / "kernels"
     kdir.mkdir(parents=True, exist_ok=True)
-    cueq = export_kernel_models(kdir, method)
+    cueq = export_kernel_models(kdir, method, aoti)
     e3nn = {dtype: next((m for m in models if m.name.startswith("sevennet")
                          and ("f64" if dtype == "float64" else "f32") in m.name), None)
             for dtype in cueq}
+    e3nn["float32_aoti"] = e3nn["float32"]
     rows = {"method": method}
     atoms = licl(3, rattle=0.1)
     for dtype, model in cueq.items():
@@ -237,7 +242,8 @@ def check_kernels(models: list[Path], device: str, out: Path, sizes: list[int], 
     speed = []
     rows["throughput"] = speed
     for rep in sizes:
-        for name, model in (("e3nn", e3nn["float32"]), ("cueq", cueq["float32"])):
+        for name, model in (("e3nn", e3nn["float32"]), ("cueq", cueq["float32"]),
+                            ("cueq_aoti", cueq.get("float32_aoti"))):
             if model is None:
                 continue
             atoms = licl(rep)
@@ -388,6 +394,8 @@ def main(argv=None) -> int:
                         "kernel libraries for the kernels step")
     p.add_argument("--kernel-method", default="uniform_1d",
                    help="cuEquivariance method of the kernels step (uniform_1d, fused_tp)")
+    p.add_argument("--kernel-aoti", action="store_true",
+                   help="kernels step: also a float32 AOTInductor package compiled on the GPU")
     p.add_argument("--kernel-sizes", type=int, nargs="+", default=[8, 16],
                    help="LiCl supercells of the kernels step (4,096 and 32,768 atoms)")
     args = p.parse_args(argv)
@@ -415,7 +423,7 @@ def main(argv=None) -> int:
     if "kernels" not in args.skip:
         steps.append(("kernels", check_kernels, (models, args.device, args.out,
                                                  args.kernel_sizes, args.steps,
-                                                 args.kernel_method)))
+                                                 args.kernel_method, args.kernel_aoti)))
     if sevennet32 and "nve" not in args.skip:
         steps.append(("nve", check_nve, (sevennet32, args.device, args.out, args.nve_steps)))
     if sevennet32 and "throughput" not in args.skip:
