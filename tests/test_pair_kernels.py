@@ -162,3 +162,12 @@ def test_model_calling_kernel_operators(probe, tmp_path):
     ref = single_point(licl_supercell(rep=1), plain, tmp_path / "ref", ELEMENTS)
     assert loaded.energy == pytest.approx(2 * ref.energy, rel=1e-14)
     np.testing.assert_allclose(loaded.forces, 2 * ref.forces, rtol=0, atol=1e-13)
+
+
+def test_kernels_command_reports_what_is_installed():
+    run = [sys.executable, "-m", "ionmd.cli", "kernels"]
+    status = subprocess.run(run, capture_output=True, text=True, check=True).stdout
+    assert "cueq   installed (cuequivariance-torch)" in status
+    assert "compiled operators do not load here" in status      # no GPU driver on this machine
+    env = subprocess.run(run + ["--env"], capture_output=True, text=True)
+    assert env.returncode != 0 and "ionmd[cuda]" in env.stderr and "Traceback" not in env.stderr
