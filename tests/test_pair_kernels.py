@@ -80,6 +80,16 @@ def test_tiny_cueq_on_ranks_and_memory_modes(cell, tiny_cueq, tiny_f64, tmp_path
         assert_same_physics(run, ref, RTOL)
 
 
+def test_tiny_cueq_aoti_package(tiny_checkpoint, tiny_f64, tmp_path):
+    """AOTInductor compiles cuEquivariance's 0-d path coefficients (kept as tensors)."""
+    package = export_sevennet(tiny_checkpoint, tmp_path / "tiny_cueq.pt2", dtype="float64",
+                              kernels="cueq", kernel_method="naive", format="aoti",
+                              stages=False)
+    atoms = triclinic_distorted()
+    ref = single_point(atoms, tiny_f64, tmp_path / "ref", ELEMENTS)
+    assert_same_physics(single_point(atoms, package, tmp_path / "pt2", ELEMENTS), ref, RTOL)
+
+
 def test_export_refuses_unknown_kernels_and_missing_operators(tiny_checkpoint, tmp_path):
     with pytest.raises(ExportError, match="unknown kernels"):
         export_sevennet(tiny_checkpoint, tmp_path / "x.pt", kernels="flash")
