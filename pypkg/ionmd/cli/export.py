@@ -58,7 +58,7 @@ def _cmd_inspect(args: argparse.Namespace) -> None:
 
 
 def _cmd_kernels(args: argparse.Namespace) -> None:
-    from ionmd._plugin import kernel_libraries
+    from ionmd._plugin import LIBRARIES_ENV, kernel_libraries, kernel_libraries_env
     from ionmd.export.kernels import cueq_ops_available
 
     libs = kernel_libraries()
@@ -66,7 +66,7 @@ def _cmd_kernels(args: argparse.Namespace) -> None:
         if not libs:
             raise IonmdError("cuEquivariance's operator libraries are not installed here: "
                              "pip install 'ionmd[cuda]' (on a machine with an NVIDIA GPU)")
-        print(f"export IONMD_KERNEL_LIBRARIES={':'.join(str(p) for p in libs)}")
+        print(f"export {LIBRARIES_ENV}={kernel_libraries_env()}")
         return
     import importlib.util
 
