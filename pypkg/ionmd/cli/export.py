@@ -36,7 +36,8 @@ def _cmd_export_mace(args: argparse.Namespace) -> None:
 
     path = export_mace(args.model, args.output, dtype=args.dtype, head=args.head,
                        format=args.format, device=args.device, stages=args.stages,
-                       fused=args.fused)
+                       fused=args.fused, kernels=args.kernels,
+                       kernel_method=args.kernel_method)
     print(f"wrote {path}")
 
 
@@ -100,6 +101,14 @@ def _add_format_options(parser: argparse.ArgumentParser) -> None:
                              "have none)")
 
 
+def _add_kernel_options(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--kernels", choices=("e3nn", "cueq"), default="e3nn", help=what)
+    parser.add_argument("--kernel-method", choices=("uniform_1d", "fused_tp", "naive"),
+                        default=None,
+                        help="cuEquivariance implementation (default: uniform_1d where its "
+                             "compiled operators load, else naive, its pure-torch reference)")
+
+
 def register(subparsers) -> None:
     export = subparsers.add_parser("export", help="export a model to an ionmd model file")
     families = export.add_subparsers(dest="family", required=True)
@@ -111,12 +120,8 @@ def register(subparsers) -> None:
     sn.add_argument("-o", "--output", required=True, help="model file to write (.pt)")
     sn.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     sn.add_argument("--modal", default=None, help="fidelity of a multi-fidelity model (e.g. PBE)")
-    sn.add_argument("--kernels", choices=("e3nn", "cueq"), default="e3nn",
-                    help="equivariant convolutions from e3nn (default) or NVIDIA "
-                         "cuEquivariance (GPU kernels; pip install 'ionmd[cuda]')")
-    sn.add_argument("--kernel-method", choices=("uniform_1d", "fused_tp", "naive"), default=None,
-                    help="cuEquivariance implementation (default: uniform_1d where its "
-                         "compiled operators load, else naive, its pure-torch reference)")
+    _add_kernel_options(sn, "equivariant convolutions from e3nn (default) or NVIDIA "
+                            "cuEquivariance (GPU kernels; pip install 'ionmd[cuda]')")
     _add_format_options(sn)
     sn.set_defaults(func=_cmd_export_sevennet)
     es = families.add_parser("esen", help="fairchem eSEN checkpoint (energy-conserving)")
@@ -143,6 +148,10 @@ def register(subparsers) -> None:
     mc.add_argument("--no-fused", dest="fused", action="store_false",
                     help="keep mace-torch's e3nn convolutions and einsum contractions (slower; "
                          "for comparison) instead of ionmd's fused CPU ops")
+    _add_kernel_options(mc, "convolutions and symmetric contractions: e3nn (default: ionmd's "
+                            "fused CPU ops, mace-torch's code on a GPU) or NVIDIA "
+                            "cuEquivariance (GPU kernels, TorchScript; pip install "
+                            "'ionmd[cuda]')")
     mc.set_defaults(func=_cmd_export_mace)
 
     inspect = subparsers.add_parser("inspect", help="print the metadata of a model file")

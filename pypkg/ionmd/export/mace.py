@@ -337,14 +337,17 @@ def build_mace_eager(model_file: str | Path, *, dtype: str = "float64",
 
 
 def build_mace_module(model_file: str | Path, *, dtype: str = "float64",
-                      head: Optional[str] = None, stages: bool = True, fused: bool = True):
+                      head: Optional[str] = None, stages: bool = True, fused: bool = True,
+                      kernels: str = "e3nn", kernel_method: str = "naive"):
     """Build the TorchScript contract module (``e3nn.util.jit.compile``) and metadata.
 
     With ``fused``, each interaction's edge convolution and each product's symmetric
     contraction run as one fused CPU op (:mod:`ionmd.export.mace_conv`,
     :mod:`ionmd.export.mace_product`), and each self-connection as one linear map per
     element (:mod:`ionmd.export.mace_skip`); blocks they do not fit keep mace-torch's, with
-    a note.
+    a note. With ``kernels="cueq"`` the convolutions and contractions are cuEquivariance
+    polynomials computed with ``kernel_method`` instead, on every device
+    (:mod:`ionmd.export.mace_cueq`); the self-connections are fused as above.
 
     With ``stages``, the module also carries one stage per interaction
     (``ionmd.export.mace_stages``), checked against the unsplit model on random graphs.
@@ -358,7 +361,12 @@ def build_mace_module(model_file: str | Path, *, dtype: str = "float64",
 
     def eager():
         wrapper, meta = build_mace_eager(model_file, dtype=dtype, head=head)
-        if fused:
+        meta.extra["kernels"] = kernels
+        meta.extra["kernel_method"] = kernel_method if kernels != "e3nn" else ""
+        if kernels == "cueq":
+            meta.extra["fused_ops"] = _install_kernels(wrapper.model, Path(model_file).name,
+                                                       kernel_method)
+        elif fused:
             meta.extra["fused_ops"], all_fused = _fuse(wrapper.model, Path(model_file).name)
             if all_fused:
                 meta.extra["memory_auto_edges"] = str(FUSED_AUTO_EDGES)
@@ -401,6 +409,23 @@ def _fuse(model, name: str) -> tuple[str, bool]:
     n = len(model.interactions)
     return (f"{n - len(conv)} of {n} convolutions, {n - len(prod)} of {n} products, "
             f"{skip_done} of {skip_done + len(skip)} self-connections", not conv and not prod)
+
+
+def _install_kernels(model, name: str, method: str) -> str:
+    """cuEquivariance convolutions and contractions, ionmd's fused self-connections; say
+    where mace-torch's blocks stay. Returns a summary."""
+    from ionmd.export.mace_cueq import install_cueq
+    from ionmd.export.mace_skip import fuse_mace_self_connections
+
+    kept = install_cueq(model, method)
+    skip_done, skip = fuse_mace_self_connections(model)
+    for why in kept + skip:
+        print(f"ionmd: note: {name}: mace-torch's own block kept in {why}", file=sys.stderr)
+    n = len(model.interactions)
+    conv = sum(why.startswith("interaction") for why in kept)
+    return (f"cuEquivariance ({method}): {n - conv} of {n} convolutions, "
+            f"{n - (len(kept) - conv)} of {n} products; {skip_done} of "
+            f"{skip_done + len(skip)} self-connections fused")
 
 
 def _layout(model) -> str:
@@ -451,7 +476,8 @@ def _first_line(exc: BaseException) -> str:
 def export_mace(model_file: str | Path, output: str | Path = "mace.pt", *,
                 dtype: str = "float64", head: Optional[str] = None,
                 format: str = "torchscript", device: str = "cpu", stages: bool = True,
-                fused: bool = True) -> Path:
+                fused: bool = True, kernels: str = "e3nn",
+                kernel_method: Optional[str] = None) -> Path:
     """Export a MACE model file to an ionmd model file for ``pair_style ionmd``.
 
     Parameters
@@ -477,6 +503,15 @@ def export_mace(model_file: str | Path, output: str | Path = "mace.pt", *,
         Run each edge convolution and symmetric contraction as one fused CPU op
         (TorchScript only; :mod:`ionmd.export.mace_conv`, :mod:`ionmd.export.mace_product`);
         False keeps mace-torch's e3nn and einsum code.
+    kernels
+        ``"e3nn"`` (the default: the fused CPU ops above, mace-torch's code off the CPU)
+        or ``"cueq"``: the convolutions and symmetric contractions as NVIDIA
+        cuEquivariance polynomials on every device (:mod:`ionmd.export.mace_cueq`;
+        TorchScript only; needs ``pip install 'ionmd[cuda]'``).
+    kernel_method
+        cuEquivariance implementation: ``"uniform_1d"`` (compiled GPU kernels; the
+        default where they load) or ``"naive"`` (pure torch, any device; the default
+        elsewhere).
 
     Returns
     -------
@@ -485,9 +520,21 @@ def export_mace(model_file: str | Path, output: str | Path = "mace.pt", *,
     """
     # MACE files pickle whole modules; torch >= 2.6 refuses that by default.
     os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
+    from ionmd.export.kernels import check_cueq_method, check_kernels, default_cueq_method
+
+    if check_kernels(kernels) == "cueq":
+        if kernel_method == "fused_tp":     # cuEquivariance: 3- and 4-operand products only
+            raise ExportError("MACE's symmetric contraction (correlation 3: weights, three "
+                              "features, output) has more operands than cuEquivariance's "
+                              "fused_tp method takes: use --kernel-method uniform_1d")
+        kernel_method = check_cueq_method(kernel_method or default_cueq_method(device))
+        if format != "torchscript":
+            raise ExportError("MACE exports with --kernels cueq are TorchScript only: "
+                              "drop --format aoti")
     if format == "torchscript":
         scripted, meta = build_mace_module(model_file, dtype=dtype, head=head, stages=stages,
-                                           fused=fused)
+                                           fused=fused, kernels=kernels,
+                                           kernel_method=kernel_method or "naive")
         return save_torchscript(scripted, output, meta)
     if format == "aoti":
         from ionmd.export.aoti import save_aoti
