@@ -35,6 +35,22 @@
 
 using namespace LAMMPS_NS;
 
+namespace {
+constexpr double GIB = 1024.0 * 1024.0 * 1024.0;
+constexpr double PI = 3.14159265358979323846;
+// probe only when a graph at this many bytes per edge would not fit (above every measured model)
+constexpr double MAX_BYTES_PER_EDGE = 4.0 * 1024.0 * 1024.0;
+// below this the measurement is noise: the graph's own tensors take ~100 bytes per edge
+constexpr double MIN_BYTES_PER_EDGE = 128.0;
+// the estimate from the mean density can be ~20 % high (26 neighbours within 5 A in rock-salt
+// LiCl, 31 from its density): init_style stops only beyond this factor, the graph's real
+// counts decide at the first step
+constexpr double INIT_MARGIN = 1.25;
+constexpr int PROBE_DEGREE = 24;    // senders per node, distinct: nodes > degree
+constexpr int PROBE_NODES[2] = {25, 100};
+constexpr int PROBE_CHUNK = 128;      // edges per chunk when the probe measures chunked stages
+}    // namespace
+
 PairIonmd::PairIonmd(LAMMPS *lmp) :
     Pair(lmp), device_request("auto"), graph_request(GRAPH_AUTO), ghost_request(GHOST_AUTO),
     cutoff(0.0), local_rank(0), local_size(1), time_graph(0.0), time_model(0.0),
@@ -115,6 +131,7 @@ void PairIonmd::settings(int narg, char **arg)
         error->all(FLERR, "pair_style ionmd: chunk must be a number of edges >= 0 (0: whole "
                    "stages), not '{}'", val);
       edge_chunk = n;
+      chunk_given = true;
     } else if (key == "max_memory") {
       max_memory_given = true;
       if (val == "auto") max_memory_gb = -1.0;
@@ -165,8 +182,9 @@ void PairIonmd::load_model()
   const auto &m = model->metadata();
   cutoff = m.cutoff;
   rss_after_load = IONMD::host_rss_bytes();
-  probed = false;
-  bytes_per_edge = 0.0;
+  probed = fast_probed = false;
+  bytes_per_edge = fast_bytes_per_edge = 0.0;
+  on_gpu = model->device_allocated_bytes() >= 0.0;
   // the ranks of this node that share this model's device (the CPU, or one GPU) share its memory
   MPI_Comm node, same;
   MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, comm->me, MPI_INFO_NULL, &node);
@@ -239,12 +257,21 @@ IonmdGraphBuilder::Mode PairIonmd::graph_mode() const
   return model->metadata().halo_stages > 0 ? IonmdGraphBuilder::HALO : IonmdGraphBuilder::GHOSTS;
 }
 
-// Whether a graph of `nedges` edges is recomputed stage by stage (memory low, or auto above
-// the model's memory_auto_edges edges).
+// Whether a graph of `nedges` edges is recomputed stage by stage: memory low, or auto where
+// the fast path would not fit or (CPU) above the model's memory_auto_edges edges.
 bool PairIonmd::recomputes(double nedges) const
 {
-  if (memory_mode == MEMORY_AUTO) return nedges > model->metadata().memory_auto_edges;
-  return memory_mode == MEMORY_LOW;
+  if (memory_mode != MEMORY_AUTO) return memory_mode == MEMORY_LOW;
+  if (!on_gpu && nedges > model->metadata().memory_auto_edges) return true;
+  return !fast_path_fits(nedges);
+}
+
+// Whether the fast path's measured memory stays within AUTO_FAST_SHARE of the budget (true
+// when nothing was measured: measure_fast_path only measures when it could matter).
+bool PairIonmd::fast_path_fits(double nedges) const
+{
+  return fast_bytes_per_edge <= 0.0 || memory_budget <= 0.0 ||
+      nedges * fast_bytes_per_edge <= AUTO_FAST_SHARE * memory_budget;
 }
 
 // The staged path: needed for the halo exchange, and when recomputing on one rank too
@@ -266,9 +293,18 @@ void PairIonmd::evaluate(const IONMD::IonmdGraph &g, IonmdGraphBuilder::Mode mod
   }
   const bool low = recomputes(nedges);
   if (low && memory_mode == MEMORY_AUTO && !told_auto_low && comm->me == 0) {
-    utils::logmesg(lmp, "pair_style ionmd: memory auto: {} edges > {:.0f} on this rank: the "
-                   "stages are recomputed in the backward pass, in chunks of {} edges\n",
-                   g.nedges(), model->metadata().memory_auto_edges, edge_chunk);
+    const std::string why = fast_path_fits(nedges)
+        ? fmt::format("{} edges > {:.0f} on this rank", g.nedges(),
+                      model->metadata().memory_auto_edges)
+        : fmt::format("{} edges would take ~{:.2f} GiB at {:.1f} KiB per edge (measured) "
+                      "without recomputation, more than {:.0f} % of the {:.2f} GiB available",
+                      g.nedges(), nedges * fast_bytes_per_edge / GIB,
+                      fast_bytes_per_edge / 1024.0, 100.0 * AUTO_FAST_SHARE,
+                      memory_budget / GIB);
+    utils::logmesg(lmp, "pair_style ionmd: memory auto: {}: the stages are recomputed in the "
+                   "backward pass, {}\n", why,
+                   edge_chunk > 0 ? fmt::format("in chunks of {} edges", edge_chunk)
+                                  : std::string("whole"));
     told_auto_low = true;
   }
   if (mode == IonmdGraphBuilder::HALO)
@@ -477,21 +513,6 @@ void PairIonmd::accumulate()
    MemAvailable or the memory cgroup's room, shared by the node's ranks, plus the freed
    memory this rank already keeps; GPU: free + torch's cached memory, shared by its ranks). */
 
-namespace {
-constexpr double GIB = 1024.0 * 1024.0 * 1024.0;
-constexpr double PI = 3.14159265358979323846;
-// probe only when a graph at this many bytes per edge would not fit (above every measured model)
-constexpr double MAX_BYTES_PER_EDGE = 4.0 * 1024.0 * 1024.0;
-// below this the measurement is noise: the graph's own tensors take ~100 bytes per edge
-constexpr double MIN_BYTES_PER_EDGE = 128.0;
-// the estimate from the mean density can be ~20 % high (26 neighbours within 5 A in rock-salt
-// LiCl, 31 from its density): init_style stops only beyond this factor, the graph's real
-// counts decide at the first step
-constexpr double INIT_MARGIN = 1.25;
-constexpr int PROBE_DEGREE = 24;    // senders per node, distinct: nodes > degree
-constexpr int PROBE_NODES[2] = {25, 100};
-constexpr int PROBE_CHUNK = 128;      // edges per chunk when the probe measures chunked stages
-}    // namespace
 
 PairIonmd::GraphSize PairIonmd::estimate_graph(IonmdGraphBuilder::Mode mode, double shell) const
 {
@@ -606,8 +627,35 @@ bool PairIonmd::needs_probe(double edges) const
 void PairIonmd::probe_bytes_per_edge(IonmdGraphBuilder::Mode mode, double run_edges)
 {
   probed = true;
-  bytes_per_edge = 0.0;
-  const bool gpu = model->device_allocated_bytes() >= 0.0;
+  bytes_per_edge = measure_bytes_per_edge(uses_stages(mode, run_edges), recomputes(run_edges));
+}
+
+// memory auto on a graph that could outgrow the budget: measure the fast path once, so that
+// recomputes() can tell whether it fits; where it does, that is the run's figure too. On a
+// GPU that must recompute, chunks are sized from the budget unless `chunk` was given.
+void PairIonmd::measure_fast_path(IonmdGraphBuilder::Mode mode, double edges)
+{
+  if (memory_mode != MEMORY_AUTO || fast_probed || memory_budget <= 0.0) return;
+  if (mode == IonmdGraphBuilder::GHOSTS || model->metadata().halo_stages == 0) return;
+  if (edges * MAX_BYTES_PER_EDGE <= memory_budget) return;    // as needs_probe
+  if (!on_gpu && edges > model->metadata().memory_auto_edges) return;    // low either way
+  fast_probed = true;
+  fast_bytes_per_edge = measure_bytes_per_edge(mode == IonmdGraphBuilder::HALO, false);
+  if (fast_bytes_per_edge <= 0.0) return;
+  if (!recomputes(edges)) {
+    bytes_per_edge = fast_bytes_per_edge;
+    probed = true;
+  } else if (on_gpu && !chunk_given) {
+    edge_chunk = std::max<bigint>(
+        DEFAULT_EDGE_CHUNK, (bigint) (AUTO_CHUNK_SHARE * memory_budget / fast_bytes_per_edge));
+    model->set_edge_chunk(edge_chunk);
+  }
+}
+
+// The model's peak memory per edge on the evaluation path given (0: not measured).
+double PairIonmd::measure_bytes_per_edge(bool staged, bool low)
+{
+  const bool gpu = on_gpu;
   // the probe restarts the peaks that finish() reports: keep the ones it would lose
   peak_saved[0] = std::max(peak_saved[0], host_peak_rss_mib());
   peak_saved[1] = std::max(peak_saved[1], model->device_peak_mib());
@@ -635,10 +683,9 @@ void PairIonmd::probe_bytes_per_edge(IonmdGraphBuilder::Mode mode, double run_ed
     }
   };
   IONMD::IonmdResult r;
-  // the evaluation a graph of `run_edges` gets (the probe graph is all local, so it needs
-  // no exchange); recomputed in chunks, the probe uses chunks smaller than its graphs, so
-  // that the slope is what each further edge keeps, not the one chunk's transient
-  const bool staged = uses_stages(mode, run_edges), low = recomputes(run_edges);
+  // the probe graph is all local, so it needs no exchange; recomputed in chunks, the probe
+  // uses chunks smaller than its graphs, so that the slope is what each further edge
+  // keeps, not the one chunk's transient
   struct ChunkRestore {       // the run's chunk size back, however the probe ends
     IONMD::IonmdModel &m;
     bigint chunk;
@@ -666,7 +713,7 @@ void PairIonmd::probe_bytes_per_edge(IonmdGraphBuilder::Mode mode, double run_ed
         if (!IONMD::reset_host_peak()) {
           error->warning(FLERR, "pair_style ionmd: cannot measure memory here "
                          "(/proc/self/clear_refs); no memory check of the graph");
-          return;
+          return 0.0;
         }
         const double base = IONMD::host_rss_bytes();
         call();
@@ -676,9 +723,9 @@ void PairIonmd::probe_bytes_per_edge(IonmdGraphBuilder::Mode mode, double run_ed
   } catch (IONMD::IonmdError &e) {
     error->warning(FLERR, "pair_style ionmd: the model failed on the graph that measures its "
                    "memory ({}); no memory check of the graph", e.what());
-    return;
+    return 0.0;
   }
-  bytes_per_edge = std::max(MIN_BYTES_PER_EDGE, (peak[1] - peak[0]) / (edges[1] - edges[0]));
+  return std::max(MIN_BYTES_PER_EDGE, (peak[1] - peak[0]) / (edges[1] - edges[0]));
 }
 
 std::string PairIonmd::memory_fix(IonmdGraphBuilder::Mode mode) const
@@ -714,6 +761,7 @@ void PairIonmd::check_estimated_memory(IonmdGraphBuilder::Mode mode, double shel
   MPI_Allreduce(&on, &any, 1, MPI_INT, MPI_MAX, world);
   if (!any) return;
   const GraphSize est = estimate_graph(mode, shell);
+  measure_fast_path(mode, est.edges);
   if (needs_probe(est.edges)) probe_bytes_per_edge(mode, est.edges);
   // a rank that had no need to measure takes the figure measured elsewhere: the smallest,
   // as ranks measuring at the same time disturb each other upwards
@@ -751,6 +799,7 @@ void PairIonmd::check_graph_memory(IonmdGraphBuilder::Mode mode)
 {
   if (memory_budget <= 0.0) return;
   const double edges = (double) graph.nedges();
+  measure_fast_path(mode, edges);
   if (needs_probe(edges)) probe_bytes_per_edge(mode, edges);
   const double need = edges * bytes_per_edge;
   if (bytes_per_edge <= 0.0 || need <= memory_budget) return;

@@ -73,6 +73,9 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
   void set_memory_budget();
   bool needs_probe(double edges) const;
   void probe_bytes_per_edge(IonmdGraphBuilder::Mode mode, double run_edges);
+  double measure_bytes_per_edge(bool staged, bool low);
+  void measure_fast_path(IonmdGraphBuilder::Mode mode, double edges);
+  bool fast_path_fits(double nedges) const;
   std::string memory_fix(IonmdGraphBuilder::Mode mode) const;
   void check_estimated_memory(IonmdGraphBuilder::Mode mode, double shell);
   void check_graph_memory(IonmdGraphBuilder::Mode mode);
@@ -82,14 +85,26 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
   GhostRequest ghost_request;
   // memory low: staged models keep no autograd graph in the forward pass and recompute
   // one stage at a time, in chunks of edge_chunk edges, in the backward pass (also on one
-  // rank); fast keeps every stage's graph; auto (the default) is fast up to the model's
-  // memory_auto_edges edges per rank (metadata; 32768 unless the exporter says otherwise)
-  // and low above (SevenNet-0 at 4032 atoms: 17x less memory for 1.09x the time; at 1000
-  // atoms fast is 1.3-1.6x faster and takes 4 GB: docs/scaling.md)
+  // rank); fast keeps every stage's graph; auto (the default) is fast while the fast path's
+  // measured memory fits the budget (AUTO_FAST_SHARE of it) and, on the CPU, up to the
+  // model's memory_auto_edges edges per rank (metadata; 32768 unless the exporter says
+  // otherwise), low above (CPU, SevenNet-0 at 4032 atoms: 17x less memory for 1.09x the
+  // time; at 1000 atoms fast is 1.3-1.6x faster and takes 4 GB: docs/scaling.md). A GPU
+  // has the memory for the fast path far longer and loses more to small chunks, so there
+  // only the fit decides, and chunks are sized from the budget unless `chunk` is given.
   static constexpr bigint DEFAULT_EDGE_CHUNK = 4096;
   MemoryMode memory_mode = MEMORY_AUTO;
   bool memory_given = false;
   bigint edge_chunk = DEFAULT_EDGE_CHUNK;
+  bool chunk_given = false;
+  // auto keeps the fast path while it takes at most this share of the budget (the probe
+  // reads ~15 % low on SevenNet-0, docs/scaling.md); on a GPU the recomputed chunks then
+  // take up to AUTO_CHUNK_SHARE of it, estimated at the fast path's cost per edge (which
+  // counts all stages; a chunk is one stage's)
+  static constexpr double AUTO_FAST_SHARE = 0.7, AUTO_CHUNK_SHARE = 0.25;
+  bool on_gpu = false;
+  double fast_bytes_per_edge = 0.0;    // the fast path's, measured when auto has to choose
+  bool fast_probed = false;
   bool told_auto_low = false;
   LocalGraph local_graph;
   std::unique_ptr<IONMD::IonmdModel> model;

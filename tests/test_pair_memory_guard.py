@@ -157,3 +157,29 @@ def test_max_memory_values(tmp_path):
     proc = run_lmp(script("nowhere.pt", "max_memory lots"), tmp_path, check=False)
     assert proc.returncode != 0
     assert "max_memory must be auto, off or a positive number of GiB per MPI rank" in proc.stdout
+
+
+def test_auto_recomputes_where_the_fast_path_would_not_fit(deep_tiny, tmp_path):
+    """`memory auto` below its edge switch (1000 atoms, ~26k edges < 32768): the fast path
+    (~6.5 KiB per edge measured, ~0.16 GiB) would take more than 70 % of 0.15 GiB, so the
+    stages are recomputed, with the reason in the log, instead of a fast run near the
+    limit; the forces are those of `memory fast`. With room to spare, auto stays fast. (On a
+    GPU this fit is the whole rule: docs/scaling.md.)"""
+    from lammps_runner import single_point
+
+    atoms = licl_supercell(5, rattle=0.05, seed=3)
+    auto = single_point(atoms, deep_tiny, tmp_path / "auto", ELEMENTS,
+                        pair_extra="max_memory 0.15")
+    per_edge, = numbers(r"memory auto: \d+ edges would take ~[\d.]+ GiB at ([\d.]+) KiB per "
+                        r"edge \(measured\) without recomputation, more than 70 % of the 0.15 "
+                        r"GiB available: the stages are recomputed in the backward pass, in "
+                        r"chunks of 4096 edges", auto.log)
+    assert 3.0 < per_edge < 15.0
+    fast = single_point(atoms, deep_tiny, tmp_path / "fast", ELEMENTS,
+                        pair_extra="memory fast max_memory off")
+    roomy = single_point(atoms, deep_tiny, tmp_path / "roomy", ELEMENTS,
+                         pair_extra="max_memory 4")
+    assert "memory auto" not in roomy.log
+    for run in (auto, roomy):
+        assert run.energy == pytest.approx(fast.energy, rel=1e-6)
+        assert abs(run.forces - fast.forces).max() <= 1e-5 * abs(fast.forces).max()
