@@ -15,10 +15,11 @@ ranks with the halo exchange, and, for
 throughput, the first float32 file whose name starts with ``sevennet``. REF.json (from
 ``--write-reference``, made on any machine with sevenn) holds a LiCl cell and SevenNet's
 own float64 energy, forces and stress for it: the plugin's float64 GPU result is
-compared with that. The ``kernels`` step exports SevenNet-0 with cuEquivariance's GPU
-kernels there (``--wheels`` installs them offline first) and compares it with the e3nn
-``sevennet*f64*``/``sevennet*f32*`` files of DIR: same physics, then throughput and GPU
-memory of both at 4,096 and 32,768 atoms.
+compared with that. The ``kernels`` step exports SevenNet-0 and a MACE with MACE-MP-0a
+medium's layout (random weights) with cuEquivariance's GPU kernels there (``--wheels``
+installs them offline first) and compares each with its e3nn export (SevenNet's: the
+``sevennet*f64*``/``sevennet*f32*`` files of DIR where present): same physics, then
+throughput and GPU memory of both at 4,096 and 32,768 atoms.
 """
 
 from __future__ import annotations
@@ -187,46 +188,90 @@ def install_wheels(wheels: Path) -> None:
     log(f"installed {len(files)} wheels from {wheels}")
 
 
-def export_kernel_models(out: Path, method: str, aoti: bool) -> dict:
-    """7net-0 with cuEquivariance convolutions, float64 and float32 (TorchScript), and
-    with ``aoti`` a float32 AOTInductor package compiled for the GPU (no stages)."""
-    files = {}
-    exports = [("float64", ".pt", []), ("float32", ".pt", [])]
-    if aoti:
-        exports.append(("float32", ".pt2", ["--format", "aoti", "--device", "cuda", "--no-stages"]))
-    for dtype, suffix, extra in exports:
-        path = out / f"sevennet0_cueq_{dtype}{suffix}"
-        t0 = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "ionmd.cli", "export", "sevennet", "7net-0",
-                               "--dtype", dtype, "--kernels", "cueq", "--kernel-method", method,
-                               *extra, "-o", str(path)], capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise RuntimeError(f"export {dtype} failed: {proc.stderr[-2000:]}")
-        files[dtype if suffix == ".pt" else "float32_aoti"] = path
-        log(f"exported {path.name} in {time.perf_counter() - t0:.0f} s")
-    return files
+KERNEL_FAMILIES = ("sevennet", "mace")
 
 
-def check_kernels(models: list[Path], device: str, out: Path, sizes: list[int], steps: int,
-                  method: str, aoti: bool) -> None:
-    """Issue 21 on SevenNet-0: the cuEquivariance export against the e3nn export on the
+def kernel_source(family: str, out: Path) -> str:
+    """What ``ionmd export FAMILY`` reads: SevenNet-0 from the sevenn wheel; for MACE a
+    random-weight model with MACE-MP-0a medium's layout (128 channels, max_L 1,
+    correlation 3, 2 interactions, r_max 6 A), written here."""
+    if family == "sevennet":
+        return "7net-0"
+    from tiny_mace import write_tiny_mace
+
+    path = out / "mace_mp0a_medium_random.model"
+    if not path.exists():
+        write_tiny_mace(path, channels=128, num_interactions=2, correlation=3, max_L=1,
+                        r_max=6.0, elements=["Cl", "Li"])
+    return str(path)
+
+
+def export_kernel_model(family: str, source: str, path: Path, dtype: str, kernels: str,
+                        method: str, extra: tuple = ()) -> Path:
+    cmd = [sys.executable, "-m", "ionmd.cli", "export", family, source, "--dtype", dtype,
+           "--kernels", kernels, *(["--kernel-method", method] if kernels != "e3nn" else []),
+           *extra, "-o", str(path)]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd[3:])} failed: {proc.stderr[-2000:]}")
+    log(f"exported {path.name} in {time.perf_counter() - t0:.0f} s")
+    return path
+
+
+def kernel_models(family: str, models: list[Path], out: Path, method: str,
+                  aoti: bool) -> tuple[dict, dict]:
+    """(e3nn files, cuEquivariance files) by dtype: float64 and float32 TorchScript, and
+    with ``aoti`` a SevenNet float32 AOTInductor package compiled for the GPU (no stages).
+    SevenNet's e3nn files are the ``sevennet*f64*``/``*f32*`` ones of --models where there
+    are some; everything else is exported here."""
+    source = kernel_source(family, out)
+    e3nn, cueq = {}, {}
+    for dtype, tag in (("float64", "f64"), ("float32", "f32")):
+        given = next((m for m in models if family == "sevennet"
+                      and m.name.startswith("sevennet") and tag in m.name), None)
+        e3nn[dtype] = given or export_kernel_model(family, source, out / f"{family}_e3nn_{tag}.pt",
+                                                   dtype, "e3nn", method)
+        cueq[dtype] = export_kernel_model(family, source, out / f"{family}_cueq_{tag}.pt",
+                                          dtype, "cueq", method)
+    if aoti and family == "sevennet":
+        e3nn["float32_aoti"] = e3nn["float32"]
+        cueq["float32_aoti"] = export_kernel_model(
+            family, source, out / f"{family}_cueq_f32.pt2", "float32", "cueq", method,
+            ("--format", "aoti", "--device", "cuda", "--no-stages"))
+    return e3nn, cueq
+
+
+def check_kernels(families: list[str], models: list[Path], device: str, out: Path,
+                  sizes: list[int], steps: int, method: str, aoti: bool) -> None:
+    """Issue 21: for each family, the cuEquivariance export against the e3nn export on the
     GPU (float64 and float32; float64 also on 2 ranks with the halo exchange), then
-    throughput and peak GPU memory of both at each size, interleaved in one run."""
+    throughput and peak GPU memory of both at each size, interleaved in one run. One
+    family failing does not stop the next."""
+    RESULTS["kernels"] = {"method": method}
+    errors = []
+    for family in families:
+        try:
+            check_family_kernels(family, models, device, out / f"kernels-{family}", sizes,
+                                 steps, method, aoti)
+        except Exception as exc:  # noqa: BLE001 - reported, the next family still runs
+            RESULTS["kernels"][family + "_error"] = f"{type(exc).__name__}: {str(exc)[-3000:]}"
+            log(f"kernels {family} FAILED: {RESULTS['kernels'][family + '_error']}")
+            errors.append(family)
+    if errors:
+        raise RuntimeError(f"kernels failed for {', '.join(errors)}")
+
+
+def check_family_kernels(family: str, models: list[Path], device: str, kdir: Path,
+                         sizes: list[int], steps: int, method: str, aoti: bool) -> None:
     from lammps_runner import single_point
 
-    kdir = out / "kernels"
     kdir.mkdir(parents=True, exist_ok=True)
-    cueq = export_kernel_models(kdir, method, aoti)
-    e3nn = {dtype: next((m for m in models if m.name.startswith("sevennet")
-                         and ("f64" if dtype == "float64" else "f32") in m.name), None)
-            for dtype in cueq}
-    e3nn["float32_aoti"] = e3nn["float32"]
-    rows = {"method": method}
+    e3nn, cueq = kernel_models(family, models, kdir, method, aoti)
+    rows = {}
+    RESULTS["kernels"][family] = rows
     atoms = licl(3, rattle=0.1)
     for dtype, model in cueq.items():
-        if e3nn[dtype] is None:
-            log(f"kernels: no e3nn sevennet {dtype} model in --models; no comparison")
-            continue
         ref = single_point(atoms, e3nn[dtype], kdir / f"e3nn-{dtype}", ["Cl", "Li"],
                            pair_extra=f"device {device}")
         got = single_point(atoms, model, kdir / f"cueq-{dtype}", ["Cl", "Li"],
@@ -237,8 +282,7 @@ def check_kernels(models: list[Path], device: str, out: Path, sizes: list[int], 
             halo = single_point(atoms, model, kdir / "cueq-halo2", ["Cl", "Li"], nprocs=2,
                                 pair_extra=f"device {device} ghost halo")
             rows["cueq_halo_2_ranks_vs_e3nn_float64"] = compare(halo, ref)
-        log(f"kernels {dtype}: {json.dumps(rows)}")
-    RESULTS["kernels"] = rows
+        log(f"kernels {family} {dtype}: {json.dumps(rows)}")
     speed = []
     rows["throughput"] = speed
     for rep in sizes:
@@ -247,13 +291,19 @@ def check_kernels(models: list[Path], device: str, out: Path, sizes: list[int], 
             if model is None:
                 continue
             atoms = licl(rep)
-            with GpuMemorySampler() as mem:
-                sec, text = md_run(atoms, model, device, kdir / f"tp-{name}-{rep}", steps,
-                                   threads=1)
+            try:
+                with GpuMemorySampler() as mem:
+                    sec, text = md_run(atoms, model, device, kdir / f"tp-{name}-{rep}", steps,
+                                       threads=1)
+            except Exception as exc:  # noqa: BLE001 - e.g. out of memory: say so, go on
+                speed.append({"kernels": name, "atoms": len(atoms),
+                              "error": f"{type(exc).__name__}: {str(exc)[-500:]}"})
+                log(f"kernels {family} throughput: {json.dumps(speed[-1])}")
+                continue
             speed.append({"kernels": name, "atoms": len(atoms), "ms_per_step": 1e3 * sec,
                           "atom_steps_per_s": len(atoms) / sec, "nvidia_smi_peak_mib": mem.peak,
                           **peak_memory(text)})
-            log(f"kernels throughput: {json.dumps(speed[-1])}")
+            log(f"kernels {family} throughput: {json.dumps(speed[-1])}")
 
 
 # ------------------------------------------------------------------ NVE and throughput
@@ -398,6 +448,8 @@ def main(argv=None) -> int:
                    help="kernels step: also a float32 AOTInductor package compiled on the GPU")
     p.add_argument("--kernel-sizes", type=int, nargs="+", default=[8, 16],
                    help="LiCl supercells of the kernels step (4,096 and 32,768 atoms)")
+    p.add_argument("--kernel-families", nargs="+", default=list(KERNEL_FAMILIES),
+                   choices=KERNEL_FAMILIES, help="families of the kernels step")
     args = p.parse_args(argv)
     faulthandler.enable()
     if args.write_reference:
@@ -421,9 +473,9 @@ def main(argv=None) -> int:
     if "halo" not in args.skip:
         steps.append(("halo", check_halo, (models + packages, args.device, args.out)))
     if "kernels" not in args.skip:
-        steps.append(("kernels", check_kernels, (models, args.device, args.out,
-                                                 args.kernel_sizes, args.steps,
-                                                 args.kernel_method, args.kernel_aoti)))
+        steps.append(("kernels", check_kernels,
+                      (args.kernel_families, models, args.device, args.out, args.kernel_sizes,
+                       args.steps, args.kernel_method, args.kernel_aoti)))
     if sevennet32 and "nve" not in args.skip:
         steps.append(("nve", check_nve, (sevennet32, args.device, args.out, args.nve_steps)))
     if sevennet32 and "throughput" not in args.skip:
