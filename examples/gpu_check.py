@@ -229,7 +229,8 @@ def kernel_models(family: str, models: list[Path], out: Path, method: str,
     e3nn, cueq = {}, {}
     for dtype, tag in (("float64", "f64"), ("float32", "f32")):
         given = next((m for m in models if family == "sevennet"
-                      and m.name.startswith("sevennet") and tag in m.name), None)
+                      and m.name.startswith("sevennet") and tag in m.name
+                      and "cueq" not in m.name), None)
         e3nn[dtype] = given or export_kernel_model(family, source, out / f"{family}_e3nn_{tag}.pt",
                                                    dtype, "e3nn", method)
         cueq[dtype] = export_kernel_model(family, source, out / f"{family}_cueq_{tag}.pt",
@@ -243,7 +244,7 @@ def kernel_models(family: str, models: list[Path], out: Path, method: str,
 
 
 def check_kernels(families: list[str], models: list[Path], device: str, out: Path,
-                  sizes: list[int], steps: int, method: str, aoti: bool) -> None:
+                  sizes: list[int], steps: int, method: str, aoti: bool, e3gnn: bool) -> None:
     """Issue 21: for each family, the cuEquivariance export against the e3nn export on the
     GPU (float64 and float32; float64 also on 2 ranks with the halo exchange), then
     throughput and peak GPU memory of both at each size, interleaved in one run. One
@@ -253,7 +254,7 @@ def check_kernels(families: list[str], models: list[Path], device: str, out: Pat
     for family in families:
         try:
             check_family_kernels(family, models, device, out / f"kernels-{family}", sizes,
-                                 steps, method, aoti)
+                                 steps, method, aoti, e3gnn)
         except Exception as exc:  # noqa: BLE001 - reported, the next family still runs
             RESULTS["kernels"][family + "_error"] = f"{type(exc).__name__}: {str(exc)[-3000:]}"
             log(f"kernels {family} FAILED: {RESULTS['kernels'][family + '_error']}")
@@ -262,14 +263,40 @@ def check_kernels(families: list[str], models: list[Path], device: str, out: Pat
         raise RuntimeError(f"kernels failed for {', '.join(errors)}")
 
 
+def build_e3gnn(out: Path) -> tuple[Path, Path] | None:
+    """SevenNet's own pair_style e3gnn as a plugin, and SevenNet-0 deployed for it
+    (examples/peers/e3gnn_build.sh: about a minute on 2 cores); None if it cannot be built."""
+    script = Path(__file__).resolve().parent / "peers" / "e3gnn_build.sh"
+    t0 = time.perf_counter()
+    proc = subprocess.run(["bash", str(script), str(out)], capture_output=True, text=True,
+                          env={**__import__("os").environ, "PYTHON": sys.executable})
+    if proc.returncode != 0:
+        log(f"e3gnn: build failed: {proc.stderr[-2000:]}")
+        return None
+    log(f"e3gnn: built in {time.perf_counter() - t0:.0f} s")
+    return out / "e3gnn_plugin.so", out / "deployed_serial.pt"
+
+
+def first_energy(text: str) -> float:
+    """Potential energy at step 0 of an md_run log."""
+    from lammps_runner import thermo_table
+
+    return float(thermo_table(text, 6)[0, 2])
+
+
 def check_family_kernels(family: str, models: list[Path], device: str, kdir: Path,
-                         sizes: list[int], steps: int, method: str, aoti: bool) -> None:
+                         sizes: list[int], steps: int, method: str, aoti: bool,
+                         e3gnn: bool = True) -> None:
+    """SevenNet also runs SevenNet's own pair_style e3gnn (the sevenn wheel's code, e3nn
+    tensor products: the OpenEquivariance and FlashTP paths need packages and LAMMPS
+    builds the wheel does not bring, and its cuEquivariance path needs LAMMPS's ML-IAP)."""
     from lammps_runner import single_point
 
     kdir.mkdir(parents=True, exist_ok=True)
     e3nn, cueq = kernel_models(family, models, kdir, method, aoti)
     rows = {}
     RESULTS["kernels"][family] = rows
+    peer = build_e3gnn(kdir / "e3gnn") if family == "sevennet" and e3gnn else None
     atoms = licl(3, rattle=0.1)
     for dtype, model in cueq.items():
         ref = single_point(atoms, e3nn[dtype], kdir / f"e3nn-{dtype}", ["Cl", "Li"],
@@ -286,22 +313,28 @@ def check_family_kernels(family: str, models: list[Path], device: str, kdir: Pat
     speed = []
     rows["throughput"] = speed
     for rep in sizes:
+        energies = {}
         for name, model in (("e3nn", e3nn["float32"]), ("cueq", cueq["float32"]),
-                            ("cueq_aoti", cueq.get("float32_aoti"))):
+                            ("cueq_aoti", cueq.get("float32_aoti")),
+                            ("e3gnn (SevenNet's pair style)", peer and peer[1])):
             if model is None:
                 continue
             atoms = licl(rep)
             try:
                 with GpuMemorySampler() as mem:
-                    sec, text = md_run(atoms, model, device, kdir / f"tp-{name}-{rep}", steps,
-                                       threads=1)
+                    sec, text = md_run(atoms, model, device, kdir / f"tp-{name.split()[0]}-{rep}",
+                                       steps, threads=1,
+                                       e3gnn_plugin=peer[0] if name.startswith("e3gnn") else None)
             except Exception as exc:  # noqa: BLE001 - e.g. out of memory: say so, go on
                 speed.append({"kernels": name, "atoms": len(atoms),
                               "error": f"{type(exc).__name__}: {str(exc)[-500:]}"})
                 log(f"kernels {family} throughput: {json.dumps(speed[-1])}")
                 continue
+            energies[name] = first_energy(text)
             speed.append({"kernels": name, "atoms": len(atoms), "ms_per_step": 1e3 * sec,
                           "atom_steps_per_s": len(atoms) / sec, "nvidia_smi_peak_mib": mem.peak,
+                          "step0_energy_rel_to_e3nn": abs(energies[name] - energies["e3nn"])
+                          / abs(energies["e3nn"]) if "e3nn" in energies else None,
                           **peak_memory(text)})
             log(f"kernels {family} throughput: {json.dumps(speed[-1])}")
 
@@ -345,19 +378,23 @@ def peak_memory(log_text: str) -> dict:
 
 
 def md_run(atoms, model: Path, device: str, workdir: Path, steps: int, threads: int,
-           thermo: int | None = None, env: dict | None = None) -> tuple[float, str]:
-    """Seconds per step of a timed NVE run (after a 3-step warm-up run) and the log."""
+           thermo: int | None = None, env: dict | None = None,
+           e3gnn_plugin: Path | None = None) -> tuple[float, str]:
+    """Seconds per step of a timed NVE run (after a 3-step warm-up run) and the log. With
+    ``e3gnn_plugin``, ``model`` is a SevenNet deployment run by SevenNet's own pair style
+    (which picks the GPU by itself where torch has one)."""
     from lammps_runner import run_lmp, write_data
 
     workdir.mkdir(parents=True, exist_ok=True)
     write_data(atoms, workdir / "s.data", ["Cl", "Li"])
+    pair = (f"plugin load {e3gnn_plugin}\npair_style e3gnn\npair_coeff * * {model} Cl Li"
+            if e3gnn_plugin else f"pair_style ionmd {model} device {device}\npair_coeff * * Cl Li")
     script = f"""
 units metal
 atom_style atomic
 atom_modify map yes
 read_data s.data
-pair_style ionmd {model} device {device}
-pair_coeff * * Cl Li
+{pair}
 neighbor 1.0 bin
 velocity all create 600 7 mom yes rot yes
 timestep 0.002
@@ -450,6 +487,8 @@ def main(argv=None) -> int:
                    help="LiCl supercells of the kernels step (4,096 and 32,768 atoms)")
     p.add_argument("--kernel-families", nargs="+", default=list(KERNEL_FAMILIES),
                    choices=KERNEL_FAMILIES, help="families of the kernels step")
+    p.add_argument("--no-e3gnn", dest="e3gnn", action="store_false",
+                   help="kernels step: do not build and time SevenNet's own pair_style e3gnn")
     args = p.parse_args(argv)
     faulthandler.enable()
     if args.write_reference:
@@ -475,7 +514,7 @@ def main(argv=None) -> int:
     if "kernels" not in args.skip:
         steps.append(("kernels", check_kernels,
                       (args.kernel_families, models, args.device, args.out, args.kernel_sizes,
-                       args.steps, args.kernel_method, args.kernel_aoti)))
+                       args.steps, args.kernel_method, args.kernel_aoti, args.e3gnn)))
     if sevennet32 and "nve" not in args.skip:
         steps.append(("nve", check_nve, (sevennet32, args.device, args.out, args.nve_steps)))
     if sevennet32 and "throughput" not in args.skip:
