@@ -206,15 +206,9 @@ def _split_radial_mlp(mlp, linear: torch.Tensor, where: str):
     return hidden
 
 
-def fuse_mace_convolutions(model) -> list[str]:
-    """Replace each interaction's e3nn convolution by :class:`ChannelwiseConv` where it is a
-    plain channel-wise tensor product; returns why each block was left alone (empty if all
-    were fused). Where the radial MLP is e3nn's (a linear last layer), that layer moves into
-    the op. Call after the model has its final dtype."""
-    from ionmd import _ops
-
-    _ops.load()
-    skipped = []
+def fusable_convolutions(model, skipped: list[str]):
+    """(where, block, tp) of each interaction whose convolution ``tp`` is a plain
+    channel-wise tensor product; why the others are not is appended to ``skipped``."""
     for k, block in enumerate(model.interactions):
         where = f"interaction {k} ({type(block).__name__})"
         tp = getattr(block, "conv_tp", None)
@@ -223,6 +217,19 @@ def fuse_mace_convolutions(model) -> list[str]:
         if why is not None:
             skipped.append(f"{where}: {why}")
             continue
+        yield where, block, tp
+
+
+def fuse_mace_convolutions(model) -> list[str]:
+    """Replace each interaction's e3nn convolution by :class:`ChannelwiseConv` where it is a
+    plain channel-wise tensor product; returns why each block was left alone (empty if all
+    were fused). Where the radial MLP is e3nn's (a linear last layer), that layer moves into
+    the op. Call after the model has its final dtype."""
+    from ionmd import _ops
+
+    _ops.load()
+    skipped: list[str] = []
+    for where, block, tp in fusable_convolutions(model, skipped):
         linear = last_linear_layer(getattr(block, "conv_tp_weights", None))
         conv = ChannelwiseConv(tp, linear)
         _check_against_e3nn(conv, tp, where)

@@ -31,9 +31,9 @@ import torch
 from e3nn.util.jit import compile_mode
 
 from ionmd.errors import ExportError
-from ionmd.export.mace_conv import _channel_major_index, conv_terms, fusable, relative_error
-from ionmd.export.mace_product import contraction_tables
-from ionmd.export.mace_product import fusable as contraction_fusable
+from ionmd.export.mace_conv import (_channel_major_index, conv_terms, fusable_convolutions,
+                                    relative_error)
+from ionmd.export.mace_product import contraction_tables, fusable_contractions
 
 
 def _polynomial_module(polynomial, method: str):
@@ -203,24 +203,11 @@ def install_cueq(model, method: str) -> list[str]:
         # one costs seconds (cuEquivariance optimises the naive method's einsums)
         return (checked if method == "naive" else build()).to(dtype)
 
-    skipped = []
-    for k, block in enumerate(model.interactions):
-        where = f"interaction {k} ({type(block).__name__})"
-        tp = getattr(block, "conv_tp", None)
-        why = "it already has a fused convolution" if hasattr(block, "conv_fusion") else \
-            fusable(tp) if tp is not None else "it has no conv_tp"
-        if why is not None:
-            skipped.append(f"{where}: {why}")
-            continue
+    skipped: list[str] = []
+    for where, block, tp in fusable_convolutions(model, skipped):
         block.conv_tp = final(_check_conv(tp, where), lambda: CueConv(tp, method))
         block.conv_fusion = "cueq"
-    for k, product in enumerate(model.products):
-        where = f"product {k}"
-        sc = getattr(product, "symmetric_contractions", None)
-        why = contraction_fusable(sc)
-        if why is not None:
-            skipped.append(f"{where}: {why}")
-            continue
+    for where, product, sc in fusable_contractions(model, skipped):
         product.symmetric_contractions = final(_check_contraction(sc, where),
                                                lambda: CueSymmetricContraction(sc, method))
     return skipped

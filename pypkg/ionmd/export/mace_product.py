@@ -129,13 +129,9 @@ def _check_against_mace(fused: FusedSymmetricContraction, sc, where: str) -> Non
                               f"({name}); export with fused=False and report this")
 
 
-def fuse_mace_products(model) -> list[str]:
-    """Replace each product block's symmetric contraction by
-    :class:`FusedSymmetricContraction`; returns why a block was left alone."""
-    from ionmd import _ops
-
-    _ops.load()
-    skipped = []
+def fusable_contractions(model, skipped: list[str]):
+    """(where, product, contraction) of each product block with mace-torch's symmetric
+    contraction; why the others do not is appended to ``skipped``."""
     for k, product in enumerate(model.products):
         where = f"product {k}"
         sc = getattr(product, "symmetric_contractions", None)
@@ -143,6 +139,17 @@ def fuse_mace_products(model) -> list[str]:
         if why is not None:
             skipped.append(f"{where}: {why}")
             continue
+        yield where, product, sc
+
+
+def fuse_mace_products(model) -> list[str]:
+    """Replace each product block's symmetric contraction by
+    :class:`FusedSymmetricContraction`; returns why a block was left alone."""
+    from ionmd import _ops
+
+    _ops.load()
+    skipped: list[str] = []
+    for where, product, sc in fusable_contractions(model, skipped):
         fused = FusedSymmetricContraction(sc)
         _check_against_mace(fused, sc, where)
         product.symmetric_contractions = fused
