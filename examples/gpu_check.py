@@ -19,7 +19,10 @@ compared with that. The ``kernels`` step exports SevenNet-0 and a MACE with MACE
 medium's layout (random weights) with cuEquivariance's GPU kernels there (``--wheels``
 installs them offline first) and compares each with its e3nn export (SevenNet's: the
 ``sevennet*f64*``/``sevennet*f32*`` files of DIR where present): same physics, then
-throughput and GPU memory of both at 4,096 and 32,768 atoms.
+throughput and GPU memory of both at 4,096 and 32,768 atoms. The ``esen`` step does the
+same for eSEN-L4 (random weights): ionmd's AOTInductor package compiled there against
+fairchem's own FAIRChemCalculator on the same checkpoint, and a torch profile of fairchem's
+force call.
 """
 
 from __future__ import annotations
@@ -347,6 +350,159 @@ def check_family_kernels(family: str, models: list[Path], device: str, kdir: Pat
             log(f"kernels {family} throughput: {json.dumps(speed[-1])}")
 
 
+# ------------------------------------------------------------------ eSEN against fairchem
+FAIRCHEM_SETTINGS = ("default", "eager")
+
+
+def fairchem_calculator(checkpoint: Path, device: str, settings: str = "eager"):
+    """fairchem's own FAIRChemCalculator on the checkpoint, float32: with fairchem's
+    default inference settings (``default``: torch.compile, TF32 on a GPU) or eager
+    without TF32 (``eager``, what the correctness check uses)."""
+    import torch
+    from fairchem.core import FAIRChemCalculator
+    from fairchem.core.units.mlip_unit import load_predict_unit
+    from fairchem.core.units.mlip_unit.api.inference import (InferenceSettings,
+                                                              inference_settings_default)
+    from tiny_esen import DATASET
+
+    if settings == "default":
+        chosen = inference_settings_default()
+        chosen.base_precision_dtype = torch.float32
+    else:
+        chosen = InferenceSettings(tf32=False, activation_checkpointing=False, merge_mole=False,
+                                   compile=False, base_precision_dtype=torch.float32)
+    unit = load_predict_unit(checkpoint, inference_settings=chosen, device=device)
+    return FAIRChemCalculator(unit, task_name=DATASET)
+
+
+def fairchem_md(calc, atoms, steps: int) -> tuple[float, float]:
+    """Seconds per step of ASE velocity Verlet with the calculator (after 2 untimed steps),
+    and the calculator process's peak GPU allocation in MiB (0 on the CPU)."""
+    import torch
+    from ase import units
+    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
+    from ase.md.verlet import VelocityVerlet
+
+    atoms = atoms.copy()
+    atoms.calc = calc
+    MaxwellBoltzmannDistribution(atoms, temperature_K=600, rng=np.random.default_rng(7))
+    dyn = VelocityVerlet(atoms, 2.0 * units.fs)
+    dyn.run(2)
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+    t0 = time.perf_counter()
+    dyn.run(steps)
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    sec = (time.perf_counter() - t0) / steps
+    peak = torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else 0.0
+    return sec, peak
+
+
+def profile_fairchem(calc, atoms, device: str, rows: int = 15) -> dict:
+    """Where one force call of fairchem's eager model spends its time (torch profiler):
+    the top ``rows`` entries by inclusive time (fairchem's named scopes, e.g. SO2Conv) and
+    by self time (the kernels themselves)."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    atoms = atoms.copy()
+    atoms.calc = calc
+    atoms.get_forces()                               # warm-up
+    atoms.positions += 1e-3                          # a new call, not the cached result
+    gpu = device.startswith("cuda")
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if gpu else [])
+    with profile(activities=activities) as prof:
+        atoms.get_forces()
+        if gpu:
+            torch.cuda.synchronize()
+    key = "device_time_total" if gpu else "cpu_time_total"
+    events = prof.key_averages()
+    total = sum(getattr(e, "self_" + key, 0.0) for e in events) or 1.0
+
+    def top(attr):
+        ranked = sorted(events, key=lambda e: getattr(e, attr, 0.0), reverse=True)[:rows]
+        return [{"op": e.key, "calls": e.count, "ms": getattr(e, key, 0.0) / 1e3,
+                 "self_share": getattr(e, "self_" + key, 0.0) / total} for e in ranked]
+
+    return {"time": key, "by_inclusive_time": top(key), "by_self_time": top("self_" + key)}
+
+
+def check_esen(device: str, out: Path, sizes: list[int], steps: int, layers: int,
+               channels: int, fairchem_settings: list[str]) -> None:
+    """Issue 21 on eSEN (AQVolt26's eSEN-L4 architecture by default, random weights,
+    float32): ionmd's AOTInductor package compiled for the device against fairchem's own
+    FAIRChemCalculator on the same checkpoint (energy and forces on a 64-atom cell), then
+    atom-steps/s and GPU memory of both at each size in one run, and where fairchem's
+    eager model spends a force call at the largest size (the cost centre of eSEN there;
+    neither cuEquivariance nor OpenEquivariance has its SO(2) convolutions)."""
+    from lammps_runner import single_point
+    from tiny_esen import write_tiny_esen_checkpoint
+
+    edir = out / "esen"
+    edir.mkdir(parents=True, exist_ok=True)
+    ckpt = write_tiny_esen_checkpoint(edir / f"esen_l{layers}_c{channels}.pt", layers=layers,
+                                      channels=channels)
+    package = edir / f"esen_l{layers}_f32.pt2"
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "ionmd.cli", "export", "esen", str(ckpt),
+                           "--dtype", "float32", "--device", "cuda" if device.startswith("cuda")
+                           else "cpu", "--no-stages", "-o", str(package)],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"eSEN export failed: {proc.stderr[-2000:]}")
+    rows = {"layers": layers, "channels": channels,
+            "export_s": time.perf_counter() - t0}
+    RESULTS["esen"] = rows
+    log(f"esen: exported {package.name} in {rows['export_s']:.0f} s")
+    torch_device = "cuda" if device.startswith("cuda") else "cpu"
+    calc = fairchem_calculator(ckpt, torch_device, "eager")
+    atoms = licl(2, rattle=0.1)
+    got = single_point(atoms, package, edir / "point", ["Cl", "Li"],
+                       pair_extra=f"device {device}")
+    ref = atoms.copy()
+    ref.calc = calc
+    f_ref = ref.get_forces()
+    rows["ionmd_vs_fairchem_float32"] = {
+        "energy_rel": abs(got.energy - ref.get_potential_energy()) / abs(ref.get_potential_energy()),
+        "forces_max_abs": float(np.abs(got.forces - f_ref).max()),
+        "forces_max": float(np.abs(f_ref).max())}
+    log(f"esen: {json.dumps(rows)}")
+    speed = []
+    rows["throughput"] = speed
+    calcs = {"fairchem eager": calc}
+    for name in fairchem_settings:
+        if name != "eager":
+            try:
+                calcs[f"fairchem {name}"] = fairchem_calculator(ckpt, torch_device, name)
+            except Exception as exc:  # noqa: BLE001 - recorded; the other variants run
+                rows[f"fairchem_{name}_error"] = f"{type(exc).__name__}: {str(exc)[-500:]}"
+    for rep in sizes:
+        atoms = licl(rep)
+        for name in ("ionmd", *calcs):
+            try:
+                with GpuMemorySampler() as mem:
+                    if name == "ionmd":
+                        sec, text = md_run(atoms, package, device, edir / f"tp-{rep}", steps,
+                                           threads=1)
+                        extra = peak_memory(text)
+                    else:
+                        sec, peak = fairchem_md(calcs[name], atoms, steps)
+                        extra = {"torch_gpu_peak_mib": peak}
+            except Exception as exc:  # noqa: BLE001 - e.g. out of memory: say so, go on
+                speed.append({"code": name, "atoms": len(atoms),
+                              "error": f"{type(exc).__name__}: {str(exc)[-500:]}"})
+                log(f"esen throughput: {json.dumps(speed[-1])}")
+                continue
+            speed.append({"code": name, "atoms": len(atoms), "ms_per_step": 1e3 * sec,
+                          "atom_steps_per_s": len(atoms) / sec, "nvidia_smi_peak_mib": mem.peak,
+                          **extra})
+            log(f"esen throughput: {json.dumps(speed[-1])}")
+    rows["fairchem_profile"] = profile_fairchem(calc, licl(max(sizes)), device)
+    log(f"esen profile: {json.dumps(rows['fairchem_profile']['by_self_time'][:8])}")
+
+
 # ------------------------------------------------------------------ NVE and throughput
 class GpuMemorySampler:
     """Peak GPU memory in use (MiB, nvidia-smi, whole device) while a run goes on."""
@@ -483,7 +639,7 @@ def main(argv=None) -> int:
                    help="also run this size with torch's default CUDA allocator settings")
     p.add_argument("--nve-steps", type=int, default=1000)
     p.add_argument("--skip", nargs="*", default=[],
-                   choices=["models", "halo", "kernels", "aoti", "nve", "throughput"])
+                   choices=["models", "halo", "kernels", "esen", "aoti", "nve", "throughput"])
     p.add_argument("--wheels", type=Path, default=None,
                    help="install every wheel here first (offline), e.g. the cuEquivariance "
                         "kernel libraries for the kernels step")
@@ -495,6 +651,14 @@ def main(argv=None) -> int:
                    help="LiCl supercells of the kernels step (4,096 and 32,768 atoms)")
     p.add_argument("--kernel-families", nargs="+", default=list(KERNEL_FAMILIES),
                    choices=KERNEL_FAMILIES, help="families of the kernels step")
+    p.add_argument("--esen-sizes", type=int, nargs="+", default=[8],
+                   help="LiCl supercells of the esen step (4,096 atoms)")
+    p.add_argument("--esen-model", type=int, nargs=2, default=[4, 128],
+                   metavar=("LAYERS", "CHANNELS"),
+                   help="eSEN of the esen step (default: eSEN-L4, 4 layers x 128 channels)")
+    p.add_argument("--esen-fairchem", nargs="+", default=list(FAIRCHEM_SETTINGS),
+                   choices=FAIRCHEM_SETTINGS,
+                   help="FAIRChemCalculator variants timed against ionmd in the esen step")
     p.add_argument("--no-e3gnn", dest="e3gnn", action="store_false",
                    help="kernels step: do not build and time SevenNet's own pair_style e3gnn")
     args = p.parse_args(argv)
@@ -523,6 +687,9 @@ def main(argv=None) -> int:
         steps.append(("kernels", check_kernels,
                       (args.kernel_families, models, args.device, args.out, args.kernel_sizes,
                        args.steps, args.kernel_method, args.kernel_aoti, args.e3gnn)))
+    if "esen" not in args.skip:
+        steps.append(("esen", check_esen, (args.device, args.out, args.esen_sizes, args.steps,
+                                           *args.esen_model, args.esen_fairchem)))
     if sevennet32 and "nve" not in args.skip:
         steps.append(("nve", check_nve, (sevennet32, args.device, args.out, args.nve_steps)))
     if sevennet32 and "throughput" not in args.skip:
