@@ -437,6 +437,7 @@ def check_esen(device: str, out: Path, sizes: list[int], steps: int, layers: int
     atom-steps/s and GPU memory of both at each size in one run, and where fairchem's
     eager model spends a force call at the largest size (the cost centre of eSEN there;
     neither cuEquivariance nor OpenEquivariance has its SO(2) convolutions)."""
+    import torch
     from lammps_runner import single_point
     from tiny_esen import write_tiny_esen_checkpoint
 
@@ -483,9 +484,10 @@ def check_esen(device: str, out: Path, sizes: list[int], steps: int, layers: int
         for name in ("ionmd", *calcs):
             try:
                 with GpuMemorySampler() as mem:
-                    if name == "ionmd":
+                    if name == "ionmd":     # on a CPU, the threads fairchem's torch uses
                         sec, text = md_run(atoms, package, device, edir / f"tp-{rep}", steps,
-                                           threads=1)
+                                           threads=1 if torch_device == "cuda"
+                                           else torch.get_num_threads())
                         extra = peak_memory(text)
                     else:
                         sec, peak = fairchem_md(calcs[name], atoms, steps)
