@@ -430,7 +430,8 @@ def profile_fairchem(calc, atoms, device: str, rows: int = 15) -> dict:
 
 
 def check_esen(device: str, out: Path, sizes: list[int], steps: int, layers: int,
-               channels: int, fairchem_settings: list[str]) -> None:
+               channels: int, fairchem_settings: list[str],
+               execution_modes: tuple[str, ...] = ("general", "umas_fast_pytorch")) -> None:
     """Issue 21 on eSEN (AQVolt26's eSEN-L4 architecture by default, random weights,
     float32): ionmd's AOTInductor package compiled for the device against fairchem's own
     FAIRChemCalculator on the same checkpoint (energy and forces on a 64-atom cell), then
@@ -445,30 +446,40 @@ def check_esen(device: str, out: Path, sizes: list[int], steps: int, layers: int
     edir.mkdir(parents=True, exist_ok=True)
     ckpt = write_tiny_esen_checkpoint(edir / f"esen_l{layers}_c{channels}.pt", layers=layers,
                                       channels=channels)
-    package = edir / f"esen_l{layers}_f32.pt2"
-    t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "ionmd.cli", "export", "esen", str(ckpt),
-                           "--dtype", "float32", "--device", "cuda" if device.startswith("cuda")
-                           else "cpu", "--no-stages", "-o", str(package)],
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"eSEN export failed: {proc.stderr[-2000:]}")
-    rows = {"layers": layers, "channels": channels,
-            "export_s": time.perf_counter() - t0}
+    rows = {"layers": layers, "channels": channels}
     RESULTS["esen"] = rows
-    log(f"esen: exported {package.name} in {rows['export_s']:.0f} s")
+    packages = {}
+    for mode in execution_modes:     # fairchem's backends the package is built from
+        package = edir / f"esen_l{layers}_{mode}_f32.pt2"
+        t0 = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "ionmd.cli", "export", "esen", str(ckpt),
+                               "--dtype", "float32", "--device",
+                               "cuda" if device.startswith("cuda") else "cpu", "--no-stages",
+                               "--execution-mode", mode, "-o", str(package)],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            rows[f"export_{mode}_error"] = proc.stderr[-2000:]
+            log(f"esen: export ({mode}) failed: {proc.stderr[-2000:]}")
+            continue
+        packages[f"ionmd {mode}"] = package
+        rows[f"export_{mode}_s"] = time.perf_counter() - t0
+        log(f"esen: exported {package.name} in {rows[f'export_{mode}_s']:.0f} s")
+    if not packages:
+        raise RuntimeError("no eSEN package could be exported")
     torch_device = "cuda" if device.startswith("cuda") else "cpu"
     calc = fairchem_calculator(ckpt, torch_device, "eager")
     atoms = licl(2, rattle=0.1)
-    got = single_point(atoms, package, edir / "point", ["Cl", "Li"],
-                       pair_extra=f"device {device}")
     ref = atoms.copy()
     ref.calc = calc
     f_ref = ref.get_forces()
-    rows["ionmd_vs_fairchem_float32"] = {
-        "energy_rel": abs(got.energy - ref.get_potential_energy()) / abs(ref.get_potential_energy()),
-        "forces_max_abs": float(np.abs(got.forces - f_ref).max()),
-        "forces_max": float(np.abs(f_ref).max())}
+    for name, package in packages.items():
+        got = single_point(atoms, package, edir / f"point-{name.split()[1]}", ["Cl", "Li"],
+                           pair_extra=f"device {device}")
+        rows[f"{name}_vs_fairchem_float32"] = {
+            "energy_rel": abs(got.energy - ref.get_potential_energy())
+            / abs(ref.get_potential_energy()),
+            "forces_max_abs": float(np.abs(got.forces - f_ref).max()),
+            "forces_max": float(np.abs(f_ref).max())}
     log(f"esen: {json.dumps(rows)}")
     speed = []
     rows["throughput"] = speed
@@ -481,11 +492,12 @@ def check_esen(device: str, out: Path, sizes: list[int], steps: int, layers: int
                 rows[f"fairchem_{name}_error"] = f"{type(exc).__name__}: {str(exc)[-500:]}"
     for rep in sizes:
         atoms = licl(rep)
-        for name in ("ionmd", *calcs):
+        for name in (*packages, *calcs):
             try:
                 with GpuMemorySampler() as mem:
-                    if name == "ionmd":     # on a CPU, the threads fairchem's torch uses
-                        sec, text = md_run(atoms, package, device, edir / f"tp-{rep}", steps,
+                    if name in packages:     # on a CPU, the threads fairchem's torch uses
+                        sec, text = md_run(atoms, packages[name], device,
+                                           edir / f"tp-{name.split()[1]}-{rep}", steps,
                                            threads=1 if torch_device == "cuda"
                                            else torch.get_num_threads())
                         extra = peak_memory(text)

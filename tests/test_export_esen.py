@@ -282,3 +282,23 @@ def test_a_wrong_stage_split_is_refused(esen_two_layers_f64, monkeypatch):
     monkeypatch.setattr(esen_stages.ESENStages, "stage", skip_middle_block)
     with pytest.raises(ExportError, match="per-layer stages of the export disagree"):
         checked_esen_stages(module, meta)
+
+
+def test_fast_execution_backend_matches_fairchem(esen_checkpoint, fairchem_calc):
+    """fairchem's umas_fast_pytorch backend (block-diagonal SO(2) products, one batched
+    radial MLP) builds the same function as the default: against fairchem's calculator,
+    every structure of the suite; an unknown backend is refused."""
+    module, meta = build_esen_node_energy_model(esen_checkpoint, "float64",
+                                                execution_mode="umas_fast_pytorch")
+    assert meta.extra["execution_mode"] == "umas_fast_pytorch"
+    assert type(module.backbone.backend).__name__ == "UMASFastPytorchBackend"
+    for name, make in STRUCTURES.items():
+        atoms = make()
+        energy, forces, _ = energy_forces_virial(module, *contract_inputs(atoms, meta),
+                                                 len(atoms))
+        ref = atoms.copy()
+        ref.calc = fairchem_calc
+        assert abs(energy - ref.get_potential_energy()) / len(atoms) <= 1e-8, name
+        assert np.abs(forces - ref.get_forces()).max() <= 1e-6, name
+    with pytest.raises(ExportError, match="unknown eSEN execution mode"):
+        build_esen_node_energy_model(esen_checkpoint, "float64", execution_mode="triton")

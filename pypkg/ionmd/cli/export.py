@@ -45,7 +45,8 @@ def _cmd_export_esen(args: argparse.Namespace) -> None:
     from ionmd.export.esen import export_esen
 
     path = export_esen(args.checkpoint, args.output, dtype=args.dtype, task=args.task,
-                       device=args.device, stages=args.stages)
+                       device=args.device, stages=args.stages,
+                       execution_mode=args.execution_mode)
     print(f"wrote {path}")
 
 
@@ -136,6 +137,11 @@ def register(subparsers) -> None:
                     help="also compile the per-layer stages: halo exchange on several ranks "
                          "and 'memory low' (default: on; --no-stages compiles one program, "
                          "2 (L+1) fewer)")
+    es.add_argument("--execution-mode", choices=("general", "umas_fast_pytorch"),
+                    default="general",
+                    help="fairchem backend the programs are built from (default: general, "
+                         "module by module; umas_fast_pytorch: block-diagonal SO(2) products, "
+                         "the same function)")
     es.set_defaults(func=_cmd_export_esen)
 
     mc = families.add_parser("mace", help="MACE .model file (mace_run_train, foundation models)")

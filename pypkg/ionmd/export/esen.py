@@ -214,7 +214,19 @@ def _energy_task(model, task: Optional[str]):
     return task, energy[task]
 
 
-def load_esen(checkpoint: str | Path, *, dtype: str = "float32", task: Optional[str] = None):
+# fairchem's execution backends: "general" evaluates each SO(2) convolution and radial MLP
+# module by module; "umas_fast_pytorch" (one of fairchem's inference backends) runs each
+# layer's SO(2) convolutions as block-diagonal matrix products and all layers' radial MLPs
+# as one batched MLP. Both are plain torch ops (exportable, any device) and give the same
+# function (float64: ~1e-16). On this 2-core CPU they take the same time for eSEN-L4 at
+# 1000 atoms (17.0 vs 17.1 s per eager force call, 2026-12-04), and a staged package would
+# run every layer's radial MLP in every stage, so "general" stays the default; the GPU
+# check times both (examples/gpu_check.py, esen step).
+EXECUTION_MODES = ("general", "umas_fast_pytorch")
+
+
+def load_esen(checkpoint: str | Path, *, dtype: str = "float32", task: Optional[str] = None,
+              execution_mode: str = "general"):
     """Load a fairchem eSEN checkpoint the way fairchem's predictor does.
 
     Returns
@@ -236,8 +248,11 @@ def load_esen(checkpoint: str | Path, *, dtype: str = "float32", task: Optional[
         "otf_graph": False,               # the graph comes from the pair style
         "always_use_pbc": False,
         "activation_checkpointing": False,  # chunking is for training memory only
-        "execution_mode": "general",      # plain PyTorch ops: exportable, any device
+        "execution_mode": "general",      # the fast backend is installed below
     }}
+    if execution_mode not in EXECUTION_MODES:
+        raise ExportError(f"unknown eSEN execution mode {execution_mode!r}: use one of "
+                          f"{', '.join(EXECUTION_MODES)}")
     # build under the target default dtype, as fairchem's MLIPPredictUnit does, so
     # constants made at construction (SO3 grids, Wigner coefficients) are exact in fp64
     with _default_dtype(torch, torch_dtype):
@@ -248,13 +263,31 @@ def load_esen(checkpoint: str | Path, *, dtype: str = "float32", task: Optional[
             raise ExportError(f"fairchem could not build the model in {path}: {exc}") from exc
         model = averaged.module
         model.setup_tasks(ckpt.tasks_config)
+        if execution_mode != "general":
+            _use_backend(model.backbone, execution_mode)
     model = model.to(torch_dtype).eval().requires_grad_(False)
     task_name, energy_task = _energy_task(model, task)
     return model, ckpt, task_name, energy_task
 
 
+def _use_backend(backbone, execution_mode: str) -> None:
+    """Install one of fairchem's inference backends on a built backbone, as its predictor
+    does (the backend's module conversions included)."""
+    from fairchem.core.models.uma.nn.execution_backends import get_execution_backend
+
+    backend = get_execution_backend(execution_mode)
+    try:
+        backend.validate(lmax=backbone.lmax, mmax=backbone.mmax, settings=None)
+        backend.prepare_model_for_inference(backbone)
+    except Exception as exc:
+        raise ExportError(f"fairchem's {execution_mode!r} backend does not take this model "
+                          f"({exc}); export with --execution-mode general") from exc
+    backbone.backend = backend
+
+
 def build_esen_node_energy_model(checkpoint: str | Path, dtype: str = "float32", *,
-                                 task: Optional[str] = None, measure_receptive_field: bool = True):
+                                 task: Optional[str] = None, measure_receptive_field: bool = True,
+                                 execution_mode: str = "general"):
     """Build the node-energy module of an eSEN checkpoint and its metadata.
 
     Parameters
@@ -269,6 +302,10 @@ def build_esen_node_energy_model(checkpoint: str | Path, dtype: str = "float32",
     measure_receptive_field
         Measure the receptive field in graph hops for ``num_layers`` (a few ms); if
         false, use the architectural value ``layers + 1``.
+    execution_mode
+        fairchem's backend the graph is built from (:data:`EXECUTION_MODES`):
+        ``"general"`` (module by module; the default) or ``"umas_fast_pytorch"``
+        (block-diagonal SO(2) matrix products, one batched radial MLP).
 
     Returns
     -------
@@ -281,7 +318,8 @@ def build_esen_node_energy_model(checkpoint: str | Path, dtype: str = "float32",
     from fairchem.core import __version__ as fairchem_version
 
     path = Path(checkpoint)
-    model, ckpt, task_name, energy_task = load_esen(path, dtype=dtype, task=task)
+    model, ckpt, task_name, energy_task = load_esen(path, dtype=dtype, task=task,
+                                                    execution_mode=execution_mode)
     backbone = model.backbone
     torch_dtype = getattr(torch, dtype)
     # the backbone must not make positions/cell require grad (the caller takes the
@@ -357,6 +395,7 @@ def build_esen_node_energy_model(checkpoint: str | Path, dtype: str = "float32",
             "num_distance_basis": str(int(backbone.num_distance_basis)),
             "max_neighbors": str(int(backbone.max_neighbors)),
             "energy_rmsd": repr(float(rmsd)),
+            "execution_mode": execution_mode,
         },
     )
     return module, meta
@@ -396,7 +435,7 @@ def receptive_field_hops(module, cutoff: float, *, max_hops: int = 8) -> int:
 
 def export_esen(checkpoint: str | Path, output: str | Path = "esen.pt2", *,
                 dtype: str = "float32", task: Optional[str] = None, device: str = "cpu",
-                stages: bool = True) -> Path:
+                stages: bool = True, execution_mode: str = "general") -> Path:
     """Export a fairchem eSEN checkpoint to an AOTInductor package for ``pair_style ionmd``.
 
     Parameters
@@ -415,13 +454,17 @@ def export_esen(checkpoint: str | Path, output: str | Path = "esen.pt2", *,
         Also compile the per-layer stages (:mod:`ionmd.export.esen_stages`): the halo
         exchange on several ranks (a ghost shell of one cutoff instead of ``(L+1)``
         cutoffs) and ``memory low``. Costs ``2 (L+1) + 1`` more compilations.
+    execution_mode
+        fairchem's backend the programs are built from: ``"general"`` (the default) or
+        ``"umas_fast_pytorch"`` (see :func:`build_esen_node_energy_model`).
 
     Returns
     -------
     pathlib.Path
         The written file.
     """
-    module, meta = build_esen_node_energy_model(checkpoint, dtype, task=task)
+    module, meta = build_esen_node_energy_model(checkpoint, dtype, task=task,
+                                                execution_mode=execution_mode)
     from ionmd.export.aoti import save_aoti, save_staged_aoti
 
     if not stages:
