@@ -183,7 +183,9 @@ def test_size_units():
 
 
 def test_max_atoms_finds_the_largest_cell_within_a_budget(morse_model, tmp_path, capsys):
-    """The search's answer fits the budget and lies within 10 % of it, and a cell 25 %
+    """The search's answer fits the budget and lies within 10 % of it, or else the next
+    cell size it measured did not fit (cells come in discrete sizes, ~7 % apart here, and
+    the resident set grows in steps of the allocator's 64 MiB top pad); and a cell 25 %
     larger, measured independently, does not fit (so it is the largest to that precision)."""
     from ionmd.bench import run_point
 
@@ -197,7 +199,10 @@ def test_max_atoms_finds_the_largest_cell_within_a_budget(morse_model, tmp_path,
     res = json.loads((tmp_path / "cap" / "max_atoms.json").read_text())
     best = res["largest"]
     assert best is not None and best["host_peak_mib_per_rank"] <= budget
-    assert best["host_peak_mib_per_rank"] >= 0.9 * budget
+    if best["host_peak_mib_per_rank"] < 0.9 * budget:
+        assert res["stopped"] == "no new cell size between the ones measured"
+        larger = [p["atoms"] for p in res["points"] if p["atoms"] > best["atoms"]]
+        assert larger and min(larger) <= 1.1 * best["atoms"]
     assert f"{best['atoms']} atoms" in out and "measured" in out
     over = run_point(morse_model, supercell_for(default_cell(), int(1.25 * best["atoms"])), 1,
                      tmp_path / "over", steps=1)

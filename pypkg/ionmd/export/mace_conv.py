@@ -37,7 +37,7 @@ def irrep_offsets(irreps) -> list[tuple[int, int, int]]:
     return out
 
 
-def _channel_major_index(irreps, channels: int) -> torch.Tensor:
+def channel_major_index(irreps, channels: int) -> torch.Tensor:
     """Index that reorders e3nn's [block][u][m] layout into [component][u]."""
     cols = []
     for start, _, dim in irrep_offsets(irreps):
@@ -136,9 +136,9 @@ class ChannelwiseConv(torch.nn.Module):
         index, value = conv_terms(tp)
         self.register_buffer("term_index", index)
         self.register_buffer("term_value", value)   # float64; the op casts to the features' dtype
-        self.register_buffer("in_order", _channel_major_index(tp.irreps_in1, self.channels))
+        self.register_buffer("in_order", channel_major_index(tp.irreps_in1, self.channels))
         # e3nn position of each output column = inverse of its channel-major index
-        self.register_buffer("out_order", torch.argsort(_channel_major_index(tp.irreps_out, self.channels)))
+        self.register_buffer("out_order", torch.argsort(channel_major_index(tp.irreps_out, self.channels)))
 
     def forward(self, node_feats: torch.Tensor, edge_attrs: torch.Tensor,
                 tp_weights: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:

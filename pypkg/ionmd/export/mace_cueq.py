@@ -31,7 +31,7 @@ import torch
 from e3nn.util.jit import compile_mode
 
 from ionmd.errors import ExportError
-from ionmd.export.mace_conv import (_channel_major_index, conv_terms, fusable_convolutions,
+from ionmd.export.mace_conv import (channel_major_index, conv_terms, fusable_convolutions,
                                     relative_error)
 from ionmd.export.mace_product import contraction_tables, fusable_contractions
 
@@ -75,9 +75,9 @@ class CueConv(torch.nn.Module):
         super().__init__()
         channels = int(tp.irreps_in1[0].mul)
         self.poly = _polynomial_module(conv_polynomial(tp), method)
-        self.register_buffer("in_order", _channel_major_index(tp.irreps_in1, channels))
+        self.register_buffer("in_order", channel_major_index(tp.irreps_in1, channels))
         self.register_buffer("out_order",
-                             torch.argsort(_channel_major_index(tp.irreps_out, channels)))
+                             torch.argsort(channel_major_index(tp.irreps_out, channels)))
 
     def forward(self, node_feats: torch.Tensor, edge_attrs: torch.Tensor,
                 tp_weights: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
