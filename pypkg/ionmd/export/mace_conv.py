@@ -167,29 +167,42 @@ def relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((a - b).abs().max()) / (float(b.abs().max()) or 1.0)
 
 
-def _check_against_e3nn(conv: ChannelwiseConv, tp, where: str) -> None:
-    """Fused and e3nn message, and their gradients, on a random float64 graph (with the
-    radial MLP's last layer inside the op: e3nn's product of the hidden features @ linear)."""
+def convolution_mismatch(conv64: torch.nn.Module, tp64, linear: Optional[torch.Tensor] = None
+                         ) -> Optional[str]:
+    """Which of the message and its gradients (x, Y, weights) of the float64 ``conv_fusion``
+    module ``conv64`` differs from the float64 e3nn product ``tp64`` + scatter by more than
+    1e-12 on a random graph (None: none). With ``linear`` (the radial MLP's last layer, in
+    the module), the weights are its hidden features and e3nn gets them @ linear."""
     gen = torch.Generator().manual_seed(0)
     n, e = 7, 23
-    conv64, tp64 = copy.deepcopy(conv).double(), copy.deepcopy(tp).double()
-    x = torch.randn(n, tp.irreps_in1.dim, dtype=torch.float64, generator=gen, requires_grad=True)
-    y = torch.randn(e, tp.irreps_in2.dim, dtype=torch.float64, generator=gen, requires_grad=True)
-    width = conv64.linear.shape[0] if conv64.has_linear else tp.weight_numel
+    x = torch.randn(n, tp64.irreps_in1.dim, dtype=torch.float64, generator=gen, requires_grad=True)
+    y = torch.randn(e, tp64.irreps_in2.dim, dtype=torch.float64, generator=gen, requires_grad=True)
+    width = linear.shape[0] if linear is not None else tp64.weight_numel
     w = torch.randn(e, width, dtype=torch.float64, generator=gen, requires_grad=True)
     edge_index = torch.randint(0, n, (2, e), generator=gen)
-    probe = torch.randn(n, tp.irreps_out.dim, dtype=torch.float64, generator=gen)
+    probe = torch.randn(n, tp64.irreps_out.dim, dtype=torch.float64, generator=gen)
     results = []
     for fn in (lambda: conv64(x, y, w, edge_index),
-               lambda: torch.zeros(n, tp.irreps_out.dim, dtype=torch.float64).index_add(
+               lambda: torch.zeros(n, tp64.irreps_out.dim, dtype=torch.float64).index_add(
                    0, edge_index[1], tp64(x[edge_index[0]], y,
-                                          w @ conv64.linear if conv64.has_linear else w))):
+                                          w @ linear if linear is not None else w))):
         out = fn()
         results.append([out, *torch.autograd.grad((out * probe).sum(), (x, y, w))])
     for name, a, b in zip(("message", "d/dx", "d/dY", "d/dweights"), *results):
         if relative_error(a, b) > 1e-12:
-            raise ExportError(f"fused convolution of {where} differs from e3nn's tensor product "
-                              f"({name}); export with fused=False and report this")
+            return name
+    return None
+
+
+def _check_against_e3nn(conv: ChannelwiseConv, tp, where: str) -> None:
+    """Fused and e3nn message, and their gradients, on a random float64 graph (with the
+    radial MLP's last layer inside the op: e3nn's product of the hidden features @ linear)."""
+    conv64 = copy.deepcopy(conv).double()
+    name = convolution_mismatch(conv64, copy.deepcopy(tp).double(),
+                                conv64.linear if conv64.has_linear else None)
+    if name is not None:
+        raise ExportError(f"fused convolution of {where} differs from e3nn's tensor product "
+                          f"({name}); export with fused=False and report this")
 
 
 def _split_radial_mlp(mlp, linear: torch.Tensor, where: str):
