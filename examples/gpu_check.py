@@ -358,19 +358,18 @@ def fairchem_calculator(checkpoint: Path, device: str, settings: str = "eager"):
     """fairchem's own FAIRChemCalculator on the checkpoint, float32: with fairchem's
     default inference settings (``default``: torch.compile, TF32 on a GPU) or eager
     without TF32 (``eager``, what the correctness check uses)."""
+    if settings != "default":
+        from tiny_esen import fairchem_eager_calculator
+
+        return fairchem_eager_calculator(checkpoint, "float32", device)
     import torch
     from fairchem.core import FAIRChemCalculator
     from fairchem.core.units.mlip_unit import load_predict_unit
-    from fairchem.core.units.mlip_unit.api.inference import (InferenceSettings,
-                                                              inference_settings_default)
+    from fairchem.core.units.mlip_unit.api.inference import inference_settings_default
     from tiny_esen import DATASET
 
-    if settings == "default":
-        chosen = inference_settings_default()
-        chosen.base_precision_dtype = torch.float32
-    else:
-        chosen = InferenceSettings(tf32=False, activation_checkpointing=False, merge_mole=False,
-                                   compile=False, base_precision_dtype=torch.float32)
+    chosen = inference_settings_default()
+    chosen.base_precision_dtype = torch.float32
     unit = load_predict_unit(checkpoint, inference_settings=chosen, device=device)
     return FAIRChemCalculator(unit, task_name=DATASET)
 

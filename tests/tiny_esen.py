@@ -163,15 +163,21 @@ def write_tiny_esen_checkpoint(path: str | Path, *, layers: int = 2, channels: i
     return path
 
 
-def fairchem_float64_calculator(checkpoint: str | Path):
-    """fairchem's own ``FAIRChemCalculator`` on a checkpoint, in float64 (no TF32, no
-    compile): the independent reference of the eSEN tests."""
+def fairchem_eager_calculator(checkpoint: str | Path, dtype: str = "float64",
+                              device: str = "cpu"):
+    """fairchem's own ``FAIRChemCalculator`` on a checkpoint, eager (no TF32, no compile)."""
     import torch
     from fairchem.core import FAIRChemCalculator
     from fairchem.core.units.mlip_unit import load_predict_unit
     from fairchem.core.units.mlip_unit.api.inference import InferenceSettings
 
     settings = InferenceSettings(tf32=False, activation_checkpointing=False, merge_mole=False,
-                                 compile=False, base_precision_dtype=torch.float64)
-    unit = load_predict_unit(checkpoint, inference_settings=settings, device="cpu")
+                                 compile=False, base_precision_dtype=getattr(torch, dtype))
+    unit = load_predict_unit(checkpoint, inference_settings=settings, device=device)
     return FAIRChemCalculator(unit, task_name=DATASET)
+
+
+def fairchem_float64_calculator(checkpoint: str | Path):
+    """fairchem's calculator in float64 on the CPU: the independent reference of the eSEN
+    tests."""
+    return fairchem_eager_calculator(checkpoint, "float64", "cpu")

@@ -417,14 +417,13 @@ def _install_kernels(model, name: str, method: str) -> str:
     from ionmd.export.mace_cueq import install_cueq
     from ionmd.export.mace_skip import fuse_mace_self_connections
 
-    kept = install_cueq(model, method)
+    conv, prod = install_cueq(model, method)
     skip_done, skip = fuse_mace_self_connections(model)
-    for why in kept + skip:
+    for why in conv + prod + skip:
         print(f"ionmd: note: {name}: mace-torch's own block kept in {why}", file=sys.stderr)
     n = len(model.interactions)
-    conv = sum(why.startswith("interaction") for why in kept)
-    return (f"cuEquivariance ({method}): {n - conv} of {n} convolutions, "
-            f"{n - (len(kept) - conv)} of {n} products; {skip_done} of "
+    return (f"cuEquivariance ({method}): {n - len(conv)} of {n} convolutions, "
+            f"{n - len(prod)} of {n} products; {skip_done} of "
             f"{skip_done + len(skip)} self-connections fused")
 
 

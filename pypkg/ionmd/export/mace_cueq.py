@@ -167,10 +167,11 @@ def _check_contraction(sc, where: str) -> CueSymmetricContraction:
     return cue64
 
 
-def install_cueq(model, method: str) -> list[str]:
+def install_cueq(model, method: str) -> tuple[list[str], list[str]]:
     """Replace each interaction's convolution and each product's symmetric contraction
-    by cuEquivariance polynomials computed with ``method``; returns why a block was left
-    alone (empty if none was). Call after the model has its final dtype."""
+    by cuEquivariance polynomials computed with ``method``; returns why convolutions and
+    why contractions were left alone (empty if none was). Call after the model has its
+    final dtype."""
     dtype = next(model.parameters()).dtype
 
     def final(checked: torch.nn.Module, build) -> torch.nn.Module:
@@ -178,11 +179,12 @@ def install_cueq(model, method: str) -> list[str]:
         # one costs seconds (cuEquivariance optimises the naive method's einsums)
         return (checked if method == "naive" else build()).to(dtype)
 
-    skipped: list[str] = []
-    for where, block, tp in fusable_convolutions(model, skipped):
+    kept_conv: list[str] = []
+    kept_product: list[str] = []
+    for where, block, tp in fusable_convolutions(model, kept_conv):
         block.conv_tp = final(_check_conv(tp, where), lambda: CueConv(tp, method))
         block.conv_fusion = "cueq"
-    for where, product, sc in fusable_contractions(model, skipped):
+    for where, product, sc in fusable_contractions(model, kept_product):
         product.symmetric_contractions = final(_check_contraction(sc, where),
                                                lambda: CueSymmetricContraction(sc, method))
-    return skipped
+    return kept_conv, kept_product
