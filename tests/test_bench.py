@@ -1,6 +1,7 @@
 """`ionmd bench`: supercell sizes, scaling arithmetic, one real 1- and 2-rank sweep with a
 cheap contract model, and its bad-input errors."""
 
+import functools
 import json
 
 import numpy as np
@@ -207,3 +208,39 @@ def test_max_atoms_finds_the_largest_cell_within_a_budget(morse_model, tmp_path,
     over = run_point(morse_model, supercell_for(default_cell(), int(1.25 * best["atoms"])), 1,
                      tmp_path / "over", steps=1)
     assert over.host_peak_mib_per_rank > budget
+
+
+@functools.lru_cache(maxsize=1)
+def rocksalt_cell_sizes():
+    return sorted({len(supercell_for(default_cell(), n)) for n in range(8, 40000, 100)})
+
+
+@pytest.mark.parametrize("per_atom,budget", [(0.0, 310.7), (0.004, 280.0), (0.006, 340.0),
+                                              (0.009, 340.0), (0.009, 250.0)])
+def test_max_atoms_search_brackets_a_stepwise_resident_set(monkeypatch, tmp_path, per_atom,
+                                                           budget):
+    """The search against a resident set that grows in 64 MiB steps (glibc's top pad), so
+    that the line through two measured points can point anywhere: it still ends on the
+    largest cell size that fits (found by trying every size) or one within 10 % of the
+    budget. (A search that drew its line through the last two points, both over the
+    budget, once fell back to an 8-atom cell and stopped.)"""
+    import math
+
+    import ionmd.bench as bench_module
+
+    def peak(n):
+        return 140.0 + per_atom * n + 64.0 * math.ceil(n * 0.006 / 64.0)
+
+    def fake_run_point(model, atoms, ranks, workdir, **kw):
+        return BenchPoint(atoms=len(atoms), ranks=ranks, threads=1, steps=0, ms_per_step=None,
+                          atom_steps_per_s=None, host_peak_mib_per_rank=peak(len(atoms)))
+
+    monkeypatch.setattr(bench_module, "run_point", fake_run_point)
+    res = bench_module.largest_cell(tmp_path / "m.pt", budget, tmp_path, start_atoms=(2000, 8000),
+                                    progress=False)
+    largest_fitting = max(n for n in rocksalt_cell_sizes() if peak(n) <= budget)
+    got = res.largest.atoms
+    assert peak(got) <= budget
+    # the answer is the largest size, or one within the 10 % tolerance of the budget
+    assert got == largest_fitting or peak(got) >= 0.9 * budget, \
+        [(p.atoms, p.host_peak_mib_per_rank) for p in res.points]

@@ -343,6 +343,21 @@ class CapacityResult:
                 + f" ({self.stopped})")
 
 
+def _inside_bracket(lo: BenchPoint, hi: BenchPoint, aim: float) -> int:
+    """The next cell size between the largest point that fits (``lo``) and the smallest
+    larger one that does not (``hi``): where the line through them meets ``aim``, kept in
+    the middle half of the bracket. The resident set grows in the allocator's steps, so
+    the line alone can land on either end again and again; the middle half at least
+    halves the bracket each time, like bisection."""
+    span = hi.atoms - lo.atoms
+    rise = (hi.host_peak_mib_per_rank or 0.0) - lo.host_peak_mib_per_rank
+    if hi.failed is None and rise > 0:
+        target = lo.atoms + (aim - lo.host_peak_mib_per_rank) / rise * span
+    else:                                     # refused or killed: no size to interpolate
+        target = lo.atoms + span / 2
+    return int(min(max(target, lo.atoms + span / 4), hi.atoms - span / 4))
+
+
 def largest_cell(model: Path, budget_mib: float, out: Path, *, structure: Atoms | None = None,
                  structure_name: str = "LiCl rocksalt", ranks: int = 1, threads: int = 1,
                  device: str = "auto", memory: str = "default",
@@ -402,10 +417,13 @@ def largest_cell(model: Path, budget_mib: float, out: Path, *, structure: Atoms 
         if res.largest and res.largest.host_peak_mib_per_rank >= (1 - tolerance) * budget_mib:
             res.stopped = f"within {100 * tolerance:g} % of the budget"
             break
-        smallest_bad = min((p.atoms for p in bad if p.atoms > (res.largest.atoms if
-                            res.largest else 0)), default=None)
+        lo = res.largest
+        hi = min((p for p in bad if p.atoms > (lo.atoms if lo else 0)),
+                 key=lambda p: p.atoms, default=None)
         measured = sorted((p for p in res.points if p.failed is None), key=lambda p: p.atoms)
-        if len(measured) < 2:
+        if lo is not None and hi is not None:
+            target = _inside_bracket(lo, hi, aim)
+        elif len(measured) < 2:
             target = start_atoms[1] if len(res.points) == 1 and good else len(atoms) // 2
         else:
             a, b = measured[-2], measured[-1]
@@ -415,9 +433,9 @@ def largest_cell(model: Path, budget_mib: float, out: Path, *, structure: Atoms 
                 target = int(b.atoms + (aim - b.host_peak_mib_per_rank) / slope)
             else:
                 target = 2 * b.atoms
-        if smallest_bad is not None and res.largest is not None and target >= smallest_bad:
-            target = (res.largest.atoms + smallest_bad) // 2     # bisect what is known
-        if res.largest is None and not good and target >= min(p.atoms for p in res.points):
+            if lo is not None and target <= lo.atoms:  # nothing larger is known not to fit
+                target = 2 * lo.atoms
+        if lo is None and not good and target >= min(p.atoms for p in res.points):
             target = min(p.atoms for p in res.points) // 2
     else:
         res.stopped = f"{max_points} points measured"
