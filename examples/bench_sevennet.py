@@ -96,13 +96,15 @@ def time_bare(atoms, model, steps: int) -> float:
         def call():
             package(torch.tensor(d, dtype=dtype), edge_index, species, nlocal)
     else:
-        torch._C._jit_set_profiling_executor(False)   # what the plugin does (legacy executor)
+        from ionmd._ops import torchscript_as_the_plugin
+
         module = torch.jit.load(str(model))
 
         def call():
             edge_vec = torch.tensor(d, dtype=dtype, requires_grad=True)
-            energy = module(edge_vec, edge_index, species, len(atoms)).sum()
-            torch.autograd.grad(energy, edge_vec)
+            with torchscript_as_the_plugin():
+                energy = module(edge_vec, edge_index, species, len(atoms)).sum()
+                torch.autograd.grad(energy, edge_vec)
 
     call()  # warm-up (first call optimises the graph)
     t0 = time.perf_counter()

@@ -680,9 +680,6 @@ def main(argv=None) -> int:
         write_reference(args.write_reference)
         return 0
 
-    import torch
-
-    torch._C._jit_set_profiling_executor(False)
     args.out.mkdir(parents=True, exist_ok=True)
     ref = json.loads(args.reference.read_text()) if args.reference else None
     models = sorted(p.resolve() for p in args.models.glob("*.pt"))

@@ -7,6 +7,7 @@ library before it reads such a file: the LAMMPS plugin links it; Python calls
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 OPS_LIBRARY = "libionmd_ops.so"
@@ -32,3 +33,17 @@ def load() -> None:
                          "Reinstall with `make install` (or `pip install --no-build-isolation .`).")
     torch.ops.load_library(str(path))
     _loaded = True
+
+
+@contextlib.contextmanager
+def torchscript_as_the_plugin():
+    """Within this block, TorchScript graphs run as pair_style ionmd runs them
+    (ionmd_model_torchscript.cpp): as written, without the graph executor's optimisation
+    passes. The legacy executor's differentiable subgraphs gave a slightly wrong answer now
+    and then (~1 run in 70), and the profiling executor re-specialises the graph for every
+    new edge count. A block, not a process-wide switch: with optimisation off for the
+    process, torch.jit.script + save of a model fails later ("Couldn't find method")."""
+    import torch
+
+    with torch.jit.optimized_execution(False):
+        yield

@@ -53,9 +53,6 @@ class ModelRunner:
         if self.meta.get("file_format", "torchscript") == "aoti":
             self._load_package(torch)
             return
-        # The profiling executor re-specialises on every new input shape (each batch has
-        # a different edge count): use the legacy executor, as pair_style ionmd does.
-        torch._C._jit_set_profiling_executor(False)
         from ionmd import _ops
 
         _ops.load()            # fused MACE convolutions call torch.ops.ionmd.*
@@ -104,7 +101,9 @@ class ModelRunner:
             nlocal = torch.tensor([len(species)], dtype=torch.int64, device=self.device)
             out = self.package(*args, nlocal)[0]      # (node energies, edge gradients)
         else:
-            with torch.inference_mode():
+            from ionmd._ops import torchscript_as_the_plugin
+
+            with torch.inference_mode(), torchscript_as_the_plugin():
                 out = self.module(*args, len(species))
         result = out.detach().to("cpu", torch.float64).numpy()
         self.model_seconds += time.perf_counter() - t0
