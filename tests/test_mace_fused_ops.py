@@ -250,7 +250,7 @@ def test_export_records_the_fusion(tiny_mace_f64, e3nn_export):
                                                (2, "memory fast")])
 def test_pair_style_fused_equals_e3nn(tiny_mace_f64, e3nn_export, nprocs, pair_extra, tmp_path):
     """Two exports of one file through lmp, to 1e-12. (This caught the legacy TorchScript
-    executor's occasional wrong answer for the e3nn export: forces 2e-9 off in ~1 of 70
+    executor's occasional wrong answer for the e3nn export: forces 2e-9 off in 5 of 295
     runs; the plugin now runs graphs unoptimised, see ionmd_model_torchscript.cpp.)"""
     atoms = triclinic_distorted()
     runs = [single_point(atoms, model, tmp_path / name, ["Cl", "Li"], nprocs=nprocs,
