@@ -39,10 +39,10 @@ def load() -> None:
 def torchscript_as_the_plugin():
     """Within this block, TorchScript graphs run as pair_style ionmd runs them
     (ionmd_model_torchscript.cpp): as written, without the graph executor's optimisation
-    passes. The legacy executor gave a slightly wrong answer now
-    and then (5 runs in 295), and the profiling executor re-specialises the graph for every
-    new edge count. A block, not a process-wide switch: with optimisation off for the
-    process, torch.jit.script + save of a model fails later ("Couldn't find method")."""
+    passes. The legacy executor gave a slightly wrong answer now and then (5 runs in 295),
+    and the profiling executor re-specialises the graph for every new edge count. A block,
+    not a process-wide switch: with optimisation off for a thread, a later
+    torch.jit.script + save in that thread fails ("Couldn't find method")."""
     import torch
 
     with torch.jit.optimized_execution(False):
