@@ -106,7 +106,7 @@ def time_bare(atoms, model, steps: int) -> float:
                 energy = module(edge_vec, edge_index, species, len(atoms)).sum()
                 torch.autograd.grad(energy, edge_vec)
 
-    call()  # warm-up (first call optimises the graph)
+    call()  # warm-up (the first call's one-off allocations)
     t0 = time.perf_counter()
     for _ in range(steps):
         call()

@@ -21,12 +21,12 @@ class TorchScriptModel : public StagedTorchModel {
   {
     // Run the graph as written, without the executor's optimisation passes: the default
     // profiling executor re-specialises the graph for every new edge count (every MD
-    // step), and the legacy executor gave a different answer
-    // in 5 of 295 runs (tiny MACE, float64, e3nn export: forces 2e-9 off, the same wrong
-    // value every time; 0 of 500 with this setting). Measured 2026-12-04, 512 atoms, 2
-    // threads, s per 10 steps, legacy / profiling / this: SevenNet-0 float32 20.3 / 19.6
-    // / 19.5 (peak 2129 / 2275 / 2163 MiB), fused tiny MACE float64 4.69 / 4.62 / 4.73
-    // (371 / 396 / 323 MiB).
+    // step), and the legacy executor gave a different answer in 5 of 295 runs (tiny
+    // MACE, float64, e3nn export: forces 2e-9 off, the same wrong value every time; 0 of
+    // 500 with this setting). The setting is the calling thread's (the one that loads and
+    // runs the model). Measured 2026-12-04, 512 atoms, 2 threads, s per 10 steps, legacy /
+    // profiling / this: SevenNet-0 float32 20.3 / 19.6 / 19.5 (peak 2129 / 2275 / 2163
+    // MiB), fused tiny MACE float64 4.69 / 4.62 / 4.73 (371 / 396 / 323 MiB).
     torch::jit::setGraphExecutorOptimize(false);
 
     std::unordered_map<std::string, std::string> extra{{METADATA_ENTRY, ""}};

@@ -1,4 +1,5 @@
-"""ionmd's custom torch ops (``torch.ops.ionmd.*``), compiled into ``lib/libionmd_ops.so``.
+"""ionmd's custom torch ops (``torch.ops.ionmd.*``), compiled into ``lib/libionmd_ops.so``,
+and how Python runs TorchScript model files like the plugin (:func:`torchscript_as_the_plugin`).
 
 Model files exported with fused convolutions call them, so a process must load the
 library before it reads such a file: the LAMMPS plugin links it; Python calls

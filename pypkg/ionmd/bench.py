@@ -350,8 +350,8 @@ def _inside_bracket(lo: BenchPoint, hi: BenchPoint, aim: float) -> int:
     the line alone can land on either end again and again; the middle half at least
     halves the bracket each time, like bisection."""
     span = hi.atoms - lo.atoms
-    rise = (hi.host_peak_mib_per_rank or 0.0) - lo.host_peak_mib_per_rank
-    if hi.failed is None and rise > 0:
+    if hi.failed is None and hi.host_peak_mib_per_rank > lo.host_peak_mib_per_rank:
+        rise = hi.host_peak_mib_per_rank - lo.host_peak_mib_per_rank
         target = lo.atoms + (aim - lo.host_peak_mib_per_rank) / rise * span
     else:                                     # refused or killed: no size to interpolate
         target = lo.atoms + span / 2
