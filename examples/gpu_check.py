@@ -22,7 +22,9 @@ installs them offline first) and compares each with its e3nn export (SevenNet's:
 throughput and GPU memory of both at 4,096 and 32,768 atoms. The ``esen`` step does the
 same for eSEN-L4 (random weights): ionmd's AOTInductor package compiled there against
 fairchem's own FAIRChemCalculator on the same checkpoint, and a torch profile of fairchem's
-force call.
+force call. The ``memory`` step measures the memory modes (fast, auto, low) of SevenNet-0
+and MACE on the GPU at 4,096 and 32,768 atoms and searches the largest SevenNet-0 cell that
+fits the device (issue 19).
 """
 
 from __future__ import annotations
@@ -209,10 +211,11 @@ def kernel_source(family: str, out: Path) -> str:
     return str(path)
 
 
-def export_kernel_model(family: str, source: str, path: Path, dtype: str, kernels: str,
+def export_kernel_model(family: str, source: str, path: Path, dtype: str, kernels: str | None,
                         method: str, extra: tuple = ()) -> Path:
     cmd = [sys.executable, "-m", "ionmd.cli", "export", family, source, "--dtype", dtype,
-           "--kernels", kernels, *(["--kernel-method", method] if kernels != "e3nn" else []),
+           *(["--kernels", kernels] if kernels else []),     # eSEN has no --kernels
+           *(["--kernel-method", method] if kernels not in ("e3nn", None) else []),
            *extra, "-o", str(path)]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -516,6 +519,85 @@ def check_esen(device: str, out: Path, sizes: list[int], steps: int, layers: int
     log(f"esen profile: {json.dumps(rows['fairchem_profile']['by_self_time'][:8])}")
 
 
+# ------------------------------------------------------------------ memory modes (issue 19)
+MEMORY_FAMILIES = ("sevennet", "mace", "esen")
+
+
+def memory_model(family: str, models: list[Path], mdir: Path, device: str) -> Path:
+    """The float32 file of a family for the memory step: SevenNet-0 (the ``sevennet*f32*``
+    file of --models where there is one) and the MACE-MP-0a-medium-layout MACE as e3nn
+    TorchScript exports; eSEN-L4 (random weights) as a staged AOTInductor package compiled
+    for the device (minutes: eSEN has its per-layer stages only as compiled programs)."""
+    if family == "sevennet":
+        given = next((m for m in models if m.name.startswith("sevennet") and "f32" in m.name
+                      and "cueq" not in m.name), None)
+        if given:
+            return given
+    if family == "esen":
+        from tiny_esen import write_tiny_esen_checkpoint
+
+        ckpt = write_tiny_esen_checkpoint(mdir / "esen_l4_c128.pt", layers=4, channels=128)
+        return export_kernel_model("esen", str(ckpt), mdir / "esen_l4_staged_f32.pt2", "float32",
+                                   None, "", ("--device", "cuda" if device.startswith("cuda")
+                                              else "cpu"))
+    return export_kernel_model(family, kernel_source(family, mdir), mdir / f"{family}_f32.pt",
+                               "float32", "e3nn", "")
+
+
+def check_memory(families: list[str], models: list[Path], device: str, out: Path,
+                 sizes: list[int], steps: int, modes: list[str], search: list[str],
+                 budget_gib: float | None, search_points: int) -> None:
+    """Issue 19 on the GPU: for each family, every memory mode (`memory fast|auto|low`) at
+    each size, interleaved: ms/step, torch's peak GPU memory per atom (and the host's), and
+    which path `auto` took; then, for the families in ``search``, the largest cell whose
+    GPU peak stays within the budget in the default mode (`ionmd bench --max-atoms`, at
+    most ``search_points`` cells, starting from the largest size measured)."""
+    from ionmd.bench import largest_cell, run_point
+
+    if budget_gib is None:
+        import torch
+
+        budget_gib = (torch.cuda.get_device_properties(0).total_memory / 2**30 - 4.0
+                      if torch.cuda.is_available() else 16.0)
+    RESULTS["memory"] = rows = {"budget_gib": budget_gib}
+    for family in families:
+        mdir = out / f"memory-{family}"
+        mdir.mkdir(parents=True, exist_ok=True)
+        try:
+            model = memory_model(family, models, mdir, device)
+        except Exception as exc:  # noqa: BLE001 - reported, the next family still runs
+            rows[f"{family}_error"] = f"{type(exc).__name__}: {str(exc)[-2000:]}"
+            log(f"memory {family} FAILED: {rows[f'{family}_error']}")
+            continue
+        table = rows[family] = []
+        for rep in sizes:
+            atoms = licl(rep)
+            for mode in modes:
+                workdir = mdir / f"{mode}-{len(atoms)}"
+                try:
+                    p = run_point(model, atoms, 1, workdir, steps=steps, device=device,
+                                  memory="default" if mode == "auto" else mode)
+                except Exception as exc:  # noqa: BLE001 - e.g. out of memory: say so, go on
+                    table.append({"mode": mode, "atoms": len(atoms),
+                                  "error": f"{type(exc).__name__}: {str(exc)[-500:]}"})
+                else:
+                    text = (workdir / "screen.txt").read_text()
+                    table.append({"mode": mode, "atoms": len(atoms), "ms_per_step": p.ms_per_step,
+                                  "atom_steps_per_s": p.atom_steps_per_s,
+                                  "gpu_peak_mib": p.gpu_peak_mib_per_rank,
+                                  "gpu_mb_per_atom": p.gpu_mb_per_atom,
+                                  "host_mb_per_atom": p.host_mb_per_atom,
+                                  "auto_line": re.findall(r"memory auto: .*", text)[:1]})
+                log(f"memory {family}: {json.dumps(table[-1])}")
+        if family in search:
+            start = max(len(licl(rep)) for rep in sizes)
+            res = largest_cell(model, budget_gib * 1024, mdir / "max-atoms", device=device,
+                               start_atoms=(start, 4 * start), max_points=search_points,
+                               progress=False)
+            rows[f"{family}_largest"] = json.loads(res.to_json())
+            log(f"memory {family}: {res.summary()}")
+
+
 # ------------------------------------------------------------------ NVE and throughput
 class GpuMemorySampler:
     """Peak GPU memory in use (MiB, nvidia-smi, whole device) while a run goes on."""
@@ -652,7 +734,8 @@ def main(argv=None) -> int:
                    help="also run this size with torch's default CUDA allocator settings")
     p.add_argument("--nve-steps", type=int, default=1000)
     p.add_argument("--skip", nargs="*", default=[],
-                   choices=["models", "halo", "kernels", "esen", "aoti", "nve", "throughput"])
+                   choices=["models", "halo", "kernels", "esen", "memory", "aoti", "nve",
+                            "throughput"])
     p.add_argument("--wheels", type=Path, default=None,
                    help="install every wheel here first (offline), e.g. the cuEquivariance "
                         "kernel libraries for the kernels step")
@@ -672,6 +755,20 @@ def main(argv=None) -> int:
     p.add_argument("--esen-fairchem", nargs="+", default=list(FAIRCHEM_SETTINGS),
                    choices=FAIRCHEM_SETTINGS,
                    help="FAIRChemCalculator variants timed against ionmd in the esen step")
+    p.add_argument("--memory-families", nargs="+", default=["sevennet", "mace"],
+                   choices=MEMORY_FAMILIES,
+                   help="families of the memory step (esen: a staged package compiled there, "
+                        "minutes)")
+    p.add_argument("--memory-sizes", type=int, nargs="+", default=[8, 16],
+                   help="LiCl supercells of the memory step (4,096 and 32,768 atoms)")
+    p.add_argument("--memory-modes", nargs="+", default=["fast", "auto", "low"],
+                   choices=["fast", "auto", "low"], help="memory modes of the memory step")
+    p.add_argument("--memory-search", nargs="*", default=["sevennet"], choices=MEMORY_FAMILIES,
+                   help="families whose largest cell within the GPU budget is searched")
+    p.add_argument("--memory-budget-gib", type=float, default=None,
+                   help="GPU budget of the search (default: the device's memory less 4 GiB)")
+    p.add_argument("--memory-search-points", type=int, default=4,
+                   help="at most this many cells measured by the search")
     p.add_argument("--no-e3gnn", dest="e3gnn", action="store_false",
                    help="kernels step: do not build and time SevenNet's own pair_style e3gnn")
     args = p.parse_args(argv)
@@ -700,6 +797,11 @@ def main(argv=None) -> int:
     if "esen" not in args.skip:
         steps.append(("esen", check_esen, (args.device, args.out, args.esen_sizes, args.steps,
                                            *args.esen_model, args.esen_fairchem)))
+    if "memory" not in args.skip:
+        steps.append(("memory", check_memory,
+                      (args.memory_families, models, args.device, args.out, args.memory_sizes,
+                       args.steps, args.memory_modes, args.memory_search,
+                       args.memory_budget_gib, args.memory_search_points)))
     if sevennet32 and "nve" not in args.skip:
         steps.append(("nve", check_nve, (sevennet32, args.device, args.out, args.nve_steps)))
     if sevennet32 and "throughput" not in args.skip:

@@ -244,3 +244,30 @@ def test_max_atoms_search_brackets_a_stepwise_resident_set(monkeypatch, tmp_path
     # the answer is the largest size, or one within the 10 % tolerance of the budget
     assert got == largest_fitting or peak(got) >= 0.9 * budget, \
         [(p.atoms, p.host_peak_mib_per_rank) for p in res.points]
+
+
+def test_max_atoms_search_on_a_gpu_bounds_the_gpu_memory(monkeypatch, tmp_path):
+    """On a GPU the cell is limited by the device's memory, not the host's: the search
+    reads torch's GPU peak (reported only for GPU runs) and ends on the largest cell size
+    whose GPU peak fits, although the host's resident set is over the budget everywhere."""
+    import ionmd.bench as bench_module
+
+    def gpu_peak(n):
+        return 500.0 + 0.05 * n
+
+    def fake_run_point(model, atoms, ranks, workdir, **kw):
+        n = len(atoms)
+        return BenchPoint(atoms=n, ranks=ranks, threads=1, steps=0, ms_per_step=None,
+                          atom_steps_per_s=None, host_peak_mib_per_rank=1e6,
+                          host_mb_per_atom=1e6 * 1.048576 / n, gpu_peak_mib_per_rank=gpu_peak(n),
+                          gpu_mb_per_atom=gpu_peak(n) * 1.048576 / n)
+
+    monkeypatch.setattr(bench_module, "run_point", fake_run_point)
+    budget = 2000.0
+    res = bench_module.largest_cell(tmp_path / "m.pt", budget, tmp_path, device="cuda",
+                                    start_atoms=(2000, 8000), progress=False)
+    assert res.memory_kind == "GPU" and res.largest is not None
+    assert gpu_peak(res.largest.atoms) <= budget
+    largest_fitting = max(n for n in rocksalt_cell_sizes() if gpu_peak(n) <= budget)
+    assert res.largest.atoms == largest_fitting or gpu_peak(res.largest.atoms) >= 0.9 * budget
+    assert "MiB of GPU memory per rank" in res.summary()

@@ -55,6 +55,7 @@ class BenchPoint:
     host_peak_mib_per_rank: float | None = None
     host_mb_per_atom: float | None = None     # peak host memory of all ranks / atoms (1e6 B)
     gpu_peak_mib_per_rank: float | None = None
+    gpu_mb_per_atom: float | None = None      # torch's peak GPU allocations of all ranks / atoms
     pair_fraction: float | None = None        # share of the loop time spent in the pair style
     strong_efficiency: float | None = None
     weak_efficiency: float | None = None
@@ -159,6 +160,8 @@ def run_point(model: Path, atoms: Atoms, ranks: int, workdir: Path, *, threads: 
                       host_mb_per_atom=(info["host_peak_mib"] * ranks * 1.048576 / len(atoms)
                                         if "host_peak_mib" in info else None),
                       gpu_peak_mib_per_rank=info.get("gpu_peak_mib"),
+                      gpu_mb_per_atom=(info["gpu_peak_mib"] * ranks * 1.048576 / len(atoms)
+                                       if "gpu_peak_mib" in info else None),
                       pair_fraction=info.get("pair_fraction"))
 
 
@@ -313,6 +316,17 @@ def parse_size_mib(text: str) -> float:
     return value
 
 
+def limiting_peak_mib(p: BenchPoint) -> float | None:
+    """The peak memory per rank that limits the cell size: torch's GPU allocations where
+    the run was on a GPU (the plugin reports them only there), else the host's resident set."""
+    return p.gpu_peak_mib_per_rank if p.gpu_peak_mib_per_rank is not None \
+        else p.host_peak_mib_per_rank
+
+
+def limiting_mb_per_atom(p: BenchPoint) -> float | None:
+    return p.gpu_mb_per_atom if p.gpu_peak_mib_per_rank is not None else p.host_mb_per_atom
+
+
 @dataclass
 class CapacityResult:
     """What :func:`largest_cell` measured: every probed point and the largest that fit."""
@@ -326,6 +340,7 @@ class CapacityResult:
     largest: BenchPoint | None = None     # the largest measured cell within the budget
     predicted_atoms: int | None = None    # where the last two points' line meets the budget
     stopped: str = ""
+    memory_kind: str = "host"         # what the budget bounds: "host" or "GPU" (the run's device)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1)
@@ -335,9 +350,10 @@ class CapacityResult:
             return (f"no cell of this structure fits {self.budget_mib:.0f} MiB per rank "
                     f"(smallest tried: {min(p.atoms for p in self.points)} atoms)")
         p = self.largest
-        return (f"largest cell within {self.budget_mib:.0f} MiB per rank ({self.ranks} rank(s), "
-                f"memory {self.memory}): {p.atoms} atoms, peak {p.host_peak_mib_per_rank:.0f} "
-                f"MiB per rank ({p.host_mb_per_atom:.3f} MB/atom), measured"
+        return (f"largest cell within {self.budget_mib:.0f} MiB of {self.memory_kind} memory per "
+                f"rank ({self.ranks} rank(s), memory {self.memory}): {p.atoms} atoms, peak "
+                f"{limiting_peak_mib(p):.0f} MiB per rank ({limiting_mb_per_atom(p):.3f} MB/atom), "
+                f"measured"
                 + (f"; the line through the last two points reaches the budget at about "
                    f"{self.predicted_atoms} atoms" if self.predicted_atoms else "")
                 + f" ({self.stopped})")
@@ -350,9 +366,9 @@ def _inside_bracket(lo: BenchPoint, hi: BenchPoint, aim: float) -> int:
     the line alone can land on either end again and again; the middle half at least
     halves the bracket each time, like bisection."""
     span = hi.atoms - lo.atoms
-    if hi.failed is None and hi.host_peak_mib_per_rank > lo.host_peak_mib_per_rank:
-        rise = hi.host_peak_mib_per_rank - lo.host_peak_mib_per_rank
-        target = lo.atoms + (aim - lo.host_peak_mib_per_rank) / rise * span
+    if hi.failed is None and limiting_peak_mib(hi) > limiting_peak_mib(lo):
+        rise = limiting_peak_mib(hi) - limiting_peak_mib(lo)
+        target = lo.atoms + (aim - limiting_peak_mib(lo)) / rise * span
     else:                                     # refused or killed: no size to interpolate
         target = lo.atoms + span / 2
     return int(min(max(target, lo.atoms + span / 4), hi.atoms - span / 4))
@@ -363,9 +379,10 @@ def largest_cell(model: Path, budget_mib: float, out: Path, *, structure: Atoms 
                  device: str = "auto", memory: str = "default",
                  start_atoms: tuple[int, int] = (1000, 4000), tolerance: float = 0.1,
                  max_points: int = 8, progress: bool = True) -> CapacityResult:
-    """The largest supercell of ``structure`` whose peak host memory per rank stays within
+    """The largest supercell of ``structure`` whose peak memory per rank stays within
     ``budget_mib``, measured (one force call per point: ``run_point(steps=0)``; a step
-    allocates nothing more).
+    allocates nothing more). The memory is the host's resident set, or on a GPU torch's
+    peak allocations on the device (:func:`limiting_peak_mib`).
 
     Peak memory grows about linearly with the atoms (a fixed part: torch, the model, LAMMPS;
     a part per atom), but not exactly (``memory auto`` changes path with the edge count):
@@ -384,7 +401,7 @@ def largest_cell(model: Path, budget_mib: float, out: Path, *, structure: Atoms 
     res = CapacityResult(model=str(model), structure=structure_name, budget_mib=budget_mib,
                          ranks=ranks, memory=memory)
     aim = (1 - tolerance / 2) * budget_mib
-    fits = lambda p: p.failed is None and p.host_peak_mib_per_rank <= budget_mib  # noqa: E731
+    fits = lambda p: p.failed is None and limiting_peak_mib(p) <= budget_mib  # noqa: E731
     bar = None
     if progress:
         from tqdm import tqdm
@@ -408,13 +425,15 @@ def largest_cell(model: Path, budget_mib: float, out: Path, *, structure: Atoms 
                                ms_per_step=None, atom_steps_per_s=None, memory=memory,
                                failed=str(exc))
         res.points.append(point)
+        if point.gpu_peak_mib_per_rank is not None:
+            res.memory_kind = "GPU"
         (out / "max_atoms.json").write_text(res.to_json())
         if bar:
             bar.update(1)
         good = [p for p in res.points if fits(p)]
         bad = [p for p in res.points if not fits(p)]
         res.largest = max(good, key=lambda p: p.atoms) if good else None
-        if res.largest and res.largest.host_peak_mib_per_rank >= (1 - tolerance) * budget_mib:
+        if res.largest and limiting_peak_mib(res.largest) >= (1 - tolerance) * budget_mib:
             res.stopped = f"within {100 * tolerance:g} % of the budget"
             break
         lo = res.largest
@@ -427,10 +446,10 @@ def largest_cell(model: Path, budget_mib: float, out: Path, *, structure: Atoms 
             target = start_atoms[1] if len(res.points) == 1 and good else len(atoms) // 2
         else:
             a, b = measured[-2], measured[-1]
-            slope = (b.host_peak_mib_per_rank - a.host_peak_mib_per_rank) / (b.atoms - a.atoms)
+            slope = (limiting_peak_mib(b) - limiting_peak_mib(a)) / (b.atoms - a.atoms)
             if slope > 0:
-                res.predicted_atoms = int(b.atoms + (budget_mib - b.host_peak_mib_per_rank) / slope)
-                target = int(b.atoms + (aim - b.host_peak_mib_per_rank) / slope)
+                res.predicted_atoms = int(b.atoms + (budget_mib - limiting_peak_mib(b)) / slope)
+                target = int(b.atoms + (aim - limiting_peak_mib(b)) / slope)
             else:
                 target = 2 * b.atoms
             if lo is not None and target <= lo.atoms:  # nothing larger is known not to fit
@@ -453,6 +472,7 @@ COLUMNS = [("atoms", "atoms", "{:d}"), ("ranks", "ranks", "{:d}"), ("ghost", "gh
            ("host_peak_mib_per_rank", "host MiB/rank", "{:.0f}"),
            ("host_mb_per_atom", "MB/atom", "{:.2f}"),
            ("gpu_peak_mib_per_rank", "GPU MiB/rank", "{:.0f}"),
+           ("gpu_mb_per_atom", "GPU MB/atom", "{:.2f}"),
            ("strong_efficiency", "strong eff", "{:.2f}"), ("weak_efficiency", "weak eff", "{:.2f}"),
            ("cpu_use", "CPU use", "{:.2f}"), ("strong_cpu_efficiency", "CPU-time eff", "{:.2f}")]
 

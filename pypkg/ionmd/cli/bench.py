@@ -48,7 +48,8 @@ def _cmd_bench(args: argparse.Namespace) -> None:
 
 
 def _max_atoms(args: argparse.Namespace, structure, name: str) -> None:
-    from ionmd.bench import largest_cell, memory_modes, parse_size_mib
+    from ionmd.bench import (largest_cell, limiting_mb_per_atom, limiting_peak_mib, memory_modes,
+                             parse_size_mib)
     from ionmd.errors import IonmdError
 
     if len(args.np) != 1 or len(memory_modes(args.memory)) != 1:
@@ -59,13 +60,14 @@ def _max_atoms(args: argparse.Namespace, structure, name: str) -> None:
                        structure=structure, structure_name=name, ranks=args.np[0],
                        threads=args.threads, device=args.device, memory=args.memory,
                        start_atoms=start, progress=not args.no_progress)
-    print(f"{'atoms':>9} {'host MiB/rank':>14} {'MB/atom':>8}  fits")
+    title = f"{res.memory_kind} MiB/rank"
+    print(f"{'atoms':>9} {title:>14} {'MB/atom':>8}  fits")
     for p in sorted(res.points, key=lambda p: p.atoms):
         if p.failed:
             print(f"{p.atoms:>9} {'-':>14} {'-':>8}  no: {p.failed[:80]}")
         else:
-            print(f"{p.atoms:>9} {p.host_peak_mib_per_rank:>14.0f} {p.host_mb_per_atom:>8.3f}  "
-                  f"{'yes' if p.host_peak_mib_per_rank <= res.budget_mib else 'no'}")
+            print(f"{p.atoms:>9} {limiting_peak_mib(p):>14.0f} {limiting_mb_per_atom(p):>8.3f}  "
+                  f"{'yes' if limiting_peak_mib(p) <= res.budget_mib else 'no'}")
     print(res.summary())
     print(f"wrote {args.output}/max_atoms.json")
 
@@ -77,9 +79,9 @@ def register(subparsers) -> None:
                    help="system sizes, comma-separated (nearest supercells; default 1000,8000; "
                         "with --max-atoms: the first two sizes of the search, default 1000,4000)")
     p.add_argument("--max-atoms", metavar="SIZE",
-                   help="find the largest cell whose peak host memory per rank stays within "
-                        "SIZE (e.g. 20GB, 16GiB), measuring cells until one is within 10 %% "
-                        "below it")
+                   help="find the largest cell whose peak memory per rank (host; on a GPU, "
+                        "torch's GPU allocations) stays within SIZE (e.g. 20GB, 16GiB), "
+                        "measuring cells until one is within 10 %% below it")
     p.add_argument("--np", type=_int_list, default=[1, 2], help="MPI ranks, comma-separated")
     p.add_argument("--threads", type=positive_int, default=1, help="torch/OpenMP threads per rank")
     p.add_argument("--steps", type=positive_int, default=None,
