@@ -31,7 +31,35 @@ BAD = {
     "unknown_symbol": ("x.cif", r"unknown element symbol 'X'"),
     "empty": ("empty.cif", r"is empty"),
     "not_a_structure": ("notes.cif", r"cannot read .*notes\.cif"),
+    # files that pymatgen or ASE would read by guessing (the wrong crystal, silently)
+    "poscar_without_elements": ("POSCAR_vasp4", r"names no elements \(a VASP 4 POSCAR"),
+    "lammps_data_without_masses": ("struct.data", r"without a Masses section"),
+    "space_group_not_understood": ("rh.cif", r"cannot interpret its space group 'R -3 m :H'"),
+    "cif_without_cell": ("nocell.cif", r"has no unit cell"),
+    "xyz_without_cell": ("mol.xyz", r"has no periodic cell"),
+    "overfull_beyond_rounding": ("over.cif", r"add up to 1\.05\), beyond the 1 % that rounding"),
 }
+
+# LiCoO2 in R-3m's hexagonal setting as some programs write it: a symbol pymatgen cannot
+# parse, no symmetry operators, no space-group number (pymatgen would read LiCoO, P1)
+RH_WITHOUT_OPERATORS = """data_LiCoO2
+_symmetry_space_group_name_H-M 'R -3 m :H'
+_cell_length_a 2.816
+_cell_length_b 2.816
+_cell_length_c 14.05
+_cell_angle_alpha 90
+_cell_angle_beta 90
+_cell_angle_gamma 120
+loop_
+_atom_site_label
+_atom_site_type_symbol
+_atom_site_fract_x
+_atom_site_fract_y
+_atom_site_fract_z
+Li1 Li 0 0 0.5
+Co1 Co 0 0 0
+O1 O 0 0 0.2604
+"""
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +71,17 @@ def files(tmp_path_factory):
     (d / "x.cif").write_text(LICL_TWO_ON_ONE_SITE.replace("Li2 Li 0 0 0 1", "X2 X 0.25 0.25 0 1"))
     (d / "empty.cif").write_text("")
     (d / "notes.cif").write_text("my notes on Li3YCl6\n")
+    licl = bulk("LiCl", "rocksalt", a=5.14, cubic=True)
+    write(d / "POSCAR_vasp4", licl, format="vasp", vasp5=False)
+    write(d / "struct.data", licl, format="lammps-data", atom_style="atomic")   # no masses
+    (d / "rh.cif").write_text(RH_WITHOUT_OPERATORS)
+    licl_cif = p1_cif("x", 5.14, [("Li1", "Li", 0, 0, 0, 1), ("Cl1", "Cl", 0.5, 0.5, 0.5, 1)])
+    (d / "nocell.cif").write_text("\n".join(
+        ln for ln in licl_cif.splitlines() if not ln.startswith("_cell_")))
+    write(d / "mol.xyz", licl, format="xyz")                    # plain XYZ: no cell
+    (d / "over.cif").write_text(p1_cif("x", 5.14, [("Li1", "Li", 0, 0, 0, 0.5),
+                                                   ("Li2", "Li", 0, 0, 0, 0.55),
+                                                   ("Cl1", "Cl", 0.5, 0.5, 0.5, 1)]))
     # species-blind Morse: the commands need a model that knows Y too
     save_contract_model(MorseEdgeModel(**MORSE), d / "morse.pt", cutoff=MORSE["rc"],
                         elements=["Li", "Y", "Cl"])
@@ -102,6 +141,52 @@ def test_ordered_with_order_options_everywhere(files, tmp_path, capsys):
     assert code == 0, text
     data = sorted((tmp_path / "runs").rglob("struct.data"))     # one per temperature
     assert len(data) == 5 and all("30 atoms" in d.read_text() for d in data)
+
+
+def test_disordered_file_is_ordered_in_the_protocols_supercell(tmp_path, capsys):
+    """A preset's supercell (conductivity-nvt: 2x2x2 repetitions of the file's cell) is the
+    cell the runs use, also for a disordered file: LiCl0.875Br0.125 needs two cells to make
+    its occupancies whole, and is ordered in the 2x2x2 cell (64 atoms, 4 Br), not ordered
+    in its smallest cell and then repeated 2x2x2 (twice the atoms). A supercell that leaves
+    occupancies fractional is refused naming the sites; a campaign builds the same cell."""
+    from ase.io import read
+
+    from ionmd.sweep import load_campaign, plan_campaign
+
+    fcc = [(0, 0, 0), (0, 0.5, 0.5), (0.5, 0, 0.5), (0.5, 0.5, 0)]
+    rows = [(f"Li{i}", "Li", *p, 1) for i, p in enumerate(fcc)]
+    for i, p in enumerate(fcc):
+        q = [(x + 0.5) % 1 for x in p]
+        rows += [(f"Cl{i}", "Cl", *q, 0.875), (f"Br{i}", "Br", *q, 0.125)]
+    folder = tmp_path / "c"
+    folder.mkdir()
+    (folder / "mixed.cif").write_text(p1_cif("mixed", 5.3, rows))
+    save_contract_model(MorseEdgeModel(**MORSE), folder / "morse.pt", cutoff=MORSE["rc"],
+                        elements=["Li", "Cl", "Br"])
+
+    def cell_of(data):
+        symbols = read(data, format="lammps-data", atom_style="atomic").get_chemical_symbols()
+        return len(symbols), symbols.count("Br")
+
+    order = ["--order", "random", "--order-seed", "1"]
+    code, text = _run(["run", "conductivity-nvt", folder / "mixed.cif", "--model",
+                       folder / "morse.pt", "--dry-run", "-o", tmp_path / "runs", *order], capsys)
+    assert code == 0, text
+    assert "supercell 2x2x2" in text and "64 atoms (Br4Cl28Li32) each" in text
+    data = sorted((tmp_path / "runs").rglob("struct.data"))
+    assert data and all(cell_of(d) == (64, 4) for d in data)
+
+    code, text = _run(["run", "conductivity-nvt", folder / "mixed.cif", "--model",
+                       folder / "morse.pt", "--dry-run", "--supercell", "1x1x1",
+                       "-o", tmp_path / "one", *order], capsys)
+    assert code == 1 and "supercell 1x1x1 gives non-integral occupancies" in text, text
+    assert not (tmp_path / "one").exists()
+
+    campaign = write_campaign(folder, structures='["mixed.cif"]', protocol="conductivity-nvt",
+                              extra='order = "random"\norder_seed = 1')
+    campaign.write_text(campaign.read_text().replace('supercell = "none"', 'supercell = "2x2x2"'))
+    runs = plan_campaign(load_campaign(campaign), create=True)
+    assert runs and all(cell_of(r.path / "struct.data") == (64, 4) for r in runs)
 
 
 def test_ev_scan_dry_run_runs_nothing(files, tmp_path, capsys):

@@ -133,6 +133,18 @@ def test_plan_lists_runs_and_seeds_without_writing(folder, capsys):
     assert out.count(" new") == 18
 
 
+def test_a_glob_of_files_that_share_a_name_names_them_by_their_folders(folder):
+    """mp-*/POSCAR (every file is called POSCAR): the folders tell the structures apart,
+    as in `ionmd screen`, instead of a refusal that no name = ... could fix for a glob."""
+    for i, a in enumerate((3.2, 3.4), 1):
+        (folder / f"mp-{i}").mkdir()
+        write(folder / f"mp-{i}" / "POSCAR", Atoms("LiCl", scaled_positions=[[0, 0, 0], [0.5] * 3],
+                                                 cell=[a] * 3, pbc=True), format="vasp")
+    c = load_campaign(write_campaign(folder, structures='["mp-*/POSCAR"]'))
+    assert [s.name for s in c.structures] == ["mp-1_POSCAR", "mp-2_POSCAR"]
+    assert [s.atoms.cell[0, 0] for s in c.structures] == pytest.approx([3.2, 3.4])
+
+
 def test_plan_warns_when_a_run_outlasts_its_walltime(folder, capsys):
     """The cost per atom-step comes from the campaign's own LAMMPS logs ('Loop time');
     without one there is no estimate and no warning."""

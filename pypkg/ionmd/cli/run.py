@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from ionmd.errors import IonmdError
 def _cmd_run(args: argparse.Namespace) -> None:
     from ionmd.protocols import get_protocol, parse_temperatures, parse_time_ps, plan_runs, run_all
     from ionmd.protocols.evscan import run_ev_scan
+    from ionmd.protocols.plan import run_cell
     from ionmd.structures import load_structure
 
     overrides: dict = {}
@@ -45,7 +47,9 @@ def _cmd_run(args: argparse.Namespace) -> None:
     if args.template:
         overrides["template"] = str(Path(args.template).resolve())
     protocol = get_protocol(args.protocol, **overrides)
-    loaded = load_structure(args.structure, order_options(args))
+    # a disordered file is ordered in the protocol's supercell, which then is not repeated
+    loaded = load_structure(args.structure, dataclasses.replace(order_options(args),
+                                                                supercell=protocol.supercell))
     if loaded.ordering:
         print(f"{args.structure}: partial occupancies ordered ({loaded.ordering}): "
               f"{len(loaded.structure)} atoms, {loaded.structure.composition.reduced_formula}")
@@ -63,8 +67,11 @@ def _cmd_run(args: argparse.Namespace) -> None:
         from ionmd.errors import EXIT_FAILED
 
         return EXIT_FAILED if res.failed else None
-    runs = plan_runs(protocol, atoms, args.model, args.output, name=name)
-    print(f"{len(runs)} run(s) of {protocol.name} under {args.output}")
+    runs = plan_runs(protocol, atoms, args.model, args.output, name=name,
+                     in_run_cell=loaded.in_run_cell)
+    cell = run_cell(protocol, atoms, loaded.in_run_cell)
+    print(f"{len(runs)} run(s) of {protocol.name} under {args.output}, {len(cell)} atoms "
+          f"({cell.get_chemical_formula()}) each")
     for line in protocol.schedule_summary():
         print(f"  {line}")
     if args.dry_run:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ionmd.protocols.prepare import as_atoms, check_protocol, element_order, oxidation_states, repeats_for
+from ionmd.protocols.prepare import (as_atoms, check_protocol, element_order, oxidation_states,
+                                     repeats_for)
 from ionmd.protocols.presets import Protocol
 from ionmd.protocols.rundir import SETTINGS, RunDir
 
@@ -17,9 +18,18 @@ def run_path(out: str | Path, structure: str, model: str | Path, protocol: str,
             / f"r{replica}")
 
 
+def run_cell(protocol: Protocol, structure, in_run_cell: bool = False):
+    """The cell every run of ``protocol`` starts from (ASE Atoms): ``structure`` repeated by
+    the protocol's ``supercell``, or as it is where ``in_run_cell`` (a disordered file
+    ordered in that supercell already, ``LoadedStructure.in_run_cell``)."""
+    atoms = as_atoms(structure)
+    return atoms if in_run_cell else atoms.repeat(repeats_for(atoms, protocol.supercell))
+
+
 def plan_runs(protocol: Protocol, structure, model: str | Path, out: str | Path,
               name: str = "structure", create: bool = True,
-              charges: dict[str, float] | None = None) -> list[RunDir]:
+              charges: dict[str, float] | None = None,
+              in_run_cell: bool = False) -> list[RunDir]:
     """Check everything, build the supercell and create (or reopen) the run directories.
 
     Parameters
@@ -27,7 +37,8 @@ def plan_runs(protocol: Protocol, structure, model: str | Path, out: str | Path,
     protocol : Protocol
         Preset (with overrides) to run.
     structure : ase.Atoms or pymatgen Structure
-        The unit cell (the protocol's ``supercell`` is applied here).
+        The unit cell (the protocol's ``supercell`` is applied here, unless
+        ``in_run_cell``: see :func:`run_cell`).
     model : path
         ionmd model file.
     out : path
@@ -51,9 +62,8 @@ def plan_runs(protocol: Protocol, structure, model: str | Path, out: str | Path,
     if charges is None:
         charges = oxidation_states(structure)
     model = Path(model)
-    atoms = as_atoms(structure)
+    atoms = run_cell(protocol, structure, in_run_cell)
     elements = element_order(atoms, model)
-    atoms = atoms.repeat(repeats_for(atoms, protocol.supercell))
     runs = []
     for temp in protocol.temperatures:
         for rep in range(protocol.replicas):

@@ -132,6 +132,16 @@ def unique_names(paths) -> list[str]:
 # as CIF, then POSCAR, then by ASE's own format detection
 _ASE_SUFFIXES = (".xyz", ".extxyz", ".traj", ".json", ".xsf", ".pdb", ".gen", ".res",
                  ".lammps-data", ".lmp", ".data", ".in")
+# LAMMPS data files: ASE's own detection takes ".data" for RuNNer's format and does not
+# know ".lmp"
+_LAMMPS_DATA_SUFFIXES = (".lammps-data", ".lmp", ".data")
+
+# CIFs as published: occupancies of one position that add up to 1.002 from rounding (scaled
+# to 1; a duplicated atom adds up to ~2), special positions given to three decimals (0.333:
+# rounded to 1/3 rather than read as six atoms 0.004 A apart)
+_CIF_OPTIONS = {"occupancy_tolerance": 1.01, "frac_tolerance": 1e-3}
+_SPACE_GROUP_TAGS = ("_symmetry_space_group_name_H-M", "_space_group_name_H-M_alt",
+                     "_space_group_name_Hall", "_symmetry_space_group_name_Hall")
 
 
 def _read_frames(path, label: str | None = None) -> list[Structure]:
@@ -146,6 +156,8 @@ def _read_frames(path, label: str | None = None) -> list[Structure]:
         formats = ["cif"]
     elif name.endswith((".vasp", ".poscar")) or any(n in path.name.upper() for n in _POSCAR_NAMES):
         formats = ["poscar"]
+    elif name.endswith(_LAMMPS_DATA_SUFFIXES):
+        formats = ["lammps-data"]
     elif name.endswith(_ASE_SUFFIXES):
         formats = ["ase"]
     else:
@@ -157,23 +169,61 @@ def _read_frames(path, label: str | None = None) -> list[Structure]:
             warnings.simplefilter("always")
             try:
                 frames = _parse(path, text, fmt)
+            except StructureError:
+                raise
             except Exception as exc:  # pymatgen/ASE raise ValueError, IndexError, ... on bad input
                 errors.append(f"{fmt}: {type(exc).__name__}: {exc}")
                 frames = []
-        overfull = _overfull_sites(caught)
-        if overfull:
-            raise StructureError(
-                f"{label} puts more than one atom on one site (occupancies add up to "
-                f"{overfull}): a duplicated atom in the file. Remove the duplicates (one "
-                "atom, or occupancies summing to at most 1, per position)")
+        _refuse_what_the_readers_guessed(caught, text, label)
         if frames:
             return frames
         if not errors or not errors[-1].startswith(fmt):
             errors.append(f"{fmt}: no structure in the file")
+    if formats == ["cif"] and "_atom_site_" in text and "_cell_length_a" not in text:
+        raise StructureError(f"{label} has no unit cell (_cell_length_a/b/c, _cell_angle_alpha/"
+                             "beta/gamma); give a CIF of a periodic crystal")
     formats = [f.upper() if f != "ase" else "any format ASE reads" for f in formats]
     raise StructureError(
         f"cannot read {label} as {' or '.join(formats)} ({'; '.join(errors)}); give a valid "
         "CIF (*.cif) or POSCAR/CONTCAR (*.vasp) file")
+
+
+def _refuse_what_the_readers_guessed(caught, text: str, label: str) -> None:
+    """pymatgen reads some incomplete files by guessing, and only warns: a POSCAR without
+    element names becomes H, He, ...; a CIF whose space-group symbol it cannot parse and
+    that lists no symmetry operators becomes P1 (only the asymmetric unit). Those would
+    run as the wrong crystal, so they are refused here, with what to add."""
+    overfull = _overfull_sites(caught)
+    if overfull:
+        duplicated = max(overfull) >= 1.5
+        sums = ", ".join(str(x) for x in overfull)
+        raise StructureError(
+            f"{label} puts more than one atom on one site (occupancies add up to {sums})"
+            + (": a duplicated atom in the file. Remove the duplicates (one atom, or "
+               "occupancies summing to at most 1, per position)" if duplicated else
+               ", beyond the 1 % that rounding explains; correct the occupancies of that "
+               "position so that they add up to at most 1"))
+    messages = [str(w.message) for w in caught]
+    if any("Elements in POSCAR cannot be determined" in m for m in messages):
+        raise StructureError(
+            f"{label} names no elements (a VASP 4 POSCAR without the line of element "
+            "symbols): add that line (e.g. 'Li Cl') above the line of atom counts")
+    if any("Defaulting to P1" in m for m in messages):
+        symbol = _declared_space_group(text)
+        if symbol and symbol.replace(" ", "").upper() not in ("P1", "'P1'"):
+            raise StructureError(
+                f"{label} lists no symmetry operators and pymatgen cannot interpret its "
+                f"space group {symbol}, so only the listed atoms (the asymmetric unit) would "
+                "be used. Add _space_group_IT_number, or the operators "
+                "(_space_group_symop_operation_xyz), e.g. by saving the file again from VESTA")
+
+
+def _declared_space_group(text: str) -> str | None:
+    for tag in _SPACE_GROUP_TAGS:
+        m = re.search(rf"^\s*{re.escape(tag)}\s+(.+?)\s*$", text, flags=re.M | re.I)
+        if m:
+            return m.group(1)
+    return None
 
 
 def _parse(path, text: str, fmt: str) -> list[Structure]:
@@ -181,23 +231,41 @@ def _parse(path, text: str, fmt: str) -> list[Structure]:
         from pymatgen.io.cif import CifParser
 
         # as Structure.from_str(fmt="cif"), but every data block, not only the first
-        return CifParser.from_str(text).parse_structures(primitive=False)
+        return CifParser.from_str(text, **_CIF_OPTIONS).parse_structures(primitive=False)
     if fmt == "poscar":
         return [Structure.from_str(text, fmt="poscar")]
     from ase.io import read
     from pymatgen.io.ase import AseAtomsAdaptor
 
-    return [AseAtomsAdaptor.get_structure(atoms) for atoms in read(str(path), index=":")]
+    if fmt == "lammps-data":
+        if not re.search(r"^\s*Masses\s*(#.*)?$", text, flags=re.M):
+            raise StructureError(
+                f"{str(path)!r} is a LAMMPS data file without a Masses section, so its atom "
+                "types name no elements; add the section (ASE and ionmd read each type's "
+                "element from its mass), or give a CIF or POSCAR")
+        frames = read(str(path), format="lammps-data", units="metal", index=":")
+    else:
+        frames = read(str(path), index=":")
+    for atoms in frames:
+        if atoms.cell.rank < 3:
+            raise StructureError(f"{str(path)!r} has no periodic cell (its lattice vectors are "
+                                 "missing or zero); give a file with the unit cell, e.g. "
+                                 "extended XYZ with Lattice=\"...\", CIF or POSCAR")
+    return [AseAtomsAdaptor.get_structure(atoms) for atoms in frames]
 
 
-def _overfull_sites(caught) -> str | None:
-    """pymatgen's warning for a position whose occupancies add up to more than 1 (it then
-    drops the whole block and reports "no structures")."""
+def _overfull_sites(caught) -> list[float]:
+    """The sums of pymatgen's warning for positions whose occupancies add up to more than
+    its tolerance (it then drops the whole block and reports "no structures"); sums within
+    the tolerance were scaled to 1."""
     for w in caught:
         m = re.search(r"Some occupancies \(\[([^\]]*)\]\) sum to > 1", str(w.message))
         if m:
-            return m.group(1)
-    return None
+            sums = [float(x) for x in re.findall(r"[0-9]+(?:\.[0-9]*)?", m.group(1))]
+            over = [x for x in sums if x > _CIF_OPTIONS["occupancy_tolerance"]]
+            if over:
+                return over
+    return []
 
 
 def _checked(structure: Structure, label: str) -> Structure:

@@ -32,12 +32,18 @@ class OrderOptions:
         Occupancy rounding allowed (see ``order_structure``).
     min_distance
         See ``order_structure`` (None: its default rule; 0: none).
+    supercell
+        The cell the structure will run in: a protocol's ``supercell`` (``"2x2x2"``
+        repetitions of the file's cell, ``"8A"``, or None). Partial occupancies are ordered
+        in that cell (``"8A"``: enlarged further if the occupancies need it), so that the
+        protocol does not repeat an already enlarged ordered cell again.
     """
 
     method: str | None = None
     seed: int = 0
     occ_tol: float = 2e-3
     min_distance: float | None = None
+    supercell: str | None = None
 
     def __post_init__(self):
         if self.method not in (None, *ORDER_METHODS):
@@ -53,6 +59,9 @@ class LoadedStructure:
     structure: Structure
     ordering: str | None = None
     """How partial occupancies were ordered (None: the file was ordered)."""
+    in_run_cell: bool = False
+    """The structure is already the cell of ``OrderOptions.supercell`` (it was ordered in
+    it): the protocol must not repeat it again."""
 
 
 def load_structures(source: Any, order: OrderOptions | None = None) -> list[LoadedStructure]:
@@ -79,7 +88,8 @@ def load_structures(source: Any, order: OrderOptions | None = None) -> list[Load
                 check_ordered(structure, where)     # raises, naming the sites
             structure, ordering = _order(structure, order, what)
         check_overlaps(structure, where)
-        out.append(LoadedStructure(name, structure, ordering))
+        out.append(LoadedStructure(name, structure, ordering,
+                                   in_run_cell=ordering is not None and order.supercell is not None))
     return out
 
 
@@ -97,9 +107,24 @@ def _order(structure: Structure, order: OrderOptions, name: str) -> tuple[Struct
 
     seed = order.seed if order.method == "random" else None
     cell = order_structure(structure, order.method, seed=seed, occ_tol=order.occ_tol,
-                           min_distance=order.min_distance)
+                           min_distance=order.min_distance,
+                           **_ordering_cell(order.supercell, structure))
     text = (f"{order.method} ordering of {name}, supercell {'x'.join(map(str, cell.supercell))}"
             + (f", seed {seed}" if seed is not None else "")
             + (f", occupancies rounded within {order.occ_tol:g}" if order.occ_tol > 2e-3 else "")
             + f", min distance {cell.min_distance}")
     return cell.structure, text
+
+
+def _ordering_cell(spec: str | None, structure: Structure) -> dict:
+    """``order_structure``'s cell arguments for a protocol's supercell setting: explicit
+    repetitions exactly (refused, naming the sites, where they leave occupancies
+    fractional), a minimum width as the smallest cell that reaches it."""
+    from ionmd.structures.supercell import supercell_repeats
+
+    if spec is None or str(spec).strip().lower() in ("", "none"):
+        return {}
+    reps = supercell_repeats(structure.lattice, spec)        # checks the text
+    if str(spec).strip().lower().endswith("a"):
+        return {"min_width": float(str(spec).strip()[:-1])}
+    return {"supercell": reps}

@@ -42,6 +42,7 @@ class StructureEntry:
     source: str
     line: int
     atoms: object = None          # ase.Atoms, filled by validation
+    in_run_cell: bool = False     # ordered in the protocol's supercell (not repeated again)
 
 
 @dataclass
@@ -194,7 +195,7 @@ def load_campaign(path: str | Path, check_resources: bool = True) -> Campaign:
     errors = _Errors(src)
     _check_keys(errors, data, (), TOP_KEYS)
     protocol = _protocol(src, errors)
-    structures = _structures(src, errors, base)
+    structures = _structures(src, errors, base, protocol.supercell if protocol else None)
     models = _models(src, errors, base)
     for s in structures:
         if s.atoms is None:
@@ -294,8 +295,9 @@ def _protocol(src: Source, errors: _Errors) -> Protocol | None:
     return protocol
 
 
-def _structures(src: Source, errors: _Errors, base: Path) -> list[StructureEntry]:
-    from ionmd.structures import example_names
+def _structures(src: Source, errors: _Errors, base: Path,
+                supercell: str | None = None) -> list[StructureEntry]:
+    from ionmd.structures import example_names, unique_names
 
     items = src.data.get("structures")
     if isinstance(items, (str, dict)):
@@ -323,7 +325,8 @@ def _structures(src: Source, errors: _Errors, base: Path) -> list[StructureEntry
             if not paths:
                 errors.add(key, f"structure pattern {text!r} matches no file (relative to {base})")
                 continue
-            sources = [(p, Path(p).stem) for p in paths]
+            # mp-*/POSCAR: every file has one name; the folders tell them apart
+            sources = list(zip(paths, unique_names(paths)))
         elif Path(pattern).is_file():
             sources = [(pattern, Path(pattern).stem)]
         elif ("/" not in text and "." not in text
@@ -338,7 +341,7 @@ def _structures(src: Source, errors: _Errors, base: Path) -> list[StructureEntry
         for path, name in sources:
             s = StructureEntry(name=name, source=path, line=src.line(*key))
             order = {**campaign_order, **{k: entry[k] for k in ORDER_KEYS if k in entry}}
-            s.atoms = _load_structure(errors, key, path, order)
+            s.atoms, s.in_run_cell = _load_structure(errors, key, path, order, supercell)
             out.append(s)
     seen: dict[str, int] = {}
     for s in out:
@@ -349,9 +352,11 @@ def _structures(src: Source, errors: _Errors, base: Path) -> list[StructureEntry
     return out
 
 
-def _load_structure(errors: _Errors, key: tuple, path: str, order: dict):
+def _load_structure(errors: _Errors, key: tuple, path: str, order: dict,
+                    supercell: str | None = None) -> tuple[object, bool]:
     """The ordered, checked cell of ``path`` (``ionmd.structures.load_structure``, as every
-    command reads structures) as ASE Atoms; problems go to ``errors``."""
+    command reads structures; a disordered one ordered in the protocol's ``supercell``) as
+    ASE Atoms, and whether it is that supercell already; problems go to ``errors``."""
     from pymatgen.io.ase import AseAtomsAdaptor
 
     from ionmd.structures import OrderOptions, load_structure
@@ -360,13 +365,15 @@ def _load_structure(errors: _Errors, key: tuple, path: str, order: dict):
         options = OrderOptions(method=order.get("order"), seed=int(order.get("order_seed", 0)),
                                occ_tol=float(order.get("order_tol", 2e-3)),
                                min_distance=(None if order.get("order_min_distance") is None
-                                             else float(order["order_min_distance"])))
-        return AseAtomsAdaptor.get_atoms(load_structure(path, options).structure)
+                                             else float(order["order_min_distance"])),
+                               supercell=supercell)
+        loaded = load_structure(path, options)
+        return AseAtomsAdaptor.get_atoms(loaded.structure), loaded.in_run_cell
     except (TypeError, ValueError) as exc:
         errors.add(key, f"order settings {order}: {exc}")
     except IonmdError as exc:
         errors.add(key, str(exc))
-    return None
+    return None, False
 
 
 def _models(src: Source, errors: _Errors, base: Path) -> list[ModelEntry]:

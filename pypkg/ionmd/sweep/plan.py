@@ -52,7 +52,7 @@ def plan_campaign(campaign: Campaign, create: bool = False) -> list[PlannedRun]:
                 protocol = protocol.with_overrides(
                     temperatures=tuple(sorted(set(protocol.temperatures) | set(added))))
             for rd in plan_runs(protocol, s.atoms, m.path, campaign.output, name=s.name,
-                                create=create):
+                                create=create, in_run_cell=s.in_run_cell):
                 runs.append(PlannedRun(rundir=rd, structure=s.name, model=m.name,
                                        temperature=rd.temperature, replica=rd.replica,
                                        seed=rd.protocol.seed + rd.replica))
