@@ -316,3 +316,20 @@ def test_structure_without_sigma_fit_says_why_and_names_its_runs(tmp_path):
     assert " ".join(line.strip() for line in lines[1:]) == (
         "left out: 600K r0 (no Arrhenius fit); 800K r0 (no conductivity (charges of the mobile "
         "species unknown)); 1000K r0 (failed: melting)")
+
+
+def test_equilibration_block_with_fewer_thermo_columns_is_not_a_failure(tmp_path, capsys):
+    """log.lammps of an equilibration ``run`` printing step temp, then a production ``run``
+    adding vol: the run is healthy (not ``nan_thermo`` for the columns the first block lacks)."""
+    run = tmp_path / "run"
+    _run_dir(run, 900, seed=3)
+    rows = [line.split() for line in (run / "log.lammps").read_text().splitlines()[1:-1]]
+    seam = len(rows) // 3
+    (run / "log.lammps").write_text("\n".join(
+        ["   Step   Temp"] + [" ".join(r[:2]) for r in rows[:seam + 1]]
+        + [f"Loop time of 1 on 1 procs for {seam * 50} steps with 24 atoms", "   Step   Temp   Volume"]
+        + [" ".join(r) for r in rows[seam:]]
+        + [f"Loop time of 1 on 1 procs for {(len(rows) - 1 - seam) * 50} steps with 24 atoms"]) + "\n")
+    assert main(["analyze", str(run), "--failures-only", *POINT_IONS]) == 0
+    assert json.loads((run / "analysis" / "failure.json").read_text())["failed"] is False
+    assert "no failure over" in capsys.readouterr().out

@@ -105,6 +105,62 @@ Loop time of 1.0 on 1 procs for 10 steps with 8 atoms
     assert np.isnan(th["Volume"][0]) and th["Volume"][3] == 101
 
 
+def _two_block_log(thermo, first_cols, second_cols, seam=BREAK):
+    """A log.lammps of ``thermo``'s rows: an equilibration ``run`` printing ``first_cols`` up to
+    row ``seam``, then a ``run`` printing ``second_cols`` from that row on (LAMMPS repeats
+    the seam step)."""
+    def block(cols, rows):
+        lines = ["   " + "   ".join(cols)]
+        lines += [f"{int(thermo['Step'][i]):10d} " + " ".join(f"{thermo[c][i]:.6f}" for c in cols[1:])
+                  for i in rows]
+        return lines + [f"Loop time of 1.0 on 1 procs for {len(rows)} steps with 64 atoms"]
+    n = len(thermo["Step"])
+    return "\n".join(["LAMMPS (22 Jul 2025)"] + block(first_cols, range(seam + 1))
+                     + block(second_cols, range(seam, n))) + "\n"
+
+
+def test_a_column_one_run_block_does_not_print_is_no_failure():
+    """Equilibration prints step temp pe, production adds press and vol: the columns'
+    missing rows are not NaNs LAMMPS printed, but a real ``nan`` still is one."""
+    run = healthy()
+    th = run["thermo"]
+    th["Press"] = np.full(N_FRAMES, 1000.0)
+    first, second = ["Step", "Temp", "PotEng", "Atoms"], ["Step", "Temp", "PotEng", "Atoms",
+                                                          "Press", "Volume"]
+    parsed = parse_thermo(_two_block_log(th, first, second))
+    report = detect_failures(**{**run, "thermo": parsed})
+    assert not report.failed, report.to_dict()
+    assert parsed["Step"].tolist() == th["Step"].tolist()
+    for name in second:
+        expected = np.arange(N_FRAMES) > BREAK if name in ("Press", "Volume") else np.ones(N_FRAMES, bool)
+        assert parsed.printed[name].tolist() == expected.tolist()
+        assert np.allclose(parsed[name][expected], th[name][expected])
+        assert np.isnan(parsed[name][~expected]).all()       # as before: NaN where not printed
+    # a nan LAMMPS printed in a column of the second block is a failure at its step
+    th["Press"][BREAK + 5] = np.nan
+    report = detect_failures(**{**run, "thermo": parse_thermo(_two_block_log(th, first, second))})
+    assert report.modes == ["nan_thermo"]
+    assert report.first.step == th["Step"][BREAK + 5] and "['Press']" in report.first.detail
+
+
+def test_thermo_checks_read_a_column_from_the_block_that_prints_it():
+    """Volume and Temp printed by the second block only: the thermo volume check (no
+    trajectory here) and the runaway check still see what that block printed."""
+    run = healthy()
+    th = run["thermo"]
+    th["Volume"][BREAK + 10:] *= 1.6
+    th["Temp"][BREAK + 10:] = 3.0 * TARGET
+    parsed = parse_thermo(_two_block_log(th, ["Step", "PotEng"], ["Step", "PotEng", "Temp", "Volume"]))
+    report = detect_failures(steps=run["steps"], timestep_fs=2.0, thermo=parsed,
+                             target_temperature_K=TARGET)
+    steps = {e.mode: e.step for e in report.events}
+    assert set(steps) == {"volume_change", "temperature_runaway"}, report.to_dict()
+    assert steps["volume_change"] == th["Step"][BREAK + 10]
+    # the running mean over 5 rows of printed T first exceeds 2 x target at its 3rd hot row
+    assert steps["temperature_runaway"] == th["Step"][BREAK + 12]
+    assert report.events[0].temperature_K == pytest.approx(th["Temp"][BREAK + 10], abs=1e-5)
+
+
 def test_kaplan_meier_by_hand_and_survival_curves():
     # failures at 1, 2, 2, 4; one replica survives to 3 (censored)
     t, s = kaplan_meier([1, 2, 2, 3, 4], [True, True, True, False, True])

@@ -7,7 +7,8 @@ Failure modes, each found at its first occurrence:
 ``volume_change``
     ``|V / V0 - 1| > 0.5`` (the AQVolt26 criterion), from the trajectory's boxes or thermo.
 ``nan_thermo`` / ``nan_coordinates``
-    A NaN or Inf in any thermo column, or in the coordinates.
+    A NaN or Inf that LAMMPS printed in any thermo column (a column that one ``run`` block
+    does not print is not a NaN there), or in the coordinates.
 ``temperature_runaway``
     The running mean of T over ``window`` thermo rows exceeds ``runaway_factor`` times the
     target temperature (a running mean because small cells fluctuate strongly).
@@ -84,12 +85,28 @@ def _first(mask: np.ndarray) -> int | None:
     return int(hits[0]) if hits.size else None
 
 
+def _printed(thermo: dict[str, np.ndarray], name: str) -> np.ndarray:
+    """Which thermo rows hold a value LAMMPS printed for column ``name``: a ``run`` block
+    without that column leaves NaN fill-ins (:class:`ionmd.lammps.log.ThermoTable`); a
+    plain dict of columns counts as printed throughout."""
+    printed = getattr(thermo, "printed", {})
+    return printed[name] if name in printed else np.ones(len(thermo[name]), bool)
+
+
+def _column(thermo: dict[str, np.ndarray], name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(steps, values) of the rows where LAMMPS printed thermo column ``name``."""
+    rows = _printed(thermo, name)
+    return thermo["Step"][rows], thermo[name][rows]
+
+
 def _temperature_at(step: int, thermo: dict[str, np.ndarray]) -> float | None:
-    if "Step" not in thermo or "Temp" not in thermo or thermo["Step"].size == 0:
+    if "Step" not in thermo or "Temp" not in thermo:
         return None
-    before = np.flatnonzero(thermo["Step"] <= step)
-    i = before[-1] if before.size else 0
-    return float(thermo["Temp"][i])
+    tsteps, temp = _column(thermo, "Temp")
+    if not tsteps.size:
+        return None
+    before = np.flatnonzero(tsteps <= step)
+    return float(temp[before[-1] if before.size else 0])
 
 
 def _nn_distance(pos: np.ndarray, box: np.ndarray) -> float:
@@ -141,7 +158,8 @@ def detect_failures(*, steps: np.ndarray, timestep_fs: float, positions: np.ndar
     framework : sequence of str
         Framework (anion sub-lattice) species for the melting check.
     thermo : dict, optional
-        :func:`ionmd.lammps.log.parse_thermo` output.
+        :func:`ionmd.lammps.log.parse_thermo` output: each check reads only the rows where
+        LAMMPS printed its column. A plain dict of columns counts as printed throughout.
     log_text : str
         Concatenated ``log.lammps`` text (for LAMMPS's own error messages).
     target_temperature_K : float, optional
@@ -178,23 +196,25 @@ def _lost_atoms(thermo, log_text: str, steps) -> list[tuple[str, int, str]]:
     if lost:
         return [("lost_atoms", int(tsteps[-1]) if tsteps.size else int(steps[-1]), lost)]
     if "Atoms" in thermo and tsteps.size:
-        i = _first(thermo["Atoms"] < thermo["Atoms"][0])
+        asteps, atoms = _column(thermo, "Atoms")
+        i = _first(atoms < atoms[0]) if atoms.size else None
         if i is not None:
-            return [("lost_atoms", tsteps[i], f"atom count fell from {thermo['Atoms'][0]:.0f} "
-                                              f"to {thermo['Atoms'][i]:.0f}")]
+            return [("lost_atoms", asteps[i], f"atom count fell from {atoms[0]:.0f} "
+                                              f"to {atoms[i]:.0f}")]
     return []
 
 
 def _nan_thermo(thermo) -> list[tuple[str, int, str]]:
+    """A NaN or Inf that LAMMPS printed (not a column absent from that ``run`` block)."""
     tsteps = thermo.get("Step", np.zeros(0))
     if not tsteps.size:
         return []
-    table = np.stack([v for k, v in thermo.items()], -1)
-    i = _first(~np.all(np.isfinite(table), axis=1))
+    bad = {k: _printed(thermo, k) & ~np.isfinite(v) for k, v in thermo.items()}
+    i = _first(np.any(np.stack(list(bad.values()), -1), axis=1))
     if i is None:
         return []
-    bad = [k for k, v in thermo.items() if not np.isfinite(v[i])]
-    return [("nan_thermo", tsteps[i], f"non-finite {bad} at step {int(tsteps[i])}")]
+    names = [k for k, rows in bad.items() if rows[i]]
+    return [("nan_thermo", tsteps[i], f"non-finite {names} at step {int(tsteps[i])}")]
 
 
 def _temperature_runaway(thermo, target_K: float | None, factor: float,
@@ -203,7 +223,10 @@ def _temperature_runaway(thermo, target_K: float | None, factor: float,
     tsteps = thermo.get("Step", np.zeros(0))
     if not (tsteps.size and target_K and "Temp" in thermo):
         return []
-    temp = np.nan_to_num(thermo["Temp"], nan=np.inf)
+    tsteps, temp = _column(thermo, "Temp")
+    if not temp.size:
+        return []
+    temp = np.nan_to_num(temp, nan=np.inf)
     run_mean = np.convolve(temp, np.ones(window) / window, mode="valid") \
         if temp.size >= window else temp.mean(keepdims=True)
     i = _first(run_mean > factor * target_K)
@@ -221,8 +244,9 @@ def _volume_change(steps, boxes, thermo, limit: float) -> list[tuple[str, int, s
     sources = []
     if boxes is not None and len(boxes):
         sources.append((np.abs(np.linalg.det(boxes)), steps))
-    if "Volume" in thermo and tsteps.size:
-        sources.append((thermo["Volume"], tsteps))
+    if "Volume" in thermo and tsteps.size and _printed(thermo, "Volume").any():
+        vsteps, volumes = _column(thermo, "Volume")
+        sources.append((volumes, vsteps))
     hits = []
     for volumes, vsteps in sources:
         i = _first(np.abs(volumes / volumes[0] - 1) > limit)

@@ -12,12 +12,25 @@ NO_SPACE_RE = re.compile(r"No space left on device|Disk quota exceeded")
 LOOP_RE = re.compile(r"Loop time of ([0-9.eE+-]+) on (\d+) procs for (\d+) steps with (\d+) atoms")
 
 
-def parse_thermo(text: str) -> dict[str, np.ndarray]:
+class ThermoTable(dict):
+    """Thermo columns by header name (a dict of arrays, one row per step) and, per column,
+    which rows LAMMPS printed it in (``printed``, boolean arrays): ``run`` blocks may print
+    different columns, and a column's rows from a block without it are NaN fill-ins, not
+    values LAMMPS wrote."""
+
+    def __init__(self, columns: dict[str, np.ndarray], printed: dict[str, np.ndarray]):
+        super().__init__(columns)
+        self.printed = printed
+
+
+def parse_thermo(text: str) -> ThermoTable:
     """Thermo columns of a ``log.lammps`` text (all ``run`` blocks, by header name).
 
     Rows whose step repeats an earlier one (the first row of a following run, or of a
-    resumed piece) are dropped. ``nan``/``inf`` values are kept as such."""
-    columns: dict[str, list[float]] = {}
+    resumed piece) are dropped. ``nan``/``inf`` values are kept as such; a column that a
+    block does not print is NaN in that block's rows and False in ``printed`` there."""
+    values: dict[str, list[float]] = {}
+    rows: dict[str, list[int]] = {}
     header: list[str] | None = None
     seen: set[int] = set()
     for line in text.splitlines():
@@ -25,27 +38,30 @@ def parse_thermo(text: str) -> dict[str, np.ndarray]:
         if parts and parts[0] == "Step":
             header = parts
             for name in header:
-                columns.setdefault(name, [])
+                values.setdefault(name, [])
+                rows.setdefault(name, [])
             continue
         if header is None or len(parts) != len(header) or not parts[0].lstrip("-").isdigit():
             if parts and parts[0] in ("Loop", "ERROR:", "ERROR"):
                 header = None
             continue
         try:
-            values = [float(p) for p in parts]
+            row = [float(p) for p in parts]
         except ValueError:
             continue
-        step = int(values[0])
-        if step in seen:
+        if int(row[0]) in seen:
             continue
-        seen.add(step)
-        n_before = len(columns["Step"])
-        for name, v in zip(header, values):
-            col = columns[name]
-            col.extend([np.nan] * (n_before - len(col)))  # a column missing from an earlier block
-            col.append(v)
-    n = len(columns.get("Step", []))
-    return {k: np.array(v + [np.nan] * (n - len(v))) for k, v in columns.items()}
+        for name, v in zip(header, row):
+            values[name].append(v)
+            rows[name].append(len(seen))
+        seen.add(int(row[0]))
+    columns, printed = {}, {}
+    for name in values:
+        columns[name] = np.full(len(seen), np.nan)
+        columns[name][rows[name]] = values[name]
+        printed[name] = np.zeros(len(seen), bool)
+        printed[name][rows[name]] = True
+    return ThermoTable(columns, printed)
 
 
 def thermo_steps(lines: list[str], header: list | None) -> tuple[list[int], list | None]:
