@@ -10,6 +10,7 @@ from ase.eos import EquationOfState
 from ase.units import GPa
 
 from ionmd.protocols import analyse_ev, get_protocol, run_ev_scan
+from contract_models import MorseEdgeModel, save_contract_model
 from lammps_runner import single_point, to_lammps_frame
 from protocol_setup import ELEMENTS, MORSE, fcc_cell, morse_model
 
@@ -56,6 +57,36 @@ def test_ev_scan_module_runner_gives_the_same_energies(tmp_path):
     np.testing.assert_allclose(mod.volumes, sub.volumes, rtol=1e-12)
     np.testing.assert_allclose(mod.energies, sub.energies, rtol=1e-12, atol=1e-12)
     assert mod.bulk_modulus_GPa == pytest.approx(sub.bulk_modulus_GPa, rel=1e-9)
+
+
+def test_ev_scan_keeps_a_finished_scan(tmp_path):
+    """The same scan again is redone in its folder (same numbers); a scan with other
+    settings (more points) or another model of the same file name is refused, and the
+    finished ev.json stays as it was."""
+    import json
+
+    from ionmd.errors import IonmdError
+    from ionmd.protocols.evscan import write_ev_scan
+
+    (tmp_path / "a").mkdir()
+    model = morse_model(tmp_path / "a" / "morse.pt")
+    proto = get_protocol("ev-scan", max_strain=0.1, n_points=5)
+    cell = fcc_cell(a=3.62, reps=1)
+    first = run_ev_scan(proto, cell, model, tmp_path / "runs", name="fcc")
+    (ev_json,) = (tmp_path / "runs").rglob("ev.json")
+    kept = ev_json.read_text()
+    again = run_ev_scan(proto, cell, model, tmp_path / "runs", name="fcc")
+    np.testing.assert_allclose(again.energies, first.energies, rtol=1e-12)
+    more = get_protocol("ev-scan", max_strain=0.05, n_points=7)
+    with pytest.raises(IonmdError, match=r"other settings \(differs in protocol\.max_strain, "
+                                         r"protocol\.n_points\)"):
+        write_ev_scan(more, cell, model, tmp_path / "runs", name="fcc")
+    (tmp_path / "b").mkdir()
+    other = save_contract_model(MorseEdgeModel(**{**MORSE, "d0": 2 * MORSE["d0"]}),
+                                tmp_path / "b" / "morse.pt", cutoff=MORSE["rc"], elements=ELEMENTS)
+    with pytest.raises(IonmdError, match=r"differs in model, model_hash"):
+        write_ev_scan(proto, cell, other, tmp_path / "runs", name="fcc")
+    assert ev_json.read_text() == kept and len(json.loads(kept)["volumes"]) == 5
 
 
 def test_ev_failure_flags():

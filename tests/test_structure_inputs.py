@@ -267,3 +267,27 @@ def test_bad_numbers_of_screen_and_bench_are_usage_errors(argv, message, files, 
         main(argv + ["-o", str(tmp_path / "out")])
     assert exc.value.code == 2 and message in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_isotopes_keep_their_mass_in_the_data_file(tmp_path):
+    """Deuterium (a D site in a CIF) is written with pymatgen's mass for D, not hydrogen's
+    (ASE's Atoms from pymatgen carry the element's mass); one element in two isotopes is
+    refused, since a LAMMPS type here is one element."""
+    from pymatgen.core import Element
+
+    from ionmd.errors import IonmdError
+    from ionmd.protocols.prepare import as_atoms, write_data
+    from ionmd.structures import read_structure
+
+    rows = [("Li1", "Li", 0, 0, 0, 1), ("O1", "O", 0.5, 0.5, 0.3, 1), ("D1", "D", 0.5, 0.5, 0.52, 1)]
+    (tmp_path / "LiOD.cif").write_text(p1_cif("LiOD", 4.0, rows))
+    write_data(as_atoms(read_structure(tmp_path / "LiOD.cif")), tmp_path / "s.data", ["Li", "H", "O"])
+    text = (tmp_path / "s.data").read_text()
+    masses = text.split("Masses")[1].split("Atoms")[0].split()
+    assert float(masses[masses.index("2") + 1]) == pytest.approx(float(Element("D").atomic_mass), rel=1e-9)
+    assert float(masses[masses.index("1") + 1]) == pytest.approx(float(Element("Li").atomic_mass), rel=1e-9)
+    from pymatgen.core import Lattice, Structure
+
+    both = Structure(Lattice.cubic(4.0), [Element("H"), Element("D")], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    with pytest.raises(IonmdError, match="H atoms of different masses"):
+        as_atoms(both)

@@ -107,6 +107,17 @@ def test_ewald_user_oxidation_states():
     assert cell.structure.composition.as_dict() == {"Li": 4, "Cl": 2, "Br": 2}
 
 
+def test_ewald_with_occupancies_that_round_to_full_sites():
+    """Li 0.999 (a refined occupancy) rounds to full sites: one arrangement, the ordered
+    cell, with its own Ewald energy (pymatgen's minimiser fails on nothing to arrange)."""
+    s = rocksalt({"Li": 0.999}, {"Cl": 1}, 5.14)
+    cell = order_structure(s, "ewald", oxidation_states={"Li": 1, "Cl": -1})
+    assert cell.structure.composition.as_dict() == {"Li": 4, "Cl": 4}
+    charged = cell.structure.copy()
+    charged.add_oxidation_state_by_element({"Li": 1, "Cl": -1})
+    assert cell.ewald_energy == pytest.approx(EwaldSummation(charged).total_energy, rel=1e-9)
+
+
 def test_integral_supercell_for_argyrodite_disorder():
     s = argyrodite_like(cl_on_4a=0.6)   # 4 sites x 0.4 = 1.6 -> 5 cells for whole numbers
     reps = integral_supercell(s)

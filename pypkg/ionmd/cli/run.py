@@ -14,7 +14,7 @@ from ionmd.errors import IonmdError
 def _cmd_run(args: argparse.Namespace) -> None:
     from ionmd.protocols import get_protocol, parse_temperatures, parse_time_ps, plan_runs, run_all
     from ionmd.protocols.evscan import run_ev_scan
-    from ionmd.protocols.plan import run_cell
+    from ionmd.protocols.prepare import run_cell
     from ionmd.structures import load_structure
 
     overrides: dict = {}
@@ -57,7 +57,8 @@ def _cmd_run(args: argparse.Namespace) -> None:
     name = args.name or Path(args.structure).stem
     if protocol.family == "ev":
         res = run_ev_scan(protocol, atoms, args.model, args.output, name=name, nprocs=args.np,
-                          runner=args.runner, dry_run=args.dry_run)
+                          runner=args.runner, dry_run=args.dry_run,
+                          in_run_cell=loaded.in_run_cell)
         if res is None:
             print(f"E-V scan inputs ({protocol.n_points} volumes) written under {args.output}; "
                   "nothing run (--dry-run)")

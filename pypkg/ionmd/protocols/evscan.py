@@ -19,7 +19,7 @@ from ionmd.errors import IonmdError
 from ionmd.lammps.log import error_lines
 from ionmd.lammps.module_runner import ModuleRun, check_module_runner
 from ionmd.lammps.process import find_lammps
-from ionmd.protocols.prepare import as_atoms, check_protocol, element_order, repeats_for, write_data
+from ionmd.protocols.prepare import check_protocol, element_order, run_cell, write_data
 from ionmd.protocols.presets import Protocol
 
 EV_PER_A3_TO_GPA = 160.21766208
@@ -93,18 +93,28 @@ def analyse_ev(volumes, energies) -> EVResult:
 
 
 def write_ev_scan(protocol: Protocol, structure, model: str | Path, out: str | Path,
-                  name: str = "structure") -> Path:
+                  name: str = "structure", in_run_cell: bool = False) -> Path:
     """Write one data file per strain and the LAMMPS input of the scan to
-    ``OUT/<name>/<model>/<protocol>``; returns that folder. Nothing is run."""
+    ``OUT/<name>/<model>/<protocol>``; returns that folder. Nothing is run.
+
+    The folder's ``settings.json`` records what the scan is (protocol, model, structure):
+    the same command again redoes it there; other settings (more points, another model of
+    the same file name) are refused rather than written over its ``ev.json``.
+    """
     from ionmd.protocols.execute import INPUTS
+    from ionmd.protocols.rundir import SETTINGS, file_hash, reopen_with_settings, structure_hash
 
     check_protocol(protocol)
     model = Path(model)
-    atoms = as_atoms(structure)
+    atoms = run_cell(protocol, structure, in_run_cell)
     elements = element_order(atoms, model)
-    atoms = atoms.repeat(repeats_for(atoms, protocol.supercell))
     path = Path(out) / name / model.stem / protocol.name
-    path.mkdir(parents=True, exist_ok=True)
+    settings = {"protocol": protocol.to_dict(), "model": str(model.resolve()),
+                "model_hash": file_hash(model), "structure": name,
+                "structure_hash": structure_hash(atoms), "elements": elements}
+    if not reopen_with_settings(path, settings, "E-V scan folder"):
+        path.mkdir(parents=True, exist_ok=True)
+        (path / SETTINGS).write_text(json.dumps(settings, indent=1))
     (path / "ev.txt").unlink(missing_ok=True)
     files = []
     for i, s in enumerate(np.linspace(-protocol.max_strain, protocol.max_strain, protocol.n_points)):
@@ -120,7 +130,7 @@ def write_ev_scan(protocol: Protocol, structure, model: str | Path, out: str | P
 
 def run_ev_scan(protocol: Protocol, structure, model: str | Path, out: str | Path,
                 name: str = "structure", nprocs: int = 1, runner: str = "subprocess",
-                dry_run: bool = False) -> EVResult | None:
+                dry_run: bool = False, in_run_cell: bool = False) -> EVResult | None:
     """Write the scan (:func:`write_ev_scan`), run it through one LAMMPS call (``lmp``, or
     the ``lammps`` module in this process with ``runner="module"``), analyse, and write
     ``ev.json`` plus ``status.json``. ``dry_run``: write the inputs only, return None."""
@@ -131,7 +141,7 @@ def run_ev_scan(protocol: Protocol, structure, model: str | Path, out: str | Pat
     if runner == "module" and nprocs > 1:
         raise IonmdError(f"the module runner runs LAMMPS in this Python process on one rank; "
                          f"for --np {nprocs} use --runner subprocess (mpirun -np N lmp)")
-    path = write_ev_scan(protocol, structure, model, out, name)
+    path = write_ev_scan(protocol, structure, model, out, name, in_run_cell)
     if dry_run:
         return None
     if runner == "module":

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ionmd.protocols.prepare import (as_atoms, check_protocol, element_order, oxidation_states,
-                                     repeats_for)
+from ionmd.protocols.prepare import check_protocol, element_order, oxidation_states, run_cell
 from ionmd.protocols.presets import Protocol
 from ionmd.protocols.rundir import SETTINGS, RunDir
 
@@ -16,14 +15,6 @@ def run_path(out: str | Path, structure: str, model: str | Path, protocol: str,
     """``OUT/<structure>/<model stem>/<protocol>/T<temperature>K/r<replica>``."""
     return (Path(out) / structure / Path(model).stem / protocol / f"T{float(temperature):g}K"
             / f"r{replica}")
-
-
-def run_cell(protocol: Protocol, structure, in_run_cell: bool = False):
-    """The cell every run of ``protocol`` starts from (ASE Atoms): ``structure`` repeated by
-    the protocol's ``supercell``, or as it is where ``in_run_cell`` (a disordered file
-    ordered in that supercell already, ``LoadedStructure.in_run_cell``)."""
-    atoms = as_atoms(structure)
-    return atoms if in_run_cell else atoms.repeat(repeats_for(atoms, protocol.supercell))
 
 
 def plan_runs(protocol: Protocol, structure, model: str | Path, out: str | Path,
@@ -38,7 +29,7 @@ def plan_runs(protocol: Protocol, structure, model: str | Path, out: str | Path,
         Preset (with overrides) to run.
     structure : ase.Atoms or pymatgen Structure
         The unit cell (the protocol's ``supercell`` is applied here, unless
-        ``in_run_cell``: see :func:`run_cell`).
+        ``in_run_cell``: see :func:`ionmd.protocols.prepare.run_cell`).
     model : path
         ionmd model file.
     out : path

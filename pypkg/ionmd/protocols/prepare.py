@@ -22,9 +22,27 @@ def as_atoms(structure) -> Atoms:
     if type(structure).__name__ in ("Structure", "IStructure"):
         from pymatgen.io.ase import AseAtomsAdaptor
 
-        return AseAtomsAdaptor.get_atoms(structure)
+        atoms = AseAtomsAdaptor.get_atoms(structure)
+        if structure.is_ordered:      # isotopes (D): ASE would give them the element's mass
+            _set_isotope_masses(atoms, [float(site.specie.atomic_mass) for site in structure])
+        return atoms
     raise IonmdError(f"cannot use a {type(structure).__name__} as a structure; pass an ASE "
                      f"Atoms or a pymatgen Structure (or a file path to `ionmd run`)")
+
+
+def _set_isotope_masses(atoms: Atoms, masses: list[float]) -> None:
+    """Give ``atoms`` the masses pymatgen read (deuterium: 2.014, not hydrogen's 1.008).
+    LAMMPS types here are per element, so one element in two isotopes is refused."""
+    by_element: dict[str, set] = {}
+    for symbol, mass in zip(atoms.get_chemical_symbols(), masses):
+        by_element.setdefault(symbol, set()).add(round(mass, 4))
+    mixed = sorted(el for el, found in by_element.items() if len(found) > 1)
+    if mixed:
+        raise IonmdError(f"the structure holds {mixed[0]} atoms of different masses "
+                         f"({', '.join(map(str, sorted(by_element[mixed[0]])))}: isotopes, e.g. "
+                         "H and D); a LAMMPS type here is one element, so give one isotope per "
+                         "element")
+    atoms.set_masses(masses)
 
 
 def oxidation_states(structure) -> dict[str, float]:
@@ -52,6 +70,14 @@ def repeats_for(atoms: Atoms, supercell: str | None) -> tuple[int, int, int]:
     from ionmd.structures import supercell_repeats
 
     return supercell_repeats(atoms.cell.array, supercell)
+
+
+def run_cell(protocol, structure, in_run_cell: bool = False) -> Atoms:
+    """The cell every run of ``protocol`` starts from: ``structure`` repeated by the
+    protocol's ``supercell``, or as it is where ``in_run_cell`` (a disordered file ordered
+    in that supercell already, ``ionmd.structures.LoadedStructure.in_run_cell``)."""
+    atoms = as_atoms(structure)
+    return atoms if in_run_cell else atoms.repeat(repeats_for(atoms, protocol.supercell))
 
 
 def model_elements(model: str | Path) -> list[str]:

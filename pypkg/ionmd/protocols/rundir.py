@@ -46,6 +46,36 @@ SETTINGS, STATUS, RUN_JSON, DATA = "settings.json", "status.json", "run.json", "
 STATES = ("pending", "running", "completed", "failed", "interrupted")
 RESERVE, RESERVE_BYTES = ".reserve", 64 * 1024
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+
+
+def reopen_with_settings(path: Path, wanted: dict, what: str) -> bool:
+    """Whether ``path`` already holds results made with ``wanted`` (its ``settings.json``):
+    True to reopen it, False for a folder that is new or empty (write ``settings.json``
+    there). Results made with other settings are never overwritten.
+
+    Raises
+    ------
+    IonmdError
+        If the folder holds ``settings.json`` with other settings (naming the keys that
+        differ), or other files and no ``settings.json``.
+    """
+    wanted = json.loads(json.dumps(wanted))           # as the file holds it (tuples: lists)
+    if (path / SETTINGS).is_file():
+        have = json.loads((path / SETTINGS).read_text())
+        if have == wanted:
+            return True
+        diff = sorted(k for k in set(have) | set(wanted) if have.get(k) != wanted.get(k))
+        if "protocol" in diff:
+            p0, p1 = have.get("protocol", {}), wanted["protocol"]
+            diff.remove("protocol")
+            diff += [f"protocol.{k}" for k in sorted(set(p0) | set(p1)) if p0.get(k) != p1.get(k)]
+        raise IonmdError(f"{what} {path} exists with other settings (differs in "
+                         f"{', '.join(diff)}); choose another output folder, or delete it to "
+                         f"start over")
+    if path.exists() and any(path.iterdir()):
+        raise IonmdError(f"{path} exists, is not empty and is no ionmd {what}; choose another "
+                         f"output folder")
+    return False
 """errno values of a full disk (or quota): an interruption, not a failure of the run."""
 
 
@@ -254,21 +284,8 @@ class RunDir:
         from ionmd.protocols.prepare import write_data
 
         wanted = self.settings(atoms)
-        if (self.path / SETTINGS).is_file():
-            have = self.read_json(SETTINGS)
-            if have != wanted:
-                diff = sorted(k for k in set(have) | set(wanted) if have.get(k) != wanted.get(k))
-                if "protocol" in diff:
-                    p0, p1 = have.get("protocol", {}), wanted["protocol"]
-                    diff.remove("protocol")
-                    diff += [f"protocol.{k}" for k in sorted(set(p0) | set(p1)) if p0.get(k) != p1.get(k)]
-                raise IonmdError(f"run directory {self.path} exists with other settings (differs "
-                                 f"in {', '.join(diff)}); choose another output folder, or "
-                                 f"delete it to start over")
+        if reopen_with_settings(self.path, wanted, "run directory"):
             return
-        if self.path.exists() and any(self.path.iterdir()):
-            raise IonmdError(f"{self.path} exists, is not empty and is no ionmd run directory; "
-                             f"choose another output folder")
         self.path.mkdir(parents=True, exist_ok=True)
         write_data(atoms, self.path / DATA, self.elements)
         self.write_json(SETTINGS, wanted)

@@ -482,9 +482,12 @@ def _order_ewald(big: Structure, oxidation_states, element_counts, groups, count
     import warnings
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        matrix = EwaldSummation(struct).total_energy_matrix
-        found = EwaldMinimizer(matrix, manipulations, EWALD_CANDIDATES,
-                               EwaldMinimizer.ALGO_FAST).output_lists
+        if not manipulations:       # occupancies rounded to full sites: one arrangement
+            found = [(EwaldSummation(struct).total_energy, [])]
+        else:                       # (EwaldMinimizer fails on an empty list)
+            matrix = EwaldSummation(struct).total_energy_matrix
+            found = EwaldMinimizer(matrix, manipulations, EWALD_CANDIDATES,
+                                   EwaldMinimizer.ALGO_FAST).output_lists
     first_hit = None
     for energy, changes in found:       # lowest energy first
         draw = [site.specie.symbol for site in struct]
