@@ -7,8 +7,8 @@ import pytest
 import synthetic_trajectories as st
 from ionmd.analysis.arrhenius import KB_EV, fit_arrhenius, kinisi_arrhenius, ln_error_from_interval
 from ionmd.analysis.conductivity import (collective_conductivity, conductivity_from_diffusion,
-                                         nernst_einstein)
-from ionmd.analysis.diffusion import diffusion
+                                         independent_pairing, nernst_einstein)
+from ionmd.analysis.diffusion import DiffusionResult, diffusion
 from ionmd.errors import AnalysisError
 
 
@@ -43,6 +43,40 @@ def test_conductivity_interval_from_diffusion_samples_and_collective_agrees():
     assert coll.sigma_ci95[0] <= truth <= coll.sigma_ci95[1]
     with pytest.raises(AnalysisError, match="no charge for mobile species Li"):
         conductivity_from_diffusion([r], {"Cl": -1}, traj.volumes.mean(), 800.0)
+
+
+def _result(species, D, std, n_ions, samples):
+    return DiffusionResult(species=species, direction="xyz", D=D, D_ci95=(D - 2 * std, D + 2 * std),
+                           D_std=std, D_ols=D, D_ols_stderr=std, D_windowed=None,
+                           D_windowed_stderr=None, n_windows=0, fit_start_ps=1.0, fit_end_ps=10.0,
+                           hops_per_ion=10.0, msd_exponent=1.0, n_ions=n_ions, samples=samples)
+
+
+def test_two_species_sigma_interval_pairs_their_samples_independently():
+    """Two mobile species whose posterior samples come in the same order (kinisi runs each
+    MCMC from the same seed): summed sample by sample as given, their errors would add
+    linearly. Paired independently, the samples summed are uncorrelated and the interval of
+    sigma is that of a sum of independent normals: 2 x 1.96 x sqrt(var_Li + var_Mg)."""
+    n, V, T = 20000, 1500.0, 800.0
+    z = np.random.default_rng(7).standard_normal(n)
+    li = _result("Li", 2e-5, 3e-6, 16, 2e-5 + 3e-6 * z)
+    mg = _result("Mg", 5e-6, 1e-6, 4, 5e-6 + 1e-6 * z)        # same order: correlation 1
+    assert np.corrcoef(li.samples, mg.samples)[0, 1] == pytest.approx(1.0)
+    a, b = independent_pairing([li.samples, mg.samples])
+    assert abs(np.corrcoef(a, b)[0, 1]) < 4 / np.sqrt(n)        # 4 standard errors of r = 0
+    assert sorted(a) == sorted(li.samples) and sorted(b) == sorted(mg.samples)
+    charges = {"Li": 1, "Mg": 2}
+    sigma = conductivity_from_diffusion([li, mg], charges, V, T)
+    # Nernst–Einstein is linear in D: each species' sigma samples are D samples x a factor
+    spread = {r.species: nernst_einstein(1.0, r.n_ions, charges[r.species], V, T) * np.std(r.samples)
+              for r in (li, mg)}
+    by_hand = 2 * 1.959964 * np.sqrt(spread["Li"] ** 2 + spread["Mg"] ** 2)
+    lo, hi = sigma.sigma_ci95
+    assert hi - lo == pytest.approx(by_hand, rel=0.03)
+    centre = sum(nernst_einstein(r.D, r.n_ions, charges[r.species], V, T) for r in (li, mg))
+    assert sigma.sigma == pytest.approx(centre, rel=0.01)
+    # reproducible: the same seed, the same interval
+    assert conductivity_from_diffusion([li, mg], charges, V, T).sigma_ci95 == sigma.sigma_ci95
 
 
 def test_arrhenius_recovers_ea_and_its_error():

@@ -50,21 +50,32 @@ def nernst_einstein(D_cm2_s: float | np.ndarray, n_ions: int, charge: float, vol
             / (volume_A3 * Boltzmann * temperature_K * haven_ratio) * _UNIT)
 
 
+def independent_pairing(samples: Sequence[np.ndarray], seed: int = 0) -> list[np.ndarray]:
+    """Each species' posterior samples in an order of their own, for summing sample k of
+    one with sample k of another as independent draws.
+
+    kinisi's samples of two species can be correlated in their order (the same seed drives
+    each MCMC); one generator, drawn from in turn, gives each a different permutation and
+    breaks that pairing (a generator seeded afresh per species would shuffle all alike)."""
+    rng = np.random.default_rng(seed)
+    return [rng.permutation(np.asarray(s)) for s in samples]
+
+
 def conductivity_from_diffusion(results: Sequence[DiffusionResult], charges: dict[str, float],
                                 volume_A3: float, temperature_K: float,
-                                haven_ratio: float = 1.0) -> Conductivity:
-    """Nernst–Einstein sigma summed over the mobile species of ``results``."""
-    total = 0.0
+                                haven_ratio: float = 1.0, seed: int = 0) -> Conductivity:
+    """Nernst–Einstein sigma summed over the mobile species of ``results``; its interval
+    from their posterior samples paired independently (:func:`independent_pairing`,
+    ``seed``)."""
     for r in results:
         if r.species not in charges:
             raise AnalysisError(f"no charge for mobile species {r.species}; give oxidation states "
                                 f"(run.json 'charges' or --charge {r.species}=1)")
         if r.samples is None:
             raise AnalysisError("diffusion result has no posterior samples")
-        rng = np.random.default_rng(0)
-        # independent species: shuffle so sample k of one is not paired with sample k of another
-        total = total + nernst_einstein(rng.permutation(r.samples), r.n_ions, charges[r.species],
-                                        volume_A3, temperature_K, haven_ratio)
+    draws = independent_pairing([r.samples for r in results], seed)
+    total = sum(nernst_einstein(d, r.n_ions, charges[r.species], volume_A3, temperature_K,
+                                haven_ratio) for r, d in zip(results, draws))
     total = np.atleast_1d(total)
     lo, med, hi = np.percentile(total, [2.5, 50, 97.5])
     return Conductivity(sigma=float(med), sigma_ci95=(float(lo), float(hi)), method="nernst-einstein",
