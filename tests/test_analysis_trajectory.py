@@ -135,6 +135,9 @@ def test_atom_count_mismatch_and_wrong_atom_style_are_clear_errors(tmp_path):
     data, dcd = _files(tmp_path, n_atoms_data=6, n_atoms_dcd=5)
     with pytest.raises(IonmdError, match="does not match"):
         read_lammps_trajectory(data, [dcd], timestep_fs=1.0)
+    with pytest.raises(IonmdError, match="contradicts"):   # ASE wrote 'Atoms # atomic'
+        read_lammps_trajectory(data, [dcd], timestep_fs=1.0, atom_style="id type q x y z")
+    data.write_text(data.read_text().replace("Atoms # atomic", "Atoms"))
     with pytest.raises(IonmdError, match="cannot parse data file"):
         read_lammps_trajectory(data, [dcd], timestep_fs=1.0, atom_style="id type q x y z")
 

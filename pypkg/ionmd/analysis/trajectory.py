@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, replace
+from itertools import islice
 from pathlib import Path
 from typing import Sequence
 
@@ -224,6 +225,86 @@ class Piece:
         return unwrap(self.positions, self.boxes)
 
 
+#: Columns (in MDAnalysis's names) of the Atoms section of the atom styles a data file may
+#: name in its ``Atoms # <style>`` line (LAMMPS's write_data and ASE write it).
+ATOM_STYLE_COLUMNS = {
+    "atomic": "id type x y z",
+    "charge": "id type q x y z",
+    "full": "id resid type q x y z",
+    "molecular": "id resid type x y z",
+    "bond": "id resid type x y z",
+    "angle": "id resid type x y z",
+}
+DEFAULT_ATOM_STYLE = ATOM_STYLE_COLUMNS["atomic"]
+
+#: Coordinate columns of a dump, in the order they are used when there are several
+#: (MDAnalysis's: wrapped before unwrapped, Cartesian before scaled).
+DUMP_COORDINATES = (("x", "y", "z"), ("xs", "ys", "zs"), ("xu", "yu", "zu"), ("xsu", "ysu", "zsu"))
+
+
+def _header_words(path: Path):
+    """Words of each line of a data file's header (title skipped, ``# ...`` comments
+    stripped), up to its first section: header lines start with a number, sections don't."""
+    with open(path) as fh:
+        fh.readline()  # the title line, whatever it says
+        for line in fh:
+            words = line.partition("#")[0].split()
+            if words and not _is_number(words[0]):
+                return
+            yield words
+
+
+def _is_number(word: str) -> bool:
+    try:
+        float(word)
+    except ValueError:
+        return False
+    return True
+
+
+def data_atom_style(path: str | Path) -> str | None:
+    """The atom style named by a data file's ``Atoms # <style>`` line; None without one."""
+    with open(path) as fh:
+        for line in fh:
+            head, _, comment = line.partition("#")
+            if head.split() == ["Atoms"]:
+                return comment.split()[0] if comment.split() else None
+    return None
+
+
+def _key_columns(atom_style: str) -> dict[str, int]:
+    words = atom_style.split()
+    return {c: words.index(c) for c in ("id", "resid", "type", "x", "y", "z") if c in words}
+
+
+def resolve_atom_style(data_file: str | Path, given: str | None) -> str:
+    """The Atoms columns to read ``data_file`` with: those of the style its ``Atoms #``
+    line names, else ``given``, else ``id type x y z``.
+
+    Raises
+    ------
+    AnalysisError
+        If ``given`` puts id, molecule, type or x y z in other columns than the named
+        style (a molecule ID would be read as the type), or the named style is not one of
+        :data:`ATOM_STYLE_COLUMNS` and no columns are given.
+    """
+    named = data_atom_style(data_file)
+    if named is None:
+        return given or DEFAULT_ATOM_STYLE
+    columns = ATOM_STYLE_COLUMNS.get(named)
+    if columns is None:
+        if given:
+            return given
+        raise AnalysisError(f"{data_file}: ionmd does not know the columns of 'Atoms # {named}'; "
+                            f"give them with --atom-style (run.json 'atom_style'), e.g. "
+                            f"'id type x y z'")
+    if given and _key_columns(given) != _key_columns(columns):
+        raise AnalysisError(f"atom style {given!r} contradicts {data_file}, whose Atoms section "
+                            f"is '# {named}' ({columns!r}); drop --atom-style (and run.json "
+                            f"'atom_style') or give {columns!r}")
+    return columns
+
+
 def _universe(data_file: Path, traj_file: Path | None, atom_style: str, fmt: str | None):
     import MDAnalysis as mda
 
@@ -232,17 +313,14 @@ def _universe(data_file: Path, traj_file: Path | None, atom_style: str, fmt: str
     kwargs = {"topology_format": "DATA", "atom_style": atom_style}
     if traj_file is None:
         try:
-            return mda.Universe(str(data_file), **kwargs)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # masses guessed without a Masses section
+                return mda.Universe(str(data_file), **kwargs)
         except (ValueError, IndexError) as exc:  # IndexError: fewer columns than atom_style
             raise AnalysisError(f"cannot parse data file {data_file} with atom_style "
                                 f"{atom_style!r} ({exc}); give the Atoms columns, e.g. "
                                 f"--atom-style 'id type q x y z'") from exc
-    traj_file = Path(traj_file)
-    if not traj_file.is_file():
-        raise AnalysisError(f"trajectory file {traj_file} not found")
-    if traj_file.stat().st_size == 0:
-        raise AnalysisError(f"trajectory file {traj_file} is empty (did the run start?)")
-    fmt = fmt or ("LAMMPS" if traj_file.suffix.lower() == ".dcd" else "LAMMPSDUMP")
+    fmt = fmt or "LAMMPS"
     if fmt == "LAMMPS":  # LAMMPS's DCD flavour: lengths in A, time step in fs
         kwargs.update(format="LAMMPS", lengthunit="Angstrom", timeunit="fs")
     else:
@@ -260,55 +338,190 @@ def _universe(data_file: Path, traj_file: Path | None, atom_style: str, fmt: str
         raise AnalysisError(f"cannot read {traj_file} (empty or truncated?): {exc}") from exc
 
 
-def _count_lines(path: Path) -> int:
-    """Lines in a text file (a last line without newline counts), read in 16 MiB chunks."""
-    n, last = 0, b"\n"
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 24):
-            n += chunk.count(b"\n")
-            last = chunk[-1:]
-    return n + (last != b"\n")
-
-
-def _check_dump(data_file: Path, dump: Path) -> None:
-    """A ``dump custom`` file must hold the data file's atoms, in whole frames of
-    ``9 + N`` lines (MDAnalysis would drop a cut-off last frame silently, or fail with a
-    parse error on a wrong atom count)."""
-    with open(dump) as fh:
-        head = [fh.readline() for _ in range(4)]
-    if not head[0].startswith("ITEM: TIMESTEP") or not head[2].startswith("ITEM: NUMBER OF ATOMS"):
-        raise AnalysisError(f"{dump} is not a LAMMPS dump file (no 'ITEM: TIMESTEP' / "
-                            f"'ITEM: NUMBER OF ATOMS' header)")
-    n_dump, n_data = int(head[3]), _data_atom_count(data_file)
-    if n_dump != n_data:
-        raise AnalysisError(f"{dump} does not match {data_file}: {n_dump} atoms in the dump, "
-                            f"{n_data} in the data file; use the data file written by the same run")
-    lines = _count_lines(dump)
-    if lines % (9 + n_dump):
-        raise AnalysisError(f"{dump} ends in the middle of a frame (truncated: the run was killed "
-                            f"while writing?); {lines // (9 + n_dump)} whole frames are readable "
-                            f"— truncate the file or rerun")
-
-
 def _data_atom_count(path: Path) -> int:
-    with open(path) as fh:
-        for line in fh:
-            parts = line.split()
-            if len(parts) == 2 and parts[1] == "atoms":
-                return int(parts[0])
-            if parts and parts[0] in ("Atoms", "Masses"):
-                break
+    for words in _header_words(path):
+        if len(words) == 2 and words[1] == "atoms":
+            return int(words[0])
     raise AnalysisError(f"{path}: no 'N atoms' line in the data file header")
 
 
-def _read_piece(data_file: Path, traj_file: Path, atom_style: str, fmt: str | None) -> Piece:
+def _data_box_centre(path: Path) -> np.ndarray:
+    """Centre of the ``xlo xhi``/``ylo yhi``/``zlo zhi`` bounds in a LAMMPS data file."""
+    centre = {}
+    for words in _header_words(path):
+        if len(words) >= 4 and words[2] in ("xlo", "ylo", "zlo"):
+            centre[words[2]] = 0.5 * (float(words[0]) + float(words[1]))
+    if len(centre) != 3:
+        raise AnalysisError(f"{path}: no xlo/ylo/zlo box lines in the header")
+    return np.array([centre["xlo"], centre["ylo"], centre["zlo"]])
+
+
+# ---------------------------------------------------------------- dump files
+
+@dataclass
+class _DumpFrame:
+    step: int
+    box: np.ndarray        # (3, 3), cell vectors as rows
+    positions: np.ndarray  # (N, 3), relative to the box origin lo, in atom-ID order
+
+
+class _DumpCutOff(Exception):
+    """The dump file ends inside a frame."""
+
+
+def _read_dump(path: Path, data_file: Path, atom_ids: np.ndarray) -> list[Piece]:
+    """The frames of a ``dump custom`` / ``dump atom`` file (gzip or bzip2 compressed
+    too), positions relative to each frame's box origin ``lo`` (see module doc), as
+    pieces split where the step does not increase: a run resumed from a restart with
+    ``dump_modify append yes`` writes its restart step again in the same file."""
+    from MDAnalysis.lib.util import anyopen
+
+    frames: list[_DumpFrame] = []
+    try:
+        with anyopen(str(path)) as fh:  # text mode, decompressing by suffix
+            while (frame := _next_dump_frame(fh, path, data_file, atom_ids, len(frames))):
+                frames.append(frame)
+    except (_DumpCutOff, EOFError) as exc:  # EOFError: a cut-off gzip stream
+        raise AnalysisError(f"{path} ends in the middle of a frame (truncated: the run was "
+                            f"killed while writing?); {len(frames)} whole frames are readable "
+                            f"— truncate the file or rerun") from exc
+    except (ValueError, IndexError, UnicodeDecodeError) as exc:
+        raise AnalysisError(f"cannot read {path} after frame {len(frames)}: {exc}; not a "
+                            f"LAMMPS dump file, or a corrupted one") from exc
+    if not frames:
+        raise AnalysisError(f"trajectory file {path} has no frames (empty or truncated)")
+    return _split_at_restarts(frames)
+
+
+def _line(fh) -> str:
+    line = fh.readline()
+    if not line:
+        raise _DumpCutOff
+    return line
+
+
+def _next_dump_frame(fh, path: Path, data_file: Path, atom_ids: np.ndarray,
+                     n_done: int) -> _DumpFrame | None:
+    """The next frame, item by item (``ITEM: UNITS`` and ``ITEM: TIME`` of
+    ``dump_modify units/time yes`` are skipped); None at the end of the file."""
+    step = box = lo = None
+    while line := fh.readline():
+        item = line.strip()
+        if not item:
+            continue
+        if not item.startswith("ITEM:"):
+            raise AnalysisError(f"{path} is not a LAMMPS dump file (no 'ITEM: TIMESTEP' / "
+                                f"'ITEM: NUMBER OF ATOMS' header where frame {n_done} "
+                                f"should start: {item[:40]!r})")
+        name = item[5:].strip()
+        if name in ("UNITS", "TIME"):
+            _line(fh)
+        elif name == "TIMESTEP":
+            step = int(_line(fh))
+        elif name == "NUMBER OF ATOMS":
+            n_dump = int(_line(fh))
+            if n_dump != len(atom_ids):
+                raise AnalysisError(f"{path} does not match {data_file}: {n_dump} atoms in the "
+                                    f"dump, {len(atom_ids)} in the data file; use the data "
+                                    f"file written by the same run")
+        elif name.startswith("BOX BOUNDS"):
+            box, lo = _dump_box(path, name, [_line(fh) for _ in range(3)])
+        elif name.startswith("ATOMS") and step is not None and box is not None:
+            return _DumpFrame(step, box, _dump_positions(fh, path, data_file, name.split()[1:],
+                                                         atom_ids, box, lo, n_done))
+        else:
+            raise AnalysisError(f"{path}: unexpected 'ITEM: {name}' in frame {n_done}; not a "
+                                f"LAMMPS dump file (no 'ITEM: TIMESTEP' / 'ITEM: NUMBER OF "
+                                f"ATOMS' header)?")
+    if step is not None or box is not None:
+        raise _DumpCutOff
+    return None
+
+
+def _dump_box(path: Path, item: str, lines: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Cell vectors (rows) and origin ``lo`` from a BOX BOUNDS section: orthogonal, or
+    LAMMPS's restricted triclinic, whose bounds are those of the tilted cell's bounding box."""
+    words = item.split()
+    if "abc" in words:
+        raise AnalysisError(f"{path}: general triclinic box (dump_modify triclinic/general "
+                            f"yes) is not supported; dump without triclinic/general")
+    bounds = np.array([line.split() for line in lines], dtype=np.float64)
+    xy, xz, yz = bounds[:, 2] if "xy" in words else (0.0, 0.0, 0.0)
+    xlo = bounds[0, 0] - min(0.0, xy, xz, xy + xz)
+    xhi = bounds[0, 1] - max(0.0, xy, xz, xy + xz)
+    ylo, yhi = bounds[1, 0] - min(0.0, yz), bounds[1, 1] - max(0.0, yz)
+    zlo, zhi = bounds[2, 0], bounds[2, 1]
+    box = np.array([[xhi - xlo, 0.0, 0.0], [xy, yhi - ylo, 0.0], [xz, yz, zhi - zlo]])
+    return box, np.array([xlo, ylo, zlo])
+
+
+def _dump_positions(fh, path: Path, data_file: Path, columns: list[str], atom_ids: np.ndarray,
+                    box: np.ndarray, lo: np.ndarray, n_done: int) -> np.ndarray:
+    """Positions (N, 3) relative to ``lo``, in atom-ID order, from a frame's ATOMS lines.
+    Scaled coordinates (``xs``, ``xsu``) are ``s H``: computed here from the header rather
+    than left to a reader (MDAnalysis 2.11 subtracts ``lo`` from ``s H`` too)."""
+    if "id" not in columns:
+        raise AnalysisError(f"{path} has no 'id' column (ITEM: ATOMS {' '.join(columns)}): "
+                            f"LAMMPS writes the atoms in another order in each frame; add id "
+                            f"to the dump, e.g. 'dump d all custom N md.dump id type x y z'")
+    coords = next((c for c in DUMP_COORDINATES if set(c) <= set(columns)), None)
+    if coords is None:
+        raise AnalysisError(f"{path} has no coordinate columns (ITEM: ATOMS {' '.join(columns)}); "
+                            f"dump x y z (or xs ys zs, xu yu zu, xsu ysu zsu)")
+    rows = list(islice(fh, len(atom_ids)))
+    words = "".join(rows).split()
+    if len(rows) < len(atom_ids) or (len(words) != len(rows) * len(columns)
+                                     and not rows[-1].endswith("\n")):
+        raise _DumpCutOff
+    if len(words) != len(rows) * len(columns):
+        raise AnalysisError(f"{path}: frame {n_done} has atom lines with other than "
+                            f"{len(columns)} columns ({' '.join(columns)}); corrupted file?")
+    table = np.array(words).reshape(len(rows), len(columns))
+    ids = table[:, columns.index("id")].astype(np.int64)
+    order = np.argsort(ids, kind="stable")
+    if not np.array_equal(ids[order], atom_ids):
+        raise AnalysisError(f"{path}: the atom IDs of frame {n_done} are not those of "
+                            f"{data_file}; use the data file written by the same run")
+    xyz = table[order][:, [columns.index(c) for c in coords]].astype(np.float64)
+    return xyz @ box if coords[0].startswith("xs") else xyz - lo
+
+
+def _split_at_restarts(frames: Sequence[_DumpFrame]) -> list[Piece]:
+    """Pieces of consecutive frames whose step increases (see :func:`stitch`)."""
+    steps = np.array([f.step for f in frames], dtype=np.int64)
+    cuts = [0, *(np.flatnonzero(np.diff(steps) <= 0) + 1).tolist(), len(frames)]
+    return [Piece(np.array([f.positions for f in frames[a:b]]),
+                  np.array([f.box for f in frames[a:b]]), steps[a:b], (0,),
+                  np.zeros((b - a, 3)))
+            for a, b in zip(cuts[:-1], cuts[1:])]
+
+
+def _is_dump(traj_file: Path, fmt: str | None) -> bool:
+    if fmt:
+        return fmt == "LAMMPSDUMP"
+    return traj_file.suffix.lower() != ".dcd"
+
+
+def _read_pieces(data_file: Path, traj_file: Path, atom_style: str, fmt: str | None,
+                 atom_ids: np.ndarray) -> list[Piece]:
+    """The frames of one trajectory file: one piece, or several for a dump file that a
+    resumed run appended to."""
     traj_file = Path(traj_file)
-    kind = fmt or ("LAMMPS" if traj_file.suffix.lower() == ".dcd" else "LAMMPSDUMP")
-    size = traj_file.stat().st_size if traj_file.is_file() else 0
-    if kind == "LAMMPSDUMP" and size:
-        _check_dump(Path(data_file), traj_file)
-    layout = dcd_layout(traj_file) if kind == "LAMMPS" and size >= 100 else None
-    if kind == "LAMMPS" and size and (size < 100 or (layout and size < layout.header)):
+    if not traj_file.is_file():
+        raise AnalysisError(f"trajectory file {traj_file} not found")
+    if traj_file.stat().st_size == 0:
+        raise AnalysisError(f"trajectory file {traj_file} is empty (did the run start?)")
+    if _is_dump(traj_file, fmt):
+        return _read_dump(traj_file, data_file, atom_ids)
+    return [_read_dcd(data_file, traj_file, atom_style, fmt)]
+
+
+def _read_dcd(data_file: Path, traj_file: Path, atom_style: str, fmt: str | None) -> Piece:
+    """One DCD file (or another format MDAnalysis reads, ``fmt``) as a piece."""
+    size = traj_file.stat().st_size
+    is_lammps_dcd = (fmt or "LAMMPS") == "LAMMPS"
+    layout = dcd_layout(traj_file) if is_lammps_dcd and size >= 100 else None
+    if is_lammps_dcd and (size < 100 or (layout and size < layout.header)):
         # (MDAnalysis's DCD reader fails on these with a noisy error from its destructor)
         raise AnalysisError(f"{traj_file} is cut off inside its header ({size} bytes): empty "
                             f"or truncated; the run stopped before writing its first frame?")
@@ -325,7 +538,7 @@ def _read_piece(data_file: Path, traj_file: Path, atom_style: str, fmt: str | No
     positions, boxes, steps = [], [], []
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the dump reader's 'no dt' note: steps are used, not times
+            warnings.simplefilter("ignore")  # the reader's 'no dt' note: steps are used, not times
             for i, ts in enumerate(reader):
                 positions.append(u.atoms.positions.astype(np.float64))
                 boxes.append(ts.triclinic_dimensions.astype(np.float64))
@@ -339,24 +552,9 @@ def _read_piece(data_file: Path, traj_file: Path, atom_style: str, fmt: str | No
     boxes = np.array(boxes)
     if is_dcd:  # LAMMPS's barostats keep the box centre; DCD stores no origin
         origins = _data_box_centre(data_file)[None, :] - 0.5 * np.diagonal(boxes, axis1=1, axis2=2)
-    else:       # MDAnalysis's dump reader already subtracts lo
+    else:
         origins = np.zeros((len(steps), 3))
     return Piece(np.array(positions), boxes, np.array(steps, dtype=np.int64), (0,), origins)
-
-
-def _data_box_centre(path: Path) -> np.ndarray:
-    """Centre of the ``xlo xhi``/``ylo yhi``/``zlo zhi`` bounds in a LAMMPS data file."""
-    centre = {}
-    with open(path) as fh:
-        for line in fh:
-            parts = line.split()
-            if len(parts) >= 4 and parts[2] in ("xlo", "ylo", "zlo"):
-                centre[parts[2]] = 0.5 * (float(parts[0]) + float(parts[1]))
-            if parts and parts[0] in ("Atoms", "Masses"):
-                break
-    if len(centre) != 3:
-        raise AnalysisError(f"{path}: no xlo/ylo/zlo box lines in the header")
-    return np.array([centre["xlo"], centre["ylo"], centre["zlo"]])
 
 
 def stitch(pieces: Sequence[Piece]) -> Piece:
@@ -438,30 +636,66 @@ def _elements_from_masses(masses: np.ndarray) -> np.ndarray:
     return np.array(out)
 
 
+def _masses_of(elements: np.ndarray) -> np.ndarray:
+    from ase.data import atomic_masses, atomic_numbers
+
+    unknown = sorted(set(elements.tolist()) - set(atomic_numbers))
+    if unknown:
+        raise AnalysisError(f"type map names {unknown}, not chemical elements; give element "
+                            f"symbols, e.g. --type-map 1=Li,2=Cl")
+    return np.array([atomic_masses[atomic_numbers[e]] for e in elements])
+
+
+def elements_and_masses(data_file: Path, types: np.ndarray, masses: np.ndarray,
+                        type_map: dict[int, str] | None) -> tuple[np.ndarray, np.ndarray]:
+    """Element and mass of each atom: elements from the type map (else from the masses),
+    masses from the data file (else, without a Masses section, from the type map's
+    elements).
+
+    Raises
+    ------
+    AnalysisError
+        If the type map misses a type, or neither masses nor a type map are given.
+    """
+    has_masses = bool(np.all(np.isfinite(masses) & (masses > 0)))
+    if not type_map:
+        if not has_masses:
+            raise AnalysisError(f"{data_file} has no Masses section: give a type -> element map "
+                                f"(run.json 'type_map' or --type-map 1=Li,2=Cl)")
+        return _elements_from_masses(masses), masses
+    missing = sorted(set(types.tolist()) - set(type_map))
+    if missing:
+        raise AnalysisError(f"type map {type_map} has no element for LAMMPS types {missing}")
+    elements = np.array([type_map[t] for t in types])
+    return elements, (masses if has_masses else _masses_of(elements))
+
+
 def read_frames(data_file: str | Path, traj_files: Sequence[str | Path], *,
-                type_map: dict[int, str] | None = None, atom_style: str = "id type x y z",
+                type_map: dict[int, str] | None = None, atom_style: str | None = None,
                 fmt: str | None = None) -> tuple[Piece, np.ndarray, np.ndarray]:
     """Raw stitched frames (positions as written), elements and masses; no unwrapping, so
-    that a broken run (NaN, exploded) can still be examined."""
+    that a broken run (NaN, exploded) can still be examined. ``atom_style``: the data
+    file's Atoms columns, by default those its ``Atoms # <style>`` line names
+    (:func:`resolve_atom_style`)."""
     if not traj_files:
         raise AnalysisError("no trajectory files given")
-    u = _universe(Path(data_file), None, atom_style, None)
+    data_file = Path(data_file)
+    if not data_file.is_file():
+        raise AnalysisError(f"data file {data_file} not found")
+    atom_style = resolve_atom_style(data_file, atom_style)
+    u = _universe(data_file, None, atom_style, None)
     types = np.array([int(t) for t in u.atoms.types])
-    masses = u.atoms.masses.astype(np.float64)
-    if type_map:
-        missing = sorted(set(types.tolist()) - set(type_map))
-        if missing:
-            raise AnalysisError(f"type map {type_map} has no element for LAMMPS types {missing}")
-        elements = np.array([type_map[t] for t in types])
-    else:
-        elements = _elements_from_masses(masses)
-    pieces = [_read_piece(Path(data_file), Path(f), atom_style, fmt) for f in traj_files]
+    elements, masses = elements_and_masses(data_file, types, u.atoms.masses.astype(np.float64),
+                                           type_map)
+    atom_ids = np.sort(u.atoms.ids.astype(np.int64))
+    pieces = [piece for f in traj_files
+              for piece in _read_pieces(data_file, Path(f), atom_style, fmt, atom_ids)]
     return stitch(pieces), elements, masses
 
 
 def read_lammps_trajectory(data_file: str | Path, traj_files: Sequence[str | Path], *,
                            timestep_fs: float, type_map: dict[int, str] | None = None,
-                           atom_style: str = "id type x y z", fmt: str | None = None,
+                           atom_style: str | None = None, fmt: str | None = None,
                            dump_unwrapped: bool = False) -> Trajectory:
     """Read, stitch and unwrap a LAMMPS trajectory.
 
@@ -470,13 +704,15 @@ def read_lammps_trajectory(data_file: str | Path, traj_files: Sequence[str | Pat
     data_file : path
         LAMMPS data file of the run (topology: atom IDs, types, masses).
     traj_files : sequence of paths
-        DCD (``.dcd``) or ``dump custom`` files, in run order (resumed pieces).
+        DCD (``.dcd``) or ``dump custom``/``dump atom`` files (``.gz`` too), in run order
+        (resumed pieces; a dump file appended to after a restart is split at its seams).
     timestep_fs : float
         MD time step in fs.
     type_map : dict, optional
         LAMMPS atom type -> element; by default from the data file's masses.
-    atom_style : str
-        MDAnalysis atom_style of the data file's Atoms section.
+    atom_style : str, optional
+        MDAnalysis atom_style of the data file's Atoms section; by default from its
+        ``Atoms # <style>`` line (:func:`resolve_atom_style`).
     fmt : str, optional
         MDAnalysis format (``"LAMMPS"`` for DCD, ``"LAMMPSDUMP"``); by file suffix.
     dump_unwrapped : bool

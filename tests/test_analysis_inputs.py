@@ -1,0 +1,254 @@
+"""Inputs as users have them: data files of other atom styles, header comments or no
+Masses; dumps with scaled coordinates in a moving box, without atom IDs, appended after a
+restart, with TIME/UNITS items or gzipped. References: the true path of a synthetic
+walk, or the same run read another way (a plain ``x y z`` dump, separate pieces)."""
+
+import gzip
+
+import numpy as np
+import pytest
+from ase.data import atomic_masses, atomic_numbers
+
+import synthetic_trajectories as st
+from ionmd.analysis.trajectory import read_frames, read_lammps_trajectory
+from ionmd.errors import IonmdError
+
+TYPES = {"Cl": 1, "Li": 2}
+#: Atoms columns of each atom style, as LAMMPS writes them
+STYLE_COLUMNS = {"atomic": "id type x y z", "charge": "id type q x y z",
+                 "full": "id mol type q x y z", "molecular": "id mol type x y z"}
+CENTRE = 3.0  # box centre, kept by LAMMPS's barostats: lo = CENTRE - L/2 is not 0
+
+
+def _walk(n_frames=400, breathing=0.06, seed=0):
+    rng = np.random.default_rng(seed)
+    return st.make(st.brownian_steps(n_frames, 6, [2.0] * 3, 0.05, rng), L=10.0,
+                   n_framework=8, dt_ps=0.05, breathing=breathing, rng=rng)
+
+
+def _los(syn):
+    return CENTRE - 0.5 * syn.true.boxes[:, 0, 0]
+
+
+def _write_data(path, syn, *, style="atomic", masses=True, comments=False):
+    """A data file of the walk's first frame; the molecule ID (mol) is the other atom's
+    type, so reading it as the type swaps the elements."""
+    elements, lo, edge = syn.true.elements, _los(syn)[0], syn.true.boxes[0, 0, 0]
+    note = " # a comment" if comments else ""
+    lines = ["test data file", "", f"{len(elements)} atoms{note}", f"2 atom types{note}", "",
+             *(f"{lo} {lo + edge} {a}lo {a}hi{note}" for a in "xyz")]
+    if masses:
+        lines += ["", "Masses", ""] + [f"{t} {atomic_masses[atomic_numbers[e]]}"
+                                       for e, t in TYPES.items()]
+    lines += ["", f"Atoms # {style}", ""]
+    for i, (e, x) in enumerate(zip(elements, syn.wrapped[0] + lo)):
+        values = {"id": i + 1, "type": TYPES[e], "mol": 3 - TYPES[e], "q": 1 if e == "Li" else -1,
+                  "x": x[0], "y": x[1], "z": x[2]}
+        lines.append(" ".join(str(values[c]) for c in STYLE_COLUMNS[style].split()))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _dump_text(syn, columns="id type x y z", frames=None, items=""):
+    """Dump frames as LAMMPS writes them, box [lo, lo + L) around CENTRE."""
+    boxes, los = syn.true.boxes, _los(syn)
+    out = []
+    for t in range(len(boxes)) if frames is None else frames:
+        edge, lo = boxes[t, 0, 0], los[t]
+        coords = {"x": syn.wrapped[t] + lo, "xs": syn.wrapped[t] / edge,
+                  "xu": syn.lammps_unwrapped[t] + lo, "xsu": syn.lammps_unwrapped[t] / edge}
+        xyz = coords[columns.split()[-3]]
+        out += [items + f"ITEM: TIMESTEP\n{10 * t}\nITEM: NUMBER OF ATOMS\n{len(xyz)}",
+                "ITEM: BOX BOUNDS pp pp pp", *[f"{lo:.10f} {lo + edge:.10f}"] * 3,
+                f"ITEM: ATOMS {columns}"]
+        for i, (e, x) in enumerate(zip(syn.true.elements, xyz)):
+            values = {"id": str(i + 1), "type": str(TYPES[e])}
+            values.update({c: f"{v:.10f}" for c, v in zip(columns.split()[-3:], x)})
+            out.append(" ".join(values[c] for c in columns.split()))
+    return "\n".join(out) + "\n"
+
+
+def _displacements(traj):
+    return traj.positions - traj.positions[0]
+
+
+def _true_displacements(syn):
+    """The walk's displacements: it is made in the frame of the box origin lo(t), which
+    dumps are read in (the dump's x is the wrapped position + lo)."""
+    return syn.true.positions - syn.true.positions[0]
+
+
+# ---------------------------------------------------------------- data files
+
+@pytest.mark.parametrize("style", list(STYLE_COLUMNS))
+def test_data_file_columns_follow_its_atoms_style_comment(tmp_path, style):
+    syn = _walk(n_frames=20)
+    data = _write_data(tmp_path / "s.data", syn, style=style)
+    (tmp_path / "md.dump").write_text(_dump_text(syn))
+    _, elements, masses = read_frames(data, [tmp_path / "md.dump"])
+    assert elements.tolist() == syn.true.elements.tolist()
+    assert np.allclose(masses, [atomic_masses[atomic_numbers[e]] for e in syn.true.elements])
+
+
+def test_atom_style_contradicting_the_data_file_is_refused(tmp_path):
+    syn = _walk(n_frames=20)
+    data = _write_data(tmp_path / "s.data", syn, style="full")
+    (tmp_path / "md.dump").write_text(_dump_text(syn))
+    with pytest.raises(IonmdError, match="contradicts.*Atoms section is '# full'"):
+        read_frames(data, [tmp_path / "md.dump"], atom_style="id type x y z")
+    # the same columns in MDAnalysis's names are no contradiction
+    _, elements, _ = read_frames(data, [tmp_path / "md.dump"], atom_style="id resid type charge x y z")
+    assert elements.tolist() == syn.true.elements.tolist()
+
+
+def test_data_header_comments_are_ignored(tmp_path):
+    syn = _walk(n_frames=20)
+    (tmp_path / "md.dump").write_text(_dump_text(syn))
+    plain = read_frames(_write_data(tmp_path / "a.data", syn), [tmp_path / "md.dump"])
+    noted = read_frames(_write_data(tmp_path / "b.data", syn, comments=True), [tmp_path / "md.dump"])
+    assert noted[1].tolist() == plain[1].tolist()
+    assert np.array_equal(noted[0].positions, plain[0].positions)
+
+
+def test_data_without_masses_takes_them_from_the_type_map(tmp_path):
+    """Masses from the type map's elements: the same trajectory (framework drift
+    removed, mass-weighted) as with the data file's Masses section."""
+    syn = _walk(n_frames=40)
+    (tmp_path / "md.dump").write_text(_dump_text(syn))
+    type_map = {t: e for e, t in TYPES.items()}
+    with_masses = read_lammps_trajectory(_write_data(tmp_path / "a.data", syn),
+                                         [tmp_path / "md.dump"], timestep_fs=1.0)
+    bare = _write_data(tmp_path / "b.data", syn, masses=False)
+    without = read_lammps_trajectory(bare, [tmp_path / "md.dump"], timestep_fs=1.0,
+                                     type_map=type_map)
+    assert np.allclose(without.masses, with_masses.masses, atol=1e-6)
+    a = with_masses.framework_drift_removed(["Li"]).positions
+    b = without.framework_drift_removed(["Li"]).positions
+    assert np.all(np.isfinite(b)) and np.abs(a - b).max() < 1e-9
+    with pytest.raises(IonmdError, match="no Masses section.*type -> element map"):
+        read_frames(bare, [tmp_path / "md.dump"])
+
+
+# ---------------------------------------------------------------- dump files
+
+@pytest.mark.parametrize("columns", ["id type x y z", "id type xs ys zs", "type id xsu ysu zsu",
+                                     "id type xu yu zu"])
+def test_dump_coordinates_in_a_moving_box_give_the_true_displacements(tmp_path, columns):
+    """NpT with the box centred away from 0 (lo != 0, changing): every kind of dump
+    coordinate gives the walk's true displacements (relative to lo(t))."""
+    syn = _walk()
+    assert np.ptp(_los(syn)) > 0.5
+    data = _write_data(tmp_path / "s.data", syn)
+    (tmp_path / "md.dump").write_text(_dump_text(syn, columns))
+    traj = read_lammps_trajectory(data, [tmp_path / "md.dump"], timestep_fs=1.0)
+    assert np.abs(_displacements(traj) - _true_displacements(syn)).max() < 1e-5
+
+
+def test_dump_without_atom_ids_is_refused(tmp_path):
+    syn = _walk(n_frames=20, breathing=0.0)
+    data = _write_data(tmp_path / "s.data", syn)
+    (tmp_path / "md.dump").write_text(_dump_text(syn, "type xu yu zu"))
+    with pytest.raises(IonmdError, match="no 'id' column.*add id to the dump"):
+        read_lammps_trajectory(data, [tmp_path / "md.dump"], timestep_fs=1.0, dump_unwrapped=True)
+
+
+def test_dump_appended_after_a_restart_is_stitched(tmp_path):
+    """One file holding frames 0..150 and then, appended by the resumed run, 150..399
+    (the seam frame twice): the true path, and the same as the two parts as pieces."""
+    syn = _walk()
+    data = _write_data(tmp_path / "s.data", syn)
+    first, second = _dump_text(syn, frames=range(151)), _dump_text(syn, frames=range(150, 400))
+    (tmp_path / "md.dump").write_text(first + second)
+    (tmp_path / "md.0.dump").write_text(first)
+    (tmp_path / "md.1.dump").write_text(second)
+    one = read_lammps_trajectory(data, [tmp_path / "md.dump"], timestep_fs=1.0)
+    two = read_lammps_trajectory(data, [tmp_path / "md.0.dump", tmp_path / "md.1.dump"],
+                                 timestep_fs=1.0)
+    assert np.array_equal(one.steps, 10 * np.arange(400))
+    assert np.array_equal(one.positions, two.positions)
+    assert np.abs(_displacements(one) - _true_displacements(syn)).max() < 1e-5
+
+
+def test_dump_time_and_units_items_and_gzip_are_read(tmp_path):
+    syn = _walk(n_frames=50)
+    data = _write_data(tmp_path / "s.data", syn)
+    plain = _dump_text(syn)
+    (tmp_path / "md.dump").write_text(plain)
+    timed = "ITEM: UNITS\nmetal\n" + _dump_text(syn, items="ITEM: TIME\n0.5\n")
+    (tmp_path / "timed.dump").write_text(timed)
+    with gzip.open(tmp_path / "md.dump.gz", "wt") as fh:
+        fh.write(plain)
+    ref = read_lammps_trajectory(data, [tmp_path / "md.dump"], timestep_fs=1.0)
+    assert np.abs(_displacements(ref) - _true_displacements(syn)).max() < 1e-5
+    for name in ("timed.dump", "md.dump.gz"):
+        traj = read_lammps_trajectory(data, [tmp_path / name], timestep_fs=1.0)
+        assert np.array_equal(traj.steps, ref.steps), name
+        assert np.array_equal(traj.positions, ref.positions), name
+
+
+LJ_NPT_OFF_ORIGIN = """
+units metal
+atom_style atomic
+lattice fcc 5.0
+region box block -2 2 -2 2 -2 2
+create_box 2 box
+create_atoms 1 box
+set type 1 type/fraction 2 0.5 12345
+mass 1 6.94
+mass 2 35.45
+pair_style lj/cut 7.0
+pair_coeff 1 1 0.01 2.2
+pair_coeff 2 2 0.08 3.3
+pair_coeff 1 2 0.05 2.6
+velocity all create 300 1
+fix 1 all npt temp 300 300 0.1 iso 20000 20000 0.5
+timestep 0.002
+write_data s.data
+dump x all custom 25 x.dump id type x y z
+dump a all atom 25 a.dump
+dump t all custom 25 t.dump id type x y z
+dump_modify t time yes units yes
+run 500
+write_restart r.500
+"""
+
+LJ_RESUMED = """
+read_restart r.500
+pair_style lj/cut 7.0
+pair_coeff 1 1 0.01 2.2
+pair_coeff 2 2 0.08 3.3
+pair_coeff 1 2 0.05 2.6
+fix 1 all npt temp 300 300 0.1 iso 20000 20000 0.5
+dump x all custom 25 x.dump id type x y z
+dump_modify x append yes
+run 500
+"""
+
+
+def test_real_lammps_npt_dumps_off_origin_agree(tmp_path):
+    """LAMMPS NpT, box around 0 (lo = -10 A, moving): ``dump atom`` (scaled) and a dump
+    with TIME/UNITS items give the displacements of the plain ``x y z`` dump;
+    the resumed run's appended ``x y z`` file reads as its two parts stitched."""
+    from lammps_runner import run_lmp
+
+    run_lmp(LJ_NPT_OFF_ORIGIN, tmp_path, env={"OMP_NUM_THREADS": "1"})
+    first_part = (tmp_path / "x.dump").read_text()
+    data = tmp_path / "s.data"
+    ref = read_lammps_trajectory(data, [tmp_path / "x.dump"], timestep_fs=2.0)
+    lines = first_part.splitlines()
+    xlo = [float(lines[i + 1].split()[0]) for i, line in enumerate(lines)
+           if line.startswith("ITEM: BOX BOUNDS")]
+    assert ref.n_frames == 21 and np.ptp(xlo) > 0.3
+    for name, tol in (("a.dump", 1e-4), ("t.dump", 0)):
+        traj = read_lammps_trajectory(data, [tmp_path / name], timestep_fs=2.0)
+        assert np.array_equal(traj.steps, ref.steps), name
+        assert np.abs(_displacements(traj) - _displacements(ref)).max() <= tol, name
+    run_lmp(LJ_RESUMED, tmp_path, env={"OMP_NUM_THREADS": "1"})
+    whole = (tmp_path / "x.dump").read_text()
+    (tmp_path / "x.0.dump").write_text(first_part)
+    (tmp_path / "x.1.dump").write_text(whole[len(first_part):])
+    one = read_lammps_trajectory(data, [tmp_path / "x.dump"], timestep_fs=2.0)
+    two = read_lammps_trajectory(data, [tmp_path / "x.0.dump", tmp_path / "x.1.dump"],
+                                 timestep_fs=2.0)
+    assert np.array_equal(one.steps, 25 * np.arange(41))
+    assert np.array_equal(one.positions, two.positions)
