@@ -4,12 +4,14 @@ restart, with TIME/UNITS items or gzipped. References: the true path of a synthe
 walk, or the same run read another way (a plain ``x y z`` dump, separate pieces)."""
 
 import gzip
+import json
 
 import numpy as np
 import pytest
 from ase.data import atomic_masses, atomic_numbers
 
 import synthetic_trajectories as st
+from ionmd.analysis.run_spec import load_run_spec
 from ionmd.analysis.trajectory import read_frames, read_lammps_trajectory
 from ionmd.errors import IonmdError
 
@@ -252,3 +254,44 @@ def test_real_lammps_npt_dumps_off_origin_agree(tmp_path):
                                  timestep_fs=2.0)
     assert np.array_equal(one.steps, 25 * np.arange(41))
     assert np.array_equal(one.positions, two.positions)
+
+
+# ---------------------------------------------------------------- run directories
+
+def test_run_without_atom_style_reads_the_data_file_style(tmp_path):
+    syn = _walk(n_frames=20)
+    _write_data(tmp_path / "s.data", syn, style="full")
+    (tmp_path / "md.dump").write_text(_dump_text(syn))
+    (tmp_path / "run.json").write_text(json.dumps({"temperature_K": 900, "timestep_fs": 1.0,
+                                                   "trajectory": ["md.dump"]}))
+    spec = load_run_spec(tmp_path)
+    _, elements, _ = read_frames(spec.data_file, spec.trajectory, atom_style=spec.atom_style)
+    assert elements.tolist() == syn.true.elements.tolist()
+
+
+@pytest.mark.parametrize("layout", ["{m}/{T}K/r0", "{m}/{T}K", "{m}/T{T}K/replica_1", "{m}/{T}/seed3"])
+def test_runs_of_two_materials_laid_out_alike_are_fitted_apart(tmp_path, layout):
+    """Without 'structure' in run.json, A/600K/r0 and B/600K/r0 are runs of A and B
+    (not both 'r0'): each gets its own Arrhenius fit, which recovers its Ea."""
+    from ionmd.analysis.report import analyze_runs
+
+    kb, ea = 8.617333262e-5, {"A": 0.2, "B": 0.5}
+    results = []
+    for material in ea:
+        for T in (600, 800, 1000):
+            run = tmp_path / "runs" / layout.format(m=material, T=T)
+            run.mkdir(parents=True)
+            (run / "s.data").write_text("")
+            (run / "run.json").write_text(json.dumps({"temperature_K": T, "timestep_fs": 1.0,
+                                                      "trajectory": ["md.dump"]}))
+            spec = load_run_spec(run)
+            D = 1e-5 * np.exp(-ea[material] / (kb * T))
+            results.append({"run": str(run), "structure": spec.structure, "replica": spec.replica,
+                            "temperature_K": T, "diffusion": [
+                                {"direction": "xyz", "species": "Li", "D": D,
+                                 "D_ci95": [0.9 * D, 1.1 * D], "flags": []}]})
+    assert sorted({r["structure"] for r in results}) == ["A", "B"]
+    fits = analyze_runs(results, {}, tmp_path / "out")["arrhenius"]
+    assert sorted(fits) == ["A", "B"]
+    for material, value in ea.items():
+        assert fits[material]["D_Li"]["Ea_eV"] == pytest.approx(value, rel=1e-6)

@@ -16,15 +16,22 @@ may be overridden on the ``ionmd analyze`` command line)::
       "type_map": {"1": "Cl", "2": "Li"},     # LAMMPS type -> element (default: from masses)
       "data_file": "struct.data",             # default: the only *.data file
       "atom_style": "id type x y z",          # MDAnalysis columns of its Atoms section
-                                              # (e.g. "id type q x y z" for atom_style charge)
+                                              # (default: from its "Atoms # <style>" line,
+                                              # else "id type x y z")
       "trajectory": ["md.0.dcd", "md.1.dcd"], # pieces in run order (default: sorted *.dcd)
       "logs": ["log.0.lammps", "log.1.lammps"],  # in run order (default: sorted log*.lammps)
       "dump_unwrapped": false,                # files hold LAMMPS-unwrapped coordinates and the
                                               # box is constant: use them as they are
       "ensemble": "npt",                      # informational
-      "structure": "Li3YCl6_mp-...",          # name used to group replicas (survival curves)
+      "structure": "Li3YCl6_mp-...",          # name used to group runs (Arrhenius fits,
+                                              # survival curves); default: see below
       "replica": 0
     }
+
+Without ``structure``, a run is named after the nearest folder of its path that is neither a
+temperature folder (``900K``, ``T900K``, ``900``) nor a replica folder (``r0``, ``rep1``,
+``replica_2``, ``seed3``): ``LiCl/600K/r0`` and ``LiCl/600K`` are both ``LiCl``, so that
+runs of different materials laid out alike are not fitted together.
 
 A run directory written by ``ionmd run`` also holds ``status.json``; its state (``running``,
 ``interrupted``, ``failed``, ``completed``), step and planned steps end up in
@@ -38,6 +45,7 @@ is taken as it is (``"complete": null``).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,7 +77,8 @@ class RunSpec:
     structure: str = ""
     replica: int = 0
     dump_unwrapped: bool = False
-    atom_style: str = "id type x y z"
+    atom_style: str | None = None
+    """Columns of the data file's Atoms section; None: from its ``Atoms # <style>`` line."""
     run_status: dict | None = None
     """:data:`STATUS_KEYS` of ``status.json`` (those it has); None without one."""
 
@@ -89,6 +98,23 @@ def read_run_status(path: str | Path) -> dict | None:
     except (OSError, ValueError):
         return None
     return {k: status[k] for k in STATUS_KEYS if k in status}
+
+
+#: Folder names that say a run's temperature or replica, not its material.
+TEMPERATURE_FOLDER = re.compile(r"T?\d+(\.\d+)?\s*K?", re.IGNORECASE)
+REPLICA_FOLDER = re.compile(r"(r|rep|replica|run|seed)[_-]?\d+", re.IGNORECASE)
+
+
+def structure_name(path: str | Path) -> str:
+    """Default structure name of a run directory: the nearest folder name on its path
+    (itself first) that is not a temperature or replica folder (``A/600K/r0`` -> ``A``);
+    the directory's own name when every folder is one of those."""
+    path = Path(path).resolve()
+    for folder in (path, *path.parents):
+        name = folder.name
+        if name and not (TEMPERATURE_FOLDER.fullmatch(name) or REPLICA_FOLDER.fullmatch(name)):
+            return name
+    return path.name
 
 
 def _one(path: Path, pattern: str, what: str) -> Path:
@@ -132,8 +158,8 @@ def load_run_spec(path: str | Path, overrides: dict | None = None) -> RunSpec:
                    dump_every=meta.get("dump_every"), discard_ps=float(meta.get("discard_ps", 0.0)),
                    mobile_species=list(meta.get("mobile_species", ["Li"])),
                    charges={k: float(v) for k, v in meta.get("charges", {}).items()},
-                   type_map=type_map, structure=str(meta.get("structure", path.name)),
+                   type_map=type_map, structure=str(meta.get("structure") or structure_name(path)),
                    replica=int(meta.get("replica", 0)),
                    dump_unwrapped=bool(meta.get("dump_unwrapped", False)),
-                   atom_style=str(meta.get("atom_style", "id type x y z")),
+                   atom_style=meta.get("atom_style"),
                    run_status=read_run_status(path))
