@@ -333,3 +333,69 @@ def test_equilibration_block_with_fewer_thermo_columns_is_not_a_failure(tmp_path
     assert main(["analyze", str(run), "--failures-only", *POINT_IONS]) == 0
     assert json.loads((run / "analysis" / "failure.json").read_text())["failed"] is False
     assert "no failure over" in capsys.readouterr().out
+
+
+def test_a_run_that_cannot_be_analysed_leaves_the_others_their_summary(tmp_path, capsys):
+    """Of five runs, one has a truncated trajectory and one a run.json without its
+    temperature: both are reported (stderr, their records, left out of the fits) and the
+    exit status says so, but the three good runs give the same summary as on their own."""
+    from ionmd.analysis.failure import FailureReport
+    from ionmd.analysis.report import analyze_runs
+
+    good = {T: tmp_path / f"T{T}" for T in (600, 800, 1000)}
+    for T, run in good.items():
+        _run_dir(run, T, seed=T)
+    truncated, unreadable = tmp_path / "T900", tmp_path / "T700"
+    _run_dir(truncated, 900, seed=9)
+    dcd = (truncated / "md.dcd").read_bytes()
+    (truncated / "md.dcd").write_bytes(dcd[:len(dcd) - 100])
+    _run_dir(unreadable, 700, seed=7, with_json=False)
+    order = [good[600], truncated, good[800], unreadable, good[1000]]
+    out = tmp_path / "out"
+    rc = main(["analyze", *map(str, order), "-o", str(out), "--mcmc-samples", "50", *POINT_IONS])
+    printed = capsys.readouterr()
+    assert rc == 1
+    assert f"{truncated} not analysed: " in printed.err and "ends in the middle of a frame" in printed.err
+    assert f"{unreadable} not analysed: " in printed.err and "temperature_K is unknown" in printed.err
+    assert "2 of 5 runs could not be analysed" in printed.err
+    summary = json.loads((out / "summary.json").read_text())
+    records = {r["run"]: r for r in summary["runs"]}
+    assert list(records) == [str(r) for r in order]
+    assert "ends in the middle of a frame" in records[str(truncated)]["analysis_error"]
+    assert records[str(truncated)]["temperature_K"] == 900        # its run.json was read
+    assert "temperature_K is unknown" in records[str(unreadable)]["analysis_error"]
+    assert all(records[str(r)]["analysis_error"] is None for r in good.values())
+    saved = json.loads((out / "T900" / "results.json").read_text())
+    assert saved["analysis_error"] == records[str(truncated)]["analysis_error"]
+    # the reference: the good runs' own results, summarised without the bad ones
+    results = [json.loads((out / r.name / "results.json").read_text()) for r in good.values()]
+    reports = {"synthetic": [FailureReport.from_dict(r["failure"]) for r in results]}
+    alone = analyze_runs(results, reports, tmp_path / "alone", n_samples=50)
+    fits = summary["arrhenius"]["synthetic"]
+    for key, fit in alone["arrhenius"]["synthetic"].items():
+        assert fits[key]["Ea_eV"] == fit["Ea_eV"] and fits[key]["runs"] == fit["runs"]
+        assert fits[key]["left_out"] == [{"run": str(truncated), "reason": "analysis error: "
+                                          + records[str(truncated)]["analysis_error"]}]
+    assert summary["survival"] == alone["survival"]
+    assert summary["structures"]["synthetic"]["sigma_300K_mS_cm"] == \
+        alone["structures"]["synthetic"]["sigma_300K_mS_cm"]
+    assert "analysis error" in next(line for line in printed.out.splitlines()
+                                    if line.startswith("T900 "))
+
+
+def test_a_run_given_as_dot_is_named_by_its_folder(tmp_path, capsys, monkeypatch):
+    """``ionmd analyze .``: the run is printed, recorded and (without a structure in its
+    run.json) grouped under its folder's name, not a blank one."""
+    run = tmp_path / "LiCl_T900"
+    _run_dir(run, 900, seed=2, with_json=False)
+    monkeypatch.chdir(run)
+    assert main(["analyze", ".", "--temperature", "900", "--timestep-fs", "2", "--type-map",
+                 "1=Cl,2=Li", "--failures-only", *POINT_IONS]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith(f"{run.resolve()}: no failure")
+    table = printed.splitlines()
+    row = table[next(i for i, line in enumerate(table) if line.startswith("run ")) + 1]
+    assert row.split()[0] == run.name
+    summary = json.loads((run / "analysis" / "summary.json").read_text())
+    assert summary["runs"][0]["structure"] == run.name
+    assert list(summary["survival"]) == [run.name]

@@ -86,6 +86,24 @@ def analyze_failures(spec: RunSpec, out_dir: str | Path, **failure_options) -> d
     return results
 
 
+def analysis_error_results(run_dir: str | Path, spec: RunSpec | None, error: Exception,
+                           out_dir: str | Path | None = None) -> dict:
+    """The results dict of a run that could not be analysed: its identity (as far as its
+    ``spec`` was read; None when even that failed), no transport properties, no failure
+    report, and ``analysis_error`` (why), so that the fits list it as left out. Written as
+    ``results.json`` under ``out_dir`` when given (replacing older results there)."""
+    results = {"run": str(spec.path if spec else run_dir), "analysis_error": str(error),
+               "structure": spec.structure if spec else None,
+               "replica": spec.replica if spec else None,
+               "temperature_K": spec.temperature_K if spec else None,
+               **(completion_of(spec) if spec else {}), "diffusion": []}
+    results["run_record"] = run_record(results, spec.run_status if spec else None)
+    if out_dir is not None:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        (Path(out_dir) / "results.json").write_text(json.dumps(results, indent=2))
+    return results
+
+
 def transport_trajectory(spec: RunSpec, frames, elements, masses) -> Trajectory:
     """The trajectory transport is computed on: unwrapped (as the run dumped it),
     equilibration discarded, framework drift removed.
@@ -285,7 +303,9 @@ def analyze_runs(results: Sequence[dict], reports: dict[str, list[FailureReport]
     and, when computed, collective) over temperature, per structure, and survival curves;
     writes ``summary.json``, ``arrhenius.csv`` and ``arrhenius_*.png``. Runs flagged not
     yet diffusive are included (their flags are in their results), so are runs that are
-    not completed (``incomplete_T`` per fit, ``incomplete_runs``). ``kinisi_fit`` adds
+    not completed (``incomplete_T`` per fit, ``incomplete_runs``); runs that could not be
+    analysed (:func:`analysis_error_results`) are in ``runs`` and left out of the fits with
+    their ``analysis_error``. ``kinisi_fit`` adds
     kinisi's Bayesian Arrhenius fit (MCMC) next to the weighted least-squares one.
 
     What decided: ``runs`` (each run's record: final D interval, hops, flags, stop
@@ -303,7 +323,8 @@ def analyze_runs(results: Sequence[dict], reports: dict[str, list[FailureReport]
         plot_survival(summary["survival"], out / "survival.png")
     by_structure: dict[str, list[dict]] = {}
     for r in results:
-        by_structure.setdefault(r["structure"], []).append(r)
+        if r.get("structure") is not None:  # None: a run whose run.json could not be read
+            by_structure.setdefault(r["structure"], []).append(r)
     for name, runs in by_structure.items():
         entries = {key: fit_series(runs, key, kinisi=kinisi_fit, n_samples=n_samples, seed=seed)
                    for key in series_points(runs)}

@@ -7,6 +7,7 @@ the files do not say; every field can be given or overridden by a flag.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from ionmd.errors import IonmdError
@@ -80,12 +81,15 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> None:
+def run(args: argparse.Namespace) -> int | None:
+    """Analyse each run, then what needs several (Arrhenius, survival). A run that cannot
+    be analysed (an :class:`IonmdError`: a truncated dump, a bad run.json) is reported on
+    stderr and in the summary (``analysis_error`` in its record, left out of the fits),
+    the others go on; the exit status is then ``EXIT_ERROR``."""
     from ionmd.analysis.failure import FailureReport
-    from ionmd.analysis.output_layout import claim_output, output_dirs
-    from ionmd.analysis.report import analyze_failures, analyze_run, analyze_runs
-    from ionmd.analysis.run_records import runs_table
-    from ionmd.analysis.run_spec import load_run_spec
+    from ionmd.analysis.output_layout import output_dirs
+    from ionmd.analysis.report import analysis_error_results, analyze_runs
+    from ionmd.errors import EXIT_ERROR
 
     overrides = {
         "temperature_K": args.temperature, "timestep_fs": args.timestep_fs,
@@ -98,31 +102,81 @@ def run(args: argparse.Namespace) -> None:
     }
     thresholds = {"volume_limit": args.volume_limit, "runaway_factor": args.runaway_factor,
                   "melt_fraction": args.melt_fraction, "collapse_fraction": args.collapse_fraction}
-    results, reports = [], {}
-    outs = (output_dirs(args.run_dirs, args.output) if args.output
-            else [Path(d) / "analysis" for d in args.run_dirs])
-    for run_dir, out in zip(args.run_dirs, outs):
-        spec = load_run_spec(run_dir, overrides)
-        if args.output:       # <RUN_DIR>/analysis belongs to its run anyway
-            claim_output(out, spec.path)
-        if args.failures_only:
-            res = analyze_failures(spec, out, **thresholds)
-        else:
-            res = analyze_run(spec, out, directions=args.directions.split(","),
-                              fit_start_ps=args.fit_start_ps, fit_end_ps=args.fit_end_ps,
-                              window_ps=args.window_ps, haven_ratio=args.haven_ratio,
-                              collective=args.collective,
-                              structure_functions=args.structure_functions,
-                              n_samples=args.mcmc_samples, hop_length=args.hop_length,
-                              min_hops=args.min_hops, failure_options=thresholds,
-                              van_hove_lags_ps=([float(t) for t in args.van_hove_lags_ps.split(",")]
-                                                if args.van_hove_lags_ps else None))
+    run_dirs = named_run_dirs(args.run_dirs)
+    results, reports, errors = [], {}, []
+    outs = (output_dirs(run_dirs, args.output) if args.output
+            else [Path(d) / "analysis" for d in run_dirs])
+    for run_dir, out in zip(run_dirs, outs):
+        spec = None
+        try:
+            spec = _load_spec(run_dir, out, overrides, args.output)
+            res = _analyze_one(spec, out, args, thresholds)
+        except IonmdError as exc:
+            if len(run_dirs) == 1:
+                raise
+            print(f"ionmd: error: {run_dir} not analysed: {exc}", file=sys.stderr)
+            errors.append(exc)
+            # a spec read means its output folder is this run's: say there why it is empty
+            results.append(analysis_error_results(run_dir, spec, exc, out if spec else None))
+            continue
         results.append(res)
         reports.setdefault(spec.structure, []).append(FailureReport.from_dict(res["failure"]))
         _print_run(spec.path, res)
-    summary_dir = Path(args.output) if args.output else Path(args.run_dirs[0]) / "analysis"
+    if len(errors) == len(run_dirs):
+        raise IonmdError(f"none of the {len(run_dirs)} runs could be analysed (errors above)")
+    summary_dir = Path(args.output) if args.output else Path(run_dirs[0]) / "analysis"
     summary = analyze_runs(results, reports, summary_dir, kinisi_fit=args.arrhenius_kinisi,
                            n_samples=args.mcmc_samples)
+    _print_summary(summary, args.failures_only)
+    print(f"summary (runs, Arrhenius, survival) in {summary_dir}")
+    if errors:
+        print(f"ionmd: error: {len(errors)} of {len(run_dirs)} runs could not be analysed "
+              f"(above; 'analysis_error' in {summary_dir / 'summary.json'}): fix them and "
+              f"analyse again", file=sys.stderr)
+        return EXIT_ERROR
+    return None
+
+
+def named_run_dirs(run_dirs: list[str]) -> list[str]:
+    """The run directories as given, unless one has no name of its own ('.', '..'): the
+    name is what runs are printed as and what a structure defaults to, so then all are
+    given as resolved paths (resolving one only would leave no common folder to name the
+    others below)."""
+    if all(Path(d).name not in ("", ".", "..") for d in run_dirs):
+        return list(run_dirs)
+    return [str(Path(d).resolve()) for d in run_dirs]
+
+
+def _load_spec(run_dir: str, out: Path, overrides: dict, output: str | None):
+    from ionmd.analysis.output_layout import claim_output
+    from ionmd.analysis.run_spec import load_run_spec
+
+    spec = load_run_spec(run_dir, overrides)
+    if output:       # <RUN_DIR>/analysis belongs to its run anyway
+        claim_output(out, spec.path)
+    return spec
+
+
+def _analyze_one(spec, out: Path, args: argparse.Namespace, thresholds: dict) -> dict:
+    """One run's results: the failure post-mortem only, or the full analysis."""
+    from ionmd.analysis.report import analyze_failures, analyze_run
+
+    if args.failures_only:
+        return analyze_failures(spec, out, **thresholds)
+    return analyze_run(spec, out, directions=args.directions.split(","),
+                       fit_start_ps=args.fit_start_ps, fit_end_ps=args.fit_end_ps,
+                       window_ps=args.window_ps, haven_ratio=args.haven_ratio,
+                       collective=args.collective, structure_functions=args.structure_functions,
+                       n_samples=args.mcmc_samples, hop_length=args.hop_length,
+                       min_hops=args.min_hops, failure_options=thresholds,
+                       van_hove_lags_ps=([float(t) for t in args.van_hove_lags_ps.split(",")]
+                                         if args.van_hove_lags_ps else None))
+
+
+def _print_summary(summary: dict, failures_only: bool) -> None:
+    """The runs table, the Arrhenius fits and each structure's sigma(300 K)."""
+    from ionmd.analysis.run_records import runs_table
+
     print()
     print("\n".join(runs_table(summary["runs"])))
     for name, fits in summary["arrhenius"].items():
@@ -141,11 +195,10 @@ def run(args: argparse.Namespace) -> None:
             print(f"{name} {key}: Ea = {fit['Ea_eV']:.3f} ± {fit['Ea_err_eV']:.3f} eV, "
                   f"{key}({fit['T_extrapolated']:.0f} K) = {value:.3g} [{lo:.3g}, {hi:.3g}]{flags}")
             _print_kinisi(fit)
-    if not args.failures_only:
+    if not failures_only:
         for name in summary["structures"]:
             if "sigma_T" not in summary["arrhenius"].get(name, {}):
                 _print_sigma(name, summary, None)
-    print(f"summary (runs, Arrhenius, survival) in {summary_dir}")
 
 
 def _print_sigma(name: str, summary: dict, fit: dict | None) -> None:
