@@ -99,7 +99,8 @@ def test_atom_style_contradicting_the_data_file_is_refused(tmp_path):
     with pytest.raises(IonmdError, match="contradicts.*Atoms section is '# full'"):
         read_frames(data, [tmp_path / "md.dump"], atom_style="id type x y z")
     # the same columns in MDAnalysis's names are no contradiction
-    _, elements, _ = read_frames(data, [tmp_path / "md.dump"], atom_style="id resid type charge x y z")
+    _, elements, _ = read_frames(data, [tmp_path / "md.dump"],
+                                 atom_style="id resid type charge x y z")
     assert elements.tolist() == syn.true.elements.tolist()
 
 
@@ -107,7 +108,8 @@ def test_data_header_comments_are_ignored(tmp_path):
     syn = _walk(n_frames=20)
     (tmp_path / "md.dump").write_text(_dump_text(syn))
     plain = read_frames(_write_data(tmp_path / "a.data", syn), [tmp_path / "md.dump"])
-    noted = read_frames(_write_data(tmp_path / "b.data", syn, comments=True), [tmp_path / "md.dump"])
+    noted = read_frames(_write_data(tmp_path / "b.data", syn, comments=True),
+                        [tmp_path / "md.dump"])
     assert noted[1].tolist() == plain[1].tolist()
     assert np.array_equal(noted[0].positions, plain[0].positions)
 
@@ -269,7 +271,8 @@ def test_run_without_atom_style_reads_the_data_file_style(tmp_path):
     assert elements.tolist() == syn.true.elements.tolist()
 
 
-@pytest.mark.parametrize("layout", ["{m}/{T}K/r0", "{m}/{T}K", "{m}/T{T}K/replica_1", "{m}/{T}/seed3"])
+@pytest.mark.parametrize("layout", ["{m}/{T}K/r0", "{m}/{T}K", "{m}/T{T}K/replica_1",
+                                    "{m}/{T}/seed3"])
 def test_runs_of_two_materials_laid_out_alike_are_fitted_apart(tmp_path, layout):
     """Without 'structure' in run.json, A/600K/r0 and B/600K/r0 are runs of A and B
     (not both 'r0'): each gets its own Arrhenius fit, which recovers its Ea."""

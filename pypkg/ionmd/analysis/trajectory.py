@@ -1,6 +1,6 @@
-"""Read LAMMPS trajectories (DCD or ``dump custom``) with a data file through MDAnalysis,
-stitch the pieces of resumed runs and unwrap coordinates so that they stay right under
-a changing box.
+"""Read LAMMPS trajectories (DCD through MDAnalysis; ``dump custom``/``dump atom`` files,
+plain or gzipped, by ionmd's own reader) with a data file, stitch the pieces of resumed
+runs and unwrap coordinates so that they stay right under a changing box.
 
 Unwrapping. The displacement between consecutive frames is taken as the minimum image
 in the later box and summed (the "TOR" scheme of Bullerjahn, von Bülow and Hummer,
@@ -14,7 +14,7 @@ LAMMPS's own unwrapped coordinates (``dump_modify unwrap yes``, ``xu yu zu``) ar
 ``x + n H(t)``: once the box changes (NpT) an atom with image ``n != 0`` gets a spurious
 displacement ``n dH`` every frame, growing as ions diffuse through more images. Such
 input is first wrapped back into each frame's box, ``[lo(t), lo(t) + H(t))``, which
-removes ``n``; ``lo(t)`` is 0 for dumps (MDAnalysis subtracts it) and, for DCD (which
+removes ``n``; ``lo(t)`` is 0 for dumps (they are read relative to it) and, for DCD (which
 does not store it), follows from the data file's box centre, fixed by LAMMPS's barostats
 (``fix npt/nph``, default ``dilate all``, no ``fixedpoint``). One ambiguity is left: LAMMPS
 wraps atoms only at neighbour-list rebuilds, so an atom that has just crossed a face may
