@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int | None:
     }
     thresholds = {"volume_limit": args.volume_limit, "runaway_factor": args.runaway_factor,
                   "melt_fraction": args.melt_fraction, "collapse_fraction": args.collapse_fraction}
-    run_dirs = named_run_dirs(args.run_dirs)
+    run_dirs = _named_run_dirs(args.run_dirs)
     results, reports, errors = [], {}, []
     outs = (output_dirs(run_dirs, args.output) if args.output
             else [Path(d) / "analysis" for d in run_dirs])
@@ -137,7 +137,7 @@ def run(args: argparse.Namespace) -> int | None:
     return None
 
 
-def named_run_dirs(run_dirs: list[str]) -> list[str]:
+def _named_run_dirs(run_dirs: list[str]) -> list[str]:
     """The run directories as given, unless one has no name of its own ('.', '..'): the
     name is what runs are printed as and what a structure defaults to, so then all are
     given as resolved paths (resolving one only would leave no common folder to name the
