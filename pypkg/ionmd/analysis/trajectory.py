@@ -476,13 +476,13 @@ def _dump_positions(fh, path: Path, data_file: Path, columns: list[str], atom_id
     if len(words) != len(rows) * len(columns):
         raise AnalysisError(f"{path}: frame {n_done} has atom lines with other than "
                             f"{len(columns)} columns ({' '.join(columns)}); corrupted file?")
-    table = np.array(words).reshape(len(rows), len(columns))
-    ids = table[:, columns.index("id")].astype(np.int64)
+    n_cols = len(columns)  # (converting only the columns used, straight from the words)
+    ids = np.array(words[columns.index("id")::n_cols], dtype=np.int64)
     order = np.argsort(ids, kind="stable")
     if not np.array_equal(ids[order], atom_ids):
         raise AnalysisError(f"{path}: the atom IDs of frame {n_done} are not those of "
                             f"{data_file}; use the data file written by the same run")
-    xyz = table[order][:, [columns.index(c) for c in coords]].astype(np.float64)
+    xyz = np.array([words[columns.index(c)::n_cols] for c in coords], dtype=np.float64).T[order]
     return xyz @ box if coords[0].startswith("xs") else xyz - lo
 
 
