@@ -406,7 +406,8 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
     thermo = parse_thermo(text)
     steps = thermo.get("Step", np.array([]))
     step = int(steps[-1]) if len(steps) else 0
-    temp = float(thermo["Temp"][-1]) if len(steps) and "Temp" in thermo else None
+    printed = thermo.printed.get("Temp", np.zeros(0, bool))   # a template may not print it
+    temp = float(thermo["Temp"][printed][-1]) if printed.any() else None
     rd.write_json("run.json", {**rd.read_json("run.json"),
                                "trajectory": [rd.piece(k)["trajectory"].name for k in kept],
                                "logs": [rd.piece(k)["log"].name for k in range(n)]})

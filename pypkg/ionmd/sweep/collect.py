@@ -20,7 +20,7 @@ import numpy as np
 
 from ionmd.analysis.aggregate import combine_replicas, fit_series
 from ionmd.analysis.run_records import run_record, sigma_record, write_runs_csv
-from ionmd.errors import AnalysisError
+from ionmd.errors import IonmdError
 from ionmd.sweep.campaign import Campaign
 from ionmd.sweep.plan import PlannedRun
 from ionmd.sweep.state import classify
@@ -80,7 +80,7 @@ def cached_run_results(run: PlannedRun, campaign: Campaign, charges: dict[str, f
                                   fit_end_ps=a.fit_end_ps, window_ps=a.window_ps,
                                   haven_ratio=a.haven_ratio, n_samples=a.mcmc_samples,
                                   failure_options=thresholds)
-        except AnalysisError as exc:
+        except IonmdError as exc:     # AnalysisError, or a trajectory it cannot read
             results = {"failure": failures_of(spec, **thresholds).to_dict(),
                        "analysis_error": str(exc)}
     if cls == "failed-physical":
