@@ -27,14 +27,15 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, replace
-from itertools import islice
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
 from ionmd.errors import AnalysisError
+from ionmd.lammps.data_file import data_box_centre, resolve_atom_style
 from ionmd.lammps.dcd import dcd_layout
+from ionmd.lammps.dump import read_dump
 
 #: A frame-to-frame step longer than this fraction of the narrowest box width is
 #: ambiguous for unwrapping (the minimum image may be the wrong one).
@@ -225,86 +226,6 @@ class Piece:
         return unwrap(self.positions, self.boxes)
 
 
-#: Columns (in MDAnalysis's names) of the Atoms section of the atom styles a data file may
-#: name in its ``Atoms # <style>`` line (LAMMPS's write_data and ASE write it).
-ATOM_STYLE_COLUMNS = {
-    "atomic": "id type x y z",
-    "charge": "id type q x y z",
-    "full": "id resid type q x y z",
-    "molecular": "id resid type x y z",
-    "bond": "id resid type x y z",
-    "angle": "id resid type x y z",
-}
-DEFAULT_ATOM_STYLE = ATOM_STYLE_COLUMNS["atomic"]
-
-#: Coordinate columns of a dump, in the order they are used when there are several
-#: (MDAnalysis's: wrapped before unwrapped, Cartesian before scaled).
-DUMP_COORDINATES = (("x", "y", "z"), ("xs", "ys", "zs"), ("xu", "yu", "zu"), ("xsu", "ysu", "zsu"))
-
-
-def _header_words(path: Path):
-    """Words of each line of a data file's header (title skipped, ``# ...`` comments
-    stripped), up to its first section: header lines start with a number, sections don't."""
-    with open(path) as fh:
-        fh.readline()  # the title line, whatever it says
-        for line in fh:
-            words = line.partition("#")[0].split()
-            if words and not _is_number(words[0]):
-                return
-            yield words
-
-
-def _is_number(word: str) -> bool:
-    try:
-        float(word)
-    except ValueError:
-        return False
-    return True
-
-
-def data_atom_style(path: str | Path) -> str | None:
-    """The atom style named by a data file's ``Atoms # <style>`` line; None without one."""
-    with open(path) as fh:
-        for line in fh:
-            head, _, comment = line.partition("#")
-            if head.split() == ["Atoms"]:
-                return comment.split()[0] if comment.split() else None
-    return None
-
-
-def _key_columns(atom_style: str) -> dict[str, int]:
-    words = atom_style.split()
-    return {c: words.index(c) for c in ("id", "resid", "type", "x", "y", "z") if c in words}
-
-
-def resolve_atom_style(data_file: str | Path, given: str | None) -> str:
-    """The Atoms columns to read ``data_file`` with: those of the style its ``Atoms #``
-    line names, else ``given``, else ``id type x y z``.
-
-    Raises
-    ------
-    AnalysisError
-        If ``given`` puts id, molecule, type or x y z in other columns than the named
-        style (a molecule ID would be read as the type), or the named style is not one of
-        :data:`ATOM_STYLE_COLUMNS` and no columns are given.
-    """
-    named = data_atom_style(data_file)
-    if named is None:
-        return given or DEFAULT_ATOM_STYLE
-    columns = ATOM_STYLE_COLUMNS.get(named)
-    if columns is None:
-        if given:
-            return given
-        raise AnalysisError(f"{data_file}: ionmd does not know the columns of 'Atoms # {named}'; "
-                            f"give them with --atom-style (run.json 'atom_style'), e.g. "
-                            f"'id type x y z'")
-    if given and _key_columns(given) != _key_columns(columns):
-        raise AnalysisError(f"atom style {given!r} contradicts {data_file}, whose Atoms section "
-                            f"is '# {named}' ({columns!r}); drop --atom-style (and run.json "
-                            f"'atom_style') or give {columns!r}")
-    return columns
-
-
 def _universe(data_file: Path, traj_file: Path | None, atom_style: str, fmt: str | None):
     import MDAnalysis as mda
 
@@ -338,164 +259,6 @@ def _universe(data_file: Path, traj_file: Path | None, atom_style: str, fmt: str
         raise AnalysisError(f"cannot read {traj_file} (empty or truncated?): {exc}") from exc
 
 
-def _data_atom_count(path: Path) -> int:
-    for words in _header_words(path):
-        if len(words) == 2 and words[1] == "atoms":
-            return int(words[0])
-    raise AnalysisError(f"{path}: no 'N atoms' line in the data file header")
-
-
-def _data_box_centre(path: Path) -> np.ndarray:
-    """Centre of the ``xlo xhi``/``ylo yhi``/``zlo zhi`` bounds in a LAMMPS data file."""
-    centre = {}
-    for words in _header_words(path):
-        if len(words) >= 4 and words[2] in ("xlo", "ylo", "zlo"):
-            centre[words[2]] = 0.5 * (float(words[0]) + float(words[1]))
-    if len(centre) != 3:
-        raise AnalysisError(f"{path}: no xlo/ylo/zlo box lines in the header")
-    return np.array([centre["xlo"], centre["ylo"], centre["zlo"]])
-
-
-# ---------------------------------------------------------------- dump files
-
-@dataclass
-class _DumpFrame:
-    step: int
-    box: np.ndarray        # (3, 3), cell vectors as rows
-    positions: np.ndarray  # (N, 3), relative to the box origin lo, in atom-ID order
-
-
-class _DumpCutOff(Exception):
-    """The dump file ends inside a frame."""
-
-
-def _read_dump(path: Path, data_file: Path, atom_ids: np.ndarray) -> list[Piece]:
-    """The frames of a ``dump custom`` / ``dump atom`` file (gzip or bzip2 compressed
-    too), positions relative to each frame's box origin ``lo`` (see module doc), as
-    pieces split where the step does not increase: a run resumed from a restart with
-    ``dump_modify append yes`` writes its restart step again in the same file."""
-    from MDAnalysis.lib.util import anyopen
-
-    frames: list[_DumpFrame] = []
-    try:
-        with anyopen(str(path)) as fh:  # text mode, decompressing by suffix
-            while (frame := _next_dump_frame(fh, path, data_file, atom_ids, len(frames))):
-                frames.append(frame)
-    except (_DumpCutOff, EOFError) as exc:  # EOFError: a cut-off gzip stream
-        raise AnalysisError(f"{path} ends in the middle of a frame (truncated: the run was "
-                            f"killed while writing?); {len(frames)} whole frames are readable "
-                            f"— truncate the file or rerun") from exc
-    except (ValueError, IndexError, UnicodeDecodeError) as exc:
-        raise AnalysisError(f"cannot read {path} after frame {len(frames)}: {exc}; not a "
-                            f"LAMMPS dump file, or a corrupted one") from exc
-    if not frames:
-        raise AnalysisError(f"trajectory file {path} has no frames (empty or truncated)")
-    return _split_at_restarts(frames)
-
-
-def _line(fh) -> str:
-    line = fh.readline()
-    if not line:
-        raise _DumpCutOff
-    return line
-
-
-def _next_dump_frame(fh, path: Path, data_file: Path, atom_ids: np.ndarray,
-                     n_done: int) -> _DumpFrame | None:
-    """The next frame, item by item (``ITEM: UNITS`` and ``ITEM: TIME`` of
-    ``dump_modify units/time yes`` are skipped); None at the end of the file."""
-    step = box = lo = None
-    while line := fh.readline():
-        item = line.strip()
-        if not item:
-            continue
-        if not item.startswith("ITEM:"):
-            raise AnalysisError(f"{path} is not a LAMMPS dump file (no 'ITEM: TIMESTEP' / "
-                                f"'ITEM: NUMBER OF ATOMS' header where frame {n_done} "
-                                f"should start: {item[:40]!r})")
-        name = item[5:].strip()
-        if name in ("UNITS", "TIME"):
-            _line(fh)
-        elif name == "TIMESTEP":
-            step = int(_line(fh))
-        elif name == "NUMBER OF ATOMS":
-            n_dump = int(_line(fh))
-            if n_dump != len(atom_ids):
-                raise AnalysisError(f"{path} does not match {data_file}: {n_dump} atoms in the "
-                                    f"dump, {len(atom_ids)} in the data file; use the data "
-                                    f"file written by the same run")
-        elif name.startswith("BOX BOUNDS"):
-            box, lo = _dump_box(path, name, [_line(fh) for _ in range(3)])
-        elif name.startswith("ATOMS") and step is not None and box is not None:
-            return _DumpFrame(step, box, _dump_positions(fh, path, data_file, name.split()[1:],
-                                                         atom_ids, box, lo, n_done))
-        else:
-            raise AnalysisError(f"{path}: unexpected 'ITEM: {name}' in frame {n_done}; not a "
-                                f"LAMMPS dump file (no 'ITEM: TIMESTEP' / 'ITEM: NUMBER OF "
-                                f"ATOMS' header)?")
-    if step is not None or box is not None:
-        raise _DumpCutOff
-    return None
-
-
-def _dump_box(path: Path, item: str, lines: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Cell vectors (rows) and origin ``lo`` from a BOX BOUNDS section: orthogonal, or
-    LAMMPS's restricted triclinic, whose bounds are those of the tilted cell's bounding box."""
-    words = item.split()
-    if "abc" in words:
-        raise AnalysisError(f"{path}: general triclinic box (dump_modify triclinic/general "
-                            f"yes) is not supported; dump without triclinic/general")
-    bounds = np.array([line.split() for line in lines], dtype=np.float64)
-    xy, xz, yz = bounds[:, 2] if "xy" in words else (0.0, 0.0, 0.0)
-    xlo = bounds[0, 0] - min(0.0, xy, xz, xy + xz)
-    xhi = bounds[0, 1] - max(0.0, xy, xz, xy + xz)
-    ylo, yhi = bounds[1, 0] - min(0.0, yz), bounds[1, 1] - max(0.0, yz)
-    zlo, zhi = bounds[2, 0], bounds[2, 1]
-    box = np.array([[xhi - xlo, 0.0, 0.0], [xy, yhi - ylo, 0.0], [xz, yz, zhi - zlo]])
-    return box, np.array([xlo, ylo, zlo])
-
-
-def _dump_positions(fh, path: Path, data_file: Path, columns: list[str], atom_ids: np.ndarray,
-                    box: np.ndarray, lo: np.ndarray, n_done: int) -> np.ndarray:
-    """Positions (N, 3) relative to ``lo``, in atom-ID order, from a frame's ATOMS lines.
-    Scaled coordinates (``xs``, ``xsu``) are ``s H``: computed here from the header rather
-    than left to a reader (MDAnalysis 2.11 subtracts ``lo`` from ``s H`` too)."""
-    if "id" not in columns:
-        raise AnalysisError(f"{path} has no 'id' column (ITEM: ATOMS {' '.join(columns)}): "
-                            f"LAMMPS writes the atoms in another order in each frame; add id "
-                            f"to the dump, e.g. 'dump d all custom N md.dump id type x y z'")
-    coords = next((c for c in DUMP_COORDINATES if set(c) <= set(columns)), None)
-    if coords is None:
-        raise AnalysisError(f"{path} has no coordinate columns (ITEM: ATOMS {' '.join(columns)}); "
-                            f"dump x y z (or xs ys zs, xu yu zu, xsu ysu zsu)")
-    rows = list(islice(fh, len(atom_ids)))
-    words = "".join(rows).split()
-    if len(rows) < len(atom_ids) or (len(words) != len(rows) * len(columns)
-                                     and not rows[-1].endswith("\n")):
-        raise _DumpCutOff
-    if len(words) != len(rows) * len(columns):
-        raise AnalysisError(f"{path}: frame {n_done} has atom lines with other than "
-                            f"{len(columns)} columns ({' '.join(columns)}); corrupted file?")
-    n_cols = len(columns)  # (converting only the columns used, straight from the words)
-    ids = np.array(words[columns.index("id")::n_cols], dtype=np.int64)
-    order = np.argsort(ids, kind="stable")
-    if not np.array_equal(ids[order], atom_ids):
-        raise AnalysisError(f"{path}: the atom IDs of frame {n_done} are not those of "
-                            f"{data_file}; use the data file written by the same run")
-    xyz = np.array([words[columns.index(c)::n_cols] for c in coords], dtype=np.float64).T[order]
-    return xyz @ box if coords[0].startswith("xs") else xyz - lo
-
-
-def _split_at_restarts(frames: Sequence[_DumpFrame]) -> list[Piece]:
-    """Pieces of consecutive frames whose step increases (see :func:`stitch`)."""
-    steps = np.array([f.step for f in frames], dtype=np.int64)
-    cuts = [0, *(np.flatnonzero(np.diff(steps) <= 0) + 1).tolist(), len(frames)]
-    return [Piece(np.array([f.positions for f in frames[a:b]]),
-                  np.array([f.box for f in frames[a:b]]), steps[a:b], (0,),
-                  np.zeros((b - a, 3)))
-            for a, b in zip(cuts[:-1], cuts[1:])]
-
-
 def _is_dump(traj_file: Path, fmt: str | None) -> bool:
     if fmt:
         return fmt == "LAMMPSDUMP"
@@ -512,7 +275,8 @@ def _read_pieces(data_file: Path, traj_file: Path, atom_style: str, fmt: str | N
     if traj_file.stat().st_size == 0:
         raise AnalysisError(f"trajectory file {traj_file} is empty (did the run start?)")
     if _is_dump(traj_file, fmt):
-        return _read_dump(traj_file, data_file, atom_ids)
+        return [Piece(seg.positions, seg.boxes, seg.steps, (0,), np.zeros((len(seg.steps), 3)))
+                for seg in read_dump(traj_file, data_file, atom_ids)]
     return [_read_dcd(data_file, traj_file, atom_style, fmt)]
 
 
@@ -551,7 +315,7 @@ def _read_dcd(data_file: Path, traj_file: Path, atom_style: str, fmt: str | None
                             f"truncate the file or rerun")
     boxes = np.array(boxes)
     if is_dcd:  # LAMMPS's barostats keep the box centre; DCD stores no origin
-        origins = _data_box_centre(data_file)[None, :] - 0.5 * np.diagonal(boxes, axis1=1, axis2=2)
+        origins = data_box_centre(data_file)[None, :] - 0.5 * np.diagonal(boxes, axis1=1, axis2=2)
     else:
         origins = np.zeros((len(steps), 3))
     return Piece(np.array(positions), boxes, np.array(steps, dtype=np.int64), (0,), origins)

@@ -1,0 +1,169 @@
+"""LAMMPS ``dump custom`` / ``dump atom`` files (plain, gzip or bzip2): positions in
+float64, relative to each frame's box origin ``lo``, in atom-ID order.
+
+Read here rather than by MDAnalysis, whose reader (2.11) subtracts ``lo`` a second time
+from scaled coordinates (wrong displacements under NpT when ``lo != 0``); reading item by
+item also takes the ``ITEM: TIME``/``ITEM: UNITS`` of ``dump_modify time/units yes`` and
+splits a file where a resumed run with ``dump_modify append yes`` wrote a step again."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ionmd.errors import AnalysisError
+
+#: Coordinate columns of a dump, in the order they are used when there are several
+#: (MDAnalysis's: wrapped before unwrapped, Cartesian before scaled).
+DUMP_COORDINATES = (("x", "y", "z"), ("xs", "ys", "zs"), ("xu", "yu", "zu"), ("xsu", "ysu", "zsu"))
+
+
+@dataclass
+class DumpSegment:
+    """Consecutive frames of a dump whose step increases (a file appended to by a resumed
+    run has several: stitch them as pieces)."""
+
+    positions: np.ndarray  # (T, N, 3), relative to each frame's lo
+    boxes: np.ndarray      # (T, 3, 3)
+    steps: np.ndarray      # (T,)
+
+
+@dataclass
+class DumpFrame:
+    step: int
+    box: np.ndarray        # (3, 3), cell vectors as rows
+    positions: np.ndarray  # (N, 3), relative to the box origin lo, in atom-ID order
+
+
+class _DumpCutOff(Exception):
+    """The dump file ends inside a frame."""
+
+
+def read_dump(path: Path, data_file: Path, atom_ids: np.ndarray) -> list[DumpSegment]:
+    """The frames of a ``dump custom`` / ``dump atom`` file (gzip or bzip2 compressed
+    too), positions relative to each frame's box origin ``lo`` (see module doc), as
+    pieces split where the step does not increase: a run resumed from a restart with
+    ``dump_modify append yes`` writes its restart step again in the same file."""
+    from MDAnalysis.lib.util import anyopen
+
+    frames: list[DumpFrame] = []
+    try:
+        with anyopen(str(path)) as fh:  # text mode, decompressing by suffix
+            while (frame := _next_dump_frame(fh, path, data_file, atom_ids, len(frames))):
+                frames.append(frame)
+    except (_DumpCutOff, EOFError) as exc:  # EOFError: a cut-off gzip stream
+        raise AnalysisError(f"{path} ends in the middle of a frame (truncated: the run was "
+                            f"killed while writing?); {len(frames)} whole frames are readable "
+                            f"— truncate the file or rerun") from exc
+    except (ValueError, IndexError, UnicodeDecodeError) as exc:
+        raise AnalysisError(f"cannot read {path} after frame {len(frames)}: {exc}; not a "
+                            f"LAMMPS dump file, or a corrupted one") from exc
+    if not frames:
+        raise AnalysisError(f"trajectory file {path} has no frames (empty or truncated)")
+    return _split_at_restarts(frames)
+
+
+def _line(fh) -> str:
+    line = fh.readline()
+    if not line:
+        raise _DumpCutOff
+    return line
+
+
+def _next_dump_frame(fh, path: Path, data_file: Path, atom_ids: np.ndarray,
+                     n_done: int) -> DumpFrame | None:
+    """The next frame, item by item (``ITEM: UNITS`` and ``ITEM: TIME`` of
+    ``dump_modify units/time yes`` are skipped); None at the end of the file."""
+    step = box = lo = None
+    while line := fh.readline():
+        item = line.strip()
+        if not item:
+            continue
+        if not item.startswith("ITEM:"):
+            raise AnalysisError(f"{path} is not a LAMMPS dump file (no 'ITEM: TIMESTEP' / "
+                                f"'ITEM: NUMBER OF ATOMS' header where frame {n_done} "
+                                f"should start: {item[:40]!r})")
+        name = item[5:].strip()
+        if name in ("UNITS", "TIME"):
+            _line(fh)
+        elif name == "TIMESTEP":
+            step = int(_line(fh))
+        elif name == "NUMBER OF ATOMS":
+            n_dump = int(_line(fh))
+            if n_dump != len(atom_ids):
+                raise AnalysisError(f"{path} does not match {data_file}: {n_dump} atoms in the "
+                                    f"dump, {len(atom_ids)} in the data file; use the data "
+                                    f"file written by the same run")
+        elif name.startswith("BOX BOUNDS"):
+            box, lo = _dump_box(path, name, [_line(fh) for _ in range(3)])
+        elif name.startswith("ATOMS") and step is not None and box is not None:
+            return DumpFrame(step, box, _dump_positions(fh, path, data_file, name.split()[1:],
+                                                         atom_ids, box, lo, n_done))
+        else:
+            raise AnalysisError(f"{path}: unexpected 'ITEM: {name}' in frame {n_done}; not a "
+                                f"LAMMPS dump file (no 'ITEM: TIMESTEP' / 'ITEM: NUMBER OF "
+                                f"ATOMS' header)?")
+    if step is not None or box is not None:
+        raise _DumpCutOff
+    return None
+
+
+def _dump_box(path: Path, item: str, lines: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Cell vectors (rows) and origin ``lo`` from a BOX BOUNDS section: orthogonal, or
+    LAMMPS's restricted triclinic, whose bounds are those of the tilted cell's bounding box."""
+    words = item.split()
+    if "abc" in words:
+        raise AnalysisError(f"{path}: general triclinic box (dump_modify triclinic/general "
+                            f"yes) is not supported; dump without triclinic/general")
+    bounds = np.array([line.split() for line in lines], dtype=np.float64)
+    xy, xz, yz = bounds[:, 2] if "xy" in words else (0.0, 0.0, 0.0)
+    xlo = bounds[0, 0] - min(0.0, xy, xz, xy + xz)
+    xhi = bounds[0, 1] - max(0.0, xy, xz, xy + xz)
+    ylo, yhi = bounds[1, 0] - min(0.0, yz), bounds[1, 1] - max(0.0, yz)
+    zlo, zhi = bounds[2, 0], bounds[2, 1]
+    box = np.array([[xhi - xlo, 0.0, 0.0], [xy, yhi - ylo, 0.0], [xz, yz, zhi - zlo]])
+    return box, np.array([xlo, ylo, zlo])
+
+
+def _dump_positions(fh, path: Path, data_file: Path, columns: list[str], atom_ids: np.ndarray,
+                    box: np.ndarray, lo: np.ndarray, n_done: int) -> np.ndarray:
+    """Positions (N, 3) relative to ``lo``, in atom-ID order, from a frame's ATOMS lines.
+    Scaled coordinates (``xs``, ``xsu``) are ``s H``: computed here from the header rather
+    than left to a reader (MDAnalysis 2.11 subtracts ``lo`` from ``s H`` too)."""
+    if "id" not in columns:
+        raise AnalysisError(f"{path} has no 'id' column (ITEM: ATOMS {' '.join(columns)}): "
+                            f"LAMMPS writes the atoms in another order in each frame; add id "
+                            f"to the dump, e.g. 'dump d all custom N md.dump id type x y z'")
+    coords = next((c for c in DUMP_COORDINATES if set(c) <= set(columns)), None)
+    if coords is None:
+        raise AnalysisError(f"{path} has no coordinate columns (ITEM: ATOMS {' '.join(columns)}); "
+                            f"dump x y z (or xs ys zs, xu yu zu, xsu ysu zsu)")
+    rows = list(islice(fh, len(atom_ids)))
+    words = "".join(rows).split()
+    if len(rows) < len(atom_ids) or (len(words) != len(rows) * len(columns)
+                                     and not rows[-1].endswith("\n")):
+        raise _DumpCutOff
+    if len(words) != len(rows) * len(columns):
+        raise AnalysisError(f"{path}: frame {n_done} has atom lines with other than "
+                            f"{len(columns)} columns ({' '.join(columns)}); corrupted file?")
+    n_cols = len(columns)  # (converting only the columns used, straight from the words)
+    ids = np.array(words[columns.index("id")::n_cols], dtype=np.int64)
+    order = np.argsort(ids, kind="stable")
+    if not np.array_equal(ids[order], atom_ids):
+        raise AnalysisError(f"{path}: the atom IDs of frame {n_done} are not those of "
+                            f"{data_file}; use the data file written by the same run")
+    xyz = np.array([words[columns.index(c)::n_cols] for c in coords], dtype=np.float64).T[order]
+    return xyz @ box if coords[0].startswith("xs") else xyz - lo
+
+
+def _split_at_restarts(frames: Sequence[DumpFrame]) -> list[DumpSegment]:
+    """Runs of consecutive frames whose step increases."""
+    steps = np.array([f.step for f in frames], dtype=np.int64)
+    cuts = [0, *(np.flatnonzero(np.diff(steps) <= 0) + 1).tolist(), len(frames)]
+    return [DumpSegment(np.array([f.positions for f in frames[a:b]]),
+                        np.array([f.box for f in frames[a:b]]), steps[a:b])
+            for a, b in zip(cuts[:-1], cuts[1:])]
