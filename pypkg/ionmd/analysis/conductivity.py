@@ -86,12 +86,12 @@ def conductivity_from_diffusion(results: Sequence[DiffusionResult], charges: dic
 def collective_conductivity(traj: Trajectory, charges: dict[str, float], temperature_K: float,
                             mobile: Sequence[str], fit_start_ps: float = 1.0,
                             fit_end_ps: float | None = None, n_points: int = 40,
-                            n_samples: int = 2000, seed: int = 0) -> Conductivity:
+                            n_samples: int = 400, seed: int = 0) -> Conductivity:
     """Conductivity from the mean-squared charge displacement of the mobile species
     (kinisi ``ConductivityAnalyzer``): includes ion-ion correlations (no Haven ratio).
     Fit range and lag grid as in :func:`ionmd.analysis.diffusion.diffusion` (default end:
     half the run)."""
-    from ionmd.analysis.diffusion import kinisi_line_samples, lag_grid
+    from ionmd.analysis.diffusion import lag_grid
     import scipp as sc
     from kinisi.analyze import ConductivityAnalyzer
 
@@ -117,10 +117,13 @@ def collective_conductivity(traj: Trajectory, charges: dict[str, float], tempera
                       else sc.scalar(float(q[0]), unit="e")),
         dt=sc.array(dims=["time interval"], values=lags * dt, unit="ps"), progress=False)
     np.random.seed(seed)
+    analyzer.conductivity(sc.scalar(lags[0] * dt, unit="ps"),
+                          temperature=sc.scalar(temperature_K, unit="K"), progress=False,
+                          n_samples=n_samples, n_walkers=16, n_burn=200)
+    sig = analyzer.sigma
     # kinisi divides by the volume it was given
-    values = kinisi_line_samples(analyzer, "sigma", "mS/cm", n_samples, seed,
-                                 start=sc.scalar(lags[0] * dt, unit="ps"),
-                                 temperature=sc.scalar(temperature_K, unit="K")) * volume_ratio
+    values = (sc.to_unit(sc.scalar(1.0, unit=sig.unit), "mS/cm").value * np.asarray(sig.values)
+              * volume_ratio)
     lo, med, hi = np.percentile(values, [2.5, 50, 97.5])
     return Conductivity(sigma=float(med), sigma_ci95=(float(lo), float(hi)), method="collective",
                         temperature_K=float(temperature_K),

@@ -4,8 +4,7 @@ Three estimates from one trajectory:
 
 * **kinisi** (main): generalised least squares / Bayesian regression on the MSD with the
   covariance between MSD points at different lags (McCluskey et al., JCTC 2024). Its
-  posterior, drawn exactly (:mod:`ionmd.analysis.line_posterior`), gives the median and a
-  95 % credible interval.
+  posterior samples give the median and a 95 % credible interval.
 * **OLS** cross-check: a straight line through MDAnalysis's FFT MSD in the same fit range.
   Its standard error ignores the strong correlation between MSD points and is too small:
   it is reported as a cross-check of the value, not of the error bar.
@@ -83,11 +82,9 @@ def lag_grid(first: int, last: int, n_points: int) -> np.ndarray:
 
 
 def kinisi_diffusion(traj: Trajectory, species: str, direction: str, fit_start_ps: float,
-                     fit_end_ps: float, *, n_points: int = 40, n_samples: int = 2000,
-                     seed: int = 0) -> np.ndarray:
-    """Posterior samples of D (cm^2/s): kinisi's MSD and its covariance between lags
-    (``DiffusionAnalyzer``), the posterior of its line drawn exactly
-    (:func:`ionmd.analysis.line_posterior.line_posterior`)."""
+                     fit_end_ps: float, *, n_points: int = 40, n_samples: int = 400,
+                     n_burn: int = 200, seed: int = 0) -> np.ndarray:
+    """Posterior samples of D (cm^2/s) from kinisi's ``DiffusionAnalyzer``."""
     import scipp as sc
     from kinisi.analyze import DiffusionAnalyzer
 
@@ -104,41 +101,10 @@ def kinisi_diffusion(traj: Trajectory, species: str, direction: str, fit_start_p
         dt=sc.array(dims=["time interval"], values=lags * dt, unit="ps"),
         dimension=direction, progress=False)
     np.random.seed(seed)  # kinisi's sampler draws from numpy's global generator
-    return kinisi_line_samples(analyzer, "D", "cm^2/s", n_samples, seed,
-                               start=sc.scalar(lags[0] * dt, unit="ps"))
-
-
-def kinisi_line_samples(analyzer, quantity: str, unit: str, n_samples: int, seed: int,
-                        **method_kwargs) -> np.ndarray:
-    """Samples of a kinisi quantity linear in the MSD's slope (``"D"``, ``"sigma"``) in
-    ``unit``: kinisi computes the data, their covariance and the quantity per unit slope
-    (one MCMC step, whose samples are not used); the slope's posterior is drawn exactly.
-
-    The covariance is kinisi's reconditioned one (eigenvalue clipping, its option for noisy
-    estimates). Its default bounds the condition number at 1e16 instead, and the fit
-    through such a near-singular matrix can land far from the data (a slope of -0.11 for
-    a walk of slope 0.3, measured): on 40 synthetic walks of 32 ions x 400 frames each the
-    95 % intervals then covered the true D in 72 % of walks, with reconditioning in 95 %."""
-    import scipp as sc
-
-    from ionmd.analysis.line_posterior import line_posterior
-
-    run = analyzer.diffusion if quantity == "D" else analyzer.conductivity
-    start = method_kwargs.pop("start")
-    run(start, progress=False, n_samples=1, n_walkers=4, n_burn=0, n_thin=1, **method_kwargs)
-    fit = analyzer.diff
-    gradient = np.asarray(fit.gradient.values)
-    value = getattr(analyzer, quantity)
-    per_gradient = (sc.to_unit(sc.scalar(1.0, unit=value.unit), unit).value
-                    * np.asarray(value.values) / gradient)   # the same factor for every sample
-    # (kinisi 2.1's ConductivityAnalyzer.conductivity does not pass `recondition` on: the
-    # covariance is recomputed with it here, the same way for both quantities)
-    fit._recondition = True
-    cov = fit.compute_covariance_matrix().values
-    data = fit.dg["da"]["time interval", fit.diff_regime:]
-    slopes = line_posterior(data.coords["time interval"].values, data.values, cov, n_samples,
-                            seed)[:, 0]
-    return slopes * float(np.median(per_gradient))
+    analyzer.diffusion(sc.scalar(lags[0] * dt, unit="ps"), progress=False, n_samples=n_samples,
+                       n_walkers=16, n_burn=n_burn)
+    D = analyzer.D
+    return np.asarray(sc.to_unit(sc.scalar(1.0, unit=D.unit), "cm^2/s").value * D.values)
 
 
 def windowed_diffusion(traj: Trajectory, species: str, direction: str, window_ps: float = 15.0,
@@ -168,7 +134,7 @@ def diffusion(traj: Trajectory, species: str, direction: str = "xyz", *,
               fit_start_ps: float = 1.0, fit_end_ps: float | None = None,
               window_ps: float = 15.0, hop_length: float = 1.5, smooth_ps: float = 0.25,
               min_hops: float = 1.0,
-              linear_tolerance: float = 0.2, n_samples: int = 2000, seed: int = 0,
+              linear_tolerance: float = 0.2, n_samples: int = 400, seed: int = 0,
               msd: MSD | None = None) -> DiffusionResult:
     """Diffusion coefficient of ``species`` along ``direction`` with its uncertainty.
 
@@ -198,9 +164,9 @@ def diffusion(traj: Trajectory, species: str, direction: str = "xyz", *,
     linear_tolerance : float
         The log-log MSD slope must lie in ``1 ± linear_tolerance``, else ``not_linear``.
     n_samples : int
-        Posterior samples of D (drawn exactly: :mod:`ionmd.analysis.line_posterior`).
+        MCMC samples per kinisi walker.
     seed : int
-        Seed of the posterior samples (results are reproducible).
+        Seed of kinisi's sampler (results are reproducible).
     msd : MSD, optional
         A precomputed MSD of the same species/direction.
     """

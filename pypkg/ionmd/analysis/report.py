@@ -121,7 +121,7 @@ def transport_trajectory(spec: RunSpec, frames, elements, masses) -> Trajectory:
 def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str] = ("xyz",),
                 fit_start_ps: float = 1.0, fit_end_ps: float | None = None,
                 window_ps: float = 15.0, haven_ratio: float = 1.0, collective: bool = False,
-                structure_functions: bool = False, seed: int = 0, n_samples: int = 2000,
+                structure_functions: bool = False, seed: int = 0, n_samples: int = 400,
                 hop_length: float = 1.5, min_hops: float = 1.0,
                 van_hove_lags_ps: Sequence[float] | None = None,
                 failure_options: dict | None = None) -> dict:

@@ -60,10 +60,8 @@ def register(subparsers) -> None:
                    help="distance (A) from its last site beyond which an ion's move counts as a hop")
     p.add_argument("--min-hops", type=float, default=1.0,
                    help="flag D as not yet diffusive below this many hops per mobile ion")
-    p.add_argument("--mcmc-samples", type=int, default=2000,
-                   help="posterior samples of each D and sigma (drawn exactly, no chain); "
-                        "with --kinisi-fit also kinisi's MCMC samples per walker of the "
-                        "Arrhenius fit")
+    p.add_argument("--mcmc-samples", type=int, default=400,
+                   help="kinisi MCMC samples per walker (16 walkers, thinned by 10)")
     p.add_argument("--collective", action="store_true",
                    help="also the charge-MSD conductivity (and its Arrhenius fit over runs)")
     p.add_argument("--arrhenius-kinisi", action="store_true",

@@ -27,10 +27,9 @@ import math
 from ionmd.errors import AnalysisError, IonmdError
 from ionmd.protocols.presets import Protocol
 
-CHECK_SAMPLES = 2000
-"""Posterior samples of D per check: drawn exactly (:mod:`ionmd.analysis.line_posterior`),
-so a check reads the same interval as ``ionmd analyze`` (2000 samples put the 2.5 and
-97.5 percentiles within ~2 % of the interval's width)."""
+CHECK_SAMPLES = 200
+"""kinisi MCMC samples per walker of a check (the check needs the interval's width, not
+a publication-grade posterior; 200 keeps a check to seconds)."""
 
 
 def check_steps(p: Protocol) -> int:

@@ -73,7 +73,7 @@ class Analysis:
     fit_start_ps: float = 1.0
     fit_end_ps: float | None = None
     window_ps: float = 15.0
-    mcmc_samples: int = 2000
+    mcmc_samples: int = 400
     haven_ratio: float = 1.0
     failure: dict[str, float] = field(default_factory=dict)   # detect_failures thresholds
 
@@ -572,7 +572,7 @@ def _analysis(src: Source, errors: _Errors) -> Analysis:
             else:
                 a.failure[name] = float(v)
     if "mcmc_samples" in table:
-        a.mcmc_samples = _int(errors, ("analysis", "mcmc_samples"), table["mcmc_samples"], 10) or 2000
+        a.mcmc_samples = _int(errors, ("analysis", "mcmc_samples"), table["mcmc_samples"], 10) or 400
     return a
 
 
