@@ -145,6 +145,51 @@ def test_a_glob_of_files_that_share_a_name_names_them_by_their_folders(folder):
     assert [s.atoms.cell[0, 0] for s in c.structures] == pytest.approx([3.2, 3.4])
 
 
+def test_more_replicas_and_a_moved_campaign_reopen_the_runs_they_have(folder):
+    """A campaign given more replicas keeps its run directories (only new ones are added);
+    a campaign folder copied elsewhere resumes there (the model and the input template are
+    recognised by their contents, and the copy's records then point to the copy); a
+    template whose content changed is still refused."""
+    import shutil
+
+    from ionmd.errors import IonmdError
+
+    from ionmd.protocols.execute import INPUTS
+
+    (folder / "md.lmp").write_text((INPUTS / "md.lmp").read_text())
+    path = write_campaign(folder, replicas=1, temperatures=(600,))
+    path.write_text(path.read_text().replace('supercell = "none"',
+                                             'supercell = "none"\ntemplate = "md.lmp"'))
+    first = plan_campaign(load_campaign(path), create=True)
+    path.write_text(path.read_text().replace("replicas = 1", "replicas = 2"))
+    more = plan_campaign(load_campaign(path), create=True)
+    assert [r.path for r in more][:1] == [first[0].path] and len(more) == 2
+    copy = folder.parent / "elsewhere"
+    shutil.copytree(folder, copy)
+    moved = plan_campaign(load_campaign(copy / path.name), create=True)
+    assert len(moved) == 2
+    record = json.loads((moved[0].path / "settings.json").read_text())
+    assert record["model"] == str((copy / "morse.pt").resolve())
+    assert record["protocol"]["template"] == str((copy / "md.lmp").resolve())
+    (copy / "md.lmp").write_text((copy / "md.lmp").read_text() + "\n# changed\n")
+    with pytest.raises(IonmdError, match="template_hash"):
+        plan_campaign(load_campaign(copy / path.name), create=True)
+
+
+def test_submit_exits_as_ionmd_run_does(folder, capsys):
+    """A local campaign whose run stops on a LAMMPS error: `sweep submit` exits 3 (as
+    `ionmd run`), also the next time, when the failed run is left alone."""
+    from ionmd.protocols.execute import INPUTS
+
+    (folder / "bad.lmp").write_text((INPUTS / "md.lmp").read_text() + "\nthis_is_no_command\n")
+    path = write_campaign(folder, temperatures=(600,), duration_ps=0.05, discard_ps=0.01)
+    path.write_text(path.read_text().replace('supercell = "none"',
+                                             'supercell = "none"\ntemplate = "bad.lmp"'))
+    assert main(["sweep", "submit", str(path), "--no-progress"]) == 3
+    assert main(["sweep", "submit", str(path), "--no-progress"]) == 3
+    assert "left alone" in capsys.readouterr().out
+
+
 def test_plan_warns_when_a_run_outlasts_its_walltime(folder, capsys):
     """The cost per atom-step comes from the campaign's own LAMMPS logs ('Loop time');
     without one there is no estimate and no warning."""

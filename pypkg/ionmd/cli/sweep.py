@@ -8,6 +8,8 @@ import math
 import sys
 from collections import Counter
 
+from ionmd.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
+
 
 def _load(args: argparse.Namespace):
     from ionmd.sweep import load_campaign
@@ -45,11 +47,10 @@ def _cmd_plan(args: argparse.Namespace) -> None:
 def _warn_walltime(c, runs) -> None:
     """Warn (stderr) about runs whose wall time, estimated from the model's cost per
     atom-step measured in this campaign's own logs, exceeds the walltime."""
-    from ionmd.protocols.prepare import repeats_for
+    from ionmd.protocols.prepare import run_cell
     from ionmd.sweep.cost import over_walltime
 
-    atoms_of = {s.name: len(s.atoms) * math.prod(repeats_for(s.atoms, c.protocol.supercell))
-                for s in c.structures}
+    atoms_of = {s.name: len(run_cell(c.protocol, s.atoms, s.in_run_cell)) for s in c.structures}
     for est in over_walltime(runs, atoms_of, c.resources.walltime_min):
         print(f"warning: {est.path}: about {est.hours:.3g} h at the cost per atom-step its model "
               f"measured in this campaign, over the walltime of {est.walltime_hours:.3g} h: it "
@@ -58,7 +59,11 @@ def _warn_walltime(c, runs) -> None:
               file=sys.stderr)
 
 
-def _cmd_submit(args: argparse.Namespace) -> None:
+def _cmd_submit(args: argparse.Namespace) -> int | None:
+    """Run (local) or submit (SLURM) what is left. Exit status as `ionmd run`, over every
+    run of the campaign: 3 when one failed (also one left alone without --retry-failed,
+    and a physical failure such as a stability run's fix halt), 4 when one is not
+    finished; for SLURM without --wait, 0 once submitted."""
     from ionmd.sweep.submit import submit, wait
 
     c = _load(args)
@@ -77,12 +82,30 @@ def _cmd_submit(args: argparse.Namespace) -> None:
     else:
         print(f"ran {len(sub.submitted)} run(s): " + ", ".join(
             f"{n} {s}" for s, n in Counter(r.get("state", "?") for r in sub.results).items()))
+    code = None
     if args.wait and c.executor["kind"] == "slurm":
         counts = wait(c, progress=not args.no_progress)
         print("after: ", end="")
         _print_counts(counts, total)
+        code = _exit_status_of_counts(counts)
+    elif c.executor["kind"] != "slurm":          # every run has ended: count them all
+        code = _exit_status_of_counts(wait(c, progress=False))
     if c.goal:
         _pursue_goal(c, args)
+        return None
+    if code not in (None, EXIT_OK):
+        print(f"ionmd: not every run of the campaign completed (exit status {code}); see "
+              "`ionmd sweep status`", file=sys.stderr)
+    return code
+
+
+def _exit_status_of_counts(counts) -> int:
+    """As `ionmd run`: 3 when a run failed, 4 when one is not finished, else 0."""
+    if counts["failed-error"] or counts["failed-physical"]:
+        return EXIT_FAILED
+    if sum(counts.values()) != counts["completed"]:
+        return EXIT_INTERRUPTED
+    return EXIT_OK
 
 
 def _pursue_goal(c, args) -> None:

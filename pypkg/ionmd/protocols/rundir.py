@@ -46,6 +46,7 @@ SETTINGS, STATUS, RUN_JSON, DATA = "settings.json", "status.json", "run.json", "
 STATES = ("pending", "running", "completed", "failed", "interrupted")
 RESERVE, RESERVE_BYTES = ".reserve", 64 * 1024
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+"""errno values of a full disk (or quota): an interruption, not a failure of the run."""
 
 
 def reopen_with_settings(path: Path, wanted: dict, what: str) -> bool:
@@ -61,9 +62,15 @@ def reopen_with_settings(path: Path, wanted: dict, what: str) -> bool:
     """
     wanted = json.loads(json.dumps(wanted))           # as the file holds it (tuples: lists)
     if (path / SETTINGS).is_file():
-        have = json.loads((path / SETTINGS).read_text())
-        if have == wanted:
+        recorded = json.loads((path / SETTINGS).read_text())
+        have, same = _comparable(recorded, wanted)
+        if have == same:
+            if recorded != wanted:    # moved, or more replicas: record where things are now
+                tmp = path / (SETTINGS + ".tmp")
+                tmp.write_text(json.dumps(wanted, indent=2, sort_keys=True) + "\n")
+                os.replace(tmp, path / SETTINGS)
             return True
+        wanted = same
         diff = sorted(k for k in set(have) | set(wanted) if have.get(k) != wanted.get(k))
         if "protocol" in diff:
             p0, p1 = have.get("protocol", {}), wanted["protocol"]
@@ -76,7 +83,26 @@ def reopen_with_settings(path: Path, wanted: dict, what: str) -> bool:
         raise IonmdError(f"{path} exists, is not empty and is no ionmd {what}; choose another "
                          f"output folder")
     return False
-"""errno values of a full disk (or quota): an interruption, not a failure of the run."""
+
+
+def _comparable(have: dict, wanted: dict) -> tuple[dict, dict]:
+    """The parts of two settings records that decide whether they are the same run: not the
+    replica count (more replicas add run directories; the existing ones are the same
+    runs), not where the model and input template lie when their contents' hashes are
+    recorded (a campaign folder moved or copied elsewhere resumes). A record written
+    before template hashes were kept compares the template's path, as it did."""
+    have, wanted = json.loads(json.dumps(have)), json.loads(json.dumps(wanted))
+    for s in (have, wanted):
+        s.get("protocol", {}).pop("replicas", None)
+    if "model_hash" in have and "model_hash" in wanted:
+        have.pop("model", None)
+        wanted.pop("model", None)
+    if "template_hash" in have and "template_hash" in wanted:
+        have.get("protocol", {}).pop("template", None)
+        wanted.get("protocol", {}).pop("template", None)
+    elif "template_hash" not in have:
+        wanted.pop("template_hash", None)
+    return have, wanted
 
 
 def structure_hash(atoms: Atoms) -> str:
@@ -264,11 +290,14 @@ class RunDir:
     def settings(self, atoms: Atoms) -> dict:
         proto = self.protocol.to_dict()
         proto.pop("temperatures")
+        proto.pop("replicas")          # a campaign may add replicas (:func:`_comparable`)
         if not self.protocol.until:    # as before stopping rules existed: old runs reopen
             for key in Protocol.STOPPING_FIELDS:
                 proto.pop(key)
+        template = self.protocol.template
         return {"protocol": proto, "temperature_K": self.temperature, "replica": self.replica,
                 "model": str(self.model.resolve()), "model_hash": file_hash(self.model),
+                **({"template_hash": file_hash(Path(template))} if template else {}),
                 "structure": self.structure, "structure_hash": structure_hash(atoms),
                 "elements": self.elements}
 
