@@ -24,15 +24,23 @@ def as_atoms(structure) -> Atoms:
 
         atoms = AseAtomsAdaptor.get_atoms(structure)
         if structure.is_ordered:      # isotopes (D): ASE would give them the element's mass
-            _set_isotope_masses(atoms, [float(site.specie.atomic_mass) for site in structure])
+            _set_isotope_masses(atoms, structure)
         return atoms
     raise IonmdError(f"cannot use a {type(structure).__name__} as a structure; pass an ASE "
                      f"Atoms or a pymatgen Structure (or a file path to `ionmd run`)")
 
 
-def _set_isotope_masses(atoms: Atoms, masses: list[float]) -> None:
-    """Give ``atoms`` the masses pymatgen read (deuterium: 2.014, not hydrogen's 1.008).
-    LAMMPS types here are per element, so one element in two isotopes is refused."""
+def _set_isotope_masses(atoms: Atoms, structure) -> None:
+    """Give the isotopes of ``structure`` (deuterium: 2.014, not hydrogen's 1.008) their
+    mass in ``atoms``; other atoms keep ASE's standard masses. LAMMPS types here are per
+    element, so one element in two isotopes is refused."""
+    from pymatgen.core import Element
+
+    masses = atoms.get_masses()
+    for i, site in enumerate(structure):
+        mass = float(site.specie.atomic_mass)
+        if abs(mass - float(Element(site.specie.symbol).atomic_mass)) > 0.01:
+            masses[i] = mass
     by_element: dict[str, set] = {}
     for symbol, mass in zip(atoms.get_chemical_symbols(), masses):
         by_element.setdefault(symbol, set()).add(round(mass, 4))
