@@ -210,7 +210,7 @@ def _refuse_what_the_readers_guessed(caught, text: str, label: str) -> None:
             "symbols): add that line (e.g. 'Li Cl') above the line of atom counts")
     if any("Defaulting to P1" in m for m in messages):
         symbol = _declared_space_group(text)
-        if symbol and symbol.replace(" ", "").upper() not in ("P1", "'P1'"):
+        if symbol and symbol.strip("'\"").replace(" ", "").upper() != "P1":
             raise StructureError(
                 f"{label} lists no symmetry operators and pymatgen cannot interpret its "
                 f"space group {symbol}, so only the listed atoms (the asymmetric unit) would "
