@@ -188,6 +188,9 @@ def test_submit_exits_as_ionmd_run_does(folder, capsys):
     assert main(["sweep", "submit", str(path), "--no-progress"]) == 3
     assert main(["sweep", "submit", str(path), "--no-progress"]) == 3
     assert "left alone" in capsys.readouterr().out
+    main(["sweep", "collect", str(path), "--no-progress"])
+    (row,) = json.loads((folder / "runs" / "collect" / "results.json").read_text())["rows"]
+    assert row["replicas_error"] == 1 and row["incomplete"] == 1 and row["replicas_failed"] == 0
 
 
 def test_plan_warns_when_a_run_outlasts_its_walltime(folder, capsys):

@@ -113,6 +113,8 @@ def _aggregate(results: list[dict], planned: int) -> dict:
     failed = [r for r in done if r.get("failure", {}).get("failed")]
     row: dict = {"replicas_planned": planned, "replicas_done": len(done),
                  "replicas_failed": len(failed),
+                 # stopped on an error (LAMMPS, input): not analysed, counted in incomplete
+                 "replicas_error": sum(r["class"] == "failed-error" for r in results),
                  "incomplete": planned - len(done),
                  "failure_modes": sorted({m for r in failed for m in r["failure"]["modes"]})}
     if failed:
