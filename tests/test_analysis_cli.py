@@ -399,3 +399,32 @@ def test_a_run_given_as_dot_is_named_by_its_folder(tmp_path, capsys, monkeypatch
     summary = json.loads((run / "analysis" / "summary.json").read_text())
     assert summary["runs"][0]["structure"] == run.name
     assert list(summary["survival"]) == [run.name]
+
+
+def test_an_unexpected_error_in_one_run_leaves_the_others_their_summary(tmp_path, capsys,
+                                                                        monkeypatch):
+    """Not only ionmd's own errors: a LinAlgError raised while analysing one run (as kinisi
+    can) is reported for that run, and the others are still summarised (exit 1)."""
+    import numpy as np
+
+    import ionmd.cli.analyze as analyze_cli
+
+    runs = {T: tmp_path / f"T{T}" for T in (600, 800, 1000)}
+    for T, run in runs.items():
+        _run_dir(run, T, seed=T)
+    real = analyze_cli._analyze_one
+
+    def flaky(spec, *args, **kwargs):
+        if spec.temperature_K == 800:
+            raise np.linalg.LinAlgError("Singular matrix")
+        return real(spec, *args, **kwargs)
+
+    monkeypatch.setattr(analyze_cli, "_analyze_one", flaky)
+    out = tmp_path / "out"
+    rc = main(["analyze", *map(str, runs.values()), "-o", str(out), "--mcmc-samples", "50",
+               *POINT_IONS])
+    assert rc == 1
+    assert "not analysed: LinAlgError: Singular matrix" in capsys.readouterr().err
+    records = {r["run"]: r for r in json.loads((out / "summary.json").read_text())["runs"]}
+    assert records[str(runs[800])]["analysis_error"] == "LinAlgError: Singular matrix"
+    assert all(records[str(runs[T])]["analysis_error"] is None for T in (600, 1000))

@@ -111,9 +111,12 @@ def run(args: argparse.Namespace) -> int | None:
         try:
             spec = _load_spec(run_dir, out, overrides, args.output)
             res = _analyze_one(spec, out, args, thresholds)
-        except IonmdError as exc:
+        except Exception as exc:  # noqa: BLE001 - one run (also an unexpected error, e.g.
+            # a LinAlgError in kinisi) must not cost the others their summary
             if len(run_dirs) == 1:
                 raise
+            if not isinstance(exc, IonmdError):
+                exc = IonmdError(f"{type(exc).__name__}: {exc}")
             print(f"ionmd: error: {run_dir} not analysed: {exc}", file=sys.stderr)
             errors.append(exc)
             # a spec read means its output folder is this run's: say there why it is empty
