@@ -393,6 +393,16 @@ def test_collect_reads_runs_from_their_directories(folder):
     assert rows[900]["replicas_done"] == 0 and rows[900]["incomplete"] == 1
     fit = doc["arrhenius"]["fcc/morse"]["D_Li"]
     assert [p["temperature_K"] for p in fit["points"]] == [600.0, 700.0]
+    # a copy of the campaign folder reuses the cached analyses, and names its own runs
+    import shutil
+
+    copy = folder.parent / "copy"
+    shutil.copytree(folder, copy)
+    assert main(["sweep", "collect", str(copy / path.name), "--no-progress"]) == 0
+    again = json.loads((copy / "runs" / "collect" / "results.json").read_text())
+    assert [r["run"] for r in again["runs"]] == [r["run"].replace(str(folder), str(copy))
+                                                 for r in doc["runs"]]
+    assert str(folder) + "/" not in (copy / "runs" / "collect" / "runs.csv").read_text()
 
 
 def test_claims_decide_who_runs(folder):

@@ -59,8 +59,8 @@ def cached_run_results(run: PlannedRun, campaign: Campaign, charges: dict[str, f
     cache = rd.path / "analysis" / "sweep_collect.json"
     if cache.is_file():
         cached = json.loads(cache.read_text())
-        if cached.get("settings") == settings:
-            return {**out, **cached["results"]}
+        if cached.get("settings") == settings:   # (the run's path as it is now: a copied
+            return {**out, **cached["results"], "run": out["run"]}  # campaign keeps its cache)
     spec = load_run_spec(rd.path, {"charges": charges})
     proto = rd.protocol
     thresholds = dict(a.failure)
