@@ -108,7 +108,7 @@ def _order(structure: Structure, order: OrderOptions, name: str) -> tuple[Struct
     seed = order.seed if order.method == "random" else None
     cell = order_structure(structure, order.method, seed=seed, occ_tol=order.occ_tol,
                            min_distance=order.min_distance,
-                           **_ordering_cell(order.supercell, structure))
+                           **_ordering_cell(order.supercell))
     text = (f"{order.method} ordering of {name}, supercell {'x'.join(map(str, cell.supercell))}"
             + (f", seed {seed}" if seed is not None else "")
             + (f", occupancies rounded within {order.occ_tol:g}" if order.occ_tol > 2e-3 else "")
@@ -116,15 +116,13 @@ def _order(structure: Structure, order: OrderOptions, name: str) -> tuple[Struct
     return cell.structure, text
 
 
-def _ordering_cell(spec: str | None, structure: Structure) -> dict:
+def _ordering_cell(spec: str | None) -> dict:
     """``order_structure``'s cell arguments for a protocol's supercell setting: explicit
     repetitions exactly (refused, naming the sites, where they leave occupancies
     fractional), a minimum width as the smallest cell that reaches it."""
-    from ionmd.structures.supercell import supercell_repeats
+    from ionmd.structures.supercell import is_no_supercell, min_width_of, parse_supercell
 
-    if spec is None or str(spec).strip().lower() in ("", "none"):
+    if is_no_supercell(spec):
         return {}
-    reps = supercell_repeats(structure.lattice, spec)        # checks the text
-    if str(spec).strip().lower().endswith("a"):
-        return {"min_width": float(str(spec).strip()[:-1])}
-    return {"supercell": reps}
+    width = min_width_of(spec)
+    return {"min_width": width} if width is not None else {"supercell": parse_supercell(spec)}

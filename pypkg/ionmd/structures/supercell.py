@@ -56,18 +56,37 @@ def min_width_supercell(lattice: Lattice | np.ndarray,
     return tuple(max(1, math.ceil(min_width / w - 1e-9)) for w in widths)  # type: ignore[return-value]
 
 
+def is_no_supercell(spec) -> bool:
+    """Whether a protocol's supercell setting asks for none (None, ``""``, ``"none"``)."""
+    return spec is None or (isinstance(spec, str) and spec.strip().lower() in ("", "none"))
+
+
+def min_width_of(spec) -> float | None:
+    """The width of a minimum-width supercell setting (``"8A"`` -> 8.0); None for any other
+    setting (explicit repetitions, none).
+
+    Raises
+    ------
+    StructureError
+        If the setting ends in ``A`` but is no number of Angstrom.
+    """
+    if not isinstance(spec, str) or not spec.strip().lower().endswith("a") or is_no_supercell(spec):
+        return None
+    try:
+        return float(spec.strip()[:-1])
+    except ValueError:
+        raise StructureError(f"cannot read supercell {spec!r}; use e.g. 2x2x2 or 8A "
+                             "(every perpendicular width >= 8 A)") from None
+
+
 def supercell_repeats(cell, spec: str | Sequence[int] | int | None) -> tuple[int, int, int]:
     """Repetitions of ``cell`` (lattice rows, pymatgen ``Lattice`` or ASE ``Cell``) for a
     protocol's supercell setting: None -> (1, 1, 1); ``"8A"`` -> every perpendicular width
     >= 8 A; anything ``parse_supercell`` reads (``"2x2x2"``, ``"3"``, ``(2, 1, 3)``)."""
-    if spec is None or (isinstance(spec, str) and spec.strip().lower() in ("", "none")):
+    if is_no_supercell(spec):
         return (1, 1, 1)
-    if isinstance(spec, str) and spec.strip().lower().endswith("a"):
-        try:
-            width = float(spec.strip()[:-1])
-        except ValueError:
-            raise StructureError(f"cannot read supercell {spec!r}; use e.g. 2x2x2 or 8A "
-                                 "(every perpendicular width >= 8 A)") from None
+    width = min_width_of(spec)
+    if width is not None:
         return min_width_supercell(cell, width)
     return parse_supercell(spec)
 
