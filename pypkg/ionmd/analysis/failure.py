@@ -32,7 +32,7 @@ from typing import Sequence
 import numpy as np
 
 from ionmd.errors import AnalysisError
-from ionmd.lammps.log import lost_atoms_in_log
+from ionmd.lammps.log import lost_atoms_in_log, printed_column, printed_rows
 
 MODES = ("lost_atoms", "volume_change", "nan_thermo", "nan_coordinates", "temperature_runaway",
          "framework_melting", "collapsed_distance")
@@ -85,24 +85,10 @@ def _first(mask: np.ndarray) -> int | None:
     return int(hits[0]) if hits.size else None
 
 
-def _printed(thermo: dict[str, np.ndarray], name: str) -> np.ndarray:
-    """Which thermo rows hold a value LAMMPS printed for column ``name``: a ``run`` block
-    without that column leaves NaN fill-ins (:class:`ionmd.lammps.log.ThermoTable`); a
-    plain dict of columns counts as printed throughout."""
-    printed = getattr(thermo, "printed", {})
-    return printed[name] if name in printed else np.ones(len(thermo[name]), bool)
-
-
-def _column(thermo: dict[str, np.ndarray], name: str) -> tuple[np.ndarray, np.ndarray]:
-    """(steps, values) of the rows where LAMMPS printed thermo column ``name``."""
-    rows = _printed(thermo, name)
-    return thermo["Step"][rows], thermo[name][rows]
-
-
 def _temperature_at(step: int, thermo: dict[str, np.ndarray]) -> float | None:
     if "Step" not in thermo or "Temp" not in thermo:
         return None
-    tsteps, temp = _column(thermo, "Temp")
+    tsteps, temp = printed_column(thermo, "Temp")
     if not tsteps.size:
         return None
     before = np.flatnonzero(tsteps <= step)
@@ -196,7 +182,7 @@ def _lost_atoms(thermo, log_text: str, steps) -> list[tuple[str, int, str]]:
     if lost:
         return [("lost_atoms", int(tsteps[-1]) if tsteps.size else int(steps[-1]), lost)]
     if "Atoms" in thermo and tsteps.size:
-        asteps, atoms = _column(thermo, "Atoms")
+        asteps, atoms = printed_column(thermo, "Atoms")
         i = _first(atoms < atoms[0]) if atoms.size else None
         if i is not None:
             return [("lost_atoms", asteps[i], f"atom count fell from {atoms[0]:.0f} "
@@ -209,7 +195,7 @@ def _nan_thermo(thermo) -> list[tuple[str, int, str]]:
     tsteps = thermo.get("Step", np.zeros(0))
     if not tsteps.size:
         return []
-    bad = {k: _printed(thermo, k) & ~np.isfinite(v) for k, v in thermo.items()}
+    bad = {k: printed_rows(thermo, k) & ~np.isfinite(v) for k, v in thermo.items()}
     i = _first(np.any(np.stack(list(bad.values()), -1), axis=1))
     if i is None:
         return []
@@ -223,7 +209,7 @@ def _temperature_runaway(thermo, target_K: float | None, factor: float,
     tsteps = thermo.get("Step", np.zeros(0))
     if not (tsteps.size and target_K and "Temp" in thermo):
         return []
-    tsteps, temp = _column(thermo, "Temp")
+    tsteps, temp = printed_column(thermo, "Temp")
     if not temp.size:
         return []
     temp = np.nan_to_num(temp, nan=np.inf)
@@ -244,8 +230,8 @@ def _volume_change(steps, boxes, thermo, limit: float) -> list[tuple[str, int, s
     sources = []
     if boxes is not None and len(boxes):
         sources.append((np.abs(np.linalg.det(boxes)), steps))
-    if "Volume" in thermo and tsteps.size and _printed(thermo, "Volume").any():
-        vsteps, volumes = _column(thermo, "Volume")
+    if "Volume" in thermo and tsteps.size and printed_rows(thermo, "Volume").any():
+        vsteps, volumes = printed_column(thermo, "Volume")
         sources.append((volumes, vsteps))
     hits = []
     for volumes, vsteps in sources:

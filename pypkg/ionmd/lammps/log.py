@@ -23,6 +23,20 @@ class ThermoTable(dict):
         self.printed = printed
 
 
+def printed_rows(thermo: dict[str, np.ndarray], name: str) -> np.ndarray:
+    """Which thermo rows hold a value LAMMPS printed for column ``name``: a ``run`` block
+    without that column leaves NaN fill-ins (:class:`ThermoTable`); a plain dict of
+    columns counts as printed throughout."""
+    printed = getattr(thermo, "printed", {})
+    return printed[name] if name in printed else np.ones(len(thermo[name]), bool)
+
+
+def printed_column(thermo: dict[str, np.ndarray], name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(steps, values) of the rows where LAMMPS printed thermo column ``name``."""
+    rows = printed_rows(thermo, name)
+    return thermo["Step"][rows], thermo[name][rows]
+
+
 def parse_thermo(text: str) -> ThermoTable:
     """Thermo columns of a ``log.lammps`` text (all ``run`` blocks, by header name).
 

@@ -29,7 +29,8 @@ import numpy as np
 
 from ionmd.errors import IonmdError, RunInterrupted
 from ionmd.lammps.dcd import dcd_first_step, dcd_last_step, truncate_dcd
-from ionmd.lammps.log import HALT_RE, NO_SPACE_RE, error_lines, parse_thermo, thermo_steps
+from ionmd.lammps.log import (HALT_RE, NO_SPACE_RE, error_lines, parse_thermo, printed_column,
+                              thermo_steps)
 from ionmd.lammps.module_runner import ModuleRun, check_module_runner
 from ionmd.lammps.process import find_lammps, process_alive, process_group_alive
 from ionmd.lammps.restart import restart_complete
@@ -406,8 +407,9 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
     thermo = parse_thermo(text)
     steps = thermo.get("Step", np.array([]))
     step = int(steps[-1]) if len(steps) else 0
-    printed = thermo.printed.get("Temp", np.zeros(0, bool))   # a template may not print it
-    temp = float(thermo["Temp"][printed][-1]) if printed.any() else None
+    # the last temperature LAMMPS printed (a template's block may leave Temp out)
+    temps = printed_column(thermo, "Temp")[1] if "Temp" in thermo else []
+    temp = float(temps[-1]) if len(temps) else None
     rd.write_json("run.json", {**rd.read_json("run.json"),
                                "trajectory": [rd.piece(k)["trajectory"].name for k in kept],
                                "logs": [rd.piece(k)["log"].name for k in range(n)]})
