@@ -102,7 +102,8 @@ def write_ev_scan(protocol: Protocol, structure, model: str | Path, out: str | P
     the same file name) are refused rather than written over its ``ev.json``.
     """
     from ionmd.protocols.execute import INPUTS
-    from ionmd.protocols.rundir import SETTINGS, file_hash, reopen_with_settings, structure_hash
+    from ionmd.protocols.rundir import (SETTINGS, file_hash, reopen_with_settings, replace_json,
+                                        structure_hash)
 
     check_protocol(protocol)
     model = Path(model)
@@ -114,7 +115,7 @@ def write_ev_scan(protocol: Protocol, structure, model: str | Path, out: str | P
                 "structure_hash": structure_hash(atoms), "elements": elements}
     if not reopen_with_settings(path, settings, "E-V scan folder"):
         path.mkdir(parents=True, exist_ok=True)
-        (path / SETTINGS).write_text(json.dumps(settings, indent=1))
+        replace_json(path / SETTINGS, settings)
     (path / "ev.txt").unlink(missing_ok=True)
     files = []
     for i, s in enumerate(np.linspace(-protocol.max_strain, protocol.max_strain, protocol.n_points)):

@@ -49,6 +49,35 @@ NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 """errno values of a full disk (or quota): an interruption, not a failure of the run."""
 
 
+def replace_json(path: Path, data: dict) -> None:
+    """Replace ``path`` atomically with ``data``: a temporary file, fsync, rename, so that
+    a killed writer or a full disk leaves the old file intact (and no temporary file).
+
+    Raises
+    ------
+    OSError
+        If the file cannot be written (the old file is then unchanged).
+    """
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with open(tmp, "w") as fh:
+            fh.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
+    try:                          # the rename itself survives a crash of the machine
+        fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+
+
 def reopen_with_settings(path: Path, wanted: dict, what: str) -> bool:
     """Whether ``path`` already holds results made with ``wanted`` (its ``settings.json``):
     True to reopen it, False for a folder that is new or empty (write ``settings.json``
@@ -66,9 +95,7 @@ def reopen_with_settings(path: Path, wanted: dict, what: str) -> bool:
         have, same = _comparable(recorded, wanted)
         if have == same:
             if recorded != wanted:    # moved, or more replicas: record where things are now
-                tmp = path / (SETTINGS + ".tmp")
-                tmp.write_text(json.dumps(wanted, indent=2, sort_keys=True) + "\n")
-                os.replace(tmp, path / SETTINGS)
+                replace_json(path / SETTINGS, wanted)
             return True
         wanted = same
         diff = sorted(k for k in set(have) | set(wanted) if have.get(k) != wanted.get(k))
@@ -152,29 +179,14 @@ class RunDir:
         OSError
             If the file cannot be written (the old file is then unchanged).
         """
-        text = json.dumps(data, indent=2, sort_keys=True) + "\n"
-        tmp = self.path / (name + ".tmp")
         while True:
             try:
-                with open(tmp, "w") as fh:
-                    fh.write(text)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.replace(tmp, self.path / name)
+                replace_json(self.path / name, data)
             except OSError as exc:
-                tmp.unlink(missing_ok=True)
                 if use_reserve and exc.errno in NO_SPACE and self.release_reserve():
                     continue
                 raise
             break
-        try:                      # the rename itself survives a crash of the machine
-            fd = os.open(self.path, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        except OSError:
-            pass
 
     def reserve_space(self) -> None:
         """Hold :data:`RESERVE_BYTES` of disk in the run directory while LAMMPS runs, so
