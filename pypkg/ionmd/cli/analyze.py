@@ -83,9 +83,9 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int | None:
     """Analyse each run, then what needs several (Arrhenius, survival). A run that cannot
-    be analysed (an :class:`IonmdError`: a truncated dump, a bad run.json) is reported on
-    stderr and in the summary (``analysis_error`` in its record, left out of the fits),
-    the others go on; the exit status is then ``EXIT_ERROR``."""
+    be analysed (a truncated dump, a bad run.json, or an unexpected error such as a
+    LinAlgError) is reported on stderr and in the summary (``analysis_error`` in its record,
+    left out of the fits), the others go on; the exit status is then ``EXIT_ERROR``."""
     from ionmd.analysis.failure import FailureReport
     from ionmd.analysis.output_layout import output_dirs
     from ionmd.analysis.report import analysis_error_results, analyze_runs
