@@ -225,6 +225,12 @@ def export_kernel_model(family: str, source: str, path: Path, dtype: str, kernel
     return path
 
 
+def given_sevennet(models: list[Path], tag: str) -> Path | None:
+    """The e3nn SevenNet export of --models with ``tag`` (``f64``/``f32``) in its name."""
+    return next((m for m in models if m.name.startswith("sevennet") and tag in m.name
+                 and "cueq" not in m.name), None)
+
+
 def kernel_models(family: str, models: list[Path], out: Path, method: str,
                   aoti: bool) -> tuple[dict, dict]:
     """(e3nn files, cuEquivariance files) by dtype: float64 and float32 TorchScript, and
@@ -234,9 +240,7 @@ def kernel_models(family: str, models: list[Path], out: Path, method: str,
     source = kernel_source(family, out)
     e3nn, cueq = {}, {}
     for dtype, tag in (("float64", "f64"), ("float32", "f32")):
-        given = next((m for m in models if family == "sevennet"
-                      and m.name.startswith("sevennet") and tag in m.name
-                      and "cueq" not in m.name), None)
+        given = given_sevennet(models, tag) if family == "sevennet" else None
         e3nn[dtype] = given or export_kernel_model(family, source, out / f"{family}_e3nn_{tag}.pt",
                                                    dtype, "e3nn", method)
         cueq[dtype] = export_kernel_model(family, source, out / f"{family}_cueq_{tag}.pt",
@@ -528,11 +532,8 @@ def memory_model(family: str, models: list[Path], mdir: Path, device: str) -> Pa
     file of --models where there is one) and the MACE-MP-0a-medium-layout MACE as e3nn
     TorchScript exports; eSEN-L4 (random weights) as a staged AOTInductor package compiled
     for the device (minutes: eSEN has its per-layer stages only as compiled programs)."""
-    if family == "sevennet":
-        given = next((m for m in models if m.name.startswith("sevennet") and "f32" in m.name
-                      and "cueq" not in m.name), None)
-        if given:
-            return given
+    if family == "sevennet" and (given := given_sevennet(models, "f32")):
+        return given
     if family == "esen":
         from tiny_esen import write_tiny_esen_checkpoint
 
