@@ -8,7 +8,7 @@ import math
 import sys
 from collections import Counter
 
-from ionmd.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
+from ionmd.errors import EXIT_OK
 
 
 def _load(args: argparse.Namespace):
@@ -99,13 +99,13 @@ def _cmd_submit(args: argparse.Namespace) -> int | None:
     return code
 
 
-def _exit_status_of_counts(counts) -> int:
-    """As `ionmd run`: 3 when a run failed, 4 when one is not finished, else 0."""
-    if counts["failed-error"] or counts["failed-physical"]:
-        return EXIT_FAILED
-    if sum(counts.values()) != counts["completed"]:
-        return EXIT_INTERRUPTED
-    return EXIT_OK
+def _exit_status_of_counts(counts: Counter) -> int:
+    """`ionmd run`'s exit status (:func:`ionmd.protocols.plan.exit_status`) of the runs
+    counted by class (failed-error and failed-physical are both failed runs)."""
+    from ionmd.protocols.plan import exit_status
+
+    return exit_status([{"state": "failed" if cls.startswith("failed") else cls}
+                        for cls in counts.elements()])
 
 
 def _pursue_goal(c, args) -> None:
