@@ -47,14 +47,14 @@ def test_conductivity_interval_from_diffusion_samples_and_collective_agrees():
 
 def _result(species, D, std, n_ions, samples):
     return DiffusionResult(species=species, direction="xyz", D=D, D_ci95=(D - 2 * std, D + 2 * std),
-                           D_std=std, D_ols=D, D_ols_stderr=std, D_windowed=None,
+                           D_std=std, D_windowed=None,
                            D_windowed_stderr=None, n_windows=0, fit_start_ps=1.0, fit_end_ps=10.0,
                            hops_per_ion=10.0, msd_exponent=1.0, n_ions=n_ions, samples=samples)
 
 
 def test_two_species_sigma_interval_pairs_their_samples_independently():
-    """Two mobile species whose posterior samples come in the same order (kinisi runs each
-    MCMC from the same seed): summed sample by sample as given, their errors would add
+    """Two mobile species whose draws of D come in the same order (each drawn from the
+    same seed): summed sample by sample as given, their errors would add
     linearly. Paired independently, the samples summed are uncorrelated and the interval of
     sigma is that of a sum of independent normals: 2 x 1.96 x sqrt(var_Li + var_Mg)."""
     n, V, T = 20000, 1500.0, 800.0

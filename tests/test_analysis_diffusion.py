@@ -1,8 +1,13 @@
 """Diffusion coefficients on synthetic trajectories with known answers.
 
-* Coverage: 50 independent trials (continuous Brownian motion and lattice random walks,
-  half of them in a breathing box and unwrapped from LAMMPS-style coordinates): the true
-  D must lie in kinisi's reported 95 % interval in >= 90 % of them.
+* Coverage and calibration: 60 independent trials (continuous Brownian motion and lattice
+  random walks, some in a breathing box and unwrapped from LAMMPS-style coordinates, some
+  with a vibrational MSD offset): the true D must lie in the reported 95 % interval in
+  >= 85 % of them (93 % expected), without bias, and the reported standard error must
+  match the trials' own scatter.
+* The covariance model of the GLS weights equals a Monte Carlo covariance; D is the GLS
+  slope (statsmodels as the reference) and its error the ions' spread; D does not depend
+  on a seed.
 * Anisotropic walks: D along an axis, in a plane (n = 2) and in 3D.
 * The FFT MSD equals pymatgen's DiffusionAnalyzer on the same trajectory (independent
   implementation: its own unwrapping from fractional coordinates and drift correction).
@@ -15,57 +20,155 @@ import numpy as np
 import pytest
 
 import synthetic_trajectories as st
-from ionmd.analysis.diffusion import A2_PER_PS_TO_CM2_PER_S, diffusion, kinisi_diffusion
+from ionmd.analysis.diffusion import (A2_PER_PS_TO_CM2_PER_S, diffusion, gls_weights, lag_grid,
+                                     msd_covariance, slope_over_ions)
 from ionmd.analysis.msd import compute_msd
 from ionmd.analysis.trajectory import unwrap
 
 
 def _trial(k: int):
+    """Trial k: a Brownian (odd k) or lattice walk of 8 Li over 15 ps; k % 4 >= 2 in a
+    box whose edge oscillates by 1 % (NpT-like; a solid's is a few 0.1 %), k % 6 >= 3 with
+    Li vibrating 0.3 A about its path (an MSD offset of ~0.5 A^2, as in a solid)."""
     rng = np.random.default_rng(1000 + k)
-    dt = 0.1
+    dt, n_frames, n_li = 0.1, 150, 8
     if k % 2:
         D = 0.05
-        steps = st.brownian_steps(150, 8, [D] * 3, dt, rng)
+        steps = st.brownian_steps(n_frames, n_li, [D] * 3, dt, rng)
     else:
         a, rate = 1.5, 0.4                  # hops per ps per axis
         D = rate * a ** 2 / 2
-        steps = st.lattice_steps(150, 8, [rate] * 3, a, dt, rng)
-    s = st.make(steps, L=12.0, dt_ps=dt, breathing=0.05 if k % 4 >= 2 else 0.0, rng=rng)
+        steps = st.lattice_steps(n_frames, n_li, [rate] * 3, a, dt, rng)
+    if k % 6 >= 3:
+        steps = steps + np.diff(0.3 * rng.standard_normal((n_frames, n_li, 3)), axis=0)
+    s = st.make(steps, L=12.0, dt_ps=dt, breathing=0.01 if k % 4 >= 2 else 0.0, rng=rng)
     origins = np.zeros((len(s.true.steps), 3))  # the synthetic box's lo
     traj = replace(s.true, positions=unwrap(s.lammps_unwrapped, s.true.boxes, origins))
     return traj.framework_drift_removed(["Li"]), D * A2_PER_PS_TO_CM2_PER_S
 
 
-def test_coverage_of_the_95_percent_interval():
-    hits, ratios = 0, []
-    n_trials = 50
+def test_interval_covers_the_true_d_and_the_error_matches_the_scatter():
+    ratios, errors, hits = [], [], 0
+    n_trials = 60
     for k in range(n_trials):
         traj, D_true = _trial(k)
-        # the default fit range (1 ps to half the run); a short chain keeps 50 trials fast
-        samples = kinisi_diffusion(traj, "Li", "xyz", 1.0, 0.5 * traj.times_ps[-1], n_points=30,
-                                   n_samples=100, n_burn=50, seed=k)
-        lo, hi = np.percentile(samples, [2.5, 97.5])
-        hits += lo <= D_true <= hi
-        ratios.append(np.median(samples) / D_true)
+        r = diffusion(traj, "Li", seed=k)      # the default fit range: 1 ps to half the run
+        hits += r.D_ci95[0] <= D_true <= r.D_ci95[1]
+        ratios.append(r.D / D_true)
+        errors.append(r.D_std / D_true)
     coverage = hits / n_trials
-    print(f"coverage {coverage:.2f} over {n_trials} trials; median D/D_true {np.median(ratios):.3f}")
-    assert coverage >= 0.90
-    assert abs(np.median(ratios) - 1) < 0.1  # no bias either
+    scatter, reported = np.std(ratios, ddof=1), np.sqrt(np.mean(np.square(errors)))
+    print(f"coverage {coverage:.2f} over {n_trials} trials; mean D/D_true {np.mean(ratios):.3f}; "
+          f"scatter {scatter:.3f}, reported standard error (rms) {reported:.3f}")
+    # 91-97 % measured over 200-300 trials per regime (the ions' slopes are skewed); 54 of
+    # 60 is well inside that, 51 would be a 3-sigma shortfall from 93 %
+    assert coverage >= 0.85
+    assert abs(np.mean(ratios) - 1) < 3 * scatter / np.sqrt(n_trials)    # no bias
+    assert 0.75 < reported / scatter < 1.33   # an error bar neither too small nor too large
+
+
+def test_msd_covariance_model_matches_monte_carlo():
+    """The covariance model behind the weights, against its definition: the sample
+    covariance of time-averaged MSDs of 20,000 independent particles taking Gaussian steps
+    and observed with Gaussian position noise."""
+    rng = np.random.default_rng(3)
+    n_frames, n_particles, sigma, noise = 60, 20000, 0.3, 0.4
+    path = np.cumsum(sigma * rng.standard_normal((n_particles, n_frames)), axis=1)
+    x = path + noise * rng.standard_normal((n_particles, n_frames))
+    lags = np.array([1, 3, 8, 15, 25])
+    msd = np.stack([((x[:, i:] - x[:, :-i]) ** 2).mean(axis=1) for i in lags], axis=1)
+    sample = np.cov(msd, rowvar=False)
+    model = 2 * sigma ** 4 * msd_covariance(lags, n_frames, noise ** 2 / sigma ** 2)
+    # each element within 3 % of the standard deviations it pairs (the Monte Carlo error
+    # of one is ~0.8 % of them; small off-diagonal elements have no relative precision)
+    scale = np.sqrt(np.outer(np.diag(sample), np.diag(sample)))
+    assert np.all(np.abs(sample - model) < 0.03 * scale)
+    np.testing.assert_allclose(np.diag(sample), np.diag(model), rtol=0.05)
+
+
+def test_d_is_the_gls_slope_and_its_error_the_spread_over_ions():
+    """D is the generalised least-squares slope of the MSD (statsmodels' GLS with the same
+    covariance as the reference); its error the spread of the same fit over the ions."""
+    import statsmodels.api as sm
+    from scipy import stats
+
+    traj, _ = _trial(3)                              # vibrating Li: a noise ratio > 0
+    m = compute_msd(traj, "Li", "xyz")
+    dt, n = traj.frame_interval_ps, traj.n_frames
+    fit = slope_over_ions(m, dt, n, 1.0, 0.5 * traj.times_ps[-1])
+    assert fit.noise_ratio > 1                       # 0.3 A of vibration, 0.1 A^2 per step
+    lags = lag_grid(10, int(round(0.5 * traj.times_ps[-1] / dt)), 40)
+    X = sm.add_constant(lags * dt, prepend=False)
+    ref = sm.GLS(m.msd[lags], X, sigma=msd_covariance(lags, n, fit.noise_ratio)).fit()
+    assert fit.slope == pytest.approx(ref.params[0], rel=1e-8)
+    W = gls_weights(lags, dt, n, fit.noise_ratio)
+    np.testing.assert_allclose(W @ X, np.eye(2), atol=1e-8)   # unbiased for any line
+    per_ion = W[0] @ m.by_particle[lags]
+    se = per_ion.std(ddof=1) / np.sqrt(per_ion.size)
+    assert fit.stderr == pytest.approx(se, rel=1e-8)
+    half = stats.t.ppf(0.975, per_ion.size - 1) * se
+    assert fit.ci95 == pytest.approx((max(fit.slope - half, 0.0), fit.slope + half), rel=1e-8)
+    # diffusion() reports it in cm^2/s; the seed moves only the draws kept for propagation
+    r = diffusion(traj, "Li", seed=0)
+    scale = A2_PER_PS_TO_CM2_PER_S / 6
+    assert (r.D, r.D_std) == pytest.approx((fit.slope * scale, fit.stderr * scale), rel=1e-12)
+    assert np.mean(r.samples) == pytest.approx(r.D, abs=4 * 1.2 * r.D_std / np.sqrt(r.samples.size))
+    other = diffusion(traj, "Li", seed=1)
+    assert (other.D, other.D_ci95) == (r.D, r.D_ci95)
+    assert not np.array_equal(other.samples, r.samples)
+
+
+def test_a_falling_msd_gives_a_finite_fit_with_the_interval_clipped_at_zero():
+    """A caged species whose MSD falls over the fit range (slope < 0): the weights' model
+    is vibration only, the fit stays finite, the interval is clipped at zero."""
+    from ionmd.analysis.msd import MSD
+
+    rng = np.random.default_rng(9)
+    lag = np.arange(200) * 0.1
+    by_particle = 0.5 - 1e-3 * lag[:, None] + 0.01 * rng.standard_normal((200, 6))
+    m = MSD(lag_ps=lag, msd=by_particle.mean(axis=1), by_particle=by_particle, species="Li",
+            direction="xyz")
+    fit = slope_over_ions(m, 0.1, 200, 1.0, 10.0)
+    assert np.isfinite([fit.slope, fit.stderr, *fit.ci95]).all()
+    assert fit.slope < 0 and fit.ci95 == (0.0, 0.0)   # all of it below zero, clipped
+
+
+def test_one_mobile_ion_is_a_clear_error():
+    from ionmd.errors import AnalysisError
+
+    rng = np.random.default_rng(4)
+    traj = st.make(st.brownian_steps(100, 1, [0.1] * 3, 0.1, rng), rng=rng).true
+    with pytest.raises(AnalysisError, match="one Li ion: its D has no error bar"):
+        diffusion(traj, "Li")
+
+
+def _within(r, D_true: float, n_se: float = 4.0) -> bool:
+    """The true D within ``n_se`` reported standard errors (one realisation: a 4-sigma
+    check fails by chance ~1e-4 of the time when the error bar is right)."""
+    return abs(r.D - D_true) < n_se * r.D_std
 
 
 def test_anisotropic_walk_axis_plane_and_3d():
-    rng = np.random.default_rng(7)
-    D_axes = np.array([0.2, 0.2, 0.02])     # a layered conductor: fast in xy, slow along z
-    s = st.make(st.brownian_steps(300, 32, D_axes, 0.1, rng), L=14.0, rng=rng)
-    traj = s.true.framework_drift_removed(["Li"])
-    expected = {"xy": 0.2, "z": 0.02, "x": 0.2, "xyz": D_axes.mean()}
-    results = {d: diffusion(traj, "Li", d, fit_start_ps=1.0, n_samples=150, seed=1) for d in expected}
-    for direction, D in expected.items():
-        r = results[direction]
-        print(direction, r.D / A2_PER_PS_TO_CM2_PER_S, r.D_ci95)
-        assert r.D_ci95[0] <= D * A2_PER_PS_TO_CM2_PER_S <= r.D_ci95[1], direction
-        assert r.D_ci95[1] / r.D_ci95[0] < 4, "interval too wide to test anything"
-    assert results["xy"].D > 5 * results["z"].D
+    """A layered conductor, six realisations: the mean of D / D_true over them along an
+    axis, in the plane and in 3D lies within 4 standard errors of 1 (one realisation can
+    sit 3 sigma out: seed 7 of an earlier version of this test did, for x and y alike)."""
+    D_axes = np.array([0.2, 0.2, 0.02])     # fast in xy, slow along z
+    expected = {"x": 0.2, "y": 0.2, "z": 0.02, "xy": 0.2, "xyz": D_axes.mean()}
+    ratios = {d: [] for d in expected}
+    errors = {d: [] for d in expected}
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        s = st.make(st.brownian_steps(300, 32, D_axes, 0.1, rng), L=14.0, rng=rng)
+        traj = s.true.framework_drift_removed(["Li"])
+        for direction, D in expected.items():
+            r = diffusion(traj, "Li", direction, fit_start_ps=1.0, seed=1)
+            ratios[direction].append(r.D / (D * A2_PER_PS_TO_CM2_PER_S))
+            errors[direction].append(r.D_std / (D * A2_PER_PS_TO_CM2_PER_S))
+    for direction in expected:
+        mean, se = np.mean(ratios[direction]), np.sqrt(np.mean(np.square(errors[direction])) / 6)
+        print(direction, f"mean D/D_true {mean:.3f} +- {se:.3f}")
+        assert abs(mean - 1) < 4 * se, direction
+        assert se < 0.1, "error bar too wide to test anything"
 
 
 def test_anisotropic_lattice_walk_plane_and_axis():
@@ -76,9 +179,9 @@ def test_anisotropic_lattice_walk_plane_and_axis():
     traj = s.true.framework_drift_removed(["Li"])
     D_axes = rates * a ** 2 / 2
     for direction, D in (("xy", D_axes[0]), ("z", D_axes[2])):
-        r = diffusion(traj, "Li", direction, n_samples=150, seed=2)
+        r = diffusion(traj, "Li", direction, seed=2)
         print(direction, r.D / A2_PER_PS_TO_CM2_PER_S, D)
-        assert r.D_ci95[0] <= D * A2_PER_PS_TO_CM2_PER_S <= r.D_ci95[1], direction
+        assert _within(r, D * A2_PER_PS_TO_CM2_PER_S), direction
 
 
 def test_msd_matches_pymatgen_diffusion_analyzer():
@@ -134,7 +237,6 @@ def test_long_dump_interval_with_lammps_unwrapped_coordinates():
     traj = s.true.framework_drift_removed(["Li"])   # = continuous_unwrapped of such files
     r = diffusion(traj, "Li", fit_start_ps=2.0, seed=2)
     assert r.D / (D * A2_PER_PS_TO_CM2_PER_S) == pytest.approx(1.0, abs=0.3)
-    assert r.D / r.D_ols == pytest.approx(1.0, abs=0.2)
     coll = collective_conductivity(traj, {"Li": 1}, 1000.0, ["Li"], fit_start_ps=2.0, seed=2)
     ne = nernst_einstein(D * A2_PER_PS_TO_CM2_PER_S, 16, 1.0, traj.volumes.mean(), 1000.0)
     assert coll.sigma_ci95[0] < ne < coll.sigma_ci95[1]

@@ -25,8 +25,7 @@ def prefix(traj, n_frames: int):
 
 
 def values_at(traj, frame: int) -> dict:
-    return convergence_values(prefix(traj, frame + 1), ["Li"], fit_start_ps=1.0, n_samples=60,
-                              seed=0)
+    return convergence_values(prefix(traj, frame + 1), ["Li"], fit_start_ps=1.0)
 
 
 def run_rule(traj, rule, every: int, max_frame: int):

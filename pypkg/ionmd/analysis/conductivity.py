@@ -3,8 +3,9 @@
 
 Nernst–Einstein: ``sigma = (1 / H_R) sum_s N_s q_s^2 e^2 D_s / (V k_B T)`` with ``V`` the
 run's average volume (NpT) and ``H_R`` the Haven ratio (1 by default: no ion-ion
-correlation). The uncertainty is carried by kinisi's posterior samples of each D
-(species are independent), so the interval is that of sigma itself, not a linearised one.
+correlation). The uncertainty is carried by draws of each D's sampling distribution
+(:attr:`DiffusionResult.samples`; species are independent), so the interval is that of
+sigma itself, not a linearised one.
 """
 
 from __future__ import annotations
@@ -51,11 +52,11 @@ def nernst_einstein(D_cm2_s: float | np.ndarray, n_ions: int, charge: float, vol
 
 
 def independent_pairing(samples: Sequence[np.ndarray], seed: int = 0) -> list[np.ndarray]:
-    """Each species' posterior samples in an order of their own, for summing sample k of
-    one with sample k of another as independent draws.
+    """Each species' draws in an order of their own, for summing draw k of one with draw
+    k of another as independent draws.
 
-    kinisi's samples of two species can be correlated in their order (the same seed drives
-    each MCMC); one generator, drawn from in turn, gives each a different permutation and
+    Two species' draws can be correlated in their order (the same seed drives each); one
+    generator, drawn from in turn, gives each a different permutation and
     breaks that pairing (a generator seeded afresh per species would shuffle all alike)."""
     rng = np.random.default_rng(seed)
     return [rng.permutation(np.asarray(s)) for s in samples]
@@ -65,20 +66,23 @@ def conductivity_from_diffusion(results: Sequence[DiffusionResult], charges: dic
                                 volume_A3: float, temperature_K: float,
                                 haven_ratio: float = 1.0, seed: int = 0) -> Conductivity:
     """Nernst–Einstein sigma summed over the mobile species of ``results``; its interval
-    from their posterior samples paired independently (:func:`independent_pairing`,
-    ``seed``)."""
+    from their draws paired independently (:func:`independent_pairing`, ``seed``), its
+    lower end clipped at zero like each D's."""
     for r in results:
         if r.species not in charges:
             raise AnalysisError(f"no charge for mobile species {r.species}; give oxidation states "
                                 f"(run.json 'charges' or --charge {r.species}=1)")
         if r.samples is None:
-            raise AnalysisError("diffusion result has no posterior samples")
+            raise AnalysisError("diffusion result has no draws of D (samples)")
     draws = independent_pairing([r.samples for r in results], seed)
     total = sum(nernst_einstein(d, r.n_ions, charges[r.species], volume_A3, temperature_K,
                                 haven_ratio) for r, d in zip(results, draws))
     total = np.atleast_1d(total)
-    lo, med, hi = np.percentile(total, [2.5, 50, 97.5])
-    return Conductivity(sigma=float(med), sigma_ci95=(float(lo), float(hi)), method="nernst-einstein",
+    lo, hi = np.percentile(total, [2.5, 97.5])
+    sigma = sum(nernst_einstein(r.D, r.n_ions, charges[r.species], volume_A3, temperature_K,
+                                haven_ratio) for r in results)
+    return Conductivity(sigma=float(sigma), sigma_ci95=(max(float(lo), 0.0), float(hi)),
+                        method="nernst-einstein",
                         temperature_K=float(temperature_K), volume_A3=float(volume_A3),
                         haven_ratio=float(haven_ratio))
 
@@ -91,9 +95,10 @@ def collective_conductivity(traj: Trajectory, charges: dict[str, float], tempera
     (kinisi ``ConductivityAnalyzer``): includes ion-ion correlations (no Haven ratio).
     Fit range and lag grid as in :func:`ionmd.analysis.diffusion.diffusion` (default end:
     half the run)."""
-    from ionmd.analysis.diffusion import lag_grid
     import scipp as sc
     from kinisi.analyze import ConductivityAnalyzer
+
+    from ionmd.analysis.diffusion import lag_grid
 
     from ionmd.analysis.msd import kinisi_universe
 

@@ -6,7 +6,7 @@ far as it got (equilibration discarded, framework drift removed) for every mobil
 and the least favourable species decides:
 
 * ``D_rel_ci`` -- relative half-width of the 95 % interval of D, ``(hi - lo) / (2 D)``
-  (kinisi, :func:`ionmd.analysis.diffusion.diffusion`); the largest over species;
+  (:func:`ionmd.analysis.diffusion.diffusion`); the largest over species;
 * ``hops`` -- site-to-site hops counted over all ions of the species; the smallest;
 * ``hops_per_ion`` -- the same per ion; the smallest;
 * ``msd_exponent`` -- log-log slope of the MSD in the fit range (1 when diffusive);
@@ -95,18 +95,16 @@ def rule_holds(rule: Sequence[Criterion], values: dict) -> bool:
 
 
 def convergence_values(traj: Trajectory, mobile_species: Sequence[str], *,
-                       fit_start_ps: float = 1.0, n_samples: int = 200, seed: int = 0,
-                       hop_length: float = 1.5) -> dict:
+                       fit_start_ps: float = 1.0, hop_length: float = 1.5) -> dict:
     """The quantities of :data:`QUANTITIES` for an analysis-ready trajectory (unwrapped,
     equilibration discarded, framework drift removed), plus ``D`` and ``D_ci95`` of each
-    species (cm^2/s) and ``note`` when something could not be computed. Deterministic
-    (kinisi's sampler is seeded), so that a check repeated on the same frames agrees."""
+    species (cm^2/s) and ``note`` when something could not be computed. Deterministic, so
+    that a check repeated on the same frames agrees."""
     total = float(traj.times_ps[-1])
     per_species, note = {}, None
     for species in mobile_species:
         try:
-            d = diffusion(traj, species, "xyz", fit_start_ps=fit_start_ps, n_samples=n_samples,
-                          seed=seed, hop_length=hop_length)
+            d = diffusion(traj, species, "xyz", fit_start_ps=fit_start_ps, hop_length=hop_length)
         except AnalysisError as exc:
             note = str(exc)
             break
@@ -131,17 +129,15 @@ def unknown_values(**fields) -> dict:
     return {**dict.fromkeys(QUANTITIES), **fields}
 
 
-def check_run(path, *, fit_start_ps: float = 1.0, n_samples: int = 200, seed: int = 0) -> dict:
+def check_run(path, *, fit_start_ps: float = 1.0) -> dict:
     """:func:`convergence_values` of a run directory as far as it got, plus ``failure``
     (the post-mortem of :func:`ionmd.analysis.report.failures_of`: a melted framework or
     a runaway temperature ends a converging run, since its D means nothing)."""
-    from ionmd.analysis.report import failures_of, transport_trajectory
+    from ionmd.analysis.report import failures_of, run_frames, transport_trajectory
     from ionmd.analysis.run_spec import load_run_spec
-    from ionmd.analysis.trajectory import read_frames
 
     spec = load_run_spec(path)
-    frames, elements, masses = read_frames(spec.data_file, spec.trajectory, type_map=spec.type_map,
-                                           atom_style=spec.atom_style)
+    frames, elements, masses = run_frames(spec)
     failure = failures_of(spec, (frames, elements, masses))
     if failure.failed:
         first = failure.first
@@ -151,5 +147,4 @@ def check_run(path, *, fit_start_ps: float = 1.0, n_samples: int = 200, seed: in
         traj = transport_trajectory(spec, frames, elements, masses)
     except AnalysisError as exc:     # not yet past the discard
         return unknown_values(time_ps=0.0, note=str(exc))
-    return convergence_values(traj, spec.mobile_species, fit_start_ps=fit_start_ps,
-                              n_samples=n_samples, seed=seed)
+    return convergence_values(traj, spec.mobile_species, fit_start_ps=fit_start_ps)

@@ -56,12 +56,17 @@ def completion_of(spec: RunSpec) -> dict:
     return out
 
 
+def run_frames(spec: RunSpec):
+    """:func:`read_frames` of a run as its ``run.json`` describes it (type map, atom style,
+    and whether its files hold unwrapped coordinates)."""
+    return read_frames(spec.data_file, spec.trajectory, type_map=spec.type_map,
+                       atom_style=spec.atom_style, unwrapped=spec.dump_unwrapped)
+
+
 def failures_of(spec: RunSpec, frames=None, **kwargs) -> FailureReport:
     """Failure report of one run directory (reads its raw frames, unless given as
     :func:`read_frames` output, and its logs)."""
-    frames, elements, masses = frames or read_frames(spec.data_file, spec.trajectory,
-                                                     type_map=spec.type_map,
-                                                     atom_style=spec.atom_style)
+    frames, elements, masses = frames or run_frames(spec)
     thermo, text = read_logs(spec)
     framework = [e for e in sorted(set(elements.tolist())) if e not in spec.mobile_species]
     anions = [e for e in framework if spec.charges.get(e, -1) < 0] or framework
@@ -135,8 +140,7 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
     final D interval, hops, flags, stop reason)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    frames, elements, masses = read_frames(spec.data_file, spec.trajectory, type_map=spec.type_map,
-                                           atom_style=spec.atom_style)
+    frames, elements, masses = run_frames(spec)
     if spec.dump_every and len(frames.steps) > 1 and frames.steps[1] - frames.steps[0] != spec.dump_every:
         raise AnalysisError(f"{spec.path}: frames are {frames.steps[1] - frames.steps[0]} steps "
                             f"apart but run.json says dump_every = {spec.dump_every}")
@@ -165,7 +169,7 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
             msds.append(m)
             diff.append(diffusion(traj, species, direction, fit_start_ps=fit_start_ps,
                                   fit_end_ps=fit_end_ps, window_ps=window_ps, msd=m, seed=seed,
-                                  n_samples=n_samples, hop_length=hop_length,
+                                  hop_length=hop_length,
                                   min_hops=min_hops))
     results["diffusion"] = [d.to_dict() for d in diff]
     xyz = [d for d in diff if d.direction == "xyz"]
@@ -233,7 +237,7 @@ def _write_columns(path: Path, header: list[str], cols: list[np.ndarray]) -> Non
 
 
 def write_diffusion_csv(results, path: Path, temperature_K: float) -> None:
-    keys = ["species", "direction", "D", "D_ci95_lo", "D_ci95_hi", "D_ols", "D_windowed",
+    keys = ["species", "direction", "D", "D_ci95_lo", "D_ci95_hi", "D_std", "D_windowed",
             "D_windowed_stderr", "hops_per_ion", "ions_that_hopped", "n_ions", "msd_exponent",
             "flags"]
     with open(path, "w", newline="") as fh:
@@ -241,7 +245,7 @@ def write_diffusion_csv(results, path: Path, temperature_K: float) -> None:
         w.writerow(["temperature_K"] + keys + ["units"])
         for r in results:
             w.writerow([temperature_K, r.species, r.direction, r.D, r.D_ci95[0], r.D_ci95[1],
-                        r.D_ols, r.D_windowed, r.D_windowed_stderr, r.hops_per_ion,
+                        r.D_std, r.D_windowed, r.D_windowed_stderr, r.hops_per_ion,
                         r.ions_that_hopped, r.n_ions, r.msd_exponent, ";".join(r.flags), "cm^2/s"])
 
 

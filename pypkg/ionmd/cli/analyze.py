@@ -61,7 +61,8 @@ def register(subparsers) -> None:
     p.add_argument("--min-hops", type=float, default=1.0,
                    help="flag D as not yet diffusive below this many hops per mobile ion")
     p.add_argument("--mcmc-samples", type=int, default=400,
-                   help="kinisi MCMC samples per walker (16 walkers, thinned by 10)")
+                   help="kinisi MCMC samples per walker of --collective and --arrhenius-kinisi "
+                        "(16 walkers, thinned by 10); D and its interval need none")
     p.add_argument("--collective", action="store_true",
                    help="also the charge-MSD conductivity (and its Arrhenius fit over runs)")
     p.add_argument("--arrhenius-kinisi", action="store_true",
@@ -234,8 +235,10 @@ def _print_run(path: Path, res: dict) -> None:
     for d in res.get("diffusion", []):
         lo, hi = d["D_ci95"]
         flags = f"  [{', '.join(d['flags'])}]" if d["flags"] else ""
+        windowed = (f"windowed {d['D_windowed']:.3g}; " if d.get("D_windowed") is not None
+                    else "")
         print(f"  D({d['species']}, {d['direction']}) = {d['D']:.3g} cm2/s [{lo:.3g}, {hi:.3g}] "
-              f"(OLS {d['D_ols']:.3g}; {d['hops_per_ion']:.3g} hops/ion){flags}")
+              f"({windowed}{d['hops_per_ion']:.3g} hops/ion){flags}")
     if "conductivity" in res:
         c = res["conductivity"]
         flags = f"  [{', '.join(c['flags'])}]" if c.get("flags") else ""

@@ -27,11 +27,6 @@ import math
 from ionmd.errors import AnalysisError, IonmdError
 from ionmd.protocols.presets import Protocol
 
-CHECK_SAMPLES = 200
-"""kinisi MCMC samples per walker of a check (the check needs the interval's width, not
-a publication-grade posterior; 200 keeps a check to seconds)."""
-
-
 def check_steps(p: Protocol) -> int:
     return int(round(p.check_every_ps * 1000.0 / p.timestep_fs))
 
@@ -95,7 +90,7 @@ def after_segment(rd, step: int, common: dict) -> dict:
     p = rd.protocol
     rule = parse_rule(p.until)
     try:
-        values = check_run(rd.path, fit_start_ps=p.fit_start_ps, n_samples=CHECK_SAMPLES)
+        values = check_run(rd.path, fit_start_ps=p.fit_start_ps)
     except AnalysisError as exc:     # e.g. unreadable frames: not met, the run goes on
         values = unknown_values(note=str(exc))
     met = values.get("failure") is None and rule_holds(rule, values)

@@ -41,8 +41,9 @@ def charges_for(campaign: Campaign, structure: str) -> dict[str, float]:
 
 def cached_run_results(run: PlannedRun, campaign: Campaign, charges: dict[str, float]) -> dict:
     """Results of one run: ``{"class", "failure", "diffusion", "conductivity", ...}``.
-    Transport analysis is cached in ``<run>/analysis`` and redone only when the run or
-    the analysis settings changed."""
+    Transport analysis is cached in ``<run>/analysis`` and redone only when the run, the
+    analysis settings or ionmd's estimator of D changed."""
+    from ionmd.analysis.diffusion import ESTIMATOR
     from ionmd.analysis.report import analyze_run, failures_of
     from ionmd.analysis.run_spec import load_run_spec
 
@@ -52,7 +53,7 @@ def cached_run_results(run: PlannedRun, campaign: Campaign, charges: dict[str, f
     if cls not in ANALYSED:
         return out
     a = campaign.analysis
-    settings = {"charges": charges, "fit_start_ps": a.fit_start_ps, "fit_end_ps": a.fit_end_ps,
+    settings = {"estimator": ESTIMATOR, "charges": charges, "fit_start_ps": a.fit_start_ps, "fit_end_ps": a.fit_end_ps,
                 "window_ps": a.window_ps, "mcmc_samples": a.mcmc_samples,
                 "haven_ratio": a.haven_ratio, "failure": a.failure,
                 "status": rd.status.get("updated")}
