@@ -57,15 +57,21 @@ def _dump_text(syn, columns="id type x y z", frames=None, items=""):
     out = []
     for t in range(len(boxes)) if frames is None else frames:
         edge, lo = boxes[t, 0, 0], los[t]
+        images = np.rint((syn.lammps_unwrapped[t] - syn.wrapped[t]) / edge).astype(int)
         coords = {"x": syn.wrapped[t] + lo, "xs": syn.wrapped[t] / edge,
-                  "xu": syn.lammps_unwrapped[t] + lo, "xsu": syn.lammps_unwrapped[t] / edge}
-        xyz = coords[columns.split()[-3]]
-        out += [items + f"ITEM: TIMESTEP\n{10 * t}\nITEM: NUMBER OF ATOMS\n{len(xyz)}",
+                  "xu": syn.lammps_unwrapped[t] + lo, "xsu": syn.lammps_unwrapped[t] / edge,
+                  "ix": images}
+        n_atoms = len(syn.true.elements)
+        out += [items + f"ITEM: TIMESTEP\n{10 * t}\nITEM: NUMBER OF ATOMS\n{n_atoms}",
                 "ITEM: BOX BOUNDS pp pp pp", *[f"{lo:.10f} {lo + edge:.10f}"] * 3,
                 f"ITEM: ATOMS {columns}"]
-        for i, (e, x) in enumerate(zip(syn.true.elements, xyz)):
+        for i, e in enumerate(syn.true.elements):
             values = {"id": str(i + 1), "type": str(TYPES[e])}
-            values.update({c: f"{v:.10f}" for c, v in zip(columns.split()[-3:], x)})
+            for first in set(columns.split()) & set(coords):   # each set of three columns
+                names = {"x": "x y z", "xs": "xs ys zs", "xu": "xu yu zu", "xsu": "xsu ysu zsu",
+                         "ix": "ix iy iz"}[first].split()
+                fmt = "{:d}" if first == "ix" else "{:.10f}"
+                values.update({c: fmt.format(v) for c, v in zip(names, coords[first][i])})
             out.append(" ".join(values[c] for c in columns.split()))
     return "\n".join(out) + "\n"
 
@@ -146,6 +152,28 @@ def test_dump_coordinates_in_a_moving_box_give_the_true_displacements(tmp_path, 
     (tmp_path / "md.dump").write_text(_dump_text(syn, columns))
     traj = read_lammps_trajectory(data, [tmp_path / "md.dump"], timestep_fs=1.0)
     assert np.abs(_displacements(traj) - _true_displacements(syn)).max() < 1e-5
+
+
+@pytest.mark.parametrize("columns", ["id type x y z xu yu zu", "id type xu yu zu x y z",
+                                     "id type x y z ix iy iz", "id type xs ys zs ix iy iz"])
+def test_dump_unwrapped_reads_the_unwrapped_columns_of_a_dump_holding_both(tmp_path, columns):
+    """Constant box, a dump with wrapped and unwrapped coordinates (or image flags), read
+    as unwrapped (``dump_unwrapped``): the walk's true displacements, not the wrapped
+    coordinates taken for unwrapped ones."""
+    syn = _walk(breathing=0.0)
+    data = _write_data(tmp_path / "s.data", syn)
+    (tmp_path / "md.dump").write_text(_dump_text(syn, columns))
+    traj = read_lammps_trajectory(data, [tmp_path / "md.dump"], timestep_fs=1.0,
+                                  dump_unwrapped=True)
+    assert np.abs(_displacements(traj) - _true_displacements(syn)).max() < 1e-5
+
+
+def test_dump_unwrapped_with_wrapped_coordinates_only_is_refused(tmp_path):
+    syn = _walk(n_frames=20, breathing=0.0)
+    data = _write_data(tmp_path / "s.data", syn)
+    (tmp_path / "md.dump").write_text(_dump_text(syn, "id type x y z"))
+    with pytest.raises(IonmdError, match="wrapped coordinates only .* dump xu yu zu"):
+        read_lammps_trajectory(data, [tmp_path / "md.dump"], timestep_fs=1.0, dump_unwrapped=True)
 
 
 def test_dump_without_atom_ids_is_refused(tmp_path):

@@ -266,9 +266,9 @@ def _is_dump(traj_file: Path, fmt: str | None) -> bool:
 
 
 def _read_pieces(data_file: Path, traj_file: Path, atom_style: str, fmt: str | None,
-                 atom_ids: np.ndarray) -> list[Piece]:
+                 atom_ids: np.ndarray, unwrapped: bool) -> list[Piece]:
     """The frames of one trajectory file: one piece, or several for a dump file that a
-    resumed run appended to."""
+    resumed run appended to (``unwrapped``: see :func:`ionmd.lammps.dump.read_dump`)."""
     traj_file = Path(traj_file)
     if not traj_file.is_file():
         raise AnalysisError(f"trajectory file {traj_file} not found")
@@ -276,7 +276,7 @@ def _read_pieces(data_file: Path, traj_file: Path, atom_style: str, fmt: str | N
         raise AnalysisError(f"trajectory file {traj_file} is empty (did the run start?)")
     if _is_dump(traj_file, fmt):
         return [Piece(seg.positions, seg.boxes, seg.steps, (0,), np.zeros((len(seg.steps), 3)))
-                for seg in read_dump(traj_file, data_file, atom_ids)]
+                for seg in read_dump(traj_file, data_file, atom_ids, unwrapped)]
     return [_read_dcd(data_file, traj_file, atom_style, fmt)]
 
 
@@ -436,11 +436,13 @@ def elements_and_masses(data_file: Path, types: np.ndarray, masses: np.ndarray,
 
 def read_frames(data_file: str | Path, traj_files: Sequence[str | Path], *,
                 type_map: dict[int, str] | None = None, atom_style: str | None = None,
-                fmt: str | None = None) -> tuple[Piece, np.ndarray, np.ndarray]:
+                fmt: str | None = None,
+                unwrapped: bool = False) -> tuple[Piece, np.ndarray, np.ndarray]:
     """Raw stitched frames (positions as written), elements and masses; no unwrapping, so
     that a broken run (NaN, exploded) can still be examined. ``atom_style``: the data
     file's Atoms columns, by default those its ``Atoms # <style>`` line names
-    (:func:`resolve_atom_style`)."""
+    (:func:`resolve_atom_style`). ``unwrapped``: the files hold LAMMPS-unwrapped
+    coordinates (a dump's unwrapped columns are then read, not its wrapped ones)."""
     if not traj_files:
         raise AnalysisError("no trajectory files given")
     data_file = Path(data_file)
@@ -453,7 +455,8 @@ def read_frames(data_file: str | Path, traj_files: Sequence[str | Path], *,
                                            type_map)
     atom_ids = np.sort(u.atoms.ids.astype(np.int64))
     pieces = [piece for f in traj_files
-              for piece in _read_pieces(data_file, Path(f), atom_style, fmt, atom_ids)]
+              for piece in _read_pieces(data_file, Path(f), atom_style, fmt, atom_ids,
+                                        unwrapped)]
     return stitch(pieces), elements, masses
 
 
@@ -485,7 +488,8 @@ def read_lammps_trajectory(data_file: str | Path, traj_files: Sequence[str | Pat
         far apart for minimum-image unwrapping. Refused when the box changes.
     """
     joined, elements, masses = read_frames(data_file, traj_files, type_map=type_map,
-                                           atom_style=atom_style, fmt=fmt)
+                                           atom_style=atom_style, fmt=fmt,
+                                           unwrapped=dump_unwrapped)
     if len(joined.steps) < 2:
         raise AnalysisError("trajectory has fewer than 2 frames; nothing to analyse")
     positions = continuous_unwrapped(joined) if dump_unwrapped else joined.unwrapped()

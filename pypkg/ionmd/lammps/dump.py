@@ -20,6 +20,9 @@ from ionmd.errors import AnalysisError
 #: Coordinate columns of a dump, in the order they are used when there are several
 #: (MDAnalysis's: wrapped before unwrapped, Cartesian before scaled).
 DUMP_COORDINATES = (("x", "y", "z"), ("xs", "ys", "zs"), ("xu", "yu", "zu"), ("xsu", "ysu", "zsu"))
+#: The same when unwrapped coordinates are asked for (``dump_unwrapped``).
+UNWRAPPED_COORDINATES = (("xu", "yu", "zu"), ("xsu", "ysu", "zsu"))
+IMAGE_FLAGS = ("ix", "iy", "iz")
 
 
 @dataclass
@@ -43,17 +46,24 @@ class _DumpCutOff(Exception):
     """The dump file ends inside a frame."""
 
 
-def read_dump(path: Path, data_file: Path, atom_ids: np.ndarray) -> list[DumpSegment]:
+def read_dump(path: Path, data_file: Path, atom_ids: np.ndarray,
+              unwrapped: bool = False) -> list[DumpSegment]:
     """The frames of a ``dump custom`` / ``dump atom`` file (gzip or bzip2 compressed
     too), positions relative to each frame's box origin ``lo`` (see module doc), as
     pieces split where the step does not increase: a run resumed from a restart with
-    ``dump_modify append yes`` writes its restart step again in the same file."""
+    ``dump_modify append yes`` writes its restart step again in the same file.
+
+    ``unwrapped``: the positions are to be LAMMPS's unwrapped ones (``xu yu zu``,
+    ``xsu ysu zsu``, or wrapped ones plus image flags ``ix iy iz``), used in preference
+    to wrapped columns the dump may hold as well; a dump with wrapped coordinates only
+    is refused."""
     from MDAnalysis.lib.util import anyopen
 
     frames: list[DumpFrame] = []
     try:
         with anyopen(str(path)) as fh:  # text mode, decompressing by suffix
-            while (frame := _next_dump_frame(fh, path, data_file, atom_ids, len(frames))):
+            while (frame := _next_dump_frame(fh, path, data_file, atom_ids, len(frames),
+                                             unwrapped)):
                 frames.append(frame)
     except (_DumpCutOff, EOFError) as exc:  # EOFError: a cut-off gzip stream
         raise AnalysisError(f"{path} ends in the middle of a frame (truncated: the run was "
@@ -75,7 +85,7 @@ def _line(fh) -> str:
 
 
 def _next_dump_frame(fh, path: Path, data_file: Path, atom_ids: np.ndarray,
-                     n_done: int) -> DumpFrame | None:
+                     n_done: int, unwrapped: bool) -> DumpFrame | None:
     """The next frame, item by item (``ITEM: UNITS`` and ``ITEM: TIME`` of
     ``dump_modify units/time yes`` are skipped); None at the end of the file."""
     step = box = lo = None
@@ -102,7 +112,7 @@ def _next_dump_frame(fh, path: Path, data_file: Path, atom_ids: np.ndarray,
             box, lo = _dump_box(path, name, [_line(fh) for _ in range(3)])
         elif name.startswith("ATOMS") and step is not None and box is not None:
             return DumpFrame(step, box, _dump_positions(fh, path, data_file, name.split()[1:],
-                                                         atom_ids, box, lo, n_done))
+                                                         atom_ids, box, lo, n_done, unwrapped))
         else:
             raise AnalysisError(f"{path}: unexpected 'ITEM: {name}' in frame {n_done}; not a "
                                 f"LAMMPS dump file (no 'ITEM: TIMESTEP' / 'ITEM: NUMBER OF "
@@ -129,8 +139,31 @@ def _dump_box(path: Path, item: str, lines: list[str]) -> tuple[np.ndarray, np.n
     return box, np.array([xlo, ylo, zlo])
 
 
+def _coordinate_columns(path: Path, columns: list[str],
+                        unwrapped: bool) -> tuple[tuple[str, ...], bool]:
+    """The coordinate columns to read, and whether image flags are to be added to them."""
+    have = set(columns)
+    if unwrapped:
+        coords = next((c for c in UNWRAPPED_COORDINATES if set(c) <= have), None)
+        if coords is not None:
+            return coords, False
+        coords = next((c for c in DUMP_COORDINATES[:2] if set(c) <= have), None)
+        if coords is not None and set(IMAGE_FLAGS) <= have:
+            return coords, True
+        if coords is not None:
+            raise AnalysisError(f"{path} holds wrapped coordinates only (ITEM: ATOMS "
+                                f"{' '.join(columns)}) but was to be read as unwrapped "
+                                f"(dump_unwrapped / --dump-unwrapped): dump xu yu zu (or "
+                                f"ix iy iz as well), or analyse without dump_unwrapped")
+    coords = next((c for c in DUMP_COORDINATES if set(c) <= have), None)
+    if coords is None:
+        raise AnalysisError(f"{path} has no coordinate columns (ITEM: ATOMS {' '.join(columns)}); "
+                            f"dump x y z (or xs ys zs, xu yu zu, xsu ysu zsu)")
+    return coords, False
+
+
 def _dump_positions(fh, path: Path, data_file: Path, columns: list[str], atom_ids: np.ndarray,
-                    box: np.ndarray, lo: np.ndarray, n_done: int) -> np.ndarray:
+                    box: np.ndarray, lo: np.ndarray, n_done: int, unwrapped: bool) -> np.ndarray:
     """Positions (N, 3) relative to ``lo``, in atom-ID order, from a frame's ATOMS lines.
     Scaled coordinates (``xs``, ``xsu``) are ``s H``: computed here from the header rather
     than left to a reader (MDAnalysis 2.11 subtracts ``lo`` from ``s H`` too)."""
@@ -138,10 +171,7 @@ def _dump_positions(fh, path: Path, data_file: Path, columns: list[str], atom_id
         raise AnalysisError(f"{path} has no 'id' column (ITEM: ATOMS {' '.join(columns)}): "
                             f"LAMMPS writes the atoms in another order in each frame; add id "
                             f"to the dump, e.g. 'dump d all custom N md.dump id type x y z'")
-    coords = next((c for c in DUMP_COORDINATES if set(c) <= set(columns)), None)
-    if coords is None:
-        raise AnalysisError(f"{path} has no coordinate columns (ITEM: ATOMS {' '.join(columns)}); "
-                            f"dump x y z (or xs ys zs, xu yu zu, xsu ysu zsu)")
+    coords, add_images = _coordinate_columns(path, columns, unwrapped)
     rows = list(islice(fh, len(atom_ids)))
     words = "".join(rows).split()
     if len(rows) < len(atom_ids) or (len(words) != len(rows) * len(columns)
@@ -157,7 +187,12 @@ def _dump_positions(fh, path: Path, data_file: Path, columns: list[str], atom_id
         raise AnalysisError(f"{path}: the atom IDs of frame {n_done} are not those of "
                             f"{data_file}; use the data file written by the same run")
     xyz = np.array([words[columns.index(c)::n_cols] for c in coords], dtype=np.float64).T[order]
-    return xyz @ box if coords[0].startswith("xs") else xyz - lo
+    xyz = xyz @ box if coords[0].startswith("xs") else xyz - lo
+    if add_images:   # LAMMPS's unwrapped position: x + ix a + iy b + iz c
+        images = np.array([words[columns.index(c)::n_cols] for c in IMAGE_FLAGS],
+                          dtype=np.int64).T[order]
+        xyz = xyz + images @ box
+    return xyz
 
 
 def _split_at_restarts(frames: Sequence[DumpFrame]) -> list[DumpSegment]:
