@@ -59,7 +59,7 @@ def main() -> int:
     run_dirs = [str(p.parent) for p in sorted((RUN / "runs").glob("**/run.json"), key=lambda p: (
         float(p.parent.parent.name.strip("TK")), p.parent.name))]        # by temperature
     # fit from 0.1 ps: the default (1 ps) is for production-length runs
-    ionmd("analyze", *run_dirs, "--charges", CHARGES, "--mcmc-samples", "200",
+    ionmd("analyze", *run_dirs, "--charges", CHARGES,
           "--fit-start-ps", "0.1", "-o", str(RUN / "analysis"))
 
     summary = RUN / "analysis" / "summary.json"

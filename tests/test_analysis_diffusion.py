@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 import synthetic_trajectories as st
-from ionmd.analysis.diffusion import (A2_PER_PS_TO_CM2_PER_S, diffusion, gls_weights, lag_grid,
+from ionmd.analysis.diffusion import (A2_PER_PS_TO_CM2_PER_S, diffusion, gls_line, lag_grid,
                                      msd_covariance, slope_over_ions)
 from ionmd.analysis.msd import compute_msd
 from ionmd.analysis.trajectory import unwrap
@@ -78,7 +78,7 @@ def test_msd_covariance_model_matches_monte_carlo():
     lags = np.array([1, 3, 8, 15, 25])
     msd = np.stack([((x[:, i:] - x[:, :-i]) ** 2).mean(axis=1) for i in lags], axis=1)
     sample = np.cov(msd, rowvar=False)
-    model = 2 * sigma ** 4 * msd_covariance(lags, n_frames, noise ** 2 / sigma ** 2)
+    model = msd_covariance(lags, n_frames, sigma ** 2, noise ** 2)
     # each element within 3 % of the standard deviations it pairs (the Monte Carlo error
     # of one is ~0.8 % of them; small off-diagonal elements have no relative precision)
     scale = np.sqrt(np.outer(np.diag(sample), np.diag(sample)))
@@ -92,16 +92,16 @@ def test_d_is_the_gls_slope_and_its_error_the_spread_over_ions():
     import statsmodels.api as sm
     from scipy import stats
 
-    traj, _ = _trial(3)                              # vibrating Li: a noise ratio > 0
+    traj, _ = _trial(3)                              # vibrating Li: noise in the model
     m = compute_msd(traj, "Li", "xyz")
     dt, n = traj.frame_interval_ps, traj.n_frames
     fit = slope_over_ions(m, dt, n, 1.0, 0.5 * traj.times_ps[-1])
-    assert fit.noise_ratio > 1                       # 0.3 A of vibration, 0.1 A^2 per step
     lags = lag_grid(10, int(round(0.5 * traj.times_ps[-1] / dt)), 40)
+    W, (slope, _), model = gls_line(m.msd[lags], lags, dt, n, 3)
+    assert model[1] > model[0]                       # 0.3 A of vibration, 0.03 A^2 per step
     X = sm.add_constant(lags * dt, prepend=False)
-    ref = sm.GLS(m.msd[lags], X, sigma=msd_covariance(lags, n, fit.noise_ratio)).fit()
-    assert fit.slope == pytest.approx(ref.params[0], rel=1e-8)
-    W = gls_weights(lags, dt, n, fit.noise_ratio)
+    ref = sm.GLS(m.msd[lags], X, sigma=msd_covariance(lags, n, *model)).fit()
+    assert fit.slope == slope == pytest.approx(ref.params[0], rel=1e-8)
     np.testing.assert_allclose(W @ X, np.eye(2), atol=1e-8)   # unbiased for any line
     per_ion = W[0] @ m.by_particle[lags]
     se = per_ion.std(ddof=1) / np.sqrt(per_ion.size)
@@ -226,9 +226,8 @@ def test_caged_ion_is_flagged_not_diffusive_and_free_walk_is_not():
 
 def test_long_dump_interval_with_lammps_unwrapped_coordinates():
     """Frames 2 ps apart in a 10 A box (rms step 3.5 A per axis): only LAMMPS's own
-    unwrapped coordinates (constant box) keep these moves; kinisi must not fold them
-    back into the box (it gets an inflated box), and the collective conductivity is
-    rescaled to the true volume."""
+    unwrapped coordinates (constant box) keep these moves; D and the charge-MSD
+    conductivity use them as they are (nothing folds them back into the box)."""
     from ionmd.analysis.conductivity import collective_conductivity, nernst_einstein
 
     rng = np.random.default_rng(21)
@@ -237,7 +236,7 @@ def test_long_dump_interval_with_lammps_unwrapped_coordinates():
     traj = s.true.framework_drift_removed(["Li"])   # = continuous_unwrapped of such files
     r = diffusion(traj, "Li", fit_start_ps=2.0, seed=2)
     assert r.D / (D * A2_PER_PS_TO_CM2_PER_S) == pytest.approx(1.0, abs=0.3)
-    coll = collective_conductivity(traj, {"Li": 1}, 1000.0, ["Li"], fit_start_ps=2.0, seed=2)
+    coll = collective_conductivity(traj, {"Li": 1}, 1000.0, ["Li"], fit_start_ps=2.0)
     ne = nernst_einstein(D * A2_PER_PS_TO_CM2_PER_S, 16, 1.0, traj.volumes.mean(), 1000.0)
     assert coll.sigma_ci95[0] < ne < coll.sigma_ci95[1]
 

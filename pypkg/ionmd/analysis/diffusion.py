@@ -18,11 +18,12 @@ Two estimates from one trajectory:
 Measured on synthetic walks with known D (Brownian and lattice hops, 8-32 ions, 15-80 ps,
 vibrational MSD offsets, box oscillations of 1 %; 200 trials each): no bias (<= 1 %), the
 reported standard error equals the trials' scatter within 10 %, the 95 % interval covers
-93-96 %. Compared on similar trials: kinisi's Bayesian GLS (used here before) moved
-with its number of MCMC samples (its walkers start at a zero intercept: 16 % median, up
-to 50 % between 400 and 4,000 samples with a vibrational offset), its standard errors were
-off by up to 40 % and it scattered 2x more (32 ions, 40 ps); least squares through the
-MSD up to half the run scattered 2.7x more, and its error does not shrink as the run
+93-96 %. Compared on the same 100 trials (8 vibrating ions over 15 ps; 32 over 40 ps):
+kinisi's Bayesian GLS (used here before) moved with its number of MCMC samples (its
+walkers start at a zero intercept; with vibration 17 % median, up to 50 %, between 400
+and 4,000 samples per walker, 13 % biased at the 400 used), reported errors 30-50 % larger
+than its scatter, and scattered 1.2-1.3x more than this fit; least squares through the
+MSD up to half the run scattered 1.6-2.7x more, and its error does not shrink as the run
 grows (the longest lags, with ~2 time origins, dominate it).
 
 What the ions' spread cannot see: correlations between ions (concerted migration, a
@@ -100,27 +101,36 @@ def _ols(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(fit.slope), float(fit.stderr)
 
 
-MAX_NOISE_RATIO = 1e6
-"""Largest vibration / step variance ratio of the weights' model: beyond it the model is
-vibration alone (and its squares stay far from overflow)."""
-
-
 def lag_grid(first: int, last: int, n_points: int) -> np.ndarray:
     """About ``n_points`` integer lags from ``first`` to ``last``, evenly spaced."""
     stride = max(1, (last - first) // max(n_points - 1, 1))
     return np.arange(first, last + 1, stride)
 
 
-def msd_covariance(lags: np.ndarray, n_frames: int, noise_ratio: float) -> np.ndarray:
-    """Covariance between time-averaged MSD points at frame ``lags`` (all time origins of
-    ``n_frames`` frames) of one coordinate of a particle taking independent Gaussian steps
-    of variance sigma^2 per frame, observed with independent position noise of variance
-    ``noise_ratio`` sigma^2 (vibration about the path); in units of sigma^4, up to a
-    common factor.
+def fit_lags(frame_interval_ps: float, n_frames: int, fit_start_ps: float, fit_end_ps: float,
+             n_points: int = 40) -> np.ndarray:
+    """About ``n_points`` frame lags spanning the fit range (at most ``n_frames - 2``: a
+    lag needs two time origins)."""
+    dt = frame_interval_ps
+    first = max(1, int(round(fit_start_ps / dt)))
+    last = min(n_frames - 2, int(round(fit_end_ps / dt)))
+    if last - first < 2:
+        raise AnalysisError(f"fit range {fit_start_ps}-{fit_end_ps} ps holds fewer than 3 MSD "
+                            f"points at {dt} ps per frame; lower fit_start_ps or run longer")
+    return lag_grid(first, last, n_points)
+
+
+def msd_covariance(lags: np.ndarray, n_frames: int, step_var: float,
+                   noise_var: float) -> np.ndarray:
+    """Covariance between time-averaged squared displacements at frame ``lags`` (all time
+    origins of ``n_frames`` frames) of one coordinate that takes independent Gaussian
+    steps of variance ``step_var`` per frame and is observed with independent Gaussian
+    noise of variance ``noise_var`` (vibration about the path).
 
     For Gaussian displacements cov(a^2, b^2) = 2 cov(a, b)^2; cov(a, b) of the
-    displacements over [s, s+i) and [s', s'+j) is sigma^2 times their overlap plus the
-    noise shared by their end points. Summed over the origin pairs by their offset."""
+    displacements over [s, s+i) and [s', s'+j) is ``step_var`` times their overlap plus
+    ``noise_var`` times the end points they share. Summed over the origin pairs by their
+    offset."""
     n = len(lags)
     cov = np.empty((n, n))
     for p, i in enumerate(lags):
@@ -132,22 +142,48 @@ def msd_covariance(lags: np.ndarray, n_frames: int, noise_ratio: float) -> np.nd
                       + (offset == 0))
             pairs = np.clip(np.minimum(n_frames - i - 1, n_frames - j - 1 - offset)
                             - np.maximum(0, -offset) + 1, 0, None)
-            cov[p, q] = cov[q, p] = ((pairs * (overlap + noise_ratio * shared) ** 2).sum()
-                                     / ((n_frames - i) * (n_frames - j)))
+            cov[p, q] = cov[q, p] = (2 * (pairs * (step_var * overlap + noise_var * shared) ** 2)
+                                     .sum() / ((n_frames - i) * (n_frames - j)))
     return cov
 
 
-def gls_weights(lags: np.ndarray, dt: float, n_frames: int, noise_ratio: float) -> np.ndarray:
+def line_model(slope: float, intercept: float, dt: float, n_dim: int) -> tuple[float, float]:
+    """Step and noise variance per coordinate of the model behind an MSD line (MSD =
+    n_dim (step_var t / dt + 2 noise_var)), each at least 0; pure diffusion when both
+    would be 0 (only their ratio shapes the weights)."""
+    step_var = max(slope, 0.0) * dt / n_dim
+    noise_var = max(intercept, 0.0) / (2 * n_dim)
+    return (step_var, noise_var) if step_var > 0 or noise_var > 0 else (1.0, 0.0)
+
+
+def gls_weights(lags: np.ndarray, dt: float, cov: np.ndarray) -> np.ndarray:
     """(2, L) weights giving slope and intercept of a straight line through MSD points at
-    ``lags`` by generalised least squares with :func:`msd_covariance`. ``W @ X`` is the
-    identity for any covariance, so the slope is unbiased for any straight-line MSD."""
+    ``lags`` by generalised least squares with covariance ``cov``. ``W @ X`` is the
+    identity whatever ``cov``, so the slope is unbiased for any straight-line MSD."""
     from scipy import linalg
 
-    cov = msd_covariance(lags, n_frames, noise_ratio)
     cov = cov / np.trace(cov) + 1e-12 * np.eye(len(lags))  # scale; a guard on rounding
     X = np.column_stack([lags * dt, np.ones(len(lags))])
     cinv_x = linalg.solve(cov, X, assume_a="pos")
     return np.linalg.solve(X.T @ cinv_x, cinv_x.T)
+
+
+def gls_line(y: np.ndarray, lags: np.ndarray, dt: float, n_frames: int, n_dim: int,
+             iterations: int = 2) -> tuple[np.ndarray, tuple[float, float], tuple[float, float]]:
+    """The GLS line through MSD points ``y`` at ``lags`` (summed over ``n_dim``
+    coordinates): its weights (2, L), (slope, intercept), and the (step_var, noise_var)
+    of the covariance model behind the weights, taken from the line itself
+    (:func:`line_model`), refined ``iterations`` times from an ordinary least-squares
+    start."""
+    x = lags * dt
+    xc = x - x.mean()
+    slope = float(xc @ y / (xc @ xc))
+    line = (slope, float(y.mean() - slope * x.mean()))
+    for _ in range(iterations):
+        model = line_model(*line, dt, n_dim)
+        weights = gls_weights(lags, dt, msd_covariance(lags, n_frames, *model))
+        line = tuple(float(v) for v in weights @ y)
+    return weights, line, model
 
 
 @dataclass
@@ -158,7 +194,6 @@ class SlopeOverIons:
     stderr: float
     ci95: tuple[float, float]
     dof: int
-    noise_ratio: float          # vibration / step variance of the weights' covariance model
 
     def draws(self, n: int, seed: int) -> np.ndarray:
         """``n`` draws of the slope's sampling distribution (scaled Student t)."""
@@ -170,39 +205,23 @@ def slope_over_ions(m: MSD, frame_interval_ps: float, n_frames: int, fit_start_p
                     fit_end_ps: float, n_points: int = 40, iterations: int = 2) -> SlopeOverIons:
     """GLS slope of ``m``'s MSD between the fit bounds on a grid of about ``n_points``
     lags, with a Student t interval from the ions' own slopes by the same weights (see
-    the module docstring). The noise ratio of the weights' covariance model comes from
-    the line's intercept (vibration offset) over its slope, refined ``iterations`` times
-    from an ordinary least-squares start."""
+    the module docstring; the weights: :func:`gls_line`)."""
     from scipy.stats import t as student_t
 
     dt = frame_interval_ps
-    first = max(1, int(round(fit_start_ps / dt)))
-    last = min(n_frames - 2, int(round(fit_end_ps / dt)))
-    if last - first < 2:
-        raise AnalysisError(f"fit range {fit_start_ps}-{fit_end_ps} ps holds fewer than 3 MSD "
-                            f"points at {dt} ps per frame; lower fit_start_ps or run longer")
+    lags = fit_lags(dt, n_frames, fit_start_ps, fit_end_ps, n_points)
     n_ions = m.by_particle.shape[1]
     if n_ions < 2:
         raise AnalysisError(f"one {m.species} ion: its D has no error bar from the spread over "
                             f"ions; use a supercell with at least two (better: eight or more)")
-    lags = lag_grid(first, last, n_points)
-    y, x = m.msd[lags], lags * dt
-    xc = x - x.mean()
-    slope = float(xc @ y / (xc @ xc))                           # least-squares start
-    intercept = float(y.mean() - slope * x.mean())
-    for _ in range(iterations):
-        # a flat or falling MSD (a caged run): vibration only, as far as the model can say
-        noise_ratio = (min(max(intercept, 0.0) / (2 * slope * dt), MAX_NOISE_RATIO)
-                       if slope > 0 else MAX_NOISE_RATIO)
-        weights = gls_weights(lags, dt, n_frames, noise_ratio)
-        slope, intercept = (float(v) for v in weights @ y)
+    weights, (slope, _), _ = gls_line(m.msd[lags], lags, dt, n_frames, m.n_dim, iterations)
     per_ion = weights[0] @ m.by_particle[lags]                  # each ion's slope
     stderr = float(per_ion.std(ddof=1) / np.sqrt(n_ions))
     half = float(student_t.ppf(0.975, n_ions - 1)) * stderr
     # D cannot be negative: clipping the interval at zero keeps its coverage (the slope
     # itself may be, for an MSD that falls: not diffusive, and flagged so)
     ci95 = (max(slope - half, 0.0), max(slope + half, 0.0))
-    return SlopeOverIons(slope, stderr, ci95, n_ions - 1, noise_ratio)
+    return SlopeOverIons(slope, stderr, ci95, n_ions - 1)
 
 
 def windowed_diffusion(traj: Trajectory, species: str, direction: str, window_ps: float = 15.0,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ionmd.analysis.trajectory import Trajectory, cell_widths
+from ionmd.analysis.trajectory import Trajectory
 from ionmd.errors import AnalysisError
 
 DIRECTIONS = ("xyz", "xy", "xz", "yz", "x", "y", "z")
@@ -66,28 +66,6 @@ def to_universe(traj: Trajectory):
     u.load_new(traj.positions, format=MemoryReader, dimensions=dims,
                dt=traj.frame_interval_ps)
     return u
-
-
-def kinisi_universe(traj: Trajectory):
-    """A Universe for kinisi, which re-unwraps coordinates by the minimum image between
-    frames. Ours are unwrapped already; when atoms move more than a third of the box
-    between frames (LAMMPS-unwrapped input at a long dump interval) kinisi would fold
-    those moves back, so it gets a cubic box far larger than the trajectory's extent.
-
-    Returns
-    -------
-    universe, volume_ratio
-        ``volume_ratio`` = mean volume handed to kinisi / true mean volume (1 unless
-        inflated); divide volume-dependent kinisi results (sigma) by its inverse.
-    """
-    step = np.linalg.norm(np.diff(traj.positions, axis=0), axis=-1).max() if traj.n_frames > 1 else 0.0
-    narrowest = cell_widths(traj.boxes).min()
-    if step < narrowest / 3:
-        return to_universe(traj), 1.0
-    side = 10 * (np.ptp(traj.positions) + narrowest)
-    big = Trajectory(traj.positions, np.repeat(side * np.eye(3)[None], traj.n_frames, 0),
-                     traj.steps, traj.elements, traj.masses, traj.timestep_fs)
-    return to_universe(big), side ** 3 / traj.volumes.mean()
 
 
 def compute_msd(traj: Trajectory, species: str, direction: str = "xyz") -> MSD:

@@ -126,7 +126,7 @@ def transport_trajectory(spec: RunSpec, frames, elements, masses) -> Trajectory:
 def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str] = ("xyz",),
                 fit_start_ps: float = 1.0, fit_end_ps: float | None = None,
                 window_ps: float = 15.0, haven_ratio: float = 1.0, collective: bool = False,
-                structure_functions: bool = False, seed: int = 0, n_samples: int = 400,
+                structure_functions: bool = False, seed: int = 0,
                 hop_length: float = 1.5, min_hops: float = 1.0,
                 van_hove_lags_ps: Sequence[float] | None = None,
                 failure_options: dict | None = None) -> dict:
@@ -182,7 +182,7 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
         if collective:
             results["conductivity_collective"] = collective_conductivity(
                 traj, spec.charges, spec.temperature_K, spec.mobile_species, fit_start_ps,
-                fit_end_ps, n_samples=n_samples, seed=seed).to_dict()
+                fit_end_ps).to_dict()
     write_diffusion_csv(diff, out / "diffusion.csv", spec.temperature_K)
     plot_msd(msds, diff, out / "msd.png")
     if structure_functions:

@@ -61,8 +61,8 @@ def register(subparsers) -> None:
     p.add_argument("--min-hops", type=float, default=1.0,
                    help="flag D as not yet diffusive below this many hops per mobile ion")
     p.add_argument("--mcmc-samples", type=int, default=400,
-                   help="kinisi MCMC samples per walker of --collective and --arrhenius-kinisi "
-                        "(16 walkers, thinned by 10); D and its interval need none")
+                   help="kinisi MCMC samples per walker of --arrhenius-kinisi (16 walkers, "
+                        "thinned by 10); D, sigma and their intervals need none")
     p.add_argument("--collective", action="store_true",
                    help="also the charge-MSD conductivity (and its Arrhenius fit over runs)")
     p.add_argument("--arrhenius-kinisi", action="store_true",
@@ -171,7 +171,7 @@ def _analyze_one(spec, out: Path, args: argparse.Namespace, thresholds: dict) ->
                        fit_start_ps=args.fit_start_ps, fit_end_ps=args.fit_end_ps,
                        window_ps=args.window_ps, haven_ratio=args.haven_ratio,
                        collective=args.collective, structure_functions=args.structure_functions,
-                       n_samples=args.mcmc_samples, hop_length=args.hop_length,
+                       hop_length=args.hop_length,
                        min_hops=args.min_hops, failure_options=thresholds,
                        van_hove_lags_ps=([float(t) for t in args.van_hove_lags_ps.split(",")]
                                          if args.van_hove_lags_ps else None))

@@ -73,7 +73,7 @@ class Analysis:
     fit_start_ps: float = 1.0
     fit_end_ps: float | None = None
     window_ps: float = 15.0
-    mcmc_samples: int = 400
+    mcmc_samples: int = 400   # unused since D and sigma need no sampler; older files have it
     haven_ratio: float = 1.0
     failure: dict[str, float] = field(default_factory=dict)   # detect_failures thresholds
 

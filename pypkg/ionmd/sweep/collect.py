@@ -53,8 +53,8 @@ def cached_run_results(run: PlannedRun, campaign: Campaign, charges: dict[str, f
     if cls not in ANALYSED:
         return out
     a = campaign.analysis
-    settings = {"estimator": ESTIMATOR, "charges": charges, "fit_start_ps": a.fit_start_ps, "fit_end_ps": a.fit_end_ps,
-                "window_ps": a.window_ps, "mcmc_samples": a.mcmc_samples,
+    settings = {"estimator": ESTIMATOR, "charges": charges, "fit_start_ps": a.fit_start_ps,
+                "fit_end_ps": a.fit_end_ps, "window_ps": a.window_ps,
                 "haven_ratio": a.haven_ratio, "failure": a.failure,
                 "status": rd.status.get("updated")}
     cache = rd.path / "analysis" / "sweep_collect.json"
@@ -79,7 +79,7 @@ def cached_run_results(run: PlannedRun, campaign: Campaign, charges: dict[str, f
         try:
             results = analyze_run(spec, rd.path / "analysis", fit_start_ps=a.fit_start_ps,
                                   fit_end_ps=a.fit_end_ps, window_ps=a.window_ps,
-                                  haven_ratio=a.haven_ratio, n_samples=a.mcmc_samples,
+                                  haven_ratio=a.haven_ratio,
                                   failure_options=thresholds)
         except IonmdError as exc:     # AnalysisError, or a trajectory it cannot read
             results = {"failure": failures_of(spec, **thresholds).to_dict(),
