@@ -224,6 +224,26 @@ def test_caged_ion_is_flagged_not_diffusive_and_free_walk_is_not():
     assert r.n_windows == 1 and r.D_windowed == pytest.approx(0.3e-4, rel=0.5)
 
 
+def test_linearity_flag_sees_through_the_vibrational_offset_but_not_subdiffusion():
+    """Diffusion plus 0.3 A of vibration (an MSD offset ~2x the diffusive MSD at 1 ps):
+    its own log-log slope is ~0.75, its growth above the offset is linear: not flagged.
+    An ion in a harmonic well relaxing over 5 ps (sub-diffusive, MSD ~ 1 - exp(-t/5)):
+    flagged."""
+    rng = np.random.default_rng(12)
+    diffusive = (st.brownian_steps(400, 32, [0.05] * 3, 0.1, rng)
+                 + np.diff(0.3 * rng.standard_normal((400, 32, 3)), axis=0))
+    traj = st.make(diffusive, L=12.0, rng=rng).true.framework_drift_removed(["Li"])
+    r = diffusion(traj, "Li", hop_length=0.5)
+    assert "not_linear" not in r.flags and abs(r.msd_exponent - 1) < 0.1
+    tau, dt, x = 5.0, 0.1, np.zeros((400, 32, 3))
+    for t in range(1, 400):        # Ornstein-Uhlenbeck: unit variance, relaxation time tau
+        x[t] = (x[t - 1] * np.exp(-dt / tau)
+                + np.sqrt(1 - np.exp(-2 * dt / tau)) * rng.standard_normal((32, 3)))
+    traj = st.make(np.diff(x, axis=0), L=12.0, rng=rng).true.framework_drift_removed(["Li"])
+    r = diffusion(traj, "Li", hop_length=0.5)
+    assert "not_linear" in r.flags and r.msd_exponent < 0.7
+
+
 def test_long_dump_interval_with_lammps_unwrapped_coordinates():
     """Frames 2 ps apart in a 10 A box (rms step 3.5 A per axis): only LAMMPS's own
     unwrapped coordinates (constant box) keep these moves; D and the charge-MSD

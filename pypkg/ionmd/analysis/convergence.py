@@ -9,7 +9,8 @@ and the least favourable species decides:
   (:func:`ionmd.analysis.diffusion.diffusion`); the largest over species;
 * ``hops`` -- site-to-site hops counted over all ions of the species; the smallest;
 * ``hops_per_ion`` -- the same per ion; the smallest;
-* ``msd_exponent`` -- log-log slope of the MSD in the fit range (1 when diffusive);
+* ``msd_exponent`` -- log-log slope of the MSD's growth above its vibrational offset in
+  the fit range (1 when diffusive; :func:`ionmd.analysis.diffusion.growth_exponent`);
   ``msd_exponent>=0.8`` is a test for the end of the sub-diffusive regime;
 * ``time_ps`` -- analysed time (after the discard).
 
@@ -35,7 +36,7 @@ QUANTITIES = {
     "D_rel_ci": ("relative half-width of D's 95 % interval, (hi - lo) / (2 D)", max),
     "hops": ("site-to-site hops of all mobile ions", min),
     "hops_per_ion": ("hops per mobile ion", min),
-    "msd_exponent": ("log-log slope of the MSD in the fit range", min),
+    "msd_exponent": ("log-log slope of the MSD's growth above its offset", min),
     "time_ps": ("analysed time after the discard, ps", min),
 }
 """Name -> (meaning, how species combine: the least favourable value)."""
