@@ -99,8 +99,21 @@ static void default_cuda_allocator_settings()
   setenv("PYTORCH_CUDA_ALLOC_CONF", "expandable_segments:True", 0);
 }
 
+// The N of "cuda:N", or -1 when the request is not of that form (digits only after "cuda:").
+static int cuda_index(const std::string &request)
+{
+  if (request.rfind("cuda:", 0) != 0 || request.size() == 5 || request.size() > 9) return -1;
+  for (size_t i = 5; i < request.size(); ++i)
+    if (request[i] < '0' || request[i] > '9') return -1;
+  return std::stoi(request.substr(5));
+}
+
 torch::Device pick_device(const std::string &request, int local_rank)
 {
+  // the name first: a misspelt device is that, whatever this build can see
+  const int idx = cuda_index(request);
+  if (request != "auto" && request != "cpu" && request != "cuda" && idx < 0)
+    throw IonmdError("unknown device '" + request + "': use auto, cpu, cuda or cuda:N");
   const bool have_cuda = torch::cuda::is_available();
   if (request == "cpu") return torch::Device(torch::kCPU);
   if (request == "auto" && !have_cuda) return torch::Device(torch::kCPU);
@@ -110,14 +123,10 @@ torch::Device pick_device(const std::string &request, int local_rank)
   default_cuda_allocator_settings();   // before the first CUDA allocation
   if (request == "auto" || request == "cuda")
     return torch::Device(torch::kCUDA, (c10::DeviceIndex) (local_rank % ngpu));
-  if (request.rfind("cuda:", 0) == 0) {
-    int idx = std::stoi(request.substr(5));
-    if (idx < 0 || idx >= ngpu)
-      throw IonmdError("device '" + request + "' does not exist (" + std::to_string(ngpu) +
-                      " CUDA devices visible)");
-    return torch::Device(torch::kCUDA, (c10::DeviceIndex) idx);
-  }
-  throw IonmdError("unknown device '" + request + "': use auto, cpu, cuda or cuda:N");
+  if (idx >= ngpu)
+    throw IonmdError("device '" + request + "' does not exist (" + std::to_string(ngpu) +
+                     " CUDA devices visible)");
+  return torch::Device(torch::kCUDA, (c10::DeviceIndex) idx);
 }
 
 std::string shape_str(const torch::Tensor &t)

@@ -90,6 +90,20 @@ void PairIonmd::allocate()
     for (int j = 0; j < n; ++j) setflag[i][j] = 0;
 }
 
+// The keywords' defaults: a pair_style line given again (LAMMPS keeps the object of the
+// same style and calls settings() again) means only what it says, not the earlier line's.
+void PairIonmd::reset_settings()
+{
+  device_request = "auto";
+  graph_request = GRAPH_AUTO;
+  ghost_request = GHOST_AUTO;
+  memory_mode = MEMORY_AUTO;
+  memory_given = chunk_given = max_memory_given = false;
+  edge_chunk = DEFAULT_EDGE_CHUNK;
+  max_memory_gb = -1.0;
+  told_auto_low = false;
+}
+
 /* pair_style ionmd FILE [device D] [graph auto|owners|ghosts] [ghost auto|redundant|halo]
                     [memory auto|fast|low] [chunk EDGES] [max_memory auto|off|GiB] */
 void PairIonmd::settings(int narg, char **arg)
@@ -101,6 +115,9 @@ void PairIonmd::settings(int narg, char **arg)
   if (strcmp(update->unit_style, "metal") != 0)
     error->all(FLERR, "pair_style ionmd requires 'units metal' (models use eV and Angstrom), "
                "but units are '{}'", update->unit_style);
+  reset_settings();
+  const std::vector<std::string> previous_elements =
+      model ? model->metadata().elements : std::vector<std::string>();
   model_file = arg[0];
   for (int iarg = 1; iarg < narg; iarg += 2) {
     if (iarg + 1 >= narg)
@@ -156,6 +173,16 @@ void PairIonmd::settings(int narg, char **arg)
                "use 'graph auto'", comm->nprocs);
   load_model();
   model->set_edge_chunk(edge_chunk);
+  if (allocated && model->metadata().elements != previous_elements) {
+    // the atom types were mapped to the previous model's species numbers
+    type2species.clear();
+    const int n = atom->ntypes + 1;
+    for (int i = 0; i < n; ++i)
+      for (int j = 0; j < n; ++j) setflag[i][j] = 0;
+    if (comm->me == 0)
+      error->warning(FLERR, "pair_style ionmd: {} has other elements than the previous model; "
+                     "give pair_coeff * * with its elements again", model_file);
+  }
 
   const auto &m = model->metadata();
   if (ghost_request == GHOST_HALO && m.halo_stages == 0)
@@ -222,6 +249,14 @@ void PairIonmd::coeff(int narg, char **arg)
 {
   if (!allocated) allocate();
   const int ntypes = atom->ntypes;
+  const std::string third = narg > 2 ? arg[2] : "";
+  const auto ends_with = [&](const std::string &suffix) {
+    return third.size() > suffix.size() &&
+        third.compare(third.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  if (narg == 3 + ntypes && (third == model_file || ends_with(".pt") || ends_with(".pt2")))
+    error->all(FLERR, "pair_coeff for pair_style ionmd takes '* *' and the elements only: the "
+               "model file ({}) belongs in 'pair_style ionmd FILE'", arg[2]);
   if (narg != 2 + ntypes)
     error->all(FLERR, "pair_coeff for pair_style ionmd needs '* *' followed by one element per "
                "atom type: {} atom types but {} elements given", ntypes, narg - 2);
@@ -232,7 +267,13 @@ void PairIonmd::coeff(int narg, char **arg)
   type2species.assign(ntypes + 1, -1);
   for (int t = 1; t <= ntypes; ++t) {
     const std::string el = arg[t + 1];
-    if (el == "NULL") continue;
+    if (el == "NULL") {
+      if (force->pair == this)    // not a sub-style of pair_style hybrid
+        error->all(FLERR, "pair_coeff: NULL (atom type {}) leaves that type without a "
+                   "potential; it is for pair_style hybrid or hybrid/overlay, with another "
+                   "style for that type", t);
+      continue;
+    }
     auto it = std::find(elements.begin(), elements.end(), el);
     if (it == elements.end())
       error->all(FLERR, "pair_coeff: element '{}' (atom type {}) is not known to model {}; "
@@ -319,8 +360,25 @@ void PairIonmd::init_style()
   const auto mode = graph_mode();
   const bool ghosts = mode == IonmdGraphBuilder::GHOSTS;
   if (mode != IonmdGraphBuilder::OWNERS && force->newton_pair == 0)
-    error->all(FLERR, "pair_style ionmd on several MPI ranks requires 'newton on' (forces on "
-               "ghost atoms are summed back to their owners)");
+    error->all(FLERR, "pair_style ionmd {} requires 'newton on' (forces on ghost atoms are "
+               "summed back to their owners)",
+               comm->nprocs > 1 ? "on several MPI ranks"
+                                : "with a graph of ghost atoms ('ghost halo|redundant', "
+                                  "'graph ghosts')");
+  // a bonded neighbour whose special_bonds weight is not 1 is left out of the neighbour
+  // list (weight 0) or marked in it: a many-body model must see every neighbour
+  // (under pair_style hybrid the sub-style's own weights apply: pair_modify pair ionmd special)
+  if (force->pair == this && atom->molecular != Atom::ATOMIC &&
+      (atom->nbonds > 0 || atom->nangles > 0 || atom->ndihedrals > 0)) {
+    for (int k = 1; k <= 3; ++k)
+      if (force->special_lj[k] != 1.0 || force->special_coul[k] != 1.0)
+        error->all(FLERR, "pair_style ionmd needs every neighbour, but the special_bonds "
+                   "weights of bonded neighbours are not all 1 (lj {} {} {}, coul {} {} {}): "
+                   "those pairs would be left out of the model's graph; add "
+                   "'special_bonds lj/coul 1.0 1.0 1.0'", force->special_lj[1],
+                   force->special_lj[2], force->special_lj[3], force->special_coul[1],
+                   force->special_coul[2], force->special_coul[3]);
+  }
   neighbor->add_request(this, NeighConst::REQ_FULL | (ghosts ? NeighConst::REQ_GHOST : 0));
 
   if (comm->me == 0 && memory_mode == MEMORY_LOW && uses_stages(mode, 0))

@@ -2,8 +2,9 @@
    ionmd: pair_style ionmd, one pair style for every exported ML potential.
 
    pair_style ionmd FILE [device auto|cpu|cuda|cuda:N] [graph auto|owners|ghosts]
-                        [ghost auto|redundant|halo] [max_memory auto|off|GiB]
-   pair_coeff * * El1 El2 ... (one element or NULL per atom type)
+                        [ghost auto|redundant|halo] [memory auto|fast|low] [chunk EDGES]
+                        [max_memory auto|off|GiB]
+   pair_coeff * * El1 El2 ... (one element per atom type; NULL under pair_style hybrid)
 ------------------------------------------------------------------------- */
 
 #ifndef LMP_PAIR_IONMD_H
@@ -52,6 +53,7 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
   };
 
   void allocate();
+  void reset_settings();
   void load_model();
   IonmdGraphBuilder::Mode graph_mode() const;
   bool recomputes(double nedges) const;

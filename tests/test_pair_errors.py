@@ -107,3 +107,104 @@ def test_stages_declared_but_missing(tmp_path, morse):
                               cutoff=5.0, elements=["Cl", "Li"], halo_stages=1, halo_widths=4)
     out = run_bad(tmp_path, f"pair_style ionmd {bad}\npair_coeff * * Cl Li")
     assert "declares halo_stages=1 but has no halo_embed/halo_stage methods" in out
+
+
+# ---- inputs a new user writes (found by a new-user audit, 2026-12-05)
+
+def _energy(tmp_path, name, body, nprocs=1):
+    """``run 0`` of the LiCl cell with ``body`` (pair commands, ...); the potential energy."""
+    from lammps_runner import thermo_table
+
+    workdir = tmp_path / name
+    workdir.mkdir()
+    write_data(licl_supercell(rep=1), workdir / "struct.data", ["Cl", "Li"])
+    proc = run_lmp(f"units metal\natom_style atomic\nread_data struct.data\n{body}\n"
+                   "thermo_style custom step pe\nrun 0\n", workdir, nprocs=nprocs)
+    return float(thermo_table(proc.stdout, 2)[-1, 1])
+
+
+def test_pair_style_given_again_means_only_what_it_says(tmp_path, morse):
+    """LAMMPS keeps the object of a pair style given again: the earlier line's keywords
+    (here a memory budget too small to run) must not carry over."""
+    plain = _energy(tmp_path, "plain", f"pair_style ionmd {morse}\npair_coeff * * Cl Li")
+    again = _energy(tmp_path, "again", f"pair_style ionmd {morse} max_memory 0.000001\n"
+                    f"pair_coeff * * Cl Li\npair_style ionmd {morse}")
+    assert again == plain
+
+
+def test_another_model_with_other_elements_asks_for_pair_coeff_again(tmp_path, morse):
+    """The atom types were mapped to the first model's species numbers; a second model
+    with its elements in another order must not inherit that mapping silently."""
+    swapped = save_contract_model(MorseEdgeModel(0.35, 1.4, 2.9, 5.0), tmp_path / "lic.pt",
+                                  cutoff=5.0, elements=["Li", "Cl"])
+    out = run_bad(tmp_path, f"pair_style ionmd {morse}\npair_coeff * * Cl Li\n"
+                  f"pair_style ionmd {swapped}")
+    assert "has other elements than the previous model" in out
+    assert "All pair coeffs are not set" in out
+
+
+def _bonded_data(path):
+    """The LiCl cell as atom_style bond, atoms 1 and 2 bonded."""
+    from ase.io import write
+
+    write(path, licl_supercell(rep=1), format="lammps-data", specorder=["Cl", "Li"],
+          masses=True, atom_style="atomic")
+    lines, out, section = path.read_text().splitlines(), [], None
+    for line in lines:
+        if line.strip().endswith("atom types"):
+            out += [line, "1 bonds", "1 bond types"]
+            continue
+        if line.startswith("Atoms"):
+            section = "atoms"
+            out.append("Atoms # bond")
+            continue
+        words = line.split()
+        if section == "atoms" and len(words) == 5:
+            line = " ".join([words[0], "1", *words[1:]])
+        out.append(line)
+    path.write_text("\n".join(out + ["", "Bonds", "", "1 1 1 2", ""]))
+
+
+def test_bonded_neighbours_left_out_by_special_bonds_are_refused(tmp_path, morse):
+    """A data file with bonds and LAMMPS's default special_bonds (0 0 0) drops bonded
+    pairs from the neighbour list: refused with the fix; with the fix the energy is that
+    of the same cell without bonds."""
+    common = ("units metal\natom_style bond\nbond_style zero\nread_data struct.data\n"
+              "bond_coeff *\n")
+    _bonded_data(tmp_path / "struct.data")
+    proc = run_lmp(common + f"pair_style ionmd {morse}\npair_coeff * * Cl Li\nrun 0\n",
+                   tmp_path, check=False)
+    assert proc.returncode != 0
+    assert "add 'special_bonds lj/coul 1.0 1.0 1.0'" in proc.stdout
+    from lammps_runner import thermo_table
+
+    fixed = run_lmp(common + "special_bonds lj/coul 1.0 1.0 1.0\n"
+                    f"pair_style ionmd {morse}\npair_coeff * * Cl Li\n"
+                    "thermo_style custom step pe\nrun 0\n", tmp_path)
+    bonded = float(thermo_table(fixed.stdout, 2)[-1, 1])
+    assert bonded == pytest.approx(_energy(tmp_path, "atomic",
+                                           f"pair_style ionmd {morse}\npair_coeff * * Cl Li"),
+                                   rel=1e-12)
+
+
+def test_null_outside_hybrid_says_what_null_is_for(tmp_path, morse):
+    out = run_bad(tmp_path, f"pair_style ionmd {morse}\npair_coeff * * Cl NULL")
+    assert "NULL (atom type 2) leaves that type without a potential" in out
+    assert "hybrid" in out
+
+
+def test_model_file_in_pair_coeff_points_to_pair_style(tmp_path, morse):
+    out = run_bad(tmp_path, f"pair_style ionmd {morse}\npair_coeff * * {morse} Cl Li")
+    assert "belongs in 'pair_style ionmd FILE'" in out
+
+
+@pytest.mark.parametrize("device", ["gpu", "cuda:", "cuda:x", "cuda:1abc"])
+def test_misspelt_device_is_named_as_such(tmp_path, morse, device):
+    out = run_bad(tmp_path, f"pair_style ionmd {morse} device {device}\npair_coeff * * Cl Li")
+    assert f"unknown device '{device}'" in out
+
+
+def test_newton_off_with_a_ghost_graph_on_one_rank_names_the_request(tmp_path, morse):
+    out = run_bad(tmp_path, f"newton off on\npair_style ionmd {morse} ghost redundant\n"
+                  "pair_coeff * * Cl Li")
+    assert "with a graph of ghost atoms" in out and "requires 'newton on'" in out
