@@ -79,3 +79,41 @@ def test_level_map_size_guard():
     big = bulk("LiCl", "rocksalt", a=5.14, cubic=True) * (4, 4, 4)
     with pytest.raises(IonmdError, match="coarsen --spacing"):
         screen_structure(big, NoModel(), ScreenSettings(cell="as-given", spacing=0.05))
+
+
+def test_neighbour_search_in_a_large_sparse_cell_does_not_corrupt_memory():
+    """LiH in a 40 A box, searched in the scan's small batches: pymatgen's search with
+    tol=0 wrote past its buffers here (free(): invalid next size, segfault). Run in a child
+    process so that a crash fails this test instead of killing the test session."""
+    import subprocess
+    import sys
+
+    script = """
+import gc
+import numpy as np
+from ase import Atoms
+from ionmd.screen.grid import cartesian_points, points_near_atoms
+from ionmd.screen.screen import ScreenSettings, plan_screen
+lih = Atoms("LiH", positions=[[20, 20, 20], [20, 20, 21.6]], cell=np.eye(3) * 40.0, pbc=True)
+plan = plan_screen(lih, ScreenSettings(spacing=0.5))
+points = cartesian_points(plan.cell_atoms.cell.array, plan.grid)[plan.reps[:, 1]]
+framework = plan.cell_atoms[[1]]
+for start in range(0, len(points), 32):
+    points_near_atoms(framework, points[start:start + 32], 5.0)
+gc.collect(); junk = [np.ones(1000 + i) for i in range(3000)]; del junk; gc.collect()
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+def test_neighbour_search_keeps_a_point_on_an_atom():
+    from ase import Atoms
+    from ionmd.screen.grid import points_near_atoms
+
+    atoms = Atoms("LiCl", positions=[[0, 0, 0], [2.5, 2.5, 2.5]], cell=np.eye(3) * 5.0, pbc=True)
+    points = np.array([[0.0, 0, 0], [5.0, 5, 5], [2.5, 2.5, 2.5], [1.0, 0, 0]])
+    p_idx, a_idx, _, dist = points_near_atoms(atoms, points, 1.2)
+    assert sorted(zip(p_idx.tolist(), a_idx.tolist())) == [(0, 0), (1, 0), (2, 1), (3, 0)]
+    assert np.allclose(sorted(dist), [0, 0, 0, 1])

@@ -16,6 +16,9 @@ from ase import Atoms
 
 from ionmd.errors import IonmdError
 
+# pymatgen's default numerical tolerance of find_points_in_spheres (see points_near_atoms)
+NEIGHBOUR_SEARCH_TOL = 1e-8
+
 
 def grid_shape(cell: np.ndarray, spacing: float) -> tuple[int, int, int]:
     """Smallest ``N_i`` with ``|l_i| / N_i <= spacing`` for each lattice vector ``l_i``.
@@ -63,10 +66,13 @@ def points_near_atoms(atoms: Atoms, points: np.ndarray, radius: float):
         return empty, empty, np.zeros((0, 3)), np.zeros(0)
     cell = np.ascontiguousarray(atoms.cell.array, dtype=float)
     pbc = np.array(atoms.pbc, dtype=np.int64)
-    # tol=0 keeps a point that coincides with an atom (distance 0)
+    # tol must stay > 0: tol=0 makes pymatgen write past its buffers in large sparse cells
+    # (LiH in a 40 A box: heap corruption, segfault). A point on an atom (distance 0) is
+    # still found with this tol (tests/test_screen_grid.py checks both).
     p_idx, a_idx, offsets, dist = find_points_in_spheres(
         np.ascontiguousarray(atoms.positions, dtype=float),
-        np.ascontiguousarray(points, dtype=float), float(radius), pbc, cell, tol=0.0)
+        np.ascontiguousarray(points, dtype=float), float(radius), pbc, cell,
+        tol=NEIGHBOUR_SEARCH_TOL)
     keep = dist < radius  # the search is inclusive; the seed's criterion is strict
     return p_idx[keep], a_idx[keep], offsets[keep], dist[keep]
 
