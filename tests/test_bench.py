@@ -271,3 +271,40 @@ def test_max_atoms_search_on_a_gpu_bounds_the_gpu_memory(monkeypatch, tmp_path):
     largest_fitting = max(n for n in rocksalt_cell_sizes() if gpu_peak(n) <= budget)
     assert res.largest.atoms == largest_fitting or gpu_peak(res.largest.atoms) >= 0.9 * budget
     assert "MiB of GPU memory per rank" in res.summary()
+
+
+def test_an_output_folder_holding_a_bench_run_or_a_file_is_refused(tmp_path, capsys):
+    """Nothing is measured into a folder that already holds a bench run (it would be
+    replaced silently) unless --overwrite; a file as -o is a one-line error."""
+    out = tmp_path / "earlier"
+    out.mkdir()
+    (out / "bench.json").write_text("{}")
+    model = tmp_path / "m.pt"              # never opened: the refusal comes first
+    assert main(["bench", str(model), "-o", str(out)]) == 1
+    assert "already holds a bench run (bench.json)" in capsys.readouterr().err
+    (tmp_path / "afile").write_text("x")
+    assert main(["bench", str(model), "-o", str(tmp_path / "afile")]) == 1
+    assert "is a file, not a folder" in capsys.readouterr().err
+
+
+def test_max_atoms_defaults_to_one_rank_and_fails_when_no_cell_fits(monkeypatch, tmp_path,
+                                                                    capsys):
+    import ionmd.bench
+
+    seen = {}
+
+    class NothingFits:
+        points, memory_kind, budget_mib, largest = [], "host", 1.0, None
+
+        def summary(self):
+            return "no cell of this structure fits 1 MiB per rank"
+
+    def fake_largest_cell(*args, ranks, **kwargs):
+        seen["ranks"] = ranks
+        return NothingFits()
+
+    monkeypatch.setattr(ionmd.bench, "largest_cell", fake_largest_cell)
+    assert main(["bench", str(tmp_path / "m.pt"), "--max-atoms", "1MiB",
+                 "-o", str(tmp_path / "cap")]) == 1
+    assert seen["ranks"] == 1
+    assert "no cell of this structure fits" in capsys.readouterr().out

@@ -20,8 +20,22 @@ def _int_list(text: str) -> list[int]:
     return values
 
 
-def _cmd_bench(args: argparse.Namespace) -> None:
+def _check_output(out: Path, overwrite: bool) -> None:
+    """Refuse an output path that is a file, or a folder holding another bench run."""
+    from ionmd.errors import IonmdError
+
+    if out.exists() and not out.is_dir():
+        raise IonmdError(f"output {out} is a file, not a folder; give another -o")
+    earlier = [name for name in ("bench.json", "max_atoms.json") if (out / name).is_file()]
+    if earlier and not overwrite:
+        raise IonmdError(f"{out} already holds a bench run ({', '.join(earlier)}); give another "
+                         f"-o, or --overwrite to replace it")
+
+
+def _cmd_bench(args: argparse.Namespace) -> int | None:
     from ionmd.bench import bench, table
+
+    _check_output(Path(args.output), args.overwrite)
 
     structure, name = None, "LiCl rocksalt"
     if args.structure:
@@ -35,7 +49,8 @@ def _cmd_bench(args: argparse.Namespace) -> None:
             name += f" ({loaded.ordering})"
     if args.max_atoms:
         return _max_atoms(args, structure, name)
-    result = bench(Path(args.model), args.atoms or [1000, 8000], args.np, Path(args.output),
+    result = bench(Path(args.model), args.atoms or [1000, 8000], args.np or [1, 2],
+                   Path(args.output),
                    structure=structure,
                    structure_name=name, threads=args.threads, steps=args.steps,
                    device=args.device, ghost=args.ghost, memory=args.memory,
@@ -47,17 +62,18 @@ def _cmd_bench(args: argparse.Namespace) -> None:
         print(f"ionmd bench: {failed} of {len(result.points)} point(s) failed", file=sys.stderr)
 
 
-def _max_atoms(args: argparse.Namespace, structure, name: str) -> None:
+def _max_atoms(args: argparse.Namespace, structure, name: str) -> int | None:
     from ionmd.bench import (largest_cell, limiting_mb_per_atom, limiting_peak_mib, memory_modes,
                              parse_size_mib)
-    from ionmd.errors import IonmdError
+    from ionmd.errors import EXIT_ERROR, IonmdError
 
-    if len(args.np) != 1 or len(memory_modes(args.memory)) != 1:
-        raise IonmdError("--max-atoms searches one configuration: give one --np value and one "
-                         "--memory mode")
+    ranks = args.np or [1]
+    if len(ranks) != 1 or len(memory_modes(args.memory)) != 1:
+        raise IonmdError("--max-atoms searches one configuration: give one --np value (default "
+                         "1) and one --memory mode")
     start = tuple(args.atoms[:2]) if args.atoms and len(args.atoms) >= 2 else (1000, 4000)
     res = largest_cell(Path(args.model), parse_size_mib(args.max_atoms), Path(args.output),
-                       structure=structure, structure_name=name, ranks=args.np[0],
+                       structure=structure, structure_name=name, ranks=ranks[0],
                        threads=args.threads, device=args.device, memory=args.memory,
                        start_atoms=start, progress=not args.no_progress)
     title = f"{res.memory_kind} MiB/rank"
@@ -70,6 +86,8 @@ def _max_atoms(args: argparse.Namespace, structure, name: str) -> None:
                   f"{'yes' if limiting_peak_mib(p) <= res.budget_mib else 'no'}")
     print(res.summary())
     print(f"wrote {args.output}/max_atoms.json")
+    if res.largest is None:
+        return EXIT_ERROR
 
 
 def register(subparsers) -> None:
@@ -82,7 +100,8 @@ def register(subparsers) -> None:
                    help="find the largest cell whose peak memory per rank (host; on a GPU, "
                         "torch's GPU allocations) stays within SIZE (e.g. 20GB, 16GiB), "
                         "measuring cells until one is within 10 %% below it")
-    p.add_argument("--np", type=_int_list, default=[1, 2], help="MPI ranks, comma-separated")
+    p.add_argument("--np", type=_int_list, default=None,
+                   help="MPI ranks, comma-separated (default 1,2; with --max-atoms 1)")
     p.add_argument("--threads", type=positive_int, default=1, help="torch/OpenMP threads per rank")
     p.add_argument("--steps", type=positive_int, default=None,
                    help="timed steps per point (default: ~20000 atom-steps, at least 3)")
@@ -98,5 +117,7 @@ def register(subparsers) -> None:
     add_order_arguments(p)
     p.add_argument("-o", "--output", default="bench-out",
                    help="output folder (default: bench-out)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the bench run an output folder already holds")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_bench)
