@@ -37,6 +37,14 @@ def read_screen_inputs(path: Path, order=None, name: str | None = None):
     return items
 
 
+def failure_message(exc: Exception) -> str:
+    """An error row's message: ionmd's own errors as they are (they say what to do), any
+    other exception with its type, since it is a bug or an unforeseen input."""
+    if isinstance(exc, IonmdError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}".rstrip(": ")
+
+
 def input_names(paths: Sequence) -> dict[str, str]:
     """Input path -> structure name, unique also where files share a name (mp-1/POSCAR)."""
     from ionmd.structures import unique_names
@@ -74,8 +82,8 @@ def plan_inputs(paths: Sequence, runner, settings, order=None) -> Iterator[tuple
         for name, atoms in items:
             try:
                 yield name, plan_screen(atoms, settings, runner), None
-            except IonmdError as exc:
-                yield name, None, f"refused: {exc}"
+            except Exception as exc:  # noqa: BLE001 - as in a real screen: report, go on
+                yield name, None, f"refused: {failure_message(exc)}"
 
 
 class ScreenBatch:
@@ -152,10 +160,11 @@ class ScreenBatch:
                         write_cubes(outdir / "cubes", name, result)
                     if png:
                         write_lm_png(outdir / "plots", name, result)
-                except IonmdError as exc:
+                except Exception as exc:  # noqa: BLE001 - one structure's failure: its row, go on
                     self.failures += 1
-                    rows.append(error_row(name, str(path), str(exc)))
-                    warn(f"{path}: {exc}")
+                    why = failure_message(exc)
+                    rows.append(error_row(name, str(path), why))
+                    warn(f"{path}: {why}")
                 write_rows(outdir, rows)
         write_rows(outdir, rows)
 

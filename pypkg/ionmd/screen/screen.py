@@ -149,6 +149,15 @@ def mobile_ions(atoms: Atoms, species: str) -> list[int]:
     return idx
 
 
+def check_some_point_allowed(cell_atoms: Atoms, masks: np.ndarray, rmin: float) -> None:
+    """Refuse a scan where an ion has no grid point at least ``rmin`` from the framework:
+    its landscape is undefined (checked before any model call)."""
+    if not masks.reshape(len(masks), -1).any(axis=1).all():
+        raise IonmdError(
+            f"{cell_atoms.get_chemical_formula()}: every grid point is excluded (closer than "
+            f"--rmin {rmin:g} A to the framework): lower --rmin or check the structure")
+
+
 def translated_copies(landscapes: list[IonLandscape], repeat, base_shape) -> list[IonLandscape]:
     """The landscapes of the ions in every base-cell image of a repeated cell, from those of
     the first image: PES rolled by the image's translation, the same centred level map."""
@@ -253,6 +262,7 @@ def plan_screen(atoms: Atoms, settings: ScreenSettings | None = None,
         # image only (ASE's repeat puts it first) and translate its landscapes later
         mobile = [m for m in mobile if m < len(base)]
     masks = allowed_masks(cell_atoms, mobile, shape, settings.rmin)
+    check_some_point_allowed(cell_atoms, masks, settings.rmin)
     n_pts = int(np.prod(shape))
     if settings.symmetry:
         from ionmd.screen.symmetry import grid_operations, orbits
