@@ -189,7 +189,7 @@ def test_exit_status_3_only_when_every_input_failed(inputs, tiny_f64, tmp_path, 
     assert "every input failed" in capsys.readouterr().err
     assert screen([inputs / "broken.cif", inputs / "LiCl.cif"], tiny_f64, out) == 0
     rows = {r["name"]: r["status"] for r in json.loads((out / "screen.json").read_text())}
-    assert rows == {"broken": "error", "LiCl": "ok"}
+    assert rows == {"broken": "error", "LiCl": "ok", "NaCl": "error"}   # earlier errors kept
 
 
 def test_files_that_share_a_name_keep_their_own_rows_and_files(tiny_f64, tmp_path):

@@ -62,3 +62,56 @@ def test_any_exception_of_one_structure_is_its_error_row(licl, lih_box, tiny_f64
     rows = rows_of(out)
     assert rows["LiCl"]["error"] == "IndexError: index 0 is out of bounds"
     assert rows["LiH_box"]["status"] == "ok"
+
+
+def test_resume_keeps_the_error_rows_of_a_file_of_several_structures(licl, tiny_f64, tmp_path,
+                                                                      capsys):
+    multi = tmp_path / "multi.extxyz"
+    write(multi, [bulk("LiCl", "rocksalt", a=5.14), bulk("LiCl", "rocksalt", a=5.3),
+                  bulk("NaCl", "rocksalt", a=5.64)])
+    out = tmp_path / "out"
+    for _ in range(2):
+        assert screen([multi], tiny_f64, out) == 0
+    rows = rows_of(out)
+    assert [rows[f"multi_{k}"]["status"] for k in range(3)] == ["ok", "ok", "error"]
+    assert "no Li" in rows["multi_2"]["error"]
+    assert "resuming: 2 structure(s)" in capsys.readouterr().out
+
+
+def test_one_file_given_several_ways_is_screened_once(licl, tiny_f64, tmp_path, monkeypatch,
+                                                       capsys):
+    import ionmd.screen.screen as scr
+
+    calls = []
+    real = scr.screen_structure
+    monkeypatch.setattr(scr, "screen_structure", lambda *a, **k: calls.append(a) or real(*a, **k))
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "out"
+    assert screen(["LiCl.cif", "./LiCl.cif", licl], tiny_f64, out) == 0
+    assert len(calls) == 1 and list(rows_of(out)) == ["LiCl"]
+    assert screen([licl], tiny_f64, out) == 0                # resumed under another spelling
+    assert len(calls) == 1 and len(rows_of(out)) == 1
+    assert "resuming: 1 structure(s)" in capsys.readouterr().out
+
+
+def test_shipped_example_names_are_accepted():
+    from ionmd.screen.batch import plan_inputs
+    from ionmd.screen.screen import ScreenSettings
+
+    # read as the example (it is disordered: the screen asks for an ordering, as for a file)
+    ((name, plan, why),) = plan_inputs(["Li3YCl6"], None, ScreenSettings(spacing=1.0))
+    assert name == "Li3YCl6" and "partially occupied sites" in why and "exist" not in why
+
+
+def test_names_are_unique_against_rows_already_in_the_folder(tiny_f64, tmp_path):
+    from ionmd.sweep.campaign import load_campaign
+
+    for k, a in enumerate((5.0, 5.3), start=1):
+        (tmp_path / f"mp-{k}").mkdir()
+        write(tmp_path / f"mp-{k}" / "POSCAR", bulk("LiCl", "rocksalt", a=a), format="vasp")
+    out = tmp_path / "out"
+    assert screen([tmp_path / "mp-1" / "POSCAR"], tiny_f64, out) == 0
+    assert screen([tmp_path / "mp-2" / "POSCAR"], tiny_f64, out, "--top", "2") == 0
+    assert sorted(rows_of(out)) == ["POSCAR", "mp-2_POSCAR"]
+    assert sorted(s.name for s in load_campaign(out / "campaign.yaml").structures) == [
+        "POSCAR", "mp-2_POSCAR"]

@@ -27,7 +27,7 @@ def read_screen_inputs(path: Path, order=None, name: str | None = None):
     from ionmd.structures import load_structures
 
     found = load_structures(path, order)
-    name = name or Path(path).stem
+    name = name or Path(str(path)).stem
     items = []
     for k, loaded in enumerate(found):
         atoms = AseAtomsAdaptor.get_atoms(loaded.structure)
@@ -45,11 +45,76 @@ def failure_message(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}".rstrip(": ")
 
 
+def as_input(source) -> Path | str:
+    """An argument as the screen reads it: a path, or a shipped example's name (Li3YCl6)
+    kept as text, since the readers take example names only as text."""
+    if isinstance(source, str) and not Path(source).exists():
+        return source
+    return Path(source)
+
+
+def input_key(source) -> str:
+    """What identifies an input: its resolved path (s/LiCl.cif, ./s/LiCl.cif and
+    $PWD/s/LiCl.cif are one file), or an example's name."""
+    source = as_input(str(source))
+    return source if isinstance(source, str) else str(source.resolve())
+
+
+def distinct_inputs(paths: Sequence) -> list:
+    """The inputs in the order given, each file once however it was spelt."""
+    seen: dict[str, Path | str] = {}
+    for p in paths:
+        seen.setdefault(input_key(p), as_input(str(p)))
+    return list(seen.values())
+
+
 def input_names(paths: Sequence) -> dict[str, str]:
-    """Input path -> structure name, unique also where files share a name (mp-1/POSCAR)."""
+    """Input key (:func:`input_key`) -> structure name, unique also where files share a
+    name (mp-1/POSCAR)."""
     from ionmd.structures import unique_names
 
-    return dict(zip((str(Path(p)) for p in paths), unique_names(paths)))
+    return dict(zip((input_key(p) for p in paths), unique_names(paths)))
+
+
+def batch_names(paths: Sequence, rows: Sequence[dict]) -> dict[str, str]:
+    """Input key -> name, unique also against the rows already in the output folder (an
+    earlier mp-1/POSCAR there makes this mp-2/POSCAR mp-2_POSCAR, not a second POSCAR):
+    an input the folder holds keeps its name there, a new one that clashes with a name
+    there gets its parent folders (and a number if that clashes too)."""
+    from ionmd.structures import unique_names
+
+    given = {input_key(p) for p in paths}
+    old = {}                                      # input key -> its name in the folder
+    for r in rows:
+        old.setdefault(input_key(r["source"]), _base_name(r["name"], r["source"], rows))
+    taken = {r["name"] for r in rows if input_key(r["source"]) not in given}
+    names = input_names(paths)
+    others = [r["source"] for r in rows if input_key(r["source"]) not in given]
+    wider = dict(zip((input_key(p) for p in [*paths, *others]),
+                     unique_names([*paths, *others])))
+    for key in names:
+        if key in old:
+            names[key] = old[key]
+        elif _clashes(names[key], taken):
+            name, k = wider[key], 2
+            while _clashes(name, taken):
+                name, k = f"{wider[key]}_{k}", k + 1
+            names[key] = name
+        taken.add(names[key])
+    return names
+
+
+def _base_name(name: str, source: str, rows: Sequence[dict]) -> str:
+    """The name a file's rows were made from: ``name`` or, for a file of several
+    structures (``name_0``, ``name_1``...), that name without the number."""
+    key = input_key(source)
+    several = sum(input_key(r["source"]) == key for r in rows) > 1
+    return name.rsplit("_", 1)[0] if several and "_" in name else name
+
+
+def _clashes(name: str, taken: set[str]) -> bool:
+    return any(t == name or (t.startswith(f"{name}_") and t[len(name) + 1:].isdigit())
+               for t in taken)
 
 
 def settings_record(runner, settings, order=None) -> dict:
@@ -72,12 +137,13 @@ def plan_inputs(paths: Sequence, runner, settings, order=None) -> Iterator[tuple
     evaluated (``ionmd screen --dry-run``)."""
     from ionmd.screen.screen import plan_screen
 
+    paths = distinct_inputs(paths)
     names = input_names(paths)
-    for path in (Path(s) for s in paths):
+    for path in paths:
         try:
-            items = read_screen_inputs(path, order, names[str(path)])
+            items = read_screen_inputs(path, order, names[input_key(path)])
         except Exception as exc:  # noqa: BLE001 - as in a real screen: report, go on
-            yield names[str(path)], None, f"cannot read: {type(exc).__name__}: {exc}"
+            yield names[input_key(path)], None, f"cannot read: {type(exc).__name__}: {exc}"
             continue
         for name, atoms in items:
             try:
@@ -109,16 +175,28 @@ class ScreenBatch:
         from ionmd.screen.output import check_settings, load_rows
 
         self.outdir = Path(outdir)
-        self.paths = [Path(p) for p in paths]
+        self.paths = distinct_inputs(paths)
         self.runner, self.settings, self.order, self.model = runner, settings, order, str(model)
         check_settings(self.outdir, settings_record(runner, settings, order))
-        # failed rows are dropped: their inputs are retried
-        self.rows = [r for r in load_rows(self.outdir) if r.get("status") == "ok"]
-        done = {r["source"] for r in self.rows}
-        self.todo = [p for p in self.paths if str(p) not in done]
-        self.resumed = len(self.paths) - len(self.todo)
-        self.names = input_names(self.paths)
+        # every row is kept: finished ones are skipped, failed ones of given inputs are
+        # retried (their new row replaces them), those of other inputs stay as they are
+        self.rows = load_rows(self.outdir)
+        given = {input_key(p) for p in self.paths}
+        self.finished = {(input_key(r["source"]), r["name"]) for r in self.rows
+                         if r.get("status") == "ok" and input_key(r["source"]) in given}
+        self.resumed = len(self.finished)          # structures, not files
+        self.todo = list(self.paths)               # files are re-read: a file may be half done
+        self.names = batch_names(self.paths, self.rows)
         self.failures = 0
+
+    def _put(self, row: dict) -> None:
+        """Add ``row``, replacing the folder's row of the same input structure (a retry)."""
+        key = (input_key(row["source"]), row["name"])
+        for i, old in enumerate(self.rows):
+            if (input_key(old["source"]), old["name"]) == key:
+                self.rows[i] = row
+                return
+        self.rows.append(row)
 
     def run(self, *, cube: bool = False, png: bool = False,
             warn: Callable[[str], None] | None = None, progress: bool | None = None) -> None:
@@ -134,36 +212,39 @@ class ScreenBatch:
         disable = None if progress is None else not progress
         runner, outdir, rows = self.runner, self.outdir, self.rows
         for path in tqdm(self.todo, desc="structures", unit="file", disable=disable):
-            name = self.names[str(path)]
+            name = self.names[input_key(path)]
             try:
                 items = read_screen_inputs(path, self.order, name)
             except Exception as exc:  # noqa: BLE001 - any unreadable file: report it, go on
                 self.failures += 1
                 why = f"{type(exc).__name__}: {exc}".rstrip(": ")
-                rows.append(error_row(name, str(path), f"cannot read: {why}"))
+                self._put(error_row(name, str(path), f"cannot read: {why}"))
                 warn(f"{path}: cannot read ({why}); skipped")
                 write_rows(outdir, rows)
                 continue
             for name, atoms in items:
+                if (input_key(path), name) in self.finished:
+                    continue
                 try:
                     model_s = runner.model_seconds
                     with tqdm(desc=name, unit="pt", leave=False, disable=disable) as bar:
                         result = screen_structure(atoms, runner, self.settings,
                                                   progress=bar.update)
-                    rows.append(result_row(name, str(path), result, self.model, runner.sha256))
-                    rows[-1]["model_s"] = round(runner.model_seconds - model_s, 3)
+                    row = result_row(name, str(path), result, self.model, runner.sha256)
+                    row["model_s"] = round(runner.model_seconds - model_s, 3)
                     if "note" in result.extra:
                         warn(f"{name}: note: {result.extra['note']}")
                     if "ordered" in atoms.info:     # how a disordered file was made screenable
-                        rows[-1]["ordering"] = atoms.info["ordered"]
+                        row["ordering"] = atoms.info["ordered"]
                     if cube:
                         write_cubes(outdir / "cubes", name, result)
                     if png:
                         write_lm_png(outdir / "plots", name, result)
+                    self._put(row)
                 except Exception as exc:  # noqa: BLE001 - one structure's failure: its row, go on
                     self.failures += 1
                     why = failure_message(exc)
-                    rows.append(error_row(name, str(path), why))
+                    self._put(error_row(name, str(path), why))
                     warn(f"{path}: {why}")
                 write_rows(outdir, rows)
         write_rows(outdir, rows)
@@ -183,5 +264,6 @@ class ScreenBatch:
     @property
     def any_input_screened(self) -> bool:
         """Whether at least one of this batch's inputs has a finished row."""
-        given = {str(p) for p in self.paths}
-        return any(r.get("status") == "ok" and r.get("source") in given for r in self.rows)
+        given = {input_key(p) for p in self.paths}
+        return any(r.get("status") == "ok" and input_key(r["source"]) in given
+                   for r in self.rows)
