@@ -115,3 +115,16 @@ def test_names_are_unique_against_rows_already_in_the_folder(tiny_f64, tmp_path)
     assert sorted(rows_of(out)) == ["POSCAR", "mp-2_POSCAR"]
     assert sorted(s.name for s in load_campaign(out / "campaign.yaml").structures) == [
         "POSCAR", "mp-2_POSCAR"]
+
+
+def test_mobile_ion_alone_and_degenerate_grids_are_refused(licl, tiny_f64, tmp_path):
+    write(tmp_path / "Li_bcc.cif", bulk("Li", "bcc", a=3.44, cubic=True))
+    out = tmp_path / "out"
+    assert screen([tmp_path / "Li_bcc.cif", licl], tiny_f64, out) == 0
+    rows = rows_of(out)
+    assert "no framework atom" in rows["Li_bcc"]["error"]
+    assert rows["LiCl"]["status"] == "ok"
+    coarse = tmp_path / "coarse"
+    assert main(["screen", str(licl), "--model", str(tiny_f64), "--spacing", "10",
+                 "-o", str(coarse)]) == 3
+    assert "use --spacing 0.91 or less" in rows_of(coarse)["LiCl"]["error"]

@@ -28,6 +28,9 @@ MAX_LEVEL_MAP_NODES = 20_000_000
 # Below this distance between a cell's image planes (A) a row says the barriers are not a
 # single ion's (see small_cell_note); the shipped electrolytes' cells are 5.3 A or wider.
 SMALL_CELL_WIDTH = 5.0
+# Fewest grid points along a lattice vector: with 4 a path between two sites crosses at
+# least one point between them; coarser grids score barriers of 0 (MPE 0, Xi 1).
+MIN_GRID_POINTS = 4
 
 
 @dataclass
@@ -149,6 +152,30 @@ def mobile_ions(atoms: Atoms, species: str) -> list[int]:
     return idx
 
 
+def check_framework(atoms: Atoms, species: str) -> None:
+    """Refuse a cell of the mobile ion alone (Li metal): the descriptors measure a frozen
+    framework's landscape and are undefined without one (its PES is flat: a 'perfect
+    conductor')."""
+    if set(atoms.get_chemical_symbols()) == {species}:
+        raise IonmdError(
+            f"{atoms.get_chemical_formula()} has no framework atom (only {species}): the "
+            "screen's descriptors are undefined without a framework; screen compounds only")
+
+
+def check_grid_fine_enough(cell_atoms: Atoms, spacing: float) -> None:
+    """Refuse a grid with fewer than MIN_GRID_POINTS points along a lattice vector: a
+    1x1x1 grid scores MPE 0 and Xi 1, any path on a grid that coarse skips the barriers."""
+    from ionmd.screen.grid import grid_shape
+
+    shape = grid_shape(cell_atoms.cell.array, spacing)
+    if min(shape) < MIN_GRID_POINTS:
+        shortest = float(np.linalg.norm(cell_atoms.cell.array, axis=1).min())
+        raise IonmdError(
+            f"{cell_atoms.get_chemical_formula()}: --spacing {spacing:g} gives grid "
+            f"{shape[0]}x{shape[1]}x{shape[2]}, under {MIN_GRID_POINTS} points along a "
+            f"lattice vector: use --spacing {shortest / MIN_GRID_POINTS:.2f} or less")
+
+
 def check_some_point_allowed(cell_atoms: Atoms, masks: np.ndarray, rmin: float) -> None:
     """Refuse a scan where an ion has no grid point at least ``rmin`` from the framework:
     its landscape is undefined (checked before any model call)."""
@@ -242,6 +269,8 @@ def plan_screen(atoms: Atoms, settings: ScreenSettings | None = None,
     if runner is not None:
         runner.species_of(base.get_chemical_symbols())        # fail before any work
     mobile_ions(base, settings.species)
+    check_framework(base, settings.species)
+    check_grid_fine_enough(base, settings.spacing)
     repeat = (1, 1, 1)
     if settings.min_image_distance > 0:
         repeat = dilute_repeat(base, settings.min_image_distance)
