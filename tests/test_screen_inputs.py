@@ -128,3 +128,26 @@ def test_mobile_ion_alone_and_degenerate_grids_are_refused(licl, tiny_f64, tmp_p
     assert main(["screen", str(licl), "--model", str(tiny_f64), "--spacing", "10",
                  "-o", str(coarse)]) == 3
     assert "use --spacing 0.91 or less" in rows_of(coarse)["LiCl"]["error"]
+
+
+def test_files_of_one_stem_get_distinct_names_and_their_files_stay_in_out(licl, tiny_f64,
+                                                                          tmp_path):
+    from ionmd.structures import unique_names
+
+    write(tmp_path / "LiCl.vasp", bulk("LiCl", "rocksalt", a=5.3), format="vasp")
+    out = tmp_path / "out"
+    assert screen([licl, tmp_path / "LiCl.vasp", "--cube"], tiny_f64, out) == 0
+    assert sorted(rows_of(out)) == ["LiCl_cif", "LiCl_vasp"]
+    assert sorted(p.name for p in (out / "cubes").iterdir()) == [
+        "LiCl_cif_lm.cube", "LiCl_cif_pes.cube", "LiCl_vasp_lm.cube", "LiCl_vasp_pes.cube"]
+    # the same file at any depth: names never hold '/', the root's neither
+    names = unique_names(["/a/LiCl.cif", "/b/LiCl.cif", "/LiCl.cif", "/a/LiCl.vasp"])
+    assert len(set(names)) == 4 and not any("/" in n for n in names)
+
+
+def test_output_files_never_leave_the_folder(tmp_path):
+    from ionmd.errors import IonmdError
+    from ionmd.screen.output import file_in
+
+    with pytest.raises(IonmdError, match="path separator"):
+        file_in(tmp_path, "/_tmp_LiCl_pes.cube")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -109,6 +110,17 @@ def write_rows(outdir: Path, rows: list[dict]) -> None:
                              for k, v in row.items()})
 
 
+def file_in(outdir: Path, filename: str) -> Path:
+    """``outdir / filename``, refused where ``filename`` would leave ``outdir`` (a
+    structure name with a '/' or '..')."""
+    from ionmd.errors import IonmdError
+
+    if "/" in filename or os.sep in filename or filename.startswith(".."):
+        raise IonmdError(f"output file name {filename!r} holds a path separator: rename the "
+                         "structure file (its name names the output files)")
+    return Path(outdir) / filename
+
+
 def write_cubes(outdir: Path, name: str, result) -> list[Path]:
     """PES (unit cell) and LM (2x2x2 supercell) as Gaussian CUBE files, eV.
 
@@ -125,7 +137,7 @@ def write_cubes(outdir: Path, name: str, result) -> list[Path]:
     for tag, data, atoms in (("pes", pes, result.atoms), ("lm", lm, result.atoms * (2, 2, 2))):
         finite = data[np.isfinite(data)]
         cap = float(finite.max()) if finite.size else 0.0
-        path = outdir / f"{name}_{tag}.cube"
+        path = file_in(outdir, f"{name}_{tag}.cube")
         with open(path, "w") as fh:
             write_cube(fh, atoms, data=np.where(np.isfinite(data), data, cap))
         written.append(path)
@@ -209,7 +221,7 @@ def write_lm_png(outdir: Path, name: str, result, level: float = 0.5) -> Path:
         ax.set_title(f"{labels[axis]} = {centre[axis]}")
     fig.colorbar(im, ax=axes, label=f"level map (eV, clipped at {top:g})")
     fig.suptitle(f"{name}: level map, red = {level:g} eV, MPE = {result.descriptors.mpe:.3f} eV")
-    path = Path(outdir) / f"{name}_lm.png"
+    path = file_in(Path(outdir), f"{name}_lm.png")
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=90)
     plt.close(fig)

@@ -110,22 +110,49 @@ def read_structures(source: Any) -> list[tuple[str, Structure]]:
 
 def unique_names(paths) -> list[str]:
     """A name per file that tells files apart: the stem where it is unique, else the stem
-    with as many parent folders as needed (``mp-1/POSCAR``, ``mp-2/POSCAR`` ->
-    ``mp-1_POSCAR``, ``mp-2_POSCAR``): layouts where every file has one name are common."""
+    with its suffix (``LiCl.cif``, ``LiCl.vasp`` -> ``LiCl_cif``, ``LiCl_vasp``), else with
+    as many parent folders as needed (``mp-1/POSCAR``, ``mp-2/POSCAR`` -> ``mp-1_POSCAR``,
+    ``mp-2_POSCAR``): layouts where every file has one name are common. Names never hold
+    a path separator (they name output files), and a number ends a clash nothing else
+    resolves."""
     files = [Path(p).resolve() for p in paths]
     distinct = sorted(set(files))                  # one file given twice keeps one name
-    parts = [f.with_suffix("").parts for f in distinct]
-    depth = [1] * len(parts)
+    candidates = [_name_candidates(f) for f in distinct]
+    stage = [0] * len(distinct)
     while True:
-        names = ["_".join(ps[-d:]) for ps, d in zip(parts, depth)]
+        names = [c[k] for c, k in zip(candidates, stage)]
         clash = {n for n in names if names.count(n) > 1}
-        grow = [i for i, n in enumerate(names) if n in clash and depth[i] < len(parts[i])]
+        grow = [i for i, n in enumerate(names) if n in clash and stage[i] + 1 < len(candidates[i])]
         if not grow:
             break
         for i in grow:
-            depth[i] += 1
+            stage[i] += 1
+    names = _numbered(names)
     by_file = dict(zip(distinct, names))
     return [by_file[f] for f in files]
+
+
+def _name_candidates(path: Path) -> list[str]:
+    """Names for ``path``, shortest first: stem, stem_suffix, then parent folders added
+    (never the root: its '/' would put output files outside their folder)."""
+    stem, suffix = path.stem, path.suffix.lstrip(".")
+    names = [stem] + ([f"{stem}_{suffix}"] if suffix else [])
+    folders = path.parent.parts[1:]               # without the anchor ('/', 'C:\\')
+    names += ["_".join([*folders[-d:], stem]) for d in range(1, len(folders) + 1)]
+    return [n.replace(os.sep, "_").replace("/", "_") for n in names]
+
+
+def _numbered(names: list[str]) -> list[str]:
+    """``names`` with a repeated one numbered (``x``, ``x_2``, ...)."""
+    seen: set[str] = set()
+    out = []
+    for name in names:
+        new, k = name, 2
+        while new in seen:
+            new, k = f"{name}_{k}", k + 1
+        seen.add(new)
+        out.append(new)
+    return out
 
 
 # ASE reads these (and pymatgen's CIF/POSCAR readers do not); other unknown names are tried
