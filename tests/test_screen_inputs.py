@@ -151,3 +151,16 @@ def test_output_files_never_leave_the_folder(tmp_path):
 
     with pytest.raises(IonmdError, match="path separator"):
         file_in(tmp_path, "/_tmp_LiCl_pes.cube")
+
+
+def test_folder_argument_output_file_and_corrupt_results_are_one_line_errors(licl, tiny_f64,
+                                                                             tmp_path, capsys):
+    out = tmp_path / "out"
+    assert screen([tmp_path], tiny_f64, out) == 3
+    assert "is a directory: give the structure files in it" in rows_of(out)[tmp_path.name]["error"]
+    (tmp_path / "afile").write_text("x")
+    assert screen([licl], tiny_f64, tmp_path / "afile") != 0
+    assert "is a file, not a folder" in capsys.readouterr().err
+    (out / "screen.json").write_text("[{")
+    assert screen([licl], tiny_f64, out) != 0
+    assert "screen.json is not valid JSON" in capsys.readouterr().err

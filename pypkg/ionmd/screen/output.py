@@ -67,11 +67,13 @@ def check_settings(outdir: Path, settings: dict) -> None:
     from ionmd.errors import IonmdError
 
     outdir = Path(outdir)
+    if outdir.exists() and not outdir.is_dir():
+        raise IonmdError(f"-o {outdir} is a file, not a folder: give a folder for the results")
     path = outdir / SETTINGS_JSON
     settings = json.loads(json.dumps(settings))        # tuples -> lists, as read back
     finished = any(r.get("status") == "ok" for r in load_rows(outdir))
     if finished and path.is_file():
-        old = json.loads(path.read_text())
+        old = read_json(path)
         diff = [f"{k} {old.get(k)!r} there, {v!r} now" for k, v in settings.items()
                 if old.get(k) != v]
         if diff:
@@ -89,7 +91,19 @@ def load_rows(outdir: Path) -> list[dict]:
     path = Path(outdir) / RESULTS_JSON
     if not path.is_file():
         return []
-    return json.loads(path.read_text())
+    return read_json(path)
+
+
+def read_json(path: Path):
+    """A JSON file of the output folder; a corrupt one (an interrupted copy, an edit) is
+    a one-line error that says what to do, not a traceback."""
+    from ionmd.errors import IonmdError
+
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise IonmdError(f"{path} is not valid JSON ({exc}): repair or remove it, or write "
+                         "to another folder (-o)") from None
 
 
 def write_rows(outdir: Path, rows: list[dict]) -> None:

@@ -49,6 +49,9 @@ def read_structure(source: Any) -> Structure:
         structure = AseAtomsAdaptor.get_structure(source)
     elif isinstance(source, (str, os.PathLike)):
         path = Path(source)
+        if path.is_dir():
+            raise StructureError(f"{str(source)!r} is a directory: give the structure files "
+                                 f"in it (e.g. {path / '*.cif'})")
         if path.is_file():
             structure = _read_file(path)
         elif isinstance(source, str) and os.sep not in source and "." not in source.removesuffix(".cif"):
