@@ -255,6 +255,9 @@ def test_readme_run_examples_as_written(files, tmp_path, capsys, monkeypatch):
     (["screen", "{poscar}", "--rmin", "-1"], "give a finite number >= 0, got '-1'"),
     (["screen", "{poscar}", "--max-points", "0"], "give a whole number >= 1"),
     (["screen", "{poscar}", "--order-min-distance", "inf"], "give a finite number >= 0"),
+    (["screen", "{poscar}", "--species", "li"], "'li' is not an element symbol; did you mean 'Li'?"),
+    (["screen", "{poscar}", "--species", "Lithium"], "'Lithium' is not an element symbol"),
+    (["analyze", "{poscar}", "--mobile", "Li,na"], "'na' is not an element symbol; did you mean 'Na'?"),
     (["bench", "{model}", "--threads", "0"], "give a whole number >= 1"),
     (["bench", "{model}", "--steps", "-3"], "give a whole number >= 1"),
 ])

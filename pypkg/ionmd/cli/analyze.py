@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ionmd.cli.options import element_symbols
 from ionmd.errors import IonmdError
 
 
@@ -41,7 +42,8 @@ def register(subparsers) -> None:
     p.add_argument("--timestep-fs", type=float, help="MD time step, fs")
     p.add_argument("--dump-every", type=int, help="steps between frames (checked)")
     p.add_argument("--discard-ps", type=float, help="equilibration time to drop, ps")
-    p.add_argument("--mobile", help="mobile species, comma separated (default Li)")
+    p.add_argument("--mobile", type=element_symbols,
+                   help="mobile species, comma separated (default Li)")
     p.add_argument("--charges", help="oxidation states, e.g. Li=1,Cl=-1")
     p.add_argument("--type-map", help="LAMMPS type -> element, e.g. 1=Cl,2=Li")
     p.add_argument("--data-file", help="LAMMPS data file (relative to RUN_DIR)")
@@ -95,7 +97,7 @@ def run(args: argparse.Namespace) -> int | None:
     overrides = {
         "temperature_K": args.temperature, "timestep_fs": args.timestep_fs,
         "dump_every": args.dump_every, "discard_ps": args.discard_ps,
-        "mobile_species": args.mobile.split(",") if args.mobile else None,
+        "mobile_species": args.mobile or None,
         "charges": _pairs(args.charges, value=float), "type_map": _pairs(args.type_map, key=int),
         "data_file": args.data_file, "dump_unwrapped": args.dump_unwrapped,
         "atom_style": args.atom_style,

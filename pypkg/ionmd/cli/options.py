@@ -23,6 +23,23 @@ def positive_int(text: str) -> int:
     return value
 
 
+def element_symbol(text: str) -> str:
+    """A chemical element's symbol as written (Li, not li or Lithium)."""
+    from ase.data import chemical_symbols
+
+    if text in chemical_symbols[1:]:
+        return text
+    hint = text.capitalize()
+    raise argparse.ArgumentTypeError(
+        f"{text!r} is not an element symbol" +
+        (f"; did you mean {hint!r}?" if hint in chemical_symbols[1:] else " (e.g. Li, Na)"))
+
+
+def element_symbols(text: str) -> list[str]:
+    """Comma-separated element symbols (Li,Na)."""
+    return [element_symbol(s.strip()) for s in text.split(",") if s.strip()]
+
+
 def positive_float(text: str) -> float:
     """A finite number > 0."""
     value = _float(text)

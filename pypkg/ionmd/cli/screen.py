@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ionmd.cli.options import (
     add_order_arguments,
+    element_symbol,
     non_negative_float,
     order_options,
     positive_float,
@@ -42,7 +43,8 @@ def register(subparsers) -> argparse.ArgumentParser:
                "failed.")
     p.add_argument("structures", nargs="+", help="structure files (CIF, POSCAR, extxyz...)")
     p.add_argument("--model", required=True, help="model file written by `ionmd export`")
-    p.add_argument("--species", default="Li", help="mobile species (default Li)")
+    p.add_argument("--species", default="Li", type=element_symbol,
+                   help="mobile species (default Li)")
     p.add_argument("--spacing", type=positive_float, default=0.25, help="largest grid step, A (0.25)")
     p.add_argument("--rmin", type=non_negative_float, default=1.2,
                    help="grid points closer than this to the framework are skipped, A (1.2)")
