@@ -198,7 +198,8 @@ def _with_oxidation_states(structure: Structure, oxidation_states: dict[str, flo
     if not guess:
         raise StructureError(
             f"cannot guess oxidation states for {Composition(counts).reduced_formula} (needed "
-            "for the Ewald ordering); pass oxidation_states={'Li': 1, ...} or use method='random'")
+            "for the Ewald ordering); use --order random (Python: method='random'), or from "
+            "Python give them: oxidation_states={'Li': 1, ...}")
     s.add_oxidation_state_by_element(guess)
     return s
 
