@@ -74,13 +74,13 @@ def conductivity_from_diffusion(results: Sequence[DiffusionResult], charges: dic
                                 f"(run.json 'charges' or --charge {r.species}=1)")
         if r.samples is None:
             raise AnalysisError("diffusion result has no draws of D (samples)")
+    # sigma is linear in each D: one factor per species serves D and its draws
+    factors = [nernst_einstein(1.0, r.n_ions, charges[r.species], volume_A3, temperature_K,
+                               haven_ratio) for r in results]
     draws = independent_pairing([r.samples for r in results], seed)
-    total = sum(nernst_einstein(d, r.n_ions, charges[r.species], volume_A3, temperature_K,
-                                haven_ratio) for r, d in zip(results, draws))
-    total = np.atleast_1d(total)
+    total = np.atleast_1d(sum(f * d for f, d in zip(factors, draws)))
     lo, hi = np.percentile(total, [2.5, 97.5])
-    sigma = sum(nernst_einstein(r.D, r.n_ions, charges[r.species], volume_A3, temperature_K,
-                                haven_ratio) for r in results)
+    sigma = sum(f * r.D for f, r in zip(factors, results))
     return Conductivity(sigma=float(sigma), sigma_ci95=(max(float(lo), 0.0), float(hi)),
                         method="nernst-einstein",
                         temperature_K=float(temperature_K), volume_A3=float(volume_A3),

@@ -27,6 +27,7 @@ import math
 from ionmd.errors import AnalysisError, IonmdError
 from ionmd.protocols.presets import Protocol
 
+
 def check_steps(p: Protocol) -> int:
     return int(round(p.check_every_ps * 1000.0 / p.timestep_fs))
 
