@@ -97,10 +97,12 @@ def test_d_is_the_gls_slope_and_its_error_the_spread_over_ions():
     dt, n = traj.frame_interval_ps, traj.n_frames
     fit = slope_over_ions(m, dt, n, 1.0, 0.5 * traj.times_ps[-1])
     lags = lag_grid(10, int(round(0.5 * traj.times_ps[-1] / dt)), 40)
-    W, (slope, _), model = gls_line(m.msd[lags], lags, dt, n, 3)
-    assert model[1] > model[0]                       # 0.3 A of vibration, 0.03 A^2 per step
+    line = gls_line(m.msd[lags], lags, dt, n, 3)
+    W, slope = line.weights, line.slope
+    assert line.noise_var > line.step_var            # 0.3 A of vibration, 0.03 A^2 per step
     X = sm.add_constant(lags * dt, prepend=False)
-    ref = sm.GLS(m.msd[lags], X, sigma=msd_covariance(lags, n, *model)).fit()
+    ref = sm.GLS(m.msd[lags], X, sigma=msd_covariance(lags, n, line.step_var,
+                                                      line.noise_var)).fit()
     assert fit.slope == slope == pytest.approx(ref.params[0], rel=1e-8)
     np.testing.assert_allclose(W @ X, np.eye(2), atol=1e-8)   # unbiased for any line
     per_ion = W[0] @ m.by_particle[lags]

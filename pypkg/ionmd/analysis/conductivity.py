@@ -111,18 +111,15 @@ def collective_conductivity(traj: Trajectory, charges: dict[str, float], tempera
     spread over ions. Measured on synthetic walks of independent ions (16-32 ions, 40-200
     ps, vibration or none, 200 trials each): no bias (<= 2 %), the model's standard error
     within 8 % of the trials' scatter, 92-94 % coverage. Far noisier than Nernst–Einstein's."""
-    from ionmd.analysis.diffusion import (A2_PER_PS_TO_CM2_PER_S, fit_lags, gls_line,
-                                          msd_covariance)
+    from ionmd.analysis.diffusion import A2_PER_PS_TO_CM2_PER_S, fit_lags, gls_line
 
     dt = traj.frame_interval_ps
     fit_end_ps = 0.5 * traj.times_ps[-1] if fit_end_ps is None else fit_end_ps
     lags = fit_lags(dt, traj.n_frames, fit_start_ps, fit_end_ps, n_points)
     per_axis = charge_msd(traj, charges, mobile, lags)
-    slope, variance = 0.0, 0.0
-    for y in per_axis.T:
-        weights, (axis_slope, _), model = gls_line(y, lags, dt, traj.n_frames, 1)
-        slope += axis_slope
-        variance += weights[0] @ msd_covariance(lags, traj.n_frames, *model) @ weights[0]
+    axes = [gls_line(y, lags, dt, traj.n_frames, 1) for y in per_axis.T]
+    slope = sum(a.slope for a in axes)
+    variance = sum(a.slope_variance for a in axes)
     volume = float(traj.volumes.mean())
     # the charge MSD's "D" (slope / 2n) in Nernst–Einstein with one unit charge
     to_sigma = nernst_einstein(A2_PER_PS_TO_CM2_PER_S / 6, 1, 1.0, volume, temperature_K)

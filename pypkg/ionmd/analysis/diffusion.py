@@ -170,22 +170,39 @@ def gls_weights(lags: np.ndarray, dt: float, cov: np.ndarray) -> np.ndarray:
     return np.linalg.solve(X.T @ cinv_x, cinv_x.T)
 
 
+@dataclass
+class GlsLine:
+    """A GLS line through MSD points: its weights, the line, and the covariance model
+    behind the weights (absolute: ``slope_variance`` is the slope's model variance)."""
+
+    weights: np.ndarray          # (2, L): slope and intercept = weights @ MSD points
+    slope: float
+    intercept: float
+    step_var: float              # per coordinate, of the model (:func:`line_model`)
+    noise_var: float
+    covariance: np.ndarray       # msd_covariance(lags, n_frames, step_var, noise_var)
+
+    @property
+    def slope_variance(self) -> float:
+        return float(self.weights[0] @ self.covariance @ self.weights[0])
+
+
 def gls_line(y: np.ndarray, lags: np.ndarray, dt: float, n_frames: int, n_dim: int,
-             iterations: int = 2) -> tuple[np.ndarray, tuple[float, float], tuple[float, float]]:
+             iterations: int = 2) -> GlsLine:
     """The GLS line through MSD points ``y`` at ``lags`` (summed over ``n_dim``
-    coordinates): its weights (2, L), (slope, intercept), and the (step_var, noise_var)
-    of the covariance model behind the weights, taken from the line itself
-    (:func:`line_model`), refined ``iterations`` times from an ordinary least-squares
-    start."""
+    coordinates), the covariance model's step and noise variances taken from the line
+    itself (:func:`line_model`), refined ``iterations`` times from an ordinary
+    least-squares start."""
     x = lags * dt
     xc = x - x.mean()
     slope = float(xc @ y / (xc @ xc))
     line = (slope, float(y.mean() - slope * x.mean()))
     for _ in range(iterations):
         model = line_model(*line, dt, n_dim)
-        weights = gls_weights(lags, dt, msd_covariance(lags, n_frames, *model))
+        cov = msd_covariance(lags, n_frames, *model)
+        weights = gls_weights(lags, dt, cov)
         line = tuple(float(v) for v in weights @ y)
-    return weights, line, model
+    return GlsLine(weights, *line, *model, cov)
 
 
 def growth_exponent(msd: np.ndarray, lag_ps: np.ndarray, offset: float) -> float:
@@ -211,8 +228,8 @@ class SlopeOverIons:
     stderr: float
     ci95: tuple[float, float]
     dof: int
-    intercept: float = 0.0                      # the line's (the vibrational offset)
-    lags: np.ndarray = field(default=None, repr=False)   # frame lags of the fit
+    intercept: float                                 # the line's (the vibrational offset)
+    lags: np.ndarray = field(repr=False)             # frame lags of the fit
 
     def draws(self, n: int, seed: int) -> np.ndarray:
         """``n`` draws of the slope's sampling distribution (scaled Student t)."""
@@ -233,15 +250,15 @@ def slope_over_ions(m: MSD, frame_interval_ps: float, n_frames: int, fit_start_p
     if n_ions < 2:
         raise AnalysisError(f"one {m.species} ion: its D has no error bar from the spread over "
                             f"ions; use a supercell with at least two (better: eight or more)")
-    weights, (slope, intercept), _ = gls_line(m.msd[lags], lags, dt, n_frames, m.n_dim,
-                                              iterations)
-    per_ion = weights[0] @ m.by_particle[lags]                  # each ion's slope
+    line = gls_line(m.msd[lags], lags, dt, n_frames, m.n_dim, iterations)
+    slope = line.slope
+    per_ion = line.weights[0] @ m.by_particle[lags]             # each ion's slope
     stderr = float(per_ion.std(ddof=1) / np.sqrt(n_ions))
     half = float(student_t.ppf(0.975, n_ions - 1)) * stderr
     # D cannot be negative: clipping the interval at zero keeps its coverage (the slope
     # itself may be, for an MSD that falls: not diffusive, and flagged so)
     ci95 = (max(slope - half, 0.0), max(slope + half, 0.0))
-    return SlopeOverIons(slope, stderr, ci95, n_ions - 1, intercept, lags)
+    return SlopeOverIons(slope, stderr, ci95, n_ions - 1, line.intercept, lags)
 
 
 def windowed_diffusion(traj: Trajectory, species: str, direction: str, window_ps: float = 15.0,
