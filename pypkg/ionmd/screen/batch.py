@@ -11,6 +11,7 @@ rows computed with other settings are never ranked beside new ones.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -84,9 +85,11 @@ def batch_names(paths: Sequence, rows: Sequence[dict]) -> dict[str, str]:
     from ionmd.structures import unique_names
 
     given = {input_key(p) for p in paths}
+    rows_per_input = Counter(input_key(r["source"]) for r in rows)
     old = {}                                      # input key -> its name in the folder
     for r in rows:
-        old.setdefault(input_key(r["source"]), _base_name(r["name"], r["source"], rows))
+        key = input_key(r["source"])
+        old.setdefault(key, _base_name(r["name"], several=rows_per_input[key] > 1))
     taken = {r["name"] for r in rows if input_key(r["source"]) not in given}
     names = input_names(paths)
     others = [r["source"] for r in rows if input_key(r["source"]) not in given]
@@ -104,11 +107,9 @@ def batch_names(paths: Sequence, rows: Sequence[dict]) -> dict[str, str]:
     return names
 
 
-def _base_name(name: str, source: str, rows: Sequence[dict]) -> str:
-    """The name a file's rows were made from: ``name`` or, for a file of several
+def _base_name(name: str, several: bool) -> str:
+    """The name a file's rows were made from: ``name`` or, for a file of ``several``
     structures (``name_0``, ``name_1``...), that name without the number."""
-    key = input_key(source)
-    several = sum(input_key(r["source"]) == key for r in rows) > 1
     return name.rsplit("_", 1)[0] if several and "_" in name else name
 
 
@@ -182,8 +183,14 @@ class ScreenBatch:
         # retried (their new row replaces them), those of other inputs stay as they are
         self.rows = load_rows(self.outdir)
         given = {input_key(p) for p in self.paths}
-        self.finished = {(input_key(r["source"]), r["name"]) for r in self.rows
-                         if r.get("status") == "ok" and input_key(r["source"]) in given}
+        # each row's (input key, name) resolved once (a retry replaces the first such row)
+        self._row_at: dict[tuple[str, str], int] = {}
+        self.finished: set[tuple[str, str]] = set()
+        for i, r in enumerate(self.rows):
+            key = (input_key(r["source"]), r["name"])
+            self._row_at.setdefault(key, i)
+            if r.get("status") == "ok" and key[0] in given:
+                self.finished.add(key)
         self.resumed = len(self.finished)          # structures, not files
         self.todo = list(self.paths)               # files are re-read: a file may be half done
         self.names = batch_names(self.paths, self.rows)
@@ -192,11 +199,11 @@ class ScreenBatch:
     def _put(self, row: dict) -> None:
         """Add ``row``, replacing the folder's row of the same input structure (a retry)."""
         key = (input_key(row["source"]), row["name"])
-        for i, old in enumerate(self.rows):
-            if (input_key(old["source"]), old["name"]) == key:
-                self.rows[i] = row
-                return
-        self.rows.append(row)
+        if key in self._row_at:
+            self.rows[self._row_at[key]] = row
+        else:
+            self._row_at[key] = len(self.rows)
+            self.rows.append(row)
 
     def run(self, *, cube: bool = False, png: bool = False,
             warn: Callable[[str], None] | None = None, progress: bool | None = None) -> None:
