@@ -52,10 +52,10 @@ constexpr int PROBE_CHUNK = 128;      // edges per chunk when the probe measures
 }    // namespace
 
 PairIonmd::PairIonmd(LAMMPS *lmp) :
-    Pair(lmp), device_request("auto"), graph_request(GRAPH_AUTO), ghost_request(GHOST_AUTO),
-    cutoff(0.0), local_rank(0), local_size(1), time_graph(0.0), time_model(0.0),
+    Pair(lmp), cutoff(0.0), local_rank(0), local_size(1), time_graph(0.0), time_model(0.0),
     time_assembly(0.0), ncalls(0), halo_width(0), nexchange(0)
 {
+  reset_settings();
   single_enable = 0;
   restartinfo = 0;
   one_coeff = 1;

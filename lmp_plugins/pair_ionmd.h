@@ -96,10 +96,11 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
   // has the memory for the fast path far longer and loses more to small chunks, so there
   // only the fit decides, and chunks are sized from the budget unless `chunk` is given.
   static constexpr bigint DEFAULT_EDGE_CHUNK = 4096;
-  MemoryMode memory_mode = MEMORY_AUTO;
-  bool memory_given = false;
-  bigint edge_chunk = DEFAULT_EDGE_CHUNK;
-  bool chunk_given = false;
+  // the keywords' values: defaults in reset_settings()
+  MemoryMode memory_mode;
+  bool memory_given;
+  bigint edge_chunk;
+  bool chunk_given;
   // auto keeps the fast path while it takes at most this share of the budget (the probe
   // reads ~15 % low on SevenNet-0, docs/scaling.md); on a GPU the recomputed chunks then
   // take up to AUTO_CHUNK_SHARE of it, estimated at the fast path's cost per edge (which
@@ -108,7 +109,7 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
   bool on_gpu = false;
   double fast_bytes_per_edge = 0.0;    // the fast path's, measured when auto has to choose
   bool fast_probed = false;
-  bool told_auto_low = false;
+  bool told_auto_low;
   LocalGraph local_graph;
   std::unique_ptr<IONMD::IonmdModel> model;
   std::unique_ptr<IonmdGraphBuilder> builder;
@@ -131,8 +132,8 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
   int calls_since_trim = 0;
   // memory guard: max_memory keyword in GiB per rank (< 0: auto, 0: off); the budget in
   // bytes (0: no guard) and where it comes from; model bytes per graph edge (0: not measured)
-  double max_memory_gb = -1.0;
-  bool max_memory_given = false;
+  double max_memory_gb;
+  bool max_memory_given;
   double memory_budget = 0.0, bytes_per_edge = 0.0;
   std::string budget_source;
   bool probed = false;
