@@ -141,6 +141,13 @@ def test_data_without_masses_takes_them_from_the_type_map(tmp_path):
 
 # ---------------------------------------------------------------- dump files
 
+def _read_dump_of(tmp_path, syn, columns, **kwargs):
+    """The walk written as a dump with ``columns`` (beside its data file), read back."""
+    data = _write_data(tmp_path / "s.data", syn)
+    (tmp_path / "md.dump").write_text(_dump_text(syn, columns))
+    return read_lammps_trajectory(data, [tmp_path / "md.dump"], timestep_fs=1.0, **kwargs)
+
+
 @pytest.mark.parametrize("columns", ["id type x y z", "id type xs ys zs", "type id xsu ysu zsu",
                                      "id type xu yu zu"])
 def test_dump_coordinates_in_a_moving_box_give_the_true_displacements(tmp_path, columns):
@@ -148,9 +155,7 @@ def test_dump_coordinates_in_a_moving_box_give_the_true_displacements(tmp_path, 
     coordinate gives the walk's true displacements (relative to lo(t))."""
     syn = _walk()
     assert np.ptp(_los(syn)) > 0.5
-    data = _write_data(tmp_path / "s.data", syn)
-    (tmp_path / "md.dump").write_text(_dump_text(syn, columns))
-    traj = read_lammps_trajectory(data, [tmp_path / "md.dump"], timestep_fs=1.0)
+    traj = _read_dump_of(tmp_path, syn, columns)
     assert np.abs(_displacements(traj) - _true_displacements(syn)).max() < 1e-5
 
 
@@ -161,27 +166,20 @@ def test_dump_unwrapped_reads_the_unwrapped_columns_of_a_dump_holding_both(tmp_p
     as unwrapped (``dump_unwrapped``): the walk's true displacements, not the wrapped
     coordinates taken for unwrapped ones."""
     syn = _walk(breathing=0.0)
-    data = _write_data(tmp_path / "s.data", syn)
-    (tmp_path / "md.dump").write_text(_dump_text(syn, columns))
-    traj = read_lammps_trajectory(data, [tmp_path / "md.dump"], timestep_fs=1.0,
-                                  dump_unwrapped=True)
+    traj = _read_dump_of(tmp_path, syn, columns, dump_unwrapped=True)
     assert np.abs(_displacements(traj) - _true_displacements(syn)).max() < 1e-5
 
 
 def test_dump_unwrapped_with_wrapped_coordinates_only_is_refused(tmp_path):
     syn = _walk(n_frames=20, breathing=0.0)
-    data = _write_data(tmp_path / "s.data", syn)
-    (tmp_path / "md.dump").write_text(_dump_text(syn, "id type x y z"))
     with pytest.raises(IonmdError, match="wrapped coordinates only .* dump xu yu zu"):
-        read_lammps_trajectory(data, [tmp_path / "md.dump"], timestep_fs=1.0, dump_unwrapped=True)
+        _read_dump_of(tmp_path, syn, "id type x y z", dump_unwrapped=True)
 
 
 def test_dump_without_atom_ids_is_refused(tmp_path):
     syn = _walk(n_frames=20, breathing=0.0)
-    data = _write_data(tmp_path / "s.data", syn)
-    (tmp_path / "md.dump").write_text(_dump_text(syn, "type xu yu zu"))
     with pytest.raises(IonmdError, match="no 'id' column.*add id to the dump"):
-        read_lammps_trajectory(data, [tmp_path / "md.dump"], timestep_fs=1.0, dump_unwrapped=True)
+        _read_dump_of(tmp_path, syn, "type xu yu zu", dump_unwrapped=True)
 
 
 def test_dump_appended_after_a_restart_is_stitched(tmp_path):
