@@ -14,6 +14,7 @@ from ase.io import write
 
 import synthetic_trajectories as st
 from ionmd.cli import main
+from ionmd.protocols.rundir import velocity_seed
 from ionmd.sweep import CampaignError, load_campaign, plan_campaign
 from ionmd.sweep.campaign import parse_walltime
 from ionmd.sweep.source import read_source
@@ -123,7 +124,9 @@ def test_plan_lists_runs_and_seeds_without_writing(folder, capsys):
     assert len(runs) == 2 * 3 * 3
     assert [(r.structure, r.temperature, r.replica) for r in runs[:4]] == [
         ("fcc", 600.0, 0), ("fcc", 600.0, 1), ("fcc", 600.0, 2), ("fcc", 700.0, 0)]
-    assert [r.seed for r in runs] == [100 + r.replica for r in runs]
+    assert [r.seed for r in runs] == [velocity_seed(100, r.temperature, r.replica)
+                                      for r in runs]
+    assert len({r.seed for r in runs if r.structure == "fcc"}) == 9
     assert len({r.path for r in runs}) == len(runs)
     assert runs[8].path == folder / "runs" / "fcc" / "morse" / "conductivity" / "T800K" / "r2"
     assert not (folder / "runs").exists()

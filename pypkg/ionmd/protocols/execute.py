@@ -93,8 +93,8 @@ def render_md(rd: RunDir, k: int, restart: Path | None) -> str:
             if p.ensemble == "npt":
                 prepare.append("unfix           relax")
             prepare.append("reset_timestep  0")
-        seed = p.seed + rd.replica
-        prepare.append(f"velocity        all create {T0} {seed} mom yes rot yes dist gaussian")
+        prepare.append(f"velocity        all create {T0} {rd.velocity_seed} mom yes rot yes "
+                       f"dist gaussian")
         prepare = "\n".join(prepare)
     else:
         start, prepare = f"read_restart    {restart.name}", ""
@@ -109,7 +109,7 @@ def render_md(rd: RunDir, k: int, restart: Path | None) -> str:
                 trajectory=rd.piece(k)["trajectory"].name,
                 dump_modify="dump_modify     traj unwrap yes" if p.ensemble == "nvt" else "",
                 restart_every=p.restart_every, steps=rd.target_step, data=DATA,
-                temperature=T0, pressure=P0, seed=p.seed + rd.replica)
+                temperature=T0, pressure=P0, seed=rd.velocity_seed)
     try:
         return string.Template(template_path(rd).read_text()).substitute(subs)
     except (KeyError, ValueError) as exc:

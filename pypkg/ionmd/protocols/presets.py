@@ -74,7 +74,9 @@ class Protocol:
     replicas : int
         Runs per temperature with different velocity seeds.
     seed : int
-        Velocity seed of replica 0 (replica r uses ``seed + r``).
+        Seeds the initial velocities: each (temperature, replica) draws its own seed
+        from it (:func:`ionmd.protocols.rundir.velocity_seed`, recorded in the run's
+        ``settings.json``).
     dump_every, thermo_every : int
         Steps between trajectory frames / thermo lines.
     restart_every : int

@@ -94,6 +94,8 @@ def reopen_with_settings(path: Path, wanted: dict, what: str) -> bool:
         recorded = json.loads((path / SETTINGS).read_text())
         have, same = _comparable(recorded, wanted)
         if have == same:
+            if "velocity_seed" not in recorded:    # it ran with seed + replica: keep that
+                wanted.pop("velocity_seed", None)
             if recorded != wanted:    # moved, or more replicas: record where things are now
                 replace_json(path / SETTINGS, wanted)
             return True
@@ -129,6 +131,8 @@ def _comparable(have: dict, wanted: dict) -> tuple[dict, dict]:
         wanted.get("protocol", {}).pop("template", None)
     elif "template_hash" not in have:
         wanted.pop("template_hash", None)
+    if "velocity_seed" not in have:    # written before seeds were recorded: seed + replica
+        wanted.pop("velocity_seed", None)
     return have, wanted
 
 
@@ -139,6 +143,17 @@ def structure_hash(atoms: Atoms) -> str:
                 np.round(atoms.positions, 6)):
         h.update(np.ascontiguousarray(arr).tobytes())
     return h.hexdigest()[:16]
+
+
+def velocity_seed(seed: int, temperature: float, replica: int) -> int:
+    """A LAMMPS velocity seed (1 .. 2**30) for one (temperature, replica) of a protocol
+    seeded with ``seed``. Every temperature gets its own draw: with ``seed + replica`` alone
+    the runs of one replica at different temperatures would start from scaled copies of the
+    same velocities (correlated points of an Arrhenius fit). A hash, not an arithmetic
+    formula, so that no two (temperature, replica) pairs of a protocol share a seed, and a
+    temperature added later leaves the other runs' seeds as they were."""
+    key = f"{int(seed)} {float(temperature)!r} {int(replica)}".encode()
+    return int.from_bytes(hashlib.sha256(key).digest()[:4], "little") % (1 << 30) + 1
 
 
 def file_hash(path: Path) -> str:
@@ -162,6 +177,20 @@ class RunDir:
     elements: list[str]
     charges: dict[str, float] | None = None
     """Oxidation states written to ``run.json`` for analysis (None: keep what it holds)."""
+
+    # ---- seeds --------------------------------------------------------------------------
+    @property
+    def velocity_seed(self) -> int:
+        """The seed of this run's initial velocities (and of a template's ``${seed}``).
+
+        Recorded in ``settings.json`` when the directory is created; a directory written
+        before seeds were recorded used ``seed + replica`` at every temperature and keeps
+        it, so that it resumes and is reported as it ran.
+        """
+        recorded = self.read_json(SETTINGS)
+        if recorded:
+            return int(recorded.get("velocity_seed", self.protocol.seed + self.replica))
+        return velocity_seed(self.protocol.seed, self.temperature, self.replica)
 
     # ---- files --------------------------------------------------------------------------
     def read_json(self, name: str) -> dict:
@@ -311,7 +340,9 @@ class RunDir:
                 "model": str(self.model.resolve()), "model_hash": file_hash(self.model),
                 **({"template_hash": file_hash(Path(template))} if template else {}),
                 "structure": self.structure, "structure_hash": structure_hash(atoms),
-                "elements": self.elements}
+                "elements": self.elements,
+                "velocity_seed": velocity_seed(self.protocol.seed, self.temperature,
+                                               self.replica)}
 
     def create(self, atoms: Atoms) -> None:
         """Write settings, data file, ``run.json`` and a pending status; reopen an

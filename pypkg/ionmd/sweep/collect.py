@@ -169,7 +169,7 @@ def runs_to_collect(campaign: Campaign) -> list[PlannedRun]:
                             protocol=p, temperature=float(temp), replica=rep, model=m.path,
                             structure=s.name, elements=m.elements)
             runs += [PlannedRun(rundir=rd, structure=s.name, model=m.name, temperature=T,
-                                replica=rep, seed=rd.protocol.seed + rep)
+                                replica=rep, seed=rd.velocity_seed)
                      for (T, rep), rd in sorted(found.items())]
     return runs
 

@@ -55,5 +55,5 @@ def plan_campaign(campaign: Campaign, create: bool = False) -> list[PlannedRun]:
                                 create=create, in_run_cell=s.in_run_cell):
                 runs.append(PlannedRun(rundir=rd, structure=s.name, model=m.name,
                                        temperature=rd.temperature, replica=rd.replica,
-                                       seed=rd.protocol.seed + rd.replica))
+                                       seed=rd.velocity_seed))
     return runs
