@@ -99,6 +99,17 @@ def test_collective_interval_covers_and_its_model_error_matches_the_scatter():
     assert 0.75 < reported / scatter < 1.33
 
 
+def test_ions_that_never_move_conduct_nothing_with_no_error():
+    """Mobile ions held still (a frozen sublattice): their charge MSD is 0 at every lag, so
+    sigma is exactly 0 and so is its error. (The covariance model had no scale there and
+    fell back to unit steps per frame: an interval of (0, 366) S/cm here.)"""
+    rng = np.random.default_rng(5)
+    still = st.make(np.zeros((200, 8, 3)), L=12.0, vib=0.0, rng=rng)
+    traj = still.true.framework_drift_removed(["Li"])
+    c = collective_conductivity(traj, {"Li": 1}, 800.0, ["Li"])
+    assert c.sigma == 0.0 and c.sigma_ci95 == (0.0, 0.0)
+
+
 def _result(species, D, std, n_ions, samples):
     return DiffusionResult(species=species, direction="xyz", D=D, D_ci95=(D - 2 * std, D + 2 * std),
                            D_std=std, D_windowed=None,

@@ -149,13 +149,18 @@ def msd_covariance(lags: np.ndarray, n_frames: int, step_var: float,
     return cov
 
 
-def line_model(slope: float, intercept: float, dt: float, n_dim: int) -> tuple[float, float]:
+def line_model(slope: float, intercept: float, dt: float, n_dim: int,
+               level: float) -> tuple[float, float]:
     """Step and noise variance per coordinate of the model behind an MSD line (MSD =
-    n_dim (step_var t / dt + 2 noise_var)), each at least 0; pure diffusion when both
-    would be 0 (only their ratio shapes the weights)."""
+    n_dim (step_var t / dt + 2 noise_var)), each at least 0. A line that stays <= 0 (slope
+    and intercept <= 0: GLS can pass below every point of a flat, noisy MSD) gives the
+    model no scale; the MSD is then read as flat at its mean ``level`` (vibration only),
+    and both are 0 for an MSD that is 0 everywhere (ions that never move)."""
     step_var = max(slope, 0.0) * dt / n_dim
     noise_var = max(intercept, 0.0) / (2 * n_dim)
-    return (step_var, noise_var) if step_var > 0 or noise_var > 0 else (1.0, 0.0)
+    if step_var == 0 and noise_var == 0:
+        noise_var = max(level, 0.0) / (2 * n_dim)
+    return step_var, noise_var
 
 
 def gls_weights(lags: np.ndarray, dt: float, cov: np.ndarray) -> np.ndarray:
@@ -198,9 +203,11 @@ def gls_line(y: np.ndarray, lags: np.ndarray, dt: float, n_frames: int, n_dim: i
     slope = float(xc @ y / (xc @ xc))
     line = (slope, float(y.mean() - slope * x.mean()))
     for _ in range(iterations):
-        model = line_model(*line, dt, n_dim)
+        model = line_model(*line, dt, n_dim, float(y.mean()))
         cov = msd_covariance(lags, n_frames, *model)
-        weights = gls_weights(lags, dt, cov)
+        # an MSD that is 0 everywhere has no error; any weights give its line (0, 0)
+        shape = cov if model != (0.0, 0.0) else msd_covariance(lags, n_frames, 1.0, 0.0)
+        weights = gls_weights(lags, dt, shape)
         line = tuple(float(v) for v in weights @ y)
     return GlsLine(weights, *line, *model, cov)
 
