@@ -13,6 +13,8 @@
 
 #include "pair_ionmd.h"
 
+#include "ionmd_elements.h"
+
 #include "atom.h"
 #include "comm.h"
 #include "domain.h"
@@ -49,6 +51,17 @@ constexpr double INIT_MARGIN = 1.25;
 constexpr int PROBE_DEGREE = 24;    // senders per node, distinct: nodes > degree
 constexpr int PROBE_NODES[2] = {25, 100};
 constexpr int PROBE_CHUNK = 128;      // edges per chunk when the probe measures chunked stages
+// Per-type masses against the standard atomic weights of the pair_coeff elements
+// (check_masses). Masses rounded as people write them (Li 7, Cl 35.5, S 32) are within 1 %
+// of the standard weight, and the elements an electrolyte's types are confused with
+// differ by far more (Li/Cl 5x, Li/S 4.6x, P/S 3.5 %... see below), so a mass more than
+// MASS_MISMATCH off is flagged. Isotopes and mass-scaled hydrogen are legitimate (D +100 %,
+// 6Li -13 %, 18O +12 %): a warning, not an error. Elements whose weights lie within 10 % of
+// each other (P/S, Co/Ni, Ar/K/Ca) cannot be told apart by mass and are not flagged.
+constexpr double MASS_MISMATCH = 0.10;
+// a mass within this of another pair_coeff element's standard weight is taken for that
+// element (a likely swap of the elements' order): rounding stays well inside it
+constexpr double MASS_MATCH = 0.02;
 }    // namespace
 
 PairIonmd::PairIonmd(LAMMPS *lmp) :
@@ -409,9 +422,94 @@ void PairIonmd::init_style()
                      "({} layers x {} A cutoff + {} A skin)\n",
                      shell, model->metadata().num_layers, cutoff, neighbor->skin);
   }
+  check_masses();
   // before LAMMPS builds the ghost shell and long before the model allocates anything
   set_memory_budget();
   check_estimated_memory(mode, std::max(comm->cutghostuser, cutoff + neighbor->skin));
+}
+
+// The per-type masses are the one place where an input says which element an atom type
+// is: a data file whose types are Cl, Li read with `pair_coeff * * Li Cl` runs without
+// any error, with the physics of the swapped elements. Each type whose mass is more than
+// MASS_MISMATCH off the standard atomic weight of its pair_coeff element is named (once
+// for a given set of masses and elements, not again at every run), more strongly where
+// the mass is that of another element of the same pair_coeff line. Per-atom masses
+// (atom_style sphere, ...) and NULL types are not checked.
+void PairIonmd::check_masses()
+{
+  const int ntypes = atom->ntypes;
+  if (atom->rmass_flag || !atom->mass || !atom->mass_setflag ||
+      (int) type2species.size() != ntypes + 1)
+    return;
+  const auto &elements = model->metadata().elements;
+  auto element_of = [&](int t) { return elements[type2species[t]]; };
+  auto checked = [&](int t) { return type2species[t] >= 0 && atom->mass_setflag[t]; };
+  std::string signature;
+  for (int t = 1; t <= ntypes; ++t)
+    if (checked(t))
+      signature += fmt::format("{}:{:.17g}:{} ", t, atom->mass[t], element_of(t));
+  if (signature == masses_checked) return;
+  masses_checked = signature;
+  if (comm->me != 0) return;
+
+  std::vector<std::string> given;    // the pair_coeff elements, each once
+  for (int t = 1; t <= ntypes; ++t)
+    if (type2species[t] >= 0 && std::find(given.begin(), given.end(), element_of(t)) == given.end())
+      given.push_back(element_of(t));
+  // per type: the element its mass is off from, and the other pair_coeff element it matches
+  std::vector<std::string> matches(ntypes + 1);
+  std::vector<int> off;
+  for (int t = 1; t <= ntypes; ++t) {
+    if (!checked(t)) continue;
+    const double standard = IONMD::standard_atomic_weight(element_of(t));
+    if (standard <= 0.0 || std::fabs(atom->mass[t] - standard) <= MASS_MISMATCH * standard)
+      continue;
+    off.push_back(t);
+    for (const auto &other : given) {
+      const double w = IONMD::standard_atomic_weight(other);
+      if (other != element_of(t) && w > 0.0 && std::fabs(atom->mass[t] - w) <= MASS_MATCH * w)
+        matches[t] = other;
+    }
+  }
+  if (off.empty()) return;
+  const std::string head = force->pair == this ? "pair_coeff * *" : "pair_coeff * * ionmd";
+  std::string written = head, suggested = head;
+  bool all_matched = true;
+  for (int t = 1; t <= ntypes; ++t) {
+    const std::string el = type2species[t] >= 0 ? element_of(t) : std::string("NULL");
+    written += " " + el;
+    suggested += " " + (matches[t].empty() ? el : matches[t]);
+  }
+  for (int t : off) all_matched = all_matched && !matches[t].empty();
+  for (int t : off) {
+    const std::string el = element_of(t);
+    const double m = atom->mass[t], standard = IONMD::standard_atomic_weight(el);
+    if (!matches[t].empty()) {
+      error->warning(FLERR,
+                     "pair_style ionmd: elements probably swapped: atom type {} has mass {:g}, the "
+                     "standard atomic weight of {} ({:g}), but '{}' makes it {} (standard weight {:g}): the elements in "
+                     "pair_coeff are probably not in the order of the atom types (the Masses of "
+                     "the data file), and these atoms get the energies and forces of {}. {}",
+                     t, m, matches[t], IONMD::standard_atomic_weight(matches[t]), written, el,
+                     standard, el,
+                     all_matched ? fmt::format("If the masses are right, the line is '{}'.", suggested)
+                                 : std::string("Give each type its element in pair_coeff."));
+    } else {
+      double rel = 0.0;
+      const std::string near = IONMD::closest_element(m, &rel);
+      error->warning(FLERR,
+                     "pair_style ionmd: atom type {} ({} in pair_coeff) has mass {:g}, {:.0f} % "
+                     "off the standard atomic weight of {} ({:g}){}; fine for an isotope (e.g. "
+                     "deuterium) or a deliberately scaled mass, otherwise check that the elements "
+                     "in '{}' follow the atom types of the data file (its Masses)",
+                     t, el, m, 100.0 * std::fabs(m - standard) / standard, el, standard,
+                     near != el && rel <= MASS_MATCH
+                         ? fmt::format("; it is the weight of {} ({:g})", near,
+                                       IONMD::standard_atomic_weight(near))
+                         : std::string(),
+                     written);
+    }
+  }
 }
 
 double PairIonmd::init_one(int i, int j)

@@ -61,6 +61,7 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
   void evaluate(const IONMD::IonmdGraph &g, IonmdGraphBuilder::Mode mode, bool atom_energy,
                 IONMD::IonmdResult &r);
   void configure_threads();
+  void check_masses();
   void check_finite();
   void accumulate();
   void report_peak_memory();
@@ -116,6 +117,9 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
   IONMD::IonmdGraph graph;
   IONMD::IonmdResult result;
   std::vector<int> type2species;    // index = LAMMPS type (1-based), -1 = NULL
+  // per-type masses against the pair_coeff elements: the (type, mass, element) list last
+  // checked, so that a warning is given once, not again at every run
+  std::string masses_checked;
   double cutoff;
   int local_rank, local_size;
   // wall time split of compute() since the last finish(): graph, model, assembly
