@@ -20,6 +20,7 @@
 #include "domain.h"
 #include "error.h"
 #include "force.h"
+#include "group.h"
 #include "memory.h"
 #include "neigh_list.h"
 #include "neighbor.h"
@@ -422,6 +423,7 @@ void PairIonmd::init_style()
                      "({} layers x {} A cutoff + {} A skin)\n",
                      shell, model->metadata().num_layers, cutoff, neighbor->skin);
   }
+  check_neighbor_exclusions();
   check_masses();
   // before LAMMPS builds the ghost shell and long before the model allocates anything
   set_memory_budget();
@@ -510,6 +512,48 @@ void PairIonmd::check_masses()
                      written);
     }
   }
+}
+
+// neigh_modify exclude takes pairs out of every neighbour list, the model's too: a
+// many-body model then sees some neighbours as absent and computes another material
+// (for a pair potential, excluding pairs of atoms held still costs nothing; here it
+// changes the energy of every atom near them). Refused where an exclusion can touch
+// two atoms of this style's types.
+void PairIonmd::check_neighbor_exclusions()
+{
+  if ((int) type2species.size() != atom->ntypes + 1) return;
+  const std::string fix = "remove the exclusion ('neigh_modify exclude none'); atoms to hold "
+                          "still can be left out of the time-integration fix's group, or given "
+                          "'fix setforce 0 0 0'";
+  for (int k = 0; k < neighbor->nex_type; ++k) {
+    const int a = neighbor->ex1_type[k], b = neighbor->ex2_type[k];
+    if (type2species[a] >= 0 && type2species[b] >= 0)
+      error->all(FLERR, "pair_style ionmd needs every neighbour, but 'neigh_modify exclude type "
+                 "{} {}' takes the pairs of those atom types out of its neighbour list: the model "
+                 "would compute the energy of another material; {}", a, b, fix);
+  }
+  // groups: whether any atom of this style's types is in them
+  auto in_group = [&](int bit) {
+    int mine = 0, any = 0;
+    for (int i = 0; i < atom->nlocal && !mine; ++i)
+      mine = (atom->mask[i] & bit) && type2species[atom->type[i]] >= 0;
+    MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_MAX, world);
+    return any != 0;
+  };
+  for (int k = 0; k < neighbor->nex_group; ++k)
+    if (in_group(group->bitmask[neighbor->ex1_group[k]]) &&
+        in_group(group->bitmask[neighbor->ex2_group[k]]))
+      error->all(FLERR, "pair_style ionmd needs every neighbour, but 'neigh_modify exclude group "
+                 "{} {}' takes pairs of its atoms out of its neighbour list: the model would "
+                 "compute the energy of another material; {}", group->names[neighbor->ex1_group[k]],
+                 group->names[neighbor->ex2_group[k]], fix);
+  for (int k = 0; k < neighbor->nex_mol; ++k)
+    if (in_group(group->bitmask[neighbor->ex_mol_group[k]]))
+      error->all(FLERR, "pair_style ionmd needs every neighbour, but 'neigh_modify exclude "
+                 "molecule/{} {}' takes pairs of its atoms out of its neighbour list: the model "
+                 "would compute the energy of another material; {}",
+                 neighbor->ex_mol_intra[k] ? "intra" : "inter",
+                 group->names[neighbor->ex_mol_group[k]], fix);
 }
 
 double PairIonmd::init_one(int i, int j)

@@ -62,6 +62,7 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
                 IONMD::IonmdResult &r);
   void configure_threads();
   void check_masses();
+  void check_neighbor_exclusions();
   void check_finite();
   void accumulate();
   void report_peak_memory();

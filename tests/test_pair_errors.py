@@ -208,3 +208,29 @@ def test_newton_off_with_a_ghost_graph_on_one_rank_names_the_request(tmp_path, m
     out = run_bad(tmp_path, f"newton off on\npair_style ionmd {morse} ghost redundant\n"
                   "pair_coeff * * Cl Li")
     assert "with a graph of ghost atoms" in out and "requires 'newton on'" in out
+
+
+# ---- found by an MPI audit (2026-12-05)
+
+@pytest.mark.parametrize("exclude, named", [
+    ("type 1 2", "'neigh_modify exclude type 1 2'"),
+    ("group cl cl", "'neigh_modify exclude group cl cl'"),
+])
+def test_neighbour_exclusions_touching_model_atoms_are_refused(tmp_path, morse, exclude, named):
+    """neigh_modify exclude takes pairs out of the model's neighbour list too: the run went
+    on with the energy of another material (Cl-Li pairs gone: a different energy on 1, 2
+    and 4 ranks alike). Refused on every rank count, with the way to hold atoms still."""
+    out = run_bad(tmp_path, f"group cl type 1\nneigh_modify exclude {exclude}\n"
+                  f"pair_style ionmd {morse}\npair_coeff * * Cl Li", nprocs=2)
+    assert f"needs every neighbour, but {named}" in out
+    assert "neigh_modify exclude none" in out and "fix setforce" in out
+
+
+def test_neighbour_exclusions_of_other_styles_atoms_are_allowed(tmp_path, morse):
+    """Under hybrid/overlay an exclusion among the NULL type's atoms is no business of the
+    model: same energy as without it."""
+    pair = (f"pair_style hybrid/overlay ionmd {morse} zero 5.0\npair_coeff * * ionmd Cl NULL\n"
+            "pair_coeff * * zero")
+    plain = _energy(tmp_path, "plain", pair)
+    excluded = _energy(tmp_path, "excluded", f"neigh_modify exclude type 2 2\n{pair}")
+    assert excluded == plain
