@@ -400,7 +400,7 @@ void PairIonmd::init_style()
                    "the {} stages at a time{} ('memory fast' keeps every stage's "
                    "intermediates)\n", model->metadata().halo_stages,
                    edge_chunk > 0 ? fmt::format(", in chunks of {} edges", edge_chunk) : "");
-  if (memory_given && memory_mode == MEMORY_LOW && !uses_stages(mode, 0))
+  if (memory_given && memory_mode == MEMORY_LOW && !uses_stages(mode, 0) && comm->me == 0)
     error->warning(FLERR, "pair_style ionmd: 'memory low' needs a model file with per-layer "
                    "stages and a graph of local atoms or 'ghost halo'; {} runs as 'memory fast'",
                    model->metadata().halo_stages > 0 ? "this 'ghost redundant' graph"

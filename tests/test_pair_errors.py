@@ -234,3 +234,15 @@ def test_neighbour_exclusions_of_other_styles_atoms_are_allowed(tmp_path, morse)
     plain = _energy(tmp_path, "plain", pair)
     excluded = _energy(tmp_path, "excluded", f"neigh_modify exclude type 2 2\n{pair}")
     assert excluded == plain
+
+
+def test_memory_low_without_stages_warns_once_on_several_ranks(tmp_path, morse):
+    """The warning that 'memory low' runs as 'memory fast' came once per rank (4 identical
+    lines on 4 ranks); LAMMPS's warnings come from rank 0."""
+    workdir = tmp_path / "w"
+    workdir.mkdir()
+    write_data(licl_supercell(rep=1), workdir / "struct.data", ["Cl", "Li"])
+    proc = run_lmp("units metal\natom_style atomic\nread_data struct.data\n"
+                   f"pair_style ionmd {morse} memory low\npair_coeff * * Cl Li\nrun 0\n",
+                   workdir, nprocs=4)
+    assert proc.stdout.count("runs as 'memory fast'") == 1
