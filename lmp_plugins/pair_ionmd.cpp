@@ -414,10 +414,20 @@ void PairIonmd::init_style()
                    utils::join_words(widths, " "));
   }
 
+  // this style's own raise of the ghost cutoff at an earlier init is undone first: the
+  // mode, the model or the skin may have changed since (a redundant shell kept for a halo
+  // or smaller-model run held layers x cutoff of ghosts for nothing); a value set since by
+  // comm_modify cutoff stays
+  if (ghost_cut_raised > 0.0 && comm->cutghostuser == ghost_cut_raised)
+    comm->cutghostuser = ghost_cut_before;
+  ghost_cut_raised = 0.0;
   if (ghosts) {
     // exact local energies need every atom within num_layers * cutoff
     const double shell = model->metadata().num_layers * cutoff + neighbor->skin;
-    if (comm->cutghostuser < shell) comm->cutghostuser = shell;
+    if (comm->cutghostuser < shell) {
+      ghost_cut_before = comm->cutghostuser;
+      comm->cutghostuser = ghost_cut_raised = shell;
+    }
     if (comm->me == 0)
       utils::logmesg(lmp, "pair_style ionmd: redundant ghost shell of {:.3f} A "
                      "({} layers x {} A cutoff + {} A skin)\n",

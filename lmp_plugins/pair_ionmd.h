@@ -122,6 +122,9 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
   // checked, so that a warning is given once, not again at every run
   std::string masses_checked;
   double cutoff;
+  // comm->cutghostuser as this style raised it for a redundant shell (0: not raised), and
+  // the value before
+  double ghost_cut_raised = 0.0, ghost_cut_before = 0.0;
   int local_rank, local_size;
   // wall time split of compute() since the last finish(): graph, model, assembly
   double time_graph, time_model, time_assembly;
