@@ -24,6 +24,7 @@
 #include "memory.h"
 #include "neigh_list.h"
 #include "neighbor.h"
+#include "universe.h"
 #include "update.h"
 #include "utils.h"
 
@@ -84,6 +85,54 @@ PairIonmd::PairIonmd(LAMMPS *lmp) :
   MPI_Comm_rank(node, &local_rank);
   MPI_Comm_size(node, &local_size);
   MPI_Comm_free(&node);
+  // With -partition (neb, temper, prd, ...) `world` is one partition, but the node's cores,
+  // memory and GPUs are shared with the ranks of the other partitions: every partition's
+  // rank 0 picked GPU 0 and each rank took all cores / its partition's ranks (N replicas
+  // on N cores: N threads each). A collective over all partitions could hang where they
+  // run different commands, so the node layout comes from the MPI launcher.
+  partitioned_node = false;
+  if (universe->nworlds > 1) {
+    int rank = -1, size = -1;
+    if (launcher_node_layout(rank, size) && size >= local_size) {
+      local_rank = rank;
+      local_size = size;
+      partitioned_node = true;
+      if (comm->me == 0)
+        utils::logmesg(lmp, "pair_style ionmd: {} partitions: {} MPI ranks of all partitions on "
+                       "this node (from the MPI launcher) share its cores, memory and GPUs\n",
+                       universe->nworlds, local_size);
+    } else if (comm->me == 0) {
+      error->warning(FLERR, "pair_style ionmd: {} partitions, but the MPI launcher does not say "
+                     "how many ranks share this node: torch threads, GPU choice and the memory "
+                     "budget count only this partition's {} rank(s) on it; set OMP_NUM_THREADS, "
+                     "CUDA_VISIBLE_DEVICES and max_memory per partition", universe->nworlds,
+                     local_size);
+    }
+  }
+}
+
+// Node-local rank and rank count of the whole job as the MPI launcher exports them
+// (Open MPI, MPICH's Hydra and Intel MPI, MVAPICH2, Slurm's srun with --ntasks-per-node).
+bool PairIonmd::launcher_node_layout(int &rank, int &size)
+{
+  static const char *const VARS[][2] = {
+      {"OMPI_COMM_WORLD_LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_SIZE"},
+      {"MPI_LOCALRANKID", "MPI_LOCALNRANKS"},
+      {"MV2_COMM_WORLD_LOCAL_RANK", "MV2_COMM_WORLD_LOCAL_SIZE"},
+      {"SLURM_LOCALID", "SLURM_NTASKS_PER_NODE"}};
+  for (const auto &v : VARS) {
+    const char *r = std::getenv(v[0]), *n = std::getenv(v[1]);
+    if (!r || !n) continue;
+    char *end_r = nullptr, *end_n = nullptr;
+    const long lr = strtol(r, &end_r, 10), ln = strtol(n, &end_n, 10);
+    if (end_r == r || *end_r != '\0' || end_n == n || *end_n != '\0' || lr < 0 || ln < 1 ||
+        lr >= ln)
+      continue;
+    rank = (int) lr;
+    size = (int) ln;
+    return true;
+  }
+  return false;
 }
 
 PairIonmd::~PairIonmd()
@@ -234,6 +283,9 @@ void PairIonmd::load_model()
   MPI_Comm_size(same, &device_sharers);
   MPI_Comm_free(&same);
   MPI_Comm_free(&node);
+  // partitions: all the node's ranks share its host memory (a GPU's sharers in other
+  // partitions are not known here; its free memory is measured when the budget is set)
+  if (partitioned_node && !on_gpu) device_sharers = std::max(device_sharers, local_size);
   if (comm->me == 0)
     utils::logmesg(lmp,
                    "pair_style ionmd: {} model {} ({}), cutoff {} A, {} message-passing layers, "

@@ -61,6 +61,7 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
   void evaluate(const IONMD::IonmdGraph &g, IonmdGraphBuilder::Mode mode, bool atom_energy,
                 IONMD::IonmdResult &r);
   void configure_threads();
+  static bool launcher_node_layout(int &rank, int &size);
   void check_masses();
   void check_neighbor_exclusions();
   void check_finite();
@@ -126,6 +127,7 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
   // the value before
   double ghost_cut_raised = 0.0, ghost_cut_before = 0.0;
   int local_rank, local_size;
+  bool partitioned_node;    // local_rank/size count the ranks of every partition (-partition)
   // wall time split of compute() since the last finish(): graph, model, assembly
   double time_graph, time_model, time_assembly;
   bigint ncalls;

@@ -46,3 +46,44 @@ pair_coeff * * Cl Li
 run 0
 """, tmp_path, nprocs=2)
     assert ghost_cutoffs(proc.stdout) == [12.8, 5.6, 12.8, 8.0]
+
+
+def _partitions(tmp_path, model, launcher_env=True):
+    """`mpirun -np 2 lmp -partition 2x1` (as neb/temper run) without OMP_NUM_THREADS; the
+    screen output of both partitions."""
+    import os
+    import subprocess
+
+    from lammps_runner import BIN
+
+    write_data(licl_supercell(rep=1), tmp_path / "struct.data", ["Cl", "Li"])
+    (tmp_path / "in.lmp").write_text("units metal\natom_style atomic\nread_data struct.data\n"
+                                     f"pair_style ionmd {model}\npair_coeff * * Cl Li\nrun 0\n")
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"
+           and not k.startswith(("SLURM_", "OMPI_COMM_WORLD_LOCAL", "MV2_COMM_WORLD_LOCAL"))}
+    strip = [] if launcher_env else ["env", "-u", "MPI_LOCALRANKID", "-u", "OMPI_COMM_WORLD_LOCAL_RANK"]
+    subprocess.run([str(BIN / "mpirun"), "-np", "2", *strip, str(BIN / "lmp"), "-partition",
+                    "2x1", "-in", "in.lmp"], cwd=tmp_path, env=env, check=True,
+                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=600)
+    return [(tmp_path / f"screen.{k}").read_text() for k in range(2)]
+
+
+def test_partitions_share_the_node(toy_staged, tmp_path):
+    """Each partition's rank counted only its own partition on the node: 2 partitions of 1
+    rank on 2 cores took 2 torch threads each (and each partition's rank 0 would pick GPU 0,
+    with the whole node's memory as its budget). The launcher's node-local rank count
+    covers all partitions."""
+    import os
+
+    cores = os.cpu_count() or 1
+    if cores < 2:
+        pytest.skip("needs 2 cores to tell 1 thread per rank from 1 per core")
+    for screen in _partitions(tmp_path, toy_staged):
+        assert "2 partitions: 2 MPI ranks of all partitions on this node" in screen
+        assert f"{max(1, cores // 2)} torch thread(s) per rank" in screen
+
+
+def test_partitions_without_launcher_layout_say_so(toy_staged, tmp_path):
+    screens = _partitions(tmp_path, toy_staged, launcher_env=False)
+    assert all("the MPI launcher does not say how many ranks share this node" in s
+               and "set OMP_NUM_THREADS" in s for s in screens)
