@@ -576,7 +576,8 @@ void PairIonmd::check_masses()
   }
 }
 
-// neigh_modify exclude takes pairs out of every neighbour list, the model's too: a
+// neigh_modify exclude takes pairs out of every neighbour list, the model's too (and
+// neigh_modify include leaves atoms outside its group without any): a
 // many-body model then sees some neighbours as absent and computes another material
 // (for a pair potential, excluding pairs of atoms held still costs nothing; here it
 // changes the energy of every atom near them). Refused where an exclusion can touch
@@ -609,6 +610,20 @@ void PairIonmd::check_neighbor_exclusions()
                  "{} {}' takes pairs of its atoms out of its neighbour list: the model would "
                  "compute the energy of another material; {}", group->names[neighbor->ex1_group[k]],
                  group->names[neighbor->ex2_group[k]], fix);
+  // neigh_modify include: atoms outside the group get no neighbours (their energies and
+  // the forces from them are lost)
+  if (neighbor->includegroup) {
+    const int bit = group->bitmask[neighbor->includegroup];
+    int mine = 0, any = 0;
+    for (int i = 0; i < atom->nlocal && !mine; ++i)
+      mine = !(atom->mask[i] & bit) && type2species[atom->type[i]] >= 0;
+    MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_MAX, world);
+    if (any)
+      error->all(FLERR, "pair_style ionmd needs every neighbour, but 'neigh_modify include {}' "
+                 "leaves the atoms outside that group without neighbours: the model would miss "
+                 "their energies and forces; use 'neigh_modify include all'",
+                 group->names[neighbor->includegroup]);
+  }
   for (int k = 0; k < neighbor->nex_mol; ++k)
     if (in_group(group->bitmask[neighbor->ex_mol_group[k]]))
       error->all(FLERR, "pair_style ionmd needs every neighbour, but 'neigh_modify exclude "

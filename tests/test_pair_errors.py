@@ -246,3 +246,12 @@ def test_memory_low_without_stages_warns_once_on_several_ranks(tmp_path, morse):
                    f"pair_style ionmd {morse} memory low\npair_coeff * * Cl Li\nrun 0\n",
                    workdir, nprocs=4)
     assert proc.stdout.count("runs as 'memory fast'") == 1
+
+
+def test_neighbour_include_group_leaving_model_atoms_out_is_refused(tmp_path, morse):
+    """neigh_modify include li gave the Cl atoms no neighbours: the run went on without
+    their energies (the toy model's -210.69 eV became -140.79 eV). Refused, with the fix."""
+    out = run_bad(tmp_path, f"group li type 2\natom_modify first li\nneigh_modify include li\n"
+                  f"pair_style ionmd {morse}\npair_coeff * * Cl Li", nprocs=2)
+    assert "needs every neighbour, but 'neigh_modify include li'" in out
+    assert "'neigh_modify include all'" in out
