@@ -36,6 +36,14 @@ FileFormat detect_format(const std::string &path)
                     "export the model with `ionmd export`");
   try {
     caffe2::serialize::PyTorchStreamReader reader(path);
+    // torch.save writes the same zip layout as TorchScript, without its constants and code:
+    // the training checkpoint a user has before exporting (torch could only call it corrupted)
+    if (!reader.hasRecord("archive_format") && !reader.hasRecord("constants.pkl") &&
+        reader.hasRecord("data.pkl"))
+      throw IonmdError("model file " + path + " is a PyTorch checkpoint (torch.save: a training "
+                      "checkpoint such as SevenNet's checkpoint_best.pth, a MACE .model or a "
+                      "fairchem eSEN checkpoint), not an exported model; export it first: `ionmd "
+                      "export sevennet|mace|esen " + path + " -o model.pt` (.pt2 for esen)");
     if (!reader.hasRecord("archive_format")) return FileFormat::TorchScript;
     auto [data, size] = reader.getRecord("archive_format");
     std::string kind(static_cast<const char *>(data.get()), size);

@@ -255,3 +255,15 @@ def test_neighbour_include_group_leaving_model_atoms_out_is_refused(tmp_path, mo
                   f"pair_style ionmd {morse}\npair_coeff * * Cl Li", nprocs=2)
     assert "needs every neighbour, but 'neigh_modify include li'" in out
     assert "'neigh_modify include all'" in out
+
+
+def test_training_checkpoint_is_named_as_such(tmp_path):
+    """A torch.save checkpoint (what a user has before `ionmd export`) was reported as a
+    'corrupted' TorchScript file by torch's reader."""
+    torch.save({"model_state_dict": {"w": torch.zeros(3)}, "config": {"cutoff": 5.0}},
+               tmp_path / "checkpoint_best.pth")
+    out = run_bad(tmp_path, "pair_style ionmd checkpoint_best.pth\npair_coeff * * Cl Li")
+    assert "checkpoint_best.pth is a PyTorch checkpoint" in out
+    assert "not an exported model; export it first: `ionmd export" in out
+    assert "corrupted" not in out
+
