@@ -341,9 +341,17 @@ void PairIonmd::coeff(int narg, char **arg)
       continue;
     }
     auto it = std::find(elements.begin(), elements.end(), el);
-    if (it == elements.end())
+    if (it == elements.end()) {
+      // element symbols are case-sensitive: 'cl' for Cl, 'LI' for Li
+      const auto same_letters = std::find_if(elements.begin(), elements.end(), [&](const std::string &e) {
+        return utils::lowercase(e) == utils::lowercase(el);
+      });
+      if (same_letters != elements.end())
+        error->all(FLERR, "pair_coeff: element '{}' (atom type {}): element symbols are "
+                   "case-sensitive, write '{}'", el, t, *same_letters);
       error->all(FLERR, "pair_coeff: element '{}' (atom type {}) is not known to model {}; "
                  "it knows: {}", el, t, model_file, utils::join_words(elements, " "));
+    }
     type2species[t] = (int) (it - elements.begin());
     if (comm->me == 0)
       utils::logmesg(lmp, "pair_style ionmd: atom type {} -> {} (model species {})\n", t, el,

@@ -267,3 +267,7 @@ def test_training_checkpoint_is_named_as_such(tmp_path):
     assert "not an exported model; export it first: `ionmd export" in out
     assert "corrupted" not in out
 
+
+def test_element_in_the_wrong_case_is_named(tmp_path, morse):
+    out = run_bad(tmp_path, f"pair_style ionmd {morse}\npair_coeff * * cl Li")
+    assert "element symbols are case-sensitive, write 'Cl'" in out
