@@ -453,6 +453,18 @@ void PairIonmd::init_style()
                    force->special_lj[2], force->special_lj[3], force->special_coul[1],
                    force->special_coul[2], force->special_coul[3]);
   }
+  // LAMMPS builds no neighbour list of ghost atoms with multi-style binning: its own error
+  // ("Requested neighbor stencil method does not exist") would not say why
+  if (ghosts && (neighbor->style == Neighbor::MULTI || neighbor->style == Neighbor::MULTI_OLD))
+    error->all(FLERR, "pair_style ionmd with a redundant ghost shell ({}) needs a neighbour list "
+               "of ghost atoms, which LAMMPS does not build with 'neighbor {} {}'; use 'neighbor "
+               "{} bin'{}",
+               graph_request == GRAPH_GHOSTS ? "'graph ghosts'"
+                   : ghost_request == GHOST_REDUNDANT ? "'ghost redundant'"
+                                                      : "a model file without stages on several ranks",
+               neighbor->skin, neighbor->style == Neighbor::MULTI ? "multi" : "multi/old",
+               neighbor->skin,
+               model->metadata().halo_stages > 0 ? " or 'ghost halo'" : "");
   neighbor->add_request(this, NeighConst::REQ_FULL | (ghosts ? NeighConst::REQ_GHOST : 0));
 
   if (comm->me == 0 && memory_mode == MEMORY_LOW && uses_stages(mode, 0))

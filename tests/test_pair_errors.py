@@ -271,3 +271,12 @@ def test_training_checkpoint_is_named_as_such(tmp_path):
 def test_element_in_the_wrong_case_is_named(tmp_path, morse):
     out = run_bad(tmp_path, f"pair_style ionmd {morse}\npair_coeff * * cl Li")
     assert "element symbols are case-sensitive, write 'Cl'" in out
+
+
+@pytest.mark.parametrize("style", ["multi", "multi/old"])
+def test_redundant_shell_with_multi_neighbor_lists_says_why(tmp_path, morse, style):
+    """LAMMPS has no ghost-atom neighbour list with multi binning; its own message
+    ('Requested neighbor stencil method does not exist') did not say why or what to use."""
+    out = run_bad(tmp_path, f"neighbor 2.0 {style}\npair_style ionmd {morse} ghost redundant\n"
+                  "pair_coeff * * Cl Li")
+    assert f"which LAMMPS does not build with 'neighbor 2 {style}'; use 'neighbor 2 bin'" in out
