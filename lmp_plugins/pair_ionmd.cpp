@@ -441,9 +441,9 @@ void PairIonmd::init_style()
                                   "'graph ghosts')");
   // a bonded neighbour whose special_bonds weight is not 1 is left out of the neighbour
   // list (weight 0) or marked in it: a many-body model must see every neighbour
-  // (under pair_style hybrid the sub-style's own weights apply: pair_modify pair ionmd special)
-  if (force->pair == this && atom->molecular != Atom::ATOMIC &&
-      (atom->nbonds > 0 || atom->nangles > 0 || atom->ndihedrals > 0)) {
+  const bool bonded = atom->molecular != Atom::ATOMIC &&
+      (atom->nbonds > 0 || atom->nangles > 0 || atom->ndihedrals > 0);
+  if (bonded && force->pair == this) {
     for (int k = 1; k <= 3; ++k)
       if (force->special_lj[k] != 1.0 || force->special_coul[k] != 1.0)
         error->all(FLERR, "pair_style ionmd needs every neighbour, but the special_bonds "
@@ -452,6 +452,21 @@ void PairIonmd::init_style()
                    "'special_bonds lj/coul 1.0 1.0 1.0'", force->special_lj[1],
                    force->special_lj[2], force->special_lj[3], force->special_coul[1],
                    force->special_coul[2], force->special_coul[3]);
+  } else if (bonded) {
+    // under pair_style hybrid, pairs whose global lj and coul weights are both 0 are left
+    // out of the master list, so out of every sub-style's (pair_modify pair ionmd special
+    // cannot bring them back: LAMMPS refuses it); pairs of other weights stay in the lists,
+    // marked, and the graph takes them at full weight
+    for (int k = 1; k <= 3; ++k)
+      if (force->special_lj[k] == 0.0 && force->special_coul[k] == 0.0)
+        error->all(FLERR, "pair_style ionmd needs every neighbour, but the special_bonds weights "
+                   "of 1-{} neighbours are 0 (lj {} {} {}, coul {} {} {}): under pair_style hybrid "
+                   "those pairs are left out of every sub-style's neighbour list, the model's "
+                   "graph too; add 'special_bonds lj/coul 1.0 1.0 1.0', or weights that are not 0 "
+                   "where another sub-style needs them (the model takes those pairs at full "
+                   "weight)", k + 1, force->special_lj[1], force->special_lj[2],
+                   force->special_lj[3], force->special_coul[1], force->special_coul[2],
+                   force->special_coul[3]);
   }
   // LAMMPS builds no neighbour list of ghost atoms with multi-style binning: its own error
   // ("Requested neighbor stencil method does not exist") would not say why

@@ -280,3 +280,32 @@ def test_redundant_shell_with_multi_neighbor_lists_says_why(tmp_path, morse, sty
     out = run_bad(tmp_path, f"neighbor 2.0 {style}\npair_style ionmd {morse} ghost redundant\n"
                   "pair_coeff * * Cl Li")
     assert f"which LAMMPS does not build with 'neighbor 2 {style}'; use 'neighbor 2 bin'" in out
+
+
+def test_bonded_neighbours_left_out_under_hybrid_are_refused(tmp_path, morse):
+    """Under hybrid/overlay the special_bonds check did not apply: with the default weights
+    (0 0 0) the bonded pair left the model's graph silently (audit, Morse model: -15.811 instead of -15.853 eV
+    here). Refused; with weights that are not 0 the model takes the pair at full weight
+    (its energy is that of the same cell without bonds) while the other style weights it."""
+    from lammps_runner import thermo_table
+
+    _bonded_data(tmp_path / "struct.data")
+    common = ("units metal\natom_style bond\nbond_style zero\nread_data struct.data\n"
+              "bond_coeff *\n")
+    hybrid = (f"pair_style hybrid/overlay ionmd {morse} morse 5.0\npair_coeff * * ionmd Cl Li\n"
+              "pair_coeff * * morse 0.35 1.4 2.9\n")
+    proc = run_lmp(common + hybrid + "run 0\n", tmp_path, check=False)
+    assert proc.returncode != 0
+    assert "special_bonds weights of 1-2 neighbours are 0" in proc.stdout
+    assert "under pair_style hybrid" in proc.stdout
+    weighted = run_lmp(common + "special_bonds lj/coul 0.5 0.5 0.5\n" + hybrid +
+                       "compute m all pair ionmd\nthermo_style custom step c_m\n"
+                       "thermo_modify format float %.15g\nrun 0\n", tmp_path)
+    model_part = float(thermo_table(weighted.stdout, 2)[-1, 1])
+    atomic = tmp_path / "atomic"
+    atomic.mkdir()
+    write_data(licl_supercell(rep=1), atomic / "struct.data", ["Cl", "Li"])
+    plain = run_lmp(f"units metal\natom_style atomic\nread_data struct.data\npair_style ionmd "
+                    f"{morse}\npair_coeff * * Cl Li\nthermo_style custom step pe\n"
+                    "thermo_modify format float %.15g\nrun 0\n", atomic)
+    assert model_part == pytest.approx(float(thermo_table(plain.stdout, 2)[-1, 1]), rel=1e-12)
