@@ -343,9 +343,10 @@ void PairIonmd::coeff(int narg, char **arg)
     auto it = std::find(elements.begin(), elements.end(), el);
     if (it == elements.end()) {
       // element symbols are case-sensitive: 'cl' for Cl, 'LI' for Li
-      const auto same_letters = std::find_if(elements.begin(), elements.end(), [&](const std::string &e) {
-        return utils::lowercase(e) == utils::lowercase(el);
-      });
+      const auto same_letters =
+          std::find_if(elements.begin(), elements.end(), [&](const std::string &e) {
+            return utils::lowercase(e) == utils::lowercase(el);
+          });
       if (same_letters != elements.end())
         error->all(FLERR, "pair_coeff: element '{}' (atom type {}): element symbols are "
                    "case-sensitive, write '{}'", el, t, *same_letters);
@@ -584,15 +585,17 @@ void PairIonmd::check_masses()
     const std::string el = element_of(t);
     const double m = atom->mass[t], standard = IONMD::standard_atomic_weight(el);
     if (!matches[t].empty()) {
+      const std::string fix = all_matched
+          ? fmt::format("If the masses are right, the line is '{}'.", suggested)
+          : std::string("Give each type its element in pair_coeff.");
       error->warning(FLERR,
                      "pair_style ionmd: elements probably swapped: atom type {} has mass {:g}, the "
-                     "standard atomic weight of {} ({:g}), but '{}' makes it {} (standard weight {:g}): the elements in "
-                     "pair_coeff are probably not in the order of the atom types (the Masses of "
-                     "the data file), and these atoms get the energies and forces of {}. {}",
+                     "standard atomic weight of {} ({:g}), but '{}' makes it {} (standard weight "
+                     "{:g}): the elements in pair_coeff are probably not in the order of the atom "
+                     "types (the Masses of the data file), and these atoms get the energies and "
+                     "forces of {}. {}",
                      t, m, matches[t], IONMD::standard_atomic_weight(matches[t]), written, el,
-                     standard, el,
-                     all_matched ? fmt::format("If the masses are right, the line is '{}'.", suggested)
-                                 : std::string("Give each type its element in pair_coeff."));
+                     standard, el, fix);
     } else {
       double rel = 0.0;
       const std::string near = IONMD::closest_element(m, &rel);

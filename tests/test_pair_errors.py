@@ -284,8 +284,8 @@ def test_redundant_shell_with_multi_neighbor_lists_says_why(tmp_path, morse, sty
 
 def test_bonded_neighbours_left_out_under_hybrid_are_refused(tmp_path, morse):
     """Under hybrid/overlay the special_bonds check did not apply: with the default weights
-    (0 0 0) the bonded pair left the model's graph silently (audit, Morse model: -15.811 instead of -15.853 eV
-    here). Refused; with weights that are not 0 the model takes the pair at full weight
+    (0 0 0) the bonded pair left the model's graph silently (audit, Morse model: -15.811
+    instead of -15.853 eV). Refused; with weights that are not 0 the model takes the pair at full weight
     (its energy is that of the same cell without bonds) while the other style weights it."""
     from lammps_runner import thermo_table
 

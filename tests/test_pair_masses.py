@@ -68,7 +68,8 @@ def test_right_masses_do_not_warn(tmp_path, models, masses):
 def test_deuterium_warns_mildly(tmp_path, models):
     """Type 2 as deuterium: off its element's weight, but the weight of no other element
     of the line: an isotope is possible, so no swap is claimed."""
-    out = run(tmp_path, f"mass 2 2.014\npair_style ionmd {models['ClH']}\npair_coeff * * Cl H\nrun 0\n")
+    out = run(tmp_path, f"mass 2 2.014\npair_style ionmd {models['ClH']}\npair_coeff * * Cl H\n"
+              "run 0\n")
     found = warnings(out)
     assert len(found) == 1
     assert "atom type 2 (H in pair_coeff) has mass 2.014, 100 % off the standard atomic weight " \
@@ -110,7 +111,8 @@ run 0
 
 
 def test_no_corrected_line_where_a_mass_matches_no_element_of_the_line(tmp_path, models):
-    out = run(tmp_path, f"mass 2 2.014\npair_style ionmd {models['ClLi']}\npair_coeff * * Li Cl\nrun 0\n")
+    out = run(tmp_path, f"mass 2 2.014\npair_style ionmd {models['ClLi']}\npair_coeff * * Li Cl\n"
+              "run 0\n")
     found = warnings(out)
     assert len(found) == 2
     type1 = next(w for w in found if "atom type 1 " in w)

@@ -61,7 +61,8 @@ def _partitions(tmp_path, model, launcher_env=True):
                                      f"pair_style ionmd {model}\npair_coeff * * Cl Li\nrun 0\n")
     env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"
            and not k.startswith(("SLURM_", "OMPI_COMM_WORLD_LOCAL", "MV2_COMM_WORLD_LOCAL"))}
-    strip = [] if launcher_env else ["env", "-u", "MPI_LOCALRANKID", "-u", "OMPI_COMM_WORLD_LOCAL_RANK"]
+    strip = [] if launcher_env else ["env", "-u", "MPI_LOCALRANKID",
+                                     "-u", "OMPI_COMM_WORLD_LOCAL_RANK"]
     subprocess.run([str(BIN / "mpirun"), "-np", "2", *strip, str(BIN / "lmp"), "-partition",
                     "2x1", "-in", "in.lmp"], cwd=tmp_path, env=env, check=True,
                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=600)
