@@ -56,7 +56,7 @@ constexpr int PROBE_CHUNK = 128;      // edges per chunk when the probe measures
 // Per-type masses against the standard atomic weights of the pair_coeff elements
 // (check_masses). Masses rounded as people write them (Li 7, Cl 35.5, S 32) are within 1 %
 // of the standard weight, and the elements an electrolyte's types are confused with
-// differ by far more (Li/Cl 5x, Li/S 4.6x, P/S 3.5 %... see below), so a mass more than
+// mostly differ by far more (Li/Cl 5x, Li/S 4.6x, Y/Cl 2.5x), so a mass more than
 // MASS_MISMATCH off is flagged. Isotopes and mass-scaled hydrogen are legitimate (D +100 %,
 // 6Li -13 %, 18O +12 %): a warning, not an error. Elements whose weights lie within 10 % of
 // each other (P/S, Co/Ni, Ar/K/Ca) cannot be told apart by mass and are not flagged.
