@@ -21,7 +21,7 @@ from pathlib import Path
 def main() -> None:
     from ionmd.bench import default_cell, run_point, supercell_for
 
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     ap.add_argument("--model", required=True, nargs="+")
     ap.add_argument("--atoms", type=int, default=4000)
     ap.add_argument("--modes", nargs="+", default=["fast", "low chunk 4096", "low chunk 2048"])

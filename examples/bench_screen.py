@@ -35,7 +35,7 @@ def structures():
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--model", help="float32 SevenNet-0 model file (exported if absent)")
     parser.add_argument("--sample", type=int, default=60, help="points timed in the plain loop")
     parser.add_argument("--threads", type=int, default=1)

@@ -12,7 +12,7 @@ Each measurement is repeated, interleaved, and the best is kept (this machine is
 
 usage: python examples/bench_sevennet.py [--sizes 2x2x3 5x5x5] [--threads 2] [--repeats 2]
                                         [--model FILE.pt|FILE.pt2] [--format torchscript|aoti]
-                                        [--e3gnn-build BUILD]   (../shared/peers/e3gnn/build.sh)
+                                        [--e3gnn-build BUILD]   (examples/peers/e3gnn_build.sh BUILD)
 """
 
 from __future__ import annotations
@@ -139,7 +139,7 @@ def main(argv=None) -> int:
                         help="format of the SevenNet-0 export when --model is not given")
     parser.add_argument("--e3gnn-build", default=None, type=Path,
                         help="build dir of SevenNet's own pair_style e3gnn made by "
-                             "../shared/peers/e3gnn/build.sh; adds it to the comparison")
+                             "examples/peers/e3gnn_build.sh BUILD; adds it to the comparison")
     args = parser.parse_args(argv)
 
     import torch
@@ -147,7 +147,10 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     work = Path(tempfile.mkdtemp(prefix="ionmd-bench-"))
     suffix = ".pt2" if args.format == "aoti" else ".pt"
-    model = Path(args.model) if args.model else work / f"sevennet0{suffix}"
+    # LAMMPS runs in `work`: a relative --model must be resolved here
+    model = Path(args.model).resolve() if args.model else work / f"sevennet0{suffix}"
+    if args.model and not model.is_file():
+        parser.error(f"--model {args.model}: no such file")
     if not args.model:
         from ionmd.export import export_sevennet
 
@@ -167,8 +170,13 @@ def main(argv=None) -> int:
                 atoms, f"pair_style ionmd {model}\npair_coeff * * Li Cl", work, steps, args.threads))
             if args.e3gnn_build:
                 build = args.e3gnn_build.resolve()
+                # examples/peers/e3gnn_build.sh deploys into BUILD, the older shared/peers
+                # build.sh into BUILD/models
+                deployed = next((d for d in (build / "deployed_serial.pt",
+                                             build / "models" / "deployed_serial.pt")
+                                 if d.is_file()), build / "deployed_serial.pt")
                 e3gnn = (f"plugin load {build}/e3gnn_plugin.so\npair_style e3gnn\n"
-                         f"pair_coeff * * {build}/models/deployed_serial.pt Li Cl")
+                         f"pair_coeff * * {deployed} Li Cl")
                 best["e3gnn"] = min(best["e3gnn"], time_lammps(atoms, e3gnn, work, steps,
                                                                args.threads))
                 # the same peer with the allocator settings pair_style ionmd applies itself
