@@ -259,15 +259,28 @@ def _rebuild_with(model, cls_name: str, config: dict, state: dict, modules):
         shown = ", ".join(f"{n or '<model>'}: {old_tree.get(n)} vs {new_tree.get(n)}"
                           for n in diff[:3])
         raise ExportError(f"the rebuilt model differs in {len(diff)} submodules ({shown})")
-    # constants of the generated code (e.g. Wigner 3j buffers) come with the new code
+    # constants of the generated code (e.g. Wigner 3j buffers) come with the new code;
+    # so do the flags that later mace-torch derives from its own U matrices
     generated = _generated(fresh)
     try:
         result = fresh.load_state_dict(state, strict=False)
-        problems = list(result.unexpected_keys) + [k for k in result.missing_keys
-                                                   if not generated(k.rpartition(".")[0])]
+        problems = list(result.unexpected_keys) + [
+            k for k in result.missing_keys
+            if not generated(k.rpartition(".")[0]) and not _derived_buffer(k)]
     except RuntimeError as exc:
         problems = [_first_line(exc)]
     return fresh.to(dtype).eval(), problems
+
+
+def _derived_buffer(key: str) -> bool:
+    """Buffers that mace-torch's constructor computes from the layout alone, which files
+    of releases before it had them lack: ``weights_{i}_zeroed``/``weights_max_zeroed`` of
+    each symmetric contraction (True where that correlation order's U matrix is zero,
+    whose weights then multiply nothing)."""
+    import re
+
+    return re.search(r"\.symmetric_contractions\.contractions\.\d+\.weights_(\d+|max)_zeroed$",
+                     key) is not None
 
 
 def _resolve_head(model, head: Optional[str], path: Path) -> tuple[int, str]:
