@@ -11,6 +11,14 @@ TorchScript route nor ionmd's export could compile a model that uses them):
   function attributes and exposes ``o3.Irreps`` properties. It is given a subclass whose
   forward is the same computation with the activations chosen by name.
 
+A third block scripts but computes in the wrong precision:
+
+* ``ZBLBasis`` (``mace.modules.radial``, pair repulsion) forms its prefactor
+  ``14.3996 * Z_u * Z_v`` from integer atomic numbers, which gives torch's default dtype
+  (float32 in ``ionmd export`` and in LAMMPS) whatever the model's: a float64 export
+  rounded the ZBL energy and forces to float32's relative 6e-8. Its forward is recompiled
+  from mace's source with the atomic numbers cast to the dtype of the distances.
+
 :func:`make_scriptable` swaps the class of the affected submodules in place (weights,
 buffers and every other attribute stay as they are); modules of other classes, and
 mace versions without these defects, are left alone.
@@ -29,6 +37,11 @@ from ionmd.errors import ExportError
 
 _ATT_WRONG = "-> Tuple[torch.Tensor, None]:"
 _ATT_RIGHT = "-> Tuple[torch.Tensor, torch.Tensor]:"
+# ZBLBasis multiplies the integer atomic numbers by a Python float: the product has torch's
+# *default* dtype (float32 in `ionmd export` and in LAMMPS), not the model's, so a float64
+# export rounded the ZBL prefactor to float32 (relative error ~6e-8 of the ZBL energy)
+_ZBL_WRONG = "(14.3996 * Z_u * Z_v)"
+_ZBL_RIGHT = "(14.3996 * Z_u.to(x.dtype) * Z_v.to(x.dtype))"
 _classes: dict = {}
 
 
@@ -49,16 +62,18 @@ def _fixed_class(cls):
         return _classes[cls]
     fixed = None
     if cls.__module__ == "mace.modules.blocks" and cls.__name__ == "RealAgnosticAttResidualInteractionBlock":
-        fixed = _with_forward_annotation(cls, _ATT_WRONG, _ATT_RIGHT)
+        fixed = _with_fixed_forward(cls, _ATT_WRONG, _ATT_RIGHT)
     elif cls.__module__ == "mace.modules.gate" and cls.__name__ == "GatedEquivariantBlock":
         fixed = _scriptable_gate(cls)
+    elif cls.__module__ == "mace.modules.radial" and cls.__name__ == "ZBLBasis":
+        fixed = _with_fixed_forward(cls, _ZBL_WRONG, _ZBL_RIGHT, "ZBL prefactor dtype")
     _classes[cls] = fixed
     return fixed
 
 
-def _with_forward_annotation(cls, wrong: str, right: str):
+def _with_fixed_forward(cls, wrong: str, right: str, what: str = "return annotation"):
     """Subclass of ``cls`` whose forward is mace's source with ``wrong`` -> ``right``
-    (None when the source is already right). TorchScript reads a method's source, so the
+    (None when the source does not hold ``wrong``: already right, or another release). TorchScript reads a method's source, so the
     recompiled forward gets a source of its own in ``linecache``."""
     from e3nn.util.jit import compile_mode
 
@@ -66,7 +81,7 @@ def _with_forward_annotation(cls, wrong: str, right: str):
     if wrong not in source:
         return None
     source = source.replace(wrong, right, 1)
-    filename = f"<ionmd: {cls.__module__}.{cls.__qualname__}.forward, return annotation fixed>"
+    filename = f"<ionmd: {cls.__module__}.{cls.__qualname__}.forward, {what} fixed>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace = dict(vars(sys.modules[cls.__module__]))
     exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - mace's own source
@@ -142,3 +157,4 @@ def _scriptable_gate(cls):
 
     GatedEquivariantBlock.__module__ = __name__
     return GatedEquivariantBlock
+
