@@ -70,7 +70,11 @@ def load_mace_model(path: str | Path):
 
             raise ExportError(
                 f"{path} was pickled under an older e3nn (0.4.x, the one mace-torch pins) "
-                f"and could not be rebuilt under e3nn {e3nn.__version__}: {exc}") from exc
+                f"and could not be rebuilt under e3nn {e3nn.__version__}: {exc}. ionmd "
+                "rebuilds the MACE and ScaleShiftMACE files of mace-torch 0.3.3 and later "
+                "(checked: the layouts of MACE-MP-0, -0b, MPA-0, OMAT-0 and OFF23 as 0.3.3, "
+                "0.3.6 and 0.3.10 wrote them); the part named here is not one of them: "
+                "please report it with the mace-torch version that wrote the file") from exc
     return model
 
 
@@ -253,7 +257,10 @@ def _rebuild_with(model, cls_name: str, config: dict, state: dict, modules):
         torch.set_default_dtype(previous)
     for old, new in zip(model.interactions, fresh.interactions):
         new.avg_num_neighbors = old.avg_num_neighbors
-    old_tree, new_tree = _module_tree(model), _module_tree(fresh)
+    unused = _adopt_old_release_parts(model, fresh)
+    state = {k: v for k, v in state.items() if k not in unused}
+    old_tree = {n: c for n, c in _module_tree(model).items() if n not in unused}
+    new_tree = _module_tree(fresh)
     diff = sorted(n for n in set(old_tree) | set(new_tree) if old_tree.get(n) != new_tree.get(n))
     if diff:
         shown = ", ".join(f"{n or '<model>'}: {old_tree.get(n)} vs {new_tree.get(n)}"
@@ -270,6 +277,31 @@ def _rebuild_with(model, cls_name: str, config: dict, state: dict, modules):
     except RuntimeError as exc:
         problems = [_first_line(exc)]
     return fresh.to(dtype).eval(), problems
+
+
+def _adopt_old_release_parts(model, fresh) -> set:
+    """Give ``fresh`` (built by the installed mace-torch) the parts that the release which
+    pickled ``model`` built differently. Returns the names (submodules and state-dict
+    keys) of ``model`` that its own release's forward never read."""
+    import torch
+
+    unused: set = set()
+    zbl = getattr(model, "pair_repulsion_fn", None)
+    if zbl is not None and isinstance(getattr(zbl, "cutoff", None), torch.nn.Module):
+        # mace-torch 0.3.5-0.3.9: ZBLBasis(r_max) kept an `r_max` buffer and a
+        # PolynomialCutoff that its forward never called (its envelope ends at the sum of
+        # the covalent radii, as in later releases); the rest is the same
+        unused |= {"pair_repulsion_fn.cutoff", "pair_repulsion_fn.r_max",
+                   "pair_repulsion_fn.cutoff.p", "pair_repulsion_fn.cutoff.r_max"}
+    transform = getattr(model.radial_embedding, "distance_transform", None)
+    if (type(transform).__name__ == "SoftTransform" and not hasattr(transform, "alpha")
+            and hasattr(transform, "a") and hasattr(transform, "b")):
+        # mace-torch 0.3.5-0.3.9: another formula, parameters a and b (later: alpha)
+        from ionmd.export.mace_compat import SoftTransform
+
+        fresh.radial_embedding.distance_transform = SoftTransform().to(
+            transform.covalent_radii.dtype)
+    return unused
 
 
 def _derived_buffer(key: str) -> bool:

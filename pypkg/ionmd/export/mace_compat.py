@@ -22,6 +22,10 @@ A third block scripts but computes in the wrong precision:
 :func:`make_scriptable` swaps the class of the affected submodules in place (weights,
 buffers and every other attribute stay as they are); modules of other classes, and
 mace versions without these defects, are left alone.
+
+:class:`SoftTransform` is the ``Soft`` distance transform of mace-torch 0.3.5-0.3.9,
+which later releases replaced by another formula (:mod:`ionmd.export.mace` puts it into
+models rebuilt from those releases' files).
 """
 
 # no `from __future__ import annotations`: TorchScript reads the gate's annotations
@@ -158,3 +162,27 @@ def _scriptable_gate(cls):
     GatedEquivariantBlock.__module__ = __name__
     return GatedEquivariantBlock
 
+
+class SoftTransform(torch.nn.Module):
+    """The ``Soft`` distance transform of mace-torch 0.3.5-0.3.9 (parameters ``a``, ``b``;
+    later releases have another formula with ``alpha``), for files those releases wrote:
+    ``y = x + tanh(-(x / r0) - a (x / r0)^b) / 2 + 1/2`` with ``r0`` a quarter of the
+    sum of the two covalent radii."""
+
+    def __init__(self, a: float = 0.2, b: float = 3.0):
+        super().__init__()
+        import ase.data
+
+        dtype = torch.get_default_dtype()
+        self.register_buffer("covalent_radii",
+                             torch.tensor(ase.data.covalent_radii, dtype=dtype))
+        self.register_buffer("a", torch.tensor(a, dtype=dtype))
+        self.register_buffer("b", torch.tensor(b, dtype=dtype))
+
+    def forward(self, x: torch.Tensor, node_attrs: torch.Tensor, edge_index: torch.Tensor,
+                atomic_numbers: torch.Tensor) -> torch.Tensor:
+        node_atomic_numbers = atomic_numbers[torch.argmax(node_attrs, dim=1)].unsqueeze(-1)
+        z_u = node_atomic_numbers[edge_index[0]]
+        z_v = node_atomic_numbers[edge_index[1]]
+        r_0 = (self.covalent_radii[z_u] + self.covalent_radii[z_v]) / 4
+        return x + (1 / 2) * torch.tanh(-(x / r_0) - self.a * ((x / r_0) ** self.b)) + 1 / 2
