@@ -218,3 +218,89 @@ def test_converging_run_goes_on_converging_after_its_task_is_cancelled(tmp_path,
         (reference["state"], reference["stop_reason"], reference["step"])
     assert [(c["step"], c["met"], c["values"]["hops"]) for c in st["checks"]] == \
         [(c["step"], c["met"], c["values"]["hops"]) for c in reference["checks"]]
+
+
+def _frames(path):
+    spec = load_run_spec(path)
+    frames, _, _ = read_frames(spec.data_file, spec.trajectory, type_map=spec.type_map)
+    return frames
+
+
+def test_task_at_its_time_limit_is_requeued_and_resumes_bit_for_bit(tmp_path, slurm, capsys):
+    """SLURM's walltime warning (USR2 to the batch shell, as --signal=B:USR2@... sends it):
+    the run is stopped and recorded as timed out, the task requeued; while it waits the
+    run is queued (before: "running", with no LAMMPS left), then the requeued task resumes
+    it from its restart file, bit for bit the trajectory of an uninterrupted run."""
+    from protocol_setup import morse_model
+    from sweep_setup import campaign_dir
+
+    from ionmd.sweep.state import slurm_job_states
+
+    folder = campaign_dir(tmp_path / "camp", morse_model(tmp_path / "morse.pt"))
+    settings = dict(protocol="conductivity-nvt", temperatures=(900,), duration_ps=20.0,
+                    restart_every=1000)
+    path = write_campaign(folder, name="timelimit", executor='kind = "slurm"',
+                          resources="ranks = 1\nwalltime = 10", **settings)
+    ref = write_campaign(folder, name="ref", output="ref", **settings)   # local, uninterrupted
+    for p in (path, ref):
+        p.write_text(p.read_text().replace("dump_every = 10", "dump_every = 100"))
+    assert main(["sweep", "submit", str(path), "--no-progress"]) == 0
+    (run,) = plan_campaign(load_campaign(path))
+    job = read_claim(run.rundir)["job_id"]
+    _wait(lambda: run.rundir.status.get("state") == "running"
+          and (run.path / "restart.a").is_file(), 300, "a restart file")
+    res = subprocess.run(["scancel", "--batch", "--signal=USR2", job], capture_output=True,
+                         text=True)
+    assert res.returncode == 0, res.stderr
+    _wait(lambda: slurm_job_states().get(job) == "PENDING", 60, "SLURM to requeue the task")
+    st = run.rundir.status
+    assert st["state"] == "interrupted" and st["reason"].startswith(
+        f"timed out: SLURM job {job} reached its time limit"), st
+    assert classify(run.rundir, slurm_job_states()) == "queued"
+    capsys.readouterr()
+    assert main(["sweep", "status", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "1 queued (of 1)" in out and f"job {job} was requeued (PENDING)" in out
+    # nothing to submit while it waits; SLURM holds a requeued job ~2 min: start it now
+    assert main(["sweep", "submit", str(path), "--no-progress"]) == 0
+    assert read_claim(run.rundir)["job_id"] == job
+    res = subprocess.run(["scontrol", "update", f"JobId={job}", "StartTime=now"],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert main(["sweep", "submit", str(ref), "--no-progress"]) == 0
+    _wait(lambda: job not in slurm_job_states(), 300, "the requeued task to end")
+    st = run.rundir.status
+    assert st["state"] == "completed" and st["pieces"] == 2, st
+    assert read_claim(run.rundir)["ran"]["slurm_job"] == job       # the requeued task
+    got, want = _frames(run.path), _frames(plan_campaign(load_campaign(ref))[0].path)
+    np.testing.assert_array_equal(got.steps, want.steps)
+    np.testing.assert_array_equal(got.positions, want.positions)
+
+
+def test_claims_are_seen_by_job_id_whatever_the_campaign_is_called(tmp_path, slurm, capsys):
+    """The campaign renamed while its job waits (or a second campaign file sharing its
+    output): the run is queued under its job, not pending, and not submitted again."""
+    from protocol_setup import morse_model
+    from sweep_setup import campaign_dir
+
+    from ionmd.sweep.state import slurm_job_states
+
+    folder = campaign_dir(tmp_path / "camp", morse_model(tmp_path / "morse.pt"))
+    kw = dict(temperatures=(600,), duration_ps=0.2, resources="ranks = 1\nwalltime = 5")
+    path = write_campaign(folder, name="first", executor='kind = "slurm"\nsbatch = {hold = true}',
+                          **kw)
+    assert main(["sweep", "submit", str(path), "--no-progress"]) == 0
+    (run,) = plan_campaign(load_campaign(path))
+    job = read_claim(run.rundir)["job_id"]
+    assert slurm_job_states()[job] == "PENDING"                 # held by sbatch --hold
+    renamed = write_campaign(folder, name="renamed", executor='kind = "slurm"', **kw)
+    assert classify(run.rundir, slurm_job_states()) == "queued"
+    capsys.readouterr()
+    assert main(["sweep", "submit", str(renamed), "--no-progress"]) == 0
+    assert "nothing to submit" in capsys.readouterr().out
+    assert read_claim(run.rundir)["job_id"] == job
+    subprocess.run(["scontrol", "release", job], check=True, capture_output=True)
+    assert main(["sweep", "submit", str(renamed), "--wait", "--no-progress"]) == 0
+    st = run.rundir.status
+    assert st["state"] == "completed" and st["pieces"] == 1
+    assert read_claim(run.rundir)["ran"]["slurm_job"] == job

@@ -143,9 +143,13 @@ def print_campaign_status(campaign_file, as_json: bool = False) -> None:
         return
     _print_counts(Counter(r["class"] for r in rows), len(rows))
     for r in rows:
+        job = f"{r['job']}" + (f" ({r['job_state'].lower()})" if r.get("job_state") else "") \
+            if r["job"] else ""
         print(f"{r['class']:<16} {r['step']:>8}/{r['planned_steps']:<8} {r['pieces']:>2} "
-              f"{r['job'] or '':<14} {r['run']}"
-              + "".join(f"\n{'':<17}{n}" for n in (r["reason"], r.get("stopping")) if n))
+              f"{job:<14} {r['run']}"
+              + "".join(f"\n{'':<17}{n}" for n in (r["reason"], r.get("stopping"), r.get("note"))
+                        if n)
+              + (f"\n{'':<17}logs: " + ", ".join(r["logs"]) if r.get("logs") else ""))
 
 
 def _cmd_status(args: argparse.Namespace) -> None:

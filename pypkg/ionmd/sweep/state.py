@@ -11,6 +11,7 @@ newer token and leaves the run alone.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import socket
@@ -24,6 +25,10 @@ from ionmd.protocols.execute import running_here
 from ionmd.protocols.rundir import SETTINGS, RunDir
 
 CLAIM = "sweep.json"
+LMP_LOCK = ".lmp.lock"
+"""Held by a run's LAMMPS process for as long as it runs (:mod:`ionmd.sweep.lockrun`)."""
+WORKER_LOCK = ".worker.lock"
+"""Held by the worker (a SLURM task, a local submitter) while it runs the run."""
 
 # classes of runs, in the order status prints them
 CLASSES = ("completed", "running", "queued", "interrupted", "pending", "failed-error",
@@ -54,9 +59,8 @@ def local_job_id() -> str:
     return f"local:{socket.gethostname()}:{os.getpid()}"
 
 
-def active_slurm_jobs(job_name: str) -> set[str]:
-    """Ids (``123_4`` for array tasks) of this user's pending or running jobs named
-    ``job_name``, from ``squeue``.
+def _squeue(args: list[str]) -> list[list[str]]:
+    """Rows of ``squeue --noheader --array`` with ``|``-separated ``--format`` fields.
 
     Raises
     ------
@@ -66,31 +70,98 @@ def active_slurm_jobs(job_name: str) -> set[str]:
     if not shutil.which("squeue"):
         raise IonmdError("`squeue` not found: run this on a SLURM login node (or use the local "
                          "executor)")
-    res = subprocess.run(["squeue", "--noheader", "--array", "--format=%i",
-                          f"--name={job_name}", f"--user={os.getuid()}"],
-                         capture_output=True, text=True, timeout=60)
+    res = subprocess.run(["squeue", "--noheader", "--array", *args], capture_output=True,
+                         text=True, timeout=60)
     if res.returncode:
-        raise IonmdError(f"squeue failed: {res.stderr.strip()}")
-    return {line.strip() for line in res.stdout.splitlines() if line.strip()}
+        raise IonmdError(f"squeue failed (exit {res.returncode}): {res.stderr.strip()}")
+    return [line.strip().split("|") for line in res.stdout.splitlines() if line.strip()]
 
 
-def claim_active(claim: dict, slurm_jobs: set[str] | None) -> bool:
-    """Whether the job holding ``claim`` may still run (queued or running)."""
+def active_slurm_jobs(job_name: str) -> set[str]:
+    """Ids (``123_4`` for array tasks) of this user's pending or running jobs named
+    ``job_name``, from ``squeue``.
+
+    Raises
+    ------
+    IonmdError
+        If ``squeue`` is missing or fails (the scheduler cannot be asked).
+    """
+    return {row[0] for row in _squeue(["--format=%i", f"--name={job_name}",
+                                       f"--user={os.getuid()}"])}
+
+
+def slurm_job_states() -> dict[str, str]:
+    """Every queued or running job of this user, whatever its name: id (``123_4`` for an
+    array task) -> SLURM state (``PENDING``, ``RUNNING``, ``COMPLETING``, ...). By id, not
+    by the campaign's job name, so that a claim is recognised after the campaign was
+    renamed or when another campaign file shares its output folder.
+
+    Raises
+    ------
+    IonmdError
+        If ``squeue`` is missing or fails (the scheduler cannot be asked).
+    """
+    return {row[0]: row[1] for row in _squeue(["--format=%i|%T", f"--user={os.getuid()}"])}
+
+
+WAITING_STATES = ("PENDING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "RESV_DEL_HOLD",
+                  "SUSPENDED", "CONFIGURING")
+"""SLURM job states in which a job holds a claim but runs nothing yet (or not now): a
+requeued task (walltime, node failure, ``scontrol requeue``) waits in ``PENDING``."""
+
+
+def claim_job_state(claim: dict, slurm_jobs) -> str | None:
+    """The state of the job holding ``claim`` while it may still run: SLURM's state
+    (``slurm_jobs``: id -> state, or a set of active ids: state ``RUNNING``), ``RUNNING``
+    for a live local submitter; None when the job is gone."""
     job = claim.get("job_id")
     if not job:
-        return False
+        return None
     if job.startswith("local:"):
         _, host, pid = job.split(":")
-        return host == socket.gethostname() and process_alive(int(pid))
-    return slurm_jobs is not None and job in slurm_jobs
+        return "RUNNING" if host == socket.gethostname() and process_alive(int(pid)) else None
+    if slurm_jobs is None or job not in slurm_jobs:
+        return None
+    return slurm_jobs[job] if isinstance(slurm_jobs, dict) else "RUNNING"
 
 
-def classify(rd: RunDir, slurm_jobs: set[str] | None = None) -> str:
-    """One of :data:`CLASSES` for a run directory.
+def claim_active(claim: dict, slurm_jobs) -> bool:
+    """Whether the job holding ``claim`` may still run (queued or running)."""
+    return claim_job_state(claim, slurm_jobs) is not None
+
+
+def lock_held(rd: RunDir, name: str = LMP_LOCK) -> bool:
+    """Whether a process holds the lock ``name`` of the run directory (on any host whose
+    filesystem passes ``flock`` on: NFSv4, Lustre with ``-o flock``): the run's LAMMPS
+    (:data:`LMP_LOCK`, held by :mod:`ionmd.sweep.lockrun` for as long as it runs, also
+    when its submitter or job is gone) or a worker (:data:`WORKER_LOCK`). Probed with a
+    shared lock, never created; False where the filesystem has no locks."""
+    try:
+        fd = os.open(rd.path / name, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return False
+
+
+def classify(rd: RunDir, slurm_jobs=None) -> str:
+    """One of :data:`CLASSES` for a run directory (``slurm_jobs``: :func:`slurm_job_states`,
+    or a set of active job ids).
 
     ``failed-physical`` is a result (``fix halt`` on the volume, lost atoms): it is never
     rerun. ``failed-error`` (LAMMPS stopped with an error) is rerun only when asked
     (``--retry-failed``). ``interrupted`` (killed, walltime) resumes from its restart files.
+    A run is ``running`` while its LAMMPS runs: its process on this host, or the lock
+    its LAMMPS holds (any host; an orphan whose job or submitter is gone too), or its
+    job running elsewhere; a run whose task was requeued (walltime, node failure) is
+    ``queued`` until the task starts again.
     """
     if not (rd.path / SETTINGS).is_file():
         return "new"
@@ -100,17 +171,24 @@ def classify(rd: RunDir, slurm_jobs: set[str] | None = None) -> str:
         return "completed"
     if state == "failed" and not status.get("resumable"):
         return "failed-physical" if "failed_step" in status else "failed-error"
+    if lock_held(rd):                    # its LAMMPS still runs, whoever started it
+        return "running"
     claim = read_claim(rd)
-    active = claim_active(claim, slurm_jobs)
+    job = claim_job_state(claim, slurm_jobs)
+    waiting = job in WAITING_STATES
     if state in ("interrupted", "failed"):  # killed, a signal, disk full (older files: failed
         # + resumable): resumes. Resubmitted to SLURM and its task not started yet: queued
         # (a local submitter starts what it claims at once, so its claims never wait)
-        return "queued" if active and claim.get("executor") == "slurm" else "interrupted"
+        return "queued" if job and claim.get("executor") == "slurm" else "interrupted"
     if state == "running":
-        if running_here(status) or active:
+        if running_here(status):
             return "running"
+        if job and waiting and claim.get("executor") == "slurm":
+            return "queued"             # its task was requeued and waits to resume it
+        if job:
+            return "running"            # its job runs it (on a host this one cannot see)
         return "interrupted"
-    return "queued" if active else "pending"
+    return "queued" if job else "pending"
 
 
 def wait_for_local_process(rd: RunDir, poll_s: float = 0.5) -> None:
@@ -123,5 +201,6 @@ def wait_for_local_process(rd: RunDir, poll_s: float = 0.5) -> None:
         time.sleep(poll_s)
 
 
-__all__ = ["CLAIM", "CLASSES", "active_slurm_jobs", "claim_active", "classify", "local_job_id",
+__all__ = ["CLAIM", "CLASSES", "LMP_LOCK", "WORKER_LOCK", "active_slurm_jobs", "claim_active",
+           "claim_job_state", "classify", "lock_held", "slurm_job_states", "local_job_id",
            "new_token", "read_claim", "wait_for_local_process", "write_claim"]

@@ -6,14 +6,20 @@ under a live job are left alone, runs that stopped on an error are rerun only wi
 
 from __future__ import annotations
 
+import fcntl
+import os
 import time
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from ionmd.errors import IonmdError
+
+from ionmd.protocols.execute import running_here
 from ionmd.sweep.campaign import Campaign
 from ionmd.sweep.plan import PlannedRun, plan_campaign
-from ionmd.sweep.state import (active_slurm_jobs, claim_active, classify, local_job_id, new_token,
-                               read_claim, write_claim)
+from ionmd.sweep.state import (claim_active, claim_job_state, classify, local_job_id, new_token,
+                               read_claim, slurm_job_states, write_claim)
 
 TODO = ("new", "pending", "interrupted")
 
@@ -30,20 +36,49 @@ class Submission:
     skipped_failed: list[str] = field(default_factory=list)
 
 
-def scheduler_jobs(campaign: Campaign) -> set[str] | None:
-    """Active SLURM jobs of the campaign (None for the local executor)."""
+def scheduler_jobs(campaign: Campaign) -> dict[str, str] | None:
+    """This user's queued and running SLURM jobs, id -> state (None for the local
+    executor). Every job, not only those named after the campaign: a run claimed under
+    another name (the campaign renamed, another campaign file with the same output) is
+    still seen as queued or running."""
     if campaign.executor["kind"] != "slurm":
         return None
-    from ionmd.sweep.slurm import job_name
+    return slurm_job_states()
 
-    return active_slurm_jobs(job_name(campaign))
+
+@contextmanager
+def submit_lock(campaign: Campaign, timeout_s: float = 600.0):
+    """Held while a submission decides what is left and claims it (not while a local
+    executor runs it): two ``submit`` at once never claim the same runs."""
+    folder = campaign.output / ".sweep"
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / "submit.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.time() + timeout_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.time() > deadline:
+                    raise IonmdError(f"another `ionmd sweep submit` of {campaign.output} has held "
+                                     f"{folder / 'submit.lock'} for {timeout_s:g} s; wait for "
+                                     f"it to finish (or end it) and submit again") from None
+                time.sleep(0.2)
+            except OSError:       # no locks on this filesystem
+                break
+        yield
+    finally:
+        os.close(fd)
 
 
 def campaign_status(campaign: Campaign) -> list[dict]:
     """One row per planned run of the campaign (``ionmd status CAMPAIGN``, ``ionmd sweep
     status``): its class (:func:`ionmd.sweep.state.classify`, with the scheduler's jobs),
-    step, planned steps, pieces, the reason it stopped, its stopping rule's last check and
-    the job that claimed it."""
+    step, planned steps, pieces, the reason it stopped, its stopping rule's last check,
+    the job that claimed it and its state in the queue, a note when the job and the run
+    disagree (an orphaned LAMMPS, a job gone without running it) and the log files to
+    read when it did not complete."""
     from ionmd.protocols.stopping import describe_checks
 
     runs = plan_campaign(campaign)
@@ -51,12 +86,51 @@ def campaign_status(campaign: Campaign) -> list[dict]:
     rows = []
     for run in runs:
         st = run.rundir.status
-        rows.append({"run": str(run.path), "class": classify(run.rundir, jobs),
+        claim = read_claim(run.rundir)
+        cls = classify(run.rundir, jobs)
+        job_state = claim_job_state(claim, jobs)
+        rows.append({"run": str(run.path), "class": cls,
                      "step": st.get("step", 0), "planned_steps": run.rundir.planned_steps,
                      "pieces": st.get("pieces", 0), "reason": st.get("reason"),
                      "stopping": describe_checks(st),
-                     "job": read_claim(run.rundir).get("job_id")})
+                     "job": claim.get("job_id"), "job_state": job_state,
+                     "note": _note(cls, st, claim, job_state),
+                     "logs": [str(f) for f in run_logs(campaign, run, cls, claim)]})
     return rows
+
+
+def _note(cls: str, status: dict, claim: dict, job_state: str | None) -> str | None:
+    """What the class alone does not say: who still runs a run whose job is gone, a task
+    requeued to resume it, a job that ended without running it."""
+    job = claim.get("job_id")
+    if cls == "running" and job and job_state is None:
+        return (f"its LAMMPS still runs on {status.get('host')} (pid {status.get('pid')}) but "
+                f"its job {job} is gone (an orphan finishing); `ionmd sweep submit` records "
+                f"it once it ends")
+    if cls == "queued" and status.get("state") in ("running", "interrupted") and \
+            claim.get("ran", {}).get("slurm_job") == job:
+        return f"job {job} was requeued ({job_state}); it resumes the run from its last restart"
+    if cls == "pending" and job and claim.get("executor") == "slurm":
+        return (f"job {job} left the queue without running it (see its log below); "
+                f"`ionmd sweep submit` submits it again")
+    return None
+
+
+def run_logs(campaign: Campaign, run: PlannedRun, cls: str, claim: dict) -> list:
+    """Files to read about a run that did not complete: its last LAMMPS log and screen
+    output, and the stdout/stderr of the SLURM job that last took it."""
+    if cls in ("completed", "running", "queued", "new"):
+        return []
+    rd = run.rundir
+    n = int(rd.status.get("pieces", 0))
+    files = [f for f in (rd.piece(n - 1)["log"], rd.piece(n - 1)["screen"]) if f.is_file()] \
+        if n else []
+    job = claim.get("job_id")
+    if job and claim.get("executor") == "slurm":
+        from ionmd.sweep.slurm import job_logs
+
+        files += job_logs(campaign, job)
+    return files
 
 
 def select(runs: list[PlannedRun], jobs: set[str] | None,
@@ -68,7 +142,8 @@ def select(runs: list[PlannedRun], jobs: set[str] | None,
         counts[cls] += 1
         if cls in TODO:
             todo.append(run)
-        elif cls == "running" and not claim_active(read_claim(run.rundir), jobs):
+        elif (cls == "running" and not claim_active(read_claim(run.rundir), jobs)
+              and running_here(run.rundir.status)):
             todo.append(run)        # its LAMMPS outlived a dead local submitter: wait for it
         elif cls == "failed-error":
             if retry_failed:
@@ -82,31 +157,32 @@ def select(runs: list[PlannedRun], jobs: set[str] | None,
 def submit(campaign: Campaign, retry_failed: bool = False, progress: bool = True) -> Submission:
     """Create missing run directories, claim what is left and run it (local: here, until
     done) or submit it (SLURM: one job array, returns at once)."""
-    runs = plan_campaign(campaign, create=True)
-    jobs = scheduler_jobs(campaign)
-    todo, counts, failed = select(runs, jobs, retry_failed)
-    sub = Submission(before=counts, skipped_failed=failed)
-    if not todo:
-        return sub
-    token = new_token()
     kind = campaign.executor["kind"]
-    for run in todo:     # claim before starting: a job that finds another token skips
-        write_claim(run.rundir, token, kind, local_job_id() if kind == "local" else None)
-    paths = [str(run.path) for run in todo]
-    sub.submitted = paths
-    if kind == "local":
-        from ionmd.sweep.local import run_local
+    with submit_lock(campaign):
+        runs = plan_campaign(campaign, create=True)
+        jobs = scheduler_jobs(campaign)
+        todo, counts, failed = select(runs, jobs, retry_failed)
+        sub = Submission(before=counts, skipped_failed=failed)
+        if not todo:
+            return sub
+        token = new_token()
+        for run in todo:     # claim before starting: a job that finds another token skips
+            write_claim(run.rundir, token, kind, local_job_id() if kind == "local" else None)
+        paths = [str(run.path) for run in todo]
+        sub.submitted = paths
+        if kind == "slurm":
+            from ionmd.sweep.slurm import submit_slurm
 
-        sub.jobs = [local_job_id()]
-        sub.results = run_local(campaign, paths, token, progress=progress)
-        return sub
-    from ionmd.sweep.slurm import submit_slurm
+            by_path = {str(run.path): run for run in todo}
+            for group, job_id in submit_slurm(campaign, paths, token):
+                sub.jobs.append(job_id)
+                for p in group:
+                    write_claim(by_path[p].rundir, token, kind, job_id)
+            return sub
+    from ionmd.sweep.local import run_local
 
-    by_path = {str(run.path): run for run in todo}
-    for group, job_id in submit_slurm(campaign, paths, token):
-        sub.jobs.append(job_id)
-        for p in group:
-            write_claim(by_path[p].rundir, token, kind, job_id)
+    sub.jobs = [local_job_id()]
+    sub.results = run_local(campaign, paths, token, progress=progress)
     return sub
 
 

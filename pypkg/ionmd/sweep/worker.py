@@ -1,17 +1,33 @@
 """Run one claimed run directory to its end: the same code on every executor (a thread of
-the local pool, a SLURM array task)."""
+the local pool, a SLURM array task).
+
+Nothing runs a run directory twice at once: the worker holds :data:`WORKER_LOCK` while
+it runs the run, and its LAMMPS holds :data:`LMP_LOCK` for as long as it runs
+(:mod:`ionmd.sweep.lockrun`, also after the worker or its job died). A worker that finds
+either held leaves the run alone, whichever campaign file, submission or host started it.
+
+A SLURM task that nears its walltime gets ``USR2`` (``--signal=B:USR2@...``): the worker
+stops LAMMPS (SIGTERM), records the run as interrupted by the time limit, then lets
+submitit requeue the task, which resumes the run from its restart file.
+"""
 
 from __future__ import annotations
 
+import fcntl
 import os
+import signal
 import socket
+import sys
 from pathlib import Path
 
 from ionmd.errors import IonmdError, RunInterrupted
-from ionmd.protocols.execute import execute
+from ionmd.protocols.execute import StopRequests, execute
 from ionmd.lammps.process import find_lammps
 from ionmd.protocols.rundir import RunDir
-from ionmd.sweep.state import CLAIM, read_claim, wait_for_local_process
+from ionmd.sweep.state import (CLAIM, LMP_LOCK, WORKER_LOCK, lock_held, read_claim,
+                               wait_for_local_process)
+
+LOCKRUN = Path(__file__).with_name("lockrun.py")
 
 
 def lammps_command(launcher: str, ranks: int, threads: int,
@@ -26,6 +42,12 @@ def lammps_command(launcher: str, ranks: int, threads: int,
             *(srun_args or []), lmp]
 
 
+def locked_command(rd: RunDir, command: list[str]) -> list[str]:
+    """``command`` started through :mod:`ionmd.sweep.lockrun`, which holds the run's
+    :data:`LMP_LOCK` for as long as the command runs."""
+    return [sys.executable, str(LOCKRUN), str(rd.path / LMP_LOCK), *command]
+
+
 def slurm_job_id() -> str | None:
     """This process's SLURM job as squeue names it: ``123_4`` for an array task."""
     env = os.environ
@@ -34,15 +56,63 @@ def slurm_job_id() -> str | None:
     return env.get("SLURM_JOB_ID")
 
 
+class JobStop(StopRequests):
+    """What stops a SLURM task's runs: SIGINT, SIGTERM (scancel, SLURM's hard time limit,
+    preemption) and the walltime warning ``USR2``, which is passed on to LAMMPS as SIGTERM
+    (``srun`` and ``mpirun`` pass SIGTERM to every rank) and remembered (``time_limit``)."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGUSR2)
+
+    def __init__(self):
+        super().__init__()
+        self.time_limit = False
+
+    def _caught(self, signum, frame) -> None:
+        if signum == signal.SIGUSR2:
+            self.time_limit = True
+            signum = signal.SIGTERM
+        super()._caught(signum, frame)
+
+
+def _why_stopped(stop: StopRequests | None, step) -> str:
+    """The reason a signal-stopped run is recorded with, naming the SLURM job."""
+    job = slurm_job_id()
+    if stop is not None and getattr(stop, "time_limit", False):
+        return (f"timed out: SLURM job {job} reached its time limit (walltime) at step {step}; "
+                f"ionmd stopped LAMMPS and asked SLURM to requeue the task, which resumes the "
+                f"run from its last restart (else `ionmd sweep submit` resumes it); a run that "
+                f"times out every time needs a longer resources.walltime")
+    if job:
+        return (f"stopped by SLURM at step {step} (job {job}: scancel, its hard time limit, "
+                f"preemption or a requeue); `ionmd sweep submit` resumes it from the last restart")
+    return ""
+
+
+def _try_lock(rd: RunDir) -> int | None:
+    """The worker's lock of ``rd`` (an open fd, held until closed); None when another
+    process holds it. A filesystem without locks gives an unlocked fd."""
+    fd = os.open(rd.path / WORKER_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    except OSError:
+        pass
+    return fd
+
+
 def run_one(path: str | Path, token: str, ranks: int = 1, threads: int = 1,
             launcher: str = "mpirun", env: dict | None = None,
-            srun_args: list[str] | None = None) -> dict:
+            srun_args: list[str] | None = None, stop: StopRequests | None = None) -> dict:
     """Run (or resume) the run directory ``path`` if the claim in it still carries
     ``token``; returns its final status (with ``path``, and ``skipped`` when it was not
     this worker's to run).
 
     A run whose LAMMPS process is still alive on this host (its submitter died, the
-    process did not) is waited for, then recorded; nothing is started twice.
+    process did not) is waited for, then recorded; a run that another worker runs, or
+    whose LAMMPS still runs elsewhere (its lock is held), is left alone: nothing is started
+    twice.
     """
     rd = RunDir.open(path)
     claim = read_claim(rd)
@@ -50,23 +120,50 @@ def run_one(path: str | Path, token: str, ranks: int = 1, threads: int = 1,
         return {"path": str(path), "skipped": "claimed by a later submission",
                 **rd.status}
     wait_for_local_process(rd)
-    run_env = {"OMP_NUM_THREADS": str(threads)}
-    run_env.update(env or {})
-    command = lammps_command(launcher, ranks, threads, srun_args)
-    rd.write_json(CLAIM, {**claim, "ran": {          # where and how: for status and tests
-        "host": socket.gethostname(), "command": command or find_lammps(ranks),
-        "slurm_job": slurm_job_id()}})
+    fd = _try_lock(rd)
+    if fd is None or lock_held(rd):
+        if fd is not None:
+            os.close(fd)
+        ran = claim.get("ran", {})
+        return {"path": str(path), **rd.status,
+                "skipped": f"another process runs it (its lock is held; last started by "
+                           f"{ran.get('slurm_job') or claim.get('job_id')} on {ran.get('host')})"}
     try:
-        status = execute(rd, nprocs=ranks, env=run_env, launcher=command)
-    except RunInterrupted:         # SIGTERM/SIGINT (scancel, walltime): recorded, stop here
-        raise
-    except IonmdError as exc:      # e.g. lmp not found on this node: tell, do not stop the pool
-        return {"path": str(path), "error": str(exc), **rd.status}
-    return {"path": str(path), **status}
+        run_env = {"OMP_NUM_THREADS": str(threads)}
+        run_env.update(env or {})
+        command = lammps_command(launcher, ranks, threads, srun_args) or find_lammps(ranks)
+        rd.write_json(CLAIM, {**read_claim(rd), "ran": {     # where and how: status, tests
+            "host": socket.gethostname(), "command": command, "slurm_job": slurm_job_id()}})
+        try:
+            status = execute(rd, nprocs=ranks, env=run_env,
+                             launcher=locked_command(rd, command), stop=stop)
+        except RunInterrupted:     # SIGTERM/SIGINT/USR2 (scancel, walltime): recorded, stop
+            why = _why_stopped(stop, rd.status.get("step", 0))
+            if why and rd.status.get("state") == "interrupted":
+                rd.set_status("interrupted", reason=why)
+            raise
+        except IonmdError as exc:  # e.g. lmp not found on this node: tell, do not stop the pool
+            return {"path": str(path), "error": str(exc), **rd.status}
+        return {"path": str(path), **status}
+    finally:
+        os.close(fd)
 
 
 def run_group(paths: list[str], token: str, ranks: int = 1, threads: int = 1,
               launcher: str = "srun", srun_args: list[str] | None = None) -> list[dict]:
-    """Run several run directories one after the other (one SLURM array task)."""
+    """Run several run directories one after the other (one SLURM array task).
+
+    The walltime warning (``USR2``) stops the run going on and starts no other; then
+    submitit's own ``USR2`` handler (installed before this ran) requeues the task. Other
+    signals (scancel) stop it as well and end the task."""
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
-    return [run_one(p, token, ranks, threads, launcher, srun_args=srun_args) for p in paths]
+    requeue = signal.getsignal(signal.SIGUSR2)
+    stop = JobStop()
+    try:
+        with stop:
+            return [run_one(p, token, ranks, threads, launcher, srun_args=srun_args, stop=stop)
+                    for p in paths]
+    except RunInterrupted:
+        if stop.time_limit and callable(requeue):
+            requeue(signal.SIGUSR2, None)      # submitit: requeue this task and exit
+        raise

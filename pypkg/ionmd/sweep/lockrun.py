@@ -1,0 +1,48 @@
+"""``python lockrun.py LOCKFILE COMMAND...``: run COMMAND holding an exclusive ``flock`` on
+LOCKFILE for as long as it runs.
+
+The sweep worker starts each run's LAMMPS through this file (by its path, so that nothing
+of ionmd is imported): the lock is taken, then this process becomes COMMAND (``exec``, same
+pid and process group) and keeps the locked file open, so the lock lives exactly as long
+as LAMMPS, also when the worker or its SLURM job is gone (an orphan still finishing).
+``ionmd sweep status`` reads it as "running" on any host that shares the filesystem, and a
+second job refuses to run the same run directory while it is held
+(:func:`ionmd.sweep.state.lock_held`).
+
+A lock held by another process is waited for :data:`WAIT_S`, then the command is not
+started (exit status :data:`BUSY`). A filesystem without locks runs the command unlocked.
+"""
+
+import fcntl
+import os
+import sys
+import time
+
+WAIT_S = 10.0
+BUSY = 75          # EX_TEMPFAIL
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) < 3:
+        sys.exit("usage: lockrun.py LOCKFILE COMMAND...")
+    lock, cmd = argv[1], argv[2:]
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + WAIT_S
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                print(f"ionmd: another process runs this run directory (it holds {lock}); "
+                      f"not starting a second LAMMPS on it", file=sys.stderr, flush=True)
+                sys.exit(BUSY)
+            time.sleep(0.1)
+        except OSError:         # no locks on this filesystem: run unprotected
+            break
+    os.set_inheritable(fd, True)
+    os.execvp(cmd[0], cmd)
+
+
+if __name__ == "__main__":
+    main(sys.argv)
