@@ -44,6 +44,25 @@ def test_float64_matches_mace_calculator(name, tiny_mace_f64, tiny_mace_file, tm
     assert lmp.atom_energy.sum() == pytest.approx(lmp.energy, abs=1e-9)
 
 
+def test_float32_export_with_a_radial_mlp_width_that_is_no_square(tmp_path):
+    """The fused convolution takes the radial MLP's last layer with its 1/sqrt(width)
+    normalisation; in float32 that division rounds unless the width is a perfect square
+    (MACE's default 64), and widths such as 8, 32 or 128 were refused ("does not split at
+    its last layer"). Float32 against MACE's own float64 calculator."""
+    from tiny_mace import write_tiny_mace
+
+    model_file = write_tiny_mace(tmp_path / "w8.model", channels=8, radial_MLP=[8, 8],
+                                 elements=["Li", "Cl"], max_ell=2)
+    out = export_mace(model_file, tmp_path / "w8.pt", dtype="float32")
+    atoms = triclinic_distorted()
+    lmp = single_point(atoms, out, tmp_path / "run", ["Cl", "Li"])
+    e_ref, f_ref, s_ref = reference(atoms, model_file)
+    assert np.abs(f_ref).max() > 0.05, "degenerate test: forces too small to compare"
+    assert abs(lmp.energy - e_ref) <= 1e-5 * abs(e_ref)
+    assert np.abs(lmp.forces - f_ref).max() <= 1e-4
+    assert np.abs(lmp.stress_ase() - s_ref).max() <= 1e-5
+
+
 @pytest.mark.mpi
 @pytest.mark.parametrize("ghost", ["redundant", "halo"])
 def test_ranks_agree(ghost, tiny_mace_f64, tmp_path):

@@ -105,13 +105,15 @@ def conv_terms(tp) -> tuple[torch.Tensor, torch.Tensor]:
 
 def last_linear_layer(mlp) -> Optional[torch.Tensor]:
     """The matrix of an e3nn FullyConnectedNet's last layer (linear, no bias), normalisation
-    included, or None for another radial MLP."""
+    included, in float64 whatever the model's dtype, or None for another radial MLP. (The
+    normalisation divides by sqrt(width): in float32 it rounds unless the width is a
+    perfect square, and the split check compares in float64.)"""
     from e3nn.nn import FullyConnectedNet
 
     if type(mlp) is not FullyConnectedNet or len(mlp) == 0 or mlp[-1].act is not None:
         return None
     last = mlp[-1]
-    return (last.weight / (last.h_in * last.var_in / last.var_out) ** 0.5).detach()
+    return (last.weight.double() / (last.h_in * last.var_in / last.var_out) ** 0.5).detach()
 
 
 @compile_mode("script")
@@ -161,6 +163,11 @@ class ChannelwiseConv(torch.nn.Module):
         return out.view(n, self.num_out * self.channels).index_select(1, self.out_order)
 
 
+NOT_FUSED = ("export without the fused ops (`ionmd export mace ... --no-fused`, "
+             "`export_mace(..., fused=False)`) and report this")
+"""What to do when a fused op does not reproduce MACE's (the message's end)."""
+
+
 def relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
     """max |a - b| over max |b| (over 1 where b is zero): the export checks of the fused ops."""
     a, b = a.detach(), b.detach()
@@ -202,7 +209,7 @@ def _check_against_e3nn(conv: ChannelwiseConv, tp, where: str) -> None:
                                 conv64.linear if conv64.has_linear else None)
     if name is not None:
         raise ExportError(f"fused convolution of {where} differs from e3nn's tensor product "
-                          f"({name}); export with fused=False and report this")
+                          f"({name}); {NOT_FUSED}")
 
 
 def _split_radial_mlp(mlp, linear: torch.Tensor, where: str):
@@ -215,7 +222,7 @@ def _split_radial_mlp(mlp, linear: torch.Tensor, where: str):
         b = copy.deepcopy(mlp).double()(feats)
     if relative_error(a, b) > 1e-12:
         raise ExportError(f"the radial MLP of {where} does not split at its last layer; "
-                          "export with fused=False and report this")
+                          f"{NOT_FUSED}")
     return hidden
 
 
@@ -243,11 +250,12 @@ def fuse_mace_convolutions(model) -> list[str]:
     _ops.load()
     skipped: list[str] = []
     for where, block, tp in fusable_convolutions(model, skipped):
-        linear = last_linear_layer(getattr(block, "conv_tp_weights", None))
-        conv = ChannelwiseConv(tp, linear)
+        mlp = getattr(block, "conv_tp_weights", None)
+        linear = last_linear_layer(mlp)
+        conv = ChannelwiseConv(tp, linear.to(mlp[-1].weight.dtype) if linear is not None else None)
         _check_against_e3nn(conv, tp, where)
         if linear is not None:
-            block.conv_tp_weights = _split_radial_mlp(block.conv_tp_weights, linear, where)
+            block.conv_tp_weights = _split_radial_mlp(mlp, linear, where)
         block.conv_tp = conv
         block.conv_fusion = "ionmd"
     return skipped

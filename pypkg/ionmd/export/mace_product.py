@@ -20,7 +20,7 @@ import torch
 from e3nn.util.jit import compile_mode
 
 from ionmd.errors import ExportError
-from ionmd.export.mace_conv import relative_error
+from ionmd.export.mace_conv import NOT_FUSED, relative_error
 
 
 def _contraction_weights(contraction) -> dict[int, torch.Tensor]:
@@ -135,7 +135,7 @@ def _check_against_mace(sc, where: str) -> None:
     name = contraction_mismatch(FusedSymmetricContraction(sc64), sc64)
     if name is not None:
         raise ExportError(f"fused symmetric contraction of {where} differs from MACE's "
-                          f"({name}); export with fused=False and report this")
+                          f"({name}); {NOT_FUSED}")
 
 
 def fusable_contractions(model, skipped: list[str]):
