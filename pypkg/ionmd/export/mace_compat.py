@@ -77,8 +77,9 @@ def _fixed_class(cls):
 
 def _with_fixed_forward(cls, wrong: str, right: str, what: str = "return annotation"):
     """Subclass of ``cls`` whose forward is mace's source with ``wrong`` -> ``right``
-    (None when the source does not hold ``wrong``: already right, or another release). TorchScript reads a method's source, so the
-    recompiled forward gets a source of its own in ``linecache``."""
+    (None when the source does not hold ``wrong``: already right, or another release).
+    TorchScript reads a method's source, so the recompiled forward gets a source of its own
+    in ``linecache``."""
     from e3nn.util.jit import compile_mode
 
     source = textwrap.dedent(inspect.getsource(cls.forward))
