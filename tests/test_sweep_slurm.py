@@ -304,3 +304,90 @@ def test_claims_are_seen_by_job_id_whatever_the_campaign_is_called(tmp_path, slu
     st = run.rundir.status
     assert st["state"] == "completed" and st["pieces"] == 1
     assert read_claim(run.rundir)["ran"]["slurm_job"] == job
+
+
+def test_executor_options_are_checked_before_anything_is_submitted(tmp_path, slurm):
+    from protocol_setup import morse_model
+    from sweep_setup import campaign_dir, line_of
+
+    from ionmd.sweep import CampaignError
+
+    folder = campaign_dir(tmp_path / "camp", morse_model(tmp_path / "morse.pt"))
+    path = write_campaign(folder, executor='kind = "slurm"\nmem_gb = 2\n'
+                                           '[executor.sbatch]\nmail-typo = "END"\ntime = "5"\n'
+                                           'mail-user = "me@example.org"')
+    with pytest.raises(CampaignError) as exc:
+        load_campaign(path)
+    err = str(exc.value)
+    assert (f"line {line_of(path, 'mail-typo')}: sbatch has no option --mail-typo (`sbatch "
+            f"--help`); did you mean --mail-type") in err
+    time_line = line_of(path, 'time = "5"')
+    assert (f"line {time_line}: sbatch option 'time' is set by ionmd from "
+            f"resources.walltime") in err
+    # the test node declares no memory (RealMemory 1 MB): sbatch would refuse --mem=2048M
+    assert f"line {line_of(path, 'mem_gb')}: mem_gb = 2 per run but the nodes of partition 'debug'" in err
+    assert f"line {line_of(path, 'mail-user')}:" not in err and "3 problem(s)" in err
+
+
+def test_refused_and_failed_jobs_say_why(tmp_path, slurm, capsys):
+    """sbatch refusing the array: its own message, the options and their lines, the runs
+    still pending. A setup line that fails stops the job (before: it ran the runs in the
+    wrong environment); status names the job and its log."""
+    from protocol_setup import morse_model
+    from sweep_setup import campaign_dir, line_of
+
+    from ionmd.sweep.state import slurm_job_states
+
+    folder = campaign_dir(tmp_path / "camp", morse_model(tmp_path / "morse.pt"))
+    kw = dict(temperatures=(600,), duration_ps=0.2, resources="ranks = 1\nwalltime = 5")
+    # 0.0005 GB: --mem=1M (the node's 1 MB; before, int(GB) gave --mem=0GB: the whole node)
+    path = write_campaign(folder, name="refused", executor='kind = "slurm"\nconstraint = "bigmem"'
+                                                          '\nmem_gb = 0.0005', **kw)
+    capsys.readouterr()
+    assert main(["sweep", "submit", str(path), "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert "sbatch refused the campaign's job array; nothing was submitted" in err
+    assert "Invalid feature specification" in err
+    assert f"constraint = 'bigmem' (line {line_of(path, 'constraint')})" in err
+    script = err.split("The batch script it refused: ")[1].split("\n")[0]
+    assert "#SBATCH --constraint=bigmem\n#SBATCH --cpus-per-task=1\n" in open(script).read()
+    assert "#SBATCH --mem=1M\n" in open(script).read()
+    (run,) = plan_campaign(load_campaign(path))
+    assert classify(run.rundir, slurm_job_states()) == "pending"
+    path = write_campaign(folder, name="refused", executor='kind = "slurm"\nsetup = '
+                          '["export IONMD_SETUP=1", "module load no-such-module"]', **kw)
+    assert main(["sweep", "submit", str(path), "--no-progress"]) == 0
+    job = read_claim(run.rundir)["job_id"]
+    _wait(lambda: job not in slurm_job_states(), 120, "the job to end")
+    assert run.rundir.status["state"] == "pending" and not (run.path / "in.0.lmp").exists()
+    capsys.readouterr()
+    assert main(["sweep", "status", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert f"job {job} left the queue without running it" in out
+    log = next(f for f in out.split("logs: ")[1].split(", ") if f.strip().endswith(".err"))
+    text = open(log.strip()).read()
+    assert "ionmd: a setup line of the campaign failed (exit 127): module load no-such-module" in text
+
+
+def test_submit_without_sbatch_says_so(tmp_path, slurm, monkeypatch, capsys):
+    # squeue answers but sbatch is not on PATH (a node without the submit commands): before,
+    # "sbatch refused the campaign's job array: [Errno 2] No such file or directory: 'sbatch'"
+    import shutil
+    import sys
+    from pathlib import Path
+
+    from protocol_setup import morse_model
+    from sweep_setup import campaign_dir
+
+    folder = campaign_dir(tmp_path / "camp", morse_model(tmp_path / "morse.pt"))
+    path = write_campaign(folder, executor='kind = "slurm"', resources="ranks = 1\nwalltime = 5")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name in ("squeue", "sinfo", "srun"):
+        (bin_dir / name).symlink_to(shutil.which(name))
+    monkeypatch.setenv("PATH", f"{bin_dir}:{Path(sys.executable).parent}")
+    capsys.readouterr()
+    assert main(["sweep", "submit", str(path), "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert "`sbatch` not found on PATH: run `ionmd sweep submit` on a SLURM login node" in err
+    assert "nothing was submitted" in err and "refused" not in err

@@ -484,9 +484,83 @@ def _executor(src: Source, errors: _Errors, r: Resources, check_resources: bool)
         errors.add(key + ("setup",), "setup must be a list of shell lines (e.g. module load ...)")
     if "sbatch" in table and not isinstance(table["sbatch"], dict):
         errors.add(key + ("sbatch",), "sbatch must be a table of extra sbatch options")
+    elif "sbatch" in table:
+        _check_sbatch_options(errors, table["sbatch"])
+    for name in ("partition", "account", "qos", "constraint"):
+        if name in table and not (isinstance(table[name], str) and table[name].strip()):
+            errors.add(key + (name,), f"{name} must be a non-empty string (got {table[name]!r})")
+    if "mem_gb" in table:
+        mem = table["mem_gb"]
+        if isinstance(mem, bool) or not isinstance(mem, (int, float)) or not mem > 0:
+            errors.add(key + ("mem_gb",), f"mem_gb must be a number of GB > 0 per run (got "
+                                          f"{mem!r}); leave it out for the partition's default")
     if check_resources:
         _check_slurm_partition(errors, table, r)
     return table
+
+
+# sbatch options ionmd sets itself, and the campaign key that sets each
+SBATCH_OWN = {"time": "resources.walltime", "t": "resources.walltime",
+              "partition": "executor.partition", "p": "executor.partition",
+              "account": "executor.account", "A": "executor.account", "qos": "executor.qos",
+              "q": "executor.qos", "constraint": "executor.constraint", "C": "executor.constraint",
+              "mem": "executor.mem_gb", "gpus": "resources.gpus", "G": "resources.gpus",
+              "gpus-per-node": "resources.gpus", "gres": "resources.gpus",
+              "cpus-per-task": "resources.threads", "c": "resources.threads",
+              "ntasks": "resources.ranks", "n": "resources.ranks",
+              "ntasks-per-node": "resources.ranks", "nodes": "resources.ranks (one node per run)",
+              "N": "resources.ranks (one node per run)", "job-name": "name", "J": "name",
+              "array": "executor.array_parallelism", "a": "executor.array_parallelism",
+              "output": "ionmd (job logs go to <output>/.sweep/slurm)", "o": "ionmd (job logs)",
+              "error": "ionmd (job logs go to <output>/.sweep/slurm)", "e": "ionmd (job logs)",
+              "open-mode": "ionmd (job logs)",
+              "signal": "ionmd (the walltime warning that requeues a task)"}
+
+
+def _sbatch_long_options() -> set[str] | None:
+    """The long options ``sbatch --help`` lists (None without sbatch)."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("sbatch"):
+        return None
+    try:
+        res = subprocess.run(["sbatch", "--help"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    found = set(re.findall(r"--([A-Za-z][A-Za-z0-9-]*)", res.stdout + res.stderr))
+    return found or None
+
+
+def _check_sbatch_options(errors: _Errors, table: dict) -> None:
+    """Extra sbatch options: not one ionmd sets itself (the campaign key for it is named),
+    and (when sbatch runs here) one sbatch knows."""
+    known = _sbatch_long_options()
+    for k, v in table.items():
+        key = ("executor", "sbatch", k)
+        name = str(k).lstrip("-")
+        flag = name if len(name) == 1 else name.replace("_", "-")
+        if flag in SBATCH_OWN:
+            errors.add(key, f"sbatch option {k!r} is set by ionmd from {SBATCH_OWN[flag]}; "
+                            f"set it there (or leave it out)")
+        elif known is not None and len(flag) > 1 and flag not in known:
+            near = sorted((_edit_distance(o, flag), o) for o in known)
+            near = [o for d, o in near if d <= max(2, len(flag) // 4)][:2]
+            errors.add(key, f"sbatch has no option --{flag} (`sbatch --help`)"
+                            + (f"; did you mean {' or '.join('--' + n for n in near)}?"
+                               if near else ""))
+        elif isinstance(v, (dict, list)):
+            errors.add(key, f"sbatch option {k!r} must be a string, number or true (got {v!r})")
+
+
+def _edit_distance(a: str, b: str) -> int:
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
 
 
 def _local_gpus() -> int:
@@ -506,8 +580,8 @@ def _check_slurm_partition(errors: _Errors, table: dict, r: Resources) -> None:
     if not shutil.which("sinfo"):
         return
     try:
-        res = subprocess.run(["sinfo", "--noheader", "--format=%P|%c|%l|%G"], capture_output=True,
-                             text=True, timeout=30)
+        res = subprocess.run(["sinfo", "--noheader", "--format=%P|%c|%l|%G|%m"],
+                             capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired):
         return
     if res.returncode:
@@ -515,12 +589,15 @@ def _check_slurm_partition(errors: _Errors, table: dict, r: Resources) -> None:
     parts = {}
     for row in res.stdout.split("\n"):
         if row.strip():
-            name, cpus, limit, gres = row.split("|")
+            name, cpus, limit, gres, mem = row.split("|")
             default = name.endswith("*")
             name = name.rstrip("*")
             cpus = int(re.sub(r"\D.*", "", cpus) or 0)
-            p = parts.setdefault(name, {"cpus": 0, "limit": limit, "default": default, "gres": gres})
+            mem = int(re.sub(r"\D.*", "", mem) or 0)
+            p = parts.setdefault(name, {"cpus": 0, "limit": limit, "default": default, "gres": gres,
+                                        "mem_mb": 0})
             p["cpus"] = max(p["cpus"], cpus)
+            p["mem_mb"] = max(p["mem_mb"], mem)
     want = table.get("partition") or next((n for n, p in parts.items() if p["default"]), None)
     key = ("executor", "partition")
     if want not in parts:
@@ -539,6 +616,11 @@ def _check_slurm_partition(errors: _Errors, table: dict, r: Resources) -> None:
         if r.walltime_min > limit:
             errors.add(("resources", "walltime"), f"walltime {r.walltime_min:g} min exceeds the "
                                                   f"time limit of partition {want!r} ({p['limit']})")
+    mem = table.get("mem_gb")
+    if isinstance(mem, (int, float)) and not isinstance(mem, bool) and mem > 0 and \
+            mem * 1024 > p["mem_mb"] > 0:
+        errors.add(("executor", "mem_gb"), f"mem_gb = {mem:g} per run but the nodes of partition "
+                                           f"{want!r} have {p['mem_mb'] / 1024:.3g} GB (sinfo)")
     if r.gpus and "gpu" not in p["gres"]:
         errors.add(("resources", "gpus"), f"runs ask for {r.gpus} GPU(s) but partition {want!r} "
                                           f"has no GPU resources (gres {p['gres']!r})")

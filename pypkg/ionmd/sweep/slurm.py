@@ -15,8 +15,11 @@ whatever happens, the next ``ionmd sweep submit`` resumes what is left.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 import shlex
+import shutil
 import sys
 from pathlib import Path
 
@@ -55,6 +58,12 @@ def submit_slurm(campaign: Campaign, paths: list[str], token: str) -> list[tuple
     """
     if submitit is None:
         raise IonmdError("the SLURM executor needs submitit: pip install submitit")
+    missing = [c for c in ("sbatch", "srun", "squeue") if not shutil.which(c)]
+    if missing:
+        raise IonmdError(f"{', '.join('`' + c + '`' for c in missing)} not found on PATH: run "
+                         f"`ionmd sweep submit` on a SLURM login node (or load its module), or "
+                         f"set "
+                         f"kind = \"local\" in [executor] of {campaign.path}; nothing was submitted")
     ex_opts, r = campaign.executor, campaign.resources
     per_job = int(ex_opts.get("runs_per_job", 1))
     groups = [paths[i:i + per_job] for i in range(0, len(paths), per_job)]
@@ -72,24 +81,56 @@ def submit_slurm(campaign: Campaign, paths: list[str], token: str) -> list[tuple
                   nodes=1, ntasks_per_node=r.ranks, cpus_per_task=r.threads, use_srun=False,
                   array_parallelism=int(ex_opts.get("array_parallelism", 256)),
                   signal_delay_s=delay)
-    for key in ("partition", "account", "qos", "constraint", "setup"):
+    for key in ("partition", "account", "qos", "constraint"):
         if ex_opts.get(key):
             params[key] = ex_opts[key]
-    if "mem_gb" in ex_opts:
-        params["mem"] = f"{int(ex_opts['mem_gb'])}GB"
+    if ex_opts.get("setup"):
+        params["setup"] = checked_setup(ex_opts["setup"])
+    if "mem_gb" in ex_opts:     # in MB: int(GB) made 0.5 GB --mem=0, i.e. the whole node
+        params["mem"] = f"{math.ceil(float(ex_opts['mem_gb']) * 1024)}M"
     if r.gpus:
         params["gpus_per_node"] = r.gpus
     params["additional_parameters"] = {"signal": f"B:{SlurmJobEnvironment.USR_SIG}@{delay}",
                                        **ex_opts.get("sbatch", {})}
     executor.update_parameters(**params)
     n = len(groups)
-    try:
-        jobs = executor.map_array(RunGroupJob(), groups, [token] * n, [r.ranks] * n,
-                                  [r.threads] * n, [ex_opts["launcher"]] * n,
-                                  [ex_opts["srun_args"]] * n)
+    try:      # (submitit prints sbatch's stderr as well: it is in the message below)
+        with contextlib.redirect_stderr(io.StringIO()):
+            jobs = executor.map_array(RunGroupJob(), groups, [token] * n, [r.ranks] * n,
+                                      [r.threads] * n, [ex_opts["launcher"]] * n,
+                                      [ex_opts["srun_args"]] * n)
     except Exception as exc:       # submitit raises on sbatch errors with sbatch's message
-        raise IonmdError(f"sbatch refused the campaign's job array: {exc}") from exc
+        scripts = sorted(folder.glob(".submission_file_*.sh"), key=lambda f: f.stat().st_mtime)
+        raise IonmdError(sbatch_refused(campaign, exc, params, scripts[-1] if scripts else None)) \
+            from exc
     return [(g, j.job_id) for g, j in zip(groups, jobs)]
+
+
+def sbatch_refused(campaign: Campaign, exc: Exception, params: dict,
+                   script: Path | None = None) -> str:
+    """The message for a job array sbatch refused: sbatch's own words, the options ionmd
+    gave it and where in the campaign file each comes from, and the batch script."""
+    text = str(exc).strip()
+    said = text or f"{type(exc).__name__} (no message)"
+    src = campaign.source
+    options = []
+    for key in ("partition", "account", "qos", "constraint", "mem_gb", "setup", "sbatch"):
+        if key in campaign.executor and key in src.data.get("executor", {}):
+            options.append(f"{key} = {campaign.executor[key]!r} (line {src.line('executor', key)})")
+    options.append(f"time = {params['time']} min (resources.walltime x runs_per_job)")
+    return ("sbatch refused the campaign's job array; nothing was submitted (the runs stay "
+            "pending). sbatch said:\n  " + "\n  ".join(said.splitlines())
+            + f"\nThe job's options from {campaign.path}:\n  " + "\n  ".join(options)
+            + (f"\nThe batch script it refused: {script}" if script else "")
+            + "\nFix the option sbatch names, check it with `ionmd sweep plan`, and submit again.")
+
+
+def checked_setup(lines: list[str]) -> list[str]:
+    """The campaign's setup lines for the batch script, stopping the job at the first one
+    that fails (``module load`` of a module that is not there) with the line in the job's
+    stderr: runs must not start in an environment other than the one asked for."""
+    return ["trap 'echo \"ionmd: a setup line of the campaign failed (exit $?): $BASH_COMMAND\" "
+            ">&2' ERR", "set -e", *lines, "set +e", "trap - ERR"]
 
 
 def job_logs(campaign: Campaign, job_id: str) -> list[Path]:
