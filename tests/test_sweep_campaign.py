@@ -463,3 +463,20 @@ def test_the_shipped_example_campaign_validates(tmp_path, sevennet0_f32):
     assert [s.name for s in c.structures] == ["Li6PS5Cl", "Li10GeP2S12"]
     assert all(s.atoms is not None and len(s.atoms) > 0 for s in c.structures)
     assert len(plan_campaign(c)) == 2 * 3 * 2
+
+
+def test_a_changed_campaign_file_is_refused_with_the_values(folder, capsys):
+    # a setting changed after the runs were written: the refusal names the setting, the
+    # run's value and the file's new one, and what to do (before: only the key, and
+    # "choose another output folder, or delete it")
+    path = write_campaign(folder, duration_ps=0.5)
+    plan_campaign(load_campaign(path), create=True)
+    write_campaign(folder, duration_ps=0.6)
+    capsys.readouterr()
+    assert main(["sweep", "submit", str(path), "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert "the campaign changed after its runs were written" in err
+    assert "protocol.duration_ps: the run has 0.5, the campaign file now gives 0.6" in err
+    assert "give the changed campaign another `output` folder" in err
+    write_campaign(folder, duration_ps=0.5, temperatures=(600, 900, 1200))   # more: accepted
+    assert len(plan_campaign(load_campaign(path), create=True)) == 3

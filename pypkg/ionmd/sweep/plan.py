@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ionmd.errors import IonmdError
 from ionmd.protocols import RunDir, plan_runs
 from ionmd.sweep.campaign import Campaign
 
@@ -51,9 +52,51 @@ def plan_campaign(campaign: Campaign, create: bool = False) -> list[PlannedRun]:
             if added:                   # temperatures a goal added (ionmd.sweep.goal)
                 protocol = protocol.with_overrides(
                     temperatures=tuple(sorted(set(protocol.temperatures) | set(added))))
-            for rd in plan_runs(protocol, s.atoms, m.path, campaign.output, name=s.name,
-                                create=create, in_run_cell=s.in_run_cell):
+            try:
+                planned = plan_runs(protocol, s.atoms, m.path, campaign.output, name=s.name,
+                                    create=create, in_run_cell=s.in_run_cell)
+            except IonmdError as exc:
+                raise IonmdError(changed_campaign_message(campaign, protocol, exc)) from exc
+            for rd in planned:
                 runs.append(PlannedRun(rundir=rd, structure=s.name, model=m.name,
                                        temperature=rd.temperature, replica=rd.replica,
                                        seed=rd.velocity_seed))
     return runs
+
+
+HINTS = {"model_hash": "the model file's contents changed",
+         "structure_hash": "the structure (or its order settings) changed",
+         "velocity_seed": "the seed changed", "template_hash": "the input template changed",
+         "elements": "the model's elements changed"}
+
+
+def changed_campaign_message(campaign: Campaign, protocol, exc: IonmdError) -> str:
+    """:func:`ionmd.protocols.plan_runs`'s refusal of a run directory written with other
+    settings, said for a campaign: each setting as the run has it and as the campaign file
+    now says, and what to do."""
+    import json
+    import re
+
+    text = str(exc)
+    m = re.search(r"(\S+) exists with other settings \(differs in ([^)]*)\)", text)
+    if not m:
+        return text
+    path, keys = Path(m.group(1)), [k.strip() for k in m.group(2).split(",")]
+    try:
+        have = json.loads((path / "settings.json").read_text())
+    except (OSError, ValueError):
+        return text
+    now = json.loads(json.dumps(protocol.to_dict()))
+    lines = []
+    for key in keys:
+        if key.startswith("protocol."):
+            name = key.split(".", 1)[1]
+            lines.append(f"{key}: the run has {have.get('protocol', {}).get(name)!r}, the "
+                         f"campaign file now gives {now.get(name)!r}")
+        else:
+            lines.append(f"{key}: {HINTS.get(key, 'differs')}")
+    return (f"{campaign.path}: the campaign changed after its runs were written; run "
+            f"directory {path} has other settings:\n  " + "\n  ".join(lines)
+            + "\nA written run never changes settings (its results would mix two). Revert "
+              "the change, or give the changed campaign another `output` folder; more "
+              "temperatures or replicas are accepted (they add runs).")
