@@ -299,6 +299,11 @@ def test_claims_are_seen_by_job_id_whatever_the_campaign_is_called(tmp_path, slu
     assert main(["sweep", "submit", str(renamed), "--no-progress"]) == 0
     assert "nothing to submit" in capsys.readouterr().out
     assert read_claim(run.rundir)["job_id"] == job
+    # a partial table says what is missing and why (before: 'pending', as if never submitted)
+    assert main(["sweep", "collect", str(renamed), "--no-progress"]) == 0
+    assert "partial: 0 of 1 runs analysed (1 queued not in the table" in capsys.readouterr().out
+    doc = json.loads((folder / "runs" / "collect" / "results.json").read_text())
+    assert doc["complete"] is False and [r["class"] for r in doc["runs"]] == ["queued"]
     subprocess.run(["scontrol", "release", job], check=True, capture_output=True)
     assert main(["sweep", "submit", str(renamed), "--wait", "--no-progress"]) == 0
     st = run.rundir.status

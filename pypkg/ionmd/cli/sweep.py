@@ -186,6 +186,13 @@ def _cmd_collect(args: argparse.Namespace) -> None:
         print("\n".join(sigma_lines(key, srec, runs)))
     print(f"tables: {out}/results.csv, {out}/runs.csv (one row per run: final D interval, "
           f"hops, stop reason), {out}/results.json")
+    if not doc["complete"]:
+        classes = doc["classes"]
+        done = sum(n for c, n in classes.items() if c in ("completed", "failed-physical"))
+        rest = ", ".join(f"{n} {c}" for c, n in sorted(classes.items())
+                         if c not in ("completed", "failed-physical"))
+        print(f"partial: {done} of {sum(classes.values())} runs analysed ({rest} not in the "
+              f"table: see `ionmd sweep status`); collect again when they have ended")
 
 
 def register(subparsers) -> None:

@@ -14,6 +14,7 @@ they are on disk (each one's temperature, replica and protocol from its own
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -39,8 +40,11 @@ def charges_for(campaign: Campaign, structure: str) -> dict[str, float]:
     return guess_oxidation_states(atoms.get_chemical_formula())
 
 
-def cached_run_results(run: PlannedRun, campaign: Campaign, charges: dict[str, float]) -> dict:
-    """Results of one run: ``{"class", "failure", "diffusion", "conductivity", ...}``.
+def cached_run_results(run: PlannedRun, campaign: Campaign, charges: dict[str, float],
+                       jobs=None) -> dict:
+    """Results of one run: ``{"class", "failure", "diffusion", "conductivity", ...}``
+    (``jobs``: the scheduler's, :func:`ionmd.sweep.submit.scheduler_jobs`, so that a run
+    going on elsewhere is labelled running or queued, not interrupted).
     Transport analysis is cached in ``<run>/analysis`` and redone only when the run, the
     analysis settings or ionmd's estimator of D changed."""
     from ionmd.analysis.diffusion import ESTIMATOR
@@ -48,7 +52,7 @@ def cached_run_results(run: PlannedRun, campaign: Campaign, charges: dict[str, f
     from ionmd.analysis.run_spec import load_run_spec
 
     rd = run.rundir
-    cls = classify(rd)
+    cls = classify(rd, jobs)
     out = {"class": cls, "run": str(rd.path), "replica": run.replica, "status": rd.status}
     if cls not in ANALYSED:
         return out
@@ -190,7 +194,9 @@ def collect(campaign: Campaign, out_dir: str | Path | None = None, progress: boo
         from tqdm import tqdm
 
         iterator = tqdm(runs, desc=f"{campaign.name} (analysing)", unit="run")
-    per_run = [(run, cached_run_results(run, campaign, charges[run.structure])) for run in iterator]
+    jobs = _scheduler_jobs(campaign)
+    per_run = [(run, cached_run_results(run, campaign, charges[run.structure], jobs))
+               for run in iterator]
     groups: dict[tuple, list] = {}
     for run, res in per_run:
         groups.setdefault((run.structure, run.model, run.temperature), []).append(res)
@@ -230,12 +236,25 @@ def collect(campaign: Campaign, out_dir: str | Path | None = None, progress: boo
     doc = {"campaign": str(campaign.path), "name": campaign.name,
            "protocol": campaign.protocol.name, "units": {"D": "cm^2/s", "sigma": "mS/cm",
                                                         "Ea": "eV", "time": "ps"},
+           "classes": dict(Counter(res["class"] for _, res in per_run)),
+           "complete": all(res["class"] in ANALYSED for _, res in per_run),
            "rows": rows, "arrhenius": fits, "structures": structures, "survival": survival,
            "runs": [run_entry(run, res) for run, res in per_run]}
     (out / "results.json").write_text(json.dumps(doc, indent=1))
     write_csv(rows, out / "results.csv")
     write_runs_csv(doc["runs"], out / "runs.csv")
     return doc
+
+
+def _scheduler_jobs(campaign: Campaign):
+    """The scheduler's jobs for the runs' labels; None (runs on another host then read as
+    interrupted) when the queue cannot be asked, e.g. collecting off the cluster."""
+    from ionmd.sweep.submit import scheduler_jobs
+
+    try:
+        return scheduler_jobs(campaign)
+    except IonmdError:
+        return None
 
 
 def run_entry(run: PlannedRun, res: dict) -> dict:
