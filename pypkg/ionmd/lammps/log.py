@@ -37,38 +37,76 @@ def printed_column(thermo: dict[str, np.ndarray], name: str) -> tuple[np.ndarray
     return thermo["Step"][rows], thermo[name][rows]
 
 
+class ThermoBlocks:
+    """Reads LAMMPS output line by line and tells thermo rows of ``run`` blocks from the
+    rest: the ``Step ...`` header in force (``blocks`` counts them), error and loop lines
+    that end a block, and the blocks of a ``minimize``, whose rows are left out. Their
+    steps are not MD steps (a template that minimises and then runs ``reset_timestep 0``
+    repeats them with the MD's) and their 0 K rows are no temperature of the run. A
+    minimisation is announced on the screen (``Setting up cg style minimization``) and in
+    a log by the echoed ``minimize`` command; :func:`parse_thermo` also drops a block
+    that LAMMPS's ``Minimization stats:`` follows (a log written with ``echo none``)."""
+
+    def __init__(self):
+        self.header: list[str] | None = None
+        self.blocks = 0
+        self._minimization_next = False
+        self._in_minimization = False
+
+    def row(self, line: str) -> list[str] | None:
+        """The fields of ``line`` if it is a thermo row of a ``run`` block (``header``
+        names them), else None."""
+        parts = line.split()
+        if not parts:
+            return None
+        if parts[0] in ("minimize", "minimize/kk") or (parts[0] == "Setting"
+                                                       and "minimization" in parts):
+            self._minimization_next = True
+        elif parts[0] == "Step":
+            self.header = parts
+            self.blocks += 1
+            self._in_minimization, self._minimization_next = self._minimization_next, False
+        elif parts[0].startswith(("Loop", "ERROR")):
+            self.header = None
+        elif (self.header is not None and not self._in_minimization
+              and len(parts) == len(self.header) and parts[0].lstrip("-").isdigit()):
+            return parts
+        return None
+
+
 def parse_thermo(text: str) -> ThermoTable:
-    """Thermo columns of a ``log.lammps`` text (all ``run`` blocks, by header name).
+    """Thermo columns of a ``log.lammps`` text (all ``run`` blocks, by header name; the
+    blocks of ``minimize`` left out, see :class:`ThermoBlocks`).
 
     Rows whose step repeats an earlier one (the first row of a following run, or of a
     resumed piece) are dropped. ``nan``/``inf`` values are kept as such; a column that a
     block does not print is NaN in that block's rows and False in ``printed`` there."""
-    values: dict[str, list[float]] = {}
-    rows: dict[str, list[int]] = {}
-    header: list[str] | None = None
-    seen: set[int] = set()
+    reader = ThermoBlocks()
+    blocks: dict[int, tuple[list[str], list[list[float]]]] = {}
     for line in text.splitlines():
-        parts = line.split()
-        if parts and parts[0] == "Step":
-            header = parts
-            for name in header:
-                values.setdefault(name, [])
-                rows.setdefault(name, [])
+        if line.strip() == "Minimization stats:":
+            blocks.pop(reader.blocks, None)          # the block that just ended
             continue
-        if header is None or len(parts) != len(header) or not parts[0].lstrip("-").isdigit():
-            if parts and parts[0] in ("Loop", "ERROR:", "ERROR"):
-                header = None
+        parts = reader.row(line)
+        if parts is None:
             continue
         try:
             row = [float(p) for p in parts]
         except ValueError:
             continue
-        if int(row[0]) in seen:
-            continue
-        for name, v in zip(header, row):
-            values[name].append(v)
-            rows[name].append(len(seen))
-        seen.add(int(row[0]))
+        blocks.setdefault(reader.blocks, (reader.header, []))[1].append(row)
+
+    values: dict[str, list[float]] = {}
+    rows: dict[str, list[int]] = {}
+    seen: set[int] = set()
+    for header, block_rows in blocks.values():
+        for row in block_rows:
+            if int(row[0]) in seen:
+                continue
+            for name, v in zip(header, row):
+                values.setdefault(name, []).append(v)
+                rows.setdefault(name, []).append(len(seen))
+            seen.add(int(row[0]))
     columns, printed = {}, {}
     for name in values:
         columns[name] = np.full(len(seen), np.nan)
@@ -78,20 +116,16 @@ def parse_thermo(text: str) -> ThermoTable:
     return ThermoTable(columns, printed)
 
 
-def thermo_steps(lines: list[str], header: list | None) -> tuple[list[int], list | None]:
-    """Steps of the thermo rows among ``lines`` read so far from a running LAMMPS (after a
-    ``Step ...`` header line, rows of as many numbers starting with an integer step), and
-    the header in force after them (pass it back with the next lines)."""
+def thermo_steps(lines: list[str], blocks: ThermoBlocks | None) -> tuple[list[int], ThermoBlocks]:
+    """Steps of the MD thermo rows among ``lines`` read so far from a running LAMMPS, and
+    the reader's state after them (None at the start; pass it back with the next lines)."""
+    blocks = blocks if blocks is not None else ThermoBlocks()
     steps = []
     for line in lines:
-        parts = line.split()
-        if parts and parts[0] == "Step":
-            header = parts
-        elif header is not None and len(parts) == len(header) and parts[0].isdigit():
+        parts = blocks.row(line)
+        if parts is not None:
             steps.append(int(parts[0]))
-        elif parts and parts[0].startswith(("Loop", "ERROR")):
-            header = None
-    return steps, header
+    return steps, blocks
 
 
 def error_lines(text: str) -> list[str]:

@@ -317,7 +317,7 @@ def wait_run(rd: RunDir, proc: subprocess.Popen, progress: bool = False,
 
         bar = tqdm(total=rd.planned_steps, desc=str(rd.path), unit="step", leave=False)
     screen = rd.piece(int(rd.status["pieces"]) - 1)["screen"]
-    header, partial, step, noted, last_note = None, "", None, None, time.monotonic()
+    blocks, partial, step, noted, last_note = None, "", None, None, time.monotonic()
     forwarded_at, killed = None, False
     with open(screen) as fh:
         while True:
@@ -325,7 +325,7 @@ def wait_run(rd: RunDir, proc: subprocess.Popen, progress: bool = False,
             text = partial + fh.read()
             lines = text.split("\n")
             partial = lines.pop()            # a line LAMMPS has not finished writing
-            steps, header = thermo_steps(lines, header)
+            steps, blocks = thermo_steps(lines, blocks)
             if steps:
                 step = steps[-1]
                 if bar is not None:

@@ -1,0 +1,52 @@
+"""Thermo output of a LAMMPS run that minimises first (the ``stability`` preset, any
+template with ``relax``): ``minimize`` prints thermo rows too, and after ``reset_timestep
+0`` the MD repeats their step numbers. Read from a real LAMMPS log (LAMMPS's own
+``pair_style morse``), the MD's rows must be the ones kept: the reference is the
+temperature ``velocity create`` sets at step 0 and LAMMPS's own count of MD steps."""
+
+import re
+
+import numpy as np
+
+from lammps_runner import run_lmp, write_data
+from protocol_setup import fcc_cell
+
+from ionmd.lammps.log import parse_thermo, thermo_steps
+
+INPUT = """
+units metal
+atom_style atomic
+read_data struct.data
+pair_style morse 6.0
+pair_coeff * * 0.3 1.5 2.8
+thermo_style custom step temp pe press vol
+thermo 10
+minimize 1.0e-10 1.0e-6 60 600
+reset_timestep 0
+velocity all create 600 4928 mom yes rot yes dist gaussian
+timestep 0.002
+fix 1 all nvt temp 600 600 0.1
+run 40
+"""
+
+
+def test_minimisation_rows_are_not_read_as_md(tmp_path):
+    atoms = fcc_cell(a=3.55)                 # strained: the minimiser takes a few steps
+    atoms.rattle(0.05, seed=1)
+    write_data(atoms, tmp_path / "struct.data", ["Li", "Cl"])
+    run = run_lmp(INPUT, tmp_path)
+    log, screen = (tmp_path / "log.lammps").read_text(), run.stdout
+    # the minimiser printed rows at steps the MD prints again
+    assert re.search(r"Iterations, force evaluations = (\d+)", log)
+    without_echo = "\n".join(ln for ln in log.splitlines() if not ln.startswith("minimize"))
+    for text in (log, screen, without_echo):
+        thermo = parse_thermo(text)
+        assert thermo["Step"].tolist() == [0, 10, 20, 30, 40]
+        assert thermo["Temp"][0] == 600.0    # velocity create's temperature, not the minimiser's 0 K
+        assert np.all(thermo["Temp"] > 100)
+
+    for text in (log, screen):               # read as LAMMPS writes it
+        lines = text.splitlines()
+        steps, blocks = thermo_steps(lines[:25], None)
+        more, _ = thermo_steps(lines[25:], blocks)
+        assert steps + more == [0, 10, 20, 30, 40]
