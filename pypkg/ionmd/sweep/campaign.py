@@ -524,17 +524,21 @@ def _sbatch_long_options() -> set[str] | None:
 
     if not shutil.which("sbatch"):
         return None
-    try:
-        res = subprocess.run(["sbatch", "--help"], capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    found = set(re.findall(r"--([A-Za-z][A-Za-z0-9-]*)", res.stdout + res.stderr))
+    found = set()
+    for flag in ("--help", "--usage"):
+        try:
+            res = subprocess.run(["sbatch", flag], capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        found |= set(re.findall(r"--([A-Za-z][A-Za-z0-9-]*)", res.stdout + res.stderr))
     return found or None
 
 
 def _check_sbatch_options(errors: _Errors, table: dict) -> None:
     """Extra sbatch options: not one ionmd sets itself (the campaign key for it is named),
-    and (when sbatch runs here) one sbatch knows."""
+    and (when sbatch runs here) not a misspelling of one sbatch lists (``--help``,
+    ``--usage``; an option close to none of them, e.g. ``hint``, which sbatch knows without
+    listing it, is left to sbatch)."""
     known = _sbatch_long_options()
     for k, v in table.items():
         key = ("executor", "sbatch", k)
@@ -543,12 +547,11 @@ def _check_sbatch_options(errors: _Errors, table: dict) -> None:
         if flag in SBATCH_OWN:
             errors.add(key, f"sbatch option {k!r} is set by ionmd from {SBATCH_OWN[flag]}; "
                             f"set it there (or leave it out)")
-        elif known is not None and len(flag) > 1 and flag not in known:
-            near = sorted((_edit_distance(o, flag), o) for o in known)
-            near = [o for d, o in near if d <= max(2, len(flag) // 4)][:2]
-            errors.add(key, f"sbatch has no option --{flag} (`sbatch --help`)"
-                            + (f"; did you mean {' or '.join('--' + n for n in near)}?"
-                               if near else ""))
+        elif known is not None and len(flag) > 1 and flag not in known and \
+                (near := [o for d, o in sorted((_edit_distance(o, flag), o) for o in known)
+                          if d <= max(2, len(flag) // 4)][:2]):
+            errors.add(key, f"sbatch has no option --{flag} (`sbatch --help`); did you mean "
+                            f"{' or '.join('--' + n for n in near)}?")
         elif isinstance(v, (dict, list)):
             errors.add(key, f"sbatch option {k!r} must be a string, number or true (got {v!r})")
 
