@@ -228,3 +228,42 @@ def test_kinisi_bayesian_arrhenius_agrees_with_weighted_least_squares():
     assert width == pytest.approx(wls.Ea_ci95[1] - wls.Ea_ci95[0], rel=0.25)
     assert bayes["y_extrapolated"] == pytest.approx(wls.y_extrapolated, rel=0.3)
     assert bayes["Ea_ci95"][0] < Ea < bayes["Ea_ci95"][1]
+
+
+def test_kinisi_arrhenius_of_points_that_carry_no_information():
+    """Two collective-sigma points of short runs, their errors 8x their values (as
+    `ionmd analyze --collective --arrhenius-kinisi` met them): the priors, 10 errors of Ea
+    and ln A wide, overflowed and emcee stopped ("returned NaN"), taking the whole
+    analysis down. Now the priors are bounded and the posterior, being the prior, says so:
+    an interval of Ea several eV wide around the least-squares value."""
+    T = np.array([800.0, 900.0])
+    y, y_std = np.array([8.8e6, 9.7e6]), np.array([7.1e7, 7.9e7])
+    wls = fit_arrhenius(T, y, y_std / y)
+    bayes = kinisi_arrhenius(T, y, y_std, n_samples=100, seed=1)
+    lo, hi = bayes["Ea_ci95"]
+    assert lo < wls.Ea_eV < hi and hi - lo > 3.0
+    assert np.isfinite([bayes["prefactor"], bayes["y_extrapolated"]]).all()
+
+
+def test_a_failing_kinisi_fit_is_recorded_and_the_least_squares_fit_stays(monkeypatch,
+                                                                         tmp_path):
+    """kinisi's fit is an optional second opinion: when its sampler raises, the series
+    keeps its least-squares fit and records why kinisi's is missing."""
+    import csv
+
+    from ionmd.analysis import aggregate
+    from ionmd.analysis.report import write_arrhenius_csv
+
+    def failing(*args, **kwargs):
+        raise ValueError("Probability function returned NaN")
+
+    monkeypatch.setattr(aggregate, "kinisi_arrhenius", failing)
+    T = np.array([600.0, 800.0, 1000.0])
+    D = 1e-3 * np.exp(-0.3 / (KB_EV * T))
+    points = [aggregate.Point(t, d, (0.8 * d, 1.2 * d)) for t, d in zip(T, D)]
+    fit = aggregate.arrhenius_of_points(points, times_T=False, kinisi=True)
+    assert fit["Ea_eV"] == pytest.approx(0.3, rel=1e-6)
+    assert "returned NaN" in fit["kinisi"]["error"]
+    write_arrhenius_csv({"s": {"D_Li": fit}}, tmp_path / "arrhenius.csv")
+    with open(tmp_path / "arrhenius.csv") as fh:
+        assert [row["method"] for row in csv.DictReader(fh)] == ["wls"]

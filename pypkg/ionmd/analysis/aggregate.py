@@ -133,8 +133,12 @@ def arrhenius_of_points(points: Sequence[Point], *, times_T: bool, kinisi: bool 
     if kinisi:
         lo, hi = (np.array([c["ci95"][k] for c in combined.values()]) for k in (0, 1))
         # Gaussian errors in y for kinisi: half the 95 % width / 1.96
-        out["kinisi"] = kinisi_arrhenius(T, y, (hi - lo) / (2 * 1.96), n_samples=n_samples,
-                                         seed=seed)
+        try:
+            out["kinisi"] = kinisi_arrhenius(T, y, (hi - lo) / (2 * 1.96),
+                                             n_samples=n_samples, seed=seed)
+        except (AnalysisError, ValueError, FloatingPointError, np.linalg.LinAlgError) as exc:
+            # an optional second opinion: its sampler failing must not cost the analysis
+            out["kinisi"] = {"error": f"kinisi's Bayesian fit failed: {exc}"}
     return out
 
 

@@ -154,6 +154,11 @@ def fit_arrhenius(T: np.ndarray, y: np.ndarray, y_err_ln: np.ndarray | None = No
     return fit
 
 
+EA_PRIOR_SPAN_EV, LN_PREFACTOR_PRIOR_SPAN = 5.0, 50.0
+"""Widest priors of kinisi's Arrhenius fit either side of the least-squares fit: in Ea
+(eV) and in ln A."""
+
+
 def kinisi_arrhenius(T: np.ndarray, y: np.ndarray, y_std: np.ndarray, *,
                      T_extrapolate: float = 300.0, n_samples: int = 400, n_walkers: int = 16,
                      n_burn: int = 200, seed: int = 0) -> dict:
@@ -161,8 +166,8 @@ def kinisi_arrhenius(T: np.ndarray, y: np.ndarray, y_std: np.ndarray, *,
 
     kinisi's likelihood is Gaussian in y with standard deviations ``y_std``. Its
     priors are set wide around the weighted least-squares fit (uniform in Ea over
-    +-10 standard errors, log-uniform in A over +-10 standard errors of ln A) and the
-    walkers start there.
+    +-10 standard errors, at most 5 eV, log-uniform in A over +-10 standard errors of
+    ln A, at most e^50) and the walkers start there.
 
     Returns
     -------
@@ -180,8 +185,10 @@ def kinisi_arrhenius(T: np.ndarray, y: np.ndarray, y_std: np.ndarray, *,
     if np.any(~(y_std > 0)):
         raise AnalysisError("kinisi Arrhenius fit needs positive per-point standard deviations")
     wls = fit_arrhenius(T, y, y_std / y, T_extrapolate=T_extrapolate)
-    span_ea = 10 * wls.Ea_err_eV
-    span_a = np.exp(10 * wls.ln_prefactor_err)
+    # bounded: points whose errors exceed their values give errors of Ea and ln A of
+    # eV and ~100, and priors 10 errors wide overflowed exp (emcee: "returned NaN")
+    span_ea = min(10 * wls.Ea_err_eV, EA_PRIOR_SPAN_EV)
+    span_a = np.exp(min(10 * wls.ln_prefactor_err, LN_PREFACTOR_PRIOR_SPAN))
     priors = [uniform(wls.Ea_eV - span_ea, 2 * span_ea),
               loguniform(wls.prefactor / span_a, wls.prefactor * span_a)]
     data = sc.DataArray(sc.array(dims=["temperature"], values=y, variances=y_std ** 2),

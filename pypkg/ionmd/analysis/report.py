@@ -360,7 +360,9 @@ def write_arrhenius_csv(fits: dict, path: Path) -> None:
         for name, series in fits.items():
             for key, f in series.items():
                 sigma = key.startswith("sigma")
-                for method, g in [("wls", f)] + ([("kinisi", f["kinisi"])] if "kinisi" in f else []):
+                kinisi = f.get("kinisi")
+                for method, g in [("wls", f)] + ([("kinisi", kinisi)] if kinisi and
+                                                 "error" not in kinisi else []):
                     scale = 1.0 / g["T_extrapolated"] if sigma else 1.0
                     w.writerow([name, key, method, g["Ea_eV"], g["Ea_err_eV"], *g["Ea_ci95"],
                                 g["prefactor"], g["T_extrapolated"], g["y_extrapolated"] * scale,

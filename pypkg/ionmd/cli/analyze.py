@@ -193,13 +193,17 @@ def _print_summary(summary: dict, failures_only: bool) -> None:
             if key.startswith("sigma"):
                 key, value, (lo, hi) = (key[:-2], fit["sigma_extrapolated_mS_cm"],
                                         fit["sigma_extrapolated_ci95"])
+                unit = "mS/cm"
             else:
                 value, (lo, hi) = fit["y_extrapolated"], fit["y_extrapolated_ci95"]
+                unit = "cm^2/s"
             flags = f"  [{', '.join(fit['flags'])}]" if fit["flags"] else ""
             if fit.get("not_diffusive_T"):
-                flags += f"  (not yet diffusive at {fit['not_diffusive_T']} K)"
+                temps = ", ".join(f"{t:g}" for t in fit["not_diffusive_T"])
+                flags += f"  (not yet diffusive at {temps} K)"
             print(f"{name} {key}: Ea = {fit['Ea_eV']:.3f} ± {fit['Ea_err_eV']:.3f} eV, "
-                  f"{key}({fit['T_extrapolated']:.0f} K) = {value:.3g} [{lo:.3g}, {hi:.3g}]{flags}")
+                  f"{key}({fit['T_extrapolated']:.0f} K) = {value:.3g} {unit} [{lo:.3g}, {hi:.3g}]"
+                  f"{flags}")
             _print_kinisi(fit)
     if not failures_only:
         for name in summary["structures"]:
@@ -218,8 +222,10 @@ def _print_sigma(name: str, summary: dict, fit: dict | None) -> None:
 
 
 def _print_kinisi(fit: dict) -> None:
-    if "kinisi" in fit:
-        k = fit["kinisi"]
+    k = fit.get("kinisi")
+    if k and "error" in k:
+        print(f"  kinisi (Bayesian): {k['error']}")
+    elif k:
         print(f"  kinisi (Bayesian): Ea = {k['Ea_eV']:.3f} eV "
               f"[{k['Ea_ci95'][0]:.3f}, {k['Ea_ci95'][1]:.3f}]")
 
