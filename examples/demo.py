@@ -7,17 +7,20 @@
    high temperatures with a stopping rule: each run goes on in 0.5 ps pieces until D's 95 %
    interval is within +-30 % and 30 Li hops were seen (`converged`), or stops at a small
    maximum so that the demo finishes in minutes on 2 cores (`max_time`);
-4. analyse the trajectories: Li MSD, diffusion coefficients with kinisi's 95 % intervals,
-   Nernst-Einstein conductivity, an Arrhenius fit, plots and a table.
+4. analyse the trajectories: Li MSD, diffusion coefficients with 95 % intervals (GLS line,
+   error from the spread over ions), Nernst-Einstein conductivity, an Arrhenius fit, plots
+   and a table.
 
 Runs of a few picoseconds are far too short for publishable numbers, and the analysis says
 so (flags `too_few_hops` / `not_linear`, each run's stop reason); production runs use the
-protocol's lengths as the maximum and a stricter rule (docs/convergence.md). Run with `make demo`; everything lands in ./demo-run, and a second
-`make demo` resumes or reuses finished runs.
+protocol's lengths as the maximum and a stricter rule (docs/convergence.md). Run with
+`make demo`; everything lands in ./demo-run, and a second `make demo` resumes or reuses
+finished runs.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -38,7 +41,9 @@ def ionmd(*args: str) -> None:
     subprocess.run(cmd, check=True)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                            epilog="It takes no options.").parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", str(os.cpu_count() or 1))
     RUN.mkdir(exist_ok=True)
     model = RUN / "sevennet0.pt"
