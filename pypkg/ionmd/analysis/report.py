@@ -143,7 +143,8 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
     frames, elements, masses = run_frames(spec)
     if spec.dump_every and len(frames.steps) > 1 and frames.steps[1] - frames.steps[0] != spec.dump_every:
         raise AnalysisError(f"{spec.path}: frames are {frames.steps[1] - frames.steps[0]} steps "
-                            f"apart but run.json says dump_every = {spec.dump_every}")
+                            f"apart but dump_every = {spec.dump_every} was given (run.json "
+                            f"or --dump-every)")
     for s in spec.mobile_species:
         if s not in elements:
             raise AnalysisError(f"mobile species {s} not in {spec.data_file} (present: "

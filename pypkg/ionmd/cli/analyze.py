@@ -48,7 +48,8 @@ def register(subparsers) -> None:
     p.add_argument("--type-map", help="LAMMPS type -> element, e.g. 1=Cl,2=Li")
     p.add_argument("--data-file", help="LAMMPS data file (relative to RUN_DIR)")
     p.add_argument("--atom-style", help="columns of the data file's Atoms section, e.g. "
-                                        "'id type q x y z' (default 'id type x y z')")
+                                        "'id type q x y z' (default: those of the style its "
+                                        "'Atoms # style' line names, else 'id type x y z')")
     p.add_argument("--trajectory", help="trajectory pieces in run order, comma separated")
     p.add_argument("--dump-unwrapped", action="store_true", default=None,
                    help="files hold LAMMPS-unwrapped coordinates in a constant box: use as is")

@@ -63,7 +63,9 @@ def _cmd_run(args: argparse.Namespace) -> None:
             print(f"E-V scan inputs ({protocol.n_points} volumes) written under {args.output}; "
                   "nothing run (--dry-run)")
             return None
-        print(f"E-V scan: B0 = {res.bulk_modulus_GPa} GPa, V0 = {res.v0} A^3, "
+        b0 = "n/a" if res.bulk_modulus_GPa is None else f"{res.bulk_modulus_GPa:.4g}"
+        v0 = "n/a" if res.v0 is None else f"{res.v0:.6g}"
+        print(f"E-V scan: B0 = {b0} GPa, V0 = {v0} A^3, "
               f"{'FAILED: ' + '; '.join(res.reasons) if res.failed else 'ok'}")
         from ionmd.errors import EXIT_FAILED
 

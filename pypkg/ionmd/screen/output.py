@@ -201,7 +201,9 @@ def write_campaign(path: Path, rows: list[dict], top: int, model: str,
               "# 1000 K and 500 K, 100 ps, 1 fs, 15 ps windows). Run it with",
               "#   ionmd sweep plan|submit|collect THIS_FILE   (docs/sweeps.md; set executor: slurm",
               f"#   and resources for a cluster). Screen results, best first by {rank_by}:"]
-    header += [f"#   {r['name']}: Xi = {r['xi']:.3f}, MPE = {r['mpe_eV']} eV" for r in chosen]
+    header += [f"#   {r['name']}: Xi = {r['xi']:.3f}, MPE = "
+               f"{'none' if r['mpe_eV'] is None else format(r['mpe_eV'], '.3f')} eV"
+               for r in chosen]
     path = Path(path)
     path.write_text("\n".join(header) + "\n" + yaml.safe_dump(campaign, sort_keys=False))
     return path

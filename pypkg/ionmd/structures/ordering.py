@@ -290,8 +290,9 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
     if arrangements > max_arrangements:
         raise StructureError(
             f"Ewald ordering of this {'x'.join(map(str, reps))} cell would search "
-            f"{float(arrangements):.1e} arrangements (max_arrangements={max_arrangements:.0e}); "
-            "use method='random' with a seed, a smaller cell, or raise max_arrangements")
+            f"{float(arrangements):.1e} arrangements (at most {max_arrangements:.0e}); order "
+            "it at random with a seed instead (`--order random --order-seed N`; in a campaign "
+            "`order = \"random\"`; in Python method='random'), or use a smaller supercell")
     element_counts: dict[str, int] = {}
     for site in big:
         if site.is_ordered:
