@@ -720,7 +720,7 @@ def environment() -> None:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     p.add_argument("--models", type=Path)
     p.add_argument("--out", type=Path, default=Path("gpu-check"))
     p.add_argument("--reference", type=Path)
