@@ -49,3 +49,18 @@ def test_run_and_status(tmp_path, tiny_f64, capsys):
     # other settings in the same place are refused with a message
     assert main(argv + ["--set", "timestep_fs=2"]) == 1
     assert "other settings" in capsys.readouterr().err
+
+
+def test_dry_run_summary_says_where_a_ramp_goes(tmp_path, tiny_f64, capsys):
+    """The stability and pressure-ramp presets ramp their target over the run; the summary
+    printed before anything runs said only the start (300 K: 50 ps ...)."""
+    from ionmd.protocols import get_protocol
+
+    write(tmp_path / "POSCAR", bulk("LiCl", "rocksalt", a=5.14, cubic=True), format="vasp")
+    for name, expected in (("stability", "to {temperature_end:g} K"),
+                           ("pressure-ramp", "to {pressure_end_bar:g} bar")):
+        argv = ["run", name, str(tmp_path / "POSCAR"), "--model", str(tiny_f64), "--dry-run",
+                "--supercell", "none", "-o", str(tmp_path / name)]
+        assert main(argv) == 0
+        preset = get_protocol(name)
+        assert expected.format(**vars(preset)) in capsys.readouterr().out

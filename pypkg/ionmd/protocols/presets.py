@@ -201,6 +201,12 @@ class Protocol:
                     f"{discard:g} ps discarded: {self.schedule_source(temp)}")
             lines.setdefault(line, []).append(f"{temp:g}")
         out = [f"{', '.join(temps)} K: {line}" for line, temps in lines.items()]
+        if self.temperature_end is not None:
+            out.append(f"thermostat ramps linearly from each temperature to "
+                       f"{self.temperature_end:g} K over the run")
+        if self.pressure_end_bar is not None:
+            out.append(f"barostat ramps linearly from {self.pressure_bar:g} to "
+                       f"{self.pressure_end_bar:g} bar over the run")
         if self.until:
             out.append(f"stops when {self.until} holds, checked every {self.check_every_ps:g} ps "
                        f"(MSD fit from {self.fit_start_ps:g} ps)")
