@@ -22,9 +22,11 @@ DATASET = "omat"
 
 def esen_backbone_config(*, layers: int, channels: int, cutoff: float = 6.0,
                          num_distance_basis: int = 64, max_neighbors: int = 300,
-                         direct_forces: bool = False) -> dict:
-    """Backbone config of an eSEN (eSCNMD without mixture of experts)."""
-    return {
+                         direct_forces: bool = False, datasets=(DATASET,),
+                         **overrides) -> dict:
+    """Backbone config of an eSEN (eSCNMD without mixture of experts); ``overrides``
+    replace or add keys (``None`` removes one)."""
+    cfg = {
         "model": "fairchem.core.models.uma.escn_moe.eSCNMDMoeBackbone",
         "num_experts": 0,
         "max_num_elements": 100,
@@ -49,28 +51,54 @@ def esen_backbone_config(*, layers: int, channels: int, cutoff: float = 6.0,
         "ff_type": "spectral",
         "chg_spin_emb_type": "rand_emb",
         "cs_emb_grad": True,
-        "dataset_list": [DATASET],
+        "dataset_list": list(datasets),
     }
+    for key, value in overrides.items():
+        if value is None:
+            cfg.pop(key, None)
+        else:
+            cfg[key] = value
+    return cfg
 
 
-def _heads(direct_forces: bool) -> dict:
+def _heads(direct_forces: bool, head: str = "single", datasets=(DATASET,)) -> dict:
     if direct_forces:
         # stage-1 eSEN (AQVolt26 Table S1): energy head + a direct force head
         return {
             "energy": {"module": "fairchem.core.models.uma.escn_md.MLP_Energy_Head"},
             "forces": {"module": "fairchem.core.models.uma.escn_md.Linear_Force_Head"},
         }
+    if head == "plain":
+        # one MLP_EFS_Head shared by every dataset, not wrapped (outputs keyed by property)
+        return {"efs": {"module": "fairchem.core.models.uma.escn_md.MLP_EFS_Head"}}
+    if head == "moe":
+        # one expert head per dataset (fairchem's DatasetSpecificMoEWrapper)
+        return {"energyandforcehead": {
+            "module": "fairchem.core.models.uma.escn_moe.DatasetSpecificMoEWrapper",
+            "head_cls": "fairchem.core.models.uma.escn_md.MLP_EFS_Head",
+            "head_kwargs": {"wrap_property": False},
+            "dataset_names": list(datasets),
+        }}
     return {
         "energyandforcehead": {
             "module": "fairchem.core.models.uma.escn_moe.DatasetSpecificSingleHeadWrapper",
             "head_cls": "fairchem.core.models.uma.escn_md.MLP_EFS_Head",
             "head_kwargs": {"wrap_property": False},
-            "dataset_names": [DATASET],
+            "dataset_names": list(datasets),
         }
     }
 
 
-def _tasks(direct_forces: bool, element_refs: list[float], rmsd: float, mean: float) -> list:
+def _tasks(direct_forces: bool, element_refs: list[float], rmsd: float, mean: float,
+           datasets=(DATASET,), head: str = "single", references: bool = True,
+           stress: bool = True) -> list:
+    if not direct_forces and len(datasets) > 1:
+        # one set of tasks per dataset, with its own normaliser (a mix-up shows)
+        return [t for k, ds in enumerate(datasets)
+                for t in _tasks(False, element_refs, rmsd * (1 + 0.5 * k), mean, (ds,), head,
+                                references, stress)]
+    dataset = datasets[0]
+
     def task(name, level, prop, dim, **extra):
         cfg = {
             "_target_": "fairchem.core.units.mlip_unit.mlip_unit.Task",
@@ -83,8 +111,10 @@ def _tasks(direct_forces: bool, element_refs: list[float], rmsd: float, mean: fl
                 "mean": mean if prop == "energy" else 0.0,
                 "rmsd": rmsd,
             },
-            "datasets": [DATASET],
+            "datasets": [dataset],
         }
+        if head == "plain":
+            cfg["name"] = prop   # a bare head's outputs are named by property
         cfg.update(extra)
         return cfg
 
@@ -95,15 +125,22 @@ def _tasks(direct_forces: bool, element_refs: list[float], rmsd: float, mean: fl
     if direct_forces:
         return [task("energy", "system", "energy", [1], element_references=refs),
                 task("forces", "atom", "forces", [3])]
-    return [task(f"{DATASET}_energy", "system", "energy", [1], element_references=refs),
-            task(f"{DATASET}_forces", "atom", "forces", [3]),
-            task(f"{DATASET}_stress", "system", "stress", [1, 9])]
+    extra = {"element_references": refs} if references else {}
+    tasks = [task(f"{dataset}_energy", "system", "energy", [1], **extra),
+             task(f"{dataset}_forces", "atom", "forces", [3])]
+    if stress:
+        tasks.append(task(f"{dataset}_stress", "system", "stress", [1, 9]))
+    return tasks
 
 
 def write_tiny_esen_checkpoint(path: str | Path, *, layers: int = 2, channels: int = 16,
                                cutoff: float = 6.0, num_distance_basis: int = 64,
                                seed: int = 11, direct_forces: bool = False,
-                               energy_mean: float = 0.0) -> Path:
+                               energy_mean: float = 0.0, max_neighbors: int = 300,
+                               datasets=(DATASET,), head: str = "single",
+                               ema: str = "same", references: bool = True,
+                               backbone: dict | None = None,
+                               model_config_extra: dict | None = None) -> Path:
     """Write a random-weight eSEN checkpoint; defaults give the small test model.
 
     Parameters
@@ -118,6 +155,24 @@ def write_tiny_esen_checkpoint(path: str | Path, *, layers: int = 2, channels: i
         Write a stage-1 (direct-force) model instead of an energy-conserving one.
     energy_mean
         Mean of the energy normaliser (fairchem's released models use 0).
+    max_neighbors
+        The backbone's neighbour cap.
+    datasets
+        Dataset (task) names; with several, each gets its own tasks and normaliser.
+    head
+        ``"single"`` (one MLP_EFS_Head behind DatasetSpecificSingleHeadWrapper),
+        ``"moe"`` (one expert per dataset, DatasetSpecificMoEWrapper) or ``"plain"``
+        (a bare MLP_EFS_Head).
+    ema
+        ``"same"`` (EMA weights = model weights), ``"different"`` (EMA weights
+        perturbed: fairchem's predictor uses the EMA ones) or ``"none"``
+        (``ema_state_dict=None``, as fairchem's trainer writes without EMA).
+    references
+        Give the energy task per-element reference energies.
+    backbone
+        Backbone config keys to replace or add (``None`` removes one).
+    model_config_extra
+        Top-level model-config keys to add.
     """
     import hydra
     import torch
@@ -127,15 +182,20 @@ def write_tiny_esen_checkpoint(path: str | Path, *, layers: int = 2, channels: i
         "_target_": "fairchem.core.models.base.HydraModel",
         "backbone": esen_backbone_config(layers=layers, channels=channels, cutoff=cutoff,
                                          num_distance_basis=num_distance_basis,
-                                         direct_forces=direct_forces),
-        "heads": _heads(direct_forces),
+                                         max_neighbors=max_neighbors,
+                                         direct_forces=direct_forces, datasets=datasets,
+                                         **(backbone or {})),
+        "heads": _heads(direct_forces, head, datasets),
         "pass_through_head_outputs": not direct_forces,
     }
+    model_config.update(model_config_extra or {})
     gen = torch.Generator().manual_seed(seed)
     # per-element reference energies of a few eV, as in fairchem's linear references
     element_refs = (-1.0 - 4.0 * torch.rand(101, generator=gen, dtype=torch.float64))
     element_refs[0] = 0.0
-    tasks_config = _tasks(direct_forces, element_refs.tolist(), rmsd=1.3, mean=energy_mean)
+    tasks_config = _tasks(direct_forces, element_refs.tolist(), rmsd=1.3, mean=energy_mean,
+                          datasets=tuple(datasets), head=head, references=references,
+                          stress=model_config["backbone"].get("regress_stress", False))
 
     torch.manual_seed(seed)
     model = hydra.utils.instantiate(model_config)
@@ -149,12 +209,17 @@ def write_tiny_esen_checkpoint(path: str | Path, *, layers: int = 2, channels: i
         # O(1 eV/A) and force comparisons mean something
         for module in model.output_heads.modules():
             if isinstance(module, torch.nn.Sequential):
-                module[-1].weight.mul_(30.0)
-    ema = torch.optim.swa_utils.AveragedModel(model)
+                last = module[-1]   # a Linear, or a MOLE (per-dataset experts)
+                (last.weight if hasattr(last, "weight") else last.weights).mul_(30.0)
+    ema_model = torch.optim.swa_utils.AveragedModel(model)
+    if ema == "different":
+        with torch.no_grad():
+            for p in ema_model.module.parameters():
+                p.mul_(1.0 + 0.2 * torch.rand(p.shape, generator=gen, dtype=p.dtype))
     ckpt = MLIPInferenceCheckpoint(
         model_config=model_config,
         model_state_dict=model.state_dict(),
-        ema_state_dict=ema.state_dict(),
+        ema_state_dict=None if ema == "none" else ema_model.state_dict(),
         tasks_config=tasks_config,
     )
     path = Path(path)
@@ -164,7 +229,7 @@ def write_tiny_esen_checkpoint(path: str | Path, *, layers: int = 2, channels: i
 
 
 def fairchem_eager_calculator(checkpoint: str | Path, dtype: str = "float64",
-                              device: str = "cpu"):
+                              device: str = "cpu", task_name: str = DATASET):
     """fairchem's own ``FAIRChemCalculator`` on a checkpoint, eager (no TF32, no compile)."""
     import torch
     from fairchem.core import FAIRChemCalculator
@@ -174,10 +239,10 @@ def fairchem_eager_calculator(checkpoint: str | Path, dtype: str = "float64",
     settings = InferenceSettings(tf32=False, activation_checkpointing=False, merge_mole=False,
                                  compile=False, base_precision_dtype=getattr(torch, dtype))
     unit = load_predict_unit(checkpoint, inference_settings=settings, device=device)
-    return FAIRChemCalculator(unit, task_name=DATASET)
+    return FAIRChemCalculator(unit, task_name=task_name)
 
 
-def fairchem_float64_calculator(checkpoint: str | Path):
+def fairchem_float64_calculator(checkpoint: str | Path, task_name: str = DATASET):
     """fairchem's calculator in float64 on the CPU: the independent reference of the eSEN
     tests."""
-    return fairchem_eager_calculator(checkpoint, "float64", "cpu")
+    return fairchem_eager_calculator(checkpoint, "float64", "cpu", task_name)

@@ -145,6 +145,42 @@ def _check_is_esen(ckpt, path: Path) -> None:
         raise ExportError(_DIRECT_FORCE_MESSAGE.format(why="direct_forces=True"))
 
 
+def _check_backbone_keys(ckpt, path: Path) -> None:
+    """Name backbone config keys the installed fairchem does not know (a checkpoint of
+    another fairchem version) instead of passing on hydra's TypeError."""
+    import inspect
+
+    from fairchem.core.common.registry import registry
+
+    backbone = dict(ckpt.model_config["backbone"])
+    try:
+        cls = registry.get_model_class(backbone["model"])
+    except Exception:  # let fairchem report what it cannot resolve
+        return
+    # a subclass passes **kwargs on to its base: collect the names along the MRO
+    names: set = set()
+    for klass in cls.__mro__:
+        if klass is object or "__init__" not in vars(klass) or \
+                not klass.__module__.startswith("fairchem."):
+            continue
+        params = inspect.signature(klass.__init__).parameters
+        names |= set(params)
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+            break
+    else:
+        return
+    unknown = sorted(set(backbone) - names - {"model"})
+    if unknown:
+        from fairchem.core import __version__ as fairchem_version
+
+        raise ExportError(
+            f"{path}'s backbone config has keys that fairchem-core {fairchem_version}'s "
+            f"{cls.__name__} does not take: {', '.join(unknown)}. The checkpoint was "
+            "written by another fairchem version (or another model); install the "
+            "fairchem-core it was trained with, or re-save it with this one"
+        )
+
+
 def _energy_head(model, dataset: str):
     """The energy MLP serving ``dataset``: (energy_block, reduce, head name).
 
@@ -169,8 +205,12 @@ def _energy_head(model, dataset: str):
         if isinstance(head, DatasetSpecificMoEWrapper):
             if dataset not in head.dataset_name_to_exp:
                 continue
-            probe = types.SimpleNamespace(dataset=[dataset], pos=torch.zeros(1, 3))
-            inner = head.merge_MOLE_model(probe).head
+            # the expert coefficients take the dtype of pos: the model's, not float32
+            dtype = next(head.parameters()).dtype
+            probe = types.SimpleNamespace(dataset=[dataset], pos=torch.zeros(1, 3, dtype=dtype))
+            # and the merged linears are built in the default dtype
+            with _default_dtype(torch, dtype):
+                inner = head.merge_MOLE_model(probe).head.to(dtype)
         elif isinstance(head, DatasetSpecificSingleHeadWrapper):
             if dataset not in head.dataset_names:
                 continue
@@ -255,13 +295,20 @@ def load_esen(checkpoint: str | Path, *, dtype: str = "float32", task: Optional[
                           f"{', '.join(EXECUTION_MODES)}")
     # build under the target default dtype, as fairchem's MLIPPredictUnit does, so
     # constants made at construction (SO3 grids, Wigner coefficients) are exact in fp64
+    _check_backbone_keys(ckpt, path)
+    # fairchem's predictor always loads the EMA weights; a checkpoint trained without
+    # EMA (fairchem writes ema_state_dict=None then) only has the model weights
+    use_ema = getattr(ckpt, "ema_state_dict", None) is not None
+    if not use_ema and not getattr(ckpt, "model_state_dict", None):
+        raise ExportError(f"{path} holds no weights (neither ema_state_dict nor "
+                          "model_state_dict)")
     with _default_dtype(torch, torch_dtype):
         try:
-            averaged, ckpt = load_inference_model(str(path), overrides=overrides, use_ema=True,
-                                                  preloaded_checkpoint=ckpt)
+            loaded, ckpt = load_inference_model(str(path), overrides=overrides, use_ema=use_ema,
+                                                preloaded_checkpoint=ckpt)
         except Exception as exc:
             raise ExportError(f"fairchem could not build the model in {path}: {exc}") from exc
-        model = averaged.module
+        model = loaded.module if use_ema else loaded
         model.setup_tasks(ckpt.tasks_config)
         if execution_mode != "general":
             _use_backend(model.backbone, execution_mode)
@@ -336,6 +383,7 @@ def build_esen_node_energy_model(checkpoint: str | Path, dtype: str = "float32",
             "a domain-decomposed pair style cannot reproduce"
         )
     energy_block, head_name = _energy_head(model, task_name)
+    _check_neighbor_cap(int(backbone.max_neighbors), float(backbone.cutoff))
 
     normalizer = energy_task.normalizer
     mean = float(normalizer.mean)
@@ -356,12 +404,15 @@ def build_esen_node_energy_model(checkpoint: str | Path, dtype: str = "float32",
         table = energy_task.element_references.element_references.to(torch.float64)
         refs = table[z_of_species]
 
-    # per-structure embedding at charge 0, spin 0 (what fairchem's calculator uses
-    # for periodic tasks) for the chosen dataset
+    # per-structure embedding at the charge and spin fairchem's calculator uses for this
+    # task when the structure sets none (0 and 0, but spin 1 for 'omol'), for the chosen
+    # dataset
+    charge, spin = _default_charge_spin(model, task_name)
     with torch.no_grad():
-        zero = torch.zeros(1, dtype=torch.int64)
         dataset = [task_name] if backbone.use_dataset_embedding else None
-        csd = backbone.csd_embedding(charge=zero, spin=zero, dataset=dataset)
+        csd = backbone.csd_embedding(charge=torch.tensor([charge], dtype=torch.int64),
+                                     spin=torch.tensor([spin], dtype=torch.int64),
+                                     dataset=dataset)
 
     from ionmd.export.esen_modules import ESENNodeEnergy
 
@@ -394,11 +445,47 @@ def build_esen_node_energy_model(checkpoint: str | Path, dtype: str = "float32",
             "mmax": str(int(backbone.mmax)),
             "num_distance_basis": str(int(backbone.num_distance_basis)),
             "max_neighbors": str(int(backbone.max_neighbors)),
+            "charge": str(charge),
+            "spin": str(spin),
             "energy_rmsd": repr(float(rmsd)),
             "execution_mode": execution_mode,
         },
     )
     return module, meta
+
+
+# the pair style passes every neighbour within the cutoff, fairchem only the nearest
+# max_neighbors: an export is refused unless the cap binds only above this density
+# (atoms/A^3; diamond, the densest common solid, has 0.176; Li2O and LiF 0.12)
+MIN_CAP_DENSITY = 0.2
+
+
+def _check_neighbor_cap(max_neighbors: int, cutoff: float) -> None:
+    import math
+
+    density = max_neighbors / (4.0 / 3.0 * math.pi * cutoff ** 3)
+    if density < MIN_CAP_DENSITY:
+        need = math.ceil(MIN_CAP_DENSITY * 4.0 / 3.0 * math.pi * cutoff ** 3)
+        raise ExportError(
+            f"this eSEN model keeps only the {max_neighbors} nearest neighbours within its "
+            f"{cutoff:g} A cutoff, while pair_style ionmd passes all of them: the two differ "
+            f"in any structure denser than {density:.3f} atoms/A^3 (solid electrolytes have "
+            f"0.05-0.12), so the exported energies and forces would not be the model's. "
+            f"ionmd exports eSEN models whose cap is at least {need} at this cutoff"
+        )
+
+
+def _default_charge_spin(model, task_name: str) -> tuple[int, int]:
+    """The charge and spin fairchem's calculator gives a structure of ``task_name``
+    that sets neither (its own ``validate_atoms_data``)."""
+    from ase import Atoms
+
+    probe = Atoms("Li", cell=[10.0, 10.0, 10.0], pbc=True)
+    validate = getattr(model, "validate_atoms_data", None) or \
+        getattr(model.backbone, "validate_atoms_data", None)
+    if validate is not None:
+        validate(probe, task_name)
+    return int(probe.info.get("charge", 0)), int(probe.info.get("spin", 0))
 
 
 def receptive_field_hops(module, cutoff: float, *, max_hops: int = 8) -> int:
