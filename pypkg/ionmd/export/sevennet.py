@@ -104,6 +104,9 @@ def resolve_checkpoint(model: str | Path) -> Path:
     path = Path(model)
     if path.is_file():
         return path
+    if path.is_dir():
+        raise ExportError(f"{path} is a directory: give the checkpoint file in it "
+                          "(checkpoint_best.pth of `sevenn train`)")
     try:
         resolved = Path(pretrained_name_to_path(str(model)))
     except Exception as exc:
@@ -118,6 +121,63 @@ def resolve_checkpoint(model: str | Path) -> Path:
             "checkpoint yourself and pass its path"
         )
     return resolved
+
+
+def _torchscript_extras(path: Path) -> Optional[dict]:
+    """The ``extra/`` files of a TorchScript archive, or None for anything else
+    (``torch.save`` checkpoints are zip archives too, without ``constants.pkl``)."""
+    import zipfile
+
+    if not zipfile.is_zipfile(path):
+        return None
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+        if not any(n.split("/", 1)[-1] == "constants.pkl" for n in names):
+            return None
+        return {n.split("/extra/", 1)[1]: archive.read(n).decode(errors="replace").strip()
+                for n in names if "/extra/" in n}
+
+
+def _refuse_non_checkpoint(path: Path) -> None:
+    """Deployed TorchScript files (SevenNet's ``sevenn get_model`` for its own LAMMPS
+    pair styles, or an ionmd model file) hold a traced network without the training
+    config, so the network cannot be rebuilt from them: say what to pass instead."""
+    extras = _torchscript_extras(path)
+    if extras is None:
+        return
+    if "ionmd/metadata" in extras:
+        raise ExportError(f"{path} is already an ionmd model file: give it to pair_style "
+                          "ionmd as it is (ionmd inspect shows its metadata)")
+    if "model_type" in extras or "chemical_symbols_to_index" in extras:
+        kind = ("parallel (pair_style e3gnn/parallel)" if "comm_size" in extras
+                else "serial (pair_style e3gnn)")
+        raise ExportError(
+            f"{path} is a SevenNet model deployed for SevenNet's own LAMMPS pair style, "
+            f"{kind}, by sevenn {extras.get('version', '?')} (sevenn get_model / "
+            "sevenn_get_model): it holds the compiled network without the training config "
+            "ionmd rebuilds it from. Export the checkpoint it was deployed from instead: "
+            "checkpoint_best.pth of `sevenn train`, or a pretrained name such as 7net-0"
+        )
+    raise ExportError(f"{path} is a TorchScript file, not a SevenNet checkpoint: export the "
+                      "checkpoint (checkpoint_best.pth of `sevenn train`) instead")
+
+
+def _load_sevennet_checkpoint(path: Path):
+    """``sevenn.util.load_checkpoint`` with clear refusals of files that are not
+    SevenNet training checkpoints."""
+    from sevenn.util import load_checkpoint
+
+    _refuse_non_checkpoint(path)
+    try:
+        cp = load_checkpoint(str(path))
+        config, state = cp.config, cp.model_state_dict
+    except Exception as exc:
+        raise ExportError(f"cannot read {path} as a SevenNet checkpoint "
+                          f"({type(exc).__name__}: {exc})") from exc
+    if not config or not state:
+        raise ExportError(f"{path} is not a SevenNet checkpoint: it has no "
+                          f"{'config' if not config else 'model_state_dict'}")
+    return cp
 
 
 def build_sevennet_eager(model: str | Path = "7net-0", *, dtype: str = "float32",
@@ -138,12 +198,11 @@ def build_sevennet_eager(model: str | Path = "7net-0", *, dtype: str = "float32"
     import sevenn._keys as KEY
     from ase.data import chemical_symbols
     from sevenn.nn.node_embedding import OnehotEmbedding
-    from sevenn.util import load_checkpoint
 
     if dtype not in SUPPORTED_DTYPES:
         raise ExportError(f"dtype must be one of {SUPPORTED_DTYPES}, got {dtype!r}")
     ckpt_path = resolve_checkpoint(model)
-    cp = load_checkpoint(str(ckpt_path))
+    cp = _load_sevennet_checkpoint(ckpt_path)
     config = cp.config
     net = _build_network(cp, torch, dtype, kernels, kernel_method)
 
