@@ -128,3 +128,11 @@ def test_ionmd_file_and_foreign_files_are_refused(tmp_path):
     (tmp_path / "text.pth").write_text("{}")
     with pytest.raises(ExportError, match="cannot read .* as a SevenNet checkpoint"):
         export_sevennet(tmp_path / "text.pth", tmp_path / "x.pt")
+
+
+def test_checkpoint_of_newer_sevenn_is_refused(tmp_path):
+    raw = torch.load(FIXTURES / "sevennet_0.10.4_manual.pth", weights_only=False)
+    raw["config"]["version"] = "99.0.0"
+    torch.save(raw, tmp_path / "newer.pth")
+    with pytest.raises(ExportError, match="written by sevenn 99.0.0, newer than the installed"):
+        export_sevennet(tmp_path / "newer.pth", tmp_path / "x.pt")

@@ -177,7 +177,28 @@ def _load_sevennet_checkpoint(path: Path):
     if not config or not state:
         raise ExportError(f"{path} is not a SevenNet checkpoint: it has no "
                           f"{'config' if not config else 'model_state_dict'}")
+    _refuse_newer_release(path, config)
     return cp
+
+
+def _refuse_newer_release(path: Path, config: dict) -> None:
+    """A checkpoint of a newer sevenn may use options the installed builder ignores
+    (sevenn itself only warns), which would export a different network silently."""
+    import sevenn
+    from packaging.version import InvalidVersion, Version
+
+    written = config.get("version")
+    try:
+        newer = Version(str(written)) > Version(sevenn.__version__)
+    except InvalidVersion:
+        return
+    if newer:
+        raise ExportError(
+            f"{path} was written by sevenn {written}, newer than the installed "
+            f"sevenn {sevenn.__version__}, whose network builder may not know all of its "
+            "options: upgrade sevenn in ionmd's environment (pip install -U sevenn) and "
+            "export again"
+        )
 
 
 def build_sevennet_eager(model: str | Path = "7net-0", *, dtype: str = "float32",
