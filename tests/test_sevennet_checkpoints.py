@@ -7,6 +7,8 @@ unnormalised spherical harmonics, FCN readout, irreps_manual, multi-fidelity), a
 files that are not checkpoints (SevenNet's deployed TorchScript) refused clearly."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -92,12 +94,17 @@ def test_float32_export_of_old_checkpoint(tmp_path):
 
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory):
-    from sevenn.scripts.deploy import deploy, deploy_parallel
-
+    """Deployed as SevenNet's users do, in a fresh interpreter: this one may hold the
+    float64 reference's patched OnehotEmbedding.forward (tests/sevennet_reference.py),
+    which TorchScript cannot compile."""
     directory = tmp_path_factory.mktemp("deployed")
     checkpoint = str(FIXTURES / "sevennet_0.11.2.post1_xplor_linear.pth")
-    deploy(checkpoint, str(directory / "deployed_serial.pt"))
-    deploy_parallel(checkpoint, str(directory / "deployed_parallel"))
+    script = ("import sys\n"
+              "from sevenn.scripts.deploy import deploy, deploy_parallel\n"
+              "deploy(sys.argv[1], sys.argv[2] + '/deployed_serial.pt')\n"
+              "deploy_parallel(sys.argv[1], sys.argv[2] + '/deployed_parallel')\n")
+    subprocess.run([sys.executable, "-c", script, checkpoint, str(directory)], check=True,
+                   capture_output=True)
     return directory
 
 
