@@ -4,6 +4,7 @@ numbers that validation errors must name)."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from protocol_setup import fcc_cell, morse_model
@@ -57,3 +58,12 @@ def line_of(path: Path, marker: str) -> int:
 
 
 __all__ = ["campaign_dir", "line_of", "morse_model", "write_campaign"]
+
+
+def wait_for(cond, timeout: float = 120.0, what: str = "") -> None:
+    """Poll ``cond`` until it holds; fail the test after ``timeout`` seconds."""
+    deadline = time.time() + timeout
+    while not cond():
+        if time.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)

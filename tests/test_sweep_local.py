@@ -11,7 +11,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -22,7 +21,7 @@ from ionmd.analysis.trajectory import read_frames
 from ionmd.cli import main
 from ionmd.lammps.process import process_group_alive
 from ionmd.sweep import load_campaign, plan_campaign
-from sweep_setup import campaign_dir, morse_model, write_campaign
+from sweep_setup import campaign_dir, morse_model, wait_for, write_campaign
 
 STEPS, DUMP, RESTART = 1600, 10, 200
 SETTINGS = dict(protocol="conductivity-nvt", temperatures=(2000, 2500, 3000), replicas=1,
@@ -32,14 +31,6 @@ SETTINGS = dict(protocol="conductivity-nvt", temperatures=(2000, 2500, 3000), re
 @pytest.fixture(scope="module")
 def morse(tmp_path_factory):
     return morse_model(tmp_path_factory.mktemp("morse") / "morse.pt")
-
-
-def _wait(cond, timeout=120.0, what=""):
-    deadline = time.time() + timeout
-    while not cond():
-        if time.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def _kill_group(pid):
@@ -65,7 +56,7 @@ def test_killed_campaign_resumes_and_equals_uninterrupted(tmp_path, morse):
             return sum(s.get("state") == "running" for s in st) == 2 and any(
                 (r.path / "restart.a").is_file() for r in runs if r.rundir.status.get("state") == "running")
 
-        _wait(two_running, what="two running runs with a restart file")
+        wait_for(two_running, what="two running runs with a restart file")
         submitter.kill()                      # the submitter dies ...
         submitter.wait()
         live = [r for r in runs if r.rundir.status.get("state") == "running"]
@@ -73,7 +64,7 @@ def test_killed_campaign_resumes_and_equals_uninterrupted(tmp_path, morse):
         victim = next(r for r in live if (r.path / "restart.a").is_file())
         orphan = next(r for r in live if r is not victim)
         _kill_group(victim.rundir.status["pid"])          # ... and so does one running lmp
-        _wait(lambda: not process_group_alive(victim.rundir.status["pid"]), what="the killed lmp to end")
+        wait_for(lambda: not process_group_alive(victim.rundir.status["pid"]), what="the killed lmp to end")
         pending = [r for r in runs if r not in live]
         assert len(pending) == 1 and pending[0].rundir.status["state"] == "pending"
         assert process_group_alive(orphan.rundir.status["pid"])      # the other lmp outlived its submitter

@@ -22,17 +22,9 @@ from ionmd.cli import main
 from ionmd.lammps.process import process_group_alive
 from ionmd.sweep import load_campaign, plan_campaign
 from ionmd.sweep.state import classify, new_token, read_claim, write_claim
-from sweep_setup import campaign_dir, morse_model, write_campaign
+from sweep_setup import campaign_dir, morse_model, wait_for, write_campaign
 
 STEPS, DUMP = 30000, 100
-
-
-def _wait(cond, timeout=120.0, what=""):
-    deadline = time.time() + timeout
-    while not cond():
-        if time.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def test_orphaned_lammps_is_running_from_anywhere_and_never_doubled(tmp_path, monkeypatch, capsys):
@@ -47,7 +39,7 @@ def test_orphaned_lammps_is_running_from_anywhere_and_never_doubled(tmp_path, mo
                                  stderr=subprocess.DEVNULL)
     pid = None
     try:
-        _wait(lambda: run.rundir.status.get("state") == "running"
+        wait_for(lambda: run.rundir.status.get("state") == "running"
               and (run.path / "restart.a").is_file(), what="the run to start")
         submitter.kill()                         # the submitter dies, its LAMMPS goes on
         submitter.wait()
@@ -70,7 +62,7 @@ def test_orphaned_lammps_is_running_from_anywhere_and_never_doubled(tmp_path, mo
         assert run.rundir.status["pieces"] == 1 and not (run.path / "in.1.lmp").exists()
         assert run.rundir.status["pid"] == pid
         monkeypatch.undo()
-        _wait(lambda: not process_group_alive(pid), 120, "the orphaned LAMMPS to finish")
+        wait_for(lambda: not process_group_alive(pid), 120, "the orphaned LAMMPS to finish")
     finally:
         submitter.kill()
         if pid and process_group_alive(pid):
