@@ -417,14 +417,14 @@ def test_claims_decide_who_runs(folder):
     runs = plan_campaign(load_campaign(write_campaign(folder)), create=True)
     rd = runs[0].rundir
     write_claim(rd, "new-token", "slurm", "7_0")
-    assert classify(rd, {"7_0", "7_1"}) == "queued"
-    assert classify(rd, {"7_1"}) == "pending"
+    assert classify(rd, {"7_0": "RUNNING", "7_1": "RUNNING"}) == "queued"
+    assert classify(rd, {"7_1": "RUNNING"}) == "pending"
     res = run_one(rd.path, "old-token")
     assert res["skipped"] == "claimed by a later submission"
     assert rd.status["state"] == "pending" and not list(rd.path.glob("in.*.lmp"))
     rd.set_status("running", pid=2 ** 22 + 12345, host="elsewhere")   # a node we cannot see
-    assert classify(rd, {"7_0"}) == "running"
-    assert classify(rd, set()) == "interrupted"
+    assert classify(rd, {"7_0": "RUNNING"}) == "running"
+    assert classify(rd, {}) == "interrupted"
 
 
 def test_auto_charges_are_the_usual_oxidation_states(folder):

@@ -22,7 +22,7 @@ from ionmd.analysis.trajectory import read_frames
 
 from ionmd.cli import main
 from ionmd.sweep import load_campaign, plan_campaign
-from ionmd.sweep.state import active_slurm_jobs, classify, read_claim
+from ionmd.sweep.state import classify, read_claim, slurm_job_states
 from slurm_cluster import start_cluster
 from sweep_setup import write_campaign
 
@@ -80,9 +80,9 @@ def test_campaign_through_slurm_job_array(tmp_path, slurm, sevennet0_f32, capsys
     _wait(lambda: (victim.path / "restart.a").is_file(), 300, "a restart file")
     res = subprocess.run(["scancel", first[str(victim.path)]], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
-    _wait(lambda: first[str(victim.path)] not in active_slurm_jobs("ionmd-slurmtest"), 60,
+    _wait(lambda: first[str(victim.path)] not in slurm_job_states(), 60,
           "the cancelled task to leave the queue")
-    assert classify(victim.rundir, active_slurm_jobs("ionmd-slurmtest")) == "interrupted"
+    assert classify(victim.rundir, slurm_job_states()) == "interrupted"
     # resubmit: the cancelled run goes out again, the other one (running or done) does not
     assert main(["sweep", "submit", str(path), "--wait", "--no-progress"]) == 0
     elapsed = time.time() - t0
@@ -206,9 +206,9 @@ def test_converging_run_goes_on_converging_after_its_task_is_cancelled(tmp_path,
           and run.rundir.status.get("pieces", 0) >= 2, 300, "the second piece")
     res = subprocess.run(["scancel", job], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
-    _wait(lambda: job not in active_slurm_jobs("ionmd-converging"), 60, "the task to end")
+    _wait(lambda: job not in slurm_job_states(), 60, "the task to end")
     cut = run.rundir.status
-    assert classify(run.rundir, active_slurm_jobs("ionmd-converging")) in ("interrupted",
+    assert classify(run.rundir, slurm_job_states()) in ("interrupted",
                                                                            "pending")
     assert cut.get("stop_reason") is None
     assert main(["sweep", "submit", str(path), "--wait", "--no-progress"]) == 0
@@ -234,7 +234,6 @@ def test_task_at_its_time_limit_is_requeued_and_resumes_bit_for_bit(tmp_path, sl
     from protocol_setup import morse_model
     from sweep_setup import campaign_dir
 
-    from ionmd.sweep.state import slurm_job_states
 
     folder = campaign_dir(tmp_path / "camp", morse_model(tmp_path / "morse.pt"))
     settings = dict(protocol="conductivity-nvt", temperatures=(900,), duration_ps=20.0,
@@ -283,7 +282,6 @@ def test_claims_are_seen_by_job_id_whatever_the_campaign_is_called(tmp_path, slu
     from protocol_setup import morse_model
     from sweep_setup import campaign_dir
 
-    from ionmd.sweep.state import slurm_job_states
 
     folder = campaign_dir(tmp_path / "camp", morse_model(tmp_path / "morse.pt"))
     kw = dict(temperatures=(600,), duration_ps=0.2, resources="ranks = 1\nwalltime = 5")
@@ -344,7 +342,6 @@ def test_refused_and_failed_jobs_say_why(tmp_path, slurm, capsys):
     from protocol_setup import morse_model
     from sweep_setup import campaign_dir, line_of
 
-    from ionmd.sweep.state import slurm_job_states
 
     folder = campaign_dir(tmp_path / "camp", morse_model(tmp_path / "morse.pt"))
     kw = dict(temperatures=(600,), duration_ps=0.2, resources="ranks = 1\nwalltime = 5")

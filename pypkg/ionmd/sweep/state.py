@@ -77,19 +77,6 @@ def _squeue(args: list[str]) -> list[list[str]]:
     return [line.strip().split("|") for line in res.stdout.splitlines() if line.strip()]
 
 
-def active_slurm_jobs(job_name: str) -> set[str]:
-    """Ids (``123_4`` for array tasks) of this user's pending or running jobs named
-    ``job_name``, from ``squeue``.
-
-    Raises
-    ------
-    IonmdError
-        If ``squeue`` is missing or fails (the scheduler cannot be asked).
-    """
-    return {row[0] for row in _squeue(["--format=%i", f"--name={job_name}",
-                                       f"--user={os.getuid()}"])}
-
-
 def slurm_job_states() -> dict[str, str]:
     """Every queued or running job of this user, whatever its name: id (``123_4`` for an
     array task) -> SLURM state (``PENDING``, ``RUNNING``, ``COMPLETING``, ...). By id, not
@@ -110,22 +97,20 @@ WAITING_STATES = ("PENDING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "RESV_DE
 requeued task (walltime, node failure, ``scontrol requeue``) waits in ``PENDING``."""
 
 
-def claim_job_state(claim: dict, slurm_jobs) -> str | None:
+def claim_job_state(claim: dict, slurm_jobs: dict[str, str] | None) -> str | None:
     """The state of the job holding ``claim`` while it may still run: SLURM's state
-    (``slurm_jobs``: id -> state, or a set of active ids: state ``RUNNING``), ``RUNNING``
-    for a live local submitter; None when the job is gone."""
+    (``slurm_jobs``: :func:`slurm_job_states`), ``RUNNING`` for a live local submitter;
+    None when the job is gone."""
     job = claim.get("job_id")
     if not job:
         return None
     if job.startswith("local:"):
         _, host, pid = job.split(":")
         return "RUNNING" if host == socket.gethostname() and process_alive(int(pid)) else None
-    if slurm_jobs is None or job not in slurm_jobs:
-        return None
-    return slurm_jobs[job] if isinstance(slurm_jobs, dict) else "RUNNING"
+    return (slurm_jobs or {}).get(job)
 
 
-def claim_active(claim: dict, slurm_jobs) -> bool:
+def claim_active(claim: dict, slurm_jobs: dict[str, str] | None) -> bool:
     """Whether the job holding ``claim`` may still run (queued or running)."""
     return claim_job_state(claim, slurm_jobs) is not None
 
@@ -151,9 +136,8 @@ def lock_held(rd: RunDir, name: str = LMP_LOCK) -> bool:
     return False
 
 
-def classify(rd: RunDir, slurm_jobs=None) -> str:
-    """One of :data:`CLASSES` for a run directory (``slurm_jobs``: :func:`slurm_job_states`,
-    or a set of active job ids).
+def classify(rd: RunDir, slurm_jobs: dict[str, str] | None = None) -> str:
+    """One of :data:`CLASSES` for a run directory (``slurm_jobs``: :func:`slurm_job_states`).
 
     ``failed-physical`` is a result (``fix halt`` on the volume, lost atoms): it is never
     rerun. ``failed-error`` (LAMMPS stopped with an error) is rerun only when asked
@@ -201,6 +185,6 @@ def wait_for_local_process(rd: RunDir, poll_s: float = 0.5) -> None:
         time.sleep(poll_s)
 
 
-__all__ = ["CLAIM", "CLASSES", "LMP_LOCK", "WORKER_LOCK", "active_slurm_jobs", "claim_active",
+__all__ = ["CLAIM", "CLASSES", "LMP_LOCK", "WORKER_LOCK", "claim_active",
            "claim_job_state", "classify", "lock_held", "slurm_job_states", "local_job_id",
            "new_token", "read_claim", "wait_for_local_process", "write_claim"]

@@ -133,7 +133,7 @@ def run_logs(campaign: Campaign, run: PlannedRun, cls: str, claim: dict) -> list
     return files
 
 
-def select(runs: list[PlannedRun], jobs: set[str] | None,
+def select(runs: list[PlannedRun], jobs: dict[str, str] | None,
            retry_failed: bool) -> tuple[list[PlannedRun], Counter, list[str]]:
     """Runs to hand out now; counts per class; failed runs left alone."""
     todo, counts, failed = [], Counter(), []
