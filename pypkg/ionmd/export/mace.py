@@ -13,6 +13,7 @@ repulsion) runs unchanged, and the gradient reaches ``edge_vec`` through ``shift
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Optional
@@ -304,15 +305,16 @@ def _adopt_old_release_parts(model, fresh) -> set:
     return unused
 
 
+_DERIVED_BUFFER = re.compile(
+    r"\.symmetric_contractions\.contractions\.\d+\.weights_(\d+|max)_zeroed$")
+
+
 def _derived_buffer(key: str) -> bool:
     """Buffers that mace-torch's constructor computes from the layout alone, which files
     of releases before it had them lack: ``weights_{i}_zeroed``/``weights_max_zeroed`` of
     each symmetric contraction (True where that correlation order's U matrix is zero,
     whose weights then multiply nothing)."""
-    import re
-
-    return re.search(r"\.symmetric_contractions\.contractions\.\d+\.weights_(\d+|max)_zeroed$",
-                     key) is not None
+    return _DERIVED_BUFFER.search(key) is not None
 
 
 def _resolve_head(model, head: Optional[str], path: Path) -> tuple[int, str]:
