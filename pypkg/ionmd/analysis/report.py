@@ -37,7 +37,13 @@ def _pyplot():
 
 
 def read_logs(spec: RunSpec) -> tuple[dict[str, np.ndarray], str]:
+    """Thermo columns and text of the run's LAMMPS logs; for a trajectory read through ASE
+    without logs, the kinetic temperature of frames that hold momenta."""
     text = "\n".join(p.read_text(errors="replace") for p in spec.logs if p.is_file())
+    if spec.trajectory_format and not spec.logs:
+        from ionmd.analysis.ase_frames import kinetic_thermo
+
+        return kinetic_thermo(spec.trajectory, spec.trajectory_format, spec.dump_every), text
     return parse_thermo(text), text
 
 
@@ -58,7 +64,12 @@ def completion_of(spec: RunSpec) -> dict:
 
 def run_frames(spec: RunSpec):
     """:func:`read_frames` of a run as its ``run.json`` describes it (type map, atom style,
-    and whether its files hold unwrapped coordinates)."""
+    and whether its files hold unwrapped coordinates); through ASE for the files it reads
+    (:mod:`ionmd.analysis.ase_frames`)."""
+    if spec.trajectory_format:
+        from ionmd.analysis.ase_frames import read_ase_frames
+
+        return read_ase_frames(spec.trajectory, spec.trajectory_format, spec.dump_every)
     return read_frames(spec.data_file, spec.trajectory, type_map=spec.type_map,
                        atom_style=spec.atom_style, unwrapped=spec.dump_unwrapped)
 
@@ -147,7 +158,7 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
                             f"or --dump-every)")
     for s in spec.mobile_species:
         if s not in elements:
-            raise AnalysisError(f"mobile species {s} not in {spec.data_file} (present: "
+            raise AnalysisError(f"mobile species {s} not in {spec.data_file or spec.trajectory[0]} (present: "
                                 f"{sorted(set(elements.tolist()))})")
     failure = failures_of(spec, (frames, elements, masses), **(failure_options or {}))
     results: dict = {"run": str(spec.path), "structure": spec.structure, "replica": spec.replica,

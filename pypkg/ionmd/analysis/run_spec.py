@@ -18,7 +18,10 @@ may be overridden on the ``ionmd analyze`` command line)::
       "atom_style": "id type x y z",          # MDAnalysis columns of its Atoms section
                                               # (default: from its "Atoms # <style>" line,
                                               # else "id type x y z")
-      "trajectory": ["md.0.dcd", "md.1.dcd"], # pieces in run order (default: sorted *.dcd)
+      "trajectory": ["md.0.dcd", "md.1.dcd"], # pieces in run order (default: sorted *.dcd,
+                                              # else the one XDATCAR, *.extxyz, *.xyz or *.traj)
+      "trajectory_format": "vasp-xdatcar",    # ASE format of non-LAMMPS files (default: by
+                                              # name; see ionmd.analysis.ase_frames)
       "logs": ["log.0.lammps", "log.1.lammps"],  # in run order (default: sorted log*.lammps)
       "dump_unwrapped": false,                # files hold LAMMPS-unwrapped coordinates and the
                                               # box is constant: use them as they are
@@ -40,6 +43,11 @@ such (``"complete": false`` in ``results.json``); a run with a stopping rule als
 there the rule, its checks and why it stopped, which the run's record in ``results.json``
 reports (:mod:`ionmd.analysis.run_records`). A directory without it (LAMMPS run by hand)
 is taken as it is (``"complete": null``).
+
+A directory may instead hold a trajectory ionmd did not write (VASP ``XDATCAR``, extended
+XYZ, ASE ``.traj``; :mod:`ionmd.analysis.ase_frames`): no data file then (the elements are
+in the file), and ``timestep_fs``, ``dump_every`` and ``temperature_K`` are needed unless the
+file says them.
 """
 
 from __future__ import annotations
@@ -64,7 +72,8 @@ class RunSpec:
     """Everything analysis needs to know about one run directory."""
 
     path: Path
-    data_file: Path
+    data_file: Path | None
+    """LAMMPS data file; None for a trajectory read through ASE (``trajectory_format``)."""
     trajectory: list[Path]
     logs: list[Path]
     temperature_K: float
@@ -81,6 +90,8 @@ class RunSpec:
     """Columns of the data file's Atoms section; None: from its ``Atoms # <style>`` line."""
     run_status: dict | None = None
     """:data:`STATUS_KEYS` of ``status.json`` (those it has); None without one."""
+    trajectory_format: str | None = None
+    """ASE format of the trajectory files; None: LAMMPS files (DCD or dump)."""
 
     @property
     def complete(self) -> bool | None:
@@ -134,6 +145,8 @@ def load_run_spec(path: str | Path, overrides: dict | None = None) -> RunSpec:
     AnalysisError
         If the directory or a file is missing, or a required field is given nowhere.
     """
+    from ionmd.analysis import ase_frames
+
     path = Path(path)
     if not path.is_dir():
         raise AnalysisError(f"run directory {path} not found")
@@ -144,21 +157,49 @@ def load_run_spec(path: str | Path, overrides: dict | None = None) -> RunSpec:
         except json.JSONDecodeError as exc:
             raise AnalysisError(f"{path / RUN_JSON} is not valid JSON: {exc}") from exc
     meta.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    traj = [path / p for p in meta["trajectory"]] if "trajectory" in meta else sorted(path.glob("*.dcd"))
+    if not traj and "trajectory" not in meta:
+        traj = ase_frames.find_trajectory(path)
+    fmt = ase_frames.trajectory_format(traj, meta.get("trajectory_format")) if traj else None
+    if fmt is not None:
+        return _foreign_spec(path, meta, traj, fmt)
     for key, flag in (("temperature_K", "--temperature"), ("timestep_fs", "--timestep-fs")):
         if key not in meta:
             raise AnalysisError(f"{path}: {key} is unknown; put it in {RUN_JSON} or pass {flag}")
     data = path / meta["data_file"] if "data_file" in meta else _one(path, "*.data", "data file")
-    traj = [path / p for p in meta["trajectory"]] if "trajectory" in meta else sorted(path.glob("*.dcd"))
     if not traj:
-        raise AnalysisError(f"{path}: no trajectory (*.dcd); list it under 'trajectory' in {RUN_JSON}")
+        raise AnalysisError(f"{path}: no trajectory (*.dcd, or one of {', '.join(ase_frames.SEARCHED)}); "
+                            f"list it under 'trajectory' in {RUN_JSON} or pass --trajectory")
     logs = [path / p for p in meta["logs"]] if "logs" in meta else sorted(path.glob("log*.lammps"))
     type_map = ({int(k): v for k, v in meta["type_map"].items()} if meta.get("type_map") else None)
-    return RunSpec(path=path, data_file=data, trajectory=traj, logs=logs,
-                   temperature_K=float(meta["temperature_K"]), timestep_fs=float(meta["timestep_fs"]),
-                   dump_every=meta.get("dump_every"), discard_ps=float(meta.get("discard_ps", 0.0)),
+    return _spec(path, meta, data_file=data, trajectory=traj, logs=logs, type_map=type_map,
+                 timestep_fs=float(meta["timestep_fs"]), dump_every=meta.get("dump_every"),
+                 temperature_K=float(meta["temperature_K"]))
+
+
+def _foreign_spec(path: Path, meta: dict, traj: list[Path], fmt: str) -> RunSpec:
+    """The spec of a run whose trajectory ASE reads: elements from the file, timing from
+    the file where it says it (else from ``meta``; :func:`ase_frames.resolve_timing`)."""
+    lammps_only = [k for k in ("data_file", "type_map", "atom_style") if meta.get(k)]
+    if lammps_only:
+        raise AnalysisError(f"{path}: {', '.join(lammps_only)} given, but {traj[0].name} is read "
+                            f"through ASE ({fmt}) with the elements it holds; drop "
+                            f"{', '.join('--' + k.replace('_', '-') for k in lammps_only)} "
+                            f"(they are for LAMMPS data files)")
+    from ionmd.analysis import ase_frames
+
+    timing = ase_frames.resolve_timing(ase_frames.read_ase(traj, fmt), meta)
+    logs = [path / p for p in meta["logs"]] if "logs" in meta else []
+    return _spec(path, meta, data_file=None, trajectory=traj, logs=logs, type_map=None,
+                 trajectory_format=fmt, **timing)
+
+
+def _spec(path: Path, meta: dict, **known) -> RunSpec:
+    """RunSpec from the fields found (``known``) and the rest of ``meta``."""
+    return RunSpec(path=path, **known, discard_ps=float(meta.get("discard_ps", 0.0)),
                    mobile_species=list(meta.get("mobile_species", ["Li"])),
                    charges={k: float(v) for k, v in meta.get("charges", {}).items()},
-                   type_map=type_map, structure=str(meta.get("structure") or structure_name(path)),
+                   structure=str(meta.get("structure") or structure_name(path)),
                    replica=int(meta.get("replica", 0)),
                    dump_unwrapped=bool(meta.get("dump_unwrapped", False)),
                    atom_style=meta.get("atom_style"),

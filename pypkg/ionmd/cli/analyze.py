@@ -1,7 +1,9 @@
 """``ionmd analyze RUN_DIR...``: transport properties and failure post-mortem of runs.
 
 Each run directory's ``run.json`` (schema in :mod:`ionmd.analysis.run_spec`) supplies what
-the files do not say; every field can be given or overridden by a flag.
+the files do not say; every field can be given or overridden by a flag. A run directory
+may hold a LAMMPS run or a trajectory ionmd did not write (VASP ``XDATCAR``, extended XYZ,
+ASE ``.traj``: :mod:`ionmd.analysis.ase_frames`).
 """
 
 from __future__ import annotations
@@ -39,8 +41,9 @@ def register(subparsers) -> None:
                         "common folder>, the summary in OUT (default: <RUN_DIR>/analysis per "
                         "run, summary in the first)")
     p.add_argument("--temperature", type=float, help="thermostat target, K")
-    p.add_argument("--timestep-fs", type=float, help="MD time step, fs")
-    p.add_argument("--dump-every", type=int, help="steps between frames (checked)")
+    p.add_argument("--timestep-fs", type=float, help="MD time step, fs (VASP: POTIM)")
+    p.add_argument("--dump-every", type=int,
+                   help="steps between frames (checked; VASP: NBLOCK)")
     p.add_argument("--discard-ps", type=float, help="equilibration time to drop, ps")
     p.add_argument("--mobile", type=element_symbols,
                    help="mobile species, comma separated (default Li)")
@@ -50,7 +53,12 @@ def register(subparsers) -> None:
     p.add_argument("--atom-style", help="columns of the data file's Atoms section, e.g. "
                                         "'id type q x y z' (default: those of the style its "
                                         "'Atoms # style' line names, else 'id type x y z')")
-    p.add_argument("--trajectory", help="trajectory pieces in run order, comma separated")
+    p.add_argument("--trajectory", help="trajectory pieces in run order, comma separated: LAMMPS "
+                                        "DCD or dump files, or (read through ASE) VASP XDATCAR, "
+                                        "extended XYZ (.extxyz, .xyz), ASE .traj")
+    p.add_argument("--trajectory-format",
+                   help="ASE format of a non-LAMMPS trajectory (default: by file name; e.g. "
+                        "vasp-xdatcar, extxyz, traj, vasp-xml)")
     p.add_argument("--dump-unwrapped", action="store_true", default=None,
                    help="files hold LAMMPS-unwrapped coordinates in a constant box: use as is")
     p.add_argument("--directions", default="xyz",
@@ -103,6 +111,7 @@ def run(args: argparse.Namespace) -> int | None:
         "data_file": args.data_file, "dump_unwrapped": args.dump_unwrapped,
         "atom_style": args.atom_style,
         "trajectory": args.trajectory.split(",") if args.trajectory else None,
+        "trajectory_format": args.trajectory_format,
     }
     thresholds = {"volume_limit": args.volume_limit, "runaway_factor": args.runaway_factor,
                   "melt_fraction": args.melt_fraction, "collapse_fraction": args.collapse_fraction}

@@ -1,0 +1,326 @@
+"""Trajectories ionmd did not write, read through ASE: VASP ``XDATCAR`` (fixed cell, or
+variable cell with a lattice in every frame), extended XYZ and ASE ``.traj`` files (or any
+format ``ase.io.read`` knows, named with ``trajectory_format``). They become the same
+:class:`~ionmd.analysis.trajectory.Piece` a LAMMPS run gives, so unwrapping, MSD, fits,
+error bars, drift removal and failure checks are the same code.
+
+What the files say. Elements (and masses: ASE's standard ones unless a ``.traj`` stores
+others) always. Timing only sometimes: an ASE MD ``.traj`` stores its integrator's
+``todict()`` in its header (``timestep`` in ASE units, ``interval`` = steps between frames,
+``temperature_K`` for thermostats); an extended XYZ written by ASE MD stores no time (ASE
+puts none in ``atoms.info``), but frames whose comment line has ``step=`` (MD step) or
+``time_fs=``/``time_ps=`` are used (a bare ``time`` is not: its unit is unsaid); an
+``XDATCAR`` stores none. The rest comes from ``run.json`` or the command line
+(:func:`resolve_timing`); a value given both ways must agree. Where the frames hold
+momenta (``.traj``, ASE's extended XYZ) their kinetic temperature feeds the
+temperature-runaway check, as LAMMPS's thermo output does.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ionmd.analysis.trajectory import Piece, stitch
+from ionmd.errors import AnalysisError
+
+#: Names a run directory is searched for when ``trajectory`` is not given (after *.dcd).
+SEARCHED = ("XDATCAR", "*.extxyz", "*.xyz", "*.traj")
+
+#: Flag (and run.json key) of each timing value, for error messages.
+OPTIONS = {"timestep_fs": "--timestep-fs", "dump_every": "--dump-every",
+           "temperature_K": "--temperature"}
+
+#: Where a VASP user finds each value (INCAR tags).
+VASP_TAGS = {"timestep_fs": "POTIM", "dump_every": "NBLOCK", "temperature_K": "TEBEG"}
+
+
+def ase_format(path: str | Path) -> str | None:
+    """ASE format of a trajectory file by its name (``XDATCAR*``, ``*.xdatcar``,
+    ``*.extxyz``, ``*.xyz``, ``*.traj``); None for anything else (a LAMMPS file)."""
+    name = Path(path).name
+    if name.upper().startswith("XDATCAR") or name.lower().endswith(".xdatcar"):
+        return "vasp-xdatcar"
+    return {".extxyz": "extxyz", ".xyz": "extxyz", ".traj": "traj"}.get(Path(path).suffix.lower())
+
+
+def trajectory_format(files: Sequence[Path], explicit: str | None = None) -> str | None:
+    """The ASE format of a run's trajectory files (``explicit`` if given), or None when
+    they are LAMMPS files; refuses a mix."""
+    if explicit:
+        return explicit
+    kinds = {ase_format(f) for f in files}
+    if len(kinds) > 1:
+        raise AnalysisError(f"trajectory pieces of different kinds ({', '.join(str(f) for f in files)}); "
+                            f"analyse one kind per run directory")
+    return kinds.pop() if kinds else None
+
+
+def find_trajectory(run_dir: Path) -> list[Path]:
+    """The one trajectory file of :data:`SEARCHED` in a run directory (empty list if none).
+
+    Raises
+    ------
+    AnalysisError
+        If there are several: their order cannot be guessed.
+    """
+    hits = sorted({p for pattern in SEARCHED for p in run_dir.glob(pattern) if p.is_file()})
+    if len(hits) > 1:
+        raise AnalysisError(f"{run_dir}: several trajectory files ({', '.join(p.name for p in hits)}); "
+                            f"name the ones to analyse, in run order, with --trajectory "
+                            f"(or 'trajectory' in run.json)")
+    return hits
+
+
+@dataclass(frozen=True)
+class AseFrames:
+    """Frames of one run as ASE read them (arrays read-only: shared by a cache)."""
+
+    pieces: tuple[tuple[np.ndarray, np.ndarray], ...]   # (positions (T,N,3), cells (T,3,3)) per file
+    elements: np.ndarray        # (N,)
+    masses: np.ndarray          # (N,) amu
+    steps: tuple[np.ndarray | None, ...]   # MD step of each frame per file, where the file says
+    frame_fs: float | None      # time between frames, where the file says
+    header: dict                # timestep_fs / dump_every / temperature_K from .traj headers
+    temperatures: np.ndarray | None  # kinetic temperature per frame (all files), K
+    files: tuple[Path, ...]
+
+
+def _read_one(path: Path, fmt: str):
+    from ase.io import read
+
+    if not path.is_file():
+        raise AnalysisError(f"trajectory file {path} not found")
+    if path.stat().st_size == 0:
+        raise AnalysisError(f"trajectory file {path} is empty (did the run start?)")
+    try:
+        images = read(path, index=":", format=fmt)
+    except Exception as exc:  # noqa: BLE001 - ASE raises many kinds on bad input
+        raise AnalysisError(f"cannot read {path} as {fmt} with ASE ({type(exc).__name__}: "
+                            f"{exc}); truncated, or another format (--trajectory-format)?") from exc
+    if not images:
+        raise AnalysisError(f"{path} has no frames (empty or truncated)")
+    return images
+
+
+def _traj_header(path: Path, fmt: str) -> dict:
+    """timestep_fs, dump_every, temperature_K from an ASE MD ``.traj`` header (those it has)."""
+    if fmt != "traj":
+        return {}
+    from ase import units
+    from ase.io.trajectory import Trajectory
+
+    with Trajectory(str(path)) as t:
+        desc = t.description or {}
+    out = {}
+    if desc.get("timestep"):
+        out["timestep_fs"] = round(float(desc["timestep"]) / units.fs, 9)
+    if desc.get("interval"):
+        out["dump_every"] = int(desc["interval"])
+    if desc.get("temperature_K"):
+        out["temperature_K"] = float(desc["temperature_K"])
+    return out
+
+
+def _info_steps(images) -> np.ndarray | None:
+    if not all("step" in a.info for a in images):
+        return None
+    return np.array([int(a.info["step"]) for a in images], dtype=np.int64)
+
+
+def _info_interval_fs(images, path: Path) -> float | None:
+    """Time between frames from ``time_fs``/``time_ps`` in every frame's info."""
+    for key, scale in (("time_fs", 1.0), ("time_ps", 1e3)):
+        if len(images) > 1 and all(key in a.info for a in images):
+            dt = np.diff([float(a.info[key]) * scale for a in images])
+            if np.any(dt <= 0) or not np.allclose(dt, dt[0], rtol=1e-6, atol=1e-9):
+                raise AnalysisError(f"{path}: frames' {key} are not evenly spaced (from "
+                                    f"{dt.min():g} to {dt.max():g} fs apart); frames missing?")
+            return float(dt[0])
+    return None
+
+
+def _kinetic_temperature(images) -> np.ndarray | None:
+    """Kinetic temperature (3N degrees of freedom) of each frame holding momenta."""
+    from ase import units
+
+    if not all(a.has("momenta") for a in images):
+        return None
+    p = np.array([a.get_momenta() for a in images])
+    m = images[0].get_masses()
+    ekin = 0.5 * np.einsum("tnk,n->t", p * p, 1.0 / m)
+    return ekin / (1.5 * len(m) * units.kB)
+
+
+def _check_frames(images, path: Path, elements: np.ndarray | None) -> np.ndarray:
+    symbols = np.array(images[0].get_chemical_symbols())
+    if elements is not None and not np.array_equal(symbols, elements):
+        raise AnalysisError(f"{path} holds other atoms (or another order) than the piece "
+                            f"before it; pieces must be one run")
+    for k, a in enumerate(images):
+        if len(a) != len(symbols) or a.get_chemical_symbols() != symbols.tolist():
+            raise AnalysisError(f"{path}: frame {k} has other atoms than frame 0 (count or "
+                                f"order changed); not an MD trajectory of one system?")
+        if not all(a.pbc) or abs(a.cell.volume) < 1e-6:
+            raise AnalysisError(f"{path}: frame {k} has no periodic 3D cell (pbc {a.pbc.tolist()}, "
+                                f"volume {abs(a.cell.volume):.3g} A^3); diffusion in a solid needs "
+                                f"the cell (extended XYZ: Lattice=\"...\" pbc=\"T T T\")")
+    return symbols
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.setflags(write=False)
+    return a
+
+
+@lru_cache(maxsize=1)   # a run's files are read for its spec (timing) and then its frames
+def _read_cached(key: tuple, fmt: str) -> AseFrames:
+    files = tuple(Path(k[0]) for k in key)
+    pieces, steps, temps, elements, masses = [], [], [], None, None
+    frame_fs, header = None, {}
+    for path in files:
+        images = _read_one(path, fmt)
+        elements = _check_frames(images, path, elements)
+        if masses is None:
+            masses = images[0].get_masses().astype(np.float64)
+        pos = np.array([a.positions for a in images], dtype=np.float64)
+        cells = np.array([a.cell.array for a in images], dtype=np.float64)
+        pieces.append((_frozen(pos), _frozen(cells)))
+        steps.append(_info_steps(images))
+        temps.append(_kinetic_temperature(images))
+        interval = _info_interval_fs(images, path)
+        if interval is not None and frame_fs is not None and _differ(interval, frame_fs):
+            raise AnalysisError(f"{path}: frames are {interval:g} fs apart, those of the piece "
+                                f"before {frame_fs:g} fs")
+        frame_fs = interval if interval is not None else frame_fs
+        for k, v in _traj_header(path, fmt).items():
+            if k in header and _differ(v, header[k]):
+                raise AnalysisError(f"{path}: header says {k} = {v:g}, the piece before {header[k]:g}")
+            header[k] = v
+    if any(s is not None for s in steps) and any(s is None for s in steps):
+        raise AnalysisError(f"some pieces of {', '.join(map(str, files))} give each frame's step "
+                            f"and some do not; give all or none")
+    temperature = (_frozen(np.concatenate(temps)) if all(t is not None for t in temps) else None)
+    return AseFrames(tuple(pieces), _frozen(elements), _frozen(masses), tuple(steps), frame_fs,
+                     header, temperature, files)
+
+
+def read_ase(files: Sequence[str | Path], fmt: str) -> AseFrames:
+    """All frames of a run's trajectory files (in run order) through ``ase.io.read``
+    (cached: a run's spec and its analysis read them once)."""
+    key = []
+    for f in files:
+        p = Path(f)
+        if not p.is_file():
+            raise AnalysisError(f"trajectory file {p} not found")
+        st = p.stat()
+        key.append((str(p.resolve()), st.st_mtime_ns, st.st_size))
+    return _read_cached(tuple(key), fmt)
+
+
+def _differ(a: float, b: float) -> bool:
+    return not math.isclose(float(a), float(b), rel_tol=1e-6, abs_tol=1e-9)
+
+
+def resolve_timing(frames: AseFrames, given: dict) -> dict:
+    """``timestep_fs``, ``dump_every`` and ``temperature_K`` of a run from what its files
+    say and what ``given`` (run.json and flags; None = not given) says.
+
+    Raises
+    ------
+    AnalysisError
+        If a value is given and the file says another, or a value is known nowhere
+        (the message names the flag to pass).
+    """
+    what = ", ".join(f.name for f in frames.files)
+    from_file = dict(frames.header)
+    file_steps = [s for s in frames.steps if s is not None]
+    if file_steps:
+        spacing = np.unique(np.concatenate([np.diff(s) for s in file_steps]))
+        if spacing.size != 1 or spacing[0] <= 0:
+            raise AnalysisError(f"{what}: frames' steps are not evenly spaced (spacings "
+                                f"{spacing.tolist()[:5]}); frames missing or pieces out of order?")
+        if "dump_every" in from_file and from_file["dump_every"] != int(spacing[0]):
+            raise AnalysisError(f"{what}: frames are {int(spacing[0])} steps apart but the header "
+                                f"says interval {from_file['dump_every']}")
+        from_file["dump_every"] = int(spacing[0])
+    out = dict(from_file)
+    for key, flag in OPTIONS.items():
+        value = given.get(key)
+        if value is None:
+            continue
+        if key in from_file and _differ(value, from_file[key]):
+            raise AnalysisError(f"{what} says {key} = {from_file[key]:g} but {value:g} was given "
+                                f"({flag} or run.json); drop the option or check the file")
+        out[key] = int(value) if key == "dump_every" else float(value)
+    if frames.frame_fs is not None:    # time between frames = timestep x dump_every
+        dt, every = out.get("timestep_fs"), out.get("dump_every")
+        if dt is None and every is not None:
+            out["timestep_fs"] = frames.frame_fs / every
+        elif dt is not None and every is None:
+            every = round(frames.frame_fs / dt)
+            if every < 1 or _differ(every * dt, frames.frame_fs):
+                raise AnalysisError(f"{what}: frames are {frames.frame_fs:g} fs apart, not a "
+                                    f"whole number of {dt:g} fs time steps; check --timestep-fs")
+            out["dump_every"] = int(every)
+        elif dt is not None and _differ(dt * every, frames.frame_fs):
+            raise AnalysisError(f"{what}: frames are {frames.frame_fs:g} fs apart (their time "
+                                f"info) but time step {dt:g} fs x dump_every {every} = "
+                                f"{dt * every:g} fs; check --timestep-fs and --dump-every")
+    missing = [k for k in OPTIONS if out.get(k) is None]
+    if missing:
+        flags = " and ".join(f"{OPTIONS[k]} (VASP: {VASP_TAGS[k]})" for k in missing)
+        keys = ", ".join(missing)
+        raise AnalysisError(f"{what} does not say {keys}: pass {flags}, or put {keys} in "
+                            f"run.json (steps between frames x time step = time between frames)")
+    if out["dump_every"] < 1 or out["timestep_fs"] <= 0:
+        raise AnalysisError(f"{what}: need --timestep-fs > 0 and --dump-every >= 1, got "
+                            f"{out['timestep_fs']:g} and {out['dump_every']}")
+    return out
+
+
+def frame_steps(frames: AseFrames, dump_every: int) -> list[np.ndarray]:
+    """MD step of each frame, per file: the file's own ``step`` info, else numbered on from
+    the piece before (step 0 first); a piece whose first frame repeats the last one (ASE MD
+    restarted into a new file writes its start again) starts at that frame's step, so that
+    :func:`~ionmd.analysis.trajectory.stitch` drops it."""
+    out = []
+    for k, ((pos, cells), steps) in enumerate(zip(frames.pieces, frames.steps)):
+        if steps is None:
+            start = 0
+            if k:
+                prev_pos, prev_cells = frames.pieces[k - 1]
+                repeat = (np.allclose(pos[0], prev_pos[-1], rtol=0, atol=1e-8)
+                          and np.allclose(cells[0], prev_cells[-1], rtol=0, atol=1e-8))
+                start = int(out[-1][-1]) + (0 if repeat else dump_every)
+            steps = start + dump_every * np.arange(len(pos), dtype=np.int64)
+        out.append(np.asarray(steps, dtype=np.int64))
+    return out
+
+
+def read_ase_frames(files: Sequence[str | Path], fmt: str,
+                    dump_every: int) -> tuple[Piece, np.ndarray, np.ndarray]:
+    """Raw stitched frames, elements and masses of ASE-readable trajectory files, as
+    :func:`ionmd.analysis.trajectory.read_frames` gives them for LAMMPS files (positions as
+    written, unwrapped later by the same code)."""
+    frames = read_ase(files, fmt)
+    pieces = [Piece(pos.copy(), cells.copy(), steps)
+              for (pos, cells), steps in zip(frames.pieces, frame_steps(frames, dump_every))]
+    return stitch(pieces), frames.elements.copy(), frames.masses.copy()
+
+
+def kinetic_thermo(files: Sequence[str | Path], fmt: str, dump_every: int) -> dict:
+    """``{"Step", "Temp"}`` from the frames' momenta (empty without them): what the
+    failure checks read from a LAMMPS log."""
+    frames = read_ase(files, fmt)
+    if frames.temperatures is None:
+        return {}
+    steps = np.concatenate(frame_steps(frames, dump_every))
+    # the frames stitch() keeps: those after every step before them (a resumed run's repeats)
+    keep = steps > np.maximum.accumulate(np.concatenate([[steps[0] - 1], steps[:-1]]))
+    return {"Step": steps[keep], "Temp": np.array(frames.temperatures)[keep]}
