@@ -29,8 +29,14 @@ def test_presets_follow_their_sources():
     assert nvt.thermostat == "berendsen" and nvt.supercell == "2x2x2"
     assert nvt.schedule(800.0) == (500.0, 100.0) and nvt.schedule(700.0) == (1000.0, 200.0)
     u = PRESETS["umlip-benchmark"]
+    # seed 003 (Du et al.), Sec. 2.2: "3 x 3 x 3 supercells", "time step was set to 2.0 fs",
+    # "the evolution duration ranged from 1 to 10 ns", Berendsen tau_T = 200 fs, "non-uniform
+    # Berendsen barostat" tau_P = 2000 fs; Sec. 3: diffusivities "at various temperatures
+    # (300 K, 400 K, 500 K, 700 K, 900 K, and 1100 K)"
     assert (u.supercell, u.timestep_fs, u.tdamp_fs, u.pdamp_fs) == ("3x3x3", 2.0, 200.0, 2000.0)
-    assert u.temperatures[0] == 300.0 and u.temperatures[-1] == 1100.0
+    assert (u.thermostat, u.ensemble, u.couple) == ("berendsen", "npt", "aniso")
+    assert u.temperatures == (300.0, 400.0, 500.0, 700.0, 900.0, 1100.0)
+    assert 1000.0 <= u.duration_ps <= 10000.0
     s = PRESETS["stability"]
     assert (s.temperatures, s.temperature_end, s.duration_ps, s.replicas, s.halt_volume_change) \
         == ((300.0,), 2100.0, 50.0, 3, 0.5)
@@ -68,11 +74,88 @@ def test_supercell_widths():
     (dict(duration_ps=0.05, discard_ps=0.1), "nothing would be left"),
     (dict(restart_every=15), "multiple of dump_every"),
     (dict(ensemble="nph"), "ensemble 'nph' unknown"),
+    (dict(couple="xyz"), "couple 'xyz' unknown"),
+    (dict(couple="tri"), "couple tri needs a triclinic cell"),
+    (dict(couple="tri", thermostat="berendsen"), "couple tri needs fix npt"),
 ])
 def test_impossible_settings(tmp_path, morse, overrides, message):
     with pytest.raises(IonmdError, match=message):
         plan_runs(short("conductivity", **overrides), fcc_cell(), morse, tmp_path)
     assert not any(tmp_path.iterdir())             # refused before anything was written
+
+
+def sheared(atoms):
+    atoms = atoms.copy()
+    atoms.set_cell(atoms.cell.array @ np.array([[1, 0, 0], [0.04, 1, 0], [0, 0, 1]]).T,
+                   scale_atoms=True)
+    return atoms
+
+
+def test_cells_a_protocol_cannot_run(tmp_path, morse):
+    """LAMMPS's fix press/berendsen refuses a triclinic box ("Cannot use fix press/berendsen
+    with triclinic box", fix_press_berendsen.cpp): the Berendsen NpT preset is refused on
+    such a cell before anything is written, not failed by LAMMPS at its first step."""
+    with pytest.raises(IonmdError, match="triclinic and LAMMPS's Berendsen barostat"):
+        plan_runs(short("umlip-benchmark"), sheared(fcc_cell()), morse, tmp_path)
+    plan_runs(short("umlip-benchmark", ensemble="nvt"), sheared(fcc_cell()), morse,
+              tmp_path / "nvt")                       # no barostat: fine
+    plan_runs(short("umlip-benchmark"), fcc_cell(), morse, tmp_path / "ortho")
+    atoms = fcc_cell()
+    atoms[0].symbol = "H"
+    with pytest.raises(IonmdError, match="hydrogen: a 1 fs time step .* timestep_fs=0.5"):
+        plan_runs(short("conductivity"), atoms, morse, tmp_path / "h")
+    assert not (tmp_path / "h").exists()
+
+
+def test_barostat_coupling_follows_the_cell(tmp_path, morse):
+    """couple auto: tri on a triclinic box (LAMMPS's aniso would hold the cell angles,
+    scalexy/xz/yz yes), aniso on an orthogonal one (tri is refused there), aniso with
+    the Berendsen barostat (no tri); fix box/relax gets the same keyword."""
+    from ionmd.protocols.execute import render_md
+
+    def lines(proto, atoms, where):
+        (rd,) = plan_runs(proto, atoms, morse, tmp_path / where, name="x")
+        return [ln for ln in render_md(rd, 0, None).splitlines()
+                if ln.startswith("fix") and ("npt" in ln or "press" in ln or "relax" in ln)]
+
+    assert PRESETS["conductivity"].couple == "auto"
+    (ens,) = lines(short("conductivity"), sheared(fcc_cell()), "tri")
+    assert ens.split()[8:12] == ["tri", "1.01325", "1.01325", "1.0"]
+    (ens,) = lines(short("conductivity"), fcc_cell(), "ortho")
+    assert ens.split()[8] == "aniso"
+    relax, ens = lines(short("stability"), sheared(fcc_cell()), "relax")
+    assert relax.split()[3:] == ["box/relax", "tri", "1.0"] and ens.split()[8] == "tri"
+    (pstat,) = lines(short("umlip-benchmark"), fcc_cell(), "berendsen")
+    assert pstat.split()[3:5] == ["press/berendsen", "aniso"]
+    (ens,) = lines(short("conductivity", couple="aniso"), sheared(fcc_cell()), "aniso")
+    assert ens.split()[8] == "aniso"                   # as asked
+
+
+def test_a_directory_written_before_input_versions_resumes_with_its_input(tmp_path, morse):
+    """Run directories written before `rot no` and `couple auto` (no ``inputs_version``
+    in settings.json; couple recorded as ``aniso``, the default then) are reopened by the
+    same command and keep the input they started with."""
+    from ionmd.protocols.execute import render_md
+    from ionmd.protocols.rundir import SETTINGS, RunDir
+
+    proto = short("conductivity")
+    (rd,) = plan_runs(proto, sheared(fcc_cell()), morse, tmp_path, name="x")
+    new_input = render_md(rd, 0, None)
+    assert "rot no" in new_input and " tri " in new_input
+    settings = json.loads((rd.path / SETTINGS).read_text())
+    assert settings["inputs_version"] == 2
+    del settings["inputs_version"]                     # as the old code wrote it
+    settings["protocol"]["couple"] = "aniso"
+    (rd.path / SETTINGS).write_text(json.dumps(settings))
+
+    (again,) = plan_runs(proto, sheared(fcc_cell()), morse, tmp_path, name="x")  # not refused
+    assert json.loads((rd.path / SETTINGS).read_text()) == settings          # not rewritten
+    for old in (again, RunDir.open(rd.path)):
+        text = render_md(old, 0, None)
+        assert "mom yes rot yes" in text and " aniso 1.01325 " in text and " tri " not in text
+    with pytest.raises(IonmdError, match="other settings .*protocol.couple"):
+        plan_runs(short("conductivity", couple="tri"), sheared(fcc_cell()), morse, tmp_path,
+                  name="x")
 
 
 def test_elements_the_model_lacks(tmp_path, morse):

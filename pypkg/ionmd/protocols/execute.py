@@ -34,6 +34,7 @@ from ionmd.lammps.log import (HALT_RE, NO_SPACE_RE, error_lines, parse_thermo, p
 from ionmd.lammps.module_runner import ModuleRun, check_module_runner
 from ionmd.lammps.process import find_lammps, process_alive, process_group_alive
 from ionmd.lammps.restart import restart_complete
+from ionmd.protocols.prepare import data_file_triclinic, resolve_couple
 from ionmd.protocols.rundir import DATA, NO_SPACE, RunDir
 from ionmd.protocols.stopping import after_segment
 
@@ -74,26 +75,39 @@ def render_md(rd: RunDir, k: int, restart: Path | None) -> str:
     P0 = p.pressure_bar
     P1 = p.pressure_end_bar if p.pressure_end_bar is not None else P0
     tdamp, pdamp = p.tdamp_fs / 1000.0, p.pdamp_fs / 1000.0
+    version = rd.inputs_version
+    if version < 2:
+        # written before versions were recorded: the coupling it ran with (a directory
+        # recorded with aniso, the default then, is reopened by today's default auto)
+        couple = "aniso" if p.couple == "auto" else p.couple
+    else:
+        couple = resolve_couple(p, data_file_triclinic(rd.path / DATA))
     if p.thermostat == "nose-hoover":
         ens = (f"fix             ens all nvt temp {T0} {T1} {tdamp}" if p.ensemble == "nvt" else
-               f"fix             ens all npt temp {T0} {T1} {tdamp} {p.couple} {P0} {P1} {pdamp}")
+               f"fix             ens all npt temp {T0} {T1} {tdamp} {couple} {P0} {P1} {pdamp}")
     else:
         ens = ("fix             ens all nve\n"
                f"fix             tstat all temp/berendsen {T0} {T1} {tdamp}")
         if p.ensemble == "npt":
-            ens += (f"\nfix             pstat all press/berendsen {p.couple} {P0} {P1} {pdamp} "
+            ens += (f"\nfix             pstat all press/berendsen {couple} {P0} {P1} {pdamp} "
                     f"modulus {p.berendsen_modulus_bar}")
     if restart is None:
         start = f"read_data       {DATA}"
         prepare = []
         if p.relax:
             if p.ensemble == "npt":
-                prepare.append(f"fix             relax all box/relax {p.couple} {P0}")
+                prepare.append(f"fix             relax all box/relax {couple} {P0}")
             prepare += ["minimize        1.0e-8 1.0e-4 200 2000"]
             if p.ensemble == "npt":
                 prepare.append("unfix           relax")
             prepare.append("reset_timestep  0")
-        prepare.append(f"velocity        all create {T0} {rd.velocity_seed} mom yes rot yes "
+        # Maxwell-Boltzmann velocities without total momentum (`mom yes`: the 3N - 3
+        # degrees of freedom LAMMPS's temperature counts). Not `rot yes`: under periodic
+        # boundaries angular momentum is no constant of motion, and zeroing it takes 3 more
+        # degrees of freedom out of the draw than the temperature accounts for (kept for
+        # version-1 directories, which started that way)
+        rot = "yes" if version < 2 else "no"
+        prepare.append(f"velocity        all create {T0} {rd.velocity_seed} mom yes rot {rot} "
                        f"dist gaussian")
         prepare = "\n".join(prepare)
     else:

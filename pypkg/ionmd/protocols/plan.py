@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ionmd.protocols.prepare import check_protocol, element_order, oxidation_states, run_cell
+from ionmd.protocols.prepare import (check_cell, check_protocol, element_order,
+                                     oxidation_states, run_cell)
 from ionmd.protocols.presets import Protocol
 from ionmd.protocols.rundir import SETTINGS, RunDir
 
@@ -46,14 +47,16 @@ def plan_runs(protocol: Protocol, structure, model: str | Path, out: str | Path,
     Raises
     ------
     IonmdError
-        On settings that cannot work, elements the model lacks, or a run directory that
-        exists with other settings.
+        On settings that cannot work (also on this cell:
+        :func:`ionmd.protocols.prepare.check_cell`), elements the model lacks, or a run
+        directory that exists with other settings.
     """
     check_protocol(protocol)
     if charges is None:
         charges = oxidation_states(structure)
     model = Path(model)
     atoms = run_cell(protocol, structure, in_run_cell)
+    check_cell(protocol, atoms)
     elements = element_order(atoms, model)
     runs = []
     for temp in protocol.temperatures:

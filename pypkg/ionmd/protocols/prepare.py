@@ -13,6 +13,12 @@ from ionmd.errors import IonmdError
 from ionmd.protocols.presets import Protocol
 
 MAX_TIMESTEP_FS = 5.0
+MAX_TIMESTEP_H_FS = 0.5
+"""Longest time step for a structure with hydrogen: AQVolt26 (Methods, AIMD) runs 2 fs
+"with the exception of 0.5 fs for hydrogen-containing materials" (an O-H / N-H stretch
+has a period of ~9 fs: 1-2 fs steps sample it with 5-9 points and do not conserve
+energy)."""
+COUPLES = ("auto", "iso", "aniso", "tri")
 
 
 def as_atoms(structure) -> Atoms:
@@ -138,6 +144,12 @@ def check_protocol(p: Protocol) -> None:
         raise IonmdError(f"ensemble {p.ensemble!r} unknown; use nvt or npt")
     if p.thermostat not in ("nose-hoover", "berendsen"):
         raise IonmdError(f"thermostat {p.thermostat!r} unknown; use nose-hoover or berendsen")
+    if p.ensemble == "npt" and p.couple not in COUPLES:
+        raise IonmdError(f"couple {p.couple!r} unknown; use {', '.join(COUPLES)} (auto: tri "
+                         f"for a triclinic cell, aniso for an orthogonal one)")
+    if p.ensemble == "npt" and p.thermostat == "berendsen" and p.couple == "tri":
+        raise IonmdError("couple tri needs fix npt: LAMMPS's fix press/berendsen barostats "
+                         "only the cell lengths (iso or aniso); set thermostat=nose-hoover")
     if not 0 < p.timestep_fs <= MAX_TIMESTEP_FS:
         raise IonmdError(f"time step {p.timestep_fs} fs cannot work: it must be > 0 and "
                          f"<= {MAX_TIMESTEP_FS} fs (1-2 fs is usual for Li conductors)")
@@ -168,3 +180,64 @@ def check_protocol(p: Protocol) -> None:
     from ionmd.protocols.stopping import check_stopping
 
     check_stopping(p)
+
+
+def lammps_triclinic(atoms: Atoms) -> bool:
+    """Whether LAMMPS gets a triclinic box for ``atoms``: the data file
+    (:func:`write_data`, ASE) has an ``xy xz yz`` line exactly when the cell is skewed."""
+    from ase.calculators.lammps import Prism
+
+    return bool(Prism(atoms.cell.array).is_skewed())
+
+
+def data_file_triclinic(path: Path) -> bool:
+    """Whether a LAMMPS data file declares a triclinic box (an ``xy xz yz`` header line,
+    LAMMPS's own rule: a box is triclinic when that line is there, even with zero tilts)."""
+    with open(path) as fh:
+        for line in fh:
+            words = line.split("#")[0].split()
+            if words[-3:] == ["xy", "xz", "yz"]:
+                return True
+            if words and words[0] in ("Masses", "Atoms", "Velocities", "Pair"):
+                return False
+    return False
+
+
+def resolve_couple(p: Protocol, triclinic: bool) -> str:
+    """The LAMMPS coupling keyword of the barostat (and ``fix box/relax``): ``auto`` is
+    ``tri`` on a triclinic box under ``fix npt`` (all six stress components relaxed;
+    ``aniso`` would keep the cell angles fixed, see :class:`Protocol`), ``aniso``
+    otherwise (an orthogonal box, or ``fix press/berendsen``, which has no ``tri``)."""
+    if p.couple != "auto":
+        return p.couple
+    return "tri" if triclinic and p.thermostat == "nose-hoover" else "aniso"
+
+
+def check_cell(p: Protocol, atoms: Atoms) -> None:
+    """Refuse a protocol that cannot run on this cell (before anything is written).
+
+    Raises
+    ------
+    IonmdError
+        A time step too long for hydrogen (:data:`MAX_TIMESTEP_H_FS`), a Berendsen barostat
+        on a triclinic cell (LAMMPS: "Cannot use fix press/berendsen with triclinic box"),
+        or ``couple tri`` on an orthogonal one (LAMMPS: "Cannot specify Pxy/Pxz/Pyz in
+        fix npt with non-triclinic box").
+    """
+    if p.family != "md":
+        return
+    if "H" in set(atoms.get_chemical_symbols()) and p.timestep_fs > MAX_TIMESTEP_H_FS:
+        raise IonmdError(f"the structure contains hydrogen: a {p.timestep_fs:g} fs time step "
+                         f"is too long for its vibrations; set timestep_fs={MAX_TIMESTEP_H_FS:g} "
+                         f"(AQVolt26 uses 0.5 fs for hydrogen-containing materials)")
+    if p.ensemble != "npt":
+        return
+    triclinic = lammps_triclinic(atoms)
+    if triclinic and p.thermostat == "berendsen":
+        raise IonmdError("the run cell is triclinic and LAMMPS's Berendsen barostat (fix "
+                         "press/berendsen) cannot change a triclinic box; use "
+                         "thermostat=nose-hoover (fix npt, couple auto = tri) or "
+                         "ensemble=nvt for this structure")
+    if not triclinic and p.couple == "tri":
+        raise IonmdError("couple tri needs a triclinic cell (LAMMPS refuses Pxy/Pxz/Pyz on an "
+                         "orthogonal box); use couple=auto or aniso")

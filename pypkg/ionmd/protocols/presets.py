@@ -9,8 +9,11 @@ Sources
   discarded, 1 fs, DCD trajectory plus sparse restart files.
 * ``conductivity-nvt`` -- MACE-SSE (seed 002): NVT Berendsen on a 2x2x2 supercell;
   T >= 800 K: 500 ps, first 100 ps discarded; T < 800 K: 1 ns, first 200 ps discarded.
-* ``umlip-benchmark`` -- seed 003: 3x3x3 supercell, 300-1100 K, 2 fs, Berendsen
-  tau_T = 200 fs, tau_P = 2000 fs (NpT).
+* ``umlip-benchmark`` -- seed 003 (Du et al., Sec. 2.2 and 3): 3x3x3 supercell, 300, 400,
+  500, 700, 900 and 1100 K, 2 fs, Berendsen tau_T = 200 fs, non-uniform Berendsen barostat
+  tau_P = 2000 fs (NpT, ``aniso``), runs of 1-10 ns (here the shortest, 1 ns). LAMMPS's
+  ``fix press/berendsen`` cannot barostat a triclinic cell: such cells are refused
+  (:func:`ionmd.protocols.prepare.check_cell`).
 * ``stability`` -- AQVolt26: relax, then an NpT heating ramp 300 -> 2100 K over 50 ps at
   1 bar, 1 fs, three replicas; stops itself when the volume changes by > 50 % or atoms
   are lost.
@@ -63,7 +66,14 @@ class Protocol:
     timestep_fs, tdamp_fs, pdamp_fs : float
         MD time step and thermostat / barostat relaxation times.
     couple : str
-        Barostat cell coupling (LAMMPS ``iso``, ``aniso`` or ``tri``).
+        Barostat cell coupling: LAMMPS's ``iso``, ``aniso`` or ``tri``, or ``auto``
+        (default): ``tri`` for a triclinic cell with ``fix npt`` (and ``fix box/relax``),
+        ``aniso`` otherwise. ``aniso`` on a triclinic cell scales the tilt factors with the
+        box lengths (LAMMPS's ``scalexy/scalexz/scaleyz yes``): the cell angles stay fixed
+        and the shear stresses are never relaxed (a constrained, not an NpT, ensemble);
+        ``tri`` barostats all six stress components. ``fix press/berendsen`` has no
+        ``tri`` (nor triclinic cells): with the Berendsen barostat ``auto`` is ``aniso``.
+        Run directories written before ``auto`` existed recorded ``aniso`` and keep it.
     berendsen_modulus_bar : float
         Bulk-modulus estimate of ``fix press/berendsen`` (its volume-rescaling rate).
         LAMMPS's default, 10 bar, blows a solid up at once; 30 GPa is typical of Li
@@ -125,7 +135,7 @@ class Protocol:
     timestep_fs: float = 1.0
     tdamp_fs: float = 100.0
     pdamp_fs: float = 1000.0
-    couple: str = "aniso"
+    couple: str = "auto"
     berendsen_modulus_bar: float = 300000.0
     supercell: str | None = "8A"
     replicas: int = 1
@@ -312,9 +322,12 @@ PRESETS: dict[str, Protocol] = {
                  supercell="2x2x2"),
         Protocol(name="umlip-benchmark", source="seed 003", ensemble="npt",
                  thermostat="berendsen", supercell="3x3x3",
-                 temperatures=tuple(float(t) for t in range(300, 1101, 100)),
-                 timestep_fs=2.0, tdamp_fs=200.0, pdamp_fs=2000.0, duration_ps=110.0,
-                 discard_ps=10.0, dump_every=50),
+                 # seed 003 Sec. 3: diffusivities at 300, 400, 500, 700, 900 and 1100 K;
+                 # Sec. 2.2: 2.0 fs, Berendsen tau_T = 200 fs, "non-uniform Berendsen
+                 # barostat" tau_P = 2000 fs, "evolution duration ranged from 1 to 10 ns"
+                 temperatures=(300.0, 400.0, 500.0, 700.0, 900.0, 1100.0),
+                 timestep_fs=2.0, tdamp_fs=200.0, pdamp_fs=2000.0, couple="aniso",
+                 duration_ps=1000.0, discard_ps=10.0, dump_every=50),
         Protocol(name="stability", source="AQVolt26", ensemble="npt", temperatures=(300.0,),
                  temperature_end=2100.0, pressure_bar=1.0, duration_ps=50.0, discard_ps=0.0,
                  timestep_fs=1.0, replicas=3, relax=True, halt_volume_change=0.5,

@@ -47,6 +47,11 @@ STATES = ("pending", "running", "completed", "failed", "interrupted")
 RESERVE, RESERVE_BYTES = ".reserve", 64 * 1024
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 """errno values of a full disk (or quota): an interruption, not a failure of the run."""
+INPUTS_VERSION = 2
+"""Version of the MD input a new run directory gets (``settings.json`` ``inputs_version``):
+2 draws initial velocities with ``rot no`` and resolves ``couple = auto``. A directory
+without the key (version 1: ``rot yes``, ``couple`` as recorded, ``aniso`` by default)
+resumes with the input it started with (:func:`_as_recorded`)."""
 
 
 def replace_json(path: Path, data: dict) -> None:
@@ -94,8 +99,7 @@ def reopen_with_settings(path: Path, wanted: dict, what: str) -> bool:
         recorded = json.loads((path / SETTINGS).read_text())
         have, same = _comparable(recorded, wanted)
         if have == same:
-            if "velocity_seed" not in recorded:    # it ran with seed + replica: keep that
-                wanted.pop("velocity_seed", None)
+            wanted = _as_recorded(recorded, wanted)
             if recorded != wanted:    # moved, or more replicas: record where things are now
                 replace_json(path / SETTINGS, wanted)
             return True
@@ -114,13 +118,30 @@ def reopen_with_settings(path: Path, wanted: dict, what: str) -> bool:
     return False
 
 
+def _as_recorded(recorded: dict, wanted: dict) -> dict:
+    """``wanted`` with what an older directory ran with in place of today's defaults, so
+    that it resumes (and is recorded) as it started: ``seed + replica`` where no
+    ``velocity_seed`` was recorded; without ``inputs_version`` (written before version 2,
+    :data:`INPUTS_VERSION`) the version-1 input, and ``couple = aniso`` (the default then)
+    where today's default ``auto`` is asked for."""
+    wanted = json.loads(json.dumps(wanted))
+    if "velocity_seed" not in recorded:          # it ran with seed + replica: keep that
+        wanted.pop("velocity_seed", None)
+    if "inputs_version" not in recorded:
+        wanted.pop("inputs_version", None)
+        have_p, want_p = recorded.get("protocol", {}), wanted.get("protocol", {})
+        if have_p.get("couple") == "aniso" and want_p.get("couple") == "auto":
+            want_p["couple"] = "aniso"
+    return wanted
+
+
 def _comparable(have: dict, wanted: dict) -> tuple[dict, dict]:
     """The parts of two settings records that decide whether they are the same run: not the
     replica count (more replicas add run directories; the existing ones are the same
     runs), not where the model and input template lie when their contents' hashes are
     recorded (a campaign folder moved or copied elsewhere resumes). A record written
     before template hashes were kept compares the template's path, as it did."""
-    have, wanted = json.loads(json.dumps(have)), json.loads(json.dumps(wanted))
+    have, wanted = json.loads(json.dumps(have)), _as_recorded(have, wanted)
     for s in (have, wanted):
         s.get("protocol", {}).pop("replicas", None)
     if "model_hash" in have and "model_hash" in wanted:
@@ -131,8 +152,6 @@ def _comparable(have: dict, wanted: dict) -> tuple[dict, dict]:
         wanted.get("protocol", {}).pop("template", None)
     elif "template_hash" not in have:
         wanted.pop("template_hash", None)
-    if "velocity_seed" not in have:    # written before seeds were recorded: seed + replica
-        wanted.pop("velocity_seed", None)
     return have, wanted
 
 
@@ -191,6 +210,13 @@ class RunDir:
         if recorded:
             return int(recorded.get("velocity_seed", self.protocol.seed + self.replica))
         return velocity_seed(self.protocol.seed, self.temperature, self.replica)
+
+    @property
+    def inputs_version(self) -> int:
+        """Version of the MD input this run gets (:data:`INPUTS_VERSION` for a new
+        directory; 1 for one written before versions were recorded, which keeps its input)."""
+        recorded = self.read_json(SETTINGS)
+        return int(recorded.get("inputs_version", 1)) if recorded else INPUTS_VERSION
 
     # ---- files --------------------------------------------------------------------------
     def read_json(self, name: str) -> dict:
@@ -342,7 +368,8 @@ class RunDir:
                 "structure": self.structure, "structure_hash": structure_hash(atoms),
                 "elements": self.elements,
                 "velocity_seed": velocity_seed(self.protocol.seed, self.temperature,
-                                               self.replica)}
+                                               self.replica),
+                "inputs_version": INPUTS_VERSION}
 
     def create(self, atoms: Atoms) -> None:
         """Write settings, data file, ``run.json`` and a pending status; reopen an
