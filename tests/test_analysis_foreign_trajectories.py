@@ -241,10 +241,28 @@ def test_missing_timing_is_named_and_a_contradiction_refused(tmp_path, capsys):
                                                 "--dump-every", "1", "--type-map", "1=Li"])
     other = tmp_path / "traj"
     _foreign_dir(other, 800, pos, boxes, elements, "traj")
-    assert "md.traj says timestep_fs = 2 but 1 was given" in _error(
+    assert "md.traj (its ASE MD header) says timestep_fs = 2 but 1 was given" in _error(
         capsys, [str(other), "--timestep-fs", "1"])
-    assert "md.traj says temperature_K = 800 but 900 was given" in _error(
+    assert "md.traj (its ASE MD header) says temperature_K = 800 but 900 was given" in _error(
         capsys, [str(other), "--temperature", "900"])
+
+
+def test_vasp_incar_beside_an_xdatcar_gives_its_timing(tmp_path, capsys):
+    """POTIM (fs), NBLOCK (steps between XDATCAR frames) and TEBEG, as VASP defines them;
+    a temperature ramp (TEEND) is no run temperature."""
+    pos, boxes, elements = _walk(800, n_frames=20)
+    write(tmp_path / "XDATCAR", _images(pos, boxes, elements), format="vasp-xdatcar")
+    (tmp_path / "INCAR").write_text("SYSTEM = Li-Cl AIMD\nIBRION = 0 ; POTIM = 1.5  # fs\n"
+                                    "NBLOCK = 4 ! every 4th step\nTEBEG = 800\n")
+    spec = load_run_spec(tmp_path)
+    assert (spec.timestep_fs, spec.dump_every, spec.temperature_K) == (1.5, 4, 800.0)
+    assert run_frames(spec)[0].steps.tolist() == list(range(0, 80, 4))
+    assert f"{tmp_path / 'INCAR'} says dump_every = 4 but 1 was given" in _error(
+        capsys, [str(tmp_path), "--dump-every", "1"])
+    (tmp_path / "INCAR").write_text("POTIM = 2\nTEBEG = 300\nTEEND = 900\n")
+    assert "does not say temperature_K: pass --temperature" in _error(capsys, [str(tmp_path)])
+    spec = load_run_spec(tmp_path, {"temperature_K": 600})
+    assert (spec.timestep_fs, spec.dump_every, spec.temperature_K) == (2.0, 1, 600.0)
 
 
 def test_ase_md_traj_and_extxyz_say_their_own_timing_and_temperature(tmp_path):

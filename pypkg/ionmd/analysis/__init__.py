@@ -1,8 +1,9 @@
 """Trajectory analysis: unwrapped trajectories, MSD, diffusion with uncertainty,
 Nernst–Einstein conductivity, Arrhenius fits, failure detection and structure functions.
 
-Modules follow the user's path: :mod:`trajectory` (read, stitch, unwrap) →
-:mod:`msd` → :mod:`diffusion` → :mod:`conductivity` → :mod:`arrhenius`, with
+Modules follow the user's path: :mod:`trajectory` (read, stitch, unwrap; :mod:`ase_frames`
+reads VASP and ASE trajectories into it) → :mod:`msd` → :mod:`diffusion` →
+:mod:`conductivity` → :mod:`arrhenius`, with
 :mod:`failure` (post-mortem of a run), :mod:`structure_functions` (van Hove, RDF,
 density grid), :mod:`report` (JSON/CSV/PNG) and :mod:`run_dir` (what a run directory holds).
 """

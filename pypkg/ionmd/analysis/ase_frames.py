@@ -10,8 +10,10 @@ others) always. Timing only sometimes: an ASE MD ``.traj`` stores its integrator
 ``temperature_K`` for thermostats); an extended XYZ written by ASE MD stores no time (ASE
 puts none in ``atoms.info``), but frames whose comment line has ``step=`` (MD step) or
 ``time_fs=``/``time_ps=`` are used (a bare ``time`` is not: its unit is unsaid); an
-``XDATCAR`` stores none. The rest comes from ``run.json`` or the command line
-(:func:`resolve_timing`); a value given both ways must agree. Where the frames hold
+``XDATCAR`` stores none, but the ``INCAR`` beside it does (``POTIM``, ``NBLOCK``: VASP
+writes a frame every NBLOCK steps, default 1; ``TEBEG`` unless ``TEEND`` ramps it). The
+rest comes from ``run.json`` or the command line (:func:`resolve_timing`); a value given
+both ways must agree. Where the frames hold
 momenta (``.traj``, ASE's extended XYZ) their kinetic temperature feeds the
 temperature-runaway check, as LAMMPS's thermo output does.
 """
@@ -86,7 +88,8 @@ class AseFrames:
     masses: np.ndarray          # (N,) amu
     steps: tuple[np.ndarray | None, ...]   # MD step of each frame per file, where the file says
     frame_fs: float | None      # time between frames, where the file says
-    header: dict                # timestep_fs / dump_every / temperature_K from .traj headers
+    header: dict                # timestep_fs / dump_every / temperature_K: .traj header, INCAR
+    sources: dict               # where each header value comes from (for messages)
     temperatures: np.ndarray | None  # kinetic temperature per frame (all files), K
     files: tuple[Path, ...]
 
@@ -108,10 +111,43 @@ def _read_one(path: Path, fmt: str):
     return images
 
 
-def _traj_header(path: Path, fmt: str) -> dict:
-    """timestep_fs, dump_every, temperature_K from an ASE MD ``.traj`` header (those it has)."""
-    if fmt != "traj":
+def _incar(path: Path) -> dict:
+    """INCAR tags (upper case) -> first value word; ``#``/``!`` comments, ``;`` separators."""
+    tags = {}
+    for line in path.read_text(errors="replace").splitlines():
+        for item in line.split("#")[0].split("!")[0].split(";"):
+            key, eq, value = item.partition("=")
+            if eq and value.split():
+                tags[key.strip().upper()] = value.split()[0]
+    return tags
+
+
+def _incar_timing(xdatcar: Path) -> dict:
+    """timestep_fs, dump_every, temperature_K from the INCAR beside an XDATCAR (an MD
+    INCAR: one with POTIM); {} without one."""
+    incar = xdatcar.parent / "INCAR"
+    if not incar.is_file():
         return {}
+    tags = _incar(incar)
+    if "POTIM" not in tags:
+        return {}
+    try:
+        out = {"timestep_fs": float(tags["POTIM"]), "dump_every": int(tags.get("NBLOCK", 1))}
+        if "TEBEG" in tags and float(tags.get("TEEND", tags["TEBEG"])) == float(tags["TEBEG"]):
+            out["temperature_K"] = float(tags["TEBEG"])
+    except ValueError as exc:
+        raise AnalysisError(f"{incar}: cannot read POTIM/NBLOCK/TEBEG ({exc}); fix it, or move "
+                            f"it away and pass --timestep-fs, --dump-every, --temperature") from exc
+    return out
+
+
+def _file_header(path: Path, fmt: str) -> tuple[dict, str]:
+    """timestep_fs, dump_every, temperature_K (those known) from an ASE MD ``.traj``
+    header, or the INCAR beside an XDATCAR; and what said them."""
+    if fmt == "vasp-xdatcar":
+        return _incar_timing(path), str(path.parent / "INCAR")
+    if fmt != "traj":
+        return {}, ""
     from ase import units
     from ase.io.trajectory import Trajectory
 
@@ -124,7 +160,7 @@ def _traj_header(path: Path, fmt: str) -> dict:
         out["dump_every"] = int(desc["interval"])
     if desc.get("temperature_K"):
         out["temperature_K"] = float(desc["temperature_K"])
-    return out
+    return out, f"{path.name} (its ASE MD header)"
 
 
 def _info_steps(images) -> np.ndarray | None:
@@ -182,7 +218,7 @@ def _frozen(a: np.ndarray) -> np.ndarray:
 def _read_cached(key: tuple, fmt: str) -> AseFrames:
     files = tuple(Path(k[0]) for k in key)
     pieces, steps, temps, elements, masses = [], [], [], None, None
-    frame_fs, header = None, {}
+    frame_fs, header, sources = None, {}, {}
     for path in files:
         images = _read_one(path, fmt)
         elements = _check_frames(images, path, elements)
@@ -198,16 +234,18 @@ def _read_cached(key: tuple, fmt: str) -> AseFrames:
             raise AnalysisError(f"{path}: frames are {interval:g} fs apart, those of the piece "
                                 f"before {frame_fs:g} fs")
         frame_fs = interval if interval is not None else frame_fs
-        for k, v in _traj_header(path, fmt).items():
+        said, source = _file_header(path, fmt)
+        for k, v in said.items():
             if k in header and _differ(v, header[k]):
-                raise AnalysisError(f"{path}: header says {k} = {v:g}, the piece before {header[k]:g}")
-            header[k] = v
+                raise AnalysisError(f"{source} says {k} = {v:g}, {sources[k]} {header[k]:g}: "
+                                    f"pieces of one run must agree")
+            header[k], sources[k] = v, source
     if any(s is not None for s in steps) and any(s is None for s in steps):
         raise AnalysisError(f"some pieces of {', '.join(map(str, files))} give each frame's step "
                             f"and some do not; give all or none")
     temperature = (_frozen(np.concatenate(temps)) if all(t is not None for t in temps) else None)
     return AseFrames(tuple(pieces), _frozen(elements), _frozen(masses), tuple(steps), frame_fs,
-                     header, temperature, files)
+                     header, sources, temperature, files)
 
 
 def read_ase(files: Sequence[str | Path], fmt: str) -> AseFrames:
@@ -218,9 +256,15 @@ def read_ase(files: Sequence[str | Path], fmt: str) -> AseFrames:
         p = Path(f)
         if not p.is_file():
             raise AnalysisError(f"trajectory file {p} not found")
-        st = p.stat()
-        key.append((str(p.resolve()), st.st_mtime_ns, st.st_size))
+        incar = p.parent / "INCAR"     # read with an XDATCAR: its edits count too
+        key.append((str(p.resolve()), _stamp(p),
+                    _stamp(incar) if fmt == "vasp-xdatcar" and incar.is_file() else None))
     return _read_cached(tuple(key), fmt)
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_mtime_ns, st.st_size
 
 
 def _differ(a: float, b: float) -> bool:
@@ -238,7 +282,7 @@ def resolve_timing(frames: AseFrames, given: dict) -> dict:
         (the message names the flag to pass).
     """
     what = ", ".join(f.name for f in frames.files)
-    from_file = dict(frames.header)
+    from_file, sources = dict(frames.header), dict(frames.sources)
     file_steps = [s for s in frames.steps if s is not None]
     if file_steps:
         spacing = np.unique(np.concatenate([np.diff(s) for s in file_steps]))
@@ -246,17 +290,18 @@ def resolve_timing(frames: AseFrames, given: dict) -> dict:
             raise AnalysisError(f"{what}: frames' steps are not evenly spaced (spacings "
                                 f"{spacing.tolist()[:5]}); frames missing or pieces out of order?")
         if "dump_every" in from_file and from_file["dump_every"] != int(spacing[0]):
-            raise AnalysisError(f"{what}: frames are {int(spacing[0])} steps apart but the header "
-                                f"says interval {from_file['dump_every']}")
-        from_file["dump_every"] = int(spacing[0])
+            raise AnalysisError(f"{what}: frames are {int(spacing[0])} steps apart but "
+                                f"{sources['dump_every']} says {from_file['dump_every']}")
+        from_file["dump_every"], sources["dump_every"] = int(spacing[0]), what
     out = dict(from_file)
     for key, flag in OPTIONS.items():
         value = given.get(key)
         if value is None:
             continue
         if key in from_file and _differ(value, from_file[key]):
-            raise AnalysisError(f"{what} says {key} = {from_file[key]:g} but {value:g} was given "
-                                f"({flag} or run.json); drop the option or check the file")
+            raise AnalysisError(f"{sources.get(key, what)} says {key} = {from_file[key]:g} but "
+                                f"{value:g} was given ({flag} or run.json); drop the option or "
+                                f"check the file")
         out[key] = int(value) if key == "dump_every" else float(value)
     if frames.frame_fs is not None:    # time between frames = timestep x dump_every
         dt, every = out.get("timestep_fs"), out.get("dump_every")

@@ -41,7 +41,8 @@ def register(subparsers) -> None:
                         "common folder>, the summary in OUT (default: <RUN_DIR>/analysis per "
                         "run, summary in the first)")
     p.add_argument("--temperature", type=float, help="thermostat target, K")
-    p.add_argument("--timestep-fs", type=float, help="MD time step, fs (VASP: POTIM)")
+    p.add_argument("--timestep-fs", type=float,
+                   help="MD time step, fs (VASP: POTIM, read from an INCAR beside an XDATCAR)")
     p.add_argument("--dump-every", type=int,
                    help="steps between frames (checked; VASP: NBLOCK)")
     p.add_argument("--discard-ps", type=float, help="equilibration time to drop, ps")
