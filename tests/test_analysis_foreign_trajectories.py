@@ -302,6 +302,14 @@ def test_ase_md_traj_and_extxyz_say_their_own_timing_and_temperature(tmp_path):
     with pytest.raises(IonmdError, match=r"frames are 6 fs apart.*2 fs x dump_every 4"):
         load_run_spec(xyz, {"temperature_K": 1200, "timestep_fs": 2.0})
 
+    from ase.optimize import BFGS
+
+    relax = tmp_path / "relax"
+    relax.mkdir()
+    BFGS(atoms, trajectory=str(relax / "opt.traj")).run(steps=2)
+    with pytest.raises(IonmdError, match=r"opt.traj was written by an optimizer \(BFGS\)"):
+        load_run_spec(relax, {"temperature_K": 1200, "timestep_fs": 1.0, "dump_every": 1})
+
 
 def test_pieces_of_a_restarted_ase_run_are_joined(tmp_path):
     """Two .traj files of one run, the second starting with the first's last frame (what

@@ -153,6 +153,9 @@ def _file_header(path: Path, fmt: str) -> tuple[dict, str]:
 
     with Trajectory(str(path)) as t:
         desc = t.description or {}
+    if desc.get("type") == "optimization":
+        raise AnalysisError(f"{path} was written by an optimizer ({desc.get('optimizer', '?')}), "
+                            f"not by MD: no diffusion to analyse")
     out = {}
     if desc.get("timestep"):
         out["timestep_fs"] = round(float(desc["timestep"]) / units.fs, 9)

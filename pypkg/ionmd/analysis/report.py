@@ -158,8 +158,8 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
                             f"or --dump-every)")
     for s in spec.mobile_species:
         if s not in elements:
-            raise AnalysisError(f"mobile species {s} not in {spec.data_file or spec.trajectory[0]} (present: "
-                                f"{sorted(set(elements.tolist()))})")
+            raise AnalysisError(f"mobile species {s} not in {spec.data_file or spec.trajectory[0]} "
+                                f"(present: {sorted(set(elements.tolist()))})")
     failure = failures_of(spec, (frames, elements, masses), **(failure_options or {}))
     results: dict = {"run": str(spec.path), "structure": spec.structure, "replica": spec.replica,
                      "temperature_K": spec.temperature_K, "timestep_fs": spec.timestep_fs,

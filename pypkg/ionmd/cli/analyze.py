@@ -58,8 +58,8 @@ def register(subparsers) -> None:
                                         "DCD or dump files, or (read through ASE) VASP XDATCAR, "
                                         "extended XYZ (.extxyz, .xyz), ASE .traj")
     p.add_argument("--trajectory-format",
-                   help="ASE format of a non-LAMMPS trajectory (default: by file name; e.g. "
-                        "vasp-xdatcar, extxyz, traj, vasp-xml)")
+                   help="ASE format of a non-LAMMPS trajectory (default: by file name: "
+                        "vasp-xdatcar, extxyz or traj)")
     p.add_argument("--dump-unwrapped", action="store_true", default=None,
                    help="files hold LAMMPS-unwrapped coordinates in a constant box: use as is")
     p.add_argument("--directions", default="xyz",
