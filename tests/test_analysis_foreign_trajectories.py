@@ -239,6 +239,13 @@ def test_missing_timing_is_named_and_a_contradiction_refused(tmp_path, capsys):
         capsys, [run, "--timestep-fs", "2", "--dump-every", "1"])
     assert "type_map given" in _error(capsys, [run, "--temperature", "800", "--timestep-fs", "2",
                                                 "--dump-every", "1", "--type-map", "1=Li"])
+    cut = tmp_path / "cut"
+    cut.mkdir()
+    text = (tmp_path / "XDATCAR").read_text()
+    middle = text.index("Direct configuration=", len(text) // 2) + 100
+    (cut / "XDATCAR").write_text(text[:middle])    # killed while writing a frame
+    assert "cut the file after its last whole frame" in _error(
+        capsys, [str(cut), "--temperature", "800", "--timestep-fs", "2", "--dump-every", "1"])
     other = tmp_path / "traj"
     _foreign_dir(other, 800, pos, boxes, elements, "traj")
     assert "md.traj (its ASE MD header) says timestep_fs = 2 but 1 was given" in _error(

@@ -13,9 +13,8 @@ puts none in ``atoms.info``), but frames whose comment line has ``step=`` (MD st
 ``XDATCAR`` stores none, but the ``INCAR`` beside it does (``POTIM``, ``NBLOCK``: VASP
 writes a frame every NBLOCK steps, default 1; ``TEBEG`` unless ``TEEND`` ramps it). The
 rest comes from ``run.json`` or the command line (:func:`resolve_timing`); a value given
-both ways must agree. Where the frames hold
-momenta (``.traj``, ASE's extended XYZ) their kinetic temperature feeds the
-temperature-runaway check, as LAMMPS's thermo output does.
+both ways must agree. Where the frames hold momenta (``.traj``, ASE's extended XYZ) their
+kinetic temperature feeds the temperature-runaway check, as LAMMPS's thermo output does.
 """
 
 from __future__ import annotations
@@ -105,7 +104,8 @@ def _read_one(path: Path, fmt: str):
         images = read(path, index=":", format=fmt)
     except Exception as exc:  # noqa: BLE001 - ASE raises many kinds on bad input
         raise AnalysisError(f"cannot read {path} as {fmt} with ASE ({type(exc).__name__}: "
-                            f"{exc}); truncated, or another format (--trajectory-format)?") from exc
+                            f"{exc}); cut off (a run killed while writing: cut the file after "
+                            f"its last whole frame), or another format (--trajectory-format)?") from exc
     if not images:
         raise AnalysisError(f"{path} has no frames (empty or truncated)")
     return images
