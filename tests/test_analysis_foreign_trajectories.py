@@ -170,38 +170,47 @@ def _write_xdatcar(path, frac, cells, elements, variable_cell):
 
 def _npt_walk(n_frames=800, n_atoms=12, seed=3):
     """Atoms walking in a triclinic cell that breathes by 8 % and shears: true path
-    (continuous Cartesian), every frame's cell, wrapped fractional coordinates and the
-    images crossed. As under a barostat, the cell change carries every atom in the cell
-    affinely (its fraction is kept), then the atoms take their own steps."""
+    (continuous Cartesian), every frame's cell, wrapped fractional coordinates and each
+    frame's image counts. As under a barostat, the cell change carries every atom in the
+    cell affinely (its fraction is kept), then the atoms take their own steps."""
     rng = np.random.default_rng(seed)
     t = np.arange(n_frames)
     cells = np.array([[10.0, 0, 0], [2.0, 9.5, 0], [1.0, 1.5, 9.0]]) * (
         1 + 0.08 * np.sin(2 * np.pi * t / 120))[:, None, None]
     cells[:, 1, 0] += 0.6 * np.sin(2 * np.pi * t / 90)
     w = rng.random((n_atoms, 3))
-    true, frac, images = [w @ cells[0]], [w], np.zeros((n_atoms, 3))
+    true, frac, images = [w @ cells[0]], [w], [np.zeros((n_atoms, 3))]
     for k in range(1, n_frames):
         step = 0.5 * rng.standard_normal((n_atoms, 3))
         true.append(true[-1] + w @ (cells[k] - cells[k - 1]) + step)
         w = w + step @ np.linalg.inv(cells[k])
-        images += np.floor(w)
+        images.append(images[-1] + np.floor(w))
         w = w - np.floor(w)
         frac.append(w)
-    return np.array(true), cells, np.array(frac), images
+    return np.array(true), cells, np.array(frac), np.array(images)
 
 
-def test_npt_xdatcar_with_a_changing_cell_is_unwrapped_to_the_true_path(tmp_path):
+@pytest.mark.parametrize("kind", ["xdatcar", "extxyz"])
+def test_npt_trajectory_with_a_changing_cell_is_unwrapped_to_the_true_path(tmp_path, kind):
+    """VASP's NpT XDATCAR (wrapped fractions, a lattice per frame) and an extended XYZ with
+    the positions ASE MD writes (never wrapped: fraction + image count, times the frame's
+    cell, which a changing cell moves by its image count)."""
     true, cells, frac, images = _npt_walk()
     assert np.abs(images).max() >= 2          # atoms cross several images
     elements = np.array(["Li"] * 8 + ["Cl"] * 4)
-    _write_xdatcar(tmp_path / "XDATCAR", frac, cells, elements, True)
+    if kind == "xdatcar":
+        _write_xdatcar(tmp_path / "XDATCAR", frac, cells, elements, True)
+    else:
+        unwrapped = np.einsum("tnk,tkl->tnl", frac + images, cells)
+        write(tmp_path / "md.extxyz", _images(unwrapped, cells, elements), format="extxyz")
     spec = load_run_spec(tmp_path, {"temperature_K": 900, "timestep_fs": 1.0, "dump_every": 5})
     frames, found, _ = run_frames(spec)
     assert found.tolist() == elements.tolist()
     np.testing.assert_allclose(frames.boxes, cells, atol=1e-11)
     assert frames.steps.tolist() == list(range(0, 5 * len(cells), 5))
     pos = frames.unwrapped()
-    np.testing.assert_allclose(pos - pos[0], true - true[0], atol=1e-8)
+    digits = 1e-8 if kind == "xdatcar" else 1e-7   # extended XYZ keeps 8 decimals of A
+    np.testing.assert_allclose(pos - pos[0], true - true[0], atol=digits)
 
 
 def test_known_d_is_recovered_from_a_vasp_nvt_xdatcar(tmp_path):
