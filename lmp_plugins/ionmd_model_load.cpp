@@ -185,9 +185,10 @@ int intraop_threads()
   return torch::get_num_threads();
 }
 
-std::unique_ptr<IonmdModel> IonmdModel::load(const std::string &path, const std::string &device,
+std::unique_ptr<IonmdModel> IonmdModel::load(const char *path_c, const char *device_c,
                                            int local_rank)
 {
+  const std::string path(path_c), device(device_c);
   // Flush subnormal floats to zero: smooth cutoff envelopes produce values like
   // (1 - r/rc)^6 ~ 1e-40 for an edge just inside the cutoff, and float32 arithmetic on
   // subnormals is ~100x slower on x86. Seen here as a 50x slower MD step whenever a pair

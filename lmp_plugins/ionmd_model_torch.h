@@ -48,9 +48,18 @@ class StagedTorchModel : public IonmdModel {
   void compute_staged(const IonmdGraph &g, HaloExchange &halo, bool recompute,
                       bool want_atom_energy, IonmdResult &res) final;
   void set_edge_chunk(int64_t max_edges) final { edge_chunk = max_edges; }
+  const char *metadata_text() const final { return meta_text.c_str(); }
+  const char *device_name() const final { return device_str.c_str(); }
 
  protected:
-  explicit StagedTorchModel(torch::Device device) : device(device) {}
+  explicit StagedTorchModel(torch::Device device) : device(device), device_str(device.str()) {}
+
+  // the file's metadata text, parsed into meta (this side's string ABI)
+  void set_metadata(const std::string &text, const std::string &path)
+  {
+    meta = parse_metadata(text, path);
+    meta_text = text;
+  }
 
   // Edge chunks of a recomputed stage: local receivers [a, b) with their edges. The stage
   // runs on the sub-graph of the nodes the chunk touches, renumbered so that [a, b) come
@@ -102,6 +111,9 @@ class StagedTorchModel : public IonmdModel {
   static void put_rows(torch::Tensor &dst, int64_t rows, int64_t a, const torch::Tensor &src);
 
   torch::Device device;
+  std::string device_str;
+  ModelMetadata meta;
+  std::string meta_text;
   torch::Dtype dtype = torch::kFloat32;
   int64_t edge_chunk = 0;    // recomputed stages run in chunks of about this many edges
 

@@ -44,7 +44,7 @@ class TorchScriptModel : public StagedTorchModel {
     if (extra[METADATA_ENTRY].empty())
       throw IonmdError("model file " + path + " carries no ionmd metadata: it was not written "
                       "by `ionmd export`; export the model with ionmd first");
-    meta = parse_metadata(extra[METADATA_ENTRY], path);
+    set_metadata(extra[METADATA_ENTRY], path);
     dtype = meta.dtype == "float64" ? torch::kFloat64 : torch::kFloat32;
     module.eval();
     if (meta.halo_stages > 0 &&
@@ -54,7 +54,6 @@ class TorchScriptModel : public StagedTorchModel {
                       "methods; re-export the model with `ionmd export`");
   }
 
-  std::string device_name() const override { return device.str(); }
   double device_peak_mib() const override { return cuda_peak_allocated_mib(device); }
   double device_allocated_bytes() const override { return cuda_allocated_bytes(device); }
   double device_available_bytes() const override { return cuda_available_bytes(device); }

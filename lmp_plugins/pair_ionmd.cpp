@@ -180,7 +180,7 @@ void PairIonmd::settings(int narg, char **arg)
                "but units are '{}'", update->unit_style);
   reset_settings();
   const std::vector<std::string> previous_elements =
-      model ? model->metadata().elements : std::vector<std::string>();
+      model ? meta.elements : std::vector<std::string>();
   model_file = arg[0];
   for (int iarg = 1; iarg < narg; iarg += 2) {
     if (iarg + 1 >= narg)
@@ -236,7 +236,7 @@ void PairIonmd::settings(int narg, char **arg)
                "use 'graph auto'", comm->nprocs);
   load_model();
   model->set_edge_chunk(edge_chunk);
-  if (allocated && model->metadata().elements != previous_elements) {
+  if (allocated && meta.elements != previous_elements) {
     // the atom types were mapped to the previous model's species numbers
     type2species.clear();
     const int n = atom->ntypes + 1;
@@ -247,7 +247,7 @@ void PairIonmd::settings(int narg, char **arg)
                      "give pair_coeff * * with its elements again", model_file);
   }
 
-  const auto &m = model->metadata();
+  const auto &m = meta;
   if (ghost_request == GHOST_HALO && m.halo_stages == 0)
     error->all(FLERR, "pair_style ionmd: 'ghost halo' needs a model file with per-layer stages, "
                "but {} has none; re-export it with `ionmd export ... --stages` (TorchScript "
@@ -265,11 +265,12 @@ void PairIonmd::load_model()
     utils::logmesg(lmp, "pair_style ionmd: host allocator keeps freed memory for reuse "
                    "(glibc mmap off; IONMD_SYSTEM_MALLOC=1 turns this off)\n");
   try {
-    model = IONMD::IonmdModel::load(model_file, device_request, local_rank);
+    model = IONMD::IonmdModel::load(model_file.c_str(), device_request.c_str(), local_rank);
+    meta = IONMD::parse_metadata(model->metadata_text(), model_file);
   } catch (IONMD::IonmdError &e) {
     error->all(FLERR, "pair_style ionmd: {}", e.what());
   }
-  const auto &m = model->metadata();
+  const auto &m = meta;
   cutoff = m.cutoff;
   rss_after_load = IONMD::host_rss_bytes();
   probed = fast_probed = false;
@@ -329,7 +330,7 @@ void PairIonmd::coeff(int narg, char **arg)
   if (strcmp(arg[0], "*") != 0 || strcmp(arg[1], "*") != 0)
     error->all(FLERR, "pair_coeff for pair_style ionmd must start with '* *'");
 
-  const auto &elements = model->metadata().elements;
+  const auto &elements = meta.elements;
   type2species.assign(ntypes + 1, -1);
   for (int t = 1; t <= ntypes; ++t) {
     const std::string el = arg[t + 1];
@@ -370,7 +371,7 @@ IonmdGraphBuilder::Mode PairIonmd::graph_mode() const
   if (ghost_request == GHOST_HALO) return IonmdGraphBuilder::HALO;
   if (ghost_request == GHOST_REDUNDANT) return IonmdGraphBuilder::GHOSTS;
   if (comm->nprocs == 1) return IonmdGraphBuilder::OWNERS;
-  return model->metadata().halo_stages > 0 ? IonmdGraphBuilder::HALO : IonmdGraphBuilder::GHOSTS;
+  return meta.halo_stages > 0 ? IonmdGraphBuilder::HALO : IonmdGraphBuilder::GHOSTS;
 }
 
 // Whether a graph of `nedges` edges is recomputed stage by stage: memory low, or auto where
@@ -378,7 +379,7 @@ IonmdGraphBuilder::Mode PairIonmd::graph_mode() const
 bool PairIonmd::recomputes(double nedges) const
 {
   if (memory_mode != MEMORY_AUTO) return memory_mode == MEMORY_LOW;
-  if (!on_gpu && nedges > model->metadata().memory_auto_edges) return true;
+  if (!on_gpu && nedges > meta.memory_auto_edges) return true;
   return !fast_path_fits(nedges);
 }
 
@@ -396,7 +397,7 @@ bool PairIonmd::uses_stages(IonmdGraphBuilder::Mode mode, double nedges) const
 {
   if (mode == IonmdGraphBuilder::HALO) return true;
   return recomputes(nedges) && mode == IonmdGraphBuilder::OWNERS &&
-         model->metadata().halo_stages > 0;
+         meta.halo_stages > 0;
 }
 
 void PairIonmd::evaluate(const IONMD::IonmdGraph &g, IonmdGraphBuilder::Mode mode,
@@ -411,7 +412,7 @@ void PairIonmd::evaluate(const IONMD::IonmdGraph &g, IonmdGraphBuilder::Mode mod
   if (low && memory_mode == MEMORY_AUTO && !told_auto_low && comm->me == 0) {
     const std::string why = fast_path_fits(nedges)
         ? fmt::format("{} edges > {:.0f} on this rank", g.nedges(),
-                      model->metadata().memory_auto_edges)
+                      meta.memory_auto_edges)
         : fmt::format("{} edges would take ~{:.2f} GiB at {:.1f} KiB per edge (measured) "
                       "without recomputation, more than {:.0f} % of the {:.2f} GiB available",
                       g.nedges(), nedges * fast_bytes_per_edge / GIB,
@@ -480,25 +481,25 @@ void PairIonmd::init_style()
                                                       : "a model file without stages on several ranks",
                neighbor->skin, neighbor->style == Neighbor::MULTI ? "multi" : "multi/old",
                neighbor->skin,
-               model->metadata().halo_stages > 0 ? " or 'ghost halo'" : "");
+               meta.halo_stages > 0 ? " or 'ghost halo'" : "");
   neighbor->add_request(this, NeighConst::REQ_FULL | (ghosts ? NeighConst::REQ_GHOST : 0));
 
   if (comm->me == 0 && memory_mode == MEMORY_LOW && uses_stages(mode, 0))
     utils::logmesg(lmp, "pair_style ionmd: memory low: the backward pass recomputes one of "
                    "the {} stages at a time{} ('memory fast' keeps every stage's "
-                   "intermediates)\n", model->metadata().halo_stages,
+                   "intermediates)\n", meta.halo_stages,
                    edge_chunk > 0 ? fmt::format(", in chunks of {} edges", edge_chunk) : "");
   if (memory_given && memory_mode == MEMORY_LOW && !uses_stages(mode, 0) && comm->me == 0)
     error->warning(FLERR, "pair_style ionmd: 'memory low' needs a model file with per-layer "
                    "stages and a graph of local atoms or 'ghost halo'; {} runs as 'memory fast'",
-                   model->metadata().halo_stages > 0 ? "this 'ghost redundant' graph"
+                   meta.halo_stages > 0 ? "this 'ghost redundant' graph"
                                                      : "this model file (no stages)");
   if (mode == IonmdGraphBuilder::HALO && comm->me == 0) {
     std::vector<std::string> widths;
-    for (int w : model->metadata().halo_widths) widths.push_back(std::to_string(w));
+    for (int w : meta.halo_widths) widths.push_back(std::to_string(w));
     utils::logmesg(lmp, "pair_style ionmd: halo exchange between {} stages, ghost shell of one "
                    "cutoff ({} A + {} A skin), feature widths {}\n",
-                   model->metadata().halo_stages, cutoff, neighbor->skin,
+                   meta.halo_stages, cutoff, neighbor->skin,
                    utils::join_words(widths, " "));
   }
 
@@ -511,7 +512,7 @@ void PairIonmd::init_style()
   ghost_cut_raised = 0.0;
   if (ghosts) {
     // exact local energies need every atom within num_layers * cutoff
-    const double shell = model->metadata().num_layers * cutoff + neighbor->skin;
+    const double shell = meta.num_layers * cutoff + neighbor->skin;
     if (comm->cutghostuser < shell) {
       ghost_cut_before = comm->cutghostuser;
       comm->cutghostuser = ghost_cut_raised = shell;
@@ -519,7 +520,7 @@ void PairIonmd::init_style()
     if (comm->me == 0)
       utils::logmesg(lmp, "pair_style ionmd: redundant ghost shell of {:.3f} A "
                      "({} layers x {} A cutoff + {} A skin)\n",
-                     shell, model->metadata().num_layers, cutoff, neighbor->skin);
+                     shell, meta.num_layers, cutoff, neighbor->skin);
   }
   check_neighbor_exclusions();
   check_masses();
@@ -541,7 +542,7 @@ void PairIonmd::check_masses()
   if (atom->rmass_flag || !atom->mass || !atom->mass_setflag ||
       (int) type2species.size() != ntypes + 1)
     return;
-  const auto &elements = model->metadata().elements;
+  const auto &elements = meta.elements;
   auto element_of = [&](int t) { return elements[type2species[t]]; };
   auto checked = [&](int t) { return type2species[t] >= 0 && atom->mass_setflag[t]; };
   std::string signature;
@@ -958,8 +959,8 @@ void PairIonmd::probe_bytes_per_edge(IonmdGraphBuilder::Mode mode, double run_ed
 void PairIonmd::measure_fast_path(IonmdGraphBuilder::Mode mode, double edges)
 {
   if (memory_mode != MEMORY_AUTO || fast_probed || !could_outgrow_budget(edges)) return;
-  if (mode == IonmdGraphBuilder::GHOSTS || model->metadata().halo_stages == 0) return;
-  if (!on_gpu && edges > model->metadata().memory_auto_edges) return;    // low either way
+  if (mode == IonmdGraphBuilder::GHOSTS || meta.halo_stages == 0) return;
+  if (!on_gpu && edges > meta.memory_auto_edges) return;    // low either way
   fast_probed = true;
   fast_bytes_per_edge = measure_bytes_per_edge(mode == IonmdGraphBuilder::HALO, false);
   if (fast_bytes_per_edge <= 0.0) return;
@@ -979,7 +980,7 @@ double PairIonmd::measure_bytes_per_edge(bool staged, bool low)
   // the probe restarts the peaks that finish() reports: keep the ones it would lose
   peak_saved[0] = std::max(peak_saved[0], host_peak_rss_mib());
   peak_saved[1] = std::max(peak_saved[1], model->device_peak_mib());
-  const int nspecies = (int) model->metadata().elements.size();
+  const int nspecies = (int) meta.elements.size();
   uint64_t state = 0x2545F4914F6CDD1Dull;
   auto uniform = [&state]() {
     state = state * 6364136223846793005ull + 1442695040888963407ull;
@@ -1052,7 +1053,7 @@ std::string PairIonmd::memory_fix(IonmdGraphBuilder::Mode mode) const
 {
   std::string fix;
   if (mode == IonmdGraphBuilder::GHOSTS) {
-    fix = model->metadata().halo_stages > 0
+    fix = meta.halo_stages > 0
         ? "use 'ghost halo' (a ghost shell of one cutoff instead of layers x cutoff; this model "
           "file has the stages it needs)"
         : "use 'ghost halo' (a ghost shell of one cutoff instead of layers x cutoff) with a model "
@@ -1131,6 +1132,34 @@ void PairIonmd::check_graph_memory(IonmdGraphBuilder::Mode mode)
              bytes_per_edge / 1024.0, memory_budget / GIB, budget_source, memory_fix(mode));
 }
 
+/* Comm::forward_comm/reverse_comm(Pair *, int size) take the values per atom since
+   LAMMPS 2025; before (29Aug2024, 2Aug2023) they take the pair only and size the
+   buffers from comm_forward/comm_reverse, which init_style() sets to the widest stage.
+   Either way pack_*_comm returns what it packed, so a narrower stage sends less.
+   Chosen by overload (SFINAE), not by version number: feature releases in between
+   changed it too. */
+
+namespace {
+template <typename C, typename P>
+auto comm_pair_forward(C *comm, P *pair, int size, int) -> decltype(comm->forward_comm(pair, size))
+{
+  return comm->forward_comm(pair, size);
+}
+template <typename C, typename P> void comm_pair_forward(C *comm, P *pair, int, long)
+{
+  comm->forward_comm(pair);
+}
+template <typename C, typename P>
+auto comm_pair_reverse(C *comm, P *pair, int size, int) -> decltype(comm->reverse_comm(pair, size))
+{
+  return comm->reverse_comm(pair, size);
+}
+template <typename C, typename P> void comm_pair_reverse(C *comm, P *pair, int, long)
+{
+  comm->reverse_comm(pair);
+}
+}    // namespace
+
 /* ---------------------------------------------------------------- halo exchange
    halo_rows is indexed by LAMMPS atom (local and ghost), `rows` by graph node;
    builder->node_atom() maps one to the other (NULL-type atoms have no node, their
@@ -1147,7 +1176,7 @@ void PairIonmd::forward(double *rows, int width)
   for (int64_t k = 0; k < graph.nlocal; ++k)
     std::copy(rows + k * width, rows + (k + 1) * width,
               halo_rows.begin() + (size_t) node_atom[k] * width);
-  comm->forward_comm(this, width);
+  comm_pair_forward(comm, (Pair *) this, width, 0);
   for (int64_t k = graph.nlocal; k < nnodes; ++k)
     std::copy(halo_rows.begin() + (size_t) node_atom[k] * width,
               halo_rows.begin() + (size_t) (node_atom[k] + 1) * width, rows + k * width);
@@ -1164,7 +1193,7 @@ void PairIonmd::reverse(double *rows, int width)
   for (int64_t k = 0; k < nnodes; ++k)
     std::copy(rows + k * width, rows + (k + 1) * width,
               halo_rows.begin() + (size_t) node_atom[k] * width);
-  comm->reverse_comm(this, width);
+  comm_pair_reverse(comm, (Pair *) this, width, 0);
   for (int64_t k = 0; k < graph.nlocal; ++k)
     std::copy(halo_rows.begin() + (size_t) node_atom[k] * width,
               halo_rows.begin() + (size_t) (node_atom[k] + 1) * width, rows + k * width);

@@ -115,6 +115,7 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
   bool told_auto_low;
   LocalGraph local_graph;
   std::unique_ptr<IONMD::IonmdModel> model;
+  IONMD::ModelMetadata meta;    // model's, parsed with this side's string ABI (ionmd_model.h)
   std::unique_ptr<IonmdGraphBuilder> builder;
   IONMD::IonmdGraph graph;
   IONMD::IonmdResult result;

