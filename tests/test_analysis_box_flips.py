@@ -1,0 +1,254 @@
+"""Triclinic NpT runs whose box flips (``fix npt ... xy ... flip yes``), as LAMMPS writes
+them: ionmd's unwrapping must stay exact across a flip, also when the flip falls inside a
+run resumed from a restart file, and the failure checks must not take a flip for a failure.
+
+The run (made here, ~2 s): a hot Ar/Li Lennard-Jones fluid of 200 atoms in a sheared
+cell, barostatted with all six stress components and a shear-stress target the fluid
+cannot hold, so the tilt ``xy`` grows until LAMMPS flips the box (``xy -> xy + lx``, atoms
+remapped, image flags changed) a few dozen steps after the restart. Which LAMMPS pair
+style made the run does not matter to the analysis (it reads the data file and the dumps).
+
+Reference: the lattice vector each atom crosses between two kept frames, taken from
+LAMMPS's image flags (``x + n H``, rounded into the later cell's lattice), read by a
+parser of its own. Wrapped input (``x y z``, ``x y z ix iy iz``, ``xs ys zs``, DCD) must
+give that path to float64 (dumps) or float32 (DCD) precision; LAMMPS's ``xu yu zu`` under
+a changing box carry ``n dH`` and are checked only against the documented ambiguity.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lammps_runner import run_lmp
+
+RESTART_STEP = 500
+END_STEP = 900
+EVERY = 10
+FIX = ("fix 1 all npt temp 250 250 0.1 x 4000 4000 1 y 4000 4000 1 z 4000 4000 1 "
+       "xy 5500 5500 0.5 xz 0 0 1 yz 0 0 1 flip yes")
+PAIR = "pair_style lj/cut 8.0\npair_coeff * * 0.0104 3.4"
+# the dumps a user may keep (coarse) and the every-step reference
+DUMPS = """
+thermo_style custom step temp press vol lx ly lz xy xz yz pxy
+thermo 10
+dump r all custom 1 ref.{k}.dump id x y z ix iy iz xu yu zu
+dump w all custom {every} w.{k}.dump id type x y z
+dump wi all custom {every} wi.{k}.dump id type x y z ix iy iz
+dump u all custom {every} u.{k}.dump id type xu yu zu
+dump s all custom {every} s.{k}.dump id type xs ys zs
+dump_modify r sort id format float %.12g
+dump_modify w format float %.12g
+dump_modify wi format float %.12g
+dump_modify u format float %.12g
+dump_modify s format float %.12g
+dump d all dcd {every} md.{k}.dcd
+dump du all dcd {every} mdu.{k}.dcd
+dump_modify du unwrap yes
+"""
+FIRST = f"""
+units metal
+atom_style atomic
+region box prism 0 20 0 20 0 20 8 0 0
+create_box 2 box
+create_atoms 1 random 150 4321 box overlap 2.5
+create_atoms 2 random 50 8765 box overlap 2.5
+mass 1 39.948
+mass 2 6.94
+{PAIR}
+minimize 1e-4 1e-6 200 2000
+reset_timestep 0
+write_data struct.data
+velocity all create 300 12345 mom yes rot no dist gaussian
+timestep 0.002
+{FIX}
+{DUMPS.format(k=0, every=EVERY)}
+run {RESTART_STEP}
+write_restart md.restart
+"""
+SECOND = f"""
+read_restart md.restart
+{PAIR}
+timestep 0.002
+{FIX}
+{DUMPS.format(k=1, every=EVERY)}
+run {END_STEP - RESTART_STEP}
+"""
+INPUTS = {"x y z": "w", "x y z ix iy iz": "wi", "xs ys zs": "s", "xu yu zu": "u", "DCD": "md",
+          "DCD unwrap yes": "mdu"}
+
+
+@pytest.fixture(scope="module")
+def flip_run(tmp_path_factory) -> Path:
+    run_dir = tmp_path_factory.mktemp("box_flip_run")
+    run_lmp(FIRST, run_dir, env={"OMP_NUM_THREADS": "1"})
+    (run_dir / "log.0.lammps").write_text((run_dir / "log.lammps").read_text())
+    run_lmp(SECOND, run_dir, env={"OMP_NUM_THREADS": "1"})
+    (run_dir / "log.1.lammps").write_text((run_dir / "log.lammps").read_text())
+    return run_dir
+
+
+def parse_dump(path: Path) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Steps, cell rows and columns (sorted by id, positions relative to lo) of a dump,
+    read independently of ionmd's reader."""
+    lines = path.read_text().split("\n")
+    steps, boxes, frames, i = [], [], [], 0
+    while i < len(lines) and lines[i].startswith("ITEM: TIMESTEP"):
+        n = int(lines[i + 3])
+        b = np.array([line.split() for line in lines[i + 5:i + 8]], float)
+        xy, xz, yz = b[:, 2]
+        lo = np.array([b[0, 0] - min(0, xy, xz, xy + xz), b[1, 0] - min(0, yz), b[2, 0]])
+        hi = np.array([b[0, 1] - max(0, xy, xz, xy + xz), b[1, 1] - max(0, yz), b[2, 1]])
+        cols = lines[i + 8].split()[2:]
+        a = np.array([line.split() for line in lines[i + 9:i + 9 + n]], float)
+        a = a[np.argsort(a[:, 0])]
+        frame = {c: a[:, k] for k, c in enumerate(cols)}
+        for c, o in zip("xyz", lo):
+            frame[c] = frame[c] - o
+        steps.append(int(lines[i + 1]))
+        boxes.append([[hi[0] - lo[0], 0, 0], [xy, hi[1] - lo[1], 0], [xz, yz, hi[2] - lo[2]]])
+        frames.append(frame)
+        i += 9 + n
+    cols = {c: np.array([f[c] for f in frames]) for c in frames[0]}
+    return np.array(steps), np.array(boxes), cols
+
+
+def joined(run_dir: Path, stem: str):
+    """Both pieces of a dump, the repeated restart step once."""
+    s0, b0, c0 = parse_dump(run_dir / f"{stem}.0.dump")
+    s1, b1, c1 = parse_dump(run_dir / f"{stem}.1.dump")
+    assert s1[0] == s0[-1] == RESTART_STEP
+    return (np.concatenate([s0, s1[1:]]), np.concatenate([b0, b1[1:]]),
+            {c: np.concatenate([c0[c], c1[c][1:]]) for c in c0})
+
+
+def xyz(cols, names=("x", "y", "z")) -> np.ndarray:
+    return np.stack([cols[c] for c in names], -1)
+
+
+def image_flag_path(x: np.ndarray, images: np.ndarray, boxes: np.ndarray):
+    """Continuous path from wrapped positions, the lattice vector between frames taken
+    from LAMMPS's image flags (not from the positions); and the largest distance of that
+    vector from the later cell's lattice, in fractional units (0 for consistent flags up
+    to the box change between the frames)."""
+    nh = np.einsum("tnk,tkl->tnl", images, boxes)
+    frac = np.einsum("tnk,tkl->tnl", nh[1:] - nh[:-1], np.linalg.inv(boxes[1:]))
+    lattice = np.einsum("tnk,tkl->tnl", np.round(frac), boxes[1:])
+    out = np.concatenate([x[:1], x[:1] + np.cumsum(np.diff(x, axis=0) + lattice, axis=0)])
+    return out, float(np.abs(frac - np.round(frac)).max())
+
+
+def flips(boxes: np.ndarray) -> np.ndarray:
+    """Frame indices where the tilt xy jumped by about a box length."""
+    return np.flatnonzero(np.abs(np.diff(boxes[:, 1, 0])) > 0.5 * boxes[1:, 0, 0]) + 1
+
+
+def test_lammps_flips_the_box_and_keeps_image_flags_consistent(flip_run):
+    steps, boxes, cols = joined(flip_run, "ref")
+    assert np.all(np.diff(steps) == 1)
+    at = flips(boxes)
+    assert at.size >= 1 and steps[at[0]] > RESTART_STEP   # a flip inside the resumed piece
+    dxy = boxes[at, 1, 0] - boxes[at - 1, 1, 0]
+    assert np.allclose(np.abs(dxy), boxes[at, 0, 0], rtol=0.01)   # xy jumps by lx
+    # the lattice is the same: volume continuous, a' = a, b' = b -/+ a
+    vol = np.abs(np.linalg.det(boxes))
+    assert np.all(np.abs(vol[at] / vol[at - 1] - 1) < 0.01)
+    x, n, xu = xyz(cols), xyz(cols, ("ix", "iy", "iz")), xyz(cols, ("xu", "yu", "zu"))
+    # LAMMPS's unwrapped coordinates are x + n H with the flipped image flags ...
+    lo = xu - np.einsum("tnk,tkl->tnl", n, boxes) - x   # lo (per frame, all atoms)
+    assert np.abs(lo - lo[:, :1]).max() < 1e-6
+    # ... and stay continuous across the flip (no lattice-vector jump)
+    step_len = np.linalg.norm(np.diff(xu, axis=0), axis=-1).max(axis=1)
+    assert step_len[at - 1].max() < 0.3 and step_len.max() < 0.3
+    # the image flags change by whole lattice vectors of the new cell at every step
+    _, residual = image_flag_path(x, n, boxes)
+    assert residual < 0.02
+
+
+def coarse_reference(run_dir: Path):
+    steps, boxes, cols = joined(run_dir, "wi")
+    path, residual = image_flag_path(xyz(cols), xyz(cols, ("ix", "iy", "iz")), boxes)
+    assert residual < 0.1   # the box changes by < 10 % of a lattice vector per kept frame
+    return steps, boxes, path
+
+
+def read(run_dir: Path, stem: str):
+    from ionmd.analysis.trajectory import read_lammps_trajectory
+
+    suffix = "dcd" if stem.startswith("md") else "dump"
+    return read_lammps_trajectory(run_dir / "struct.data",
+                                  [run_dir / f"{stem}.{k}.{suffix}" for k in (0, 1)],
+                                  timestep_fs=2.0)
+
+
+@pytest.mark.parametrize("columns", ["x y z", "x y z ix iy iz", "xs ys zs", "DCD"])
+def test_wrapped_input_is_unwrapped_exactly_across_flip_and_restart(flip_run, columns):
+    steps, boxes, ref = coarse_reference(flip_run)
+    at = flips(boxes)
+    assert at.size >= 1 and steps[at[0]] > RESTART_STEP
+    traj = read(flip_run, INPUTS[columns])
+    assert np.array_equal(traj.steps, steps)
+    assert np.allclose(traj.boxes, boxes, rtol=0, atol=1e-4)
+    disp = traj.positions - traj.positions[0]
+    want = ref - ref[0]
+    if columns == "DCD":
+        # DCD positions are absolute; dumps relative to lo, which moves as the cell grows
+        # about its fixed centre: the same path up to that uniform shift (float32 file)
+        from ionmd.analysis.trajectory import read_frames
+
+        raw, _, _ = read_frames(flip_run / "struct.data",
+                                [flip_run / f"md.{k}.dcd" for k in (0, 1)])
+        want = want + (raw.origins - raw.origins[0])[:, None, :]
+        assert np.abs(disp - want).max() < 1e-4
+    else:
+        assert np.abs(disp - want).max() < 1e-6
+    assert np.abs(disp).max() > 10.0   # atoms went far: many images, a flip in between
+
+
+def mobile_msd(traj) -> np.ndarray:
+    from ionmd.analysis.msd import compute_msd
+
+    return compute_msd(traj.framework_drift_removed(["Li"]), "Li").msd
+
+
+def test_msd_of_every_input_agrees_across_the_flip(flip_run):
+    ref = mobile_msd(read(flip_run, "w"))
+    assert ref[-1] > 20.0
+    for columns in ("x y z ix iy iz", "xs ys zs", "DCD"):
+        assert np.allclose(mobile_msd(read(flip_run, INPUTS[columns])), ref, rtol=1e-5,
+                           atol=1e-6), columns
+    # xu yu zu (and an unwrapped DCD) are wrapped back first; left: the documented one-frame ambiguity of atoms
+    # that LAMMPS had not wrapped yet (here the tilt moves by ~0.4 A per kept frame)
+    for stem in ("u", "mdu"):
+        u = mobile_msd(read(flip_run, stem))
+        assert np.abs(u[1:] / ref[1:] - 1).max() < 0.02, stem
+
+
+def test_failure_checks_ignore_the_flip(flip_run):
+    from ionmd.analysis.failure import _min_scaled_distances, detect_failures
+    from ionmd.analysis.trajectory import read_frames
+    from ionmd.lammps.log import parse_thermo
+
+    frames, elements, masses = read_frames(flip_run / "struct.data",
+                                           [flip_run / f"w.{k}.dump" for k in (0, 1)])
+    text = "".join((flip_run / f"log.{k}.lammps").read_text() for k in (0, 1))
+    report = detect_failures(steps=frames.steps, timestep_fs=2.0, positions=frames.positions,
+                             boxes=frames.boxes, elements=elements, masses=masses,
+                             framework=(), thermo=parse_thermo(text), log_text=text,
+                             target_temperature_K=250.0)
+    assert not report.failed, report.to_dict()
+    # the periodic distances the collapse check uses are right in the cells just before
+    # (tilt ~0.6 lx) and after the flip: compare with a brute-force search over images
+    at = flips(frames.boxes)[0]
+    ones = np.ones(len(elements))
+    for t in (at - 1, at):
+        pos, box = frames.positions[t], frames.boxes[t]
+        got = _min_scaled_distances(pos[None], box[None], ones, 6.0)[0] * 2
+        shifts = np.array([[i, j, k] for i in range(-2, 3) for j in range(-2, 3)
+                           for k in range(-2, 3)]) @ box
+        d = pos[:, None, None, :] - pos[None, :, None, :] + shifts[None, None]
+        r = np.linalg.norm(d, axis=-1)
+        r[np.arange(len(pos)), np.arange(len(pos)), len(shifts) // 2] = np.inf
+        assert got == pytest.approx(r.min(), abs=1e-4)
