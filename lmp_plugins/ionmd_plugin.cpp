@@ -70,6 +70,21 @@ extern "C" __attribute__((visibility("default"))) void lammpsplugin_init(void *l
                                                             : "no MPI (STUBS)");
     return;
   }
+  // atom IDs, step counts and image flags as wide as this LAMMPS's (CMake's LAMMPS_SIZES)
+  const int tag_bytes = lammps_extract_setting(lmp, "tagint");
+  const int big_bytes = lammps_extract_setting(lmp, "bigint");
+  const int image_bytes = lammps_extract_setting(lmp, "imageint");
+  if (tag_bytes != (int) sizeof(tagint) || big_bytes != (int) sizeof(bigint) ||
+      image_bytes != (int) sizeof(imageint)) {
+    lmpinst->error->warning(FLERR,
+                            "ionmdplugin.so was built for {}-byte tagint, {}-byte bigint and "
+                            "{}-byte imageint, but this LAMMPS uses {}, {} and {}; not registering "
+                            "pair_style ionmd. Rebuild ionmd with -DLAMMPS_SIZES={}",
+                            sizeof(tagint), sizeof(bigint), sizeof(imageint), tag_bytes, big_bytes,
+                            image_bytes,
+                            tag_bytes == 8 ? "bigbig" : big_bytes == 4 ? "smallsmall" : "smallbig");
+    return;
+  }
   auto register_plugin = (lammpsplugin_regfunc) regfunc;
   lammpsplugin_t plugin;
   plugin.version = lmpinst->version;

