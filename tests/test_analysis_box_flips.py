@@ -252,3 +252,39 @@ def test_failure_checks_ignore_the_flip(flip_run):
         r = np.linalg.norm(d, axis=-1)
         r[np.arange(len(pos)), np.arange(len(pos)), len(shifts) // 2] = np.inf
         assert got == pytest.approx(r.min(), abs=1e-4)
+
+
+def test_restart_across_a_flip_stitches_without_a_growing_error(flip_run):
+    """A resumed run may write its restart step in the other cell basis (the box flipped,
+    atoms remapped) than the first piece did: the same lattice, so the copies differ by a
+    lattice vector, which stitching adds to the later frames. Those vectors must not be
+    mistaken for LAMMPS-unwrapped input (they lie outside the cell): wrapping them into a
+    box that keeps shearing after the seam would leave an error growing with the tilt."""
+    from ionmd.analysis.trajectory import Piece, read_frames, stitch
+
+    frames, _, _ = read_frames(flip_run / "struct.data", [flip_run / f"w.{k}.dump" for k in (0, 1)])
+    whole = frames.unwrapped()
+    at = flips(frames.boxes)[0]
+    old = frames.boxes[at - 1]
+    flipped = old.copy()
+    flipped[1] -= np.sign(old[1, 0]) * old[0]            # b' = b -/+ a: xy -> xy -/+ lx
+    frac = frames.positions[at - 1] @ np.linalg.inv(flipped)
+    again = (frac - np.floor(frac)) @ flipped             # remapped into the flipped cell
+    assert np.abs(again - frames.positions[at - 1]).max() > 1.0   # some atoms moved
+    # the first piece wrote the restart step in the flipped cell, the second in the old one
+    first = Piece(np.concatenate([frames.positions[:at - 1], again[None]]),
+                  np.concatenate([frames.boxes[:at - 1], flipped[None]]), frames.steps[:at])
+    second = Piece(frames.positions[at - 1:], frames.boxes[at - 1:], frames.steps[at - 1:])
+    joined_piece = stitch([first, second])
+    assert np.array_equal(joined_piece.steps, frames.steps)
+    assert np.abs(joined_piece.unwrapped() - whole).max() < 1e-9
+    # the other way round: the second piece's later frames follow the old cell's images,
+    # not those of its (flipped) first frame: TOR's one-frame ambiguity at the seam, a
+    # constant offset after it, not one that grows as the cell keeps shearing
+    first = Piece(frames.positions[:at], frames.boxes[:at], frames.steps[:at])
+    second = Piece(np.concatenate([again[None], frames.positions[at:]]),
+                   np.concatenate([flipped[None], frames.boxes[at:]]), frames.steps[at - 1:])
+    offset = stitch([first, second]).unwrapped() - whole
+    assert np.abs(offset[:at]).max() < 1e-9
+    assert np.abs(offset[at:] - offset[at]).max() < 1e-9
+    assert np.abs(offset).max() < 1.0

@@ -215,14 +215,32 @@ class Piece:
     steps: np.ndarray
     starts: tuple[int, ...] = (0,)
     origins: np.ndarray | None = None   # box lo per frame (T, 3); None: 0
+    #: (first frame, lattice vectors (N, 3)) that :func:`stitch` added to the frames from
+    #: there on to align a resumed piece with the frame it repeats
+    seam_shifts: tuple[tuple[int, np.ndarray], ...] = ()
+
+    def as_written(self) -> np.ndarray:
+        """The positions without the lattice vectors :func:`stitch` added."""
+        if not self.seam_shifts:
+            return self.positions
+        raw = self.positions.copy()
+        for first, shift in self.seam_shifts:
+            raw[first:] -= shift
+        return raw
 
     def unwrapped(self) -> np.ndarray:
         """Continuous positions: TOR unwrapping, after wrapping into ``[lo, lo + H)`` when
-        the box changes and the coordinates are LAMMPS-unwrapped (see module doc)."""
+        the box changes and the coordinates are LAMMPS-unwrapped (see module doc).
+
+        Whether they are is judged, and the wrapping done, on the positions as written:
+        the constant lattice vector that aligns a resumed piece (exact for TOR) is one of
+        the seam box, which is no lattice vector of a later, deformed box (a tilt growing
+        between flips); wrapping it off would leave that difference on the atom."""
         changing = not np.allclose(self.boxes, self.boxes[0], rtol=0, atol=1e-6)
-        if changing and looks_unwrapped(self.positions, self.boxes, self.origins):
+        raw = self.as_written()
+        if changing and looks_unwrapped(raw, self.boxes, self.origins):
             origins = self.origins if self.origins is not None else np.zeros((len(self.steps), 3))
-            return unwrap(self.positions, self.boxes, origins)
+            return unwrap(raw, self.boxes, origins)
         return unwrap(self.positions, self.boxes)
 
 
@@ -339,6 +357,7 @@ def stitch(pieces: Sequence[Piece]) -> Piece:
     if not pieces:
         raise AnalysisError("no trajectory pieces given")
     keep_pos, keep_box, keep_steps, keep_orig, starts = [], [], [], [], [0]
+    seam_shifts = []
     last = None
     for k, piece in enumerate(pieces):
         sel = np.ones(len(piece.steps), bool) if last is None else piece.steps > last
@@ -351,7 +370,10 @@ def stitch(pieces: Sequence[Piece]) -> Piece:
             if dup.size:
                 box = keep_box[-1][-1]
                 gap = keep_pos[-1][-1] - piece.positions[dup[0]]
-                pos = pos + np.round(gap @ np.linalg.inv(box)) @ box
+                shift = np.round(gap @ np.linalg.inv(box)) @ box
+                pos = pos + shift
+                if np.any(shift):
+                    seam_shifts.append((sum(len(x) for x in keep_steps), shift))
             else:
                 starts.append(sum(len(x) for x in keep_steps))
         keep_pos.append(pos)
@@ -368,7 +390,7 @@ def stitch(pieces: Sequence[Piece]) -> Piece:
                             f"{steps[where[0]]} -> {steps[where[0] + 1]}, expected spacing "
                             f"{spacing[0]}): a piece is missing or dumps at another interval")
     return Piece(np.concatenate(keep_pos), np.concatenate(keep_box), steps, tuple(starts),
-                 np.concatenate(keep_orig))
+                 np.concatenate(keep_orig), tuple(seam_shifts))
 
 
 def continuous_unwrapped(piece: Piece) -> np.ndarray:
