@@ -29,7 +29,9 @@ END_STEP = 900
 EVERY = 10
 FIX = ("fix 1 all npt temp 250 250 0.1 x 4000 4000 1 y 4000 4000 1 z 4000 4000 1 "
        "xy 5500 5500 0.5 xz 0 0 1 yz 0 0 1 flip yes")
-PAIR = "pair_style lj/cut 8.0\npair_coeff * * 0.0104 3.4"
+# a wide skin: LAMMPS rebuilds (and wraps) seldom, so atoms lie outside the box at the
+# restart step and are wrapped when the run resumes
+PAIR = "pair_style lj/cut 8.0\npair_coeff * * 0.0104 3.4\nneighbor 4.0 bin"
 # the dumps a user may keep (coarse) and the every-step reference
 DUMPS = """
 thermo_style custom step temp press vol lx ly lz xy xz yz pxy
@@ -168,10 +170,34 @@ def test_lammps_flips_the_box_and_keeps_image_flags_consistent(flip_run):
 
 
 def coarse_reference(run_dir: Path):
-    steps, boxes, cols = joined(run_dir, "wi")
-    path, residual = image_flag_path(xyz(cols), xyz(cols, ("ix", "iy", "iz")), boxes)
-    assert residual < 0.1   # the box changes by < 10 % of a lattice vector per kept frame
-    return steps, boxes, path
+    """LAMMPS's path at the kept frames, piece by piece from the image flags, joined at
+    the repeated restart step (the same configuration, whatever image each piece wrote
+    an atom in: LAMMPS wraps atoms when it resumes)."""
+    paths, all_steps, all_boxes = [], [], []
+    for k in (0, 1):
+        steps, boxes, cols = parse_dump(run_dir / f"wi.{k}.dump")
+        path, residual = image_flag_path(xyz(cols), xyz(cols, ("ix", "iy", "iz")), boxes)
+        assert residual < 0.1   # the box changes by < 10 % of a lattice vector per frame
+        if paths:
+            assert steps[0] == all_steps[-1][-1] == RESTART_STEP
+            path = (path - path[0] + paths[-1][-1])[1:]
+            steps, boxes = steps[1:], boxes[1:]
+        paths.append(path)
+        all_steps.append(steps)
+        all_boxes.append(boxes)
+    return np.concatenate(all_steps), np.concatenate(all_boxes), np.concatenate(paths)
+
+
+def test_lammps_wraps_atoms_when_it_resumes(flip_run):
+    """The restart step as each piece wrote it: the same configuration, some atoms in
+    another image (those outside the box when the restart file was written) - what
+    stitching must align without disturbing the flip that follows."""
+    _, b0, c0 = parse_dump(flip_run / "wi.0.dump")
+    _, b1, c1 = parse_dump(flip_run / "wi.1.dump")
+    x0, x1 = xyz(c0)[-1], xyz(c1)[0]
+    frac = (x0 - x1) @ np.linalg.inv(b0[-1])
+    assert np.abs(frac - np.round(frac)).max() < 1e-9
+    assert np.any(np.round(frac) != 0)
 
 
 def read(run_dir: Path, stem: str):
@@ -262,29 +288,69 @@ def test_restart_across_a_flip_stitches_without_a_growing_error(flip_run):
     box that keeps shearing after the seam would leave an error growing with the tilt."""
     from ionmd.analysis.trajectory import Piece, read_frames, stitch
 
-    frames, _, _ = read_frames(flip_run / "struct.data", [flip_run / f"w.{k}.dump" for k in (0, 1)])
+    # the resumed piece of the run, which holds the flip: split there once more
+    frames, _, _ = read_frames(flip_run / "struct.data", [flip_run / "w.1.dump"])
     whole = frames.unwrapped()
+    pos = frames.positions
     at = flips(frames.boxes)[0]
     old = frames.boxes[at - 1]
     flipped = old.copy()
     flipped[1] -= np.sign(old[1, 0]) * old[0]            # b' = b -/+ a: xy -> xy -/+ lx
-    frac = frames.positions[at - 1] @ np.linalg.inv(flipped)
+    frac = pos[at - 1] @ np.linalg.inv(flipped)
     again = (frac - np.floor(frac)) @ flipped             # remapped into the flipped cell
-    assert np.abs(again - frames.positions[at - 1]).max() > 1.0   # some atoms moved
+    assert np.abs(again - pos[at - 1]).max() > 1.0   # some atoms moved
     # the first piece wrote the restart step in the flipped cell, the second in the old one
-    first = Piece(np.concatenate([frames.positions[:at - 1], again[None]]),
+    first = Piece(np.concatenate([pos[:at - 1], again[None]]),
                   np.concatenate([frames.boxes[:at - 1], flipped[None]]), frames.steps[:at])
-    second = Piece(frames.positions[at - 1:], frames.boxes[at - 1:], frames.steps[at - 1:])
+    second = Piece(pos[at - 1:], frames.boxes[at - 1:], frames.steps[at - 1:])
     joined_piece = stitch([first, second])
     assert np.array_equal(joined_piece.steps, frames.steps)
     assert np.abs(joined_piece.unwrapped() - whole).max() < 1e-9
     # the other way round: the second piece's later frames follow the old cell's images,
     # not those of its (flipped) first frame: TOR's one-frame ambiguity at the seam, a
     # constant offset after it, not one that grows as the cell keeps shearing
-    first = Piece(frames.positions[:at], frames.boxes[:at], frames.steps[:at])
-    second = Piece(np.concatenate([again[None], frames.positions[at:]]),
+    first = Piece(pos[:at], frames.boxes[:at], frames.steps[:at])
+    second = Piece(np.concatenate([again[None], pos[at:]]),
                    np.concatenate([flipped[None], frames.boxes[at:]]), frames.steps[at - 1:])
     offset = stitch([first, second]).unwrapped() - whole
     assert np.abs(offset[:at]).max() < 1e-9
     assert np.abs(offset[at:] - offset[at]).max() < 1e-9
     assert np.abs(offset).max() < 1.0
+
+
+def test_three_pieces_in_a_shearing_flipping_cell_stitch_exactly():
+    """Synthetic: each resumed piece rewrites the restart step with the atoms that were
+    just outside the box wrapped, in a cell that shears steadily and flips inside the
+    middle piece. The alignments add up over the seams in the boxes they were found in
+    (not re-rounded into a later, sheared box), so the path is the true one exactly."""
+    from ionmd.analysis.trajectory import Piece, fractional, stitch, wrap
+
+    rng = np.random.default_rng(7)
+    n_frames, n_atoms = 30, 200
+    boxes = np.repeat(np.diag([10.0, 10.0, 10.0])[None], n_frames, axis=0)
+    xy = 2.0 + 0.25 * np.arange(n_frames)
+    xy[xy > 6.0] -= 10.0                                   # the flip: b -> b - a
+    boxes[:, 1, 0] = xy
+    boxes[:, 2, :2] = [0.5, -0.3]
+    # the stored atoms move by their steps, and are wrapped into each frame's cell
+    steps = rng.normal(0, 0.1, (n_frames - 1, n_atoms, 3))
+    written = [rng.uniform(0, 10, (n_atoms, 3)) @ np.linalg.inv(boxes[0]) % 1.0 @ boxes[0]]
+    for t in range(1, n_frames):
+        written.append(wrap((written[-1] + steps[t - 1])[None], boxes[t:t + 1])[0])
+    written = np.array(written)
+    true = written[0] + np.concatenate([np.zeros((1, n_atoms, 3)), np.cumsum(steps, axis=0)])
+    # piece ends as the first run wrote them: atoms just inside a face left just outside
+    end_a, end_b = written[9].copy(), written[19].copy()
+    f = fractional(written[9:10], boxes[9:10])[0]
+    near = f[:, 1] < 0.05
+    end_a[near] += boxes[9, 1]                             # the shearing cell vector
+    f = fractional(written[19:20], boxes[19:20])[0]
+    near_b = f[:, 1] > 0.95
+    end_b[near_b] -= boxes[19, 1]
+    assert near.sum() >= 3 and near_b.sum() >= 3
+    pieces = [Piece(np.concatenate([written[:9], end_a[None]]), boxes[:10], np.arange(10)),
+              Piece(np.concatenate([written[9:19], end_b[None]]), boxes[9:20], np.arange(9, 20)),
+              Piece(written[19:], boxes[19:], np.arange(19, n_frames))]
+    joined_piece = stitch(pieces)
+    un = joined_piece.unwrapped()
+    assert np.abs((un - un[0]) - (true - true[0])).max() < 1e-9

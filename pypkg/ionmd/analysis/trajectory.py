@@ -215,33 +215,33 @@ class Piece:
     steps: np.ndarray
     starts: tuple[int, ...] = (0,)
     origins: np.ndarray | None = None   # box lo per frame (T, 3); None: 0
-    #: (first frame, lattice vectors (N, 3)) that :func:`stitch` added to the frames from
-    #: there on to align a resumed piece with the frame it repeats
-    seam_shifts: tuple[tuple[int, np.ndarray], ...] = ()
+    #: (first frame, end frame, lattice vectors (N, 3)): :func:`stitch`'s alignment of a
+    #: resumed piece with the frame it repeats (see :meth:`aligned`)
+    seam_shifts: tuple[tuple[int, int, np.ndarray], ...] = ()
 
-    def as_written(self) -> np.ndarray:
-        """The positions without the lattice vectors :func:`stitch` added."""
+    def aligned(self) -> np.ndarray:
+        """The positions with each resumed piece moved by the lattice vectors that make
+        its repeated first frame coincide with the previous piece's last one (image flags
+        restart when a run resumes from a data file; LAMMPS wraps atoms when it resumes).
+        ``positions`` stay as written: those lattice vectors are of the seam's box, no
+        lattice vectors of a later box that has deformed (or flipped) since, so periodic
+        distances and wrapping must not see them."""
         if not self.seam_shifts:
             return self.positions
-        raw = self.positions.copy()
-        for first, shift in self.seam_shifts:
-            raw[first:] -= shift
-        return raw
+        out = self.positions.copy()
+        for first, end, shift in self.seam_shifts:
+            out[first:end] += shift
+        return out
 
     def unwrapped(self) -> np.ndarray:
-        """Continuous positions: TOR unwrapping, after wrapping into ``[lo, lo + H)`` when
-        the box changes and the coordinates are LAMMPS-unwrapped (see module doc).
-
-        Whether they are is judged, and the wrapping done, on the positions as written:
-        the constant lattice vector that aligns a resumed piece (exact for TOR) is one of
-        the seam box, which is no lattice vector of a later, deformed box (a tilt growing
-        between flips); wrapping it off would leave that difference on the atom."""
+        """Continuous positions: TOR unwrapping of the aligned positions (exact across the
+        seams), or, when the box changes and the coordinates are LAMMPS-unwrapped, of the
+        positions wrapped into ``[lo, lo + H)`` (see module doc)."""
         changing = not np.allclose(self.boxes, self.boxes[0], rtol=0, atol=1e-6)
-        raw = self.as_written()
-        if changing and looks_unwrapped(raw, self.boxes, self.origins):
+        if changing and looks_unwrapped(self.positions, self.boxes, self.origins):
             origins = self.origins if self.origins is not None else np.zeros((len(self.steps), 3))
-            return unwrap(raw, self.boxes, origins)
-        return unwrap(self.positions, self.boxes)
+            return unwrap(self.positions, self.boxes, origins)
+        return unwrap(self.aligned(), self.boxes)
 
 
 def _universe(data_file: Path, traj_file: Path | None, atom_style: str, fmt: str | None):
@@ -344,9 +344,11 @@ def stitch(pieces: Sequence[Piece]) -> Piece:
 
     A resumed run writes its restart step again: frames whose step is not after the
     last kept step are dropped. When the dropped frame is that same step, the two copies
-    are one configuration, so the later piece is shifted by the lattice vector between
-    them (image flags restart when a run resumes from a data file). The dump interval
-    must be the same everywhere and the pieces must leave no gap.
+    are one configuration, so the later piece is to be shifted by the lattice vector
+    between them (image flags restart when a run resumes from a data file; atoms outside
+    the box are wrapped when a run resumes): recorded in ``seam_shifts``, applied by
+    :meth:`Piece.aligned`, while ``positions`` stay as written. The dump interval must be
+    the same everywhere and the pieces must leave no gap.
 
     Returns
     -------
@@ -359,6 +361,7 @@ def stitch(pieces: Sequence[Piece]) -> Piece:
     keep_pos, keep_box, keep_steps, keep_orig, starts = [], [], [], [], [0]
     seam_shifts = []
     last = None
+    last_shift = np.zeros(3)   # the alignment of the previous piece's frames
     for k, piece in enumerate(pieces):
         sel = np.ones(len(piece.steps), bool) if last is None else piece.steps > last
         if not sel.any():
@@ -366,16 +369,18 @@ def stitch(pieces: Sequence[Piece]) -> Piece:
                                 f"check the piece order")
         pos = piece.positions[sel]
         if last is not None:
+            first = sum(len(x) for x in keep_steps)
             dup = np.flatnonzero(piece.steps == last)
             if dup.size:
+                # the lattice vectors between the two copies as written, in their box;
+                # added to the earlier pieces' (one constant per atom: exact for TOR)
                 box = keep_box[-1][-1]
                 gap = keep_pos[-1][-1] - piece.positions[dup[0]]
-                shift = np.round(gap @ np.linalg.inv(box)) @ box
-                pos = pos + shift
-                if np.any(shift):
-                    seam_shifts.append((sum(len(x) for x in keep_steps), shift))
+                last_shift = last_shift + np.round(gap @ np.linalg.inv(box)) @ box
             else:
-                starts.append(sum(len(x) for x in keep_steps))
+                starts.append(first)
+            if np.any(last_shift):
+                seam_shifts.append((first, first + len(pos), last_shift))
         keep_pos.append(pos)
         keep_orig.append(piece.origins[sel] if piece.origins is not None
                          else np.zeros((int(sel.sum()), 3)))
@@ -401,7 +406,7 @@ def continuous_unwrapped(piece: Piece) -> np.ndarray:
     if not np.allclose(piece.boxes, piece.boxes[0], rtol=0, atol=1e-6):
         raise AnalysisError("the box changes: LAMMPS's unwrapped coordinates are wrong under "
                             "NpT; analyse without 'dump_unwrapped' (minimum-image unwrapping)")
-    pos = piece.positions.copy()
+    pos = piece.aligned().copy()
     for start in piece.starts[1:]:
         joint = unwrap(pos[start - 1:start + 1], piece.boxes[start - 1:start + 1])
         pos[start:] += (joint[1] - joint[0]) - (pos[start] - pos[start - 1])
