@@ -10,7 +10,8 @@ style made the run does not matter to the analysis (it reads the data file and t
 
 Reference: the lattice vector each atom crosses between two kept frames, taken from
 LAMMPS's image flags (``x + n H``, rounded into the later cell's lattice), read by a
-parser of its own. Wrapped input (``x y z``, ``x y z ix iy iz``, ``xs ys zs``, DCD) must
+parser of its own, the two pieces joined at the restart step they both wrote (LAMMPS
+wraps the atoms that were outside the box when it resumes). Wrapped input (``x y z``, ``x y z ix iy iz``, ``xs ys zs``, DCD) must
 give that path to float64 (dumps) or float32 (DCD) precision; LAMMPS's ``xu yu zu`` under
 a changing box carry ``n dH`` and are checked only against the documented ambiguity.
 """
