@@ -154,22 +154,37 @@ def test_bench_compares_ghost_modes_in_one_run(tmp_path, capsys):
 
 
 @pytest.mark.mpi
-def test_bench_keeps_going_past_a_failed_point(morse_model, tmp_path, capsys):
-    """Halo mode needs a staged model file: that point fails with the plugin's reason, in
-    the table and JSON, and the serial and redundant points are still measured."""
+def test_bench_keeps_going_past_a_failed_point(morse_model, tmp_path, capsys, monkeypatch):
+    """A point whose lmp fails (here the redundant one: the plugin refuses a keyword slipped
+    into its pair_style line) is recorded with the plugin's reason, in the table and JSON,
+    and the serial and 2-rank auto points are still measured."""
+    import ionmd.bench as bench_module
+
+    real = bench_module.run_point
+
+    def run_point(model, atoms, ranks, workdir, **kw):
+        if kw.get("ghost") == "redundant":
+            kw["pair_extra"] = "no_such_keyword 1"
+        return real(model, atoms, ranks, workdir, **kw)
+
+    monkeypatch.setattr(bench_module, "run_point", run_point)
     out = tmp_path / "fail"
     assert main(["bench", str(morse_model), "--atoms", "64", "--np", "1,2", "--steps", "3",
-                 "--ghost", "halo,redundant", "-o", str(out), "--no-progress"]) == 0
+                 "--ghost", "auto,redundant", "-o", str(out), "--no-progress"]) == 0
     captured = capsys.readouterr()
-    pts = json.loads((out / "bench.json").read_text())["points"]
-    halo = [p for p in pts if p["ghost"] == "halo"][0]
-    assert halo["ms_per_step"] is None and "ERROR" in halo["failed"]
-    assert all(p["failed"] is None and p["ms_per_step"] > 0 for p in pts if p is not halo)
-    assert "failed: 64 atoms x 2 ranks, ghost halo" in captured.out
+    data = json.loads((out / "bench.json").read_text())
+    pts = data["points"]
+    bad = [p for p in pts if p["ghost"] == "redundant"][0]
+    assert bad["ms_per_step"] is None and "ERROR" in bad["failed"]
+    assert all(p["failed"] is None and p["ms_per_step"] > 0 for p in pts if p is not bad)
+    assert data["status"] == "finished"
+    assert "failed: 64 atoms x 2 ranks, ghost redundant" in captured.out
     assert "1 of 3 point(s) failed" in captured.err
-    assert (out / "n64-np2-halo" / "screen.txt").exists()
+    assert (out / "n64-np2-redundant" / "screen.txt").exists()
     with pytest.raises(IonmdError, match="every bench point failed"):
-        bench(morse_model, [64], [2], tmp_path / "allfail", ghost="halo", steps=3, progress=False)
+        bench(morse_model, [64], [1], tmp_path / "allfail", ghost="redundant", steps=3,
+              progress=False)
+    assert json.loads((tmp_path / "allfail" / "bench.json").read_text())["status"] == "failed"
 
 
 def test_size_units():
@@ -278,7 +293,7 @@ def test_an_output_folder_holding_a_bench_run_or_a_file_is_refused(tmp_path, cap
     replaced silently) unless --overwrite; a file as -o is a one-line error."""
     out = tmp_path / "earlier"
     out.mkdir()
-    (out / "bench.json").write_text("{}")
+    (out / "bench.json").write_text('{"points": [{"atoms": 8, "failed": null}]}')
     model = tmp_path / "m.pt"              # never opened: the refusal comes first
     assert main(["bench", str(model), "-o", str(out)]) == 1
     assert "already holds a bench run (bench.json)" in capsys.readouterr().err
@@ -287,8 +302,8 @@ def test_an_output_folder_holding_a_bench_run_or_a_file_is_refused(tmp_path, cap
     assert "is a file, not a folder" in capsys.readouterr().err
 
 
-def test_max_atoms_defaults_to_one_rank_and_fails_when_no_cell_fits(monkeypatch, tmp_path,
-                                                                    capsys):
+def test_max_atoms_defaults_to_one_rank_and_fails_when_no_cell_fits(morse_model, monkeypatch,
+                                                                    tmp_path, capsys):
     import ionmd.bench
 
     seen = {}
@@ -304,7 +319,7 @@ def test_max_atoms_defaults_to_one_rank_and_fails_when_no_cell_fits(monkeypatch,
         return NothingFits()
 
     monkeypatch.setattr(ionmd.bench, "largest_cell", fake_largest_cell)
-    assert main(["bench", str(tmp_path / "m.pt"), "--max-atoms", "1MiB",
+    assert main(["bench", str(morse_model), "--max-atoms", "1MiB",
                  "-o", str(tmp_path / "cap")]) == 1
     assert seen["ranks"] == 1
     assert "no cell of this structure fits" in capsys.readouterr().out

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
@@ -61,6 +62,7 @@ class BenchPoint:
     weak_efficiency: float | None = None
     strong_cpu_efficiency: float | None = None
     failed: str | None = None                 # why the run did not finish, if it did not
+    device_used: str | None = None            # the device the plugin ran on (its own log line)
 
 
 @dataclass
@@ -70,6 +72,9 @@ class BenchResult:
     device: str
     ghost: str                                # the mode(s) asked for, comma-separated
     points: list[BenchPoint] = field(default_factory=list)
+    status: str = "running"                   # "finished" at the end; "interrupted" on Ctrl-C
+    cores: int | None = None                  # CPU cores this process may use
+    notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1)
@@ -105,6 +110,53 @@ def supercell_for(cell: Atoms, target_atoms: int, seed: int = 3) -> Atoms:
 
 
 # ------------------------------------------------------------------ one run
+# pair_style ionmd's load line: "..., device cpu, 1 torch thread(s) per rank"
+PLUGIN_LINE_RE = re.compile(r"pair_style ionmd: .*, device (\S+), (\d+) torch thread\(s\) per rank")
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity mask, e.g. a batch job's share)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def oversubscription_note(ranks: list[int], threads: int, cores: int) -> str | None:
+    """A warning where the largest rank count times the threads per rank exceeds the cores:
+    those points time ranks sharing cores, not the parallel scaling."""
+    worst = max(ranks) * threads
+    if worst <= cores:
+        return None
+    return (f"--np {max(ranks)} x --threads {threads} = {worst} threads on {cores} core(s): "
+            f"ranks share cores, so those points time the sharing, not the scaling "
+            f"(see 'CPU use'); use --np x --threads <= {cores}")
+
+
+def check_model(model: Path, cell: Atoms, ghost: list[str] = ("auto",)) -> dict:
+    """The model's metadata, after checking that it knows the structure's elements and,
+    for ``ghost halo``, has per-layer stages (before any LAMMPS run).
+
+    Raises
+    ------
+    IonmdError
+        For a file that is not an ionmd export, an unknown element or a halo mode the file
+        cannot run.
+    """
+    from ionmd.export import read_metadata
+
+    meta = read_metadata(model)
+    missing = sorted(set(cell.get_chemical_symbols()) - set(meta["elements"].split()))
+    if missing:
+        raise IonmdError(f"{model} does not know {', '.join(missing)} (it knows "
+                         f"{meta['elements']}); pick a structure of its elements")
+    if "halo" in ghost and not int(meta.get("halo_stages") or 0):
+        raise IonmdError(f"--ghost halo needs a model file with per-layer stages, but {model} "
+                         "has none; re-export it with `ionmd export ... --stages` (TorchScript "
+                         "SevenNet/MACE, eSEN packages) or use --ghost redundant")
+    return meta
+
+
 def _input(model: Path, elements: list[str], pair_extra: str, warmup: int, steps: int) -> str:
     return f"""units metal
 atom_style atomic
@@ -150,6 +202,9 @@ def run_point(model: Path, atoms: Atoms, ranks: int, workdir: Path, *, threads: 
                          f"{failure_reason(proc.returncode, proc.stdout)} "
                          f"(output kept in {workdir / 'screen.txt'})")
     info = run_summary(proc.stdout)
+    used = PLUGIN_LINE_RE.search(proc.stdout)
+    if used:   # what the plugin really ran with, not what was asked
+        threads = int(used.group(2))
     sec = info["seconds"] / info["steps"] if info["steps"] else None   # steps=0: memory only
     return BenchPoint(atoms=len(atoms), ranks=ranks, threads=threads, steps=info["steps"],
                       ms_per_step=1e3 * sec if sec else None,
@@ -162,7 +217,8 @@ def run_point(model: Path, atoms: Atoms, ranks: int, workdir: Path, *, threads: 
                       gpu_peak_mib_per_rank=info.get("gpu_peak_mib"),
                       gpu_mb_per_atom=(info["gpu_peak_mib"] * ranks * 1.048576 / len(atoms)
                                        if "gpu_peak_mib" in info else None),
-                      pair_fraction=info.get("pair_fraction"))
+                      pair_fraction=info.get("pair_fraction"),
+                      device_used=used.group(1) if used else None)
 
 
 def add_efficiencies(points: list[BenchPoint], weak_tolerance: float = 0.10) -> None:
@@ -226,7 +282,10 @@ def bench(model: Path, atoms_targets: list[int], ranks: list[int], out: Path, *,
 
     With several ghost modes, serial points run once (in ``auto`` mode: the plugin's own
     1-rank choice) and serve as the baseline of every mode. A failed point is kept in the
-    result with its reason (``BenchPoint.failed``) and its run directory.
+    result with its reason (``BenchPoint.failed``) and its run directory. ``bench.json`` is
+    rewritten after every point: its ``status`` is ``running`` until the end (a killed
+    bench leaves that), then ``finished``; ``interrupted`` after Ctrl-C (``bench.csv`` then
+    holds the points measured), ``failed`` when no point finished.
 
     Raises
     ------
@@ -234,22 +293,20 @@ def bench(model: Path, atoms_targets: list[int], ranks: list[int], out: Path, *,
         For a model that does not know the structure's elements, a ghost mode that does
         not exist, or when every point failed.
     """
-    from ionmd.export import read_metadata
-
     modes = ghost_modes(ghost)
     if not ranks or min(ranks) < 1 or not atoms_targets:
         raise IonmdError("give at least one --atoms value and --np values >= 1")
     model = Path(model)
-    meta = read_metadata(model)
     cell = structure if structure is not None else default_cell()
-    missing = sorted(set(cell.get_chemical_symbols()) - set(meta["elements"].split()))
-    if missing:
-        raise IonmdError(f"{model} does not know {', '.join(missing)} (it knows "
-                         f"{meta['elements']}); pick a structure of its elements")
+    check_model(model, cell, modes)
     out.mkdir(parents=True, exist_ok=True)
     result = BenchResult(model=str(model), structure=structure_name, device=device,
-                         ghost=",".join(modes))
+                         ghost=",".join(modes), cores=available_cores())
     memories = memory_modes(memory)
+    note = oversubscription_note(ranks, threads, result.cores)
+    if note:
+        result.notes.append(note)
+        print(f"ionmd bench: warning: {note}", file=sys.stderr)
     jobs = []
     for n in atoms_targets:
         for r in sorted(set(ranks)):
@@ -263,27 +320,42 @@ def bench(model: Path, atoms_targets: list[int], ranks: list[int], out: Path, *,
         from tqdm import tqdm
 
         bar = tqdm(total=len(jobs), desc="ionmd bench", unit="run")
-    for n, r, mode, mem in jobs:
-        atoms = supercell_for(cell, n)
-        name = (f"n{len(atoms)}-np{r}" + ("" if len(modes) == 1 else f"-{mode}")
-                + ("" if len(memories) == 1 else f"-{mem}"))
-        try:
-            point = run_point(model, atoms, r, out / name, threads=threads,
-                              steps=steps, device=device, ghost=mode, memory=mem)
-        except (IonmdError, subprocess.TimeoutExpired) as exc:
-            point = BenchPoint(atoms=len(atoms), ranks=r, threads=threads, steps=0,
-                               ms_per_step=None, atom_steps_per_s=None, ghost=mode,
-                               memory=mem, failed=str(exc))
-            print(f"ionmd bench: {exc}", file=sys.stderr)
-        result.points.append(point)
-        (out / "bench.json").write_text(result.to_json())   # partial results survive a failure
+    (out / "bench.json").write_text(result.to_json())   # "running": no earlier run's file
+    try:
+        for n, r, mode, mem in jobs:
+            atoms = supercell_for(cell, n)
+            name = (f"n{len(atoms)}-np{r}" + ("" if len(modes) == 1 else f"-{mode}")
+                    + ("" if len(memories) == 1 else f"-{mem}"))
+            try:
+                point = run_point(model, atoms, r, out / name, threads=threads,
+                                  steps=steps, device=device, ghost=mode, memory=mem)
+            except (IonmdError, subprocess.TimeoutExpired) as exc:
+                point = BenchPoint(atoms=len(atoms), ranks=r, threads=threads, steps=0,
+                                   ms_per_step=None, atom_steps_per_s=None, ghost=mode,
+                                   memory=mem, failed=str(exc))
+                print(f"ionmd bench: {exc}", file=sys.stderr)
+            result.points.append(point)
+            (out / "bench.json").write_text(result.to_json())   # partial results survive
+            if bar:
+                bar.update(1)
+    except KeyboardInterrupt:   # keep what was measured, marked as such, in every output
+        result.status = "interrupted"
+        if any(p.failed is None for p in result.points):
+            add_efficiencies(result.points)
+            write_csv(result, out / "bench.csv")
+        (out / "bench.json").write_text(result.to_json())
+        print(f"ionmd bench: interrupted after {len(result.points)} of {len(jobs)} point(s); "
+              f"those are in {out}/bench.json (status 'interrupted')", file=sys.stderr)
+        raise
+    finally:
         if bar:
-            bar.update(1)
-    if bar:
-        bar.close()
+            bar.close()
     if all(p.failed for p in result.points):
+        result.status = "failed"
+        (out / "bench.json").write_text(result.to_json())
         raise IonmdError(f"every bench point failed; the first: {result.points[0].failed}")
     add_efficiencies(result.points)
+    result.status = "finished"
     (out / "bench.json").write_text(result.to_json())
     write_csv(result, out / "bench.csv")
     plot(result, out / "bench.png")
@@ -292,27 +364,30 @@ def bench(model: Path, atoms_targets: list[int], ranks: list[int], out: Path, *,
 
 # ------------------------------------------------------------------ largest cell
 SIZE_UNITS = {"b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12, "kib": 2 ** 10,
-              "mib": 2 ** 20, "gib": 2 ** 30, "tib": 2 ** 40}
+              "mib": 2 ** 20, "gib": 2 ** 30, "tib": 2 ** 40,
+              # one letter, as batch systems (Slurm --mem=20G) and `free -g` use them: binary
+              "k": 2 ** 10, "m": 2 ** 20, "g": 2 ** 30, "t": 2 ** 40}
 
 
 def parse_size_mib(text: str) -> float:
-    """``"20GB"``, ``"16GiB"``, ``"500MiB"`` -> MiB.
+    """``"20GB"``, ``"20 GB"``, ``"16GiB"``, ``"16G"`` (Slurm's binary letters),
+    ``"2e4MB"`` -> MiB.
 
     Raises
     ------
     IonmdError
         If it is no positive size with a unit.
     """
-    import re
-
-    m = re.fullmatch(r"\s*([0-9.]+)\s*([A-Za-z]+)\s*", str(text))
+    m = re.fullmatch(r"\s*((?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)\s*([A-Za-z]+)\s*",
+                     str(text))
     unit = m.group(2).lower() if m else ""
     try:
         value = float(m.group(1)) * SIZE_UNITS[unit] / 2 ** 20 if m else float("nan")
     except (KeyError, ValueError):
         value = float("nan")
-    if not value > 0:
-        raise IonmdError(f"cannot read the memory size {text!r}: give e.g. 20GB, 16GiB or 500MiB")
+    if not value > 0 or math.isinf(value):
+        raise IonmdError(f"cannot read the memory size {text!r}: give a number and a unit, e.g. "
+                         "20GB (1e9 bytes), 16GiB or 16G (2^30 bytes), 500MiB, 2e4MB")
     return value
 
 
@@ -341,14 +416,24 @@ class CapacityResult:
     predicted_atoms: int | None = None    # where the last two points' line meets the budget
     stopped: str = ""
     memory_kind: str = "host"         # what the budget bounds: "host" or "GPU" (the run's device)
+    ghost: str = "auto"
+    status: str = "running"           # "finished" when the search ended
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1)
 
     def summary(self) -> str:
         if self.largest is None:
-            return (f"no cell of this structure fits {self.budget_mib:.0f} MiB per rank "
-                    f"(smallest tried: {min(p.atoms for p in self.points)} atoms)")
+            done = [p for p in self.points if p.failed is None]
+            if not done:
+                return (f"no cell of this structure fits {self.budget_mib:.0f} MiB per rank: "
+                        f"every point failed")
+            p = min(done, key=lambda p: p.atoms)
+            return (f"no cell of this structure fits {self.budget_mib:.0f} MiB of "
+                    f"{self.memory_kind} memory per rank: even the smallest, {p.atoms} atoms, "
+                    f"peaked at {limiting_peak_mib(p):.0f} MiB per rank, nearly all of it the "
+                    f"fixed footprint (libtorch, the model, LAMMPS) that every cell pays; "
+                    f"give a budget well above {limiting_peak_mib(p):.0f} MiB")
         p = self.largest
         return (f"largest cell within {self.budget_mib:.0f} MiB of {self.memory_kind} memory per "
                 f"rank ({self.ranks} rank(s), memory {self.memory}): {p.atoms} atoms, peak "
@@ -376,7 +461,7 @@ def _inside_bracket(lo: BenchPoint, hi: BenchPoint, aim: float) -> int:
 
 def largest_cell(model: Path, budget_mib: float, out: Path, *, structure: Atoms | None = None,
                  structure_name: str = "LiCl rocksalt", ranks: int = 1, threads: int = 1,
-                 device: str = "auto", memory: str = "default",
+                 device: str = "auto", memory: str = "default", ghost: str = "auto",
                  start_atoms: tuple[int, int] = (1000, 4000), tolerance: float = 0.1,
                  max_points: int = 8, progress: bool = True) -> CapacityResult:
     """The largest supercell of ``structure`` whose peak memory per rank stays within
@@ -399,7 +484,7 @@ def largest_cell(model: Path, budget_mib: float, out: Path, *, structure: Atoms 
     cell = structure if structure is not None else default_cell()
     out.mkdir(parents=True, exist_ok=True)
     res = CapacityResult(model=str(model), structure=structure_name, budget_mib=budget_mib,
-                         ranks=ranks, memory=memory)
+                         ranks=ranks, memory=memory, ghost=ghost)
     aim = (1 - tolerance / 2) * budget_mib
     fits = lambda p: p.failed is None and limiting_peak_mib(p) <= budget_mib  # noqa: E731
     bar = None
@@ -417,13 +502,13 @@ def largest_cell(model: Path, budget_mib: float, out: Path, *, structure: Atoms 
         tried.add(len(atoms))
         try:
             point = run_point(model, atoms, ranks, out / f"n{len(atoms)}", threads=threads,
-                              steps=0, device=device, memory=memory)
+                              steps=0, device=device, ghost=ghost, memory=memory)
         except (IonmdError, subprocess.TimeoutExpired) as exc:
             if not res.points:
                 raise
             point = BenchPoint(atoms=len(atoms), ranks=ranks, threads=threads, steps=0,
-                               ms_per_step=None, atom_steps_per_s=None, memory=memory,
-                               failed=str(exc))
+                               ms_per_step=None, atom_steps_per_s=None, ghost=ghost,
+                               memory=memory, failed=str(exc))
         res.points.append(point)
         if point.gpu_peak_mib_per_rank is not None:
             res.memory_kind = "GPU"
@@ -460,12 +545,14 @@ def largest_cell(model: Path, budget_mib: float, out: Path, *, structure: Atoms 
         res.stopped = f"{max_points} points measured"
     if bar:
         bar.close()
+    res.status = "finished"
     (out / "max_atoms.json").write_text(res.to_json())
     return res
 
 
 # ------------------------------------------------------------------ output
-COLUMNS = [("atoms", "atoms", "{:d}"), ("ranks", "ranks", "{:d}"), ("ghost", "ghost", "{}"),
+COLUMNS = [("atoms", "atoms", "{:d}"), ("ranks", "ranks", "{:d}"),
+           ("threads", "threads", "{:d}"), ("ghost", "ghost", "{}"),
            ("memory", "memory", "{}"),
            ("ms_per_step", "ms/step", "{:.1f}"),
            ("atom_steps_per_s", "atom-steps/s", "{:.1f}"),
@@ -477,18 +564,35 @@ COLUMNS = [("atoms", "atoms", "{:d}"), ("ranks", "ranks", "{:d}"), ("ghost", "gh
            ("cpu_use", "CPU use", "{:.2f}"), ("strong_cpu_efficiency", "CPU-time eff", "{:.2f}")]
 
 
+TABLE_KEY = ("ms/step: LAMMPS's loop time of the timed run / its steps (after one warm-up force "
+             "call); atom-steps/s: atoms / (s/step); host MiB/rank: peak resident set of a rank "
+             "(max over ranks; 1 MiB = 2^20 B); MB/atom: that peak x ranks / atoms (1 MB = 1e6 "
+             "B), the fixed footprint of libtorch, the model and LAMMPS included, so small cells "
+             "show a large value: for the largest cell a budget holds use --max-atoms")
+
+
 def table(result: BenchResult) -> str:
-    """The points as a fixed-width text table."""
+    """The points as a fixed-width text table, with a heading that says what ran where and a
+    key to the columns."""
     rows = [[title for _, title, _ in COLUMNS]]
     for p in result.points:
         d = asdict(p)
         rows.append(["-" if d[k] is None else fmt.format(d[k]) for k, _, fmt in COLUMNS])
     widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS))]
     lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows]
-    head = f"{result.model} on {result.structure}, device {result.device}, ghost {result.ghost}"
+    used = sorted({p.device_used for p in result.points if p.device_used})
+    device = result.device + (f" (ran on {', '.join(used)})" if used and used != [result.device]
+                              else "")
+    head = (f"{result.model} on {result.structure}, device {device}, ghost {result.ghost}"
+            + (f", {result.cores} core(s)" if result.cores else "")
+            + ("" if result.status in ("finished", "running") else f" [{result.status}]"))
     failed = [f"failed: {p.atoms} atoms x {p.ranks} ranks, ghost {p.ghost}: {p.failed}"
               for p in result.points if p.failed]
-    return "\n".join([head] + lines + failed)
+    notes = [f"warning: {n}" for n in result.notes]
+    import textwrap
+
+    key = textwrap.wrap(TABLE_KEY, 100, break_on_hyphens=False)
+    return "\n".join([head] + lines + failed + notes + key)
 
 
 def write_csv(result: BenchResult, path: Path) -> None:
@@ -523,7 +627,8 @@ def plot(result: BenchResult, path: Path) -> None:
     ax1.set(xlabel="MPI ranks", ylabel="atom-steps / s", title="throughput")
     ax2.set(xlabel="MPI ranks", ylabel="t(1) / (p t(p))", title="strong scaling", ylim=(0, 1.1))
     for ax in (ax1, ax2):
-        ax.legend(fontsize=8)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
     fig.suptitle(f"{Path(result.model).name}, ghost {result.ghost}", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

@@ -20,16 +20,43 @@ def _int_list(text: str) -> list[int]:
     return values
 
 
+OUTPUT_FILES = ("bench.json", "bench.csv", "bench.png", "max_atoms.json")
+
+
+def _holds_results(path: Path) -> bool:
+    """Whether an earlier bench.json / max_atoms.json holds a measured point (one whose
+    every point failed, e.g. --device cuda on a CPU machine, holds nothing to protect)."""
+    import json
+
+    try:
+        points = json.loads(path.read_text()).get("points", [])
+    except (OSError, ValueError, AttributeError):
+        return True                       # unreadable: not ours to judge, keep it
+    return any(p.get("failed") is None for p in points)
+
+
 def _check_output(out: Path, overwrite: bool) -> None:
-    """Refuse an output path that is a file, or a folder holding another bench run."""
+    """Refuse an output path that is a file, or a folder holding another bench run's
+    measurements unless --overwrite; then clear that run's files and point folders so
+    that nothing stale (an old bench.csv, bench.png) sits beside the new run's."""
+    import shutil
+
     from ionmd.errors import IonmdError
 
     if out.exists() and not out.is_dir():
         raise IonmdError(f"output {out} is a file, not a folder; give another -o")
-    earlier = [name for name in ("bench.json", "max_atoms.json") if (out / name).is_file()]
+    earlier = [name for name in ("bench.json", "max_atoms.json")
+               if (out / name).is_file() and _holds_results(out / name)]
     if earlier and not overwrite:
         raise IonmdError(f"{out} already holds a bench run ({', '.join(earlier)}); give another "
                          f"-o, or --overwrite to replace it")
+    if not out.is_dir():
+        return
+    for name in OUTPUT_FILES:
+        (out / name).unlink(missing_ok=True)
+    for sub in out.iterdir():           # only the point folders a bench run writes
+        if sub.is_dir() and (sub / "in.bench").is_file() and (sub / "bench.data").is_file():
+            shutil.rmtree(sub)
 
 
 def _cmd_bench(args: argparse.Namespace) -> int | None:
@@ -63,19 +90,28 @@ def _cmd_bench(args: argparse.Namespace) -> int | None:
 
 
 def _max_atoms(args: argparse.Namespace, structure, name: str) -> int | None:
-    from ionmd.bench import (largest_cell, limiting_mb_per_atom, limiting_peak_mib, memory_modes,
+    from ionmd.bench import (check_model, default_cell, ghost_modes, largest_cell,
+                             limiting_mb_per_atom, limiting_peak_mib, memory_modes,
                              parse_size_mib)
     from ionmd.errors import EXIT_ERROR, IonmdError
 
     ranks = args.np or [1]
-    if len(ranks) != 1 or len(memory_modes(args.memory)) != 1:
+    ghost = ghost_modes(args.ghost)
+    if len(ranks) != 1 or len(memory_modes(args.memory)) != 1 or len(ghost) != 1:
         raise IonmdError("--max-atoms searches one configuration: give one --np value (default "
-                         "1) and one --memory mode")
-    start = tuple(args.atoms[:2]) if args.atoms and len(args.atoms) >= 2 else (1000, 4000)
-    res = largest_cell(Path(args.model), parse_size_mib(args.max_atoms), Path(args.output),
+                         "1), one --ghost mode and one --memory mode")
+    budget = parse_size_mib(args.max_atoms)
+    check_model(Path(args.model), structure if structure is not None else default_cell(), ghost)
+    if args.atoms and len(args.atoms) >= 2:
+        start = tuple(args.atoms[:2])
+    elif args.atoms:                      # one size: start there, then 4x as many atoms
+        start = (args.atoms[0], 4 * args.atoms[0])
+    else:
+        start = (1000, 4000)
+    res = largest_cell(Path(args.model), budget, Path(args.output),
                        structure=structure, structure_name=name, ranks=ranks[0],
                        threads=args.threads, device=args.device, memory=args.memory,
-                       start_atoms=start, progress=not args.no_progress)
+                       ghost=ghost[0], start_atoms=start, progress=not args.no_progress)
     title = f"{res.memory_kind} MiB/rank"
     print(f"{'atoms':>9} {title:>14} {'MB/atom':>8}  fits")
     for p in sorted(res.points, key=lambda p: p.atoms):
@@ -84,6 +120,9 @@ def _max_atoms(args: argparse.Namespace, structure, name: str) -> int | None:
         else:
             print(f"{p.atoms:>9} {limiting_peak_mib(p):>14.0f} {limiting_mb_per_atom(p):>8.3f}  "
                   f"{'yes' if limiting_peak_mib(p) <= res.budget_mib else 'no'}")
+    print(f"peak memory of one force call (run 0) per point; budget {args.max_atoms} = "
+          f"{res.budget_mib:.0f} MiB of {res.memory_kind} memory per rank; MB/atom includes the "
+          f"fixed footprint (libtorch, model, LAMMPS)")
     print(res.summary())
     print(f"wrote {args.output}/max_atoms.json")
     if res.largest is None:
@@ -95,11 +134,13 @@ def register(subparsers) -> None:
     p.add_argument("model", help="ionmd model file (from `ionmd export`)")
     p.add_argument("--atoms", type=_int_list, default=None,
                    help="system sizes, comma-separated (nearest supercells; default 1000,8000; "
-                        "with --max-atoms: the first two sizes of the search, default 1000,4000)")
+                        "with --max-atoms: the first two sizes of the search, default 1000,4000; "
+                        "one size A: A,4A)")
     p.add_argument("--max-atoms", metavar="SIZE",
                    help="find the largest cell whose peak memory per rank (host; on a GPU, "
-                        "torch's GPU allocations) stays within SIZE (e.g. 20GB, 16GiB), "
-                        "measuring cells until one is within 10 %% below it")
+                        "torch's GPU allocations) stays within SIZE (e.g. 20GB = 20e9 bytes; "
+                        "16GiB or 16G = 16 x 2^30 bytes; 2e4MB), measuring cells until one is "
+                        "within 10 %% below it")
     p.add_argument("--np", type=_int_list, default=None,
                    help="MPI ranks, comma-separated (default 1,2; with --max-atoms 1)")
     p.add_argument("--threads", type=positive_int, default=1, help="torch/OpenMP threads per rank")
@@ -118,6 +159,7 @@ def register(subparsers) -> None:
     p.add_argument("-o", "--output", default="bench-out",
                    help="output folder (default: bench-out)")
     p.add_argument("--overwrite", action="store_true",
-                   help="replace the bench run an output folder already holds")
+                   help="replace the bench run an output folder already holds (its bench.* / "
+                        "max_atoms.json files and point folders are deleted first)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_bench)
