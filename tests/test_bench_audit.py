@@ -212,3 +212,30 @@ def test_a_budget_below_the_fixed_footprint_says_so(tmp_path, monkeypatch):
     assert res.largest is None and res.status == "finished"
     text = res.summary()
     assert "even the smallest, 8 atoms, peaked at 470 MiB" in text and "fixed footprint" in text
+
+
+def test_sigterm_mid_bench_and_mid_search_keeps_the_points_as_interrupted(morse_model, tmp_path,
+                                                                         monkeypatch, capsys):
+    """`kill` (SIGTERM) of ionmd bench during its second point: exit 128 + 15, the first
+    point in bench.json and bench.csv with status interrupted; the same for --max-atoms."""
+    import os
+    import signal
+
+    def run(model, atoms, ranks, workdir, **kw):
+        if ranks == 2 or len(atoms) > 300:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return fake_point(atoms, ranks, workdir, **kw)
+
+    monkeypatch.setattr(bench_module, "run_point", run)
+    out = tmp_path / "o"
+    assert main(["bench", str(morse_model), "--atoms", "64", "--np", "1,2", "-o", str(out),
+                 "--no-progress"]) == 128 + signal.SIGTERM
+    data = json.loads((out / "bench.json").read_text())
+    assert data["status"] == "interrupted" and len(data["points"]) == 1
+    assert (out / "bench.csv").read_text().count("\n") == 2
+    assert "stopped by SIGTERM" in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    assert main(["bench", str(morse_model), "--max-atoms", "1GB", "--atoms", "100,400",
+                 "-o", str(tmp_path / "m"), "--no-progress"]) == 128 + signal.SIGTERM
+    data = json.loads((tmp_path / "m" / "max_atoms.json").read_text())
+    assert data["status"] == "interrupted" and [p["atoms"] for p in data["points"]] == [96]

@@ -21,6 +21,7 @@ redundant shell running out of memory, say) is recorded with the reason and the 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -33,7 +34,7 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 
-from ionmd.errors import IonmdError
+from ionmd.errors import IonmdError, RunInterrupted
 from ionmd.lammps.log import failure_reason, run_summary
 
 GHOST_MODES = ("auto", "redundant", "halo")
@@ -131,6 +132,28 @@ def oversubscription_note(ranks: list[int], threads: int, cores: int) -> str | N
     return (f"--np {max(ranks)} x --threads {threads} = {worst} threads on {cores} core(s): "
             f"ranks share cores, so those points time the sharing, not the scaling "
             f"(see 'CPU use'); use --np x --threads <= {cores}")
+
+
+@contextlib.contextmanager
+def _stop_on_sigterm():
+    """SIGTERM (``kill``, a batch system's time limit) as an exception in the main thread, so
+    that the running lmp is killed by ``subprocess.run`` and the points measured so far are
+    written with status ``interrupted``, as after Ctrl-C."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise RunInterrupted("ionmd bench stopped by SIGTERM", signum)
+
+    old = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 def check_model(model: Path, cell: Atoms, ghost: list[str] = ("auto",)) -> dict:
@@ -322,23 +345,26 @@ def bench(model: Path, atoms_targets: list[int], ranks: list[int], out: Path, *,
         bar = tqdm(total=len(jobs), desc="ionmd bench", unit="run")
     (out / "bench.json").write_text(result.to_json())   # "running": no earlier run's file
     try:
-        for n, r, mode, mem in jobs:
-            atoms = supercell_for(cell, n)
-            name = (f"n{len(atoms)}-np{r}" + ("" if len(modes) == 1 else f"-{mode}")
-                    + ("" if len(memories) == 1 else f"-{mem}"))
-            try:
-                point = run_point(model, atoms, r, out / name, threads=threads,
-                                  steps=steps, device=device, ghost=mode, memory=mem)
-            except (IonmdError, subprocess.TimeoutExpired) as exc:
-                point = BenchPoint(atoms=len(atoms), ranks=r, threads=threads, steps=0,
-                                   ms_per_step=None, atom_steps_per_s=None, ghost=mode,
-                                   memory=mem, failed=str(exc))
-                print(f"ionmd bench: {exc}", file=sys.stderr)
-            result.points.append(point)
-            (out / "bench.json").write_text(result.to_json())   # partial results survive
-            if bar:
-                bar.update(1)
-    except KeyboardInterrupt:   # keep what was measured, marked as such, in every output
+        with _stop_on_sigterm():
+            for n, r, mode, mem in jobs:
+                atoms = supercell_for(cell, n)
+                name = (f"n{len(atoms)}-np{r}" + ("" if len(modes) == 1 else f"-{mode}")
+                        + ("" if len(memories) == 1 else f"-{mem}"))
+                try:
+                    point = run_point(model, atoms, r, out / name, threads=threads,
+                                      steps=steps, device=device, ghost=mode, memory=mem)
+                except RunInterrupted:
+                    raise
+                except (IonmdError, subprocess.TimeoutExpired) as exc:
+                    point = BenchPoint(atoms=len(atoms), ranks=r, threads=threads, steps=0,
+                                       ms_per_step=None, atom_steps_per_s=None, ghost=mode,
+                                       memory=mem, failed=str(exc))
+                    print(f"ionmd bench: {exc}", file=sys.stderr)
+                result.points.append(point)
+                (out / "bench.json").write_text(result.to_json())   # partial results survive
+                if bar:
+                    bar.update(1)
+    except (KeyboardInterrupt, RunInterrupted):   # keep what was measured, marked as such
         result.status = "interrupted"
         if any(p.failed is None for p in result.points):
             add_efficiencies(result.points)
@@ -494,6 +520,25 @@ def largest_cell(model: Path, budget_mib: float, out: Path, *, structure: Atoms 
         bar = tqdm(total=max_points, desc="ionmd bench --max-atoms", unit="run")
     target = start_atoms[0]
     tried: set[int] = set()
+    try:
+        with _stop_on_sigterm():
+            _search(res, model, cell, out, budget_mib, aim, fits, ranks, threads, device, ghost,
+                    memory, target, tried, start_atoms, tolerance, max_points, bar)
+    except (KeyboardInterrupt, RunInterrupted):
+        res.status = "interrupted"
+        (out / "max_atoms.json").write_text(res.to_json())
+        raise
+    finally:
+        if bar:
+            bar.close()
+    res.status = "finished"
+    (out / "max_atoms.json").write_text(res.to_json())
+    return res
+
+
+def _search(res, model, cell, out, budget_mib, aim, fits, ranks, threads, device, ghost, memory,
+            target, tried, start_atoms, tolerance, max_points, bar) -> None:
+    """The measuring loop of :func:`largest_cell` (see there), filling ``res``."""
     while len(res.points) < max_points:
         atoms = supercell_for(cell, max(target, len(cell)))
         if len(atoms) in tried:
@@ -503,6 +548,8 @@ def largest_cell(model: Path, budget_mib: float, out: Path, *, structure: Atoms 
         try:
             point = run_point(model, atoms, ranks, out / f"n{len(atoms)}", threads=threads,
                               steps=0, device=device, ghost=ghost, memory=memory)
+        except RunInterrupted:
+            raise
         except (IonmdError, subprocess.TimeoutExpired) as exc:
             if not res.points:
                 raise
@@ -543,11 +590,6 @@ def largest_cell(model: Path, budget_mib: float, out: Path, *, structure: Atoms 
             target = min(p.atoms for p in res.points) // 2
     else:
         res.stopped = f"{max_points} points measured"
-    if bar:
-        bar.close()
-    res.status = "finished"
-    (out / "max_atoms.json").write_text(res.to_json())
-    return res
 
 
 # ------------------------------------------------------------------ output
