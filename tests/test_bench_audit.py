@@ -239,3 +239,31 @@ def test_sigterm_mid_bench_and_mid_search_keeps_the_points_as_interrupted(morse_
                  "-o", str(tmp_path / "m"), "--no-progress"]) == 128 + signal.SIGTERM
     data = json.loads((tmp_path / "m" / "max_atoms.json").read_text())
     assert data["status"] == "interrupted" and [p["atoms"] for p in data["points"]] == [96]
+
+
+def test_sizes_and_device_are_checked_before_any_run_and_same_cells_run_once(morse_model,
+                                                                             tmp_path,
+                                                                             monkeypatch, capsys):
+    """--atoms 64,4 used to measure 64 atoms and then stop on 4 with bench.json left
+    'running'; --atoms 100,98 measured the 96-atom cell twice into one folder; --device gpu
+    failed in every point."""
+    calls = []
+
+    def run(model, atoms, ranks, workdir, **kw):
+        calls.append((len(atoms), ranks))
+        return fake_point(atoms, ranks, workdir, **kw)
+
+    monkeypatch.setattr(bench_module, "run_point", run)
+    with pytest.raises(IonmdError, match="--atoms 4 is below the 8 atoms"):
+        bench_module.bench(morse_model, [64, 4], [1], tmp_path / "a", progress=False)
+    assert calls == [] and not (tmp_path / "a").exists()
+    res = bench_module.bench(morse_model, [100, 98, 64], [1], tmp_path / "b", progress=False)
+    assert calls == [(96, 1), (64, 1)]
+    assert "--atoms 98 gives the 96-atom cell again" in res.notes[0]
+    for bad in ("gpu", "cuda0", "CPU"):
+        with pytest.raises(IonmdError, match="--device .* unknown: use auto, cpu, cuda or cuda:N"):
+            bench_module.bench(morse_model, [64], [1], tmp_path / "c", device=bad, progress=False)
+    assert main(["bench", str(morse_model), "--max-atoms", "1GB", "--device", "gpu",
+                 "-o", str(tmp_path / "d"), "--no-progress"]) == 1
+    assert "--device 'gpu' unknown" in capsys.readouterr().err
+    assert calls == [(96, 1), (64, 1)]

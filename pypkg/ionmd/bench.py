@@ -156,6 +156,13 @@ def _stop_on_sigterm():
         signal.signal(signal.SIGTERM, old)
 
 
+def check_device(device: str) -> str:
+    """``--device`` as the plugin takes it (auto, cpu, cuda, cuda:N), checked before any run."""
+    if not re.fullmatch(r"auto|cpu|cuda(:[0-9]+)?", device):
+        raise IonmdError(f"--device {device!r} unknown: use auto, cpu, cuda or cuda:N")
+    return device
+
+
 def check_model(model: Path, cell: Atoms, ghost: list[str] = ("auto",)) -> dict:
     """The model's metadata, after checking that it knows the structure's elements and,
     for ``ghost halo``, has per-layer stages (before any LAMMPS run).
@@ -322,16 +329,24 @@ def bench(model: Path, atoms_targets: list[int], ranks: list[int], out: Path, *,
     model = Path(model)
     cell = structure if structure is not None else default_cell()
     check_model(model, cell, modes)
+    check_device(device)
+    cells: dict[int, Atoms] = {}      # every cell built before any run: a bad size stops nothing
+    same = []
+    for n in atoms_targets:
+        atoms = supercell_for(cell, n)
+        if len(atoms) in cells:
+            same.append(f"--atoms {n} gives the {len(atoms)}-atom cell again: measured once")
+        cells.setdefault(len(atoms), atoms)
     out.mkdir(parents=True, exist_ok=True)
     result = BenchResult(model=str(model), structure=structure_name, device=device,
                          ghost=",".join(modes), cores=available_cores())
     memories = memory_modes(memory)
     note = oversubscription_note(ranks, threads, result.cores)
-    if note:
+    for note in ([note] if note else []) + same:
         result.notes.append(note)
         print(f"ionmd bench: warning: {note}", file=sys.stderr)
     jobs = []
-    for n in atoms_targets:
+    for n in cells.values():
         for r in sorted(set(ranks)):
             for mem in memories:        # interleaved: the machine's drift hits every mode alike
                 if r == 1 and len(modes) > 1:
@@ -346,8 +361,7 @@ def bench(model: Path, atoms_targets: list[int], ranks: list[int], out: Path, *,
     (out / "bench.json").write_text(result.to_json())   # "running": no earlier run's file
     try:
         with _stop_on_sigterm():
-            for n, r, mode, mem in jobs:
-                atoms = supercell_for(cell, n)
+            for atoms, r, mode, mem in jobs:
                 name = (f"n{len(atoms)}-np{r}" + ("" if len(modes) == 1 else f"-{mode}")
                         + ("" if len(memories) == 1 else f"-{mem}"))
                 try:

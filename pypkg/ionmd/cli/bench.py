@@ -90,7 +90,7 @@ def _cmd_bench(args: argparse.Namespace) -> int | None:
 
 
 def _max_atoms(args: argparse.Namespace, structure, name: str) -> int | None:
-    from ionmd.bench import (check_model, default_cell, ghost_modes, largest_cell,
+    from ionmd.bench import (check_device, check_model, default_cell, ghost_modes, largest_cell,
                              limiting_mb_per_atom, limiting_peak_mib, memory_modes,
                              parse_size_mib)
     from ionmd.errors import EXIT_ERROR, IonmdError
@@ -101,6 +101,7 @@ def _max_atoms(args: argparse.Namespace, structure, name: str) -> int | None:
         raise IonmdError("--max-atoms searches one configuration: give one --np value (default "
                          "1), one --ghost mode and one --memory mode")
     budget = parse_size_mib(args.max_atoms)
+    check_device(args.device)
     check_model(Path(args.model), structure if structure is not None else default_cell(), ghost)
     if args.atoms and len(args.atoms) >= 2:
         start = tuple(args.atoms[:2])
