@@ -267,3 +267,22 @@ def test_sizes_and_device_are_checked_before_any_run_and_same_cells_run_once(mor
                  "-o", str(tmp_path / "d"), "--no-progress"]) == 1
     assert "--device 'gpu' unknown" in capsys.readouterr().err
     assert calls == [(96, 1), (64, 1)]
+
+
+def test_max_atoms_does_not_stop_on_a_small_cell_when_the_footprint_fills_the_budget(tmp_path,
+                                                                                   monkeypatch):
+    """SevenNet-0's peaks measured here (one force call, 1 rank): 472 MiB for every cell up
+    to 72 atoms, 540 MiB at 96. With 520 MiB the first cell, 32 atoms, is already within 10 %
+    of the budget in memory; the search used to stop there. The largest near-cubic LiCl
+    cell that fits is 72 atoms (the next size is 96)."""
+    def run(model, atoms, ranks, workdir, **kw):
+        n = len(atoms)
+        return BenchPoint(atoms=n, ranks=1, threads=1, steps=0, ms_per_step=None,
+                          atom_steps_per_s=None, host_peak_mib_per_rank=472.0 if n <= 72 else 540.0)
+
+    monkeypatch.setattr(bench_module, "run_point", run)
+    res = bench_module.largest_cell(tmp_path / "m.pt", 520.0, tmp_path, start_atoms=(32, 96),
+                                    progress=False)
+    sizes = sorted({len(supercell_for(default_cell(), n)) for n in range(8, 200)})
+    assert res.largest.atoms == max(n for n in sizes if n <= 72) == 72
+    assert len(res.points) <= 8

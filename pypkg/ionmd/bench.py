@@ -513,8 +513,12 @@ def largest_cell(model: Path, budget_mib: float, out: Path, *, structure: Atoms 
     a part per atom), but not exactly (``memory auto`` changes path with the edge count):
     so the search measures, draws the line through the last two points, measures where it
     meets ``(1 - tolerance / 2)`` of the budget, and goes on until a measured cell is within
-    ``tolerance`` below the budget. A point that does not fit (over the budget, or refused
-    or killed for memory) is bisected against the largest that did.
+    ``tolerance`` below the budget and no cell more than ``tolerance`` larger can fit: one
+    at most that much larger was measured not to fit, or the line through the last two
+    points meets the budget within that many atoms (where the fixed footprint is most of
+    the peak, every small cell is "within 10 %" of the budget in memory). A point that does
+    not fit (over the budget, or refused or killed for memory) is bisected against the
+    largest that did.
 
     Raises
     ------
@@ -579,13 +583,24 @@ def _search(res, model, cell, out, budget_mib, aim, fits, ranks, threads, device
         good = [p for p in res.points if fits(p)]
         bad = [p for p in res.points if not fits(p)]
         res.largest = max(good, key=lambda p: p.atoms) if good else None
-        if res.largest and limiting_peak_mib(res.largest) >= (1 - tolerance) * budget_mib:
-            res.stopped = f"within {100 * tolerance:g} % of the budget"
-            break
         lo = res.largest
         hi = min((p for p in bad if p.atoms > (lo.atoms if lo else 0)),
                  key=lambda p: p.atoms, default=None)
         measured = sorted((p for p in res.points if p.failed is None), key=lambda p: p.atoms)
+        if lo is not None and limiting_peak_mib(lo) >= (1 - tolerance) * budget_mib:
+            # near the budget in memory; where the fixed footprint is most of the peak that
+            # can still be far below the largest cell: stop only when a cell at most
+            # `tolerance` larger does not fit, or the line through the last two measured
+            # points meets the budget within `tolerance` of this cell's atoms
+            a, b = measured[-2:] if len(measured) >= 2 else (None, None)
+            slope = ((limiting_peak_mib(b) - limiting_peak_mib(a)) / (b.atoms - a.atoms)
+                     if a is not None else None)
+            on_line = (slope is not None and slope > 0
+                       and b.atoms + (budget_mib - limiting_peak_mib(b)) / slope
+                       <= (1 + tolerance) * lo.atoms)
+            if on_line or (hi is not None and hi.atoms <= (1 + tolerance) * lo.atoms):
+                res.stopped = f"within {100 * tolerance:g} % of the budget"
+                break
         if lo is not None and hi is not None:
             target = _inside_bracket(lo, hi, aim)
         elif len(measured) < 2:
