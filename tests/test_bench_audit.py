@@ -286,3 +286,22 @@ def test_max_atoms_does_not_stop_on_a_small_cell_when_the_footprint_fills_the_bu
     sizes = sorted({len(supercell_for(default_cell(), n)) for n in range(8, 200)})
     assert res.largest.atoms == max(n for n in sizes if n <= 72) == 72
     assert len(res.points) <= 8
+
+
+def test_each_memory_mode_scales_against_its_own_serial_run():
+    """`--memory fast,low --np 1,2` measured here (64 atoms): the 2-rank low point's strong
+    efficiency was taken against the *fast* serial time (0.30 instead of 0.44)."""
+    from ionmd.bench import add_efficiencies
+
+    def pt(atoms, ranks, ms, memory):
+        return BenchPoint(atoms=atoms, ranks=ranks, threads=1, steps=3, ms_per_step=ms,
+                          atom_steps_per_s=atoms / ms * 1e3, memory=memory)
+
+    pts = [pt(64, 1, 468.4, "fast"), pt(64, 1, 689.8, "low"), pt(64, 2, 493.0, "fast"),
+           pt(64, 2, 789.7, "low"), pt(128, 2, 800.0, "low"), pt(128, 2, 500.0, "default")]
+    add_efficiencies(pts)
+    assert pts[2].strong_efficiency == pytest.approx(468.4 / (2 * 493.0))
+    assert pts[3].strong_efficiency == pytest.approx(689.8 / (2 * 789.7))
+    assert pts[4].weak_efficiency == pytest.approx(689.8 / 800.0)       # 64 per rank, low
+    assert pts[5].weak_efficiency == pytest.approx(468.4 / 500.0)       # no default serial run
+    assert pts[5].strong_efficiency is None

@@ -7,7 +7,8 @@ loop time gives ms/step and atom-steps/s.
 The plugin's own end-of-run report gives the peak memory per rank (host resident set and,
 on a GPU, torch's allocations). Scaling efficiencies are computed from those times:
 
-* strong: ``E_s(N, p) = t(N, 1) / (p * t(N, p))`` for the same system on p ranks;
+* strong: ``E_s(N, p) = t(N, 1) / (p * t(N, p))`` for the same system on p ranks (and the
+  same memory mode, where its serial run was measured);
 * weak:   ``E_w(N, p) = t(N1, 1) / t(N, p)`` where ``N1 = N / p`` is also measured
   (within 10 %): each rank keeps the same number of atoms;
 * strong, CPU time: the strong efficiency with each time weighted by LAMMPS's "% CPU use".
@@ -252,12 +253,16 @@ def run_point(model: Path, atoms: Atoms, ranks: int, workdir: Path, *, threads: 
 
 
 def add_efficiencies(points: list[BenchPoint], weak_tolerance: float = 0.10) -> None:
-    """Fill strong and weak scaling efficiencies in place (see the module docstring)."""
-    serial: dict[int, BenchPoint] = {}
-    for p in points:   # the fastest finished serial run of each size is the baseline
+    """Fill strong and weak scaling efficiencies in place (see the module docstring). The
+    baseline of a point is the serial run in its own memory mode where there is one (with
+    ``--memory fast,low`` each mode scales against itself, not against the faster mode's
+    serial time), else the fastest finished serial run of its size."""
+    serial: dict[tuple[int, str | None], BenchPoint] = {}
+    for p in points:   # the fastest finished serial run of each size (and memory mode)
         if p.ranks == 1 and p.failed is None:
-            if p.atoms not in serial or p.ms_per_step < serial[p.atoms].ms_per_step:
-                serial[p.atoms] = p
+            for key in ((p.atoms, p.memory), (p.atoms, None)):
+                if key not in serial or p.ms_per_step < serial[key].ms_per_step:
+                    serial[key] = p
     for p in points:
         if p.failed is not None:
             continue
@@ -265,17 +270,20 @@ def add_efficiencies(points: list[BenchPoint], weak_tolerance: float = 0.10) -> 
             p.strong_efficiency = p.weak_efficiency = 1.0
             p.strong_cpu_efficiency = 1.0 if p.cpu_use else None
             continue
-        ref = serial.get(p.atoms)
+        ref = serial.get((p.atoms, p.memory)) or serial.get((p.atoms, None))
         if ref:
             p.strong_efficiency = ref.ms_per_step / (p.ranks * p.ms_per_step)
             if ref.cpu_use and p.cpu_use:
                 p.strong_cpu_efficiency = (ref.ms_per_step * ref.cpu_use
                                            / (p.ranks * p.ms_per_step * p.cpu_use))
         per_rank = p.atoms / p.ranks
-        close = [s for s in serial.values() if abs(s.atoms - per_rank) <= weak_tolerance * per_rank]
-        if close:
-            s = min(close, key=lambda s: abs(s.atoms - per_rank))
-            p.weak_efficiency = s.ms_per_step / p.ms_per_step
+        for mem in (p.memory, None):
+            close = [s for (n, m), s in serial.items()
+                     if m == mem and abs(n - per_rank) <= weak_tolerance * per_rank]
+            if close:
+                s = min(close, key=lambda s: abs(s.atoms - per_rank))
+                p.weak_efficiency = s.ms_per_step / p.ms_per_step
+                break
 
 
 def memory_modes(memory: str | list[str]) -> list[str]:
@@ -639,7 +647,10 @@ TABLE_KEY = ("ms/step: LAMMPS's loop time of the timed run / its steps (after on
              "call); atom-steps/s: atoms / (s/step); host MiB/rank: peak resident set of a rank "
              "(max over ranks; 1 MiB = 2^20 B); MB/atom: that peak x ranks / atoms (1 MB = 1e6 "
              "B), the fixed footprint of libtorch, the model and LAMMPS included, so small cells "
-             "show a large value: for the largest cell a budget holds use --max-atoms")
+             "show a large value: for the largest cell a budget holds use --max-atoms; CPU use: "
+             "LAMMPS's % CPU use / 100 of a rank (up to its threads; below that, the rank "
+             "waited or shared a core); strong/weak eff: against the serial run of the same "
+             "size (weak: of atoms / ranks) and memory mode")
 
 
 def table(result: BenchResult) -> str:
