@@ -305,3 +305,23 @@ def test_each_memory_mode_scales_against_its_own_serial_run():
     assert pts[4].weak_efficiency == pytest.approx(689.8 / 800.0)       # 64 per rank, low
     assert pts[5].weak_efficiency == pytest.approx(468.4 / 500.0)       # no default serial run
     assert pts[5].strong_efficiency is None
+
+
+def test_the_plot_draws_one_line_per_memory_mode(tmp_path):
+    """`--memory fast,low`: the plot joined both modes' points into one zigzag line."""
+    from ionmd.bench import add_efficiencies, plot, plot_series
+
+    def pt(ranks, ms, memory):
+        return BenchPoint(atoms=64, ranks=ranks, threads=1, steps=3, ms_per_step=ms,
+                          atom_steps_per_s=64 / ms * 1e3, memory=memory)
+
+    res = BenchResult(model="sn0.pt", structure="LiCl", device="auto", ghost="auto",
+                      points=[pt(1, 468.4, "fast"), pt(1, 689.8, "low"), pt(2, 493.0, "fast"),
+                              pt(2, 789.7, "low")])
+    add_efficiencies(res.points)
+    series = plot_series(res)
+    assert [label for label, _ in series] == ["64 atoms, memory fast", "64 atoms, memory low"]
+    assert [[(p.ranks, p.memory) for p in pts] for _, pts in series] == [
+        [(1, "fast"), (2, "fast")], [(1, "low"), (2, "low")]]
+    plot(res, tmp_path / "b.png")
+    assert (tmp_path / "b.png").stat().st_size > 1000

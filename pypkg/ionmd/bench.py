@@ -687,31 +687,50 @@ def write_csv(result: BenchResult, path: Path) -> None:
             writer.writerow(asdict(p))
 
 
+def plot_series(result: BenchResult) -> list[tuple[str, list[BenchPoint]]]:
+    """The plot's lines: one per size, ghost mode and memory mode, each from its serial
+    point (a ghost comparison's serial points run in ``auto``), in rank order."""
+    done = [p for p in result.points if p.failed is None]
+    modes = sorted({p.ghost for p in done if p.ranks > 1}) or ["auto"]
+    memories = sorted({p.memory for p in done})
+    series = []
+    for n in sorted({p.atoms for p in done}):
+        for mode in modes:
+            for mem in memories:
+                pts = sorted((p for p in done if p.atoms == n and p.memory == mem
+                              and (p.ranks == 1 or p.ghost == mode)), key=lambda p: p.ranks)
+                if not pts:
+                    continue
+                label = (f"{n} atoms" + (f", {mode}" if len(modes) > 1 else "")
+                         + (f", memory {mem}" if len(memories) > 1 else ""))
+                series.append((label, pts))
+    return series
+
+
 def plot(result: BenchResult, path: Path) -> None:
-    """Throughput and strong-scaling efficiency against ranks, one line per size."""
+    """Throughput and strong-scaling efficiency against ranks, one line per size (and ghost
+    and memory mode)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.6))
-    done = [p for p in result.points if p.failed is None]
-    modes = sorted({p.ghost for p in done if p.ranks > 1}) or ["auto"]
-    for n in sorted({p.atoms for p in done}):
-        for mode in modes:   # one line per size and ghost mode, each from the serial point
-            pts = sorted((p for p in done if p.atoms == n and (p.ranks == 1 or p.ghost == mode)),
-                         key=lambda p: p.ranks)
-            label = f"{n} atoms" + (f", {mode}" if len(modes) > 1 else "")
-            ax1.plot([p.ranks for p in pts], [p.atom_steps_per_s for p in pts], "o-", label=label)
-            eff = [(p.ranks, p.strong_efficiency) for p in pts if p.strong_efficiency is not None]
-            if eff:
-                ax2.plot(*zip(*eff), "o-", label=label)
+    for label, pts in plot_series(result):
+        ax1.plot([p.ranks for p in pts], [p.atom_steps_per_s for p in pts], "o-", label=label)
+        eff = [(p.ranks, p.strong_efficiency) for p in pts if p.strong_efficiency is not None]
+        if eff:
+            ax2.plot(*zip(*eff), "o-", label=label)
+    ranks = sorted({p.ranks for p in result.points if p.failed is None})
+    threads = sorted({p.threads for p in result.points})
     ax1.set(xlabel="MPI ranks", ylabel="atom-steps / s", title="throughput")
     ax2.set(xlabel="MPI ranks", ylabel="t(1) / (p t(p))", title="strong scaling", ylim=(0, 1.1))
     for ax in (ax1, ax2):
+        ax.set_xticks(ranks)            # rank counts are integers: no 1.2, 1.4 ticks
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=8)
-    fig.suptitle(f"{Path(result.model).name}, ghost {result.ghost}", fontsize=9)
+    fig.suptitle(f"{Path(result.model).name} on {result.structure}, ghost {result.ghost}, "
+                 f"{'/'.join(map(str, threads))} thread(s) per rank", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
