@@ -325,3 +325,22 @@ def test_the_plot_draws_one_line_per_memory_mode(tmp_path):
         [(1, "fast"), (2, "fast")], [(1, "low"), (2, "low")]]
     plot(res, tmp_path / "b.png")
     assert (tmp_path / "b.png").stat().st_size > 1000
+
+
+def test_a_cell_far_from_the_requested_size_is_said(morse_model, tmp_path, monkeypatch):
+    """A user's 52-atom cubic cell (Li6PS5Cl's count) and --atoms 150: the near-cubic
+    supercells have 52, 104, 208 ... atoms; 104 is measured, and the table says so."""
+    import numpy as np
+    from ase import Atoms
+
+    rng = np.random.default_rng(0)
+    cell = Atoms("Li24Cl28", scaled_positions=rng.random((52, 3)), cell=[9.86] * 3, pbc=True)
+    monkeypatch.setattr(bench_module, "run_point",
+                        lambda model, atoms, ranks, workdir, **kw: fake_point(atoms, ranks,
+                                                                              workdir, **kw))
+    res = bench_module.bench(morse_model, [150, 208], [1], tmp_path / "o", structure=cell,
+                             structure_name="mine.cif", progress=False)
+    assert [p.atoms for p in res.points] == [104, 208]
+    assert res.notes == ["--atoms 150: the nearest near-cubic supercell of mine.cif (52 atoms "
+                         "per cell) is 1x1x2 = 104 atoms"]
+    assert "warning: --atoms 150: the nearest" in table(res)

@@ -108,6 +108,7 @@ def supercell_for(cell: Atoms, target_atoms: int, seed: int = 3) -> Atoms:
             best = (key, tuple(int(r) for r in reps))
     atoms = cell * best[1]
     atoms.rattle(0.03, seed=seed)
+    atoms.info["repeat"] = best[1]
     return atoms
 
 
@@ -342,6 +343,10 @@ def bench(model: Path, atoms_targets: list[int], ranks: list[int], out: Path, *,
     same = []
     for n in atoms_targets:
         atoms = supercell_for(cell, n)
+        if abs(len(atoms) - n) > 0.1 * n:   # cells come in steps of one cell's atoms
+            same.append(f"--atoms {n}: the nearest near-cubic supercell of {structure_name} "
+                        f"({len(cell)} atoms per cell) is "
+                        f"{'x'.join(map(str, atoms.info['repeat']))} = {len(atoms)} atoms")
         if len(atoms) in cells:
             same.append(f"--atoms {n} gives the {len(atoms)}-atom cell again: measured once")
         cells.setdefault(len(atoms), atoms)
