@@ -344,3 +344,28 @@ def test_a_cell_far_from_the_requested_size_is_said(morse_model, tmp_path, monke
     assert res.notes == ["--atoms 150: the nearest near-cubic supercell of mine.cif (52 atoms "
                          "per cell) is 1x1x2 = 104 atoms"]
     assert "warning: --atoms 150: the nearest" in table(res)
+
+
+def test_bad_input_with_overwrite_deletes_nothing(morse_model, tmp_path, capsys):
+    """--overwrite on a folder with a finished run, then an input refused (unknown ghost
+    mode, elements the model lacks, a bad budget, a size below one cell): the earlier run
+    is still there, untouched."""
+    from ase.build import bulk
+    from ase.io import write
+
+    out = tmp_path / "o"
+    (out / "n96-np1").mkdir(parents=True)
+    for name in ("in.bench", "bench.data"):
+        (out / "n96-np1" / name).write_text("x")
+    earlier = json.dumps({"status": "finished", "points": [{"atoms": 96, "failed": None}]})
+    (out / "bench.json").write_text(earlier)
+    (out / "bench.png").write_text("png")
+    write(tmp_path / "POSCAR", bulk("NaCl", "rocksalt", a=5.64, cubic=True), format="vasp")
+    for extra in (["--ghost", "shell"], ["--structure", str(tmp_path / "POSCAR")],
+                  ["--max-atoms", "lots"], ["--atoms", "4"], ["--device", "gpu"],
+                  ["--memory", "tiny"]):
+        assert main(["bench", str(morse_model), "-o", str(out), "--overwrite",
+                     "--no-progress"] + extra) == 1, extra
+        assert "error" in capsys.readouterr().err
+        assert (out / "bench.json").read_text() == earlier and (out / "bench.png").exists()
+        assert (out / "n96-np1" / "in.bench").exists()

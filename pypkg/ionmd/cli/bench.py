@@ -35,10 +35,12 @@ def _holds_results(path: Path) -> bool:
     return any(p.get("failed") is None for p in points)
 
 
-def _check_output(out: Path, overwrite: bool) -> None:
+def _check_output(out: Path, overwrite: bool, clear: bool = True) -> None:
     """Refuse an output path that is a file, or a folder holding another bench run's
-    measurements unless --overwrite; then clear that run's files and point folders so
-    that nothing stale (an old bench.csv, bench.png) sits beside the new run's."""
+    measurements unless --overwrite; with ``clear``, then delete that run's files and point
+    folders so that nothing stale (an old bench.csv, bench.png) sits beside the new run's.
+    (The command checks first and clears only once its inputs are checked: a bad input
+    with --overwrite deletes nothing.)"""
     import shutil
 
     from ionmd.errors import IonmdError
@@ -50,7 +52,7 @@ def _check_output(out: Path, overwrite: bool) -> None:
     if earlier and not overwrite:
         raise IonmdError(f"{out} already holds a bench run ({', '.join(earlier)}); give another "
                          f"-o, or --overwrite to replace it")
-    if not out.is_dir():
+    if not out.is_dir() or not clear:
         return
     for name in OUTPUT_FILES:
         (out / name).unlink(missing_ok=True)
@@ -60,9 +62,10 @@ def _check_output(out: Path, overwrite: bool) -> None:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int | None:
-    from ionmd.bench import bench, table
+    from ionmd.bench import (bench, check_device, check_model, default_cell, ghost_modes,
+                             memory_modes, supercell_for, table)
 
-    _check_output(Path(args.output), args.overwrite)
+    _check_output(Path(args.output), args.overwrite, clear=False)
 
     structure, name = None, "LiCl rocksalt"
     if args.structure:
@@ -76,6 +79,13 @@ def _cmd_bench(args: argparse.Namespace) -> int | None:
             name += f" ({loaded.ordering})"
     if args.max_atoms:
         return _max_atoms(args, structure, name)
+    cell = structure if structure is not None else default_cell()
+    check_model(Path(args.model), cell, ghost_modes(args.ghost))
+    memory_modes(args.memory)
+    check_device(args.device)
+    for n in args.atoms or []:
+        supercell_for(cell, n)
+    _check_output(Path(args.output), args.overwrite)   # inputs checked: clear the earlier run
     result = bench(Path(args.model), args.atoms or [1000, 8000], args.np or [1, 2],
                    Path(args.output),
                    structure=structure,
@@ -103,6 +113,7 @@ def _max_atoms(args: argparse.Namespace, structure, name: str) -> int | None:
     budget = parse_size_mib(args.max_atoms)
     check_device(args.device)
     check_model(Path(args.model), structure if structure is not None else default_cell(), ghost)
+    _check_output(Path(args.output), args.overwrite)   # inputs checked: clear the earlier run
     if args.atoms and len(args.atoms) >= 2:
         start = tuple(args.atoms[:2])
     elif args.atoms:                      # one size: start there, then 4x as many atoms
