@@ -152,7 +152,7 @@ def register(subparsers) -> None:
                    help="find the largest cell whose peak memory per rank (host; on a GPU, "
                         "torch's GPU allocations) stays within SIZE (e.g. 20GB = 20e9 bytes; "
                         "16GiB or 16G = 16 x 2^30 bytes; 2e4MB), measuring cells until one is "
-                        "within 10 %% below it")
+                        "within 10 %% below it and no cell 10 %% larger fits")
     p.add_argument("--np", type=_int_list, default=None,
                    help="MPI ranks, comma-separated (default 1,2; with --max-atoms 1)")
     p.add_argument("--threads", type=positive_int, default=1, help="torch/OpenMP threads per rank")
@@ -172,6 +172,7 @@ def register(subparsers) -> None:
                    help="output folder (default: bench-out)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the bench run an output folder already holds (its bench.* / "
-                        "max_atoms.json files and point folders are deleted first)")
+                        "max_atoms.json files and point folders are deleted once the inputs are "
+                        "checked)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_bench)
