@@ -137,6 +137,11 @@ bool PairIonmd::launcher_node_layout(int &rank, int &size)
 
 PairIonmd::~PairIonmd()
 {
+  // a later pair style must not inherit this style's redundant ghost shell (layers x
+  // cutoff of ghosts it does not need); comm is still alive when LAMMPS replaces or
+  // tears down the pair style, a value set since by comm_modify cutoff stays
+  if (comm && ghost_cut_raised > 0.0 && comm->cutghostuser == ghost_cut_raised)
+    comm->cutghostuser = ghost_cut_before;
   if (allocated) {
     memory->destroy(setflag);
     memory->destroy(cutsq);

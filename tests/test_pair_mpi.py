@@ -37,7 +37,7 @@ LOG_LINE = {"redundant": "redundant ghost shell", "halo": "halo exchange between
 
 
 @pytest.mark.parametrize("ghost", ["redundant", "halo"])
-@pytest.mark.parametrize("make", [licl_cell, triclinic_distorted], ids=["licl_48", "triclinic_64"])
+@pytest.mark.parametrize("make", [licl_cell, triclinic_distorted], ids=["licl_96", "triclinic_64"])
 def test_ranks_agree(make, ghost, tiny_f64, tiny_checkpoint, tmp_path):
     atoms = make()
     elements = ["Cl", "Li"]

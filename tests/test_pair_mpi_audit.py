@@ -48,6 +48,23 @@ run 0
     assert ghost_cutoffs(proc.stdout) == [12.8, 5.6, 12.8, 8.0]
 
 
+def test_redundant_shell_is_not_kept_by_the_next_pair_style(toy_staged, tmp_path):
+    """After 'ghost redundant', a run with another pair style kept the 12.8 A shell
+    (pair_style zero 3.0 needs 3.0 + 2.0 skin)."""
+    write_data(licl_supercell(rep=2), tmp_path / "struct.data", ["Cl", "Li"])
+    proc = run_lmp(f"""units metal
+atom_style atomic
+read_data struct.data
+pair_style ionmd {toy_staged} ghost redundant
+pair_coeff * * Cl Li
+run 0
+pair_style zero 3.0
+pair_coeff * *
+run 0
+""", tmp_path, nprocs=2)
+    assert ghost_cutoffs(proc.stdout) == [12.8, 5.0]
+
+
 def _partitions(tmp_path, model, launcher_env=True):
     """`mpirun -np 2 lmp -partition 2x1` (as neb/temper run) without OMP_NUM_THREADS; the
     screen output of both partitions."""
