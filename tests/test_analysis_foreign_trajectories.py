@@ -230,6 +230,30 @@ def test_known_d_is_recovered_from_a_vasp_nvt_xdatcar(tmp_path):
     assert res["run_length_ps"] == pytest.approx(99.9)
 
 
+def test_a_trajectory_file_given_as_the_run_is_its_folders_run(tmp_path, capsys):
+    """`ionmd analyze vasp/XDATCAR` said "run directory vasp/XDATCAR not found": the file
+    now stands for its folder, with the same results as the folder; two files of one
+    folder (one analysis/ for both) and a file with --trajectory are refused."""
+    pos, boxes, elements = _walk(800, n_frames=40)
+    run = tmp_path / "vasp"
+    run.mkdir()
+    write(run / "XDATCAR", _images(pos, boxes, elements), format="vasp-xdatcar")
+    timing = ["--temperature", "800", "--timestep-fs", "2", "--dump-every", "50",
+              "--charges", "Li=1,Cl=-1", *POINT_IONS]
+    assert main(["analyze", str(run), "-o", str(tmp_path / "by_folder"), *timing]) == 0
+    assert main(["analyze", str(run / "XDATCAR"), *timing]) == 0
+    by_file = json.loads((run / "analysis" / "results.json").read_text())
+    by_folder = json.loads(next((tmp_path / "by_folder").rglob("results.json")).read_text())
+    assert by_file["diffusion"] == by_folder["diffusion"]
+    assert by_file["conductivity"] == by_folder["conductivity"]
+    assert by_file["trajectory"] == by_folder["trajectory"] == ["XDATCAR"]
+    write(run / "XDATCAR2", _images(pos, boxes, elements), format="vasp-xdatcar")
+    err = _error(capsys, [str(run / "XDATCAR"), str(run / "XDATCAR2"), *timing])
+    assert "are files of one folder" in err and "--trajectory XDATCAR,XDATCAR2" in err
+    assert "is a file and --trajectory is given too" in _error(
+        capsys, [str(run / "XDATCAR"), "--trajectory", "XDATCAR2", *timing])
+
+
 def _error(capsys, args):
     """What ``ionmd analyze`` says on stderr when it exits 1."""
     assert main(["analyze", *args]) == 1

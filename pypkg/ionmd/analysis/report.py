@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from pathlib import Path
 from typing import Sequence
 
@@ -164,6 +165,8 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
     results: dict = {"run": str(spec.path), "structure": spec.structure, "replica": spec.replica,
                      "temperature_K": spec.temperature_K, "timestep_fs": spec.timestep_fs,
                      "discard_ps": spec.discard_ps, **completion_of(spec),
+                     # which files these numbers come from (a folder may hold several)
+                     "trajectory": [os.path.relpath(p, spec.path) for p in spec.trajectory],
                      "failure": failure.to_dict()}
     if failure.failed:
         results["diffusion"] = []

@@ -136,9 +136,34 @@ def _one(path: Path, pattern: str, what: str) -> Path:
     return hits[0]
 
 
+def run_folder(path: str | Path, overrides: dict | None = None) -> tuple[Path, dict]:
+    """The run directory of ``path`` and the overrides to read it with: a trajectory file
+    given in place of its folder becomes that folder's one trajectory (a user points at
+    the XDATCAR of a VASP run, not at a folder).
+
+    Raises
+    ------
+    AnalysisError
+        If ``path`` does not exist, or is a file while a trajectory is also given.
+    """
+    path, overrides = Path(path), dict(overrides or {})
+    if path.is_dir():
+        return path, overrides
+    if not path.is_file():
+        raise AnalysisError(f"run directory {path} not found")
+    if overrides.get("trajectory"):
+        raise AnalysisError(f"{path} is a file and --trajectory is given too: give the run's "
+                            f"folder {path.parent} with --trajectory, or the file alone")
+    overrides["trajectory"] = [path.name]
+    return path.parent, overrides
+
+
 def load_run_spec(path: str | Path, overrides: dict | None = None) -> RunSpec:
     """Read ``run.json`` (if any) of a run directory, apply ``overrides`` (None values
     ignored) and locate its files.
+
+    ``path`` may also be a trajectory file (an XDATCAR, a ``.traj``, a dump): its folder is
+    then the run directory and the file its trajectory.
 
     Raises
     ------
@@ -147,9 +172,7 @@ def load_run_spec(path: str | Path, overrides: dict | None = None) -> RunSpec:
     """
     from ionmd.analysis import ase_frames
 
-    path = Path(path)
-    if not path.is_dir():
-        raise AnalysisError(f"run directory {path} not found")
+    path, overrides = run_folder(path, overrides)
     meta: dict = {}
     if (path / RUN_JSON).is_file():
         try:

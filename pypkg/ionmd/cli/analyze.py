@@ -35,7 +35,9 @@ def _pairs(text: str | None, key=str, value=str) -> dict | None:
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("analyze", help="analyse run directories (MSD, D, sigma, Arrhenius, failures)")
-    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
+    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR",
+                   help="a run's folder, or its trajectory file (an XDATCAR, a .traj: the "
+                        "results then go to its folder's analysis/)")
     p.add_argument("-o", "--output", default=None,
                    help="output folder: each run's results in OUT/<its path below the runs' "
                         "common folder>, the summary in OUT (default: <RUN_DIR>/analysis per "
@@ -117,9 +119,10 @@ def run(args: argparse.Namespace) -> int | None:
     thresholds = {"volume_limit": args.volume_limit, "runaway_factor": args.runaway_factor,
                   "melt_fraction": args.melt_fraction, "collapse_fraction": args.collapse_fraction}
     run_dirs = _named_run_dirs(args.run_dirs)
+    folders = _run_folders(run_dirs)
     results, reports, errors = [], {}, []
-    outs = (output_dirs(run_dirs, args.output) if args.output
-            else [Path(d) / "analysis" for d in run_dirs])
+    outs = (output_dirs(folders, args.output) if args.output
+            else [Path(d) / "analysis" for d in folders])
     for run_dir, out in zip(run_dirs, outs):
         spec = None
         try:
@@ -141,7 +144,7 @@ def run(args: argparse.Namespace) -> int | None:
         _print_run(spec.path, res)
     if len(errors) == len(run_dirs):
         raise IonmdError(f"none of the {len(run_dirs)} runs could be analysed (errors above)")
-    summary_dir = Path(args.output) if args.output else Path(run_dirs[0]) / "analysis"
+    summary_dir = Path(args.output) if args.output else Path(folders[0]) / "analysis"
     summary = analyze_runs(results, reports, summary_dir, kinisi_fit=args.arrhenius_kinisi,
                            n_samples=args.mcmc_samples)
     _print_summary(summary, args.failures_only)
@@ -162,6 +165,24 @@ def _named_run_dirs(run_dirs: list[str]) -> list[str]:
     if all(Path(d).name not in ("", ".", "..") for d in run_dirs):
         return list(run_dirs)
     return [str(Path(d).resolve()) for d in run_dirs]
+
+
+def _run_folders(run_dirs: list[str]) -> list[str]:
+    """Each run's folder (a trajectory file given as a run stands for its folder, where its
+    results go); two files of one folder would share it, so they are refused."""
+    folders, seen = [], {}
+    for given in run_dirs:
+        folder = str(Path(given).parent) if Path(given).is_file() else given
+        key = Path(folder).resolve()
+        if Path(given).is_file() and key in seen:
+            raise IonmdError(
+                f"{seen[key]} and {given} are files of one folder, whose analysis/ would hold "
+                f"both: if they are pieces of one run, give `{folder} --trajectory "
+                f"{Path(seen[key]).name},{Path(given).name}`; if they are separate runs, put "
+                f"each in its own folder")
+        seen[key] = given
+        folders.append(folder)
+    return folders
 
 
 def _load_spec(run_dir: str, out: Path, overrides: dict, output: str | None):
