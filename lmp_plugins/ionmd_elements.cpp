@@ -39,6 +39,13 @@ const Element ELEMENTS[] = {
 };
 }    // namespace
 
+std::vector<std::string> IONMD::element_symbols()
+{
+  std::vector<std::string> symbols;
+  for (const auto &e : ELEMENTS) symbols.emplace_back(e.symbol);
+  return symbols;
+}
+
 double IONMD::standard_atomic_weight(const std::string &symbol)
 {
   for (const auto &e : ELEMENTS)

@@ -7,6 +7,7 @@
 #define IONMD_ELEMENTS_H
 
 #include <string>
+#include <vector>
 
 namespace IONMD {
 
@@ -17,6 +18,9 @@ double standard_atomic_weight(const std::string &symbol);
 // The element whose standard atomic weight lies closest to `mass` (relative distance in
 // *rel; empty where none is known).
 std::string closest_element(double mass, double *rel);
+
+// The 118 element symbols, Z = 1 ... 118.
+std::vector<std::string> element_symbols();
 
 }    // namespace IONMD
 

@@ -21,12 +21,14 @@
 #include "error.h"
 #include "force.h"
 #include "group.h"
+#include "input.h"
 #include "memory.h"
 #include "neigh_list.h"
 #include "neighbor.h"
 #include "universe.h"
 #include "update.h"
 #include "utils.h"
+#include "variable.h"
 
 #include <cmath>
 #include <cstdio>
@@ -528,10 +530,43 @@ void PairIonmd::init_style()
                      shell, meta.num_layers, cutoff, neighbor->skin);
   }
   check_neighbor_exclusions();
+  check_type_labels();
   check_masses();
   // before LAMMPS builds the ghost shell and long before the model allocates anything
   set_memory_budget();
   check_estimated_memory(mode, std::max(comm->cutghostuser, cutoff + neighbor->skin));
+}
+
+// A data file's type labels (`Atom Type Labels`, `labelmap`) that are element symbols
+// say which element each type is, as exactly as the input can: a pair_coeff that maps such
+// a type to another element gives these atoms the wrong element's energies and forces
+// without any error (the mass check cannot tell P from S or Co from Ni). LAMMPS has no
+// label lookup by type in its headers, so each symbol is asked through its variables.
+void PairIonmd::check_type_labels()
+{
+  if (!atom->labelmapflag || (int) type2species.size() != atom->ntypes + 1) return;
+  std::vector<std::string> contradictions;
+  std::string suggested = force->pair == this ? "pair_coeff * *" : "pair_coeff * * ionmd";
+  std::vector<std::string> labelled(atom->ntypes + 1);
+  for (const auto &symbol : IONMD::element_symbols()) {
+    if (input->variable->compute_equal(fmt::format("is_typelabel(atom,{})", symbol)) == 0.0)
+      continue;
+    const int t = (int) input->variable->compute_equal(fmt::format("label2type(atom,{})", symbol));
+    if (t < 1 || t > atom->ntypes) continue;
+    labelled[t] = symbol;
+    if (type2species[t] >= 0 && meta.elements[type2species[t]] != symbol)
+      contradictions.push_back(fmt::format("type {} is labelled {} but pair_coeff makes it {}", t,
+                                           symbol, meta.elements[type2species[t]]));
+  }
+  if (contradictions.empty()) return;
+  for (int t = 1; t <= atom->ntypes; ++t)
+    suggested += " " + (type2species[t] < 0 ? std::string("NULL")
+                        : !labelled[t].empty() ? labelled[t] : meta.elements[type2species[t]]);
+  error->all(FLERR,
+             "pair_style ionmd: the atom type labels contradict pair_coeff: {}. The elements in "
+             "pair_coeff go in the order of the atom types; with these labels the line is '{}' "
+             "(or change the labels with the labelmap command if they are wrong)",
+             utils::join_words(contradictions, "; "), suggested);
 }
 
 // The per-type masses are the one place where an input says which element an atom type

@@ -63,6 +63,7 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
   void configure_threads();
   static bool launcher_node_layout(int &rank, int &size);
   void check_masses();
+  void check_type_labels();
   void check_neighbor_exclusions();
   void check_finite();
   void accumulate();

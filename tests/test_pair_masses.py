@@ -119,3 +119,39 @@ def test_no_corrected_line_where_a_mass_matches_no_element_of_the_line(tmp_path,
     assert SWAP in type1 and "Give each type its element in pair_coeff" in type1
     type2 = next(w for w in found if "atom type 2 " in w)
     assert SWAP not in type2 and "atom type 2 (Cl in pair_coeff) has mass 2.014" in type2
+
+
+LABELS = "the atom type labels contradict pair_coeff"
+
+
+def test_type_labels_that_contradict_pair_coeff_are_an_error(tmp_path, models):
+    """A data file's type labels Cl, Li (what LAMMPS prints for them) read with
+    `pair_coeff * * Li Cl`: the labels say which element each type is, so the run stops,
+    naming both types and the line that matches the labels."""
+    proc = run_lmp(f"units metal\natom_style atomic\nread_data struct.data\n"
+                   f"labelmap atom 1 Cl 2 Li\npair_style ionmd {models['ClLi']}\n"
+                   "pair_coeff * * Li Cl\nrun 0\n", _data(tmp_path), check=False)
+    assert proc.returncode != 0
+    assert LABELS in proc.stdout
+    assert "type 1 is labelled Cl but pair_coeff makes it Li" in proc.stdout
+    assert "type 2 is labelled Li but pair_coeff makes it Cl" in proc.stdout
+    assert "the line is 'pair_coeff * * Cl Li'" in proc.stdout
+
+
+@pytest.mark.parametrize("labels", ["labelmap atom 1 Cl 2 Li", "labelmap atom 1 anion 2 Li_fast"],
+                         ids=["elements", "other_names"])
+def test_type_labels_that_agree_or_are_no_element_run(tmp_path, models, labels):
+    """Labels equal to the pair_coeff elements, or names that are no element symbol (only
+    an element symbol says which element a type is), run as before; under hybrid a NULL
+    type's label is another style's business."""
+    out = run(tmp_path, f"{labels}\npair_style ionmd {models['ClLi']}\npair_coeff * * Cl Li\nrun 0\n")
+    assert "Loop time" in out and LABELS not in out
+    (tmp_path / "hybrid").mkdir()
+    out = run(tmp_path / "hybrid", f"labelmap atom 1 Cl 2 H\npair_style hybrid/overlay ionmd "
+              f"{models['ClLi']} zero 5.0\npair_coeff * * ionmd Cl NULL\npair_coeff * * zero\nrun 0\n")
+    assert "Loop time" in out and LABELS not in out
+
+
+def _data(tmp_path):
+    write_data(licl_supercell(rep=1), tmp_path / "struct.data", ["Cl", "Li"])
+    return tmp_path
