@@ -200,6 +200,9 @@ def test_max_atoms_passes_ghost_and_a_single_start_size(morse_model, tmp_path, m
     assert main(["bench", str(morse_model), "--max-atoms", "20G", "--ghost", "halo,redundant",
                  "-o", str(tmp_path / "d"), "--no-progress"]) == 1
     assert "one --ghost mode" in capsys.readouterr().err
+    assert main(["bench", str(morse_model), "--max-atoms", "20G", "--steps", "50",
+                 "-o", str(tmp_path / "s"), "--no-progress"]) == 1   # was silently ignored
+    assert "--steps has no effect with --max-atoms" in capsys.readouterr().err
 
 
 def test_a_budget_below_the_fixed_footprint_says_so(tmp_path, monkeypatch):

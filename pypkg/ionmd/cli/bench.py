@@ -110,6 +110,9 @@ def _max_atoms(args: argparse.Namespace, structure, name: str) -> int | None:
     if len(ranks) != 1 or len(memory_modes(args.memory)) != 1 or len(ghost) != 1:
         raise IonmdError("--max-atoms searches one configuration: give one --np value (default "
                          "1), one --ghost mode and one --memory mode")
+    if args.steps is not None:
+        raise IonmdError("--steps has no effect with --max-atoms (it measures the peak memory of "
+                         "one force call per cell): drop it, or time cells without --max-atoms")
     budget = parse_size_mib(args.max_atoms)
     check_device(args.device)
     check_model(Path(args.model), structure if structure is not None else default_cell(), ghost)
