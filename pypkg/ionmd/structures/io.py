@@ -234,6 +234,7 @@ def _refuse_what_the_readers_guessed(caught, text: str, label: str) -> None:
                ", beyond the 1 % that rounding explains; correct the occupancies of that "
                "position so that they add up to at most 1"))
     messages = [str(w.message) for w in caught]
+    _refuse_atoms_left_out(messages, text, label)
     if any("Elements in POSCAR cannot be determined" in m for m in messages):
         raise StructureError(
             f"{label} names no elements (a VASP 4 POSCAR without the line of element "
@@ -246,6 +247,62 @@ def _refuse_what_the_readers_guessed(caught, text: str, label: str) -> None:
                 f"space group {symbol}, so only the listed atoms (the asymmetric unit) would "
                 "be used. Add _space_group_IT_number, or the operators "
                 "(_space_group_symop_operation_xyz), e.g. by saving the file again from VESTA")
+
+
+# pymatgen reads these CIF type symbols (or labels, without type symbols) as one atom of a
+# group (a nitrate as its N, a water molecule as its O) or as no atom at all (OH, OH2: the
+# site is dropped); the atoms left out would be missing from the simulation
+_GROUP_SYMBOLS = ("OH", "NO3", "Wat", "wat")
+
+
+def _refuse_atoms_left_out(messages: list[str], text: str, label: str) -> None:
+    """Refuse CIFs whose atoms pymatgen leaves out without an error: sites whose symbol is a
+    group (``OH2``: dropped; ``NO3``: read as one N) and hydrogen atoms the file only counts
+    (``_atom_site_attached_hydrogens``), so that a hydroxide is not simulated without its
+    O-H or H atoms."""
+    rows = _cif_site_rows(text)
+    guessed = {m.group(1) for m in map(re.compile(r"^(\S+) parsed as (\S*)$").match, messages)
+               if m and (not m.group(2) or m.group(1).startswith(_GROUP_SYMBOLS))}
+    if guessed:
+        sites = [r["label"] for r in rows if r["symbol"] in guessed]
+        raise StructureError(
+            f"{label}: site{'s' if len(sites) > 1 else ''} {', '.join(sites) or '?'} (type "
+            f"{', '.join(repr(g) for g in sorted(guessed))}) name{'' if len(sites) > 1 else 's'} a "
+            "group of atoms, not an element; pymatgen drops such a site or reads it as one "
+            "atom, so the structure would miss atoms. Give every atom its own site with its "
+            "element as _atom_site_type_symbol (e.g. O for the oxygen of OH, and the H atoms)")
+    hidden = [f"{r['label']} ({r['hydrogens']:g} H)" for r in rows if r["hydrogens"]]
+    if hidden:
+        raise StructureError(
+            f"{label} counts hydrogen atoms it does not place (_atom_site_attached_hydrogens: "
+            f"{', '.join(hidden[:6])}{', ...' if len(hidden) > 6 else ''}); the structure would "
+            "run without them. Add the H atoms as sites (from a neutron or DFT structure)")
+
+
+def _cif_site_rows(text: str) -> list[dict]:
+    """Each atom site row of every data block: label, symbol (type symbol, else label) and
+    attached hydrogens (0 when not given); [] when the text is no CIF."""
+    from pymatgen.io.cif import CifFile
+
+    try:
+        blocks = CifFile.from_str(text).data.values()
+    except Exception:   # not a CIF: the readers' own errors explain it
+        return []
+    rows = []
+    for block in blocks:
+        data = block.data
+        labels = data.get("_atom_site_label")
+        if not isinstance(labels, list):
+            continue
+        symbols = data.get("_atom_site_type_symbol", labels)
+        hydrogens = data.get("_atom_site_attached_hydrogens", ["0"] * len(labels))
+        for lab, sym, h in zip(labels, symbols, hydrogens):
+            try:
+                n_h = float(re.sub(r"\(.*\)", "", h))
+            except ValueError:                  # '?' or '.': unknown, none placed
+                n_h = 0.0
+            rows.append({"label": lab, "symbol": sym, "hydrogens": n_h})
+    return rows
 
 
 def _declared_space_group(text: str) -> str | None:

@@ -1,0 +1,149 @@
+"""Structure input with CIF files as published (tests/fixtures/published_cifs/README.md):
+what pymatgen reads from them, what ionmd must refuse because atoms would be missing, and
+the LAMMPS data file of a cell in a non-standard setting read back by LAMMPS itself."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pymatgen.core import Composition, Lattice, Structure
+from pymatgen.io.cif import CifParser
+
+from ionmd.structures import StructureError, load_structures, read_structure, OrderOptions
+from lammps_runner import run_lmp
+
+FILES = Path(__file__).parent / "fixtures" / "published_cifs"
+
+# LiOH (P4/nmm, written out in P1) with the H atom only counted on its O site, as ICSD
+# files of hydroxides without a neutron refinement give it
+LIOH_ATTACHED_H = """data_LiOH
+_cell_length_a 3.5493(1)
+_cell_length_b 3.5493(1)
+_cell_length_c 4.3337(2)
+_cell_angle_alpha 90.
+_cell_angle_beta 90.
+_cell_angle_gamma 90.
+_symmetry_space_group_name_H-M 'P 1'
+loop_
+_symmetry_equiv_pos_as_xyz
+'x, y, z'
+loop_
+_atom_site_label
+_atom_site_type_symbol
+_atom_site_fract_x
+_atom_site_fract_y
+_atom_site_fract_z
+_atom_site_occupancy
+_atom_site_attached_hydrogens
+Li1 Li 0 0 0 1. 0
+Li2 Li 0.5 0.5 0 1. 0
+O1 O 0 0.5 0.1939(2) 1. 1
+O2 O 0.5 0 0.8061(2) 1. 1
+"""
+
+
+def _pymatgen(path) -> list[Structure]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return CifParser(path).parse_structures(primitive=False)
+
+
+def test_group_symbols_are_refused_not_dropped():
+    """Tsumcorite's mixed site is typed 'OH2' (0.655) / 'OH' (0.345): pymatgen drops the
+    site without an error (16 O per cell instead of the formula's 20: Z = 2 of
+    ZnFePb(AsO4)2(OH)(H2O)), so the old reader simulated the crystal without its water
+    and hydroxyl. ionmd refuses it, naming the sites and the symbols."""
+    dropped = _pymatgen(FILES / "PF_sd_1601634.cif")[0].composition
+    formula = Composition("ZnFePb(AsO4)2(OH)(H2O)") * 2
+    assert dropped["O"] == formula["O"] - 4            # the 4-fold OH2/OH site is lost
+    with pytest.raises(StructureError, match=r"PF_sd_1601634\.cif'?: sites OH2, OH \(type 'OH', "
+                                             r"'OH2'\) name a group of atoms"):
+        read_structure(FILES / "PF_sd_1601634.cif")
+
+
+def test_hydroxide_label_without_type_symbol_is_refused(tmp_path):
+    """A CIF without _atom_site_type_symbol whose hydroxide oxygen is labelled 'OH1':
+    pymatgen drops it and reads LiOH as lithium metal."""
+    text = (LIOH_ATTACHED_H.replace("_atom_site_type_symbol\n", "").replace(" 1. 1\n", " 1. 0\n")
+            .replace("Li1 Li ", "Li1 ").replace("Li2 Li ", "Li2 ")
+            .replace("O1 O ", "OH1 ").replace("O2 O ", "OH2 "))
+    (tmp_path / "LiOH.cif").write_text(text)
+    assert _pymatgen(tmp_path / "LiOH.cif")[0].composition == Composition("Li2")
+    with pytest.raises(StructureError, match=r"sites OH1, OH2 .* name a group of atoms"):
+        read_structure(tmp_path / "LiOH.cif")
+
+
+def test_counted_but_unplaced_hydrogens_are_refused(tmp_path):
+    """_atom_site_attached_hydrogens > 0: pymatgen reads LiOH as 'LiO' (charged, H
+    missing) and only warns; ionmd refuses naming each site and its H count. Files that
+    write the column with zeros (ICSD's usual form) read as before."""
+    (tmp_path / "LiOH.cif").write_text(LIOH_ATTACHED_H)
+    assert _pymatgen(tmp_path / "LiOH.cif")[0].composition == Composition("Li2O2")
+    with pytest.raises(StructureError, match=r"counts hydrogen atoms it does not place "
+                                             r"\(_atom_site_attached_hydrogens: O1 \(1 H\), O2 \(1 H\)\)"):
+        load_structures(tmp_path / "LiOH.cif")
+
+    kmnf3 = read_structure(FILES / "ICSD59959.cif")          # attached hydrogens all 0
+    assert kmnf3.composition == _pymatgen(FILES / "ICSD59959.cif")[0].composition
+    assert kmnf3.composition.reduced_formula == Composition("F3 K1 Mn1").reduced_formula
+
+
+def test_mixed_site_cod_file_orders_to_the_files_composition():
+    """Ca2AlNbO6 with Al/Nb antisite mixing 0.941(8)/0.059(8) on two sites: read with its
+    esds; ordered in the smallest cell that makes 34 x 0.059 whole (17 cells), the
+    composition is pymatgen's disordered composition x 17 rounded, and charge neutral
+    with the oxidation states pymatgen guesses for the file's formula."""
+    disordered = _pymatgen(FILES / "Cod_2100513.cif")[0]
+    [loaded] = load_structures(FILES / "Cod_2100513.cif", OrderOptions(method="random", seed=4))
+    expected = {el.symbol: round(n * 17) for el, n in disordered.composition.items()}
+    assert dict(loaded.structure.composition.get_el_amt_dict()) == expected
+    ox = Composition("Ca2AlNbO6").oxi_state_guesses()[0]
+    assert sum(ox[el] * n for el, n in expected.items()) == 0
+    assert np.allclose(loaded.structure.lattice.abc, np.array(disordered.lattice.abc) * [17, 1, 1])
+
+
+def _lammps_cell_and_atoms(data: Path, workdir: Path) -> tuple[Structure, dict[int, float]]:
+    """The box, positions, types and masses LAMMPS itself reads from ``data``."""
+    script = (f"units metal\natom_style atomic\nread_data {data}\n"
+              "print \"BOX $(lx:%.12f) $(ly:%.12f) $(lz:%.12f) $(xy:%.12f) $(xz:%.12f) $(yz:%.12f) "
+              "$(xlo:%.12f) $(ylo:%.12f) $(zlo:%.12f)\"\n"
+              "write_dump all custom atoms.txt id type mass x y z modify sort id format float %.12f\n")
+    out = run_lmp(script, workdir).stdout
+    lx, ly, lz, xy, xz, yz, *lo = map(float, re.search(r"^BOX (.*)$", out, flags=re.M).group(1).split())
+    rows = np.loadtxt(workdir / "atoms.txt", skiprows=9, ndmin=2)
+    masses = {int(t): m for t, m in zip(rows[:, 1], rows[:, 2])}
+    cell = Lattice([[lx, 0, 0], [xy, ly, 0], [xz, yz, lz]])
+    return Structure(cell, ["H"] * len(rows), rows[:, 3:6] - np.array(lo),
+                     coords_are_cartesian=True), masses
+
+
+def test_data_file_of_a_non_standard_cell_reads_back_in_lammps(tmp_path):
+    """The Ca2AlNbO6 cell (beta = 89.97 deg, not LAMMPS's frame: it needs a rotation and a
+    tilt), ordered in one cell (occupancies rounded within 0.06) and written by `ionmd
+    run`'s writer, as LAMMPS reads it: the cell's lengths and angles and every
+    minimum-image distance match pymatgen's structure to 1e-8 A, the composition per type
+    and each type's mass match the element's. (Its 17x1x1 cell is written orthogonal by
+    ASE, whose writer drops tilts below its 1e-8 skew ratio: 0.004 A; see the audit.)"""
+    from ase.data import atomic_masses, atomic_numbers
+
+    from ionmd.protocols.prepare import as_atoms, write_data
+
+    [loaded] = load_structures(FILES / "Cod_2100513.cif",
+                               OrderOptions(method="random", seed=4, occ_tol=0.06))
+    ref = loaded.structure
+    assert len(ref) == 20 and ref.lattice.angles[1] == pytest.approx(89.97)
+    elements = sorted({s.specie.symbol for s in ref})
+    write_data(as_atoms(ref), tmp_path / "struct.data", elements)
+    lmp, masses = _lammps_cell_and_atoms(tmp_path / "struct.data", tmp_path)
+    assert np.allclose(lmp.lattice.abc, ref.lattice.abc, rtol=0, atol=1e-8)
+    assert np.allclose(lmp.lattice.angles, ref.lattice.angles, rtol=0, atol=1e-8)
+    assert len(lmp) == len(ref)
+    assert np.abs(lmp.distance_matrix - ref.distance_matrix).max() < 1e-8    # same atom order
+    types = np.loadtxt(tmp_path / "atoms.txt", skiprows=9, ndmin=2)[:, 1].astype(int)
+    assert [elements[t - 1] for t in types] == [s.specie.symbol for s in ref]
+    assert all(masses[k + 1] == pytest.approx(atomic_masses[atomic_numbers[el]], rel=1e-9)
+               for k, el in enumerate(elements))
