@@ -17,6 +17,11 @@ from pathlib import Path
 
 from ionmd.errors import IonmdError
 
+# A row's column naming the file its structure came from, as named in the folder ("two"
+# for the rows two_0, two_1 of a file of two structures): a resumed screen names the
+# file's structures the same way even when only some of them have rows.
+INPUT_NAME = "input_name"
+
 
 def read_screen_inputs(path: Path, order=None, name: str | None = None):
     """All structures in a file as ASE Atoms, named ``name`` (default: the file's stem; or
@@ -89,7 +94,10 @@ def batch_names(paths: Sequence, rows: Sequence[dict]) -> dict[str, str]:
     old = {}                                      # input key -> its name in the folder
     for r in rows:
         key = input_key(r["source"])
-        old.setdefault(key, _base_name(r["name"], several=rows_per_input[key] > 1))
+        # rows record their file's name (INPUT_NAME): a file of several structures
+        # interrupted after its first has one row, two_0, whose file is still "two"
+        old.setdefault(key, r.get(INPUT_NAME) or
+                       _base_name(r["name"], several=rows_per_input[key] > 1))
     taken = {r["name"] for r in rows if input_key(r["source"]) not in given}
     names = input_names(paths)
     others = [r["source"] for r in rows if input_key(r["source"]) not in given]
@@ -108,8 +116,9 @@ def batch_names(paths: Sequence, rows: Sequence[dict]) -> dict[str, str]:
 
 
 def _base_name(name: str, several: bool) -> str:
-    """The name a file's rows were made from: ``name`` or, for a file of ``several``
-    structures (``name_0``, ``name_1``...), that name without the number."""
+    """The name a file's rows were made from, for rows written before they recorded it
+    (INPUT_NAME): ``name`` or, for a file of ``several`` structures (``name_0``,
+    ``name_1``...), that name without the number."""
     return name.rsplit("_", 1)[0] if several and "_" in name else name
 
 
@@ -196,6 +205,19 @@ class ScreenBatch:
         self.names = batch_names(self.paths, self.rows)
         self.failures = 0
 
+    def _drop_stale_errors(self, key: str, names: set[str]) -> None:
+        """Remove the error rows of input ``key`` that name none of its structures now (a
+        file that could not be read and now can: its 'cannot read' row under the file's
+        name would stay beside the new rows of its structures)."""
+        stale = [i for i, r in enumerate(self.rows) if r.get("status") != "ok"
+                 and r["name"] not in names and input_key(r["source"]) == key]
+        if not stale:
+            return
+        self.rows[:] = [r for i, r in enumerate(self.rows) if i not in set(stale)]
+        self._row_at = {}
+        for i, r in enumerate(self.rows):
+            self._row_at.setdefault((input_key(r["source"]), r["name"]), i)
+
     def _put(self, row: dict) -> None:
         """Add ``row``, replacing the folder's row of the same input structure (a retry)."""
         key = (input_key(row["source"]), row["name"])
@@ -219,16 +241,18 @@ class ScreenBatch:
         disable = None if progress is None else not progress
         runner, outdir, rows = self.runner, self.outdir, self.rows
         for path in tqdm(self.todo, desc="structures", unit="file", disable=disable):
-            name = self.names[input_key(path)]
+            file_name = self.names[input_key(path)]
             try:
-                items = read_screen_inputs(path, self.order, name)
+                items = read_screen_inputs(path, self.order, file_name)
             except Exception as exc:  # noqa: BLE001 - any unreadable file: report it, go on
                 self.failures += 1
                 why = f"{type(exc).__name__}: {exc}".rstrip(": ")
-                self._put(error_row(name, str(path), f"cannot read: {why}"))
+                self._put({**error_row(file_name, str(path), f"cannot read: {why}"),
+                           INPUT_NAME: file_name})
                 warn(f"{path}: cannot read ({why}); skipped")
                 write_rows(outdir, rows)
                 continue
+            self._drop_stale_errors(input_key(path), {n for n, _ in items})
             for name, atoms in items:
                 if (input_key(path), name) in self.finished:
                     continue
@@ -247,11 +271,11 @@ class ScreenBatch:
                         write_cubes(outdir / "cubes", name, result)
                     if png:
                         write_lm_png(outdir / "plots", name, result)
-                    self._put(row)
+                    self._put({**row, INPUT_NAME: file_name})
                 except Exception as exc:  # noqa: BLE001 - one structure's failure: its row, go on
                     self.failures += 1
                     why = failure_message(exc)
-                    self._put(error_row(name, str(path), why))
+                    self._put({**error_row(name, str(path), why), INPUT_NAME: file_name})
                     warn(f"{path}: {why}")
                 write_rows(outdir, rows)
         write_rows(outdir, rows)

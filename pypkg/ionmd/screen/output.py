@@ -147,13 +147,19 @@ def write_cubes(outdir: Path, name: str, result) -> list[Path]:
     outdir.mkdir(parents=True, exist_ok=True)
     pes = np.min([land.pes for land in result.landscapes], axis=0)
     lm = np.min([land.lm_on_torus() for land in result.landscapes], axis=0)
+    species = result.settings.species
+    what = {"pes": f"PES of one mobile {species}, unit cell",
+            "lm": f"level map of one mobile {species}, 2x2x2 supercell"}
     written = []
     for tag, data, atoms in (("pes", pes, result.atoms), ("lm", lm, result.atoms * (2, 2, 2))):
         finite = data[np.isfinite(data)]
         cap = float(finite.max()) if finite.size else 0.0
         path = file_in(outdir, f"{name}_{tag}.cube")
+        # the format has no unit for the values: the first (comment) line says what they are
+        comment = (f"ionmd screen {name}: {what[tag]}, eV above the minimum "
+                   f"(min over ions); excluded/unreached points = {cap:.6g} eV")
         with open(path, "w") as fh:
-            write_cube(fh, atoms, data=np.where(np.isfinite(data), data, cap))
+            write_cube(fh, atoms, data=np.where(np.isfinite(data), data, cap), comment=comment)
         written.append(path)
     return written
 

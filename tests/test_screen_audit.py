@@ -1,0 +1,333 @@
+"""Audit of ``ionmd screen`` against references written independently of the package.
+
+* MPE (eq. 2 of Maevskiy et al.): a bottleneck (minimax) Dijkstra on the unwrapped
+  periodic grid from the minimum to the first point one period away along any axis
+  (the supercell faces), with its own heap, no spanning tree and no supercell array;
+  and, on channel landscapes, a union-find that finds the lowest level at which the
+  minimum's cluster wraps around the periodic cell (true percolation).
+* The energy grid: a direct Morse pair sum over ASE's neighbour list for every scanned
+  point (Na and Mg as mobile ions, cells narrower than the cutoff, symmetry on and off).
+* CUBE output: ASE's cube reader (cell, origin, values at the grid points).
+* Resume: a batch interrupted mid-file, run again, holds each structure once.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import json
+
+import numpy as np
+import pytest
+from ase import Atoms
+from ase.build import bulk
+from ase.io import write
+from ase.neighborlist import neighbor_list
+from ionmd.screen.descriptors import ion_landscape
+from scipy import ndimage
+
+HEXAGONAL = np.array([[4.0, 0, 0], [-2.0, 2.0 * np.sqrt(3), 0], [0, 0, 4.2]])
+TRICLINIC = np.array([[4.0, 0, 0], [1.3, 3.8, 0], [-0.9, 0.7, 4.1]])
+CELLS = {"orthorhombic": np.diag([3.0, 3.5, 4.0]), "hexagonal": HEXAGONAL,
+         "triclinic": TRICLINIC}
+
+
+def steps_within_diagonal(cell, shape):
+    """All 26 grid steps (both signs) no longer than sqrt(|g1|^2+|g2|^2+|g3|^2), written
+    from the rule (docs/screen.md), not from the package."""
+    g = np.asarray(cell) / np.asarray(shape)[:, None]
+    limit = np.sqrt((g ** 2).sum()) * (1 + 1e-9)
+    return [d for d in itertools.product((-1, 0, 1), repeat=3)
+            if any(d) and np.linalg.norm(np.array(d) @ g) <= limit]
+
+
+def faces_bottleneck(e, start, steps):
+    """Lowest max-energy over paths from ``start`` to a point one period away along an
+    axis, on the infinite periodic grid (Dijkstra with max instead of +)."""
+    n, start = np.array(e.shape), np.array(start)
+    best = {tuple(start): e[tuple(start)]}
+    heap, done = [(e[tuple(start)], tuple(start))], set()
+    while heap:
+        level, p = heapq.heappop(heap)
+        if p in done:
+            continue
+        done.add(p)
+        if (np.abs(np.array(p) - start) >= n).any():
+            return level
+        for d in steps:
+            q = tuple(int(a + b) for a, b in zip(p, d))
+            eq = e[tuple(np.mod(q, n))]
+            if np.isfinite(eq) and max(level, eq) < best.get(q, np.inf):
+                best[q] = max(level, eq)
+                heapq.heappush(heap, (best[q], q))
+    return np.inf
+
+
+def wrapping_level(e, start, steps):
+    """Lowest level at which the cluster of ``start`` in {E <= level} on the periodic grid
+    wraps around (holds a point and one of its periodic images): union-find that keeps
+    each point's image offset relative to its root."""
+    n, flat = np.array(e.shape), e.ravel()
+    parent, cell, wrapped = {}, {}, set()
+
+    def find(x):
+        if parent[x] == x:
+            return x, np.zeros(3, int)
+        root, c = find(parent[x])
+        cell[x], parent[x] = cell[x] + c, root
+        return root, cell[x]
+
+    sid = int(np.ravel_multi_index(tuple(start), e.shape))
+    for idx in map(int, np.argsort(flat, kind="stable")):
+        if not np.isfinite(flat[idx]):
+            break
+        parent[idx], cell[idx] = idx, np.zeros(3, int)
+        i = np.array(np.unravel_index(idx, e.shape))
+        for d in steps:
+            j = i + np.array(d)
+            w = np.floor_divide(j, n)              # the neighbour is j's image in cell w
+            jid = int(np.ravel_multi_index(tuple(np.mod(j, n)), e.shape))
+            if jid not in parent:
+                continue
+            ri, ci = find(idx)
+            rj, cj = find(jid)
+            if ri == rj:
+                if not np.array_equal(cj, ci + w):
+                    wrapped.add(ri)
+            else:
+                parent[rj], cell[rj] = ri, ci + w - cj
+                if rj in wrapped:
+                    wrapped.add(ri)
+        if sid in parent and find(sid)[0] in wrapped:
+            return float(flat[idx])
+    return np.inf
+
+
+@pytest.mark.parametrize("cell_name", sorted(CELLS))
+@pytest.mark.parametrize("seed", range(4))
+def test_mpe_equals_independent_bottleneck_search(cell_name, seed):
+    """Smooth random periodic landscapes with excluded walls, minimum anywhere (also next
+    to the cell boundary), three cell shapes."""
+    rng = np.random.default_rng(seed)
+    shape = tuple(int(x) for x in rng.integers(5, 10, 3))
+    e = ndimage.gaussian_filter(rng.normal(size=shape), 1.0, mode="wrap")
+    e[rng.random(shape) < 0.12] = np.inf
+    cell = CELLS[cell_name]
+    land = ion_landscape(e + 3.0, cell)
+    steps = steps_within_diagonal(cell, shape)
+    assert land.mpe == faces_bottleneck(land.pes, land.imin, steps)
+    assert land.mpe == wrapping_level(land.pes, land.imin, steps)
+
+
+def channel(shape, open_axes, barrier, start):
+    """A well at ``start`` in a wall (E = 5) with open lines along ``open_axes`` through it;
+    along each open line the energy rises to ``barrier`` half a period away."""
+    e = np.full(shape, 5.0)
+    idx = np.indices(shape)
+    for ax in open_axes:
+        line = np.all([idx[k] == start[k] for k in range(3) if k != ax], axis=0)
+        phase = 2 * np.pi * (idx[ax] - start[ax]) / shape[ax]
+        e[line] = np.minimum(e[line], (barrier[ax] * (1 - np.cos(phase)) / 2)[line])
+    return e
+
+
+@pytest.mark.parametrize("open_axes", [(0,), (1,), (2,), (0, 1), (1, 2), (0, 2), (0, 1, 2)])
+@pytest.mark.parametrize("cell_name", sorted(CELLS))
+def test_channels_percolate_through_the_periodic_boundary(open_axes, cell_name):
+    """1D, 2D and 3D channel networks along each axis, the well one point from the cell
+    boundary so that every path crosses it: MPE = the lowest open barrier = the level at
+    which the cluster wraps."""
+    shape, start, barrier = (8, 9, 10), (7, 0, 1), (0.7, 0.45, 0.9)
+    e = channel(shape, open_axes, barrier, start)
+    cell = CELLS[cell_name]
+    land = ion_landscape(e, cell)
+    steps = steps_within_diagonal(cell, shape)
+    expected = min(barrier[ax] * (1 - np.cos(2 * np.pi * (shape[ax] // 2) / shape[ax])) / 2
+                   for ax in open_axes)
+    assert land.imin == start
+    assert land.mpe == pytest.approx(expected, abs=1e-12)
+    assert land.mpe == wrapping_level(land.pes, land.imin, steps)
+
+
+def test_diagonal_channel_of_a_hexagonal_cell():
+    """A channel along a + b in a hexagonal cell (120 deg: a + b is as short as a): its
+    grid steps (1, 1, 0) are neighbours, so it percolates at its barrier; along a - b
+    (sqrt(3) longer steps, dropped with the body diagonals only when longer than the
+    grid's diagonal) it percolates too."""
+    shape = (12, 12, 8)
+    for direction, expected in (((1, 1, 0), 0.3), ((1, -1, 0), 0.3)):
+        e = np.full(shape, 5.0)
+        for k in range(12):
+            phase = 2 * np.pi * k / 12
+            e[(2 + direction[0] * k) % 12, (3 + direction[1] * k) % 12, 4] = \
+                expected * (1 - np.cos(phase)) / 2
+        land = ion_landscape(e, HEXAGONAL)
+        steps = steps_within_diagonal(HEXAGONAL, shape)
+        assert direction in steps
+        assert land.mpe == pytest.approx(expected, abs=1e-12)
+        assert land.mpe == wrapping_level(land.pes, land.imin, steps)
+
+
+def test_a_long_bounded_basin_reaches_the_faces_without_percolating():
+    """Eq. (2) takes MPE as the lowest LM on the 2x2x2 supercell's faces, i.e. one period
+    away along an axis: a bounded basin tilted across more than one period reaches a face
+    without joining its own images. The screen follows eq. (2) (docs/screen.md)."""
+    shape = (12, 12, 4)
+    e = np.full(shape, 1.0)
+    for t in np.linspace(0, 1.4, 400):                  # 1.4 periods along a, 0.35 along b
+        e[int(1 + 9.6 * t) % 12, int(1 + 3 * t) % 12, 0] = 0.1
+    e[1, 1, 0] = 0.0
+    cell = np.diag([3.0, 3.0, 3.0])
+    land = ion_landscape(e, cell)
+    steps = steps_within_diagonal(cell, shape)
+    assert land.mpe == faces_bottleneck(land.pes, land.imin, steps) == pytest.approx(0.1)
+    assert wrapping_level(land.pes, land.imin, steps) == pytest.approx(1.0)
+
+
+# --- the energy grid against a direct pair sum ------------------------------------------
+
+ELEMENTS = ["Li", "Na", "Mg", "F", "Cl"]
+RC, ALPHA, WALL_A, WALL_RHO = 4.5, 1.3, 300.0, 0.3
+# weak cation-cation, strong cation-anion Morse wells, at r0 = 3 A
+D0 = np.array([[0.05, 0.05, 0.05, 0.6, 0.5], [0.05, 0.05, 0.05, 0.5, 0.5],
+               [0.05, 0.05, 0.05, 0.9, 0.8], [0.6, 0.5, 0.9, 0.02, 0.02],
+               [0.5, 0.5, 0.8, 0.02, 0.02]])
+R0 = np.full((5, 5), 3.0)
+
+
+@pytest.fixture(scope="module")
+def morse_model(tmp_path_factory):
+    from contract_models import PairMorseEdgeModel, save_contract_model
+
+    model = PairMorseEdgeModel(D0.tolist(), R0.tolist(), alpha=ALPHA, rc=RC, wall_A=WALL_A,
+                               wall_rho=WALL_RHO)
+    return save_contract_model(model, tmp_path_factory.mktemp("m") / "morse.pt", cutoff=RC,
+                               elements=ELEMENTS)
+
+
+def direct_energy(atoms):
+    """The Morse model's energy summed over ASE's neighbour list (all periodic images)."""
+    i, j, d = neighbor_list("ijd", atoms, RC)
+    sp = np.array([ELEMENTS.index(s) for s in atoms.get_chemical_symbols()])
+    d0, r0 = D0[sp[i], sp[j]], R0[sp[i], sp[j]]
+    x, xc = np.exp(-ALPHA * (d - r0)), np.exp(-ALPHA * (RC - r0))
+    pair = d0 * ((x * x - 2 * x) - (xc * xc - 2 * xc))
+    wall = WALL_A * (np.exp(-d / WALL_RHO) - np.exp(-RC / WALL_RHO))
+    return float(0.5 * (pair + wall).sum())
+
+
+def rutile_mgf2(a=4.62, c=3.05, u=0.303):
+    """P4_2/mnm: two Mg related by a screw axis (a non-symmorphic operation)."""
+    return Atoms("Mg2F4", cell=[a, a, c], pbc=True,
+                 scaled_positions=[[0, 0, 0], [.5, .5, .5], [u, u, 0], [1 - u, 1 - u, 0],
+                                   [.5 + u, .5 - u, .5], [.5 - u, .5 + u, .5]])
+
+
+@pytest.mark.parametrize("build,species", [(lambda: bulk("NaCl", "rocksalt", a=5.64), "Na"),
+                                           (rutile_mgf2, "Mg")])
+@pytest.mark.parametrize("symmetry", [True, False])
+def test_energy_grid_equals_direct_pair_sums(morse_model, build, species, symmetry):
+    """Every scanned point of every mobile ion, relative to the ion's minimum, equals the
+    direct sum for the structure with that ion moved there; the cells (3.3 and 3.05 A
+    between image planes) are narrower than the 4.5 A cutoff."""
+    from ionmd.screen.batched_energy import ModelRunner
+    from ionmd.screen.grid import cartesian_points
+    from ionmd.screen.screen import ScreenSettings, screen_structure
+
+    res = screen_structure(build(), ModelRunner(morse_model),
+                           ScreenSettings(species=species, spacing=0.45, max_nodes=4096,
+                                          symmetry=symmetry))
+    points = cartesian_points(res.atoms.cell.array, res.grid)
+    for m, land in zip(res.mobile_indices, res.landscapes):
+        pes = land.pes.ravel()
+        scanned = np.nonzero(np.isfinite(pes))[0]
+        ref = []
+        for p in scanned:
+            moved = res.atoms.copy()
+            moved.positions[m] = points[p]
+            ref.append(direct_energy(moved))
+        np.testing.assert_allclose(pes[scanned], np.array(ref) - min(ref), rtol=0, atol=1e-9)
+        assert np.ptp(ref) > 1.0
+    assert len(res.mobile_indices) == (2 if species == "Mg" else 1)
+    assert "note" in res.extra                    # narrow cell: the row says so
+
+
+# --- output files ------------------------------------------------------------------------
+
+def test_cube_files_read_back_with_ase(morse_model, tmp_path):
+    """ASE's cube reader gives the screened cell (PES) and its 2x2x2 supercell (LM), origin
+    0, voxel vectors = lattice vector / points, and the values at the grid points."""
+    from ase.io.cube import read_cube
+    from ionmd.screen.batched_energy import ModelRunner
+    from ionmd.screen.output import write_cubes
+    from ionmd.screen.screen import ScreenSettings, screen_structure
+
+    res = screen_structure(rutile_mgf2(), ModelRunner(morse_model),
+                           ScreenSettings(species="Mg", spacing=0.45, max_nodes=4096))
+    pes_file, lm_file = write_cubes(tmp_path, "MgF2", res)
+    expected = {pes_file: (res.atoms, np.min([x.pes for x in res.landscapes], axis=0)),
+                lm_file: (res.atoms * (2, 2, 2),
+                          np.min([x.lm_on_torus() for x in res.landscapes], axis=0))}
+    for path, (atoms, data) in expected.items():
+        with open(path) as fh:
+            cube = read_cube(fh)
+        np.testing.assert_allclose(cube["atoms"].cell.array, atoms.cell.array, atol=1e-5)
+        np.testing.assert_allclose(cube["atoms"].positions, atoms.positions, atol=1e-5)
+        np.testing.assert_allclose(cube["origin"], 0.0)
+        np.testing.assert_allclose(cube["spacing"],
+                                   atoms.cell.array / np.array(data.shape)[:, None], atol=1e-5)
+        finite = np.isfinite(data)
+        np.testing.assert_allclose(cube["data"][finite], data[finite], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(cube["data"][~finite], data[finite].max(), rtol=1e-6)
+        assert "eV" in path.read_text().splitlines()[0]     # what the numbers are
+
+
+def test_interrupted_batch_resumes_without_losing_or_repeating_rows(morse_model, tmp_path,
+                                                                     monkeypatch):
+    """Ctrl-C during the second structure of a two-structure file: the first is kept; the
+    rerun screens the second only; every structure has one row."""
+    import ionmd.screen.screen as scr
+    from ionmd.cli import main
+
+    frames = [bulk("NaCl", "rocksalt", a=5.64), bulk("NaCl", "rocksalt", a=5.9)]
+    write(tmp_path / "two.extxyz", frames)
+    write(tmp_path / "NaF.cif", bulk("NaF", "rocksalt", a=4.63))
+    args = ["screen", str(tmp_path / "two.extxyz"), str(tmp_path / "NaF.cif"), "--model",
+            str(morse_model), "--species", "Na", "--spacing", "0.6", "-o", str(tmp_path / "o")]
+    real, calls = scr.screen_structure, []
+
+    def interrupted(atoms, *a, **kw):
+        calls.append(atoms.get_volume())
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(atoms, *a, **kw)
+
+    monkeypatch.setattr(scr, "screen_structure", interrupted)
+    assert main(args) == 130                       # 128 + SIGINT, as the CLI reports it
+    rows = json.loads((tmp_path / "o" / "screen.json").read_text())
+    assert [r["name"] for r in rows] == ["two_0"]
+    first = rows[0]
+
+    calls.clear()
+    monkeypatch.setattr(scr, "screen_structure", lambda *a, **kw: calls.append(1) or real(*a, **kw))
+    assert main(args) == 0
+    rows = json.loads((tmp_path / "o" / "screen.json").read_text())
+    assert sorted(r["name"] for r in rows) == ["NaF", "two_0", "two_1"]
+    assert all(r["status"] == "ok" for r in rows) and len(calls) == 2
+    assert rows[0] == first
+
+
+def test_a_file_readable_on_the_rerun_loses_its_cannot_read_row(morse_model, tmp_path):
+    """A file that could not be read (error row under the file's name) and then holds two
+    structures: the rerun's rows are those two, not the stale error beside them."""
+    from ionmd.cli import main
+
+    (tmp_path / "two.extxyz").write_text("not a structure\n")
+    args = ["screen", str(tmp_path / "two.extxyz"), "--model", str(morse_model), "--species",
+            "Na", "--spacing", "0.6", "-o", str(tmp_path / "o")]
+    assert main(args) == 3
+    write(tmp_path / "two.extxyz", [bulk("NaCl", "rocksalt", a=5.64),
+                                     bulk("NaCl", "rocksalt", a=5.9)])
+    assert main(args) == 0
+    rows = json.loads((tmp_path / "o" / "screen.json").read_text())
+    assert [(r["name"], r["status"]) for r in rows] == [("two_0", "ok"), ("two_1", "ok")]
