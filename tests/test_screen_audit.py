@@ -331,3 +331,78 @@ def test_a_file_readable_on_the_rerun_loses_its_cannot_read_row(morse_model, tmp
     assert main(args) == 0
     rows = json.loads((tmp_path / "o" / "screen.json").read_text())
     assert [(r["name"], r["status"]) for r in rows] == [("two_0", "ok"), ("two_1", "ok")]
+
+
+def li_cl_p21c():
+    """Low symmetry: P2_1/c, 4 Li and 4 Cl; only the 2_1 screw (and identity) is a proper
+    operation, and it maps the grid onto itself where N2 and N3 are even."""
+    from pymatgen.core import Lattice, Structure
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    s = Structure.from_spacegroup("P2_1/c", Lattice.monoclinic(5.2, 6.0, 6.6, 103),
+                                  ["Li", "Cl"], [[0.1, 0.2, 0.3], [0.35, 0.6, 0.15]])
+    return AseAtomsAdaptor.get_atoms(s)
+
+
+def test_symmetry_reduction_of_a_low_symmetry_cell(morse_model):
+    """The screw-axis reduction (half the evaluations) gives the plain scan's PES."""
+    from ionmd.screen.batched_energy import ModelRunner
+    from ionmd.screen.screen import ScreenSettings, screen_structure
+
+    runner = ModelRunner(morse_model)
+    kw = dict(spacing=0.5, cell="as-given", max_nodes=4096)
+    plain = screen_structure(li_cl_p21c(), runner, ScreenSettings(symmetry=False, **kw))
+    reduced = screen_structure(li_cl_p21c(), runner, ScreenSettings(symmetry=True, **kw))
+    assert plain.grid == (11, 12, 14) and 2 * reduced.n_evaluated == plain.n_evaluated
+    for a, b in zip(plain.landscapes, reduced.landscapes):
+        np.testing.assert_allclose(b.pes, a.pes, rtol=0, atol=1e-9)
+    assert reduced.descriptors.fv_connected == plain.descriptors.fv_connected
+    assert reduced.descriptors.mpe == pytest.approx(plain.descriptors.mpe, abs=1e-9)
+
+
+def li3f_toy():
+    """alpha-Li3N's geometry with F for N (the Morse model's anion): two inequivalent Li
+    sites, one of them twice."""
+    return Atoms("FLiLiLi", scaled_positions=[[0, 0, 0], [0, 0, 0.5], [1 / 3, 2 / 3, 0],
+                                              [2 / 3, 1 / 3, 0]],
+                 cell=[[3.65, 0, 0], [-3.65 / 2, 3.65 * np.sqrt(3) / 2, 0], [0, 0, 3.87]],
+                 pbc=True)
+
+
+def test_aggregation_over_inequivalent_ions_equals_level_set_components(morse_model):
+    """Sec. II A: MPE = min over ions; FV = volume of the OR of the ions' indicators.
+    Reference for FV_LM(t): for each ion, the component of {E < t} holding its minimum in
+    its centred (2N+1)^3 box (scipy.ndimage.label with the grid's neighbour steps), put on
+    the periodic 2x2x2 supercell in absolute grid coordinates and OR-ed."""
+    from ionmd.screen.batched_energy import ModelRunner
+    from ionmd.screen.screen import ScreenSettings, screen_structure
+
+    thresholds = (0.3, 0.5, 1.0, 2.0, 4.0)
+    res = screen_structure(li3f_toy(), ModelRunner(morse_model),
+                           ScreenSettings(spacing=0.35, cell="as-given", thresholds=thresholds,
+                                          max_nodes=4096))
+    n = np.array(res.grid)
+    structure = np.zeros((3, 3, 3), dtype=bool)
+    structure[1, 1, 1] = True
+    for d in steps_within_diagonal(res.atoms.cell.array, res.grid):
+        structure[tuple(np.array(d) + 1)] = True
+    pes = [land.pes for land in res.landscapes]
+    per_ion = [faces_bottleneck(p, np.unravel_index(np.argmin(p), p.shape),
+                                steps_within_diagonal(res.atoms.cell.array, res.grid))
+               for p in pes]
+    assert len(set(np.round(per_ion, 9))) > 1             # the sites differ
+    assert res.descriptors.mpe == pytest.approx(min(per_ion), abs=1e-12)
+    for t in thresholds:
+        union = np.zeros(tuple(2 * n), dtype=bool)
+        for p in pes:
+            o = np.array(np.unravel_index(np.argmin(p), p.shape))
+            box_idx = [o[k] + np.arange(-n[k], n[k] + 1) for k in range(3)]
+            box = p[np.ix_(*[b % n[k] for k, b in enumerate(box_idx)])]
+            labels, _ = ndimage.label(box < t, structure=structure)
+            reach = labels == labels[tuple(n)]
+            where = np.nonzero(reach)
+            union[tuple(box_idx[k][where[k]] % (2 * n[k]) for k in range(3))] = True
+        assert res.descriptors.fv_connected[t] == pytest.approx(union.mean(), abs=1e-15)
+        disconnected = np.any([p < t for p in pes], axis=0).mean()
+        assert res.descriptors.fv_disconnected[t] == pytest.approx(disconnected, abs=1e-15)
+    assert 0 < res.descriptors.fv_connected[4.0] < res.descriptors.fv_disconnected[4.0]
