@@ -406,3 +406,31 @@ def test_aggregation_over_inequivalent_ions_equals_level_set_components(morse_mo
         disconnected = np.any([p < t for p in pes], axis=0).mean()
         assert res.descriptors.fv_disconnected[t] == pytest.approx(disconnected, abs=1e-15)
     assert 0 < res.descriptors.fv_connected[4.0] < res.descriptors.fv_disconnected[4.0]
+
+
+def test_level_map_png_is_centred_on_the_minimum(morse_model, tmp_path, monkeypatch):
+    """Na at the cell origin (rock salt): each slice holds the minimum (LM 0) in its middle
+    and the level map's values around it, not split over the slice's corners."""
+    import matplotlib.axes
+    from ionmd.screen.batched_energy import ModelRunner
+    from ionmd.screen.output import write_lm_png
+    from ionmd.screen.screen import ScreenSettings, screen_structure
+
+    res = screen_structure(bulk("NaCl", "rocksalt", a=5.64), ModelRunner(morse_model),
+                           ScreenSettings(species="Na", spacing=0.45, max_nodes=4096))
+    assert res.landscapes[0].imin == (0, 0, 0)
+    shown, real = [], matplotlib.axes.Axes.imshow
+    monkeypatch.setattr(matplotlib.axes.Axes, "imshow",
+                        lambda self, data, **kw: shown.append(np.asarray(data)) or
+                        real(self, data, **kw))
+    assert write_lm_png(tmp_path, "NaCl", res).is_file()
+    lm = res.landscapes[0].lm_on_torus()
+    n = np.array(lm.shape) // 2
+    for axis, cut in enumerate(shown):
+        others = [i for i in range(3) if i != axis]
+        cut = cut.T                                   # drawn transposed (origin lower)
+        assert cut[n[others[0]], n[others[1]]] == 0.0
+        # the slice is the level map rolled by n: a step +1 from the middle is LM at index 1
+        step = [0, 0, 0]
+        step[others[0]] = 1
+        assert cut[n[others[0]] + 1, n[others[1]]] == pytest.approx(min(lm[tuple(step)], 1.0))

@@ -219,7 +219,9 @@ def write_lm_png(outdir: Path, name: str, result, level: float = 0.5) -> Path:
     """Three slices of the level map (2x2x2 supercell, min over ions) through the first
     ion's minimum, one per lattice plane, with the ``level`` eV contour.
 
-    Axes are grid indices along the lattice vectors (a skewed cell is drawn square).
+    The periodic supercell is shifted so that this minimum is in the middle of each slice
+    (a site at the cell origin, as Li in rock salt, was drawn split over the four corners).
+    Axes are grid steps along the lattice vectors (a skewed cell is drawn square).
     """
     import matplotlib
 
@@ -227,7 +229,10 @@ def write_lm_png(outdir: Path, name: str, result, level: float = 0.5) -> Path:
     import matplotlib.pyplot as plt
 
     lm = np.min([land.lm_on_torus() for land in result.landscapes], axis=0)
-    centre = [int(i) for i in result.landscapes[0].imin]
+    middle = [n // 2 for n in lm.shape]
+    lm = np.roll(lm, [m - int(i) for m, i in zip(middle, result.landscapes[0].imin)],
+                 axis=(0, 1, 2))
+    centre = middle
     top = max(2.0 * level, 1.0)
     shown = np.where(np.isfinite(lm), np.minimum(lm, top), top)
     fig, axes = plt.subplots(1, 3, figsize=(12, 4), constrained_layout=True)
@@ -238,11 +243,14 @@ def write_lm_png(outdir: Path, name: str, result, level: float = 0.5) -> Path:
         im = ax.imshow(cut.T, origin="lower", cmap="viridis", vmin=0, vmax=top)
         if (cut < level).any() and (cut > level).any():
             ax.contour(cut.T, levels=[level], colors="red", linewidths=1.2)
-        ax.set_xlabel(f"{rest[0]} (grid index)")
-        ax.set_ylabel(f"{rest[1]} (grid index)")
-        ax.set_title(f"{labels[axis]} = {centre[axis]}")
+        others = [i for i in range(3) if i != axis]
+        ax.set_xlabel(f"{rest[0]} (grid steps, minimum at {centre[others[0]]})")
+        ax.set_ylabel(f"{rest[1]} (grid steps, minimum at {centre[others[1]]})")
+        ax.set_title(f"{''.join(rest)} plane through the minimum")
     fig.colorbar(im, ax=axes, label=f"level map (eV, clipped at {top:g})")
-    fig.suptitle(f"{name}: level map, red = {level:g} eV, MPE = {result.descriptors.mpe:.3f} eV")
+    mpe = result.descriptors.mpe
+    fig.suptitle(f"{name}: level map, red = {level:g} eV, MPE = "
+                 f"{f'{mpe:.3f} eV' if math.isfinite(mpe) else 'none (no percolating path)'}")
     path = file_in(Path(outdir), f"{name}_lm.png")
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=90)
