@@ -38,8 +38,12 @@ def _break(mode):
     run = healthy()
     pos, boxes, th = run["positions"], run["boxes"], run["thermo"]
     cl = run["elements"] == "Cl"
-    if mode == "lost_atoms":
-        run["log_text"] = ("WARNING: something\n"
+    if mode in ("lost_atoms", "lost_atoms_at_setup"):
+        # mid-run the error follows the last row LAMMPS printed; at the setup of a next
+        # run it follows that run's header (and is at the step of the last row)
+        last = (f"{BREAK * DUMP_EVERY:10d} 800.0 -200.0\n" if mode == "lost_atoms"
+                else "Loop time of 1.0 on 1 procs\n   Step   Temp   PotEng\n")
+        run["log_text"] = (last + "WARNING: something\n"
                            "ERROR: Lost atoms: original 64 current 63 (../thermo.cpp:493)\n")
         for k in th:
             th[k] = th[k][:BREAK + 1]
@@ -64,7 +68,9 @@ def _break(mode):
 
 
 @pytest.mark.parametrize("mode, expected, earliest, latest", [
-    ("lost_atoms", "lost_atoms", BREAK, BREAK),
+    # LAMMPS checks before printing: the rows end before the thermo output that found them
+    ("lost_atoms", "lost_atoms", BREAK + 1, BREAK + 1),
+    ("lost_atoms_at_setup", "lost_atoms", BREAK, BREAK),
     ("lost_atoms_thermo", "lost_atoms", BREAK, BREAK),
     ("volume_change", "volume_change", BREAK, BREAK),
     ("nan_thermo", "nan_thermo", BREAK, BREAK),
@@ -170,3 +176,73 @@ def test_kaplan_meier_by_hand_and_survival_curves():
     curves = survival_curves({"LiCl": [good, bad]})
     assert curves["LiCl"]["survival"] == [1.0, 0.5]
     assert curves["LiCl"]["time_ps"][1] == pytest.approx(BREAK * DUMP_EVERY * 2e-3)
+
+
+def test_runaway_on_a_ramp_is_measured_against_the_ramp():
+    """A heating ramp 300 -> 1500 K over 1200 steps (half of it run): T following it is no runaway; T jumping
+    to 2.5 x the ramp's target from row 40 on is, at the row where the 5-row mean passes
+    2 x the mean target; without the ramp's length the check compares with its end."""
+    steps = np.arange(N_FRAMES) * DUMP_EVERY
+    target = 300 + 1200 * steps / 1200
+    rng = np.random.default_rng(3)
+    temp = target * (1 + 0.05 * rng.standard_normal(N_FRAMES))
+    ramp = dict(steps=steps, timestep_fs=1.0, target_temperature_K=300.0,
+                temperature_end_K=1500.0, ramp_steps=1200)
+    assert not detect_failures(thermo={"Step": steps.astype(float), "Temp": temp}, **ramp).failed
+    hot = temp.copy()
+    hot[40:] = 2.5 * target[40:]
+    report = detect_failures(thermo={"Step": steps.astype(float), "Temp": hot}, **ramp)
+    mean5 = np.convolve(hot, np.ones(5) / 5, "valid")
+    target5 = np.convolve(target, np.ones(5) / 5, "valid")
+    expected = steps[np.flatnonzero(mean5 > 2 * target5)[0] + 4]
+    assert report.modes == ["temperature_runaway"] and report.first.step == expected
+    assert 40 * DUMP_EVERY <= expected <= 44 * DUMP_EVERY
+    # unknown ramp length: twice the ramp's end (3000 K) is the limit
+    unknown = {**ramp, "ramp_steps": None}
+    assert not detect_failures(thermo={"Step": steps.astype(float), "Temp": hot}, **unknown).failed
+    hot[50:] = 3100.0
+    assert detect_failures(thermo={"Step": steps.astype(float), "Temp": hot},
+                           **unknown).first.step == steps[54]
+
+
+def kaplan_meier_records(times, failed, t):
+    """Survival at time ``t`` by the product-limit over individual records: walk the
+    replicas in time order (failures before censorings at a tie), each failure
+    multiplying by (1 - 1/at risk) where at risk counts those not yet passed."""
+    order = sorted(zip(times, [not f for f in failed]))
+    s, n = 1.0, len(order)
+    for k, (ti, censored) in enumerate(order):
+        if ti > t:
+            break
+        if not censored:
+            s *= 1 - 1 / (n - k)
+    return s
+
+
+def test_survival_curves_match_the_product_limit_and_show_censoring():
+    """Reports of 40 replicas (failures and runs ending early or complete, with ties)
+    against a record-by-record product-limit estimate at many times; the censoring times
+    and the longest run are part of the curve (a curve holds its value up to there)."""
+    from ionmd.analysis.failure import FailureEvent, FailureReport, survival_at
+
+    rng = np.random.default_rng(7)
+    reports, times, failed = [], [], []
+    for k in range(40):
+        end = float(rng.choice([20.0, 50.0, 100.0]))        # killed early, or complete
+        t_fail = float(np.round(rng.exponential(80.0), 0))   # integer ps: ties
+        if t_fail < end:
+            ev = [FailureEvent("framework_melting", int(t_fail * 500), t_fail, 1000.0, "")]
+            reports.append(FailureReport(ev, int(end * 500), end))
+            times.append(t_fail), failed.append(True)
+        else:
+            reports.append(FailureReport([], int(end * 500), end))
+            times.append(end), failed.append(False)
+    assert 5 < sum(failed) < 35 and len(set(times)) < len(times)
+    curve = survival_curves({"X": reports})["X"]
+    for t in np.linspace(0, 100, 401):
+        assert survival_at(curve, t) == pytest.approx(kaplan_meier_records(times, failed, t))
+    assert curve["censored_ps"] == sorted(t for t, f in zip(times, failed) if not f)
+    assert curve["end_ps"] == 100.0 and np.isnan(survival_at(curve, 100.5))
+    # nobody failed: the curve stays at 1 up to the longest run
+    none = survival_curves({"X": [FailureReport([], 1000, 2.0), FailureReport([], 500, 1.0)]})["X"]
+    assert none["survival"] == [1.0] and none["end_ps"] == 2.0 and none["censored_ps"] == [1.0, 2.0]

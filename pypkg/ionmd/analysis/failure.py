@@ -3,7 +3,8 @@
 Failure modes, each found at its first occurrence:
 
 ``lost_atoms``
-    LAMMPS stopped with ``ERROR: Lost atoms`` or the thermo ``Atoms`` count dropped.
+    LAMMPS stopped with ``ERROR: Lost atoms`` (at the thermo output after the last one it
+    printed: it checks before printing) or the thermo ``Atoms`` count dropped.
 ``volume_change``
     ``|V / V0 - 1| > 0.5`` (the AQVolt26 criterion), from the trajectory's boxes or thermo.
 ``nan_thermo`` / ``nan_coordinates``
@@ -11,7 +12,8 @@ Failure modes, each found at its first occurrence:
     does not print is not a NaN there), or in the coordinates.
 ``temperature_runaway``
     The running mean of T over ``window`` thermo rows exceeds ``runaway_factor`` times the
-    target temperature (a running mean because small cells fluctuate strongly).
+    running mean of the target temperature there (a running mean because small cells
+    fluctuate strongly; a ramp's target follows the ramp).
 ``framework_melting``
     The RMS displacement of the framework (anion sub-lattice) atoms from their starting
     sites, framework drift removed, exceeds ``melt_fraction`` of their initial
@@ -126,7 +128,9 @@ def detect_failures(*, steps: np.ndarray, timestep_fs: float, positions: np.ndar
                     boxes: np.ndarray | None = None, elements: Sequence[str] | None = None,
                     masses: np.ndarray | None = None, framework: Sequence[str] = (),
                     thermo: dict[str, np.ndarray] | None = None, log_text: str = "",
-                    target_temperature_K: float | None = None, volume_limit: float = 0.5,
+                    target_temperature_K: float | None = None,
+                    temperature_end_K: float | None = None, ramp_steps: int | None = None,
+                    volume_limit: float = 0.5,
                     runaway_factor: float = 2.0, window: int = 5, melt_fraction: float = 0.5,
                     collapse_fraction: float = 0.5) -> FailureReport:
     """Find every failure mode in a run (see the module docstring).
@@ -149,13 +153,17 @@ def detect_failures(*, steps: np.ndarray, timestep_fs: float, positions: np.ndar
     log_text : str
         Concatenated ``log.lammps`` text (for LAMMPS's own error messages).
     target_temperature_K : float, optional
-        Thermostat target; without it no runaway check.
+        Thermostat target (a ramp's start); without it no runaway check.
+    temperature_end_K, ramp_steps : optional
+        A ramp's end target and its length in steps (from step 0); without the length the
+        runaway check compares with the higher end.
     """
     thermo = thermo or {}
     tsteps = thermo.get("Step", np.zeros(0))
     step0 = int(steps[0]) if len(steps) else int(thermo.get("Step", np.array([0]))[0])
     found = (_lost_atoms(thermo, log_text, steps) + _nan_thermo(thermo)
-             + _temperature_runaway(thermo, target_temperature_K, runaway_factor, window)
+             + _temperature_runaway(thermo, target_temperature_K, runaway_factor, window,
+                                    temperature_end_K, ramp_steps)
              + _volume_change(steps, boxes, thermo, volume_limit))
     if positions is not None and boxes is not None:
         bad, n_ok = _nan_coordinates(steps, positions, boxes)
@@ -168,7 +176,8 @@ def detect_failures(*, steps: np.ndarray, timestep_fs: float, positions: np.ndar
     events = [FailureEvent(mode, int(step), (int(step) - step0) * timestep_fs * 1e-3,
                            _temperature_at(int(step), thermo), detail)
               for mode, step, detail in found]
-    end_step = int(max(steps[-1] if len(steps) else step0, tsteps[-1] if tsteps.size else step0))
+    end_step = int(max([steps[-1] if len(steps) else step0, tsteps[-1] if tsteps.size else step0]
+                       + [e.step for e in events]))
     return FailureReport(events=sorted(events, key=lambda e: e.step), run_end_step=end_step,
                          run_end_ps=(end_step - step0) * timestep_fs * 1e-3)
 
@@ -180,7 +189,17 @@ def _lost_atoms(thermo, log_text: str, steps) -> list[tuple[str, int, str]]:
     tsteps = thermo.get("Step", np.zeros(0))
     lost = lost_atoms_in_log(log_text)
     if lost:
-        return [("lost_atoms", int(tsteps[-1]) if tsteps.size else int(steps[-1]), lost)]
+        if not tsteps.size:
+            return [("lost_atoms", int(steps[-1]), lost)]
+        last = int(tsteps[-1])
+        if not _error_follows_a_row(log_text, lost):
+            return [("lost_atoms", last, lost)]     # at a run's setup: its first step
+        # mid-run, LAMMPS counts atoms before it prints a thermo row: the row that found
+        # them lost is the one after the last printed
+        earlier = tsteps[:-1][tsteps[:-1] < last]
+        every = int(last - earlier[-1]) if earlier.size else 0
+        return [("lost_atoms", last + every,
+                 f"{lost} (after step {last}, found at the next thermo output)")]
     if "Atoms" in thermo and tsteps.size:
         asteps, atoms = printed_column(thermo, "Atoms")
         i = _first(atoms < atoms[0]) if atoms.size else None
@@ -188,6 +207,20 @@ def _lost_atoms(thermo, log_text: str, steps) -> list[tuple[str, int, str]]:
             return [("lost_atoms", asteps[i], f"atom count fell from {atoms[0]:.0f} "
                                               f"to {atoms[i]:.0f}")]
     return []
+
+
+def _error_follows_a_row(log_text: str, error: str) -> bool:
+    """Whether the last line before ``error`` (warnings aside) is a thermo row."""
+    before = log_text[:log_text.find(error)].splitlines()
+    lines = [ln for ln in before if ln.strip() and not ln.startswith("WARNING")]
+    if not lines:
+        return False
+    parts = lines[-1].split()
+    try:
+        [float(p) for p in parts]
+    except ValueError:
+        return False
+    return parts[0].isdigit()
 
 
 def _nan_thermo(thermo) -> list[tuple[str, int, str]]:
@@ -203,9 +236,13 @@ def _nan_thermo(thermo) -> list[tuple[str, int, str]]:
     return [("nan_thermo", tsteps[i], f"non-finite {names} at step {int(tsteps[i])}")]
 
 
-def _temperature_runaway(thermo, target_K: float | None, factor: float,
-                         window: int) -> list[tuple[str, int, str]]:
-    """The running mean of T over ``window`` thermo rows above ``factor`` x the target."""
+def _temperature_runaway(thermo, target_K: float | None, factor: float, window: int,
+                         end_K: float | None = None,
+                         ramp_steps: int | None = None) -> list[tuple[str, int, str]]:
+    """The running mean of T over ``window`` thermo rows above ``factor`` x the running
+    mean of the target there: constant, or a ramp to ``end_K`` (linear over ``ramp_steps``
+    from step 0, as LAMMPS's ``run N start 0 stop N``; its higher end when the length is
+    unknown: a heating ramp is not a runaway)."""
     tsteps = thermo.get("Step", np.zeros(0))
     if not (tsteps.size and target_K and "Temp" in thermo):
         return []
@@ -213,14 +250,21 @@ def _temperature_runaway(thermo, target_K: float | None, factor: float,
     if not temp.size:
         return []
     temp = np.nan_to_num(temp, nan=np.inf)
-    run_mean = np.convolve(temp, np.ones(window) / window, mode="valid") \
-        if temp.size >= window else temp.mean(keepdims=True)
-    i = _first(run_mean > factor * target_K)
+    if end_K is None or end_K == target_K:
+        target = np.full(temp.shape, float(target_K))
+    elif ramp_steps:
+        target = target_K + (end_K - target_K) * np.clip(tsteps / ramp_steps, 0.0, 1.0)
+    else:
+        target = np.full(temp.shape, float(max(target_K, end_K)))
+    n = min(window, temp.size)
+    run_mean = np.convolve(temp, np.ones(n) / n, mode="valid")
+    run_target = np.convolve(target, np.ones(n) / n, mode="valid")
+    i = _first(run_mean > factor * run_target)
     if i is None:
         return []
-    j = i + min(window, temp.size) - 1
-    return [("temperature_runaway", tsteps[j], f"mean T over {window} thermo rows "
-             f"{run_mean[i]:.0f} K > {factor} x target {target_K:.0f} K")]
+    j = i + n - 1
+    return [("temperature_runaway", tsteps[j], f"mean T over {n} thermo rows "
+             f"{run_mean[i]:.0f} K > {factor} x target {run_target[i]:.0f} K")]
 
 
 def _volume_change(steps, boxes, thermo, limit: float) -> list[tuple[str, int, str]]:
@@ -266,23 +310,49 @@ def _collapsed_distance(steps, pos, bx, elements, fraction: float) -> list[tuple
                                              f"covalent radii (limit {fraction})")]
 
 
+def _continuous_boxes(boxes: np.ndarray) -> np.ndarray:
+    """The cells with LAMMPS's box flips undone (each frame's lattice basis the integer
+    combination of its rows nearest the previous frame's), so that ``inv(H0) @ H`` is the
+    deformation since the start, not a change of basis."""
+    out = np.array(boxes, float)
+    for t in range(1, len(out)):
+        basis = np.round(out[t - 1] @ np.linalg.inv(out[t]))
+        out[t] = basis @ out[t]
+    return out
+
+
+def non_affine_rms(pos: np.ndarray, boxes: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Per frame, the RMS displacement of atoms from their starting sites carried along
+    by the cell's deformation, their weighted mean (drift) removed.
+
+    The cell's strain moves every site (NpT expansion, tilt): an atom on its site 1.5 nm
+    from the origin of a cell 8 % larger has moved 1.2 A without leaving it. So atoms are
+    followed in fractional coordinates of the cell (flips undone), each frame-to-frame
+    step to its nearest image, and the displacement is the fractional one in the current
+    cell. Cartesian unwrapping would not do: an atom crossing the boundary while the cell
+    grows is off its site's image by the growth since. Steps longer than half the cell (a
+    liquid dumped seldom) take a wrong image but stay as large, far above any melting
+    threshold."""
+    cells = _continuous_boxes(boxes)
+    frac = np.einsum("tnk,tkl->tnl", pos, np.linalg.inv(cells))
+    step = np.diff(frac, axis=0)
+    step -= np.round(step)
+    moved = np.concatenate([np.zeros_like(frac[:1]), np.cumsum(step, axis=0)])
+    disp = np.einsum("tnk,tkl->tnl", moved, cells)
+    drift = np.einsum("tnk,n->tk", disp, weights) / weights.sum()
+    disp -= drift[:, None, :]
+    return np.sqrt((disp ** 2).sum(-1).mean(-1))
+
+
 def _framework_melting(steps, pos, bx, elements, masses, framework,
                        fraction: float) -> list[tuple[str, int, str]]:
-    """The framework's RMS displacement (its centre of mass removed) above ``fraction`` x
-    its nearest-neighbour distance."""
-    from ionmd.analysis.trajectory import unwrap
-
+    """The framework's RMS displacement from its (strained) sites, drift removed, above
+    ``fraction`` x its nearest-neighbour distance."""
     fidx = np.flatnonzero(np.isin(elements, list(framework)))
     if fidx.size < 2 or len(pos) < 2:
         return []
-    try:
-        un = unwrap(pos[:, fidx], bx)
-    except AnalysisError:  # a frame-to-frame jump too long to follow: exploded
-        return []
     w = masses[fidx] if masses is not None else np.ones(fidx.size)
-    com = np.einsum("tnk,n->tk", un, w) / w.sum()
-    disp = un - un[0] - (com - com[0])[:, None, :]
-    rmsd = np.sqrt((disp ** 2).sum(-1).mean(-1))
+    rmsd = non_affine_rms(pos[:, fidx], bx, w)
     d_nn = _nn_distance(pos[0, fidx], bx[0])
     i = _first(rmsd > fraction * d_nn)
     if i is None:
@@ -316,11 +386,25 @@ def kaplan_meier(times: Sequence[float], failed: Sequence[bool]) -> tuple[np.nda
     return np.array(t_out), np.array(s_out)
 
 
+def survival_at(curve: dict[str, list[float]], t: float) -> float:
+    """The Kaplan–Meier survival fraction of ``curve`` (:func:`survival_curves`) at time
+    ``t`` (from its last step on; beyond ``end_ps`` nothing was followed: NaN)."""
+    if t > curve["end_ps"]:
+        return float("nan")
+    times = np.asarray(curve["time_ps"])
+    return float(curve["survival"][int(np.flatnonzero(times <= t)[-1])])
+
+
 def survival_curves(runs: dict[str, Sequence[FailureReport]]) -> dict[str, dict[str, list[float]]]:
-    """Kaplan–Meier curves per structure (key) over its replicas' failure reports."""
+    """Kaplan–Meier curves per structure (key) over its replicas' failure reports: steps
+    at the failures (``time_ps``, ``survival``), the times where replicas stopped without
+    failing (``censored_ps``: complete, or ended early) and how far any was followed
+    (``end_ps``: the curve holds its last value up to there)."""
     curves = {}
     for name, reports in runs.items():
         times = [r.first.time_ps if r.failed else r.run_end_ps for r in reports]
         t, s = kaplan_meier(times, [r.failed for r in reports])
-        curves[name] = {"time_ps": t.tolist(), "survival": s.tolist()}
+        curves[name] = {"time_ps": t.tolist(), "survival": s.tolist(),
+                        "censored_ps": sorted(r.run_end_ps for r in reports if not r.failed),
+                        "end_ps": float(max(times))}
     return curves

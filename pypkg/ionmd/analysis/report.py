@@ -75,17 +75,29 @@ def run_frames(spec: RunSpec):
                        atom_style=spec.atom_style, unwrapped=spec.dump_unwrapped)
 
 
+def check_mobile_present(spec: RunSpec, elements: np.ndarray) -> None:
+    """Refuse mobile species the run does not hold (``--mobile`` names them)."""
+    for s in spec.mobile_species:
+        if s not in elements:
+            raise AnalysisError(f"mobile species {s} not in {spec.data_file or spec.trajectory[0]} "
+                                f"(present: {sorted(set(elements.tolist()))}); give the mobile "
+                                f"ions with --mobile or 'mobile_species' in run.json")
+
+
 def failures_of(spec: RunSpec, frames=None, **kwargs) -> FailureReport:
     """Failure report of one run directory (reads its raw frames, unless given as
     :func:`read_frames` output, and its logs)."""
     frames, elements, masses = frames or run_frames(spec)
+    check_mobile_present(spec, elements)   # else the mobile ions would count as framework
     thermo, text = read_logs(spec)
     framework = [e for e in sorted(set(elements.tolist())) if e not in spec.mobile_species]
     anions = [e for e in framework if spec.charges.get(e, -1) < 0] or framework
     return detect_failures(steps=frames.steps, timestep_fs=spec.timestep_fs,
                            positions=frames.positions, boxes=frames.boxes, elements=elements,
                            masses=masses, framework=anions, thermo=thermo, log_text=text,
-                           target_temperature_K=spec.temperature_K, **kwargs)
+                           target_temperature_K=spec.temperature_K,
+                           temperature_end_K=spec.temperature_end_K,
+                           ramp_steps=(spec.run_status or {}).get("planned_steps"), **kwargs)
 
 
 def analyze_failures(spec: RunSpec, out_dir: str | Path, **failure_options) -> dict:
@@ -157,10 +169,7 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
         raise AnalysisError(f"{spec.path}: frames are {frames.steps[1] - frames.steps[0]} steps "
                             f"apart but dump_every = {spec.dump_every} was given (run.json "
                             f"or --dump-every)")
-    for s in spec.mobile_species:
-        if s not in elements:
-            raise AnalysisError(f"mobile species {s} not in {spec.data_file or spec.trajectory[0]} "
-                                f"(present: {sorted(set(elements.tolist()))})")
+    check_mobile_present(spec, elements)
     failure = failures_of(spec, (frames, elements, masses), **(failure_options or {}))
     results: dict = {"run": str(spec.path), "structure": spec.structure, "replica": spec.replica,
                      "temperature_K": spec.temperature_K, "timestep_fs": spec.timestep_fs,
@@ -299,11 +308,18 @@ def plot_arrhenius(T, y, lo, hi, fit, path: Path, ylabel: str) -> None:
 
 
 def plot_survival(curves: dict, path: Path) -> None:
-    """Kaplan–Meier survival step curves, one per structure."""
+    """Kaplan–Meier survival step curves, one per structure, drawn to the longest run;
+    ``+`` where a replica stopped without failing (censored)."""
+    from ionmd.analysis.failure import survival_at
+
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5, 4))
     for name, c in curves.items():
-        ax.step(c["time_ps"], c["survival"], where="post", label=name)
+        end = c.get("end_ps", c["time_ps"][-1])
+        line, = ax.step(c["time_ps"] + [end], c["survival"] + c["survival"][-1:], where="post",
+                        label=name)
+        cens = c.get("censored_ps", [])
+        ax.plot(cens, [survival_at(c, t) for t in cens], "+", color=line.get_color(), ms=9)
     ax.set_xlabel("time (ps)")
     ax.set_ylabel("fraction of replicas stable")
     ax.set_ylim(-0.02, 1.02)

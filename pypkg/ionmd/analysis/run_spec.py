@@ -28,7 +28,8 @@ may be overridden on the ``ionmd analyze`` command line)::
       "ensemble": "npt",                      # informational
       "structure": "Li3YCl6_mp-...",          # name used to group runs (Arrhenius fits,
                                               # survival curves); default: see below
-      "replica": 0
+      "replica": 0,
+      "temperature_end_K": 2100.0             # a ramp's end target (default: none)
     }
 
 Without ``structure``, a run is named after the nearest folder of its path that is neither a
@@ -92,6 +93,8 @@ class RunSpec:
     """:data:`STATUS_KEYS` of ``status.json`` (those it has); None without one."""
     trajectory_format: str | None = None
     """ASE format of the trajectory files; None: LAMMPS files (DCD or dump)."""
+    temperature_end_K: float | None = None
+    """A ramp's end target (``temperature_K`` is its start); None: no ramp."""
 
     @property
     def complete(self) -> bool | None:
@@ -226,4 +229,6 @@ def _spec(path: Path, meta: dict, **known) -> RunSpec:
                    replica=int(meta.get("replica", 0)),
                    dump_unwrapped=bool(meta.get("dump_unwrapped", False)),
                    atom_style=meta.get("atom_style"),
+                   temperature_end_K=(None if meta.get("temperature_end_K") is None
+                                      else float(meta["temperature_end_K"])),
                    run_status=read_run_status(path))

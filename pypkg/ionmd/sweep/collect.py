@@ -74,9 +74,7 @@ def cached_run_results(run: PlannedRun, campaign: Campaign, charges: dict[str, f
         # its check interval); the post-mortem's check (against the first frame, i.e.
         # after a relaxation) would disagree with it, so LAMMPS's verdict is the one kept
         thresholds.setdefault("volume_limit", 1e9)
-    if proto.temperature_end is not None and proto.temperature_end > run.temperature:
-        # a ramp: runaway means twice its highest target, not twice its start
-        thresholds.setdefault("runaway_factor", 2.0 * proto.temperature_end / run.temperature)
+    # a ramp's runaway check follows the ramp (run.json's temperature_end_K)
     if proto.temperature_end is not None or cls == "failed-physical":
         results = {"failure": failures_of(spec, **thresholds).to_dict()}
     else:
