@@ -3,10 +3,14 @@ that run directories (Nernst-Einstein charges), campaigns and Ewald ordering sha
 
 from __future__ import annotations
 
+import itertools
+
 MAX_GUESS_ATOMS = 25
-"""Compositions that do not reduce below this many atoms (an ordered supercell of a
-disordered site model, e.g. Li303 Ge31 P59 S360 from LGPS) are scaled to about this many
-atoms before guessing: pymatgen's guess is combinatorial in the number of sites."""
+"""pymatgen's guess is combinatorial in the number of atoms: compositions that do not reduce
+below this many atoms (an ordered supercell of a disordered site model, e.g. Li9La17Ti30O90
+from LLTO) are first given one oxidation state per element that makes the exact composition
+neutral; only where none does (Li303 Ge31 P59 S360 from LGPS) are they scaled to about this
+many atoms before pymatgen guesses."""
 
 
 def guess_oxidation_states(composition) -> dict[str, float]:
@@ -17,6 +21,10 @@ def guess_oxidation_states(composition) -> dict[str, float]:
 
     comp = Composition(composition).reduced_composition
     if comp.num_atoms > MAX_GUESS_ATOMS:
+        whole = _one_state_per_element(comp)
+        if whole:
+            return whole
+        # scaling rounds the counts: Li9La17Ti30O90 became Li2La3Ti6O18 (Ti 3.8, not 4)
         scale = MAX_GUESS_ATOMS / comp.num_atoms
         comp = Composition({el: max(1, round(n * scale)) for el, n in comp.items()})
     try:
@@ -24,3 +32,25 @@ def guess_oxidation_states(composition) -> dict[str, float]:
     except ValueError:
         guesses = ()
     return {str(el): float(v) for el, v in guesses[0].items()} if guesses else {}
+
+
+def _one_state_per_element(comp) -> dict[str, float]:
+    """The charge-neutral assignment of one oxidation state per element (from the states
+    pymatgen's guess considers) that pymatgen's ICSD occurrence statistics rate most likely,
+    scored as pymatgen scores its guesses (sum over atoms); ``{}`` when none is neutral."""
+    from pymatgen.core import Composition, Element, Species
+
+    if Composition.oxi_prob is None:            # pymatgen loads its statistics on first use
+        Composition("NaCl").oxi_state_guesses()
+    prob = Composition.oxi_prob or {}
+    amounts = comp.get_el_amt_dict()
+    options = [Element(el).icsd_oxidation_states or Element(el).common_oxidation_states
+               for el in amounts]
+    best, best_score = {}, -1.0
+    for states in itertools.product(*options):
+        if abs(sum(n * s for n, s in zip(amounts.values(), states))) > 1e-6:
+            continue
+        score = sum(n * prob.get(Species(el, s), 0.0) for (el, n), s in zip(amounts.items(), states))
+        if score > best_score:
+            best, best_score = dict(zip(amounts, map(float, states))), score
+    return best
