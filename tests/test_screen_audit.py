@@ -434,3 +434,32 @@ def test_level_map_png_is_centred_on_the_minimum(morse_model, tmp_path, monkeypa
         step = [0, 0, 0]
         step[others[0]] = 1
         assert cut[n[others[0]] + 1, n[others[1]]] == pytest.approx(min(lm[tuple(step)], 1.0))
+
+
+def test_energy_grid_equals_sevennet_single_points(tiny_f64, tiny_checkpoint):
+    """The screen's unfolded PES (symmetry on) of a 2-atom LiCl cell, narrower than the
+    tiny model's 4 A cutoff, equals SevenNet's own float64 ASE calculator, one single-point
+    energy per scanned grid point with the Li moved there."""
+    from ionmd.screen.batched_energy import ModelRunner
+    from ionmd.screen.grid import cartesian_points
+    from ionmd.screen.screen import ScreenSettings, screen_structure
+    from sevennet_reference import reference_calculator
+
+    res = screen_structure(bulk("LiCl", "rocksalt", a=5.14), ModelRunner(tiny_f64),
+                           ScreenSettings(spacing=0.7, rmin=1.0))
+    assert res.n_evaluated < res.extra["n_scanned"]          # the symmetry shortcut is used
+    calc = reference_calculator(str(tiny_checkpoint), "float64")
+    points = cartesian_points(res.atoms.cell.array, res.grid)
+    (m,), pes = res.mobile_indices, res.landscapes[0].pes.ravel()
+    scanned = np.nonzero(np.isfinite(pes))[0]
+    # the minimum (the PES is relative to it) and 24 other points: the calculator is slow
+    pick = np.concatenate([[np.argmin(np.where(np.isfinite(pes), pes, np.inf))],
+                           np.random.default_rng(0).choice(scanned, 24, replace=False)])
+    ref = []
+    for p in pick:
+        moved = res.atoms.copy()
+        moved.positions[m] = points[p]
+        moved.calc = calc
+        ref.append(moved.get_potential_energy())
+    np.testing.assert_allclose(pes[pick], np.array(ref) - ref[0], rtol=0, atol=1e-6)
+    assert np.ptp(ref) > 0.01
