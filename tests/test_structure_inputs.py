@@ -38,6 +38,9 @@ BAD = {
     "cif_without_cell": ("nocell.cif", r"has no unit cell"),
     "xyz_without_cell": ("mol.xyz", r"has no periodic cell"),
     "overfull_beyond_rounding": ("over.cif", r"add up to 1\.05\), beyond the 1 % that rounding"),
+    # atoms pymatgen leaves out: a site typed as a group (dropped), H only counted
+    "group_type_symbol": ("group.cif", r"site OH1 \(type 'OH'\) names a group of atoms"),
+    "unplaced_hydrogens": ("hidden_h.cif", r"_atom_site_attached_hydrogens: Cl1 \(1 H\)"),
 }
 
 # LiCoO2 in R-3m's hexagonal setting as some programs write it: a symbol pymatgen cannot
@@ -82,6 +85,13 @@ def files(tmp_path_factory):
     (d / "over.cif").write_text(p1_cif("x", 5.14, [("Li1", "Li", 0, 0, 0, 0.5),
                                                    ("Li2", "Li", 0, 0, 0, 0.55),
                                                    ("Cl1", "Cl", 0.5, 0.5, 0.5, 1)]))
+    group = p1_cif("x", 5.14, [("Li1", "Li", 0, 0, 0, 1), ("Cl1", "Cl", 0.5, 0.5, 0.5, 1),
+                               ("OH1", "OH", 0.25, 0.25, 0.25, 1)])
+    (d / "group.cif").write_text(group)
+    (d / "hidden_h.cif").write_text(
+        LICL_TWO_ON_ONE_SITE.replace("Li2 Li 0 0 0 1\n", "").replace(
+            "_atom_site_occupancy\n", "_atom_site_occupancy\n_atom_site_attached_hydrogens\n")
+        .replace("Li1 Li 0 0 0 1\n", "Li1 Li 0 0 0 1 0\n").replace(" 0.5 1\n", " 0.5 1 1\n"))
     # species-blind Morse: the commands need a model that knows Y too
     save_contract_model(MorseEdgeModel(**MORSE), d / "morse.pt", cutoff=MORSE["rc"],
                         elements=["Li", "Y", "Cl"])
