@@ -463,3 +463,19 @@ def test_energy_grid_equals_sevennet_single_points(tiny_f64, tiny_checkpoint):
         ref.append(moved.get_potential_energy())
     np.testing.assert_allclose(pes[pick], np.array(ref) - ref[0], rtol=0, atol=1e-6)
     assert np.ptp(ref) > 0.01
+
+
+def test_top_must_not_be_negative(morse_model, tmp_path, capsys):
+    """--top -1 wrote every structure but the last to campaign.yaml; now a usage error.
+    With no structure screened, no (empty) campaign is written."""
+    from ionmd.cli import main
+
+    write(tmp_path / "NaCl.cif", bulk("NaCl", "rocksalt", a=5.64))
+    base = ["screen", "--model", str(morse_model), "--species", "Na", "--spacing", "0.6"]
+    with pytest.raises(SystemExit) as exc:
+        main([*base, str(tmp_path / "NaCl.cif"), "--top", "-1", "-o", str(tmp_path / "a")])
+    assert exc.value.code == 2 and "whole number >= 0" in capsys.readouterr().err
+    (tmp_path / "broken.cif").write_text("not a structure\n")
+    assert main([*base, str(tmp_path / "broken.cif"), "--top", "3", "-o",
+                 str(tmp_path / "b")]) == 3
+    assert not (tmp_path / "b" / "campaign.yaml").exists()

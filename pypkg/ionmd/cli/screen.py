@@ -26,6 +26,18 @@ def _thresholds(text: str) -> tuple[float, ...]:
     return values
 
 
+def _count(text: str) -> int:
+    """--top: a whole number >= 0 (a negative one sliced the ranking from its end: --top -1
+    wrote every structure but the last)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"give a whole number >= 0, got {text!r}")
+    return value
+
+
 def register(subparsers) -> argparse.ArgumentParser:
     """Add the ``screen`` subcommand to ``ionmd``'s subparsers."""
     from ionmd.screen.descriptors import DEFAULT_THRESHOLDS
@@ -69,7 +81,7 @@ def register(subparsers) -> argparse.ArgumentParser:
                    help="atoms per model call, replicas batched up to this (default: 64 on "
                         "CPU, where larger calls are no faster; 16384 on a GPU)")
     p.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1)")
-    p.add_argument("--top", type=int, default=0,
+    p.add_argument("--top", type=_count, default=0,
                    help="write the top N structures by Xi to OUT/campaign.yaml for MD")
     p.add_argument("--rank-by", choices=("xi", "mpe"), default="xi",
                    help="order of --top: xi (the seed's ranking) or mpe (lowest first; it "
@@ -145,8 +157,10 @@ def run(args: argparse.Namespace) -> int | None:
     if batch.resumed:
         print(f"resuming: {batch.resumed} structure(s) already in {outdir}")
     batch.run(cube=args.cube, png=args.png, warn=lambda line: tqdm.write(f"ionmd: {line}"))
-    if args.top:
+    if args.top and batch.screened:
         batch.write_campaign(args.top, args.rank_by)
+    elif args.top:
+        print("ionmd: no structure screened, so no campaign.yaml", file=sys.stderr)
     print(f"{batch.screened} structure(s) screened, {batch.failures} failed; results in "
           f"{outdir}", file=sys.stderr)
     if not batch.any_input_screened:
