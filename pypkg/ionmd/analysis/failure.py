@@ -98,16 +98,21 @@ def _temperature_at(step: int, thermo: dict[str, np.ndarray]) -> float | None:
 
 
 def _nn_distance(pos: np.ndarray, box: np.ndarray) -> float:
-    from MDAnalysis.lib.distances import self_distance_array
+    """Mean nearest-neighbour distance, from pairs within a cutoff widened until every atom
+    has one (memory grows with the pairs, not N^2: 20 000 anions would need 3 GB)."""
+    from MDAnalysis.lib.distances import self_capped_distance
     from MDAnalysis.lib.mdamath import triclinic_box
 
-    d = self_distance_array(pos.astype(np.float32), box=triclinic_box(*box))
     n = len(pos)
-    full = np.full((n, n), np.inf)
-    iu = np.triu_indices(n, 1)
-    full[iu] = d
-    full.T[iu] = d
-    return float(full.min(axis=1).mean())
+    cutoff = 1.5 * (abs(np.linalg.det(box)) / n) ** (1 / 3)   # > d_nn of close packing
+    while True:
+        pairs, d = self_capped_distance(pos.astype(np.float32), cutoff, box=triclinic_box(*box))
+        nearest = np.full(n, np.inf)
+        np.minimum.at(nearest, pairs[:, 0], d)
+        np.minimum.at(nearest, pairs[:, 1], d)
+        if np.isfinite(nearest).all():
+            return float(nearest.mean())
+        cutoff *= 1.5
 
 
 def _min_scaled_distances(positions: np.ndarray, boxes: np.ndarray, radii: np.ndarray,
@@ -317,7 +322,8 @@ def _continuous_boxes(boxes: np.ndarray) -> np.ndarray:
     out = np.array(boxes, float)
     for t in range(1, len(out)):
         basis = np.round(out[t - 1] @ np.linalg.inv(out[t]))
-        out[t] = basis @ out[t]
+        if round(abs(np.linalg.det(basis))) == 1:   # else no change of basis: a jump in size
+            out[t] = basis @ out[t]
     return out
 
 
