@@ -16,9 +16,11 @@ Failure modes, each found at its first occurrence:
     fluctuate strongly; a ramp's target follows the ramp).
 ``framework_melting``
     The RMS displacement of the framework (anion sub-lattice) atoms from their starting
-    sites, framework drift removed, exceeds ``melt_fraction`` of their initial
-    nearest-neighbour distance: a solid's atoms vibrate about sites (Lindemann ratio
-    ~0.1-0.15 at melting), a liquid's wander off without bound.
+    sites carried along by the cell's deformation (:func:`non_affine_rms`), framework
+    drift removed, exceeds ``melt_fraction`` of their initial nearest-neighbour distance:
+    a solid's atoms vibrate about sites (Lindemann ratio ~0.1-0.15 at melting), a liquid's
+    wander off without bound, so the check fires after the structure is lost, by the time
+    the liquid takes to move that far.
 ``collapsed_distance``
     Two atoms closer than ``collapse_fraction`` times the sum of their covalent radii.
 
