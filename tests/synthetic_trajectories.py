@@ -6,6 +6,12 @@ axis) or a random walk on a cubic lattice (hops of length ``a``); "Cl" atoms for
 framework that vibrates about fixed sites and may drift as a whole. The box may change
 (NpT-like breathing); the true, continuous positions are kept so that unwrapping can be
 checked against them.
+
+A breathing box (``breathing``, ``period``) is a coherent sinusoid: every atom's affine
+remap adds a bounded oscillation of ``(s - s_framework) dL`` to its path, a periodic wiggle
+in the MSD. The path is right (minimum-image unwrapping reproduces it exactly) and its
+long-time D is the steps' D; but a fast wiggle (period ~0.5 ps) without vibration biases
+the GLS slope, which leans on the first lags of the fit (see docs/analysis.md, Diffusion).
 """
 
 from __future__ import annotations
@@ -37,18 +43,19 @@ def boxes_for(n_frames: int, L: float, breathing: float = 0.0, period: int = 50)
 
 
 def make(mobile_steps: np.ndarray, *, L: float = 12.0, n_framework: int = 8,
-         dt_ps: float = 0.1, breathing: float = 0.0, drift: np.ndarray | None = None,
-         vib: float = 0.05, rng=None) -> Synthetic:
+         dt_ps: float = 0.1, breathing: float = 0.0, period: int = 50,
+         drift: np.ndarray | None = None, vib: float = 0.05, rng=None) -> Synthetic:
     """Assemble a trajectory from per-frame mobile-atom steps (T-1, N_li, 3).
 
     The box changes the way LAMMPS's barostat changes it: fractional coordinates are
     kept (atoms are remapped affinely), then the atoms make their own steps, wrap, and an
     image counter ``n`` changes at each crossing. The true path is the sum of all these
-    moves; LAMMPS's unwrapped ``(s + n) L(t)`` is not, once the box has changed."""
+    moves; LAMMPS's unwrapped ``(s + n) L(t)`` is not, once the box has changed.
+    ``period``: frames per box oscillation."""
     rng = np.random.default_rng(rng)
     n_frames = mobile_steps.shape[0] + 1
     n_li = mobile_steps.shape[1]
-    boxes = boxes_for(n_frames, L, breathing)
+    boxes = boxes_for(n_frames, L, breathing, period)
     edge = boxes[:, 0, 0]
     sites = _framework(n_framework, L, rng)
     noise = vib * rng.standard_normal((n_frames, n_framework, 3))
