@@ -59,11 +59,13 @@ def test_shipped_example_names():
     assert read_structure(names[0].lower()).composition == read_structure(names[0]).composition
 
 
-@pytest.mark.parametrize("content", ["not a crystal\n", "data_x\n_cell_length_a 5\n"])
-def test_unreadable_file(tmp_path, content):
+@pytest.mark.parametrize("content, message", [
+    ("not a crystal\n", r"cannot read '.*bad.cif' as CIF"),
+    ("data_x\n_cell_length_a 5\n", r"'.*bad.cif' has a unit cell but no atom positions")])
+def test_unreadable_file(tmp_path, content, message):
     path = tmp_path / "bad.cif"
     path.write_text(content)
-    with pytest.raises(IonmdError, match=r"cannot read '.*bad.cif' as CIF"):
+    with pytest.raises(IonmdError, match=message):
         read_structure(path)
 
 

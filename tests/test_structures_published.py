@@ -160,3 +160,45 @@ def test_oxidation_states_of_ordered_doped_cells_match_pymatgens_full_guess(form
 
     [full] = Composition(formula).oxi_state_guesses()[:1]
     assert guess_oxidation_states(formula) == {el: float(v) for el, v in full.items()}
+
+
+def test_cif_cut_short_is_refused_by_its_declared_formula(tmp_path):
+    """A COD file whose download stopped before its last two O rows read as Ca2AlNbO2
+    (no error: it is still a valid CIF). Its _chemical_formula_sum 'Al Ca2 Nb O6' says
+    otherwise, as pymatgen's own CifParser.check finds; ionmd now refuses it, naming the
+    element. Whole files (the fixtures, the shipped examples with refined occupancies such
+    as LGPS's 'Li20.2 Ge2.06 P3.94 S24') still read."""
+    from ionmd.structures import example_names, example_path
+
+    text = (FILES / "Cod_2100513.cif").read_text()
+    (tmp_path / "cut.cif").write_text(text[:text.index("O O2 ")])
+    parser = CifParser(tmp_path / "cut.cif")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert "Incorrect stoichiometry" in parser.check(parser.parse_structures(primitive=False)[0])
+    with pytest.raises(StructureError, match=r"cut\.cif'?: the atoms read \(Ca2NbAlO2\) do not match "
+                                             r"the file's _chemical_formula_sum 'Al Ca2 Nb O6' \(O: 33 %"):
+        read_structure(tmp_path / "cut.cif")
+    for path in [FILES / "Cod_2100513.cif", FILES / "ICSD59959.cif",
+                 *(example_path(n) for n in example_names())]:
+        parser = CifParser(path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            assert parser.check(parser.parse_structures(primitive=False)[0]) is None, path
+        read_structure(path)
+
+
+def test_cifs_without_fractional_positions_say_what_is_missing(tmp_path):
+    """Tsumcorite's file without its standardized block (the blocks left have a cell and
+    '?' for every atom) and the COD file with Cartesian coordinates only: pymatgen finds
+    'no structures'; the error says which positions are missing."""
+    text = (FILES / "PF_sd_1601634.cif").read_text()
+    start, end = (text.index(f"data_sm_isp_SD1601634-{b}") for b in ("standardized_unitcell",
+                                                                     "published_cell"))
+    (tmp_path / "blocks.cif").write_text(text[:start] + text[end:])
+    with pytest.raises(StructureError, match="has a unit cell but no atom positions"):
+        read_structure(tmp_path / "blocks.cif")
+    cod = (FILES / "Cod_2100513.cif").read_text()
+    (tmp_path / "cartn.cif").write_text(cod.replace("_atom_site_fract_", "_atom_site_Cartn_"))
+    with pytest.raises(StructureError, match=r"only as Cartesian coordinates \(_atom_site_Cartn_x/y/z\)"):
+        read_structure(tmp_path / "cartn.cif")

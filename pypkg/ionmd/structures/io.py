@@ -205,6 +205,8 @@ def _read_frames(path, label: str | None = None) -> list[Structure]:
                 errors.append(f"{fmt}: {type(exc).__name__}: {exc}")
                 frames = []
         _refuse_what_the_readers_guessed(caught, text, label)
+        if fmt == "cif" and len(frames) == 1:
+            _check_declared_formula(frames[0], text, label)
         if frames:
             return frames
         if not errors or not errors[-1].startswith(fmt):
@@ -212,6 +214,15 @@ def _read_frames(path, label: str | None = None) -> list[Structure]:
     if formats == ["cif"] and "_atom_site_" in text and "_cell_length_a" not in text:
         raise StructureError(f"{label} has no unit cell (_cell_length_a/b/c, _cell_angle_alpha/"
                              "beta/gamma); give a CIF of a periodic crystal")
+    lower = text.lower()
+    if formats == ["cif"] and "_atom_site_cartn_x" in lower and "_atom_site_fract_x" not in lower:
+        raise StructureError(f"{label} gives atom positions only as Cartesian coordinates "
+                             "(_atom_site_Cartn_x/y/z), which pymatgen does not read; save it "
+                             "with fractional coordinates (_atom_site_fract_x/y/z), e.g. from VESTA")
+    if formats == ["cif"] and "_cell_length_a" in text and not _has_fractional_sites(text):
+        raise StructureError(f"{label} has a unit cell but no atom positions (no "
+                             "_atom_site_fract_x/y/z rows with numbers in any data block); give "
+                             "the CIF of the structure itself")
     formats = [f.upper() if f != "ase" else "any format ASE reads" for f in formats]
     raise StructureError(
         f"cannot read {label} as {' or '.join(formats)} ({'; '.join(errors)}); give a valid "
@@ -279,6 +290,25 @@ def _refuse_atoms_left_out(messages: list[str], text: str, label: str) -> None:
             "run without them. Add the H atoms as sites (from a neutron or DFT structure)")
 
 
+def _has_fractional_sites(text: str) -> bool:
+    """Whether any data block lists a fractional x coordinate that is a number."""
+    from pymatgen.io.cif import CifFile, str2float
+
+    try:
+        blocks = CifFile.from_str(text).data.values()
+    except Exception:
+        return False
+    for block in blocks:
+        xs = block.data.get("_atom_site_fract_x", [])
+        for x in xs if isinstance(xs, list) else [xs]:
+            try:
+                str2float(x)
+                return True
+            except (ValueError, TypeError):
+                continue
+    return False
+
+
 def _cif_site_rows(text: str) -> list[dict]:
     """Each atom site row of every data block: label, symbol (type symbol, else label) and
     attached hydrogens (0 when not given); [] when the text is no CIF."""
@@ -339,6 +369,53 @@ def _parse(path, text: str, fmt: str) -> list[Structure]:
                                  "missing or zero); give a file with the unit cell, e.g. "
                                  "extended XYZ with Lattice=\"...\", CIF or POSCAR")
     return [AseAtomsAdaptor.get_structure(atoms) for atoms in frames]
+
+
+FORMULA_TOLERANCE = 0.02
+"""Largest difference in any element's atom fraction between the atoms read from a CIF and
+its ``_chemical_formula_sum``: formulas of refined occupancies are rounded (LGPS 'Li20.2
+Ge2.06 P3.94 S24'), a missing site changes a fraction by far more (one O of Ca2AlNbO6's
+six: 0.06)."""
+
+
+def _check_declared_formula(structure: Structure, text: str, label: str) -> None:
+    """Refuse a CIF whose atoms disagree with the formula it declares: a file cut short, a
+    site pymatgen read in another setting or under another element. Compared per element
+    (isotopes as their element), in atom fractions, since the formula may be per formula
+    unit or per cell. Files declaring no formula, or several (one per data block), pass."""
+    from pymatgen.core import Composition, Element
+    from pymatgen.io.cif import CifFile
+
+    blocks = [b.data for b in CifFile.from_str(text).data.values()]
+    declared = {b["_chemical_formula_sum"] for b in blocks
+                if isinstance(b.get("_chemical_formula_sum"), str)
+                and b["_chemical_formula_sum"].strip() not in ("", "?", ".")}
+    if len(declared) != 1:
+        return
+    (formula,) = declared
+    try:
+        want = Composition(formula)
+    except Exception:   # a formula pymatgen cannot read: nothing to compare with
+        return
+
+    def fractions(comp) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for el, n in comp.element_composition.items():
+            name = Element.from_Z(el.Z).symbol
+            out[name] = out.get(name, 0.0) + n / comp.num_atoms
+        return out
+
+    have, need = fractions(structure.composition), fractions(want)
+    worst = max(have.keys() | need.keys(), key=lambda el: abs(have.get(el, 0) - need.get(el, 0)))
+    if abs(have.get(worst, 0) - need.get(worst, 0)) <= FORMULA_TOLERANCE:
+        return
+    read = structure.composition.element_composition.reduced_formula
+    raise StructureError(
+        f"{label}: the atoms read ({read}) do not match the file's _chemical_formula_sum "
+        f"'{formula}' ({worst}: {100 * have.get(worst, 0):.0f} % of the atoms read, "
+        f"{100 * need.get(worst, 0):.0f} % declared): sites are missing or read as another "
+        "element or setting (a file cut short, an unusual type symbol or space-group symbol). "
+        "Check the atom sites; if the formula line is what is wrong, correct or delete it")
 
 
 def _overfull_sites(caught) -> list[float]:
