@@ -202,3 +202,20 @@ def test_cifs_without_fractional_positions_say_what_is_missing(tmp_path):
     (tmp_path / "cartn.cif").write_text(cod.replace("_atom_site_fract_", "_atom_site_Cartn_"))
     with pytest.raises(StructureError, match=r"only as Cartesian coordinates \(_atom_site_Cartn_x/y/z\)"):
         read_structure(tmp_path / "cartn.cif")
+
+
+def test_formula_check_leaves_placeholders_and_isotopes_to_their_own_rules(tmp_path):
+    """A declared formula next to a placeholder site ('X') still gives the placeholder's
+    error (not a crash on its atomic number); deuterium in the formula ('Li D') counts as
+    the D sites read (both hydrogen), so LiD reads, with D's mass."""
+    from pymatgen.core import Element
+
+    text = LIOH_ATTACHED_H.replace("data_LiOH\n", "data_LiOH\n_chemical_formula_sum 'Li2 O2'\n")
+    (tmp_path / "x.cif").write_text(text.replace(" 1. 1\n", " 1. 0\n").replace("O2 O ", "X2 X "))
+    with pytest.raises(StructureError, match=r"site \d+ \(X2\) has the unknown element symbol 'X'"):
+        read_structure(tmp_path / "x.cif")
+    lid = (LIOH_ATTACHED_H.replace("data_LiOH\n", "data_LiD\n_chemical_formula_sum 'Li D'\n")
+           .replace(" 1. 1\n", " 1. 0\n").replace("O1 O ", "D1 D ").replace("O2 O ", "D2 D "))
+    (tmp_path / "LiD.cif").write_text(lid)
+    s = read_structure(tmp_path / "LiD.cif")
+    assert sorted(site.specie.atomic_mass for site in s)[:2] == pytest.approx([Element("D").atomic_mass] * 2)

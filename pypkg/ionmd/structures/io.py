@@ -401,11 +401,15 @@ def _check_declared_formula(structure: Structure, text: str, label: str) -> None
     def fractions(comp) -> dict[str, float]:
         out: dict[str, float] = {}
         for el, n in comp.element_composition.items():
+            if not isinstance(el, Element):     # a placeholder ('X'): refused by _checked
+                return {}
             name = Element.from_Z(el.Z).symbol
             out[name] = out.get(name, 0.0) + n / comp.num_atoms
         return out
 
     have, need = fractions(structure.composition), fractions(want)
+    if not have or not need:
+        return
     worst = max(have.keys() | need.keys(), key=lambda el: abs(have.get(el, 0) - need.get(el, 0)))
     if abs(have.get(worst, 0) - need.get(worst, 0)) <= FORMULA_TOLERANCE:
         return
