@@ -309,6 +309,29 @@ def plan_screen(atoms: Atoms, settings: ScreenSettings | None = None,
                       masks=masks, labels=labels, reps=reps, translated=translated)
 
 
+def check_finite(rep_energy: np.ndarray, plan: ScreenPlan, points: np.ndarray,
+                 rmin: float) -> None:
+    """Refuse a scan where the model returned NaN or inf: the level map would take those
+    points as walls (excluded), and the descriptors would rest on where the model fails.
+    The error says how close to the framework the failures start, for --rmin."""
+    bad = np.nonzero(~np.isfinite(rep_energy))[0]
+    if not len(bad):
+        return
+    from ase.geometry import get_distances
+
+    atoms = plan.cell_atoms
+    closest = []
+    for k, p in plan.reps[bad[:2000]]:
+        others = [i for i in range(len(atoms)) if i != plan.mobile[k]]
+        _, d = get_distances(points[[p]], atoms.positions[others], cell=atoms.cell, pbc=True)
+        closest.append(d.min())
+    raise IonmdError(
+        f"{atoms.get_chemical_formula()}: the model returned a non-finite energy (NaN/inf) at "
+        f"{len(bad)} of {len(rep_energy)} evaluated grid points, {min(closest):.2f}-"
+        f"{max(closest):.2f} A from the framework (--rmin {rmin:g}): raise --rmin past "
+        "where the model fails, or check the model")
+
+
 def time_model(runner, plan: ScreenPlan, max_nodes: int, calls: int = 2) -> dict:
     """Cost of the model on ``plan``'s own grid points: one warm-up batch (TorchScript
     optimises on its first call), then ``calls`` timed batches of ``max_nodes`` atoms.
@@ -373,6 +396,7 @@ def screen_structure(atoms: Atoms, runner, settings: ScreenSettings | None = Non
             scan = FrameworkScan(runner, cell_atoms, m)
             rep_energy[mine] = scan.energies(points[reps[mine, 1]],
                                              max_nodes=settings.max_nodes, progress=progress)
+    check_finite(rep_energy, plan, points, settings.rmin)
     landscapes = []
     for k in range(len(mobile)):
         energies = np.where(plan.labels[k] >= 0, rep_energy[np.maximum(plan.labels[k], 0)],
