@@ -210,3 +210,31 @@ def test_ewald_keeps_each_groups_counts():
             charged = Structure(lattice, ["Li+"] * 10 + ["Cl-"] * 10, s.frac_coords[keep])
             energies.append(EwaldSummation(charged).total_energy)
     assert cell.ewald_energy == pytest.approx(min(energies), rel=1e-6)
+
+
+def test_ewald_ordering_uses_the_oxidation_states_the_file_gives():
+    """LiNi0.5Mn0.5O2 with Li/Ni antisites, its species labelled Ni2+ and Mn4+ (as CIFs
+    with _atom_type_oxidation_number give them). pymatgen guesses Ni 4, Mn 2 for Li2NiMnO4;
+    ordering with the guess put the cations where, with the file's charges, the cell's
+    Ewald energy is -1109.1 eV instead of the lowest -1239.6 eV. With the file's states
+    the arrangement is pymatgen's OrderDisorderedStructureTransformation's lowest."""
+    from pymatgen.transformations.standard_transformations import (
+        OrderDisorderedStructureTransformation)
+
+    from ionmd.structures import guess_oxidation_states
+
+    assert guess_oxidation_states("Li2NiMnO4")["Ni"] == 4.0         # the guess differs
+    file_states = {"Li": 1, "Ni": 2, "Mn": 4, "O": -2}
+    s = Structure.from_spacegroup(
+        "R-3m", Lattice.hexagonal(2.89, 14.30),
+        [{"Li+": 11 / 12, "Ni2+": 1 / 12}, {"Ni2+": 5 / 12, "Mn4+": 6 / 12, "Li+": 1 / 12}, "O2-"],
+        [[0, 0, 0], [0, 0, 0.5], [0, 0, 0.2584]])
+    cell = order_structure(s, "ewald", supercell=(2, 2, 1))
+    ordered = cell.structure.copy()
+    ordered.add_oxidation_state_by_element(file_states)
+    big = s.make_supercell((2, 2, 1), in_place=False)
+    best = OrderDisorderedStructureTransformation(algo=0).apply_transformation(
+        big, return_ranked_list=1)[0]["structure"]
+    reference = EwaldSummation(best).total_energy
+    assert EwaldSummation(ordered).total_energy == pytest.approx(reference, abs=1e-6)
+    assert cell.ewald_energy == pytest.approx(reference, abs=1e-6)

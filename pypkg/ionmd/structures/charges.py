@@ -54,3 +54,20 @@ def _one_state_per_element(comp) -> dict[str, float]:
         if score > best_score:
             best, best_score = dict(zip(amounts, map(float, states))), score
     return best
+
+
+def declared_oxidation_states(structure) -> dict[str, float] | None:
+    """Element -> oxidation state a pymatgen ``Structure`` carries (a CIF's
+    ``_atom_type_oxidation_number``, type symbols such as ``Ni2+``), when it gives one
+    nonzero state per element; None otherwise (no states, a mixed-valence element such as
+    Fe2+/Fe3+, or an element the file left at 0)."""
+    states: dict[str, set] = {}
+    for site in structure:
+        for sp in site.species:
+            oxi = getattr(sp, "oxi_state", None)
+            if not oxi:
+                return None
+            states.setdefault(sp.symbol, set()).add(float(oxi))
+    if not states or any(len(v) > 1 for v in states.values()):
+        return None
+    return {el: v.pop() for el, v in states.items()}

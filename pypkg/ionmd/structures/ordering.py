@@ -16,7 +16,7 @@ from typing import Literal
 import numpy as np
 from pymatgen.core import Structure
 
-from ionmd.structures.charges import guess_oxidation_states
+from ionmd.structures.charges import declared_oxidation_states, guess_oxidation_states
 from ionmd.structures.errors import StructureError
 from ionmd.structures.geometry import perpendicular_widths
 from ionmd.structures.supercell import min_width_supercell, parse_supercell
@@ -230,7 +230,10 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
         further, if needed, until occupancies are whole. Neither given: the smallest
         such cell.
     oxidation_states
-        Element -> oxidation state for the Ewald energy; default pymatgen's guess.
+        Element -> oxidation state for the Ewald energy; default: those ``structure``
+        carries when it gives one per element (a CIF's ``_atom_type_oxidation_number``,
+        ``charges.declared_oxidation_states``), else pymatgen's guess
+        (``charges.guess_oxidation_states``; LiNi0.5Mn0.5O2: Ni 4, Mn 2).
     max_atoms, occ_tol
         See ``integral_supercell``. A larger ``occ_tol`` rounds occupancies to the
         nearest whole count in a small cell (e.g. 0.05 makes LGPS's refined
@@ -260,6 +263,8 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
     if supercell is not None and min_width is not None:
         raise StructureError("give either an explicit supercell or a minimum width, not both")
     structure = structure.copy()
+    if oxidation_states is None:        # the file's own states, where it gives one per element
+        oxidation_states = declared_oxidation_states(structure)
     structure.remove_oxidation_states()
     if supercell is not None:
         base = parse_supercell(supercell)
