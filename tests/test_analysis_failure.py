@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from ase.build import bulk
 
-from ionmd.analysis.failure import detect_failures, kaplan_meier, survival_curves
+from ionmd.analysis.failure import (detect_failures, framework_species, kaplan_meier,
+                                    survival_curves)
 from ionmd.lammps.log import parse_thermo
 
 DUMP_EVERY, N_FRAMES, TARGET = 10, 60, 800.0
@@ -276,3 +277,71 @@ def test_nearest_neighbour_distance_of_a_large_framework():
     atoms = bulk("NaCl", "rocksalt", a=5.64, cubic=True) * (22, 22, 22)
     cl = atoms.positions[np.array(atoms.get_chemical_symbols()) == "Cl"]
     assert _nn_distance(cl, atoms.cell.array) == pytest.approx(5.64 / np.sqrt(2), rel=1e-6)
+
+
+def _rotation(axis, angle):
+    """Rodrigues: rotation matrix about the unit ``axis``."""
+    k = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
+    return np.eye(3) + np.sin(angle) * k + (1 - np.cos(angle)) * k @ k
+
+
+def rotor_crystal(melt=False, n_frames=60, seed=3):
+    """An argyrodite-like crystal: PS4 tetrahedra (P-S 2.05 A) on an fcc lattice (a = 9.85 A,
+    2x1x1 cells: 8 P, 32 S), Cl on the octahedral holes, 48 Li walking freely. Each PS4
+    tumbles (a random walk of its orientation, 25 deg per frame) about its P, which only
+    vibrates: a crystal with rotating anions, as thiophosphates are at high temperature.
+    ``melt``: every atom walks off instead (a liquid)."""
+    rng = np.random.default_rng(seed)
+    a = 9.85
+    fcc = np.array([[0, 0, 0], [0, .5, .5], [.5, 0, .5], [.5, .5, 0]])
+    p = np.concatenate([fcc, fcc + [1, 0, 0]]) * a
+    cl = np.concatenate([fcc + .5, fcc + [1.5, .5, .5]]) % [2, 1, 1] * a
+    arms = 2.05 / np.sqrt(3) * np.array([[1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]])
+    box = np.diag([2 * a, a, a])
+    orient = [np.eye(3)] * len(p)
+    li0 = rng.uniform(0, 1, (48, 3)) @ box
+    frames = []
+    for t in range(n_frames):
+        if t:
+            orient = [_rotation(v / np.linalg.norm(v), np.radians(25)) @ o
+                      for v, o in zip(rng.standard_normal((len(p), 3)), orient)]
+        centres = p + 0.1 * rng.standard_normal(p.shape)
+        s = np.concatenate([c + arms @ o.T for c, o in zip(centres, orient)])
+        frame = np.concatenate([centres, s, cl + 0.15 * rng.standard_normal(cl.shape),
+                                li0 + 0.6 * np.sqrt(t) * rng.standard_normal(li0.shape)])
+        if melt:
+            frame += 0.8 * np.sqrt(t) * rng.standard_normal(frame.shape)
+        frames.append(frame)
+    elements = np.array(["P"] * 8 + ["S"] * 32 + ["Cl"] * 8 + ["Li"] * 48)
+    return dict(steps=np.arange(n_frames) * DUMP_EVERY, timestep_fs=2.0, positions=np.array(frames),
+                boxes=np.repeat(box[None], n_frames, axis=0), elements=elements,
+                masses=np.ones(len(elements)), collapse_fraction=0.01)   # point-like Li
+
+
+CHARGES = {"Li": 1.0, "P": 5.0, "S": -2.0, "Cl": -1.0}
+
+
+def test_rotating_polyanions_are_no_melt_but_a_liquid_is():
+    """The anion sub-lattice of a crystal with tumbling PS4 moves as far as a liquid's (S up
+    to 4.1 A from its site): measured on S and Cl (the framework before), the rotor crystal
+    was 'molten', and the stopping rule would have ended the run as failed. The PS4 centres
+    (P) mark its sites; a liquid moves them too."""
+    framework = framework_species(rotor_crystal()["elements"], ["Li"], CHARGES)
+    assert framework == ["P"]
+    anions_only = detect_failures(**rotor_crystal(), framework=["Cl", "S"])
+    assert anions_only.modes == ["framework_melting"]     # what the old rule reported
+    assert detect_failures(**rotor_crystal(), framework=framework).modes == []
+    liquid = detect_failures(**rotor_crystal(melt=True), framework=framework)
+    assert liquid.modes == ["framework_melting"]
+
+
+def test_framework_species_without_a_cation_sub_lattice():
+    """No non-mobile cation, or only a dopant (< 10 % of the non-mobile atoms): the anions;
+    no charges: every non-mobile species counts as anion."""
+    licl = np.array(["Li"] * 50 + ["Cl"] * 50)
+    assert framework_species(licl, ["Li"], {"Li": 1, "Cl": -1}) == ["Cl"]
+    doped = np.array(["Li"] * 46 + ["Y"] * 2 + ["Cl"] * 50)
+    assert framework_species(doped, ["Li"], {"Li": 1, "Y": 3, "Cl": -1}) == ["Cl"]
+    li3ycl6 = np.array(["Li"] * 3 + ["Y"] + ["Cl"] * 6)
+    assert framework_species(li3ycl6, ["Li"], {"Li": 1, "Y": 3, "Cl": -1}) == ["Y"]
+    assert framework_species(li3ycl6, ["Li"], {}) == ["Cl", "Y"]

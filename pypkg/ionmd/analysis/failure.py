@@ -15,7 +15,7 @@ Failure modes, each found at its first occurrence:
     running mean of the target temperature there (a running mean because small cells
     fluctuate strongly; a ramp's target follows the ramp).
 ``framework_melting``
-    The RMS displacement of the framework (anion sub-lattice) atoms from their starting
+    The RMS displacement of the framework atoms (:func:`framework_species`) from their starting
     sites carried along by the cell's deformation (:func:`non_affine_rms`), framework
     drift removed, exceeds ``melt_fraction`` of their initial nearest-neighbour distance:
     a solid's atoms vibrate about sites (Lindemann ratio ~0.1-0.15 at melting), a liquid's
@@ -153,7 +153,7 @@ def detect_failures(*, steps: np.ndarray, timestep_fs: float, positions: np.ndar
     elements, masses : optional
         Per atom; needed for the framework and distance checks.
     framework : sequence of str
-        Framework (anion sub-lattice) species for the melting check.
+        Framework species for the melting check (:func:`framework_species`).
     thermo : dict, optional
         :func:`ionmd.lammps.log.parse_thermo` output: each check reads only the rows where
         LAMMPS printed its column. A plain dict of columns counts as printed throughout.
@@ -350,6 +350,30 @@ def non_affine_rms(pos: np.ndarray, boxes: np.ndarray, weights: np.ndarray) -> n
     drift = np.einsum("tnk,n->tk", disp, weights) / weights.sum()
     disp -= drift[:, None, :]
     return np.sqrt((disp ** 2).sum(-1).mean(-1))
+
+
+# non-mobile cations mark the framework only where they are a sub-lattice, not a dopant
+MIN_CATION_SHARE = 0.1
+
+
+def framework_species(elements: Sequence[str], mobile: Sequence[str],
+                      charges: dict[str, float]) -> list[str]:
+    """The species whose sites mark the framework in the melting check.
+
+    The non-mobile cations (positive ``charges``: P in PS4, Y in YCl6, La and Zr in LLZO)
+    where they are at least ``MIN_CATION_SHARE`` of the non-mobile atoms: the anions of a
+    polyanion rotate about its centre in a crystal at high temperature (PS4 in argyrodites
+    and Li3PS4, the paddle-wheel), moving each S by up to 2 x 2.05 A from its site, as far
+    as a liquid's atoms; the centres stay. Else (LiCl, Li2O, Li3OCl, a dopant cation) the
+    non-mobile anions (a species without a charge counts as anion), or all non-mobile
+    species when none is negative."""
+    elements = np.asarray(elements)
+    still = [e for e in sorted(set(elements.tolist())) if e not in mobile]
+    n_still = np.isin(elements, still).sum()
+    cations = [e for e in still if charges.get(e, -1) > 0]
+    if cations and np.isin(elements, cations).sum() >= MIN_CATION_SHARE * n_still:
+        return cations
+    return [e for e in still if charges.get(e, -1) < 0] or still
 
 
 def _framework_melting(steps, pos, bx, elements, masses, framework,

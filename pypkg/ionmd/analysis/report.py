@@ -19,7 +19,8 @@ from ionmd.analysis.aggregate import fit_series, series_points
 from ionmd.analysis.arrhenius import ArrheniusFit
 from ionmd.analysis.conductivity import collective_conductivity, conductivity_from_diffusion
 from ionmd.analysis.diffusion import diffusion
-from ionmd.analysis.failure import FailureReport, detect_failures, survival_curves
+from ionmd.analysis.failure import (FailureReport, detect_failures, framework_species,
+                                    survival_curves)
 from ionmd.lammps.log import parse_thermo
 from ionmd.analysis.msd import compute_msd
 from ionmd.analysis.run_records import run_record, sigma_record
@@ -90,11 +91,10 @@ def failures_of(spec: RunSpec, frames=None, **kwargs) -> FailureReport:
     frames, elements, masses = frames or run_frames(spec)
     check_mobile_present(spec, elements)   # else the mobile ions would count as framework
     thermo, text = read_logs(spec)
-    framework = [e for e in sorted(set(elements.tolist())) if e not in spec.mobile_species]
-    anions = [e for e in framework if spec.charges.get(e, -1) < 0] or framework
+    framework = framework_species(elements, spec.mobile_species, spec.charges)
     return detect_failures(steps=frames.steps, timestep_fs=spec.timestep_fs,
                            positions=frames.positions, boxes=frames.boxes, elements=elements,
-                           masses=masses, framework=anions, thermo=thermo, log_text=text,
+                           masses=masses, framework=framework, thermo=thermo, log_text=text,
                            target_temperature_K=spec.temperature_K,
                            temperature_end_K=spec.temperature_end_K,
                            ramp_steps=(spec.run_status or {}).get("planned_steps"), **kwargs)
