@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 from pymatgen.analysis.ewald import EwaldSummation
-from pymatgen.core import Lattice, Structure
+from pymatgen.core import Composition, Lattice, Structure
 
 from ionmd.errors import IonmdError
 from ionmd.structures import integral_supercell, order_structure
@@ -238,3 +238,23 @@ def test_ewald_ordering_uses_the_oxidation_states_the_file_gives():
     reference = EwaldSummation(best).total_energy
     assert EwaldSummation(ordered).total_energy == pytest.approx(reference, abs=1e-6)
     assert cell.ewald_energy == pytest.approx(reference, abs=1e-6)
+
+
+def test_ordered_file_keeps_the_oxidation_states_it_gives(tmp_path):
+    """The LiNi0.5Mn0.5O2 CIF above, loaded with --order ewald: the ordered cell keeps the
+    file's Ni2+/Mn4+ (run.json's charges, as for a file that needs no ordering), not
+    pymatgen's Ni 4/Mn 2 guess."""
+    from pymatgen.io.cif import CifWriter
+
+    from ionmd.protocols.prepare import oxidation_states
+    from ionmd.structures import OrderOptions, load_structures
+
+    s = Structure.from_spacegroup(
+        "R-3m", Lattice.hexagonal(2.89, 14.30),
+        [{"Li+": 11 / 12, "Ni2+": 1 / 12}, {"Ni2+": 5 / 12, "Mn4+": 6 / 12, "Li+": 1 / 12}, "O2-"],
+        [[0, 0, 0], [0, 0, 0.5], [0, 0, 0.2584]])
+    CifWriter(s).write_file(tmp_path / "LNMO.cif")
+    [loaded] = load_structures(tmp_path / "LNMO.cif",
+                               OrderOptions(method="ewald", supercell="2x2x1"))
+    assert loaded.structure.composition.element_composition.reduced_composition == Composition("Li2NiMnO4")
+    assert oxidation_states(loaded.structure) == {"Li": 1.0, "Ni": 2.0, "Mn": 4.0, "O": -2.0}

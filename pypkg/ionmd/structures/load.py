@@ -103,12 +103,16 @@ def load_structure(source: Any, order: OrderOptions | None = None) -> LoadedStru
 
 
 def _order(structure: Structure, order: OrderOptions, name: str) -> tuple[Structure, str]:
+    from ionmd.structures.charges import declared_oxidation_states
     from ionmd.structures.ordering import order_structure
 
     seed = order.seed if order.method == "random" else None
     cell = order_structure(structure, order.method, seed=seed, occ_tol=order.occ_tol,
                            min_distance=order.min_distance,
                            **_ordering_cell(order.supercell))
+    declared = declared_oxidation_states(structure)
+    if declared:    # kept, as for an ordered file: run.json's charges are the file's
+        cell.structure.add_oxidation_state_by_element(declared)
     text = (f"{order.method} ordering of {name}, supercell {'x'.join(map(str, cell.supercell))}"
             + (f", seed {seed}" if seed is not None else "")
             + (f", occupancies rounded within {order.occ_tol:g}" if order.occ_tol > 2e-3 else "")
