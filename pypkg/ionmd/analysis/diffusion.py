@@ -32,7 +32,8 @@ What the ions' spread cannot see: correlations between ions (concerted migration
 shared box fluctuation: a 2 % box-edge oscillation with a 5 ps period biased D by 3 % and
 narrowed the interval's coverage to 82 %; a coherent 0.5 ps one of 1 % in volume, without
 vibration, by 4 % at D = 0.02 A^2/ps: the weights, nearly a finite difference at the first
-lags when the fitted noise is 0, turn the MSD's periodic wiggle into slope. Real LAMMPS NpT
+lags when the fitted noise is 0, turn the MSD's periodic wiggle into slope (-5 % with the fit
+starting half a period later). Real LAMMPS NpT
 runs show none of it: D within 0.3 +- 1 % of NVT's at the same volume, docs/analysis.md). Independent replicas measure those
 (:mod:`ionmd.analysis.aggregate` inflates the combined error by the replicas' scatter).
 The weights favour the early lags of the fit range, so ``fit_start_ps`` must be past the
