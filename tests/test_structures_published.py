@@ -219,3 +219,43 @@ def test_formula_check_leaves_placeholders_and_isotopes_to_their_own_rules(tmp_p
     (tmp_path / "LiD.cif").write_text(lid)
     s = read_structure(tmp_path / "LiD.cif")
     assert sorted(site.specie.atomic_mass for site in s)[:2] == pytest.approx([Element("D").atomic_mass] * 2)
+
+
+SPINEL_ORIGIN_2 = """data_LiMn2O4
+_cell_length_a 8.2476
+_cell_length_b 8.2476
+_cell_length_c 8.2476
+_cell_angle_alpha 90.
+_cell_angle_beta 90.
+_cell_angle_gamma 90.
+_symmetry_space_group_name_H-M 'F d -3 m Z'
+_symmetry_Int_Tables_number 227
+loop_
+_atom_site_label
+_atom_site_type_symbol
+_atom_site_fract_x
+_atom_site_fract_y
+_atom_site_fract_z
+Li1 Li 0.125 0.125 0.125
+Mn1 Mn 0.5 0.5 0.5
+O1 O 0.2631 0.2631 0.2631
+"""
+
+
+@pytest.mark.parametrize("symbol", ["F d -3 m Z", "F d -3 m :2"])
+def test_origin_choice_2_without_operators_is_refused(tmp_path, symbol):
+    """Spinel LiMn2O4 in origin choice 2 (Li on 8a at 1/8,1/8,1/8), with the symbol only
+    (as ICSD's 'Z' and ITA's ':2' write it): pymatgen ignores the suffix and builds origin
+    choice 1, Li16Mn8O32 with O atoms 0.3 A apart (the old error blamed a duplicated
+    atom); the same sites moved to origin 1 (+1/8) give pymatgen's LiMn2O4 (Mn-O 1.96 A). ionmd says
+    what is wrong: the origin choice, and that operators would fix it."""
+    (tmp_path / "spinel.cif").write_text(SPINEL_ORIGIN_2.replace("F d -3 m Z", symbol))
+    misread = _pymatgen(tmp_path / "spinel.cif")[0]
+    shifted = Structure.from_spacegroup(227, misread.lattice, ["Li", "Mn", "O"],
+                                        np.array([[1, 1, 1], [4, 4, 4], [2.105, 2.105, 2.105]]) / 8
+                                        + 1 / 8)
+    assert shifted.composition.reduced_formula == "LiMn2O4"
+    assert np.sort(shifted.distance_matrix, axis=1)[:, 1].min() == pytest.approx(1.96, abs=0.01)
+    assert misread.composition.reduced_composition == Composition("Li2MnO4")
+    with pytest.raises(StructureError, match=r"in origin choice 2, and lists no symmetry operators"):
+        read_structure(tmp_path / "spinel.cif")

@@ -258,6 +258,17 @@ def _refuse_what_the_readers_guessed(caught, text: str, label: str) -> None:
                 f"space group {symbol}, so only the listed atoms (the asymmetric unit) would "
                 "be used. Add _space_group_IT_number, or the operators "
                 "(_space_group_symop_operation_xyz), e.g. by saving the file again from VESTA")
+    symbol = _declared_space_group(text)
+    if (symbol and re.search(r"(:\s*2|\sZ)\s*['\"]?\s*$", symbol)
+            and not re.search(r"^\s*_(symmetry_equiv_pos_as_xyz|space_group_symop_operation_xyz)",
+                              text, flags=re.M | re.I)):
+        # pymatgen builds the operators from the symbol's first origin choice: LiMn2O4 given
+        # in 'F d -3 m Z' (origin 2) became Li2MnO4 with O atoms 0.3 A apart
+        raise StructureError(
+            f"{label} gives its space group as {symbol}, in origin choice 2, and lists no "
+            "symmetry operators; pymatgen would place the atoms with origin choice 1 (a "
+            "different crystal). Add the operators (_space_group_symop_operation_xyz), e.g. "
+            "by saving the file again from VESTA")
 
 
 # pymatgen reads these CIF type symbols (or labels, without type symbols) as one atom of a
