@@ -2,7 +2,8 @@
 build supercells (explicit or by minimum perpendicular width) and turn partially
 occupied sites into ordered cells (Ewald ranking or seeded random sampling).
 
-Modules: ``io`` (``read_structure(s)``), ``load`` (``load_structures``: read, order, check;
+Modules: ``io`` (``read_structure(s)``), ``cif_checks`` (what pymatgen's CIF reader would
+leave out or misplace), ``load`` (``load_structures``: read, order, check;
 what every command uses), ``checks`` (partial sites, overlapping atoms), ``examples``
 (shipped CIF files), ``supercell`` (repetitions), ``geometry`` (perpendicular widths),
 ``charges`` (oxidation state guess), ``ordering`` (ordered cells).

@@ -11,6 +11,8 @@ from typing import Any
 
 from pymatgen.core import Structure
 
+from ionmd.structures.cif_checks import (check_declared_formula, has_fractional_sites,
+                                         refuse_atoms_left_out, refuse_origin_choice_2)
 from ionmd.structures.errors import StructureError
 from ionmd.structures.examples import example_names, example_path
 
@@ -206,7 +208,7 @@ def _read_frames(path, label: str | None = None) -> list[Structure]:
                 frames = []
         _refuse_what_the_readers_guessed(caught, text, label)
         if fmt == "cif" and len(frames) == 1:
-            _check_declared_formula(frames[0], text, label)
+            check_declared_formula(frames[0], text, label)
         if frames:
             return frames
         if not errors or not errors[-1].startswith(fmt):
@@ -219,7 +221,7 @@ def _read_frames(path, label: str | None = None) -> list[Structure]:
         raise StructureError(f"{label} gives atom positions only as Cartesian coordinates "
                              "(_atom_site_Cartn_x/y/z), which pymatgen does not read; save it "
                              "with fractional coordinates (_atom_site_fract_x/y/z), e.g. from VESTA")
-    if formats == ["cif"] and "_cell_length_a" in text and not _has_fractional_sites(text):
+    if formats == ["cif"] and "_cell_length_a" in text and not has_fractional_sites(text):
         raise StructureError(f"{label} has a unit cell but no atom positions (no "
                              "_atom_site_fract_x/y/z rows with numbers in any data block); give "
                              "the CIF of the structure itself")
@@ -245,7 +247,7 @@ def _refuse_what_the_readers_guessed(caught, text: str, label: str) -> None:
                ", beyond the 1 % that rounding explains; correct the occupancies of that "
                "position so that they add up to at most 1"))
     messages = [str(w.message) for w in caught]
-    _refuse_atoms_left_out(messages, text, label)
+    refuse_atoms_left_out(messages, text, label)
     if any("Elements in POSCAR cannot be determined" in m for m in messages):
         raise StructureError(
             f"{label} names no elements (a VASP 4 POSCAR without the line of element "
@@ -258,92 +260,7 @@ def _refuse_what_the_readers_guessed(caught, text: str, label: str) -> None:
                 f"space group {symbol}, so only the listed atoms (the asymmetric unit) would "
                 "be used. Add _space_group_IT_number, or the operators "
                 "(_space_group_symop_operation_xyz), e.g. by saving the file again from VESTA")
-    symbol = _declared_space_group(text)
-    if (symbol and re.search(r"(:\s*2|\sZ)\s*['\"]?\s*$", symbol)
-            and not re.search(r"^\s*_(symmetry_equiv_pos_as_xyz|space_group_symop_operation_xyz)",
-                              text, flags=re.M | re.I)):
-        # pymatgen builds the operators from the symbol's first origin choice: LiMn2O4 given
-        # in 'F d -3 m Z' (origin 2) became Li2MnO4 with O atoms 0.3 A apart
-        raise StructureError(
-            f"{label} gives its space group as {symbol}, in origin choice 2, and lists no "
-            "symmetry operators; pymatgen would place the atoms with origin choice 1 (a "
-            "different crystal). Add the operators (_space_group_symop_operation_xyz), e.g. "
-            "by saving the file again from VESTA")
-
-
-# pymatgen reads these CIF type symbols (or labels, without type symbols) as one atom of a
-# group (a nitrate as its N, a water molecule as its O) or as no atom at all (OH, OH2: the
-# site is dropped); the atoms left out would be missing from the simulation
-_GROUP_SYMBOLS = ("OH", "NO3", "Wat", "wat")
-
-
-def _refuse_atoms_left_out(messages: list[str], text: str, label: str) -> None:
-    """Refuse CIFs whose atoms pymatgen leaves out without an error: sites whose symbol is a
-    group (``OH2``: dropped; ``NO3``: read as one N) and hydrogen atoms the file only counts
-    (``_atom_site_attached_hydrogens``), so that a hydroxide is not simulated without its
-    O-H or H atoms."""
-    rows = _cif_site_rows(text)
-    guessed = {m.group(1) for m in map(re.compile(r"^(\S+) parsed as (\S*)$").match, messages)
-               if m and (not m.group(2) or m.group(1).startswith(_GROUP_SYMBOLS))}
-    if guessed:
-        sites = [r["label"] for r in rows if r["symbol"] in guessed]
-        raise StructureError(
-            f"{label}: site{'s' if len(sites) > 1 else ''} {', '.join(sites) or '?'} (type "
-            f"{', '.join(repr(g) for g in sorted(guessed))}) name{'' if len(sites) > 1 else 's'} a "
-            "group of atoms, not an element; pymatgen drops such a site or reads it as one "
-            "atom, so the structure would miss atoms. Give every atom its own site with its "
-            "element as _atom_site_type_symbol (e.g. O for the oxygen of OH, and the H atoms)")
-    hidden = [f"{r['label']} ({r['hydrogens']:g} H)" for r in rows if r["hydrogens"]]
-    if hidden:
-        raise StructureError(
-            f"{label} counts hydrogen atoms it does not place (_atom_site_attached_hydrogens: "
-            f"{', '.join(hidden[:6])}{', ...' if len(hidden) > 6 else ''}); the structure would "
-            "run without them. Add the H atoms as sites (from a neutron or DFT structure)")
-
-
-def _has_fractional_sites(text: str) -> bool:
-    """Whether any data block lists a fractional x coordinate that is a number."""
-    from pymatgen.io.cif import CifFile, str2float
-
-    try:
-        blocks = CifFile.from_str(text).data.values()
-    except Exception:
-        return False
-    for block in blocks:
-        xs = block.data.get("_atom_site_fract_x", [])
-        for x in xs if isinstance(xs, list) else [xs]:
-            try:
-                str2float(x)
-                return True
-            except (ValueError, TypeError):
-                continue
-    return False
-
-
-def _cif_site_rows(text: str) -> list[dict]:
-    """Each atom site row of every data block: label, symbol (type symbol, else label) and
-    attached hydrogens (0 when not given); [] when the text is no CIF."""
-    from pymatgen.io.cif import CifFile
-
-    try:
-        blocks = CifFile.from_str(text).data.values()
-    except Exception:   # not a CIF: the readers' own errors explain it
-        return []
-    rows = []
-    for block in blocks:
-        data = block.data
-        labels = data.get("_atom_site_label")
-        if not isinstance(labels, list):
-            continue
-        symbols = data.get("_atom_site_type_symbol", labels)
-        hydrogens = data.get("_atom_site_attached_hydrogens", ["0"] * len(labels))
-        for lab, sym, h in zip(labels, symbols, hydrogens):
-            try:
-                n_h = float(re.sub(r"\(.*\)", "", h))
-            except ValueError:                  # '?' or '.': unknown, none placed
-                n_h = 0.0
-            rows.append({"label": lab, "symbol": sym, "hydrogens": n_h})
-    return rows
+    refuse_origin_choice_2(text, label, _declared_space_group(text))
 
 
 def _declared_space_group(text: str) -> str | None:
@@ -380,57 +297,6 @@ def _parse(path, text: str, fmt: str) -> list[Structure]:
                                  "missing or zero); give a file with the unit cell, e.g. "
                                  "extended XYZ with Lattice=\"...\", CIF or POSCAR")
     return [AseAtomsAdaptor.get_structure(atoms) for atoms in frames]
-
-
-FORMULA_TOLERANCE = 0.02
-"""Largest difference in any element's atom fraction between the atoms read from a CIF and
-its ``_chemical_formula_sum``: formulas of refined occupancies are rounded (LGPS 'Li20.2
-Ge2.06 P3.94 S24'), a missing site changes a fraction by far more (one O of Ca2AlNbO6's
-six: 0.06)."""
-
-
-def _check_declared_formula(structure: Structure, text: str, label: str) -> None:
-    """Refuse a CIF whose atoms disagree with the formula it declares: a file cut short, a
-    site pymatgen read in another setting or under another element. Compared per element
-    (isotopes as their element), in atom fractions, since the formula may be per formula
-    unit or per cell. Files declaring no formula, or several (one per data block), pass."""
-    from pymatgen.core import Composition, Element
-    from pymatgen.io.cif import CifFile
-
-    blocks = [b.data for b in CifFile.from_str(text).data.values()]
-    declared = {b["_chemical_formula_sum"] for b in blocks
-                if isinstance(b.get("_chemical_formula_sum"), str)
-                and b["_chemical_formula_sum"].strip() not in ("", "?", ".")}
-    if len(declared) != 1:
-        return
-    (formula,) = declared
-    try:
-        want = Composition(formula)
-    except Exception:   # a formula pymatgen cannot read: nothing to compare with
-        return
-
-    def fractions(comp) -> dict[str, float]:
-        out: dict[str, float] = {}
-        for el, n in comp.element_composition.items():
-            if not isinstance(el, Element):     # a placeholder ('X'): refused by _checked
-                return {}
-            name = Element.from_Z(el.Z).symbol
-            out[name] = out.get(name, 0.0) + n / comp.num_atoms
-        return out
-
-    have, need = fractions(structure.composition), fractions(want)
-    if not have or not need:
-        return
-    worst = max(have.keys() | need.keys(), key=lambda el: abs(have.get(el, 0) - need.get(el, 0)))
-    if abs(have.get(worst, 0) - need.get(worst, 0)) <= FORMULA_TOLERANCE:
-        return
-    read = structure.composition.element_composition.reduced_formula
-    raise StructureError(
-        f"{label}: the atoms read ({read}) do not match the file's _chemical_formula_sum "
-        f"'{formula}' ({worst}: {100 * have.get(worst, 0):.0f} % of the atoms read, "
-        f"{100 * need.get(worst, 0):.0f} % declared): sites are missing or read as another "
-        "element or setting (a file cut short, an unusual type symbol or space-group symbol). "
-        "Check the atom sites; if the formula line is what is wrong, correct or delete it")
 
 
 def _overfull_sites(caught) -> list[float]:
