@@ -230,6 +230,24 @@ def test_kinisi_bayesian_arrhenius_agrees_with_weighted_least_squares():
     assert bayes["Ea_ci95"][0] < Ea < bayes["Ea_ci95"][1]
 
 
+def test_kinisi_sigma_at_300_k_is_in_ms_per_cm_like_the_least_squares_one():
+    """A sigma T series: kinisi's entry carries sigma(300 K) in mS/cm next to its sigma T
+    (before, only sigma T: 300x the least-squares sigma(300 K) it is shown beside)."""
+    from ionmd.analysis.aggregate import Point, arrhenius_of_points
+
+    rng = np.random.default_rng(0)
+    T = np.array([500.0, 600, 700, 800, 1000])
+    sigma = 6e3 * np.exp(-0.3 / (KB_EV * T)) * np.exp(0.05 * rng.standard_normal(T.size))
+    points = [Point(t, s * t, (0.9 * s * t, 1.1 * s * t)) for t, s in zip(T, sigma)]
+    entry = arrhenius_of_points(points, times_T=True, kinisi=True, n_samples=100, seed=1)
+    bayes = entry["kinisi"]
+    assert bayes["sigma_extrapolated_mS_cm"] == pytest.approx(bayes["y_extrapolated"] / 300.0)
+    assert bayes["sigma_extrapolated_mS_cm"] == pytest.approx(entry["sigma_extrapolated_mS_cm"],
+                                                              rel=0.3)
+    lo, hi = bayes["sigma_extrapolated_ci95"]
+    assert lo < entry["sigma_extrapolated_mS_cm"] < hi
+
+
 def test_kinisi_arrhenius_of_points_that_carry_no_information():
     """Two collective-sigma points of short runs, their errors 8x their values (as
     `ionmd analyze --collective --arrhenius-kinisi` met them): the priors, 10 errors of Ea

@@ -97,7 +97,7 @@ def arrhenius_of_points(points: Sequence[Point], *, times_T: bool, kinisi: bool 
     Returns ``ArrheniusFit.to_dict()`` plus ``points`` (T, combined value, 95 % interval),
     ``extrapolated`` and ``extrapolated_ci95`` at ``T_extrapolated`` in the series' own unit
     (for a ``times_T`` series the conductivity, not sigma T; also as
-    ``sigma_extrapolated_mS_cm`` / ``sigma_extrapolated_ci95``), ``not_diffusive_T`` and
+    ``sigma_extrapolated_mS_cm`` / ``sigma_extrapolated_ci95``; the same keys in ``kinisi``), ``not_diffusive_T`` and
     ``incomplete_T`` (temperatures with a flagged or unfinished run), ``runs`` (the
     :attr:`Point.run` of every point that fed the fit, also per point); ``{"error": ...}``
     when the fit fails; None with fewer than two temperatures.
@@ -136,6 +136,13 @@ def arrhenius_of_points(points: Sequence[Point], *, times_T: bool, kinisi: bool 
         try:
             out["kinisi"] = kinisi_arrhenius(T, y, (hi - lo) / (2 * 1.96),
                                              n_samples=n_samples, seed=seed)
+            # in the series' own unit as the least-squares entry (its y_* are sigma T)
+            bayes = out["kinisi"]
+            bayes["extrapolated"] = bayes["y_extrapolated"] * scale
+            bayes["extrapolated_ci95"] = [v * scale for v in bayes["y_extrapolated_ci95"]]
+            if times_T:
+                bayes["sigma_extrapolated_mS_cm"] = bayes["extrapolated"]
+                bayes["sigma_extrapolated_ci95"] = bayes["extrapolated_ci95"]
         except (AnalysisError, ValueError, FloatingPointError, np.linalg.LinAlgError) as exc:
             # an optional second opinion: its sampler failing must not cost the analysis
             out["kinisi"] = {"error": f"kinisi's Bayesian fit failed: {exc}"}
