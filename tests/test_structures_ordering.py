@@ -258,3 +258,31 @@ def test_ordered_file_keeps_the_oxidation_states_it_gives(tmp_path):
                                OrderOptions(method="ewald", supercell="2x2x1"))
     assert loaded.structure.composition.element_composition.reduced_composition == Composition("Li2NiMnO4")
     assert oxidation_states(loaded.structure) == {"Li": 1.0, "Ni": 2.0, "Mn": 4.0, "O": -2.0}
+
+
+def _argyrodite_s_cl_mixing() -> Structure:
+    """Li5.75PS4.75Cl1.25 (F-43m) with S/Cl on 4a (Cl 0.375) and 4d (Cl 0.875): neutral,
+    and each group's Cl count (1.5, 3.5 per cell) is half a whole number."""
+    return Structure.from_spacegroup(
+        "F-43m", Lattice.cubic(9.80),
+        ["P", "S", {"S": 0.625, "Cl": 0.375}, {"S": 0.125, "Cl": 0.875}, {"Li": 23 / 48}],
+        [[0.5, 0.5, 0.5], [0.619, 0.619, 0.619], [0, 0, 0], [0.75, 0.75, 0.75],
+         [0.3125, 0.0, 0.6875]])
+
+
+def test_rounded_occupancies_keep_the_cell_neutral():
+    """With occ_tol 0.15 (--order-tol 0.15, as the docs use for the shipped examples) each
+    S/Cl group was rounded on its own: 1.5 -> 2 and 3.5 -> 4 Cl, Li23 P4 S18 Cl6, +1 e
+    (by the oxidation states pymatgen guesses, Li+ P5+ S2- Cl-). A cell is now only taken
+    when rounding keeps the charge: two cells, Li46 P8 S38 Cl10, exactly the file's
+    composition; the one cell asked for explicitly is refused, saying why."""
+    s = _argyrodite_s_cl_mixing()
+    ox = Composition("Li23P4S19Cl5").oxi_state_guesses()[0]
+    charge = lambda c: sum(ox[el.symbol] * n for el, n in c.element_composition.items())  # noqa: E731
+    assert charge(s.composition) == pytest.approx(0, abs=1e-9)
+    cell = order_structure(s, "random", seed=0, occ_tol=0.15, min_distance=0)
+    assert cell.supercell == (1, 1, 2)
+    assert cell.structure.composition == s.composition * 2
+    with pytest.raises(IonmdError, match=r"supercell 1x1x1 can only round the occupancies to whole "
+                                         r"atoms with a net charge \(\+1 e in 1 cell: Cl 5 -> 6, S 3 -> 2"):
+        order_structure(s, "random", seed=0, occ_tol=0.15, min_distance=0, supercell=(1, 1, 1))

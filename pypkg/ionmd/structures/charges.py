@@ -20,7 +20,9 @@ def guess_oxidation_states(composition) -> dict[str, float]:
     from pymatgen.core import Composition
 
     comp = Composition(composition).reduced_composition
-    if comp.num_atoms > MAX_GUESS_ATOMS:
+    integral = all(abs(n - round(n)) < 1e-8 for n in comp.values())
+    if comp.num_atoms > MAX_GUESS_ATOMS or not integral:
+        # pymatgen guesses whole numbers of atoms only (Li0.3La0.567TiO3: none)
         whole = _one_state_per_element(comp)
         if whole:
             return whole

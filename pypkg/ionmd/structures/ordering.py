@@ -112,7 +112,8 @@ def _multiplier_needed(fractions: dict[str, float], n_sites: int, occ_tol: float
 
 def integral_supercell(structure: Structure, base: tuple[int, int, int] = (1, 1, 1), *,
                        max_atoms: int = DEFAULT_MAX_ATOMS, occ_tol: float = 2e-3,
-                       exact: bool = False) -> tuple[int, int, int]:
+                       exact: bool = False,
+                       charges: dict[str, float] | None = None) -> tuple[int, int, int]:
     """Smallest diagonal repetition (each >= ``base``) with whole numbers on every site group.
 
     Among repetitions with the fewest cells, the one with the largest smallest
@@ -131,6 +132,11 @@ def integral_supercell(structure: Structure, base: tuple[int, int, int] = (1, 1,
         Tolerated occupancy error per site (CIF occupancies such as 0.333 are rounded).
     exact
         If True, ``base`` itself must already give whole numbers (an explicit user choice).
+    charges
+        Element -> oxidation state: a cell whose rounded counts change the charge by half
+        an electron or more is skipped (refused where ``exact``). Rounding each site group on
+        its own can do that: argyrodite's 4a/4d S/Cl occupancies 1.5 and 3.5 Cl per cell
+        both round up, to one Cl too many.
 
     Raises
     ------
@@ -140,13 +146,20 @@ def integral_supercell(structure: Structure, base: tuple[int, int, int] = (1, 1,
     groups = _groups(structure)
     n_max = max_atoms // max(len(structure), 1)
 
-    def ok(total: int) -> bool:
+    def whole(total: int) -> bool:
         return all(all(_integral(total * len(idx) * f, occ_tol, total * len(idx))
                        for f in fr.values()) for fr, idx in groups.values())
+
+    def ok(total: int) -> bool:
+        return whole(total) and (charges is None
+                                 or abs(_rounding_charge(groups, total, charges)) < 0.5)
 
     if exact:
         if ok(math.prod(base)):
             return base
+        if whole(math.prod(base)):
+            raise _charged_rounding_error(structure, groups, math.prod(base), charges,
+                                          f"supercell {'x'.join(map(str, base))}")
         bad = next((fr, idx) for fr, idx in groups.values()
                    if not all(_integral(math.prod(base) * len(idx) * f, occ_tol, 1)
                               for f in fr.values()))
@@ -168,6 +181,10 @@ def integral_supercell(structure: Structure, base: tuple[int, int, int] = (1, 1,
                         best = (w, reps)
         if best is not None:
             return best[1]
+    charged = next((t for t in range(math.prod(base), n_max + 1) if whole(t)), None)
+    if charged is not None:
+        raise _charged_rounding_error(structure, groups, charged, charges,
+                                      f"every supercell of at most max_atoms={max_atoms} sites")
     # name the group that needs the largest repetition
     worst = max(groups.values(), key=lambda g: _multiplier_needed(g[0], len(g[1]), occ_tol) or 10**9)
     k = _multiplier_needed(worst[0], len(worst[1]), occ_tol)
@@ -176,6 +193,30 @@ def integral_supercell(structure: Structure, base: tuple[int, int, int] = (1, 1,
         f"occupancies of {_site_names(structure, worst[1])} ({_fmt(worst[0])}, {len(worst[1])} "
         f"sites per cell) {need}; no supercell of at most max_atoms={max_atoms} sites has whole "
         "numbers on every site. Raise max_atoms, or round the occupancies in the input")
+
+
+def _rounding_charge(groups, total: int, charges: dict[str, float]) -> float:
+    """Charge (e) that rounding every group's counts to whole atoms adds to a cell of
+    ``total`` copies (the counts ``order_structure`` places)."""
+    return sum(charges[sp] * (round(total * len(idx) * f) - total * len(idx) * f)
+               for fr, idx in groups.values() for sp, f in fr.items() if sp != VACANCY)
+
+
+def _charged_rounding_error(structure, groups, total: int, charges, what: str) -> StructureError:
+    exact: dict[str, float] = {}
+    placed: dict[str, int] = {}
+    for fr, idx in groups.values():
+        for sp, f in fr.items():
+            if sp != VACANCY:
+                exact[sp] = exact.get(sp, 0) + total * len(idx) * f
+                placed[sp] = placed.get(sp, 0) + round(total * len(idx) * f)
+    changed = ", ".join(f"{sp} {exact[sp]:.4g} -> {placed[sp]}" for sp in sorted(exact)
+                        if abs(placed[sp] - exact[sp]) > 1e-6)
+    return StructureError(
+        f"{what} can only round the occupancies to whole atoms with a net charge "
+        f"({_rounding_charge(groups, total, charges):+.2g} e in {total} cell{'s' if total > 1 else ''}: {changed} on "
+        f"the partially occupied sites {_site_names(structure, [i for _, ix in groups.values() for i in ix])}); "
+        "allow less rounding (--order-tol, occ_tol) or a larger supercell")
 
 
 def _fmt(fractions: dict[str, float]) -> str:
@@ -275,7 +316,8 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
     if structure.is_ordered:
         return OrderedCell(structure.make_supercell(base, in_place=False), base)
     reps = integral_supercell(structure, base, max_atoms=max_atoms, occ_tol=occ_tol,
-                              exact=supercell is not None)
+                              exact=supercell is not None,
+                              charges=_charges_of(structure, oxidation_states))
     big = structure.make_supercell(reps, in_place=False)
     groups = _groups(big)
     counts = {key: {"sites": len(idx), **{sp: int(round(len(idx) * f)) for sp, f in fr.items()}}
@@ -309,6 +351,14 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
     ordered, energy = _order_ewald(big, oxidation_states, element_counts, groups, counts, limits)
     return OrderedCell(ordered, reps, counts, "ewald", ewald_energy=energy,
                        min_distance=limits.describe())
+
+
+def _charges_of(structure: Structure, oxidation_states) -> dict[str, float] | None:
+    """Oxidation states to keep rounded cells neutral with: the given ones, else the guess
+    for the file's composition; None when an element has none."""
+    states = oxidation_states or guess_oxidation_states(structure.composition)
+    elements = {el.symbol for el in structure.composition.elements}
+    return states if states and elements <= set(states) else None
 
 
 class _PairLimits:
