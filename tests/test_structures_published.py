@@ -186,6 +186,10 @@ def test_cif_cut_short_is_refused_by_its_declared_formula(tmp_path):
             warnings.simplefilter("ignore")
             assert parser.check(parser.parse_structures(primitive=False)[0]) is None, path
         read_structure(path)
+    # a nominal formula a refinement departs from (as Al-LLZO 'Li7' refined to Li6.24) reads
+    nominal = (FILES / "ICSD59959.cif").read_text().replace("'F3 K1 Mn1'", "'F2.6 K1 Mn1'")
+    (tmp_path / "nominal.cif").write_text(nominal)
+    assert read_structure(tmp_path / "nominal.cif").composition.reduced_formula == "KMnF3"
 
 
 def test_cifs_without_fractional_positions_say_what_is_missing(tmp_path):
