@@ -2,7 +2,8 @@
 of one temperature combined, then Arrhenius fits over temperature, in one result shape.
 
 Replicas are combined in log space: each replica's D (or sigma) has a standard error of
-``ln D`` from its 95 % interval; the combined value is their inverse-variance weighted
+``ln D`` from its 95 % interval (read with the interval's own quantile: Student t over the
+ions for D and the Nernst-Einstein sigma, normal for the collective sigma); the combined value is their inverse-variance weighted
 mean, its error inflated by the replicas' scatter when that exceeds the intervals
 (``sqrt`` of the reduced chi-square, as in the Particle Data Group's scale factor).
 
@@ -18,7 +19,8 @@ from typing import Sequence
 
 import numpy as np
 
-from ionmd.analysis.arrhenius import fit_arrhenius, kinisi_arrhenius, ln_error_from_interval
+from ionmd.analysis.arrhenius import (fit_arrhenius, interval_quantile, kinisi_arrhenius,
+                                      ln_error_from_interval)
 from ionmd.errors import AnalysisError
 
 SIGMA_SERIES = {"conductivity": "sigma_T", "conductivity_collective": "sigma_collective_T"}
@@ -36,14 +38,17 @@ def run_label(run: dict) -> str:
     return str(run.get("run") or f"{run['temperature_K']:g} K")
 
 
-def combine_replicas(values: Sequence[float], intervals: Sequence[tuple[float, float]]) -> dict | None:
+def combine_replicas(values: Sequence[float], intervals: Sequence[tuple[float, float]],
+                     quantiles: Sequence[float] | None = None) -> dict | None:
     """``{"value", "ln_err", "ci95", "replicas"}`` of replicas' values with 95 % intervals
-    (see the module docstring); None when none is positive."""
-    pairs = [(v, iv) for v, iv in zip(values, intervals) if usable(v, iv)]
+    (see the module docstring; ``quantiles``: each interval's half-width in standard
+    errors, default 1.96); None when none is positive."""
+    quantiles = [1.96] * len(values) if quantiles is None else quantiles
+    pairs = [(v, iv, q) for v, iv, q in zip(values, intervals, quantiles) if usable(v, iv)]
     if not pairs:
         return None
-    ln = np.log([v for v, _ in pairs])
-    se = np.array([ln_error_from_interval(*iv) for _, iv in pairs])
+    ln = np.log([v for v, _, _ in pairs])
+    se = np.array([ln_error_from_interval(*iv, quantile=q) for _, iv, q in pairs])
     w = 1.0 / se ** 2
     mean = float(np.sum(w * ln) / np.sum(w))
     err = float(1.0 / np.sqrt(np.sum(w)))
@@ -52,7 +57,7 @@ def combine_replicas(values: Sequence[float], intervals: Sequence[tuple[float, f
         err *= float(np.sqrt(max(1.0, chi2r)))
     return {"value": float(np.exp(mean)), "ln_err": err,
             "ci95": [float(np.exp(mean - 1.96 * err)), float(np.exp(mean + 1.96 * err))],
-            "replicas": [float(v) for v, _ in pairs]}
+            "replicas": [float(v) for v, _, _ in pairs]}
 
 
 @dataclass
@@ -66,6 +71,14 @@ class Point:
     flags: list[str] = field(default_factory=list)
     complete: bool = True
     run: str = ""
+    quantile: float = 1.96     # the interval's half-width in standard errors
+
+
+def nernst_einstein_quantile(run: dict) -> float:
+    """The quantile of a run's Nernst-Einstein sigma interval: that of its D over the fewest
+    ions (a sum over species is dominated by no rule; the widest is the cautious choice)."""
+    xyz = [d for d in run.get("diffusion", []) if d["direction"] == "xyz"]
+    return max((interval_quantile(d.get("n_ions")) for d in xyz), default=1.96)
 
 
 def series_points(runs: Sequence[dict]) -> dict[str, list[Point]]:
@@ -79,14 +92,16 @@ def series_points(runs: Sequence[dict]) -> dict[str, list[Point]]:
         xyz = [d for d in r["diffusion"] if d["direction"] == "xyz"]
         for d in xyz:
             series.setdefault(f"D_{d['species']}", []).append(
-                Point(T, d["D"], tuple(d["D_ci95"]), list(d["flags"]), complete, label))
+                Point(T, d["D"], tuple(d["D_ci95"]), list(d["flags"]), complete, label,
+                      interval_quantile(d.get("n_ions"))))
         flags = sorted({f for d in xyz for f in d["flags"]})
         for key, name in SIGMA_SERIES.items():
             if key in r:
                 c = r[key]
                 series.setdefault(name, []).append(
                     Point(T, c["sigma"] * T, tuple(v * T for v in c["sigma_ci95"]), flags,
-                          complete, label))
+                          complete, label,
+                          nernst_einstein_quantile(r) if key == "conductivity" else 1.96))
     return series
 
 
@@ -105,7 +120,8 @@ def arrhenius_of_points(points: Sequence[Point], *, times_T: bool, kinisi: bool 
     by_T: dict[float, list[Point]] = {}
     for p in points:
         by_T.setdefault(float(p.temperature_K), []).append(p)
-    combined = {T: combine_replicas([p.value for p in ps], [p.ci95 for p in ps])
+    combined = {T: combine_replicas([p.value for p in ps], [p.ci95 for p in ps],
+                                    [p.quantile for p in ps])
                 for T, ps in sorted(by_T.items())}
     combined = {T: c for T, c in combined.items() if c}
     if len(combined) < 2:

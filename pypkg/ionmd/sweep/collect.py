@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ionmd.analysis.aggregate import combine_replicas, fit_series
+from ionmd.analysis.aggregate import combine_replicas, fit_series, nernst_einstein_quantile
+from ionmd.analysis.arrhenius import interval_quantile
 from ionmd.analysis.run_records import run_record, sigma_record, write_runs_csv
 from ionmd.errors import IonmdError
 from ionmd.sweep.campaign import Campaign
@@ -127,21 +128,23 @@ def _aggregate(results: list[dict], planned: int) -> dict:
         row["failure_temperature_K_mean"] = float(np.mean(temps)) if temps else None
     flags: set[str] = set()
     by_species: dict[str, list] = {}
-    sig_v, sig_i = [], []
+    sig_v, sig_i, sig_q = [], [], []
     for r in done:
         for d in r.get("diffusion", []):
             if d["direction"] == "xyz":
-                by_species.setdefault(d["species"], []).append((d["D"], tuple(d["D_ci95"])))
+                by_species.setdefault(d["species"], []).append(
+                    (d["D"], tuple(d["D_ci95"]), interval_quantile(d.get("n_ions"))))
                 flags.update(d["flags"])
         if "conductivity" in r:
             sig_v.append(r["conductivity"]["sigma"])
             sig_i.append(tuple(r["conductivity"]["sigma_ci95"]))
+            sig_q.append(nernst_einstein_quantile(r))
         if "analysis_error" in r:
             flags.add("analysis_error")
-    for sp, pairs in by_species.items():
-        row[f"D_{sp}"] = combine_replicas([p[0] for p in pairs], [p[1] for p in pairs])
+    for sp, rows in by_species.items():
+        row[f"D_{sp}"] = combine_replicas(*map(list, zip(*rows)))
     if sig_v:
-        row["sigma"] = combine_replicas(sig_v, sig_i)
+        row["sigma"] = combine_replicas(sig_v, sig_i, sig_q)
     row["flags"] = sorted(flags)
     return row
 
