@@ -198,7 +198,7 @@ def integral_supercell(structure: Structure, base: tuple[int, int, int] = (1, 1,
 def _rounding_charge(groups, total: int, charges: dict[str, float]) -> float:
     """Charge (e) that rounding every group's counts to whole atoms adds to a cell of
     ``total`` copies (the counts ``order_structure`` places)."""
-    return sum(charges[sp] * (round(total * len(idx) * f) - total * len(idx) * f)
+    return sum(charges.get(sp, 0.0) * (round(total * len(idx) * f) - total * len(idx) * f)
                for fr, idx in groups.values() for sp, f in fr.items() if sp != VACANCY)
 
 
@@ -212,11 +212,13 @@ def _charged_rounding_error(structure, groups, total: int, charges, what: str) -
                 placed[sp] = placed.get(sp, 0) + round(total * len(idx) * f)
     changed = ", ".join(f"{sp} {exact[sp]:.4g} -> {placed[sp]}" for sp in sorted(exact)
                         if abs(placed[sp] - exact[sp]) > 1e-6)
+    cells = f"{total} cell{'s' if total > 1 else ''}"
+    sites = _site_names(structure, [i for _, idx in groups.values() for i in idx])
     return StructureError(
         f"{what} can only round the occupancies to whole atoms with a net charge "
-        f"({_rounding_charge(groups, total, charges):+.2g} e in {total} cell{'s' if total > 1 else ''}: {changed} on "
-        f"the partially occupied sites {_site_names(structure, [i for _, ix in groups.values() for i in ix])}); "
-        "allow less rounding (--order-tol, occ_tol) or a larger supercell")
+        f"({_rounding_charge(groups, total, charges):+.2g} e in {cells}: {changed} on the "
+        f"partially occupied sites {sites}); allow less rounding (--order-tol, occ_tol) or a "
+        "larger supercell")
 
 
 def _fmt(fractions: dict[str, float]) -> str:
