@@ -99,6 +99,10 @@ def test_analyze_three_temperatures_and_arrhenius(tmp_path, capsys):
     assert set(rows) == {"D_Li", "sigma_T", "sigma_collective_T"}
     assert float(rows["sigma_T"]["extrapolated"]) == pytest.approx(sig["sigma_extrapolated_mS_cm"])
     assert rows["D_Li"]["extrapolated_unit"] == "cm^2/s"
+    assert (rows["D_Li"]["prefactor_unit"], rows["sigma_T"]["prefactor_unit"]) == ("cm^2/s", "mS K/cm")
+    # sigma(T) = A / T exp(-Ea / kT): the prefactor in mS K/cm gives the extrapolation
+    A, Ea, T = (float(rows["sigma_T"][k]) for k in ("prefactor", "Ea_eV", "T_extrapolated_K"))
+    assert A / T * np.exp(-Ea / (8.617333262e-5 * T)) == pytest.approx(float(rows["sigma_T"]["extrapolated"]))
     assert summary["survival"]["synthetic"]["survival"] == [1.0]
     assert (out / "arrhenius_synthetic_D_Li.png").stat().st_size > 1000
     assert "Ea =" in printed

@@ -381,12 +381,13 @@ def analyze_runs(results: Sequence[dict], reports: dict[str, list[FailureReport]
 
 
 def write_arrhenius_csv(fits: dict, path: Path) -> None:
-    """One row per structure and series: Ea, its 95 % interval, prefactor and the
-    extrapolated value (D in cm^2/s; sigma in mS/cm, the fit itself is of sigma T)."""
+    """One row per structure and series: Ea, its 95 % interval, prefactor (with its unit:
+    mS K/cm for sigma, whose fit is of sigma T) and the extrapolated value (D in cm^2/s;
+    sigma in mS/cm)."""
     with open(path, "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["structure", "series", "method", "Ea_eV", "Ea_err_eV", "Ea_ci95_lo",
-                    "Ea_ci95_hi", "prefactor", "T_extrapolated_K", "extrapolated",
+                    "Ea_ci95_hi", "prefactor", "prefactor_unit", "T_extrapolated_K", "extrapolated",
                     "extrapolated_ci95_lo", "extrapolated_ci95_hi", "extrapolated_unit", "flags"])
         for name, series in fits.items():
             for key, f in series.items():
@@ -396,6 +397,8 @@ def write_arrhenius_csv(fits: dict, path: Path) -> None:
                                                  "error" not in kinisi else []):
                     scale = 1.0 / g["T_extrapolated"] if sigma else 1.0
                     w.writerow([name, key, method, g["Ea_eV"], g["Ea_err_eV"], *g["Ea_ci95"],
-                                g["prefactor"], g["T_extrapolated"], g["y_extrapolated"] * scale,
+                                # the fit is of sigma T: its prefactor carries the K
+                                g["prefactor"], "mS K/cm" if sigma else "cm^2/s",
+                                g["T_extrapolated"], g["y_extrapolated"] * scale,
                                 *(v * scale for v in g["y_extrapolated_ci95"]),
                                 "mS/cm" if sigma else "cm^2/s", ";".join(g.get("flags", []))])
