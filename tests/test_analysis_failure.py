@@ -345,3 +345,27 @@ def test_framework_species_without_a_cation_sub_lattice():
     li3ycl6 = np.array(["Li"] * 3 + ["Y"] + ["Cl"] * 6)
     assert framework_species(li3ycl6, ["Li"], {"Li": 1, "Y": 3, "Cl": -1}) == ["Y"]
     assert framework_species(li3ycl6, ["Li"], {}) == ["Cl", "Y"]
+
+
+def test_a_trajectory_without_charges_finds_the_cations_by_their_guessed_charges(tmp_path, capsys):
+    """An extended XYZ of the rotor crystal analysed without --charges: the framework check
+    takes pymatgen's oxidation-state guess to know P is a cation (before: P, S and Cl all
+    counted as framework, and the tumbling PS4 read as a melt); the liquid is still one."""
+    from ase import Atoms
+    from ase.io import write
+
+    from ionmd.cli import main
+
+    for name, melt in (("crystal", False), ("liquid", True)):
+        run = rotor_crystal(melt=melt)
+        (tmp_path / name).mkdir()
+        write(tmp_path / name / "md.extxyz",
+              [Atoms(run["elements"].tolist(), positions=p, cell=b, pbc=True)
+               for p, b in zip(run["positions"], run["boxes"])], format="extxyz")
+        assert main(["analyze", str(tmp_path / name), "--failures-only", "--temperature", "800",
+                     "--timestep-fs", "2", "--dump-every", str(DUMP_EVERY),
+                     "--collapse-fraction", "0.01"]) == 0
+    out = capsys.readouterr().out
+    crystal, liquid = out.split("liquid", 1)
+    assert "framework_melting" not in crystal
+    assert "framework_melting" in liquid

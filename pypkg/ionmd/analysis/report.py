@@ -85,13 +85,27 @@ def check_mobile_present(spec: RunSpec, elements: np.ndarray) -> None:
                                 f"ions with --mobile or 'mobile_species' in run.json")
 
 
+def _framework_charges(spec: RunSpec, elements: np.ndarray) -> dict[str, float]:
+    """The run's charges; where they leave a species out (an XDATCAR analysed without
+    --charges), pymatgen's oxidation-state guess for the composition, so that the framework
+    check still knows which species are cations (only that check uses the guess: sigma
+    needs the charges given)."""
+    present = sorted(set(elements.tolist()))
+    if all(e in spec.charges for e in present):
+        return spec.charges
+    from ionmd.structures.charges import guess_oxidation_states
+
+    counts = {e: int((elements == e).sum()) for e in present}
+    return {**guess_oxidation_states(counts), **spec.charges}
+
+
 def failures_of(spec: RunSpec, frames=None, **kwargs) -> FailureReport:
     """Failure report of one run directory (reads its raw frames, unless given as
     :func:`read_frames` output, and its logs)."""
     frames, elements, masses = frames or run_frames(spec)
     check_mobile_present(spec, elements)   # else the mobile ions would count as framework
     thermo, text = read_logs(spec)
-    framework = framework_species(elements, spec.mobile_species, spec.charges)
+    framework = framework_species(elements, spec.mobile_species, _framework_charges(spec, elements))
     return detect_failures(steps=frames.steps, timestep_fs=spec.timestep_fs,
                            positions=frames.positions, boxes=frames.boxes, elements=elements,
                            masses=masses, framework=framework, thermo=thermo, log_text=text,
