@@ -290,7 +290,8 @@ def test_isotopes_keep_their_mass_in_the_data_file(tmp_path):
     from pymatgen.core import Element
 
     from ionmd.errors import IonmdError
-    from ionmd.protocols.prepare import as_atoms, write_data
+    from ionmd.lammps.data_file import write_data
+    from ionmd.protocols.prepare import as_atoms
     from ionmd.structures import read_structure
 
     rows = [("Li1", "Li", 0, 0, 0, 1), ("O1", "O", 0.5, 0.5, 0.3, 1), ("D1", "D", 0.5, 0.5, 0.52, 1)]

@@ -121,21 +121,24 @@ def _lammps_cell_and_atoms(data: Path, workdir: Path) -> tuple[Structure, dict[i
                      coords_are_cartesian=True), masses
 
 
-def test_data_file_of_a_non_standard_cell_reads_back_in_lammps(tmp_path):
+@pytest.mark.parametrize("reps", [(1, 1, 1), (17, 1, 1)], ids=["cell", "needle_17x1x1"])
+def test_data_file_of_a_non_standard_cell_reads_back_in_lammps(tmp_path, reps):
     """The Ca2AlNbO6 cell (beta = 89.97 deg, not LAMMPS's frame: it needs a rotation and a
     tilt), ordered in one cell (occupancies rounded within 0.06) and written by `ionmd
     run`'s writer, as LAMMPS reads it: the cell's lengths and angles and every
     minimum-image distance match pymatgen's structure to 1e-8 A, the composition per type
-    and each type's mass match the element's. (Its 17x1x1 cell is written orthogonal by
-    ASE, whose writer drops tilts below its 1e-8 skew ratio: 0.004 A; see the audit.)"""
+    and each type's mass match the element's. Its 17x1x1 cell (the one `--supercell none`
+    orders) was written orthogonal: ASE's writer drops tilts below its 1e-8 skew ratio
+    (beta 90 deg, distances 0.004 A off)."""
     from ase.data import atomic_masses, atomic_numbers
 
-    from ionmd.protocols.prepare import as_atoms, write_data
+    from ionmd.lammps.data_file import write_data
+    from ionmd.protocols.prepare import as_atoms
 
     [loaded] = load_structures(FILES / "Cod_2100513.cif",
                                OrderOptions(method="random", seed=4, occ_tol=0.06))
-    ref = loaded.structure
-    assert len(ref) == 20 and ref.lattice.angles[1] == pytest.approx(89.97)
+    ref = loaded.structure * reps
+    assert len(ref) == 20 * np.prod(reps) and ref.lattice.angles[1] == pytest.approx(89.97)
     elements = sorted({s.specie.symbol for s in ref})
     write_data(as_atoms(ref), tmp_path / "struct.data", elements)
     lmp, masses = _lammps_cell_and_atoms(tmp_path / "struct.data", tmp_path)

@@ -211,13 +211,12 @@ def run_point(model: Path, atoms: Atoms, ranks: int, workdir: Path, *, threads: 
               timeout: float = 3600) -> BenchPoint:
     """Measure one (size, ranks) point in ``workdir`` (kept: input, data, log); ``steps=0``:
     one force call only (``run 0``: its peak memory, no timing)."""
-    from ase.io import write
-
     from ionmd.lammps.process import find_lammps
+    from ionmd.lammps.data_file import write_data
 
     elements = sorted(set(atoms.get_chemical_symbols()))
     workdir.mkdir(parents=True, exist_ok=True)
-    write(workdir / "bench.data", atoms, format="lammps-data", specorder=elements, masses=True)
+    write_data(atoms, workdir / "bench.data", elements)
     if steps is None:   # ~20k atom-steps, at least 3 steps: seconds per point on a CPU
         steps = max(3, int(math.ceil(20000 / len(atoms))))
     extra = (f"device {device}" + ("" if ghost == "auto" else f" ghost {ghost}")

@@ -1,5 +1,6 @@
-"""LAMMPS data files as analysis reads them: the columns of the Atoms section (from its
-``Atoms # <style>`` line, or given) and the box of the header."""
+"""LAMMPS data files: written for runs (:func:`write_data`, every command's one writer) and
+read as analysis reads them: the columns of the Atoms section (from its ``Atoms # <style>``
+line, or given) and the box of the header."""
 
 from __future__ import annotations
 
@@ -8,6 +9,31 @@ from pathlib import Path
 import numpy as np
 
 from ionmd.errors import AnalysisError
+
+# LAMMPS's box is triclinic when any tilt is above float noise: ASE's own rule (squared
+# tilts over squared lengths > 1e-8) wrote a 17x1x1 cell with beta = 89.97 deg as an
+# orthogonal box, 0.004 A off in its distances
+SKEW_TOLERANCE = 1e-24
+
+
+def lammps_triclinic(atoms) -> bool:
+    """Whether LAMMPS gets a triclinic box for ``atoms`` (an ASE ``Atoms``): the data file
+    (:func:`write_data`) has an ``xy xz yz`` line exactly when a tilt of the cell in
+    LAMMPS's frame is above float noise (``SKEW_TOLERANCE``)."""
+    from ase.calculators.lammps import Prism
+
+    return bool(Prism(atoms.cell.array, tolerance=SKEW_TOLERANCE).is_skewed())
+
+
+def write_data(atoms, path: Path, elements: list[str]) -> None:
+    """LAMMPS data file (``atom_style atomic``) of ``atoms`` with types in ``elements`` order
+    and masses, so that ``pair_coeff * * <elements>`` matches it; triclinic where
+    :func:`lammps_triclinic` says so."""
+    from ase.io import write
+
+    write(path, atoms, format="lammps-data", specorder=elements, masses=True, atom_style="atomic",
+          force_skew=lammps_triclinic(atoms))
+
 
 #: Columns (in MDAnalysis's names) of the Atoms section of the atom styles a data file may
 #: name in its ``Atoms # <style>`` line (LAMMPS's write_data and ASE write it).

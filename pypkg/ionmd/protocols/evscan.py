@@ -16,10 +16,11 @@ from scipy.optimize import least_squares
 from scipy.stats import spearmanr
 
 from ionmd.errors import IonmdError
+from ionmd.lammps.data_file import write_data
 from ionmd.lammps.log import error_lines
 from ionmd.lammps.module_runner import ModuleRun, check_module_runner
 from ionmd.lammps.process import find_lammps
-from ionmd.protocols.prepare import check_protocol, element_order, run_cell, write_data
+from ionmd.protocols.prepare import check_protocol, element_order, run_cell
 from ionmd.protocols.presets import Protocol
 
 EV_PER_A3_TO_GPA = 160.21766208

@@ -7,9 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from ase import Atoms
-from ase.io import write
 
 from ionmd.errors import IonmdError
+from ionmd.lammps.data_file import lammps_triclinic
 from ionmd.protocols.presets import Protocol
 
 MAX_TIMESTEP_FS = 5.0
@@ -119,12 +119,6 @@ def element_order(atoms: Atoms, model: str | Path) -> list[str]:
     return [el for el in known if el in present]
 
 
-def write_data(atoms: Atoms, path: Path, elements: list[str]) -> None:
-    """LAMMPS data file (``atom_style atomic``) with types in ``elements`` order and masses,
-    so that ``pair_coeff * * <elements>`` matches it."""
-    write(path, atoms, format="lammps-data", specorder=elements, masses=True, atom_style="atomic")
-
-
 def check_protocol(p: Protocol) -> None:
     """Refuse settings that cannot work, before anything is written.
 
@@ -180,14 +174,6 @@ def check_protocol(p: Protocol) -> None:
     from ionmd.protocols.stopping import check_stopping
 
     check_stopping(p)
-
-
-def lammps_triclinic(atoms: Atoms) -> bool:
-    """Whether LAMMPS gets a triclinic box for ``atoms``: the data file
-    (:func:`write_data`, ASE) has an ``xy xz yz`` line exactly when the cell is skewed."""
-    from ase.calculators.lammps import Prism
-
-    return bool(Prism(atoms.cell.array).is_skewed())
 
 
 def data_file_triclinic(path: Path) -> bool:

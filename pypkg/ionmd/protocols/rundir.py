@@ -380,7 +380,7 @@ class RunDir:
         IonmdError
             If the directory exists with other settings.
         """
-        from ionmd.protocols.prepare import write_data
+        from ionmd.lammps.data_file import write_data
 
         wanted = self.settings(atoms)
         if reopen_with_settings(self.path, wanted, "run directory"):
