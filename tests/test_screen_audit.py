@@ -334,18 +334,21 @@ def test_a_file_readable_on_the_rerun_loses_its_cannot_read_row(morse_model, tmp
 
 
 def li_cl_p21c():
-    """Low symmetry: P2_1/c, 4 Li and 4 Cl; only the 2_1 screw (and identity) is a proper
-    operation, and it maps the grid onto itself where N2 and N3 are even."""
+    """Low symmetry: P2_1/c, Li on two inequivalent inversion centres (2a, 2d), Cl on 4e;
+    only the 2_1 screw (and identity) is a proper operation, and it maps the grid (which
+    starts at the first Li, at 2a) onto itself where N2 and N3 are even."""
     from pymatgen.core import Lattice, Structure
     from pymatgen.io.ase import AseAtomsAdaptor
 
     s = Structure.from_spacegroup("P2_1/c", Lattice.monoclinic(5.2, 6.0, 6.6, 103),
-                                  ["Li", "Cl"], [[0.1, 0.2, 0.3], [0.35, 0.6, 0.15]])
+                                  ["Li", "Li", "Cl"], [[0, 0, 0], [0.5, 0, 0.5],
+                                                       [0.27, 0.62, 0.18]])
     return AseAtomsAdaptor.get_atoms(s)
 
 
 def test_symmetry_reduction_of_a_low_symmetry_cell(morse_model):
-    """The screw-axis reduction (half the evaluations) gives the plain scan's PES."""
+    """The screw-axis reduction (half the evaluations) gives the plain scan's PES, for
+    two inequivalent Li sites (different MPEs)."""
     from ionmd.screen.batched_energy import ModelRunner
     from ionmd.screen.screen import ScreenSettings, screen_structure
 
@@ -358,6 +361,8 @@ def test_symmetry_reduction_of_a_low_symmetry_cell(morse_model):
         np.testing.assert_allclose(b.pes, a.pes, rtol=0, atol=1e-9)
     assert reduced.descriptors.fv_connected == plain.descriptors.fv_connected
     assert reduced.descriptors.mpe == pytest.approx(plain.descriptors.mpe, abs=1e-9)
+    assert reduced.descriptors.per_ion_mpe == pytest.approx(plain.descriptors.per_ion_mpe)
+    assert len({round(x, 6) for x in plain.descriptors.per_ion_mpe}) == 2
 
 
 def li3f_toy():
@@ -512,3 +517,45 @@ def test_li2te_scores_as_in_the_papers_figure_2(sevennet0_f32):
     assert res.descriptors.xi > 0.8
     assert res.descriptors.fv_connected[0.5] > 10 ** -2.0       # both sigmoids of eq. (4)
     assert res.descriptors.fv_disconnected[0.5] > 10 ** -1.15   # are past their midpoints
+
+
+@pytest.mark.parametrize("cell", ["primitive", "conventional", "as-given"])
+def test_one_crystal_one_answer_whatever_the_origin(morse_model, cell):
+    """Rock-salt LiCl with Li at the origin, Cl at the origin, and an arbitrary origin: the
+    standard primitive cell put Li at 0 or 1/2, off a 9-point grid, and the same crystal
+    scored MPE 7.59 or 6.23 eV (FV_E(0.5) 0.0014 or 0.0082). The grid now starts at a
+    mobile ion. Reference: the structure with Li at the origin."""
+    from ionmd.screen.batched_energy import ModelRunner
+    from ionmd.screen.screen import ScreenSettings, screen_structure
+
+    runner, settings = ModelRunner(morse_model), ScreenSettings(spacing=0.45, cell=cell)
+    base = bulk("LiCl", "rocksalt", a=5.14, cubic=True)
+    results = []
+    for shift in ([0, 0, 0], [0.5, 0.5, 0.5], [0.123, 0.31, 0.77]):
+        atoms = base.copy()
+        atoms.translate(np.array(shift) @ atoms.cell.array)
+        atoms.wrap()
+        results.append(screen_structure(atoms, runner, settings).descriptors)
+    for d in results[1:]:
+        assert d.mpe == pytest.approx(results[0].mpe, abs=1e-9)
+        assert d.fv_connected == pytest.approx(results[0].fv_connected, abs=1e-12)
+        assert d.fv_disconnected == pytest.approx(results[0].fv_disconnected, abs=1e-12)
+
+
+def test_equivalent_minima_are_chosen_by_the_ion_site_not_by_rounding():
+    """Two wells of equal depth (one 1e-12 eV deeper by rounding, as a plain scan gives
+    where the symmetry shortcut gives exact ties): the level map starts from the one
+    nearest the ion's own site either way, so the OR of ions' level maps (FV_LM) does not
+    depend on rounding. Reference: the site's position."""
+    shape = (12, 12, 12)
+    idx = np.indices(shape)
+    e = np.full(shape, 2.0)
+    for centre in ((3, 3, 3), (9, 9, 9)):
+        r2 = sum((idx[k] - centre[k]) ** 2 for k in range(3))
+        e = np.minimum(e, 0.05 * r2)
+    cell = np.eye(3) * 6.0
+    for noise_at in ((3, 3, 3), (9, 9, 9)):
+        noisy = e.copy()
+        noisy[noise_at] -= 1e-12
+        assert ion_landscape(noisy, cell, site=(0.70, 0.72, 0.75)).imin == (9, 9, 9)
+        assert ion_landscape(noisy, cell, site=(0.30, 0.2, 0.25)).imin == (3, 3, 3)

@@ -23,6 +23,10 @@ from ionmd.errors import IonmdError
 from ionmd.screen.level_map import centred_supercell, faces_minimum, level_map, neighbour_offsets
 
 DEFAULT_THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+# Grid minima within this of the lowest are one minimum several times over (symmetry-
+# equivalent points differ by rounding, ~1e-5 eV in float32): the centre is chosen among
+# them by a rule, not by rounding noise (see ion_landscape).
+DEGENERATE_EV = 1e-4
 XI_THRESHOLD = 0.5  # eV, both FVs of eq. (4)
 
 
@@ -59,8 +63,24 @@ class IonLandscape:
         return out.reshape(tuple(2 * n))
 
 
+def centre_point(e: np.ndarray, cell: np.ndarray, site=None) -> tuple[int, int, int]:
+    """The grid minimum the level map starts from. Minima within DEGENERATE_EV of the
+    lowest are equivalent; of those, the one nearest the ion's own site ``site``
+    (fractional; eq. 1's r0, periodic distance), then the first in C order. Taking the
+    argmin let rounding pick among equivalent minima, and the OR of several ions' level
+    maps (FV_LM) then depended on it: Li2S with 4 equivalent minima per Li scored
+    FV_LM(0.5) 0.00104 in the plain scan and 0.00076 with the symmetry shortcut."""
+    candidates = np.argwhere(e <= e.min() + DEGENERATE_EV)
+    if site is not None and len(candidates) > 1:
+        frac = candidates / np.asarray(e.shape) - np.asarray(site, dtype=float)
+        frac -= np.rint(frac)
+        dist = np.round(np.linalg.norm(frac @ np.asarray(cell, dtype=float), axis=1), 6)
+        candidates = candidates[np.lexsort((np.arange(len(candidates)), dist))]
+    return tuple(int(i) for i in candidates[0])
+
+
 def ion_landscape(energies: np.ndarray, cell: np.ndarray,
-                  connectivity: str = "sqrt3") -> IonLandscape:
+                  connectivity: str = "sqrt3", site=None) -> IonLandscape:
     """PES (absolute energies, ``nan``/``inf`` = excluded) -> relative PES, LM and MPE.
 
     Parameters
@@ -71,12 +91,15 @@ def ion_landscape(energies: np.ndarray, cell: np.ndarray,
         Lattice vectors of the cell the grid spans (rows, Angstrom).
     connectivity
         Grid neighbours, see :func:`ionmd.screen.level_map.neighbour_offsets`.
+    site
+        Fractional position of the ion's own site, to choose among equivalent minima
+        (:func:`centre_point`).
     """
     e = np.where(np.isfinite(energies), energies, np.inf).astype(float)
     if not np.isfinite(e).any():
         raise IonmdError("every grid point is excluded (closer than rmin to the framework): "
                          "lower --rmin or check the structure")
-    imin = tuple(int(i) for i in np.unravel_index(np.argmin(e), e.shape))
+    imin = centre_point(e, cell, site)
     pes = e - e[imin]
     sc = centred_supercell(pes, imin)
     seed = tuple(int(n) for n in pes.shape)

@@ -115,6 +115,19 @@ def check_ordered(atoms: Atoms) -> None:
             "`--order random`, or ionmd.structures.order_structure in Python")
 
 
+def anchored_on_mobile_ion(atoms: Atoms, index: int) -> Atoms:
+    """``atoms`` translated so that atom ``index`` (a mobile ion) sits at the cell origin,
+    where the grid starts: the ion's own site (eq. 1's r0) is then a grid point, and the
+    grid no longer depends on which origin the file or the standard cell chose. (LiCl's
+    standard primitive cell puts Li at 0 or at 1/2 depending on the input; on the default
+    15-point grid, 1/2 is off the grid, and one crystal scored FV_LM(0.5) 0.018 or 0.141,
+    Xi 0.89 or 0.95.) A rigid translation changes no energy."""
+    out = atoms.copy()
+    out.translate(-atoms.positions[index])
+    out.wrap()
+    return out
+
+
 def image_plane_widths(atoms: Atoms) -> list[float]:
     """Distance between the cell's periodic image planes along each axis, V / |l_j x l_k|:
     how far the mobile ion is from its own images across each face."""
@@ -268,7 +281,7 @@ def plan_screen(atoms: Atoms, settings: ScreenSettings | None = None,
     base = choose_cell(atoms, settings.cell, settings.symprec)
     if runner is not None:
         runner.species_of(base.get_chemical_symbols())        # fail before any work
-    mobile_ions(base, settings.species)
+    base = anchored_on_mobile_ion(base, mobile_ions(base, settings.species)[0])
     check_framework(base, settings.species)
     check_grid_fine_enough(base, settings.spacing)
     repeat = (1, 1, 1)
@@ -402,7 +415,8 @@ def screen_structure(atoms: Atoms, runner, settings: ScreenSettings | None = Non
         energies = np.where(plan.labels[k] >= 0, rep_energy[np.maximum(plan.labels[k], 0)],
                             np.inf)
         landscapes.append(ion_landscape(energies.reshape(shape), cell_atoms.cell.array,
-                                        settings.connectivity))
+                                        settings.connectivity,
+                                        site=cell_atoms.get_scaled_positions()[mobile[k]]))
     if plan.translated:
         landscapes = translated_copies(landscapes, plan.repeat,
                                        tuple(n // r for n, r in zip(shape, plan.repeat)))
