@@ -559,3 +559,21 @@ def test_equivalent_minima_are_chosen_by_the_ion_site_not_by_rounding():
         noisy[noise_at] -= 1e-12
         assert ion_landscape(noisy, cell, site=(0.70, 0.72, 0.75)).imin == (9, 9, 9)
         assert ion_landscape(noisy, cell, site=(0.30, 0.2, 0.25)).imin == (3, 3, 3)
+
+
+@pytest.mark.parametrize("cell", ["primitive", "as-given"])
+def test_one_answer_whatever_the_atom_order(morse_model, cell):
+    """Two inequivalent Li sites: the grid started at whichever Li came first, and one
+    crystal scored MPE 0.191 or 0.209 eV by atom order. Reference: the first order."""
+    from ionmd.screen.batched_energy import ModelRunner
+    from ionmd.screen.screen import ScreenSettings, screen_structure
+
+    runner = ModelRunner(morse_model)
+    settings = ScreenSettings(spacing=0.35, cell=cell, max_nodes=4096)
+    atoms = li3f_toy()
+    results = [screen_structure(atoms[order], runner, settings).descriptors
+               for order in ([0, 1, 2, 3], [0, 2, 3, 1], [2, 3, 1, 0])]
+    for d in results[1:]:
+        assert d.mpe == pytest.approx(results[0].mpe, abs=1e-9)
+        assert d.fv_connected == pytest.approx(results[0].fv_connected, abs=1e-12)
+        assert d.fv_disconnected == pytest.approx(results[0].fv_disconnected, abs=1e-12)

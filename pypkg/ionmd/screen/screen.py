@@ -115,6 +115,24 @@ def check_ordered(atoms: Atoms) -> None:
             "`--order random`, or ionmd.structures.order_structure in Python")
 
 
+def anchor_ion(atoms: Atoms, mobile: list[int], radius: float = 5.0) -> int:
+    """The mobile ion the grid starts at, chosen by its surroundings (sorted distances and
+    elements of its neighbours within ``radius``, to 1e-3 A), not by its place in the
+    atom list: with inequivalent sites, the first ion made the answer depend on atom order
+    (Li3N's geometry with a pair model: MPE 0.191 or 0.209 eV). Equivalent ions have the
+    same surroundings; the first of them is taken."""
+    from ase.neighborlist import neighbor_list
+
+    i, j, d = neighbor_list("ijd", atoms, radius)
+    numbers = atoms.numbers
+
+    def surroundings(m):
+        mine = i == m
+        return sorted(zip(np.round(d[mine], 3).tolist(), numbers[j[mine]].tolist()))
+
+    return min(mobile, key=surroundings)
+
+
 def anchored_on_mobile_ion(atoms: Atoms, index: int) -> Atoms:
     """``atoms`` translated so that atom ``index`` (a mobile ion) sits at the cell origin,
     where the grid starts: the ion's own site (eq. 1's r0) is then a grid point, and the
@@ -281,7 +299,7 @@ def plan_screen(atoms: Atoms, settings: ScreenSettings | None = None,
     base = choose_cell(atoms, settings.cell, settings.symprec)
     if runner is not None:
         runner.species_of(base.get_chemical_symbols())        # fail before any work
-    base = anchored_on_mobile_ion(base, mobile_ions(base, settings.species)[0])
+    base = anchored_on_mobile_ion(base, anchor_ion(base, mobile_ions(base, settings.species)))
     check_framework(base, settings.species)
     check_grid_fine_enough(base, settings.spacing)
     repeat = (1, 1, 1)
