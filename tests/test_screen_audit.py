@@ -505,6 +505,7 @@ def test_a_model_returning_nan_is_an_error_not_a_wall(tmp_path):
     assert np.isfinite(ok.descriptors.mpe)
 
 
+@pytest.mark.slow          # SevenNet-0 on the seed's 0.25 A grid: ~20 s on 2 CPU cores
 def test_li2te_scores_as_in_the_papers_figure_2(sevennet0_f32):
     """Fig. 2(b) of the paper: Li2Te (mp-2530, anti-fluorite, its primitive cell) has
     Xi = 0.97 with M3GNet, above the 0.25 of its candidate list. SevenNet-0 with the
