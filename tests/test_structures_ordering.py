@@ -286,3 +286,22 @@ def test_rounded_occupancies_keep_the_cell_neutral():
     with pytest.raises(IonmdError, match=r"supercell 1x1x1 can only round the occupancies to whole "
                                          r"atoms with a net charge \(\+1 e in 1 cell: Cl 5 -> 6, S 3 -> 2"):
         order_structure(s, "random", seed=0, occ_tol=0.15, min_distance=0, supercell=(1, 1, 1))
+
+
+def test_a_charged_ordered_cell_says_so():
+    """The shipped LGPS's refined occupancies (Li20.2 Ge2.06 P3.94 S24) are charged under
+    Li+ Ge4+ P5+ S2- (+0.14 e per cell), so its ordered cells are too (+2 e in the 15-cell
+    supercell rounding needs); the ordering line says so, the neutral argyrodite's does not."""
+    from ionmd.structures import OrderOptions, example_path, load_structures
+    from ionmd.structures.io import read_structure
+
+    states = {"Li": 1, "Ge": 4, "P": 5, "S": -2}
+    parent = read_structure(example_path("Li10GeP2S12")).composition
+    per_cell = sum(states[el.symbol] * n for el, n in parent.items())
+    [lgps] = load_structures(example_path("Li10GeP2S12"),
+                             OrderOptions(method="random", seed=0, min_distance=1.5))
+    net = sum(states[el.symbol] * n for el, n in lgps.structure.composition.items())
+    assert round(net) != 0 and abs(per_cell - 0.14) < 0.01
+    assert f"net charge {net:+.0f} e" in lgps.ordering and f"{per_cell:+.2g} e per cell" in lgps.ordering
+    [argyrodite] = load_structures(example_path("Li6PS5Cl"), OrderOptions(method="random", seed=0))
+    assert "net charge" not in argyrodite.ordering

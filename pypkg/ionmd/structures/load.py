@@ -104,7 +104,7 @@ def load_structure(source: Any, order: OrderOptions | None = None) -> LoadedStru
 
 def _order(structure: Structure, order: OrderOptions, name: str) -> tuple[Structure, str]:
     from ionmd.structures.charges import declared_oxidation_states
-    from ionmd.structures.ordering import order_structure
+    from ionmd.structures.ordering import net_charge_note, order_structure
 
     seed = order.seed if order.method == "random" else None
     cell = order_structure(structure, order.method, seed=seed, occ_tol=order.occ_tol,
@@ -116,7 +116,8 @@ def _order(structure: Structure, order: OrderOptions, name: str) -> tuple[Struct
     text = (f"{order.method} ordering of {name}, supercell {'x'.join(map(str, cell.supercell))}"
             + (f", seed {seed}" if seed is not None else "")
             + (f", occupancies rounded within {order.occ_tol:g}" if order.occ_tol > 2e-3 else "")
-            + f", min distance {cell.min_distance}")
+            + f", min distance {cell.min_distance}"
+            + net_charge_note(structure, cell.structure, declared or None))
     return cell.structure, text
 
 

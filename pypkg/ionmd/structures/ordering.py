@@ -363,6 +363,26 @@ def _charges_of(structure: Structure, oxidation_states) -> dict[str, float] | No
     return states if states and elements <= set(states) else None
 
 
+def net_charge_note(parent: Structure, ordered: Structure, oxidation_states=None) -> str:
+    """``", net charge +2 e (...)"`` where the ordered cell is charged under the file's
+    oxidation states (else pymatgen's guess), ``""`` where it is neutral or no states are
+    known. Rounding keeps the file's own charge (``integral_supercell``); a file whose
+    refined occupancies are charged (the shipped LGPS: +0.14 e per cell) gives a charged
+    cell, which MD with a machine-learned potential runs without a word."""
+    states = _charges_of(parent, oxidation_states)
+    if states is None:
+        return ""
+
+    def charge(structure):
+        return sum(states[el.symbol] * n for el, n in structure.composition.element_composition.items())
+    net = charge(ordered)
+    if abs(net) < 0.5:
+        return ""
+    names = " ".join(f"{el}{v:+g}" for el, v in states.items())
+    return (f", net charge {net:+.0f} e ({names}; the file's occupancies give {charge(parent):+.2g} "
+            f"e per cell)")
+
+
 class _PairLimits:
     """The ``min_distance`` rule on one supercell: which pairs of partially occupied sites
     may not both hold atoms, and checks of whole arrangements."""
