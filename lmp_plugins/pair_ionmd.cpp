@@ -32,6 +32,9 @@
 
 #include <cmath>
 #include <cstdio>
+#ifdef __linux__
+#include <sched.h>
+#endif
 #include <cstdlib>
 #include <algorithm>
 #include <chrono>
@@ -311,11 +314,22 @@ void PairIonmd::load_model()
 
 // Without OMP_NUM_THREADS, share the node's cores among its MPI ranks instead of
 // letting every rank start one thread per core (oversubscription stalls everything).
+// The cores this process may run on: its affinity mask (a batch job's cgroup or cpuset, a
+// launcher's binding, taskset), not the node's: a SLURM job given 4 cores of a 128-core node
+// took 128 / ranks threads, each parallel region then waiting for descheduled threads.
+static int usable_cores()
+{
+#ifdef __linux__
+  cpu_set_t mask;
+  if (sched_getaffinity(0, sizeof(mask), &mask) == 0) return std::max(1, CPU_COUNT(&mask));
+#endif
+  return std::max(1, (int) std::thread::hardware_concurrency());
+}
+
 void PairIonmd::configure_threads()
 {
   if (std::getenv("OMP_NUM_THREADS")) return;
-  const int ncores = (int) std::thread::hardware_concurrency();
-  IONMD::set_intraop_threads(std::max(1, ncores / std::max(1, local_size)));
+  IONMD::set_intraop_threads(std::max(1, usable_cores() / std::max(1, local_size)));
 }
 
 /* pair_coeff * * El1 El2 ... with one element (or NULL) per atom type */

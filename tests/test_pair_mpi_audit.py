@@ -105,3 +105,26 @@ def test_partitions_without_launcher_layout_say_so(toy_staged, tmp_path):
     screens = _partitions(tmp_path, toy_staged, launcher_env=False)
     assert all("the MPI launcher does not say how many ranks share this node" in s
                and "set OMP_NUM_THREADS" in s for s in screens)
+
+
+def test_threads_follow_the_cores_this_process_may_use(toy_staged, tmp_path):
+    """Without OMP_NUM_THREADS the threads per rank came from the node's core count: a job
+    given part of a node (a SLURM cgroup, a launcher's binding; here `taskset -c 0` on 2
+    cores) ran 2 threads on 1 core, every parallel region waiting for a descheduled thread
+    (a 52-atom SevenNet-0 cell: 1.3 s per step instead of 0.02 s). Now the affinity mask."""
+    import os
+    import shutil
+    import subprocess
+
+    from lammps_runner import lammps_cmd
+
+    if (os.cpu_count() or 1) < 2 or not shutil.which("taskset"):
+        pytest.skip("needs 2 cores and taskset to give the process fewer cores than the node")
+    write_data(licl_supercell(rep=1), tmp_path / "struct.data", ["Cl", "Li"])
+    (tmp_path / "in.lmp").write_text("units metal\natom_style atomic\nread_data struct.data\n"
+                                     f"pair_style ionmd {toy_staged}\npair_coeff * * Cl Li\nrun 0\n")
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    out = subprocess.run(["taskset", "-c", "0", *lammps_cmd(), "-in", "in.lmp"], cwd=tmp_path, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         timeout=600).stdout
+    assert "1 torch thread(s) per rank" in out, out[-2000:]
