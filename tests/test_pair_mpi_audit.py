@@ -110,8 +110,8 @@ def test_partitions_without_launcher_layout_say_so(toy_staged, tmp_path):
 def test_threads_follow_the_cores_this_process_may_use(toy_staged, tmp_path):
     """Without OMP_NUM_THREADS the threads per rank came from the node's core count: a job
     given part of a node (a SLURM cgroup, a launcher's binding; here `taskset -c 0` on 2
-    cores) ran 2 threads on 1 core, every parallel region waiting for a descheduled thread
-    (a 52-atom SevenNet-0 cell: 1.3 s per step instead of 0.02 s). Now the affinity mask."""
+    cores) ran more threads than its cores (a 4-core job on a 128-core node: 128 per rank).
+    Now the affinity mask."""
     import os
     import shutil
     import subprocess
