@@ -89,6 +89,7 @@ PairIonmd::PairIonmd(LAMMPS *lmp) :
   MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, comm->me, MPI_INFO_NULL, &node);
   MPI_Comm_rank(node, &local_rank);
   MPI_Comm_size(node, &local_size);
+  count_usable_cores(node);
   MPI_Comm_free(&node);
   // With -partition (neb, temper, prd, ...) `world` is one partition, but the node's cores,
   // memory and GPUs are shared with the ranks of the other partitions: every partition's
@@ -99,6 +100,8 @@ PairIonmd::PairIonmd(LAMMPS *lmp) :
   if (universe->nworlds > 1) {
     int rank = -1, size = -1;
     if (launcher_node_layout(rank, size) && size >= local_size) {
+      // the other partitions' ranks on this node share cores as this partition's do
+      cores_sharers = (cores_sharers * size + local_size - 1) / local_size;
       local_rank = rank;
       local_size = size;
       partitioned_node = true;
@@ -300,9 +303,10 @@ void PairIonmd::load_model()
   if (comm->me == 0)
     utils::logmesg(lmp,
                    "pair_style ionmd: {} model {} ({}), cutoff {} A, {} message-passing layers, "
-                   "{} elements, device {}, {} torch thread(s) per rank\n",
+                   "{} elements, device {}, {} torch thread(s) per rank ({} usable core(s), "
+                   "shared by {} rank(s) of this node)\n",
                    m.family, model_file, m.dtype, m.cutoff, m.num_layers, m.elements.size(),
-                   model->device_name(), IONMD::intraop_threads());
+                   model->device_name(), IONMD::intraop_threads(), usable_cores, cores_sharers);
   const auto kernels = m.raw.find("kernels");
   if (comm->me == 0 && kernels != m.raw.end() && !kernels->second.empty() &&
       kernels->second != "e3nn") {
@@ -312,24 +316,42 @@ void PairIonmd::load_model()
   }
 }
 
-// Without OMP_NUM_THREADS, share the node's cores among its MPI ranks instead of
-// letting every rank start one thread per core (oversubscription stalls everything).
-// The cores this process may run on: its affinity mask (a batch job's cgroup or cpuset, a
-// launcher's binding, taskset), not the node's: a SLURM job given 4 cores of a 128-core node
-// took 128 / ranks threads, each parallel region then waiting for descheduled threads.
-static int usable_cores()
+// The cores this process may run on and how many ranks of its node share them: its
+// affinity mask (a batch job's cgroup or cpuset, a launcher's binding, taskset), not the
+// node's core count (a SLURM job given 4 cores of a 128-core node took 128 / ranks
+// threads), divided among the node's ranks whose masks overlap it (ranks bound to their own
+// cores, `srun -c 4`, keep theirs; ranks sharing one allocation split it). Collective over
+// `node`.
+void PairIonmd::count_usable_cores(MPI_Comm node)
 {
+  int n = 1;
+  MPI_Comm_size(node, &n);
+  usable_cores = std::max(1, (int) std::thread::hardware_concurrency());
+  cores_sharers = n;
 #ifdef __linux__
-  cpu_set_t mask;
-  if (sched_getaffinity(0, sizeof(mask), &mask) == 0) return std::max(1, CPU_COUNT(&mask));
+  cpu_set_t mine;
+  CPU_ZERO(&mine);
+  const bool known = sched_getaffinity(0, sizeof(mine), &mine) == 0;
+  std::vector<cpu_set_t> all(n);
+  MPI_Allgather(&mine, (int) sizeof(cpu_set_t), MPI_BYTE, all.data(), (int) sizeof(cpu_set_t),
+                MPI_BYTE, node);
+  if (!known || CPU_COUNT(&mine) == 0) return;
+  usable_cores = CPU_COUNT(&mine);
+  cores_sharers = 0;
+  for (auto &other : all) {
+    cpu_set_t both;
+    CPU_AND(&both, &other, &mine);
+    if (CPU_COUNT(&both) > 0) ++cores_sharers;
+  }
 #endif
-  return std::max(1, (int) std::thread::hardware_concurrency());
 }
 
+// Without OMP_NUM_THREADS, share the usable cores among the ranks that share them instead
+// of letting every rank start one thread per core (oversubscription stalls everything).
 void PairIonmd::configure_threads()
 {
   if (std::getenv("OMP_NUM_THREADS")) return;
-  IONMD::set_intraop_threads(std::max(1, usable_cores() / std::max(1, local_size)));
+  IONMD::set_intraop_threads(std::max(1, usable_cores / std::max(1, cores_sharers)));
 }
 
 /* pair_coeff * * El1 El2 ... with one element (or NULL) per atom type */

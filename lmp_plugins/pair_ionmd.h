@@ -61,6 +61,7 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
   void evaluate(const IONMD::IonmdGraph &g, IonmdGraphBuilder::Mode mode, bool atom_energy,
                 IONMD::IonmdResult &r);
   void configure_threads();
+  void count_usable_cores(MPI_Comm node);
   static bool launcher_node_layout(int &rank, int &size);
   void check_masses();
   void check_type_labels();
@@ -129,6 +130,9 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
   // the value before
   double ghost_cut_raised = 0.0, ghost_cut_before = 0.0;
   int local_rank, local_size;
+  // cores this rank may run on (its affinity mask) and the node's ranks whose masks overlap
+  // it (count_usable_cores): the torch threads per rank are their ratio
+  int usable_cores = 1, cores_sharers = 1;
   bool partitioned_node;    // local_rank/size count the ranks of every partition (-partition)
   // wall time split of compute() since the last finish(): graph, model, assembly
   double time_graph, time_model, time_assembly;

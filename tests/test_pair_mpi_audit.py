@@ -108,15 +108,16 @@ def test_partitions_without_launcher_layout_say_so(toy_staged, tmp_path):
 
 
 def test_threads_follow_the_cores_this_process_may_use(toy_staged, tmp_path):
-    """Without OMP_NUM_THREADS the threads per rank came from the node's core count: a job
-    given part of a node (a SLURM cgroup, a launcher's binding; here `taskset -c 0` on 2
-    cores) ran more threads than its cores (a 4-core job on a 128-core node: 128 per rank).
-    Now the affinity mask."""
+    """Without OMP_NUM_THREADS the threads per rank came from the node's core count over its
+    ranks: a job given part of a node (a SLURM cgroup, a binding; here `taskset -c 0` on 2
+    cores) ran more threads than its cores (a 4-core job on a 128-core node: 128 per rank),
+    and ranks bound to their own cores (`srun -c 4`, `mpirun -bind-to core`) must not divide
+    theirs by the node's ranks. Now: the affinity mask over the ranks whose masks overlap."""
     import os
     import shutil
     import subprocess
 
-    from lammps_runner import lammps_cmd
+    from lammps_runner import BIN, lammps_cmd
 
     if (os.cpu_count() or 1) < 2 or not shutil.which("taskset"):
         pytest.skip("needs 2 cores and taskset to give the process fewer cores than the node")
@@ -124,7 +125,19 @@ def test_threads_follow_the_cores_this_process_may_use(toy_staged, tmp_path):
     (tmp_path / "in.lmp").write_text("units metal\natom_style atomic\nread_data struct.data\n"
                                      f"pair_style ionmd {toy_staged}\npair_coeff * * Cl Li\nrun 0\n")
     env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
-    out = subprocess.run(["taskset", "-c", "0", *lammps_cmd(), "-in", "in.lmp"], cwd=tmp_path, env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                         timeout=600).stdout
-    assert "1 torch thread(s) per rank" in out, out[-2000:]
+
+    def threads_line(cmd):
+        out = subprocess.run(cmd + ["-in", "in.lmp", "-log", "none"], cwd=tmp_path, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             timeout=600).stdout
+        line = next((ln for ln in out.splitlines() if "torch thread(s) per rank" in ln), None)
+        assert line is not None, out[-2000:]
+        return line.split("device cpu, ", 1)[1]
+
+    mpirun = [str(BIN / "mpirun"), "-np", "2"]
+    assert threads_line(["taskset", "-c", "0", *lammps_cmd()]) == \
+        "1 torch thread(s) per rank (1 usable core(s), shared by 1 rank(s) of this node)"
+    assert threads_line(mpirun + [str(BIN / "lmp")]) == \
+        "1 torch thread(s) per rank (2 usable core(s), shared by 2 rank(s) of this node)"
+    assert threads_line(mpirun[:1] + ["-bind-to", "core"] + mpirun[1:] + [str(BIN / "lmp")]) == \
+        "1 torch thread(s) per rank (1 usable core(s), shared by 1 rank(s) of this node)"
