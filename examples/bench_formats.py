@@ -35,7 +35,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
 
-from bench_sevennet import licl, time_lammps  # noqa: E402
+from bench_sevennet import licl, parse_size, time_lammps  # noqa: E402
 
 
 def export_family(family: str, fmt: str, out: Path) -> Path:
@@ -69,8 +69,10 @@ def export_family(family: str, fmt: str, out: Path) -> Path:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--families", nargs="+", default=["sevennet", "mace"])
+    parser = argparse.ArgumentParser(description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)  # the whole docstring: what it needs
+    parser.add_argument("--families", nargs="+", default=["sevennet", "mace"],
+                        choices=["sevennet", "mace", "esen"])
     parser.add_argument("--sizes", nargs="+", default=["2x2x3", "5x5x5"])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=2)
@@ -78,6 +80,7 @@ def main(argv=None) -> int:
                         help="keep exported files here and reuse them on the next run")
     parser.add_argument("--export-only", action="store_true", help="export, time nothing")
     args = parser.parse_args(argv)
+    reps = [parse_size(parser, size) for size in args.sizes]   # refused before any export
     os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
     work = args.export_dir or Path(tempfile.mkdtemp(prefix="ionmd-bench-formats-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -101,8 +104,8 @@ def main(argv=None) -> int:
             print(f"{family:9s} {fmt:11s} export {export_s[fmt]:7.1f} s", flush=True)
         if args.export_only:
             continue
-        for size in args.sizes:
-            atoms = licl(tuple(int(x) for x in size.split("x")))
+        for rep in reps:
+            atoms = licl(rep)
             n = len(atoms)
             steps = max(3, int(round(1500 / n)))
             best = {fmt: np.inf for fmt in formats}

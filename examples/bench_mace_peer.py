@@ -221,7 +221,8 @@ def versions(peer_py: str, env: dict) -> dict:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)  # the whole docstring: what it needs
     ap.add_argument("--export-dir", type=Path, default=None)
     ap.add_argument("--sizes", nargs="+", default=["2x2x3", "5x5x5"])
     ap.add_argument("--formats", nargs="+", default=["torchscript", "aoti"],

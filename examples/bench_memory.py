@@ -8,20 +8,23 @@ A mode is what follows `memory` in the pair_style line (`fast`, `low`, `auto`), 
 with `chunk EDGES`. With several model files (e.g. two exports of one model), every mode
 runs with each, interleaved too. Prints, per model and mode, the best time per step, its
 ratio to the first row, and the peak host memory per atom (MB = 1e6 bytes); writes
-bench_memory.json.
+OUTPUT/bench_memory.json (-o OUTPUT, default bench-memory; a rerun replaces it).
+Needs an exported model file: `ionmd export sevennet 7net-0 -o sn0.pt`.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 
 def main() -> None:
     from ionmd.bench import default_cell, run_point, supercell_for
 
-    ap = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
+    ap = argparse.ArgumentParser(description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)  # the whole docstring: what it needs
     ap.add_argument("--model", required=True, nargs="+")
     ap.add_argument("--atoms", type=int, default=4000)
     ap.add_argument("--modes", nargs="+", default=["fast", "low chunk 4096", "low chunk 2048"])
@@ -30,6 +33,10 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("-o", "--output", default="bench-memory")
     args = ap.parse_args()
+    missing = [m for m in args.model if not Path(m).is_file()]
+    if missing:
+        ap.error(f"--model {' '.join(missing)}: no such file; export one with "
+                 "`ionmd export sevennet 7net-0 -o FILE` (README)")
     atoms = supercell_for(default_cell(), args.atoms)
     out = Path(args.output)
     many = len(args.model) > 1
@@ -58,4 +65,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from ionmd.errors import IonmdError
+
+    try:
+        main()
+    except IonmdError as exc:   # a bad input or run: its message says what to do, no traceback
+        sys.exit(f"{Path(__file__).name}: {exc}")

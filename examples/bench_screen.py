@@ -15,6 +15,7 @@ usage: python examples/bench_screen.py [--model sevennet0_f32.pt] [--sample 60] 
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -35,7 +36,8 @@ def structures():
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
+    parser = argparse.ArgumentParser(description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)  # the whole docstring: what it needs
     parser.add_argument("--model", help="float32 SevenNet-0 model file (exported if absent)")
     parser.add_argument("--sample", type=int, default=60, help="points timed in the plain loop")
     parser.add_argument("--threads", type=int, default=1)
@@ -43,6 +45,9 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="torch device of the batched runs")
     parser.add_argument("--batch-atoms", type=int, default=64)
     args = parser.parse_args()
+    if args.model is not None and not Path(args.model).is_file():
+        parser.error(f"--model {args.model}: no such file; leave --model out to export "
+                     "SevenNet-0 here, or `ionmd export sevennet 7net-0 -o FILE`")
 
     import torch
     from ionmd.screen.batched_energy import FrameworkScan, ModelRunner
@@ -99,4 +104,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from ionmd.errors import IonmdError
+
+    try:
+        main()
+    except IonmdError as exc:   # a bad input or run: its message says what to do, no traceback
+        sys.exit(f"{Path(__file__).name}: {exc}")

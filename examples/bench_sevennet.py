@@ -129,8 +129,34 @@ def time_ase(atoms, steps: int) -> float:
     return (time.perf_counter() - t0) / steps
 
 
+def parse_size(parser: argparse.ArgumentParser, size: str) -> tuple[int, int, int]:
+    """'2x2x3' -> (2, 2, 3): LiCl conventional cells (8 atoms) along a, b, c."""
+    try:
+        rep = tuple(int(x) for x in size.split("x"))
+    except ValueError:
+        rep = ()
+    if len(rep) != 3 or min(rep) < 1:
+        parser.error(f"--sizes {size}: give repeats as AxBxC, e.g. 2x2x3")
+    return rep
+
+
+def e3gnn_pair_lines(parser: argparse.ArgumentParser, build: Path) -> str:
+    """LAMMPS lines of SevenNet's pair_style e3gnn from BUILD; refuses an incomplete build."""
+    build = build.resolve()
+    # examples/peers/e3gnn_build.sh deploys into BUILD, the older shared/peers build.sh
+    # into BUILD/models
+    deployed = next((d for d in (build / "deployed_serial.pt",
+                                 build / "models" / "deployed_serial.pt") if d.is_file()), None)
+    if deployed is None or not (build / "e3gnn_plugin.so").is_file():
+        parser.error(f"--e3gnn-build {build}: no e3gnn_plugin.so and deployed_serial.pt there; "
+                     f"build them with `examples/peers/e3gnn_build.sh {build}`")
+    return (f"plugin load {build}/e3gnn_plugin.so\npair_style e3gnn\n"
+            f"pair_coeff * * {deployed} Li Cl")
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)  # the whole docstring: what it needs
     parser.add_argument("--sizes", nargs="+", default=["2x2x3", "5x5x5"])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=2)
@@ -141,6 +167,8 @@ def main(argv=None) -> int:
                         help="build dir of SevenNet's own pair_style e3gnn made by "
                              "examples/peers/e3gnn_build.sh BUILD; adds it to the comparison")
     args = parser.parse_args(argv)
+    reps = [parse_size(parser, size) for size in args.sizes]
+    e3gnn = e3gnn_pair_lines(parser, args.e3gnn_build) if args.e3gnn_build else None
 
     import torch
 
@@ -157,8 +185,7 @@ def main(argv=None) -> int:
         export_sevennet("7net-0", model, dtype="float32", format=args.format)
 
     rows = []
-    for size in args.sizes:
-        rep = tuple(int(x) for x in size.split("x"))
+    for rep in reps:
         atoms = licl(rep)
         n = len(atoms)
         steps = max(3, int(round(2000 / n)))
@@ -168,15 +195,7 @@ def main(argv=None) -> int:
         for _ in range(args.repeats):
             best["plugin"] = min(best["plugin"], time_lammps(
                 atoms, f"pair_style ionmd {model}\npair_coeff * * Li Cl", work, steps, args.threads))
-            if args.e3gnn_build:
-                build = args.e3gnn_build.resolve()
-                # examples/peers/e3gnn_build.sh deploys into BUILD, the older shared/peers
-                # build.sh into BUILD/models
-                deployed = next((d for d in (build / "deployed_serial.pt",
-                                             build / "models" / "deployed_serial.pt")
-                                 if d.is_file()), build / "deployed_serial.pt")
-                e3gnn = (f"plugin load {build}/e3gnn_plugin.so\npair_style e3gnn\n"
-                         f"pair_coeff * * {deployed} Li Cl")
+            if e3gnn:
                 best["e3gnn"] = min(best["e3gnn"], time_lammps(atoms, e3gnn, work, steps,
                                                                args.threads))
                 # the same peer with the allocator settings pair_style ionmd applies itself

@@ -86,13 +86,21 @@ def evaluate(params_file: str, config: list[int]) -> dict:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--other-python", help="interpreter with e3nn 0.4.4 and mace-torch")
+    parser = argparse.ArgumentParser(description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)  # the whole docstring: what it needs
+    parser.add_argument("--other-python", help="interpreter with e3nn 0.4.4 and mace-torch "
+                        "(required; see Usage above for how to build one)")
     parser.add_argument("--worker", nargs=2, metavar=("PARAMS", "CONFIG"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(evaluate(args.worker[0], json.loads(args.worker[1]))))
         return 0
+    if not args.other_python:
+        parser.error("--other-python PYTHON is required: an interpreter with e3nn 0.4.4 and "
+                     "mace-torch, built as under Usage above")
+    if not os.access(args.other_python, os.X_OK) or not Path(args.other_python).is_file():
+        parser.error(f"--other-python {args.other_python}: no such interpreter; build it as "
+                     "under Usage above")
     import numpy as np
     import torch
 
@@ -104,9 +112,13 @@ def main() -> int:
             params = Path(tmp) / "params.pt"
             torch.save({k: v.detach() for k, v in model.named_parameters()}, params)
             mine = evaluate(str(params), config)
-            other = json.loads(subprocess.run(
+            run = subprocess.run(
                 [args.other_python, str(HERE), "--worker", str(params), json.dumps(config)],
-                check=True, capture_output=True, text=True).stdout.splitlines()[-1])
+                capture_output=True, text=True)
+            if run.returncode != 0:   # e.g. e3nn or mace-torch missing there
+                sys.exit(f"{args.other_python} failed to evaluate MACE (exit {run.returncode}); "
+                         f"its last lines:\n{run.stderr[-1500:]}")
+            other = json.loads(run.stdout.splitlines()[-1])
         print(f"max_L={config[0]} correlation={config[1]} interactions={config[2]}: "
               f"e3nn {mine['e3nn']} vs e3nn {other['e3nn']}")
         for name in structures():

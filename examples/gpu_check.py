@@ -719,8 +719,32 @@ def environment() -> None:
     log(f"environment: {json.dumps(env)}")
 
 
+def refuse_unusable(parser: argparse.ArgumentParser, args) -> None:
+    """Stop before any step when the run could only fail or check nothing."""
+    if args.models is None:
+        parser.error("--models DIR is required: a folder of exported model files, e.g. "
+                     "`ionmd export sevennet 7net-0 -o DIR/sevennet0_f32.pt`")
+    if not args.models.is_dir():
+        parser.error(f"--models {args.models}: no such folder")
+    if not any(args.models.glob("*.pt")) and not any(args.models.glob("*.pt2")):
+        parser.error(f"--models {args.models} holds no *.pt or *.pt2 model file; export some "
+                     "first, e.g. `ionmd export sevennet 7net-0 -o "
+                     f"{args.models}/sevennet0_f32.pt`")
+    if args.reference is not None and not args.reference.is_file():
+        parser.error(f"--reference {args.reference}: no such file; write one with "
+                     "--write-reference REF.json")
+    if args.device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            parser.error(f"--device {args.device}, but torch {torch.__version__} sees no CUDA "
+                         "GPU: run this on a GPU machine with a CUDA build of torch, or pass "
+                         "--device cpu for the CPU path (docs/gpu.md)")
+
+
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
+    p = argparse.ArgumentParser(description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)  # the whole docstring: what it needs
     p.add_argument("--models", type=Path)
     p.add_argument("--out", type=Path, default=Path("gpu-check"))
     p.add_argument("--reference", type=Path)
@@ -778,6 +802,7 @@ def main(argv=None) -> int:
         write_reference(args.write_reference)
         return 0
 
+    refuse_unusable(p, args)
     args.out.mkdir(parents=True, exist_ok=True)
     ref = json.loads(args.reference.read_text()) if args.reference else None
     models = sorted(p.resolve() for p in args.models.glob("*.pt"))

