@@ -10,7 +10,7 @@ Prints, in one run, atom-steps/s of
 and the ratios plugin/bare (cost) and plugin/ase (speed-up), at ~100 and ~1000 atoms.
 Each measurement is repeated, interleaved, and the best is kept (this machine is noisy).
 
-usage: python examples/bench_sevennet.py [--sizes 2x2x3 5x5x5] [--threads 2] [--repeats 2]
+usage: python examples/bench_sevennet.py [--sizes 2x2x3 5x5x5] [--threads 2] [--repeats 2] [--steps N]
                                         [--model FILE.pt|FILE.pt2] [--format torchscript|aoti]
                                         [--e3gnn-build BUILD]   (examples/peers/e3gnn_build.sh BUILD)
 """
@@ -160,6 +160,9 @@ def main(argv=None) -> int:
     parser.add_argument("--sizes", nargs="+", default=["2x2x3", "5x5x5"])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--steps", type=int, default=None,
+                        help="timed MD steps per measurement (default: 2000 atom-steps, at "
+                             "least 3; a few steps make a quick check, not a benchmark)")
     parser.add_argument("--model", default=None, help="exported model (default: export SevenNet-0 float32)")
     parser.add_argument("--format", choices=("torchscript", "aoti"), default="torchscript",
                         help="format of the SevenNet-0 export when --model is not given")
@@ -167,6 +170,8 @@ def main(argv=None) -> int:
                         help="build dir of SevenNet's own pair_style e3gnn made by "
                              "examples/peers/e3gnn_build.sh BUILD; adds it to the comparison")
     args = parser.parse_args(argv)
+    if args.steps is not None and args.steps < 1:
+        parser.error(f"--steps {args.steps}: give at least 1")
     reps = [parse_size(parser, size) for size in args.sizes]
     e3gnn = e3gnn_pair_lines(parser, args.e3gnn_build) if args.e3gnn_build else None
 
@@ -188,7 +193,7 @@ def main(argv=None) -> int:
     for rep in reps:
         atoms = licl(rep)
         n = len(atoms)
-        steps = max(3, int(round(2000 / n)))
+        steps = args.steps or max(3, int(round(2000 / n)))
         best = {"plugin": np.inf, "bare": np.inf, "ase": np.inf}
         if args.e3gnn_build:
             best["e3gnn"] = best["e3gnn_kept"] = np.inf
@@ -204,6 +209,8 @@ def main(argv=None) -> int:
             best["bare"] = min(best["bare"], time_bare(atoms, model, steps))
             best["ase"] = min(best["ase"], time_ase(atoms, steps))
         rows.append((n, steps, best))
+        print(f"{n} atoms done: " + ", ".join(f"{k} {n / v:.1f}" for k, v in best.items())
+              + " atom-steps/s", flush=True)   # minutes per size: show progress
 
     print(f"\nSevenNet-0 float32, LiCl, {args.threads} thread(s), best of {args.repeats}, "
           f"torch {torch.__version__}")

@@ -62,6 +62,7 @@ REFUSALS = [
     ("screen_ranking.py", ["--model", "FILE", "--only", "LiFx"], "not among the structures"),
     ("bench_sevennet.py", ["--e3gnn-build", "EMPTY"], "examples/peers/e3gnn_build.sh"),
     ("bench_sevennet.py", ["--sizes", "2x2"], "AxBxC"),
+    ("bench_sevennet.py", ["--steps", "0"], "give at least 1"),
     ("bench_formats.py", ["--sizes", "5"], "AxBxC"),
     ("bench_mace_peer.py", ["--peer-venv", "EMPTY"], "symmetrix_setup.sh"),
 ]
