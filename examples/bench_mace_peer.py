@@ -238,7 +238,12 @@ def main(argv=None) -> int:
                     help="shortest timed Symmetrix run (its steps are much shorter)")
     ap.add_argument("--peer-venv", type=Path, default=ROOT / ".peers" / "symmetrix-venv")
     ap.add_argument("-o", "--output", type=Path, default=Path("bench_mace_peer.json"))
+    ap.add_argument("--overwrite", action="store_true",
+                    help="replace an earlier run's OUTPUT file")
     args = ap.parse_args(argv)
+    if args.output.exists() and not args.overwrite:
+        raise SystemExit(f"{args.output} holds an earlier run's results: give another -o FILE, "
+                         "or --overwrite to replace them")
     from bench_sevennet import licl
 
     peer_py = str(args.peer_venv / "bin" / "python")

@@ -8,7 +8,8 @@ A mode is what follows `memory` in the pair_style line (`fast`, `low`, `auto`), 
 with `chunk EDGES`. With several model files (e.g. two exports of one model), every mode
 runs with each, interleaved too. Prints, per model and mode, the best time per step, its
 ratio to the first row, and the peak host memory per atom (MB = 1e6 bytes); writes
-OUTPUT/bench_memory.json (-o OUTPUT, default bench-memory; a rerun replaces it).
+OUTPUT/bench_memory.json (-o OUTPUT, default bench-memory; an earlier one is replaced only
+with --overwrite).
 Needs an exported model file: `ionmd export sevennet 7net-0 -o sn0.pt`.
 """
 
@@ -32,13 +33,18 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("-o", "--output", default="bench-memory")
+    ap.add_argument("--overwrite", action="store_true",
+                    help="replace the bench_memory.json an earlier run left in OUTPUT")
     args = ap.parse_args()
     missing = [m for m in args.model if not Path(m).is_file()]
     if missing:
         ap.error(f"--model {' '.join(missing)}: no such file; export one with "
                  "`ionmd export sevennet 7net-0 -o FILE` (README)")
-    atoms = supercell_for(default_cell(), args.atoms)
     out = Path(args.output)
+    if (out / "bench_memory.json").exists() and not args.overwrite:
+        ap.error(f"{out / 'bench_memory.json'} holds an earlier run's results: give another "
+                 "-o OUTPUT, or --overwrite to replace them")
+    atoms = supercell_for(default_cell(), args.atoms)
     many = len(args.model) > 1
     runs = [(Path(m), mode, f"{Path(m).name}: {mode}" if many else mode)
             for mode in args.modes for m in args.model]

@@ -65,6 +65,9 @@ REFUSALS = [
     ("bench_sevennet.py", ["--steps", "0"], "give at least 1"),
     ("bench_formats.py", ["--sizes", "5"], "AxBxC"),
     ("bench_mace_peer.py", ["--peer-venv", "EMPTY"], "symmetrix_setup.sh"),
+    # an earlier run's results are kept unless --overwrite is given
+    ("bench_mace_peer.py", ["-o", "OLD/bench_memory.json"], "--overwrite"),
+    ("bench_memory.py", ["--model", "FILE", "-o", "OLD"], "--overwrite"),
 ]
 
 
@@ -75,11 +78,14 @@ def test_unusable_run_stops_with_a_clear_error(name, args, phrase, tmp_path):
     (tmp_path / "FILE").touch()
     (tmp_path / "MODELS").mkdir()
     (tmp_path / "MODELS" / "sevennet0_f32.pt").touch()
+    (tmp_path / "OLD").mkdir()
+    (tmp_path / "OLD" / "bench_memory.json").write_text("{}")
     done = script(name, *args, cwd=tmp_path)
     assert done.returncode != 0
     assert phrase in done.stderr, done.stderr
     assert "Traceback" not in done.stderr, done.stderr
     assert not (tmp_path / "gpu-check").exists()     # gpu_check wrote nothing before refusing
+    assert (tmp_path / "OLD" / "bench_memory.json").read_text() == "{}"
 
 
 @pytest.mark.parametrize("name", ["e3gnn_build.sh", "symmetrix_setup.sh"])
