@@ -341,8 +341,10 @@ def non_affine_rms(pos: np.ndarray, boxes: np.ndarray, weights: np.ndarray) -> n
     grows is off its site's image by the growth since. Steps longer than half the cell (a
     liquid dumped seldom) take a wrong image but stay as large, far above any melting
     threshold."""
+    from ionmd.analysis.trajectory import fractional
+
     cells = _continuous_boxes(boxes)
-    frac = np.einsum("tnk,tkl->tnl", pos, np.linalg.inv(cells))
+    frac = fractional(pos, cells)
     step = np.diff(frac, axis=0)
     step -= np.round(step)
     moved = np.concatenate([np.zeros_like(frac[:1]), np.cumsum(step, axis=0)])

@@ -192,12 +192,10 @@ class ScreenBatch:
         # retried (their new row replaces them), those of other inputs stay as they are
         self.rows = load_rows(self.outdir)
         given = {input_key(p) for p in self.paths}
-        # each row's (input key, name) resolved once (a retry replaces the first such row)
-        self._row_at: dict[tuple[str, str], int] = {}
+        self._index_rows()
         self.finished: set[tuple[str, str]] = set()
-        for i, r in enumerate(self.rows):
+        for r in self.rows:
             key = (input_key(r["source"]), r["name"])
-            self._row_at.setdefault(key, i)
             if r.get("status") == "ok" and key[0] in given:
                 self.finished.add(key)
         self.resumed = len(self.finished)          # structures, not files
@@ -205,18 +203,22 @@ class ScreenBatch:
         self.names = batch_names(self.paths, self.rows)
         self.failures = 0
 
+    def _index_rows(self) -> None:
+        """Each row's (input key, name) resolved once (a retry replaces the first such row)."""
+        self._row_at: dict[tuple[str, str], int] = {}
+        for i, r in enumerate(self.rows):
+            self._row_at.setdefault((input_key(r["source"]), r["name"]), i)
+
     def _drop_stale_errors(self, key: str, names: set[str]) -> None:
         """Remove the error rows of input ``key`` that name none of its structures now (a
         file that could not be read and now can: its 'cannot read' row under the file's
         name would stay beside the new rows of its structures)."""
-        stale = [i for i, r in enumerate(self.rows) if r.get("status") != "ok"
-                 and r["name"] not in names and input_key(r["source"]) == key]
+        stale = {i for i, r in enumerate(self.rows) if r.get("status") != "ok"
+                 and r["name"] not in names and input_key(r["source"]) == key}
         if not stale:
             return
-        self.rows[:] = [r for i, r in enumerate(self.rows) if i not in set(stale)]
-        self._row_at = {}
-        for i, r in enumerate(self.rows):
-            self._row_at.setdefault((input_key(r["source"]), r["name"]), i)
+        self.rows[:] = [r for i, r in enumerate(self.rows) if i not in stale]
+        self._index_rows()
 
     def _put(self, row: dict) -> None:
         """Add ``row``, replacing the folder's row of the same input structure (a retry)."""

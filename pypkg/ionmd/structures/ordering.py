@@ -64,6 +64,9 @@ class OrderedCell:
         The random seed for ``method="random"``.
     min_distance
         The distance rule the arrangement keeps (see ``order_structure``).
+    charges
+        The oxidation states the rounding of occupancies kept the cell neutral with (None:
+        none known, or the input was ordered).
     """
 
     structure: Structure
@@ -73,6 +76,7 @@ class OrderedCell:
     ewald_energy: float | None = None
     seed: int | None = None
     min_distance: str = ""
+    charges: dict[str, float] | None = None
 
 
 def _groups(structure: Structure) -> dict[str, tuple[dict[str, float], list[int]]]:
@@ -317,9 +321,9 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
         base = (1, 1, 1)
     if structure.is_ordered:
         return OrderedCell(structure.make_supercell(base, in_place=False), base)
+    charges = _charges_of(structure, oxidation_states)
     reps = integral_supercell(structure, base, max_atoms=max_atoms, occ_tol=occ_tol,
-                              exact=supercell is not None,
-                              charges=_charges_of(structure, oxidation_states))
+                              exact=supercell is not None, charges=charges)
     big = structure.make_supercell(reps, in_place=False)
     groups = _groups(big)
     counts = {key: {"sites": len(idx), **{sp: int(round(len(idx) * f)) for sp, f in fr.items()}}
@@ -332,7 +336,7 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
     if method == "random":
         ordered = _order_random(big, groups, counts, seed, limits)
         return OrderedCell(ordered, reps, counts, "random", seed=seed,
-                           min_distance=limits.describe())
+                           min_distance=limits.describe(), charges=charges)
     arrangements = math.prod(
         math.factorial(c["sites"]) // math.prod(math.factorial(n) for k, n in c.items() if k != "sites")
         for c in counts.values())
@@ -352,7 +356,7 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
                 element_counts[sp] = element_counts.get(sp, 0) + n
     ordered, energy = _order_ewald(big, oxidation_states, element_counts, groups, counts, limits)
     return OrderedCell(ordered, reps, counts, "ewald", ewald_energy=energy,
-                       min_distance=limits.describe())
+                       min_distance=limits.describe(), charges=charges)
 
 
 def _charges_of(structure: Structure, oxidation_states) -> dict[str, float] | None:
@@ -363,19 +367,20 @@ def _charges_of(structure: Structure, oxidation_states) -> dict[str, float] | No
     return states if states and elements <= set(states) else None
 
 
-def net_charge_note(parent: Structure, ordered: Structure, oxidation_states=None) -> str:
-    """``", net charge +2 e (...)"`` where the ordered cell is charged under the file's
-    oxidation states (else pymatgen's guess), ``""`` where it is neutral or no states are
-    known. Rounding keeps the file's own charge (``integral_supercell``); a file whose
-    refined occupancies are charged (the shipped LGPS: +0.14 e per cell) gives a charged
-    cell, which MD with a machine-learned potential runs without a word."""
-    states = _charges_of(parent, oxidation_states)
+def net_charge_note(parent: Structure, cell: OrderedCell) -> str:
+    """``", net charge +2 e (...)"`` where ``cell`` (ordered from ``parent``) is charged
+    under the oxidation states its ordering used (``cell.charges``: the file's, else
+    pymatgen's guess), ``""`` where it is neutral or none are known. Rounding keeps the
+    file's own charge (``integral_supercell``); a file whose refined occupancies are charged
+    (the shipped LGPS: +0.14 e per cell) gives a charged cell, which MD with a
+    machine-learned potential runs without a word."""
+    states = cell.charges
     if states is None:
         return ""
 
     def charge(structure):
         return sum(states[el.symbol] * n for el, n in structure.composition.element_composition.items())
-    net = charge(ordered)
+    net = charge(cell.structure)
     if abs(net) < 0.5:
         return ""
     names = " ".join(f"{el}{v:+g}" for el, v in states.items())
