@@ -107,11 +107,18 @@ def _wait_running(proc: subprocess.Popen, out: Path, until, timeout: float = 120
     raise AssertionError(f"not reached in {timeout} s: {proc.communicate()}")
 
 
+# MD steps (1 fs) of the runs interrupted below: long enough that status.json, which takes a
+# running run's step at most every PROGRESS_EVERY_S (2 s), shows it running past step 1000
+# before it ends. The 32-atom Morse run does ~6,700 steps/s on a quiet 2-core machine: its
+# 12,000 (8,000) steps were over before the signal came.
+SIGNAL_STEPS, KILL_STEPS = 60000, 40000
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_signal_stops_lammps_records_interrupted_and_resumes(tmp_path, morse, sig, capsys):
     write(tmp_path / "POSCAR", fcc_cell(), format="vasp")
     out = tmp_path / "out"
-    argv = run_argv(tmp_path / "POSCAR", morse, out, 12.0, "--set", "dump_every=50",
+    argv = run_argv(tmp_path / "POSCAR", morse, out, SIGNAL_STEPS / 1000, "--set", "dump_every=50",
                     "--set", "thermo_every=50", "--set", "restart_every=500")
     proc = _start_ionmd(argv)
     # status.json follows the thermo output while LAMMPS runs (it said step 0 throughout)
@@ -130,7 +137,7 @@ def test_signal_stops_lammps_records_interrupted_and_resumes(tmp_path, morse, si
     assert status["stopped_by"] == name and status["pid"] is None
     run = the_run(out)
     last_row = int(parse_thermo((run / "log.0.lammps").read_text())["Step"][-1])
-    assert status["step"] == last_row and 1000 <= last_row < 12000
+    assert status["step"] == last_row and 1000 <= last_row < SIGNAL_STEPS
     assert_clean_state_files(run)
     if sig == signal.SIGINT:
         # analysis of the partial run says so, in results.json and in what it prints
@@ -143,21 +150,21 @@ def test_signal_stops_lammps_records_interrupted_and_resumes(tmp_path, morse, si
         (res_file,) = ana.rglob("results.json")
         res = json.loads(res_file.read_text())
         assert res["complete"] is False and res["run_state"] == "interrupted"
-        assert f"step {last_row} of 12000" in res["incomplete"] and res["diffusion"]
+        assert f"step {last_row} of {SIGNAL_STEPS}" in res["incomplete"] and res["diffusion"]
         (summary_file,) = ana.rglob("summary.json")
         assert json.loads(summary_file.read_text())["incomplete_runs"] == [str(run)]
     # the same command resumes it from the newer restart file and completes it
     assert main(argv) == EXIT_OK
     status = status_of(out)
-    assert status["state"] == "completed" and status["step"] == 12000 and status["pieces"] == 2
+    assert status["state"] == "completed" and status["step"] == SIGNAL_STEPS and status["pieces"] == 2
     assert status["resumed_from"] in ("restart.a", "restart.b") and "stopped_by" not in status
-    assert_stitched(run, 12000, 50)
+    assert_stitched(run, SIGNAL_STEPS, 50)
 
 
 def test_sigkill_of_lmp_is_an_interruption_and_resumes(tmp_path, morse):
     write(tmp_path / "POSCAR", fcc_cell(), format="vasp")
     out = tmp_path / "out"
-    argv = run_argv(tmp_path / "POSCAR", morse, out, 8.0, "--set", "dump_every=50",
+    argv = run_argv(tmp_path / "POSCAR", morse, out, KILL_STEPS / 1000, "--set", "dump_every=50",
                     "--set", "thermo_every=50", "--set", "restart_every=500")
     proc = _start_ionmd(argv)
     running = _wait_running(proc, out, lambda st, run: (run / "restart.a").is_file())
@@ -171,12 +178,12 @@ def test_sigkill_of_lmp_is_an_interruption_and_resumes(tmp_path, morse):
     status = status_of(out)
     assert status["state"] == "interrupted" and status["resumable"] is True
     assert status["returncode"] == -signal.SIGKILL and status["pid"] is None
-    assert 0 < status["step"] < 8000
+    assert 0 < status["step"] < KILL_STEPS
     assert_clean_state_files(the_run(out))
     assert main(argv) == EXIT_OK
     status = status_of(out)
     assert status["state"] == "completed" and status["pieces"] == 2
-    assert_stitched(the_run(out), 8000, 50)
+    assert_stitched(the_run(out), KILL_STEPS, 50)
 
 
 @pytest.fixture
