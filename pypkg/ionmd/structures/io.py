@@ -13,6 +13,7 @@ from pymatgen.core import Structure
 
 from ionmd.structures.cif_checks import (check_declared_formula, has_fractional_sites,
                                          refuse_atoms_left_out, refuse_origin_choice_2)
+from ionmd.structures.cif_numbers import with_decimal_fractions
 from ionmd.structures.errors import StructureError
 from ionmd.structures.examples import example_names, example_path
 
@@ -195,12 +196,14 @@ def _read_frames(path, label: str | None = None) -> list[Structure]:
     else:
         formats = ["cif", "poscar", "ase"]
     errors = []
+    # coordinates written as fractions (1/2) read as decimals; other non-numbers refused
+    cif_text = with_decimal_fractions(text, label) if "cif" in formats else text
     for fmt in formats:
         with warnings.catch_warnings(record=True) as caught:
             # pymatgen warns about rounded occupancies etc.; kept to explain a failure
             warnings.simplefilter("always")
             try:
-                frames = _parse(path, text, fmt)
+                frames = _parse(path, cif_text if fmt == "cif" else text, fmt)
             except StructureError:
                 raise
             except Exception as exc:  # pymatgen/ASE raise ValueError, IndexError, ... on bad input
