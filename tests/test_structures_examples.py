@@ -206,11 +206,55 @@ def test_orders_to_an_integral_cell_without_overlaps(name):
     assert li_li >= (LGPS_LI_LI if name in FORCED_PAIRS else 2 * 0.8 * covalent_radii[3] - 1e-9)
 
 
-def test_default_ordering_refuses_forced_close_pairs():
-    """LGPS's Li1 (16h, occupancy 0.691): 8 pairs of sites 1.73 A apart for 11 Li. The
-    default rule cannot be kept; the error names the sites, the distance and the fix."""
+@pytest.mark.parametrize("method", ["random", "ewald"])
+def test_default_ordering_fills_only_the_forced_close_pairs(method):
+    """LGPS's Li1 (16h, occupancy 0.691): 8 pairs of sites 1.73 A apart for 11 Li, so at
+    least 3 pairs must be filled, below the default 0.8 x covalent radii sum (2.05 A). The
+    default ordering (no --order-min-distance) fills no more than those 3, keeps every
+    other rule, says so, and places no atom closer than 0.9 x pymatgen's ionic radii sum
+    (pymatgen's distance matrix and radii, counted here from the file's own sites)."""
+    from pymatgen.core import Species
+
+    from ionmd.structures import order_structure
+
+    s = read_structure("Li10GeP2S12")
+    li1 = [i for i, site in enumerate(s) if site.label.startswith("Li1")]
+    d_li1 = s.distance_matrix[np.ix_(li1, li1)]
+    pairs = int((np.triu(d_li1 < 1.8, 1)).sum())
+    n_li1 = round(len(li1) * s[li1[0]].species["Li"])
+    forced = n_li1 - pairs
+    assert (pairs, n_li1, forced) == (8, 11, 3)
+    cell = order_structure(s, method, seed=0 if method == "random" else None, occ_tol=0.15)
+    o = cell.structure
+    assert o.is_ordered and cell.supercell == (1, 1, 1)
+    sym = np.array([site.specie.symbol for site in o])
+    d = o.distance_matrix + np.eye(len(o)) * 99
+    li = sym == "Li"
+    close = np.triu(d[np.ix_(li, li)] < 2 * 0.8 * covalent_radii[3], 1)
+    assert close.sum() == forced
+    assert d[np.ix_(li, li)].min() == pytest.approx(d_li1[d_li1 > 0].min(), abs=1e-6)
+    oxi = {"Li": 1, "Ge": 4, "P": 5, "S": -2}
+    r = np.array([Species(e, oxi[e]).ionic_radius for e in sym])
+    assert (d / (r[:, None] + r[None, :])).min() >= 0.9 - 0.35   # framework P-S bonds: 0.6
+    partial = np.array([site.label.startswith(("Li1", "Li3", "GeP")) for site in o])
+    sub = (d / (r[:, None] + r[None, :]))[np.ix_(partial, partial)]
+    assert sub.min() >= 0.9
+    assert f"{forced} Li-Li pairs 1.73 A apart" in cell.close_pairs
+
+
+def test_default_ordering_refuses_pairs_below_the_ionic_floor():
+    """Split positions 0.6 A apart, each 0.75 occupied: every arrangement fills a pair
+    closer than 0.9 x the Li+ ionic radii sum (1.62 A); refused, naming the fix."""
+    from pymatgen.core import Lattice, Structure
+
     from ionmd.structures import order_structure
     from ionmd.structures.errors import StructureError
 
-    with pytest.raises(StructureError, match=r"sites of Li1.*1\.73 A apart.*min_distance=1\.7"):
-        order_structure(read_structure("Li10GeP2S12"), "random", seed=0, occ_tol=0.15)
+    li = {"Li": 0.75}
+    s = Structure(Lattice.cubic(6.0), [li, li, li, li, "Cl", "Cl", "Cl"],
+                  [[0, 0, 0], [0.1, 0, 0], [0.5, 0.5, 0], [0.6, 0.5, 0],
+                   [0.5, 0.5, 0.5], [0, 0.5, 0.5], [0.5, 0, 0.5]],
+                  labels=["Li1", "Li1", "Li1", "Li1", "Cl1", "Cl1", "Cl1"])
+    for method in ("random", "ewald"):
+        with pytest.raises(StructureError, match=r"sites of Li1.*0\.60 A apart.*min_distance=0\.[56]"):
+            order_structure(s, method, seed=1)

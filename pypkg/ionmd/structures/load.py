@@ -117,6 +117,7 @@ def _order(structure: Structure, order: OrderOptions, name: str) -> tuple[Struct
             + (f", seed {seed}" if seed is not None else "")
             + (f", occupancies rounded within {order.occ_tol:g}" if order.occ_tol > 2e-3 else "")
             + f", min distance {cell.min_distance}"
+            + (f"; {cell.close_pairs}" if cell.close_pairs else "")
             + net_charge_note(structure, cell))
     return cell.structure, text
 

@@ -40,6 +40,12 @@ RESOLVE_CANDIDATES = 16
 site in each, and empty sites tried per move, before the rule is reported unreachable."""
 EWALD_CANDIDATES = 100
 """Lowest-Ewald arrangements searched for one that keeps ``min_distance``."""
+IONIC_FLOOR_FRACTION = 0.9
+"""Where the occupancies force pairs closer than the default rule (LGPS: 11 Li on 8 pairs of
+Li1 sites 1.73 A apart, so 3 pairs must be filled), the default rule gives way down to this
+fraction of the pair's ionic radii sum (pymatgen's radii for the oxidation states; Li+-Li+
+1.62 A): the arrangement then has the fewest such pairs found, named in the ordering line.
+Closer pairs (split positions of one atom, 0.5-1 A apart) are still refused."""
 
 
 @dataclass
@@ -77,6 +83,9 @@ class OrderedCell:
     seed: int | None = None
     min_distance: str = ""
     charges: dict[str, float] | None = None
+    close_pairs: str = ""
+    """Pairs below the default rule that the occupancies force (``IONIC_FLOOR_FRACTION``),
+    e.g. ``"3 Li-Li pairs 1.73 A apart ..."``; ``""`` where the rule was kept."""
 
 
 def _groups(structure: Structure) -> dict[str, tuple[dict[str, float], list[int]]]:
@@ -291,7 +300,9 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
     min_distance
         Two atoms placed on partially occupied sites stay at least this far (A) apart,
         periodic images included. Default (None): ``MIN_DISTANCE_FRACTION`` x the pair's
-        covalent radii sum; 0 turns the rule off. ``"random"`` keeps the
+        covalent radii sum, giving way where the occupancies force closer pairs (the
+        fewest such pairs, none below ``IONIC_FLOOR_FRACTION`` x the ionic radii sum,
+        ``OrderedCell.close_pairs``); 0 turns the rule off. ``"random"`` keeps the
         plain seeded draw when it already obeys the rule, else moves clashing atoms to
         other sites of their group (seeded min-conflicts search); ``"ewald"`` takes the lowest-energy
         arrangement that obeys it. When no arrangement is found, a ``StructureError``
@@ -332,11 +343,12 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
         excess = sum(v for k, v in c.items() if k != "sites") - c["sites"]
         if excess:
             raise StructureError(f"occupancies {key} do not add up to whole sites; round them in the input")
-    limits = _PairLimits(big, min_distance)
+    limits = _PairLimits(big, min_distance, charges)
     if method == "random":
-        ordered = _order_random(big, groups, counts, seed, limits)
+        ordered, draw = _order_random(big, groups, counts, seed, limits)
         return OrderedCell(ordered, reps, counts, "random", seed=seed,
-                           min_distance=limits.describe(), charges=charges)
+                           min_distance=limits.describe(), charges=charges,
+                           close_pairs=limits.close_pairs_note(draw))
     arrangements = math.prod(
         math.factorial(c["sites"]) // math.prod(math.factorial(n) for k, n in c.items() if k != "sites")
         for c in counts.values())
@@ -354,9 +366,11 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
         for sp, n in c.items():
             if sp not in ("sites", VACANCY):
                 element_counts[sp] = element_counts.get(sp, 0) + n
-    ordered, energy = _order_ewald(big, oxidation_states, element_counts, groups, counts, limits)
+    ordered, energy, draw = _order_ewald(big, oxidation_states, element_counts, groups,
+                                         counts, limits)
     return OrderedCell(ordered, reps, counts, "ewald", ewald_energy=energy,
-                       min_distance=limits.describe(), charges=charges)
+                       min_distance=limits.describe(), charges=charges,
+                       close_pairs=limits.close_pairs_note(draw))
 
 
 def _charges_of(structure: Structure, oxidation_states) -> dict[str, float] | None:
@@ -392,7 +406,8 @@ class _PairLimits:
     """The ``min_distance`` rule on one supercell: which pairs of partially occupied sites
     may not both hold atoms, and checks of whole arrangements."""
 
-    def __init__(self, big: Structure, min_distance: float | None):
+    def __init__(self, big: Structure, min_distance: float | None,
+                 charges: dict[str, float] | None = None):
         from ionmd.structures.checks import covalent_radius
 
         if min_distance is not None and not (min_distance >= 0 and math.isfinite(min_distance)):
@@ -401,6 +416,8 @@ class _PairLimits:
         self.partial = [i for i, site in enumerate(big) if not site.is_ordered]
         symbols = sorted({el.symbol for site in big for el in site.species.elements})
         self.radius = {el: covalent_radius(el) for el in symbols}
+        self.ionic = _ionic_radii(symbols, charges) if min_distance is None else None
+        self.relaxed = False    # True: the floor, not the rule, is the limit
         reach = (min_distance if min_distance is not None
                  else MIN_DISTANCE_FRACTION * 2 * max(self.radius.values()))
         # neighbours of each partially occupied site within the largest limit
@@ -415,7 +432,53 @@ class _PairLimits:
     def limit(self, a: str, b: str) -> float:
         if self.min_distance is not None:
             return self.min_distance
-        return MIN_DISTANCE_FRACTION * (self.radius[a] + self.radius[b])
+        rule = MIN_DISTANCE_FRACTION * (self.radius[a] + self.radius[b])
+        return min(rule, self.floor(a, b)) if self.relaxed else rule
+
+    def floor(self, a: str, b: str) -> float:
+        """The closest the default rule gives way to (``IONIC_FLOOR_FRACTION``)."""
+        return IONIC_FLOOR_FRACTION * (self.ionic[a] + self.ionic[b])
+
+    def relax(self) -> "_PairLimits | None":
+        """These limits with the default rule given way to the ionic floor; None where
+        no floor is known (a user's ``min_distance``, elements without oxidation states)."""
+        if self.ionic is None:
+            return None
+        import copy
+        out = copy.copy(self)
+        out.relaxed = True
+        return out
+
+    def strict(self) -> "_PairLimits":
+        import copy
+        out = copy.copy(self)
+        out.relaxed = False
+        return out
+
+    def close_pairs_note(self, draw: list) -> str:
+        """The pairs of atoms placed on partially occupied sites (``draw``: species per
+        site, ``VACANCY`` for empty ones) closer than the default rule, by element pair:
+        count and shortest distance; ``""`` where none or a user's ``min_distance`` rules."""
+        if self.min_distance is not None:
+            return ""
+        rule = self.strict()
+        found: dict[tuple[str, str], list[float]] = {}
+        for i in self.partial:
+            for j, d in self.near[i]:
+                a, b = draw[i], draw[j]
+                if i < j and VACANCY not in (a, b) and d < rule.limit(a, b):
+                    found.setdefault(tuple(sorted((a, b))), []).append(d)
+        return self._describe_close(found)
+
+    def _describe_close(self, found) -> str:
+        if not found:
+            return ""
+        parts = [f"{len(ds)} {a}-{b} pair{'s' if len(ds) > 1 else ''} {min(ds):.2f} A apart"
+                 for (a, b), ds in sorted(found.items())]
+        return (f"{', '.join(parts)} (closer than {MIN_DISTANCE_FRACTION:g} x covalent radii "
+                "sum: the occupancies force such pairs of partially occupied sites; the fewest "
+                f"found, none closer than {IONIC_FLOOR_FRACTION:g} x ionic radii sum; "
+                "--order-min-distance sets another rule)")
 
     def clash(self, i: int, species: str, placed: list) -> tuple[int, float] | None:
         """A placed atom too close to ``species`` on site ``i``: (site, distance), or None."""
@@ -452,11 +515,31 @@ class _PairLimits:
             "campaign), or 0 for no rule")
 
 
+def _ionic_radii(symbols, charges: dict[str, float] | None) -> dict[str, float] | None:
+    """pymatgen's ionic radius (A) of each element in its oxidation state; None where a
+    state or a radius is unknown."""
+    from pymatgen.core import Species
+
+    if not charges or not set(symbols) <= set(charges):
+        return None
+    out = {}
+    for el in symbols:
+        try:
+            r = Species(el, charges[el]).ionic_radius
+        except Exception:       # a state pymatgen has no data for
+            r = None
+        if not r:
+            return None
+        out[el] = float(r)
+    return out
+
+
 def _fmt_site(big: Structure, i: int) -> str:
     return " ".join(f"{sp} {x:.3g}" for sp, x in big[i].species.items())
 
 
-def _order_random(big: Structure, groups, counts, seed: int, limits: _PairLimits) -> Structure:
+def _order_random(big: Structure, groups, counts, seed: int,
+                  limits: _PairLimits) -> tuple[Structure, list]:
     rng = np.random.default_rng(seed)
     species: list[str | None] = [None] * len(big)
     for i, site in enumerate(big):
@@ -480,13 +563,54 @@ def _order_random(big: Structure, groups, counts, seed: int, limits: _PairLimits
             if _resolve_clashes(rng, draw, members, limits):
                 break
             draw = plain_draw()
-        else:
-            raise limits.error(big, "random", f"{RANDOM_RESTARTS} seeded draws, each followed "
-                                              f"by up to {RESOLVE_MOVES_PER_SITE} moves per site",
-                               hit)
+        else:   # the occupancies force close pairs: the fewest above the ionic floor
+            relaxed = limits.relax()
+            best = None
+            for _ in range(RANDOM_RESTARTS if relaxed else 0):
+                draw = plain_draw()
+                if _resolve_clashes(rng, draw, members, relaxed):
+                    n = _fewest_close_pairs(rng, draw, members, limits, relaxed)
+                    if best is None or n < best[0]:
+                        best = (n, draw)
+            if best is None:
+                raise limits.error(big, "random", f"{RANDOM_RESTARTS} seeded draws, each "
+                                   f"followed by up to {RESOLVE_MOVES_PER_SITE} moves per site",
+                                   hit)
+            draw = best[1]
     keep = [i for i, sp in enumerate(draw) if sp != VACANCY]
-    return Structure(big.lattice, [draw[i] for i in keep], big.frac_coords[keep],
-                     labels=[big[i].label for i in keep])
+    return (Structure(big.lattice, [draw[i] for i in keep], big.frac_coords[keep],
+                      labels=[big[i].label for i in keep]), draw)
+
+
+def _fewest_close_pairs(rng, draw: list, members: dict, strict: _PairLimits,
+                        relaxed: _PairLimits) -> int:
+    """Min-conflicts search, in place, on a draw that keeps ``relaxed``: move atoms that
+    break ``strict`` to empty sites of their group that keep ``relaxed`` and break
+    ``strict`` least; the draw with the fewest such pairs is kept. Returns that number."""
+    group_of = {i: key for key, idx in members.items() for i in idx}
+    n_near = {i: _count_clashes(i, draw[i], draw, strict) for i in strict.partial
+              if draw[i] != VACANCY}
+    bad = {i for i, n in n_near.items() if n}
+    best, best_draw = sum(n_near.values()) // 2, list(draw)
+    for _ in range(RESOLVE_MOVES_PER_SITE * len(strict.partial)):
+        if not bad:
+            break
+        i = sorted(bad)[int(rng.integers(len(bad)))]
+        empty = [j for j in members[group_of[i]] if draw[j] == VACANCY]
+        if not empty:
+            continue
+        sp = draw[i]
+        _set(i, VACANCY, draw, n_near, bad, strict)
+        trial = [i] + [empty[k] for k in rng.permutation(len(empty))[:RESOLVE_CANDIDATES]]
+        allowed = [j for j in trial if _count_clashes(j, sp, draw, relaxed) == 0]
+        cost = [_count_clashes(j, sp, draw, strict) for j in allowed]
+        choices = [j for j, c in zip(allowed, cost) if c == min(cost)]
+        _set(choices[int(rng.integers(len(choices)))], sp, draw, n_near, bad, strict)
+        total = sum(n_near.values()) // 2
+        if total < best:
+            best, best_draw = total, list(draw)
+    draw[:] = best_draw
+    return best
 
 
 def _resolve_clashes(rng, draw: list, members: dict, limits: _PairLimits) -> bool:
@@ -539,7 +663,7 @@ def _set(i: int, sp: str, draw: list, n_near: dict, bad: set, limits: _PairLimit
 
 
 def _order_ewald(big: Structure, oxidation_states, element_counts, groups, counts,
-                 limits: _PairLimits) -> tuple[Structure, float]:
+                 limits: _PairLimits) -> tuple[Structure, float, list]:
     """The lowest-Ewald-energy arrangement that keeps ``limits``, by pymatgen's
     ``EwaldMinimizer`` on ionmd's own site groups and counts. (pymatgen's
     ``OrderDisorderedStructureTransformation`` merges groups whose occupancies agree within
@@ -573,14 +697,19 @@ def _order_ewald(big: Structure, oxidation_states, element_counts, groups, count
             found = EwaldMinimizer(matrix, manipulations, EWALD_CANDIDATES,
                                    EwaldMinimizer.ALGO_FAST).output_lists
     first_hit = None
+    draws = []
     for energy, changes in found:       # lowest energy first
         draw = [site.specie.symbol for site in struct]
         for i, sp in changes:
             draw[i] = VACANCY if sp is None else sp.symbol
-        hit = limits.first_clash(draw)
-        if hit is None:
-            keep = [i for i, sp in enumerate(draw) if sp != VACANCY]
-            return (Structure(big.lattice, [draw[i] for i in keep], big.frac_coords[keep],
-                              labels=[big[i].label for i in keep]), float(energy))
-        first_hit = first_hit or hit
+        draws.append((float(energy), draw))
+    # the default rule, else (occupancies forcing close pairs) its ionic floor
+    for rule in (limits, limits.relax()):
+        for energy, draw in draws if rule else ():
+            hit = rule.first_clash(draw)
+            if hit is None:
+                keep = [i for i, sp in enumerate(draw) if sp != VACANCY]
+                return (Structure(big.lattice, [draw[i] for i in keep], big.frac_coords[keep],
+                                  labels=[big[i].label for i in keep]), energy, draw)
+            first_hit = first_hit or hit
     raise limits.error(big, "ewald", f"the {len(found)} lowest-energy arrangements", first_hit)
