@@ -149,7 +149,8 @@ def register(subparsers) -> None:
     mc.add_argument("-o", "--output", required=True, help="model file to write (.pt or .pt2)")
     mc.add_argument("--dtype", choices=("float32", "float64"), default="float64")
     mc.add_argument("--head", default=None,
-                    help="head of a multi-head model (default: the head named 'Default')")
+                    help="head of a multi-head model (default: the one named 'default', in any "
+                         "case, as MACECalculator; without one --head is required)")
     _add_format_options(mc)
     mc.add_argument("--no-fused", dest="fused", action="store_false",
                     help="keep mace-torch's e3nn convolutions and einsum contractions (slower; "
