@@ -21,6 +21,7 @@ from ionmd.analysis.run_spec import load_run_spec
 from ionmd.analysis.trajectory import read_frames
 
 from ionmd.cli import main
+from ionmd.lammps.restart import restart_complete
 from ionmd.sweep import load_campaign, plan_campaign
 from ionmd.sweep.state import classify, read_claim, slurm_job_states
 from slurm_cluster import start_cluster
@@ -49,12 +50,31 @@ def monkeypatch_module():
     mp.undo()
 
 
-def _wait(cond, timeout, what):
+def _wait(cond, timeout, what, report=None):
     deadline = time.time() + timeout
     while not cond():
         if time.time() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}"
+                                 + (f"\n{report()}" if report else ""))
         time.sleep(0.2)
+
+
+def _job_report(campaign_path, run, job) -> str:
+    """What a failed SLURM test needs to be understood: the run's status and claim, the
+    queue, and the job's submitit logs (every incarnation of a requeued task)."""
+    from ionmd.sweep.slurm import job_logs
+
+    parts = [f"status: {run.rundir.status}", f"claim: {read_claim(run.rundir)}",
+             f"squeue --states=all: {_squeue_all()}"]
+    for f in job_logs(load_campaign(campaign_path), job):
+        parts.append(f"--- {f}\n{f.read_text()[-3000:]}")
+    return "\n".join(parts)
+
+
+def _squeue_all() -> str:
+    res = subprocess.run(["squeue", "--states=all", "--array", "--format=%i|%T|%r"],
+                         capture_output=True, text=True)
+    return (res.stdout + res.stderr).strip().replace("\n", "; ")
 
 
 def test_campaign_through_slurm_job_array(tmp_path, slurm, sevennet0_f32, capsys):
@@ -246,8 +266,9 @@ def test_task_at_its_time_limit_is_requeued_and_resumes_bit_for_bit(tmp_path, sl
     assert main(["sweep", "submit", str(path), "--no-progress"]) == 0
     (run,) = plan_campaign(load_campaign(path))
     job = read_claim(run.rundir)["job_id"]
+    # a whole restart file (one cut short by the signal would start the run over)
     _wait(lambda: run.rundir.status.get("state") == "running"
-          and (run.path / "restart.a").is_file(), 300, "a restart file")
+          and restart_complete(run.path / "restart.a"), 300, "a restart file")
     res = subprocess.run(["scancel", "--batch", "--signal=USR2", job], capture_output=True,
                          text=True)
     assert res.returncode == 0, res.stderr
@@ -267,7 +288,8 @@ def test_task_at_its_time_limit_is_requeued_and_resumes_bit_for_bit(tmp_path, sl
                          capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     assert main(["sweep", "submit", str(ref), "--no-progress"]) == 0
-    _wait(lambda: job not in slurm_job_states(), 300, "the requeued task to end")
+    _wait(lambda: job not in slurm_job_states() and run.rundir.status["state"] == "completed",
+          300, "the requeued task to complete the run", lambda: _job_report(path, run, job))
     st = run.rundir.status
     assert st["state"] == "completed" and st["pieces"] == 2, st
     assert read_claim(run.rundir)["ran"]["slurm_job"] == job       # the requeued task
@@ -396,3 +418,41 @@ def test_submit_without_sbatch_says_so(tmp_path, slurm, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert "`sbatch` not found on PATH: run `ionmd sweep submit` on a SLURM login node" in err
     assert "nothing was submitted" in err and "refused" not in err
+
+
+def test_job_held_by_slurm_keeps_its_claim(tmp_path, slurm, capsys):
+    """A task requeued and held (``scontrol requeuehold State=SpecialExit``: what an admin
+    or a job's special exit code leaves): its run is queued under its job, not submitted
+    again; status says it waits for a release (before: "was requeued", as if it would
+    resume by itself); released, the same job resumes it from its restart."""
+    from protocol_setup import morse_model
+    from sweep_setup import campaign_dir
+
+    folder = campaign_dir(tmp_path / "camp", morse_model(tmp_path / "morse.pt"))
+    path = write_campaign(folder, name="held", executor='kind = "slurm"',
+                          resources="ranks = 1\nwalltime = 10", protocol="conductivity-nvt",
+                          temperatures=(900,), duration_ps=20.0, restart_every=1000)
+    assert main(["sweep", "submit", str(path), "--no-progress"]) == 0
+    (run,) = plan_campaign(load_campaign(path))
+    job = read_claim(run.rundir)["job_id"]
+    _wait(lambda: run.rundir.status.get("state") == "running"
+          and restart_complete(run.path / "restart.a"), 300, "a restart file")
+    res = subprocess.run(["scontrol", "requeuehold", "State=SpecialExit", job],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    _wait(lambda: slurm_job_states().get(job) == "SPECIAL_EXIT"
+          and run.rundir.status["state"] == "interrupted", 60, "SLURM to hold the task",
+          lambda: _job_report(path, run, job))
+    assert classify(run.rundir, slurm_job_states()) == "queued"
+    capsys.readouterr()
+    assert main(["sweep", "submit", str(path), "--no-progress"]) == 0
+    assert "nothing to submit" in capsys.readouterr().out
+    assert read_claim(run.rundir)["job_id"] == job
+    assert main(["sweep", "status", str(path)]) == 0
+    assert f"job {job} is held by SLURM (SPECIAL_EXIT)" in capsys.readouterr().out
+    subprocess.run(["scontrol", "release", job], check=True, capture_output=True)
+    _wait(lambda: job not in slurm_job_states() and run.rundir.status["state"] == "completed",
+          300, "the released task to complete the run", lambda: _job_report(path, run, job))
+    st = run.rundir.status
+    assert st["pieces"] == 2 and st["step"] == st["planned_steps"]
+    assert read_claim(run.rundir)["ran"]["slurm_job"] == job

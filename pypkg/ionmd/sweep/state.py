@@ -92,7 +92,7 @@ def slurm_job_states() -> dict[str, str]:
 
 
 WAITING_STATES = ("PENDING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "RESV_DEL_HOLD",
-                  "SUSPENDED", "CONFIGURING")
+                  "SPECIAL_EXIT", "SUSPENDED", "STOPPED", "CONFIGURING")
 """SLURM job states in which a job holds a claim but runs nothing yet (or not now): a
 requeued task (walltime, node failure, ``scontrol requeue``) waits in ``PENDING``."""
 

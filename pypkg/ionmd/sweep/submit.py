@@ -109,6 +109,10 @@ def _note(cls: str, status: dict, claim: dict, job_state: str | None) -> str | N
                 f"it once it ends")
     if cls == "queued" and status.get("state") in ("running", "interrupted") and \
             claim.get("ran", {}).get("slurm_job") == job:
+        if job_state in ("SUSPENDED", "STOPPED", "SPECIAL_EXIT", "REQUEUE_HOLD"):
+            return (f"job {job} is held by SLURM ({job_state}); it resumes the run from its "
+                    f"last restart once released (`scontrol resume` / `scontrol release "
+                    f"{job}`), or cancel it to resubmit")
         return f"job {job} was requeued ({job_state}); it resumes the run from its last restart"
     if cls == "pending" and job and claim.get("executor") == "slurm":
         return (f"job {job} left the queue without running it (see its log below); "
