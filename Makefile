@@ -6,10 +6,6 @@ PY      := $(VENV)/bin/python
 PIP     := $(PY) -m pip
 TORCH   := torch==2.13.0
 MACE    := mace-torch==0.3.16
-# PyPI's Linux torch wheel is the CUDA build (~0.5 GB plus ~3 GB of nvidia-* wheels); the CPU
-# build comes from PyTorch's own index, preferred since 2.13.0+cpu sorts above 2.13.0.
-# `make TORCH_INDEX=` leaves it out (PyPI's build, or a local wheel/mirror of your own).
-TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 PYTEST_ARGS ?=
 
 .PHONY: install install-gpu deps test demo bench clean
@@ -30,8 +26,8 @@ deps: $(VENV)/.deps-installed
 $(VENV)/.deps-installed: requirements.txt constraints.txt Makefile
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	@# torch first, the CPU build by exact version (constraints.txt then keeps it)
-	$(PIP) install --quiet $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) $(TORCH)
+	@# torch first, by exact version: a bare `torch` requirement pulls a CUDA build
+	$(PIP) install --quiet $(TORCH)
 	$(PIP) install --quiet -c constraints.txt -r requirements.txt
 	@# mace-torch pins e3nn==0.4.4; with e3nn 0.6 its energies are unchanged
 	@# (examples/check_mace_e3nn.py), so it goes in without its pins
