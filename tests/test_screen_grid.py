@@ -65,7 +65,7 @@ def test_narrow_cells_get_a_note():
 
     prim = bulk("LiCl", "rocksalt", a=5.14)
     assert np.allclose(image_plane_widths(prim), 5.14 / np.sqrt(3))
-    assert "2.97 A from its own periodic images" in small_cell_note(prim, "Li")
+    assert "planes 2.97 A apart" in small_cell_note(prim, "Li")
     assert small_cell_note(prim * dilute_repeat(prim, 5.5), "Li") is None
 
 

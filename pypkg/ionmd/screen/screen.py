@@ -154,6 +154,19 @@ def image_plane_widths(atoms: Atoms) -> list[float]:
     return [float(w) for w in perpendicular_widths(atoms.cell.array)]
 
 
+def nearest_image_distance(atoms: Atoms) -> float:
+    """Distance from an atom to its nearest periodic image: the shortest nonzero lattice
+    vector n1 l1 + n2 l2 + n3 l3. A vector no longer than the shortest l_i has |n_i| <=
+    |l_i|min / w_i (w_i the image-plane width along axis i), so that box is searched whole."""
+    cell = atoms.cell.array
+    bound = min(np.linalg.norm(cell, axis=1))
+    reach = [int(np.floor(bound / w + 1e-9)) for w in image_plane_widths(atoms)]
+    n = np.stack(np.meshgrid(*[np.arange(-r, r + 1) for r in reach], indexing="ij"), -1)
+    n = n.reshape(-1, 3)
+    lengths = np.linalg.norm(n[np.any(n != 0, axis=1)] @ cell, axis=1)
+    return float(lengths.min())
+
+
 def dilute_repeat(atoms: Atoms, distance: float) -> tuple[int, int, int]:
     """Smallest repetition whose planes of periodic images are ``distance`` apart or more,
     so the mobile ion is that far from its images."""
@@ -168,9 +181,11 @@ def small_cell_note(atoms: Atoms, species: str) -> str | None:
     width = min(image_plane_widths(atoms))
     if width >= SMALL_CELL_WIDTH:
         return None
-    return (f"the mobile {species} is {width:.2f} A from its own periodic images, so the scan "
-            "moves a row of them together and the barriers are not a single ion's: rank such "
-            "cells against larger ones with --min-image-distance 5.5")
+    # the planes decide (a row of images moves with the ion); the nearest image is farther
+    return (f"the mobile {species}'s periodic images lie in planes {width:.2f} A apart (the "
+            f"nearest {nearest_image_distance(atoms):.2f} A away), so the scan moves a row of "
+            "them together and the barriers are not a single ion's: rank such cells against "
+            "larger ones with --min-image-distance 5.5")
 
 
 def mobile_ions(atoms: Atoms, species: str) -> list[int]:
