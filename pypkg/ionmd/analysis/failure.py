@@ -196,15 +196,21 @@ def _lost_atoms(thermo, log_text: str, steps) -> list[tuple[str, int, str]]:
     tsteps = thermo.get("Step", np.zeros(0))
     lost = lost_atoms_in_log(log_text)
     if lost:
-        if not tsteps.size:
-            return [("lost_atoms", int(steps[-1]), lost)]
-        last = int(tsteps[-1])
+        # the rows LAMMPS printed before the error, in the order it printed them: in a run
+        # resumed in pieces the error's own piece, not the last row of the whole run
+        before = _row_steps(log_text[:log_text.find(lost)])
+        if not before:
+            return [("lost_atoms", int(tsteps[-1] if tsteps.size else steps[-1]), lost)]
+        last = before[-1]
         if not _error_follows_a_row(log_text, lost):
             return [("lost_atoms", last, lost)]     # at a run's setup: its first step
         # mid-run, LAMMPS counts atoms before it prints a thermo row: the row that found
         # them lost is the one after the last printed
-        earlier = tsteps[:-1][tsteps[:-1] < last]
-        every = int(last - earlier[-1]) if earlier.size else 0
+        if len(before) > 1 and before[-2] < last:
+            every = last - before[-2]
+        else:       # the only row of a resumed piece: the run's thermo spacing
+            gaps = np.diff(tsteps)
+            every = int(np.median(gaps[gaps > 0])) if (gaps > 0).any() else 0
         return [("lost_atoms", last + every,
                  f"{lost} (after step {last}, found at the next thermo output)")]
     if "Atoms" in thermo and tsteps.size:
@@ -214,6 +220,20 @@ def _lost_atoms(thermo, log_text: str, steps) -> list[tuple[str, int, str]]:
             return [("lost_atoms", asteps[i], f"atom count fell from {atoms[0]:.0f} "
                                               f"to {atoms[i]:.0f}")]
     return []
+
+
+def _row_steps(text: str) -> list[int]:
+    """Steps of the thermo rows in ``text`` (lines of numbers led by an integer), in order."""
+    out = []
+    for line in text.splitlines():
+        parts = line.split()
+        try:
+            [float(p) for p in parts]
+        except ValueError:
+            continue
+        if parts and parts[0].isdigit():
+            out.append(int(parts[0]))
+    return out
 
 
 def _error_follows_a_row(log_text: str, error: str) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
@@ -21,7 +22,7 @@ from ionmd.analysis.conductivity import collective_conductivity, conductivity_fr
 from ionmd.analysis.diffusion import diffusion
 from ionmd.analysis.failure import (FailureReport, detect_failures, framework_species,
                                     survival_curves)
-from ionmd.lammps.log import parse_thermo
+from ionmd.lammps.log import parse_thermo_pieces
 from ionmd.analysis.msd import compute_msd
 from ionmd.analysis.run_records import run_record, sigma_record
 from ionmd.analysis.run_spec import RunSpec
@@ -39,14 +40,16 @@ def _pyplot():
 
 
 def read_logs(spec: RunSpec) -> tuple[dict[str, np.ndarray], str]:
-    """Thermo columns and text of the run's LAMMPS logs; for a trajectory read through ASE
+    """Thermo columns and text of the run's LAMMPS logs (a resumed piece's rows where a
+    killed one had run on: :func:`parse_thermo_pieces`); for a trajectory read through ASE
     without logs, the kinetic temperature of frames that hold momenta."""
-    text = "\n".join(p.read_text(errors="replace") for p in spec.logs if p.is_file())
+    texts = [p.read_text(errors="replace") for p in spec.logs if p.is_file()]
+    text = "\n".join(texts)
     if spec.trajectory_format and not spec.logs:
         from ionmd.analysis.ase_frames import kinetic_thermo
 
         return kinetic_thermo(spec.trajectory, spec.trajectory_format, spec.dump_every), text
-    return parse_thermo(text), text
+    return parse_thermo_pieces(texts), text
 
 
 def completion_of(spec: RunSpec) -> dict:
@@ -190,36 +193,25 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
                      # which files these numbers come from (a folder may hold several)
                      "trajectory": [os.path.relpath(p, spec.path) for p in spec.trajectory],
                      "failure": failure.to_dict()}
+    options = dict(directions=directions, fit_start_ps=fit_start_ps, fit_end_ps=fit_end_ps,
+                   window_ps=window_ps, haven_ratio=haven_ratio, collective=collective,
+                   seed=seed, hop_length=hop_length, min_hops=min_hops)
     if failure.failed:
+        # no transport of the whole run: it is not of the material after the failure.
+        # That of the frames before is reported apart and kept out of every fit
         results["diffusion"] = []
-        results["note"] = "run failed: no transport properties computed"
+        results["before_failure"] = before_failure(spec, frames, elements, masses,
+                                                   failure.first, out, **options)
+        results["note"] = (f"run failed ({failure.first.mode} at step {failure.first.step}): "
+                           f"no transport properties of the run; those of the frames before "
+                           f"the failure are under before_failure, left out of Arrhenius fits "
+                           f"and aggregates")
         results["run_record"] = run_record(results, spec.run_status)
         (out / "results.json").write_text(json.dumps(results, indent=2))
         return results
     traj = transport_trajectory(spec, frames, elements, masses)
-    results["run_length_ps"] = float(traj.times_ps[-1])
-    results["volume_A3"] = float(traj.volumes.mean())
-    diff, msds = [], []
-    for species in spec.mobile_species:
-        for direction in directions:
-            m = compute_msd(traj, species, direction)
-            msds.append(m)
-            diff.append(diffusion(traj, species, direction, fit_start_ps=fit_start_ps,
-                                  fit_end_ps=fit_end_ps, window_ps=window_ps, msd=m, seed=seed,
-                                  hop_length=hop_length,
-                                  min_hops=min_hops))
-    results["diffusion"] = [d.to_dict() for d in diff]
-    xyz = [d for d in diff if d.direction == "xyz"]
-    if xyz and all(s in spec.charges for s in spec.mobile_species):
-        sigma = conductivity_from_diffusion(xyz, spec.charges, traj.volumes.mean(),
-                                            spec.temperature_K, haven_ratio)
-        results["conductivity"] = sigma.to_dict()
-        # sigma inherits the caveats of the D it is made from
-        results["conductivity"]["flags"] = sorted({f for d in xyz for f in d.flags})
-        if collective:
-            results["conductivity_collective"] = collective_conductivity(
-                traj, spec.charges, spec.temperature_K, spec.mobile_species, fit_start_ps,
-                fit_end_ps).to_dict()
+    part, diff, msds = transport(spec, traj, **options)
+    results.update(part)
     write_diffusion_csv(diff, out / "diffusion.csv", spec.temperature_K)
     plot_msd(msds, diff, out / "msd.png")
     if structure_functions:
@@ -228,6 +220,73 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
     results["run_record"] = run_record(results, spec.run_status)
     (out / "results.json").write_text(json.dumps(results, indent=2))
     return results
+
+
+def transport(spec: RunSpec, traj: Trajectory, *, directions: Sequence[str], fit_start_ps: float,
+              fit_end_ps: float | None, window_ps: float, haven_ratio: float, collective: bool,
+              seed: int, hop_length: float, min_hops: float) -> tuple[dict, list, list]:
+    """MSD, D per mobile species and direction and sigma of ``traj`` (see
+    :func:`analyze_run`): the results' transport part, the diffusion results and MSDs."""
+    part: dict = {"run_length_ps": float(traj.times_ps[-1]),
+                  "volume_A3": float(traj.volumes.mean())}
+    diff, msds = [], []
+    for species in spec.mobile_species:
+        for direction in directions:
+            m = compute_msd(traj, species, direction)
+            msds.append(m)
+            diff.append(diffusion(traj, species, direction, fit_start_ps=fit_start_ps,
+                                  fit_end_ps=fit_end_ps, window_ps=window_ps, msd=m, seed=seed,
+                                  hop_length=hop_length, min_hops=min_hops))
+    part["diffusion"] = [d.to_dict() for d in diff]
+    xyz = [d for d in diff if d.direction == "xyz"]
+    if xyz and all(s in spec.charges for s in spec.mobile_species):
+        sigma = conductivity_from_diffusion(xyz, spec.charges, traj.volumes.mean(),
+                                            spec.temperature_K, haven_ratio)
+        part["conductivity"] = sigma.to_dict()
+        # sigma inherits the caveats of the D it is made from
+        part["conductivity"]["flags"] = sorted({f for d in xyz for f in d.flags})
+        if collective:
+            part["conductivity_collective"] = collective_conductivity(
+                traj, spec.charges, spec.temperature_K, spec.mobile_species, fit_start_ps,
+                fit_end_ps).to_dict()
+    return part, diff, msds
+
+
+def frames_before(frames, step: int):
+    """The frames (:func:`read_frames`'s ``Piece``) dumped before ``step``."""
+    n = int(np.sum(frames.steps < step))
+    return replace(frames, positions=frames.positions[:n], boxes=frames.boxes[:n],
+                   steps=frames.steps[:n], starts=tuple(s for s in frames.starts if s < n),
+                   origins=None if frames.origins is None else frames.origins[:n],
+                   seam_shifts=tuple((a, min(b, n), v) for a, b, v in frames.seam_shifts
+                                     if a < n))
+
+
+def before_failure(spec: RunSpec, frames, elements, masses, first, out: Path, **options) -> dict:
+    """Transport of a failed run's frames before its first failure (``first``, a
+    :class:`~ionmd.analysis.failure.FailureEvent`): what the run measured while it was
+    still the material, for a careful look, never for a fit (the caller keeps it out of
+    the results' ``diffusion``). Writes ``diffusion_before_failure.csv``. A failure found
+    late (a melt shows once the framework has moved half a bond) leaves frames of the
+    failing structure at the end of the window: ``caveat`` says so. Without enough frames
+    for the analysis (after the discard), ``error`` says why."""
+    window = {"failure_mode": first.mode, "failure_step": first.step,
+              "failure_time_ps": first.time_ps}
+    kept = frames_before(frames, first.step)
+    try:
+        if len(kept.steps) < 3:
+            raise AnalysisError(f"{len(kept.steps)} frame(s) before the failure at step "
+                                f"{first.step}")
+        traj = transport_trajectory(spec, kept, elements, masses)
+        part, diff, _ = transport(spec, traj, **options)
+    except AnalysisError as exc:
+        return {**window, "error": f"no transport before the failure: {exc}"}
+    write_diffusion_csv(diff, out / "diffusion_before_failure.csv", spec.temperature_K)
+    caveat = ("the failure is found after the structure is lost (a melt: once the framework "
+              "moved half a bond), so the last frames may already be of the failing structure"
+              if first.mode == "framework_melting" else None)
+    return {**window, "first_step": int(traj.steps[0]), "last_step": int(traj.steps[-1]),
+            **({"caveat": caveat} if caveat else {}), **part}
 
 
 def default_van_hove_lags(traj: Trajectory) -> list[float]:

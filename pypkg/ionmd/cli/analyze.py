@@ -272,15 +272,26 @@ def _print_run(path: Path, res: dict) -> None:
         print(f"{path}: no failure over {f['run_end_ps']:.3f} ps")
     if res.get("incomplete"):
         print(f"  INCOMPLETE: {res['incomplete']}")
+    _print_transport(res, "  ")
+    before = res.get("before_failure")
+    if before and "error" in before:
+        print(f"  {before['error']}")
+    elif before:
+        print(f"  before the failure (steps {before['first_step']}-{before['last_step']}; "
+              f"in no fit):" + (f" {before['caveat']}" if before.get("caveat") else ""))
+        _print_transport(before, "    ")
+
+
+def _print_transport(res: dict, indent: str) -> None:
     for d in res.get("diffusion", []):
         lo, hi = d["D_ci95"]
         flags = f"  [{', '.join(d['flags'])}]" if d["flags"] else ""
         windowed = (f"windowed {d['D_windowed']:.3g}; " if d.get("D_windowed") is not None
                     else "")
-        print(f"  D({d['species']}, {d['direction']}) = {d['D']:.3g} cm2/s [{lo:.3g}, {hi:.3g}] "
-              f"({windowed}{d['hops_per_ion']:.3g} hops/ion){flags}")
+        print(f"{indent}D({d['species']}, {d['direction']}) = {d['D']:.3g} cm2/s "
+              f"[{lo:.3g}, {hi:.3g}] ({windowed}{d['hops_per_ion']:.3g} hops/ion){flags}")
     if "conductivity" in res:
         c = res["conductivity"]
         flags = f"  [{', '.join(c['flags'])}]" if c.get("flags") else ""
-        print(f"  sigma_NE = {c['sigma']:.3g} mS/cm [{c['sigma_ci95'][0]:.3g}, "
+        print(f"{indent}sigma_NE = {c['sigma']:.3g} mS/cm [{c['sigma_ci95'][0]:.3g}, "
               f"{c['sigma_ci95'][1]:.3g}]{flags}")

@@ -116,6 +116,33 @@ def parse_thermo(text: str) -> ThermoTable:
     return ThermoTable(columns, printed)
 
 
+def parse_thermo_pieces(texts) -> ThermoTable:
+    """Thermo columns of a run resumed in pieces (one log text each, in run order): each
+    piece's rows before the step a later piece resumed from. A piece killed after its last
+    restart file went on printing rows that the next piece, started from that restart,
+    computes again on another trajectory; the later rows are the run's (as
+    :func:`parse_thermo` of the joined texts would keep the earlier, abandoned ones)."""
+    tables = [parse_thermo(t) for t in texts]
+    starts = [int(t["Step"][0]) if len(t.get("Step", ())) else None for t in tables]
+    kept = []
+    for k, table in enumerate(tables):
+        later = [s for s in starts[k + 1:] if s is not None]
+        if starts[k] is not None:
+            kept.append((table, table["Step"] < min(later) if later
+                         else np.ones(len(table["Step"]), bool)))
+    names = list(dict.fromkeys(n for table, _ in kept for n in table))
+    columns = {n: np.concatenate([t[n][r] if n in t else np.full(r.sum(), np.nan)
+                                  for t, r in kept]) for n in names}
+    printed = {n: np.concatenate([t.printed[n][r] if n in t else np.zeros(r.sum(), bool)
+                                  for t, r in kept]) for n in names}
+    if names:     # a step printed twice (pieces resumed out of order): its first row
+        _, first = np.unique(columns["Step"], return_index=True)
+        rows = np.sort(first)
+        columns = {n: v[rows] for n, v in columns.items()}
+        printed = {n: v[rows] for n, v in printed.items()}
+    return ThermoTable(columns, printed)
+
+
 def thermo_steps(lines: list[str], blocks: ThermoBlocks | None) -> tuple[list[int], ThermoBlocks]:
     """Steps of the MD thermo rows among ``lines`` read so far from a running LAMMPS, and
     the reader's state after them (None at the start; pass it back with the next lines)."""

@@ -17,6 +17,7 @@ its last step and raises :class:`ionmd.errors.RunInterrupted`.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import string
@@ -29,8 +30,8 @@ import numpy as np
 
 from ionmd.errors import IonmdError, RunInterrupted
 from ionmd.lammps.dcd import dcd_first_step, dcd_last_step, truncate_dcd
-from ionmd.lammps.log import (HALT_RE, NO_SPACE_RE, error_lines, parse_thermo, printed_column,
-                              thermo_steps)
+from ionmd.lammps.log import (HALT_RE, NO_SPACE_RE, error_lines, parse_thermo_pieces,
+                              printed_column, thermo_steps)
 from ionmd.lammps.module_runner import ModuleRun, check_module_runner
 from ionmd.lammps.process import find_lammps, process_alive, process_group_alive
 from ionmd.lammps.restart import restart_complete
@@ -62,9 +63,31 @@ def template_path(rd: RunDir) -> Path:
     return path
 
 
-def _initial_volume(rd: RunDir) -> float:
+V0_RE = re.compile(r"^IONMD_V0 (\S+)\s*$", re.M)
+"""The line the first piece prints with the volume at the start of its MD."""
+
+
+def halt_reference_volume(rd: RunDir) -> float:
+    """V0 of ``fix halt`` in a resumed piece: the volume at the start of the MD (after
+    the relaxation), as the first piece printed it, so that every piece checks against
+    the same volume the failure analysis compares with. A directory whose first piece
+    predates that line checked against the data file's volume and keeps it.
+
+    Raises
+    ------
+    IonmdError
+        If the first piece's log is gone.
+    """
     from ase.io import read
 
+    log = rd.piece(0)["log"]
+    if not log.is_file():
+        raise IonmdError(f"{log} is missing: its IONMD_V0 line is the reference volume of "
+                         f"fix halt; restore it, or delete the pieces' files and restart.* "
+                         f"to rerun from the start")
+    found = V0_RE.search(log.read_text(errors="replace"))
+    if found:
+        return float(found.group(1))
     return float(read(rd.path / DATA, format="lammps-data", atom_style="atomic").get_volume())
 
 
@@ -114,7 +137,12 @@ def render_md(rd: RunDir, k: int, restart: Path | None) -> str:
         start, prepare = f"read_restart    {restart.name}", ""
     halt = ""
     if p.halt_volume_change is not None:
-        halt = (f"variable        dvol equal abs(vol/{_initial_volume(rd):.10g}-1.0)\n"
+        # V0: the volume the MD starts from (after the relaxation, as the failure analysis
+        # measures it), fixed by the first piece: a cell the relaxation changed by a few %
+        # has not failed by that much
+        v0 = "$(vol:%.12g)" if restart is None else f"{halt_reference_volume(rd):.12g}"
+        halt = ((f'print           "IONMD_V0 {v0}"\n' if restart is None else "")
+                + f"variable        dvol equal abs(vol/{v0}-1.0)\n"
                 f"fix             halt all halt {p.halt_check_every} v_dvol > "
                 f"{p.halt_volume_change} error soft message yes")
     subs = dict(start=start, model=str(rd.model.resolve()), elements=" ".join(rd.elements),
@@ -414,11 +442,11 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
     kept = repair_pieces(rd, n)
     gap = _gap(rd, kept)
     logs = [rd.piece(k)["log"] for k in range(n)]
-    text = "\n".join(f.read_text(errors="replace") for f in logs if f.is_file())
     last_text = logs[-1].read_text(errors="replace") if n and logs[-1].is_file() else ""
     screen = rd.piece(n - 1)["screen"] if n else None
     screen_text = screen.read_text(errors="replace") if screen and screen.is_file() else ""
-    thermo = parse_thermo(text)
+    # the last piece's rows where it ran steps again that a killed piece had run before
+    thermo = parse_thermo_pieces([f.read_text(errors="replace") for f in logs if f.is_file()])
     steps = thermo.get("Step", np.array([]))
     step = int(steps[-1]) if len(steps) else 0
     # the last temperature LAMMPS printed (a template's block may leave Temp out)
@@ -455,6 +483,7 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
         return rd.set_status("failed", resumable=False, failed_step=hstep,
                              failed_temperature_K=target_at(hstep), failure_mode="volume_change",
                              reason=f"volume changed by more than {100 * p.halt_volume_change:g} % "
+                                    f"of V0, the volume at the start of the MD "
                                     f"(|V/V0 - 1| = {float(halt.group(3)):.3g}, fix halt) at step "
                                     f"{hstep}, target temperature {target_at(hstep):.1f} K", **common)
     if gap:

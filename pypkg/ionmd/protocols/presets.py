@@ -95,8 +95,9 @@ class Protocol:
         Minimise positions and (NpT) cell before the MD.
     halt_volume_change : float or None
         Stop the run when ``|V/V0 - 1|`` exceeds this (``fix halt``); ``None``: never.
-        ``V0`` is the volume of the structure as given (before any relaxation), so that
-        the limit stays the same when a run resumes.
+        ``V0`` is the volume the MD starts from (after the relaxation: the volume the
+        failure analysis compares with), printed by the first piece as ``IONMD_V0`` and
+        reused by every resumed piece.
     halt_check_every : int
         Steps between those checks.
     max_strain, n_points : float, int
