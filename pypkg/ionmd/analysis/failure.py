@@ -7,6 +7,10 @@ Failure modes, each found at its first occurrence:
     printed: it checks before printing) or the thermo ``Atoms`` count dropped.
 ``volume_change``
     ``|V / V0 - 1| > 0.5`` (the AQVolt26 criterion), from the trajectory's boxes or thermo.
+``nan_model``
+    The model returned a non-finite energy or force (``pair_style ionmd`` stops LAMMPS at
+    that step, before a NaN reaches the thermo output or the coordinates: atoms came too
+    close, or the simulation exploded).
 ``nan_thermo`` / ``nan_coordinates``
     A NaN or Inf that LAMMPS printed in any thermo column (a column that one ``run`` block
     does not print is not a NaN there), or in the coordinates.
@@ -30,6 +34,7 @@ before) that step.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Sequence
 
@@ -38,8 +43,10 @@ import numpy as np
 from ionmd.errors import AnalysisError
 from ionmd.lammps.log import lost_atoms_in_log, printed_column, printed_rows
 
-MODES = ("lost_atoms", "volume_change", "nan_thermo", "nan_coordinates", "temperature_runaway",
-         "framework_melting", "collapsed_distance")
+MODES = ("lost_atoms", "volume_change", "nan_model", "nan_thermo", "nan_coordinates",
+         "temperature_runaway", "framework_melting", "collapsed_distance")
+NAN_MODEL_RE = re.compile(r"ERROR.*the model returned a non-finite energy or force at step (\d+).*")
+"""``pair_style ionmd``'s error when the model's energy or forces are not finite."""
 
 
 @dataclass
@@ -168,7 +175,7 @@ def detect_failures(*, steps: np.ndarray, timestep_fs: float, positions: np.ndar
     thermo = thermo or {}
     tsteps = thermo.get("Step", np.zeros(0))
     step0 = int(steps[0]) if len(steps) else int(thermo.get("Step", np.array([0]))[0])
-    found = (_lost_atoms(thermo, log_text, steps) + _nan_thermo(thermo)
+    found = (_lost_atoms(thermo, log_text, steps) + _nan_model(log_text) + _nan_thermo(thermo)
              + _temperature_runaway(thermo, target_temperature_K, runaway_factor, window,
                                     temperature_end_K, ramp_steps)
              + _volume_change(steps, boxes, thermo, volume_limit))
@@ -248,6 +255,12 @@ def _error_follows_a_row(log_text: str, error: str) -> bool:
     except ValueError:
         return False
     return parts[0].isdigit()
+
+
+def _nan_model(log_text: str) -> list[tuple[str, int, str]]:
+    """The step at which ``pair_style ionmd`` stopped LAMMPS for a non-finite model output."""
+    found = NAN_MODEL_RE.search(log_text)
+    return [("nan_model", int(found.group(1)), found.group(0).strip())] if found else []
 
 
 def _nan_thermo(thermo) -> list[tuple[str, int, str]]:

