@@ -176,7 +176,7 @@ def test_orders_to_an_integral_cell_without_overlaps(name):
     cell = order_structure(s, "random", seed=0, min_distance=LGPS_LI_LI if name in FORCED_PAIRS else None)
     o = cell.structure
     assert o.is_ordered
-    reps = np.prod(cell.supercell)
+    reps = cell.cells
     for el, amt in s.composition.element_composition.items():
         # each element's count is its site-occupancy sum times the repeats, to a whole atom
         assert abs(o.composition[el] - amt * reps) < 1.0

@@ -4,6 +4,7 @@ the LAMMPS data file of a cell in a non-standard setting read back by LAMMPS its
 
 from __future__ import annotations
 
+import itertools
 import re
 import warnings
 from pathlib import Path
@@ -96,14 +97,36 @@ def test_mixed_site_cod_file_orders_to_the_files_composition():
     """Ca2AlNbO6 with Al/Nb antisite mixing 0.941(8)/0.059(8) on two sites: read with its
     esds; ordered in the smallest cell that makes 34 x 0.059 whole (17 cells), the
     composition is pymatgen's disordered composition x 17 rounded, and charge neutral
-    with the oxidation states pymatgen guesses for the file's formula."""
+    with the oxidation states pymatgen guesses for the file's formula. The 17 cells are
+    as compact as 17 cells can be (17 is prime: repeating the cell gave a 17x1x1 needle,
+    smallest width 5.4 A, 91.8 A long): its smallest width is the largest of every
+    supercell of 17 cells (each sublattice of index 17 once: a brute-force search over
+    pymatgen's LLL-reduced bases)."""
     disordered = _pymatgen(FILES / "Cod_2100513.cif")[0]
     [loaded] = load_structures(FILES / "Cod_2100513.cif", OrderOptions(method="random", seed=4))
     expected = {el.symbol: round(n * 17) for el, n in disordered.composition.items()}
     assert dict(loaded.structure.composition.get_el_amt_dict()) == expected
     ox = Composition("Ca2AlNbO6").oxi_state_guesses()[0]
     assert sum(ox[el] * n for el, n in expected.items()) == 0
-    assert np.allclose(loaded.structure.lattice.abc, np.array(disordered.lattice.abc) * [17, 1, 1])
+    assert loaded.structure.volume == pytest.approx(17 * disordered.volume)
+    p = loaded.structure.lattice.matrix @ np.linalg.inv(disordered.lattice.matrix)
+    assert np.allclose(p, np.rint(p), atol=1e-6)     # a supercell of the file's lattice
+    best = 0.0
+    m = disordered.lattice.matrix
+    for d1, d2 in ((a, b) for a in (1, 17) for b in (1, 17) if a * b <= 17):
+        d3 = 17 // (d1 * d2)
+        for h in itertools.product(range(d1), range(d1), range(d2)):
+            sub = Lattice(np.array([[d1, 0, 0], [h[0], d2, 0], [h[1], h[2], d3]]) @ m)
+            best = max(best, _widths(sub.get_lll_reduced_lattice().matrix).min())
+    got = _widths(loaded.structure.lattice.matrix).min()
+    assert got >= 0.98 * best and got > 2.5 * _widths(m * [[17], [1], [1]]).min()
+
+
+def _widths(m: np.ndarray) -> np.ndarray:
+    """Perpendicular widths, volume over face area, written out here."""
+    vol = abs(np.linalg.det(m))
+    return np.array([vol / np.linalg.norm(np.cross(m[(i + 1) % 3], m[(i + 2) % 3]))
+                     for i in range(3)])
 
 
 def _lammps_cell_and_atoms(data: Path, workdir: Path) -> tuple[Structure, dict[int, float]]:
@@ -121,7 +144,8 @@ def _lammps_cell_and_atoms(data: Path, workdir: Path) -> tuple[Structure, dict[i
                      coords_are_cartesian=True), masses
 
 
-@pytest.mark.parametrize("reps", [(1, 1, 1), (17, 1, 1)], ids=["cell", "needle_17x1x1"])
+@pytest.mark.parametrize("reps", [(1, 1, 1), (17, 1, 1), "compact"],
+                         ids=["cell", "needle_17x1x1", "compact_17"])
 def test_data_file_of_a_non_standard_cell_reads_back_in_lammps(tmp_path, reps):
     """The Ca2AlNbO6 cell (beta = 89.97 deg, not LAMMPS's frame: it needs a rotation and a
     tilt), ordered in one cell (occupancies rounded within 0.06) and written by `ionmd
@@ -137,8 +161,16 @@ def test_data_file_of_a_non_standard_cell_reads_back_in_lammps(tmp_path, reps):
 
     [loaded] = load_structures(FILES / "Cod_2100513.cif",
                                OrderOptions(method="random", seed=4, occ_tol=0.06))
+    if reps == "compact":       # the 17 cells ordering now takes: no tilt is small
+        from ionmd.structures.supercell_shape import widest_matrix
+
+        reps = widest_matrix(loaded.structure.lattice.matrix, 17)
+        assert np.count_nonzero(reps - np.diag(np.diag(reps)))
     ref = loaded.structure * reps
-    assert len(ref) == 20 * np.prod(reps) and ref.lattice.angles[1] == pytest.approx(89.97)
+    cells = np.diag(reps) if np.ndim(reps) == 1 else np.array(reps)
+    assert len(ref) == 20 * round(abs(np.linalg.det(cells.astype(float))))
+    if np.ndim(reps) == 1:
+        assert ref.lattice.angles[1] == pytest.approx(89.97)
     elements = sorted({s.specie.symbol for s in ref})
     write_data(as_atoms(ref), tmp_path / "struct.data", elements)
     lmp, masses = _lammps_cell_and_atoms(tmp_path / "struct.data", tmp_path)

@@ -50,6 +50,8 @@ def _cmd_run(args: argparse.Namespace) -> None:
     # a disordered file is ordered in the protocol's supercell, which then is not repeated
     loaded = load_structure(args.structure, dataclasses.replace(order_options(args),
                                                                 supercell=protocol.supercell))
+    if loaded.supercell:
+        print(f"{args.structure}: supercell {loaded.supercell}")
     if loaded.ordering:
         print(f"{args.structure}: partial occupancies ordered ({loaded.ordering}): "
               f"{len(loaded.structure)} atoms, {loaded.structure.composition.reduced_formula}")

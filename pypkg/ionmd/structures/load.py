@@ -61,7 +61,12 @@ class LoadedStructure:
     """How partial occupancies were ordered (None: the file was ordered)."""
     in_run_cell: bool = False
     """The structure is already the cell of ``OrderOptions.supercell`` (it was ordered in
-    it): the protocol must not repeat it again."""
+    it, or built as a supercell other than repetitions of the file's cell): the protocol
+    must not repeat it again."""
+    supercell: str | None = None
+    """How a minimum-width supercell was built where it is not a repetition of the file's
+    cell (fewer atoms than repeating it), e.g. ``"[[-1, 1, 1], [1, -1, 1], [1, 1, -1]] x
+    the cell: 4 cells (repeating it: 2x2x2, 8 cells), widths >= 9.86 A"``."""
 
 
 def load_structures(source: Any, order: OrderOptions | None = None) -> list[LoadedStructure]:
@@ -83,14 +88,47 @@ def load_structures(source: Any, order: OrderOptions | None = None) -> list[Load
         where = label if len(items) == 1 else f"{label} (structure {name})"
         what = Path(source).name if is_file and len(items) == 1 else name
         ordering = None
-        if not structure.is_ordered:
-            if order.method is None:
-                check_ordered(structure, where)     # raises, naming the sites
+        if structure.is_ordered:
+            check_overlaps(structure, where)    # atoms numbered as in the file
+        elif order.method is None:
+            check_ordered(structure, where)     # raises, naming the sites
+        shape = None
+        if structure.is_ordered:
+            structure, shape = _compact_supercell(structure, order.supercell)
+        else:       # ordered in a cell whose size the occupancies set (compact there)
             structure, ordering = _order(structure, order, what)
-        check_overlaps(structure, where)
-        out.append(LoadedStructure(name, structure, ordering,
-                                   in_run_cell=ordering is not None and order.supercell is not None))
+            check_overlaps(structure, where)
+        in_run_cell = shape is not None or (ordering is not None and order.supercell is not None)
+        out.append(LoadedStructure(name, structure, ordering, in_run_cell=in_run_cell,
+                                   supercell=shape))
     return out
+
+
+def _compact_supercell(structure: Structure, spec) -> tuple[Structure, str | None]:
+    """For a minimum-width setting (``"8A"``): the supercell of fewest cells that reaches
+    the width where repeating the file's cell along a, b, c needs more (a skewed or
+    primitive cell: ``supercell_shape.min_width_matrix``), and how it was built; else
+    ``structure`` as it is and None. Explicit repetitions (``"2x2x2"``) are kept as given."""
+    import numpy as np
+
+    from ionmd.structures.supercell import min_width_of, min_width_supercell
+    from ionmd.structures.supercell_shape import min_width_matrix
+
+    width = min_width_of(spec)
+    if width is None:
+        return structure, None
+    plain = min_width_supercell(structure.lattice, width)
+    matrix = min_width_matrix(structure.lattice.matrix, width)
+    if np.array_equal(matrix, np.diag(plain)):
+        return structure, None
+    big = structure.make_supercell(matrix, in_place=False)
+    n = round(abs(np.linalg.det(matrix)))
+    from ionmd.structures.geometry import perpendicular_widths
+
+    widths = perpendicular_widths(big.lattice)
+    return big, (f"{matrix.tolist()} x the cell: {n} cell{'s' if n > 1 else ''} (repeating it: "
+                 f"{'x'.join(map(str, plain))}, {int(np.prod(plain))} cells), widths "
+                 f"{', '.join(f'{w:.2f}' for w in widths)} A")
 
 
 def load_structure(source: Any, order: OrderOptions | None = None) -> LoadedStructure:
@@ -104,7 +142,7 @@ def load_structure(source: Any, order: OrderOptions | None = None) -> LoadedStru
 
 def _order(structure: Structure, order: OrderOptions, name: str) -> tuple[Structure, str]:
     from ionmd.structures.charges import declared_oxidation_states
-    from ionmd.structures.ordering import net_charge_note, order_structure
+    from ionmd.structures.ordering import net_charge_note, order_structure, supercell_text
 
     seed = order.seed if order.method == "random" else None
     cell = order_structure(structure, order.method, seed=seed, occ_tol=order.occ_tol,
@@ -113,7 +151,7 @@ def _order(structure: Structure, order: OrderOptions, name: str) -> tuple[Struct
     declared = declared_oxidation_states(structure)
     if declared:    # kept, as for an ordered file: run.json's charges are the file's
         cell.structure.add_oxidation_state_by_element(declared)
-    text = (f"{order.method} ordering of {name}, supercell {'x'.join(map(str, cell.supercell))}"
+    text = (f"{order.method} ordering of {name}, supercell {supercell_text(cell.supercell)}"
             + (f", seed {seed}" if seed is not None else "")
             + (f", occupancies rounded within {order.occ_tol:g}" if order.occ_tol > 2e-3 else "")
             + f", min distance {cell.min_distance}"

@@ -57,7 +57,9 @@ class OrderedCell:
     structure
         The ordered supercell (every site fully occupied by one element; vacancies removed).
     supercell
-        Repetitions of the input cell along a, b, c.
+        Repetitions of the input cell along a, b, c; or, where no explicit supercell was
+        asked for and repeating the cell makes a needle, the rows of the supercell's
+        integer matrix (``supercell_text`` writes either).
     site_counts
         For each partially occupied group (keyed by its occupancy, e.g. ``"Cl:0.5 Br:0.5"``):
         how many sites of that kind the supercell has (``"sites"``) and how many got each
@@ -76,7 +78,7 @@ class OrderedCell:
     """
 
     structure: Structure
-    supercell: tuple[int, int, int]
+    supercell: tuple
     site_counts: dict[str, dict[str, int]] = field(default_factory=dict)
     method: str = "ordered"
     ewald_energy: float | None = None
@@ -86,6 +88,17 @@ class OrderedCell:
     close_pairs: str = ""
     """Pairs below the default rule that the occupancies force (``IONIC_FLOOR_FRACTION``),
     e.g. ``"3 Li-Li pairs 1.73 A apart ..."``; ``""`` where the rule was kept."""
+
+    @property
+    def matrix(self) -> np.ndarray:
+        """The supercell's integer matrix (rows: its vectors in the input cell's)."""
+        m = np.array(self.supercell, dtype=int)
+        return np.diag(m) if m.ndim == 1 else m
+
+    @property
+    def cells(self) -> int:
+        """How many input cells the ordered cell holds."""
+        return round(abs(np.linalg.det(self.matrix.astype(float))))
 
 
 def _groups(structure: Structure) -> dict[str, tuple[dict[str, float], list[int]]]:
@@ -335,6 +348,8 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
     charges = _charges_of(structure, oxidation_states)
     reps = integral_supercell(structure, base, max_atoms=max_atoms, occ_tol=occ_tol,
                               exact=supercell is not None, charges=charges)
+    if supercell is None:       # not the user's repetitions: the most compact of that size
+        reps = _compact(structure.lattice.matrix, reps, min_width)
     big = structure.make_supercell(reps, in_place=False)
     groups = _groups(big)
     counts = {key: {"sites": len(idx), **{sp: int(round(len(idx) * f)) for sp, f in fr.items()}}
@@ -354,7 +369,7 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
         for c in counts.values())
     if arrangements > max_arrangements:
         raise StructureError(
-            f"Ewald ordering of this {'x'.join(map(str, reps))} cell would search "
+            f"Ewald ordering of this {supercell_text(reps)} cell would search "
             f"{float(arrangements):.1e} arrangements (at most {max_arrangements:.0e}); order "
             "it at random with a seed instead (`--order random --order-seed N`; in a campaign "
             "`order = \"random\"`; in Python method='random'), or use a smaller supercell")
@@ -371,6 +386,32 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
     return OrderedCell(ordered, reps, counts, "ewald", ewald_energy=energy,
                        min_distance=limits.describe(), charges=charges,
                        close_pairs=limits.close_pairs_note(draw))
+
+
+def _compact(matrix: np.ndarray, reps: tuple[int, int, int], min_width: float | None):
+    """``reps``, or a supercell of as many cells that is closer to a cube (``widest_matrix``)
+    where repeating the cell makes a needle: occupancies that need a prime number of cells
+    (17) gave 17x1x1. Returned as a matrix (tuple of rows) where it is not diagonal."""
+    from ionmd.structures.supercell_shape import PLAIN_WIDTH_SHARE, widest_matrix
+
+    alt = widest_matrix(matrix, math.prod(reps), min_width or 0.0)
+    if alt is None:
+        return reps
+    plain = np.sort(perpendicular_widths(np.diag(reps) @ matrix))
+    other = np.sort(perpendicular_widths(alt @ matrix))
+    if plain[0] >= PLAIN_WIDTH_SHARE * other[0] and plain[2] * PLAIN_WIDTH_SHARE <= other[2]:
+        return reps
+    if np.count_nonzero(alt - np.diag(np.diag(alt))) == 0 and (np.diag(alt) > 0).all():
+        return tuple(int(x) for x in np.diag(alt))
+    return tuple(tuple(int(x) for x in row) for row in alt)
+
+
+def supercell_text(supercell) -> str:
+    """``"2x2x2"`` for repetitions, ``"[[2, 1, 0], ...] (17 cells)"`` for a matrix."""
+    if all(isinstance(x, (int, np.integer)) for x in supercell):
+        return "x".join(map(str, supercell))
+    n = round(abs(np.linalg.det(np.array(supercell, dtype=float))))
+    return f"{[list(r) for r in supercell]} ({n} cells)"
 
 
 def _charges_of(structure: Structure, oxidation_states) -> dict[str, float] | None:
