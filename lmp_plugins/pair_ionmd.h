@@ -55,6 +55,8 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
   void allocate();
   void reset_settings();
   void load_model();
+  void stop_unless_loaded_everywhere(const std::string &failure);
+  void stop_unless_same_model_everywhere();
   IonmdGraphBuilder::Mode graph_mode() const;
   bool recomputes(double nedges) const;
   bool uses_stages(IonmdGraphBuilder::Mode mode, double nedges) const;

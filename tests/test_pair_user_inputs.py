@@ -1,0 +1,286 @@
+"""pair_style ionmd in `lmp -in` scripts as users write them, not as ionmd writes them:
+more atom types than elements, other atom styles, newton off, no skin, a larger ghost
+cutoff, a strongly tilted cell smaller than the cutoff, replicate, delete_atoms between
+runs, and the per-atom outputs (compute pe/atom, stress/atom) of each.
+
+References: SevenNet's own calculator in float64 (energy, forces, stress and its per-atom
+energies), MACE's (its per-atom ``energies``) and LAMMPS's own sums (compute reduce of the
+per-atom energies and virials against the total energy and the pressure times volume).
+Under MPI a model file that some ranks cannot load, or load with other content, must stop
+every rank with a message, not hang the job."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+
+import numpy as np
+import pytest
+from ase.build import bulk, make_supercell
+from ase.io import write
+
+from contract_models import MorseEdgeModel, save_contract_model
+from lammps_runner import (BIN, EV_PER_A3_TO_BAR, run_lmp, thermo_table, to_lammps_frame,
+                           write_data)
+from mace_reference import mace_calculator
+from sevennet_reference import reference_calculator
+
+ELEMENTS = ["Cl", "Li"]
+# per atom: compute reduce sums of pe/atom and stress/atom next to the totals
+THERMO = """compute pea all pe/atom
+compute sa all stress/atom NULL virial
+compute spe all reduce sum c_pea
+compute ssa all reduce sum c_sa[1] c_sa[2] c_sa[3] c_sa[4] c_sa[5] c_sa[6]
+thermo_style custom step pe c_spe pxx pyy pzz pxy pxz pyz c_ssa[1] c_ssa[2] c_ssa[3] c_ssa[4] c_ssa[5] c_ssa[6] vol
+thermo_modify format float %.17g
+dump d all custom 1 out.dump id fx fy fz c_pea
+dump_modify d sort id format float %.17g
+"""
+NCOLS = 16
+
+
+def rattled_licl(seed=2):
+    """8-atom rock-salt LiCl: a 5.14 A cell, smaller than twice the tiny models' cutoffs
+    (4 and 5 A), so each atom meets several images of itself and of every other atom."""
+    atoms = bulk("LiCl", "rocksalt", a=5.14, cubic=True)
+    atoms.rattle(0.08, seed=seed)
+    return to_lammps_frame(atoms)
+
+
+def tilted_licl():
+    """The 2-atom primitive cell, re-based on strongly tilted vectors (cell angles down to
+    11 degrees, tilt factors far beyond half a box length): the same crystal."""
+    prim = bulk("LiCl", "rocksalt", a=5.14)
+    prim.rattle(0.05, seed=4)
+    return to_lammps_frame(make_supercell(prim, [[1, 0, 0], [4, 1, 0], [-3, 5, 1]]))
+
+
+class Reference:
+    def __init__(self, atoms, calc):
+        atoms = atoms.copy()
+        atoms.calc = calc
+        self.energy = atoms.get_potential_energy()
+        self.forces = atoms.get_forces()
+        self.stress = atoms.get_stress()
+        self.energies = atoms.get_potential_energies()
+
+
+def run_zero(tmp_path, atoms, body, *, nprocs=1, before="", style="atomic", after_read=""):
+    """`run 0` of ``body`` (pair commands) on ``atoms``; returns the thermo row and dump."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    write(tmp_path / "s.data", atoms, format="lammps-data", specorder=ELEMENTS, masses=True,
+          atom_style=style)
+    script = (f"units metal\n{before}atom_style {style}\nread_data s.data\n{after_read}"
+              f"{body}\n{THERMO}run 0\n")
+    proc = run_lmp(script, tmp_path, nprocs=nprocs)
+    row = thermo_table(proc.stdout, NCOLS)[-1]
+    dump = np.loadtxt(tmp_path / "out.dump", skiprows=9, ndmin=2)
+    return row, dump
+
+
+def assert_matches(row, dump, ref: Reference, n_atoms, scale=1):
+    """Energy, forces, stress and per-atom energies of a `run 0` against the calculator's
+    (``scale`` copies of its cell: replicate), and the per-atom sums against the totals."""
+    pe, pe_sum, pressure, virial_sum, volume = row[1], row[2], row[3:9], row[9:15], row[15]
+    assert len(dump) == n_atoms
+    assert pe == pytest.approx(scale * ref.energy, abs=1e-10 * scale * len(ref.forces))
+    assert np.abs(dump[:, 1:4] - np.tile(ref.forces, (scale, 1))).max() <= 1e-10
+    p = pressure / EV_PER_A3_TO_BAR
+    stress = -np.array([p[0], p[1], p[2], p[5], p[4], p[3]])
+    assert np.abs(stress - ref.stress).max() <= 1e-10
+    assert np.abs(dump[:, 4] - np.tile(ref.energies, scale)).max() <= 1e-10
+    # LAMMPS's own consistency: sum of pe/atom = pe, sum of stress/atom = -P V
+    assert pe_sum == pytest.approx(pe, abs=1e-9)
+    np.testing.assert_allclose(-virial_sum / volume, pressure,
+                               atol=1e-9 * np.abs(pressure).max())
+
+
+@pytest.fixture(scope="module")
+def licl():
+    return rattled_licl()
+
+
+@pytest.fixture(scope="module")
+def sevennet_ref(tiny_checkpoint, licl):
+    return Reference(licl, reference_calculator(str(tiny_checkpoint), "float64"))
+
+
+PAIR = "pair_style ionmd {model}\npair_coeff * * Cl Li"
+
+# name -> (pair and setup lines, keyword arguments of run_zero, MPI ranks)
+SCRIPTS = {
+    "plain": (PAIR, {}, 1),
+    "newton_pair_off": (PAIR, {"before": "newton off on\n"}, 1),
+    "no_skin_every_step": (PAIR + "\nneighbor 0.0 bin\nneigh_modify every 1 delay 0 check yes",
+                           {}, 1),
+    "large_ghost_cutoff": (PAIR + "\ncomm_modify cutoff 15.0", {}, 2),
+    "atom_style_charge": (PAIR, {"style": "charge"}, 1),
+    "atom_style_full": (PAIR, {"style": "full"}, 2),
+    "graph_ghosts": ("pair_style ionmd {model} graph ghosts\npair_coeff * * Cl Li", {}, 1),
+    "halo_two_ranks": (PAIR, {}, 2),
+    "redundant_two_ranks": ("pair_style ionmd {model} ghost redundant\npair_coeff * * Cl Li",
+                            {}, 2),
+}
+
+
+@pytest.mark.parametrize("name", list(SCRIPTS))
+def test_user_scripts_match_sevennet_calculator(name, tiny_f64, licl, sevennet_ref, tmp_path):
+    body, kwargs, nprocs = SCRIPTS[name]
+    row, dump = run_zero(tmp_path, licl, body.format(model=tiny_f64), nprocs=nprocs, **kwargs)
+    assert_matches(row, dump, sevennet_ref, len(licl))
+
+
+def test_two_atom_types_of_one_element(tiny_f64, licl, sevennet_ref, tmp_path):
+    """Two Li sub-lattices as types 2 and 3 (read_data ... extra/atom/types 1), both Li in
+    pair_coeff: the same physics."""
+    assert licl[0].symbol == licl[4].symbol == "Li"
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    write_data(licl, tmp_path / "s.data", ELEMENTS)
+    script = (f"units metal\natom_style atomic\nread_data s.data extra/atom/types 1\nmass 3 6.94\n"
+              f"set atom 1 type 3\nset atom 5 type 3\npair_style ionmd {tiny_f64}\npair_coeff * * Cl Li Li\n{THERMO}"
+              "run 0\n")
+    proc = run_lmp(script, tmp_path)
+    row = thermo_table(proc.stdout, NCOLS)[-1]
+    assert_matches(row, np.loadtxt(tmp_path / "out.dump", skiprows=9), sevennet_ref, len(licl))
+
+
+@pytest.mark.parametrize("nprocs", [1, 2])
+def test_tilted_cell_smaller_than_the_cutoff(tiny_f64, tiny_checkpoint, nprocs, tmp_path):
+    atoms = tilted_licl()
+    ref = Reference(atoms, reference_calculator(str(tiny_checkpoint), "float64"))
+    row, dump = run_zero(tmp_path, atoms, PAIR.format(model=tiny_f64), nprocs=nprocs)
+    assert_matches(row, dump, ref, len(atoms))
+
+
+@pytest.mark.parametrize("nprocs", [1, 2])
+def test_replicate_gives_eight_times_the_cell(tiny_f64, licl, sevennet_ref, nprocs, tmp_path):
+    row, dump = run_zero(tmp_path, licl, PAIR.format(model=tiny_f64), nprocs=nprocs,
+                         after_read="replicate 2 2 2\n")
+    assert_matches(row, dump, sevennet_ref, 8 * len(licl), scale=8)
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("nprocs", [1, 2])
+def test_delete_atoms_between_runs(tiny_f64, tiny_checkpoint, licl, sevennet_ref, nprocs,
+                                   tmp_path):
+    """The second run has one atom fewer (ID 3 gone: the IDs are no longer consecutive)."""
+    fewer = licl.copy()
+    del fewer[2]
+    ref = Reference(fewer, reference_calculator(str(tiny_checkpoint), "float64"))
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    write_data(licl, tmp_path / "s.data", ELEMENTS)
+    script = (f"units metal\natom_style atomic\nread_data s.data\n"
+              f"{PAIR.format(model=tiny_f64)}\n{THERMO}run 0\ngroup one id 3\n"
+              "delete_atoms group one compress no\nundump d\n"
+              "dump d2 all custom 1 out2.dump id fx fy fz c_pea\n"
+              "dump_modify d2 sort id format float %.17g\nrun 0\n")
+    proc = run_lmp(script, tmp_path, nprocs=nprocs)
+    rows = thermo_table(proc.stdout, NCOLS)
+    assert rows[0][1] == pytest.approx(sevennet_ref.energy, abs=1e-10)
+    last = np.loadtxt(tmp_path / "out2.dump", skiprows=9)
+    assert list(last[:, 0]) == [1, 2, 4, 5, 6, 7, 8]
+    assert_matches(rows[-1], last, ref, len(fewer))
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("nprocs", [1, 2])
+def test_mace_per_atom_energies_match_calculator(tiny_mace_f64, tiny_mace_file, licl, nprocs,
+                                                 tmp_path):
+    """MACE's calculator gives per-atom energies with the isolated-atom energies E0
+    (``energies``; its ``node_energy`` leaves E0 out): pe/atom is the former."""
+    ref = Reference(licl, mace_calculator(tiny_mace_file))
+    row, dump = run_zero(tmp_path, licl, PAIR.format(model=tiny_mace_f64), nprocs=nprocs)
+    assert_matches(row, dump, ref, len(licl))
+
+
+def test_centroid_stress_is_refused(tiny_f64, licl, tmp_path):
+    """The model gives edge forces of the total energy, not the per-atom energies' own
+    gradients that a centroid (heat-flux) stress needs: refused, not made up."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    write_data(licl, tmp_path / "s.data", ELEMENTS)
+    script = (f"units metal\natom_style atomic\nread_data s.data\n{PAIR.format(model=tiny_f64)}\n"
+              "compute c all centroid/stress/atom NULL\ncompute s all reduce sum c_c[1]\n"
+              "thermo_style custom step pe c_s\nrun 0\n")
+    proc = run_lmp(script, tmp_path, check=False)
+    assert proc.returncode != 0
+    assert "does not support compute centroid/stress/atom" in proc.stdout
+
+
+# ------------------------------------------------------------------ MPI: all ranks stop
+
+@pytest.fixture(scope="module")
+def morse_files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("lmpin_models")
+    a = save_contract_model(MorseEdgeModel(0.35, 1.4, 2.9, 5.0), d / "a.pt", cutoff=5.0,
+                            elements=ELEMENTS)
+    b = save_contract_model(MorseEdgeModel(0.30, 1.4, 2.9, 5.0), d / "b.pt", cutoff=5.0,
+                            elements=ELEMENTS)
+    return a, b
+
+
+def run_per_rank_files(tmp_path, files, timeout=120):
+    """One `lmp` per rank (MPMD), each with its own value of ${f}: the model file path as
+    each node would see it. Returns (returncode, output); a hang is killed and fails."""
+    write_data(rattled_licl(), tmp_path / "s.data", ELEMENTS)
+    (tmp_path / "in.lmp").write_text("units metal\natom_style atomic\nread_data s.data\n"
+                                     "pair_style ionmd ${f}\npair_coeff * * Cl Li\nrun 0\n")
+    cmd = [str(BIN / "mpirun")]
+    for k, f in enumerate(files):
+        cmd += ([":"] if k else []) + ["-np", "1", str(BIN / "lmp"), "-in", "in.lmp",
+                                        "-var", "f", str(f), "-log", f"log{k}.lammps"]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        pytest.fail(f"lmp hung: one rank stopped, the other went on ({cmd})")
+    return proc.returncode, out
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("missing_on", [0, 1])
+def test_model_missing_on_one_rank_stops_every_rank(morse_files, missing_on, tmp_path):
+    """A model on node-local storage of one node only: every rank stops, naming the rank,
+    its host and the cause (the job hung silently until its wall time)."""
+    files = [morse_files[0], morse_files[0]]
+    files[missing_on] = tmp_path / "not_on_this_node.pt"
+    rc, out = run_per_rank_files(tmp_path, files)
+    assert rc != 0
+    assert "1 MPI rank(s) of 2 could not load the model" in out
+    assert f"rank {missing_on} on host" in out and "does not exist" in out
+    assert "storage every node reads" in out
+
+
+@pytest.mark.mpi
+def test_model_missing_on_every_rank_keeps_the_plain_message(tmp_path):
+    rc, out = run_per_rank_files(tmp_path, [tmp_path / "gone.pt", tmp_path / "gone.pt"])
+    assert rc != 0
+    assert "gone.pt does not exist or cannot be read" in out
+    assert "could not load the model" not in out
+
+
+@pytest.mark.mpi
+def test_other_model_content_on_one_rank_is_refused(morse_files, tmp_path):
+    """A stale copy on one node: the ranks there would run another potential, silently."""
+    local = tmp_path / "node_local"
+    local.mkdir()
+    shutil.copy(morse_files[1], local / "a.pt")
+    rc, out = run_per_rank_files(tmp_path, [morse_files[0], local / "a.pt"])
+    assert rc != 0
+    assert "is not the same file on every MPI rank" in out
+    assert "1 of 2 ranks (the first: rank 1 on host" in out
+
+
+@pytest.mark.mpi
+def test_same_model_on_every_rank_runs(morse_files, tmp_path):
+    """Two copies of the same file (node-local storage done right) run."""
+    local = tmp_path / "node_local"
+    local.mkdir()
+    shutil.copy(morse_files[0], local / "a.pt")
+    rc, out = run_per_rank_files(tmp_path, [morse_files[0], local / "a.pt"])
+    assert rc == 0, out[-2000:]
