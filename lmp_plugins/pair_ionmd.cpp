@@ -191,7 +191,10 @@ void PairIonmd::settings(int narg, char **arg)
                "[ghost auto|redundant|halo] [memory auto|fast|low] [chunk EDGES] [max_memory auto|off|GiB]'");
   if (strcmp(update->unit_style, "metal") != 0)
     error->all(FLERR, "pair_style ionmd requires 'units metal' (models use eV and Angstrom), "
-               "but units are '{}'", update->unit_style);
+               "but units are '{}': put 'units metal' before read_data or create_box, with "
+               "times in ps (timestep 0.001 is 1 fs) and velocities in Angstrom/ps ('real' data "
+               "files keep their coordinates and masses, their Velocities x 1000)",
+               update->unit_style);
   reset_settings();
   const std::vector<std::string> previous_elements =
       model ? meta.elements : std::vector<std::string>();

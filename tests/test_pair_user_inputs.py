@@ -284,3 +284,50 @@ def test_same_model_on_every_rank_runs(morse_files, tmp_path):
     shutil.copy(morse_files[0], local / "a.pt")
     rc, out = run_per_rank_files(tmp_path, [morse_files[0], local / "a.pt"])
     assert rc == 0, out[-2000:]
+
+
+@pytest.mark.parametrize("units", ["real", "lj"])
+def test_other_units_are_refused_saying_how_to_convert(tiny_f64, licl, units, tmp_path):
+    """An energy in kcal/mol or reduced units is not an eV: refused, with what metal units
+    change in a user's script (timestep, velocities)."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    write_data(licl, tmp_path / "s.data", ELEMENTS)
+    script = f"units {units}\natom_style atomic\nread_data s.data\n{PAIR.format(model=tiny_f64)}\nrun 0\n"
+    proc = run_lmp(script, tmp_path, check=False)
+    assert proc.returncode != 0
+    assert f"requires 'units metal' (models use eV and Angstrom), but units are '{units}'" in proc.stdout
+    assert "timestep 0.001 is 1 fs" in proc.stdout and "Velocities x 1000" in proc.stdout
+
+
+@pytest.mark.parametrize("nprocs", [1, 2])
+def test_hybrid_with_a_classical_pair_for_other_atoms(tiny_f64, tiny_checkpoint, nprocs,
+                                                      tmp_path):
+    """`pair_style hybrid ionmd ... lj/cut` with Ar atoms (NULL for the model) among LiCl:
+    the model's part is SevenNet's calculator on the LiCl atoms alone, the rest is LAMMPS's
+    lj/cut alone on the same data file (Li/Cl pairs at epsilon 0)."""
+    from ase import Atoms
+
+    licl = to_lammps_frame(bulk("LiCl", "rocksalt", a=5.14, cubic=True).repeat((2, 1, 1)))
+    licl.rattle(0.05, seed=3)
+    ref = Reference(licl, reference_calculator(str(tiny_checkpoint), "float64"))
+    atoms = licl + Atoms("Ar2", positions=[[2.0, 1.2, 1.4], [7.1, 3.9, 3.5]])
+    lj = "pair_coeff 1 3 {s}0.01 3.0\npair_coeff 2 3 {s}0.01 2.5\npair_coeff 3 3 {s}0.02 3.4\n"
+    runs = {"hybrid": f"pair_style hybrid ionmd {tiny_f64} lj/cut 6.0\n"
+                      f"pair_coeff * * ionmd Cl Li NULL\n" + lj.format(s="lj/cut "),
+            "lj": "pair_style lj/cut 6.0\npair_coeff * * 0.0 1.0\n" + lj.format(s="")}
+    out = {}
+    for name, pair in runs.items():
+        d = tmp_path / name
+        d.mkdir()
+        write_data(atoms, d / "s.data", ["Cl", "Li", "Ar"])
+        proc = run_lmp(f"units metal\natom_style atomic\nread_data s.data\n{pair}{THERMO}run 0\n",
+                       d, nprocs=nprocs)
+        out[name] = (thermo_table(proc.stdout, NCOLS)[-1],
+                     np.loadtxt(d / "out.dump", skiprows=9))
+    (row_h, dump_h), (row_l, dump_l) = out["hybrid"], out["lj"]
+    assert row_h[1] - row_l[1] == pytest.approx(ref.energy, abs=1e-10)
+    model_forces = dump_h[:, 1:4] - dump_l[:, 1:4]
+    assert np.abs(model_forces[:16] - ref.forces).max() <= 1e-10
+    assert np.abs(model_forces[16:]).max() <= 1e-10
+    assert np.abs(dump_h[:16, 4] - dump_l[:16, 4] - ref.energies).max() <= 1e-10
+    assert row_h[2] == pytest.approx(row_h[1], abs=1e-9)
