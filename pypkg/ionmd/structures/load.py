@@ -141,7 +141,8 @@ def load_structure(source: Any, order: OrderOptions | None = None) -> LoadedStru
 
 
 def _order(structure: Structure, order: OrderOptions, name: str) -> tuple[Structure, str]:
-    from ionmd.structures.charges import declared_oxidation_states
+    from ionmd.structures.charges import (declared_oxidation_states, declares_site_states,
+                                          with_site_states)
     from ionmd.structures.ordering import net_charge_note, order_structure, supercell_text
 
     seed = order.seed if order.method == "random" else None
@@ -151,10 +152,12 @@ def _order(structure: Structure, order: OrderOptions, name: str) -> tuple[Struct
     declared = declared_oxidation_states(structure)
     if declared:    # kept, as for an ordered file: run.json's charges are the file's
         cell.structure.add_oxidation_state_by_element(declared)
+    elif declares_site_states(structure):   # mixed valence (Fe2+/Fe3+): kept per site
+        cell.structure = with_site_states(structure, cell.structure, seed or 0)
     text = (f"{order.method} ordering of {name}, supercell {supercell_text(cell.supercell)}"
             + (f", seed {seed}" if seed is not None else "")
             + (f", occupancies rounded within {order.occ_tol:g}" if order.occ_tol > 2e-3 else "")
-            + f", min distance {cell.min_distance}"
+            + (f", min distance {cell.min_distance}" if cell.min_distance else "")
             + (f"; {cell.close_pairs}" if cell.close_pairs else "")
             + net_charge_note(structure, cell))
     return cell.structure, text
