@@ -106,7 +106,8 @@ def test_analyze_prints_it_apart(late_failure, tmp_path, capsys):
     assert main(["analyze", str(run), "-o", str(tmp_path / "again"), "--fit-start-ps",
                  str(FIT_START_PS), "--window-ps", "1", "--mcmc-samples", "20"]) in (0, None)
     printed = capsys.readouterr().out
-    assert "FAILED (lost_atoms" in printed
+    assert "FAILED (lost_atoms" in printed and "target 4000.0 K)" in printed
+    assert res["failure"]["first"]["target_temperature_K"] == 4000.0
     assert "before the failure (steps 200-3200; in no fit):" in printed
     d = res["before_failure"]["diffusion"][0]["D"]
     assert f"    D(Na, xyz) = {d:.3g} cm2/s" in printed

@@ -98,8 +98,11 @@ def test_analysis_dates_the_loss_in_the_resumed_piece(exploded):
     lost = next(e for e in report["events"] if e["mode"] == "lost_atoms")
     assert lost["step"] == status["failed_step"] == rows1[-1][0] + proto.thermo_every
     assert lost["time_ps"] == pytest.approx(lost["step"] * proto.timestep_fs * 1e-3)
-    # the thermo temperature of the last row before it: the resumed piece's
+    # the thermo temperature of the last row before it: the resumed piece's; the ramp's
+    # target at that step
     assert lost["temperature_K"] == pytest.approx(rows1[-1][1])
+    ramp = 300.0 + 1800.0 * lost["step"] / proto.steps(300.0)
+    assert lost["target_temperature_K"] == pytest.approx(ramp)
     assert report["run_end_step"] == lost["step"]
 
 

@@ -28,8 +28,8 @@ Failure modes, each found at its first occurrence:
 ``collapsed_distance``
     Two atoms closer than ``collapse_fraction`` times the sum of their covalent radii.
 
-The first failure is reported with its step, time and the thermo temperature at (or just
-before) that step.
+The first failure is reported with its step, time, the thermo temperature at (or just
+before) that step and the thermostat's target there (a ramp's value at that step).
 """
 
 from __future__ import annotations
@@ -56,6 +56,10 @@ class FailureEvent:
     time_ps: float
     temperature_K: float | None
     detail: str
+    #: the thermostat's target at ``step`` (a ramp's value there): the temperature a
+    #: heating run failed at; ``temperature_K`` is what the thermo printed last before it,
+    #: far off it in a run that is blowing up
+    target_temperature_K: float | None = None
 
 
 @dataclass
@@ -104,6 +108,17 @@ def _temperature_at(step: int, thermo: dict[str, np.ndarray]) -> float | None:
         return None
     before = np.flatnonzero(tsteps <= step)
     return float(temp[before[-1] if before.size else 0])
+
+
+def _target_at(step: int, start_K: float | None, end_K: float | None,
+               ramp_steps: int | None) -> float | None:
+    """The thermostat's target at ``step``: constant, or a ramp linear over ``ramp_steps``
+    from step 0 (None where unknown: no target, or a ramp of unknown length)."""
+    if start_K is None or end_K is None or end_K == start_K:
+        return start_K
+    if not ramp_steps:
+        return None
+    return float(start_K + (end_K - start_K) * min(max(step / ramp_steps, 0.0), 1.0))
 
 
 def _nn_distance(pos: np.ndarray, box: np.ndarray) -> float:
@@ -188,7 +203,9 @@ def detect_failures(*, steps: np.ndarray, timestep_fs: float, positions: np.ndar
             found += _collapsed_distance(steps, pos, bx, elements, collapse_fraction)
             found += _framework_melting(steps, pos, bx, elements, masses, framework, melt_fraction)
     events = [FailureEvent(mode, int(step), (int(step) - step0) * timestep_fs * 1e-3,
-                           _temperature_at(int(step), thermo), detail)
+                           _temperature_at(int(step), thermo), detail,
+                           _target_at(int(step), target_temperature_K, temperature_end_K,
+                                      ramp_steps))
               for mode, step, detail in found]
     end_step = int(max([steps[-1] if len(steps) else step0, tsteps[-1] if tsteps.size else step0]
                        + [e.step for e in events]))

@@ -266,8 +266,10 @@ def _print_run(path: Path, res: dict) -> None:
     f = res["failure"]
     if f["failed"]:
         first = f["first"]
+        target = first.get("target_temperature_K")
         print(f"{path}: FAILED ({', '.join(f['modes'])}); first {first['mode']} at step "
-              f"{first['step']} ({first['time_ps']:.3f} ps, T = {first['temperature_K']} K)")
+              f"{first['step']} ({first['time_ps']:.3f} ps, T = {first['temperature_K']} K"
+              + (f", target {target:.1f} K" if target is not None else "") + ")")
     else:
         print(f"{path}: no failure over {f['run_end_ps']:.3f} ps")
     if res.get("incomplete"):

@@ -101,9 +101,12 @@ def after_segment(rd, step: int, common: dict) -> dict:
     fields = dict(common, checks=checks, stopping=stopping_record(p, rd.planned_steps))
     failure = values.get("failure")
     if failure is not None:
+        # a rule run has no ramp (refused): its target is the run's temperature
         return rd.set_status("failed", resumable=False, stop_reason="failed",
                              failure_mode=failure["mode"], failed_step=failure["step"],
+                             failed_temperature_K=rd.temperature,
                              reason=f"post-mortem at the check of step {step}: "
+                                    f"{failure['mode']} at step {failure['step']}: "
                                     f"{failure['detail']}", **fields)
     reason, target = decide(met, step, rd.planned_steps, check_steps(p))
     if reason is not None:
