@@ -309,3 +309,28 @@ def test_isotopes_keep_their_mass_in_the_data_file(tmp_path):
     both = Structure(Lattice.cubic(4.0), [Element("H"), Element("D")], [[0, 0, 0], [0.5, 0.5, 0.5]])
     with pytest.raises(IonmdError, match="H atoms of different masses"):
         as_atoms(both)
+
+
+def test_run_builds_compact_cells_and_orders_shipped_lgps_by_default(tmp_path, capsys):
+    """`ionmd run conductivity` (8 A): a primitive rock-salt POSCAR runs in the fewest
+    cells that reach 8 A (20 primitive cells, 40 atoms; repeating it needed 3x3x3, 54
+    atoms), built once and not repeated again by the protocol; the
+    shipped LGPS orders without --order-min-distance (its 1.73 A Li1 pairs that the
+    occupancies force are named) into a 15-cell compact supercell (22.3-27.6 A)."""
+    from ase.io import read
+
+    save_contract_model(MorseEdgeModel(**MORSE), tmp_path / "morse.pt", cutoff=MORSE["rc"],
+                        elements=["Li", "Cl", "Ge", "P", "S"])
+    write(tmp_path / "LiCl_prim.vasp", bulk("LiCl", "rocksalt", a=5.13), format="vasp")
+    code, text = _run(["run", "conductivity", tmp_path / "LiCl_prim.vasp", "--model",
+                       tmp_path / "morse.pt", "--dry-run", "-o", tmp_path / "runs"], capsys)
+    assert code == 0, text
+    assert "20 cells (repeating it: 3x3x3, 27 cells)" in text and "40 atoms" in text
+    data = sorted((tmp_path / "runs").rglob("struct.data"))
+    assert data and all(len(read(d, format="lammps-data", atom_style="atomic")) == 40
+                        for d in data)
+    code, text = _run(["run", "conductivity", "Li10GeP2S12", "--model", tmp_path / "morse.pt",
+                       "--dry-run", "-o", tmp_path / "lgps", "--order", "random",
+                       "--order-seed", "1"], capsys)
+    assert code == 0, text
+    assert "46 Li-Li pairs 1.73 A apart" in text and "(15 cells)" in text
