@@ -38,6 +38,9 @@ RESOLVE_MOVES_PER_SITE = 50
 RESOLVE_CANDIDATES = 16
 """``method="random"`` with ``min_distance``: seeded draws, atom moves per partially occupied
 site in each, and empty sites tried per move, before the rule is reported unreachable."""
+STALL_MOVES_PER_SITE = 5
+"""The search for the fewest forced close pairs stops after this many moves per partially
+occupied site without finding fewer."""
 EWALD_CANDIDATES = 100
 """Lowest-Ewald arrangements searched for one that keeps ``min_distance``."""
 IONIC_FLOOR_FRACTION = 0.9
@@ -633,9 +636,11 @@ def _fewest_close_pairs(rng, draw: list, members: dict, strict: _PairLimits,
               if draw[i] != VACANCY}
     bad = {i for i, n in n_near.items() if n}
     best, best_draw = sum(n_near.values()) // 2, list(draw)
+    since_best = 0
     for _ in range(RESOLVE_MOVES_PER_SITE * len(strict.partial)):
-        if not bad:
+        if not bad or since_best > STALL_MOVES_PER_SITE * len(strict.partial):
             break
+        since_best += 1
         i = sorted(bad)[int(rng.integers(len(bad)))]
         empty = [j for j in members[group_of[i]] if draw[j] == VACANCY]
         if not empty:
@@ -649,7 +654,7 @@ def _fewest_close_pairs(rng, draw: list, members: dict, strict: _PairLimits,
         _set(choices[int(rng.integers(len(choices)))], sp, draw, n_near, bad, strict)
         total = sum(n_near.values()) // 2
         if total < best:
-            best, best_draw = total, list(draw)
+            best, best_draw, since_best = total, list(draw), 0
     draw[:] = best_draw
     return best
 
