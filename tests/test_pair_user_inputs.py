@@ -18,6 +18,7 @@ import subprocess
 
 import numpy as np
 import pytest
+import torch
 from ase.build import bulk, make_supercell
 from ase.io import write
 
@@ -331,3 +332,72 @@ def test_hybrid_with_a_classical_pair_for_other_atoms(tiny_f64, tiny_checkpoint,
     assert np.abs(model_forces[16:]).max() <= 1e-10
     assert np.abs(dump_h[:16, 4] - dump_l[:16, 4] - ref.energies).max() <= 1e-10
     assert row_h[2] == pytest.approx(row_h[1], abs=1e-9)
+
+
+def test_box_relax_finds_the_calculators_lattice(tiny_f64, tiny_checkpoint, tmp_path):
+    """`fix box/relax tri 0.0` + `minimize` of a sheared 2-atom cell with a displaced atom
+    ends at the lattice that ASE's FrechetCellFilter + BFGS finds with SevenNet's own
+    calculator (the pressure is the calculator's stress all the way down)."""
+    from ase.filters import FrechetCellFilter
+    from ase.optimize import BFGS
+
+    atoms = bulk("LiCl", "rocksalt", a=4.95)
+    atoms.set_cell(atoms.cell @ np.array([[1.0, 0.02, 0.0], [0.0, 0.98, 0.01], [0.0, 0.0, 1.03]]),
+                   scale_atoms=True)
+    atoms.positions[1] += [0.05, -0.03, 0.02]
+    atoms = to_lammps_frame(atoms)
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    write_data(atoms, tmp_path / "s.data", ELEMENTS)
+    script = (f"units metal\natom_style atomic\nread_data s.data\n{PAIR.format(model=tiny_f64)}\n"
+              "fix r all box/relax tri 0.0 vmax 0.001\nminimize 0 1e-10 5000 50000\n"
+              'print "CELL $(cella:%.15g) $(cellb:%.15g) $(cellc:%.15g) $(cellalpha:%.15g) '
+              '$(cellbeta:%.15g) $(cellgamma:%.15g) $(pe:%.15g)"\n')
+    proc = run_lmp(script, tmp_path, env={"OMP_NUM_THREADS": "1"})
+    line = [ln for ln in proc.stdout.splitlines() if ln.startswith("CELL")][-1]
+    lammps = np.array(line.split()[1:], float)
+
+    relaxed = atoms.copy()
+    relaxed.calc = reference_calculator(str(tiny_checkpoint), "float64")
+    # one thread: on a busy machine torch's thread pool makes each 2-atom call ~50x slower
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        assert BFGS(FrechetCellFilter(relaxed), logfile=None).run(fmax=1e-6, steps=300)
+    finally:
+        torch.set_num_threads(threads)
+    cellpar = relaxed.cell.cellpar()
+    assert abs(cellpar[0] - atoms.cell.cellpar()[0]) > 0.05      # it did move
+    np.testing.assert_allclose(lammps[:3], cellpar[:3], atol=1e-5)
+    np.testing.assert_allclose(lammps[3:6], cellpar[3:], atol=1e-3)
+    assert lammps[6] == pytest.approx(relaxed.get_potential_energy(), abs=1e-8)
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("nprocs", [1, 2])
+def test_restart_and_rerun_continue_the_run(tiny_f64, licl, nprocs, tmp_path):
+    """read_restart (with pair_style and pair_coeff given again: the style is not in the
+    restart file) continues the run step for step, and `rerun` of its dump gives its
+    energies and pressures (velocities left out: the virial part only)."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    write_data(licl, tmp_path / "s.data", ELEMENTS)
+    pair = PAIR.format(model=tiny_f64)
+    thermo = ("thermo_style custom step pe pxx pyy pzz pxy pxz pyz\n"
+              "thermo_modify format float %.17g\nthermo 5\n")
+    md = "fix 1 all nve\ntimestep 0.001\n"
+    first = run_lmp(f"units metal\natom_style atomic\nread_data s.data\n{pair}\n{thermo}"
+                    f"velocity all create 600 5\n{md}run 10\nwrite_restart r.rst\n"
+                    "compute p all pressure NULL virial\nthermo_style custom step pe c_p[1] "
+                    "c_p[2] c_p[3] c_p[4] c_p[5] c_p[6]\nthermo_modify format float %.17g\n"
+                    "dump d all custom 5 traj.dump id type x y z\n"
+                    "dump_modify d format float %.17g\nrun 10\n", tmp_path, nprocs=nprocs)
+    again = run_lmp(f"read_restart {tmp_path / 'r.rst'}\n{pair}\n{thermo}{md}run 10\n",
+                    tmp_path / "again", nprocs=nprocs)
+    rerun = run_lmp(f"units metal\natom_style atomic\nread_data s.data\n{pair}\n{thermo}"
+                    "rerun traj.dump dump x y z\n", tmp_path, nprocs=nprocs)
+    continued = thermo_table(first.stdout, 8)[-3:]          # steps 10, 15, 20
+    restarted = thermo_table(again.stdout, 8)
+    assert list(restarted[:, 0]) == [10, 15, 20]
+    np.testing.assert_allclose(restarted[:, 1], continued[:, 1], rtol=1e-12)
+    reread = thermo_table(rerun.stdout, 8)
+    assert list(reread[:, 0]) == [10, 15, 20]
+    np.testing.assert_allclose(reread[:, 1:], continued[:, 1:], rtol=1e-9, atol=1e-6)
