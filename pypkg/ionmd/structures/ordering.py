@@ -43,12 +43,14 @@ STALL_MOVES_PER_SITE = 5
 occupied site without finding fewer."""
 EWALD_CANDIDATES = 100
 """Lowest-Ewald arrangements searched for one that keeps ``min_distance``."""
-IONIC_FLOOR_FRACTION = 0.9
+IONIC_FLOOR_FRACTION = 0.85
 """Where the occupancies force pairs closer than the default rule (LGPS: 11 Li on 8 pairs of
-Li1 sites 1.73 A apart, so 3 pairs must be filled), the default rule gives way down to this
-fraction of the pair's ionic radii sum (pymatgen's radii for the oxidation states; Li+-Li+
-1.62 A): the arrangement then has the fewest such pairs found, named in the ordering line.
-Closer pairs (split positions of one atom, 0.5-1 A apart) are still refused."""
+Li1 sites 1.73 A apart, so 3 pairs must be filled; a cubic garnet's Li 24d/96h sites 1.62 A
+apart, with more Li than an arrangement without such pairs holds), the default rule gives
+way down to this fraction of the pair's ionic radii sum (pymatgen's radii for the oxidation
+states; Li+-Li+ 1.53 A): the arrangement then has the fewest such pairs found, named in the
+ordering line. Closer pairs (split positions of one atom, 0.5-1 A apart: the garnet's 96h
+pairs 0.8 A) are still refused."""
 
 
 @dataclass
@@ -361,7 +363,17 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
         excess = sum(v for k, v in c.items() if k != "sites") - c["sites"]
         if excess:
             raise StructureError(f"occupancies {key} do not add up to whole sites; round them in the input")
-    limits = _PairLimits(big, min_distance, charges)
+    element_counts: dict[str, int] = {}
+    for site in big:
+        if site.is_ordered:
+            element_counts[site.specie.symbol] = element_counts.get(site.specie.symbol, 0) + 1
+    for c in counts.values():
+        for sp, n in c.items():
+            if sp not in ("sites", VACANCY):
+                element_counts[sp] = element_counts.get(sp, 0) + n
+    # the ionic floor's radii: the known states, else the guess for the whole-number cell
+    # (a refined Li55.968 La24 Zr16 O96 has no neutral guess; its Li56 cell has)
+    limits = _PairLimits(big, min_distance, charges or guess_oxidation_states(element_counts))
     if method == "random":
         ordered, draw = _order_random(big, groups, counts, seed, limits)
         return OrderedCell(ordered, reps, counts, "random", seed=seed,
@@ -376,14 +388,6 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
             f"{float(arrangements):.1e} arrangements (at most {max_arrangements:.0e}); order "
             "it at random with a seed instead (`--order random --order-seed N`; in a campaign "
             "`order = \"random\"`; in Python method='random'), or use a smaller supercell")
-    element_counts: dict[str, int] = {}
-    for site in big:
-        if site.is_ordered:
-            element_counts[site.specie.symbol] = element_counts.get(site.specie.symbol, 0) + 1
-    for c in counts.values():
-        for sp, n in c.items():
-            if sp not in ("sites", VACANCY):
-                element_counts[sp] = element_counts.get(sp, 0) + n
     ordered, energy, draw = _order_ewald(big, oxidation_states, element_counts, groups,
                                          counts, limits)
     return OrderedCell(ordered, reps, counts, "ewald", ewald_energy=energy,
