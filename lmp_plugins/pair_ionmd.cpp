@@ -661,12 +661,47 @@ void PairIonmd::init_style()
                      "({} layers x {} A cutoff + {} A skin)\n",
                      shell, meta.num_layers, cutoff, neighbor->skin);
   }
+  check_tiled_reach(mode);
   check_neighbor_exclusions();
   check_type_labels();
   check_masses();
   // before LAMMPS builds the ghost shell and long before the model allocates anything
   set_memory_budget();
   check_estimated_memory(mode, std::max(comm->cutghostuser, cutoff + neighbor->skin));
+}
+
+// comm_style tiled holds one image of each atom only: it stops at the first step when the
+// ghost cutoff exceeds a periodic box width, blaming a "communication cutoff" the input
+// never set where this style raised it (the redundant shell of layers x cutoff: 8-atom
+// LiCl, 5.14 A, on 2 ranks of a model file without stages). Say why and what to do.
+void PairIonmd::check_tiled_reach(IonmdGraphBuilder::Mode mode)
+{
+  if (comm->style != Comm::TILED) return;
+  const bool redundant = mode == IonmdGraphBuilder::GHOSTS;
+  const double reach = (redundant ? meta.num_layers * cutoff : cutoff) + neighbor->skin;
+  const double *h_inv = domain->h_inv;
+  const double per_angstrom[3] = {
+      sqrt(h_inv[0] * h_inv[0] + h_inv[5] * h_inv[5] + h_inv[4] * h_inv[4]),
+      sqrt(h_inv[1] * h_inv[1] + h_inv[3] * h_inv[3]), h_inv[2]};
+  double narrowest = HUGE_VAL;
+  for (int d = 0; d < 3; ++d)
+    if (domain->periodicity[d])
+      narrowest = std::min(narrowest, domain->triclinic ? 1.0 / per_angstrom[d] : domain->prd[d]);
+  const bool halo_fits = meta.halo_stages > 0 && cutoff + neighbor->skin <= narrowest;
+  for (int d = 0; d < 3; ++d) {
+    if (!domain->periodicity[d]) continue;
+    const double width = domain->triclinic ? 1.0 / per_angstrom[d] : domain->prd[d];
+    if (reach <= width) continue;
+    error->all(FLERR, "pair_style ionmd needs the atoms within {:.3f} A of each subdomain ({}), "
+               "more than the periodic box is wide along {} ({:.3f} A); comm_style tiled cannot "
+               "hold several images of one atom: use comm_style brick (the default){}, or a "
+               "larger cell (replicate)", reach,
+               redundant ? fmt::format("a redundant ghost shell of {} layers x {} A cutoff + {} A "
+                                       "skin", meta.num_layers, cutoff, neighbor->skin)
+                         : fmt::format("{} A cutoff + {} A skin", cutoff, neighbor->skin),
+               "xyz"[d], width,
+               redundant && halo_fits ? ", 'ghost halo' (a shell of one cutoff)" : "");
+  }
 }
 
 // A data file's type labels (`Atom Type Labels`, `labelmap`) that are element symbols

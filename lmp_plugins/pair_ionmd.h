@@ -68,6 +68,7 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
   void check_masses();
   void check_type_labels();
   void check_neighbor_exclusions();
+  void check_tiled_reach(IonmdGraphBuilder::Mode mode);
   void check_finite();
   void accumulate();
   void report_peak_memory();

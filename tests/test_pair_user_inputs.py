@@ -401,3 +401,26 @@ def test_restart_and_rerun_continue_the_run(tiny_f64, licl, nprocs, tmp_path):
     reread = thermo_table(rerun.stdout, 8)
     assert list(reread[:, 0]) == [10, 15, 20]
     np.testing.assert_allclose(reread[:, 1:], continued[:, 1:], rtol=1e-9, atol=1e-6)
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("skin, halo_named", [(2.0, False), (3.0, True)])
+def test_tiled_comm_with_a_shell_wider_than_the_box_says_why(tiny_f64, skin, halo_named,
+                                                             tmp_path):
+    """comm_style tiled keeps one image per atom: where the redundant ghost shell (2 x 4 A
+    + skin) is wider than the box, the stop names the shell and the ways out, not only
+    LAMMPS's 'Communication cutoff ... cannot exceed periodic box length' (a cutoff the
+    script never set); 'ghost halo' is offered only where its shell fits the box."""
+    atoms = rattled_licl() if not halo_named else rattled_licl().repeat((2, 2, 2))
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    write_data(atoms, tmp_path / "s.data", ELEMENTS)
+    script = (f"units metal\natom_style atomic\nread_data s.data\ncomm_style tiled\n"
+              f"neighbor {skin} bin\npair_style ionmd {tiny_f64} ghost redundant\n"
+              "pair_coeff * * Cl Li\nbalance 1.0 rcb\nrun 0\n")
+    proc = run_lmp(script, tmp_path, nprocs=2, check=False)
+    assert proc.returncode != 0
+    shell = 8.0 + skin
+    assert (f"needs the atoms within {shell:.3f} A of each subdomain (a redundant ghost shell "
+            f"of 2 layers x 4 A cutoff + {skin:g} A skin)") in proc.stdout
+    assert "use comm_style brick" in proc.stdout
+    assert ("'ghost halo'" in proc.stdout.split("use comm_style brick")[1]) == halo_named
