@@ -136,3 +136,20 @@ def test_ordering_that_needs_a_prime_number_of_cells_is_not_a_needle():
     w = widths(cell.structure.lattice.matrix)
     assert w.min() >= 0.98 * _all_sublattice_widths(s.lattice.matrix, 23)
     assert w.max() / w.min() < 1.3 and w.min() > 2 * widths(s.lattice.matrix * [[1], [1], [23]]).min()
+
+
+def test_disordered_primitive_cell_is_ordered_in_its_fewest_cells():
+    """The shipped argyrodite's primitive cell (pymatgen's get_primitive_structure: 19
+    sites, widths 5.7 A) ordered at 8 A: the 4 cells of its conventional cube (52 atoms,
+    9.85 A wide), as the conventional file gives, not 2x2x2 = 8 cells (104 atoms)."""
+    from ionmd.structures import order_structure, read_structure
+
+    conv = read_structure("Li6PS5Cl")
+    prim = conv.get_primitive_structure(tolerance=0.01)
+    assert len(prim) * 4 == len(conv)
+    assert min_width_supercell(prim.lattice, 8.0) == (2, 2, 2)
+    cell = order_structure(prim, "random", seed=0, min_width=8.0)
+    assert cell.cells == 4 and len(cell.structure) == 52
+    assert cell.structure.composition == order_structure(conv, "random", seed=0,
+                                                         min_width=8.0).structure.composition
+    assert widths(cell.structure.lattice.matrix).min() == pytest.approx(conv.lattice.a, rel=1e-6)

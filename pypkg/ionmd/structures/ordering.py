@@ -354,7 +354,8 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
     reps = integral_supercell(structure, base, max_atoms=max_atoms, occ_tol=occ_tol,
                               exact=supercell is not None, charges=charges)
     if supercell is None:       # not the user's repetitions: the most compact of that size
-        reps = _compact(structure.lattice.matrix, reps, min_width)
+        reps = (_fewer_cells(structure, reps, min_width, max_atoms, occ_tol, charges)
+                or _compact(structure.lattice.matrix, reps, min_width))
     big = structure.make_supercell(reps, in_place=False)
     groups = _groups(big)
     counts = {key: {"sites": len(idx), **{sp: int(round(len(idx) * f)) for sp, f in fr.items()}}
@@ -411,6 +412,28 @@ def _compact(matrix: np.ndarray, reps: tuple[int, int, int], min_width: float | 
     if np.count_nonzero(alt - np.diag(np.diag(alt))) == 0 and (np.diag(alt) > 0).all():
         return tuple(int(x) for x in np.diag(alt))
     return tuple(tuple(int(x) for x in row) for row in alt)
+
+
+def _fewer_cells(structure: Structure, reps, min_width: float | None, max_atoms: int,
+                 occ_tol: float, charges) -> tuple | None:
+    """A supercell of fewer cells than the repetition ``reps`` that reaches ``min_width``
+    with whole occupancies (a primitive cell: 4 cells of a face-centred one make its
+    conventional cube, wider than 2x2x2), as a matrix; None where there is none."""
+    from ionmd.structures.supercell_shape import min_width_matrix, widest_matrix
+
+    if min_width is None:
+        return None
+    fewest = round(abs(np.linalg.det(min_width_matrix(structure.lattice.matrix, min_width))))
+    for total in range(fewest, math.prod(reps)):
+        try:    # the same whole-count and charge rule, for this many cells
+            integral_supercell(structure, (total, 1, 1), max_atoms=max_atoms, occ_tol=occ_tol,
+                               exact=True, charges=charges)
+        except StructureError:
+            continue
+        matrix = widest_matrix(structure.lattice.matrix, total, min_width)
+        if matrix is not None:
+            return tuple(tuple(int(x) for x in row) for row in matrix)
+    return None
 
 
 def supercell_text(supercell) -> str:
