@@ -87,7 +87,9 @@ def add_order_arguments(parser: argparse.ArgumentParser) -> None:
                         "occupancies such as LGPS's in one unit cell)")
     g.add_argument("--order-min-distance", type=non_negative_float, default=None, metavar="A",
                    help="atoms placed on partially occupied sites stay this far apart, A "
-                        "(default: 0.8 x their covalent radii sum, e.g. Li-Li 2.05; 0: no rule)")
+                        "(default: 0.8 x their covalent radii sum, e.g. Li-Li 2.05, giving way "
+                        "where the occupancies force closer pairs to the fewest such pairs, none "
+                        "below 0.85 x their ionic radii sum; 0: no rule)")
 
 
 def order_options(args: argparse.Namespace):
