@@ -123,6 +123,8 @@ SCRIPTS = {
     "halo_two_ranks": (PAIR, {}, 2),
     "redundant_two_ranks": ("pair_style ionmd {model} ghost redundant\npair_coeff * * Cl Li",
                             {}, 2),
+    "redundant_larger_ghost_cutoff": ("pair_style ionmd {model} ghost redundant\n"
+                                      "pair_coeff * * Cl Li\ncomm_modify cutoff 14.0", {}, 2),
 }
 
 
