@@ -334,6 +334,8 @@ def test_hybrid_with_a_classical_pair_for_other_atoms(tiny_f64, tiny_checkpoint,
     assert np.abs(model_forces[16:]).max() <= 1e-10
     assert np.abs(dump_h[:16, 4] - dump_l[:16, 4] - ref.energies).max() <= 1e-10
     assert row_h[2] == pytest.approx(row_h[1], abs=1e-9)
+    p = (row_h[3:9] - row_l[3:9]) / EV_PER_A3_TO_BAR      # same box: the model's pressure
+    assert np.abs(-np.array([p[0], p[1], p[2], p[5], p[4], p[3]]) - ref.stress).max() <= 1e-10
 
 
 def test_box_relax_finds_the_calculators_lattice(tiny_f64, tiny_checkpoint, tmp_path):
