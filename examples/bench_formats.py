@@ -82,7 +82,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     reps = [parse_size(parser, size) for size in args.sizes]   # refused before any export
     os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
-    work = args.export_dir or Path(tempfile.mkdtemp(prefix="ionmd-bench-formats-"))
+    # absolute: LAMMPS runs inside it and reads the model files by this path
+    work = (args.export_dir or Path(tempfile.mkdtemp(prefix="ionmd-bench-formats-"))).resolve()
     work.mkdir(parents=True, exist_ok=True)
     times_file = work / "export_times.json"
     times = json.loads(times_file.read_text()) if times_file.exists() else {}
