@@ -9,7 +9,8 @@ Writes a random-weight eSEN-L4 checkpoint (4 layers, 128 channels, lmax = mmax =
   per-call cost of the package at the same sizes, with its agreement to eager.
 
 Not a test: run it by hand, e.g.
-``OMP_NUM_THREADS=2 PYTHONPATH=pypkg python examples/bench_esen.py --out /tmp/esen-bench``.
+``OMP_NUM_THREADS=2 .venv/bin/python examples/bench_esen.py --out /tmp/esen-bench`` (the
+installed ionmd, as every other example).
 """
 
 from __future__ import annotations
