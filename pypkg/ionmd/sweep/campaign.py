@@ -272,6 +272,14 @@ def _protocol(src: Source, errors: _Errors) -> Protocol | None:
                        str(exc))
             return None
     protocol = PRESETS[name]
+    wrong = {key: _wrong_type(key, value) for key, value in overrides.items()}
+    for key, why in wrong.items():
+        if why:
+            top = key in src.data and key in ("temperatures", "replicas", "seed")
+            errors.add((key,) if top else ("protocol", key),
+                       f"{key if top else 'protocol.' + key} {why} (got {overrides[key]!r})")
+    if any(wrong.values()):
+        return None
     for key, value in overrides.items():
         top = key in src.data and key in ("temperatures", "replicas", "seed")
         where = (key,) if top else ("protocol", key)
@@ -280,6 +288,13 @@ def _protocol(src: Source, errors: _Errors) -> Protocol | None:
         except (IonmdError, TypeError, ValueError) as exc:
             errors.add(where, str(exc))
             return None
+    clash = _same_run_folder(overrides.get("temperatures", protocol.temperatures))
+    if clash:
+        errors.add(("temperatures",) if "temperatures" in src.data else ("protocol", "temperatures"),
+                   f"temperatures {' and '.join(f'{t!r}' for t in clash)} are one temperature "
+                   f"(run folder T{float(clash[0]):g}K): list each temperature once (more runs "
+                   f"at a temperature: replicas)")
+        return None
     try:
         check_protocol(protocol)
     except (TypeError, ValueError) as exc:      # e.g. a list where a number belongs
@@ -295,6 +310,51 @@ def _protocol(src: Source, errors: _Errors) -> Protocol | None:
     return protocol
 
 
+def _wrong_type(key: str, value) -> str | None:
+    """What is wrong with the type of a [protocol] value (None if nothing): a number
+    where a number belongs (``replicas = 2.5``, ``replicas = true`` and ``dump_every = 2.5``
+    would be truncated or crash later), true/false for switches, text for text. Text
+    is read as the command line reads it (``"2ns"``, ``"none"``) by ``with_overrides``."""
+    import typing
+
+    hint = typing.get_type_hints(Protocol).get(key)
+    if hint is None or isinstance(value, str):
+        return None
+    if typing.get_origin(hint) is tuple:
+        inner = typing.get_args(hint)[0]
+        ok = isinstance(value, (list, tuple)) and all(
+            isinstance(v, str) or (inner is float and isinstance(v, (int, float))
+                                   and not isinstance(v, bool)) for v in value)
+        return None if ok else ("must be a list of numbers" if inner is float else
+                                "must be a list of names")
+    args = set(typing.get_args(hint)) or {hint}
+    if value is None and type(None) in args:
+        return None
+    if bool in args:
+        return None if isinstance(value, bool) else "must be true or false"
+    if int in args:
+        return None if isinstance(value, int) and not isinstance(value, bool) else \
+            "must be a whole number"
+    if float in args:
+        return None if isinstance(value, (int, float)) and not isinstance(value, bool) else \
+            "must be a number"
+    if str in args:
+        return "must be text"
+    return None
+
+
+def _same_run_folder(temperatures) -> tuple | None:
+    """Two temperatures of the list that share a run folder (``900`` and ``900.0``:
+    ``T900K``), else None: each would run and be counted twice in one folder."""
+    seen: dict[str, float] = {}
+    for t in temperatures:
+        folder = f"T{float(t):g}K"
+        if folder in seen:
+            return seen[folder], t
+        seen[folder] = t
+    return None
+
+
 def _structures(src: Source, errors: _Errors, base: Path,
                 supercell: str | None = None) -> list[StructureEntry]:
     from ionmd.structures import example_names, unique_names
@@ -308,7 +368,7 @@ def _structures(src: Source, errors: _Errors, base: Path,
                                     f"({', '.join(example_names())})")
         return []
     campaign_order = {k: src.data[k] for k in ORDER_KEYS if k in src.data}
-    out: list[StructureEntry] = []
+    found: list[tuple[tuple, dict, str, str | None]] = []   # (key, entry, path, given name)
     for i, item in enumerate(items):
         key = ("structures", i)
         entry = {"path": item} if isinstance(item, str) else item
@@ -318,6 +378,14 @@ def _structures(src: Source, errors: _Errors, base: Path,
             continue
         if isinstance(item, dict):
             _check_keys(errors, entry, key, ("path", "name") + ORDER_KEYS)
+        given = entry.get("name")
+        if isinstance(given, int) and not isinstance(given, bool):
+            given = str(given)                  # name = 2023
+        if given is not None and not _folder_name(given):
+            errors.add(key + ("name",), f"structure name {given!r} cannot name a run folder "
+                                        f"inside output: give a name without '/' or '\\' "
+                                        f"that is not '.' or '..'")
+            given = None
         text = entry["path"]
         pattern = text if os.path.isabs(text) else str(base / text)
         if any(c in text for c in "*?["):
@@ -325,31 +393,54 @@ def _structures(src: Source, errors: _Errors, base: Path,
             if not paths:
                 errors.add(key, f"structure pattern {text!r} matches no file (relative to {base})")
                 continue
-            # mp-*/POSCAR: every file has one name; the folders tell them apart
-            sources = list(zip(paths, unique_names(paths)))
         elif Path(pattern).is_file():
-            sources = [(pattern, Path(pattern).stem)]
+            paths = [pattern]
         elif ("/" not in text and "." not in text
               and text.lower() in {n.lower() for n in example_names()}):
-            sources = [(text, text)]
+            found.append((key, entry, text, given or text))      # a shipped example
+            continue
         else:
             errors.add(key, f"structure {text!r} not found: no file {pattern} and no shipped "
                             f"example of that name ({', '.join(example_names())})")
             continue
-        if "name" in entry and len(sources) == 1:
-            sources = [(sources[0][0], str(entry["name"]))]
-        for path, name in sources:
-            s = StructureEntry(name=name, source=path, line=src.line(*key))
-            order = {**campaign_order, **{k: entry[k] for k in ORDER_KEYS if k in entry}}
-            s.atoms, s.in_run_cell = _load_structure(errors, key, path, order, supercell)
-            out.append(s)
-    seen: dict[str, int] = {}
+        if given is not None and len(paths) > 1:
+            errors.add(key + ("name",), f"name = {given!r} names one structure but {text!r} "
+                                        f"matches {len(paths)} files; leave name out (they are "
+                                        f"named by their files) or list them one by one")
+        found += [(key, entry, path, given if len(paths) == 1 else None) for path in paths]
+    # files without a given name are named by their stems, and where stems clash by their
+    # folders (a/LiCl.cif, b/LiCl.cif -> a_LiCl, b_LiCl), in a list as in a glob: each
+    # structure gets its own run folders
+    unnamed = [path for _, _, path, given in found if given is None]
+    auto = iter(unique_names(unnamed) if unnamed else [])
+    out: list[StructureEntry] = []
+    for key, entry, path, given in found:
+        s = StructureEntry(name=given if given is not None else next(auto), source=path,
+                           line=src.line(*key))
+        order = {**campaign_order, **{k: entry[k] for k in ORDER_KEYS if k in entry}}
+        s.atoms, s.in_run_cell = _load_structure(errors, key, path, order, supercell)
+        out.append(s)
+    seen: dict[str, StructureEntry] = {}
     for s in out:
-        if s.name in seen:
-            errors.items.append((s.line, f"two structures are named {s.name!r} (lines {seen[s.name]} "
-                                         f"and {s.line}); give one a name = ..."))
-        seen[s.name] = s.line
+        first = seen.get(s.name)
+        if first is None:
+            seen[s.name] = s
+        elif Path(first.source).resolve() == Path(s.source).resolve():
+            errors.items.append((s.line, f"structure {s.source} is listed twice (lines "
+                                         f"{first.line} and {s.line}): its runs would be one "
+                                         f"set of run folders; list it once (to run it with two "
+                                         f"order settings, give each entry its own name = ...)"))
+        else:
+            errors.items.append((s.line, f"two structures are named {s.name!r} (lines "
+                                         f"{first.line} and {s.line}); give one a name = ..."))
     return out
+
+
+def _folder_name(name) -> bool:
+    """Whether ``name`` can name a run folder below ``output`` (no path separator, not
+    '.' or '..': a structure's runs stay inside the campaign's output)."""
+    return (isinstance(name, str) and name.strip() == name and name not in ("", ".", "..")
+            and not any(c in name for c in "/\\\0"))
 
 
 def _load_structure(errors: _Errors, key: tuple, path: str, order: dict,

@@ -1,0 +1,105 @@
+"""Campaign layouts where names collide, and values of the wrong type: every run gets its
+own directory inside ``output`` or the campaign is refused naming the line (the line of a
+marker in the file is the reference); nothing is planned twice or written outside."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from ionmd.sweep import CampaignError, load_campaign, plan_campaign
+from sweep_setup import campaign_dir, line_of, morse_model, write_campaign
+
+
+@pytest.fixture(scope="module")
+def morse(tmp_path_factory):
+    return morse_model(tmp_path_factory.mktemp("morse") / "morse.pt")
+
+
+@pytest.fixture
+def folder(tmp_path, morse):
+    folder = campaign_dir(tmp_path / "camp", morse)
+    for sub in ("a", "b"):
+        (folder / sub).mkdir()
+        shutil.copy(folder / "fcc.cif", folder / sub / "LiCl.cif")
+    return folder
+
+
+def errors_of(path) -> str:
+    with pytest.raises(CampaignError) as exc:
+        load_campaign(path)
+    return str(exc.value)
+
+
+def test_files_of_one_name_listed_one_by_one_are_named_by_their_folders(folder):
+    # as a glob names them (a/LiCl.cif, b/LiCl.cif -> a_LiCl, b_LiCl); before, a list of
+    # the same two files was refused ("two structures are named 'LiCl'")
+    path = write_campaign(folder, temperatures=(900,),
+                          structures='["a/LiCl.cif", "b/LiCl.cif", "fcc.cif"]')
+    runs = plan_campaign(load_campaign(path))
+    assert [r.structure for r in runs] == ["a_LiCl", "b_LiCl", "fcc"]
+    assert len({r.path for r in runs}) == 3
+    glob_path = write_campaign(folder, name="g", temperatures=(900,), structures='["*/LiCl.cif"]')
+    assert [r.path for r in plan_campaign(load_campaign(glob_path))] == [r.path for r in runs[:2]]
+
+
+def test_one_file_listed_twice_is_refused_with_both_lines(folder):
+    path = write_campaign(folder, structures='["fcc.cif",\n  "a/LiCl.cif",\n  "./fcc.cif"]')
+    err, second = errors_of(path), line_of(path, "./fcc.cif")
+    assert (f"line {second}: structure {folder / 'fcc.cif'} is listed twice (lines "
+            f"{line_of(path, 'structures')} and {second})") in err
+    # the same file under two names (two orderings, say) is two structures
+    path = write_campaign(folder, structures='[{path = "fcc.cif", name = "x1"}, '
+                                             '{path = "fcc.cif", name = "x2"}]')
+    assert [s.name for s in load_campaign(path).structures] == ["x1", "x2"]
+
+
+@pytest.mark.parametrize("temperatures, says", [
+    ("[900, 900.0]", "temperatures 900 and 900.0 are one temperature (run folder T900K)"),
+    ('"600,900,600"', "temperatures 600.0 and 600.0 are one temperature (run folder T600K)"),
+])
+def test_a_temperature_given_twice_is_refused(folder, temperatures, says):
+    # before: two planned runs in one folder, run twice (the second found it done) and
+    # listed twice by plan and status
+    path = write_campaign(folder)
+    path.write_text(path.read_text().replace("temperatures = [600, 900]",
+                                             f"temperatures = {temperatures}"))
+    err = errors_of(path)
+    assert f"line {line_of(path, 'temperatures =')}: {says}" in err
+    assert not (folder / "runs").exists()
+
+
+def test_a_structure_name_cannot_leave_the_output_folder(folder):
+    # before: name = "../../x" put the runs two folders above output
+    path = write_campaign(folder, structures='[\n{path = "fcc.cif", name = "../../x"}]')
+    assert (f"line {line_of(path, '../../x')}: structure name '../../x' cannot name a run "
+            f"folder inside output") in errors_of(path)
+    path = write_campaign(folder, structures='[\n{path = "*/LiCl.cif", name = "y"}]')
+    assert (f"line {line_of(path, '*/LiCl.cif')}: name = 'y' names one structure but "
+            f"'*/LiCl.cif' matches 2 files") in errors_of(path)
+
+
+@pytest.mark.parametrize("extra, marker, says", [
+    # before: a TypeError traceback from range() in plan_runs
+    ("replicas = 2.5", "replicas = 2.5", "replicas must be a whole number (got 2.5)"),
+    # before: accepted as 1 replica / seed 1
+    ("seed = true", "seed = true", "seed must be a whole number (got True)"),
+])
+def test_top_level_numbers_of_the_wrong_type_name_their_line(folder, extra, marker, says):
+    path = write_campaign(folder, replicas=1)
+    path.write_text(path.read_text().replace("replicas = 1\n", extra + "\n"))
+    assert f"line {line_of(path, marker)}: {says}" in errors_of(path)
+
+
+def test_protocol_values_of_the_wrong_type_are_all_named(folder):
+    # before: dump_every = 2.5 and template = 5 were accepted (LAMMPS would stop on the first)
+    path = write_campaign(folder)
+    path.write_text(path.read_text().replace("dump_every = 10", "dump_every = 2.5\ntemplate = 5"))
+    err = errors_of(path)
+    assert f"line {line_of(path, 'dump_every')}: protocol.dump_every must be a whole number" in err
+    assert f"line {line_of(path, 'template')}: protocol.template must be text (got 5)" in err
+    # text is read as the command line reads it
+    path = write_campaign(folder)
+    path.write_text(path.read_text().replace("dump_every = 10", 'dump_every = "10"'))
+    assert load_campaign(path).protocol.dump_every == 10
