@@ -44,6 +44,8 @@ def plan_campaign(campaign: Campaign, create: bool = False) -> list[PlannedRun]:
     """
     from ionmd.sweep.goal import added_temperatures
 
+    if create:      # every existing run checked before any is written: a refused campaign
+        plan_campaign(campaign)     # leaves no new run folder behind (collect would count it)
     runs = []
     for s in campaign.structures:
         for m in campaign.models:

@@ -1,0 +1,71 @@
+"""A campaign edited between submits: a run written with other settings (another model
+file of the same name, another structure) is refused before anything is written or
+started, and the refusal leaves no run folder behind that the reverted campaign would
+count as never finished."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from contract_models import MorseEdgeModel, save_contract_model
+from ionmd.cli import main
+from ionmd.sweep import load_campaign, plan_campaign
+from protocol_setup import MORSE, fcc_cell
+from sweep_setup import campaign_dir, morse_model, write_campaign
+
+TWO = '["fcc.cif", "other.cif"]'
+
+
+@pytest.fixture(scope="module")
+def morse(tmp_path_factory):
+    return morse_model(tmp_path_factory.mktemp("morse") / "morse.pt")
+
+
+@pytest.fixture
+def folder(tmp_path, morse):
+    folder = campaign_dir(tmp_path / "camp", morse)
+    fcc_cell().write(folder / "other.cif")
+    return folder
+
+
+def run_folders(folder):
+    return sorted(p.relative_to(folder).as_posix() for p in folder.glob("runs/*/*/*/T*K/r*"))
+
+
+def test_a_refused_edit_writes_no_run_folder(folder, capsys):
+    path = write_campaign(folder, temperatures=(600,), structures=TWO)
+    plan_campaign(load_campaign(path), create=True)
+    before = run_folders(folder)
+    # another temperature, and the second structure replaced by another cell
+    fcc_cell(a=3.75).write(folder / "other.cif")
+    write_campaign(folder, temperatures=(600, 900), structures=TWO)
+    capsys.readouterr()
+    assert main(["sweep", "submit", str(path), "--no-progress"]) == 1
+    assert "structure_hash: the structure (or its order settings) changed" in capsys.readouterr().err
+    # before: fcc's T900K folder was written before other's T600K was refused; reverted,
+    # the campaign's collect then counted it incomplete for ever (submit never plans it)
+    assert run_folders(folder) == before
+    fcc_cell().write(folder / "other.cif")
+    write_campaign(folder, temperatures=(600,), structures=TWO)
+    assert main(["sweep", "collect", str(path), "--no-progress"]) == 0
+    rows = json.loads((folder / "runs" / "collect" / "results.json").read_text())["rows"]
+    assert [r["temperature_K"] for r in rows] == [600.0, 600.0]
+
+
+def test_a_model_replaced_by_another_file_of_its_name_is_not_resumed(folder, capsys):
+    path = write_campaign(folder, temperatures=(600,), duration_ps=0.2, discard_ps=0.05)
+    assert main(["sweep", "submit", str(path), "--no-progress"]) == 0
+    (run,) = plan_campaign(load_campaign(path))
+    status = (run.path / "status.json").read_text()
+    other = dict(MORSE, d0=0.35)             # another model, saved under the same name
+    save_contract_model(MorseEdgeModel(**other), folder / "morse.pt", cutoff=other["rc"],
+                        elements=["Li", "Cl"])
+    capsys.readouterr()
+    assert main(["sweep", "submit", str(path), "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert f"run directory {run.path} has other settings" in err
+    assert "model_hash: the model file's contents changed" in err
+    assert (run.path / "status.json").read_text() == status        # untouched
+    assert sorted(p.name for p in run.path.glob("in.*.lmp")) == ["in.0.lmp"]
