@@ -69,3 +69,29 @@ def test_a_model_replaced_by_another_file_of_its_name_is_not_resumed(folder, cap
     assert "model_hash: the model file's contents changed" in err
     assert (run.path / "status.json").read_text() == status        # untouched
     assert sorted(p.name for p in run.path.glob("in.*.lmp")) == ["in.0.lmp"]
+
+
+def test_an_unfinished_run_taken_out_of_the_campaign_is_named_not_awaited(folder, capsys):
+    # 900 K was interrupted, then taken out of the campaign file: status and submit no
+    # longer see it; before, collect kept a 900 K row "0/1 done" and said "partial ...
+    # collect again when they have ended" for ever
+    path = write_campaign(folder, temperatures=(600, 900), duration_ps=0.3, discard_ps=0.05)
+    assert main(["sweep", "submit", str(path), "--no-progress"]) == 0
+    hot = next(r for r in plan_campaign(load_campaign(path)) if r.temperature == 900)
+    hot.rundir.set_status("interrupted", reason="killed")
+    write_campaign(folder, temperatures=(600,), duration_ps=0.3, discard_ps=0.05)
+    capsys.readouterr()
+    assert main(["sweep", "collect", str(path), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    doc = json.loads((folder / "runs" / "collect" / "results.json").read_text())
+    assert doc["complete"] and doc["classes"] == {"completed": 1}
+    assert [r["temperature_K"] for r in doc["rows"]] == [600.0]
+    assert [r["run"] for r in doc["not_in_campaign"]] == [str(hot.path)]
+    assert f"not in the campaign file any more and not finished: {hot.path}" in out
+    assert "partial" not in out
+    # a finished run of a temperature taken out stays in the table (what ran)
+    hot.rundir.set_status("completed", reason=None)
+    assert main(["sweep", "collect", str(path), "--no-progress"]) == 0
+    doc = json.loads((folder / "runs" / "collect" / "results.json").read_text())
+    assert [r["temperature_K"] for r in doc["rows"]] == [600.0, 900.0]
+    assert doc["not_in_campaign"] == []

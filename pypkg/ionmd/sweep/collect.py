@@ -157,24 +157,29 @@ def runs_to_collect(campaign: Campaign) -> list[PlannedRun]:
     from ionmd.protocols.plan import run_path
     from ionmd.protocols.rundir import SETTINGS
 
+    from ionmd.sweep.goal import added_temperatures
+
     p = campaign.protocol
     runs = []
     for s in campaign.structures:
         for m in campaign.models:
             base = run_path(campaign.output, s.name, m.path, p.name, 0, 0).parent.parent
+            temps = set(map(float, p.temperatures))
+            if campaign.goal:
+                temps |= set(map(float, added_temperatures(campaign, s.name, m.name)))
+            planned = {(t, rep) for t in temps for rep in range(p.replicas)}
             found = {}
             for settings in base.glob(f"T*K/r*/{SETTINGS}"):
                 rd = RunDir.open(settings.parent)
                 found[(rd.temperature, rd.replica)] = rd
-            for temp in p.temperatures:
-                for rep in range(p.replicas):
-                    if (float(temp), rep) not in found:     # planned, not written yet
-                        found[(float(temp), rep)] = RunDir(
-                            path=run_path(campaign.output, s.name, m.path, p.name, temp, rep),
-                            protocol=p, temperature=float(temp), replica=rep, model=m.path,
-                            structure=s.name, elements=m.elements)
+            for temp, rep in planned - set(found):      # planned, not written yet
+                found[(temp, rep)] = RunDir(
+                    path=run_path(campaign.output, s.name, m.path, p.name, temp, rep),
+                    protocol=p, temperature=temp, replica=rep, model=m.path,
+                    structure=s.name, elements=m.elements)
             runs += [PlannedRun(rundir=rd, structure=s.name, model=m.name, temperature=T,
-                                replica=rep, seed=rd.velocity_seed)
+                                replica=rep, seed=rd.velocity_seed,
+                                in_campaign=(T, rep) in planned)
                      for (T, rep), rd in sorted(found.items())]
     return runs
 
@@ -198,6 +203,11 @@ def collect(campaign: Campaign, out_dir: str | Path | None = None, progress: boo
     jobs = _scheduler_jobs(campaign)
     per_run = [(run, cached_run_results(run, campaign, charges[run.structure], jobs))
                for run in iterator]
+    # a run folder the campaign file no longer plans (a temperature or replica taken out)
+    # is in the table when it ended; unfinished, nothing will finish it: left out, named
+    drops = [not run.in_campaign and res["class"] not in ANALYSED for run, res in per_run]
+    dropped = [pr for pr, drop in zip(per_run, drops) if drop]
+    per_run = [pr for pr, drop in zip(per_run, drops) if not drop]
     groups: dict[tuple, list] = {}
     for run, res in per_run:
         groups.setdefault((run.structure, run.model, run.temperature), []).append(res)
@@ -240,7 +250,8 @@ def collect(campaign: Campaign, out_dir: str | Path | None = None, progress: boo
            "classes": dict(Counter(res["class"] for _, res in per_run)),
            "complete": all(res["class"] in ANALYSED for _, res in per_run),
            "rows": rows, "arrhenius": fits, "structures": structures, "survival": survival,
-           "runs": [run_entry(run, res) for run, res in per_run]}
+           "runs": [run_entry(run, res) for run, res in per_run],
+           "not_in_campaign": [run_entry(run, res) for run, res in dropped]}
     (out / "results.json").write_text(json.dumps(doc, indent=1))
     write_csv(rows, out / "results.csv")
     write_runs_csv(doc["runs"], out / "runs.csv")

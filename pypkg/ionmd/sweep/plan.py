@@ -21,6 +21,7 @@ class PlannedRun:
     temperature: float
     replica: int
     seed: int
+    in_campaign: bool = True    # False: a run folder the campaign file no longer plans
 
     @property
     def path(self) -> Path:
