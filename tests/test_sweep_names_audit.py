@@ -103,3 +103,13 @@ def test_protocol_values_of_the_wrong_type_are_all_named(folder):
     path = write_campaign(folder)
     path.write_text(path.read_text().replace("dump_every = 10", 'dump_every = "10"'))
     assert load_campaign(path).protocol.dump_every == 10
+
+
+def test_a_charges_table_without_the_mobile_species_is_refused_before_the_runs(folder):
+    # before: accepted; after the runs collect had D but "no conductivity (charges of the
+    # mobile species unknown)"
+    path = write_campaign(folder, analysis="charges = {Na = 1, Cl = -1}")
+    assert (f"line {line_of(path, 'charges =')}: analysis.charges gives no charge for the "
+            f"mobile species Li") in errors_of(path)
+    path = write_campaign(folder, analysis="charges = {Li = 1, Na = 1}")     # extra: fine
+    assert load_campaign(path).analysis.charges == {"Li": 1, "Na": 1}

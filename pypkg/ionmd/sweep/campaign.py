@@ -211,6 +211,7 @@ def load_campaign(path: str | Path, check_resources: bool = True) -> Campaign:
     resources = _resources(src, errors)
     executor = _executor(src, errors, resources, check_resources)
     analysis = _analysis(src, errors)
+    _check_charges(errors, analysis, structures, protocol)
     goal = _goal(src, errors, protocol, resources)
     output = data.get("output", "runs")
     if not isinstance(output, str) or not output:
@@ -718,6 +719,24 @@ def _check_slurm_partition(errors: _Errors, table: dict, r: Resources) -> None:
     if r.gpus and "gpu" not in p["gres"]:
         errors.add(("resources", "gpus"), f"runs ask for {r.gpus} GPU(s) but partition {want!r} "
                                           f"has no GPU resources (gres {p['gres']!r})")
+
+
+def _check_charges(errors: _Errors, analysis: Analysis, structures: list[StructureEntry],
+                   protocol: Protocol | None) -> None:
+    """A charges table gives the charge of every mobile species the structures hold
+    (``{Lii = 1}`` does not): without it collect has D but no sigma, found only after
+    the runs. Elements of no structure are allowed (one table for several campaigns)."""
+    charges = analysis.charges
+    if not isinstance(charges, dict) or protocol is None:
+        return
+    present = {el for s in structures if s.atoms is not None
+               for el in s.atoms.get_chemical_symbols()}
+    where = ("analysis", "charges")
+    missing = sorted({sp for sp in protocol.mobile_species if sp in present} - set(charges))
+    if missing:
+        errors.add(where, f"analysis.charges gives no charge for the mobile species "
+                          f"{', '.join(missing)}: collect could not compute sigma; add it "
+                          f"(e.g. {missing[0]} = 1) or use charges = \"auto\"")
 
 
 def _analysis(src: Source, errors: _Errors) -> Analysis:
