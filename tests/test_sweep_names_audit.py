@@ -113,3 +113,18 @@ def test_a_charges_table_without_the_mobile_species_is_refused_before_the_runs(f
             f"mobile species Li") in errors_of(path)
     path = write_campaign(folder, analysis="charges = {Li = 1, Na = 1}")     # extra: fine
     assert load_campaign(path).analysis.charges == {"Li": 1, "Na": 1}
+
+
+def test_names_without_a_clash_stay_as_they_were(folder):
+    # a POSCAR beside a glob of mp-*/POSCAR kept the name POSCAR before; it must keep it
+    # (its runs' folders), while the glob's files are told apart by their folders
+    from ase.io import read, write
+
+    cell = read(folder / "fcc.cif")
+    for d in ("mp-1", "mp-2"):
+        (folder / d).mkdir()
+        write(folder / d / "POSCAR", cell, format="vasp")
+    write(folder / "POSCAR", cell, format="vasp")
+    path = write_campaign(folder, structures='["POSCAR", "mp-*/POSCAR", "fcc.cif"]')
+    assert [s.name for s in load_campaign(path).structures] == [
+        "POSCAR", "mp-1_POSCAR", "mp-2_POSCAR", "fcc"]

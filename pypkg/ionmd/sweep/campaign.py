@@ -369,7 +369,7 @@ def _structures(src: Source, errors: _Errors, base: Path,
                                     f"({', '.join(example_names())})")
         return []
     campaign_order = {k: src.data[k] for k in ORDER_KEYS if k in src.data}
-    found: list[tuple[tuple, dict, str, str | None]] = []   # (key, entry, path, given name)
+    found: list[tuple[tuple, dict, str, str, bool]] = []   # key, entry, path, name, given
     for i, item in enumerate(items):
         key = ("structures", i)
         entry = {"path": item} if isinstance(item, str) else item
@@ -398,7 +398,7 @@ def _structures(src: Source, errors: _Errors, base: Path,
             paths = [pattern]
         elif ("/" not in text and "." not in text
               and text.lower() in {n.lower() for n in example_names()}):
-            found.append((key, entry, text, given or text))      # a shipped example
+            found.append((key, entry, text, given or text, given is not None))  # shipped
             continue
         else:
             errors.add(key, f"structure {text!r} not found: no file {pattern} and no shipped "
@@ -408,16 +408,22 @@ def _structures(src: Source, errors: _Errors, base: Path,
             errors.add(key + ("name",), f"name = {given!r} names one structure but {text!r} "
                                         f"matches {len(paths)} files; leave name out (they are "
                                         f"named by their files) or list them one by one")
-        found += [(key, entry, path, given if len(paths) == 1 else None) for path in paths]
-    # files without a given name are named by their stems, and where stems clash by their
-    # folders (a/LiCl.cif, b/LiCl.cif -> a_LiCl, b_LiCl), in a list as in a glob: each
-    # structure gets its own run folders
-    unnamed = [path for _, _, path, given in found if given is None]
-    auto = iter(unique_names(unnamed) if unnamed else [])
+        names = unique_names(paths)     # mp-*/POSCAR: the folders tell them apart
+        one = len(paths) == 1 and given is not None
+        found += [(key, entry, path, given if one else name, one)
+                  for path, name in zip(paths, names)]
+    # names that clash across entries (a/LiCl.cif, b/LiCl.cif listed one by one) are made
+    # unique as a glob's are (a_LiCl, b_LiCl); names without a clash stay as they were,
+    # so that the runs of an existing campaign keep their folders
+    count: dict[str, int] = {}
+    for _, _, _, name, _ in found:
+        count[name] = count.get(name, 0) + 1
+    clashing = [i for i, (_, _, _, name, given) in enumerate(found)
+                if count[name] > 1 and not given]
+    renamed = dict(zip(clashing, unique_names([found[i][2] for i in clashing])))
     out: list[StructureEntry] = []
-    for key, entry, path, given in found:
-        s = StructureEntry(name=given if given is not None else next(auto), source=path,
-                           line=src.line(*key))
+    for i, (key, entry, path, name, _) in enumerate(found):
+        s = StructureEntry(name=renamed.get(i, name), source=path, line=src.line(*key))
         order = {**campaign_order, **{k: entry[k] for k in ORDER_KEYS if k in entry}}
         s.atoms, s.in_run_cell = _load_structure(errors, key, path, order, supercell)
         out.append(s)
