@@ -128,3 +128,16 @@ def test_names_without_a_clash_stay_as_they_were(folder):
     path = write_campaign(folder, structures='["POSCAR", "mp-*/POSCAR", "fcc.cif"]')
     assert [s.name for s in load_campaign(path).structures] == [
         "POSCAR", "mp-1_POSCAR", "mp-2_POSCAR", "fcc"]
+
+
+def test_a_yaml_key_given_twice_is_refused_with_both_lines(folder):
+    # PyYAML keeps the last of two keys: before, this campaign ran 1200 K only
+    path = folder / "c.yaml"
+    path.write_text("structures: [fcc.cif]\nmodels: [morse.pt]\ntemperatures: [600, 900]\n"
+                    "protocol:\n  name: conductivity\n  duration_ps: 0.5\n  discard_ps: 0.1\n"
+                    "  supercell: none\ntemperatures: [1200]\n")
+    err = errors_of(path)
+    assert (f"line {line_of(path, 'temperatures: [1200]')}: temperatures is given twice (first "
+            f"on line {line_of(path, 'temperatures: [600')}); keep one") in err
+    path.write_text(path.read_text().replace("temperatures: [1200]\n", ""))
+    assert load_campaign(path).protocol.temperatures == (600.0, 900.0)

@@ -76,22 +76,34 @@ def read_source(path: str | Path) -> Source:
             raise CampaignError(f"{path}: a campaign file is a mapping of keys (structures, "
                                 f"models, protocol, ...), not a {type(data).__name__}")
         lines: dict[Key, int] = {}
-        _yaml_lines(node, (), lines)
+        _yaml_lines(node, (), lines, path)
         return Source(path, data, lines)
     raise CampaignError(f"{path}: campaign files are TOML (.toml) or YAML (.yaml, .yml)")
 
 
-def _yaml_lines(node, key: Key, lines: dict[Key, int]) -> None:
+def _yaml_lines(node, key: Key, lines: dict[Key, int], path: Path) -> None:
+    """Lines of the keys and items under ``node``.
+
+    Raises
+    ------
+    CampaignError
+        On a key given twice in one mapping: PyYAML keeps the last one silently (TOML
+        refuses it), so a campaign would run with half of what its file says."""
     import yaml
 
     if isinstance(node, yaml.MappingNode):
         for k, v in node.value:
-            lines[key + (k.value,)] = k.start_mark.line + 1
-            _yaml_lines(v, key + (k.value,), lines)
+            sub = key + (k.value,)
+            if sub in lines:
+                raise CampaignError(f"{path}, line {k.start_mark.line + 1}: "
+                                    f"{'.'.join(map(str, sub))} is given twice (first on line "
+                                    f"{lines[sub]}); keep one")
+            lines[sub] = k.start_mark.line + 1
+            _yaml_lines(v, sub, lines, path)
     elif isinstance(node, yaml.SequenceNode):
         for i, v in enumerate(node.value):
             lines[key + (i,)] = v.start_mark.line + 1
-            _yaml_lines(v, key + (i,), lines)
+            _yaml_lines(v, key + (i,), lines, path)
 
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
