@@ -141,3 +141,19 @@ def test_a_yaml_key_given_twice_is_refused_with_both_lines(folder):
             f"on line {line_of(path, 'temperatures: [600')}); keep one") in err
     path.write_text(path.read_text().replace("temperatures: [1200]\n", ""))
     assert load_campaign(path).protocol.temperatures == (600.0, 900.0)
+
+
+def test_models_of_one_name(folder):
+    # one file twice: said so (before: "two models share the name 'morse' ... rename one");
+    # two files of one name in two folders: both paths and lines named
+    (folder / "m2").mkdir()
+    shutil.copy(folder / "morse.pt", folder / "m2" / "morse.pt")
+    path = write_campaign(folder, models='["morse.pt",\n  "./morse.pt"]')
+    assert (f"line {line_of(path, './morse.pt')}: model file './morse.pt' is listed twice "
+            f"(lines {line_of(path, 'models')} and {line_of(path, './morse.pt')}); list it once"
+            ) in errors_of(path)
+    path = write_campaign(folder, models='["morse.pt",\n  "m2/morse.pt"]')
+    assert (f"line {line_of(path, 'm2/morse.pt')}: two models share the name 'morse' "
+            f"({folder / 'morse.pt'} on line {line_of(path, 'models')} and "
+            f"{folder / 'm2' / 'morse.pt'}: run folders are named after the file stem)"
+            ) in errors_of(path)

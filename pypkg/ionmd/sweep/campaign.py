@@ -500,9 +500,15 @@ def _models(src: Source, errors: _Errors, base: Path) -> list[ModelEntry]:
         except Exception as exc:     # ModelFileError, or torch failing on a foreign file
             errors.add(key, f"model {item!r}: {exc}")
             continue
-        if any(o.name == m.name for o in out):
-            errors.add(key, f"two models share the name {m.name!r} (run folders are named after "
-                            f"the file stem); rename one")
+        first = next((o for o in out if o.name == m.name), None)
+        if first is not None and first.path == m.path:
+            errors.add(key, f"model file {item!r} is listed twice (lines {first.line} and "
+                            f"{m.line}); list it once")
+            continue
+        if first is not None:
+            errors.add(key, f"two models share the name {m.name!r} ({first.path} on line "
+                            f"{first.line} and {m.path}: run folders are named after the file "
+                            f"stem); rename one")
             continue
         out.append(m)
     return out
