@@ -80,6 +80,9 @@ def test_an_unfinished_run_taken_out_of_the_campaign_is_named_not_awaited(folder
     hot = next(r for r in plan_campaign(load_campaign(path)) if r.temperature == 900)
     hot.rundir.set_status("interrupted", reason="killed")
     write_campaign(folder, temperatures=(600,), duration_ps=0.3, discard_ps=0.05)
+    stale = folder / "runs" / "collect" / "survival.png"     # an earlier collect's curves
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"png")
     capsys.readouterr()
     assert main(["sweep", "collect", str(path), "--no-progress"]) == 0
     out = capsys.readouterr().out
@@ -89,6 +92,7 @@ def test_an_unfinished_run_taken_out_of_the_campaign_is_named_not_awaited(folder
     assert [r["run"] for r in doc["not_in_campaign"]] == [str(hot.path)]
     assert f"not in the campaign file any more and not finished: {hot.path}" in out
     assert "partial" not in out
+    assert not stale.exists()               # no run failed: no survival curves shown
     # a finished run of a temperature taken out stays in the table (what ran)
     hot.rundir.set_status("completed", reason=None)
     assert main(["sweep", "collect", str(path), "--no-progress"]) == 0

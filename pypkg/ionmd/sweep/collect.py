@@ -244,6 +244,8 @@ def collect(campaign: Campaign, out_dir: str | Path | None = None, progress: boo
     if survival and (campaign.protocol.temperature_end is not None
                      or any(r.failed for v in reports.values() for r in v)):
         plot_survival(survival, out / "survival.png")
+    else:           # an earlier collect's curves (a failure since analysed otherwise) go
+        (out / "survival.png").unlink(missing_ok=True)
     doc = {"campaign": str(campaign.path), "name": campaign.name,
            "protocol": campaign.protocol.name, "units": {"D": "cm^2/s", "sigma": "mS/cm",
                                                         "Ea": "eV", "time": "ps"},
