@@ -157,3 +157,14 @@ def test_models_of_one_name(folder):
             f"({folder / 'morse.pt'} on line {line_of(path, 'models')} and "
             f"{folder / 'm2' / 'morse.pt'}: run folders are named after the file stem)"
             ) in errors_of(path)
+
+
+def test_local_srun_outside_an_allocation_is_refused(folder, monkeypatch):
+    # before: accepted; srun failed at once and every submit recorded the run interrupted
+    # at step 0 again (exit 4), the reason only in screen.0.txt
+    monkeypatch.delenv("SLURM_JOB_ID", raising=False)
+    path = write_campaign(folder, executor='kind = "local"\nlauncher = "srun"')
+    assert (f"line {line_of(path, 'launcher')}: launcher = \"srun\" with the local executor "
+            f"starts job steps of a SLURM allocation") in errors_of(path)
+    monkeypatch.setenv("SLURM_JOB_ID", "123")           # inside salloc: srun is the way
+    assert load_campaign(path).executor["launcher"] == "srun"

@@ -562,6 +562,15 @@ def _executor(src: Source, errors: _Errors, r: Resources, check_resources: bool)
                    f"srun with ranks = {r.ranks} needs the MPI's process-management interface: "
                    f"set srun_args = [\"--mpi=pmi2\"] (or your cluster's), or launcher = "
                    f"\"mpirun\"; without it srun starts {r.ranks} independent copies of lmp")
+    if kind == "local" and launcher == "srun" and check_resources \
+            and "SLURM_JOB_ID" not in os.environ:
+        # srun outside an allocation fails at once ("Could not establish a configuration
+        # source") and every submit would record the run interrupted at step 0 again
+        errors.add(key + ("launcher",), "launcher = \"srun\" with the local executor starts "
+                                        "job steps of a SLURM allocation, and this shell has "
+                                        "none (no SLURM_JOB_ID): use launcher = \"mpirun\", "
+                                        "run `ionmd sweep submit` inside salloc, or use "
+                                        "kind = \"slurm\"")
     if kind == "local":
         have = os.cpu_count() or 1
         cores = table.get("cores", have)
