@@ -99,3 +99,27 @@ def test_an_unfinished_run_taken_out_of_the_campaign_is_named_not_awaited(folder
     doc = json.loads((folder / "runs" / "collect" / "results.json").read_text())
     assert [r["temperature_K"] for r in doc["rows"]] == [600.0, 900.0]
     assert doc["not_in_campaign"] == []
+
+
+@pytest.mark.parametrize("left", [["struct.data"], ["struct.data", "settings.json.tmp"]])
+def test_a_submit_killed_while_writing_a_run_directory_does_not_block_the_next(folder, capsys,
+                                                                              left):
+    # RunDir.create writes the data file, then settings.json (atomically: a .tmp renamed);
+    # before, what a kill between the two left made every later submit refuse the whole
+    # campaign: "... exists, is not empty and is no ionmd run directory"
+    path = write_campaign(folder, temperatures=(600,), duration_ps=0.2, discard_ps=0.05)
+    (run,) = plan_campaign(load_campaign(path))
+    run.path.mkdir(parents=True)
+    for name in left:
+        (run.path / name).write_text("half")
+    assert main(["sweep", "submit", str(path), "--no-progress"]) == 0
+    assert run.rundir.status["state"] == "completed"
+    # anything else in a folder without settings.json is still never touched
+    other = folder / "runs" / "fcc" / "morse" / "conductivity" / "T900K" / "r0"
+    other.mkdir(parents=True)
+    (other / "notes.txt").write_text("mine")
+    write_campaign(folder, temperatures=(600, 900), duration_ps=0.2, discard_ps=0.05)
+    capsys.readouterr()
+    assert main(["sweep", "submit", str(path), "--no-progress"]) == 1
+    assert "is not empty and is no ionmd run directory" in capsys.readouterr().err
+    assert (other / "notes.txt").read_text() == "mine"
