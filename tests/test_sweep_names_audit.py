@@ -168,3 +168,12 @@ def test_local_srun_outside_an_allocation_is_refused(folder, monkeypatch):
             f"starts job steps of a SLURM allocation") in errors_of(path)
     monkeypatch.setenv("SLURM_JOB_ID", "123")           # inside salloc: srun is the way
     assert load_campaign(path).executor["launcher"] == "srun"
+
+
+def test_a_refused_protocol_value_names_its_own_line(folder):
+    # before: the line of [protocol]'s name, for a message that speaks of the setting in
+    # words ("time step") rather than by its key
+    path = write_campaign(folder)
+    path.write_text(path.read_text().replace("dump_every = 10", "dump_every = 10\ntimestep_fs = -1"))
+    assert (f"line {line_of(path, 'timestep_fs')}: protocol 'conductivity': time step -1 fs "
+            f"cannot work") in errors_of(path)

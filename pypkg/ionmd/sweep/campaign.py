@@ -304,11 +304,23 @@ def _protocol(src: Source, errors: _Errors) -> Protocol | None:
         return None
     except IonmdError as exc:
         # name the line of the parameter the message is about, if it is in the file
-        hit = next((k for k in overrides if re.search(rf"\b{k}\b", str(exc))), None)
+        said = {k: _said(k, str(exc)) for k in overrides}
+        hit = next((k for k in overrides if re.search(rf"\b{k}\b", str(exc))), None) or \
+            min((k for k in said if said[k] >= 0), key=said.get, default=None)
         where = (hit,) if hit in src.data else (("protocol", hit) if hit else ("protocol", "name"))
         errors.add(where, f"protocol {name!r}: {exc}")
         return None
     return protocol
+
+
+def _said(key: str, message: str) -> int:
+    """Where ``message`` first speaks of ``key``, also in words (``timestep_fs`` as "time
+    step", ``check_every`` as "check every": spaces, underscores and the unit dropped);
+    -1 if it does not (of keys named only in words, the first is the one meant)."""
+    def squeeze(text):
+        return re.sub(r"[\s_]", "", text.lower())
+
+    return squeeze(message).find(squeeze(re.sub(r"_(fs|ps|K|bar)$", "", key)))
 
 
 def _wrong_type(key: str, value) -> str | None:
