@@ -156,7 +156,6 @@ def runs_to_collect(campaign: Campaign) -> list[PlannedRun]:
     from ionmd.protocols import RunDir
     from ionmd.protocols.plan import run_path
     from ionmd.protocols.rundir import SETTINGS
-
     from ionmd.sweep.goal import added_temperatures
 
     p = campaign.protocol

@@ -115,9 +115,9 @@ def _note(cls: str, status: dict, claim: dict, job_state: str | None) -> str | N
                     f"{job}`), or cancel it to resubmit")
         return f"job {job} was requeued ({job_state}); it resumes the run from its last restart"
     if cls == "interrupted" and status.get("state") == "running":
-        return ("its LAMMPS ended after its submitter or job was gone, so how it ended is not "
-                "recorded yet; `ionmd sweep submit` records it (completed, or resumed from its "
-                "last restart: nothing is run twice)")
+        return ("its LAMMPS is no longer running and its submitter or job is gone, so how it "
+                "ended is not recorded yet; `ionmd sweep submit` records it (completed, or "
+                "resumed from its last restart: nothing is run twice)")
     if cls == "pending" and job and claim.get("executor") == "slurm":
         return (f"job {job} left the queue without running it (see its log below); "
                 f"`ionmd sweep submit` submits it again")
