@@ -20,8 +20,8 @@ from ionmd.analysis.aggregate import fit_series, series_points
 from ionmd.analysis.arrhenius import ArrheniusFit
 from ionmd.analysis.conductivity import collective_conductivity, conductivity_from_diffusion
 from ionmd.analysis.diffusion import diffusion
-from ionmd.analysis.failure import (FailureReport, detect_failures, framework_species,
-                                    survival_curves)
+from ionmd.analysis.failure import (FailureEvent, FailureReport, detect_failures,
+                                    framework_species, survival_curves)
 from ionmd.lammps.log import parse_thermo_pieces
 from ionmd.analysis.msd import compute_msd
 from ionmd.analysis.run_records import run_record, sigma_record
@@ -109,12 +109,34 @@ def failures_of(spec: RunSpec, frames=None, **kwargs) -> FailureReport:
     check_mobile_present(spec, elements)   # else the mobile ions would count as framework
     thermo, text = read_logs(spec)
     framework = framework_species(elements, spec.mobile_species, _framework_charges(spec, elements))
-    return detect_failures(steps=frames.steps, timestep_fs=spec.timestep_fs,
-                           positions=frames.positions, boxes=frames.boxes, elements=elements,
-                           masses=masses, framework=framework, thermo=thermo, log_text=text,
-                           target_temperature_K=spec.temperature_K,
-                           temperature_end_K=spec.temperature_end_K,
-                           ramp_steps=(spec.run_status or {}).get("planned_steps"), **kwargs)
+    report = detect_failures(steps=frames.steps, timestep_fs=spec.timestep_fs,
+                             positions=frames.positions, boxes=frames.boxes, elements=elements,
+                             masses=masses, framework=framework, thermo=thermo, log_text=text,
+                             target_temperature_K=spec.temperature_K,
+                             temperature_end_K=spec.temperature_end_K,
+                             ramp_steps=(spec.run_status or {}).get("planned_steps"), **kwargs)
+    return with_recorded_failure(report, spec)
+
+
+def with_recorded_failure(report: FailureReport, spec: RunSpec) -> FailureReport:
+    """``report`` plus the failure LAMMPS stopped an ionmd run for, as its ``status.json``
+    records it (``fix halt`` on the volume with the protocol's own limit, lost atoms, a
+    non-finite model output), where the post-mortem did not find that mode: a run halted
+    at a 4 % volume limit has no 50 % change for the post-mortem to see, and was analysed
+    as if it had not failed (its transport in the fits)."""
+    st = spec.run_status or {}
+    if st.get("state") != "failed" or st.get("resumable") or "failed_step" not in st:
+        return report
+    mode = st.get("failure_mode") or (
+        "volume_change" if "volume" in st.get("reason", "") else "lost_atoms")
+    if any(e.mode == mode for e in report.events):
+        return report
+    step = int(st["failed_step"])
+    target = st.get("failed_temperature_K")
+    event = FailureEvent(mode=mode, step=step, time_ps=step * spec.timestep_fs * 1e-3,
+                         temperature_K=target, target_temperature_K=target,
+                         detail=st.get("reason", "stopped by LAMMPS"))
+    return replace(report, events=sorted(report.events + [event], key=lambda e: e.step))
 
 
 def analyze_failures(spec: RunSpec, out_dir: str | Path, **failure_options) -> dict:

@@ -61,7 +61,9 @@ def cached_run_results(run: PlannedRun, campaign: Campaign, charges: dict[str, f
     settings = {"estimator": ESTIMATOR, "charges": charges, "fit_start_ps": a.fit_start_ps,
                 "fit_end_ps": a.fit_end_ps, "window_ps": a.window_ps,
                 "haven_ratio": a.haven_ratio, "failure": a.failure,
-                "status": rd.status.get("updated")}
+                "status": rd.status.get("updated"),
+                # what the analysis gives (2: failed runs' transport before the failure)
+                "results_version": 2}
     cache = rd.path / "analysis" / "sweep_collect.json"
     if cache.is_file():
         cached = json.loads(cache.read_text())
@@ -71,12 +73,13 @@ def cached_run_results(run: PlannedRun, campaign: Campaign, charges: dict[str, f
     proto = rd.protocol
     thresholds = dict(a.failure)
     if proto.halt_volume_change is not None:
-        # the run checks its own volume (fix halt, against the volume as given, exact to
-        # its check interval); the post-mortem's check (against the first frame, i.e.
-        # after a relaxation) would disagree with it, so LAMMPS's verdict is the one kept
+        # the run checks its own volume (fix halt, every halt_check_every steps), and its
+        # verdict, in status.json, joins the post-mortem (with_recorded_failure); the
+        # post-mortem's check at the dump frames would date the same change differently
         thresholds.setdefault("volume_limit", 1e9)
-    # a ramp's runaway check follows the ramp (run.json's temperature_end_K)
-    if proto.temperature_end is not None or cls == "failed-physical":
+    # a ramp's runaway check follows the ramp (run.json's temperature_end_K); a failed run
+    # at one temperature gets the transport of its frames before the failure
+    if proto.temperature_end is not None:
         results = {"failure": failures_of(spec, **thresholds).to_dict()}
     else:
         try:
@@ -87,28 +90,9 @@ def cached_run_results(run: PlannedRun, campaign: Campaign, charges: dict[str, f
         except IonmdError as exc:     # AnalysisError, or a trajectory it cannot read
             results = {"failure": failures_of(spec, **thresholds).to_dict(),
                        "analysis_error": str(exc)}
-    if cls == "failed-physical":
-        results["failure"] = _with_status_failure(rd.status, proto, results["failure"])
     cache.parent.mkdir(exist_ok=True)
     cache.write_text(json.dumps({"settings": settings, "results": results}, indent=1))
     return {**out, **results}
-
-
-def _with_status_failure(status: dict, proto, report: dict) -> dict:
-    """The post-mortem ``report`` plus the failure LAMMPS stopped the run for (fix halt on
-    the volume, lost atoms), as recorded in ``status.json``."""
-    from ionmd.analysis.failure import FailureEvent, FailureReport
-
-    step = int(status["failed_step"])
-    mode = status.get("failure_mode") or (
-        "volume_change" if "volume" in status.get("reason", "") else "lost_atoms")
-    rep = FailureReport.from_dict(report)
-    if not any(e.mode == mode and e.step == step for e in rep.events):
-        rep.events = sorted(rep.events + [FailureEvent(
-            mode=mode, step=step, time_ps=step * proto.timestep_fs * 1e-3,
-            temperature_K=status.get("failed_temperature_K"),
-            detail=status.get("reason", "stopped by LAMMPS"))], key=lambda e: e.step)
-    return rep.to_dict()
 
 
 def _aggregate(results: list[dict], planned: int) -> dict:
@@ -124,7 +108,10 @@ def _aggregate(results: list[dict], planned: int) -> dict:
     if failed:
         firsts = [r["failure"]["first"] for r in failed]
         row["first_failure_ps_mean"] = float(np.mean([f["time_ps"] for f in firsts]))
-        temps = [f["temperature_K"] for f in firsts if f["temperature_K"] is not None]
+        # the thermostat's target where known: a run blowing up prints temperatures far
+        # from it (1421 K at a 772.5 K target), and LAMMPS's stops record only the target
+        temps = [t for t in (f.get("target_temperature_K") or f["temperature_K"] for f in firsts)
+                 if t is not None]
         row["failure_temperature_K_mean"] = float(np.mean(temps)) if temps else None
     flags: set[str] = set()
     by_species: dict[str, list] = {}
