@@ -123,3 +123,17 @@ def test_a_submit_killed_while_writing_a_run_directory_does_not_block_the_next(f
     assert main(["sweep", "submit", str(path), "--no-progress"]) == 1
     assert "is not empty and is no ionmd run directory" in capsys.readouterr().err
     assert (other / "notes.txt").read_text() == "mine"
+
+
+def test_run_killed_while_writing_its_directory_does_not_block_ionmd_run(tmp_path, morse):
+    # the same for a single `ionmd run` (RunDir.create is the one place that clears it)
+    from ionmd.protocols import plan_runs
+    from protocol_setup import short
+
+    proto = short("conductivity", temperatures=(600.0,), duration_ps=0.05, discard_ps=0.0)
+    (rd,) = plan_runs(proto, fcc_cell(), morse, tmp_path / "out", name="fcc", create=False)
+    rd.path.mkdir(parents=True)
+    (rd.path / "struct.data").write_text("half")
+    (created,) = plan_runs(proto, fcc_cell(), morse, tmp_path / "out", name="fcc", create=True)
+    assert created.status["state"] == "pending"
+    assert "half" not in (created.path / "struct.data").read_text()

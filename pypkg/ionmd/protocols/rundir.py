@@ -83,6 +83,20 @@ def replace_json(path: Path, data: dict) -> None:
         pass
 
 
+def _clear_unfinished_creation(path: Path) -> None:
+    """Remove what a process killed in :meth:`RunDir.create` left: the data file, written
+    before ``settings.json``, and the temporary file of an atomic write, nothing else.
+    Left there, every later ``ionmd run`` or ``sweep submit`` refused the folder ("exists,
+    is not empty and is no ionmd run directory"); no result is lost, none was there."""
+    if not path.is_dir() or (path / SETTINGS).exists():
+        return
+    files = list(path.iterdir())
+    if files and all(f.is_file() and (f.name == DATA or f.name.endswith(".tmp"))
+                     for f in files):
+        for f in files:
+            f.unlink()
+
+
 def reopen_with_settings(path: Path, wanted: dict, what: str) -> bool:
     """Whether ``path`` already holds results made with ``wanted`` (its ``settings.json``):
     True to reopen it, False for a folder that is new or empty (write ``settings.json``
@@ -383,6 +397,7 @@ class RunDir:
         from ionmd.lammps.data_file import write_data
 
         wanted = self.settings(atoms)
+        _clear_unfinished_creation(self.path)
         if reopen_with_settings(self.path, wanted, "run directory"):
             return
         self.path.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from ionmd.errors import IonmdError
 from ionmd.protocols import RunDir, plan_runs
-from ionmd.protocols.plan import run_path
 from ionmd.sweep.campaign import Campaign
 
 
@@ -56,11 +55,6 @@ def plan_campaign(campaign: Campaign, create: bool = False) -> list[PlannedRun]:
             if added:                   # temperatures a goal added (ionmd.sweep.goal)
                 protocol = protocol.with_overrides(
                     temperatures=tuple(sorted(set(protocol.temperatures) | set(added))))
-            if create:
-                for temp in protocol.temperatures:
-                    for rep in range(protocol.replicas):
-                        _clear_unfinished_creation(run_path(campaign.output, s.name, m.path,
-                                                            protocol.name, temp, rep))
             try:
                 planned = plan_runs(protocol, s.atoms, m.path, campaign.output, name=s.name,
                                     create=create, in_run_cell=s.in_run_cell)
@@ -71,23 +65,6 @@ def plan_campaign(campaign: Campaign, create: bool = False) -> list[PlannedRun]:
                                        temperature=rd.temperature, replica=rd.replica,
                                        seed=rd.velocity_seed))
     return runs
-
-
-def _clear_unfinished_creation(path: Path) -> None:
-    """Remove what a submit killed while it wrote a run directory left behind: the data
-    file, written before ``settings.json`` (:meth:`ionmd.protocols.RunDir.create`), and
-    the temporary file of an atomic write, nothing else. Left there, every later submit
-    refused the whole campaign ("exists, is not empty and is no ionmd run directory");
-    no result is lost, none was there."""
-    from ionmd.protocols.rundir import DATA, SETTINGS
-
-    if not path.is_dir() or (path / SETTINGS).exists():
-        return
-    files = list(path.iterdir())
-    if files and all(f.is_file() and (f.name == DATA or f.name.endswith(".tmp"))
-                     for f in files):
-        for f in files:
-            f.unlink()
 
 
 HINTS = {"model_hash": "the model file's contents changed",
