@@ -518,6 +518,14 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
     errors = error_lines(last_text)
     if errors:
         return rd.set_status("failed", resumable=False, reason=errors[0], **common)
+    if rc not in (0, None) and not last_text.strip():
+        # LAMMPS wrote no log: the launcher (srun, mpirun) or lmp itself did not start, and
+        # the cause is in the screen output alone (the reason said only "exit status 1")
+        said = [ln.strip() for ln in screen_text.splitlines() if ln.strip()][-3:]
+        return rd.set_status("interrupted", resumable=True, reason=(
+            f"LAMMPS did not start (exit status {rc}; no {logs[-1].name if logs else 'log'})"
+            + (f": {' / '.join(said)}" if said else "") + "; fix the launcher or environment "
+            "it names, then run again"), **common)
     return rd.set_status("interrupted", resumable=True, reason=f"interrupted at step {step} "
                          f"(exit status {rc}); run again to resume from the last restart",
                          **common)
