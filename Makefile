@@ -26,7 +26,8 @@ deps: $(VENV)/.deps-installed
 $(VENV)/.deps-installed: requirements.txt constraints.txt Makefile
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	@# torch first, by exact version: a bare `torch` requirement pulls a CUDA build
+	@# torch first, by exact version, from the index pip is configured with (on PyPI its Linux
+	@# wheel is the CUDA build: PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu for the CPU one)
 	$(PIP) install --quiet $(TORCH)
 	$(PIP) install --quiet -c constraints.txt -r requirements.txt
 	@# mace-torch pins e3nn==0.4.4; with e3nn 0.6 its energies are unchanged
