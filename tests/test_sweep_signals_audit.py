@@ -36,6 +36,13 @@ def frames_of(path):
     return frames
 
 
+def _as_from_a_terminal() -> None:
+    """SIGINT as a shell's foreground job has it: a test suite started in the background
+    (``make test &``, CI) runs with SIGINT ignored, which its children inherit, so Python
+    installs no KeyboardInterrupt handler and the submitter never saw the Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_a_stopped_submitter_loses_nothing_and_runs_nothing_twice(tmp_path, morse, capsys, sig):
     folder = campaign_dir(tmp_path / "camp", morse)
@@ -44,7 +51,8 @@ def test_a_stopped_submitter_loses_nothing_and_runs_nothing_twice(tmp_path, mors
     runs = plan_campaign(load_campaign(path))
     submitter = subprocess.Popen([sys.executable, "-m", "ionmd.cli", "sweep", "submit", str(path),
                                   "--no-progress"], stdout=subprocess.PIPE,
-                                 stderr=subprocess.STDOUT, text=True)
+                                 stderr=subprocess.STDOUT, text=True,
+                                 preexec_fn=_as_from_a_terminal)
     try:
         wait_for(lambda: sum(r.rundir.status.get("state") == "running" for r in runs) == 2,
                  what="two running runs")
