@@ -14,6 +14,18 @@ def model_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def tiny_esen_l1_f64(model_dir):
+    """The tiny one-layer eSEN checkpoint (4 A) and its float64 AOTInductor package:
+    compiling a package takes minutes, so every test file shares this one."""
+    from ionmd.export.esen import export_esen
+    from tiny_esen import write_tiny_esen_checkpoint
+
+    checkpoint = write_tiny_esen_checkpoint(model_dir / "tiny_esen_l1.pt", layers=1, cutoff=4.0)
+    return checkpoint, export_esen(checkpoint, model_dir / "tiny_esen_l1_f64.pt2",
+                                   dtype="float64")
+
+
+@pytest.fixture(scope="session")
 def sevennet0_f64(model_dir):
     from ionmd.export import export_sevennet
 
@@ -63,3 +75,21 @@ def morse_pt2(model_dir):
 
     return save_contract_package(MorseNodeEnergy(D0, ALPHA, R0, RC), model_dir / "morse.pt2",
                                  cutoff=RC, elements=["Cl", "Li"], num_layers=2)
+
+
+@pytest.fixture(scope="module")
+def morse(tmp_path_factory):
+    """A Morse model file (Li, Cl) in the model-file contract (``protocol_setup``), one
+    per test module; a module may define its own ``morse``."""
+    from protocol_setup import morse_model
+
+    return morse_model(tmp_path_factory.mktemp("morse") / "morse.pt")
+
+
+@pytest.fixture
+def folder(tmp_path, morse):
+    """A campaign folder with ``morse.pt`` and ``fcc.cif`` (``sweep_setup.campaign_dir``);
+    a module adds its files by a ``folder(folder)`` fixture of its own."""
+    from sweep_setup import campaign_dir
+
+    return campaign_dir(tmp_path / "camp", morse)

@@ -26,6 +26,16 @@ def fcc_cell(a: float = 3.68, reps: int = 2) -> Atoms:
     return atoms
 
 
+def sheared(atoms: Atoms) -> Atoms:
+    """``atoms`` with its cell tilted (xy 0.04): a triclinic LAMMPS box."""
+    import numpy as np
+
+    atoms = atoms.copy()
+    atoms.set_cell(atoms.cell.array @ np.array([[1, 0, 0], [0.04, 1, 0], [0, 0, 1]]).T,
+                   scale_atoms=True)
+    return atoms
+
+
 def short(name: str, **overrides):
     """Preset ``name`` cut to a tiny test run (any field can still be overridden)."""
     from ionmd.protocols import get_protocol

@@ -6,19 +6,13 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from pymatgen.core import Lattice, Structure
 
 from ionmd.analysis.run_spec import load_run_spec
 from ionmd.protocols import RunDir, plan_runs
 from ionmd.protocols.prepare import oxidation_states
 from ionmd.structures import order_structure, read_structure
-from protocol_setup import fcc_cell, morse_model, short
-
-
-@pytest.fixture(scope="module")
-def morse(tmp_path_factory):
-    return morse_model(tmp_path_factory.mktemp("morse") / "morse.pt")
+from protocol_setup import fcc_cell, short
 
 
 def test_guessed_oxidation_states_are_the_textbook_ones():

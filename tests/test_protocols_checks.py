@@ -13,12 +13,7 @@ from ionmd.protocols import (PRESETS, get_protocol, parse_temperatures, parse_ti
                              plan_runs)
 from ionmd.lammps.process import find_lammps
 from ionmd.protocols.prepare import repeats_for
-from protocol_setup import fcc_cell, morse_model, short
-
-
-@pytest.fixture(scope="module")
-def morse(tmp_path_factory):
-    return morse_model(tmp_path_factory.mktemp("morse") / "morse.pt")
+from protocol_setup import fcc_cell, sheared, short
 
 
 def test_presets_follow_their_sources():
@@ -82,13 +77,6 @@ def test_impossible_settings(tmp_path, morse, overrides, message):
     with pytest.raises(IonmdError, match=message):
         plan_runs(short("conductivity", **overrides), fcc_cell(), morse, tmp_path)
     assert not any(tmp_path.iterdir())             # refused before anything was written
-
-
-def sheared(atoms):
-    atoms = atoms.copy()
-    atoms.set_cell(atoms.cell.array @ np.array([[1, 0, 0], [0.04, 1, 0], [0, 0, 1]]).T,
-                   scale_atoms=True)
-    return atoms
 
 
 def test_cells_a_protocol_cannot_run(tmp_path, morse):

@@ -35,7 +35,7 @@ import pytest
 from ionmd.lammps.log import parse_thermo
 from ionmd.protocols import get_protocol, plan_runs
 from ionmd.protocols.execute import INPUTS, execute, render_md
-from protocol_setup import fcc_cell, morse_model
+from protocol_setup import fcc_cell
 
 pytestmark = pytest.mark.slow
 
@@ -45,11 +45,6 @@ T = 600.0
 N_ATOMS = 108                # fcc_cell(reps=3)
 N_DOF = 3 * N_ATOMS - 3
 N_BLOCKS = 8
-
-
-@pytest.fixture(scope="module")
-def morse(tmp_path_factory):
-    return morse_model(tmp_path_factory.mktemp("morse") / "morse.pt")
 
 
 @pytest.fixture(scope="module")

@@ -18,12 +18,7 @@ from ionmd.cli import main
 from ionmd.errors import IonmdError
 from ionmd.protocols import execute, launch, plan_runs, run_all
 from ionmd.lammps.process import kill_run
-from protocol_setup import fcc_cell, morse_model, short
-
-
-@pytest.fixture(scope="module")
-def morse(tmp_path_factory):
-    return morse_model(tmp_path_factory.mktemp("morse") / "morse.pt")
+from protocol_setup import fcc_cell, short
 
 
 def proto(**kw):

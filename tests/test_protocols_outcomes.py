@@ -25,14 +25,9 @@ from ionmd.analysis.trajectory import read_frames
 from ionmd.cli import main
 from ionmd.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_SIGNAL_BASE
 from ionmd.lammps.process import process_group_alive
-from protocol_setup import ELEMENTS, fcc_cell, morse_model
+from protocol_setup import ELEMENTS, fcc_cell
 
 BIN = Path(sys.executable).parent
-
-
-@pytest.fixture(scope="module")
-def morse(tmp_path_factory):
-    return morse_model(tmp_path_factory.mktemp("morse") / "morse.pt")
 
 
 def run_argv(poscar: Path, model: Path, out: Path, ps: float, *extra: str) -> list[str]:

@@ -17,12 +17,7 @@ from ionmd.protocols import execute, launch, plan_runs, run_all
 from ionmd.lammps.dcd import dcd_layout
 from ionmd.lammps.log import HALT_RE
 from ionmd.lammps.process import kill_run
-from protocol_setup import ELEMENTS, fcc_cell, morse_model, short
-
-
-@pytest.fixture(scope="module")
-def morse(tmp_path_factory):
-    return morse_model(tmp_path_factory.mktemp("morse") / "morse.pt")
+from protocol_setup import ELEMENTS, fcc_cell, short
 
 
 def thermo_of(rd) -> dict:

@@ -7,17 +7,10 @@ from __future__ import annotations
 import json
 import re
 
-import pytest
-
 from ionmd.protocols import plan_runs
 from ionmd.protocols.execute import render_md
 from ionmd.protocols.rundir import SETTINGS, velocity_seed
-from protocol_setup import fcc_cell, morse_model, short
-
-
-@pytest.fixture(scope="module")
-def morse(tmp_path_factory):
-    return morse_model(tmp_path_factory.mktemp("morse") / "morse.pt")
+from protocol_setup import fcc_cell, short
 
 
 def seed_in_input(rd) -> int:

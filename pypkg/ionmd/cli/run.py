@@ -12,7 +12,7 @@ from ionmd.errors import IonmdError
 
 
 def _cmd_run(args: argparse.Namespace) -> None:
-    from ionmd.protocols import get_protocol, parse_temperatures, parse_time_ps, plan_runs, run_all
+    from ionmd.protocols import get_protocol, plan_runs, run_all
     from ionmd.protocols.evscan import run_ev_scan
     from ionmd.protocols.prepare import run_cell
     from ionmd.structures import load_structure
@@ -24,22 +24,13 @@ def _cmd_run(args: argparse.Namespace) -> None:
             raise IonmdError(f"--set expects KEY=VALUE (e.g. --set timestep_fs=2), got {item!r}")
         overrides[key.strip()] = value.strip()
     if args.temps:
-        overrides["temperatures"] = parse_temperatures(args.temps)
-    if args.time and args.max_time:
-        raise IonmdError("give --time (a fixed length) or --max-time (the most a run with "
-                         "--until may last), not both")
-    if args.time or args.max_time:
-        overrides["duration_ps"] = parse_time_ps(args.time or args.max_time)
-    if args.max_time and not (args.until or "until" in overrides):
-        raise IonmdError("--max-time bounds a run with a stopping rule: add --until, e.g. "
-                         "--until 'D_rel_ci<=0.2,hops>=10', or give a fixed length with --time")
-    if args.until:
-        overrides["until"] = args.until
-    if args.check_every:
-        if not (args.until or "until" in overrides):
-            raise IonmdError("--check-every sets how often a stopping rule is checked: add "
-                             "--until, e.g. --until 'D_rel_ci<=0.2,hops>=10'")
-        overrides["check_every_ps"] = parse_time_ps(args.check_every)
+        overrides["temperatures"] = args.temps
+    # the command line's time options go in under the names a campaign file uses, so that
+    # ionmd.protocols.checks refuses a contradiction in one way for both
+    for key, value in (("time", args.time), ("max_time", args.max_time),
+                       ("until", args.until), ("check_every", args.check_every)):
+        if value:
+            overrides[key] = value
     if args.replicas is not None:
         overrides["replicas"] = args.replicas
     if args.supercell:

@@ -20,7 +20,8 @@ from ionmd.lammps.data_file import write_data
 from ionmd.lammps.log import error_lines
 from ionmd.lammps.module_runner import ModuleRun, check_module_runner
 from ionmd.lammps.process import find_lammps
-from ionmd.protocols.prepare import check_protocol, element_order, run_cell
+from ionmd.protocols.checks import check_protocol
+from ionmd.protocols.prepare import element_order, run_cell
 from ionmd.protocols.presets import Protocol
 
 EV_PER_A3_TO_GPA = 160.21766208

@@ -5,23 +5,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ionmd.protocols.prepare import (check_cell, check_protocol, element_order,
-                                     oxidation_states, run_cell)
+from ase import Atoms
+
+from ionmd.errors import IonmdError
+from ionmd.protocols.checks import check_cell, check_protocol, folder_name_problem
+from ionmd.protocols.prepare import element_order, oxidation_states, run_cell
 from ionmd.protocols.presets import Protocol
 from ionmd.protocols.rundir import SETTINGS, RunDir
 
 
 def run_path(out: str | Path, structure: str, model: str | Path, protocol: str,
-             temperature: float, replica: int) -> Path:
-    """``OUT/<structure>/<model stem>/<protocol>/T<temperature>K/r<replica>``."""
-    return (Path(out) / structure / Path(model).stem / protocol / f"T{float(temperature):g}K"
-            / f"r{replica}")
+             temperature: float, replica: int, model_name: str | None = None) -> Path:
+    """``OUT/<structure>/<model name>/<protocol>/T<temperature>K/r<replica>``; the model's
+    name is ``model_name``, by default the model file's stem."""
+    return (Path(out) / structure / (model_name or Path(model).stem) / protocol
+            / f"T{float(temperature):g}K" / f"r{replica}")
 
 
 def plan_runs(protocol: Protocol, structure, model: str | Path, out: str | Path,
               name: str = "structure", create: bool = True,
               charges: dict[str, float] | None = None,
-              in_run_cell: bool = False) -> list[RunDir]:
+              in_run_cell: bool = False, model_name: str | None = None) -> list[RunDir]:
     """Check everything, build the supercell and create (or reopen) the run directories.
 
     Parameters
@@ -43,32 +47,69 @@ def plan_runs(protocol: Protocol, structure, model: str | Path, out: str | Path,
     charges : dict, optional
         Oxidation states for ``run.json`` (Nernst-Einstein conductivity); default: those
         of a pymatgen ``Structure`` with oxidation states, else pymatgen's guess.
+    model_name : str, optional
+        The model's folder in the paths (default: the model file's stem; a campaign names
+        two files of one stem by their folders).
 
     Raises
     ------
     IonmdError
         On settings that cannot work (also on this cell:
-        :func:`ionmd.protocols.prepare.check_cell`), elements the model lacks, or a run
+        :func:`ionmd.protocols.checks.check_cell`), elements the model lacks, or a run
         directory that exists with other settings.
     """
+    runs, atoms = lay_out_runs(protocol, structure, model, out, name=name, charges=charges,
+                               in_run_cell=in_run_cell, model_name=model_name)
+    # every run checked before any is written: a refusal leaves no folder
+    settings = check_runs(runs, atoms) if create else None
+    write_runs(runs, atoms, create=create, settings=settings)
+    return runs
+
+
+def lay_out_runs(protocol: Protocol, structure, model: str | Path, out: str | Path,
+                 name: str = "structure", charges: dict[str, float] | None = None,
+                 in_run_cell: bool = False,
+                 model_name: str | None = None) -> tuple[list[RunDir], Atoms]:
+    """The run directories of :func:`plan_runs` and the cell they start from, checked
+    (protocol, cell, elements) and not written.
+
+    Raises
+    ------
+    IonmdError
+        As :func:`plan_runs`, except for existing directories (:func:`check_runs`).
+    """
     check_protocol(protocol)
+    for what, given in (("structure", name), ("model", model_name)):
+        why = given is not None and folder_name_problem(given)
+        if why:
+            raise IonmdError(f"{what} name {given!r} {why}")
     if charges is None:
         charges = oxidation_states(structure)
     model = Path(model)
     atoms = run_cell(protocol, structure, in_run_cell)
     check_cell(protocol, atoms)
     elements = element_order(atoms, model)
-    runs = []
-    for temp in protocol.temperatures:
-        for rep in range(protocol.replicas):
-            path = run_path(out, name, model, protocol.name, temp, rep)
-            rd = RunDir(path=path, protocol=protocol, temperature=float(temp), replica=rep,
-                        model=model, structure=name, elements=elements,
-                        charges={k: float(v) for k, v in charges.items()})
-            if create or (path / SETTINGS).is_file():
-                rd.create(atoms)
-            runs.append(rd)
-    return runs
+    runs = [RunDir(path=run_path(out, name, model, protocol.name, temp, rep, model_name),
+                   protocol=protocol,
+                   temperature=float(temp), replica=rep, model=model, structure=name,
+                   elements=elements, charges={k: float(v) for k, v in charges.items()})
+            for temp in protocol.temperatures for rep in range(protocol.replicas)]
+    return runs, atoms
+
+
+def check_runs(runs: list[RunDir], atoms: Atoms) -> list[dict]:
+    """Refuse as :func:`write_runs` would (a directory written with other settings),
+    writing nothing; returns each run's settings for :func:`write_runs`."""
+    return [rd.check(atoms) for rd in runs]
+
+
+def write_runs(runs: list[RunDir], atoms: Atoms, create: bool = True,
+               settings: list[dict] | None = None) -> None:
+    """Create (or reopen) each run directory; with ``create=False`` only those that exist
+    (their settings are checked). ``settings``: what :func:`check_runs` returned."""
+    for i, rd in enumerate(runs):
+        if create or (rd.path / SETTINGS).is_file():
+            rd.create(atoms, None if settings is None else settings[i])
 
 
 def run_all(runs: list[RunDir], nprocs: int = 1, progress: bool = True,

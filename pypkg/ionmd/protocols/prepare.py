@@ -1,6 +1,6 @@
 """From a structure and a model file to what a run needs: an ASE ``Atoms`` in the
 requested supercell, the element (= LAMMPS type) order shared by the data file and
-``pair_coeff``, and early checks with messages that say how to fix the problem."""
+``pair_coeff``. The checks of settings and cells live in :mod:`ionmd.protocols.checks`."""
 
 from __future__ import annotations
 
@@ -9,16 +9,8 @@ from pathlib import Path
 from ase import Atoms
 
 from ionmd.errors import IonmdError
-from ionmd.lammps.data_file import lammps_triclinic
 from ionmd.protocols.presets import Protocol
 
-MAX_TIMESTEP_FS = 5.0
-MAX_TIMESTEP_H_FS = 0.5
-"""Longest time step for a structure with hydrogen: AQVolt26 (Methods, AIMD) runs 2 fs
-"with the exception of 0.5 fs for hydrogen-containing materials" (an O-H / N-H stretch
-has a period of ~9 fs: 1-2 fs steps sample it with 5-9 points and do not conserve
-energy)."""
-COUPLES = ("auto", "iso", "aniso", "tri")
 
 
 def as_atoms(structure) -> Atoms:
@@ -119,63 +111,6 @@ def element_order(atoms: Atoms, model: str | Path) -> list[str]:
     return [el for el in known if el in present]
 
 
-def check_protocol(p: Protocol) -> None:
-    """Refuse settings that cannot work, before anything is written.
-
-    Raises
-    ------
-    IonmdError
-        Naming the parameter and what to change.
-    """
-    if p.family not in ("md", "ev"):
-        raise IonmdError(f"protocol family {p.family!r} unknown; use md or ev")
-    if p.family == "ev":
-        if not 0 < p.max_strain < 1 or p.n_points < 5:
-            raise IonmdError(f"E-V scan needs 0 < max_strain < 1 and n_points >= 5 (got "
-                             f"{p.max_strain}, {p.n_points})")
-        return
-    if p.ensemble not in ("nvt", "npt"):
-        raise IonmdError(f"ensemble {p.ensemble!r} unknown; use nvt or npt")
-    if p.thermostat not in ("nose-hoover", "berendsen"):
-        raise IonmdError(f"thermostat {p.thermostat!r} unknown; use nose-hoover or berendsen")
-    if p.ensemble == "npt" and p.couple not in COUPLES:
-        raise IonmdError(f"couple {p.couple!r} unknown; use {', '.join(COUPLES)} (auto: tri "
-                         f"for a triclinic cell, aniso for an orthogonal one)")
-    if p.ensemble == "npt" and p.thermostat == "berendsen" and p.couple == "tri":
-        raise IonmdError("couple tri needs fix npt: LAMMPS's fix press/berendsen barostats "
-                         "only the cell lengths (iso or aniso); set thermostat=nose-hoover")
-    if not 0 < p.timestep_fs <= MAX_TIMESTEP_FS:
-        raise IonmdError(f"time step {p.timestep_fs} fs cannot work: it must be > 0 and "
-                         f"<= {MAX_TIMESTEP_FS} fs (1-2 fs is usual for Li conductors)")
-    if not p.temperatures or min(p.temperatures) <= 0:
-        raise IonmdError(f"temperatures must be > 0 K (got {p.temperatures})")
-    if p.temperature_end is not None and p.temperature_end <= 0:
-        raise IonmdError(f"temperature_end must be > 0 K (got {p.temperature_end})")
-    if p.tdamp_fs < 10 * p.timestep_fs or (p.ensemble == "npt" and p.pdamp_fs < 10 * p.timestep_fs):
-        raise IonmdError(f"thermostat/barostat damping ({p.tdamp_fs}/{p.pdamp_fs} fs) must be at "
-                         f"least 10 time steps ({10 * p.timestep_fs} fs)")
-    for name in ("dump_every", "thermo_every", "restart_every", "halt_check_every", "replicas"):
-        if getattr(p, name) < 1:
-            raise IonmdError(f"{name} must be >= 1 (got {getattr(p, name)})")
-    if p.restart_every % p.dump_every:
-        raise IonmdError(f"restart_every ({p.restart_every}) must be a multiple of dump_every "
-                         f"({p.dump_every}) so that a resumed run continues the frame grid")
-    for temp in p.temperatures:
-        duration, discard = p.schedule(temp)
-        steps = p.steps(temp)
-        if duration <= 0 or steps < p.dump_every:
-            raise IonmdError(f"duration {duration} ps at {temp:g} K is {steps} steps of "
-                             f"{p.timestep_fs} fs: too short for one frame every {p.dump_every} "
-                             f"steps; lengthen the run or dump more often")
-        if discard < 0 or discard >= duration:
-            raise IonmdError(f"at {temp:g} K the run lasts {duration} ps but {discard} ps are "
-                             f"discarded: nothing would be left to analyse; set duration_ps > "
-                             f"discard_ps (e.g. --time {discard + 100:g}ps)")
-    from ionmd.protocols.stopping import check_stopping
-
-    check_stopping(p)
-
-
 def data_file_triclinic(path: Path) -> bool:
     """Whether a LAMMPS data file declares a triclinic box (an ``xy xz yz`` header line,
     LAMMPS's own rule: a box is triclinic when that line is there, even with zero tilts)."""
@@ -197,33 +132,3 @@ def resolve_couple(p: Protocol, triclinic: bool) -> str:
     if p.couple != "auto":
         return p.couple
     return "tri" if triclinic and p.thermostat == "nose-hoover" else "aniso"
-
-
-def check_cell(p: Protocol, atoms: Atoms) -> None:
-    """Refuse a protocol that cannot run on this cell (before anything is written).
-
-    Raises
-    ------
-    IonmdError
-        A time step too long for hydrogen (:data:`MAX_TIMESTEP_H_FS`), a Berendsen barostat
-        on a triclinic cell (LAMMPS: "Cannot use fix press/berendsen with triclinic box"),
-        or ``couple tri`` on an orthogonal one (LAMMPS: "Cannot specify Pxy/Pxz/Pyz in
-        fix npt with non-triclinic box").
-    """
-    if p.family != "md":
-        return
-    if "H" in set(atoms.get_chemical_symbols()) and p.timestep_fs > MAX_TIMESTEP_H_FS:
-        raise IonmdError(f"the structure contains hydrogen: a {p.timestep_fs:g} fs time step "
-                         f"is too long for its vibrations; set timestep_fs={MAX_TIMESTEP_H_FS:g} "
-                         f"(AQVolt26 uses 0.5 fs for hydrogen-containing materials)")
-    if p.ensemble != "npt":
-        return
-    triclinic = lammps_triclinic(atoms)
-    if triclinic and p.thermostat == "berendsen":
-        raise IonmdError("the run cell is triclinic and LAMMPS's Berendsen barostat (fix "
-                         "press/berendsen) cannot change a triclinic box; use "
-                         "thermostat=nose-hoover (fix npt, couple auto = tri) or "
-                         "ensemble=nvt for this structure")
-    if not triclinic and p.couple == "tri":
-        raise IonmdError("couple tri needs a triclinic cell (LAMMPS refuses Pxy/Pxz/Pyz on an "
-                         "orthogonal box); use couple=auto or aniso")

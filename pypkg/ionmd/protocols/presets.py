@@ -1,7 +1,7 @@
 """Simulation protocols as data: one :class:`Protocol` per preset, named after its source.
 
 Every field can be overridden (:meth:`Protocol.with_overrides`, ``ionmd run --set``);
-:func:`ionmd.protocols.checks.check_protocol` refuses settings that cannot work.
+:mod:`ionmd.protocols.checks` holds every rule a protocol's settings obey.
 
 Sources
 -------
@@ -13,7 +13,7 @@ Sources
   500, 700, 900 and 1100 K, 2 fs, Berendsen tau_T = 200 fs, non-uniform Berendsen barostat
   tau_P = 2000 fs (NpT, ``aniso``), runs of 1-10 ns (here the shortest, 1 ns). LAMMPS's
   ``fix press/berendsen`` cannot barostat a triclinic cell: such cells are refused
-  (:func:`ionmd.protocols.prepare.check_cell`).
+  (:func:`ionmd.protocols.checks.check_cell`).
 * ``stability`` -- AQVolt26: relax, then an NpT heating ramp 300 -> 2100 K over 50 ps at
   1 bar, 1 fs, three replicas; stops itself when the volume changes by > 50 % or atoms
   are lost.
@@ -171,27 +171,20 @@ class Protocol:
 
     def with_overrides(self, **overrides) -> "Protocol":
         """A copy with some fields replaced; strings are converted to the field's type
-        (so that command-line values can be passed as they are).
+        (so that command-line values can be passed as they are), numpy numbers and arrays,
+        ranges and paths to the plain values they stand for.
 
         Raises
         ------
         IonmdError
             On an unknown field or a value that cannot be converted.
         """
-        fields = {f.name: f for f in dataclasses.fields(self)}
-        hints = typing.get_type_hints(Protocol)
-        values = {}
-        for key, value in overrides.items():
-            key = key.replace("-", "_")
-            if key in TIME_ALIASES:        # "2ns", "20ps": a time with its unit
-                key, value = TIME_ALIASES[key], parse_time_ps(str(value))
-            if key not in fields:
-                raise IonmdError(f"protocol {self.name!r} has no parameter {key!r}; known: "
-                                 f"{', '.join(sorted(fields))}")
-            values[key] = _convert(key, value, hints[key]) if isinstance(value, str) else value
-            if key == "temperatures" and not isinstance(values[key], tuple):
-                values[key] = tuple(float(t) for t in values[key])
-            _check_finite(key, values[key])
+        from ionmd.protocols.checks import converted, field_name, override_problems
+
+        problems = override_problems(self, overrides)
+        if problems:
+            raise IonmdError("; ".join(message for _, message in problems))
+        values = {field_name(key): converted(key, value) for key, value in overrides.items()}
         # a value the user sets wins over the preset's rule for low temperatures: an
         # explicit duration_ps (or discard_ps) applies at every temperature unless the
         # long_* value is set too
@@ -232,7 +225,11 @@ class Protocol:
         return "duration_ps/discard_ps"
 
     def to_dict(self) -> dict:
-        return {k: list(v) if isinstance(v, tuple) else v
+        """The fields as ``settings.json`` holds them: lists, and plain numbers and text
+        (a Protocol built directly may hold numpy numbers or a Path)."""
+        from ionmd.protocols.checks import plain_value
+
+        return {k: [plain_value(x) for x in v] if isinstance(v, tuple) else plain_value(v)
                 for k, v in dataclasses.asdict(self).items()}
 
 
@@ -241,36 +238,36 @@ TIME_ALIASES = {"time": "duration_ps", "max_time": "duration_ps", "check_every":
 ``--set``) accepts too, with units (``max_time = "2ns"``); each sets the field it names."""
 
 
-def _check_finite(key: str, value) -> None:
-    """Refuse NaN and infinite numbers (they pass every ``<``/``>`` check)."""
-    import math
+def convert_text(key: str, text: str, hint) -> object:
+    """Parse a command-line string into the type of field ``key`` (type hint ``hint``).
 
-    items = value if isinstance(value, tuple) else (value,)
-    if any(isinstance(v, float) and not math.isfinite(v) for v in items):
-        raise IonmdError(f"{key} must be a finite number (got {value!r})")
-
-
-def _convert(key: str, text: str, hint) -> object:
-    """Parse a command-line string into the type of field ``key``."""
+    Raises
+    ------
+    IonmdError
+        Saying what the field takes, in the words a value of the wrong type gets
+        (:func:`ionmd.protocols.checks.type_problem`): ``dump_every must be a whole number
+        (got '2.5')``.
+    """
     args = set(typing.get_args(hint)) or {hint}
     if text.lower() in ("none", "null") and type(None) in args:
         return None
+    if key == "temperatures":
+        return parse_temperatures(text)
+    if key == "mobile_species":
+        return tuple(s for s in text.replace(",", " ").split() if s)
     try:
-        if key == "temperatures":
-            return parse_temperatures(text)
-        if key == "mobile_species":
-            return tuple(s for s in text.replace(",", " ").split() if s)
         if bool in args:
             if text.lower() not in ("true", "false", "yes", "no", "1", "0"):
-                raise ValueError(text)
+                raise IonmdError(f"{key} must be true or false (got {text!r})")
             return text.lower() in ("true", "yes", "1")
         if int in args:
             return int(text)
         if float in args:
             return float(text)
-        return text
-    except ValueError as exc:
-        raise IonmdError(f"cannot read {key}={text!r} ({exc})") from exc
+    except ValueError:
+        kind = "a whole number" if int in args else "a number"
+        raise IonmdError(f"{key} must be {kind} (got {text!r})") from None
+    return text
 
 
 def parse_temperatures(text: str) -> tuple[float, ...]:

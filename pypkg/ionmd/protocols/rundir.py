@@ -83,24 +83,32 @@ def replace_json(path: Path, data: dict) -> None:
         pass
 
 
-def _clear_unfinished_creation(path: Path) -> None:
-    """Remove what a process killed in :meth:`RunDir.create` left: the data file, written
-    before ``settings.json``, and the temporary file of an atomic write, nothing else.
-    Left there, every later ``ionmd run`` or ``sweep submit`` refused the folder ("exists,
-    is not empty and is no ionmd run directory"); no result is lost, none was there."""
+def _unfinished_creation(path: Path) -> list[Path]:
+    """What a process killed in :meth:`RunDir.create` left in ``path``: the data file,
+    written before ``settings.json``, and temporary files of atomic writes ([] if the
+    folder holds anything else, or ``settings.json``)."""
     if not path.is_dir() or (path / SETTINGS).exists():
-        return
+        return []
     files = list(path.iterdir())
     if files and all(f.is_file() and (f.name == DATA or f.name.endswith(".tmp"))
                      for f in files):
-        for f in files:
-            f.unlink()
+        return files
+    return []
 
 
-def reopen_with_settings(path: Path, wanted: dict, what: str) -> bool:
-    """Whether ``path`` already holds results made with ``wanted`` (its ``settings.json``):
-    True to reopen it, False for a folder that is new or empty (write ``settings.json``
-    there). Results made with other settings are never overwritten.
+def _clear_unfinished_creation(path: Path) -> None:
+    """Remove what a process killed in :meth:`RunDir.create` left, nothing else. Left
+    there, every later ``ionmd run`` or ``sweep submit`` refused the folder ("exists, is
+    not empty and is no ionmd run directory"); no result is lost, none was there."""
+    for f in _unfinished_creation(path):
+        f.unlink()
+
+
+def settings_to_keep(path: Path, wanted: dict, what: str) -> dict | None:
+    """The ``settings.json`` that ``path`` keeps when it is reopened for ``wanted`` (what
+    it recorded, with where things are now), or None for a folder that is new or empty
+    (or holds only what a killed :meth:`RunDir.create` left): write ``wanted`` there.
+    Writes nothing, so that every run can be checked before any is written.
 
     Raises
     ------
@@ -113,10 +121,7 @@ def reopen_with_settings(path: Path, wanted: dict, what: str) -> bool:
         recorded = json.loads((path / SETTINGS).read_text())
         have, same = _comparable(recorded, wanted)
         if have == same:
-            wanted = _as_recorded(recorded, wanted)
-            if recorded != wanted:    # moved, or more replicas: record where things are now
-                replace_json(path / SETTINGS, wanted)
-            return True
+            return _as_recorded(recorded, wanted)
         wanted = same
         diff = sorted(k for k in set(have) | set(wanted) if have.get(k) != wanted.get(k))
         if "protocol" in diff:
@@ -126,10 +131,29 @@ def reopen_with_settings(path: Path, wanted: dict, what: str) -> bool:
         raise IonmdError(f"{what} {path} exists with other settings (differs in "
                          f"{', '.join(diff)}); choose another output folder, or delete it to "
                          f"start over")
-    if path.exists() and any(path.iterdir()):
+    if path.exists() and any(path.iterdir()) and not _unfinished_creation(path):
         raise IonmdError(f"{path} exists, is not empty and is no ionmd {what}; choose another "
                          f"output folder")
-    return False
+    return None
+
+
+def reopen_with_settings(path: Path, wanted: dict, what: str) -> bool:
+    """Whether ``path`` already holds results made with ``wanted`` (its ``settings.json``):
+    True to reopen it (``settings.json`` updated when the model or template moved, or
+    replicas were added), False for a folder that is new or empty (write ``settings.json``
+    there). Results made with other settings are never overwritten.
+
+    Raises
+    ------
+    IonmdError
+        As :func:`settings_to_keep`.
+    """
+    keep = settings_to_keep(path, wanted, what)
+    if keep is None:
+        return False
+    if json.loads((path / SETTINGS).read_text()) != keep:
+        replace_json(path / SETTINGS, keep)
+    return True
 
 
 def _as_recorded(recorded: dict, wanted: dict) -> dict:
@@ -385,9 +409,24 @@ class RunDir:
                                                self.replica),
                 "inputs_version": INPUTS_VERSION}
 
-    def create(self, atoms: Atoms) -> None:
+    def check(self, atoms: Atoms) -> dict:
+        """Refuse as :meth:`create` would (a directory with other settings), writing
+        nothing; returns the settings checked (for :meth:`create`: the model file is hashed
+        once).
+
+        Raises
+        ------
+        IonmdError
+            If the directory exists with other settings.
+        """
+        wanted = self.settings(atoms)
+        settings_to_keep(self.path, wanted, "run directory")
+        return wanted
+
+    def create(self, atoms: Atoms, settings: dict | None = None) -> None:
         """Write settings, data file, ``run.json`` and a pending status; reopen an
-        existing directory only when its settings are the same.
+        existing directory only when its settings are the same. ``settings``: what
+        :meth:`check` returned for ``atoms`` (default: computed here).
 
         Raises
         ------
@@ -396,7 +435,7 @@ class RunDir:
         """
         from ionmd.lammps.data_file import write_data
 
-        wanted = self.settings(atoms)
+        wanted = settings if settings is not None else self.settings(atoms)
         _clear_unfinished_creation(self.path)
         if reopen_with_settings(self.path, wanted, "run directory"):
             return

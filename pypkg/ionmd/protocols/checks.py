@@ -1,0 +1,350 @@
+"""The rules a protocol's settings obey, in one place for every way of running one:
+``ionmd run`` (its options and ``--set``), the Python API (:meth:`Protocol.with_overrides`,
+:func:`ionmd.protocols.plan_runs`, :func:`ionmd.protocols.run_ev_scan`) and a campaign
+(``ionmd sweep``, which adds the line of the campaign file to each message). One input
+is refused by each with the same words.
+
+* :func:`override_problems` -- the parameters a user gives (by name, as text or as
+  values): known names, the field's type, text that reads as that type, finite numbers,
+  each temperature once, and time options that fit together;
+* :func:`check_protocol` -- a whole :class:`Protocol` (also one built directly): the same
+  types and temperatures, then the settings that cannot work together;
+* :func:`check_cell` -- the protocol on one run cell (hydrogen, a triclinic box);
+* :func:`folder_name_problem` -- a structure's or model's name as a run folder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+import os
+import typing
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+
+from ionmd.errors import IonmdError
+from ionmd.lammps.data_file import lammps_triclinic
+from ionmd.protocols.presets import TIME_ALIASES, Protocol, convert_text, parse_time_ps
+
+MAX_TIMESTEP_FS = 5.0
+MAX_TIMESTEP_H_FS = 0.5
+"""Longest time step for a structure with hydrogen: AQVolt26 (Methods, AIMD) runs 2 fs
+"with the exception of 0.5 fs for hydrogen-containing materials" (an O-H / N-H stretch
+has a period of ~9 fs: 1-2 fs steps sample it with 5-9 points and do not conserve
+energy)."""
+COUPLES = ("auto", "iso", "aniso", "tri")
+STEP_COUNTS = ("dump_every", "thermo_every", "restart_every", "halt_check_every", "replicas")
+EXAMPLE_RULE = "'D_rel_ci<=0.2,hops>=10'"
+
+
+def type_problem(key: str, value, *, text_ok: bool = True) -> str | None:
+    """What is wrong with the type of ``value`` for field ``key`` (None if nothing): a
+    number where a number belongs (``replicas = 2.5``, ``replicas = true`` and
+    ``dump_every = 2.5`` would be truncated or crash later), true/false for switches, text
+    for text. Text is read as the command line reads it (``"2ns"``, ``"none"``) where
+    ``text_ok`` (an override, converted next); a finished :class:`Protocol` holds none."""
+    hint = typing.get_type_hints(Protocol).get(key)
+    if hint is None or (text_ok and isinstance(value, str)):
+        return None
+    if typing.get_origin(hint) is tuple:
+        inner = typing.get_args(hint)[0]
+        if text_ok and inner is float and _number(value):    # temperatures = 600
+            return None
+        listed = _sequence(value) if text_ok else isinstance(value, (list, tuple))
+        ok = listed and all(
+            (text_ok and isinstance(v, str)) or (inner is str and isinstance(v, str))
+            or (inner is float and _number(v)) for v in value)
+        return None if ok else ("must be a list of numbers" if inner is float else
+                                "must be a list of names")
+    args = set(typing.get_args(hint)) or {hint}
+    if value is None and type(None) in args:
+        return None
+    if key == "supercell":      # as ionmd.structures.supercell_repeats reads it
+        return None if isinstance(value, str) or _whole(value) or (
+            _sequence(value) and all(map(_whole, value))) else \
+            "must be text ('2x2x2', '8A', 'none'), a whole number or three whole numbers"
+    if bool in args:
+        return None if isinstance(value, (bool, np.bool_)) else "must be true or false"
+    if int in args:
+        return None if _whole(value) else "must be a whole number"
+    if float in args:
+        return None if _number(value) else "must be a number"
+    if str in args:
+        return None if isinstance(value, str) or (key in PATH_FIELDS and isinstance(
+            value, os.PathLike)) else "must be text"
+    return None
+
+
+# The Python API takes what Python code holds: numpy numbers (np.int64 from an array, a
+# np.float64 from a fit), numpy arrays and ranges of temperatures, a Path for a file.
+# They are stored as plain Python values (settings.json is JSON).
+PATH_FIELDS = ("template",)
+
+
+def _switch(value) -> bool:
+    return isinstance(value, (bool, np.bool_))
+
+
+def _whole(value) -> bool:
+    return isinstance(value, numbers.Integral) and not _switch(value)
+
+
+def _number(value) -> bool:
+    return isinstance(value, numbers.Real) and not _switch(value)
+
+
+def _sequence(value) -> bool:
+    """A list as Python code may hold one: list, tuple, range or a 1-D numpy array."""
+    return isinstance(value, (list, tuple, range)) or (isinstance(value, np.ndarray)
+                                                       and value.ndim == 1)
+
+
+def plain_value(value):
+    """``value`` as a plain Python value: a numpy number or switch as int, float or bool,
+    a path as text."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    return value
+
+
+def repeated_temperature(temperatures) -> str | None:
+    """The refusal of a temperature list naming one temperature twice (``900`` and
+    ``900.0`` share the run folder ``T900K``: each run would go there and be counted
+    twice), else None."""
+    seen: dict[str, object] = {}
+    for t in temperatures:
+        folder = f"T{float(t):g}K"
+        if folder in seen:
+            return (f"temperatures {seen[folder]!r} and {t!r} are one temperature (run folder "
+                    f"{folder}): list each temperature once (more runs at a temperature: "
+                    f"replicas)")
+        seen[folder] = t
+    return None
+
+
+def _non_finite(key: str, value) -> str | None:
+    """NaN and infinite numbers pass every ``<``/``>`` check: refuse them by name."""
+    items = value if isinstance(value, tuple) else (value,)
+    if any(isinstance(v, float) and not math.isfinite(v) for v in items):
+        return f"{key} must be a finite number (got {value!r})"
+    return None
+
+
+def field_name(key: str) -> str:
+    """The field an override sets (``check-every`` and ``check_every``: ``check_every_ps``)."""
+    key = str(key).replace("-", "_")
+    return TIME_ALIASES.get(key, key)
+
+
+def converted(key: str, value):
+    """``value`` as field ``key`` holds it: text read as the command line reads it, a
+    time alias (``max_time = "2ns"``) in ps, a list of temperatures as a tuple of floats.
+
+    Raises
+    ------
+    IonmdError
+        If text does not read as the field's type.
+    """
+    name = str(key).replace("-", "_")
+    if name in TIME_ALIASES:
+        return parse_time_ps(str(value))
+    hint = typing.get_type_hints(Protocol)[name]
+    if isinstance(value, str):
+        return convert_text(name, value, hint)
+    if name == "temperatures" and _number(value):                       # 600
+        return (float(value),)
+    if name == "temperatures" and _sequence(value):     # ["600", 900], np.arange(600, 1001, 100)
+        return tuple(t for item in value for t in (
+            convert_text(name, item, hint) if isinstance(item, str) else (float(item),)))
+    if name == "mobile_species" and _sequence(value):
+        return tuple(str(item) for item in value)
+    if name == "supercell" and _sequence(value):
+        return tuple(int(item) for item in value)
+    return plain_value(value)
+
+
+def override_problems(protocol: Protocol, overrides: dict) -> list[tuple[str, str]]:
+    """``(key as given, message)`` for each override of ``protocol`` that cannot be
+    applied, in the order given: an unknown name, a value of the wrong type or text that
+    does not read as one, a number that is not finite, a temperature listed twice, and time
+    options that contradict each other (``time`` and ``max_time``; ``max_time`` or
+    ``check_every`` without a stopping rule ``until``). Empty if all can."""
+    fields = {f.name for f in dataclasses.fields(Protocol)}
+    problems = []
+    for key, value in overrides.items():
+        name = field_name(key)
+        if name not in fields:
+            problems.append((key, f"protocol {protocol.name!r} has no parameter {name!r}; "
+                                  f"known: {', '.join(sorted(fields))}"))
+            continue
+        if str(key).replace("-", "_") not in TIME_ALIASES:
+            why = type_problem(name, value)
+            if why:
+                problems.append((key, f"{name} {why} (got {value!r})"))
+                continue
+        try:
+            value = converted(key, value)
+        except IonmdError as exc:
+            problems.append((key, str(exc)))
+            continue
+        as_given = overrides[key] if isinstance(overrides[key], (list, tuple)) else value
+        why = _non_finite(name, value) or (repeated_temperature(as_given)
+                                           if name == "temperatures" else None)
+        if why:
+            problems.append((key, why))
+    return problems + _time_option_problems(protocol, overrides) + _same_field_twice(overrides)
+
+
+def _same_field_twice(overrides: dict) -> list[tuple[str, str]]:
+    """Two names of one field (``duration_ps`` and ``time``, ``check_every`` and
+    ``check_every_ps``): one would silently win. ``time`` with ``max_time`` is said by
+    :func:`_time_option_problems`."""
+    keys: dict[str, list] = {}
+    for key in overrides:
+        keys.setdefault(field_name(key), []).append(key)
+    return [(both[-1], f"{' and '.join(map(str, both))} both set {name}; give one")
+            for name, both in keys.items() if len(both) > 1
+            and not {"time", "max_time"} <= {str(k).replace("-", "_") for k in both}]
+
+
+def _time_option_problems(protocol: Protocol, overrides: dict) -> list[tuple[str, str]]:
+    """``time`` is a fixed length, ``max_time`` the most a run with a stopping rule may
+    last, ``check_every`` how often that rule is checked: the last two mean nothing
+    without ``until`` (a run would go its full length, unchecked), and ``time`` with
+    ``max_time`` gives one length twice."""
+    given = {str(k).replace("-", "_"): k for k in overrides}
+    until = overrides.get(given["until"]) if "until" in given else protocol.until
+    problems = []
+    if "time" in given and "max_time" in given:
+        problems.append((given["max_time"], "give time (--time: a fixed length) or max_time "
+                                            "(--max-time: the most a run with a stopping rule "
+                                            "may last), not both"))
+    if not until or str(until).lower() in ("none", "null"):
+        if "max_time" in given:
+            problems.append((given["max_time"], f"max_time (--max-time) bounds a run with a "
+                                                f"stopping rule: add until (--until), e.g. "
+                                                f"{EXAMPLE_RULE}, or give a fixed length with "
+                                                f"time (--time)"))
+        for key in ("check_every", "check_every_ps"):
+            if key in given:
+                problems.append((given[key], f"{key} (--check-every) sets how often a stopping "
+                                             f"rule is checked: add until (--until), e.g. "
+                                             f"{EXAMPLE_RULE}"))
+    return problems
+
+
+def check_protocol(p: Protocol) -> None:
+    """Refuse settings that cannot work, before anything is written.
+
+    Raises
+    ------
+    IonmdError
+        Naming the parameter and what to change.
+    """
+    for f in dataclasses.fields(Protocol):
+        value = getattr(p, f.name)
+        why = type_problem(f.name, value, text_ok=False)
+        if why:
+            raise IonmdError(f"{f.name} {why} (got {value!r})")
+        why = _non_finite(f.name, value)
+        if why:
+            raise IonmdError(why)
+    if p.family not in ("md", "ev"):
+        raise IonmdError(f"protocol family {p.family!r} unknown; use md or ev")
+    if p.template is not None and not Path(p.template).is_file():
+        raise IonmdError(f"input template {p.template} not found; give the path of an input "
+                         f"template file (e.g. a copy of ionmd's inputs/{p.family}.lmp)")
+    if p.family == "ev":
+        if not 0 < p.max_strain < 1 or p.n_points < 5:
+            raise IonmdError(f"E-V scan needs 0 < max_strain < 1 and n_points >= 5 (got "
+                             f"{p.max_strain}, {p.n_points})")
+        return
+    if p.ensemble not in ("nvt", "npt"):
+        raise IonmdError(f"ensemble {p.ensemble!r} unknown; use nvt or npt")
+    if p.thermostat not in ("nose-hoover", "berendsen"):
+        raise IonmdError(f"thermostat {p.thermostat!r} unknown; use nose-hoover or berendsen")
+    if p.ensemble == "npt" and p.couple not in COUPLES:
+        raise IonmdError(f"couple {p.couple!r} unknown; use {', '.join(COUPLES)} (auto: tri "
+                         f"for a triclinic cell, aniso for an orthogonal one)")
+    if p.ensemble == "npt" and p.thermostat == "berendsen" and p.couple == "tri":
+        raise IonmdError("couple tri needs fix npt: LAMMPS's fix press/berendsen barostats "
+                         "only the cell lengths (iso or aniso); set thermostat=nose-hoover")
+    if not 0 < p.timestep_fs <= MAX_TIMESTEP_FS:
+        raise IonmdError(f"time step {p.timestep_fs} fs cannot work: it must be > 0 and "
+                         f"<= {MAX_TIMESTEP_FS} fs (1-2 fs is usual for Li conductors)")
+    if not p.temperatures or min(p.temperatures) <= 0:
+        raise IonmdError(f"temperatures must be > 0 K (got {p.temperatures})")
+    repeated = repeated_temperature(p.temperatures)
+    if repeated:
+        raise IonmdError(repeated)
+    if p.temperature_end is not None and p.temperature_end <= 0:
+        raise IonmdError(f"temperature_end must be > 0 K (got {p.temperature_end})")
+    if p.tdamp_fs < 10 * p.timestep_fs or (p.ensemble == "npt" and p.pdamp_fs < 10 * p.timestep_fs):
+        raise IonmdError(f"thermostat/barostat damping ({p.tdamp_fs}/{p.pdamp_fs} fs) must be at "
+                         f"least 10 time steps ({10 * p.timestep_fs} fs)")
+    for name in STEP_COUNTS:
+        if getattr(p, name) < 1:
+            raise IonmdError(f"{name} must be >= 1 (got {getattr(p, name)})")
+    if p.restart_every % p.dump_every:
+        raise IonmdError(f"restart_every ({p.restart_every}) must be a multiple of dump_every "
+                         f"({p.dump_every}) so that a resumed run continues the frame grid")
+    for temp in p.temperatures:
+        duration, discard = p.schedule(temp)
+        steps = p.steps(temp)
+        if duration <= 0 or steps < p.dump_every:
+            raise IonmdError(f"duration {duration} ps at {temp:g} K is {steps} steps of "
+                             f"{p.timestep_fs} fs: too short for one frame every {p.dump_every} "
+                             f"steps; lengthen the run or dump more often")
+        if discard < 0 or discard >= duration:
+            raise IonmdError(f"at {temp:g} K the run lasts {duration} ps but {discard} ps are "
+                             f"discarded: nothing would be left to analyse; set duration_ps > "
+                             f"discard_ps (e.g. --time {discard + 100:g}ps)")
+    from ionmd.protocols.stopping import check_stopping
+
+    check_stopping(p)
+
+
+def folder_name_problem(name) -> str | None:
+    """Why ``name`` (a structure's or model's name) cannot name a run folder below the
+    output folder, else None: a path separator, ``.`` or ``..`` would put the runs
+    elsewhere (``--name ../x`` wrote them beside the output folder)."""
+    if (isinstance(name, str) and name.strip() == name and name not in ("", ".", "..")
+            and not any(c in name for c in "/\\\0")):
+        return None
+    return ("cannot name a run folder inside output: give a name without '/' or "
+            "'\\' that is not '.' or '..'")
+
+
+def check_cell(p: Protocol, atoms: Atoms) -> None:
+    """Refuse a protocol that cannot run on this cell (before anything is written).
+
+    Raises
+    ------
+    IonmdError
+        A time step too long for hydrogen (:data:`MAX_TIMESTEP_H_FS`), a Berendsen barostat
+        on a triclinic cell (LAMMPS: "Cannot use fix press/berendsen with triclinic box"),
+        or ``couple tri`` on an orthogonal one (LAMMPS: "Cannot specify Pxy/Pxz/Pyz in
+        fix npt with non-triclinic box").
+    """
+    if p.family != "md":
+        return
+    if "H" in set(atoms.get_chemical_symbols()) and p.timestep_fs > MAX_TIMESTEP_H_FS:
+        raise IonmdError(f"the structure contains hydrogen: a {p.timestep_fs:g} fs time step "
+                         f"is too long for its vibrations; set timestep_fs={MAX_TIMESTEP_H_FS:g} "
+                         f"(AQVolt26 uses 0.5 fs for hydrogen-containing materials)")
+    if p.ensemble != "npt":
+        return
+    triclinic = lammps_triclinic(atoms)
+    if triclinic and p.thermostat == "berendsen":
+        raise IonmdError("the run cell is triclinic and LAMMPS's Berendsen barostat (fix "
+                         "press/berendsen) cannot change a triclinic box; use "
+                         "thermostat=nose-hoover (fix npt, couple auto = tri) or "
+                         "ensemble=nvt for this structure")
+    if not triclinic and p.couple == "tri":
+        raise IonmdError("couple tri needs a triclinic cell (LAMMPS refuses Pxy/Pxz/Pyz on an "
+                         "orthogonal box); use couple=auto or aniso")
