@@ -18,14 +18,9 @@ from ionmd.protocols.rundir import velocity_seed
 from ionmd.sweep import CampaignError, load_campaign, plan_campaign
 from ionmd.sweep.campaign import parse_walltime
 from ionmd.sweep.source import read_source
-from sweep_setup import campaign_dir, line_of, morse_model, write_campaign
+from sweep_setup import campaign_dir, line_of, write_campaign
 
 KB = 8.617333262e-5
-
-
-@pytest.fixture(scope="module")
-def morse(tmp_path_factory):
-    return morse_model(tmp_path_factory.mktemp("morse") / "morse.pt")
 
 
 @pytest.fixture

@@ -13,19 +13,13 @@ from contract_models import MorseEdgeModel, save_contract_model
 from ionmd.cli import main
 from ionmd.sweep import load_campaign, plan_campaign
 from protocol_setup import MORSE, fcc_cell
-from sweep_setup import campaign_dir, morse_model, write_campaign
+from sweep_setup import write_campaign
 
 TWO = '["fcc.cif", "other.cif"]'
 
 
-@pytest.fixture(scope="module")
-def morse(tmp_path_factory):
-    return morse_model(tmp_path_factory.mktemp("morse") / "morse.pt")
-
-
 @pytest.fixture
-def folder(tmp_path, morse):
-    folder = campaign_dir(tmp_path / "camp", morse)
+def folder(folder):
     fcc_cell().write(folder / "other.cif")
     return folder
 

@@ -21,16 +21,11 @@ from ionmd.analysis.trajectory import read_frames
 from ionmd.cli import main
 from ionmd.lammps.process import process_group_alive
 from ionmd.sweep import load_campaign, plan_campaign
-from sweep_setup import campaign_dir, morse_model, wait_for, write_campaign
+from sweep_setup import campaign_dir, wait_for, write_campaign
 
 STEPS, DUMP, RESTART = 1600, 10, 200
 SETTINGS = dict(protocol="conductivity-nvt", temperatures=(2000, 2500, 3000), replicas=1,
                 duration_ps=STEPS / 1000, restart_every=RESTART)
-
-
-@pytest.fixture(scope="module")
-def morse(tmp_path_factory):
-    return morse_model(tmp_path_factory.mktemp("morse") / "morse.pt")
 
 
 def _kill_group(pid):

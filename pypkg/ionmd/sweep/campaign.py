@@ -9,6 +9,7 @@ File reference: ``docs/sweeps.md``; example: ``examples/campaign.toml``.
 from __future__ import annotations
 
 import glob
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from ionmd.errors import IonmdError
 from ionmd.protocols.presets import PRESETS, Protocol, parse_temperatures, parse_time_ps
 from ionmd.sweep.source import CampaignError, Source, read_source
 
+TOP_PROTOCOL_KEYS = ("temperatures", "replicas", "seed")   # may stand outside [protocol]
 ORDER_KEYS = ("order", "order_seed", "order_tol", "order_min_distance")
 TOP_KEYS = ("name", "output", "structures", "models", "protocol", "temperatures", "replicas",
             "seed", "resources", "executor", "analysis", "goal") + ORDER_KEYS
@@ -43,14 +45,16 @@ class StructureEntry:
     line: int
     atoms: object = None          # ase.Atoms, filled by validation
     in_run_cell: bool = False     # ordered in the protocol's supercell (not repeated again)
+    stem: str = ""                # its file's own name, where a clash named it by its folders
 
 
 @dataclass
 class ModelEntry:
-    name: str
+    name: str                     # in tables and goal series: the stem of the file as listed
     path: Path
     line: int
     elements: list[str] = field(default_factory=list)
+    folder: str = ""              # of its runs: the stem of the file itself (a link's target)
 
 
 @dataclass
@@ -197,6 +201,15 @@ def load_campaign(path: str | Path, check_resources: bool = True) -> Campaign:
     protocol = _protocol(src, errors)
     structures = _structures(src, errors, base, protocol.supercell if protocol else None)
     models = _models(src, errors, base)
+    output = data.get("output", "runs")
+    if not isinstance(output, str) or not output:
+        errors.add(("output",), f"output must be a folder name (got {output!r})")
+        output = "runs"
+    output = (base / output).resolve()
+    _name_models(errors, models, output)
+    _check_cells(errors, structures, protocol)
+    if not errors.items:        # every cell valid: the run cells can be built
+        _keep_structure_folders(structures, output, protocol)
     for s in structures:
         if s.atoms is None:
             continue
@@ -213,23 +226,19 @@ def load_campaign(path: str | Path, check_resources: bool = True) -> Campaign:
     analysis = _analysis(src, errors)
     _check_charges(errors, analysis, structures, protocol)
     goal = _goal(src, errors, protocol, resources)
-    output = data.get("output", "runs")
-    if not isinstance(output, str) or not output:
-        errors.add(("output",), f"output must be a folder name (got {output!r})")
-        output = "runs"
     name = data.get("name", src.path.stem)
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
         errors.add(("name",), f"name must be letters, digits, '_', '-' or '.' (got {name!r})")
         name = "campaign"
     errors.raise_if_any()
-    return Campaign(path=src.path, name=name, output=(base / output).resolve(),
+    return Campaign(path=src.path, name=name, output=output,
                     structures=structures, models=models, protocol=protocol,
                     resources=resources, executor=executor, analysis=analysis, source=src,
                     goal=goal)
 
 
 def _protocol(src: Source, errors: _Errors) -> Protocol | None:
-    from ionmd.protocols.prepare import check_protocol
+    from ionmd.protocols.checks import check_protocol, field_name, override_problems
 
     table = src.data.get("protocol")
     if isinstance(table, str):
@@ -258,44 +267,26 @@ def _protocol(src: Source, errors: _Errors) -> Protocol | None:
             errors.add(("protocol", "template"), f"input template {template} not found (a "
                                                  f"relative path is read from the campaign "
                                                  f"file's folder)")
-        overrides["template"] = str(template)
-    for key in ("temperatures", "replicas", "seed"):
+            overrides.pop("template")       # said here, with the folder it was looked for in
+        else:
+            overrides["template"] = str(template)
+    for key in TOP_PROTOCOL_KEYS:
         if key in src.data:
             if key in table:
                 errors.add(("protocol", key), f"{key} is given both at the top level (line "
                                               f"{src.line(key)}) and in [protocol]; keep one")
             overrides[key] = src.data[key]
-    if isinstance(overrides.get("temperatures"), (str, int, float)):
-        try:
-            overrides["temperatures"] = parse_temperatures(str(overrides["temperatures"]))
-        except IonmdError as exc:
-            errors.add(("temperatures",) if "temperatures" in src.data else ("protocol", "temperatures"),
-                       str(exc))
-            return None
-    protocol = PRESETS[name]
-    wrong = {key: _wrong_type(key, value) for key, value in overrides.items()}
-    for key, why in wrong.items():
-        if why:
-            top = key in src.data and key in ("temperatures", "replicas", "seed")
-            errors.add((key,) if top else ("protocol", key),
-                       f"{key if top else 'protocol.' + key} {why} (got {overrides[key]!r})")
-    if any(wrong.values()):
+    # the rules of ionmd.protocols.checks, as `ionmd run` and the Python API apply them,
+    # each problem on the line of its key
+    problems = override_problems(PRESETS[name], overrides)
+    for key, message in problems:
+        top = key in src.data and key in TOP_PROTOCOL_KEYS
+        if not top and message.startswith(f"{field_name(key)} must be "):
+            message = "protocol." + message
+        errors.add((key,) if top else ("protocol", key), message)
+    if problems:
         return None
-    for key, value in overrides.items():
-        top = key in src.data and key in ("temperatures", "replicas", "seed")
-        where = (key,) if top else ("protocol", key)
-        try:
-            protocol = protocol.with_overrides(**{key: value})
-        except (IonmdError, TypeError, ValueError) as exc:
-            errors.add(where, str(exc))
-            return None
-    clash = _same_run_folder(overrides.get("temperatures", protocol.temperatures))
-    if clash:
-        errors.add(("temperatures",) if "temperatures" in src.data else ("protocol", "temperatures"),
-                   f"temperatures {' and '.join(f'{t!r}' for t in clash)} are one temperature "
-                   f"(run folder T{float(clash[0]):g}K): list each temperature once (more runs "
-                   f"at a temperature: replicas)")
-        return None
+    protocol = PRESETS[name].with_overrides(**overrides)
     try:
         check_protocol(protocol)
     except (TypeError, ValueError) as exc:      # e.g. a list where a number belongs
@@ -313,6 +304,26 @@ def _protocol(src: Source, errors: _Errors) -> Protocol | None:
     return protocol
 
 
+def _check_cells(errors: _Errors, structures: list[StructureEntry],
+                 protocol: Protocol | None) -> None:
+    """The cell rules ``ionmd run`` applies (:func:`ionmd.protocols.checks.check_cell`: a
+    time step too long for hydrogen, a Berendsen barostat on a triclinic cell), on each
+    structure's line; before, they came up only when ``plan``/``submit`` laid the runs
+    out, without a line and one structure at a time."""
+    from ionmd.protocols.checks import check_cell
+    from ionmd.protocols.prepare import run_cell
+
+    if protocol is None:
+        return
+    for s in structures:
+        if s.atoms is None:
+            continue
+        try:
+            check_cell(protocol, run_cell(protocol, s.atoms, s.in_run_cell))
+        except IonmdError as exc:
+            errors.items.append((s.line, f"structure {s.name!r}: {exc}"))
+
+
 def _said(key: str, message: str) -> int:
     """Where ``message`` first speaks of ``key``, also in words (``timestep_fs`` as "time
     step", ``check_every`` as "check every": spaces, underscores and the unit dropped);
@@ -323,53 +334,9 @@ def _said(key: str, message: str) -> int:
     return squeeze(message).find(squeeze(re.sub(r"_(fs|ps|K|bar)$", "", key)))
 
 
-def _wrong_type(key: str, value) -> str | None:
-    """What is wrong with the type of a [protocol] value (None if nothing): a number
-    where a number belongs (``replicas = 2.5``, ``replicas = true`` and ``dump_every = 2.5``
-    would be truncated or crash later), true/false for switches, text for text. Text
-    is read as the command line reads it (``"2ns"``, ``"none"``) by ``with_overrides``."""
-    import typing
-
-    hint = typing.get_type_hints(Protocol).get(key)
-    if hint is None or isinstance(value, str):
-        return None
-    if typing.get_origin(hint) is tuple:
-        inner = typing.get_args(hint)[0]
-        ok = isinstance(value, (list, tuple)) and all(
-            isinstance(v, str) or (inner is float and isinstance(v, (int, float))
-                                   and not isinstance(v, bool)) for v in value)
-        return None if ok else ("must be a list of numbers" if inner is float else
-                                "must be a list of names")
-    args = set(typing.get_args(hint)) or {hint}
-    if value is None and type(None) in args:
-        return None
-    if bool in args:
-        return None if isinstance(value, bool) else "must be true or false"
-    if int in args:
-        return None if isinstance(value, int) and not isinstance(value, bool) else \
-            "must be a whole number"
-    if float in args:
-        return None if isinstance(value, (int, float)) and not isinstance(value, bool) else \
-            "must be a number"
-    if str in args:
-        return "must be text"
-    return None
-
-
-def _same_run_folder(temperatures) -> tuple | None:
-    """Two temperatures of the list that share a run folder (``900`` and ``900.0``:
-    ``T900K``), else None: each would run and be counted twice in one folder."""
-    seen: dict[str, float] = {}
-    for t in temperatures:
-        folder = f"T{float(t):g}K"
-        if folder in seen:
-            return seen[folder], t
-        seen[folder] = t
-    return None
-
-
 def _structures(src: Source, errors: _Errors, base: Path,
                 supercell: str | None = None) -> list[StructureEntry]:
+    from ionmd.protocols.checks import folder_name_problem
     from ionmd.structures import example_names, unique_names
 
     items = src.data.get("structures")
@@ -394,10 +361,9 @@ def _structures(src: Source, errors: _Errors, base: Path,
         given = entry.get("name")
         if isinstance(given, int) and not isinstance(given, bool):
             given = str(given)                  # name = 2023
-        if given is not None and not _folder_name(given):
-            errors.add(key + ("name",), f"structure name {given!r} cannot name a run folder "
-                                        f"inside output: give a name without '/' or '\\' "
-                                        f"that is not '.' or '..'")
+        problem = folder_name_problem(given) if given is not None else None
+        if problem:
+            errors.add(key + ("name",), f"structure name {given!r} {problem}")
             given = None
         text = entry["path"]
         pattern = text if os.path.isabs(text) else str(base / text)
@@ -436,6 +402,8 @@ def _structures(src: Source, errors: _Errors, base: Path,
     out: list[StructureEntry] = []
     for i, (key, entry, path, name, _) in enumerate(found):
         s = StructureEntry(name=renamed.get(i, name), source=path, line=src.line(*key))
+        if not found[i][4] and s.name != Path(path).stem:
+            s.stem = Path(path).stem
         order = {**campaign_order, **{k: entry[k] for k in ORDER_KEYS if k in entry}}
         s.atoms, s.in_run_cell = _load_structure(errors, key, path, order, supercell)
         out.append(s)
@@ -453,13 +421,6 @@ def _structures(src: Source, errors: _Errors, base: Path,
             errors.items.append((s.line, f"two structures are named {s.name!r} (lines "
                                          f"{first.line} and {s.line}); give one a name = ..."))
     return out
-
-
-def _folder_name(name) -> bool:
-    """Whether ``name`` can name a run folder below ``output`` (no path separator, not
-    '.' or '..': a structure's runs stay inside the campaign's output)."""
-    return (isinstance(name, str) and name.strip() == name and name not in ("", ".", "..")
-            and not any(c in name for c in "/\\\0"))
 
 
 def _load_structure(errors: _Errors, key: tuple, path: str, order: dict,
@@ -502,7 +463,8 @@ def _models(src: Source, errors: _Errors, base: Path) -> list[ModelEntry]:
             errors.add(key, f"model {i + 1}: give the path of a model file (got {item!r})")
             continue
         path = Path(item) if os.path.isabs(item) else base / item
-        m = ModelEntry(name=path.stem, path=path.resolve(), line=src.line(*key))
+        m = ModelEntry(name=path.stem, path=path.resolve(), line=src.line(*key),
+                       folder=path.resolve().stem)
         if not path.is_file():
             errors.add(key, f"model file {item!r} not found (looked for {path}); export one with "
                             f"`ionmd export ...`")
@@ -512,18 +474,97 @@ def _models(src: Source, errors: _Errors, base: Path) -> list[ModelEntry]:
         except Exception as exc:     # ModelFileError, or torch failing on a foreign file
             errors.add(key, f"model {item!r}: {exc}")
             continue
-        first = next((o for o in out if o.name == m.name), None)
-        if first is not None and first.path == m.path:
+        first = next((o for o in out if o.path == m.path), None)
+        if first is not None:
             errors.add(key, f"model file {item!r} is listed twice (lines {first.line} and "
                             f"{m.line}); list it once")
             continue
-        if first is not None:
-            errors.add(key, f"two models share the name {m.name!r} ({first.path} on line "
-                            f"{first.line} and {m.path}: run folders are named after the file "
-                            f"stem); rename one")
-            continue
         out.append(m)
     return out
+
+
+def _name_models(errors: _Errors, models: list[ModelEntry], output: Path) -> None:
+    """Name each model's run folders: the stem of its file (a link's target: so ionmd has
+    always named them, and a campaign's runs stay where they are), or where two files
+    share a stem (``a/model.pt``, ``b/model.pt``: one export per training run) the stem
+    with as many parent folders as tell them apart (``a_model``, ``b_model``), as
+    structures are named; those two are named so in tables too. Every command (and a
+    rerun) finds the same folders; a stem no other model has keeps its name, and so does
+    the file whose runs ``output`` already holds under the stem (a second ``model.pt``
+    added to a running campaign: the first one's runs keep going)."""
+    from ionmd.structures import unique_names
+
+    stems = [m.folder for m in models]
+    clashing = [i for i, stem in enumerate(stems) if stems.count(stem) > 1]
+    renamed = dict(zip(clashing, unique_names([models[i].path for i in clashing])))
+    for stem in {stems[i] for i in clashing}:
+        owner = _model_with_runs(output, stem, [models[i].path for i in clashing
+                                                if stems[i] == stem])
+        for i in clashing:
+            if stems[i] == stem and models[i].path == owner:
+                renamed[i] = stem
+    listed = [m.name for m in models]
+    for i, m in enumerate(models):
+        m.folder = renamed.get(i, m.folder)
+        if listed.count(m.name) > 1:        # a/model.pt, b/model.pt: a_model, b_model
+            m.name = m.folder
+    for what in ("folder", "name"):
+        seen: dict[str, ModelEntry] = {}
+        for m in models:
+            first = seen.setdefault(getattr(m, what), m)
+            if first is not m:          # a folder-named model meets another file's stem
+                errors.items.append((m.line, f"two models would share the run-folder name "
+                                             f"{getattr(m, what)!r} ({first.path} on line "
+                                             f"{first.line} and {m.path}); rename one of the "
+                                             f"files"))
+                return
+
+
+def _recorded(output: Path, structure: str, model: str) -> list[dict]:
+    """The settings.json of every run under ``output/<structure>/<model>/`` (glob patterns,
+    ``*`` for any), in path order; half-written folders are skipped."""
+    out = []
+    for settings in sorted(output.glob(f"{structure}/{model}/*/T*K/r*/settings.json")):
+        try:
+            out.append(json.loads(settings.read_text()))
+        except (OSError, ValueError):
+            continue
+    return out
+
+
+def _model_with_runs(output: Path, name: str, candidates: list[Path]) -> Path | None:
+    """The one of ``candidates`` whose runs ``output/*/<name>/`` holds: the file their
+    settings.json records, else (the campaign folder moved or copied) the file with the
+    contents they record; None where there are no runs or none is theirs."""
+    from ionmd.protocols.rundir import file_hash
+
+    recorded = [r for r in _recorded(output, "*", glob.escape(name)) if isinstance(r, dict)]
+    paths = {Path(r["model"]).resolve() for r in recorded if isinstance(r.get("model"), str)}
+    hashes = {r.get("model_hash") for r in recorded} - {None}
+    by_path = [c for c in candidates if c in paths]
+    if by_path or not hashes:
+        return by_path[0] if by_path else None
+    return next((c for c in candidates if file_hash(c) in hashes), None)
+
+
+def _keep_structure_folders(structures: list[StructureEntry], output: Path, protocol) -> None:
+    """A structure named by its folders because another file shares its stem keeps the
+    stem where ``output`` already holds runs of its cell under it (a second ``LiCl.cif``
+    added to a running campaign: the first one's runs go on where they are), as models do.
+    The runs record their starting cell's hash, not the file, so the cell decides."""
+    from ionmd.protocols.prepare import run_cell
+    from ionmd.protocols.rundir import structure_hash
+
+    taken = {s.name for s in structures}
+    for s in structures:
+        if not s.stem or s.stem in taken or s.atoms is None or protocol is None:
+            continue
+        recorded = {r.get("structure_hash") for r in _recorded(output, glob.escape(s.stem), "*")
+                    if isinstance(r, dict)} - {None}
+        if recorded and structure_hash(run_cell(protocol, s.atoms, s.in_run_cell)) in recorded:
+            taken.discard(s.name)
+            s.name = s.stem
+            taken.add(s.name)
 
 
 def _resources(src: Source, errors: _Errors) -> Resources:

@@ -149,7 +149,7 @@ def runs_to_collect(campaign: Campaign) -> list[PlannedRun]:
     runs = []
     for s in campaign.structures:
         for m in campaign.models:
-            base = run_path(campaign.output, s.name, m.path, p.name, 0, 0).parent.parent
+            base = run_path(campaign.output, s.name, m.path, p.name, 0, 0, m.folder).parent.parent
             temps = set(map(float, p.temperatures))
             if campaign.goal:
                 temps |= set(map(float, added_temperatures(campaign, s.name, m.name)))
@@ -160,7 +160,7 @@ def runs_to_collect(campaign: Campaign) -> list[PlannedRun]:
                 found[(rd.temperature, rd.replica)] = rd
             for temp, rep in planned - set(found):      # planned, not written yet
                 found[(temp, rep)] = RunDir(
-                    path=run_path(campaign.output, s.name, m.path, p.name, temp, rep),
+                    path=run_path(campaign.output, s.name, m.path, p.name, temp, rep, m.folder),
                     protocol=p, temperature=temp, replica=rep, model=m.path,
                     structure=s.name, elements=m.elements)
             runs += [PlannedRun(rundir=rd, structure=s.name, model=m.name, temperature=T,

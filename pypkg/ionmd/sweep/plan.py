@@ -1,5 +1,6 @@
 """The run list of a campaign: one run directory per structure x model x temperature x
-replica, laid out by :func:`ionmd.protocols.plan_runs` (same paths as ``ionmd run``)."""
+replica, laid out as :func:`ionmd.protocols.plan_runs` lays them out (same paths and checks
+as ``ionmd run``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ionmd.errors import IonmdError
-from ionmd.protocols import RunDir, plan_runs
+from ionmd.protocols import RunDir
+from ionmd.protocols.plan import check_runs, lay_out_runs, write_runs
 from ionmd.sweep.campaign import Campaign
 
 
@@ -45,9 +47,7 @@ def plan_campaign(campaign: Campaign, create: bool = False) -> list[PlannedRun]:
     """
     from ionmd.sweep.goal import added_temperatures
 
-    if create:      # every existing run checked before any is written: a refused campaign
-        plan_campaign(campaign)     # leaves no new run folder behind (collect would count it)
-    runs = []
+    laid_out = []                   # planned once: every run checked, then written
     for s in campaign.structures:
         for m in campaign.models:
             protocol = campaign.protocol
@@ -56,14 +56,23 @@ def plan_campaign(campaign: Campaign, create: bool = False) -> list[PlannedRun]:
                 protocol = protocol.with_overrides(
                     temperatures=tuple(sorted(set(protocol.temperatures) | set(added))))
             try:
-                planned = plan_runs(protocol, s.atoms, m.path, campaign.output, name=s.name,
-                                    create=create, in_run_cell=s.in_run_cell)
+                planned, atoms = lay_out_runs(protocol, s.atoms, m.path, campaign.output,
+                                              name=s.name, in_run_cell=s.in_run_cell,
+                                              model_name=m.folder)
+                if create:
+                    settings = check_runs(planned, atoms)
+                else:
+                    write_runs(planned, atoms, create=False)
             except IonmdError as exc:
                 raise IonmdError(changed_campaign_message(campaign, protocol, exc)) from exc
-            for rd in planned:
-                runs.append(PlannedRun(rundir=rd, structure=s.name, model=m.name,
-                                       temperature=rd.temperature, replica=rd.replica,
-                                       seed=rd.velocity_seed))
+            laid_out.append((s, m, planned, atoms, settings if create else None))
+    runs = []
+    for s, m, planned, atoms, settings in laid_out:
+        if create:      # after every check: a refused campaign leaves no new run folder
+            write_runs(planned, atoms, settings=settings)   # behind (collect would count it)
+        runs += [PlannedRun(rundir=rd, structure=s.name, model=m.name,
+                            temperature=rd.temperature, replica=rd.replica,
+                            seed=rd.velocity_seed) for rd in planned]
     return runs
 
 
