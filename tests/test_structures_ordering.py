@@ -305,3 +305,23 @@ def test_a_charged_ordered_cell_says_so():
     assert f"net charge {net:+.0f} e" in lgps.ordering and f"{per_cell:+.2g} e per cell" in lgps.ordering
     [argyrodite] = load_structures(example_path("Li6PS5Cl"), OrderOptions(method="random", seed=0))
     assert "net charge" not in argyrodite.ordering
+
+
+def test_an_element_rounded_away_is_named_in_the_ordering_line():
+    """SrTi0.9Zr0.1O3 at --order-tol 0.15 orders into SrTiO3 (Zr 0.1 rounds to none in one
+    cell, charge unchanged): the line named only the tolerance, as if the cell were the
+    file's material; it names the element lost, with the file's amount (pymatgen's
+    composition). A tolerance that keeps Zr names nothing."""
+    from ionmd.structures import OrderOptions, load_structures
+
+    file = Structure(Lattice.cubic(3.9), [{"Sr": 1.0}, {"Ti": 0.9, "Zr": 0.1}, "O", "O", "O"],
+                     [[0, 0, 0], [.5, .5, .5], [.5, .5, 0], [.5, 0, .5], [0, .5, .5]])
+    [lossy] = load_structures(file, OrderOptions(method="random", seed=0, occ_tol=0.15,
+                                                 supercell="none"))
+    assert lossy.structure.composition.reduced_formula == "SrTiO3"
+    assert file.composition["Zr"] == pytest.approx(0.1)
+    assert ("rounding left out Zr (0.1 per cell of the file): give a smaller --order-tol "
+            "than 0.15 to keep it") in lossy.ordering
+    [kept] = load_structures(file, OrderOptions(method="random", seed=0, occ_tol=0.001,
+                                                supercell="none"))
+    assert kept.structure.composition["Zr"] > 0 and "left out" not in kept.ordering

@@ -5,30 +5,20 @@ against pymatgen's own reading of the file, with no net charge."""
 
 from __future__ import annotations
 
-import warnings
-from pathlib import Path
-
 import numpy as np
 import pytest
 from pymatgen.core import Lattice, Structure
-from pymatgen.io.cif import CifParser, CifWriter
+from pymatgen.io.cif import CifWriter
 
 from ionmd.structures import OrderOptions, load_structure, read_structure
-
-FILES = Path(__file__).parent / "fixtures" / "published_cifs"
-
-
-def _pymatgen(path) -> Structure:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return CifParser(str(path)).parse_structures(primitive=False)[0]
+from published_cifs import FILES, pymatgen_structure
 
 
 def test_magnetic_cif_reads_as_pymatgen_reads_it():
     """LaMnO3 (MAGNDATA 0.1): magnetic operators carry a time-reversal sign (x,y,z,+1)
     and the moments a loop of their own; the atoms are the 20 of the Pnma cell."""
     path = FILES / "LaMnO3_magnetic.mcif"
-    got, want = read_structure(path), _pymatgen(path)
+    got, want = read_structure(path), pymatgen_structure(path)
     assert len(got) == len(want) == 20
     assert got.composition.reduced_formula == "LaMnO3" and got.composition == want.composition
     assert np.allclose(got.lattice.abc, [5.7461, 7.6637, 5.5333])
@@ -54,7 +44,7 @@ def test_mixed_valence_site_keeps_its_states_per_site(method, tmp_path):
     CifWriter(_magnetite()).write_file(path)
     text = path.read_text()
     assert "_atom_type_oxidation_number" in text and "Fe2+" in text
-    want = _pymatgen(path)                  # pymatgen's own reading: Fe2+8 Fe3+16 O2-32
+    want = pymatgen_structure(path)                  # pymatgen's own reading: Fe2+8 Fe3+16 O2-32
     loaded = load_structure(path, OrderOptions(method=method, seed=3))
     got = loaded.structure
     cells = round(len(got) / len(want))

@@ -39,6 +39,9 @@ def read_screen_inputs(path: Path, order=None, name: str | None = None):
         atoms = AseAtomsAdaptor.get_atoms(loaded.structure)
         if loaded.ordering:
             atoms.info["ordered"] = loaded.ordering
+            # rounding occupancies within --order-tol can drop an element (Li 0.04 in a
+            # perovskite), and the screen must say so
+            atoms.info["rounded_away"] = loaded.rounded_away
         items.append((name if len(found) == 1 else f"{name}_{k}", atoms))
     return items
 

@@ -191,6 +191,14 @@ def small_cell_note(atoms: Atoms, species: str) -> str | None:
 def mobile_ions(atoms: Atoms, species: str) -> list[int]:
     """Indices of the mobile species; none is an error that says what is there."""
     idx = [i for i, s in enumerate(atoms.get_chemical_symbols()) if s == species]
+    held = (atoms.info.get("rounded_away") or {}).get(species, 0.0)
+    if not idx and held > 0:
+        # the file has the species only on sites whose occupancy rounded to 0
+        raise IonmdError(
+            f"no {species} left in {atoms.get_chemical_formula()} after {atoms.info['ordered']}:"
+            f" the file's cell holds {held:g} {species} on partially occupied sites, rounded "
+            f"away within --order-tol. Use a smaller --order-tol (the ordered cell grows to "
+            f"whole counts of {species}), or screen another mobile ion with --species")
     if not idx:
         present = " ".join(sorted(set(atoms.get_chemical_symbols())))
         raise IonmdError(f"no {species} in {atoms.get_chemical_formula()} (elements: "
@@ -311,6 +319,8 @@ def plan_screen(atoms: Atoms, settings: ScreenSettings | None = None,
 
     settings = settings or ScreenSettings()
     check_ordered(atoms)
+    if "rounded_away" in atoms.info:     # ordered here: say if ordering dropped the ion
+        mobile_ions(atoms, settings.species)
     base = choose_cell(atoms, settings.cell, settings.symprec)
     if runner is not None:
         runner.species_of(base.get_chemical_symbols())        # fail before any work

@@ -5,7 +5,7 @@ disordered CIF is never simulated as ASE or pymatgen happen to read it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +67,10 @@ class LoadedStructure:
     """How a minimum-width supercell was built where it is not a repetition of the file's
     cell (fewer atoms than repeating it), e.g. ``"[[-1, 1, 1], [1, -1, 1], [1, 1, -1]] x
     the cell: 4 cells (repeating it: 2x2x2, 8 cells), widths >= 9.86 A"``."""
+    rounded_away: dict[str, float] = field(default_factory=dict)
+    """Elements of the file that rounding its occupancies within ``OrderOptions.occ_tol``
+    left out of the ordered cell, with their amount per cell of the file (Li 0.04 of a
+    perovskite at 0.15); empty where none was, or the file was ordered."""
 
 
 def load_structures(source: Any, order: OrderOptions | None = None) -> list[LoadedStructure]:
@@ -87,7 +91,7 @@ def load_structures(source: Any, order: OrderOptions | None = None) -> list[Load
     for name, structure in items:
         where = label if len(items) == 1 else f"{label} (structure {name})"
         what = Path(source).name if is_file and len(items) == 1 else name
-        ordering = None
+        ordering, rounded_away = None, {}
         if structure.is_ordered:
             check_overlaps(structure, where)    # atoms numbered as in the file
         elif order.method is None:
@@ -96,11 +100,11 @@ def load_structures(source: Any, order: OrderOptions | None = None) -> list[Load
         if structure.is_ordered:
             structure, shape = _compact_supercell(structure, order.supercell)
         else:       # ordered in a cell whose size the occupancies set (compact there)
-            structure, ordering = _order(structure, order, what)
+            structure, ordering, rounded_away = _order(structure, order, what)
             check_overlaps(structure, where)
         in_run_cell = shape is not None or (ordering is not None and order.supercell is not None)
         out.append(LoadedStructure(name, structure, ordering, in_run_cell=in_run_cell,
-                                   supercell=shape))
+                                   supercell=shape, rounded_away=rounded_away))
     return out
 
 
@@ -140,7 +144,8 @@ def load_structure(source: Any, order: OrderOptions | None = None) -> LoadedStru
     return found[0]
 
 
-def _order(structure: Structure, order: OrderOptions, name: str) -> tuple[Structure, str]:
+def _order(structure: Structure, order: OrderOptions,
+           name: str) -> tuple[Structure, str, dict[str, float]]:
     from ionmd.structures.charges import (declared_oxidation_states, declares_site_states,
                                           with_site_states)
     from ionmd.structures.ordering import net_charge_note, order_structure, supercell_text
@@ -154,13 +159,34 @@ def _order(structure: Structure, order: OrderOptions, name: str) -> tuple[Struct
         cell.structure.add_oxidation_state_by_element(declared)
     elif declares_site_states(structure):   # mixed valence (Fe2+/Fe3+): kept per site
         cell.structure = with_site_states(structure, cell.structure, seed or 0)
+    gone = _rounded_away(structure, cell.structure)
     text = (f"{order.method} ordering of {name}, supercell {supercell_text(cell.supercell)}"
             + (f", seed {seed}" if seed is not None else "")
             + (f", occupancies rounded within {order.occ_tol:g}" if order.occ_tol > 2e-3 else "")
+            + _rounded_away_note(gone, order.occ_tol)
+            + (f", {cell.merged}" if cell.merged else "")
             + (f", min distance {cell.min_distance}" if cell.min_distance else "")
             + (f"; {cell.close_pairs}" if cell.close_pairs else "")
             + net_charge_note(structure, cell))
-    return cell.structure, text
+    return cell.structure, text, gone
+
+
+def _rounded_away(parent: Structure, ordered: Structure) -> dict[str, float]:
+    """Elements of ``parent`` missing from ``ordered``, with their amount per cell of
+    ``parent`` (a 0.1 Zr share of a Ti site rounded away at occ_tol 0.15)."""
+    have = {el.symbol for el in ordered.composition.elements}
+    amounts = parent.composition.element_composition.get_el_amt_dict()
+    return {el: amounts[el] for el in sorted(amounts) if el not in have}
+
+
+def _rounded_away_note(gone: dict[str, float], occ_tol: float) -> str:
+    """The ordering line's naming of what rounding left out: the cell is then another
+    material."""
+    if not gone:
+        return ""
+    listed = ", ".join(f"{el} ({n:.3g} per cell of the file)" for el, n in gone.items())
+    return (f", rounding left out {listed}: give a smaller --order-tol than {occ_tol:g} "
+            f"to keep {'it' if len(gone) == 1 else 'them'}")
 
 
 def _ordering_cell(spec: str | None) -> dict:

@@ -16,9 +16,11 @@ from typing import Literal
 import numpy as np
 from pymatgen.core import Structure
 
-from ionmd.structures.charges import declared_oxidation_states, guess_oxidation_states
+from ionmd.structures.charges import (declared_oxidation_states, guess_oxidation_states,
+                                      nearly_neutral_states)
 from ionmd.structures.errors import StructureError
 from ionmd.structures.geometry import perpendicular_widths
+from ionmd.structures.split_sites import merge_split_sites
 from ionmd.structures.supercell import min_width_supercell, parse_supercell
 
 VACANCY = "vacancy"
@@ -41,6 +43,10 @@ site in each, and empty sites tried per move, before the rule is reported unreac
 STALL_MOVES_PER_SITE = 5
 """The search for the fewest forced close pairs stops after this many moves per partially
 occupied site without finding fewer."""
+ROUNDING_HINTS = (5e-3, 0.01, 0.02, 0.05, 0.1, 0.15)
+"""Rounding tolerances (``occ_tol``) an error about too large a cell offers, the smallest
+that fits; Al-LLZO's Li 0.69 / Al 0.08 on 24d needs 9 cells (2304 sites) at 2e-3, 2 at 5e-3;
+LATP's Ewald ordering 5 cells (6.6e24 arrangements) at 2e-3, 1 (4.2e4) at 0.02."""
 EWALD_CANDIDATES = 100
 """Lowest-Ewald arrangements searched for one that keeps ``min_distance``."""
 IONIC_FLOOR_FRACTION = 0.85
@@ -90,6 +96,10 @@ class OrderedCell:
     seed: int | None = None
     min_distance: str = ""
     charges: dict[str, float] | None = None
+    merged: str = ""
+    """Sites of two labels merged into one mixed site (``split_sites.merge_split_sites``),
+    e.g. ``"Al5 and Li0 merged (96 pairs of sites 0.10 A apart or closer: one mixed
+    site)"``; ``""`` where none were."""
     close_pairs: str = ""
     """Pairs below the default rule that the occupancies force (``IONIC_FLOOR_FRACTION``),
     e.g. ``"3 Li-Li pairs 1.73 A apart ..."``; ``""`` where the rule was kept."""
@@ -132,11 +142,24 @@ def _integral(count: float, occ_tol: float, n_sites: int) -> bool:
     return abs(count - round(count)) <= occ_tol * n_sites + 1e-9
 
 
+def _group_integral(fractions: dict[str, float], n_sites: int, total: int, tol: float) -> bool:
+    """Whether each species' count on a group of ``n_sites`` sites per cell is whole within
+    ``tol`` per site in ``total`` cells."""
+    return all(_integral(total * n_sites * f, tol, total * n_sites) for f in fractions.values())
+
+
+def _site_counts(groups) -> dict:
+    """Per group: its sites and the atoms of each species (vacancies among them) they get,
+    the occupancies rounded to whole atoms."""
+    return {key: {"sites": len(idx), **{sp: int(round(len(idx) * f)) for sp, f in fr.items()}}
+            for key, (fr, idx) in groups.items()}
+
+
 def _multiplier_needed(fractions: dict[str, float], n_sites: int, occ_tol: float,
                        limit: int = 10000) -> int | None:
     """Smallest k with k * n_sites * fraction near-integral for all species; None past limit."""
     for k in range(1, limit + 1):
-        if all(_integral(k * n_sites * f, occ_tol, k * n_sites) for f in fractions.values()):
+        if _group_integral(fractions, n_sites, k, occ_tol):
             return k
     return None
 
@@ -177,13 +200,27 @@ def integral_supercell(structure: Structure, base: tuple[int, int, int] = (1, 1,
     groups = _groups(structure)
     n_max = max_atoms // max(len(structure), 1)
 
-    def whole(total: int) -> bool:
-        return all(all(_integral(total * len(idx) * f, occ_tol, total * len(idx))
-                       for f in fr.values()) for fr, idx in groups.values())
+    def whole(total: int, tol: float = occ_tol) -> bool:
+        # each species' count whole within tol, and the rounded counts (vacancies among
+        # them) still fill the group's sites once: l6h's Al 0.004 / Li 0.692 / vacancy 0.304
+        # rounded all three up at occ_tol 0.005, which the error then offered
+        return all(_group_integral(fr, len(idx), total, tol)
+                   and sum(round(total * len(idx) * f) for f in fr.values()) == total * len(idx)
+                   for fr, idx in groups.values())
 
-    def ok(total: int) -> bool:
-        return whole(total) and (charges is None
-                                 or abs(_rounding_charge(groups, total, charges)) < 0.5)
+    # the file's own charge per cell: rounding that brings a cell nearer neutral is kept
+    # (Al-LLZO wa3, -0.15 e per cell as refined: 5 cells round by +0.76 e to neutral)
+    own = (sum(charges.get(el.symbol, 0.0) * n
+               for el, n in structure.composition.element_composition.items())
+           if charges is not None else 0.0)
+
+    def ok(total: int, tol: float = occ_tol) -> bool:
+        if not whole(total, tol):
+            return False
+        if charges is None:
+            return True
+        added = _rounding_charge(groups, total, charges)
+        return abs(added) < 0.5 or abs(own * total + added) < 0.5
 
     if exact:
         if ok(math.prod(base)):
@@ -191,14 +228,17 @@ def integral_supercell(structure: Structure, base: tuple[int, int, int] = (1, 1,
         if whole(math.prod(base)):
             raise _charged_rounding_error(structure, groups, math.prod(base), charges,
                                           f"supercell {'x'.join(map(str, base))}")
-        bad = next((fr, idx) for fr, idx in groups.values()
-                   if not all(_integral(math.prod(base) * len(idx) * f, occ_tol, 1)
-                              for f in fr.values()))
+        # the groups ``whole`` refused, by its own tolerance (one site's, 2e-3, named the
+        # garnet's Li 96h: 0.293 x 96 x 8 = 225.02 is whole within 8 x 96 x 2e-3)
+        total = math.prod(base)
+        bad = [(fr, idx) for fr, idx in groups.values()
+               if not _group_integral(fr, len(idx), total, occ_tol)]
+        named = "; ".join(f"{_site_names(structure, idx)} ({_fmt(fr)}, {len(idx)} sites per "
+                          f"cell: {_counts_text(fr, total * len(idx))})" for fr, idx in bad)
         raise StructureError(
             f"supercell {'x'.join(map(str, base))} gives non-integral occupancies on "
-            f"{_site_names(structure, bad[1])} ({_fmt(bad[0])}, {len(bad[1])} sites per cell); "
-            "choose a supercell whose number of cells makes every occupancy x sites a whole "
-            "number, or give a minimum width instead and let ionmd enlarge it")
+            f"{named}; choose a supercell whose number of cells makes every occupancy x sites "
+            "a whole number, or give a minimum width instead and let ionmd enlarge it")
     best: tuple[float, tuple[int, int, int]] | None = None
     for total in range(math.prod(base), n_max + 1):
         if not ok(total):
@@ -212,18 +252,36 @@ def integral_supercell(structure: Structure, base: tuple[int, int, int] = (1, 1,
                         best = (w, reps)
         if best is not None:
             return best[1]
+    # max_atoms is Python's only (order_structure); commands and campaigns set the rounding
+    looser = next(((tol, n) for tol in ROUNDING_HINTS if tol > occ_tol
+                   for n in range(math.prod(base), n_max + 1) if ok(n, tol)), None)
+    hint = (f"Allow more rounding: occ_tol={looser[0]:g} (`--order-tol {looser[0]:g}`, "
+            f"`order_tol = {looser[0]:g}` in a campaign) makes them whole in {looser[1]} "
+            f"cell{'s' if looser[1] > 1 else ''}; or " if looser else "")
     charged = next((t for t in range(math.prod(base), n_max + 1) if whole(t)), None)
     if charged is not None:
-        raise _charged_rounding_error(structure, groups, charged, charges,
-                                      f"every supercell of at most max_atoms={max_atoms} sites")
+        raise _charged_rounding_error(
+            structure, groups, charged, charges,
+            f"every supercell of at most max_atoms={max_atoms} sites",
+            advice=(f"{hint}{'r' if looser else 'R'}ound the occupancies in the input so "
+                    "that they are neutral, or (Python) raise max_atoms of order_structure"))
     # name the group that needs the largest repetition
     worst = max(groups.values(), key=lambda g: _multiplier_needed(g[0], len(g[1]), occ_tol) or 10**9)
     k = _multiplier_needed(worst[0], len(worst[1]), occ_tol)
     need = f"needs {k} copies of the cell" if k else "cannot be made whole in any cell up to 10000 copies"
+    wide = (f" as wide as asked ({'x'.join(map(str, base))} repetitions are)"
+            if math.prod(base) > 1 else "")
     raise StructureError(
         f"occupancies of {_site_names(structure, worst[1])} ({_fmt(worst[0])}, {len(worst[1])} "
-        f"sites per cell) {need}; no supercell of at most max_atoms={max_atoms} sites has whole "
-        "numbers on every site. Raise max_atoms, or round the occupancies in the input")
+        f"sites per cell) {need}; no supercell of at most max_atoms={max_atoms} sites"
+        f"{wide} has whole numbers on every site. {hint}{'r' if looser else 'R'}ound the "
+        f"occupancies in the input{', ask for a smaller width' if wide else ''}, or (Python) "
+        "raise max_atoms of order_structure")
+
+
+def _counts_text(fractions: dict[str, float], sites: int) -> str:
+    """``"Zr 89.6, Ta 38.4"``: each species' count on ``sites`` sites."""
+    return ", ".join(f"{sp} {sites * f:.4g}" for sp, f in fractions.items() if sp != VACANCY)
 
 
 def _rounding_charge(groups, total: int, charges: dict[str, float]) -> float:
@@ -233,7 +291,9 @@ def _rounding_charge(groups, total: int, charges: dict[str, float]) -> float:
                for fr, idx in groups.values() for sp, f in fr.items() if sp != VACANCY)
 
 
-def _charged_rounding_error(structure, groups, total: int, charges, what: str) -> StructureError:
+def _charged_rounding_error(structure, groups, total: int, charges, what: str,
+                            advice: str = "allow less rounding (--order-tol, occ_tol) or a "
+                                          "larger supercell") -> StructureError:
     exact: dict[str, float] = {}
     placed: dict[str, int] = {}
     for fr, idx in groups.values():
@@ -248,8 +308,7 @@ def _charged_rounding_error(structure, groups, total: int, charges, what: str) -
     return StructureError(
         f"{what} can only round the occupancies to whole atoms with a net charge "
         f"({_rounding_charge(groups, total, charges):+.2g} e in {cells}: {changed} on the "
-        f"partially occupied sites {sites}); allow less rounding (--order-tol, occ_tol) or a "
-        "larger supercell")
+        f"partially occupied sites {sites}). {advice[0].upper()}{advice[1:]}")
 
 
 def _fmt(fractions: dict[str, float]) -> str:
@@ -342,6 +401,7 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
     if oxidation_states is None:        # the file's own states, where it gives one per element
         oxidation_states = declared_oxidation_states(structure)
     structure.remove_oxidation_states()
+    structure, merged = merge_split_sites(structure)
     if supercell is not None:
         base = parse_supercell(supercell)
     elif min_width is not None:
@@ -351,15 +411,25 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
     if structure.is_ordered:
         return OrderedCell(structure.make_supercell(base, in_place=False), base)
     charges = _charges_of(structure, oxidation_states)
-    reps = integral_supercell(structure, base, max_atoms=max_atoms, occ_tol=occ_tol,
-                              exact=supercell is not None, charges=charges)
-    if supercell is None:       # not the user's repetitions: the most compact of that size
-        reps = (_fewer_cells(structure, reps, min_width, max_atoms, occ_tol, charges)
-                or _compact(structure.lattice.matrix, reps, min_width))
+    try:
+        reps = integral_supercell(structure, base, max_atoms=max_atoms, occ_tol=occ_tol,
+                                  exact=supercell is not None, charges=charges)
+    except StructureError:
+        # a width no diagonal repetition of a whole count reaches within max_atoms may be
+        # reached by another supercell of such a count (argyrodite's S/Cl 0.385 needs 11,
+        # 22 or 33 cells; 20 A: 3x3x3, 27, diagonally; 22 cells otherwise)
+        reps = None if supercell is not None else _fewer_cells(
+            structure, max_atoms // len(structure) + 1, min_width, max_atoms, occ_tol, charges)
+        if reps is None:
+            raise
+    else:
+        if supercell is None:   # not the user's repetitions: the most compact of that size
+            reps = (_fewer_cells(structure, math.prod(reps), min_width, max_atoms, occ_tol,
+                                 charges)
+                    or _compact(structure.lattice.matrix, reps, min_width))
     big = structure.make_supercell(reps, in_place=False)
     groups = _groups(big)
-    counts = {key: {"sites": len(idx), **{sp: int(round(len(idx) * f)) for sp, f in fr.items()}}
-              for key, (fr, idx) in groups.items()}
+    counts = _site_counts(groups)
     for key, c in counts.items():  # rounding within occ_tol must still fill every site once
         excess = sum(v for k, v in c.items() if k != "sites") - c["sites"]
         if excess:
@@ -378,22 +448,51 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
     if method == "random":
         ordered, draw = _order_random(big, groups, counts, seed, limits)
         return OrderedCell(ordered, reps, counts, "random", seed=seed,
-                           min_distance=limits.describe(), charges=charges,
+                           min_distance=limits.describe(), charges=charges, merged=merged,
                            close_pairs=limits.close_pairs_note(draw))
-    arrangements = math.prod(
-        math.factorial(c["sites"]) // math.prod(math.factorial(n) for k, n in c.items() if k != "sites")
-        for c in counts.values())
+    arrangements = _arrangements(counts)
     if arrangements > max_arrangements:
+        # the cell is the smallest with whole occupancies unless the user chose it: only
+        # more rounding makes it smaller (LATP: 5 cells, 6.6e24; occ_tol 0.02: 1, 4.2e4)
+        smaller = (" or use a smaller supercell" if supercell is not None else
+                   _ewald_rounding_hint(structure, base, max_atoms, occ_tol, charges,
+                                        max_arrangements))
         raise StructureError(
             f"Ewald ordering of this {supercell_text(reps)} cell would search "
             f"{float(arrangements):.1e} arrangements (at most {max_arrangements:.0e}); order "
             "it at random with a seed instead (`--order random --order-seed N`; in a campaign "
-            "`order = \"random\"`; in Python method='random'), or use a smaller supercell")
+            f"`order = \"random\"`; in Python method='random'){smaller}")
     ordered, energy, draw = _order_ewald(big, oxidation_states, element_counts, groups,
                                          counts, limits)
     return OrderedCell(ordered, reps, counts, "ewald", ewald_energy=energy,
-                       min_distance=limits.describe(), charges=charges,
+                       min_distance=limits.describe(), charges=charges, merged=merged,
                        close_pairs=limits.close_pairs_note(draw))
+
+
+def _arrangements(counts: dict) -> int:
+    """Distinct arrangements of ``counts`` (per group: sites and atoms of each species)."""
+    return math.prod(
+        math.factorial(c["sites"]) // math.prod(math.factorial(n) for k, n in c.items() if k != "sites")
+        for c in counts.values())
+
+
+def _ewald_rounding_hint(structure: Structure, base, max_atoms: int, occ_tol: float,
+                         charges, max_arrangements: int) -> str:
+    """``", or allow more rounding: ..."`` naming the smallest ``ROUNDING_HINTS`` tolerance
+    whose cell has few enough arrangements for Ewald ordering; ``""`` where none has."""
+    for tol in (t for t in ROUNDING_HINTS if t > occ_tol):
+        try:
+            reps = integral_supercell(structure, base, max_atoms=max_atoms, occ_tol=tol,
+                                      charges=charges)
+        except StructureError:
+            continue
+        n = _arrangements(_site_counts(_groups(structure.make_supercell(reps, in_place=False))))
+        if n <= max_arrangements:
+            cells = math.prod(reps)
+            return (f", or allow more rounding: occ_tol={tol:g} (`--order-tol {tol:g}`, "
+                    f"`order_tol = {tol:g}` in a campaign) gives {cells} cell"
+                    f"{'s' if cells > 1 else ''} with {float(n):.1e} arrangements")
+    return ""
 
 
 def _compact(matrix: np.ndarray, reps: tuple[int, int, int], min_width: float | None):
@@ -414,17 +513,18 @@ def _compact(matrix: np.ndarray, reps: tuple[int, int, int], min_width: float | 
     return tuple(tuple(int(x) for x in row) for row in alt)
 
 
-def _fewer_cells(structure: Structure, reps, min_width: float | None, max_atoms: int,
+def _fewer_cells(structure: Structure, below: int, min_width: float | None, max_atoms: int,
                  occ_tol: float, charges) -> tuple | None:
-    """A supercell of fewer cells than the repetition ``reps`` that reaches ``min_width``
-    with whole occupancies (a primitive cell: 4 cells of a face-centred one make its
-    conventional cube, wider than 2x2x2), as a matrix; None where there is none."""
+    """The supercell of fewest cells, fewer than ``below`` (those of a diagonal repetition),
+    that reaches ``min_width`` with whole occupancies (a primitive cell: 4 cells of a
+    face-centred one make its conventional cube, wider than 2x2x2), as a matrix; None where
+    there is none."""
     from ionmd.structures.supercell_shape import min_width_matrix, widest_matrix
 
     if min_width is None:
         return None
     fewest = round(abs(np.linalg.det(min_width_matrix(structure.lattice.matrix, min_width))))
-    for total in range(fewest, math.prod(reps)):
+    for total in range(fewest, below):
         try:    # the same whole-count and charge rule, for this many cells
             integral_supercell(structure, (total, 1, 1), max_atoms=max_atoms, occ_tol=occ_tol,
                                exact=True, charges=charges)
@@ -447,7 +547,17 @@ def supercell_text(supercell) -> str:
 def _charges_of(structure: Structure, oxidation_states) -> dict[str, float] | None:
     """Oxidation states to keep rounded cells neutral with: the given ones, else the guess
     for the file's composition; None when an element has none."""
-    states = oxidation_states or guess_oxidation_states(structure.composition)
+    states = oxidation_states
+    if not states:
+        guess = guess_oxidation_states(structure.composition)
+        if not guess or any(v != round(v) for v in guess.values()):
+            # refined occupancies a little off neutral: pymatgen fits fractional states
+            # (Li6 In2.03 Cl12: In 2.67, a -16 e "net charge" of an ordered cell whose
+            # In3+ charge is +3 e; Al-LLZO: Zr 3.5, without an ionic radius, so no floor
+            # for the close pairs its occupancies force) or none (Li6.4La3Zr1.4Ta0.6O12
+            # as refined, -0.03 e)
+            guess = nearly_neutral_states(structure.composition) or guess
+        states = guess
     elements = {el.symbol for el in structure.composition.elements}
     return states if states and elements <= set(states) else None
 
@@ -489,6 +599,7 @@ class _PairLimits:
         self.radius = {el: covalent_radius(el) for el in symbols}
         self.ionic = _ionic_radii(symbols, charges) if min_distance is None else None
         self.relaxed = False    # True: the floor, not the rule, is the limit
+        self._tables: dict[bool, dict[tuple[str, str], float]] = {}    # shared by copies
         reach = (min_distance if min_distance is not None
                  else MIN_DISTANCE_FRACTION * 2 * max(self.radius.values()))
         # neighbours of each partially occupied site within the largest limit
@@ -505,6 +616,14 @@ class _PairLimits:
             return self.min_distance
         rule = MIN_DISTANCE_FRACTION * (self.radius[a] + self.radius[b])
         return min(rule, self.floor(a, b)) if self.relaxed else rule
+
+    def table(self) -> dict[tuple[str, str], float]:
+        """``limit`` of every element pair, looked up by the min-conflicts searches (they
+        ask millions of times: Al-LLZO's 5-cell garnet spent half its 150 s there)."""
+        if self.relaxed not in self._tables:
+            self._tables[self.relaxed] = {(a, b): self.limit(a, b) for a in self.radius
+                                          for b in self.radius}
+        return self._tables[self.relaxed]
 
     def floor(self, a: str, b: str) -> float:
         """The closest the default rule gives way to (``IONIC_FLOOR_FRACTION``)."""
@@ -577,6 +696,18 @@ class _PairLimits:
         a, b = _fmt_site(big, i), _fmt_site(big, j)
         names = _site_names(big, [i]) + (f" and {_site_names(big, [j])}"
                                          if _site_names(big, [j]) != _site_names(big, [i]) else "")
+        from ionmd.structures.checks import OVERLAP_FRACTION, covalent_radius
+
+        overlap = OVERLAP_FRACTION * min(covalent_radius(x.symbol) + covalent_radius(y.symbol)
+                                         for x in big[i].species for y in big[j].species)
+        if d < overlap:     # no min_distance helps: the overlap check refuses such a cell
+            return StructureError(
+                f"no {method} arrangement keeps the atoms on partially occupied sites at least "
+                f"{self.describe()} apart ({tried}): sites of {names} ({a}; {b}) are {d:.2f} A "
+                f"apart, closer than any two atoms may be ({OVERLAP_FRACTION:g} x covalent radii "
+                f"sum, {overlap:.2f} A: split positions of one atom), and no arrangement found "
+                "leaves one of each such pair empty. Round the occupancies in the input so that "
+                "each pair of split positions holds at most one atom")
         return StructureError(
             f"no {method} arrangement keeps the atoms on partially occupied sites at least "
             f"{self.describe()} apart ({tried}): sites of {names} ({a}; {b}) are "
@@ -658,30 +789,25 @@ def _fewest_close_pairs(rng, draw: list, members: dict, strict: _PairLimits,
     """Min-conflicts search, in place, on a draw that keeps ``relaxed``: move atoms that
     break ``strict`` to empty sites of their group that keep ``relaxed`` and break
     ``strict`` least; the draw with the fewest such pairs is kept. Returns that number."""
-    group_of = {i: key for key, idx in members.items() for i in idx}
-    n_near = {i: _count_clashes(i, draw[i], draw, strict) for i in strict.partial
-              if draw[i] != VACANCY}
-    bad = {i for i, n in n_near.items() if n}
-    best, best_draw = sum(n_near.values()) // 2, list(draw)
+    state = _Clashes(draw, members, strict)
+
+    def least_strict_clashes(sp: str, trial: list) -> int:
+        # the atom's own site is among the trial sites, so some site keeps ``relaxed``
+        allowed = [j for j in trial if _count_clashes(j, sp, draw, relaxed) == 0]
+        cost = [state.count(j, sp) for j in allowed]
+        choices = [j for j, c in zip(allowed, cost) if c == min(cost)]
+        return choices[int(rng.integers(len(choices)))]
+
+    best, best_draw = state.pairs(), list(draw)
     since_best = 0
     for _ in range(RESOLVE_MOVES_PER_SITE * len(strict.partial)):
-        if not bad or since_best > STALL_MOVES_PER_SITE * len(strict.partial):
+        if not state.bad or since_best > STALL_MOVES_PER_SITE * len(strict.partial):
             break
         since_best += 1
-        i = sorted(bad)[int(rng.integers(len(bad)))]
-        empty = [j for j in members[group_of[i]] if draw[j] == VACANCY]
-        if not empty:
+        if not state.move(rng, least_strict_clashes, stay=True):
             continue
-        sp = draw[i]
-        _set(i, VACANCY, draw, n_near, bad, strict)
-        trial = [i] + [empty[k] for k in rng.permutation(len(empty))[:RESOLVE_CANDIDATES]]
-        allowed = [j for j in trial if _count_clashes(j, sp, draw, relaxed) == 0]
-        cost = [_count_clashes(j, sp, draw, strict) for j in allowed]
-        choices = [j for j, c in zip(allowed, cost) if c == min(cost)]
-        _set(choices[int(rng.integers(len(choices)))], sp, draw, n_near, bad, strict)
-        total = sum(n_near.values()) // 2
-        if total < best:
-            best, best_draw, since_best = total, list(draw), 0
+        if state.pairs() < best:
+            best, best_draw, since_best = state.pairs(), list(draw), 0
     draw[:] = best_draw
     return best
 
@@ -690,49 +816,82 @@ def _resolve_clashes(rng, draw: list, members: dict, limits: _PairLimits) -> boo
     """Min-conflicts search, in place: repeatedly take a random atom that is too close to
     another one and move it to the empty site of its own group (of a few drawn at random)
     where it has the fewest such neighbours. True when no pair breaks the rule."""
-    group_of = {i: key for key, idx in members.items() for i in idx}
-    n_near = {i: _count_clashes(i, draw[i], draw, limits) for i in limits.partial
-              if draw[i] != VACANCY}
-    bad = {i for i, n in n_near.items() if n}
+    state = _Clashes(draw, members, limits)
+
+    def fewest_clashes(sp: str, trial: list) -> int:
+        return trial[int(np.argmin([state.count(j, sp) for j in trial]))]
+
     for _ in range(RESOLVE_MOVES_PER_SITE * len(limits.partial)):
-        if not bad:
+        if not state.bad:
             return True
-        i = sorted(bad)[int(rng.integers(len(bad)))]
-        empty = [j for j in members[group_of[i]] if draw[j] == VACANCY]
-        if not empty:
+        if not state.move(rng, fewest_clashes):
             return False          # a group without vacancies: its sites are all filled anyway
-        sp = draw[i]
-        _set(i, VACANCY, draw, n_near, bad, limits)
-        trial = [empty[k] for k in rng.permutation(len(empty))[:RESOLVE_CANDIDATES]]
-        cost = [_count_clashes(j, sp, draw, limits) for j in trial]
-        _set(trial[int(np.argmin(cost))], sp, draw, n_near, bad, limits)
-    return not bad
+    return not state.bad
+
+
+class _Clashes:
+    """The state both min-conflicts searches share, on ``draw`` (species per site,
+    ``VACANCY`` for empty ones; changed in place): how many atoms placed on partially
+    occupied sites each atom is too close to under ``limits`` (``n_near``), and the atoms
+    with any (``bad``)."""
+
+    def __init__(self, draw: list, members: dict, limits: _PairLimits):
+        self.draw, self.members, self.limits = draw, members, limits
+        self.group_of = {i: key for key, idx in members.items() for i in idx}
+        self.n_near = {i: self.count(i, draw[i]) for i in limits.partial if draw[i] != VACANCY}
+        self.bad = {i for i, n in self.n_near.items() if n}
+
+    def count(self, i: int, sp: str) -> int:
+        """Atoms too close to ``sp`` put on site ``i``."""
+        return _count_clashes(i, sp, self.draw, self.limits)
+
+    def pairs(self) -> int:
+        return sum(self.n_near.values()) // 2
+
+    def move(self, rng, choose, stay: bool = False) -> bool:
+        """Lift a random atom of ``bad`` and put it on the site ``choose(species, sites)``
+        picks among up to ``RESOLVE_CANDIDATES`` empty sites of its group drawn at random
+        (its own site first, where ``stay``). False, moving nothing, where the group has
+        no empty site. (The draws from ``rng`` come in this order, then ``choose``'s: a
+        seeded ordering depends on it.)"""
+        i = sorted(self.bad)[int(rng.integers(len(self.bad)))]
+        empty = [j for j in self.members[self.group_of[i]] if self.draw[j] == VACANCY]
+        if not empty:
+            return False
+        sp = self.draw[i]
+        self.put(i, VACANCY)
+        trial = ([i] if stay else []) + [empty[k] for k in
+                                         rng.permutation(len(empty))[:RESOLVE_CANDIDATES]]
+        self.put(choose(sp, trial), sp)
+        return True
+
+    def put(self, i: int, sp: str) -> None:
+        """Put ``sp`` (or a vacancy) on site ``i`` and update the clash counts around it."""
+        draw, n_near, bad, limits = self.draw, self.n_near, self.bad, self.limits
+        limit = limits.table()
+        old = draw[i]
+        for j, d in limits.near[i]:
+            other = draw[j]
+            if other in (None, VACANCY):
+                continue
+            if old != VACANCY and d < limit[old, other]:
+                n_near[j] -= 1
+            if sp != VACANCY and d < limit[sp, other]:
+                n_near[j] += 1
+            (bad.add if n_near[j] else bad.discard)(j)
+        draw[i] = sp
+        if sp == VACANCY:
+            n_near.pop(i, None)
+            bad.discard(i)
+        else:
+            n_near[i] = self.count(i, sp)
+            (bad.add if n_near[i] else bad.discard)(i)
 
 
 def _count_clashes(i: int, sp: str, draw: list, limits: _PairLimits) -> int:
+    limit = limits.table()
     return sum(1 for j, d in limits.near[i]
-               if draw[j] not in (None, VACANCY) and d < limits.limit(sp, draw[j]))
-
-
-def _set(i: int, sp: str, draw: list, n_near: dict, bad: set, limits: _PairLimits) -> None:
-    """Put ``sp`` (or a vacancy) on site ``i`` and update the clash counts around it."""
-    old = draw[i]
-    for j, d in limits.near[i]:
-        other = draw[j]
-        if other in (None, VACANCY):
-            continue
-        if old != VACANCY and d < limits.limit(old, other):
-            n_near[j] -= 1
-        if sp != VACANCY and d < limits.limit(sp, other):
-            n_near[j] += 1
-        (bad.add if n_near[j] else bad.discard)(j)
-    draw[i] = sp
-    if sp == VACANCY:
-        n_near.pop(i, None)
-        bad.discard(i)
-    else:
-        n_near[i] = _count_clashes(i, sp, draw, limits)
-        (bad.add if n_near[i] else bad.discard)(i)
+               if draw[j] not in (None, VACANCY) and d < limit[sp, draw[j]])
 
 
 def _order_ewald(big: Structure, oxidation_states, element_counts, groups, counts,
