@@ -577,7 +577,7 @@ def check_memory(families: list[str], models: list[Path], device: str, out: Path
                 workdir = mdir / f"{mode}-{len(atoms)}"
                 try:
                     p = run_point(model, atoms, 1, workdir, steps=steps, device=device,
-                                  memory="default" if mode == "auto" else mode)
+                                  memory=mode)
                 except Exception as exc:  # noqa: BLE001 - e.g. out of memory: say so, go on
                     table.append({"mode": mode, "atoms": len(atoms),
                                   "error": f"{type(exc).__name__}: {str(exc)[-500:]}"})

@@ -1037,6 +1037,16 @@ void PairIonmd::accumulate()
    memory this rank already keeps; GPU: free + torch's cached memory, shared by its ranks). */
 
 
+// The share of an atom's neighbours within `rc` that a uniformly filled slab of thickness
+// `width` keeps, against the same density without boundaries: the mean over the atoms of
+// the sphere inside the slab, 1 - 3 rc / (8 width) for width >= rc and
+// 3 (rc^2 width - width^3 / 6) / (4 rc^3) below (pi rc^2 x the areal density as width -> 0).
+static double slab_neighbour_share(double width, double rc)
+{
+  if (width >= rc) return 1.0 - 3.0 * rc / (8.0 * width);
+  return 3.0 * (rc * rc * width - width * width * width / 6.0) / (4.0 * rc * rc * rc);
+}
+
 PairIonmd::GraphSize PairIonmd::estimate_graph(IonmdGraphBuilder::Mode mode, double shell) const
 {
   GraphSize g;
@@ -1079,7 +1089,13 @@ PairIonmd::GraphSize PairIonmd::estimate_graph(IonmdGraphBuilder::Mode mode, dou
   // a rank without atoms never calls the model (halo: it only joins the exchanges)
   if (g.nlocal == 0) return g;
   const double inside = atoms_within(0.0);
-  const double neighbours = density * 4.0 / 3.0 * PI * cutoff * cutoff * cutoff;
+  // neighbours per atom: the cutoff sphere at the mean density, clipped to the box across
+  // each non-periodic boundary (a shrink-wrapped monolayer's box is ~0.1 A thick: the full
+  // sphere at its mean density counted 50x its edges and refused 1600-atom LiCl(001) layers)
+  double neighbours = density * 4.0 / 3.0 * PI * cutoff * cutoff * cutoff;
+  for (int d = 0; d < 3; ++d)
+    if (!domain->periodicity[d])
+      neighbours *= slab_neighbour_share(1.0 / per_angstrom[d], cutoff);
   g.edges = neighbours * g.nlocal;
   if (mode == IonmdGraphBuilder::HALO) {
     g.nghost = std::max(0.0, atoms_within(cutoff) - inside);

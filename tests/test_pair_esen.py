@@ -17,21 +17,19 @@ import pytest
 
 from lammps_runner import assert_same_physics, single_point
 from structures import licl_primitive_small, licl_supercell, triclinic_distorted
-from tiny_esen import fairchem_float64_calculator, write_tiny_esen_checkpoint
+from tiny_esen import fairchem_float64_calculator
 
 logging.getLogger().setLevel(logging.ERROR)   # fairchem's dataset_list warning
 
 
 @pytest.fixture(scope="module")
-def esen_checkpoint(model_dir):
-    return write_tiny_esen_checkpoint(model_dir / "tiny_esen_l1.pt", layers=1, cutoff=4.0)
+def esen_checkpoint(tiny_esen_l1_f64):
+    return tiny_esen_l1_f64[0]
 
 
 @pytest.fixture(scope="module")
-def esen_pt2(esen_checkpoint, model_dir):
-    from ionmd.export.esen import export_esen
-
-    return export_esen(esen_checkpoint, model_dir / "tiny_esen_l1_f64.pt2", dtype="float64")
+def esen_pt2(tiny_esen_l1_f64):
+    return tiny_esen_l1_f64[1]
 
 
 @pytest.fixture(scope="module")

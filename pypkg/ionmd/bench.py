@@ -39,7 +39,10 @@ from ionmd.errors import IonmdError, RunInterrupted
 from ionmd.lammps.log import failure_reason, run_summary
 
 GHOST_MODES = ("auto", "redundant", "halo")
-MEMORY_MODES = ("default", "fast", "low")
+MEMORY_MODES = ("auto", "fast", "low")
+"""The values of ``pair_style ionmd``'s ``memory`` keyword (``lmp_plugins/pair_ionmd.cpp``,
+``settings()``), the one list ``--memory`` takes; ``auto``, the pair style's default, is
+left off the pair_style line, so that the plugin runs as a user's input without it does."""
 
 
 @dataclass
@@ -53,7 +56,7 @@ class BenchPoint:
     ms_per_step: float | None
     atom_steps_per_s: float | None
     ghost: str = "auto"
-    memory: str = "default"                   # pair_style ionmd's memory keyword
+    memory: str = "auto"                   # pair_style ionmd's memory keyword
     cpu_use: float | None = None              # LAMMPS's "% CPU use" / 100, per rank
     host_peak_mib_per_rank: float | None = None
     host_mb_per_atom: float | None = None     # peak host memory of all ranks / atoms (1e6 B)
@@ -207,7 +210,7 @@ run {warmup}
 
 def run_point(model: Path, atoms: Atoms, ranks: int, workdir: Path, *, threads: int = 1,
               steps: int | None = None, device: str = "auto", ghost: str = "auto",
-              memory: str = "default", pair_extra: str = "",
+              memory: str = "auto", pair_extra: str = "",
               timeout: float = 3600) -> BenchPoint:
     """Measure one (size, ranks) point in ``workdir`` (kept: input, data, log); ``steps=0``:
     one force call only (``run 0``: its peak memory, no timing)."""
@@ -220,7 +223,7 @@ def run_point(model: Path, atoms: Atoms, ranks: int, workdir: Path, *, threads: 
     if steps is None:   # ~20k atom-steps, at least 3 steps: seconds per point on a CPU
         steps = max(3, int(math.ceil(20000 / len(atoms))))
     extra = (f"device {device}" + ("" if ghost == "auto" else f" ghost {ghost}")
-             + ("" if memory == "default" else f" memory {memory}")
+             + ("" if memory == "auto" else f" memory {memory}")
              + (f" {pair_extra}" if pair_extra else ""))
     (workdir / "in.bench").write_text(_input(model.resolve(), elements, extra, 0, steps))
     env = {"OMP_NUM_THREADS": str(threads)}
@@ -287,13 +290,24 @@ def add_efficiencies(points: list[BenchPoint], weak_tolerance: float = 0.10) -> 
 
 
 def memory_modes(memory: str | list[str]) -> list[str]:
-    """The memory modes of ``--memory`` (``default``: the plugin's own choice), checked."""
+    """The memory modes of ``--memory``, checked against :data:`MEMORY_MODES` (what
+    ``pair_style ionmd ... memory`` accepts).
+
+    Raises
+    ------
+    IonmdError
+        For a mode the pair style does not know (``default``, the bench's name for
+        ``auto`` before 2026-12-06, says so), or one given twice.
+    """
     modes = [m.strip() for m in memory.split(",")] if isinstance(memory, str) else list(memory)
     modes = [m for m in modes if m]
     bad = [m for m in modes if m not in MEMORY_MODES]
     if bad or not modes or len(set(modes)) != len(modes):
-        raise IonmdError(f"--memory {memory!r}: give each of {', '.join(MEMORY_MODES)} at most "
-                         "once, comma-separated (e.g. fast,low)")
+        hint = ("; 'default' is called auto, as pair_style ionmd ... memory auto names it"
+                if "default" in bad else "")
+        raise IonmdError(f"--memory {memory!r}: give each of {', '.join(MEMORY_MODES)} (the "
+                         f"values of pair_style ionmd's memory keyword) at most once, "
+                         f"comma-separated (e.g. fast,low){hint}")
     return modes
 
 
@@ -313,7 +327,7 @@ def ghost_modes(ghost: str | list[str]) -> list[str]:
 def bench(model: Path, atoms_targets: list[int], ranks: list[int], out: Path, *,
           structure: Atoms | None = None, structure_name: str = "LiCl rocksalt",
           threads: int = 1, steps: int | None = None, device: str = "auto",
-          ghost: str | list[str] = "auto", memory: str | list[str] = "default",
+          ghost: str | list[str] = "auto", memory: str | list[str] = "auto",
           progress: bool = True) -> BenchResult:
     """Run every (size, ranks, ghost mode) point, largest rank count last, and write
     ``bench.json``, ``bench.csv`` and ``bench.png`` into ``out``.
@@ -513,7 +527,7 @@ def _inside_bracket(lo: BenchPoint, hi: BenchPoint, aim: float) -> int:
 
 def largest_cell(model: Path, budget_mib: float, out: Path, *, structure: Atoms | None = None,
                  structure_name: str = "LiCl rocksalt", ranks: int = 1, threads: int = 1,
-                 device: str = "auto", memory: str = "default", ghost: str = "auto",
+                 device: str = "auto", memory: str = "auto", ghost: str = "auto",
                  start_atoms: tuple[int, int] = (1000, 4000), tolerance: float = 0.1,
                  max_points: int = 8, progress: bool = True) -> CapacityResult:
     """The largest supercell of ``structure`` whose peak memory per rank stays within

@@ -165,8 +165,8 @@ def register(subparsers) -> None:
     p.add_argument("--ghost", default="auto",
                    help="ghost mode: auto, redundant or halo; several, comma-separated "
                         "(halo,redundant), are compared against one serial baseline")
-    p.add_argument("--memory", default="default",
-                   help="pair_style ionmd memory mode: default (the plugin's choice), fast or "
+    p.add_argument("--memory", default="auto",
+                   help="pair_style ionmd memory mode: auto (the plugin's default), fast or "
                         "low; several, comma-separated (fast,low), are measured interleaved")
     p.add_argument("--structure", help="structure file to replicate (default: LiCl rocksalt); "
                                        "partial occupancies need --order")

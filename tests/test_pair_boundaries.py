@@ -1,0 +1,212 @@
+"""`pair_style ionmd` with non-periodic boundaries, as users studying surfaces, interfaces and
+clusters write them: ``boundary p p f`` / ``p p s`` slabs (vacuum thinner than the cutoff,
+so any image across z would show; an xy-tilted cell), ``s s s`` / ``f f f`` clusters with an
+atom that has no neighbours, on one rank and on two (halo exchange, redundant shell, a rank
+that holds only vacuum), an NVE run whose atoms push a shrink-wrapped boundary out and cross
+into the empty rank, and the memory guard's estimate for a shrink-wrapped monolayer.
+
+References: the family's own ASE calculator with the matching ``atoms.pbc`` (energy,
+forces, per-atom energies) and the strain derivative of its energy (the virial, which LAMMPS
+reports as pressure x box volume; MACE's calculator divides by a volume of its own along
+non-periodic axes, docs/model-contract.md); ASE's neighbour list for the edge count.
+eSEN: the package the other eSEN tests share (compiled once a session), in the slow test at
+the end."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import numpy as np
+import pytest
+from ase.neighborlist import neighbor_list
+
+from lammps_boundaries import (licl_cluster_with_lone_atom, licl_monolayer, licl_slab,
+                               run_boundaries, strain_virial)
+from lammps_runner import run_lmp, thermo_table, write_data
+
+pytestmark = pytest.mark.mpi
+
+ELEMENTS = ["Cl", "Li"]
+RTOL = 1e-9     # float64 throughout
+
+
+@pytest.fixture(scope="module")
+def sevennet(tiny_checkpoint, tiny_f64):
+    from sevennet_reference import reference_calculator
+
+    return tiny_f64, reference_calculator(str(tiny_checkpoint), "float64")
+
+
+@pytest.fixture(scope="module")
+def mace(tiny_mace_file, tiny_mace_f64):
+    from mace_reference import mace_calculator
+
+    return tiny_mace_f64, mace_calculator(tiny_mace_file)
+
+
+# (structure, boundary, ranks, pair_style keywords, processors or comm_style tiled): on two
+# ranks 'ghost auto' is the halo exchange (the exports have stages); 'processors 1 1 2' cuts
+# the slab in z
+TILED = "comm_style tiled\nbalance 1.0 rcb"
+CASES = {
+    "slab_ppf_1": (lambda: licl_slab(2.0), "p p f", 1, "", None),
+    "slab_pps_halo": (lambda: licl_slab(2.0), "p p s", 2, "", "1 1 2"),
+    "slab_ppf_tiled_halo": (lambda: licl_slab(2.0), "p p f", 2, "", TILED),
+    # the upper rank of a 30 A box holds only vacuum
+    "slab_ppf_empty_rank_halo": (lambda: licl_slab(1.0, height=30.0), "p p f", 2, "",
+                                 "1 1 2"),
+    "tilted_slab_ppf_redundant": (lambda: licl_slab(3.0, tilt=2.3), "p p f", 2,
+                                  "ghost redundant", "1 1 2"),
+    "cluster_fff_1": (licl_cluster_with_lone_atom, "f f f", 1, "", None),
+    "cluster_sss_halo_low": (licl_cluster_with_lone_atom, "s s s", 2, "memory low chunk 8",
+                             "2 1 1"),
+    "cluster_fff_redundant": (licl_cluster_with_lone_atom, "f f f", 2, "ghost redundant",
+                              "2 1 1"),
+}
+
+
+def run_case(case, model, workdir):
+    make, boundary, nprocs, extra, layout = CASES[case]
+    tiled = layout == TILED
+    atoms = make()
+    run = run_boundaries(atoms, model, workdir, ELEMENTS, boundary=boundary, nprocs=nprocs,
+                         pair_extra=extra, processors=None if tiled else layout,
+                         setup_lines=layout if tiled else "")
+    if nprocs > 1 and "redundant" not in extra:
+        assert "halo exchange between 2 stages" in run["log"]
+    return atoms, run
+
+
+def assert_matches_calculator(run, atoms, calc, *, atom_energies=True):
+    ref = atoms.copy()
+    ref.calc = calc
+    energy = ref.get_potential_energy()
+    assert abs(run["energy"] - energy) <= RTOL * abs(energy)
+    forces = ref.get_forces()
+    assert np.abs(forces).max() > 0.1          # not a comparison of zeros
+    assert np.abs(run["forces"] - forces).max() <= RTOL * np.abs(forces).max()
+    if atom_energies:
+        ea = ref.get_potential_energies()
+        assert np.abs(run["atom_energy"] - ea).max() <= RTOL * np.abs(ea).max()
+    virial = strain_virial(atoms, calc)
+    assert np.abs(run["virial"] - virial).max() <= 1e-6 * np.abs(virial).max()
+
+
+@pytest.mark.parametrize("family", ["sevennet", "mace"])
+@pytest.mark.parametrize("case", list(CASES))
+def test_nonperiodic_run_matches_calculator(case, family, request, tmp_path):
+    """Energy, forces, per-atom energies and virial of each case equal the calculator's with
+    the same pbc; the slab's 2 A of vacuum is less than the 4-5 A cutoff, so one image
+    across z changes the energy."""
+    model, calc = request.getfixturevalue(family)
+    atoms, run = run_case(case, model, tmp_path)
+    assert_matches_calculator(run, atoms, calc)
+    z = atoms.positions[:, 2]
+    if atoms.pbc[0] and atoms.cell[2, 2] - np.ptp(z) < 4.0:
+        # vacuum thinner than the cutoff: periodic in z would be another system
+        periodic = atoms.copy()
+        periodic.pbc = True
+        periodic.calc = calc
+        assert abs(periodic.get_potential_energy() - run["energy"]) > 1e-3
+
+
+def final_frame(workdir, natoms):
+    rows = (workdir / "traj.dump").read_text().splitlines()[-natoms:]
+    data = np.array([[float(v) for v in row.split()] for row in rows])
+    return data[:, 1:4], data[:, 4:7]
+
+
+@pytest.mark.parametrize("boundary", ["p p s", "p p f"])
+def test_nve_across_the_boundary_and_into_an_empty_rank(boundary, sevennet, tmp_path):
+    """NVE, 40 fs: a Li atom leaves a slab at 250 A/ps (10 A), pushing a shrink-wrapped box
+    out or crossing a fixed 30 A box into the upper rank of 'processors 1 1 2', which held
+    no atom before. Two ranks with the halo exchange (and the redundant shell) follow
+    the one-rank trajectory, and the last frame's forces and energy are the calculator's
+    at its positions."""
+    model, calc = sevennet
+    atoms = licl_slab(1.0, height=30.0)
+    flyer = int(np.argmax(atoms.positions[:, 2])) + 1
+    write_data(atoms, tmp_path / "struct.data", ELEMENTS)
+    positions = {}
+    runs = [(1, ""), (2, "")] + ([(2, "ghost redundant")] if boundary == "p p f" else [])
+    for nprocs, extra in runs:
+        wd = tmp_path / f"np{nprocs}{extra.replace(' ', '_')}"
+        wd.mkdir()
+        (wd / "struct.data").write_bytes((tmp_path / "struct.data").read_bytes())
+        proc = run_lmp(f"""units metal
+atom_style atomic
+boundary {boundary}
+{'processors 1 1 2' if nprocs > 1 else ''}
+read_data struct.data
+pair_style ionmd {model} {extra}
+pair_coeff * * {' '.join(ELEMENTS)}
+group fly id {flyer}
+velocity all create 300 5 dist gaussian
+velocity fly set NULL NULL 250.0
+fix nve all nve
+timestep 0.001
+thermo_style custom step pe etotal lz
+thermo_modify format float %.15g
+thermo 40
+dump d all custom 40 traj.dump id x y z fx fy fz
+dump_modify d sort id format float %.17g
+run 40
+print "END $(lx:%.17g) $(ly:%.17g) $(lz:%.17g) $(pe:%.17g)" file end.txt
+""", wd, nprocs=nprocs)
+        lx, ly, lz, pe = [float(v) for v in (wd / "end.txt").read_text().split()[1:]]
+        pos, forces = final_frame(wd, len(atoms))
+        assert pos[flyer - 1, 2] > 15.0            # in the upper half, where no atom was
+        if boundary == "p p s":
+            assert lz > thermo_table(proc.stdout, 4)[0, 3] + 5.0    # the box grew
+        positions[(nprocs, extra)] = pos
+        assert np.abs(pos - positions[(1, "")]).max() <= 1e-10
+        last = atoms.copy()
+        last.positions = pos
+        last.set_cell(np.diag([lx, ly, lz]))
+        last.calc = calc
+        assert abs(pe - last.get_potential_energy()) <= RTOL * abs(pe)
+        assert np.abs(forces - last.get_forces()).max() <= RTOL * np.abs(forces).max()
+
+
+def estimated_edges(log):
+    return float(re.search(r"memory check: .* and ~([0-9]+) edges", log).group(1))
+
+
+def test_memory_estimate_of_a_shrink_wrapped_monolayer(sevennet, tmp_path):
+    """A flat layer under 'boundary p p s' has a box 0.06 A thick: the memory guard took
+    the mean density of that box for the whole cutoff sphere and expected 14,612 edges for
+    36 atoms with 288 (SevenNet-0, 1600 atoms, 'memory fast': 1,268,389 edges, ~158 GiB,
+    refused, for 12,954). The estimate now counts the layer's neighbours; 'max_memory 0.5'
+    makes the guard measure and log it."""
+    model, calc = sevennet
+    atoms = licl_monolayer()
+    true_edges = len(neighbor_list("i", atoms, 4.0))
+    run = run_boundaries(atoms, model, tmp_path, ELEMENTS, boundary="p p s",
+                         pair_extra="max_memory 0.5")
+    assert run["volume"] < 0.1 * atoms.cell.area(2)     # LAMMPS did shrink-wrap it
+    assert 0.5 * true_edges <= estimated_edges(run["log"]) <= 2.0 * true_edges
+    assert_matches_calculator(run, atoms, calc)
+
+
+# ------------------------------------------------------------------------------- eSEN
+
+@pytest.fixture(scope="module")
+def esen(tiny_esen_l1_f64):
+    from tiny_esen import fairchem_float64_calculator
+
+    logging.getLogger().setLevel(logging.ERROR)   # fairchem's dataset_list warning
+    checkpoint, package = tiny_esen_l1_f64        # the package the other eSEN tests use
+    return package, fairchem_float64_calculator(checkpoint)
+
+
+@pytest.mark.slow
+def test_esen_package_without_periodicity(esen, tmp_path):
+    """The eSEN package (whole model on one rank, compiled stages with the halo exchange and
+    recomputed in chunks on two, one rank holding only vacuum or only the lone atom) against
+    fairchem's calculator with the same pbc; fairchem reports no per-atom energies."""
+    model, calc = esen
+    for case in CASES:
+        atoms, run = run_case(case, model, tmp_path / case)
+        assert_matches_calculator(run, atoms, calc, atom_energies=False)
+        assert abs(run["atom_energy"].sum() - run["energy"]) <= RTOL * abs(run["energy"])
