@@ -33,11 +33,11 @@ import numpy as np
 from ionmd.analysis.failure import NAN_MODEL_RE
 from ionmd.errors import IonmdError, RunInterrupted
 from ionmd.lammps.dcd import dcd_first_step, dcd_last_step, truncate_dcd
-from ionmd.lammps.log import (HALT_RE, NO_SPACE_RE, error_lines, parse_thermo_pieces,
-                              printed_column, thermo_steps)
+from ionmd.lammps.log import (HALT_RE, NO_SPACE_RE, ThermoTable, error_lines,
+                              parse_thermo_pieces, printed_column, thermo_steps)
 from ionmd.lammps.module_runner import ModuleRun, check_module_runner
 from ionmd.lammps.process import find_lammps, process_alive, process_group_alive
-from ionmd.lammps.restart import restart_complete
+from ionmd.lammps.restart import RESTART_MAGIC, restart_complete
 from ionmd.protocols.prepare import data_file_triclinic, resolve_couple
 from ionmd.protocols.rundir import DATA, NO_SPACE, RunDir
 from ionmd.protocols.stopping import after_segment
@@ -163,16 +163,19 @@ def render_md(rd: RunDir, k: int, restart: Path | None) -> str:
 
 
 # ---- DCD pieces --------------------------------------------------------------------------
-def repair_pieces(rd: RunDir, n_pieces: int) -> list[int]:
+def repair_pieces(rd: RunDir, n_pieces: int, resumed_at: int | None = None) -> list[int]:
     """Cut every piece back to the first step of the next one and drop pieces without a
     whole frame, or with none after the previous piece's last (a piece killed before its
     first new frame holds only the seam frame it repeats); returns the piece indices that
-    add frames, in order."""
+    add frames, in order. ``resumed_at``: the step the last piece was resumed from when it
+    wrote no frame (the earlier pieces' frames after it were abandoned: cut there)."""
     kept, last = [], None
+    firsts = [dcd_first_step(rd.piece(k)["trajectory"]) for k in range(n_pieces)]
+    if resumed_at is not None and n_pieces and firsts[-1] is None:
+        firsts[-1] = resumed_at
     for k in range(n_pieces):
         traj = rd.piece(k)["trajectory"]
-        nxt = next((dcd_first_step(rd.piece(j)["trajectory"]) for j in range(k + 1, n_pieces)
-                    if dcd_first_step(rd.piece(j)["trajectory"]) is not None), None)
+        nxt = next((s for s in firsts[k + 1:] if s is not None), None)
         if truncate_dcd(traj, nxt) > 0:
             end = dcd_last_step(traj)
             if last is not None and end <= last:
@@ -196,6 +199,51 @@ def _gap(rd: RunDir, kept: list[int]) -> str | None:
 
 
 # ---- running -----------------------------------------------------------------------------
+# header records of a LAMMPS restart file before its step (write_restart.cpp: VERSION,
+# SMALLINT, IMAGEINT, TAGINT, BIGINT, UNITS, then NTIMESTEP): flag -> "s" string, "i" int
+_RESTART_HEADER = {0: "s", 1: "i", 48: "i", 2: "i", 3: "i", 4: "s"}
+_NTIMESTEP = 5
+
+
+def restart_step(path: Path) -> int | None:
+    """The step a LAMMPS restart file was written at (its header's NTIMESTEP), or None
+    when the file is missing or not in the format read here (LAMMPS 2020 and later)."""
+    import struct
+
+    try:
+        data = path.read_bytes()[:4096]
+    except OSError:
+        return None
+    at = len(RESTART_MAGIC)
+    if not data.startswith(RESTART_MAGIC) or data[at:at + 4] != struct.pack("<i", 1):
+        return None
+    at += 8                              # the endian marker and the format revision
+    try:
+        while True:
+            (flag,) = struct.unpack_from("<i", data, at)
+            at += 4
+            if flag == _NTIMESTEP:
+                return int(struct.unpack_from("<q", data, at)[0])
+            kind = _RESTART_HEADER.get(flag)
+            if kind is None:
+                return None
+            (value,) = struct.unpack_from("<i", data, at)
+            at += 4 + (value if kind == "s" else 0)
+    except struct.error:
+        return None
+
+
+def _rowless_resume(rd: RunDir, status: dict, logs: list[Path]) -> int | None:
+    """The step the last piece was resumed from when it ended before printing any thermo
+    row (an error at its setup): then the run's last state is that restart's, and the rows
+    a killed earlier piece printed after it are abandoned. None otherwise."""
+    if len(logs) < 2 or not status.get("resumed_from") or not logs[-1].is_file():
+        return None
+    if thermo_steps(logs[-1].read_text(errors="replace").splitlines(), None)[0]:
+        return None
+    return restart_step(rd.path / status["resumed_from"])
+
+
 def _newest_restart(rd: RunDir) -> Path | None:
     files = [f for f in (rd.path / "restart.a", rd.path / "restart.b") if f.is_file()
              and restart_complete(f)]
@@ -442,16 +490,22 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
 
     status = rd.status
     n = int(status.get("pieces", 0))
-    kept = repair_pieces(rd, n)
-    gap = _gap(rd, kept)
     logs = [rd.piece(k)["log"] for k in range(n)]
+    resumed_at = _rowless_resume(rd, status, logs)
+    kept = repair_pieces(rd, n, resumed_at)
+    gap = _gap(rd, kept)
     last_text = logs[-1].read_text(errors="replace") if n and logs[-1].is_file() else ""
     screen = rd.piece(n - 1)["screen"] if n else None
     screen_text = screen.read_text(errors="replace") if screen and screen.is_file() else ""
     # the last piece's rows where it ran steps again that a killed piece had run before
     thermo = parse_thermo_pieces([f.read_text(errors="replace") for f in logs if f.is_file()])
+    if resumed_at is not None:     # a resumed piece that ended at its setup
+        thermo = ThermoTable(*({k: v[thermo["Step"] <= resumed_at] for k, v in table.items()}
+                               for table in (thermo, thermo.printed)))
     steps = thermo.get("Step", np.array([]))
     step = int(steps[-1]) if len(steps) else 0
+    if resumed_at is not None:
+        step = resumed_at
     # the last temperature LAMMPS printed (a template's block may leave Temp out)
     temps = printed_column(thermo, "Temp")[1] if "Temp" in thermo else []
     temp = float(temps[-1]) if len(temps) else None
@@ -473,14 +527,21 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
         # LAMMPS checks the atom count when it writes thermo output: the atoms went missing
         # after the last thermo row and by the next output (the halt step, when fix halt
         # fired first: a halt forces a last thermo output, which is where the loss shows)
-        lost_by = int(halt.group(2)) if halt else min(step + p.thermo_every, rd.target_step)
+        if resumed_at is not None:
+            # found at the setup of a piece resumed from a restart: in the restart's state
+            lost_by = resumed_at
+            when = (f"at step {lost_by}, as the piece resumed from {status['resumed_from']} "
+                    f"started (before its first thermo row)")
+        else:
+            lost_by = int(halt.group(2)) if halt else min(step + p.thermo_every, rd.target_step)
+            when = f"between step {step} and step {lost_by}"
         also = (f"; fix halt had fired at step {lost_by} (|V/V0 - 1| = "
                 f"{float(halt.group(3)):.3g})" if halt else "")
         return rd.set_status("failed", resumable=False, failed_step=lost_by,
                              failed_temperature_K=target_at(lost_by), failure_mode="lost_atoms",
-                             reason=f"atoms lost (the simulation exploded) between step {step} and "
-                                    f"step {lost_by}, target temperature {target_at(lost_by):.1f} K: "
-                                    f"{lost}{also}", **common)
+                             reason=f"atoms lost (the simulation exploded) {when}, target "
+                                    f"temperature {target_at(lost_by):.1f} K: {lost}{also}",
+                             **common)
     if halt:
         hstep = int(halt.group(2))
         return rd.set_status("failed", resumable=False, failed_step=hstep,
