@@ -112,13 +112,21 @@ def plain_value(value):
     return value
 
 
+def temperature_folder(temperature) -> str:
+    """A temperature's run folder, ``T<temperature>K`` (6 significant digits: 1234.567 K
+    and 1234.57 K share ``T1234.57K``). Whether two temperatures are one is decided by
+    this name everywhere (the run layout, the refusal of a list naming one twice, a goal's
+    new temperatures)."""
+    return f"T{float(temperature):g}K"
+
+
 def repeated_temperature(temperatures) -> str | None:
     """The refusal of a temperature list naming one temperature twice (``900`` and
     ``900.0`` share the run folder ``T900K``: each run would go there and be counted
     twice), else None."""
     seen: dict[str, object] = {}
     for t in temperatures:
-        folder = f"T{float(t):g}K"
+        folder = temperature_folder(t)
         if folder in seen:
             return (f"temperatures {seen[folder]!r} and {t!r} are one temperature (run folder "
                     f"{folder}): list each temperature once (more runs at a temperature: "

@@ -8,7 +8,8 @@ from pathlib import Path
 from ase import Atoms
 
 from ionmd.errors import IonmdError
-from ionmd.protocols.checks import check_cell, check_protocol, folder_name_problem
+from ionmd.protocols.checks import (check_cell, check_protocol, folder_name_problem,
+                                    temperature_folder)
 from ionmd.protocols.prepare import element_order, oxidation_states, run_cell
 from ionmd.protocols.presets import Protocol
 from ionmd.protocols.rundir import SETTINGS, RunDir
@@ -19,7 +20,7 @@ def run_path(out: str | Path, structure: str, model: str | Path, protocol: str,
     """``OUT/<structure>/<model name>/<protocol>/T<temperature>K/r<replica>``; the model's
     name is ``model_name``, by default the model file's stem."""
     return (Path(out) / structure / (model_name or Path(model).stem) / protocol
-            / f"T{float(temperature):g}K" / f"r{replica}")
+            / temperature_folder(temperature) / f"r{replica}")
 
 
 def plan_runs(protocol: Protocol, structure, model: str | Path, out: str | Path,

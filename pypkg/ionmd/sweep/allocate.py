@@ -38,9 +38,9 @@ import numpy as np
 
 from ionmd.analysis.arrhenius import ArrheniusFit, fit_arrhenius, ln_error_from_interval
 from ionmd.lammps.log import loop_times
+from ionmd.protocols.checks import temperature_folder
 
 Z95 = 1.96
-SAME_T_K = 1e-6   # a candidate this close to a run's temperature is that run (extend it)
 
 
 @dataclass
@@ -174,7 +174,10 @@ def next_step(runs: Sequence[TemperatureRun], *, step_ps: float, target_K: float
         Temperature of the extrapolation (300 K).
     candidates_K : sequence of float
         Temperatures where a new run may start (e.g. the preset's range); those of
-        existing runs are skipped (extending is the same at a lower cost).
+        existing runs are skipped (extending is the same at a lower cost), as are those
+        whose run folder is a run's (``T1200K`` for 1200.004 K and 1200 K: one
+        temperature, see :func:`ionmd.protocols.checks.temperature_folder`) or an earlier
+        candidate's.
     discard_ps : float
         Equilibration a new run spends before its analysed time (costed, not analysed).
     budget_left : float, optional
@@ -224,9 +227,11 @@ def next_step(runs: Sequence[TemperatureRun], *, step_ps: float, target_K: float
                               ln_var_at(T, v, target_K), run=i, key=r.key))
     K = median(runs[i].K for i in used)
     cost_per_ps = median(r.cost_per_ps for r in runs)
+    taken = {temperature_folder(r.temperature_K) for r in runs}
     for Tc in candidates_K:
-        if np.any(np.abs(T - Tc) < SAME_T_K):
+        if temperature_folder(Tc) in taken:
             continue
+        taken.add(temperature_folder(Tc))
         dt = step_ps
         if budget_left is not None:
             dt = min(dt, budget_left / cost_per_ps - discard_ps)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ionmd.errors import AnalysisError
+from ionmd.protocols.checks import temperature_folder
 from ionmd.sweep.campaign import Campaign
 
 GOAL_FILE = "goal.json"
@@ -138,9 +139,13 @@ def advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRoun
     if open_runs:
         return SeriesRound(key, "waiting", series.get("factor"), spent,
                            f"{len(open_runs)} run(s) to finish first")
+    # a temperature with a run folder already (a failed run, one without a usable D) is
+    # no new temperature: adding it again would reopen that run
+    taken = {temperature_folder(r.temperature) for r in runs}
     try:
         decision = next_step(measured, step_ps=goal.step_ps, target_K=goal.target_K,
-                             candidates_K=goal.candidates_K,
+                             candidates_K=[t for t in goal.candidates_K
+                                           if temperature_folder(t) not in taken],
                              discard_ps=campaign.protocol.discard_ps,
                              budget_left=max(goal.budget - spent, 0.0))
     except AnalysisError as exc:

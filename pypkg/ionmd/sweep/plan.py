@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ionmd.errors import IonmdError
 from ionmd.protocols import RunDir
+from ionmd.protocols.checks import temperature_folder
 from ionmd.protocols.plan import check_runs, lay_out_runs, write_runs
 from ionmd.sweep.campaign import Campaign
 
@@ -54,7 +55,7 @@ def plan_campaign(campaign: Campaign, create: bool = False) -> list[PlannedRun]:
             added = added_temperatures(campaign, s.name, m.name) if campaign.goal else ()
             if added:                   # temperatures a goal added (ionmd.sweep.goal)
                 protocol = protocol.with_overrides(
-                    temperatures=tuple(sorted(set(protocol.temperatures) | set(added))))
+                    temperatures=with_added(protocol.temperatures, added))
             try:
                 planned, atoms = lay_out_runs(protocol, s.atoms, m.path, campaign.output,
                                               name=s.name, in_run_cell=s.in_run_cell,
@@ -74,6 +75,15 @@ def plan_campaign(campaign: Campaign, create: bool = False) -> list[PlannedRun]:
                             temperature=rd.temperature, replica=rd.replica,
                             seed=rd.velocity_seed) for rd in planned]
     return runs
+
+
+def with_added(temperatures, added) -> tuple[float, ...]:
+    """The campaign's temperatures and those a goal added, one per run folder: an added
+    temperature whose folder is taken (a goal.json written before new temperatures were
+    told apart by folder: 1200.004 K next to 1200 K) is that folder's run, not a second."""
+    by_folder = {temperature_folder(t): t for t in added}
+    by_folder.update({temperature_folder(t): t for t in temperatures})
+    return tuple(sorted(by_folder.values()))
 
 
 HINTS = {"model_hash": "the model file's contents changed",
