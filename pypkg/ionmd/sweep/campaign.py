@@ -283,6 +283,8 @@ def _protocol(src: Source, errors: _Errors) -> Protocol | None:
         top = key in src.data and key in TOP_PROTOCOL_KEYS
         if not top and message.startswith(f"{field_name(key)} must be "):
             message = "protocol." + message
+        if key == "max_time" and "add until" in message:
+            message += _old_max_time_note(overrides[key])
         errors.add((key,) if top else ("protocol", key), message)
     if problems:
         return None
@@ -302,6 +304,16 @@ def _protocol(src: Source, errors: _Errors) -> Protocol | None:
         errors.add(where, f"protocol {name!r}: {exc}")
         return None
     return protocol
+
+
+def _old_max_time_note(value) -> str:
+    """What an old campaign file's ``max_time`` without ``until`` meant, and the line that
+    says it now: campaigns read it as the runs' fixed length until the protocol rules
+    became one for ``ionmd run``, the API and campaigns (70d4b5d)."""
+    text = f'"{value}"' if isinstance(value, str) else repr(value)
+    return (f". A campaign file written before read max_time without until as the runs' "
+            f"fixed length: for that, replace max_time = {text} with time = {text} (runs "
+            f"already written with it are kept: their length is the same)")
 
 
 def _check_cells(errors: _Errors, structures: list[StructureEntry],
