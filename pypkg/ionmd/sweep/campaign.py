@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ionmd.errors import IonmdError
+from ionmd.protocols.checks import unknown_elements
 from ionmd.protocols.presets import PRESETS, Protocol, parse_temperatures, parse_time_ps
 from ionmd.sweep.source import CampaignError, Source, read_source
 
@@ -215,12 +216,10 @@ def load_campaign(path: str | Path, check_resources: bool = True) -> Campaign:
             continue
         present = set(s.atoms.get_chemical_symbols())
         for m in models:
-            missing = sorted(present - set(m.elements)) if m.elements else []
-            if missing:
-                errors.items.append((s.line, f"structure {s.name!r} contains {', '.join(missing)}, "
-                                            f"which model {m.name!r} (line {m.line}) does not know "
-                                            f"(it knows {' '.join(m.elements)}); remove the "
-                                            f"structure or use a model trained on these elements"))
+            why = m.elements and unknown_elements(present, m.elements, repr(s.name),
+                                                  f"{m.name!r} (line {m.line})")
+            if why:
+                errors.items.append((s.line, why))
     resources = _resources(src, errors)
     executor = _executor(src, errors, resources, check_resources)
     analysis = _analysis(src, errors)
