@@ -221,7 +221,9 @@ def write_lm_png(outdir: Path, name: str, result, level: float = 0.5) -> Path:
 
     The periodic supercell is shifted so that this minimum is in the middle of each slice
     (a site at the cell origin, as Li in rock salt, was drawn split over the four corners).
-    Axes are grid steps along the lattice vectors (a skewed cell is drawn square).
+    Each slice is drawn in Cartesian coordinates in its plane, A from the minimum, equal
+    aspect (``slice_mesh``): a hexagonal or monoclinic cell keeps its angle, where square
+    axes of grid steps drew a 120 degree ab plane as a square and bent its channels.
     """
     import matplotlib
 
@@ -232,27 +234,53 @@ def write_lm_png(outdir: Path, name: str, result, level: float = 0.5) -> Path:
     middle = [n // 2 for n in lm.shape]
     lm = np.roll(lm, [m - int(i) for m, i in zip(middle, result.landscapes[0].imin)],
                  axis=(0, 1, 2))
-    centre = middle
     top = max(2.0 * level, 1.0)
     shown = np.where(np.isfinite(lm), np.minimum(lm, top), top)
-    fig, axes = plt.subplots(1, 3, figsize=(12, 4), constrained_layout=True)
+    cell = np.asarray(result.atoms.cell.array, dtype=float)
+    unit_grid = np.asarray(result.landscapes[0].pes.shape)
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4.5), constrained_layout=True)
     labels = ("a", "b", "c")
     for axis, ax in enumerate(axes):
-        cut = np.take(shown, centre[axis], axis=axis)
-        rest = [labels[i] for i in range(3) if i != axis]
-        im = ax.imshow(cut.T, origin="lower", cmap="viridis", vmin=0, vmax=top)
-        if (cut < level).any() and (cut > level).any():
-            ax.contour(cut.T, levels=[level], colors="red", linewidths=1.2)
+        cut = np.take(shown, middle[axis], axis=axis)
         others = [i for i in range(3) if i != axis]
-        ax.set_xlabel(f"{rest[0]} (grid steps, minimum at {centre[others[0]]})")
-        ax.set_ylabel(f"{rest[1]} (grid steps, minimum at {centre[others[1]]})")
-        ax.set_title(f"{''.join(rest)} plane through the minimum")
+        steps = cell[others] / unit_grid[others, None]        # one grid step, A
+        corners, centres = slice_mesh(steps, cut.shape, [middle[i] for i in others])
+        im = ax.pcolormesh(*corners, cut, cmap="viridis", vmin=0, vmax=top, shading="flat")
+        if (cut < level).any() and (cut > level).any():
+            ax.contour(*centres, cut, levels=[level], colors="red", linewidths=1.2)
+        u, v = (labels[i] for i in others)
+        ax.set_aspect("equal")
+        ax.set_xlabel(f"A along {u}")
+        ax.set_ylabel(f"A in the {u}{v} plane, normal to {u}")
+        angle = math.degrees(math.acos(np.dot(*steps) / np.prod(np.linalg.norm(steps, axis=1))))
+        ax.set_title(f"{u}{v} plane through the minimum, {u}-{v} angle {angle:.1f} deg",
+                     fontsize=9)
     fig.colorbar(im, ax=axes, label=f"level map (eV, clipped at {top:g})")
     mpe = result.descriptors.mpe
-    fig.suptitle(f"{name}: level map, red = {level:g} eV, MPE = "
+    fig.suptitle(f"{name}: level map (2x2x2 cells), red = {level:g} eV, MPE = "
                  f"{f'{mpe:.3f} eV' if math.isfinite(mpe) else 'none (no percolating path)'}")
     path = file_in(Path(outdir), f"{name}_lm.png")
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=90)
     plt.close(fig)
     return path
+
+
+def slice_mesh(steps: np.ndarray, shape: tuple[int, int], origin) -> tuple[tuple, tuple]:
+    """Plane coordinates (A) of a level-map slice: ``steps`` are the two grid step vectors
+    (Cartesian rows), ``shape`` the slice's points, ``origin`` the index drawn at (0, 0).
+    x runs along the first step, y normal to it in the plane. Returns the cell corners
+    ``(X, Y)``, ``shape + 1`` each (pcolormesh, flat shading: point (i, j) fills the
+    parallelogram around it), and the point centres ``(X, Y)`` (contour)."""
+    u, v = np.asarray(steps, dtype=float)
+    e1 = u / np.linalg.norm(u)
+    normal = v - np.dot(v, e1) * e1
+    e2 = normal / np.linalg.norm(normal)
+    basis = np.array([[np.dot(u, e1), np.dot(u, e2)], [np.dot(v, e1), np.dot(v, e2)]])
+
+    def plane(i, j):
+        ii, jj = np.meshgrid(i - origin[0], j - origin[1], indexing="ij")
+        return ii * basis[0, 0] + jj * basis[1, 0], ii * basis[0, 1] + jj * basis[1, 1]
+
+    i, j = np.arange(shape[0]), np.arange(shape[1])
+    return plane(np.append(i, shape[0]) - 0.5, np.append(j, shape[1]) - 0.5), plane(i, j)
