@@ -131,19 +131,30 @@ def unknown_elements(present, known, structure: str, model: str) -> str | None:
             f"or leave the structure out")
 
 
-def repeated_temperature(temperatures) -> str | None:
+def repeated_temperature(temperatures, as_given=None) -> str | None:
     """The refusal of a temperature list naming one temperature twice (``900`` and
     ``900.0`` share the run folder ``T900K``: each run would go there and be counted
-    twice), else None."""
+    twice), else None. ``as_given``: the list as written (``["600K", 900]``), one item
+    per temperature, to quote."""
+    shown = as_given if as_given is not None and len(as_given) == len(temperatures) \
+        else temperatures
     seen: dict[str, object] = {}
-    for t in temperatures:
+    for t, said in zip(temperatures, shown):
         folder = temperature_folder(t)
         if folder in seen:
-            return (f"temperatures {seen[folder]!r} and {t!r} are one temperature (run folder "
-                    f"{folder}): list each temperature once (more runs at a temperature: "
-                    f"replicas)")
-        seen[folder] = t
+            return (f"temperatures {seen[folder]!r} and {said!r} are one temperature (run "
+                    f"folder {folder}): list each temperature once (more runs at a "
+                    f"temperature: replicas)")
+        seen[folder] = said
     return None
+
+
+def nearest_key(key: str, known) -> str:
+    """``"; did you mean 'x'?"`` for a misspelt key with a close known one, else ``""``."""
+    import difflib
+
+    close = difflib.get_close_matches(str(key), [str(k) for k in known], n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _non_finite(key: str, value) -> str | None:
@@ -198,8 +209,9 @@ def override_problems(protocol: Protocol, overrides: dict) -> list[tuple[str, st
     for key, value in overrides.items():
         name = field_name(key)
         if name not in fields:
-            problems.append((key, f"protocol {protocol.name!r} has no parameter {name!r}; "
-                                  f"known: {', '.join(sorted(fields))}"))
+            problems.append((key, f"protocol {protocol.name!r} has no parameter {name!r}"
+                                  f"{nearest_key(name, sorted(fields) + list(TIME_ALIASES))}"
+                                  f"; known: {', '.join(sorted(fields))}"))
             continue
         if str(key).replace("-", "_") not in TIME_ALIASES:
             why = type_problem(name, value)
@@ -211,8 +223,8 @@ def override_problems(protocol: Protocol, overrides: dict) -> list[tuple[str, st
         except IonmdError as exc:
             problems.append((key, str(exc)))
             continue
-        as_given = overrides[key] if isinstance(overrides[key], (list, tuple)) else value
-        why = _non_finite(name, value) or (repeated_temperature(as_given)
+        as_given = overrides[key] if isinstance(overrides[key], (list, tuple)) else None
+        why = _non_finite(name, value) or (repeated_temperature(value, as_given)
                                            if name == "temperatures" else None)
         if why:
             problems.append((key, why))
@@ -322,7 +334,8 @@ def check_protocol(p: Protocol) -> None:
         if discard < 0 or discard >= duration:
             raise IonmdError(f"at {temp:g} K the run lasts {duration} ps but {discard} ps are "
                              f"discarded: nothing would be left to analyse; set duration_ps > "
-                             f"discard_ps (e.g. --time {discard + 100:g}ps)")
+                             f"discard_ps (e.g. time = \"{discard + 100:g}ps\" in a campaign file, "
+                             f"--time {discard + 100:g}ps for ionmd run), or lower discard_ps")
     from ionmd.protocols.stopping import check_stopping
 
     check_stopping(p)

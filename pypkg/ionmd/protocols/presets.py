@@ -30,6 +30,7 @@ Constant-box (NVT) runs dump unwrapped coordinates (``dump_modify unwrap yes``).
 from __future__ import annotations
 
 import dataclasses
+import re
 import typing
 from dataclasses import dataclass
 
@@ -266,13 +267,27 @@ def convert_text(key: str, text: str, hint) -> object:
             return float(text)
     except ValueError:
         kind = "a whole number" if int in args else "a number"
-        raise IonmdError(f"{key} must be {kind} (got {text!r})") from None
+        raise IonmdError(f"{key} must be {kind} (got {text!r}){_unit_in_name(key, text)}") \
+            from None
     return text
 
 
+def _unit_in_name(key: str, text: str) -> str:
+    """For ``timestep_fs = "2fs"``: the unit is the field name's, write the number alone."""
+    unit = key.rsplit("_", 1)[-1] if "_" in key else ""
+    number = text.strip()[: -len(unit)].strip() if unit and \
+        text.strip().lower().endswith(unit.lower()) else ""
+    try:
+        float(number)
+    except ValueError:
+        return ""
+    return f": {key} is in {unit} by its name, write {number}"
+
+
 def parse_temperatures(text: str) -> tuple[float, ...]:
-    """``"500:900:100"`` (inclusive range), ``"500,700,900"`` or ``"600"`` -> tuple of K."""
-    text = text.strip().rstrip("K")
+    """``"500:900:100"`` (inclusive range), ``"500,700,900"`` or ``"600"`` -> tuple of K;
+    each number may carry its unit (``"600K, 800 K"``)."""
+    text = re.sub(r"(?<=[0-9.])\s*K\b", "", text.strip())
     try:
         if ":" in text:
             parts = [float(p) for p in text.split(":")]

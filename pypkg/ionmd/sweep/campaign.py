@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ionmd.errors import IonmdError
-from ionmd.protocols.checks import unknown_elements
+from ionmd.protocols.checks import nearest_key, unknown_elements
 from ionmd.protocols.presets import PRESETS, Protocol, parse_temperatures, parse_time_ps
 from ionmd.sweep.source import CampaignError, Source, read_source
 
@@ -173,11 +173,18 @@ def _int(errors: _Errors, key: tuple, value, minimum: int) -> int | None:
     return value
 
 
+def campaign_path(base: Path, text: str) -> Path:
+    """A path as a campaign file gives it: ``~`` is the home folder (as in a shell), a
+    relative path is read from the campaign file's folder ``base``."""
+    path = Path(text).expanduser()
+    return path if path.is_absolute() else base / path
+
+
 def _check_keys(errors: _Errors, table: dict, key: tuple, known: tuple) -> None:
     for k in table:
         if k not in known:
-            errors.add(key + (k,), f"unknown key {'.'.join(map(str, key + (k,)))!r}; known: "
-                                   f"{', '.join(known)}")
+            errors.add(key + (k,), f"unknown key {'.'.join(map(str, key + (k,)))!r}"
+                                   f"{nearest_key(k, known)}; known: {', '.join(known)}")
 
 
 def load_campaign(path: str | Path, check_resources: bool = True) -> Campaign:
@@ -206,7 +213,7 @@ def load_campaign(path: str | Path, check_resources: bool = True) -> Campaign:
     if not isinstance(output, str) or not output:
         errors.add(("output",), f"output must be a folder name (got {output!r})")
         output = "runs"
-    output = (base / output).resolve()
+    output = campaign_path(base, output).resolve()
     _name_models(errors, models, output)
     _check_cells(errors, structures, protocol)
     if not errors.items:        # every cell valid: the run cells can be built
@@ -261,7 +268,7 @@ def _protocol(src: Source, errors: _Errors) -> Protocol | None:
             continue
         overrides[key] = tuple(value) if isinstance(value, list) else value
     if isinstance(overrides.get("template"), str):   # relative to the campaign file
-        template = (src.path.resolve().parent / overrides["template"]).resolve()
+        template = campaign_path(src.path.resolve().parent, overrides["template"]).resolve()
         if not template.is_file():
             errors.add(("protocol", "template"), f"input template {template} not found (a "
                                                  f"relative path is read from the campaign "
@@ -377,7 +384,7 @@ def _structures(src: Source, errors: _Errors, base: Path,
             errors.add(key + ("name",), f"structure name {given!r} {problem}")
             given = None
         text = entry["path"]
-        pattern = text if os.path.isabs(text) else str(base / text)
+        pattern = str(campaign_path(base, text))
         if any(c in text for c in "*?["):
             paths = sorted(glob.glob(pattern))
             if not paths:
@@ -473,7 +480,7 @@ def _models(src: Source, errors: _Errors, base: Path) -> list[ModelEntry]:
         if not isinstance(item, str):
             errors.add(key, f"model {i + 1}: give the path of a model file (got {item!r})")
             continue
-        path = Path(item) if os.path.isabs(item) else base / item
+        path = campaign_path(base, item)
         m = ModelEntry(name=path.stem, path=path.resolve(), line=src.line(*key),
                        folder=path.resolve().stem)
         if not path.is_file():
