@@ -69,7 +69,9 @@ def test_analyze_three_temperatures_and_arrhenius(tmp_path, capsys):
             assert lo < d[direction]["D"] < hi
             assert 0.6 < d[direction]["D"] / D < 1.6
         assert res["run_length_ps"] == pytest.approx(29.9 - 2.0)
-        assert "conductivity_collective" in res
+        coll = res["conductivity_collective"]       # printed next to sigma_NE
+        assert (f"sigma_collective = {coll['sigma']:.3g} mS/cm [{coll['sigma_ci95'][0]:.3g}, "
+                f"{coll['sigma_ci95'][1]:.3g}]") in printed
         assert d["xyz"]["hops_per_ion"] >= 1 and d["xyz"]["ions_that_hopped"] >= 8
         with open(out / f"T{T}" / "diffusion.csv") as fh:
             rows = list(csv.DictReader(fh))
@@ -140,12 +142,12 @@ def test_failures_only_over_replicas_gives_survival_curve(tmp_path, capsys):
         fh.write("ERROR: Lost atoms: original 24 current 23 (src/thermo.cpp:493)\n")
     log = (runs[2] / "log.lammps").read_text().splitlines()
     row = next(i for i, line in enumerate(log) if line.split()[:1] == ["5000"])
-    log[row] = f"{5000:10d} 900.0 {1.6 * np.prod(st.boxes_for(1, 12.0)[0].diagonal()):.3f}"
+    log[row] = f"{5000:10d} 912.34567 {1.6 * np.prod(st.boxes_for(1, 12.0)[0].diagonal()):.3f}"
     (runs[2] / "log.lammps").write_text("\n".join(log) + "\n")
     assert main(["analyze", *map(str, runs), "--failures-only", *POINT_IONS]) == 0
     printed = capsys.readouterr().out
     assert "FAILED (lost_atoms)" in printed
-    assert "first volume_change at step 5000 (10.000 ps" in printed
+    assert "first volume_change at step 5000 (10.000 ps, T = 912.3 K" in printed  # not 912.34567
     summary = json.loads((runs[0] / "analysis" / "summary.json").read_text())
     curve = summary["survival"]["synthetic"]
     assert curve["survival"] == pytest.approx([1.0, 2 / 3, 1 / 3])

@@ -266,9 +266,10 @@ def _print_run(path: Path, res: dict) -> None:
     f = res["failure"]
     if f["failed"]:
         first = f["first"]
-        target = first.get("target_temperature_K")
+        temperature, target = first.get("temperature_K"), first.get("target_temperature_K")
         print(f"{path}: FAILED ({', '.join(f['modes'])}); first {first['mode']} at step "
-              f"{first['step']} ({first['time_ps']:.3f} ps, T = {first['temperature_K']} K"
+              f"{first['step']} ({first['time_ps']:.3f} ps"
+              + (f", T = {temperature:.1f} K" if temperature is not None else "")
               + (f", target {target:.1f} K" if target is not None else "") + ")")
     else:
         print(f"{path}: no failure over {f['run_end_ps']:.3f} ps")
@@ -292,8 +293,9 @@ def _print_transport(res: dict, indent: str) -> None:
                     else "")
         print(f"{indent}D({d['species']}, {d['direction']}) = {d['D']:.3g} cm2/s "
               f"[{lo:.3g}, {hi:.3g}] ({windowed}{d['hops_per_ion']:.3g} hops/ion){flags}")
-    if "conductivity" in res:
-        c = res["conductivity"]
-        flags = f"  [{', '.join(c['flags'])}]" if c.get("flags") else ""
-        print(f"{indent}sigma_NE = {c['sigma']:.3g} mS/cm [{c['sigma_ci95'][0]:.3g}, "
-              f"{c['sigma_ci95'][1]:.3g}]{flags}")
+    for key, name in (("conductivity", "sigma_NE"), ("conductivity_collective", "sigma_collective")):
+        if key in res:
+            c = res[key]
+            flags = f"  [{', '.join(c['flags'])}]" if c.get("flags") else ""
+            print(f"{indent}{name} = {c['sigma']:.3g} mS/cm [{c['sigma_ci95'][0]:.3g}, "
+                  f"{c['sigma_ci95'][1]:.3g}]{flags}")
