@@ -19,6 +19,7 @@ import re
 
 import numpy as np
 import pytest
+from ase.build import bulk
 from ase.neighborlist import neighbor_list
 
 from lammps_boundaries import (licl_cluster_with_lone_atom, licl_monolayer, licl_slab,
@@ -187,6 +188,44 @@ def test_memory_estimate_of_a_shrink_wrapped_monolayer(sevennet, tmp_path):
     assert run["volume"] < 0.1 * atoms.cell.area(2)     # LAMMPS did shrink-wrap it
     assert 0.5 * true_edges <= estimated_edges(run["log"]) <= 2.0 * true_edges
     assert_matches_calculator(run, atoms, calc)
+
+
+def rocksalt_block(reps, periodic: str, vacuum: float = 0.0):
+    """Rattled rock-salt LiCl, ``reps`` conventional cells, periodic along the axes marked
+    ``p`` in ``periodic`` (e.g. ``"f f p"``) with ``vacuum`` Angstrom of box added along the
+    others, the atoms in its middle."""
+    atoms = bulk("LiCl", "rocksalt", a=5.14, cubic=True) * reps
+    atoms.rattle(0.05, seed=1)
+    cell = atoms.cell.array.copy()
+    pbc = [axis == "p" for axis in periodic.split()]
+    for d in range(3):
+        if not pbc[d]:
+            atoms.positions[:, d] += 0.5 * vacuum
+            cell[d, d] += vacuum
+    atoms.set_cell(cell, scale_atoms=False)
+    atoms.pbc = pbc
+    return atoms
+
+
+@pytest.mark.parametrize("reps,boundary,vacuum", [
+    ((3, 3, 2), "p p f", 30.0),     # a slab in a fixed box: was 0.25 x the edges
+    ((2, 2, 4), "s s p", 8.0),      # a shrink-wrapped wire: was 1.33 x
+    ((2, 2, 4), "f f p", 20.0),     # the wire in a fixed box: was 0.12 x
+    ((3, 3, 3), "s s s", 8.0),      # a shrink-wrapped cluster: was 1.36 x
+    ((3, 3, 3), "f f f", 20.0),     # the cluster in a fixed box: was 0.09 x
+])
+def test_memory_estimate_of_slabs_wires_and_clusters(sevennet, tmp_path, reps, boundary, vacuum):
+    """The memory guard's estimate at start counts the atoms' neighbours where they are:
+    within the span of their coordinates along non-periodic axes (a fixed box's vacuum
+    holds none), with the cutoff sphere clipped by every non-periodic face at once. The
+    reference is ASE's neighbour list; the uniform-density estimate sees 0.88 x the edges
+    of the same crystal in bulk (rock salt's 18 neighbours within 4 A vs 15.8)."""
+    model, _ = sevennet
+    atoms = rocksalt_block(reps, boundary, vacuum)
+    true_edges = len(neighbor_list("i", atoms, 4.0))
+    run = run_boundaries(atoms, model, tmp_path, ELEMENTS, boundary=boundary,
+                         pair_extra="max_memory 0.5")
+    assert 0.75 * true_edges <= estimated_edges(run["log"]) <= 1.1 * true_edges
 
 
 # ------------------------------------------------------------------------------- eSEN
