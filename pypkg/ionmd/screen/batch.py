@@ -2,8 +2,8 @@
 
 :class:`ScreenBatch` reads each file (every structure in it, named uniquely also where
 files share a name), skips structures the folder already holds as finished rows, retries
-failed ones, records a file that cannot be read or a structure that cannot be screened
-as an error row and goes on, and writes the rows (``screen.json``, ``screen.csv``), CUBE
+failed ones, records a file that cannot be read or ordered or a structure that cannot be
+screened as an error row (naming the stage that failed) and goes on, and writes the rows (``screen.json``, ``screen.csv``), CUBE
 files and level-map PNGs as it goes; :meth:`ScreenBatch.write_campaign` writes the top N
 as a campaign for MD. The folder's settings are checked first (:func:`settings_record`):
 rows computed with other settings are never ranked beside new ones.
@@ -23,16 +23,40 @@ from ionmd.errors import IonmdError
 INPUT_NAME = "input_name"
 
 
+class InputError(Exception):
+    """A file the screen could not turn into screenable structures, with the stage that
+    failed (``stage``: "cannot read", "disordered", "cannot order" or "refused") and the
+    error of that stage (``cause``, whose message says what to do)."""
+
+    def __init__(self, stage: str, cause: Exception):
+        self.stage, self.cause = stage, cause
+        super().__init__(f"{stage}: {failure_message(cause)}")
+
+
 def read_screen_inputs(path: Path, order=None, name: str | None = None):
     """All structures in a file as ASE Atoms, named ``name`` (default: the file's stem; or
     ``name_k`` for several), ordered and checked by ``ionmd.structures.load_structures`` as
     every command reads structures; ``info["ordered"]`` says how a disordered file was
-    ordered."""
+    ordered.
+
+    Raises
+    ------
+    InputError
+        Naming the stage that failed: a file read but not ordered is not "cannot read"
+        (a disordered CIF the orderer refused was reported so, hiding the ordering's advice).
+    """
     from pymatgen.io.ase import AseAtomsAdaptor
 
-    from ionmd.structures import load_structures
+    from ionmd.structures import load_structures, read_structures
 
-    found = load_structures(path, order)
+    try:
+        read = read_structures(path)
+    except Exception as exc:  # noqa: BLE001 - any reader's failure is this file's
+        raise InputError("cannot read", exc) from exc
+    try:
+        found = load_structures(path, order)
+    except Exception as exc:  # noqa: BLE001 - as above, after the file was read
+        raise InputError(_failed_stage(read, order), exc) from exc
     name = name or Path(str(path)).stem
     items = []
     for k, loaded in enumerate(found):
@@ -44,6 +68,15 @@ def read_screen_inputs(path: Path, order=None, name: str | None = None):
             atoms.info["rounded_away"] = loaded.rounded_away
         items.append((name if len(found) == 1 else f"{name}_{k}", atoms))
     return items
+
+
+def _failed_stage(read, order) -> str:
+    """Which stage after reading refused the file's structures ``read``: ordering, or the
+    refusal of partial occupancies without ``--order``, or the checks of an ordered cell
+    (atoms on top of each other)."""
+    if all(structure.is_ordered for _, structure in read):
+        return "refused"
+    return "cannot order" if order is not None and order.method else "disordered"
 
 
 def failure_message(exc: Exception) -> str:
@@ -146,8 +179,8 @@ def settings_record(runner, settings, order=None) -> dict:
 
 def plan_inputs(paths: Sequence, runner, settings, order=None) -> Iterator[tuple]:
     """``(name, plan, None)`` for each structure a screen of ``paths`` would evaluate, or
-    ``(name, None, why)`` for a file it cannot read or a structure it refuses; nothing is
-    evaluated (``ionmd screen --dry-run``)."""
+    ``(name, None, why)`` for a file it cannot read or order or a structure it refuses;
+    nothing is evaluated (``ionmd screen --dry-run``)."""
     from ionmd.screen.screen import plan_screen
 
     paths = distinct_inputs(paths)
@@ -155,8 +188,8 @@ def plan_inputs(paths: Sequence, runner, settings, order=None) -> Iterator[tuple
     for path in paths:
         try:
             items = read_screen_inputs(path, order, names[input_key(path)])
-        except Exception as exc:  # noqa: BLE001 - as in a real screen: report, go on
-            yield names[input_key(path)], None, f"cannot read: {type(exc).__name__}: {exc}"
+        except InputError as exc:       # as in a real screen: report, go on
+            yield names[input_key(path)], None, str(exc)
             continue
         for name, atoms in items:
             try:
@@ -249,12 +282,10 @@ class ScreenBatch:
             file_name = self.names[input_key(path)]
             try:
                 items = read_screen_inputs(path, self.order, file_name)
-            except Exception as exc:  # noqa: BLE001 - any unreadable file: report it, go on
+            except InputError as exc:   # unreadable, or read but not screenable: go on
                 self.failures += 1
-                why = f"{type(exc).__name__}: {exc}".rstrip(": ")
-                self._put({**error_row(file_name, str(path), f"cannot read: {why}"),
-                           INPUT_NAME: file_name})
-                warn(f"{path}: cannot read ({why}); skipped")
+                self._put({**error_row(file_name, str(path), str(exc)), INPUT_NAME: file_name})
+                warn(f"{path}: {exc.stage} ({failure_message(exc.cause)}); skipped")
                 write_rows(outdir, rows)
                 continue
             self._drop_stale_errors(input_key(path), {n for n, _ in items})

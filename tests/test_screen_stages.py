@@ -1,0 +1,69 @@
+"""A screen's error rows name the stage that failed. A disordered CIF that the orderer
+refuses was read fine, yet its row said "cannot read: StructureError: ..."; now it says
+"cannot order: " and the ordering's own message (its advice included), a disordered file
+screened without --order says "disordered: " with how to order it, and only a file that
+does not parse says "cannot read"."""
+
+from __future__ import annotations
+
+import warnings
+from types import SimpleNamespace
+
+import pytest
+from pymatgen.core import Lattice, Structure
+from pymatgen.io.cif import CifWriter
+
+from ionmd.screen.batch import ScreenBatch, plan_inputs
+from ionmd.screen.screen import ScreenSettings
+from ionmd.structures import OrderOptions, StructureError, load_structures, order_structure
+
+
+def mixed_rock_salt() -> Structure:
+    """Li0.5Na0.5Cl rock salt, 2x2x2 conventional cells: 16 Li and 16 Na on 32 mixed
+    sites, C(32, 16) = 6e8 arrangements, over the Ewald ordering's limit (1e8)."""
+    cell = Structure.from_spacegroup("Fm-3m", Lattice.cubic(5.4), [{"Li": 0.5, "Na": 0.5}, "Cl"],
+                                     [[0, 0, 0], [0.5, 0.5, 0.5]])
+    return cell.make_supercell((2, 2, 2), in_place=False)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("stages")
+    with warnings.catch_warnings():     # pymatgen labels a mixed site's species rows alike
+        warnings.simplefilter("ignore", UserWarning)
+        CifWriter(mixed_rock_salt()).write_file(folder / "mixed.cif")
+    (folder / "broken.cif").write_text("not a structure\n")
+    return folder
+
+
+def errors_of(files, tmp_path, order) -> dict[str, str]:
+    """Rows of a screen of the two files (nothing reaches the model: both fail first)."""
+    runner = SimpleNamespace(sha256="0" * 64)
+    batch = ScreenBatch([files / "mixed.cif", files / "broken.cif"], tmp_path / "out", runner,
+                        ScreenSettings(), model="model.pt", order=order)
+    said = []
+    batch.run(warn=said.append, progress=False)
+    assert batch.failures == 2 and len(said) == 2
+    return {r["name"]: r["error"] for r in batch.rows}
+
+
+def test_a_file_the_orderer_refuses_is_cannot_order_with_its_advice(files, tmp_path):
+    order = OrderOptions("ewald")
+    with pytest.raises(StructureError) as refused:     # the orderer's own refusal
+        order_structure(Structure.from_file(files / "mixed.cif"), "ewald")
+    assert "--order random" in str(refused.value)
+    errors = errors_of(files, tmp_path, order)
+    assert errors["mixed"] == f"cannot order: {refused.value}"
+    assert errors["broken"].startswith("cannot read: ")
+    dry = {name: why for name, plan, why in plan_inputs([files / "mixed.cif"], None,
+                                                          ScreenSettings(), order)}
+    assert dry["mixed"] == errors["mixed"]
+
+
+def test_a_disordered_file_without_order_says_so(files, tmp_path):
+    with pytest.raises(StructureError) as refused:
+        load_structures(files / "mixed.cif")
+    errors = errors_of(files, tmp_path, None)
+    assert errors["mixed"] == f"disordered: {refused.value}"
+    assert "--order" in errors["mixed"]
+    assert errors["broken"].startswith("cannot read: ")
