@@ -1,95 +1,266 @@
-"""Oxidation states when the user gives none: pymatgen's most likely guess, the one rule
-that run directories (Nernst-Einstein charges), campaigns and Ewald ordering share."""
+"""Oxidation states when the user gives none: one rule that run directories
+(Nernst-Einstein charges), campaigns and Ewald ordering share.
+
+The states are chosen among those pymatgen's ICSD statistics know for each element and
+scored as pymatgen scores its guesses (occurrence summed over atoms), with two rules of
+formal oxidation states that pymatgen's ``oxi_state_guesses`` does not apply:
+
+* every element with a negative state is more electronegative (Pauling) than every element
+  with a positive one: electrons go to the more electronegative partner, so no I2+ beside S2-;
+* a composition is never rounded or scaled to make it neutral. pymatgen's guess fits whole
+  numbers of atoms only, and a refined composition scaled to a few atoms for it came back
+  with strange states that absorb the rounding: OBELiX's Li4PS4I (Li8.234 P2 S8 I2 as
+  refined, +0.23 e) got P3+ and I2+ (no ionic radius for I2+, ordering lines saying the
+  cell held +87 e instead of +9 e).
+
+In order: one state per element that makes the composition neutral; else within
+``NEARLY_NEUTRAL``, then ``CHARGED_REFINEMENT`` of its positive charge (occupancies as
+refined, a little off neutral: the ions keep their usual states); else one cation's state
+averaged between two of its states (mixed valence: Fe3O4 Fe 8/3, LiMn2O4 Mn 3.5); else no
+guess, with the reason (``oxidation_guess(...).note``): a composition that far off neutral
+under its elements' usual states is a file to check, not a chemistry to guess.
+"""
 
 from __future__ import annotations
 
+import functools
 import itertools
-
-MAX_GUESS_ATOMS = 25
-"""pymatgen's guess is combinatorial in the number of atoms: compositions that do not reduce
-below this many atoms (an ordered supercell of a disordered site model, e.g. Li9La17Ti30O90
-from LLTO) are first given one oxidation state per element that makes the exact composition
-neutral; only where none does (Li303 Ge31 P59 S360 from LGPS) are they scaled to about this
-many atoms before pymatgen guesses."""
-
-
-def guess_oxidation_states(composition) -> dict[str, float]:
-    """Element -> oxidation state of pymatgen's most likely guess for ``composition`` (a
-    pymatgen ``Composition``, a formula or an element -> count mapping), ``{}`` when pymatgen
-    has none."""
-    from pymatgen.core import Composition
-
-    comp = Composition(composition).reduced_composition
-    integral = all(abs(n - round(n)) < 1e-8 for n in comp.values())
-    if integral:    # occupancies 0.385 + 0.615 add up to Cl 1.0000000000000002: no guess
-        comp = Composition({el: round(n) for el, n in comp.items()})
-    if comp.num_atoms > MAX_GUESS_ATOMS or not integral:
-        # pymatgen guesses whole numbers of atoms only (Li0.3La0.567TiO3: none)
-        # none exactly neutral: a refined composition a few % charged keeps its ions'
-        # usual states (Li6.72PS5Cl, +0.72 e: Li+ P5+; scaled, pymatgen's guess gave P4+;
-        # Li42.528 La24 Sm1.2 Ta14.8 O96, +0.13 e: Ta5+, not Ta4+), nearest neutral first
-        for tolerance in (0.0, NEARLY_NEUTRAL, CHARGED_REFINEMENT):
-            whole = _one_state_per_element(comp, tolerance)
-            if whole:
-                return whole
-        # scaling rounds the counts: Li9La17Ti30O90 became Li2La3Ti6O18 (Ti 3.8, not 4)
-        scale = MAX_GUESS_ATOMS / comp.num_atoms
-        comp = Composition({el: max(1, round(n * scale)) for el, n in comp.items()})
-    try:
-        guesses = comp.oxi_state_guesses()
-    except ValueError:
-        guesses = ()
-    return {str(el): float(v) for el, v in guesses[0].items()} if guesses else {}
-
+import math
+from dataclasses import dataclass, field
 
 NEARLY_NEUTRAL = 0.01
 """A refined composition whose net charge under one state per element is at most this
 fraction of its positive charge is read as that assignment (``nearly_neutral_states``)."""
 
-
 CHARGED_REFINEMENT = 0.1
-"""``guess_oxidation_states`` gives a composition no single state per element makes neutral
-the most likely such assignment within this fraction of its positive charge (refined
-occupancies a few % off neutral) before it scales the composition for pymatgen's guess,
-which moves one element's state to absorb the charge; mixed valence further off neutral
-(Li9Mn16O32: Mn3+ -7 e, Mn4+ +9 e, 12 %) still gets pymatgen's guess."""
+"""Failing a neutral one, the guess is the most likely assignment of one state per element
+within this fraction of the composition's positive charge (refined occupancies a few % off
+neutral, Li6.72PS5Cl +0.72 e: Li+ P5+, not P4+); mixed valence further off neutral
+(Li9Mn16O32: Mn3+ -7 e, Mn4+ +9 e, 12 %) gets an averaged state."""
+
+
+@dataclass(frozen=True)
+class OxidationGuess:
+    """An oxidation-state guess and how it was reached.
+
+    Attributes
+    ----------
+    states
+        Element -> oxidation state; empty when there is no sound guess.
+    net_charge
+        Charge of the composition as given under ``states`` (e per formula as given).
+    note
+        Empty for a neutral assignment of one state per element; else how the states were
+        chosen (charged refinement, mixed valence) or why there are none.
+    """
+
+    states: dict[str, float] = field(default_factory=dict)
+    net_charge: float = 0.0
+    note: str = ""
+
+
+def guess_oxidation_states(composition) -> dict[str, float]:
+    """Element -> oxidation state for ``composition`` (a pymatgen ``Composition``, a
+    formula or an element -> count mapping), ``{}`` when there is no sound guess
+    (``oxidation_guess`` says why)."""
+    return oxidation_guess(composition).states
 
 
 def nearly_neutral_states(composition) -> dict[str, float]:
     """One oxidation state per element for a refined composition a little off neutral
     (occupancies as published: Li6 In2.03 Cl12 +0.09 e, Al-LLZO's Li50.064 Al1.92 La24 Zr16
-    O96 -0.18 e): the most likely assignment (as ``_one_state_per_element`` scores them)
-    whose net charge is within ``NEARLY_NEUTRAL`` of its positive charge; ``{}`` where none
-    is. pymatgen's guess fits such a composition with fractional states (In 2.67, Zr 3.5)
-    or none at all, which then read as a charge the file does not have."""
+    O96 -0.18 e): the most likely assignment whose net charge is within ``NEARLY_NEUTRAL``
+    of its positive charge; ``{}`` where none is."""
     from pymatgen.core import Composition
 
-    return _one_state_per_element(Composition(composition), NEARLY_NEUTRAL)
+    amounts = Composition(composition).get_el_amt_dict()
+    best = _best_within(_assignments(amounts), NEARLY_NEUTRAL)
+    return best.states if best else {}
 
 
-def _one_state_per_element(comp, tolerance: float = 0.0) -> dict[str, float]:
-    """The charge-neutral assignment of one oxidation state per element (from the states
-    pymatgen's guess considers) that pymatgen's ICSD occurrence statistics rate most likely,
-    scored as pymatgen scores its guesses (sum over atoms); ``{}`` when none is neutral
-    (within ``tolerance`` x the assignment's positive charge, besides 1e-6 e)."""
-    from pymatgen.core import Composition, Element, Species
+def oxidation_guess(composition) -> OxidationGuess:
+    """The guess of ``guess_oxidation_states`` with its net charge and how it was reached
+    (module docstring)."""
+    from pymatgen.core import Composition
+
+    comp = Composition(composition).reduced_composition
+    # occupancies 0.385 + 0.615 add up to Cl 1.0000000000000002
+    amounts = {el: float(round(n)) if abs(n - round(n)) < 1e-8 else n
+               for el, n in comp.get_el_amt_dict().items()}
+    if len(amounts) == 1:
+        return OxidationGuess({next(iter(amounts)): 0.0})
+    candidates = _assignments(amounts)
+    for tolerance in (0.0, NEARLY_NEUTRAL, CHARGED_REFINEMENT):
+        best = _best_within(candidates, tolerance)
+        if best:
+            return _described(best, amounts)
+    mixed = _mixed_valence(candidates, amounts)
+    if mixed:
+        return _described(mixed, amounts, averaged=mixed.averaged)
+    return OxidationGuess(note=_why_none(candidates, amounts))
+
+
+@dataclass
+class _Assignment:
+    states: dict[str, float]
+    charge: float
+    positive: float
+    score: float
+    averaged: str | None = None
+
+
+def _options(el: str) -> tuple[int, ...]:
+    from pymatgen.core import Element
+
+    return tuple(Element(el).icsd_oxidation_states or Element(el).common_oxidation_states)
+
+
+def _probabilities(amounts) -> dict[tuple[str, float], float]:
+    """(element, state) -> occurrences in pymatgen's ICSD statistics (0 if absent)."""
+    return {(el, s): p for el in amounts for s, p in _element_probabilities(el).items()}
+
+
+@functools.lru_cache(maxsize=None)
+def _element_probabilities(el: str) -> dict[int, float]:
+    from pymatgen.core import Composition, Species
 
     if Composition.oxi_prob is None:            # pymatgen loads its statistics on first use
         Composition("NaCl").oxi_state_guesses()
     prob = Composition.oxi_prob or {}
-    amounts = comp.get_el_amt_dict()
-    options = [Element(el).icsd_oxidation_states or Element(el).common_oxidation_states
-               for el in amounts]
-    best, best_score = {}, -1.0
-    for states in itertools.product(*options):
-        charge = sum(n * s for n, s in zip(amounts.values(), states))
-        positive = sum(n * s for n, s in zip(amounts.values(), states) if s > 0)
-        if abs(charge) > 1e-6 + tolerance * positive:
+    return {s: float(prob.get(Species(el, s), 0.0)) for s in _options(el)}
+
+
+def _electronegativity(el: str) -> float:
+    from pymatgen.core import Element
+
+    x = Element(el).X
+    return float(x) if math.isfinite(x) else math.nan
+
+
+def _sign_patterns(amounts) -> list[dict[str, tuple[int, ...]]]:
+    """Per element, the states it may take in each electronegativity-consistent sign
+    pattern: elements less electronegative than a cut positive, more electronegative
+    negative, at the cut either (ties, elements without a Pauling value)."""
+    x = {el: _electronegativity(el) for el in amounts}
+    patterns = []
+    for cut in sorted({v for v in x.values() if not math.isnan(v)}):
+        patterns.append({el: tuple(s for s in _options(el)
+                                   if math.isnan(x[el]) or x[el] == cut
+                                   or (s > 0 if x[el] < cut else s < 0))
+                         for el in amounts})
+    return patterns
+
+
+def _assignments(amounts) -> list[_Assignment]:
+    """Every electronegativity-consistent assignment of one state per element."""
+    prob = _probabilities(amounts)
+    seen, out = set(), []
+    for pattern in _sign_patterns(amounts):
+        for states in itertools.product(*pattern.values()):
+            if states in seen:
+                continue
+            seen.add(states)
+            charges = [n * s for n, s in zip(amounts.values(), states)]
+            out.append(_Assignment(
+                dict(zip(amounts, map(float, states))), sum(charges),
+                sum(c for c in charges if c > 0),
+                sum(n * prob[el, s] for (el, n), s in zip(amounts.items(), states))))
+    return out
+
+
+def _best_within(candidates, tolerance: float) -> _Assignment | None:
+    """The most likely assignment whose net charge is within ``tolerance`` x its positive
+    charge (besides 1e-6 e). Beyond ``NEARLY_NEUTRAL``, it must give every element its
+    usual state (``_usual``): refined occupancies a little off neutral keep their ions'
+    states, no other state absorbs the charge (OBELiX 9yt, Li45.888 P4 S20 Br3 Cl, +21.9 e
+    under Li+ P5+ S2-: P- made it -2.1 e)."""
+    fits = [a for a in candidates if abs(a.charge) <= 1e-6 + tolerance * a.positive
+            and (tolerance <= NEARLY_NEUTRAL or _usual(a.states))]
+    return max(fits, key=lambda a: a.score, default=None)
+
+
+def _usual(states: dict[str, float]) -> bool:
+    """Whether each element has the state pymatgen's ICSD statistics find most often among
+    its states of that sign (P5+ or P3-, not P3+ or P-; I-, not I+)."""
+    prob = _probabilities(states)
+    for el, s in states.items():
+        same_sign = [t for t in _options(el) if t * s > 0]
+        if s != max(same_sign, key=lambda t: prob[el, t], default=s):
+            return False
+    return True
+
+
+def _mixed_valence(candidates, amounts) -> _Assignment | None:
+    """The most likely neutral assignment in which one cation (an element whose likeliest
+    state is positive) takes the average of two of its positive states, the others one
+    state each; None where none is. Anions are not averaged: a composition a state of O or
+    S would have to absorb is a refinement missing atoms far more often than a peroxide."""
+    prob = _probabilities(amounts)
+    best = None
+    for a in candidates:
+        if not _usual(a.states):        # the other elements keep their usual states
             continue
-        score = sum(n * prob.get(Species(el, s), 0.0) for (el, n), s in zip(amounts.items(), states))
-        if score > best_score:
-            best, best_score = dict(zip(amounts, map(float, states))), score
+        for el, state in a.states.items():
+            positive = sorted(s for s in _options(el) if s > 0)
+            if state <= 0 or len(positive) < 2 or _usual_state(el, prob) < 0:
+                continue
+            n = amounts[el]
+            average = state - a.charge / n
+            if not positive[0] < average < positive[-1]:
+                continue
+            lo = max(s for s in positive if s <= average)
+            hi = min(s for s in positive if s > average)
+            f = (average - lo) / (hi - lo)
+            score = a.score + n * ((1 - f) * prob[el, lo] + f * prob[el, hi] - prob[el, state])
+            if best is None or score > best.score:
+                states = {**a.states, el: average}
+                best = _Assignment(states, 0.0, a.positive + n * (average - state), score, el)
     return best
+
+
+def _usual_state(el: str, prob) -> float:
+    """The element's likeliest state in pymatgen's ICSD statistics."""
+    return max(_options(el), key=lambda s: prob.get((el, s), 0.0))
+
+
+def _formula(amounts) -> str:
+    return " ".join(f"{el}{n:g}" if n != 1 else el for el, n in amounts.items())
+
+
+def _ions(states) -> str:
+    def sign(s):
+        mag = abs(s)
+        text = "" if mag == 1 else (f"{mag:g}" if mag == round(mag) else f"{mag:.3g}")
+        return f"{text}{'+' if s > 0 else '-'}"
+    return " ".join(f"{el}{sign(s)}" for el, s in states.items())
+
+
+def _described(a: _Assignment, amounts, averaged: str | None = None) -> OxidationGuess:
+    if averaged:
+        note = (f"mixed valence: {averaged} {a.states[averaged]:.3g} on average makes "
+                f"{_formula(amounts)} neutral ({_ions(a.states)})")
+        return OxidationGuess(a.states, 0.0, note)
+    if abs(a.charge) <= 1e-6:
+        return OxidationGuess(a.states)
+    note = (f"{_formula(amounts)} holds {a.charge:+.3g} e under {_ions(a.states)} "
+            f"({100 * abs(a.charge) / a.positive:.2g} % of its positive charge): occupancies as refined, "
+            "a little off neutral; the ions keep their usual states")
+    return OxidationGuess(a.states, a.charge, note)
+
+
+def _why_none(candidates, amounts) -> str:
+    """Why no states are guessed: the net charge under the likeliest assignment."""
+    formula = _formula(amounts)
+    if not candidates:
+        return (f"no oxidation states are known for an element of {formula}: give them "
+                "(oxidation_states={'Li': 1, ...})")
+    usual = max(candidates, key=lambda a: a.score)
+    return (f"no sound oxidation states for {formula}: under its elements' usual states "
+            f"({_ions(usual.states)}) it holds {usual.charge:+.3g} e "
+            f"({abs(usual.charge) / max(usual.positive, 1e-9):.0%} of its positive charge, more "
+            f"than a refinement's {CHARGED_REFINEMENT:.0%}), and no single cation's mixed "
+            "valence makes it neutral. Check the file's occupancies (a missing or doubled "
+            "site), or give the states (oxidation_states={'Li': 1, ...})")
 
 
 def declared_oxidation_states(structure) -> dict[str, float] | None:
