@@ -260,3 +260,18 @@ def test_a_cell_the_protocol_cannot_run_is_refused_on_the_structures_line(folder
                  str(folder / "morse.pt"), *RUN_ARGS, "-o", str(out)]) == 1
     assert capsys.readouterr().err.strip() == "ionmd: error: " + says.split(": ", 1)[1]
     assert not out.exists()
+
+
+def test_a_run_longer_than_lammps_runs(folder, capsys):
+    # before: duration_ps = 1e308 ended in 'OverflowError: cannot convert float infinity to
+    # integer' (every command); LAMMPS's `run N` takes at most 2**31 - 1 steps
+    path = edit(write_campaign(folder), "duration_ps = 0.5", "duration_ps = 1e308")
+    says = campaign_says(path, "duration_ps = 1e308")
+    core = says.split(": ", 1)[1]
+    assert core == (f"at 600 K duration 1e+308 ps is inf steps of 1 fs, more than LAMMPS runs "
+                    f"({2**31 - 1}); give a shorter time")
+    assert run_says(folder, capsys, "--time", "1e308ps", "--temps", "600") == core
+    assert api_says(folder, duration_ps=1e308) == core
+    # the longest LAMMPS takes is accepted
+    longest = (2**31 - 1) / 1000.0
+    get_protocol("conductivity", duration_ps=longest, temperatures=(600.0,))

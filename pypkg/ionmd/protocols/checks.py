@@ -6,7 +6,8 @@ is refused by each with the same words.
 
 * :func:`override_problems` -- the parameters a user gives (by name, as text or as
   values): known names, the field's type, text that reads as that type, finite numbers,
-  each temperature once, and time options that fit together;
+  each temperature once, and time options that fit together (:func:`apply_overrides`
+  checks and applies them in one pass);
 * :func:`check_protocol` -- a whole :class:`Protocol` (also one built directly): the same
   types and temperatures, then the settings that cannot work together;
 * :func:`check_cell` -- the protocol on one run cell (hydrogen, a triclinic box);
@@ -204,8 +205,19 @@ def override_problems(protocol: Protocol, overrides: dict) -> list[tuple[str, st
     does not read as one, a number that is not finite, a temperature listed twice, and time
     options that contradict each other (``time`` and ``max_time``; ``max_time`` or
     ``check_every`` without a stopping rule ``until``). Empty if all can."""
+    return apply_overrides(protocol, overrides)[1]
+
+
+def apply_overrides(protocol: Protocol,
+                    overrides: dict) -> tuple[Protocol | None, list[tuple[str, str]]]:
+    """``protocol`` with ``overrides`` applied, each value converted once (text read as
+    the command line reads it, numpy values as plain ones), and no problems; or None and
+    the problems of :func:`override_problems`.
+
+    A duration_ps (or discard_ps) the user sets wins over the preset's rule for low
+    temperatures: it applies at every temperature unless the long_* value is set too."""
     fields = {f.name for f in dataclasses.fields(Protocol)}
-    problems = []
+    problems, values = [], {}
     for key, value in overrides.items():
         name = field_name(key)
         if name not in fields:
@@ -228,7 +240,15 @@ def override_problems(protocol: Protocol, overrides: dict) -> list[tuple[str, st
                                            if name == "temperatures" else None)
         if why:
             problems.append((key, why))
-    return problems + _time_option_problems(protocol, overrides) + _same_field_twice(overrides)
+            continue
+        values[name] = value
+    problems += _time_option_problems(protocol, overrides) + _same_field_twice(overrides)
+    if problems:
+        return None, problems
+    for plain, long in (("duration_ps", "long_duration_ps"), ("discard_ps", "long_discard_ps")):
+        if plain in values and long not in values:
+            values[long] = None
+    return dataclasses.replace(protocol, **values), []
 
 
 def _same_field_twice(overrides: dict) -> list[tuple[str, str]]:
@@ -326,6 +346,9 @@ def check_protocol(p: Protocol) -> None:
                          f"({p.dump_every}) so that a resumed run continues the frame grid")
     for temp in p.temperatures:
         duration, discard = p.schedule(temp)
+        too_long = steps_problem("duration", duration, p.timestep_fs)
+        if too_long:
+            raise IonmdError(f"at {temp:g} K {too_long}")
         steps = p.steps(temp)
         if duration <= 0 or steps < p.dump_every:
             raise IonmdError(f"duration {duration} ps at {temp:g} K is {steps} steps of "
@@ -339,6 +362,20 @@ def check_protocol(p: Protocol) -> None:
     from ionmd.protocols.stopping import check_stopping
 
     check_stopping(p)
+
+
+MAX_RUN_STEPS = 2**31 - 1
+"""The most steps LAMMPS's ``run N`` takes (its MAXSMALLINT)."""
+
+
+def steps_problem(what: str, ps: float, timestep_fs: float) -> str | None:
+    """Why ``ps`` of ``timestep_fs`` steps is no step count LAMMPS can run (1e308 ps: an
+    OverflowError traceback before), else None."""
+    steps = ps * 1000.0 / timestep_fs
+    if math.isfinite(steps) and steps <= MAX_RUN_STEPS:
+        return None
+    return (f"{what} {ps:g} ps is {steps:.3g} steps of {timestep_fs:g} fs, more than "
+            f"LAMMPS runs ({MAX_RUN_STEPS}); give a shorter time")
 
 
 def folder_name_problem(name) -> str | None:

@@ -180,19 +180,12 @@ class Protocol:
         IonmdError
             On an unknown field or a value that cannot be converted.
         """
-        from ionmd.protocols.checks import converted, field_name, override_problems
+        from ionmd.protocols.checks import apply_overrides
 
-        problems = override_problems(self, overrides)
+        protocol, problems = apply_overrides(self, overrides)
         if problems:
             raise IonmdError("; ".join(message for _, message in problems))
-        values = {field_name(key): converted(key, value) for key, value in overrides.items()}
-        # a value the user sets wins over the preset's rule for low temperatures: an
-        # explicit duration_ps (or discard_ps) applies at every temperature unless the
-        # long_* value is set too
-        for plain, long in (("duration_ps", "long_duration_ps"), ("discard_ps", "long_discard_ps")):
-            if plain in values and long not in values:
-                values[long] = None
-        return dataclasses.replace(self, **values)
+        return protocol
 
     def schedule_summary(self) -> list[str]:
         """One line per distinct run length: its temperatures, duration, steps, discard and

@@ -55,6 +55,11 @@ def check_stopping(p: Protocol) -> None:
         raise IonmdError(f"check_every_ps must be > 0 (got {p.check_every_ps})")
     if p.fit_start_ps < 0:
         raise IonmdError(f"fit_start_ps must be >= 0 (got {p.fit_start_ps})")
+    from ionmd.protocols.checks import steps_problem
+
+    too_long = steps_problem("check_every_ps", p.check_every_ps, p.timestep_fs)
+    if too_long:
+        raise IonmdError(too_long)
     steps = check_steps(p)
     if abs(steps * p.timestep_fs / 1000.0 - p.check_every_ps) > 1e-9 * p.check_every_ps or \
             steps % p.restart_every or steps % p.dump_every:

@@ -244,7 +244,7 @@ def load_campaign(path: str | Path, check_resources: bool = True) -> Campaign:
 
 
 def _protocol(src: Source, errors: _Errors) -> Protocol | None:
-    from ionmd.protocols.checks import check_protocol, field_name, override_problems
+    from ionmd.protocols.checks import apply_overrides, check_protocol, field_name
 
     table = src.data.get("protocol")
     if isinstance(table, str):
@@ -284,7 +284,7 @@ def _protocol(src: Source, errors: _Errors) -> Protocol | None:
             overrides[key] = src.data[key]
     # the rules of ionmd.protocols.checks, as `ionmd run` and the Python API apply them,
     # each problem on the line of its key
-    problems = override_problems(PRESETS[name], overrides)
+    protocol, problems = apply_overrides(PRESETS[name], overrides)
     for key, message in problems:
         top = key in src.data and key in TOP_PROTOCOL_KEYS
         if not top and message.startswith(f"{field_name(key)} must be "):
@@ -294,13 +294,8 @@ def _protocol(src: Source, errors: _Errors) -> Protocol | None:
         errors.add((key,) if top else ("protocol", key), message)
     if problems:
         return None
-    protocol = PRESETS[name].with_overrides(**overrides)
-    try:
+    try:    # types were checked by apply_overrides: what is left are settings that clash
         check_protocol(protocol)
-    except (TypeError, ValueError) as exc:      # e.g. a list where a number belongs
-        errors.add(("protocol",), f"protocol {name!r}: a parameter has the wrong type ({exc}); "
-                                  f"see the preset's fields in ionmd/protocols/presets.py")
-        return None
     except IonmdError as exc:
         # name the line of the parameter the message is about, if it is in the file
         said = {k: _said(k, str(exc)) for k in overrides}
