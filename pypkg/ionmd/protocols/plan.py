@@ -69,10 +69,11 @@ def plan_runs(protocol: Protocol, structure, model: str | Path, out: str | Path,
 
 def lay_out_runs(protocol: Protocol, structure, model: str | Path, out: str | Path,
                  name: str = "structure", charges: dict[str, float] | None = None,
-                 in_run_cell: bool = False,
-                 model_name: str | None = None) -> tuple[list[RunDir], Atoms]:
+                 in_run_cell: bool = False, model_name: str | None = None,
+                 cell: Atoms | None = None) -> tuple[list[RunDir], Atoms]:
     """The run directories of :func:`plan_runs` and the cell they start from, checked
-    (protocol, cell, elements) and not written.
+    (protocol, cell, elements) and not written. ``cell``: the run cell of ``structure``
+    under ``protocol`` when the caller built it already (a campaign, to check it).
 
     Raises
     ------
@@ -87,7 +88,7 @@ def lay_out_runs(protocol: Protocol, structure, model: str | Path, out: str | Pa
     if charges is None:
         charges = oxidation_states(structure)
     model = Path(model)
-    atoms = run_cell(protocol, structure, in_run_cell)
+    atoms = cell if cell is not None else run_cell(protocol, structure, in_run_cell)
     check_cell(protocol, atoms)
     elements = element_order(atoms, model, name)
     runs = [RunDir(path=run_path(out, name, model, protocol.name, temp, rep, model_name),

@@ -116,12 +116,18 @@ def settings_to_keep(path: Path, wanted: dict, what: str) -> dict | None:
         If the folder holds ``settings.json`` with other settings (naming the keys that
         differ), or other files and no ``settings.json``.
     """
+    return _recorded_and_kept(path, wanted, what)[1]
+
+
+def _recorded_and_kept(path: Path, wanted: dict, what: str) -> tuple[dict | None, dict | None]:
+    """``settings.json`` as ``path`` holds it (None: none) and :func:`settings_to_keep`'s
+    answer, from one reading of the file."""
     wanted = json.loads(json.dumps(wanted))           # as the file holds it (tuples: lists)
     if (path / SETTINGS).is_file():
         recorded = json.loads((path / SETTINGS).read_text())
         have, same = _comparable(recorded, wanted)
         if have == same:
-            return _as_recorded(recorded, wanted)
+            return recorded, _as_recorded(recorded, wanted)
         wanted = same
         diff = sorted(k for k in set(have) | set(wanted) if have.get(k) != wanted.get(k))
         if "protocol" in diff:
@@ -134,7 +140,7 @@ def settings_to_keep(path: Path, wanted: dict, what: str) -> dict | None:
     if path.exists() and any(path.iterdir()) and not _unfinished_creation(path):
         raise IonmdError(f"{path} exists, is not empty and is no ionmd {what}; choose another "
                          f"output folder")
-    return None
+    return None, None
 
 
 def reopen_with_settings(path: Path, wanted: dict, what: str) -> bool:
@@ -148,10 +154,10 @@ def reopen_with_settings(path: Path, wanted: dict, what: str) -> bool:
     IonmdError
         As :func:`settings_to_keep`.
     """
-    keep = settings_to_keep(path, wanted, what)
+    recorded, keep = _recorded_and_kept(path, wanted, what)
     if keep is None:
         return False
-    if json.loads((path / SETTINGS).read_text()) != keep:
+    if recorded != keep:
         replace_json(path / SETTINGS, keep)
     return True
 

@@ -46,6 +46,7 @@ class StructureEntry:
     line: int
     atoms: object = None          # ase.Atoms, filled by validation
     in_run_cell: bool = False     # ordered in the protocol's supercell (not repeated again)
+    cell: object = None           # the run cell (ase.Atoms), built once by validation
     stem: str = ""                # its file's own name, where a clash named it by its folders
 
 
@@ -332,7 +333,8 @@ def _check_cells(errors: _Errors, structures: list[StructureEntry],
         if s.atoms is None:
             continue
         try:
-            check_cell(protocol, run_cell(protocol, s.atoms, s.in_run_cell))
+            s.cell = run_cell(protocol, s.atoms, s.in_run_cell)     # the runs start from it
+            check_cell(protocol, s.cell)
         except IonmdError as exc:
             errors.items.append((s.line, f"structure {s.name!r}: {exc}"))
 
@@ -565,16 +567,15 @@ def _keep_structure_folders(structures: list[StructureEntry], output: Path, prot
     stem where ``output`` already holds runs of its cell under it (a second ``LiCl.cif``
     added to a running campaign: the first one's runs go on where they are), as models do.
     The runs record their starting cell's hash, not the file, so the cell decides."""
-    from ionmd.protocols.prepare import run_cell
     from ionmd.protocols.rundir import structure_hash
 
     taken = {s.name for s in structures}
     for s in structures:
-        if not s.stem or s.stem in taken or s.atoms is None or protocol is None:
+        if not s.stem or s.stem in taken or s.cell is None or protocol is None:
             continue
         recorded = {r.get("structure_hash") for r in _recorded(output, glob.escape(s.stem), "*")
                     if isinstance(r, dict)} - {None}
-        if recorded and structure_hash(run_cell(protocol, s.atoms, s.in_run_cell)) in recorded:
+        if recorded and structure_hash(s.cell) in recorded:
             taken.discard(s.name)
             s.name = s.stem
             taken.add(s.name)

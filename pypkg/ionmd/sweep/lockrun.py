@@ -22,24 +22,33 @@ WAIT_S = 10.0
 BUSY = 75          # EX_TEMPFAIL
 
 
+def flock_within(fd: int, wait_s: float, poll_s: float = 0.1) -> bool:
+    """Take an exclusive ``flock`` on ``fd``, waiting up to ``wait_s`` for another holder
+    to let go: True once held (or on a filesystem without locks, where nothing can be
+    held), False when another process held it all that time. Also what ``ionmd sweep
+    submit`` locks its campaign with (:func:`ionmd.sweep.submit.submit_lock`)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(poll_s)
+        except OSError:         # no locks on this filesystem: go on unprotected
+            return True
+
+
 def main(argv: list[str]) -> None:
     if len(argv) < 3:
         sys.exit("usage: lockrun.py LOCKFILE COMMAND...")
     lock, cmd = argv[1], argv[2:]
     fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-    deadline = time.monotonic() + WAIT_S
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            break
-        except BlockingIOError:
-            if time.monotonic() > deadline:
-                print(f"ionmd: another process runs this run directory (it holds {lock}); "
-                      f"not starting a second LAMMPS on it", file=sys.stderr, flush=True)
-                sys.exit(BUSY)
-            time.sleep(0.1)
-        except OSError:         # no locks on this filesystem: run unprotected
-            break
+    if not flock_within(fd, WAIT_S):
+        print(f"ionmd: another process runs this run directory (it holds {lock}); "
+              f"not starting a second LAMMPS on it", file=sys.stderr, flush=True)
+        sys.exit(BUSY)
     os.set_inheritable(fd, True)
     os.execvp(cmd[0], cmd)
 

@@ -59,7 +59,7 @@ def plan_campaign(campaign: Campaign, create: bool = False) -> list[PlannedRun]:
             try:
                 planned, atoms = lay_out_runs(protocol, s.atoms, m.path, campaign.output,
                                               name=s.name, in_run_cell=s.in_run_cell,
-                                              model_name=m.folder)
+                                              model_name=m.folder, cell=s.cell)
                 if create:
                     settings = check_runs(planned, atoms)
                 else:

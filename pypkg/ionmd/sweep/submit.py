@@ -6,7 +6,6 @@ under a live job are left alone, runs that stopped on an error are rerun only wi
 
 from __future__ import annotations
 
-import fcntl
 import os
 import time
 from collections import Counter
@@ -17,6 +16,7 @@ from ionmd.errors import IonmdError
 
 from ionmd.protocols.execute import running_here
 from ionmd.sweep.campaign import Campaign
+from ionmd.sweep.lockrun import flock_within
 from ionmd.sweep.plan import PlannedRun, plan_campaign
 from ionmd.sweep.state import (claim_active, claim_job_state, classify, local_job_id, new_token,
                                read_claim, slurm_job_states, write_claim)
@@ -54,19 +54,10 @@ def submit_lock(campaign: Campaign, timeout_s: float = 600.0):
     folder.mkdir(parents=True, exist_ok=True)
     fd = os.open(folder / "submit.lock", os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        deadline = time.time() + timeout_s
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.time() > deadline:
-                    raise IonmdError(f"another `ionmd sweep submit` of {campaign.output} has held "
-                                     f"{folder / 'submit.lock'} for {timeout_s:g} s; wait for "
-                                     f"it to finish (or end it) and submit again") from None
-                time.sleep(0.2)
-            except OSError:       # no locks on this filesystem
-                break
+        if not flock_within(fd, timeout_s, poll_s=0.2):
+            raise IonmdError(f"another `ionmd sweep submit` of {campaign.output} has held "
+                             f"{folder / 'submit.lock'} for {timeout_s:g} s; wait for "
+                             f"it to finish (or end it) and submit again")
         yield
     finally:
         os.close(fd)
