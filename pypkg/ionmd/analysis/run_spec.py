@@ -7,8 +7,9 @@ may be overridden on the ``ionmd analyze`` command line)::
 
     {
       "schema": "ionmd-run/1",
-      "temperature_K": 900.0,                 # thermostat target (required)
-      "timestep_fs": 2.0,                     # MD time step (required)
+      "temperature_K": 900.0,                 # thermostat target (required unless the
+                                              # logs' echoed input says one, see below)
+      "timestep_fs": 2.0,                     # MD time step (idem: `timestep`, `units`)
       "dump_every": 50,                       # steps between frames (checked against the files)
       "discard_ps": 5.0,                      # equilibration to drop (default 0)
       "mobile_species": ["Li"],               # default ["Li"]
@@ -19,7 +20,9 @@ may be overridden on the ``ionmd analyze`` command line)::
                                               # (default: from its "Atoms # <style>" line,
                                               # else "id type x y z")
       "trajectory": ["md.0.dcd", "md.1.dcd"], # pieces in run order (default: sorted *.dcd,
-                                              # else the one XDATCAR, *.extxyz, *.xyz or *.traj)
+                                              # else the one dump file (*.dump, *.lammpstrj,
+                                              # dump.*), else the one XDATCAR, *.extxyz,
+                                              # *.xyz or *.traj)
       "trajectory_format": "vasp-xdatcar",    # ASE format of non-LAMMPS files (default: by
                                               # name; see ionmd.analysis.ase_frames)
       "logs": ["log.0.lammps", "log.1.lammps"],  # in run order (default: sorted log*.lammps)
@@ -36,6 +39,11 @@ Without ``structure``, a run is named after the nearest folder of its path that 
 temperature folder (``900K``, ``T900K``, ``900``) nor a replica folder (``r0``, ``rep1``,
 ``replica_2``, ``seed3``): ``LiCl/600K/r0`` and ``LiCl/600K`` are both ``LiCl``, so that
 runs of different materials laid out alike are not fitted together.
+
+A LAMMPS run written by hand needs no ``run.json`` where its logs say the rest: the time
+step and the thermostat target come from the input they echo (:func:`_timing_from_logs`;
+a given value that contradicts them is refused), and without a DCD the one dump file
+(:data:`DUMP_PATTERNS`) is its trajectory.
 
 A run directory written by ``ionmd run`` also holds ``status.json``; its state (``running``,
 ``interrupted``, ``failed``, ``completed``), step and planned steps end up in
@@ -134,12 +142,32 @@ def structure_name(path: str | Path) -> str:
     return path.name
 
 
-def _one(path: Path, pattern: str, what: str) -> Path:
+def _one(path: Path, pattern: str, what: str, flag: str) -> Path:
     hits = sorted(path.glob(pattern))
     if len(hits) != 1:
         raise AnalysisError(f"{path}: expected one {what} ({pattern}), found {len(hits)}; name it "
-                            f"in {RUN_JSON} or on the command line")
+                            f"in {RUN_JSON} or on the command line ({flag})")
     return hits[0]
+
+
+#: Names of LAMMPS ``dump`` files looked for where a run directory has no DCD.
+DUMP_PATTERNS = ("*.dump", "*.lammpstrj", "dump.*", "*.dump.gz", "*.lammpstrj.gz")
+
+
+def _find_dump(path: Path) -> list[Path]:
+    """The one LAMMPS dump file of a run directory written by hand (empty list if none).
+
+    Raises
+    ------
+    AnalysisError
+        If there are several: their order cannot be guessed.
+    """
+    hits = sorted({p for pattern in DUMP_PATTERNS for p in path.glob(pattern) if p.is_file()})
+    if len(hits) > 1:
+        raise AnalysisError(f"{path}: several dump files ({', '.join(p.name for p in hits)}); "
+                            f"name the ones to analyse, in run order, with --trajectory "
+                            f"(or 'trajectory' in {RUN_JSON})")
+    return hits
 
 
 def run_folder(path: str | Path, overrides: dict | None = None) -> tuple[Path, dict]:
@@ -188,22 +216,94 @@ def load_run_spec(path: str | Path, overrides: dict | None = None) -> RunSpec:
     meta.update({k: v for k, v in (overrides or {}).items() if v is not None})
     traj = [path / p for p in meta["trajectory"]] if "trajectory" in meta else sorted(path.glob("*.dcd"))
     if not traj and "trajectory" not in meta:
-        traj = ase_frames.find_trajectory(path)
+        traj = _find_dump(path) or ase_frames.find_trajectory(path)
     fmt = ase_frames.trajectory_format(traj, meta.get("trajectory_format")) if traj else None
     if fmt is not None:
         return _foreign_spec(path, meta, traj, fmt)
-    for key, flag in (("temperature_K", "--temperature"), ("timestep_fs", "--timestep-fs")):
-        if key not in meta:
-            raise AnalysisError(f"{path}: {key} is unknown; put it in {RUN_JSON} or pass {flag}")
-    data = path / meta["data_file"] if "data_file" in meta else _one(path, "*.data", "data file")
+    logs = [path / p for p in meta["logs"]] if "logs" in meta else sorted(path.glob("log*.lammps"))
+    _timing_from_logs(path, meta, logs)
+    data = path / meta["data_file"] if "data_file" in meta else _one(path, "*.data", "data file", "--data-file")
     if not traj:
         raise AnalysisError(f"{path}: no trajectory (*.dcd, or one of {', '.join(ase_frames.SEARCHED)}); "
                             f"list it under 'trajectory' in {RUN_JSON} or pass --trajectory")
-    logs = [path / p for p in meta["logs"]] if "logs" in meta else sorted(path.glob("log*.lammps"))
     type_map = ({int(k): v for k, v in meta["type_map"].items()} if meta.get("type_map") else None)
     return _spec(path, meta, data_file=data, trajectory=traj, logs=logs, type_map=type_map,
                  timestep_fs=float(meta["timestep_fs"]), dump_every=meta.get("dump_every"),
                  temperature_K=float(meta["temperature_K"]))
+
+
+LOG_TIMING = {"temperature_K": "--temperature", "timestep_fs": "--timestep-fs"}
+
+
+def _timing_from_logs(path: Path, meta: dict, logs: list[Path]) -> None:
+    """Fill in ``timestep_fs`` and ``temperature_K`` of a LAMMPS run from the input its logs
+    echo (a run written by hand has no ``run.json``), where they say one value: one
+    ``timestep`` under ``units`` with a time unit, one constant thermostat target. A given
+    value that contradicts it is refused; one given nowhere and not said plainly (a ramp,
+    several targets, no thermostat) is asked for, with what the logs say.
+
+    Raises
+    ------
+    AnalysisError
+        If a value is unknown or contradicts the logs.
+    """
+    said = _said_by_logs(logs)
+    missing = []
+    for key, flag in LOG_TIMING.items():
+        value, note = said[key]
+        if key not in meta:
+            if value is None:
+                missing.append(f"{key} is unknown" + (f" ({note})" if note else ""))
+            else:
+                meta[key] = value
+        elif value is not None and abs(float(meta[key]) - value) > 1e-9 * abs(value):
+            raise AnalysisError(f"{path}: {key} = {float(meta[key]):g} given ({flag} or "
+                                f"{RUN_JSON}) contradicts {note}: drop the option or check "
+                                f"the files")
+    if missing:
+        flags = " and ".join(flag for key, flag in LOG_TIMING.items() if key not in meta)
+        raise AnalysisError(f"{path}: {'; '.join(missing)}; put {'it' if len(missing) == 1 else 'them'} "
+                            f"in {RUN_JSON} or pass {flags}")
+
+
+def _said_by_logs(logs: list[Path]) -> dict[str, tuple[float | None, str]]:
+    """``{key: (value or None, what the logs say)}`` for :data:`LOG_TIMING`."""
+    from ionmd.lammps.log import FS_PER_TIME_UNIT, md_settings
+
+    logs = [p for p in logs if p.is_file()]
+    if not logs:
+        return {key: (None, "") for key in LOG_TIMING}
+    names = ", ".join(p.name for p in logs)
+    settings = [md_settings(p.read_text(errors="replace")) for p in logs]
+    units = sorted({s["units"] for s in settings if s["units"]})
+    steps = sorted({t for s in settings for t in s["timesteps"]})
+    targets = sorted({t for s in settings for t in s["targets"]})
+    if len(units) != 1:
+        timestep = (None, f"{names}: units {' and '.join(units)}" if units
+                    else f"{names}: no 'units' command echoed")
+    elif units[0] not in FS_PER_TIME_UNIT:
+        timestep = (None, f"{names}: units {units[0]}, whose time is not in fs")
+    elif len(steps) == 1:
+        timestep = (steps[0] * FS_PER_TIME_UNIT[units[0]],
+                    f"{names}: timestep {steps[0]:g} (units {units[0]})")
+    elif steps:
+        timestep = (None, f"{names}: timestep {', '.join(f'{t:g}' for t in steps)} "
+                          f"(units {units[0]}): give the one of the frames")
+    else:
+        timestep = (None, f"{names}: no timestep after units {units[0]}"
+                          + (": if the input set none, LAMMPS's default 1 fs" if units[0] in
+                             ("metal", "real") else ""))
+    if len(targets) == 1 and targets[0][0] == targets[0][1]:
+        temperature = (targets[0][0], f"{names}: thermostat at {targets[0][0]:g} K")
+    elif len(targets) == 1:
+        temperature = (None, f"{names}: thermostat ramped from {targets[0][0]:g} to "
+                             f"{targets[0][1]:g} K")
+    elif targets:
+        temperature = (None, f"{names}: thermostats at " + ", ".join(
+            f"{a:g}" if a == b else f"{a:g}-{b:g}" for a, b in targets) + " K")
+    else:
+        temperature = (None, f"{names}: no thermostat fix echoed")
+    return {"timestep_fs": timestep, "temperature_K": temperature}
 
 
 def _foreign_spec(path: Path, meta: dict, traj: list[Path], fmt: str) -> RunSpec:

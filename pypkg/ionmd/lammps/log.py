@@ -155,6 +155,56 @@ def thermo_steps(lines: list[str], blocks: ThermoBlocks | None) -> tuple[list[in
     return steps, blocks
 
 
+#: fs per time unit of each LAMMPS ``units`` style whose time has one (lj's is reduced).
+FS_PER_TIME_UNIT = {"metal": 1e3, "real": 1.0, "electron": 1.0, "si": 1e15, "cgs": 1e15,
+                    "micro": 1e9, "nano": 1e6}
+#: Thermostat fixes whose first arguments are ``Tstart Tstop`` (after ``N`` for temp/rescale).
+_TSTART_FIRST = {"langevin": 0, "temp/berendsen": 0, "temp/csvr": 0, "temp/csld": 0,
+                 "temp/rescale": 1}
+_ACCELERATOR = re.compile(r"/(kk|omp|gpu|intel|opt)$")
+
+
+def _numbers(words: list[str]) -> list[float] | None:
+    try:
+        return [float(w) for w in words]
+    except ValueError:          # an unsubstituted ${T}: its substituted echo follows
+        return None
+
+
+def md_settings(text: str) -> dict:
+    """What the input echoed in a LAMMPS log says about its MD: the ``units`` style, the
+    ``timestep`` values set after it (in that style's time unit) and the thermostat targets
+    ``(Tstart, Tstop)`` of its fixes (``nvt``/``npt``/... ``temp``, ``langevin``,
+    ``temp/berendsen``, ``temp/csvr``, ``temp/csld``, ``temp/rescale``). LAMMPS echoes a
+    command with variables as written and again substituted; only numeric ones count."""
+    units, timesteps, targets = None, [], []
+    for line in text.splitlines():
+        words = line.split("#", 1)[0].split()
+        if not words:
+            continue
+        if words[0] == "units" and len(words) == 2:
+            units, timesteps = words[1], []
+        elif words[0] == "timestep" and len(words) == 2 and _numbers(words[1:]):
+            timesteps.append(float(words[1]))
+        elif words[0] == "fix" and len(words) > 3:
+            target = _thermostat_target(_ACCELERATOR.sub("", words[3]), words[4:])
+            if target is not None:
+                targets.append(target)
+    return {"units": units, "timesteps": timesteps, "targets": targets}
+
+
+def _thermostat_target(style: str, args: list[str]) -> tuple[float, float] | None:
+    if style in _TSTART_FIRST:
+        k = _TSTART_FIRST[style]
+        pair = _numbers(args[k:k + 2])
+    elif "temp" in args:
+        k = args.index("temp") + 1
+        pair = _numbers(args[k:k + 2])
+    else:
+        return None
+    return (pair[0], pair[1]) if pair and len(pair) == 2 else None
+
+
 def error_lines(text: str) -> list[str]:
     """LAMMPS's ``ERROR ...`` lines, stripped."""
     return [ln.strip() for ln in text.splitlines() if ln.startswith("ERROR")]

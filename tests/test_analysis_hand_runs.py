@@ -1,0 +1,143 @@
+"""``ionmd analyze`` on a LAMMPS run a user wrote by hand (``lmp -in``, no run.json): the
+time step and the thermostat target come from the input its log echoes, the dump file is
+found by its name, and a dump LAMMPS wrote unsorted is read by atom id.
+
+References: a real LAMMPS run (Li in the octahedral holes of a Lennard-Jones Cl crystal,
+NVT at 900 K, ``timestep 0.002`` in ``units metal``) and LAMMPS's own unwrapped
+coordinates of the same run (a second, sorted ``xu yu zu`` dump)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from lammps_runner import run_lmp
+from ionmd.cli import main
+from ionmd.lammps.log import md_settings
+
+STEPS, EVERY, DT_PS, T = 2500, 25, 0.002, 900.0
+
+_HAND_RUN = f"""
+# a user's own run: Li in the octahedral holes of a Lennard-Jones Cl crystal
+units metal
+atom_style atomic
+boundary p p p
+lattice fcc 5.4
+region box block 0 4 0 4 0 4
+create_box 2 box
+create_atoms 2 box
+lattice fcc 5.4 origin 0.5 0 0
+create_atoms 1 box
+group li type 1
+delete_atoms random count 192 yes li NULL 4321
+mass 1 6.94
+mass 2 35.45
+pair_style lj/cut 9.0
+pair_coeff 1 1 0.01 2.4
+pair_coeff 1 2 0.02 2.0
+pair_coeff 2 2 0.3 3.4
+pair_modify shift yes
+variable dt equal {DT_PS}
+timestep ${{dt}}
+thermo_style custom step temp pe press
+thermo 100
+write_data start.data
+velocity all create {T:g} 1234 mom yes rot yes
+fix 1 all nvt temp {T:g} {T:g} 0.1
+atom_modify sort 200 0.0
+dump d all custom {EVERY} md.dump id type x y z
+dump u all custom {EVERY} unwrapped.lammpstrj.ref id type xu yu zu
+dump_modify u sort id
+run {STEPS}
+"""
+
+
+@pytest.fixture(scope="module")
+def hand_run(tmp_path_factory):
+    """The run folder as the user left it: in.lmp, log.lammps, start.data, md.dump."""
+    root = tmp_path_factory.mktemp("hand")
+    run = root / "LiCl_lj" / "900K"
+    run_lmp(_HAND_RUN, run)
+    return run
+
+
+def _results(run, *flags):
+    assert main(["analyze", str(run), "--charges", "Li=1,Cl=-1", *flags]) == 0
+    return json.loads((run / "analysis" / "results.json").read_text())
+
+
+def test_a_hand_written_run_needs_no_flags(hand_run, capsys):
+    """Before: 'temperature_K is unknown', then 'timestep_fs is unknown', then 'no
+    trajectory' although the log and the folder said all three."""
+    ids = [int(line.split()[0]) for line in (hand_run / "md.dump").read_text().splitlines()
+           if len(line.split()) == 5 and line.split()[1] in "12"]
+    n = 320
+    first, last = ids[:n], ids[-n:]
+    assert first != last, "LAMMPS kept the atoms in order: the test would not see a reordering"
+    res = _results(hand_run)
+    assert res["timestep_fs"] == pytest.approx(DT_PS * 1e3)
+    assert res["temperature_K"] == T
+    assert res["trajectory"] == ["md.dump"]
+    assert res["run_length_ps"] == pytest.approx(STEPS * DT_PS)
+    given = _results(hand_run, "--timestep-fs", "2", "--temperature", "900")
+    assert given["diffusion"][0]["D"] == res["diffusion"][0]["D"]
+
+
+def test_unsorted_dump_gives_the_d_of_lammps_unwrapped_coordinates(hand_run, tmp_path):
+    """The unsorted wrapped dump, read by id and unwrapped, against LAMMPS's own sorted
+    ``xu yu zu`` of the same run (constant box: exact)."""
+    D = _results(hand_run)["diffusion"][0]["D"]
+    ref = tmp_path / "900K"
+    ref.mkdir()
+    for name in ("log.lammps", "start.data"):
+        (ref / name).write_text((hand_run / name).read_text())
+    (ref / "u.lammpstrj").write_text((hand_run / "unwrapped.lammpstrj.ref").read_text())
+    D_ref = _results(ref, "--dump-unwrapped")["diffusion"][0]["D"]
+    assert D == pytest.approx(D_ref, rel=1e-6)
+
+
+def test_a_contradicting_flag_is_refused_naming_the_log(hand_run, capsys):
+    assert main(["analyze", str(hand_run), "--timestep-fs", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "timestep_fs = 1 given" in err and "log.lammps: timestep 0.002 (units metal)" in err
+    assert main(["analyze", str(hand_run), "--temperature", "800"]) == 1
+    assert "log.lammps: thermostat at 900 K" in capsys.readouterr().err
+
+
+def test_what_the_log_leaves_open_is_asked_for_with_what_it_says(hand_run, tmp_path, capsys):
+    """A ramp, two time steps, no thermostat (NVE), no units: the flags to pass are named."""
+    run = tmp_path / "ramp"
+    run.mkdir()
+    (run / "md.dump").symlink_to(hand_run / "md.dump")
+    (run / "start.data").symlink_to(hand_run / "start.data")
+    log = (hand_run / "log.lammps").read_text()
+    (run / "log.lammps").write_text(log.replace("timestep 0.002", "timestep 0.001\ntimestep 0.002")
+                                    .replace("nvt temp 900 900", "nvt temp 300 900"))
+    assert main(["analyze", str(run)]) == 1
+    err = capsys.readouterr().err
+    assert ("temperature_K is unknown (log.lammps: thermostat ramped from 300 to 900 K); "
+            "timestep_fs is unknown (log.lammps: timestep 0.001, 0.002 (units metal): give the "
+            "one of the frames); put them in run.json or pass --temperature and --timestep-fs"
+            ) in err
+    (run / "log.lammps").write_text(log.replace("fix 1 all nvt temp 900 900 0.1", "fix 1 all nve")
+                                    .replace("units metal", "units lj"))
+    assert main(["analyze", str(run), "--timestep-fs", "2"]) == 1
+    assert "temperature_K is unknown (log.lammps: no thermostat fix echoed)" in capsys.readouterr().err
+    assert main(["analyze", str(run), "--temperature", "900"]) == 1
+    assert "units lj, whose time is not in fs" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("line, target", [
+    ("fix 1 all npt temp 600 600 0.1 iso 0 0 1", (600.0, 600.0)),
+    ("fix 2 all langevin 700 800 0.1 48279", (700.0, 800.0)),
+    ("fix 3 all temp/berendsen 800.0 800.0 0.1", (800.0, 800.0)),
+    ("fix 4 all temp/csvr 900 900 0.1 54324", (900.0, 900.0)),
+    ("fix 5 all temp/rescale 100 300 300 10 1.0", (300.0, 300.0)),
+    ("fix 6 all nvt/kk temp 1000 1000 0.1", (1000.0, 1000.0)),
+    ("fix 7 all nvt temp ${T} ${T} 0.1", None),             # echoed again substituted
+    ("fix 8 all nve", None),
+])
+def test_thermostat_targets_of_the_echoed_fixes(line, target):
+    settings = md_settings(f"units real\ntimestep 0.5\n{line}\n")
+    assert settings["units"] == "real" and settings["timesteps"] == [0.5]
+    assert settings["targets"] == ([target] if target else [])
