@@ -97,12 +97,12 @@ def test_every_guess_puts_the_negative_states_on_the_more_electronegative_elemen
 def test_a_composition_far_off_neutral_gets_no_guess_and_the_reason(composition, charge):
     """No sound states make these neutral: the usual ones leave the charge below (hand
     count), and no cation's mixed valence absorbs it; a state that would (P-1, O-1.79)
-    is not guessed. The note says so and what to check."""
+    is not guessed. The note says so, the advice what to check."""
     usual = {"Li": LI, "P": P5, "S": S, "Br": X, "Cl": X, "La": 3.0, "Zr": 4.0, "O": O}
     assert formal_charge(composition, usual) == pytest.approx(charge)
     guess = oxidation_guess(composition)
     assert guess.states == {}
-    assert f"{charge:+.3g} e" in guess.note and "Check the file's occupancies" in guess.note
+    assert f"{charge:+.3g} e" in guess.note and "check the file's occupancies" in guess.advice
 
 
 def test_a_small_charged_formula_keeps_its_usual_states():

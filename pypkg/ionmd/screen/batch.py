@@ -3,10 +3,11 @@
 :class:`ScreenBatch` reads each file (every structure in it, named uniquely also where
 files share a name), skips structures the folder already holds as finished rows, retries
 failed ones, records a file that cannot be read or ordered or a structure that cannot be
-screened as an error row (naming the stage that failed) and goes on, and writes the rows (``screen.json``, ``screen.csv``), CUBE
-files and level-map PNGs as it goes; :meth:`ScreenBatch.write_campaign` writes the top N
-as a campaign for MD. The folder's settings are checked first (:func:`settings_record`):
-rows computed with other settings are never ranked beside new ones.
+screened as an error row (naming the stage that failed) and goes on, and writes the rows
+(``screen.json``, ``screen.csv``), CUBE files and level-map PNGs as it goes;
+:meth:`ScreenBatch.write_campaign` writes the top N as a campaign for MD. The folder's
+settings are checked first (:func:`settings_record`): rows computed with other settings are
+never ranked beside new ones.
 """
 
 from __future__ import annotations

@@ -173,6 +173,23 @@ def dilute_repeat(atoms: Atoms, distance: float) -> tuple[int, int, int]:
     return tuple(max(1, int(np.ceil(distance / w - 1e-9))) for w in image_plane_widths(atoms))
 
 
+def charge_note(atoms: Atoms) -> str | None:
+    """A warning for a cell that no sound oxidation states make neutral, even roughly
+    (``ionmd.structures.charges.oxidation_guess``): OBELiX's Li2(OH)Br CIF holds no H, and
+    was screened as Li2BrO (-1 e per formula unit under Li+ Br- O2-) without a word. The
+    frozen framework is then not the material's; the descriptors describe another one."""
+    from ionmd.structures.charges import oxidation_guess
+
+    if "oxi_states" in atoms.arrays:        # the file's own states (pymatgen's reading)
+        return None
+    guess = oxidation_guess(atoms.get_chemical_formula())
+    if guess.states:
+        return None
+    return (f"{guess.note}: the screened cell may lack atoms of the material (the H of a "
+            "hydroxide or hydride, a site the file left out), and its descriptors are then "
+            "another material's; check the file")
+
+
 def small_cell_note(atoms: Atoms, species: str) -> str | None:
     """A warning for cells so narrow that the scan moves a whole row of the ion's periodic
     images together (2- and 3-atom primitive cells of binaries): measured on rock-salt LiCl,
@@ -201,8 +218,11 @@ def mobile_ions(atoms: Atoms, species: str) -> list[int]:
             f"whole counts of {species}), or screen another mobile ion with --species")
     if not idx:
         present = " ".join(sorted(set(atoms.get_chemical_symbols())))
+        # OBELiX's Li4SiS4 CIF holds Si2 S8 only: the file, not the option, is then wrong
         raise IonmdError(f"no {species} in {atoms.get_chemical_formula()} (elements: "
-                         f"{present}): choose the mobile ion with --species")
+                         f"{present}): choose the mobile ion with --species, or, if the "
+                         f"material is a {species} conductor, the file lacks its {species} "
+                         "sites: fix or replace the file")
     return idx
 
 
@@ -466,9 +486,10 @@ def screen_structure(atoms: Atoms, runner, settings: ScreenSettings | None = Non
     desc = aggregate(landscapes, settings.thresholds)
     extra = {"n_scanned": int(plan.masks.sum()), "repeat": "x".join(map(str, plan.repeat)),
              "mobile_ions_aggregated": len(landscapes)}
-    note = small_cell_note(cell_atoms, settings.species)
-    if note:
-        extra["note"] = note
+    notes = [n for n in (small_cell_note(cell_atoms, settings.species),
+                         charge_note(cell_atoms)) if n]
+    if notes:
+        extra["note"] = "; ".join(notes)
     return ScreenResult(atoms=cell_atoms, descriptors=desc, landscapes=landscapes,
                         mobile_indices=mobile, grid=shape, n_evaluated=n_eval,
                         wall_s=time.perf_counter() - t0, settings=settings,

@@ -17,8 +17,9 @@ In order: one state per element that makes the composition neutral; else within
 ``NEARLY_NEUTRAL``, then ``CHARGED_REFINEMENT`` of its positive charge (occupancies as
 refined, a little off neutral: the ions keep their usual states); else one cation's state
 averaged between two of its states (mixed valence: Fe3O4 Fe 8/3, LiMn2O4 Mn 3.5); else no
-guess, with the reason (``oxidation_guess(...).note``): a composition that far off neutral
-under its elements' usual states is a file to check, not a chemistry to guess.
+guess, with the reason (``oxidation_guess(...).note`` and ``.advice``): a composition that
+far off neutral under its elements' usual states is a file to check, not a chemistry to
+guess.
 """
 
 from __future__ import annotations
@@ -52,11 +53,14 @@ class OxidationGuess:
     note
         Empty for a neutral assignment of one state per element; else how the states were
         chosen (charged refinement, mixed valence) or why there are none.
+    advice
+        Where there are none: what to check or give instead.
     """
 
     states: dict[str, float] = field(default_factory=dict)
     net_charge: float = 0.0
     note: str = ""
+    advice: str = ""
 
 
 def guess_oxidation_states(composition) -> dict[str, float]:
@@ -97,7 +101,7 @@ def oxidation_guess(composition) -> OxidationGuess:
     mixed = _mixed_valence(candidates, amounts)
     if mixed:
         return _described(mixed, amounts, averaged=mixed.averaged)
-    return OxidationGuess(note=_why_none(candidates, amounts))
+    return _why_none(candidates, amounts)
 
 
 @dataclass
@@ -223,8 +227,14 @@ def _usual_state(el: str, prob) -> float:
     return max(_options(el), key=lambda s: prob.get((el, s), 0.0))
 
 
+def _cations_first(elements) -> list[str]:
+    """By electronegativity, as pymatgen writes formulas (Li2 Cl, Li+ Cl-)."""
+    return sorted(elements, key=lambda el: (math.isnan(x := _electronegativity(el)), x))
+
+
 def _formula(amounts) -> str:
-    return " ".join(f"{el}{n:g}" if n != 1 else el for el, n in amounts.items())
+    return " ".join(f"{el}{amounts[el]:g}" if amounts[el] != 1 else el
+                    for el in _cations_first(amounts))
 
 
 def _ions(states) -> str:
@@ -232,7 +242,7 @@ def _ions(states) -> str:
         mag = abs(s)
         text = "" if mag == 1 else (f"{mag:g}" if mag == round(mag) else f"{mag:.3g}")
         return f"{text}{'+' if s > 0 else '-'}"
-    return " ".join(f"{el}{sign(s)}" for el, s in states.items())
+    return " ".join(f"{el}{sign(states[el])}" for el in _cations_first(states))
 
 
 def _described(a: _Assignment, amounts, averaged: str | None = None) -> OxidationGuess:
@@ -243,24 +253,26 @@ def _described(a: _Assignment, amounts, averaged: str | None = None) -> Oxidatio
     if abs(a.charge) <= 1e-6:
         return OxidationGuess(a.states)
     note = (f"{_formula(amounts)} holds {a.charge:+.3g} e under {_ions(a.states)} "
-            f"({100 * abs(a.charge) / a.positive:.2g} % of its positive charge): occupancies as refined, "
-            "a little off neutral; the ions keep their usual states")
+            f"({100 * abs(a.charge) / a.positive:.2g} % of its positive charge): occupancies "
+            "as refined, a little off neutral; the ions keep their usual states")
     return OxidationGuess(a.states, a.charge, note)
 
 
-def _why_none(candidates, amounts) -> str:
-    """Why no states are guessed: the net charge under the likeliest assignment."""
+def _why_none(candidates, amounts) -> OxidationGuess:
+    """No guess, and why: the net charge under the likeliest assignment."""
     formula = _formula(amounts)
+    give = "give the states (oxidation_states={'Li': 1, ...})"
     if not candidates:
-        return (f"no oxidation states are known for an element of {formula}: give them "
-                "(oxidation_states={'Li': 1, ...})")
+        return OxidationGuess(note=f"no oxidation states are known for an element of {formula}",
+                              advice=give)
     usual = max(candidates, key=lambda a: a.score)
-    return (f"no sound oxidation states for {formula}: under its elements' usual states "
-            f"({_ions(usual.states)}) it holds {usual.charge:+.3g} e "
-            f"({abs(usual.charge) / max(usual.positive, 1e-9):.0%} of its positive charge, more "
-            f"than a refinement's {CHARGED_REFINEMENT:.0%}), and no single cation's mixed "
-            "valence makes it neutral. Check the file's occupancies (a missing or doubled "
-            "site), or give the states (oxidation_states={'Li': 1, ...})")
+    return OxidationGuess(
+        note=f"no sound oxidation states for {formula}: under its elements' usual states "
+             f"({_ions(usual.states)}) it holds {usual.charge:+.3g} e "
+             f"({abs(usual.charge) / max(usual.positive, 1e-9):.0%} of its positive charge, "
+             f"more than a refinement's {CHARGED_REFINEMENT:.0%}), and no single cation's "
+             "mixed valence makes it neutral",
+        advice=f"check the file's occupancies (a missing or doubled site), or {give}")
 
 
 def declared_oxidation_states(structure) -> dict[str, float] | None:

@@ -1,0 +1,50 @@
+"""A screened cell that no sound oxidation states make neutral gets a note: OBELiX's
+Li2(OH)Br CIF holds no H and was screened as Li2BrO (-1 e per formula unit under Li+ Br-
+O2-) without a word. Here anti-fluorite 'Li2Cl' (+1 e per formula unit under Li+ Cl-, by
+hand) gets the note, with its charge; rock-salt LiCl (neutral) does not."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from ase.build import bulk
+
+from ionmd.screen.batched_energy import ModelRunner
+from ionmd.screen.screen import ScreenSettings, charge_note, screen_structure
+from protocol_setup import morse_model
+
+SETTINGS = ScreenSettings(spacing=0.9, rmin=1.0, max_nodes=4096)
+
+
+@pytest.fixture(scope="module")
+def runner(tmp_path_factory):
+    return ModelRunner(morse_model(tmp_path_factory.mktemp("morse") / "morse.pt"))
+
+
+def li2cl():
+    """Anti-fluorite (Li2O's structure) with Cl for O: Li2Cl, Li+ and Cl- leave +1 e."""
+    atoms = bulk("CaF2", "fluorite", a=5.8)
+    atoms.set_chemical_symbols(["Cl", "Li", "Li"])
+    return atoms
+
+
+def test_a_cell_no_states_make_neutral_is_noted(runner):
+    result = screen_structure(li2cl(), runner, SETTINGS)
+    note = result.extra["note"]
+    assert "no sound oxidation states for Li2 Cl" in note and "+1 e" in note
+    assert "may lack atoms" in note
+
+
+def test_a_neutral_cell_gets_no_charge_note(runner):
+    result = screen_structure(bulk("LiCl", "rocksalt", a=5.14), runner, SETTINGS)
+    assert "oxidation" not in result.extra.get("note", "")
+    assert charge_note(bulk("LiCl", "rocksalt", a=5.14)) is None
+
+
+def test_states_the_file_declares_are_its_own():
+    """pymatgen's reading of a file with oxidation states carries them (ASE array
+    ``oxi_states``): the file says what it is, no guess is needed."""
+    atoms = li2cl()
+    atoms.set_array("oxi_states", np.array([-2.0, 1.0, 1.0]))
+    assert charge_note(atoms) is None
+    assert charge_note(li2cl()) is not None
