@@ -48,6 +48,7 @@ atom_modify sort 200 0.0
 dump d all custom {EVERY} md.dump id type x y z
 dump u all custom {EVERY} unwrapped.lammpstrj.ref id type xu yu zu
 dump_modify u sort id
+dump x all xyz {EVERY * 20} lammps.xyz.ref
 run {STEPS}
 """
 
@@ -141,3 +142,53 @@ def test_thermostat_targets_of_the_echoed_fixes(line, target):
     settings = md_settings(f"units real\ntimestep 0.5\n{line}\n")
     assert settings["units"] == "real" and settings["timesteps"] == [0.5]
     assert settings["targets"] == ([target] if target else [])
+
+
+def test_elements_come_from_the_pair_coeff_line_of_an_ionmd_run(tmp_path, morse, capsys):
+    """``pair_style ionmd`` with ``pair_coeff * * Cl Li`` and a data file without Masses
+    (set by ``mass`` in the input): the log names each type's element. Before: 'has no
+    Masses section: give a type -> element map'."""
+    from ase.io import write
+
+    from protocol_setup import fcc_cell
+
+    run = tmp_path / "LiCl" / "900K"
+    run.mkdir(parents=True)
+    atoms = fcc_cell(reps=3)
+    write(run / "cell.data", atoms, format="lammps-data", specorder=["Cl", "Li"],
+          masses=False, atom_style="atomic")
+    assert "Masses" not in (run / "cell.data").read_text()
+    run_lmp(f"""units metal
+atom_style atomic
+read_data cell.data
+mass 1 35.45
+mass 2 6.94
+pair_style ionmd {morse}
+pair_coeff * * Cl Li
+timestep 0.001
+velocity all create 900 5 mom yes rot yes
+fix 1 all nvt temp 900 900 0.1
+dump d all custom 10 md.dump id type x y z
+run 400
+""", run)
+    res = _results(run, "--fit-start-ps", "0.05")
+    (d,) = res["diffusion"]
+    assert d["n_ions"] == atoms.get_chemical_symbols().count("Li")
+    mapped = _results(run, "--fit-start-ps", "0.05", "--type-map", "1=Cl,2=Li")
+    assert mapped["diffusion"][0]["D"] == d["D"]
+    assert md_settings("pair_coeff * * hybrid/overlay eam/alloy Ni.eam Ni Al\n")["elements"] == ["Ni", "Al"]
+    assert md_settings("pair_coeff * * ionmd m.pt Cl NULL\n")["elements"] is None
+
+
+def test_a_lammps_xyz_dump_is_refused_saying_why(hand_run, tmp_path, capsys):
+    """``dump xyz`` has no box and no ids. Before: ASE's "KeyError: '2'" and a guess that the
+    file was cut off."""
+    run = tmp_path / "900K"
+    run.mkdir()
+    for name in ("log.lammps", "start.data"):
+        (run / name).write_text((hand_run / name).read_text())
+    (run / "md.xyz").write_text((hand_run / "lammps.xyz.ref").read_text())
+    assert main(["analyze", str(run)]) == 1
+    err = capsys.readouterr().err
+    assert "is a LAMMPS 'dump xyz' file: it has no box and no atom ids" in err
+    assert "dump 'custom ... id type x y z'" in err

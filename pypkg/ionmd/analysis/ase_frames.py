@@ -20,6 +20,7 @@ kinetic temperature feeds the temperature-runaway check, as LAMMPS's thermo outp
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -100,6 +101,7 @@ def _read_one(path: Path, fmt: str):
         raise AnalysisError(f"trajectory file {path} not found")
     if path.stat().st_size == 0:
         raise AnalysisError(f"trajectory file {path} is empty (did the run start?)")
+    _refuse_lammps_xyz(path)
     try:
         images = read(path, index=":", format=fmt)
     except Exception as exc:  # noqa: BLE001 - ASE raises many kinds on bad input
@@ -109,6 +111,21 @@ def _read_one(path: Path, fmt: str):
     if not images:
         raise AnalysisError(f"{path} has no frames (empty or truncated)")
     return images
+
+
+LAMMPS_XYZ_COMMENT = re.compile(r"\s*Atoms\. Timestep: \d+\s*$")
+
+
+def _refuse_lammps_xyz(path: Path) -> None:
+    """A LAMMPS ``dump xyz`` file (comment line `` Atoms. Timestep: N``) holds neither the
+    box nor atom ids: its atoms cannot be unwrapped, nor followed once LAMMPS reorders
+    them. Say so, instead of ASE's error on its type numbers."""
+    with open(path, errors="replace") as fh:
+        head = [fh.readline() for _ in range(2)]
+    if LAMMPS_XYZ_COMMENT.match(head[1]):
+        raise AnalysisError(f"{path} is a LAMMPS 'dump xyz' file: it has no box and no atom "
+                            f"ids, so its atoms cannot be unwrapped; dump 'custom ... id type "
+                            f"x y z' (or 'dcd') in the run instead, with the data file beside it")
 
 
 def _incar(path: Path) -> dict:

@@ -14,7 +14,8 @@ may be overridden on the ``ionmd analyze`` command line)::
       "discard_ps": 5.0,                      # equilibration to drop (default 0)
       "mobile_species": ["Li"],               # default ["Li"]
       "charges": {"Li": 1, "Cl": -1},         # oxidation states (mobile ones required for sigma)
-      "type_map": {"1": "Cl", "2": "Li"},     # LAMMPS type -> element (default: from masses)
+      "type_map": {"1": "Cl", "2": "Li"},     # LAMMPS type -> element (default: the
+                                              # logs' `pair_coeff * * Cl Li`, else masses)
       "data_file": "struct.data",             # default: the only *.data file
       "atom_style": "id type x y z",          # MDAnalysis columns of its Atoms section
                                               # (default: from its "Atoms # <style>" line,
@@ -226,7 +227,8 @@ def load_run_spec(path: str | Path, overrides: dict | None = None) -> RunSpec:
     if not traj:
         raise AnalysisError(f"{path}: no trajectory (*.dcd, or one of {', '.join(ase_frames.SEARCHED)}); "
                             f"list it under 'trajectory' in {RUN_JSON} or pass --trajectory")
-    type_map = ({int(k): v for k, v in meta["type_map"].items()} if meta.get("type_map") else None)
+    type_map = ({int(k): v for k, v in meta["type_map"].items()} if meta.get("type_map")
+                else _type_map_from_logs(logs))
     return _spec(path, meta, data_file=data, trajectory=traj, logs=logs, type_map=type_map,
                  timestep_fs=float(meta["timestep_fs"]), dump_every=meta.get("dump_every"),
                  temperature_K=float(meta["temperature_K"]))
@@ -264,6 +266,16 @@ def _timing_from_logs(path: Path, meta: dict, logs: list[Path]) -> None:
         flags = " and ".join(flag for key, flag in LOG_TIMING.items() if key not in meta)
         raise AnalysisError(f"{path}: {'; '.join(missing)}; put {'it' if len(missing) == 1 else 'them'} "
                             f"in {RUN_JSON} or pass {flags}")
+
+
+def _type_map_from_logs(logs: list[Path]) -> dict[int, str] | None:
+    """Type -> element as the run's ``pair_coeff * * El1 El2 ...`` gave it (what the model
+    was told; the data file may hold no masses), where the logs echo one such line."""
+    from ionmd.lammps.log import md_settings
+
+    found = {tuple(e) for p in logs if p.is_file()
+             for e in [md_settings(p.read_text(errors="replace"))["elements"]] if e}
+    return dict(enumerate(found.pop(), start=1)) if len(found) == 1 else None
 
 
 def _said_by_logs(logs: list[Path]) -> dict[str, tuple[float | None, str]]:

@@ -175,14 +175,18 @@ def md_settings(text: str) -> dict:
     """What the input echoed in a LAMMPS log says about its MD: the ``units`` style, the
     ``timestep`` values set after it (in that style's time unit) and the thermostat targets
     ``(Tstart, Tstop)`` of its fixes (``nvt``/``npt``/... ``temp``, ``langevin``,
-    ``temp/berendsen``, ``temp/csvr``, ``temp/csld``, ``temp/rescale``). LAMMPS echoes a
-    command with variables as written and again substituted; only numeric ones count."""
-    units, timesteps, targets = None, [], []
+    ``temp/berendsen``, ``temp/csvr``, ``temp/csld``, ``temp/rescale``) and the element of
+    each atom type that the last ``pair_coeff * * ... El1 El2`` names (``elements``, None
+    without one). LAMMPS echoes a command with variables as written and again
+    substituted; only numeric ones count."""
+    units, timesteps, targets, elements = None, [], [], None
     for line in text.splitlines():
         words = line.split("#", 1)[0].split()
         if not words:
             continue
-        if words[0] == "units" and len(words) == 2:
+        if words[:3] == ["pair_coeff", "*", "*"]:
+            elements = _pair_coeff_elements(words[3:]) or elements
+        elif words[0] == "units" and len(words) == 2:
             units, timesteps = words[1], []
         elif words[0] == "timestep" and len(words) == 2 and _numbers(words[1:]):
             timesteps.append(float(words[1]))
@@ -190,7 +194,21 @@ def md_settings(text: str) -> dict:
             target = _thermostat_target(_ACCELERATOR.sub("", words[3]), words[4:])
             if target is not None:
                 targets.append(target)
-    return {"units": units, "timesteps": timesteps, "targets": targets}
+    return {"units": units, "timesteps": timesteps, "targets": targets, "elements": elements}
+
+
+def _pair_coeff_elements(words: list[str]) -> list[str] | None:
+    """The element of each atom type that ``pair_coeff * * [style] [file] El1 El2 ...``
+    names (the words after the last one that is no element: a hybrid sub-style, a
+    potential file); None where there are none or a type is NULL (another sub-style's)."""
+    from ase.data import chemical_symbols
+
+    known = set(chemical_symbols[1:])
+    k = len(words)
+    while k > 0 and (words[k - 1] in known or words[k - 1] == "NULL"):
+        k -= 1
+    tail = words[k:]
+    return tail if tail and "NULL" not in tail else None
 
 
 def _thermostat_target(style: str, args: list[str]) -> tuple[float, float] | None:
