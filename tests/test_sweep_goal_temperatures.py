@@ -12,6 +12,7 @@ import json
 import numpy as np
 import pytest
 
+from ionmd.errors import IonmdError
 from ionmd.protocols import get_protocol
 from ionmd.sweep import load_campaign
 from ionmd.sweep.allocate import TemperatureRun, next_step
@@ -35,7 +36,7 @@ def refusal_of(temperatures) -> str | None:
     """The protocol check's word on a temperature list (None: accepted)."""
     try:
         get_protocol("conductivity", temperatures=tuple(temperatures))
-    except Exception as exc:            # noqa: BLE001 - the refusal is what is compared
+    except IonmdError as exc:
         return str(exc)
     return None
 
