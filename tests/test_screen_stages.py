@@ -67,3 +67,22 @@ def test_a_disordered_file_without_order_says_so(files, tmp_path):
     assert errors["mixed"] == f"disordered: {refused.value}"
     assert "--order" in errors["mixed"]
     assert errors["broken"].startswith("cannot read: ")
+
+
+@pytest.mark.parametrize("cell, advised", [("primitive", False), ("conventional", True)])
+def test_max_points_advises_the_primitive_cell_only_where_it_is_not_used(cell, advised,
+                                                                         tmp_path):
+    """--max-points refusals said "or use --cell primitive" in the default primitive cell,
+    which is already that cell."""
+    from ase.build import bulk
+
+    from ionmd.errors import IonmdError
+    from ionmd.screen.batched_energy import ModelRunner
+    from ionmd.screen.screen import screen_structure
+    from protocol_setup import morse_model
+
+    runner = ModelRunner(morse_model(tmp_path / "morse.pt"))
+    settings = ScreenSettings(spacing=0.9, rmin=1.0, max_points=2, cell=cell)
+    with pytest.raises(IonmdError, match="exceeds --max-points 2") as refused:
+        screen_structure(bulk("LiCl", "rocksalt", a=5.14), runner, settings)
+    assert ("--cell primitive" in str(refused.value)) == advised

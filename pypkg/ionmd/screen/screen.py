@@ -212,10 +212,11 @@ def mobile_ions(atoms: Atoms, species: str) -> list[int]:
     if not idx and held > 0:
         # the file has the species only on sites whose occupancy rounded to 0
         raise IonmdError(
-            f"no {species} left in {atoms.get_chemical_formula()} after {atoms.info['ordered']}:"
-            f" the file's cell holds {held:g} {species} on partially occupied sites, rounded "
-            f"away within --order-tol. Use a smaller --order-tol (the ordered cell grows to "
-            f"whole counts of {species}), or screen another mobile ion with --species")
+            f"no {species} left in {atoms.get_chemical_formula()} after ordering: the file's "
+            f"cell holds {held:g} {species} on partially occupied sites, and rounding the "
+            f"occupancies within --order-tol left it out. Use a smaller --order-tol (the "
+            f"ordered cell grows to whole counts of {species}), or screen another mobile ion "
+            f"with --species (ordering: {atoms.info['ordered']})")
     if not idx:
         present = " ".join(sorted(set(atoms.get_chemical_symbols())))
         # OBELiX's Li4SiS4 CIF holds Si2 S8 only: the file, not the option, is then wrong
@@ -460,10 +461,12 @@ def screen_structure(atoms: Atoms, runner, settings: ScreenSettings | None = Non
         rate = runner.seconds_per_node()
         eta = (f", about {plan.atom_evaluations * rate / 3600:.1f} h at the rate measured "
                "so far" if rate else "")
+        # the primitive cell is the default: advising it there sent users in a circle
+        smaller = ("" if settings.cell == "primitive" else ", or use --cell primitive")
         raise IonmdError(
             f"{plan.describe(settings.species)[:-1]}{eta}) exceeds --max-points "
-            f"{settings.max_points}: raise --max-points, coarsen --spacing, or use --cell "
-            "primitive (`ionmd screen --dry-run` lists every structure's cost)")
+            f"{settings.max_points}: raise --max-points or coarsen --spacing{smaller} "
+            "(`ionmd screen --dry-run` lists every structure's cost)")
     points = cartesian_points(cell_atoms.cell.array, shape)
     rep_energy = np.empty(n_eval)
     for k, m in enumerate(mobile):
