@@ -167,3 +167,14 @@ def test_a_refused_file_leaves_the_runs_as_they_are(folder, capsys):
     assert main(["sweep", "submit", str(path), "--no-progress"]) == 1
     assert "did you mean 'replicas'?" in capsys.readouterr().err
     assert {f: f.read_bytes() for f in folder.glob("runs/**/*") if f.is_file()} == before
+
+
+def test_an_output_that_is_a_file(folder):
+    """output = "structs/POSCAR" (a file): refused on its line; before, submit ended in a
+    NotADirectoryError traceback from mkdir."""
+    path = folder / "first.toml"
+    path.write_text(GOOD.replace('output = "runs"', 'output = "structs/POSCAR"'))
+    said = refusals(path)[line_of(path, "output =")]
+    assert said.startswith(f"output 'structs/POSCAR' is the file {folder / 'structs' / 'POSCAR'}, "
+                           f"not a folder")
+    assert (folder / "structs" / "POSCAR").is_file()

@@ -215,6 +215,10 @@ def load_campaign(path: str | Path, check_resources: bool = True) -> Campaign:
         errors.add(("output",), f"output must be a folder name (got {output!r})")
         output = "runs"
     output = campaign_path(base, output).resolve()
+    if output.exists() and not output.is_dir():
+        errors.add(("output",), f"output {data['output']!r} is the file {output}, not a folder: "
+                                f"give the folder the run directories go to (a relative one "
+                                f"is read from the campaign file's folder)")
     _name_models(errors, models, output)
     _check_cells(errors, structures, protocol)
     if not errors.items:        # every cell valid: the run cells can be built
