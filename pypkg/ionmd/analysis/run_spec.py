@@ -222,13 +222,14 @@ def load_run_spec(path: str | Path, overrides: dict | None = None) -> RunSpec:
     if fmt is not None:
         return _foreign_spec(path, meta, traj, fmt)
     logs = [path / p for p in meta["logs"]] if "logs" in meta else sorted(path.glob("log*.lammps"))
-    _timing_from_logs(path, meta, logs)
+    echoed = _echoed_settings(logs)
+    _timing_from_logs(path, meta, echoed)
     data = path / meta["data_file"] if "data_file" in meta else _one(path, "*.data", "data file", "--data-file")
     if not traj:
         raise AnalysisError(f"{path}: no trajectory (*.dcd, or one of {', '.join(ase_frames.SEARCHED)}); "
                             f"list it under 'trajectory' in {RUN_JSON} or pass --trajectory")
     type_map = ({int(k): v for k, v in meta["type_map"].items()} if meta.get("type_map")
-                else _type_map_from_logs(logs))
+                else _type_map_from_logs(echoed))
     return _spec(path, meta, data_file=data, trajectory=traj, logs=logs, type_map=type_map,
                  timestep_fs=float(meta["timestep_fs"]), dump_every=meta.get("dump_every"),
                  temperature_K=float(meta["temperature_K"]))
@@ -237,7 +238,18 @@ def load_run_spec(path: str | Path, overrides: dict | None = None) -> RunSpec:
 LOG_TIMING = {"temperature_K": "--temperature", "timestep_fs": "--timestep-fs"}
 
 
-def _timing_from_logs(path: Path, meta: dict, logs: list[Path]) -> None:
+def _echoed_settings(logs: list[Path]) -> dict[str, dict]:
+    """:func:`ionmd.lammps.log.md_settings` of each log that exists, by file name (by path
+    where two share a name)."""
+    from ionmd.lammps.log import md_settings
+
+    logs = [p for p in logs if p.is_file()]
+    by_name = len({p.name for p in logs}) == len(logs)
+    return {(p.name if by_name else str(p)): md_settings(p.read_text(errors="replace"))
+            for p in logs}
+
+
+def _timing_from_logs(path: Path, meta: dict, echoed: dict[str, dict]) -> None:
     """Fill in ``timestep_fs`` and ``temperature_K`` of a LAMMPS run from the input its logs
     echo (a run written by hand has no ``run.json``), where they say one value: one
     ``timestep`` under ``units`` with a time unit, one constant thermostat target. A given
@@ -249,7 +261,7 @@ def _timing_from_logs(path: Path, meta: dict, logs: list[Path]) -> None:
     AnalysisError
         If a value is unknown or contradicts the logs.
     """
-    said = _said_by_logs(logs)
+    said = _said_by_logs(echoed)
     missing = []
     for key, flag in LOG_TIMING.items():
         value, note = said[key]
@@ -264,29 +276,26 @@ def _timing_from_logs(path: Path, meta: dict, logs: list[Path]) -> None:
                                 f"the files")
     if missing:
         flags = " and ".join(flag for key, flag in LOG_TIMING.items() if key not in meta)
-        raise AnalysisError(f"{path}: {'; '.join(missing)}; put {'it' if len(missing) == 1 else 'them'} "
-                            f"in {RUN_JSON} or pass {flags}")
+        them = "it" if len(missing) == 1 else "them"
+        raise AnalysisError(f"{path}: {'; '.join(missing)}; put {them} in {RUN_JSON} or pass "
+                            f"{flags}")
 
 
-def _type_map_from_logs(logs: list[Path]) -> dict[int, str] | None:
+def _type_map_from_logs(echoed: dict[str, dict]) -> dict[int, str] | None:
     """Type -> element as the run's ``pair_coeff * * El1 El2 ...`` gave it (what the model
     was told; the data file may hold no masses), where the logs echo one such line."""
-    from ionmd.lammps.log import md_settings
-
-    found = {tuple(e) for p in logs if p.is_file()
-             for e in [md_settings(p.read_text(errors="replace"))["elements"]] if e}
+    found = {tuple(s["elements"]) for s in echoed.values() if s["elements"]}
     return dict(enumerate(found.pop(), start=1)) if len(found) == 1 else None
 
 
-def _said_by_logs(logs: list[Path]) -> dict[str, tuple[float | None, str]]:
+def _said_by_logs(echoed: dict[str, dict]) -> dict[str, tuple[float | None, str]]:
     """``{key: (value or None, what the logs say)}`` for :data:`LOG_TIMING`."""
-    from ionmd.lammps.log import FS_PER_TIME_UNIT, md_settings
+    from ionmd.lammps.log import FS_PER_TIME_UNIT
 
-    logs = [p for p in logs if p.is_file()]
-    if not logs:
+    if not echoed:
         return {key: (None, "") for key in LOG_TIMING}
-    names = ", ".join(p.name for p in logs)
-    settings = [md_settings(p.read_text(errors="replace")) for p in logs]
+    names = ", ".join(echoed)
+    settings = list(echoed.values())
     units = sorted({s["units"] for s in settings if s["units"]})
     steps = sorted({t for s in settings for t in s["timesteps"]})
     targets = sorted({t for s in settings for t in s["targets"]})
