@@ -125,12 +125,14 @@ def _nn_distance(pos: np.ndarray, box: np.ndarray) -> float:
     """Mean nearest-neighbour distance, from pairs within a cutoff widened until every atom
     has one (memory grows with the pairs, not N^2: 20 000 anions would need 3 GB)."""
     from MDAnalysis.lib.distances import self_capped_distance
-    from MDAnalysis.lib.mdamath import triclinic_box
+
+    from ionmd.analysis.cell_frame import canonical_frame
 
     n = len(pos)
     cutoff = 1.5 * (abs(np.linalg.det(box)) / n) ** (1 / 3)   # > d_nn of close packing
+    pos, dims = canonical_frame(pos, box)
     while True:
-        pairs, d = self_capped_distance(pos.astype(np.float32), cutoff, box=triclinic_box(*box))
+        pairs, d = self_capped_distance(pos.astype(np.float32), cutoff, box=dims)
         nearest = np.full(n, np.inf)
         np.minimum.at(nearest, pairs[:, 0], d)
         np.minimum.at(nearest, pairs[:, 1], d)
@@ -143,11 +145,13 @@ def _min_scaled_distances(positions: np.ndarray, boxes: np.ndarray, radii: np.nd
                           cutoff: float) -> np.ndarray:
     """Per frame, min over pairs within ``cutoff`` of d_ij / (r_i + r_j) (inf if none)."""
     from MDAnalysis.lib.distances import self_capped_distance
-    from MDAnalysis.lib.mdamath import triclinic_box
+
+    from ionmd.analysis.cell_frame import canonical_frame
 
     out = np.full(len(positions), np.inf)
     for t, (pos, box) in enumerate(zip(positions, boxes)):
-        pairs, d = self_capped_distance(pos.astype(np.float32), cutoff, box=triclinic_box(*box))
+        pos, dims = canonical_frame(pos, box)
+        pairs, d = self_capped_distance(pos.astype(np.float32), cutoff, box=dims)
         if len(d):
             out[t] = np.min(d / (radii[pairs[:, 0]] + radii[pairs[:, 1]]))
     return out

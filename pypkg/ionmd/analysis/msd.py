@@ -53,18 +53,27 @@ def check_direction(direction: str) -> str:
     return direction
 
 
-def to_universe(traj: Trajectory):
-    """An in-memory MDAnalysis Universe of the (unwrapped) trajectory, atom types = elements."""
+def to_universe(traj: Trajectory, canonical: bool = False):
+    """An in-memory MDAnalysis Universe of the (unwrapped) trajectory, atom types = elements.
+
+    ``canonical``: the positions turned into the orientation the box dimensions mean
+    (:mod:`ionmd.analysis.cell_frame`), as minimum-image distances need for a cell read
+    through ASE; without it they stay in the input's frame (an MSD along x is the input's x)
+    and the box dimensions describe only the cell's shape."""
     import MDAnalysis as mda
     from MDAnalysis.coordinates.memory import MemoryReader
     from MDAnalysis.lib.mdamath import triclinic_box
 
+    from ionmd.analysis.cell_frame import canonical_trajectory
+
     u = mda.Universe.empty(traj.n_atoms, trajectory=True)
     u.add_TopologyAttr("type", traj.elements.tolist())
     u.add_TopologyAttr("masses", traj.masses)
-    dims = np.array([triclinic_box(*b) for b in traj.boxes])
-    u.load_new(traj.positions, format=MemoryReader, dimensions=dims,
-               dt=traj.frame_interval_ps)
+    if canonical:
+        positions, dims = canonical_trajectory(traj.positions, traj.boxes)
+    else:
+        positions, dims = traj.positions, np.array([triclinic_box(*b) for b in traj.boxes])
+    u.load_new(positions, format=MemoryReader, dimensions=dims, dt=traj.frame_interval_ps)
     return u
 
 

@@ -62,7 +62,8 @@ def van_hove_distinct(traj: Trajectory, species: str, lag_ps: float | Sequence[f
     """Distinct part ``G_d(r, t)`` normalised to 1 at large r (minimum image); one row
     per lag when ``lag_ps`` is a sequence."""
     from MDAnalysis.lib.distances import distance_array
-    from MDAnalysis.lib.mdamath import triclinic_box
+
+    from ionmd.analysis.cell_frame import canonical_frame
 
     idx = traj.indices(species)
     n = idx.size
@@ -78,8 +79,10 @@ def van_hove_distinct(traj: Trajectory, species: str, lag_ps: float | Sequence[f
                                         min(max_origins, traj.n_frames - lag)).astype(int))
         hist = np.zeros(n_bins)
         for t0 in origins:
-            d = distance_array(traj.positions[t0, idx], traj.positions[t0 + lag, idx],
-                               box=triclinic_box(*traj.boxes[t0 + lag]))
+            # both frames turned alike, with the later frame's box, whose images count
+            later, dims = canonical_frame(traj.positions[t0 + lag, idx], traj.boxes[t0 + lag])
+            earlier = canonical_frame(traj.positions[t0, idx], traj.boxes[t0 + lag])[0]
+            d = distance_array(earlier, later, box=dims)
             hist += np.histogram(d[~np.eye(n, dtype=bool)], bins=edges)[0]
         return hist / (len(origins) * n * rho * shell)
 
@@ -94,7 +97,7 @@ def rdf(traj: Trajectory, a: str, b: str, r_max: float = 6.0, n_bins: int = 60,
     from ionmd.analysis.msd import to_universe
 
     traj.indices([a, b])
-    u = to_universe(traj)
+    u = to_universe(traj, canonical=True)
     ga, gb = u.select_atoms(f"type {a}"), u.select_atoms(f"type {b}")
     # same species: drop i == j pairs (exclusion block of 1 x 1)
     run = InterRDF(ga, gb, nbins=n_bins, range=(0.0, r_max),
