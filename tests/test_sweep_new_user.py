@@ -178,3 +178,13 @@ def test_an_output_that_is_a_file(folder):
     assert said.startswith(f"output 'structs/POSCAR' is the file {folder / 'structs' / 'POSCAR'}, "
                            f"not a folder")
     assert (folder / "structs" / "POSCAR").is_file()
+
+
+@pytest.mark.parametrize("given", ['["conductivity"]', "{kind = 1}"])
+def test_a_protocol_name_that_is_no_text(folder, given):
+    """name = ["conductivity"] in [protocol]: refused on its line (was a TypeError
+    traceback, 'unhashable type: list')."""
+    path = folder / "first.toml"
+    path.write_text(GOOD.replace('name = "conductivity"', f"name = {given}"))
+    said = refusals(path)[line_of(path, f"name = {given}")]
+    assert said.startswith("unknown protocol") and "choose one of conductivity" in said

@@ -259,7 +259,7 @@ def _protocol(src: Source, errors: _Errors) -> Protocol | None:
                                   f"{', '.join(PRESETS)} (and any parameter to override)")
         return None
     name = table["name"]
-    if name not in PRESETS:
+    if not isinstance(name, str) or name not in PRESETS:
         errors.add(("protocol", "name"), f"unknown protocol {name!r}; choose one of "
                                          f"{', '.join(PRESETS)}")
         return None
