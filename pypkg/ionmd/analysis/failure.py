@@ -24,7 +24,10 @@ Failure modes, each found at its first occurrence:
     drift removed, exceeds ``melt_fraction`` of their initial nearest-neighbour distance:
     a solid's atoms vibrate about sites (Lindemann ratio ~0.1-0.15 at melting), a liquid's
     wander off without bound, so the check fires after the structure is lost, by the time
-    the liquid takes to move that far.
+    the liquid takes to move that far. Framework cations bonded into one small molecular
+    unit (P2S7 and P2S6: two P sharing an S or bonded to each other) count as one site,
+    their centre (:func:`framework_units`): a unit tumbling as a whole in a hot crystal
+    moves its cations, not its centre.
 ``collapsed_distance``
     Two atoms closer than ``collapse_fraction`` times the sum of their covalent radii.
 
@@ -383,7 +386,8 @@ def _continuous_boxes(boxes: np.ndarray) -> np.ndarray:
     return out
 
 
-def non_affine_rms(pos: np.ndarray, boxes: np.ndarray, weights: np.ndarray) -> np.ndarray:
+def non_affine_rms(pos: np.ndarray, boxes: np.ndarray, weights: np.ndarray,
+                   units: list[np.ndarray] | None = None) -> np.ndarray:
     """Per frame, the RMS displacement of atoms from their starting sites carried along
     by the cell's deformation, their weighted mean (drift) removed.
 
@@ -394,7 +398,8 @@ def non_affine_rms(pos: np.ndarray, boxes: np.ndarray, weights: np.ndarray) -> n
     cell. Cartesian unwrapping would not do: an atom crossing the boundary while the cell
     grows is off its site's image by the growth since. Steps longer than half the cell (a
     liquid dumped seldom) take a wrong image but stay as large, far above any melting
-    threshold."""
+    threshold. ``units``: index arrays of atoms that move as one site, their weighted mean
+    displacement (a polyanion's centre; :func:`framework_units`)."""
     from ionmd.analysis.trajectory import fractional
 
     cells = _continuous_boxes(boxes)
@@ -403,6 +408,10 @@ def non_affine_rms(pos: np.ndarray, boxes: np.ndarray, weights: np.ndarray) -> n
     step -= np.round(step)
     moved = np.concatenate([np.zeros_like(frac[:1]), np.cumsum(step, axis=0)])
     disp = np.einsum("tnk,tkl->tnl", moved, cells)
+    if units is not None:
+        disp = np.stack([np.einsum("tnk,n->tk", disp[:, u], weights[u]) / weights[u].sum()
+                         for u in units], axis=1)
+        weights = np.array([weights[u].sum() for u in units])
     drift = np.einsum("tnk,n->tk", disp, weights) / weights.sum()
     disp -= drift[:, None, :]
     return np.sqrt((disp ** 2).sum(-1).mean(-1))
@@ -432,21 +441,97 @@ def framework_species(elements: Sequence[str], mobile: Sequence[str],
     return [e for e in still if charges.get(e, -1) < 0] or still
 
 
+# Framework cations linked into one molecular unit: through an anion bonded to both, or
+# bonded to each other (P2S6), bonds up to BOND_FACTOR x the covalent radii sum (P-S 2.0-2.2
+# A vs 2.44 A; Li-P, never bonded, >= 2.9 A vs 2.70 A). Only covalent polyanion formers
+# (Pauling electronegativity >= UNIT_MIN_X: B, C, Si, P, Ge, As, S, Se, Sn, Sb) make units;
+# the octahedra of Y, In, Zr, La, Al, Ga share edges and corners in a crystal (Li3YCl6's
+# edge-sharing YCl6) without tumbling as one. A component of more than MAX_UNIT_CATIONS is a
+# network, its atoms stay sites of their own.
+BOND_FACTOR = 1.15
+UNIT_MIN_X = 1.9
+MAX_UNIT_CATIONS = 4
+
+
+def framework_units(pos: np.ndarray, box: np.ndarray, elements: Sequence[str],
+                    framework_idx: np.ndarray) -> list[np.ndarray]:
+    """The framework atoms ``framework_idx`` grouped into units (positions into that array),
+    from one frame ``pos`` (N, 3), ``box`` (3, 3): P2S7's two P (sharing a bridging S) or
+    P2S6's (a P-P bond) are one unit, every other atom its own. Bridges are atoms of species
+    outside the framework more electronegative than every framework species."""
+    from ase.data import atomic_numbers, covalent_radii
+    from MDAnalysis.lib.distances import self_capped_distance
+    from pymatgen.core import Element
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    from ionmd.analysis.cell_frame import canonical_frame
+
+    elements = np.asarray(elements)
+    singles = [np.array([k]) for k in range(framework_idx.size)]
+    framework = set(elements[framework_idx].tolist())
+    formers = np.flatnonzero([Element(e).X >= UNIT_MIN_X for e in elements[framework_idx]])
+    if formers.size < 2:
+        return singles
+    most = max(Element(e).X for e in framework)
+    bridges = np.flatnonzero([e not in framework and Element(e).X > most for e in elements])
+    n_f = formers.size
+    idx = np.concatenate([framework_idx[formers], bridges])
+    radius = covalent_radii[[atomic_numbers[e] for e in elements[idx]]]
+    turned, dims = canonical_frame(pos[idx], box)
+    pairs, d = self_capped_distance(turned.astype(np.float32), 2 * BOND_FACTOR * radius.max(),
+                                    box=dims)
+    bonded = pairs[d < BOND_FACTOR * (radius[pairs[:, 0]] + radius[pairs[:, 1]])]
+    # cation-cation bonds, and cation pairs through a bridge each is bonded to
+    links = [bonded[(bonded < n_f).all(1)]]
+    to_bridge = bonded[(bonded < n_f).any(1) & (bonded >= n_f).any(1)]
+    cation, bridge = to_bridge.min(1), to_bridge.max(1)
+    for b in np.unique(bridge):
+        members = cation[bridge == b]
+        links += [np.column_stack([members[:-1], members[1:]])]
+    links = np.concatenate(links)
+    if not len(links):
+        return singles
+    graph = coo_matrix((np.ones(len(links)), (links[:, 0], links[:, 1])), shape=(n_f, n_f))
+    _, label = connected_components(graph, directed=False)
+    unit_of = np.arange(framework_idx.size)       # each atom its own site, then the units
+    for lab in np.unique(label):
+        members = formers[label == lab]
+        if members.size <= MAX_UNIT_CATIONS:
+            unit_of[members] = members[0]
+    return [np.flatnonzero(unit_of == k) for k in np.unique(unit_of)]
+
+
 def _framework_melting(steps, pos, bx, elements, masses, framework,
                        fraction: float) -> list[tuple[str, int, str]]:
     """The framework's RMS displacement from its (strained) sites, drift removed, above
-    ``fraction`` x its nearest-neighbour distance."""
+    ``fraction`` x its nearest-neighbour distance; a molecular unit's cations are one site,
+    their centre."""
     fidx = np.flatnonzero(np.isin(elements, list(framework)))
     if fidx.size < 2 or len(pos) < 2:
         return []
     w = masses[fidx] if masses is not None else np.ones(fidx.size)
-    rmsd = non_affine_rms(pos[:, fidx], bx, w)
-    d_nn = _nn_distance(pos[0, fidx], bx[0])
+    units = framework_units(pos[0], bx[0], elements, fidx)
+    if len(units) < 2:
+        return []
+    rmsd = non_affine_rms(pos[:, fidx], bx, w, units)
+    d_nn = _nn_distance(_unit_centres(pos[0, fidx], bx[0], units), bx[0])
     i = _first(rmsd > fraction * d_nn)
     if i is None:
         return []
     return [("framework_melting", steps[i], f"framework RMS displacement {rmsd[i]:.2f} A > "
              f"{fraction} x nearest-neighbour distance {d_nn:.2f} A")]
+
+
+def _unit_centres(pos: np.ndarray, box: np.ndarray, units: list[np.ndarray]) -> np.ndarray:
+    """The centre of each unit's atoms, its members taken at their images nearest its first."""
+    frac = np.linalg.solve(box.T, pos.T).T
+    centres = []
+    for u in units:
+        rel = frac[u] - frac[u[0]]
+        rel -= np.round(rel)
+        centres.append((frac[u[0]] + rel.mean(0)) @ box)
+    return np.array(centres)
 
 
 # ---------------------------------------------------------------- survival
