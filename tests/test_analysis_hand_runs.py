@@ -192,3 +192,16 @@ def test_a_lammps_xyz_dump_is_refused_saying_why(hand_run, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "is a LAMMPS 'dump xyz' file: it has no box and no atom ids" in err
     assert "dump 'custom ... id type x y z'" in err
+
+
+def test_a_misspelt_run_json_key_is_named(hand_run, tmp_path, capsys):
+    """A hand-written run.json with "timestep" was ignored and the value asked for again."""
+    run = tmp_path / "900K"
+    run.mkdir()
+    for name in ("md.dump", "start.data"):
+        (run / name).symlink_to(hand_run / name)
+    (run / "run.json").write_text(json.dumps({"timestep": 2, "temperature_K": 900, "notes": "x"}))
+    assert main(["analyze", str(run)]) == 1
+    assert "unknown key 'timestep'; did you mean 'timestep_fs'?" in capsys.readouterr().err
+    (run / "run.json").write_text(json.dumps({"timestep_fs": 2, "temperature_K": 900, "notes": "x"}))
+    assert _results(run)["timestep_fs"] == 2      # other unknown keys (notes) are left alone

@@ -171,6 +171,27 @@ def _find_dump(path: Path) -> list[Path]:
     return hits
 
 
+#: Keys of ``run.json`` (those analysis reads, and the rest ``ionmd run`` writes).
+RUN_JSON_KEYS = ("schema", "temperature_K", "timestep_fs", "dump_every", "discard_ps",
+                 "mobile_species", "charges", "type_map", "data_file", "atom_style",
+                 "trajectory", "trajectory_format", "logs", "dump_unwrapped", "ensemble",
+                 "protocol", "structure", "replica", "temperature_end_K")
+
+
+def _refuse_misspelt_keys(file: Path, meta: dict) -> None:
+    """A key of a hand-written ``run.json`` that is nearly a known one (``timestep``,
+    ``temperature``) would be ignored and the value asked for again: name the key meant.
+    Other unknown keys (notes) are left alone."""
+    import difflib
+
+    for key in meta:
+        if key not in RUN_JSON_KEYS:
+            close = difflib.get_close_matches(key, RUN_JSON_KEYS, n=1, cutoff=0.7)
+            if close:
+                raise AnalysisError(f"{file}: unknown key {key!r}; did you mean {close[0]!r}? "
+                                    f"(keys: {', '.join(RUN_JSON_KEYS)})")
+
+
 def run_folder(path: str | Path, overrides: dict | None = None) -> tuple[Path, dict]:
     """The run directory of ``path`` and the overrides to read it with: a trajectory file
     given in place of its folder becomes that folder's one trajectory (a user points at
@@ -214,6 +235,7 @@ def load_run_spec(path: str | Path, overrides: dict | None = None) -> RunSpec:
             meta = json.loads((path / RUN_JSON).read_text())
         except json.JSONDecodeError as exc:
             raise AnalysisError(f"{path / RUN_JSON} is not valid JSON: {exc}") from exc
+        _refuse_misspelt_keys(path / RUN_JSON, meta)
     meta.update({k: v for k, v in (overrides or {}).items() if v is not None})
     traj = [path / p for p in meta["trajectory"]] if "trajectory" in meta else sorted(path.glob("*.dcd"))
     if not traj and "trajectory" not in meta:
