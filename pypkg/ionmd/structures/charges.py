@@ -160,7 +160,7 @@ def _assignments(amounts) -> list[_Assignment]:
     prob = _probabilities(amounts)
     seen, out = set(), []
     for pattern in _sign_patterns(amounts):
-        for states in itertools.product(*pattern.values()):
+        for states in itertools.product(*_trimmed(pattern, prob).values()):
             if states in seen:
                 continue
             seen.add(states)
@@ -170,6 +170,23 @@ def _assignments(amounts) -> list[_Assignment]:
                 sum(c for c in charges if c > 0),
                 sum(n * prob[el, s] for (el, n), s in zip(amounts.items(), states))))
     return out
+
+
+MAX_ASSIGNMENTS = 20_000
+"""Assignments enumerated per sign pattern at most: beyond, elements lose their least
+likely states (a 25-element high-entropy oxide took 4 minutes; a quinary oxide of five
+transition metals enumerates ~400)."""
+
+
+def _trimmed(pattern: dict[str, tuple], prob) -> dict[str, tuple]:
+    """``pattern`` with the least likely state of the element with the most states dropped
+    until the product of choices is at most ``MAX_ASSIGNMENTS``."""
+    pattern = {el: tuple(sorted(states, key=lambda s: -prob[el, s]))
+               for el, states in pattern.items()}
+    while math.prod(len(v) for v in pattern.values()) > MAX_ASSIGNMENTS:
+        widest = max(pattern, key=lambda el: len(pattern[el]))
+        pattern[widest] = pattern[widest][:-1]
+    return pattern
 
 
 def _best_within(candidates, tolerance: float) -> _Assignment | None:
