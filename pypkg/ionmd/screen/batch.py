@@ -300,8 +300,9 @@ class ScreenBatch:
                                                   progress=bar.update)
                     row = result_row(name, str(path), result, self.model, runner.sha256)
                     row["model_s"] = round(runner.model_seconds - model_s, 3)
-                    if "note" in result.extra:
-                        warn(f"{name}: note: {result.extra['note']}")
+                    for key in ("note", "charge_note"):
+                        if key in result.extra:
+                            warn(f"{name}: note: {result.extra[key]}")
                     if "ordered" in atoms.info:     # how a disordered file was made screenable
                         row["ordering"] = atoms.info["ordered"]
                     if cube:

@@ -489,10 +489,12 @@ def screen_structure(atoms: Atoms, runner, settings: ScreenSettings | None = Non
     desc = aggregate(landscapes, settings.thresholds)
     extra = {"n_scanned": int(plan.masks.sum()), "repeat": "x".join(map(str, plan.repeat)),
              "mobile_ions_aggregated": len(landscapes)}
-    notes = [n for n in (small_cell_note(cell_atoms, settings.species),
-                         charge_note(cell_atoms)) if n]
-    if notes:
-        extra["note"] = "; ".join(notes)
+    # two columns: `note` has meant a narrow cell (examples/screen_vs_measured.py ranks the
+    # rows without one apart)
+    for key, note in (("note", small_cell_note(cell_atoms, settings.species)),
+                      ("charge_note", charge_note(cell_atoms))):
+        if note:
+            extra[key] = note
     return ScreenResult(atoms=cell_atoms, descriptors=desc, landscapes=landscapes,
                         mobile_indices=mobile, grid=shape, n_evaluated=n_eval,
                         wall_s=time.perf_counter() - t0, settings=settings,
