@@ -129,14 +129,35 @@ def with_recorded_failure(report: FailureReport, spec: RunSpec) -> FailureReport
         return report
     mode = st.get("failure_mode") or (
         "volume_change" if "volume" in st.get("reason", "") else "lost_atoms")
-    if any(e.mode == mode for e in report.events):
-        return report
     step = int(st["failed_step"])
+    found = [e for e in report.events if e.mode == mode]
+    if found and mode == "lost_atoms" and found[0].step > step:
+        # lost at the setup of a resumed piece: the run restarted from step `step` (the
+        # restart file's, which status.json read), while the logs' last rows before the
+        # error are those a killed earlier piece printed after it
+        return _dated_at(report, found[0], step, spec.timestep_fs, st)
+    if found:
+        return report
     target = st.get("failed_temperature_K")
     event = FailureEvent(mode=mode, step=step, time_ps=step * spec.timestep_fs * 1e-3,
                          temperature_K=target, target_temperature_K=target,
                          detail=st.get("reason", "stopped by LAMMPS"))
     return replace(report, events=sorted(report.events + [event], key=lambda e: e.step))
+
+
+def _dated_at(report: FailureReport, event: FailureEvent, step: int, timestep_fs: float,
+              status: dict) -> FailureReport:
+    """``report`` with ``event`` moved to ``step`` (with the temperatures status.json
+    records there), and the run ending there: what the logs show after it was abandoned."""
+    back_ps = (event.step - step) * timestep_fs * 1e-3
+    dated = replace(event, step=step, time_ps=event.time_ps - back_ps,
+                    temperature_K=status.get("temperature_now_K", event.temperature_K),
+                    target_temperature_K=status.get("failed_temperature_K",
+                                                    event.target_temperature_K))
+    events = [dated] + [e for e in report.events if e is not event and e.step <= step]
+    cut_ps = max(0, report.run_end_step - step) * timestep_fs * 1e-3
+    return replace(report, events=sorted(events, key=lambda e: e.step),
+                   run_end_step=min(report.run_end_step, step), run_end_ps=report.run_end_ps - cut_ps)
 
 
 def analyze_failures(spec: RunSpec, out_dir: str | Path, **failure_options) -> dict:

@@ -73,9 +73,11 @@ RUN_JSON = "run.json"
 STATUS_JSON = "status.json"
 SCHEMA = "ionmd-run/1"
 STATUS_KEYS = ("state", "step", "planned_steps", "reason", "resumable", "failed_step",
-               "failure_mode", "failed_temperature_K", "stopping", "checks", "stop_reason")
+               "failure_mode", "failed_temperature_K", "temperature_now_K", "stopping",
+               "checks", "stop_reason")
 """What analysis keeps of ``status.json``: the run's state, the failure LAMMPS stopped it
-for (``failed_step``, ``failure_mode``, ``failed_temperature_K``) and, for a run with a
+for (``failed_step``, ``failure_mode``, ``failed_temperature_K``; ``temperature_now_K``,
+the temperature of the run's last state) and, for a run with a
 stopping rule, the rule (``stopping``), its ``checks`` and why the run ended
 (``stop_reason``)."""
 
