@@ -8,7 +8,6 @@ coordinates of the same run (a second, sorted ``xu yu zu`` dump)."""
 
 import json
 
-import numpy as np
 import pytest
 
 from lammps_runner import run_lmp
