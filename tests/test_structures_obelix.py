@@ -209,24 +209,45 @@ def test_rounding_advice_orders_a_site_of_three_species():
             assert abs(placed - cells * len(sites) * occ) <= tol * cells * len(sites) + 1e-9
 
 
-def test_split_positions_closer_than_any_two_atoms_are_not_offered_a_min_distance():
-    """vj7's argyrodite Li on 48h (0.45) and 24g (0.141) 0.76 A apart: the refusal advised
-    --order-min-distance 0.7, and the cell that gives is refused as overlapping (0.5 x
-    covalent radii sum, 1.28 A for Li-Li: ASE's radii). It now names the pair and its
-    distance (pymatgen's reading of the file) and asks for occupancies that fit."""
+def test_split_positions_advice_orders_the_argyrodite_when_followed():
+    """vj7's argyrodite Li on 48h (0.45) and 24g (0.141): each 24g site lies 0.76 A from two
+    48h sites (closer than any two Li may be: 0.5 x covalent radii sum, 1.28 A, ASE's
+    radii), which are 1.50 A apart, below the default rule and its ionic floor (0.85 x
+    pymatgen's Li+ radii sum): each such triplet holds one Li under the default rule, and
+    25 Li per cell on 24 triplets (pymatgen's reading) cannot. The refusal said no
+    min_distance could help; the distance it advises now orders the file, with every
+    Li-Li pair at least that far apart and every site's Li as the occupancies give."""
     from ase.data import atomic_numbers, covalent_radii
+    from pymatgen.core import Species
 
     from ionmd.structures import OrderOptions, load_structures
 
     path = FILES / "OBELiX_vj7_argyrodite.cif"
-    with pytest.raises(StructureError) as err:
-        load_structures(path, OrderOptions(method="random", seed=0))
-    message = str(err.value)
-    assert "--order-min-distance" not in message and "Round the occupancies" in message
     parent = _parsed(path)
     li0 = [k for k, site in enumerate(parent) if site.label == "Li0"]
     li1 = [k for k, site in enumerate(parent) if site.label == "Li1"]
-    closest = parent.distance_matrix[np.ix_(li0, li1)].min()
+    d = parent.distance_matrix
+    split = d[np.ix_(li1, li0)] < 1.0
+    assert (split.sum(axis=1) == 2).all() and (split.sum(axis=0) == 1).all()   # 24 triplets
     overlap = 0.5 * 2 * covalent_radii[atomic_numbers["Li"]]
-    assert closest < overlap
-    assert f"are {closest:.2f} A apart" in message and f"{overlap:.2f} A" in message
+    floor = 0.85 * 2 * Species("Li", 1).ionic_radius
+    for row in split:
+        a, b = np.array(li0)[row]
+        assert d[a, b] < floor and d[a, b] > overlap
+    assert d[np.ix_(li1, li0)][split].max() < overlap
+    li_per_cell = parent.composition["Li"]
+    assert li_per_cell > len(li1)                   # 25.0 Li, 24 triplets
+    with pytest.raises(StructureError) as err:
+        load_structures(path, OrderOptions(method="random", seed=0))
+    advised = float(re.search(r"`--order-min-distance ([\d.]+)`", str(err.value)).group(1))
+    [loaded] = load_structures(path, OrderOptions(method="random", seed=0, min_distance=advised))
+    cell = loaded.structure
+    cells = round(cell.volume / parent.volume)
+    li = [k for k, site in enumerate(cell) if site.specie.symbol == "Li"]
+    dd = cell.distance_matrix[np.ix_(li, li)][np.triu_indices(len(li), 1)]
+    assert dd.min() >= advised > overlap
+    frac = parent.lattice.get_fractional_coords(cell.cart_coords[li]) % 1.0
+    home = parent.lattice.get_all_distances(frac, parent.frac_coords).argmin(axis=1)
+    for sites in (li0, li1):
+        placed = np.isin(home, sites).sum()
+        assert abs(placed - cells * len(sites) * parent[sites[0]].species.num_atoms) < 1

@@ -3,6 +3,7 @@ ordering, and the Ewald ordering checked against enumerating every arrangement."
 
 import functools
 import itertools
+import re
 
 import numpy as np
 import pytest
@@ -184,10 +185,14 @@ def test_random_keeps_placed_atoms_apart():
         assert cell.min_distance == "0.8 x covalent radii sum"
     again = order_structure(s, "random", seed=5)
     assert again.structure == order_structure(s, "random", seed=5).structure   # seeded
-    # an explicit distance in A; one no arrangement can keep names the pair and the fix
+    # an explicit distance in A; one no arrangement can keep names the pair and a distance
+    # that works when followed
     assert _li_li_min(order_structure(s, "random", seed=1, min_distance=2.2).structure) >= 2.2
-    with pytest.raises(IonmdError, match=r"sites of Li1 .*are 2\.\d\d A apart.*min_distance="):
+    with pytest.raises(IonmdError, match=r"sites of Li1 .*2\.\d\d A apart.*min_distance=") as err:
         order_structure(s, "random", seed=1, min_distance=3.5)
+    advised = float(re.search(r"`--order-min-distance ([\d.]+)`", str(err.value)).group(1))
+    assert 2.2 <= advised < 3.5
+    assert _li_li_min(order_structure(s, "random", seed=1, min_distance=advised).structure) >= advised
 
 
 def test_ewald_keeps_each_groups_counts():
@@ -325,3 +330,23 @@ def test_an_element_rounded_away_is_named_in_the_ordering_line():
     [kept] = load_structures(file, OrderOptions(method="random", seed=0, occ_tol=0.001,
                                                 supercell="none"))
     assert kept.structure.composition["Zr"] > 0 and "left out" not in kept.ordering
+
+
+def test_vacancies_rounded_away_are_named():
+    """Li 0.96 on the cation site of rock salt at --order-tol 0.05 orders into full LiCl
+    (the 0.04 vacancies per cell round to none in one cell): rounded_away named only
+    elements, so the vacancies filled went unsaid. They are named, with the file's amount
+    (1 - occupancy per site, 4 sites per cell: pymatgen's composition); a tolerance that
+    keeps them names nothing."""
+    from ionmd.structures import OrderOptions, load_structures
+
+    file = rocksalt({"Li": 0.96}, {"Cl": 1.0}, 5.1)
+    vacancies = 4 - file.composition["Li"]
+    [filled] = load_structures(file, OrderOptions(method="random", seed=0, occ_tol=0.05,
+                                                  supercell="none"))
+    assert filled.structure.composition.as_dict() == {"Li": 4, "Cl": 4}
+    assert filled.rounded_away == {"vacancy": pytest.approx(vacancies)} and vacancies == pytest.approx(0.16)
+    assert "rounding left out vacancies (0.16 per cell of the file: those sites filled)" in filled.ordering
+    [kept] = load_structures(file, OrderOptions(method="random", seed=0, supercell="none"))
+    assert kept.rounded_away == {} and "left out" not in kept.ordering
+    assert kept.structure.composition["Li"] < 4 * round(kept.structure.volume / file.volume)

@@ -70,7 +70,9 @@ class LoadedStructure:
     rounded_away: dict[str, float] = field(default_factory=dict)
     """Elements of the file that rounding its occupancies within ``OrderOptions.occ_tol``
     left out of the ordered cell, with their amount per cell of the file (Li 0.04 of a
-    perovskite at 0.15); empty where none was, or the file was ordered."""
+    perovskite at 0.15), and ``"vacancy"``: the vacancies of sites that rounding filled
+    fully (Li 0.96 on 24d at 0.05: 0.96 vacancies per cell); empty where none was, or the
+    file was ordered."""
 
 
 def load_structures(source: Any, order: OrderOptions | None = None) -> list[LoadedStructure]:
@@ -160,6 +162,9 @@ def _order(structure: Structure, order: OrderOptions,
     elif declares_site_states(structure):   # mixed valence (Fe2+/Fe3+): kept per site
         cell.structure = with_site_states(structure, cell.structure, seed or 0)
     gone = _rounded_away(structure, cell.structure)
+    filled = _vacancies_filled(cell)
+    if filled:
+        gone["vacancy"] = filled
     text = (f"{order.method} ordering of {name}, supercell {supercell_text(cell.supercell)}"
             + (f", seed {seed}" if seed is not None else "")
             + (f", occupancies rounded within {order.occ_tol:g}" if order.occ_tol > 2e-3 else "")
@@ -179,14 +184,29 @@ def _rounded_away(parent: Structure, ordered: Structure) -> dict[str, float]:
     return {el: amounts[el] for el in sorted(amounts) if el not in have}
 
 
+def _vacancies_filled(cell) -> float:
+    """Vacancies per cell of the file on the site groups whose rounding left none (each
+    group's key names its shares: ``"Li:0.96 vacancy:0.04"``)."""
+    from ionmd.structures.ordering import VACANCY
+
+    filled = 0.0
+    for key, counts in cell.site_counts.items():
+        shares = dict(part.rsplit(":", 1) for part in key.split())
+        if VACANCY in shares and counts.get(VACANCY) == 0:
+            filled += float(shares[VACANCY]) * counts["sites"] / cell.cells
+    return filled
+
+
 def _rounded_away_note(gone: dict[str, float], occ_tol: float) -> str:
     """The ordering line's naming of what rounding left out: the cell is then another
     material."""
     if not gone:
         return ""
-    listed = ", ".join(f"{el} ({n:.3g} per cell of the file)" for el, n in gone.items())
+    listed = ", ".join(f"{el} ({n:.3g} per cell of the file)" if el != "vacancy" else
+                       f"vacancies ({n:.3g} per cell of the file: those sites filled)"
+                       for el, n in gone.items())
     return (f", rounding left out {listed}: give a smaller --order-tol than {occ_tol:g} "
-            f"to keep {'it' if len(gone) == 1 else 'them'}")
+            f"to keep {'it' if list(gone) != ['vacancy'] and len(gone) == 1 else 'them'}")
 
 
 def _ordering_cell(spec: str | None) -> dict:

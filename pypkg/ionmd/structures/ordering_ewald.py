@@ -1,0 +1,108 @@
+"""``method="ewald"``: the lowest-Ewald-energy arrangement (pymatgen's ``EwaldMinimizer``)
+that keeps the pair rule."""
+
+from __future__ import annotations
+
+import math
+
+from pymatgen.core import Structure
+
+from ionmd.structures.charges import guess_oxidation_states
+from ionmd.structures.errors import StructureError
+from ionmd.structures.ordering_cells import VACANCY
+from ionmd.structures.ordering_limits import _forced_overlaps, _PairLimits
+
+EWALD_CANDIDATES = 100
+"""Lowest-Ewald arrangements searched for one that keeps ``min_distance``."""
+
+
+def _with_oxidation_states(structure: Structure, oxidation_states: dict[str, float] | None,
+                           counts: dict[str, int]) -> Structure:
+    """``structure`` decorated with oxidation states: the user's, or pymatgen's guess for
+    the whole-number composition ``counts`` of the ordered cell."""
+    from pymatgen.core import Composition
+    s = structure.copy()
+    if oxidation_states:
+        missing = {str(e) for e in s.composition.elements} - set(oxidation_states)
+        if missing:
+            raise StructureError(f"oxidation_states lacks {sorted(missing)}; give one per element")
+        s.add_oxidation_state_by_element(oxidation_states)
+        return s
+    guess = guess_oxidation_states(counts)
+    if not guess:
+        raise StructureError(
+            f"cannot guess oxidation states for {Composition(counts).reduced_formula} (needed "
+            "for the Ewald ordering); use --order random (Python: method='random'), or from "
+            "Python give them: oxidation_states={'Li': 1, ...}")
+    s.add_oxidation_state_by_element(guess)
+    return s
+
+
+
+def _order_ewald(big: Structure, oxidation_states, element_counts, groups, counts,
+                 limits: _PairLimits) -> tuple[Structure, float, list]:
+    """The lowest-Ewald-energy arrangement that keeps ``limits``, by pymatgen's
+    ``EwaldMinimizer`` on ionmd's own site groups and counts. (pymatgen's
+    ``OrderDisorderedStructureTransformation`` merges groups whose occupancies agree within
+    10 %: LGPS's Li 0.691 and 0.643 sites got 8 + 8 Li instead of 11 + 5.)"""
+    from pymatgen.analysis.ewald import EwaldMinimizer, EwaldSummation
+    from pymatgen.core import Species
+
+    charged = _with_oxidation_states(big, oxidation_states, element_counts)
+    oxi = {sp.symbol: sp.oxi_state for site in charged for sp in site.species}
+    struct = Structure.from_sites(charged)
+    manipulations = []      # [charge ratio, how many, sites, species (None: vacancy)]
+    for key, (fractions, idx) in groups.items():
+        atoms = {sp: counts[key][sp] for sp in fractions if sp != VACANCY}
+        first = max(atoms, key=lambda sp: abs(oxi[sp]))     # fills every site to start with
+        for i in idx:
+            struct[i] = Species(first, oxi[first])
+        for sp, n in atoms.items():
+            if sp != first and n:
+                ratio = oxi[sp] / oxi[first] if oxi[first] else 0.0
+                manipulations.append([ratio, n, list(idx), Species(sp, oxi[sp])])
+        empty = counts[key]["sites"] - sum(atoms.values())
+        if empty:
+            manipulations.append([0, empty, list(idx), None])
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if not manipulations:       # occupancies rounded to full sites: one arrangement
+            found = [(EwaldSummation(struct).total_energy, [])]
+        else:                       # (EwaldMinimizer fails on an empty list)
+            matrix = EwaldSummation(struct).total_energy_matrix
+            found = EwaldMinimizer(matrix, manipulations, EWALD_CANDIDATES,
+                                   EwaldMinimizer.ALGO_FAST).output_lists
+    first_hit = None
+    draws = []
+    for energy, changes in found:       # lowest energy first
+        draw = [site.specie.symbol for site in struct]
+        for i, sp in changes:
+            draw[i] = VACANCY if sp is None else sp.symbol
+        draws.append((float(energy), draw))
+    # the default rule, else (occupancies forcing close pairs) its ionic floor
+    for rule in (limits, limits.relax()):
+        for energy, draw in draws if rule else ():
+            hit = rule.first_clash(draw)
+            if hit is None:
+                keep = [i for i, sp in enumerate(draw) if sp != VACANCY]
+                return (Structure(big.lattice, [draw[i] for i in keep], big.frac_coords[keep],
+                                  labels=[big[i].label for i in keep]), energy, draw)
+            first_hit = first_hit or hit
+    raise limits.error(big, "ewald", f"the {len(found)} lowest-energy arrangements", first_hit,
+                       _ewald_workable(draws, limits), _forced_overlaps(big, groups, counts, limits))
+
+
+def _ewald_workable(draws, limits: _PairLimits):
+    """The largest ``min_distance`` (two decimals, one of ``limits.candidates``: no
+    overlapping pair allowed) that one of the lowest-energy ``draws`` keeps, and its closest
+    pair: with it, the Ewald ordering takes that draw or a lower one. None where every draw
+    has a closer pair."""
+    closest = [limits.closest_pair(draw) for _, draw in draws]
+    pairs = [p for p in closest if p is not None]
+    if not pairs:
+        return None
+    pair = max(pairs, key=lambda p: p[2])
+    x = math.floor(pair[2] * 100 + 1e-9) / 100
+    values = limits.candidates()
+    return (x, pair) if len(values) and x >= values[0] else None

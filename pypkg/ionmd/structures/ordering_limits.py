@@ -1,0 +1,353 @@
+"""The ``min_distance`` rule of ``order_structure``: which pairs of partially occupied
+sites may not both hold atoms (the default fraction of covalent radii, its ionic floor, or
+a user's distance), checks of whole arrangements, and the error when none keeps it."""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+from pymatgen.core import Structure
+
+from ionmd.structures.errors import StructureError
+from ionmd.structures.ordering_cells import VACANCY, _site_names
+
+MIN_DISTANCE_FRACTION = 0.8
+"""Default ``min_distance``: two atoms placed on partially occupied sites keep at least this
+fraction of their covalent radii sum (Li-Li 2.05 A). Bonds are 0.8-1.2x that sum; partially
+occupied sites closer than this are alternatives of one site model (argyrodite's 48h pairs
+at 1.95 A), which a real ordered cell does not fill both of. Distances to fully occupied
+sites are the site model's, not the ordering's choice (the overlap check covers them)."""
+IONIC_FLOOR_FRACTION = 0.85
+"""Where the occupancies force pairs closer than the default rule (LGPS: 11 Li on 8 pairs of
+Li1 sites 1.73 A apart, so 3 pairs must be filled; a cubic garnet's Li 24d/96h sites 1.62 A
+apart, with more Li than an arrangement without such pairs holds), the default rule gives
+way down to this fraction of the pair's ionic radii sum (pymatgen's radii for the oxidation
+states; Li+-Li+ 1.53 A): the arrangement then has the fewest such pairs found, named in the
+ordering line. Closer pairs (split positions of one atom, 0.5-1 A apart: the garnet's 96h
+pairs 0.8 A) are still refused."""
+
+
+class _PairLimits:
+    """The ``min_distance`` rule on one supercell: which pairs of partially occupied sites
+    may not both hold atoms, and checks of whole arrangements."""
+
+    def __init__(self, big: Structure, min_distance: float | None,
+                 charges: dict[str, float] | None = None, distances: np.ndarray | None = None):
+        from ionmd.structures.checks import OVERLAP_FRACTION, covalent_radius
+
+        if min_distance is not None and not (min_distance >= 0 and math.isfinite(min_distance)):
+            raise StructureError(f"min_distance must be >= 0 A (0: no rule), got {min_distance}")
+        self.min_distance = min_distance
+        self.partial = [i for i, site in enumerate(big) if not site.is_ordered]
+        self.symbols = sorted({el.symbol for site in big for el in site.species.elements})
+        self.radius = {el: covalent_radius(el) for el in self.symbols}
+        self.ionic = _ionic_radii(self.symbols, charges) if min_distance is None else None
+        self.relaxed = False    # True: the floor, not the rule, is the limit
+        self._tables: dict[bool, dict[tuple[str, str], float]] = {}    # shared by copies
+        self._matrices: dict[bool, np.ndarray] = {}
+        # the overlap check's limit for two sites: their largest elements' (any atom the
+        # ordering puts there must pass it)
+        self._site_radius = np.array([max(self.radius[el.symbol] for el in big[i].species)
+                                      for i in self.partial])
+        self.overlap_fraction = OVERLAP_FRACTION
+        self.reach = (min_distance if min_distance is not None
+                      else MIN_DISTANCE_FRACTION * 2 * max(self.radius.values()))
+        # distances between partially occupied sites (kept for other distances' limits)
+        self.distances = distances
+        if self.distances is None and self.partial:
+            coords = big.frac_coords[self.partial]
+            self.distances = big.lattice.get_all_distances(coords, coords)
+        self._neighbours()
+
+    def _neighbours(self) -> None:
+        """Neighbours of each partially occupied site within the largest limit: ``near``
+        (site -> [(site, distance)]) and, numbered as ``partial``, rows padded with the
+        index ``len(partial)`` at infinite distance (``neighbours``)."""
+        n = len(self.partial)
+        self.near: dict[int, list[tuple[int, float]]] = {i: [] for i in self.partial}
+        self._nbr = np.full((n, 0), n, dtype=int)
+        self._dist = np.full((n, 0), np.inf)
+        if not (self.reach > 0 and n):
+            return
+        d = self.distances
+        close = d < self.reach
+        np.fill_diagonal(close, False)
+        rows, cols = np.nonzero(close)          # row by row
+        degree = np.bincount(rows, minlength=n)
+        slot = np.arange(len(rows)) - np.repeat(np.cumsum(degree) - degree, degree)
+        self._nbr = np.full((n, degree.max(initial=0)), n, dtype=int)
+        self._dist = np.full((n, degree.max(initial=0)), np.inf)
+        self._nbr[rows, slot] = cols
+        self._dist[rows, slot] = d[rows, cols]
+        for row, (i, js) in enumerate(zip(self.partial, np.split(cols, np.cumsum(degree)[:-1]))):
+            self.near[i] = [(self.partial[j], float(d[row, j])) for j in js]
+
+    def with_distance(self, min_distance: float) -> "_PairLimits":
+        """A user's ``min_distance`` on the same cell (its distances reused)."""
+        out = copy.copy(self)
+        out.min_distance, out.ionic, out.relaxed = min_distance, None, False
+        out._tables, out._matrices = {}, {}
+        out.reach = min_distance
+        out._neighbours()
+        return out
+
+    def neighbours(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._nbr, self._dist
+
+    def codes(self, draw: list) -> np.ndarray:
+        """Species code (index in ``symbols``; -1 for empty) of each partially occupied
+        site, and -1 for the padding."""
+        index = {el: c for c, el in enumerate(self.symbols)}
+        return np.array([index.get(draw[i], -1) for i in self.partial] + [-1], dtype=int)
+
+    def matrix(self) -> np.ndarray:
+        """``limit`` by species codes; the last row and column (code -1: empty) -inf."""
+        if self.relaxed not in self._matrices:
+            table = self.table()
+            m = np.full((len(self.symbols) + 1,) * 2, -np.inf)
+            for a, x in enumerate(self.symbols):
+                for b, y in enumerate(self.symbols):
+                    m[a, b] = table[x, y]
+            self._matrices[self.relaxed] = m
+        return self._matrices[self.relaxed]
+
+    def limit(self, a: str, b: str) -> float:
+        if self.min_distance is not None:
+            return self.min_distance
+        rule = MIN_DISTANCE_FRACTION * (self.radius[a] + self.radius[b])
+        return min(rule, self.floor(a, b)) if self.relaxed else rule
+
+    def table(self) -> dict[tuple[str, str], float]:
+        """``limit`` of every element pair, looked up by the min-conflicts searches (they
+        ask millions of times: Al-LLZO's 5-cell garnet spent half its 150 s there)."""
+        if self.relaxed not in self._tables:
+            self._tables[self.relaxed] = {(a, b): self.limit(a, b) for a in self.radius
+                                          for b in self.radius}
+        return self._tables[self.relaxed]
+
+    def floor(self, a: str, b: str) -> float:
+        """The closest the default rule gives way to (``IONIC_FLOOR_FRACTION``)."""
+        return IONIC_FLOOR_FRACTION * (self.ionic[a] + self.ionic[b])
+
+    def relax(self) -> "_PairLimits | None":
+        """These limits with the default rule given way to the ionic floor; None where
+        no floor is known (a user's ``min_distance``, elements without oxidation states)."""
+        if self.ionic is None:
+            return None
+        out = copy.copy(self)
+        out.relaxed = True
+        return out
+
+    def strict(self) -> "_PairLimits":
+        out = copy.copy(self)
+        out.relaxed = False
+        return out
+
+    def close_pairs_note(self, draw: list) -> str:
+        """The pairs of atoms placed on partially occupied sites (``draw``: species per
+        site, ``VACANCY`` for empty ones) closer than the default rule, by element pair:
+        count and shortest distance; ``""`` where none or a user's ``min_distance`` rules."""
+        if self.min_distance is not None:
+            return ""
+        rule = self.strict()
+        found: dict[tuple[str, str], list[float]] = {}
+        for i in self.partial:
+            for j, d in self.near[i]:
+                a, b = draw[i], draw[j]
+                if i < j and VACANCY not in (a, b) and d < rule.limit(a, b):
+                    found.setdefault(tuple(sorted((a, b))), []).append(d)
+        return self._describe_close(found)
+
+    def _describe_close(self, found) -> str:
+        if not found:
+            return ""
+        parts = [f"{len(ds)} {a}-{b} pair{'s' if len(ds) > 1 else ''} {min(ds):.2f} A apart"
+                 for (a, b), ds in sorted(found.items())]
+        return (f"{', '.join(parts)} (closer than {MIN_DISTANCE_FRACTION:g} x covalent radii "
+                "sum: the occupancies force such pairs of partially occupied sites; the fewest "
+                f"found, none closer than {IONIC_FLOOR_FRACTION:g} x ionic radii sum; "
+                "--order-min-distance sets another rule)")
+
+    def clash(self, i: int, species: str, placed: list) -> tuple[int, float] | None:
+        """A placed atom too close to ``species`` on site ``i``: (site, distance), or None."""
+        for j, d in self.near[i]:
+            other = placed[j]
+            if other is not None and other != VACANCY and d < self.limit(species, other):
+                return j, d
+        return None
+
+    def first_clash(self, species: list) -> tuple[int, int, float] | None:
+        for i in self.partial:
+            if species[i] not in (None, VACANCY):
+                hit = self.clash(i, species[i], species)
+                if hit:
+                    return (i, *hit)
+        return None
+
+    def describe(self) -> str:
+        if self.min_distance is None:
+            return f"{MIN_DISTANCE_FRACTION:g} x covalent radii sum"
+        return f"{self.min_distance:g} A" if self.min_distance > 0 else "none"
+
+    def overlapping(self) -> np.ndarray:
+        """Which pairs of partially occupied sites (numbered as ``partial``) are closer
+        than the overlap check allows any two atoms there to be (split positions of one
+        atom): a boolean matrix."""
+        if self.distances is None:
+            return np.zeros((0, 0), dtype=bool)
+        r = self._site_radius
+        out = self.distances < self.overlap_fraction * (r[:, None] + r[None, :])
+        np.fill_diagonal(out, False)
+        return out
+
+    def candidates(self) -> np.ndarray:
+        """The ``min_distance`` values (A, two decimals, ascending) that forbid fewer pairs
+        of partially occupied sites than these limits do but still every pair that
+        ``overlapping``: each pair distance rounded down."""
+        if self.distances is None:
+            return np.array([])
+        d = self.distances[np.triu_indices(len(self.partial), 1)]
+        x = np.unique(np.floor(d[d < self.reach] * 100 + 1e-9) / 100)
+        hard = self.distances[self.overlapping()]
+        return x[x > hard.max()] if len(hard) else x[x > 0]
+
+    def closest_pair(self, draw: list) -> tuple[int, int, float] | None:
+        """The closest two atoms of ``draw`` on partially occupied sites: (site, site, A)."""
+        filled = [(i, j, d) for i in self.partial for j, d in self.near[i]
+                  if i < j and draw[i] != VACANCY and draw[j] != VACANCY]
+        return min(filled, key=lambda p: p[2], default=None)
+
+    def error(self, big: Structure, method: str, tried: str, hit, workable=None,
+              forced=None) -> StructureError:
+        """No arrangement found: the distance that one needs (``workable``: (min_distance,
+        its closest pair), checked to order the cell), else the pair of split positions
+        that blocks every arrangement (``forced``: (pair, why), a count where it proves
+        that none exists), else the first pair the search hit."""
+        head = (f"no {method} arrangement keeps the atoms on partially occupied sites at least "
+                f"{self.describe()} apart ({tried})")
+        if workable is not None:
+            x, pair = workable
+            closest = (f"two sites of {_pair_text(big, *pair)}" if pair else
+                       f"no two atoms closer than {self.reach:.2f} A")
+            return StructureError(
+                f"{head}: the occupancies force pairs closer than that; the {method} ordering "
+                f"with min_distance={x:g} orders the cell, and fills {closest}. If the site "
+                "model means it, allow it: "
+                f"min_distance={x:g} (`--order-min-distance {x:g}`, `order_min_distance` in "
+                "a campaign), or 0 for no rule")
+        if forced is None:
+            return StructureError(
+                f"{head}: sites of {_pair_text(big, *hit)}, and the search found no "
+                "arrangement with any smaller min_distance either. Round the occupancies in "
+                "the input, or give min_distance=0 (no rule)")
+        pair, why = forced
+        i, j, _ = pair
+        overlap = self.overlap_fraction * (self._site_radius[self.partial.index(i)]
+                                           + self._site_radius[self.partial.index(j)])
+        return StructureError(
+            f"{head}: sites of {_pair_text(big, *pair)}, closer than any two atoms may "
+            f"be ({self.overlap_fraction:g} x covalent radii sum, {overlap:.2f} A: "
+            "split positions of one atom), and "
+            + (why or "no arrangement found leaves one of each such pair empty, whatever "
+               "min_distance down to that") +
+            ". Round the occupancies in the input so that each set of split positions holds "
+            "at most one atom")
+
+
+def _pair_text(big: Structure, i: int, j: int, d: float) -> str:
+    """``"Li1 (Li 0.5; Li 0.5), 1.96 A apart"``, naming both labels where they differ."""
+    names = _site_names(big, [i]) + (f" and {_site_names(big, [j])}"
+                                     if _site_names(big, [j]) != _site_names(big, [i]) else "")
+    return f"{names} ({_fmt_site(big, i)}; {_fmt_site(big, j)}), {d:.2f} A apart"
+
+
+def _forced_overlaps(big: Structure, groups, counts, limits: _PairLimits):
+    """Whether the occupancies fill split positions (``limits.overlapping`` pairs of
+    partially occupied sites) twice in every arrangement, by counting: sites joined by such
+    pairs form small clusters, each holding at most as many atoms as its largest set of
+    sites no two of which are that close; the groups of sites the clusters join need more
+    atoms than their clusters hold. (pair, why) with a closest such pair, ``why`` the count
+    where it proves that no arrangement exists, else None; None where no such pair is."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(limits.partial)
+    if limits.distances is None:
+        return None
+    close = limits.overlapping()
+    rows, cols = np.nonzero(close)
+    if not len(rows):
+        return None
+    _, cluster = connected_components(coo_matrix((np.ones(len(rows)), (rows, cols)),
+                                                 shape=(n, n)), directed=False)
+    position = {i: k for k, i in enumerate(limits.partial)}
+    group_of = np.empty(n, dtype=int)
+    keys = list(groups)
+    for g, key in enumerate(keys):
+        group_of[[position[i] for i in groups[key][1]]] = g
+    # groups joined by a cluster count together (argyrodite's 48h and 24g)
+    _, joined = connected_components(coo_matrix(
+        (np.ones(n), (group_of, cluster)), shape=(len(keys), n)).tocsr() @ coo_matrix(
+        (np.ones(n), (cluster, group_of)), shape=(n, len(keys))).tocsr(), directed=False)
+
+    def closest(sites: np.ndarray) -> tuple[int, int, float]:
+        inside = np.isin(rows, sites)
+        k = np.flatnonzero(inside)[int(np.argmin(limits.distances[rows[inside], cols[inside]]))]
+        return (limits.partial[rows[k]], limits.partial[cols[k]],
+                float(limits.distances[rows[k], cols[k]]))
+
+    for part in np.unique(joined):
+        members = np.flatnonzero(joined[group_of] == part)
+        clusters = np.unique(cluster[members])
+        sizes = [_largest_apart(np.flatnonzero(cluster == c), close) for c in clusters]
+        if None in sizes:
+            continue
+        holds = sum(sizes)
+        atoms = sum(count for g in np.flatnonzero(joined == part)
+                    for sp, count in counts[keys[g]].items() if sp not in ("sites", VACANCY))
+        if atoms > holds:
+            names = _site_names(big, [limits.partial[m] for m in members])
+            return closest(members), (
+                f"no arrangement exists: the cell's {len(members)} {names} sites must hold "
+                f"{atoms} atoms, but at most {holds} fit on them with no two overlapping")
+    return closest(np.arange(n)), None
+
+
+def _largest_apart(sites: np.ndarray, close: np.ndarray) -> int | None:
+    """The most of ``sites`` (one cluster) that can hold atoms with no two ``close``: the
+    largest independent set, by enumeration (clusters of split positions are 2-4 sites);
+    None for a cluster too large to enumerate."""
+    if len(sites) > 12:
+        return None
+    sub = close[np.ix_(sites, sites)]
+    best = 1
+    for mask in range(1, 1 << len(sites)):
+        chosen = [a for a in range(len(sites)) if mask >> a & 1]
+        if len(chosen) > best and not sub[np.ix_(chosen, chosen)].any():
+            best = len(chosen)
+    return best
+
+
+def _ionic_radii(symbols, charges: dict[str, float] | None) -> dict[str, float] | None:
+    """pymatgen's ionic radius (A) of each element in its oxidation state; None where a
+    state or a radius is unknown."""
+    from pymatgen.core import Species
+
+    if not charges or not set(symbols) <= set(charges):
+        return None
+    out = {}
+    for el in symbols:
+        try:
+            r = Species(el, charges[el]).ionic_radius
+        except Exception:       # a state pymatgen has no data for
+            r = None
+        if not r:
+            return None
+        out[el] = float(r)
+    return out
+
+
+def _fmt_site(big: Structure, i: int) -> str:
+    return " ".join(f"{sp} {x:.3g}" for sp, x in big[i].species.items())

@@ -1,0 +1,243 @@
+"""``method="random"``: a seeded draw of each group's species over its sites, and where it
+breaks the pair rule a seeded min-conflicts search that moves clashing atoms to empty sites
+of their group."""
+
+from __future__ import annotations
+
+import numpy as np
+from pymatgen.core import Structure
+
+from ionmd.structures.ordering_cells import VACANCY
+from ionmd.structures.errors import StructureError
+from ionmd.structures.ordering_limits import _forced_overlaps, _PairLimits
+
+RANDOM_RESTARTS = 5
+RESOLVE_MOVES_PER_SITE = 50
+RESOLVE_CANDIDATES = 16
+"""``method="random"`` with ``min_distance``: seeded draws, atom moves per partially occupied
+site in each, and empty sites tried per move, before the rule is reported unreachable."""
+STALL_MOVES_PER_SITE = 5
+"""The search for the fewest forced close pairs stops after this many moves per partially
+occupied site without finding fewer."""
+
+
+def _order_random(big: Structure, groups, counts, seed: int,
+                  limits: _PairLimits) -> tuple[Structure, list]:
+    """The seeded random arrangement (see ``order_structure``): the ordered cell and the
+    species drawn per site (``VACANCY`` for empty ones). Where the search finds none, the
+    error names the distance an arrangement needs, checked by running this search with
+    it (``_workable_distance``), or says that none can work."""
+    draw, hit = _search(big, groups, counts, seed, limits)
+    if draw is None:
+        tried = (f"{RANDOM_RESTARTS} seeded draws, each followed by up to "
+                 f"{RESOLVE_MOVES_PER_SITE} moves per site")
+        raise limits.error(big, "random", tried, hit,
+                           _workable_distance(big, groups, counts, seed, limits),
+                           _forced_overlaps(big, groups, counts, limits))
+    return _ordered(big, draw), draw
+
+
+def _ordered(big: Structure, draw: list) -> Structure:
+    keep = [i for i, sp in enumerate(draw) if sp != VACANCY]
+    return Structure(big.lattice, [draw[i] for i in keep], big.frac_coords[keep],
+                     labels=[big[i].label for i in keep])
+
+
+def _workable_distance(big: Structure, groups, counts, seed: int, limits: _PairLimits):
+    """The largest ``min_distance`` (of ``limits.candidates``: the pair distances the rule
+    forbids, rounded down, none below the overlap check's) with which this seeded search
+    orders the cell, and the closest pair of that arrangement; None where even the
+    smallest fails. Found by bisection (a smaller distance forbids fewer pairs); each value
+    tried is the search a user runs with it, so the one returned is checked, and its cell
+    passes the overlap check."""
+    from ionmd.structures.checks import check_overlaps
+
+    values = limits.candidates()
+
+    def arrangement(k: int) -> list | None:
+        rule = limits.with_distance(float(values[k]))
+        draw, _ = _search(big, groups, counts, seed, rule)
+        if draw is not None:
+            try:
+                check_overlaps(_ordered(big, draw), "the ordered cell")
+            except StructureError:
+                return None
+        return draw
+
+    if not len(values) or (found := arrangement(0)) is None:
+        return None
+    low, high = 0, len(values)          # values[low] works, values[high] fails (or is none)
+    while high - low > 1:
+        mid = (low + high) // 2
+        draw = arrangement(mid)
+        if draw is None:
+            high = mid
+        else:
+            low, found = mid, draw
+    return float(values[low]), limits.closest_pair(found)
+
+
+def _search(big: Structure, groups, counts, seed: int, limits: _PairLimits):
+    """(draw, None) for the seeded arrangement that keeps ``limits`` (or, where the
+    occupancies force closer pairs, its ionic floor with the fewest pairs below the rule);
+    (None, the first pair the plain draw broke the rule with) where none was found."""
+    rng = np.random.default_rng(seed)
+    species: list[str | None] = [None] * len(big)
+    for i, site in enumerate(big):
+        if site.is_ordered:
+            species[i] = str(next(iter(site.species)))
+    pools = {key: [sp for sp in fractions for _ in range(counts[key][sp])]
+             for key, (fractions, idx) in groups.items()}
+
+    def plain_draw() -> list:
+        draw = list(species)
+        for key, (fractions, idx) in groups.items():
+            for i, sp in zip(idx, rng.permutation(np.array(pools[key], dtype=object))):
+                draw[i] = sp
+        return draw
+
+    draw = plain_draw()
+    hit = limits.first_clash(draw)
+    if hit is None:
+        return draw, None
+    # the plain draw breaks the rule: move atoms until none clash
+    members = {key: idx for key, (_, idx) in groups.items()}
+    for _ in range(RANDOM_RESTARTS):
+        state = _Clashes(draw, members, limits)
+        if _min_conflicts(rng, state) == 0:
+            return state.draw_out(), None
+        draw = plain_draw()
+    # the occupancies force close pairs: the fewest above the ionic floor
+    relaxed = limits.relax()
+    best = None
+    for _ in range(RANDOM_RESTARTS if relaxed else 0):
+        state = _Clashes(plain_draw(), members, relaxed)
+        if _min_conflicts(rng, state) == 0:
+            state = _Clashes(state.draw_out(), members, limits)
+            n = _min_conflicts(rng, state, keep=relaxed)
+            if best is None or n < best[0]:
+                best = (n, state.draw_out())
+    return (None, hit) if best is None else (best[1], None)
+
+
+def _min_conflicts(rng, state: "_Clashes", keep: _PairLimits | None = None) -> int:
+    """Min-conflicts search, in place on ``state``: repeatedly take a random atom that is
+    too close to another one and move it to the empty site of its own group (of a few drawn
+    at random) where it has the fewest such neighbours. Returns the pairs left.
+
+    With ``keep`` (a draw that keeps these looser limits, searched for the fewest pairs
+    that break ``state``'s): the atom may also stay, only sites where it breaks ``keep``
+    not at all are taken, ties are broken at random, and the search stops after
+    ``STALL_MOVES_PER_SITE`` moves per site without fewer pairs, keeping the best draw."""
+    n = len(state.sites)
+    if keep is None:
+        def choose(sp: int, trial: np.ndarray) -> int:
+            return int(trial[np.argmin(state.counts(trial, sp))])
+    else:
+        loose = keep.matrix()
+
+        def choose(sp: int, trial: np.ndarray) -> int:
+            # the atom's own site is among the trial sites, so some site keeps ``keep``
+            allowed = trial[state.counts(trial, sp, loose) == 0]
+            cost = state.counts(allowed, sp)
+            choices = allowed[cost == cost.min()]
+            return int(choices[int(rng.integers(len(choices)))])
+
+    best, best_code, since_best = state.pairs(), state.code.copy(), 0
+    for _ in range(RESOLVE_MOVES_PER_SITE * n):
+        if not state.pairs() or (keep is not None and since_best > STALL_MOVES_PER_SITE * n):
+            break
+        since_best += 1
+        if not state.move(rng, choose, stay=keep is not None):
+            if keep is None:
+                break       # a group without vacancies: its sites are all filled anyway
+            continue
+        if keep is not None and state.pairs() < best:
+            best, best_code, since_best = state.pairs(), state.code.copy(), 0
+    if keep is not None:
+        state.restore(best_code)
+    return state.pairs()
+
+
+class _Clashes:
+    """A draw (species per site, ``VACANCY`` for empty ones) as the min-conflicts search
+    changes it: per partially occupied site (numbered as ``limits.partial``) the code of
+    its species (-1: empty) and how many atoms on such sites it is too close to under
+    ``limits`` (``n_near``; 0 for empty sites). Arrays, as the search makes ~10^6 moves on
+    cells of ~2000 such sites (lists and dicts took minutes there)."""
+
+    def __init__(self, draw: list, members: dict, limits: _PairLimits):
+        self.draw, self.limits = list(draw), limits
+        self.sites = np.array(limits.partial, dtype=int)
+        self.code = limits.codes(draw)
+        self.limit = limits.matrix()
+        self.nbr, self.dist = limits.neighbours()
+        position = {i: k for k, i in enumerate(limits.partial)}
+        self.members = [np.array([position[i] for i in idx], dtype=int)
+                        for idx in members.values()]
+        self.group_of = np.zeros(len(self.sites), dtype=int)
+        for g, ks in enumerate(self.members):
+            self.group_of[ks] = g
+        self.n_near = np.zeros(len(self.sites) + 1, dtype=int)   # + the padding's slot
+        self.restore(self.code)
+
+    def counts(self, ks: np.ndarray, sp: int, limit: np.ndarray | None = None) -> np.ndarray:
+        """Atoms too close to species code ``sp`` put on each site of ``ks``, under
+        ``limit`` (default ``limits``'). An empty neighbour's code (-1) and the padding's
+        pick the limit matrix's last column, -inf."""
+        limit = self.limit if limit is None else limit
+        return (self.dist[ks] < limit[sp][self.code[self.nbr[ks]]]).sum(axis=1)
+
+    def pairs(self) -> int:
+        return self.n_pairs
+
+    def move(self, rng, choose, stay: bool = False) -> bool:
+        """Lift a random atom too close to another and put it on the site
+        ``choose(species, sites)`` picks among up to ``RESOLVE_CANDIDATES`` empty sites of
+        its group drawn at random (its own site first, where ``stay``). False, moving
+        nothing, where the group has no empty site. (The draws from ``rng`` come in this
+        order, then ``choose``'s: a seeded ordering depends on it.)"""
+        bad = np.flatnonzero(self.n_near)
+        k = int(bad[int(rng.integers(len(bad)))])
+        group = self.members[self.group_of[k]]
+        empty = group[self.code[group] < 0]
+        if not len(empty):
+            return False
+        sp = int(self.code[k])
+        self.put(k, -1)
+        picked = empty[rng.permutation(len(empty))[:RESOLVE_CANDIDATES]]
+        trial = np.concatenate(([k], picked)) if stay else picked
+        self.put(choose(sp, trial), sp)
+        return True
+
+    def put(self, k: int, sp: int) -> None:
+        """Put species code ``sp`` (-1: a vacancy) on site ``k`` and update the clash
+        counts around it. (A site's neighbours are distinct but for the padding's slot,
+        which only ever gets zeros.)"""
+        nbr, dist = self.nbr[k], self.dist[k]
+        other = self.code[nbr]
+        old = self.code[k]
+        if old >= 0:
+            self.n_near[nbr] -= dist < self.limit[old][other]
+            self.n_pairs -= int(self.n_near[k])
+            self.n_near[k] = 0
+        if sp >= 0:
+            close = dist < self.limit[sp][other]
+            self.n_near[nbr] += close
+            self.n_near[k] = n = int(close.sum())
+            self.n_pairs += n
+        self.code[k] = sp
+
+    def restore(self, code: np.ndarray) -> None:
+        """Set every site's species code (``code``, padding included) and count anew."""
+        self.code = code.copy()
+        filled = self.code[:-1]
+        self.n_near[:-1] = (self.dist < self.limit[filled[:, None], self.code[self.nbr]]).sum(1)
+        self.n_pairs = int(self.n_near.sum()) // 2
+
+    def draw_out(self) -> list:
+        """The draw as species per site of the cell."""
+        symbols = self.limits.symbols
+        for i, c in zip(self.sites, self.code[:-1]):
+            self.draw[i] = symbols[c] if c >= 0 else VACANCY
+        return list(self.draw)
