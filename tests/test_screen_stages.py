@@ -15,7 +15,8 @@ from pymatgen.io.cif import CifWriter
 
 from ionmd.screen.batch import ScreenBatch, plan_inputs
 from ionmd.screen.screen import ScreenSettings
-from ionmd.structures import OrderOptions, StructureError, load_structures, order_structure
+from ionmd.structures import (OrderOptions, StructureError, example_names, load_structures,
+                               order_structure)
 
 
 def mixed_rock_salt() -> Structure:
@@ -86,3 +87,15 @@ def test_max_points_advises_the_primitive_cell_only_where_it_is_not_used(cell, a
     with pytest.raises(IonmdError, match="exceeds --max-points 2") as refused:
         screen_structure(bulk("LiCl", "rocksalt", a=5.14), runner, settings)
     assert ("--cell primitive" in str(refused.value)) == advised
+
+
+def test_a_missing_file_is_named_as_one(tmp_path):
+    """A mistyped path was read as a shipped example's name: "no shipped example structure
+    named 'x.cif'". Example names still read."""
+    missing = str(tmp_path / "nowhere" / "LiCl.cif")
+    (name, plan, why), = plan_inputs([missing], None, ScreenSettings())
+    assert why == f"cannot read: no such file: {missing!r} (nor a shipped example name: " \
+                  f"{', '.join(example_names())})"
+    (name, plan, why), = plan_inputs(["Li3InCl6"], None, ScreenSettings(),
+                                     OrderOptions("random", occ_tol=0.15))
+    assert why is None and plan.cell_atoms.get_chemical_formula().startswith("Cl")

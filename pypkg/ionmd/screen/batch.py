@@ -51,6 +51,7 @@ def read_screen_inputs(path: Path, order=None, name: str | None = None):
     from ionmd.structures import load_structures, read_structures
 
     try:
+        _check_exists(path)
         read = read_structures(path)
     except Exception as exc:  # noqa: BLE001 - any reader's failure is this file's
         raise InputError("cannot read", exc) from exc
@@ -69,6 +70,20 @@ def read_screen_inputs(path: Path, order=None, name: str | None = None):
             atoms.info["rounded_away"] = loaded.rounded_away
         items.append((name if len(found) == 1 else f"{name}_{k}", atoms))
     return items
+
+
+def _check_exists(source) -> None:
+    """A missing file is named as one: a name that is no file is read as a shipped example's,
+    and a mistyped path said "no shipped example structure named 'x.cif'"."""
+    from ionmd.structures import StructureError, example_names
+
+    if not isinstance(source, str) or Path(source).exists():
+        return
+    name = Path(source).name.lower().removesuffix(".cif")
+    if name in {n.lower() for n in example_names()} and Path(source).name == source:
+        return
+    raise StructureError(f"no such file: {source!r} (nor a shipped example name: "
+                         f"{', '.join(example_names())})")
 
 
 def _failed_stage(read, order) -> str:
