@@ -35,13 +35,25 @@ def _cmd_plan(args: argparse.Namespace) -> None:
           f"{len(runs)} runs of {c.protocol.name}, each {r.ranks} rank(s) x {r.threads} "
           f"thread(s), {r.gpus} GPU(s), walltime {r.walltime_min:g} min; executor "
           f"{c.executor['kind']}; output {c.output}")
-    print(f"{'structure':<16} {'model':<14} {'T/K':>7} {'rep':>3} {'seed':>7} {'steps':>8}  state")
-    for run in runs:
-        print(f"{run.structure:<16} {run.model:<14} {run.temperature:>7g} {run.replica:>3} "
-              f"{run.seed:>7} {run.rundir.planned_steps:>8}  {classify(run.rundir)}")
+    rows = [(run.structure, run.model, f"{run.temperature:g}", str(run.replica), str(run.seed),
+             str(run.rundir.planned_steps), classify(run.rundir)) for run in runs]
+    for line in aligned(("structure", "model", "T/K", "rep", "seed", "steps", "state"), rows,
+                        right=(2, 3, 4, 5)):
+        print(line)
     for line in c.protocol.schedule_summary():
         print(f"  {line}")
     _warn_walltime(c, runs)
+
+
+def aligned(header, rows, right=()) -> list[str]:
+    """``header`` and ``rows`` (text cells) as lines, each column as wide as its widest
+    cell (a velocity seed has up to 10 digits, a long run's step count 9): columns whose
+    index is in ``right`` aligned right, the others left; the last column is not padded."""
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows)]
+    return ["  ".join(cell.rjust(w) if i in right else
+                      (cell if i == len(widths) - 1 else cell.ljust(w))
+                      for i, (cell, w) in enumerate(zip(line, widths))).rstrip()
+            for line in (header, *rows)]
 
 
 def _warn_walltime(c, runs) -> None:

@@ -176,9 +176,19 @@ def _int(errors: _Errors, key: tuple, value, minimum: int) -> int | None:
 
 def campaign_path(base: Path, text: str) -> Path:
     """A path as a campaign file gives it: ``~`` is the home folder (as in a shell), a
-    relative path is read from the campaign file's folder ``base``."""
-    path = Path(text).expanduser()
-    return path if path.is_absolute() else base / path
+    relative path is read from the campaign file's folder ``base``.
+
+    ``~`` stays a plain name where a shell keeps it too (``~nosuchuser``, no home folder
+    known) and where ``base`` holds that path already: earlier versions read
+    ``output = "~/runs"`` as ``<base>/~/runs``, and a campaign resumed from such a file
+    goes on in the folder its runs are in."""
+    literal = base / text
+    if text.startswith("~") and not literal.exists():
+        try:
+            return Path(text).expanduser()
+        except RuntimeError:        # no such user, or no home folder: a shell keeps it
+            pass
+    return Path(text) if os.path.isabs(text) else literal
 
 
 def _check_keys(errors: _Errors, table: dict, key: tuple, known: tuple) -> None:
