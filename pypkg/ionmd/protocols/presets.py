@@ -257,7 +257,7 @@ def convert_text(key: str, text: str, hint) -> object:
         if int in args:
             return int(text)
         if float in args:
-            return float(text)
+            return float(without_kelvin(text) if key in KELVIN_FIELDS else text)
     except ValueError:
         kind = "a whole number" if int in args else "a number"
         raise IonmdError(f"{key} must be {kind} (got {text!r}){_unit_in_name(key, text)}") \
@@ -277,10 +277,19 @@ def _unit_in_name(key: str, text: str) -> str:
     return f": {key} is in {unit} by its name, write {number}"
 
 
+KELVIN_FIELDS = ("temperature_end", "long_below_K")
+"""The single temperatures besides ``temperatures``: text may carry the unit K as there."""
+
+
+def without_kelvin(text: str) -> str:
+    """``text`` with the unit K after each number dropped (``"600K, 800 K"``: ``"600, 800"``)."""
+    return re.sub(r"(?<=[0-9.])\s*K\b", "", text.strip())
+
+
 def parse_temperatures(text: str) -> tuple[float, ...]:
     """``"500:900:100"`` (inclusive range), ``"500,700,900"`` or ``"600"`` -> tuple of K;
     each number may carry its unit (``"600K, 800 K"``)."""
-    text = re.sub(r"(?<=[0-9.])\s*K\b", "", text.strip())
+    text = without_kelvin(text)
     try:
         if ":" in text:
             parts = [float(p) for p in text.split(":")]
