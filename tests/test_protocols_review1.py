@@ -24,3 +24,9 @@ def test_single_temperatures_take_the_unit_k(key, text, kelvin):
 def test_other_units_are_still_refused(text):
     with pytest.raises(IonmdError, match=r"temperature_end must be a number"):
         PRESETS["stability"].with_overrides(temperature_end=text)
+
+
+def test_a_refusal_quotes_the_temperatures_as_given():
+    """The refusal quoted the text with the units taken out ('600, abcK')."""
+    with pytest.raises(IonmdError, match=r"cannot read temperatures '600K, abcK'"):
+        PRESETS["conductivity"].with_overrides(temperatures="600K, abcK")

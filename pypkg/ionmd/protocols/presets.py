@@ -289,7 +289,7 @@ def without_kelvin(text: str) -> str:
 def parse_temperatures(text: str) -> tuple[float, ...]:
     """``"500:900:100"`` (inclusive range), ``"500,700,900"`` or ``"600"`` -> tuple of K;
     each number may carry its unit (``"600K, 800 K"``)."""
-    text = without_kelvin(text)
+    given, text = text, without_kelvin(text)
     try:
         if ":" in text:
             parts = [float(p) for p in text.split(":")]
@@ -302,7 +302,7 @@ def parse_temperatures(text: str) -> tuple[float, ...]:
             raise ValueError("every temperature must be a finite number > 0 K")
         return values
     except ValueError as exc:
-        raise IonmdError(f"cannot read temperatures {text!r}: {exc} (e.g. 500:900:100 or "
+        raise IonmdError(f"cannot read temperatures {given!r}: {exc} (e.g. 500:900:100 or "
                          f"500,700,900)") from exc
 
 
