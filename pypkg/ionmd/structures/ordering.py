@@ -146,7 +146,10 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
         plain seeded draw when it already obeys the rule, else moves clashing atoms to
         other sites of their group (seeded min-conflicts search); ``"ewald"`` takes the lowest-energy
         arrangement that obeys it. When no arrangement is found, a ``StructureError``
-        names the sites and the closest pair the occupancies force.
+        names the ``min_distance`` with which the same ordering (same seed) does order
+        the cell, and the closest pair it then fills; or, where the occupancies put two
+        atoms on split positions of one (sites closer than the overlap check allows) in
+        every arrangement, says so with the count.
 
     Raises
     ------

@@ -319,7 +319,7 @@ def _largest_apart(sites: np.ndarray, close: np.ndarray) -> int | None:
     """The most of ``sites`` (one cluster) that can hold atoms with no two ``close``: the
     largest independent set, by enumeration (clusters of split positions are 2-4 sites);
     None for a cluster too large to enumerate."""
-    if len(sites) > 12:
+    if len(sites) > 10:
         return None
     sub = close[np.ix_(sites, sites)]
     best = 1
