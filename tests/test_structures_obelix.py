@@ -214,9 +214,10 @@ def test_split_positions_advice_orders_the_argyrodite_when_followed():
     48h sites (closer than any two Li may be: 0.5 x covalent radii sum, 1.28 A, ASE's
     radii), which are 1.50 A apart, below the default rule and its ionic floor (0.85 x
     pymatgen's Li+ radii sum): each such triplet holds one Li under the default rule, and
-    25 Li per cell on 24 triplets (pymatgen's reading) cannot. The refusal said no
-    min_distance could help; the distance it advises now orders the file, with every
-    Li-Li pair at least that far apart and every site's Li as the occupancies give."""
+    25 Li per cell on 24 triplets (pymatgen's reading) cannot: one triplet per cell must
+    hold two. The refusal said no min_distance could help; the distance it advises now
+    orders the file, with every Li-Li pair at least that far apart, every site's Li as
+    the occupancies give, and one pair closer than the ionic floor per cell, no more."""
     from ase.data import atomic_numbers, covalent_radii
     from pymatgen.core import Species
 
@@ -251,3 +252,5 @@ def test_split_positions_advice_orders_the_argyrodite_when_followed():
     for sites in (li0, li1):
         placed = np.isin(home, sites).sum()
         assert abs(placed - cells * len(sites) * parent[sites[0]].species.num_atoms) < 1
+    forced = round(li_per_cell * cells) - len(li1) * cells
+    assert np.count_nonzero(dd < floor) == forced == cells

@@ -142,7 +142,9 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
         periodic images included. Default (None): ``MIN_DISTANCE_FRACTION`` x the pair's
         covalent radii sum, giving way where the occupancies force closer pairs (the
         fewest such pairs, none below ``IONIC_FLOOR_FRACTION`` x the ionic radii sum,
-        ``OrderedCell.close_pairs``); 0 turns the rule off. ``"random"`` keeps the
+        ``OrderedCell.close_pairs``); 0 turns the rule off. A distance below the default
+        rule is the floor it gives way to instead of the ionic one: the pairs between the
+        two are the fewest found, and named. ``"random"`` keeps the
         plain seeded draw when it already obeys the rule, else moves clashing atoms to
         other sites of their group (seeded min-conflicts search); ``"ewald"`` takes the lowest-energy
         arrangement that obeys it. When no arrangement is found, a ``StructureError``

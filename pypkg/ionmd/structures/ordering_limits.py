@@ -93,6 +93,21 @@ class _PairLimits:
         out._neighbours()
         return out
 
+    def default_rule(self) -> "_PairLimits":
+        """The default rule (no ionic floor) on the same cell."""
+        out = copy.copy(self)
+        out.min_distance, out.ionic, out.relaxed = None, None, False
+        out._tables, out._matrices = {}, {}
+        out.reach = MIN_DISTANCE_FRACTION * 2 * max(self.radius.values())
+        out._neighbours()
+        return out
+
+    def below_default(self) -> bool:
+        """A user's ``min_distance`` that allows pairs the default rule forbids (0: none,
+        no rule at all)."""
+        return (self.min_distance is not None
+                and 0 < self.min_distance < MIN_DISTANCE_FRACTION * 2 * max(self.radius.values()))
+
     def neighbours(self) -> tuple[np.ndarray, np.ndarray]:
         return self._nbr, self._dist
 
@@ -148,27 +163,30 @@ class _PairLimits:
     def close_pairs_note(self, draw: list) -> str:
         """The pairs of atoms placed on partially occupied sites (``draw``: species per
         site, ``VACANCY`` for empty ones) closer than the default rule, by element pair:
-        count and shortest distance; ``""`` where none or a user's ``min_distance`` rules."""
-        if self.min_distance is not None:
+        count and shortest distance; ``""`` where none, or a user's ``min_distance`` allows
+        none of them."""
+        if self.min_distance is None:
+            rule, floor = self.strict(), f"{IONIC_FLOOR_FRACTION:g} x ionic radii sum"
+        elif self.below_default():
+            rule, floor = self.default_rule(), f"min_distance {self.min_distance:g} A"
+        else:
             return ""
-        rule = self.strict()
         found: dict[tuple[str, str], list[float]] = {}
-        for i in self.partial:
-            for j, d in self.near[i]:
+        for i in rule.partial:
+            for j, d in rule.near[i]:
                 a, b = draw[i], draw[j]
                 if i < j and VACANCY not in (a, b) and d < rule.limit(a, b):
                     found.setdefault(tuple(sorted((a, b))), []).append(d)
-        return self._describe_close(found)
+        return self._describe_close(found, floor)
 
-    def _describe_close(self, found) -> str:
+    def _describe_close(self, found, floor: str) -> str:
         if not found:
             return ""
         parts = [f"{len(ds)} {a}-{b} pair{'s' if len(ds) > 1 else ''} {min(ds):.2f} A apart"
                  for (a, b), ds in sorted(found.items())]
         return (f"{', '.join(parts)} (closer than {MIN_DISTANCE_FRACTION:g} x covalent radii "
                 "sum: the occupancies force such pairs of partially occupied sites; the fewest "
-                f"found, none closer than {IONIC_FLOOR_FRACTION:g} x ionic radii sum; "
-                "--order-min-distance sets another rule)")
+                f"found, none closer than {floor}; --order-min-distance sets another rule)")
 
     def clash(self, i: int, species: str, placed: list) -> tuple[int, float] | None:
         """A placed atom too close to ``species`` on site ``i``: (site, distance), or None."""

@@ -96,16 +96,16 @@ def _search(big: Structure, groups, counts, seed: int, limits: _PairLimits):
                 draw[i] = sp
         return draw
 
+    members = {key: idx for key, (_, idx) in groups.items()}
     draw = plain_draw()
     hit = limits.first_clash(draw)
     if hit is None:
-        return draw, None
+        return _fewest_below_default(rng, draw, members, limits), None
     # the plain draw breaks the rule: move atoms until none clash
-    members = {key: idx for key, (_, idx) in groups.items()}
     for _ in range(RANDOM_RESTARTS):
         state = _Clashes(draw, members, limits)
         if _min_conflicts(rng, state) == 0:
-            return state.draw_out(), None
+            return _fewest_below_default(rng, state.draw_out(), members, limits), None
         draw = plain_draw()
     # the occupancies force close pairs: the fewest above the ionic floor
     relaxed = limits.relax()
@@ -118,6 +118,20 @@ def _search(big: Structure, groups, counts, seed: int, limits: _PairLimits):
             if best is None or n < best[0]:
                 best = (n, state.draw_out())
     return (None, hit) if best is None else (best[1], None)
+
+
+def _fewest_below_default(rng, draw: list, members: dict, limits: _PairLimits) -> list:
+    """``draw`` (which keeps ``limits``) with, under a user's ``min_distance`` below the
+    default rule, the pairs closer than the default rule made as few as the search finds,
+    none closer than that distance: the user's distance is then the floor the default rule
+    gives way to, as the ionic floor is without one (an advised 1.5 A for vj7's argyrodite
+    filled 51 Li pairs 1.50 A apart as drawn; the occupancies force 11)."""
+    if not limits.below_default():
+        return draw
+    state = _Clashes(draw, members, limits.default_rule())
+    if state.pairs():
+        _min_conflicts(rng, state, keep=limits)
+    return state.draw_out()
 
 
 def _min_conflicts(rng, state: "_Clashes", keep: _PairLimits | None = None) -> int:
