@@ -31,9 +31,10 @@ def _order_random(big: Structure, groups, counts, seed: int,
     if draw is None:
         tried = (f"{RANDOM_RESTARTS} seeded draws, each followed by up to "
                  f"{RESOLVE_MOVES_PER_SITE} moves per site")
-        raise limits.error(big, "random", tried, hit,
-                           _workable_distance(big, groups, counts, seed, limits),
-                           _forced_overlaps(big, groups, counts, limits))
+        forced = _forced_overlaps(big, groups, counts, limits)
+        proven = forced is not None and forced[1] is not None    # no distance can help
+        workable = None if proven else _workable_distance(big, groups, counts, seed, limits)
+        raise limits.error(big, "random", tried, hit, workable, forced)
     return _ordered(big, draw), draw
 
 
