@@ -30,3 +30,26 @@ def test_a_refusal_quotes_the_temperatures_as_given():
     """The refusal quoted the text with the units taken out ('600, abcK')."""
     with pytest.raises(IonmdError, match=r"cannot read temperatures '600K, abcK'"):
         PRESETS["conductivity"].with_overrides(temperatures="600K, abcK")
+
+
+@pytest.mark.parametrize("args", [("--replicas", "2", "--set", "replicas=3"),
+                                  ("--temps", "600", "--set", "temperatures=900"),
+                                  ("--time", "1ps", "--set", "time=2ps"),
+                                  ("--supercell", "none", "--set", "supercell=2x2x2")])
+def test_one_key_given_twice_on_the_command_line(tmp_path, capsys, args):
+    """A flag won over --set of its key whatever their order (`--replicas 2 --set
+    replicas=3` ran 2 replicas) without a word: now refused, naming both. A key --set
+    twice keeps the later value, as repeated options do (test_protocols_cmds)."""
+    from ionmd.cli import main
+    from protocol_setup import fcc_cell, morse_model
+
+    model = morse_model(tmp_path / "morse.pt")
+    fcc_cell().write(tmp_path / "fcc.cif")
+    out = tmp_path / "out"
+    assert main(["run", "conductivity", str(tmp_path / "fcc.cif"), "--model", str(model),
+                 *args, "-o", str(out), "--dry-run"]) == 1
+    err = capsys.readouterr().err
+    first, second = (" ".join(args[:2]), " ".join(args[2:]))
+    key = args[3].partition("=")[0]
+    assert first in err and second in err and f"both set {key}: give one of them" in err, err
+    assert not out.exists()

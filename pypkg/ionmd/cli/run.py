@@ -18,25 +18,33 @@ def _cmd_run(args: argparse.Namespace) -> None:
     from ionmd.structures import load_structure
 
     overrides: dict = {}
-    for item in args.set or []:
+    for item in args.set or []:       # a later --set of a key wins, as repeated options do
         key, sep, value = item.partition("=")
         if not sep:
             raise IonmdError(f"--set expects KEY=VALUE (e.g. --set timestep_fs=2), got {item!r}")
         overrides[key.strip()] = value.strip()
+    said = {key: f"--set {key}={value}" for key, value in overrides.items()}
+
+    def put(key: str, value, how: str) -> None:
+        if key in overrides:     # a flag won over --set whatever their order: say it instead
+            raise IonmdError(f"{said[key]} and {how} both set {key}: give one of them")
+        overrides[key], said[key] = value, how
+
     if args.temps:
-        overrides["temperatures"] = args.temps
+        put("temperatures", args.temps, f"--temps {args.temps}")
     # the command line's time options go in under the names a campaign file uses, so that
     # ionmd.protocols.checks refuses a contradiction in one way for both
     for key, value in (("time", args.time), ("max_time", args.max_time),
                        ("until", args.until), ("check_every", args.check_every)):
         if value:
-            overrides[key] = value
+            put(key, value, f"--{key.replace('_', '-')} {value}")
     if args.replicas is not None:
-        overrides["replicas"] = args.replicas
+        put("replicas", args.replicas, f"--replicas {args.replicas}")
     if args.supercell:
-        overrides["supercell"] = None if args.supercell.lower() == "none" else args.supercell
+        put("supercell", None if args.supercell.lower() == "none" else args.supercell,
+            f"--supercell {args.supercell}")
     if args.template:
-        overrides["template"] = str(Path(args.template).resolve())
+        put("template", str(Path(args.template).resolve()), f"--template {args.template}")
     protocol = get_protocol(args.protocol, **overrides)
     # a disordered file is ordered in the protocol's supercell, which then is not repeated
     loaded = load_structure(args.structure, dataclasses.replace(order_options(args),
