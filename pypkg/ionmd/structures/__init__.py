@@ -6,7 +6,11 @@ Modules: ``io`` (``read_structure(s)``), ``cif_checks`` (what pymatgen's CIF rea
 leave out or misplace), ``load`` (``load_structures``: read, order, check;
 what every command uses), ``checks`` (partial sites, overlapping atoms), ``examples``
 (shipped CIF files), ``supercell`` (repetitions), ``geometry`` (perpendicular widths),
-``charges`` (oxidation state guess), ``ordering`` (ordered cells).
+``charges`` (oxidation state guess), ``ordering`` (ordered cells: ``order_structure``),
+``ordering_cells`` (site groups, whole-count supercells), ``ordering_limits`` (the
+``min_distance`` rule, its ionic floor and refusals), ``ordering_search`` (seeded
+min-conflicts search and the ``min_distance`` advice by bisection), ``ordering_ewald``
+(lowest-Ewald-energy arrangements).
 pymatgen is imported on first use so ``ionmd``'s command line stays quick to start.
 """
 

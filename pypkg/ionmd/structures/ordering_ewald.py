@@ -7,7 +7,7 @@ import math
 
 from pymatgen.core import Structure
 
-from ionmd.structures.charges import guess_oxidation_states
+from ionmd.structures.charges import oxidation_guess
 from ionmd.structures.errors import StructureError
 from ionmd.structures.ordering_cells import VACANCY
 from ionmd.structures.ordering_limits import _forced_overlaps, _PairLimits
@@ -20,7 +20,6 @@ def _with_oxidation_states(structure: Structure, oxidation_states: dict[str, flo
                            counts: dict[str, int]) -> Structure:
     """``structure`` decorated with oxidation states: the user's, or pymatgen's guess for
     the whole-number composition ``counts`` of the ordered cell."""
-    from pymatgen.core import Composition
     s = structure.copy()
     if oxidation_states:
         missing = {str(e) for e in s.composition.elements} - set(oxidation_states)
@@ -28,15 +27,18 @@ def _with_oxidation_states(structure: Structure, oxidation_states: dict[str, flo
             raise StructureError(f"oxidation_states lacks {sorted(missing)}; give one per element")
         s.add_oxidation_state_by_element(oxidation_states)
         return s
-    guess = guess_oxidation_states(counts)
-    if not guess:
-        raise StructureError(
-            f"cannot guess oxidation states for {Composition(counts).reduced_formula} (needed "
-            "for the Ewald ordering); use --order random (Python: method='random'), or from "
-            "Python give them: oxidation_states={'Li': 1, ...}")
+    guess = oxidation_guess(counts)
+    if not guess.states:
+        fix = ("use --order random (a campaign's order = \"random\", Python method='random'), "
+               "or declare the states in the file (an _atom_type_oxidation_number loop, or "
+               "type symbols such as Li1+ in _atom_site_type_symbol; Python: "
+               "oxidation_states={'Li': 1, ...})")
+        if guess.advice.startswith("check"):    # far off neutral: the file may be wrong
+            fix = "check the file's occupancies (a missing or doubled site), " + fix
+        raise StructureError(f"the Ewald ordering needs oxidation states: {guess.note}; {fix}")
+    guess = guess.states
     s.add_oxidation_state_by_element(guess)
     return s
-
 
 
 def _order_ewald(big: Structure, oxidation_states, element_counts, groups, counts,

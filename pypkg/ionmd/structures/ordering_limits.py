@@ -350,21 +350,42 @@ def _largest_apart(sites: np.ndarray, close: np.ndarray) -> int | None:
 
 def _ionic_radii(symbols, charges: dict[str, float] | None) -> dict[str, float] | None:
     """pymatgen's ionic radius (A) of each element in its oxidation state; None where a
-    state or a radius is unknown."""
-    from pymatgen.core import Species
-
+    state or a radius is unknown. An averaged state (mixed valence, V3.25) gets the radius
+    interpolated between its whole neighbours (V3+ 0.78, V4+ 0.72 A: 0.765 A)."""
     if not charges or not set(symbols) <= set(charges):
         return None
     out = {}
     for el in symbols:
-        try:
-            r = Species(el, charges[el]).ionic_radius
-        except Exception:       # a state pymatgen has no data for
-            r = None
-        if not r:
+        r = _ionic_radius(el, float(charges[el]))
+        if r is None:
             return None
-        out[el] = float(r)
+        out[el] = r
     return out
+
+
+def _ionic_radius(el: str, state: float) -> float | None:
+    """Ionic radius (A) of ``el`` in ``state``; None where pymatgen has none (P3-). The
+    lookup is quiet: pymatgen warns on the terminal for each state it lacks."""
+    import warnings
+
+    from pymatgen.core import Species
+
+    def whole(n: int) -> float | None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)    # 'No ionic radius for P3-!'
+            try:
+                r = Species(el, n).ionic_radius
+            except Exception:       # a state pymatgen has no data for
+                return None
+        return float(r) if r else None
+
+    low, high = math.floor(state), math.ceil(state)
+    if low == high:
+        return whole(low)
+    r_low, r_high = whole(low), whole(high)
+    if r_low is None or r_high is None:     # one neighbour known: its radius
+        return r_low if r_high is None else r_high
+    return r_low + (state - low) * (r_high - r_low)
 
 
 def _fmt_site(big: Structure, i: int) -> str:
