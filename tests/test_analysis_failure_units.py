@@ -114,3 +114,72 @@ def test_edge_sharing_octahedra_stay_sites_of_their_own():
         pytest.fail("no ordering of Li3YCl6 with edge-sharing YCl6 in 5 seeds")
     units = framework_units(pos, cell, elements, fidx)
     assert len(units) == fidx.size
+
+
+def closo_borate_crystal(a: float = 11.5):
+    """Li2B12H12 as a stand-in: B12H12 icosahedra (B-B 1.78 A, B-H 1.19 A) on an fcc
+    lattice, Li in the tetrahedral holes (antifluorite, 2 Li per cluster); the clusters
+    far enough apart (H-H >= 2.4 A) to turn freely."""
+    from ase import Atoms
+
+    phi = (1 + 5 ** 0.5) / 2
+    ico = np.array([p for s1 in (1, -1) for s2 in (1, -1)
+                    for p in ([0, s1, s2 * phi], [s1, s2 * phi, 0], [s2 * phi, 0, s1])])
+    ico *= 1.78 / 2.0                                    # the edge is 2 on these vertices
+    unit = ico / np.linalg.norm(ico, axis=1)[:, None]
+    cluster = np.vstack([ico, ico + 1.19 * unit])
+    centres = a * np.array([[0, 0, 0], [0, .5, .5], [.5, 0, .5], [.5, .5, 0]])
+    holes = a * (np.array([[.25, .25, .25]]) + 0.5 * np.array(
+        [[i, j, k] for i in (0, 1) for j in (0, 1) for k in (0, 1)]))
+    positions = np.vstack([c + cluster for c in centres] + [holes])
+    symbols = (["B"] * 12 + ["H"] * 12) * 4 + ["Li"] * 8
+    return Atoms(symbols, positions=positions, cell=np.eye(3) * a, pbc=True), centres
+
+
+def test_rotor_phase_of_a_closo_borate_is_not_a_melt():
+    """The B12H12 clusters of a closo-borate turn freely in its superionic rotor phase: each
+    B and H moves by up to twice its distance from the cluster's centre while the cluster
+    stays on its site. No oxidation states fit such a cluster anion, so B and H are the
+    framework; each cluster is one site of the check now (was: molten at the first turn)."""
+    from ionmd.structures import guess_oxidation_states
+
+    atoms, centres = closo_borate_crystal()
+    elements = np.array(atoms.get_chemical_symbols())
+    charges = guess_oxidation_states(atoms.get_chemical_formula())
+    framework = framework_species(elements, ["Li"], charges)
+    assert set(framework) == {"B", "H"}
+    fidx = np.flatnonzero(np.isin(elements, framework))
+    assert sorted(len(u) for u in framework_units(atoms.positions, atoms.cell.array, elements,
+                                                  fidx)) == [24] * 4
+    rng = np.random.default_rng(2)
+    turned = atoms.positions.copy()
+    for k, c in enumerate(centres):
+        members = np.arange(24 * k, 24 * (k + 1))
+        turned[members] = c + (atoms.positions[members] - c) @ Rotation.random(
+            random_state=rng.integers(1 << 30)).as_matrix().T
+    frames, boxes = np.array([atoms.positions, turned]), np.array([atoms.cell.array] * 2)
+    per_atom = non_affine_rms(frames[:, fidx], boxes, np.ones(fidx.size))[-1]
+    assert per_atom > 0.5 * _nn_distance(atoms.positions[fidx], atoms.cell.array)
+    report = detect_failures(steps=np.array([0, 1000]), timestep_fs=2.0, positions=frames,
+                             boxes=boxes, elements=elements, framework=framework)
+    assert report.events == []
+    # the clusters' centres wandering off is still a melt
+    molten = turned.copy()
+    molten[:96] += np.repeat([[5.0, 0, 0], [-5.0, 0, 0], [0, 5.0, 0], [0, -5.0, 0]], 24, axis=0)
+    report = detect_failures(steps=np.array([0, 1000, 2000]), timestep_fs=2.0,
+                             positions=np.array([atoms.positions, turned, molten]),
+                             boxes=np.array([atoms.cell.array] * 3), elements=elements,
+                             framework=framework)
+    assert "framework_melting" in [e.mode for e in report.events]
+
+
+def test_a_chain_through_the_cell_is_no_molecule():
+    """P atoms bonded in a chain that runs through the periodic cell (a polymer, as a
+    glass former's network): no finite molecule, each P stays its own site."""
+    from ase import Atoms
+
+    atoms = Atoms("P4", positions=[[0, 0, 0], [2.2, 0, 0], [4.4, 0, 0], [6.6, 0, 0]],
+                  cell=[8.8, 10.0, 10.0], pbc=True)       # P-P 2.2 A, and across the cell
+    elements = np.array(atoms.get_chemical_symbols())
+    units = framework_units(atoms.positions, atoms.cell.array, elements, np.arange(4))
+    assert len(units) == 4

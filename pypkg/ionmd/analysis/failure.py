@@ -24,10 +24,10 @@ Failure modes, each found at its first occurrence:
     drift removed, exceeds ``melt_fraction`` of their initial nearest-neighbour distance:
     a solid's atoms vibrate about sites (Lindemann ratio ~0.1-0.15 at melting), a liquid's
     wander off without bound, so the check fires after the structure is lost, by the time
-    the liquid takes to move that far. Framework cations bonded into one small molecular
-    unit (P2S7 and P2S6: two P sharing an S or bonded to each other) count as one site,
-    their centre (:func:`framework_units`): a unit tumbling as a whole in a hot crystal
-    moves its cations, not its centre.
+    the liquid takes to move that far. Framework atoms bonded into one molecule (P2S7 and
+    P2S6: two P sharing an S or bonded to each other; a closo-borate's B12H12) count as one
+    site, their centre (:func:`framework_units`): a molecule tumbling as a whole in a hot
+    crystal moves its atoms, not its centre.
 ``collapsed_distance``
     Two atoms closer than ``collapse_fraction`` times the sum of their covalent radii.
 
@@ -441,29 +441,28 @@ def framework_species(elements: Sequence[str], mobile: Sequence[str],
     return [e for e in still if charges.get(e, -1) < 0] or still
 
 
-# Framework cations linked into one molecular unit: through an anion bonded to both, or
-# bonded to each other (P2S6), bonds up to BOND_FACTOR x the covalent radii sum (P-S 2.0-2.2
-# A vs 2.44 A; Li-P, never bonded, >= 2.9 A vs 2.70 A). Only covalent polyanion formers
-# (Pauling electronegativity >= UNIT_MIN_X: B, C, Si, P, Ge, As, S, Se, Sn, Sb) make units;
-# the octahedra of Y, In, Zr, La, Al, Ga share edges and corners in a crystal (Li3YCl6's
-# edge-sharing YCl6) without tumbling as one. A component of more than MAX_UNIT_CATIONS is a
-# network, its atoms stay sites of their own.
+# Framework atoms bonded into one molecule (directly, P2S6's P-P or a B12H12 cluster's B-B
+# and B-H, or through an anion bonded to both, P2S7's bridging S) are one site of the melting
+# check. Bonds: up to BOND_FACTOR x the covalent radii sum (P-S 2.0-2.2 A vs 2.44 A; Li-P,
+# never bonded, >= 2.9 A vs 2.70 A). Only covalent formers (Pauling electronegativity >=
+# UNIT_MIN_X: B, C, H, Si, P, Ge, As, S, Se, Sn, Sb) join; the octahedra of Y, In, Zr, La,
+# Al, Ga share edges and corners in a crystal (Li3YCl6's edge-sharing YCl6) without tumbling
+# as one. A bonded component that reaches its own periodic image is a network (a chain, a
+# glass former's network), no molecule: its atoms stay sites of their own.
 BOND_FACTOR = 1.15
 UNIT_MIN_X = 1.9
-MAX_UNIT_CATIONS = 4
 
 
 def framework_units(pos: np.ndarray, box: np.ndarray, elements: Sequence[str],
                     framework_idx: np.ndarray) -> list[np.ndarray]:
     """The framework atoms ``framework_idx`` grouped into units (positions into that array),
-    from one frame ``pos`` (N, 3), ``box`` (3, 3): P2S7's two P (sharing a bridging S) or
-    P2S6's (a P-P bond) are one unit, every other atom its own. Bridges are atoms of species
-    outside the framework more electronegative than every framework species."""
+    from one frame ``pos`` (N, 3), ``box`` (3, 3): the framework atoms of one molecule (P2S7's
+    two P, sharing a bridging S; P2S6's; a closo-borate's B and H) are one unit, every other
+    atom its own. Bridges are atoms of species outside the framework more electronegative
+    than every framework species."""
     from ase.data import atomic_numbers, covalent_radii
     from MDAnalysis.lib.distances import self_capped_distance
     from pymatgen.core import Element
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
 
     from ionmd.analysis.cell_frame import canonical_frame
 
@@ -475,31 +474,53 @@ def framework_units(pos: np.ndarray, box: np.ndarray, elements: Sequence[str],
         return singles
     most = max(Element(e).X for e in framework)
     bridges = np.flatnonzero([e not in framework and Element(e).X > most for e in elements])
-    n_f = formers.size
     idx = np.concatenate([framework_idx[formers], bridges])
     radius = covalent_radii[[atomic_numbers[e] for e in elements[idx]]]
     turned, dims = canonical_frame(pos[idx], box)
     pairs, d = self_capped_distance(turned.astype(np.float32), 2 * BOND_FACTOR * radius.max(),
                                     box=dims)
-    bonded = pairs[d < BOND_FACTOR * (radius[pairs[:, 0]] + radius[pairs[:, 1]])]
-    # cation-cation bonds, and cation pairs through a bridge each is bonded to
-    links = [bonded[(bonded < n_f).all(1)]]
-    to_bridge = bonded[(bonded < n_f).any(1) & (bonded >= n_f).any(1)]
-    cation, bridge = to_bridge.min(1), to_bridge.max(1)
-    for b in np.unique(bridge):
-        members = cation[bridge == b]
-        links += [np.column_stack([members[:-1], members[1:]])]
-    links = np.concatenate(links)
-    if not len(links):
-        return singles
-    graph = coo_matrix((np.ones(len(links)), (links[:, 0], links[:, 1])), shape=(n_f, n_f))
-    _, label = connected_components(graph, directed=False)
-    unit_of = np.arange(framework_idx.size)       # each atom its own site, then the units
-    for lab in np.unique(label):
-        members = formers[label == lab]
-        if members.size <= MAX_UNIT_CATIONS:
+    bonds = pairs[d < BOND_FACTOR * (radius[pairs[:, 0]] + radius[pairs[:, 1]])]
+    frac = np.linalg.solve(np.asarray(box, float).T, pos[idx].T).T
+    shifts = np.round(frac[bonds[:, 1]] - frac[bonds[:, 0]]).astype(int)
+    component, periodic = _bonded_components(len(idx), bonds, shifts)
+    unit_of = np.arange(framework_idx.size)       # each atom its own site, then the molecules
+    of_formers = component[:formers.size]
+    for c in np.unique(of_formers):
+        members = formers[of_formers == c]
+        if members.size > 1 and not periodic[c]:
             unit_of[members] = members[0]
     return [np.flatnonzero(unit_of == k) for k in np.unique(unit_of)]
+
+
+def _bonded_components(n: int, bonds: np.ndarray, shifts: np.ndarray):
+    """Connected components of ``n`` atoms under ``bonds`` (i, j), atom j's bonded image
+    ``shifts`` cells from its stored one, and whether each component is periodic: a walk
+    through its bonds comes back to an atom in another image (a chain or network through
+    the cell), where a molecule's comes back to the same image."""
+    neighbours: list[list[tuple[int, np.ndarray]]] = [[] for _ in range(n)]
+    for (i, j), s in zip(bonds, shifts):
+        neighbours[i].append((j, -s))     # atom j's image next to atom i: its own - s
+        neighbours[j].append((i, s))
+    component = np.full(n, -1)
+    image = np.zeros((n, 3), dtype=int)
+    periodic: list[bool] = []
+    for start in range(n):
+        if component[start] >= 0:
+            continue
+        c = len(periodic)
+        periodic.append(False)
+        component[start] = c
+        stack = [start]
+        while stack:
+            i = stack.pop()
+            for j, s in neighbours[i]:
+                want = image[i] + s
+                if component[j] < 0:
+                    component[j], image[j] = c, want
+                    stack.append(j)
+                elif (image[j] != want).any():
+                    periodic[c] = True
+    return component, np.array(periodic, dtype=bool)
 
 
 def _framework_melting(steps, pos, bx, elements, masses, framework,
