@@ -70,8 +70,10 @@ def conductivity_from_diffusion(results: Sequence[DiffusionResult], charges: dic
     lower end clipped at zero like each D's."""
     for r in results:
         if r.species not in charges:
-            raise AnalysisError(f"no charge for mobile species {r.species}; give oxidation states "
-                                f"(run.json 'charges' or --charge {r.species}=1)")
+            raise AnalysisError(f"no charge for mobile species {r.species}; give it: `ionmd "
+                                f"analyze --charges {r.species}=1`, `charges = "
+                                f"{{{r.species} = 1}}` under a campaign's [analysis], or "
+                                f"run.json 'charges'")
         if r.samples is None:
             raise AnalysisError("diffusion result has no draws of D (samples)")
     # sigma is linear in each D: one factor per species serves D and its draws

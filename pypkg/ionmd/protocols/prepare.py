@@ -53,10 +53,11 @@ def _set_isotope_masses(atoms: Atoms, structure) -> None:
 
 def oxidation_states(structure) -> dict[str, float]:
     """Oxidation state of each element, for Nernst-Einstein conductivities (``run.json``
-    ``charges``): those a pymatgen ``Structure`` carries, else pymatgen's most likely guess
-    (``ionmd.structures.guess_oxidation_states``); ``{}`` when there is none (then
-    ``ionmd analyze --charges`` must give them)."""
-    from ionmd.structures import guess_oxidation_states
+    ``charges``): those a pymatgen ``Structure`` carries, else the guess
+    (``ionmd.structures.transport_charges``: the formal states, or where none fit, the
+    alkali and alkaline-earth ions' own); ``{}`` when there is none (then ``ionmd analyze
+    --charges`` must give them)."""
+    from ionmd.structures import transport_charges
 
     if type(structure).__name__ in ("Structure", "IStructure"):
         known = {}
@@ -66,7 +67,7 @@ def oxidation_states(structure) -> dict[str, float]:
                     known[sp.symbol] = float(sp.oxi_state)
         if known and set(known) == {el.symbol for el in structure.composition.elements}:
             return known
-    return guess_oxidation_states(as_atoms(structure).get_chemical_formula())
+    return transport_charges(as_atoms(structure).get_chemical_formula())
 
 
 def repeats_for(atoms: Atoms, supercell: str | None) -> tuple[int, int, int]:

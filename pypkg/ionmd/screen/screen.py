@@ -187,7 +187,8 @@ def charge_note(atoms: Atoms) -> str | None:
         return None
     return (f"{guess.note}: the screened cell may lack atoms of the material (the H of a "
             "hydroxide or hydride, a site the file left out), and its descriptors are then "
-            "another material's; check the file")
+            "another material's; check the file (cluster anions, as a closo-borate's B12H12 "
+            "or a polysulfide's, have no formal states: such a file is fine)")
 
 
 def small_cell_note(atoms: Atoms, species: str) -> str | None:

@@ -23,6 +23,7 @@ __getattr__, __all__ = lazy_exports(__name__, {
     "example_names": "examples", "example_path": "examples",
     "parse_supercell": "supercell", "perpendicular_widths": "geometry",
     "supercell_repeats": "supercell", "guess_oxidation_states": "charges",
+    "transport_charges": "charges",
     "min_width_supercell": "supercell", "make_supercell": "supercell",
     "order_structure": "ordering", "integral_supercell": "ordering",
     "OrderedCell": "ordering", "StructureError": "errors",

@@ -70,6 +70,24 @@ def guess_oxidation_states(composition) -> dict[str, float]:
     return oxidation_guess(composition).states
 
 
+def transport_charges(composition) -> dict[str, float]:
+    """Charges for a Nernst-Einstein conductivity: the oxidation-state guess, else, where no
+    formal states fit (a closo-borate's B12H12, a polysulfide's S6: cluster anions), the
+    alkali and alkaline-earth ions at their one usual state (Li+, Na+, Mg2+), which is all
+    such a sigma of those ions needs; the cluster's atoms get none."""
+    from pymatgen.core import Composition, Element
+
+    states = guess_oxidation_states(composition)
+    if states:
+        return states
+    out = {}
+    for el in Composition(composition).get_el_amt_dict():
+        e = Element(el)
+        if (e.is_alkali or e.is_alkaline) and len(e.common_oxidation_states) == 1:
+            out[el] = float(e.common_oxidation_states[0])
+    return out
+
+
 def nearly_neutral_states(composition) -> dict[str, float]:
     """One oxidation state per element for a refined composition a little off neutral
     (occupancies as published: Li6 In2.03 Cl12 +0.09 e, Al-LLZO's Li50.064 Al1.92 La24 Zr16

@@ -31,14 +31,15 @@ ANALYSED = ("completed", "failed-physical")
 
 
 def charges_for(campaign: Campaign, structure: str) -> dict[str, float]:
-    """Oxidation states for the Nernst-Einstein sigma: the campaign's table, or pymatgen's
-    first guess for the structure's composition (``"auto"``; empty when it has none)."""
+    """Oxidation states for the Nernst-Einstein sigma: the campaign's table, or the guess for
+    the structure's composition (``"auto"``: ``ionmd.structures.transport_charges``; empty
+    when it has none)."""
     if campaign.analysis.charges != "auto":
         return dict(campaign.analysis.charges)
-    from ionmd.structures import guess_oxidation_states
+    from ionmd.structures import transport_charges
 
     atoms = next(s.atoms for s in campaign.structures if s.name == structure)
-    return guess_oxidation_states(atoms.get_chemical_formula())
+    return transport_charges(atoms.get_chemical_formula())
 
 
 def cached_run_results(run: PlannedRun, campaign: Campaign, charges: dict[str, float],
