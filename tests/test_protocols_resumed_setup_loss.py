@@ -15,7 +15,8 @@ import re
 import pytest
 
 from ionmd.protocols import execute, plan_runs
-from ionmd.protocols.execute import INPUTS, restart_step
+from ionmd.lammps.restart import restart_step
+from ionmd.protocols.execute import INPUTS
 from ionmd.lammps.dcd import dcd_last_step
 from lammps_runner import run_lmp
 from protocol_setup import fcc_cell, morse_model, short

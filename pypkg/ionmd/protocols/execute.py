@@ -37,7 +37,7 @@ from ionmd.lammps.log import (HALT_RE, NO_SPACE_RE, ThermoTable, error_lines,
                               parse_thermo_pieces, printed_column, thermo_steps)
 from ionmd.lammps.module_runner import ModuleRun, check_module_runner
 from ionmd.lammps.process import find_lammps, process_alive, process_group_alive
-from ionmd.lammps.restart import RESTART_MAGIC, restart_complete
+from ionmd.lammps.restart import restart_complete, restart_step
 from ionmd.protocols.prepare import data_file_triclinic, resolve_couple
 from ionmd.protocols.rundir import DATA, NO_SPACE, RunDir
 from ionmd.protocols.stopping import after_segment
@@ -199,40 +199,6 @@ def _gap(rd: RunDir, kept: list[int]) -> str | None:
 
 
 # ---- running -----------------------------------------------------------------------------
-# header records of a LAMMPS restart file before its step (write_restart.cpp: VERSION,
-# SMALLINT, IMAGEINT, TAGINT, BIGINT, UNITS, then NTIMESTEP): flag -> "s" string, "i" int
-_RESTART_HEADER = {0: "s", 1: "i", 48: "i", 2: "i", 3: "i", 4: "s"}
-_NTIMESTEP = 5
-
-
-def restart_step(path: Path) -> int | None:
-    """The step a LAMMPS restart file was written at (its header's NTIMESTEP), or None
-    when the file is missing or not in the format read here (LAMMPS 2020 and later)."""
-    import struct
-
-    try:
-        data = path.read_bytes()[:4096]
-    except OSError:
-        return None
-    at = len(RESTART_MAGIC)
-    if not data.startswith(RESTART_MAGIC) or data[at:at + 4] != struct.pack("<i", 1):
-        return None
-    at += 8                              # the endian marker and the format revision
-    try:
-        while True:
-            (flag,) = struct.unpack_from("<i", data, at)
-            at += 4
-            if flag == _NTIMESTEP:
-                return int(struct.unpack_from("<q", data, at)[0])
-            kind = _RESTART_HEADER.get(flag)
-            if kind is None:
-                return None
-            (value,) = struct.unpack_from("<i", data, at)
-            at += 4 + (value if kind == "s" else 0)
-    except struct.error:
-        return None
-
-
 def _rowless_resume(rd: RunDir, status: dict, logs: list[Path]) -> int | None:
     """The step the last piece was resumed from when it ended before printing any thermo
     row (an error at its setup): then the run's last state is that restart's, and the rows
