@@ -275,3 +275,18 @@ def test_a_run_longer_than_lammps_runs(folder, capsys):
     # the longest LAMMPS takes is accepted
     longest = (2**31 - 1) / 1000.0
     get_protocol("conductivity", duration_ps=longest, temperatures=(600.0,))
+
+
+@pytest.mark.parametrize("name", ["thermo_every", "dump_every", "restart_every"])
+def test_an_output_interval_lammps_cannot_count(folder, tmp_path, name):
+    """LAMMPS keeps these intervals in 32-bit integers: `thermo 2147483648` stops it with
+    'Integer 2147483648 in input script or data file is out of range' (checked here on this
+    lmp); ionmd refuses such a setting before writing anything (was accepted)."""
+    from lammps_runner import run_lmp
+
+    lammps = run_lmp("units metal\nregion b block 0 5 0 5 0 5\ncreate_box 1 b\n"
+                     "thermo 2147483648\n", tmp_path, check=False)
+    assert "out of range" in lammps.stdout
+    says = api_says(folder, **{name: 2**31})
+    assert says == (f"{name} {2**31} is more steps than LAMMPS counts in one setting "
+                    f"({2**31 - 1}); give a smaller number")

@@ -341,6 +341,9 @@ def check_protocol(p: Protocol) -> None:
     for name in STEP_COUNTS:
         if getattr(p, name) < 1:
             raise IonmdError(f"{name} must be >= 1 (got {getattr(p, name)})")
+        if name != "replicas" and getattr(p, name) > MAX_RUN_STEPS:
+            raise IonmdError(f"{name} {getattr(p, name)} is more steps than LAMMPS counts in "
+                             f"one setting ({MAX_RUN_STEPS}); give a smaller number")
     if p.restart_every % p.dump_every:
         raise IonmdError(f"restart_every ({p.restart_every}) must be a multiple of dump_every "
                          f"({p.dump_every}) so that a resumed run continues the frame grid")
