@@ -183,3 +183,30 @@ def test_a_chain_through_the_cell_is_no_molecule():
     elements = np.array(atoms.get_chemical_symbols())
     units = framework_units(atoms.positions, atoms.cell.array, elements, np.arange(4))
     assert len(units) == 4
+
+
+def b12h12(center):
+    """A closo-B12H12 cage (B-B 1.78 A, B-H 1.20 A) about ``center``, from the icosahedron's
+    vertices (0, +-1, +-phi) and their cyclic permutations."""
+    phi = (1 + 5 ** 0.5) / 2
+    base = np.array([[0, a, b * phi] for a in (1, -1) for b in (1, -1)], float)
+    boron = np.vstack([np.roll(base, k, axis=1) for k in range(3)]) * 1.78 / 2
+    r = np.linalg.norm(boron[0])
+    return np.vstack([boron, boron / r * (r + 1.20)]) + center
+
+
+def test_cluster_across_the_corner_of_a_triclinic_cell_is_one_molecule():
+    cell = np.array([[12.0, 0, 0], [4.8, 12.0, 0], [3.6, -2.4, 12.0]])
+    elements = np.array(["B"] * 12 + ["H"] * 12)
+    for center in (np.zeros(3), 0.5 * cell.sum(0)):     # cut by every face, and whole
+        units = framework_units(b12h12(center), cell, elements, np.arange(24))
+        assert [len(u) for u in units] == [24]
+
+
+def test_chain_of_two_atoms_per_period_is_no_molecule():
+    """P every 2.1 A along x in a 4.2 A cell: the pair (0, 1) is bonded through two images;
+    taken at its nearest image only, the chain read as a P2 molecule (one site)."""
+    pos = np.array([[0.0, 5, 5], [2.1, 5, 5]])
+    cell = np.diag([4.2, 10, 10])
+    units = framework_units(pos, cell, np.array(["P", "P"]), np.arange(2))
+    assert [len(u) for u in units] == [1, 1]

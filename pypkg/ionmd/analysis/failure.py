@@ -460,11 +460,10 @@ def framework_units(pos: np.ndarray, box: np.ndarray, elements: Sequence[str],
     two P, sharing a bridging S; P2S6's; a closo-borate's B and H) are one unit, every other
     atom its own. Bridges are atoms of species outside the framework more electronegative
     than every framework species."""
+    from ase import Atoms
     from ase.data import atomic_numbers, covalent_radii
-    from MDAnalysis.lib.distances import self_capped_distance
+    from ase.neighborlist import neighbor_list
     from pymatgen.core import Element
-
-    from ionmd.analysis.cell_frame import canonical_frame
 
     elements = np.asarray(elements)
     singles = [np.array([k]) for k in range(framework_idx.size)]
@@ -476,12 +475,12 @@ def framework_units(pos: np.ndarray, box: np.ndarray, elements: Sequence[str],
     bridges = np.flatnonzero([e not in framework and Element(e).X > most for e in elements])
     idx = np.concatenate([framework_idx[formers], bridges])
     radius = covalent_radii[[atomic_numbers[e] for e in elements[idx]]]
-    turned, dims = canonical_frame(pos[idx], box)
-    pairs, d = self_capped_distance(turned.astype(np.float32), 2 * BOND_FACTOR * radius.max(),
-                                    box=dims)
-    bonds = pairs[d < BOND_FACTOR * (radius[pairs[:, 0]] + radius[pairs[:, 1]])]
-    frac = np.linalg.solve(np.asarray(box, float).T, pos[idx].T).T
-    shifts = np.round(frac[bonds[:, 1]] - frac[bonds[:, 0]]).astype(int)
+    # every bonded image, not the nearest one only: in a cell under two bonds across, a
+    # chain's two atoms are bonded through two images of one pair (minimum-image pairs
+    # made such a chain a molecule), an atom to its own image
+    i, j, image_of_j = neighbor_list("ijS", Atoms(positions=pos[idx], cell=box, pbc=True),
+                                     BOND_FACTOR * radius, self_interaction=False)
+    bonds, shifts = np.column_stack([i, j]), -image_of_j
     component, periodic = _bonded_components(len(idx), bonds, shifts)
     unit_of = np.arange(framework_idx.size)       # each atom its own site, then the molecules
     of_formers = component[:formers.size]
