@@ -228,6 +228,26 @@ def test_memory_estimate_of_slabs_wires_and_clusters(sevennet, tmp_path, reps, b
     assert 0.75 * true_edges <= estimated_edges(run["log"]) <= 1.1 * true_edges
 
 
+def test_memory_estimate_of_a_tilted_slab_with_an_empty_rank(sevennet, tmp_path):
+    """The estimate's atom span goes through x2lamda and its reach per Angstrom through
+    h_inv in a triclinic box, and its MPI_Allreduce is called on every rank: here a slab
+    tilted 4 A in xy, in the upper half of 30 A of fixed vacuum on 'processors 1 1 2', so
+    the lower rank holds no atom (a rank skipping the reduction would hang the run)."""
+    model, _ = sevennet
+    atoms = rocksalt_block((3, 3, 2), "p p f", 30.0)
+    cell = atoms.cell.array.copy()
+    cell[1, 0] = 4.0
+    atoms.positions[:, 0] += atoms.positions[:, 1] / cell[1, 1] * 4.0
+    atoms.positions[:, 2] += 12.0          # the slab spans z 27-37.3 of 40.3 A
+    atoms.set_cell(cell, scale_atoms=False)
+    true_edges = len(neighbor_list("i", atoms, 4.0))
+    run = run_boundaries(atoms, model, tmp_path, ELEMENTS, boundary="p p f", nprocs=2,
+                         processors="1 1 2", pair_extra="max_memory 0.5")
+    assert "triclinic box" in run["log"]
+    assert f"rank 1 would hold ~{len(atoms)} local" in run["log"]      # rank 0: none
+    assert 0.75 * true_edges <= estimated_edges(run["log"]) <= 1.1 * true_edges
+
+
 # ------------------------------------------------------------------------------- eSEN
 
 @pytest.fixture(scope="module")
