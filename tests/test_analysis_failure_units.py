@@ -210,3 +210,27 @@ def test_chain_of_two_atoms_per_period_is_no_molecule():
     cell = np.diag([4.2, 10, 10])
     units = framework_units(pos, cell, np.array(["P", "P"]), np.arange(2))
     assert [len(u) for u in units] == [1, 1]
+
+
+def test_centres_of_cages_wider_than_half_the_cell():
+    """The melting check's scale is the distance between the units' centres. A B12H12 cage
+    (5.8 A across its H) in a 9.8 A cell is wider than half the cell: rebuilt about its
+    first atom's nearest images (an H listed first), its far side landed in the next cell
+    and its centre moved (6.07 A apart for 6.93). The centres are fcc sites: a / sqrt(2)
+    apart."""
+    from ionmd.analysis.failure import framework_sites
+
+    atoms, centres = closo_borate_crystal(a=9.8)
+    phi = (1 + 5 ** 0.5) / 2
+    along_x = Rotation.align_vectors([[1, 0, 0]], [[0, 1, phi]])[0]   # an H-H axis along x
+    for k, c in enumerate(centres[:2]):              # two cages turned, 5.8 A across along x
+        members = np.arange(24 * k, 24 * (k + 1))
+        atoms.positions[members] = c + along_x.apply(atoms.positions[members] - c)
+    order = np.concatenate([np.r_[24 * k + 12:24 * k + 24, 24 * k:24 * k + 12]
+                            for k in range(4)] + [np.arange(96, 104)])   # H before B
+    atoms = atoms[order]
+    elements = np.array(atoms.get_chemical_symbols())
+    fidx = np.flatnonzero(elements != "Li")
+    units, found = framework_sites(atoms.positions, atoms.cell.array, elements, fidx)
+    assert sorted(len(u) for u in units) == [24] * 4
+    assert _nn_distance(found, atoms.cell.array) == pytest.approx(9.8 / np.sqrt(2), abs=1e-6)

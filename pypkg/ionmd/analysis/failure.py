@@ -460,6 +460,14 @@ def framework_units(pos: np.ndarray, box: np.ndarray, elements: Sequence[str],
     two P, sharing a bridging S; P2S6's; a closo-borate's B and H) are one unit, every other
     atom its own. Bridges are atoms of species outside the framework more electronegative
     than every framework species."""
+    return framework_sites(pos, box, elements, framework_idx)[0]
+
+
+def framework_sites(pos: np.ndarray, box: np.ndarray, elements: Sequence[str],
+                    framework_idx: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """:func:`framework_units` and each unit's centre (Cartesian, (U, 3)): its members at the
+    images their bonds join (a cage wider than half the cell, rebuilt about one member's
+    nearest images, would be torn apart)."""
     from ase import Atoms
     from ase.data import atomic_numbers, covalent_radii
     from ase.neighborlist import neighbor_list
@@ -470,7 +478,7 @@ def framework_units(pos: np.ndarray, box: np.ndarray, elements: Sequence[str],
     framework = set(elements[framework_idx].tolist())
     formers = np.flatnonzero([Element(e).X >= UNIT_MIN_X for e in elements[framework_idx]])
     if formers.size < 2:
-        return singles
+        return singles, np.asarray(pos[framework_idx], dtype=float)
     most = max(Element(e).X for e in framework)
     bridges = np.flatnonzero([e not in framework and Element(e).X > most for e in elements])
     idx = np.concatenate([framework_idx[formers], bridges])
@@ -481,21 +489,27 @@ def framework_units(pos: np.ndarray, box: np.ndarray, elements: Sequence[str],
     i, j, image_of_j = neighbor_list("ijS", Atoms(positions=pos[idx], cell=box, pbc=True),
                                      BOND_FACTOR * radius, self_interaction=False)
     bonds, shifts = np.column_stack([i, j]), -image_of_j
-    component, periodic = _bonded_components(len(idx), bonds, shifts)
+    component, periodic, image = _bonded_components(len(idx), bonds, shifts)
+    # framework positions with each molecule's formers at the images its bonds join
+    frac = np.linalg.solve(np.asarray(box, float).T, np.asarray(pos[framework_idx], float).T).T
+    frac[formers] += image[:formers.size]
+    joined = frac @ np.asarray(box, float)
     unit_of = np.arange(framework_idx.size)       # each atom its own site, then the molecules
     of_formers = component[:formers.size]
     for c in np.unique(of_formers):
         members = formers[of_formers == c]
         if members.size > 1 and not periodic[c]:
             unit_of[members] = members[0]
-    return [np.flatnonzero(unit_of == k) for k in np.unique(unit_of)]
+    units = [np.flatnonzero(unit_of == k) for k in np.unique(unit_of)]
+    return units, np.array([joined[u].mean(0) for u in units])
 
 
 def _bonded_components(n: int, bonds: np.ndarray, shifts: np.ndarray):
     """Connected components of ``n`` atoms under ``bonds`` (i, j), atom j's bonded image
     ``shifts`` cells from its stored one, and whether each component is periodic: a walk
     through its bonds comes back to an atom in another image (a chain or network through
-    the cell), where a molecule's comes back to the same image."""
+    the cell), where a molecule's comes back to the same image; and each atom's image that
+    its component's bonds join (cells, (n, 3) integers)."""
     neighbours: list[list[tuple[int, np.ndarray]]] = [[] for _ in range(n)]
     for (i, j), s in zip(bonds, shifts):
         neighbours[i].append((j, -s))     # atom j's image next to atom i: its own - s
@@ -519,7 +533,7 @@ def _bonded_components(n: int, bonds: np.ndarray, shifts: np.ndarray):
                     stack.append(j)
                 elif (image[j] != want).any():
                     periodic[c] = True
-    return component, np.array(periodic, dtype=bool)
+    return component, np.array(periodic, dtype=bool), image
 
 
 def _framework_melting(steps, pos, bx, elements, masses, framework,
@@ -531,27 +545,16 @@ def _framework_melting(steps, pos, bx, elements, masses, framework,
     if fidx.size < 2 or len(pos) < 2:
         return []
     w = masses[fidx] if masses is not None else np.ones(fidx.size)
-    units = framework_units(pos[0], bx[0], elements, fidx)
+    units, centres = framework_sites(pos[0], bx[0], elements, fidx)
     if len(units) < 2:
         return []
     rmsd = non_affine_rms(pos[:, fidx], bx, w, units)
-    d_nn = _nn_distance(_unit_centres(pos[0, fidx], bx[0], units), bx[0])
+    d_nn = _nn_distance(centres, bx[0])
     i = _first(rmsd > fraction * d_nn)
     if i is None:
         return []
     return [("framework_melting", steps[i], f"framework RMS displacement {rmsd[i]:.2f} A > "
              f"{fraction} x nearest-neighbour distance {d_nn:.2f} A")]
-
-
-def _unit_centres(pos: np.ndarray, box: np.ndarray, units: list[np.ndarray]) -> np.ndarray:
-    """The centre of each unit's atoms, its members taken at their images nearest its first."""
-    frac = np.linalg.solve(box.T, pos.T).T
-    centres = []
-    for u in units:
-        rel = frac[u] - frac[u[0]]
-        rel -= np.round(rel)
-        centres.append((frac[u[0]] + rel.mean(0)) @ box)
-    return np.array(centres)
 
 
 # ---------------------------------------------------------------- survival

@@ -150,10 +150,13 @@ def _dated_at(report: FailureReport, event: FailureEvent, step: int, timestep_fs
     """``report`` with ``event`` moved to ``step`` (with the temperatures status.json
     records there), and the run ending there: what the logs show after it was abandoned."""
     back_ps = (event.step - step) * timestep_fs * 1e-3
+    def recorded(key, otherwise):
+        return otherwise if status.get(key) is None else status[key]
+
     dated = replace(event, step=step, time_ps=event.time_ps - back_ps,
-                    temperature_K=status.get("temperature_now_K", event.temperature_K),
-                    target_temperature_K=status.get("failed_temperature_K",
-                                                    event.target_temperature_K))
+                    temperature_K=recorded("temperature_now_K", event.temperature_K),
+                    target_temperature_K=recorded("failed_temperature_K",
+                                                  event.target_temperature_K))
     events = [dated] + [e for e in report.events if e is not event and e.step <= step]
     cut_ps = max(0, report.run_end_step - step) * timestep_fs * 1e-3
     return replace(report, events=sorted(events, key=lambda e: e.step),
