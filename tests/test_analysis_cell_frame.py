@@ -95,3 +95,25 @@ def test_structure_functions_do_not_depend_on_the_frame():
     _, vh_plain = van_hove_distinct(plain, "Li", lag_ps=0.2, r_max=7.0)
     _, vh_turned = van_hove_distinct(turned, "Li", lag_ps=0.2, r_max=7.0)
     assert np.allclose(vh_turned, vh_plain)
+
+
+def test_distances_on_skewed_vectors_of_one_lattice():
+    """The same lattice on skewed vectors (b + 2a, c + b + 2a: a cell never reduced, as an
+    ASE trajectory may carry): MDAnalysis's minimum image was up to 0.8 A off ASE's; the
+    cell is reduced first (ASE's Minkowski reduction), the distances are ASE's."""
+    from ase import Atoms
+    from MDAnalysis.lib.distances import self_distance_array
+
+    from ionmd.analysis.cell_frame import canonical_frame
+
+    rng = np.random.default_rng(0)
+    cell = np.diag([6.0, 7.0, 8.0])
+    skewed = cell.copy()
+    skewed[1] += 2 * cell[0]
+    skewed[2] += cell[1] + 2 * cell[0]
+    positions = rng.random((30, 3)) @ cell
+    reference = Atoms("H30", positions=positions, cell=skewed, pbc=True).get_all_distances(
+        mic=True)[np.triu_indices(30, 1)]
+    turned, dims = canonical_frame(positions, skewed)
+    found = self_distance_array(turned.astype(np.float32), box=dims)
+    assert np.allclose(found, reference, atol=1e-5)
