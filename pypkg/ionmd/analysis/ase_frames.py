@@ -63,22 +63,6 @@ def trajectory_format(files: Sequence[Path], explicit: str | None = None) -> str
     return kinds.pop() if kinds else None
 
 
-def find_trajectory(run_dir: Path) -> list[Path]:
-    """The one trajectory file of :data:`SEARCHED` in a run directory (empty list if none).
-
-    Raises
-    ------
-    AnalysisError
-        If there are several: their order cannot be guessed.
-    """
-    hits = sorted({p for pattern in SEARCHED for p in run_dir.glob(pattern) if p.is_file()})
-    if len(hits) > 1:
-        raise AnalysisError(f"{run_dir}: several trajectory files ({', '.join(p.name for p in hits)}); "
-                            f"name the ones to analyse, in run order, with --trajectory "
-                            f"(or 'trajectory' in run.json)")
-    return hits
-
-
 @dataclass(frozen=True)
 class AseFrames:
     """Frames of one run as ASE read them (arrays read-only: shared by a cache)."""

@@ -157,17 +157,18 @@ def _one(path: Path, pattern: str, what: str, flag: str) -> Path:
 DUMP_PATTERNS = ("*.dump", "*.lammpstrj", "dump.*", "*.dump.gz", "*.lammpstrj.gz")
 
 
-def _find_dump(path: Path) -> list[Path]:
-    """The one LAMMPS dump file of a run directory written by hand (empty list if none).
+def _one_file(path: Path, patterns, what: str) -> list[Path]:
+    """The one file of ``path`` matching ``patterns`` (a LAMMPS dump of a run written by
+    hand, an ASE trajectory), as a list; empty if none.
 
     Raises
     ------
     AnalysisError
         If there are several: their order cannot be guessed.
     """
-    hits = sorted({p for pattern in DUMP_PATTERNS for p in path.glob(pattern) if p.is_file()})
+    hits = sorted({p for pattern in patterns for p in path.glob(pattern) if p.is_file()})
     if len(hits) > 1:
-        raise AnalysisError(f"{path}: several dump files ({', '.join(p.name for p in hits)}); "
+        raise AnalysisError(f"{path}: several {what} ({', '.join(p.name for p in hits)}); "
                             f"name the ones to analyse, in run order, with --trajectory "
                             f"(or 'trajectory' in {RUN_JSON})")
     return hits
@@ -241,7 +242,8 @@ def load_run_spec(path: str | Path, overrides: dict | None = None) -> RunSpec:
     meta.update({k: v for k, v in (overrides or {}).items() if v is not None})
     traj = [path / p for p in meta["trajectory"]] if "trajectory" in meta else sorted(path.glob("*.dcd"))
     if not traj and "trajectory" not in meta:
-        traj = _find_dump(path) or ase_frames.find_trajectory(path)
+        traj = (_one_file(path, DUMP_PATTERNS, "dump files")
+                or _one_file(path, ase_frames.SEARCHED, "trajectory files"))
     fmt = ase_frames.trajectory_format(traj, meta.get("trajectory_format")) if traj else None
     if fmt is not None:
         return _foreign_spec(path, meta, traj, fmt)
