@@ -78,6 +78,20 @@ def frozen_framework_template(path: Path) -> Path:
     return path
 
 
+def killed_then_resumed_template(path: Path, killed_at: int, resumed: str) -> str:
+    """The md template whose first piece ends itself at step ``killed_at`` without
+    finishing (as a killed run: its restarts before, its rows beyond them), and whose
+    resumed pieces run the LAMMPS lines ``resumed`` before their run."""
+    from ionmd.protocols.execute import INPUTS
+
+    text = (INPUTS / "md.lmp").read_text().replace(
+        "run             $steps upto",
+        f'if "$$(step) == 0" then "run {killed_at}" "quit 1"\n{resumed}\n'
+        "run             $steps upto")
+    path.write_text(text)
+    return str(path)
+
+
 def superionic_folder(folder: Path) -> Path:
     """A campaign folder with the toy superionic conductor: ``licl.pt`` (model),
     ``frozen.lmp`` (template) and ``licl.cif`` (64-atom rock salt)."""

@@ -15,8 +15,7 @@ import pytest
 
 from ionmd.cli import main
 from ionmd.protocols import execute, plan_runs
-from ionmd.protocols.execute import INPUTS
-from protocol_setup import fcc_cell, morse_model, short
+from protocol_setup import fcc_cell, killed_then_resumed_template, morse_model, short
 
 KILLED_AT, RESTART_EVERY = 1500, 1000
 
@@ -46,14 +45,10 @@ def kill_then_explode_template(path) -> str:
     finishing (as a killed run: its restart at RESTART_EVERY, its rows beyond it), and in
     a resumed piece one atom kicked at step 1043 by a force that sends it many box
     lengths in a step (LAMMPS loses it)."""
-    text = (INPUTS / "md.lmp").read_text().replace(
-        "run             $steps upto",
-        f'if "$$(step) == 0" then "run {KILLED_AT}" "quit 1"\n'
-        'variable        kick equal (step>=1043)*1.0e5\n'
-        'if "$$(step) > 0" then "group one id 1" "fix kick one addforce v_kick 0.0 0.0"\n'
-        "run             $steps upto")
-    path.write_text(text)
-    return str(path)
+    return killed_then_resumed_template(
+        path, KILLED_AT, 'variable        kick equal (step>=1043)*1.0e5\n'
+                         'if "$$(step) > 0" then "group one id 1" "fix kick one addforce v_kick '
+                         '0.0 0.0"')
 
 
 @pytest.fixture(scope="module")

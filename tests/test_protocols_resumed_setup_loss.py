@@ -16,10 +16,9 @@ import pytest
 
 from ionmd.protocols import execute, plan_runs
 from ionmd.lammps.restart import restart_step
-from ionmd.protocols.execute import INPUTS
 from ionmd.lammps.dcd import dcd_last_step
 from lammps_runner import run_lmp
-from protocol_setup import fcc_cell, morse_model, short
+from protocol_setup import fcc_cell, killed_then_resumed_template, morse_model, short
 
 KILLED_AT, RESTART_EVERY = 1500, 1000
 
@@ -29,13 +28,8 @@ def kill_then_lose_at_setup_template(path) -> str:
     (as a killed run: its restart at RESTART_EVERY, its rows beyond it); a resumed piece
     puts atom 1 far out of the periodic box before its run (as a restart written between
     two reneighborings of an exploding run holds it), which LAMMPS finds lost at setup."""
-    text = (INPUTS / "md.lmp").read_text().replace(
-        "run             $steps upto",
-        f'if "$$(step) == 0" then "run {KILLED_AT}" "quit 1"\n'
-        'if "$$(step) > 0" then "set atom 1 x 1.0e6"\n'
-        "run             $steps upto")
-    path.write_text(text)
-    return str(path)
+    return killed_then_resumed_template(path, KILLED_AT,
+                                        'if "$$(step) > 0" then "set atom 1 x 1.0e6"')
 
 
 @pytest.fixture(scope="module")
