@@ -39,7 +39,7 @@ def lih_box(tmp_path):
 
 def test_every_point_excluded_is_an_error_row_not_a_crash(licl, lih_box, tiny_f64, tmp_path):
     out = tmp_path / "out"
-    assert screen([licl, lih_box], tiny_f64, out, "--rmin", "3") == 0
+    assert screen([licl, lih_box], tiny_f64, out, "--rmin", "3") == 3
     rows = rows_of(out)
     assert "every grid point is excluded" in rows["LiCl"]["error"]
     assert rows["LiH_box"]["status"] == "ok"
@@ -58,7 +58,7 @@ def test_any_exception_of_one_structure_is_its_error_row(licl, lih_box, tiny_f64
 
     monkeypatch.setattr(scr, "screen_structure", fails_on_licl)
     out = tmp_path / "out"
-    assert screen([licl, lih_box], tiny_f64, out) == 0
+    assert screen([licl, lih_box], tiny_f64, out) == 3
     rows = rows_of(out)
     assert rows["LiCl"]["error"] == "IndexError: index 0 is out of bounds"
     assert rows["LiH_box"]["status"] == "ok"
@@ -71,7 +71,7 @@ def test_resume_keeps_the_error_rows_of_a_file_of_several_structures(licl, tiny_
                   bulk("NaCl", "rocksalt", a=5.64)])
     out = tmp_path / "out"
     for _ in range(2):
-        assert screen([multi], tiny_f64, out) == 0
+        assert screen([multi], tiny_f64, out) == 3       # multi_2 fails
     rows = rows_of(out)
     assert [rows[f"multi_{k}"]["status"] for k in range(3)] == ["ok", "ok", "error"]
     assert "no Li" in rows["multi_2"]["error"]
@@ -120,7 +120,7 @@ def test_names_are_unique_against_rows_already_in_the_folder(tiny_f64, tmp_path)
 def test_mobile_ion_alone_and_degenerate_grids_are_refused(licl, tiny_f64, tmp_path):
     write(tmp_path / "Li_bcc.cif", bulk("Li", "bcc", a=3.44, cubic=True))
     out = tmp_path / "out"
-    assert screen([tmp_path / "Li_bcc.cif", licl], tiny_f64, out) == 0
+    assert screen([tmp_path / "Li_bcc.cif", licl], tiny_f64, out) == 3
     rows = rows_of(out)
     assert "no framework atom" in rows["Li_bcc"]["error"]
     assert rows["LiCl"]["status"] == "ok"

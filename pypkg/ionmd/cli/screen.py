@@ -50,9 +50,9 @@ def register(subparsers) -> argparse.ArgumentParser:
                     "model file and report the minimal percolation energy, free volumes and Xi "
                     "(Maevskiy et al.). Results go to OUT/screen.csv and OUT/screen.json; "
                     "structures already in OUT are skipped (resume).",
-        epilog="Exit status: 0 at least one input screened (failures are rows of the "
-               "results), 1 an error (bad model file or settings), 2 usage, 3 every input "
-               "failed.")
+        epilog="Exit status: 0 every input screened, 1 an error (bad model file or settings), "
+               "2 usage, 3 some or every structure failed (each is a row of the results with "
+               "status error; the others are written).")
     p.add_argument("structures", nargs="+", help="structure files (CIF, POSCAR, extxyz...)")
     p.add_argument("--model", required=True, help="model file written by `ionmd export`")
     p.add_argument("--species", default="Li", type=element_symbol,
@@ -138,7 +138,7 @@ def _dry_run(args: argparse.Namespace, runner, settings) -> None:
 def run(args: argparse.Namespace) -> int | None:
     """Screen every structure (:class:`ionmd.screen.batch.ScreenBatch`); one row each;
     errors are recorded and the rest go on. Returns :data:`ionmd.errors.EXIT_FAILED` when
-    no input has a result."""
+    any structure failed."""
     from tqdm import tqdm
 
     from ionmd.host_memory import keep_freed_host_memory
@@ -163,9 +163,20 @@ def run(args: argparse.Namespace) -> int | None:
         print("ionmd: no structure screened, so no campaign.yaml", file=sys.stderr)
     print(f"{batch.screened} structure(s) screened, {batch.failures} failed; results in "
           f"{outdir}", file=sys.stderr)
-    if not batch.any_input_screened:
-        from ionmd.errors import EXIT_FAILED
+    return _exit_status(batch, outdir)
 
+
+def _exit_status(batch, outdir: Path) -> int | None:
+    """EXIT_FAILED where anything failed (scripts must not take a partial screen for a whole
+    one; the error rows say what), 0 where every input was screened."""
+    from ionmd.errors import EXIT_FAILED
+
+    if not batch.any_input_screened:
         print("ionmd: every input failed (exit status 3)", file=sys.stderr)
+        return EXIT_FAILED
+    if batch.failures:
+        print(f"ionmd: {batch.failures} failed: see the rows with status error (stage, "
+              f"error_type, error) or output_error in {outdir / 'screen.csv'}; the other "
+              "results are written (exit status 3)", file=sys.stderr)
         return EXIT_FAILED
     return None

@@ -15,8 +15,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ionmd.errors import IonmdError
+
+if TYPE_CHECKING:
+    from ase import Atoms
 
 # A row's column naming the file its structure came from, as named in the folder ("two"
 # for the rows two_0, two_1 of a file of two structures): a resumed screen names the
@@ -34,42 +38,54 @@ class InputError(Exception):
         super().__init__(f"{stage}: {failure_message(cause)}")
 
 
-def read_screen_inputs(path: Path, order=None, name: str | None = None):
-    """All structures in a file as ASE Atoms, named ``name`` (default: the file's stem; or
-    ``name_k`` for several), ordered and checked by ``ionmd.structures.load_structures`` as
-    every command reads structures; ``info["ordered"]`` says how a disordered file was
-    ordered.
+def load_screen_inputs(path: Path, order=None, name: str | None = None) -> list[tuple]:
+    """All structures in a file, read once, ordered and checked by
+    ``ionmd.structures.load_structures`` as every command reads structures: ``(name,
+    LoadedStructure)``, named ``name`` (default: the file's stem; or ``name_k`` for several).
 
     Raises
     ------
     InputError
-        Naming the stage that failed: a file read but not ordered is not "cannot read"
-        (a disordered CIF the orderer refused was reported so, hiding the ordering's advice).
+        For any failure, naming the stage that failed: a file read but not ordered is not
+        "cannot read" (a disordered CIF the orderer refused was reported so, hiding the
+        ordering's advice).
     """
-    from pymatgen.io.ase import AseAtomsAdaptor
-
-    from ionmd.structures import load_structures, read_structures
+    from ionmd.structures import load_structures
 
     try:
         _check_exists(path)
-        read = read_structures(path)
-    except Exception as exc:  # noqa: BLE001 - any reader's failure is this file's
-        raise InputError("cannot read", exc) from exc
-    try:
         found = load_structures(path, order)
-    except Exception as exc:  # noqa: BLE001 - as above, after the file was read
-        raise InputError(_failed_stage(read, order), exc) from exc
+    except Exception as exc:  # noqa: BLE001 - any failure is this file's, named by its stage
+        raise InputError(_failed_stage(path, order), exc) from exc
     name = name or Path(str(path)).stem
-    items = []
-    for k, loaded in enumerate(found):
-        atoms = AseAtomsAdaptor.get_atoms(loaded.structure)
-        if loaded.ordering:
-            atoms.info["ordered"] = loaded.ordering
-            # rounding occupancies within --order-tol can drop an element (Li 0.04 in a
-            # perovskite), and the screen must say so
-            atoms.info["rounded_away"] = loaded.rounded_away
-        items.append((name if len(found) == 1 else f"{name}_{k}", atoms))
-    return items
+    return [(name if len(found) == 1 else f"{name}_{k}", loaded)
+            for k, loaded in enumerate(found)]
+
+
+def screenable_atoms(loaded) -> Atoms:
+    """A loaded structure as the ASE Atoms the screen takes; ``info["ordered"]`` says how a
+    disordered file was ordered."""
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    atoms = AseAtomsAdaptor.get_atoms(loaded.structure)
+    if loaded.ordering:
+        atoms.info["ordered"] = loaded.ordering
+        # rounding occupancies within --order-tol can drop an element (Li 0.04 in a
+        # perovskite), and the screen must say so
+        atoms.info["rounded_away"] = loaded.rounded_away
+    return atoms
+
+
+def read_screen_inputs(path: Path, order=None, name: str | None = None) -> list[tuple]:
+    """``(name, Atoms)`` of every structure in a file (:func:`load_screen_inputs`,
+    :func:`screenable_atoms`).
+
+    Raises
+    ------
+    InputError
+        Naming the stage that failed.
+    """
+    return [(n, screenable_atoms(loaded)) for n, loaded in load_screen_inputs(path, order, name)]
 
 
 def _check_exists(source) -> None:
@@ -86,10 +102,18 @@ def _check_exists(source) -> None:
                          f"{', '.join(example_names())})")
 
 
-def _failed_stage(read, order) -> str:
-    """Which stage after reading refused the file's structures ``read``: ordering, or the
-    refusal of partial occupancies without ``--order``, or the checks of an ordered cell
-    (atoms on top of each other)."""
+def _failed_stage(path, order) -> str:
+    """Which stage refused the file ``path`` that failed to load: reading, or, for a file
+    that reads, ordering, the refusal of partial occupancies without ``--order``, or the
+    checks of an ordered cell (atoms on top of each other). Only a failed file is read a
+    second time, to tell these apart."""
+    from ionmd.structures import read_structures
+
+    try:
+        _check_exists(path)
+        read = read_structures(path)
+    except Exception:  # noqa: BLE001 - any reader's failure is this file's
+        return "cannot read"
     if all(structure.is_ordered for _, structure in read):
         return "refused"
     return "cannot order" if order is not None and order.method else "disordered"
@@ -203,15 +227,16 @@ def plan_inputs(paths: Sequence, runner, settings, order=None) -> Iterator[tuple
     names = input_names(paths)
     for path in paths:
         try:
-            items = read_screen_inputs(path, order, names[input_key(path)])
+            items = load_screen_inputs(path, order, names[input_key(path)])
         except InputError as exc:       # as in a real screen: report, go on
             yield names[input_key(path)], None, str(exc)
             continue
-        for name, atoms in items:
+        for name, loaded in items:
             try:
-                yield name, plan_screen(atoms, settings, runner), None
+                plan, why = plan_screen(screenable_atoms(loaded), settings, runner), None
             except Exception as exc:  # noqa: BLE001 - as in a real screen: report, go on
-                yield name, None, f"refused: {failure_message(exc)}"
+                plan, why = None, f"refused: {failure_message(exc)}"
+            yield name, plan, why
 
 
 class ScreenBatch:
@@ -229,7 +254,8 @@ class ScreenBatch:
     resumed
         How many inputs the folder already held as finished.
     failures
-        Errors recorded by :meth:`run` (unreadable files, refused structures).
+        Failures recorded by :meth:`run` (unreadable files, refused structures, any
+        other error of a structure; CUBE/PNG files not written).
     """
 
     def __init__(self, paths: Sequence, outdir: Path, runner, settings, *, model: str,
@@ -285,53 +311,90 @@ class ScreenBatch:
             warn: Callable[[str], None] | None = None, progress: bool | None = None) -> None:
         """Screen every input in :attr:`todo`, writing the rows after each structure.
         ``warn`` gets one line per error or note (default: none); ``progress``: tqdm bars
-        (None: where the output is a terminal)."""
+        (None: where the output is a terminal). No failure of one file or structure ends
+        the batch: it becomes that one's error row, naming the stage and the error's type."""
         from tqdm import tqdm
 
-        from ionmd.screen.output import error_row, result_row, write_cubes, write_lm_png, write_rows
-        from ionmd.screen.screen import screen_structure
+        from ionmd.screen.output import write_rows
 
         warn = warn or (lambda message: None)
         disable = None if progress is None else not progress
-        runner, outdir, rows = self.runner, self.outdir, self.rows
         for path in tqdm(self.todo, desc="structures", unit="file", disable=disable):
-            file_name = self.names[input_key(path)]
-            try:
-                items = read_screen_inputs(path, self.order, file_name)
-            except InputError as exc:   # unreadable, or read but not screenable: go on
-                self.failures += 1
-                self._put({**error_row(file_name, str(path), str(exc)), INPUT_NAME: file_name})
-                warn(f"{path}: {exc.stage} ({failure_message(exc.cause)}); skipped")
-                write_rows(outdir, rows)
-                continue
-            self._drop_stale_errors(input_key(path), {n for n, _ in items})
-            for name, atoms in items:
-                if (input_key(path), name) in self.finished:
-                    continue
-                try:
-                    model_s = runner.model_seconds
-                    with tqdm(desc=name, unit="pt", leave=False, disable=disable) as bar:
-                        result = screen_structure(atoms, runner, self.settings,
-                                                  progress=bar.update)
-                    row = result_row(name, str(path), result, self.model, runner.sha256)
-                    row["model_s"] = round(runner.model_seconds - model_s, 3)
-                    for key in ("note", "charge_note"):
-                        if key in result.extra:
-                            warn(f"{name}: note: {result.extra[key]}")
-                    if "ordered" in atoms.info:     # how a disordered file was made screenable
-                        row["ordering"] = atoms.info["ordered"]
-                    if cube:
-                        write_cubes(outdir / "cubes", name, result)
-                    if png:
-                        write_lm_png(outdir / "plots", name, result)
-                    self._put({**row, INPUT_NAME: file_name})
-                except Exception as exc:  # noqa: BLE001 - one structure's failure: its row, go on
-                    self.failures += 1
-                    why = failure_message(exc)
-                    self._put({**error_row(name, str(path), why), INPUT_NAME: file_name})
-                    warn(f"{path}: {why}")
-                write_rows(outdir, rows)
-        write_rows(outdir, rows)
+            self._screen_file(path, cube=cube, png=png, warn=warn, disable=disable)
+        write_rows(self.outdir, self.rows)
+
+    def _screen_file(self, path, *, cube: bool, png: bool, warn, disable) -> None:
+        """Every structure of one input file not yet finished, each row written at once."""
+        from ionmd.screen.output import write_rows
+
+        file_name = self.names[input_key(path)]
+        try:
+            items = load_screen_inputs(path, self.order, file_name)
+        except InputError as exc:   # unreadable, or read but not screenable: go on
+            self._record_error(file_name, path, file_name, exc.stage, exc.cause, str(exc))
+            warn(f"{path}: {exc.stage} ({failure_message(exc.cause)}); skipped")
+            write_rows(self.outdir, self.rows)
+            return
+        self._drop_stale_errors(input_key(path), {n for n, _ in items})
+        for name, loaded in items:
+            if (input_key(path), name) not in self.finished:
+                self._screen_one(path, file_name, name, loaded, cube=cube, png=png, warn=warn,
+                                 disable=disable)
+                write_rows(self.outdir, self.rows)
+
+    def _screen_one(self, path, file_name: str, name: str, loaded, *, cube: bool, png: bool,
+                    warn, disable) -> None:
+        """One structure's row: its descriptors, or its error (stage ``convert``: to ASE
+        Atoms; ``screen``: cell, grid, model, level maps, descriptors). CUBE and PNG files
+        that cannot be written leave the descriptors' row, saying so (``output_error``)."""
+        from tqdm import tqdm
+
+        from ionmd.screen.output import result_row
+        from ionmd.screen.screen import screen_structure
+
+        runner, stage = self.runner, "convert"
+        try:
+            atoms = screenable_atoms(loaded)
+            stage = "screen"
+            model_s = runner.model_seconds
+            with tqdm(desc=name, unit="pt", leave=False, disable=disable) as bar:
+                result = screen_structure(atoms, runner, self.settings, progress=bar.update)
+            row = result_row(name, str(path), result, self.model, runner.sha256)
+            row["model_s"] = round(runner.model_seconds - model_s, 3)
+        except Exception as exc:  # noqa: BLE001 - one structure's failure: its row, go on
+            why = failure_message(exc)
+            self._record_error(name, path, file_name, stage, exc, why)
+            warn(f"{path}: {why}" if stage == "screen" else f"{path}: {stage}: {why}")
+            return
+        for key in ("note", "charge_note"):
+            if key in result.extra:
+                warn(f"{name}: note: {result.extra[key]}")
+        if "ordered" in atoms.info:     # how a disordered file was made screenable
+            row["ordering"] = atoms.info["ordered"]
+        try:
+            self._write_files(name, result, cube=cube, png=png)
+        except Exception as exc:  # noqa: BLE001 - the descriptors stand; the files failed
+            self.failures += 1
+            row["output_error"] = failure_message(exc)
+            warn(f"{name}: output: {row['output_error']}")
+        self._put({**row, INPUT_NAME: file_name})
+
+    def _write_files(self, name: str, result, *, cube: bool, png: bool) -> None:
+        from ionmd.screen.output import write_cubes, write_lm_png
+
+        if cube:
+            write_cubes(self.outdir / "cubes", name, result)
+        if png:
+            write_lm_png(self.outdir / "plots", name, result)
+
+    def _record_error(self, name: str, path, file_name: str, stage: str, exc: Exception,
+                      message: str) -> None:
+        """An error row: the message, the stage that failed and the error's type."""
+        from ionmd.screen.output import error_row
+
+        self.failures += 1
+        self._put({**error_row(name, str(path), message, stage=stage,
+                               error_type=type(exc).__name__), INPUT_NAME: file_name})
 
     def write_campaign(self, top: int, rank_by: str = "xi") -> Path:
         """The ``top`` structures (by ``rank_by``: xi or mpe) as OUT/campaign.yaml, a

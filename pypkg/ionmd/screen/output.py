@@ -55,8 +55,16 @@ def result_row(name: str, source: str, result, model_path: str, model_sha256: st
     return row
 
 
-def error_row(name: str, source: str, message: str) -> dict:
-    return {"name": name, "source": source, "status": "error", "error": message}
+def error_row(name: str, source: str, message: str, stage: str | None = None,
+              error_type: str | None = None) -> dict:
+    """A failed structure's row: the message, and the stage that failed and the type of
+    its error where known (an unexpected one is a bug or an unforeseen input to report)."""
+    row = {"name": name, "source": source, "status": "error", "error": message}
+    if stage:
+        row["stage"] = stage
+    if error_type:
+        row["error_type"] = error_type
+    return row
 
 
 def check_settings(outdir: Path, settings: dict) -> None:
