@@ -460,9 +460,16 @@ void PairIonmd::coeff(int narg, char **arg)
     return third.size() > suffix.size() &&
         third.compare(third.size() - suffix.size(), suffix.size(), suffix) == 0;
   };
-  if (narg == 3 + ntypes && (third == model_file || ends_with(".pt") || ends_with(".pt2")))
+  if (narg == 3 + ntypes && (third == model_file || ends_with(".pt") || ends_with(".pt2"))) {
+    // under hybrid the file follows the sub-style's name in the pair_style line
+    const bool sub = force->pair != this;
+    std::vector<std::string> els;
+    for (int k = 3; k < narg; ++k) els.emplace_back(arg[k]);
     error->all(FLERR, "pair_coeff for pair_style ionmd takes '* *' and the elements only: the "
-               "model file ({}) belongs in 'pair_style ionmd FILE'", arg[2]);
+               "model file ({}) belongs in 'pair_style {}ionmd FILE{}'; the line is "
+               "'pair_coeff * * {}{}'", arg[2], sub ? fmt::format("{} ", force->pair_style) : "",
+               sub ? " <other sub-styles>" : "", sub ? "ionmd " : "", utils::join_words(els, " "));
+  }
   if (narg != 2 + ntypes)
     error->all(FLERR, "pair_coeff for pair_style ionmd needs '* *' followed by one element per "
                "atom type: {} atom types but {} elements given", ntypes, narg - 2);
@@ -572,6 +579,7 @@ void PairIonmd::evaluate(const IONMD::IonmdGraph &g, IonmdGraphBuilder::Mode mod
 void PairIonmd::init_style()
 {
   if (atom->tag_enable == 0) error->all(FLERR, "pair_style ionmd requires atom IDs");
+  skips_checked = false;
   const auto mode = graph_mode();
   const bool ghosts = mode == IonmdGraphBuilder::GHOSTS;
   if (mode != IonmdGraphBuilder::OWNERS && force->newton_pair == 0)
@@ -879,6 +887,35 @@ void PairIonmd::check_neighbor_exclusions()
                  group->names[neighbor->ex_mol_group[k]], fix);
 }
 
+// Under pair_style hybrid (not hybrid/overlay) a pair_coeff of another sub-style for
+// types that ionmd's `pair_coeff * *` maps hands those type pairs to that style alone:
+// LAMMPS then leaves them out of ionmd's neighbour list, and the model computes a material
+// without those neighbours, with no error (64-atom LiCl with `pair_coeff 1 1 zbl 17 17`
+// after `pair_coeff * * ionmd Cl Li`: 547.44 eV for the model's 557.79, the Cl-Cl pairs
+// gone from every environment). The skip flags of the list say it exactly; LAMMPS copies
+// them into the list after init_list(), and rerun calls no setup(), so the first force call
+// after each init checks them (every rank: the flags are the same on all).
+void PairIonmd::check_hybrid_skipped_pairs()
+{
+  skips_checked = true;
+  if (!list || !list->ijskip || (int) type2species.size() != atom->ntypes + 1) return;
+  std::vector<std::string> skipped;
+  for (int i = 1; i <= atom->ntypes; ++i)
+    for (int j = i; j <= atom->ntypes; ++j)
+      if (type2species[i] >= 0 && type2species[j] >= 0 && list->ijskip[i][j])
+        skipped.push_back(fmt::format("{} {} ({} {})", i, j, meta.elements[type2species[i]],
+                                      meta.elements[type2species[j]]));
+  if (skipped.empty()) return;
+  error->all(FLERR, "pair_style ionmd needs every neighbour, but under pair_style {} the pairs "
+             "of atom types {} belong to another sub-style (its pair_coeff for them, given "
+             "after ionmd's, replaces ionmd there): the model would compute a material without "
+             "those neighbours; to add a potential on top of the model (zbl at short range) use "
+             "pair_style hybrid/overlay; to take those atom types out of the model altogether "
+             "(another sub-style then covers all their pairs), write NULL for them in ionmd's "
+             "pair_coeff",
+             force->pair_style, utils::join_words(skipped, ", "));
+}
+
 double PairIonmd::init_one(int i, int j)
 {
   if (setflag[i][j] == 0 && type2species[i] >= 0 && type2species[j] >= 0)
@@ -894,6 +931,7 @@ static double seconds_since(std::chrono::steady_clock::time_point t0)
 void PairIonmd::compute(int eflag, int vflag)
 {
   ev_init(eflag, vflag);
+  if (!skips_checked) check_hybrid_skipped_pairs();
   ++ncalls;
   auto t0 = std::chrono::steady_clock::now();
   const auto mode = graph_mode();

@@ -68,6 +68,7 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
   void check_masses();
   void check_type_labels();
   void check_neighbor_exclusions();
+  void check_hybrid_skipped_pairs();
   void check_tiled_reach(IonmdGraphBuilder::Mode mode);
   void check_finite();
   void accumulate();
@@ -125,6 +126,7 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
   IONMD::IonmdGraph graph;
   IONMD::IonmdResult result;
   std::vector<int> type2species;    // index = LAMMPS type (1-based), -1 = NULL
+  bool skips_checked = false;    // hybrid's skip flags of the list, once per init
   // per-type masses against the pair_coeff elements: the (type, mass, element) list last
   // checked, so that a warning is given once, not again at every run
   std::string masses_checked;
