@@ -209,20 +209,18 @@ def test_rounding_advice_orders_a_site_of_three_species():
             assert abs(placed - cells * len(sites) * occ) <= tol * cells * len(sites) + 1e-9
 
 
-def test_split_positions_advice_orders_the_argyrodite_when_followed():
+def test_split_positions_argyrodite_is_refused_as_unphysical_with_the_count():
     """vj7's argyrodite Li on 48h (0.45) and 24g (0.141): each 24g site lies 0.76 A from two
     48h sites (closer than any two Li may be: 0.5 x covalent radii sum, 1.28 A, ASE's
     radii), which are 1.50 A apart, below the default rule and its ionic floor (0.85 x
-    pymatgen's Li+ radii sum): each such triplet holds one Li under the default rule, and
-    25 Li per cell on 24 triplets (pymatgen's reading) cannot: one triplet per cell must
-    hold two. The refusal said no min_distance could help; the distance it advises now
-    orders the file, with every Li-Li pair at least that far apart, every site's Li as
-    the occupancies give, and one pair closer than the ionic floor per cell, no more."""
+    pymatgen's Li+ radii sum, 1.53 A, the physical floor): each such triplet holds one Li,
+    and 25 Li per cell on 24 triplets (pymatgen's reading) cannot, in any supercell. The
+    refusal advised --order-min-distance 1.5, which filled one Li-Li pair 1.50 A apart per
+    cell; it now says no physical arrangement exists, with the count, and advises none."""
     from ase.data import atomic_numbers, covalent_radii
     from pymatgen.core import Species
 
     from ionmd.structures import OrderOptions, load_structures
-
     path = FILES / "OBELiX_vj7_argyrodite.cif"
     parent = _parsed(path)
     li0 = [k for k, site in enumerate(parent) if site.label == "Li0"]
@@ -240,17 +238,12 @@ def test_split_positions_advice_orders_the_argyrodite_when_followed():
     assert li_per_cell > len(li1)                   # 25.0 Li, 24 triplets
     with pytest.raises(StructureError) as err:
         load_structures(path, OrderOptions(method="random", seed=0))
-    advised = float(re.search(r"`--order-min-distance ([\d.]+)`", str(err.value)).group(1))
-    [loaded] = load_structures(path, OrderOptions(method="random", seed=0, min_distance=advised))
-    cell = loaded.structure
-    cells = round(cell.volume / parent.volume)
-    li = [k for k, site in enumerate(cell) if site.specie.symbol == "Li"]
-    dd = cell.distance_matrix[np.ix_(li, li)][np.triu_indices(len(li), 1)]
-    assert dd.min() >= advised > overlap
-    frac = parent.lattice.get_fractional_coords(cell.cart_coords[li]) % 1.0
-    home = parent.lattice.get_all_distances(frac, parent.frac_coords).argmin(axis=1)
-    for sites in (li0, li1):
-        placed = np.isin(home, sites).sum()
-        assert abs(placed - cells * len(sites) * parent[sites[0]].species.num_atoms) < 1
-    forced = round(li_per_cell * cells) - len(li1) * cells
-    assert np.count_nonzero(dd < floor) == forced == cells
+    message = str(err.value)
+    assert "--order-min-distance" not in message and "no physical arrangement exists" in message
+    sites, atoms, room = map(int, re.search(
+        r"the cell's (\d+) Li0/Li1 sites must hold (\d+) atoms, but at most (\d+) fit",
+        message).groups())
+    cells = sites // (len(li0) + len(li1))
+    assert sites == cells * (len(li0) + len(li1)) and room == cells * len(li1)
+    assert atoms == round(li_per_cell * cells) > room
+    assert f"Li-Li: {floor:.2f} A" in message and "the same in every supercell" in message

@@ -2,8 +2,9 @@
 ``--order-min-distance`` they advise must order the file when followed literally (the
 old advice named the first pair the search hit, rounded down: for 8 of OBELiX's 12 such
 entries it was refused again), and where split positions of one atom must hold two
-atoms, the refusal says that no arrangement exists and why. Checked against pymatgen's
-reading of each file and its distances, and ASE's covalent radii."""
+atoms, the refusal says that no arrangement exists and why (advice below the physical
+floor: tests/test_structures_advice_physical.py). Checked against pymatgen's reading of
+each file and its distances, and ASE's covalent radii."""
 
 from __future__ import annotations
 
@@ -13,13 +14,10 @@ import numpy as np
 import pytest
 from ase.data import atomic_numbers, covalent_radii
 from pymatgen.core import Lattice, Structure
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components
 
 from ionmd.structures import OrderOptions, StructureError, load_structures, order_structure
 from published_cifs import FILES, pymatgen_structure
 
-PYROCHLORE = FILES / "OBELiX_xut_LiSrTa2O6F.cif"    # O 0.5 on 96g: 32 triangles 0.99 A
 LGPS_SN = FILES / "OBELiX_13q_Li10SnP2S12.cif"      # Li2 0.54 on 8 sites: 4 pairs 0.42 A
 ADVICE = re.compile(r"`--order-min-distance ([\d.]+)`")
 
@@ -41,38 +39,6 @@ def _home_sites(cell: Structure, parent: Structure) -> np.ndarray:
     d = parent.lattice.get_all_distances(frac, parent.frac_coords)
     assert d.min(axis=1).max() < 1e-6
     return d.argmin(axis=1)
-
-
-def test_followed_advice_orders_the_pyrochlore_with_the_fewest_forced_pairs():
-    """xut's O3 (0.5 on 96 sites) sit in 32 triangles of sites 0.99 A apart (pymatgen's
-    distances): 48 O on 32 triangles fill at least 16 pairs 0.99 A apart, so no rule
-    above 0.99 A can be kept. The refusal advised --order-min-distance 1.9, which was
-    refused again; the advised distance now orders the file, with 48 O on the O3 sites,
-    every pair of them at least that far apart, and only the 16 pairs the triangles force
-    (each holds one or two O; as drawn, some held three), named in the ordering line."""
-    parent = pymatgen_structure(PYROCHLORE)
-    parent.remove_oxidation_states()
-    o3 = [k for k, site in enumerate(parent) if site.label == "O3"]
-    d = parent.distance_matrix[np.ix_(o3, o3)]
-    near = (d > 0.1) & (d < 1.0)
-    n, triangle = connected_components(csr_matrix(near), directed=False)
-    assert (n, set(np.bincount(triangle))) == (32, {3})
-    message = _refusal(PYROCHLORE)
-    assert "split positions" not in message
-    advised = float(ADVICE.search(message).group(1))
-    [loaded] = load_structures(PYROCHLORE, OrderOptions(method="random", seed=0,
-                                                        min_distance=advised))
-    cell = loaded.structure
-    assert round(cell.volume / parent.volume) == 1
-    home = _home_sites(cell, parent)
-    on_o3 = [a for a, k in enumerate(home) if k in o3]
-    assert len(on_o3) == 48 and all(cell[a].specie.symbol == "O" for a in on_o3)
-    dd = cell.distance_matrix[np.ix_(on_o3, on_o3)][np.triu_indices(48, 1)]
-    assert dd.min() >= advised >= _overlap("O", "O")
-    assert advised <= d[near].min()
-    held = np.bincount(triangle[[o3.index(home[a]) for a in on_o3]], minlength=32)
-    assert set(held) == {1, 2} and np.count_nonzero(dd < 1.0) == 16
-    assert "16 O-O pairs 0.99 A apart" in loaded.ordering
 
 
 def test_split_pairs_that_must_hold_two_atoms_are_refused_with_the_count():

@@ -27,7 +27,7 @@ from ionmd.structures.ordering_limits import (
     IONIC_FLOOR_FRACTION, MIN_DISTANCE_FRACTION, _PairLimits)
 from ionmd.structures.ordering_search import (
     RANDOM_RESTARTS, RESOLVE_CANDIDATES, RESOLVE_MOVES_PER_SITE, STALL_MOVES_PER_SITE,
-    _order_random)
+    _order_random, _search)
 from ionmd.structures.split_sites import merge_split_sites
 from ionmd.structures.supercell import min_width_supercell, parse_supercell
 
@@ -179,6 +179,7 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
     if structure.is_ordered:
         return OrderedCell(structure.make_supercell(base, in_place=False), base)
     charges = _charges_of(structure, oxidation_states)
+    diagonal = None     # the smallest diagonal repetition with whole occupancies
     try:
         reps = integral_supercell(structure, base, max_atoms=max_atoms, occ_tol=occ_tol,
                                   exact=supercell is not None, charges=charges)
@@ -191,6 +192,7 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
         if reps is None:
             raise
     else:
+        diagonal = reps
         if supercell is None:   # not the user's repetitions: the most compact of that size
             reps = (_fewer_cells(structure, math.prod(reps), min_width, max_atoms, occ_tol,
                                  charges)
@@ -214,7 +216,14 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
     # (a refined Li55.968 La24 Zr16 O96 has no neutral guess; its Li56 cell has)
     limits = _PairLimits(big, min_distance, charges or guess_oxidation_states(element_counts))
     if method == "random":
-        ordered, draw = _order_random(big, groups, counts, seed, limits)
+        try:
+            ordered, draw = _order_random(big, groups, counts, seed, limits)
+        except StructureError as err:
+            if getattr(err, "unphysical", False) and supercell is None:
+                advice = _larger_cell_advice(structure, diagonal, charges, min_distance, seed,
+                                             max_atoms)
+                raise StructureError(f"{err}. {advice}") from None
+            raise
         return OrderedCell(ordered, reps, counts, "random", seed=seed,
                            min_distance=limits.describe(), charges=charges, merged=merged,
                            close_pairs=limits.close_pairs_note(draw))
@@ -237,6 +246,38 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
                        close_pairs=limits.close_pairs_note(draw))
 
 
+
+
+LARGER_CELLS_TRIED = 3
+"""Where no physical arrangement was found in the smallest cell, this many larger ones
+(the cell doubled along a, b or c) are searched before the refusal advises one."""
+
+
+def _larger_cell_advice(structure: Structure, diagonal, charges, min_distance, seed: int,
+                        max_atoms: int) -> str:
+    """Which larger supercell (the smallest diagonal repetition with whole occupancies,
+    ``diagonal``, doubled along a, b or c) the same seeded search orders with every pair
+    above its physical floor, checked by running it: the advice where one does, else the
+    ones tried."""
+    if diagonal is None:
+        return "No diagonal supercell with whole occupancies fits in max_atoms; none was tried"
+    tried = []
+    for axis in range(LARGER_CELLS_TRIED):
+        larger = tuple(n * (2 if k == axis else 1) for k, n in enumerate(diagonal))
+        if math.prod(larger) * len(structure) > max_atoms:
+            continue
+        tried.append(supercell_text(larger))
+        big = structure.make_supercell(larger, in_place=False)
+        groups = _groups(big)
+        limits = _PairLimits(big, min_distance, charges)
+        draw, _ = _search(big, groups, _site_counts(groups), seed, limits)
+        if draw is not None and not limits.unphysical_pairs(draw):
+            return (f"The {supercell_text(larger)} supercell orders it with every pair above "
+                    f"its physical floor (checked, seed {seed}): `--supercell "
+                    f"{supercell_text(larger)}` (`supercell` in a campaign)")
+    if not tried:
+        return f"No larger supercell fits in max_atoms={max_atoms}"
+    return f"Nor did the larger supercells {', '.join(tried)} (tried, seed {seed})"
 
 
 def _charges_of(structure: Structure, oxidation_states) -> dict[str, float] | None:

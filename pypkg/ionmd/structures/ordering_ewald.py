@@ -10,7 +10,7 @@ from pymatgen.core import Structure
 from ionmd.structures.charges import oxidation_guess
 from ionmd.structures.errors import StructureError
 from ionmd.structures.ordering_cells import VACANCY
-from ionmd.structures.ordering_limits import _forced_overlaps, _PairLimits
+from ionmd.structures.ordering_limits import _forced_overlaps, _PairLimits, _unphysical_proof
 
 EWALD_CANDIDATES = 100
 """Lowest-Ewald arrangements searched for one that keeps ``min_distance``."""
@@ -82,29 +82,54 @@ def _order_ewald(big: Structure, oxidation_states, element_counts, groups, count
         for i, sp in changes:
             draw[i] = VACANCY if sp is None else sp.symbol
         draws.append((float(energy), draw))
+    if limits.below_default():
+        kept = [(energy, draw) for energy, draw in draws if limits.first_clash(draw) is None]
+        if kept:
+            return _fewest_close_pairs(big, kept, groups, limits)
     # the default rule, else (occupancies forcing close pairs) its ionic floor
     for rule in (limits, limits.relax()):
         for energy, draw in draws if rule else ():
             hit = rule.first_clash(draw)
             if hit is None:
-                keep = [i for i, sp in enumerate(draw) if sp != VACANCY]
-                return (Structure(big.lattice, [draw[i] for i in keep], big.frac_coords[keep],
-                                  labels=[big[i].label for i in keep]), energy, draw)
+                return _structure_of(big, draw), energy, draw
             first_hit = first_hit or hit
+    forced = _forced_overlaps(big, groups, counts, limits)
+    unphysical = (None if forced is not None and forced[1] is not None
+                  else _unphysical_proof(big, groups, counts, limits))
     raise limits.error(big, "ewald", f"the {len(found)} lowest-energy arrangements", first_hit,
-                       _ewald_workable(draws, limits), _forced_overlaps(big, groups, counts, limits))
+                       None if unphysical else _ewald_workable(draws, limits), forced, unphysical)
+
+
+def _fewest_close_pairs(big: Structure, kept: list, groups, limits: _PairLimits):
+    """Under a user's ``min_distance`` below the default rule (the floor the rule gives way
+    to, as in the random ordering): of the arrangements ``kept`` ((energy, draw), all
+    keeping that floor), the one with the fewest pairs closer than the default rule, then
+    the lowest energy. (The lowest energy alone filled pairs the occupancies do not
+    force, and the ordering line only named them.)"""
+    from ionmd.structures.ordering_search import _Clashes
+
+    members = {key: idx for key, (_, idx) in groups.items()}
+    rule = limits.default_rule()
+    energy, draw = min(kept, key=lambda ed: (_Clashes(ed[1], members, rule).pairs(), ed[0]))
+    return _structure_of(big, draw), energy, draw
+
+
+def _structure_of(big: Structure, draw: list) -> Structure:
+    keep = [i for i, sp in enumerate(draw) if sp != VACANCY]
+    return Structure(big.lattice, [draw[i] for i in keep], big.frac_coords[keep],
+                     labels=[big[i].label for i in keep])
 
 
 def _ewald_workable(draws, limits: _PairLimits):
     """The largest ``min_distance`` (two decimals, one of ``limits.candidates``: no
     overlapping pair allowed) that one of the lowest-energy ``draws`` keeps, and its closest
-    pair: with it, the Ewald ordering takes that draw or a lower one. None where every draw
-    has a closer pair."""
-    closest = [limits.closest_pair(draw) for _, draw in draws]
-    pairs = [p for p in closest if p is not None]
+    pair, and the draw: with it, the Ewald ordering takes that draw or a lower one. None
+    where every draw has a closer pair."""
+    closest = [(limits.closest_pair(draw), draw) for _, draw in draws]
+    pairs = [(p, draw) for p, draw in closest if p is not None]
     if not pairs:
         return None
-    pair = max(pairs, key=lambda p: p[2])
+    pair, draw = max(pairs, key=lambda p: p[0][2])
     x = math.floor(pair[2] * 100 + 1e-9) / 100
     values = limits.candidates()
-    return (x, pair) if len(values) and x >= values[0] else None
+    return (x, pair, draw) if len(values) and x >= values[0] else None

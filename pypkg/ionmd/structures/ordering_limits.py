@@ -27,6 +27,10 @@ way down to this fraction of the pair's ionic radii sum (pymatgen's radii for th
 states; Li+-Li+ 1.53 A): the arrangement then has the fewest such pairs found, named in the
 ordering line. Closer pairs (split positions of one atom, 0.5-1 A apart: the garnet's 96h
 pairs 0.8 A) are still refused."""
+UNKNOWN_STATE_FLOOR_FRACTION = 0.6
+"""The physical floor (``_PairLimits.physical_floor``) of a pair whose ionic radii are not
+known: this fraction of the covalent radii sum, what the ionic floor is for alkali pairs
+(Li+-Li+ 1.53 A of 2.56 A, Na+-Na+ 1.97 of 3.32)."""
 
 
 class _PairLimits:
@@ -43,7 +47,9 @@ class _PairLimits:
         self.partial = [i for i, site in enumerate(big) if not site.is_ordered]
         self.symbols = sorted({el.symbol for site in big for el in site.species.elements})
         self.radius = {el: covalent_radius(el) for el in self.symbols}
-        self.ionic = _ionic_radii(self.symbols, charges) if min_distance is None else None
+        # the ionic radii, kept for the physical floor whatever rule the user gives
+        self._ionic_radii = _ionic_radii(self.symbols, charges)
+        self.ionic = self._ionic_radii if min_distance is None else None
         self.relaxed = False    # True: the floor, not the rule, is the limit
         self._tables: dict[bool, dict[tuple[str, str], float]] = {}    # shared by copies
         self._matrices: dict[bool, np.ndarray] = {}
@@ -146,6 +152,56 @@ class _PairLimits:
         """The closest the default rule gives way to (``IONIC_FLOOR_FRACTION``)."""
         return IONIC_FLOOR_FRACTION * (self.ionic[a] + self.ionic[b])
 
+    def physical_floor(self, a: str, b: str) -> float:
+        """The closest two atoms of elements ``a`` and ``b`` may be in a physical cell: the
+        default rule given way to the ionic floor (``min(MIN_DISTANCE_FRACTION`` x covalent,
+        ``IONIC_FLOOR_FRACTION`` x ionic radii sum)), else ``UNKNOWN_STATE_FLOOR_FRACTION`` x
+        covalent. Why these: shortest contacts of ordered crystals sit above them: bonds
+        at 0.9-1.1 x the covalent sum (O2 1.21 A, peroxide 1.49 A of O-O 1.32), anion edges
+        of the smallest oxo-anions (NO3- O-O 2.16 A, CO3 2.22 A) above 0.85 x the ionic sum
+        (O2- 2.14 A), cation pairs (Li3N Li-Li 2.11 A, Li2O 2.31 A) above Li+-Li+ 1.53 A;
+        ionic-radii sums are Shannon's crystal radii, i.e. the contacts ordered crystals
+        have. Pairs closer than this (split positions: O-O 0.7-1 A) put MD's atoms on top
+        of each other, and the cell explodes."""
+        cov = self.radius[a] + self.radius[b]
+        if self._ionic_radii is None:
+            return UNKNOWN_STATE_FLOOR_FRACTION * cov
+        ionic = IONIC_FLOOR_FRACTION * (self._ionic_radii[a] + self._ionic_radii[b])
+        return min(MIN_DISTANCE_FRACTION * cov, ionic)
+
+    def unphysical(self, big: Structure) -> np.ndarray:
+        """Which pairs of partially occupied sites (numbered as ``partial``) are closer than
+        the physical floor of every pair of elements they may hold: a boolean matrix."""
+        if self.distances is None:
+            return np.zeros((0, 0), dtype=bool)
+        elements = [sorted(el.symbol for el in big[i].species) for i in self.partial]
+        kinds = sorted({tuple(e) for e in elements})
+        kind = np.array([kinds.index(tuple(e)) for e in elements], dtype=int)
+        floor = np.array([[min(self.physical_floor(a, b) for a in x for b in y) for y in kinds]
+                          for x in kinds])
+        out = self.distances < floor[kind][:, kind]
+        np.fill_diagonal(out, False)
+        return out
+
+    def unphysical_pairs(self, draw: list) -> dict[tuple[str, str], tuple[int, float, float]]:
+        """Pairs of atoms of ``draw`` on partially occupied sites closer than their
+        physical floor, by element pair: (count, shortest distance, floor)."""
+        species = [draw[i] for i in self.partial]
+        symbols = sorted(set(species) - {VACANCY})
+        if self.distances is None or not symbols:
+            return {}
+        code = np.array([symbols.index(x) if x != VACANCY else -1 for x in species])
+        floor = np.array([[self.physical_floor(a, b) for b in symbols] for a in symbols])
+        filled = np.flatnonzero(code >= 0)
+        c = code[filled]
+        d = self.distances[np.ix_(filled, filled)]
+        rows, cols = np.nonzero(np.triu(d < floor[c][:, c], 1))
+        found: dict[tuple[str, str], list[float]] = {}
+        for r, k in zip(rows, cols):
+            pair = tuple(sorted((symbols[c[r]], symbols[c[k]])))
+            found.setdefault(pair, []).append(float(d[r, k]))
+        return {k: (len(v), min(v), self.physical_floor(*k)) for k, v in sorted(found.items())}
+
     def relax(self) -> "_PairLimits | None":
         """These limits with the default rule given way to the ionic floor; None where
         no floor is known (a user's ``min_distance``, elements without oxidation states)."""
@@ -159,6 +215,25 @@ class _PairLimits:
         out = copy.copy(self)
         out.relaxed = False
         return out
+
+    def _unphysical_error(self, big: Structure, head: str, unphysical) -> StructureError:
+        pair, why, any_supercell = unphysical
+        i, j, _ = pair
+        a, b = sorted((_main_element(big, i), _main_element(big, j)))
+        scope = ("the clusters of such sites are small and the count is per cluster, so it "
+                 "is the same in every supercell: no larger or other supercell helps, and a "
+                 "smaller min_distance only fills such pairs, atoms that close explode in MD"
+                 if any_supercell else
+                 "so in this cell (its clusters of such sites reach their own images, so a "
+                 "larger cell may differ); a smaller min_distance only fills such pairs, "
+                 "atoms that close explode in MD")
+        err = StructureError(
+            f"{head}: {why.replace('no arrangement', 'no physical arrangement', 1)} "
+            f"({a}-{b}: {self.physical_floor(a, b):.2f} A, the shortest such pair ordered "
+            f"crystals have, less a margin); closest: sites of {_pair_text(big, *pair)}; "
+            f"{scope}. " + _SITE_MODEL_ADVICE)
+        err.unphysical = not any_supercell
+        return err
 
     def close_pairs_note(self, draw: list) -> str:
         """The pairs of atoms placed on partially occupied sites (``draw``: species per
@@ -238,15 +313,33 @@ class _PairLimits:
         return min(filled, key=lambda p: p[2], default=None)
 
     def error(self, big: Structure, method: str, tried: str, hit, workable=None,
-              forced=None) -> StructureError:
+              forced=None, unphysical=None) -> StructureError:
         """No arrangement found: the distance that one needs (``workable``: (min_distance,
-        its closest pair), checked to order the cell), else the pair of split positions
-        that blocks every arrangement (``forced``: (pair, why), a count where it proves
-        that none exists), else the first pair the search hit."""
+        its closest pair, its draw), checked to order the cell) where it keeps every pair
+        above its physical floor; else why no physical arrangement exists (``unphysical``:
+        (pair, why, whether the count holds in any supercell) from ``_forced_overlaps``
+        under the physical floor) or none was found (``workable`` below the floor: the
+        error's ``unphysical`` attribute is then True, for the caller to try larger
+        cells); else the pair of split positions that blocks every arrangement
+        (``forced``: (pair, why), a count where it proves that none exists), else the
+        first pair the search hit."""
         head = (f"no {method} arrangement keeps the atoms on partially occupied sites at least "
                 f"{self.describe()} apart ({tried})")
+        if unphysical is not None and not (forced is not None and forced[1]):
+            return self._unphysical_error(big, head, unphysical)
+        below = self.unphysical_pairs(workable[2]) if workable is not None else {}
+        if below:
+            x, pair, _ = workable
+            err = StructureError(
+                f"{head}: the occupancies force pairs closer than that, and no physical "
+                f"arrangement was found in this cell: min_distance={x:g} orders it, but "
+                f"fills {_below_text(below)} (two sites of {_pair_text(big, *pair)}): "
+                "atoms that close explode in MD, so that distance is not advised. "
+                + _SITE_MODEL_ADVICE)
+            err.unphysical = True
+            return err
         if workable is not None:
-            x, pair = workable
+            x, pair, _ = workable
             closest = (f"two sites of {_pair_text(big, *pair)}" if pair else
                        f"no two atoms closer than {self.reach:.2f} A")
             return StructureError(
@@ -281,7 +374,19 @@ def _pair_text(big: Structure, i: int, j: int, d: float) -> str:
     return f"{names} ({_fmt_site(big, i)}; {_fmt_site(big, j)}), {d:.2f} A apart"
 
 
-def _forced_overlaps(big: Structure, groups, counts, limits: _PairLimits):
+_SITE_MODEL_ADVICE = (
+    "Check the site model against its publication (positions, occupancies), or take the "
+    "structure from another refinement")
+
+
+def _below_text(below: dict) -> str:
+    """``"16 O-O pairs 0.99 A apart (physical floor 1.06 A)"``, per element pair."""
+    return ", ".join(f"{n} {a}-{b} pair{'s' if n > 1 else ''} {d:.2f} A apart (physical "
+                     f"floor {floor:.2f} A)" for (a, b), (n, d, floor) in below.items())
+
+
+def _forced_overlaps(big: Structure, groups, counts, limits: _PairLimits,
+                     close: np.ndarray | None = None, apart: str = "no two overlapping"):
     """Whether the occupancies fill split positions (``limits.overlapping`` pairs of
     partially occupied sites) twice in every arrangement, by counting: sites joined by such
     pairs form small clusters, each holding at most as many atoms as its largest set of
@@ -294,7 +399,7 @@ def _forced_overlaps(big: Structure, groups, counts, limits: _PairLimits):
     n = len(limits.partial)
     if limits.distances is None:
         return None
-    close = limits.overlapping()
+    close = limits.overlapping() if close is None else close
     rows, cols = np.nonzero(close)
     if not len(rows):
         return None
@@ -329,8 +434,57 @@ def _forced_overlaps(big: Structure, groups, counts, limits: _PairLimits):
             names = _site_names(big, [limits.partial[m] for m in members])
             return closest(members), (
                 f"no arrangement exists: the cell's {len(members)} {names} sites must hold "
-                f"{atoms} atoms, but at most {holds} fit on them with no two overlapping")
+                f"{atoms} atoms, but at most {holds} fit on them with {apart}")
     return closest(np.arange(n)), None
+
+
+def _unphysical_proof(big: Structure, groups, counts, limits: _PairLimits):
+    """(pair, why, any_supercell) where the count of ``_forced_overlaps`` under the physical
+    floor (``limits.unphysical``) proves that no physical arrangement exists, else None;
+    ``any_supercell``: no cluster of such sites reaches its own image (``_wraps``), so a
+    larger supercell repeats the same clusters and the same count."""
+    close = limits.unphysical(big)
+    if not close.any():
+        return None
+    found = _forced_overlaps(big, groups, counts, limits, close,
+                             apart="no two closer than their physical floor")
+    if found is None or found[1] is None:
+        return None
+    return (*found, not _wraps(big, limits, close))
+
+
+def _wraps(big: Structure, limits: _PairLimits, close: np.ndarray) -> bool:
+    """Whether a cluster of ``close`` sites reaches its own periodic image (a chain through
+    the cell, a ring of three sites along a 4 A axis): there a larger supercell makes other
+    clusters, and the count of this one need not hold. Each cluster is unwrapped along its
+    pairs' shortest vectors; a pair whose vector disagrees with the positions reached
+    closes a loop through an image."""
+    frac = big.frac_coords[limits.partial]
+    rows, cols = np.nonzero(close)
+    step = frac[cols] - frac[rows]
+    step -= np.round(step)
+    edges: dict[int, list[tuple[int, np.ndarray]]] = {}
+    for r, c, v in zip(rows, cols, step):
+        edges.setdefault(int(r), []).append((int(c), v))
+    placed: dict[int, np.ndarray] = {}
+    for root in edges:
+        if root in placed:
+            continue
+        placed[root], todo = frac[root], [root]
+        while todo:
+            i = todo.pop()
+            for j, v in edges[i]:
+                at = placed[i] + v
+                if j not in placed:
+                    placed[j] = at
+                    todo.append(j)
+                elif not np.allclose(placed[j], at, atol=1e-6):
+                    return True
+    return False
+
+
+def _main_element(big: Structure, i: int) -> str:
+    return max(big[i].species.items(), key=lambda kv: kv[1])[0].symbol
 
 
 def _largest_apart(sites: np.ndarray, close: np.ndarray) -> int | None:

@@ -9,7 +9,7 @@ from pymatgen.core import Structure
 
 from ionmd.structures.ordering_cells import VACANCY
 from ionmd.structures.errors import StructureError
-from ionmd.structures.ordering_limits import _forced_overlaps, _PairLimits
+from ionmd.structures.ordering_limits import _forced_overlaps, _PairLimits, _unphysical_proof
 
 RANDOM_RESTARTS = 5
 RESOLVE_MOVES_PER_SITE = 50
@@ -27,14 +27,24 @@ def _order_random(big: Structure, groups, counts, seed: int,
     species drawn per site (``VACANCY`` for empty ones). Where the search finds none, the
     error names the distance an arrangement needs, checked by running this search with
     it (``_workable_distance``), or says that none can work."""
+    if limits.min_distance is None:
+        # a count that proves no physical arrangement exists is cheaper than the search
+        # that fails to find one (OBELiX e81's 10-cell pyrochlore: 15 s)
+        unphysical = _unphysical_proof(big, groups, counts, limits)
+        if unphysical is not None:
+            raise limits.error(big, "random", "counted before any search", None, None,
+                               _forced_overlaps(big, groups, counts, limits), unphysical)
     draw, hit = _search(big, groups, counts, seed, limits)
     if draw is None:
         tried = (f"{RANDOM_RESTARTS} seeded draws, each followed by up to "
                  f"{RESOLVE_MOVES_PER_SITE} moves per site")
         forced = _forced_overlaps(big, groups, counts, limits)
         proven = forced is not None and forced[1] is not None    # no distance can help
-        workable = None if proven else _workable_distance(big, groups, counts, seed, limits)
-        raise limits.error(big, "random", tried, hit, workable, forced)
+        # no physical arrangement (pairs closer than any ordered crystal has): none to advise
+        unphysical = None if proven else _unphysical_proof(big, groups, counts, limits)
+        workable = (None if proven or unphysical
+                    else _workable_distance(big, groups, counts, seed, limits))
+        raise limits.error(big, "random", tried, hit, workable, forced, unphysical)
     return _ordered(big, draw), draw
 
 
@@ -48,7 +58,8 @@ def _workable_distance(big: Structure, groups, counts, seed: int, limits: _PairL
     """The largest ``min_distance`` (of ``limits.candidates``: the pair distances the rule
     forbids, rounded down, none below the overlap check's) with which this seeded search
     orders the cell, and the closest pair of that arrangement; None where even the
-    smallest fails. Found by bisection (a smaller distance forbids fewer pairs); each value
+    smallest fails (and the arrangement, to check its pairs against the physical floor).
+    Found by bisection (a smaller distance forbids fewer pairs); each value
     tried is the search a user runs with it, so the one returned is checked, and its cell
     passes the overlap check."""
     from ionmd.structures.checks import check_overlaps
@@ -75,7 +86,7 @@ def _workable_distance(big: Structure, groups, counts, seed: int, limits: _PairL
             high = mid
         else:
             low, found = mid, draw
-    return float(values[low]), limits.closest_pair(found)
+    return float(values[low]), limits.closest_pair(found), found
 
 
 def _search(big: Structure, groups, counts, seed: int, limits: _PairLimits):
