@@ -155,3 +155,34 @@ def test_ewald_with_a_user_floor_keeps_the_fewest_close_pairs_then_the_lowest_en
     d = cell.structure.lattice.get_all_distances(cell.structure.frac_coords,
                                                  best[2].frac_coords)
     assert np.allclose(d.min(axis=1), 0, atol=1e-6)
+
+
+def _pymatgen_crystals() -> list[Structure]:
+    """The ordered crystals pymatgen ships for its tests (Materials Project cells: oxides,
+    phosphates, peroxides, halides, selenides, elements)."""
+    from importlib import resources
+
+    folder = resources.files("pymatgen") / "util" / "structures"
+    out = [Structure.from_file(str(p)) for p in folder.iterdir() if p.name.endswith(".json")]
+    return [s for s in out if s.is_ordered]
+
+
+def test_the_physical_floor_is_below_every_pair_of_ordered_crystals():
+    """The floor was chosen from data: every pair of atoms in pymatgen's ordered test
+    crystals (19, from Ti-O 1.75 A in Pb2TiZrO6 to peroxide O-O) is at least the floor
+    of its elements, under the oxidation-state guess the ordering uses."""
+    from ionmd.structures.charges import guess_oxidation_states
+    from ionmd.structures.ordering_limits import _PairLimits
+
+    crystals = _pymatgen_crystals()
+    assert len(crystals) >= 15
+    closest = []
+    for s in crystals:
+        s = s.copy()
+        s.remove_oxidation_states()
+        limits = _PairLimits(s, None, guess_oxidation_states(s.composition))
+        d = s.distance_matrix + np.diag(np.full(len(s), np.inf))
+        symbols = [site.specie.symbol for site in s]
+        floor = np.array([[limits.physical_floor(a, b) for b in symbols] for a in symbols])
+        closest.append((d / floor).min())
+    assert min(closest) >= 1.0
