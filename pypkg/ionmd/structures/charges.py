@@ -88,6 +88,47 @@ def transport_charges(composition) -> dict[str, float]:
     return out
 
 
+def transport_note(composition, charges: dict[str, float] | None = None) -> str:
+    """What the charges of ``transport_charges`` (or ``charges``) assume where it is not an
+    ordinary ionic solid, else ``""``: an intermetallic (no element of the composition can
+    be an anion: LiAl, Li22Sn5, LiMg) or one whose guess needs a metal or a group 13-15
+    metalloid as the anion (Zintl phases: LiSi's Si-, Li15Si4's Si4-, Li3Sb's Sb3-). Its
+    Li+ is a formal charge: the sigma is the formal ionic Nernst-Einstein one, not what a
+    user of an alloy anode measures (electrons carry its current)."""
+    from pymatgen.core import Composition, Element
+
+    amounts = Composition(composition).get_el_amt_dict()
+    if len(amounts) < 2:
+        return ""
+    charges = transport_charges(composition) if charges is None else charges
+    anions = sorted(el for el, q in charges.items() if q < 0)
+    metals = [el for el in _cations_first(amounts) if Element(el).is_metal]
+    formula = _formula(amounts)
+    if len(metals) == len(amounts):
+        why = f"{formula} is an intermetallic: none of its elements can be an anion"
+    elif not anions and all(_zintl_anion(Element(el)) for el in amounts):
+        others = [el for el in _cations_first(amounts) if el not in metals]
+        why = (f"{formula} is an intermetallic or Zintl phase: its only anion candidates are "
+               f"the metalloid{'s' if len(others) > 1 else ''} {', '.join(others)}")
+    elif any(_zintl_anion(Element(el)) for el in anions):
+        unusual = [el for el in anions if _zintl_anion(Element(el))]
+        why = (f"{formula} is a Zintl phase: the guess makes the metal or metalloid "
+               f"{', '.join(unusual)} its anion")
+    else:
+        return ""
+    given = ", ".join(f"{el} = {q:g}" for el, q in charges.items())
+    cli = ",".join(f"{el}={q:g}" for el, q in charges.items())
+    return (f"{why}: the charges ({_ions(charges) or 'none'}) are formal, and sigma is the "
+            "formal ionic Nernst-Einstein one, not an alloy's; to use others, give them: a "
+            f"campaign's [analysis] charges = {{{given}}}, `ionmd analyze --charges {cli}`")
+
+
+def _zintl_anion(element) -> bool:
+    """A metal, or a metalloid of groups 13-15 (B, Si, Ge, As, Sb), as an anion: a Zintl
+    formal charge. Chalcogens (Te2-, like Se2-) and nonmetals are ordinary anions."""
+    return element.is_metal or (element.is_metalloid and element.group < 16)
+
+
 def nearly_neutral_states(composition) -> dict[str, float]:
     """One oxidation state per element for a refined composition a little off neutral
     (occupancies as published: Li6 In2.03 Cl12 +0.09 e, Al-LLZO's Li50.064 Al1.92 La24 Zr16

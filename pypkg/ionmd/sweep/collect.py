@@ -42,6 +42,18 @@ def charges_for(campaign: Campaign, structure: str) -> dict[str, float]:
     return transport_charges(atoms.get_chemical_formula())
 
 
+def charges_note(campaign: Campaign, structure: str, charges: dict[str, float]) -> str:
+    """What guessed charges (``"auto"``) assume where the structure is no ordinary ionic
+    solid (an intermetallic, a Zintl phase: ``ionmd.structures.charges.transport_note``),
+    else ``""``; a campaign's own table needs no note."""
+    if campaign.analysis.charges != "auto":
+        return ""
+    from ionmd.structures.charges import transport_note
+
+    atoms = next(s.atoms for s in campaign.structures if s.name == structure)
+    return transport_note(atoms.get_chemical_formula(), charges)
+
+
 def cached_run_results(run: PlannedRun, campaign: Campaign, charges: dict[str, float],
                        jobs=None) -> dict:
     """Results of one run: ``{"class", "failure", "diffusion", "conductivity", ...}``
@@ -182,6 +194,7 @@ def collect(campaign: Campaign, out_dir: str | Path | None = None, progress: boo
     out.mkdir(parents=True, exist_ok=True)
     runs = runs_to_collect(campaign)
     charges = {s.name: charges_for(campaign, s.name) for s in campaign.structures}
+    notes = {name: charges_note(campaign, name, q) for name, q in charges.items()}
     iterator = runs
     if progress:
         from tqdm import tqdm
@@ -201,7 +214,8 @@ def collect(campaign: Campaign, out_dir: str | Path | None = None, progress: boo
     rows = []
     for (s, m, T), results in groups.items():
         rows.append({"structure": s, "model": m, "protocol": campaign.protocol.name,
-                     "temperature_K": T, **_aggregate(results, len(results))})
+                     "temperature_K": T, **_aggregate(results, len(results)),
+                     **({"charges_note": notes[s]} if notes[s] else {})})
     fits: dict[str, dict] = {}
     structures: dict[str, dict] = {}
     reports: dict[str, list] = {}
@@ -238,6 +252,8 @@ def collect(campaign: Campaign, out_dir: str | Path | None = None, progress: boo
                                                         "Ea": "eV", "time": "ps"},
            "classes": dict(Counter(res["class"] for _, res in per_run)),
            "complete": all(res["class"] in ANALYSED for _, res in per_run),
+           "charges": {name: {"charges": q, **({"note": notes[name]} if notes[name] else {})}
+                       for name, q in charges.items()},
            "rows": rows, "arrhenius": fits, "structures": structures, "survival": survival,
            "runs": [run_entry(run, res) for run, res in per_run],
            "not_in_campaign": [run_entry(run, res) for run, res in dropped]}
@@ -296,5 +312,5 @@ def write_csv(rows: list[dict], path: Path) -> None:
     write_rows_csv([flat_row(r) for r in rows], path)
 
 
-__all__ = ["cached_run_results", "charges_for", "collect", "flat_row", "run_entry",
+__all__ = ["cached_run_results", "charges_for", "charges_note", "collect", "flat_row", "run_entry",
            "runs_to_collect"]
