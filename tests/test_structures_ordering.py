@@ -219,17 +219,24 @@ def test_ewald_keeps_each_groups_counts():
 
 def test_ewald_ordering_uses_the_oxidation_states_the_file_gives():
     """LiNi0.5Mn0.5O2 with Li/Ni antisites, its species labelled Ni2+ and Mn4+ (as CIFs
-    with _atom_type_oxidation_number give them). pymatgen guesses Ni 4, Mn 2 for Li2NiMnO4;
-    ordering with the guess put the cations where, with the file's charges, the cell's
-    Ewald energy is -1109.1 eV instead of the lowest -1239.6 eV. With the file's states
-    the arrangement is pymatgen's OrderDisorderedStructureTransformation's lowest."""
+    with _atom_type_oxidation_number give them, and as XAS finds them). pymatgen's own
+    guess for Li2NiMnO4 is Ni 4, Mn 2; ordering with it put the cations where, with the
+    file's charges, the cell's Ewald energy is -1109.1 eV instead of the lowest -1239.6 eV.
+    With the file's states the arrangement is pymatgen's
+    OrderDisorderedStructureTransformation's lowest; ionmd's guess is now the chemistry's,
+    Ni2+ Mn4+ (its note names Ni4+ Mn2+), so the same file without states orders alike."""
+    from pymatgen.core import Composition
     from pymatgen.transformations.standard_transformations import (
         OrderDisorderedStructureTransformation)
 
     from ionmd.structures import guess_oxidation_states
+    from ionmd.structures.charges import oxidation_guess
 
-    assert guess_oxidation_states("Li2NiMnO4")["Ni"] == 4.0         # the guess differs
+    pymatgen_guess = Composition("Li2NiMnO4").oxi_state_guesses()[0]
+    assert (pymatgen_guess["Ni"], pymatgen_guess["Mn"]) == (4, 2)     # pymatgen's differs
     file_states = {"Li": 1, "Ni": 2, "Mn": 4, "O": -2}
+    assert guess_oxidation_states("Li2NiMnO4") == file_states
+    assert "Mn2+ Ni4+" in oxidation_guess("Li2NiMnO4").note
     s = Structure.from_spacegroup(
         "R-3m", Lattice.hexagonal(2.89, 14.30),
         [{"Li+": 11 / 12, "Ni2+": 1 / 12}, {"Ni2+": 5 / 12, "Mn4+": 6 / 12, "Li+": 1 / 12}, "O2-"],
@@ -243,6 +250,10 @@ def test_ewald_ordering_uses_the_oxidation_states_the_file_gives():
     reference = EwaldSummation(best).total_energy
     assert EwaldSummation(ordered).total_energy == pytest.approx(reference, abs=1e-6)
     assert cell.ewald_energy == pytest.approx(reference, abs=1e-6)
+    plain = s.copy()
+    plain.remove_oxidation_states()
+    guessed = order_structure(plain, "ewald", supercell=(2, 2, 1))
+    assert guessed.ewald_energy == pytest.approx(reference, abs=1e-6)
 
 
 def test_ordered_file_keeps_the_oxidation_states_it_gives(tmp_path):

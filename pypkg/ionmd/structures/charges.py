@@ -2,8 +2,11 @@
 (Nernst-Einstein charges), campaigns and Ewald ordering share.
 
 The states are chosen among those pymatgen's ICSD statistics know for each element and
-scored as pymatgen scores its guesses (occurrence summed over atoms), with two rules of
-formal oxidation states that pymatgen's ``oxi_state_guesses`` does not apply:
+scored by each element's own frequency of that state summed over atoms (pymatgen sums raw
+occurrences, which weigh an element by how many compounds hold it: Li2NiMnO4 came out
+Ni4+ Mn2+, chemically Ni2+ Mn4+), with two rules of formal oxidation states that
+pymatgen's ``oxi_state_guesses`` does not apply, and a note where cations can trade
+electrons:
 
 * every element with a negative state is more electronegative (Pauling) than every element
   with a positive one: electrons go to the more electronegative partner, so no I2+ beside S2-;
@@ -11,7 +14,9 @@ formal oxidation states that pymatgen's ``oxi_state_guesses`` does not apply:
   numbers of atoms only, and a refined composition scaled to a few atoms for it came back
   with strange states that absorb the rounding: OBELiX's Li4PS4I (Li8.234 P2 S8 I2 as
   refined, +0.23 e) got P3+ and I2+ (no ionic radius for I2+, ordering lines saying the
-  cell held +87 e instead of +9 e).
+  cell held +87 e instead of +9 e);
+* where transition metals can trade electrons (Ni2+ Mn4+ or Ni4+ Mn2+), the guess's note
+  names the other neutral assignments that score at least ``ALTERNATIVE_SCORE`` of it.
 
 In order: one state per element that makes the composition neutral; else within
 ``NEARLY_NEUTRAL``, then ``CHARGED_REFINEMENT`` of its positive charge (occupancies as
@@ -156,6 +161,8 @@ def oxidation_guess(composition) -> OxidationGuess:
     for tolerance in (0.0, NEARLY_NEUTRAL, CHARGED_REFINEMENT):
         best = _best_within(candidates, tolerance)
         if best:
+            if tolerance == 0.0:
+                return _described(best, amounts, alternatives=_alternatives(best, candidates, amounts))
             return _described(best, amounts)
     mixed = _mixed_valence(candidates, amounts)
     if mixed:
@@ -190,7 +197,12 @@ def _element_probabilities(el: str) -> dict[int, float]:
     if Composition.oxi_prob is None:            # pymatgen loads its statistics on first use
         Composition("NaCl").oxi_state_guesses()
     prob = Composition.oxi_prob or {}
-    return {s: float(prob.get(Species(el, s), 0.0)) for s in _options(el)}
+    counts = {s: float(prob.get(Species(el, s), 0.0)) for s in _options(el)}
+    # each element's own frequencies: raw counts weigh an element by how many ICSD
+    # compounds hold it (Mn 973, Ni 500), so Mn's liking for 2+ outvoted Ni's for 2+ and
+    # Li2NiMnO4 came out Ni4+ Mn2+ (14 + 577 > 407 + 127); as fractions 0.03 + 0.59 < 0.81 + 0.13
+    total = sum(counts.values())
+    return {s: c / total for s, c in counts.items()} if total else counts
 
 
 def _electronegativity(el: str) -> float:
@@ -321,7 +333,42 @@ def _ions(states) -> str:
     return " ".join(f"{el}{sign(states[el])}" for el in _cations_first(states))
 
 
-def _described(a: _Assignment, amounts, averaged: str | None = None) -> OxidationGuess:
+ALTERNATIVE_SCORE = 0.5
+"""A neutral assignment in which transition-metal cations trade electrons (Ni2+ Mn4+ or
+Ni4+ Mn2+ in Li2NiMnO4) and that scores at least this fraction of the guess's is named in
+the guess's note: one state per element cannot tell them apart with certainty."""
+
+
+def _alternatives(best: _Assignment, candidates, amounts) -> list[tuple[_Assignment, float]]:
+    """Other neutral assignments that differ from ``best`` only in the states of two or more
+    transition metals, with their score over ``best``'s on those elements (their atoms'
+    summed state frequencies) where at least ``ALTERNATIVE_SCORE``; best first."""
+    from pymatgen.core import Element
+
+    prob = _probabilities(amounts)
+    out = []
+    for a in candidates:
+        changed = [el for el in a.states if a.states[el] != best.states[el]]
+        if not (abs(a.charge) <= 1e-6 and len(changed) >= 2
+                and all(Element(el).is_transition_metal for el in changed)):
+            continue
+        mine, theirs = (sum(amounts[el] * prob[el, x.states[el]] for el in changed)
+                        for x in (best, a))
+        if theirs >= ALTERNATIVE_SCORE * mine:
+            out.append((a, theirs / mine))
+    return sorted(out, key=lambda ar: -ar[1])
+
+
+def _described(a: _Assignment, amounts, averaged: str | None = None,
+               alternatives: list[tuple[_Assignment, float]] = ()) -> OxidationGuess:
+    if alternatives:
+        others = "; ".join(f"{_ions(b.states)} (scoring {ratio:.0%} of it)"
+                           for b, ratio in alternatives)
+        note = (f"{_formula(amounts)}: {_ions(a.states)} is the likeliest by each element's "
+                f"ICSD frequencies, but its transition metals can trade electrons: {others} "
+                "also make it neutral; where the material's states are known, give them "
+                "(in the file, or oxidation_states=...; a campaign's [analysis] charges)")
+        return OxidationGuess(a.states, 0.0, note)
     if averaged:
         note = (f"mixed valence: {averaged} {a.states[averaged]:.3g} on average makes "
                 f"{_formula(amounts)} neutral ({_ions(a.states)})")

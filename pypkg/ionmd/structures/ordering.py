@@ -129,7 +129,8 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
         Element -> oxidation state for the Ewald energy; default: those ``structure``
         carries when it gives one per element (a CIF's ``_atom_type_oxidation_number``,
         ``charges.declared_oxidation_states``), else pymatgen's guess
-        (``charges.guess_oxidation_states``; LiNi0.5Mn0.5O2: Ni 4, Mn 2).
+        (``charges.guess_oxidation_states``; LiNi0.5Mn0.5O2: Ni 2, Mn 4, its note naming
+        Ni 4, Mn 2).
     max_atoms, occ_tol
         See ``integral_supercell``. A larger ``occ_tol`` rounds occupancies to the
         nearest whole count in a small cell (e.g. 0.05 makes LGPS's refined
