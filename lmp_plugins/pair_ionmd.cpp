@@ -450,6 +450,30 @@ void PairIonmd::configure_threads()
   IONMD::set_intraop_threads(std::max(1, usable_cores / std::max(1, cores_sharers)));
 }
 
+// Atoms of each type over all ranks (index = type). Collective.
+std::vector<bigint> PairIonmd::atoms_per_type() const
+{
+  std::vector<bigint> mine(atom->ntypes + 1, 0), all(atom->ntypes + 1, 0);
+  for (int i = 0; i < atom->nlocal; ++i) ++mine[atom->type[i]];
+  MPI_Allreduce(mine.data(), all.data(), atom->ntypes + 1, MPI_LMP_BIGINT, MPI_SUM, world);
+  return all;
+}
+
+// A data file can declare more atom types than it has elements (types for later atoms, a
+// writer's fixed type list): those types need an element in pair_coeff too.
+std::string PairIonmd::empty_types_note(const std::vector<bigint> &count) const
+{
+  std::vector<std::string> empty;
+  for (int t = 1; t <= atom->ntypes; ++t)
+    if (count[t] == 0) empty.push_back(std::to_string(t));
+  if (empty.empty()) return "";
+  const bool many = empty.size() > 1;
+  return fmt::format(" (atom type{} {} {} no atoms but count{} too: give {} an element of its "
+                     "mass, or NULL under pair_style hybrid)", many ? "s" : "",
+                     utils::join_words(empty, " "), many ? "have" : "has", many ? "" : "s",
+                     many ? "each" : "it");
+}
+
 /* pair_coeff * * El1 El2 ... with one element (or NULL) per atom type */
 void PairIonmd::coeff(int narg, char **arg)
 {
@@ -472,11 +496,13 @@ void PairIonmd::coeff(int narg, char **arg)
   }
   if (narg != 2 + ntypes)
     error->all(FLERR, "pair_coeff for pair_style ionmd needs '* *' followed by one element per "
-               "atom type: {} atom types but {} elements given", ntypes, narg - 2);
+               "atom type: {} atom types but {} elements given{}", ntypes, narg - 2,
+               empty_types_note(atoms_per_type()));
   if (strcmp(arg[0], "*") != 0 || strcmp(arg[1], "*") != 0)
     error->all(FLERR, "pair_coeff for pair_style ionmd must start with '* *'");
 
   const auto &elements = meta.elements;
+  const auto count = atoms_per_type();
   type2species.assign(ntypes + 1, -1);
   for (int t = 1; t <= ntypes; ++t) {
     const std::string el = arg[t + 1];
@@ -498,7 +524,11 @@ void PairIonmd::coeff(int narg, char **arg)
         error->all(FLERR, "pair_coeff: element '{}' (atom type {}): element symbols are "
                    "case-sensitive, write '{}'", el, t, *same_letters);
       error->all(FLERR, "pair_coeff: element '{}' (atom type {}) is not known to model {}; "
-                 "it knows: {}", el, t, model_file, utils::join_words(elements, " "));
+                 "it knows: {}{}", el, t, model_file, utils::join_words(elements, " "),
+                 count[t] == 0 ? fmt::format(" (type {} has no atoms, but still needs one of "
+                                             "these: atoms of it created later would be that "
+                                             "element)", t)
+                               : std::string());
     }
     type2species[t] = (int) (it - elements.begin());
     if (comm->me == 0)

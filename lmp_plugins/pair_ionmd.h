@@ -65,6 +65,8 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
   void configure_threads();
   void count_usable_cores(MPI_Comm node);
   static bool launcher_node_layout(int &rank, int &size);
+  std::vector<bigint> atoms_per_type() const;
+  std::string empty_types_note(const std::vector<bigint> &count) const;
   void check_masses();
   void check_type_labels();
   void check_neighbor_exclusions();
