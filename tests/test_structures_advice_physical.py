@@ -73,13 +73,18 @@ def test_pyrochlore_oxygen_triangles_are_refused_as_unphysical_with_the_count(en
 
 def test_the_old_advice_filled_pairs_below_the_floor():
     """Following xut's old advice (0.98 A) orders the file with O-O pairs 0.99 A apart,
-    below the floor the refusal now names: why it is no longer advised."""
+    below the floor the refusal now names: why it is no longer advised; the ordering line
+    of a user who gives it anyway says so, with the count (numpy's distances)."""
     [loaded] = load_structures(PYROCHLORES["xut"][0],
                                OrderOptions(method="random", seed=0, min_distance=0.98))
     cell = loaded.structure
     oxygen = [k for k, site in enumerate(cell) if site.specie.symbol == "O"]
     d = cell.distance_matrix[np.ix_(oxygen, oxygen)][np.triu_indices(len(oxygen), 1)]
     assert 0.98 <= d.min() < _o_o_floor()
+    pairs = int(np.count_nonzero(d < _o_o_floor()))
+    assert (f"{pairs} O-O pairs {d.min():.2f} A apart (physical floor {_o_o_floor():.2f} A)"
+            in loaded.ordering and "below the physical floor, atoms that close explode in MD"
+            in loaded.ordering)
 
 
 def _ring_cell() -> Structure:

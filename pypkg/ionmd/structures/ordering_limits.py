@@ -252,7 +252,12 @@ class _PairLimits:
                 a, b = draw[i], draw[j]
                 if i < j and VACANCY not in (a, b) and d < rule.limit(a, b):
                     found.setdefault(tuple(sorted((a, b))), []).append(d)
-        return self._describe_close(found, floor)
+        note = self._describe_close(found, floor)
+        below = self.unphysical_pairs(draw) if self.below_default() else {}
+        if below:       # a user's distance that lets atoms sit on each other
+            note += (f"; {_below_text(below)}: below the physical floor, atoms that close "
+                     "explode in MD")
+        return note
 
     def _describe_close(self, found, floor: str) -> str:
         if not found:
