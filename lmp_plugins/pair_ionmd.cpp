@@ -937,12 +937,12 @@ void PairIonmd::check_hybrid_skipped_pairs()
                                       meta.elements[type2species[j]]));
   if (skipped.empty()) return;
   error->all(FLERR, "pair_style ionmd needs every neighbour, but under pair_style {} the pairs "
-             "of atom types {} belong to another sub-style (its pair_coeff for them, given "
-             "after ionmd's, replaces ionmd there): the model would compute a material without "
-             "those neighbours; to add a potential on top of the model (zbl at short range) use "
-             "pair_style hybrid/overlay; to take those atom types out of the model altogether "
-             "(another sub-style then covers all their pairs), write NULL for them in ionmd's "
-             "pair_coeff",
+             "of atom types {} are not ionmd's (a pair_coeff for them after ionmd's, of another "
+             "sub-style or 'none', replaces ionmd there): the model would compute a material "
+             "without those neighbours; to add a potential on top of the model (zbl at short "
+             "range) use pair_style hybrid/overlay and keep ionmd on every pair of its types; to "
+             "take atom types out of the model altogether (another sub-style then covers all "
+             "their pairs), write NULL for them in ionmd's pair_coeff",
              force->pair_style, utils::join_words(skipped, ", "));
 }
 

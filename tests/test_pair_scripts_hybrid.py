@@ -141,8 +141,23 @@ def test_plain_hybrid_taking_model_pairs_is_refused(tiny_f64, command, tmp_path)
     proc = run_lmp(script, tmp_path, check=False)
     assert proc.returncode != 0
     out = proc.stdout
-    assert "under pair_style hybrid the pairs of atom types 1 1 (Cl Cl) belong to another sub-style" in out
+    assert "under pair_style hybrid the pairs of atom types 1 1 (Cl Cl) are not ionmd's" in out
     assert "use pair_style hybrid/overlay" in out and "write NULL for them" in out
+
+
+@pytest.mark.parametrize("style", ["hybrid", "hybrid/overlay"])
+def test_none_for_model_pairs_is_refused(tiny_f64, style, tmp_path):
+    """`pair_coeff 1 2 none` after the model's `* *` empties those pairs under either
+    hybrid: the model would miss every Li-Cl neighbour."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    write_data(licl_supercell(rep=1), tmp_path / "s.data", ELEMENTS)
+    proc = run_lmp(f"units metal\natom_style atomic\nread_data s.data\n"
+                   f"pair_style {style} ionmd {tiny_f64} zbl 1.0 2.0\npair_coeff * * ionmd Cl Li\n"
+                   "pair_coeff 1 1 zbl 17 17\npair_coeff 1 2 none\nrun 0\n",
+                   tmp_path, check=False)
+    assert proc.returncode != 0
+    taken = "1 1 (Cl Cl), 1 2 (Cl Li)" if style == "hybrid" else "1 2 (Cl Li)"
+    assert f"under pair_style {style} the pairs of atom types {taken} are not ionmd's" in proc.stdout
 
 
 def test_overlay_taking_the_same_pairs_runs(tiny_f64, tmp_path):
