@@ -48,10 +48,13 @@ def calculator(tiny_checkpoint):
     return reference_calculator(str(tiny_checkpoint), "float64")
 
 
-def test_npt_tri_through_a_box_flip(tiny_f64, calculator, tmp_path):
+@pytest.mark.mpi
+@pytest.mark.parametrize("nprocs", [1, 2])
+def test_npt_tri_through_a_box_flip(tiny_f64, calculator, nprocs, tmp_path):
     """64-atom LiCl with xy at 0.47 of the box length, `fix npt tri` pushing the tilt on:
     LAMMPS flips the box (xy -> xy - lx) within the run. The energies and forces of the
-    frames on both sides of the flip are the calculator's, and the energy runs on smoothly."""
+    frames on both sides of the flip are the calculator's, and the energy runs on smoothly
+    (on 2 ranks the flip also moves the subdomains under the halo exchange)."""
     atoms = licl_supercell(rep=2, rattle=0.0)
     cell = atoms.cell.array.copy()
     cell[1, 0] = 0.47 * cell[0, 0]
@@ -67,7 +70,7 @@ def test_npt_tri_through_a_box_flip(tiny_f64, calculator, tmp_path):
               "thermo_style custom step pe xy lx\nthermo_modify format float %.17g\nthermo 1\n"
               "dump d all custom 1 t.dump id type x y z fx fy fz\n"
               "dump_modify d sort id format float %.17g\nrun 45\n")
-    proc = run_lmp(script, tmp_path, env={"OMP_NUM_THREADS": "1"})
+    proc = run_lmp(script, tmp_path, nprocs=nprocs, env={"OMP_NUM_THREADS": "1"})
     thermo = thermo_table(proc.stdout, 4)
     tilt = thermo[:, 2] / thermo[:, 3]
     flips = np.flatnonzero(np.abs(np.diff(tilt)) > 0.5)
