@@ -42,7 +42,8 @@ def _break(mode):
     if mode in ("lost_atoms", "lost_atoms_at_setup"):
         # mid-run the error follows the last row LAMMPS printed; at the setup of a next
         # run it follows that run's header (and is at the step of the last row)
-        last = (f"{BREAK * DUMP_EVERY:10d} 800.0 -200.0\n" if mode == "lost_atoms"
+        last = (f"   Step   Temp   PotEng\n{BREAK * DUMP_EVERY:10d} 800.0 -200.0\n"
+                if mode == "lost_atoms"
                 else "Loop time of 1.0 on 1 procs\n   Step   Temp   PotEng\n")
         run["log_text"] = (last + "WARNING: something\n"
                            "ERROR: Lost atoms: original 64 current 63 (../thermo.cpp:493)\n")

@@ -50,3 +50,21 @@ def test_minimisation_rows_are_not_read_as_md(tmp_path):
         steps, blocks = thermo_steps(lines[:25], None)
         more, _ = thermo_steps(lines[25:], blocks)
         assert steps + more == [0, 10, 20, 30, 40]
+
+
+def test_log_files_in_run_order(tmp_path):
+    """Pieces resumed by hand write log.lammps, log.lammps.1, ... (sorted as text,
+    log.lammps.10 came before log.lammps.2, and log*.lammps missed them all)."""
+    from ionmd.lammps.log import log_files
+
+    names = ["log.lammps.10", "log.lammps", "log.lammps.2", "log.lammps.1", "log.lammps.bak",
+             "log.lammps.1.txt", "notes.txt"]
+    for name in names:
+        (tmp_path / name).write_text("")
+    assert [p.name for p in log_files(tmp_path)] == ["log.lammps", "log.lammps.1",
+                                                     "log.lammps.2", "log.lammps.10"]
+    ionmd = tmp_path / "ionmd"
+    ionmd.mkdir()
+    for k in (10, 0, 2, 1):
+        (ionmd / f"log.{k}.lammps").write_text("")
+    assert [p.name for p in log_files(ionmd)] == [f"log.{k}.lammps" for k in (0, 1, 2, 10)]

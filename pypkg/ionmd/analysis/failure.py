@@ -39,12 +39,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
 from ionmd.errors import AnalysisError
-from ionmd.lammps.log import lost_atoms_in_log, printed_column, printed_rows
+from ionmd.lammps.log import find_lost_atoms, printed_column, printed_rows
 
 MODES = ("lost_atoms", "volume_change", "nan_model", "nan_thermo", "nan_coordinates",
          "temperature_runaway", "framework_melting", "collapsed_distance")
@@ -81,7 +82,9 @@ class FailureReport:
 
     @property
     def modes(self) -> list[str]:
-        return sorted({e.mode for e in self.events})
+        """The modes found, in the order they first happened (by step)."""
+        return list(dict.fromkeys(e.mode for e in sorted(self.events,
+                                                         key=lambda e: (e.step, e.mode))))
 
     @classmethod
     def from_dict(cls, d: dict) -> "FailureReport":
@@ -163,7 +166,8 @@ def _min_scaled_distances(positions: np.ndarray, boxes: np.ndarray, radii: np.nd
 def detect_failures(*, steps: np.ndarray, timestep_fs: float, positions: np.ndarray | None = None,
                     boxes: np.ndarray | None = None, elements: Sequence[str] | None = None,
                     masses: np.ndarray | None = None, framework: Sequence[str] = (),
-                    thermo: dict[str, np.ndarray] | None = None, log_text: str = "",
+                    thermo: dict[str, np.ndarray] | None = None,
+                    log_text: str | Sequence[str] = "", log_dir: str | Path | None = None,
                     target_temperature_K: float | None = None,
                     temperature_end_K: float | None = None, ramp_steps: int | None = None,
                     volume_limit: float = 0.5,
@@ -186,8 +190,12 @@ def detect_failures(*, steps: np.ndarray, timestep_fs: float, positions: np.ndar
     thermo : dict, optional
         :func:`ionmd.lammps.log.parse_thermo` output: each check reads only the rows where
         LAMMPS printed its column. A plain dict of columns counts as printed throughout.
-    log_text : str
-        Concatenated ``log.lammps`` text (for LAMMPS's own error messages).
+    log_text : str or sequence of str
+        The ``log.lammps`` texts of the run's pieces in run order, or one text (for
+        LAMMPS's own error messages).
+    log_dir : path, optional
+        Where the logs' relative file names are (a resumed piece's ``read_restart`` file,
+        whose step dates a loss at that piece's setup).
     target_temperature_K : float, optional
         Thermostat target (a ramp's start); without it no runaway check.
     temperature_end_K, ramp_steps : optional
@@ -197,7 +205,9 @@ def detect_failures(*, steps: np.ndarray, timestep_fs: float, positions: np.ndar
     thermo = thermo or {}
     tsteps = thermo.get("Step", np.zeros(0))
     step0 = int(steps[0]) if len(steps) else int(thermo.get("Step", np.array([0]))[0])
-    found = (_lost_atoms(thermo, log_text, steps) + _nan_model(log_text) + _nan_thermo(thermo)
+    texts = [log_text] if isinstance(log_text, str) else list(log_text)
+    found, ended = _lost_atoms(thermo, texts, steps, log_dir)
+    found = (found + _nan_model("\n".join(texts)) + _nan_thermo(thermo)
              + _temperature_runaway(thermo, target_temperature_K, runaway_factor, window,
                                     temperature_end_K, ramp_steps)
              + _volume_change(steps, boxes, thermo, volume_limit))
@@ -216,69 +226,48 @@ def detect_failures(*, steps: np.ndarray, timestep_fs: float, positions: np.ndar
               for mode, step, detail in found]
     end_step = int(max([steps[-1] if len(steps) else step0, tsteps[-1] if tsteps.size else step0]
                        + [e.step for e in events]))
+    if ended is not None:     # LAMMPS stopped the run there: what follows was abandoned
+        events, end_step = [e for e in events if e.step <= ended], min(end_step, ended)
     return FailureReport(events=sorted(events, key=lambda e: e.step), run_end_step=end_step,
                          run_end_ps=(end_step - step0) * timestep_fs * 1e-3)
 
 
 # One function per failure mode: each returns [(mode, step, detail)] (empty: not seen).
 
-def _lost_atoms(thermo, log_text: str, steps) -> list[tuple[str, int, str]]:
-    """LAMMPS's own "Lost atoms" error, else a falling atom count in the thermo output."""
+def _lost_atoms(thermo, texts: list[str], steps,
+                log_dir=None) -> tuple[list[tuple[str, int, str]], int | None]:
+    """LAMMPS's own "Lost atoms" error (dated by :func:`ionmd.lammps.log.find_lost_atoms`,
+    as status.json dates it), else a falling atom count in the thermo output; and the
+    step the run ended at where the loss was at the setup of its last piece, resumed
+    from a restart (the rows and frames of earlier pieces after it were abandoned)."""
     tsteps = thermo.get("Step", np.zeros(0))
-    lost = lost_atoms_in_log(log_text)
+    gaps = np.diff(tsteps)
+    spacing = int(np.median(gaps[gaps > 0])) if (gaps > 0).any() else None
+    lost = find_lost_atoms(texts, thermo_every=spacing)   # where the logs say none
     if lost:
-        # the rows LAMMPS printed before the error, in the order it printed them: in a run
-        # resumed in pieces the error's own piece, not the last row of the whole run
-        before = _row_steps(log_text[:log_text.find(lost)])
-        if not before:
-            return [("lost_atoms", int(tsteps[-1] if tsteps.size else steps[-1]), lost)]
-        last = before[-1]
-        if not _error_follows_a_row(log_text, lost):
-            return [("lost_atoms", last, lost)]     # at a run's setup: its first step
-        # mid-run, LAMMPS counts atoms before it prints a thermo row: the row that found
-        # them lost is the one after the last printed
-        if len(before) > 1 and before[-2] < last:
-            every = last - before[-2]
-        else:       # the only row of a resumed piece: the run's thermo spacing
-            gaps = np.diff(tsteps)
-            every = int(np.median(gaps[gaps > 0])) if (gaps > 0).any() else 0
-        return [("lost_atoms", last + every,
-                 f"{lost} (after step {last}, found at the next thermo output)")]
+        step, ended = lost.step, None
+        if step is None and lost.restart_file and log_dir is not None:
+            from ionmd.lammps.restart import restart_step    # a resumed piece's setup
+
+            step = restart_step(Path(log_dir) / lost.restart_file)
+            ended = step if lost.piece == len(texts) - 1 else None
+        if step is None:
+            step = int(tsteps[-1] if tsteps.size else steps[-1])
+        return [("lost_atoms", step, _lost_detail(lost))], ended
     if "Atoms" in thermo and tsteps.size:
         asteps, atoms = printed_column(thermo, "Atoms")
         i = _first(atoms < atoms[0]) if atoms.size else None
         if i is not None:
             return [("lost_atoms", asteps[i], f"atom count fell from {atoms[0]:.0f} "
-                                              f"to {atoms[i]:.0f}")]
-    return []
+                                              f"to {atoms[i]:.0f}")], None
+    return [], None
 
 
-def _row_steps(text: str) -> list[int]:
-    """Steps of the thermo rows in ``text`` (lines of numbers led by an integer), in order."""
-    out = []
-    for line in text.splitlines():
-        parts = line.split()
-        try:
-            [float(p) for p in parts]
-        except ValueError:
-            continue
-        if parts and parts[0].isdigit():
-            out.append(int(parts[0]))
-    return out
-
-
-def _error_follows_a_row(log_text: str, error: str) -> bool:
-    """Whether the last line before ``error`` (warnings aside) is a thermo row."""
-    before = log_text[:log_text.find(error)].splitlines()
-    lines = [ln for ln in before if ln.strip() and not ln.startswith("WARNING")]
-    if not lines:
-        return False
-    parts = lines[-1].split()
-    try:
-        [float(p) for p in parts]
-    except ValueError:
-        return False
-    return parts[0].isdigit()
+def _lost_detail(lost) -> str:
+    if lost.after_row is None:
+        return lost.message
+    found = "fix halt's output" if lost.halt_step is not None else "the next thermo output"
+    return f"{lost.message} (after step {lost.after_row}, found at {found})"
 
 
 def _nan_model(log_text: str) -> list[tuple[str, int, str]]:
@@ -467,73 +456,128 @@ def framework_sites(pos: np.ndarray, box: np.ndarray, elements: Sequence[str],
                     framework_idx: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
     """:func:`framework_units` and each unit's centre (Cartesian, (U, 3)): its members at the
     images their bonds join (a cage wider than half the cell, rebuilt about one member's
-    nearest images, would be torn apart)."""
-    from ase import Atoms
+    nearest images, would be torn apart); an atom of a chain or network through the cell,
+    a site of its own, where it is."""
     from ase.data import atomic_numbers, covalent_radii
-    from ase.neighborlist import neighbor_list
     from pymatgen.core import Element
 
     elements = np.asarray(elements)
     singles = [np.array([k]) for k in range(framework_idx.size)]
+    species = sorted(set(elements.tolist()))
+    x = {e: Element(e).X for e in species}          # per species: 50k lookups took 0.4 s
     framework = set(elements[framework_idx].tolist())
-    formers = np.flatnonzero([Element(e).X >= UNIT_MIN_X for e in elements[framework_idx]])
+    formers = np.flatnonzero(np.isin(elements[framework_idx],
+                                     [e for e in framework if x[e] >= UNIT_MIN_X]))
     if formers.size < 2:
         return singles, np.asarray(pos[framework_idx], dtype=float)
-    most = max(Element(e).X for e in framework)
-    bridges = np.flatnonzero([e not in framework and Element(e).X > most for e in elements])
+    most = max(x[e] for e in framework)
+    bridges = np.flatnonzero(np.isin(elements, [e for e in species
+                                                if e not in framework and x[e] > most]))
     idx = np.concatenate([framework_idx[formers], bridges])
     radius = covalent_radii[[atomic_numbers[e] for e in elements[idx]]]
-    # every bonded image, not the nearest one only: in a cell under two bonds across, a
-    # chain's two atoms are bonded through two images of one pair (minimum-image pairs
-    # made such a chain a molecule), an atom to its own image
-    i, j, image_of_j = neighbor_list("ijS", Atoms(positions=pos[idx], cell=box, pbc=True),
-                                     BOND_FACTOR * radius, self_interaction=False)
-    bonds, shifts = np.column_stack([i, j]), -image_of_j
-    component, periodic, image = _bonded_components(len(idx), bonds, shifts)
+    i, j, image_of_j = _bonds(np.asarray(pos[idx], float), np.asarray(box, float),
+                              BOND_FACTOR * radius)
+    component, periodic, image = _bonded_components(len(idx), np.column_stack([i, j]),
+                                                    image_of_j)
     # framework positions with each molecule's formers at the images its bonds join
     frac = np.linalg.solve(np.asarray(box, float).T, np.asarray(pos[framework_idx], float).T).T
     frac[formers] += image[:formers.size]
     joined = frac @ np.asarray(box, float)
-    unit_of = np.arange(framework_idx.size)       # each atom its own site, then the molecules
+    # each atom its own site, then the molecules: their formers one site, named after the
+    # first of them
+    unit_of = np.arange(framework_idx.size)
     of_formers = component[:formers.size]
-    for c in np.unique(of_formers):
-        members = formers[of_formers == c]
-        if members.size > 1 and not periodic[c]:
-            unit_of[members] = members[0]
-    units = [np.flatnonzero(unit_of == k) for k in np.unique(unit_of)]
-    return units, np.array([joined[u].mean(0) for u in units])
+    in_molecule = (np.bincount(of_formers)[of_formers] > 1) & ~periodic[of_formers]
+    first = np.full(component.max() + 1, framework_idx.size)
+    np.minimum.at(first, of_formers, formers)
+    unit_of[formers[in_molecule]] = first[of_formers[in_molecule]]
+    names, unit_index, counts = np.unique(unit_of, return_inverse=True, return_counts=True)
+    units = np.split(np.argsort(unit_index, kind="stable"), np.cumsum(counts)[:-1])
+    centres = np.stack([np.bincount(unit_index, joined[:, k]) for k in range(3)], 1)
+    return units, centres / counts[:, None]
 
 
-def _bonded_components(n: int, bonds: np.ndarray, shifts: np.ndarray):
+def _bonds(pos: np.ndarray, box: np.ndarray, cutoff: np.ndarray):
+    """Bonded pairs (i, j) of atoms closer than ``cutoff[i] + cutoff[j]``, and atom j's
+    bonded image (cells from its stored one, (P, 3) integers), at every image: in a cell
+    under two bonds across, a chain's two atoms are bonded through two images of one pair
+    (minimum-image pairs made such a chain a molecule), an atom to its own image. What
+    ASE's ``neighbor_list("ijS")`` gives, from scipy's cKDTree over the atoms and their
+    images near the cell (0.3 s at 50k atoms where ASE took 2-9 s)."""
+    from scipy.spatial import cKDTree
+
+    reach = 2 * cutoff.max()
+    frac = np.linalg.solve(box.T, pos.T).T
+    wrapped = np.floor(frac).astype(int)
+    inside = frac - wrapped
+    # the images within reach of the cell: as many cells out as the reach spans, along
+    # each lattice vector (the cell's width across it: 1 / |row of inv(box).T|)
+    margin = reach * np.linalg.norm(np.linalg.inv(box), axis=0)
+    span = np.ceil(margin).astype(int)
+    shifts = np.stack(np.meshgrid(*[np.arange(-m, m + 1) for m in span], indexing="ij"),
+                      -1).reshape(-1, 3)
+    ghost_atom, ghost_shift = [], []
+    for shift in shifts:
+        near = np.all((inside + shift > -margin) & (inside + shift < 1 + margin), axis=1)
+        ghost_atom.append(np.flatnonzero(near))
+        ghost_shift.append(np.repeat(shift[None], near.sum(), axis=0))
+    ghost_atom, ghost_shift = np.concatenate(ghost_atom), np.concatenate(ghost_shift)
+    cart = inside @ box
+    pairs = cKDTree(cart).sparse_distance_matrix(
+        cKDTree((inside[ghost_atom] + ghost_shift) @ box), reach, output_type="ndarray")
+    i, g, d = pairs["i"], pairs["j"], pairs["v"]
+    j = ghost_atom[g]
+    image = ghost_shift[g] + wrapped[i] - wrapped[j]
+    keep = (d < cutoff[i] + cutoff[j]) & ((i != j) | ghost_shift[g].any(1))
+    return i[keep], j[keep], image[keep]
+
+
+def _bonded_components(n: int, bonds: np.ndarray, images: np.ndarray):
     """Connected components of ``n`` atoms under ``bonds`` (i, j), atom j's bonded image
-    ``shifts`` cells from its stored one, and whether each component is periodic: a walk
-    through its bonds comes back to an atom in another image (a chain or network through
-    the cell), where a molecule's comes back to the same image; and each atom's image that
-    its component's bonds join (cells, (n, 3) integers)."""
-    neighbours: list[list[tuple[int, np.ndarray]]] = [[] for _ in range(n)]
-    for (i, j), s in zip(bonds, shifts):
-        neighbours[i].append((j, -s))     # atom j's image next to atom i: its own - s
-        neighbours[j].append((i, s))
-    component = np.full(n, -1)
-    image = np.zeros((n, 3), dtype=int)
-    periodic: list[bool] = []
-    for start in range(n):
-        if component[start] >= 0:
-            continue
-        c = len(periodic)
-        periodic.append(False)
-        component[start] = c
-        stack = [start]
-        while stack:
-            i = stack.pop()
-            for j, s in neighbours[i]:
-                want = image[i] + s
-                if component[j] < 0:
-                    component[j], image[j] = c, want
-                    stack.append(j)
-                elif (image[j] != want).any():
-                    periodic[c] = True
-    return component, np.array(periodic, dtype=bool), image
+    ``images`` cells from its stored one (numbered by their first atom), and whether each
+    component is periodic: a walk through its bonds comes back to an atom in another image
+    (a chain or network through the cell), where a molecule's comes back to the same image;
+    and each atom's image that its molecule's bonds join (cells, (n, 3) integers; zero in
+    a periodic component).
+
+    scipy's graph search (a spanning tree from each component's first atom, each atom's
+    image summed along its path by pointer jumping), where a walk in Python took 2 s for
+    50k atoms."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import breadth_first_order, connected_components
+
+    i, j = bonds[:, 0].astype(np.int64), bonds[:, 1].astype(np.int64)
+    graph = coo_matrix((np.ones(len(i)), (i, j)), shape=(n, n)).tocsr()
+    _, label = connected_components(graph, directed=False)
+    first = np.full(label.max() + 1, n)
+    np.minimum.at(first, label, np.arange(n))
+    component = np.argsort(np.argsort(first))[label]        # numbered by their first atom
+    # one search from a root bonded to each component's first atom
+    root = n
+    ri = np.concatenate([i, np.full(first.size, root)])
+    rj = np.concatenate([j, first])
+    tree = coo_matrix((np.ones(len(ri)), (ri, rj)), shape=(n + 1, n + 1)).tocsr()
+    _, parent = breadth_first_order(tree, root, directed=False, return_predecessors=True)
+    parent = parent.astype(np.int64)           # scipy's int32: keys below reach n**2
+    parent[root] = root
+    # the image step from each atom's parent to it, from one bond between them (either way)
+    step = np.zeros((n + 1, 3), dtype=int)
+    key = np.concatenate([i * (n + 1) + j, j * (n + 1) + i])
+    along = np.concatenate([images, -images])
+    order = np.argsort(key, kind="stable")
+    child = np.flatnonzero(parent[:n] != root)
+    at = np.searchsorted(key[order], parent[child] * (n + 1) + child)
+    step[child] = along[order[at]]
+    image, up = step.copy(), parent.copy()
+    while (up[:n] != root).any():                            # pointer jumping
+        image += image[up] * (up != root)[:, None]
+        up = up[up]
+    image = image[:n]
+    broken = (image[j] - image[i] != images).any(1)
+    periodic = np.zeros(first.size, dtype=bool)
+    periodic[component[i[broken]]] = True
+    image[periodic[component]] = 0
+    return component, periodic, image
 
 
 def _framework_melting(steps, pos, bx, elements, masses, framework,

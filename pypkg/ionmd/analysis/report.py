@@ -24,7 +24,7 @@ from ionmd.analysis.failure import (FailureEvent, FailureReport, detect_failures
                                     framework_species, survival_curves)
 from ionmd.lammps.log import parse_thermo_pieces
 from ionmd.analysis.msd import compute_msd
-from ionmd.analysis.run_records import run_record, sigma_record
+from ionmd.analysis.run_records import by_temperature, run_record, sigma_record
 from ionmd.analysis.run_spec import RunSpec
 from ionmd.analysis.trajectory import Trajectory, continuous_unwrapped, read_frames
 from ionmd.errors import AnalysisError
@@ -39,17 +39,17 @@ def _pyplot():
     return plt
 
 
-def read_logs(spec: RunSpec) -> tuple[dict[str, np.ndarray], str]:
-    """Thermo columns and text of the run's LAMMPS logs (a resumed piece's rows where a
-    killed one had run on: :func:`parse_thermo_pieces`); for a trajectory read through ASE
-    without logs, the kinetic temperature of frames that hold momenta."""
+def read_logs(spec: RunSpec) -> tuple[dict[str, np.ndarray], list[str]]:
+    """Thermo columns and texts (one per piece, in run order) of the run's LAMMPS logs (a
+    resumed piece's rows where a killed one had run on: :func:`parse_thermo_pieces`); for
+    a trajectory read through ASE without logs, the kinetic temperature of frames that
+    hold momenta."""
     texts = [p.read_text(errors="replace") for p in spec.logs if p.is_file()]
-    text = "\n".join(texts)
     if spec.trajectory_format and not spec.logs:
         from ionmd.analysis.ase_frames import kinetic_thermo
 
-        return kinetic_thermo(spec.trajectory, spec.trajectory_format, spec.dump_every), text
-    return parse_thermo_pieces(texts), text
+        return kinetic_thermo(spec.trajectory, spec.trajectory_format, spec.dump_every), texts
+    return parse_thermo_pieces(texts), texts
 
 
 def completion_of(spec: RunSpec) -> dict:
@@ -107,11 +107,12 @@ def failures_of(spec: RunSpec, frames=None, **kwargs) -> FailureReport:
     :func:`read_frames` output, and its logs)."""
     frames, elements, masses = frames or run_frames(spec)
     check_mobile_present(spec, elements)   # else the mobile ions would count as framework
-    thermo, text = read_logs(spec)
+    thermo, texts = read_logs(spec)
     framework = framework_species(elements, spec.mobile_species, _framework_charges(spec, elements))
     report = detect_failures(steps=frames.steps, timestep_fs=spec.timestep_fs,
                              positions=frames.positions, boxes=frames.boxes, elements=elements,
-                             masses=masses, framework=framework, thermo=thermo, log_text=text,
+                             masses=masses, framework=framework, thermo=thermo, log_text=texts,
+                             log_dir=spec.path,
                              target_temperature_K=spec.temperature_K,
                              temperature_end_K=spec.temperature_end_K,
                              ramp_steps=(spec.run_status or {}).get("planned_steps"), **kwargs)
@@ -470,7 +471,8 @@ def analyze_runs(results: Sequence[dict], reports: dict[str, list[FailureReport]
     summary: dict = {"survival": survival_curves(reports), "arrhenius": {},
                      "incomplete_runs": [r.get("run", r.get("structure")) for r in results
                                          if r.get("complete") is False],
-                     "runs": [r.get("run_record") or run_record(r) for r in results],
+                     "runs": by_temperature([r.get("run_record") or run_record(r)
+                                             for r in results]),
                      "structures": {}}
     if any(r.failed for rs in reports.values() for r in rs):
         plot_survival(summary["survival"], out / "survival.png")

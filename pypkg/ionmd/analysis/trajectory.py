@@ -343,7 +343,9 @@ def stitch(pieces: Sequence[Piece]) -> Piece:
     """Join the pieces of a resumed run in the given order.
 
     A resumed run writes its restart step again: frames whose step is not after the
-    last kept step are dropped. When the dropped frame is that same step, the two copies
+    last kept step are dropped. A piece that starts before the previous one ended (killed
+    after its last restart file, it went on; the next piece ran those steps again on
+    another trajectory) cuts the previous one back to its first step. When the dropped frame is that same step, the two copies
     are one configuration, so the later piece is to be shifted by the lattice vector
     between them (image flags restart when a run resumes from a data file; atoms outside
     the box are wrapped when a run resumes): recorded in ``seam_shifts``, applied by
@@ -363,6 +365,19 @@ def stitch(pieces: Sequence[Piece]) -> Piece:
     last = None
     last_shift = np.zeros(3)   # the alignment of the previous piece's frames
     for k, piece in enumerate(pieces):
+        if last is not None and len(piece.steps) and piece.steps[0] < last:
+            if piece.steps[0] < keep_steps[-1][0]:
+                raise AnalysisError(f"trajectory piece {k} starts at step {piece.steps[0]}, "
+                                    f"before the previous piece (from step "
+                                    f"{keep_steps[-1][0]}); check the piece order")
+            # resumed from a restart the previous piece had gone on past: its later
+            # frames are of a run abandoned there
+            cut = keep_steps[-1] <= piece.steps[0]
+            for kept in (keep_pos, keep_orig, keep_box, keep_steps):
+                kept[-1] = kept[-1][cut]
+            end = sum(len(x) for x in keep_steps)
+            seam_shifts = [(a, min(b, end), shift) for a, b, shift in seam_shifts if a < end]
+            last = keep_steps[-1][-1]
         sel = np.ones(len(piece.steps), bool) if last is None else piece.steps > last
         if not sel.any():
             raise AnalysisError(f"trajectory piece {k} adds no frame after step {last}; "

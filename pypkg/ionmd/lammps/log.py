@@ -4,6 +4,7 @@ messages, loop times and the end-of-run summary."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -74,13 +75,9 @@ class ThermoBlocks:
         return None
 
 
-def parse_thermo(text: str) -> ThermoTable:
-    """Thermo columns of a ``log.lammps`` text (all ``run`` blocks, by header name; the
-    blocks of ``minimize`` left out, see :class:`ThermoBlocks`).
-
-    Rows whose step repeats an earlier one (the first row of a following run, or of a
-    resumed piece) are dropped. ``nan``/``inf`` values are kept as such; a column that a
-    block does not print is NaN in that block's rows and False in ``printed`` there."""
+def _blocks(text: str) -> list[tuple[list[str], list[list[float]]]]:
+    """(header, rows) of each ``run`` block of one log text, in the order printed, the
+    blocks of ``minimize`` left out (see :class:`ThermoBlocks`)."""
     reader = ThermoBlocks()
     blocks: dict[int, tuple[list[str], list[list[float]]]] = {}
     for line in text.splitlines():
@@ -95,52 +92,60 @@ def parse_thermo(text: str) -> ThermoTable:
         except ValueError:
             continue
         blocks.setdefault(reader.blocks, (reader.header, []))[1].append(row)
+    return list(blocks.values())
 
-    values: dict[str, list[float]] = {}
-    rows: dict[str, list[int]] = {}
-    seen: set[int] = set()
-    for header, block_rows in blocks.values():
-        for row in block_rows:
-            if int(row[0]) in seen:
-                continue
-            for name, v in zip(header, row):
-                values.setdefault(name, []).append(v)
-                rows.setdefault(name, []).append(len(seen))
-            seen.add(int(row[0]))
-    columns, printed = {}, {}
-    for name in values:
-        columns[name] = np.full(len(seen), np.nan)
-        columns[name][rows[name]] = values[name]
-        printed[name] = np.zeros(len(seen), bool)
-        printed[name][rows[name]] = True
+
+def _run_rows(blocks) -> list[tuple[list[str], list[float]]]:
+    """(header, row) of the rows of the run the blocks (in the order printed) make up,
+    one per step. A block that starts at step s follows on from the state at step s: rows
+    printed before it at later steps belong to a run abandoned there (a piece killed after
+    its last restart file went on; the piece resumed from that file, with ``read_restart``,
+    ran those steps again on another trajectory) and are dropped. A step printed again at
+    a block's start (a following ``run``, a resumed piece's first row) keeps its first row:
+    one state, printed twice."""
+    kept: list[tuple[list[str], list[float]]] = []
+    for header, rows in blocks:
+        first = int(rows[0][0])
+        while kept and int(kept[-1][1][0]) > first:
+            kept.pop()
+        last = int(kept[-1][1][0]) if kept else None
+        kept += [(header, row) for row in rows if last is None or int(row[0]) > last]
+    return kept
+
+
+def _table(rows: list[tuple[list[str], list[float]]]) -> ThermoTable:
+    columns: dict[str, np.ndarray] = {}
+    printed: dict[str, np.ndarray] = {}
+    for k, (header, row) in enumerate(rows):
+        for name, v in zip(header, row):
+            if name not in columns:
+                columns[name] = np.full(len(rows), np.nan)
+                printed[name] = np.zeros(len(rows), bool)
+            columns[name][k] = v
+            printed[name][k] = True
     return ThermoTable(columns, printed)
+
+
+def parse_thermo(text: str) -> ThermoTable:
+    """Thermo columns of a ``log.lammps`` text (all ``run`` blocks, by header name; the
+    blocks of ``minimize`` left out, see :class:`ThermoBlocks`), one row per step.
+
+    A log that a run resumed by hand appended to (``log log.lammps append`` before its
+    ``read_restart``) holds the rows of the killed run past the restart, then the
+    resumed run's from the restart's step: the later rows are the run's
+    (:func:`_run_rows`). A step printed twice (the first row of a following run) keeps
+    its first row. ``nan``/``inf`` values are kept as such; a column that a block does
+    not print is NaN in that block's rows and False in ``printed`` there."""
+    return _table(_run_rows(_blocks(text)))
 
 
 def parse_thermo_pieces(texts) -> ThermoTable:
-    """Thermo columns of a run resumed in pieces (one log text each, in run order): each
-    piece's rows before the step a later piece resumed from. A piece killed after its last
-    restart file went on printing rows that the next piece, started from that restart,
-    computes again on another trajectory; the later rows are the run's (as
-    :func:`parse_thermo` of the joined texts would keep the earlier, abandoned ones)."""
-    tables = [parse_thermo(t) for t in texts]
-    starts = [int(t["Step"][0]) if len(t.get("Step", ())) else None for t in tables]
-    kept = []
-    for k, table in enumerate(tables):
-        later = [s for s in starts[k + 1:] if s is not None]
-        if starts[k] is not None:
-            kept.append((table, table["Step"] < min(later) if later
-                         else np.ones(len(table["Step"]), bool)))
-    names = list(dict.fromkeys(n for table, _ in kept for n in table))
-    columns = {n: np.concatenate([t[n][r] if n in t else np.full(r.sum(), np.nan)
-                                  for t, r in kept]) for n in names}
-    printed = {n: np.concatenate([t.printed[n][r] if n in t else np.zeros(r.sum(), bool)
-                                  for t, r in kept]) for n in names}
-    if names:     # a step printed twice (pieces resumed out of order): its first row
-        _, first = np.unique(columns["Step"], return_index=True)
-        rows = np.sort(first)
-        columns = {n: v[rows] for n, v in columns.items()}
-        printed = {n: v[rows] for n, v in printed.items()}
-    return ThermoTable(columns, printed)
+    """Thermo columns of a run resumed in pieces (one log text each, in run order), as
+    :func:`parse_thermo` reads one log holding them all: each piece's rows before the
+    step a later piece resumed from (a piece killed after its last restart file went on
+    printing rows that the next piece, started from that restart, computes again on
+    another trajectory; the later rows are the run's)."""
+    return _table(_run_rows([block for text in texts for block in _blocks(text)]))
 
 
 def thermo_steps(lines: list[str], blocks: ThermoBlocks | None) -> tuple[list[int], ThermoBlocks]:
@@ -233,6 +238,154 @@ def lost_atoms_in_log(text: str) -> str | None:
     return m.group(0).strip() if m else None
 
 
+RESTART_READ = "Reading restart file"
+"""What LAMMPS logs as ``read_restart`` starts: a resumed piece begins (in a log that a
+run resumed by hand appended to, too)."""
+
+
+@dataclass(frozen=True)
+class LostAtoms:
+    """Where LAMMPS stopped a run for lost atoms (:func:`find_lost_atoms`)."""
+
+    message: str
+    """LAMMPS's ``ERROR: Lost atoms ...`` line."""
+    step: int | None
+    """The step of the thermo output that found them lost; None at the setup of a piece
+    whose log printed no row before (the step of its ``restart_file``, or of its data
+    file)."""
+    after_row: int | None
+    """The last thermo row printed before, in the same run; None: at a run's setup."""
+    restart_file: str | None
+    """The ``read_restart`` file of the piece it happened in (None: not resumed)."""
+    thermo_every: int | None
+    """The thermo spacing the step was reckoned with."""
+    halt_step: int | None = None
+    """``fix halt``'s step, where it fired first (its forced output found the loss)."""
+    piece: int = 0
+    """Which of the texts it is in."""
+
+    @property
+    def when(self) -> str:
+        """The step as words: ``between step 600 and step 800``, ``at step 500, ...``."""
+        if self.after_row is None:
+            return f"at step {self.step}, at the setup of its run (before its first thermo row)"
+        return f"between step {self.after_row} and step {self.step}"
+
+
+class _PieceReader:
+    """State of one piece of a LAMMPS log while :func:`find_lost_atoms` reads it: the rows
+    of its current ``run`` block and the settings echoed before them."""
+
+    def __init__(self):
+        self.blocks = ThermoBlocks()
+        self.rows: list[int] = []            # the current block's row steps
+        self.piece_rows: list[int] = []      # the piece's, all blocks
+        self.gaps: list[int] = []            # between rows of one block, all blocks
+        self.thermo_every: int | None = None
+        self.run: tuple[int, bool] | None = None   # echoed `run N [upto]`
+        self.restart_file: str | None = None
+        self.halt: int | None = None
+        self.after_row = False               # the last line that counts was a row
+
+    def line(self, line: str) -> None:
+        words = line.split()
+        header = self.blocks.blocks
+        parts = self.blocks.row(line)
+        if self.blocks.blocks != header:      # a new block's header
+            self.rows, self.halt = [], None
+        if parts is not None:
+            step = int(parts[0])
+            if self.rows and step > self.rows[-1]:
+                self.gaps.append(step - self.rows[-1])
+            self.rows.append(step)
+            self.piece_rows.append(step)
+        elif words[:1] == ["thermo"] and len(words) == 2 and words[1].isdigit():
+            self.thermo_every = int(words[1]) or None
+        elif words[:1] == ["run"] and len(words) > 1 and words[1].isdigit():
+            self.run = (int(words[1]), "upto" in words[2:])
+        elif words[:1] == ["read_restart"] and len(words) > 1 and words[1] != "CPU":
+            self.restart_file = words[1]
+        halt = HALT_RE.search(line)
+        if halt:
+            self.halt = int(halt.group(2))
+        if words and not line.startswith("WARNING"):
+            self.after_row = parts is not None
+
+    def spacing(self, others: list[int], default: int | None) -> int | None:
+        """The thermo spacing: the piece's echoed ``thermo N``, else the rows LAMMPS
+        printed (between two rows of a block, the spacing at most: the largest such gap),
+        the current block's, the piece's, the other pieces' (``others``), else
+        ``default``."""
+        if self.thermo_every:
+            return self.thermo_every
+        block_gaps = [b - a for a, b in zip(self.rows, self.rows[1:])]
+        for gaps in (block_gaps, self.gaps, others):
+            if gaps:
+                return max(gaps)
+        return default
+
+    def run_end(self) -> int | None:
+        """The last step of the current ``run`` (echoed ``run N upto``, or N after its
+        first row); None where not echoed."""
+        if self.run is None or not self.rows:
+            return None
+        n, upto = self.run
+        return n if upto else self.rows[0] + n
+
+
+def find_lost_atoms(texts, thermo_every: int | None = None,
+                    run_end: int | None = None) -> LostAtoms | None:
+    """Where LAMMPS stopped for lost atoms in the logs ``texts`` (a run's pieces in run
+    order; a piece resumed by hand may also follow in the same text, from its
+    ``read_restart``): the first such error, or None.
+
+    LAMMPS counts atoms when it computes a thermo output, before printing it: mid-run,
+    the atoms went missing after the last row printed, and the output that found them is
+    the next one LAMMPS was to print, at the next multiple of the thermo spacing
+    (``thermo N``: at steps divisible by N; a resumed run's first row is at its restart's
+    step), or the run's last step if sooner, or ``fix halt``'s step when it fired first.
+    The spacing is the one the rows printed (the echoed ``thermo N`` of the piece, else
+    the steps between its rows, else between the other pieces' rows); ``thermo_every``
+    where they say none (one row, no echo). ``run_end``: the run's last step where the
+    logs do not echo it. At a run's setup (its header and no row printed), the step is
+    the piece's last row before (a run following another), else unknown here (None: the
+    step of the piece's ``restart_file``, or its data file's)."""
+    if isinstance(texts, str):
+        texts = [texts]
+    gaps: list[int] = []
+    for k, text in enumerate(texts):
+        piece = _PieceReader()
+        for line in text.splitlines():
+            if line.startswith(RESTART_READ):
+                gaps += piece.gaps
+                restart_file, piece = piece.restart_file, _PieceReader()
+                piece.restart_file = restart_file    # echoed just before
+            if line.startswith("ERROR") and "Lost atoms" in line:
+                found = _lost_at(piece, line.strip(), gaps, thermo_every, run_end)
+                return replace(found, piece=k)
+            piece.line(line)
+        gaps += piece.gaps
+    return None
+
+
+def _lost_at(piece: _PieceReader, message: str, gaps: list[int], thermo_every: int | None,
+             run_end: int | None) -> LostAtoms:
+    every = piece.spacing(gaps, thermo_every)
+    if not piece.after_row:      # at a run's setup: at the step it started from
+        # where the run before it in this piece ended; else the restart's step, or
+        # read_data's (unknown here)
+        step = piece.piece_rows[-1] if piece.piece_rows else None
+        return LostAtoms(message, step, None, piece.restart_file, every)
+    last = piece.rows[-1]
+    if piece.halt is not None:
+        return LostAtoms(message, piece.halt, last, piece.restart_file, every, piece.halt)
+    ends = [e for e in (piece.run_end(), run_end) if e is not None and e > last]
+    step = (last // every + 1) * every if every else None
+    if ends:
+        step = min(ends) if step is None else min([step] + ends)
+    return LostAtoms(message, last if step is None else step, last, piece.restart_file, every)
+
+
 def loop_times(text: str) -> list[tuple[float, int, int, int]]:
     """(seconds, ranks, steps, atoms) of every finished ``run`` in a LAMMPS log."""
     return [(float(t), int(p), int(s), int(a)) for t, p, s, a in LOOP_RE.findall(text)]
@@ -282,3 +435,20 @@ def failure_reason(returncode: int, output: str) -> str:
         return "killed by signal 9 (most likely the kernel's out-of-memory killer)"
     errors = [l.strip() for l in output.splitlines() if "ERROR" in l or "Error" in l]
     return errors[-1] if errors else f"exit status {returncode}"
+
+
+def log_files(folder) -> list:
+    """The LAMMPS logs of a run folder in run order: ``log*.lammps`` (``log.lammps``,
+    ionmd's ``log.0.lammps``, ``log.1.lammps`` ...) and the ``log.lammps.1``,
+    ``log.lammps.2`` ... of pieces resumed by hand, numbers compared as numbers (``log.10``
+    after ``log.9``) and ``log.lammps`` before its ``log.lammps.N``."""
+    from pathlib import Path
+
+    folder = Path(folder)
+    found = {p for pattern in ("log*.lammps", "log*.lammps.[0-9]*") for p in folder.glob(pattern)
+             if p.is_file() and re.fullmatch(r"log.*\.lammps(\.\d+)?", p.name)}
+
+    def order(path):
+        return [(0, int(part), "") if part.isdigit() else (1, 0, part)
+                for part in re.split(r"\.", path.name)]
+    return sorted(found, key=order)

@@ -33,7 +33,7 @@ import numpy as np
 from ionmd.analysis.failure import NAN_MODEL_RE
 from ionmd.errors import IonmdError, RunInterrupted
 from ionmd.lammps.dcd import dcd_first_step, dcd_last_step, truncate_dcd
-from ionmd.lammps.log import (HALT_RE, NO_SPACE_RE, ThermoTable, error_lines,
+from ionmd.lammps.log import (HALT_RE, NO_SPACE_RE, ThermoTable, error_lines, find_lost_atoms,
                               parse_thermo_pieces, printed_column, thermo_steps)
 from ionmd.lammps.module_runner import ModuleRun, check_module_runner
 from ionmd.lammps.process import find_lammps, process_alive, process_group_alive
@@ -464,7 +464,8 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
     screen = rd.piece(n - 1)["screen"] if n else None
     screen_text = screen.read_text(errors="replace") if screen and screen.is_file() else ""
     # the last piece's rows where it ran steps again that a killed piece had run before
-    thermo = parse_thermo_pieces([f.read_text(errors="replace") for f in logs if f.is_file()])
+    texts = [f.read_text(errors="replace") for f in logs if f.is_file()]
+    thermo = parse_thermo_pieces(texts)
     if resumed_at is not None:     # a resumed piece that ended at its setup
         thermo = ThermoTable(*({k: v[thermo["Step"] <= resumed_at] for k, v in table.items()}
                                for table in (thermo, thermo.printed)))
@@ -488,25 +489,26 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
             return rd.temperature
         return rd.temperature + (p.temperature_end - rd.temperature) * at_step / rd.planned_steps
 
-    lost = next((ln.strip() for ln in last_text.splitlines() if "Lost atoms" in ln), None)
+    lost = find_lost_atoms(texts, thermo_every=p.thermo_every, run_end=rd.target_step)
     if lost:
-        # LAMMPS checks the atom count when it writes thermo output: the atoms went missing
-        # after the last thermo row and by the next output (the halt step, when fix halt
-        # fired first: a halt forces a last thermo output, which is where the loss shows)
-        if resumed_at is not None:
+        # LAMMPS checks the atom count when it computes a thermo output: the atoms went
+        # missing after the last row and by the next output (the step the rows' spacing
+        # gives, as `ionmd analyze` dates it; the halt step when fix halt fired first)
+        lost_by = lost.step
+        if lost.after_row is None and resumed_at is not None:
             # found at the setup of a piece resumed from a restart: in the restart's state
             lost_by = resumed_at
             when = (f"at step {lost_by}, as the piece resumed from {status['resumed_from']} "
                     f"started (before its first thermo row)")
         else:
-            lost_by = int(halt.group(2)) if halt else min(step + p.thermo_every, rd.target_step)
-            when = f"between step {step} and step {lost_by}"
+            lost_by = step if lost_by is None else lost_by
+            when = lost.when if lost.after_row is not None else f"at step {lost_by}"
         also = (f"; fix halt had fired at step {lost_by} (|V/V0 - 1| = "
-                f"{float(halt.group(3)):.3g})" if halt else "")
+                f"{float(halt.group(3)):.3g})" if halt and lost.halt_step is not None else "")
         return rd.set_status("failed", resumable=False, failed_step=lost_by,
                              failed_temperature_K=target_at(lost_by), failure_mode="lost_atoms",
                              reason=f"atoms lost (the simulation exploded) {when}, target "
-                                    f"temperature {target_at(lost_by):.1f} K: {lost}{also}",
+                                    f"temperature {target_at(lost_by):.1f} K: {lost.message}{also}",
                              **common)
     if halt:
         hstep = int(halt.group(2))
