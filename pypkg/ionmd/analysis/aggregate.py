@@ -94,7 +94,7 @@ def series_points(runs: Sequence[dict]) -> dict[str, list[Point]]:
             series.setdefault(f"D_{d['species']}", []).append(
                 Point(T, d["D"], tuple(d["D_ci95"]), list(d["flags"]), complete, label,
                       interval_quantile(d.get("n_ions"))))
-        flags = sorted({f for d in xyz for f in d["flags"]})
+        flags = list(dict.fromkeys(f for d in xyz for f in d["flags"]))   # as found
         for key, name in SIGMA_SERIES.items():
             if key in r:
                 c = r[key]

@@ -82,7 +82,8 @@ def run_record(results: dict, status: dict | None = None) -> dict:
     if "conductivity" in results:
         rec["sigma_mS_cm"] = results["conductivity"]["sigma"]
         rec["sigma_ci95"] = list(results["conductivity"]["sigma_ci95"])
-    rec.update({"flags": sorted({f for m in mobile for f in m["flags"]}),
+    # in the order found, as each D line prints them
+    rec.update({"flags": list(dict.fromkeys(f for m in mobile for f in m["flags"])),
                 "failed": bool(failure.get("failed")),
                 "failure_modes": list(failure.get("modes", [])),
                 "analysis_error": results.get("analysis_error"), **stop_of(status)})
@@ -192,13 +193,24 @@ def _g(x, fmt: str = ".3g") -> str:
     return "-" if x is None else format(x, fmt)
 
 
+def by_temperature(records: Sequence[dict]) -> list[dict]:
+    """``records`` by temperature, then run name (those without a temperature last): the
+    order of the runs table, whatever the order the runs were given in."""
+    labels = run_labels(records)
+
+    def key(rec):
+        t = rec.get("temperature_K")
+        return (t is None, t or 0.0, labels.get(str(rec.get("run")), str(rec.get("run"))))
+    return sorted(records, key=key)
+
+
 def runs_table(records: Sequence[dict]) -> list[str]:
-    """The per-run table: one line per run (a continuation line per further mobile
-    species): its name, T, length analysed, D with its 95 % interval, D_rel_ci, hops,
-    flags (or failure) and why it stopped."""
+    """The per-run table (:func:`by_temperature`): one line per run (a continuation line
+    per further mobile species): its name, T, length analysed, D with its 95 % interval,
+    D_rel_ci, hops, flags (or failure) and why it stopped."""
     labels = run_labels(records)
     rows = [["run", "T/K", "ps", "D (cm2/s) [95 %]", "D_rel_ci", "hops", "flags", "stop"]]
-    for rec in records:
+    for rec in by_temperature(records):
         name = labels.get(str(rec.get("run")), rec.get("run") or _g(rec.get("temperature_K"), "g") + " K")
         if rec.get("failed"):
             flags = f"FAILED ({', '.join(rec['failure_modes'])})"
@@ -273,5 +285,6 @@ def _wrap(prefix: str, pieces: list[str], width: int) -> list[str]:
     return lines + [line.rstrip()]
 
 
-__all__ = ["PLANNED", "flat_record", "mobile_record", "run_labels", "run_record", "runs_table",
-           "sigma_lines", "sigma_record", "stop_of", "stop_text", "write_runs_csv"]
+__all__ = ["PLANNED", "by_temperature", "flat_record", "mobile_record", "run_labels",
+           "run_record", "runs_table", "sigma_lines", "sigma_record", "stop_of", "stop_text",
+           "write_runs_csv"]
