@@ -918,8 +918,9 @@ void PairIonmd::check_neighbor_exclusions()
 }
 
 // Under pair_style hybrid (not hybrid/overlay) a pair_coeff of another sub-style for
-// types that ionmd's `pair_coeff * *` maps hands those type pairs to that style alone:
-// LAMMPS then leaves them out of ionmd's neighbour list, and the model computes a material
+// types that ionmd's `pair_coeff * *` maps hands those type pairs to that style alone (and
+// `pair_coeff I J none` to no style, under either hybrid): LAMMPS then leaves them out of
+// ionmd's neighbour list, and the model computes a material
 // without those neighbours, with no error (64-atom LiCl with `pair_coeff 1 1 zbl 17 17`
 // after `pair_coeff * * ionmd Cl Li`: 547.44 eV for the model's 557.79, the Cl-Cl pairs
 // gone from every environment). The skip flags of the list say it exactly; LAMMPS copies
