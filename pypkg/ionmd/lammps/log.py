@@ -352,6 +352,8 @@ def find_lost_atoms(texts, thermo_every: int | None = None,
     step of the piece's ``restart_file``, or its data file's)."""
     if isinstance(texts, str):
         texts = [texts]
+    if not any("Lost atoms" in text for text in texts):
+        return None                      # no need to read them line by line
     gaps: list[int] = []
     for k, text in enumerate(texts):
         piece = _PieceReader()
