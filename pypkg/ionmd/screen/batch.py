@@ -345,11 +345,14 @@ class ScreenBatch:
     def _screen_one(self, path, file_name: str, name: str, loaded, *, cube: bool, png: bool,
                     warn, disable) -> None:
         """One structure's row: its descriptors, or its error (stage ``convert``: to ASE
-        Atoms; ``screen``: cell, grid, model, level maps, descriptors). CUBE and PNG files
-        that cannot be written leave the descriptors' row, saying so (``output_error``)."""
+        Atoms; ``screen``: cell, grid, model, level maps, descriptors). Where the input is
+        no file an MD campaign can run as it is (an ordering, one structure of several, an
+        example name), the structure screened is written to OUT/structures (the row's
+        ``structure_file``). Output files that cannot be written leave the descriptors'
+        row, saying so (``output_error``)."""
         from tqdm import tqdm
 
-        from ionmd.screen.output import result_row
+        from ionmd.screen.output import STRUCTURE_FILE, result_row, write_structure
         from ionmd.screen.screen import screen_structure
 
         runner, stage = self.runner, "convert"
@@ -372,6 +375,9 @@ class ScreenBatch:
         if "ordered" in atoms.info:     # how a disordered file was made screenable
             row["ordering"] = atoms.info["ordered"]
         try:
+            if loaded.ordering or name != file_name or not Path(str(path)).is_file():
+                row[STRUCTURE_FILE] = str(write_structure(self.outdir / "structures", name,
+                                                          loaded.structure))
             self._write_files(name, result, cube=cube, png=png)
         except Exception as exc:  # noqa: BLE001 - the descriptors stand; the files failed
             self.failures += 1

@@ -15,6 +15,10 @@ RESULTS_JSON = "screen.json"
 RESULTS_CSV = "screen.csv"
 SETTINGS_JSON = "screen_settings.json"
 CAMPAIGN = "campaign.yaml"
+# A row's column naming the file of the structure it screened, where its input is no file
+# the MD can run as it is (an ordering of a disordered file, one structure of a file of
+# several, a shipped example): the campaign runs that file.
+STRUCTURE_FILE = "structure_file"
 # The seed's MD validation of its top candidates: 1000 K and 500 K, 100 ps, 1 fs, D from
 # 15 ps windows fitted over 1-15 ps (sec. II C), as an `ionmd sweep` campaign.
 VALIDATION_TEMPERATURES_K = [1000, 500]
@@ -65,6 +69,16 @@ def error_row(name: str, source: str, message: str, stage: str | None = None,
     if error_type:
         row["error_type"] = error_type
     return row
+
+
+def write_structure(outdir: Path, name: str, structure) -> Path:
+    """``structure`` (pymatgen, ordered) as ``outdir/name.cif``, oxidation states kept."""
+    from pymatgen.io.cif import CifWriter
+
+    path = file_in(Path(outdir), f"{name}.cif")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    CifWriter(structure).write_file(path)
+    return path
 
 
 def check_settings(outdir: Path, settings: dict) -> None:
@@ -201,8 +215,8 @@ def write_campaign(path: Path, rows: list[dict], top: int, model: str,
     campaign = {
         "name": "pes-screen-validation",
         "output": "validation-runs",
-        "structures": [{"path": str(Path(r["source"]).resolve()), "name": r["name"]}
-                       for r in chosen],
+        "structures": [{"path": str(Path(r.get(STRUCTURE_FILE) or r["source"]).resolve()),
+                        "name": r["name"]} for r in chosen],
         "models": [str(Path(model).resolve())],
         "temperatures": VALIDATION_TEMPERATURES_K,
         "replicas": 1,
