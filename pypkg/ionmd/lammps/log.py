@@ -285,15 +285,17 @@ class _PieceReader:
         self.run: tuple[int, bool] | None = None   # echoed `run N [upto]`
         self.restart_file: str | None = None
         self.halt: int | None = None
-        self.after_row = False               # the last line that counts was a row
+        self.after_row = False               # a row came after the last header (mid-run;
+        # what follows it, a warning or fix halt's message, does not end the run's rows)
 
     def line(self, line: str) -> None:
         words = line.split()
         header = self.blocks.blocks
         parts = self.blocks.row(line)
-        if self.blocks.blocks != header:      # a new block's header
-            self.rows, self.halt = [], None
+        if self.blocks.blocks != header:      # a new block's header: its setup
+            self.rows, self.halt, self.after_row = [], None, False
         if parts is not None:
+            self.after_row = True
             step = int(parts[0])
             if self.rows and step > self.rows[-1]:
                 self.gaps.append(step - self.rows[-1])
@@ -308,8 +310,6 @@ class _PieceReader:
         halt = HALT_RE.search(line)
         if halt:
             self.halt = int(halt.group(2))
-        if words and not line.startswith("WARNING"):
-            self.after_row = parts is not None
 
     def spacing(self, others: list[int], default: int | None) -> int | None:
         """The thermo spacing: the piece's echoed ``thermo N``, else the rows LAMMPS
