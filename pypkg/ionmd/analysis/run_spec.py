@@ -185,14 +185,13 @@ def _refuse_misspelt_keys(file: Path, meta: dict) -> None:
     """A key of a hand-written ``run.json`` that is nearly a known one (``timestep``,
     ``temperature``) would be ignored and the value asked for again: name the key meant.
     Other unknown keys (notes) are left alone."""
-    import difflib
+    from ionmd.suggest import closest
 
     for key in meta:
-        if key not in RUN_JSON_KEYS:
-            close = difflib.get_close_matches(key, RUN_JSON_KEYS, n=1, cutoff=0.7)
-            if close:
-                raise AnalysisError(f"{file}: unknown key {key!r}; did you mean {close[0]!r}? "
-                                    f"(keys: {', '.join(RUN_JSON_KEYS)})")
+        near = closest(key, RUN_JSON_KEYS)
+        if near:
+            raise AnalysisError(f"{file}: unknown key {key!r}; did you mean {near!r}? "
+                                f"(keys: {', '.join(RUN_JSON_KEYS)})")
 
 
 def run_folder(path: str | Path, overrides: dict | None = None) -> tuple[Path, dict]:

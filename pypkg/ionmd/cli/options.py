@@ -27,12 +27,13 @@ def element_symbol(text: str) -> str:
     """A chemical element's symbol as written (Li, not li or Lithium)."""
     from ase.data import chemical_symbols
 
+    from ionmd.suggest import did_you_mean
+
     if text in chemical_symbols[1:]:
         return text
-    hint = text.capitalize()
     raise argparse.ArgumentTypeError(
-        f"{text!r} is not an element symbol" +
-        (f"; did you mean {hint!r}?" if hint in chemical_symbols[1:] else " (e.g. Li, Na)"))
+        f"{text!r} is not an element symbol"
+        + (did_you_mean(text, chemical_symbols[1:]) or " (e.g. Li, Na)"))
 
 
 def element_symbols(text: str) -> list[str]:

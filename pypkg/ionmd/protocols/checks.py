@@ -29,6 +29,7 @@ from ase import Atoms
 from ionmd.errors import IonmdError
 from ionmd.lammps.data_file import lammps_triclinic
 from ionmd.protocols.presets import TIME_ALIASES, Protocol, convert_text, parse_time_ps
+from ionmd.suggest import did_you_mean
 
 MAX_TIMESTEP_FS = 5.0
 MAX_TIMESTEP_H_FS = 0.5
@@ -37,6 +38,96 @@ MAX_TIMESTEP_H_FS = 0.5
 has a period of ~9 fs: 1-2 fs steps sample it with 5-9 points and do not conserve
 energy)."""
 COUPLES = ("auto", "iso", "aniso", "tri")
+
+
+@dataclasses.dataclass(frozen=True)
+class Range:
+    """The values a numeric setting may take, and why: ``low < x`` (``low_open``) or
+    ``low <= x``, and ``x <= high``."""
+
+    low: float
+    high: float
+    why: str
+    unit: str = ""
+    low_open: bool = False
+
+    def holds(self, x) -> bool:
+        return (x > self.low if self.low_open else x >= self.low) and x <= self.high
+
+    def text(self) -> str:
+        unit = f" {self.unit}" if self.unit else ""
+        if self.high == math.inf:
+            return f"{'>' if self.low_open else '>='} {self.low:g}{unit}"
+        return f"{'>' if self.low_open else '>='} {self.low:g} and <= {self.high:g}{unit}"
+
+
+MAX_TEMPERATURE_K = 5000.0
+MAX_TEMPERATURES = 200
+MAX_REPLICAS = 1000
+_TEMPERATURE = Range(0.0, MAX_TEMPERATURE_K, "above ~5000 K lies outside any MLIP's training "
+                     "data: MPtrj and OMat24 hold AIMD up to ~3000 K, and solid electrolytes "
+                     "melt well below", "K", low_open=True)
+_PRESSURE = Range(-1e5, 1e5, "10 GPa: solid electrolytes are studied from ambient to a few "
+                  "GPa, the pressure-ramp preset ends at 5 GPa; a larger value is usually "
+                  "a pressure in Pa given in bar", "bar")
+_DAMPING = Range(0.0, 1e5, "a relaxation time of 100 ps or more leaves a run of ps to ns "
+                 "uncontrolled; 100 fs (thermostat) and 1000 fs (barostat) are usual", "fs", low_open=True)
+RANGES: dict[str, Range] = {
+    # protocol fields (ionmd run, --set, the API and a campaign's [protocol])
+    "temperatures": _TEMPERATURE,
+    "temperature_end": _TEMPERATURE,
+    "long_below_K": _TEMPERATURE,
+    "pressure_bar": _PRESSURE,
+    "pressure_end_bar": _PRESSURE,
+    "tdamp_fs": _DAMPING,
+    "pdamp_fs": _DAMPING,
+    "berendsen_modulus_bar": Range(0.0, 1e7, "a bulk modulus: diamond's is 4.4e6 bar, Li "
+                                   "conductors' 1e5-4e5 bar", "bar", low_open=True),
+    "replicas": Range(1, MAX_REPLICAS, "one run folder each per temperature; the error of a "
+                      "mean narrows only as 1/sqrt(replicas): longer runs buy more"),
+    "long_duration_ps": Range(0.0, math.inf, "a run length", "ps", low_open=True),
+    "long_discard_ps": Range(0.0, math.inf, "a time to drop", "ps"),
+    "halt_volume_change": Range(0.0, 10.0, "|V/V0 - 1| as a fraction: 0.5 stops at a 50 % "
+                                "change, 10 at an eleven-fold volume", low_open=True),
+    "n_points": Range(5, 1001, "one volume each, written to its own folder; MLIP Arena uses 21"),
+    # campaign keys (ionmd sweep)
+    "resources.walltime": Range(0.0, 366 * 1440.0, "a year: no SLURM partition runs a job "
+                                "longer; a run longer than its walltime resumes from its "
+                                "restart file", "min", low_open=True),
+    "resources.gpus": Range(0, 16, "a run is one job on one node, and no node holds more "
+                            "than 16 GPUs"),
+    "executor.mem_gb": Range(0.0, 1e5, "GB per run: no node holds 100 TB", "GB",
+                             low_open=True),
+    "analysis.fit_start_ps": Range(0.0, math.inf, "a time in the run", "ps", low_open=True),
+    "analysis.fit_end_ps": Range(0.0, math.inf, "a time in the run", "ps", low_open=True),
+    "analysis.window_ps": Range(0.0, math.inf, "a time window", "ps", low_open=True),
+    "analysis.haven_ratio": Range(0.0, math.inf, "D_tracer / D_sigma, usually 0.3-1",
+                                  low_open=True),
+    **{f"analysis.{name}": Range(0.0, math.inf, "a failure threshold", low_open=True)
+       for name in ("volume_limit", "runaway_factor", "melt_fraction", "collapse_fraction")},
+    "goal.target_K": _TEMPERATURE,
+    "goal.sigma_300K_factor": Range(1.0, 1e6, "sigma known within that factor either way",
+                                    low_open=True),
+}
+"""Every bounded numeric setting, in one table: the protocol's fields by name, a
+campaign's other keys by ``table.key``. Step counts and intervals are bounded by what
+LAMMPS counts (:data:`MAX_RUN_STEPS`), the time step by :data:`MAX_TIMESTEP_FS`."""
+
+
+def range_problem(key: str, value, unit_shown: str | None = None) -> str | None:
+    """Why ``value`` (a number, or a list of numbers) is outside the range of setting
+    ``key`` (:data:`RANGES`), naming the key, the value, the range and why; None if it is
+    inside or ``key`` has no range. NaN and infinities are outside every range."""
+    bound = RANGES.get(key)
+    if bound is None or value is None:
+        return None
+    for x in (value if isinstance(value, (tuple, list)) else (value,)):
+        if not (_number(x) and math.isfinite(x) and bound.holds(x)):
+            unit = bound.unit if unit_shown is None else unit_shown
+            got = f"{x:g}" if isinstance(x, float) else repr(x)
+            return (f"{key} {got}{' ' + unit if unit else ''} is out of range: give "
+                    f"{bound.text()}{'; ' + bound.why if bound.why else ''}")
+    return None
 STEP_COUNTS = ("dump_every", "thermo_every", "restart_every", "halt_check_every", "replicas")
 EXAMPLE_RULE = "'D_rel_ci<=0.2,hops>=10'"
 
@@ -150,14 +241,6 @@ def repeated_temperature(temperatures, as_given=None) -> str | None:
     return None
 
 
-def nearest_key(key: str, known) -> str:
-    """``"; did you mean 'x'?"`` for a misspelt key with a close known one, else ``""``."""
-    import difflib
-
-    close = difflib.get_close_matches(str(key), [str(k) for k in known], n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
-
-
 def _non_finite(key: str, value) -> str | None:
     """NaN and infinite numbers pass every ``<``/``>`` check: refuse them by name."""
     items = value if isinstance(value, tuple) else (value,)
@@ -222,7 +305,7 @@ def apply_overrides(protocol: Protocol,
         name = field_name(key)
         if name not in fields:
             problems.append((key, f"protocol {protocol.name!r} has no parameter {name!r}"
-                                  f"{nearest_key(name, sorted(fields) + list(TIME_ALIASES))}"
+                                  f"{did_you_mean(name, sorted(fields) + list(TIME_ALIASES))}"
                                   f"; known: {', '.join(sorted(fields))}"))
             continue
         if str(key).replace("-", "_") not in TIME_ALIASES:
@@ -310,10 +393,16 @@ def check_protocol(p: Protocol) -> None:
     if p.template is not None and not Path(p.template).is_file():
         raise IonmdError(f"input template {p.template} not found; give the path of an input "
                          f"template file (e.g. a copy of ionmd's inputs/{p.family}.lmp)")
+    why = supercell_problem(p.supercell)
+    if why:
+        raise IonmdError(why)
     if p.family == "ev":
         if not 0 < p.max_strain < 1 or p.n_points < 5:
             raise IonmdError(f"E-V scan needs 0 < max_strain < 1 and n_points >= 5 (got "
                              f"{p.max_strain}, {p.n_points})")
+        why = range_problem("n_points", p.n_points)
+        if why:
+            raise IonmdError(why)
         return
     if p.ensemble not in ("nvt", "npt"):
         raise IonmdError(f"ensemble {p.ensemble!r} unknown; use nvt or npt")
@@ -328,13 +417,15 @@ def check_protocol(p: Protocol) -> None:
     if not 0 < p.timestep_fs <= MAX_TIMESTEP_FS:
         raise IonmdError(f"time step {p.timestep_fs} fs cannot work: it must be > 0 and "
                          f"<= {MAX_TIMESTEP_FS} fs (1-2 fs is usual for Li conductors)")
-    if not p.temperatures or min(p.temperatures) <= 0:
-        raise IonmdError(f"temperatures must be > 0 K (got {p.temperatures})")
+    if not p.temperatures:
+        raise IonmdError("temperatures: give at least one temperature (e.g. 600)")
+    why = temperature_count_problem(len(p.temperatures)) or range_problem(
+        "temperatures", p.temperatures)
+    if why:
+        raise IonmdError(why)
     repeated = repeated_temperature(p.temperatures)
     if repeated:
         raise IonmdError(repeated)
-    if p.temperature_end is not None and p.temperature_end <= 0:
-        raise IonmdError(f"temperature_end must be > 0 K (got {p.temperature_end})")
     if p.tdamp_fs < 10 * p.timestep_fs or (p.ensemble == "npt" and p.pdamp_fs < 10 * p.timestep_fs):
         raise IonmdError(f"thermostat/barostat damping ({p.tdamp_fs}/{p.pdamp_fs} fs) must be at "
                          f"least 10 time steps ({10 * p.timestep_fs} fs)")
@@ -344,6 +435,9 @@ def check_protocol(p: Protocol) -> None:
         if name != "replicas" and getattr(p, name) > MAX_RUN_STEPS:
             raise IonmdError(f"{name} {getattr(p, name)} is more steps than LAMMPS counts in "
                              f"one setting ({MAX_RUN_STEPS}); give a smaller number")
+    why = _md_range_problem(p)
+    if why:
+        raise IonmdError(why)
     if p.restart_every % p.dump_every:
         raise IonmdError(f"restart_every ({p.restart_every}) must be a multiple of dump_every "
                          f"({p.dump_every}) so that a resumed run continues the frame grid")
@@ -369,6 +463,59 @@ def check_protocol(p: Protocol) -> None:
 
 MAX_RUN_STEPS = 2**31 - 1
 """The most steps LAMMPS's ``run N`` takes (its MAXSMALLINT)."""
+
+
+def _md_range_problem(p: Protocol) -> str | None:
+    """The first field of an MD protocol outside its range (:data:`RANGES`), else None;
+    replicas with the number of run folders they would make."""
+    for name in ("temperature_end", "long_below_K", "pressure_bar", "pressure_end_bar",
+                 "tdamp_fs", "pdamp_fs", "berendsen_modulus_bar", "long_duration_ps",
+                 "long_discard_ps", "halt_volume_change"):
+        why = range_problem(name, getattr(p, name))
+        if why:
+            return why
+    why = range_problem("replicas", p.replicas)
+    if why:
+        return (f"{why}; replicas = {p.replicas} would make {p.replicas * len(p.temperatures)} "
+                f"run folders ({len(p.temperatures)} temperature(s))")
+    return None
+
+
+def temperature_count_problem(count: float) -> str | None:
+    """Why ``count`` temperatures are too many (one run folder each), else None."""
+    if count <= MAX_TEMPERATURES:
+        return None
+    count = f"{count:.0f}" if count < 1e9 else f"{count:.3g}"
+    return (f"temperatures: {count} temperatures would make {count} run folders per replica; "
+            f"give at most {MAX_TEMPERATURES} (every 25 K up to {MAX_TEMPERATURE_K:g} K)")
+
+
+MAX_SUPERCELL_COPIES = 1000
+MAX_SUPERCELL_WIDTH_A = 100.0
+
+
+def supercell_problem(spec) -> str | None:
+    """Why a supercell setting would build a cell no MD run can hold, else None (text
+    the structures module cannot read is said when the cell is built): more than
+    :data:`MAX_SUPERCELL_COPIES` copies of the cell (``1000x1000x1000``: 10^9 copies
+    filled the memory), or a width above :data:`MAX_SUPERCELL_WIDTH_A`."""
+    from ionmd.structures.supercell import is_no_supercell, min_width_of, parse_supercell
+
+    if is_no_supercell(spec):
+        return None
+    try:
+        width = min_width_of(spec)
+        repeats = parse_supercell(spec) if width is None else None
+    except IonmdError:
+        return None
+    if width is not None and not 0 < width <= MAX_SUPERCELL_WIDTH_A:
+        return (f"supercell {spec!r} is out of range: give a width > 0 and <= "
+                f"{MAX_SUPERCELL_WIDTH_A:g} A; a cell 100 A wide holds ~10^5 atoms, more than "
+                f"MLIP MD runs on one node, and 8A is usual")
+    if repeats is not None and math.prod(repeats) > MAX_SUPERCELL_COPIES:
+        return (f"supercell {spec!r} is {math.prod(repeats)} copies of the cell: give at most "
+                f"{MAX_SUPERCELL_COPIES} (e.g. 10x10x10), or a width such as 8A")
+    return None
 
 
 def steps_problem(what: str, ps: float, timestep_fs: float) -> str | None:

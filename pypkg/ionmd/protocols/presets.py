@@ -30,6 +30,7 @@ Constant-box (NVT) runs dump unwrapped coordinates (``dump_modify unwrap yes``).
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import typing
 from dataclasses import dataclass
@@ -295,7 +296,7 @@ def parse_temperatures(text: str) -> tuple[float, ...]:
             parts = [float(p) for p in text.split(":")]
             if len(parts) != 3 or parts[2] <= 0 or parts[1] < parts[0]:
                 raise ValueError("expected START:STOP:STEP with STOP >= START and STEP > 0")
-            n = int(round((parts[1] - parts[0]) / parts[2]))
+            n = _range_steps(parts)
             return tuple(parts[0] + i * parts[2] for i in range(n + 1))
         values = tuple(float(p) for p in text.replace(",", " ").split())
         if not values or not all(0 < t < float("inf") for t in values):
@@ -304,6 +305,19 @@ def parse_temperatures(text: str) -> tuple[float, ...]:
     except ValueError as exc:
         raise IonmdError(f"cannot read temperatures {given!r}: {exc} (e.g. 500:900:100 or "
                          f"500,700,900)") from exc
+
+
+def _range_steps(parts: list[float]) -> int:
+    """The steps of START:STOP:STEP, counted before the list is built (``300:1e12:1e-3``
+    made 10^15 temperatures and filled the memory)."""
+    from ionmd.protocols.checks import MAX_TEMPERATURES, temperature_count_problem
+
+    if not all(map(math.isfinite, parts)):
+        raise ValueError("every temperature must be a finite number > 0 K")
+    count = (parts[1] - parts[0]) / parts[2] + 1
+    if count > MAX_TEMPERATURES:
+        raise ValueError(temperature_count_problem(count).split(": ", 1)[1])
+    return int(round(count - 1))
 
 
 def parse_time_ps(text: str) -> float:

@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from ionmd.errors import IonmdError
-from ionmd.protocols.checks import nearest_key, unknown_elements
+from ionmd.protocols.checks import range_problem, unknown_elements
 from ionmd.protocols.presets import PRESETS, Protocol, parse_temperatures, parse_time_ps
+from ionmd.suggest import closest, did_you_mean
 from ionmd.sweep.source import CampaignError, Source, read_source
 
 TOP_PROTOCOL_KEYS = ("temperatures", "replicas", "seed")   # may stand outside [protocol]
@@ -174,6 +175,16 @@ def _int(errors: _Errors, key: tuple, value, minimum: int) -> int | None:
     return value
 
 
+def _in_range(errors: _Errors, key: tuple, value) -> bool:
+    """Whether ``value`` of campaign key ``key`` is inside its range
+    (:data:`ionmd.protocols.checks.RANGES`: NaN and infinities never are); if not, says
+    so on its line."""
+    why = range_problem(".".join(map(str, key)), value)
+    if why:
+        errors.add(key, why)
+    return why is None
+
+
 def campaign_path(base: Path, text: str) -> Path:
     """A path as a campaign file gives it: ``~`` is the home folder (as in a shell), a
     relative path is read from the campaign file's folder ``base``.
@@ -195,7 +206,7 @@ def _check_keys(errors: _Errors, table: dict, key: tuple, known: tuple) -> None:
     for k in table:
         if k not in known:
             errors.add(key + (k,), f"unknown key {'.'.join(map(str, key + (k,)))!r}"
-                                   f"{nearest_key(k, known)}; known: {', '.join(known)}")
+                                   f"{did_you_mean(k, known)}; known: {', '.join(known)}")
 
 
 def load_campaign(path: str | Path, check_resources: bool = True) -> Campaign:
@@ -605,6 +616,8 @@ def _resources(src: Source, errors: _Errors) -> Resources:
     r.ranks = _int(errors, ("resources", "ranks"), table.get("ranks", 1), 1) or 1
     r.threads = _int(errors, ("resources", "threads"), table.get("threads", 1), 1) or 1
     r.gpus = _int(errors, ("resources", "gpus"), table.get("gpus", 0), 0) or 0
+    if not _in_range(errors, ("resources", "gpus"), r.gpus):
+        r.gpus = 0
     if "walltime" in table:
         try:
             r.walltime_min = parse_walltime(table["walltime"])
@@ -615,6 +628,8 @@ def _resources(src: Source, errors: _Errors) -> Resources:
         if r.walltime_min <= 0:
             errors.add(("resources", "walltime"), f"walltime must be > 0 (got {table['walltime']!r}); "
                                                   f"no run can finish in zero time")
+        elif not _in_range(errors, ("resources", "walltime"), r.walltime_min):
+            r.walltime_min = Resources.walltime_min     # said; later checks see a sane one
     return r
 
 
@@ -688,6 +703,8 @@ def _executor(src: Source, errors: _Errors, r: Resources, check_resources: bool)
         if isinstance(mem, bool) or not isinstance(mem, (int, float)) or not mem > 0:
             errors.add(key + ("mem_gb",), f"mem_gb must be a number of GB > 0 per run (got "
                                           f"{mem!r}); leave it out for the partition's default")
+        else:
+            _in_range(errors, key + ("mem_gb",), mem)
     if check_resources:
         _check_slurm_partition(errors, table, r)
     return table
@@ -741,23 +758,11 @@ def _check_sbatch_options(errors: _Errors, table: dict) -> None:
         if flag in SBATCH_OWN:
             errors.add(key, f"sbatch option {k!r} is set by ionmd from {SBATCH_OWN[flag]}; "
                             f"set it there (or leave it out)")
-        elif known is not None and len(flag) > 1 and flag not in known and \
-                (near := [o for d, o in sorted((_edit_distance(o, flag), o) for o in known)
-                          if d <= max(2, len(flag) // 4)][:2]):
+        elif known is not None and len(flag) > 1 and (near := closest(flag, sorted(known))):
             errors.add(key, f"sbatch has no option --{flag} (`sbatch --help`); did you mean "
-                            f"{' or '.join('--' + n for n in near)}?")
+                            f"--{near}?")
         elif isinstance(v, (dict, list)):
             errors.add(key, f"sbatch option {k!r} must be a string, number or true (got {v!r})")
-
-
-def _edit_distance(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
 
 
 def _local_gpus() -> int:
@@ -854,20 +859,17 @@ def _analysis(src: Source, errors: _Errors) -> Analysis:
         errors.add(("analysis", "charges"), "charges must be \"auto\" (pymatgen's oxidation-state "
                                             "guess) or a table such as {Li = 1, Cl = -1}")
     a.charges = charges
-    for name in ("fit_start_ps", "fit_end_ps", "window_ps", "haven_ratio"):
+    for name in ("fit_start_ps", "fit_end_ps", "window_ps", "haven_ratio") + FAILURE_KEYS:
         if name in table:
             v = table[name]
             if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
                 errors.add(("analysis", name), f"{name} must be a positive number (got {v!r})")
+            elif not _in_range(errors, ("analysis", name), v):
+                continue
+            elif name in FAILURE_KEYS:
+                a.failure[name] = float(v)
             else:
                 setattr(a, name, float(v))
-    for name in FAILURE_KEYS:
-        if name in table:
-            v = table[name]
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
-                errors.add(("analysis", name), f"{name} must be a positive number (got {v!r})")
-            else:
-                a.failure[name] = float(v)
     if "mcmc_samples" in table:
         a.mcmc_samples = _int(errors, ("analysis", "mcmc_samples"), table["mcmc_samples"], 10) or 400
     return a
@@ -907,6 +909,8 @@ def _goal(src: Source, errors: _Errors, protocol: Protocol | None,
                    f"goal.sigma_300K_factor must be a number > 1: sigma(300 K) known within "
                    f"that factor either way (got {factor!r})")
         ok = False
+    elif not _in_range(errors, ("goal", "sigma_300K_factor"), factor):
+        ok = False
     try:
         budget, unit = parse_budget(table.get("budget"))
     except ValueError:
@@ -928,6 +932,8 @@ def _goal(src: Source, errors: _Errors, protocol: Protocol | None,
     target = table.get("target_K", 300.0)
     if isinstance(target, bool) or not isinstance(target, (int, float)) or not target > 0:
         errors.add(("goal", "target_K"), f"goal.target_K must be a temperature > 0 (got {target!r})")
+        ok = False
+    elif not _in_range(errors, ("goal", "target_K"), target):
         ok = False
     if protocol is None or not ok:
         return None
