@@ -153,14 +153,33 @@ def print_campaign_status(campaign_file, as_json: bool = False) -> None:
         print(json.dumps(rows, indent=1))
         return
     _print_counts(Counter(r["class"] for r in rows), len(rows))
+    for line in status_table(rows):
+        print(line)
+
+
+STATUS_HEADER = ("state", "step", "planned", "pieces", "job", "run")
+
+
+def status_table(rows: list[dict]) -> list[str]:
+    """The rows of ``ionmd sweep status`` under a header, each column as wide as its widest
+    cell and starting where its header word starts (a SLURM job id of 7+ digits with its
+    array index and state, or a long class or step count, pushed the columns after it
+    right); below a run, indented to its second column, the reason it stopped, its
+    stopping rule's last check, a note and its job logs."""
+    cells, notes = [], []
     for r in rows:
-        job = f"{r['job']}" + (f" ({r['job_state'].lower()})" if r.get("job_state") else "") \
-            if r["job"] else ""
-        print(f"{r['class']:<16} {r['step']:>8}/{r['planned_steps']:<8} {r['pieces']:>2} "
-              f"{job:<14} {r['run']}"
-              + "".join(f"\n{'':<17}{n}" for n in (r["reason"], r.get("stopping"), r.get("note"))
-                        if n)
-              + (f"\n{'':<17}logs: " + ", ".join(r["logs"]) if r.get("logs") else ""))
+        job = (f"{r['job']}" + (f" ({r['job_state'].lower()})" if r.get("job_state") else "")
+               if r["job"] else "-")
+        cells.append((r["class"], str(r["step"]), str(r["planned_steps"]), str(r["pieces"]),
+                      job, str(r["run"])))
+        notes.append([n for n in (r["reason"], r.get("stopping"), r.get("note")) if n]
+                     + (["logs: " + ", ".join(r["logs"])] if r.get("logs") else []))
+    lines = aligned(STATUS_HEADER, cells)       # left-aligned: the header marks each start
+    indent = " " * (max(len(c[0]) for c in [STATUS_HEADER, *cells]) + 2)
+    out = [lines[0]]
+    for line, below in zip(lines[1:], notes):
+        out += [line] + [indent + n for n in below]
+    return out
 
 
 def _cmd_status(args: argparse.Namespace) -> None:
