@@ -28,12 +28,13 @@ def _order_random(big: Structure, groups, counts, seed: int,
     error names the distance an arrangement needs, checked by running this search with
     it (``_workable_distance``), or says that none can work."""
     if limits.min_distance is None:
-        # a count that proves no physical arrangement exists is cheaper than the search
-        # that fails to find one (OBELiX e81's 10-cell pyrochlore: 15 s)
+        # a count that proves no (physical) arrangement exists is cheaper than the search
+        # that fails to find one (OBELiX e81's 10-cell pyrochlore: 15 s; fj5: 21 s)
+        forced = _forced_overlaps(big, groups, counts, limits)
         unphysical = _unphysical_proof(big, groups, counts, limits)
-        if unphysical is not None:
+        if unphysical is not None or (forced is not None and forced[1] is not None):
             raise limits.error(big, "random", "counted before any search", None, None,
-                               _forced_overlaps(big, groups, counts, limits), unphysical)
+                               forced, unphysical)
     draw, hit = _search(big, groups, counts, seed, limits)
     if draw is None:
         tried = (f"{RANDOM_RESTARTS} seeded draws, each followed by up to "
