@@ -227,8 +227,9 @@ def write_campaign(path: Path, rows: list[dict], top: int, model: str,
     }
     header = ["# MD validation of the top structures of `ionmd screen` (PES-descriptor seed,",
               "# 1000 K and 500 K, 100 ps, 1 fs, 15 ps windows). Run it with",
-              "#   ionmd sweep plan|submit|collect THIS_FILE   (docs/sweeps.md; set executor: slurm",
-              f"#   and resources for a cluster). Screen results, best first by {rank_by}:"]
+              "#   ionmd sweep plan|submit|collect THIS_FILE   (docs/sweeps.md; submit runs",
+              "#   here; for a cluster set executor's kind: slurm and the resources). Screen",
+              f"#   results, best first by {rank_by}:"]
     header += [f"#   {r['name']}: Xi = {r['xi']:.3f}, MPE = "
                f"{'none' if r['mpe_eV'] is None else format(r['mpe_eV'], '.3f')} eV"
                for r in chosen]
