@@ -68,3 +68,23 @@ def test_log_files_in_run_order(tmp_path):
     for k in (10, 0, 2, 1):
         (ionmd / f"log.{k}.lammps").write_text("")
     assert [p.name for p in log_files(ionmd)] == [f"log.{k}.lammps" for k in (0, 1, 2, 10)]
+
+
+def test_lost_atoms_after_fix_halt_or_a_finished_run():
+    """What may stand between the last row and the error: fix halt's message (the loss is
+    found at the halt's forced output, mid-run), or the end of the run (``Loop time``: no
+    row's output found it; at the step the run ended). Before, a halted run read as lost
+    at the setup of its run, at step 0."""
+    from ionmd.lammps.log import find_lost_atoms
+
+    header = "   Step   Temp   Atoms\n"
+    halted = (header + "         0   300   32\n"
+              "Fix halt condition for fix-id halt met on step 10 with value 0.90\n"
+              "ERROR: Lost atoms: original 32 current 30 (src/thermo.cpp:526)\n")
+    lost = find_lost_atoms(halted, thermo_every=10)
+    assert (lost.step, lost.after_row, lost.halt_step) == (10, 0, 10)
+    ended = (header + "".join(f"{s:10d}   300   32\n" for s in (0, 50, 100))
+             + "Loop time of 1 on 1 procs for 100 steps with 32 atoms\n"
+             "ERROR: Lost atoms: original 32 current 31 (src/thermo.cpp:526)\n")
+    lost = find_lost_atoms(ended)
+    assert (lost.step, lost.after_row) == (100, None)

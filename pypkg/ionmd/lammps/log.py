@@ -285,8 +285,8 @@ class _PieceReader:
         self.run: tuple[int, bool] | None = None   # echoed `run N [upto]`
         self.restart_file: str | None = None
         self.halt: int | None = None
-        self.after_row = False               # a row came after the last header (mid-run;
-        # what follows it, a warning or fix halt's message, does not end the run's rows)
+        self.after_row = False               # a row came after the last header, and the
+        # run did not end (mid-run; a warning or fix halt's message after it changes nothing)
 
     def line(self, line: str) -> None:
         words = line.split()
@@ -294,6 +294,8 @@ class _PieceReader:
         parts = self.blocks.row(line)
         if self.blocks.blocks != header:      # a new block's header: its setup
             self.rows, self.halt, self.after_row = [], None, False
+        elif line.startswith("Loop time"):   # the run ended: what follows is no row's
+            self.after_row = False
         if parts is not None:
             self.after_row = True
             step = int(parts[0])
