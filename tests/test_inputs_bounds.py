@@ -115,6 +115,14 @@ def test_ionmd_run_refuses_before_writing(folder, capsys, args, quoted):
     assert not out.exists()
 
 
+def test_the_order_options_take_the_campaign_keys_ranges(folder, capsys):
+    for option, bad in (("--order-tol", "1"), ("--order-min-distance", "nan")):
+        with pytest.raises(SystemExit):
+            main(["run", "conductivity", str(folder / "fcc.cif"), "--model",
+                  str(folder / "morse.pt"), option, bad])
+        assert f"argument {option}: give a finite number" in capsys.readouterr().err
+
+
 # ---- campaign files: the key's line, the file, nothing written ---------------------------
 
 def _tree(root):
@@ -149,6 +157,11 @@ CAMPAIGN_CASES = [
     (dict(extra='[goal]\nsigma_300K_factor = 3\nbudget = "1 h"\ntarget_K = 1e308'), "target_K",
      "goal.target_K 1e+308 K is out of range",
      dict(extra='[goal]\nsigma_300K_factor = 3\nbudget = "1 h"\ntarget_K = 5000')),
+    (dict(extra="order_tol = nan"), "order_tol", "order_tol nan is out of range: give > 0 and < 1",
+     dict(extra="order_tol = 0.5")),
+    (dict(structures='[{path = "fcc.cif", order_min_distance = -1.0}]'), "order_min_distance",
+     "order_min_distance -1 A is out of range: give >= 0 A",
+     dict(structures='[{path = "fcc.cif", order_min_distance = 0.0}]')),
     (dict(extra='[goal]\nsigma_300K_factor = inf\nbudget = "1 h"'), "sigma_300K_factor",
      "goal.sigma_300K_factor inf is out of range",
      dict(extra='[goal]\nsigma_300K_factor = 1e6\nbudget = "1 h"')),

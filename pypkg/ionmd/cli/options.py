@@ -65,14 +65,20 @@ def _float(text: str) -> float:
     return value if math.isfinite(value) else float("nan")
 
 
-def _tolerance(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"give an occupancy tolerance between 0 and 1, got {text!r}")
-    return value
+def _in_range(name: str):
+    """An argparse type for a number inside ``RANGES[name]`` (ionmd.protocols.checks: one
+    range for the option and a campaign's key)."""
+    def read(text: str) -> float:
+        from ionmd.protocols.checks import RANGES
+
+        value = _float(text)
+        if not RANGES[name].holds(value):
+            raise argparse.ArgumentTypeError(f"give a finite number {RANGES[name].text()} "
+                                             f"({RANGES[name].why}), got {text!r}")
+        return value
+
+    read.__name__ = name    # argparse names the option's type in its message
+    return read
 
 
 def add_order_arguments(parser: argparse.ArgumentParser) -> None:
@@ -82,11 +88,12 @@ def add_order_arguments(parser: argparse.ArgumentParser) -> None:
                    help="order structures with partial occupancies first (ewald: lowest "
                         "Ewald energy; random: seeded by --order-seed); default: refuse them")
     g.add_argument("--order-seed", type=int, default=0, help="seed of --order random (0)")
-    g.add_argument("--order-tol", type=_tolerance, default=2e-3,
+    g.add_argument("--order-tol", type=_in_range("order_tol"), default=2e-3,
                    help="occupancy rounding allowed when ordering, so that a small cell has "
                         "whole counts (default 0.002: exact; e.g. 0.15 orders refined "
                         "occupancies such as LGPS's in one unit cell)")
-    g.add_argument("--order-min-distance", type=non_negative_float, default=None, metavar="A",
+    g.add_argument("--order-min-distance", type=_in_range("order_min_distance"), default=None,
+                   metavar="A",
                    help="atoms placed on partially occupied sites stay this far apart, A "
                         "(default: 0.8 x their covalent radii sum, e.g. Li-Li 2.05, giving way "
                         "where the occupancies force closer pairs to the fewest such pairs, none "

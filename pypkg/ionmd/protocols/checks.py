@@ -50,15 +50,18 @@ class Range:
     why: str
     unit: str = ""
     low_open: bool = False
+    high_open: bool = False
 
     def holds(self, x) -> bool:
-        return (x > self.low if self.low_open else x >= self.low) and x <= self.high
+        return ((x > self.low if self.low_open else x >= self.low)
+                and (x < self.high if self.high_open else x <= self.high))
 
     def text(self) -> str:
         unit = f" {self.unit}" if self.unit else ""
+        low = f"{'>' if self.low_open else '>='} {self.low:g}"
         if self.high == math.inf:
-            return f"{'>' if self.low_open else '>='} {self.low:g}{unit}"
-        return f"{'>' if self.low_open else '>='} {self.low:g} and <= {self.high:g}{unit}"
+            return f"{low}{unit}"
+        return f"{low} and {'<' if self.high_open else '<='} {self.high:g}{unit}"
 
 
 MAX_TEMPERATURE_K = 5000.0
@@ -90,6 +93,11 @@ RANGES: dict[str, Range] = {
     "halt_volume_change": Range(0.0, 10.0, "|V/V0 - 1| as a fraction: 0.5 stops at a 50 % "
                                 "change, 10 at an eleven-fold volume", low_open=True),
     "n_points": Range(5, 1001, "one volume each, written to its own folder; MLIP Arena uses 21"),
+    # ordering of partially occupied sites (a campaign's order_*, the --order-* options)
+    "order_tol": Range(0.0, 1.0, "an occupancy rounding: 0.002 is exact, 0.15 orders "
+                       "refined occupancies in one unit cell", low_open=True, high_open=True),
+    "order_min_distance": Range(0.0, math.inf, "a distance between atoms placed on partially "
+                                "occupied sites; 0: no rule", "A"),
     # campaign keys (ionmd sweep)
     "resources.walltime": Range(0.0, 366 * 1440.0, "a year: no SLURM partition runs a job "
                                 "longer; a run longer than its walltime resumes from its "

@@ -388,6 +388,7 @@ def _structures(src: Source, errors: _Errors, base: Path,
                                     f"({', '.join(example_names())})")
         return []
     campaign_order = {k: src.data[k] for k in ORDER_KEYS if k in src.data}
+    order_ok = _order_in_range(errors, (), campaign_order)
     found: list[tuple[tuple, dict, str, str, bool]] = []   # key, entry, path, name, given
     for i, item in enumerate(items):
         key = ("structures", i)
@@ -445,6 +446,9 @@ def _structures(src: Source, errors: _Errors, base: Path,
         if not found[i][4] and s.name != Path(path).stem:
             s.stem = Path(path).stem
         order = {**campaign_order, **{k: entry[k] for k in ORDER_KEYS if k in entry}}
+        if not (order_ok and _order_in_range(errors, key, entry)):
+            out.append(s)           # not loaded: its order settings are said
+            continue
         s.atoms, s.in_run_cell = _load_structure(errors, key, path, order, supercell)
         out.append(s)
     seen: dict[str, StructureEntry] = {}
@@ -461,6 +465,22 @@ def _structures(src: Source, errors: _Errors, base: Path,
             errors.items.append((s.line, f"two structures are named {s.name!r} (lines "
                                          f"{first.line} and {s.line}); give one a name = ..."))
     return out
+
+
+def _order_in_range(errors: _Errors, key: tuple, table: dict) -> bool:
+    """Whether the order settings of ``table`` (the campaign's, or a structure entry's)
+    are inside their ranges, as ``--order-tol`` and ``--order-min-distance`` take them;
+    each problem on its line."""
+    ok = True
+    for name in ("order_tol", "order_min_distance"):
+        try:        # text that is no number is said when the structure is ordered
+            why = range_problem(name, float(table[name])) if name in table else None
+        except (TypeError, ValueError):
+            why = None
+        if why:
+            errors.add(key + (name,), why)
+            ok = False
+    return ok
 
 
 def _load_structure(errors: _Errors, key: tuple, path: str, order: dict,
