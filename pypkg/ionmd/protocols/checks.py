@@ -9,7 +9,9 @@ is refused by each with the same words.
   each temperature once, and time options that fit together (:func:`apply_overrides`
   checks and applies them in one pass);
 * :func:`check_protocol` -- a whole :class:`Protocol` (also one built directly): the same
-  types and temperatures, then the settings that cannot work together;
+  types and temperatures, each number inside its range (:data:`RANGES`, the one table of
+  the bounds of every numeric setting, a campaign's too), then the settings that cannot
+  work together;
 * :func:`check_cell` -- the protocol on one run cell (hydrogen, a triclinic box);
 * :func:`folder_name_problem` -- a structure's or model's name as a run folder.
 """

@@ -964,6 +964,10 @@ def _goal(src: Source, errors: _Errors, protocol: Protocol | None,
         except IonmdError as exc:
             errors.add(("goal", "temperatures"), f"goal.temperatures: {exc}")
             return None
+        why = range_problem("temperatures", candidates)
+        if why:     # where new runs may start: the protocol's temperatures' range
+            errors.add(("goal", "temperatures"), f"goal.{why}")
+            return None
     else:                       # every 50 K inside the campaign's range
         candidates = tuple(float(t) for t in np.arange(temps[0] + 50.0, temps[-1], 50.0))
     if len(set(temps)) < 2:
