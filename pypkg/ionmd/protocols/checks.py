@@ -45,7 +45,7 @@ COUPLES = ("auto", "iso", "aniso", "tri")
 @dataclasses.dataclass(frozen=True)
 class Range:
     """The values a numeric setting may take, and why: ``low < x`` (``low_open``) or
-    ``low <= x``, and ``x <= high``."""
+    ``low <= x``, and ``x < high`` (``high_open``) or ``x <= high``."""
 
     low: float
     high: float
@@ -70,13 +70,14 @@ MAX_TEMPERATURE_K = 5000.0
 MAX_TEMPERATURES = 200
 MAX_REPLICAS = 1000
 _TEMPERATURE = Range(0.0, MAX_TEMPERATURE_K, "above ~5000 K lies outside any MLIP's training "
-                     "data: MPtrj and OMat24 hold AIMD up to ~3000 K, and solid electrolytes "
-                     "melt well below", "K", low_open=True)
+                     "data (OMat24's AIMD reaches 3000 K), and solid electrolytes melt well "
+                     "below", "K", low_open=True)
 _PRESSURE = Range(-1e5, 1e5, "10 GPa: solid electrolytes are studied from ambient to a few "
                   "GPa, the pressure-ramp preset ends at 5 GPa; a larger value is usually "
                   "a pressure in Pa given in bar", "bar")
 _DAMPING = Range(0.0, 1e5, "a relaxation time of 100 ps or more leaves a run of ps to ns "
-                 "uncontrolled; 100 fs (thermostat) and 1000 fs (barostat) are usual", "fs", low_open=True)
+                 "uncontrolled; 100 fs (thermostat) and 1000 fs (barostat) are usual", "fs",
+                 low_open=True)
 RANGES: dict[str, Range] = {
     # protocol fields (ionmd run, --set, the API and a campaign's [protocol])
     "temperatures": _TEMPERATURE,
@@ -87,7 +88,8 @@ RANGES: dict[str, Range] = {
     "tdamp_fs": _DAMPING,
     "pdamp_fs": _DAMPING,
     "berendsen_modulus_bar": Range(0.0, 1e7, "a bulk modulus: diamond's is 4.4e6 bar, Li "
-                                   "conductors' 1e5-4e5 bar", "bar", low_open=True),
+                                   "halides' and thiophosphates' 2e5-4e5 bar", "bar",
+                                   low_open=True),
     "replicas": Range(1, MAX_REPLICAS, "one run folder each per temperature; the error of a "
                       "mean narrows only as 1/sqrt(replicas): longer runs buy more"),
     "long_duration_ps": Range(0.0, math.inf, "a run length", "ps", low_open=True),
@@ -124,7 +126,7 @@ campaign's other keys by ``table.key``. Step counts and intervals are bounded by
 LAMMPS counts (:data:`MAX_RUN_STEPS`), the time step by :data:`MAX_TIMESTEP_FS`."""
 
 
-def range_problem(key: str, value, unit_shown: str | None = None) -> str | None:
+def range_problem(key: str, value) -> str | None:
     """Why ``value`` (a number, or a list of numbers) is outside the range of setting
     ``key`` (:data:`RANGES`), naming the key, the value, the range and why; None if it is
     inside or ``key`` has no range. NaN and infinities are outside every range."""
@@ -133,9 +135,8 @@ def range_problem(key: str, value, unit_shown: str | None = None) -> str | None:
         return None
     for x in (value if isinstance(value, (tuple, list)) else (value,)):
         if not (_number(x) and math.isfinite(x) and bound.holds(x)):
-            unit = bound.unit if unit_shown is None else unit_shown
             got = f"{x:g}" if isinstance(x, float) else repr(x)
-            return (f"{key} {got}{' ' + unit if unit else ''} is out of range: give "
+            return (f"{key} {got}{' ' + bound.unit if bound.unit else ''} is out of range: give "
                     f"{bound.text()}{'; ' + bound.why if bound.why else ''}")
     return None
 STEP_COUNTS = ("dump_every", "thermo_every", "restart_every", "halt_check_every", "replicas")
