@@ -165,6 +165,10 @@ CAMPAIGN_CASES = [
     (dict(extra='[goal]\nsigma_300K_factor = 3\nbudget = "1 h"\ntemperatures = "700,5100"'),
      "5100", "goal.temperatures 5100 K is out of range: give > 0 and <= 5000 K",
      dict(extra='[goal]\nsigma_300K_factor = 3\nbudget = "1 h"\ntemperatures = "700,5000"')),
+    (dict(extra='[goal]\nsigma_300K_factor = 3\nbudget = "1 h"\nstep = "1e300ps"'), "step =",
+     "a new run (discard_ps + goal.step) 1e+300 ps is 1e+303 steps of 1 fs, more than LAMMPS "
+     "runs (2147483647)",
+     dict(extra='[goal]\nsigma_300K_factor = 3\nbudget = "1 h"\nstep = "2147483.5ps"')),
     (dict(extra='[goal]\nsigma_300K_factor = inf\nbudget = "1 h"'), "sigma_300K_factor",
      "goal.sigma_300K_factor inf is out of range",
      dict(extra='[goal]\nsigma_300K_factor = 1e6\nbudget = "1 h"')),

@@ -957,6 +957,13 @@ def _goal(src: Source, errors: _Errors, protocol: Protocol | None,
         ok = False
     if protocol is None or not ok:
         return None
+    from ionmd.protocols.checks import steps_problem
+
+    too_long = steps_problem("a new run (discard_ps + goal.step)", protocol.discard_ps + step_ps,
+                             protocol.timestep_fs)
+    if too_long:    # a new run is discard + step long: one LAMMPS would refuse in a round
+        errors.add(("goal", "step"), too_long)
+        return None
     temps = sorted(protocol.temperatures)
     if "temperatures" in table:
         try:
