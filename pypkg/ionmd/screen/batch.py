@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 # for the rows two_0, two_1 of a file of two structures): a resumed screen names the
 # file's structures the same way even when only some of them have rows.
 INPUT_NAME = "input_name"
+# A finished row's column: how many structures its file holds. A file whose structures all
+# have finished rows is not read (nor ordered) again on a rerun.
+INPUT_COUNT = "input_structures"
 
 
 class InputError(Exception):
@@ -272,12 +275,18 @@ class ScreenBatch:
         given = {input_key(p) for p in self.paths}
         self._index_rows()
         self.finished: set[tuple[str, str]] = set()
+        declared: dict[str, set] = {}              # input -> its rows' counts of structures
         for r in self.rows:
             key = (input_key(r["source"]), r["name"])
             if r.get("status") == "ok" and key[0] in given:
                 self.finished.add(key)
+                declared.setdefault(key[0], set()).add(r.get(INPUT_COUNT))
         self.resumed = len(self.finished)          # structures, not files
-        self.todo = list(self.paths)               # files are re-read: a file may be half done
+        # a file is read again unless its rows say every structure of it is finished (a
+        # file may be half done; rows written before they said so: read)
+        done = Counter(k for k, _ in self.finished)
+        self.todo = [p for p in self.paths
+                     if declared.get(input_key(p)) != {done[input_key(p)]}]
         self.names = batch_names(self.paths, self.rows)
         self.failures = 0
 
@@ -338,12 +347,12 @@ class ScreenBatch:
         self._drop_stale_errors(input_key(path), {n for n, _ in items})
         for name, loaded in items:
             if (input_key(path), name) not in self.finished:
-                self._screen_one(path, file_name, name, loaded, cube=cube, png=png, warn=warn,
-                                 disable=disable)
+                self._screen_one(path, file_name, name, loaded, len(items), cube=cube,
+                                 png=png, warn=warn, disable=disable)
                 write_rows(self.outdir, self.rows)
 
-    def _screen_one(self, path, file_name: str, name: str, loaded, *, cube: bool, png: bool,
-                    warn, disable) -> None:
+    def _screen_one(self, path, file_name: str, name: str, loaded, n_structures: int, *,
+                    cube: bool, png: bool, warn, disable) -> None:
         """One structure's row: its descriptors, or its error (stage ``convert``: to ASE
         Atoms; ``screen``: cell, grid, model, level maps, descriptors). Where the input is
         no file an MD campaign can run as it is (an ordering, one structure of several, an
@@ -383,7 +392,7 @@ class ScreenBatch:
             self.failures += 1
             row["output_error"] = failure_message(exc)
             warn(f"{name}: output: {row['output_error']}")
-        self._put({**row, INPUT_NAME: file_name})
+        self._put({**row, INPUT_NAME: file_name, INPUT_COUNT: n_structures})
 
     def _write_files(self, name: str, result, *, cube: bool, png: bool) -> None:
         from ionmd.screen.output import write_cubes, write_lm_png
