@@ -385,8 +385,9 @@ class ScreenBatch:
             row["ordering"] = atoms.info["ordered"]
         try:
             if loaded.ordering or name != file_name or not Path(str(path)).is_file():
+                # absolute: a campaign written by a rerun from another folder finds it
                 row[STRUCTURE_FILE] = str(write_structure(self.outdir / "structures", name,
-                                                          loaded.structure))
+                                                          loaded.structure).resolve())
             self._write_files(name, result, cube=cube, png=png)
         except Exception as exc:  # noqa: BLE001 - the descriptors stand; the files failed
             self.failures += 1
