@@ -1,5 +1,5 @@
 """A run with a stopping rule whose post-mortem at a check finds a failure (the 32-atom
-Morse cell of tests/protocol_setup.py melting at 8000 K, run for real): status.json says
+Morse cell of tests/protocol_setup.py melting at 5000 K, run for real): status.json says
 where and at which temperature, as for the failures LAMMPS stops a run for, and agrees with
 `ionmd analyze`."""
 
@@ -13,7 +13,7 @@ from protocol_setup import fcc_cell, morse_model, short
 
 
 def test_rule_run_failure_is_recorded_with_its_step_and_temperature(tmp_path):
-    proto = short("conductivity-nvt", temperatures=(8000.0,), duration_ps=3.0, discard_ps=0.1,
+    proto = short("conductivity-nvt", temperatures=(5000.0,), duration_ps=3.0, discard_ps=0.1,
                   until="D_rel_ci<=0.001", check_every_ps=1.0, fit_start_ps=0.2, tdamp_fs=50.0)
     (rd,) = plan_runs(proto, fcc_cell(), morse_model(tmp_path / "m.pt"), tmp_path / "out",
                       name="fcc")
@@ -25,4 +25,4 @@ def test_rule_run_failure_is_recorded_with_its_step_and_temperature(tmp_path):
     assert first["step"] < status["step"] == 1000               # found at the first check
     assert f"{first['mode']} at step {first['step']}" in status["reason"]
     # was missing: the sweep's failure temperatures read it
-    assert status["failed_temperature_K"] == 8000.0 == first["target_temperature_K"]
+    assert status["failed_temperature_K"] == 5000.0 == first["target_temperature_K"]
