@@ -36,7 +36,8 @@ EXIT_USAGE = 2
 """Command-line usage error (argparse)."""
 EXIT_FAILED = 3
 """At least one run failed for good (a LAMMPS error such as a non-finite energy, lost
-atoms, ``fix halt``); rerunning does not rerun it. ``ionmd screen``: every input failed."""
+atoms, ``fix halt``); rerunning does not rerun it. ``ionmd screen``: any structure failed
+(its row says why; every other result is written)."""
 EXIT_INTERRUPTED = 4
 """No run failed, but at least one was interrupted (LAMMPS killed, disk full): rerun the
 same command to resume it from its restart files."""
