@@ -30,7 +30,7 @@ BOUNDS = [
     ("conductivity", "temperatures", (0.0,), (0.001,), "temperatures 0 K"),
     ("conductivity", "temperature_end", 5001.0, 5000.0, "temperature_end 5001 K"),
     ("conductivity-nvt", "long_below_K", 5001.0, 5000.0, "long_below_K 5001 K"),
-    ("conductivity", "pressure_bar", 101325.0, 1e5, "pressure_bar 101325 bar"),   # Pa as bar
+    ("conductivity", "pressure_bar", 1.01325e11, 1e6, "pressure_bar 1.01325e+11 bar"),  # Pa
     ("conductivity", "pressure_end_bar", -1.0001e5, -1e5, "pressure_end_bar -100010 bar"),
     ("conductivity", "tdamp_fs", 1e308, 1e5, "tdamp_fs 1e+308 fs"),
     ("conductivity", "pdamp_fs", 100001.0, 1e5, "pdamp_fs 100001 fs"),
@@ -40,8 +40,8 @@ BOUNDS = [
     ("conductivity-nvt", "long_duration_ps", -3.0, 0.5, "long_duration_ps -3 ps"),
     ("conductivity-nvt", "long_discard_ps", -3.0, 0.0, "long_discard_ps -3 ps"),
     ("ev-scan", "n_points", 1002, 1001, "n_points 1002"),
-    ("conductivity", "supercell", "1001x1x1", "10x10x10", "supercell '1001x1x1'"),
-    ("conductivity", "supercell", "100.5A", "100A", "supercell '100.5A'"),
+    ("conductivity", "supercell", "100001x1x1", "46x46x46", "supercell '100001x1x1'"),
+    ("conductivity", "supercell", "400.5A", "400A", "supercell '400.5A'"),
 ]
 
 
@@ -146,8 +146,8 @@ CAMPAIGN_CASES = [
     (dict(resources='ranks = 1\nwalltime = "400d"'), "walltime",
      "resources.walltime 576000 min is out of range: give > 0 and <= 527040 min",
      dict(resources='ranks = 1\nwalltime = 527040')),
-    (dict(resources='ranks = 1\ngpus = 17'), "gpus", "resources.gpus 17 is out of range",
-     dict(resources='ranks = 1\ngpus = 16')),
+    (dict(resources='ranks = 1\ngpus = 65'), "gpus", "resources.gpus 65 is out of range",
+     dict(resources='ranks = 1\ngpus = 64')),
     (dict(executor='kind = "slurm"\nmem_gb = inf'), "mem_gb", "executor.mem_gb inf GB",
      dict(executor='kind = "slurm"\nmem_gb = 100000')),
     (dict(analysis="charges = {Li = 1, Cl = -1}\nwindow_ps = nan"), "window_ps",

@@ -72,9 +72,10 @@ MAX_REPLICAS = 1000
 _TEMPERATURE = Range(0.0, MAX_TEMPERATURE_K, "above ~5000 K lies outside any MLIP's training "
                      "data (OMat24's AIMD reaches 3000 K), and solid electrolytes melt well "
                      "below", "K", low_open=True)
-_PRESSURE = Range(-1e5, 1e5, "10 GPa: solid electrolytes are studied from ambient to a few "
-                  "GPa, the pressure-ramp preset ends at 5 GPa; a larger value is usually "
-                  "a pressure in Pa given in bar", "bar")
+_PRESSURE = Range(-1e5, 1e6, "from -10 GPa (no ionic solid holds a larger tension: it "
+                  "cracks or cavitates) to 100 GPa (diamond-anvil studies of pressure-induced "
+                  "superionicity reach tens of GPa; past 100 GPa lies outside MLIP training "
+                  "data); 1 atm is 1.01325 bar, not 101325 (that is Pa)", "bar")
 _DAMPING = Range(0.0, 1e5, "a relaxation time of 100 ps or more leaves a run of ps to ns "
                  "uncontrolled; 100 fs (thermostat) and 1000 fs (barostat) are usual", "fs",
                  low_open=True)
@@ -106,8 +107,10 @@ RANGES: dict[str, Range] = {
     "resources.walltime": Range(0.0, 366 * 1440.0, "a year: no SLURM partition runs a job "
                                 "longer; a run longer than its walltime resumes from its "
                                 "restart file", "min", low_open=True),
-    "resources.gpus": Range(0, 16, "a run is one job on one node, and no node holds more "
-                            "than 16 GPUs"),
+    "resources.gpus": Range(0, 64, "GPUs per run, on its one node (ionmd sweep runs each "
+                            "run on one node; a multi-node run, docs/scaling.md, is started "
+                            "with lmp itself): a node shows at most 64 (8 MI300X in CPX mode; "
+                            "8 GPUs in 7 MIG slices each: 56)"),
     "executor.mem_gb": Range(0.0, 1e5, "GB per run: no node holds 100 TB", "GB",
                              low_open=True),
     "analysis.fit_start_ps": Range(0.0, math.inf, "a time in the run", "ps", low_open=True),
@@ -501,8 +504,11 @@ def temperature_count_problem(count: float) -> str | None:
             f"give at most {MAX_TEMPERATURES} (every 25 K up to {MAX_TEMPERATURE_K:g} K)")
 
 
-MAX_SUPERCELL_COPIES = 1000
-MAX_SUPERCELL_WIDTH_A = 100.0
+MAX_SUPERCELL_COPIES = 100_000
+MAX_SUPERCELL_WIDTH_A = 400.0
+_SUPERCELL_WHY = ("a 1-million-atom cell, the largest in docs/scaling.md, is ~240 A wide "
+                  "(0.074 atoms/A^3) and 10^5 copies of a 10-atom cell; 400 A holds ~5 "
+                  "million atoms, whose arrays and data file still fit one node's memory")
 
 
 def supercell_problem(spec) -> str | None:
@@ -521,11 +527,11 @@ def supercell_problem(spec) -> str | None:
         return None
     if width is not None and not 0 < width <= MAX_SUPERCELL_WIDTH_A:
         return (f"supercell {spec!r} is out of range: give a width > 0 and <= "
-                f"{MAX_SUPERCELL_WIDTH_A:g} A; a cell 100 A wide holds ~10^5 atoms, more than "
-                f"MLIP MD runs on one node, and 8A is usual")
+                f"{MAX_SUPERCELL_WIDTH_A:g} A (8A is usual); {_SUPERCELL_WHY}")
     if repeats is not None and math.prod(repeats) > MAX_SUPERCELL_COPIES:
         return (f"supercell {spec!r} is {math.prod(repeats)} copies of the cell: give at most "
-                f"{MAX_SUPERCELL_COPIES} (e.g. 10x10x10), or a width such as 8A")
+                f"{MAX_SUPERCELL_COPIES} (e.g. 46x46x46), or a width such as 240A; "
+                f"{_SUPERCELL_WHY}")
     return None
 
 
