@@ -20,13 +20,16 @@ may be overridden on the ``ionmd analyze`` command line)::
       "atom_style": "id type x y z",          # MDAnalysis columns of its Atoms section
                                               # (default: from its "Atoms # <style>" line,
                                               # else "id type x y z")
-      "trajectory": ["md.0.dcd", "md.1.dcd"], # pieces in run order (default: sorted *.dcd,
+      "trajectory": ["md.0.dcd", "md.1.dcd"], # pieces in run order (default: *.dcd, numbers
+                                              # as numbers: md.2 before md.10,
                                               # else the one dump file (*.dump, *.lammpstrj,
                                               # dump.*), else the one XDATCAR, *.extxyz,
                                               # *.xyz or *.traj)
       "trajectory_format": "vasp-xdatcar",    # ASE format of non-LAMMPS files (default: by
                                               # name; see ionmd.analysis.ase_frames)
-      "logs": ["log.0.lammps", "log.1.lammps"],  # in run order (default: sorted log*.lammps)
+      "logs": ["log.0.lammps", "log.1.lammps"],  # in run order (default: log*.lammps and
+                                              # log.lammps.N, numbers as numbers,
+                                              # ionmd.lammps.log.log_files)
       "dump_unwrapped": false,                # files hold LAMMPS-unwrapped coordinates and the
                                               # box is constant: use them as they are
       "ensemble": "npt",                      # informational
@@ -68,6 +71,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ionmd.errors import AnalysisError
+from ionmd.lammps.log import log_files, natural_order
 
 RUN_JSON = "run.json"
 STATUS_JSON = "status.json"
@@ -194,6 +198,48 @@ def _refuse_misspelt_keys(file: Path, meta: dict) -> None:
                                 f"(keys: {', '.join(RUN_JSON_KEYS)})")
 
 
+def _refuse_unknown_schema(file: Path, meta: dict) -> None:
+    """Refuse a ``run.json`` whose ``schema`` this ionmd does not know (one written by a
+    newer ionmd: its keys may mean other things); one without ``schema`` (written by hand)
+    is read as today's."""
+    found = meta.get("schema")
+    if found is None or found == SCHEMA:
+        return
+    family, _, version = SCHEMA.rpartition("/")
+    newer = (isinstance(found, str) and found.startswith(family + "/")
+             and found.rpartition("/")[2].isdigit()
+             and int(found.rpartition("/")[2]) > int(version))
+    why = ("written by a newer ionmd: update ionmd to analyse it" if newer else
+           "not an ionmd run description: fix its 'schema' (or drop it, for a run.json "
+           "written by hand)")
+    raise AnalysisError(f"{file}: schema {found!r} is not the one this ionmd understands "
+                        f"({SCHEMA!r}); {why}")
+
+
+def read_run_json(path: Path) -> dict:
+    """The keys of run directory ``path``'s ``run.json`` ({} without one).
+
+    Raises
+    ------
+    AnalysisError
+        If it is not a JSON object, its ``schema`` is not :data:`SCHEMA`, or a key is
+        nearly a known one (misspelt).
+    """
+    file = path / RUN_JSON
+    if not file.is_file():
+        return {}
+    try:
+        meta = json.loads(file.read_text())
+    except json.JSONDecodeError as exc:
+        raise AnalysisError(f"{file} is not valid JSON: {exc}") from exc
+    if not isinstance(meta, dict):
+        raise AnalysisError(f"{file} holds a JSON {type(meta).__name__}, not an object of "
+                            f"keys ({', '.join(RUN_JSON_KEYS)})")
+    _refuse_unknown_schema(file, meta)
+    _refuse_misspelt_keys(file, meta)
+    return meta
+
+
 def run_folder(path: str | Path, overrides: dict | None = None) -> tuple[Path, dict]:
     """The run directory of ``path`` and the overrides to read it with: a trajectory file
     given in place of its folder becomes that folder's one trajectory (a user points at
@@ -226,27 +272,23 @@ def load_run_spec(path: str | Path, overrides: dict | None = None) -> RunSpec:
     Raises
     ------
     AnalysisError
-        If the directory or a file is missing, or a required field is given nowhere.
+        If the directory or a file is missing, a required field is given nowhere, or
+        ``run.json`` is of a schema this ionmd does not know (:func:`read_run_json`).
     """
     from ionmd.analysis import ase_frames
 
     path, overrides = run_folder(path, overrides)
-    meta: dict = {}
-    if (path / RUN_JSON).is_file():
-        try:
-            meta = json.loads((path / RUN_JSON).read_text())
-        except json.JSONDecodeError as exc:
-            raise AnalysisError(f"{path / RUN_JSON} is not valid JSON: {exc}") from exc
-        _refuse_misspelt_keys(path / RUN_JSON, meta)
+    meta = read_run_json(path)
     meta.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    traj = [path / p for p in meta["trajectory"]] if "trajectory" in meta else sorted(path.glob("*.dcd"))
+    traj = ([path / p for p in meta["trajectory"]] if "trajectory" in meta
+            else sorted(path.glob("*.dcd"), key=natural_order))
     if not traj and "trajectory" not in meta:
         traj = (_one_file(path, DUMP_PATTERNS, "dump files")
                 or _one_file(path, ase_frames.SEARCHED, "trajectory files"))
     fmt = ase_frames.trajectory_format(traj, meta.get("trajectory_format")) if traj else None
     if fmt is not None:
         return _foreign_spec(path, meta, traj, fmt)
-    logs = [path / p for p in meta["logs"]] if "logs" in meta else sorted(path.glob("log*.lammps"))
+    logs = [path / p for p in meta["logs"]] if "logs" in meta else log_files(path)
     echoed = _echoed_settings(logs)
     _timing_from_logs(path, meta, echoed)
     data = path / meta["data_file"] if "data_file" in meta else _one(path, "*.data", "data file", "--data-file")

@@ -452,7 +452,14 @@ def log_files(folder) -> list:
     found = {p for pattern in ("log*.lammps", "log*.lammps.[0-9]*") for p in folder.glob(pattern)
              if p.is_file() and re.fullmatch(r"log.*\.lammps(\.\d+)?", p.name)}
 
-    def order(path):
-        return [(0, int(part), "") if part.isdigit() else (1, 0, part)
-                for part in re.split(r"\.", path.name)]
-    return sorted(found, key=order)
+    return sorted(found, key=natural_order)
+
+
+def natural_order(path) -> list[tuple[int, int, str]]:
+    """Sort key of a file name by its dot-separated parts, numbers as numbers and before
+    words: ``log.2.lammps`` before ``log.10.lammps``, ``log.lammps`` before
+    ``log.lammps.1``."""
+    from pathlib import Path
+
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part)
+            for part in Path(path).name.split(".")]
