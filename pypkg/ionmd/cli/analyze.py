@@ -185,43 +185,10 @@ def _run_folders(run_dirs: list[str]) -> list[str]:
     return folders
 
 
-def _check_schema(run_dir: str) -> None:
-    """Refuse a ``run.json`` whose ``schema`` this ionmd does not know (one written by a
-    newer ionmd: its keys may mean other things); one without ``schema`` (written by hand)
-    is read as today's.
-
-    Raises
-    ------
-    IonmdError
-        Naming the file, the schema found and the one understood.
-    """
-    import json
-
-    from ionmd.analysis.run_spec import RUN_JSON, SCHEMA
-
-    folder = Path(run_dir) if Path(run_dir).is_dir() else Path(run_dir).parent
-    try:
-        found = json.loads((folder / RUN_JSON).read_text()).get("schema")
-    except (OSError, ValueError, AttributeError):
-        return                 # none, or unreadable: load_run_spec says what is wrong
-    if found is None or found == SCHEMA:
-        return
-    family, _, version = SCHEMA.rpartition("/")
-    newer = (isinstance(found, str) and found.startswith(family + "/")
-             and found.rpartition("/")[2].isdigit()
-             and int(found.rpartition("/")[2]) > int(version))
-    why = ("written by a newer ionmd: update ionmd to analyse it" if newer else
-           "not an ionmd run description: fix its 'schema' (or drop it, for a run.json "
-           "written by hand)")
-    raise IonmdError(f"{folder / RUN_JSON}: schema {found!r} is not the one this ionmd "
-                     f"understands ({SCHEMA!r}); {why}")
-
-
 def _load_spec(run_dir: str, out: Path, overrides: dict, output: str | None):
     from ionmd.analysis.output_layout import claim_output
     from ionmd.analysis.run_spec import load_run_spec
 
-    _check_schema(run_dir)
     spec = load_run_spec(run_dir, overrides)
     if output:       # <RUN_DIR>/analysis belongs to its run anyway
         claim_output(out, spec.path)
@@ -282,6 +249,9 @@ def _print_sigma(name: str, summary: dict, fit: dict | None) -> None:
 
     runs = [r for r in summary["runs"] if r["structure"] == name]
     print("\n".join(sigma_lines(name, summary["structures"][name], runs)))
+    note = summary["structures"][name].get("charges_note")
+    if note:
+        print(f"  charges: {note}")
     if fit:
         _print_kinisi(fit)
 
@@ -332,3 +302,6 @@ def _print_transport(res: dict, indent: str) -> None:
             flags = f"  [{', '.join(c['flags'])}]" if c.get("flags") else ""
             print(f"{indent}{name} = {c['sigma']:.3g} mS/cm [{c['sigma_ci95'][0]:.3g}, "
                   f"{c['sigma_ci95'][1]:.3g}]{flags}")
+    note = res.get("conductivity", {}).get("charges_note")
+    if note:                # an alloy's formal Li+: said wherever its sigma is printed
+        print(f"{indent}charges: {note}")
