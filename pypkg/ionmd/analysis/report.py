@@ -292,11 +292,24 @@ def transport(spec: RunSpec, traj: Trajectory, *, directions: Sequence[str], fit
         part["conductivity"] = sigma.to_dict()
         # sigma inherits the caveats of the D it is made from
         part["conductivity"]["flags"] = sorted({f for d in xyz for f in d.flags})
+        note = charges_note(traj.elements, spec.charges)
+        if note:                # an alloy's or Zintl phase's formal Li+: said where sigma is
+            part["conductivity"]["charges_note"] = note
         if collective:
             part["conductivity_collective"] = collective_conductivity(
                 traj, spec.charges, spec.temperature_K, spec.mobile_species, fit_start_ps,
                 fit_end_ps).to_dict()
     return part, diff, msds
+
+
+def charges_note(elements: np.ndarray, charges: dict[str, float]) -> str:
+    """What the charges of a sigma assume where the run's composition is no ordinary ionic
+    solid (an intermetallic, a Zintl phase: ``ionmd.structures.charges.transport_note``),
+    else ``""``."""
+    from ionmd.structures.charges import transport_note
+
+    symbols, counts = np.unique(np.asarray(elements), return_counts=True)
+    return transport_note(dict(zip(symbols.tolist(), counts.tolist())), charges)
 
 
 def frames_before(frames, step: int):
@@ -484,6 +497,10 @@ def analyze_runs(results: Sequence[dict], reports: dict[str, list[FailureReport]
         entries = {key: fit_series(runs, key, kinisi=kinisi_fit, n_samples=n_samples, seed=seed)
                    for key in series_points(runs)}
         summary["structures"][name] = sigma_record(runs, entries.get("sigma_T"))
+        notes = {r["conductivity"]["charges_note"] for r in runs
+                 if "charges_note" in r.get("conductivity", {})}
+        if notes:
+            summary["structures"][name]["charges_note"] = "; ".join(sorted(notes))
         for key, entry in entries.items():
             if entry is None or "error" in entry:
                 continue

@@ -102,7 +102,8 @@ def transport_note(composition, charges: dict[str, float] | None = None) -> str:
     user of an alloy anode measures (electrons carry its current)."""
     from pymatgen.core import Composition, Element
 
-    amounts = Composition(composition).get_el_amt_dict()
+    # a run's cell (Li16 Si8) is named as its formula unit (Li2 Si)
+    amounts = Composition(composition).reduced_composition.get_el_amt_dict()
     if len(amounts) < 2:
         return ""
     charges = transport_charges(composition) if charges is None else charges
