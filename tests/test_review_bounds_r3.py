@@ -14,8 +14,9 @@ from ionmd.errors import IonmdError
 from ionmd.protocols import check_protocol, get_protocol
 from ionmd.protocols.checks import check_cell
 from ionmd.protocols.prepare import run_cell
-from ionmd.sweep import load_campaign
-from sweep_setup import campaign_dir, write_campaign
+from ionmd.cli import main
+from ionmd.sweep import CampaignError, load_campaign
+from sweep_setup import campaign_dir, line_of, write_campaign
 
 SHORT = dict(duration_ps=0.5, discard_ps=0.1, dump_every=10, thermo_every=10,
              restart_every=100, supercell=None, tdamp_fs=50.0, pdamp_fs=500.0,
@@ -76,3 +77,17 @@ def test_a_run_may_ask_for_more_gpus_than_16_on_its_node(tmp_path, morse):
     path = write_campaign(folder, resources="ranks = 24\ngpus = 24",
                           executor='kind = "slurm"\npartition = "gpu"')
     assert load_campaign(path, check_resources=False).resources.gpus == 24
+
+
+def test_a_negative_order_seed_is_refused_by_name(tmp_path, morse, capsys):
+    # --order-seed -1 was numpy's traceback "expected non-negative integer"
+    folder = campaign_dir(tmp_path, morse)
+    with pytest.raises(SystemExit):
+        main(["run", "conductivity", str(folder / "fcc.cif"), "--model",
+              str(folder / "morse.pt"), "--order", "random", "--order-seed", "-1"])
+    assert "argument --order-seed: give a whole number >= 0 (the seed of --order random" \
+        in capsys.readouterr().err
+    path = write_campaign(folder, extra="order = \"random\"\norder_seed = -1")
+    with pytest.raises(CampaignError, match=rf"line {line_of(path, 'order_seed')}: order_seed "
+                                            rf"-1 is out of range: give >= 0"):
+        load_campaign(path, check_resources=False)

@@ -81,13 +81,33 @@ def _in_range(name: str):
     return read
 
 
+def _whole_in_range(name: str):
+    """An argparse type for a whole number inside ``RANGES[name]`` (``--order-seed -1``
+    was a numpy traceback)."""
+    def read(text: str) -> int:
+        from ionmd.protocols.checks import RANGES
+
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or not RANGES[name].holds(value):
+            raise argparse.ArgumentTypeError(f"give a whole number {RANGES[name].text()} "
+                                             f"({RANGES[name].why}), got {text!r}")
+        return value
+
+    read.__name__ = name
+    return read
+
+
 def add_order_arguments(parser: argparse.ArgumentParser) -> None:
     """``--order``, ``--order-seed``, ``--order-tol``, ``--order-min-distance``."""
     g = parser.add_argument_group("partially occupied sites")
     g.add_argument("--order", choices=("ewald", "random"), default=None,
                    help="order structures with partial occupancies first (ewald: lowest "
                         "Ewald energy; random: seeded by --order-seed); default: refuse them")
-    g.add_argument("--order-seed", type=int, default=0, help="seed of --order random (0)")
+    g.add_argument("--order-seed", type=_whole_in_range("order_seed"), default=0,
+                   help="seed of --order random (a whole number >= 0; default 0)")
     g.add_argument("--order-tol", type=_in_range("order_tol"), default=2e-3,
                    help="occupancy rounding allowed when ordering, so that a small cell has "
                         "whole counts (default 0.002: exact; e.g. 0.15 orders refined "

@@ -101,6 +101,8 @@ RANGES: dict[str, Range] = {
     # ordering of partially occupied sites (a campaign's order_*, the --order-* options)
     "order_tol": Range(0.0, 1.0, "an occupancy rounding: 0.002 is exact, 0.15 orders "
                        "refined occupancies in one unit cell", low_open=True, high_open=True),
+    "order_seed": Range(0, math.inf, "the seed of --order random (numpy's random generator "
+                        "takes whole numbers >= 0)"),
     "order_min_distance": Range(0.0, math.inf, "a distance between atoms placed on partially "
                                 "occupied sites; 0: no rule", "A"),
     # campaign keys (ionmd sweep)

@@ -472,7 +472,7 @@ def _order_in_range(errors: _Errors, key: tuple, table: dict) -> bool:
     are inside their ranges, as ``--order-tol`` and ``--order-min-distance`` take them;
     each problem on its line."""
     ok = True
-    for name in ("order_tol", "order_min_distance"):
+    for name in ("order_seed", "order_tol", "order_min_distance"):
         try:        # text that is no number is said when the structure is ordered
             why = range_problem(name, float(table[name])) if name in table else None
         except (TypeError, ValueError):
