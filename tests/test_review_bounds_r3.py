@@ -91,3 +91,42 @@ def test_a_negative_order_seed_is_refused_by_name(tmp_path, morse, capsys):
     with pytest.raises(CampaignError, match=rf"line {line_of(path, 'order_seed')}: order_seed "
                                             rf"-1 is out of range: give >= 0"):
         load_campaign(path, check_resources=False)
+
+
+@pytest.fixture
+def one_hour_partition(tmp_path, monkeypatch):
+    """A sinfo that answers as a cluster's: partition debug, 16 CPUs, a 1-hour limit."""
+    import os
+    import stat
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    sinfo = bin_dir / "sinfo"
+    sinfo.write_text("#!/bin/sh\necho 'debug*|16|1:00:00|(null)|64000'\n")
+    sinfo.chmod(sinfo.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+
+
+def test_runs_per_job_past_the_partition_limit_is_refused(tmp_path, morse, one_hour_partition):
+    # sbatch --time is walltime x runs_per_job: 2 x 40 min under a 1-hour limit was
+    # accepted (the check compared 40 min), and such a job pends (PartitionTimeLimit)
+    folder = campaign_dir(tmp_path, morse)
+    path = write_campaign(folder, resources="ranks = 1\nwalltime = 40",
+                          executor='kind = "slurm"\nruns_per_job = 2')
+    with pytest.raises(CampaignError, match=rf"line {line_of(path, 'runs_per_job')}: a job of "
+                                            rf"runs_per_job = 2 runs of walltime 40 min asks "
+                                            rf"for 80 min, more than the time limit of partition "
+                                            rf"'debug' \(1:00:00; .* lower runs_per_job to 1"):
+        load_campaign(path)
+    path = write_campaign(folder, name="fits", resources="ranks = 1\nwalltime = 30",
+                          executor='kind = "slurm"\nruns_per_job = 2')
+    assert load_campaign(path).resources.walltime_min * 2 == 60
+
+
+def test_runs_per_job_of_more_than_a_year_is_refused(tmp_path, morse):
+    folder = campaign_dir(tmp_path, morse)
+    path = write_campaign(folder, resources='ranks = 1\nwalltime = "30d"',
+                          executor='kind = "slurm"\nruns_per_job = 13')
+    with pytest.raises(CampaignError, match=r"runs_per_job = 13 runs of walltime 43200 min "
+                                            r"asks for 561600 min .* more than a year"):
+        load_campaign(path, check_resources=False)

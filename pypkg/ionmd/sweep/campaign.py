@@ -708,6 +708,13 @@ def _executor(src: Source, errors: _Errors, r: Resources, check_resources: bool)
     for name, minimum in (("runs_per_job", 1), ("array_parallelism", 1)):
         if name in table:
             _int(errors, key + (name,), table[name], minimum)
+    job_min = r.walltime_min * _runs_per_job(table)
+    if "runs_per_job" in table and not range_problem("resources.walltime", r.walltime_min) \
+            and range_problem("resources.walltime", job_min):
+        errors.add(key + ("runs_per_job",),
+                   f"a job of runs_per_job = {table['runs_per_job']} runs of walltime "
+                   f"{r.walltime_min:g} min asks for {job_min:g} min (sbatch --time: the runs "
+                   f"go one after the other), more than a year; lower runs_per_job")
     if "setup" in table and not (isinstance(table["setup"], list)
                                  and all(isinstance(x, str) for x in table["setup"])):
         errors.add(key + ("setup",), "setup must be a list of shell lines (e.g. module load ...)")
@@ -785,6 +792,12 @@ def _check_sbatch_options(errors: _Errors, table: dict) -> None:
             errors.add(key, f"sbatch option {k!r} must be a string, number or true (got {v!r})")
 
 
+def _runs_per_job(table: dict) -> int:
+    """The executor's runs_per_job where it is a whole number >= 1 (else 1: said apart)."""
+    n = table.get("runs_per_job", 1)
+    return n if isinstance(n, int) and not isinstance(n, bool) and n >= 1 else 1
+
+
 def _local_gpus() -> int:
     try:
         import torch
@@ -835,7 +848,16 @@ def _check_slurm_partition(errors: _Errors, table: dict, r: Resources) -> None:
             limit = parse_walltime(p["limit"])
         except ValueError:
             return
-        if r.walltime_min > limit:
+        per_job = _runs_per_job(table)
+        if r.walltime_min * per_job > limit and per_job > 1:
+            # a job runs its runs_per_job runs one after the other: sbatch --time is their sum
+            errors.add(("executor", "runs_per_job"),
+                       f"a job of runs_per_job = {per_job} runs of walltime {r.walltime_min:g} "
+                       f"min asks for {r.walltime_min * per_job:g} min, more than the time "
+                       f"limit of partition {want!r} ({p['limit']}; such a job waits in the "
+                       f"queue for ever, PartitionTimeLimit): lower runs_per_job to "
+                       f"{max(1, int(limit // r.walltime_min))} or the walltime")
+        elif r.walltime_min > limit:
             errors.add(("resources", "walltime"), f"walltime {r.walltime_min:g} min exceeds the "
                                                   f"time limit of partition {want!r} ({p['limit']})")
     mem = table.get("mem_gb")
