@@ -88,14 +88,14 @@ def test_the_logs_found_are_both_pieces_and_their_rows_are_the_whole_runs(runs):
     np.testing.assert_allclose(thermo["PotEng"], want[:, 2], rtol=1e-6)
 
 
-def reference_msd(run, species_type: int) -> np.ndarray:
+def reference_msd(run, species_type: int, dcd: str = "md.0.dcd") -> np.ndarray:
     """MSD (A^2) of one atom type of the run's one DCD by lag in frames, over all time
     origins: MDAnalysis positions unwrapped by the minimum image of each frame's step
     (orthorhombic box, atoms move far less than half of it between frames), the centre
     of mass of the other type's atoms (the framework) held fixed as ionmd does."""
     import MDAnalysis as mda
 
-    u = mda.Universe(str(run / "struct.data"), str(run / "md.0.dcd"), format="LAMMPS",
+    u = mda.Universe(str(run / "struct.data"), str(run / dcd), format="LAMMPS",
                      atom_style="id type q x y z")
     pos = np.array([u.atoms.positions.copy() for _ in u.trajectory])
     box = np.array([ts.dimensions[:3] for ts in u.trajectory])

@@ -343,9 +343,14 @@ def stitch(pieces: Sequence[Piece]) -> Piece:
     """Join the pieces of a resumed run in the given order.
 
     A resumed run writes its restart step again: frames whose step is not after the
-    last kept step are dropped. A piece that starts before the previous one ended (killed
-    after its last restart file, it went on; the next piece ran those steps again on
-    another trajectory) cuts the previous one back to its first step. When the dropped frame is that same step, the two copies
+    last kept step are dropped. A piece that starts before the previous one ended goes
+    back to its first step s: the previous piece's frames after s are of a run abandoned
+    there (killed after its last restart file, it went on; the next piece ran those steps
+    again on another trajectory). Its frame at s stays where both hold one configuration
+    (a restart's); where they do not (``reset_timestep 0`` after an equilibration dumped
+    to a file of its own: the production starts at step 0 again, from the
+    equilibration's last state), the previous piece's frames from s on are all dropped.
+    When the dropped frame is that same step, the two copies
     are one configuration, so the later piece is to be shifted by the lattice vector
     between them (image flags restart when a run resumes from a data file; atoms outside
     the box are wrapped when a run resumes): recorded in ``seam_shifts``, applied by
@@ -360,57 +365,99 @@ def stitch(pieces: Sequence[Piece]) -> Piece:
     """
     if not pieces:
         raise AnalysisError("no trajectory pieces given")
-    keep_pos, keep_box, keep_steps, keep_orig, starts = [], [], [], [], [0]
-    seam_shifts = []
-    last = None
-    last_shift = np.zeros(3)   # the alignment of the previous piece's frames
+    kept: list[_Kept] = []
     for k, piece in enumerate(pieces):
-        if last is not None and len(piece.steps) and piece.steps[0] < last:
-            if piece.steps[0] < keep_steps[-1][0]:
+        if kept and len(piece.steps) and piece.steps[0] < kept[-1].steps[-1]:
+            if piece.steps[0] < kept[-1].steps[0]:
                 raise AnalysisError(f"trajectory piece {k} starts at step {piece.steps[0]}, "
                                     f"before the previous piece (from step "
-                                    f"{keep_steps[-1][0]}); check the piece order")
-            # resumed from a restart the previous piece had gone on past: its later
-            # frames are of a run abandoned there
-            cut = keep_steps[-1] <= piece.steps[0]
-            for kept in (keep_pos, keep_orig, keep_box, keep_steps):
-                kept[-1] = kept[-1][cut]
-            end = sum(len(x) for x in keep_steps)
-            seam_shifts = [(a, min(b, end), shift) for a, b, shift in seam_shifts if a < end]
-            last = keep_steps[-1][-1]
+                                    f"{kept[-1].steps[0]}); check the piece order")
+            before = kept.pop()
+            cut = (before.steps <= piece.steps[0] if _same_configuration(before, piece)
+                   else before.steps < piece.steps[0])
+            if cut.any():
+                kept.append(before.rows(cut))
+        last = kept[-1].steps[-1] if kept else None
         sel = np.ones(len(piece.steps), bool) if last is None else piece.steps > last
         if not sel.any():
             raise AnalysisError(f"trajectory piece {k} adds no frame after step {last}; "
                                 f"check the piece order")
-        pos = piece.positions[sel]
-        if last is not None:
-            first = sum(len(x) for x in keep_steps)
-            dup = np.flatnonzero(piece.steps == last)
-            if dup.size:
-                # the lattice vectors between the two copies as written, in their box;
-                # added to the earlier pieces' (one constant per atom: exact for TOR)
-                box = keep_box[-1][-1]
-                gap = keep_pos[-1][-1] - piece.positions[dup[0]]
-                last_shift = last_shift + np.round(gap @ np.linalg.inv(box)) @ box
-            else:
-                starts.append(first)
-            if np.any(last_shift):
-                seam_shifts.append((first, first + len(pos), last_shift))
-        keep_pos.append(pos)
-        keep_orig.append(piece.origins[sel] if piece.origins is not None
-                         else np.zeros((int(sel.sum()), 3)))
-        keep_box.append(piece.boxes[sel])
-        keep_steps.append(piece.steps[sel])
-        last = keep_steps[-1][-1]
-    steps = np.concatenate(keep_steps)
+        shift, joined = (kept[-1].shift, False) if kept else (np.zeros(3), True)
+        dup = np.flatnonzero(piece.steps == last) if kept else ()
+        if len(dup):
+            # the lattice vectors between the two copies as written, in their box;
+            # added to the earlier pieces' (one constant per atom: exact for TOR)
+            shift = shift + _lattice_gap(kept[-1].positions[-1], piece.positions[dup[0]],
+                                         kept[-1].boxes[-1])
+            joined = True
+        origins = (piece.origins[sel] if piece.origins is not None
+                   else np.zeros((int(sel.sum()), 3)))
+        kept.append(_Kept(piece.positions[sel], piece.boxes[sel], piece.steps[sel], origins,
+                          joined, shift))
+    return _joined(kept)
+
+
+@dataclass
+class _Kept:
+    """The frames :func:`stitch` keeps of one piece, whether they were joined to the
+    previous piece's through a repeated frame, and the lattice vectors aligning them."""
+
+    positions: np.ndarray
+    boxes: np.ndarray
+    steps: np.ndarray
+    origins: np.ndarray
+    joined: bool
+    shift: np.ndarray
+
+    def rows(self, which: np.ndarray) -> "_Kept":
+        return _Kept(self.positions[which], self.boxes[which], self.steps[which],
+                     self.origins[which], self.joined, self.shift)
+
+
+def _lattice_gap(a: np.ndarray, b: np.ndarray, box: np.ndarray) -> np.ndarray:
+    """The lattice vectors (of ``box``, rows) nearest to ``a - b``, per atom."""
+    return np.round((a - b) @ np.linalg.inv(box)) @ box
+
+
+#: Two frames are of one configuration where their atoms are this close (Å, the median
+#: atom, lattice vectors aside): the same state written twice differs by the files'
+#: rounding (DCD's float32, a text dump's 6 digits: ~1e-5 Å near the box), where
+#: the states of an MD run at two times differ by their atoms' thermal motion (~0.1 Å
+#: within one dump interval).
+SAME_CONFIGURATION_A = 1e-2
+
+
+def _same_configuration(before: _Kept, piece: Piece) -> bool:
+    """Whether ``before`` holds a frame at ``piece``'s first step with the same positions,
+    lattice vectors aside (a restart's state, written by the run killed after it and by
+    the run resumed from it)."""
+    at = np.flatnonzero(before.steps == piece.steps[0])
+    if not at.size or before.positions.shape[1:] != piece.positions.shape[1:]:
+        return False
+    a, b, box = before.positions[at[0]], piece.positions[0], before.boxes[at[0]]
+    apart = np.linalg.norm(a - b - _lattice_gap(a, b, box), axis=-1)
+    return bool(np.median(apart) <= SAME_CONFIGURATION_A)
+
+
+def _joined(kept: list[_Kept]) -> Piece:
+    """The :class:`Piece` of the frames :func:`stitch` kept, checked for even spacing."""
+    starts, seam_shifts, first = [0], [], 0
+    for k, part in enumerate(kept):
+        if k and not part.joined:
+            starts.append(first)
+        if k and np.any(part.shift):
+            seam_shifts.append((first, first + len(part.steps), part.shift))
+        first += len(part.steps)
+    steps = np.concatenate([p.steps for p in kept])
     spacing = np.diff(steps)
     if len(steps) > 1 and (np.any(spacing <= 0) or np.any(spacing != spacing[0])):
         where = np.flatnonzero(spacing != spacing[0])
         raise AnalysisError(f"frames are not evenly spaced after stitching (steps "
                             f"{steps[where[0]]} -> {steps[where[0] + 1]}, expected spacing "
                             f"{spacing[0]}): a piece is missing or dumps at another interval")
-    return Piece(np.concatenate(keep_pos), np.concatenate(keep_box), steps, tuple(starts),
-                 np.concatenate(keep_orig), tuple(seam_shifts))
+    return Piece(np.concatenate([p.positions for p in kept]),
+                 np.concatenate([p.boxes for p in kept]), steps, tuple(starts),
+                 np.concatenate([p.origins for p in kept]), tuple(seam_shifts))
 
 
 def continuous_unwrapped(piece: Piece) -> np.ndarray:

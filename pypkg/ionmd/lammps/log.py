@@ -97,17 +97,20 @@ def _blocks(text: str) -> list[tuple[list[str], list[list[float]]]]:
 
 def _run_rows(blocks) -> list[tuple[list[str], list[float]]]:
     """(header, row) of the rows of the run the blocks (in the order printed) make up,
-    one per step. A block that starts at step s follows on from the state at step s: rows
-    printed before it at later steps belong to a run abandoned there (a piece killed after
-    its last restart file went on; the piece resumed from that file, with ``read_restart``,
-    ran those steps again on another trajectory) and are dropped. A step printed again at
-    a block's start (a following ``run``, a resumed piece's first row) keeps its first row:
-    one state, printed twice."""
+    one per step. A block that starts at step s, before the last row printed, goes back
+    to step s: rows printed before it from step s on belong to a run abandoned there and
+    are dropped (a piece killed after its last restart file went on, and the piece resumed
+    from that file, with ``read_restart``, ran those steps again on another trajectory;
+    ``reset_timestep 0`` after an equilibration starts the production at step 0 again,
+    from the equilibration's last state, not its first). A block that starts at the last
+    step printed (a following ``run``) keeps that step's first row: one state, printed
+    twice, as the dump of a following ``run`` writes it once."""
     kept: list[tuple[list[str], list[float]]] = []
     for header, rows in blocks:
         first = int(rows[0][0])
-        while kept and int(kept[-1][1][0]) > first:
-            kept.pop()
+        if kept and int(kept[-1][1][0]) > first:
+            while kept and int(kept[-1][1][0]) >= first:
+                kept.pop()
         last = int(kept[-1][1][0]) if kept else None
         kept += [(header, row) for row in rows if last is None or int(row[0]) > last]
     return kept
