@@ -30,7 +30,7 @@ BOUNDS = [
     ("conductivity", "temperatures", (0.0,), (0.001,), "temperatures 0 K"),
     ("conductivity", "temperature_end", 5001.0, 5000.0, "temperature_end 5001 K"),
     ("conductivity-nvt", "long_below_K", 5001.0, 5000.0, "long_below_K 5001 K"),
-    ("conductivity", "pressure_bar", 1.01325e11, 1e6, "pressure_bar 1.01325e+11 bar"),  # Pa
+    ("conductivity", "pressure_bar", 2e6, 1e6, "pressure_bar 2e+06 bar"),     # 200 GPa
     ("conductivity", "pressure_end_bar", -1.0001e5, -1e5, "pressure_end_bar -100010 bar"),
     ("conductivity", "tdamp_fs", 1e308, 1e5, "tdamp_fs 1e+308 fs"),
     ("conductivity", "pdamp_fs", 100001.0, 1e5, "pdamp_fs 100001 fs"),
