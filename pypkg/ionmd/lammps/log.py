@@ -41,18 +41,24 @@ def printed_column(thermo: dict[str, np.ndarray], name: str) -> tuple[np.ndarray
 class ThermoBlocks:
     """Reads LAMMPS output line by line and tells thermo rows of ``run`` blocks from the
     rest: the ``Step ...`` header in force (``blocks`` counts them), error and loop lines
-    that end a block, and the blocks of a ``minimize``, whose rows are left out. Their
-    steps are not MD steps (a template that minimises and then runs ``reset_timestep 0``
-    repeats them with the MD's) and their 0 K rows are no temperature of the run. A
-    minimisation is announced on the screen (``Setting up cg style minimization``) and in
-    a log by the echoed ``minimize`` command; :func:`parse_thermo` also drops a block
-    that LAMMPS's ``Minimization stats:`` follows (a log written with ``echo none``)."""
+    that end a block, and the blocks of a ``minimize`` or a ``rerun``, whose rows are left
+    out. A minimisation's steps are not MD steps (a template that minimises and then runs
+    ``reset_timestep 0`` repeats them with the MD's) and its 0 K rows are no temperature
+    of the run; a ``rerun`` after a run goes back over the dump's steps with the last
+    step's velocities (its Temp is one number) and would supersede the run's rows
+    (:func:`_run_rows`). A minimisation is announced on the screen (``Setting up cg style
+    minimization``) and in a log by the echoed ``minimize`` command, a rerun by its echoed
+    command (a log's default ``echo log``); :func:`parse_thermo` also drops a block that
+    LAMMPS's ``Minimization stats:`` follows (a log written with ``echo none``)."""
+
+    NOT_MD = ("minimize", "minimize/kk", "rerun")
+    """Commands whose thermo rows are no MD run's."""
 
     def __init__(self):
         self.header: list[str] | None = None
         self.blocks = 0
-        self._minimization_next = False
-        self._in_minimization = False
+        self._not_md_next = False
+        self._in_not_md = False
 
     def row(self, line: str) -> list[str] | None:
         """The fields of ``line`` if it is a thermo row of a ``run`` block (``header``
@@ -60,16 +66,15 @@ class ThermoBlocks:
         parts = line.split()
         if not parts:
             return None
-        if parts[0] in ("minimize", "minimize/kk") or (parts[0] == "Setting"
-                                                       and "minimization" in parts):
-            self._minimization_next = True
+        if parts[0] in self.NOT_MD or (parts[0] == "Setting" and "minimization" in parts):
+            self._not_md_next = True
         elif parts[0] == "Step":
             self.header = parts
             self.blocks += 1
-            self._in_minimization, self._minimization_next = self._minimization_next, False
+            self._in_not_md, self._not_md_next = self._not_md_next, False
         elif parts[0].startswith(("Loop", "ERROR")):
             self.header = None
-        elif (self.header is not None and not self._in_minimization
+        elif (self.header is not None and not self._in_not_md
               and len(parts) == len(self.header) and parts[0].lstrip("-").isdigit()):
             return parts
         return None
@@ -77,7 +82,7 @@ class ThermoBlocks:
 
 def _blocks(text: str) -> list[tuple[list[str], list[list[float]]]]:
     """(header, rows) of each ``run`` block of one log text, in the order printed, the
-    blocks of ``minimize`` left out (see :class:`ThermoBlocks`)."""
+    blocks of ``minimize`` and ``rerun`` left out (see :class:`ThermoBlocks`)."""
     reader = ThermoBlocks()
     blocks: dict[int, tuple[list[str], list[list[float]]]] = {}
     for line in text.splitlines():
@@ -131,7 +136,8 @@ def _table(rows: list[tuple[list[str], list[float]]]) -> ThermoTable:
 
 def parse_thermo(text: str) -> ThermoTable:
     """Thermo columns of a ``log.lammps`` text (all ``run`` blocks, by header name; the
-    blocks of ``minimize`` left out, see :class:`ThermoBlocks`), one row per step.
+    blocks of ``minimize`` and ``rerun`` left out, see :class:`ThermoBlocks`), one row
+    per step.
 
     A log that a run resumed by hand appended to (``log log.lammps append`` before its
     ``read_restart``) holds the rows of the killed run past the restart, then the
