@@ -169,6 +169,13 @@ class _PairLimits:
         ionic = IONIC_FLOOR_FRACTION * (self._ionic_radii[a] + self._ionic_radii[b])
         return min(MIN_DISTANCE_FRACTION * cov, ionic)
 
+    def _floor_rule(self) -> str:
+        """How ``physical_floor`` is reckoned, in words, for messages."""
+        if self._ionic_radii is None:
+            return f"{UNKNOWN_STATE_FLOOR_FRACTION:g} x the covalent radii sum"
+        return (f"the smaller of {MIN_DISTANCE_FRACTION:g} x the covalent and "
+                f"{IONIC_FLOOR_FRACTION:g} x the ionic radii sum")
+
     def unphysical(self, big: Structure) -> np.ndarray:
         """Which pairs of partially occupied sites (numbered as ``partial``) are closer than
         the physical floor of every pair of elements they may hold: a boolean matrix."""
@@ -229,8 +236,8 @@ class _PairLimits:
                  "atoms that close explode in MD")
         err = StructureError(
             f"{head}: {why.replace('no arrangement', 'no physical arrangement', 1)} "
-            f"({a}-{b}: {self.physical_floor(a, b):.2f} A, the shortest such pair ordered "
-            f"crystals have, less a margin); closest: sites of {_pair_text(big, *pair)}; "
+            f"({a}-{b}: {self.physical_floor(a, b):.2f} A, the physical floor: "
+            f"{self._floor_rule()}); closest: sites of {_pair_text(big, *pair)}; "
             f"{scope}. " + _SITE_MODEL_ADVICE)
         err.unphysical = not any_supercell
         return err
