@@ -103,10 +103,15 @@ def as_set(i, j, s):
 
 @pytest.mark.parametrize("cell", [np.eye(3) * 4.2,
                                   [[5, 0, 0], [2.5, 4, 0], [1, 1, 3.1]],
-                                  [[11.49, 0, -4.93], [1.18, 5.76, -1.34], [0, 0, 12.53]]])
+                                  [[11.49, 0, -4.93], [1.18, 5.76, -1.34], [0, 0, 12.53]],
+                                  # tilts past LAMMPS's (an ASE or pymatgen cell), widths
+                                  # 1.5 A along 20 A vectors; a cell of 1 A widths
+                                  [[6, 0, 0], [-17, 2, 0], [13, -11, 1.5]],
+                                  [[1.2, 0, 0], [0.6, 1.0, 0], [0.6, 0.3, 1.0]]])
 def test_bonds_are_ase_neighbour_lists(cell):
     """Cells under two cutoffs across (pairs bonded through several images, atoms bonded
-    to their own images), triclinic, atoms anywhere (outside the cell too)."""
+    to their own images), triclinic with tilts past any LAMMPS box's, atoms anywhere
+    (outside the cell too)."""
     rng = np.random.default_rng(0)
     cell = np.asarray(cell, float)
     pos = rng.random((40, 3)) @ cell + rng.normal(0, 3, (40, 3))
