@@ -86,6 +86,18 @@ def test_yaml_lines(folder):
     assert f"line {line_of(path, 'walltime')}: walltime must be > 0" in err
 
 
+@pytest.mark.parametrize("executor", ["slurm", "[slurm]"])
+def test_an_executor_written_as_a_kind_is_refused_on_its_line(folder, executor):
+    """`executor: slurm` is a string, not a table: it was a ValueError traceback
+    ("dictionary update sequence element #0") instead of an error on the key's line."""
+    path = folder / "c.yaml"
+    path.write_text("structures: [fcc.cif]\nmodels: [morse.pt]\ntemperatures: [600]\n"
+                    f"protocol:\n  name: conductivity\nexecutor: {executor}\n")
+    err = errors_of(path)
+    assert f"line {line_of(path, 'executor:')}: executor must be a table" in err, err
+    assert "executor: {kind: slurm}" in err
+
+
 def test_toml_scanner_matches_tomllib(folder):
     # every value tomllib reads has a line, and that line holds the value's text
     path = write_campaign(folder, structures='[\n  "fcc.cif", # a comment, with [brackets]\n'

@@ -654,9 +654,15 @@ def _resources(src: Source, errors: _Errors) -> Resources:
 
 
 def _executor(src: Source, errors: _Errors, r: Resources, check_resources: bool) -> dict:
-    table = dict(src.data.get("executor", {"kind": "local"}))
-    kind = table.get("kind", "local")
     key = ("executor",)
+    given = src.data.get("executor", {"kind": "local"})
+    if not isinstance(given, dict):     # `executor: slurm` reads as a string, not a table
+        errors.add(key, f"executor must be a table, got {given!r}: write it as "
+                        f"`executor: {{kind: slurm}}` (YAML) or `[executor]` with "
+                        f"`kind = \"slurm\"` (TOML), with partition etc. beside kind")
+        return {"kind": "local", "launcher": "mpirun", "srun_args": []}
+    table = dict(given)
+    kind = table.get("kind", "local")
     if kind not in ("local", "slurm"):
         errors.add(key + ("kind",), f"unknown executor {kind!r}; use local or slurm")
         return table
