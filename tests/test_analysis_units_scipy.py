@@ -105,8 +105,8 @@ def as_set(i, j, s):
                                   [[5, 0, 0], [2.5, 4, 0], [1, 1, 3.1]],
                                   [[11.49, 0, -4.93], [1.18, 5.76, -1.34], [0, 0, 12.53]],
                                   # tilts past LAMMPS's (an ASE or pymatgen cell), widths
-                                  # 1.5 A along 20 A vectors; a cell of 1 A widths
-                                  [[6, 0, 0], [-17, 2, 0], [13, -11, 1.5]],
+                                  # 2.5 A along 10 A vectors; a cell of 1 A widths
+                                  [[6, 0, 0], [-9, 3, 0], [5, -4, 2.5]],
                                   [[1.2, 0, 0], [0.6, 1.0, 0], [0.6, 0.3, 1.0]]])
 def test_bonds_are_ase_neighbour_lists(cell):
     """Cells under two cutoffs across (pairs bonded through several images, atoms bonded
