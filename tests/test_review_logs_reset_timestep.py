@@ -71,3 +71,23 @@ def test_frames_and_msd_are_the_productions(run):
     ref = reference_msd(run, species_type=2, dcd="prod.dcd")
     assert ref[-1] > 0.05
     np.testing.assert_allclose(msd.msd, ref, rtol=1e-5, atol=1e-8)
+
+
+def test_loss_at_the_productions_setup_is_at_its_step(tmp_path):
+    """An atom put far out after ``reset_timestep 0``: LAMMPS stops at the production's
+    setup, at the step it prints just before (0), not at the equilibration's last row
+    (was dated step 300)."""
+    import re
+
+    from ionmd.lammps.log import find_lost_atoms
+
+    run = nacl_dir(tmp_path / "nacl", temperature_K=T, dump_every=EVERY)
+    proc = lmp(run, f"velocity all create {T} 12345 mom yes rot no dist gaussian\n"
+                    f"fix 1 all nvt temp {T} {T} 0.1\nthermo {EVERY}\nrun {EQUIL}\n"
+                    f"reset_timestep 0\nset atom 1 x 1.0e6\nprint \"AT $(step)\"\nrun {PROD}\n",
+               check=False)
+    text = (run / "log.lammps").read_text()
+    assert proc.returncode != 0 and "ERROR: Lost atoms" in text
+    lost = find_lost_atoms(text)
+    assert lost.after_row is None
+    assert lost.step == int(re.search(r"^AT (\d+)", text, re.M).group(1)) == 0

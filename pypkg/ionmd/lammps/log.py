@@ -288,7 +288,8 @@ class _PieceReader:
     def __init__(self):
         self.blocks = ThermoBlocks()
         self.rows: list[int] = []            # the current block's row steps
-        self.piece_rows: list[int] = []      # the piece's, all blocks
+        self.setup_step: int | None = None   # where a next run starts: the last row's
+        # step, or an echoed `reset_timestep N`'s N after it
         self.gaps: list[int] = []            # between rows of one block, all blocks
         self.thermo_every: int | None = None
         self.run: tuple[int, bool] | None = None   # echoed `run N [upto]`
@@ -311,11 +312,13 @@ class _PieceReader:
             if self.rows and step > self.rows[-1]:
                 self.gaps.append(step - self.rows[-1])
             self.rows.append(step)
-            self.piece_rows.append(step)
+            self.setup_step = step
         elif words[:1] == ["thermo"] and len(words) == 2 and words[1].isdigit():
             self.thermo_every = int(words[1]) or None
         elif words[:1] == ["run"] and len(words) > 1 and words[1].isdigit():
             self.run = (int(words[1]), "upto" in words[2:])
+        elif words[:1] == ["reset_timestep"] and len(words) > 1 and words[1].isdigit():
+            self.setup_step = int(words[1])
         elif words[:1] == ["read_restart"] and len(words) > 1 and words[1] != "CPU":
             self.restart_file = words[1]
         halt = HALT_RE.search(line)
@@ -359,8 +362,9 @@ def find_lost_atoms(texts, thermo_every: int | None = None,
     the steps between its rows, else between the other pieces' rows); ``thermo_every``
     where they say none (one row, no echo). ``run_end``: the run's last step where the
     logs do not echo it. At a run's setup (its header and no row printed), the step is
-    the piece's last row before (a run following another), else unknown here (None: the
-    step of the piece's ``restart_file``, or its data file's)."""
+    the piece's last row before (a run following another; an echoed ``reset_timestep N``
+    after it: N), else unknown here (None: the step of the piece's ``restart_file``, or
+    its data file's)."""
     if isinstance(texts, str):
         texts = [texts]
     if not any("Lost atoms" in text for text in texts):
@@ -385,9 +389,9 @@ def _lost_at(piece: _PieceReader, message: str, gaps: list[int], thermo_every: i
              run_end: int | None) -> LostAtoms:
     every = piece.spacing(gaps, thermo_every)
     if not piece.after_row:      # at a run's setup: at the step it started from
-        # where the run before it in this piece ended; else the restart's step, or
-        # read_data's (unknown here)
-        step = piece.piece_rows[-1] if piece.piece_rows else None
+        # where the run before it in this piece ended (or reset_timestep put it); else
+        # the restart's step, or read_data's (unknown here)
+        step = piece.setup_step
         return LostAtoms(message, step, None, piece.restart_file, every)
     last = piece.rows[-1]
     if piece.halt is not None:
