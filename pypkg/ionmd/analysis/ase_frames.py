@@ -366,10 +366,16 @@ def read_ase_frames(files: Sequence[str | Path], fmt: str,
 def kinetic_thermo(files: Sequence[str | Path], fmt: str, dump_every: int) -> dict:
     """``{"Step", "Temp"}`` from the frames' momenta (empty without them): what the
     failure checks read from a LAMMPS log."""
+    from ionmd.lammps.log import run_rows
+
     frames = read_ase(files, fmt)
     if frames.temperatures is None:
         return {}
-    steps = np.concatenate(frame_steps(frames, dump_every))
-    # the frames stitch() keeps: those after every step before them (a resumed run's repeats)
-    keep = steps > np.maximum.accumulate(np.concatenate([[steps[0] - 1], steps[:-1]]))
-    return {"Step": steps[keep], "Temp": np.array(frames.temperatures)[keep]}
+    # the steps stitch() keeps, as a LAMMPS log's rows: a piece that goes back to step s
+    # (resumed from an earlier checkpoint) supersedes the frames before it from s on
+    steps = frame_steps(frames, dump_every)
+    temps = np.split(np.asarray(frames.temperatures), np.cumsum([len(s) for s in steps])[:-1])
+    rows = run_rows([(["Step", "Temp"], np.column_stack([s, t]).tolist())
+                     for s, t in zip(steps, temps) if len(s)])
+    return {"Step": np.array([int(row[0]) for _, row in rows], dtype=np.int64),
+            "Temp": np.array([row[1] for _, row in rows])}

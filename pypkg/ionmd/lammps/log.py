@@ -46,7 +46,7 @@ class ThermoBlocks:
     ``reset_timestep 0`` repeats them with the MD's) and its 0 K rows are no temperature
     of the run; a ``rerun`` after a run goes back over the dump's steps with the last
     step's velocities (its Temp is one number) and would supersede the run's rows
-    (:func:`_run_rows`). A minimisation is announced on the screen (``Setting up cg style
+    (:func:`run_rows`). A minimisation is announced on the screen (``Setting up cg style
     minimization``) and in a log by the echoed ``minimize`` command, a rerun by its echoed
     command (a log's default ``echo log``); :func:`parse_thermo` also drops a block that
     LAMMPS's ``Minimization stats:`` follows (a log written with ``echo none``)."""
@@ -100,7 +100,7 @@ def _blocks(text: str) -> list[tuple[list[str], list[list[float]]]]:
     return list(blocks.values())
 
 
-def _run_rows(blocks) -> list[tuple[list[str], list[float]]]:
+def run_rows(blocks) -> list[tuple[list[str], list[float]]]:
     """(header, row) of the rows of the run the blocks (in the order printed) make up,
     one per step. A block that starts at step s, before the last row printed, goes back
     to step s: rows printed before it from step s on belong to a run abandoned there and
@@ -142,10 +142,10 @@ def parse_thermo(text: str) -> ThermoTable:
     A log that a run resumed by hand appended to (``log log.lammps append`` before its
     ``read_restart``) holds the rows of the killed run past the restart, then the
     resumed run's from the restart's step: the later rows are the run's
-    (:func:`_run_rows`). A step printed twice (the first row of a following run) keeps
+    (:func:`run_rows`). A step printed twice (the first row of a following run) keeps
     its first row. ``nan``/``inf`` values are kept as such; a column that a block does
     not print is NaN in that block's rows and False in ``printed`` there."""
-    return _table(_run_rows(_blocks(text)))
+    return _table(run_rows(_blocks(text)))
 
 
 def parse_thermo_pieces(texts) -> ThermoTable:
@@ -154,7 +154,7 @@ def parse_thermo_pieces(texts) -> ThermoTable:
     step a later piece resumed from (a piece killed after its last restart file went on
     printing rows that the next piece, started from that restart, computes again on
     another trajectory; the later rows are the run's)."""
-    return _table(_run_rows([block for text in texts for block in _blocks(text)]))
+    return _table(run_rows([block for text in texts for block in _blocks(text)]))
 
 
 def thermo_steps(lines: list[str], blocks: ThermoBlocks | None) -> tuple[list[int], ThermoBlocks]:
