@@ -144,6 +144,18 @@ def test_two_species_sigma_interval_pairs_their_samples_independently():
     assert conductivity_from_diffusion([li, mg], charges, V, T).sigma_ci95 == sigma.sigma_ci95
 
 
+def test_sigma_interval_of_a_solid_is_clipped_at_both_ends():
+    """A solid with no hops: the MSD's slope, D and every draw of it below zero (NaCl at
+    1000 K). Each D's interval is clipped at zero at both ends; sigma's upper end was not,
+    so sigma printed as -115 mS/cm [0, -94.6], an interval whose ends are inverted."""
+    z = np.random.default_rng(3).standard_normal(4000)
+    solid = _result("Na", -3e-6, 2e-7, 32, -3e-6 + 2e-7 * z)
+    assert solid.samples.max() < 0
+    lo, hi = conductivity_from_diffusion([solid], {"Na": 1}, 1500.0, 1000.0).sigma_ci95
+    assert lo <= hi
+    assert (lo, hi) == (0.0, 0.0)
+
+
 def test_arrhenius_recovers_ea_and_its_error():
     kB = 8.617333262e-5
     Ea, A = 0.30, 1e-3                       # eV, cm^2/s

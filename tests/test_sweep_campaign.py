@@ -325,6 +325,32 @@ def test_collect_aggregates_replicas_and_fits_arrhenius(folder, capsys):
     assert len(csv_text) == 4
 
 
+def test_collect_keeps_going_past_a_run_json_it_cannot_read(folder, capsys):
+    """A run.json of another schema (written by a newer ionmd) stopped the whole collect;
+    now that run's record says why and the other replicas are collected."""
+    path = write_campaign(folder, temperatures=(800,), replicas=2,
+                          analysis="charges = {Li = 1, Cl = -1}\nmcmc_samples = 100\n"
+                                   "fit_start_ps = 1.0\nwindow_ps = 15.0\n"
+                                   "collapse_fraction = 0.01")
+    runs = plan_campaign(load_campaign(path), create=True)
+    for k, run in enumerate(runs):
+        _prepare(run.rundir, run.temperature, seed=k)
+    newer = runs[1].rundir
+    meta = newer.read_json("run.json")
+    newer.write_json("run.json", {**meta, "schema": "ionmd-run/99"})
+    assert main(["sweep", "collect", str(path), "--no-progress"]) == 0
+    doc = json.loads((folder / "runs" / "collect" / "results.json").read_text())
+    (row,) = doc["rows"]
+    assert len(row["D_Li"]["replicas"]) == 1 and "analysis_error" in row["flags"]
+    record = next(r for r in doc["runs"] if r["run"] == str(newer.path))
+    assert "ionmd-run/99" in record["analysis_error"]
+    # fixed, the run counts: the error is not cached
+    newer.write_json("run.json", meta)
+    assert main(["sweep", "collect", str(path), "--no-progress"]) == 0
+    doc = json.loads((folder / "runs" / "collect" / "results.json").read_text())
+    assert len(doc["rows"][0]["D_Li"]["replicas"]) == 2
+
+
 def _check_what_decided(doc, runs, halted, ruled, checks, printed):
     """collect's record of each run (results.json "runs", runs.csv) against the run's own
     analysis, and the runs behind sigma(300 K)."""

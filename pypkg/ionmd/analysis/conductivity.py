@@ -83,7 +83,7 @@ def conductivity_from_diffusion(results: Sequence[DiffusionResult], charges: dic
     total = np.atleast_1d(sum(f * d for f, d in zip(factors, draws)))
     lo, hi = np.percentile(total, [2.5, 97.5])
     sigma = sum(f * r.D for f, r in zip(factors, results))
-    return Conductivity(sigma=float(sigma), sigma_ci95=(max(float(lo), 0.0), float(hi)),
+    return Conductivity(sigma=float(sigma), sigma_ci95=(max(float(lo), 0.0), max(float(hi), 0.0)),
                         method="nernst-einstein",
                         temperature_K=float(temperature_K), volume_A3=float(volume_A3),
                         haven_ratio=float(haven_ratio))

@@ -82,7 +82,10 @@ def cached_run_results(run: PlannedRun, campaign: Campaign, charges: dict[str, f
         cached = json.loads(cache.read_text())
         if cached.get("settings") == settings:   # (the run's path as it is now: a copied
             return {**out, **cached["results"], "run": out["run"]}  # campaign keeps its cache)
-    spec = load_run_spec(rd.path, {"charges": charges})
+    try:
+        spec = load_run_spec(rd.path, {"charges": charges})
+    except IonmdError as exc:       # this run's files (run.json from a newer ionmd): its row
+        return {**out, "analysis_error": str(exc)}      # says why; not cached, fixed files count
     proto = rd.protocol
     thresholds = dict(a.failure)
     if proto.halt_volume_change is not None:
