@@ -36,8 +36,14 @@ may be overridden on the ``ionmd analyze`` command line)::
       "structure": "Li3YCl6_mp-...",          # name used to group runs (Arrhenius fits,
                                               # survival curves); default: see below
       "replica": 0,
-      "temperature_end_K": 2100.0             # a ramp's end target (default: none)
+      "temperature_end_K": 2100.0,            # a ramp's end target (default: none)
+      "protocol": "conductivity",             # informational (ionmd run writes it)
+      "notes": "anything of your own"         # never read: any JSON value
     }
+
+Any other key is refused, naming the key meant where it is a synonym (``T``, ``dt``,
+``mobile``, ``discard_time``; :data:`RUN_JSON_SYNONYMS`) or a misspelling: ignored, it
+would leave that value at its default.
 
 Without ``structure``, a run is named after the nearest folder of its path that is neither a
 temperature folder (``900K``, ``T900K``, ``900``) nor a replica folder (``r0``, ``rep1``,
@@ -183,19 +189,66 @@ RUN_JSON_KEYS = ("schema", "temperature_K", "timestep_fs", "dump_every", "discar
                  "mobile_species", "charges", "type_map", "data_file", "atom_style",
                  "trajectory", "trajectory_format", "logs", "dump_unwrapped", "ensemble",
                  "protocol", "structure", "replica", "temperature_end_K")
+NOTES_KEY = "notes"
+"""The one key of ``run.json`` left for its writer's own notes (any JSON value); analysis
+never reads it."""
+
+#: Keys a hand-written ``run.json`` says for a known one (compared case-folded, without
+#: ``_``, ``-`` and spaces): read as a default they would leave the value at its default
+#: (``Li`` mobile, no discard) or ask for it again.
+RUN_JSON_SYNONYMS = {
+    "temperature_K": ("T", "temp", "temperature", "T_K", "temp_K", "target_temperature",
+                      "thermostat_K", "T_start", "temperature_start_K"),
+    "timestep_fs": ("dt", "dt_fs", "timestep", "time_step", "step_fs", "tstep"),
+    "dump_every": ("dump_freq", "dump_frequency", "dump_interval", "dump_stride", "every",
+                   "stride", "nevery", "frame_every", "steps_per_frame"),
+    "discard_ps": ("discard", "discard_time", "discard_time_ps", "equilibration",
+                   "equilibration_ps", "equil_ps", "skip_ps", "burn_in_ps", "t_equil"),
+    "mobile_species": ("species", "mobile", "mobile_ions", "mobile_ion", "ions", "ion",
+                       "carrier", "carriers", "diffusing_species"),
+    "charges": ("charge", "oxidation_states", "oxidation_state", "valences", "valence"),
+    "type_map": ("types", "elements", "type_to_element", "atom_types", "species_map"),
+    "data_file": ("data", "datafile", "lammps_data", "structure_file", "read_data"),
+    "trajectory": ("traj", "trajectories", "trajectory_files", "dump", "dump_file",
+                   "dumps", "dcd", "dcd_files"),
+    "trajectory_format": ("format", "traj_format"),
+    "logs": ("log", "log_file", "log_files", "lammps_log"),
+    "dump_unwrapped": ("unwrapped",),
+    "temperature_end_K": ("T_end", "temperature_end", "T_stop", "temp_end", "T_final"),
+    "replica": ("seed", "rep", "replica_id", "run_id"),
+    NOTES_KEY: ("note", "comment", "comments", "remark", "remarks", "description"),
+}
 
 
-def _refuse_misspelt_keys(file: Path, meta: dict) -> None:
-    """A key of a hand-written ``run.json`` that is nearly a known one (``timestep``,
-    ``temperature``) would be ignored and the value asked for again: name the key meant.
-    Other unknown keys (notes) are left alone."""
+def _folded(key) -> str:
+    return re.sub(r"[_\-\s]", "", str(key).casefold())
+
+
+_MEANT = {_folded(said): key for key, synonyms in RUN_JSON_SYNONYMS.items() for said in synonyms}
+
+
+def _key_meant(key: str) -> str | None:
+    """The ``run.json`` key that ``key`` says (a synonym, a misspelling), or None."""
     from ionmd.suggest import closest
 
-    for key in meta:
-        near = closest(key, RUN_JSON_KEYS)
-        if near:
-            raise AnalysisError(f"{file}: unknown key {key!r}; did you mean {near!r}? "
-                                f"(keys: {', '.join(RUN_JSON_KEYS)})")
+    return _MEANT.get(_folded(key)) or closest(key, RUN_JSON_KEYS)
+
+
+def _refuse_unknown_keys(file: Path, meta: dict) -> None:
+    """Refuse every key of ``run.json`` that is neither one analysis reads or ``ionmd run``
+    writes (:data:`RUN_JSON_KEYS`) nor :data:`NOTES_KEY`: an unknown key is ignored, and
+    the value it was written for (``T``, ``dt``, ``mobile``, ``discard_time``) left at its
+    default, a silently wrong result. Names the key meant where it is a known synonym
+    (:data:`RUN_JSON_SYNONYMS`) or nearly a known key."""
+    unknown = [key for key in meta if key not in RUN_JSON_KEYS and key != NOTES_KEY]
+    if not unknown:
+        return
+    said = []
+    for key in unknown:
+        meant = _key_meant(key)
+        said.append(f"unknown key {key!r}" + (f"; did you mean {meant!r}?" if meant else ""))
+    raise AnalysisError(f"{file}: {'; '.join(said)} (keys: {', '.join(RUN_JSON_KEYS)}; "
+                        f"notes of your own go under {NOTES_KEY!r})")
 
 
 def _refuse_unknown_schema(file: Path, meta: dict) -> None:
@@ -223,7 +276,7 @@ def read_run_json(path: Path) -> dict:
     ------
     AnalysisError
         If it is not a JSON object, its ``schema`` is not :data:`SCHEMA`, or a key is
-        nearly a known one (misspelt).
+        unknown (:func:`_refuse_unknown_keys`).
     """
     file = path / RUN_JSON
     if not file.is_file():
@@ -236,7 +289,7 @@ def read_run_json(path: Path) -> dict:
         raise AnalysisError(f"{file} holds a JSON {type(meta).__name__}, not an object of "
                             f"keys ({', '.join(RUN_JSON_KEYS)})")
     _refuse_unknown_schema(file, meta)
-    _refuse_misspelt_keys(file, meta)
+    _refuse_unknown_keys(file, meta)
     return meta
 
 
