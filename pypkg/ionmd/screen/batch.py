@@ -29,6 +29,12 @@ INPUT_NAME = "input_name"
 # A finished row's column: how many structures its file holds. A file whose structures all
 # have finished rows is not read (nor ordered) again on a rerun.
 INPUT_COUNT = "input_structures"
+# A row's column: its input's key (:func:`input_key`: the file's resolved path, or an
+# example's name) as it was when the row was written. ``source`` is the path as given, which
+# names another file (or none) for a rerun started from another folder: keyed by it, such a
+# rerun screened every file again, and took a different file at the same relative path for
+# the one already screened.
+INPUT_KEY = "input_key"
 
 
 class InputError(Exception):
@@ -145,6 +151,13 @@ def input_key(source) -> str:
     return source if isinstance(source, str) else str(source.resolve())
 
 
+def row_key(row: dict) -> str:
+    """The input key of an output folder's row: the one it recorded (:data:`INPUT_KEY`), or,
+    for rows written before they did, its ``source`` seen from the current folder (as those
+    versions did: the screen is rerun from the folder it was started in)."""
+    return row.get(INPUT_KEY) or input_key(row["source"])
+
+
 def distinct_inputs(paths: Sequence) -> list:
     """The inputs in the order given, each file once however it was spelt."""
     seen: dict[str, Path | str] = {}
@@ -169,17 +182,17 @@ def batch_names(paths: Sequence, rows: Sequence[dict]) -> dict[str, str]:
     from ionmd.structures import unique_names
 
     given = {input_key(p) for p in paths}
-    rows_per_input = Counter(input_key(r["source"]) for r in rows)
+    rows_per_input = Counter(row_key(r) for r in rows)
     old = {}                                      # input key -> its name in the folder
     for r in rows:
-        key = input_key(r["source"])
+        key = row_key(r)
         # rows record their file's name (INPUT_NAME): a file of several structures
         # interrupted after its first has one row, two_0, whose file is still "two"
         old.setdefault(key, r.get(INPUT_NAME) or
                        _base_name(r["name"], several=rows_per_input[key] > 1))
-    taken = {r["name"] for r in rows if input_key(r["source"]) not in given}
+    taken = {r["name"] for r in rows if row_key(r) not in given}
     names = input_names(paths)
-    others = [r["source"] for r in rows if input_key(r["source"]) not in given]
+    others = [row_key(r) for r in rows if row_key(r) not in given]
     wider = dict(zip((input_key(p) for p in [*paths, *others]),
                      unique_names([*paths, *others])))
     for key in names:
@@ -277,7 +290,7 @@ class ScreenBatch:
         self.finished: set[tuple[str, str]] = set()
         declared: dict[str, set] = {}              # input -> its rows' counts of structures
         for r in self.rows:
-            key = (input_key(r["source"]), r["name"])
+            key = (row_key(r), r["name"])
             if r.get("status") == "ok" and key[0] in given:
                 self.finished.add(key)
                 declared.setdefault(key[0], set()).add(r.get(INPUT_COUNT))
@@ -294,14 +307,14 @@ class ScreenBatch:
         """Each row's (input key, name) resolved once (a retry replaces the first such row)."""
         self._row_at: dict[tuple[str, str], int] = {}
         for i, r in enumerate(self.rows):
-            self._row_at.setdefault((input_key(r["source"]), r["name"]), i)
+            self._row_at.setdefault((row_key(r), r["name"]), i)
 
     def _drop_stale_errors(self, key: str, names: set[str]) -> None:
         """Remove the error rows of input ``key`` that name none of its structures now (a
         file that could not be read and now can: its 'cannot read' row under the file's
         name would stay beside the new rows of its structures)."""
         stale = {i for i, r in enumerate(self.rows) if r.get("status") != "ok"
-                 and r["name"] not in names and input_key(r["source"]) == key}
+                 and r["name"] not in names and row_key(r) == key}
         if not stale:
             return
         self.rows[:] = [r for i, r in enumerate(self.rows) if i not in stale]
@@ -309,7 +322,7 @@ class ScreenBatch:
 
     def _put(self, row: dict) -> None:
         """Add ``row``, replacing the folder's row of the same input structure (a retry)."""
-        key = (input_key(row["source"]), row["name"])
+        key = (row_key(row), row["name"])
         if key in self._row_at:
             self.rows[self._row_at[key]] = row
         else:
@@ -393,7 +406,8 @@ class ScreenBatch:
             self.failures += 1
             row["output_error"] = failure_message(exc)
             warn(f"{name}: output: {row['output_error']}")
-        self._put({**row, INPUT_NAME: file_name, INPUT_COUNT: n_structures})
+        self._put({**row, INPUT_KEY: input_key(path), INPUT_NAME: file_name,
+                   INPUT_COUNT: n_structures})
 
     def _write_files(self, name: str, result, *, cube: bool, png: bool) -> None:
         from ionmd.screen.output import write_cubes, write_lm_png
@@ -410,7 +424,8 @@ class ScreenBatch:
 
         self.failures += 1
         self._put({**error_row(name, str(path), message, stage=stage,
-                               error_type=type(exc).__name__), INPUT_NAME: file_name})
+                               error_type=type(exc).__name__),
+                   INPUT_KEY: input_key(path), INPUT_NAME: file_name})
 
     def write_campaign(self, top: int, rank_by: str = "xi") -> Path:
         """The ``top`` structures (by ``rank_by``: xi or mpe) as OUT/campaign.yaml, a
@@ -428,5 +443,5 @@ class ScreenBatch:
     def any_input_screened(self) -> bool:
         """Whether at least one of this batch's inputs has a finished row."""
         given = {input_key(p) for p in self.paths}
-        return any(r.get("status") == "ok" and input_key(r["source"]) in given
+        return any(r.get("status") == "ok" and row_key(r) in given
                    for r in self.rows)

@@ -210,12 +210,15 @@ def write_campaign(path: Path, rows: list[dict], top: int, model: str,
     (YAML) running the seed's MD validation; the screen's numbers are comments beside each."""
     import yaml
 
+    from ionmd.screen.batch import row_key
+
     ok = ranked(rows, rank_by)
     chosen = ok[:top]
     campaign = {
         "name": "pes-screen-validation",
         "output": "validation-runs",
-        "structures": [{"path": str(Path(r.get(STRUCTURE_FILE) or r["source"]).resolve()),
+        # the file's key, not its source: a row written by a run from another folder
+        "structures": [{"path": str(Path(r.get(STRUCTURE_FILE) or row_key(r)).resolve()),
                         "name": r["name"]} for r in chosen],
         "models": [str(Path(model).resolve())],
         "temperatures": VALIDATION_TEMPERATURES_K,
