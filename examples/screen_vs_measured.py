@@ -106,12 +106,32 @@ def main(argv=None) -> int:
         sys.exit("no screened row's name is in the CSV's name column: check --name-column")
     wide = [r for r in matched if not r.get("note")]
     for label, subset in (("all", matched), ("cells >= 5 A wide (no note)", wide)):
+        if not subset:
+            print(f"-- {label}: none (every matched row has a narrow-cell note)")
+            continue
         print(f"-- {label}")
         for line in report(subset, sigma):
-            print(f"   {line['descriptor']:11s} n={line['n']:3d}  Spearman rho={line['rho']:+.3f} "
-                  f"p={line['p']:.2g}   AUC={line['auc']:.2f} ({line['n_good']} good, "
-                  f"{line['n_poor']} poor)")
+            print(f"   {line['descriptor']:11s} n={line['n']:3d}  {spearman_text(line)}   "
+                  f"{auc_text(line)}")
     return 0
+
+
+def spearman_text(line: dict) -> str:
+    """rho and p, or why there is none (a rank correlation of fewer than 3 rows, or of
+    values all equal, is undefined: scipy gives nan)."""
+    if line["n"] < 3:
+        return f"Spearman rho: none ({line['n']} row(s), at least 3 needed)"
+    if math.isnan(line["rho"]):
+        return "Spearman rho: none (the descriptor or sigma is the same in every row)"
+    return f"Spearman rho={line['rho']:+.3f} p={line['p']:.2g}"
+
+
+def auc_text(line: dict) -> str:
+    """AUC, or none where the group lacks good or poor conductors."""
+    counts = f"{line['n_good']} good, {line['n_poor']} poor"
+    if math.isnan(line["auc"]):
+        return f"AUC: none ({counts}: needs both)"
+    return f"AUC={line['auc']:.2f} ({counts})"
 
 
 if __name__ == "__main__":

@@ -103,3 +103,32 @@ def test_screen_vs_measured_against_hand_ranks(tmp_path, capsys):
     assert "5 rows, 4 screened, 4 with a measured sigma" in out and "rho=-0.400" in out
     with pytest.raises(SystemExit, match="no column name"):
         ex.main([str(tmp_path / "screen.json"), str(tmp_path / "m.csv"), "--name-column", "name"])
+
+
+def test_screen_vs_measured_says_none_for_an_empty_or_small_group(tmp_path, capsys):
+    """A group with no rows (every row has a narrow-cell note), or too few for a rank
+    correlation, printed 'rho=+nan p=nan AUC=nan'; it now says none, and why."""
+    from scipy.stats import spearmanr
+
+    ex = load_example()
+    values = (("a", 0.2, 1e-2), ("b", 0.5, 1e-3), ("c", 0.9, 1e-4), ("d", 1.5, 1e-8))
+    rows = [{"name": n, "status": "ok", "mpe_eV": m, "xi": m, "fv_connected_0.5eV": m,
+             "fv_disconnected_0.5eV": m, "note": "narrow" if n != "d" else None}
+            for n, m, _ in values]
+    (tmp_path / "screen.json").write_text(json.dumps(rows))
+    (tmp_path / "m.csv").write_text("ID,Ionic conductivity (S cm-1)\n"
+                                    + "".join(f"{n},{s}\n" for n, _, s in values))
+    assert ex.main([str(tmp_path / "screen.json"), str(tmp_path / "m.csv")]) == 0
+    out = capsys.readouterr().out
+    rho = spearmanr([m for _, m, _ in values], [s for *_, s in values]).statistic
+    assert f"Spearman rho={rho:+.3f}" in out                     # all four rows
+    assert "nan" not in out
+    assert "MPE         n=  1  Spearman rho: none (1 row(s), at least 3 needed)" in out
+    assert "AUC: none (0 good, 1 poor: needs both)" in out
+    for row in rows:
+        row["note"] = "narrow"
+    (tmp_path / "screen.json").write_text(json.dumps(rows))
+    assert ex.main([str(tmp_path / "screen.json"), str(tmp_path / "m.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "-- cells >= 5 A wide (no note): none (every matched row has a narrow-cell note)" in out
+    assert "nan" not in out
