@@ -39,17 +39,30 @@ def printed_column(thermo: dict[str, np.ndarray], name: str) -> tuple[np.ndarray
 
 
 class ThermoBlocks:
-    """Reads LAMMPS output line by line and tells thermo rows of ``run`` blocks from the
-    rest: the ``Step ...`` header in force (``blocks`` counts them), error and loop lines
-    that end a block, and the blocks of a ``minimize`` or a ``rerun``, whose rows are left
-    out. A minimisation's steps are not MD steps (a template that minimises and then runs
-    ``reset_timestep 0`` repeats them with the MD's) and its 0 K rows are no temperature
-    of the run; a ``rerun`` after a run goes back over the dump's steps with the last
-    step's velocities (its Temp is one number) and would supersede the run's rows
-    (:func:`run_rows`). A minimisation is announced on the screen (``Setting up cg style
-    minimization``) and in a log by the echoed ``minimize`` command, a rerun by its echoed
-    command (a log's default ``echo log``); :func:`parse_thermo` also drops a block that
-    LAMMPS's ``Minimization stats:`` follows (a log written with ``echo none``)."""
+    """Reads LAMMPS output line by line and tells the thermo rows of MD ``run`` blocks from
+    the rest: the ``Step ...`` header in force (``blocks`` counts them), error and loop
+    lines that end a block, and the blocks of a ``minimize`` or a ``rerun``, whose rows are
+    no MD run's (``not_md``). A minimisation's steps are not MD steps (a template that
+    minimises and then runs ``reset_timestep 0`` repeats them with the MD's) and its 0 K
+    rows are no temperature of the run; a ``rerun`` goes back over a dump's steps with the
+    last step's velocities (its Temp is one number) and would supersede the run's rows
+    (:func:`run_rows`).
+
+    Both are told by what LAMMPS prints whatever ``echo`` says (``echo none`` in the input,
+    ``-echo none`` on the command line), once the block ended: a minimisation by the
+    ``Minimization stats:`` after its loop line, a rerun by its loop line, which counts the
+    snapshots read (``for 5 steps``) where a run counts its steps: a run prints rows at
+    its first step and at steps it reached (at its last, or before where ``fix halt`` or
+    a time-out stopped it), never further apart than that count, while the rows of a
+    rerun are the dump's steps (snapshots 0, 10, ..., 40: 40 steps apart, 5 counted).
+    Earlier, where they are printed: the echoed ``minimize`` or ``rerun`` command (a log's
+    default ``echo log``), the screen's ``Setting up cg style minimization``. A rerun of a
+    dump written at every step (or two snapshots two steps apart) is told by its echoed
+    command only.
+
+    Rows are handed out as they are read (:meth:`row`), so that a running LAMMPS can be
+    followed; those of a block found later to be no MD are taken back: ``not_md`` gets its
+    number and ``md_step`` goes back to the last MD row before it."""
 
     NOT_MD = ("minimize", "minimize/kk", "rerun")
     """Commands whose thermo rows are no MD run's."""
@@ -57,38 +70,70 @@ class ThermoBlocks:
     def __init__(self):
         self.header: list[str] | None = None
         self.blocks = 0
+        self.not_md: set[int] = set()
+        """Numbers of the blocks (as ``blocks`` counted them) that are no MD run's."""
+        self.md_step: int | None = None
+        """The step of the last MD row read (None: none yet)."""
+        self.step: int | None = None
+        """The step of the last row of any block (where LAMMPS's timestep is)."""
+        self._block_steps: list[int] = []     # steps of the current block's rows
+        self._md_step_before: int | None = None
         self._not_md_next = False
-        self._in_not_md = False
 
     def row(self, line: str) -> list[str] | None:
-        """The fields of ``line`` if it is a thermo row of a ``run`` block (``header``
-        names them), else None."""
+        """The fields of ``line`` if it is a thermo row of a block not known to be a
+        minimisation's or a rerun's (``header`` names them), else None."""
         parts = line.split()
         if not parts:
             return None
         if parts[0] in self.NOT_MD or (parts[0] == "Setting" and "minimization" in parts):
             self._not_md_next = True
         elif parts[0] == "Step":
-            self.header = parts
-            self.blocks += 1
-            self._in_not_md, self._not_md_next = self._not_md_next, False
-        elif parts[0].startswith(("Loop", "ERROR")):
+            self._start_block(parts)
+        elif line.strip() == "Minimization stats:":
+            self._take_back()                # the block that just ended
+        elif parts[0] == "Loop":
+            self._end_block(line)
+        elif parts[0].startswith("ERROR"):
             self.header = None
-        elif (self.header is not None and not self._in_not_md
-              and len(parts) == len(self.header) and parts[0].lstrip("-").isdigit()):
-            return parts
+        elif (self.header is not None and len(parts) == len(self.header)
+              and parts[0].lstrip("-").isdigit()):
+            self.step = int(parts[0])
+            self._block_steps.append(self.step)
+            if self.blocks not in self.not_md:
+                self.md_step = self.step
+                return parts
         return None
+
+    def _start_block(self, header: list[str]) -> None:
+        self.header = header
+        self.blocks += 1
+        self._block_steps, self._md_step_before = [], self.md_step
+        if self._not_md_next:
+            self.not_md.add(self.blocks)
+        self._not_md_next = False
+
+    def _end_block(self, line: str) -> None:
+        """A loop line: a block whose rows lie further apart than the steps it counts is
+        a rerun's."""
+        loop = LOOP_RE.match(line)
+        steps = self._block_steps
+        if loop and steps and steps[-1] - steps[0] > int(loop.group(3)):
+            self._take_back()
+        self.header = None
+
+    def _take_back(self) -> None:
+        if self.blocks and self.blocks not in self.not_md:
+            self.not_md.add(self.blocks)
+            self.md_step = self._md_step_before
 
 
 def _blocks(text: str) -> list[tuple[list[str], list[list[float]]]]:
-    """(header, rows) of each ``run`` block of one log text, in the order printed, the
+    """(header, rows) of each MD ``run`` block of one log text, in the order printed, the
     blocks of ``minimize`` and ``rerun`` left out (see :class:`ThermoBlocks`)."""
     reader = ThermoBlocks()
     blocks: dict[int, tuple[list[str], list[list[float]]]] = {}
     for line in text.splitlines():
-        if line.strip() == "Minimization stats:":
-            blocks.pop(reader.blocks, None)          # the block that just ended
-            continue
         parts = reader.row(line)
         if parts is None:
             continue
@@ -97,7 +142,7 @@ def _blocks(text: str) -> list[tuple[list[str], list[list[float]]]]:
         except ValueError:
             continue
         blocks.setdefault(reader.blocks, (reader.header, []))[1].append(row)
-    return list(blocks.values())
+    return [block for k, block in blocks.items() if k not in reader.not_md]
 
 
 def run_rows(blocks) -> list[tuple[list[str], list[float]]]:
@@ -158,8 +203,11 @@ def parse_thermo_pieces(texts) -> ThermoTable:
 
 
 def thermo_steps(lines: list[str], blocks: ThermoBlocks | None) -> tuple[list[int], ThermoBlocks]:
-    """Steps of the MD thermo rows among ``lines`` read so far from a running LAMMPS, and
-    the reader's state after them (None at the start; pass it back with the next lines)."""
+    """Steps of the thermo rows among ``lines`` read so far from a running LAMMPS that are
+    MD rows as far as known yet, and the reader's state after them (None at the start;
+    pass it back with the next lines). A block found to be a minimisation's or a rerun's
+    after its rows were handed out is taken back: the reader's ``md_step`` is then the
+    step the MD is at."""
     blocks = blocks if blocks is not None else ThermoBlocks()
     steps = []
     for line in lines:
@@ -283,14 +331,15 @@ class LostAtoms:
 
 class _PieceReader:
     """State of one piece of a LAMMPS log while :func:`find_lost_atoms` reads it: the rows
-    of its current ``run`` block and the settings echoed before them."""
+    of its current MD ``run`` block and the settings echoed before them."""
 
     def __init__(self):
         self.blocks = ThermoBlocks()
         self.rows: list[int] = []            # the current block's row steps
         self.setup_step: int | None = None   # where a next run starts: the last row's
-        # step, or an echoed `reset_timestep N`'s N after it
-        self.gaps: list[int] = []            # between rows of one block, all blocks
+        # step (of any block: a rerun leaves the timestep at its last snapshot's), or an
+        # echoed `reset_timestep N`'s N after it
+        self.block_gaps: dict[int, list[int]] = {}   # between rows of one block, by block
         self.thermo_every: int | None = None
         self.run: tuple[int, bool] | None = None   # echoed `run N [upto]`
         self.restart_file: str | None = None
@@ -298,21 +347,29 @@ class _PieceReader:
         self.after_row = False               # a row came after the last header, and the
         # run did not end (mid-run; a warning or fix halt's message after it changes nothing)
 
+    @property
+    def gaps(self) -> list[int]:
+        """Steps between the rows of each MD block (a minimisation's or a rerun's are no
+        thermo spacing of the run)."""
+        return [g for k, gaps in self.block_gaps.items() if k not in self.blocks.not_md
+                for g in gaps]
+
     def line(self, line: str) -> None:
         words = line.split()
-        header = self.blocks.blocks
+        header, step_before = self.blocks.blocks, self.blocks.step
         parts = self.blocks.row(line)
         if self.blocks.blocks != header:      # a new block's header: its setup
             self.rows, self.halt, self.after_row = [], None, False
         elif line.startswith("Loop time"):   # the run ended: what follows is no row's
             self.after_row = False
+        if self.blocks.step != step_before or parts is not None:
+            self.setup_step = self.blocks.step
         if parts is not None:
             self.after_row = True
             step = int(parts[0])
             if self.rows and step > self.rows[-1]:
-                self.gaps.append(step - self.rows[-1])
+                self.block_gaps.setdefault(self.blocks.blocks, []).append(step - self.rows[-1])
             self.rows.append(step)
-            self.setup_step = step
         elif words[:1] == ["thermo"] and len(words) == 2 and words[1].isdigit():
             self.thermo_every = int(words[1]) or None
         elif words[:1] == ["run"] and len(words) > 1 and words[1].isdigit():

@@ -205,7 +205,8 @@ def _rowless_resume(rd: RunDir, status: dict, logs: list[Path]) -> int | None:
     a killed earlier piece printed after it are abandoned. None otherwise."""
     if len(logs) < 2 or not status.get("resumed_from") or not logs[-1].is_file():
         return None
-    if thermo_steps(logs[-1].read_text(errors="replace").splitlines(), None)[0]:
+    _, read = thermo_steps(logs[-1].read_text(errors="replace").splitlines(), None)
+    if read.md_step is not None:             # an MD row (a minimisation's are none)
         return None
     return restart_step(rd.path / status["resumed_from"])
 
@@ -384,9 +385,9 @@ def wait_run(rd: RunDir, proc: subprocess.Popen, progress: bool = False,
             text = partial + fh.read()
             lines = text.split("\n")
             partial = lines.pop()            # a line LAMMPS has not finished writing
-            steps, blocks = thermo_steps(lines, blocks)
-            if steps:
-                step = steps[-1]
+            _, blocks = thermo_steps(lines, blocks)
+            if blocks.md_step is not None and blocks.md_step != step:
+                step = blocks.md_step            # back, where a rerun's rows were taken back
                 if bar is not None:
                     bar.n = step
                     bar.refresh()
