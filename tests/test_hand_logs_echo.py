@@ -152,3 +152,29 @@ def test_lost_atoms_after_a_minimisation_under_echo_none(tmp_path):
     assert re.search(r"for (\d+) steps", log).group(1) != "100"    # the minimiser's rows
     lost = find_lost_atoms(log, thermo_every=100)
     assert (lost.after_row, lost.step) == (0, lammps_step)
+
+
+HALTED = HEAD + """thermo 10
+velocity all create 600 4928 mom yes rot yes dist gaussian
+timestep 0.002
+fix 1 all nvt temp 600 600 0.1
+run 25 post no
+variable t equal temp
+fix h all halt 1 v_t > 100 error continue
+run 40
+unfix h
+run 0
+"""
+
+
+def test_runs_that_stop_early_or_print_no_statistics_are_md(tmp_path):
+    """Blocks whose loop line is alone (``run N post no``, as a rerun's) or counts more
+    steps than its rows span (``fix halt`` stopped it at step 26, one step after its only
+    row) are MD: every row LAMMPS printed is kept, one per step."""
+    cell(tmp_path)
+    lmp(tmp_path, HALTED, "-echo", "none")
+    log = (tmp_path / "log.lammps").read_text()
+    assert "Fix halt condition for fix-id h met on step 26" in log
+    printed = [int(m) for m in re.findall(r"^\s+(\d+)\s+\S+\s+\S+\s+\S+\s+\S+\s*$", log, re.M)]
+    assert printed == [0, 10, 20, 25, 25, 26]
+    assert parse_thermo(log)["Step"].tolist() == [0, 10, 20, 25, 26]
