@@ -126,7 +126,8 @@ def _two_block_log(thermo, first_cols, second_cols, seam=BREAK):
         lines = ["   " + "   ".join(cols)]
         lines += [f"{int(thermo['Step'][i]):10d} " + " ".join(f"{thermo[c][i]:.6f}" for c in cols[1:])
                   for i in rows]
-        return lines + [f"Loop time of 1.0 on 1 procs for {len(rows)} steps with 64 atoms"]
+        steps = int(thermo["Step"][rows[-1]] - thermo["Step"][rows[0]])   # as LAMMPS counts
+        return lines + [f"Loop time of 1.0 on 1 procs for {steps} steps with 64 atoms"]
     n = len(thermo["Step"])
     return "\n".join(["LAMMPS (22 Jul 2025)"] + block(first_cols, range(seam + 1))
                      + block(second_cols, range(seam, n))) + "\n"
