@@ -73,3 +73,12 @@ def test_the_run_json_ionmd_run_writes_still_loads(tmp_path, morse):
     assert spec.type_map == dict(enumerate(ELEMENTS, start=1))
     assert spec.structure == "fcc" and [p.name for p in spec.trajectory] == written["trajectory"]
     assert set(written) >= {"schema", "protocol", "ensemble", "timestep_fs"}
+
+
+def test_the_synonym_table_names_known_keys_once():
+    from ionmd.analysis.run_spec import NOTES_KEY, RUN_JSON_KEYS, RUN_JSON_SYNONYMS, _folded
+
+    assert set(RUN_JSON_SYNONYMS) <= set(RUN_JSON_KEYS) | {NOTES_KEY}
+    said = [_folded(s) for synonyms in RUN_JSON_SYNONYMS.values() for s in synonyms]
+    assert len(said) == len(set(said))
+    assert not set(said) & {_folded(k) for k in (*RUN_JSON_KEYS, NOTES_KEY)}

@@ -199,7 +199,7 @@ never reads it."""
 RUN_JSON_SYNONYMS = {
     "temperature_K": ("T", "temp", "temperature", "T_K", "temp_K", "target_temperature",
                       "thermostat_K", "T_start", "temperature_start_K"),
-    "timestep_fs": ("dt", "dt_fs", "timestep", "time_step", "step_fs", "tstep"),
+    "timestep_fs": ("dt", "dt_fs", "timestep", "step_fs", "tstep"),
     "dump_every": ("dump_freq", "dump_frequency", "dump_interval", "dump_stride", "every",
                    "stride", "nevery", "frame_every", "steps_per_frame"),
     "discard_ps": ("discard", "discard_time", "discard_time_ps", "equilibration",
@@ -208,14 +208,14 @@ RUN_JSON_SYNONYMS = {
                        "carrier", "carriers", "diffusing_species"),
     "charges": ("charge", "oxidation_states", "oxidation_state", "valences", "valence"),
     "type_map": ("types", "elements", "type_to_element", "atom_types", "species_map"),
-    "data_file": ("data", "datafile", "lammps_data", "structure_file", "read_data"),
+    "data_file": ("data", "lammps_data", "structure_file", "read_data"),
     "trajectory": ("traj", "trajectories", "trajectory_files", "dump", "dump_file",
                    "dumps", "dcd", "dcd_files"),
     "trajectory_format": ("format", "traj_format"),
     "logs": ("log", "log_file", "log_files", "lammps_log"),
     "dump_unwrapped": ("unwrapped",),
     "temperature_end_K": ("T_end", "temperature_end", "T_stop", "temp_end", "T_final"),
-    "replica": ("seed", "rep", "replica_id", "run_id"),
+    "replica": ("rep", "replica_id", "run_id"),
     NOTES_KEY: ("note", "comment", "comments", "remark", "remarks", "description"),
 }
 
