@@ -396,6 +396,9 @@ class ScreenBatch:
                 warn(f"{name}: note: {result.extra[key]}")
         if "ordered" in atoms.info:     # how a disordered file was made screenable
             row["ordering"] = atoms.info["ordered"]
+        if "elements_from" in atoms.info:   # a VASP 4 POSCAR named by its first line
+            row["elements_from"] = atoms.info["elements_from"]
+            warn(f"{name}: note: {row['elements_from']}")
         try:
             if loaded.ordering or name != file_name or not Path(str(path)).is_file():
                 # absolute: a campaign written by a rerun from another folder finds it

@@ -203,7 +203,7 @@ def _read_frames(path, label: str | None = None) -> list[Structure]:
             # pymatgen warns about rounded occupancies etc.; kept to explain a failure
             warnings.simplefilter("always")
             try:
-                frames = _parse(path, cif_text if fmt == "cif" else text, fmt)
+                frames = _parse(path, cif_text if fmt == "cif" else text, fmt, label)
             except StructureError:
                 raise
             except Exception as exc:  # pymatgen/ASE raise ValueError, IndexError, ... on bad input
@@ -235,8 +235,8 @@ def _read_frames(path, label: str | None = None) -> list[Structure]:
 
 
 def _refuse_what_the_readers_guessed(caught, text: str, label: str) -> None:
-    """pymatgen reads some incomplete files by guessing, and only warns: a POSCAR without
-    element names becomes H, He, ...; a CIF whose space-group symbol it cannot parse and
+    """pymatgen reads some incomplete files by guessing, and only warns (a POSCAR without
+    element names becomes H, He, ...: :func:`_read_poscar`); a CIF whose space-group symbol it cannot parse and
     that lists no symmetry operators becomes P1 (only the asymmetric unit). Those would
     run as the wrong crystal, so they are refused here, with what to add."""
     overfull = _overfull_sites(caught)
@@ -251,10 +251,6 @@ def _refuse_what_the_readers_guessed(caught, text: str, label: str) -> None:
                "position so that they add up to at most 1"))
     messages = [str(w.message) for w in caught]
     refuse_atoms_left_out(messages, text, label)
-    if any("Elements in POSCAR cannot be determined" in m for m in messages):
-        raise StructureError(
-            f"{label} names no elements (a VASP 4 POSCAR without the line of element "
-            "symbols): add that line (e.g. 'Li Cl') above the line of atom counts")
     if any("Defaulting to P1" in m for m in messages):
         symbol = _declared_space_group(text)
         if symbol and symbol.strip("'\"").replace(" ", "").upper() != "P1":
@@ -274,14 +270,14 @@ def _declared_space_group(text: str) -> str | None:
     return None
 
 
-def _parse(path, text: str, fmt: str) -> list[Structure]:
+def _parse(path, text: str, fmt: str, label: str = "") -> list[Structure]:
     if fmt == "cif":
         from pymatgen.io.cif import CifParser
 
         # as Structure.from_str(fmt="cif"), but every data block, not only the first
         return CifParser.from_str(text, **_CIF_OPTIONS).parse_structures(primitive=False)
     if fmt == "poscar":
-        return [Structure.from_str(text, fmt="poscar")]
+        return [_read_poscar(text, label or repr(str(path)))]
     from ase.io import read
     from pymatgen.io.ase import AseAtomsAdaptor
 
@@ -300,6 +296,92 @@ def _parse(path, text: str, fmt: str) -> list[Structure]:
                                  "missing or zero); give a file with the unit cell, e.g. "
                                  "extended XYZ with Lattice=\"...\", CIF or POSCAR")
     return [AseAtomsAdaptor.get_structure(atoms) for atoms in frames]
+
+
+# pymatgen's warning for a VASP 4 POSCAR (no line of element symbols), whose atoms it then
+# names H, He, Li... in the order of the counts
+_NO_ELEMENTS = "Elements in POSCAR cannot be determined"
+# one word of a POSCAR's first line read as elements: symbols with optional amounts
+# ("Li", "Li2", "LiCl", "Li3YCl6")
+_FORMULA_WORD = re.compile(r"(?:[A-Z][a-z]?(?:\d+(?:\.\d*)?)?)+")
+_SYMBOL_AMOUNT = re.compile(r"([A-Z][a-z]?)(\d+(?:\.\d*)?)?")
+
+
+def _read_poscar(text: str, label: str) -> Structure:
+    """A POSCAR. A VASP 4 one (no line of element symbols) takes its elements from its
+    first line where that line gives one element per count, in order ("Li Cl", "Li2 Cl2",
+    "LiCl"), as ASE and VESTA read it; ``structure.properties["elements_from"]`` says so.
+    Refused, saying what to add, where the first line does not (pymatgen named the atoms
+    H, He, Li..., a different crystal, and only warned)."""
+    from pymatgen.io.vasp.inputs import Poscar
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        structure = Structure.from_str(text, fmt="poscar")
+    if not any(_NO_ELEMENTS in str(w.message) for w in caught):
+        _warn_again(caught)
+        return structure
+    symbols, note = _first_line_elements(text, label)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        structure = Poscar.from_str(text, default_names=symbols, read_velocities=False).structure
+    _warn_again(w for w in caught if "would be overwritten" not in str(w.message))
+    structure.properties["elements_from"] = note
+    return structure
+
+
+def _warn_again(caught) -> None:
+    """Warnings recorded around a reader, issued again to the caller's record (which
+    :func:`_refuse_what_the_readers_guessed` reads)."""
+    for w in caught:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+def _first_line_elements(text: str, label: str) -> tuple[list[str], str]:
+    """The element symbols a VASP 4 POSCAR's first line gives, one per count of its counts
+    line, and a note of where they came from.
+
+    Raises
+    ------
+    StructureError
+        Where the first line is not element symbols (a comment), names another number of
+        elements than the counts, or gives amounts (``Li2 Cl6``) not in the counts'
+        proportions (the elements in another order than the counts).
+    """
+    lines = text.lstrip("\n").splitlines()
+    first, counts = lines[0].strip(), [int(c) for c in lines[5].split("!")[0].split()]
+    words = first.split()
+    refusal = (f"{label} names no elements (a VASP 4 POSCAR without the line of element "
+               f"symbols above the counts {' '.join(map(str, counts))}, and its first line "
+               f"{first!r} ")
+    advice = ("): add that line (e.g. 'Li Cl'), one symbol per count in their order, above "
+              "the line of counts")
+    parts = [_SYMBOL_AMOUNT.findall(w) for w in words if _FORMULA_WORD.fullmatch(w)]
+    pairs = [pair for part in parts for pair in part]
+    if not words or len(parts) < len(words) or not all(
+            _is_element(symbol) for symbol, _ in pairs):
+        raise StructureError(refusal + "is not element symbols" + advice)
+    symbols = [symbol for symbol, _ in pairs]
+    if len(symbols) != len(counts):
+        raise StructureError(refusal + f"names {len(symbols)} elements "
+                             f"({' '.join(symbols)}) for {len(counts)} counts" + advice)
+    if any(amount for _, amount in pairs):
+        amounts = [float(amount or 1) for _, amount in pairs]
+        ratios = [c / a for c, a in zip(counts, amounts)]
+        if max(ratios) - min(ratios) > 1e-6 * max(ratios):
+            given = " ".join(f"{s}{a:g}" for s, a in zip(symbols, amounts))
+            raise StructureError(
+                refusal + f"gives the amounts {given}, not in the proportions of the "
+                "counts, so perhaps in another order" + advice)
+    note = (f"elements from the first line {first!r} (VASP 4 POSCAR, no line of element "
+            f"symbols): {', '.join(f'{s} {c}' for s, c in zip(symbols, counts))}")
+    return symbols, note
+
+
+def _is_element(symbol: str) -> bool:
+    from pymatgen.core.periodic_table import Element
+
+    return Element.is_valid_symbol(symbol)
 
 
 def _overfull_sites(caught) -> list[float]:
