@@ -76,6 +76,8 @@ def files(tmp_path_factory):
     (d / "notes.cif").write_text("my notes on Li3YCl6\n")
     licl = bulk("LiCl", "rocksalt", a=5.14, cubic=True)
     write(d / "POSCAR_vasp4", licl, format="vasp", vasp5=False)
+    text = (d / "POSCAR_vasp4").read_text()     # a first line that names no elements
+    (d / "POSCAR_vasp4").write_text("rocksalt LiCl" + text[text.index("\n"):])
     write(d / "struct.data", licl, format="lammps-data", atom_style="atomic")   # no masses
     (d / "rh.cif").write_text(RH_WITHOUT_OPERATORS)
     licl_cif = p1_cif("x", 5.14, [("Li1", "Li", 0, 0, 0, 1), ("Cl1", "Cl", 0.5, 0.5, 0.5, 1)])
