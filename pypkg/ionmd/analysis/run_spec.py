@@ -78,6 +78,7 @@ from pathlib import Path
 
 from ionmd.errors import AnalysisError
 from ionmd.lammps.log import log_files, natural_order
+from ionmd.suggest import _folded, closest
 
 RUN_JSON = "run.json"
 STATUS_JSON = "status.json"
@@ -193,9 +194,9 @@ NOTES_KEY = "notes"
 """The one key of ``run.json`` left for its writer's own notes (any JSON value); analysis
 never reads it."""
 
-#: Keys a hand-written ``run.json`` says for a known one (compared case-folded, without
-#: ``_``, ``-`` and spaces): read as a default they would leave the value at its default
-#: (``Li`` mobile, no discard) or ask for it again.
+#: Keys a hand-written ``run.json`` says for a known one (compared as :mod:`ionmd.suggest`
+#: compares names: case-folded, without ``_``, ``-`` and spaces); ignored, they would leave
+#: the value at its default (``Li`` mobile, no discard) or ask for it again.
 RUN_JSON_SYNONYMS = {
     "temperature_K": ("T", "temp", "temperature", "T_K", "temp_K", "target_temperature",
                       "thermostat_K", "T_start", "temperature_start_K"),
@@ -220,17 +221,11 @@ RUN_JSON_SYNONYMS = {
 }
 
 
-def _folded(key) -> str:
-    return re.sub(r"[_\-\s]", "", str(key).casefold())
-
-
 _MEANT = {_folded(said): key for key, synonyms in RUN_JSON_SYNONYMS.items() for said in synonyms}
 
 
 def _key_meant(key: str) -> str | None:
     """The ``run.json`` key that ``key`` says (a synonym, a misspelling), or None."""
-    from ionmd.suggest import closest
-
     return _MEANT.get(_folded(key)) or closest(key, RUN_JSON_KEYS)
 
 
