@@ -10,9 +10,9 @@ five letters and more score 0.82 and above (``temperatrue``/``temperatures`` 0.8
 ``mail-typo``/``mail-type`` 0.88, ``tdamp``/``tdamp_fs`` 0.83, ``timestep``/
 ``timestep_fs`` 0.89), while names that are right but not in the list score below
 0.75: sbatch options its ``--help`` does not list (``hint`` 0.67, ``ntasks-per-gpu``
-0.72, ``tres-per-task`` 0.73) and notes in a ``run.json`` (``notes`` 0.44, ``date``
-0.5). Callers refuse on a suggestion (an sbatch option, a ``run.json`` key), so a
-lower cutoff would refuse those right names.
+0.72, ``tres-per-task`` 0.73). The sbatch check refuses on a suggestion only, so a
+lower cutoff would refuse those right names. (``run.json`` refuses every unknown key,
+with a table of synonyms beside this: ``T`` is no misspelling of ``temperature_K``.)
 """
 
 from __future__ import annotations
