@@ -102,3 +102,33 @@ def lattice_steps(n_frames: int, n_li: int, rate_axes, a: float, dt_ps: float, r
     hop = u < p
     sign = np.where(rng.random((n_frames - 1, n_li, 3)) < 0.5, -1.0, 1.0)
     return hop * sign * a
+
+
+def write_lammps_files(folder, s: Synthetic, temperatures, *, specorder, symbols=None,
+                       dcd: str = "md.dcd", log: str = "log.lammps", every: int = 50,
+                       loop_steps: int | None = None) -> None:
+    """The files of a LAMMPS run of ``s`` in ``folder``: ``struct.data`` (ASE, types in
+    ``specorder``), a DCD of the unwrapped frames as ``dump_modify unwrap yes`` writes them
+    (MDAnalysis, one frame per ``every`` steps) and a log of one row per frame (Step, Temp
+    from ``temperatures`` row by row, Volume), closed by LAMMPS's loop line where
+    ``loop_steps`` is given."""
+    import MDAnalysis as mda
+    from ase import Atoms
+    from ase.io import write
+    from MDAnalysis.coordinates.DCD import DCDWriter
+
+    symbols = list(s.true.elements) if symbols is None else list(symbols)
+    atoms = Atoms(symbols, positions=s.wrapped[0], cell=s.true.boxes[0], pbc=True)
+    write(folder / "struct.data", atoms, format="lammps-data", specorder=list(specorder),
+          masses=True, atom_style="atomic")
+    u = mda.Universe.empty(len(atoms), trajectory=True)
+    with DCDWriter(str(folder / dcd), len(atoms), nsavc=every, istart=0, dt=0.1) as w:
+        for pos, box in zip(s.lammps_unwrapped, s.true.boxes):
+            u.atoms.positions = pos
+            u.dimensions = [*np.diag(box), 90, 90, 90]
+            w.write(u)
+    rows = "".join(f"{k * every:10d} {t:.3f} {np.linalg.det(b):.3f}\n"
+                   for k, (t, b) in enumerate(zip(temperatures, s.true.boxes)))
+    loop = (f"Loop time of 1 on 1 procs for {loop_steps} steps with {len(atoms)} atoms\n"
+            if loop_steps is not None else "")
+    (folder / log).write_text("   Step          Temp          Volume\n" + rows + loop)

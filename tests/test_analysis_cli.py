@@ -8,8 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from ase import Atoms
-from ase.io import write
 
 import synthetic_trajectories as st
 from ionmd.cli import main
@@ -23,27 +21,12 @@ POINT_IONS = ["--collapse-fraction", "0.01"]
 
 
 def _run_dir(path, T, seed, with_json=True):
-    import MDAnalysis as mda
-    from MDAnalysis.coordinates.DCD import DCDWriter
-
     rng = np.random.default_rng(seed)
     D = D_1000 * np.exp(-EA / KB * (1 / T - 1 / 1000))
     s = st.make(st.brownian_steps(300, 16, [D] * 3, 0.1, rng), L=12.0, breathing=0.02, rng=rng)
     path.mkdir()
-    atoms = Atoms(s.true.elements.tolist(), positions=s.wrapped[0], cell=s.true.boxes[0], pbc=True)
-    write(path / "struct.data", atoms, format="lammps-data", specorder=["Cl", "Li"], masses=True,
-          atom_style="atomic")
-    u = mda.Universe.empty(len(atoms), trajectory=True)
-    with DCDWriter(str(path / "md.dcd"), len(atoms), nsavc=50, istart=0, dt=0.1) as w:
-        for pos, box in zip(s.lammps_unwrapped, s.true.boxes):
-            u.atoms.positions = pos
-            u.dimensions = [*np.diag(box), 90, 90, 90]
-            w.write(u)
-    (path / "log.lammps").write_text(
-        "   Step          Temp          Volume\n"
-        + "".join(f"{k * 50:10d} {T * (1 + 0.05 * np.sin(k)):.3f} {np.linalg.det(b):.3f}\n"
-                  for k, b in enumerate(s.true.boxes))
-        + "Loop time of 1 on 1 procs for 14950 steps with 24 atoms\n")
+    st.write_lammps_files(path, s, T * (1 + 0.05 * np.sin(np.arange(len(s.true.boxes)))),
+                          specorder=["Cl", "Li"], loop_steps=14950)
     if with_json:
         (path / "run.json").write_text(json.dumps({
             "schema": "ionmd-run/1", "temperature_K": T, "timestep_fs": 2.0, "dump_every": 50,

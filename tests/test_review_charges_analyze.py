@@ -13,8 +13,6 @@ import json
 
 import numpy as np
 import pytest
-from ase import Atoms
-from ase.io import write
 
 import synthetic_trajectories as st
 from ionmd.cli import main
@@ -25,27 +23,12 @@ T = 800.0
 def _run_dir(path, framework: str, charges: dict) -> None:
     """One synthetic run: 16 Li walking among 8 fixed ``framework`` atoms (DCD written by
     MDAnalysis, data file by ASE), run.json with ``charges`` as prepare writes them."""
-    import MDAnalysis as mda
-    from MDAnalysis.coordinates.DCD import DCDWriter
-
     rng = np.random.default_rng(3)
     s = st.make(st.brownian_steps(200, 16, [0.1] * 3, 0.1, rng), L=12.0, rng=rng)
     symbols = [framework if e == "Cl" else e for e in s.true.elements.tolist()]
     path.mkdir()
-    atoms = Atoms(symbols, positions=s.wrapped[0], cell=s.true.boxes[0], pbc=True)
-    write(path / "struct.data", atoms, format="lammps-data", specorder=[framework, "Li"],
-          masses=True, atom_style="atomic")
-    u = mda.Universe.empty(len(atoms), trajectory=True)
-    with DCDWriter(str(path / "md.dcd"), len(atoms), nsavc=50, istart=0, dt=0.1) as w:
-        for pos, box in zip(s.lammps_unwrapped, s.true.boxes):
-            u.atoms.positions = pos
-            u.dimensions = [*np.diag(box), 90, 90, 90]
-            w.write(u)
-    (path / "log.lammps").write_text(
-        "   Step          Temp          Volume\n"
-        + "".join(f"{k * 50:10d} {T:.3f} {np.linalg.det(b):.3f}\n"
-                  for k, b in enumerate(s.true.boxes))
-        + "Loop time of 1 on 1 procs for 10000 steps with 24 atoms\n")
+    st.write_lammps_files(path, s, [T] * len(s.true.boxes), specorder=[framework, "Li"],
+                          symbols=symbols, loop_steps=10000)
     (path / "run.json").write_text(json.dumps({
         "schema": "ionmd-run/1", "temperature_K": T, "timestep_fs": 2.0, "dump_every": 50,
         "discard_ps": 2.0, "mobile_species": ["Li"], "charges": charges,

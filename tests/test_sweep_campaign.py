@@ -226,24 +226,11 @@ EA, D_1000 = 0.25, 0.15    # eV; A^2/ps at 1000 K
 
 def _prepare(rd, T, seed):
     """Replace the run's files by a Brownian trajectory of known D (A^2/ps -> cm^2/s)."""
-    import MDAnalysis as mda
-    from MDAnalysis.coordinates.DCD import DCDWriter
-
     rng = np.random.default_rng(seed)
     D = D_1000 * np.exp(-EA / KB * (1 / T - 1 / 1000))
     s = st.make(st.brownian_steps(300, 16, [D] * 3, 0.1, rng), L=12.0, rng=rng)
-    atoms = Atoms(s.true.elements.tolist(), positions=s.wrapped[0], cell=s.true.boxes[0], pbc=True)
-    write(rd.path / "struct.data", atoms, format="lammps-data", specorder=["Li", "Cl"],
-          masses=True, atom_style="atomic")
-    u = mda.Universe.empty(len(atoms), trajectory=True)
-    with DCDWriter(str(rd.path / "traj.0.dcd"), len(atoms), nsavc=50, istart=0, dt=0.1) as w:
-        for pos, box in zip(s.lammps_unwrapped, s.true.boxes):
-            u.atoms.positions = pos
-            u.dimensions = [*np.diag(box), 90, 90, 90]
-            w.write(u)
-    (rd.path / "log.0.lammps").write_text(
-        "   Step          Temp          Volume\n"
-        + "".join(f"{k * 50:10d} {T:.3f} {np.linalg.det(b):.3f}\n" for k, b in enumerate(s.true.boxes)))
+    st.write_lammps_files(rd.path, s, [T] * len(s.true.boxes), specorder=["Li", "Cl"],
+                          dcd="traj.0.dcd", log="log.0.lammps")
     meta = rd.read_json("run.json")
     meta.update(timestep_fs=2.0, dump_every=50, discard_ps=2.0, trajectory=["traj.0.dcd"],
                 logs=["log.0.lammps"], dump_unwrapped=True, type_map={"1": "Li", "2": "Cl"})
