@@ -156,11 +156,17 @@ def run(args: argparse.Namespace) -> int | None:
                         order=order_options(args))
     if batch.resumed:
         print(f"resuming: {batch.resumed} structure(s) already in {outdir}")
-    batch.run(cube=args.cube, png=args.png, warn=lambda line: tqdm.write(f"ionmd: {line}"))
+
+    def warn(line: str) -> None:
+        tqdm.write(f"ionmd: {line}")
+
+    batch.run(cube=args.cube, png=args.png, warn=warn)
     if args.top and batch.screened:
         batch.write_campaign(args.top, args.rank_by)
-    elif args.top:
-        print("ionmd: no structure screened, so no campaign.yaml", file=sys.stderr)
+    else:     # an earlier --top's campaign may rank files screened again by their old numbers
+        if args.top:
+            print("ionmd: no structure screened, so no campaign.yaml", file=sys.stderr)
+        batch.refresh_campaign(warn)
     print(f"{batch.screened} structure(s) screened, {batch.failures} failed; results in "
           f"{outdir}", file=sys.stderr)
     return _exit_status(batch, outdir)

@@ -35,6 +35,13 @@ INPUT_COUNT = "input_structures"
 # rerun screened every file again, and took a different file at the same relative path for
 # the one already screened.
 INPUT_KEY = "input_key"
+# A row's column: the SHA-256 of its input file's bytes (a shipped example's file) when the
+# row was written. A file edited since (a corrected CIF) is screened again and its rows
+# replaced: keyed by path alone, its old descriptors stayed under its name. The bytes, not
+# the structure's hash (ionmd.protocols.rundir.structure_hash, of a parsed and ordered
+# cell), since telling a file changed must not read or order it, and any edit may change
+# what reading and ordering give. Rows without it (earlier versions) trust the path.
+INPUT_HASH = "input_sha256"
 
 
 class InputError(Exception):
@@ -149,6 +156,23 @@ def input_key(source) -> str:
     $PWD/s/LiCl.cif are one file), or an example's name."""
     source = as_input(str(source))
     return source if isinstance(source, str) else str(source.resolve())
+
+
+def input_sha256(source) -> str | None:
+    """SHA-256 of an input's bytes (:data:`INPUT_HASH`): a file's, or a shipped example's
+    file's; None where there are none to read (a missing file, whose load fails and says so)."""
+    from importlib.resources import as_file
+
+    from ionmd.export.contract import sha256_of
+    from ionmd.structures import example_path
+
+    try:
+        if isinstance(source, str):
+            with as_file(example_path(source)) as path:
+                return sha256_of(path)
+        return sha256_of(source)
+    except (OSError, IonmdError):
+        return None
 
 
 def row_key(row: dict) -> str:
@@ -268,7 +292,11 @@ class ScreenBatch:
     todo
         Input files not yet finished in the folder, in the order given.
     resumed
-        How many inputs the folder already held as finished.
+        How many structures the folder already held as finished (those of changed files
+        not counted).
+    changed
+        Input files whose bytes differ from those their rows recorded (:data:`INPUT_HASH`):
+        screened again, their rows and output files replaced.
     failures
         Failures recorded by :meth:`run` (unreadable files, refused structures, any
         other error of a structure; CUBE/PNG files not written).
@@ -287,11 +315,16 @@ class ScreenBatch:
         self.rows = load_rows(self.outdir)
         given = {input_key(p) for p in self.paths}
         self._index_rows()
+        # hashed once, here: the bytes a row records are those this batch judged by
+        self.hashes = {input_key(p): input_sha256(p) for p in self.paths}
+        self.changed = self._changed_inputs()
+        changed = {input_key(p) for p in self.changed}
+        self.replaced: set[str] = set()            # names of the rows of changed files, dropped
         self.finished: set[tuple[str, str]] = set()
         declared: dict[str, set] = {}              # input -> its rows' counts of structures
         for r in self.rows:
             key = (row_key(r), r["name"])
-            if r.get("status") == "ok" and key[0] in given:
+            if r.get("status") == "ok" and key[0] in given and key[0] not in changed:
                 self.finished.add(key)
                 declared.setdefault(key[0], set()).add(r.get(INPUT_COUNT))
         self.resumed = len(self.finished)          # structures, not files
@@ -302,6 +335,43 @@ class ScreenBatch:
                      if declared.get(input_key(p)) != {done[input_key(p)]}]
         self.names = batch_names(self.paths, self.rows)
         self.failures = 0
+
+    def _changed_inputs(self) -> list:
+        """The inputs whose rows recorded other bytes than the file holds now. Rows without
+        a hash (earlier versions), and files that cannot be hashed now (missing: as before,
+        their finished rows stand), are trusted by their path."""
+        recorded: dict[str, set[str]] = {}
+        for r in self.rows:
+            if r.get(INPUT_HASH):
+                recorded.setdefault(row_key(r), set()).add(r[INPUT_HASH])
+        return [p for p in self.paths if self.hashes[input_key(p)] is not None
+                and recorded.get(input_key(p), set()) - {self.hashes[input_key(p)]}]
+
+    def _replace_changed(self, path, warn) -> None:
+        """Drop every row of the changed file ``path`` (its structures may now be others, or
+        more or fewer) and the CUBE, PNG and structure files written for them, so that
+        nothing of the old file's screen is left beside the new one's."""
+        from ionmd.screen.output import write_rows
+
+        key = input_key(path)
+        warn(f"{path} changed since its rows were written: screened again")
+        old = {r["name"] for r in self.rows if row_key(r) == key}
+        self.rows[:] = [r for r in self.rows if row_key(r) != key]
+        # the files first: a screen interrupted here finds the old rows, and their file
+        # changed, again
+        for name in old - {r["name"] for r in self.rows}:
+            self._remove_files(name)
+        self.replaced |= old
+        self._index_rows()
+        write_rows(self.outdir, self.rows)
+
+    def _remove_files(self, name: str) -> None:
+        """The CUBE, PNG and structure files written for the row ``name``."""
+        for path in (self.outdir / "cubes" / f"{name}_pes.cube",
+                     self.outdir / "cubes" / f"{name}_lm.cube",
+                     self.outdir / "plots" / f"{name}_lm.png",
+                     self.outdir / "structures" / f"{name}.cif"):
+            path.unlink(missing_ok=True)
 
     def _index_rows(self) -> None:
         """Each row's (input key, name) resolved once (a retry replaces the first such row)."""
@@ -350,6 +420,8 @@ class ScreenBatch:
         from ionmd.screen.output import write_rows
 
         file_name = self.names[input_key(path)]
+        if path in self.changed:
+            self._replace_changed(path, warn)
         try:
             items = load_screen_inputs(path, self.order, file_name)
         except InputError as exc:   # unreadable, or read but not screenable: go on
@@ -409,8 +481,12 @@ class ScreenBatch:
             self.failures += 1
             row["output_error"] = failure_message(exc)
             warn(f"{name}: output: {row['output_error']}")
-        self._put({**row, INPUT_KEY: input_key(path), INPUT_NAME: file_name,
-                   INPUT_COUNT: n_structures})
+        self._put({**row, **self._input_columns(path, file_name), INPUT_COUNT: n_structures})
+
+    def _input_columns(self, path, file_name: str) -> dict:
+        """The columns that tie a row to its input file (key, name, bytes' hash)."""
+        return {INPUT_KEY: input_key(path), INPUT_NAME: file_name,
+                INPUT_HASH: self.hashes.get(input_key(path))}
 
     def _write_files(self, name: str, result, *, cube: bool, png: bool) -> None:
         from ionmd.screen.output import write_cubes, write_lm_png
@@ -428,7 +504,7 @@ class ScreenBatch:
         self.failures += 1
         self._put({**error_row(name, str(path), message, stage=stage,
                                error_type=type(exc).__name__),
-                   INPUT_KEY: input_key(path), INPUT_NAME: file_name})
+                   **self._input_columns(path, file_name)})
 
     def write_campaign(self, top: int, rank_by: str = "xi") -> Path:
         """The ``top`` structures (by ``rank_by``: xi or mpe) as OUT/campaign.yaml, a
@@ -436,6 +512,38 @@ class ScreenBatch:
         from ionmd.screen.output import CAMPAIGN, write_campaign
 
         return write_campaign(self.outdir / CAMPAIGN, self.rows, top, self.model, rank_by)
+
+    def refresh_campaign(self, warn: Callable[[str], None]) -> None:
+        """Rewrite OUT/campaign.yaml (an earlier ``--top``) where it names a structure of a
+        file screened again, which the old file's numbers ranked there: as many structures,
+        ranked by what it was, from the rows now (``warn`` says so); removed where no row is
+        finished. For a rerun without ``--top``, which rewrites it anyway."""
+        import re
+
+        import yaml
+
+        from ionmd.screen.output import CAMPAIGN, RANK_KEYS
+
+        path = self.outdir / CAMPAIGN
+        if not self.replaced or not path.is_file():
+            return
+        text = path.read_text()
+        try:
+            entries = yaml.safe_load(text)["structures"]
+            names = {entry["name"] for entry in entries}
+        except (yaml.YAMLError, TypeError, KeyError):   # no campaign of ours: leave it
+            return
+        if not names & self.replaced:
+            return
+        if not self.screened:
+            path.unlink()
+            warn(f"{path} named structures screened again, none finished now: removed")
+            return
+        by = re.search(r"best first by (\w+):", text)
+        rank_by = by.group(1) if by and by.group(1) in RANK_KEYS else "xi"
+        self.write_campaign(len(names), rank_by)
+        warn(f"{path} named structures screened again: rewritten from the rows now "
+             f"(top {len(names)} by {rank_by}, as it was)")
 
     @property
     def screened(self) -> int:
