@@ -149,3 +149,48 @@ def test_rows_without_a_hash_trust_the_path(tiny_f64, tmp_path, screened):
     assert json.loads(path.read_text()) == old
     assert (out / "campaign.yaml").read_text() == campaign
     assert yaml.safe_load(campaign)["structures"][0]["name"] == "LiCl"
+
+
+def test_an_edited_file_interrupted_resumes_at_its_next_structure(tiny_f64, tmp_path,
+                                                                   monkeypatch):
+    """A rerun interrupted inside an edited file of two structures (Ctrl-C) keeps the new
+    row of the first; the next rerun screens only the second, with no old row left."""
+    import ionmd.screen.screen as screen
+
+    two = tmp_path / "two.extxyz"
+    write(two, [bulk("LiCl", "rocksalt", a=5.14), bulk("LiCl", "rocksalt", a=5.4)])
+    out = tmp_path / "out"
+    assert _screen(tiny_f64, [two], out) == 0
+    write(two, [bulk("LiCl", "rocksalt", a=5.2), bulk("LiCl", "rocksalt", a=5.6)])
+
+    real, seen = screen.screen_structure, []
+
+    def interrupted_at_second(atoms, *args, **kwargs):
+        seen.append(round(atoms.cell.cellpar()[0], 4))
+        if len(seen) == 2:
+            raise KeyboardInterrupt
+        return real(atoms, *args, **kwargs)
+
+    monkeypatch.setattr(screen, "screen_structure", interrupted_at_second)
+    assert _screen(tiny_f64, [two], out) != 0
+    rows = _rows(out)
+    assert sorted(rows) == ["two_0"]                          # the new one; two_1's old row gone
+    assert rows["two_0"]["lattice"][0] == pytest.approx(5.2 / 2 ** 0.5, abs=1e-4)
+    seen.clear()
+    monkeypatch.setattr(screen, "screen_structure",
+                        lambda atoms, *a, **k: seen.append(0) or real(atoms, *a, **k))
+    assert _screen(tiny_f64, [two], out) == 0
+    rows = _rows(out)
+    assert len(seen) == 1 and sorted(rows) == ["two_0", "two_1"]
+    assert rows["two_1"]["lattice"][0] == pytest.approx(5.6 / 2 ** 0.5, abs=1e-4)
+
+
+def test_an_example_name_records_its_shipped_file():
+    """A shipped example's rows record its file's bytes (a newer ionmd shipping a corrected
+    one screens it again); a missing file records none (its load fails and says so)."""
+    from ionmd.screen.batch import input_sha256
+    from ionmd.structures import example_path
+
+    assert input_sha256("li3ycl6") == hashlib.sha256(
+        example_path("Li3YCl6").read_bytes()).hexdigest()
+    assert input_sha256("no_such.cif") is None
