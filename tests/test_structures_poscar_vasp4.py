@@ -34,7 +34,7 @@ def _assert_as_ase_reads(path):
     return structure
 
 
-@pytest.mark.parametrize("first_line", ["Li Cl", "Li2 Cl2", "LiCl", "  Li4   Cl4  "])
+@pytest.mark.parametrize("first_line", ["Li Cl", "  Li   Cl  "])
 def test_first_line_names_the_elements(tmp_path, first_line):
     structure = _assert_as_ase_reads(_vasp4(tmp_path / "POSCAR", first_line))
     assert structure.composition.reduced_formula == "LiCl"
@@ -57,6 +57,10 @@ def test_ase_vasp4_file_one_symbol_per_count(tmp_path):
     # amounts of the other order (ASE reads Li 4 Cl 4 here): refused, not guessed
     ("Li1 Cl3", "gives the amounts Li1 Cl3, not in the proportions of the counts, so "
                 "perhaps in another order"),
+    # a formula of equal amounts fits the counts in either order (tests/test_review_r4_vasp4_order.py)
+    ("Li4 Cl4", r"is a formula \(Li4 Cl4\) whose order need not be the counts' \(pymatgen "
+                r"writes its formula in its own order\), and Li and Cl have equal amounts, so "
+                r"which count is which cannot be told"),
 ])
 def test_first_line_that_is_not_the_elements_is_refused(tmp_path, first_line, why):
     path = _vasp4(tmp_path / "POSCAR", first_line)

@@ -309,8 +309,9 @@ _SYMBOL_AMOUNT = re.compile(r"([A-Z][a-z]?)(\d+(?:\.\d*)?)?")
 
 def _read_poscar(text: str, label: str) -> Structure:
     """A POSCAR. A VASP 4 one (no line of element symbols) takes its elements from its
-    first line where that line gives one element per count, in order ("Li Cl", "Li2 Cl2",
-    "LiCl"), as ASE and VESTA read it; ``structure.properties["elements_from"]`` says so.
+    first line where that line lists one element per count, in order ("Li Cl", as ASE
+    writes and reads it), or is a formula whose amounts say which count is which ("Li3 Y1
+    Cl6" above "3 1 6"); ``structure.properties["elements_from"]`` says so.
     Refused, saying what to add, where the first line does not (pymatgen named the atoms
     H, He, Li..., a different crystal, and only warned)."""
     from pymatgen.io.vasp.inputs import Poscar
@@ -345,8 +346,8 @@ def _first_line_elements(text: str, label: str) -> tuple[list[str], str]:
     ------
     StructureError
         Where the first line is not element symbols (a comment), names another number of
-        elements than the counts, or gives amounts (``Li2 Cl6``) not in the counts'
-        proportions (the elements in another order than the counts).
+        elements than the counts, or is a formula whose amounts do not tell which count
+        is which element (:func:`_refuse_unordered_formula`).
     """
     lines = text.lstrip("\n").splitlines()
     first, counts = lines[0].strip(), [int(c) for c in lines[5].split("!")[0].split()]
@@ -365,17 +366,35 @@ def _first_line_elements(text: str, label: str) -> tuple[list[str], str]:
     if len(symbols) != len(counts):
         raise StructureError(refusal + f"names {len(symbols)} elements "
                              f"({' '.join(symbols)}) for {len(counts)} counts" + advice)
-    if any(amount for _, amount in pairs):
-        amounts = [float(amount or 1) for _, amount in pairs]
-        ratios = [c / a for c, a in zip(counts, amounts)]
-        if max(ratios) - min(ratios) > 1e-6 * max(ratios):
-            given = " ".join(f"{s}{a:g}" for s, a in zip(symbols, amounts))
-            raise StructureError(
-                refusal + f"gives the amounts {given}, not in the proportions of the "
-                "counts, so perhaps in another order" + advice)
+    if any(len(part) > 1 or amount for part in parts for _, amount in part):
+        _refuse_unordered_formula(symbols, [float(a or 1) for _, a in pairs], counts,
+                                  refusal, advice)
     note = (f"elements from the first line {first!r} (VASP 4 POSCAR, no line of element "
-            f"symbols): {', '.join(f'{s} {c}' for s, c in zip(symbols, counts))}")
+            f"symbols; VASP takes their order from the POTCAR, here from that line): "
+            f"{', '.join(f'{s} {c}' for s, c in zip(symbols, counts))}")
     return symbols, note
+
+
+def _refuse_unordered_formula(symbols: list[str], amounts: list[float], counts: list[int],
+                              refusal: str, advice: str) -> None:
+    """Refuse a first line that is a formula (``Li4 Cl4``, ``LiCl``) unless its amounts say
+    which count is which element. A formula's order is its writer's, not the counts':
+    pymatgen's VASP 4 comment is the formula by electronegativity (``Li4 Cl4`` above counts
+    ``4 4`` of Cl, then Li). Its amounts tell them apart where they are in the counts'
+    proportions and no two are equal (two equal ones match the counts in either order).
+    A list of bare symbols (``Li Cl``, ASE's VASP 4 output) names the counts one by one,
+    in their order, and is taken as it is."""
+    given = " ".join(f"{s}{a:g}" for s, a in zip(symbols, amounts))
+    ratios = [c / a for c, a in zip(counts, amounts)]
+    if max(ratios) - min(ratios) > 1e-6 * max(ratios):
+        raise StructureError(refusal + f"gives the amounts {given}, not in the proportions of "
+                             "the counts, so perhaps in another order" + advice)
+    same = [s for s, a in zip(symbols, amounts) if amounts.count(a) > 1]
+    if same:
+        raise StructureError(
+            refusal + f"is a formula ({given}) whose order need not be the counts' (pymatgen "
+            f"writes its formula in its own order), and {' and '.join(same)} have equal "
+            "amounts, so which count is which cannot be told" + advice)
 
 
 def _is_element(symbol: str) -> bool:
