@@ -337,6 +337,7 @@ def load_run_spec(path: str | Path, overrides: dict | None = None) -> RunSpec:
     if fmt is not None:
         return _foreign_spec(path, meta, traj, fmt)
     logs = [path / p for p in meta["logs"]] if "logs" in meta else log_files(path)
+    _refuse_partitions(path, logs)
     echoed = _echoed_settings(logs)
     _timing_from_logs(path, meta, echoed)
     data = path / meta["data_file"] if "data_file" in meta else _one(path, "*.data", "data file", "--data-file")
@@ -348,6 +349,34 @@ def load_run_spec(path: str | Path, overrides: dict | None = None) -> RunSpec:
     return _spec(path, meta, data_file=data, trajectory=traj, logs=logs, type_map=type_map,
                  timestep_fs=float(meta["timestep_fs"]), dump_every=meta.get("dump_every"),
                  temperature_K=float(meta["temperature_K"]))
+
+
+def _refuse_partitions(path: Path, logs: list[Path]) -> None:
+    """Refuse logs of several partitions of one LAMMPS run (``-partition``: ``log.lammps.0``,
+    ``log.lammps.1``, named as the pieces of a run resumed by hand): runs side by side, each
+    from step 0, read in a row the last partition's rows superseded the others' (the thermo
+    of one replica at another's temperature).
+
+    Raises
+    ------
+    AnalysisError
+        If the logs are of more than one partition.
+    """
+    from ionmd.lammps.log import log_partition
+
+    partitions: dict[int, list[str]] = {}
+    for log in logs:
+        if log.is_file():
+            with open(log, errors="replace") as f:
+                k = log_partition(f.read(4000))
+            if k is not None:
+                partitions.setdefault(k, []).append(log.name)
+    if len(partitions) > 1:
+        which = "; ".join(f"partition {k}: {', '.join(names)}" for k, names in sorted(partitions.items()))
+        raise AnalysisError(f"{path}: the logs are of {len(partitions)} partitions of one LAMMPS "
+                            f"run (-partition; {which}), runs side by side, not pieces of one; "
+                            f"analyse one partition: list its logs under 'logs' and its "
+                            f"trajectory under 'trajectory' in {RUN_JSON}")
 
 
 LOG_TIMING = {"temperature_K": "--temperature", "timestep_fs": "--timestep-fs"}

@@ -511,11 +511,25 @@ def failure_reason(returncode: int, output: str) -> str:
     return errors[-1] if errors else f"exit status {returncode}"
 
 
+PARTITION_RE = re.compile(r"^Processor partition = (\d+)\s*$", re.MULTILINE)
+"""The header line of a partition's log in a LAMMPS run on several partitions
+(``-partition 2x1``: ``log.lammps.0``, ``log.lammps.1`` beside the universe's
+``log.lammps``), whose names are those of a run resumed by hand."""
+
+
+def log_partition(text: str) -> int | None:
+    """The partition whose log ``text`` is (its header's ``Processor partition = K``), None
+    for a run on one partition. Only the header is searched."""
+    m = PARTITION_RE.search(text[:4000])
+    return int(m.group(1)) if m else None
+
+
 def log_files(folder) -> list:
     """The LAMMPS logs of a run folder in run order: ``log*.lammps`` (``log.lammps``,
     ionmd's ``log.0.lammps``, ``log.1.lammps`` ...) and the ``log.lammps.1``,
     ``log.lammps.2`` ... of pieces resumed by hand, numbers compared as numbers (``log.10``
-    after ``log.9``) and ``log.lammps`` before its ``log.lammps.N``."""
+    after ``log.9``) and ``log.lammps`` before its ``log.lammps.N``. A run on several
+    partitions names its partitions' logs alike (:func:`log_partition` tells them)."""
     from pathlib import Path
 
     folder = Path(folder)
