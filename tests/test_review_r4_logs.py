@@ -108,3 +108,21 @@ def test_one_partition_named_is_read(partitions):
     assert rows[0, 1] == pytest.approx(600, rel=1e-6)
     assert thermo["Step"].tolist() == rows[:, 0].tolist()
     np.testing.assert_allclose(thermo["Temp"], rows[:, 1], rtol=1e-9)
+
+
+def test_print_messages_naming_rerun_or_minimize_are_no_commands(tmp_path):
+    """A ``print`` message starting with 'minimize' or 'rerun' (echoed, then printed) was
+    taken for the command: the next MD block's rows (20-40) were dropped."""
+    from ionmd.lammps.log import parse_thermo
+
+    run = nacl_dir(tmp_path / "nacl", temperature_K=900.0, dump_every=10)
+    lmp(run, "velocity all create 900 1 dist gaussian\nfix 1 all nvt temp 900 900 0.1\n"
+             "thermo 10\nrun 20\nprint 'minimize the cell next time'\n"
+             "print 'rerun the dump later'\nrun 20\nminimize 0 1e-3 5 50\n")
+    text = (run / "log.lammps").read_text()
+    assert "\nrerun the dump later\n" in text and "\nminimize the cell next time\n" in text
+    md = lammps_rows("\n".join(text.split("minimize 0 1e-3")[:1]))    # the MD's blocks
+    assert md[:, 0].tolist() == [0, 10, 20, 30, 40]
+    thermo = parse_thermo(text)                        # the minimisation's rows left out
+    assert thermo["Step"].tolist() == md[:, 0].tolist()
+    np.testing.assert_allclose(thermo["Temp"], md[:, 1], rtol=1e-9)

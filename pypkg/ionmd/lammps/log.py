@@ -64,9 +64,6 @@ class ThermoBlocks:
     followed; those of a block found later to be no MD are taken back: ``not_md`` gets its
     number and ``md_step`` goes back to the last MD row before it."""
 
-    NOT_MD = ("minimize", "minimize/kk", "rerun")
-    """Commands whose thermo rows are no MD run's."""
-
     def __init__(self):
         self.header: list[str] | None = None
         self.blocks = 0
@@ -86,7 +83,7 @@ class ThermoBlocks:
         parts = line.split()
         if not parts:
             return None
-        if parts[0] in self.NOT_MD or (parts[0] == "Setting" and "minimization" in parts):
+        if _not_md_command(parts) or (parts[0] == "Setting" and "minimization" in parts):
             self._not_md_next = True
         elif parts[0] == "Step":
             self._start_block(parts)
@@ -126,6 +123,28 @@ class ThermoBlocks:
         if self.blocks and self.blocks not in self.not_md:
             self.not_md.add(self.blocks)
             self.md_step = self._md_step_before
+
+
+_RERUN_FIELDS = {"x", "y", "z", "xs", "ys", "zs", "xu", "yu", "zu", "xsu", "ysu", "zsu"}
+
+
+def _not_md_command(parts: list[str]) -> bool:
+    """Whether ``parts`` is an echoed ``minimize etol ftol maxiter maxeval`` or ``rerun file
+    ... dump x y z ...``, by its words: a ``print`` message that starts with the word
+    (``rerun the dump later``) would otherwise drop the next MD block's rows."""
+    if parts[0] in ("minimize", "minimize/kk"):
+        return len(parts) == 5 and all(_numeric_or_variable(w) for w in parts[1:])
+    if parts[0] == "rerun" and "dump" in parts[2:]:
+        return bool(_RERUN_FIELDS & set(parts[parts.index("dump", 2) + 1:]))
+    return False
+
+
+def _numeric_or_variable(word: str) -> bool:
+    try:
+        float(word)
+    except ValueError:
+        return word.startswith(("$", "v_"))
+    return True
 
 
 def _blocks(text: str) -> list[tuple[list[str], list[list[float]]]]:
