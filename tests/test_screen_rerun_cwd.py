@@ -83,3 +83,34 @@ def test_rows_of_earlier_versions_are_recognised_from_their_folder(tiny_f64, tmp
     assert _screen(tiny_f64, "./cifs/LiCl.cif", "-o", "out") == 0
     assert len(screened) == 1
     assert json.loads(path.read_text()) == old
+
+
+def test_a_moved_project_folder_resumes_the_same_command(tiny_f64, tmp_path, monkeypatch,
+                                                        screened):
+    """Rows keyed by resolved path: a project folder moved (or copied to another machine)
+    and the same command run there screened its file again beside its old row, and the
+    campaign named the old machine's paths; the row's source, seen from here, is its file."""
+    import shutil
+
+    old = tmp_path / "machineA" / "proj"
+    (old / "inputs").mkdir(parents=True)
+    write(old / "inputs" / "LiCl.cif", bulk("LiCl", "rocksalt", a=5.14))
+    write(old / "inputs" / "Li3.extxyz", [bulk("LiCl", "rocksalt", a=5.14 + 0.1 * k)
+                                          for k in range(2)])
+    args = ("inputs/LiCl.cif", "inputs/Li3.extxyz", "-o", "out", "--top", "3")
+    monkeypatch.chdir(old)
+    assert _screen(tiny_f64, *args) == 0
+    first = json.loads((old / "out" / "screen.json").read_text())
+    assert len(screened) == 3
+    new = tmp_path / "machineB" / "proj"
+    shutil.copytree(old, new)
+    shutil.rmtree(tmp_path / "machineA")
+    monkeypatch.chdir(new)
+    assert _screen(tiny_f64, *args) == 0
+    assert len(screened) == 3                       # nothing screened again
+    rows = json.loads((new / "out" / "screen.json").read_text())
+    assert [r["name"] for r in rows] == [r["name"] for r in first]
+    campaign = (new / "out" / "campaign.yaml").read_text()
+    assert "machineA" not in campaign
+    assert f"path: {(new / 'inputs' / 'LiCl.cif').resolve()}\n" in campaign
+    assert f"path: {(new / 'out' / 'structures').resolve()}" in campaign    # Li3's cells

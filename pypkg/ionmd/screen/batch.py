@@ -178,8 +178,14 @@ def input_sha256(source) -> str | None:
 def row_key(row: dict) -> str:
     """The input key of an output folder's row: the one it recorded (:data:`INPUT_KEY`), or,
     for rows written before they did, its ``source`` seen from the current folder (as those
-    versions did: the screen is rerun from the folder it was started in)."""
-    return row.get(INPUT_KEY) or input_key(row["source"])
+    versions did: the screen is rerun from the folder it was started in). A recorded path
+    that is no file here (the project folder moved, or copied to another machine) is also
+    its ``source`` seen from here: the same command from the moved folder finds its rows,
+    and the content hash the row records (:data:`INPUT_HASH`) still tells a changed file."""
+    recorded = row.get(INPUT_KEY)
+    if recorded and Path(recorded).is_absolute() and not Path(recorded).exists():
+        return input_key(row["source"])
+    return recorded or input_key(row["source"])
 
 
 def distinct_inputs(paths: Sequence) -> list:

@@ -204,13 +204,23 @@ def ranked(rows: list[dict], by: str = "xi") -> list[dict]:
                   else (lambda r: (mpe(r), -r["xi"])))
 
 
+def _structure_path(row: dict, outdir: Path) -> Path:
+    """The file a campaign runs for ``row``: the cell the screen wrote (under
+    ``outdir/structures``, found there also where the folder has moved since) or its input."""
+    from ionmd.screen.batch import row_key
+
+    written = row.get(STRUCTURE_FILE)
+    if written:
+        moved = outdir / "structures" / Path(written).name
+        return Path(written) if Path(written).exists() or not moved.exists() else moved.resolve()
+    return Path(row_key(row)).resolve()
+
+
 def write_campaign(path: Path, rows: list[dict], top: int, model: str,
                    rank_by: str = "xi") -> Path:
     """The ``top`` structures (:func:`ranked` by ``rank_by``) as an ``ionmd sweep`` campaign
     (YAML) running the seed's MD validation; the screen's numbers are comments beside each."""
     import yaml
-
-    from ionmd.screen.batch import row_key
 
     ok = ranked(rows, rank_by)
     chosen = ok[:top]
@@ -218,8 +228,8 @@ def write_campaign(path: Path, rows: list[dict], top: int, model: str,
         "name": "pes-screen-validation",
         "output": "validation-runs",
         # the file's key, not its source: a row written by a run from another folder
-        "structures": [{"path": str(Path(r.get(STRUCTURE_FILE) or row_key(r)).resolve()),
-                        "name": r["name"]} for r in chosen],
+        "structures": [{"path": str(_structure_path(r, path.parent)), "name": r["name"]}
+                       for r in chosen],
         "models": [str(Path(model).resolve())],
         "temperatures": VALIDATION_TEMPERATURES_K,
         "replicas": 1,
