@@ -76,6 +76,11 @@ class ThermoBlocks:
         self._block_steps: list[int] = []     # steps of the current block's rows
         self._md_step_before: int | None = None
         self._not_md_next = False
+        self._step_column = 0
+        self._after_memory = False           # the line before was LAMMPS's memory line
+        self.stepless: list[str] = []
+        """Headers of blocks that print no ``Step`` column (``thermo_style custom temp
+        pe``): their rows cannot be placed in the run and are left out."""
 
     def row(self, line: str) -> list[str] | None:
         """The fields of ``line`` if it is a thermo row of a block not known to be a
@@ -83,10 +88,14 @@ class ThermoBlocks:
         parts = line.split()
         if not parts:
             return None
+        after_memory, self._after_memory = self._after_memory, parts[:3] == ["Per", "MPI", "rank"]
         if _not_md_command(parts) or (parts[0] == "Setting" and "minimization" in parts):
             self._not_md_next = True
-        elif parts[0] == "Step":
+        elif _is_header(parts):
             self._start_block(parts)
+        elif after_memory and _is_header(parts + ["Step"]):
+            self.stepless.append(" ".join(parts))   # a header with no Step: rows unplaceable
+            self.header = None
         elif line.strip() == "Minimization stats:":
             self._take_back()                # the block that just ended
         elif parts[0] == "Loop":
@@ -94,8 +103,8 @@ class ThermoBlocks:
         elif parts[0].startswith("ERROR"):
             self.header = None
         elif (self.header is not None and len(parts) == len(self.header)
-              and parts[0].lstrip("-").isdigit()):
-            self.step = int(parts[0])
+              and parts[self._step_column].lstrip("-").isdigit()):
+            self.step = int(parts[self._step_column])
             self._block_steps.append(self.step)
             if self.blocks not in self.not_md:
                 self.md_step = self.step
@@ -104,6 +113,7 @@ class ThermoBlocks:
 
     def _start_block(self, header: list[str]) -> None:
         self.header = header
+        self._step_column = header.index("Step")
         self.blocks += 1
         self._block_steps, self._md_step_before = [], self.md_step
         if self._not_md_next:
@@ -123,6 +133,21 @@ class ThermoBlocks:
         if self.blocks and self.blocks not in self.not_md:
             self.not_md.add(self.blocks)
             self.md_step = self._md_step_before
+
+
+_KEYWORD = re.compile(r"[A-Za-z_][\w\[\]/:.-]*")
+
+
+def _is_header(parts: list[str]) -> bool:
+    """Whether ``parts`` is a thermo header: column names, one of them ``Step`` wherever
+    ``thermo_style custom`` puts it (``elapsed step temp`` prints ``Elapsed Step Temp``)."""
+    return ("Step" in parts and not parts[0].startswith(("WARNING", "ERROR"))
+            and all(_KEYWORD.fullmatch(p) for p in parts))
+
+
+def row_step(header: list[str], row) -> int:
+    """The step of a thermo ``row``: its value in the column ``header`` names Step."""
+    return int(row[header.index("Step")])
 
 
 _RERUN_FIELDS = {"x", "y", "z", "xs", "ys", "zs", "xu", "yu", "zu", "xsu", "ysu", "zsu"}
@@ -147,9 +172,10 @@ def _numeric_or_variable(word: str) -> bool:
     return True
 
 
-def _blocks(text: str) -> list[tuple[list[str], list[list[float]]]]:
+def _blocks(text: str) -> tuple[list[tuple[list[str], list[list[float]]]], list[str]]:
     """(header, rows) of each MD ``run`` block of one log text, in the order printed, the
-    blocks of ``minimize`` and ``rerun`` left out (see :class:`ThermoBlocks`)."""
+    blocks of ``minimize`` and ``rerun`` left out (see :class:`ThermoBlocks`); and the
+    headers without a Step column."""
     reader = ThermoBlocks()
     blocks: dict[int, tuple[list[str], list[list[float]]]] = {}
     for line in text.splitlines():
@@ -161,7 +187,28 @@ def _blocks(text: str) -> list[tuple[list[str], list[list[float]]]]:
         except ValueError:
             continue
         blocks.setdefault(reader.blocks, (reader.header, []))[1].append(row)
-    return [block for k, block in blocks.items() if k not in reader.not_md]
+    return [block for k, block in blocks.items() if k not in reader.not_md], reader.stepless
+
+
+def _run_table(texts) -> ThermoTable:
+    """The table of the MD blocks of ``texts`` (pieces in run order).
+
+    Raises
+    ------
+    IonmdError
+        If the texts hold thermo headers, none of them with a ``Step`` column."""
+    blocks, stepless = [], []
+    for text in texts:
+        found, no_step = _blocks(text)
+        blocks, stepless = blocks + found, stepless + no_step
+    if stepless and not blocks:
+        from ionmd.errors import AnalysisError
+
+        raise AnalysisError(f"the LAMMPS log's thermo output has no Step column (header "
+                            f"{stepless[0]!r}): its rows cannot be placed in the run; add "
+                            f"'step' to thermo_style (thermo_style custom step temp ...) "
+                            f"and rerun")
+    return _table(run_rows(blocks))
 
 
 def run_rows(blocks) -> list[tuple[list[str], list[float]]]:
@@ -176,12 +223,12 @@ def run_rows(blocks) -> list[tuple[list[str], list[float]]]:
     twice, as the dump of a following ``run`` writes it once."""
     kept: list[tuple[list[str], list[float]]] = []
     for header, rows in blocks:
-        first = int(rows[0][0])
-        if kept and int(kept[-1][1][0]) > first:
-            while kept and int(kept[-1][1][0]) >= first:
+        first = row_step(header, rows[0])
+        if kept and row_step(*kept[-1]) > first:
+            while kept and row_step(*kept[-1]) >= first:
                 kept.pop()
-        last = int(kept[-1][1][0]) if kept else None
-        kept += [(header, row) for row in rows if last is None or int(row[0]) > last]
+        last = row_step(*kept[-1]) if kept else None
+        kept += [(header, row) for row in rows if last is None or row_step(header, row) > last]
     return kept
 
 
@@ -209,7 +256,7 @@ def parse_thermo(text: str) -> ThermoTable:
     (:func:`run_rows`). A step printed twice (the first row of a following run) keeps
     its first row. ``nan``/``inf`` values are kept as such; a column that a block does
     not print is NaN in that block's rows and False in ``printed`` there."""
-    return _table(run_rows(_blocks(text)))
+    return _run_table([text])
 
 
 def parse_thermo_pieces(texts) -> ThermoTable:
@@ -218,7 +265,7 @@ def parse_thermo_pieces(texts) -> ThermoTable:
     step a later piece resumed from (a piece killed after its last restart file went on
     printing rows that the next piece, started from that restart, computes again on
     another trajectory; the later rows are the run's)."""
-    return _table(run_rows([block for text in texts for block in _blocks(text)]))
+    return _run_table(texts)
 
 
 def thermo_steps(lines: list[str], blocks: ThermoBlocks | None) -> tuple[list[int], ThermoBlocks]:
@@ -232,7 +279,7 @@ def thermo_steps(lines: list[str], blocks: ThermoBlocks | None) -> tuple[list[in
     for line in lines:
         parts = blocks.row(line)
         if parts is not None:
-            steps.append(int(parts[0]))
+            steps.append(blocks.step)
     return steps, blocks
 
 
@@ -385,7 +432,7 @@ class _PieceReader:
             self.setup_step = self.blocks.step
         if parts is not None:
             self.after_row = True
-            step = int(parts[0])
+            step = self.blocks.step
             if self.rows and step > self.rows[-1]:
                 self.block_gaps.setdefault(self.blocks.blocks, []).append(step - self.rows[-1])
             self.rows.append(step)
