@@ -52,6 +52,17 @@ def read_logs(spec: RunSpec) -> tuple[dict[str, np.ndarray], list[str]]:
     return parse_thermo_pieces(texts), texts
 
 
+def skipped_pieces_of(spec: RunSpec) -> dict:
+    """``skipped_trajectory``: the empty trajectory pieces left out (a piece LAMMPS stopped
+    at its setup, before its first frame), each with why; empty where there are none."""
+    if not spec.skipped_trajectory:
+        return {}
+    return {"skipped_trajectory": [
+        {"file": os.path.relpath(p, spec.path),
+         "why": "empty: LAMMPS stopped before its first frame (at its setup); the frames of "
+                "the other pieces are analysed"} for p in spec.skipped_trajectory]}
+
+
 def completion_of(spec: RunSpec) -> dict:
     """How complete the analysed run is, for its results: ``complete`` (True, False, or
     None without a ``status.json``), ``run_state`` and, for a run that is not completed,
@@ -174,7 +185,7 @@ def analyze_failures(spec: RunSpec, out_dir: str | Path, **failure_options) -> d
     (out / "failure.json").write_text(json.dumps(report.to_dict(), indent=2))
     results = {"run": str(spec.path), "structure": spec.structure, "replica": spec.replica,
                "temperature_K": spec.temperature_K, **completion_of(spec),
-               "failure": report.to_dict()}
+               **skipped_pieces_of(spec), "failure": report.to_dict()}
     results["run_record"] = run_record(results, spec.run_status)
     return results
 
@@ -239,7 +250,7 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
                      "discard_ps": spec.discard_ps, **completion_of(spec),
                      # which files these numbers come from (a folder may hold several)
                      "trajectory": [os.path.relpath(p, spec.path) for p in spec.trajectory],
-                     "failure": failure.to_dict()}
+                     **skipped_pieces_of(spec), "failure": failure.to_dict()}
     options = dict(directions=directions, fit_start_ps=fit_start_ps, fit_end_ps=fit_end_ps,
                    window_ps=window_ps, haven_ratio=haven_ratio, collective=collective,
                    seed=seed, hop_length=hop_length, min_hops=min_hops)

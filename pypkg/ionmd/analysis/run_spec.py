@@ -120,6 +120,9 @@ class RunSpec:
     """ASE format of the trajectory files; None: LAMMPS files (DCD or dump)."""
     temperature_end_K: float | None = None
     """A ramp's end target (``temperature_K`` is its start); None: no ramp."""
+    skipped_trajectory: list[Path] = field(default_factory=list)
+    """Trajectory pieces listed or found but empty (a piece LAMMPS stopped at its setup,
+    before its first frame): left out of ``trajectory``, named in the results."""
 
     @property
     def complete(self) -> bool | None:
@@ -333,6 +336,7 @@ def load_run_spec(path: str | Path, overrides: dict | None = None) -> RunSpec:
     if not traj and "trajectory" not in meta:
         traj = (_one_file(path, DUMP_PATTERNS, "dump files")
                 or _one_file(path, ase_frames.SEARCHED, "trajectory files"))
+    traj, meta["skipped_trajectory"] = without_empty_pieces(traj)
     fmt = ase_frames.trajectory_format(traj, meta.get("trajectory_format")) if traj else None
     if fmt is not None:
         return _foreign_spec(path, meta, traj, fmt)
@@ -349,6 +353,34 @@ def load_run_spec(path: str | Path, overrides: dict | None = None) -> RunSpec:
     return _spec(path, meta, data_file=data, trajectory=traj, logs=logs, type_map=type_map,
                  timestep_fs=float(meta["timestep_fs"]), dump_every=meta.get("dump_every"),
                  temperature_K=float(meta["temperature_K"]))
+
+
+def without_empty_pieces(pieces: list[Path]) -> tuple[list[Path], list[Path]]:
+    """``pieces`` split into those to read and the empty ones among several: a piece that
+    LAMMPS stopped at its setup (lost atoms, a bad restart) before its first frame leaves
+    an empty file, while the frames of the pieces before it are good. An empty file that
+    is the only one stays (reading it says it is empty)."""
+    empty = [p for p in pieces if _is_empty(p)]
+    if not empty or len(empty) == len(pieces):
+        return list(pieces), []
+    return [p for p in pieces if p not in empty], empty
+
+
+def _is_empty(path: Path) -> bool:
+    """A file of no bytes, or a gzipped one (``dump custom/gz``) of none once unpacked."""
+    if not path.is_file():
+        return False
+    if path.stat().st_size == 0:
+        return True
+    if path.suffix == ".gz":
+        import gzip
+
+        try:
+            with gzip.open(path) as fh:
+                return fh.read(1) == b""
+        except (OSError, EOFError):
+            return False          # cut off: reading it says so
+    return False
 
 
 def _refuse_partitions(path: Path, logs: list[Path]) -> None:
@@ -499,4 +531,5 @@ def _spec(path: Path, meta: dict, **known) -> RunSpec:
                    atom_style=meta.get("atom_style"),
                    temperature_end_K=(None if meta.get("temperature_end_K") is None
                                       else float(meta["temperature_end_K"])),
+                   skipped_trajectory=list(meta.get("skipped_trajectory", [])),
                    run_status=read_run_status(path))

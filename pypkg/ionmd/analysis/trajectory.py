@@ -531,7 +531,11 @@ def read_frames(data_file: str | Path, traj_files: Sequence[str | Path], *,
     that a broken run (NaN, exploded) can still be examined. ``atom_style``: the data
     file's Atoms columns, by default those its ``Atoms # <style>`` line names
     (:func:`resolve_atom_style`). ``unwrapped``: the files hold LAMMPS-unwrapped
-    coordinates (a dump's unwrapped columns are then read, not its wrapped ones)."""
+    coordinates (a dump's unwrapped columns are then read, not its wrapped ones). An
+    empty piece among several (one LAMMPS stopped at its setup) is left out with a warning
+    (:func:`ionmd.analysis.run_spec.without_empty_pieces`)."""
+    from ionmd.analysis.run_spec import without_empty_pieces
+
     if not traj_files:
         raise AnalysisError("no trajectory files given")
     data_file = Path(data_file)
@@ -543,6 +547,10 @@ def read_frames(data_file: str | Path, traj_files: Sequence[str | Path], *,
     elements, masses = elements_and_masses(data_file, types, u.atoms.masses.astype(np.float64),
                                            type_map)
     atom_ids = np.sort(u.atoms.ids.astype(np.int64))
+    traj_files, empty = without_empty_pieces([Path(f) for f in traj_files])
+    for f in empty:
+        warnings.warn(f"trajectory piece {f} is empty (LAMMPS stopped before its first "
+                      f"frame?): left out, the other pieces read", stacklevel=2)
     pieces = [piece for f in traj_files
               for piece in _read_pieces(data_file, Path(f), atom_style, fmt, atom_ids,
                                         unwrapped)]
