@@ -407,6 +407,8 @@ class _PieceReader:
         # echoed `reset_timestep N`'s N after it
         self.block_gaps: dict[int, list[int]] = {}   # between rows of one block, by block
         self.thermo_every: int | None = None
+        self.thermo: str | None = None       # the argument of the last echoed `thermo`
+        self.thermo_for_next = False         # that `thermo` came after the last `run`
         self.run: tuple[int, bool] | None = None   # echoed `run N [upto]`
         self.restart_file: str | None = None
         self.halt: int | None = None
@@ -436,10 +438,12 @@ class _PieceReader:
             if self.rows and step > self.rows[-1]:
                 self.block_gaps.setdefault(self.blocks.blocks, []).append(step - self.rows[-1])
             self.rows.append(step)
-        elif words[:1] == ["thermo"] and len(words) == 2 and words[1].isdigit():
-            self.thermo_every = int(words[1]) or None
+        elif words[:1] == ["thermo"] and len(words) == 2:
+            self.thermo, self.thermo_for_next = words[1], True
+            self.thermo_every = int(words[1]) or None if words[1].isdigit() else None
         elif words[:1] == ["run"] and len(words) > 1 and words[1].isdigit():
             self.run = (int(words[1]), "upto" in words[2:])
+            self.thermo_for_next = False
         elif words[:1] == ["reset_timestep"] and len(words) > 1 and words[1].isdigit():
             self.setup_step = int(words[1])
         elif words[:1] == ["read_restart"] and len(words) > 1 and words[1] != "CPU":
@@ -447,6 +451,22 @@ class _PieceReader:
         halt = HALT_RE.search(line)
         if halt:
             self.halt = int(halt.group(2))
+
+    def next_piece(self) -> "_PieceReader":
+        """The reader of a piece that this one's text goes on with (at its ``read_restart``):
+        the restart file and a ``thermo`` echoed for it (after this piece's last ``run``)
+        are the next piece's; LAMMPS keeps the thermo setting across ``read_restart``."""
+        piece = _PieceReader()
+        piece.restart_file = self.restart_file       # echoed just before
+        if self.thermo_for_next:
+            piece.thermo, piece.thermo_every = self.thermo, self.thermo_every
+        return piece
+
+    def thermo_off(self) -> bool:
+        """Whether the current run prints no thermo output between its first and last step
+        (``thermo 0``, LAMMPS's setting where no ``thermo`` command is given): told where
+        the input is echoed (its ``run`` command is) and no ``thermo N`` came before."""
+        return self.run is not None and self.thermo in (None, "0")
 
     def spacing(self, others: list[int], default: int | None) -> int | None:
         """The thermo spacing: the piece's echoed ``thermo N``, else the rows LAMMPS
@@ -480,7 +500,9 @@ def find_lost_atoms(texts, thermo_every: int | None = None,
     the atoms went missing after the last row printed, and the output that found them is
     the next one LAMMPS was to print, at the next multiple of the thermo spacing
     (``thermo N``: at steps divisible by N; a resumed run's first row is at its restart's
-    step), or the run's last step if sooner, or ``fix halt``'s step when it fired first.
+    step), or the run's last step if sooner, or ``fix halt``'s step when it fired first;
+    under ``thermo 0`` (a piece whose echoed input sets no ``thermo``: a resumed piece
+    without its own, as LAMMPS keeps none across runs) at the run's last step only.
     The spacing is the one the rows printed (the echoed ``thermo N`` of the piece, else
     the steps between its rows, else between the other pieces' rows); ``thermo_every``
     where they say none (one row, no echo). ``run_end``: the run's last step where the
@@ -498,8 +520,7 @@ def find_lost_atoms(texts, thermo_every: int | None = None,
         for line in text.splitlines():
             if line.startswith(RESTART_READ):
                 gaps += piece.gaps
-                restart_file, piece = piece.restart_file, _PieceReader()
-                piece.restart_file = restart_file    # echoed just before
+                piece = piece.next_piece()
             if line.startswith("ERROR") and "Lost atoms" in line:
                 found = _lost_at(piece, line.strip(), gaps, thermo_every, run_end)
                 return replace(found, piece=k)
@@ -519,6 +540,8 @@ def _lost_at(piece: _PieceReader, message: str, gaps: list[int], thermo_every: i
     last = piece.rows[-1]
     if piece.halt is not None:
         return LostAtoms(message, piece.halt, last, piece.restart_file, every, piece.halt)
+    if piece.thermo_off():      # LAMMPS counts atoms at thermo output: the run's last step
+        return LostAtoms(message, piece.run_end(), last, piece.restart_file, None)
     ends = [e for e in (piece.run_end(), run_end) if e is not None and e > last]
     step = (last // every + 1) * every if every else None
     if ends:
