@@ -11,8 +11,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ionmd.errors import AnalysisError
-from ionmd.lammps.log import parse_thermo, parse_thermo_pieces, thermo_steps
+from ionmd.analysis.report import read_logs
+from ionmd.analysis.run_spec import load_run_spec
+from ionmd.cli import main
+from ionmd.errors import EXIT_ERROR, AnalysisError
+from ionmd.lammps.log import parse_thermo, thermo_steps
 from lammps_runner import run_lmp
 
 LJ = """units lj
@@ -72,14 +75,21 @@ def test_thermo_steps_reads_the_step_column(runs):
 
 @pytest.fixture(scope="module")
 def stepless(tmp_path_factory):
+    """A hand run (data file, dump, log) whose thermo_style prints no step."""
     folder = tmp_path_factory.mktemp("stepless")
-    run_lmp(LJ + "thermo_style custom temp pe\nrun 20\n", folder)
-    return (folder / "log.lammps").read_text()
+    run_lmp(LJ + "write_data lj.data\ndump d all custom 10 lj.dump id type x y z\n"
+                 "thermo_style custom temp pe\nrun 20\n", folder)
+    return folder
 
 
-def test_a_table_without_step_is_refused_with_the_fix(stepless):
-    assert "Temp" in stepless and "Step" not in stepless        # what LAMMPS printed
+def test_a_table_without_step_is_refused_with_the_fix(stepless, capsys):
+    text = (stepless / "log.lammps").read_text()
+    assert "PotEng" in text and "Step" not in text        # what LAMMPS printed
+    thermo = parse_thermo(text)
+    assert "Step" not in thermo and thermo.stepless == ["Temp PotEng"]
+    spec = load_run_spec(stepless, {"timestep_fs": 1.0, "temperature_K": 300.0})
     with pytest.raises(AnalysisError, match=r"no Step column.*add 'step' to thermo_style"):
-        parse_thermo(stepless)
-    with pytest.raises(AnalysisError, match="no Step column"):
-        parse_thermo_pieces([stepless])
+        read_logs(spec)
+    assert main(["analyze", str(stepless), "--failures-only", "--timestep-fs", "1",
+                 "--temperature", "300", "--type-map", "1=Li"]) == EXIT_ERROR
+    assert "add 'step' to thermo_style" in capsys.readouterr().err

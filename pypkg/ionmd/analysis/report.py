@@ -22,7 +22,7 @@ from ionmd.analysis.conductivity import collective_conductivity, conductivity_fr
 from ionmd.analysis.diffusion import diffusion
 from ionmd.analysis.failure import (FailureEvent, FailureReport, detect_failures,
                                     framework_species, survival_curves)
-from ionmd.lammps.log import parse_thermo_pieces
+from ionmd.lammps.log import parse_thermo_pieces, require_step
 from ionmd.analysis.msd import compute_msd
 from ionmd.analysis.run_records import by_temperature, run_record, sigma_record
 from ionmd.analysis.run_spec import RunSpec
@@ -43,13 +43,18 @@ def read_logs(spec: RunSpec) -> tuple[dict[str, np.ndarray], list[str]]:
     """Thermo columns and texts (one per piece, in run order) of the run's LAMMPS logs (a
     resumed piece's rows where a killed one had run on: :func:`parse_thermo_pieces`); for
     a trajectory read through ASE without logs, the kinetic temperature of frames that
-    hold momenta."""
+    hold momenta.
+
+    Raises
+    ------
+    AnalysisError
+        If the logs' thermo output has no Step column (:func:`require_step`)."""
     texts = [p.read_text(errors="replace") for p in spec.logs if p.is_file()]
     if spec.trajectory_format and not spec.logs:
         from ionmd.analysis.ase_frames import kinetic_thermo
 
         return kinetic_thermo(spec.trajectory, spec.trajectory_format, spec.dump_every), texts
-    return parse_thermo_pieces(texts), texts
+    return require_step(parse_thermo_pieces(texts)), texts
 
 
 def skipped_pieces_of(spec: RunSpec) -> dict:

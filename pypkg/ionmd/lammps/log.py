@@ -19,9 +19,31 @@ class ThermoTable(dict):
     different columns, and a column's rows from a block without it are NaN fill-ins, not
     values LAMMPS wrote."""
 
-    def __init__(self, columns: dict[str, np.ndarray], printed: dict[str, np.ndarray]):
+    def __init__(self, columns: dict[str, np.ndarray], printed: dict[str, np.ndarray],
+                 stepless: list[str] | None = None):
         super().__init__(columns)
         self.printed = printed
+        self.stepless = stepless or []
+        """Thermo headers without a Step column (``thermo_style custom temp pe``): their
+        rows cannot be placed in the run and are left out (:func:`require_step`)."""
+
+
+def require_step(thermo: ThermoTable) -> ThermoTable:
+    """``thermo``, unless its log printed thermo output and none with a Step column.
+
+    Raises
+    ------
+    AnalysisError
+        If every thermo header of the log lacks ``Step``: saying to add ``step`` to
+        ``thermo_style``."""
+    if thermo.stepless and "Step" not in thermo:
+        from ionmd.errors import AnalysisError
+
+        raise AnalysisError(f"the LAMMPS log's thermo output has no Step column (header "
+                            f"{thermo.stepless[0]!r}): its rows cannot be placed in the run; "
+                            f"add 'step' to thermo_style (thermo_style custom step temp ...) "
+                            f"and rerun")
+    return thermo
 
 
 def printed_rows(thermo: dict[str, np.ndarray], name: str) -> np.ndarray:
@@ -191,24 +213,15 @@ def _blocks(text: str) -> tuple[list[tuple[list[str], list[list[float]]]], list[
 
 
 def _run_table(texts) -> ThermoTable:
-    """The table of the MD blocks of ``texts`` (pieces in run order).
-
-    Raises
-    ------
-    IonmdError
-        If the texts hold thermo headers, none of them with a ``Step`` column."""
+    """The table of the MD blocks of ``texts`` (pieces in run order), the headers without
+    a Step column noted (``stepless``)."""
     blocks, stepless = [], []
     for text in texts:
         found, no_step = _blocks(text)
         blocks, stepless = blocks + found, stepless + no_step
-    if stepless and not blocks:
-        from ionmd.errors import AnalysisError
-
-        raise AnalysisError(f"the LAMMPS log's thermo output has no Step column (header "
-                            f"{stepless[0]!r}): its rows cannot be placed in the run; add "
-                            f"'step' to thermo_style (thermo_style custom step temp ...) "
-                            f"and rerun")
-    return _table(run_rows(blocks))
+    table = _table(run_rows(blocks))
+    table.stepless = stepless
+    return table
 
 
 def run_rows(blocks) -> list[tuple[list[str], list[float]]]:
@@ -255,7 +268,8 @@ def parse_thermo(text: str) -> ThermoTable:
     resumed run's from the restart's step: the later rows are the run's
     (:func:`run_rows`). A step printed twice (the first row of a following run) keeps
     its first row. ``nan``/``inf`` values are kept as such; a column that a block does
-    not print is NaN in that block's rows and False in ``printed`` there."""
+    not print is NaN in that block's rows and False in ``printed`` there. A block whose
+    header has no Step column is left out (``stepless``; :func:`require_step`)."""
     return _run_table([text])
 
 
