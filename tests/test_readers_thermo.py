@@ -82,6 +82,18 @@ def stepless(tmp_path_factory):
     return folder
 
 
+def test_a_block_without_step_leaves_the_others(tmp_path):
+    """A long run, then one whose thermo_style prints no step: the first run's rows stay
+    (its rows lie 100 steps apart, the second's loop line counts 20: no rerun's)."""
+    run_lmp(LJ + "run 100\nthermo_style custom temp pe\nrun 20\n", tmp_path)
+    thermo = parse_thermo((tmp_path / "log.lammps").read_text())
+    printed = _printed(tmp_path)
+    assert thermo["Step"].astype(int).tolist() == list(range(0, 101, 10))
+    assert thermo.stepless == ["Temp PotEng"]
+    for k, step in enumerate(range(10, 101, 10)):
+        assert thermo["Temp"][k + 1] == pytest.approx(printed[step][0], rel=1e-6)
+
+
 def test_a_table_without_step_is_refused_with_the_fix(stepless, capsys):
     text = (stepless / "log.lammps").read_text()
     assert "PotEng" in text and "Step" not in text        # what LAMMPS printed

@@ -149,7 +149,7 @@ class ThermoBlocks:
         steps = self._block_steps
         if loop and steps and steps[-1] - steps[0] > int(loop.group(3)):
             self._take_back()
-        self.header = None
+        self.header, self._block_steps = None, []   # the next loop line is another block's
 
     def _take_back(self) -> None:
         if self.blocks and self.blocks not in self.not_md:
