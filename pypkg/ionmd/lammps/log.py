@@ -62,7 +62,8 @@ def printed_column(thermo: dict[str, np.ndarray], name: str) -> tuple[np.ndarray
 
 class ThermoBlocks:
     """Reads LAMMPS output line by line and tells the thermo rows of MD ``run`` blocks from
-    the rest: the ``Step ...`` header in force (``blocks`` counts them), error and loop
+    the rest: the thermo header in force (column names, ``Step`` among them wherever ``thermo_style``
+    puts it) (``blocks`` counts them), error and loop
     lines that end a block, and the blocks of a ``minimize`` or a ``rerun``, whose rows are
     no MD run's (``not_md``). A minimisation's steps are not MD steps (a template that
     minimises and then runs ``reset_timestep 0`` repeats them with the MD's) and its 0 K
@@ -110,14 +111,15 @@ class ThermoBlocks:
         parts = line.split()
         if not parts:
             return None
-        after_memory, self._after_memory = self._after_memory, parts[:3] == ["Per", "MPI", "rank"]
+        after_memory = self._after_memory
+        self._after_memory = parts[:3] == ["Per", "MPI", "rank"]
         if _not_md_command(parts) or (parts[0] == "Setting" and "minimization" in parts):
             self._not_md_next = True
         elif _is_header(parts):
             self._start_block(parts)
         elif after_memory and _is_header(parts + ["Step"]):
             self.stepless.append(" ".join(parts))   # a header with no Step: rows unplaceable
-            self.header = None
+            self.header, self._not_md_next = None, False
         elif line.strip() == "Minimization stats:":
             self._take_back()                # the block that just ended
         elif parts[0] == "Loop":
