@@ -62,9 +62,9 @@ def printed_column(thermo: dict[str, np.ndarray], name: str) -> tuple[np.ndarray
 
 class ThermoBlocks:
     """Reads LAMMPS output line by line and tells the thermo rows of MD ``run`` blocks from
-    the rest: the thermo header in force (column names, ``Step`` among them wherever ``thermo_style``
-    puts it) (``blocks`` counts them), error and loop
-    lines that end a block, and the blocks of a ``minimize`` or a ``rerun``, whose rows are
+    the rest: the thermo header in force (column names, ``Step`` among them wherever
+    ``thermo_style`` puts it; ``blocks`` counts them), error and loop lines that end a
+    block, and the blocks of a ``minimize`` or a ``rerun``, whose rows are
     no MD run's (``not_md``). A minimisation's steps are not MD steps (a template that
     minimises and then runs ``reset_timestep 0`` repeats them with the MD's) and its 0 K
     rows are no temperature of the run; a ``rerun`` goes back over a dump's steps with the
