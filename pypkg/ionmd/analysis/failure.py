@@ -243,7 +243,11 @@ def _lost_atoms(thermo, texts: list[str], steps,
     tsteps = thermo.get("Step", np.zeros(0))
     gaps = np.diff(tsteps)
     spacing = int(np.median(gaps[gaps > 0])) if (gaps > 0).any() else None
-    lost = find_lost_atoms(texts, thermo_every=spacing)   # where the logs say none
+    frame_gaps = np.diff(np.asarray(steps))
+    dump_every = (int(np.median(frame_gaps[frame_gaps > 0])) if (frame_gaps > 0).any()
+                  else None)                                # where the logs echo no dump
+    lost = find_lost_atoms(texts, thermo_every=spacing, dump_every=dump_every,
+                           last_frame=int(steps[-1]) if len(steps) else None)
     if lost:
         step, ended = lost.step, None
         if step is None and lost.restart_file and log_dir is not None:
@@ -266,7 +270,8 @@ def _lost_atoms(thermo, texts: list[str], steps,
 def _lost_detail(lost) -> str:
     if lost.after_row is None:
         return lost.message
-    found = "fix halt's output" if lost.halt_step is not None else "the next thermo output"
+    found = ("fix halt's output" if lost.halt_step is not None else
+             "the next dump" if lost.by_dump else "the next thermo output")
     return f"{lost.message} (after step {lost.after_row}, found at {found})"
 
 

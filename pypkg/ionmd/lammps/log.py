@@ -372,9 +372,19 @@ def error_lines(text: str) -> list[str]:
     return [ln.strip() for ln in text.splitlines() if ln.startswith("ERROR")]
 
 
+LOST_ATOMS_RE = re.compile(r"ERROR.*(?:Lost atoms|Dump (?:dcd|xtc) of non-matching # of atoms)")
+"""LAMMPS's errors for atoms gone: ``Lost atoms`` (found at a thermo output), or, where a
+DCD/XTC dump comes first (LAMMPS writes dumps before thermo output within a step), the
+dump's count of atoms that no longer matches."""
+
+
 def lost_atoms_in_log(text: str) -> str | None:
-    m = re.search(r"ERROR.*Lost atoms.*", text)
+    m = LOST_ATOMS_RE.search(text)
     return m.group(0).strip() if m else None
+
+
+def _dump_found_it(message: str) -> bool:
+    return "non-matching" in message
 
 
 RESTART_READ = "Reading restart file"
@@ -387,9 +397,10 @@ class LostAtoms:
     """Where LAMMPS stopped a run for lost atoms (:func:`find_lost_atoms`)."""
 
     message: str
-    """LAMMPS's ``ERROR: Lost atoms ...`` line."""
+    """LAMMPS's ``ERROR: Lost atoms ...`` line (or its DCD/XTC dump's ``non-matching #
+    of atoms``)."""
     step: int | None
-    """The step of the thermo output that found them lost; None at the setup of a piece
+    """The step of the output that found them lost; None at the setup of a piece
     whose log printed no row before (the step of its ``restart_file``, or of its data
     file)."""
     after_row: int | None
@@ -397,11 +408,17 @@ class LostAtoms:
     restart_file: str | None
     """The ``read_restart`` file of the piece it happened in (None: not resumed)."""
     thermo_every: int | None
-    """The thermo spacing the step was reckoned with."""
+    """The spacing the step was reckoned with: the thermo output's, or the dump's where a
+    DCD/XTC dump found the atoms gone (:attr:`by_dump`)."""
     halt_step: int | None = None
     """``fix halt``'s step, where it fired first (its forced output found the loss)."""
     piece: int = 0
     """Which of the texts it is in."""
+
+    @property
+    def by_dump(self) -> bool:
+        """Whether a DCD/XTC dump found the atoms gone (before a thermo output did)."""
+        return _dump_found_it(self.message)
 
     @property
     def when(self) -> str:
@@ -427,6 +444,7 @@ class _PieceReader:
         self.thermo_for_next = False         # that `thermo` came after the last `run`
         self.run: tuple[int, bool] | None = None   # echoed `run N [upto]`
         self.restart_file: str | None = None
+        self.dump_every: int | None = None   # the last echoed `dump ID group dcd|xtc N`
         self.halt: int | None = None
         self.after_row = False               # a row came after the last header, and the
         # run did not end (mid-run; a warning or fix halt's message after it changes nothing)
@@ -460,6 +478,9 @@ class _PieceReader:
         elif words[:1] == ["run"] and len(words) > 1 and words[1].isdigit():
             self.run = (int(words[1]), "upto" in words[2:])
             self.thermo_for_next = False
+        elif (words[:1] == ["dump"] and len(words) > 4 and words[3] in ("dcd", "xtc")
+              and words[4].isdigit()):
+            self.dump_every = int(words[4]) or None
         elif words[:1] == ["reset_timestep"] and len(words) > 1 and words[1].isdigit():
             self.setup_step = int(words[1])
         elif words[:1] == ["read_restart"] and len(words) > 1 and words[1] != "CPU":
@@ -474,6 +495,7 @@ class _PieceReader:
         are the next piece's; LAMMPS keeps the thermo setting across ``read_restart``."""
         piece = _PieceReader()
         piece.restart_file = self.restart_file       # echoed just before
+        piece.dump_every = self.dump_every           # a dump defined before read_restart
         if self.thermo_for_next:
             piece.thermo, piece.thermo_every = self.thermo, self.thermo_every
         return piece
@@ -506,8 +528,9 @@ class _PieceReader:
         return n if upto else self.rows[0] + n
 
 
-def find_lost_atoms(texts, thermo_every: int | None = None,
-                    run_end: int | None = None) -> LostAtoms | None:
+def find_lost_atoms(texts, thermo_every: int | None = None, run_end: int | None = None,
+                    dump_every: int | None = None,
+                    last_frame: int | None = None) -> LostAtoms | None:
     """Where LAMMPS stopped for lost atoms in the logs ``texts`` (a run's pieces in run
     order; a piece resumed by hand may also follow in the same text, from its
     ``read_restart``): the first such error, or None.
@@ -525,10 +548,13 @@ def find_lost_atoms(texts, thermo_every: int | None = None,
     logs do not echo it. At a run's setup (its header and no row printed), the step is
     the piece's last row before (a run following another; an echoed ``reset_timestep N``
     after it: N), else unknown here (None: the step of the piece's ``restart_file``, or
-    its data file's)."""
+    its data file's). Where a DCD or XTC dump found them gone first (its error, not
+    ``Lost atoms``), the step is the dump's after the last frame written (``last_frame``,
+    the trajectory's: the log prints no line per frame; else after the last row), at the
+    echoed ``dump ... dcd N``'s spacing, else ``dump_every``'s."""
     if isinstance(texts, str):
         texts = [texts]
-    if not any("Lost atoms" in text for text in texts):
+    if not any(LOST_ATOMS_RE.search(text) for text in texts):
         return None                      # no need to read them line by line
     gaps: list[int] = []
     for k, text in enumerate(texts):
@@ -537,8 +563,9 @@ def find_lost_atoms(texts, thermo_every: int | None = None,
             if line.startswith(RESTART_READ):
                 gaps += piece.gaps
                 piece = piece.next_piece()
-            if line.startswith("ERROR") and "Lost atoms" in line:
-                found = _lost_at(piece, line.strip(), gaps, thermo_every, run_end)
+            if line.startswith("ERROR") and LOST_ATOMS_RE.match(line):
+                found = _lost_at(piece, line.strip(), gaps, thermo_every, run_end,
+                                 dump_every, last_frame)
                 return replace(found, piece=k)
             piece.line(line)
         gaps += piece.gaps
@@ -546,8 +573,12 @@ def find_lost_atoms(texts, thermo_every: int | None = None,
 
 
 def _lost_at(piece: _PieceReader, message: str, gaps: list[int], thermo_every: int | None,
-             run_end: int | None) -> LostAtoms:
+             run_end: int | None, dump_every: int | None = None,
+             last_frame: int | None = None) -> LostAtoms:
     every = piece.spacing(gaps, thermo_every)
+    by_dump = _dump_found_it(message) and bool(piece.dump_every or dump_every)
+    if by_dump:                          # the next dump (at multiples of its N) found them
+        every = piece.dump_every or dump_every
     if not piece.after_row:      # at a run's setup: at the step it started from
         # where the run before it in this piece ended (or reset_timestep put it); else
         # the restart's step, or read_data's (unknown here)
@@ -556,10 +587,13 @@ def _lost_at(piece: _PieceReader, message: str, gaps: list[int], thermo_every: i
     last = piece.rows[-1]
     if piece.halt is not None:
         return LostAtoms(message, piece.halt, last, piece.restart_file, every, piece.halt)
-    if piece.thermo_off():      # LAMMPS counts atoms at thermo output: the run's last step
+    if piece.thermo_off() and not by_dump:   # atoms counted at thermo output: the run's end
         return LostAtoms(message, piece.run_end(), last, piece.restart_file, None)
     ends = [e for e in (piece.run_end(), run_end) if e is not None and e > last]
-    step = (last // every + 1) * every if every else None
+    checked = last      # the last step the atoms were counted at: a row, or a dump's frame
+    if by_dump and last_frame is not None:
+        checked = max(last, last_frame)
+    step = (checked // every + 1) * every if every else None
     if ends:
         step = min(ends) if step is None else min([step] + ends)
     return LostAtoms(message, last if step is None else step, last, piece.restart_file, every)

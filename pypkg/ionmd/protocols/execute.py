@@ -453,6 +453,15 @@ def finish(rd: RunDir, rc: int | None, stopped_by: int | None = None) -> dict:
         rd.release_reserve()
 
 
+def _last_frame(rd: RunDir, kept: list[int]) -> int | None:
+    """The step of the run's last DCD frame (where a dump, not a thermo output, found
+    atoms lost, the next dump's step follows it)."""
+    if not kept:
+        return None
+    traj = rd.piece(kept[-1])["trajectory"]
+    return dcd_last_step(traj) if traj.suffix == ".dcd" and traj.is_file() else None
+
+
 def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
 
     status = rd.status
@@ -490,7 +499,8 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
             return rd.temperature
         return rd.temperature + (p.temperature_end - rd.temperature) * at_step / rd.planned_steps
 
-    lost = find_lost_atoms(texts, thermo_every=p.thermo_every, run_end=rd.target_step)
+    lost = find_lost_atoms(texts, thermo_every=p.thermo_every, run_end=rd.target_step,
+                           dump_every=p.dump_every, last_frame=_last_frame(rd, kept))
     if lost:
         # LAMMPS checks the atom count when it computes a thermo output: the atoms went
         # missing after the last row and by the next output (the step the rows' spacing
