@@ -72,11 +72,12 @@ def test_analysis_output_names_the_skipped_piece(run, tmp_path):
             == (tmp_path / "alone" / "failure.json").read_text())
 
 
-def test_command_line_with_the_pieces_named(run, tmp_path):
+def test_command_line_with_the_pieces_named(run, tmp_path, capsys):
     folder = tmp_path / "nacl"
     shutil.copytree(run, folder)
     assert main(["analyze", str(folder), "--failures-only", "--trajectory",
                  ",".join(PIECES)]) in (0, None)
+    assert "left out md.1.dcd: empty" in capsys.readouterr().out     # said, not only saved
     report = json.loads((folder / "analysis" / "failure.json").read_text())
     lost = next(e for e in report["events"] if e["mode"] == "lost_atoms")
     assert lost["step"] == RESTART

@@ -278,6 +278,8 @@ def _print_run(path: Path, res: dict) -> None:
         print(f"{path}: no failure over {f['run_end_ps']:.3f} ps")
     if res.get("incomplete"):
         print(f"  INCOMPLETE: {res['incomplete']}")
+    for piece in res.get("skipped_trajectory", []):
+        print(f"  left out {piece['file']}: {piece['why']}")
     _print_transport(res, "  ")
     before = res.get("before_failure")
     if before and "error" in before:
