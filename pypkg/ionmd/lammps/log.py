@@ -378,11 +378,6 @@ DCD/XTC dump comes first (LAMMPS writes dumps before thermo output within a step
 dump's count of atoms that no longer matches."""
 
 
-def lost_atoms_in_log(text: str) -> str | None:
-    m = LOST_ATOMS_RE.search(text)
-    return m.group(0).strip() if m else None
-
-
 def _dump_found_it(message: str) -> bool:
     return "non-matching" in message
 
