@@ -76,9 +76,10 @@ def test_the_run_json_ionmd_run_writes_still_loads(tmp_path, morse):
 
 
 def test_the_synonym_table_names_known_keys_once():
-    from ionmd.analysis.run_spec import NOTES_KEY, RUN_JSON_KEYS, RUN_JSON_SYNONYMS, _folded
+    from ionmd.analysis.run_spec import NOTES_KEY, RUN_JSON_KEYS, RUN_JSON_SYNONYMS
+    from ionmd.suggest import folded
 
     assert set(RUN_JSON_SYNONYMS) <= set(RUN_JSON_KEYS) | {NOTES_KEY}
-    said = [_folded(s) for synonyms in RUN_JSON_SYNONYMS.values() for s in synonyms]
+    said = [folded(s) for synonyms in RUN_JSON_SYNONYMS.values() for s in synonyms]
     assert len(said) == len(set(said))
-    assert not set(said) & {_folded(k) for k in (*RUN_JSON_KEYS, NOTES_KEY)}
+    assert not set(said) & {folded(k) for k in (*RUN_JSON_KEYS, NOTES_KEY)}

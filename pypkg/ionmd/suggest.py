@@ -24,7 +24,8 @@ from collections.abc import Iterable
 CUTOFF = 0.8
 
 
-def _folded(name) -> str:
+def folded(name) -> str:
+    """``name`` as names are compared: case-folded, without ``_``, ``-`` and spaces."""
     return re.sub(r"[_\-\s]", "", str(name).casefold())
 
 
@@ -36,8 +37,8 @@ def closest(word, known: Iterable) -> str | None:
         return None
     by_folded: dict[str, str] = {}
     for name in known:
-        by_folded.setdefault(_folded(name), name)
-    close = difflib.get_close_matches(_folded(word), list(by_folded), n=1, cutoff=CUTOFF)
+        by_folded.setdefault(folded(name), name)
+    close = difflib.get_close_matches(folded(word), list(by_folded), n=1, cutoff=CUTOFF)
     return by_folded[close[0]] if close else None
 
 

@@ -76,9 +76,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ionmd.analysis.trajectory import without_empty_pieces
 from ionmd.errors import AnalysisError
 from ionmd.lammps.log import log_files, natural_order
-from ionmd.suggest import _folded, closest
+from ionmd.suggest import closest, folded
 
 RUN_JSON = "run.json"
 STATUS_JSON = "status.json"
@@ -224,12 +225,12 @@ RUN_JSON_SYNONYMS = {
 }
 
 
-_MEANT = {_folded(said): key for key, synonyms in RUN_JSON_SYNONYMS.items() for said in synonyms}
+_MEANT = {folded(said): key for key, synonyms in RUN_JSON_SYNONYMS.items() for said in synonyms}
 
 
 def _key_meant(key: str) -> str | None:
     """The ``run.json`` key that ``key`` says (a synonym, a misspelling), or None."""
-    return _MEANT.get(_folded(key)) or closest(key, RUN_JSON_KEYS)
+    return _MEANT.get(folded(key)) or closest(key, RUN_JSON_KEYS)
 
 
 def _refuse_unknown_keys(file: Path, meta: dict) -> None:
@@ -353,34 +354,6 @@ def load_run_spec(path: str | Path, overrides: dict | None = None) -> RunSpec:
     return _spec(path, meta, data_file=data, trajectory=traj, logs=logs, type_map=type_map,
                  timestep_fs=float(meta["timestep_fs"]), dump_every=meta.get("dump_every"),
                  temperature_K=float(meta["temperature_K"]))
-
-
-def without_empty_pieces(pieces: list[Path]) -> tuple[list[Path], list[Path]]:
-    """``pieces`` split into those to read and the empty ones among several: a piece that
-    LAMMPS stopped at its setup (lost atoms, a bad restart) before its first frame leaves
-    an empty file, while the frames of the pieces before it are good. An empty file that
-    is the only one stays (reading it says it is empty)."""
-    empty = [p for p in pieces if _is_empty(p)]
-    if not empty or len(empty) == len(pieces):
-        return list(pieces), []
-    return [p for p in pieces if p not in empty], empty
-
-
-def _is_empty(path: Path) -> bool:
-    """A file of no bytes, or a gzipped one (``dump custom/gz``) of none once unpacked."""
-    if not path.is_file():
-        return False
-    if path.stat().st_size == 0:
-        return True
-    if path.suffix == ".gz":
-        import gzip
-
-        try:
-            with gzip.open(path) as fh:
-                return fh.read(1) == b""
-        except (OSError, EOFError):
-            return False          # cut off: reading it says so
-    return False
 
 
 def _refuse_partitions(path: Path, logs: list[Path]) -> None:

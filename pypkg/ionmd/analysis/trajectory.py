@@ -523,6 +523,34 @@ def elements_and_masses(data_file: Path, types: np.ndarray, masses: np.ndarray,
     return elements, (masses if has_masses else _masses_of(elements))
 
 
+def without_empty_pieces(pieces: list[Path]) -> tuple[list[Path], list[Path]]:
+    """``pieces`` split into those to read and the empty ones among several: a piece that
+    LAMMPS stopped at its setup (lost atoms, a bad restart) before its first frame leaves
+    an empty file, while the frames of the pieces before it are good. An empty file that
+    is the only one stays (reading it says it is empty)."""
+    empty = [p for p in pieces if _is_empty(p)]
+    if not empty or len(empty) == len(pieces):
+        return list(pieces), []
+    return [p for p in pieces if p not in empty], empty
+
+
+def _is_empty(path: Path) -> bool:
+    """A file of no bytes, or a gzipped one (``dump custom/gz``) of none once unpacked."""
+    if not path.is_file():
+        return False
+    if path.stat().st_size == 0:
+        return True
+    if path.suffix == ".gz":
+        import gzip
+
+        try:
+            with gzip.open(path) as fh:
+                return fh.read(1) == b""
+        except (OSError, EOFError):
+            return False          # cut off: reading it says so
+    return False
+
+
 def read_frames(data_file: str | Path, traj_files: Sequence[str | Path], *,
                 type_map: dict[int, str] | None = None, atom_style: str | None = None,
                 fmt: str | None = None,
@@ -533,9 +561,7 @@ def read_frames(data_file: str | Path, traj_files: Sequence[str | Path], *,
     (:func:`resolve_atom_style`). ``unwrapped``: the files hold LAMMPS-unwrapped
     coordinates (a dump's unwrapped columns are then read, not its wrapped ones). An
     empty piece among several (one LAMMPS stopped at its setup) is left out with a warning
-    (:func:`ionmd.analysis.run_spec.without_empty_pieces`)."""
-    from ionmd.analysis.run_spec import without_empty_pieces
-
+    (:func:`without_empty_pieces`)."""
     if not traj_files:
         raise AnalysisError("no trajectory files given")
     data_file = Path(data_file)
