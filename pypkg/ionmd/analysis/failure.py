@@ -46,6 +46,7 @@ import numpy as np
 
 from ionmd.errors import AnalysisError
 from ionmd.lammps.log import find_lost_atoms, printed_column, printed_rows
+from ionmd.structures.geometry import bonded_components
 
 MODES = ("lost_atoms", "volume_change", "nan_model", "nan_thermo", "nan_coordinates",
          "temperature_runaway", "framework_melting", "collapsed_distance")
@@ -241,12 +242,8 @@ def _lost_atoms(thermo, texts: list[str], steps,
     step the run ended at where the loss was at the setup of its last piece, resumed
     from a restart (the rows and frames of earlier pieces after it were abandoned)."""
     tsteps = thermo.get("Step", np.zeros(0))
-    gaps = np.diff(tsteps)
-    spacing = int(np.median(gaps[gaps > 0])) if (gaps > 0).any() else None
-    frame_gaps = np.diff(np.asarray(steps))
-    dump_every = (int(np.median(frame_gaps[frame_gaps > 0])) if (frame_gaps > 0).any()
-                  else None)                                # where the logs echo no dump
-    lost = find_lost_atoms(texts, thermo_every=spacing, dump_every=dump_every,
+    # the spacings where the logs echo no `thermo N` or `dump ... N`
+    lost = find_lost_atoms(texts, thermo_every=_spacing(tsteps), dump_every=_spacing(steps),
                            last_frame=int(steps[-1]) if len(steps) else None)
     if lost:
         step, ended = lost.step, None
@@ -265,6 +262,13 @@ def _lost_atoms(thermo, texts: list[str], steps,
             return [("lost_atoms", asteps[i], f"atom count fell from {atoms[0]:.0f} "
                                               f"to {atoms[i]:.0f}")], None
     return [], None
+
+
+def _spacing(steps) -> int | None:
+    """The usual step between thermo rows or frames (their median positive gap), None
+    where fewer than two."""
+    gaps = np.diff(np.asarray(steps))
+    return int(np.median(gaps[gaps > 0])) if (gaps > 0).any() else None
 
 
 def _lost_detail(lost) -> str:
@@ -482,7 +486,7 @@ def framework_sites(pos: np.ndarray, box: np.ndarray, elements: Sequence[str],
     radius = covalent_radii[[atomic_numbers[e] for e in elements[idx]]]
     i, j, image_of_j = _bonds(np.asarray(pos[idx], float), np.asarray(box, float),
                               BOND_FACTOR * radius)
-    component, periodic, image = _bonded_components(len(idx), np.column_stack([i, j]),
+    component, periodic, image = bonded_components(len(idx), np.column_stack([i, j]),
                                                     image_of_j)
     # framework positions with each molecule's formers at the images its bonds join
     frac = np.linalg.solve(np.asarray(box, float).T, np.asarray(pos[framework_idx], float).T).T
@@ -535,54 +539,6 @@ def _bonds(pos: np.ndarray, box: np.ndarray, cutoff: np.ndarray):
     image = ghost_shift[g] + wrapped[i] - wrapped[j]
     keep = (d < cutoff[i] + cutoff[j]) & ((i != j) | ghost_shift[g].any(1))
     return i[keep], j[keep], image[keep]
-
-
-def _bonded_components(n: int, bonds: np.ndarray, images: np.ndarray):
-    """Connected components of ``n`` atoms under ``bonds`` (i, j), atom j's bonded image
-    ``images`` cells from its stored one (numbered by their first atom), and whether each
-    component is periodic: a walk through its bonds comes back to an atom in another image
-    (a chain or network through the cell), where a molecule's comes back to the same image;
-    and each atom's image that its molecule's bonds join (cells, (n, 3) integers; zero in
-    a periodic component).
-
-    scipy's graph search (a spanning tree from each component's first atom, each atom's
-    image summed along its path by pointer jumping), where a walk in Python took 2 s for
-    50k atoms."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import breadth_first_order, connected_components
-
-    i, j = bonds[:, 0].astype(np.int64), bonds[:, 1].astype(np.int64)
-    graph = coo_matrix((np.ones(len(i)), (i, j)), shape=(n, n)).tocsr()
-    _, label = connected_components(graph, directed=False)
-    first = np.full(label.max() + 1, n)
-    np.minimum.at(first, label, np.arange(n))
-    component = np.argsort(np.argsort(first))[label]        # numbered by their first atom
-    # one search from a root bonded to each component's first atom
-    root = n
-    ri = np.concatenate([i, np.full(first.size, root)])
-    rj = np.concatenate([j, first])
-    tree = coo_matrix((np.ones(len(ri)), (ri, rj)), shape=(n + 1, n + 1)).tocsr()
-    _, parent = breadth_first_order(tree, root, directed=False, return_predecessors=True)
-    parent = parent.astype(np.int64)           # scipy's int32: keys below reach n**2
-    parent[root] = root
-    # the image step from each atom's parent to it, from one bond between them (either way)
-    step = np.zeros((n + 1, 3), dtype=int)
-    key = np.concatenate([i * (n + 1) + j, j * (n + 1) + i])
-    along = np.concatenate([images, -images])
-    order = np.argsort(key, kind="stable")
-    child = np.flatnonzero(parent[:n] != root)
-    at = np.searchsorted(key[order], parent[child] * (n + 1) + child)
-    step[child] = along[order[at]]
-    image, up = step.copy(), parent.copy()
-    while (up[:n] != root).any():                            # pointer jumping
-        image += image[up] * (up != root)[:, None]
-        up = up[up]
-    image = image[:n]
-    broken = (image[j] - image[i] != images).any(1)
-    periodic = np.zeros(first.size, dtype=bool)
-    periodic[component[i[broken]]] = True
-    image[periodic[component]] = 0
-    return component, periodic, image
 
 
 def _framework_melting(steps, pos, bx, elements, masses, framework,
