@@ -10,7 +10,8 @@ from pymatgen.core import Structure
 from ionmd.structures.charges import oxidation_guess
 from ionmd.structures.errors import StructureError
 from ionmd.structures.ordering_cells import VACANCY
-from ionmd.structures.ordering_limits import _forced_overlaps, _PairLimits, _unphysical_proof
+from ionmd.structures.ordering_limits import _counts, _PairLimits
+from ionmd.structures.ordering_search import _Clashes, _ordered
 
 EWALD_CANDIDATES = 100
 """Lowest-Ewald arrangements searched for one that keeps ``min_distance``."""
@@ -91,11 +92,9 @@ def _order_ewald(big: Structure, oxidation_states, element_counts, groups, count
         for energy, draw in draws if rule else ():
             hit = rule.first_clash(draw)
             if hit is None:
-                return _structure_of(big, draw), energy, draw
+                return _ordered(big, draw), energy, draw
             first_hit = first_hit or hit
-    forced = _forced_overlaps(big, groups, counts, limits)
-    unphysical = (None if forced is not None and forced[1] is not None
-                  else _unphysical_proof(big, groups, counts, limits))
+    forced, unphysical = _counts(big, groups, counts, limits)
     raise limits.error(big, "ewald", f"the {len(found)} lowest-energy arrangements", first_hit,
                        None if unphysical else _ewald_workable(draws, limits), forced, unphysical)
 
@@ -106,18 +105,10 @@ def _fewest_close_pairs(big: Structure, kept: list, groups, limits: _PairLimits)
     keeping that floor), the one with the fewest pairs closer than the default rule, then
     the lowest energy. (The lowest energy alone filled pairs the occupancies do not
     force, and the ordering line only named them.)"""
-    from ionmd.structures.ordering_search import _Clashes
-
     members = {key: idx for key, (_, idx) in groups.items()}
     rule = limits.default_rule()
     energy, draw = min(kept, key=lambda ed: (_Clashes(ed[1], members, rule).pairs(), ed[0]))
-    return _structure_of(big, draw), energy, draw
-
-
-def _structure_of(big: Structure, draw: list) -> Structure:
-    keep = [i for i, sp in enumerate(draw) if sp != VACANCY]
-    return Structure(big.lattice, [draw[i] for i in keep], big.frac_coords[keep],
-                     labels=[big[i].label for i in keep])
+    return _ordered(big, draw), energy, draw
 
 
 def _ewald_workable(draws, limits: _PairLimits):

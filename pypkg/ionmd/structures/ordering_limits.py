@@ -11,6 +11,7 @@ import numpy as np
 from pymatgen.core import Structure
 
 from ionmd.structures.errors import StructureError
+from ionmd.structures.geometry import bonded_components
 from ionmd.structures.ordering_cells import VACANCY, _site_names
 
 MIN_DISTANCE_FRACTION = 0.8
@@ -465,34 +466,31 @@ def _unphysical_proof(big: Structure, groups, counts, limits: _PairLimits):
     return (*found, not _wraps(big, limits, close))
 
 
+def _counts(big: Structure, groups, counts, limits: _PairLimits):
+    """The counts that can prove no arrangement exists: the split positions filled twice
+    (``_forced_overlaps``), and, where those prove nothing, the pairs below the physical
+    floor (``_unphysical_proof``: pairs closer than any ordered crystal has, none to
+    advise)."""
+    forced = _forced_overlaps(big, groups, counts, limits)
+    return forced, None if _proven(forced) else _unphysical_proof(big, groups, counts, limits)
+
+
+def _proven(forced) -> bool:
+    """Whether ``_forced_overlaps`` proved that no arrangement exists (no distance helps)."""
+    return forced is not None and forced[1] is not None
+
+
 def _wraps(big: Structure, limits: _PairLimits, close: np.ndarray) -> bool:
     """Whether a cluster of ``close`` sites reaches its own periodic image (a chain through
     the cell, a ring of three sites along a 4 A axis): there a larger supercell makes other
-    clusters, and the count of this one need not hold. Each cluster is unwrapped along its
-    pairs' shortest vectors; a pair whose vector disagrees with the positions reached
-    closes a loop through an image."""
+    clusters, and the count of this one need not hold. Each pair joins its sites along
+    their shortest vector; a cluster whose pairs do not agree on where a site is is
+    periodic (:func:`ionmd.structures.geometry.bonded_components`)."""
     frac = big.frac_coords[limits.partial]
     rows, cols = np.nonzero(close)
-    step = frac[cols] - frac[rows]
-    step -= np.round(step)
-    edges: dict[int, list[tuple[int, np.ndarray]]] = {}
-    for r, c, v in zip(rows, cols, step):
-        edges.setdefault(int(r), []).append((int(c), v))
-    placed: dict[int, np.ndarray] = {}
-    for root in edges:
-        if root in placed:
-            continue
-        placed[root], todo = frac[root], [root]
-        while todo:
-            i = todo.pop()
-            for j, v in edges[i]:
-                at = placed[i] + v
-                if j not in placed:
-                    placed[j] = at
-                    todo.append(j)
-                elif not np.allclose(placed[j], at, atol=1e-6):
-                    return True
-    return False
+    images = -np.round(frac[cols] - frac[rows]).astype(int)   # site j's image beside i
+    _, periodic, _ = bonded_components(len(frac), np.column_stack([rows, cols]), images)
+    return bool(periodic.any())
 
 
 def _main_element(big: Structure, i: int) -> str:

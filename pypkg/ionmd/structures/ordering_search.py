@@ -9,7 +9,7 @@ from pymatgen.core import Structure
 
 from ionmd.structures.ordering_cells import VACANCY
 from ionmd.structures.errors import StructureError
-from ionmd.structures.ordering_limits import _forced_overlaps, _PairLimits, _unphysical_proof
+from ionmd.structures.ordering_limits import _counts, _PairLimits, _proven
 
 RANDOM_RESTARTS = 5
 RESOLVE_MOVES_PER_SITE = 50
@@ -27,23 +27,21 @@ def _order_random(big: Structure, groups, counts, seed: int,
     species drawn per site (``VACANCY`` for empty ones). Where the search finds none, the
     error names the distance an arrangement needs, checked by running this search with
     it (``_workable_distance``), or says that none can work."""
-    if limits.min_distance is None:
+    counted = limits.min_distance is None
+    if counted:
         # a count that proves no (physical) arrangement exists is cheaper than the search
         # that fails to find one (OBELiX e81's 10-cell pyrochlore: 15 s; fj5: 21 s)
-        forced = _forced_overlaps(big, groups, counts, limits)
-        unphysical = _unphysical_proof(big, groups, counts, limits)
-        if unphysical is not None or (forced is not None and forced[1] is not None):
+        forced, unphysical = _counts(big, groups, counts, limits)
+        if unphysical is not None or _proven(forced):
             raise limits.error(big, "random", "counted before any search", None, None,
                                forced, unphysical)
     draw, hit = _search(big, groups, counts, seed, limits)
     if draw is None:
         tried = (f"{RANDOM_RESTARTS} seeded draws, each followed by up to "
                  f"{RESOLVE_MOVES_PER_SITE} moves per site")
-        forced = _forced_overlaps(big, groups, counts, limits)
-        proven = forced is not None and forced[1] is not None    # no distance can help
-        # no physical arrangement (pairs closer than any ordered crystal has): none to advise
-        unphysical = None if proven else _unphysical_proof(big, groups, counts, limits)
-        workable = (None if proven or unphysical
+        if not counted:             # else counted above, and neither proved anything
+            forced, unphysical = _counts(big, groups, counts, limits)
+        workable = (None if _proven(forced) or unphysical
                     else _workable_distance(big, groups, counts, seed, limits))
         raise limits.error(big, "random", tried, hit, workable, forced, unphysical)
     return _ordered(big, draw), draw
