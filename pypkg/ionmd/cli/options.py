@@ -65,38 +65,25 @@ def _float(text: str) -> float:
     return value if math.isfinite(value) else float("nan")
 
 
-def _in_range(name: str):
+def _in_range(name: str, whole: bool = False):
     """An argparse type for a number inside ``RANGES[name]`` (ionmd.protocols.checks: one
-    range for the option and a campaign's key)."""
+    range for the option and a campaign's key); ``whole``: a whole number (``--order-seed
+    -1`` was a numpy traceback)."""
+    kind = "whole" if whole else "finite"
+
     def read(text: str) -> float:
         from ionmd.protocols.checks import RANGES
 
-        value = _float(text)
-        if not RANGES[name].holds(value):
-            raise argparse.ArgumentTypeError(f"give a finite number {RANGES[name].text()} "
+        try:
+            value = int(text) if whole else _float(text)
+        except ValueError:
+            value = None
+        if value is None or not RANGES[name].holds(value):
+            raise argparse.ArgumentTypeError(f"give a {kind} number {RANGES[name].text()} "
                                              f"({RANGES[name].why}), got {text!r}")
         return value
 
     read.__name__ = name    # argparse names the option's type in its message
-    return read
-
-
-def _whole_in_range(name: str):
-    """An argparse type for a whole number inside ``RANGES[name]`` (``--order-seed -1``
-    was a numpy traceback)."""
-    def read(text: str) -> int:
-        from ionmd.protocols.checks import RANGES
-
-        try:
-            value = int(text)
-        except ValueError:
-            value = None
-        if value is None or not RANGES[name].holds(value):
-            raise argparse.ArgumentTypeError(f"give a whole number {RANGES[name].text()} "
-                                             f"({RANGES[name].why}), got {text!r}")
-        return value
-
-    read.__name__ = name
     return read
 
 
@@ -106,7 +93,7 @@ def add_order_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--order", choices=("ewald", "random"), default=None,
                    help="order structures with partial occupancies first (ewald: lowest "
                         "Ewald energy; random: seeded by --order-seed); default: refuse them")
-    g.add_argument("--order-seed", type=_whole_in_range("order_seed"), default=0,
+    g.add_argument("--order-seed", type=_in_range("order_seed", whole=True), default=0,
                    help="seed of --order random (a whole number >= 0; default 0)")
     g.add_argument("--order-tol", type=_in_range("order_tol"), default=2e-3,
                    help="occupancy rounding allowed when ordering, so that a small cell has "
