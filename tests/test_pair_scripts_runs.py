@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from ase import Atoms
 
-from lammps_runner import EV_PER_A3_TO_BAR, run_lmp, thermo_table, to_lammps_frame, write_data
+from lammps_runner import run_lmp, thermo_table, to_lammps_frame, write_data
 from sevennet_reference import reference_calculator
 from structures import licl_supercell, triclinic_distorted
-from test_virial_fd import COMPONENTS, box_command
+from test_virial_fd import base_print, strain_scan, virials
 
 ELEMENTS = ["Cl", "Li"]
 
@@ -111,27 +111,13 @@ def test_overlay_pressure_is_the_strain_derivative(tiny_f64, tmp_path):
     atoms.rattle(0.25, seed=2)
     tmp_path.mkdir(parents=True, exist_ok=True)
     write_data(atoms, tmp_path / "s.data", ELEMENTS)
-    h = atoms.cell.array
-    delta = 1e-4
     lines = ["units metal", "atom_style atomic", "read_data s.data", "change_box all triclinic",
              f"pair_style hybrid/overlay ionmd {tiny_f64} zbl 1.0 2.0",
              "pair_coeff * * ionmd Cl Li", "pair_coeff 1 1 zbl 17 17", "pair_coeff 1 2 zbl 17 3",
              "pair_coeff 2 2 zbl 3 3", "compute z all pair zbl",
              "thermo_style custom step pe c_z pxx pyy pzz pxy pxz pyz vol", "run 0",
-             'print "BASE $(pxx:%.17g) $(pyy:%.17g) $(pzz:%.17g) $(pxy:%.17g) $(pxz:%.17g) '
-             '$(pyz:%.17g) $(vol:%.17g) $(c_z:%.17g)" file fd.txt']
-    for name, (a, b) in COMPONENTS.items():
-        for sign in (+1, -1):
-            strain = np.eye(3)
-            strain[a, b] += sign * delta
-            lines += [f"change_box all {box_command(h @ strain.T)}", "run 0",
-                      f'print "{name} {sign} $(pe:%.17g)" append fd.txt',
-                      f"change_box all {box_command(h)}"]
-    run_lmp("\n".join(lines) + "\n", tmp_path)
-    rows = (tmp_path / "fd.txt").read_text().splitlines()
-    base = np.array(rows[0].split()[1:], float)
+             base_print("c_z")]
+    run_lmp("\n".join(lines + strain_scan(atoms.cell.array)) + "\n", tmp_path)
+    w_lammps, w_fd, base = virials((tmp_path / "fd.txt").read_text())
     assert base[7] > 0.5                           # zbl's energy: its pairs are in the sum
-    energies = {(name, int(sign)): float(pe) for name, sign, pe in map(str.split, rows[1:])}
-    w_lammps = base[:6] * base[6] / EV_PER_A3_TO_BAR
-    w_fd = np.array([-(energies[c, 1] - energies[c, -1]) / (2 * delta) for c in COMPONENTS])
     np.testing.assert_allclose(w_lammps, w_fd, rtol=1e-6, atol=2e-6)

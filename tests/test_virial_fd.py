@@ -22,25 +22,48 @@ def box_command(cell):
             f"xy final {bx} xz final {cx} yz final {cy} remap units box")
 
 
-def fd_script(atoms, model_file, elements):
-    h = atoms.cell.array
-    lines = ["units metal", "atom_style atomic", "boundary p p p", "read_data struct.data",
-             "change_box all triclinic",
-             f"pair_style ionmd {model_file}", f"pair_coeff * * {' '.join(elements)}",
-             "thermo_style custom step pe pxx pyy pzz pxy pxz pyz vol",
-             "run 0",
-             'print "BASE $(pxx:%.17g) $(pyy:%.17g) $(pzz:%.17g) $(pxy:%.17g) $(pxz:%.17g) '
-             '$(pyz:%.17g) $(vol:%.17g)" file fd.txt']
+def base_print(*extra: str) -> str:
+    """The script line that writes the unstrained pressure tensor and volume (and the
+    ``extra`` LAMMPS quantities) as fd.txt's first line."""
+    values = " ".join(f"$({q}:%.17g)" for q in ("pxx", "pyy", "pzz", "pxy", "pxz", "pyz", "vol",
+                                                 *extra))
+    return f'print "BASE {values}" file fd.txt'
+
+
+def strain_scan(h, delta: float = DELTA) -> list[str]:
+    """Script lines appending to fd.txt the energy of the cell ``h`` under each of the six
+    strains +-``delta`` (and restoring ``h`` after each)."""
+    lines = []
     for name, (a, b) in COMPONENTS.items():
         for sign in (+1, -1):
             F = np.eye(3)
-            F[a, b] += sign * DELTA
+            F[a, b] += sign * delta
             strained = h @ F.T
             assert np.allclose(np.triu(strained, 1), 0.0)
             lines += [f"change_box all {box_command(strained)}", "run 0",
                       f'print "{name} {sign} $(pe:%.17g)" append fd.txt',
                       f"change_box all {box_command(h)}"]
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def virials(fd_text: str, delta: float = DELTA):
+    """From a scan's fd.txt: the virial LAMMPS reports (eV; xx yy zz xy xz yz), the one
+    central differences of the energy give (-dE/de_ab), and the BASE line's values."""
+    rows = fd_text.splitlines()
+    base = np.array(rows[0].split()[1:], float)
+    energies = {(name, int(sign)): float(pe) for name, sign, pe in map(str.split, rows[1:])}
+    w_lammps = base[:6] * base[6] / EV_PER_A3_TO_BAR
+    w_fd = np.array([-(energies[c, 1] - energies[c, -1]) / (2 * delta) for c in COMPONENTS])
+    return w_lammps, w_fd, base
+
+
+def fd_script(atoms, model_file, elements):
+    lines = ["units metal", "atom_style atomic", "boundary p p p", "read_data struct.data",
+             "change_box all triclinic",
+             f"pair_style ionmd {model_file}", f"pair_coeff * * {' '.join(elements)}",
+             "thermo_style custom step pe pxx pyy pzz pxy pxz pyz vol",
+             "run 0", base_print()]
+    return "\n".join(lines + strain_scan(atoms.cell.array)) + "\n"
 
 
 @pytest.mark.parametrize("model,make", [("sevennet0_f64", licl_primitive_small),
@@ -54,14 +77,6 @@ def test_pressure_is_strain_derivative(model, make, request, tmp_path):
     elements = ["Cl", "Li"]
     write_data(atoms, tmp_path / "struct.data", elements)
     run_lmp(fd_script(atoms, model_file, elements), tmp_path)
-    lines = (tmp_path / "fd.txt").read_text().splitlines()
-    base = np.array([float(v) for v in lines[0].split()[1:]])
-    pressure, volume = base[:6], base[6]
-    energies = {}
-    for line in lines[1:]:
-        name, sign, pe = line.split()
-        energies[name, int(sign)] = float(pe)
-    w_lammps = pressure * volume / EV_PER_A3_TO_BAR          # eV, xx yy zz xy xz yz
-    w_fd = np.array([-(energies[c, 1] - energies[c, -1]) / (2 * DELTA) for c in COMPONENTS])
+    w_lammps, w_fd, _ = virials((tmp_path / "fd.txt").read_text())
     assert np.abs(w_lammps).max() > 1e-2, "degenerate test: no stress to compare"
     np.testing.assert_allclose(w_lammps, w_fd, rtol=1e-6, atol=2e-6)
