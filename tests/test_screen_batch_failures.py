@@ -89,7 +89,7 @@ def test_an_error_converting_one_structure_is_its_row_and_the_batch_goes_on(
     monkeypatch.setattr(scr, "screen_structure",
                         lambda atoms, *a, **k: screened.append(atoms) or real_screen(atoms, *a, **k))
     assert screen(files, tiny_f64, out) == 0
-    assert len(screened) == 1 and "resuming: 2 structure(s)" in capsys.readouterr().out
+    assert len(screened) == 1 and "resuming: 2 structure(s)" in capsys.readouterr().err
     again = rows_of(out)
     assert again["bad"]["status"] == "ok" and "stage" not in again["bad"]
     assert again["first"] == rows["first"] and again["last"] == rows["last"]

@@ -75,7 +75,7 @@ def test_screen_batch_with_bad_inputs_resume_and_outputs(inputs, sevennet0_f64, 
     monkeypatch.setattr(scr, "screen_structure", lambda *a, **k: calls.append(a) or real(*a, **k))
     capsys.readouterr()
     assert screen(files[:1] + files[2:3], sevennet0_f64, out) == 3     # NaCl fails again
-    assert "resuming: 1 structure(s)" in capsys.readouterr().out
+    assert "resuming: 1 structure(s)" in capsys.readouterr().err
     assert len(calls) == 1                          # NaCl retried, LiCl skipped
     again = {r["name"]: r for r in json.loads((out / "screen.json").read_text())}
     assert again["LiCl"] == licl

@@ -74,7 +74,7 @@ def test_an_edited_file_is_screened_again(tiny_f64, tmp_path, screened, loaded, 
     write(licl, bulk("LiCl", "rocksalt", a=5.4))              # a corrected lattice constant
     screened.clear(), loaded.clear(), capsys.readouterr()
     assert _screen(tiny_f64, [licl, lif], out) == 0
-    err = "".join(capsys.readouterr())             # tqdm.write: stdout
+    err = capsys.readouterr().err                  # warnings: stderr
     assert screened == [("ClLi", round(5.4 / 2 ** 0.5, 4))]    # LiCl alone, the new cell
     assert loaded == [licl]                                   # LiF not read again
     assert f"{licl} changed since its rows were written: screened again" in err
@@ -119,7 +119,7 @@ def test_a_file_of_several_structures_edited_to_one(tiny_f64, tmp_path, screened
     write(two, bulk("LiCl", "rocksalt", a=5.6))
     screened.clear()
     assert _screen(tiny_f64, [two, half], out, "--cube") == 3
-    assert f"{two} changed since its rows were written" in "".join(capsys.readouterr())
+    assert f"{two} changed since its rows were written" in capsys.readouterr().err
     # the new cell, and the failed NaCl retried as ever; LiF not screened again
     assert [f for f, _ in screened] == ["ClLi", "ClNa"]
     rows = _rows(out)

@@ -75,7 +75,7 @@ def test_resume_keeps_the_error_rows_of_a_file_of_several_structures(licl, tiny_
     rows = rows_of(out)
     assert [rows[f"multi_{k}"]["status"] for k in range(3)] == ["ok", "ok", "error"]
     assert "no Li" in rows["multi_2"]["error"]
-    assert "resuming: 2 structure(s)" in capsys.readouterr().out
+    assert "resuming: 2 structure(s)" in capsys.readouterr().err
 
 
 def test_one_file_given_several_ways_is_screened_once(licl, tiny_f64, tmp_path, monkeypatch,
@@ -91,7 +91,7 @@ def test_one_file_given_several_ways_is_screened_once(licl, tiny_f64, tmp_path, 
     assert len(calls) == 1 and list(rows_of(out)) == ["LiCl"]
     assert screen([licl], tiny_f64, out) == 0                # resumed under another spelling
     assert len(calls) == 1 and len(rows_of(out)) == 1
-    assert "resuming: 1 structure(s)" in capsys.readouterr().out
+    assert "resuming: 1 structure(s)" in capsys.readouterr().err
 
 
 def test_shipped_example_names_are_accepted():

@@ -107,14 +107,30 @@ def _settings(args: argparse.Namespace):
 
 
 def _dry_run(args: argparse.Namespace, runner, settings) -> None:
-    """One line per structure: what screening it would evaluate; nothing is evaluated."""
-    from ionmd.screen.batch import plan_inputs
+    """One line per structure the screen would evaluate (in an output folder that holds
+    rows: those it would skip and the files it would screen again said first, and only the
+    rest costed); nothing is evaluated or written."""
+    from ionmd.screen.batch import ScreenBatch, plan_inputs
     from ionmd.screen.screen import time_model
 
+    batch = ScreenBatch(args.structures, Path(args.output), runner, settings, model=args.model,
+                        order=order_options(args), record_settings=False)
+    if batch.resumed:
+        print(f"{args.output} already holds {batch.resumed} finished structure(s) of these "
+              "inputs: skipped")
+    for path in batch.changed:
+        print(f"{path} changed since its rows were written: screened again")
+    if not batch.todo:
+        print(f"nothing to screen: every input is finished in {args.output}")
+        return
     total, costliest = 0, None
     print(f"{'structure':<24}{'cell':>16}{'atoms':>6}{'grid':>12}{'ions':>5}"
           f"{'evaluations':>12}{'atom evals':>12}")
-    for name, plan, why in plan_inputs(args.structures, runner, settings, order_options(args)):
+    for name, plan, why in plan_inputs(batch.todo, runner, settings, order_options(args),
+                                       batch.names, skip=batch.finished):
+        if plan is None:
+            print(f"{name:<24}{why}")
+            continue
         if plan is None:
             print(f"{name:<24}{why}")
             continue
@@ -154,11 +170,13 @@ def run(args: argparse.Namespace) -> int | None:
         return None
     batch = ScreenBatch(args.structures, outdir, runner, settings, model=args.model,
                         order=order_options(args))
+    # what ionmd says goes to stderr, beside the progress bars and the summary; stdout
+    # carries only tables (--dry-run)
     if batch.resumed:
-        print(f"resuming: {batch.resumed} structure(s) already in {outdir}")
+        print(f"resuming: {batch.resumed} structure(s) already in {outdir}", file=sys.stderr)
 
     def warn(line: str) -> None:
-        tqdm.write(f"ionmd: {line}")
+        tqdm.write(f"ionmd: {line}", file=sys.stderr)
 
     batch.run(cube=args.cube, png=args.png, warn=warn)
     if args.top and batch.screened:

@@ -263,14 +263,18 @@ def settings_record(runner, settings, order=None) -> dict:
         "order_min_distance": order.min_distance if method else None}
 
 
-def plan_inputs(paths: Sequence, runner, settings, order=None) -> Iterator[tuple]:
+def plan_inputs(paths: Sequence, runner, settings, order=None,
+                names: dict[str, str] | None = None, skip=frozenset()) -> Iterator[tuple]:
     """``(name, plan, None)`` for each structure a screen of ``paths`` would evaluate, or
     ``(name, None, why)`` for a file it cannot read or order or a structure it refuses;
-    nothing is evaluated (``ionmd screen --dry-run``)."""
+    nothing is evaluated (``ionmd screen --dry-run``). ``names``: input key -> name
+    (default: :func:`input_names` of ``paths``; a batch's own, :attr:`ScreenBatch.names`);
+    ``skip``: ``(input key, name)`` of structures already finished
+    (:attr:`ScreenBatch.finished`)."""
     from ionmd.screen.screen import plan_screen
 
     paths = distinct_inputs(paths)
-    names = input_names(paths)
+    names = names or input_names(paths)
     for path in paths:
         try:
             items = load_screen_inputs(path, order, names[input_key(path)])
@@ -278,6 +282,8 @@ def plan_inputs(paths: Sequence, runner, settings, order=None) -> Iterator[tuple
             yield names[input_key(path)], None, str(exc)
             continue
         for name, loaded in items:
+            if (input_key(path), name) in skip:
+                continue
             try:
                 plan, why = plan_screen(screenable_atoms(loaded), settings, runner), None
             except Exception as exc:  # noqa: BLE001 - as in a real screen: report, go on
@@ -309,13 +315,14 @@ class ScreenBatch:
     """
 
     def __init__(self, paths: Sequence, outdir: Path, runner, settings, *, model: str,
-                 order=None):
+                 order=None, record_settings: bool = True):
         from ionmd.screen.output import check_settings, load_rows
 
         self.outdir = Path(outdir)
         self.paths = distinct_inputs(paths)
         self.runner, self.settings, self.order, self.model = runner, settings, order, str(model)
-        check_settings(self.outdir, settings_record(runner, settings, order))
+        # record_settings=False: a dry run, which refuses as a screen would, writing nothing
+        check_settings(self.outdir, settings_record(runner, settings, order), record_settings)
         # every row is kept: finished ones are skipped, failed ones of given inputs are
         # retried (their new row replaces them), those of other inputs stay as they are
         self.rows = load_rows(self.outdir)
@@ -521,8 +528,8 @@ class ScreenBatch:
 
     def refresh_campaign(self, warn: Callable[[str], None]) -> None:
         """Rewrite OUT/campaign.yaml (an earlier ``--top``) where it names a structure of a
-        file screened again, which the old file's numbers ranked there: as many structures,
-        ranked by what it was, from the rows now (``warn`` says so); removed where no row is
+        file screened again, which the old file's numbers ranked there: the ``--top`` it
+        was asked for, ranked by what it was, from the rows now (``warn`` says so); removed where no row is
         finished. For a rerun without ``--top``, which rewrites it anyway."""
         import re
 
@@ -547,9 +554,13 @@ class ScreenBatch:
             return
         by = re.search(r"best first by (\w+):", text)
         rank_by = by.group(1) if by and by.group(1) in RANK_KEYS else "xi"
-        self.write_campaign(len(names), rank_by)
+        # the --top asked, which more finished rows now may fill (files before it recorded
+        # only the structures chosen)
+        asked = re.search(r"\(--top (\d+)\)", text)
+        top = int(asked.group(1)) if asked else len(names)
+        self.write_campaign(top, rank_by)
         warn(f"{path} named structures screened again: rewritten from the rows now "
-             f"(top {len(names)} by {rank_by}, as it was)")
+             f"(top {top} by {rank_by}, as it was)")
 
     @property
     def screened(self) -> int:

@@ -81,11 +81,12 @@ def write_structure(outdir: Path, name: str, structure) -> Path:
     return path
 
 
-def check_settings(outdir: Path, settings: dict) -> None:
+def check_settings(outdir: Path, settings: dict, record: bool = True) -> None:
     """Record the settings that change the descriptors in ``outdir``, or, when it already
     holds finished rows, refuse different ones: a resumed screen would otherwise keep rows
     computed with, e.g., another spacing or model beside new ones, and rank them together.
-    Failed rows are retried anyway, so a folder holding only those takes new settings."""
+    Failed rows are retried anyway, so a folder holding only those takes new settings.
+    ``record=False`` (a dry run) refuses as a screen would but writes nothing."""
     from ionmd.errors import IonmdError
 
     outdir = Path(outdir)
@@ -104,8 +105,9 @@ def check_settings(outdir: Path, settings: dict) -> None:
                 "resuming would rank rows of both together. Write to another folder (-o), "
                 "or rerun with the settings of that screen")
         return
-    outdir.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(settings, indent=1))
+    if record:
+        outdir.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(settings, indent=1))
 
 
 def load_rows(outdir: Path) -> list[dict]:
@@ -242,7 +244,7 @@ def write_campaign(path: Path, rows: list[dict], top: int, model: str,
               "# 1000 K and 500 K, 100 ps, 1 fs, 15 ps windows). Run it with",
               "#   ionmd sweep plan|submit|collect THIS_FILE   (docs/sweeps.md; submit runs",
               "#   here; for a cluster set executor's kind: slurm and the resources). Screen",
-              f"#   results, best first by {rank_by}:"]
+              f"#   results (--top {top}), best first by {rank_by}:"]
     header += [f"#   {r['name']}: Xi = {r['xi']:.3f}, MPE = "
                f"{'none' if r['mpe_eV'] is None else format(r['mpe_eV'], '.3f')} eV"
                for r in chosen]
