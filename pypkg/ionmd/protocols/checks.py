@@ -98,6 +98,9 @@ RANGES: dict[str, Range] = {
     "halt_volume_change": Range(0.0, 10.0, "|V/V0 - 1| as a fraction: 0.5 stops at a 50 % "
                                 "change, 10 at an eleven-fold volume", low_open=True),
     "n_points": Range(5, 1001, "one volume each, written to its own folder; MLIP Arena uses 21"),
+    "max_strain": Range(0.0, 1.0, "the volumes V0 (1 + s), s from -max_strain to +max_strain; "
+                        "0.2 (the ev-scan preset) spans 0.8-1.2 V0", low_open=True,
+                        high_open=True),
     # ordering of partially occupied sites (a campaign's order_*, the --order-* options)
     "order_tol": Range(0.0, 1.0, "an occupancy rounding: 0.002 is exact, 0.15 orders "
                        "refined occupancies in one unit cell", low_open=True, high_open=True),
@@ -413,12 +416,10 @@ def check_protocol(p: Protocol) -> None:
     if why:
         raise IonmdError(why)
     if p.family == "ev":
-        if not 0 < p.max_strain < 1 or p.n_points < 5:
-            raise IonmdError(f"E-V scan needs 0 < max_strain < 1 and n_points >= 5 (got "
-                             f"{p.max_strain}, {p.n_points})")
-        why = range_problem("n_points", p.n_points)
-        if why:
-            raise IonmdError(why)
+        for key in ("max_strain", "n_points"):
+            why = range_problem(key, getattr(p, key))
+            if why:
+                raise IonmdError(why)
         return
     if p.ensemble not in ("nvt", "npt"):
         raise IonmdError(f"ensemble {p.ensemble!r} unknown; use nvt or npt")
