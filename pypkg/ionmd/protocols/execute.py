@@ -490,6 +490,8 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
                                "trajectory": [rd.piece(k)["trajectory"].name for k in kept],
                                "logs": [rd.piece(k)["log"].name for k in range(n)]})
     common = dict(step=step, temperature_now_K=temp, pid=None, returncode=rc)
+    if "Step" not in thermo and thermo.stepless:
+        return _stepless(rd, thermo, last_text, common)
     halt = HALT_RE.search(last_text)
     p = rd.protocol
 
@@ -569,6 +571,30 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
     return rd.set_status("interrupted", resumable=True, reason=f"interrupted at step {step} "
                          f"(exit status {rc}); run again to resume from the last restart",
                          **common)
+
+
+END_RE = re.compile(r"^IONMD_END step (\d+)", re.M)
+"""The line a template prints after its run (LAMMPS's own step, whatever thermo prints)."""
+
+
+def _stepless(rd: RunDir, thermo: ThermoTable, last_text: str, common: dict) -> dict:
+    """Status of a run whose template prints thermo rows without a Step column: they
+    cannot be placed in the run, so neither its step nor its temperature is known from
+    them (was recorded as 'interrupted at step 0', and every resume ran it again). The
+    step is LAMMPS's own where the template printed it (``IONMD_END``); the pieces' files
+    are kept."""
+    end = END_RE.search(last_text)
+    errors = error_lines(last_text)
+    said = (f"LAMMPS ended at step {end.group(1)}" if end else
+            f"LAMMPS stopped: {errors[0]}" if errors else "LAMMPS did not end its run")
+    step = int(end.group(1)) if end else common["step"]
+    return rd.set_status("failed", resumable=False, **{**common, "step": step},
+                         reason=f"the thermo output of {template_path(rd)} has no Step column "
+                                f"(header {thermo.stepless[0]!r}): its rows cannot be placed "
+                                f"in the run, so ionmd cannot tell its step, temperature or "
+                                f"failure ({said}); add 'step' to its thermo_style "
+                                f"(thermo_style custom step temp ...), then start the run "
+                                f"again (delete {rd.path}; its files are kept until then)")
 
 
 def _no_space(rd: RunDir, exc: OSError) -> dict:
