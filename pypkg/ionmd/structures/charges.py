@@ -97,9 +97,12 @@ def transport_note(composition, charges: dict[str, float] | None = None) -> str:
     """What the charges of ``transport_charges`` (or ``charges``) assume where it is not an
     ordinary ionic solid, else ``""``: an intermetallic (no element of the composition can
     be an anion: LiAl, Li22Sn5, LiMg) or one whose guess needs a metal or a group 13-15
-    metalloid as the anion (Zintl phases: LiSi's Si-, Li15Si4's Si4-, Li3Sb's Sb3-). Its
-    Li+ is a formal charge: the sigma is the formal ionic Nernst-Einstein one, not what a
-    user of an alloy anode measures (electrons carry its current)."""
+    metalloid as the anion (Zintl phases: LiSi's Si-, Li15Si4's Si4-, Li3Sb's Sb3-), or a
+    graphite or fullerene host of intercalated cations (LiC6, KC8: ``INTERCALATED_CARBON``).
+    Its Li+ is a formal charge: the sigma is the formal ionic Nernst-Einstein one, not
+    what a user of an alloy anode measures (electrons carry its current). A metal far more
+    electronegative than the others (``IONIC_DIFFERENCE``: CsAu's Au-) is an ordinary
+    anion."""
     from pymatgen.core import Composition, Element
 
     # a run's cell (Li16 Si8) is named as its formula unit (Li2 Si)
@@ -110,14 +113,20 @@ def transport_note(composition, charges: dict[str, float] | None = None) -> str:
     anions = sorted(el for el, q in charges.items() if q < 0)
     metals = [el for el in _cations_first(amounts) if Element(el).is_metal]
     formula = _formula(amounts)
-    if len(metals) == len(amounts):
+    ionic = [el for el in anions if _ionic_metal_anion(el, amounts)]   # CsAu's Au-
+    carbon = _carbon_host(amounts, charges)
+    if len(metals) == len(amounts) and not ionic:
         why = f"{formula} is an intermetallic: none of its elements can be an anion"
+    elif carbon is not None:
+        why = (f"{formula} is an intercalation compound: its carbon holds {carbon:.2g} e per "
+               "atom from the cations, a graphite or fullerene host whose own electrons "
+               "conduct (C2 2- acetylides hold 1 e per atom)")
     elif not anions and all(_zintl_anion(Element(el)) for el in amounts):
         others = [el for el in _cations_first(amounts) if el not in metals]
         why = (f"{formula} is an intermetallic or Zintl phase: its only anion candidates are "
                f"the metalloid{'s' if len(others) > 1 else ''} {', '.join(others)}")
-    elif any(_zintl_anion(Element(el)) for el in anions):
-        unusual = [el for el in anions if _zintl_anion(Element(el))]
+    elif any(_zintl_anion(Element(el)) and el not in ionic for el in anions):
+        unusual = [el for el in anions if _zintl_anion(Element(el)) and el not in ionic]
         why = (f"{formula} is a Zintl phase: the guess makes the metal or metalloid "
                f"{', '.join(unusual)} its anion")
     else:
@@ -127,6 +136,23 @@ def transport_note(composition, charges: dict[str, float] | None = None) -> str:
     return (f"{why}: the charges ({_ions(charges) or 'none'}) are formal, and sigma is the "
             "formal ionic Nernst-Einstein one, not an alloy's; to use others, give them: a "
             f"campaign's [analysis] charges = {{{given}}}, `ionmd analyze --charges {cli}`")
+
+
+INTERCALATED_CARBON = 0.5
+"""Electrons per carbon atom (from the cations' charges) below which carbon, the only
+other element, is an intercalation host: graphite (LiC6 1/6, CaC6 1/3, KC8 1/8) or a
+fulleride (K3C60 0.05), electronic conductors; acetylides (Li2C2, CaC2: 1 e per C) and
+methanides (Be2C: 4) are ionic."""
+
+
+def _carbon_host(amounts, charges: dict[str, float]) -> float | None:
+    """Electrons per C atom where carbon is the only element besides cations of
+    ``charges`` and holds fewer than ``INTERCALATED_CARBON``; else None."""
+    cations = [el for el in amounts if el != "C"]
+    if "C" not in amounts or not cations or not all(charges.get(el, 0) > 0 for el in cations):
+        return None
+    per_atom = sum(amounts[el] * charges[el] for el in cations) / amounts["C"]
+    return per_atom if per_atom < INTERCALATED_CARBON else None
 
 
 def _zintl_anion(element) -> bool:
@@ -158,17 +184,113 @@ def oxidation_guess(composition) -> OxidationGuess:
                for el, n in comp.get_el_amt_dict().items()}
     if len(amounts) == 1:
         return OxidationGuess({next(iter(amounts)): 0.0})
+    metal_anion = _metal_anion_states(amounts)
+    if metal_anion:
+        return OxidationGuess(metal_anion)
     candidates = _assignments(amounts)
     for tolerance in (0.0, NEARLY_NEUTRAL, CHARGED_REFINEMENT):
         best = _best_within(candidates, tolerance)
         if best:
             if tolerance == 0.0:
-                return _described(best, amounts, alternatives=_alternatives(best, candidates, amounts))
+                settled = _settled_oxide(best, amounts)
+                if settled:
+                    return settled
+                return _described(best, amounts,
+                                  alternatives=_alternatives(best, candidates, amounts))
             return _described(best, amounts)
     mixed = _mixed_valence(candidates, amounts)
     if mixed:
         return _described(mixed, amounts, averaged=mixed.averaged)
     return _why_none(candidates, amounts)
+
+
+IONIC_DIFFERENCE = 1.7
+"""Pauling electronegativity difference above which a bond is mostly ionic (Pauling's
+50 % ionic character): a metal this much more electronegative than every other element
+of the composition is its anion (CsAu, Cs+ Au-: 2.54 - 0.79 = 1.75, a transparent
+semiconductor; RbAu 1.72), not a partner of an intermetallic (LiAu 1.56, LiAl 0.63)."""
+
+
+def _metal_anion_states(amounts) -> dict[str, float]:
+    """Where every element is a metal and the most electronegative one is an anion by
+    ``IONIC_DIFFERENCE`` (an auride: CsAu), the others at their usual state and that one
+    at the negative state that makes the composition neutral; ``{}`` otherwise (pymatgen's
+    ICSD statistics hold no Au-, so the guess had no states for CsAu)."""
+    from pymatgen.core import Element
+
+    if not all(Element(el).is_metal for el in amounts):
+        return {}
+    anion = max(amounts, key=_electronegativity)
+    if not _ionic_metal_anion(anion, amounts):
+        return {}
+    prob = _probabilities(amounts)
+    states = {el: float(_usual_state(el, prob)) for el in amounts if el != anion}
+    if any(s <= 0 for s in states.values()):
+        return {}
+    state = -sum(amounts[el] * s for el, s in states.items()) / amounts[anion]
+    if state not in Element(anion).oxidation_states:
+        return {}
+    return {**states, anion: float(state)}
+
+
+def _ionic_metal_anion(el: str, amounts) -> bool:
+    """Whether metal ``el`` is at least ``IONIC_DIFFERENCE`` more electronegative than
+    every other element of ``amounts``: an ordinary (ionic) anion, as Au- in CsAu."""
+    x = _electronegativity(el)
+    others = [_electronegativity(other) for other in amounts if other != el]
+    return bool(others) and all(x - y >= IONIC_DIFFERENCE for y in others)
+
+
+SETTLED_IN_OXIDES = {"Mn": 4.0, "Co": 3.0}
+"""Transition-metal states that do not trade electrons with Ni in its mixed oxides: in
+layered and spinel cathodes Mn is 4+ and Co 3+, and Ni takes the rest (NMC111 Ni2+,
+NMC811 Ni 2.875: Ni2+/Ni3+, LiNi0.5Mn1.5O4 Ni2+, NCA Ni3+; Whittingham, Chem. Rev. 104
+(2004) 4271; Manthiram, Nat. Commun. 11 (2020) 1550). ICSD frequencies cannot tell: Co2+
+(CoO, salts) is Co's likeliest state, and NMC811 came out Ni3+ Mn4+ Co2+. Beside Fe the
+rule is not known to hold (LiFe0.5Mn0.5O2 is Fe3+ Mn3+), so it is Ni's alone."""
+TAKES_THE_REST = "Ni"
+
+
+def _settled_oxide(best: _Assignment, amounts) -> OxidationGuess | None:
+    """For an oxide of Ni and ``SETTLED_IN_OXIDES`` metals (they can trade electrons:
+    ``best``, the likeliest neutral assignment by ICSD frequencies, may differ): those
+    metals at their settled states and Ni (``TAKES_THE_REST``) at what makes the
+    composition neutral (its average where that lies between two neighbouring states:
+    mixed valence), the other elements as in ``best``; None where the anions are not oxide
+    alone, the one metal left to take the rest is not Ni, or its state would not be one
+    of its positive states or between two neighbouring ones."""
+    from pymatgen.core import Element
+
+    if [el for el, s in best.states.items() if s < 0] != ["O"]:
+        return None
+    metals = [el for el in amounts if Element(el).is_transition_metal]
+    settled = [el for el in _cations_first(metals) if el in SETTLED_IN_OXIDES]
+    rest = [el for el in metals if el not in SETTLED_IN_OXIDES]
+    if not settled or len(rest) != 1:
+        return None
+    (el,) = rest
+    if el != TAKES_THE_REST:
+        return None
+    states = {**best.states, **{m: SETTLED_IN_OXIDES[m] for m in settled}}
+    others = sum(amounts[x] * s for x, s in states.items() if x != el)
+    average = round(-others / amounts[el], 9)      # 2.875, not 2.8749999999999996
+    positive = sorted(s for s in _options(el) if s > 0)
+    lo = max((s for s in positive if s <= average + 1e-9), default=None)
+    if lo is None or (abs(average - lo) > 1e-9 and lo + 1 not in positive):
+        return None
+    states[el] = float(lo) if abs(average - lo) <= 1e-9 else average
+    if states == best.states:
+        return None
+    note = (f"{_formula(amounts)}: {_ions(states)}, the states of mixed transition-metal "
+            f"oxides ({', '.join(f'{m}{SETTLED_IN_OXIDES[m]:g}+' for m in settled)} beside "
+            f"{el}, which takes the rest"
+            + (f": {el}{lo:g}+/{el}{lo + 1:g}+, {average:.4g} on average" if states[el] != lo
+               else "")
+            + f"); each element's ICSD frequencies alone gave {_ions(best.states)}; where the "
+            "material's states are known otherwise, give them: in the file (type symbols "
+            "such as Ni2+, or _atom_type_oxidation_number; Python: oxidation_states=...) for "
+            "an Ewald ordering, a campaign's [analysis] charges for sigma")
+    return OxidationGuess(states, 0.0, note)
 
 
 @dataclass
