@@ -66,16 +66,22 @@ class IonLandscape:
 def centre_point(e: np.ndarray, cell: np.ndarray, site=None) -> tuple[int, int, int]:
     """The grid minimum the level map starts from. Minima within DEGENERATE_EV of the
     lowest are equivalent; of those, the one nearest the ion's own site ``site``
-    (fractional; eq. 1's r0, periodic distance), then the first in C order. Taking the
-    argmin let rounding pick among equivalent minima, and the OR of several ions' level
-    maps (FV_LM) then depended on it: Li2S with 4 equivalent minima per Li scored
-    FV_LM(0.5) 0.00104 in the plain scan and 0.00076 with the symmetry shortcut."""
+    (fractional; eq. 1's r0, minimum-image distance), then the first in C order. Taking
+    the argmin let rounding pick among equivalent minima, and the OR of several ions'
+    level maps (FV_LM) then depended on it: Li2S with 4 equivalent minima per Li scored
+    FV_LM(0.5) 0.00104 in the plain scan and 0.00076 with the symmetry shortcut.
+
+    The distance is ASE's minimum image (``find_mic``): rounding the fractional offset
+    to [-1/2, 1/2) is not the nearest image in a skewed cell (a 5 A cell with 24 deg
+    between a and b put a minimum 1.39 A from the site at 3.88 A, and one 1.50 A away won)."""
+    from ase.geometry import find_mic
+
     candidates = np.argwhere(e <= e.min() + DEGENERATE_EV)
     if site is not None and len(candidates) > 1:
+        cell = np.asarray(cell, dtype=float)
         frac = candidates / np.asarray(e.shape) - np.asarray(site, dtype=float)
-        frac -= np.rint(frac)
-        dist = np.round(np.linalg.norm(frac @ np.asarray(cell, dtype=float), axis=1), 6)
-        candidates = candidates[np.lexsort((np.arange(len(candidates)), dist))]
+        _, dist = find_mic(frac @ cell, cell, pbc=True)
+        candidates = candidates[np.lexsort((np.arange(len(candidates)), np.round(dist, 6)))]
     return tuple(int(i) for i in candidates[0])
 
 
