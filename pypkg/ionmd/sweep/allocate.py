@@ -37,7 +37,6 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ionmd.analysis.arrhenius import ArrheniusFit, fit_arrhenius, ln_error_from_interval
-from ionmd.lammps.log import loop_times
 from ionmd.protocols.checks import temperature_folder
 
 Z95 = 1.96
@@ -55,13 +54,18 @@ class TemperatureRun:
     D : float
         Diffusion coefficient, cm^2/s (point estimate).
     D_ci95 : (float, float)
-        Its 95 % interval.
+        Its 95 % interval (a lower end of 0, from a run of few hops: read as
+        :func:`ionmd.analysis.arrhenius.ln_error_from_interval` and ``collect`` read it).
     cost_per_ps : float
         Cost units (core-hours, GPU-hours) per simulated ps, from the run's own logs.
     key : any
         Whatever identifies the run for the caller (a path, a run id).
     max_time_ps : float or None
         Longest analysed time the run may reach (None: unlimited).
+    quantile : float
+        Half-width of ``D_ci95`` in standard errors: 1.96, or Student's t over the run's
+        ions (:func:`ionmd.analysis.arrhenius.interval_quantile`, what ``collect`` uses;
+        2.36 for 8 ions: read as 1.96 the variance would be 1.45 times too large).
     """
 
     temperature_K: float
@@ -71,11 +75,12 @@ class TemperatureRun:
     cost_per_ps: float
     key: Any = None
     max_time_ps: float | None = None
+    quantile: float = Z95
 
     @property
     def ln_var(self) -> float:
         """Variance of ln D from the 95 % interval (log-normal approximation)."""
-        return ln_error_from_interval(*self.D_ci95) ** 2
+        return ln_error_from_interval(*self.D_ci95, quantile=self.quantile) ** 2
 
     @property
     def K(self) -> float:
@@ -89,9 +94,13 @@ class TemperatureRun:
 
     @property
     def usable(self) -> bool:
-        """A positive D with a positive interval and time: the error model applies."""
+        """A positive finite D with an interval of finite positive width, and a positive
+        time: the error model applies. A zero-width interval (an infinite weight) or an
+        infinite or NaN one is left out, as a run without hops (D = 0) is."""
         lo, hi = self.D_ci95
-        return self.D > 0 and 0 < lo <= hi and self.time_ps > 0
+        return bool(np.isfinite([self.D, lo, hi, self.time_ps]).all() and self.D > 0
+                    and 0 <= lo < hi and self.time_ps > 0
+                    and self.quantile > 0)
 
 
 @dataclass
@@ -132,7 +141,8 @@ class Decision:
                  f"{self.factor:.4g}"]
         lines += [("* " if o is self.choice else "  ") + o.describe() for o in self.options]
         if self.ignored:
-            lines.append(f"  left out (no positive D or interval): {self.ignored}")
+            lines.append(f"  left out (no positive D, or no interval of finite positive "
+                         f"width around it): {self.ignored}")
         return "\n".join(lines)
 
 
@@ -257,7 +267,8 @@ def predict_outcome(runs: Sequence[TemperatureRun], option: Option,
         r = runs[option.run]
         t = r.time_ps + option.step_ps
         sd = np.sqrt(r.ln_var * r.time_ps / t)
-        runs[option.run] = replace(r, time_ps=t, D_ci95=(r.D * np.exp(-Z95 * sd), r.D * np.exp(Z95 * sd)))
+        runs[option.run] = replace(r, time_ps=t, D_ci95=(r.D * np.exp(-r.quantile * sd),
+                                                         r.D * np.exp(r.quantile * sd)))
     else:
         D = float(np.exp(decision.fit.predict_ln(np.array(option.temperature_K))[0]))
         K = median(r.K for r in runs if r.usable)
@@ -345,21 +356,26 @@ def spend_budget(runs: Sequence[TemperatureRun], *, budget: float, step_ps: floa
     return BudgetOutcome(runs, decisions, spent, float(budget), stopped)
 
 
-def cost_per_ps_from_logs(run_dir: str | Path, *, timestep_fs: float, units: float = 1.0) -> float | None:
+def cost_per_ps_from_logs(run_dir: str | Path, *, timestep_fs: float, units: float = 1.0,
+                          cores: int | None = None) -> float | None:
     """Cost units per simulated ps of a run, from the ``Loop time`` lines of its logs.
 
-    ``units * hours / ps``: total loop seconds over total steps of every finished
-    ``run`` (of at least one step) in ``<run_dir>/log.*.lammps``, times the steps per ps. ``units`` is what one
-    run occupies in the caller's cost unit: ranks x threads for core-hours, GPUs for
-    GPU-hours. None when no log has a finished run (a new run: use its neighbours').
+    ``units * hours / ps``: total loop wall seconds over total steps of every finished MD
+    ``run`` (minimisations and ``run 0`` left out) in the run's logs (every piece), times
+    the steps per ps. ``units`` is what one run occupies in the caller's cost unit at the
+    planned resources: ranks x threads for core-hours, GPUs for GPU-hours. ``cores``: the
+    planned ranks x threads; loops measured on other cores (``on N procs`` is ranks x
+    threads) are converted at equal core-seconds (:func:`ionmd.sweep.cost.wall_seconds_at`),
+    so that a core-hour cost is what the logs' runs really used whatever their resources.
+    None when no log has a finished run (a new run: use its neighbours').
     """
-    seconds = steps = 0
-    for log in sorted(Path(run_dir).glob("log.*.lammps")):
-        for t, _, s, _ in loop_times(log.read_text(errors="replace")):
-            if s > 0:                       # setup-only 'run 0' lines are no ps of dynamics
-                seconds, steps = seconds + t, steps + s
+    from ionmd.sweep.cost import run_loops, wall_seconds_at
+
+    timed = wall_seconds_at(run_loops([run_dir]), cores)
+    steps = sum(loop.steps for _, loop in timed)
     if steps == 0:
         return None
+    seconds = sum(t for t, _ in timed)
     return units * seconds / steps * (1000.0 / timestep_fs) / 3600.0
 
 

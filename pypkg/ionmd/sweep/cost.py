@@ -1,7 +1,15 @@
 """Wall time a campaign's runs will need, from what its own runs measured: LAMMPS's
 ``Loop time of T on N procs for S steps with A atoms`` lines give each model's cost per
-atom-step at the campaign's resources. ``ionmd sweep plan`` warns when a run's estimate
-exceeds its walltime (it then needs resubmissions, each resuming from the restart)."""
+atom-step. ``ionmd sweep plan`` warns when a run's estimate exceeds its walltime (it then
+needs resubmissions, each resuming from the restart).
+
+``N procs`` is MPI ranks x OpenMP threads as LAMMPS counts them (``mpirun -np 2`` and
+``OMP_NUM_THREADS=2`` both print ``on 2 procs``), so a loop measured with other resources
+than the planned ones is converted at equal core-seconds per step (ideal scaling; real
+scaling is worse, so such an estimate is a lower bound). Loops measured with the planned
+cores are used as they are whenever there are any. Minimisations (their "steps" are
+line-search iterations of several force evaluations) and setup-only ``run 0`` are no MD
+steps and are left out."""
 
 from __future__ import annotations
 
@@ -9,21 +17,62 @@ from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
 
-from ionmd.lammps.log import loop_times
+from ionmd.lammps.log import LOOP_RE, log_files
 
 
-def loop_costs(log_text: str) -> list[float]:
-    """Seconds per atom-step of every finished ``run`` in a LAMMPS log (runs of at least
-    one step)."""
-    return [t / (s * a) for t, _, s, a in loop_times(log_text) if s > 0 and a > 0]
+@dataclass(frozen=True)
+class Loop:
+    """One finished MD ``run`` of a LAMMPS log."""
+
+    seconds: float
+    procs: int          # MPI ranks x OpenMP threads
+    steps: int
+    atoms: int
 
 
-def measured_cost(run_dirs) -> float | None:
-    """Median seconds per atom-step over the logs of ``run_dirs``; None when none has one."""
-    costs = []
-    for path in run_dirs:
-        for log in sorted(Path(path).glob("log.*.lammps")):
-            costs += loop_costs(log.read_text(errors="replace"))
+def md_loops(log_text: str) -> list[Loop]:
+    """The finished MD runs of a LAMMPS log: ``Loop time`` lines of at least one step,
+    those of a ``minimize`` (followed by its ``Minimization stats:``) left out."""
+    found = list(LOOP_RE.finditer(log_text))
+    out = []
+    for k, m in enumerate(found):
+        end = found[k + 1].start() if k + 1 < len(found) else len(log_text)
+        if "Minimization stats:" in log_text[m.end():end]:
+            continue
+        loop = Loop(float(m[1]), int(m[2]), int(m[3]), int(m[4]))
+        if loop.steps > 0 and loop.atoms > 0:
+            out.append(loop)
+    return out
+
+
+def run_loops(run_dirs) -> list[Loop]:
+    """The MD loops of every LAMMPS log (every piece) of the run folders ``run_dirs``."""
+    return [loop for path in run_dirs for log in log_files(Path(path))
+            for loop in md_loops(log.read_text(errors="replace"))]
+
+
+def wall_seconds_at(loops: list[Loop], cores: int | None) -> list[tuple[float, Loop]]:
+    """Each loop's wall seconds as it would take on ``cores`` (ranks x threads): the loops
+    measured on ``cores`` if any, as they are; otherwise every loop at its core-seconds /
+    ``cores``. ``cores`` None: the loops as measured, whatever their resources."""
+    if cores is None:
+        return [(loop.seconds, loop) for loop in loops]
+    same = [loop for loop in loops if loop.procs == cores]
+    if same:
+        return [(loop.seconds, loop) for loop in same]
+    return [(loop.seconds * loop.procs / cores, loop) for loop in loops]
+
+
+def loop_costs(log_text: str, cores: int | None = None) -> list[float]:
+    """Wall seconds per atom-step of every finished MD ``run`` in a LAMMPS log, on
+    ``cores`` (see :func:`wall_seconds_at`)."""
+    return [t / (loop.steps * loop.atoms) for t, loop in wall_seconds_at(md_loops(log_text), cores)]
+
+
+def measured_cost(run_dirs, cores: int | None = None) -> float | None:
+    """Median wall seconds per atom-step over the logs of ``run_dirs``, on ``cores``
+    (ranks x threads per run; see :func:`wall_seconds_at`); None when none has one."""
+    costs = [t / (loop.steps * loop.atoms) for t, loop in wall_seconds_at(run_loops(run_dirs), cores)]
     return median(costs) if costs else None
 
 
@@ -34,7 +83,8 @@ class WallTimeEstimate:
     walltime_hours: float
 
 
-def over_walltime(runs, atoms_of: dict[str, int], walltime_min: float) -> list[WallTimeEstimate]:
+def over_walltime(runs, atoms_of: dict[str, int], walltime_min: float,
+                  cores: int | None = None) -> list[WallTimeEstimate]:
     """Runs whose estimated wall time (steps x atoms x their model's measured cost) exceeds
     ``walltime_min``; models without a measurement are skipped.
 
@@ -43,13 +93,16 @@ def over_walltime(runs, atoms_of: dict[str, int], walltime_min: float) -> list[W
     runs : list of PlannedRun
     atoms_of : dict
         Atoms per run of each structure (after the supercell).
+    cores : int, optional
+        Ranks x threads each run is planned with (``resources.cores``): logs measured with
+        others are converted (see the module docstring). None: the logs as measured.
     """
     by_model: dict[str, list] = {}
     for run in runs:
         by_model.setdefault(run.model, []).append(run)
     out = []
     for model, items in by_model.items():
-        cost = measured_cost(r.path for r in items)
+        cost = measured_cost((r.path for r in items), cores)
         if cost is None:
             continue
         for run in items:
