@@ -11,7 +11,7 @@ import itertools
 import numpy as np
 import pytest
 from ase import Atoms
-from ionmd.screen.descriptors import ion_landscape
+from ionmd.screen.descriptors import fv_connected, fv_disconnected, ion_landscape
 from ionmd.screen.grid import allowed_masks, cartesian_points, grid_shape
 from scipy import ndimage
 
@@ -90,8 +90,10 @@ def test_saddle_reached_through_a_diagonal_grid_neighbour():
 def test_percolation_along_open_axes_only(open_axes):
     """Barriers 0.3 and 0.45 eV along the open lattice directions, 6 eV along the others,
     in a triclinic cell: the per-axis face minima are the analytic barriers, MPE the
-    lowest, equal to the percolation level of the periodic landscape; FV_LM below the
-    open barriers grows only along the open directions."""
+    lowest, equal to the percolation level of the periodic landscape. FV_LM(t) is the
+    2x2x2 supercell's share of the wells the ion reaches: FV_E(t) * 2^d / 8, d = the open
+    directions with barrier below t (the separable landscape is monotone along axis
+    steps, so every point below t in a reached well is reached)."""
     shape = (12, 14, 16)
     barriers = [6.0, 6.0, 6.0]
     for k, ax in enumerate(open_axes):
@@ -102,6 +104,11 @@ def test_percolation_along_open_axes_only(open_axes):
     assert land.mpe == pytest.approx(min(barriers), abs=1e-12)
     assert land.mpe == pytest.approx(percolation_level(land.pes, land.imin,
                                                        steps_by_rule(SKEWED, shape)), abs=1e-12)
+    for t in (0.2, 0.4, 1.0):
+        d = sum(bar < t for bar in barriers)
+        assert fv_connected([land], t) == pytest.approx(fv_disconnected([land], t) * 2 ** d / 8,
+                                                        abs=1e-15)
+        assert fv_disconnected([land], t) > 0
 
 
 def test_centre_is_the_minimum_image_nearest_of_equivalent_minima():
