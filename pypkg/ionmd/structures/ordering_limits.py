@@ -48,8 +48,9 @@ class _PairLimits:
         self.partial = [i for i, site in enumerate(big) if not site.is_ordered]
         self.symbols = sorted({el.symbol for site in big for el in site.species.elements})
         self.radius = {el: covalent_radius(el) for el in self.symbols}
-        # the ionic radii, kept for the physical floor whatever rule the user gives
+        # the ionic radii and states, kept for the physical floor whatever rule is given
         self._ionic_radii = _ionic_radii(self.symbols, charges)
+        self._states = dict(charges) if charges else {}
         self.ionic = self._ionic_radii if min_distance is None else None
         self.relaxed = False    # True: the floor, not the rule, is the limit
         self._tables: dict[bool, dict[tuple[str, str], float]] = {}    # shared by copies
@@ -154,16 +155,25 @@ class _PairLimits:
         return IONIC_FLOOR_FRACTION * (self.ionic[a] + self.ionic[b])
 
     def physical_floor(self, a: str, b: str) -> float:
-        """The closest two atoms of elements ``a`` and ``b`` may be in a physical cell: the
-        default rule given way to the ionic floor (``min(MIN_DISTANCE_FRACTION`` x covalent,
-        ``IONIC_FLOOR_FRACTION`` x ionic radii sum)), else ``UNKNOWN_STATE_FLOOR_FRACTION`` x
-        covalent. Why these: shortest contacts of ordered crystals sit above them: bonds
-        at 0.9-1.1 x the covalent sum (O2 1.21 A, peroxide 1.49 A of O-O 1.32), anion edges
-        of the smallest oxo-anions (NO3- O-O 2.16 A, CO3 2.22 A) above 0.85 x the ionic sum
-        (O2- 2.14 A), cation pairs (Li3N Li-Li 2.11 A, Li2O 2.31 A) above Li+-Li+ 1.53 A;
-        ionic-radii sums are Shannon's crystal radii, i.e. the contacts ordered crystals
-        have. Pairs closer than this (split positions: O-O 0.7-1 A) put MD's atoms on top
-        of each other, and the cell explodes."""
+        """The closest two atoms of elements ``a`` and ``b`` may be in a physical cell. A
+        cation and an anion: where one bond alone would carry the whole valence of the more
+        charged of the two (``bond_valence_floor``; no published ordered crystal has a
+        shorter contact: OBELiX's 72 ordered CIFs come no closer than 1.07 x it, LiGd(PO3)4's
+        P-O 1.18 A). Other pairs: the default rule given way to the ionic floor
+        (``min(MIN_DISTANCE_FRACTION`` x covalent, ``IONIC_FLOOR_FRACTION`` x ionic radii
+        sum)), else ``UNKNOWN_STATE_FLOOR_FRACTION`` x covalent: cation pairs (Li3N Li-Li
+        2.01 A, Li5La3Ta2O12 La-Li 2.27 A) sit above 0.85 x their ionic sum (Li+-Li+ 1.53
+        A), anion pairs at bonds (disulfide S-S 2.04 A, O2 1.21 A, peroxide 1.49 A of O-O
+        1.32) or edges (NO3- O-O 2.16 A, 0.85 x O2- 2.14 A). That floor is too tight for
+        cation-anion bonds (P5+-O 1.18-1.36 A in phosphates, Ti4+-O 1.49 A, all below 0.85
+        x their ionic sums): 12 of OBELiX's 72 ordered CIFs broke it. Pairs closer than
+        the floor (split positions: O-O 0.7-1 A) put MD's atoms on top of each other, and
+        the cell explodes."""
+        qa, qb = self._states.get(a), self._states.get(b)
+        if qa and qb and qa * qb < 0:
+            floor = bond_valence_floor(a, b, max(abs(qa), abs(qb)))
+            if floor is not None:
+                return floor
         cov = self.radius[a] + self.radius[b]
         if self._ionic_radii is None:
             return UNKNOWN_STATE_FLOOR_FRACTION * cov
@@ -172,10 +182,12 @@ class _PairLimits:
 
     def _floor_rule(self) -> str:
         """How ``physical_floor`` is reckoned, in words, for messages."""
+        bonds = ("; a cation and an anion: where one bond would carry the larger ion's "
+                 "whole valence (bond valence R0 - 0.37 ln V)" if self._states else "")
         if self._ionic_radii is None:
-            return f"{UNKNOWN_STATE_FLOOR_FRACTION:g} x the covalent radii sum"
+            return f"{UNKNOWN_STATE_FLOOR_FRACTION:g} x the covalent radii sum{bonds}"
         return (f"the smaller of {MIN_DISTANCE_FRACTION:g} x the covalent and "
-                f"{IONIC_FLOOR_FRACTION:g} x the ionic radii sum")
+                f"{IONIC_FLOOR_FRACTION:g} x the ionic radii sum{bonds}")
 
     def unphysical(self, big: Structure) -> np.ndarray:
         """Which pairs of partially occupied sites (numbered as ``partial``) are closer than
@@ -510,6 +522,28 @@ def _largest_apart(sites: np.ndarray, close: np.ndarray) -> int | None:
         if len(chosen) > best and not sub[np.ix_(chosen, chosen)].any():
             best = len(chosen)
     return best
+
+
+BOND_VALENCE_B = 0.37
+"""The bond-valence model's softness (A): a bond of length R carries
+exp((R0 - R) / b) valence units (Brown & Altermatt, Acta Cryst. B 41 (1985) 244)."""
+
+
+def bond_valence_floor(a: str, b: str, valence: float) -> float | None:
+    """The length (A) at which one ``a``-``b`` bond alone carries ``valence`` valence units,
+    R0 - b ln(valence), with R0 from Brese & O'Keeffe's element parameters (Acta Cryst. B
+    47 (1991) 192; pymatgen's ``BV_PARAMS``): P5+-O 1.10 A, Li+-O2- 1.24 A; per pair, the
+    shortest a bond can physically be (no atom gives more than its valence). None where an
+    element has no parameters."""
+    from pymatgen.analysis.bond_valence import BV_PARAMS
+    from pymatgen.core import Element
+
+    pa, pb = BV_PARAMS.get(Element(a)), BV_PARAMS.get(Element(b))
+    if pa is None or pb is None or valence <= 0:
+        return None
+    r1, r2, c1, c2 = pa["r"], pb["r"], pa["c"], pb["c"]
+    r0 = r1 + r2 - r1 * r2 * (math.sqrt(c1) - math.sqrt(c2)) ** 2 / (c1 * r1 + c2 * r2)
+    return r0 - BOND_VALENCE_B * math.log(max(valence, 1.0))
 
 
 def _ionic_radii(symbols, charges: dict[str, float] | None) -> dict[str, float] | None:
