@@ -1,6 +1,11 @@
 """Structure and dynamics functions: van Hove self and distinct parts, radial distribution
-functions (MDAnalysis ``InterRDF``) and the probability density of a species on a grid,
-written as a Gaussian CUBE file (opens in VESTA and OVITO).
+functions and the probability density of a species on a grid, written as a Gaussian CUBE
+file (opens in VESTA and OVITO).
+
+Pair distances are counted over every periodic image that comes within ``r_max``
+(:func:`_pair_histogram`), in any cell: a minimum image (MDAnalysis's ``InterRDF``, used
+before) holds only up to half the cell's narrowest width, and g(r) beyond it fell to 0.3
+where it is 1 (a 3x3x3 LiCl cell at 0.95 of its width).
 
 Normalisation (Vineyard): ``G_s(r, t) = <delta(r - |r_i(t0 + t) - r_i(t0)|)>`` over atoms
 and origins, as a radial density (integral over 4 pi r^2 dr is 1);
@@ -23,13 +28,55 @@ from ionmd.analysis.trajectory import Trajectory, wrap
 from ionmd.errors import AnalysisError
 
 
+#: How far (in frames) a lag may be from a whole number of frames: the rounding of a lag
+#: given in ps, not a lag between two frames (which would be labelled with a time it is not).
+LAG_TOLERANCE_FRAMES = 1e-3
+
+
 def _lag_frames(traj: Trajectory, lag_ps: float) -> int:
-    lag = int(round(lag_ps / traj.frame_interval_ps))
-    if lag < 0:
+    frames = lag_ps / traj.frame_interval_ps
+    lag = int(round(frames))
+    if lag_ps < 0:
         raise AnalysisError(f"lag {lag_ps} ps is negative")
     if lag >= traj.n_frames:
         raise AnalysisError(f"lag {lag_ps} ps is longer than the run ({traj.times_ps[-1]:.3f} ps)")
+    if abs(frames - lag) > LAG_TOLERANCE_FRAMES:
+        below, above = np.floor(frames), np.ceil(frames)
+        raise AnalysisError(f"lag {lag_ps} ps is not a whole number of frames (frames are "
+                            f"{traj.frame_interval_ps:g} ps apart): use "
+                            f"{below * traj.frame_interval_ps:g} or "
+                            f"{above * traj.frame_interval_ps:g} ps")
     return lag
+
+
+def _image_shifts(box: np.ndarray, r_max: float) -> np.ndarray:
+    """The lattice vectors (rows) that can bring a periodic image of an atom of the cell
+    within ``r_max`` of another atom of the cell: |n_k| <= floor(r_max / width_k) + 1 along
+    each axis k, width_k the distance between the cell's faces (any cell, any r_max)."""
+    from ionmd.structures.geometry import perpendicular_widths
+
+    reach = np.floor(r_max / perpendicular_widths(box)).astype(int) + 1
+    grid = np.stack(np.meshgrid(*[np.arange(-m, m + 1) for m in reach], indexing="ij"), -1)
+    return grid.reshape(-1, 3) @ box
+
+
+def _pair_histogram(centres: np.ndarray, others: np.ndarray, box: np.ndarray,
+                    edges: np.ndarray, same_atoms: bool) -> np.ndarray:
+    """Counts of the distances from each centre to every periodic image of each other atom,
+    binned by ``edges`` (no minimum image: right for any r_max and any cell). With
+    ``same_atoms`` (``centres`` and ``others`` are the same atoms, possibly at two times)
+    an atom and all its own images are left out: the distinct pairs only."""
+    from MDAnalysis.lib.distances import capped_distance
+
+    inv = np.linalg.inv(box)
+    centres = (centres @ inv % 1.0) @ box     # into the cell: the shifts then suffice
+    others = (others @ inv % 1.0) @ box
+    images = (others[None] + _image_shifts(box, edges[-1])[:, None]).reshape(-1, 3)
+    pairs, d = capped_distance(centres, images, edges[-1], return_distances=True)
+    if same_atoms:
+        distinct = pairs[:, 0] != pairs[:, 1] % len(others)
+        d = d[distinct]
+    return np.histogram(d, bins=edges)[0].astype(np.float64)
 
 
 def _per_lag(func, lag_ps: float | Sequence[float]) -> np.ndarray:
@@ -59,59 +106,66 @@ def van_hove_self(traj: Trajectory, species: str, lag_ps: float | Sequence[float
 def van_hove_distinct(traj: Trajectory, species: str, lag_ps: float | Sequence[float],
                       r_max: float = 6.0, n_bins: int = 60,
                       max_origins: int = 50) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct part ``G_d(r, t)`` normalised to 1 at large r (minimum image); one row
-    per lag when ``lag_ps`` is a sequence."""
-    from MDAnalysis.lib.distances import distance_array
-
-    from ionmd.analysis.cell_frame import canonical_frame
-
+    """Distinct part ``G_d(r, t)`` normalised to 1 at large r; one row per lag when
+    ``lag_ps`` is a sequence. Pairs are counted over all periodic images of the later
+    frame's cell (:func:`_pair_histogram`), so any ``r_max`` is right, also beyond half
+    the cell's width; ``G_d(r, 0)`` is :func:`rdf`'s g(r)."""
     idx = traj.indices(species)
     n = idx.size
     if n < 2:
         raise AnalysisError(f"the distinct van Hove function needs >= 2 {species} atoms, got {n}")
     edges = np.linspace(0, r_max, n_bins + 1)
     shell = 4 / 3 * np.pi * (edges[1:] ** 3 - edges[:-1] ** 3)
-    rho = (n - 1) / traj.volumes.mean()
 
     def one(t: float) -> np.ndarray:
         lag = _lag_frames(traj, t)
         origins = np.unique(np.linspace(0, traj.n_frames - 1 - lag,
                                         min(max_origins, traj.n_frames - lag)).astype(int))
-        hist = np.zeros(n_bins)
+        g = np.zeros(n_bins)
         for t0 in origins:
-            # both frames turned alike, with the later frame's box, whose images count
-            later, dims = canonical_frame(traj.positions[t0 + lag, idx], traj.boxes[t0 + lag])
-            earlier = canonical_frame(traj.positions[t0, idx], traj.boxes[t0 + lag])[0]
-            d = distance_array(earlier, later, box=dims)
-            hist += np.histogram(d[~np.eye(n, dtype=bool)], bins=edges)[0]
-        return hist / (len(origins) * n * rho * shell)
+            # both frames in the later frame's cell, whose images count
+            box = traj.boxes[t0 + lag]
+            hist = _pair_histogram(traj.positions[t0, idx], traj.positions[t0 + lag, idx], box,
+                                   edges, same_atoms=True)
+            g += hist * abs(np.linalg.det(box)) / (n * (n - 1) * shell)
+        return g / len(origins)
 
     return 0.5 * (edges[1:] + edges[:-1]), _per_lag(one, lag_ps)
 
 
 def rdf(traj: Trajectory, a: str, b: str, r_max: float = 6.0, n_bins: int = 60,
         step: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """Radial distribution function g_ab(r) by MDAnalysis ``InterRDF``."""
-    from MDAnalysis.analysis.rdf import InterRDF
-
-    from ionmd.analysis.msd import to_universe
-
-    traj.indices([a, b])
-    u = to_universe(traj, canonical=True)
-    ga, gb = u.select_atoms(f"type {a}"), u.select_atoms(f"type {b}")
-    # same species: drop i == j pairs (exclusion block of 1 x 1)
-    run = InterRDF(ga, gb, nbins=n_bins, range=(0.0, r_max),
-                   exclusion_block=(1, 1) if a == b else None).run(step=step)
-    return np.asarray(run.results.bins), np.asarray(run.results.rdf)
+    """Partial radial distribution function g_ab(r) over every ``step``-th frame: bin
+    centres, values. Pairs are counted over all periodic images (any ``r_max``, any
+    cell; a minimum image misses pairs beyond half the cell's width), each frame
+    normalised by its own volume with N_a (N_b - delta_ab) pairs, as LAMMPS's ``compute
+    rdf`` and MDAnalysis's ``InterRDF`` do (g -> 1 for an ideal gas); an atom's own
+    periodic images, beyond the shortest lattice vector, are not counted."""
+    ia, ib = traj.indices(a), traj.indices(b)
+    same = a == b
+    if ia.size < 1 + same:
+        raise AnalysisError(f"g_{a}{b}(r) needs {1 + same} or more {a} atoms, got {ia.size}")
+    edges = np.linspace(0, r_max, n_bins + 1)
+    shell = 4 / 3 * np.pi * (edges[1:] ** 3 - edges[:-1] ** 3)
+    frames = range(0, traj.n_frames, step)
+    g = np.zeros(n_bins)
+    for t in frames:
+        hist = _pair_histogram(traj.positions[t, ia], traj.positions[t, ib], traj.boxes[t],
+                               edges, same_atoms=same)
+        g += hist * traj.volumes[t] / (ia.size * (ib.size - same) * shell)
+    return 0.5 * (edges[1:] + edges[:-1]), g / len(frames)
 
 
 def density_grid(traj: Trajectory, species: str, shape: tuple[int, int, int] = (40, 40, 40)
                  ) -> np.ndarray:
     """Probability density (1/Å^3, average cell) of ``species`` on a grid in fractional
-    coordinates, so that a breathing box (NpT) maps every frame onto one grid."""
+    coordinates, so that a breathing box (NpT) maps every frame onto one grid; the value
+    at grid point (i, j, k) is that of the voxel centred on fractional (i, j, k) / shape."""
     idx = traj.indices(species)
     frac = np.einsum("tnk,tkl->tnl", traj.positions[:, idx], np.linalg.inv(traj.boxes))
-    frac -= np.floor(frac)
+    # grid point i (at i / n, where a CUBE file puts its value) counts the atoms within
+    # half a voxel of it: bins centred on the points, not starting at them
+    frac = (frac + 0.5 / np.asarray(shape)) % 1.0
     hist, _ = np.histogramdd(frac.reshape(-1, 3), bins=shape, range=[(0, 1)] * 3)
     voxel = traj.volumes.mean() / np.prod(shape)
     return hist / (hist.sum() * voxel)

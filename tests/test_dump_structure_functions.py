@@ -1,0 +1,113 @@
+"""g(r), the distinct van Hove function and the density grid against LAMMPS's own
+``compute rdf`` and by-hand numbers.
+
+Was: pairs by the minimum image (MDAnalysis ``InterRDF``, ``distance_array``), wrong
+beyond half the cell's narrowest width: in a tilted 64-atom LiCl cell (half width 4.70 A)
+g(r) to 7 A was up to 1.02 off LAMMPS's; lags between two frames were rounded silently
+(0.15 ps with frames 0.1 ps apart gave the 0.2 ps row, labelled 0.15 ps); the density's
+grid point i held the voxel [i, i + 1) / n, so a CUBE file showed it half a voxel off
+the atoms.
+"""
+
+import numpy as np
+import pytest
+from ase.build import bulk
+
+from ionmd.analysis.structure_functions import (density_grid, rdf, van_hove_distinct,
+                                                van_hove_self, write_density_cube)
+from ionmd.analysis.trajectory import Trajectory, cell_widths
+from ionmd.errors import AnalysisError
+
+R_MAX, N_BINS = 7.0, 35
+
+
+def _trajectory(positions, cell, symbols, every=10):
+    positions = np.asarray(positions)
+    return Trajectory(positions, np.repeat(np.asarray(cell)[None], len(positions), 0),
+                      np.arange(len(positions)) * every, np.array(symbols),
+                      np.ones(len(symbols)), 10.0)
+
+
+@pytest.fixture(scope="module")
+def tilted_cell_and_lammps_rdf(tmp_path_factory):
+    """A rattled 64-atom LiCl cell with large tilts (xy 4, xz 3, yz 2 A) and LAMMPS's
+    ``compute rdf`` of it (types 1 = Li, 2 = Cl) to 7 A, past half its narrowest width."""
+    from lammps_runner import run_lmp, to_lammps_frame, write_data
+
+    atoms = bulk("LiCl", "rocksalt", a=5.14, cubic=True) * (2, 2, 2)
+    atoms.set_cell(atoms.cell.array + [[0, 0, 0], [4.0, 0, 0], [3.0, 2.0, 0]], scale_atoms=True)
+    atoms.rattle(0.3, seed=1)
+    atoms = to_lammps_frame(atoms)
+    work = tmp_path_factory.mktemp("rdf")
+    write_data(atoms, work / "s.data", ["Li", "Cl"])
+    run_lmp(f"""units metal
+atom_style atomic
+read_data s.data
+pair_style zero {R_MAX}
+pair_coeff * *
+compute r all rdf {N_BINS} 1 1 2 2 1 2
+fix f all ave/time 1 1 1 c_r[*] file rdf.out mode vector
+run 0
+""", work)
+    table = np.loadtxt(work / "rdf.out", skiprows=4)
+    return atoms, table
+
+
+def test_rdf_past_half_the_cell_width_is_lammps_compute_rdf(tilted_cell_and_lammps_rdf):
+    atoms, table = tilted_cell_and_lammps_rdf
+    traj = _trajectory([atoms.positions] * 2, atoms.cell.array, atoms.get_chemical_symbols())
+    assert cell_widths(traj.boxes).min() / 2 < 4.8 < R_MAX < 10.0   # < shortest lattice vector
+    for column, (a, b) in ((2, ("Li", "Li")), (4, ("Cl", "Cl")), (6, ("Li", "Cl"))):
+        r, g = rdf(traj, a, b, r_max=R_MAX, n_bins=N_BINS)
+        np.testing.assert_allclose(r, table[:, 1], atol=1e-12)
+        # LAMMPS prints 6 significant digits
+        np.testing.assert_allclose(g, table[:, column], rtol=1e-5, atol=1e-5, err_msg=a + b)
+    # the distinct van Hove function at zero lag is g_LiLi, images and all
+    _, gd = van_hove_distinct(traj, "Li", 0.0, r_max=R_MAX, n_bins=N_BINS)
+    np.testing.assert_allclose(gd, table[:, 2], rtol=1e-5, atol=1e-5)
+
+
+def test_ideal_gas_g_is_one_at_any_r_in_a_small_skewed_cell():
+    """Uniform random points in a cell of 4 x 5 x 6 A on skewed vectors: g(r) = 1 up to
+    r_max = 9 A (2 to 3 cell widths), where a minimum image counts nothing past 2 A."""
+    rng = np.random.default_rng(0)
+    cell = np.array([[4.0, 0, 0], [6.0, 5.0, 0], [3.0, -5.0, 6.0]])
+    frames = rng.random((400, 6, 3)) @ cell
+    traj = _trajectory(frames, cell, ["Li"] * 3 + ["Cl"] * 3)
+    r, g = rdf(traj, "Li", "Cl", r_max=9.0, n_bins=9)
+    assert np.abs(g[2:] - 1).max() < 0.05
+    _, gll = rdf(traj, "Li", "Li", r_max=3.9, n_bins=3)   # below the shortest lattice vector
+    assert np.abs(gll[1:] - 1).max() < 0.1
+
+
+def test_a_lag_between_two_frames_is_refused():
+    rng = np.random.default_rng(1)
+    traj = _trajectory(rng.random((20, 4, 3)) * 8, np.eye(3) * 8, ["Li"] * 4)  # 0.1 ps apart
+    with pytest.raises(AnalysisError, match=r"lag 0.15 ps is not a whole number of frames "
+                                            r"\(frames are 0.1 ps apart\): use 0.1 or 0.2 ps"):
+        van_hove_self(traj, "Li", [0.1, 0.15])
+    with pytest.raises(AnalysisError, match="not a whole number of frames"):
+        van_hove_distinct(traj, "Li", 0.25)
+    # lags on the frame grid, written as decimal fractions, are taken as they are
+    r, g = van_hove_self(traj, "Li", [0.1, 0.3, 0.7])
+    assert g.shape == (3, 80)
+
+
+def test_density_cube_peaks_where_the_atoms_are(tmp_path):
+    """A Gaussian cloud about fractional (0.5, 0.5, 0.5): the density's mean over the CUBE
+    file's grid points (at origin + i * voxel) is the cloud's centre."""
+    from ase.io.cube import read_cube_data
+
+    rng = np.random.default_rng(2)
+    cell = np.diag([10.0, 12.0, 14.0])
+    n = 20
+    positions = (0.5 + 0.06 * rng.standard_normal((2000, 1, 3))) @ cell
+    traj = _trajectory(positions, cell, ["Li"])
+    data, atoms = read_cube_data(str(write_density_cube(traj, "Li", tmp_path / "li.cube",
+                                                        (n, n, n))))
+    np.testing.assert_allclose(data, density_grid(traj, "Li", (n, n, n)), rtol=1e-5)
+    points = np.arange(n) / n                   # ASE writes the origin at 0
+    for axis in range(3):
+        profile = data.sum(axis=tuple(k for k in range(3) if k != axis))
+        mean = np.sum(profile * points) / profile.sum()
+        assert abs(mean - positions[:, 0, axis].mean() / cell[axis, axis]) < 0.1 / n, axis
