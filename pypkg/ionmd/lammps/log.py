@@ -75,13 +75,19 @@ class ThermoBlocks:
     ``-echo none`` on the command line), once the block ended: a minimisation by the
     ``Minimization stats:`` after its loop line, a rerun by its loop line, which counts the
     snapshots read (``for 5 steps``) where a run counts its steps: a run prints rows at
-    its first step and at steps it reached (at its last, or before where ``fix halt`` or
-    a time-out stopped it), never further apart than that count, while the rows of a
-    rerun are the dump's steps (snapshots 0, 10, ..., 40: 40 steps apart, 5 counted).
-    Earlier, where they are printed: the echoed ``minimize`` or ``rerun`` command (a log's
-    default ``echo log``), the screen's ``Setting up cg style minimization``. A rerun of a
-    dump written at every step (or two snapshots two steps apart) is told by its echoed
-    command only.
+    its first and its last step, as far apart as the steps it counts, while the rows of a
+    rerun are the dump's steps (snapshots 0, 10, ..., 40: 40 steps apart, 5 counted;
+    snapshots 0, 1, ..., 5 of a dump written at every step: 5 steps apart, 6 counted). A
+    run stopped early prints no row at its last step (its rows span fewer steps than it
+    counts) and says so first: ``fix halt``'s message, the timer's ``Wall time limit
+    reached`` (a ``fix halt ... message no`` that stops a run says nothing: its rows
+    would read as a rerun's). Earlier, where they are printed: the echoed ``minimize`` or
+    ``rerun`` command (a log's default ``echo log``), the screen's ``Setting up cg style
+    minimization``. A minimisation that LAMMPS stopped with an error (lost atoms) prints no
+    statistics: under ``echo none`` it is told by its rows' kinetic energy (``Temp`` or
+    ``KinEng``), 0 at every row of two steps or more (a minimisation moves no velocities;
+    one before ``velocity create``, as a relaxation is, has none; an MD run whose atoms
+    do not move is no MD either). One from velocities LAMMPS had created is not told.
 
     Rows are handed out as they are read (:meth:`row`), so that a running LAMMPS can be
     followed; those of a block found later to be no MD are taken back: ``not_md`` gets its
@@ -92,14 +98,21 @@ class ThermoBlocks:
         self.blocks = 0
         self.not_md: set[int] = set()
         """Numbers of the blocks (as ``blocks`` counted them) that are no MD run's."""
+        self.minimizations: set[int] = set()
+        """Those of them known to be a minimisation's."""
+        self.error_block: int | None = None
+        """The block an ``ERROR`` line ended (None: none, or none was open)."""
         self.md_step: int | None = None
         """The step of the last MD row read (None: none yet)."""
         self.step: int | None = None
         """The step of the last row of any block (where LAMMPS's timestep is)."""
         self._block_steps: list[int] = []     # steps of the current block's rows
         self._md_step_before: int | None = None
-        self._not_md_next = False
+        self._not_md_next: str | None = None   # "minimize" or "rerun": the next block's
         self._step_column = 0
+        self._kinetic_column: int | None = None
+        self._kinetic: list[float] = []      # the current block's Temp (or KinEng) values
+        self._stopped_early = False          # fix halt or a time-out ended the current block
         self._after_memory = False           # the line before was LAMMPS's memory line
         self.stepless: list[str] = []
         """Headers of blocks that print no ``Step`` column (``thermo_style custom temp
@@ -113,23 +126,28 @@ class ThermoBlocks:
             return None
         after_memory = self._after_memory
         self._after_memory = parts[:3] == ["Per", "MPI", "rank"]
-        if _not_md_command(parts) or (parts[0] == "Setting" and "minimization" in parts):
-            self._not_md_next = True
+        command = _not_md_command(parts)
+        if command or (parts[0] == "Setting" and "minimization" in parts):
+            self._not_md_next = command or "minimize"
         elif _is_header(parts):
             self._start_block(parts)
         elif after_memory and _is_header(parts + ["Step"]):
             self.stepless.append(" ".join(parts))   # a header with no Step: rows unplaceable
-            self.header, self._not_md_next = None, False
+            self.header, self._not_md_next = None, None
         elif line.strip() == "Minimization stats:":
-            self._take_back()                # the block that just ended
+            self._take_back(minimization=True)   # the block that just ended
         elif parts[0] == "Loop":
             self._end_block(line)
         elif parts[0].startswith("ERROR"):
-            self.header = None
+            self.end()
+        elif HALT_RE.match(line) or "Wall time limit reached" in line:
+            self._stopped_early = True
         elif (self.header is not None and len(parts) == len(self.header)
               and parts[self._step_column].lstrip("-").isdigit()):
             self.step = int(parts[self._step_column])
             self._block_steps.append(self.step)
+            if self._kinetic_column is not None:
+                self._kinetic.append(_float(parts[self._kinetic_column]))
             if self.blocks not in self.not_md:
                 self.md_step = self.step
                 return parts
@@ -138,22 +156,42 @@ class ThermoBlocks:
     def _start_block(self, header: list[str]) -> None:
         self.header = header
         self._step_column = header.index("Step")
+        self._kinetic_column = next((header.index(k) for k in ("Temp", "KinEng")
+                                     if k in header), None)
         self.blocks += 1
         self._block_steps, self._md_step_before = [], self.md_step
+        self._kinetic, self._stopped_early = [], False
         if self._not_md_next:
             self.not_md.add(self.blocks)
-        self._not_md_next = False
+            if self._not_md_next == "minimize":
+                self.minimizations.add(self.blocks)
+        self._not_md_next = None
 
     def _end_block(self, line: str) -> None:
-        """A loop line: a block whose rows lie further apart than the steps it counts is
-        a rerun's."""
+        """A loop line: a block whose rows span other than the steps it counts is a
+        rerun's, unless it stopped early (see the class)."""
         loop = LOOP_RE.match(line)
         steps = self._block_steps
-        if loop and steps and steps[-1] - steps[0] > int(loop.group(3)):
-            self._take_back()
+        if loop and steps:
+            span, counted = steps[-1] - steps[0], int(loop.group(3))
+            if span > counted or (span < counted and not self._stopped_early):
+                self._take_back()
         self.header, self._block_steps = None, []   # the next loop line is another block's
 
-    def _take_back(self) -> None:
+    def end(self) -> None:
+        """The current block ended without a loop line (an ``ERROR``, or the end of the
+        output): a minimisation's where its rows say so (no kinetic energy at two steps
+        or more, see the class)."""
+        if self.header is None:
+            self.error_block = None
+            return
+        if len(set(self._block_steps)) > 1 and self._kinetic and not any(self._kinetic):
+            self._take_back(minimization=True)
+        self.error_block, self.header = self.blocks, None
+
+    def _take_back(self, minimization: bool = False) -> None:
+        if minimization and self.blocks:
+            self.minimizations.add(self.blocks)
         if self.blocks and self.blocks not in self.not_md:
             self.not_md.add(self.blocks)
             self.md_step = self._md_step_before
@@ -177,15 +215,25 @@ def row_step(header: list[str], row) -> int:
 _RERUN_FIELDS = {"x", "y", "z", "xs", "ys", "zs", "xu", "yu", "zu", "xsu", "ysu", "zsu"}
 
 
-def _not_md_command(parts: list[str]) -> bool:
-    """Whether ``parts`` is an echoed ``minimize etol ftol maxiter maxeval`` or ``rerun file
-    ... dump x y z ...``, by its words: a ``print`` message that starts with the word
-    (``rerun the dump later``) would otherwise drop the next MD block's rows."""
+def _not_md_command(parts: list[str]) -> str | None:
+    """``"minimize"`` or ``"rerun"`` where ``parts`` is an echoed ``minimize etol ftol
+    maxiter maxeval`` or ``rerun file ... dump x y z ...``, by its words (a ``print``
+    message that starts with the word, ``rerun the dump later``, would otherwise drop the
+    next MD block's rows); else None."""
     if parts[0] in ("minimize", "minimize/kk"):
-        return len(parts) == 5 and all(_numeric_or_variable(w) for w in parts[1:])
-    if parts[0] == "rerun" and "dump" in parts[2:]:
-        return bool(_RERUN_FIELDS & set(parts[parts.index("dump", 2) + 1:]))
-    return False
+        if len(parts) == 5 and all(_numeric_or_variable(w) for w in parts[1:]):
+            return "minimize"
+    elif parts[0] == "rerun" and "dump" in parts[2:]:
+        if _RERUN_FIELDS & set(parts[parts.index("dump", 2) + 1:]):
+            return "rerun"
+    return None
+
+
+def _float(word: str) -> float:
+    try:
+        return float(word)
+    except ValueError:
+        return float("nan")
 
 
 def _numeric_or_variable(word: str) -> bool:
@@ -211,6 +259,7 @@ def _blocks(text: str) -> tuple[list[tuple[list[str], list[list[float]]]], list[
         except ValueError:
             continue
         blocks.setdefault(reader.blocks, (reader.header, []))[1].append(row)
+    reader.end()                         # a log that ends inside a block (killed)
     return [block for k, block in blocks.items() if k not in reader.not_md], reader.stepless
 
 
@@ -409,6 +458,9 @@ class LostAtoms:
     """``fix halt``'s step, where it fired first (its forced output found the loss)."""
     piece: int = 0
     """Which of the texts it is in."""
+    in_minimization: bool = False
+    """Whether a minimisation lost them (before the MD it prepares): ``step`` and
+    ``after_row`` are then its last row's step, no MD step."""
 
     @property
     def by_dump(self) -> bool:
@@ -418,6 +470,9 @@ class LostAtoms:
     @property
     def when(self) -> str:
         """The step as words: ``between step 600 and step 800``, ``at step 500, ...``."""
+        if self.in_minimization:
+            return (f"during the minimisation before the MD (after its row at step "
+                    f"{self.after_row})")
         if self.after_row is None:
             return f"at step {self.step}, at the setup of its run (before its first thermo row)"
         return f"between step {self.after_row} and step {self.step}"
@@ -559,6 +614,7 @@ def find_lost_atoms(texts, thermo_every: int | None = None, run_end: int | None 
                 gaps += piece.gaps
                 piece = piece.next_piece()
             if line.startswith("ERROR") and LOST_ATOMS_RE.match(line):
+                piece.line(line)         # ends its block: a minimisation's, or MD's
                 found = _lost_at(piece, line.strip(), gaps, thermo_every, run_end,
                                  dump_every, last_frame)
                 return replace(found, piece=k)
@@ -570,6 +626,10 @@ def find_lost_atoms(texts, thermo_every: int | None = None, run_end: int | None 
 def _lost_at(piece: _PieceReader, message: str, gaps: list[int], thermo_every: int | None,
              run_end: int | None, dump_every: int | None = None,
              last_frame: int | None = None) -> LostAtoms:
+    blocks = piece.blocks
+    if blocks.error_block is not None and blocks.error_block in blocks.minimizations:
+        return LostAtoms(message, blocks.step, blocks.step, piece.restart_file, None,
+                         in_minimization=True)
     every = piece.spacing(gaps, thermo_every)
     by_dump = _dump_found_it(message) and bool(piece.dump_every or dump_every)
     if by_dump:                          # the next dump (at multiples of its N) found them
