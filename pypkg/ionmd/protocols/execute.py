@@ -490,8 +490,8 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
                                "trajectory": [rd.piece(k)["trajectory"].name for k in kept],
                                "logs": [rd.piece(k)["log"].name for k in range(n)]})
     common = dict(step=step, temperature_now_K=temp, pid=None, returncode=rc)
-    if "Step" not in thermo and thermo.stepless:
-        return _stepless(rd, thermo, last_text, common)
+    if "Step" not in thermo and (thermo.stepless or END_RE.search(last_text)):
+        return _rows_unread(rd, thermo, last_text, common)
     halt = HALT_RE.search(last_text)
     p = rd.protocol
 
@@ -508,7 +508,12 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
         # missing after the last row and by the next output (the step the rows' spacing
         # gives, as `ionmd analyze` dates it; the halt step when fix halt fired first)
         lost_by = lost.step
-        if lost.after_row is None and resumed_at is not None:
+        if lost.in_minimization:
+            # the relaxation before the MD: its rows' steps are no MD steps, and the MD
+            # (after its reset_timestep) had not begun
+            lost_by = resumed_at if resumed_at is not None else 0
+            when = f"{lost.when}, so the MD never started"
+        elif lost.after_row is None and resumed_at is not None:
             # found at the setup of a piece resumed from a restart: in the restart's state
             lost_by = resumed_at
             when = (f"at step {lost_by}, as the piece resumed from {status['resumed_from']} "
@@ -577,24 +582,28 @@ END_RE = re.compile(r"^IONMD_END step (\d+)", re.M)
 """The line a template prints after its run (LAMMPS's own step, whatever thermo prints)."""
 
 
-def _stepless(rd: RunDir, thermo: ThermoTable, last_text: str, common: dict) -> dict:
-    """Status of a run whose template prints thermo rows without a Step column: they
-    cannot be placed in the run, so neither its step nor its temperature is known from
-    them (was recorded as 'interrupted at step 0', and every resume ran it again). The
-    step is LAMMPS's own where the template printed it (``IONMD_END``); the pieces' files
-    are kept."""
+def _rows_unread(rd: RunDir, thermo: ThermoTable, last_text: str, common: dict) -> dict:
+    """Status of a run whose template prints thermo output that gives no MD row: rows
+    without a Step column (``thermo_style custom temp pe``), which cannot be placed in
+    the run, or another format (``thermo_style multi``, ``yaml``). Neither its step nor
+    its temperature is known from them (was recorded as 'interrupted at step 0', and every
+    resume ran it again). The step is LAMMPS's own where the template printed it
+    (``IONMD_END``); the pieces' files are kept."""
     end = END_RE.search(last_text)
     errors = error_lines(last_text)
     said = (f"LAMMPS ended at step {end.group(1)}" if end else
             f"LAMMPS stopped: {errors[0]}" if errors else "LAMMPS did not end its run")
     step = int(end.group(1)) if end else common["step"]
+    what = (f"has no Step column (header {thermo.stepless[0]!r}): its rows cannot be placed "
+            f"in the run" if thermo.stepless else
+            "gives no thermo row ionmd reads (one line per output under a header of column "
+            "names; thermo_style multi or yaml print none)")
     return rd.set_status("failed", resumable=False, **{**common, "step": step},
-                         reason=f"the thermo output of {template_path(rd)} has no Step column "
-                                f"(header {thermo.stepless[0]!r}): its rows cannot be placed "
-                                f"in the run, so ionmd cannot tell its step, temperature or "
-                                f"failure ({said}); add 'step' to its thermo_style "
-                                f"(thermo_style custom step temp ...), then start the run "
-                                f"again (delete {rd.path}; its files are kept until then)")
+                         reason=f"the thermo output of {template_path(rd)} {what}, so ionmd "
+                                f"cannot tell the run's step, temperature or failure ({said}); "
+                                f"use thermo_style custom with 'step' in it (thermo_style "
+                                f"custom step temp ...), then start the run again (delete "
+                                f"{rd.path}; its files are kept until then)")
 
 
 def _no_space(rd: RunDir, exc: OSError) -> dict:
