@@ -103,11 +103,7 @@ def _next_dump_frame(fh, path: Path, data_file: Path, atom_ids: np.ndarray,
         elif name == "TIMESTEP":
             step = int(_line(fh))
         elif name == "NUMBER OF ATOMS":
-            n_dump = int(_line(fh))
-            if n_dump != len(atom_ids):
-                raise AnalysisError(f"{path} does not match {data_file}: {n_dump} atoms in the "
-                                    f"dump, {len(atom_ids)} in the data file; use the data "
-                                    f"file written by the same run")
+            _check_atom_count(path, data_file, int(_line(fh)), len(atom_ids), n_done, step)
         elif name.startswith("BOX BOUNDS"):
             box, lo = _dump_box(path, name, [_line(fh) for _ in range(3)])
         elif name.startswith("ATOMS") and step is not None and box is not None:
@@ -120,6 +116,22 @@ def _next_dump_frame(fh, path: Path, data_file: Path, atom_ids: np.ndarray,
     if step is not None or box is not None:
         raise _DumpCutOff
     return None
+
+
+def _check_atom_count(path: Path, data_file: Path, n_dump: int, n_data: int, n_done: int,
+                      step: int | None) -> None:
+    """Refuse a frame whose atom count is not the data file's, saying the likely cause:
+    a dump of a group of atoms (or another run's data file) at the first frame, atoms
+    lost by the run (``thermo_modify lost ignore``) at a later one."""
+    if n_dump == n_data:
+        return
+    if n_done == 0:
+        raise AnalysisError(f"{path} does not match {data_file}: {n_dump} atoms in the dump, "
+                            f"{n_data} in the data file; dump all atoms ('dump ID all custom "
+                            f"...', not a group) and use the data file written by the same run")
+    raise AnalysisError(f"{path}: {n_dump} atoms in the dump at step {step} (frame {n_done}), "
+                        f"{n_data} before and in {data_file}: the run lost atoms (thermo_modify "
+                        f"lost ignore?); cut the dump before that frame, or rerun")
 
 
 def _dump_box(path: Path, item: str, lines: list[str]) -> tuple[np.ndarray, np.ndarray]:
