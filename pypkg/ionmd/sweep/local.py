@@ -4,17 +4,61 @@ keeps going if the submitter dies; the next ``submit`` waits for it and records 
 
 from __future__ import annotations
 
+import os
 import queue
+import sys
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from ionmd.sweep.campaign import Campaign
 from ionmd.sweep.worker import run_one
 
 
+def available_cores() -> tuple[int, str]:
+    """Cores this process may run on, and where the number comes from: its CPU affinity
+    (what ``taskset``, cgroups and ``srun`` leave it, unlike ``os.cpu_count()``, the
+    machine's), and within a SLURM job at most the job's CPUs on this node
+    (``SLURM_CPUS_ON_NODE``)."""
+    try:
+        cores, source = len(os.sched_getaffinity(0)), "the CPUs this process may use"
+    except (AttributeError, OSError):          # no affinity on macOS
+        cores, source = os.cpu_count() or 1, "the machine's CPUs"
+    slurm = os.environ.get("SLURM_CPUS_ON_NODE", "")
+    if slurm.isdigit() and 0 < int(slurm) < cores:
+        cores, source = int(slurm), "the SLURM job's CPUs on this node (SLURM_CPUS_ON_NODE)"
+    return cores, source
+
+
+def oversubscription(ranks: int, threads: int, at_once: int = 1) -> str | None:
+    """Why ``at_once`` runs of ``ranks`` x ``threads`` each are more than the available
+    cores (:func:`available_cores`), or None when they fit. MPICH and OpenMP start every
+    rank and thread whatever the cores: oversubscribed, each waits for a core in turn
+    (many times slower) and each rank holds its own copy of the model in memory."""
+    cores, source = available_cores()
+    need = ranks * threads * at_once
+    if need <= cores:
+        return None
+    runs = f"{at_once} runs x " if at_once > 1 else ""
+    return (f"{runs}{ranks} MPI rank(s) x {threads} thread(s) = {need} cores, but {source} "
+            f"are {cores}: the ranks would share cores (many times slower, each rank holding "
+            f"its own copy of the model in memory)")
+
+
 def pool_width(campaign: Campaign, n_gpus: int = 0) -> int:
-    """Runs at once: executor cores // (ranks x threads), and GPUs // GPUs per run."""
+    """Runs at once: executor cores // (ranks x threads), and GPUs // GPUs per run. The
+    executor's cores are capped at the available ones (:func:`available_cores`: under
+    ``taskset`` or in a SLURM job fewer than the machine's, against which the campaign
+    file was checked), with a warning on stderr."""
     r = campaign.resources
-    width = max(1, campaign.executor.get("cores", 1) // r.cores)
+    cores = campaign.executor.get("cores", 1)
+    have, source = available_cores()
+    if cores > have:
+        print(f"warning: executor.cores = {cores} but {source} are {have}: running as many "
+              f"runs at once as {have} cores hold", file=sys.stderr)
+        cores = have
+    width = max(1, cores // r.cores)
+    if r.cores > have:
+        print(f"warning: {oversubscription(r.ranks, r.threads)}; lower resources.ranks or "
+              f"threads", file=sys.stderr)
     if r.gpus:
         width = min(width, max(1, n_gpus // r.gpus))
     return width
