@@ -173,22 +173,9 @@ def _order(structure: Structure, order: OrderOptions,
             + (f", min distance {cell.min_distance}" if cell.min_distance else "")
             + (f"; {cell.close_pairs}" if cell.close_pairs else "")
             + net_charge_note(structure, cell)
-            + (_guessed_states_note(cell.structure) if order.method == "ewald" and not declared
+            + (f"; Ewald charges guessed: {cell.guess_note}" if cell.guess_note
                and not declares_site_states(structure) else ""))
     return cell.structure, text, gone
-
-
-def _guessed_states_note(ordered: Structure) -> str:
-    """``"; Ewald charges guessed: ..."`` where the states the Ewald energy used were
-    guessed with a caveat (transition metals that can trade electrons: LiNi0.5Mn0.5O2's
-    Ni2+ Mn4+ or Ni4+ Mn2+ order the cell differently; mixed valence), ``""`` else: the
-    guess's note was never shown where the file was ordered by it."""
-    from ionmd.structures.charges import oxidation_guess
-
-    guess = oxidation_guess(ordered.composition)      # as ordering_ewald: the cell's counts
-    # a charged cell's guess is named by net_charge_note already
-    caveat = guess.states and guess.note and abs(guess.net_charge) < 1e-6
-    return f"; Ewald charges guessed: {guess.note}" if caveat else ""
 
 
 def _rounded_away(parent: Structure, ordered: Structure) -> dict[str, float]:

@@ -17,7 +17,7 @@ import numpy as np
 from pymatgen.core import Structure
 
 from ionmd.structures.charges import (declared_oxidation_states, guess_oxidation_states,
-                                      nearly_neutral_states)
+                                      nearly_neutral_states, oxidation_guess)
 from ionmd.structures.errors import StructureError
 from ionmd.structures.ordering_cells import (  # constants importable from here
     DEFAULT_MAX_ATOMS, ROUNDING_HINTS, VACANCY, _arrangements, _compact, _ewald_rounding_hint,
@@ -86,6 +86,11 @@ class OrderedCell:
     close_pairs: str = ""
     """Pairs below the default rule that the occupancies force (``IONIC_FLOOR_FRACTION``),
     e.g. ``"3 Li-Li pairs 1.73 A apart ..."``; ``""`` where the rule was kept."""
+    guess_note: str = ""
+    """The caveat of the oxidation-state guess an Ewald ordering used (``charges.
+    oxidation_guess(...).note`` of a neutral guess: transition metals that can trade
+    electrons, mixed valence), ``""`` where the states were given or the guess needs none:
+    the ordering line names it without guessing again."""
 
     @property
     def matrix(self) -> np.ndarray:
@@ -205,14 +210,7 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
         excess = sum(v for k, v in c.items() if k != "sites") - c["sites"]
         if excess:
             raise StructureError(f"occupancies {key} do not add up to whole sites; round them in the input")
-    element_counts: dict[str, int] = {}
-    for site in big:
-        if site.is_ordered:
-            element_counts[site.specie.symbol] = element_counts.get(site.specie.symbol, 0) + 1
-    for c in counts.values():
-        for sp, n in c.items():
-            if sp not in ("sites", VACANCY):
-                element_counts[sp] = element_counts.get(sp, 0) + n
+    element_counts = _element_counts(big, counts)
     # the ionic floor's radii: the known states, else the guess for the whole-number cell
     # (a refined Li55.968 La24 Zr16 O96 has no neutral guess; its Li56 cell has)
     limits = _PairLimits(big, min_distance, charges or guess_oxidation_states(element_counts))
@@ -240,11 +238,24 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
             f"{float(arrangements):.1e} arrangements (at most {max_arrangements:.0e}); order "
             "it at random with a seed instead (`--order random --order-seed N`; in a campaign "
             f"`order = \"random\"`; in Python method='random'){smaller}")
-    ordered, energy, draw = _order_ewald(big, oxidation_states, element_counts, groups,
-                                         counts, limits)
+    guess_note = ""
+    if not oxidation_states:    # the guess for the whole-number cell, its caveat kept
+        guess = oxidation_guess(element_counts)
+        oxidation_states = guess.states or None     # none: _order_ewald says why
+        if guess.states and abs(guess.net_charge) < 1e-6:
+            guess_note = guess.note
+    try:
+        ordered, energy, draw = _order_ewald(big, oxidation_states, element_counts, groups,
+                                             counts, limits)
+    except StructureError as err:
+        if getattr(err, "unphysical", False) and supercell is None:
+            advice = _larger_cell_advice(structure, diagonal, charges, min_distance, 0,
+                                         max_atoms, ewald=(oxidation_states, max_arrangements))
+            raise StructureError(f"{err}. {advice}") from None
+        raise
     return OrderedCell(ordered, reps, counts, "ewald", ewald_energy=energy,
                        min_distance=limits.describe(), charges=charges, merged=merged,
-                       close_pairs=limits.close_pairs_note(draw))
+                       close_pairs=limits.close_pairs_note(draw), guess_note=guess_note)
 
 
 
@@ -255,11 +266,14 @@ LARGER_CELLS_TRIED = 3
 
 
 def _larger_cell_advice(structure: Structure, diagonal, charges, min_distance, seed: int,
-                        max_atoms: int) -> str:
+                        max_atoms: int, ewald=None) -> str:
     """Which larger supercell (the smallest diagonal repetition with whole occupancies,
-    ``diagonal``, doubled along a, b or c) the same seeded search orders with every pair
-    above its physical floor, checked by running it: the advice where one does, else the
-    ones tried."""
+    ``diagonal``, doubled along a, b or c) the same ordering orders with every pair above
+    its physical floor, checked by running it: the advice where one does, else the ones
+    tried. ``ewald``: (oxidation_states, max_arrangements) of an Ewald ordering, checked
+    by Ewald ordering the larger cell; where that cell has more arrangements than the
+    Ewald search takes, the seeded random search checks it and the advice is a random
+    ordering in it (the Ewald path gave no advice at all)."""
     if diagonal is None:
         return "No diagonal supercell with whole occupancies fits in max_atoms; none was tried"
     tried = []
@@ -267,18 +281,59 @@ def _larger_cell_advice(structure: Structure, diagonal, charges, min_distance, s
         larger = tuple(n * (2 if k == axis else 1) for k, n in enumerate(diagonal))
         if math.prod(larger) * len(structure) > max_atoms:
             continue
-        tried.append(supercell_text(larger))
+        text = supercell_text(larger)
+        tried.append(text)
         big = structure.make_supercell(larger, in_place=False)
         groups = _groups(big)
+        counts = _site_counts(groups)
         limits = _PairLimits(big, min_distance, charges)
-        draw, _ = _search(big, groups, _site_counts(groups), seed, limits)
+        if ewald is not None and _arrangements(counts) <= ewald[1]:
+            if _ewald_orders(big, ewald[0], groups, counts, limits):
+                return (f"The {text} supercell orders it with every pair above its physical "
+                        f"floor (checked, Ewald ordering): `--supercell {text}` (`supercell` "
+                        "in a campaign)")
+            continue
+        draw, _ = _search(big, groups, counts, seed, limits)
         if draw is not None and not limits.unphysical_pairs(draw):
-            return (f"The {supercell_text(larger)} supercell orders it with every pair above "
+            if ewald is not None:
+                return (f"The {text} supercell has {float(_arrangements(counts)):.1e} "
+                        f"arrangements, more than the Ewald ordering searches "
+                        f"({ewald[1]:.0e}); a random ordering orders it with every pair "
+                        f"above its physical floor (checked, seed {seed}): `--order random "
+                        f"--order-seed {seed} --supercell {text}` (`order = \"random\"`, "
+                        "`supercell` in a campaign)")
+            return (f"The {text} supercell orders it with every pair above "
                     f"its physical floor (checked, seed {seed}): `--supercell "
-                    f"{supercell_text(larger)}` (`supercell` in a campaign)")
+                    f"{text}` (`supercell` in a campaign)")
     if not tried:
         return f"No larger supercell fits in max_atoms={max_atoms}"
-    return f"Nor did the larger supercells {', '.join(tried)} (tried, seed {seed})"
+    how = "Ewald ordering" if ewald is not None else f"seed {seed}"
+    return f"Nor did the larger supercells {', '.join(tried)} (tried, {how})"
+
+
+def _ewald_orders(big: Structure, oxidation_states, groups, counts, limits) -> bool:
+    """Whether the Ewald ordering of ``big`` finds an arrangement (every pair above its
+    physical floor: the default rule, else its ionic floor)."""
+    try:
+        _, _, draw = _order_ewald(big, oxidation_states, _element_counts(big, counts),
+                                  groups, counts, limits)
+    except StructureError:
+        return False
+    return not limits.unphysical_pairs(draw)
+
+
+def _element_counts(big: Structure, counts) -> dict[str, int]:
+    """Atoms of each element in the ordered cell of ``big``: its ordered sites and the
+    counts placed on its partially occupied ones."""
+    out: dict[str, int] = {}
+    for site in big:
+        if site.is_ordered:
+            out[site.specie.symbol] = out.get(site.specie.symbol, 0) + 1
+    for c in counts.values():
+        for sp, n in c.items():
+            if sp not in ("sites", VACANCY):
+                out[sp] = out.get(sp, 0) + n
+    return out
 
 
 def _charges_of(structure: Structure, oxidation_states) -> dict[str, float] | None:

@@ -180,14 +180,16 @@ class _PairLimits:
         ionic = IONIC_FLOOR_FRACTION * (self._ionic_radii[a] + self._ionic_radii[b])
         return min(MIN_DISTANCE_FRACTION * cov, ionic)
 
-    def _floor_rule(self) -> str:
-        """How ``physical_floor`` is reckoned, in words, for messages."""
-        bonds = ("; a cation and an anion: where one bond would carry the larger ion's "
-                 "whole valence (bond valence R0 - 0.37 ln V)" if self._states else "")
+    def _floor_rule(self, a: str, b: str) -> str:
+        """How ``physical_floor`` of ``a`` and ``b`` is reckoned, in words, for messages."""
+        qa, qb = self._states.get(a), self._states.get(b)
+        if qa and qb and qa * qb < 0 and bond_valence_floor(a, b, 1.0) is not None:
+            return (f"where one bond carries the whole valence of the larger ion, "
+                    f"{max(abs(qa), abs(qb)):g} (bond valence R0 - {BOND_VALENCE_B:g} ln V)")
         if self._ionic_radii is None:
-            return f"{UNKNOWN_STATE_FLOOR_FRACTION:g} x the covalent radii sum{bonds}"
+            return f"{UNKNOWN_STATE_FLOOR_FRACTION:g} x the covalent radii sum"
         return (f"the smaller of {MIN_DISTANCE_FRACTION:g} x the covalent and "
-                f"{IONIC_FLOOR_FRACTION:g} x the ionic radii sum{bonds}")
+                f"{IONIC_FLOOR_FRACTION:g} x the ionic radii sum")
 
     def unphysical(self, big: Structure) -> np.ndarray:
         """Which pairs of partially occupied sites (numbered as ``partial``) are closer than
@@ -250,7 +252,7 @@ class _PairLimits:
         err = StructureError(
             f"{head}: {why.replace('no arrangement', 'no physical arrangement', 1)} "
             f"({a}-{b}: {self.physical_floor(a, b):.2f} A, the physical floor: "
-            f"{self._floor_rule()}); closest: sites of {_pair_text(big, *pair)}; "
+            f"{self._floor_rule(a, b)}); closest: sites of {_pair_text(big, *pair)}; "
             f"{scope}. " + _SITE_MODEL_ADVICE)
         err.unphysical = not any_supercell
         return err

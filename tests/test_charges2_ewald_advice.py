@@ -1,0 +1,53 @@
+"""The larger-supercell advice of an ordering refused as unphysical in its smallest cell:
+the random search advised a checked larger cell, the Ewald ordering of the same file
+advised nothing. Now the Ewald refusal advises the larger cell its own ordering fills
+with every pair above the physical floor; followed, the ordered cell's pairs are checked
+with numpy distances against Shannon radii (pymatgen) and ASE's covalent radii."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from ase.data import atomic_numbers, covalent_radii
+from pymatgen.core import Lattice, Species, Structure
+
+from ionmd.structures import StructureError, order_structure
+
+
+def _ring_cell() -> Structure:
+    """Li 0.5 (and Cl 0.5) on rings of three sites 1.40 A apart along a 4.2 A axis: the
+    smallest cell closes each ring on itself, so a ring holds two Li 1.40 A apart (Li+-Li+
+    floor 1.53 A); a larger cell opens the rings."""
+    return Structure(Lattice.orthorhombic(4.2, 3.2, 3.4), [{"Li": 0.5}] * 3 + [{"Cl": 0.5}] * 3,
+                     [[0, 0, 0], [1 / 3, 0, 0], [2 / 3, 0, 0],
+                      [0, 0.5, 0.5], [1 / 3, 0.5, 0.5], [2 / 3, 0.5, 0.5]])
+
+
+def _floor(el: str, state: int) -> float:
+    cov = 2 * covalent_radii[atomic_numbers[el]]
+    return min(0.8 * cov, 0.85 * 2 * float(Species(el, state).ionic_radius))
+
+
+@pytest.fixture(scope="module")
+def refusal() -> str:
+    with pytest.raises(StructureError) as err:
+        order_structure(_ring_cell(), "ewald")
+    return str(err.value)
+
+
+def test_the_ewald_refusal_advises_a_checked_larger_supercell(refusal):
+    assert "no physical arrangement exists" in refusal and "larger cell may differ" in refusal
+    assert "(checked, Ewald ordering)" in refusal and "--order-min-distance" not in refusal
+
+
+def test_following_the_ewald_advice_orders_every_pair_above_its_floor(refusal):
+    advised = re.search(r"`--supercell (\d+x\d+x\d+)`", refusal).group(1)
+    cell = order_structure(_ring_cell(), "ewald", supercell=advised)
+    assert cell.method == "ewald"
+    s = cell.structure
+    for el, state in (("Li", 1), ("Cl", -1)):
+        atoms = [k for k, site in enumerate(s) if site.specie.symbol == el]
+        d = s.distance_matrix[np.ix_(atoms, atoms)][np.triu_indices(len(atoms), 1)]
+        assert d.min() >= _floor(el, state) > 1.40
