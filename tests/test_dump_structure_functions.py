@@ -111,3 +111,20 @@ def test_density_cube_peaks_where_the_atoms_are(tmp_path):
         profile = data.sum(axis=tuple(k for k in range(3) if k != axis))
         mean = np.sum(profile * points) / profile.sum()
         assert abs(mean - positions[:, 0, axis].mean() / cell[axis, axis]) < 0.1 / n, axis
+
+
+def test_an_empty_range_is_refused_not_nan():
+    """Was: r_max = 0 (0.49 x the diagonal of primitive fcc vectors, all 0) gave g = 0 and
+    van Hove rows of NaN."""
+    atoms = bulk("LiCl", "rocksalt", a=5.14) * (3, 3, 3)
+    assert not atoms.cell.array.diagonal().any()
+    traj = _trajectory([atoms.positions] * 3, atoms.cell.array, atoms.get_chemical_symbols())
+    for call in (lambda: rdf(traj, "Li", "Cl", r_max=0.0),
+                 lambda: van_hove_self(traj, "Li", 10.0, r_max=0.0),
+                 lambda: van_hove_distinct(traj, "Li", 10.0, r_max=0.0)):
+        with pytest.raises(AnalysisError, match=r"r_max must be positive .*got r_max = 0.0 A"):
+            call()
+    # any positive r_max is right on these vectors: the first Li-Cl shell at a / 2
+    r, g = rdf(traj, "Li", "Cl", r_max=6.0, n_bins=60)
+    assert r[np.argmax(g)] == pytest.approx(2.57, abs=0.05)
+    assert np.sum(g[r < 2.4]) == 0

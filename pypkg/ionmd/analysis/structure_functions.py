@@ -49,6 +49,15 @@ def _lag_frames(traj: Trajectory, lag_ps: float) -> int:
     return lag
 
 
+def _bin_edges(r_max: float, n_bins: int) -> np.ndarray:
+    """``n_bins`` equal bins from 0 to ``r_max``; refuses an empty range (a cell's
+    diagonal taken for its size is 0 on primitive fcc vectors)."""
+    if not r_max > 0 or n_bins < 1:
+        raise AnalysisError(f"r_max must be positive and n_bins >= 1 (got r_max = {r_max} A, "
+                            f"n_bins = {n_bins}); any r_max is right, periodic images counted")
+    return np.linspace(0.0, r_max, n_bins + 1)
+
+
 def _image_shifts(box: np.ndarray, r_max: float) -> np.ndarray:
     """The lattice vectors (rows) that can bring a periodic image of an atom of the cell
     within ``r_max`` of another atom of the cell: |n_k| <= floor(r_max / width_k) + 1 along
@@ -92,7 +101,7 @@ def van_hove_self(traj: Trajectory, species: str, lag_ps: float | Sequence[float
     """Self part ``4 pi r^2 G_s(r, t)`` (integrates to 1 over r): bin centres, values
     (one row per lag when ``lag_ps`` is a sequence)."""
     idx = traj.indices(species)
-    edges = np.linspace(0, r_max, n_bins + 1)
+    edges = _bin_edges(r_max, n_bins)
 
     def one(t: float) -> np.ndarray:
         lag = _lag_frames(traj, t)
@@ -114,7 +123,7 @@ def van_hove_distinct(traj: Trajectory, species: str, lag_ps: float | Sequence[f
     n = idx.size
     if n < 2:
         raise AnalysisError(f"the distinct van Hove function needs >= 2 {species} atoms, got {n}")
-    edges = np.linspace(0, r_max, n_bins + 1)
+    edges = _bin_edges(r_max, n_bins)
     shell = 4 / 3 * np.pi * (edges[1:] ** 3 - edges[:-1] ** 3)
 
     def one(t: float) -> np.ndarray:
@@ -145,7 +154,7 @@ def rdf(traj: Trajectory, a: str, b: str, r_max: float = 6.0, n_bins: int = 60,
     same = a == b
     if ia.size < 1 + same:
         raise AnalysisError(f"g_{a}{b}(r) needs {1 + same} or more {a} atoms, got {ia.size}")
-    edges = np.linspace(0, r_max, n_bins + 1)
+    edges = _bin_edges(r_max, n_bins)
     shell = 4 / 3 * np.pi * (edges[1:] ** 3 - edges[:-1] ** 3)
     frames = range(0, traj.n_frames, step)
     g = np.zeros(n_bins)
