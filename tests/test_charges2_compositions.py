@@ -105,3 +105,13 @@ def test_ionic_aurides_and_carbides_carry_no_note(formula):
 @pytest.mark.parametrize("formula", ["LiAu", "Li3Bi", "LiAl", "Li22Sn5"])
 def test_alloys_of_close_electronegativity_stay_intermetallic(formula):
     assert "intermetallic" in transport_note(formula)
+
+
+@pytest.mark.parametrize("formula", ["LiC6", "KC8"])
+def test_intercalated_carbon_gets_no_guess_and_no_advice_to_check_the_file(formula):
+    """No formal state of C fits LiC6 (C-1/6); the reason was a charge '100 % off
+    neutral' and the advice to check the file's occupancies, which are right."""
+    guess = oxidation_guess(formula)
+    assert guess.states == {}
+    assert "intercalation compound" in guess.note and "check" not in guess.advice
+    assert guess.advice.startswith("give the states")

@@ -507,9 +507,19 @@ def _described(a: _Assignment, amounts, averaged: str | None = None,
 
 
 def _why_none(candidates, amounts) -> OxidationGuess:
-    """No guess, and why: the net charge under the likeliest assignment."""
+    """No guess, and why: the net charge under the likeliest assignment; for a carbon
+    intercalation host (LiC6), that no formal states apply (it said to check the file's
+    occupancies)."""
     formula = _formula(amounts)
     give = "give the states (oxidation_states={'Li': 1, ...})"
+    prob = _probabilities(amounts)
+    cations = {el: float(_usual_state(el, prob)) for el in amounts if el != "C"}
+    carbon = _carbon_host(amounts, cations)
+    if carbon is not None:
+        return OxidationGuess(
+            note=f"{formula} is an intercalation compound: its carbon holds {carbon:.2g} e "
+                 f"per atom from {_ions(cations)}, no formal state of C",
+            advice=give)
     if not candidates:
         return OxidationGuess(note=f"no oxidation states are known for an element of {formula}",
                               advice=give)
