@@ -26,6 +26,9 @@ TRUTH = {
     "LiNi0.5Co0.5O2": {"Li": 1, "Ni": 3, "Co": 3, "O": -2},
     "LiNi0.5Mn1.5O4": {"Li": 1, "Ni": 2, "Mn": 4, "O": -2},                        # LNMO
     "LiNi0.5Mn0.5O2": {"Li": 1, "Ni": 2, "Mn": 4, "O": -2},
+    "NiCo2O4": {"Ni": 2, "Co": 3, "O": -2},                                       # spinel
+    "NiCoO2": {"Ni": 2, "Co": 2, "O": -2},                     # rock salt: no Ni+ beside Co3+
+    "NiMn2O4": {"Ni": 2, "Mn": 3, "O": -2},                    # Mn2O4 of Ni2+: Mn4+ needs Ni0
     "LiCoO2": {"Li": 1, "Co": 3, "O": -2},
     "LiMn2O4": {"Li": 1, "Mn": 3.5, "O": -2},
     "LiFePO4": {"Li": 1, "Fe": 2, "P": 5, "O": -2},

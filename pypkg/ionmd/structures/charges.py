@@ -16,7 +16,11 @@ electrons:
   refined, +0.23 e) got P3+ and I2+ (no ionic radius for I2+, ordering lines saying the
   cell held +87 e instead of +9 e);
 * where transition metals can trade electrons (Ni2+ Mn4+ or Ni4+ Mn2+), the guess's note
-  names the other neutral assignments that score at least ``ALTERNATIVE_SCORE`` of it.
+  names the other neutral assignments that score at least ``ALTERNATIVE_SCORE`` of it;
+  in oxides of Ni with Mn or Co, Mn4+ and Co3+ are settled and Ni takes the rest
+  (``SETTLED_IN_OXIDES``: NMC811 Ni 2.875, not Ni3+ Co2+);
+* a metal ``IONIC_DIFFERENCE`` more electronegative than the others is an anion (CsAu:
+  Cs+ Au-), which ICSD statistics, holding no Au-, could not guess.
 
 In order: one state per element that makes the composition neutral; else within
 ``NEARLY_NEUTRAL``, then ``CHARGED_REFINEMENT`` of its positive charge (occupancies as
@@ -257,8 +261,8 @@ def _settled_oxide(best: _Assignment, amounts) -> OxidationGuess | None:
     metals at their settled states and Ni (``TAKES_THE_REST``) at what makes the
     composition neutral (its average where that lies between two neighbouring states:
     mixed valence), the other elements as in ``best``; None where the anions are not oxide
-    alone, the one metal left to take the rest is not Ni, or its state would not be one
-    of its positive states or between two neighbouring ones."""
+    alone, the one metal left to take the rest is not Ni, or its state would be below
+    its usual one (Ni2+) or neither one of its states nor between two neighbouring ones."""
     from pymatgen.core import Element
 
     if [el for el, s in best.states.items() if s < 0] != ["O"]:
@@ -276,8 +280,9 @@ def _settled_oxide(best: _Assignment, amounts) -> OxidationGuess | None:
     average = round(-others / amounts[el], 9)      # 2.875, not 2.8749999999999996
     positive = sorted(s for s in _options(el) if s > 0)
     lo = max((s for s in positive if s <= average + 1e-9), default=None)
-    if lo is None or (abs(average - lo) > 1e-9 and lo + 1 not in positive):
-        return None
+    if (lo is None or (abs(average - lo) > 1e-9 and lo + 1 not in positive)
+            or average < _usual_state(el, _probabilities(amounts)) - 1e-9):
+        return None     # below Ni2+ (NiCoO2 is rock-salt Ni2+ Co2+, not Ni+ Co3+)
     states[el] = float(lo) if abs(average - lo) <= 1e-9 else average
     if states == best.states:
         return None
