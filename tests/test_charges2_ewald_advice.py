@@ -51,3 +51,23 @@ def test_following_the_ewald_advice_orders_every_pair_above_its_floor(refusal):
         atoms = [k for k, site in enumerate(s) if site.specie.symbol == el]
         d = s.distance_matrix[np.ix_(atoms, atoms)][np.triu_indices(len(atoms), 1)]
         assert d.min() >= _floor(el, state) > 1.40
+
+
+def test_a_larger_cell_beyond_the_advice_search_is_advised_as_a_random_ordering(monkeypatch):
+    """Where the larger cell has more arrangements than the advice Ewald-orders, the
+    seeded random search checks it, and the advice is that random ordering; followed, its
+    pairs are above their floors."""
+    import ionmd.structures.ordering as ordering
+
+    monkeypatch.setattr(ordering, "ADVICE_EWALD_ARRANGEMENTS", 0)
+    with pytest.raises(StructureError) as err:
+        order_structure(_ring_cell(), "ewald")
+    message = str(err.value)
+    assert "arrangements were not Ewald-ordered (more than 0e+00 for this advice)" in message
+    seed, advised = re.search(r"`--order random --order-seed (\d+) --supercell (\d+x\d+x\d+)`",
+                              message).groups()
+    s = order_structure(_ring_cell(), "random", seed=int(seed), supercell=advised).structure
+    for el, state in (("Li", 1), ("Cl", -1)):
+        atoms = [k for k, site in enumerate(s) if site.specie.symbol == el]
+        d = s.distance_matrix[np.ix_(atoms, atoms)][np.triu_indices(len(atoms), 1)]
+        assert d.min() >= _floor(el, state)

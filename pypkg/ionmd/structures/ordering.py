@@ -265,15 +265,21 @@ LARGER_CELLS_TRIED = 3
 (the cell doubled along a, b or c) are searched before the refusal advises one."""
 
 
+ADVICE_EWALD_ARRANGEMENTS = 10**6
+"""A larger cell's Ewald ordering is run for the advice up to this many arrangements (a few
+seconds: 8.5e5 took 3 s, LGPS's 1.5e6 ~10 s); beyond, the seeded random search checks the
+cell and the advice is a random ordering in it."""
+
+
 def _larger_cell_advice(structure: Structure, diagonal, charges, min_distance, seed: int,
                         max_atoms: int, ewald=None) -> str:
     """Which larger supercell (the smallest diagonal repetition with whole occupancies,
     ``diagonal``, doubled along a, b or c) the same ordering orders with every pair above
     its physical floor, checked by running it: the advice where one does, else the ones
     tried. ``ewald``: (oxidation_states, max_arrangements) of an Ewald ordering, checked
-    by Ewald ordering the larger cell; where that cell has more arrangements than the
-    Ewald search takes, the seeded random search checks it and the advice is a random
-    ordering in it (the Ewald path gave no advice at all)."""
+    by Ewald ordering the larger cell (up to ``ADVICE_EWALD_ARRANGEMENTS``); beyond, the
+    seeded random search checks it and the advice is a random ordering in it (the Ewald
+    path gave no advice at all)."""
     if diagonal is None:
         return "No diagonal supercell with whole occupancies fits in max_atoms; none was tried"
     tried = []
@@ -287,7 +293,8 @@ def _larger_cell_advice(structure: Structure, diagonal, charges, min_distance, s
         groups = _groups(big)
         counts = _site_counts(groups)
         limits = _PairLimits(big, min_distance, charges)
-        if ewald is not None and _arrangements(counts) <= ewald[1]:
+        arrangements = _arrangements(counts)
+        if ewald is not None and arrangements <= ADVICE_EWALD_ARRANGEMENTS:
             if _ewald_orders(big, ewald[0], groups, counts, limits):
                 return (f"The {text} supercell orders it with every pair above its physical "
                         f"floor (checked, Ewald ordering): `--supercell {text}` (`supercell` "
@@ -296,12 +303,14 @@ def _larger_cell_advice(structure: Structure, diagonal, charges, min_distance, s
         draw, _ = _search(big, groups, counts, seed, limits)
         if draw is not None and not limits.unphysical_pairs(draw):
             if ewald is not None:
-                return (f"The {text} supercell has {float(_arrangements(counts)):.1e} "
-                        f"arrangements, more than the Ewald ordering searches "
-                        f"({ewald[1]:.0e}); a random ordering orders it with every pair "
-                        f"above its physical floor (checked, seed {seed}): `--order random "
-                        f"--order-seed {seed} --supercell {text}` (`order = \"random\"`, "
-                        "`supercell` in a campaign)")
+                limit = (f"{ADVICE_EWALD_ARRANGEMENTS:.0e} for this advice"
+                         if arrangements <= ewald[1] else
+                         f"{ewald[1]:.0e}, what the Ewald ordering takes")
+                return (f"The {text} supercell has a physical arrangement (found by the "
+                        f"random ordering, seed {seed}); its {float(arrangements):.1e} "
+                        f"arrangements were not Ewald-ordered (more than {limit}): "
+                        f"`--order random --order-seed {seed} --supercell {text}` "
+                        "(`order = \"random\"`, `supercell` in a campaign)")
             return (f"The {text} supercell orders it with every pair above "
                     f"its physical floor (checked, seed {seed}): `--supercell "
                     f"{text}` (`supercell` in a campaign)")
