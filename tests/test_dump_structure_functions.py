@@ -154,3 +154,21 @@ def test_distinct_van_hove_at_a_lag_is_numpy_by_hand_over_all_images():
         d = d[~np.eye(8, dtype=bool)]
         expected += np.histogram(d, bins=edges)[0] * np.linalg.det(box) / (8 * 7 * shell)
     np.testing.assert_allclose(gd, expected / (n_frames - lag), rtol=1e-9, atol=1e-12)
+
+
+def test_cube_atoms_sit_in_the_average_cell_like_the_density(tmp_path):
+    """Under NpT the CUBE file's cell is the average one; its atoms are placed by their
+    fractional coordinates in it, as the density is (were at the first frame's Cartesian
+    positions, up to 0.62 A off here: the first cell is 7 % smaller than the average)."""
+    from ase.io.cube import read_cube_data
+
+    atoms = bulk("LiCl", "rocksalt", a=5.14, cubic=True) * (2, 2, 2)
+    scale = np.linspace(1.0, 1.16, 9)
+    boxes = atoms.cell.array[None] * scale[:, None, None]
+    positions = atoms.get_scaled_positions()[None] @ boxes
+    traj = Trajectory(positions, boxes, np.arange(9) * 10, np.array(atoms.get_chemical_symbols()),
+                      atoms.get_masses(), 1.0)
+    _, back = read_cube_data(str(write_density_cube(traj, "Li", tmp_path / "li.cube", (8, 8, 8))))
+    np.testing.assert_allclose(back.cell.array, boxes.mean(0), atol=1e-5)
+    np.testing.assert_allclose(back.positions, atoms.get_scaled_positions() @ boxes.mean(0),
+                               atol=1e-5)

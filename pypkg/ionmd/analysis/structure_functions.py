@@ -24,7 +24,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ionmd.analysis.trajectory import Trajectory, wrap
+from ionmd.analysis.trajectory import Trajectory
 from ionmd.errors import AnalysisError
 
 
@@ -183,14 +183,15 @@ def density_grid(traj: Trajectory, species: str, shape: tuple[int, int, int] = (
 def write_density_cube(traj: Trajectory, species: str, path: str | Path,
                        shape: tuple[int, int, int] = (40, 40, 40)) -> Path:
     """Write the density of ``species`` as a CUBE file with the average cell and the
-    first frame's atoms (wrapped) for orientation."""
+    first frame's atoms (wrapped) for orientation, both placed by their fractional
+    coordinates in the average cell (under NpT the first frame's cell is another)."""
     from ase import Atoms
     from ase.io.cube import write_cube
 
     data = density_grid(traj, species, shape)
     cell = traj.boxes.mean(axis=0)
-    atoms = Atoms(symbols=traj.elements.tolist(),
-                  positions=wrap(traj.positions[:1], traj.boxes[:1])[0], cell=cell, pbc=True)
+    frac = traj.positions[0] @ np.linalg.inv(traj.boxes[0]) % 1.0
+    atoms = Atoms(symbols=traj.elements.tolist(), positions=frac @ cell, cell=cell, pbc=True)
     path = Path(path)
     with open(path, "w") as fh:
         write_cube(fh, atoms, data=data)
