@@ -8,14 +8,21 @@ of the fitted ``ln D`` at 300 K from the fit's full parameter covariance. ``sigm
 proportional to D (Nernst-Einstein at fixed volume and carrier count), so sigma(300 K) is
 known within the same factor ``f = exp(1.96 sd)`` either way as D(300 K).
 
-Error model. A diffusive run of length ``t`` at temperature T sees a number of hops that
-grows as ``D t``, so the relative variance of its D is ``var(ln D) ~ K / (D t)``. Each run
-gives its own ``K = var * D * t`` (``var`` from its 95 % interval,
-``(ln(hi / lo) / (2 * 1.96))**2``); extending it by ``dt`` is expected to give
-``var * t / (t + dt)``. A new temperature gets the median K of the runs and the D the
-current fit predicts there. The variance of the fitted ``ln D(300 K)`` depends only on the
-temperatures and these variances, not on the D values, so every option is priced without
-new data.
+Error model. The variance of a run's ``ln D`` falls as ``1 / t``: extending a run of
+``t`` ps by ``dt`` is expected to give ``var * t / (t + dt)`` (``var`` from its 95 %
+interval, ``(ln(hi / lo) / (2 q))**2``, ``q`` the interval's quantile). How it depends on D
+is less simple: measured with ionmd's estimator on lattice random walks (16 ions, 2.5 A
+hops, 200 seeds each), ``var * t`` is ``A + B / D``: ``K = var * D * t`` is constant
+(0.09 A^2) only while an ion makes few hops per ps (D <~ 0.5 A^2/ps, the hops counted), and
+grows with D beyond (0.12, 0.27, 0.94 A^2 at D = 0.5, 2.1, 8.3 A^2/ps) as ``var * t`` levels
+off at a floor set by the MSD fit's lags (0.11 ps). ``K`` therefore rises with D, and a new
+temperature gets the K of the runs nearest to it in ``1 / T`` (interpolated in ``ln K``
+between the neighbours, the nearest end's beyond them: :func:`new_run_K`), with the D the
+current fit predicts there (the walks: 1.0-1.4x their variance on average, where the
+runs' median K had made new low temperatures look 2-3x more uncertain than they are;
+``tests/test_budget_error_model.py``). The variance of the fitted ``ln D(300 K)`` depends
+only on the temperatures and these variances, not on the D values, so every option is
+priced without new data.
 
 Decision rule (:func:`next_step`). Each option (extend a run by ``step_ps``, start a run at
 a candidate temperature) is scored by ``(var_now - var_after) / cost``, the reduction of
@@ -168,6 +175,20 @@ def ln_var_at(temperatures_K: Sequence[float], ln_vars: Sequence[float], target_
     return float(x0 @ np.linalg.solve(info, x0))
 
 
+def new_run_K(runs: Sequence[TemperatureRun], temperature_K: float) -> float:
+    """``K = var(ln D) * D * t`` expected of a new run at ``temperature_K`` (module
+    docstring): the usable runs' K, their median per temperature, interpolated in
+    ``ln K`` against ``1 / T`` between the temperatures around it, the nearest one's
+    beyond the range."""
+    by_T: dict[float, list[float]] = {}
+    for r in runs:
+        if r.usable:
+            by_T.setdefault(float(r.temperature_K), []).append(r.K)
+    temps = sorted(by_T, reverse=True)                  # 1 / T increasing, as np.interp needs
+    ln_K = [np.log(median(by_T[T])) for T in temps]
+    return float(np.exp(np.interp(1.0 / temperature_K, 1.0 / np.array(temps), ln_K)))
+
+
 def next_step(runs: Sequence[TemperatureRun], *, step_ps: float, target_K: float = 300.0,
               candidates_K: Sequence[float] = (), discard_ps: float = 0.0,
               budget_left: float | None = None) -> Decision:
@@ -235,7 +256,6 @@ def next_step(runs: Sequence[TemperatureRun], *, step_ps: float, target_K: float
         v[j] *= r.time_ps / (r.time_ps + dt)
         options.append(option("extend", r.temperature_K, dt, dt * r.cost_per_ps,
                               ln_var_at(T, v, target_K), run=i, key=r.key))
-    K = median(runs[i].K for i in used)
     cost_per_ps = median(r.cost_per_ps for r in runs)
     taken = {temperature_folder(r.temperature_K) for r in runs}
     for Tc in candidates_K:
@@ -248,7 +268,7 @@ def next_step(runs: Sequence[TemperatureRun], *, step_ps: float, target_K: float
         if dt <= 0:
             continue
         D_c = float(np.exp(fit.predict_ln(np.array(float(Tc)))[0]))
-        v_new = K / (D_c * dt)
+        v_new = new_run_K(runs, Tc) / (D_c * dt)
         options.append(option("new", Tc, dt, (dt + discard_ps) * cost_per_ps,
                               ln_var_at(np.append(T, Tc), np.append(var, v_new), target_K)))
     options.sort(key=lambda o: -o.gain_per_cost)
@@ -261,7 +281,7 @@ def predict_outcome(runs: Sequence[TemperatureRun], option: Option,
                     decision: Decision) -> list[TemperatureRun]:
     """The runs after ``option`` as the error model expects them: D unchanged (a new run:
     the fit's D), its interval narrowed to ``var * t / (t + dt)`` (a new run: ``K / (D t)``
-    with the median K). The default ``execute`` of :func:`spend_budget`: a plan."""
+    with :func:`new_run_K`). The default ``execute`` of :func:`spend_budget`: a plan."""
     runs = list(runs)
     if option.action == "extend":
         r = runs[option.run]
@@ -271,8 +291,7 @@ def predict_outcome(runs: Sequence[TemperatureRun], option: Option,
                                                          r.D * np.exp(r.quantile * sd)))
     else:
         D = float(np.exp(decision.fit.predict_ln(np.array(option.temperature_K))[0]))
-        K = median(r.K for r in runs if r.usable)
-        sd = np.sqrt(K / (D * option.step_ps))
+        sd = np.sqrt(new_run_K(runs, option.temperature_K) / (D * option.step_ps))
         runs.append(TemperatureRun(option.temperature_K, option.step_ps, D,
                                    (D * np.exp(-Z95 * sd), D * np.exp(Z95 * sd)),
                                    cost_per_ps=median(r.cost_per_ps for r in runs),
@@ -380,5 +399,5 @@ def cost_per_ps_from_logs(run_dir: str | Path, *, timestep_fs: float, units: flo
 
 
 __all__ = ["BudgetOutcome", "Decision", "Option", "TemperatureRun",
-           "cost_per_ps_from_logs", "interval_factor", "ln_var_at", "next_step",
+           "cost_per_ps_from_logs", "interval_factor", "ln_var_at", "new_run_K", "next_step",
            "predict_outcome", "spend_budget"]
