@@ -162,3 +162,14 @@ def test_greedy_plan_reaches_the_optimal_design_of_the_budget():
     assert plan.spent == pytest.approx(budget)
     assert best.fun <= planned <= best.fun * 1.02
     assert {r.temperature_K: r.time_ps for r in plan.runs}[600.0] == pytest.approx(t0)
+
+
+def test_a_plan_keeps_each_runs_quantile():
+    """A plan (the error model's outcome) of runs with 8-ion intervals ends each round
+    where its choice said it would: the narrowed intervals are written, and read back, at
+    the runs' own quantile."""
+    runs = [run_at(T, s, quantile=Q8, key=T) for T, s in zip(TEMPS, (0.4, 0.3, 0.2, 0.2, 0.1))]
+    plan = spend_budget(runs, budget=200.0, step_ps=20.0, candidates_K=(550.0,), discard_ps=10.0)
+    assert len(plan.decisions) > 3
+    for before, after in zip(plan.decisions, plan.decisions[1:]):
+        assert after.factor == pytest.approx(before.choice.factor_after, rel=1e-9)
