@@ -140,7 +140,7 @@ class ThermoBlocks:
             self._end_block(line)
         elif parts[0].startswith("ERROR"):
             self.end()
-        elif HALT_RE.match(line) or "Wall time limit reached" in line:
+        elif "Fix halt condition" in line or "Wall time limit reached" in line:
             self._stopped_early = True
         elif (self.header is not None and len(parts) == len(self.header)
               and parts[self._step_column].lstrip("-").isdigit()):

@@ -490,7 +490,8 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
                                "trajectory": [rd.piece(k)["trajectory"].name for k in kept],
                                "logs": [rd.piece(k)["log"].name for k in range(n)]})
     common = dict(step=step, temperature_now_K=temp, pid=None, returncode=rc)
-    if "Step" not in thermo and (thermo.stepless or END_RE.search(last_text)):
+    ended = _lammps_ended(rc, last_text)
+    if "Step" not in thermo and (thermo.stepless or ended):
         return _rows_unread(rd, thermo, last_text, common)
     halt = HALT_RE.search(last_text)
     p = rd.protocol
@@ -547,7 +548,7 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
                              **common)
     if gap:
         return rd.set_status("failed", resumable=False, reason=gap, **common)
-    if rc in (0, None) and "IONMD_END" in last_text and step >= rd.target_step:
+    if ended and step >= rd.target_step:
         if p.until:      # a piece of a run with a stopping rule: check it, go on or stop
             return after_segment(rd, step, common)
         return rd.set_status("completed", resumable=False, **common)
@@ -580,6 +581,16 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
 
 END_RE = re.compile(r"^IONMD_END step (\d+)", re.M)
 """The line a template prints after its run (LAMMPS's own step, whatever thermo prints)."""
+
+
+def _lammps_ended(rc: int | None, log_text: str) -> bool:
+    """Whether LAMMPS went through the whole input: the template's ``IONMD_END`` line
+    after its run (with ``rc`` 0, or unknown where the runner died), or, from a template
+    without it, exit status 0 and LAMMPS's closing ``Total wall time`` (such a run was
+    recorded 'interrupted' at its last step and run again on every resume)."""
+    if rc not in (0, None):
+        return False
+    return "IONMD_END" in log_text or (rc == 0 and "\nTotal wall time:" in log_text)
 
 
 def _rows_unread(rd: RunDir, thermo: ThermoTable, last_text: str, common: dict) -> dict:
