@@ -182,3 +182,28 @@ def test_a_dump_of_a_group_or_with_lost_atoms_says_so(run, tmp_path):
     with pytest.raises(AnalysisError, match=rf"{N_ATOMS - 1} atoms in the dump at step 20 "
                                             r"\(frame 2\).*the run lost atoms"):
         read_frames(work / "s.data", [lost])
+
+
+def test_compressed_dumps_are_told_by_their_bytes(run, tmp_path):
+    """xz and bzip2, and gzip under any name, read as the plain file; zstd (LAMMPS's
+    ``dump custom/zstd``) is refused saying how to unpack it. Was: all 'not a LAMMPS dump
+    file, or a corrupted one' (MDAnalysis's anyopen unpacks by suffix: .gz, .bz2)."""
+    import bz2
+    import gzip
+    import lzma
+
+    work, _ = run
+    plain = (work / "a.dump").read_bytes()
+    expected = read_frames(work / "s.data", [work / "a.dump"])[0].positions
+    packed = {"a.dump.xz": lzma.compress(plain), "a.dump.bz2": bz2.compress(plain),
+              "gzipped.lammpstrj": gzip.compress(plain)}
+    for name, data in packed.items():
+        (tmp_path / name).write_bytes(data)
+        got = read_frames(work / "s.data", [tmp_path / name])[0].positions
+        np.testing.assert_array_equal(got, expected, err_msg=name)
+    zst = tmp_path / "a.dump.zst"
+    zst.write_bytes(b"\x28\xb5\x2f\xfd" + plain[:100])     # a zstd frame's magic number
+    with pytest.raises(AnalysisError, match=r"compressed with zstd \(dump custom/zstd\?\), "
+                                            r"which ionmd cannot read: unpack it first "
+                                            r"\(zstd -d .*a.dump.zst\)"):
+        read_frames(work / "s.data", [zst])

@@ -1,4 +1,4 @@
-"""LAMMPS ``dump custom`` / ``dump atom`` files (plain, gzip or bzip2): positions in
+"""LAMMPS ``dump custom`` / ``dump atom`` files (plain, gzip, bzip2 or xz): positions in
 float64, relative to each frame's box origin ``lo``, in atom-ID order.
 
 Read here rather than by MDAnalysis, whose reader (2.11) subtracts ``lo`` a second time
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import islice
+from lzma import LZMAError
 from pathlib import Path
 from typing import Sequence
 
@@ -48,33 +49,62 @@ class _DumpCutOff(Exception):
 
 def read_dump(path: Path, data_file: Path, atom_ids: np.ndarray,
               unwrapped: bool = False) -> list[DumpSegment]:
-    """The frames of a ``dump custom`` / ``dump atom`` file (gzip or bzip2 compressed
-    too), positions relative to each frame's box origin ``lo`` (see module doc), as
-    pieces split where the step does not increase: a run resumed from a restart with
-    ``dump_modify append yes`` writes its restart step again in the same file.
+    """The frames of a ``dump custom`` / ``dump atom`` file (gzip, bzip2 or xz compressed
+    too, told by its leading bytes), positions relative to each frame's box origin ``lo``
+    (see module doc), as pieces split where the step does not increase: a run resumed from
+    a restart with ``dump_modify append yes`` writes its restart step again in the same
+    file.
 
     ``unwrapped``: the positions are to be LAMMPS's unwrapped ones (``xu yu zu``,
     ``xsu ysu zsu``, or wrapped ones plus image flags ``ix iy iz``), used in preference
     to wrapped columns the dump may hold as well; a dump with wrapped coordinates only
     is refused."""
-    from MDAnalysis.lib.util import anyopen
-
     frames: list[DumpFrame] = []
     try:
-        with anyopen(str(path)) as fh:  # text mode, decompressing by suffix
+        with _open_dump(path) as fh:
             while (frame := _next_dump_frame(fh, path, data_file, atom_ids, len(frames),
                                              unwrapped)):
                 frames.append(frame)
-    except (_DumpCutOff, EOFError) as exc:  # EOFError: a cut-off gzip stream
+    except (_DumpCutOff, EOFError) as exc:  # EOFError: a cut-off compressed stream
         raise AnalysisError(f"{path} ends in the middle of a frame (truncated: the run was "
                             f"killed while writing?); {len(frames)} whole frames are readable "
                             f"— truncate the file or rerun") from exc
-    except (ValueError, IndexError, UnicodeDecodeError) as exc:
+    except (ValueError, IndexError, UnicodeDecodeError, OSError, LZMAError) as exc:
         raise AnalysisError(f"cannot read {path} after frame {len(frames)}: {exc}; not a "
                             f"LAMMPS dump file, or a corrupted one") from exc
     if not frames:
         raise AnalysisError(f"trajectory file {path} has no frames (empty or truncated)")
     return _split_at_restarts(frames)
+
+
+#: Leading bytes of the compressed files LAMMPS's COMPRESS package writes that the
+#: standard library cannot unpack, with the command that does.
+UNREADABLE_COMPRESSION = {b"\x28\xb5\x2f\xfd": ("zstd", "zstd -d"),
+                          b"\x04\x22\x4d\x18": ("lz4", "lz4 -d")}
+
+
+def _open_dump(path: Path):
+    """The dump as text, unpacked by its leading bytes whatever its name: gzip
+    (``dump custom/gz``), bzip2, xz; zstd and lz4 (``custom/zstd``) are refused, saying
+    how to unpack them."""
+    import bz2
+    import gzip
+    import lzma
+
+    with open(path, "rb") as fh:
+        head = fh.read(6)
+    if head.startswith(b"\x1f\x8b"):
+        return gzip.open(path, "rt")
+    if head.startswith(b"BZh"):
+        return bz2.open(path, "rt")
+    if head.startswith(b"\xfd7zXZ\x00"):
+        return lzma.open(path, "rt")
+    for magic, (name, unpack) in UNREADABLE_COMPRESSION.items():
+        if head.startswith(magic):
+            raise AnalysisError(f"{path} is compressed with {name} (dump custom/{name}?), "
+                                f"which ionmd cannot read: unpack it first ({unpack} {path}) "
+                                f"and give the unpacked file, or dump as custom/gz")
+    return open(path)
 
 
 def _line(fh) -> str:
