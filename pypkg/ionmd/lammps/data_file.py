@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ionmd.errors import AnalysisError
+from ionmd.errors import AnalysisError, IonmdError
 
 # LAMMPS's box is triclinic when any tilt is above float noise: ASE's own rule (squared
 # tilts over squared lengths > 1e-8) wrote a 17x1x1 cell with beta = 89.97 deg as an
@@ -16,23 +16,78 @@ from ionmd.errors import AnalysisError
 SKEW_TOLERANCE = 1e-24
 
 
-def lammps_triclinic(atoms) -> bool:
-    """Whether LAMMPS gets a triclinic box for ``atoms`` (an ASE ``Atoms``): the data file
-    (:func:`write_data`) has an ``xy xz yz`` line exactly when a tilt of the cell in
-    LAMMPS's frame is above float noise (``SKEW_TOLERANCE``)."""
+def lammps_prism(atoms):
+    """ASE's ``Prism`` of ``atoms``'s cell in LAMMPS's frame (a along x, b in the xy plane)
+    with its tilts reduced into LAMMPS's limits, |xy|, |xz| <= lx/2 and |yz| <= ly/2 (b
+    and c shortened by whole cell vectors: the same lattice). A box beyond them (a cell
+    written with skewed vectors, a+2b for b) stopped ``fix npt`` at its first step ("Fix
+    npt has tilted box too far in one step") and LAMMPS warned that it runs
+    inefficiently. Periodic in x, y and z, as every ionmd input (``boundary p p p``).
+
+    A left-handed cell (negative determinant: some CIF and POSCAR files, supercell
+    matrices of negative determinant) is taken by its vectors reversed, -a -b -c, the
+    same lattice right-handed: LAMMPS's box is right-handed, and ASE rotated a left-handed
+    cell into it by a reflection, so LAMMPS ran the mirror image of the crystal, whose
+    energy an eSEN model (invariant under rotations, not reflections) gives otherwise."""
     from ase.calculators.lammps import Prism
 
-    return bool(Prism(atoms.cell.array, tolerance=SKEW_TOLERANCE).is_skewed())
+    cell = np.asarray(atoms.cell.array, dtype=float)
+    if np.linalg.det(cell) < 0:
+        cell = -cell
+    return Prism(cell, pbc=True, reduce_cell=True, tolerance=SKEW_TOLERANCE)
+
+
+def lammps_triclinic(atoms) -> bool:
+    """Whether LAMMPS gets a triclinic box for ``atoms`` (an ASE ``Atoms``): the data file
+    (:func:`write_data`) has an ``xy xz yz`` line exactly when a tilt of the reduced cell
+    in LAMMPS's frame (:func:`lammps_prism`) is above float noise (``SKEW_TOLERANCE``)."""
+    return bool(lammps_prism(atoms).is_skewed())
 
 
 def write_data(atoms, path: Path, elements: list[str]) -> None:
     """LAMMPS data file (``atom_style atomic``) of ``atoms`` with types in ``elements`` order
-    and masses, so that ``pair_coeff * * <elements>`` matches it; triclinic where
-    :func:`lammps_triclinic` says so."""
+    and masses, so that ``pair_coeff * * <elements>`` matches it; the box of
+    :func:`lammps_prism`, triclinic where :func:`lammps_triclinic` says so.
+
+    Types come from the chemical symbols only: an Atoms read from a LAMMPS data file
+    carries that file's ``type`` column, which ASE would have written instead (Li as type
+    2 = Cl of a file written in Cl Li order, under Masses saying type 1 = Li).
+
+    Raises
+    ------
+    IonmdError
+        If an element of ``atoms`` is not in ``elements``, or one element has atoms of
+        different masses (a type has one mass).
+    """
+    from ase import Atoms
     from ase.io import write
 
-    write(path, atoms, format="lammps-data", specorder=elements, masses=True, atom_style="atomic",
-          force_skew=lammps_triclinic(atoms))
+    masses = atoms.get_masses()
+    _check_types(atoms.get_chemical_symbols(), masses, elements)
+    prism = lammps_prism(atoms)
+    plain = Atoms(numbers=atoms.numbers, positions=atoms.positions, cell=atoms.cell,
+                  pbc=True, masses=masses)
+    write(path, plain, format="lammps-data", specorder=list(elements), masses=True,
+          atom_style="atomic", prismobj=prism, force_skew=prism.is_skewed())
+
+
+def _check_types(symbols: list[str], masses: np.ndarray, elements: list[str]) -> None:
+    """Refuse atoms a type list cannot write: an element missing from ``elements`` (ASE's
+    ``ValueError: 'X' is not in list``) or one element in two masses (ASE writes the first
+    atom's for all)."""
+    missing = sorted(set(symbols) - set(elements))
+    if missing:
+        raise IonmdError(f"the cell holds {' '.join(missing)}, which the LAMMPS types "
+                         f"({' '.join(elements)}) lack; give every element of the cell in "
+                         "the type list (the model's order)")
+    symbols = np.array(symbols)
+    for symbol in np.unique(symbols):
+        found = np.unique(masses[symbols == symbol])
+        if np.ptp(found) <= 1e-6 * found.max():
+            continue
+        raise IonmdError(f"the cell holds {symbol} atoms of different masses "
+                         f"({', '.join(f'{m:.4f}' for m in found)}); a LAMMPS type is one "
+                         "element with one mass: give one mass per element (one isotope)")
 
 
 #: Columns (in MDAnalysis's names) of the Atoms section of the atom styles a data file may
