@@ -4,13 +4,13 @@ requested supercell, the element (= LAMMPS type) order shared by the data file a
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from ase import Atoms
 
 from ionmd.errors import IonmdError
 from ionmd.protocols.presets import Protocol
-
 
 
 def as_atoms(structure) -> Atoms:
@@ -53,21 +53,34 @@ def _set_isotope_masses(atoms: Atoms, structure) -> None:
 
 def oxidation_states(structure) -> dict[str, float]:
     """Oxidation state of each element, for Nernst-Einstein conductivities (``run.json``
-    ``charges``): those a pymatgen ``Structure`` carries, else the guess
-    (``ionmd.structures.transport_charges``: the formal states, or where none fit, the
-    alkali and alkaline-earth ions' own); ``{}`` when there is none (then ``ionmd analyze
-    --charges`` must give them)."""
+    ``charges``): those a pymatgen ``Structure`` carries (:func:`_given_oxidation_states`),
+    else the guess (``ionmd.structures.transport_charges``: the formal states, or where none
+    fit, the alkali and alkaline-earth ions' own); ``{}`` when there is none (then ``ionmd
+    analyze --charges`` must give them)."""
     from ionmd.structures import transport_charges
 
     if type(structure).__name__ in ("Structure", "IStructure"):
-        known = {}
-        for site in structure:
-            for sp in site.species:
-                if getattr(sp, "oxi_state", None) is not None:
-                    known[sp.symbol] = float(sp.oxi_state)
-        if known and set(known) == {el.symbol for el in structure.composition.elements}:
-            return known
+        given = _given_oxidation_states(structure)
+        if given:
+            return given
     return transport_charges(as_atoms(structure).get_chemical_formula())
+
+
+def _given_oxidation_states(structure) -> dict[str, float]:
+    """Each element's oxidation state as the species of a pymatgen ``Structure`` give it,
+    averaged over its atoms (occupancies): a mixed-valence element (magnetite's Fe2+ and
+    2 Fe3+) is Fe 8/3, as the guess has it, so that the charges stay neutral where the
+    file's are; before, the last site's state stood (Fe 2 or Fe 3 by the order of the
+    sites). ``{}`` unless every atom has a state."""
+    charge: dict[str, float] = {}
+    amount: dict[str, float] = {}
+    for species, n in structure.composition.items():
+        oxi = getattr(species, "oxi_state", None)
+        if oxi is None:
+            return {}
+        charge[species.symbol] = charge.get(species.symbol, 0.0) + n * float(oxi)
+        amount[species.symbol] = amount.get(species.symbol, 0.0) + n
+    return {el: charge[el] / amount[el] for el in charge}
 
 
 def repeats_for(atoms: Atoms, supercell: str | None) -> tuple[int, int, int]:
@@ -79,12 +92,58 @@ def repeats_for(atoms: Atoms, supercell: str | None) -> tuple[int, int, int]:
     return supercell_repeats(atoms.cell.array, supercell)
 
 
+MAX_RUN_ATOMS = 5_000_000
+"""Most atoms of a run cell: the ~5 million a 400 A cell holds
+(``ionmd.protocols.checks.MAX_SUPERCELL_WIDTH_A``); 1.6 million took 3 min and 130 MB of
+data file per run folder before any run, 19 million (46x46x46 copies of a 200-atom cell)
+ran out of time and memory unrefused."""
+
+
 def run_cell(protocol, structure, in_run_cell: bool = False) -> Atoms:
     """The cell every run of ``protocol`` starts from: ``structure`` repeated by the
     protocol's ``supercell``, or as it is where ``in_run_cell`` (a disordered file ordered
-    in that supercell already, ``ionmd.structures.LoadedStructure.in_run_cell``)."""
+    in that supercell already, ``ionmd.structures.LoadedStructure.in_run_cell``).
+
+    Raises
+    ------
+    IonmdError
+        If the structure has no three-dimensional cell, or the run cell would hold more
+        than :data:`MAX_RUN_ATOMS` atoms (counted from the repetitions, before any is
+        made).
+    """
     atoms = as_atoms(structure)
-    return atoms if in_run_cell else atoms.repeat(repeats_for(atoms, protocol.supercell))
+    _check_cell_volume(atoms)
+    if in_run_cell:
+        _check_atom_count(len(atoms), f"supercell {protocol.supercell!r}, built as the "
+                                      "structure was loaded")
+        return atoms
+    repeats = repeats_for(atoms, protocol.supercell)
+    usual = math.prod(repeats_for(atoms, "8A")) * len(atoms)
+    _check_atom_count(len(atoms) * math.prod(repeats),
+                      f"supercell {protocol.supercell!r}: {'x'.join(map(str, repeats))} copies "
+                      f"of the {len(atoms)}-atom cell", f"8A: {usual:,} atoms here")
+    return atoms.repeat(repeats)
+
+
+def _check_cell_volume(atoms: Atoms) -> None:
+    """Refuse a cell LAMMPS's periodic box cannot be made of (no cell, or flat): ASE's
+    Prism raised ``LinAlgError: Singular matrix`` on it."""
+    volume = abs(atoms.cell.volume)
+    lengths = atoms.cell.lengths()
+    if not volume > 1e-6 * max(lengths.prod(), 1e-300):
+        raise IonmdError(f"the structure's cell (lengths {', '.join(f'{x:g}' for x in lengths)} "
+                         f"A, volume {volume:g} A^3) is not three-dimensional; MD runs in a "
+                         "periodic box: give a crystal with its lattice (CIF, POSCAR, or "
+                         "extxyz with Lattice=...)")
+
+
+def _check_atom_count(n_atoms: int, made: str, usual: str = "8A is usual") -> None:
+    """Refuse a run cell of more than :data:`MAX_RUN_ATOMS` atoms (``made``: how); counted
+    from the repetitions, before ``atoms.repeat`` allocates them."""
+    if n_atoms > MAX_RUN_ATOMS:
+        raise IonmdError(f"the run cell ({made}) would hold {n_atoms:,} atoms, more than the "
+                         f"{MAX_RUN_ATOMS:,} an MD run here can hold; give a smaller "
+                         f"supercell, e.g. a minimum width ({usual})")
 
 
 def model_elements(model: str | Path) -> list[str]:
