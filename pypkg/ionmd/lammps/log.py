@@ -475,6 +475,9 @@ class LostAtoms:
                     f"{self.after_row})")
         if self.after_row is None:
             return f"at step {self.step}, at the setup of its run (before its first thermo row)"
+        if self.step == self.after_row and self.halt_step is None:
+            return (f"after step {self.after_row} (the output that found them is unknown: "
+                    f"the log gives neither its thermo spacing nor its run's length)")
         return f"between step {self.after_row} and step {self.step}"
 
 
