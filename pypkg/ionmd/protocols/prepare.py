@@ -94,9 +94,9 @@ def repeats_for(atoms: Atoms, supercell: str | None) -> tuple[int, int, int]:
 
 MAX_RUN_ATOMS = 5_000_000
 """Most atoms of a run cell: the ~5 million a 400 A cell holds
-(``ionmd.protocols.checks.MAX_SUPERCELL_WIDTH_A``); 1.6 million took 3 min and 130 MB of
-data file per run folder before any run, 19 million (46x46x46 copies of a 200-atom cell)
-ran out of time and memory unrefused."""
+(``ionmd.protocols.checks.MAX_SUPERCELL_WIDTH_A``). ``ionmd run --dry-run`` of 1.6
+million atoms spent over 3 min and wrote 130 MB of data file per run folder; 19 million
+(46x46x46 copies of a 200-atom cell) ran out of time unrefused."""
 
 
 def run_cell(protocol, structure, in_run_cell: bool = False) -> Atoms:
@@ -111,11 +111,12 @@ def run_cell(protocol, structure, in_run_cell: bool = False) -> Atoms:
         than :data:`MAX_RUN_ATOMS` atoms (counted from the repetitions, before any is
         made).
     """
+    if in_run_cell:     # counted before a large pymatgen cell is converted
+        _check_atom_count(len(structure), f"supercell {protocol.supercell!r}, built as the "
+                                          "structure was loaded")
     atoms = as_atoms(structure)
     _check_cell_volume(atoms)
     if in_run_cell:
-        _check_atom_count(len(atoms), f"supercell {protocol.supercell!r}, built as the "
-                                      "structure was loaded")
         return atoms
     repeats = repeats_for(atoms, protocol.supercell)
     usual = math.prod(repeats_for(atoms, "8A")) * len(atoms)
