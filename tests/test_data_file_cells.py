@@ -22,11 +22,13 @@ from scipy.spatial.transform import Rotation
 
 from ionmd.errors import IonmdError
 from ionmd.lammps.data_file import lammps_triclinic, write_data
+from ionmd.structures.supercell_shape import min_width_matrix
 from lammps_runner import run_lmp, thermo_table
 
 CUTOFF = 6.0
 ELEMENTS = ["Li", "Cl"]
 TRICLINIC = cellpar_to_cell([5, 6, 7, 80, 95, 110])
+PRIMITIVE_FCC = 5.13 * np.array([[0, 1, 1], [1, 0, 1], [1, 1, 0]]) / 2
 CELLS = {
     "monoclinic beta 130": cellpar_to_cell([5, 6, 7, 90, 130, 90]),
     "hexagonal gamma 120": cellpar_to_cell([4, 4, 6, 90, 90, 120]),
@@ -36,6 +38,9 @@ CELLS = {
     "left-handed (-c)": np.diag([5.0, 6.0, -7.0]),
     "skewed vectors (xy 2.25 lx)": np.array([[4, 0, 0], [9, 3, 0], [-7, 5.5, 4.0]]),
     "a not along x": Rotation.from_euler("xyz", [30, 40, 50], degrees=True).apply(TRICLINIC),
+    # ionmd's own 8 A cell of rock salt's primitive cell: 20 cells by a matrix of
+    # determinant -20, left-handed
+    "8 A supercell of primitive fcc": min_width_matrix(PRIMITIVE_FCC, 8.0) @ PRIMITIVE_FCC,
 }
 SCRIPT = """units metal
 atom_style atomic

@@ -1,15 +1,14 @@
-"""The run cell a data file is written from (``prepare.run_cell``), its supercell shapes
-(``supercell_shape``) and the run's Nernst-Einstein charges (``prepare.oxidation_states``).
+"""The run cell a data file is written from (``prepare.run_cell``) and the run's
+Nernst-Einstein charges (``prepare.oxidation_states``).
 
 References: the atom count of a supercell is cells x atoms per cell (no cell is built to
-count it: ``Atoms.repeat`` is made to fail); determinants and lattices by numpy; the
-charges by the composition's own neutrality (pymatgen's species)."""
+count it: ``Atoms.repeat`` is made to fail); the charges by the composition's own
+neutrality (pymatgen's species)."""
 
 from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 from ase import Atoms
 from ase.build import bulk
@@ -18,7 +17,6 @@ from pymatgen.core import Lattice, Structure
 from ionmd.errors import IonmdError
 from ionmd.protocols import get_protocol
 from ionmd.protocols.prepare import MAX_RUN_ATOMS, oxidation_states, run_cell
-from ionmd.structures.supercell_shape import min_width_matrix, widest_matrix
 
 
 def protocol(supercell):
@@ -109,26 +107,3 @@ def test_mixed_valence_from_the_file_is_averaged_and_neutral(species):
     assert charges == pytest.approx({"Fe": 7 / 3, "O": -2.0, "Li": 1.0})
     net = sum(charges[el.symbol] * n for el, n in structure.composition.element_composition.items())
     assert net == pytest.approx(0.0, abs=1e-12)
-
-
-PRIMITIVE_FCC = 5.13 * np.array([[0, 1, 1], [1, 0, 1], [1, 1, 0]]) / 2
-
-
-@pytest.mark.parametrize("width", [8.0, 12.0])
-def test_min_width_supercells_keep_the_cells_handedness(width):
-    """The 8 A supercell of rock salt's primitive cell came back with determinant -20 (a
-    left-handed supercell of a right-handed file, 12 A: -108); -P is the same supercell."""
-    p = min_width_matrix(PRIMITIVE_FCC, width)
-    assert np.linalg.det(p) > 0
-    big = p @ PRIMITIVE_FCC
-    assert np.linalg.det(big) > 0
-    # the same lattice as the fewest cells reach: 4 conventional cubes' worth or more
-    widths = abs(np.linalg.det(big)) / np.linalg.norm(np.cross(big[[1, 2, 0]], big[[2, 0, 1]]), axis=1)
-    assert widths.min() >= width - 1e-9
-    assert round(np.linalg.det(p)) >= width**3 / np.linalg.det(PRIMITIVE_FCC) - 1e-9
-
-
-def test_widest_supercells_keep_the_cells_handedness():
-    for cells in (4, 17, 23):
-        p = widest_matrix(PRIMITIVE_FCC, cells)
-        assert round(np.linalg.det(p)) == cells

@@ -85,16 +85,7 @@ def min_width_matrix(matrix, min_width: float) -> np.ndarray:
     # the same supercell by its shortest vectors: small tilts for LAMMPS
     _, u_big = reduced_basis(stack[k] @ m)
     tidy = u_big @ stack[k]
-    best = tidy if perpendicular_widths(tidy @ m).min() >= widths[k] - 1e-9 else stack[k]
-    return right_handed(best)
-
-
-def right_handed(p: np.ndarray) -> np.ndarray:
-    """``p`` or, where its determinant is negative, ``-p``: the same supercell (the vectors
-    reversed), with the handedness of the cell it multiplies. LLL reduction returned
-    matrices of either sign (the 8 A cell of rock salt's primitive cell had determinant
-    -20), so a right-handed file became a left-handed supercell."""
-    return -p if np.linalg.det(p) < 0 else p
+    return tidy if perpendicular_widths(tidy @ m).min() >= widths[k] - 1e-9 else stack[k]
 
 
 MAX_SUBLATTICES = 20000
@@ -123,7 +114,7 @@ def widest_matrix(matrix, cells: int, min_width: float = 0.0) -> np.ndarray | No
     if not ok.any():
         return None
     k = np.flatnonzero(ok)[int(np.argmin(widths[ok, 2]))]
-    return right_handed(tidy[k])
+    return tidy[k]
 
 
 def _hermite_normal_forms(n: int) -> np.ndarray | None:
