@@ -58,11 +58,12 @@ def aligned(header, rows, right=()) -> list[str]:
 
 def _warn_walltime(c, runs) -> None:
     """Warn (stderr) about runs whose wall time, estimated from the model's cost per
-    atom-step measured in this campaign's own logs, exceeds the walltime."""
+    atom-step measured in this campaign's own logs (at the campaign's ranks x threads:
+    logs run with others converted), exceeds the walltime."""
     from ionmd.sweep.cost import over_walltime
 
     atoms_of = {s.name: len(s.cell) for s in c.structures}     # run cells, built in validation
-    for est in over_walltime(runs, atoms_of, c.resources.walltime_min):
+    for est in over_walltime(runs, atoms_of, c.resources.walltime_min, cores=c.resources.cores):
         print(f"warning: {est.path}: about {est.hours:.3g} h at the cost per atom-step its model "
               f"measured in this campaign, over the walltime of {est.walltime_hours:.3g} h: it "
               f"will need about {math.ceil(est.hours / est.walltime_hours)} submissions "

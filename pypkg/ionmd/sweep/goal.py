@@ -1,9 +1,10 @@
 """A campaign with a goal: spend a budget on sigma(300 K), round after round.
 
-Each round looks at one structure x model series as its run directories stand: the D and
-95 % interval of every completed run (``collect``'s cached analysis), the cost per ps of
-each from its own logs, and the budget spent so far (every run's simulated time at its
-own cost). :func:`ionmd.sweep.allocate.next_step` then picks the option with the largest
+Each round looks at one structure x model series as its run directories stand: the
+Nernst-Einstein sigma T and its 95 % interval of every completed run (``collect``'s cached
+analysis, read as ``collect`` reads it: :func:`series_value`), the cost per ps of each from
+its own logs at the campaign's ranks x threads, and the budget spent so far (every MD step
+the runs' logs ran, at each run's cost: :func:`measure`). :func:`ionmd.sweep.allocate.next_step` then picks the option with the largest
 expected narrowing of the sigma(300 K) interval per unit cost: extend a run (its length
 grows by ``goal.step``, it resumes from its restart file) or start a run at a new
 temperature of ``goal.temperatures``. The series stops when sigma(300 K) is known within
@@ -82,33 +83,80 @@ def _series_runs(campaign: Campaign, structure: str, model: str):
     return [r for r in plan_campaign(campaign) if r.structure == structure and r.model == model]
 
 
+def steps_run(run_dir) -> int:
+    """MD steps a run's LAMMPS ran, over every piece of its logs: its finished MD loops'
+    steps, plus those of a piece that ended inside a run (killed at its walltime, failed,
+    still running), from its thermo rows after its last ``Loop time`` line. A piece
+    killed after its last restart file ran steps that the next piece runs again: both
+    were paid for, and ``status.step`` counts them once."""
+    from ionmd.lammps.log import LOOP_RE, log_files, thermo_steps
+    from ionmd.sweep.cost import md_loops
+
+    total = 0
+    for log in log_files(Path(run_dir)):
+        text = log.read_text(errors="replace")
+        total += sum(loop.steps for loop in md_loops(text))
+        ends = [m.end() for m in LOOP_RE.finditer(text)]
+        tail, _ = thermo_steps(text[ends[-1] if ends else 0:].splitlines(), None)
+        if tail:
+            total += max(tail) - min(tail)
+    return total
+
+
+def series_value(res: dict) -> tuple[float, tuple[float, float], float] | None:
+    """What a run (its results with ``temperature_K``) gives the goal's fit: ``(value, 95 % interval, its quantile)`` of its
+    Nernst-Einstein sigma T, the quantity whose 300 K value the goal is on and that
+    ``collect``'s sigma(300 K) is fitted from (every mobile species summed, the frozen
+    framework or a second mobile ion included as they contribute), read as collect reads
+    it; without charges (no sigma) the D of its one mobile species (sigma T is
+    proportional to it). None: neither (several species and no charges)."""
+    from ionmd.analysis.aggregate import nernst_einstein_quantile
+    from ionmd.analysis.arrhenius import interval_quantile
+
+    T = float(res["temperature_K"])
+    if "conductivity" in res:
+        c = res["conductivity"]
+        return (c["sigma"] * T, (c["sigma_ci95"][0] * T, c["sigma_ci95"][1] * T),
+                nernst_einstein_quantile(res))
+    xyz = [d for d in res.get("diffusion", []) if d["direction"] == "xyz"]
+    if len(xyz) != 1:
+        return None
+    return xyz[0]["D"], tuple(xyz[0]["D_ci95"]), interval_quantile(xyz[0].get("n_ions"))
+
+
 def measure(campaign: Campaign, runs) -> tuple[list, float]:
-    """The allocator's view of a series' completed runs, and the budget they spent."""
+    """The allocator's view of a series' completed runs (:func:`series_value` of each),
+    and the budget they spent: each run's MD steps as its logs ran them
+    (:func:`steps_run`, steps run again after a restart included) at its cost per ps
+    (its own logs at the campaign's ranks x threads; a run without a finished MD loop:
+    the series' median)."""
     from ionmd.sweep.allocate import TemperatureRun, cost_per_ps_from_logs
     from ionmd.sweep.collect import cached_run_results, charges_for
     from ionmd.sweep.state import classify
 
     units, dt_fs = cost_units(campaign), campaign.protocol.timestep_fs
-    measured, spent, costs = [], 0.0, {}
-    for run in runs:
-        if not run.rundir.path.is_dir():
-            continue
-        cost = cost_per_ps_from_logs(run.path, timestep_fs=dt_fs, units=units)
-        if cost:
-            costs[run.path] = cost
-            spent += cost * run.rundir.status.get("step", 0) * dt_fs / 1000.0
-    typical = sorted(costs.values())[len(costs) // 2] if costs else None
-    for run in runs:
-        if not run.rundir.path.is_dir() or classify(run.rundir) != "completed":
+    present = [run for run in runs if run.rundir.path.is_dir()]
+    costs = {run.path: cost_per_ps_from_logs(run.path, timestep_fs=dt_fs, units=units,
+                                             cores=campaign.resources.cores)
+             for run in present}
+    known = sorted(c for c in costs.values() if c)
+    typical = known[len(known) // 2] if known else None
+    spent = sum((costs[run.path] or typical or 0.0) * steps_run(run.path) * dt_fs / 1000.0
+                for run in present)
+    measured = []
+    for run in present:
+        if classify(run.rundir) != "completed":
             continue
         res = cached_run_results(run, campaign, charges_for(campaign, run.structure))
-        d = next((d for d in res.get("diffusion", []) if d["direction"] == "xyz"), None)
-        cost = costs.get(run.path, typical)
-        if d is None or not cost:
+        point = series_value({**res, "temperature_K": run.temperature})
+        cost = costs[run.path] or typical
+        if point is None or not cost:
             continue
+        value, interval, quantile = point
         measured.append(TemperatureRun(temperature_K=run.temperature,
-                                       time_ps=float(res.get("run_length_ps", 0.0)), D=d["D"],
-                                       D_ci95=tuple(d["D_ci95"]), cost_per_ps=cost, key=run))
+                                       time_ps=float(res.get("run_length_ps", 0.0)), D=value,
+                                       D_ci95=interval, cost_per_ps=cost, key=run,
+                                       quantile=quantile))
     return measured, spent
 
 

@@ -1,0 +1,184 @@
+"""A goal campaign as the budget fixes meant it, for real on the local executor (the toy
+superionic conductor of tests/protocol_setup.py, its Cl framework frozen):
+
+* the goal's fit is on what sigma(300 K) is fitted from: the runs' Nernst-Einstein sigma T
+  with its interval read as collect reads it (Student t over the ions). Before, measure()
+  took the first xyz D of a run, here the frozen Cl listed first in mobile_species (D = 0):
+  every run left out, the series stopped with 'no_fit';
+* the budget spent is every MD step the runs' logs ran, a piece killed after its last
+  restart file included (its steps past the restart are run again): before, cost x
+  status.step counted them once;
+* costs are core-hours at the campaign's ranks x threads: logs measured on 1 core read for a
+  campaign now planned with 2 threads were charged twice; ``sweep plan``'s walltime warning
+  likewise.
+
+References: the runs' own LAMMPS logs (``Loop time`` lines, read here with a regex), the
+killed piece's DCD (how far it got), a weighted least-squares fit by statsmodels with
+scipy's Student t quantile."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from statistics import median
+
+import numpy as np
+import pytest
+import statsmodels.api as sm
+from scipy.stats import t as student_t
+
+from ionmd.cli import main
+from ionmd.lammps.dcd import dcd_layout
+from ionmd.lammps.process import kill_run
+from ionmd.protocols import launch
+from ionmd.sweep import load_campaign
+from ionmd.sweep.goal import measure, read_goal_state
+from ionmd.sweep.plan import plan_campaign
+from protocol_setup import superionic_folder
+
+CAMPAIGN = """\
+name = "goal"
+output = "runs"
+structures = ["licl.cif"]
+models = ["licl.pt"]
+temperatures = [1000, 1200, 1400]
+replicas = 1
+goal = {{sigma_300K_factor = 1e6, budget = "1 core-h", step = "1ps"}}
+
+[protocol]
+name = "conductivity-nvt"
+duration_ps = 1.5
+discard_ps = 0.5
+dump_every = 20
+thermo_every = 20
+restart_every = 500
+supercell = "none"
+template = "frozen.lmp"
+mobile_species = ["Cl", "Li"]
+
+[resources]
+ranks = 1
+threads = {threads}
+walltime = "0:10:00"
+
+[executor]
+kind = "local"
+cores = 2
+
+[analysis]
+charges = {{Li = 1, Cl = -1}}
+mcmc_samples = 100
+fit_start_ps = 0.1
+window_ps = 0.5
+"""
+LOOP = re.compile(r"Loop time of (\S+) on (\d+) procs for (\d+) steps with (\d+) atoms")
+KILL_AFTER = 800     # steps; the restart file is written at 500
+
+
+def dcd_step(path) -> int:
+    """The step of the last whole frame of a growing DCD (-1: none yet)."""
+    lay = dcd_layout(path) if path.is_file() else None
+    if lay is None:
+        return -1
+    frames = (path.stat().st_size - lay.header) // lay.frame
+    return lay.istart + (frames - 1) * lay.nsavc
+
+
+@pytest.fixture(scope="module")
+def ran(tmp_path_factory):
+    """The campaign run whole, its 1000 K run killed at step >= 800 first (resumed by
+    submit from its restart at step 500); the killed piece's last step."""
+    folder = superionic_folder(tmp_path_factory.mktemp("wire_goal"))
+    path = folder / "goal.toml"
+    path.write_text(CAMPAIGN.format(threads=1))
+    runs = plan_campaign(load_campaign(path), create=True)
+    rd = next(r.rundir for r in runs if r.temperature == 1000.0)
+    proc = launch(rd)
+    deadline = time.time() + 60
+    while dcd_step(rd.path / "traj.0.dcd") < KILL_AFTER and time.time() < deadline:
+        time.sleep(0.002)
+    kill_run(proc)
+    proc.wait()
+    killed_at = dcd_step(rd.path / "traj.0.dcd")
+    assert KILL_AFTER <= killed_at < 1000, killed_at      # past the restart at 500 only
+    assert main(["sweep", "submit", str(path), "--no-progress"]) == 0
+    return path, killed_at
+
+
+def loops(run_path) -> list[tuple[float, int, int]]:
+    """(seconds, procs, steps) of every finished loop of a run's logs."""
+    return [(float(s), int(p), int(n)) for log in sorted(run_path.glob("log.*.lammps"))
+            for s, p, n, _ in LOOP.findall(log.read_text())]
+
+
+def test_goal_fits_sigma_T_of_every_mobile_species_as_collect_reads_it(ran):
+    path, _ = ran
+    c = load_campaign(path)
+    series = read_goal_state(c)["series"]["licl/licl"]
+    assert series["stopped"] == "goal_met", series
+    T, y, se = [], [], []
+    for run in plan_campaign(c):
+        cache = run.path / "analysis" / "sweep_collect.json"       # collect's analysis
+        res = json.loads(cache.read_text())["results"]
+        cl = next(d for d in res["diffusion"] if d["species"] == "Cl" and d["direction"] == "xyz")
+        li = next(d for d in res["diffusion"] if d["species"] == "Li" and d["direction"] == "xyz")
+        assert abs(cl["D"]) < 1e-9 * li["D"]    # the frozen framework, listed first
+        lo, hi = res["conductivity"]["sigma_ci95"]
+        n_ions = min(d["n_ions"] for d in res["diffusion"])
+        q = student_t.ppf(0.975, n_ions - 1)          # 32 ions: 2.04, not 1.96
+        T.append(run.temperature)
+        y.append(np.log(res["conductivity"]["sigma"] * run.temperature))
+        se.append(np.log(hi / lo) / (2 * q))
+    X = sm.add_constant(1.0 / np.array(T))
+    fit = sm.WLS(np.array(y), X, weights=1.0 / np.array(se) ** 2).fit(cov_type="fixed scale")
+    sd = np.sqrt(np.array([1.0, 1.0 / 300.0]) @ fit.cov_params() @ np.array([1.0, 1.0 / 300.0]))
+    assert series["factor"] == pytest.approx(np.exp(1.96 * sd), rel=1e-6)
+
+
+def test_spent_counts_the_steps_a_killed_piece_ran_past_its_restart(ran):
+    path, killed_at = ran
+    c = load_campaign(path)
+    runs = plan_campaign(c)
+    reference = 0.0                 # core-hours: loop seconds x procs, as the logs say
+    for run in runs:
+        found = loops(run.path)
+        reference += sum(s * p for s, p, _ in found) / 3600.0
+        if run.temperature == 1000.0:
+            # the killed piece printed no loop line: its steps at the run's cost per step
+            per_step = sum(s * p for s, p, _ in found) / sum(n for _, _, n in found)
+            reference += killed_at * per_step / 3600.0
+    measured, spent = measure(c, runs)
+    assert spent == pytest.approx(reference, rel=0.02)    # thermo vs DCD: <= 20 steps apart
+    # what status.step counts: each step once, the 300 run again after the restart not
+    by_step = sum(m.cost_per_ps * m.key.rundir.status["step"] / 1000.0 for m in measured)
+    assert by_step < reference * (1 - 0.04)
+
+
+def test_costs_and_walltime_warning_at_the_campaigns_cores(ran, capsys):
+    """The same logs (run on 1 core) read for the campaign planned with 2 threads: the
+    core-hours per ps are those the logs used, and a run's wall time on 2 cores is half."""
+    from ionmd.cli.sweep import _warn_walltime
+
+    path, _ = ran
+    path.write_text(CAMPAIGN.format(threads=2))
+    try:
+        c = load_campaign(path)
+        runs = plan_campaign(c)
+        measured, _ = measure(c, runs)
+        for m in measured:
+            found = loops(m.key.path)
+            assert {p for _, p, _ in found} == {1}
+            per_ps = sum(s * p for s, p, _ in found) / sum(n for _, _, n in found) * 1000 / 3600
+            assert m.cost_per_ps == pytest.approx(per_ps, rel=1e-9)
+        # wall time on 1 core per run, from the median cost per atom-step of the logs
+        per_atom_step = median(s / (n * 64) for r in runs for s, _, n in loops(r.path))
+        one_core_min = per_atom_step * 1500 * 64 / 60.0
+        c.resources.walltime_min = 0.75 * one_core_min     # over it on 1 core, not on 2
+        _warn_walltime(c, runs)
+        assert "warning" not in capsys.readouterr().err
+        c.resources.walltime_min = 0.4 * one_core_min
+        _warn_walltime(c, runs)
+        assert capsys.readouterr().err.count("warning") == len(runs)
+    finally:
+        path.write_text(CAMPAIGN.format(threads=1))
