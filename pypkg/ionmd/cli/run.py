@@ -47,6 +47,10 @@ def _cmd_run(args: argparse.Namespace) -> None:
         put("template", str(Path(args.template).resolve()), f"--template {args.template}")
     protocol = get_protocol(args.protocol, **overrides)
     if not args.dry_run:
+        if args.runner == "module" and args.np > 1:   # before any run directory is written
+            raise IonmdError(f"--np {args.np} with --runner module: the module runner runs "
+                             f"LAMMPS in this Python process on one rank; for --np {args.np} "
+                             f"use --runner subprocess (mpirun -np N lmp)")
         _check_cores(args.np, args.oversubscribe)
     # a disordered file is ordered in the protocol's supercell, which then is not repeated
     loaded = load_structure(args.structure, dataclasses.replace(order_options(args),
@@ -95,11 +99,11 @@ def _check_cores(ranks: int, oversubscribe: bool) -> None:
     import os
     import sys
 
-    from ionmd.sweep.local import oversubscription
+    from ionmd.sweep.local import mpi_cores, oversubscription
 
     text = os.environ.get("OMP_NUM_THREADS", "1").strip()
     threads = int(text) if text.isdigit() and int(text) > 0 else 1
-    why = oversubscription(ranks, threads)
+    why = oversubscription(ranks, threads, available=mpi_cores())
     if why is None:
         return
     if oversubscribe:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import sys
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
@@ -28,12 +29,40 @@ def available_cores() -> tuple[int, str]:
     return cores, source
 
 
-def oversubscription(ranks: int, threads: int, at_once: int = 1) -> str | None:
+def slurm_job_cpus() -> int | None:
+    """The SLURM job's CPUs over all its nodes (``SLURM_JOB_CPUS_PER_NODE``: ``32(x2),16``
+    is 80), None outside a job or where the variable cannot be read."""
+    text = os.environ.get("SLURM_JOB_CPUS_PER_NODE", "").strip()
+    total = 0
+    for part in filter(None, text.split(",")):
+        match = re.fullmatch(r"(\d+)(?:\(x(\d+)\))?", part.strip())
+        if match is None:
+            return None
+        total += int(match.group(1)) * int(match.group(2) or 1)
+    return total or None
+
+
+def mpi_cores() -> tuple[int, str]:
+    """Cores that ``mpirun -np N`` may start ranks on: :func:`available_cores`, except in
+    a SLURM job over several nodes, or in an ``salloc`` shell (``SLURM_CPUS_ON_NODE``
+    unset: it may run on the login node), where mpirun places the ranks over the job's
+    nodes: the job's CPUs (``SLURM_JOB_CPUS_PER_NODE``)."""
+    job = slurm_job_cpus()
+    nodes = os.environ.get("SLURM_JOB_NUM_NODES", os.environ.get("SLURM_NNODES", "1"))
+    if job is not None and (not os.environ.get("SLURM_CPUS_ON_NODE", "").isdigit()
+                            or (nodes.isdigit() and int(nodes) > 1)):
+        return job, "the SLURM job's CPUs over its nodes (SLURM_JOB_CPUS_PER_NODE)"
+    return available_cores()
+
+
+def oversubscription(ranks: int, threads: int, at_once: int = 1,
+                     available: tuple[int, str] | None = None) -> str | None:
     """Why ``at_once`` runs of ``ranks`` x ``threads`` each are more than the available
-    cores (:func:`available_cores`), or None when they fit. MPICH and OpenMP start every
+    cores (``available``: cores and where the number comes from; default
+    :func:`available_cores`), or None when they fit. MPICH and OpenMP start every
     rank and thread whatever the cores: oversubscribed, each waits for a core in turn
     (many times slower) and each rank holds its own copy of the model in memory."""
-    cores, source = available_cores()
+    cores, source = available or available_cores()
     need = ranks * threads * at_once
     if need <= cores:
         return None
