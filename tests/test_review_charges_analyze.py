@@ -20,9 +20,10 @@ from ionmd.cli import main
 T = 800.0
 
 
-def _run_dir(path, framework: str, charges: dict) -> None:
+def _run_dir(path, framework: str, charges: dict, guessed: bool = False) -> None:
     """One synthetic run: 16 Li walking among 8 fixed ``framework`` atoms (DCD written by
-    MDAnalysis, data file by ASE), run.json with ``charges`` as prepare writes them."""
+    MDAnalysis, data file by ASE), run.json with ``charges`` as prepare writes them
+    (``guessed``: marked as ionmd's guess, run.json ``charges_guessed``)."""
     rng = np.random.default_rng(3)
     s = st.make(st.brownian_steps(200, 16, [0.1] * 3, 0.1, rng), L=12.0, rng=rng)
     symbols = [framework if e == "Cl" else e for e in s.true.elements.tolist()]
@@ -32,7 +33,8 @@ def _run_dir(path, framework: str, charges: dict) -> None:
     (path / "run.json").write_text(json.dumps({
         "schema": "ionmd-run/1", "temperature_K": T, "timestep_fs": 2.0, "dump_every": 50,
         "discard_ps": 2.0, "mobile_species": ["Li"], "charges": charges,
-        "type_map": {"1": framework, "2": "Li"}, "structure": f"Li{framework}"}))
+        "type_map": {"1": framework, "2": "Li"}, "structure": f"Li{framework}",
+        **({"charges_guessed": True} if guessed else {})}))
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +48,7 @@ def analysed(tmp_path_factory):
         run = root / f"Li{framework}"
         # the charges prepare records (Li2Si: Li+ alone, no formal states fit; LiCl: Li+ Cl-)
         _run_dir(run, framework, transport_charges(f"Li2{framework}" if framework == "Si"
-                                                   else "LiCl"))
+                                                   else "LiCl"), guessed=True)
         printed = io.StringIO()
         with contextlib.redirect_stdout(printed):
             assert main(["analyze", str(run), "--collapse-fraction", "0.01"]) in (0, None)

@@ -41,7 +41,8 @@ def li2si(tmp_path_factory):
 @pytest.mark.parametrize("given", [(), ("--charges", "Li=1")])
 def test_summary_run_records_keep_the_charges_note(li2si, given):
     results, summary = _analyse(li2si, *given)
-    expected = transport_note({"Li": 16, "Si": 8}, {"Li": 1.0})
+    # the user's charges (run.json's own or --charges): the caveat, without the guess' hint
+    expected = transport_note({"Li": 16, "Si": 8}, {"Li": 1.0}, given=True)
     assert expected and "formal ionic Nernst-Einstein" in expected
     assert results["conductivity"]["charges_note"] == expected
     (record,) = [r for r in _records(summary) if r.get("sigma_mS_cm") is not None]

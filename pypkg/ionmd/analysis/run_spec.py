@@ -14,6 +14,8 @@ may be overridden on the ``ionmd analyze`` command line)::
       "discard_ps": 5.0,                      # equilibration to drop (default 0)
       "mobile_species": ["Li"],               # default ["Li"]
       "charges": {"Li": 1, "Cl": -1},         # oxidation states (mobile ones required for sigma)
+      "charges_guessed": false,               # the charges are ionmd's guess, not the user's
+                                              # (default false: a run.json's are the user's)
       "type_map": {"1": "Cl", "2": "Li"},     # LAMMPS type -> element (default: the
                                               # logs' `pair_coeff * * Cl Li`, else masses)
       "data_file": "struct.data",             # default: the only *.data file
@@ -109,6 +111,10 @@ class RunSpec:
     discard_ps: float = 0.0
     mobile_species: list[str] = field(default_factory=lambda: ["Li"])
     charges: dict[str, float] = field(default_factory=dict)
+    charges_guessed: bool = False
+    """Whether ``charges`` are ionmd's guess for the composition (run.json's
+    ``charges_guessed``, as prepare writes the guess), not the user's own (``--charges``,
+    a run.json's ``charges``): the sigma's note then says so and how to give others."""
     type_map: dict[int, str] | None = None
     structure: str = ""
     replica: int = 0
@@ -191,9 +197,9 @@ def _one_file(path: Path, patterns, what: str) -> list[Path]:
 
 #: Keys of ``run.json`` (those analysis reads, and the rest ``ionmd run`` writes).
 RUN_JSON_KEYS = ("schema", "temperature_K", "timestep_fs", "dump_every", "discard_ps",
-                 "mobile_species", "charges", "type_map", "data_file", "atom_style",
-                 "trajectory", "trajectory_format", "logs", "dump_unwrapped", "ensemble",
-                 "protocol", "structure", "replica", "temperature_end_K")
+                 "mobile_species", "charges", "charges_guessed", "type_map", "data_file",
+                 "atom_style", "trajectory", "trajectory_format", "logs", "dump_unwrapped",
+                 "ensemble", "protocol", "structure", "replica", "temperature_end_K")
 NOTES_KEY = "notes"
 """The one key of ``run.json`` left for its writer's own notes (any JSON value); analysis
 never reads it."""
@@ -331,7 +337,10 @@ def load_run_spec(path: str | Path, overrides: dict | None = None) -> RunSpec:
 
     path, overrides = run_folder(path, overrides)
     meta = read_run_json(path)
-    meta.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    if "charges" in given:      # --charges: the user's, whatever run.json said of its own
+        given.setdefault("charges_guessed", False)
+    meta.update(given)
     traj = ([path / p for p in meta["trajectory"]] if "trajectory" in meta
             else sorted(path.glob("*.dcd"), key=natural_order))
     if not traj and "trajectory" not in meta:
@@ -493,11 +502,20 @@ def _foreign_spec(path: Path, meta: dict, traj: list[Path], fmt: str) -> RunSpec
                  trajectory_format=fmt, **timing)
 
 
+def _flag(meta: dict, key: str) -> bool:
+    """``meta[key]`` (False when absent), refused unless a JSON true or false."""
+    value = meta.get(key, False)
+    if not isinstance(value, bool):
+        raise AnalysisError(f"{RUN_JSON}: {key!r} must be true or false, got {value!r}")
+    return value
+
+
 def _spec(path: Path, meta: dict, **known) -> RunSpec:
     """RunSpec from the fields found (``known``) and the rest of ``meta``."""
     return RunSpec(path=path, **known, discard_ps=float(meta.get("discard_ps", 0.0)),
                    mobile_species=list(meta.get("mobile_species", ["Li"])),
                    charges={k: float(v) for k, v in meta.get("charges", {}).items()},
+                   charges_guessed=_flag(meta, "charges_guessed"),
                    structure=str(meta.get("structure") or structure_name(path)),
                    replica=int(meta.get("replica", 0)),
                    dump_unwrapped=bool(meta.get("dump_unwrapped", False)),

@@ -97,7 +97,8 @@ def transport_charges(composition) -> dict[str, float]:
     return out
 
 
-def transport_note(composition, charges: dict[str, float] | None = None) -> str:
+def transport_note(composition, charges: dict[str, float] | None = None, *,
+                   given: bool = False) -> str:
     """What the charges of ``transport_charges`` (or ``charges``) assume where it is not an
     ordinary ionic solid, else ``""``: an intermetallic (no element of the composition can
     be an anion: LiAl, Li22Sn5, LiMg) or one whose guess needs a metal or a group 13-15
@@ -106,7 +107,9 @@ def transport_note(composition, charges: dict[str, float] | None = None) -> str:
     Its Li+ is a formal charge: the sigma is the formal ionic Nernst-Einstein one, not
     what a user of an alloy anode measures (electrons carry its current). A metal far more
     electronegative than the others (``IONIC_DIFFERENCE``: CsAu's Au-) is an ordinary
-    anion."""
+    anion. ``given``: ``charges`` are the user's own (``ionmd analyze --charges``, a
+    run.json's), so the note keeps the caveat but neither calls them the guess nor tells
+    how to give them."""
     from pymatgen.core import Composition, Element
 
     # a run's cell (Li16 Si8) is named as its formula unit (Li2 Si)
@@ -131,15 +134,18 @@ def transport_note(composition, charges: dict[str, float] | None = None) -> str:
                f"the metalloid{'s' if len(others) > 1 else ''} {', '.join(others)}")
     elif any(_zintl_anion(Element(el)) and el not in ionic for el in anions):
         unusual = [el for el in anions if _zintl_anion(Element(el)) and el not in ionic]
-        why = (f"{formula} is a Zintl phase: the guess makes the metal or metalloid "
-               f"{', '.join(unusual)} its anion")
+        why = (f"{formula} is a Zintl phase: {'these charges make' if given else 'the guess makes'}"
+               f" the metal or metalloid {', '.join(unusual)} its anion")
     else:
         return ""
-    given = ", ".join(f"{el} = {q:g}" for el, q in charges.items())
+    caveat = (f"{why}: the charges ({_ions(charges) or 'none'}) are formal, and sigma is the "
+              "formal ionic Nernst-Einstein one, not an alloy's")
+    if given:           # the user's own: the hint would repeat the command they ran
+        return caveat
+    table = ", ".join(f"{el} = {q:g}" for el, q in charges.items())
     cli = ",".join(f"{el}={q:g}" for el, q in charges.items())
-    return (f"{why}: the charges ({_ions(charges) or 'none'}) are formal, and sigma is the "
-            "formal ionic Nernst-Einstein one, not an alloy's; to use others, give them: a "
-            f"campaign's [analysis] charges = {{{given}}}, `ionmd analyze --charges {cli}`")
+    return (f"{caveat}; to use others, give them: a campaign's [analysis] charges = "
+            f"{{{table}}}, `ionmd analyze --charges {cli}`")
 
 
 INTERCALATED_CARBON = 0.5
