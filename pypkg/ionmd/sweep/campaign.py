@@ -694,16 +694,22 @@ def _executor(src: Source, errors: _Errors, r: Resources, check_resources: bool)
                                         "run `ionmd sweep submit` inside salloc, or use "
                                         "kind = \"slurm\"")
     if kind == "local":
-        have = os.cpu_count() or 1
+        # the cores this process may use (taskset, cgroups, a SLURM job's), not the machine's
+        from ionmd.sweep.local import available_cores
+
+        have, source = available_cores()
         cores = table.get("cores", have)
         if _int(errors, key + ("cores",), cores, 1) is None:
             return table
         if cores > have:
-            errors.add(key + ("cores",), f"executor.cores = {cores} but this machine has {have} cores")
+            errors.add(key + ("cores",), f"executor.cores = {cores} but {source} are {have}: "
+                                         f"lower executor.cores to {have} or leave it out "
+                                         f"(default: the cores available)")
         elif r.cores > cores:
+            has = f"{cores}" if "cores" in table else f"{cores} ({source}; executor.cores not set)"
             errors.add(("resources", "ranks"), f"each run needs ranks x threads = {r.ranks} x "
                                                f"{r.threads} = {r.cores} cores but the local "
-                                               f"executor has {cores}; lower ranks or threads")
+                                               f"executor has {has}; lower ranks or threads")
         table["cores"] = cores
         if r.gpus and check_resources:
             have_gpus = _local_gpus()
