@@ -249,6 +249,8 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
         raise AnalysisError(f"{spec.path}: frames are {frames.steps[1] - frames.steps[0]} steps "
                             f"apart but dump_every = {spec.dump_every} was given (run.json "
                             f"or --dump-every)")
+    if structure_functions and van_hove_lags_ps:    # said now, not after the MSD work
+        check_van_hove_lags(van_hove_lags_ps, frames.steps, spec.timestep_fs, spec.discard_ps)
     failure = failures_of(spec, (frames, elements, masses), **(failure_options or {}))
     results: dict = {"run": str(spec.path), "structure": spec.structure, "replica": spec.replica,
                      "temperature_K": spec.temperature_K, "timestep_fs": spec.timestep_fs,
@@ -319,7 +321,7 @@ def transport(spec: RunSpec, traj: Trajectory, *, directions: Sequence[str], fit
         part["conductivity"] = sigma.to_dict()
         # sigma inherits the caveats of the D it is made from
         part["conductivity"]["flags"] = sorted({f for d in xyz for f in d.flags})
-        note = charges_note(traj.elements, spec.charges)
+        note = charges_note(traj.elements, spec.charges, given=not spec.charges_guessed)
         if note:                # an alloy's or Zintl phase's formal Li+: said where sigma is
             part["conductivity"]["charges_note"] = note
         if collective:
@@ -329,14 +331,15 @@ def transport(spec: RunSpec, traj: Trajectory, *, directions: Sequence[str], fit
     return part, diff, msds
 
 
-def charges_note(elements: np.ndarray, charges: dict[str, float]) -> str:
+def charges_note(elements: np.ndarray, charges: dict[str, float], *, given: bool = True) -> str:
     """What the charges of a sigma assume where the run's composition is no ordinary ionic
     solid (an intermetallic, a Zintl phase: ``ionmd.structures.charges.transport_note``),
-    else ``""``."""
+    else ``""``; ``given``: the user's own charges (the note neither calls them the guess
+    nor tells how to give them), else ionmd's guess (``RunSpec.charges_guessed``)."""
     from ionmd.structures.charges import transport_note
 
     symbols, counts = np.unique(np.asarray(elements), return_counts=True)
-    return transport_note(dict(zip(symbols.tolist(), counts.tolist())), charges)
+    return transport_note(dict(zip(symbols.tolist(), counts.tolist())), charges, given=given)
 
 
 def frames_before(frames, step: int):
@@ -376,11 +379,52 @@ def before_failure(spec: RunSpec, frames, elements, masses, first, out: Path, **
             **({"caveat": caveat} if caveat else {}), **part}
 
 
+STRUCTURE_R_MAX = 6.0
+"""Range (A) of ``rdf.csv`` and ``van_hove.csv``: the first coordination shells of an
+electrolyte and a Li hop (~2-4 A). Pairs are counted over every periodic image, so it is
+right in any cell, smaller or tilted (it was half the cell's diagonal element, 0 on ASE's
+primitive fcc vectors)."""
+
+
 def default_van_hove_lags(traj: Trajectory) -> list[float]:
     """5, 10, 25 and 50 % of the run, on whole frames (at least one frame)."""
     frames = np.unique(np.maximum(1, np.round(np.array([0.05, 0.1, 0.25, 0.5])
                                               * (traj.n_frames - 1)).astype(int)))
     return (frames * traj.frame_interval_ps).tolist()
+
+
+def check_van_hove_lags(lags_ps: Sequence[float], steps: np.ndarray, timestep_fs: float,
+                        discard_ps: float) -> None:
+    """Refuse van Hove lags that are not a whole number of frames of the run analysed
+    (``steps`` of its frames, ``discard_ps`` then left out) or longer than it, naming the
+    lags there are; :mod:`ionmd.analysis.structure_functions` would refuse them only after
+    the transport analysis.
+
+    Raises
+    ------
+    AnalysisError
+        Naming the lags refused and those available.
+    """
+    from ionmd.analysis.structure_functions import LAG_TOLERANCE_FRAMES
+
+    times = (np.asarray(steps) - steps[0]) * timestep_fs * 1e-3
+    if len(times) < 2 or not times[1] > 0:
+        return                  # too few frames: the transport analysis says so
+    n_frames = int(np.sum(times >= discard_ps - 1e-9))
+    interval = float(times[1])
+    frames = np.asarray(lags_ps, dtype=float) / interval
+    whole = np.round(frames)
+    bad = [t for t, f, n in zip(lags_ps, frames, whole)
+           if not (t >= 0 and abs(f - n) <= LAG_TOLERANCE_FRAMES and n < n_frames)]
+    if not bad:
+        return
+    longest = (n_frames - 1) * interval
+    shown = ", ".join(f"{k * interval:g}" for k in range(1, min(n_frames, 5)))
+    raise AnalysisError(
+        f"--van-hove-lags-ps {', '.join(f'{t:g}' for t in bad)}: a lag must be a whole number "
+        f"of frames of the run analysed (frames {interval:g} ps apart, {longest:g} ps after "
+        f"the {discard_ps:g} ps discarded); the lags available are the multiples of "
+        f"{interval:g} ps up to {longest:g} ps ({shown}{', ...' if n_frames > 5 else ''})")
 
 
 def write_structure_functions(traj: Trajectory, mobile: Sequence[str], out: Path,
@@ -397,15 +441,14 @@ def write_structure_functions(traj: Trajectory, mobile: Sequence[str], out: Path
     cols, names = [], []
     for i, a in enumerate(species):
         for b in species[i:]:
-            r, g = rdf(traj, a, b, r_max=min(6.0, 0.49 * traj.boxes[0].diagonal().min()))
+            r, g = rdf(traj, a, b, r_max=STRUCTURE_R_MAX)
             cols.append(g)
             names.append(f"g_{a}{b}")
     _write_columns(out / "rdf.csv", ["r_A"] + names, [r] + cols)
     lags = list(van_hove_lags_ps) if van_hove_lags_ps else default_van_hove_lags(traj)
-    r_max = min(6.0, 0.49 * traj.boxes[0].diagonal().min())
     s = mobile[0]
-    r, gs = van_hove_self(traj, s, lags, r_max=r_max, n_bins=60)
-    _, gd = van_hove_distinct(traj, s, lags, r_max=r_max, n_bins=60)
+    r, gs = van_hove_self(traj, s, lags, r_max=STRUCTURE_R_MAX, n_bins=60)
+    _, gd = van_hove_distinct(traj, s, lags, r_max=STRUCTURE_R_MAX, n_bins=60)
     _write_columns(out / "van_hove.csv",
                    ["r_A"] + [f"4pi_r2_Gs_{s}_{t:.4g}ps" for t in lags]
                    + [f"Gd_{s}_{t:.4g}ps" for t in lags], [r, *gs, *gd])
