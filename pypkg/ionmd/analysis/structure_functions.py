@@ -9,8 +9,10 @@ where it is 1 (a 3x3x3 LiCl cell at 0.95 of its width).
 
 Normalisation (Vineyard): ``G_s(r, t) = <delta(r - |r_i(t0 + t) - r_i(t0)|)>`` over atoms
 and origins, as a radial density (integral over 4 pi r^2 dr is 1);
-``G_d(r, t) = 1/N sum_{i != j} <delta(r - |r_j(t0 + t) - r_i(t0)|)> / (4 pi r^2 rho)``
-so that ``G_d -> 1`` at large r and ``G_d(r, 0) = g(r)``.
+``G_d(r, t) = 1/N sum_{(j, n) != (i, 0)} <delta(r - |r_j(t0 + t) + n L - r_i(t0)|)> /
+(4 pi r^2 rho)`` over the periodic images n L of every atom but the centre itself (its own
+images are neighbours in the periodic system), so that ``G_d -> 1`` at large r and
+``G_d(r, 0) = g(r)``.
 
 Both take one lag (returning a 1-D array) or a sequence of lags (a 2-D array, one row
 per lag), so that the decay of the self part and the filling of the distinct part can be
@@ -59,32 +61,40 @@ def _bin_edges(r_max: float, n_bins: int) -> np.ndarray:
 
 
 def _image_shifts(box: np.ndarray, r_max: float) -> np.ndarray:
-    """The lattice vectors (rows) that can bring a periodic image of an atom of the cell
+    """The lattice vectors (rows, in cell vectors) that can bring a periodic image of an atom of the cell
     within ``r_max`` of another atom of the cell: |n_k| <= floor(r_max / width_k) + 1 along
     each axis k, width_k the distance between the cell's faces (any cell, any r_max)."""
     from ionmd.structures.geometry import perpendicular_widths
 
     reach = np.floor(r_max / perpendicular_widths(box)).astype(int) + 1
     grid = np.stack(np.meshgrid(*[np.arange(-m, m + 1) for m in reach], indexing="ij"), -1)
-    return grid.reshape(-1, 3) @ box
+    return grid.reshape(-1, 3)
 
 
 def _pair_histogram(centres: np.ndarray, others: np.ndarray, box: np.ndarray,
                     edges: np.ndarray, same_atoms: bool) -> np.ndarray:
     """Counts of the distances from each centre to every periodic image of each other atom,
     binned by ``edges`` (no minimum image: right for any r_max and any cell). With
-    ``same_atoms`` (``centres`` and ``others`` are the same atoms, possibly at two times)
-    an atom and all its own images are left out: the distinct pairs only."""
+    ``same_atoms`` (``centres`` and ``others`` are the same atoms, possibly at two times,
+    unwrapped) only each atom's own displacement is left out: the distinct pairs, its
+    periodic images included, which are neighbours in the periodic crystal (as in LAMMPS's
+    ``compute rdf``; leaving them out lost fcc's second shell in a 4-atom cell)."""
     from MDAnalysis.lib.distances import capped_distance
 
     inv = np.linalg.inv(box)
-    centres = (centres @ inv % 1.0) @ box     # into the cell: the shifts then suffice
-    others = (others @ inv % 1.0) @ box
-    images = (others[None] + _image_shifts(box, edges[-1])[:, None]).reshape(-1, 3)
+    centre_cells = np.floor(centres @ inv)     # into the cell: the shifts then suffice
+    other_cells = np.floor(others @ inv)
+    centres = centres - centre_cells @ box
+    others = others - other_cells @ box
+    shifts = _image_shifts(box, edges[-1])
+    images = (others[None] + (shifts @ box)[:, None]).reshape(-1, 3)
     pairs, d = capped_distance(centres, images, edges[-1], return_distances=True)
     if same_atoms:
-        distinct = pairs[:, 0] != pairs[:, 1] % len(others)
-        d = d[distinct]
+        i, image = pairs[:, 0], pairs[:, 1]
+        # the atom itself: the image whose shift undoes both wrappings
+        own = (image % len(others) == i) & np.all(
+            shifts[image // len(others)] == other_cells[i] - centre_cells[i], axis=1)
+        d = d[~own]
     return np.histogram(d, bins=edges)[0].astype(np.float64)
 
 
@@ -148,8 +158,9 @@ def rdf(traj: Trajectory, a: str, b: str, r_max: float = 6.0, n_bins: int = 60,
     centres, values. Pairs are counted over all periodic images (any ``r_max``, any
     cell; a minimum image misses pairs beyond half the cell's width), each frame
     normalised by its own volume with N_a (N_b - delta_ab) pairs, as LAMMPS's ``compute
-    rdf`` and MDAnalysis's ``InterRDF`` do (g -> 1 for an ideal gas); an atom's own
-    periodic images, beyond the shortest lattice vector, are not counted."""
+    rdf`` does (g -> 1 for an ideal gas). An atom's own periodic images are counted (a
+    crystal's neighbours at the cell's lattice vectors), as in LAMMPS: beyond the shortest
+    lattice vector a random g_aa tends to N_a / (N_a - 1), not 1."""
     ia, ib = traj.indices(a), traj.indices(b)
     same = a == b
     if ia.size < 1 + same:

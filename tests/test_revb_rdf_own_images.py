@@ -1,0 +1,55 @@
+"""g(r) and G_d(r, 0) past the shortest lattice vector against LAMMPS's ``compute rdf``.
+
+Was: an atom's own periodic images were left out of the pairs, so in a small cell the
+crystal's neighbours at the cell's lattice vectors were missing: in the 8-atom rock-salt
+cell (a = 5.14 A) g_LiLi was 0 at 5.1 A and 7.3 A (fcc's second and third shells, all of
+them images), where LAMMPS has 4.15 and 4.06.
+"""
+
+import numpy as np
+import pytest
+from ase.build import bulk
+
+from ionmd.analysis.structure_functions import rdf, van_hove_distinct
+from ionmd.analysis.trajectory import Trajectory
+
+R_MAX, N_BINS = 8.0, 40
+
+
+@pytest.fixture(scope="module")
+def small_cell_and_lammps_rdf(tmp_path_factory):
+    """The 8-atom rock-salt cell, tilted (xy 1.5, xz 1, yz 0.5 A) and rattled, and LAMMPS's
+    ``compute rdf`` of it to 8 A, 1.6 of its shortest lattice vector."""
+    from lammps_runner import run_lmp, to_lammps_frame, write_data
+
+    atoms = bulk("LiCl", "rocksalt", a=5.14, cubic=True)
+    atoms.set_cell(atoms.cell.array + [[0, 0, 0], [1.5, 0, 0], [1.0, 0.5, 0]], scale_atoms=True)
+    atoms.rattle(0.2, seed=3)
+    atoms = to_lammps_frame(atoms)
+    work = tmp_path_factory.mktemp("rdf_small")
+    write_data(atoms, work / "s.data", ["Li", "Cl"])
+    run_lmp(f"""units metal
+atom_style atomic
+read_data s.data
+pair_style zero {R_MAX}
+pair_coeff * *
+compute r all rdf {N_BINS} 1 1 2 2 1 2
+fix f all ave/time 1 1 1 c_r[*] file rdf.out mode vector
+run 0
+""", work)
+    return atoms, np.loadtxt(work / "rdf.out", skiprows=4)
+
+
+def test_own_images_are_neighbours_as_in_lammps(small_cell_and_lammps_rdf):
+    atoms, table = small_cell_and_lammps_rdf
+    assert R_MAX > 1.5 * atoms.cell.lengths().min()
+    traj = Trajectory(np.array([atoms.positions] * 2), np.repeat(atoms.cell.array[None], 2, 0),
+                      np.arange(2) * 10, np.array(atoms.get_chemical_symbols()),
+                      np.ones(len(atoms)), 10.0)
+    for column, (a, b) in ((2, ("Li", "Li")), (4, ("Cl", "Cl")), (6, ("Li", "Cl")),
+                           (6, ("Cl", "Li"))):
+        r, g = rdf(traj, a, b, r_max=R_MAX, n_bins=N_BINS)
+        np.testing.assert_allclose(r, table[:, 1], atol=1e-12)
+        np.testing.assert_allclose(g, table[:, column], rtol=1e-5, atol=1e-5, err_msg=a + b)
+    _, gd = van_hove_distinct(traj, "Cl", 0.0, r_max=R_MAX, n_bins=N_BINS)
+    np.testing.assert_allclose(gd, table[:, 4], rtol=1e-5, atol=1e-5)
