@@ -81,9 +81,11 @@ def _displacements(traj):
 
 
 def _true_displacements(syn):
-    """The walk's displacements: it is made in the frame of the box origin lo(t), which
-    dumps are read in (the dump's x is the wrapped position + lo)."""
-    return syn.true.positions - syn.true.positions[0]
+    """The walk's displacements in LAMMPS's own frame (that of its compute msd, and DCD's),
+    where dumps are read into: the walk is made relative to the box origin lo(t) (the
+    dump's x is the wrapped position + lo), which moves as the box breathes about CENTRE."""
+    los = _los(syn)
+    return syn.true.positions - syn.true.positions[0] + (los - los[0])[:, None, None]
 
 
 # ---------------------------------------------------------------- data files

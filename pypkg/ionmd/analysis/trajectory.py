@@ -14,9 +14,11 @@ LAMMPS's own unwrapped coordinates (``dump_modify unwrap yes``, ``xu yu zu``) ar
 ``x + n H(t)``: once the box changes (NpT) an atom with image ``n != 0`` gets a spurious
 displacement ``n dH`` every frame, growing as ions diffuse through more images. Such
 input is first wrapped back into each frame's box, ``[lo(t), lo(t) + H(t))``, which
-removes ``n``; ``lo(t)`` is 0 for dumps (they are read relative to it) and, for DCD (which
-does not store it), follows from the data file's box centre, fixed by LAMMPS's barostats
-(``fix npt/nph``, default ``dilate all``, no ``fixedpoint``). One ambiguity is left: LAMMPS
+removes ``n``; ``lo(t)`` follows from the data file's box centre, fixed by LAMMPS's
+barostats (``fix npt/nph``, default ``dilate all``, no ``fixedpoint``): DCDs hold absolute
+positions and store no ``lo``; dumps' positions, relative to ``lo``, are moved by it into
+that same frame, the one of LAMMPS's ``compute msd`` (:func:`box_origins`). One ambiguity
+is left: LAMMPS
 wraps atoms only at neighbour-list rebuilds, so an atom that has just crossed a face may
 belong to either image, an error of about the box change over one frame for that atom
 (measured: MSD within 0.5 % where the naive use was 16 % off, for a box growing 20 % in
@@ -60,6 +62,12 @@ class Trajectory:
         Atomic masses in amu.
     timestep_fs : float
         MD integration time step in fs.
+    fractions : ndarray, shape (T, N, 3), optional
+        Fractional coordinates in [0, 1) of each frame's cell as the files hold them
+        (LAMMPS's own wrapping, :meth:`Piece.wrapped_fractions`), float32; not moved by
+        :meth:`framework_drift_removed`. What a density grid needs: fractions followed
+        from the drift-removed positions carry that drift (0.20 A mean in a hot NpT
+        liquid where these are 0.03 A from LAMMPS's xs ys zs). None where not read.
     """
 
     positions: np.ndarray
@@ -68,6 +76,7 @@ class Trajectory:
     elements: np.ndarray
     masses: np.ndarray
     timestep_fs: float
+    fractions: np.ndarray | None = None
 
     @property
     def n_frames(self) -> int:
@@ -109,8 +118,9 @@ class Trajectory:
                 f"run too short for the requested discard time: {discard_ps} ps discarded of "
                 f"{self.times_ps[-1]:.3f} ps leaves {int(keep.sum())} frames (need >= 3); "
                 f"lower discard_ps or run longer")
+        fractions = None if self.fractions is None else self.fractions[keep]
         return replace(self, positions=self.positions[keep], boxes=self.boxes[keep],
-                       steps=self.steps[keep])
+                       steps=self.steps[keep], fractions=fractions)
 
     def framework_drift_removed(self, mobile: Sequence[str]) -> "Trajectory":
         """Positions with the displacement of the framework's centre of mass (all atoms
@@ -157,7 +167,8 @@ def cell_widths(boxes: np.ndarray) -> np.ndarray:
 
 
 def unwrap(positions: np.ndarray, boxes: np.ndarray,
-           origins: np.ndarray | None = None) -> np.ndarray:
+           origins: np.ndarray | None = None, advice: str = "dump positions more often"
+           ) -> np.ndarray:
     """Continuous positions from wrapped (or LAMMPS-unwrapped) ones in a changing box.
 
     Parameters
@@ -170,6 +181,8 @@ def unwrap(positions: np.ndarray, boxes: np.ndarray,
     origins : ndarray, shape (T, 3), optional
         Box origin ``lo`` of each frame: the positions are first wrapped into
         ``[lo, lo + H)``, which removes LAMMPS's image counts exactly (see module doc).
+    advice : str
+        What the refusal of a too-long step tells the user to do.
 
     Returns
     -------
@@ -198,7 +211,7 @@ def unwrap(positions: np.ndarray, boxes: np.ndarray,
         raise AnalysisError(
             f"an atom moves {longest[t]:.2f} A between frames {t} and {t + 1}, more than "
             f"{MAX_STEP_FRACTION} of the box width ({limit[t]:.2f} A): unwrapping is ambiguous; "
-            f"dump positions more often")
+            f"{advice}")
     out = np.empty_like(wrapped)
     out[0] = wrapped[0]
     out[1:] = wrapped[0] + np.cumsum(step, axis=0)
@@ -241,7 +254,24 @@ class Piece:
         if changing and looks_unwrapped(self.positions, self.boxes, self.origins):
             origins = self.origins if self.origins is not None else np.zeros((len(self.steps), 3))
             return unwrap(self.positions, self.boxes, origins)
-        return unwrap(self.aligned(), self.boxes)
+        # in a constant box, unwrapped coordinates or image flags are exact at any interval
+        advice = "dump positions more often" + ("" if changing else CONSTANT_BOX_ADVICE)
+        return unwrap(self.aligned(), self.boxes, advice=advice)
+
+    def wrapped_fractions(self) -> np.ndarray:
+        """Fractional coordinates in [0, 1) of each frame's cell, float32 (T, N, 3): the
+        files' own wrapping. LAMMPS-unwrapped input, ``lo + (s + n) H(t)``, gives the same
+        ``s``: the image count ``n`` is an integer in the frame's own cell."""
+        frac = fractional(self.positions, self.boxes, self.origins)
+        return (frac - np.floor(frac)).astype(np.float32)
+
+
+#: Added to the "dump positions more often" refusal where the box is constant.
+CONSTANT_BOX_ADVICE = (
+    ", or, the box being constant, analyse with --dump-unwrapped ('dump_unwrapped' in "
+    "run.json) if the files hold LAMMPS's unwrapped coordinates or image flags (dump custom "
+    "with xu yu zu, or x y z ix iy iz; dump dcd with 'dump_modify ID unwrap yes'): exact "
+    "at any dump interval")
 
 
 def _universe(data_file: Path, traj_file: Path | None, atom_style: str, fmt: str | None):
@@ -293,9 +323,24 @@ def _read_pieces(data_file: Path, traj_file: Path, atom_style: str, fmt: str | N
     if traj_file.stat().st_size == 0:
         raise AnalysisError(f"trajectory file {traj_file} is empty (did the run start?)")
     if _is_dump(traj_file, fmt):
-        return [Piece(seg.positions, seg.boxes, seg.steps, (0,), np.zeros((len(seg.steps), 3)))
-                for seg in read_dump(traj_file, data_file, atom_ids, unwrapped)]
+        pieces = []
+        for seg in read_dump(traj_file, data_file, atom_ids, unwrapped):
+            origins = box_origins(data_file, seg.boxes)   # the dump's are relative to lo
+            pieces.append(Piece(seg.positions + origins[:, None, :], seg.boxes, seg.steps,
+                                (0,), origins))
+        return pieces
     return [_read_dcd(data_file, traj_file, atom_style, fmt)]
+
+
+def box_origins(data_file: Path, boxes: np.ndarray) -> np.ndarray:
+    """The box origin ``lo`` (T, 3) of each frame in LAMMPS's own (absolute) frame, where
+    its barostats (``fix npt/nph``, ``dilate all``, no ``fixedpoint``) keep the box centre
+    ``lo + diag(H) / 2`` at the data file's. DCDs hold absolute positions without ``lo``;
+    dumps positions relative to ``lo``, moved by it into the same frame. That frame is the
+    one of LAMMPS's ``compute msd``: relative to ``lo``, every atom would move by
+    ``lo(0) - lo(t)`` as the box breathes (1.67 A in a hot NpT run), a displacement only
+    a framework's drift removal cancels."""
+    return data_box_centre(data_file)[None, :] - 0.5 * np.diagonal(boxes, axis1=1, axis2=2)
 
 
 def _read_dcd(data_file: Path, traj_file: Path, atom_style: str, fmt: str | None) -> Piece:
@@ -332,10 +377,7 @@ def _read_dcd(data_file: Path, traj_file: Path, atom_style: str, fmt: str | None
                             f"killed while writing?); {len(steps)} whole frames are readable — "
                             f"truncate the file or rerun")
     boxes = np.array(boxes)
-    if is_dcd:  # LAMMPS's barostats keep the box centre; DCD stores no origin
-        origins = data_box_centre(data_file)[None, :] - 0.5 * np.diagonal(boxes, axis1=1, axis2=2)
-    else:
-        origins = np.zeros((len(steps), 3))
+    origins = box_origins(data_file, boxes) if is_dcd else np.zeros((len(steps), 3))
     return Piece(np.array(positions), boxes, np.array(steps, dtype=np.int64), (0,), origins)
 
 
@@ -468,12 +510,41 @@ def continuous_unwrapped(piece: Piece) -> np.ndarray:
     if not np.allclose(piece.boxes, piece.boxes[0], rtol=0, atol=1e-6):
         raise AnalysisError("the box changes: LAMMPS's unwrapped coordinates are wrong under "
                             "NpT; analyse without 'dump_unwrapped' (minimum-image unwrapping)")
+    _refuse_wrapped(piece)
     pos = piece.aligned().copy()
     for start in piece.starts[1:]:
         joint = unwrap(pos[start - 1:start + 1], piece.boxes[start - 1:start + 1])
         pos[start:] += (joint[1] - joint[0]) - (pos[start] - pos[start - 1])
     return pos
 
+
+#: A step longer than this fraction of the cell between two frames while no atom ever
+#: leaves the cell by :func:`looks_unwrapped`'s margin: the coordinates are wrapped.
+WRAPPED_STEP_FRACTION = 0.5
+
+
+def _refuse_wrapped(piece: Piece) -> None:
+    """Refuse coordinates given as LAMMPS-unwrapped (``dump_unwrapped``) that are evidently
+    wrapped (a DCD without ``dump_modify unwrap yes``; used as they are, every face
+    crossing is a jump of one cell: MSD 32x too large in an NVT run): no atom ever lies a
+    quarter cell outside its frame's cell, while some atom's step between two frames
+    (seams aside) is more than half a cell along a cell vector. Unwrapped coordinates of
+    a run where an atom moves half a cell in one interval have, with all atoms diffusing
+    that far, atoms well outside the cell; LAMMPS's wrapped ones never do."""
+    if looks_unwrapped(piece.positions, piece.boxes, piece.origins):
+        return
+    frac = fractional(piece.aligned(), piece.boxes, piece.origins)
+    jump = np.abs(np.diff(frac, axis=0)).max(axis=(1, 2)) if len(frac) > 1 else np.zeros(0)
+    jump[[s - 1 for s in piece.starts[1:]]] = 0.0    # a resumed piece may be wrapped anew
+    if jump.size and jump.max() > WRAPPED_STEP_FRACTION:
+        t = int(np.argmax(jump))
+        raise AnalysisError(
+            f"the coordinates read as unwrapped (dump_unwrapped / --dump-unwrapped) are "
+            f"wrapped: no atom ever leaves the cell, yet an atom moves {jump[t]:.2f} of a "
+            f"cell vector between frames {t} and {t + 1} (a face crossing); analyse without "
+            f"--dump-unwrapped (minimum-image unwrapping), or dump unwrapped coordinates "
+            f"('dump_modify ID unwrap yes' for dump dcd, xu yu zu or ix iy iz for dump "
+            f"custom)")
 
 
 def _elements_from_masses(masses: np.ndarray) -> np.ndarray:
@@ -618,4 +689,4 @@ def read_lammps_trajectory(data_file: str | Path, traj_files: Sequence[str | Pat
     positions = continuous_unwrapped(joined) if dump_unwrapped else joined.unwrapped()
     return Trajectory(positions=positions, boxes=joined.boxes,
                       steps=joined.steps, elements=elements, masses=masses,
-                      timestep_fs=float(timestep_fs))
+                      timestep_fs=float(timestep_fs), fractions=joined.wrapped_fractions())
