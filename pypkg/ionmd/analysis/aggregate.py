@@ -27,9 +27,26 @@ SIGMA_SERIES = {"conductivity": "sigma_T", "conductivity_collective": "sigma_col
 """Per-run result key -> Arrhenius series of that conductivity times T."""
 
 
+def point_problem(value: float, interval: Sequence[float]) -> str | None:
+    """Why a value with its 95 % interval cannot enter a replica combination or a fit (in
+    log space, weighted by ``1 / se(ln)^2``); None when it can. A value or upper end that
+    is not positive has no logarithm; an interval of zero width (or upside down) has no
+    error: its weight would be infinite, and the combined value and interval NaN."""
+    lo, hi = (float(v) for v in interval)
+    if not np.isfinite([value, lo, hi]).all():
+        return f"value or interval not finite ({value:.3g} [{lo:.3g}, {hi:.3g}])"
+    if not (value > 0 and hi > 0):
+        return f"value or interval not positive ({value:.3g} [{lo:.3g}, {hi:.3g}])"
+    if not hi > lo:
+        return (f"interval of zero width ({value:.3g} [{lo:.3g}, {hi:.3g}]): no error, it "
+                f"would get an infinite weight; look at the run's analysis (a D from one "
+                f"ion, or from too few frames?) and analyse it again")
+    return None
+
+
 def usable(value: float, interval: Sequence[float]) -> bool:
-    """Whether a value with its 95 % interval can enter a fit (in log space: both positive)."""
-    return value > 0 and interval[1] > 0
+    """Whether a value with its 95 % interval can enter a fit (:func:`point_problem`)."""
+    return point_problem(value, interval) is None
 
 
 def run_label(run: dict) -> str:
@@ -42,7 +59,8 @@ def combine_replicas(values: Sequence[float], intervals: Sequence[tuple[float, f
                      quantiles: Sequence[float] | None = None) -> dict | None:
     """``{"value", "ln_err", "ci95", "replicas"}`` of replicas' values with 95 % intervals
     (see the module docstring; ``quantiles``: each interval's half-width in standard
-    errors, default 1.96); None when none is positive."""
+    errors, default 1.96); None when none is usable (:func:`point_problem`: a replica
+    with no positive value, or with an interval of zero width, is left out)."""
     quantiles = [1.96] * len(values) if quantiles is None else quantiles
     pairs = [(v, iv, q) for v, iv, q in zip(values, intervals, quantiles) if usable(v, iv)]
     if not pairs:
@@ -189,9 +207,7 @@ def why_left_out(run: dict, key: str) -> str | None:
             return ("no conductivity (charges of the mobile species unknown)"
                     if source == "conductivity" else f"no {key}")
         value, interval = run[source]["sigma"], run[source]["sigma_ci95"]
-    if not usable(value, interval):
-        return f"value or interval not positive ({value:.3g} [{interval[0]:.3g}, {interval[1]:.3g}])"
-    return None
+    return point_problem(value, interval)
 
 
 def left_out(runs: Sequence[dict], key: str, fed: Sequence[str],

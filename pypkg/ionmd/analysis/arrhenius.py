@@ -124,8 +124,15 @@ def fit_arrhenius(T: np.ndarray, y: np.ndarray, y_err_ln: np.ndarray | None = No
         w = np.ones_like(y)
     else:
         y_err_ln = np.asarray(y_err_ln, float)
-        if y_err_ln.shape != y.shape or np.any(~(y_err_ln > 0)):
-            raise AnalysisError("per-point errors of ln y must be positive, one per temperature")
+        if y_err_ln.shape != y.shape:
+            raise AnalysisError(f"per-point errors of ln y must be one per temperature: "
+                                f"{y_err_ln.size} for {y.size} points")
+        bad = ~(np.isfinite(y_err_ln) & (y_err_ln > 0))
+        if np.any(bad):
+            raise AnalysisError(
+                f"per-point errors of ln y must be positive and finite: {y_err_ln[bad].tolist()} "
+                f"at {T[bad].tolist()} K (an interval of zero width has no error and would "
+                f"weigh infinitely); leave those points out or give them their intervals")
         w = 1.0 / y_err_ln
     X = np.stack([np.ones_like(T), -1.0 / (KB_EV * T)], -1)
     Xw, lw = X * w[:, None], np.log(y) * w

@@ -1,0 +1,104 @@
+"""A replica whose D interval has zero width (no error: an infinite weight) is left out of
+the replica combination and the Arrhenius fit, named with why, in analyze's and collect's
+paths alike. Before, its weight inf made the combined value and interval NaN silently, and
+the fit then failed ("positive finite values"); a zero error given to fit_arrhenius was
+refused without saying which point. References: the inverse-variance weighted mean by hand
+(numpy), the weighted least-squares fit by statsmodels, Student t by scipy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import statsmodels.api as sm
+from scipy.constants import Boltzmann, electron_volt
+from scipy.stats import t as student_t
+
+from ionmd.analysis.aggregate import combine_replicas, fit_series
+from ionmd.analysis.arrhenius import fit_arrhenius
+from ionmd.errors import AnalysisError
+
+KB = Boltzmann / electron_volt
+N_IONS = 16
+Q = student_t.ppf(0.975, N_IONS - 1)
+
+
+def run(label, T, D, lo, hi) -> dict:
+    """A run's results as analyze_run gives them (one mobile species, xyz)."""
+    return {"run": label, "temperature_K": T, "complete": True,
+            "diffusion": [{"species": "Li", "direction": "xyz", "D": D, "D_ci95": [lo, hi],
+                           "flags": [], "n_ions": N_IONS}]}
+
+
+def by_hand(values, intervals) -> tuple[float, float]:
+    """Inverse-variance weighted mean of ln values and its standard error, each interval
+    read with Student t over N_IONS ions (scatter within the errors: no inflation)."""
+    ln = np.log(values)
+    se = np.array([np.log(hi / lo) / (2 * Q) for lo, hi in intervals])
+    w = 1 / se ** 2
+    mean = np.sum(w * ln) / np.sum(w)
+    chi2r = np.sum(w * (ln - mean) ** 2) / (len(ln) - 1) if len(ln) > 1 else 0.0
+    return float(np.exp(mean)), float(np.sqrt(max(1.0, chi2r) / np.sum(w)))
+
+
+def test_a_zero_width_replica_is_left_out_of_the_combination():
+    values = [1.0e-5, 1.1e-5, 0.9e-5]
+    intervals = [(0.8e-5, 1.25e-5), (1.1e-5, 1.1e-5), (0.7e-5, 1.15e-5)]
+    out = combine_replicas(values, intervals, [Q] * 3)
+    value, err = by_hand([values[0], values[2]], [intervals[0], intervals[2]])
+    assert out["value"] == pytest.approx(value, rel=1e-12)
+    assert out["ln_err"] == pytest.approx(err, rel=1e-12)
+    assert out["replicas"] == [values[0], values[2]]
+    # an interval upside down has no error either; one of them alone: nothing to combine
+    assert combine_replicas([1e-5], [(1.2e-5, 0.9e-5)]) is None
+    assert combine_replicas([1e-5], [(1e-5, 1e-5)]) is None
+
+
+@pytest.fixture
+def runs() -> list[dict]:
+    """Three temperatures of an Arrhenius law (0.3 eV); 800 K has a second replica of zero
+    width, 700 K only one such run."""
+    out = []
+    for T, f in ((600.0, 1.3), (800.0, 1.2), (1000.0, 1.25)):
+        D = 1e-3 * np.exp(-0.3 / (KB * T)) * (1.02 if T == 800 else 1.0)
+        out.append(run(f"T{T:g}/r0", T, D, D / f, D * f))
+    D8 = 1e-3 * np.exp(-0.3 / (KB * 800.0))
+    out.append(run("T800/r1", 800.0, D8, D8, D8))
+    D7 = 1e-3 * np.exp(-0.3 / (KB * 700.0))
+    out.append(run("T700/r0", 700.0, D7, D7, D7))
+    return out
+
+
+def test_the_fit_leaves_zero_width_runs_out_and_names_them(runs):
+    entry = fit_series(runs, "D_Li")
+    assert "error" not in entry, entry
+    assert sorted(entry["runs"]) == ["T1000/r0", "T600/r0", "T800/r0"]
+    reasons = {r["run"]: r["reason"] for r in entry["left_out"]}
+    assert set(reasons) == {"T800/r1", "T700/r0"}
+    assert all("interval of zero width" in why for why in reasons.values()), reasons
+    # the fit of the three usable runs, by statsmodels
+    usable = [r["diffusion"][0] for r in runs[:3]]
+    T = np.array([r["temperature_K"] for r in runs[:3]])
+    y = np.log([d["D"] for d in usable])
+    se = np.array([np.log(d["D_ci95"][1] / d["D_ci95"][0]) / (2 * Q) for d in usable])
+    X = sm.add_constant(-1.0 / (KB * T))
+    ref = sm.WLS(y, X, weights=1 / se ** 2).fit(cov_type="fixed scale")
+    assert entry["Ea_eV"] == pytest.approx(ref.params[1], rel=1e-9)
+    assert entry["Ea_err_eV"] == pytest.approx(ref.bse[1], rel=1e-9)
+
+
+def test_collect_rows_leave_the_zero_width_replica_out(runs):
+    from ionmd.sweep.collect import _aggregate
+
+    results = [{**r, "class": "completed"} for r in runs if r["temperature_K"] == 800.0]
+    row = _aggregate(results, len(results))
+    d = results[0]["diffusion"][0]
+    value, err = by_hand([d["D"]], [d["D_ci95"]])
+    assert row["D_Li"]["value"] == pytest.approx(value, rel=1e-12)
+    assert row["D_Li"]["ln_err"] == pytest.approx(err, rel=1e-12)
+    assert np.isfinite(row["D_Li"]["ci95"]).all()
+
+
+def test_a_zero_error_is_refused_naming_its_temperature():
+    with pytest.raises(AnalysisError, match=r"\[0\.0\] at \[700\.0\] K .*zero width"):
+        fit_arrhenius(np.array([600.0, 700.0, 800.0]), np.array([1.0, 2.0, 3.0]),
+                      np.array([0.1, 0.0, 0.1]))
