@@ -247,6 +247,10 @@ def _lost_atoms(thermo, texts: list[str], steps,
                            last_frame=int(steps[-1]) if len(steps) else None)
     if lost:
         step, ended = lost.step, None
+        if lost.in_minimization:
+            # its rows' steps are the minimiser's, not MD steps: the MD (from step 0, or
+            # the restart's step) never started, as the run's status.json dates it
+            step = None if lost.restart_file else 0
         if step is None and lost.restart_file and log_dir is not None:
             from ionmd.lammps.restart import restart_step    # a resumed piece's setup
 
@@ -272,11 +276,17 @@ def _spacing(steps) -> int | None:
 
 
 def _lost_detail(lost) -> str:
+    """LAMMPS's message and when, in the words of the run's status (``LostAtoms.when``, as
+    ``ionmd.protocols.execute`` records it), with the output that found the loss."""
+    if lost.in_minimization:
+        return f"{lost.message} ({lost.when}, so the MD never started)"
     if lost.after_row is None:
         return lost.message
+    if lost.step == lost.after_row and lost.halt_step is None:   # the output is unknown
+        return f"{lost.message} ({lost.when})"
     found = ("fix halt's output" if lost.halt_step is not None else
              "the next dump" if lost.by_dump else "the next thermo output")
-    return f"{lost.message} (after step {lost.after_row}, found at {found})"
+    return f"{lost.message} ({lost.when}, found at {found})"
 
 
 def _nan_model(log_text: str) -> list[tuple[str, int, str]]:
