@@ -151,10 +151,20 @@ def _next_dump_frame(fh, path: Path, data_file: Path, atom_ids: np.ndarray,
 def _check_atom_count(path: Path, data_file: Path, n_dump: int, n_data: int, n_done: int,
                       step: int | None) -> None:
     """Refuse a frame whose atom count is not the data file's, saying the likely cause:
-    a dump of a group of atoms (or another run's data file) at the first frame, atoms
-    lost by the run (``thermo_modify lost ignore``) at a later one."""
+    fewer atoms, a dump of a group of atoms at the first frame, atoms lost by the run
+    (``thermo_modify lost ignore``) at a later one; more atoms, another system's data file
+    at the first frame, atoms added by the run (``fix deposit``) at a later one."""
     if n_dump == n_data:
         return
+    if n_dump > n_data and n_done == 0:
+        raise AnalysisError(f"{path} does not match {data_file}: {n_dump} atoms in the dump, "
+                            f"only {n_data} in the data file, which is another system's; use "
+                            f"the data file written by the same run")
+    if n_dump > n_data:
+        raise AnalysisError(f"{path}: {n_dump} atoms in the dump at step {step} (frame "
+                            f"{n_done}), {n_data} before and in {data_file}: the run added "
+                            f"atoms (fix deposit, create_atoms?), which ionmd cannot follow; "
+                            f"cut the dump before that frame")
     if n_done == 0:
         raise AnalysisError(f"{path} does not match {data_file}: {n_dump} atoms in the dump, "
                             f"{n_data} in the data file; dump all atoms ('dump ID all custom "
