@@ -16,7 +16,9 @@ happened, with no statistics. Hops are counted, not estimated from the MSD:
 A jump to a neighbouring site is one hop, a jump back is another; a rattle that never
 takes the ion ``hop_length`` away is none. The price of the smoothing: two hops closer
 together than about 1.3 windows count as one (2.5 Å jumps, 1.5 Å ``hop_length``: counted
-apart from 13 frames at a 10-frame window, 25 at 20, 61 at 50), and a hop within the
+apart from 13 frames at a 10-frame window, 25 at 20, 61 at 50), or as none when the second
+takes the ion back within ``hop_length`` / jump of a window (6 frames of 10, 12 of 20, 30 of
+50 here: the smoothed excursion stays short of ``hop_length``), and a hop within the
 last or first half window may be missed; keep ``smooth_ps`` well below the residence
 time. ``hop_length`` should be somewhat shorter than the shortest site-to-site distance
 of the conductor (1.5 Å by default; Li sites in oxides, sulfides and halides are
