@@ -78,16 +78,17 @@ class ThermoBlocks:
     its first and its last step, as far apart as the steps it counts, while the rows of a
     rerun are the dump's steps (snapshots 0, 10, ..., 40: 40 steps apart, 5 counted;
     snapshots 0, 1, ..., 5 of a dump written at every step: 5 steps apart, 6 counted). A
-    run stopped early prints no row at its last step (its rows span fewer steps than it
-    counts) and says so first: ``fix halt``'s message, the timer's ``Wall time limit
-    reached`` (a ``fix halt ... message no`` that stops a run says nothing: its rows
-    would read as a rerun's). Earlier, where they are printed: the echoed ``minimize`` or
+    run that ``fix halt`` stopped prints a row at the step it stopped (its rows span what
+    it counts, with its message or without); one the timer stopped prints none there (its
+    rows span fewer steps than it counts) but says ``Wall time limit reached`` first.
+    Earlier, where they are printed: the echoed ``minimize`` or
     ``rerun`` command (a log's default ``echo log``), the screen's ``Setting up cg style
     minimization``. A minimisation that LAMMPS stopped with an error (lost atoms) prints no
     statistics: under ``echo none`` it is told by its rows' kinetic energy (``Temp`` or
-    ``KinEng``), 0 at every row of two steps or more (a minimisation moves no velocities;
-    one before ``velocity create``, as a relaxation is, has none; an MD run whose atoms
-    do not move is no MD either). One from velocities LAMMPS had created is not told.
+    ``KinEng``), the same at every row of two steps or more: a minimisation moves no
+    velocities (one before ``velocity create``, as a relaxation is, has none: 0; one after
+    an MD run keeps its last velocities), while an MD run's kinetic energy changes from
+    step to step (one whose atoms do not move is no MD either).
 
     Rows are handed out as they are read (:meth:`row`), so that a running LAMMPS can be
     followed; those of a block found later to be no MD are taken back: ``not_md`` gets its
@@ -180,12 +181,12 @@ class ThermoBlocks:
 
     def end(self) -> None:
         """The current block ended without a loop line (an ``ERROR``, or the end of the
-        output): a minimisation's where its rows say so (no kinetic energy at two steps
+        output): a minimisation's where its rows say so (one kinetic energy at two steps
         or more, see the class)."""
         if self.header is None:
             self.error_block = None
             return
-        if len(set(self._block_steps)) > 1 and self._kinetic and not any(self._kinetic):
+        if len(set(self._block_steps)) > 1 and len(set(self._kinetic)) == 1:
             self._take_back(minimization=True)
         self.error_block, self.header = self.blocks, None
 
@@ -459,8 +460,11 @@ class LostAtoms:
     piece: int = 0
     """Which of the texts it is in."""
     in_minimization: bool = False
-    """Whether a minimisation lost them (before the MD it prepares): ``step`` and
-    ``after_row`` are then its last row's step, no MD step."""
+    """Whether a minimisation lost them: ``step`` and ``after_row`` are then its last
+    row's step, no MD step."""
+    md_step: int | None = None
+    """With :attr:`in_minimization`: the last MD row before the minimisation in the same
+    piece (None: the minimisation came before the MD, as a relaxation does)."""
 
     @property
     def by_dump(self) -> bool:
@@ -470,6 +474,9 @@ class LostAtoms:
     @property
     def when(self) -> str:
         """The step as words: ``between step 600 and step 800``, ``at step 500, ...``."""
+        if self.in_minimization and self.md_step is not None:
+            return (f"during a minimisation after the MD's row at step {self.md_step} "
+                    f"(after the minimisation's row at step {self.after_row})")
         if self.in_minimization:
             return (f"during the minimisation before the MD (after its row at step "
                     f"{self.after_row})")
@@ -632,7 +639,7 @@ def _lost_at(piece: _PieceReader, message: str, gaps: list[int], thermo_every: i
     blocks = piece.blocks
     if blocks.error_block is not None and blocks.error_block in blocks.minimizations:
         return LostAtoms(message, blocks.step, blocks.step, piece.restart_file, None,
-                         in_minimization=True)
+                         in_minimization=True, md_step=blocks.md_step)
     every = piece.spacing(gaps, thermo_every)
     by_dump = _dump_found_it(message) and bool(piece.dump_every or dump_every)
     if by_dump:                          # the next dump (at multiples of its N) found them

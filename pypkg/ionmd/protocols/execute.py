@@ -509,7 +509,10 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
         # missing after the last row and by the next output (the step the rows' spacing
         # gives, as `ionmd analyze` dates it; the halt step when fix halt fired first)
         lost_by = lost.step
-        if lost.in_minimization:
+        if lost.in_minimization and lost.md_step is not None:
+            # a minimisation after MD (a template's quench): the MD got to its last row
+            lost_by, when = lost.md_step, lost.when
+        elif lost.in_minimization:
             # the relaxation before the MD: its rows' steps are no MD steps, and the MD
             # (after its reset_timestep) had not begun
             lost_by = resumed_at if resumed_at is not None else 0

@@ -1,0 +1,97 @@
+"""A minimisation after MD (a template's quench) that LAMMPS stops for lost atoms, real
+``lmp`` runs (review of 38a0058/238e751). Its rows keep the MD's last velocities (Temp
+one number, not 0): under ``echo none`` they were read as MD rows (steps 20-35, the
+loss dated "between step 35 and step 36"); with the ``minimize`` echoed (LAMMPS's
+default) the loss was "during the minimisation before the MD" and the run's status
+"failed at step 0 ... so the MD never started". References: LAMMPS's own MD rows
+(``fix print`` during the MD only) and the echoed ``minimize``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ionmd.lammps.log import find_lost_atoms, parse_thermo
+from ionmd.protocols import execute, plan_runs
+from ionmd.protocols.execute import INPUTS
+from lammps_runner import run_lmp
+from protocol_setup import fcc_cell, morse_model, short
+
+QUENCH_LOSES = """units lj
+lattice fcc 0.8442
+region box block 0 3 0 3 -0.25 2.75
+create_box 1 box
+create_atoms 1 box
+mass 1 1.0
+pair_style lj/cut 2.5
+pair_coeff 1 1 1.0 1.0 2.5
+thermo_style custom step temp pe
+velocity all create 1.44 87287 loop geom
+fix 1 all nve
+thermo 5
+fix p all print 5 "MDROW $(step) $(temp:%.12g)" file md_rows.txt screen no
+run 20
+unfix p
+unfix 1
+change_box all boundary p p f
+group kick id 1
+fix push kick addforce 0 0 -50
+fix_modify push energy yes
+thermo 1
+min_modify dmax 0.02
+minimize 0 0 100 1000
+"""
+
+
+@pytest.fixture(scope="module", params=["default", "none"])
+def quench(request, tmp_path_factory):
+    folder = tmp_path_factory.mktemp(f"quench_{request.param}")
+    echo = "echo none\n" if request.param == "none" else ""
+    run_lmp(echo + QUENCH_LOSES, folder, check=False)
+    md = np.loadtxt(folder / "md_rows.txt", usecols=(1, 2))
+    return request.param, (folder / "log.lammps").read_text(), md
+
+
+def test_the_quench_rows_are_no_md_rows(quench):
+    echo, log, md = quench
+    assert "ERROR: Lost atoms" in log and "Minimization stats" not in log
+    assert ("\nminimize 0 0 100 1000" in log) == (echo == "default")
+    thermo = parse_thermo(log)
+    assert thermo["Step"].astype(int).tolist() == md[:, 0].astype(int).tolist()
+    np.testing.assert_allclose(thermo["Temp"], md[:, 1], rtol=1e-6)
+
+
+def test_the_loss_is_dated_after_the_md(quench):
+    echo, log, md = quench
+    last_md = int(md[-1, 0])
+    rows = [int(p[0]) for p in (ln.split() for ln in log.splitlines())
+            if len(p) == 3 and p[0].isdigit()]
+    lost = find_lost_atoms(log, thermo_every=5)
+    assert lost.in_minimization and lost.md_step == last_md and lost.after_row == rows[-1]
+    assert lost.when == (f"during a minimisation after the MD's row at step {last_md} "
+                         f"(after the minimisation's row at step {rows[-1]})")
+
+
+QUENCH = ("run             $steps upto start 0 stop $steps\n"
+          "change_box      all boundary p p f\ngroup           kick id 1\n"
+          "fix             push kick addforce 0 0 -50\nfix_modify      push energy yes\n"
+          "min_modify      dmax 0.02\nminimize        0 0 100 1000\n")
+
+
+def test_a_run_whose_quench_loses_atoms_says_the_md_ran(tmp_path):
+    text = (INPUTS / "md.lmp").read_text()
+    run_line = "run             $steps upto start 0 stop $steps\n"
+    assert run_line in text
+    template = tmp_path / "quench.lmp"
+    template.write_text(text.replace(run_line, QUENCH))
+    proto = short("conductivity", temperatures=(600.0,), duration_ps=0.05, discard_ps=0.0,
+                  template=str(template))
+    (rd,) = plan_runs(proto, fcc_cell(), morse_model(tmp_path / "morse.pt"), tmp_path / "out",
+                      name="fcc")
+    status = execute(rd)
+    log = (rd.path / "log.0.lammps").read_text()
+    assert "ERROR: Lost atoms" in log[log.index("\nminimize"):]
+    assert status["state"] == "failed" and status["failure_mode"] == "lost_atoms"
+    assert status["failed_step"] == rd.target_step == status["step"]   # the MD ran to its end
+    assert "never started" not in status["reason"]
+    assert f"after the MD's row at step {rd.target_step}" in status["reason"]
