@@ -6,7 +6,8 @@ needs resubmissions, each resuming from the restart).
 ``N procs`` is MPI ranks x OpenMP threads as LAMMPS counts them (``mpirun -np 2`` and
 ``OMP_NUM_THREADS=2`` both print ``on 2 procs``), so a loop measured with other resources
 than the planned ones is converted at equal core-seconds per step (ideal scaling; real
-scaling is worse, so such an estimate is a lower bound). Loops measured with the planned
+scaling is worse: planned on more cores than measured, the wall time is a lower bound,
+on fewer an upper one). Loops measured with the planned
 cores are used as they are whenever there are any. Minimisations (their "steps" are
 line-search iterations of several force evaluations) and setup-only ``run 0`` are no MD
 steps and are left out."""
