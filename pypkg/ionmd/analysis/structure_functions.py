@@ -194,13 +194,41 @@ def wrapped_fractions(positions: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     return out
 
 
+def continuous_cells(boxes: np.ndarray) -> np.ndarray:
+    """Each frame's cell (T, 3, 3) on the lattice basis followed from the first frame.
+    LAMMPS flips a tilted box (b -> b - a when xy passes lx / 2) and so changes the basis,
+    not the lattice: fractional coordinates on the flipped basis put the same point in
+    another voxel (a crystal flipped halfway: 42 % of the counts moved), and the average
+    of flipped and unflipped cells is no cell of the run. Assumes the cell deforms by
+    less than half a lattice vector between frames."""
+    cells = np.array(boxes, dtype=np.float64)
+    for t in range(1, len(cells)):
+        change = np.rint(cells[t] @ np.linalg.inv(cells[t - 1]))   # identity but at flips
+        if np.any(change != np.eye(3)):
+            cells[t] = np.linalg.solve(change, cells[t])
+    return cells
+
+
+def _density_fractions(traj: Trajectory, idx: np.ndarray) -> np.ndarray:
+    """Fractional coordinates (T, n, 3) in [0, 1) of atoms ``idx`` on the continuous cells:
+    the files' own (``traj.fractions``, relative to each frame's ``lo``, which moves under
+    NpT) where read, else followed from the positions (:func:`wrapped_fractions`)."""
+    cells = continuous_cells(traj.boxes)
+    if traj.fractions is None:
+        return wrapped_fractions(traj.positions[:, idx], cells)
+    flips = np.rint(traj.boxes @ np.linalg.inv(cells))    # integer: box = flips @ cell
+    return np.einsum("tnk,tkl->tnl", traj.fractions[:, idx].astype(np.float64), flips) % 1.0
+
+
 def density_grid(traj: Trajectory, species: str, shape: tuple[int, int, int] = (40, 40, 40)
                  ) -> np.ndarray:
     """Probability density (1/Å^3, average cell) of ``species`` on a grid in fractional
     coordinates, so that a breathing box (NpT) maps every frame onto one grid; the value
-    at grid point (i, j, k) is that of the voxel centred on fractional (i, j, k) / shape."""
+    at grid point (i, j, k) is that of the voxel centred on fractional (i, j, k) / shape.
+    The cells are taken on one basis through box flips (:func:`continuous_cells`); the
+    fractional coordinates are the files' own where read (``Trajectory.fractions``)."""
     idx = traj.indices(species)
-    frac = wrapped_fractions(traj.positions[:, idx], traj.boxes)
+    frac = _density_fractions(traj, idx)
     # grid point i (at i / n, where a CUBE file puts its value) counts the atoms within
     # half a voxel of it: bins centred on the points, not starting at them
     frac = (frac + 0.5 / np.asarray(shape)) % 1.0
@@ -218,7 +246,7 @@ def write_density_cube(traj: Trajectory, species: str, path: str | Path,
     from ase.io.cube import write_cube
 
     data = density_grid(traj, species, shape)
-    cell = traj.boxes.mean(axis=0)
+    cell = continuous_cells(traj.boxes).mean(axis=0)
     frac = traj.positions[0] @ np.linalg.inv(traj.boxes[0]) % 1.0
     atoms = Atoms(symbols=traj.elements.tolist(), positions=frac @ cell, cell=cell, pbc=True)
     path = Path(path)
