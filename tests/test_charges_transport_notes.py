@@ -61,3 +61,26 @@ def test_collect_rows_of_an_alloy_say_the_charges_are_formal(folder):
     assert saved["LiSi"]["charges"] == {"Li": 1.0} and "note" in saved["LiSi"]
     assert saved["LiCl"] == {"charges": {"Li": 1.0, "Cl": -1.0}}
     assert "charges_note" in (folder / "out" / "results.csv").read_text().splitlines()[0]
+
+
+def test_a_campaigns_own_charges_keep_the_caveat_without_the_hint(folder):
+    """A campaign's own charges table over LiSi: its Li+ is formal all the same (the sigma
+    the formal Nernst-Einstein one), so the row keeps the caveat, as `ionmd analyze
+    --charges` does, without 'the guess' and without telling how to give charges (they
+    were given). Before, such rows carried no note."""
+    from contract_models import MorseEdgeModel, save_contract_model
+    from protocol_setup import MORSE
+    from ionmd.sweep import load_campaign
+    from ionmd.sweep.collect import collect
+
+    save_contract_model(MorseEdgeModel(**MORSE), folder / "morse.pt", cutoff=MORSE["rc"],
+                        elements=["Li", "Cl", "Si"])
+    Atoms("LiSi", scaled_positions=[[0, 0, 0], [0.5, 0.5, 0.5]], cell=[3.0] * 3,
+          pbc=True).write(folder / "LiSi.cif")
+    path = write_campaign(folder, temperatures=(600,), structures='["LiSi.cif"]',
+                          analysis="charges = {Li = 1, Si = -1}")
+    doc = collect(load_campaign(path), folder / "out", progress=False)
+    (row,) = doc["rows"]
+    reference = transport_note("LiSi", {"Li": 1.0, "Si": -1.0}, given=True)
+    assert reference and row["charges_note"] == reference
+    assert "guess" not in reference and "--charges" not in reference

@@ -186,3 +186,28 @@ def test_costs_and_walltime_warning_at_the_campaigns_cores(ran, capsys):
         assert capsys.readouterr().err.count("warning") == len(runs)
     finally:
         path.write_text(CAMPAIGN.format(threads=1))
+
+
+def test_collect_rows_take_Ea_of_the_fastest_species(ran):
+    """The rows' Ea_eV came from the D of the first species in alphabetical order, here the
+    frozen Cl framework (Ea ~ 1e-16 eV); it is Li's, the carrier's, as a weighted
+    least-squares fit of ln D_Li on 1/T (statsmodels, Student t intervals) gives it."""
+    from scipy.constants import Boltzmann, electron_volt
+
+    path, _ = ran
+    assert main(["sweep", "collect", str(path), "--no-progress"]) == 0
+    c = load_campaign(path)
+    T, y, se = [], [], []
+    for run in plan_campaign(c):
+        res = json.loads((run.path / "analysis" / "sweep_collect.json").read_text())["results"]
+        li = next(d for d in res["diffusion"] if d["species"] == "Li" and d["direction"] == "xyz")
+        q = student_t.ppf(0.975, li["n_ions"] - 1)
+        T.append(run.temperature)
+        y.append(np.log(li["D"]))
+        se.append(np.log(li["D_ci95"][1] / li["D_ci95"][0]) / (2 * q))
+    X = sm.add_constant(1.0 / np.array(T))
+    fit = sm.WLS(np.array(y), X, weights=1.0 / np.array(se) ** 2).fit(cov_type="fixed scale")
+    Ea = -fit.params[1] * Boltzmann / electron_volt
+    rows = json.loads((path.parent / "runs" / "collect" / "results.json").read_text())["rows"]
+    assert rows and {r["Ea_species"] for r in rows} == {"Li"}
+    assert [r["Ea_eV"] for r in rows] == pytest.approx([Ea] * len(rows), rel=1e-6)

@@ -43,15 +43,16 @@ def charges_for(campaign: Campaign, structure: str) -> dict[str, float]:
 
 
 def charges_note(campaign: Campaign, structure: str, charges: dict[str, float]) -> str:
-    """What guessed charges (``"auto"``) assume where the structure is no ordinary ionic
-    solid (an intermetallic, a Zintl phase: ``ionmd.structures.charges.transport_note``),
-    else ``""``; a campaign's own table needs no note."""
-    if campaign.analysis.charges != "auto":
-        return ""
+    """What the charges assume where the structure is no ordinary ionic solid (an
+    intermetallic, a Zintl phase: ``ionmd.structures.charges.transport_note``), else ``""``:
+    guessed ones (``"auto"``) with how to give others; a campaign's own table keeps the
+    caveat (formal Li+ in an alloy gives the formal Nernst-Einstein sigma, whoever chose
+    it), as ``ionmd analyze --charges`` does."""
     from ionmd.structures.charges import transport_note
 
     atoms = next(s.atoms for s in campaign.structures if s.name == structure)
-    return transport_note(atoms.get_chemical_formula(), charges)
+    return transport_note(atoms.get_chemical_formula(), charges,
+                          given=campaign.analysis.charges != "auto")
 
 
 def cached_run_results(run: PlannedRun, campaign: Campaign, charges: dict[str, float],
@@ -71,7 +72,9 @@ def cached_run_results(run: PlannedRun, campaign: Campaign, charges: dict[str, f
     if cls not in ANALYSED:
         return out
     a = campaign.analysis
-    settings = {"estimator": ESTIMATOR, "charges": charges, "fit_start_ps": a.fit_start_ps,
+    guessed = a.charges == "auto"
+    settings = {"estimator": ESTIMATOR, "charges": charges, "charges_guessed": guessed,
+                "fit_start_ps": a.fit_start_ps,
                 "fit_end_ps": a.fit_end_ps, "window_ps": a.window_ps,
                 "haven_ratio": a.haven_ratio, "failure": a.failure,
                 "status": rd.status.get("updated"),
@@ -83,7 +86,7 @@ def cached_run_results(run: PlannedRun, campaign: Campaign, charges: dict[str, f
         if cached.get("settings") == settings:   # (the run's path as it is now: a copied
             return {**out, **cached["results"], "run": out["run"]}  # campaign keeps its cache)
     try:
-        spec = load_run_spec(rd.path, {"charges": charges})
+        spec = load_run_spec(rd.path, {"charges": charges, "charges_guessed": guessed})
     except IonmdError as exc:       # this run's files (run.json from a newer ionmd): its row
         return {**out, "analysis_error": str(exc)}      # says why; not cached, fixed files count
     proto = rd.protocol
@@ -186,6 +189,16 @@ def runs_to_collect(campaign: Campaign) -> list[PlannedRun]:
     return runs
 
 
+def _carrier(fits: dict, species: list[str]) -> str | None:
+    """The species whose D's Arrhenius fit gives a row's ``Ea_eV``: of the mobile species
+    with a fit, the fastest (the largest D at any temperature). The first in alphabetical
+    order took a frozen framework analysed beside Li (mobile Cl, Li: Ea 3e-16 eV of Cl's
+    D for Li's 0.45 eV)."""
+    fitted = {sp: max(p["value"] for p in fits[f"D_{sp}"]["points"]) for sp in species
+              if fits.get(f"D_{sp}") and "points" in fits[f"D_{sp}"]}
+    return max(fitted, key=fitted.get) if fitted else None
+
+
 def collect(campaign: Campaign, out_dir: str | Path | None = None, progress: bool = True) -> dict:
     """Analyse and aggregate; writes ``results.csv``, ``runs.csv`` (one row per run),
     ``results.json`` (and ``survival.png`` when a run failed or the protocol is a ramp)
@@ -233,11 +246,13 @@ def collect(campaign: Campaign, out_dir: str | Path | None = None, progress: boo
             fits[key] = {f"D_{sp}": fit_series(group, f"D_{sp}") for sp in species}
             fits[key]["sigma_T"] = fit_series(group, "sigma_T")
             structures[key] = sigma_record(group, fits[key]["sigma_T"])
+            carrier = _carrier(fits[key], species)
             for r in mine:
-                d = fits[key].get(f"D_{species[0]}") if species else None
+                d = fits[key][f"D_{carrier}"] if carrier else None
                 sg = fits[key]["sigma_T"]
                 r["Ea_eV"] = d.get("Ea_eV") if d else None
                 r["Ea_err_eV"] = d.get("Ea_err_eV") if d else None
+                r["Ea_species"] = carrier
                 r["sigma_300K"] = sg.get("extrapolated") if sg else None
                 r["sigma_300K_ci95"] = sg.get("extrapolated_ci95") if sg else None
             reports[key] = [FailureReport.from_dict(res["failure"]) for run, res in per_run
