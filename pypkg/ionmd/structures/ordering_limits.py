@@ -168,13 +168,16 @@ class _PairLimits:
         cation-anion bonds (P5+-O 1.18-1.36 A in phosphates, Ti4+-O 1.49 A, all below 0.85
         x their ionic sums): 12 of OBELiX's 72 ordered CIFs broke it. Pairs closer than
         the floor (split positions: O-O 0.7-1 A) put MD's atoms on top of each other, and
-        the cell explodes."""
+        the cell explodes. No floor is above the default rule (``MIN_DISTANCE_FRACTION`` x
+        covalent), which gives way to it: a monovalent pair's bond-valence floor is (Li+-Cl-
+        1.87 A over 1.84 A, Na+-I- 2.57 over 2.44, Li+-H- 1.38 over 1.27), and orderings
+        kept such pairs that refusals and the larger-cell advice called unphysical."""
+        cov = self.radius[a] + self.radius[b]
         qa, qb = self._states.get(a), self._states.get(b)
         if qa and qb and qa * qb < 0:
             floor = bond_valence_floor(a, b, max(abs(qa), abs(qb)))
             if floor is not None:
-                return floor
-        cov = self.radius[a] + self.radius[b]
+                return min(floor, MIN_DISTANCE_FRACTION * cov)
         if self._ionic_radii is None:
             return UNKNOWN_STATE_FLOOR_FRACTION * cov
         ionic = IONIC_FLOOR_FRACTION * (self._ionic_radii[a] + self._ionic_radii[b])
@@ -185,7 +188,8 @@ class _PairLimits:
         qa, qb = self._states.get(a), self._states.get(b)
         if qa and qb and qa * qb < 0 and bond_valence_floor(a, b, 1.0) is not None:
             return (f"where one bond carries the whole valence of the larger ion, "
-                    f"{max(abs(qa), abs(qb)):g} (bond valence R0 - {BOND_VALENCE_B:g} ln V)")
+                    f"{max(abs(qa), abs(qb)):g} (bond valence R0 - {BOND_VALENCE_B:g} ln V), "
+                    f"at most {MIN_DISTANCE_FRACTION:g} x the covalent radii sum")
         if self._ionic_radii is None:
             return f"{UNKNOWN_STATE_FLOOR_FRACTION:g} x the covalent radii sum"
         return (f"the smaller of {MIN_DISTANCE_FRACTION:g} x the covalent and "
@@ -534,9 +538,11 @@ exp((R0 - R) / b) valence units (Brown & Altermatt, Acta Cryst. B 41 (1985) 244)
 def bond_valence_floor(a: str, b: str, valence: float) -> float | None:
     """The length (A) at which one ``a``-``b`` bond alone carries ``valence`` valence units,
     R0 - b ln(valence), with R0 from Brese & O'Keeffe's element parameters (Acta Cryst. B
-    47 (1991) 192; pymatgen's ``BV_PARAMS``): P5+-O 1.10 A, Li+-O2- 1.24 A; per pair, the
-    shortest a bond can physically be (no atom gives more than its valence). None where an
-    element has no parameters."""
+    47 (1991) 192; pymatgen's ``BV_PARAMS``): P5+-O 1.10 A, Li+-O2- 1.24 A at the larger
+    ion's valence (``physical_floor``). That is below the shortest bond the lower-valent
+    ion allows (O2- gives at most 2 valence units: P-O 1.44 A; Li+ 1: Li-O 1.50 A), a
+    margin for published files with noisy positions (OBELiX's LiGd(PO3)4 P-O 1.18 A).
+    None where an element has no parameters."""
     from pymatgen.analysis.bond_valence import BV_PARAMS
     from pymatgen.core import Element
 
