@@ -228,3 +228,12 @@ def test_density_follows_lammps_wrapped_positions_in_a_changing_box(tmp_path):
     got = density_grid(traj, "Li", shape) * traj.volumes.mean() / 216 * expected.sum()
     moved = np.abs(got - expected).sum() / 2 / expected.sum()    # was 5.8 % of the counts
     assert moved < 0.015
+    # the CUBE file's atoms after a discarded start (the box changed: lo is not 0) sit on
+    # LAMMPS's fractional positions in the average cell, as the density does (were up to
+    # 2.2 A off, 0.25 A typical: absolute positions over the cell, not relative to lo)
+    from ase.io.cube import read_cube_data
+
+    later = traj.discard(traj.times_ps[40])
+    _, atoms = read_cube_data(str(write_density_cube(later, "Li", tmp_path / "li.cube", shape)))
+    off = (atoms.get_scaled_positions(wrap=False) - lammps[40] + 0.5) % 1.0 - 0.5
+    assert np.linalg.norm(off @ atoms.cell.array, axis=1).max() < 1e-4

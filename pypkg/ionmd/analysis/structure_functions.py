@@ -247,7 +247,10 @@ def write_density_cube(traj: Trajectory, species: str, path: str | Path,
 
     data = density_grid(traj, species, shape)
     cell = continuous_cells(traj.boxes).mean(axis=0)
-    frac = traj.positions[0] @ np.linalg.inv(traj.boxes[0]) % 1.0
+    if traj.fractions is None:
+        frac = traj.positions[0] @ np.linalg.inv(traj.boxes[0]) % 1.0
+    else:   # the files' own, relative to lo as the density's are (positions are not)
+        frac = traj.fractions[0].astype(np.float64)
     atoms = Atoms(symbols=traj.elements.tolist(), positions=frac @ cell, cell=cell, pbc=True)
     path = Path(path)
     with open(path, "w") as fh:
