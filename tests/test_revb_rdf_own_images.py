@@ -53,3 +53,15 @@ def test_own_images_are_neighbours_as_in_lammps(small_cell_and_lammps_rdf):
         np.testing.assert_allclose(g, table[:, column], rtol=1e-5, atol=1e-5, err_msg=a + b)
     _, gd = van_hove_distinct(traj, "Cl", 0.0, r_max=R_MAX, n_bins=N_BINS)
     np.testing.assert_allclose(gd, table[:, 4], rtol=1e-5, atol=1e-5)
+
+
+def test_a_frame_step_below_one_is_refused_not_nan():
+    """Was: step = -1 gave g(r) of NaN (no frames, 0 / 0), step = 0 range()'s ValueError."""
+    from ionmd.errors import AnalysisError
+
+    rng = np.random.default_rng(0)
+    traj = Trajectory(rng.random((4, 4, 3)) * 6, np.repeat(np.eye(3)[None] * 6, 4, 0),
+                      np.arange(4) * 10, np.array(["Li", "Li", "Cl", "Cl"]), np.ones(4), 10.0)
+    for step in (0, -1):
+        with pytest.raises(AnalysisError, match=rf"step must be 1 or more .*got {step}"):
+            rdf(traj, "Li", "Cl", step=step)

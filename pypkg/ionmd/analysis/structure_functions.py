@@ -165,6 +165,8 @@ def rdf(traj: Trajectory, a: str, b: str, r_max: float = 6.0, n_bins: int = 60,
     same = a == b
     if ia.size < 1 + same:
         raise AnalysisError(f"g_{a}{b}(r) needs {1 + same} or more {a} atoms, got {ia.size}")
+    if step < 1:
+        raise AnalysisError(f"step must be 1 or more (every step-th frame), got {step}")
     edges = _bin_edges(r_max, n_bins)
     shell = 4 / 3 * np.pi * (edges[1:] ** 3 - edges[:-1] ** 3)
     frames = range(0, traj.n_frames, step)
