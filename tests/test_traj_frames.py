@@ -162,3 +162,18 @@ def test_fractions_are_lammps_wrapped_ones_through_drift_removal(npt_liquid):
     # what the density grid followed before: the drift-removed positions
     followed = wrapped_fractions(moved.positions, moved.boxes)
     assert _cartesian_gap(followed, lammps[keep], moved.boxes).mean() > 100 * gap.mean()
+
+
+def test_a_long_hop_inside_the_cell_is_not_taken_for_wrapping():
+    """Unwrapped coordinates where one atom hops 0.6 of the cell in one interval and none
+    ever leaves it (a short run dumped seldom) are used as they are."""
+    from ionmd.analysis.trajectory import Piece, continuous_unwrapped
+
+    box = np.diag([10.0, 10.0, 10.0])
+    positions = np.full((3, 4, 3), 5.0)
+    positions[:, 0, 0] = [1.0, 7.0, 7.5]                     # 6 A = 0.6 cell, then 0.5 A
+    piece = Piece(positions, np.repeat(box[None], 3, 0), np.array([0, 100, 200]))
+    np.testing.assert_array_equal(continuous_unwrapped(piece), positions)
+    positions[:, 0, 0] = [9.8, 0.3, 0.8]                     # a face crossing, wrapped
+    with pytest.raises(AnalysisError, match="are wrapped"):
+        continuous_unwrapped(Piece(positions, np.repeat(box[None], 3, 0), np.array([0, 100, 200])))

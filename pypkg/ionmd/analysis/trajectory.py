@@ -18,11 +18,10 @@ removes ``n``; ``lo(t)`` follows from the data file's box centre, fixed by LAMMP
 barostats (``fix npt/nph``, default ``dilate all``, no ``fixedpoint``): DCDs hold absolute
 positions and store no ``lo``; dumps' positions, relative to ``lo``, are moved by it into
 that same frame, the one of LAMMPS's ``compute msd`` (:func:`box_origins`). One ambiguity
-is left: LAMMPS
-wraps atoms only at neighbour-list rebuilds, so an atom that has just crossed a face may
-belong to either image, an error of about the box change over one frame for that atom
-(measured: MSD within 0.5 % where the naive use was 16 % off, for a box growing 20 % in
-0.3 ps). Wrapped output has no such ambiguity: prefer it for NpT runs.
+is left: LAMMPS wraps atoms only at neighbour-list rebuilds, so an atom that has just
+crossed a face may belong to either image, an error of about the box change over one
+frame for that atom (measured: MSD within 0.5 % where the naive use was 16 % off, for a
+box growing 20 % in 0.3 ps). Wrapped output has no such ambiguity: prefer it for NpT runs.
 """
 
 from __future__ import annotations
@@ -220,8 +219,9 @@ def unwrap(positions: np.ndarray, boxes: np.ndarray,
 
 @dataclass
 class Piece:
-    """Frames as read: raw positions (any image), boxes, steps; ``starts`` are the
-    frame indices where a trajectory file begins (``[0]`` for one file)."""
+    """Frames as read: raw positions (any image; a dump's moved from its ``lo`` into the
+    DCD's absolute frame, :func:`box_origins`), boxes, steps; ``starts`` are the frame
+    indices where a trajectory file begins (``[0]`` for one file)."""
 
     positions: np.ndarray
     boxes: np.ndarray
@@ -518,9 +518,10 @@ def continuous_unwrapped(piece: Piece) -> np.ndarray:
     return pos
 
 
-#: A step longer than this fraction of the cell between two frames while no atom ever
-#: leaves the cell by :func:`looks_unwrapped`'s margin: the coordinates are wrapped.
-WRAPPED_STEP_FRACTION = 0.5
+#: A step longer than this fraction of a cell vector between two frames while no atom
+#: ever leaves the cell by :func:`looks_unwrapped`'s margin: the coordinates are wrapped
+#: (a face crossing is a step of one cell less the atom's own step).
+WRAPPED_STEP_FRACTION = 0.75
 
 
 def _refuse_wrapped(piece: Piece) -> None:
@@ -528,9 +529,10 @@ def _refuse_wrapped(piece: Piece) -> None:
     wrapped (a DCD without ``dump_modify unwrap yes``; used as they are, every face
     crossing is a jump of one cell: MSD 32x too large in an NVT run): no atom ever lies a
     quarter cell outside its frame's cell, while some atom's step between two frames
-    (seams aside) is more than half a cell along a cell vector. Unwrapped coordinates of
-    a run where an atom moves half a cell in one interval have, with all atoms diffusing
-    that far, atoms well outside the cell; LAMMPS's wrapped ones never do."""
+    (seams aside) is more than 3/4 of a cell vector. Unwrapped coordinates of a run where
+    an atom crosses nearly a whole cell in one interval, from near one face to near the
+    other, have, with all atoms diffusing that far, atoms well outside the cell; LAMMPS's
+    wrapped ones never do."""
     if looks_unwrapped(piece.positions, piece.boxes, piece.origins):
         return
     frac = fractional(piece.aligned(), piece.boxes, piece.origins)
@@ -626,7 +628,8 @@ def read_frames(data_file: str | Path, traj_files: Sequence[str | Path], *,
                 type_map: dict[int, str] | None = None, atom_style: str | None = None,
                 fmt: str | None = None,
                 unwrapped: bool = False) -> tuple[Piece, np.ndarray, np.ndarray]:
-    """Raw stitched frames (positions as written), elements and masses; no unwrapping, so
+    """Raw stitched frames (positions as written, in LAMMPS's absolute frame: see
+    :class:`Piece`), elements and masses; no unwrapping, so
     that a broken run (NaN, exploded) can still be examined. ``atom_style``: the data
     file's Atoms columns, by default those its ``Atoms # <style>`` line names
     (:func:`resolve_atom_style`). ``unwrapped``: the files hold LAMMPS-unwrapped
