@@ -77,13 +77,16 @@ class ThermoBlocks:
     snapshots read (``for 5 steps``) where a run counts its steps: a run prints rows at
     its first and its last step, as far apart as the steps it counts, while the rows of a
     rerun are the dump's steps (snapshots 0, 10, ..., 40: 40 steps apart, 5 counted;
-    snapshots 0, 1, ..., 5 of a dump written at every step: 5 steps apart, 6 counted). A
-    run that ``fix halt`` stopped prints a row at the step it stopped (its rows span what
-    it counts, with its message or without); one the timer stopped prints none there (its
-    rows span fewer steps than it counts) but says ``Wall time limit reached`` first.
-    Earlier, where they are printed: the echoed ``minimize`` or
-    ``rerun`` command (a log's default ``echo log``), the screen's ``Setting up cg style
-    minimization``. A minimisation that LAMMPS stopped with an error (lost atoms) prints no
+    snapshots 0, 1, ..., 5 of a dump written at every step: 5 steps apart, 6 counted;
+    a rerun prints rows at its first and last snapshot). A run that ``fix halt`` stopped
+    prints a row at the step it stopped (its rows span what it counts, with its message or
+    without); one stopped by a time-out prints none there: its rows span fewer steps than
+    it counts, one fewer at most by chance (its last row one step before it stopped; the
+    timer's ``timer timeout`` says ``Wall time limit reached`` first, the ``lammps``
+    module's ``force_timeout``, how ionmd stops an in-process run, says nothing).
+    Earlier, where they are printed: the echoed ``minimize`` or ``rerun`` command (a log's
+    default ``echo log``), the screen's ``Setting up cg style minimization``; an echoed
+    ``run N`` before a block says it is an MD run's, whatever its rows span. A minimisation that LAMMPS stopped with an error (lost atoms) prints no
     statistics: under ``echo none`` it is told by its rows' kinetic energy (``Temp`` or
     ``KinEng``), the same at every row of two steps or more: a minimisation moves no
     velocities (one before ``velocity create``, as a relaxation is, has none: 0; one after
@@ -114,6 +117,8 @@ class ThermoBlocks:
         self._kinetic_column: int | None = None
         self._kinetic: list[float] = []      # the current block's Temp (or KinEng) values
         self._stopped_early = False          # fix halt or a time-out ended the current block
+        self._run_next = False               # an echoed `run` command came before the next block
+        self._announced = False              # ... before the current one: an MD run's
         self._after_memory = False           # the line before was LAMMPS's memory line
         self.stepless: list[str] = []
         """Headers of blocks that print no ``Step`` column (``thermo_style custom temp
@@ -129,7 +134,9 @@ class ThermoBlocks:
         self._after_memory = parts[:3] == ["Per", "MPI", "rank"]
         command = _not_md_command(parts)
         if command or (parts[0] == "Setting" and "minimization" in parts):
-            self._not_md_next = command or "minimize"
+            self._not_md_next, self._run_next = command or "minimize", False
+        elif parts[0] == "run" and len(parts) > 1 and _numeric_or_variable(parts[1]):
+            self._run_next, self._not_md_next = True, None     # an echoed `run N ...`
         elif _is_header(parts):
             self._start_block(parts)
         elif after_memory and _is_header(parts + ["Step"]):
@@ -162,6 +169,7 @@ class ThermoBlocks:
         self.blocks += 1
         self._block_steps, self._md_step_before = [], self.md_step
         self._kinetic, self._stopped_early = [], False
+        self._announced, self._run_next = self._run_next, False
         if self._not_md_next:
             self.not_md.add(self.blocks)
             if self._not_md_next == "minimize":
@@ -169,13 +177,14 @@ class ThermoBlocks:
         self._not_md_next = None
 
     def _end_block(self, line: str) -> None:
-        """A loop line: a block whose rows span other than the steps it counts is a
-        rerun's, unless it stopped early (see the class)."""
+        """A loop line: a block no echoed ``run`` announced whose rows span more steps than
+        it counts, or one fewer (without a time-out's warning), is a rerun's (see the
+        class)."""
         loop = LOOP_RE.match(line)
         steps = self._block_steps
-        if loop and steps:
+        if loop and steps and not self._announced:
             span, counted = steps[-1] - steps[0], int(loop.group(3))
-            if span > counted or (span < counted and not self._stopped_early):
+            if span > counted or (span == counted - 1 and not self._stopped_early):
                 self._take_back()
         self.header, self._block_steps = None, []   # the next loop line is another block's
 
@@ -186,7 +195,8 @@ class ThermoBlocks:
         if self.header is None:
             self.error_block = None
             return
-        if len(set(self._block_steps)) > 1 and len(set(self._kinetic)) == 1:
+        if (not self._announced and len(set(self._block_steps)) > 1
+                and len(set(self._kinetic)) == 1):
             self._take_back(minimization=True)
         self.error_block, self.header = self.blocks, None
 
