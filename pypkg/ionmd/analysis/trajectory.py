@@ -510,8 +510,8 @@ def continuous_unwrapped(piece: Piece) -> np.ndarray:
     if not np.allclose(piece.boxes, piece.boxes[0], rtol=0, atol=1e-6):
         raise AnalysisError("the box changes: LAMMPS's unwrapped coordinates are wrong under "
                             "NpT; analyse without 'dump_unwrapped' (minimum-image unwrapping)")
-    _refuse_wrapped(piece)
     pos = piece.aligned().copy()
+    _refuse_wrapped(piece, pos)
     for start in piece.starts[1:]:
         joint = unwrap(pos[start - 1:start + 1], piece.boxes[start - 1:start + 1])
         pos[start:] += (joint[1] - joint[0]) - (pos[start] - pos[start - 1])
@@ -524,10 +524,10 @@ def continuous_unwrapped(piece: Piece) -> np.ndarray:
 WRAPPED_STEP_FRACTION = 0.75
 
 
-def _refuse_wrapped(piece: Piece) -> None:
+def _refuse_wrapped(piece: Piece, aligned: np.ndarray) -> None:
     """Refuse coordinates given as LAMMPS-unwrapped (``dump_unwrapped``) that are evidently
     wrapped (a DCD without ``dump_modify unwrap yes``; used as they are, every face
-    crossing is a jump of one cell: MSD 32x too large in an NVT run): no atom ever lies a
+    crossing is a jump of one cell: MSD 2.6x and 32x too large in NVT runs): no atom ever lies a
     quarter cell outside its frame's cell, while some atom's step between two frames
     (seams aside) is more than 3/4 of a cell vector. Unwrapped coordinates of a run where
     an atom crosses nearly a whole cell in one interval, from near one face to near the
@@ -535,8 +535,7 @@ def _refuse_wrapped(piece: Piece) -> None:
     wrapped ones never do."""
     if looks_unwrapped(piece.positions, piece.boxes, piece.origins):
         return
-    frac = fractional(piece.aligned(), piece.boxes, piece.origins)
-    jump = np.abs(np.diff(frac, axis=0)).max(axis=(1, 2)) if len(frac) > 1 else np.zeros(0)
+    jump = _longest_fractional_steps(aligned, np.linalg.inv(piece.boxes[0]))
     jump[[s - 1 for s in piece.starts[1:]]] = 0.0    # a resumed piece may be wrapped anew
     if jump.size and jump.max() > WRAPPED_STEP_FRACTION:
         t = int(np.argmax(jump))
@@ -547,6 +546,17 @@ def _refuse_wrapped(piece: Piece) -> None:
             f"--dump-unwrapped (minimum-image unwrapping), or dump unwrapped coordinates "
             f"('dump_modify ID unwrap yes' for dump dcd, xu yu zu or ix iy iz for dump "
             f"custom)")
+
+
+def _longest_fractional_steps(positions: np.ndarray, inverse: np.ndarray,
+                              chunk: int = 256) -> np.ndarray:
+    """Per pair of consecutive frames, the longest step along a cell vector (fractions of
+    it) in a constant cell; in chunks of frames, so no (T, N, 3) temporaries."""
+    out = np.zeros(max(len(positions) - 1, 0))
+    for a in range(0, len(out), chunk):
+        step = np.diff(positions[a:a + chunk + 1], axis=0) @ inverse
+        out[a:a + len(step)] = np.abs(step).max(axis=(1, 2))
+    return out
 
 
 def _elements_from_masses(masses: np.ndarray) -> np.ndarray:
