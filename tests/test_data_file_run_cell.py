@@ -16,7 +16,8 @@ from pymatgen.core import Lattice, Structure
 
 from ionmd.errors import IonmdError
 from ionmd.protocols import get_protocol
-from ionmd.protocols.prepare import MAX_RUN_ATOMS, oxidation_states, run_cell
+from ionmd.protocols.checks import MAX_RUN_ATOMS
+from ionmd.protocols.prepare import oxidation_states, run_cell
 
 
 def protocol(supercell):
@@ -72,10 +73,10 @@ def test_a_supercell_of_just_the_most_atoms_is_built(no_repeat):
 def test_a_cell_already_in_its_supercell_is_counted_too():
     big = licl_cell(8).repeat((2, 2, 2))
     run_cell(protocol("2x2x2"), big, in_run_cell=True)      # 64 atoms: as it is
-    import ionmd.protocols.prepare as prepare
+    import ionmd.protocols.checks as checks
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(prepare, "MAX_RUN_ATOMS", 63)
+        mp.setattr(checks, "MAX_RUN_ATOMS", 63)
         with pytest.raises(IonmdError, match=r"the run cell \(supercell '2x2x2', built as "
                                              r"the structure was loaded\) would hold 64 atoms"):
             run_cell(protocol("2x2x2"), big, in_run_cell=True)

@@ -509,6 +509,11 @@ def temperature_count_problem(count: float) -> str | None:
 
 MAX_SUPERCELL_COPIES = 100_000
 MAX_SUPERCELL_WIDTH_A = 400.0
+MAX_RUN_ATOMS = 5_000_000
+"""Most atoms of a run cell (``ionmd.protocols.prepare.run_cell``): the ~5 million a
+:data:`MAX_SUPERCELL_WIDTH_A` cell holds. ``ionmd run --dry-run`` of 1.6 million atoms
+spent over 3 min and wrote 130 MB of data file per run folder; 19 million (46x46x46
+copies of a 200-atom cell) ran out of time unrefused."""
 _SUPERCELL_WHY = ("a 1-million-atom cell, the largest in docs/scaling.md, is ~240 A wide "
                   "(0.074 atoms/A^3) and 10^5 copies of a 10-atom cell; 400 A holds ~5 "
                   "million atoms, whose arrays and data file still fit one node's memory")

@@ -10,7 +10,7 @@ from ase import Atoms
 from ionmd.errors import IonmdError
 from ionmd.protocols.checks import (check_cell, check_protocol, folder_name_problem,
                                     temperature_folder)
-from ionmd.protocols.prepare import element_order, oxidation_states, run_cell
+from ionmd.protocols.prepare import element_order, run_cell, run_charges
 from ionmd.protocols.presets import Protocol
 from ionmd.protocols.rundir import SETTINGS, RunDir
 
@@ -46,8 +46,10 @@ def plan_runs(protocol: Protocol, structure, model: str | Path, out: str | Path,
         Write the run directories; when False only existing ones are checked against
         the settings (a dry run).
     charges : dict, optional
-        Oxidation states for ``run.json`` (Nernst-Einstein conductivity); default: those
-        of a pymatgen ``Structure`` with oxidation states, else pymatgen's guess.
+        Oxidation states for ``run.json`` (Nernst-Einstein conductivity), the user's;
+        default: those of a pymatgen ``Structure`` with oxidation states, else ionmd's
+        guess (:func:`ionmd.protocols.prepare.run_charges`; ``run.json`` then says
+        ``charges_guessed``).
     model_name : str, optional
         The model's folder in the paths (default: the model file's stem; a campaign names
         two files of one stem by their folders).
@@ -85,8 +87,9 @@ def lay_out_runs(protocol: Protocol, structure, model: str | Path, out: str | Pa
         why = given is not None and folder_name_problem(given)
         if why:
             raise IonmdError(f"{what} name {given!r} {why}")
+    guessed = False                     # charges given here are the user's
     if charges is None:
-        charges = oxidation_states(structure)
+        charges, guessed = run_charges(structure)
     model = Path(model)
     atoms = cell if cell is not None else run_cell(protocol, structure, in_run_cell)
     check_cell(protocol, atoms)
@@ -94,7 +97,8 @@ def lay_out_runs(protocol: Protocol, structure, model: str | Path, out: str | Pa
     runs = [RunDir(path=run_path(out, name, model, protocol.name, temp, rep, model_name),
                    protocol=protocol,
                    temperature=float(temp), replica=rep, model=model, structure=name,
-                   elements=elements, charges={k: float(v) for k, v in charges.items()})
+                   elements=elements, charges={k: float(v) for k, v in charges.items()},
+                   charges_guessed=guessed)
             for temp in protocol.temperatures for rep in range(protocol.replicas)]
     return runs, atoms
 

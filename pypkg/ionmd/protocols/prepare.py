@@ -53,17 +53,26 @@ def _set_isotope_masses(atoms: Atoms, structure) -> None:
 
 def oxidation_states(structure) -> dict[str, float]:
     """Oxidation state of each element, for Nernst-Einstein conductivities (``run.json``
-    ``charges``): those a pymatgen ``Structure`` carries (:func:`_given_oxidation_states`),
-    else the guess (``ionmd.structures.transport_charges``: the formal states, or where none
-    fit, the alkali and alkaline-earth ions' own); ``{}`` when there is none (then ``ionmd
-    analyze --charges`` must give them)."""
+    ``charges``): :func:`run_charges` without where they come from."""
+    return run_charges(structure)[0]
+
+
+def run_charges(structure) -> tuple[dict[str, float], bool]:
+    """The charges a run of ``structure`` records (``run.json`` ``charges``) and whether
+    they are ionmd's guess (``charges_guessed``): those a pymatgen ``Structure`` carries
+    (:func:`_given_oxidation_states`: the file declared them, not guessed), else the guess
+    (``ionmd.structures.transport_charges``: the formal states, or where none fit, the
+    alkali and alkaline-earth ions' own); ``({}, False)`` when there is none (then ``ionmd
+    analyze --charges`` must give them). The flag lets the analysis say, of an alloy's
+    formal Li+, that the charges were guessed and how to give others."""
     from ionmd.structures import transport_charges
 
     if type(structure).__name__ in ("Structure", "IStructure"):
         given = _given_oxidation_states(structure)
         if given:
-            return given
-    return transport_charges(as_atoms(structure).get_chemical_formula())
+            return given, False
+    guess = transport_charges(as_atoms(structure).get_chemical_formula())
+    return guess, bool(guess)
 
 
 def _given_oxidation_states(structure) -> dict[str, float]:
@@ -92,13 +101,6 @@ def repeats_for(atoms: Atoms, supercell: str | None) -> tuple[int, int, int]:
     return supercell_repeats(atoms.cell.array, supercell)
 
 
-MAX_RUN_ATOMS = 5_000_000
-"""Most atoms of a run cell: the ~5 million a 400 A cell holds
-(``ionmd.protocols.checks.MAX_SUPERCELL_WIDTH_A``). ``ionmd run --dry-run`` of 1.6
-million atoms spent over 3 min and wrote 130 MB of data file per run folder; 19 million
-(46x46x46 copies of a 200-atom cell) ran out of time unrefused."""
-
-
 def run_cell(protocol, structure, in_run_cell: bool = False) -> Atoms:
     """The cell every run of ``protocol`` starts from: ``structure`` repeated by the
     protocol's ``supercell``, or as it is where ``in_run_cell`` (a disordered file ordered
@@ -108,8 +110,8 @@ def run_cell(protocol, structure, in_run_cell: bool = False) -> Atoms:
     ------
     IonmdError
         If the structure has no three-dimensional cell, or the run cell would hold more
-        than :data:`MAX_RUN_ATOMS` atoms (counted from the repetitions, before any is
-        made).
+        than :data:`ionmd.protocols.checks.MAX_RUN_ATOMS` atoms (counted from the
+        repetitions, before any is made).
     """
     if in_run_cell:     # counted before a large pymatgen cell is converted
         _check_atom_count(len(structure), f"supercell {protocol.supercell!r}, built as the "
@@ -139,8 +141,10 @@ def _check_cell_volume(atoms: Atoms) -> None:
 
 
 def _check_atom_count(n_atoms: int, made: str, usual: str = "8A is usual") -> None:
-    """Refuse a run cell of more than :data:`MAX_RUN_ATOMS` atoms (``made``: how); counted
-    from the repetitions, before ``atoms.repeat`` allocates them."""
+    """Refuse a run cell of more than :data:`ionmd.protocols.checks.MAX_RUN_ATOMS` atoms
+    (``made``: how); counted from the repetitions, before ``atoms.repeat`` allocates them."""
+    from ionmd.protocols.checks import MAX_RUN_ATOMS
+
     if n_atoms > MAX_RUN_ATOMS:
         raise IonmdError(f"the run cell ({made}) would hold {n_atoms:,} atoms, more than the "
                          f"{MAX_RUN_ATOMS:,} an MD run here can hold; give a smaller "

@@ -240,6 +240,10 @@ class RunDir:
     elements: list[str]
     charges: dict[str, float] | None = None
     """Oxidation states written to ``run.json`` for analysis (None: keep what it holds)."""
+    charges_guessed: bool | None = None
+    """Whether ``charges`` are ionmd's guess (``run.json`` ``charges_guessed``), not
+    declared by the structure's file nor given by the user; None: not known (a run folder
+    written before it was recorded), no key written, read as the user's."""
 
     # ---- seeds --------------------------------------------------------------------------
     @property
@@ -464,8 +468,7 @@ class RunDir:
     def write_run_json(self, pieces: int) -> None:
         p = self.protocol
         unwrapped = p.ensemble == "nvt"
-        charges = self.charges if self.charges is not None else self.read_json(RUN_JSON).get("charges")
-        self.write_json(RUN_JSON, {**({"charges": charges} if charges else {}),
+        self.write_json(RUN_JSON, {**self._charges_record(),
             "schema": "ionmd-run/1", "temperature_K": self.temperature,
             "timestep_fs": p.timestep_fs, "dump_every": p.dump_every,
             "discard_ps": p.schedule(self.temperature)[1],
@@ -479,6 +482,20 @@ class RunDir:
             "temperature_end_K": p.temperature_end,
         })
 
+    def _charges_record(self) -> dict:
+        """``run.json``'s ``charges`` and ``charges_guessed``: this run's, or (charges
+        None) those the file holds, so that a reset or resumed run keeps where its charges
+        came from; no ``charges_guessed`` where it is not known."""
+        if self.charges is None:
+            held = self.read_json(RUN_JSON)
+            charges, guessed = held.get("charges"), held.get("charges_guessed")
+        else:
+            charges, guessed = self.charges, self.charges_guessed
+        if not charges:
+            return {}
+        return {"charges": charges, **({} if guessed is None else
+                                       {"charges_guessed": bool(guessed)})}
+
     @classmethod
     def open(cls, path: str | Path) -> "RunDir":
         """Reopen a run directory from its ``settings.json``."""
@@ -488,8 +505,8 @@ class RunDir:
         s = json.loads((path / SETTINGS).read_text())
         proto = dict(s["protocol"], temperatures=(s["temperature_K"],))
         proto = {k: tuple(v) if isinstance(v, list) else v for k, v in proto.items()}
-        charges = json.loads((path / RUN_JSON).read_text()).get("charges") \
-            if (path / RUN_JSON).is_file() else None
+        run = json.loads((path / RUN_JSON).read_text()) if (path / RUN_JSON).is_file() else {}
         return cls(path=path, protocol=Protocol(**proto), temperature=s["temperature_K"],
                    replica=s["replica"], model=Path(s["model"]), structure=s["structure"],
-                   elements=s["elements"], charges=charges)
+                   elements=s["elements"], charges=run.get("charges"),
+                   charges_guessed=run.get("charges_guessed"))
