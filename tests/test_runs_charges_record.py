@@ -49,3 +49,19 @@ def test_summary_run_records_keep_the_charges_note(li2si, given):
     assert record["sigma_mS_cm"] == results["conductivity"]["sigma"]
     assert record["charges_note"] == expected                 # was missing
     assert results["run_record"]["charges_note"] == expected
+
+
+def test_collect_run_entries_keep_the_charges_note(li2si):
+    """collect's per-run entries (results.json ``runs``) are the same run records: the note
+    is beside their sigma too (they had sigma_mS_cm without it)."""
+    from types import SimpleNamespace
+
+    from ionmd.sweep.collect import run_entry
+
+    results, _ = _analyse(li2si)
+    planned = SimpleNamespace(structure="LiSi", model="m", temperature=results["temperature_K"],
+                              replica=0, seed=1)
+    entry = run_entry(planned, {**results, "class": "completed", "status": None})
+    expected = transport_note({"Li": 16, "Si": 8}, {"Li": 1.0}, given=True)
+    assert entry["sigma_mS_cm"] == results["conductivity"]["sigma"]
+    assert entry["charges_note"] == expected

@@ -282,20 +282,9 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
     if structure_functions:
         results["files"] = write_structure_functions(traj, spec.mobile_species, out,
                                                      van_hove_lags_ps)
-    results["run_record"] = sigma_run_record(results, spec.run_status)
+    results["run_record"] = run_record(results, spec.run_status)
     (out / "results.json").write_text(json.dumps(results, indent=2))
     return results
-
-
-def sigma_run_record(results: dict, status: dict | None) -> dict:
-    """The run's record (:func:`ionmd.analysis.run_records.run_record`) with its sigma's
-    ``charges_note`` beside ``sigma_mS_cm``: a sigma read later from ``summary.json``'s
-    ``runs`` keeps the caveat of its formal charges (an alloy's, a Zintl phase's)."""
-    record = run_record(results, status)
-    note = results.get("conductivity", {}).get("charges_note")
-    if note:
-        record["charges_note"] = note
-    return record
 
 
 def transport(spec: RunSpec, traj: Trajectory, *, directions: Sequence[str], fit_start_ps: float,
@@ -554,7 +543,7 @@ def analyze_runs(results: Sequence[dict], reports: dict[str, list[FailureReport]
     summary: dict = {"survival": survival_curves(reports), "arrhenius": {},
                      "incomplete_runs": [r.get("run", r.get("structure")) for r in results
                                          if r.get("complete") is False],
-                     "runs": by_temperature([r.get("run_record") or sigma_run_record(r, None)
+                     "runs": by_temperature([r.get("run_record") or run_record(r, None)
                                              for r in results]),
                      "structures": {}}
     if any(r.failed for rs in reports.values() for r in rs):

@@ -82,6 +82,10 @@ def run_record(results: dict, status: dict | None = None) -> dict:
     if "conductivity" in results:
         rec["sigma_mS_cm"] = results["conductivity"]["sigma"]
         rec["sigma_ci95"] = list(results["conductivity"]["sigma_ci95"])
+        # the caveat of its formal charges (an alloy's, a Zintl phase's) stays beside the
+        # sigma, for ionmd analyze's summary.json and collect's results.json alike
+        if results["conductivity"].get("charges_note"):
+            rec["charges_note"] = results["conductivity"]["charges_note"]
     # in the order found, as each D line prints them
     rec.update({"flags": list(dict.fromkeys(f for m in mobile for f in m["flags"])),
                 "failed": bool(failure.get("failed")),
