@@ -279,10 +279,12 @@ def _larger_cell_advice(structure: Structure, diagonal, charges, min_distance, s
     tried. ``ewald``: (oxidation_states, max_arrangements) of an Ewald ordering, checked
     by Ewald ordering the larger cell (up to ``ADVICE_EWALD_ARRANGEMENTS``); beyond, the
     seeded random search checks it and the advice is a random ordering in it (the Ewald
-    path gave no advice at all)."""
+    path gave no advice at all). Where no larger cell's Ewald ordering has a physical
+    arrangement, the same search checks those cells too (its advice had said none did,
+    though a random ordering of one had every pair above its floor)."""
     if diagonal is None:
         return "No diagonal supercell with whole occupancies fits in max_atoms; none was tried"
-    tried = []
+    tried, not_ewald = [], []
     for axis in range(LARGER_CELLS_TRIED):
         larger = tuple(n * (2 if k == axis else 1) for k, n in enumerate(diagonal))
         if math.prod(larger) * len(structure) > max_atoms:
@@ -299,25 +301,44 @@ def _larger_cell_advice(structure: Structure, diagonal, charges, min_distance, s
                 return (f"The {text} supercell orders it with every pair above its physical "
                         f"floor (checked, Ewald ordering): `--supercell {text}` (`supercell` "
                         "in a campaign)")
+            not_ewald.append((text, big, groups, counts, limits))     # searched below
             continue
-        draw, _ = _search(big, groups, counts, seed, limits)
-        if draw is not None and not limits.unphysical_pairs(draw):
-            if ewald is not None:
-                limit = (f"{ADVICE_EWALD_ARRANGEMENTS:.0e} for this advice"
-                         if arrangements <= ewald[1] else
-                         f"{ewald[1]:.0e}, what the Ewald ordering takes")
-                return (f"The {text} supercell has a physical arrangement (found by the "
-                        f"random ordering, seed {seed}); its {float(arrangements):.1e} "
-                        f"arrangements were not Ewald-ordered (more than {limit}): "
-                        f"`--order random --order-seed {seed} --supercell {text}` "
-                        "(`order = \"random\"`, `supercell` in a campaign)")
-            return (f"The {text} supercell orders it with every pair above "
-                    f"its physical floor (checked, seed {seed}): `--supercell "
-                    f"{text}` (`supercell` in a campaign)")
+        why = None
+        if ewald is not None:
+            limit = (f"{ADVICE_EWALD_ARRANGEMENTS:.0e} for this advice"
+                     if arrangements <= ewald[1] else
+                     f"{ewald[1]:.0e}, what the Ewald ordering takes")
+            why = (f"its {float(arrangements):.1e} arrangements were not Ewald-ordered (more "
+                   f"than {limit})")
+        advice = _random_advice(text, big, groups, counts, seed, limits, why)
+        if advice:
+            return advice
+    for text, big, groups, counts, limits in not_ewald:
+        advice = _random_advice(text, big, groups, counts, seed, limits,
+                                "its Ewald ordering has none")
+        if advice:
+            return advice
     if not tried:
         return f"No larger supercell fits in max_atoms={max_atoms}"
-    how = "Ewald ordering" if ewald is not None else f"seed {seed}"
+    how = (f"Ewald ordering, then random, seed {seed}" if ewald is not None
+           else f"seed {seed}")
     return f"Nor did the larger supercells {', '.join(tried)} (tried, {how})"
+
+
+def _random_advice(text: str, big: Structure, groups, counts, seed: int, limits,
+                   why: str | None) -> str:
+    """The advice to order the larger cell ``text`` at random where the seeded search
+    finds every pair above its physical floor there, else ``""``; ``why``: why an Ewald
+    ordering is not advised instead (None: the ordering asked for was random)."""
+    draw, _ = _search(big, groups, counts, seed, limits)
+    if draw is None or limits.unphysical_pairs(draw):
+        return ""
+    if why is None:
+        return (f"The {text} supercell orders it with every pair above its physical floor "
+                f"(checked, seed {seed}): `--supercell {text}` (`supercell` in a campaign)")
+    return (f"The {text} supercell has a physical arrangement (found by the random "
+            f"ordering, seed {seed}); {why}: `--order random --order-seed {seed} "
+            f"--supercell {text}` (`order = \"random\"`, `supercell` in a campaign)")
 
 
 def _ewald_orders(big: Structure, oxidation_states, groups, counts, limits) -> bool:
