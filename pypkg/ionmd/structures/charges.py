@@ -122,12 +122,14 @@ def transport_note(composition, charges: dict[str, float] | None = None, *,
     formula = _formula(amounts)
     ionic = [el for el in anions if _ionic_metal_anion(el, amounts)]   # CsAu's Au-
     carbon = _carbon_host(amounts, charges)
+    host = "an alloy's"
     if len(metals) == len(amounts) and not ionic:
         why = f"{formula} is an intermetallic: none of its elements can be an anion"
     elif carbon is not None:
         why = (f"{formula} is an intercalation compound: its carbon holds {carbon:.2g} e per "
                "atom from the cations, a graphite or fullerene host whose own electrons "
                "conduct (C2 2- acetylides hold 1 e per atom)")
+        host = "the compound's, whose carbon conducts electrons"     # LiC6 is no alloy
     elif not anions and all(_zintl_anion(Element(el)) for el in amounts):
         others = [el for el in _cations_first(amounts) if el not in metals]
         why = (f"{formula} is an intermetallic or Zintl phase: its only anion candidates are "
@@ -139,7 +141,7 @@ def transport_note(composition, charges: dict[str, float] | None = None, *,
     else:
         return ""
     caveat = (f"{why}: the charges ({_ions(charges) or 'none'}) are formal, and sigma is the "
-              "formal ionic Nernst-Einstein one, not an alloy's")
+              f"formal ionic Nernst-Einstein one, not {host}")
     if given:           # the user's own: the hint would repeat the command they ran
         return caveat
     table = ", ".join(f"{el} = {q:g}" for el, q in charges.items())
