@@ -48,6 +48,8 @@ class StructureEntry:
     atoms: object = None          # ase.Atoms, filled by validation
     in_run_cell: bool = False     # ordered in the protocol's supercell (not repeated again)
     cell: object = None           # the run cell (ase.Atoms), built once by validation
+    charges: dict = field(default_factory=dict)    # as `ionmd run` records them: the file's
+    charges_guessed: bool = False  # declared states, else the guess (prepare.run_charges)
     stem: str = ""                # its file's own name, where a clash named it by its folders
 
 
@@ -111,6 +113,16 @@ class Campaign:
     analysis: Analysis
     source: Source
     goal: Goal | None = None
+
+    def charges_of(self, structure: str) -> tuple[dict[str, float], bool]:
+        """The charges of ``structure``'s runs and whether they are ionmd's guess, one rule
+        for its run folders (``run.json`` ``charges``, ``charges_guessed``), ``collect``
+        and ``ionmd analyze RUN``: the ``[analysis] charges`` table (the user's), else as
+        ``ionmd run`` has them (the file's declared oxidation states, else the guess)."""
+        if isinstance(self.analysis.charges, dict):
+            return {k: float(v) for k, v in self.analysis.charges.items()}, False
+        s = next(s for s in self.structures if s.name == structure)
+        return dict(s.charges), s.charges_guessed
 
 
 class _Errors:
@@ -449,7 +461,8 @@ def _structures(src: Source, errors: _Errors, base: Path,
         if not (order_ok and _order_in_range(errors, key, entry)):
             out.append(s)           # not loaded: its order settings are said
             continue
-        s.atoms, s.in_run_cell = _load_structure(errors, key, path, order, supercell)
+        s.atoms, s.in_run_cell, (s.charges, s.charges_guessed) = _load_structure(
+            errors, key, path, order, supercell)
         out.append(s)
     seen: dict[str, StructureEntry] = {}
     for s in out:
@@ -484,12 +497,16 @@ def _order_in_range(errors: _Errors, key: tuple, table: dict) -> bool:
 
 
 def _load_structure(errors: _Errors, key: tuple, path: str, order: dict,
-                    supercell: str | None = None) -> tuple[object, bool]:
+                    supercell: str | None = None) -> tuple[object, bool, tuple[dict, bool]]:
     """The ordered, checked cell of ``path`` (``ionmd.structures.load_structure``, as every
     command reads structures; a disordered one ordered in the protocol's ``supercell``) as
-    ASE Atoms, and whether it is that supercell already; problems go to ``errors``."""
+    ASE Atoms, whether it is that supercell already, and its charges as ``ionmd run``
+    records them (:func:`ionmd.protocols.prepare.run_charges` of the pymatgen structure:
+    the file's declared oxidation states, else the guess, and whether guessed); problems go
+    to ``errors``."""
     from pymatgen.io.ase import AseAtomsAdaptor
 
+    from ionmd.protocols.prepare import run_charges
     from ionmd.structures import OrderOptions, load_structure
 
     try:
@@ -499,12 +516,13 @@ def _load_structure(errors: _Errors, key: tuple, path: str, order: dict,
                                              else float(order["order_min_distance"])),
                                supercell=supercell)
         loaded = load_structure(path, options)
-        return AseAtomsAdaptor.get_atoms(loaded.structure), loaded.in_run_cell
+        return (AseAtomsAdaptor.get_atoms(loaded.structure), loaded.in_run_cell,
+                run_charges(loaded.structure))
     except (TypeError, ValueError) as exc:
         errors.add(key, f"order settings {order}: {exc}")
     except IonmdError as exc:
         errors.add(key, str(exc))
-    return None, False
+    return None, False, ({}, False)
 
 
 def _models(src: Source, errors: _Errors, base: Path) -> list[ModelEntry]:

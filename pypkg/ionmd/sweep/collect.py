@@ -31,28 +31,24 @@ ANALYSED = ("completed", "failed-physical")
 
 
 def charges_for(campaign: Campaign, structure: str) -> dict[str, float]:
-    """Oxidation states for the Nernst-Einstein sigma: the campaign's table, or the guess for
-    the structure's composition (``"auto"``: ``ionmd.structures.transport_charges``; empty
-    when it has none)."""
-    if campaign.analysis.charges != "auto":
-        return dict(campaign.analysis.charges)
-    from ionmd.structures import transport_charges
-
-    atoms = next(s.atoms for s in campaign.structures if s.name == structure)
-    return transport_charges(atoms.get_chemical_formula())
+    """Oxidation states for the Nernst-Einstein sigma, those of the structure's run folders
+    (:meth:`Campaign.charges_of`): the campaign's table, else the states the structure's
+    file declares, else the guess for its composition (``ionmd.structures.transport_charges``;
+    empty when it has none)."""
+    return campaign.charges_of(structure)[0]
 
 
 def charges_note(campaign: Campaign, structure: str, charges: dict[str, float]) -> str:
     """What the charges assume where the structure is no ordinary ionic solid (an
     intermetallic, a Zintl phase: ``ionmd.structures.charges.transport_note``), else ``""``:
-    guessed ones (``"auto"``) with how to give others; a campaign's own table keeps the
-    caveat (formal Li+ in an alloy gives the formal Nernst-Einstein sigma, whoever chose
-    it), as ``ionmd analyze --charges`` does."""
+    guessed ones with how to give others; a campaign's own table or the file's declared
+    states keep the caveat (formal Li+ in an alloy gives the formal Nernst-Einstein sigma,
+    whoever chose it), as ``ionmd analyze`` does."""
     from ionmd.structures.charges import transport_note
 
     atoms = next(s.atoms for s in campaign.structures if s.name == structure)
     return transport_note(atoms.get_chemical_formula(), charges,
-                          given=campaign.analysis.charges != "auto")
+                          given=not campaign.charges_of(structure)[1])
 
 
 def cached_run_results(run: PlannedRun, campaign: Campaign, charges: dict[str, float],
@@ -72,7 +68,7 @@ def cached_run_results(run: PlannedRun, campaign: Campaign, charges: dict[str, f
     if cls not in ANALYSED:
         return out
     a = campaign.analysis
-    guessed = a.charges == "auto"
+    guessed = campaign.charges_of(run.structure)[1]
     settings = {"estimator": ESTIMATOR, "charges": charges, "charges_guessed": guessed,
                 "fit_start_ps": a.fit_start_ps,
                 "fit_end_ps": a.fit_end_ps, "window_ps": a.window_ps,

@@ -56,10 +56,12 @@ def plan_campaign(campaign: Campaign, create: bool = False) -> list[PlannedRun]:
             if added:                   # temperatures a goal added (ionmd.sweep.goal)
                 protocol = protocol.with_overrides(
                     temperatures=with_added(protocol.temperatures, added))
-            try:
+            charges, guessed = campaign.charges_of(s.name)
+            try:        # the guess (None) is made again from s.atoms, and marked guessed
                 planned, atoms = lay_out_runs(protocol, s.atoms, m.path, campaign.output,
                                               name=s.name, in_run_cell=s.in_run_cell,
-                                              model_name=m.folder, cell=s.cell)
+                                              model_name=m.folder, cell=s.cell,
+                                              charges=None if guessed else charges)
                 if create:
                     settings = check_runs(planned, atoms)
                 else:
