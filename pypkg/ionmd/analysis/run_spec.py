@@ -502,11 +502,13 @@ def _foreign_spec(path: Path, meta: dict, traj: list[Path], fmt: str) -> RunSpec
                  trajectory_format=fmt, **timing)
 
 
-def _flag(meta: dict, key: str) -> bool:
-    """``meta[key]`` (False when absent), refused unless a JSON true or false."""
+def _flag(path: Path, meta: dict, key: str, meaning: str) -> bool:
+    """``meta[key]`` (False when absent), refused unless a JSON true or false, naming
+    the run's file and what the flag means (``meaning``)."""
     value = meta.get(key, False)
     if not isinstance(value, bool):
-        raise AnalysisError(f"{RUN_JSON}: {key!r} must be true or false, got {value!r}")
+        raise AnalysisError(f"{path / RUN_JSON}: {key!r} must be true or false (JSON, no "
+                            f"quotes), got {json.dumps(value)}: {meaning}")
     return value
 
 
@@ -515,7 +517,9 @@ def _spec(path: Path, meta: dict, **known) -> RunSpec:
     return RunSpec(path=path, **known, discard_ps=float(meta.get("discard_ps", 0.0)),
                    mobile_species=list(meta.get("mobile_species", ["Li"])),
                    charges={k: float(v) for k, v in meta.get("charges", {}).items()},
-                   charges_guessed=_flag(meta, "charges_guessed"),
+                   charges_guessed=_flag(path, meta, "charges_guessed",
+                                         "true where the charges are ionmd's guess, false "
+                                         "(or no key) where they are yours"),
                    structure=str(meta.get("structure") or structure_name(path)),
                    replica=int(meta.get("replica", 0)),
                    dump_unwrapped=bool(meta.get("dump_unwrapped", False)),
