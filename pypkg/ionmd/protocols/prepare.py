@@ -80,12 +80,15 @@ def _given_oxidation_states(structure) -> dict[str, float]:
     averaged over its atoms (occupancies): a mixed-valence element (magnetite's Fe2+ and
     2 Fe3+) is Fe 8/3, as the guess has it, so that the charges stay neutral where the
     file's are; before, the last site's state stood (Fe 2 or Fe 3 by the order of the
-    sites). ``{}`` unless every atom has a state."""
+    sites). ``{}`` unless every atom has a nonzero state: a file that leaves an element
+    at 0 (an intermetallic's CIF types ``Li0+ 0``, ``Si0+ 0``) declares none, as
+    ``ionmd.structures.charges.declared_oxidation_states`` reads it; taken as declared,
+    Li 0 gave sigma_NE = 0 and was not called a guess."""
     charge: dict[str, float] = {}
     amount: dict[str, float] = {}
     for species, n in structure.composition.items():
         oxi = getattr(species, "oxi_state", None)
-        if oxi is None:
+        if not oxi:
             return {}
         charge[species.symbol] = charge.get(species.symbol, 0.0) + n * float(oxi)
         amount[species.symbol] = amount.get(species.symbol, 0.0) + n
