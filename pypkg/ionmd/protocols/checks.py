@@ -511,12 +511,15 @@ MAX_SUPERCELL_COPIES = 100_000
 MAX_SUPERCELL_WIDTH_A = 400.0
 MAX_RUN_ATOMS = 5_000_000
 """Most atoms of a run cell (``ionmd.protocols.prepare.run_cell``): the ~5 million a
-:data:`MAX_SUPERCELL_WIDTH_A` cell holds. ``ionmd run --dry-run`` of 1.6 million atoms
-spent over 3 min and wrote 130 MB of data file per run folder; 19 million (46x46x46
-copies of a 200-atom cell) ran out of time unrefused."""
+:data:`MAX_SUPERCELL_WIDTH_A` cube holds at 0.074 atoms/A^3; a denser crystal's 400 A cell
+holds more and is refused by this count (LiF, 0.122 atoms/A^3: 100x100x100 cubic cells,
+8 million atoms). ``ionmd run --dry-run`` of 1.6 million atoms spent over 3 min and wrote
+130 MB of data file per run folder; 19 million (46x46x46 copies of a 200-atom cell) ran
+out of time unrefused."""
 _SUPERCELL_WHY = ("a 1-million-atom cell, the largest in docs/scaling.md, is ~240 A wide "
                   "(0.074 atoms/A^3) and 10^5 copies of a 10-atom cell; 400 A holds ~5 "
-                  "million atoms, whose arrays and data file still fit one node's memory")
+                  "million atoms at that density, whose arrays and data file still fit one "
+                  "node's memory (a run cell of more atoms is refused)")
 
 
 def supercell_problem(spec) -> str | None:
