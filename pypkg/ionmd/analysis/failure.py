@@ -247,7 +247,9 @@ def _lost_atoms(thermo, texts: list[str], steps,
                            last_frame=int(steps[-1]) if len(steps) else None)
     if lost:
         step, ended = lost.step, None
-        if lost.in_minimization:
+        if lost.in_minimization and lost.md_step is not None:
+            step = lost.md_step     # a quench after the MD: the MD got to its last row
+        elif lost.in_minimization:
             # its rows' steps are the minimiser's, not MD steps: the MD (from step 0, or
             # the restart's step) never started, as the run's status.json dates it
             step = None if lost.restart_file else 0
@@ -278,8 +280,9 @@ def _spacing(steps) -> int | None:
 def _lost_detail(lost) -> str:
     """LAMMPS's message and when, in the words of the run's status (``LostAtoms.when``, as
     ``ionmd.protocols.execute`` records it), with the output that found the loss."""
-    if lost.in_minimization:
-        return f"{lost.message} ({lost.when}, so the MD never started)"
+    if lost.in_minimization:        # before the MD (a relaxation), or after it (a quench)
+        never = ", so the MD never started" if lost.md_step is None else ""
+        return f"{lost.message} ({lost.when}{never})"
     if lost.after_row is None:
         return lost.message
     if lost.step == lost.after_row and lost.halt_step is None:   # the output is unknown

@@ -1,0 +1,39 @@
+"""A minimisation after the MD (a template's quench) that loses atoms: the run's status
+(execute) says "during a minimisation after the MD's row at step N" and failed_step N
+(the MD ran to its end), but the failure report (``detect_failures``, what ``ionmd
+analyze`` reports) dated it at step 0 and added "so the MD never started", the words of a
+relaxation before the MD. Real ``lmp`` run with the plugin (32-atom Morse cell); the
+reference is LAMMPS's own log: its last MD row before the echoed ``minimize``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ionmd.analysis.failure import detect_failures
+from ionmd.protocols import execute, plan_runs
+from ionmd.protocols.execute import INPUTS
+from protocol_setup import fcc_cell, morse_model, short
+from test_revc_minimize_after_md import QUENCH
+
+
+def test_a_quench_loss_is_dated_after_the_md_as_the_status_says(tmp_path):
+    text = (INPUTS / "md.lmp").read_text()
+    run_line = "run             $steps upto start 0 stop $steps\n"
+    template = tmp_path / "quench.lmp"
+    template.write_text(text.replace(run_line, QUENCH))
+    proto = short("conductivity", temperatures=(600.0,), duration_ps=0.05, discard_ps=0.0,
+                  template=str(template))
+    (rd,) = plan_runs(proto, fcc_cell(), morse_model(tmp_path / "morse.pt"), tmp_path / "out",
+                      name="fcc")
+    status = execute(rd)
+    log = (rd.path / "log.0.lammps").read_text()
+    md_part = log[:log.index("\nminimize")]
+    md_rows = [int(p[0]) for p in (ln.split() for ln in md_part.splitlines())
+               if len(p) == 9 and p[0].isdigit()]
+    assert md_rows[-1] == rd.target_step > 0                 # LAMMPS: the MD ran to its end
+    report = detect_failures(steps=np.zeros(0, dtype=int), timestep_fs=2.0, log_text=[log],
+                             log_dir=rd.path)
+    (event,) = [e for e in report.events if e.mode == "lost_atoms"]
+    assert event.step == status["failed_step"] == md_rows[-1]
+    assert f"during a minimisation after the MD's row at step {md_rows[-1]}" in event.detail
+    assert "never started" not in event.detail
