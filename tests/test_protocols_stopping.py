@@ -10,6 +10,7 @@ import time
 
 import numpy as np
 import pytest
+from scipy.stats import t as student_t
 
 from ionmd.analysis.convergence import check_run, parse_rule, rule_holds
 from ionmd.analysis.run_spec import load_run_spec
@@ -57,6 +58,14 @@ def test_run_stops_by_itself_when_converged(tmp_path, superionic):
     assert again["D_rel_ci"] == pytest.approx(checks[-1]["values"]["D_rel_ci"], rel=1e-12)
     assert again["hops"] == checks[-1]["values"]["hops"]
     assert not rule_holds(parse_rule(RULE), checks[-2]["values"])
+    # a stop by the rule reports as D's 95 % interval its 99 % one: the 95 % one (unclipped here)
+    # widened by the ratio of scipy's Student t quantiles, about the same D
+    li = checks[-1]["values"]["species"]["Li"]
+    (lo, hi), (lo95, hi95) = status["D_ci95_at_stop"]["Li"], li["D_ci95"]
+    dof = li["n_ions"] - 1
+    assert lo95 > 0 and (lo + hi) / 2 == pytest.approx(li["D"], rel=1e-9)
+    assert (hi - lo) / (hi95 - lo95) == pytest.approx(
+        student_t.ppf(0.995, dof) / student_t.ppf(0.975, dof), rel=1e-9)
     # the pieces make one trajectory, every frame once
     spec = load_run_spec(rd.path)
     frames, _, _ = read_frames(spec.data_file, spec.trajectory, type_map=spec.type_map)
