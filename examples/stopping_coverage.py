@@ -19,8 +19,9 @@ Printed per setting and rule: the bias of ln D (mean of ln(D_hat / D) with its s
 error), the coverage of the reported 95 % interval (``cover``) and of the same interval at
 97.5 % (``@97.5``), the coverage of what the run reports (``@99``: the interval at
 :data:`ionmd.analysis.convergence.STOPPED_LEVEL`, 99 %, where its rule stopped it, the 95 %
-one where it ran to the maximum; for a fixed length the 99 % one), the factor by which the half-width would have to grow for 95 % of the
-intervals to cover (``need``), the fraction of runs that converged and their median stop. Not a test (minutes); run by hand, e.g.
+one where it ran to the maximum; for a fixed length the 99 % one), the factor by which the
+half-width would have to grow for 95 % of the intervals to cover (``need``), the fraction
+of runs that converged and their median stop. Not a test (minutes); run by hand, e.g.
 ``.venv/bin/python examples/stopping_coverage.py --trials 160 --workers 2 --save /tmp/trials``
 (the installed ionmd; ~20 min on 2 busy cores; ``--load /tmp/trials`` prints the table again
 from the kept checks). docs/convergence.md quotes its table.
@@ -151,7 +152,8 @@ def report(s: Setting, trials: list[list[dict]], frame_ps: float) -> None:
         k = min(range(len(trials[0])), key=lambda i: abs(trials[0][i]["frame"] * frame_ps
                                                          - median))
         fixed_at = trials[0][k]["frame"] * frame_ps
-        print(row(f"  fixed {fixed_at:g} ps (same median)", summary([t[k] for t in trials], D, s.n_li)))
+        print(row(f"  fixed {fixed_at:g} ps (same median)",
+                  summary([t[k] for t in trials], D, s.n_li)))
 
 
 def main(argv=None) -> None:

@@ -16,7 +16,7 @@ from scipy.stats import t as student_t
 import synthetic_trajectories as st
 from ionmd.analysis.convergence import convergence_values, parse_rule, rule_holds
 from ionmd.analysis.diffusion import A2_PER_PS_TO_CM2_PER_S
-from ionmd.protocols.stopping import decide
+from ionmd.protocols.stopping import decide, describe_checks
 
 FRAME_PS, HOP_A, RATE = 0.5, 2.5, 1.0        # ps per frame, A per hop, hops/ps per ion
 N_LI, EVERY, MAX_FRAME, TRIALS = 8, 5, 80, 100   # checks every 2.5 ps, at most 40 ps
@@ -71,3 +71,13 @@ def test_D_at_a_rule_stop_is_not_biased(stops):
     bias, se = ln_ratio.mean(), ln_ratio.std(ddof=1) / np.sqrt(TRIALS)
     print(f"ln D bias at the stop {bias:+.3f} +- {se:.3f}")
     assert abs(bias) <= min(3 * se, 0.05)
+
+
+def test_status_line_shows_the_interval_reported_at_a_rule_stop():
+    status = {"stopping": {"until": "D_rel_ci<=0.3"}, "stop_reason": "converged",
+              "checks": [{"time_ps": 20.0, "values": {"D_rel_ci": 0.28}}],
+              "D_ci95_at_stop": {"Li": [1.2e-5, 3.4e-5]}}
+    line = describe_checks(status)
+    assert line.endswith("converged (D's interval for a stop by the rule: "
+                         "Li 1.2e-05-3.4e-05 cm^2/s)")
+    assert describe_checks({**status, "D_ci95_at_stop": None}).endswith("D_rel_ci=0.28; converged")
