@@ -457,13 +457,36 @@ class RunDir:
 
     def reset(self) -> None:
         """Delete every piece, restart file and the old status, so that the run starts
-        over (settings and data file are kept): how a failed run is retried."""
+        over (settings kept, the data file written again from its own atoms): how a failed
+        run is retried."""
         for pattern in ("in.*.lmp", "log.*.lammps", "screen.*.txt", "traj.*.dcd", "restart.[ab]"):
             for f in self.path.glob(pattern):
                 f.unlink()
         (self.path / STATUS).unlink(missing_ok=True)
+        self._rewrite_data_file()
         self._initial_status()
         self.write_run_json(pieces=0)
+
+    def _rewrite_data_file(self) -> None:
+        """The data file's atoms (types, masses, box) written again by today's
+        ``write_data``: a folder made before the box's tilts were reduced kept them (xy =
+        2.25 lx), and its retry failed as the run had ("Fix npt has tilted box too far in
+        one step"). The same crystal, so the settings' structure hash holds; written
+        whole (temporary file, rename). A box written mirrored stays so: the file holds
+        the mirror's atoms."""
+        from ase.data import atomic_numbers
+        from ase.io import read
+
+        from ionmd.lammps.data_file import write_data
+
+        path = self.path / DATA
+        if not path.is_file():
+            return
+        atoms = read(path, format="lammps-data", atom_style="atomic", units="metal",
+                     Z_of_type={i + 1: atomic_numbers[el] for i, el in enumerate(self.elements)})
+        tmp = path.with_name(path.name + ".tmp")
+        write_data(atoms, tmp, self.elements)
+        os.replace(tmp, path)
 
     def write_run_json(self, pieces: int) -> None:
         p = self.protocol
