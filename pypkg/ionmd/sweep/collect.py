@@ -185,14 +185,21 @@ def runs_to_collect(campaign: Campaign) -> list[PlannedRun]:
     return runs
 
 
-def _carrier(fits: dict, species: list[str]) -> str | None:
-    """The species whose D's Arrhenius fit gives a row's ``Ea_eV``: of the mobile species
-    with a fit, the fastest (the largest D at any temperature). The first in alphabetical
-    order took a frozen framework analysed beside Li (mobile Cl, Li: Ea 3e-16 eV of Cl's
-    D for Li's 0.45 eV)."""
-    fitted = {sp: max(p["value"] for p in fits[f"D_{sp}"]["points"]) for sp in species
-              if fits.get(f"D_{sp}") and "points" in fits[f"D_{sp}"]}
-    return max(fitted, key=fitted.get) if fitted else None
+def _carrier(rows: list[dict], species: list[str]) -> str | None:
+    """The species whose D's Arrhenius fit gives a structure's rows their ``Ea_eV``: the
+    fastest mobile one, by the combined D at the highest temperature where every species
+    has one (else at each species' own highest). The first in alphabetical order took a
+    frozen framework analysed beside Li (mobile Cl, Li: Ea 3e-16 eV of Cl's D for Li's
+    0.45 eV). It is chosen by the runs' D, not by which fits succeeded: where the carrier
+    has no fit, the rows have no Ea (a slow species' fit would give the wrong one)."""
+    values = {sp: {r["temperature_K"]: r[f"D_{sp}"]["value"] for r in rows
+                   if isinstance(r.get(f"D_{sp}"), dict)} for sp in species}
+    values = {sp: v for sp, v in values.items() if v}
+    if not values:
+        return None
+    common = set.intersection(*(set(v) for v in values.values()))
+    at = {sp: v[max(common)] if common else v[max(v)] for sp, v in values.items()}
+    return max(at, key=at.get)
 
 
 def collect(campaign: Campaign, out_dir: str | Path | None = None, progress: bool = True) -> dict:
@@ -242,9 +249,10 @@ def collect(campaign: Campaign, out_dir: str | Path | None = None, progress: boo
             fits[key] = {f"D_{sp}": fit_series(group, f"D_{sp}") for sp in species}
             fits[key]["sigma_T"] = fit_series(group, "sigma_T")
             structures[key] = sigma_record(group, fits[key]["sigma_T"])
-            carrier = _carrier(fits[key], species)
+            carrier = _carrier(mine, species)
             for r in mine:
                 d = fits[key][f"D_{carrier}"] if carrier else None
+                d = d if d and "error" not in d else None
                 sg = fits[key]["sigma_T"]
                 r["Ea_eV"] = d.get("Ea_eV") if d else None
                 r["Ea_err_eV"] = d.get("Ea_err_eV") if d else None
