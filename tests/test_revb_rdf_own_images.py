@@ -65,3 +65,34 @@ def test_a_frame_step_below_one_is_refused_not_nan():
     for step in (0, -1):
         with pytest.raises(AnalysisError, match=rf"step must be 1 or more .*got {step}"):
             rdf(traj, "Li", "Cl", step=step)
+
+
+def test_pairs_counted_in_chunks_as_lammps_does_in_bounded_memory(small_cell_and_lammps_rdf,
+                                                                   monkeypatch):
+    """Chunks of 50 pairs give LAMMPS's g(r) still; a g(r) to 1.1 cell widths of 500
+    random atoms (1 M pairs) holds < 40 MB of arrays at once (was 103 MB: all pairs,
+    whatever r_max)."""
+    import tracemalloc
+
+    import ionmd.analysis.structure_functions as sf
+
+    atoms, table = small_cell_and_lammps_rdf
+    traj = Trajectory(np.array([atoms.positions] * 2), np.repeat(atoms.cell.array[None], 2, 0),
+                      np.arange(2) * 10, np.array(atoms.get_chemical_symbols()),
+                      np.ones(len(atoms)), 10.0)
+    monkeypatch.setattr(sf, "PAIRS_PER_CALL", 50, raising=False)
+    np.testing.assert_allclose(rdf(traj, "Li", "Li", r_max=R_MAX, n_bins=N_BINS)[1],
+                               table[:, 2], rtol=1e-5, atol=1e-5)
+    monkeypatch.setattr(sf, "PAIRS_PER_CALL", 100_000, raising=False)
+    rng = np.random.default_rng(5)
+    box = np.array([[16.0, 0, 0], [4.0, 16.0, 0], [2.0, 2.0, 16.0]])
+    many = Trajectory(rng.random((1, 500, 3)) @ box, box[None], np.zeros(1),
+                      np.array(["O"] * 500), np.ones(500), 1.0)
+    tracemalloc.start()
+    try:
+        _, g = rdf(many, "O", "O", r_max=16.0, n_bins=16)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert np.abs(g[2:] - 1).max() < 0.05
+    assert peak < 40e6
