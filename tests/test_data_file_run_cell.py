@@ -73,10 +73,10 @@ def test_a_supercell_of_just_the_most_atoms_is_built(no_repeat):
 def test_a_cell_already_in_its_supercell_is_counted_too():
     big = licl_cell(8).repeat((2, 2, 2))
     run_cell(protocol("2x2x2"), big, in_run_cell=True)      # 64 atoms: as it is
-    import ionmd.protocols.checks as checks
+    import ionmd.structures.supercell as supercell
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(checks, "MAX_RUN_ATOMS", 63)
+        mp.setattr(supercell, "MAX_RUN_ATOMS", 63)
         with pytest.raises(IonmdError, match=r"the run cell \(supercell '2x2x2', built as "
                                              r"the structure was loaded\) would hold 64 atoms"):
             run_cell(protocol("2x2x2"), big, in_run_cell=True)

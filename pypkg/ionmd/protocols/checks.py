@@ -32,6 +32,7 @@ from ionmd.errors import IonmdError
 from ionmd.lammps.data_file import lammps_triclinic
 from ionmd.protocols.presets import TIME_ALIASES, Protocol, convert_text, parse_time_ps
 from ionmd.suggest import did_you_mean
+from ionmd.structures import supercell as supercells
 
 MAX_TIMESTEP_FS = 5.0
 MAX_TIMESTEP_H_FS = 0.5
@@ -509,13 +510,9 @@ def temperature_count_problem(count: float) -> str | None:
 
 MAX_SUPERCELL_COPIES = 100_000
 MAX_SUPERCELL_WIDTH_A = 400.0
-MAX_RUN_ATOMS = 5_000_000
-"""Most atoms of a run cell (``ionmd.protocols.prepare.run_cell``): the ~5 million a
-:data:`MAX_SUPERCELL_WIDTH_A` cube holds at 0.074 atoms/A^3; a denser crystal's 400 A cell
-holds more and is refused by this count (LiF, 0.122 atoms/A^3: 100x100x100 cubic cells,
-8 million atoms). ``ionmd run --dry-run`` of 1.6 million atoms spent over 3 min and wrote
-130 MB of data file per run folder; 19 million (46x46x46 copies of a 200-atom cell) ran
-out of time unrefused."""
+# the most atoms of a run cell lives with the supercells, which count it before building
+# one (structures cannot import protocols)
+MAX_RUN_ATOMS = supercells.MAX_RUN_ATOMS
 _SUPERCELL_WHY = ("a 1-million-atom cell, the largest in docs/scaling.md, is ~240 A wide "
                   "(0.074 atoms/A^3) and 10^5 copies of a 10-atom cell; 400 A holds ~5 "
                   "million atoms at that density, whose arrays and data file still fit one "

@@ -146,12 +146,9 @@ def _check_cell_volume(atoms: Atoms) -> None:
 def _check_atom_count(n_atoms: int, made: str, usual: str = "8A is usual") -> None:
     """Refuse a run cell of more than :data:`ionmd.protocols.checks.MAX_RUN_ATOMS` atoms
     (``made``: how); counted from the repetitions, before ``atoms.repeat`` allocates them."""
-    from ionmd.protocols.checks import MAX_RUN_ATOMS
+    from ionmd.structures.supercell import check_run_atoms
 
-    if n_atoms > MAX_RUN_ATOMS:
-        raise IonmdError(f"the run cell ({made}) would hold {n_atoms:,} atoms, more than the "
-                         f"{MAX_RUN_ATOMS:,} an MD run here can hold; give a smaller "
-                         f"supercell, e.g. a minimum width ({usual})")
+    check_run_atoms(n_atoms, made, usual)
 
 
 def model_elements(model: str | Path) -> list[str]:

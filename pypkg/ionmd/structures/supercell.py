@@ -16,6 +16,23 @@ from ionmd.structures.geometry import perpendicular_widths
 DEFAULT_MIN_WIDTH = 8.0
 """Angstrom; the AQVolt26 default: every perpendicular width of the MD cell >= 8 A."""
 
+MAX_RUN_ATOMS = 5_000_000
+"""Most atoms of a run cell: the ~5 million a 400 A cube holds at 0.074 atoms/A^3
+(``ionmd.protocols.checks.MAX_SUPERCELL_WIDTH_A``); a denser crystal's 400 A cell holds more
+and is refused by this count (LiF, 0.122 atoms/A^3: 100x100x100 cubic cells, 8 million
+atoms). ``ionmd run --dry-run`` of 1.6 million atoms spent over 3 min and wrote 130 MB of
+data file per run folder; 19 million (46x46x46 copies of a 200-atom cell) ran out of time
+unrefused. Counted before a supercell is built (:func:`check_run_atoms`)."""
+
+
+def check_run_atoms(n_atoms: int, made: str, usual: str = "8A is usual") -> None:
+    """Refuse a run cell of more than :data:`MAX_RUN_ATOMS` atoms (``made``: how it would
+    be built), counted before the supercell allocates them."""
+    if n_atoms > MAX_RUN_ATOMS:
+        raise StructureError(f"the run cell ({made}) would hold {n_atoms:,} atoms, more than "
+                             f"the {MAX_RUN_ATOMS:,} an MD run here can hold; give a smaller "
+                             f"supercell, e.g. a minimum width ({usual})")
+
 
 def parse_supercell(spec: str | Sequence[int] | int) -> tuple[int, int, int]:
     """Repetitions along a, b, c from ``"2x2x2"``, ``"2,2,1"``, ``(2, 2, 2)`` or ``3``."""
