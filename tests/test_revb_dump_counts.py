@@ -43,3 +43,22 @@ def test_more_atoms_than_the_data_file_is_not_a_group_nor_a_loss(tmp_path):
                                             r"before .*the run added atoms") as refused:
         read_frames(tmp_path / "s.data", [tmp_path / "a.dump"])
     assert "lost" not in str(refused.value)
+
+
+def test_a_corrupted_gzip_dump_is_refused_not_a_traceback(tmp_path):
+    """Was: zlib.error 'Error -3 while decompressing data' (the deflate data of a gzip'd
+    LAMMPS dump damaged after its header); bzip2 and xz were refused already."""
+    import gzip
+
+    import numpy as np
+    from lammps_runner import run_lmp
+
+    from ionmd.lammps.dump import read_dump
+
+    run_lmp(RUN, tmp_path)
+    packed = bytearray(gzip.compress((tmp_path / "a.dump").read_bytes()))
+    packed[12:60] = bytes(b ^ 0x5A for b in packed[12:60])
+    (tmp_path / "a.dump.gz").write_bytes(bytes(packed))
+    with pytest.raises(AnalysisError, match=r"cannot read .*a.dump.gz after frame 0: .*a "
+                                            r"corrupted one"):
+        read_dump(tmp_path / "a.dump.gz", tmp_path / "s.data", np.arange(1, 65))

@@ -8,6 +8,7 @@ splits a file where a resumed run with ``dump_modify append yes`` wrote a step a
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from itertools import islice
 from lzma import LZMAError
@@ -69,7 +70,7 @@ def read_dump(path: Path, data_file: Path, atom_ids: np.ndarray,
         raise AnalysisError(f"{path} ends in the middle of a frame (truncated: the run was "
                             f"killed while writing?); {len(frames)} whole frames are readable "
                             f"— truncate the file or rerun") from exc
-    except (ValueError, IndexError, UnicodeDecodeError, OSError, LZMAError) as exc:
+    except (ValueError, IndexError, UnicodeDecodeError, OSError, LZMAError, zlib.error) as exc:
         raise AnalysisError(f"cannot read {path} after frame {len(frames)}: {exc}; not a "
                             f"LAMMPS dump file, or a corrupted one") from exc
     if not frames:
