@@ -618,20 +618,24 @@ def without_empty_pieces(pieces: list[Path]) -> tuple[list[Path], list[Path]]:
 
 
 def _is_empty(path: Path) -> bool:
-    """A file of no bytes, or a gzipped one (``dump custom/gz``) of none once unpacked."""
+    """A file of no bytes, or a compressed one (``dump custom/gz``; bzip2, xz, told by its
+    leading bytes as the dump reader tells them, whatever its name) of none once unpacked."""
+    import lzma
+    import zlib
+
+    from ionmd.lammps.dump import compression_of, open_dump
+
     if not path.is_file():
         return False
     if path.stat().st_size == 0:
         return True
-    if path.suffix == ".gz":
-        import gzip
-
-        try:
-            with gzip.open(path) as fh:
-                return fh.read(1) == b""
-        except (OSError, EOFError):
-            return False          # cut off: reading it says so
-    return False
+    if compression_of(path) is None:
+        return False
+    try:
+        with open_dump(path) as fh:
+            return fh.read(1) == ""
+    except (OSError, EOFError, zlib.error, lzma.LZMAError, UnicodeDecodeError):
+        return False          # cut off or damaged: reading it says so
 
 
 def read_frames(data_file: str | Path, traj_files: Sequence[str | Path], *,

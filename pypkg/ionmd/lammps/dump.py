@@ -62,7 +62,7 @@ def read_dump(path: Path, data_file: Path, atom_ids: np.ndarray,
     is refused."""
     frames: list[DumpFrame] = []
     try:
-        with _open_dump(path) as fh:
+        with open_dump(path) as fh:
             while (frame := _next_dump_frame(fh, path, data_file, atom_ids, len(frames),
                                              unwrapped)):
                 frames.append(frame)
@@ -84,7 +84,18 @@ UNREADABLE_COMPRESSION = {b"\x28\xb5\x2f\xfd": ("zstd", "zstd -d"),
                           b"\x04\x22\x4d\x18": ("lz4", "lz4 -d")}
 
 
-def _open_dump(path: Path):
+COMPRESSED = {b"\x1f\x8b": "gzip", b"BZh": "bz2", b"\xfd7zXZ\x00": "xz"}
+"""Leading bytes -> the compression ionmd unpacks (``dump custom/gz`` writes gzip)."""
+
+
+def compression_of(path: Path) -> str | None:
+    """``"gzip"``, ``"bz2"`` or ``"xz"`` where the file's leading bytes say so, else None."""
+    with open(path, "rb") as fh:
+        head = fh.read(6)
+    return next((name for magic, name in COMPRESSED.items() if head.startswith(magic)), None)
+
+
+def open_dump(path: Path):
     """The dump as text, unpacked by its leading bytes whatever its name: gzip
     (``dump custom/gz``), bzip2, xz; zstd and lz4 (``custom/zstd``) are refused, saying
     how to unpack them."""
@@ -94,12 +105,9 @@ def _open_dump(path: Path):
 
     with open(path, "rb") as fh:
         head = fh.read(6)
-    if head.startswith(b"\x1f\x8b"):
-        return gzip.open(path, "rt")
-    if head.startswith(b"BZh"):
-        return bz2.open(path, "rt")
-    if head.startswith(b"\xfd7zXZ\x00"):
-        return lzma.open(path, "rt")
+    packed = compression_of(path)
+    if packed:
+        return {"gzip": gzip, "bz2": bz2, "xz": lzma}[packed].open(path, "rt")
     for magic, (name, unpack) in UNREADABLE_COMPRESSION.items():
         if head.startswith(magic):
             raise AnalysisError(f"{path} is compressed with {name} (dump custom/{name}?), "
