@@ -211,3 +211,29 @@ def test_collect_rows_take_Ea_of_the_fastest_species(ran):
     rows = json.loads((path.parent / "runs" / "collect" / "results.json").read_text())["rows"]
     assert rows and {r["Ea_species"] for r in rows} == {"Li"}
     assert [r["Ea_eV"] for r in rows] == pytest.approx([Ea] * len(rows), rel=1e-6)
+
+
+def test_goal_names_the_missing_charges_of_a_mobile_species(ran, monkeypatch):
+    """``[analysis] charges = {Li = 1}`` with mobile Cl and Li (a table the campaign check
+    refuses where the structure is read at load; set here after it): no run has a sigma,
+    and the series stopped 'no_fit' with 'Arrhenius fit needs D or sigma at >= 2 distinct
+    temperatures' though runs completed at all three; now it names the missing charges and
+    the table."""
+    from ionmd.sweep.goal import advance_series, goal_path
+
+    path, _ = ran
+    c = load_campaign(path)
+    kept = [goal_path(c), *c.output.rglob("sweep_collect.json")]
+    saved = {p: p.read_bytes() for p in kept}
+    try:
+        goal_path(c).unlink()
+        monkeypatch.setattr(c.analysis, "charges", {"Li": 1.0})
+        done = advance_series(c, "licl", "licl")
+    finally:                    # the campaign as the other tests read it
+        for p, data in saved.items():
+            p.write_bytes(data)
+    temps = ", ".join(f"{r.temperature:g}" for r in plan_campaign(c))
+    print(done.detail)
+    assert done.state == "no_fit", done
+    assert "mobile species Cl are missing" in done.detail
+    assert "[analysis] charges" in done.detail and f"at {temps} K" in done.detail

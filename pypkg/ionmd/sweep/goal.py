@@ -110,8 +110,7 @@ def series_value(res: dict) -> tuple[float, tuple[float, float], float] | None:
     framework or a second mobile ion included as they contribute), read as collect reads
     it; without charges (no sigma) the D of its one mobile species (sigma T is
     proportional to it). None: neither (several species and no charges)."""
-    from ionmd.analysis.aggregate import nernst_einstein_quantile
-    from ionmd.analysis.arrhenius import interval_quantile
+    from ionmd.analysis.aggregate import d_quantile, nernst_einstein_quantile
 
     T = float(res["temperature_K"])
     if "conductivity" in res:
@@ -121,7 +120,7 @@ def series_value(res: dict) -> tuple[float, tuple[float, float], float] | None:
     xyz = [d for d in res.get("diffusion", []) if d["direction"] == "xyz"]
     if len(xyz) != 1:
         return None
-    return xyz[0]["D"], tuple(xyz[0]["D_ci95"]), interval_quantile(xyz[0].get("n_ions"))
+    return xyz[0]["D"], tuple(xyz[0]["D_ci95"]), d_quantile(xyz[0])
 
 
 def measure(campaign: Campaign, runs) -> tuple[list, float]:
@@ -158,6 +157,34 @@ def measure(campaign: Campaign, runs) -> tuple[list, float]:
                                        D_ci95=interval, cost_per_ps=cost, key=run,
                                        quantile=quantile))
     return measured, spent
+
+
+def uncharged_note(campaign: Campaign, structure: str, runs) -> str | None:
+    """Why completed runs gave the goal's fit nothing where the charges leave out a mobile
+    species they measured D of (``[analysis] charges = {Li = 1}`` with ``mobile_species =
+    ["Cl", "Li"]``): no run has a sigma, and several species' D make no sigma T either.
+    None where that is not why."""
+    from ionmd.sweep.collect import cached_run_results, charges_for
+    from ionmd.sweep.state import classify
+
+    charges = charges_for(campaign, structure)
+    missing, temps = set(), set()
+    for run in runs:
+        if not run.rundir.path.is_dir() or classify(run.rundir) != "completed":
+            continue
+        res = cached_run_results(run, campaign, charges)
+        absent = {d["species"] for d in res.get("diffusion", [])} - set(charges)
+        if absent and "conductivity" not in res:
+            missing |= absent
+            temps.add(run.temperature)
+    if not missing:
+        return None
+    names = ", ".join(sorted(missing))
+    known = ", ".join(f"{k} = {v:g}" for k, v in charges.items())
+    return (f"no Arrhenius fit: the runs completed at {', '.join(f'{t:g}' for t in sorted(temps))} "
+            f"K have no sigma, since the charges of the mobile species {names} are missing: "
+            f"add them to the campaign's [analysis] charges (charges = {{{known}"
+            f"{', ' if known else ''}{sorted(missing)[0]} = ...}}) or use charges = \"auto\"")
 
 
 def _steps(campaign: Campaign, ps: float) -> int:
@@ -199,7 +226,8 @@ def advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRoun
     except AnalysisError as exc:
         series.update(stopped="no_fit", spent=spent)
         write_goal_state(campaign, state)
-        return SeriesRound(key, "no_fit", None, spent, str(exc))
+        return SeriesRound(key, "no_fit", None, spent,
+                           uncharged_note(campaign, structure, runs) or str(exc))
     factor = decision.factor
     record = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "factor": factor, "spent": spent,
               "choice": decision.choice.describe() if decision.choice else None}
