@@ -3,7 +3,8 @@ of one temperature combined, then Arrhenius fits over temperature, in one result
 
 Replicas are combined in log space: each replica's D (or sigma) has a standard error of
 ``ln D`` from its 95 % interval (read with the interval's own quantile: Student t over the
-ions for D and the Nernst-Einstein sigma, normal for the collective sigma); the combined value is their inverse-variance weighted
+ions for D and the Nernst-Einstein sigma, at 99 % for a run stopped by its D-interval rule:
+:func:`d_quantile`; normal for the collective sigma); the combined value is their inverse-variance weighted
 mean, its error inflated by the replicas' scatter when that exceeds the intervals
 (``sqrt`` of the reduced chi-square, as in the Particle Data Group's scale factor).
 
@@ -92,11 +93,25 @@ class Point:
     quantile: float = 1.96     # the interval's half-width in standard errors
 
 
+def d_quantile(d: dict) -> float:
+    """The quantile of a D's reported interval (one of a run's ``diffusion`` dicts): Student
+    t over its ions at the interval's level, 95 %, or ``interval_level`` where the run's
+    stopping rule stopped it (99 %, ``ionmd.analysis.report.widened_at_stop``). Read at
+    it, the interval gives back the run's own standard error: the fits weight by it and
+    treat such a run as no more uncertain than it is (docs/convergence.md)."""
+    from ionmd.analysis.convergence import interval_quantile_at
+
+    level = d.get("interval_level", 0.95)
+    return interval_quantile(d.get("n_ions")) if level == 0.95 else interval_quantile_at(
+        d.get("n_ions"), level)
+
+
 def nernst_einstein_quantile(run: dict) -> float:
     """The quantile of a run's Nernst-Einstein sigma interval: that of its D over the fewest
-    ions (a sum over species is dominated by no rule; the widest is the cautious choice)."""
+    ions (a sum over species is dominated by no rule; the widest is the cautious choice),
+    at the level of its D intervals (:func:`d_quantile`)."""
     xyz = [d for d in run.get("diffusion", []) if d["direction"] == "xyz"]
-    return max((interval_quantile(d.get("n_ions")) for d in xyz), default=1.96)
+    return max((d_quantile(d) for d in xyz), default=1.96)
 
 
 def series_points(runs: Sequence[dict]) -> dict[str, list[Point]]:
@@ -111,7 +126,7 @@ def series_points(runs: Sequence[dict]) -> dict[str, list[Point]]:
         for d in xyz:
             series.setdefault(f"D_{d['species']}", []).append(
                 Point(T, d["D"], tuple(d["D_ci95"]), list(d["flags"]), complete, label,
-                      interval_quantile(d.get("n_ions"))))
+                      d_quantile(d)))
         flags = list(dict.fromkeys(f for d in xyz for f in d["flags"]))   # as found
         for key, name in SIGMA_SERIES.items():
             if key in r:

@@ -152,6 +152,33 @@ def interval_at_stop(D: float, stderr: float, n_ions: int,
     return [max(D - half, 0.0), max(D + half, 0.0)]
 
 
+def interval_quantile_at(n_ions: int | None, level: float = 0.95) -> float:
+    """Half-width in standard errors of D's Student t interval over ``n_ions`` ions at
+    ``level`` (the normal quantile where the ions are unknown): how a fit reads a D's
+    interval back as its standard error, whichever level it was reported at."""
+    from scipy.stats import norm
+    from scipy.stats import t as student_t
+
+    p = 0.5 + level / 2
+    return float(student_t.ppf(p, n_ions - 1)) if n_ions and n_ions >= 2 else float(norm.ppf(p))
+
+
+def rule_that_stopped(status: dict | None) -> str | None:
+    """The stopping rule (``status.json``'s ``stopping.until``) where it stopped the run
+    (``stop_reason == "converged"``) on D's interval (a criterion on ``D_rel_ci``): the
+    stop selected a narrow 95 % interval, so the run's D is reported at
+    :data:`STOPPED_LEVEL` (module docstring). None for any other run: one that ran to its
+    ``max_time`` or its planned length, or a rule on hops alone."""
+    if not status or status.get("stop_reason") != "converged":
+        return None
+    until = (status.get("stopping") or {}).get("until")
+    try:
+        rule = parse_rule(until) if until else []
+    except IonmdError:
+        return None
+    return until if any(c.quantity == "D_rel_ci" for c in rule) else None
+
+
 def unknown_values(**fields) -> dict:
     """Every quantity unknown (None: no criterion on it holds), plus ``fields`` (a
     ``note`` or ``failure`` saying why)."""

@@ -20,7 +20,9 @@ import numpy as np
 from ionmd.analysis.aggregate import fit_series, series_points
 from ionmd.analysis.arrhenius import ArrheniusFit
 from ionmd.analysis.conductivity import collective_conductivity, conductivity_from_diffusion
-from ionmd.analysis.diffusion import diffusion
+from ionmd.analysis.convergence import (STOPPED_LEVEL, interval_at_stop, interval_quantile_at,
+                                        rule_that_stopped)
+from ionmd.analysis.diffusion import DiffusionResult, diffusion
 from ionmd.analysis.failure import (FailureEvent, FailureReport, detect_failures,
                                     framework_species, survival_curves)
 from ionmd.lammps.log import parse_thermo_pieces, require_step
@@ -303,12 +305,22 @@ def transport(spec: RunSpec, traj: Trajectory, *, directions: Sequence[str], fit
             diff.append(diffusion(traj, species, direction, fit_start_ps=fit_start_ps,
                                   fit_end_ps=fit_end_ps, window_ps=window_ps, msd=m, seed=seed,
                                   hop_length=hop_length, min_hops=min_hops))
-    part["diffusion"] = [d.to_dict() for d in diff]
-    xyz = [d for d in diff if d.direction == "xyz"]
+    rule = rule_that_stopped(spec.run_status)
+    reported = [widened_at_stop(d) for d in diff] if rule else diff
+    part["diffusion"] = [d.to_dict() for d in reported]
+    if rule:
+        for d, plain in zip(part["diffusion"], diff):
+            d.update(stop_widening(rule, plain.D_ci95))
+    xyz = [d for d in reported if d.direction == "xyz"]
     if xyz and all(s in spec.charges for s in spec.mobile_species):
         sigma = conductivity_from_diffusion(xyz, spec.charges, traj.volumes.mean(),
                                             spec.temperature_K, haven_ratio)
         part["conductivity"] = sigma.to_dict()
+        if rule:            # sigma's interval follows from D's (the widened draws)
+            plain = conductivity_from_diffusion([d for d in diff if d.direction == "xyz"],
+                                                spec.charges, traj.volumes.mean(),
+                                                spec.temperature_K, haven_ratio)
+            part["conductivity"].update(stop_widening(rule, plain.sigma_ci95, "sigma_ci95"))
         # sigma inherits the caveats of the D it is made from
         part["conductivity"]["flags"] = sorted({f for d in xyz for f in d.flags})
         note = charges_note(traj.elements, spec.charges, given=not spec.charges_guessed)
@@ -319,6 +331,28 @@ def transport(spec: RunSpec, traj: Trajectory, *, directions: Sequence[str], fit
                 traj, spec.charges, spec.temperature_K, spec.mobile_species, fit_start_ps,
                 fit_end_ps).to_dict()
     return part, diff, msds
+
+
+def widened_at_stop(d: DiffusionResult) -> DiffusionResult:
+    """``d`` with the interval a run stopped by its D-interval rule reports: its own
+    standard error at :data:`~ionmd.analysis.convergence.STOPPED_LEVEL` (the stop selected a
+    95 % interval narrow by chance; docs/convergence.md), and its draws (Student t about D)
+    spread by the same ratio of quantiles, so a Nernst-Einstein sigma's interval follows.
+    The analysis's own estimate and standard error: another fit range widens its own."""
+    q95, q_stop = (interval_quantile_at(d.n_ions, level) for level in (0.95, STOPPED_LEVEL))
+    samples = None if d.samples is None else d.D + (d.samples - d.D) * (q_stop / q95)
+    return replace(d, D_ci95=tuple(interval_at_stop(d.D, d.D_std, d.n_ions)), samples=samples)
+
+
+def stop_widening(rule: str, unwidened, key: str = "D_ci95") -> dict:
+    """The fields that mark an interval widened at a rule's stop: ``interval_level``
+    (that of ``key``, :data:`~ionmd.analysis.convergence.STOPPED_LEVEL`), ``<key>_unwidened``
+    (the ordinary 95 % one) and ``interval_widened`` (why)."""
+    return {"interval_level": STOPPED_LEVEL, f"{key}_unwidened": list(unwidened),
+            "interval_widened": f"{STOPPED_LEVEL:.0%} Student t interval: the run stopped by its "
+                                f"rule {rule}, whose stop selects a 95 % interval narrow by "
+                                f"chance (it covers the true D in ~90 % of such runs; "
+                                f"docs/convergence.md)"}
 
 
 def charges_note(elements: np.ndarray, charges: dict[str, float], *, given: bool = True) -> str:

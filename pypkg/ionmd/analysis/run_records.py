@@ -9,10 +9,14 @@ A run's record (:func:`run_record`)::
      "run_length_ps": 98.0,                   # analysed, after the discarded start
      "state": "completed", "complete": true,  # status.json (None without one)
      "mobile": [{"species": "Li", "direction": "xyz", "D": 1.2e-6, "D_ci95": [1.0e-6, 1.5e-6],
-                 "D_rel_ci": 0.21,            # (hi - lo) / (2 D): what a stopping rule checks
+                 # a run stopped by its D_rel_ci rule: D_ci95 is the 99 % interval, with
+                 # "interval_level": 0.99 and "D_ci95_unwidened" (the 95 % one)
+                 "D_rel_ci": 0.21,            # (hi - lo) / (2 D) of the 95 % interval:
+                                              # what a stopping rule checks
                  "hops": 412.0,               # hops_per_ion * n_ions
                  "hops_per_ion": 12.9, "n_ions": 32, "flags": []}],
-     "sigma_mS_cm": 0.8, "sigma_ci95": [0.6, 1.0],
+     "sigma_mS_cm": 0.8, "sigma_ci95": [0.6, 1.0],   # at D's level
+     "interval_widened": None,   # why D's interval is the 99 % one (a rule stop), else None
      "flags": [], "failed": false, "failure_modes": [], "analysis_error": null,
      "stop_reason": "converged",   # status.json's; without a stopping rule "planned" once
                                    # completed, else the run's state; None without status.json
@@ -54,12 +58,18 @@ def stop_of(status: dict | None) -> dict:
 
 def mobile_record(d: dict) -> dict:
     """One mobile species' line of a run record from its ``DiffusionResult.to_dict()``."""
-    lo, hi = d["D_ci95"]
+    # D_rel_ci as the stopping rule checked it: on the 95 % interval, also where the run
+    # reports a wider one (stopped by that rule)
+    lo, hi = d.get("D_ci95_unwidened") or d["D_ci95"]
     per_ion, n = d.get("hops_per_ion"), d.get("n_ions")
-    return {"species": d["species"], "direction": d["direction"], "D": d["D"],
-            "D_ci95": [lo, hi], "D_rel_ci": (hi - lo) / (2 * d["D"]) if d["D"] > 0 else None,
-            "hops": per_ion * n if per_ion is not None and n is not None else None,
-            "hops_per_ion": per_ion, "n_ions": n, "flags": list(d.get("flags", []))}
+    rec = {"species": d["species"], "direction": d["direction"], "D": d["D"],
+           "D_ci95": list(d["D_ci95"]),
+           "D_rel_ci": (hi - lo) / (2 * d["D"]) if d["D"] > 0 else None,
+           "hops": per_ion * n if per_ion is not None and n is not None else None,
+           "hops_per_ion": per_ion, "n_ions": n, "flags": list(d.get("flags", []))}
+    if "interval_level" in d:
+        rec.update({k: d[k] for k in ("interval_level", "D_ci95_unwidened")})
+    return rec
 
 
 def run_record(results: dict, status: dict | None = None) -> dict:
@@ -87,6 +97,9 @@ def run_record(results: dict, status: dict | None = None) -> dict:
         if results["conductivity"].get("charges_note"):
             rec["charges_note"] = results["conductivity"]["charges_note"]
     # in the order found, as each D line prints them
+    # why D's (and sigma's) interval is wider than 95 % (a stop by its rule), else None
+    rec["interval_widened"] = next((d["interval_widened"] for d in results.get("diffusion") or []
+                                    if d.get("interval_widened")), None)
     rec.update({"flags": list(dict.fromkeys(f for m in mobile for f in m["flags"])),
                 "failed": bool(failure.get("failed")),
                 "failure_modes": list(failure.get("modes", [])),
@@ -136,6 +149,7 @@ def flat_record(rec: dict) -> dict:
                 flat[f"D_{sp}_direction"] = m["direction"]
                 for name in ("D_rel_ci", "hops", "hops_per_ion", "n_ions"):
                     flat[f"{name}_{sp}"] = m[name]
+                flat[f"D_{sp}_ci_level"] = m.get("interval_level", 0.95)
         elif k == "stopping":
             for name in ("until", "check_every_ps", "max_time_ps"):
                 flat[name] = (v or {}).get(name)
@@ -210,7 +224,8 @@ def by_temperature(records: Sequence[dict]) -> list[dict]:
 
 def runs_table(records: Sequence[dict]) -> list[str]:
     """The per-run table (:func:`by_temperature`): one line per run (a continuation line
-    per further mobile species): its name, T, length analysed, D with its 95 % interval,
+    per further mobile species): its name, T, length analysed, D with its 95 % interval
+    (its 99 % one where the run's D-interval rule stopped it, marked ``(99%: rule stop)``),
     D_rel_ci, hops, flags (or failure) and why it stopped."""
     labels = run_labels(records)
     rows = [["run", "T/K", "ps", "D (cm2/s) [95 %]", "D_rel_ci", "hops", "flags", "stop"]]
@@ -231,7 +246,9 @@ def runs_table(records: Sequence[dict]) -> list[str]:
             else:
                 lo, hi = m["D_ci95"]
                 direction = "" if m["direction"] == "xyz" else f", {m['direction']}"
-                cols = [f"{m['species']}{direction} {m['D']:.3g} [{lo:.3g}, {hi:.3g}]",
+                level = ("" if m.get("interval_level", 0.95) == 0.95 else
+                         f" ({m['interval_level']:.0%}: rule stop)")
+                cols = [f"{m['species']}{direction} {m['D']:.3g} [{lo:.3g}, {hi:.3g}]{level}",
                         _g(m["D_rel_ci"], ".2f"), _g(m["hops"], ".0f")]
             rows.append((head if i == 0 else [""] * 3) + cols + (tail if i == 0 else ["", ""]))
     widths = [max(len(r[k]) for r in rows) for k in range(len(rows[0]))]

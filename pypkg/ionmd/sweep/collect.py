@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ionmd.analysis.aggregate import combine_replicas, fit_series, nernst_einstein_quantile
-from ionmd.analysis.arrhenius import interval_quantile
+from ionmd.analysis.aggregate import (combine_replicas, d_quantile, fit_series,
+                                      nernst_einstein_quantile)
 from ionmd.analysis.run_records import run_record, sigma_record, write_runs_csv
 from ionmd.errors import IonmdError
 from ionmd.sweep.campaign import Campaign
@@ -74,8 +74,9 @@ def cached_run_results(run: PlannedRun, campaign: Campaign, charges: dict[str, f
                 "fit_end_ps": a.fit_end_ps, "window_ps": a.window_ps,
                 "haven_ratio": a.haven_ratio, "failure": a.failure,
                 "status": rd.status.get("updated"),
-                # what the analysis gives (2: failed runs' transport before the failure)
-                "results_version": 2}
+                # what the analysis gives (2: failed runs' transport before the failure;
+                # 3: a run stopped by its D-interval rule reports its 99 % interval)
+                "results_version": 3}
     cache = rd.path / "analysis" / "sweep_collect.json"
     if cache.is_file():
         cached = json.loads(cache.read_text())
@@ -135,7 +136,7 @@ def _aggregate(results: list[dict], planned: int) -> dict:
         for d in r.get("diffusion", []):
             if d["direction"] == "xyz":
                 by_species.setdefault(d["species"], []).append(
-                    (d["D"], tuple(d["D_ci95"]), interval_quantile(d.get("n_ions"))))
+                    (d["D"], tuple(d["D_ci95"]), d_quantile(d)))
                 flags.update(d["flags"])
         if "conductivity" in r:
             sig_v.append(r["conductivity"]["sigma"])

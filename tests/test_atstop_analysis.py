@@ -1,0 +1,137 @@
+"""A run stopped by its D-interval rule, analysed: `ionmd analyze` and collect report D's
+99 % Student t interval (the stop selects a 95 % interval narrow by chance: it covered the
+true D in ~90 % of such runs with 8 ions, docs/convergence.md), from the analysis's own
+estimate and standard error (another fit range widens its own, not status.json's numbers),
+say so, and the fits read it back at its own quantile (the run's standard error, not 1.48x
+it). Before, analyze and collect reported the ordinary 95 % interval of such runs.
+
+A real run (`lmp` + the plugin: the toy superionic conductor of tests/protocol_setup.py at
+1200 K, as tests/test_protocols_stopping.py runs it) stops by its rule; the references are
+scipy's Student t quantiles and the run's own D and standard error (diffusion.csv)."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from scipy.stats import t as student_t
+
+from ionmd.analysis.aggregate import combine_replicas, series_points
+from ionmd.analysis.arrhenius import ln_error_from_interval
+from ionmd.analysis.report import analyze_run
+from ionmd.analysis.run_records import runs_table
+from ionmd.analysis.run_spec import load_run_spec
+from ionmd.protocols import plan_runs, run_all
+from ionmd.sweep.collect import _aggregate
+from protocol_setup import frozen_framework_template, rocksalt_cell, short, superionic_model
+
+RULE = "hops>=120,D_rel_ci<=0.3"
+FIT = dict(fit_start_ps=0.1, window_ps=0.5)
+
+
+@pytest.fixture(scope="module")
+def stopped(tmp_path_factory):
+    """The run folder of a real run stopped by its rule, and its status."""
+    d = tmp_path_factory.mktemp("atstop")
+    model, template = superionic_model(d / "licl.pt"), frozen_framework_template(d / "frozen.lmp")
+    proto = short("conductivity-nvt", temperatures=(1200.0,), duration_ps=6.0, discard_ps=0.5,
+                  until=RULE, check_every_ps=0.5, restart_every=500, dump_every=20,
+                  fit_start_ps=0.1, template=str(template))
+    (rd,) = plan_runs(proto, rocksalt_cell(), model, d / "runs", name="licl")
+    (status,) = run_all([rd], progress=False, runner="module")
+    assert status["stop_reason"] == "converged" and status["step"] < rd.planned_steps
+    return rd.path, status
+
+
+@pytest.fixture(scope="module")
+def analysed(stopped, tmp_path_factory):
+    """analyze_run's results of the stopped run, of the same run read as one that ran to
+    its maximum (status.json's stop_reason max_time), and at another fit start."""
+    path, _ = stopped
+    spec = load_run_spec(path, {"charges": {"Li": 1.0, "Cl": -1.0}})
+    out = tmp_path_factory.mktemp("analysis")
+    as_max_time = replace(spec, run_status={**spec.run_status, "stop_reason": "max_time"})
+    return {"stopped": analyze_run(spec, out / "stopped", **FIT),
+            "max_time": analyze_run(as_max_time, out / "max_time", **FIT),
+            "refit": analyze_run(spec, out / "refit", **{**FIT, "fit_start_ps": 0.3}),
+            "csv": out / "stopped" / "diffusion.csv"}
+
+
+def li_xyz(results: dict) -> dict:
+    return next(d for d in results["diffusion"] if d["species"] == "Li" and d["direction"] == "xyz")
+
+
+def t_interval(D: float, se: float, n_ions: int, level: float) -> list[float]:
+    half = student_t.ppf(0.5 + level / 2, n_ions - 1) * se
+    return [max(D - half, 0.0), D + half]
+
+
+def test_stopped_run_reports_its_own_99_percent_interval(analysed, stopped):
+    li, plain = li_xyz(analysed["stopped"]), li_xyz(analysed["max_time"])
+    # the run's own D and standard error, as diffusion.csv has them
+    row = next(r for r in csv.DictReader(open(analysed["csv"]))
+               if r["species"] == "Li" and r["direction"] == "xyz")
+    D, se, n = float(row["D"]), float(row["D_std"]), int(row["n_ions"])
+    assert li["D_ci95"] == pytest.approx(t_interval(D, se, n, 0.99), rel=1e-9)
+    assert li["interval_level"] == 0.99 and RULE in li["interval_widened"]
+    assert li["D_ci95_unwidened"] == pytest.approx(t_interval(D, se, n, 0.95), rel=1e-9)
+    # a run that ran to its maximum keeps the ordinary 95 % interval, unmarked
+    assert plain["D"] == D and plain["D_ci95"] == pytest.approx(t_interval(D, se, n, 0.95))
+    assert "interval_level" not in plain and "interval_widened" not in plain
+    # another fit range: the widened interval of that analysis's own D and standard
+    # error (not status.json's numbers, from the check's fit)
+    refit = li_xyz(analysed["refit"])
+    assert refit["D_ci95"] == pytest.approx(
+        t_interval(refit["D"], refit["D_std"], n, 0.99), rel=1e-9)
+    assert refit["D"] != pytest.approx(D, rel=1e-6)
+    assert refit["D_ci95"] != pytest.approx(stopped[1]["D_ci95_at_stop"]["Li"], rel=1e-3)
+
+
+def test_run_record_and_table_say_so_and_keep_the_rules_D_rel_ci(analysed):
+    rec = analysed["stopped"]["run_record"]
+    li = next(m for m in rec["mobile"] if m["species"] == "Li")
+    lo, hi = li_xyz(analysed["stopped"])["D_ci95_unwidened"]
+    assert li["D_rel_ci"] == pytest.approx((hi - lo) / (2 * li["D"]))    # as the rule checked
+    assert li["interval_level"] == 0.99 and RULE in rec["interval_widened"]
+    assert analysed["max_time"]["run_record"]["interval_widened"] is None
+    table = "\n".join(runs_table([rec]))
+    assert "(99%: rule stop)" in table
+    assert "rule stop" not in "\n".join(runs_table([analysed["max_time"]["run_record"]]))
+
+
+def test_sigma_interval_follows_D(analysed):
+    """The frozen Cl carries no current: sigma is Li's D times a factor, its interval from
+    Student t draws of D; widened, by scipy's ratio of the 99 % and 95 % quantiles (up to the
+    draws' percentile noise)."""
+    c, n = analysed["stopped"]["conductivity"], li_xyz(analysed["stopped"])["n_ions"]
+    ratio = student_t.ppf(0.995, n - 1) / student_t.ppf(0.975, n - 1)
+    assert c["interval_level"] == 0.99 and c["interval_widened"]
+    assert np.ptp(c["sigma_ci95"]) / np.ptp(c["sigma_ci95_unwidened"]) == pytest.approx(
+        ratio, rel=0.03)
+    assert c["sigma_ci95_unwidened"] == pytest.approx(
+        analysed["max_time"]["conductivity"]["sigma_ci95"], rel=1e-12)
+
+
+def test_fits_and_collect_read_the_run_standard_error(analysed):
+    """A 99 % interval read at the 95 % quantile would count the run 1.3-1.5x as uncertain
+    as it is: replica combination and fits read each interval at its own quantile, so a
+    stopped run weighs as the same run read as max_time."""
+    stopped, plain = analysed["stopped"], analysed["max_time"]
+    n = li_xyz(stopped)["n_ions"]
+    for key in ("D_Li", "sigma_T"):
+        (p,), (q,) = (series_points([{**r, "temperature_K": 1200.0}])[key]
+                      for r in (stopped, plain))
+        assert p.quantile == pytest.approx(student_t.ppf(0.995, n - 1), rel=1e-12)
+        assert q.quantile == pytest.approx(student_t.ppf(0.975, n - 1), rel=1e-12)
+        se_p, se_q = (ln_error_from_interval(*x.ci95, quantile=x.quantile) for x in (p, q))
+        # the log-normal reading of an interval in D (ln(hi / lo) / 2q) grows a little
+        # faster than its width (0.9 % here for D); sigma's interval is from draws
+        rel = 0.02 if key == "D_Li" else 0.04
+        assert se_p == pytest.approx(se_q, rel=rel)
+        assert combine_replicas([p.value], [p.ci95], [p.quantile])["ln_err"] == pytest.approx(
+            se_q, rel=rel)
+    # collect's per-temperature row: the same combination
+    rows = [_aggregate([{**r, "class": "completed"}], 1) for r in (stopped, plain)]
+    assert rows[0]["D_Li"]["ln_err"] == pytest.approx(rows[1]["D_Li"]["ln_err"], rel=0.02)
