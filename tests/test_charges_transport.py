@@ -1,10 +1,11 @@
 """Charges for a Nernst-Einstein sigma where no formal oxidation states fit.
 
-Closo-borates (Li2B12H12, LiCB11H12, Na2B12H12) and polysulfides hold cluster anions whose
-atoms have no formal states, so the oxidation-state guess gives none (since this session's
-formal-state rules; before, states such as B-0.818 with H+1 that at least gave Li +1). A
-sigma of the Li or Na ions needs only their own charge, +1 by chemistry: run.json and a
-campaign's ``charges = "auto"`` carry it, the cluster's atoms get none.
+Closo-borates (Li2B12H12, LiCB11H12, Na2B12H12) hold cluster anions whose atoms have no
+formal states (polysulfides' S atoms have an average one: test_charges3_polyanions), so the
+oxidation-state guess gives none (since this session's formal-state rules; before, states
+such as B-0.818 with H+1 that at least gave Li +1). A sigma of the Li or Na ions needs only
+their own charge, +1 by chemistry: run.json and a campaign's ``charges = "auto"`` carry it,
+the cluster's atoms get none.
 """
 
 import pytest
@@ -16,7 +17,7 @@ from ionmd.structures import guess_oxidation_states, transport_charges
 
 @pytest.mark.parametrize("formula,ions", [
     ("Li2B12H12", {"Li": 1.0}), ("LiCB11H12", {"Li": 1.0}), ("Na2B12H12", {"Na": 1.0}),
-    ("NaCB9H10", {"Na": 1.0}), ("Li2S6", {"Li": 1.0}),
+    ("NaCB9H10", {"Na": 1.0}),
 ])
 def test_cluster_anions_keep_the_mobile_ions_charge(formula, ions):
     assert guess_oxidation_states(formula) == {}

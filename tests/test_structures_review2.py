@@ -24,24 +24,25 @@ def test_averaged_state_gets_radius_between_whole_states_quietly():
     assert [str(w.message) for w in caught] == []
 
 
-def _li_s3_half_occupied() -> Structure:
-    """Li on two half-filled sites, S3: Li S3 has no sound oxidation states."""
+def _zn_s3_half_occupied() -> Structure:
+    """Zn on two half-filled sites, S3: Zn S3 has no sound oxidation states (Li S3 has
+    since charges3: Li2S6, a polysulfide, Li+ S-1/3)."""
     return Structure(Lattice.cubic(10.0),
-                     [{"Li": 0.5}, {"Li": 0.5}, "S", "S", "S"],
+                     [{"Zn": 0.5}, {"Zn": 0.5}, "S", "S", "S"],
                      [[0, 0, 0], [0.5, 0.5, 0.5], [0.25, 0, 0], [0, 0.25, 0], [0, 0, 0.25]])
 
 
 def test_ewald_without_guess_says_why_and_cli_ways():
-    note = oxidation_guess({"Li": 1, "S": 3}).note
+    note = oxidation_guess({"Zn": 1, "S": 3}).note
     assert note
     with pytest.raises(StructureError) as err:
-        order_structure(_li_s3_half_occupied(), "ewald")
+        order_structure(_zn_s3_half_occupied(), "ewald")
     text = str(err.value)
     assert note in text
     assert "--order random" in text and "_atom_type_oxidation_number" in text
     assert "check the file's occupancies" in text
     # the file's declared states are the CLI way the message names: they order it
-    declared = _li_s3_half_occupied()
-    declared.add_oxidation_state_by_element({"Li": 1, "S": -1 / 3})
+    declared = _zn_s3_half_occupied()
+    declared.add_oxidation_state_by_element({"Zn": 2, "S": -2 / 3})
     cell = order_structure(declared, "ewald")
-    assert cell.structure.composition.reduced_formula == "LiS3"
+    assert cell.structure.composition.reduced_formula == "ZnS3"

@@ -19,16 +19,26 @@ electrons:
   names the other neutral assignments that score at least ``ALTERNATIVE_SCORE`` of it;
   in oxides of Ni with Mn or Co, Mn4+ and Co3+ are settled and Ni takes the rest
   (``SETTLED_IN_OXIDES``: NMC811 Ni 2.875, not Ni3+ Co2+);
-* a metal ``IONIC_DIFFERENCE`` more electronegative than the others is an anion (CsAu:
-  Cs+ Au-), which ICSD statistics, holding no Au-, could not guess.
+* a metal ``IONIC_DIFFERENCE`` more electronegative than the others, to which the cations
+  give an electron cheaply (``CHARGE_TRANSFER_COST``), is an anion (CsAu: Cs+ Au-), which
+  ICSD statistics, holding no Au-, could not guess; K-Au, as electronegative a pair as
+  Rb-Au, forms intermetallics only (KAu2, KAu5);
+* a salt of electropositive metals whose one anion element holds fewer electrons than its
+  usual state has bonds between its anions (a polyanion: CaC2's C2 2-, Na2S4's S4 2-,
+  KO2's O2 -): the anion takes the average that makes it neutral (``_polyanion``), the
+  cations keep their states, as pymatgen's formal states have them (Ca2+ C-, Na+ S-0.5);
+* transition-metal carbides and nitrides (TiC, WC, Fe3C, TiN) and subvalent compounds
+  (Ag2F: Ag 0.5+) conduct electrons: their notes say so, and where no formal states fit,
+  that they are to be given, not that the file is wrong.
 
 In order: one state per element that makes the composition neutral; else within
 ``NEARLY_NEUTRAL``, then ``CHARGED_REFINEMENT`` of its positive charge (occupancies as
 refined, a little off neutral: the ions keep their usual states); else one cation's state
-averaged between two of its states (mixed valence: Fe3O4 Fe 8/3, LiMn2O4 Mn 3.5); else no
-guess, with the reason (``oxidation_guess(...).note`` and ``.advice``): a composition that
-far off neutral under its elements' usual states is a file to check, not a chemistry to
-guess.
+averaged between two of its states (mixed valence: Fe3O4 Fe 8/3, LiMn2O4 Mn 3.5); else the
+anion of a polyanion salt averaged (Li2S6 S-1/3); else no guess, with the reason
+(``oxidation_guess(...).note`` and ``.advice``): an intermetallic, a metallic carbide or
+nitride or a subvalent compound has states to be given; any other composition that far off
+neutral under its elements' usual states is a file to check, not a chemistry to guess.
 """
 
 from __future__ import annotations
@@ -103,7 +113,8 @@ def transport_note(composition, charges: dict[str, float] | None = None, *,
     ordinary ionic solid, else ``""``: an intermetallic (no element of the composition can
     be an anion: LiAl, Li22Sn5, LiMg) or one whose guess needs a metal or a group 13-15
     metalloid as the anion (Zintl phases: LiSi's Si-, Li15Si4's Si4-, Li3Sb's Sb3-), or a
-    graphite or fullerene host of intercalated cations (LiC6, KC8: ``INTERCALATED_CARBON``).
+    graphite or fullerene host of intercalated cations (LiC6, KC8: ``INTERCALATED_CARBON``),
+    a metallic carbide or nitride (TiC, Fe3C, TiN, LaC2) or a subvalent compound (Ag2F).
     Its Li+ is a formal charge: the sigma is the formal ionic Nernst-Einstein one, not
     what a user of an alloy anode measures (electrons carry its current). A metal far more
     electronegative than the others (``IONIC_DIFFERENCE``: CsAu's Au-) is an ordinary
@@ -130,6 +141,12 @@ def transport_note(composition, charges: dict[str, float] | None = None, *,
                "atom from the cations, a graphite or fullerene host whose own electrons "
                "conduct (C2 2- acetylides hold 1 e per atom)")
         host = "the compound's, whose carbon conducts electrons"     # LiC6 is no alloy
+    elif (metallic := _metallic_carbide_nitride(amounts, charges)):
+        why = f"{formula} is {metallic}"
+        host = "the compound's, whose electrons conduct"
+    elif (subvalent := _subvalent(amounts)):
+        why = f"{formula} is {subvalent}"
+        host = "the compound's, whose electrons conduct"
     elif not anions and all(_zintl_anion(Element(el)) for el in amounts):
         others = [el for el in _cations_first(amounts) if el not in metals]
         why = (f"{formula} is an intermetallic or Zintl phase: its only anion candidates are "
@@ -140,7 +157,11 @@ def transport_note(composition, charges: dict[str, float] | None = None, *,
                f" the metal or metalloid {', '.join(unusual)} its anion")
     else:
         return ""
-    caveat = (f"{why}: the charges ({_ions(charges) or 'none'}) are formal, and sigma is the "
+    if not charges:     # Fe3C, Ag2F: nothing to call formal, nor a command to repeat
+        return (f"{why}: no formal charges fit, and a formal ionic Nernst-Einstein sigma "
+                f"(not {host}) needs them: give them as a campaign's [analysis] charges or "
+                f"`ionmd analyze --charges {','.join(f'{el}=Q' for el in amounts)}`")
+    caveat = (f"{why}: the charges ({_ions(charges)}) are formal, and sigma is the "
               f"formal ionic Nernst-Einstein one, not {host}")
     if given:           # the user's own: the hint would repeat the command they ran
         return caveat
@@ -165,6 +186,79 @@ def _carbon_host(amounts, charges: dict[str, float]) -> float | None:
         return None
     per_atom = sum(amounts[el] * charges[el] for el in cations) / amounts["C"]
     return per_atom if per_atom < INTERCALATED_CARBON else None
+
+
+def _metallic_carbide_nitride(amounts, charges: dict[str, float]) -> str | None:
+    """What makes ``amounts`` a metallic carbide or nitride, else None: C or N its only
+    anions (a cyanide's C2+ or a carbodiimide's C4+ is none) beside metals (and metalloids)
+    of which none is an alkali or alkaline-earth metal (Li2C2, CaC2, Li3N, Li7MnN4 are
+    ionic). Carbides of d- and f-block metals up to group 10 conduct electrons (TiC, WC, UC,
+    Fe3C; LaC2, YC2: Ln3+ C2 2- e-; Greenwood & Earnshaw ch. 8.2.2); Al4C3 and Be2C are
+    salts. A nitride conducts where such a metal is left with d or f electrons (TiN Ti3+,
+    UN, Fe4N); d0 nitrides are semiconductors (ScN, Zr3N4, Ta3N5), as are Cu3N, Zn3N2, GaN."""
+    from pymatgen.core import Element
+
+    light = [el for el in amounts if el in ("C", "N")]
+    others = {el: Element(el) for el in amounts if el not in light}
+    if (not light or not others or any(charges.get(el, -1) >= 0 for el in light)
+            or not all(e.is_metal or e.is_metalloid for e in others.values())
+            or any(e.is_alkali or e.is_alkaline for e in others.values())):
+        return None
+    inner = [el for el, e in others.items()
+             if e.block == "f" or (e.block == "d" and e.group <= 10)]
+    if "C" in light and inner:
+        kind = "carbonitride" if len(light) == 2 else "carbide"
+        return (f"a metallic {kind} (C beside the d- or f-block metal"
+                f"{'s' if len(inner) > 1 else ''} {', '.join(inner)}, as TiC, WC, Fe3C)")
+    reduced = [el for el in inner if others[el].is_actinoid     # 5f electrons conduct (UN)
+               or (others[el].block == "d" and others[el].group >= 4)]
+    reduced = [el for el in reduced
+               if el not in charges or charges[el] < max(others[el].oxidation_states)]
+    if reduced:
+        return (f"a metallic nitride (its {', '.join(reduced)} left with d or f electrons "
+                "below its highest state, as TiN's Ti3+)")
+    return None
+
+
+SUBVALENT_METALS = ("Rb", "Cs", "Ca", "Sr", "Ba")
+"""Besides the d-block metals (Ag2F, Hf2S, Ti2O), the metals known to form subvalent
+(metal-rich, metallic) compounds: the suboxides Rb9O2, Cs11O3 and the subnitrides and
+electrides Ca2N, Sr2N, Ba2N (Simon, Coord. Chem. Rev. 163 (1997) 253). Li, Na, K, Mg
+form none: a file of theirs with too few anions is missing atoms."""
+
+
+def _subvalent(amounts) -> str | None:
+    """Where the metals of ``amounts`` hold more charge at their lowest positive states
+    than its anions (the other elements, at their usual negative states) can take, and all
+    of them form subvalent compounds (d-block, ``SUBVALENT_METALS``): what it is (Ag2F, Ag
+    0.5+ beside F-: Ag-Ag bonds, a metal); else None."""
+    from pymatgen.core import Element
+
+    metals = [el for el in amounts if Element(el).is_metal]
+    anions = [el for el in amounts if el not in metals]
+    if not metals or not anions or not all(
+            Element(el).block == "d" or el in SUBVALENT_METALS for el in metals):
+        return None
+    prob = _probabilities(amounts)
+    usual = {}
+    for el in anions:
+        negative = [s for s in _options(el) if s < 0]
+        if not negative:
+            return None
+        usual[el] = max(negative, key=lambda s: prob[el, s])
+    taken = -sum(amounts[el] * s for el, s in usual.items())
+    lowest = {el: min((s for s in _options(el) if s > 0), default=None) for el in metals}
+    if None in lowest.values() or sum(amounts[el] * s for el, s in lowest.items()) <= taken:
+        return None
+    if len(metals) == 1:
+        (el,) = metals
+        held = f"its {el} {taken / amounts[el]:.3g}+ on average beside {_ions(usual)}"
+    else:
+        held = f"its metals {taken:.3g}+ in all beside {_ions(usual)}"
+    return (f"a subvalent (metal-rich) compound: {held}, below "
+            f"{'their lowest states' if len(metals) > 1 else 'its lowest state'} "
+            f"({_ions(lowest)}): the electrons left over bond metal to metal (Ag2F, Cs11O3) "
+            "or sit in its voids (the electride Ca2N), a metal")
 
 
 def _zintl_anion(element) -> bool:
@@ -213,6 +307,9 @@ def oxidation_guess(composition) -> OxidationGuess:
     mixed = _mixed_valence(candidates, amounts)
     if mixed:
         return _described(mixed, amounts, averaged=mixed.averaged)
+    polyanion = _polyanion(amounts)
+    if polyanion:
+        return polyanion
     return _why_none(candidates, amounts)
 
 
@@ -245,12 +342,28 @@ def _metal_anion_states(amounts) -> dict[str, float]:
     return {**states, anion: float(state)}
 
 
+CHARGE_TRANSFER_COST = 1.95
+"""eV: a metal anion also needs every other element to give it an electron at most this
+far uphill between free atoms (the cation's first ionisation energy less the anion's
+electron affinity), which the lattice energy of an ionic solid pays. Pauling's scale
+cannot tell the known ionic aurides from K-Au (K and Rb are both 0.82: KAu and RbAu 1.72
+apart); the free atoms can: CsAu 1.59 eV and RbAu 1.87 eV are ionic semiconductors, while
+K (2.03 eV) forms intermetallic KAu2 and KAu5 with Au and no KAu (LiAu 3.08, NaAu2 2.83)."""
+
+
 def _ionic_metal_anion(el: str, amounts) -> bool:
     """Whether metal ``el`` is at least ``IONIC_DIFFERENCE`` more electronegative than
-    every other element of ``amounts``: an ordinary (ionic) anion, as Au- in CsAu."""
+    every other element of ``amounts`` and takes their electrons at most
+    ``CHARGE_TRANSFER_COST`` uphill: an ordinary (ionic) anion, as Au- in CsAu and RbAu."""
+    from pymatgen.core import Element
+
     x = _electronegativity(el)
-    others = [_electronegativity(other) for other in amounts if other != el]
-    return bool(others) and all(x - y >= IONIC_DIFFERENCE for y in others)
+    others = [other for other in amounts if other != el]
+    affinity = Element(el).electron_affinity
+    return bool(others) and all(
+        x - _electronegativity(other) >= IONIC_DIFFERENCE
+        and Element(other).ionization_energy - affinity <= CHARGE_TRANSFER_COST
+        for other in others)
 
 
 SETTLED_IN_OXIDES = {"Mn": 4.0, "Co": 3.0}
@@ -446,6 +559,50 @@ def _mixed_valence(candidates, amounts) -> _Assignment | None:
     return best
 
 
+def _salt_cation(el: str) -> bool:
+    """Alkali, alkaline-earth, group 3 and lanthanide metals: the electropositive cations of
+    salt-like carbides and polychalcogenides (Li2C2, CaC2, LaC2, Na2S4, KO2)."""
+    from pymatgen.core import Element
+
+    e = Element(el)
+    return (e.is_alkali or e.is_alkaline or e.is_lanthanoid
+            or (e.block == "d" and e.group == 3))
+
+
+def _polyanion(amounts) -> OxidationGuess | None:
+    """A salt of ``_salt_cation`` metals at their usual states and one nonmetal (or Te)
+    whose average state, which makes it neutral, lies between its usual negative state and
+    0: its anions bond to one another (C2 2-, C3 4-, S_n 2-, O2 2-, O2 -, I3 -, N3 -), and
+    the formal state of each atom is their average (CaC2: Ca2+ C-; Na2S4: Na+ S-0.5; LaC2:
+    La3+ C-1.5). Whole numbers of atoms only: a refined Li1.8S is Li2S missing Li, not a
+    polysulfide; and not beside a transition metal or a p-block cation, where a
+    composition short of cations (Li5La3Zr2O12, O-1.83) is a file missing atoms."""
+    from pymatgen.core import Element
+
+    anions = [el for el in amounts if not Element(el).is_metal]
+    if len(anions) != 1 or any(n != round(n) for n in amounts.values()):
+        return None
+    (x,) = anions
+    cations = [el for el in amounts if el != x]
+    if (not cations or not all(_salt_cation(el) for el in cations)
+            or _zintl_anion(Element(x))):      # Li2Si's Si2-: Zintl phases keep their notes
+        return None
+    prob = _probabilities(amounts)
+    states = {el: float(_usual_state(el, prob)) for el in cations}
+    negative = [s for s in _options(x) if s < 0]
+    if not negative or min(states.values()) <= 0 or _carbon_host(amounts, states) is not None:
+        return None                                     # LiC6's graphite is no polyanion
+    usual = max(negative, key=lambda s: prob[x, s])
+    average = -sum(amounts[el] * s for el, s in states.items()) / amounts[x]
+    if not usual < average < 0:
+        return None
+    note = (f"{_formula(amounts)}: {x} {average:.3g} on average beside {_ions(states)} makes "
+            f"it neutral: its {x} atoms bond to one another (a polyanion, as C2 2- in CaC2, "
+            f"S4 2- in Na2S4), where {x}{-usual:g}- is an isolated ion's; {x}'s state is "
+            "formal, the cations keep their usual ones")
+    return OxidationGuess({**states, x: average}, 0.0, note)
+
+
 def _usual_state(el: str, prob) -> float:
     """The element's likeliest state in pymatgen's ICSD statistics."""
     return max(_options(el), key=lambda s: prob.get((el, s), 0.0))
@@ -486,13 +643,24 @@ def _alternatives(best: _Assignment, candidates, amounts) -> list[tuple[_Assignm
     for a in candidates:
         changed = [el for el in a.states if a.states[el] != best.states[el]]
         if not (abs(a.charge) <= 1e-6 and len(changed) >= 2
-                and all(Element(el).is_transition_metal for el in changed)):
+                and all(Element(el).is_transition_metal for el in changed)
+                and not any(_below_common(el, a.states[el]) for el in changed)):
             continue
         mine, theirs = (sum(amounts[el] * prob[el, x.states[el]] for el in changed)
                         for x in (best, a))
         if theirs >= ALTERNATIVE_SCORE * mine:
             out.append((a, theirs / mine))
     return sorted(out, key=lambda ar: -ar[1])
+
+
+def _below_common(el: str, state: float) -> bool:
+    """Whether positive ``state`` is below ``el``'s lowest common positive state (pymatgen's
+    ``common_oxidation_states``): Co+ and Ni+ beside O or a phosphate (Co+ is known in
+    carbonyls and phosphines, not in oxides), so LiCo0.5Fe0.5PO4's note named Fe3+ Co+."""
+    from pymatgen.core import Element
+
+    common = [s for s in Element(el).common_oxidation_states if s > 0]
+    return 0 < state < min(common, default=0)
 
 
 def _described(a: _Assignment, amounts, averaged: str | None = None,
@@ -533,17 +701,29 @@ def _why_none(candidates, amounts) -> OxidationGuess:
             note=f"{formula} is an intercalation compound: its carbon holds {carbon:.2g} e "
                  f"per atom from {_ions(cations)}, no formal state of C",
             advice=give)
+    from pymatgen.core import Element
+
+    if all(Element(el).is_metal for el in amounts):         # LiAl, KAu
+        return OxidationGuess(
+            note=f"{formula} is an intermetallic: none of its elements can be an anion, so "
+                 "no formal states fit", advice=give)
+    metallic = _metallic_carbide_nitride(amounts, {}) or _subvalent(amounts)
+    if metallic:                                            # Fe3C, Fe4N, Ag2F
+        return OxidationGuess(note=f"{formula} is {metallic}; no formal states fit",
+                              advice=give)
     if not candidates:
         return OxidationGuess(note=f"no oxidation states are known for an element of {formula}",
                               advice=give)
     usual = max(candidates, key=lambda a: a.score)
+    short = (" or, if its anions bond to one another (a polysulfide, a peroxide), "
+             if usual.charge < 0 else " or ")
     return OxidationGuess(
         note=f"no sound oxidation states for {formula}: under its elements' usual states "
              f"({_ions(usual.states)}) it holds {usual.charge:+.3g} e "
              f"({abs(usual.charge) / max(usual.positive, 1e-9):.0%} of its positive charge, "
              f"more than a refinement's {CHARGED_REFINEMENT:.0%}), and no single cation's "
              "mixed valence makes it neutral",
-        advice=f"check the file's occupancies (a missing or doubled site), or {give}")
+        advice=f"check the file's occupancies (a missing or doubled site),{short}{give}")
 
 
 def declared_oxidation_states(structure) -> dict[str, float] | None:
