@@ -7,7 +7,8 @@ Mg2C3 C3 4-, LaC2 La3+ C2 3-, i.e. La3+ C2 2- and a conduction electron; Na2S4 S
 KO2's superoxide) and the measured character of the compounds: TiC, WC, UC, Fe3C, TiN,
 Fe4N, LaC2 and Ag2F conduct electrons like metals; ScN, Zr3N4, Ta3N5, Cu3N, GaN, CaC2,
 Al4C3 are insulators or semiconductors; KAu is no known compound (K-Au forms the
-intermetallics KAu2 and KAu5) while CsAu and RbAu are ionic semiconductors.
+intermetallics KAu2 and KAu5; a CsCl-type KAu would be a metal, Koenig, Christensen,
+Kollar, PRB 29 (1984) 6481) while CsAu and RbAu are ionic semiconductors.
 """
 
 import pytest

@@ -348,7 +348,10 @@ far uphill between free atoms (the cation's first ionisation energy less the ani
 electron affinity), which the lattice energy of an ionic solid pays. Pauling's scale
 cannot tell the known ionic aurides from K-Au (K and Rb are both 0.82: KAu and RbAu 1.72
 apart); the free atoms can: CsAu 1.59 eV and RbAu 1.87 eV are ionic semiconductors, while
-K (2.03 eV) forms intermetallic KAu2 and KAu5 with Au and no KAu (LiAu 3.08, NaAu2 2.83)."""
+K (2.03 eV) forms intermetallic KAu2 and KAu5 with Au and no KAu (LiAu 3.08, NaAu2 2.83),
+and KAu in the CsCl structure would be a metal (relativistic bands: Koenig, Christensen,
+Kollar, Phys. Rev. B 29 (1984) 6481; K(x)Rb(1-x)Au turns metallic at x = 0.45, Meloni and
+Baldereschi, Lect. Notes Phys. 152 (1982))."""
 
 
 def _ionic_metal_anion(el: str, amounts) -> bool:
