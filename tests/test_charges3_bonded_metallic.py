@@ -127,3 +127,16 @@ def test_li2nimno4_still_names_its_electron_trade():
     """Ni4+ Mn2+ is above Ni's and at Mn's lowest common state: it stays an alternative."""
     note = oxidation_guess("Li2NiMnO4").note
     assert "Mn2+ Ni4+" in note and "trade electrons" in note
+
+
+def test_cac2_structure_bond_valences_agree():
+    """pymatgen's BVAnalyzer on tetragonal CaC2 (I4/mmm, a 3.89 A, c 6.38 A, C at z 0.406:
+    C-C 1.20 A, a triple bond) finds Ca2+ and C-, the guess's states (it had none)."""
+    from pymatgen.analysis.bond_valence import BVAnalyzer
+    from pymatgen.core import Lattice, Structure
+
+    cac2 = Structure.from_spacegroup("I4/mmm", Lattice.tetragonal(3.89, 6.38), ["Ca", "C"],
+                                     [[0, 0, 0], [0, 0, 0.406]])
+    valences = BVAnalyzer().get_valences(cac2)
+    bv = {site.specie.symbol: float(v) for site, v in zip(cac2, valences)}
+    assert bv == oxidation_guess(cac2.composition).states == {"Ca": 2, "C": -1}
