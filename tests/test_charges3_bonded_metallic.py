@@ -69,6 +69,7 @@ def test_metallic_compounds_without_formal_states_are_no_file_to_check(formula):
     guess = oxidation_guess(formula)
     assert guess.states == {}
     assert "check" not in guess.advice and guess.advice.startswith("give the states")
+    assert all(f"'{el}': " in guess.advice for el in Composition(formula).as_dict())
     assert "metallic" in guess.note or "subvalent" in guess.note
     hint = transport_note(formula)
     assert "no formal charges fit" in hint and "--charges " in hint

@@ -695,7 +695,9 @@ def _why_none(candidates, amounts) -> OxidationGuess:
     intercalation host (LiC6), that no formal states apply (it said to check the file's
     occupancies)."""
     formula = _formula(amounts)
-    give = "give the states (oxidation_states={'Li': 1, ...})"
+    # the composition's own elements (Fe3C was told oxidation_states={'Li': 1, ...})
+    give = ("give the states (oxidation_states={"
+            + ", ".join(f"'{el}': ..." for el in _cations_first(amounts)) + "})")
     prob = _probabilities(amounts)
     cations = {el: float(_usual_state(el, prob)) for el in amounts if el != "C"}
     carbon = _carbon_host(amounts, cations)
