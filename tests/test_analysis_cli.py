@@ -234,6 +234,9 @@ def test_analyze_reports_what_decided_each_run_and_sigma(tmp_path, capsys):
         (m,) = rec["mobile"]
         lo, hi = d["D_ci95"]
         assert (m["species"], m["D"], m["D_ci95"]) == ("Li", d["D"], [lo, hi])
+        # as the rule checked it: on the 95 % interval, also where a stop by the rule
+        # (T600) reports the 99 % one (tests/test_atstop_analysis.py)
+        lo, hi = d.get("D_ci95_unwidened", d["D_ci95"])
         assert m["D_rel_ci"] == pytest.approx((hi - lo) / (2 * d["D"]))
         assert m["hops"] == pytest.approx(d["hops_per_ion"] * d["n_ions"])
         assert m["n_ions"] == 16 and m["hops"] >= 16 * 1    # hops/ion >= 1 (test above)
@@ -262,6 +265,7 @@ def test_analyze_reports_what_decided_each_run_and_sigma(tmp_path, capsys):
     rows = {line.split()[0]: line for line in lines[head + 1:head + 5]}
     assert set(rows) == {"T600", "T800", "T1000", "T1000b"}
     assert rows["T600"].endswith("converged (2 checks)") and rows["T800"].endswith("planned")
+    assert "(99%: rule stop)" in rows["T600"] and "rule stop" not in rows["T800"]
     assert "FAILED (lost_atoms)" in rows["T1000b"]
     m = records[runs[800]]["mobile"][0]
     assert f"{m['D_rel_ci']:.2f}" in rows["T800"].split() and f"{m['hops']:.0f}" in rows["T800"].split()

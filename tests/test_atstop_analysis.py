@@ -16,6 +16,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from scipy.stats import norm
 from scipy.stats import t as student_t
 
 from ionmd.analysis.aggregate import combine_replicas, series_points
@@ -132,6 +133,15 @@ def test_fits_and_collect_read_the_run_standard_error(analysed):
         assert se_p == pytest.approx(se_q, rel=rel)
         assert combine_replicas([p.value], [p.ci95], [p.quantile])["ln_err"] == pytest.approx(
             se_q, rel=rel)
-    # collect's per-temperature row: the same combination
+    # collect's per-temperature row: the same combination, its interval reported at 99 %
+    # (normal quantile: scipy's) about the same standard error where the replica stopped
+    # by its rule, at 95 % where it did not
     rows = [_aggregate([{**r, "class": "completed"}], 1) for r in (stopped, plain)]
-    assert rows[0]["D_Li"]["ln_err"] == pytest.approx(rows[1]["D_Li"]["ln_err"], rel=0.02)
+    for key in ("D_Li", "sigma"):
+        widened, ordinary = rows[0][key], rows[1][key]
+        assert widened["ln_err"] == pytest.approx(ordinary["ln_err"], rel=0.04)
+        assert widened["interval_level"] == 0.99 and "interval_level" not in ordinary
+        assert np.log(widened["ci95"][1] / widened["ci95"][0]) == pytest.approx(
+            2 * norm.ppf(0.995) * widened["ln_err"], rel=1e-9)
+        assert np.log(ordinary["ci95"][1] / ordinary["ci95"][0]) == pytest.approx(
+            2 * norm.ppf(0.975) * ordinary["ln_err"], rel=1e-4)      # 1.96

@@ -24,7 +24,10 @@ on lattice gases with a known D (examples/stopping_coverage.py, docs/convergence
 at a fixed length), while D itself was not biased (|ln D bias| <= 0.016 +- 0.012). So each
 species' values also hold ``D_ci95_at_stop``: the interval to report when the run stops by
 its rule here, the same standard error at level :data:`STOPPED_LEVEL`
-(:func:`interval_at_stop`), which covered in 95-98 % of those runs.
+(:func:`interval_at_stop`), which covered in 95-98 % of those runs. The analysis of such
+a run (:func:`rule_that_stopped`; ``ionmd.analysis.report.widened_at_stop``) reports its own
+D at that level; fits read it back as the run's standard error (docs/convergence.md: the
+300 K extrapolation of such runs then covered 95.0 %).
 """
 
 from __future__ import annotations

@@ -131,23 +131,24 @@ def _aggregate(results: list[dict], planned: int) -> dict:
         row["failure_temperature_K_mean"] = float(np.mean(temps)) if temps else None
     flags: set[str] = set()
     by_species: dict[str, list] = {}
-    sig_v, sig_i, sig_q = [], [], []
+    sig_v, sig_i, sig_q, sig_l = [], [], [], []
     for r in done:
         for d in r.get("diffusion", []):
             if d["direction"] == "xyz":
                 by_species.setdefault(d["species"], []).append(
-                    (d["D"], tuple(d["D_ci95"]), d_quantile(d)))
+                    (d["D"], tuple(d["D_ci95"]), d_quantile(d), d.get("interval_level", 0.95)))
                 flags.update(d["flags"])
         if "conductivity" in r:
             sig_v.append(r["conductivity"]["sigma"])
             sig_i.append(tuple(r["conductivity"]["sigma_ci95"]))
             sig_q.append(nernst_einstein_quantile(r))
+            sig_l.append(r["conductivity"].get("interval_level", 0.95))
         if "analysis_error" in r:
             flags.add("analysis_error")
     for sp, rows in by_species.items():
         row[f"D_{sp}"] = combine_replicas(*map(list, zip(*rows)))
     if sig_v:
-        row["sigma"] = combine_replicas(sig_v, sig_i, sig_q)
+        row["sigma"] = combine_replicas(sig_v, sig_i, sig_q, sig_l)
     row["flags"] = sorted(flags)
     return row
 
@@ -309,13 +310,16 @@ def run_entry(run: PlannedRun, res: dict) -> dict:
 
 
 def flat_row(row: dict) -> dict:
-    """A table row with each combined value split into value / 95 % interval / replica std."""
+    """A table row with each combined value split into value / 95 % interval (its level:
+    99 % where the replicas were stopped by their rule) / replica std."""
     flat = {}
     for k, v in row.items():
         if isinstance(v, dict) and "value" in v:
             unit = "cm2_s" if k.startswith("D_") else "mS_cm"
             flat[f"{k}_{unit}"] = v["value"]
             flat[f"{k}_ci95_lo"], flat[f"{k}_ci95_hi"] = v["ci95"]
+            # 0.99 where the replicas were stopped by their rule (combine_replicas)
+            flat[f"{k}_ci_level"] = v.get("interval_level", 0.95)
             reps = v["replicas"]
             flat[f"{k}_replica_std"] = float(np.std(reps, ddof=1)) if len(reps) > 1 else None
         elif k == "sigma_300K_ci95":
