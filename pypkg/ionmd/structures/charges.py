@@ -578,7 +578,9 @@ def _polyanion(amounts) -> OxidationGuess | None:
     0: its anions bond to one another (C2 2-, C3 4-, S_n 2-, O2 2-, O2 -, I3 -, N3 -), and
     the formal state of each atom is their average (CaC2: Ca2+ C-; Na2S4: Na+ S-0.5; LaC2:
     La3+ C-1.5). Whole numbers of atoms only: a refined Li1.8S is Li2S missing Li, not a
-    polysulfide; and not beside a transition metal or a p-block cation, where a
+    polysulfide; and at least halfway from the isolated ion's state to 0, as where every
+    anion atom bonds to another (Li2S2's S-, Li2O2's O-, CaC2's C-): Li7S4's S-1.75 is a
+    Li2S cell with a Li vacancy, whose S atoms sit 4 A apart; and not beside a transition metal or a p-block cation, where a
     composition short of cations (Li5La3Zr2O12, O-1.83) is a file missing atoms."""
     from pymatgen.core import Element
 
@@ -597,7 +599,7 @@ def _polyanion(amounts) -> OxidationGuess | None:
         return None                                     # LiC6's graphite is no polyanion
     usual = max(negative, key=lambda s: prob[x, s])
     average = -sum(amounts[el] * s for el, s in states.items()) / amounts[x]
-    if not usual < average < 0:
+    if not usual / 2 <= average < 0:        # Li7S4 (S-1.75): Li2S short of a Li
         return None
     note = (f"{_formula(amounts)}: {x} {average:.3g} on average beside {_ions(states)} makes "
             f"it neutral: its {x} atoms bond to one another (a polyanion, as C2 2- in CaC2, "
