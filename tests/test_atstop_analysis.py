@@ -26,6 +26,7 @@ from ionmd.analysis.run_records import runs_table
 from ionmd.analysis.run_spec import load_run_spec
 from ionmd.protocols import plan_runs, run_all
 from ionmd.sweep.collect import _aggregate
+from ionmd.sweep.goal import series_value
 from protocol_setup import frozen_framework_template, rocksalt_cell, short, superionic_model
 
 RULE = "hops>=120,D_rel_ci<=0.3"
@@ -133,6 +134,12 @@ def test_fits_and_collect_read_the_run_standard_error(analysed):
         assert se_p == pytest.approx(se_q, rel=rel)
         assert combine_replicas([p.value], [p.ci95], [p.quantile])["ln_err"] == pytest.approx(
             se_q, rel=rel)
+    # the campaign goal's value of a run (sigma T, as its allocator weighs it)
+    (_, ci_p, q_p), (_, ci_q, q_q) = (series_value({**r, "temperature_K": 1200.0})
+                                      for r in (stopped, plain))
+    assert q_p == pytest.approx(student_t.ppf(0.995, n - 1), rel=1e-12)
+    assert ln_error_from_interval(*ci_p, quantile=q_p) == pytest.approx(
+        ln_error_from_interval(*ci_q, quantile=q_q), rel=0.04)
     # collect's per-temperature row: the same combination, its interval reported at 99 %
     # (normal quantile: scipy's) about the same standard error where the replica stopped
     # by its rule, at 95 % where it did not

@@ -104,7 +104,8 @@ def steps_run(run_dir) -> int:
 
 
 def series_value(res: dict) -> tuple[float, tuple[float, float], float] | None:
-    """What a run (its results with ``temperature_K``) gives the goal's fit: ``(value, 95 % interval, its quantile)`` of its
+    """What a run (its results with ``temperature_K``) gives the goal's fit: ``(value, 95 %
+    interval (99 % for a run stopped by its D-interval rule), its quantile)`` of its
     Nernst-Einstein sigma T, the quantity whose 300 K value the goal is on and that
     ``collect``'s sigma(300 K) is fitted from (every mobile species summed, the frozen
     framework or a second mobile ion included as they contribute), read as collect reads
