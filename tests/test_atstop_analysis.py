@@ -78,6 +78,8 @@ def test_stopped_run_reports_its_own_99_percent_interval(analysed, stopped):
     D, se, n = float(row["D"]), float(row["D_std"]), int(row["n_ions"])
     assert li["D_ci95"] == pytest.approx(t_interval(D, se, n, 0.99), rel=1e-9)
     assert li["interval_level"] == 0.99 and RULE in li["interval_widened"]
+    assert [float(row["D_ci95_lo"]), float(row["D_ci95_hi"])] == li["D_ci95"]    # the same
+    assert float(row["ci_level"]) == 0.99
     assert li["D_ci95_unwidened"] == pytest.approx(t_interval(D, se, n, 0.95), rel=1e-9)
     # a run that ran to its maximum keeps the ordinary 95 % interval, unmarked
     assert plain["D"] == D and plain["D_ci95"] == pytest.approx(t_interval(D, se, n, 0.95))

@@ -280,7 +280,8 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
     traj = transport_trajectory(spec, frames, elements, masses)
     part, diff, msds = transport(spec, traj, **options)
     results.update(part)
-    write_diffusion_csv(diff, out / "diffusion.csv", spec.temperature_K)
+    write_diffusion_csv(diff, out / "diffusion.csv", spec.temperature_K,
+                        [d.get("interval_level", 0.95) for d in part["diffusion"]])
     plot_msd(msds, diff, out / "msd.png")
     if structure_functions:
         results["files"] = write_structure_functions(traj, spec.mobile_species, out,
@@ -294,7 +295,8 @@ def transport(spec: RunSpec, traj: Trajectory, *, directions: Sequence[str], fit
               fit_end_ps: float | None, window_ps: float, haven_ratio: float, collective: bool,
               seed: int, hop_length: float, min_hops: float) -> tuple[dict, list, list]:
     """MSD, D per mobile species and direction and sigma of ``traj`` (see
-    :func:`analyze_run`): the results' transport part, the diffusion results and MSDs."""
+    :func:`analyze_run`): the results' transport part, the diffusion results (with the
+    intervals reported: :func:`widened_at_stop` where the run's rule stopped it) and MSDs."""
     part: dict = {"run_length_ps": float(traj.times_ps[-1]),
                   "volume_A3": float(traj.volumes.mean())}
     diff, msds = [], []
@@ -330,7 +332,7 @@ def transport(spec: RunSpec, traj: Trajectory, *, directions: Sequence[str], fit
             part["conductivity_collective"] = collective_conductivity(
                 traj, spec.charges, spec.temperature_K, spec.mobile_species, fit_start_ps,
                 fit_end_ps).to_dict()
-    return part, diff, msds
+    return part, reported, msds
 
 
 def widened_at_stop(d: DiffusionResult) -> DiffusionResult:
@@ -499,17 +501,22 @@ def _write_columns(path: Path, header: list[str], cols: list[np.ndarray]) -> Non
         w.writerows(np.stack(cols, -1).tolist())
 
 
-def write_diffusion_csv(results, path: Path, temperature_K: float) -> None:
+def write_diffusion_csv(results, path: Path, temperature_K: float,
+                        levels: Sequence[float] | None = None) -> None:
+    """One row per D; ``ci_level``: the level of ``D_ci95_lo``/``_hi`` (``levels``, 0.95;
+    0.99 where the run's D-interval rule stopped it)."""
     keys = ["species", "direction", "D", "D_ci95_lo", "D_ci95_hi", "D_std", "D_windowed",
             "D_windowed_stderr", "hops_per_ion", "ions_that_hopped", "n_ions", "msd_exponent",
             "flags"]
+    levels = [0.95] * len(results) if levels is None else levels
     with open(path, "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["temperature_K"] + keys + ["units"])
-        for r in results:
+        w.writerow(["temperature_K"] + keys + ["units", "ci_level"])
+        for r, level in zip(results, levels):
             w.writerow([temperature_K, r.species, r.direction, r.D, r.D_ci95[0], r.D_ci95[1],
                         r.D_std, r.D_windowed, r.D_windowed_stderr, r.hops_per_ion,
-                        r.ions_that_hopped, r.n_ions, r.msd_exponent, ";".join(r.flags), "cm^2/s"])
+                        r.ions_that_hopped, r.n_ions, r.msd_exponent, ";".join(r.flags), "cm^2/s",
+                        level])
 
 
 def plot_msd(msds, diff, path: Path) -> None:
