@@ -131,9 +131,6 @@ def _dry_run(args: argparse.Namespace, runner, settings) -> None:
         if plan is None:
             print(f"{name:<24}{why}")
             continue
-        if plan is None:
-            print(f"{name:<24}{why}")
-            continue
         total += plan.atom_evaluations
         if costliest is None or plan.atom_evaluations > costliest.atom_evaluations:
             costliest = plan
