@@ -231,7 +231,8 @@ def _subvalent(amounts) -> str | None:
     """Where the metals of ``amounts`` hold more charge at their lowest positive states
     than its anions (the other elements, at their usual negative states) can take, and all
     of them form subvalent compounds (d-block, ``SUBVALENT_METALS``): what it is (Ag2F, Ag
-    0.5+ beside F-: Ag-Ag bonds, a metal); else None."""
+    0.5+ beside F-: Ag-Ag bonds, a metal); else None. An excess within
+    ``CHARGED_REFINEMENT`` of the positive charge is a refinement's (Ag2.2Se, Ag11Se5)."""
     from pymatgen.core import Element
 
     metals = [el for el in amounts if Element(el).is_metal]
@@ -248,7 +249,12 @@ def _subvalent(amounts) -> str | None:
         usual[el] = max(negative, key=lambda s: prob[el, s])
     taken = -sum(amounts[el] * s for el, s in usual.items())
     lowest = {el: min((s for s in _options(el) if s > 0), default=None) for el in metals}
-    if None in lowest.values() or sum(amounts[el] * s for el, s in lowest.items()) <= taken:
+    if None in lowest.values():
+        return None
+    positive = sum(amounts[el] * s for el, s in lowest.items())
+    # within a refinement's excess (CHARGED_REFINEMENT) it is a file a little rich in
+    # cations, as oxidation_guess reads it (Ag2.2Se: Ag+ Se2-), no metal
+    if positive - taken <= CHARGED_REFINEMENT * positive:
         return None
     if len(metals) == 1:
         (el,) = metals
