@@ -190,7 +190,8 @@ def _carbon_host(amounts, charges: dict[str, float]) -> float | None:
 
 def _metallic_carbide_nitride(amounts, charges: dict[str, float]) -> str | None:
     """What makes ``amounts`` a metallic carbide or nitride, else None: C or N its only
-    anions (a cyanide's C2+ or a carbodiimide's C4+ is none) beside metals (and metalloids)
+    anions (a cyanide's C2+ or a carbodiimide's C4+ is none; without charges, C no more
+    than N and more C and N atoms than metal ones: CN groups) beside metals (and metalloids)
     of which none is an alkali or alkaline-earth metal (Li2C2, CaC2, Li3N, Li7MnN4 are
     ionic). Carbides of d- and f-block metals up to group 10 conduct electrons (TiC, WC, UC,
     Fe3C; LaC2, YC2: Ln3+ C2 2- e-; Greenwood & Earnshaw ch. 8.2.2); Al4C3 and Be2C are
@@ -204,6 +205,9 @@ def _metallic_carbide_nitride(amounts, charges: dict[str, float]) -> str | None:
             or not all(e.is_metal or e.is_metalloid for e in others.values())
             or any(e.is_alkali or e.is_alkaline for e in others.values())):
         return None
+    if len(light) == 2 and amounts["C"] <= amounts["N"] and (
+            amounts["C"] + amounts["N"] > sum(amounts[el] for el in others)):
+        return None     # CN or NCN groups, not Ti(C,N): Prussian blue Fe7(CN)18 had no guess
     inner = [el for el, e in others.items()
              if e.block == "f" or (e.block == "d" and e.group <= 10)]
     if "C" in light and inner:
