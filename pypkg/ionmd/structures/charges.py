@@ -23,10 +23,11 @@ electrons:
   give an electron cheaply (``CHARGE_TRANSFER_COST``), is an anion (CsAu: Cs+ Au-), which
   ICSD statistics, holding no Au-, could not guess; K-Au, as electronegative a pair as
   Rb-Au, forms intermetallics only (KAu2, KAu5);
-* a salt of electropositive metals whose one anion element holds fewer electrons than its
-  usual state has bonds between its anions (a polyanion: CaC2's C2 2-, Na2S4's S4 2-,
+* a salt of electropositive metals whose one anion element holds at most half the
+  electrons of its usual state has bonds between its anions (a polyanion: CaC2's C2 2-, Na2S4's S4 2-,
   KO2's O2 -): the anion takes the average that makes it neutral (``_polyanion``), the
   cations keep their states, as pymatgen's formal states have them (Ca2+ C-, Na+ S-0.5);
+  nearer the isolated ion's (Li7S4, S-1.75) it is a cell short of cations, no guess;
 * transition-metal carbides and nitrides (TiC, WC, Fe3C, TiN) and subvalent compounds
   (Ag2F: Ag 0.5+) conduct electrons: their notes say so, and where no formal states fit,
   that they are to be given, not that the file is wrong.
