@@ -154,3 +154,18 @@ def test_fits_and_collect_read_the_run_standard_error(analysed):
             2 * norm.ppf(0.995) * widened["ln_err"], rel=1e-9)
         assert np.log(ordinary["ci95"][1] / ordinary["ci95"][0]) == pytest.approx(
             2 * norm.ppf(0.975) * ordinary["ln_err"], rel=1e-4)      # 1.96
+
+
+def test_printed_lines_name_the_level(analysed, capsys):
+    """`ionmd analyze`'s D and sigma lines of the stopped run say the interval is at 99 %
+    (they printed it unmarked, where every other interval is at 95 %)."""
+    from ionmd.cli.analyze import _print_transport
+
+    _print_transport(analysed["stopped"], "")
+    stopped = capsys.readouterr().out
+    _print_transport(analysed["max_time"], "")
+    ordinary = capsys.readouterr().out
+    d_line = next(ln for ln in stopped.splitlines() if ln.startswith("D(Li, xyz)"))
+    assert "(99%: rule stop)" in d_line and "(99%: rule stop)" in next(
+        ln for ln in stopped.splitlines() if ln.startswith("sigma_NE"))
+    assert "rule stop" not in ordinary

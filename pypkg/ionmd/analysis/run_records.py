@@ -72,6 +72,13 @@ def mobile_record(d: dict) -> dict:
     return rec
 
 
+def interval_level_mark(value: dict) -> str:
+    """`` (99%: rule stop)`` beside an interval reported at another level than 95 % (a run
+    stopped by its D_rel_ci rule: docs/convergence.md), else ``""``; wherever one is printed."""
+    level = value.get("interval_level", 0.95)
+    return "" if level == 0.95 else f" ({level:.0%}: rule stop)"
+
+
 def run_record(results: dict, status: dict | None = None) -> dict:
     """The record of one run (module docstring) from its results (``analyze_run``'s dict,
     or any dict with ``run``/``temperature_K`` for a run not analysed) and its
@@ -246,9 +253,8 @@ def runs_table(records: Sequence[dict]) -> list[str]:
             else:
                 lo, hi = m["D_ci95"]
                 direction = "" if m["direction"] == "xyz" else f", {m['direction']}"
-                level = ("" if m.get("interval_level", 0.95) == 0.95 else
-                         f" ({m['interval_level']:.0%}: rule stop)")
-                cols = [f"{m['species']}{direction} {m['D']:.3g} [{lo:.3g}, {hi:.3g}]{level}",
+                cols = [f"{m['species']}{direction} {m['D']:.3g} [{lo:.3g}, {hi:.3g}]"
+                        f"{interval_level_mark(m)}",
                         _g(m["D_rel_ci"], ".2f"), _g(m["hops"], ".0f")]
             rows.append((head if i == 0 else [""] * 3) + cols + (tail if i == 0 else ["", ""]))
     widths = [max(len(r[k]) for r in rows) for k in range(len(rows[0]))]

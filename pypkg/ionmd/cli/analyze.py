@@ -291,19 +291,22 @@ def _print_run(path: Path, res: dict) -> None:
 
 
 def _print_transport(res: dict, indent: str) -> None:
+    from ionmd.analysis.run_records import interval_level_mark
+
     for d in res.get("diffusion", []):
         lo, hi = d["D_ci95"]
         flags = f"  [{', '.join(d['flags'])}]" if d["flags"] else ""
         windowed = (f"windowed {d['D_windowed']:.3g}; " if d.get("D_windowed") is not None
                     else "")
         print(f"{indent}D({d['species']}, {d['direction']}) = {d['D']:.3g} cm2/s "
-              f"[{lo:.3g}, {hi:.3g}] ({windowed}{d['hops_per_ion']:.3g} hops/ion){flags}")
+              f"[{lo:.3g}, {hi:.3g}]{interval_level_mark(d)} ({windowed}"
+              f"{d['hops_per_ion']:.3g} hops/ion){flags}")
     for key, name in (("conductivity", "sigma_NE"), ("conductivity_collective", "sigma_collective")):
         if key in res:
             c = res[key]
             flags = f"  [{', '.join(c['flags'])}]" if c.get("flags") else ""
             print(f"{indent}{name} = {c['sigma']:.3g} mS/cm [{c['sigma_ci95'][0]:.3g}, "
-                  f"{c['sigma_ci95'][1]:.3g}]{flags}")
+                  f"{c['sigma_ci95'][1]:.3g}]{interval_level_mark(c)}{flags}")
     note = res.get("conductivity", {}).get("charges_note")
     if note:                # an alloy's formal Li+: said wherever its sigma is printed
         print(f"{indent}charges: {note}")

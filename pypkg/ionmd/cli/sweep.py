@@ -194,7 +194,7 @@ def _cmd_status(args: argparse.Namespace) -> None:
 
 
 def _cmd_collect(args: argparse.Namespace) -> None:
-    from ionmd.analysis.run_records import sigma_lines
+    from ionmd.analysis.run_records import interval_level_mark, sigma_lines
     from ionmd.sweep.collect import collect
 
     c = _load(args)
@@ -207,10 +207,12 @@ def _cmd_collect(args: argparse.Namespace) -> None:
         if row["replicas_failed"]:
             parts.append(f"{row['replicas_failed']} failed ({', '.join(row['failure_modes'])})")
         if d:
-            parts.append(f"D = {d['value']:.3g} [{d['ci95'][0]:.3g}, {d['ci95'][1]:.3g}] cm2/s")
+            parts.append(f"D = {d['value']:.3g} [{d['ci95'][0]:.3g}, {d['ci95'][1]:.3g}]"
+                         f"{interval_level_mark(d)} cm2/s")
         if row.get("sigma"):
             s = row["sigma"]
-            parts.append(f"sigma = {s['value']:.3g} [{s['ci95'][0]:.3g}, {s['ci95'][1]:.3g}] mS/cm")
+            parts.append(f"sigma = {s['value']:.3g} [{s['ci95'][0]:.3g}, {s['ci95'][1]:.3g}]"
+                         f"{interval_level_mark(s)} mS/cm")
         print(" ".join(parts))
     for key, srec in doc["structures"].items():
         runs = [r for r in doc["runs"] if f"{r['structure']}/{r['model']}" == key]
