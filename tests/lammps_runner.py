@@ -53,6 +53,24 @@ class LammpsResult:
         return -np.array([p[0], p[1], p[2], p[5], p[4], p[3]])
 
 
+def lammps_rdf(atoms: Atoms, workdir: Path, r_max: float, n_bins: int) -> np.ndarray:
+    """LAMMPS's ``compute rdf`` of one LiCl configuration (types 1 = Li, 2 = Cl; columns:
+    bin, r, g and coordination of Li-Li, Cl-Cl, Li-Cl), ``atoms`` in LAMMPS's frame
+    (:func:`to_lammps_frame`)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    write_data(atoms, workdir / "s.data", ["Li", "Cl"])
+    run_lmp(f"""units metal
+atom_style atomic
+read_data s.data
+pair_style zero {r_max}
+pair_coeff * *
+compute r all rdf {n_bins} 1 1 2 2 1 2
+fix f all ave/time 1 1 1 c_r[*] file rdf.out mode vector
+run 0
+""", workdir)
+    return np.loadtxt(workdir / "rdf.out", skiprows=4)
+
+
 def thermo_table(log: str, columns: int) -> np.ndarray:
     """Numeric thermo rows (lines of ``columns`` numbers starting with a step) of a log."""
     rows = []

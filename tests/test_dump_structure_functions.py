@@ -32,25 +32,13 @@ def _trajectory(positions, cell, symbols, every=10):
 def tilted_cell_and_lammps_rdf(tmp_path_factory):
     """A rattled 64-atom LiCl cell with large tilts (xy 4, xz 3, yz 2 A) and LAMMPS's
     ``compute rdf`` of it (types 1 = Li, 2 = Cl) to 7 A, past half its narrowest width."""
-    from lammps_runner import run_lmp, to_lammps_frame, write_data
+    from lammps_runner import lammps_rdf, to_lammps_frame
 
     atoms = bulk("LiCl", "rocksalt", a=5.14, cubic=True) * (2, 2, 2)
     atoms.set_cell(atoms.cell.array + [[0, 0, 0], [4.0, 0, 0], [3.0, 2.0, 0]], scale_atoms=True)
     atoms.rattle(0.3, seed=1)
     atoms = to_lammps_frame(atoms)
-    work = tmp_path_factory.mktemp("rdf")
-    write_data(atoms, work / "s.data", ["Li", "Cl"])
-    run_lmp(f"""units metal
-atom_style atomic
-read_data s.data
-pair_style zero {R_MAX}
-pair_coeff * *
-compute r all rdf {N_BINS} 1 1 2 2 1 2
-fix f all ave/time 1 1 1 c_r[*] file rdf.out mode vector
-run 0
-""", work)
-    table = np.loadtxt(work / "rdf.out", skiprows=4)
-    return atoms, table
+    return atoms, lammps_rdf(atoms, tmp_path_factory.mktemp("rdf"), R_MAX, N_BINS)
 
 
 def test_rdf_past_half_the_cell_width_is_lammps_compute_rdf(tilted_cell_and_lammps_rdf):

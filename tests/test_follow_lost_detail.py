@@ -17,15 +17,11 @@ from __future__ import annotations
 import re
 
 import numpy as np
-import pytest
 
 from ionmd.analysis.failure import detect_failures
-from ionmd.protocols import execute, plan_runs
-from ionmd.protocols.execute import INPUTS
 from lammps_runner import run_lmp
-from protocol_setup import fcc_cell, morse_model, short
 from test_runs_lost_unknown_output import SHOT
-from test_runs_relaxation_loss import PUSH_OUT
+from test_runs_relaxation_loss import relaxation_loss  # noqa: F401 - the real run, a fixture
 
 
 def test_unknown_output_is_said_unknown(tmp_path):
@@ -39,18 +35,6 @@ def test_unknown_output_is_said_unknown(tmp_path):
     assert ("after step 0 (the output that found them is unknown: the log gives neither its "
             "thermo spacing nor its run's length)") in event.detail
     assert "found at the next thermo output" not in event.detail
-
-
-@pytest.fixture(scope="module")
-def relaxation_loss(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("follow_relaxation_loss")
-    template = tmp / "push_out.lmp"
-    template.write_text((INPUTS / "md.lmp").read_text().replace("$prepare", PUSH_OUT))
-    proto = short("conductivity", temperatures=(600.0,), duration_ps=0.05, discard_ps=0.0,
-                  relax=True, ensemble="nvt", template=str(template))
-    (rd,) = plan_runs(proto, fcc_cell(), morse_model(tmp / "morse.pt"), tmp / "out",
-                      name="fcc")
-    return rd, execute(rd)
 
 
 def test_minimisation_loss_reads_as_the_status_says(relaxation_loss):

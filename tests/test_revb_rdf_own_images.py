@@ -20,24 +20,13 @@ R_MAX, N_BINS = 8.0, 40
 def small_cell_and_lammps_rdf(tmp_path_factory):
     """The 8-atom rock-salt cell, tilted (xy 1.5, xz 1, yz 0.5 A) and rattled, and LAMMPS's
     ``compute rdf`` of it to 8 A, 1.6 of its shortest lattice vector."""
-    from lammps_runner import run_lmp, to_lammps_frame, write_data
+    from lammps_runner import lammps_rdf, to_lammps_frame
 
     atoms = bulk("LiCl", "rocksalt", a=5.14, cubic=True)
     atoms.set_cell(atoms.cell.array + [[0, 0, 0], [1.5, 0, 0], [1.0, 0.5, 0]], scale_atoms=True)
     atoms.rattle(0.2, seed=3)
     atoms = to_lammps_frame(atoms)
-    work = tmp_path_factory.mktemp("rdf_small")
-    write_data(atoms, work / "s.data", ["Li", "Cl"])
-    run_lmp(f"""units metal
-atom_style atomic
-read_data s.data
-pair_style zero {R_MAX}
-pair_coeff * *
-compute r all rdf {N_BINS} 1 1 2 2 1 2
-fix f all ave/time 1 1 1 c_r[*] file rdf.out mode vector
-run 0
-""", work)
-    return atoms, np.loadtxt(work / "rdf.out", skiprows=4)
+    return atoms, lammps_rdf(atoms, tmp_path_factory.mktemp("rdf_small"), R_MAX, N_BINS)
 
 
 def test_own_images_are_neighbours_as_in_lammps(small_cell_and_lammps_rdf):
