@@ -246,7 +246,8 @@ def test_dump_custom_atom_count_mismatch_and_truncation_are_clear_errors(tmp_pat
     data, _ = _files(tmp_path)
     good = _dump(tmp_path / "good.dump")
     assert read_lammps_trajectory(data, [good], timestep_fs=1.0).n_frames == 5
-    with pytest.raises(IonmdError, match="7 atoms in the dump, 6 in the data file"):
+    with pytest.raises(IonmdError, match="7 atoms in the dump, only 6 in the data file, which "
+                                         "is another system.s; use the data file written by"):
         read_lammps_trajectory(data, [_dump(tmp_path / "seven.dump", n_atoms=7)], timestep_fs=1.0)
     cut = tmp_path / "cut.dump"
     cut.write_text(good.read_text()[:-30])       # the last frame's last lines are missing
