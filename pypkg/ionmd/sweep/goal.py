@@ -111,17 +111,18 @@ def series_value(res: dict) -> tuple[float, tuple[float, float], float] | None:
     framework or a second mobile ion included as they contribute), read as collect reads
     it; without charges (no sigma) the D of its one mobile species (sigma T is
     proportional to it). None: neither (several species and no charges)."""
-    from ionmd.analysis.aggregate import d_quantile, nernst_einstein_quantile
+    from ionmd.analysis.aggregate import series_points
 
-    T = float(res["temperature_K"])
-    if "conductivity" in res:
-        c = res["conductivity"]
-        return (c["sigma"] * T, (c["sigma_ci95"][0] * T, c["sigma_ci95"][1] * T),
-                nernst_einstein_quantile(res))
-    xyz = [d for d in res.get("diffusion", []) if d["direction"] == "xyz"]
-    if len(xyz) != 1:
-        return None
-    return xyz[0]["D"], tuple(xyz[0]["D_ci95"]), d_quantile(xyz[0])
+    points = series_points([res])
+    if "sigma_T" in points:
+        key = "sigma_T"
+    else:
+        species = [k for k in points if k.startswith("D_")]
+        if len(species) != 1:
+            return None
+        key = species[0]
+    (p,) = points[key]
+    return p.value, p.ci95, p.quantile
 
 
 def measure(campaign: Campaign, runs) -> tuple[list, float]:
