@@ -43,6 +43,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from ionmd.analysis.aggregate import point_problem
 from ionmd.analysis.arrhenius import ArrheniusFit, fit_arrhenius, ln_error_from_interval
 from ionmd.protocols.checks import temperature_folder
 
@@ -104,10 +105,10 @@ class TemperatureRun:
         """A positive finite D with an interval of finite positive width, and a positive
         time: the error model applies. A zero-width interval (an infinite weight) or an
         infinite or NaN one is left out, as a run without hops (D = 0) is."""
-        lo, hi = self.D_ci95
-        return bool(np.isfinite([self.D, lo, hi, self.time_ps]).all() and self.D > 0
-                    and 0 <= lo < hi and self.time_ps > 0
-                    and self.quantile > 0)
+        # the fits' own rule (finite, positive, of non-zero width), and what the error
+        # model needs beyond it: a lower end >= 0, a positive time and quantile
+        return bool(point_problem(self.D, self.D_ci95) is None and self.D_ci95[0] >= 0
+                    and np.isfinite(self.time_ps) and self.time_ps > 0 and self.quantile > 0)
 
 
 @dataclass
