@@ -88,11 +88,18 @@ COMPRESSED = {b"\x1f\x8b": "gzip", b"BZh": "bz2", b"\xfd7zXZ\x00": "xz"}
 """Leading bytes -> the compression ionmd unpacks (``dump custom/gz`` writes gzip)."""
 
 
+def _leading_bytes(path: Path) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read(6)
+
+
+def _compression(head: bytes) -> str | None:
+    return next((name for magic, name in COMPRESSED.items() if head.startswith(magic)), None)
+
+
 def compression_of(path: Path) -> str | None:
     """``"gzip"``, ``"bz2"`` or ``"xz"`` where the file's leading bytes say so, else None."""
-    with open(path, "rb") as fh:
-        head = fh.read(6)
-    return next((name for magic, name in COMPRESSED.items() if head.startswith(magic)), None)
+    return _compression(_leading_bytes(path))
 
 
 def open_dump(path: Path):
@@ -103,9 +110,8 @@ def open_dump(path: Path):
     import gzip
     import lzma
 
-    with open(path, "rb") as fh:
-        head = fh.read(6)
-    packed = compression_of(path)
+    head = _leading_bytes(path)
+    packed = _compression(head)
     if packed:
         return {"gzip": gzip, "bz2": bz2, "xz": lzma}[packed].open(path, "rt")
     for magic, (name, unpack) in UNREADABLE_COMPRESSION.items():
