@@ -11,6 +11,7 @@ from ase import Atoms
 
 from ionmd.errors import IonmdError
 from ionmd.protocols.presets import Protocol
+from ionmd.structures.supercell import check_run_atoms
 
 
 def as_atoms(structure) -> Atoms:
@@ -117,7 +118,7 @@ def run_cell(protocol, structure, in_run_cell: bool = False) -> Atoms:
         repetitions, before any is made).
     """
     if in_run_cell:     # counted before a large pymatgen cell is converted
-        _check_atom_count(len(structure), f"supercell {protocol.supercell!r}, built as the "
+        check_run_atoms(len(structure), f"supercell {protocol.supercell!r}, built as the "
                                           "structure was loaded")
     atoms = as_atoms(structure)
     _check_cell_volume(atoms)
@@ -125,7 +126,7 @@ def run_cell(protocol, structure, in_run_cell: bool = False) -> Atoms:
         return atoms
     repeats = repeats_for(atoms, protocol.supercell)
     usual = math.prod(repeats_for(atoms, "8A")) * len(atoms)
-    _check_atom_count(len(atoms) * math.prod(repeats),
+    check_run_atoms(len(atoms) * math.prod(repeats),
                       f"supercell {protocol.supercell!r}: {'x'.join(map(str, repeats))} copies "
                       f"of the {len(atoms)}-atom cell", f"8A: {usual:,} atoms here")
     return atoms.repeat(repeats)
@@ -141,14 +142,6 @@ def _check_cell_volume(atoms: Atoms) -> None:
                          f"A, volume {volume:g} A^3) is not three-dimensional; MD runs in a "
                          "periodic box: give a crystal with its lattice (CIF, POSCAR, or "
                          "extxyz with Lattice=...)")
-
-
-def _check_atom_count(n_atoms: int, made: str, usual: str = "8A is usual") -> None:
-    """Refuse a run cell of more than :data:`ionmd.protocols.checks.MAX_RUN_ATOMS` atoms
-    (``made``: how); counted from the repetitions, before ``atoms.repeat`` allocates them."""
-    from ionmd.structures.supercell import check_run_atoms
-
-    check_run_atoms(n_atoms, made, usual)
 
 
 def model_elements(model: str | Path) -> list[str]:
