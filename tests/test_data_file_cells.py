@@ -142,13 +142,11 @@ def test_one_element_in_two_masses_is_refused(tmp_path):
     assert not (tmp_path / "x.data").exists()
 
 
-def test_npt_runs_a_crystal_written_with_skewed_vectors(tmp_path, morse):
+def skewed_fcc_run(tmp_path, model):
     """The 32-atom fcc cell of the Morse model given by the vectors a, b + 2a, c - a + b
-    (the same lattice): the conductivity preset's fix npt (couple tri) stopped at its
-    first step ("Fix npt has tilted box too far in one step"); now it runs as the cell
-    given by a, b, c does, from the same volume."""
+    (the same lattice, xy = 2.25 lx), planned as a short run of the conductivity preset
+    (fix npt, couple tri): its run folder and the cell as given."""
     from ionmd.protocols import get_protocol, plan_runs
-    from ionmd.protocols.execute import execute
     from protocol_setup import fcc_cell
 
     cube = fcc_cell()
@@ -158,7 +156,19 @@ def test_npt_runs_a_crystal_written_with_skewed_vectors(tmp_path, morse):
     protocol = get_protocol("conductivity", temperatures=(600.0,), duration_ps=0.1,
                             discard_ps=0.05, supercell=None, dump_every=50, thermo_every=10,
                             restart_every=1000, replicas=1, long_below_K=None)
-    (rd,) = plan_runs(protocol, skewed, morse, tmp_path, name="fcc")
+    (rd,) = plan_runs(protocol, skewed, model, tmp_path, name="fcc")
+    return rd, skewed
+
+
+def test_npt_runs_a_crystal_written_with_skewed_vectors(tmp_path, morse):
+    """The skewed fcc cell (:func:`skewed_fcc_run`): the conductivity preset's fix npt
+    (couple tri) stopped at its first step ("Fix npt has tilted box too far in one step");
+    now it runs as the cell given by a, b, c does, from the same volume."""
+    from ionmd.protocols.execute import execute
+    from protocol_setup import fcc_cell
+
+    cube = fcc_cell()
+    rd, skewed = skewed_fcc_run(tmp_path, morse)
     status = execute(rd)
     assert status["state"] == "completed", status.get("reason")
     assert "skew is large" not in (rd.path / "log.0.lammps").read_text()

@@ -15,10 +15,10 @@ import pytest
 from ase.io import read, write
 from ase.neighborlist import neighbor_list
 
-from ionmd.protocols import get_protocol, plan_runs
 from ionmd.protocols.execute import execute
 from ionmd.protocols.rundir import DATA
 from protocol_setup import fcc_cell
+from test_data_file_cells import skewed_fcc_run
 
 
 def distances(atoms, cutoff=5.0) -> np.ndarray:
@@ -27,20 +27,14 @@ def distances(atoms, cutoff=5.0) -> np.ndarray:
 
 def test_a_failed_run_with_an_old_tilted_data_file_runs_when_retried(tmp_path, morse):
     cube = fcc_cell()
-    a, b, c = cube.cell.array
-    skewed = cube.copy()
-    skewed.set_cell([a, b + 2 * a, c - a + b])
-    protocol = get_protocol("conductivity", temperatures=(600.0,), duration_ps=0.1,
-                            discard_ps=0.05, supercell=None, dump_every=50, thermo_every=10,
-                            restart_every=1000, replicas=1, long_below_K=None)
-    (rd,) = plan_runs(protocol, skewed, morse, tmp_path, name="fcc")
+    rd, skewed = skewed_fcc_run(tmp_path, morse)
     # the data file as ionmd wrote it before: the tilts as given, a triclinic box
     write(rd.path / DATA, skewed, format="lammps-data", specorder=rd.elements, masses=True,
           atom_style="atomic", force_skew=True)
     failed = execute(rd)
     assert failed["state"] == "failed" and "tilted box too far" in failed["reason"]
 
-    (rd,) = plan_runs(protocol, skewed, morse, tmp_path, name="fcc")     # reopened
+    rd, _ = skewed_fcc_run(tmp_path, morse)                 # the same run folder, reopened
     rd.reset()
     status = execute(rd)
     assert status["state"] == "completed", status.get("reason")
