@@ -86,12 +86,15 @@ class ThermoBlocks:
     module's ``force_timeout``, how ionmd stops an in-process run, says nothing).
     Earlier, where they are printed: the echoed ``minimize`` or ``rerun`` command (a log's
     default ``echo log``), the screen's ``Setting up cg style minimization``; an echoed
-    ``run N`` before a block says it is an MD run's, whatever its rows span. A minimisation that LAMMPS stopped with an error (lost atoms) prints no
-    statistics: under ``echo none`` it is told by its rows' kinetic energy (``Temp`` or
-    ``KinEng``), the same at every row of two steps or more: a minimisation moves no
-    velocities (one before ``velocity create``, as a relaxation is, has none: 0; one after
-    an MD run keeps its last velocities), while an MD run's kinetic energy changes from
-    step to step (one whose atoms do not move is no MD either).
+    ``run N`` before a block says it is an MD run's, whatever its rows span. A
+    minimisation or a rerun that LAMMPS stopped with an error (lost atoms, a truncated
+    dump) prints no loop line nor statistics: under ``echo none`` it is told by its rows'
+    kinetic energy (``Temp`` or ``KinEng``), the same at every row of two steps or more:
+    neither moves velocities (before ``velocity create``, as a relaxation is, there are
+    none: 0; after an MD run, its last ones), while an MD run's kinetic energy changes
+    from step to step (one whose atoms do not move is no MD either); and a rerun from a
+    minimisation by its first row's step, before the step LAMMPS was at (a minimisation
+    goes on from there, a rerun reads its dump from the first snapshot: :meth:`end`).
 
     Rows are handed out as they are read (:meth:`row`), so that a running LAMMPS can be
     followed; those of a block found later to be no MD are taken back: ``not_md`` gets its
@@ -104,12 +107,15 @@ class ThermoBlocks:
         """Numbers of the blocks (as ``blocks`` counted them) that are no MD run's."""
         self.minimizations: set[int] = set()
         """Those of them known to be a minimisation's."""
+        self.reruns: set[int] = set()
+        """Those of them known to be a rerun's."""
         self.error_block: int | None = None
         """The block an ``ERROR`` line ended (None: none, or none was open)."""
         self.md_step: int | None = None
         """The step of the last MD row read (None: none yet)."""
         self.step: int | None = None
         """The step of the last row of any block (where LAMMPS's timestep is)."""
+        self._step_before: int | None = None   # ``step`` as the current block began
         self._block_steps: list[int] = []     # steps of the current block's rows
         self._md_step_before: int | None = None
         self._not_md_next: str | None = None   # "minimize" or "rerun": the next block's
@@ -168,12 +174,13 @@ class ThermoBlocks:
                                      if k in header), None)
         self.blocks += 1
         self._block_steps, self._md_step_before = [], self.md_step
+        self._step_before = self.step        # where LAMMPS's timestep was as it began
         self._kinetic, self._stopped_early = [], False
         self._announced, self._run_next = self._run_next, False
         if self._not_md_next:
             self.not_md.add(self.blocks)
-            if self._not_md_next == "minimize":
-                self.minimizations.add(self.blocks)
+            known = self.minimizations if self._not_md_next == "minimize" else self.reruns
+            known.add(self.blocks)
         self._not_md_next = None
 
     def _end_block(self, line: str) -> None:
@@ -185,24 +192,33 @@ class ThermoBlocks:
         if loop and steps and not self._announced:
             span, counted = steps[-1] - steps[0], int(loop.group(3))
             if span > counted or (span == counted - 1 and not self._stopped_early):
-                self._take_back()
+                self._take_back(rerun=True)
         self.header, self._block_steps = None, []   # the next loop line is another block's
 
     def end(self) -> None:
         """The current block ended without a loop line (an ``ERROR``, or the end of the
-        output): a minimisation's where its rows say so (one kinetic energy at two steps
-        or more, see the class)."""
+        output). A block not known yet to be no MD whose rows have one kinetic energy at
+        two steps or more (see the class) is a rerun's where its first row is before the
+        step LAMMPS's timestep was at as it began (a rerun reads the dump's snapshots from
+        the first: steps 0, 10, ... after an MD that ended at step 20), else a
+        minimisation's (which goes on from that step). A rerun whose dump starts at that
+        very step is told from a minimisation by its echoed ``rerun`` command alone."""
         if self.header is None:
             self.error_block = None
             return
-        if (not self._announced and len(set(self._block_steps)) > 1
+        known = self.blocks in self.minimizations | self.reruns
+        if (not known and not self._announced and len(set(self._block_steps)) > 1
                 and len(set(self._kinetic)) == 1):
-            self._take_back(minimization=True)
+            went_back = (self._step_before is not None
+                         and self._block_steps[0] < self._step_before)
+            self._take_back(minimization=not went_back, rerun=went_back)
         self.error_block, self.header = self.blocks, None
 
-    def _take_back(self, minimization: bool = False) -> None:
+    def _take_back(self, minimization: bool = False, rerun: bool = False) -> None:
         if minimization and self.blocks:
             self.minimizations.add(self.blocks)
+        if rerun and self.blocks:
+            self.reruns.add(self.blocks)
         if self.blocks and self.blocks not in self.not_md:
             self.not_md.add(self.blocks)
             self.md_step = self._md_step_before
@@ -473,8 +489,13 @@ class LostAtoms:
     """Whether a minimisation lost them: ``step`` and ``after_row`` are then its last
     row's step, no MD step."""
     md_step: int | None = None
-    """With :attr:`in_minimization`: the last MD row before the minimisation in the same
-    piece (None: the minimisation came before the MD, as a relaxation does)."""
+    """With :attr:`in_minimization` or :attr:`in_rerun`: the last MD row before it in the
+    same piece (None: it came before the MD, as a relaxation does)."""
+    in_rerun: bool = False
+    """Whether a ``rerun`` of a dump lost them: ``step`` and ``after_row`` are then the
+    MD's last row before it (:attr:`md_step`, where the MD got to), and
+    :attr:`rerun_row` the step of the snapshot row the rerun printed last."""
+    rerun_row: int | None = None
 
     @property
     def by_dump(self) -> bool:
@@ -484,6 +505,11 @@ class LostAtoms:
     @property
     def when(self) -> str:
         """The step as words: ``between step 600 and step 800``, ``at step 500, ...``."""
+        if self.in_rerun:
+            md = ("before any MD row" if self.md_step is None else
+                  f"after the MD's row at step {self.md_step}")
+            return (f"during a rerun of a dump {md} (after the rerun's row of the snapshot "
+                    f"at step {self.rerun_row})")
         if self.in_minimization and self.md_step is not None:
             return (f"during a minimisation after the MD's row at step {self.md_step} "
                     f"(after the minimisation's row at step {self.after_row})")
@@ -650,6 +676,10 @@ def _lost_at(piece: _PieceReader, message: str, gaps: list[int], thermo_every: i
     if blocks.error_block is not None and blocks.error_block in blocks.minimizations:
         return LostAtoms(message, blocks.step, blocks.step, piece.restart_file, None,
                          in_minimization=True, md_step=blocks.md_step)
+    if blocks.error_block is not None and blocks.error_block in blocks.reruns:
+        # a rerun's rows are the dump's snapshots, no MD step: the MD got to its last row
+        return LostAtoms(message, blocks.md_step, blocks.md_step, piece.restart_file, None,
+                         md_step=blocks.md_step, in_rerun=True, rerun_row=blocks.step)
     every = piece.spacing(gaps, thermo_every)
     by_dump = _dump_found_it(message) and bool(piece.dump_every or dump_every)
     if by_dump:                          # the next dump (at multiples of its N) found them
