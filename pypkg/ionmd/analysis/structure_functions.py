@@ -1,6 +1,6 @@
 """Structure and dynamics functions: van Hove self and distinct parts, radial distribution
 functions and the probability density of a species on a grid, written as a Gaussian CUBE
-file (opens in VESTA and OVITO).
+file of its number density in atoms/Bohr^3 (opens in VESTA and OVITO).
 
 Pair distances are counted over every periodic image that comes within ``r_max``
 (:func:`_pair_histogram`), in any cell: a minimum image (MDAnalysis's ``InterRDF``, used
@@ -257,20 +257,33 @@ def density_grid(traj: Trajectory, species: str, shape: tuple[int, int, int] = (
 
 def write_density_cube(traj: Trajectory, species: str, path: str | Path,
                        shape: tuple[int, int, int] = (40, 40, 40)) -> Path:
-    """Write the density of ``species`` as a CUBE file with the average cell and the
-    first frame's atoms (wrapped) for orientation, both placed by their fractional
-    coordinates in the average cell (under NpT the first frame's cell is another)."""
+    """Write the number density of ``species`` as a CUBE file with the average cell and
+    the first frame's atoms (wrapped) for orientation, both placed by their fractional
+    coordinates in the average cell (under NpT the first frame's cell is another).
+
+    Values are atoms per Bohr^3, in the atomic units of the file's lengths (the Gaussian
+    convention, an electron density's e/Bohr^3, which VESTA and ASE's cube reader keep):
+    their sum times the voxel volume in Bohr^3 is the number of ``species`` atoms. (Was
+    a probability per A^3, integral 1 in A^3: read per Bohr^3, as the file's lengths say,
+    it integrated to 6.75 whatever the number of atoms.)"""
     from ase import Atoms
     from ase.io.cube import write_cube
+    from ase.units import Bohr
 
-    data = density_grid(traj, species, shape)
+    n_atoms = traj.indices(species).size
+    grid = density_grid(traj, species, shape)
     cell = continuous_cells(traj.boxes).mean(axis=0)
+    # over the file's cell, the average cell, whose volume is not the average volume
+    voxel_bohr3 = abs(np.linalg.det(cell)) / grid.size / Bohr ** 3
+    data = n_atoms * grid / (grid.sum() * voxel_bohr3)
     if traj.fractions is None:
         frac = traj.positions[0] @ np.linalg.inv(traj.boxes[0]) % 1.0
     else:   # the files' own, relative to lo as the density's are (positions are not)
         frac = traj.fractions[0].astype(np.float64)
     atoms = Atoms(symbols=traj.elements.tolist(), positions=frac @ cell, cell=cell, pbc=True)
     path = Path(path)
+    comment = (f"ionmd: number density of {species} ({n_atoms} atoms), atoms/Bohr^3; "
+               f"its integral over the cell is {n_atoms}")
     with open(path, "w") as fh:
-        write_cube(fh, atoms, data=data)
+        write_cube(fh, atoms, data=data, comment=comment)
     return path
