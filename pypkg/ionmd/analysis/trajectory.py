@@ -14,10 +14,12 @@ LAMMPS's own unwrapped coordinates (``dump_modify unwrap yes``, ``xu yu zu``) ar
 ``x + n H(t)``: once the box changes (NpT) an atom with image ``n != 0`` gets a spurious
 displacement ``n dH`` every frame, growing as ions diffuse through more images. Such
 input is first wrapped back into each frame's box, ``[lo(t), lo(t) + H(t))``, which
-removes ``n``; ``lo(t)`` follows from the data file's box centre, fixed by LAMMPS's
-barostats (``fix npt/nph``, default ``dilate all``, no ``fixedpoint``): DCDs hold absolute
-positions and store no ``lo``; dumps' positions, relative to ``lo``, are moved by it into
-that same frame, the one of LAMMPS's ``compute msd`` (:func:`box_origins`). One ambiguity
+removes ``n``. Dumps store ``lo(t)`` in each frame, and their positions, relative to it,
+are moved by it into LAMMPS's absolute frame, the one of ``compute msd`` (relative to
+``lo`` every atom would move by ``lo(0) - lo(t)`` as the box breathes: 1.67 A in a hot NpT
+run). DCDs hold absolute positions and store no ``lo``: it follows from the data file's
+box centre, fixed by LAMMPS's barostats (``fix npt/nph``, default ``dilate all``, no
+``fixedpoint``; :func:`box_origins`). One ambiguity
 is left: LAMMPS wraps atoms only at neighbour-list rebuilds, so an atom that has just
 crossed a face may belong to either image, an error of about the box change over one
 frame for that atom (measured: MSD within 0.5 % where the naive use was 16 % off, for a
@@ -219,8 +221,8 @@ def unwrap(positions: np.ndarray, boxes: np.ndarray,
 
 @dataclass
 class Piece:
-    """Frames as read: raw positions (any image; a dump's moved from its ``lo`` into the
-    DCD's absolute frame, :func:`box_origins`), boxes, steps; ``starts`` are the frame
+    """Frames as read: raw positions (any image; a dump's moved by its own ``lo`` of each
+    frame into LAMMPS's absolute frame, a DCD's as written), boxes, steps; ``starts`` are the frame
     indices where a trajectory file begins (``[0]`` for one file)."""
 
     positions: np.ndarray
@@ -325,21 +327,22 @@ def _read_pieces(data_file: Path, traj_file: Path, atom_style: str, fmt: str | N
     if _is_dump(traj_file, fmt):
         pieces = []
         for seg in read_dump(traj_file, data_file, atom_ids, unwrapped):
-            origins = box_origins(data_file, seg.boxes)   # the dump's are relative to lo
-            pieces.append(Piece(seg.positions + origins[:, None, :], seg.boxes, seg.steps,
-                                (0,), origins))
+            # the dump's positions are relative to its own lo of each frame: moved by it
+            # into LAMMPS's absolute frame, exact under any box motion (fixedpoint,
+            # fix deform), where box_origins assumes a fixed centre
+            pieces.append(Piece(seg.positions + seg.origins[:, None, :], seg.boxes, seg.steps,
+                                (0,), seg.origins))
         return pieces
     return [_read_dcd(data_file, traj_file, atom_style, fmt)]
 
 
 def box_origins(data_file: Path, boxes: np.ndarray) -> np.ndarray:
-    """The box origin ``lo`` (T, 3) of each frame in LAMMPS's own (absolute) frame, where
-    its barostats (``fix npt/nph``, ``dilate all``, no ``fixedpoint``) keep the box centre
-    ``lo + diag(H) / 2`` at the data file's. DCDs hold absolute positions without ``lo``;
-    dumps positions relative to ``lo``, moved by it into the same frame. That frame is the
-    one of LAMMPS's ``compute msd``: relative to ``lo``, every atom would move by
-    ``lo(0) - lo(t)`` as the box breathes (1.67 A in a hot NpT run), a displacement only
-    a framework's drift removal cancels."""
+    """The box origin ``lo`` (T, 3) of each frame of a DCD in LAMMPS's own (absolute)
+    frame, where its barostats (``fix npt/nph``, ``dilate all``, no ``fixedpoint``) keep
+    the box centre ``lo + diag(H) / 2`` at the data file's: DCDs hold absolute positions
+    and store no ``lo``, so this is a guess (wrong under ``fixedpoint`` or ``fix deform``
+    ... ``final``). Dumps store their ``lo`` per frame, which is used instead
+    (:func:`ionmd.lammps.dump.read_dump`)."""
     return data_box_centre(data_file)[None, :] - 0.5 * np.diagonal(boxes, axis1=1, axis2=2)
 
 

@@ -35,6 +35,7 @@ class DumpSegment:
     positions: np.ndarray  # (T, N, 3), relative to each frame's lo
     boxes: np.ndarray      # (T, 3, 3)
     steps: np.ndarray      # (T,)
+    origins: np.ndarray    # (T, 3), each frame's lo (moves under NpT, fix deform)
 
 
 @dataclass
@@ -42,6 +43,7 @@ class DumpFrame:
     step: int
     box: np.ndarray        # (3, 3), cell vectors as rows
     positions: np.ndarray  # (N, 3), relative to the box origin lo, in atom-ID order
+    lo: np.ndarray         # (3,), the box origin
 
 
 class _DumpCutOff(Exception):
@@ -67,15 +69,67 @@ def read_dump(path: Path, data_file: Path, atom_ids: np.ndarray,
                                              unwrapped)):
                 frames.append(frame)
     except (_DumpCutOff, EOFError) as exc:  # EOFError: a cut-off compressed stream
-        raise AnalysisError(f"{path} ends in the middle of a frame (truncated: the run was "
-                            f"killed while writing?); {len(frames)} whole frames are readable "
-                            f"— truncate the file or rerun") from exc
-    except (ValueError, IndexError, UnicodeDecodeError, OSError, LZMAError, zlib.error) as exc:
+        raise _truncated(path, len(frames)) from exc
+    except (AnalysisError, ValueError, IndexError, UnicodeDecodeError, OSError, LZMAError,
+            zlib.error) as exc:
+        # a damaged compressed stream yields text up to its next checksum, which reads
+        # as "not a dump": the library's own verdict on the bytes tells the two apart
+        damage = stream_damage(path)
+        if isinstance(damage, EOFError):
+            raise _truncated(path, len(frames)) from exc
+        if damage is not None:
+            raise _damaged(path, frames, damage) from exc
+        if isinstance(exc, AnalysisError):
+            raise
         raise AnalysisError(f"cannot read {path} after frame {len(frames)}: {exc}; not a "
                             f"LAMMPS dump file, or a corrupted one") from exc
     if not frames:
         raise AnalysisError(f"trajectory file {path} has no frames (empty or truncated)")
     return _split_at_restarts(frames)
+
+
+def _truncated(path: Path, n_frames: int) -> AnalysisError:
+    return AnalysisError(f"{path} ends in the middle of a frame (truncated: the run was "
+                         f"killed while writing?); {n_frames} whole frames are readable "
+                         f"— truncate the file or rerun")
+
+
+#: The command that unpacks each compression, as far as its data is intact.
+UNPACK_COMMAND = {"gzip": "gzip -dc", "bz2": "bzip2 -dc", "xz": "xz -dc"}
+
+
+def _damaged(path: Path, frames: Sequence[DumpFrame], damage: Exception) -> AnalysisError:
+    """The refusal of a compressed dump whose data is damaged in frame ``len(frames)``."""
+    kind = compression_of(path)
+    n = len(frames)
+    after = f" (after step {frames[-1].step})" if frames else ""
+    return AnalysisError(
+        f"cannot read {path} after frame {n}: the file is a corrupted one, its {kind} data "
+        f"damaged in frame {n}{after} ({type(damage).__name__}: {damage}; copied while "
+        f"written, or damaged on disk or in transfer?); the {n} whole frames before it are "
+        f"readable: unpack the file ({UNPACK_COMMAND[kind]} {path} > unpacked.dump; it "
+        f"complains at the damage), delete from frame {n}'s 'ITEM: TIMESTEP' on and give "
+        f"that file; or rerun")
+
+
+def stream_damage(path: Path) -> Exception | None:
+    """What the standard library's gzip, bz2 or lzma says of a compressed file's bytes
+    read to the end (EOFError where it is cut off, OSError, zlib.error or LZMAError where
+    its data is damaged), None where they are intact or the file is not compressed."""
+    import bz2
+    import gzip
+    import lzma
+
+    packed = compression_of(path)
+    if packed is None:
+        return None
+    try:
+        with {"gzip": gzip, "bz2": bz2, "xz": lzma}[packed].open(path, "rb") as fh:
+            while fh.read(1 << 22):
+                pass
+    except (EOFError, OSError, LZMAError, zlib.error) as exc:
+        return exc
+    return None
 
 
 #: Leading bytes of the compressed files LAMMPS's COMPRESS package writes that the
@@ -153,7 +207,8 @@ def _next_dump_frame(fh, path: Path, data_file: Path, atom_ids: np.ndarray,
             box, lo = _dump_box(path, name, [_line(fh) for _ in range(3)])
         elif name.startswith("ATOMS") and step is not None and box is not None:
             return DumpFrame(step, box, _dump_positions(fh, path, data_file, name.split()[1:],
-                                                         atom_ids, box, lo, n_done, unwrapped))
+                                                         atom_ids, box, lo, n_done, unwrapped),
+                             lo)
         else:
             raise AnalysisError(f"{path}: unexpected 'ITEM: {name}' in frame {n_done}; not a "
                                 f"LAMMPS dump file (no 'ITEM: TIMESTEP' / 'ITEM: NUMBER OF "
@@ -267,5 +322,6 @@ def _split_at_restarts(frames: Sequence[DumpFrame]) -> list[DumpSegment]:
     steps = np.array([f.step for f in frames], dtype=np.int64)
     cuts = [0, *(np.flatnonzero(np.diff(steps) <= 0) + 1).tolist(), len(frames)]
     return [DumpSegment(np.array([f.positions for f in frames[a:b]]),
-                        np.array([f.box for f in frames[a:b]]), steps[a:b])
+                        np.array([f.box for f in frames[a:b]]), steps[a:b],
+                        np.array([f.lo for f in frames[a:b]]))
             for a, b in zip(cuts[:-1], cuts[1:])]
