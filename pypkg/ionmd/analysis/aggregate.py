@@ -6,7 +6,8 @@ Replicas are combined in log space: each replica's D (or sigma) has a standard e
 ions for D and the Nernst-Einstein sigma, at 99 % for a run stopped by its D-interval rule:
 :func:`d_quantile`; normal for the collective sigma); the combined value is their inverse-variance weighted
 mean, its error inflated by the replicas' scatter when that exceeds the intervals
-(``sqrt`` of the reduced chi-square, as in the Particle Data Group's scale factor).
+(``sqrt`` of the reduced chi-square, as in the Particle Data Group's scale factor). A
+temperature with one replica keeps that run's own value and interval.
 
 Each fit names its runs: ``runs`` (those whose points fed it, also per point) and, from
 :func:`fit_series`, ``left_out`` (the others, each with why: failed, analysis error, no
@@ -59,39 +60,66 @@ def run_label(run: dict) -> str:
 
 def combine_replicas(values: Sequence[float], intervals: Sequence[tuple[float, float]],
                      quantiles: Sequence[float] | None = None,
-                     levels: Sequence[float] | None = None) -> dict | None:
+                     levels: Sequence[float] | None = None,
+                     unwidened: Sequence[tuple[float, float] | None] | None = None) -> dict | None:
     """``{"value", "ln_err", "ci95", "replicas"}`` of replicas' values with 95 % intervals
     (see the module docstring; ``quantiles``: each interval's half-width in standard
     errors, default 1.96); None when none is usable (:func:`point_problem`: a replica
     with no positive value, or with an interval of zero width, is left out).
 
+    One usable replica keeps its own value and interval (its Student t one over its ions,
+    at its own level): there is nothing to combine, and rebuilding it as 1.96 of its
+    standard error made it narrower than the run says (8 ions: 1.96 for 2.36, 17 %).
+
     ``levels``: each interval's level (0.95; 0.99 for a run stopped by its D-interval
     rule). Where a usable replica's is higher, ``ci95`` is at that level too (normal
-    quantile), marked ``interval_level`` with ``ci95_unwidened`` beside it: the standard
-    errors of runs stopped by their rule are small by selection, and the combined 95 %
-    interval of such replicas covered in 93 % (examples/atstop_fit_coverage.py). ``ln_err``
-    (what fits weight by) is the same either way."""
-    quantiles = [1.96] * len(values) if quantiles is None else quantiles
-    levels = [0.95] * len(values) if levels is None else levels
-    pairs = [(v, iv, q) for v, iv, q in zip(values, intervals, quantiles) if usable(v, iv)]
-    if not pairs:
+    quantile; one replica: its own), marked ``interval_level`` with ``ci95_unwidened``
+    beside it (``unwidened``: each replica's own 95 % interval, where it has one): the
+    standard errors of runs stopped by their rule are small by selection, and the combined
+    95 % interval of such replicas covered in 93 % (examples/atstop_fit_coverage.py).
+    ``ln_err`` (what fits weight by) is the same either way."""
+    n = len(values)
+    quantiles = [1.96] * n if quantiles is None else quantiles
+    levels = [0.95] * n if levels is None else levels
+    unwidened = [None] * n if unwidened is None else unwidened
+    replicas = [r for r in zip(values, intervals, quantiles, levels, unwidened)
+                if usable(r[0], r[1])]
+    if not replicas:
         return None
-    level = max(lv for v, iv, lv in zip(values, intervals, levels) if usable(v, iv))
-    ln = np.log([v for v, _, _ in pairs])
-    se = np.array([ln_error_from_interval(*iv, quantile=q) for _, iv, q in pairs])
+    ln = np.log([r[0] for r in replicas])
+    se = np.array([ln_error_from_interval(*iv, quantile=q) for _, iv, q, _, _ in replicas])
     w = 1.0 / se ** 2
     mean = float(np.sum(w * ln) / np.sum(w))
     err = float(1.0 / np.sqrt(np.sum(w)))
-    if len(pairs) > 1:
-        chi2r = float(np.sum(w * (ln - mean) ** 2) / (len(pairs) - 1))
+    if len(replicas) > 1:
+        chi2r = float(np.sum(w * (ln - mean) ** 2) / (len(replicas) - 1))
         err *= float(np.sqrt(max(1.0, chi2r)))
-    out = {"value": float(np.exp(mean)), "ln_err": err,
-           "ci95": [float(np.exp(mean - 1.96 * err)), float(np.exp(mean + 1.96 * err))],
-           "replicas": [float(v) for v, _, _ in pairs]}
+    if len(replicas) == 1:
+        return _one_replica(replicas[0], err)
+    level = max(r[3] for r in replicas)
+
+    def around(z: float) -> list[float]:
+        return [float(np.exp(mean - z * err)), float(np.exp(mean + z * err))]
+
+    out = {"value": float(np.exp(mean)), "ln_err": err, "ci95": around(1.96),
+           "replicas": [float(r[0]) for r in replicas]}
     if level != 0.95:
-        z = float(norm.ppf(0.5 + level / 2))
-        out.update(ci95=[float(np.exp(mean - z * err)), float(np.exp(mean + z * err))],
-                   interval_level=level, ci95_unwidened=out["ci95"])
+        out.update(ci95=around(float(norm.ppf(0.5 + level / 2))), interval_level=level,
+                   ci95_unwidened=out["ci95"])
+    return out
+
+
+def _one_replica(replica: tuple, ln_err: float) -> dict:
+    """:func:`combine_replicas` of one usable replica ``(value, interval, quantile, level,
+    unwidened)``: its own value and interval, at its own level."""
+    value, interval, _, level, unwidened = replica
+    out = {"value": float(value), "ln_err": ln_err, "ci95": [float(v) for v in interval],
+           "replicas": [float(value)]}
+    if level != 0.95:
+        out.update(interval_level=level,
+                   ci95_unwidened=[float(v) for v in unwidened] if unwidened is not None
+                   else [float(value * np.exp(-1.96 * ln_err)),
+                         float(value * np.exp(1.96 * ln_err))])
     return out
 
 
@@ -108,6 +136,15 @@ class Point:
     run: str = ""
     quantile: float = 1.96     # the interval's half-width in standard errors
     level: float = 0.95        # the interval's level (0.99: a run stopped by its rule)
+    ci95_unwidened: tuple[float, float] | None = None   # its 95 % one where level is not
+
+
+def combine_points(points: Sequence[Point]) -> dict | None:
+    """:func:`combine_replicas` of one temperature's points of a series (replicas), each
+    read at its own quantile and level."""
+    return combine_replicas([p.value for p in points], [p.ci95 for p in points],
+                            [p.quantile for p in points], [p.level for p in points],
+                            [p.ci95_unwidened for p in points])
 
 
 def d_quantile(d: dict) -> float:
@@ -143,7 +180,8 @@ def series_points(runs: Sequence[dict]) -> dict[str, list[Point]]:
         for d in xyz:
             series.setdefault(f"D_{d['species']}", []).append(
                 Point(T, d["D"], tuple(d["D_ci95"]), list(d["flags"]), complete, label,
-                      d_quantile(d), d.get("interval_level", 0.95)))
+                      d_quantile(d), d.get("interval_level", 0.95),
+                      _times(d.get("D_ci95_unwidened"), 1.0)))
         flags = list(dict.fromkeys(f for d in xyz for f in d["flags"]))   # as found
         for key, name in SIGMA_SERIES.items():
             if key in r:
@@ -152,8 +190,14 @@ def series_points(runs: Sequence[dict]) -> dict[str, list[Point]]:
                     Point(T, c["sigma"] * T, tuple(v * T for v in c["sigma_ci95"]), flags,
                           complete, label,
                           nernst_einstein_quantile(r) if key == "conductivity" else 1.96,
-                          c.get("interval_level", 0.95)))
+                          c.get("interval_level", 0.95),
+                          _times(c.get("sigma_ci95_unwidened"), T)))
     return series
+
+
+def _times(interval: Sequence[float] | None, factor: float) -> tuple[float, float] | None:
+    """An interval times ``factor`` (sigma's times T), None where there is none."""
+    return None if interval is None else tuple(v * factor for v in interval)
 
 
 def arrhenius_of_points(points: Sequence[Point], *, times_T: bool, kinisi: bool = False,
@@ -171,9 +215,7 @@ def arrhenius_of_points(points: Sequence[Point], *, times_T: bool, kinisi: bool 
     by_T: dict[float, list[Point]] = {}
     for p in points:
         by_T.setdefault(float(p.temperature_K), []).append(p)
-    combined = {T: combine_replicas([p.value for p in ps], [p.ci95 for p in ps],
-                                    [p.quantile for p in ps], [p.level for p in ps])
-                for T, ps in sorted(by_T.items())}
+    combined = {T: combine_points(ps) for T, ps in sorted(by_T.items())}
     combined = {T: c for T, c in combined.items() if c}
     if len(combined) < 2:
         return None
@@ -198,11 +240,11 @@ def arrhenius_of_points(points: Sequence[Point], *, times_T: bool, kinisi: bool 
     out["not_diffusive_T"] = sorted({float(t) for t in T for p in by_T[float(t)] if p.flags})
     out["incomplete_T"] = sorted({float(t) for t in T for p in by_T[float(t)] if not p.complete})
     if kinisi:
-        lo, hi = (np.array([c.get("ci95_unwidened", c["ci95"])[k] for c in combined.values()])
-                  for k in (0, 1))
-        # Gaussian errors in y for kinisi: half the 95 % width / 1.96
+        # Gaussian errors in y for kinisi: half the width / 1.96 of the log-normal 95 %
+        # interval of each combined value's standard error (whatever interval is reported)
+        y_std = y * np.sinh(1.96 * err) / 1.96
         try:
-            out["kinisi"] = kinisi_arrhenius(T, y, (hi - lo) / (2 * 1.96),
+            out["kinisi"] = kinisi_arrhenius(T, y, y_std,
                                              n_samples=n_samples, seed=seed)
             # in the series' own unit as the least-squares entry (its y_* are sigma T)
             bayes = out["kinisi"]

@@ -19,8 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ionmd.analysis.aggregate import (combine_replicas, d_quantile, fit_series,
-                                      nernst_einstein_quantile)
+from ionmd.analysis.aggregate import combine_points, fit_series, series_points
 from ionmd.analysis.run_records import run_record, sigma_record, write_runs_csv
 from ionmd.errors import IonmdError
 from ionmd.sweep.campaign import Campaign
@@ -111,8 +110,22 @@ def cached_run_results(run: PlannedRun, campaign: Campaign, charges: dict[str, f
     return {**out, **results}
 
 
+def per_kelvin(combined: dict | None, T: float) -> dict | None:
+    """A combination of sigma T replicas (:func:`~ionmd.analysis.aggregate.combine_points`)
+    as sigma: values and intervals divided by T (``ln_err`` is the same)."""
+    if combined is None:
+        return None
+    out = dict(combined)
+    for key in ("ci95", "ci95_unwidened", "replicas"):
+        if key in out:
+            out[key] = [v / T for v in out[key]]
+    out["value"] = combined["value"] / T
+    return out
+
+
 def _aggregate(results: list[dict], planned: int) -> dict:
-    """One row's numbers from the results of a temperature's replicas."""
+    """One row's numbers from the results of a temperature's replicas (each with its
+    ``temperature_K``); D and sigma combined by aggregate's reader, as the fits read them."""
     done = [r for r in results if r["class"] in ANALYSED]
     failed = [r for r in done if r.get("failure", {}).get("failed")]
     row: dict = {"replicas_planned": planned, "replicas_done": len(done),
@@ -129,26 +142,18 @@ def _aggregate(results: list[dict], planned: int) -> dict:
         temps = [t for t in (f.get("target_temperature_K") or f["temperature_K"] for f in firsts)
                  if t is not None]
         row["failure_temperature_K_mean"] = float(np.mean(temps)) if temps else None
-    flags: set[str] = set()
-    by_species: dict[str, list] = {}
-    sig_v, sig_i, sig_q, sig_l = [], [], [], []
-    for r in done:
-        for d in r.get("diffusion", []):
-            if d["direction"] == "xyz":
-                by_species.setdefault(d["species"], []).append(
-                    (d["D"], tuple(d["D_ci95"]), d_quantile(d), d.get("interval_level", 0.95)))
-                flags.update(d["flags"])
-        if "conductivity" in r:
-            sig_v.append(r["conductivity"]["sigma"])
-            sig_i.append(tuple(r["conductivity"]["sigma_ci95"]))
-            sig_q.append(nernst_einstein_quantile(r))
-            sig_l.append(r["conductivity"].get("interval_level", 0.95))
-        if "analysis_error" in r:
-            flags.add("analysis_error")
-    for sp, rows in by_species.items():
-        row[f"D_{sp}"] = combine_replicas(*map(list, zip(*rows)))
-    if sig_v:
-        row["sigma"] = combine_replicas(sig_v, sig_i, sig_q, sig_l)
+    # replicas combined as the Arrhenius fits combine them (aggregate's one reader)
+    series = series_points(done)
+    for name, points in series.items():
+        if name.startswith("D_"):
+            row[name] = combine_points(points)
+    if "sigma_T" in series:
+        row["sigma"] = per_kelvin(combine_points(series["sigma_T"]),
+                                  series["sigma_T"][0].temperature_K)
+    flags = {f for r in done for d in r.get("diffusion", []) if d["direction"] == "xyz"
+             for f in d["flags"]}
+    if any("analysis_error" in r for r in done):
+        flags.add("analysis_error")
     row["flags"] = sorted(flags)
     return row
 
@@ -230,8 +235,9 @@ def collect(campaign: Campaign, out_dir: str | Path | None = None, progress: boo
     dropped = [pr for pr, drop in zip(per_run, drops) if drop]
     per_run = [pr for pr, drop in zip(per_run, drops) if not drop]
     groups: dict[tuple, list] = {}
-    for run, res in per_run:
-        groups.setdefault((run.structure, run.model, run.temperature), []).append(res)
+    for run, res in per_run:        # at the run's temperature, as the fits below take it
+        groups.setdefault((run.structure, run.model, run.temperature), []).append(
+            {**res, "temperature_K": run.temperature})
     rows = []
     for (s, m, T), results in groups.items():
         rows.append({"structure": s, "model": m, "protocol": campaign.protocol.name,

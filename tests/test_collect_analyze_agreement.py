@@ -1,0 +1,207 @@
+"""One campaign's runs through `ionmd analyze` (several temperatures -> Arrhenius) and
+through `ionmd sweep collect` give the same D(T), sigma(T), Ea and its interval: both read
+the runs with aggregate's one reader (collect's rows had their own loop beside it). A
+temperature with one replica keeps that run's own interval: the replica combination
+rebuilt it as 1.96 (or, for a run stopped by its rule, 2.58) standard errors, narrower
+than the run's Student t interval over its 16 ions (t_15: 2.13 at 95 %, 2.95 at 99 %).
+
+The campaign: Brownian Li of known Arrhenius D in an fcc Li/Cl cell (as
+test_sweep_campaign prepares it), two replicas at 600 and 1000 K, one at 800 K whose run
+stopped by its D-interval rule (its interval at 99 %), the other 800 K replica not run.
+References: scipy's Student t over the run's ions with the run's own D and standard
+error, the inverse-variance mean by numpy, and statsmodels' WLS of ln D on 1/kT."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import statsmodels.api as sm
+from scipy.constants import Boltzmann, electron_volt
+from scipy.stats import chi2 as chi2_dist
+from scipy.stats import norm
+from scipy.stats import t as student_t
+
+import synthetic_trajectories as st
+from ionmd.analysis.aggregate import combine_replicas
+from ionmd.cli import main
+from ionmd.sweep import load_campaign, plan_campaign
+from sweep_setup import campaign_dir, write_campaign
+
+KB = Boltzmann / electron_volt
+EA, D_1000 = 0.25, 0.5          # eV; A^2/ps at 1000 K
+RULE = "D_rel_ci<=0.2,hops>=10"
+THRESHOLDS = "collapse_fraction = 0.01"   # Brownian ions overlap: no collapse check
+
+
+def brownian_run(rd, T: float, seed: int) -> None:
+    """The run's files replaced by a Brownian trajectory of Arrhenius D (16 Li)."""
+    rng = np.random.default_rng(seed)
+    D = D_1000 * np.exp(-EA / KB * (1 / T - 1 / 1000))
+    s = st.make(st.brownian_steps(300, 16, [D] * 3, 0.1, rng), L=12.0, rng=rng)
+    st.write_lammps_files(rd.path, s, [T] * len(s.true.boxes), specorder=["Li", "Cl"],
+                          dcd="traj.0.dcd", log="log.0.lammps")
+    meta = rd.read_json("run.json")
+    meta.update(timestep_fs=2.0, dump_every=50, discard_ps=2.0, trajectory=["traj.0.dcd"],
+                logs=["log.0.lammps"], dump_unwrapped=True, type_map={"1": "Li", "2": "Cl"})
+    rd.write_json("run.json", meta)
+    rd.set_status("completed", step=15000, pieces=1, resumable=False)
+
+
+@pytest.fixture(scope="module")
+def both(tmp_path_factory, morse):
+    """collect's results.json and analyze's summary.json of the same runs, and the runs'
+    own analyses (analyze's per-run results.json) by temperature."""
+    folder = campaign_dir(tmp_path_factory.mktemp("agree") / "camp", morse)
+    path = write_campaign(folder, temperatures=(600, 800, 1000), replicas=2,
+                          analysis="charges = {Li = 1, Cl = -1}\nfit_start_ps = 1.0\n"
+                                   f"window_ps = 15.0\n{THRESHOLDS}")
+    runs = plan_campaign(load_campaign(path), create=True)
+    ran = []
+    for k, run in enumerate(runs):
+        if (run.temperature, run.replica) == (800.0, 1):
+            continue                                    # planned, not run
+        brownian_run(run.rundir, run.temperature, seed=10 + k)
+        ran.append(run)
+        if run.temperature == 800.0:                    # stopped by its rule
+            run.rundir.set_status(
+                "completed", step=15000, pieces=1, resumable=False, stop_reason="converged",
+                stopping={"until": RULE, "check_every_ps": 10.0, "max_time_ps": 2000.0},
+                checks=[{"step": 15000, "time_ps": 30.0, "met": True,
+                         "values": {"D_rel_ci": 0.15, "hops": 14.0}}])
+    assert main(["sweep", "collect", str(path), "--no-progress"]) == 0
+    collected = json.loads((folder / "runs" / "collect" / "results.json").read_text())
+    out = tmp_path_factory.mktemp("analyzed")
+    assert main(["analyze", *(str(r.path) for r in ran), "-o", str(out),
+                 "--collapse-fraction", "0.01"]) in (0, None)
+    summary = json.loads((out / "summary.json").read_text())
+    own = {}
+    for f in sorted(out.rglob("results.json")):
+        res = json.loads(f.read_text())
+        own.setdefault(res["temperature_K"], []).append(res)
+    assert sorted(map(len, own.values())) == [1, 2, 2]
+    return collected, summary, own
+
+
+def own_se_ln(d: dict) -> float:
+    """Standard error of ln D from a run's own interval, read with scipy's Student t over
+    its ions at the interval's level."""
+    q = student_t.ppf(0.5 + d.get("interval_level", 0.95) / 2, d["n_ions"] - 1)
+    lo, hi = d["D_ci95"]
+    return float(np.log(hi / lo) / (2 * q))
+
+
+def xyz_li(res: dict) -> dict:
+    return next(d for d in res["diffusion"] if d["direction"] == "xyz" and d["species"] == "Li")
+
+
+def test_one_replica_keeps_its_own_interval():
+    """Unit: one replica's 'combination' is its value and its interval, at its own level
+    (a Student t interval over 8 ions: 2.36 standard errors, not 1.96)."""
+    D, se, n = 2e-5, 3e-6, 8
+    q95, q99 = (student_t.ppf(p, n - 1) for p in (0.975, 0.995))
+    own95, own99 = ((D - q * se, D + q * se) for q in (q95, q99))
+    out = combine_replicas([D], [own95], [q95])
+    assert out["value"] == pytest.approx(D, rel=1e-15)
+    assert out["ci95"] == pytest.approx(own95, rel=1e-15) and "interval_level" not in out
+    assert out["ln_err"] == pytest.approx(np.log(own95[1] / own95[0]) / (2 * q95), rel=1e-12)
+    out = combine_replicas([D], [own99], [q99], [0.99], [own95])
+    assert out["ci95"] == pytest.approx(own99, rel=1e-15) and out["interval_level"] == 0.99
+    assert out["ci95_unwidened"] == pytest.approx(own95, rel=1e-15)
+    # two replicas are still combined (inverse-variance mean, 1.96 of its error)
+    two = combine_replicas([D, 1.1 * D], [own95, (1.1 * own95[0], 1.1 * own95[1])], [q95, q95])
+    assert two["ci95"] == pytest.approx(np.exp(np.log(two["value"]) + np.array([-1.96, 1.96])
+                                               * two["ln_err"]), rel=1e-12)
+
+
+def test_single_replica_row_is_the_run_interval(both):
+    """collect's 800 K row and analyze's 800 K point: the stopped run's own 99 % interval
+    (scipy's Student t with its D and standard error), its 95 % one beside it. Before, both
+    were exp(ln D +- 2.58 se), 13 % narrower in log width than the run's (t_15 = 2.95)."""
+    collected, summary, own = both
+    (res,) = own[800.0]
+    d = xyz_li(res)
+    q99, q95 = (student_t.ppf(p, d["n_ions"] - 1) for p in (0.995, 0.975))
+    assert d["D_ci95"] == pytest.approx([d["D"] - q99 * d["D_std"], d["D"] + q99 * d["D_std"]],
+                                        rel=1e-9)
+    row = next(r for r in collected["rows"] if r["temperature_K"] == 800.0)
+    point = next(p for p in summary["arrhenius"]["fcc"]["D_Li"]["points"]
+                 if p["temperature_K"] == 800.0)
+    for got in (row["D_Li"], point):
+        assert got["value"] == pytest.approx(d["D"], rel=1e-14)
+        assert got["ci95"] == pytest.approx(d["D_ci95"], rel=1e-12)
+        assert got["interval_level"] == 0.99
+        assert got["ci95_unwidened"] == pytest.approx(
+            [d["D"] - q95 * d["D_std"], d["D"] + q95 * d["D_std"]], rel=1e-9)
+        assert np.log(got["ci95"][1] / got["ci95"][0]) > 1.1 * 2 * norm.ppf(0.995) * got["ln_err"]
+    c = res["conductivity"]
+    assert row["sigma"]["ci95"] == pytest.approx(c["sigma_ci95"], rel=1e-12)
+    assert row["sigma"]["ci95_unwidened"] == pytest.approx(c["sigma_ci95_unwidened"], rel=1e-12)
+
+
+def test_rows_are_the_points_of_the_fits(both):
+    """collect's per-temperature rows are the points its Arrhenius fits took (one reader),
+    and the same as analyze's points: D, and sigma as sigma T / T."""
+    collected, summary, _ = both
+    rows = {r["temperature_K"]: r for r in collected["rows"]}
+    assert rows[800.0]["replicas_done"] == 1 and rows[800.0]["incomplete"] == 1
+    for key, row_key, per in (("D_Li", "D_Li", lambda T: 1.0), ("sigma_T", "sigma", lambda T: T)):
+        fit_points = collected["arrhenius"]["fcc/morse"][key]["points"]
+        analyze_points = summary["arrhenius"]["fcc"][key]["points"]
+        assert [p["temperature_K"] for p in fit_points] == [600.0, 800.0, 1000.0]
+        for p, q in zip(fit_points, analyze_points):
+            T, row = p["temperature_K"], rows[p["temperature_K"]][row_key]
+            assert q["temperature_K"] == T and len(p["replicas"]) == len(row["replicas"])
+            for got in (p, q):
+                assert got["value"] / per(T) == pytest.approx(row["value"], rel=1e-12)
+                assert np.divide(got["ci95"], per(T)) == pytest.approx(row["ci95"], rel=1e-12)
+                assert got["ln_err"] == pytest.approx(row["ln_err"], rel=1e-12)
+
+
+@pytest.mark.parametrize("key", ["D_Li", "sigma_T"])
+def test_analyze_and_collect_fits_agree_with_statsmodels(both, key):
+    """Ea, its error and interval and the 300 K value: analyze's and collect's fits are the
+    same, and statsmodels' WLS of the replicas combined by hand (numpy, each run's error
+    from its own interval by scipy's Student t) gives them."""
+    collected, summary, own = both
+    fit_c, fit_a = collected["arrhenius"]["fcc/morse"][key], summary["arrhenius"]["fcc"][key]
+    for name in ("Ea_eV", "Ea_err_eV", "prefactor", "y_extrapolated"):
+        assert fit_c[name] == pytest.approx(fit_a[name], rel=1e-12), name
+    assert fit_c["Ea_ci95"] == pytest.approx(fit_a["Ea_ci95"], rel=1e-12)
+    assert fit_c["y_extrapolated_ci95"] == pytest.approx(fit_a["y_extrapolated_ci95"], rel=1e-12)
+    sigma_row = next(r for r in collected["rows"] if r["temperature_K"] == 600.0)
+    if key == "sigma_T":
+        assert sigma_row["sigma_300K"] == pytest.approx(fit_a["sigma_extrapolated_mS_cm"],
+                                                        rel=1e-12)
+    else:
+        assert sigma_row["Ea_eV"] == pytest.approx(fit_a["Ea_eV"], rel=1e-12)
+
+    T = np.array(sorted(own))
+    ln_y, se = [], []
+    for t in T:
+        vals, errs = [], []
+        for res in own[t]:
+            d = xyz_li(res)
+            vals.append(d["D"] if key == "D_Li" else res["conductivity"]["sigma"] * t)
+            errs.append(own_se_ln(d) if key == "D_Li" else
+                        own_se_ln({**d, "D_ci95": res["conductivity"]["sigma_ci95"]}))
+        w = 1 / np.square(errs)
+        mean = np.sum(w * np.log(vals)) / np.sum(w)
+        chi2r = np.sum(w * (np.log(vals) - mean) ** 2) / (len(vals) - 1) if len(vals) > 1 else 0
+        ln_y.append(mean)
+        se.append(np.sqrt(max(1.0, chi2r) / np.sum(w)))
+    X = sm.add_constant(-1.0 / (KB * T))
+    wls = sm.WLS(np.array(ln_y), X, weights=1 / np.square(se))
+    ref = wls.fit(cov_type="fixed scale")
+    scattered = chi2_dist.sf(ref.ssr, len(T) - 2) < 0.05
+    assert ("scatter_exceeds_errors" in fit_c["flags"]) == scattered
+    if scattered:
+        ref = wls.fit()
+    q = student_t.ppf(0.975, len(T) - 2) if scattered else 1.96
+    rel = 1e-9
+    assert fit_c["Ea_eV"] == pytest.approx(ref.params[1], rel=rel)
+    assert fit_c["Ea_err_eV"] == pytest.approx(ref.bse[1], rel=rel)
+    assert fit_c["Ea_ci95"] == pytest.approx([ref.params[1] - q * ref.bse[1],
+                                              ref.params[1] + q * ref.bse[1]], rel=rel)
+    assert abs(fit_c["Ea_eV"] - EA) < 4 * fit_c["Ea_err_eV"]
