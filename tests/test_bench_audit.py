@@ -18,6 +18,7 @@ import ionmd.bench as bench_module
 from ionmd.bench import (BenchPoint, BenchResult, CapacityResult, default_cell, parse_size_mib,
                          supercell_for, table)
 from ionmd.cli import main
+from ionmd.cores import CoreCount
 from ionmd.errors import IonmdError
 
 
@@ -93,15 +94,17 @@ def test_the_table_says_threads_device_and_what_each_column_is():
 
 def test_more_threads_than_cores_is_warned_in_stderr_table_and_json(morse_model, tmp_path,
                                                                     monkeypatch, capsys):
-    monkeypatch.setattr(bench_module, "available_cores", lambda: 2)
+    monkeypatch.setattr(bench_module, "mpi_cores",
+                        lambda: CoreCount(2, "the CPUs this process may use"))
     monkeypatch.setattr(bench_module, "run_point",
                         lambda model, atoms, ranks, workdir, **kw: fake_point(atoms, ranks,
                                                                               workdir, **kw))
     res = bench_module.bench(morse_model, [64], [1, 4], tmp_path / "o", progress=False)
-    assert "--np 4 x --threads 1 = 4 threads on 2 core(s)" in capsys.readouterr().err
+    assert ("--np 4: 4 MPI rank(s) x 1 thread(s) = 4 cores, but the CPUs this process may use "
+            "are 2" in capsys.readouterr().err)
     assert "warning: --np 4" in table(res)
     data = json.loads((tmp_path / "o" / "bench.json").read_text())
-    assert data["cores"] == 2 and "ranks share cores" in data["notes"][0]
+    assert data["cores"] == 2 and "would share cores" in data["notes"][0]
     res = bench_module.bench(morse_model, [64], [1, 2], tmp_path / "p", progress=False)
     assert res.notes == [] and "warning" not in capsys.readouterr().err
 

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 
+from ionmd.cores import CoreCount, mpi_cores, oversubscription
 from ionmd.errors import IonmdError, RunInterrupted
 from ionmd.lammps.log import failure_reason, run_summary
 
@@ -78,7 +79,7 @@ class BenchResult:
     ghost: str                                # the mode(s) asked for, comma-separated
     points: list[BenchPoint] = field(default_factory=list)
     status: str = "running"                   # "finished" at the end; "interrupted" on Ctrl-C
-    cores: int | None = None                  # CPU cores this process may use
+    cores: int | None = None                  # cores mpirun may use (cores.mpi_cores)
     notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> str:
@@ -120,23 +121,16 @@ def supercell_for(cell: Atoms, target_atoms: int, seed: int = 3) -> Atoms:
 PLUGIN_LINE_RE = re.compile(r"pair_style ionmd: .*, device (\S+), (\d+) torch thread\(s\) per rank")
 
 
-def available_cores() -> int:
-    """CPU cores this process may run on (its affinity mask, e.g. a batch job's share)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
-def oversubscription_note(ranks: list[int], threads: int, cores: int) -> str | None:
-    """A warning where the largest rank count times the threads per rank exceeds the cores:
-    those points time ranks sharing cores, not the parallel scaling."""
-    worst = max(ranks) * threads
-    if worst <= cores:
+def oversubscription_note(ranks: list[int], threads: int,
+                          available: CoreCount) -> str | None:
+    """A warning where the largest rank count times the threads per rank exceeds the cores
+    mpirun may use: those points time ranks sharing cores, not the parallel scaling (a
+    warning, not a refusal: the "CPU use" efficiency is meant for such a machine)."""
+    why = oversubscription(max(ranks), threads, available)
+    if why is None:
         return None
-    return (f"--np {max(ranks)} x --threads {threads} = {worst} threads on {cores} core(s): "
-            f"ranks share cores, so those points time the sharing, not the scaling "
-            f"(see 'CPU use'); use --np x --threads <= {cores}")
+    return (f"--np {max(ranks)}: {why}; those points time the sharing, not the scaling (see "
+            f"'CPU use'): keep --np x --threads <= {available.count}")
 
 
 @contextlib.contextmanager
@@ -364,10 +358,11 @@ def bench(model: Path, atoms_targets: list[int], ranks: list[int], out: Path, *,
             same.append(f"--atoms {n} gives the {len(atoms)}-atom cell again: measured once")
         cells.setdefault(len(atoms), atoms)
     out.mkdir(parents=True, exist_ok=True)
+    available = mpi_cores()        # where mpirun may start the ranks, as `ionmd run` counts
     result = BenchResult(model=str(model), structure=structure_name, device=device,
-                         ghost=",".join(modes), cores=available_cores())
+                         ghost=",".join(modes), cores=available.count)
     memories = memory_modes(memory)
-    note = oversubscription_note(ranks, threads, result.cores)
+    note = oversubscription_note(ranks, threads, available)
     for note in ([note] if note else []) + same:
         result.notes.append(note)
         print(f"ionmd bench: warning: {note}", file=sys.stderr)

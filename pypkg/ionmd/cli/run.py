@@ -12,9 +12,9 @@ from ionmd.errors import IonmdError
 
 
 def _cmd_run(args: argparse.Namespace) -> None:
-    from ionmd.protocols import get_protocol, plan_runs, run_all
+    from ionmd.protocols import get_protocol, run_all
     from ionmd.protocols.evscan import run_ev_scan
-    from ionmd.protocols.prepare import run_cell
+    from ionmd.protocols.plan import check_runs, lay_out_runs, write_runs
     from ionmd.structures import load_structure
 
     overrides: dict = {}
@@ -77,9 +77,10 @@ def _cmd_run(args: argparse.Namespace) -> None:
         from ionmd.errors import EXIT_FAILED
 
         return EXIT_FAILED if res.failed else None
-    runs = plan_runs(protocol, atoms, args.model, args.output, name=name,
-                     in_run_cell=loaded.in_run_cell)
-    cell = run_cell(protocol, atoms, loaded.in_run_cell)
+    # plan_runs's steps, keeping the run cell it builds (minutes for millions of atoms)
+    runs, cell = lay_out_runs(protocol, atoms, args.model, args.output, name=name,
+                              in_run_cell=loaded.in_run_cell)
+    write_runs(runs, cell, settings=check_runs(runs, cell))
     print(f"{len(runs)} run(s) of {protocol.name} under {args.output}, {len(cell)} atoms "
           f"({cell.get_chemical_formula()}) each")
     for line in protocol.schedule_summary():
@@ -93,17 +94,14 @@ def _cmd_run(args: argparse.Namespace) -> None:
 
 
 def _check_cores(ranks: int, oversubscribe: bool) -> None:
-    """Refuse ``--np`` ranks x ``OMP_NUM_THREADS`` threads (1 unless set: what each rank
-    runs) beyond the available cores before anything starts, unless ``--oversubscribe``
-    (then a warning)."""
-    import os
+    """Refuse ``--np`` ranks x ``OMP_NUM_THREADS`` threads (each rank's: see
+    :func:`ionmd.cores.omp_threads`) beyond the cores mpirun may use before anything
+    starts, unless ``--oversubscribe`` (then a warning)."""
     import sys
 
-    from ionmd.sweep.local import mpi_cores, oversubscription
+    from ionmd.cores import mpi_cores, omp_threads, oversubscription
 
-    text = os.environ.get("OMP_NUM_THREADS", "1").strip()
-    threads = int(text) if text.isdigit() and int(text) > 0 else 1
-    why = oversubscription(ranks, threads, available=mpi_cores())
+    why = oversubscription(ranks, omp_threads(), available=mpi_cores())
     if why is None:
         return
     if oversubscribe:

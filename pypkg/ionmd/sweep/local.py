@@ -4,72 +4,13 @@ keeps going if the submitter dies; the next ``submit`` waits for it and records 
 
 from __future__ import annotations
 
-import os
 import queue
-import re
 import sys
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
+from ionmd.cores import available_cores, oversubscription
 from ionmd.sweep.campaign import Campaign
 from ionmd.sweep.worker import run_one
-
-
-def available_cores() -> tuple[int, str]:
-    """Cores this process may run on, and where the number comes from: its CPU affinity
-    (what ``taskset``, cgroups and ``srun`` leave it, unlike ``os.cpu_count()``, the
-    machine's), and within a SLURM job at most the job's CPUs on this node
-    (``SLURM_CPUS_ON_NODE``)."""
-    try:
-        cores, source = len(os.sched_getaffinity(0)), "the CPUs this process may use"
-    except (AttributeError, OSError):          # no affinity on macOS
-        cores, source = os.cpu_count() or 1, "the machine's CPUs"
-    slurm = os.environ.get("SLURM_CPUS_ON_NODE", "")
-    if slurm.isdigit() and 0 < int(slurm) < cores:
-        cores, source = int(slurm), "the SLURM job's CPUs on this node (SLURM_CPUS_ON_NODE)"
-    return cores, source
-
-
-def slurm_job_cpus() -> int | None:
-    """The SLURM job's CPUs over all its nodes (``SLURM_JOB_CPUS_PER_NODE``: ``32(x2),16``
-    is 80), None outside a job or where the variable cannot be read."""
-    text = os.environ.get("SLURM_JOB_CPUS_PER_NODE", "").strip()
-    total = 0
-    for part in filter(None, text.split(",")):
-        match = re.fullmatch(r"(\d+)(?:\(x(\d+)\))?", part.strip())
-        if match is None:
-            return None
-        total += int(match.group(1)) * int(match.group(2) or 1)
-    return total or None
-
-
-def mpi_cores() -> tuple[int, str]:
-    """Cores that ``mpirun -np N`` may start ranks on: :func:`available_cores`, except in
-    a SLURM job over several nodes, or in an ``salloc`` shell (``SLURM_CPUS_ON_NODE``
-    unset: it may run on the login node), where mpirun places the ranks over the job's
-    nodes: the job's CPUs (``SLURM_JOB_CPUS_PER_NODE``)."""
-    job = slurm_job_cpus()
-    nodes = os.environ.get("SLURM_JOB_NUM_NODES", os.environ.get("SLURM_NNODES", "1"))
-    if job is not None and (not os.environ.get("SLURM_CPUS_ON_NODE", "").isdigit()
-                            or (nodes.isdigit() and int(nodes) > 1)):
-        return job, "the SLURM job's CPUs over its nodes (SLURM_JOB_CPUS_PER_NODE)"
-    return available_cores()
-
-
-def oversubscription(ranks: int, threads: int, at_once: int = 1,
-                     available: tuple[int, str] | None = None) -> str | None:
-    """Why ``at_once`` runs of ``ranks`` x ``threads`` each are more than the available
-    cores (``available``: cores and where the number comes from; default
-    :func:`available_cores`), or None when they fit. MPICH and OpenMP start every
-    rank and thread whatever the cores: oversubscribed, each waits for a core in turn
-    (many times slower) and each rank holds its own copy of the model in memory."""
-    cores, source = available or available_cores()
-    need = ranks * threads * at_once
-    if need <= cores:
-        return None
-    runs = f"{at_once} runs x " if at_once > 1 else ""
-    return (f"{runs}{ranks} MPI rank(s) x {threads} thread(s) = {need} cores, but {source} "
-            f"are {cores}: the ranks would share cores (many times slower, each rank holding "
-            f"its own copy of the model in memory)")
 
 
 def pool_width(campaign: Campaign, n_gpus: int = 0) -> int:
@@ -79,15 +20,16 @@ def pool_width(campaign: Campaign, n_gpus: int = 0) -> int:
     file was checked), with a warning on stderr."""
     r = campaign.resources
     cores = campaign.executor.get("cores", 1)
-    have, source = available_cores()
+    available = available_cores()
+    have, source = available
     if cores > have:
         print(f"warning: executor.cores = {cores} but {source} are {have}: running as many "
               f"runs at once as {have} cores hold", file=sys.stderr)
         cores = have
     width = max(1, cores // r.cores)
     if r.cores > have:
-        print(f"warning: {oversubscription(r.ranks, r.threads)}; lower resources.ranks or "
-              f"threads", file=sys.stderr)
+        why = oversubscription(r.ranks, r.threads, available)
+        print(f"warning: {why}; lower resources.ranks or threads", file=sys.stderr)
     if r.gpus:
         width = min(width, max(1, n_gpus // r.gpus))
     return width
