@@ -124,16 +124,18 @@ def _per_lag(func, lag_ps: float | Sequence[float]) -> np.ndarray:
 
 def van_hove_self(traj: Trajectory, species: str, lag_ps: float | Sequence[float],
                   r_max: float = 8.0, n_bins: int = 80) -> tuple[np.ndarray, np.ndarray]:
-    """Self part ``4 pi r^2 G_s(r, t)`` (integrates to 1 over r): bin centres, values
-    (one row per lag when ``lag_ps`` is a sequence)."""
+    """Self part ``4 pi r^2 G_s(r, t)``: bin centres, values (one row per lag when
+    ``lag_ps`` is a sequence). Normalised over all displacements, those beyond ``r_max``
+    included: a row integrates to the fraction of displacements below ``r_max`` (1 only
+    where none reach beyond), so a fast ion does not look localised."""
     idx = traj.indices(species)
     edges = _bin_edges(r_max, n_bins)
 
     def one(t: float) -> np.ndarray:
         lag = _lag_frames(traj, t)
         d = np.linalg.norm(traj.positions[lag:, idx] - traj.positions[:-lag or None, idx], axis=-1)
-        hist, _ = np.histogram(d.ravel(), bins=edges)
-        return hist / (d.size * (edges[1] - edges[0]))
+        hist, _ = np.histogram(d.ravel(), bins=edges)     # leaves out d > r_max
+        return hist / (d.size * (edges[1] - edges[0]))     # ... which d.size counts
 
     return 0.5 * (edges[1:] + edges[:-1]), _per_lag(one, lag_ps)
 
