@@ -82,7 +82,8 @@ def register(subparsers) -> None:
     p.add_argument("--arrhenius-kinisi", action="store_true",
                    help="also kinisi's Bayesian (MCMC) Arrhenius fit, next to weighted least squares")
     p.add_argument("--structure-functions", action="store_true",
-                   help="also RDFs, van Hove self and distinct functions and a density CUBE file")
+                   help="also RDFs, van Hove self and distinct functions and a density CUBE "
+                        "file per mobile species (atoms/Bohr^3: integrates to their number)")
     p.add_argument("--van-hove-lags-ps", default=None,
                    help="van Hove lag times, ps, comma separated (default 5, 10, 25, 50 %% of the run)")
     p.add_argument("--failures-only", action="store_true", help="only the failure post-mortem")
