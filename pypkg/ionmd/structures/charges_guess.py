@@ -1,0 +1,183 @@
+"""The oxidation-state guess: the rules of ``ionmd.structures.charges`` in their order, from a
+neutral assignment of one state per element to the reason there is none."""
+
+from __future__ import annotations
+
+from ionmd.structures.charges_anions import _polyanion
+from ionmd.structures.charges_metallic import (_carbon_host, _metal_anion_states,
+                                               _metallic_carbide_nitride, _subvalent)
+from ionmd.structures.charges_oxides import _settled_oxide
+from ionmd.structures.charges_states import (CHARGED_REFINEMENT, NEARLY_NEUTRAL, OxidationGuess,
+                                             _Assignment, _assignments, _cations_first, _options,
+                                             _probabilities, _usual, _usual_state)
+from ionmd.structures.charges_words import _described, _formula, _ions
+
+
+def guess_oxidation_states(composition) -> dict[str, float]:
+    """Element -> oxidation state for ``composition`` (a pymatgen ``Composition``, a
+    formula or an element -> count mapping), ``{}`` when there is no sound guess
+    (``oxidation_guess`` says why)."""
+    return oxidation_guess(composition).states
+
+
+def nearly_neutral_states(composition) -> dict[str, float]:
+    """One oxidation state per element for a refined composition a little off neutral
+    (occupancies as published: Li6 In2.03 Cl12 +0.09 e, Al-LLZO's Li50.064 Al1.92 La24 Zr16
+    O96 -0.18 e): the most likely assignment whose net charge is within ``NEARLY_NEUTRAL``
+    of its positive charge; ``{}`` where none is."""
+    from pymatgen.core import Composition
+
+    amounts = Composition(composition).get_el_amt_dict()
+    best = _best_within(_assignments(amounts), NEARLY_NEUTRAL)
+    return best.states if best else {}
+
+
+def oxidation_guess(composition) -> OxidationGuess:
+    """The guess of ``guess_oxidation_states`` with its net charge and how it was reached
+    (module docstring)."""
+    from pymatgen.core import Composition
+
+    comp = Composition(composition).reduced_composition
+    # occupancies 0.385 + 0.615 add up to Cl 1.0000000000000002
+    amounts = {el: float(round(n)) if abs(n - round(n)) < 1e-8 else n
+               for el, n in comp.get_el_amt_dict().items()}
+    if len(amounts) == 1:
+        return OxidationGuess({next(iter(amounts)): 0.0})
+    metal_anion = _metal_anion_states(amounts)
+    if metal_anion:
+        return OxidationGuess(metal_anion)
+    candidates = _assignments(amounts)
+    for tolerance in (0.0, NEARLY_NEUTRAL, CHARGED_REFINEMENT):
+        best = _best_within(candidates, tolerance)
+        if best:
+            if tolerance == 0.0:
+                settled = _settled_oxide(best, amounts)
+                if settled:
+                    return settled
+                return _described(best, amounts,
+                                  alternatives=_alternatives(best, candidates, amounts))
+            return _described(best, amounts)
+    mixed = _mixed_valence(candidates, amounts)
+    if mixed:
+        return _described(mixed, amounts, averaged=mixed.averaged)
+    polyanion = _polyanion(amounts)
+    if polyanion:
+        return polyanion
+    return _why_none(candidates, amounts)
+
+
+def _best_within(candidates, tolerance: float) -> _Assignment | None:
+    """The most likely assignment whose net charge is within ``tolerance`` x its positive
+    charge (besides 1e-6 e). Beyond ``NEARLY_NEUTRAL``, it must give every element its
+    usual state (``_usual``): refined occupancies a little off neutral keep their ions'
+    states, no other state absorbs the charge (OBELiX 9yt, Li45.888 P4 S20 Br3 Cl, +21.9 e
+    under Li+ P5+ S2-: P- made it -2.1 e)."""
+    fits = [a for a in candidates if abs(a.charge) <= 1e-6 + tolerance * a.positive
+            and (tolerance <= NEARLY_NEUTRAL or _usual(a.states))]
+    return max(fits, key=lambda a: a.score, default=None)
+
+
+def _mixed_valence(candidates, amounts) -> _Assignment | None:
+    """The most likely neutral assignment in which one cation (an element whose likeliest
+    state is positive) takes the average of two of its positive states, the others one
+    state each; None where none is. Anions are not averaged: a composition a state of O or
+    S would have to absorb is a refinement missing atoms far more often than a peroxide."""
+    prob = _probabilities(amounts)
+    best = None
+    for a in candidates:
+        if not _usual(a.states):        # the other elements keep their usual states
+            continue
+        for el, state in a.states.items():
+            positive = sorted(s for s in _options(el) if s > 0)
+            if state <= 0 or len(positive) < 2 or _usual_state(el, prob) < 0:
+                continue
+            n = amounts[el]
+            average = state - a.charge / n
+            if not positive[0] < average < positive[-1]:
+                continue
+            lo = max(s for s in positive if s <= average)
+            hi = min(s for s in positive if s > average)
+            f = (average - lo) / (hi - lo)
+            score = a.score + n * ((1 - f) * prob[el, lo] + f * prob[el, hi] - prob[el, state])
+            if best is None or score > best.score:
+                states = {**a.states, el: average}
+                best = _Assignment(states, 0.0, a.positive + n * (average - state), score, el)
+    return best
+
+
+ALTERNATIVE_SCORE = 0.5
+"""A neutral assignment in which transition-metal cations trade electrons (Ni2+ Mn4+ or
+Ni4+ Mn2+ in Li2NiMnO4) and that scores at least this fraction of the guess's is named in
+the guess's note: one state per element cannot tell them apart with certainty."""
+
+
+def _alternatives(best: _Assignment, candidates, amounts) -> list[tuple[_Assignment, float]]:
+    """Other neutral assignments that differ from ``best`` only in the states of two or more
+    transition metals, with their score over ``best``'s on those elements (their atoms'
+    summed state frequencies) where at least ``ALTERNATIVE_SCORE``; best first."""
+    from pymatgen.core import Element
+
+    prob = _probabilities(amounts)
+    out = []
+    for a in candidates:
+        changed = [el for el in a.states if a.states[el] != best.states[el]]
+        if not (abs(a.charge) <= 1e-6 and len(changed) >= 2
+                and all(Element(el).is_transition_metal for el in changed)
+                and not any(_below_common(el, a.states[el]) for el in changed)):
+            continue
+        mine, theirs = (sum(amounts[el] * prob[el, x.states[el]] for el in changed)
+                        for x in (best, a))
+        if theirs >= ALTERNATIVE_SCORE * mine:
+            out.append((a, theirs / mine))
+    return sorted(out, key=lambda ar: -ar[1])
+
+
+def _below_common(el: str, state: float) -> bool:
+    """Whether positive ``state`` is below ``el``'s lowest common positive state (pymatgen's
+    ``common_oxidation_states``): Co+ and Ni+ beside O or a phosphate (Co+ is known in
+    carbonyls and phosphines, not in oxides), so LiCo0.5Fe0.5PO4's note named Fe3+ Co+."""
+    from pymatgen.core import Element
+
+    common = [s for s in Element(el).common_oxidation_states if s > 0]
+    return 0 < state < min(common, default=0)
+
+
+def _why_none(candidates, amounts) -> OxidationGuess:
+    """No guess, and why: the net charge under the likeliest assignment; for a carbon
+    intercalation host (LiC6), that no formal states apply (it said to check the file's
+    occupancies)."""
+    formula = _formula(amounts)
+    # the composition's own elements (Fe3C was told oxidation_states={'Li': 1, ...})
+    give = ("give the states (oxidation_states={"
+            + ", ".join(f"'{el}': ..." for el in _cations_first(amounts)) + "})")
+    prob = _probabilities(amounts)
+    cations = {el: float(_usual_state(el, prob)) for el in amounts if el != "C"}
+    carbon = _carbon_host(amounts, cations)
+    if carbon is not None:
+        return OxidationGuess(
+            note=f"{formula} is an intercalation compound: its carbon holds {carbon:.2g} e "
+                 f"per atom from {_ions(cations)}, no formal state of C",
+            advice=give)
+    from pymatgen.core import Element
+
+    if all(Element(el).is_metal for el in amounts):         # LiAl, KAu
+        return OxidationGuess(
+            note=f"{formula} is an intermetallic: none of its elements can be an anion, so "
+                 "no formal states fit", advice=give)
+    metallic = _metallic_carbide_nitride(amounts, {}) or _subvalent(amounts)
+    if metallic:                                            # Fe3C, Fe4N, Ag2F
+        return OxidationGuess(note=f"{formula} is {metallic}; no formal states fit",
+                              advice=give)
+    if not candidates:
+        return OxidationGuess(note=f"no oxidation states are known for an element of {formula}",
+                              advice=give)
+    usual = max(candidates, key=lambda a: a.score)
+    short = (" or, if its anions bond to one another (a polysulfide, a peroxide), "
+             if usual.charge < 0 else " or ")
+    return OxidationGuess(
+        note=f"no sound oxidation states for {formula}: under its elements' usual states "
+             f"({_ions(usual.states)}) it holds {usual.charge:+.3g} e "
+             f"({abs(usual.charge) / max(usual.positive, 1e-9):.0%} of its positive charge, "
+             f"more than a refinement's {CHARGED_REFINEMENT:.0%}), and no single cation's "
+             "mixed valence makes it neutral",
+        advice=f"check the file's occupancies (a missing or doubled site),{short}{give}")

@@ -1,0 +1,171 @@
+"""Metals as anions and compounds whose electrons conduct: aurides and platinides (CsAu,
+Cs2Pt), carbon intercalation hosts (LiC6), metallic carbides and nitrides (TiC, TiN),
+subvalent compounds (Ag2F) and the metals and metalloids of Zintl anions (LiSi)."""
+
+from __future__ import annotations
+
+from ionmd.structures.charges_states import (CHARGED_REFINEMENT, _electronegativity, _options,
+                                             _probabilities, _usual_state)
+from ionmd.structures.charges_words import _ions
+
+
+INTERCALATED_CARBON = 0.5
+"""Electrons per carbon atom (from the cations' charges) below which carbon, the only
+other element, is an intercalation host: graphite (LiC6 1/6, CaC6 1/3, KC8 1/8) or a
+fulleride (K3C60 0.05), electronic conductors; acetylides (Li2C2, CaC2: 1 e per C) and
+methanides (Be2C: 4) are ionic."""
+
+
+def _carbon_host(amounts, charges: dict[str, float]) -> float | None:
+    """Electrons per C atom where carbon is the only element besides cations of
+    ``charges`` and holds fewer than ``INTERCALATED_CARBON``; else None."""
+    cations = [el for el in amounts if el != "C"]
+    if "C" not in amounts or not cations or not all(charges.get(el, 0) > 0 for el in cations):
+        return None
+    per_atom = sum(amounts[el] * charges[el] for el in cations) / amounts["C"]
+    return per_atom if per_atom < INTERCALATED_CARBON else None
+
+
+def _metallic_carbide_nitride(amounts, charges: dict[str, float]) -> str | None:
+    """What makes ``amounts`` a metallic carbide or nitride, else None: C or N its only
+    anions (a cyanide's C2+ or a carbodiimide's C4+ is none; without charges, C no more
+    than N and more C and N atoms than metal ones: CN groups) beside metals (and metalloids)
+    of which none is an alkali or alkaline-earth metal (Li2C2, CaC2, Li3N, Li7MnN4 are
+    ionic). Carbides of d- and f-block metals up to group 10 conduct electrons (TiC, WC, UC,
+    Fe3C; LaC2, YC2: Ln3+ C2 2- e-; Greenwood & Earnshaw ch. 8.2.2); Al4C3 and Be2C are
+    salts. A nitride conducts where such a metal is left with d or f electrons (TiN Ti3+,
+    UN, Fe4N); d0 nitrides are semiconductors (ScN, Zr3N4, Ta3N5), as are Cu3N, Zn3N2, GaN."""
+    from pymatgen.core import Element
+
+    light = [el for el in amounts if el in ("C", "N")]
+    others = {el: Element(el) for el in amounts if el not in light}
+    if (not light or not others or any(charges.get(el, -1) >= 0 for el in light)
+            or not all(e.is_metal or e.is_metalloid for e in others.values())
+            or any(e.is_alkali or e.is_alkaline for e in others.values())):
+        return None
+    if len(light) == 2 and amounts["C"] <= amounts["N"] and (
+            amounts["C"] + amounts["N"] > sum(amounts[el] for el in others)):
+        return None     # CN or NCN groups, not Ti(C,N): Prussian blue Fe7(CN)18 had no guess
+    inner = [el for el, e in others.items()
+             if e.block == "f" or (e.block == "d" and e.group <= 10)]
+    if "C" in light and inner:
+        kind = "carbonitride" if len(light) == 2 else "carbide"
+        return (f"a metallic {kind} (C beside the d- or f-block metal"
+                f"{'s' if len(inner) > 1 else ''} {', '.join(inner)}, as TiC, WC, Fe3C)")
+    reduced = [el for el in inner if others[el].is_actinoid     # 5f electrons conduct (UN)
+               or (others[el].block == "d" and others[el].group >= 4)]
+    reduced = [el for el in reduced
+               if el not in charges or charges[el] < max(others[el].oxidation_states)]
+    if reduced:
+        return (f"a metallic nitride (its {', '.join(reduced)} left with d or f electrons "
+                "below its highest state, as TiN's Ti3+)")
+    return None
+
+
+SUBVALENT_METALS = ("Rb", "Cs", "Ca", "Sr", "Ba")
+"""Besides the d-block metals (Ag2F, Hf2S, Ti2O), the metals known to form subvalent
+(metal-rich, metallic) compounds: the suboxides Rb9O2, Cs11O3 and the subnitrides and
+electrides Ca2N, Sr2N, Ba2N (Simon, Coord. Chem. Rev. 163 (1997) 253). Li, Na, K, Mg
+form none: a file of theirs with too few anions is missing atoms."""
+
+
+def _subvalent(amounts) -> str | None:
+    """Where the metals of ``amounts`` hold more charge at their lowest positive states
+    than its anions (the other elements, at their usual negative states) can take, and all
+    of them form subvalent compounds (d-block, ``SUBVALENT_METALS``): what it is (Ag2F, Ag
+    0.5+ beside F-: Ag-Ag bonds, a metal); else None. An excess within
+    ``CHARGED_REFINEMENT`` of the positive charge is a refinement's (Ag2.2Se, Ag11Se5)."""
+    from pymatgen.core import Element
+
+    metals = [el for el in amounts if Element(el).is_metal]
+    anions = [el for el in amounts if el not in metals]
+    if not metals or not anions or not all(
+            Element(el).block == "d" or el in SUBVALENT_METALS for el in metals):
+        return None
+    prob = _probabilities(amounts)
+    usual = {}
+    for el in anions:
+        negative = [s for s in _options(el) if s < 0]
+        if not negative:
+            return None
+        usual[el] = max(negative, key=lambda s: prob[el, s])
+    taken = -sum(amounts[el] * s for el, s in usual.items())
+    lowest = {el: min((s for s in _options(el) if s > 0), default=None) for el in metals}
+    if None in lowest.values():
+        return None
+    positive = sum(amounts[el] * s for el, s in lowest.items())
+    # within a refinement's excess (CHARGED_REFINEMENT) it is a file a little rich in
+    # cations, as oxidation_guess reads it (Ag2.2Se: Ag+ Se2-), no metal
+    if positive - taken <= CHARGED_REFINEMENT * positive:
+        return None
+    if len(metals) == 1:
+        (el,) = metals
+        held = f"its {el} {taken / amounts[el]:.3g}+ on average beside {_ions(usual)}"
+    else:
+        held = f"its metals {taken:.3g}+ in all beside {_ions(usual)}"
+    return (f"a subvalent (metal-rich) compound: {held}, below "
+            f"{'their lowest states' if len(metals) > 1 else 'its lowest state'} "
+            f"({_ions(lowest)}): the electrons left over bond metal to metal (Ag2F, Cs11O3) "
+            "or sit in its voids (the electride Ca2N), a metal")
+
+
+def _zintl_anion(element) -> bool:
+    """A metal, or a metalloid of groups 13-15 (B, Si, Ge, As, Sb), as an anion: a Zintl
+    formal charge. Chalcogens (Te2-, like Se2-) and nonmetals are ordinary anions."""
+    return element.is_metal or (element.is_metalloid and element.group < 16)
+
+
+IONIC_DIFFERENCE = 1.7
+"""Pauling electronegativity difference above which a bond is mostly ionic (Pauling's
+50 % ionic character): a metal this much more electronegative than every other element
+of the composition is its anion (CsAu, Cs+ Au-: 2.54 - 0.79 = 1.75, a transparent
+semiconductor; RbAu 1.72), not a partner of an intermetallic (LiAu 1.56, LiAl 0.63)."""
+
+
+def _metal_anion_states(amounts) -> dict[str, float]:
+    """Where every element is a metal and the most electronegative one is an anion by
+    ``IONIC_DIFFERENCE`` (an auride: CsAu), the others at their usual state and that one
+    at the negative state that makes the composition neutral; ``{}`` otherwise (pymatgen's
+    ICSD statistics hold no Au-, so the guess had no states for CsAu)."""
+    from pymatgen.core import Element
+
+    if not all(Element(el).is_metal for el in amounts):
+        return {}
+    anion = max(amounts, key=_electronegativity)
+    if not _ionic_metal_anion(anion, amounts):
+        return {}
+    prob = _probabilities(amounts)
+    states = {el: float(_usual_state(el, prob)) for el in amounts if el != anion}
+    if any(s <= 0 for s in states.values()):
+        return {}
+    state = -sum(amounts[el] * s for el, s in states.items()) / amounts[anion]
+    if state not in Element(anion).oxidation_states:
+        return {}
+    return {**states, anion: float(state)}
+
+
+CHARGE_TRANSFER_COST = 1.95
+"""eV: a metal anion also needs every other element to give it an electron at most this
+far uphill between free atoms (the cation's first ionisation energy less the anion's
+electron affinity), which the lattice energy of an ionic solid pays. Pauling's scale
+cannot tell the known ionic aurides from K-Au (K and Rb are both 0.82: KAu and RbAu 1.72
+apart); the free atoms can: CsAu 1.59 eV and RbAu 1.87 eV are ionic semiconductors, while
+K (2.03 eV) forms intermetallic KAu2 and KAu5 with Au and no KAu (LiAu 3.08, NaAu2 2.83),
+and KAu in the CsCl structure would be a metal (relativistic bands: Koenig, Christensen,
+Kollar, Phys. Rev. B 29 (1984) 6481; K(x)Rb(1-x)Au turns metallic at x = 0.45, Meloni and
+Baldereschi, Lect. Notes Phys. 152 (1982))."""
+
+
+def _ionic_metal_anion(el: str, amounts) -> bool:
+    """Whether metal ``el`` is at least ``IONIC_DIFFERENCE`` more electronegative than
+    every other element of ``amounts`` and takes their electrons at most
+    ``CHARGE_TRANSFER_COST`` uphill: an ordinary (ionic) anion, as Au- in CsAu and RbAu."""
+    from pymatgen.core import Element
+
+    x = _electronegativity(el)
+    others = [other for other in amounts if other != el]
+    affinity = Element(el).electron_affinity
+    return bool(others) and all(
+        x - _electronegativity(other) >= IONIC_DIFFERENCE
+        and Element(other).ionization_energy - affinity <= CHARGE_TRANSFER_COST
+        for other in others)

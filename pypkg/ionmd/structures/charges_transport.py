@@ -1,0 +1,92 @@
+"""Charges for a Nernst-Einstein conductivity and what they assume where the solid is not an
+ordinary ionic one (an intermetallic, a Zintl phase, a carbon host, a metallic carbide)."""
+
+from __future__ import annotations
+
+from ionmd.structures.charges_guess import guess_oxidation_states
+from ionmd.structures.charges_metallic import (_carbon_host, _ionic_metal_anion,
+                                               _metallic_carbide_nitride, _subvalent, _zintl_anion)
+from ionmd.structures.charges_states import _cations_first
+from ionmd.structures.charges_words import _formula, _ions
+
+
+def transport_charges(composition) -> dict[str, float]:
+    """Charges for a Nernst-Einstein conductivity: the oxidation-state guess, else, where no
+    formal states fit (a closo-borate's B12H12, a polysulfide's S6: cluster anions), the
+    alkali and alkaline-earth ions at their one usual state (Li+, Na+, Mg2+), which is all
+    such a sigma of those ions needs; the cluster's atoms get none."""
+    from pymatgen.core import Composition, Element
+
+    states = guess_oxidation_states(composition)
+    if states:
+        return states
+    out = {}
+    for el in Composition(composition).get_el_amt_dict():
+        e = Element(el)
+        if (e.is_alkali or e.is_alkaline) and len(e.common_oxidation_states) == 1:
+            out[el] = float(e.common_oxidation_states[0])
+    return out
+
+
+def transport_note(composition, charges: dict[str, float] | None = None, *,
+                   given: bool = False) -> str:
+    """What the charges of ``transport_charges`` (or ``charges``) assume where it is not an
+    ordinary ionic solid, else ``""``: an intermetallic (no element of the composition can
+    be an anion: LiAl, Li22Sn5, LiMg) or one whose guess needs a metal or a group 13-15
+    metalloid as the anion (Zintl phases: LiSi's Si-, Li15Si4's Si4-, Li3Sb's Sb3-), or a
+    graphite or fullerene host of intercalated cations (LiC6, KC8: ``INTERCALATED_CARBON``),
+    a metallic carbide or nitride (TiC, Fe3C, TiN, LaC2) or a subvalent compound (Ag2F).
+    Its Li+ is a formal charge: the sigma is the formal ionic Nernst-Einstein one, not
+    what a user of an alloy anode measures (electrons carry its current). A metal far more
+    electronegative than the others (``IONIC_DIFFERENCE``: CsAu's Au-) is an ordinary
+    anion. ``given``: ``charges`` are the user's own (``ionmd analyze --charges``, a
+    run.json's), so the note keeps the caveat but neither calls them the guess nor tells
+    how to give them."""
+    from pymatgen.core import Composition, Element
+
+    # a run's cell (Li16 Si8) is named as its formula unit (Li2 Si)
+    amounts = Composition(composition).reduced_composition.get_el_amt_dict()
+    if len(amounts) < 2:
+        return ""
+    charges = transport_charges(composition) if charges is None else charges
+    anions = sorted(el for el, q in charges.items() if q < 0)
+    metals = [el for el in _cations_first(amounts) if Element(el).is_metal]
+    formula = _formula(amounts)
+    ionic = [el for el in anions if _ionic_metal_anion(el, amounts)]   # CsAu's Au-
+    carbon = _carbon_host(amounts, charges)
+    host = "an alloy's"
+    if len(metals) == len(amounts) and not ionic:
+        why = f"{formula} is an intermetallic: none of its elements can be an anion"
+    elif carbon is not None:
+        why = (f"{formula} is an intercalation compound: its carbon holds {carbon:.2g} e per "
+               "atom from the cations, a graphite or fullerene host whose own electrons "
+               "conduct (C2 2- acetylides hold 1 e per atom)")
+        host = "the compound's, whose carbon conducts electrons"     # LiC6 is no alloy
+    elif (metallic := _metallic_carbide_nitride(amounts, charges)):
+        why = f"{formula} is {metallic}"
+        host = "the compound's, whose electrons conduct"
+    elif (subvalent := _subvalent(amounts)):
+        why = f"{formula} is {subvalent}"
+        host = "the compound's, whose electrons conduct"
+    elif not anions and all(_zintl_anion(Element(el)) for el in amounts):
+        others = [el for el in _cations_first(amounts) if el not in metals]
+        why = (f"{formula} is an intermetallic or Zintl phase: its only anion candidates are "
+               f"the metalloid{'s' if len(others) > 1 else ''} {', '.join(others)}")
+    elif any(_zintl_anion(Element(el)) and el not in ionic for el in anions):
+        unusual = [el for el in anions if _zintl_anion(Element(el)) and el not in ionic]
+        why = (f"{formula} is a Zintl phase: {'these charges make' if given else 'the guess makes'}"
+               f" the metal or metalloid {', '.join(unusual)} its anion")
+    else:
+        return ""
+    if not charges:     # Fe3C, Ag2F: nothing to call formal, nor a command to repeat
+        return (f"{why}: no formal charges fit, and a formal ionic Nernst-Einstein sigma "
+                f"(not {host}) needs them: give them as a campaign's [analysis] charges or "
+                f"`ionmd analyze --charges {','.join(f'{el}=Q' for el in amounts)}`")
+    caveat = (f"{why}: the charges ({_ions(charges)}) are formal, and sigma is the "
+              f"formal ionic Nernst-Einstein one, not {host}")
+    if given:           # the user's own: the hint would repeat the command they ran
+        return caveat
+    table = ", ".join(f"{el} = {q:g}" for el, q in charges.items())
+    cli = ",".join(f"{el}={q:g}" for el, q in charges.items())
+    return (f"{caveat}; to use others, give them: a campaign's [analysis] charges = "
+            f"{{{table}}}, `ionmd analyze --charges {cli}`")
