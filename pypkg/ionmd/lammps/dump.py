@@ -94,7 +94,7 @@ def _truncated(path: Path, n_frames: int) -> AnalysisError:
                          f"— truncate the file or rerun")
 
 
-#: The command that unpacks each compression, as far as its data is intact.
+#: The command that unpacks each compression (it complains where the data is damaged).
 UNPACK_COMMAND = {"gzip": "gzip -dc", "bz2": "bzip2 -dc", "xz": "xz -dc"}
 
 
@@ -120,7 +120,10 @@ def stream_damage(path: Path) -> Exception | None:
     import gzip
     import lzma
 
-    packed = compression_of(path)
+    try:
+        packed = compression_of(path)
+    except OSError:         # no file to read: said by the caller's own error
+        return None
     if packed is None:
         return None
     try:
