@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from ase import units
 from ase.build import bulk
 
 import synthetic_trajectories as st
@@ -81,7 +82,12 @@ def test_density_grid_is_normalised_and_cube_file_reads_back(tmp_path):
     assert grid.sum() * voxel == pytest.approx(1.0)
     path = write_density_cube(traj, "Li", tmp_path / "li.cube", (20, 20, 20))
     data, back = read_cube_data(str(path))
-    np.testing.assert_allclose(data, grid, rtol=1e-4, atol=1e-8)
+    # the Gaussian CUBE convention: atoms per Bohr^3, summing to the Li count over the cell
+    n_li = int(np.sum(atoms.numbers == 3))
+    voxel_bohr3 = back.get_volume() / data.size / units.Bohr ** 3
+    assert data.sum() * voxel_bohr3 == pytest.approx(n_li, rel=1e-4)
+    np.testing.assert_allclose(data, grid / grid.sum() * n_li / voxel_bohr3, rtol=1e-4,
+                               atol=1e-8)
     assert len(back) == len(atoms)
     # Li sits on the Cl sublattice shifted by a/2: density peaks at Li sites (frac 0 or 1/6...)
     peak = np.unravel_index(np.argmax(grid), grid.shape)

@@ -11,6 +11,7 @@ the atoms.
 
 import numpy as np
 import pytest
+from ase import units
 from ase.build import bulk
 
 from ionmd.analysis.structure_functions import (density_grid, rdf, van_hove_distinct,
@@ -93,7 +94,9 @@ def test_density_cube_peaks_where_the_atoms_are(tmp_path):
     traj = _trajectory(positions, cell, ["Li"])
     data, atoms = read_cube_data(str(write_density_cube(traj, "Li", tmp_path / "li.cube",
                                                         (n, n, n))))
-    np.testing.assert_allclose(data, density_grid(traj, "Li", (n, n, n)), rtol=1e-5)
+    grid = density_grid(traj, "Li", (n, n, n))
+    voxel_bohr3 = atoms.get_volume() / data.size / units.Bohr ** 3   # one Li: atoms per Bohr^3
+    np.testing.assert_allclose(data, grid / grid.sum() / voxel_bohr3, rtol=1e-5)
     points = np.arange(n) / n                   # ASE writes the origin at 0
     for axis in range(3):
         profile = data.sum(axis=tuple(k for k in range(3) if k != axis))
