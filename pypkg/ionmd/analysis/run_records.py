@@ -20,6 +20,8 @@ A run's record (:func:`run_record`)::
      "flags": [], "failed": false, "failure_modes": [], "analysis_error": null,
      "stop_reason": "converged",   # status.json's; without a stopping rule "planned" once
                                    # completed, else the run's state; None without status.json
+     # an interrupted or failed run only: what stopped it, and whether it resumes
+     "reason": "stopped at step 4800 of 20000 by LAMMPS's own timer: ...", "resumable": true,
      "stopping": {"until": "D_rel_ci<=0.2,hops>=10", ...}, "n_checks": 5,
      "last_check": {"step": ..., "time_ps": ..., "values": {...}, "met": true}}
 """
@@ -40,7 +42,10 @@ PLANNED = "planned"
 
 def stop_of(status: dict | None) -> dict:
     """``stop_reason``, ``stopping``, ``n_checks`` and ``last_check`` from a run's
-    ``status.json`` (all None without one; ``n_checks`` None without a stopping rule)."""
+    ``status.json`` (all None without one; ``n_checks`` None without a stopping rule); for
+    a run that did not complete (interrupted, failed) also its ``reason`` (what stopped it:
+    a LAMMPS error, a signal, the template's own ``timer timeout``, ...) and whether it
+    resumes (``resumable``)."""
     if status is None:
         return {"stop_reason": None, "stopping": None, "n_checks": None, "last_check": None}
     checks = status.get("checks") or []
@@ -51,9 +56,12 @@ def stop_of(status: dict | None) -> dict:
     else:
         reason = status.get("state")
     ruled = "stopping" in status or bool(checks)
-    return {"stop_reason": reason, "stopping": status.get("stopping"),
+    stop = {"stop_reason": reason, "stopping": status.get("stopping"),
             "n_checks": len(checks) if ruled else None,
             "last_check": checks[-1] if checks else None}
+    if status.get("state") in ("interrupted", "failed"):
+        stop.update(reason=status.get("reason"), resumable=bool(status.get("resumable")))
+    return stop
 
 
 def mobile_record(d: dict) -> dict:
@@ -208,10 +216,13 @@ def run_labels(records: Sequence[dict]) -> dict[str, str]:
 
 
 def stop_text(rec: dict) -> str:
-    """``converged (5 checks)``, ``planned``, ``running (2 checks)``, ``-`` (unknown)."""
+    """``converged (5 checks)``, ``planned``, ``running (2 checks)``, ``interrupted
+    (resumable)``, ``-`` (unknown)."""
     reason = rec.get("stop_reason") or "-"
     n = rec.get("n_checks")
-    return reason if n is None else f"{reason} ({n} check{'s' if n != 1 else ''})"
+    notes = (["resumable"] if rec.get("resumable") else []) + (
+        [] if n is None else [f"{n} check{'s' if n != 1 else ''}"])
+    return f"{reason} ({', '.join(notes)})" if notes else reason
 
 
 def _g(x, fmt: str = ".3g") -> str:

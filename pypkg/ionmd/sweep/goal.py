@@ -3,8 +3,9 @@
 Each round looks at one structure x model series as its run directories stand: the
 Nernst-Einstein sigma T and its 95 % interval of every completed run (``collect``'s cached
 analysis, read as ``collect`` reads it: :func:`series_value`), the cost per ps of each from
-its own logs at the campaign's ranks x threads, and the budget spent so far (every MD step
-the runs' logs ran, at each run's cost: :func:`measure`). :func:`ionmd.sweep.allocate.next_step` then picks the option with the largest
+its own logs at the campaign's ranks x threads, and the budget spent so far (all the
+compute the runs used: every loop, the relaxation's too, and every killed piece:
+:func:`measure`). :func:`ionmd.sweep.allocate.next_step` then picks the option with the largest
 expected narrowing of the sigma(300 K) interval per unit cost: extend a run (its length
 grows by ``goal.step``, it resumes from its restart file) or start a run at a new
 temperature of ``goal.temperatures``. The series stops when sigma(300 K) is known within
@@ -86,20 +87,23 @@ def _series_runs(campaign: Campaign, structure: str, model: str):
 def steps_run(run_dir) -> int:
     """MD steps a run's LAMMPS ran, over every piece of its logs: its finished MD loops'
     steps, plus those of a piece that ended inside a run (killed at its walltime, failed,
-    still running), from its thermo rows after its last ``Loop time`` line. A piece
-    killed after its last restart file ran steps that the next piece runs again: both
-    were paid for, and ``status.step`` counts them once."""
-    from ionmd.lammps.log import LOOP_RE, log_files, thermo_steps
+    still running), from its thermo rows after its last ``Loop time`` line, plus those of
+    pieces no log holds any more (``status.json`` ``discarded_md_steps``: killed before
+    their first restart file, a failed run retried). A piece killed after its last
+    restart file ran steps that the next piece runs again: both were paid for, and
+    ``status.step`` counts them once. The MD steps of the time series: a relaxation's
+    minimisation is left out (its iterations are no MD steps), the MD of an
+    equilibration counted; the budget counts all compute alike (:func:`measure`)."""
+    from ionmd.lammps.log import log_files, unfinished_md_steps
     from ionmd.sweep.cost import md_loops
 
     total = 0
     for log in log_files(Path(run_dir)):
         text = log.read_text(errors="replace")
-        total += sum(loop.steps for loop in md_loops(text))
-        ends = [m.end() for m in LOOP_RE.finditer(text)]
-        tail, _ = thermo_steps(text[ends[-1] if ends else 0:].splitlines(), None)
-        if tail:
-            total += max(tail) - min(tail)
+        total += sum(loop.steps for loop in md_loops(text)) + unfinished_md_steps(text)
+    status = Path(run_dir) / "status.json"
+    if status.is_file():
+        total += int(json.loads(status.read_text()).get("discarded_md_steps", 0))
     return total
 
 
@@ -127,23 +131,32 @@ def series_value(res: dict) -> tuple[float, tuple[float, float], float] | None:
 
 def measure(campaign: Campaign, runs) -> tuple[list, float]:
     """The allocator's view of a series' completed runs (:func:`series_value` of each),
-    and the budget they spent: each run's MD steps as its logs ran them
-    (:func:`steps_run`, steps run again after a restart included) at its cost per ps
-    (its own logs at the campaign's ranks x threads; a run without a finished MD loop:
-    the series' median)."""
+    and the budget they spent: all the compute their LAMMPS used
+    (:func:`ionmd.sweep.cost.used_core_seconds`: every finished loop, the relaxation's
+    minimisation included, steps run again after a restart, pieces killed before their
+    first restart file and those of a retried run) in the budget's unit at the
+    campaign's ranks x threads; a piece killed inside its run at its run's MD cost per
+    step (a run without a finished MD loop: the series' median; none at all: the
+    piece's wall time so far). The allocator's cost per ps of a run is that of its MD
+    loops (what extending it costs)."""
     from ionmd.sweep.allocate import TemperatureRun, cost_per_ps_from_logs
     from ionmd.sweep.collect import cached_run_results, charges_for
+    from ionmd.sweep.cost import md_core_seconds_per_step, used_core_seconds
     from ionmd.sweep.state import classify
 
     units, dt_fs = cost_units(campaign), campaign.protocol.timestep_fs
+    cores = campaign.resources.cores
     present = [run for run in runs if run.rundir.path.is_dir()]
     costs = {run.path: cost_per_ps_from_logs(run.path, timestep_fs=dt_fs, units=units,
-                                             cores=campaign.resources.cores)
+                                             cores=cores)
              for run in present}
     known = sorted(c for c in costs.values() if c)
     typical = known[len(known) // 2] if known else None
-    spent = sum((costs[run.path] or typical or 0.0) * steps_run(run.path) * dt_fs / 1000.0
-                for run in present)
+    per_step = {run.path: md_core_seconds_per_step(run.path) for run in present}
+    known_steps = sorted(c for c in per_step.values() if c)
+    typical_step = known_steps[len(known_steps) // 2] if known_steps else None
+    spent = sum(used_core_seconds(run.path, per_step[run.path] or typical_step)
+                for run in present) * units / cores / 3600.0
     measured = []
     for run in present:
         if classify(run.rundir) != "completed":

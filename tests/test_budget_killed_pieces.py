@@ -1,0 +1,108 @@
+"""What a run used counts toward a campaign's budget, whatever became of its logs (real
+``lmp`` + the plugin, a 32-atom Morse cell relaxed, then MD):
+
+* a piece killed (SIGKILL, an actual killed process) before its first restart file is
+  deleted when the run starts over: its compute and its MD steps were gone from
+  ``steps_run`` and the budget (``spent`` undercounted, the budget overspent silently);
+  now ``status.json`` keeps them (``discarded_core_seconds``, ``discarded_md_steps``);
+* the relaxation's minimisation is compute a budget pays (``used_core_seconds`` counts
+  every loop), and no MD step of the time series (``steps_run`` leaves it out).
+
+References: LAMMPS's own ``Loop time`` lines and thermo rows (of a copy of the killed
+piece's log, taken before the run started over), and the wall clock of the killed
+process as this test measured it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import time
+
+import pytest
+
+from ionmd.lammps.process import process_group_alive
+from ionmd.protocols import execute, plan_runs
+from ionmd.protocols.execute import launch
+from ionmd.sweep.goal import steps_run
+from protocol_setup import fcc_cell, morse_model, short
+
+LOOP = re.compile(r"Loop time of (\S+) on (\d+) procs for (\d+) steps")
+
+
+def _loops(text: str) -> list[tuple[float, int, int, bool]]:
+    """(seconds, procs, steps, a minimisation's) of each loop line LAMMPS printed."""
+    found = list(LOOP.finditer(text))
+    return [(float(m[1]), int(m[2]), int(m[3]),
+             "Minimization stats:" in text[m.end():(found[k + 1].start()
+                                                  if k + 1 < len(found) else len(text))])
+            for k, m in enumerate(found)]
+
+
+def _rows(text: str) -> list[int]:
+    """Steps of the thermo rows after the minimisation's statistics (the MD's)."""
+    after = text[text.index("Minimization stats:"):]
+    return [int(p[0]) for p in (ln.split() for ln in after.splitlines())
+            if len(p) == 9 and p[0].isdigit()]
+
+
+@pytest.fixture(scope="module")
+def killed(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("killed_piece")
+    proto = short("conductivity", temperatures=(600.0,), duration_ps=6.0, discard_ps=0.0,
+                  relax=True, restart_every=100000, thermo_every=10)
+    (rd,) = plan_runs(proto, fcc_cell(), morse_model(tmp / "morse.pt"), tmp / "out",
+                      name="fcc")
+    log = rd.piece(0)["log"]
+    t0 = time.time()
+    proc = launch(rd)
+    while not (log.is_file() and len(_rows_or_none(log)) > 30):
+        assert proc.poll() is None, "the piece ended before it could be killed"
+        time.sleep(0.05)
+    t_seen = time.time()
+    time.sleep(0.3)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    t_kill = time.time()
+    while process_group_alive(proc.pid) and time.time() < t_kill + 10:   # its children
+        time.sleep(0.05)
+    shutil.copy(log, tmp / "killed.log")
+    status = execute(rd)            # records the kill, starts over (no restart), runs on
+    return rd, status, (tmp / "killed.log").read_text(), (t0, t_seen, t_kill)
+
+
+def _rows_or_none(log) -> list[int]:
+    text = log.read_text(errors="replace")
+    return _rows(text) if "Minimization stats:" in text else []
+
+
+def test_the_killed_piece_is_kept_in_the_status(killed):
+    rd, status, killed_log, (t0, t_seen, t_kill) = killed
+    assert status["state"] == "completed" and status["pieces"] == 1    # started over
+    assert "Loop time" in killed_log and not (rd.path / "restart.a").exists()
+    rows = _rows(killed_log)
+    assert status["discarded_md_steps"] == rows[-1] - rows[0] > 0      # was absent
+    minimisation = [(s, p) for s, p, _, m in _loops(killed_log) if m]
+    assert len(minimisation) == 1 and len(_loops(killed_log)) == 1
+    used = status["discarded_core_seconds"]
+    assert minimisation[0][0] < used <= (t_kill - t0) + 0.05
+    assert used >= 0.5 * (t_seen - t0)
+
+
+def test_budget_counts_all_compute_and_steps_the_md(killed):
+    rd, status, _, _ = killed
+    text = rd.piece(0)["log"].read_text()
+    loops = _loops(text)
+    md = [(s, p, n) for s, p, n, m in loops if not m]
+    assert len(md) == 1 and len(loops) == 2            # the relaxation, then the MD
+    assert md[0][2] == rd.planned_steps
+    # MD steps: the killed piece's and the whole run's, no minimisation iteration
+    assert steps_run(rd.path) == status.get("discarded_md_steps", 0) + rd.planned_steps
+    assert status.get("discarded_md_steps", 0) > 0
+    # compute: every loop (the minimisation's too) and the killed piece
+    from ionmd.sweep.cost import used_core_seconds      # new: what measure() spends
+    every_loop = sum(s * p for s, p, _, _ in loops)
+    assert used_core_seconds(rd.path) == pytest.approx(
+        every_loop + status["discarded_core_seconds"], rel=1e-9)

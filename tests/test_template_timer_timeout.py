@@ -1,0 +1,75 @@
+"""A template whose LAMMPS ``timer timeout`` ends its run (real ``lmp`` + the plugin, a
+32-atom Morse cell): LAMMPS logs ``WARNING: Wall time limit reached``, skips the rest of
+the input and exits 0. The run was recorded "interrupted at step N (exit status 0)",
+nothing saying that its own timer stopped it nor that it resumes; now its status names the
+timer and the restart it resumes from, its run record carries that reason, and running it
+again resumes from that restart (and is stopped by the same timer).
+
+References: LAMMPS's own log (its warning, its ``New timer settings`` line, its last
+thermo row) and the restart file's step (``ionmd.lammps.restart.restart_step``, read from
+the file LAMMPS wrote).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from ionmd.analysis.run_records import run_record, stop_text
+from ionmd.lammps.restart import restart_step
+from ionmd.protocols import execute, plan_runs
+from ionmd.protocols.execute import INPUTS
+from protocol_setup import fcc_cell, morse_model, short
+
+RUN = "run             $steps upto"
+
+
+def _last_row(log: str) -> int:
+    rows = [int(p[0]) for p in (ln.split() for ln in log.splitlines())
+            if len(p) == 9 and p[0].isdigit()]
+    return rows[-1]
+
+
+@pytest.fixture(scope="module")
+def timed_out(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("timer_timeout")
+    text = (INPUTS / "md.lmp").read_text()
+    assert RUN in text
+    template = tmp / "timed.lmp"
+    template.write_text(text.replace(RUN, "timer           timeout 0:00:02 every 1\n" + RUN))
+    # 20 ps: far more steps than 2 s run; a restart file every 20 steps
+    proto = short("conductivity", temperatures=(600.0,), duration_ps=20.0, discard_ps=0.0,
+                  restart_every=20, template=str(template))
+    (rd,) = plan_runs(proto, fcc_cell(), morse_model(tmp / "morse.pt"), tmp / "out",
+                      name="fcc")
+    first = execute(rd)
+    log0 = (rd.path / "log.0.lammps").read_text()
+    resumed_from = rd.path / first["reason"].split("resume from ")[1].split(" ")[0]
+    resumed_step = restart_step(resumed_from)
+    second = execute(rd)
+    return rd, first, log0, resumed_step, second
+
+
+def test_the_timer_is_named_and_the_run_resumable(timed_out):
+    rd, status, log, resumed_step, _ = timed_out
+    assert "WARNING: Wall time limit reached" in log and "timeout=00:00:02" in log
+    step = _last_row(log)
+    assert 0 < step < rd.target_step
+    assert status["state"] == "interrupted" and status["resumable"]
+    assert status["step"] == step
+    assert status["stopped_by"] == "timer timeout"
+    reason = status["reason"]           # was "interrupted at step N (exit status 0); ..."
+    assert "timer timeout 00:00:02" in reason and "Wall time limit reached" in reason
+    assert f"step {resumed_step})" in reason and 0 < resumed_step <= step
+    rec = run_record({"run": str(rd.path)}, status)
+    assert rec["reason"] == reason and rec["resumable"] is True
+    assert stop_text(rec) == "interrupted (resumable)"
+
+
+def test_running_it_again_resumes_from_the_restart(timed_out):
+    rd, _, _, resumed_step, status = timed_out
+    assert status["pieces"] == 2 and status["state"] == "interrupted"
+    log1 = (rd.path / "log.1.lammps").read_text()
+    assert "Reading restart file" in log1
+    rows = [int(p[0]) for p in (ln.split() for ln in log1.splitlines())
+            if len(p) == 9 and p[0].isdigit()]
+    assert rows[0] == resumed_step and status["step"] == rows[-1] > resumed_step
