@@ -444,9 +444,27 @@ void PairIonmd::count_usable_cores(MPI_Comm node)
 
 // Without OMP_NUM_THREADS, share the usable cores among the ranks that share them instead
 // of letting every rank start one thread per core (oversubscription stalls everything).
+// OMP_NUM_THREADS as OpenMP reads it: a positive count, or a list of counts per nesting level
+// whose first entry counts; anything else OpenMP ignores (and torch would start one thread per
+// core in every rank), so the node's cores are then shared as if it were unset.
+static bool omp_thread_count_given(const char *text)
+{
+  if (!text) return false;
+  char *end = nullptr;
+  const long n = std::strtol(text, &end, 10);
+  if (end == text || n < 1) return false;
+  while (*end == ' ' || *end == '\t') ++end;
+  return *end == '\0' || *end == ',';
+}
+
 void PairIonmd::configure_threads()
 {
-  if (std::getenv("OMP_NUM_THREADS")) return;
+  const char *omp = std::getenv("OMP_NUM_THREADS");
+  if (omp_thread_count_given(omp)) return;
+  if (omp && comm->me == 0)
+    error->warning(FLERR, "pair_style ionmd: OMP_NUM_THREADS='{}' is not a thread count "
+                   "(OpenMP ignores it); sharing this node's cores among its ranks as if it were "
+                   "unset. Set it to a positive number, e.g. OMP_NUM_THREADS=1", omp);
   IONMD::set_intraop_threads(std::max(1, usable_cores / std::max(1, cores_sharers)));
 }
 
