@@ -17,6 +17,7 @@ from pymatgen.io.cif import CifParser, CifWriter
 
 from contract_models import MorseEdgeModel, save_contract_model
 from ionmd.analysis.run_spec import read_run_json
+from ionmd.protocols.rundir import RunDir
 from ionmd.structures import transport_charges
 from ionmd.sweep import load_campaign, plan_campaign
 from protocol_setup import MORSE
@@ -55,6 +56,7 @@ def test_a_reopened_folder_takes_the_declared_states(tmp_path):
               "step": 300, "pieces": 1, "resumable": True}
     (folder / "status.json").write_text(json.dumps(status))
     settings = (folder / "settings.json").read_text()
+    worker = RunDir.open(folder)         # a worker that opened the run before the reopen
 
     (again,) = plan_campaign(load_campaign(path), create=True)      # reopened
     assert again.path == folder
@@ -66,3 +68,8 @@ def test_a_reopened_folder_takes_the_declared_states(tmp_path):
     assert (folder / "settings.json").read_text() == settings
     meta = read_run_json(folder)                      # what `ionmd analyze RUN` reads
     assert meta["charges"] == declared and not meta["charges_guessed"]
+    # the worker's next piece (launch) writes run.json with what the folder holds now
+    worker.write_run_json(2, held_charges=True)
+    now = json.loads((folder / "run.json").read_text())
+    assert now["charges"] == declared and now["charges_guessed"] is False
+    assert now["logs"] == ["log.0.lammps", "log.1.lammps"]

@@ -298,7 +298,7 @@ def launch(rd: RunDir, nprocs: int = 1, env: dict | None = None,
         rd.set_status("running", pieces=k + 1, pid=proc.pid, runner=runner,
                       host=socket.gethostname(), **({} if restart else {"step": 0}),
                       resumed_from=restart.name if restart else None)
-        rd.write_run_json(k + 1)
+        rd.write_run_json(k + 1, held_charges=True)
     except BaseException:
         if proc is not None:         # started, but its state could not be recorded: stop it
             _stop(proc, signal.SIGKILL)

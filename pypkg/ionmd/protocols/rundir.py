@@ -529,10 +529,16 @@ class RunDir:
         write_data(atoms, tmp, self.elements)
         os.replace(tmp, path)
 
-    def write_run_json(self, pieces: int) -> None:
+    def write_run_json(self, pieces: int, held_charges: bool = False) -> None:
+        """``run.json`` for ``pieces`` pieces; ``held_charges``: with the charges the file
+        holds where it holds any (a launch: the folder's last word, which a campaign
+        reopened since this RunDir was opened may have changed), else this run's."""
         p = self.protocol
         unwrapped = p.ensemble == "nvt"
-        self.write_json(RUN_JSON, {**self._charges_record(),
+        held = self.read_json(RUN_JSON) if held_charges else {}
+        charges = ({k: held[k] for k in ("charges", "charges_guessed") if k in held}
+                   if held.get("charges") else self._charges_record())
+        self.write_json(RUN_JSON, {**charges,
             "schema": "ionmd-run/1", "temperature_K": self.temperature,
             "timestep_fs": p.timestep_fs, "dump_every": p.dump_every,
             "discard_ps": p.schedule(self.temperature)[1],
