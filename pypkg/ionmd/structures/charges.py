@@ -19,9 +19,9 @@ electrons:
   names the other neutral assignments that score at least ``ALTERNATIVE_SCORE`` of it;
   in oxides of Ni with Mn or Co, Mn4+ and Co3+ are settled and Ni takes the rest
   (``SETTLED_IN_OXIDES``: NMC811 Ni 2.875, not Ni3+ Co2+);
-* a metal ``IONIC_DIFFERENCE`` more electronegative than the others, to which the cations
-  give an electron cheaply (``CHARGE_TRANSFER_COST``), is an anion (CsAu: Cs+ Au-), which
-  ICSD statistics, holding no Au-, could not guess; K-Au, as electronegative a pair as
+* the most electronegative metal, to which the cations give an electron cheaply
+  (``CHARGE_TRANSFER_COST``), is an anion (CsAu: Cs+ Au-; Cs2Pt: Cs+ Pt2-), which ICSD
+  statistics, holding no Au- nor Pt2-, could not guess; K-Au, as electronegative a pair as
   Rb-Au, forms intermetallics only (KAu2, KAu5);
 * a salt of electropositive metals whose one anion element holds at most half the
   electrons of its usual state has bonds between its anions (a polyanion: CaC2's C2 2-, Na2S4's S4 2-,
@@ -51,7 +51,7 @@ sigma and their note), ``charges_sites`` (states a file declares).
 from ionmd.structures.charges_guess import (ALTERNATIVE_SCORE, guess_oxidation_states,
                                             nearly_neutral_states, oxidation_guess)
 from ionmd.structures.charges_metallic import (CHARGE_TRANSFER_COST, INTERCALATED_CARBON,
-                                               IONIC_DIFFERENCE, SUBVALENT_METALS)
+                                               SUBVALENT_METALS)
 from ionmd.structures.charges_oxides import SETTLED_IN_OXIDES, TAKES_THE_REST
 from ionmd.structures.charges_sites import (declared_oxidation_states, declares_site_states,
                                             with_site_states)
@@ -61,7 +61,7 @@ from ionmd.structures.charges_transport import transport_charges, transport_note
 
 __all__ = [
     "ALTERNATIVE_SCORE", "CHARGED_REFINEMENT", "CHARGE_TRANSFER_COST", "INTERCALATED_CARBON",
-    "IONIC_DIFFERENCE", "MAX_ASSIGNMENTS", "NEARLY_NEUTRAL", "SETTLED_IN_OXIDES",
+    "MAX_ASSIGNMENTS", "NEARLY_NEUTRAL", "SETTLED_IN_OXIDES",
     "SUBVALENT_METALS", "TAKES_THE_REST", "OxidationGuess", "declared_oxidation_states",
     "declares_site_states", "guess_oxidation_states", "nearly_neutral_states", "oxidation_guess",
     "transport_charges", "transport_note", "with_site_states",

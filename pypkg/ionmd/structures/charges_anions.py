@@ -54,3 +54,79 @@ def _polyanion(amounts) -> OxidationGuess | None:
             f"S4 2- in Na2S4), where {x}{-usual:g}- is an isolated ion's; {x}'s state is "
             "formal, the cations keep their usual ones")
     return OxidationGuess({**states, x: average}, 0.0, note)
+
+
+CLOSO_VERTICES = (6, 12)
+"""Vertices of the closo-borate cages known as salts: B6H6 2- to B12H12 2- and the
+monocarba CB5H6 - to CB11H12 - (Li2B12H12, Na2B10H10, LiCB11H12, NaCB9H10: the
+superionic closo-borates, Mohtadi and Orimo, Nat. Rev. Mater. 2 (2016) 16091)."""
+
+
+def _cluster_anions(amounts) -> OxidationGuess | None:
+    """A closo-borate: ``_salt_cation`` metals at their usual states beside B, H and at most
+    one C per cage, as closo cages (one H on each vertex: [BnHn]2-, [CB(n-1)Hn]-) of
+    ``CLOSO_VERTICES`` and BH4- (H beyond one per vertex, 3 per BH4: Na3BH4B12H12). The
+    cations' charge fixes the number of cages (2 e per BnHn, 1 per CB(n-1)Hn) and so their
+    size. Its B and H share the cage's charge through delocalised bonds (no formal state
+    per atom: pymatgen's guess, B-1 H+0.83 for Li2B12H12, puts the negative state on the
+    less electronegative B): the guess names the clusters and their charges and gives the
+    cations alone (``OxidationGuess.ions``); None where the composition is none such."""
+    cations = [el for el in amounts if el not in ("B", "H", "C")]
+    if ("B" not in amounts or "H" not in amounts or not cations
+            or not all(_salt_cation(el) for el in cations)):
+        return None
+    prob = _probabilities(amounts)
+    ions = {el: float(_usual_state(el, prob)) for el in cations}
+    carbons = amounts.get("C", 0.0)
+    borohydrides = (amounts["H"] - amounts["B"] - carbons) / 3
+    boranes = (sum(amounts[el] * q for el, q in ions.items()) - carbons - borohydrides) / 2
+    cages = boranes + carbons
+    if min(borohydrides, boranes) < -1e-9 or cages < 1e-9:
+        return None                     # LiBH4: BH4- alone, B3+ H- by the usual rules
+    size = (amounts["B"] - borohydrides + carbons) / cages
+    if not CLOSO_VERTICES[0] - 1e-9 <= size <= CLOSO_VERTICES[1] + 1e-9:
+        return None
+    counts = _closo_counts(size, boranes, carbons, borohydrides)
+    clusters = {name: q for name, (q, _) in counts.items()}
+    return OxidationGuess(note=_closo_note(amounts, ions, counts), ions=ions, clusters=clusters,
+                          advice="an Ewald ordering needs a charge on each atom: give them "
+                                 "(oxidation_states={" + ", ".join(
+                                     f"'{el}': ..." for el in amounts) + "}), or order at "
+                                 "random")
+
+
+def _closo_counts(size: float, boranes: float, carbons: float,
+                  borohydrides: float) -> dict[str, tuple[float, float]]:
+    """Cluster formula -> (charge, clusters per formula unit) for cages of ``size`` vertices
+    (an average where sizes mix: CB9.6H10.6) and BH4-."""
+    n, m = f"{size:.3g}", f"{size - 1:.3g}"
+    counts = {f"B{n}H{n}": (-2.0, boranes), f"CB{m}H{n}": (-1.0, carbons),
+              "BH4": (-1.0, borohydrides)}
+    return {name: qn for name, qn in counts.items() if qn[1] > 1e-9}
+
+
+def _closo_note(amounts, ions: dict[str, float], counts) -> str:
+    """What the guess of a closo-borate assumed."""
+    anions = ", ".join(f"[{name}]{'' if q == -1 else f'{-q:g}'}-"
+                       for name, (q, _) in counts.items())
+    atoms = "B, C and H" if "C" in amounts else "B and H"
+    return (f"{_closo_formula(amounts, ions, counts)} is a closo-borate: its {atoms} are the "
+            f"cluster anions {anions} (one H on each cage vertex; the {_ions(ions)} charge sets "
+            "the cages' size), whose atoms have no formal states of their own; a "
+            f"Nernst-Einstein sigma of its cations needs theirs alone ({_ions(ions)})")
+
+
+def _closo_formula(amounts, ions, counts) -> str:
+    """As the literature writes them: Li2B12H12, LiCB11H12, Na3BH4B12H12, Y2(B12H12)3;
+    the plain formula where the cages' size is an average or no small multiple is whole."""
+    for scale in range(1, 13):
+        per = [n * scale for _, n in counts.values()] + [amounts[el] * scale for el in ions]
+        if all(abs(x - round(x)) < 1e-6 for x in per):
+            break
+    else:
+        return _formula(amounts)
+    if any("." in name for name in counts):
+        return _formula(amounts)
+    cations = _formula({el: float(round(amounts[el] * scale)) for el in ions})
+    return cations + "".join(name if round(n * scale) == 1 else f"({name}){round(n * scale)}"
+                             for name, (_, n) in sorted(counts.items(), key=lambda c: len(c[0])))

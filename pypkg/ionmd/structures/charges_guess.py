@@ -3,10 +3,10 @@ neutral assignment of one state per element to the reason there is none."""
 
 from __future__ import annotations
 
-from ionmd.structures.charges_anions import _polyanion
+from ionmd.structures.charges_anions import _cluster_anions, _polyanion
 from ionmd.structures.charges_metallic import (_carbon_host, _metal_anion_states,
                                                _metallic_carbide_nitride, _subvalent)
-from ionmd.structures.charges_oxides import _settled_oxide
+from ionmd.structures.charges_oxides import _nitrogen_fits, _reduced_oxide, _settled_oxide
 from ionmd.structures.charges_states import (CHARGED_REFINEMENT, NEARLY_NEUTRAL, OxidationGuess,
                                              _Assignment, _assignments, _cations_first, _options,
                                              _probabilities, _usual, _usual_state)
@@ -28,8 +28,14 @@ def nearly_neutral_states(composition) -> dict[str, float]:
     from pymatgen.core import Composition
 
     amounts = Composition(composition).get_el_amt_dict()
-    best = _best_within(_assignments(amounts), NEARLY_NEUTRAL)
+    best = _best_within(_candidates(amounts), NEARLY_NEUTRAL)
     return best.states if best else {}
+
+
+def _candidates(amounts) -> list[_Assignment]:
+    """The assignments the guess chooses among: electronegativity-consistent ones
+    (``_assignments``) that keep an oxynitride's N at N3- (``_nitrogen_fits``)."""
+    return [a for a in _assignments(amounts) if _nitrogen_fits(a.states)]
 
 
 def oxidation_guess(composition) -> OxidationGuess:
@@ -46,24 +52,27 @@ def oxidation_guess(composition) -> OxidationGuess:
     metal_anion = _metal_anion_states(amounts)
     if metal_anion:
         return OxidationGuess(metal_anion)
-    candidates = _assignments(amounts)
-    for tolerance in (0.0, NEARLY_NEUTRAL, CHARGED_REFINEMENT):
-        best = _best_within(candidates, tolerance)
-        if best:
-            if tolerance == 0.0:
-                settled = _settled_oxide(best, amounts)
-                if settled:
-                    return settled
-                return _described(best, amounts,
-                                  alternatives=_alternatives(best, candidates, amounts))
-            return _described(best, amounts)
+    clusters = _cluster_anions(amounts)
+    if clusters:
+        return clusters
+    candidates = _candidates(amounts)
+    best = _best_within(candidates, 0.0)
+    if best:
+        return _settled_oxide(best, amounts) or _described(
+            best, amounts, alternatives=_alternatives(best, candidates, amounts))
+    best = _best_within(candidates, NEARLY_NEUTRAL)
+    if best:
+        return _described(best, amounts)
+    reduced = _reduced_oxide(candidates, amounts)
+    if reduced:
+        return reduced
+    best = _best_within(candidates, CHARGED_REFINEMENT)
+    if best:
+        return _described(best, amounts)
     mixed = _mixed_valence(candidates, amounts)
     if mixed:
         return _described(mixed, amounts, averaged=mixed.averaged)
-    polyanion = _polyanion(amounts)
-    if polyanion:
-        return polyanion
-    return _why_none(candidates, amounts)
+    return _polyanion(amounts) or _why_none(candidates, amounts)
 
 
 def _best_within(candidates, tolerance: float) -> _Assignment | None:

@@ -115,18 +115,12 @@ def _zintl_anion(element) -> bool:
     return element.is_metal or (element.is_metalloid and element.group < 16)
 
 
-IONIC_DIFFERENCE = 1.7
-"""Pauling electronegativity difference above which a bond is mostly ionic (Pauling's
-50 % ionic character): a metal this much more electronegative than every other element
-of the composition is its anion (CsAu, Cs+ Au-: 2.54 - 0.79 = 1.75, a transparent
-semiconductor; RbAu 1.72), not a partner of an intermetallic (LiAu 1.56, LiAl 0.63)."""
-
-
 def _metal_anion_states(amounts) -> dict[str, float]:
-    """Where every element is a metal and the most electronegative one is an anion by
-    ``IONIC_DIFFERENCE`` (an auride: CsAu), the others at their usual state and that one
-    at the negative state that makes the composition neutral; ``{}`` otherwise (pymatgen's
-    ICSD statistics hold no Au-, so the guess had no states for CsAu)."""
+    """Where every element is a metal and the most electronegative one is an anion
+    (``_ionic_metal_anion``: an auride, CsAu; a platinide, Cs2Pt), the others at their usual
+    state and that one at the negative state that makes the composition neutral (Au-,
+    Pt2-); ``{}`` otherwise (pymatgen's ICSD statistics hold no Au- nor Pt2-, so the guess
+    had no states for CsAu and called Cs2Pt an intermetallic)."""
     from pymatgen.core import Element
 
     if not all(Element(el).is_metal for el in amounts):
@@ -145,27 +139,32 @@ def _metal_anion_states(amounts) -> dict[str, float]:
 
 
 CHARGE_TRANSFER_COST = 1.95
-"""eV: a metal anion also needs every other element to give it an electron at most this
-far uphill between free atoms (the cation's first ionisation energy less the anion's
-electron affinity), which the lattice energy of an ionic solid pays. Pauling's scale
-cannot tell the known ionic aurides from K-Au (K and Rb are both 0.82: KAu and RbAu 1.72
-apart); the free atoms can: CsAu 1.59 eV and RbAu 1.87 eV are ionic semiconductors, while
-K (2.03 eV) forms intermetallic KAu2 and KAu5 with Au and no KAu (LiAu 3.08, NaAu2 2.83),
-and KAu in the CsCl structure would be a metal (relativistic bands: Koenig, Christensen,
-Kollar, Phys. Rev. B 29 (1984) 6481; K(x)Rb(1-x)Au turns metallic at x = 0.45, Meloni and
-Baldereschi, Lect. Notes Phys. 152 (1982))."""
+"""eV: a metal is an anion where every other element gives it an electron at most this far
+uphill between free atoms (the cation's first ionisation energy less the anion's electron
+affinity), which the lattice energy of an ionic solid pays. Pauling's scale cannot tell
+the ionic compounds from the intermetallics: K and Rb are both 0.82, 1.72 from Au, and
+Cs2Pt, a platinide(-II) with complete charge separation (transparent red crystals of Cs+
+and Pt2-: Karpov, Nuss, Wedig, Jansen, Angew. Chem. Int. Ed. 42 (2003) 4818), is 1.49
+apart, less than the intermetallic LiAu's 1.56. The free atoms can tell: CsAu 1.59 eV,
+Cs-Pt 1.77 eV and RbAu 1.87 eV are ionic, while K (2.03 eV) forms intermetallic KAu2 and
+KAu5 with Au and no KAu (LiAu 3.08, NaAu2 2.83, Ba-Pt 3.09), and KAu in the CsCl
+structure would be a metal (relativistic bands: Koenig, Christensen, Kollar, Phys. Rev. B
+29 (1984) 6481; K(x)Rb(1-x)Au turns metallic at x = 0.45, Meloni and Baldereschi, Lect.
+Notes Phys. 152 (1982))."""
 
 
 def _ionic_metal_anion(el: str, amounts) -> bool:
-    """Whether metal ``el`` is at least ``IONIC_DIFFERENCE`` more electronegative than
-    every other element of ``amounts`` and takes their electrons at most
-    ``CHARGE_TRANSFER_COST`` uphill: an ordinary (ionic) anion, as Au- in CsAu and RbAu."""
+    """Whether metal ``el`` is more electronegative (Pauling) than every other element of
+    ``amounts`` and takes their electrons at most ``CHARGE_TRANSFER_COST`` uphill: an
+    ordinary (ionic) anion, as Au- in CsAu and RbAu and Pt2- in Cs2Pt. Among metals only
+    Au and Pt hold an electron that firmly (electron affinities 2.31 and 2.13 eV; Ir
+    1.56), and only Cs and Rb give one that cheaply (3.89 and 4.18 eV)."""
     from pymatgen.core import Element
 
     x = _electronegativity(el)
     others = [other for other in amounts if other != el]
     affinity = Element(el).electron_affinity
     return bool(others) and all(
-        x - _electronegativity(other) >= IONIC_DIFFERENCE
+        x > _electronegativity(other)
         and Element(other).ionization_energy - affinity <= CHARGE_TRANSFER_COST
         for other in others)

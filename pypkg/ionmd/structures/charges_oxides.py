@@ -1,10 +1,12 @@
 """Rules of oxides that ICSD frequencies cannot settle: the transition metals of Ni's mixed
-oxides (NMC: Mn4+, Co3+, Ni the rest)."""
+oxides (NMC: Mn4+, Co3+, Ni the rest), the reduced d-block metal of an oxide short of O
+(TiO1.9: Ti3+/Ti4+) and N in an oxynitride (LiPON: N3-)."""
 
 from __future__ import annotations
 
-from ionmd.structures.charges_states import (OxidationGuess, _Assignment, _cations_first,
-                                             _options, _probabilities, _usual_state)
+from ionmd.structures.charges_states import (CHARGED_REFINEMENT, NEARLY_NEUTRAL, OxidationGuess,
+                                             _Assignment, _cations_first, _options,
+                                             _probabilities, _usual, _usual_state)
 from ionmd.structures.charges_words import _formula, _ions
 
 
@@ -59,3 +61,82 @@ def _settled_oxide(best: _Assignment, amounts) -> OxidationGuess | None:
             "such as Ni2+, or _atom_type_oxidation_number; Python: oxidation_states=...) for "
             "an Ewald ordering, a campaign's [analysis] charges for sigma")
     return OxidationGuess(states, 0.0, note)
+
+
+def _nitrogen_fits(states: dict[str, float]) -> bool:
+    """Whether ``states`` keep N at N3- where O2- is beside another oxoanion's centre (B, C,
+    Si, P, S, ...: ``_oxoanion_centre``) at a positive state: N then replaces O around that
+    centre (LiPON's P-N=P and P=N bonds, Li2PO2N; Bates et al., Solid State Ionics 53-56
+    (1992) 647), it is no cation. N is positive beside O only at the centre of its own
+    oxoanion (LiNO3 N5+, NaNO2 N3+). Before, Li3PO4N was guessed N+ with P4+ (as pymatgen's
+    ``oxi_state_guesses`` has it) and Li3PO3N N2-: states that absorb the -3 e and -1 e
+    those compositions hold under N3-."""
+    if states.get("N", -3.0) == -3.0 or states.get("O", 0.0) >= 0:
+        return True
+    return not any(s > 0 and _oxoanion_centre(el) for el, s in states.items())
+
+
+def _oxoanion_centre(el: str) -> bool:
+    """A nonmetal or metalloid of groups 13-16 other than N and O (B, C, Si, P, S, Ge, As,
+    Se): the centre of an oxoanion (BO3 3-, SiO4 4-, PO4 3-, SO4 2-) in which N can stand
+    for O."""
+    from pymatgen.core import Element
+
+    e = Element(el)
+    return (el not in ("N", "O") and e.group in (13, 14, 15, 16)
+            and (e.is_metalloid or not e.is_metal))
+
+
+def _reduced_oxide(candidates, amounts) -> OxidationGuess | None:
+    """An oxide (O its only anion) that holds positive charge under its elements' usual
+    states, more than ``NEARLY_NEUTRAL`` of it (closer, it is read as refined occupancies:
+    OBELiX's Sm-doped Li42.528La24Ta14.8Sm1.2O96, +0.13 e, 0.04 %, keeps Ta5+) and within
+    ``CHARGED_REFINEMENT``, with a d-block metal that takes the electrons: that metal at
+    the average of its usual state and the next lower one (``_lower_state``) that makes it
+    neutral (TiO1.9: Ti 3.8, Ti3+/Ti4+; Li4Ti5O11.8: Ti 3.92; WO2.9: W 5.8), whichever
+    metal scores best. O vacancies and inserted cations alike give their electrons to the
+    metal's d states (TiO2-x, blue O-deficient or lithiated Li4Ti5O12); as a refinement a
+    little off neutral, the ions at their usual states (Ti4+: +0.2 e, 5 %), the guess
+    denied the reduction. (Further off, ``_mixed_valence`` reads them already: Fe3O4,
+    TiO1.6.) None where no such metal is (ZrO1.9: no Zr3+ in oxides) or it would fall
+    below its next lower state (LiFePO3.9: Fe 1.8 from Fe3+)."""
+    prob = _probabilities(amounts)
+    best = None
+    for a in candidates:
+        if (not NEARLY_NEUTRAL * a.positive < a.charge <= CHARGED_REFINEMENT * a.positive
+                or not _usual(a.states)
+                or [el for el, s in a.states.items() if s < 0] != ["O"]):
+            continue
+        for el, state in a.states.items():
+            lower = _lower_state(el, state)
+            average = round(state - a.charge / amounts[el], 9)     # 3.92, not 3.9200000000000004
+            if lower is None or not lower < average < state:
+                continue
+            weight = (state - average) / (state - lower)       # of the lower state
+            score = a.score + amounts[el] * weight * (prob[el, lower] - prob[el, state])
+            if best is None or score > best[0]:
+                best = (score, a, el, lower, average)
+    if best is None:
+        return None
+    _, a, el, lower, average = best
+    states = {**a.states, el: average}
+    note = (f"mixed valence: {el} {average:.4g} on average ({el}{lower:g}+/{el}{a.states[el]:g}+) "
+            f"makes {_formula(amounts)} neutral ({_ions(states)}), which holds "
+            f"{a.charge:+.3g} e under {_ions(a.states)}: its {el} is reduced by O vacancies or "
+            "inserted cations, as in TiO2-x or blue Li4Ti5O12-x, not a refinement's excess "
+            "charge nor a metal")
+    return OxidationGuess(states, 0.0, note)
+
+
+def _lower_state(el: str, state: float) -> float | None:
+    """For a d-block metal, its next positive state below ``state`` among its ICSD states
+    that has an ionic radius in Shannon's table (from oxides and fluorides: Ti3+, Nb4+,
+    W5+, V4+; no Zr3+, Sc2+, Hf3+); else None."""
+    from pymatgen.core import Element
+
+    e = Element(el)
+    if e.block != "d" or state <= 0:
+        return None
+    shannon = {float(k) for k in e.data.get("Shannon radii", {})}
+    lower = [s for s in _options(el) if 0 < s < state and s in shannon]
+    return float(max(lower)) if lower else None

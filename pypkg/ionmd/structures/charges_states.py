@@ -9,7 +9,6 @@ import itertools
 import math
 from dataclasses import dataclass, field
 
-
 NEARLY_NEUTRAL = 0.01
 """A refined composition whose net charge under one state per element is at most this
 fraction of its positive charge is read as that assignment (``nearly_neutral_states``)."""
@@ -36,12 +35,21 @@ class OxidationGuess:
         chosen (charged refinement, mixed valence) or why there are none.
     advice
         Where there are none: what to check or give instead.
+    clusters
+        Cluster anions whose atoms have no formal states of their own (a closo-borate's
+        ``{"B12H12": -2.0}``): each cluster's formula -> its charge. ``states`` is then
+        empty (it has a state for every element or none) and ``ions`` holds the others.
+    ions
+        Beside ``clusters``: element -> state of the single-atom ions (Li2B12H12's
+        ``{"Li": 1.0}``), what a Nernst-Einstein sigma of them needs.
     """
 
     states: dict[str, float] = field(default_factory=dict)
     net_charge: float = 0.0
     note: str = ""
     advice: str = ""
+    clusters: dict[str, float] = field(default_factory=dict)
+    ions: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass

@@ -3,7 +3,7 @@ ordinary ionic one (an intermetallic, a Zintl phase, a carbon host, a metallic c
 
 from __future__ import annotations
 
-from ionmd.structures.charges_guess import guess_oxidation_states
+from ionmd.structures.charges_guess import oxidation_guess
 from ionmd.structures.charges_metallic import (_carbon_host, _ionic_metal_anion,
                                                _metallic_carbide_nitride, _subvalent, _zintl_anion)
 from ionmd.structures.charges_states import _cations_first
@@ -11,15 +11,16 @@ from ionmd.structures.charges_words import _formula, _ions
 
 
 def transport_charges(composition) -> dict[str, float]:
-    """Charges for a Nernst-Einstein conductivity: the oxidation-state guess, else, where no
-    formal states fit (a closo-borate's B12H12, a polysulfide's S6: cluster anions), the
-    alkali and alkaline-earth ions at their one usual state (Li+, Na+, Mg2+), which is all
-    such a sigma of those ions needs; the cluster's atoms get none."""
+    """Charges for a Nernst-Einstein conductivity: the oxidation-state guess; beside cluster
+    anions (a closo-borate's B12H12 2-: ``OxidationGuess.clusters``) its cations alone;
+    else, where no formal states fit, the alkali and alkaline-earth ions at their one usual
+    state (Li+, Na+, Mg2+), which is all such a sigma of those ions needs. A cluster's atoms
+    get none."""
     from pymatgen.core import Composition, Element
 
-    states = guess_oxidation_states(composition)
-    if states:
-        return states
+    guess = oxidation_guess(composition)
+    if guess.states or guess.ions:
+        return dict(guess.states or guess.ions)
     out = {}
     for el in Composition(composition).get_el_amt_dict():
         e = Element(el)
@@ -37,9 +38,9 @@ def transport_note(composition, charges: dict[str, float] | None = None, *,
     graphite or fullerene host of intercalated cations (LiC6, KC8: ``INTERCALATED_CARBON``),
     a metallic carbide or nitride (TiC, Fe3C, TiN, LaC2) or a subvalent compound (Ag2F).
     Its Li+ is a formal charge: the sigma is the formal ionic Nernst-Einstein one, not
-    what a user of an alloy anode measures (electrons carry its current). A metal far more
-    electronegative than the others (``IONIC_DIFFERENCE``: CsAu's Au-) is an ordinary
-    anion. ``given``: ``charges`` are the user's own (``ionmd analyze --charges``, a
+    what a user of an alloy anode measures (electrons carry its current). A metal that takes
+    the others' electrons cheaply (``CHARGE_TRANSFER_COST``: CsAu's Au-, Cs2Pt's Pt2-) is an
+    ordinary anion. ``given``: ``charges`` are the user's own (``ionmd analyze --charges``, a
     run.json's), so the note keeps the caveat but neither calls them the guess nor tells
     how to give them."""
     from pymatgen.core import Composition, Element

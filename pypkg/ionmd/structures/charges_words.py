@@ -7,7 +7,10 @@ from ionmd.structures.charges_states import OxidationGuess, _Assignment, _cation
 
 
 def _formula(amounts) -> str:
-    return " ".join(f"{el}{amounts[el]:g}" if amounts[el] != 1 else el
+    """The formula as chemists write it, cations first (pymatgen's order), without spaces or
+    ones: LiB6H6, TiO1.9 (pymatgen's ``reduced_formula`` writes Li(BH)6 and Ti1O1.9; notes
+    wrote "Li3 P S4")."""
+    return "".join(f"{el}{amounts[el]:g}" if amounts[el] != 1 else el
                     for el in _cations_first(amounts))
 
 

@@ -1,0 +1,58 @@
+"""Closo-borates, the superionic complex hydrides (Li2B12H12, Na2B10H10, LiCB11H12,
+NaCB9H10, Na3BH4B12H12: Mohtadi and Orimo, Nat. Rev. Mater. 2 (2016) 16091), hold cluster
+anions: [BnHn]2- and [CB(n-1)Hn]- cages, one H on each vertex. Their guess said "no sound
+oxidation states ... check the file's occupancies (a missing or doubled site)", which an
+Ewald ordering repeated: the file was fine. The guess now names the clusters and their
+charges (hand-assigned from the chemistry) and the cations' states; its atoms get no
+per-atom states (``states`` stays empty: it holds one per element or none)."""
+
+from __future__ import annotations
+
+import pytest
+from pymatgen.core import Composition, Lattice, Structure
+
+from ionmd.structures import StructureError, transport_charges
+from ionmd.structures.charges import oxidation_guess
+
+PUBLISHED = [        # formula, cations, cluster anions (formula: charge, per formula unit)
+    ("Li2B12H12", {"Li": 1}, {"B12H12": (-2, 1)}),
+    ("Na2B10H10", {"Na": 1}, {"B10H10": (-2, 1)}),
+    ("LiCB11H12", {"Li": 1}, {"CB11H12": (-1, 1)}),
+    ("NaCB9H10", {"Na": 1}, {"CB9H10": (-1, 1)}),
+    ("Na3BH4B12H12", {"Na": 1}, {"B12H12": (-2, 1), "BH4": (-1, 1)}),
+    ("CaB6H6", {"Ca": 2}, {"B6H6": (-2, 1)}),
+]
+
+
+@pytest.mark.parametrize("formula,cations,clusters", PUBLISHED)
+def test_cluster_anions_are_named_with_their_charges(formula, cations, clusters):
+    amounts = Composition(formula)
+    # the hand-assigned charges make the formula neutral, and hold its atoms
+    assert sum(q * amounts[el] for el, q in cations.items()) + sum(
+        q * n for q, n in clusters.values()) == 0
+    assert sum(Composition(name).num_atoms * n for name, (_, n) in clusters.items()) + sum(
+        amounts[el] for el in cations) == amounts.num_atoms
+    guess = oxidation_guess(formula)
+    assert guess.clusters == {name: q for name, (q, _) in clusters.items()}
+    assert guess.ions == cations and guess.states == {}
+    assert transport_charges(formula) == cations
+    assert f"{formula} is a closo-borate" in guess.note
+    assert "check" not in guess.advice
+
+
+def test_lithium_borohydride_keeps_its_formal_states():
+    """BH4- alone has them: B3+ H- (H more electronegative than B)."""
+    guess = oxidation_guess("LiBH4")
+    assert guess.states == {"Li": 1, "B": 3, "H": -1} and guess.clusters == {}
+
+
+def test_an_ewald_ordering_no_longer_calls_the_file_suspect():
+    from ionmd.structures.ordering_ewald import _with_oxidation_states
+
+    cell = Structure(Lattice.cubic(10.0), ["Li", "B", "H"],
+                     [[0, 0, 0], [0.5, 0.5, 0.5], [0.6, 0.5, 0.5]])
+    with pytest.raises(StructureError) as err:
+        _with_oxidation_states(cell, None, {"Li": 2, "B": 12, "H": 12})
+    text = str(err.value)
+    assert "closo-borate" in text and "[B12H12]2-" in text
+    assert "check the file's occupancies" not in text and "--order random" in text

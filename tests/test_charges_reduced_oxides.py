@@ -1,0 +1,34 @@
+"""An oxide short of O (TiO1.9, blue Li4Ti5O12-x, WO2.9) has its d-block metal reduced:
+the electrons of the O vacancies go to Ti 3d (Ti3+/Ti4+). Its guess was Ti4+ O2- with
++0.2 e and the note that the ions keep their usual states, a refinement a little off
+neutral. The reference is pymatgen's ``oxi_state_guesses`` on the whole-number formula
+(Ti10O19: Ti 3.8), whose averaged states are the formal ones."""
+
+from __future__ import annotations
+
+import pytest
+from pymatgen.core import Composition, Element
+
+from ionmd.structures.charges import oxidation_guess
+
+
+@pytest.mark.parametrize("formula,whole,metal,lower", [
+    ("TiO1.9", "Ti10O19", "Ti", 3), ("Li4Ti5O11.8", "Li20Ti25O59", "Ti", 3),
+    ("WO2.9", "W10O29", "W", 5), ("SrTiO2.9", "Sr10Ti10O29", "Ti", 3),
+])
+def test_an_oxide_short_of_oxygen_has_its_metal_reduced(formula, whole, metal, lower):
+    reference = Composition(whole).oxi_state_guesses()[0]
+    for f in (formula, whole):
+        guess = oxidation_guess(f)
+        assert guess.net_charge == 0
+        assert guess.states == pytest.approx(reference)
+        assert lower < guess.states[metal] < lower + 1
+        assert f"({metal}{lower}+/{metal}{lower + 1}+)" in guess.note
+        assert f"its {metal} is reduced" in guess.note and "usual states" not in guess.note
+
+
+def test_zirconia_short_of_oxygen_stays_a_refinement():
+    """Shannon's table (oxides, fluorides) holds no Zr3+: ZrO1.9 keeps Zr4+ (+0.2 e)."""
+    assert "3" not in Element("Zr").data["Shannon radii"]
+    guess = oxidation_guess("ZrO1.9")
+    assert guess.states == {"Zr": 4, "O": -2} and guess.net_charge == pytest.approx(0.2)
