@@ -24,28 +24,39 @@ electrons:
   statistics, holding no Au- nor Pt2-, could not guess; K-Au, as electronegative a pair as
   Rb-Au, forms intermetallics only (KAu2, KAu5);
 * a salt of electropositive metals whose one anion element holds at most half the
-  electrons of its usual state has bonds between its anions (a polyanion: CaC2's C2 2-, Na2S4's S4 2-,
-  KO2's O2 -): the anion takes the average that makes it neutral (``_polyanion``), the
-  cations keep their states, as pymatgen's formal states have them (Ca2+ C-, Na+ S-0.5);
-  nearer the isolated ion's (Li7S4, S-1.75) it is a cell short of cations, no guess;
+  electrons of its usual state has bonds between its anions (a polyanion: CaC2's C2 2-,
+  Na2S4's S4 2-, KO2's O2 -): the anion takes the average that makes it neutral
+  (``_polyanion``), the cations keep their states, as pymatgen's formal states have them
+  (Ca2+ C-, Na+ S-0.5); nearer the isolated ion's (Li7S4, S-1.75) it is a cell short of
+  cations, no guess;
+* a closo-borate's B and H (and C) form cage anions ([B12H12]2-, [CB11H12]-), whose atoms
+  have no formal states of their own: the guess names them (``OxidationGuess.clusters``)
+  and gives the cations alone (``.ions``: Li+, what a sigma of Li needs), no ``states``;
+* in an oxynitride whose oxoanion has another centre (LiPON's phosphate), N is N3-: it
+  stands for O around P, no state of N absorbs a composition's charge (Li3PO4N was N+);
+* an oxide 1-10 % short of O for its elements' usual states has its d-block metal reduced
+  (TiO1.9: Ti3+/Ti4+, 3.8 on average), not a refinement's excess charge;
 * transition-metal carbides and nitrides (TiC, WC, Fe3C, TiN) and subvalent compounds
   (Ag2F: Ag 0.5+) conduct electrons: their notes say so, and where no formal states fit,
   that they are to be given, not that the file is wrong.
 
-In order: one state per element that makes the composition neutral; else within
-``NEARLY_NEUTRAL``, then ``CHARGED_REFINEMENT`` of its positive charge (occupancies as
-refined, a little off neutral: the ions keep their usual states); else one cation's state
-averaged between two of its states (mixed valence: Fe3O4 Fe 8/3, LiMn2O4 Mn 3.5); else the
-anion of a polyanion salt averaged (Li2S6 S-1/3); else no guess, with the reason
+In order: a metal anion (CsAu) or cluster anions (Li2B12H12); one state per element that
+makes the composition neutral; else within ``NEARLY_NEUTRAL`` of its positive charge
+(occupancies as refined); else a reduced d-block oxide; else within ``CHARGED_REFINEMENT``
+(a little off neutral: the ions keep their usual states); else one cation's state averaged
+between two of its states (mixed valence: Fe3O4 Fe 8/3, LiMn2O4 Mn 3.5); else the anion of
+a polyanion salt averaged (Li2S6 S-1/3); else no guess, with the reason
 (``oxidation_guess(...).note`` and ``.advice``): an intermetallic, a metallic carbide or
 nitride or a subvalent compound has states to be given; any other composition that far off
 neutral under its elements' usual states is a file to check, not a chemistry to guess.
+Notes write formulas without spaces, cations first (Li6.72PS5Cl).
 
 Modules: ``charges_states`` (ICSD states, their scores, the assignments), ``charges_guess``
 (the guess: the rules above in their order), ``charges_metallic`` (metal anions and compounds
 whose electrons conduct), ``charges_anions`` (polyanions, cluster anions), ``charges_oxides``
-(oxide rules), ``charges_words`` (formulas and notes), ``charges_transport`` (charges for
-sigma and their note), ``charges_sites`` (states a file declares).
+(Ni's mixed oxides, reduced oxides, oxynitrides), ``charges_words`` (formulas and notes),
+``charges_transport`` (charges for sigma and their note), ``charges_sites`` (states a file
+declares).
 """
 
 from ionmd.structures.charges_guess import (ALTERNATIVE_SCORE, guess_oxidation_states,

@@ -28,8 +28,9 @@ def _polyanion(amounts) -> OxidationGuess | None:
     La3+ C-1.5). Whole numbers of atoms only: a refined Li1.8S is Li2S missing Li, not a
     polysulfide; and at least halfway from the isolated ion's state to 0, as where every
     anion atom bonds to another (Li2S2's S-, Li2O2's O-, CaC2's C-): Li7S4's S-1.75 is a
-    Li2S cell with a Li vacancy, whose S atoms sit 4 A apart; and not beside a transition metal or a p-block cation, where a
-    composition short of cations (Li5La3Zr2O12, O-1.83) is a file missing atoms."""
+    Li2S cell with a Li vacancy, whose S atoms sit 4 A apart; and not beside a transition
+    metal or a p-block cation, where a composition short of cations (Li5La3Zr2O12, O-1.83)
+    is a file missing atoms."""
     from pymatgen.core import Element
 
     anions = [el for el in amounts if not Element(el).is_metal]
@@ -112,7 +113,8 @@ def _closo_note(amounts, ions: dict[str, float], counts) -> str:
     atoms = "B, C and H" if "C" in amounts else "B and H"
     return (f"{_closo_formula(amounts, ions, counts)} is a closo-borate: its {atoms} are the "
             f"cluster anions {anions} (one H on each cage vertex; the {_ions(ions)} charge sets "
-            "the cages' size), whose atoms have no formal states of their own; a "
+            "the cages' size, an average where sizes mix), whose atoms have no formal states "
+            "of their own; a "
             f"Nernst-Einstein sigma of its cations needs theirs alone ({_ions(ions)})")
 
 

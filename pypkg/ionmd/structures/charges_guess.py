@@ -40,7 +40,7 @@ def _candidates(amounts) -> list[_Assignment]:
 
 def oxidation_guess(composition) -> OxidationGuess:
     """The guess of ``guess_oxidation_states`` with its net charge and how it was reached
-    (module docstring)."""
+    (the rules and their order: ``ionmd.structures.charges``)."""
     from pymatgen.core import Composition
 
     comp = Composition(composition).reduced_composition

@@ -43,42 +43,17 @@ def transport_note(composition, charges: dict[str, float] | None = None, *,
     ordinary anion. ``given``: ``charges`` are the user's own (``ionmd analyze --charges``, a
     run.json's), so the note keeps the caveat but neither calls them the guess nor tells
     how to give them."""
-    from pymatgen.core import Composition, Element
+    from pymatgen.core import Composition
 
-    # a run's cell (Li16 Si8) is named as its formula unit (Li2 Si)
+    # a run's cell (Li16Si8) is named as its formula unit (Li2Si)
     amounts = Composition(composition).reduced_composition.get_el_amt_dict()
     if len(amounts) < 2:
         return ""
     charges = transport_charges(composition) if charges is None else charges
-    anions = sorted(el for el, q in charges.items() if q < 0)
-    metals = [el for el in _cations_first(amounts) if Element(el).is_metal]
-    formula = _formula(amounts)
-    ionic = [el for el in anions if _ionic_metal_anion(el, amounts)]   # CsAu's Au-
-    carbon = _carbon_host(amounts, charges)
-    host = "an alloy's"
-    if len(metals) == len(amounts) and not ionic:
-        why = f"{formula} is an intermetallic: none of its elements can be an anion"
-    elif carbon is not None:
-        why = (f"{formula} is an intercalation compound: its carbon holds {carbon:.2g} e per "
-               "atom from the cations, a graphite or fullerene host whose own electrons "
-               "conduct (C2 2- acetylides hold 1 e per atom)")
-        host = "the compound's, whose carbon conducts electrons"     # LiC6 is no alloy
-    elif (metallic := _metallic_carbide_nitride(amounts, charges)):
-        why = f"{formula} is {metallic}"
-        host = "the compound's, whose electrons conduct"
-    elif (subvalent := _subvalent(amounts)):
-        why = f"{formula} is {subvalent}"
-        host = "the compound's, whose electrons conduct"
-    elif not anions and all(_zintl_anion(Element(el)) for el in amounts):
-        others = [el for el in _cations_first(amounts) if el not in metals]
-        why = (f"{formula} is an intermetallic or Zintl phase: its only anion candidates are "
-               f"the metalloid{'s' if len(others) > 1 else ''} {', '.join(others)}")
-    elif any(_zintl_anion(Element(el)) and el not in ionic for el in anions):
-        unusual = [el for el in anions if _zintl_anion(Element(el)) and el not in ionic]
-        why = (f"{formula} is a Zintl phase: {'these charges make' if given else 'the guess makes'}"
-               f" the metal or metalloid {', '.join(unusual)} its anion")
-    else:
+    reason = _not_ionic(amounts, charges, given)
+    if reason is None:
         return ""
+    why, host = reason
     if not charges:     # Fe3C, Ag2F: nothing to call formal, nor a command to repeat
         return (f"{why}: no formal charges fit, and a formal ionic Nernst-Einstein sigma "
                 f"(not {host}) needs them: give them as a campaign's [analysis] charges or "
@@ -91,3 +66,38 @@ def transport_note(composition, charges: dict[str, float] | None = None, *,
     cli = ",".join(f"{el}={q:g}" for el, q in charges.items())
     return (f"{caveat}; to use others, give them: a campaign's [analysis] charges = "
             f"{{{table}}}, `ionmd analyze --charges {cli}`")
+
+
+def _not_ionic(amounts, charges: dict[str, float], given: bool) -> tuple[str, str] | None:
+    """Why ``amounts`` under ``charges`` is no ordinary ionic solid, and whose sigma its
+    formal one is not (an alloy's, the compound's); None where it is one."""
+    from pymatgen.core import Element
+
+    anions = sorted(el for el, q in charges.items() if q < 0)
+    metals = [el for el in _cations_first(amounts) if Element(el).is_metal]
+    formula = _formula(amounts)
+    ionic = [el for el in anions if _ionic_metal_anion(el, amounts)]   # CsAu's Au-
+    carbon = _carbon_host(amounts, charges)
+    conducting = "the compound's, whose electrons conduct"
+    if len(metals) == len(amounts) and not ionic:
+        return f"{formula} is an intermetallic: none of its elements can be an anion", "an alloy's"
+    if carbon is not None:                                              # LiC6 is no alloy
+        return (f"{formula} is an intercalation compound: its carbon holds {carbon:.2g} e per "
+                "atom from the cations, a graphite or fullerene host whose own electrons "
+                "conduct (C2 2- acetylides hold 1 e per atom)",
+                "the compound's, whose carbon conducts electrons")
+    if (metallic := _metallic_carbide_nitride(amounts, charges)):
+        return f"{formula} is {metallic}", conducting
+    if (subvalent := _subvalent(amounts)):
+        return f"{formula} is {subvalent}", conducting
+    if not anions and all(_zintl_anion(Element(el)) for el in amounts):
+        others = [el for el in _cations_first(amounts) if el not in metals]
+        return (f"{formula} is an intermetallic or Zintl phase: its only anion candidates are "
+                f"the metalloid{'s' if len(others) > 1 else ''} {', '.join(others)}",
+                "an alloy's")
+    unusual = [el for el in anions if _zintl_anion(Element(el)) and el not in ionic]
+    if unusual:
+        whose = "these charges make" if given else "the guess makes"
+        return (f"{formula} is a Zintl phase: {whose} the metal or metalloid "
+                f"{', '.join(unusual)} its anion", "an alloy's")
+    return None
