@@ -32,3 +32,24 @@ def test_zirconia_short_of_oxygen_stays_a_refinement():
     assert "3" not in Element("Zr").data["Shannon radii"]
     guess = oxidation_guess("ZrO1.9")
     assert guess.states == {"Zr": 4, "O": -2} and guess.net_charge == pytest.approx(0.2)
+
+
+def test_a_rutile_cell_less_one_oxygen_matches_the_bond_valences():
+    """pymatgen's bond-valence analysis of rutile (2x2x2, Ti16O32) less one O: two of its
+    16 Ti are Ti3+, Ti 3.875 on average, as the guess for the cell's composition."""
+    import warnings
+
+    from pymatgen.analysis.bond_valence import BVAnalyzer
+    from pymatgen.core import Lattice, Structure
+
+    rutile = Structure.from_spacegroup("P4_2/mnm", Lattice.tetragonal(4.594, 2.959),
+                                       ["Ti", "O"], [[0, 0, 0], [0.305, 0.305, 0]]) * (2, 2, 2)
+    rutile.remove_sites([len(rutile) - 1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        valences = BVAnalyzer().get_valences(rutile)
+    ti = [v for site, v in zip(rutile, valences) if site.specie.symbol == "Ti"]
+    assert sorted(set(ti)) == [3, 4]
+    guess = oxidation_guess(rutile.composition)
+    assert guess.states["Ti"] == pytest.approx(sum(ti) / len(ti)) == 3.875
+    assert "(Ti3+/Ti4+)" in guess.note
