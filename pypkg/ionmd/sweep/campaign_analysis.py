@@ -1,0 +1,76 @@
+"""A campaign's ``[analysis]``: the charges for sigma, the fit and window times, the
+Haven ratio and the failure thresholds that ``collect`` applies to every run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ionmd.protocols.presets import Protocol
+from ionmd.sweep.campaign_problems import Problems, check_int, check_keys, check_range
+from ionmd.sweep.campaign_structures import StructureEntry
+from ionmd.sweep.source import Source
+
+FAILURE_KEYS = ("volume_limit", "runaway_factor", "melt_fraction", "collapse_fraction")
+ANALYSIS_KEYS = ("charges", "fit_start_ps", "fit_end_ps", "window_ps", "mcmc_samples",
+                 "haven_ratio") + FAILURE_KEYS
+
+
+@dataclass
+class Analysis:
+    charges: dict[str, float] | str = "auto"
+    fit_start_ps: float = 1.0
+    fit_end_ps: float | None = None
+    window_ps: float = 15.0
+    mcmc_samples: int = 400   # unused since D and sigma need no sampler; older files have it
+    haven_ratio: float = 1.0
+    failure: dict[str, float] = field(default_factory=dict)   # detect_failures thresholds
+
+
+def read_analysis(src: Source, errors: Problems) -> Analysis:
+    """The ``[analysis]`` table (defaults for what it leaves out or gets wrong, said in
+    ``errors``)."""
+    table = src.data.get("analysis", {})
+    a = Analysis()
+    if not isinstance(table, dict):
+        errors.add(("analysis",), "analysis must be a table")
+        return a
+    check_keys(errors, table, ("analysis",), ANALYSIS_KEYS)
+    charges = table.get("charges", "auto")
+    if charges != "auto" and not (isinstance(charges, dict) and all(
+            isinstance(v, (int, float)) for v in charges.values())):
+        errors.add(("analysis", "charges"), "charges must be \"auto\" (pymatgen's oxidation-state "
+                                            "guess) or a table such as {Li = 1, Cl = -1}")
+    a.charges = charges
+    for name in ("fit_start_ps", "fit_end_ps", "window_ps", "haven_ratio") + FAILURE_KEYS:
+        if name in table:
+            v = table[name]
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
+                errors.add(("analysis", name), f"{name} must be a positive number (got {v!r})")
+            elif not check_range(errors, ("analysis", name), v):
+                continue
+            elif name in FAILURE_KEYS:
+                a.failure[name] = float(v)
+            else:
+                setattr(a, name, float(v))
+    if "mcmc_samples" in table:
+        a.mcmc_samples = check_int(errors, ("analysis", "mcmc_samples"),
+                                   table["mcmc_samples"], 10) or 400
+    return a
+
+
+def check_charges(errors: Problems, analysis: Analysis, structures: list[StructureEntry],
+                  protocol: Protocol | None) -> None:
+    """A charges table gives the charge of every mobile species the structures hold
+    (``{Lii = 1}`` does not): without it collect has D but no sigma, found only after
+    the runs. Elements of no structure are allowed (one table for several campaigns)."""
+    charges = analysis.charges
+    if not isinstance(charges, dict) or protocol is None:
+        return
+    present = {el for s in structures if s.atoms is not None
+               for el in s.atoms.get_chemical_symbols()}
+    where = ("analysis", "charges")
+    missing = sorted({sp for sp in protocol.mobile_species if sp in present} - set(charges))
+    if missing:
+        errors.add(where, f"analysis.charges gives no charge for the mobile species "
+                          f"{', '.join(missing)}: collect could not compute sigma; add it "
+                          f"(e.g. {missing[0]} = 1) or use charges = \"auto\"")

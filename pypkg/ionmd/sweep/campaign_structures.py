@@ -1,0 +1,246 @@
+"""A campaign's ``structures``: files, glob patterns or shipped examples, each read as
+every command reads structures (ordered where an ``order`` method is given), named after
+its file (by its folders where stems clash), with its run cell built and checked once.
+The ``order*`` keys may stand at the top level (for every structure) or in an entry."""
+
+from __future__ import annotations
+
+import glob
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+from ionmd.errors import IonmdError
+from ionmd.protocols.checks import check_cell, folder_name_problem, range_problem
+from ionmd.protocols.presets import Protocol
+from ionmd.sweep.campaign_paths import campaign_path, recorded_settings
+from ionmd.sweep.campaign_problems import Problems, check_keys
+from ionmd.sweep.source import Source
+
+ORDER_KEYS = ("order", "order_seed", "order_tol", "order_min_distance")
+
+
+@dataclass
+class StructureEntry:
+    """One structure of the campaign (ordered, as the runs will use it)."""
+
+    name: str
+    source: str
+    line: int
+    atoms: object = None          # ase.Atoms, filled by validation
+    in_run_cell: bool = False     # ordered in the protocol's supercell (not repeated again)
+    cell: object = None           # the run cell (ase.Atoms), built once by validation
+    charges: dict = field(default_factory=dict)    # as `ionmd run` records them: the file's
+    charges_guessed: bool = False  # declared states, else the guess (prepare.run_charges)
+    stem: str = ""                # its file's own name, where a clash named it by its folders
+
+
+class _Found(NamedTuple):
+    """One structure file of an entry of the list, before names across entries are made
+    unique."""
+
+    key: tuple          # the entry's key in the file: ("structures", i)
+    entry: dict         # the entry as a table (path, name, order*)
+    path: str           # the file, or a shipped example's name
+    name: str
+    given: bool         # named by the entry's name = ...
+
+
+def read_structures(src: Source, errors: Problems, base: Path,
+                    supercell: str | None = None) -> list[StructureEntry]:
+    """Every structure of the campaign, loaded where its entry and order settings allow
+    (``supercell``: the protocol's, to order a disordered file in); problems go to
+    ``errors``."""
+    from ionmd.structures import example_names
+
+    items = src.data.get("structures")
+    if isinstance(items, (str, dict)):
+        items = [items]
+    if not isinstance(items, list) or not items:
+        errors.add(("structures",), "structures: give a list of structure files (CIF, POSCAR, "
+                                    f"...), glob patterns or shipped examples "
+                                    f"({', '.join(example_names())})")
+        return []
+    campaign_order = {k: src.data[k] for k in ORDER_KEYS if k in src.data}
+    order_ok = _order_in_range(errors, (), campaign_order)
+    found: list[_Found] = []
+    for i, item in enumerate(items):
+        found += _entry_files(errors, base, i, item)
+    out = _named_across_entries(src, found)
+    for f, s in zip(found, out):
+        if not (order_ok and _order_in_range(errors, f.key, f.entry)):
+            continue                # not loaded: its order settings are said
+        order = {**campaign_order, **{k: f.entry[k] for k in ORDER_KEYS if k in f.entry}}
+        s.atoms, s.in_run_cell, (s.charges, s.charges_guessed) = _load_structure(
+            errors, f.key, f.path, order, supercell)
+    _check_listed_once(errors, out)
+    return out
+
+
+def _entry_files(errors: Problems, base: Path, i: int, item) -> list[_Found]:
+    """The files entry ``i`` of the list names (a path, a glob pattern or a shipped
+    example), each with its name; none where the entry is wrong (said in ``errors``)."""
+    from ionmd.structures import example_names, unique_names
+
+    key = ("structures", i)
+    entry = {"path": item} if isinstance(item, str) else item
+    if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
+        errors.add(key, f"structure {i + 1}: give a path (or a table with path = ..., and "
+                        f"optional name, {', '.join(ORDER_KEYS)})")
+        return []
+    if isinstance(item, dict):
+        check_keys(errors, entry, key, ("path", "name") + ORDER_KEYS)
+    given = entry.get("name")
+    if isinstance(given, int) and not isinstance(given, bool):
+        given = str(given)                  # name = 2023
+    problem = folder_name_problem(given) if given is not None else None
+    if problem:
+        errors.add(key + ("name",), f"structure name {given!r} {problem}")
+        given = None
+    text = entry["path"]
+    pattern = str(campaign_path(base, text))
+    if any(c in text for c in "*?["):
+        paths = sorted(glob.glob(pattern))
+        if not paths:
+            errors.add(key, f"structure pattern {text!r} matches no file (relative to {base})")
+            return []
+    elif Path(pattern).is_file():
+        paths = [pattern]
+    elif ("/" not in text and "." not in text
+          and text.lower() in {n.lower() for n in example_names()}):
+        return [_Found(key, entry, text, given or text, given is not None)]     # shipped
+    else:
+        errors.add(key, f"structure {text!r} not found: no file {pattern} and no shipped "
+                        f"example of that name ({', '.join(example_names())})")
+        return []
+    if given is not None and len(paths) > 1:
+        errors.add(key + ("name",), f"name = {given!r} names one structure but {text!r} "
+                                    f"matches {len(paths)} files; leave name out (they are "
+                                    f"named by their files) or list them one by one")
+    names = unique_names(paths)     # mp-*/POSCAR: the folders tell them apart
+    one = len(paths) == 1 and given is not None
+    return [_Found(key, entry, path, given if one else name, one)
+            for path, name in zip(paths, names)]
+
+
+def _named_across_entries(src: Source, found: list[_Found]) -> list[StructureEntry]:
+    """A StructureEntry per file found, not loaded yet. Names that clash across entries
+    (a/LiCl.cif, b/LiCl.cif listed one by one) are made unique as a glob's are (a_LiCl,
+    b_LiCl); names without a clash stay as they were, so that the runs of an existing
+    campaign keep their folders."""
+    from ionmd.structures import unique_names
+
+    count: dict[str, int] = {}
+    for f in found:
+        count[f.name] = count.get(f.name, 0) + 1
+    clashing = [i for i, f in enumerate(found) if count[f.name] > 1 and not f.given]
+    renamed = dict(zip(clashing, unique_names([found[i].path for i in clashing])))
+    out = []
+    for i, f in enumerate(found):
+        s = StructureEntry(name=renamed.get(i, f.name), source=f.path, line=src.line(*f.key))
+        if not f.given and s.name != Path(f.path).stem:
+            s.stem = Path(f.path).stem
+        out.append(s)
+    return out
+
+
+def _check_listed_once(errors: Problems, structures: list[StructureEntry]) -> None:
+    """One file listed twice, or two structures of one name, would share run folders."""
+    seen: dict[str, StructureEntry] = {}
+    for s in structures:
+        first = seen.get(s.name)
+        if first is None:
+            seen[s.name] = s
+        elif Path(first.source).resolve() == Path(s.source).resolve():
+            errors.items.append((s.line, f"structure {s.source} is listed twice (lines "
+                                         f"{first.line} and {s.line}): its runs would be one "
+                                         f"set of run folders; list it once (to run it with two "
+                                         f"order settings, give each entry its own name = ...)"))
+        else:
+            errors.items.append((s.line, f"two structures are named {s.name!r} (lines "
+                                         f"{first.line} and {s.line}); give one a name = ..."))
+
+
+def _order_in_range(errors: Problems, key: tuple, table: dict) -> bool:
+    """Whether the order settings of ``table`` (the campaign's, or a structure entry's)
+    are inside their ranges, as ``--order-tol`` and ``--order-min-distance`` take them;
+    each problem on its line."""
+    ok = True
+    for name in ("order_seed", "order_tol", "order_min_distance"):
+        try:        # text that is no number is said when the structure is ordered
+            why = range_problem(name, float(table[name])) if name in table else None
+        except (TypeError, ValueError):
+            why = None
+        if why:
+            errors.add(key + (name,), why)
+            ok = False
+    return ok
+
+
+def _load_structure(errors: Problems, key: tuple, path: str, order: dict,
+                    supercell: str | None = None) -> tuple[object, bool, tuple[dict, bool]]:
+    """The ordered, checked cell of ``path`` (``ionmd.structures.load_structure``, as every
+    command reads structures; a disordered one ordered in the protocol's ``supercell``) as
+    ASE Atoms, whether it is that supercell already, and its charges as ``ionmd run``
+    records them (:func:`ionmd.protocols.prepare.run_charges` of the pymatgen structure:
+    the file's declared oxidation states, else the guess, and whether guessed); problems go
+    to ``errors``."""
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    from ionmd.protocols.prepare import run_charges
+    from ionmd.structures import OrderOptions, load_structure
+
+    try:
+        options = OrderOptions(method=order.get("order"), seed=int(order.get("order_seed", 0)),
+                               occ_tol=float(order.get("order_tol", 2e-3)),
+                               min_distance=(None if order.get("order_min_distance") is None
+                                             else float(order["order_min_distance"])),
+                               supercell=supercell)
+        loaded = load_structure(path, options)
+        return (AseAtomsAdaptor.get_atoms(loaded.structure), loaded.in_run_cell,
+                run_charges(loaded.structure))
+    except (TypeError, ValueError) as exc:
+        errors.add(key, f"order settings {order}: {exc}")
+    except IonmdError as exc:
+        errors.add(key, str(exc))
+    return None, False, ({}, False)
+
+
+def check_cells(errors: Problems, structures: list[StructureEntry],
+                protocol: Protocol | None) -> None:
+    """The cell rules ``ionmd run`` applies (:func:`ionmd.protocols.checks.check_cell`: a
+    time step too long for hydrogen, a Berendsen barostat on a triclinic cell), on each
+    structure's line; before, they came up only when ``plan``/``submit`` laid the runs
+    out, without a line and one structure at a time."""
+    from ionmd.protocols.prepare import run_cell
+
+    if protocol is None:
+        return
+    for s in structures:
+        if s.atoms is None:
+            continue
+        try:
+            s.cell = run_cell(protocol, s.atoms, s.in_run_cell)     # the runs start from it
+            check_cell(protocol, s.cell)
+        except IonmdError as exc:
+            errors.items.append((s.line, f"structure {s.name!r}: {exc}"))
+
+
+def keep_structure_folders(structures: list[StructureEntry], output: Path, protocol) -> None:
+    """A structure named by its folders because another file shares its stem keeps the
+    stem where ``output`` already holds runs of its cell under it (a second ``LiCl.cif``
+    added to a running campaign: the first one's runs go on where they are), as models do.
+    The runs record their starting cell's hash, not the file, so the cell decides."""
+    from ionmd.protocols.rundir import structure_hash
+
+    taken = {s.name for s in structures}
+    for s in structures:
+        if not s.stem or s.stem in taken or s.cell is None or protocol is None:
+            continue
+        recorded = {r.get("structure_hash")
+                    for r in recorded_settings(output, glob.escape(s.stem), "*")
+                    if isinstance(r, dict)} - {None}
+        if recorded and structure_hash(s.cell) in recorded:
+            taken.discard(s.name)
+            s.name = s.stem
+            taken.add(s.name)
