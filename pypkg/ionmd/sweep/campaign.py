@@ -118,15 +118,17 @@ def load_campaign(path: str | Path, check_resources: bool = True) -> Campaign:
 def _output(src: Source, errors: Problems, base: Path) -> Path:
     """The folder the run directories go to (``output``, default ``runs``, read from the
     campaign file's folder ``base``)."""
-    output = src.data.get("output", "runs")
-    if not isinstance(output, str) or not output:
-        errors.add(("output",), f"output must be a folder name (got {output!r})")
-        output = "runs"
-    output = campaign_path(base, output).resolve()
+    given = src.data.get("output", "runs")
+    if not isinstance(given, str) or not given:
+        errors.add(("output",), f"output must be a folder name (got {given!r})")
+        return campaign_path(base, "runs").resolve()
+    output = campaign_path(base, given).resolve()
     if output.exists() and not output.is_dir():
-        errors.add(("output",), f"output {src.data['output']!r} is the file {output}, not a "
-                                f"folder: give the folder the run directories go to (a "
-                                f"relative one is read from the campaign file's folder)")
+        said = (f"output {given!r} is" if "output" in src.data
+                else "output is not set and its default 'runs' is")
+        errors.add(("output",), f"{said} the file {output}, not a folder: give the folder the "
+                                f"run directories go to (a relative one is read from the "
+                                f"campaign file's folder)")
     return output
 
 

@@ -67,8 +67,11 @@ def read_structures(src: Source, errors: Problems, base: Path,
     for i, item in enumerate(items):
         found += _entry_files(errors, base, i, item)
     out = _named_across_entries(src, found)
+    entry_order_ok: dict[tuple, bool] = {}
     for f, s in zip(found, out):
-        if not (order_ok and _order_in_range(errors, f.key, f.entry)):
+        if f.key not in entry_order_ok:     # once per entry, not per file of its glob
+            entry_order_ok[f.key] = _order_in_range(errors, f.key, f.entry)
+        if not (order_ok and entry_order_ok[f.key]):
             continue                # not loaded: its order settings are said
         order = {**campaign_order, **{k: f.entry[k] for k in ORDER_KEYS if k in f.entry}}
         s.atoms, s.in_run_cell, (s.charges, s.charges_guessed) = _load_structure(
