@@ -112,8 +112,9 @@ def _check_sbatch_options(errors: Problems, table: dict) -> None:
 
 def _partitions() -> dict[str, dict] | None:
     """What ``sinfo`` says of each partition: the most CPUs and memory (MB) of its nodes,
-    its time limit, generic resources and whether it is the default; None where sinfo is
-    missing or fails."""
+    its time limit, the generic resources of its nodes (sinfo gives a row per kind of
+    node: GPU nodes beside CPU-only ones) and whether it is the default; None where sinfo
+    is missing or fails."""
     if not shutil.which("sinfo"):
         return None
     try:
@@ -131,10 +132,12 @@ def _partitions() -> dict[str, dict] | None:
             name = name.rstrip("*")
             cpus = int(re.sub(r"\D.*", "", cpus) or 0)
             mem = int(re.sub(r"\D.*", "", mem) or 0)
-            p = parts.setdefault(name, {"cpus": 0, "limit": limit, "default": default, "gres": gres,
+            p = parts.setdefault(name, {"cpus": 0, "limit": limit, "default": default, "gres": [],
                                         "mem_mb": 0})
             p["cpus"] = max(p["cpus"], cpus)
             p["mem_mb"] = max(p["mem_mb"], mem)
+            if gres not in p["gres"]:
+                p["gres"].append(gres)
     return parts
 
 
@@ -175,6 +178,6 @@ def _check_partition(errors: Problems, table: dict, r: Resources) -> None:
             mem * 1024 > p["mem_mb"] > 0:
         errors.add(("executor", "mem_gb"), f"mem_gb = {mem:g} per run but the nodes of partition "
                                            f"{want!r} have {p['mem_mb'] / 1024:.3g} GB (sinfo)")
-    if r.gpus and "gpu" not in p["gres"]:
+    if r.gpus and not any("gpu" in gres for gres in p["gres"]):
         errors.add(("resources", "gpus"), f"runs ask for {r.gpus} GPU(s) but partition {want!r} "
-                                          f"has no GPU resources (gres {p['gres']!r})")
+                                          f"has no GPU resources (gres {', '.join(p['gres'])!r})")
