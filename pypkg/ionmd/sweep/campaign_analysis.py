@@ -55,7 +55,23 @@ def read_analysis(src: Source, errors: Problems) -> Analysis:
     if "mcmc_samples" in table:
         a.mcmc_samples = check_int(errors, ("analysis", "mcmc_samples"),
                                    table["mcmc_samples"], 10) or 400
+    _check_fit_range(errors, table, a)
     return a
+
+
+def _check_fit_range(errors: Problems, table: dict, a: Analysis) -> None:
+    """The MSD is fitted from fit_start_ps to fit_end_ps: an end not after the start
+    fails the analysis of every run (:func:`ionmd.analysis.diffusion.diffusion`),
+    found by ``collect`` only after the runs."""
+    if a.fit_end_ps is None or a.fit_end_ps > a.fit_start_ps:
+        return
+    start = (f"fit_start_ps = {a.fit_start_ps:g}" if "fit_start_ps" in table
+             else f"the default fit_start_ps {a.fit_start_ps:g}")
+    errors.add(("analysis", "fit_end_ps"),
+               f"analysis.fit_end_ps = {a.fit_end_ps:g} ps is not after {start} ps: the MSD "
+               f"is fitted from fit_start_ps to fit_end_ps, so the analysis of every run "
+               f"would fail; give a fit_end_ps > fit_start_ps (or leave it out: half of "
+               f"each run)")
 
 
 def check_charges(errors: Problems, analysis: Analysis, structures: list[StructureEntry],
