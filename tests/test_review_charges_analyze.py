@@ -63,12 +63,12 @@ def test_an_alloys_sigma_is_printed_with_its_charges_note(analysed):
     lines = printed.splitlines()
     sigma = next(i for i, line in enumerate(lines) if "sigma_NE =" in line)
     note = lines[sigma + 1]           # the line right below the sigma
-    assert note.strip().startswith("charges: Li2 Si is an intermetallic or Zintl phase")
+    assert note.strip().startswith("charges: Li2Si is an intermetallic or Zintl phase")
     assert "formal ionic Nernst-Einstein" in note and "ionmd analyze --charges Li=1" in note
     assert results["conductivity"]["charges_note"] == note.strip()[len("charges: "):]
     # and below the structure's sigma(300 K) in the summary
     assert summary["structures"]["LiSi"]["charges_note"] == results["conductivity"]["charges_note"]
-    assert printed.count("charges: Li2 Si") == 2
+    assert printed.count("charges: Li2Si") == 2
 
 
 def test_an_ionic_solids_sigma_has_no_note(analysed):

@@ -32,7 +32,7 @@ def test_a_cell_no_states_make_neutral_is_noted(runner):
     result = screen_structure(li2cl(), runner, SETTINGS)
     note = result.extra["charge_note"]      # its own column: `note` is the narrow cell's
     assert "planes" in result.extra["note"]
-    assert "no sound oxidation states for Li2 Cl" in note and "+1 e" in note
+    assert "no sound oxidation states for Li2Cl" in note and "+1 e" in note
     assert "may lack atoms" in note
 
 
@@ -49,3 +49,18 @@ def test_states_the_file_declares_are_its_own():
     atoms.set_array("oxi_states", np.array([-2.0, 1.0, 1.0]))
     assert charge_note(atoms) is None
     assert charge_note(li2cl()) is not None
+
+
+@pytest.mark.parametrize("formula", ["Li2B12H12", "LiCB11H12"])
+def test_a_closo_borate_is_a_neutral_salt_not_a_cell_lacking_atoms(formula):
+    """[B12H12]2- and [CB11H12]- cages with Li+ are neutral salts (by hand: 2 x (+1) - 2,
+    +1 - 1): no note that the file lacks atoms; a cage short of its cations still gets one."""
+    from ase import Atoms
+
+    rng = np.random.default_rng(0)
+    n = len(Atoms(formula))
+    assert charge_note(Atoms(formula, positions=rng.random((n, 3)) * 8, cell=[8, 8, 8],
+                             pbc=True)) is None
+    short = Atoms(formula.replace("Li2", "Li", 1).replace("LiC", "C", 1))
+    assert charge_note(Atoms(short.get_chemical_formula(), cell=[8, 8, 8], pbc=True,
+                             positions=rng.random((len(short), 3)) * 8)) is not None

@@ -183,12 +183,12 @@ def charge_note(atoms: Atoms) -> str | None:
     if "oxi_states" in atoms.arrays:        # the file's own states (pymatgen's reading)
         return None
     guess = oxidation_guess(atoms.get_chemical_formula())
-    if guess.states:
+    if guess.states or guess.clusters:      # cluster anions (closo-borates) are neutral too
         return None
     return (f"{guess.note}: the screened cell may lack atoms of the material (the H of a "
             "hydroxide or hydride, a site the file left out), and its descriptors are then "
-            "another material's; check the file (cluster anions, as a closo-borate's B12H12 "
-            "or a polysulfide's, have no formal states: such a file is fine)")
+            "another material's; check the file (other cluster anions, as a polysulfide's, "
+            "have no formal states: such a file is fine)")
 
 
 def small_cell_note(atoms: Atoms, species: str) -> str | None:
