@@ -27,7 +27,7 @@ from ionmd.analysis.failure import (FailureEvent, FailureReport, detect_failures
                                     framework_species, survival_curves)
 from ionmd.lammps.log import parse_thermo_pieces, require_step
 from ionmd.analysis.msd import compute_msd
-from ionmd.analysis.run_records import by_temperature, run_record, sigma_record
+from ionmd.analysis.run_records import by_temperature, run_labels, run_record, sigma_record
 from ionmd.analysis.run_spec import RunSpec
 from ionmd.analysis.trajectory import Trajectory, continuous_unwrapped, read_frames
 from ionmd.errors import AnalysisError
@@ -69,6 +69,21 @@ def skipped_pieces_of(spec: RunSpec) -> dict:
         {"file": os.path.relpath(p, spec.path),
          "why": "empty: LAMMPS stopped before its first frame (at its setup); the frames of "
                 "the other pieces are analysed"} for p in spec.skipped_trajectory]}
+
+
+def model_of(spec: RunSpec) -> dict:
+    """The run's model for its results: ``model`` (its name) and ``model_hash`` (None
+    where not recorded), and for a run without either the ``potential`` its logs echo."""
+    return {"model": spec.model, "model_hash": spec.model_hash,
+            **({"potential": spec.potential} if spec.potential else {})}
+
+
+def record_of(results: dict, status: dict | None) -> dict:
+    """:func:`~ionmd.analysis.run_records.run_record` with the run's ``model`` after its
+    structure (the runs table of several models' runs tells them apart by it)."""
+    rec = run_record(results, status)
+    first = {k: rec[k] for k in ("run", "structure") if k in rec}
+    return {**first, "model": results.get("model"), **rec}
 
 
 def completion_of(spec: RunSpec) -> dict:
@@ -191,10 +206,10 @@ def analyze_failures(spec: RunSpec, out_dir: str | Path, **failure_options) -> d
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "failure.json").write_text(json.dumps(report.to_dict(), indent=2))
-    results = {"run": str(spec.path), "structure": spec.structure, "replica": spec.replica,
-               "temperature_K": spec.temperature_K, **completion_of(spec),
-               **skipped_pieces_of(spec), "failure": report.to_dict()}
-    results["run_record"] = run_record(results, spec.run_status)
+    results = {"run": str(spec.path), "structure": spec.structure, **model_of(spec),
+               "replica": spec.replica, "temperature_K": spec.temperature_K,
+               **completion_of(spec), **skipped_pieces_of(spec), "failure": report.to_dict()}
+    results["run_record"] = record_of(results, spec.run_status)
     return results
 
 
@@ -206,10 +221,11 @@ def analysis_error_results(run_dir: str | Path, spec: RunSpec | None, error: Exc
     ``results.json`` under ``out_dir`` when given (replacing older results there)."""
     results = {"run": str(spec.path if spec else run_dir), "analysis_error": str(error),
                "structure": spec.structure if spec else None,
+               **(model_of(spec) if spec else {}),
                "replica": spec.replica if spec else None,
                "temperature_K": spec.temperature_K if spec else None,
                **(completion_of(spec) if spec else {}), "diffusion": []}
-    results["run_record"] = run_record(results, spec.run_status if spec else None)
+    results["run_record"] = record_of(results, spec.run_status if spec else None)
     if out_dir is not None:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         (Path(out_dir) / "results.json").write_text(json.dumps(results, indent=2))
@@ -260,8 +276,8 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
     if structure_functions and van_hove_lags_ps:    # said now, not after the MSD work
         check_van_hove_lags(van_hove_lags_ps, frames.steps, spec.timestep_fs, spec.discard_ps)
     failure = failures_of(spec, (frames, elements, masses), **(failure_options or {}))
-    results: dict = {"run": str(spec.path), "structure": spec.structure, "replica": spec.replica,
-                     "temperature_K": spec.temperature_K, "timestep_fs": spec.timestep_fs,
+    results: dict = {"run": str(spec.path), "structure": spec.structure, **model_of(spec),
+                     "replica": spec.replica, "temperature_K": spec.temperature_K, "timestep_fs": spec.timestep_fs,
                      "discard_ps": spec.discard_ps, **completion_of(spec),
                      # which files these numbers come from (a folder may hold several)
                      "trajectory": [os.path.relpath(p, spec.path) for p in spec.trajectory],
@@ -279,7 +295,7 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
                            f"no transport properties of the run; those of the frames before "
                            f"the failure are under before_failure, left out of Arrhenius fits "
                            f"and aggregates")
-        results["run_record"] = run_record(results, spec.run_status)
+        results["run_record"] = record_of(results, spec.run_status)
         (out / "results.json").write_text(json.dumps(results, indent=2))
         return results
     traj = transport_trajectory(spec, frames, elements, masses,
@@ -292,7 +308,7 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
     if structure_functions:
         results["files"] = write_structure_functions(traj, spec.mobile_species, out,
                                                      van_hove_lags_ps)
-    results["run_record"] = run_record(results, spec.run_status)
+    results["run_record"] = record_of(results, spec.run_status)
     (out / "results.json").write_text(json.dumps(results, indent=2))
     return results
 
@@ -581,13 +597,77 @@ def plot_survival(curves: dict, path: Path) -> None:
     plt.close(fig)
 
 
+MIXED_SETTINGS = "mixed_settings"
+"""Flag of a fit whose runs record no model but ran with different potentials (as their
+logs echo them): they are fitted as one series, which they may not be."""
+
+UNKNOWN_MODEL = "model-unknown"
+"""The series label of runs that record no model (run by hand), beside runs that do."""
+
+
+def series_key(results: dict) -> tuple:
+    """What makes runs replicas of one series: their structure and their model, its name
+    and its file's hash (None: not recorded). Both: two models a campaign names apart are
+    two series (as ``ionmd sweep collect`` fits them) even where one file is a copy of the
+    other, and two runs' ``model.pt`` of other contents are two models."""
+    return (results.get("structure"), results.get("model"), results.get("model_hash"))
+
+
+def series_names(results: Sequence[dict]) -> dict[tuple, str]:
+    """The name of each series (:func:`series_key`) of ``results``: its structure where
+    that structure's runs are of one model (as before models were told apart), else
+    ``<structure>/<model>`` (as ``ionmd sweep collect`` names them), the model's hash
+    added where two models of a structure share a name."""
+    keys = list(dict.fromkeys(series_key(r) for r in results if r.get("structure") is not None))
+    names: dict[tuple, str] = {}
+    for structure in dict.fromkeys(k[0] for k in keys):
+        mine = [k for k in keys if k[0] == structure]
+        if len(mine) == 1:
+            names[mine[0]] = structure
+            continue
+        for _, model, digest in mine:
+            shared = sum(k[1] == model for k in mine) > 1     # one name, other files
+            names[(structure, model, digest)] = (
+                f"{structure}/{model or UNKNOWN_MODEL}"
+                + (f"@{digest[:8] if digest else 'no-hash'}" if shared else ""))
+    return names
+
+
+def series_record(name: str, runs: Sequence[dict]) -> dict:
+    """A series' identity for ``summary.json``: ``structure``, ``model`` (None: not
+    recorded), ``model_hash``, ``runs`` (their folders) and, where runs that record no model
+    echo different potentials in their logs, ``mixed_settings`` (a sentence saying so: they
+    are fitted together as if replicas, which they may not be)."""
+    structure, model, digest = series_key(runs[0])
+    rec = {"structure": structure, "model": model, "model_hash": digest,
+           "runs": [r.get("run") for r in runs]}
+    potentials: dict[str, list[str]] = {}
+    for r in runs:
+        if r.get("potential"):
+            potentials.setdefault(r["potential"], []).append(str(r.get("run")))
+    if len(potentials) > 1:
+        labels = run_labels(runs)
+        said = "; ".join(f"{', '.join(labels.get(run, run) for run in group)}: {pot!r}"
+                         for pot, group in potentials.items())
+        rec["mixed_settings"] = (
+            f"{name}: its runs record no model, and their logs echo different potentials "
+            f"({said}); they are fitted as one series, as if replicas of one model: give each "
+            f"run its model ('model' in its run.json) to fit each model's runs apart, or "
+            f"analyse them apart")
+    return rec
+
+
 #: Arrhenius series: key in a run's results -> (series name, plot unit). sigma T is the
 #: usual Arrhenius form for conductivity (sigma = A/T exp(-Ea / kT)).
 def analyze_runs(results: Sequence[dict], reports: dict[str, list[FailureReport]],
                  out_dir: str | Path, *, kinisi_fit: bool = False, n_samples: int = 400,
                  seed: int = 0) -> dict:
     """Across runs: Arrhenius fits of D (xyz) per species and of sigma T (Nernst–Einstein
-    and, when computed, collective) over temperature, per structure, and survival curves;
+    and, when computed, collective) over temperature, per series (a structure under one
+    model: :func:`series_key`, named by :func:`series_names`; ``series[name]`` says its
+    structure and model, and where runs that record no model echo different potentials,
+    ``mixed_settings``, also in ``warnings`` and as a flag of its fits), and survival curves
+    (``reports``: failure reports by series key or name);
     writes ``summary.json``, ``arrhenius.csv`` and ``arrhenius_*.png``. Runs flagged not
     yet diffusive are included (their flags are in their results), so are runs that are
     not completed (``incomplete_T`` per fit, ``incomplete_runs``); runs that could not be
@@ -601,22 +681,33 @@ def analyze_runs(results: Sequence[dict], reports: dict[str, list[FailureReport]
     (:func:`ionmd.analysis.run_records.sigma_record`)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    summary: dict = {"survival": survival_curves(reports), "arrhenius": {},
+    summary: dict = {"survival": {}, "arrhenius": {},
                      "incomplete_runs": [r.get("run", r.get("structure")) for r in results
                                          if r.get("complete") is False],
                      "runs": by_temperature([r.get("run_record") or run_record(r, None)
                                              for r in results]),
                      "structures": {}}
+    names = series_names(results)
+    # survival curves per series too (reports keyed by series_key, or by name)
+    summary["survival"] = survival_curves({names.get(k, k): v for k, v in reports.items()})
     if any(r.failed for rs in reports.values() for r in rs):
         plot_survival(summary["survival"], out / "survival.png")
-    by_structure: dict[str, list[dict]] = {}
+    by_series: dict[str, list[dict]] = {}
     for r in results:
         if r.get("structure") is not None:  # None: a run whose run.json could not be read
-            by_structure.setdefault(r["structure"], []).append(r)
-    for name, runs in by_structure.items():
+            by_series.setdefault(names[series_key(r)], []).append(r)
+    summary["series"] = {name: series_record(name, runs) for name, runs in by_series.items()}
+    summary["warnings"] = [rec["mixed_settings"] for rec in summary["series"].values()
+                           if rec.get("mixed_settings")]
+    for name, runs in by_series.items():
         entries = {key: fit_series(runs, key, kinisi=kinisi_fit, n_samples=n_samples, seed=seed)
                    for key in series_points(runs)}
-        summary["structures"][name] = sigma_record(runs, entries.get("sigma_T"))
+        if summary["series"][name].get("mixed_settings"):
+            for entry in entries.values():
+                if entry is not None and "error" not in entry:
+                    entry["flags"] = [*entry.get("flags", []), MIXED_SETTINGS]
+        summary["structures"][name] = {**sigma_record(runs, entries.get("sigma_T")),
+                                       "model": summary["series"][name]["model"]}
         notes = {r["conductivity"]["charges_note"] for r in runs
                  if "charges_note" in r.get("conductivity", {})}
         if notes:
@@ -631,19 +722,23 @@ def analyze_runs(results: Sequence[dict], reports: dict[str, list[FailureReport]
                            np.array([q["value"] for q in pts]),
                            np.array([q["ci95"][0] for q in pts]),
                            np.array([q["ci95"][1] for q in pts]),
-                           ArrheniusFit.from_dict(entry), out / f"arrhenius_{name}_{key}.png", f"{key} ({unit})")
-    write_arrhenius_csv(summary["arrhenius"], out / "arrhenius.csv")
+                           ArrheniusFit.from_dict(entry),
+                           out / f"arrhenius_{name.replace('/', '_')}_{key}.png", f"{key} ({unit})")
+    write_arrhenius_csv(summary["arrhenius"], out / "arrhenius.csv",
+                        {name: rec["model"] for name, rec in summary["series"].items()})
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
 
 
-def write_arrhenius_csv(fits: dict, path: Path) -> None:
+def write_arrhenius_csv(fits: dict, path: Path, models: dict | None = None) -> None:
     """One row per structure and series: Ea, its 95 % interval, prefactor (with its unit:
     mS K/cm for sigma, whose fit is of sigma T) and the extrapolated value (D in cm^2/s;
-    sigma in mS/cm)."""
+    sigma in mS/cm); ``models``: the model of each structure's runs (by its key in
+    ``fits``; empty where not known)."""
+    models = models or {}
     with open(path, "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["structure", "series", "method", "Ea_eV", "Ea_err_eV", "Ea_ci95_lo",
+        w.writerow(["structure", "model", "series", "method", "Ea_eV", "Ea_err_eV", "Ea_ci95_lo",
                     "Ea_ci95_hi", "prefactor", "prefactor_unit", "T_extrapolated_K", "extrapolated",
                     "extrapolated_ci95_lo", "extrapolated_ci95_hi", "extrapolated_unit", "flags"])
         for name, series in fits.items():
@@ -653,7 +748,7 @@ def write_arrhenius_csv(fits: dict, path: Path) -> None:
                 for method, g in [("wls", f)] + ([("kinisi", kinisi)] if kinisi and
                                                  "error" not in kinisi else []):
                     scale = 1.0 / g["T_extrapolated"] if sigma else 1.0
-                    w.writerow([name, key, method, g["Ea_eV"], g["Ea_err_eV"], *g["Ea_ci95"],
+                    w.writerow([name, models.get(name) or "", key, method, g["Ea_eV"], g["Ea_err_eV"], *g["Ea_ci95"],
                                 # the fit is of sigma T: its prefactor carries the K
                                 g["prefactor"], "mS K/cm" if sigma else "cm^2/s",
                                 g["T_extrapolated"], g["y_extrapolated"] * scale,

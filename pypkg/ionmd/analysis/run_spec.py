@@ -37,6 +37,9 @@ may be overridden on the ``ionmd analyze`` command line)::
       "ensemble": "npt",                      # informational
       "structure": "Li3YCl6_mp-...",          # name used to group runs (Arrhenius fits,
                                               # survival curves); default: see below
+      "model": "sevennet_0",                  # the model as the run or campaign names it
+      "model_hash": "3f1c...",                # sha256 (16 hex) of the model file: runs are
+                                              # grouped by (structure, model); see below
       "replica": 0,
       "temperature_end_K": 2100.0,            # a ramp's end target (default: none)
       "protocol": "conductivity",             # informational (ionmd run writes it)
@@ -51,6 +54,13 @@ Without ``structure``, a run is named after the nearest folder of its path that 
 temperature folder (``900K``, ``T900K``, ``900``) nor a replica folder (``r0``, ``rep1``,
 ``replica_2``, ``seed3``): ``LiCl/600K/r0`` and ``LiCl/600K`` are both ``LiCl``, so that
 runs of different materials laid out alike are not fitted together.
+
+Runs are replicas of one series only where they are of one structure and one model:
+``model_hash`` (else ``model``) tells the models apart. A run folder written by ``ionmd
+run`` before ``run.json`` recorded the model says it in its ``settings.json`` (the model's
+path and hash; :func:`model_of_folder`); a run by hand says neither, and its model is
+unknown (None): its logs' ``pair_style`` and ``pair_coeff * *`` lines stand for it
+(:attr:`RunSpec.potential`), so that analysis can say where a series mixes them.
 
 A LAMMPS run written by hand needs no ``run.json`` where its logs say the rest: the time
 step and the thermostat target come from the input they echo (:func:`_timing_from_logs`;
@@ -88,9 +98,10 @@ STATUS_JSON = "status.json"
 SCHEMA = "ionmd-run/1"
 STATUS_KEYS = ("state", "step", "planned_steps", "reason", "resumable", "failed_step",
                "failure_mode", "failed_temperature_K", "temperature_now_K", "stopping",
-               "checks", "stop_reason")
-"""What analysis keeps of ``status.json``: the run's state, the failure LAMMPS stopped it
-for (``failed_step``, ``failure_mode``, ``failed_temperature_K``; ``temperature_now_K``,
+               "checks", "stop_reason", "stopped_by")
+"""What analysis keeps of ``status.json``: the run's state (``stopped_by``: what stopped an
+interrupted run, e.g. ``"timer timeout"``, LAMMPS's own wall-time limit), the failure
+LAMMPS stopped it for (``failed_step``, ``failure_mode``, ``failed_temperature_K``; ``temperature_now_K``,
 the temperature of the run's last state) and, for a run with a
 stopping rule, the rule (``stopping``), its ``checks`` and why the run ended
 (``stop_reason``)."""
@@ -130,6 +141,14 @@ class RunSpec:
     skipped_trajectory: list[Path] = field(default_factory=list)
     """Trajectory pieces listed or found but empty (a piece LAMMPS stopped at its setup,
     before its first frame): left out of ``trajectory``, named in the results."""
+    model: str | None = None
+    """The model's name as its run or campaign named it (``run.json``, else the folder's
+    ``settings.json``); None: not recorded (a run by hand)."""
+    model_hash: str | None = None
+    """sha256 (first 16 hex digits) of the model file; None: not recorded."""
+    potential: str | None = None
+    """A run without a recorded model: the ``pair_style`` and ``pair_coeff * *`` lines its
+    logs echo (what it ran with, as far as its files say); None where they say none."""
 
     @property
     def complete(self) -> bool | None:
@@ -166,6 +185,44 @@ def structure_name(path: str | Path) -> str:
     return path.name
 
 
+SETTINGS_JSON = "settings.json"
+
+
+def model_of_folder(path: str | Path) -> dict:
+    """``model`` and ``model_hash`` of a run folder written by ``ionmd run`` or a campaign
+    before ``run.json`` recorded them, from its ``settings.json`` (the model file's path
+    and hash; :mod:`ionmd.protocols.rundir`): named as its run path names it
+    (``<structure>/<model>/<protocol>/T<T>K/r<replica>``), else after the file's stem.
+    {} without a readable ``settings.json`` (a run by hand)."""
+    path = Path(path)
+    try:
+        settings = json.loads((path / SETTINGS_JSON).read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(settings, dict) or not settings.get("model"):
+        return {}
+    folders = path.resolve().parts
+    laid_out = (len(folders) >= 5 and folders[-4] and folders[-5] == settings.get("structure")
+                and folders[-3] == (settings.get("protocol") or {}).get("name"))
+    name = folders[-4] if laid_out else Path(settings["model"]).stem
+    return {"model": name, **({"model_hash": settings["model_hash"]}
+                              if settings.get("model_hash") else {})}
+
+
+def _potential_from_logs(logs: list[Path]) -> str | None:
+    """The last ``pair_style`` and ``pair_coeff * *`` lines the logs echo (comments and
+    extra spaces dropped), joined by ``"; "``; None where they echo neither."""
+    found = {}
+    for log in logs:
+        if not log.is_file():
+            continue
+        for line in log.read_text(errors="replace").splitlines():
+            words = line.split("#", 1)[0].split()
+            if words[:1] == ["pair_style"] or words[:3] == ["pair_coeff", "*", "*"]:
+                found[words[0]] = " ".join(words)
+    return "; ".join(found[k] for k in ("pair_style", "pair_coeff") if k in found) or None
+
+
 def _one(path: Path, pattern: str, what: str, flag: str) -> Path:
     hits = sorted(path.glob(pattern))
     if len(hits) != 1:
@@ -199,7 +256,8 @@ def _one_file(path: Path, patterns, what: str) -> list[Path]:
 RUN_JSON_KEYS = ("schema", "temperature_K", "timestep_fs", "dump_every", "discard_ps",
                  "mobile_species", "charges", "charges_guessed", "type_map", "data_file",
                  "atom_style", "trajectory", "trajectory_format", "logs", "dump_unwrapped",
-                 "ensemble", "protocol", "structure", "replica", "temperature_end_K")
+                 "ensemble", "protocol", "structure", "model", "model_hash", "replica",
+                 "temperature_end_K")
 NOTES_KEY = "notes"
 """The one key of ``run.json`` left for its writer's own notes (any JSON value); analysis
 never reads it."""
@@ -527,4 +585,18 @@ def _spec(path: Path, meta: dict, **known) -> RunSpec:
                    temperature_end_K=(None if meta.get("temperature_end_K") is None
                                       else float(meta["temperature_end_K"])),
                    skipped_trajectory=list(meta.get("skipped_trajectory", [])),
-                   run_status=read_run_status(path))
+                   run_status=read_run_status(path), **_model_fields(path, meta, known))
+
+
+def _model_fields(path: Path, meta: dict, known: dict) -> dict:
+    """``model``, ``model_hash`` and ``potential`` of a run: ``run.json``'s, else its
+    folder's ``settings.json`` (:func:`model_of_folder`), else the logs' pair lines."""
+    recorded = ({k: meta[k] for k in ("model", "model_hash") if meta.get(k)}
+                or model_of_folder(path))
+    for key, value in recorded.items():
+        if not isinstance(value, str):
+            raise AnalysisError(f"{path / RUN_JSON}: {key!r} must be a string (the model's "
+                                f"name, the file's sha256), got {json.dumps(value)}")
+    potential = None if recorded else _potential_from_logs(known.get("logs") or [])
+    return {"model": recorded.get("model"), "model_hash": recorded.get("model_hash"),
+            "potential": potential}

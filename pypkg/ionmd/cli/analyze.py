@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int | None:
     left out of the fits), the others go on; the exit status is then ``EXIT_ERROR``."""
     from ionmd.analysis.failure import FailureReport
     from ionmd.analysis.output_layout import output_dirs
-    from ionmd.analysis.report import analysis_error_results, analyze_runs
+    from ionmd.analysis.report import analysis_error_results, analyze_runs, series_key
     from ionmd.errors import EXIT_ERROR
 
     overrides = {
@@ -141,7 +141,8 @@ def run(args: argparse.Namespace) -> int | None:
             results.append(analysis_error_results(run_dir, spec, exc, out if spec else None))
             continue
         results.append(res)
-        reports.setdefault(spec.structure, []).append(FailureReport.from_dict(res["failure"]))
+        # replicas of one series: one structure under one model (ionmd.analysis.report)
+        reports.setdefault(series_key(res), []).append(FailureReport.from_dict(res["failure"]))
         _print_run(spec.path, res)
     if len(errors) == len(run_dirs):
         raise IonmdError(f"none of the {len(run_dirs)} runs could be analysed (errors above)")
@@ -212,8 +213,18 @@ def _analyze_one(spec, out: Path, args: argparse.Namespace, thresholds: dict) ->
                                          if args.van_hove_lags_ps else None))
 
 
+def _label(summary: dict, name: str) -> str:
+    """A series' name as printed: with its model where the name does not say it (a
+    structure whose runs are of one model)."""
+    rec = summary.get("series", {}).get(name) or {}
+    if rec.get("model") and name == rec.get("structure"):
+        return f"{name} (model {rec['model']})"
+    return name
+
+
 def _print_summary(summary: dict, failures_only: bool) -> None:
-    """The runs table, the Arrhenius fits and each structure's sigma(300 K)."""
+    """The runs table, the Arrhenius fits and each series' sigma(300 K), then warnings
+    (on stderr: a series whose runs may be of different models)."""
     from ionmd.analysis.run_records import runs_table
 
     print()
@@ -234,7 +245,7 @@ def _print_summary(summary: dict, failures_only: bool) -> None:
             if fit.get("not_diffusive_T"):
                 temps = ", ".join(f"{t:g}" for t in fit["not_diffusive_T"])
                 flags += f"  (not yet diffusive at {temps} K)"
-            print(f"{name} {key}: Ea = {fit['Ea_eV']:.3f} ± {fit['Ea_err_eV']:.3f} eV, "
+            print(f"{_label(summary, name)} {key}: Ea = {fit['Ea_eV']:.3f} ± {fit['Ea_err_eV']:.3f} eV, "
                   f"{key}({fit['T_extrapolated']:.0f} K) = {value:.3g} {unit} [{lo:.3g}, {hi:.3g}]"
                   f"{flags}")
             _print_kinisi(fit)
@@ -242,14 +253,17 @@ def _print_summary(summary: dict, failures_only: bool) -> None:
         for name in summary["structures"]:
             if "sigma_T" not in summary["arrhenius"].get(name, {}):
                 _print_sigma(name, summary, None)
+    for warning in summary.get("warnings", []):
+        print(f"ionmd: warning: {warning}", file=sys.stderr)
 
 
 def _print_sigma(name: str, summary: dict, fit: dict | None) -> None:
-    """A structure's sigma(300 K), the runs that fed it and those left out."""
+    """A series' sigma(300 K), the runs that fed it and those left out."""
     from ionmd.analysis.run_records import sigma_lines
 
-    runs = [r for r in summary["runs"] if r["structure"] == name]
-    print("\n".join(sigma_lines(name, summary["structures"][name], runs)))
+    mine = set(summary.get("series", {}).get(name, {}).get("runs", []))
+    runs = [r for r in summary["runs"] if r["run"] in mine]
+    print("\n".join(sigma_lines(_label(summary, name), summary["structures"][name], runs)))
     note = summary["structures"][name].get("charges_note")
     if note:
         print(f"  charges: {note}")

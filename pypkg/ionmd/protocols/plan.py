@@ -98,7 +98,7 @@ def lay_out_runs(protocol: Protocol, structure, model: str | Path, out: str | Pa
                    protocol=protocol,
                    temperature=float(temp), replica=rep, model=model, structure=name,
                    elements=elements, charges={k: float(v) for k, v in charges.items()},
-                   charges_guessed=guessed)
+                   charges_guessed=guessed, model_name=model_name)
             for temp in protocol.temperatures for rep in range(protocol.replicas)]
     return runs, atoms
 

@@ -244,6 +244,19 @@ class RunDir:
     """Whether ``charges`` are ionmd's guess (``run.json`` ``charges_guessed``), not
     declared by the structure's file nor given by the user; None: not known (a run folder
     written before it was recorded), no key written, read as the user's."""
+    model_name: str | None = None
+    """The model's name as the run or campaign names it (its folder in the run path);
+    None: the model file's stem."""
+
+    @property
+    def model_record(self) -> dict:
+        """``run.json``'s ``model`` (the name) and ``model_hash`` (``settings.json``'s hash
+        of the file, taken once at creation: no model is hashed again at each launch), so
+        that analysis tells runs of different models apart."""
+        recorded = self.read_json(SETTINGS)
+        digest = recorded.get("model_hash") if recorded else None
+        return {"model": self.model_name or self.model.stem,
+                **({"model_hash": digest} if digest else {})}
 
     # ---- seeds --------------------------------------------------------------------------
     @property
@@ -435,7 +448,7 @@ class RunDir:
     def create(self, atoms: Atoms, settings: dict | None = None) -> None:
         """Write settings, data file, ``run.json`` and a pending status; reopen an
         existing directory only when its settings are the same, its runs kept and its
-        ``run.json`` given this run's charges (:meth:`_update_charges`). ``settings``:
+        ``run.json`` given this run's charges and model (:meth:`_update_record`). ``settings``:
         what :meth:`check` returned for ``atoms`` (default: computed here).
 
         Raises
@@ -448,7 +461,7 @@ class RunDir:
         wanted = settings if settings is not None else self.settings(atoms)
         _clear_unfinished_creation(self.path)
         if reopen_with_settings(self.path, wanted, "run directory"):
-            self._update_charges()
+            self._update_record()
             return
         self.path.mkdir(parents=True, exist_ok=True)
         write_data(atoms, self.path / DATA, self.elements)
@@ -479,19 +492,22 @@ class RunDir:
             steps += unfinished_md_steps(text)
         return {"discarded_core_seconds": used, "discarded_md_steps": steps}
 
-    def _update_charges(self) -> None:
+    def _update_record(self) -> None:
         """Give a reopened directory's ``run.json`` this run's ``charges`` and
         ``charges_guessed`` where they differ (a campaign folder written before the
         campaign used its structure files' declared states kept the guess, and
-        ``ionmd analyze RUN`` read it); the rest of the file (pieces, logs) is kept, and
-        nothing where this run has no charges (None: keep what the file holds)."""
+        ``ionmd analyze RUN`` read it; none where this run has no charges: None keeps what
+        the file holds) and its ``model`` and ``model_hash`` where it has none (a folder
+        written before they were recorded); the rest of the file (pieces, logs) is kept."""
         held = self.read_json(RUN_JSON)
-        if self.charges is None or not held:
+        if not held:
             return
-        record = self._charges_record()
-        if all(held.get(k) == record.get(k) for k in ("charges", "charges_guessed")):
+        record = {k: v for k, v in self.model_record.items() if k not in held}
+        if self.charges is not None:
+            record.update(self._charges_record())
+        if all(held.get(k) == v for k, v in record.items()):
             return
-        kept = {k: v for k, v in held.items() if k not in ("charges", "charges_guessed")}
+        kept = {k: v for k, v in held.items() if k not in record}
         self.write_json(RUN_JSON, {**record, **kept})
 
     def reset(self) -> None:
@@ -538,7 +554,7 @@ class RunDir:
         held = self.read_json(RUN_JSON) if held_charges else {}
         charges = ({k: held[k] for k in ("charges", "charges_guessed") if k in held}
                    if held.get("charges") else self._charges_record())
-        self.write_json(RUN_JSON, {**charges,
+        self.write_json(RUN_JSON, {**charges, **self.model_record,
             "schema": "ionmd-run/1", "temperature_K": self.temperature,
             "timestep_fs": p.timestep_fs, "dump_every": p.dump_every,
             "discard_ps": p.schedule(self.temperature)[1],
@@ -579,4 +595,16 @@ class RunDir:
         return cls(path=path, protocol=Protocol(**proto), temperature=s["temperature_K"],
                    replica=s["replica"], model=Path(s["model"]), structure=s["structure"],
                    elements=s["elements"], charges=run.get("charges"),
-                   charges_guessed=run.get("charges_guessed"))
+                   charges_guessed=run.get("charges_guessed"),
+                   model_name=run.get("model") or _model_folder(path, s))
+
+
+def _model_folder(path: Path, settings: dict) -> str | None:
+    """The model's folder in a run path laid out as ``<structure>/<model>/<protocol>/
+    T<T>K/r<replica>`` (a run folder written before ``run.json`` named its model);
+    None where the path is laid out otherwise (the model file's stem is then used)."""
+    parts = path.resolve().parts
+    if (len(parts) >= 5 and parts[-5] == settings.get("structure")
+            and parts[-3] == settings.get("protocol", {}).get("name")):
+        return parts[-4]
+    return None
