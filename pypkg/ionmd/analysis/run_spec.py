@@ -216,10 +216,12 @@ def _potential_from_logs(logs: list[Path]) -> str | None:
     for log in logs:
         if not log.is_file():
             continue
-        for line in log.read_text(errors="replace").splitlines():
-            words = line.split("#", 1)[0].split()
-            if words[:1] == ["pair_style"] or words[:3] == ["pair_coeff", "*", "*"]:
-                found[words[0]] = " ".join(words)
+        with open(log, errors="replace") as fh:       # line by line: logs may be large
+            for line in fh:
+                if line.startswith("pair_"):
+                    words = line.split("#", 1)[0].split()
+                    if words[:1] == ["pair_style"] or words[:3] == ["pair_coeff", "*", "*"]:
+                        found[words[0]] = " ".join(words)
     return "; ".join(found[k] for k in ("pair_style", "pair_coeff") if k in found) or None
 
 

@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 
+from ionmd.analysis.run_spec import model_of_folder
 from ionmd.errors import IonmdError
 from ionmd.protocols.presets import Protocol
 
@@ -448,8 +449,8 @@ class RunDir:
     def create(self, atoms: Atoms, settings: dict | None = None) -> None:
         """Write settings, data file, ``run.json`` and a pending status; reopen an
         existing directory only when its settings are the same, its runs kept and its
-        ``run.json`` given this run's charges and model (:meth:`_update_record`). ``settings``:
-        what :meth:`check` returned for ``atoms`` (default: computed here).
+        ``run.json`` given this run's charges and model (:meth:`_update_record`).
+        ``settings``: what :meth:`check` returned for ``atoms`` (default: computed here).
 
         Raises
         ------
@@ -596,15 +597,5 @@ class RunDir:
                    replica=s["replica"], model=Path(s["model"]), structure=s["structure"],
                    elements=s["elements"], charges=run.get("charges"),
                    charges_guessed=run.get("charges_guessed"),
-                   model_name=run.get("model") or _model_folder(path, s))
-
-
-def _model_folder(path: Path, settings: dict) -> str | None:
-    """The model's folder in a run path laid out as ``<structure>/<model>/<protocol>/
-    T<T>K/r<replica>`` (a run folder written before ``run.json`` named its model);
-    None where the path is laid out otherwise (the model file's stem is then used)."""
-    parts = path.resolve().parts
-    if (len(parts) >= 5 and parts[-5] == settings.get("structure")
-            and parts[-3] == settings.get("protocol", {}).get("name")):
-        return parts[-4]
-    return None
+                   # a folder written before run.json named its model: as its path does
+                   model_name=run.get("model") or model_of_folder(path).get("model"))
