@@ -11,10 +11,12 @@ from collections import Counter
 from ionmd.errors import EXIT_OK
 
 
-def _load(args: argparse.Namespace):
+def _load(args: argparse.Namespace, check_resources: bool = True):
+    """The campaign; ``check_resources=False`` where it is only read (status, collect),
+    e.g. on a laptop with fewer cores or GPUs than the cluster that runs it."""
     from ionmd.sweep import load_campaign
 
-    return load_campaign(args.campaign)
+    return load_campaign(args.campaign, check_resources=check_resources)
 
 
 def _print_counts(counts: Counter, total: int) -> None:
@@ -149,7 +151,7 @@ def print_campaign_status(campaign_file, as_json: bool = False) -> None:
     from ionmd.sweep import load_campaign
     from ionmd.sweep.submit import campaign_status
 
-    rows = campaign_status(load_campaign(campaign_file))
+    rows = campaign_status(load_campaign(campaign_file, check_resources=False))
     if as_json:
         print(json.dumps(rows, indent=1))
         return
@@ -188,7 +190,7 @@ def _cmd_status(args: argparse.Namespace) -> None:
     if not args.json:
         from ionmd.sweep.goal import goal_summary
 
-        c = _load(args)
+        c = _load(args, check_resources=False)
         if c.goal:
             print("\n".join(goal_summary(c)))
 
@@ -197,7 +199,7 @@ def _cmd_collect(args: argparse.Namespace) -> None:
     from ionmd.analysis.run_records import interval_level_mark, sigma_lines
     from ionmd.sweep.collect import collect
 
-    c = _load(args)
+    c = _load(args, check_resources=False)
     doc = collect(c, args.output, progress=not args.no_progress)
     out = args.output or c.output / "collect"
     for row in doc["rows"]:

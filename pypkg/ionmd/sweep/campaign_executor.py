@@ -82,7 +82,7 @@ def _check_local(errors: Problems, table: dict, r: Resources, check_resources: b
     cores = table.get("cores", have)
     if check_int(errors, key + ("cores",), cores, 1) is None:
         return
-    if cores > have:
+    if cores > have and check_resources:
         errors.add(key + ("cores",), f"executor.cores = {cores} but {source} are {have}: "
                                      f"lower executor.cores to {have} or leave it out "
                                      f"(default: the cores available)")
