@@ -73,3 +73,33 @@ def test_running_it_again_resumes_from_the_restart(timed_out):
     rows = [int(p[0]) for p in (ln.split() for ln in log1.splitlines())
             if len(p) == 9 and p[0].isdigit()]
     assert rows[0] == resumed_step and status["step"] == rows[-1] > resumed_step
+
+
+@pytest.fixture(scope="module")
+def timed_out_relaxing(tmp_path_factory):
+    """A template whose timer fires in the relaxation (1 s limit, 2 s asleep before it)."""
+    tmp = tmp_path_factory.mktemp("timer_relaxation")
+    text = (INPUTS / "md.lmp").read_text()
+    template = tmp / "timed.lmp"
+    template.write_text(text.replace(
+        "$prepare", "timer           timeout 0:00:01 every 1\nshell sleep 2\n$prepare"))
+    proto = short("conductivity", temperatures=(600.0,), duration_ps=2.0, discard_ps=0.0,
+                  relax=True, restart_every=20, template=str(template))
+    (rd,) = plan_runs(proto, fcc_cell(), morse_model(tmp / "morse.pt"), tmp / "out",
+                      name="fcc")
+    return rd, execute(rd)
+
+
+def test_a_timer_that_ends_the_relaxation_is_named(timed_out_relaxing):
+    """Was 'failed' (not resumable) for a template whose thermo output 'gives no thermo
+    row ionmd reads': the MD that LAMMPS skipped printed none."""
+    rd, status = timed_out_relaxing
+    log = (rd.path / "log.0.lammps").read_text()
+    # LAMMPS's own account: the minimisation stopped by the timer, no MD loop after it
+    assert "Stopping criterion = walltime limit reached" in log
+    assert log.count("Loop time of") == 1 and "Minimization stats:" in log
+    assert status["state"] == "interrupted" and status["resumable"]
+    assert status["stopped_by"] == "timer timeout" and status["step"] == 0
+    reason = status["reason"]
+    assert "relaxation's minimisation" in reason and "timer timeout 00:00:01" in reason
+    assert "thermo output" not in reason

@@ -28,6 +28,17 @@ def timer_timeout(text: str) -> str | None:
     return settings[-1] if settings else ""
 
 
+TIMER_MINIMIZE_RE = re.compile(r"^\s*Stopping criterion = walltime limit reached", re.M)
+"""A minimisation's statistics where LAMMPS's ``timer timeout`` ended it."""
+
+
+def timer_in_minimization(text: str) -> bool:
+    """Whether LAMMPS's ``timer timeout`` ended a minimisation of the log ``text`` (a
+    relaxation before the MD: LAMMPS then skips the MD's ``run``, and no MD row is
+    printed)."""
+    return TIMER_MINIMIZE_RE.search(text) is not None
+
+
 class ThermoTable(dict):
     """Thermo columns by header name (a dict of arrays, one row per step) and, per column,
     which rows LAMMPS printed it in (``printed``, boolean arrays): ``run`` blocks may print

@@ -36,7 +36,7 @@ from ionmd.errors import IonmdError, RunInterrupted
 from ionmd.lammps.dcd import dcd_first_step, dcd_last_step, truncate_dcd
 from ionmd.lammps.log import (HALT_RE, NO_SPACE_RE, ThermoTable, error_lines, find_lost_atoms,
                               parse_thermo_pieces, printed_column, thermo_steps,
-                              timer_timeout)
+                              timer_in_minimization, timer_timeout)
 from ionmd.lammps.module_runner import ModuleRun, check_module_runner
 from ionmd.lammps.process import find_lammps, process_alive, process_group_alive
 from ionmd.lammps.restart import restart_complete, restart_step
@@ -497,6 +497,11 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
                                "logs": [rd.piece(k)["log"].name for k in range(n)]})
     common = dict(step=step, temperature_now_K=temp, pid=None, returncode=rc)
     ended = _lammps_ended(rc, last_text)
+    limit = timer_timeout(last_text)
+    if "Step" not in thermo and limit is not None and timer_in_minimization(last_text):
+        # the timer ended the relaxation: LAMMPS skipped the MD, whose rows are not unread
+        return rd.set_status("interrupted", resumable=True, stopped_by="timer timeout",
+                             reason=_timer_reason(rd, step, limit, relaxing=True), **common)
     if "Step" not in thermo and (thermo.stepless or ended):
         return _rows_unread(rd, thermo, last_text, common)
     halt = HALT_RE.search(last_text)
@@ -567,7 +572,6 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
                     if NO_SPACE_RE.search(ln))
         return rd.set_status("interrupted", resumable=True, reason=f"disk full at step {step} "
                              f"({line}); free some space, then run again to resume", **common)
-    limit = timer_timeout(last_text)
     if limit is not None:       # the template's own `timer timeout`: no failure, resumable
         return rd.set_status("interrupted", resumable=True, stopped_by="timer timeout",
                              reason=_timer_reason(rd, step, limit), **common)
@@ -592,15 +596,21 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
                          **common)
 
 
-def _timer_reason(rd: RunDir, step: int, limit: str) -> str:
+def _timer_reason(rd: RunDir, step: int, limit: str, relaxing: bool = False) -> str:
     """Why a run that LAMMPS's own ``timer timeout`` (``limit``) stopped at ``step`` was
     interrupted, and where it resumes: the newer restart file, else from the start (a
-    timer that always fires before the first restart file makes no progress)."""
+    timer that always fires before the first restart file makes no progress).
+    ``relaxing``: the timer ended the relaxation's minimisation, before any MD step."""
     restart = _newest_restart(rd)
     timer = f"timer timeout {limit}" if limit else "timer timeout"
-    said = (f"stopped at step {step} of {rd.target_step} by LAMMPS's own timer: the "
-            f"'{timer}' of {template_path(rd)} ended its run ('Wall time limit reached'), "
-            f"and LAMMPS skipped the rest of the input")
+    where = ("during the relaxation's minimisation, before the MD's first step," if relaxing
+             else f"at step {step} of {rd.target_step}")
+    said = (f"stopped {where} by LAMMPS's own timer: the '{timer}' of {template_path(rd)} "
+            f"ended its {'minimisation' if relaxing else 'run'} ('Wall time limit "
+            f"reached'), and LAMMPS skipped the rest of the input's runs")
+    if relaxing:
+        return (f"{said}; running it again relaxes from the start and stops the same way: "
+                f"raise or remove the timer timeout in the template, then run again")
     if restart is None:
         return (f"{said}; no restart file was written before (restart every "
                 f"{rd.protocol.restart_every} steps), so running it again starts over and "
