@@ -82,12 +82,12 @@ def test_an_element_symbol(text, meant):
 def sbatch_help(tmp_path, monkeypatch):
     """sbatch's own option list (``sbatch --help``/``--usage`` run with a minimal
     slurm.conf: no cluster needed to print them)."""
-    from ionmd.sweep.campaign import _sbatch_long_options
+    from ionmd.sweep.campaign_slurm import sbatch_long_options
 
     conf = tmp_path / "slurm.conf"
     conf.write_text("ClusterName=x\nSlurmctldHost=localhost\n")
     monkeypatch.setenv("SLURM_CONF", str(conf))
-    known = _sbatch_long_options()
+    known = sbatch_long_options()
     assert known and {"mail-type", "exclusive", "partition"} <= known
     return known
 

@@ -34,7 +34,6 @@ from ionmd.sweep.campaign_protocol import TOP_PROTOCOL_KEYS, read_protocol
 from ionmd.sweep.campaign_resources import (RESOURCE_KEYS, Resources, parse_walltime,
                                             read_resources)
 from ionmd.sweep.campaign_slurm import SBATCH_OWN, SLURM_KEYS
-from ionmd.sweep.campaign_slurm import sbatch_long_options as _sbatch_long_options  # tests'
 from ionmd.sweep.campaign_structures import (ORDER_KEYS, StructureEntry, check_cells,
                                              keep_structure_folders, read_structures)
 from ionmd.sweep.source import Source, read_source
@@ -46,7 +45,7 @@ __all__ = ["ANALYSIS_KEYS", "BUDGET_UNITS", "FAILURE_KEYS", "GOAL_KEYS", "LOCAL_
            "ORDER_KEYS", "RESOURCE_KEYS", "SBATCH_OWN", "SLURM_KEYS", "TOP_KEYS",
            "TOP_PROTOCOL_KEYS", "Analysis", "Campaign", "Goal", "ModelEntry", "Resources",
            "StructureEntry", "campaign_path", "load_campaign", "parse_budget",
-           "parse_walltime", "_local_gpus", "_sbatch_long_options"]
+           "parse_walltime", "_local_gpus"]
 
 
 @dataclass
