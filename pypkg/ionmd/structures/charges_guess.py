@@ -72,25 +72,43 @@ def oxidation_guess(composition) -> OxidationGuess:
     mixed = _mixed_valence(candidates, amounts)
     if mixed:
         return _described(mixed, amounts, averaged=mixed.averaged)
+    best = _best_within(candidates, CHARGED_REFINEMENT, usual=_usual_or_common_metal)
+    if best:                                # LiFePO3.9: Fe2+, not Fe3+ (+1.2 e, 13 %)
+        return _described(best, amounts)
     return _polyanion(amounts) or _why_none(candidates, amounts)
 
 
-def _best_within(candidates, tolerance: float) -> _Assignment | None:
+def _best_within(candidates, tolerance: float, usual=_usual) -> _Assignment | None:
     """The most likely assignment whose net charge is within ``tolerance`` x its positive
     charge (besides 1e-6 e). Beyond ``NEARLY_NEUTRAL``, it must give every element its
-    usual state (``_usual``): refined occupancies a little off neutral keep their ions'
-    states, no other state absorbs the charge (OBELiX 9yt, Li45.888 P4 S20 Br3 Cl, +21.9 e
-    under Li+ P5+ S2-: P- made it -2.1 e)."""
+    usual state (``usual``: ``_usual``): refined occupancies a little off neutral keep their
+    ions' states, no other state absorbs the charge (OBELiX 9yt, Li45.888 P4 S20 Br3 Cl,
+    +21.9 e under Li+ P5+ S2-: P- made it -2.1 e)."""
     fits = [a for a in candidates if abs(a.charge) <= 1e-6 + tolerance * a.positive
-            and (tolerance <= NEARLY_NEUTRAL or _usual(a.states))]
+            and (tolerance <= NEARLY_NEUTRAL or usual(a.states))]
     return max(fits, key=lambda a: a.score, default=None)
 
 
+def _usual_or_common_metal(states: dict[str, float]) -> bool:
+    """Whether each element has its usual state (``_usual``) or, for a metal, one of its
+    common states (pymatgen's ``common_oxidation_states``: Fe2+ and Fe3+). The last
+    reading of a refinement a little off neutral, after mixed valence: LiFePO3.9 is
+    LiFePO4's Li+ Fe2+ P5+ O2- with +0.2 e (2.5 %), where Fe's usual Fe3+ leaves +1.2 e
+    that no mixed valence of Fe (Fe 1.8) absorbs."""
+    from pymatgen.core import Element
+
+    return all(_usual({el: s}) or (Element(el).is_metal
+                                   and s in Element(el).common_oxidation_states)
+               for el, s in states.items())
+
+
 def _mixed_valence(candidates, amounts) -> _Assignment | None:
-    """The most likely neutral assignment in which one cation (an element whose likeliest
-    state is positive) takes the average of two of its positive states, the others one
-    state each; None where none is. Anions are not averaged: a composition a state of O or
-    S would have to absorb is a refinement missing atoms far more often than a peroxide."""
+    """The most likely neutral assignment in which one cation (a metal or metalloid whose
+    likeliest state is positive: Fe3O4's Fe, Sb2O4's Sb) takes the average of two of its
+    positive states, the others one state each; None where none is. Anions are not
+    averaged: a composition a state of O or S would have to absorb is a refinement missing
+    atoms far more often than a peroxide; nor are nonmetal cations, an oxoanion's centre
+    (P5+, S6+): LiFePO3.9 was guessed P3.8+ (P3+/P5+) beside Fe3+."""
     prob = _probabilities(amounts)
     best = None
     for a in candidates:
@@ -98,7 +116,8 @@ def _mixed_valence(candidates, amounts) -> _Assignment | None:
             continue
         for el, state in a.states.items():
             positive = sorted(s for s in _options(el) if s > 0)
-            if state <= 0 or len(positive) < 2 or _usual_state(el, prob) < 0:
+            if (state <= 0 or len(positive) < 2 or _usual_state(el, prob) < 0
+                    or not _metal_or_metalloid(el)):
                 continue
             n = amounts[el]
             average = state - a.charge / n
@@ -112,6 +131,12 @@ def _mixed_valence(candidates, amounts) -> _Assignment | None:
                 states = {**a.states, el: average}
                 best = _Assignment(states, 0.0, a.positive + n * (average - state), score, el)
     return best
+
+
+def _metal_or_metalloid(el: str) -> bool:
+    from pymatgen.core import Element
+
+    return Element(el).is_metal or Element(el).is_metalloid
 
 
 ALTERNATIVE_SCORE = 0.5

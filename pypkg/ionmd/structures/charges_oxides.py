@@ -99,7 +99,12 @@ def _reduced_oxide(candidates, amounts) -> OxidationGuess | None:
     little off neutral, the ions at their usual states (Ti4+: +0.2 e, 5 %), the guess
     denied the reduction. (Further off, ``_mixed_valence`` reads them already: Fe3O4,
     TiO1.6.) None where no such metal is (ZrO1.9: no Zr3+ in oxides) or it would fall
-    below its next lower state (LiFePO3.9: Fe 1.8 from Fe3+)."""
+    below its next lower state (LiFePO3.9: Fe 1.8 from Fe3+), or where the cations'
+    amounts are not in small whole ratios (``_whole_cations``): a refinement's fractional
+    cation occupancies (OBELiX lud, Al-doped LLTO Li0.358La0.642Ti0.87Al0.129O3, +0.151 e:
+    white, insulating Ti4+, not Ti 3.83)."""
+    if not _whole_cations(amounts):
+        return None
     prob = _probabilities(amounts)
     best = None
     for a in candidates:
@@ -126,6 +131,21 @@ def _reduced_oxide(candidates, amounts) -> OxidationGuess | None:
             "inserted cations, as in TiO2-x or blue Li4Ti5O12-x, not a refinement's excess "
             "charge nor a metal")
     return OxidationGuess(states, 0.0, note)
+
+
+WHOLE_CATIONS_SCALE = 12
+"""The largest factor that makes a reduced oxide's cation amounts whole (Li4.5Ti5O12 x 2):
+beyond, they are a refinement's fractional occupancies (Li0.358La0.642Ti0.87Al0.129O3),
+and the excess charge is theirs, not O vacancies'."""
+
+
+def _whole_cations(amounts) -> bool:
+    """Whether the amounts of the elements other than O are whole numbers times one factor
+    of at most ``WHOLE_CATIONS_SCALE`` (TiO1.9, Li4Ti5O11.8, Ti16O31: O short of whole
+    cations, a cell with O vacancies)."""
+    cations = [n for el, n in amounts.items() if el != "O"]
+    return any(all(abs(k * n - round(k * n)) < 1e-6 for n in cations)
+               for k in range(1, WHOLE_CATIONS_SCALE + 1))
 
 
 def _lower_state(el: str, state: float) -> float | None:
