@@ -30,6 +30,8 @@
 #include "utils.h"
 #include "variable.h"
 
+#include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #ifdef __linux__
@@ -444,17 +446,24 @@ void PairIonmd::count_usable_cores(MPI_Comm node)
 
 // Without OMP_NUM_THREADS, share the usable cores among the ranks that share them instead
 // of letting every rank start one thread per core (oversubscription stalls everything).
-// OMP_NUM_THREADS as OpenMP reads it: a positive count, or a list of counts per nesting level
-// whose first entry counts; anything else OpenMP ignores (and torch would start one thread per
-// core in every rank), so the node's cores are then shared as if it were unset.
+// OMP_NUM_THREADS as OpenMP (libgomp) reads it: a positive count, or a list of counts per
+// nesting level whose first entry counts, blanks (isspace) around each. A list with any bad
+// entry ('4,', '2,abc', '3,0') is ignored whole, as is anything else (and torch would then
+// start one thread per core in every rank), so the node's cores are then shared as if unset.
 static bool omp_thread_count_given(const char *text)
 {
   if (!text) return false;
-  char *end = nullptr;
-  const long n = std::strtol(text, &end, 10);
-  if (end == text || n < 1) return false;
-  while (*end == ' ' || *end == '\t') ++end;
-  return *end == '\0' || *end == ',';
+  for (const char *p = text;; ++p) {      // p: the start of an entry
+    while (std::isspace((unsigned char) *p)) ++p;
+    if (*p == '\0') return false;          // an empty value or entry
+    char *end = nullptr;
+    errno = 0;
+    const unsigned long n = std::strtoul(p, &end, 10);
+    if (errno || (long) n <= 0) return false;     // not a number, 0, negative, too large
+    for (p = end; std::isspace((unsigned char) *p); ++p) {}
+    if (*p == '\0') return true;
+    if (*p != ',') return false;
+  }
 }
 
 void PairIonmd::configure_threads()

@@ -1,14 +1,21 @@
 """OMP_NUM_THREADS that OpenMP ignores ('abc', '0'): pair_style ionmd skipped its sharing
 of the node's cores whenever the variable was set at all, so each of 2 ranks ran one torch
 thread per core (2 x 2 threads on 2 cores). Now it warns and shares the cores as if unset;
-a count OpenMP accepts (a nested list '2,1': its first entry) is kept as given."""
+a count OpenMP accepts (a nested list '2,1': its first entry) is kept as given.
+
+A list with a bad entry ('2,abc', '4,', '3,0') was taken as a count too (only its first
+entry was read) though OpenMP ignores the whole value; '3\\n' (OpenMP: 3) was warned
+against. The reference for accepted or ignored: libgomp's own reading (omp_get_max_threads
+and its "Invalid value" complaint, in a process started with the value)."""
 
 import os
 import subprocess
+import sys
 
 import pytest
 
 from contract_models import save_toy_models
+from test_cores_and_threads import _openmp_reading
 from lammps_runner import BIN, write_data
 from structures import licl_supercell
 
@@ -51,3 +58,19 @@ def test_a_nested_list_is_kept_as_given(cell_dir):
     out = _two_ranks(cell_dir, "1,2")
     assert "is not a thread count" not in out
     assert _threads_per_rank(out) == 1
+
+
+@pytest.mark.parametrize("omp", ["2,abc", "4,", "3,0", "1 ,", "1,,2", "1\n", "1, 2"])
+def test_the_plugin_reads_a_list_as_openmp_does(cell_dir, omp):
+    _, complaint = _openmp_reading(omp)
+    ignored = "Invalid value for environment variable OMP_NUM_THREADS" in complaint
+    out = _two_ranks(cell_dir, omp)
+    assert ("is not a thread count" in out) == ignored
+    if ignored:      # shared: 2 ranks on the affinity's cores
+        assert _threads_per_rank(out) == max(1, len(os.sched_getaffinity(0)) // 2)
+    else:            # kept: torch's own reading of the value in one process
+        torch_threads = subprocess.run(
+            [sys.executable, "-c", "import torch; print(torch.get_num_threads())"],
+            env={**os.environ, "OMP_NUM_THREADS": omp}, capture_output=True, text=True,
+            check=True).stdout
+        assert _threads_per_rank(out) == int(torch_threads)
