@@ -1,7 +1,7 @@
 """``ionmd`` command line: a thin layer over the Python API.
 
 One module per verb, each with ``register(subparsers)``: :mod:`.export` (``export
-sevennet|mace|esen``, ``inspect``, ``plugin-path``), :mod:`.run` (``run``, ``status``),
+sevennet|mace|esen``, ``inspect``, ``kernels``, ``plugin-path``), :mod:`.run` (``run``, ``status``),
 :mod:`.analyze`, :mod:`.bench`, :mod:`.screen`, :mod:`.sweep`; :mod:`.options` holds the
 range-checked argparse types and the structure options several verbs share. The work is
 done in the library (``ionmd.export``, ``ionmd.protocols``, ``ionmd.screen``, ...); a

@@ -14,6 +14,8 @@ from ionmd.sweep.campaign_problems import Problems
 from ionmd.sweep.source import Source
 
 TOP_PROTOCOL_KEYS = ("temperatures", "replicas", "seed")   # may stand outside [protocol]
+# the presets a campaign runs (an E-V scan is `ionmd run ev-scan`, one per structure)
+MD_PRESETS = tuple(name for name, preset in PRESETS.items() if preset.family == "md")
 
 
 def read_protocol(src: Source, errors: Problems) -> Protocol | None:
@@ -23,12 +25,12 @@ def read_protocol(src: Source, errors: Problems) -> Protocol | None:
         table = {"name": table}
     if not isinstance(table, dict) or "name" not in table:
         errors.add(("protocol",), f"protocol: give a [protocol] table with name = one of "
-                                  f"{', '.join(PRESETS)} (and any parameter to override)")
+                                  f"{', '.join(MD_PRESETS)} (and any parameter to override)")
         return None
     name = table["name"]
     if not isinstance(name, str) or name not in PRESETS:
         errors.add(("protocol", "name"), f"unknown protocol {name!r}; choose one of "
-                                         f"{', '.join(PRESETS)}")
+                                         f"{', '.join(MD_PRESETS)}")
         return None
     if PRESETS[name].family != "md":
         errors.add(("protocol", "name"), f"protocol {name!r} is not an MD protocol; campaigns run "
