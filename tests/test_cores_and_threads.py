@@ -10,6 +10,7 @@ import ctypes.util
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -101,6 +102,19 @@ def test_omp_num_threads_openmp_rejects_is_refused_by_name(value, monkeypatch):
     assert "Invalid value for environment variable OMP_NUM_THREADS" in complaint
     monkeypatch.setenv("OMP_NUM_THREADS", value)
     with pytest.raises(IonmdError, match=f"OMP_NUM_THREADS={value!r} is not a thread count"):
+        omp_threads()
+
+
+@pytest.mark.parametrize("value", ["\xa03", "3\xa0", "9223372036854775808",
+                                   "99999999999999999999", "2,99999999999999999999"])
+def test_omp_num_threads_beyond_c_blanks_and_longs_is_refused(value, monkeypatch):
+    """A no-break space (a pasted value) is no blank to C's isspace, and an entry past a C
+    long overflows libgomp's strtoul: libgomp ignores both; they were read as 3 and as the
+    huge count."""
+    _, complaint = _openmp_reading(value)
+    assert "Invalid value for environment variable OMP_NUM_THREADS" in complaint
+    monkeypatch.setenv("OMP_NUM_THREADS", value)
+    with pytest.raises(IonmdError, match=re.escape(f"OMP_NUM_THREADS={value!r} is not a")):
         omp_threads()
 
 

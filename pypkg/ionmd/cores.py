@@ -64,14 +64,17 @@ def mpi_cores() -> CoreCount:
 
 
 # OpenMP's syntax: a positive integer, or a comma-separated list of them (one per nested
-# level), blanks around each; libgomp ignores anything else ("Invalid value")
-_OMP_LIST = re.compile(r"\s*\+?0*[1-9][0-9]*\s*(?:,\s*\+?0*[1-9][0-9]*\s*)*")
+# level), blanks around each (C's isspace: ASCII only, not a no-break space); libgomp ignores
+# anything else ("Invalid value"), an entry beyond a C long included
+_OMP_LIST = re.compile(r"\s*\+?0*[1-9][0-9]*\s*(?:,\s*\+?0*[1-9][0-9]*\s*)*", re.ASCII)
+_OMP_MAX = 2 ** 63 - 1
 
 
 def omp_threads() -> int:
-    """Threads each rank runs, as OpenMP (and torch through it) reads ``OMP_NUM_THREADS``:
-    its first entry (``4,2``: 4 at the outer level, 2 nested inside each); 1 where it is
-    unset (pair_style ionmd then shares the rank's cores among the ranks on them).
+    """Threads each rank runs, as OpenMP reads ``OMP_NUM_THREADS`` (torch's MKL build runs
+    at most MKL's count of the machine's cores of them: 3 on 2 cores runs 2): its first entry (``4,2``: 4 at the outer level, 2 nested inside each); 1 where it is
+    unset (``ionmd run`` then starts LAMMPS with ``OMP_NUM_THREADS=1``; pair_style ionmd
+    alone shares the node's cores among its ranks, which never oversubscribes them).
 
     Raises
     ------
@@ -82,7 +85,7 @@ def omp_threads() -> int:
     text = os.environ.get("OMP_NUM_THREADS")
     if text is None:
         return 1
-    if not _OMP_LIST.fullmatch(text):
+    if not _OMP_LIST.fullmatch(text) or max(map(int, text.split(","))) > _OMP_MAX:
         raise IonmdError(f"OMP_NUM_THREADS={text!r} is not a thread count: OpenMP takes a "
                          f"positive integer, or a comma-separated list of them for nested "
                          f"levels (4 or 4,2), and ignores anything else, starting one thread "
