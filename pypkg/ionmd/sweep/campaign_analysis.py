@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ionmd.protocols.presets import Protocol
+from ionmd.structures.charge_values import charge_problems
 from ionmd.sweep.campaign_problems import Problems, check_int, check_keys, check_range
 from ionmd.sweep.campaign_structures import StructureEntry
 from ionmd.sweep.source import Source
@@ -36,8 +37,7 @@ def read_analysis(src: Source, errors: Problems) -> Analysis:
         return a
     check_keys(errors, table, ("analysis",), ANALYSIS_KEYS)
     charges = table.get("charges", "auto")
-    if charges != "auto" and not (isinstance(charges, dict) and all(
-            isinstance(v, (int, float)) for v in charges.values())):
+    if charges != "auto" and not isinstance(charges, dict):     # its values: check_charges
         errors.add(("analysis", "charges"), "charges must be \"auto\" (pymatgen's oxidation-state "
                                             "guess) or a table such as {Li = 1, Cl = -1}")
     a.charges = charges
@@ -76,16 +76,22 @@ def _check_fit_range(errors: Problems, table: dict, a: Analysis) -> None:
 
 def check_charges(errors: Problems, analysis: Analysis, structures: list[StructureEntry],
                   protocol: Protocol | None) -> None:
-    """A charges table gives the charge of every mobile species the structures hold
-    (``{Lii = 1}`` does not): without it collect has D but no sigma, found only after
-    the runs. Elements of no structure are allowed (one table for several campaigns)."""
+    """A charges table gives an element's charge for each of its keys
+    (:func:`ionmd.structures.charge_values.charge_problems`: a finite number, no NaN or
+    true; a mobile species' charge not 0), and the charge of every mobile species the
+    structures hold (``{Lii = 1}`` does not): without it collect has D but no sigma, found
+    only after the runs. Elements of no structure are allowed (one table for several
+    campaigns)."""
     charges = analysis.charges
-    if not isinstance(charges, dict) or protocol is None:
+    if not isinstance(charges, dict):
         return
     present = {el for s in structures if s.atoms is not None
                for el in s.atoms.get_chemical_symbols()}
+    mobile = [sp for sp in protocol.mobile_species if sp in present] if protocol else []
     where = ("analysis", "charges")
-    missing = sorted({sp for sp in protocol.mobile_species if sp in present} - set(charges))
+    for element, why in charge_problems(charges, mobile):
+        errors.add(where + (element,), f"analysis.charges: {why}")
+    missing = sorted(set(mobile) - set(charges))
     if missing:
         errors.add(where, f"analysis.charges gives no charge for the mobile species "
                           f"{', '.join(missing)}: collect could not compute sigma; add it "

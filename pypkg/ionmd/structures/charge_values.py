@@ -1,0 +1,86 @@
+"""The check of a charges mapping a user gives (a campaign's ``[analysis] charges``,
+``ionmd analyze --charges``): each charge the oxidation state of an element, in elementary
+charges. Nernst-Einstein sigma goes with q^2 and the framework check with q's sign, so a
+NaN, an infinity or ``true`` (read as 1) gave a NaN or a silently wrong sigma, found only
+after the whole campaign had run.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from numbers import Real
+
+from ionmd.errors import IonmdError
+from ionmd.suggest import did_you_mean
+
+# the largest |formal oxidation state| of any element (RuO4, OsO4: +8; pymatgen's
+# Element.oxidation_states span -4..+8): a larger charge is a typo or another unit
+MAX_CHARGE = 8.0
+# below this a charge is no oxidation state but a value in coulombs (1.602e-19 for +1)
+MIN_CHARGE = 1e-3
+EXAMPLE = "e.g. Li = 1, Cl = -1"
+
+
+def _element_symbols() -> list[str]:
+    from ase.data import chemical_symbols
+
+    return chemical_symbols[1:]         # [0] is "X", ASE's dummy atom
+
+
+def charge_problems(charges: Mapping, mobile: Iterable[str] = ()) -> list[tuple[object, str]]:
+    """``(element, problem)`` for each entry of ``charges`` that cannot be an element's
+    charge (``element`` as the mapping spells it): a key that is no element symbol, a value
+    that is no finite real number (true/false are not), one beyond +-:data:`MAX_CHARGE` or
+    below :data:`MIN_CHARGE` in size (coulombs), and a charge of 0 for a ``mobile`` species
+    (its sigma would be 0). Empty where all is well."""
+    symbols = _element_symbols()
+    mobile = set(mobile)
+    problems = []
+    for element, q in charges.items():
+        if element not in symbols:
+            problems.append((element, f"{element!r} is not an element symbol (give each "
+                                      f"element's charge: {EXAMPLE}){did_you_mean(element, symbols)}"))
+        why = _value_problem(element, q, element in mobile)
+        if why:
+            problems.append((element, why))
+    return problems
+
+
+def _value_problem(element, q, is_mobile: bool) -> str | None:
+    """What is wrong with ``q`` as the charge of ``element`` (None if nothing)."""
+    if isinstance(q, bool):         # TOML/YAML true, which float() reads as 1
+        return (f"the charge of {element} is {str(q).lower()}: give a number of elementary "
+                f"charges ({EXAMPLE})")
+    if not isinstance(q, Real):
+        return f"the charge of {element} is {q!r}, no number: give a number ({EXAMPLE})"
+    if not math.isfinite(q):
+        return (f"the charge of {element} is {q!r}: give a finite number ({EXAMPLE}); a NaN "
+                f"or infinite charge makes sigma NaN or infinite")
+    if abs(q) > MAX_CHARGE:
+        return (f"the charge of {element} is {q:g}, beyond the +-{MAX_CHARGE:g} of any "
+                f"element's oxidation state: give it in elementary charges ({EXAMPLE})")
+    if 0 < abs(q) < MIN_CHARGE:
+        return (f"the charge of {element} is {q:g}: give it in elementary charges ({EXAMPLE}), "
+                f"not in coulombs")
+    if q == 0 and is_mobile:
+        return (f"the charge of the mobile species {element} is 0, so its sigma would be 0 "
+                f"(Nernst-Einstein goes with q^2): give its oxidation state")
+    return None
+
+
+def checked_charges(charges: Mapping | None, mobile: Iterable[str] = (),
+                    what: str = "--charges") -> dict[str, float] | None:
+    """``charges`` as floats where :func:`charge_problems` finds nothing (None stays None).
+
+    Raises
+    ------
+    IonmdError
+        Naming ``what`` and every problem, if any.
+    """
+    if charges is None:
+        return None
+    problems = charge_problems(charges, mobile)
+    if problems:
+        raise IonmdError(f"{what}: " + "; ".join(why for _, why in problems))
+    return {str(k): float(v) for k, v in charges.items()}
