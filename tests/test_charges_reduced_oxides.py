@@ -88,3 +88,20 @@ def test_metals_and_metalloids_keep_their_mixed_valence(formula):
     """Sb3+/Sb5+ (a metalloid), Fe2+/Fe3+, Pb2+/Pb4+: averaged as pymatgen's guess."""
     reference = Composition(formula).oxi_state_guesses()[0]
     assert oxidation_guess(formula).states == pytest.approx(reference)
+
+
+@pytest.mark.parametrize("formula,whole,metal,lower", [
+    ("La2NiO4.1", "La20Ni10O41", "Ni", 2), ("La2NiO4.2", "La10Ni5O21", "Ni", 2),
+    ("La2CoO4.15", "La40Co20O83", "Co", 2),
+])
+def test_an_oxide_with_extra_oxygen_has_its_metal_oxidized(formula, whole, metal, lower):
+    """The mirror of O vacancies: interstitial O in La2NiO4+d takes electrons from Ni
+    (Ni2+/Ni3+). La2NiO4.1 was Ni2+ with -0.2 e, 'the ions keep their usual states'."""
+    reference = Composition(whole).oxi_state_guesses()[0]
+    for f in (formula, whole):
+        guess = oxidation_guess(f)
+        assert guess.net_charge == 0
+        assert guess.states == pytest.approx(reference)
+        assert lower < guess.states[metal] < lower + 1
+        assert f"({metal}{lower}+/{metal}{lower + 1}+)" in guess.note
+        assert f"its {metal} is oxidized" in guess.note

@@ -35,17 +35,21 @@ electrons:
 * in an oxynitride whose oxoanion has another centre (LiPON's phosphate), N is N3-: it
   stands for O around P, no state of N absorbs a composition's charge (Li3PO4N was N+);
 * an oxide 1-10 % short of O for its elements' usual states has its d-block metal reduced
-  (TiO1.9: Ti3+/Ti4+, 3.8 on average), not a refinement's excess charge;
+  (TiO1.9: Ti3+/Ti4+, 3.8 on average), one with extra O oxidized (La2NiO4.1: Ni 2.2), not
+  a refinement's excess charge, where its cations are in small whole ratios (a refinement's
+  fractional cation occupancies keep their states: Li0.358La0.642Ti0.87Al0.129O3, Ti4+);
 * transition-metal carbides and nitrides (TiC, WC, Fe3C, TiN) and subvalent compounds
   (Ag2F: Ag 0.5+) conduct electrons: their notes say so, and where no formal states fit,
   that they are to be given, not that the file is wrong.
 
 In order: a metal anion (CsAu) or cluster anions (Li2B12H12); one state per element that
 makes the composition neutral; else within ``NEARLY_NEUTRAL`` of its positive charge
-(occupancies as refined); else a reduced d-block oxide; else within ``CHARGED_REFINEMENT``
-(a little off neutral: the ions keep their usual states); else one cation's state averaged
-between two of its states (mixed valence: Fe3O4 Fe 8/3, LiMn2O4 Mn 3.5); else the anion of
-a polyanion salt averaged (Li2S6 S-1/3); else no guess, with the reason
+(occupancies as refined); else a reduced or oxidized d-block oxide; else within
+``CHARGED_REFINEMENT`` (a little off neutral: the ions keep their usual states); else one
+metal's (or metalloid's) state averaged between two of its states (mixed valence: Fe3O4 Fe
+8/3, LiMn2O4 Mn 3.5; never a nonmetal's: LiFePO3.9 was P3.8+); else within
+``CHARGED_REFINEMENT`` with a metal at another common state (LiFePO3.9: Fe2+, +0.2 e); else
+the anion of a polyanion salt averaged (Li2S6 S-1/3); else no guess, with the reason
 (``oxidation_guess(...).note`` and ``.advice``): an intermetallic, a metallic carbide or
 nitride or a subvalent compound has states to be given; any other composition that far off
 neutral under its elements' usual states is a file to check, not a chemistry to guess.
@@ -54,9 +58,9 @@ Notes write formulas without spaces, cations first (Li6.72PS5Cl).
 Modules: ``charges_states`` (ICSD states, their scores, the assignments), ``charges_guess``
 (the guess: the rules above in their order), ``charges_metallic`` (metal anions and compounds
 whose electrons conduct), ``charges_anions`` (polyanions, cluster anions), ``charges_oxides``
-(Ni's mixed oxides, reduced oxides, oxynitrides), ``charges_words`` (formulas and notes),
-``charges_transport`` (charges for sigma and their note), ``charges_sites`` (states a file
-declares).
+(Ni's mixed oxides, reduced and oxidized oxides, oxynitrides), ``charges_words`` (formulas
+and notes), ``charges_transport`` (charges for sigma and their note), ``charges_sites``
+(states a file declares).
 """
 
 from ionmd.structures.charges_guess import (ALTERNATIVE_SCORE, guess_oxidation_states,

@@ -6,7 +6,8 @@ from __future__ import annotations
 from ionmd.structures.charges_anions import _cluster_anions, _polyanion
 from ionmd.structures.charges_metallic import (_carbon_host, _metal_anion_states,
                                                _metallic_carbide_nitride, _subvalent)
-from ionmd.structures.charges_oxides import _nitrogen_fits, _reduced_oxide, _settled_oxide
+from ionmd.structures.charges_oxides import (_nitrogen_fits, _oxidized_oxide, _reduced_oxide,
+                                             _settled_oxide)
 from ionmd.structures.charges_states import (CHARGED_REFINEMENT, NEARLY_NEUTRAL, OxidationGuess,
                                              _Assignment, _assignments, _cations_first, _options,
                                              _probabilities, _usual, _usual_state)
@@ -63,9 +64,9 @@ def oxidation_guess(composition) -> OxidationGuess:
     best = _best_within(candidates, NEARLY_NEUTRAL)
     if best:
         return _described(best, amounts)
-    reduced = _reduced_oxide(candidates, amounts)
-    if reduced:
-        return reduced
+    redox = _reduced_oxide(candidates, amounts) or _oxidized_oxide(candidates, amounts)
+    if redox:
+        return redox
     best = _best_within(candidates, CHARGED_REFINEMENT)
     if best:
         return _described(best, amounts)

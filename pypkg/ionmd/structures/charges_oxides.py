@@ -1,6 +1,7 @@
 """Rules of oxides that ICSD frequencies cannot settle: the transition metals of Ni's mixed
 oxides (NMC: Mn4+, Co3+, Ni the rest), the reduced d-block metal of an oxide short of O
-(TiO1.9: Ti3+/Ti4+) and N in an oxynitride (LiPON: N3-)."""
+(TiO1.9: Ti3+/Ti4+) or oxidized one of an oxide with extra O (La2NiO4.1: Ni2+/Ni3+) and N
+in an oxynitride (LiPON: N3-)."""
 
 from __future__ import annotations
 
@@ -92,7 +93,7 @@ def _reduced_oxide(candidates, amounts) -> OxidationGuess | None:
     states, more than ``NEARLY_NEUTRAL`` of it (closer, it is read as refined occupancies:
     OBELiX's Sm-doped Li42.528La24Ta14.8Sm1.2O96, +0.13 e, 0.04 %, keeps Ta5+) and within
     ``CHARGED_REFINEMENT``, with a d-block metal that takes the electrons: that metal at
-    the average of its usual state and the next lower one (``_lower_state``) that makes it
+    the average of its usual state and the next lower one (``_next_state``) that makes it
     neutral (TiO1.9: Ti 3.8, Ti3+/Ti4+; Li4Ti5O11.8: Ti 3.92; WO2.9: W 5.8), whichever
     metal scores best. O vacancies and inserted cations alike give their electrons to the
     metal's d states (TiO2-x, blue O-deficient or lithiated Li4Ti5O12); as a refinement a
@@ -103,33 +104,53 @@ def _reduced_oxide(candidates, amounts) -> OxidationGuess | None:
     amounts are not in small whole ratios (``_whole_cations``): a refinement's fractional
     cation occupancies (OBELiX lud, Al-doped LLTO Li0.358La0.642Ti0.87Al0.129O3, +0.151 e:
     white, insulating Ti4+, not Ti 3.83)."""
+    return _redox_oxide(candidates, amounts, -1)
+
+
+def _oxidized_oxide(candidates, amounts) -> OxidationGuess | None:
+    """The mirror of ``_reduced_oxide``: an oxide that holds negative charge under its
+    elements' usual states, more than ``NEARLY_NEUTRAL`` and within ``CHARGED_REFINEMENT``
+    of its positive charge, has a d-block metal oxidized towards its next higher state with
+    a Shannon radius (La2NiO4.1: Ni 2.2, Ni2+/Ni3+; Li0.9CoO2: Co 3.1). Interstitial O and
+    removed cations alike take electrons from the metal's d states (La2NiO4+d, Li1-xCoO2);
+    as a refinement a little off neutral, La2NiO4.1 was Ni2+ with -0.2 e. None where no
+    metal has a higher state (Li6.9La3Zr2O12: Zr4+ is Zr's highest) or the cations are not
+    in small whole ratios (``_whole_cations``)."""
+    return _redox_oxide(candidates, amounts, +1)
+
+
+def _redox_oxide(candidates, amounts, step: int) -> OxidationGuess | None:
+    """``_reduced_oxide`` (``step`` -1) or ``_oxidized_oxide`` (+1)."""
     if not _whole_cations(amounts):
         return None
     prob = _probabilities(amounts)
     best = None
     for a in candidates:
-        if (not NEARLY_NEUTRAL * a.positive < a.charge <= CHARGED_REFINEMENT * a.positive
+        if (not NEARLY_NEUTRAL * a.positive < -step * a.charge <= CHARGED_REFINEMENT * a.positive
                 or not _usual(a.states)
                 or [el for el, s in a.states.items() if s < 0] != ["O"]):
             continue
         for el, state in a.states.items():
-            lower = _lower_state(el, state)
+            other = _next_state(el, state, step)
             average = round(state - a.charge / amounts[el], 9)     # 3.92, not 3.9200000000000004
-            if lower is None or not lower < average < state:
+            if other is None or not min(state, other) < average < max(state, other):
                 continue
-            weight = (state - average) / (state - lower)       # of the lower state
-            score = a.score + amounts[el] * weight * (prob[el, lower] - prob[el, state])
+            weight = (average - state) / (other - state)       # of the other state
+            score = a.score + amounts[el] * weight * (prob[el, other] - prob[el, state])
             if best is None or score > best[0]:
-                best = (score, a, el, lower, average)
+                best = (score, a, el, other, average)
     if best is None:
         return None
-    _, a, el, lower, average = best
+    _, a, el, other, average = best
     states = {**a.states, el: average}
-    note = (f"mixed valence: {el} {average:.4g} on average ({el}{lower:g}+/{el}{a.states[el]:g}+) "
-            f"makes {_formula(amounts)} neutral ({_ions(states)}), which holds "
-            f"{a.charge:+.3g} e under {_ions(a.states)}: its {el} is reduced by O vacancies or "
-            "inserted cations, as in TiO2-x or blue Li4Ti5O12-x, not a refinement's excess "
-            "charge nor a metal")
+    pair = "/".join(f"{el}{s:g}+" for s in sorted((other, a.states[el])))
+    how = ("reduced by O vacancies or inserted cations, as in TiO2-x or blue Li4Ti5O12-x, "
+           "not a refinement's excess charge nor a metal" if step < 0 else
+           "oxidized by interstitial O or removed cations, as in La2NiO4+d or Li1-xCoO2, "
+           "not a refinement's missing charge")
+    note = (f"mixed valence: {el} {average:.4g} on average ({pair}) makes "
+            f"{_formula(amounts)} neutral ({_ions(states)}), which holds {a.charge:+.3g} e "
+            f"under {_ions(a.states)}: its {el} is {how}")
     return OxidationGuess(states, 0.0, note)
 
 
@@ -148,15 +169,15 @@ def _whole_cations(amounts) -> bool:
                for k in range(1, WHOLE_CATIONS_SCALE + 1))
 
 
-def _lower_state(el: str, state: float) -> float | None:
-    """For a d-block metal, its next positive state below ``state`` among its ICSD states
-    that has an ionic radius in Shannon's table (from oxides and fluorides: Ti3+, Nb4+,
-    W5+, V4+; no Zr3+, Sc2+, Hf3+); else None."""
+def _next_state(el: str, state: float, step: int) -> float | None:
+    """For a d-block metal, its next positive state below (``step`` -1) or above (+1)
+    ``state`` among its ICSD states that has an ionic radius in Shannon's table (from oxides
+    and fluorides: Ti3+, Nb4+, W5+, V4+, Ni3+; no Zr3+, Sc2+, Hf3+, Ti5+); else None."""
     from pymatgen.core import Element
 
     e = Element(el)
     if e.block != "d" or state <= 0:
         return None
     shannon = {float(k) for k in e.data.get("Shannon radii", {})}
-    lower = [s for s in _options(el) if 0 < s < state and s in shannon]
-    return float(max(lower)) if lower else None
+    beyond = [s for s in _options(el) if s > 0 and (s - state) * step > 0 and s in shannon]
+    return float(min(beyond, key=lambda s: abs(s - state))) if beyond else None
