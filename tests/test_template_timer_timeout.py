@@ -103,3 +103,32 @@ def test_a_timer_that_ends_the_relaxation_is_named(timed_out_relaxing):
     reason = status["reason"]
     assert "relaxation's minimisation" in reason and "timer timeout 00:00:01" in reason
     assert "thermo output" not in reason
+
+
+@pytest.fixture(scope="module")
+def stalled(timed_out):
+    """A third piece of the timed-out run whose timer fires at its run's first steps (the
+    template now sleeps past its 1 s limit): no restart file after the one it resumed from."""
+    rd = timed_out[0]
+    template = rd.protocol.template
+    text = (INPUTS / "md.lmp").read_text()
+    with open(template, "w") as fh:
+        fh.write(text.replace(RUN, "timer           timeout 0:00:01 every 1\nshell sleep 2\n"
+                              + RUN))
+    return rd, execute(rd)
+
+
+def test_a_resumed_piece_stopped_before_its_first_restart_is_not_progress(stalled):
+    """Was 'resumable: run again to resume from restart.X': the same restart it had
+    resumed from, where the same timer stops it again."""
+    rd, status = stalled
+    log = (rd.path / "log.2.lammps").read_text()
+    rows = [int(p[0]) for p in (ln.split() for ln in log.splitlines())
+            if len(p) == 9 and p[0].isdigit()]
+    start = rows[0]                      # LAMMPS's first row: the restart's step
+    assert "WARNING: Wall time limit reached" in log
+    assert rows[-1] - start < rd.protocol.restart_every          # no restart after it
+    assert status["state"] == "interrupted" and status["stopped_by"] == "timer timeout"
+    reason = status["reason"]
+    assert f"resumed from step {start} and wrote no restart file" in reason
+    assert "stops the same way" in reason and "resumable: run again" not in reason

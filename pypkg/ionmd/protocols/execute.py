@@ -35,7 +35,7 @@ from ionmd.analysis.failure import NAN_MODEL_RE
 from ionmd.errors import IonmdError, RunInterrupted
 from ionmd.lammps.dcd import dcd_first_step, dcd_last_step, truncate_dcd
 from ionmd.lammps.log import (HALT_RE, NO_SPACE_RE, ThermoTable, error_lines, find_lost_atoms,
-                              parse_thermo_pieces, printed_column, thermo_steps,
+                              parse_thermo, parse_thermo_pieces, printed_column, thermo_steps,
                               timer_in_minimization, timer_timeout)
 from ionmd.lammps.module_runner import ModuleRun, check_module_runner
 from ionmd.lammps.process import find_lammps, process_alive, process_group_alive
@@ -573,8 +573,11 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
         return rd.set_status("interrupted", resumable=True, reason=f"disk full at step {step} "
                              f"({line}); free some space, then run again to resume", **common)
     if limit is not None:       # the template's own `timer timeout`: no failure, resumable
+        first = parse_thermo(last_text).get("Step", [])
         return rd.set_status("interrupted", resumable=True, stopped_by="timer timeout",
-                             reason=_timer_reason(rd, step, limit), **common)
+                             reason=_timer_reason(rd, step, limit, piece_from=(
+                                 int(first[0]) if status.get("resumed_from") and len(first)
+                                 else None)), **common)
     if stopped_by is not None:
         name = signal.Signals(stopped_by).name
         return rd.set_status("interrupted", resumable=True, stopped_by=name,
@@ -596,11 +599,14 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
                          **common)
 
 
-def _timer_reason(rd: RunDir, step: int, limit: str, relaxing: bool = False) -> str:
+def _timer_reason(rd: RunDir, step: int, limit: str, relaxing: bool = False,
+                  piece_from: int | None = None) -> str:
     """Why a run that LAMMPS's own ``timer timeout`` (``limit``) stopped at ``step`` was
     interrupted, and where it resumes: the newer restart file, else from the start (a
-    timer that always fires before the first restart file makes no progress).
-    ``relaxing``: the timer ended the relaxation's minimisation, before any MD step."""
+    timer that always fires before the first restart file makes no progress; nor does
+    one that fires before a resumed piece's first restart file).
+    ``relaxing``: the timer ended the relaxation's minimisation, before any MD step;
+    ``piece_from``: the step the stopped piece resumed from (None: it started afresh)."""
     restart = _newest_restart(rd)
     timer = f"timer timeout {limit}" if limit else "timer timeout"
     where = ("during the relaxation's minimisation, before the MD's first step," if relaxing
@@ -616,8 +622,15 @@ def _timer_reason(rd: RunDir, step: int, limit: str, relaxing: bool = False) -> 
                 f"{rd.protocol.restart_every} steps), so running it again starts over and "
                 f"stops the same way: raise or remove the timer timeout in the template "
                 f"(or write restarts more often), then run again")
+    at = restart_step(restart)
+    if piece_from is not None and at <= piece_from:
+        return (f"{said}; it resumed from step {piece_from} and wrote no restart file after "
+                f"it (restart every {rd.protocol.restart_every} steps), so running it again "
+                f"resumes from {restart.name} (step {at}) and stops the same way: raise or "
+                f"remove the timer timeout in the template (or write restarts more often), "
+                f"then run again")
     return (f"{said}; resumable: run again to resume from {restart.name} (step "
-            f"{restart_step(restart)}); every piece gets the same time limit, so raise or "
+            f"{at}); every piece gets the same time limit, so raise or "
             f"remove the timer timeout in the template to run it in fewer pieces")
 
 
