@@ -39,8 +39,9 @@ def charge_problems(charges: Mapping, mobile: Iterable[str] = ()) -> list[tuple[
     problems = []
     for element, q in charges.items():
         if element not in symbols:
+            near = did_you_mean(element, symbols)
             problems.append((element, f"{element!r} is not an element symbol (give each "
-                                      f"element's charge: {EXAMPLE}){did_you_mean(element, symbols)}"))
+                                      f"element's charge: {EXAMPLE}){near}"))
         why = _value_problem(element, q, element in mobile)
         if why:
             problems.append((element, why))

@@ -14,7 +14,7 @@ from ionmd.errors import IonmdError
 from ionmd.protocols.checks import check_cell, folder_name_problem, range_problem
 from ionmd.protocols.presets import Protocol
 from ionmd.sweep.campaign_paths import campaign_path, recorded_settings
-from ionmd.sweep.campaign_problems import Problems, check_keys
+from ionmd.sweep.campaign_problems import Problems, check_int, check_keys
 from ionmd.sweep.source import Source
 
 ORDER_KEYS = ("order", "order_seed", "order_tol", "order_min_distance")
@@ -166,10 +166,16 @@ def _check_listed_once(errors: Problems, structures: list[StructureEntry]) -> No
 
 def _order_in_range(errors: Problems, key: tuple, table: dict) -> bool:
     """Whether the order settings of ``table`` (the campaign's, or a structure entry's)
-    are inside their ranges, as ``--order-tol`` and ``--order-min-distance`` take them;
-    each problem on its line."""
-    ok = True
-    for name in ("order_seed", "order_tol", "order_min_distance"):
+    are inside their ranges, as ``--order-seed``, ``--order-tol`` and
+    ``--order-min-distance`` take them; each problem on its line."""
+    ok, names = True, ["order_tol", "order_min_distance"]
+    seed = table.get("order_seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int):     # 1.7, true: int() made them 1
+        check_int(errors, key + ("order_seed",), seed, 0)
+        ok = False
+    else:
+        names.insert(0, "order_seed")       # a whole number: its range
+    for name in names:
         try:        # text that is no number is said when the structure is ordered
             why = range_problem(name, float(table[name])) if name in table else None
         except (TypeError, ValueError):
@@ -194,7 +200,7 @@ def _load_structure(errors: Problems, key: tuple, path: str, order: dict,
     from ionmd.structures import OrderOptions, load_structure
 
     try:
-        options = OrderOptions(method=order.get("order"), seed=int(order.get("order_seed", 0)),
+        options = OrderOptions(method=order.get("order"), seed=order.get("order_seed", 0),
                                occ_tol=float(order.get("order_tol", 2e-3)),
                                min_distance=(None if order.get("order_min_distance") is None
                                              else float(order["order_min_distance"])),
