@@ -231,6 +231,26 @@ def test_bench_run_and_sweep_give_one_answer_in_a_job_narrower_than_the_affinity
     assert why in capsys.readouterr().err
 
 
+def test_bench_csv_marks_each_point_that_shares_cores(inputs, tmp_path, capsys, monkeypatch):
+    """bench.csv (no notes) gave the oversubscribed points' times unmarked: 2 ranks in a job
+    of 1 CPU read like a scaling point. Each row now says whether its ranks x threads
+    exceed the job's CPUs (SLURM_CPUS_ON_NODE=1)."""
+    import csv
+
+    import ionmd.bench
+
+    monkeypatch.setattr(ionmd.bench, "run_point", _fake_point)
+    monkeypatch.setenv("SLURM_CPUS_ON_NODE", "1")
+    monkeypatch.setenv("SLURM_JOB_CPUS_PER_NODE", "1")
+    monkeypatch.setenv("SLURM_JOB_NUM_NODES", "1")
+    _bench(inputs, tmp_path / "bench", "1,2")
+    with open(tmp_path / "bench" / "bench.csv", newline="") as fh:
+        rows = {int(row["ranks"]): row["shares_cores"] for row in csv.DictReader(fh)}
+    assert rows == {1: "False", 2: "True"}
+    points = json.loads((tmp_path / "bench" / "bench.json").read_text())["points"]
+    assert [(p["ranks"], p["shares_cores"]) for p in points] == [(1, False), (2, True)]
+
+
 def test_bench_counts_the_cpus_of_a_multi_node_job_as_run_does(inputs, tmp_path, ran, capsys,
                                                                monkeypatch):
     """Two nodes of HAVE CPUs: mpirun places 2 HAVE ranks over them (bench warned against

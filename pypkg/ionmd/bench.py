@@ -69,6 +69,9 @@ class BenchPoint:
     strong_cpu_efficiency: float | None = None
     failed: str | None = None                 # why the run did not finish, if it did not
     device_used: str | None = None            # the device the plugin ran on (its own log line)
+    # ranks x threads beyond the cores mpirun may use (BenchResult.cores): the point times
+    # ranks sharing cores, not the scaling (bench.csv has no notes: said on each row)
+    shares_cores: bool | None = None
 
 
 @dataclass
@@ -395,6 +398,7 @@ def bench(model: Path, atoms_targets: list[int], ranks: list[int], out: Path, *,
                                        ms_per_step=None, atom_steps_per_s=None, ghost=mode,
                                        memory=mem, failed=str(exc))
                     print(f"ionmd bench: {exc}", file=sys.stderr)
+                point.shares_cores = point.ranks * point.threads > available.count
                 result.points.append(point)
                 (out / "bench.json").write_text(result.to_json())   # partial results survive
                 if bar:
