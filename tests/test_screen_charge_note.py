@@ -64,3 +64,25 @@ def test_a_closo_borate_is_a_neutral_salt_not_a_cell_lacking_atoms(formula):
     short = Atoms(formula.replace("Li2", "Li", 1).replace("LiC", "C", 1))
     assert charge_note(Atoms(short.get_chemical_formula(), cell=[8, 8, 8], pbc=True,
                              positions=rng.random((len(short), 3)) * 8)) is not None
+
+
+@pytest.mark.parametrize("formula", ["Li2S6", "Na2S4"])
+def test_a_polysulfide_is_no_file_to_check_and_the_note_says_none_is(formula):
+    """Polysulfide salts have formal states (pymatgen: Li+ S-1/3, Na+ S-0.5): no note. The
+    note of a cell without states said 'cluster anions, as a polysulfide's, have no formal
+    states: such a file is fine', which told a Li2S cell short of Li (Li7S4) it may be one;
+    it now names the borane anions that are such files (LiB3H8's B3H8-)."""
+    from ase import Atoms
+    from pymatgen.core import Composition
+
+    rng = np.random.default_rng(1)
+
+    def cell(f):
+        n = len(Atoms(f))
+        return Atoms(f, positions=rng.random((n, 3)) * 8, cell=[8, 8, 8], pbc=True)
+
+    assert Composition(formula).oxi_state_guesses()
+    assert charge_note(cell(formula)) is None
+    for short in ("Li7S4", "LiB3H8"):
+        note = charge_note(cell(short))
+        assert note is not None and "polysulfide" not in note and "B3H8-" in note
