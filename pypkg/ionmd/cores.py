@@ -71,10 +71,11 @@ _OMP_MAX = 2 ** 63 - 1
 
 
 def omp_threads() -> int:
-    """Threads each rank runs, as OpenMP reads ``OMP_NUM_THREADS`` (torch's MKL build runs
-    at most MKL's count of the machine's cores of them: 3 on 2 cores runs 2): its first entry (``4,2``: 4 at the outer level, 2 nested inside each); 1 where it is
-    unset (``ionmd run`` then starts LAMMPS with ``OMP_NUM_THREADS=1``; pair_style ionmd
-    alone shares the node's cores among its ranks, which never oversubscribes them).
+    """Threads each rank runs, as OpenMP reads ``OMP_NUM_THREADS``: its first entry
+    (``4,2``: 4 at the outer level, 2 nested inside each; torch's MKL build runs at most
+    MKL's count of the machine's cores of them: 3 on 2 cores runs 2); 1 where it is unset
+    (``ionmd run`` then starts LAMMPS with ``OMP_NUM_THREADS=1``; pair_style ionmd alone
+    shares the node's cores among its ranks).
 
     Raises
     ------
