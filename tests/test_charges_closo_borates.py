@@ -56,3 +56,34 @@ def test_an_ewald_ordering_no_longer_calls_the_file_suspect():
     text = str(err.value)
     assert "closo-borate" in text and "[B12H12]2-" in text
     assert "check the file's occupancies" not in text and "--order random" in text
+
+
+@pytest.mark.parametrize("formula,written,waters,cage", [
+    ("Li2B12H26O7", "Li2B12H12·7H2O", 7, {"B12H12": (-2, 1)}),
+    ("Li2B12H20O4", "Li2B12H12·4H2O", 4, {"B12H12": (-2, 1)}),
+    ("LiCB11H14O", "LiCB11H12·H2O", 1, {"CB11H12": (-1, 1)}),
+])
+def test_a_hydrated_closo_borate_is_its_cages_and_water(formula, written, waters, cage):
+    """The hydrates the salts are dried from (Li2B12H12·7H2O and ·4H2O): their O is water,
+    2 H each, beside the cages (hand-assigned: Li+ and [B12H12]2-). Their guess said 'no
+    sound oxidation states ... +22 e' under Li+ B3+ H+ O2-, and screen's note that the cell
+    may lack atoms."""
+    amounts = Composition(formula)
+    anhydrous = Composition({el: n - (2 * waters if el.symbol == "H" else 0)
+                             for el, n in amounts.items() if el.symbol != "O"})
+    # the hand-assigned cage and Li+ hold every atom but the water's, and are neutral
+    assert sum((Composition(name) * n for name, (_, n) in cage.items()),
+               Composition({"Li": anhydrous["Li"]})) == anhydrous
+    assert anhydrous["Li"] + sum(q * n for q, n in cage.values()) == 0
+    guess = oxidation_guess(formula)
+    assert guess.states == {} and guess.clusters == {k: q for k, (q, _) in cage.items()}
+    assert guess.ions == {"Li": 1} and transport_charges(formula) == {"Li": 1}
+    assert f"{written} is a closo-borate" in guess.note and "water" in guess.note
+
+
+@pytest.mark.parametrize("formula", ["LiBH4O4", "Na2B4H20O17"])
+def test_borates_with_water_or_hydroxide_keep_their_formal_states(formula):
+    """LiB(OH)4 and borax Na2B4O7·10H2O: B3+ H+ O2- as pymatgen's guess, no cages."""
+    reference = Composition(formula).oxi_state_guesses()[0]
+    guess = oxidation_guess(formula)
+    assert guess.clusters == {} and guess.states == pytest.approx(reference)

@@ -32,6 +32,7 @@ electrons:
 * a closo-borate's B and H (and C) form cage anions ([B12H12]2-, [CB11H12]-), whose atoms
   have no formal states of their own: the guess names them (``OxidationGuess.clusters``)
   and gives the cations alone (``.ions``: Li+, what a sigma of Li needs), no ``states``;
+  O beside them is water of crystallisation (Li2B12H12·7H2O);
 * in an oxynitride whose oxoanion has another centre (LiPON's phosphate), N is N3-: it
   stands for O around P, no state of N absorbs a composition's charge (Li3PO4N was N+);
 * an oxide 1-10 % short of O for its elements' usual states has its d-block metal reduced

@@ -71,15 +71,19 @@ def _cluster_anions(amounts) -> OxidationGuess | None:
     size. Its B and H share the cage's charge through delocalised bonds (no formal state
     per atom: pymatgen's guess, B-1 H+0.83 for Li2B12H12, puts the negative state on the
     less electronegative B): the guess names the clusters and their charges and gives the
-    cations alone (``OxidationGuess.ions``); None where the composition is none such."""
-    cations = [el for el in amounts if el not in ("B", "H", "C")]
+    cations alone (``OxidationGuess.ions``); None where the composition is none such. O is
+    water of crystallisation, 2 H each (Li2B12H12·7H2O, Na2B12H12·4H2O: it was 'no sound
+    oxidation states ... +22 e' under B3+ H+); where fewer H are left than one per cage
+    vertex, it is none (a borate, LiB(OH)4)."""
+    cations = [el for el in amounts if el not in ("B", "H", "C", "O")]
     if ("B" not in amounts or "H" not in amounts or not cations
             or not all(_salt_cation(el) for el in cations)):
         return None
     prob = _probabilities(amounts)
     ions = {el: float(_usual_state(el, prob)) for el in cations}
     carbons = amounts.get("C", 0.0)
-    borohydrides = (amounts["H"] - amounts["B"] - carbons) / 3
+    waters = amounts.get("O", 0.0)
+    borohydrides = (amounts["H"] - 2 * waters - amounts["B"] - carbons) / 3
     boranes = (sum(amounts[el] * q for el, q in ions.items()) - carbons - borohydrides) / 2
     cages = boranes + carbons
     if min(borohydrides, boranes) < -1e-9 or cages < 1e-9:
@@ -89,7 +93,8 @@ def _cluster_anions(amounts) -> OxidationGuess | None:
         return None
     counts = _closo_counts(size, boranes, carbons, borohydrides)
     clusters = {name: q for name, (q, _) in counts.items()}
-    return OxidationGuess(note=_closo_note(amounts, ions, counts), ions=ions, clusters=clusters,
+    return OxidationGuess(note=_closo_note(amounts, ions, counts, waters), ions=ions,
+                          clusters=clusters,
                           advice="an Ewald ordering needs a charge on each atom: give them "
                                  "(oxidation_states={" + ", ".join(
                                      f"'{el}': ..." for el in amounts) + "}), or order at "
@@ -106,23 +111,26 @@ def _closo_counts(size: float, boranes: float, carbons: float,
     return {name: qn for name, qn in counts.items() if qn[1] > 1e-9}
 
 
-def _closo_note(amounts, ions: dict[str, float], counts) -> str:
+def _closo_note(amounts, ions: dict[str, float], counts, waters: float = 0.0) -> str:
     """What the guess of a closo-borate assumed."""
     anions = ", ".join(f"[{name}]{'' if q == -1 else f'{-q:g}'}-"
                        for name, (q, _) in counts.items())
     atoms = "B, C and H" if "C" in amounts else "B and H"
-    return (f"{_closo_formula(amounts, ions, counts)} is a closo-borate: its {atoms} are the "
-            f"cluster anions {anions} (one H on each cage vertex; the {_ions(ions)} charge sets "
-            "the cages' size, an average where sizes mix), whose atoms have no formal states "
-            "of their own; a "
+    water = (" (its O and 2 H per O: water of crystallisation, H2O)" if waters else "")
+    return (f"{_closo_formula(amounts, ions, counts, waters)} is a closo-borate: its {atoms}"
+            f"{' besides its water' if waters else ''} are the cluster anions {anions} (one H "
+            f"on each cage vertex; the {_ions(ions)} charge sets the cages' size, an average "
+            f"where sizes mix), whose atoms have no formal states of their own{water}; a "
             f"Nernst-Einstein sigma of its cations needs theirs alone ({_ions(ions)})")
 
 
-def _closo_formula(amounts, ions, counts) -> str:
-    """As the literature writes them: Li2B12H12, LiCB11H12, Na3BH4B12H12, Y2(B12H12)3;
-    the plain formula where the cages' size is an average or no small multiple is whole."""
+def _closo_formula(amounts, ions, counts, waters: float = 0.0) -> str:
+    """As the literature writes them: Li2B12H12, LiCB11H12, Na3BH4B12H12, Y2(B12H12)3,
+    Li2B12H12·7H2O; the plain formula where the cages' size is an average or no small
+    multiple is whole."""
     for scale in range(1, 13):
-        per = [n * scale for _, n in counts.values()] + [amounts[el] * scale for el in ions]
+        per = ([n * scale for _, n in counts.values()] + [amounts[el] * scale for el in ions]
+               + [waters * scale])
         if all(abs(x - round(x)) < 1e-6 for x in per):
             break
     else:
@@ -130,5 +138,7 @@ def _closo_formula(amounts, ions, counts) -> str:
     if any("." in name for name in counts):
         return _formula(amounts)
     cations = _formula({el: float(round(amounts[el] * scale)) for el in ions})
-    return cations + "".join(name if round(n * scale) == 1 else f"({name}){round(n * scale)}"
-                             for name, (_, n) in sorted(counts.items(), key=lambda c: len(c[0])))
+    hydrate = {0: "", 1: "·H2O"}.get(round(waters * scale), f"·{round(waters * scale)}H2O")
+    return cations + "".join(
+        name if round(n * scale) == 1 else f"({name}){round(n * scale)}"
+        for name, (_, n) in sorted(counts.items(), key=lambda c: len(c[0]))) + hydrate
