@@ -433,15 +433,23 @@ void PairIonmd::count_usable_cores(MPI_Comm node)
   std::vector<cpu_set_t> all(n);
   MPI_Allgather(&mine, (int) sizeof(cpu_set_t), MPI_BYTE, all.data(), (int) sizeof(cpu_set_t),
                 MPI_BYTE, node);
-  if (!known || CPU_COUNT(&mine) == 0) return;
-  usable_cores = CPU_COUNT(&mine);
-  cores_sharers = 0;
-  for (auto &other : all) {
-    cpu_set_t both;
-    CPU_AND(&both, &other, &mine);
-    if (CPU_COUNT(&both) > 0) ++cores_sharers;
+  if (known && CPU_COUNT(&mine) > 0) {
+    usable_cores = CPU_COUNT(&mine);
+    cores_sharers = 0;
+    for (auto &other : all) {
+      cpu_set_t both;
+      CPU_AND(&both, &other, &mine);
+      if (CPU_COUNT(&both) > 0) ++cores_sharers;
+    }
   }
 #endif
+  // a SLURM job given part of a node without a cgroup or binding: its affinity is the whole
+  // node, its share SLURM_CPUS_ON_NODE (as ionmd.cores.available_cores counts it)
+  const char *slurm = std::getenv("SLURM_CPUS_ON_NODE");
+  char *end = nullptr;
+  const long job = slurm ? std::strtol(slurm, &end, 10) : 0;
+  if (slurm && end != slurm && *end == '\0' && job > 0 && job < usable_cores)
+    usable_cores = (int) job;
 }
 
 // Without OMP_NUM_THREADS, share the usable cores among the ranks that share them instead

@@ -74,3 +74,18 @@ def test_the_plugin_reads_a_list_as_openmp_does(cell_dir, omp):
             env={**os.environ, "OMP_NUM_THREADS": omp}, capture_output=True, text=True,
             check=True).stdout
         assert _threads_per_rank(out) == int(torch_threads)
+
+
+def test_a_slurm_jobs_share_of_the_node_caps_the_threads(cell_dir):
+    """A SLURM job given 1 CPU of a node whose affinity mask is wider (no cgroup, no binding)
+    ran one torch thread per core of the mask: the job's CPUs on the node (SLURM's
+    SLURM_CPUS_ON_NODE) are the cores its one rank may use."""
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("needs an affinity mask of 2 cores to be wider than the job")
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    proc = subprocess.run([str(BIN / "lmp"), "-in", "in.lmp", "-log", "none"], cwd=cell_dir,
+                          env={**env, "SLURM_CPUS_ON_NODE": "1"}, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    line = next(ln for ln in proc.stdout.splitlines() if "torch thread(s) per rank" in ln)
+    assert "1 torch thread(s) per rank (1 usable core(s)" in line, line
