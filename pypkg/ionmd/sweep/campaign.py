@@ -24,7 +24,6 @@ from ionmd.protocols.presets import Protocol
 from ionmd.sweep.campaign_analysis import (ANALYSIS_KEYS, FAILURE_KEYS, Analysis,
                                            check_charges, read_analysis)
 from ionmd.sweep.campaign_executor import LOCAL_KEYS, read_executor
-from ionmd.sweep.campaign_executor import local_gpus as _local_gpus   # sweep.local's name
 from ionmd.sweep.campaign_goal import BUDGET_UNITS, GOAL_KEYS, Goal, parse_budget, read_goal
 from ionmd.sweep.campaign_models import (ModelEntry, check_model_elements, name_models,
                                          read_models)
@@ -45,7 +44,7 @@ __all__ = ["ANALYSIS_KEYS", "BUDGET_UNITS", "FAILURE_KEYS", "GOAL_KEYS", "LOCAL_
            "ORDER_KEYS", "RESOURCE_KEYS", "SBATCH_OWN", "SLURM_KEYS", "TOP_KEYS",
            "TOP_PROTOCOL_KEYS", "Analysis", "Campaign", "Goal", "ModelEntry", "Resources",
            "StructureEntry", "campaign_path", "load_campaign", "parse_budget",
-           "parse_walltime", "_local_gpus"]
+           "parse_walltime"]
 
 
 @dataclass

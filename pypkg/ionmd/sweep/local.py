@@ -40,9 +40,9 @@ def run_local(campaign: Campaign, paths: list[str], token: str, progress: bool =
     r = campaign.resources
     n_gpus = 0
     if r.gpus:
-        from ionmd.sweep.campaign import _local_gpus
+        from ionmd.sweep.campaign_executor import local_gpus
 
-        n_gpus = _local_gpus()
+        n_gpus = local_gpus()
     width = pool_width(campaign, n_gpus)
     slots: queue.Queue = queue.Queue()        # GPU ids per concurrent run
     for k in range(width):
