@@ -498,8 +498,10 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
     common = dict(step=step, temperature_now_K=temp, pid=None, returncode=rc)
     ended = _lammps_ended(rc, last_text)
     limit = timer_timeout(last_text)
-    if "Step" not in thermo and limit is not None and timer_in_minimization(last_text):
+    if ("Step" not in thermo and not thermo.stepless and limit is not None
+            and timer_in_minimization(last_text)):
         # the timer ended the relaxation: LAMMPS skipped the MD, whose rows are not unread
+        # (a template whose rows have no Step column is told that first, below)
         return rd.set_status("interrupted", resumable=True, stopped_by="timer timeout",
                              reason=_timer_reason(rd, step, limit, relaxing=True), **common)
     if "Step" not in thermo and (thermo.stepless or ended):
