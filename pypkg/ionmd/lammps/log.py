@@ -228,7 +228,9 @@ class ThermoBlocks:
         step LAMMPS's timestep was at as it began (a rerun reads the dump's snapshots from
         the first: steps 0, 10, ... after an MD that ended at step 20), else a
         minimisation's (which goes on from that step). A rerun whose dump starts at that
-        very step is told from a minimisation by its echoed ``rerun`` command alone."""
+        very step, and a minimisation after a ``reset_timestep`` back (which ``echo none``
+        leaves unsaid: it is taken for a rerun), are told apart by their echoed ``rerun``
+        or ``minimize`` command alone."""
         if self.header is None:
             self.error_block = None
             return
