@@ -4,9 +4,11 @@ B12H12 2-, CB11H12 -)."""
 
 from __future__ import annotations
 
+import math
+
 from ionmd.structures.charges_metallic import _carbon_host, _zintl_anion
-from ionmd.structures.charges_states import (OxidationGuess, _options, _probabilities,
-                                             _usual_state)
+from ionmd.structures.charges_states import (CHARGED_REFINEMENT, OxidationGuess, _options,
+                                             _probabilities, _usual_state)
 from ionmd.structures.charges_words import _formula, _ions
 
 
@@ -86,19 +88,43 @@ def _cluster_anions(amounts) -> OxidationGuess | None:
     borohydrides = (amounts["H"] - 2 * waters - amounts["B"] - carbons) / 3
     boranes = (sum(amounts[el] * q for el, q in ions.items()) - carbons - borohydrides) / 2
     cages = boranes + carbons
-    if min(borohydrides, boranes) < -1e-9 or cages < 1e-9:
+    size = (amounts["B"] - borohydrides + carbons) / cages if cages > 1e-9 else math.inf
+    net = 0.0
+    if boranes < -1e-9 or size > CLOSO_VERTICES[1] + 1e-9:      # Li1.9B12H12, Li0.95CB11H12
+        size, boranes, net = _short_of_cations(amounts, ions, carbons, borohydrides)
+    if (min(borohydrides, boranes) < -1e-9 or boranes + carbons < 1e-9
+            or not CLOSO_VERTICES[0] - 1e-9 <= size <= CLOSO_VERTICES[1] + 1e-9):
         return None                     # LiBH4: BH4- alone, B3+ H- by the usual rules
-    size = (amounts["B"] - borohydrides + carbons) / cages
-    if not CLOSO_VERTICES[0] - 1e-9 <= size <= CLOSO_VERTICES[1] + 1e-9:
-        return None
     counts = _closo_counts(size, boranes, carbons, borohydrides)
     clusters = {name: q for name, (q, _) in counts.items()}
-    return OxidationGuess(note=_closo_note(amounts, ions, counts, waters), ions=ions,
-                          clusters=clusters,
+    note = _closo_note(amounts, ions, counts, waters, refined=bool(net))
+    if net:
+        positive = sum(amounts[el] * q for el, q in ions.items())
+        note += (f"; it holds {net:+.3g} e under these charges ({100 * -net / positive:.2g} % "
+                 "of its cations'): occupancies as refined, a little off neutral")
+    return OxidationGuess(net_charge=net, note=note, ions=ions, clusters=clusters,
                           advice="an Ewald ordering needs a charge on each atom: give them "
                                  "(oxidation_states={" + ", ".join(
                                      f"'{el}': ..." for el in amounts) + "}), or order at "
                                  "random")
+
+
+def _short_of_cations(amounts, ions, carbons: float,
+                      borohydrides: float) -> tuple[float, float, float]:
+    """Cage size, [BnHn]2- per formula unit and net charge where the cations are too few
+    for the largest cages (Li1.9B12H12: cages of 12.6 vertices; Li0.95CB11H12: fewer than
+    one monocarba cage's charge): the largest cages with
+    the cations' shortfall as a refinement's, within ``CHARGED_REFINEMENT`` of their
+    charge (Li1.9B12H12: [B12H12]2-, -0.1 e); else a size past the largest (LiB12H12: -1 e,
+    a cage short of its cations)."""
+    largest = float(CLOSO_VERTICES[1])
+    cages = (amounts["B"] - borohydrides + carbons) / largest
+    boranes = cages - carbons
+    positive = sum(amounts[el] * q for el, q in ions.items())
+    net = positive - 2 * boranes - carbons - borohydrides
+    if boranes < -1e-9 or -net > CHARGED_REFINEMENT * positive:
+        return largest + 1, boranes, net
+    return largest, boranes, net
 
 
 def _closo_counts(size: float, boranes: float, carbons: float,
@@ -111,33 +137,37 @@ def _closo_counts(size: float, boranes: float, carbons: float,
     return {name: qn for name, qn in counts.items() if qn[1] > 1e-9}
 
 
-def _closo_note(amounts, ions: dict[str, float], counts, waters: float = 0.0) -> str:
-    """What the guess of a closo-borate assumed."""
+def _closo_note(amounts, ions: dict[str, float], counts, waters: float = 0.0,
+                refined: bool = False) -> str:
+    """What the guess of a closo-borate assumed; ``refined``: its cations are a little short
+    of the cages' charge (Li1.9B12H12)."""
     anions = ", ".join(f"[{name}]{'' if q == -1 else f'{-q:g}'}-"
                        for name, (q, _) in counts.items())
     atoms = "B, C and H" if "C" in amounts else "B and H"
     water = (" (its O and 2 H per O: water of crystallisation, H2O)" if waters else "")
-    return (f"{_closo_formula(amounts, ions, counts, waters)} is a closo-borate: its {atoms}"
+    return (f"{_closo_formula(amounts, ions, counts, waters, refined)} is a closo-borate: "
+            f"its {atoms}"
             f"{' besides its water' if waters else ''} are the cluster anions {anions} (one H "
             f"on each cage vertex; the {_ions(ions)} charge sets the cages' size, an average "
             f"where sizes mix), whose atoms have no formal states of their own{water}; a "
             f"Nernst-Einstein sigma of its cations needs theirs alone ({_ions(ions)})")
 
 
-def _closo_formula(amounts, ions, counts, waters: float = 0.0) -> str:
+def _closo_formula(amounts, ions, counts, waters: float = 0.0, refined: bool = False) -> str:
     """As the literature writes them: Li2B12H12, LiCB11H12, Na3BH4B12H12, Y2(B12H12)3,
-    Li2B12H12·7H2O; the plain formula where the cages' size is an average or no small
+    Li2B12H12·7H2O, with a refinement's cation amounts as given (Li1.9B12H12, not
+    Li19(B12H12)10); the plain formula where the cages' size is an average or no small
     multiple is whole."""
     for scale in range(1, 13):
-        per = ([n * scale for _, n in counts.values()] + [amounts[el] * scale for el in ions]
-               + [waters * scale])
+        per = ([n * scale for _, n in counts.values()] + [waters * scale]
+               + ([] if refined else [amounts[el] * scale for el in ions]))
         if all(abs(x - round(x)) < 1e-6 for x in per):
             break
     else:
         return _formula(amounts)
     if any("." in name for name in counts):
         return _formula(amounts)
-    cations = _formula({el: float(round(amounts[el] * scale)) for el in ions})
+    cations = _formula({el: round(amounts[el] * scale, 6 if refined else 0) for el in ions})
     hydrate = {0: "", 1: "·H2O"}.get(round(waters * scale), f"·{round(waters * scale)}H2O")
     return cations + "".join(
         name if round(n * scale) == 1 else f"({name}){round(n * scale)}"
