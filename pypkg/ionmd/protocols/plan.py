@@ -72,10 +72,13 @@ def plan_runs(protocol: Protocol, structure, model: str | Path, out: str | Path,
 def lay_out_runs(protocol: Protocol, structure, model: str | Path, out: str | Path,
                  name: str = "structure", charges: dict[str, float] | None = None,
                  in_run_cell: bool = False, model_name: str | None = None,
-                 cell: Atoms | None = None) -> tuple[list[RunDir], Atoms]:
+                 cell: Atoms | None = None,
+                 model_label: str | None = None) -> tuple[list[RunDir], Atoms]:
     """The run directories of :func:`plan_runs` and the cell they start from, checked
     (protocol, cell, elements) and not written. ``cell``: the run cell of ``structure``
     under ``protocol`` when the caller built it already (a campaign, to check it).
+    ``model_label``: the model's name in ``run.json`` where it is not its folder's
+    (``model_name``): a campaign's name for a linked file, as its tables print it.
 
     Raises
     ------
@@ -98,7 +101,7 @@ def lay_out_runs(protocol: Protocol, structure, model: str | Path, out: str | Pa
                    protocol=protocol,
                    temperature=float(temp), replica=rep, model=model, structure=name,
                    elements=elements, charges={k: float(v) for k, v in charges.items()},
-                   charges_guessed=guessed, model_name=model_name)
+                   charges_guessed=guessed, model_name=model_label or model_name)
             for temp in protocol.temperatures for rep in range(protocol.replicas)]
     return runs, atoms
 

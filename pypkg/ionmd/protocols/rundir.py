@@ -246,7 +246,8 @@ class RunDir:
     declared by the structure's file nor given by the user; None: not known (a run folder
     written before it was recorded), no key written, read as the user's."""
     model_name: str | None = None
-    """The model's name as the run or campaign names it (its folder in the run path);
+    """The model's name as the run or campaign names it in its tables (``run.json``'s
+    ``model``; a campaign's linked file: the link's stem, its runs under the target's);
     None: the model file's stem."""
 
     @property
@@ -498,12 +499,15 @@ class RunDir:
         ``charges_guessed`` where they differ (a campaign folder written before the
         campaign used its structure files' declared states kept the guess, and
         ``ionmd analyze RUN`` read it; none where this run has no charges: None keeps what
-        the file holds) and its ``model`` and ``model_hash`` where it has none (a folder
-        written before they were recorded); the rest of the file (pieces, logs) is kept."""
+        the file holds), its ``model_hash`` where it has none (a folder written before it
+        was recorded) and its ``model`` where it has none or this run names it otherwise
+        (a campaign's name for a linked file, where the folder's was written); the rest of
+        the file (pieces, logs) is kept."""
         held = self.read_json(RUN_JSON)
         if not held:
             return
-        record = {k: v for k, v in self.model_record.items() if k not in held}
+        record = {k: v for k, v in self.model_record.items()
+                  if k not in held or (k == "model" and self.model_name is not None)}
         if self.charges is not None:
             record.update(self._charges_record())
         if all(held.get(k) == v for k, v in record.items()):

@@ -61,6 +61,7 @@ def plan_campaign(campaign: Campaign, create: bool = False) -> list[PlannedRun]:
                 planned, atoms = lay_out_runs(protocol, s.atoms, m.path, campaign.output,
                                               name=s.name, in_run_cell=s.in_run_cell,
                                               model_name=m.folder, cell=s.cell,
+                                              model_label=m.name,   # collect's name
                                               charges=None if guessed else charges)
                 if create:
                     settings = check_runs(planned, atoms)
