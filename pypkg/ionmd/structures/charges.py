@@ -44,8 +44,9 @@ electrons:
   that they are to be given, not that the file is wrong.
 
 In order: a metal anion (CsAu) or cluster anions (Li2B12H12); one state per element that
-makes the composition neutral; else within ``NEARLY_NEUTRAL`` of its positive charge
-(occupancies as refined); else a reduced or oxidized d-block oxide; else within
+makes the composition neutral (in Ni's mixed oxides, Mn4+ Co3+ and Ni the rest); else Ni's
+mixed oxides so, off neutral as well (Li0.9NMC111); else within ``NEARLY_NEUTRAL`` of its
+positive charge (occupancies as refined); else a reduced or oxidized d-block oxide; else within
 ``CHARGED_REFINEMENT`` (a little off neutral: the ions keep their usual states); else one
 metal's (or metalloid's) state averaged between two of its states (mixed valence: Fe3O4 Fe
 8/3, LiMn2O4 Mn 3.5; never a nonmetal's: LiFePO3.9 was P3.8+); else within

@@ -61,6 +61,11 @@ def oxidation_guess(composition) -> OxidationGuess:
     if best:
         return _settled_oxide(best, amounts) or _described(
             best, amounts, alternatives=_alternatives(best, candidates, amounts))
+    # Ni's mixed oxides off neutral under one state per element (delithiated NMC,
+    # Li0.9Ni0.33Mn0.33Co0.33O2, was Mn5.39+ beside Co2+ Ni2+): Mn4+ Co3+, Ni the rest
+    settled = candidates and _settled_oxide(max(candidates, key=lambda a: a.score), amounts)
+    if settled:
+        return settled
     best = _best_within(candidates, NEARLY_NEUTRAL)
     if best:
         return _described(best, amounts)

@@ -23,10 +23,12 @@ TAKES_THE_REST = "Ni"
 
 def _settled_oxide(best: _Assignment, amounts) -> OxidationGuess | None:
     """For an oxide of Ni and ``SETTLED_IN_OXIDES`` metals (they can trade electrons:
-    ``best``, the likeliest neutral assignment by ICSD frequencies, may differ): those
-    metals at their settled states and Ni (``TAKES_THE_REST``) at what makes the
-    composition neutral (its average where that lies between two neighbouring states:
-    mixed valence), the other elements as in ``best``; None where the anions are not oxide
+    ``best``, the likeliest assignment by ICSD frequencies, may differ): those metals at
+    their settled states and Ni (``TAKES_THE_REST``) at what makes the composition neutral
+    (its average where that lies between two neighbouring states: mixed valence), whether
+    ``best`` is neutral or not (delithiated NMC, Li0.9Ni0.33Mn0.33Co0.33O2: Ni 2.39, where
+    mixed valence gave Mn5.39+ beside Co2+ and Ni2+), the other elements as in ``best``;
+    None where the anions are not oxide
     alone, the one metal left to take the rest is not Ni, or its state would be below
     its usual one (Ni2+) or neither one of its states nor between two neighbouring ones."""
     from pymatgen.core import Element
@@ -57,7 +59,8 @@ def _settled_oxide(best: _Assignment, amounts) -> OxidationGuess | None:
             f"{el}, which takes the rest"
             + (f": {el}{lo:g}+/{el}{lo + 1:g}+, {average:.4g} on average" if states[el] != lo
                else "")
-            + f"); each element's ICSD frequencies alone gave {_ions(best.states)}; where the "
+            + f"); each element's ICSD frequencies alone gave {_ions(best.states)}"
+            + (f" ({best.charge:+.3g} e)" if abs(best.charge) > 1e-6 else "") + "; where the "
             "material's states are known otherwise, give them: in the file (type symbols "
             "such as Ni2+, or _atom_type_oxidation_number; Python: oxidation_states=...) for "
             "an Ewald ordering, a campaign's [analysis] charges for sigma")
