@@ -75,7 +75,9 @@ def _check_launcher(errors: Problems, table: dict, r: Resources, check_resources
 
 def _check_local(errors: Problems, table: dict, r: Resources, check_resources: bool) -> None:
     """The local executor's cores (set in ``table``; default: the cores available) hold a
-    run, and this machine has the GPUs a run asks for."""
+    run, and this machine has the GPUs a run asks for (said whatever the cores: a wrong
+    executor.cores must not hide a missing GPU until it is fixed)."""
+    _check_local_gpus(errors, r, check_resources)
     key = ("executor",)
     # the cores this process may use (taskset, cgroups, a SLURM job's), not the machine's
     have, source = available_cores()
@@ -92,6 +94,10 @@ def _check_local(errors: Problems, table: dict, r: Resources, check_resources: b
                                            f"{r.threads} = {r.cores} cores but the local "
                                            f"executor has {has}; lower ranks or threads")
     table["cores"] = cores
+
+
+def _check_local_gpus(errors: Problems, r: Resources, check_resources: bool) -> None:
+    """This machine has the GPUs a run asks for."""
     if r.gpus and check_resources:
         have_gpus = local_gpus()
         if r.gpus > have_gpus:
