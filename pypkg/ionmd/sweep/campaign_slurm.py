@@ -142,7 +142,11 @@ def _partitions() -> dict[str, dict] | None:
 
 
 def _check_partition(errors: Problems, table: dict, r: Resources) -> None:
-    """Compare the resources with what ``sinfo`` says of the partition (when sinfo runs)."""
+    """Compare the resources with what ``sinfo`` says of the partition (when sinfo runs;
+    not where ``partition`` is no name: that is said apart)."""
+    given = table.get("partition")
+    if "partition" in table and not (isinstance(given, str) and given.strip()):
+        return
     parts = _partitions()
     if parts is None:
         return
@@ -156,23 +160,7 @@ def _check_partition(errors: Problems, table: dict, r: Resources) -> None:
         errors.add(("resources", "ranks"), f"each run needs ranks x threads = {r.cores} cores on "
                                            f"one node but the nodes of partition {want!r} have "
                                            f"{p['cpus']}")
-    if p["limit"] not in ("infinite", "n/a", ""):
-        try:
-            limit = parse_walltime(p["limit"])
-        except ValueError:
-            return
-        per_job = runs_per_job(table)
-        if r.walltime_min * per_job > limit and per_job > 1:
-            # a job runs its runs_per_job runs one after the other: sbatch --time is their sum
-            errors.add(("executor", "runs_per_job"),
-                       f"a job of runs_per_job = {per_job} runs of walltime {r.walltime_min:g} "
-                       f"min asks for {r.walltime_min * per_job:g} min, more than the time "
-                       f"limit of partition {want!r} ({p['limit']}; such a job waits in the "
-                       f"queue for ever, PartitionTimeLimit): lower runs_per_job to "
-                       f"{max(1, int(limit // r.walltime_min))} or the walltime")
-        elif r.walltime_min > limit:
-            errors.add(("resources", "walltime"), f"walltime {r.walltime_min:g} min exceeds the "
-                                                  f"time limit of partition {want!r} ({p['limit']})")
+    _check_time_limit(errors, table, r, want, p["limit"])
     mem = table.get("mem_gb")
     if isinstance(mem, (int, float)) and not isinstance(mem, bool) and mem > 0 and \
             mem * 1024 > p["mem_mb"] > 0:
@@ -181,3 +169,24 @@ def _check_partition(errors: Problems, table: dict, r: Resources) -> None:
     if r.gpus and not any("gpu" in gres for gres in p["gres"]):
         errors.add(("resources", "gpus"), f"runs ask for {r.gpus} GPU(s) but partition {want!r} "
                                           f"has no GPU resources (gres {', '.join(p['gres'])!r})")
+
+
+def _check_time_limit(errors: Problems, table: dict, r: Resources, name: str, text: str) -> None:
+    """A job (runs_per_job runs) within partition ``name``'s time limit ``text`` as sinfo
+    prints it; none where sinfo prints no limit, or one ionmd cannot read."""
+    try:
+        limit = parse_walltime(text)
+    except ValueError:      # "infinite", "n/a", or a format of a newer SLURM
+        return
+    per_job = runs_per_job(table)
+    if r.walltime_min * per_job > limit and per_job > 1:
+        # a job runs its runs_per_job runs one after the other: sbatch --time is their sum
+        errors.add(("executor", "runs_per_job"),
+                   f"a job of runs_per_job = {per_job} runs of walltime {r.walltime_min:g} "
+                   f"min asks for {r.walltime_min * per_job:g} min, more than the time "
+                   f"limit of partition {name!r} ({text}; such a job waits in the "
+                   f"queue for ever, PartitionTimeLimit): lower runs_per_job to "
+                   f"{max(1, int(limit // r.walltime_min))} or the walltime")
+    elif r.walltime_min > limit:
+        errors.add(("resources", "walltime"), f"walltime {r.walltime_min:g} min exceeds the "
+                                              f"time limit of partition {name!r} ({text})")
