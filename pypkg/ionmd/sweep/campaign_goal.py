@@ -66,8 +66,8 @@ def read_goal(src: Source, errors: Problems, protocol: Protocol | None,
     factor = table.get("sigma_300K_factor")
     if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not factor > 1:
         errors.add(("goal", "sigma_300K_factor") if "sigma_300K_factor" in table else ("goal",),
-                   f"goal.sigma_300K_factor must be a number > 1: sigma(300 K) known within "
-                   f"that factor either way (got {factor!r})")
+                   f"goal.sigma_300K_factor must be a number > 1: sigma({_target_text(table)}) "
+                   f"known within that factor either way (got {factor!r})")
         ok = False
     elif not check_range(errors, ("goal", "sigma_300K_factor"), factor):
         ok = False
@@ -104,6 +104,17 @@ def read_goal(src: Source, errors: Problems, protocol: Protocol | None,
                 candidates_K=candidates, target_K=float(target))
 
 
+def _target_text(table: dict) -> str:
+    """The goal's temperature as its messages name it: ``"600 K"`` for ``target_K = 600``
+    (the factor is of sigma there, whatever the key's name says), ``"300 K"`` without it,
+    ``"target_K"`` where it is no temperature (said apart)."""
+    target = table.get("target_K", 300.0)
+    if isinstance(target, bool) or not isinstance(target, (int, float)) or range_problem(
+            "goal.target_K", target) or not target > 0:
+        return "target_K"
+    return f"{target:g} K"
+
+
 def _new_run_temperatures(src: Source, errors: Problems, protocol: Protocol, table: dict,
                           step_ps: float) -> tuple[float, ...] | None:
     """Where the goal's new runs may start; None (said in ``errors``) where the protocol
@@ -129,8 +140,8 @@ def _new_run_temperatures(src: Source, errors: Problems, protocol: Protocol, tab
         candidates = tuple(float(t) for t in np.arange(temps[0] + 50.0, temps[-1], 50.0))
     if len(set(temps)) < 2:
         errors.add(("temperatures",) if "temperatures" in src.data else ("protocol",),
-                   "a goal needs runs at >= 2 temperatures (an Arrhenius fit extrapolates "
-                   "to 300 K)")
+                   f"a goal needs runs at >= 2 temperatures (an Arrhenius fit extrapolates "
+                   f"to {_target_text(table)})")
         return None
     if protocol.replicas != 1:
         errors.add(("replicas",) if "replicas" in src.data else ("goal",),
