@@ -59,7 +59,7 @@ Runs are replicas of one series only where they are of one structure and one mod
 ``model_hash`` (else ``model``) tells the models apart. A run folder written by ``ionmd
 run`` before ``run.json`` recorded the model says it in its ``settings.json`` (the model's
 path and hash; :func:`model_of_folder`); a run by hand says neither, and its model is
-unknown (None): its logs' ``pair_style`` and ``pair_coeff * *`` lines stand for it
+unknown (None): its logs' ``pair_style`` and ``pair_coeff`` lines stand for it
 (:attr:`RunSpec.potential`), so that analysis can say where a series mixes them.
 
 A LAMMPS run written by hand needs no ``run.json`` where its logs say the rest: the time
@@ -147,7 +147,7 @@ class RunSpec:
     model_hash: str | None = None
     """sha256 (first 16 hex digits) of the model file; None: not recorded."""
     potential: str | None = None
-    """A run without a recorded model: the ``pair_style`` and ``pair_coeff * *`` lines its
+    """A run without a recorded model: the ``pair_style`` and ``pair_coeff`` lines its
     logs echo (what it ran with, as far as its files say); None where they say none."""
 
     @property
@@ -210,19 +210,37 @@ def model_of_folder(path: str | Path) -> dict:
 
 
 def _potential_from_logs(logs: list[Path]) -> str | None:
-    """The last ``pair_style`` and ``pair_coeff * *`` lines the logs echo (comments and
-    extra spaces dropped), joined by ``"; "``; None where they echo neither."""
-    found = {}
+    """The potential the logs echo: the last log's ``pair_style`` line and every
+    ``pair_coeff`` line after it (a hybrid's sub-styles each have theirs; a line echoed
+    again, as after a restart, once), comments and extra spaces dropped, joined by
+    ``"; "``; None where they echo neither."""
+    found: list[str] = []
     for log in logs:
         if not log.is_file():
             continue
-        with open(log, errors="replace") as fh:       # line by line: logs may be large
-            for line in fh:
-                if line.startswith("pair_"):
-                    words = line.split("#", 1)[0].split()
-                    if words[:1] == ["pair_style"] or words[:3] == ["pair_coeff", "*", "*"]:
-                        found[words[0]] = " ".join(words)
-    return "; ".join(found[k] for k in ("pair_style", "pair_coeff") if k in found) or None
+        lines = _pair_lines(log)
+        if lines:                       # each log is a LAMMPS process: its own potential
+            found = lines
+    return "; ".join(found) or None
+
+
+def _pair_lines(log: Path) -> list[str]:
+    """The ``pair_style`` and ``pair_coeff`` lines of one log as LAMMPS keeps them: a
+    ``pair_style`` of another style drops the coefficients before it."""
+    style: str | None = None
+    coeffs: list[str] = []
+    with open(log, errors="replace") as fh:       # line by line: logs may be large
+        for line in fh:
+            if not line.lstrip().startswith("pair_"):   # echoed as written: maybe indented
+                continue
+            words = line.split("#", 1)[0].split()
+            if words[:1] == ["pair_style"]:
+                if style is None or style.split()[1:2] != words[1:2]:
+                    coeffs = []
+                style = " ".join(words)
+            elif words[:1] == ["pair_coeff"] and " ".join(words) not in coeffs:
+                coeffs.append(" ".join(words))
+    return ([style] if style else []) + coeffs
 
 
 def _one(path: Path, pattern: str, what: str, flag: str) -> Path:
