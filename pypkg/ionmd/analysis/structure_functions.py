@@ -8,7 +8,9 @@ before) holds only up to half the cell's narrowest width, and g(r) beyond it fel
 where it is 1 (a 3x3x3 LiCl cell at 0.95 of its width).
 
 Normalisation (Vineyard): ``G_s(r, t) = <delta(r - |r_i(t0 + t) - r_i(t0)|)>`` over atoms
-and origins, as a radial density (integral over 4 pi r^2 dr is 1);
+and origins, as a radial density (integral over 4 pi r^2 dr is 1 over all r; the
+histogram to ``r_max`` leaves out what lies beyond, so it integrates to the fraction
+below: :func:`van_hove_self`);
 ``G_d(r, t) = 1/N sum_{(j, n) != (i, 0)} <delta(r - |r_j(t0 + t) + n L - r_i(t0)|)> /
 (4 pi r^2 rho)`` over the periodic images n L of every atom but the centre itself (its own
 images are neighbours in the periodic system), so that ``G_d -> 1`` at large r and
