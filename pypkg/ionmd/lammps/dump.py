@@ -76,9 +76,7 @@ def read_dump(path: Path, data_file: Path, atom_ids: np.ndarray,
     except (_DumpCutOff, EOFError) as exc:  # EOFError: a cut-off compressed stream
         raise _truncated(path, len(frames)) from exc
     except _CheckFailedAfterFrames as exc:
-        damage = exc.__cause__
-        raise (_unlocated_damage(path, len(frames), damage) if frames
-               else _damaged(path, frames, damage)) from damage
+        raise _unlocated_damage(path, frames, exc.__cause__) from exc.__cause__
     except (AnalysisError, ValueError, IndexError, UnicodeDecodeError, OSError, LZMAError,
             zlib.error) as exc:
         # a damaged compressed stream yields text up to its next checksum, which reads
@@ -157,12 +155,15 @@ def _damaged(path: Path, frames: Sequence[DumpFrame], damage: Exception) -> Anal
         f"written, or damaged on disk or in transfer?); {frames_before}")
 
 
-def _unlocated_damage(path: Path, n_frames: int, damage: Exception) -> AnalysisError:
+def _unlocated_damage(path: Path, frames: Sequence[DumpFrame],
+                      damage: Exception) -> AnalysisError:
     """The refusal of a compressed dump whose text read as whole frames to its end, where
     the library then found the data damaged (gzip's checksum of the whole stream)."""
-    kind = compression_of(path)
+    kind, n_frames = compression_of(path), len(frames)
     if kind is None:        # a plain file's read error
         return AnalysisError(f"cannot read {path} after frame {n_frames}: {damage}")
+    if not frames:
+        return _damaged(path, frames, damage)
     return AnalysisError(
         f"cannot read {path}: the file is a corrupted one; its {n_frames} frames read as a "
         f"dump, but then its {kind} data failed the library's check "
@@ -186,11 +187,13 @@ def stream_damage(path: Path, limit: int | None = None) -> Exception | None:
         return None
     if packed is None:
         return None
-    left = limit
+    chunk, left = 1 << 22, limit
     try:
         with {"gzip": gzip, "bz2": bz2, "xz": lzma}[packed].open(path, "rb") as fh:
-            while (left is None or left > 0) and (got := len(fh.read(min(1 << 22,
-                                                                         left or 1 << 22)))):
+            while left is None or left > 0:
+                got = len(fh.read(chunk if left is None else min(chunk, left)))
+                if not got:
+                    break
                 left = None if left is None else left - got
     except (EOFError, *LIBRARY_ERRORS) as exc:
         return exc
