@@ -138,7 +138,10 @@ def _damaged(path: Path, frames: Sequence[DumpFrame], damage: Exception) -> Anal
     unpack = (f"unpack the file ({UNPACK_COMMAND[kind]} {path} > unpacked.dump; it "
               f"complains at the damage), delete from frame {n}'s 'ITEM: TIMESTEP' on and "
               f"give that file")
-    if kind == "gzip":
+    if not frames:
+        frames_before = ("no whole frame before it: copy the file again from where the run "
+                         "wrote it, or rerun")
+    elif kind == "gzip":
         # deflate can resynchronise after damage: digits change, the text still reads,
         # and only the checksum at the end of the stream tells (measured: 1 byte flipped
         # at random in 150 gzip dumps: in 6 the text had gone wrong in a frame before
