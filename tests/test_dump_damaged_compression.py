@@ -204,3 +204,19 @@ def test_refused_first_frame_does_not_wait_for_the_whole_stream(plain, tmp_path,
         read_dump(path, tmp_path / "md.data", np.arange(1, N_ATOMS // 2 + 1))
     assert f"{N_ATOMS} atoms in the dump" in str(ours.value)
     assert "damaged" not in str(ours.value)
+
+
+def test_damage_in_the_first_frame_offers_no_frames(plain, tmp_path):
+    """Damage at the start of the deflate data (was: 'the 0 whole frames before it are
+    readable: unpack the file ... delete from frame 0's ITEM: TIMESTEP on')."""
+    packed = bytearray(gzip.compress(plain, mtime=0))
+    packed[12:40] = bytes(b ^ 0x5A for b in packed[12:40])
+    path = tmp_path / "md.dump.gz"
+    path.write_bytes(bytes(packed))
+    with pytest.raises(zlib.error) as library:
+        zlib.decompress(bytes(packed), 31)
+    with pytest.raises(AnalysisError) as ours:
+        read_dump(path, tmp_path / "md.data", np.arange(1, N_ATOMS + 1))
+    message = str(ours.value)
+    assert "gzip data damaged in frame 0 (" in message and str(library.value) in message
+    assert "no whole frame before it" in message and "0 whole frames" not in message
