@@ -16,8 +16,10 @@ from typing import Literal
 import numpy as np
 from pymatgen.core import Structure
 
-from ionmd.structures.charges import (declared_oxidation_states, guess_oxidation_states,
-                                      nearly_neutral_states, oxidation_guess)
+from ionmd.structures.charges import (OxidationGuess, declared_oxidation_states,
+                                      guess_oxidation_states, nearly_neutral_states,
+                                      oxidation_guess)
+from ionmd.structures.charges_words import _formula, _ions
 from ionmd.structures.errors import StructureError
 from ionmd.structures.ordering_cells import (  # constants importable from here
     DEFAULT_MAX_ATOMS, ROUNDING_HINTS, VACANCY, _arrangements, _compact, _ewald_rounding_hint,
@@ -88,9 +90,10 @@ class OrderedCell:
     e.g. ``"3 Li-Li pairs 1.73 A apart ..."``; ``""`` where the rule was kept."""
     guess_note: str = ""
     """The caveat of the oxidation-state guess an Ewald ordering used (``charges.
-    oxidation_guess(...).note`` of a neutral guess: transition metals that can trade
-    electrons, mixed valence), ``""`` where the states were given or the guess needs none:
-    the ordering line names it without guessing again."""
+    oxidation_guess(...).note`` of the file's own composition: transition metals that can
+    trade electrons, mixed valence, a refinement a little off neutral; where that has no
+    guess, that the ordered cell's was used), ``""`` where the states were given or the
+    guess needs none: the ordering line names it without guessing again."""
 
     @property
     def matrix(self) -> np.ndarray:
@@ -133,9 +136,10 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
     oxidation_states
         Element -> oxidation state for the Ewald energy; default: those ``structure``
         carries when it gives one per element (a CIF's ``_atom_type_oxidation_number``,
-        ``charges.declared_oxidation_states``), else pymatgen's guess
-        (``charges.guess_oxidation_states``; LiNi0.5Mn0.5O2: Ni 2, Mn 4, its note naming
-        Ni 4, Mn 2).
+        ``charges.declared_oxidation_states``), else the guess for the file's own
+        composition (``charges.oxidation_guess``; LiNi0.5Mn0.5O2: Ni 2, Mn 4, its note naming
+        Ni 4, Mn 2; a refinement's Li0.358La0.642Ti0.87Al0.129O3: Ti4+), applied to the
+        rounded cell's species; only where it has none, the guess for the rounded cell.
     max_atoms, occ_tol
         See ``integral_supercell``. A larger ``occ_tol`` rounds occupancies to the
         nearest whole count in a small cell (e.g. 0.05 makes LGPS's refined
@@ -184,7 +188,9 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
         base = (1, 1, 1)
     if structure.is_ordered:
         return OrderedCell(structure.make_supercell(base, in_place=False), base)
-    charges = _charges_of(structure, oxidation_states)
+    # the file's own composition guessed once: the rounding's charges, the Ewald energy's
+    file_guess = None if oxidation_states else oxidation_guess(structure.composition)
+    charges = _charges_of(structure, oxidation_states, file_guess)
     diagonal = None     # the smallest diagonal repetition with whole occupancies
     try:
         reps = integral_supercell(structure, base, max_atoms=max_atoms, occ_tol=occ_tol,
@@ -239,11 +245,8 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
             "it at random with a seed instead (`--order random --order-seed N`; in a campaign "
             f"`order = \"random\"`; in Python method='random'){smaller}")
     guess_note = ""
-    if not oxidation_states:    # the guess for the whole-number cell, its caveat kept
-        guess = oxidation_guess(element_counts)
-        oxidation_states = guess.states or None     # none: _order_ewald says why
-        if guess.states and abs(guess.net_charge) < 1e-6:
-            guess_note = guess.note
+    if not oxidation_states:
+        oxidation_states, guess_note = _ewald_states(file_guess, element_counts)
     try:
         ordered, energy, draw = _order_ewald(big, oxidation_states, element_counts, groups,
                                              counts, limits)
@@ -366,12 +369,13 @@ def _element_counts(big: Structure, counts) -> dict[str, int]:
     return out
 
 
-def _charges_of(structure: Structure, oxidation_states) -> dict[str, float] | None:
-    """Oxidation states to keep rounded cells neutral with: the given ones, else the guess
-    for the file's composition; None when an element has none."""
+def _charges_of(structure: Structure, oxidation_states,
+                file_guess: OxidationGuess | None) -> dict[str, float] | None:
+    """Oxidation states to keep rounded cells neutral with: the given ones, else
+    ``file_guess``, the guess for the file's composition; None when an element has none."""
     states = oxidation_states
     if not states:
-        guess = guess_oxidation_states(structure.composition)
+        guess = file_guess.states
         if not guess or any(v != round(v) for v in guess.values()):
             # refined occupancies a little off neutral: pymatgen fits fractional states
             # (Li6 In2.03 Cl12: In 2.67, a -16 e "net charge" of an ordered cell whose
@@ -382,6 +386,24 @@ def _charges_of(structure: Structure, oxidation_states) -> dict[str, float] | No
         states = guess
     elements = {el.symbol for el in structure.composition.elements}
     return states if states and elements <= set(states) else None
+
+
+def _ewald_states(file_guess: OxidationGuess, element_counts) -> tuple[dict | None, str]:
+    """The Ewald energy's oxidation states and their caveat where the file declares none:
+    the guess for the file's own composition, its note kept; only where that has none, the
+    guess for the ordered cell's whole-number composition ``element_counts``, the note
+    saying so (None: neither has any, ``_order_ewald`` says why). The cell's own guess read
+    a rounded refinement as another compound: OBELiX lud's Al-doped LLTO (refined
+    Li0.358La0.642Ti0.87Al0.129O3, +0.151 e under Ti4+) rounded to Li3La5Ti7AlO24 was Ti
+    3.86, 'reduced by O vacancies', fractional charges in the Ewald energy."""
+    if file_guess.states:
+        return file_guess.states, file_guess.note
+    cell = oxidation_guess(element_counts)
+    if not cell.states:
+        return None, ""
+    note = (f"the file's own composition has none ({file_guess.note}), so those of the "
+            f"ordered cell, {_formula(element_counts)}, are used: {_ions(cell.states)}")
+    return cell.states, note + (f"; {cell.note}" if cell.note else "")
 
 
 def net_charge_note(parent: Structure, cell: OrderedCell) -> str:
