@@ -89,7 +89,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ionmd.analysis.trajectory import without_empty_pieces
-from ionmd.errors import AnalysisError
+from ionmd.errors import AnalysisError, IonmdError
 from ionmd.lammps.log import log_files, natural_order
 from ionmd.suggest import closest, folded
 
@@ -419,6 +419,8 @@ def load_run_spec(path: str | Path, overrides: dict | None = None) -> RunSpec:
     if "charges" in given:      # --charges: the user's, whatever run.json said of its own
         given.setdefault("charges_guessed", False)
     meta.update(given)
+    meta["charges"] = _checked_charges(meta, "--charges" if "charges" in given
+                                       else f"{path / RUN_JSON}: charges")
     traj = ([path / p for p in meta["trajectory"]] if "trajectory" in meta
             else sorted(path.glob("*.dcd"), key=natural_order))
     if not traj and "trajectory" not in meta:
@@ -590,11 +592,26 @@ def _flag(path: Path, meta: dict, key: str, meaning: str) -> bool:
     return value
 
 
+def _checked_charges(meta: dict, what: str) -> dict[str, float]:
+    """The run's charges (run.json's, or ``--charges``) through the shared check
+    (structures.charge_values): a NaN, a ``true`` or a 0 for the mobile species would give
+    a NaN or zero sigma without a word."""
+    from ionmd.structures.charge_values import checked_charges
+
+    try:
+        return checked_charges(meta.get("charges") or {}, meta.get("mobile_species", ["Li"]),
+                               what=what) or {}
+    except AnalysisError:
+        raise
+    except IonmdError as exc:
+        raise AnalysisError(str(exc)) from None
+
+
 def _spec(path: Path, meta: dict, **known) -> RunSpec:
     """RunSpec from the fields found (``known``) and the rest of ``meta``."""
     return RunSpec(path=path, **known, discard_ps=float(meta.get("discard_ps", 0.0)),
                    mobile_species=list(meta.get("mobile_species", ["Li"])),
-                   charges={k: float(v) for k, v in meta.get("charges", {}).items()},
+                   charges=dict(meta.get("charges") or {}),
                    charges_guessed=_flag(path, meta, "charges_guessed",
                                          "true where the charges are ionmd's guess, false "
                                          "(or no key) where they are yours"),

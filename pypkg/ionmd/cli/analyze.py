@@ -106,12 +106,14 @@ def run(args: argparse.Namespace) -> int | None:
     from ionmd.analysis.output_layout import output_dirs
     from ionmd.analysis.report import analysis_error_results, analyze_runs, series_key
     from ionmd.errors import EXIT_ERROR
+    from ionmd.structures.charge_values import checked_charges
 
     overrides = {
         "temperature_K": args.temperature, "timestep_fs": args.timestep_fs,
         "dump_every": args.dump_every, "discard_ps": args.discard_ps,
         "mobile_species": args.mobile or None,
-        "charges": _pairs(args.charges, value=float), "type_map": _pairs(args.type_map, key=int),
+        "charges": checked_charges(_pairs(args.charges, value=float), args.mobile or ()),
+        "type_map": _pairs(args.type_map, key=int),
         "data_file": args.data_file, "dump_unwrapped": args.dump_unwrapped,
         "atom_style": args.atom_style,
         "trajectory": args.trajectory.split(",") if args.trajectory else None,
