@@ -78,14 +78,6 @@ def model_of(spec: RunSpec) -> dict:
             **({"potential": spec.potential} if spec.potential else {})}
 
 
-def record_of(results: dict, status: dict | None) -> dict:
-    """:func:`~ionmd.analysis.run_records.run_record` with the run's ``model`` after its
-    structure (the runs table of several models' runs tells them apart by it)."""
-    rec = run_record(results, status)
-    first = {k: rec[k] for k in ("run", "structure") if k in rec}
-    return {**first, "model": results.get("model"), **rec}
-
-
 def completion_of(spec: RunSpec) -> dict:
     """How complete the analysed run is, for its results: ``complete`` (True, False, or
     None without a ``status.json``), ``run_state`` and, for a run that is not completed,
@@ -209,7 +201,7 @@ def analyze_failures(spec: RunSpec, out_dir: str | Path, **failure_options) -> d
     results = {"run": str(spec.path), "structure": spec.structure, **model_of(spec),
                "replica": spec.replica, "temperature_K": spec.temperature_K,
                **completion_of(spec), **skipped_pieces_of(spec), "failure": report.to_dict()}
-    results["run_record"] = record_of(results, spec.run_status)
+    results["run_record"] = run_record(results, spec.run_status)
     return results
 
 
@@ -225,7 +217,7 @@ def analysis_error_results(run_dir: str | Path, spec: RunSpec | None, error: Exc
                "replica": spec.replica if spec else None,
                "temperature_K": spec.temperature_K if spec else None,
                **(completion_of(spec) if spec else {}), "diffusion": []}
-    results["run_record"] = record_of(results, spec.run_status if spec else None)
+    results["run_record"] = run_record(results, spec.run_status if spec else None)
     if out_dir is not None:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         (Path(out_dir) / "results.json").write_text(json.dumps(results, indent=2))
@@ -295,7 +287,7 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
                            f"no transport properties of the run; those of the frames before "
                            f"the failure are under before_failure, left out of Arrhenius fits "
                            f"and aggregates")
-        results["run_record"] = record_of(results, spec.run_status)
+        results["run_record"] = run_record(results, spec.run_status)
         (out / "results.json").write_text(json.dumps(results, indent=2))
         return results
     traj = transport_trajectory(spec, frames, elements, masses,
@@ -308,7 +300,7 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
     if structure_functions:
         results["files"] = write_structure_functions(traj, spec.mobile_species, out,
                                                      van_hove_lags_ps)
-    results["run_record"] = record_of(results, spec.run_status)
+    results["run_record"] = run_record(results, spec.run_status)
     (out / "results.json").write_text(json.dumps(results, indent=2))
     return results
 

@@ -5,7 +5,8 @@ JSON, CSV rows and printed lines.
 
 A run's record (:func:`run_record`)::
 
-    {"run": ".../T600K/r0", "structure": "LGPS", "replica": 0, "temperature_K": 600.0,
+    {"run": ".../T600K/r0", "structure": "LGPS", "model": "sevennet",  # run.json's (or None)
+     "replica": 0, "temperature_K": 600.0,
      "run_length_ps": 98.0,                   # analysed, after the discarded start
      "state": "completed", "complete": true,  # status.json (None without one)
      "mobile": [{"species": "Li", "direction": "xyz", "D": 1.2e-6, "D_ci95": [1.0e-6, 1.5e-6],
@@ -99,8 +100,9 @@ def run_record(results: dict, status: dict | None = None) -> dict:
               for ds in by_species.values()]
     failure = results.get("failure") or {}
     state = (status or {}).get("state", results.get("run_state"))
+    # the model after the structure: a runs table of several models' runs tells them apart
     rec = {"run": results.get("run"), "structure": results.get("structure"),
-           "replica": results.get("replica"), "temperature_K": results.get("temperature_K"),
+           "model": results.get("model"), "replica": results.get("replica"), "temperature_K": results.get("temperature_K"),
            "run_length_ps": results.get("run_length_ps"), "state": state,
            "complete": results.get("complete", None if status is None else state == "completed"),
            "mobile": mobile}
