@@ -20,9 +20,10 @@ electrons:
   in oxides of Ni with Mn or Co, Mn4+ and Co3+ are settled and Ni takes the rest
   (``SETTLED_IN_OXIDES``: NMC811 Ni 2.875, not Ni3+ Co2+);
 * the most electronegative metal, to which the cations give an electron cheaply
-  (``CHARGE_TRANSFER_COST``), is an anion (CsAu: Cs+ Au-; Cs2Pt: Cs+ Pt2-), which ICSD
-  statistics, holding no Au- nor Pt2-, could not guess; K-Au, as electronegative a pair as
-  Rb-Au, forms intermetallics only (KAu2, KAu5);
+  (``CHARGE_TRANSFER_COST``), is an anion (CsAu: Cs+ Au-; Cs2Pt: Cs+ Pt2-), also beside
+  ordinary anions (Cs3AuO, Rb3AuO: Au- O2-; Cs9Pt4H: Pt2- H-), which ICSD statistics,
+  holding no Au- nor Pt2-, could not guess; K-Au, as electronegative a pair as Rb-Au, forms
+  intermetallics only (KAu2, KAu5);
 * a salt of electropositive metals whose one anion element holds at most half the
   electrons of its usual state has bonds between its anions (a polyanion: CaC2's C2 2-,
   Na2S4's S4 2-, KO2's O2 -): the anion takes the average that makes it neutral

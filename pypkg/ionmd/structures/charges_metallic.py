@@ -79,6 +79,8 @@ def _subvalent(amounts) -> str | None:
 
     metals = [el for el in amounts if Element(el).is_metal]
     anions = [el for el in amounts if el not in metals]
+    if _metal_anion_states(amounts):        # Cs3AuO: Cs+ Au- O2-, an ionic salt
+        return None
     if not metals or not anions or not all(
             Element(el).block == "d" or el in SUBVALENT_METALS for el in metals):
         return None
@@ -116,30 +118,43 @@ def _zintl_anion(element) -> bool:
 
 
 def _metal_anion_states(amounts) -> dict[str, float]:
-    """Where every element is a metal and the most electronegative one is an anion
-    (``_ionic_metal_anion``: an auride, CsAu; a platinide, Cs2Pt), the others at their usual
-    state and that one at the negative state that makes the composition neutral (Au-,
-    Pt2-); ``{}`` otherwise (pymatgen's ICSD statistics hold no Au- nor Pt2-, so the guess
-    had no states for CsAu and called Cs2Pt an intermetallic)."""
+    """Where the most electronegative metal is an anion beside the other metals
+    (``_ionic_metal_anion``: an auride, CsAu; a platinide, Cs2Pt), the other metals at their
+    usual state, the nonmetals at their usual negative one, and that metal at the negative
+    state that makes the composition neutral (Au-, Pt2-); ``{}`` otherwise (pymatgen's ICSD
+    statistics hold no Au- nor Pt2-, so the guess had no states for CsAu and called Cs2Pt an
+    intermetallic). Beside ordinary anions it is the same ion: the anti-perovskites Cs3AuO and Rb3AuO, Cs+ Au- O2- (Feldmann and
+    Jansen, Angew. Chem. Int. Ed. Engl. 32 (1993) 1049; Materials Project mp-505212: a 1.3 eV
+    gap), and the red, transparent platinide hydride Cs9Pt4H = 4 Cs2Pt.CsH, Cs+ Pt2- H-
+    (Smetana and Mudring, Angew. Chem. Int. Ed. 55 (2016) 14838), were called subvalent
+    metals. Where the neutral state is not negative the metal is a cation (RbAuCl4's Au3+,
+    Cs2PtCl6's Pt4+)."""
     from pymatgen.core import Element
 
-    if not all(Element(el).is_metal for el in amounts):
+    metals = [el for el in amounts if Element(el).is_metal]
+    if not metals:
         return {}
-    anion = max(amounts, key=_electronegativity)
+    anion = max(metals, key=_electronegativity)
     if not _ionic_metal_anion(anion, amounts):
         return {}
     prob = _probabilities(amounts)
-    states = {el: float(_usual_state(el, prob)) for el in amounts if el != anion}
+    states = {el: float(_usual_state(el, prob)) for el in metals if el != anion}
     if any(s <= 0 for s in states.values()):
         return {}
+    for el in amounts:
+        if el not in metals:        # an ordinary anion beside the metal one (O2-, H-)
+            negative = [s for s in _options(el) if s < 0]
+            if not negative:
+                return {}
+            states[el] = float(max(negative, key=lambda s: prob[el, s]))
     state = -sum(amounts[el] * s for el, s in states.items()) / amounts[anion]
-    if state not in Element(anion).oxidation_states:
+    if not state < 0 or state not in Element(anion).oxidation_states:
         return {}
     return {**states, anion: float(state)}
 
 
 CHARGE_TRANSFER_COST = 1.95
-"""eV: a metal is an anion where every other element gives it an electron at most this far
+"""eV: a metal is an anion where every other metal gives it an electron at most this far
 uphill between free atoms (the cation's first ionisation energy less the anion's electron
 affinity), which the lattice energy of an ionic solid pays. Pauling's scale cannot tell
 the ionic compounds from the intermetallics: K and Rb are both 0.82, 1.72 from Au, and
@@ -154,15 +169,16 @@ Notes Phys. 152 (1982))."""
 
 
 def _ionic_metal_anion(el: str, amounts) -> bool:
-    """Whether metal ``el`` is more electronegative (Pauling) than every other element of
+    """Whether metal ``el`` is more electronegative (Pauling) than every other metal of
     ``amounts`` and takes their electrons at most ``CHARGE_TRANSFER_COST`` uphill: an
-    ordinary (ionic) anion, as Au- in CsAu and RbAu and Pt2- in Cs2Pt. Among metals only
-    Au and Pt hold an electron that firmly (electron affinities 2.31 and 2.13 eV; Ir
-    1.56), and only Cs and Rb give one that cheaply (3.89 and 4.18 eV)."""
+    ordinary (ionic) anion, as Au- in CsAu and RbAu, Pt2- in Cs2Pt; nonmetals beside it are
+    anions too (Cs3AuO's O2-, Cs9Pt4H's H-), not donors. Among metals only Au and Pt hold an
+    electron that firmly (electron affinities 2.31 and 2.13 eV; Ir 1.56), and only Cs and
+    Rb give one that cheaply (3.89 and 4.18 eV)."""
     from pymatgen.core import Element
 
     x = _electronegativity(el)
-    others = [other for other in amounts if other != el]
+    others = [other for other in amounts if other != el and Element(other).is_metal]
     affinity = Element(el).electron_affinity
     return bool(others) and all(
         x > _electronegativity(other)
