@@ -9,7 +9,8 @@ The campaign: Brownian Li of known Arrhenius D in an fcc Li/Cl cell (as
 test_sweep_campaign prepares it), two replicas at 600 and 1000 K, one at 800 K whose run
 stopped by its D-interval rule (its interval at 99 %), the other 800 K replica not run.
 References: scipy's Student t over the run's ions with the run's own D and standard
-error, the inverse-variance mean by numpy, and statsmodels' WLS of ln D on 1/kT."""
+error, the equal-weight mean in ln D with statsmodels' Welch ANOVA for the replicas'
+scatter, and statsmodels' WLS of ln D on 1/kT."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import json
 import numpy as np
 import pytest
 import statsmodels.api as sm
+from statsmodels.stats.oneway import anova_generic
 from scipy.constants import Boltzmann, electron_volt
 from scipy.stats import chi2 as chi2_dist
 from scipy.stats import norm
@@ -109,9 +111,10 @@ def test_one_replica_keeps_its_own_interval():
     out = combine_replicas([D], [own99], [q99], [0.99], [own95])
     assert out["ci95"] == pytest.approx(own99, rel=1e-15) and out["interval_level"] == 0.99
     assert out["ci95_unwidened"] == pytest.approx(own95, rel=1e-15)
-    # two replicas are still combined (inverse-variance mean, 1.96 of its error)
+    # two replicas are still combined (Student t at the combination's degrees of freedom)
     two = combine_replicas([D, 1.1 * D], [own95, (1.1 * own95[0], 1.1 * own95[1])], [q95, q95])
-    assert two["ci95"] == pytest.approx(np.exp(np.log(two["value"]) + np.array([-1.96, 1.96])
+    q_two = student_t.ppf(0.975, two["dof"])
+    assert two["ci95"] == pytest.approx(np.exp(np.log(two["value"]) + np.array([-q_two, q_two])
                                                * two["ln_err"]), rel=1e-12)
 
 
@@ -180,17 +183,23 @@ def test_analyze_and_collect_fits_agree_with_statsmodels(both, key):
     T = np.array(sorted(own))
     ln_y, se = [], []
     for t in T:
-        vals, errs = [], []
+        vals, errs, ions = [], [], []
         for res in own[t]:
             d = xyz_li(res)
             vals.append(d["D"] if key == "D_Li" else res["conductivity"]["sigma"] * t)
             errs.append(own_se_ln(d) if key == "D_Li" else
                         own_se_ln({**d, "D_ci95": res["conductivity"]["sigma_ci95"]}))
-        w = 1 / np.square(errs)
-        mean = np.sum(w * np.log(vals)) / np.sum(w)
-        chi2r = np.sum(w * (np.log(vals) - mean) ** 2) / (len(vals) - 1) if len(vals) > 1 else 0
+            ions.append(d["n_ions"])
+        # replicas alike by design (same cell, protocol, length): equal weights in ln, the
+        # error widened by Welch's F where Welch's ANOVA (statsmodels) finds them disagreeing
+        errs, ions = np.array(errs), np.array(ions)
+        mean, err = np.mean(np.log(vals)), np.sqrt(np.sum(np.square(errs))) / len(vals)
+        if len(vals) > 1:
+            welch = anova_generic(np.log(vals), np.square(errs) * ions, ions, use_var="unequal")
+            if welch.pvalue < 0.05:
+                err *= np.sqrt(welch.statistic)
         ln_y.append(mean)
-        se.append(np.sqrt(max(1.0, chi2r) / np.sum(w)))
+        se.append(err)
     X = sm.add_constant(-1.0 / (KB * T))
     wls = sm.WLS(np.array(ln_y), X, weights=1 / np.square(se))
     ref = wls.fit(cov_type="fixed scale")

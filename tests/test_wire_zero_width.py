@@ -2,14 +2,15 @@
 the replica combination and the Arrhenius fit, named with why, in analyze's and collect's
 paths alike. Before, its weight inf made the combined value and interval NaN silently, and
 the fit then failed ("positive finite values"); a zero error given to fit_arrhenius was
-refused without saying which point. References: the inverse-variance weighted mean by hand
-(numpy), the weighted least-squares fit by statsmodels, Student t by scipy."""
+refused without saying which point. References: the replicas' mean by hand
+(numpy, statsmodels' Welch ANOVA), the weighted least-squares fit by statsmodels, Student t by scipy."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import statsmodels.api as sm
+from statsmodels.stats.oneway import anova_generic
 from scipy.constants import Boltzmann, electron_volt
 from scipy.stats import t as student_t
 
@@ -30,14 +31,16 @@ def run(label, T, D, lo, hi) -> dict:
 
 
 def by_hand(values, intervals) -> tuple[float, float]:
-    """Inverse-variance weighted mean of ln values and its standard error, each interval
-    read with Student t over N_IONS ions (scatter within the errors: no inflation)."""
+    """Replicas alike (same ions, errors within chance of each other): the equal-weight mean
+    of ln values and its standard error, each interval read with Student t over N_IONS
+    ions; widened by Welch's F only where statsmodels' Welch ANOVA finds them disagreeing."""
     ln = np.log(values)
     se = np.array([np.log(hi / lo) / (2 * Q) for lo, hi in intervals])
-    w = 1 / se ** 2
-    mean = np.sum(w * ln) / np.sum(w)
-    chi2r = np.sum(w * (ln - mean) ** 2) / (len(ln) - 1) if len(ln) > 1 else 0.0
-    return float(np.exp(mean)), float(np.sqrt(max(1.0, chi2r) / np.sum(w)))
+    err = np.sqrt(np.sum(se ** 2)) / len(ln)
+    n = np.full(len(ln), N_IONS)
+    if len(ln) > 1 and anova_generic(ln, se ** 2 * n, n, use_var="unequal").pvalue < 0.05:
+        err *= np.sqrt(anova_generic(ln, se ** 2 * n, n, use_var="unequal").statistic)
+    return float(np.exp(np.mean(ln))), float(err)
 
 
 def test_a_zero_width_replica_is_left_out_of_the_combination():
