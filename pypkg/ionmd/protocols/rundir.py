@@ -13,6 +13,7 @@ Layout::
     struct.data     LAMMPS data file (types in pair_coeff order)
     in.K.lmp, log.K.lammps, screen.K.txt, traj.K.dcd   piece K (0 = first, then resumes)
     restart.a, restart.b   the two latest restart files (LAMMPS writes them alternately)
+    restart.end     the final state of the last piece (extended runs resume from it)
 
 A resumed piece starts from the newer restart file and repeats that step's frame; the
 previous piece is cut back to that step (it may hold frames written after the restart,
