@@ -22,8 +22,9 @@ from ionmd.structures.charges import (OxidationGuess, declared_oxidation_states,
 from ionmd.structures.charges_words import _formula, _ions
 from ionmd.structures.errors import StructureError
 from ionmd.structures.ordering_cells import (  # constants importable from here
-    DEFAULT_MAX_ATOMS, ROUNDING_HINTS, VACANCY, _arrangements, _compact, _ewald_rounding_hint,
-    _fewer_cells, _groups, _site_counts, integral_supercell, supercell_text)
+    DEFAULT_MAX_ATOMS, ROUNDING_HINTS, VACANCY, _arrangements, _compact, _count_text,
+    _ewald_rounding_hint, _fewer_cells, _groups, _site_counts, integral_supercell,
+    supercell_text)
 from ionmd.structures.ordering_ewald import EWALD_CANDIDATES, _order_ewald
 from ionmd.structures.ordering_limits import (
     IONIC_FLOOR_FRACTION, MIN_DISTANCE_FRACTION, _PairLimits)
@@ -241,7 +242,7 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
                                         max_arrangements))
         raise StructureError(
             f"Ewald ordering of this {supercell_text(reps)} cell would search "
-            f"{float(arrangements):.1e} arrangements (at most {max_arrangements:.0e}); order "
+            f"{_count_text(arrangements)} arrangements (at most {max_arrangements:.0e}); order "
             "it at random with a seed instead (`--order random --order-seed N`; in a campaign "
             f"`order = \"random\"`; in Python method='random'){smaller}")
     guess_note = ""
@@ -311,7 +312,7 @@ def _larger_cell_advice(structure: Structure, diagonal, charges, min_distance, s
             limit = (f"{ADVICE_EWALD_ARRANGEMENTS:.0e} for this advice"
                      if arrangements <= ewald[1] else
                      f"{ewald[1]:.0e}, what the Ewald ordering takes")
-            why = (f"its {float(arrangements):.1e} arrangements were not Ewald-ordered (more "
+            why = (f"its {_count_text(arrangements)} arrangements were not Ewald-ordered (more "
                    f"than {limit})")
         advice = _random_advice(text, big, groups, counts, seed, limits, why)
         if advice:
@@ -370,12 +371,13 @@ def _element_counts(big: Structure, counts) -> dict[str, int]:
 
 
 def _charges_of(structure: Structure, oxidation_states,
-                file_guess: OxidationGuess | None) -> dict[str, float] | None:
-    """Oxidation states to keep rounded cells neutral with: the given ones, else
-    ``file_guess``, the guess for the file's composition; None when an element has none."""
+                file_guess: OxidationGuess | None = None) -> dict[str, float] | None:
+    """Oxidation states to keep rounded cells neutral with: the given ones, else the guess
+    for the file's composition (``file_guess`` where already made); None when an element
+    has none."""
     states = oxidation_states
     if not states:
-        guess = file_guess.states
+        guess = (file_guess or oxidation_guess(structure.composition)).states
         if not guess or any(v != round(v) for v in guess.values()):
             # refined occupancies a little off neutral: pymatgen fits fractional states
             # (Li6 In2.03 Cl12: In 2.67, a -16 e "net charge" of an ordered cell whose

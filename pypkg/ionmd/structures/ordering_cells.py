@@ -227,6 +227,17 @@ def _arrangements(counts: dict) -> int:
         for c in counts.values())
 
 
+def _count_text(n: int) -> str:
+    """A whole count as ``"8.7e+15"``; one past a float's range in the same form (OBELiX
+    3zo's cell has 1.4e+394 arrangements: ``float(n)`` raised OverflowError in place of the
+    refusal)."""
+    try:
+        return f"{float(n):.1e}"
+    except OverflowError:
+        from decimal import Decimal
+        return f"{Decimal(n):.1e}"
+
+
 def _ewald_rounding_hint(structure: Structure, base, max_atoms: int, occ_tol: float,
                          charges, max_arrangements: int) -> str:
     """``", or allow more rounding: ..."`` naming the smallest ``ROUNDING_HINTS`` tolerance
