@@ -55,9 +55,8 @@ def test_a_rounded_refinement_keeps_the_files_states_in_the_ewald_energy(lud_cel
     # the rounded cell's own neutral reading needs Ti below 4+ (the old guess: 3.857)
     assert sum(hand[el] * n for el, n in counts.items()) == pytest.approx(1)
     assert lud_cell.ewald_energy == pytest.approx(_ewald(lud_cell.structure, hand), rel=1e-9)
-    assert "reduced" not in lud_cell.guess_note
-    net = sum(hand[el] * n for el, n in REFINED.items())       # +0.151 e as refined
-    assert f"{net:+.3g} e" in lud_cell.guess_note
+    assert lud_cell.charges == hand
+    assert lud_cell.guess_note == ""    # the refinement's charge: the line's net charge
 
 
 def test_the_arrangement_is_pymatgens_lowest_under_the_files_states(lud_cell):
@@ -79,10 +78,14 @@ def test_the_arrangement_is_pymatgens_lowest_under_the_files_states(lud_cell):
     assert lud_cell.ewald_energy == pytest.approx(EwaldSummation(lowest).total_energy, rel=1e-6)
 
 
-def test_the_ordering_line_names_the_files_guess():
+def test_the_ordering_line_names_the_files_states_and_charge():
+    """The cell's +1 e under the file's states, and the file's +0.151 e per cell; no
+    'reduced by O vacancies'."""
     [cell] = load_structures(_lud(), OrderOptions(method="ewald", occ_tol=0.02))
-    assert "Ewald charges guessed: Li0.358La0.642Ti0.87Al0.129O3" in cell.ordering
-    assert "reduced" not in cell.ordering and "Ti4+" in cell.ordering
+    net = sum(_hand_states()[el] * n for el, n in REFINED.items())
+    assert "net charge +1 e (" in cell.ordering and "Ti+4" in cell.ordering
+    assert f"the file's occupancies give {net:+.2g} e per cell" in cell.ordering
+    assert "reduced" not in cell.ordering and "Ewald charges guessed" not in cell.ordering
 
 
 def test_a_file_without_states_is_ordered_under_the_cells_and_says_so():

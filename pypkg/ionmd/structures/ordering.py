@@ -91,10 +91,10 @@ class OrderedCell:
     e.g. ``"3 Li-Li pairs 1.73 A apart ..."``; ``""`` where the rule was kept."""
     guess_note: str = ""
     """The caveat of the oxidation-state guess an Ewald ordering used (``charges.
-    oxidation_guess(...).note`` of the file's own composition: transition metals that can
-    trade electrons, mixed valence, a refinement a little off neutral; where that has no
-    guess, that the ordered cell's was used), ``""`` where the states were given or the
-    guess needs none: the ordering line names it without guessing again."""
+    oxidation_guess(...).note`` of a neutral guess for the file's own composition:
+    transition metals that can trade electrons, mixed valence; where that has no guess, that
+    the ordered cell's was used), ``""`` where the states were given or the guess needs
+    none: the ordering line names it without guessing again."""
 
     @property
     def matrix(self) -> np.ndarray:
@@ -392,14 +392,15 @@ def _charges_of(structure: Structure, oxidation_states,
 
 def _ewald_states(file_guess: OxidationGuess, element_counts) -> tuple[dict | None, str]:
     """The Ewald energy's oxidation states and their caveat where the file declares none:
-    the guess for the file's own composition, its note kept; only where that has none, the
+    the guess for the file's own composition, the note of a neutral one kept (transition
+    metals that can trade electrons, mixed valence); only where that has none, the
     guess for the ordered cell's whole-number composition ``element_counts``, the note
     saying so (None: neither has any, ``_order_ewald`` says why). The cell's own guess read
     a rounded refinement as another compound: OBELiX lud's Al-doped LLTO (refined
     Li0.358La0.642Ti0.87Al0.129O3, +0.151 e under Ti4+) rounded to Li3La5Ti7AlO24 was Ti
     3.86, 'reduced by O vacancies', fractional charges in the Ewald energy."""
-    if file_guess.states:
-        return file_guess.states, file_guess.note
+    if file_guess.states:       # a charged refinement's note: the line's net charge says it
+        return file_guess.states, file_guess.note if abs(file_guess.net_charge) < 1e-6 else ""
     cell = oxidation_guess(element_counts)
     if not cell.states:
         return None, ""
