@@ -15,10 +15,26 @@ from test_analysis_cli import POINT_IONS, _run_dir
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
+def run_and_D(tmp_path_factory):
+    """A synthetic run (Brownian Li, its true D in cm^2/s)."""
     path = tmp_path_factory.mktemp("charges") / "T800"
-    _run_dir(path, 800, seed=3)
-    return path
+    return path, _run_dir(path, 800, seed=3)
+
+
+@pytest.fixture(scope="module")
+def run(run_and_D):
+    return run_and_D[0]
+
+
+def _with_charges(run, folder, **fields):
+    """``folder``: ``run``'s files with its run.json's fields replaced by ``fields``."""
+    folder.mkdir()
+    for f in run.iterdir():
+        if f.name != "run.json":
+            (folder / f.name).symlink_to(f)
+    meta = json.loads((run / "run.json").read_text())
+    (folder / "run.json").write_text(json.dumps({**meta, **fields}))
+    return folder
 
 
 @pytest.mark.parametrize("given", ["Li=nan,Cl=-1", "Li=inf,Cl=-1", "Li=0,Cl=-1", "Lii=1,Cl=-1"])
@@ -45,3 +61,26 @@ def test_run_json_charges_that_are_no_numbers_are_the_runs_error(run, tmp_path, 
     err = capsys.readouterr().err
     assert rc != 0
     assert "run.json: charges" in err and "Li" in err, err
+
+
+def test_a_guessed_zero_charge_of_an_elemental_metal_keeps_the_runs_D(run_and_D, tmp_path, capsys):
+    """ionmd's guess for Li metal is Li 0 (run.json {"Li": 0.0}, charges_guessed true, as
+    `ionmd run` and campaigns with charges = "auto" write it): refusing it lost the run's D;
+    D is the Brownian truth's, sigma 0 is left out of fits as before."""
+    run, true_D = run_and_D
+    metal = _with_charges(run, tmp_path / "metal", charges={"Li": 0.0, "Cl": -1.0},
+                          charges_guessed=True)
+    rc = main(["analyze", str(metal), "-o", str(tmp_path / "out"), *POINT_IONS])
+    assert rc == 0, capsys.readouterr().err
+    res = json.loads((tmp_path / "out" / "metal" / "results.json").read_text())
+    [d] = [d for d in res["diffusion"] if d["direction"] == "xyz" and d["species"] == "Li"]
+    assert 0.6 < d["D"] / true_D < 1.6
+
+
+def test_run_json_charges_that_are_no_table_are_the_runs_error(run, tmp_path, capsys):
+    """A campaign's spelling copied into run.json ("charges": "auto") raised AttributeError."""
+    bad = _with_charges(run, tmp_path / "auto", charges="auto")
+    rc = main(["analyze", str(bad), "-o", str(tmp_path / "out"), *POINT_IONS])
+    err = capsys.readouterr().err
+    assert rc != 0
+    assert "run.json: charges" in err and "'auto'" in err and "Li = 1" in err, err

@@ -420,7 +420,8 @@ def load_run_spec(path: str | Path, overrides: dict | None = None) -> RunSpec:
         given.setdefault("charges_guessed", False)
     meta.update(given)
     meta["charges"] = _checked_charges(meta, "--charges" if "charges" in given
-                                       else f"{path / RUN_JSON}: charges")
+                                       else f"{path / RUN_JSON}: charges",
+                                       mobile_not_zero="charges" in given)
     traj = ([path / p for p in meta["trajectory"]] if "trajectory" in meta
             else sorted(path.glob("*.dcd"), key=natural_order))
     if not traj and "trajectory" not in meta:
@@ -592,15 +593,17 @@ def _flag(path: Path, meta: dict, key: str, meaning: str) -> bool:
     return value
 
 
-def _checked_charges(meta: dict, what: str) -> dict[str, float]:
+def _checked_charges(meta: dict, what: str, mobile_not_zero: bool) -> dict[str, float]:
     """The run's charges (run.json's, or ``--charges``) through the shared check
-    (structures.charge_values): a NaN, a ``true`` or a 0 for the mobile species would give
-    a NaN or zero sigma without a word."""
+    (structures.charge_values): a NaN or a ``true`` would give a NaN or wrong sigma without
+    a word. ``mobile_not_zero``: a 0 for a mobile species refused too (``--charges``); not
+    for run.json, where ionmd's own guess for an elemental metal is 0 (Li metal: {"Li": 0})
+    and a refusal would lose the run's D (its sigma is 0, left out of fits as such)."""
     from ionmd.structures.charge_values import checked_charges
 
+    mobile = meta.get("mobile_species", ["Li"]) if mobile_not_zero else ()
     try:
-        return checked_charges(meta.get("charges") or {}, meta.get("mobile_species", ["Li"]),
-                               what=what) or {}
+        return checked_charges(meta.get("charges") or {}, mobile, what=what) or {}
     except AnalysisError:
         raise
     except IonmdError as exc:

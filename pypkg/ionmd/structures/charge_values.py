@@ -33,7 +33,11 @@ def charge_problems(charges: Mapping, mobile: Iterable[str] = ()) -> list[tuple[
     charge (``element`` as the mapping spells it): a key that is no element symbol, a value
     that is no finite real number (true/false are not), one beyond +-:data:`MAX_CHARGE` or
     below :data:`MIN_CHARGE` in size (coulombs), and a charge of 0 for a ``mobile`` species
-    (its sigma would be 0). Empty where all is well."""
+    (its sigma would be 0). Empty where all is well; ``(None, problem)`` where ``charges``
+    is no mapping at all (a run.json's ``"charges": "auto"``, a campaign's spelling)."""
+    if not isinstance(charges, Mapping):
+        return [(None, f"charges must map each element to its charge ({EXAMPLE}), got "
+                       f"{charges!r}")]
     symbols = _element_symbols()
     mobile = set(mobile)
     problems = []
