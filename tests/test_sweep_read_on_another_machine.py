@@ -43,3 +43,24 @@ def test_status_and_collect_read_the_campaign_here(campaign, command):
     assert "executor.cores" not in proc.stdout and "GPU" not in proc.stdout
     if command == "status":
         assert "(of 2)" in proc.stdout            # 2 temperatures x 1 replica, none run
+
+
+def test_ranks_beyond_this_machines_cores_without_executor_cores_are_read_here(campaign):
+    """Without executor.cores the local executor's cores are this machine's: ranks = 2x them
+    were refused by status and collect too ('each run needs ... but the local executor has
+    2'); a campaign whose own executor.cores cannot hold a run is refused anywhere."""
+    from ionmd.errors import IonmdError
+    from ionmd.sweep import load_campaign
+
+    path, _ = campaign
+    ranks = 2 * len(os.sched_getaffinity(0))
+    resources = f'ranks = {ranks}\nwalltime = "0:10:00"'
+    unset = write_campaign(path.parent, name="unset", executor='kind = "local"',
+                           resources=resources)
+    assert load_campaign(unset, check_resources=False).resources.ranks == ranks
+    with pytest.raises(IonmdError, match=f"needs ranks x threads = {ranks} x 1"):
+        load_campaign(unset)
+    short = write_campaign(path.parent, name="short", executor='kind = "local"\ncores = 1',
+                           resources=resources)
+    with pytest.raises(IonmdError, match="the local executor has 1;"):
+        load_campaign(short, check_resources=False)

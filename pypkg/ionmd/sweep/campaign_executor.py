@@ -88,7 +88,8 @@ def _check_local(errors: Problems, table: dict, r: Resources, check_resources: b
         errors.add(key + ("cores",), f"executor.cores = {cores} but {source} are {have}: "
                                      f"lower executor.cores to {have} or leave it out "
                                      f"(default: the cores available)")
-    elif r.cores > cores:
+    elif r.cores > cores and (check_resources or "cores" in table):
+        # a default of this machine's cores says nothing of the machine the campaign runs on
         has = f"{cores}" if "cores" in table else f"{cores} ({source}; executor.cores not set)"
         errors.add(("resources", "ranks"), f"each run needs ranks x threads = {r.ranks} x "
                                            f"{r.threads} = {r.cores} cores but the local "
