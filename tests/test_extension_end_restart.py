@@ -7,6 +7,9 @@ extended to 230 ran steps 100-150 again."""
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 from types import SimpleNamespace
 
 import numpy as np
@@ -15,9 +18,11 @@ import pytest
 from ionmd.analysis.run_spec import load_run_spec
 from ionmd.analysis.trajectory import read_frames
 from ionmd.lammps.log import parse_thermo, parse_thermo_pieces
+from ionmd.lammps.process import process_group_alive
 from ionmd.lammps.restart import restart_complete, restart_step
 from ionmd.protocols import execute, plan_runs
-from ionmd.protocols.execute import END_RESTART, INPUTS, _newest_restart, writes_end_restart
+from ionmd.protocols.execute import (END_RESTART, INPUTS, _newest_restart, launch,
+                                     writes_end_restart)
 from ionmd.sweep.goal import _end_step
 from protocol_setup import fcc_cell, morse_model, short
 
@@ -171,3 +176,41 @@ def test_an_end_between_frames_resumes_from_the_periodic_restart(off_grid):
     got, want = _frames(ext), _frames(ref)
     np.testing.assert_array_equal(got.steps, np.arange(0, 231, 10))
     np.testing.assert_array_equal(got.steps, want.steps)
+
+
+@pytest.fixture(scope="module")
+def retried(tmp_path_factory):
+    """A run that fix halt stopped (error soft: LAMMPS goes on with the input, so
+    restart.end holds the failed state), retried as ``sweep submit --retry-failed`` does
+    (RunDir.reset), the retry killed before its first restart file, then run again."""
+    tmp = tmp_path_factory.mktemp("end_retried")
+    proto = short("stability", temperatures=(300.0,), temperature_end=None, duration_ps=3.0,
+                  halt_volume_change=0.01, halt_check_every=10, tdamp_fs=50.0,
+                  pdamp_fs=200.0, restart_every=100000, relax=False)
+    (rd,) = plan_runs(proto, fcc_cell(), morse_model(tmp / "morse.pt"), tmp / "out",
+                      name="fcc")
+    first = execute(rd)
+    first_rows = parse_thermo(rd.piece(0)["log"].read_text())
+    end_step = restart_step(rd.path / END_RESTART)
+    rd.reset()
+    proc = launch(rd)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    while process_group_alive(proc.pid):
+        time.sleep(0.05)
+    again = execute(rd)
+    return rd, first, first_rows, end_step, again
+
+
+def test_a_retry_never_resumes_from_the_failed_end_state(retried):
+    rd, first, first_rows, end_step, again = retried
+    assert first["failure_mode"] == "volume_change" and end_step == first["failed_step"]
+    # killed before any restart file of its own, the retry starts over, as before
+    # restart.end; it resumed from the failed state instead (killed here, before its log:
+    # refused, 'log.0.lammps is missing'; killed at step 20: resumed at 60, failed at 190)
+    assert again["resumed_from"] is None and again["pieces"] == 1
+    assert again["failure_mode"] == "volume_change"
+    assert again["failed_step"] == first["failed_step"]
+    rows = parse_thermo(rd.piece(0)["log"].read_text())
+    for name in first_rows:
+        np.testing.assert_array_equal(rows[name], first_rows[name], err_msg=name)

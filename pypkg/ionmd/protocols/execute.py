@@ -305,6 +305,10 @@ def launch(rd: RunDir, nprocs: int = 1, env: dict | None = None,
             for f in rd.piece(j).values():
                 f.unlink(missing_ok=True)
         k = 0
+    if k == 0:
+        # a fresh start: a restart.end here is a former life's (the failed state fix halt
+        # left, kept by a retry's RunDir.reset): resumed from, it would carry on that run
+        (rd.path / END_RESTART).unlink(missing_ok=True)
     rd.reserve_space()               # OSError (ENOSPC) when the disk is full: nothing started
     proc = None
     try:
