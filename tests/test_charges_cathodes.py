@@ -6,7 +6,7 @@ over Ni (500): Li2NiMnO4 came out Ni4+ Mn2+. Scored by each element's own freque
 is Ni2+ Mn4+; where transition metals can trade electrons the note names the other
 neutral assignments. NMC811's formal Co3+ Mn4+ with Ni 2.875 is no one-state-per-element
 assignment: Mn4+ and Co3+ beside Ni are settled (``SETTLED_IN_OXIDES``), Ni takes the
-rest (test_charges2_compositions covers NMC622, NMC532, NCA)."""
+rest (test_charges_real_compositions covers NMC622, NMC532, NCA)."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ import pytest
 from ionmd.cli import main
 from ionmd.structures import transport_charges
 from ionmd.structures.charges import transport_note
-from test_review_charges_analyze import _run_dir
+from test_analyze_alloy_charges_note import _run_dir
 
 
 def _analyse(run, *extra: str) -> tuple[dict, dict]:

@@ -57,7 +57,7 @@ def test_ase_vasp4_file_one_symbol_per_count(tmp_path):
     # amounts of the other order (ASE reads Li 4 Cl 4 here): refused, not guessed
     ("Li1 Cl3", "gives the amounts Li1 Cl3, not in the proportions of the counts, so "
                 "perhaps in another order"),
-    # a formula of equal amounts fits the counts in either order (tests/test_review_r4_vasp4_order.py)
+    # a formula of equal amounts fits the counts in either order (tests/test_poscar_vasp4_element_order.py)
     ("Li4 Cl4", r"is a formula \(Li4 Cl4\) whose order need not be the counts' \(pymatgen "
                 r"writes its formula in its own order\), and Li and Cl have equal amounts, so "
                 r"which count is which cannot be told"),

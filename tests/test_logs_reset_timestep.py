@@ -5,7 +5,7 @@ blocks, each from step 0. ``ionmd analyze`` finds both DCDs and the log: what it
 is the production, its thermo rows (step 0 included: the production's first state, the
 equilibration's last, not the equilibration's first) and its MSD, compared here with the
 log's second block read by a parser of our own and with an MSD of prod.dcd alone
-(MDAnalysis, tests/test_review_logs_hand_resumed.py). Before, step 0 was the
+(MDAnalysis, tests/test_logs_hand_resumed_runs.py). Before, step 0 was the
 equilibration's (T 1500 K at the velocities' creation for the production's ~1150 K) and
 so was the trajectory's first frame (the perfect lattice): the MSD was 6 % low at 0.1 ps.
 """
@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from failure_nacl_runs import lmp, nacl_dir
-from test_review_logs_hand_resumed import FIT, reference_msd
+from test_logs_hand_resumed_runs import FIT, reference_msd
 
 T, EQUIL, PROD, EVERY = 1500.0, 300, 500, 50
 

@@ -3,7 +3,7 @@
 the note that its S atoms bond to one another, where pymatgen's own cell puts them 4 A
 apart (an S-S bond is 2.05 A). Reference: the antifluorite cell built by pymatgen and its
 neighbour distances; the real polyanion salts keep their guesses
-(test_charges3_bonded_metallic)."""
+(test_charges_bonded_and_metallic)."""
 
 import pytest
 from pymatgen.core import Lattice, Structure

@@ -17,7 +17,7 @@ import pytest
 from pymatgen.core import Composition
 
 from ionmd.cli import main
-from test_review_charges_analyze import _run_dir
+from test_analyze_alloy_charges_note import _run_dir
 
 HINT = "to use others, give them"
 

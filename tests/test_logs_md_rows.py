@@ -16,7 +16,7 @@ import pytest
 
 from failure_nacl_runs import HEAD, POTENTIAL, lmp, nacl_dir
 from lammps_runner import BIN
-from test_review_logs_reset_timestep import blocks
+from test_logs_reset_timestep import blocks
 
 # one input of MD blocks that a loop-line rule could take for a rerun's: chunks of `run
 # every`, `upto` with start/stop, `run 0`, a thermo interval from a variable, `pre no post

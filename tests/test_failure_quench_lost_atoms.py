@@ -13,7 +13,7 @@ from ionmd.analysis.failure import detect_failures
 from ionmd.protocols import execute, plan_runs
 from ionmd.protocols.execute import INPUTS
 from protocol_setup import fcc_cell, morse_model, short
-from test_revc_minimize_after_md import QUENCH
+from test_logs_minimize_after_md_lost_atoms import QUENCH
 
 
 def test_a_quench_loss_is_dated_after_the_md_as_the_status_says(tmp_path):

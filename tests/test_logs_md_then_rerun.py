@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from failure_nacl_runs import lmp, nacl_dir
-from test_review_logs_reset_timestep import blocks
+from test_logs_reset_timestep import blocks
 
 
 def test_rerun_rows_do_not_replace_the_runs(tmp_path):
