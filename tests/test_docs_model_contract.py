@@ -22,3 +22,20 @@ def test_documented_metadata_keys_are_the_required_ones():
     cpp = (ROOT / "lmp_plugins" / "ionmd_metadata.cpp").read_text()
     loader = re.search(r"for \(const char \*key : \{([^}]*)\}\)", cpp).group(1)
     assert documented == list(REQUIRED_KEYS) == re.findall(r'"(\w+)"', loader)
+
+
+def test_documented_metadata_places_are_the_loaders():
+    """Where a TorchScript file and an AOTInductor package keep those lines, as the exporter
+    writes them and the plugin reads them (the doc named the TorchScript one only)."""
+    from ionmd.export.aoti import AOTI_METADATA_KEY
+
+    doc = (ROOT / "docs" / "model-contract.md").read_text()
+    said = re.search(r"Metadata: `key=value` lines in the TorchScript extra file `([\w/]+)`"
+                     r" \(in an\s+AOTInductor package, `\.pt2`: the same lines as its package"
+                     r" metadata entry `(\w+)`\)", doc)
+    assert said, "docs/model-contract.md does not say where a .pt2 keeps its metadata"
+    aoti_cpp = (ROOT / "lmp_plugins" / "ionmd_model_aoti.cpp").read_text()
+    torch_cpp = (ROOT / "lmp_plugins" / "ionmd_model_torchscript.cpp").read_text()
+    assert said.group(2) == AOTI_METADATA_KEY
+    assert f'AOTI_METADATA_KEY = "{said.group(2)}"' in aoti_cpp
+    assert f'"{said.group(1)}"' in torch_cpp
