@@ -84,3 +84,21 @@ def test_run_json_charges_that_are_no_table_are_the_runs_error(run, tmp_path, ca
     err = capsys.readouterr().err
     assert rc != 0
     assert "run.json: charges" in err and "'auto'" in err and "Li = 1" in err, err
+
+
+@pytest.mark.parametrize("guessed", [True, None])
+def test_collects_guessed_zero_charge_of_an_elemental_metal_is_taken(run, tmp_path, guessed):
+    """collect hands load_run_spec the campaign's charges for the structure (charges =
+    "auto": ionmd's guess, Li 0 for Li metal, charges_guessed true); a run.json written before
+    charges_guessed has no key. Neither may lose the run; --charges Li=0 is still refused."""
+    from ionmd.analysis.run_spec import load_run_spec
+    from ionmd.errors import IonmdError
+
+    fields = {"charges": {"Li": 0.0, "Cl": -1.0}}
+    if guessed:
+        spec = load_run_spec(run, {**fields, "charges_guessed": True})
+    else:
+        spec = load_run_spec(_with_charges(run, tmp_path / "old", **fields))
+    assert spec.charges == {"Li": 0.0, "Cl": -1.0}
+    with pytest.raises(IonmdError, match="--charges: the charge of the mobile species Li is 0"):
+        load_run_spec(run, fields)

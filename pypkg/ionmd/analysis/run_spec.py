@@ -421,7 +421,8 @@ def load_run_spec(path: str | Path, overrides: dict | None = None) -> RunSpec:
     meta.update(given)
     meta["charges"] = _checked_charges(meta, "--charges" if "charges" in given
                                        else f"{path / RUN_JSON}: charges",
-                                       mobile_not_zero="charges" in given)
+                                       mobile_not_zero="charges" in given
+                                       and not meta.get("charges_guessed"))
     traj = ([path / p for p in meta["trajectory"]] if "trajectory" in meta
             else sorted(path.glob("*.dcd"), key=natural_order))
     if not traj and "trajectory" not in meta:
@@ -596,9 +597,11 @@ def _flag(path: Path, meta: dict, key: str, meaning: str) -> bool:
 def _checked_charges(meta: dict, what: str, mobile_not_zero: bool) -> dict[str, float]:
     """The run's charges (run.json's, or ``--charges``) through the shared check
     (structures.charge_values): a NaN or a ``true`` would give a NaN or wrong sigma without
-    a word. ``mobile_not_zero``: a 0 for a mobile species refused too (``--charges``); not
-    for run.json, where ionmd's own guess for an elemental metal is 0 (Li metal: {"Li": 0})
-    and a refusal would lose the run's D (its sigma is 0, left out of fits as such)."""
+    a word. ``mobile_not_zero``: a 0 for a mobile species refused too (charges the user
+    gives now, ``--charges``); not for ionmd's guess (collect's, ``charges_guessed``) nor
+    for run.json's record, which holds 0 for an elemental metal (Li metal: {"Li": 0}, also
+    in folders written before charges_guessed): a refusal would lose the run's D (its sigma
+    is 0, left out of fits as such)."""
     from ionmd.structures.charge_values import checked_charges
 
     mobile = meta.get("mobile_species", ["Li"]) if mobile_not_zero else ()
