@@ -13,6 +13,7 @@ from ionmd.protocols.checks import (check_cell, check_protocol, folder_name_prob
 from ionmd.protocols.prepare import element_order, run_cell, run_charges
 from ionmd.protocols.presets import Protocol
 from ionmd.protocols.rundir import SETTINGS, RunDir
+from ionmd.structures.charge_values import checked_charges
 
 
 def run_path(out: str | Path, structure: str, model: str | Path, protocol: str,
@@ -93,6 +94,8 @@ def lay_out_runs(protocol: Protocol, structure, model: str | Path, out: str | Pa
     guessed = False                     # charges given here are the user's
     if charges is None:
         charges, guessed = run_charges(structure)
+    else:                               # a NaN or a 0 for the carrier: a NaN or zero sigma
+        charges = checked_charges(charges, protocol.mobile_species, what="charges")
     model = Path(model)
     atoms = cell if cell is not None else run_cell(protocol, structure, in_run_cell)
     check_cell(protocol, atoms)
