@@ -8,6 +8,7 @@ extended to 230 ran steps 100-150 again."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import time
 from types import SimpleNamespace
@@ -23,6 +24,7 @@ from ionmd.lammps.restart import restart_complete, restart_step
 from ionmd.protocols import execute, plan_runs
 from ionmd.protocols.execute import (END_RESTART, INPUTS, _newest_restart, launch,
                                      writes_end_restart)
+from ionmd.protocols.rundir import RunDir
 from ionmd.sweep.goal import _end_step
 from protocol_setup import fcc_cell, morse_model, short
 
@@ -214,3 +216,22 @@ def test_a_retry_never_resumes_from_the_failed_end_state(retried):
     rows = parse_thermo(rd.piece(0)["log"].read_text())
     for name in first_rows:
         np.testing.assert_array_equal(rows[name], first_rows[name], err_msg=name)
+
+
+def test_a_copied_folder_resumes_from_the_latest_step_not_the_newest_file(runs, tmp_path):
+    """A folder copied without its files' times (``cp -r``: each file dated by when it was
+    copied, here restart.a last) is extended from restart.end (230), not restart.a (200):
+    before, steps 200-230 ran again."""
+    ext, _, _ = runs
+    copy = tmp_path / "copied"
+    shutil.copytree(ext.path, copy, copy_function=shutil.copyfile)
+    assert {f.name: restart_step(f) for f in copy.glob("restart.*")} == {
+        "restart.a": 200, END_RESTART: 230}     # the third piece (from 150) wrote restart.a
+    now = time.time_ns()
+    for k, name in enumerate((END_RESTART, "restart.a")):      # oldest to newest
+        os.utime(copy / name, ns=(now + k * 10**9, now + k * 10**9))
+    rd = RunDir.open(copy)
+    _run(rd, [230, 260])
+    assert rd.status["resumed_from"] == END_RESTART
+    assert int(parse_thermo(rd.piece(3)["log"].read_text())["Step"][0]) == 230
+    np.testing.assert_array_equal(_frames(rd).steps, np.arange(0, 261, 10))

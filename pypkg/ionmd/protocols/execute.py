@@ -235,11 +235,14 @@ def writes_end_restart(p: Protocol) -> bool:
 
 
 def _newest_restart(rd: RunDir) -> Path | None:
-    """The restart file holding the run's latest state: the newest complete one of
-    restart.a/b (written every ``restart_every`` steps) and restart.end (a piece's end).
-    restart.end only at a step on the frame grid: a piece resumed elsewhere would not
-    repeat its predecessor's last frame (the seam the pieces are joined at); then the
-    run resumes from restart.a/b as a template without restart.end does."""
+    """The restart file holding the run's latest state: the complete one of restart.a/b
+    (written every ``restart_every`` steps) and restart.end (a piece's end) at the latest
+    step. restart.end only at a step on the frame grid: a piece resumed elsewhere would
+    not repeat its predecessor's last frame (the seam the pieces are joined at); then the
+    run resumes from restart.a/b as a template without restart.end does. By step, not
+    modification time: a folder copied without keeping times (``cp -r``) has them in the
+    copy's order (restart.b at step 200 was taken over restart.end at 230, and 30 steps
+    ran again); the time decides only for files whose step is not read here."""
     files = [f for f in (rd.path / "restart.a", rd.path / "restart.b") if f.is_file()
              and restart_complete(f)]
     end = rd.path / END_RESTART
@@ -247,7 +250,12 @@ def _newest_restart(rd: RunDir) -> Path | None:
         at = restart_step(end)
         if at is not None and at % rd.protocol.dump_every == 0:
             files.append(end)
-    return max(files, key=lambda f: f.stat().st_mtime_ns) if files else None
+
+    def latest(f: Path) -> tuple[int, int]:
+        at = restart_step(f)
+        return (-1 if at is None else at, f.stat().st_mtime_ns)
+
+    return max(files, key=latest) if files else None
 
 
 RUNNERS = ("subprocess", "module")
