@@ -1,7 +1,8 @@
 """The Ewald ordering's oxidation-state guess is computed once: ``order_structure`` keeps
 its caveat on ``OrderedCell.guess_note`` and the ordering line names it from there
 (``load._guessed_states_note`` guessed again from the ordered cell: two guesses per load).
-The note is the guess of the ordered cell's own composition (``oxidation_guess``)."""
+The note is the guess of the file's own composition (``oxidation_guess``; f007a59), which
+here reduces to the ordered cell's formula."""
 
 from __future__ import annotations
 
