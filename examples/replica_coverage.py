@@ -19,7 +19,8 @@ sqrt(max(1, reduced chi-square)) / sqrt(sum w), normal quantile; kept here as
 :func:`old_combination`) and now (``new``: :func:`ionmd.analysis.aggregate.combine_replicas`),
 at the reported level (99 % where a replica was stopped by its rule; ``new@95``: the
 combined 95 % interval of those), the median width of new over old, and how often the new
-one weighted the replicas by inverse variance (their precision unlike) rather than alike. Not a test
+one weighted the replicas by inverse variance in part or in full (their precision unlike,
+``inverse_variance_share`` > 0) rather than alike. Not a test
 (minutes): ``.venv/bin/python examples/replica_coverage.py --trials 20000``.
 """
 
@@ -121,7 +122,7 @@ def coverage(runs) -> dict:
         old.append(o is not None and o[1] <= 1.0 <= o[2])
         new.append(c is not None and c["ci95"][0] <= 1.0 <= c["ci95"][1])
         if c is not None:
-            inverse.append(c.get("weights") == "inverse-variance")
+            inverse.append(c.get("inverse_variance_share", 0.0) > 0)
             lo95, hi95 = c.get("ci95_unwidened", c["ci95"])
             new95.append(lo95 <= 1.0 <= hi95)
         if o is not None and c is not None:

@@ -162,6 +162,12 @@ def test_rows_are_the_points_of_the_fits(both):
                 assert got["ln_err"] == pytest.approx(row["ln_err"], rel=1e-12)
 
 
+def scatter_part(pvalue: float) -> float:
+    """The part of Welch's F that widens a combination: all of it at p <= 5 %, none from
+    50 %, linear in log p between."""
+    return float(np.clip(np.log10(0.5 / pvalue), 0.0, 1.0))
+
+
 @pytest.mark.parametrize("key", ["D_Li", "sigma_T"])
 def test_analyze_and_collect_fits_agree_with_statsmodels(both, key):
     """Ea, its error and interval and the 300 K value: analyze's and collect's fits are the
@@ -196,8 +202,7 @@ def test_analyze_and_collect_fits_agree_with_statsmodels(both, key):
         mean, err = np.mean(np.log(vals)), np.sqrt(np.sum(np.square(errs))) / len(vals)
         if len(vals) > 1:
             welch = anova_generic(np.log(vals), np.square(errs) * ions, ions, use_var="unequal")
-            if welch.pvalue < 0.05:
-                err *= np.sqrt(welch.statistic)
+            err *= np.sqrt(1 + scatter_part(welch.pvalue) * max(welch.statistic - 1, 0))
         ln_y.append(mean)
         se.append(err)
     X = sm.add_constant(-1.0 / (KB * T))

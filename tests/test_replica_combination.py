@@ -29,6 +29,13 @@ def ln_se(iv, q=Q8) -> float:
     return float(np.log(iv[1] / iv[0]) / (2 * q))
 
 
+def ln_se_capped(D, iv, q=Q8) -> float:
+    """The mean of an interval's halves in ln, the lower one at most 2 / ln 2 - 1 upper ones
+    (the same as ln_se below 24 % errors over 8 ions)."""
+    upper, lower = np.log(iv[1] / D), np.log(D / iv[0]) if iv[0] > 0 else np.inf
+    return float((upper + min(lower, (2 / np.log(2) - 1) * upper)) / (2 * q))
+
+
 def test_alike_replicas_equal_weights_student_t_at_welch_satterthwaite():
     values = [1.0e-5, 1.1e-5, 0.95e-5]
     ivs = [interval(v, r) for v, r in zip(values, (0.10, 0.13, 0.09))]
@@ -66,7 +73,7 @@ def test_one_far_more_precise_replica_inverse_variance_with_meier():
     values = [1.0e-5, 1.3e-5]
     ivs = [interval(values[0], 0.04), interval(values[1], 0.3)]
     got = combine_replicas(values, ivs, [Q8] * 2)
-    se = np.array([ln_se(iv) for iv in ivs])
+    se = np.array([ln_se_capped(v, iv) for v, iv in zip(values, ivs)])
     fixed = combine_effects(np.log(values), se ** 2)
     assert got["value"] == pytest.approx(np.exp(fixed.mean_effect_fe), rel=1e-12)
     p = (1 / se ** 2) / np.sum(1 / se ** 2)
@@ -77,16 +84,76 @@ def test_one_far_more_precise_replica_inverse_variance_with_meier():
     assert got["ln_err"] < min(np.sqrt(np.sum(se ** 2)) / 2, se[1])
 
 
-def test_interval_clipped_at_zero_read_from_its_upper_half():
-    """A replica whose interval reaches zero was read as ln(hi / (hi/1000)) / 2q (1.46 at 8
-    ions): averaged alike with its sibling, the combination widened fivefold."""
-    values = [1.0e-5, 0.8e-5]
-    ivs = [interval(values[0], 0.25), interval(values[1], 0.45)]
-    assert ivs[1][0] == 0.0
-    got = combine_replicas(values, ivs, [Q8] * 2)
-    se = np.array([ln_se(ivs[0]), np.log(ivs[1][1] / values[1]) / Q8])
-    assert got["ln_err"] == pytest.approx(np.sqrt(np.sum(se ** 2)) / 2, rel=1e-9)
-    assert got["weights"] == "equal"
+def test_interval_reaching_zero_read_as_its_neighbours_are():
+    """A replica's ln error grows with its interval through the clip at zero: the mean of
+    its halves in ln, the lower one read as at most 2 / ln 2 - 1 upper ones (then an
+    interval reaching zero reads as its relative error 1 / q), clipped or not. Read from
+    its upper half once clipped, a replica at a 42.4 % error (8 ions: the interval reaches
+    zero) gave ln error 0.29 where one at 42.2 % gave 1.1: the combination shrank fourfold."""
+    values = [1.0e-5, 1.0e-5]
+    got = {}
+    for rel in (0.4225, 0.4235):       # the interval reaches zero at 1 / Q8 = 0.4229
+        ivs = [interval(values[0], 0.22), interval(values[1], rel)]
+        got[rel] = combine_replicas(values, ivs, [Q8] * 2)
+        assert got[rel]["weights"] == "equal"
+        lo, hi = ivs[1]
+        upper, lower = np.log(hi / values[1]), np.log(values[1] / lo) if lo > 0 else np.inf
+        cap = 2 / np.log(2) - 1
+        se = np.array([ln_se(ivs[0]), (upper + min(lower, cap * upper)) / (2 * Q8)])
+        assert got[rel]["ln_err"] == pytest.approx(np.sqrt(np.sum(se ** 2)) / 2, rel=1e-9)
+    assert interval(values[1], 0.4235)[0] == 0.0 < interval(values[1], 0.4225)[0]
+    assert got[0.4235]["ln_err"] >= got[0.4225]["ln_err"]
+    assert got[0.4235]["ln_err"] == pytest.approx(got[0.4225]["ln_err"], rel=0.01)
+    # at the clip the replica reads as its relative error (delta method: se(D) / D)
+    iv = interval(values[1], 1 / Q8)
+    one = combine_replicas(values, [interval(values[0], 0.22), iv], [Q8] * 2)
+    assert one["ln_err"] == pytest.approx(np.hypot(ln_se(interval(values[0], 0.22)), 1 / Q8) / 2,
+                                          rel=1e-9)
+    # an ordinary interval (24 % error) reads as ln(hi / lo) / 2q, as before
+    ivs = [interval(values[0], 0.24), interval(values[1], 0.2)]
+    ordinary = combine_replicas(values, ivs, [Q8] * 2)
+    assert ordinary["ln_err"] == pytest.approx(np.hypot(*[ln_se(iv) for iv in ivs]) / 2,
+                                               rel=1e-12)
+
+
+def steps(combos) -> float:
+    """Largest change of ln value, ln error or ln interval ends between neighbours."""
+    rows = np.array([[np.log(c["value"]), c["ln_err"], *np.log(c["ci95"])] for c in combos])
+    return float(np.max(np.abs(np.diff(rows, axis=0))))
+
+
+def test_tiny_change_of_an_error_moves_the_weighting_little():
+    """Across the F test of alike errors (0.1 %): a hard switch there moved the value 1.140 ->
+    1.011 and the ln error 0.122 -> 0.050 on one replica's error 0.01 % larger. Now the
+    weights blend from equal to inverse-variance ones with Meier (at that end statsmodels'
+    fixed effect) over a decade of the test's p-value."""
+    ratios = np.linspace(2.0, 5.0, 3001)        # the noisy replica's error over the other's
+    by_ratio = [combine_replicas([1.0, 1.3], [interval(1.0, 0.05), interval(1.3, 0.05 * k)],
+                                 [Q8] * 2) for k in ratios]
+    assert steps(by_ratio) < 2e-3
+    shares = [c["inverse_variance_share"] for c in by_ratio]
+    assert shares[0] == 0.0 and shares[-1] == 1.0 and any(0 < s < 1 for s in shares)
+    ivs = [interval(1.0, 0.05), interval(1.3, 0.25)]
+    se = np.array([ln_se_capped(v, iv) for v, iv in zip((1.0, 1.3), ivs)])
+    fixed = combine_effects(np.log([1.0, 1.3]), se ** 2)
+    assert by_ratio[-1]["value"] == pytest.approx(np.exp(fixed.mean_effect_fe), rel=1e-12)
+
+
+def test_tiny_change_of_a_replica_value_moves_the_scatter_widening_little():
+    """Welch's F widens the error in full where statsmodels' Welch ANOVA rejects at 5 %, not
+    at all from 50 %, part of the way between (a hard switch at 5 %: 2.1-fold)."""
+    seconds = np.linspace(1.15, 1.45, 3001)     # the second replica's D, errors 8 % alike
+    by_value = [combine_replicas([1.0, v], [interval(1.0, 0.08), interval(v, 0.08)], [Q8] * 2)
+                for v in seconds]
+    assert steps(by_value) < 2e-3
+    for v, c in zip(seconds[::100], by_value[::100]):
+        se = np.array([ln_se(interval(1.0, 0.08)), ln_se(interval(v, 0.08))])
+        welch = anova_generic(np.log([1.0, v]), se ** 2 * N_IONS, np.full(2, N_IONS))
+        if welch.pvalue <= 0.05:
+            assert c["ln_err"] == pytest.approx(np.sqrt(np.sum(se ** 2) / 4 * welch.statistic),
+                                                rel=1e-9)
+        if welch.pvalue >= 0.5:
+            assert c["ln_err"] == pytest.approx(np.sqrt(np.sum(se ** 2)) / 2, rel=1e-9)
 
 
 def test_single_replica_keeps_its_interval_and_dof_read_back():

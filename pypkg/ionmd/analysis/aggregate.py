@@ -9,9 +9,11 @@ quantile was built with (ions - 1). Replicas of one temperature are alike by des
 cell, protocol and length or stopping rule), so their ``ln D`` are averaged with equal
 weights; only where their standard errors differ beyond chance (a run extended, one that
 did not converge) are they weighted by inverse variance, with Meier's correction for
-weights estimated from the same data. The combined interval is Student t at the
+weights estimated from the same data (between the two, over a decade of the F test's
+p-value, a blend: a tiny change of data moves the result a little). The combined interval is Student t at the
 Welch-Satterthwaite degrees of freedom of the replicas' variances, widened by Welch's F
-where the replicas disagree beyond their errors (Welch's test of equal means, 5 %): it
+where the replicas disagree beyond their errors (Welch's test of equal means, 5 %; part
+of the way from 50 %): it
 covers the true D in 95-96 % where the runs' own intervals cover 95 % (2-3 replicas of 8-16
 ions, 10-30 % errors). The inverse-variance mean at 1.96 of its error, as before, covered
 85-92 % with 8 ions: weights estimated from 7 degrees of freedom each, correlated with the
@@ -73,15 +75,35 @@ def run_label(run: dict) -> str:
 
 
 ALIKE_ALPHA = 0.001
-"""Level of the F test of equal standard errors below which replicas are weighted by inverse
-variance rather than alike (examples/replica_coverage.py): replicas alike by design differ
+"""Level of the F test of equal standard errors below which replicas' weights move from
+equal toward inverse-variance ones (all the way at a tenth of it, :data:`BLEND_SPAN`;
+examples/replica_coverage.py): replicas alike by design differ
 this much by chance once in a thousand (skewed per-ion D at a 30 % error: 4-19 %), a run 4
 times longer than its sibling is found in 3-8 % (equal weights lose little there), 25
 times longer in 46-65 % (where equal weights made the interval 1.7-3x wider)."""
 
+BLEND_SPAN = 10.0
+"""Between the F test's p-values ``ALIKE_ALPHA`` and ``ALIKE_ALPHA / BLEND_SPAN``, the weights
+go from equal to inverse-variance ones linearly in log p (:func:`inverse_variance_share`); a
+hard switch at ``ALIKE_ALPHA`` moved a combination wildly on a tiny change of data (one
+replica's error 0.01 % larger: value 1.011 -> 1.140, ln error 0.050 -> 0.122)."""
+
+WEIGHTS = {0.0: "equal", 1.0: "inverse-variance"}
+"""``combine_replicas``' ``weights`` by its ``inverse_variance_share`` (else ``"blend"``)."""
+
 SCATTER_ALPHA = 0.05
 """Level of Welch's test of equal means beyond which the replicas' scatter widens the
-combined error (by Welch's F: their spread, not their own errors, is then the measure)."""
+combined error (by Welch's F: their spread, not their own errors, is then the measure);
+from ``BLEND_SPAN`` times it on, part of the way (:func:`scatter_share`): a hard switch at
+5 % widened an interval 2.1-fold on a replica's D 1e-5 larger (1.27840 -> 1.27841)."""
+
+
+def scatter_share(p: float) -> float:
+    """How much of Welch's F widens the combined error at Welch's p-value ``p``: 1 at or below
+    ``SCATTER_ALPHA``, 0 from ``BLEND_SPAN`` times it, linear in log p between."""
+    if p <= SCATTER_ALPHA:
+        return 1.0
+    return float(np.clip(np.log(BLEND_SPAN * SCATTER_ALPHA / p) / np.log(BLEND_SPAN), 0.0, 1.0))
 
 
 def combine_replicas(values: Sequence[float], intervals: Sequence[tuple[float, float]],
@@ -91,8 +113,10 @@ def combine_replicas(values: Sequence[float], intervals: Sequence[tuple[float, f
     """``{"value", "ln_err", "ci95", "replicas", "dof", "weights"}`` of replicas' values with
     95 % intervals (see the module docstring; ``quantiles``: each interval's half-width in
     standard errors, default 1.96; ``dof``: the Student t degrees of freedom of the combined
-    interval; ``weights``: ``"equal"`` or ``"inverse-variance"``; ``scatter_F``: Welch's F
-    where the replicas' scatter widened it); None when none is usable
+    interval; ``weights``: ``"equal"``, ``"inverse-variance"`` or ``"blend"``, with
+    ``inverse_variance_share`` (:func:`inverse_variance_share`); ``scatter_F``: Welch's F
+    where the replicas' scatter widened it, fully at Welch's p <= 5 %, else by
+    ``sqrt(1 + s (F - 1))``, ``s`` from :func:`scatter_share`); None when none is usable
     (:func:`point_problem`: a replica with no positive value, or with an interval of zero
     width, is left out).
 
@@ -121,12 +145,13 @@ def combine_replicas(values: Sequence[float], intervals: Sequence[tuple[float, f
     value = np.array([float(r[0]) for r in replicas])
     dof = np.array([interval_dof(q, level) for _, _, q, level, _ in replicas])
     lin_se = np.array([_linear_se(v, iv, q) for v, iv, q, _, _ in replicas])
-    alike = variances_alike(lin_se, dof)
-    mean, err, dof_eff = weighted_mean_ln(np.log(value), se, dof, equal=alike)
+    share = inverse_variance_share(lin_se, dof)
+    mean, err, dof_eff = weighted_mean_ln(np.log(value), se, dof, share=share)
     F, df1, df2 = welch_anova(np.log(value), se, dof)
-    widened = bool(_f_sf(F, df1, df2) < SCATTER_ALPHA)
+    widening = scatter_share(_f_sf(F, df1, df2))
+    widened = widening > 0 and F > 1
     if widened:
-        err *= float(np.sqrt(F))
+        err *= float(np.sqrt(1 + widening * (F - 1)))
     level = max(r[3] for r in replicas)
 
     def around(lvl: float) -> list[float]:
@@ -135,7 +160,7 @@ def combine_replicas(values: Sequence[float], intervals: Sequence[tuple[float, f
 
     out = {"value": float(np.exp(mean)), "ln_err": float(err), "ci95": around(0.95),
            "replicas": [float(v) for v in value], "dof": float(dof_eff),
-           "weights": "equal" if alike else "inverse-variance"}
+           "weights": WEIGHTS.get(share, "blend"), "inverse_variance_share": share}
     if widened:
         out["scatter_F"] = float(F)
     if level != 0.95:
@@ -144,7 +169,12 @@ def combine_replicas(values: Sequence[float], intervals: Sequence[tuple[float, f
 
 
 def _f_sf(F: float, df1: float, df2: float) -> float:
-    """F distribution's survival function, its chi-square limit for ``df2`` infinite."""
+    """F distribution's survival function, with its chi-square limits for infinite degrees
+    of freedom (both infinite: 0 above 1, known variances are alike only where equal)."""
+    if np.isinf(df1) and np.isinf(df2):
+        return 0.0 if F > 1 else 1.0
+    if np.isinf(df1):
+        return float(chi2.cdf(df2 / F, df2)) if F > 0 else 1.0
     return float(chi2.sf(F * df1, df1) if np.isinf(df2) else f_dist.sf(F, df1, df2))
 
 
@@ -170,15 +200,25 @@ def interval_dof(quantile: float, level: float = 0.95) -> float:
                         xtol=1e-10, rtol=1e-12))
 
 
+LOWER_HALF_CAP = 2 / np.log(2) - 1
+"""Longest a replica interval's lower half in ln is read, in its upper halves (1.885):
+an interval just reaching zero then reads as its relative error (D - lo) / (q D)."""
+
+
 def _ln_se(value: float, interval: Sequence[float], quantile: float) -> float:
-    """A replica's standard error of ln D from its interval at ``quantile``; where the lower
-    end was clipped at zero, from the upper half (ln(hi / D)), not from a lower end put at
-    hi / 1000 (:func:`~ionmd.analysis.arrhenius.ln_error_from_interval`: 1.46 at 8 ions,
-    which, averaged alike with its siblings, widened their combination fivefold)."""
+    """A replica's standard error of ln D from its interval at ``quantile``: the mean of its
+    halves in ln (ln(hi / lo) / 2q, :func:`~ionmd.analysis.arrhenius.ln_error_from_interval`),
+    the lower half read as at most :data:`LOWER_HALF_CAP` upper halves. A Student t
+    interval over ions is symmetric in D: its lower half in ln grows without bound as the
+    lower end nears zero (1.1 at a 42.2 % error over 8 ions, infinite at 42.3 %), so it
+    is capped, the same way whether clipped at zero or not, and the error grows with the
+    interval through the clip (read from the upper half once clipped, 0.29 at 42.4 %,
+    where 42.2 % read 1.1: the combination shrank fourfold). Intervals whose lower half is
+    shorter (up to 24 % errors over 8 ions) read as before."""
     lo, hi = interval
-    if lo <= 0 < value < hi:
-        return float(np.log(hi / value) / quantile)
-    return ln_error_from_interval(lo, hi, quantile=quantile)
+    upper = np.log(hi / value)
+    lower = np.log(value / lo) if lo > 0 else np.inf
+    return float((upper + min(lower, LOWER_HALF_CAP * upper)) / (2 * quantile))
 
 
 def _linear_se(value: float, interval: Sequence[float], quantile: float) -> float:
@@ -188,28 +228,34 @@ def _linear_se(value: float, interval: Sequence[float], quantile: float) -> floa
     return max(hi - value, (hi - lo) / 2) / quantile
 
 
-def variances_alike(se: np.ndarray, dof: np.ndarray, alpha: float = ALIKE_ALPHA) -> bool:
-    """Whether replicas' standard errors ``se`` (each with ``dof``) are alike: the F test of
-    the largest variance over the smallest, two-sided at ``alpha`` shared by the pairs."""
+def inverse_variance_share(se: np.ndarray, dof: np.ndarray, alpha: float = ALIKE_ALPHA) -> float:
+    """How far replicas' standard errors ``se`` (each with ``dof``) are from alike, as the
+    share of inverse-variance weights in theirs (0: equal weights, 1: inverse-variance):
+    from the F test of the largest variance over the smallest, two-sided and shared by the
+    pairs, 0 at p >= ``alpha``, 1 at p <= ``alpha / BLEND_SPAN``, linear in log p between
+    (equal weights, the cautious ones, wherever the errors are within chance at ``alpha``)."""
     i, j = int(np.argmax(se)), int(np.argmin(se))
     pairs = len(se) * (len(se) - 1) / 2
-    return bool((se[i] / se[j]) ** 2 <= _f_ppf(1 - alpha / (2 * pairs), dof[i], dof[j]))
+    p = min(1.0, 2 * pairs * _f_sf(float((se[i] / se[j]) ** 2), dof[i], dof[j]))
+    if p >= alpha:
+        return 0.0
+    return float(np.clip(np.log(alpha / p) / np.log(BLEND_SPAN), 0.0, 1.0))
 
 
 def weighted_mean_ln(y: np.ndarray, se: np.ndarray, dof: np.ndarray, *,
-                     equal: bool) -> tuple[float, float, float]:
-    """Mean of ``y`` (ln values) by equal or inverse-variance weights, its standard error
-    and Welch-Satterthwaite degrees of freedom (from ``se``, each with ``dof``). Inverse-
-    variance weights estimated from the data make ``1 / sum(w)`` too small: Meier's (1953)
-    first-order correction, ``1 + 4 sum(p (1 - p) / dof)`` (p: the normalised weights)."""
-    w = np.ones_like(se) if equal else 1.0 / se ** 2
-    p = w / w.sum()
+                     share: float) -> tuple[float, float, float]:
+    """Mean of ``y`` (ln values) by weights ``share`` of the way from equal to inverse-
+    variance ones, its standard error and Welch-Satterthwaite degrees of freedom (from
+    ``se``, each with ``dof``). Inverse-variance weights estimated from the data make
+    ``1 / sum(w)`` too small: Meier's (1953) first-order correction, ``1 + 4 sum(p (1 - p)
+    / dof)`` (p: the normalised weights), times ``share``."""
+    w = 1.0 / se ** 2
+    p = (1 - share) / len(se) + share * w / w.sum()
     part = (p * se) ** 2
     var = float(part.sum())
     spread = float(np.sum(part ** 2 / dof))        # normal replicas (dof inf) add none
     dof_eff = var ** 2 / spread if spread > 0 else float("inf")
-    if not equal:
-        var *= 1 + 4 * float(np.sum(p * (1 - p) / dof))
+    var *= 1 + 4 * share * float(np.sum(p * (1 - p) / dof))
     return float(np.sum(p * y)), float(np.sqrt(var)), dof_eff
 
 
