@@ -142,8 +142,7 @@ def test_goal_extensions_end_on_frames_not_restart_intervals(tmp_path):
     assert _end_step(preset, 0, 1.0) == 1000
     template = tmp_path / "no_end_restart.lmp"
     text = (INPUTS / "md.lmp").read_text()
-    template.write_text("\n".join(ln for ln in text.splitlines()
-                                  if not ln.startswith(("write_restart", "shell"))))
+    template.write_text("\n".join(ln for ln in text.splitlines() if "restart.end" not in ln))
     custom = SimpleNamespace(protocol=_proto(restart_every=500, dump_every=20,
                                              template=str(template)))
     assert not writes_end_restart(custom.protocol)
@@ -235,3 +234,37 @@ def test_a_copied_folder_resumes_from_the_latest_step_not_the_newest_file(runs, 
     assert rd.status["resumed_from"] == END_RESTART
     assert int(parse_thermo(rd.piece(3)["log"].read_text())["Step"][0]) == 230
     np.testing.assert_array_equal(_frames(rd).steps, np.arange(0, 261, 10))
+
+
+RUN = "run             $steps upto"
+
+
+def test_a_piece_stopped_between_frames_keeps_the_last_end_restart(runs, tmp_path):
+    """A piece resumed at 60 that the template's timer stops one step in (61, between
+    frames, where no later piece can join): its state went over restart.end (60), no
+    restart file was left and the run started over from step 0. Now restart.end keeps
+    step 60, and the run, run again without the timer, goes on from there: LAMMPS's rows
+    those of the straight run."""
+    _, ref, _ = runs
+    template = tmp_path / "stalls.lmp"
+    text = (INPUTS / "md.lmp").read_text()
+    stall = 'if "$$(step) > 0" then "timer timeout 0:00:01 every 1" "shell sleep 1.5"\n'
+    template.write_text(text.replace(RUN, stall + RUN))
+    (rd,) = plan_runs(_proto(template=str(template)), fcc_cell(), ref.model, tmp_path / "out",
+                      name="fcc")
+    _run(rd, [60])
+    rd.set_length(150)
+    stopped = execute(rd)
+    assert stopped["state"] == "interrupted" and stopped["stopped_by"] == "timer timeout"
+    log = rd.piece(1)["log"].read_text()
+    assert "Wall time limit reached" in log and "Loop time of" in log and " for 1 steps " in log
+    assert restart_step(rd.path / END_RESTART) == 60
+    assert "resumed from step 60 and wrote no restart file" in stopped["reason"]
+    template.write_text(text)
+    done = execute(rd)
+    assert done["state"] == "completed" and done["resumed_from"] == END_RESTART
+    assert int(parse_thermo(rd.piece(2)["log"].read_text())["Step"][0]) == 60
+    got, want = _thermo(rd), _thermo(ref)
+    assert list(got["Step"]) == list(range(0, 151, 10))
+    for name in want:
+        np.testing.assert_array_equal(got[name], want[name][:16], err_msg=name)

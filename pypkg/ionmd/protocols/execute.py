@@ -223,8 +223,9 @@ def _rowless_resume(rd: RunDir, status: dict, logs: list[Path]) -> int | None:
 
 END_RESTART = "restart.end"
 """The restart file of a piece's final state, written after its run (inputs/md.lmp)."""
-END_RESTART_RE = re.compile(r"^[ \t]*(?:write_restart|shell[ \t]+mv[ \t]+\S+)[ \t]+"
-                            + re.escape(END_RESTART) + r"[ \t]*(?:#.*)?$", re.M)
+END_RESTART_RE = re.compile(r"^[^#\n]*?(?:write_restart|shell[ \t]+mv[ \t]+\S+)[ \t]+"
+                            + re.escape(END_RESTART) + r"""(?=["'\s]|$)""", re.M)
+"""A line that writes restart.end (in md.lmp inside an ``if``, outside a comment)."""
 
 
 def writes_end_restart(p: Protocol) -> bool:

@@ -5,7 +5,7 @@ A run with a rule runs to a *target step*, the next multiple of ``check_every_ps
 the discard), as an ordinary piece (``run TARGET upto``); LAMMPS writes a restart file
 there, since targets are multiples of ``restart_every`` (the last piece, ending at the
 run's maximum, may stop between them: the template's ``restart.end`` then holds its end,
-for a run extended later). When the piece reached its
+if that is a frame, for a run extended later). When the piece reached its
 target, :func:`after_segment` analyses the run as far as it got and records the check in
 ``status.json``::
 
