@@ -156,6 +156,23 @@ def test_tiny_change_of_a_replica_value_moves_the_scatter_widening_little():
             assert c["ln_err"] == pytest.approx(np.sqrt(np.sum(se ** 2)) / 2, rel=1e-9)
 
 
+def test_replicas_with_normal_intervals_inverse_variance():
+    """Intervals at the normal quantile (the collective sigma's: known errors, dof inf): by
+    inverse variance unless their errors are equal (statsmodels' fixed effect), a normal
+    interval; a blend share of 1 (its p-value 0 divided by zero before)."""
+    values = [1.0, 1.1]
+    ivs = [interval(1.0, 0.1, 1.96), interval(1.1, 0.12, 1.96)]
+    got = combine_replicas(values, ivs, [1.96, 1.96])
+    se = np.array([ln_se(iv, 1.96) for iv in ivs])
+    fixed = combine_effects(np.log(values), se ** 2)
+    assert got["weights"] == "inverse-variance" and got["dof"] == np.inf
+    assert got["value"] == pytest.approx(np.exp(fixed.mean_effect_fe), rel=1e-12)
+    assert got["ln_err"] == pytest.approx(fixed.sd_eff_w_fe, rel=1e-9)
+    half = 1.959963984540054 * fixed.sd_eff_w_fe
+    assert got["ci95"] == pytest.approx(np.exp(fixed.mean_effect_fe + np.array([-half, half])),
+                                        rel=1e-9)
+
+
 def test_single_replica_keeps_its_interval_and_dof_read_back():
     iv = interval(1e-5, 0.2)
     got = combine_replicas([1e-5], [iv], [Q8])
