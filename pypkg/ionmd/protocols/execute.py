@@ -7,9 +7,9 @@ A run that was cut short (killed, walltime, a full disk, ionmd stopped by SIGINT
 SIGTERM, the template's own ``timer timeout``) is recorded as ``interrupted``, its
 ``reason`` saying what stopped it; it resumes from its newest complete restart file and
 runs only the remaining steps (``run N upto``). A piece that reached its end wrote its final
-state to ``restart.end`` (the preset templates, :data:`END_RESTART`), so a run extended
-later (:meth:`RunDir.set_length`) goes on from there bit for bit, whether or not its end was
-a multiple of ``restart_every``. A run stopped by ``fix halt`` or by lost
+state to ``restart.end`` where that end is a frame (the preset templates,
+:data:`END_RESTART`), so a run extended later (:meth:`RunDir.set_length`) goes on from there
+bit for bit, whether or not its end was a multiple of ``restart_every``. A run stopped by ``fix halt`` or by lost
 atoms is a physical failure, one stopped by another LAMMPS error (an unknown command, a
 missing file) a failure too: both are recorded as ``failed`` and not resumed. A model
 that returns a non-finite energy or force (``pair_style ionmd`` stops at that step) is a
@@ -222,7 +222,8 @@ def _rowless_resume(rd: RunDir, status: dict, logs: list[Path]) -> int | None:
 
 
 END_RESTART = "restart.end"
-"""The restart file of a piece's final state, written after its run (inputs/md.lmp)."""
+"""The restart file of a piece's final state, written after its run where it ends on a
+frame (inputs/md.lmp)."""
 END_RESTART_RE = re.compile(r"^[^#\n]*?(?:write_restart|shell[ \t]+mv[ \t]+\S+)[ \t]+"
                             + re.escape(END_RESTART) + r"""(?=["'\s]|$)""", re.M)
 """A line that writes restart.end (in md.lmp inside an ``if``, outside a comment)."""
