@@ -13,6 +13,7 @@ import synthetic_trajectories as st
 from ionmd.analysis.trajectory import (Piece, continuous_unwrapped, read_lammps_trajectory,
                                       stitch, unwrap)
 from ionmd.errors import AnalysisError, IonmdError
+from lammps_cells import two_type_lj_cell
 
 
 def _walk(breathing: float, seed: int = 0):
@@ -164,19 +165,7 @@ def test_discard_longer_than_run_and_absent_species_are_clear_errors(tmp_path):
     assert replace(traj).discard(0.1).n_frames == 10
 
 
-LJ_NPT = """
-units metal
-atom_style atomic
-lattice fcc 4.0
-region b prism 0 3 0 3 0 3 0.3 0.2 0.1
-create_box 2 b
-create_atoms 1 box
-set type 1 type/fraction 2 0.5 1
-mass 1 6.94
-mass 2 35.45
-pair_style lj/cut 6.0
-pair_coeff * * 0.05 2.6
-velocity all create 600 1
+LJ_NPT = two_type_lj_cell("fcc 4.0", like_pair=False) + """velocity all create 600 1
 fix 1 all npt temp 600 600 0.1 tri 0 0 0.5
 write_data s.data
 dump d all dcd 5 t.dcd

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from ionmd.analysis.trajectory import read_lammps_trajectory
+from lammps_cells import two_type_lj_cell
 from lammps_runner import run_lmp
 
 N_ATOMS = 108
@@ -23,19 +24,7 @@ dump s all custom 20 s{p}.dump id type xs ys zs
 dump_modify s sort id format float %.17g
 """
 
-RUN = """units metal
-atom_style atomic
-lattice fcc 4.4
-region b prism 0 3 0 3 0 3 0.3 0.2 0.1
-create_box 2 b
-create_atoms 1 box
-set type 1 type/fraction 2 0.5 1
-mass 1 6.94
-mass 2 35.45
-pair_style lj/cut 6.0
-pair_coeff * * 0.05 2.6
-pair_coeff 1 1 0.01 2.0
-velocity all create 1500 1
+RUN = two_type_lj_cell("fcc 4.4") + """velocity all create 1500 1
 write_data s.data
 timestep 0.002
 fix 1 all nvt temp 1500 1500 0.1

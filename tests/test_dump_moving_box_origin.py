@@ -11,23 +11,12 @@ import numpy as np
 import pytest
 
 from ionmd.analysis.trajectory import read_frames, read_lammps_trajectory
+from lammps_cells import two_type_lj_cell
 from lammps_runner import run_lmp
 
 N_ATOMS = 108
 
-RUN = """units metal
-atom_style atomic
-lattice fcc 4.4
-region b prism 0 3 0 3 0 3 0.3 0.2 0.1
-create_box 2 b
-create_atoms 1 box
-set type 1 type/fraction 2 0.5 1
-mass 1 6.94
-mass 2 35.45
-pair_style lj/cut 6.0
-pair_coeff * * 0.05 2.6
-pair_coeff 1 1 0.01 2.0
-velocity all create 1500 1
+RUN = two_type_lj_cell("fcc 4.4") + """velocity all create 1500 1
 write_data s.data
 timestep 0.002
 fix 1 all npt temp 1500 1500 0.1 tri 100000 100000 0.2 fixedpoint 0 0 0

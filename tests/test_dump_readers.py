@@ -16,23 +16,11 @@ import pytest
 from ionmd.analysis.msd import compute_msd
 from ionmd.analysis.trajectory import read_frames, read_lammps_trajectory
 from ionmd.errors import AnalysisError
+from lammps_cells import two_type_lj_cell
 
 N_ATOMS = 108
 
-RUN = """units metal
-atom_style atomic
-boundary p p p
-lattice fcc 4.0
-region b prism 0 3 0 3 0 3 0.3 0.2 0.1
-create_box 2 b
-create_atoms 1 box
-set type 1 type/fraction 2 0.5 1
-mass 1 6.94
-mass 2 35.45
-pair_style lj/cut 6.0
-pair_coeff * * 0.05 2.6
-pair_coeff 1 1 0.01 2.0
-velocity all create 3000 1
+RUN = two_type_lj_cell("fcc 4.0", settings="boundary p p p\n") + """velocity all create 3000 1
 compute pe all pe/atom
 write_data s.data
 fix 1 all nvt temp 3000 3000 0.1

@@ -18,6 +18,7 @@ from ionmd.analysis.structure_functions import (density_grid, rdf, van_hove_dist
                                                 van_hove_self, write_density_cube)
 from ionmd.analysis.trajectory import Trajectory, cell_widths
 from ionmd.errors import AnalysisError
+from lammps_cells import two_type_lj_cell
 
 R_MAX, N_BINS = 7.0, 35
 
@@ -166,19 +167,7 @@ def test_cube_atoms_sit_in_the_average_cell_like_the_density(tmp_path):
                                atol=1e-5)
 
 
-NPT_LIQUID = """units metal
-atom_style atomic
-lattice fcc 4.0
-region b prism 0 3 0 3 0 3 0.3 0.2 0.1
-create_box 2 b
-create_atoms 1 box
-set type 1 type/fraction 2 0.5 1
-mass 1 6.94
-mass 2 35.45
-pair_style lj/cut 6.0
-pair_coeff * * 0.05 2.6
-pair_coeff 1 1 0.01 2.0
-velocity all create 3000 1
+NPT_LIQUID = two_type_lj_cell("fcc 4.0") + """velocity all create 3000 1
 write_data s.data
 fix 1 all npt temp 3000 3000 0.1 tri 140000 140000 0.5
 dump x all custom 10 x.dump id type x y z

@@ -16,32 +16,20 @@ import pytest
 from ionmd.analysis.structure_functions import wrapped_fractions
 from ionmd.analysis.trajectory import read_lammps_trajectory
 from ionmd.errors import AnalysisError
+from lammps_cells import TILTED_PRISM, two_type_lj_cell
 
-LJ = """units metal
-atom_style atomic
-boundary p p p
-atom_modify map yes
-{lattice}
-region b {region}
-create_box 2 b
-create_atoms 1 box
-set type 1 type/fraction 2 0.5 1
-mass 1 6.94
-mass 2 35.45
-pair_style lj/cut 6.0
-pair_coeff * * 0.05 2.6
-pair_coeff 1 1 0.01 2.0
-write_data s.data
+MSD_OUT = """write_data s.data
 compute msd all msd
 fix m all ave/time {every} 1 {every} c_msd[4] file msd.out format ' %.12g'
 """
 
 
-def _run(work, lattice, body, region="prism 0 3 0 3 0 3 0.3 0.2 0.1"):
+def _run(work, lattice, body, region=TILTED_PRISM):
     from lammps_runner import run_lmp
 
     every = 10
-    run_lmp(LJ.format(every=every, lattice=lattice, region=region) + body, work)
+    cell = two_type_lj_cell(lattice, region=region, settings="boundary p p p\natom_modify map yes\n")
+    run_lmp(cell + MSD_OUT.format(every=every) + body, work)
     table = np.loadtxt(work / "msd.out")
     return work, table[:, 0].astype(int), table[:, 1]
 
@@ -56,7 +44,7 @@ def npt_solid(tmp_path_factory):
     """A cold LJ crystal compressed under NpT (its box shrinks about its fixed centre, lo
     moves), atoms a quarter lattice spacing off the faces: none crosses one, so compute
     msd (x + n H with n = 0) is exact there."""
-    return _run(tmp_path_factory.mktemp("nptsolid"), "lattice fcc 4.3 origin 0.25 0.25 0.25",
+    return _run(tmp_path_factory.mktemp("nptsolid"), "fcc 4.3 origin 0.25 0.25 0.25",
                 """pair_coeff 1 1 0.05 2.6
 velocity all create 30 1
 fix 1 all npt temp 30 30 0.1 iso 0 20000 0.5
@@ -84,7 +72,7 @@ def test_npt_msd_of_dump_and_dcd_is_lammps_compute_msd(npt_solid, name):
 def nvt_liquid(tmp_path_factory):
     """A hot LJ liquid in a constant box: wrapped and unwrapped DCDs, an xu yu zu dump, and
     one with image flags every 200 steps (atoms move more than half a cell in that time)."""
-    return _run(tmp_path_factory.mktemp("nvtliquid"), "lattice fcc 4.0", """velocity all create 3000 1
+    return _run(tmp_path_factory.mktemp("nvtliquid"), "fcc 4.0", """velocity all create 3000 1
 fix 1 all nvt temp 3000 3000 0.1
 dump t all dcd 10 t.dcd
 dump u all dcd 10 u.dcd
@@ -130,7 +118,7 @@ def test_too_long_steps_in_a_constant_box_suggest_dump_unwrapped(nvt_liquid):
 @pytest.fixture(scope="module")
 def npt_liquid(tmp_path_factory):
     """A hot LJ liquid under NpT: x y z read by ionmd, xs ys zs as LAMMPS wraps them."""
-    return _run(tmp_path_factory.mktemp("nptliquid"), "lattice fcc 4.0", """velocity all create 3000 1
+    return _run(tmp_path_factory.mktemp("nptliquid"), "fcc 4.0", """velocity all create 3000 1
 fix 1 all npt temp 3000 3000 0.1 tri 0 5000 0.5
 dump x all custom 10 x.dump id type x y z
 dump s all custom 10 s.dump id xs ys zs
