@@ -100,3 +100,30 @@ def superionic_folder(folder: Path) -> Path:
     frozen_framework_template(folder / "frozen.lmp")
     rocksalt_cell().write(folder / "licl.cif")
     return folder
+
+
+# the MD's run line of the md template, and what replaces it: the MD, then a quench whose
+# minimisation pushes atom 1 out through a fixed z face (lost atoms)
+MD_RUN_LINE = "run             $steps upto start 0 stop $steps\n"
+QUENCH = (MD_RUN_LINE
+          + "change_box      all boundary p p f\ngroup           kick id 1\n"
+          "fix             push kick addforce 0 0 -50\nfix_modify      push energy yes\n"
+          "min_modify      dmax 0.02\nminimize        0 0 100 1000\n")
+
+
+def run_quench_losing_atoms(folder: Path):
+    """One short conductivity run (fcc cell, Morse model) of the md template followed by
+    :data:`QUENCH`, executed for real: its run directory, status and first log's text."""
+    from ionmd.protocols import execute, plan_runs
+    from ionmd.protocols.execute import INPUTS
+
+    text = (INPUTS / "md.lmp").read_text()
+    assert MD_RUN_LINE in text, "the md template's run line changed: update MD_RUN_LINE"
+    template = folder / "quench.lmp"
+    template.write_text(text.replace(MD_RUN_LINE, QUENCH))
+    proto = short("conductivity", temperatures=(600.0,), duration_ps=0.05, discard_ps=0.0,
+                  template=str(template))
+    (rd,) = plan_runs(proto, fcc_cell(), morse_model(folder / "morse.pt"), folder / "out",
+                      name="fcc")
+    status = execute(rd)
+    return rd, status, (rd.path / "log.0.lammps").read_text()

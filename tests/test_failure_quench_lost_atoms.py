@@ -10,23 +10,11 @@ from __future__ import annotations
 import numpy as np
 
 from ionmd.analysis.failure import detect_failures
-from ionmd.protocols import execute, plan_runs
-from ionmd.protocols.execute import INPUTS
-from protocol_setup import fcc_cell, morse_model, short
-from test_logs_minimize_after_md_lost_atoms import QUENCH
+from protocol_setup import run_quench_losing_atoms
 
 
 def test_a_quench_loss_is_dated_after_the_md_as_the_status_says(tmp_path):
-    text = (INPUTS / "md.lmp").read_text()
-    run_line = "run             $steps upto start 0 stop $steps\n"
-    template = tmp_path / "quench.lmp"
-    template.write_text(text.replace(run_line, QUENCH))
-    proto = short("conductivity", temperatures=(600.0,), duration_ps=0.05, discard_ps=0.0,
-                  template=str(template))
-    (rd,) = plan_runs(proto, fcc_cell(), morse_model(tmp_path / "morse.pt"), tmp_path / "out",
-                      name="fcc")
-    status = execute(rd)
-    log = (rd.path / "log.0.lammps").read_text()
+    rd, status, log = run_quench_losing_atoms(tmp_path)
     md_part = log[:log.index("\nminimize")]
     md_rows = [int(p[0]) for p in (ln.split() for ln in md_part.splitlines())
                if len(p) == 9 and p[0].isdigit()]

@@ -12,21 +12,11 @@ import numpy as np
 import pytest
 
 from ionmd.lammps.log import find_lost_atoms, parse_thermo
-from ionmd.protocols import execute, plan_runs
-from ionmd.protocols.execute import INPUTS
+from lammps_cells import lj_units_fcc_cell
 from lammps_runner import run_lmp
-from protocol_setup import fcc_cell, morse_model, short
+from protocol_setup import run_quench_losing_atoms
 
-QUENCH_LOSES = """units lj
-lattice fcc 0.8442
-region box block 0 3 0 3 -0.25 2.75
-create_box 1 box
-create_atoms 1 box
-mass 1 1.0
-pair_style lj/cut 2.5
-pair_coeff 1 1 1.0 1.0 2.5
-thermo_style custom step temp pe
-velocity all create 1.44 87287 loop geom
+QUENCH_LOSES = lj_units_fcc_cell() + """velocity all create 1.44 87287 loop geom
 fix 1 all nve
 thermo 5
 fix p all print 5 "MDROW $(step) $(temp:%.12g)" file md_rows.txt screen no
@@ -72,24 +62,8 @@ def test_the_loss_is_dated_after_the_md(quench):
                          f"(after the minimisation's row at step {rows[-1]})")
 
 
-QUENCH = ("run             $steps upto start 0 stop $steps\n"
-          "change_box      all boundary p p f\ngroup           kick id 1\n"
-          "fix             push kick addforce 0 0 -50\nfix_modify      push energy yes\n"
-          "min_modify      dmax 0.02\nminimize        0 0 100 1000\n")
-
-
 def test_a_run_whose_quench_loses_atoms_says_the_md_ran(tmp_path):
-    text = (INPUTS / "md.lmp").read_text()
-    run_line = "run             $steps upto start 0 stop $steps\n"
-    assert run_line in text
-    template = tmp_path / "quench.lmp"
-    template.write_text(text.replace(run_line, QUENCH))
-    proto = short("conductivity", temperatures=(600.0,), duration_ps=0.05, discard_ps=0.0,
-                  template=str(template))
-    (rd,) = plan_runs(proto, fcc_cell(), morse_model(tmp_path / "morse.pt"), tmp_path / "out",
-                      name="fcc")
-    status = execute(rd)
-    log = (rd.path / "log.0.lammps").read_text()
+    rd, status, log = run_quench_losing_atoms(tmp_path)
     assert "ERROR: Lost atoms" in log[log.index("\nminimize"):]
     assert status["state"] == "failed" and status["failure_mode"] == "lost_atoms"
     assert status["failed_step"] == rd.target_step == status["step"]   # the MD ran to its end

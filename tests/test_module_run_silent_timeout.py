@@ -15,17 +15,9 @@ import pytest
 
 from ionmd.lammps.log import parse_thermo, thermo_steps
 from ionmd.lammps.module_runner import ModuleRun, check_module_runner
+from lammps_cells import lj_units_fcc_cell
 
-INPUT = """units lj
-lattice fcc 0.8442
-region box block 0 3 0 3 0 3
-create_box 1 box
-create_atoms 1 box
-mass 1 1.0
-pair_style lj/cut 2.5
-pair_coeff 1 1 1.0 1.0 2.5
-thermo_style custom step temp pe
-thermo_modify flush yes
+INPUT = lj_units_fcc_cell(z_range="0 3") + """thermo_modify flush yes
 velocity all create 1.44 87287 loop geom
 fix 1 all nve
 thermo 1000

@@ -9,19 +9,10 @@ from __future__ import annotations
 import re
 
 from ionmd.lammps.log import find_lost_atoms
+from lammps_cells import lj_units_fcc_cell
 from lammps_runner import run_lmp
 
-SHOT = """echo none
-units lj
-lattice fcc 0.8442
-region box block 0 3 0 3 -0.25 2.75
-create_box 1 box
-create_atoms 1 box
-mass 1 1.0
-pair_style lj/cut 2.5
-pair_coeff 1 1 1.0 1.0 2.5
-thermo_style custom step temp pe
-change_box all boundary p p f
+SHOT = "echo none\n" + lj_units_fcc_cell() + """change_box all boundary p p f
 velocity all create 1.44 87287 loop geom
 group kick id 1
 velocity kick set 0 0 -50

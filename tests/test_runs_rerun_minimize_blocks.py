@@ -21,18 +21,10 @@ import numpy as np
 import pytest
 
 from ionmd.lammps.log import find_lost_atoms, parse_thermo, thermo_steps
+from lammps_cells import lj_units_fcc_cell
 from lammps_runner import run_lmp
 
-CELL = """units lj
-lattice fcc 0.8442
-region box block 0 3 0 3 -0.25 2.75
-create_box 1 box
-create_atoms 1 box
-mass 1 1.0
-pair_style lj/cut 2.5
-pair_coeff 1 1 1.0 1.0 2.5
-thermo_style custom step temp pe
-"""
+CELL = lj_units_fcc_cell()
 MD_THEN_RERUN = CELL + """velocity all create 1.44 87287 loop geom
 fix 1 all nve
 thermo 5
