@@ -7,7 +7,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from protocol_setup import fcc_cell, morse_model
+import numpy as np
+from scipy.constants import Boltzmann, electron_volt
+
+import synthetic_trajectories as st
+from protocol_setup import fcc_cell, morse_model, superionic_folder
+
+KB = Boltzmann / electron_volt      # eV/K
 
 PROTOCOL = """\
 [protocol]
@@ -49,6 +55,75 @@ def write_campaign(folder: Path, *, name: str = "c", temperatures=(600, 900), re
     return path
 
 
+def brownian_run(rd, T: float, seed: int, ea: float, d_1000: float) -> float:
+    """The run folder's files replaced by a Brownian trajectory (16 Li, 300 steps) of
+    Arrhenius D (activation energy ``ea`` eV, ``d_1000`` A^2/ps at 1000 K), marked
+    completed; run.json keeps what ionmd wrote (its model among it). Returns D (A^2/ps)."""
+    rng = np.random.default_rng(seed)
+    D = d_1000 * np.exp(-ea / KB * (1 / T - 1 / 1000))
+    s = st.make(st.brownian_steps(300, 16, [D] * 3, 0.1, rng), L=12.0, rng=rng)
+    st.write_lammps_files(rd.path, s, [T] * len(s.true.boxes), specorder=["Li", "Cl"],
+                          dcd="traj.0.dcd", log="log.0.lammps")
+    meta = rd.read_json("run.json")
+    meta.update(timestep_fs=2.0, dump_every=50, discard_ps=2.0, trajectory=["traj.0.dcd"],
+                logs=["log.0.lammps"], dump_unwrapped=True, type_map={"1": "Li", "2": "Cl"})
+    rd.write_json("run.json", meta)
+    rd.set_status("completed", step=15000, pieces=1, resumable=False)
+    return D
+
+
+GOAL_CAMPAIGN = """\
+name = "goal"
+output = "runs"
+structures = ["licl.cif"]
+models = ["licl.pt"]
+temperatures = [1000, 1200, 1400]
+replicas = 1
+goal = {{{goal}}}
+
+[protocol]
+name = "conductivity-nvt"
+duration_ps = 1.5
+discard_ps = 0.5
+dump_every = 20
+thermo_every = 20
+restart_every = 500
+supercell = "none"
+template = "frozen.lmp"
+{protocol_extra}
+[resources]
+ranks = 1
+{threads}walltime = "0:10:00"
+
+[executor]
+kind = "local"
+cores = 2
+
+[analysis]
+charges = {{Li = 1, Cl = -1}}
+mcmc_samples = 100
+fit_start_ps = 0.1
+window_ps = 0.5
+"""
+
+
+def goal_campaign_text(goal: str, *, protocol_extra: str = "", threads: int | None = None) -> str:
+    """A goal campaign of the toy superionic conductor (:func:`superionic_folder`) at
+    1000-1400 K, 1.5 ps a run on the local executor; ``goal``: the inside of its ``goal``
+    table; ``protocol_extra``: lines added to ``[protocol]``; ``threads`` a rank if given."""
+    return GOAL_CAMPAIGN.format(goal=goal, protocol_extra=protocol_extra,
+                                threads="" if threads is None else f"threads = {threads}\n")
+
+
+def goal_campaign(folder: Path, goal: str, **text) -> Path:
+    """``folder`` made a superionic campaign folder with ``goal.toml``
+    (:func:`goal_campaign_text` of ``goal`` and ``text``)."""
+    superionic_folder(folder)
+    path = folder / "goal.toml"
+    path.write_text(goal_campaign_text(goal, **text))
+    return path
+
+
 def line_of(path: Path, marker: str) -> int:
     """1-based line of the first line of ``path`` containing ``marker``."""
     for i, line in enumerate(Path(path).read_text().splitlines(), 1):
@@ -57,7 +132,8 @@ def line_of(path: Path, marker: str) -> int:
     raise AssertionError(f"{marker!r} not in {path}")
 
 
-__all__ = ["campaign_dir", "line_of", "morse_model", "write_campaign"]
+__all__ = ["brownian_run", "campaign_dir", "goal_campaign", "goal_campaign_text", "line_of",
+           "morse_model", "write_campaign"]
 
 
 def wait_for(cond, timeout: float = 120.0, what: str = "") -> None:

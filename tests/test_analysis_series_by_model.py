@@ -28,27 +28,12 @@ from contract_models import MorseEdgeModel, save_contract_model
 from ionmd.analysis.run_spec import load_run_spec
 from ionmd.cli import main
 from protocol_setup import ELEMENTS, MORSE, fcc_cell, short
-from sweep_setup import campaign_dir, write_campaign
+from sweep_setup import brownian_run, campaign_dir, write_campaign
 
 KB = Boltzmann / electron_volt
 TEMPERATURES = (600.0, 800.0, 1000.0)
 EA = {"morse": (0.25, 0.5), "other": (0.40, 0.125)}     # Ea (eV), D at 1000 K (A^2/ps)
 ANALYSIS = "charges = {Li = 1, Cl = -1}\nfit_start_ps = 1.0\nwindow_ps = 15.0\ncollapse_fraction = 0.01"
-
-
-def brownian_run(rd, T: float, seed: int, ea: float, d_1000: float) -> None:
-    """The run folder's files replaced by a Brownian trajectory of Arrhenius D (16 Li);
-    run.json keeps what ionmd wrote (its model among it)."""
-    rng = np.random.default_rng(seed)
-    D = d_1000 * np.exp(-ea / KB * (1 / T - 1 / 1000))
-    s = st.make(st.brownian_steps(300, 16, [D] * 3, 0.1, rng), L=12.0, rng=rng)
-    st.write_lammps_files(rd.path, s, [T] * len(s.true.boxes), specorder=["Li", "Cl"],
-                          dcd="traj.0.dcd", log="log.0.lammps")
-    meta = rd.read_json("run.json")
-    meta.update(timestep_fs=2.0, dump_every=50, discard_ps=2.0, trajectory=["traj.0.dcd"],
-                logs=["log.0.lammps"], dump_unwrapped=True, type_map={"1": "Li", "2": "Cl"})
-    rd.write_json("run.json", meta)
-    rd.set_status("completed", step=15000, pieces=1, resumable=False)
 
 
 def analyze(folders, out, *extra) -> dict:

@@ -22,8 +22,8 @@ import pytest
 
 from ionmd.cli import main
 from ionmd.sweep import load_campaign, plan_campaign
-from sweep_setup import campaign_dir, write_campaign
-from test_analysis_series_by_model import ANALYSIS, EA, TEMPERATURES, brownian_run, wls_ea
+from sweep_setup import brownian_run, campaign_dir, write_campaign
+from test_analysis_series_by_model import ANALYSIS, EA, TEMPERATURES, wls_ea
 
 EA_OF = {"sevennet": EA["morse"], "other": EA["other"]}
 

@@ -12,13 +12,12 @@ import pytest
 from ase import Atoms
 from ase.io import write
 
-import synthetic_trajectories as st
 from ionmd.cli import main
 from ionmd.protocols.rundir import velocity_seed
 from ionmd.sweep import CampaignError, load_campaign, plan_campaign
 from ionmd.sweep.campaign import parse_walltime
 from ionmd.sweep.source import read_source
-from sweep_setup import campaign_dir, line_of, write_campaign
+from sweep_setup import brownian_run, campaign_dir, line_of, write_campaign
 
 KB = 8.617333262e-5
 
@@ -226,17 +225,7 @@ EA, D_1000 = 0.25, 0.15    # eV; A^2/ps at 1000 K
 
 def _prepare(rd, T, seed):
     """Replace the run's files by a Brownian trajectory of known D (A^2/ps -> cm^2/s)."""
-    rng = np.random.default_rng(seed)
-    D = D_1000 * np.exp(-EA / KB * (1 / T - 1 / 1000))
-    s = st.make(st.brownian_steps(300, 16, [D] * 3, 0.1, rng), L=12.0, rng=rng)
-    st.write_lammps_files(rd.path, s, [T] * len(s.true.boxes), specorder=["Li", "Cl"],
-                          dcd="traj.0.dcd", log="log.0.lammps")
-    meta = rd.read_json("run.json")
-    meta.update(timestep_fs=2.0, dump_every=50, discard_ps=2.0, trajectory=["traj.0.dcd"],
-                logs=["log.0.lammps"], dump_unwrapped=True, type_map={"1": "Li", "2": "Cl"})
-    rd.write_json("run.json", meta)
-    rd.set_status("completed", step=15000, pieces=1, resumable=False)
-    return D * 1e-4
+    return brownian_run(rd, T, seed, EA, D_1000) * 1e-4
 
 
 def test_collect_aggregates_replicas_and_fits_arrhenius(folder, capsys):

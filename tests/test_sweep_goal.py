@@ -18,48 +18,11 @@ from ionmd.errors import IonmdError
 from ionmd.sweep import load_campaign
 from ionmd.sweep.goal import measure, read_goal_state
 from ionmd.sweep.plan import plan_campaign
-from protocol_setup import superionic_folder
-
-CAMPAIGN = """\
-name = "goal"
-output = "runs"
-structures = ["licl.cif"]
-models = ["licl.pt"]
-temperatures = [1000, 1200, 1400]
-replicas = 1
-goal = {{sigma_300K_factor = {factor}, budget = "{budget} h", step = "1ps"{extra}}}
-
-[protocol]
-name = "conductivity-nvt"
-duration_ps = 1.5
-discard_ps = 0.5
-dump_every = 20
-thermo_every = 20
-restart_every = 500
-supercell = "none"
-template = "frozen.lmp"
-
-[resources]
-ranks = 1
-walltime = "0:10:00"
-
-[executor]
-kind = "local"
-cores = 2
-
-[analysis]
-charges = {{Li = 1, Cl = -1}}
-mcmc_samples = 100
-fit_start_ps = 0.1
-window_ps = 0.5
-"""
-
+from sweep_setup import goal_campaign
 
 def campaign(folder: Path, factor: float, budget: float, extra: str = "") -> Path:
-    superionic_folder(folder)
-    path = folder / "goal.toml"
-    path.write_text(CAMPAIGN.format(factor=factor, budget=budget, extra=extra))
-    return path
+    return goal_campaign(folder, f'sigma_300K_factor = {factor}, budget = "{budget} h", '
+                                 f'step = "1ps"{extra}')
 
 
 def test_budget_is_spent_on_the_runs_that_narrow_sigma(tmp_path, capsys):

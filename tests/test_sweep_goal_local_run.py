@@ -35,43 +35,16 @@ from ionmd.protocols import launch
 from ionmd.sweep import load_campaign
 from ionmd.sweep.goal import measure, read_goal_state
 from ionmd.sweep.plan import plan_campaign
-from protocol_setup import superionic_folder
+from sweep_setup import goal_campaign, goal_campaign_text
 
-CAMPAIGN = """\
-name = "goal"
-output = "runs"
-structures = ["licl.cif"]
-models = ["licl.pt"]
-temperatures = [1000, 1200, 1400]
-replicas = 1
-goal = {{sigma_300K_factor = 1e6, budget = "1 core-h", step = "1ps"}}
+GOAL = 'sigma_300K_factor = 1e6, budget = "1 core-h", step = "1ps"'
+MOBILE_CL_FIRST = 'mobile_species = ["Cl", "Li"]\n'
 
-[protocol]
-name = "conductivity-nvt"
-duration_ps = 1.5
-discard_ps = 0.5
-dump_every = 20
-thermo_every = 20
-restart_every = 500
-supercell = "none"
-template = "frozen.lmp"
-mobile_species = ["Cl", "Li"]
 
-[resources]
-ranks = 1
-threads = {threads}
-walltime = "0:10:00"
+def campaign_text(threads: int) -> str:
+    return goal_campaign_text(GOAL, protocol_extra=MOBILE_CL_FIRST, threads=threads)
 
-[executor]
-kind = "local"
-cores = 2
 
-[analysis]
-charges = {{Li = 1, Cl = -1}}
-mcmc_samples = 100
-fit_start_ps = 0.1
-window_ps = 0.5
-"""
 LOOP = re.compile(r"Loop time of (\S+) on (\d+) procs for (\d+) steps with (\d+) atoms")
 KILL_AFTER = 800     # steps; the restart file is written at 500
 
@@ -89,9 +62,8 @@ def dcd_step(path) -> int:
 def ran(tmp_path_factory):
     """The campaign run whole, its 1000 K run killed at step >= 800 first (resumed by
     submit from its restart at step 500); the killed piece's last step."""
-    folder = superionic_folder(tmp_path_factory.mktemp("wire_goal"))
-    path = folder / "goal.toml"
-    path.write_text(CAMPAIGN.format(threads=1))
+    path = goal_campaign(tmp_path_factory.mktemp("wire_goal"), GOAL,
+                         protocol_extra=MOBILE_CL_FIRST, threads=1)
     runs = plan_campaign(load_campaign(path), create=True)
     rd = next(r.rundir for r in runs if r.temperature == 1000.0)
     proc = launch(rd)
@@ -165,7 +137,7 @@ def test_costs_and_walltime_warning_at_the_campaigns_cores(ran, capsys):
     from ionmd.cli.sweep import _warn_walltime
 
     path, _ = ran
-    path.write_text(CAMPAIGN.format(threads=2))
+    path.write_text(campaign_text(threads=2))
     try:
         c = load_campaign(path)
         runs = plan_campaign(c)
@@ -185,7 +157,7 @@ def test_costs_and_walltime_warning_at_the_campaigns_cores(ran, capsys):
         _warn_walltime(c, runs)
         assert capsys.readouterr().err.count("warning") == len(runs)
     finally:
-        path.write_text(CAMPAIGN.format(threads=1))
+        path.write_text(campaign_text(threads=1))
 
 
 def test_collect_rows_take_Ea_of_the_fastest_species(ran):
