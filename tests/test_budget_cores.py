@@ -11,12 +11,8 @@ import sys
 from types import SimpleNamespace
 
 import pytest
-from ase.io import write
 
-from ionmd.cli import main
-from protocol_setup import fcc_cell, morse_model
-
-HAVE = len(os.sched_getaffinity(0))
+from run_command_setup import HAVE, ionmd_run, record_run_all, run_inputs
 
 
 def test_available_cores_follow_taskset_and_slurm():
@@ -32,28 +28,13 @@ def test_available_cores_follow_taskset_and_slurm():
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("inputs")
-    write(folder / "POSCAR", fcc_cell(), format="vasp")
-    return folder / "POSCAR", morse_model(folder / "morse.pt")
-
-
-def ionmd_run(inputs, out, *extra):
-    structure, model = inputs
-    return main(["run", "conductivity-nvt", str(structure), "--model", str(model),
-                 "--temps", "600", "--time", "2ps", "--supercell", "none", "--set", "discard_ps=0.5", "--no-progress",
-                 "-o", str(out), *extra])
+    return run_inputs(tmp_path_factory.mktemp("inputs"))
 
 
 @pytest.fixture
 def ran(monkeypatch):
-    """run_all recorded instead of run (nothing of LAMMPS is under test here)."""
-    import ionmd.protocols
-
-    calls = []
-    monkeypatch.setattr(ionmd.protocols, "run_all", lambda runs, nprocs, **kw:
-                        calls.append(nprocs) or [{"state": "completed"} for _ in runs])
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    return calls
+    return record_run_all(monkeypatch)
 
 
 def test_np_beyond_the_cores_is_refused_before_anything_is_written(inputs, tmp_path, ran, capsys):

@@ -17,24 +17,21 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from ase.io import read, write
+from ase.io import read
 
 from ionmd.bench import BenchPoint
 from ionmd.cli import main
 from ionmd.cores import omp_threads
 from ionmd.errors import IonmdError
-from protocol_setup import fcc_cell, morse_model
+from protocol_setup import fcc_cell
+from run_command_setup import HAVE, ionmd_run, outside_slurm, record_run_all, run_inputs
 
-HAVE = len(os.sched_getaffinity(0))
-SLURM = ("SLURM_JOB_CPUS_PER_NODE", "SLURM_CPUS_ON_NODE", "SLURM_JOB_NUM_NODES", "SLURM_NNODES")
 ON_ONE_CPU = "the SLURM job's CPUs on this node (SLURM_CPUS_ON_NODE) are 1"
 
 
 @pytest.fixture(autouse=True)
-def outside_slurm(monkeypatch):
-    for name in SLURM:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+def no_slurm_job(monkeypatch):
+    outside_slurm(monkeypatch)
 
 
 # ------------------------------------------------------------------ available cores
@@ -126,27 +123,12 @@ def test_unset_omp_num_threads_counts_one_thread_per_rank(monkeypatch):
 # ------------------------------------------------------------------ ionmd run
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("inputs")
-    write(folder / "POSCAR", fcc_cell(), format="vasp")
-    return folder / "POSCAR", morse_model(folder / "morse.pt")
+    return run_inputs(tmp_path_factory.mktemp("inputs"))
 
 
 @pytest.fixture
 def ran(monkeypatch):
-    """run_all recorded instead of run (nothing of LAMMPS is under test here)."""
-    import ionmd.protocols
-
-    calls = []
-    monkeypatch.setattr(ionmd.protocols, "run_all", lambda runs, nprocs, **kw:
-                        calls.append(nprocs) or [{"state": "completed"} for _ in runs])
-    return calls
-
-
-def ionmd_run(inputs, out, *extra, supercell="none"):
-    structure, model = inputs
-    return main(["run", "conductivity-nvt", str(structure), "--model", str(model),
-                 "--temps", "600", "--time", "2ps", "--supercell", supercell,
-                 "--set", "discard_ps=0.5", "--no-progress", "-o", str(out), *extra])
+    return record_run_all(monkeypatch)
 
 
 def test_run_counts_the_outer_level_of_a_nested_omp_list(inputs, tmp_path, ran, capsys,

@@ -6,44 +6,20 @@ runner is refused before a run directory is written."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
-from ase.io import write
 
-from ionmd.cli import main
-from protocol_setup import fcc_cell, morse_model
-
-HAVE = len(os.sched_getaffinity(0))
-SLURM = ("SLURM_JOB_CPUS_PER_NODE", "SLURM_CPUS_ON_NODE", "SLURM_JOB_NUM_NODES", "SLURM_NNODES")
+from run_command_setup import HAVE, ionmd_run, outside_slurm, record_run_all, run_inputs
 
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("inputs")
-    write(folder / "POSCAR", fcc_cell(), format="vasp")
-    return folder / "POSCAR", morse_model(folder / "morse.pt")
+    return run_inputs(tmp_path_factory.mktemp("inputs"))
 
 
 @pytest.fixture
 def ran(monkeypatch):
-    """run_all recorded instead of run (nothing of LAMMPS is under test here)."""
-    import ionmd.protocols
-
-    calls = []
-    monkeypatch.setattr(ionmd.protocols, "run_all", lambda runs, nprocs, **kw:
-                        calls.append(nprocs) or [{"state": "completed"} for _ in runs])
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    for name in SLURM:
-        monkeypatch.delenv(name, raising=False)
-    return calls
-
-
-def ionmd_run(inputs, out, *extra):
-    structure, model = inputs
-    return main(["run", "conductivity-nvt", str(structure), "--model", str(model),
-                 "--temps", "600", "--time", "2ps", "--supercell", "none",
-                 "--set", "discard_ps=0.5", "--no-progress", "-o", str(out), *extra])
+    outside_slurm(monkeypatch)
+    return record_run_all(monkeypatch)
 
 
 def test_ranks_over_a_multi_node_job_are_not_refused(inputs, tmp_path, ran, capsys, monkeypatch):
