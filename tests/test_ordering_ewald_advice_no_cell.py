@@ -9,33 +9,19 @@ radii."""
 from __future__ import annotations
 
 import re
-import warnings
 
-import numpy as np
 import pytest
-from ase.data import atomic_numbers, covalent_radii
-from pymatgen.core import Lattice, Species, Structure
+from pymatgen.core import Structure
 
 from ionmd.structures import StructureError, order_structure
+from ordering_rings import assert_li_cl_pairs_above_floors, li_cl_rings
 
 
 def _rings() -> Structure:
     """Li 0.5 and Cl 0.5 on rings of three sites 1.40 A apart along a 4.2 A axis, each Li
     site 1.82 A from two Cl sites (0.8 x the Li-Cl covalent sum: 1.84 A). The Ewald
     ordering's lowest-energy arrangements of the larger cells all hold such Li-Cl pairs."""
-    return Structure(Lattice.orthorhombic(4.2, 3.2, 1.75), [{"Li": 0.5}] * 3 + [{"Cl": 0.5}] * 3,
-                     [[0, 0, 0], [1 / 3, 0, 0], [2 / 3, 0, 0],
-                      [0, 0.5, 0.5], [1 / 3, 0.5, 0.5], [2 / 3, 0.5, 0.5]])
-
-
-def _rule(a: str, b: str) -> float:
-    return 0.8 * (covalent_radii[atomic_numbers[a]] + covalent_radii[atomic_numbers[b]])
-
-
-def _shannon_floor(el: str, state: int) -> float:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return 0.85 * 2 * float(Species(el, state).ionic_radius)
+    return li_cl_rings(1.75)
 
 
 @pytest.fixture(scope="module")
@@ -59,10 +45,4 @@ def test_following_the_advice_orders_every_pair_above_its_floor(refusal):
     seed, advised = re.search(r"`--order random --order-seed (\d+) --supercell (\d+x\d+x\d+)`",
                               refusal).groups()
     s = order_structure(_rings(), "random", seed=int(seed), supercell=advised).structure
-    d = s.distance_matrix
-    symbols = np.array([site.specie.symbol for site in s])
-    li, cl = np.flatnonzero(symbols == "Li"), np.flatnonzero(symbols == "Cl")
-    assert d[np.ix_(li, cl)].min() >= _rule("Li", "Cl") - 1e-9
-    for atoms, el, q in ((li, "Li", 1), (cl, "Cl", -1)):
-        pairs = d[np.ix_(atoms, atoms)][np.triu_indices(len(atoms), 1)]
-        assert pairs.min() >= min(_rule(el, el), _shannon_floor(el, q)) > 1.40
+    assert_li_cl_pairs_above_floors(s)

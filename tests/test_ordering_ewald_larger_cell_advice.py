@@ -10,24 +10,21 @@ import re
 
 import numpy as np
 import pytest
-from ase.data import atomic_numbers, covalent_radii
-from pymatgen.core import Lattice, Species, Structure
+from pymatgen.core import Structure
 
 from ionmd.structures import StructureError, order_structure
+from ordering_rings import covalent_rule, li_cl_rings, shannon_floor
 
 
 def _ring_cell() -> Structure:
     """Li 0.5 (and Cl 0.5) on rings of three sites 1.40 A apart along a 4.2 A axis: the
     smallest cell closes each ring on itself, so a ring holds two Li 1.40 A apart (Li+-Li+
     floor 1.53 A); a larger cell opens the rings."""
-    return Structure(Lattice.orthorhombic(4.2, 3.2, 3.4), [{"Li": 0.5}] * 3 + [{"Cl": 0.5}] * 3,
-                     [[0, 0, 0], [1 / 3, 0, 0], [2 / 3, 0, 0],
-                      [0, 0.5, 0.5], [1 / 3, 0.5, 0.5], [2 / 3, 0.5, 0.5]])
+    return li_cl_rings(3.4)
 
 
 def _floor(el: str, state: int) -> float:
-    cov = 2 * covalent_radii[atomic_numbers[el]]
-    return min(0.8 * cov, 0.85 * 2 * float(Species(el, state).ionic_radius))
+    return min(covalent_rule(el, el), shannon_floor(el, state))
 
 
 @pytest.fixture(scope="module")

@@ -9,25 +9,13 @@ radii, numpy distances of the ordered cell."""
 from __future__ import annotations
 
 import re
-import warnings
 
-import numpy as np
 import pytest
-from ase.data import atomic_numbers, covalent_radii
-from pymatgen.core import Lattice, Species, Structure
+from pymatgen.core import Lattice, Structure
 
 from ionmd.structures import StructureError, order_structure
 from ionmd.structures.ordering_limits import _PairLimits
-
-
-def _rule(a: str, b: str) -> float:
-    return 0.8 * (covalent_radii[atomic_numbers[a]] + covalent_radii[atomic_numbers[b]])
-
-
-def _shannon_floor(el: str, state: int) -> float:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return 0.85 * 2 * float(Species(el, state).ionic_radius)
+from ordering_rings import assert_li_cl_pairs_above_floors, covalent_rule, li_cl_rings
 
 
 @pytest.mark.parametrize("cation,anion", [("Li", "Cl"), ("Na", "I"), ("Li", "H"), ("Ag", "Br"),
@@ -36,16 +24,14 @@ def test_a_cation_anion_floor_is_not_above_the_default_rule(cation, anion):
     s = Structure(Lattice.cubic(6.0), [cation, anion], [[0, 0, 0], [0.5, 0.5, 0.5]])
     states = {"Cl": -1, "I": -1, "H": -1, "Br": -1, "O": -2}[anion]
     limits = _PairLimits(s, None, {cation: 5 if cation == "P" else 1, anion: states})
-    assert 0 < limits.physical_floor(cation, anion) <= _rule(cation, anion) + 1e-12
+    assert 0 < limits.physical_floor(cation, anion) <= covalent_rule(cation, anion) + 1e-12
 
 
 def _rings(c: float = 1.9) -> Structure:
     """Li 0.5 and Cl 0.5 on rings of three sites 1.40 A apart along a 4.2 A axis, Li-Cl
     sites 1.86 A apart: 0.8 x the Li-Cl covalent sum is 1.84 A. The smallest cell closes
     the Li rings on themselves (two Li 1.40 A apart); one doubled along a opens them."""
-    return Structure(Lattice.orthorhombic(4.2, 3.2, c), [{"Li": 0.5}] * 3 + [{"Cl": 0.5}] * 3,
-                     [[0, 0, 0], [1 / 3, 0, 0], [2 / 3, 0, 0],
-                      [0, 0.5, 0.5], [1 / 3, 0.5, 0.5], [2 / 3, 0.5, 0.5]])
+    return li_cl_rings(c)
 
 
 @pytest.fixture(scope="module")
@@ -64,10 +50,4 @@ def test_the_refusal_names_the_li_pair_and_advises_the_larger_cell(refusal):
 def test_the_advised_cell_orders_with_every_pair_above_its_floor(refusal):
     advised = re.search(r"`--supercell (\d+x\d+x\d+)`", refusal).group(1)
     s = order_structure(_rings(), "ewald", supercell=advised).structure
-    d = s.distance_matrix
-    symbols = np.array([site.specie.symbol for site in s])
-    li, cl = np.flatnonzero(symbols == "Li"), np.flatnonzero(symbols == "Cl")
-    assert d[np.ix_(li, cl)].min() >= _rule("Li", "Cl") - 1e-9
-    for atoms, el, q in ((li, "Li", 1), (cl, "Cl", -1)):
-        pairs = d[np.ix_(atoms, atoms)][np.triu_indices(len(atoms), 1)]
-        assert pairs.min() >= min(_rule(el, el), _shannon_floor(el, q)) > 1.40
+    assert_li_cl_pairs_above_floors(s)
