@@ -268,3 +268,15 @@ def test_a_piece_stopped_between_frames_keeps_the_last_end_restart(runs, tmp_pat
     assert list(got["Step"]) == list(range(0, 151, 10))
     for name in want:
         np.testing.assert_array_equal(got[name], want[name][:16], err_msg=name)
+
+
+def test_a_retry_deletes_the_end_restart_of_the_failed_run(tmp_path):
+    """RunDir.reset (a failed run retried) deleted restart.a/b but kept restart.end (the
+    failed state, written after a soft fix halt) and a half-written restart.end.part."""
+    (rd,) = plan_runs(_proto(), fcc_cell(), morse_model(tmp_path / "morse.pt"), tmp_path / "out",
+                      name="fcc")
+    for name in ("restart.a", "restart.end", "restart.end.part"):
+        (rd.path / name).write_bytes(b"state of the failed run")
+    rd.reset()
+    assert not any((rd.path / name).exists()
+                   for name in ("restart.a", "restart.end", "restart.end.part"))

@@ -36,8 +36,9 @@ def timed_out(tmp_path_factory):
     assert RUN in text
     template = tmp / "timed.lmp"
     template.write_text(text.replace(RUN, "timer           timeout 0:00:02 every 1\n" + RUN))
-    # 20 ps: far more steps than 2 s run; a restart file every 20 steps
-    proto = short("conductivity", temperatures=(600.0,), duration_ps=20.0, discard_ps=0.0,
+    # 400 ps: far more steps than two pieces of 2 s run (a quiet machine ran 11,000 of this
+    # cell's steps in 2 s: 20 ps let the second piece finish); a restart file every 20 steps
+    proto = short("conductivity", temperatures=(600.0,), duration_ps=400.0, discard_ps=0.0,
                   restart_every=20, template=str(template))
     (rd,) = plan_runs(proto, fcc_cell(), morse_model(tmp / "morse.pt"), tmp / "out",
                       name="fcc")

@@ -522,7 +522,8 @@ class RunDir:
         run is retried. The compute the deleted pieces used stays in the new status
         (:meth:`discarded_usage`)."""
         used = self.discarded_usage(int(self.status.get("pieces", 0)))
-        for pattern in ("in.*.lmp", "log.*.lammps", "screen.*.txt", "traj.*.dcd", "restart.[ab]"):
+        for pattern in ("in.*.lmp", "log.*.lammps", "screen.*.txt", "traj.*.dcd", "restart.[ab]",
+                        "restart.end", "restart.end.part"):
             for f in self.path.glob(pattern):
                 f.unlink()
         (self.path / STATUS).unlink(missing_ok=True)
