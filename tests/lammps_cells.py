@@ -35,3 +35,15 @@ pair_style lj/cut 2.5
 pair_coeff 1 1 1.0 1.0 2.5
 thermo_style custom step temp pe
 """
+
+
+# after :func:`lj_units_fcc_cell`: z made fixed and atom 1 pushed out through it while
+# minimising (atoms lost during a minimisation)
+MINIMIZE_PUSHING_ATOM_OUT = """change_box all boundary p p f
+group kick id 1
+fix push kick addforce 0 0 -50
+fix_modify push energy yes
+thermo 1
+min_modify dmax 0.02
+minimize 0 0 100 1000
+"""

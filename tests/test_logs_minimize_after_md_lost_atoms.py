@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from ionmd.lammps.log import find_lost_atoms, parse_thermo
-from lammps_cells import lj_units_fcc_cell
+from lammps_cells import MINIMIZE_PUSHING_ATOM_OUT, lj_units_fcc_cell
 from lammps_runner import run_lmp
 from protocol_setup import run_quench_losing_atoms
 
@@ -23,14 +23,7 @@ fix p all print 5 "MDROW $(step) $(temp:%.12g)" file md_rows.txt screen no
 run 20
 unfix p
 unfix 1
-change_box all boundary p p f
-group kick id 1
-fix push kick addforce 0 0 -50
-fix_modify push energy yes
-thermo 1
-min_modify dmax 0.02
-minimize 0 0 100 1000
-"""
+""" + MINIMIZE_PUSHING_ATOM_OUT
 
 
 @pytest.fixture(scope="module", params=["default", "none"])

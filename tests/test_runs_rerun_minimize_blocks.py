@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from ionmd.lammps.log import find_lost_atoms, parse_thermo, thermo_steps
-from lammps_cells import lj_units_fcc_cell
+from lammps_cells import MINIMIZE_PUSHING_ATOM_OUT, lj_units_fcc_cell
 from lammps_runner import run_lmp
 
 CELL = lj_units_fcc_cell()
@@ -42,14 +42,7 @@ run 100000000 post no
 timer timeout off
 rerun md.dump last 15 dump x y z
 """
-MINIMIZE_LOSES = CELL + """change_box all boundary p p f
-group kick id 1
-fix push kick addforce 0 0 -50
-fix_modify push energy yes
-thermo 1
-min_modify dmax 0.02
-minimize 0 0 100 1000
-reset_timestep 0
+MINIMIZE_LOSES = CELL + MINIMIZE_PUSHING_ATOM_OUT + """reset_timestep 0
 unfix push
 velocity all create 1.44 87287 loop geom
 fix 1 all nve
