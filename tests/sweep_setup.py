@@ -4,6 +4,7 @@ numbers that validation errors must name)."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -72,6 +73,20 @@ def brownian_run(rd, T: float, seed: int, ea: float, d_1000: float) -> float:
     return D
 
 
+def brownian_campaign(path: Path, ea_of: dict) -> tuple[list, dict]:
+    """The campaign at ``path`` planned, each run replaced by :func:`brownian_run` (seed:
+    its index; Ea and D at 1000 K: ``ea_of[its model]``) and ``sweep collect``-ed: its
+    runs and collect's results.json."""
+    from ionmd.cli import main
+    from ionmd.sweep import load_campaign, plan_campaign
+
+    runs = plan_campaign(load_campaign(path), create=True)
+    for k, run in enumerate(runs):
+        brownian_run(run.rundir, run.temperature, k, *ea_of[run.model])
+    assert main(["sweep", "collect", str(path), "--no-progress"]) == 0
+    return runs, json.loads((path.parent / "runs" / "collect" / "results.json").read_text())
+
+
 GOAL_CAMPAIGN = """\
 name = "goal"
 output = "runs"
@@ -132,7 +147,7 @@ def line_of(path: Path, marker: str) -> int:
     raise AssertionError(f"{marker!r} not in {path}")
 
 
-__all__ = ["brownian_run", "campaign_dir", "goal_campaign", "goal_campaign_text", "line_of",
+__all__ = ["brownian_campaign", "brownian_run", "campaign_dir", "goal_campaign", "goal_campaign_text", "line_of",
            "morse_model", "write_campaign"]
 
 

@@ -28,7 +28,7 @@ from contract_models import MorseEdgeModel, save_contract_model
 from ionmd.analysis.run_spec import load_run_spec
 from ionmd.cli import main
 from protocol_setup import ELEMENTS, MORSE, fcc_cell, short
-from sweep_setup import brownian_run, campaign_dir, write_campaign
+from sweep_setup import brownian_campaign, brownian_run, campaign_dir, write_campaign
 
 KB = Boltzmann / electron_volt
 TEMPERATURES = (600.0, 800.0, 1000.0)
@@ -75,13 +75,7 @@ def campaign(tmp_path_factory, morse):
     shutil.copy(folder / "morse.pt", folder / "other.pt")
     path = write_campaign(folder, temperatures=TEMPERATURES, replicas=1,
                           models='["morse.pt", "other.pt"]', analysis=ANALYSIS)
-    from ionmd.sweep import load_campaign, plan_campaign
-
-    runs = plan_campaign(load_campaign(path), create=True)
-    for k, run in enumerate(runs):
-        brownian_run(run.rundir, run.temperature, k, *EA[run.model])
-    assert main(["sweep", "collect", str(path), "--no-progress"]) == 0
-    collected = json.loads((folder / "runs" / "collect" / "results.json").read_text())
+    runs, collected = brownian_campaign(path, EA)
     out = tmp_path_factory.mktemp("analyzed")
     return {"path": path, "runs": runs, "collected": collected, "out": out,
             "summary": analyze([r.path for r in runs], out)}

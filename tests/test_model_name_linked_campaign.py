@@ -20,10 +20,9 @@ import shutil
 
 import pytest
 
-from ionmd.cli import main
 from ionmd.sweep import load_campaign, plan_campaign
-from sweep_setup import brownian_run, campaign_dir, write_campaign
-from test_analysis_series_by_model import ANALYSIS, EA, TEMPERATURES, wls_ea
+from sweep_setup import brownian_campaign, campaign_dir, write_campaign
+from test_analysis_series_by_model import ANALYSIS, EA, TEMPERATURES, analyze, wls_ea
 
 EA_OF = {"sevennet": EA["morse"], "other": EA["other"]}
 
@@ -39,17 +38,10 @@ def linked(tmp_path_factory, morse):
     os.symlink(folder / "exports" / "morse.pt", folder / "sevennet.pt")
     path = write_campaign(folder, temperatures=TEMPERATURES, replicas=1,
                           models='["sevennet.pt", "other.pt"]', analysis=ANALYSIS)
-    runs = plan_campaign(load_campaign(path), create=True)
-    for k, run in enumerate(runs):
-        brownian_run(run.rundir, run.temperature, k, *EA_OF[run.model])
-    assert main(["sweep", "collect", str(path), "--no-progress"]) == 0
-    collected = json.loads((folder / "runs" / "collect" / "results.json").read_text())
+    runs, collected = brownian_campaign(path, EA_OF)
     out = tmp_path_factory.mktemp("analyzed")
-    assert main(["analyze", *(str(r.path) for r in runs), "-o", str(out),
-                 "--collapse-fraction", "0.01"]) in (0, None)
-    summary = json.loads((out / "summary.json").read_text())
     return {"path": path, "runs": runs, "collected": collected, "out": out,
-            "summary": summary}
+            "summary": analyze([r.path for r in runs], out)}
 
 
 def test_run_json_names_the_model_as_the_campaign_does(linked):
