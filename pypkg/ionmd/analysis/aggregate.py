@@ -87,7 +87,7 @@ BLEND_SPAN = 10.0
 """Between the F test's p-values ``ALIKE_ALPHA`` and ``ALIKE_ALPHA / BLEND_SPAN``, the weights
 go from equal to inverse-variance ones linearly in log p (:func:`inverse_variance_share`); a
 hard switch at ``ALIKE_ALPHA`` moved a combination wildly on a tiny change of data (one
-replica's error 0.01 % larger: value 1.011 -> 1.140, ln error 0.050 -> 0.122)."""
+replica's error 0.01 % larger: value 1.140 -> 1.011, ln error 0.122 -> 0.050)."""
 
 WEIGHTS = {0.0: "equal", 1.0: "inverse-variance"}
 """``combine_replicas``' ``weights`` by its ``inverse_variance_share`` (else ``"blend"``)."""
@@ -211,11 +211,12 @@ def _ln_se(value: float, interval: Sequence[float], quantile: float) -> float:
     halves in ln (ln(hi / lo) / 2q, :func:`~ionmd.analysis.arrhenius.ln_error_from_interval`),
     the lower half read as at most :data:`LOWER_HALF_CAP` upper halves. A Student t
     interval over ions is symmetric in D: its lower half in ln grows without bound as the
-    lower end nears zero (1.1 at a 42.2 % error over 8 ions, infinite at 42.3 %), so it
-    is capped, the same way whether clipped at zero or not, and the error grows with the
-    interval through the clip (read from the upper half once clipped, 0.29 at 42.4 %,
-    where 42.2 % read 1.1: the combination shrank fourfold). Intervals whose lower half is
-    shorter (up to 24 % errors over 8 ions) read as before."""
+    lower end nears zero (1.2 at a 42.0 % error over 8 ions, 1.45 at 42.2 %, without
+    bound toward 42.29 %, where it reaches zero), so it is capped, the same way whether
+    clipped at zero or not, and the error grows with the interval through the clip (read
+    from the upper half once clipped, 0.29 at 42.4 %, where 42.0 % read 1.2: the
+    combination shrank fourfold). Intervals whose lower half is shorter (up to 24 % errors
+    over 8 ions) read as before."""
     lo, hi = interval
     upper = np.log(hi / value)
     lower = np.log(value / lo) if lo > 0 else np.inf
