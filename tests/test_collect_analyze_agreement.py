@@ -25,30 +25,15 @@ from scipy.stats import chi2 as chi2_dist
 from scipy.stats import norm
 from scipy.stats import t as student_t
 
-import synthetic_trajectories as st
 from ionmd.analysis.aggregate import combine_replicas
 from ionmd.cli import main
 from ionmd.sweep import load_campaign, plan_campaign
-from sweep_setup import campaign_dir, write_campaign
+from sweep_setup import brownian_run, campaign_dir, write_campaign
 
 KB = Boltzmann / electron_volt
 EA, D_1000 = 0.25, 0.5          # eV; A^2/ps at 1000 K
 RULE = "D_rel_ci<=0.2,hops>=10"
 THRESHOLDS = "collapse_fraction = 0.01"   # Brownian ions overlap: no collapse check
-
-
-def brownian_run(rd, T: float, seed: int) -> None:
-    """The run's files replaced by a Brownian trajectory of Arrhenius D (16 Li)."""
-    rng = np.random.default_rng(seed)
-    D = D_1000 * np.exp(-EA / KB * (1 / T - 1 / 1000))
-    s = st.make(st.brownian_steps(300, 16, [D] * 3, 0.1, rng), L=12.0, rng=rng)
-    st.write_lammps_files(rd.path, s, [T] * len(s.true.boxes), specorder=["Li", "Cl"],
-                          dcd="traj.0.dcd", log="log.0.lammps")
-    meta = rd.read_json("run.json")
-    meta.update(timestep_fs=2.0, dump_every=50, discard_ps=2.0, trajectory=["traj.0.dcd"],
-                logs=["log.0.lammps"], dump_unwrapped=True, type_map={"1": "Li", "2": "Cl"})
-    rd.write_json("run.json", meta)
-    rd.set_status("completed", step=15000, pieces=1, resumable=False)
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +49,7 @@ def both(tmp_path_factory, morse):
     for k, run in enumerate(runs):
         if (run.temperature, run.replica) == (800.0, 1):
             continue                                    # planned, not run
-        brownian_run(run.rundir, run.temperature, seed=10 + k)
+        brownian_run(run.rundir, run.temperature, 10 + k, EA, D_1000)
         ran.append(run)
         if run.temperature == 800.0:                    # stopped by its rule
             run.rundir.set_status(
