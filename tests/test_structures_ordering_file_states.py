@@ -105,3 +105,22 @@ def test_declared_states_are_kept_without_a_note():
     assert cell.guess_note == ""
     assert cell.ewald_energy == pytest.approx(
         _ewald(cell.structure, {"Li": 1, "La": 3, "Ti": 3, "Al": 3, "O": -2}), rel=1e-9)
+
+
+def test_a_fractional_guess_gives_way_to_the_whole_states_the_rounding_used():
+    """Li0.97Ni0.8Co0.2O2, a layered cathode refined 3 % short of Li: its guess gives Ni
+    the rest (Ni 3.0375, neutral), the rounding keeps whole Li+ Ni3+ Co3+ O2- (-0.03 e per
+    formula). Rounded to full Li the cell is neutral under those; the Ewald energy was that
+    of Ni 3.0375, a +0.19 e cell, and the line named Ni3.04+."""
+    layered = Structure.from_spacegroup(
+        "R-3m", Lattice.hexagonal(2.86, 14.2),
+        [{"Li": 0.97}, {"Ni": 0.8, "Co": 0.2}, "O"], [[0, 0, 0], [0, 0, 0.5], [0, 0, 0.24]])
+    cell = order_structure(layered, "ewald", occ_tol=0.05)
+    counts = cell.structure.composition.get_el_amt_dict()
+    hand = {"Li": 1, "Ni": 3, "Co": 3, "O": -2}
+    for end_member in ("LiNiO2", "LiCoO2"):     # pymatgen's states of the end members
+        guess = Composition(end_member).oxi_state_guesses()[0]
+        assert all(guess[el] == hand[el] for el in guess)
+    assert sum(hand[el] * n for el, n in counts.items()) == 0       # the rounded cell
+    assert cell.ewald_energy == pytest.approx(_ewald(cell.structure, hand), rel=1e-9)
+    assert "3.04" not in cell.guess_note

@@ -139,8 +139,10 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
         carries when it gives one per element (a CIF's ``_atom_type_oxidation_number``,
         ``charges.declared_oxidation_states``), else the guess for the file's own
         composition (``charges.oxidation_guess``; LiNi0.5Mn0.5O2: Ni 2, Mn 4, its note naming
-        Ni 4, Mn 2; a refinement's Li0.358La0.642Ti0.87Al0.129O3: Ti4+), applied to the
-        rounded cell's species; only where it has none, the guess for the rounded cell.
+        Ni 4, Mn 2; a refinement's Li0.358La0.642Ti0.87Al0.129O3: Ti4+; where it is
+        fractional, whole states a little off neutral if any: ``OrderedCell.charges``),
+        applied to the rounded cell's species; only where it has none, the guess for the
+        rounded cell.
     max_atoms, occ_tol
         See ``integral_supercell``. A larger ``occ_tol`` rounds occupancies to the
         nearest whole count in a small cell (e.g. 0.05 makes LGPS's refined
@@ -247,7 +249,7 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
             f"`order = \"random\"`; in Python method='random'){smaller}")
     guess_note = ""
     if not oxidation_states:
-        oxidation_states, guess_note = _ewald_states(file_guess, element_counts)
+        oxidation_states, guess_note = _ewald_states(file_guess, charges, element_counts)
     try:
         ordered, energy, draw = _order_ewald(big, oxidation_states, element_counts, groups,
                                              counts, limits)
@@ -390,17 +392,23 @@ def _charges_of(structure: Structure, oxidation_states,
     return states if states and elements <= set(states) else None
 
 
-def _ewald_states(file_guess: OxidationGuess, element_counts) -> tuple[dict | None, str]:
+def _ewald_states(file_guess: OxidationGuess, charges, element_counts) -> tuple[dict | None, str]:
     """The Ewald energy's oxidation states and their caveat where the file declares none:
-    the guess for the file's own composition, the note of a neutral one kept (transition
-    metals that can trade electrons, mixed valence); only where that has none, the
-    guess for the ordered cell's whole-number composition ``element_counts``, the note
+    ``charges``, the file's states the rounding kept its charge with (``_charges_of``: the
+    guess for the file's own composition, or whole states a little off neutral where that
+    guess is fractional), the note of a neutral guess kept where they are its states
+    (transition metals that can trade electrons, mixed valence); only where there are none,
+    the guess for the ordered cell's whole-number composition ``element_counts``, the note
     saying so (None: neither has any, ``_order_ewald`` says why). The cell's own guess read
     a rounded refinement as another compound: OBELiX lud's Al-doped LLTO (refined
     Li0.358La0.642Ti0.87Al0.129O3, +0.151 e under Ti4+) rounded to Li3La5Ti7AlO24 was Ti
-    3.86, 'reduced by O vacancies', fractional charges in the Ewald energy."""
-    if file_guess.states:       # a charged refinement's note: the line's net charge says it
-        return file_guess.states, file_guess.note if abs(file_guess.net_charge) < 1e-6 else ""
+    3.86, 'reduced by O vacancies', fractional charges in the Ewald energy. The file's
+    fractional guess beside whole ``charges`` charged the cell the rounding kept neutral
+    (Li0.97Ni0.8Co0.2O2 rounded to Li6Ni5CoO12: Ni 3.0375, +0.19 e, while the cell's
+    charges and ionic radii were Ni3+)."""
+    if charges:             # a charged refinement's note: the line's net charge says it
+        neutral_guess = charges == file_guess.states and abs(file_guess.net_charge) < 1e-6
+        return charges, file_guess.note if neutral_guess else ""
     cell = oxidation_guess(element_counts)
     if not cell.states:
         return None, ""
