@@ -1,8 +1,8 @@
-"""A metal anion beside an ordinary one: the anti-perovskite aurides Cs3AuO and Rb3AuO (Cs+
-Au- O2-: Feldmann and Jansen, Angew. Chem. Int. Ed. Engl. 32 (1993) 1049) and the platinide
-hydride Cs9Pt4H (Cs+ Pt2- H-, red and transparent: Smetana and Mudring, Angew. Chem. Int. Ed.
-55 (2016) 14838) were called 'subvalent (metal-rich)' metals: the metal-anion rule needed an
-all-metal formula, and its charge-transfer check also compared Au with O."""
+"""A metal anion beside an ordinary one: the auride oxides Cs3AuO and Rb3AuO (Cs+ Au- O2-,
+by Au L-edge XANES: J. Am. Chem. Soc. 117 (1995) 11749) and the platinide hydride Cs9Pt4H
+(Cs+ Pt2- H-, red and transparent: Smetana and Mudring, Angew. Chem. Int. Ed. 2016,
+doi:10.1002/anie.201606682) were called 'subvalent (metal-rich)' metals: the metal-anion
+rule needed an all-metal formula, and its charge-transfer check also compared Au with O."""
 
 from __future__ import annotations
 

@@ -123,12 +123,14 @@ def _metal_anion_states(amounts) -> dict[str, float]:
     usual state, the nonmetals at their usual negative one, and that metal at the negative
     state that makes the composition neutral (Au-, Pt2-); ``{}`` otherwise (pymatgen's ICSD
     statistics hold no Au- nor Pt2-, so the guess had no states for CsAu and called Cs2Pt an
-    intermetallic). Beside ordinary anions it is the same ion: the anti-perovskites Cs3AuO and Rb3AuO, Cs+ Au- O2- (Feldmann and
-    Jansen, Angew. Chem. Int. Ed. Engl. 32 (1993) 1049; Materials Project mp-505212: a 1.3 eV
-    gap), and the red, transparent platinide hydride Cs9Pt4H = 4 Cs2Pt.CsH, Cs+ Pt2- H-
-    (Smetana and Mudring, Angew. Chem. Int. Ed. 55 (2016) 14838), were called subvalent
-    metals. Where the neutral state is not negative the metal is a cation (RbAuCl4's Au3+,
-    Cs2PtCl6's Pt4+)."""
+    intermetallic). Beside ordinary anions it is the same ion: the oxides Cs3AuO and Rb3AuO,
+    Cs+ Au- O2- (Au L-edge XANES: J. Am. Chem. Soc. 117 (1995) 11749; Materials Project
+    mp-505212, Cs3AuO: a 1.3 eV gap), and the red, transparent platinide hydride Cs9Pt4H =
+    4 Cs2Pt.CsH, Cs+ Pt2- H- (Smetana and Mudring, Angew. Chem. Int. Ed. 2016,
+    doi:10.1002/anie.201606682), were called subvalent metals. Where the neutral state is not
+    negative the metal is a cation (RbAuCl4's Au3+, Cs2PtCl6's Pt4+). One state per element
+    cannot hold the auride-aurates M7Au5O2 (4 MAu.M3AuO2: Au- beside Au+), still called
+    subvalent."""
     from pymatgen.core import Element
 
     metals = [el for el in amounts if Element(el).is_metal]
