@@ -4,7 +4,9 @@ of one temperature combined, then Arrhenius fits over temperature, in one result
 Replicas are combined in log space: each replica's D (or sigma) has a standard error of
 ``ln D`` from its 95 % interval (read with the interval's own quantile: Student t over the
 ions for D and the Nernst-Einstein sigma, at 99 % for a run stopped by its D-interval rule:
-:func:`d_quantile`; normal for the collective sigma), with the degrees of freedom that
+:func:`d_quantile`; normal for the collective sigma; its lower half in ln capped, as the
+fits' one replica and the budget allocator read it too:
+:func:`~ionmd.analysis.arrhenius.ln_error_from_interval` with the value), with the degrees of freedom that
 quantile was built with (ions - 1). Replicas of one temperature are alike by design (same
 cell, protocol and length or stopping rule), so their ``ln D`` are averaged with equal
 weights; only where their standard errors differ beyond chance (a run extended, one that
@@ -51,7 +53,9 @@ def point_problem(value: float, interval: Sequence[float]) -> str | None:
     """Why a value with its 95 % interval cannot enter a replica combination or a fit (in
     log space, weighted by ``1 / se(ln)^2``); None when it can. A value or upper end that
     is not positive has no logarithm; an interval of zero width (or upside down) has no
-    error: its weight would be infinite, and the combined value and interval NaN."""
+    error: its weight would be infinite, and the combined value and interval NaN; one
+    reaching zero is read from the value's upper half (:func:`~ionmd.analysis.arrhenius.
+    ln_error_from_interval`), which a value at or above its upper end has not."""
     lo, hi = (float(v) for v in interval)
     if not np.isfinite([value, lo, hi]).all():
         return f"value or interval not finite ({value:.3g} [{lo:.3g}, {hi:.3g}])"
@@ -61,6 +65,10 @@ def point_problem(value: float, interval: Sequence[float]) -> str | None:
         return (f"interval of zero width ({value:.3g} [{lo:.3g}, {hi:.3g}]): no error, it "
                 f"would get an infinite weight; look at the run's analysis (a D from one "
                 f"ion, or from too few frames?) and analyse it again")
+    if lo <= 0 and not value < hi:
+        return (f"interval reaching zero with the value at or above its upper end "
+                f"({value:.3g} [{lo:.3g}, {hi:.3g}]): its ln error is read from the value's "
+                f"upper half, which it has not; look at the run's analysis and analyse it again")
     return None
 
 
@@ -140,9 +148,10 @@ def combine_replicas(values: Sequence[float], intervals: Sequence[tuple[float, f
     if not replicas:
         return None
     if len(replicas) == 1:
-        _, iv, q, _, _ = replicas[0]
-        return _one_replica(replicas[0], ln_error_from_interval(*iv, quantile=q))
-    se = np.array([_ln_se(v, iv, q) for v, iv, q, _, _ in replicas])
+        v, iv, q, _, _ = replicas[0]
+        return _one_replica(replicas[0], ln_error_from_interval(*iv, quantile=q, value=v))
+    se = np.array([ln_error_from_interval(*iv, quantile=q, value=v)
+                   for v, iv, q, _, _ in replicas])
     value = np.array([float(r[0]) for r in replicas])
     dof = np.array([interval_dof(q, level) for _, _, q, level, _ in replicas])
     lin_se = np.array([_linear_se(v, iv, q) for v, iv, q, _, _ in replicas])
@@ -199,28 +208,6 @@ def interval_dof(quantile: float, level: float = 0.95) -> float:
         return float("inf")
     return float(brentq(lambda nu: student_t.ppf(0.5 + level / 2, nu) - quantile, 0.05, 1e7,
                         xtol=1e-10, rtol=1e-12))
-
-
-LOWER_HALF_CAP = 2 / np.log(2) - 1
-"""Longest a replica interval's lower half in ln is read, in its upper halves (1.885):
-an interval just reaching zero then reads as its relative error (D - lo) / (q D)."""
-
-
-def _ln_se(value: float, interval: Sequence[float], quantile: float) -> float:
-    """A replica's standard error of ln D from its interval at ``quantile``: the mean of its
-    halves in ln (ln(hi / lo) / 2q, :func:`~ionmd.analysis.arrhenius.ln_error_from_interval`),
-    the lower half read as at most :data:`LOWER_HALF_CAP` upper halves. A Student t
-    interval over ions is symmetric in D: its lower half in ln grows without bound as the
-    lower end nears zero (1.2 at a 42.0 % error over 8 ions, 1.45 at 42.2 %, without
-    bound toward 42.29 %, where it reaches zero), so it is capped, the same way whether
-    clipped at zero or not, and the error grows with the interval through the clip (read
-    from the upper half once clipped, 0.29 at 42.4 %, where 42.0 % read 1.2: the
-    combination shrank fourfold). Intervals whose lower half is shorter (up to 24 % errors
-    over 8 ions) read as before."""
-    lo, hi = interval
-    upper = np.log(hi / value)
-    lower = np.log(value / lo) if lo > 0 else np.inf
-    return float((upper + min(lower, LOWER_HALF_CAP * upper)) / (2 * quantile))
 
 
 def _linear_se(value: float, interval: Sequence[float], quantile: float) -> float:

@@ -10,7 +10,9 @@ known within the same factor ``f = exp(1.96 sd)`` either way as D(300 K).
 
 Error model. The variance of a run's ``ln D`` falls as ``1 / t``: extending a run of
 ``t`` ps by ``dt`` is expected to give ``var * t / (t + dt)`` (``var`` from its 95 %
-interval, ``(ln(hi / lo) / (2 q))**2``, ``q`` the interval's quantile). How it depends on D
+interval, ``(ln(hi / lo) / (2 q))**2``, ``q`` the interval's quantile, its lower half
+capped as ``collect`` reads it: :func:`ionmd.analysis.arrhenius.ln_error_from_interval`
+with the run's D). How it depends on D
 is less simple: measured with ionmd's estimator on lattice random walks (16 ions, 2.5 A
 hops, 200 seeds each), ``var * t`` is ``A + B / D``: ``K = var * D * t`` is constant
 (0.09 A^2) only while an ion makes few hops per ps (D <~ 0.5 A^2/ps, the hops counted), and
@@ -62,8 +64,9 @@ class TemperatureRun:
     D : float
         Diffusion coefficient, cm^2/s (point estimate).
     D_ci95 : (float, float)
-        Its 95 % interval (a lower end of 0, from a run of few hops: read as
-        :func:`ionmd.analysis.arrhenius.ln_error_from_interval` and ``collect`` read it).
+        Its 95 % interval (a lower end of 0, from a run of few hops: read from its upper
+        half, as ``collect`` reads it: :func:`ionmd.analysis.arrhenius.ln_error_from_interval`
+        with ``D``).
     cost_per_ps : float
         Cost units (core-hours, GPU-hours) per simulated ps, from the run's own logs.
     key : any
@@ -87,8 +90,9 @@ class TemperatureRun:
 
     @property
     def ln_var(self) -> float:
-        """Variance of ln D from the 95 % interval (log-normal approximation)."""
-        return ln_error_from_interval(*self.D_ci95, quantile=self.quantile) ** 2
+        """Variance of ln D from the 95 % interval (log-normal approximation, lower half
+        capped: as ``collect`` reads it)."""
+        return ln_error_from_interval(*self.D_ci95, quantile=self.quantile, value=self.D) ** 2
 
     @property
     def K(self) -> float:
