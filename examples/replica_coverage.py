@@ -34,7 +34,6 @@ from scipy.stats import norm
 from scipy.stats import t as student_t
 
 from ionmd.analysis.aggregate import combine_replicas, usable
-from ionmd.analysis.arrhenius import ln_error_from_interval
 from ionmd.analysis.convergence import STOPPED_LEVEL
 
 CHECKS = 16
@@ -101,7 +100,10 @@ def old_combination(values, intervals, quantiles, levels) -> tuple[float, float,
         i = keep[0]
         return values[i], intervals[i][0], intervals[i][1]
     ln = np.log([values[i] for i in keep])
-    se = np.array([ln_error_from_interval(*intervals[i], quantile=quantiles[i]) for i in keep])
+    # the old reading too: a clipped lower end put at hi / 1000
+    se = np.array([np.log(intervals[i][1] / (intervals[i][0] if intervals[i][0] > 0
+                                             else intervals[i][1] * 1e-3))
+                   / (2 * quantiles[i]) for i in keep])
     w = 1 / se ** 2
     mean = np.sum(w * ln) / np.sum(w)
     chi2r = np.sum(w * (ln - mean) ** 2) / (len(keep) - 1)

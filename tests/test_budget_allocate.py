@@ -65,7 +65,7 @@ def test_the_variance_is_that_of_the_fit_collect_makes():
                                   quantile=Q8))
     d = next_step(runs, step_ps=10.0)
     assert d.ignored == []
-    err = [ln_error_from_interval(*r.D_ci95, quantile=Q8) for r in runs]
+    err = [ln_error_from_interval(*r.D_ci95, quantile=Q8, value=r.D) for r in runs]
     ref = fit_arrhenius(np.array(TEMPS), np.array([r.D for r in runs]), np.array(err),
                         scatter_p=0.0)
     assert d.ln_var == pytest.approx(float(ref.predict_ln(np.array(300.0))[1]) ** 2, rel=1e-9)

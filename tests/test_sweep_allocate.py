@@ -191,7 +191,7 @@ class HoppingIons:
 def extrapolate(runs):
     """What ``collect`` would report at 300 K: the default fit, excess scatter inflated."""
     fit = fit_arrhenius(np.array([r.temperature_K for r in runs]), np.array([r.D for r in runs]),
-                        np.array([ln_error_from_interval(*r.D_ci95) for r in runs]))
+                        np.array([ln_error_from_interval(*r.D_ci95, value=r.D) for r in runs]))
     return fit.y_extrapolated, fit.y_extrapolated_ci95
 
 
