@@ -24,12 +24,17 @@ def _pairs(text: str | None, key=str, value=str) -> dict | None:
     for item in text.split(","):
         k, _, v = item.partition("=")
         try:
-            out[key(k.strip())] = value(v.strip())
+            k, v = key(k.strip()), value(v.strip())
         except ValueError:
             v = ""
-        if not v:
+        if v == "" or k == "":
             raise IonmdError(f"expected KEY=VALUE pairs such as Li=1,Cl=-1 or 1=Cl,2=Li; "
                              f"got {item!r}")
+        # one value per key: a second would silently replace the first
+        if k in out:
+            raise IonmdError(f"{k} is given twice in {text!r} ({out[k]} and {v}): "
+                             "give each key once")
+        out[k] = v
     return out
 
 

@@ -1,0 +1,37 @@
+"""``ionmd analyze --charges`` and ``--type-map`` take KEY=VALUE pairs, each key once: before,
+``--charges Li=1,Li=2`` silently analysed Li at the last value (2, a sigma 4x that of Li+)
+and ``--type-map 1=Li,1=Cl`` read type 1 as Cl. A key given twice is refused, naming it,
+before any run is read (the folder here holds no run: reaching it would be another error)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ionmd.cli import main
+
+
+@pytest.mark.parametrize("option, text, named", [
+    ("--charges", "Li=1,Cl=-1,Li=2", "Li is given twice"),
+    ("--charges", "Li=1, Li =1", "Li is given twice"),        # the same value twice too
+    ("--type-map", "1=Li,01=Cl", "1 is given twice"),        # one LAMMPS type, spelt twice
+])
+def test_a_key_given_twice_is_refused_naming_it(tmp_path, capsys, option, text, named):
+    assert main(["analyze", str(tmp_path), option, text]) == 1
+    err = capsys.readouterr().err
+    assert named in err and "give each key once" in err, err
+
+
+@pytest.mark.parametrize("option, text", [("--charges", "=1"), ("--charges", "Li="),
+                                          ("--type-map", "1=")])
+def test_a_pair_without_its_key_or_value_is_refused(tmp_path, capsys, option, text):
+    assert main(["analyze", str(tmp_path), option, text]) == 1
+    assert f"expected KEY=VALUE pairs such as Li=1,Cl=-1 or 1=Cl,2=Li; got {text!r}" \
+        in capsys.readouterr().err
+
+
+def test_distinct_keys_pass_to_the_run(tmp_path, capsys):
+    """Right pairs are no pairs' error: the folder's own (no run in it) is what is said."""
+    assert main(["analyze", str(tmp_path), "--charges", "Li=1,Cl=-1",
+                 "--type-map", "1=Li,2=Cl"]) == 1
+    err = capsys.readouterr().err
+    assert "KEY=VALUE" not in err and "given twice" not in err and err.strip(), err
