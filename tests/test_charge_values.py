@@ -105,3 +105,22 @@ def test_a_campaign_says_every_wrong_charge_at_once(folder):
     assert len(problems) == 2
     assert "'Lii' is not an element symbol" in problems[0] and "did you mean 'Li'" in problems[0]
     assert "the charge of Cl is true" in problems[1]
+
+
+def test_charge_zero_for_a_mobile_species_points_a_metal_to_auto_which_gives_what_it_says():
+    """Li = 0 is what a user of a Li metal or alloy, who wants D only, writes: the refusal
+    says to leave the charges out (auto), and what it says auto gives is so (ionmd's
+    transport_charges against pymatgen's one common Li state): an alloy's Li is the formal
+    Li+, its note calling the sigma formal; a pure metal's is 0."""
+    from ionmd.structures import transport_charges
+    from ionmd.structures.charges import transport_note
+
+    with pytest.raises(IonmdError) as exc:
+        checked_charges({"Li": 0, "Al": 0}, mobile=["Li"])
+    assert ("or, for a metal or alloy where you want D alone, leave the charges out (auto): "
+            "D does not depend on them") in str(exc.value)
+    assert "(an alloy's formal states, Li+ in LiAl, so noted; a pure metal's 0)" in str(exc.value)
+    [li_state] = Element("Li").common_oxidation_states
+    assert transport_charges("LiAl") == {"Li": float(li_state)} == {"Li": 1.0}
+    assert "the charges (Li+) are formal" in transport_note("LiAl")
+    assert transport_charges("Li") == {"Li": 0.0}

@@ -69,8 +69,13 @@ def _value_problem(element, q, is_mobile: bool) -> str | None:
         return (f"the charge of {element} is {q:g}: give it in elementary charges ({EXAMPLE}), "
                 f"not in coulombs")
     if q == 0 and is_mobile:
+        # a metal's or alloy's user may want D only: auto's charges (transport_charges)
+        # leave D as it is and give an alloy a formal Li+ whose sigma its note calls formal
         return (f"the charge of the mobile species {element} is 0, so its sigma would be 0 "
-                f"(Nernst-Einstein goes with q^2): give its oxidation state")
+                f"(Nernst-Einstein goes with q^2): give its oxidation state; or, for a metal "
+                f"or alloy where you want D alone, leave the charges out (auto): D does not "
+                f"depend on them, and the sigma beside it is then a formal one (an alloy's "
+                f"formal states, Li+ in LiAl, so noted; a pure metal's 0)")
     return None
 
 
