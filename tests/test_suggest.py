@@ -93,12 +93,18 @@ def sbatch_help(tmp_path, monkeypatch):
 
 
 def test_an_sbatch_option(folder, sbatch_help, monkeypatch):
+    """Checked as plan and submit load a campaign (check_resources; status and collect do
+    not run sbatch: tests/test_sbatch_options_checked_by_plan_only.py); no partition is
+    compared: sinfo here has no controller to ask (it would wait ~9 s to say so)."""
+    from ionmd.sweep import campaign_slurm
+
+    monkeypatch.setattr(campaign_slurm, "_partitions", lambda: None)
     path = write_campaign(folder, name="sb", executor='kind = "slurm"\n[executor.sbatch]\n'
                                                      'Mail-Typo = "END"\nexclusiv = true\n'
                                                      'hint = "nomultithread"\n'
                                                      'ntasks-per-gpu = 1')
     with pytest.raises(CampaignError) as exc:
-        load_campaign(path, check_resources=False)
+        load_campaign(path, check_resources=True)
     err = str(exc.value)
     assert (f"line {line_of(path, 'Mail-Typo')}: sbatch has no option --Mail-Typo (`sbatch "
             f"--help`); did you mean --mail-type?") in err

@@ -37,7 +37,9 @@ SBATCH_OWN = {"time": "resources.walltime", "t": "resources.walltime",
 def check_slurm_executor(errors: Problems, table: dict, r: Resources,
                          check_resources: bool) -> None:
     """The SLURM keys of executor ``table`` (its kind, launcher and keys checked
-    already); ``check_resources``: also compare ``r`` with the partition (sinfo)."""
+    already); ``check_resources``: also compare ``r`` with the partition (sinfo) and the
+    sbatch options with those this machine's sbatch lists (plan and submit: status and
+    collect read a campaign where sbatch is missing or another one)."""
     key = ("executor",)
     for name, minimum in (("runs_per_job", 1), ("array_parallelism", 1)):
         if name in table:
@@ -55,7 +57,7 @@ def check_slurm_executor(errors: Problems, table: dict, r: Resources,
     if "sbatch" in table and not isinstance(table["sbatch"], dict):
         errors.add(key + ("sbatch",), "sbatch must be a table of extra sbatch options")
     elif "sbatch" in table:
-        _check_sbatch_options(errors, table["sbatch"])
+        _check_sbatch_options(errors, table["sbatch"], check_resources)
     for name in ("partition", "account", "qos", "constraint"):
         if name in table and not (isinstance(table[name], str) and table[name].strip()):
             errors.add(key + (name,), f"{name} must be a non-empty string (got {table[name]!r})")
@@ -90,12 +92,12 @@ def sbatch_long_options() -> set[str] | None:
     return found or None
 
 
-def _check_sbatch_options(errors: Problems, table: dict) -> None:
+def _check_sbatch_options(errors: Problems, table: dict, check_resources: bool) -> None:
     """Extra sbatch options: not one ionmd sets itself (the campaign key for it is named),
-    and (when sbatch runs here) not a misspelling of one sbatch lists (``--help``,
-    ``--usage``; an option close to none of them, e.g. ``hint``, which sbatch knows without
-    listing it, is left to sbatch)."""
-    known = sbatch_long_options()
+    and (``check_resources``, when sbatch runs here) not a misspelling of one sbatch lists
+    (``--help``, ``--usage``; an option close to none of them, e.g. ``hint``, which sbatch
+    knows without listing it, is left to sbatch)."""
+    known = sbatch_long_options() if check_resources else None
     for k, v in table.items():
         key = ("executor", "sbatch", k)
         name = str(k).lstrip("-")
