@@ -29,7 +29,8 @@ from ionmd.lammps.log import parse_thermo_pieces, require_step
 from ionmd.analysis.msd import compute_msd
 from ionmd.analysis.run_records import by_temperature, run_labels, run_record, sigma_record
 from ionmd.analysis.run_spec import RunSpec
-from ionmd.analysis.trajectory import Trajectory, continuous_unwrapped, read_frames
+from ionmd.analysis.trajectory import (Trajectory, continuous_unwrapped, dcd_origin_note,
+                                      read_frames)
 from ionmd.errors import AnalysisError
 
 
@@ -69,6 +70,15 @@ def skipped_pieces_of(spec: RunSpec) -> dict:
         {"file": os.path.relpath(p, spec.path),
          "why": "empty: LAMMPS stopped before its first frame (at its setup); the frames of "
                 "the other pieces are analysed"} for p in spec.skipped_trajectory]}
+
+
+def dcd_origin_of(spec: RunSpec) -> dict:
+    """``dcd_origin``: a note where the run's DCD frames are placed about a box centre its
+    logs say may have moved (:func:`ionmd.analysis.trajectory.dcd_origin_note`)."""
+    if spec.trajectory_format or not spec.data_file:
+        return {}
+    note = dcd_origin_note(spec.trajectory, spec.data_file, spec.logs)
+    return {"dcd_origin": note} if note else {}
 
 
 def model_of(spec: RunSpec) -> dict:
@@ -273,7 +283,8 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
                      "discard_ps": spec.discard_ps, **completion_of(spec),
                      # which files these numbers come from (a folder may hold several)
                      "trajectory": [os.path.relpath(p, spec.path) for p in spec.trajectory],
-                     **skipped_pieces_of(spec), "failure": failure.to_dict()}
+                     **skipped_pieces_of(spec), **dcd_origin_of(spec),
+                     "failure": failure.to_dict()}
     options = dict(directions=directions, fit_start_ps=fit_start_ps, fit_end_ps=fit_end_ps,
                    window_ps=window_ps, haven_ratio=haven_ratio, collective=collective,
                    seed=seed, hop_length=hop_length, min_hops=min_hops)

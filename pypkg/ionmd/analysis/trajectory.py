@@ -19,7 +19,9 @@ are moved by it into LAMMPS's absolute frame, the one of ``compute msd`` (relati
 ``lo`` every atom would move by ``lo(0) - lo(t)`` as the box breathes: 1.67 A in a hot NpT
 run). DCDs hold absolute positions and store no ``lo``: it follows from the data file's
 box centre, fixed by LAMMPS's barostats (``fix npt/nph``, default ``dilate all``, no
-``fixedpoint``; :func:`box_origins`). One ambiguity
+``fixedpoint``; :func:`box_origins`); where a run's logs echo a command that moves it
+(``fixedpoint``, ``fix deform ... final`` off the centre) its results say that the DCD's
+frame is guessed (:func:`dcd_origin_note`). One ambiguity
 is left: LAMMPS wraps atoms only at neighbour-list rebuilds, so an atom that has just
 crossed a face may belong to either image, an error of about the box change over one
 frame for that atom (measured: MSD within 0.5 % where the naive use was 16 % off, for a
@@ -341,9 +343,95 @@ def box_origins(data_file: Path, boxes: np.ndarray) -> np.ndarray:
     frame, where its barostats (``fix npt/nph``, ``dilate all``, no ``fixedpoint``) keep
     the box centre ``lo + diag(H) / 2`` at the data file's: DCDs hold absolute positions
     and store no ``lo``, so this is a guess (wrong under ``fixedpoint`` or ``fix deform``
-    ... ``final``). Dumps store their ``lo`` per frame, which is used instead
-    (:func:`ionmd.lammps.dump.read_dump`)."""
+    ... ``final``; a run's logs say so: :func:`dcd_origin_note`). Dumps store their ``lo``
+    per frame, which is used instead (:func:`ionmd.lammps.dump.read_dump`)."""
     return data_box_centre(data_file)[None, :] - 0.5 * np.diagonal(boxes, axis1=1, axis2=2)
+
+
+#: ``fix deform``/``change_box`` styles that set a box face's two ends apart, so that
+#: the centre may move (``scale``, ``vel``, ``erate``, ``trate``, ``volume``,
+#: ``wiggle``, ``variable`` change both ends symmetrically about it).
+_FACE_STYLES = {"final", "delta"}
+
+
+def moving_centre_commands(log_texts: Sequence[str], centre: np.ndarray) -> list[str]:
+    """The input lines the logs echo under which the box centre may leave ``centre`` (the
+    data file's), where :func:`box_origins` guesses a DCD's ``lo(t)`` wrong: a
+    ``fixedpoint`` other than ``centre`` on any fix (``npt``, ``nph``, ``box/relax``, ...),
+    a ``fix deform`` or ``change_box`` with ``final lo hi`` not about ``centre`` (in
+    lattice units unless ``units box``: scaled by the spacing the log printed last) or
+    ``delta dlo dhi`` with ``dlo != -dhi``. A line still holding a variable is skipped:
+    LAMMPS echoes it again substituted."""
+    found, spacing = [], None
+    for text in log_texts:
+        for line in text.splitlines():
+            if line.startswith("Lattice spacing in x,y,z ="):
+                spacing = _numbers_or_none(line.split("=", 1)[1].split())
+            command = line.split("#", 1)[0]
+            words = command.split()
+            if "$" in command or not words:
+                continue
+            if words[0] == "fix" and "fixedpoint" in words:
+                k = words.index("fixedpoint") + 1
+                point = _numbers_or_none(words[k:k + 3])
+                if point is None or not np.allclose(point, centre, rtol=0, atol=1e-6):
+                    found.append(line.strip())
+            elif ((words[0] == "fix" and len(words) > 3 and words[3] == "deform"
+                   or words[0] == "change_box") and _moves_a_face(words, centre, spacing)):
+                found.append(line.strip())
+    return list(dict.fromkeys(found))
+
+
+def _numbers_or_none(words: Sequence[str]) -> list[float] | None:
+    try:
+        return [float(w) for w in words]
+    except ValueError:
+        return None
+
+
+def _moves_a_face(words: list[str], centre: np.ndarray, spacing: list[float] | None) -> bool:
+    """Whether a ``fix deform``/``change_box`` line moves the centre of x, y or z (see
+    :func:`moving_centre_commands`); arguments it cannot read count as moving it."""
+    in_box_units = any(a == "units" and b == "box" for a, b in zip(words, words[1:]))
+    for k, word in enumerate(words[:-1]):
+        if word not in ("x", "y", "z") or words[k + 1] not in _FACE_STYLES:
+            continue
+        ends = _numbers_or_none(words[k + 2:k + 4])
+        if ends is None or len(ends) != 2:
+            return True
+        if words[k + 1] == "delta":
+            if abs(ends[0] + ends[1]) > 1e-6:
+                return True
+            continue
+        axis = "xyz".index(word)
+        if not in_box_units:
+            if not spacing or len(spacing) != 3:
+                return True
+            ends = [e * spacing[axis] for e in ends]
+        if abs(0.5 * (ends[0] + ends[1]) - centre[axis]) > 1e-6:
+            return True
+    return False
+
+
+def dcd_origin_note(traj_files: Sequence[str | Path], data_file: str | Path,
+                    log_files: Sequence[str | Path]) -> str | None:
+    """Where a run's trajectory is a DCD (no box origin stored) and its logs echo a
+    command that may move the box centre (:func:`moving_centre_commands`), a note that
+    its absolute frame is guessed (:func:`box_origins`): fractional coordinates (density
+    grids) and absolute positions may be off by the centre's motion. None otherwise,
+    e.g. under the default ``fix npt``, which dilates about the centre."""
+    if not any(Path(f).suffix.lower() == ".dcd" for f in traj_files):
+        return None
+    texts = [Path(f).read_text(errors="replace") for f in log_files if Path(f).is_file()]
+    commands = moving_centre_commands(texts, data_box_centre(Path(data_file)))
+    if not commands:
+        return None
+    return (f"DCD stores no box origin: its frames are placed about the data file's box "
+            f"centre, but the run may have moved it ({'; '.join(commands)}), so fractional "
+            f"coordinates (density grids, CUBE files) and absolute positions may be shifted "
+            f"by the centre's motion; dump "
+            f"'custom ... id type x y z' (or xs ys zs) instead of DCD: a dump carries each "
+            f"frame's own origin")
 
 
 def _read_dcd(data_file: Path, traj_file: Path, atom_style: str, fmt: str | None) -> Piece:
