@@ -26,13 +26,18 @@ TYPE_MAP = {1: "Li", 2: "Cl"}
 BAROSTATS = {
     "npt_default": "fix 1 all npt temp 1500 1500 0.1 tri 100000 100000 0.2",
     "npt_fixedpoint": "fix 1 all npt temp 1500 1500 0.1 tri 100000 100000 0.2 fixedpoint 0 0 0",
+    # the centre itself, through a variable (LAMMPS echoes the line as written and
+    # substituted)
+    "npt_fixedpoint_at_centre": "variable c equal 6.6\n"
+                                "fix 1 all npt temp 1500 1500 0.1 tri 100000 100000 0.2 "
+                                "fixedpoint ${c} ${c} ${c}",
     "deform_about_centre": "fix 1 all nvt temp 1500 1500 0.1\n"
                            "fix 2 all deform 1 x final 0.25 2.75 remap x",
     "deform_moving_centre": "fix 1 all nvt temp 1500 1500 0.1\n"
                             "fix 2 all deform 1 x final 0.0 11.0 remap x units box",
 }
-MOVES_CENTRE = {"npt_default": False, "npt_fixedpoint": True, "deform_about_centre": False,
-                "deform_moving_centre": True}
+MOVES_CENTRE = {"npt_default": False, "npt_fixedpoint": True, "npt_fixedpoint_at_centre": False,
+                "deform_about_centre": False, "deform_moving_centre": True}
 
 
 def _script(barostat: str) -> str:
