@@ -93,3 +93,13 @@ def test_results_note_the_guessed_origin_where_the_dcd_frame_is_off(runs, name, 
         assert "dcd_origin" not in results
     assert json.loads((tmp_path / "results.json").read_text()).get("dcd_origin") \
         == results.get("dcd_origin")
+
+
+@pytest.mark.parametrize("name", ["npt_fixedpoint", "npt_default"])
+def test_ionmd_analyze_prints_the_note(runs, name, tmp_path, capsys):
+    """The note is printed with the run's lines, not only kept in results.json."""
+    from ionmd.cli import main
+
+    main(["analyze", str(runs[name]), "-o", str(tmp_path / "out")])
+    printed = capsys.readouterr().out
+    assert ("NOTE:" in printed and "fixedpoint" in printed) == MOVES_CENTRE[name], printed

@@ -302,6 +302,8 @@ def _print_run(path: Path, res: dict) -> None:
         print(f"  INCOMPLETE: {res['incomplete']}")
     for piece in res.get("skipped_trajectory", []):
         print(f"  left out {piece['file']}: {piece['why']}")
+    if res.get("dcd_origin"):         # a DCD's frame guessed under a moving box centre
+        print(f"  NOTE: {res['dcd_origin']}")
     _print_transport(res, "  ")
     before = res.get("before_failure")
     if before and "error" in before:
