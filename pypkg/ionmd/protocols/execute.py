@@ -342,7 +342,8 @@ def launch(rd: RunDir, nprocs: int = 1, env: dict | None = None,
                                         stderr=subprocess.STDOUT, start_new_session=True)
         rd.set_status("running", pieces=k + 1, pid=proc.pid, runner=runner,
                       host=socket.gethostname(), **({} if restart else {"step": 0}),
-                      resumed_from=restart.name if restart else None)
+                      resumed_from=restart.name if restart else None,
+                      **rd.note_piece_started(k))
         rd.write_run_json(k + 1, held_charges=True)
     except BaseException:
         if proc is not None:         # started, but its state could not be recorded: stop it
@@ -393,7 +394,9 @@ class StopRequests:
         if status is None:
             what = "not started; run the same command again to run it and the rest"
         else:
-            what = f"recorded as {status.get('state')} at step {status.get('step', 0)}"
+            what = (f"recorded as {status.get('state')} at step {status.get('step', 0)}"
+                    if not status.get("stopped_by") else
+                    f"recorded as {status.get('state')}: {status.get('reason')}")
             if status.get("state") not in ("completed", "failed"):
                 what += "; run the same command again to resume it"
         raise RunInterrupted(f"stopped by {name}: {rd.path}: {what}", self.signum)
@@ -413,8 +416,9 @@ def _stop(proc, sig: int) -> None:
 
 def wait_run(rd: RunDir, proc: subprocess.Popen, progress: bool = False,
              stop: StopRequests | None = None) -> dict:
-    """Follow a launched run's output (with a tqdm bar when ``progress``; its ``step`` in
-    ``status.json`` at most every :data:`PROGRESS_EVERY_S`), then record how it ended;
+    """Follow a launched run's output (with a tqdm bar when ``progress``; its ``step`` and
+    the piece's progress time in ``status.json`` every :data:`PROGRESS_EVERY_S`, the
+    time again when it ended), then record how it ended;
     returns the status.
 
     A signal caught by ``stop`` is passed on to LAMMPS (SIGKILL after
@@ -453,11 +457,13 @@ def wait_run(rd: RunDir, proc: subprocess.Popen, progress: bool = False,
                         break
                     _stop(proc, signal.SIGKILL)
                     killed = True
-            elif step is not None and step != noted and \
-                    time.monotonic() - last_note >= PROGRESS_EVERY_S:
-                rd.note_progress(step=step)
+            elif time.monotonic() - last_note >= PROGRESS_EVERY_S:
+                # the step where it changed, and the piece's time in any case: a killed
+                # runner leaves the piece's wall time known to this note
+                rd.note_progress(**({} if step is None or step == noted else {"step": step}))
                 noted, last_note = step, time.monotonic()
             time.sleep(0.05)
+    rd.note_progress(ended=True)    # the piece's end (its wall time, kept by a copied folder)
     if bar is not None:
         bar.close()
     if not isinstance(proc, ModuleRun):
@@ -628,8 +634,8 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
     if stopped_by is not None:
         name = signal.Signals(stopped_by).name
         return rd.set_status("interrupted", resumable=True, stopped_by=name,
-                             reason=f"stopped by {name} at step {step}; run again to resume "
-                                    f"from the last restart", **common)
+                             reason=_stopped_reason(rd, name, step, _last_frame(rd, kept)),
+                             **common)
     errors = error_lines(last_text)
     if errors:
         return rd.set_status("failed", resumable=False, reason=errors[0], **common)
@@ -644,6 +650,22 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
     return rd.set_status("interrupted", resumable=True, reason=f"interrupted at step {step} "
                          f"(exit status {rc}); run again to resume from the last restart",
                          **common)
+
+
+def _stopped_reason(rd: RunDir, name: str, step: int, frame: int | None) -> str:
+    """Why a run that a forwarded signal ``name`` stopped was interrupted, from what it
+    recorded: ``step``, its last thermo row (LAMMPS got further, to the next row at
+    most), the trajectory's last ``frame`` where that is later, and the restart file it
+    resumes from (its step is all a resume keeps). Was "stopped by SIGTERM at step 0" for
+    a piece near step 65 whose rows came every 100 steps."""
+    said = f"stopped by {name} after step {step}, its last thermo row"
+    if frame is not None and frame > step:
+        said += f" (its trajectory reached step {frame})"
+    restart = _newest_restart(rd) if int(rd.status.get("pieces", 0)) else None
+    if restart is None:
+        return (f"{said}; no restart file was written yet (restart every "
+                f"{rd.protocol.restart_every} steps): run again to start it over")
+    return f"{said}; run again to resume from {restart.name} (step {restart_step(restart)})"
 
 
 def _timer_reason(rd: RunDir, step: int, limit: str, relaxing: bool = False,

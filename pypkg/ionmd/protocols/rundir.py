@@ -47,6 +47,11 @@ from ionmd.protocols.presets import Protocol
 SETTINGS, STATUS, RUN_JSON, DATA = "settings.json", "status.json", "run.json", "struct.data"
 STATES = ("pending", "running", "completed", "failed", "interrupted")
 RESERVE, RESERVE_BYTES = ".reserve", 64 * 1024
+PIECE_TIMES = "piece_times"
+"""``status.json``'s wall-clock ``started`` and last ``progress`` (epoch seconds) of each
+piece, in piece order (None for a piece run before they were recorded), ``ended`` once its
+LAMMPS ended, and its input's ``input_mtime``: a piece's wall time whatever became of its
+files' mtimes."""
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 """errno values of a full disk (or quota): an interruption, not a failure of the run."""
 INPUTS_VERSION = 2
@@ -348,11 +353,18 @@ class RunDir:
         self.write_json(STATUS, status)
         return status
 
-    def note_progress(self, **fields) -> None:
-        """Update fields of a running run's status (its current ``step``) if the disk
-        allows: never with the reserve, never raising (progress is not worth a failure)."""
+    def note_progress(self, ended: bool = False, **fields) -> None:
+        """Update fields of a running run's status (its current ``step``) and its last
+        piece's progress time (:func:`piece_wall_seconds`; ``ended``: its LAMMPS has ended)
+        if the disk allows: never with the reserve, never raising (progress is not worth a
+        failure)."""
         status = self.status
         status.update(fields, updated=time.strftime("%Y-%m-%dT%H:%M:%S"))
+        times = status.get(PIECE_TIMES)
+        if times and times[-1]:
+            times[-1]["progress"] = time.time()
+            if ended:
+                times[-1]["ended"] = True
         try:
             self.write_json(STATUS, status, use_reserve=False)
         except OSError:
@@ -411,6 +423,17 @@ class RunDir:
                          stopping=stopping_record(self.protocol, steps), checks=[])
         self.set_status("pending", step=0, planned_steps=self.planned_steps, pieces=0,
                         resumable=True, temperature_K=self.temperature, **extra)
+
+    def note_piece_started(self, k: int) -> dict:
+        """Record that piece ``k`` starts now (wall clock): ``status.json``'s
+        :data:`PIECE_TIMES` entry of it, the later pieces' dropped (deleted and run again).
+        Returns the fields to write with the status."""
+        times = list(self.status.get(PIECE_TIMES) or [])[:k]
+        times += [None] * (k - len(times))       # pieces run before times were recorded
+        now, given = time.time(), self.piece(k)["input"]
+        # the input's mtime tells later whether the folder's mtimes are still its own
+        mtime = given.stat().st_mtime if given.is_file() else None
+        return {PIECE_TIMES: times + [{"started": now, "progress": now, "input_mtime": mtime}]}
 
     def piece(self, k: int) -> dict[str, Path]:
         return {"input": self.path / f"in.{k}.lmp", "log": self.path / f"log.{k}.lammps",
@@ -476,10 +499,10 @@ class RunDir:
         """``status.json``'s ``discarded_core_seconds`` and ``discarded_md_steps`` once
         the first ``pieces`` pieces are deleted (a run killed before its first restart
         file starts over; a failed run is retried): what they had, plus the core-seconds
-        and MD steps of those pieces' logs (:func:`ionmd.lammps.log.piece_core_seconds`,
-        from each input's mtime), so that a campaign's budget counts compute that no log
-        holds any more."""
-        from ionmd.lammps.log import finished_loops, piece_core_seconds, unfinished_md_steps
+        and MD steps of those pieces' logs (:func:`piece_used_core_seconds`, their wall
+        time from :func:`piece_wall_seconds`), so that a campaign's budget counts compute
+        that no log holds any more."""
+        from ionmd.lammps.log import finished_loops, unfinished_md_steps
 
         status = self.status
         used = float(status.get("discarded_core_seconds", 0.0))
@@ -488,8 +511,7 @@ class RunDir:
             files = self.piece(k)
             if not files["log"].is_file():
                 continue
-            started = files["input"].stat().st_mtime if files["input"].is_file() else None
-            used += piece_core_seconds(files["log"], started)
+            used += piece_used_core_seconds(files["log"], piece_wall_seconds(self.path, k, status))
             text = files["log"].read_text(errors="replace")
             steps += sum(loop.steps for loop in finished_loops(text) if not loop.minimization)
             steps += unfinished_md_steps(text)
@@ -605,3 +627,47 @@ class RunDir:
                    charges_guessed=run.get("charges_guessed"),
                    # a folder written before run.json named its model: as its path does
                    model_name=run.get("model") or model_of_folder(path).get("model"))
+
+
+def piece_used_core_seconds(log: Path, wall: float | None) -> float:
+    """Core-seconds (seconds x ranks x threads) that the LAMMPS of one log used: its
+    finished loops at their procs, and where it ended without LAMMPS's closing ``Total
+    wall time`` (killed, failed), the ``wall`` seconds of the piece (None: unknown) that
+    are not in its loops, at the log's procs (else 1). Setup time (a model's loading) of
+    a LAMMPS that did not end is counted with it; of one that ended it is not."""
+    from ionmd.lammps.log import finished_loops, log_procs
+
+    text = Path(log).read_text(errors="replace")
+    loops = finished_loops(text)
+    used = sum(loop.seconds * loop.procs for loop in loops)
+    if wall is not None and "\nTotal wall time:" not in text:
+        used += max(wall - sum(loop.seconds for loop in loops), 0.0) * (log_procs(text) or 1)
+    return used
+
+
+def piece_wall_seconds(path: Path, k: int, status: dict) -> float | None:
+    """Wall seconds piece ``k`` of the run folder ``path`` ran as far as it is known: from
+    its recorded start to its last recorded progress (``status`` :data:`PIECE_TIMES`,
+    which a copied folder keeps), else, for a piece run before they were recorded, from
+    its input's mtime (written just before it started) to its log's (a folder copied
+    without keeping times gives the copy's timing instead); None where neither is known
+    (a hand-run piece)."""
+    times = status.get(PIECE_TIMES) or []
+    given, log = Path(path) / f"in.{k}.lmp", Path(path) / f"log.{k}.lammps"
+    if k < len(times) and times[k]:
+        started, end = float(times[k]["started"]), float(times[k]["progress"])
+        if not times[k].get("ended") and _mtimes_kept(given, times[k].get("input_mtime")) \
+                and log.is_file():
+            # its runner died (killed with it): the log's last write may be later than
+            # the last progress note (every few seconds)
+            end = max(end, log.stat().st_mtime)
+        return max(end - started, 0.0)
+    if given.is_file() and log.is_file():
+        return log.stat().st_mtime - given.stat().st_mtime
+    return None
+
+
+def _mtimes_kept(given: Path, recorded: float | None) -> bool:
+    """Whether a piece's input still has the mtime recorded at its launch (the folder
+    was not copied without keeping times)."""
+    return recorded is not None and given.is_file() and given.stat().st_mtime == recorded

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
 
-from ionmd.lammps.log import (Loop, finished_loops, log_files, piece_core_seconds,
-                              unfinished_md_steps)
+from ionmd.lammps.log import Loop, finished_loops, log_files, unfinished_md_steps
+from ionmd.protocols.rundir import piece_used_core_seconds, piece_wall_seconds
 
 
 def md_loops(log_text: str) -> list[Loop]:
@@ -45,14 +45,13 @@ def md_core_seconds_per_step(run_dir) -> float | None:
     return sum(loop.seconds * loop.procs for loop in loops) / steps if steps else None
 
 
-def _started(log: Path) -> float | None:
-    """When ionmd started the piece of ``log`` (``log.K.lammps``): its ``in.K.lmp``'s
-    mtime, written just before; None for a log without it (a hand-run piece)."""
+def _wall_seconds(log: Path, status: dict) -> float | None:
+    """Wall seconds the piece of ``log`` (``log.K.lammps``) ran, as ionmd recorded it
+    (:func:`ionmd.protocols.rundir.piece_wall_seconds`); None for a log of another name
+    (a hand-run piece)."""
     parts = log.name.split(".")
-    if len(parts) == 3 and parts[1].isdigit():
-        given = log.with_name(f"in.{parts[1]}.lmp")
-        if given.is_file():
-            return given.stat().st_mtime
+    if len(parts) == 3 and parts[0] == "log" and parts[1].isdigit():
+        return piece_wall_seconds(log.parent, int(parts[1]), status)
     return None
 
 
@@ -65,12 +64,14 @@ def used_core_seconds(run_dir, per_step: float | None = None) -> float:
     run after its last loop line (killed at its walltime, failed, still running: steps a
     later piece runs again from the restart were paid for too) at ``per_step``
     (core-seconds per MD step: the run's own MD loops, else its series'), else, where
-    none is known, at the piece's wall time so far
-    (:func:`ionmd.lammps.log.piece_core_seconds`); and the pieces that no log holds any
+    none is known, at the piece's wall time so far as recorded
+    (:func:`ionmd.protocols.rundir.piece_used_core_seconds`); and the pieces that no log holds any
     more (``status.json`` ``discarded_core_seconds``: killed before their first restart
     file, or a failed run retried)."""
     run_dir = Path(run_dir)
-    used = 0.0
+    status_file = run_dir / "status.json"
+    status = json.loads(status_file.read_text()) if status_file.is_file() else {}
+    used = float(status.get("discarded_core_seconds", 0.0))
     for log in log_files(run_dir):
         text = log.read_text(errors="replace")
         tail = unfinished_md_steps(text)
@@ -78,10 +79,7 @@ def used_core_seconds(run_dir, per_step: float | None = None) -> float:
             used += sum(loop.seconds * loop.procs for loop in finished_loops(text))
             used += tail * per_step
         else:
-            used += piece_core_seconds(log, _started(log))
-    status = run_dir / "status.json"
-    if status.is_file():
-        used += float(json.loads(status.read_text()).get("discarded_core_seconds", 0.0))
+            used += piece_used_core_seconds(log, _wall_seconds(log, status))
     return used
 
 
