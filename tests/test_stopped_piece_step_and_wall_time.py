@@ -1,7 +1,7 @@
 """A piece stopped by SIGTERM between two thermo rows (real ``lmp`` + the plugin, a
 32-atom Morse cell, the signal forwarded by ionmd as ``ionmd run`` does):
 
-* its reason said "stopped by SIGTERM at step 0" while LAMMPS had run hundreds of steps
+* its reason said "stopped by SIGTERM at step 0" while LAMMPS had run thousands of steps
   (rows every 50,000 steps); now it says the last row's step, the trajectory's later
   frame and the restart file (and step) it resumes from, and ``step`` stays the row's;
 * a killed piece's wall time came from its files' mtimes (log minus input), so a folder
@@ -101,5 +101,6 @@ def test_copied_folder_keeps_the_pieces_wall_time(stopped):
     # one core (no loop line: the killed piece's wall time is all of its compute)
     assert "Loop time" not in (copy / "log.0.lammps").read_text().split("Minimization stats:")[1]
     discarded = RunDir.open(copy).discarded_usage(1)["discarded_core_seconds"]
-    assert discarded == pytest.approx(measured, abs=0.3)      # was ~0 (the copy's mtimes)
+    # within the clock around it, short of it by the launch and the recording (~0.04 s)
+    assert measured - 0.3 <= discarded <= measured    # was 0.006 (the copy's mtimes)
     assert used_core_seconds(copy) == pytest.approx(discarded, rel=1e-9)
