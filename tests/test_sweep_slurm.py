@@ -276,6 +276,8 @@ def test_task_at_its_time_limit_is_requeued_and_resumes_bit_for_bit(tmp_path, sl
     st = run.rundir.status
     assert st["state"] == "interrupted" and st["reason"].startswith(
         f"timed out: SLURM job {job} reached its time limit"), st
+    # the run's own account kept beside the job's: the restart it resumes from
+    assert "resume from restart." in st["reason"], st
     assert classify(run.rundir, slurm_job_states()) == "queued"
     capsys.readouterr()
     assert main(["sweep", "status", str(path)]) == 0

@@ -784,23 +784,22 @@ def unfinished_md_steps(text: str) -> int:
     return max(tail) - min(tail) if tail else 0
 
 
-def piece_core_seconds(log, started: float | None) -> float:
+def piece_core_seconds(log, wall: float | None) -> float:
     """Core-seconds (seconds x ranks x threads) that the LAMMPS of one log used: its
-    finished loops (MD, minimisations, reruns) at their procs, and where it ended
-    without a loop line (killed, failed), the wall time that is not in its loops, from
-    ``started`` (the epoch seconds it was started at: its input file's mtime) to the
-    log's last write, at the log's procs (:func:`log_procs`, else 1). Setup time (a
-    model's loading) of a LAMMPS that did not end (no ``Total wall time``) is counted
-    with it; of one that ended it is not (its loop lines leave it out)."""
+    finished loops (MD, minimisations, reruns) at their procs, and where it ended without
+    LAMMPS's closing ``Total wall time`` (killed, failed), the ``wall`` seconds of the
+    piece (None: unknown; the run folder records them:
+    :func:`ionmd.protocols.rundir.piece_wall_seconds`) that are not in its loops, at the
+    log's procs (:func:`log_procs`, else 1). Setup time (a model's loading) of a LAMMPS
+    that did not end is counted with it; of one that ended it is not (its loop lines leave
+    it out)."""
     from pathlib import Path
 
-    log = Path(log)
-    text = log.read_text(errors="replace")
+    text = Path(log).read_text(errors="replace")
     loops = finished_loops(text)
     used = sum(loop.seconds * loop.procs for loop in loops)
-    if started is not None and "\nTotal wall time:" not in text:
-        wall = log.stat().st_mtime - started - sum(loop.seconds for loop in loops)
-        used += max(wall, 0.0) * (log_procs(text) or 1)
+    if wall is not None and "\nTotal wall time:" not in text:
+        used += max(wall - sum(loop.seconds for loop in loops), 0.0) * (log_procs(text) or 1)
     return used
 
 

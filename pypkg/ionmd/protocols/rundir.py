@@ -499,10 +499,10 @@ class RunDir:
         """``status.json``'s ``discarded_core_seconds`` and ``discarded_md_steps`` once
         the first ``pieces`` pieces are deleted (a run killed before its first restart
         file starts over; a failed run is retried): what they had, plus the core-seconds
-        and MD steps of those pieces' logs (:func:`piece_used_core_seconds`, their wall
-        time from :func:`piece_wall_seconds`), so that a campaign's budget counts compute
+        and MD steps of those pieces' logs (:func:`~ionmd.lammps.log.piece_core_seconds`,
+        their wall time from :func:`piece_wall_seconds`), so that a campaign's budget counts compute
         that no log holds any more."""
-        from ionmd.lammps.log import finished_loops, unfinished_md_steps
+        from ionmd.lammps.log import finished_loops, piece_core_seconds, unfinished_md_steps
 
         status = self.status
         used = float(status.get("discarded_core_seconds", 0.0))
@@ -511,7 +511,7 @@ class RunDir:
             files = self.piece(k)
             if not files["log"].is_file():
                 continue
-            used += piece_used_core_seconds(files["log"], piece_wall_seconds(self.path, k, status))
+            used += piece_core_seconds(files["log"], piece_wall_seconds(self.path, k, status))
             text = files["log"].read_text(errors="replace")
             steps += sum(loop.steps for loop in finished_loops(text) if not loop.minimization)
             steps += unfinished_md_steps(text)
@@ -627,22 +627,6 @@ class RunDir:
                    charges_guessed=run.get("charges_guessed"),
                    # a folder written before run.json named its model: as its path does
                    model_name=run.get("model") or model_of_folder(path).get("model"))
-
-
-def piece_used_core_seconds(log: Path, wall: float | None) -> float:
-    """Core-seconds (seconds x ranks x threads) that the LAMMPS of one log used: its
-    finished loops at their procs, and where it ended without LAMMPS's closing ``Total
-    wall time`` (killed, failed), the ``wall`` seconds of the piece (None: unknown) that
-    are not in its loops, at the log's procs (else 1). Setup time (a model's loading) of
-    a LAMMPS that did not end is counted with it; of one that ended it is not."""
-    from ionmd.lammps.log import finished_loops, log_procs
-
-    text = Path(log).read_text(errors="replace")
-    loops = finished_loops(text)
-    used = sum(loop.seconds * loop.procs for loop in loops)
-    if wall is not None and "\nTotal wall time:" not in text:
-        used += max(wall - sum(loop.seconds for loop in loops), 0.0) * (log_procs(text) or 1)
-    return used
 
 
 def piece_wall_seconds(path: Path, k: int, status: dict) -> float | None:

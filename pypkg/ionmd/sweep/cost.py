@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
 
-from ionmd.lammps.log import Loop, finished_loops, log_files, unfinished_md_steps
-from ionmd.protocols.rundir import piece_used_core_seconds, piece_wall_seconds
+from ionmd.lammps.log import (Loop, finished_loops, log_files, piece_core_seconds,
+                              unfinished_md_steps)
+from ionmd.protocols.rundir import piece_wall_seconds
 
 
 def md_loops(log_text: str) -> list[Loop]:
@@ -65,7 +66,7 @@ def used_core_seconds(run_dir, per_step: float | None = None) -> float:
     later piece runs again from the restart were paid for too) at ``per_step``
     (core-seconds per MD step: the run's own MD loops, else its series'), else, where
     none is known, at the piece's wall time so far as recorded
-    (:func:`ionmd.protocols.rundir.piece_used_core_seconds`); and the pieces that no log holds any
+    (:func:`ionmd.lammps.log.piece_core_seconds`); and the pieces that no log holds any
     more (``status.json`` ``discarded_core_seconds``: killed before their first restart
     file, or a failed run retried)."""
     run_dir = Path(run_dir)
@@ -79,7 +80,7 @@ def used_core_seconds(run_dir, per_step: float | None = None) -> float:
             used += sum(loop.seconds * loop.procs for loop in finished_loops(text))
             used += tail * per_step
         else:
-            used += piece_used_core_seconds(log, _wall_seconds(log, status))
+            used += piece_core_seconds(log, _wall_seconds(log, status))
     return used
 
 

@@ -74,17 +74,20 @@ class JobStop(StopRequests):
         super()._caught(signum, frame)
 
 
-def _why_stopped(stop: StopRequests | None, step) -> str:
-    """The reason a signal-stopped run is recorded with, naming the SLURM job."""
+def _why_stopped(stop: StopRequests | None, own: str) -> str:
+    """The reason a signal-stopped run is recorded with: the SLURM job that stopped it,
+    then ``own``, the run's own account (the step of its last thermo row, how far its
+    trajectory got, the restart it resumes from)."""
     job = slurm_job_id()
+    own = f"; {own}" if own else ""
     if stop is not None and getattr(stop, "time_limit", False):
-        return (f"timed out: SLURM job {job} reached its time limit (walltime) at step {step}; "
-                f"ionmd stopped LAMMPS and asked SLURM to requeue the task, which resumes the "
-                f"run from its last restart (else `ionmd sweep submit` resumes it); a run that "
-                f"times out every time needs a longer resources.walltime")
+        return (f"timed out: SLURM job {job} reached its time limit (walltime); ionmd stopped "
+                f"LAMMPS and asked SLURM to requeue the task (else `ionmd sweep submit` "
+                f"resumes it){own}; a run that times out every time needs a longer "
+                f"resources.walltime")
     if job:
-        return (f"stopped by SLURM at step {step} (job {job}: scancel, its hard time limit, "
-                f"preemption or a requeue); `ionmd sweep submit` resumes it from the last restart")
+        return (f"stopped by SLURM job {job} (scancel, its hard time limit, preemption or a "
+                f"requeue){own}; `ionmd sweep submit` resumes it")
     return ""
 
 
@@ -138,7 +141,7 @@ def run_one(path: str | Path, token: str, ranks: int = 1, threads: int = 1,
             status = execute(rd, nprocs=ranks, env=run_env,
                              launcher=locked_command(rd, command), stop=stop)
         except RunInterrupted:     # SIGTERM/SIGINT/USR2 (scancel, walltime): recorded, stop
-            why = _why_stopped(stop, rd.status.get("step", 0))
+            why = _why_stopped(stop, rd.status.get("reason", ""))
             if why and rd.status.get("state") == "interrupted":
                 rd.set_status("interrupted", reason=why)
             raise
