@@ -111,7 +111,8 @@ def test_charge_zero_for_a_mobile_species_points_a_metal_to_auto_which_gives_wha
     """Li = 0 is what a user of a Li metal or alloy, who wants D only, writes: the refusal
     says to leave the charges out (auto), and what it says auto gives is so (ionmd's
     transport_charges against pymatgen's one common Li state): an alloy's Li is the formal
-    Li+, its note calling the sigma formal; a pure metal's is 0."""
+    Li+, its note calling the sigma formal; a pure metal has none (its 0 gave sigma 0
+    mS/cm, where electrons carry the current), so D alone."""
     from ionmd.structures import transport_charges
     from ionmd.structures.charges import transport_note
 
@@ -119,8 +120,9 @@ def test_charge_zero_for_a_mobile_species_points_a_metal_to_auto_which_gives_wha
         checked_charges({"Li": 0, "Al": 0}, mobile=["Li"])
     assert ("or, for a metal or alloy where you want D alone, leave the charges out (auto): "
             "D does not depend on them") in str(exc.value)
-    assert "(an alloy's formal states, Li+ in LiAl, so noted; a pure metal's 0)" in str(exc.value)
+    assert ("(an alloy's formal states, Li+ in LiAl, so noted; a pure metal none, D alone)"
+            in str(exc.value))
     [li_state] = Element("Li").common_oxidation_states
     assert transport_charges("LiAl") == {"Li": float(li_state)} == {"Li": 1.0}
     assert "the charges (Li+) are formal" in transport_note("LiAl")
-    assert transport_charges("Li") == {"Li": 0.0}
+    assert transport_charges("Li") == {}

@@ -357,7 +357,24 @@ def transport(spec: RunSpec, traj: Trajectory, *, directions: Sequence[str], fit
             part["conductivity_collective"] = collective_conductivity(
                 traj, spec.charges, spec.temperature_K, spec.mobile_species, fit_start_ps,
                 fit_end_ps).to_dict()
+    elif xyz:
+        part["no_conductivity"] = no_conductivity_reason(traj.elements, spec)
     return part, reported, msds
+
+
+def no_conductivity_reason(elements: np.ndarray, spec: RunSpec) -> str:
+    """Why a run with D has no Nernst-Einstein sigma: a metal (one element: its current is
+    electronic, ``ionmd.structures.charges.one_element_reason``), else the mobile species
+    whose charges are missing."""
+    from ionmd.structures.charges import one_element_reason
+
+    metal = one_element_reason({str(e): 1 for e in np.unique(np.asarray(elements))})
+    if metal:
+        return metal
+    missing = [s for s in spec.mobile_species if s not in spec.charges]
+    return (f"the charges of the mobile species {', '.join(missing)} are unknown: give them "
+            f"(`ionmd analyze --charges {','.join(f'{s}=Q' for s in missing)}`, a campaign's "
+            f"[analysis] charges)")
 
 
 def widened_at_stop(d: DiffusionResult) -> DiffusionResult:

@@ -75,7 +75,7 @@ def _value_problem(element, q, is_mobile: bool) -> str | None:
                 f"(Nernst-Einstein goes with q^2): give its oxidation state; or, for a metal "
                 f"or alloy where you want D alone, leave the charges out (auto): D does not "
                 f"depend on them, and the sigma beside it is then a formal one (an alloy's "
-                f"formal states, Li+ in LiAl, so noted; a pure metal's 0)")
+                f"formal states, Li+ in LiAl, so noted; a pure metal none, D alone)")
     return None
 
 

@@ -73,14 +73,16 @@ from ionmd.structures.charges_metallic import (CHARGE_TRANSFER_COST, INTERCALATE
 from ionmd.structures.charges_oxides import SETTLED_IN_OXIDES, TAKES_THE_REST
 from ionmd.structures.charges_sites import (declared_oxidation_states, declares_site_states,
                                             with_site_states)
-from ionmd.structures.charges_states import (CHARGED_REFINEMENT, MAX_ASSIGNMENTS, NEARLY_NEUTRAL,
-                                             OxidationGuess)
-from ionmd.structures.charges_transport import transport_charges, transport_note
+from ionmd.structures.charges_states import (CHARGED_REFINEMENT, HAND_ASSIGNED_STATES,
+                                             MAX_ASSIGNMENTS, NEARLY_NEUTRAL, OxidationGuess)
+from ionmd.structures.charges_transport import (one_element_reason, transport_charges,
+                                                transport_note)
 
 __all__ = [
-    "ALTERNATIVE_SCORE", "CHARGED_REFINEMENT", "CHARGE_TRANSFER_COST", "INTERCALATED_CARBON",
+    "ALTERNATIVE_SCORE", "CHARGED_REFINEMENT", "CHARGE_TRANSFER_COST", "HAND_ASSIGNED_STATES",
+    "INTERCALATED_CARBON",
     "MAX_ASSIGNMENTS", "NEARLY_NEUTRAL", "SETTLED_IN_OXIDES",
     "SUBVALENT_METALS", "TAKES_THE_REST", "OxidationGuess", "declared_oxidation_states",
     "declares_site_states", "guess_oxidation_states", "nearly_neutral_states", "oxidation_guess",
-    "transport_charges", "transport_note", "with_site_states",
+    "one_element_reason", "transport_charges", "transport_note", "with_site_states",
 ]

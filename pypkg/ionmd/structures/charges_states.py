@@ -61,9 +61,18 @@ class _Assignment:
     averaged: str | None = None
 
 
+HAND_ASSIGNED_STATES = {"Au": {1: 0.5, 3: 0.5}}
+"""States and frequencies of elements pymatgen's ICSD statistics leave out: Au has none, its
+common states only Au3+, so Au(I) compounds (AuCl, CsAuO, KAu(CN)2, CsAuCl3's Au+/Au3+) were
+called subvalent. Au+ and Au3+ are both ordinary formal states, weighted alike (Au- is
+``charges_metallic``'s metal anion, CsAu)."""
+
+
 def _options(el: str) -> tuple[int, ...]:
     from pymatgen.core import Element
 
+    if el in HAND_ASSIGNED_STATES:
+        return tuple(HAND_ASSIGNED_STATES[el])
     return tuple(Element(el).icsd_oxidation_states or Element(el).common_oxidation_states)
 
 
@@ -78,6 +87,8 @@ def _element_probabilities(el: str) -> dict[int, float]:
 
     if Composition.oxi_prob is None:            # pymatgen loads its statistics on first use
         Composition("NaCl").oxi_state_guesses()
+    if el in HAND_ASSIGNED_STATES:
+        return dict(HAND_ASSIGNED_STATES[el])
     prob = Composition.oxi_prob or {}
     counts = {s: float(prob.get(Species(el, s), 0.0)) for s in _options(el)}
     # each element's own frequencies: raw counts weigh an element by how many ICSD
@@ -144,11 +155,13 @@ def _trimmed(pattern: dict[str, tuple], prob) -> dict[str, tuple]:
 
 def _usual(states: dict[str, float]) -> bool:
     """Whether each element has the state pymatgen's ICSD statistics find most often among
-    its states of that sign (P5+ or P3-, not P3+ or P-; I-, not I+)."""
+    its states of that sign (P5+ or P3-, not P3+ or P-; I-, not I+); where states tie
+    (``HAND_ASSIGNED_STATES``' Au+ and Au3+), each of them."""
     prob = _probabilities(states)
     for el, s in states.items():
         same_sign = [t for t in _options(el) if t * s > 0]
-        if s != max(same_sign, key=lambda t: prob[el, t], default=s):
+        if same_sign and (s not in same_sign       # an averaged state (Fe 8/3) is none
+                          or prob[el, s] < max(prob[el, t] for t in same_sign)):
             return False
     return True
 

@@ -15,9 +15,12 @@ def transport_charges(composition) -> dict[str, float]:
     anions (a closo-borate's B12H12 2-: ``OxidationGuess.clusters``) its cations alone;
     else, where no formal states fit, the alkali and alkaline-earth ions at their one usual
     state (Li+, Na+, Mg2+), which is all such a sigma of those ions needs. A cluster's atoms
-    get none."""
+    get none, nor does an element alone (Li, Cu metal: ``one_element_reason``): its
+    oxidation state 0 gave a sigma of 0 mS/cm, where electrons carry the current."""
     from pymatgen.core import Composition, Element
 
+    if len(Composition(composition).elements) == 1:
+        return {}
     guess = oxidation_guess(composition)
     if guess.states or guess.ions:
         return dict(guess.states or guess.ions)
@@ -27,6 +30,21 @@ def transport_charges(composition) -> dict[str, float]:
         if (e.is_alkali or e.is_alkaline) and len(e.common_oxidation_states) == 1:
             out[el] = float(e.common_oxidation_states[0])
     return out
+
+
+def one_element_reason(composition) -> str | None:
+    """Why a composition of one element has no Nernst-Einstein sigma (a metal's current is
+    electronic: its atoms' formal charge is 0, and D is what its run gives); None for two
+    elements or more."""
+    from pymatgen.core import Composition
+
+    elements = Composition(composition).elements
+    if len(elements) != 1:
+        return None
+    el = elements[0]
+    what = "a metal" if el.is_metal else "an element"
+    return (f"{el.symbol} is {what}: no ionic conductivity from formal charges (its atoms' "
+            f"oxidation state is 0; electrons carry its current), D alone")
 
 
 def transport_note(composition, charges: dict[str, float] | None = None, *,
@@ -47,8 +65,8 @@ def transport_note(composition, charges: dict[str, float] | None = None, *,
 
     # a run's cell (Li16Si8) is named as its formula unit (Li2Si)
     amounts = Composition(composition).reduced_composition.get_el_amt_dict()
-    if len(amounts) < 2:
-        return ""
+    if len(amounts) < 2:        # an old run.json's recorded Li 0 for Li metal: sigma 0
+        return one_element_reason(composition) or ""
     charges = transport_charges(composition) if charges is None else charges
     reason = _not_ionic(amounts, charges, given)
     if reason is None:
