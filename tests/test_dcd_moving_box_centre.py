@@ -35,9 +35,20 @@ BAROSTATS = {
                            "fix 2 all deform 1 x final 0.25 2.75 remap x",
     "deform_moving_centre": "fix 1 all nvt temp 1500 1500 0.1\n"
                             "fix 2 all deform 1 x final 0.0 11.0 remap x units box",
+    # LAMMPS's deform/pressure takes deform's final/delta styles (fractions 0.100 off)
+    "deform_pressure_moving_centre": "fix 1 all nvt temp 1500 1500 0.1\n"
+                                     "fix 2 all deform/pressure 1 x final 0.0 11.0 remap x "
+                                     "units box",
+    # a shrink-wrapped face follows the atoms, not the centre (fractions 0.100 off)
+    "shrink_wrapped_z": "change_box all boundary p p s\nfix 1 all nvt temp 1500 1500 0.1",
 }
 MOVES_CENTRE = {"npt_default": False, "npt_fixedpoint": True, "npt_fixedpoint_at_centre": False,
-                "deform_about_centre": False, "deform_moving_centre": True}
+                "deform_about_centre": False, "deform_moving_centre": True,
+                "deform_pressure_moving_centre": True, "shrink_wrapped_z": True}
+# the command the note must quote
+NOTED_WORD = {"npt_fixedpoint": "fixedpoint", "deform_moving_centre": "deform",
+              "deform_pressure_moving_centre": "deform/pressure",
+              "shrink_wrapped_z": "boundary p p s"}
 
 
 def _script(barostat: str) -> str:
@@ -87,7 +98,7 @@ def test_results_note_the_guessed_origin_where_the_dcd_frame_is_off(runs, name, 
     if MOVES_CENTRE[name]:
         assert gap > 0.01          # the guessed frame is off: the note must say so
         assert "dcd_origin" in results
-        assert ("fixedpoint" if "fixedpoint" in name else "deform") in results["dcd_origin"]
+        assert NOTED_WORD[name] in results["dcd_origin"]
     else:
         assert gap < 1e-4          # float32 rounding of the DCD only: no note
         assert "dcd_origin" not in results

@@ -358,9 +358,10 @@ def moving_centre_commands(log_texts: Sequence[str], centre: np.ndarray) -> list
     """The input lines the logs echo under which the box centre may leave ``centre`` (the
     data file's), where :func:`box_origins` guesses a DCD's ``lo(t)`` wrong: a
     ``fixedpoint`` other than ``centre`` on any fix (``npt``, ``nph``, ``box/relax``, ...),
-    a ``fix deform`` or ``change_box`` with ``final lo hi`` not about ``centre`` (in
-    lattice units unless ``units box``: scaled by the spacing the log printed last) or
-    ``delta dlo dhi`` with ``dlo != -dhi``. A line still holding a variable is skipped:
+    a ``fix deform`` (``deform/pressure`` too) or ``change_box`` with ``final lo hi`` not
+    about ``centre`` (in lattice units unless ``units box``: scaled by the spacing the log
+    printed last) or ``delta dlo dhi`` with ``dlo != -dhi``, a shrink-wrapped ``boundary``
+    (``s``, ``m``). A line still holding a variable is skipped:
     LAMMPS echoes it again substituted."""
     found, spacing = [], None
     for text in log_texts:
@@ -376,10 +377,20 @@ def moving_centre_commands(log_texts: Sequence[str], centre: np.ndarray) -> list
                 point = _numbers_or_none(words[k:k + 3])
                 if point is None or not np.allclose(point, centre, rtol=0, atol=1e-6):
                     found.append(line.strip())
-            elif ((words[0] == "fix" and len(words) > 3 and words[3] == "deform"
+            elif ((words[0] == "fix" and len(words) > 3 and words[3].startswith("deform")
                    or words[0] == "change_box") and _moves_a_face(words, centre, spacing)):
                 found.append(line.strip())
+            elif words[0] in ("boundary", "change_box") and _shrink_wraps(words):
+                found.append(line.strip())
     return list(dict.fromkeys(found))
+
+
+def _shrink_wraps(words: list[str]) -> bool:
+    """Whether a ``boundary``/``change_box ... boundary`` line makes a face shrink-wrapped
+    (``s``, ``m``): its ``lo``/``hi`` then follow the atoms, not the centre."""
+    k = 1 if words[0] == "boundary" else (words.index("boundary") + 1
+                                          if "boundary" in words else len(words))
+    return any(c in "sm" for w in words[k:k + 3] for c in w)
 
 
 def _numbers_or_none(words: Sequence[str]) -> list[float] | None:
