@@ -32,7 +32,9 @@ def run_at(T, sd, *, D=None, t=50.0, cost=1.0, quantile=1.96, key=None):
 def test_interval_of_D300_covers_95_percent_with_student_t_intervals():
     """Synthetic runs: ln D = truth + N(0, sd_i), each reported with an 8-ion Student t
     interval (as ionmd's D is, and as collect reads it, interval_quantile(8)). The
-    allocator's 95 % interval of D(300 K) covers the truth 95 % of the time; read at 1.96
+    allocator's 95 % interval of D(300 K) covers the truth 95 % of the time, a little more
+    as its quantile is now collect's, Student t at the fit's Welch-Satterthwaite dof
+    (these sd are known, not estimated over the ions: 96.5 %); read at 1.96
     (the old code: no quantile) every variance was 1.46x too large and it covered 98 %."""
     assert interval_quantile(8) == pytest.approx(Q8)
     rng = np.random.default_rng(7)
@@ -50,7 +52,7 @@ def test_interval_of_D300_covers_95_percent_with_student_t_intervals():
             d = next_step(runs, step_ps=10.0)
             hits[read_as] += d.D_target / d.factor <= truth <= d.D_target * d.factor
     coverage = {q: h / trials for q, h in hits.items()}
-    assert 0.935 <= coverage[Q8] <= 0.965            # binomial sd 0.005
+    assert 0.935 <= coverage[Q8] <= 0.975            # binomial sd 0.005
     assert coverage[1.96] > 0.97
 
 

@@ -172,7 +172,7 @@ def test_analyze_and_collect_fits_agree_with_statsmodels(both, key):
         assert sigma_row["Ea_eV"] == pytest.approx(fit_a["Ea_eV"], rel=1e-12)
 
     T = np.array(sorted(own))
-    ln_y, se = [], []
+    ln_y, se, dof = [], [], []
     for t in T:
         vals, errs, ions = [], [], []
         for res in own[t]:
@@ -190,6 +190,8 @@ def test_analyze_and_collect_fits_agree_with_statsmodels(both, key):
             err *= np.sqrt(1 + scatter_part(welch.pvalue) * max(welch.statistic - 1, 0))
         ln_y.append(mean)
         se.append(err)
+        # Welch-Satterthwaite dof of the equal-weight mean (a lone run: its ions - 1)
+        dof.append(np.sum(errs ** 2) ** 2 / np.sum(errs ** 4 / (ions - 1)))
     X = sm.add_constant(-1.0 / (KB * T))
     wls = sm.WLS(np.array(ln_y), X, weights=1 / np.square(se))
     ref = wls.fit(cov_type="fixed scale")
@@ -197,7 +199,12 @@ def test_analyze_and_collect_fits_agree_with_statsmodels(both, key):
     assert ("scatter_exceeds_errors" in fit_c["flags"]) == scattered
     if scattered:
         ref = wls.fit()
-    q = student_t.ppf(0.975, len(T) - 2) if scattered else 1.96
+    if scattered:
+        q = student_t.ppf(0.975, len(T) - 2)
+    else:   # errors over few ions: t at the Welch-Satterthwaite dof of Ea = sum a_i ln y_i
+        a = ref.normalized_cov_params[1] @ X.T / np.square(se)
+        part = np.square(a * np.array(se))
+        q = student_t.ppf(0.975, part.sum() ** 2 / np.sum(part ** 2 / np.array(dof)))
     rel = 1e-9
     assert fit_c["Ea_eV"] == pytest.approx(ref.params[1], rel=rel)
     assert fit_c["Ea_err_eV"] == pytest.approx(ref.bse[1], rel=rel)

@@ -353,9 +353,23 @@ def _times(interval: Sequence[float] | None, factor: float) -> tuple[float, floa
     return None if interval is None else tuple(v * factor for v in interval)
 
 
+def point_dof(combined: dict, points: Sequence[Point]) -> float:
+    """Degrees of freedom of a temperature's ``ln_err`` (:func:`combine_points`' ``combined``
+    of ``points``): the replicas' Welch-Satterthwaite dof, or a lone usable replica's own
+    (:func:`interval_dof`: ions - 1 for a D; inf for a normal interval)."""
+    if "dof" in combined:
+        return float(combined["dof"])
+    lone = next(p for p in points if usable(p.value, p.ci95))
+    return interval_dof(lone.quantile, lone.level)
+
+
 def arrhenius_of_points(points: Sequence[Point], *, times_T: bool, kinisi: bool = False,
                         n_samples: int = 400, seed: int = 0) -> dict | None:
     """Replicas combined per temperature, then a weighted Arrhenius fit over temperature.
+
+    The fit reads each temperature's ln error with its dof (:func:`point_dof`): Ea and the
+    extrapolation get Student t at their Welch-Satterthwaite dof (``Ea_dof``,
+    ``extrapolation_dof``) where the errors are trusted.
 
     Returns ``ArrheniusFit.to_dict()`` plus ``points`` (T, combined value, 95 % interval),
     ``extrapolated`` and ``extrapolated_ci95`` at ``T_extrapolated`` in the series' own unit
@@ -375,8 +389,9 @@ def arrhenius_of_points(points: Sequence[Point], *, times_T: bool, kinisi: bool 
     T = np.array(list(combined))
     y = np.array([c["value"] for c in combined.values()])
     err = np.array([c["ln_err"] for c in combined.values()])
+    dof = np.array([point_dof(c, by_T[t]) for t, c in combined.items()])
     try:
-        fit = fit_arrhenius(T, y, err)
+        fit = fit_arrhenius(T, y, err, y_err_dof=dof)
     except AnalysisError as exc:
         return {"error": str(exc)}
     out = fit.to_dict()

@@ -3,10 +3,12 @@ to add) next, by the expected narrowing of the extrapolated interval per unit co
 
 sigma(300 K) comes from an Arrhenius fit of D over a few high temperatures, weighted
 least squares of ``ln D`` on ``1/T`` (:func:`ionmd.analysis.arrhenius.fit_arrhenius`);
-its 95 % interval is ``exp(+-1.96 sd)`` about the fitted value, ``sd`` the standard error
-of the fitted ``ln D`` at 300 K from the fit's full parameter covariance. ``sigma T`` is
+its 95 % interval is ``exp(+-q sd)`` about the fitted value, ``sd`` the standard error
+of the fitted ``ln D`` at 300 K from the fit's full parameter covariance, ``q`` Student's t
+at its Welch-Satterthwaite dof from the runs' ions, as ``collect``'s fit has it (1.96 where
+the runs' intervals are normal: :func:`extrapolation_dof`). ``sigma T`` is
 proportional to D (Nernst-Einstein at fixed volume and carrier count), so sigma(300 K) is
-known within the same factor ``f = exp(1.96 sd)`` either way as D(300 K).
+known within the same factor ``f = exp(q sd)`` either way as D(300 K).
 
 Error model. The variance of a run's ``ln D`` falls as ``1 / t``: extending a run of
 ``t`` ps by ``dt`` is expected to give ``var * t / (t + dt)`` (``var`` from its 95 %
@@ -45,8 +47,9 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ionmd.analysis.aggregate import point_problem
-from ionmd.analysis.arrhenius import ArrheniusFit, fit_arrhenius, ln_error_from_interval
+from ionmd.analysis.aggregate import interval_dof, point_problem
+from ionmd.analysis.arrhenius import (KB_EV, ArrheniusFit, fit_arrhenius, ln_error_from_interval,
+                                      t95, welch_satterthwaite_dof)
 from ionmd.protocols.checks import temperature_folder
 
 Z95 = 1.96
@@ -142,7 +145,7 @@ class Decision:
     target_K: float
     D_target: float           # fitted D at target_K, cm^2/s
     ln_var: float             # var(ln D(target)) from the runs' intervals
-    factor: float             # exp(1.96 sqrt(ln_var)): "within a factor f either way"
+    factor: float             # exp(q sqrt(ln_var)), q the fit's: "within a factor f either way"
     choice: Option | None
     options: list[Option]     # every option, best first
     ignored: list[Any] = field(default_factory=list)   # keys (or T) of runs left out
@@ -158,9 +161,24 @@ class Decision:
         return "\n".join(lines)
 
 
-def interval_factor(ln_var: float) -> float:
-    """``exp(1.96 sd)``: the 95 % interval is [value / f, value * f]."""
-    return float(np.exp(Z95 * np.sqrt(ln_var)))
+def interval_factor(ln_var: float, dof: float = float("inf")) -> float:
+    """``exp(q sd)``: the 95 % interval is [value / f, value * f]; ``q`` 1.96, or Student's
+    t at ``dof`` (the extrapolation's, :func:`extrapolation_dof`), as ``collect``'s fit."""
+    return float(np.exp(t95(dof) * np.sqrt(ln_var)))
+
+
+def extrapolation_dof(temperatures_K: Sequence[float], ln_vars: Sequence[float],
+                      dofs: Sequence[float], target_K: float) -> float:
+    """Welch-Satterthwaite dof of the fitted ln D at ``target_K`` whose points' variances
+    have ``dofs`` (ions - 1 each): the dof :func:`fit_arrhenius` gives collect's interval
+    (replicas at one temperature as separate points: the same dof where collect weights
+    them by inverse variance)."""
+    T = np.asarray(temperatures_K, float)
+    err = np.sqrt(np.asarray(ln_vars, float))
+    X = np.stack([np.ones_like(T), -1.0 / (KB_EV * T)], -1)
+    cov = np.linalg.inv((X / err[:, None] ** 2).T @ X)
+    return welch_satterthwaite_dof(np.array([1.0, -1.0 / (KB_EV * target_K)]), cov, X, err,
+                                   np.asarray(dofs, float))
 
 
 def ln_var_at(temperatures_K: Sequence[float], ln_vars: Sequence[float], target_K: float) -> float:
@@ -241,13 +259,16 @@ def next_step(runs: Sequence[TemperatureRun], *, step_ps: float, target_K: float
                for i in range(len(runs)) if i not in used]
     T = np.array([runs[i].temperature_K for i in used])
     var = np.array([runs[i].ln_var for i in used])
+    dof = np.array([interval_dof(runs[i].quantile) for i in used])   # ions - 1 (inf: normal)
     fit = fit_arrhenius(T, np.array([runs[i].D for i in used]), np.sqrt(var),
-                        T_extrapolate=target_K, scatter_p=0.0)   # no inflation: the model's own
+                        T_extrapolate=target_K, scatter_p=0.0,   # no inflation: the model's own
+                        y_err_dof=dof)
     var_now = ln_var_at(T, var, target_K)
 
-    def option(action, temp, dt, cost, var_after, run=None, key=None):
-        return Option(action, float(temp), float(dt), float(cost), var_after,
-                      interval_factor(var_after), (var_now - var_after) / cost, run, key)
+    def option(action, temp, dt, cost, var_after, run=None, key=None, temps=T, v=var, nu=dof):
+        f = interval_factor(var_after, extrapolation_dof(temps, v, nu, target_K))
+        return Option(action, float(temp), float(dt), float(cost), var_after, f,
+                      (var_now - var_after) / cost, run, key)
 
     options = []
     for j, i in enumerate(used):
@@ -260,7 +281,7 @@ def next_step(runs: Sequence[TemperatureRun], *, step_ps: float, target_K: float
         v = var.copy()
         v[j] *= r.time_ps / (r.time_ps + dt)
         options.append(option("extend", r.temperature_K, dt, dt * r.cost_per_ps,
-                              ln_var_at(T, v, target_K), run=i, key=r.key))
+                              ln_var_at(T, v, target_K), run=i, key=r.key, v=v))
     cost_per_ps = median(r.cost_per_ps for r in runs)
     taken = {temperature_folder(r.temperature_K) for r in runs}
     for Tc in candidates_K:
@@ -274,11 +295,14 @@ def next_step(runs: Sequence[TemperatureRun], *, step_ps: float, target_K: float
             continue
         D_c = float(np.exp(fit.predict_ln(np.array(float(Tc)))[0]))
         v_new = new_run_K(runs, Tc) / (D_c * dt)
-        options.append(option("new", Tc, dt, (dt + discard_ps) * cost_per_ps,
-                              ln_var_at(np.append(T, Tc), np.append(var, v_new), target_K)))
+        temps, v = np.append(T, Tc), np.append(var, v_new)
+        options.append(option("new", Tc, dt, (dt + discard_ps) * cost_per_ps,   # the same ions
+                              ln_var_at(temps, v, target_K), temps=temps, v=v,
+                              nu=np.append(dof, float(np.median(dof)))))
     options.sort(key=lambda o: -o.gain_per_cost)
     return Decision(target_K=float(target_K), D_target=fit.y_extrapolated, ln_var=var_now,
-                    factor=interval_factor(var_now), choice=options[0] if options else None,
+                    factor=interval_factor(var_now, extrapolation_dof(T, var, dof, target_K)),
+                    choice=options[0] if options else None,
                     options=options, ignored=ignored, fit=fit)
 
 
@@ -297,10 +321,11 @@ def predict_outcome(runs: Sequence[TemperatureRun], option: Option,
     else:
         D = float(np.exp(decision.fit.predict_ln(np.array(option.temperature_K))[0]))
         sd = np.sqrt(new_run_K(runs, option.temperature_K) / (D * option.step_ps))
+        q = float(median(r.quantile for r in runs))     # over the same ions as the others
         runs.append(TemperatureRun(option.temperature_K, option.step_ps, D,
-                                   (D * np.exp(-Z95 * sd), D * np.exp(Z95 * sd)),
+                                   (D * np.exp(-q * sd), D * np.exp(q * sd)),
                                    cost_per_ps=median(r.cost_per_ps for r in runs),
-                                   key=f"new:{option.temperature_K:g}K"))
+                                   key=f"new:{option.temperature_K:g}K", quantile=q))
     return runs
 
 

@@ -1,0 +1,156 @@
+"""Arrhenius fits whose points' ln errors were estimated over few ions (``y_err_dof``):
+Student t at the Welch-Satterthwaite dof of Ea and of the extrapolation, checked against
+statsmodels' WLS and a by-hand numpy/scipy computation, and by a seeded coverage check
+(read as 1.96, 5 temperatures over 4 ions covered D(300 K) 87 % of the time)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import statsmodels.api as sm
+from scipy.constants import Boltzmann, electron_volt
+from scipy.stats import norm
+from scipy.stats import t as student_t
+
+from ionmd.analysis.aggregate import Point, arrhenius_of_points
+from ionmd.analysis.arrhenius import ArrheniusFit, fit_arrhenius
+from ionmd.errors import AnalysisError
+
+KB = Boltzmann / electron_volt
+T = np.array([600.0, 700.0, 800.0, 900.0, 1000.0])
+EA, LN_D0 = 0.3, np.log(1e-5)
+
+
+def ws_quantile(x0, X, se, dof):
+    """t quantile at the Welch-Satterthwaite dof of the WLS estimate x0 . coef (by hand)."""
+    W = np.diag(1 / se ** 2)
+    a = x0 @ np.linalg.inv(X.T @ W @ X) @ X.T @ W
+    part = (a * se) ** 2
+    nu = part.sum() ** 2 / np.sum(part ** 2 / dof)
+    return student_t.ppf(0.975, nu), nu
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(7)
+    se = np.array([0.05, 0.08, 0.1, 0.06, 0.12])
+    ln_y = LN_D0 - EA / (KB * T) + rng.normal(0, se)
+    return ln_y, se, np.array([3.0, 7.0, 5.5, 15.0, 3.0])
+
+
+def test_dof_rule_matches_hand_and_statsmodels(data):
+    ln_y, se, dof = data
+    fit = fit_arrhenius(T, np.exp(ln_y), se, y_err_dof=dof)
+    assert not fit.flags
+    X = sm.add_constant(-1.0 / (KB * T))
+    ref = sm.WLS(ln_y, X, weights=1 / se ** 2).fit(cov_type="fixed scale")
+    assert fit.Ea_eV == pytest.approx(ref.params[1], rel=1e-10)
+    assert fit.Ea_err_eV == pytest.approx(ref.bse[1], rel=1e-10)
+    q_ea, nu_ea = ws_quantile(np.array([0.0, 1.0]), X, se, dof)
+    assert fit.Ea_dof == pytest.approx(nu_ea, rel=1e-10)
+    assert fit.Ea_ci95 == pytest.approx([ref.params[1] - q_ea * ref.bse[1],
+                                         ref.params[1] + q_ea * ref.bse[1]], rel=1e-10)
+    x300 = np.array([1.0, -1 / (KB * 300)])
+    q3, nu3 = ws_quantile(x300, X, se, dof)
+    assert fit.extrapolation_dof == pytest.approx(nu3, rel=1e-10)
+    mean, sd = x300 @ ref.params, np.sqrt(x300 @ ref.cov_params() @ x300)
+    assert fit.y_extrapolated_ci95 == pytest.approx(np.exp([mean - q3 * sd, mean + q3 * sd]),
+                                                    rel=1e-9)
+    assert q3 > 2.2 and q_ea > 2.2          # few ions: well above 1.96
+    # at a data temperature its own dof; a fit read back from its dict keeps all of it
+    q8, _ = ws_quantile(np.array([1.0, -1 / (KB * 800)]), X, se, dof)
+    back = ArrheniusFit.from_dict(fit.to_dict())
+    assert back.quantile_at(np.array([800.0, 300.0])) == pytest.approx([q8, q3], rel=1e-10)
+    assert back.interval(np.array(300.0))[1:] == pytest.approx(fit.y_extrapolated_ci95, rel=1e-12)
+
+
+def test_many_ions_normal_and_scattered_points_keep_their_quantile(data):
+    ln_y, se, _ = data
+    known = fit_arrhenius(T, np.exp(ln_y), se, y_err_dof=np.full(T.size, np.inf))
+    assert known.quantile == pytest.approx(norm.ppf(0.975), rel=1e-4)
+    assert known.Ea_quantile == pytest.approx(norm.ppf(0.975), rel=1e-4)
+    many = fit_arrhenius(T, np.exp(ln_y), se, y_err_dof=np.full(T.size, 15.0))
+    # 16 ions each: near 1.96, pooled above any one point's dof
+    assert 1.96 < many.quantile < student_t.ppf(0.975, 15.0) < 2.14
+    scattered = fit_arrhenius(T, np.exp(ln_y + [0.5, -0.5, 0.5, -0.5, 0.5]), se,
+                              y_err_dof=np.full(T.size, 3.0))
+    assert "scatter_exceeds_errors" in scattered.flags
+    assert scattered.quantile == pytest.approx(student_t.ppf(0.975, T.size - 2), rel=1e-12)
+    assert scattered.Ea_dof is None and scattered.point_errors is None
+
+
+@pytest.mark.parametrize("bad", [[3.0, 3.0], [3.0, 0.0, 3.0, 3.0, 3.0], [3.0, np.nan, 3.0, 3.0, 3.0]])
+def test_bad_dof_refused(data, bad):
+    ln_y, se, _ = data
+    with pytest.raises(AnalysisError, match="degrees of freedom"):
+        fit_arrhenius(T, np.exp(ln_y), se, y_err_dof=bad)
+
+
+def lone_runs(rng, n_ions, rel=0.15):
+    """One run per temperature, its D the mean over ``n_ions`` normal per-ion values, its
+    interval Student t over them (as a run reports it)."""
+    D = np.exp(LN_D0 - EA / (KB * T))
+    q = student_t.ppf(0.975, n_ions - 1)
+    x = rng.normal(D[:, None], (D * rel * np.sqrt(n_ions))[:, None], (T.size, n_ions))
+    m, s = x.mean(1), x.std(1, ddof=1) / np.sqrt(n_ions)
+    if np.any(m <= 0):
+        return None
+    return [Point(float(t), float(v), (max(v - q * e, 0.0), v + q * e), quantile=q)
+            for t, v, e in zip(T, m, s)]
+
+
+def test_lone_runs_feed_their_ions(data):
+    """A lone run's dof is its ions - 1: the fit's Ea dof is the hand rule's over 7 each."""
+    points = lone_runs(np.random.default_rng(3), 8)
+    out = arrhenius_of_points(points, times_T=False)
+    assert [p[2] for p in out["point_errors"]] == pytest.approx([7.0] * T.size, rel=1e-8)
+    se = np.array([p[1] for p in out["point_errors"]])
+    X = sm.add_constant(-1.0 / (KB * T))
+    q, nu = ws_quantile(np.array([0.0, 1.0]), X, se, np.full(T.size, 7.0))
+    assert out["Ea_dof"] == pytest.approx(nu, rel=1e-7)
+
+
+def test_d300_coverage_over_four_ions():
+    """Seeded: 4000 trials of 5 lone runs over 4 ions each; 1.96 covered the true D(300 K)
+    ~87 %, the Welch-Satterthwaite t ~92 % (examples/arrhenius_dof_coverage.py)."""
+    rng = np.random.default_rng(11)
+    truth = np.exp(LN_D0 - EA / (KB * 300.0))
+    hits = trials = 0
+    while trials < 4000:
+        points = lone_runs(rng, 4)
+        if points is None:
+            continue
+        trials += 1
+        lo, hi = arrhenius_of_points(points, times_T=False)["extrapolated_ci95"]
+        hits += lo <= truth <= hi
+    assert 0.905 < hits / trials < 0.97
+
+
+def test_allocator_factor_is_collects_interval():
+    """The budget allocator's factor at 300 K is exp(t sd) at the hand rule's dof of runs
+    over 8 ions (and of a new run over the same ions): collect's interval, not 1.96's."""
+    from ionmd.sweep.allocate import TemperatureRun, next_step
+
+    points = lone_runs(np.random.default_rng(5), 8)
+    runs = [TemperatureRun(p.temperature_K, 50.0, p.value, p.ci95, 1.0, quantile=p.quantile)
+            for p in points]
+    d = next_step(runs, step_ps=10.0, candidates_K=(500.0,))
+    fit = arrhenius_of_points(points, times_T=False)
+    assert d.D_target * d.factor == pytest.approx(fit["extrapolated_ci95"][1], rel=1e-9)
+    se = np.array([p[1] for p in fit["point_errors"]])
+    X = sm.add_constant(-1.0 / (KB * T))
+    q, _ = ws_quantile(np.array([1.0, -1 / (KB * 300)]), X, se, np.full(T.size, 7.0))
+    assert np.log(d.factor) == pytest.approx(q * np.sqrt(d.ln_var), rel=1e-7)
+    new = next(o for o in d.options if o.action == "new")
+    X5 = sm.add_constant(-1.0 / (KB * np.append(T, 500.0)))
+    se5 = np.append(se, np.sqrt(new_run_var(d, runs, new)))
+    q5, _ = ws_quantile(np.array([1.0, -1 / (KB * 300)]), X5, se5, np.full(T.size + 1, 7.0))
+    assert np.log(new.factor_after) == pytest.approx(q5 * np.sqrt(new.ln_var_after), rel=1e-7)
+
+
+def new_run_var(d, runs, option):
+    """The error model's var(ln D) of a new run (allocate.new_run_K / (D t))."""
+    from ionmd.sweep.allocate import new_run_K
+
+    D = float(np.exp(d.fit.predict_ln(np.array(option.temperature_K))[0]))
+    return new_run_K(runs, option.temperature_K) / (D * option.step_ps)
