@@ -35,3 +35,21 @@ def test_distinct_keys_pass_to_the_run(tmp_path, capsys):
                  "--type-map", "1=Li,2=Cl"]) == 1
     err = capsys.readouterr().err
     assert "KEY=VALUE" not in err and "given twice" not in err and err.strip(), err
+
+
+@pytest.mark.parametrize("text, said", [
+    ("1=Xx,2=Cl", "--type-map: type 1: 'Xx' is not an element symbol"),
+    ("1=Li=Cl,2=Cl", "--type-map: type 1: 'Li=Cl' is not an element symbol"),
+    ("1=li,2=Cl", "--type-map: type 1: 'li' is not an element symbol"),
+    ("0=Li,1=Li,2=Cl", "--type-map: LAMMPS atom types start at 1, got 0"),
+])
+def test_a_type_map_to_no_element_is_refused_naming_it(tmp_path, capsys, text, said):
+    """Before, 1=Xx with --mobile Cl ended in a traceback ('Xx' is not a valid Element,
+    from pymatgen) and 0=Li was silently ignored; the map is refused before any run is read.
+    Reference: ASE's table of element symbols (the message names the wrong one)."""
+    from ase.data import chemical_symbols
+
+    bad = text.split(",")[0].split("=", 1)[1]
+    assert (bad not in chemical_symbols) == ("not an element symbol" in said)
+    assert main(["analyze", str(tmp_path), "--type-map", text, "--mobile", "Cl"]) == 1
+    assert said in capsys.readouterr().err

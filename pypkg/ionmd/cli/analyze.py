@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ionmd.cli.options import element_symbols
+from ionmd.cli.options import element_symbol, element_symbols
 from ionmd.errors import IonmdError
 
 
@@ -36,6 +36,20 @@ def _pairs(text: str | None, key=str, value=str) -> dict | None:
                              "give each key once")
         out[k] = v
     return out
+
+
+def _type_map(text: str | None) -> dict[int, str] | None:
+    """``--type-map``: LAMMPS types (1, 2, ...) to element symbols; a wrong symbol is
+    refused here, not met later as a traceback or as a species missing from the run."""
+    pairs = _pairs(text, key=int)
+    for atom_type, symbol in (pairs or {}).items():
+        if atom_type < 1:
+            raise IonmdError(f"--type-map: LAMMPS atom types start at 1, got {atom_type}")
+        try:
+            element_symbol(symbol)
+        except argparse.ArgumentTypeError as e:
+            raise IonmdError(f"--type-map: type {atom_type}: {e}") from None
+    return pairs
 
 
 def register(subparsers) -> None:
@@ -118,7 +132,7 @@ def run(args: argparse.Namespace) -> int | None:
         "dump_every": args.dump_every, "discard_ps": args.discard_ps,
         "mobile_species": args.mobile or None,
         "charges": checked_charges(_pairs(args.charges, value=float), args.mobile or ()),
-        "type_map": _pairs(args.type_map, key=int),
+        "type_map": _type_map(args.type_map),
         "data_file": args.data_file, "dump_unwrapped": args.dump_unwrapped,
         "atom_style": args.atom_style,
         "trajectory": args.trajectory.split(",") if args.trajectory else None,
