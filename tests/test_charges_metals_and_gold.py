@@ -125,3 +125,14 @@ def test_gold_states_agree_with_pymatgens_guess_told_au_plus_and_3plus(formula):
 def test_silver_and_copper_siblings_keep_their_states(formula, states):
     assert oxidation_guess(formula).states == pytest.approx(states)
     assert oxidation_guess("Ag2F").states == {}     # still subvalent: Ag 0.5+
+
+
+def test_a_metals_sigma_is_left_out_of_the_fits_for_its_own_reason(metal_run, tmp_path, capsys):
+    """The runs a sigma fit leaves out are named with why: a metal's is that it is a metal,
+    not 'charges of the mobile species unknown'."""
+    from ionmd.analysis.aggregate import why_left_out
+
+    res = _analyse(metal_run, tmp_path / "out", capsys)
+    why = why_left_out(res, "sigma_T")
+    assert why.startswith("no conductivity (Li is a metal") and "unknown" not in why
+    assert why_left_out(res, "D_Li") is None

@@ -447,9 +447,9 @@ def why_left_out(run: dict, key: str) -> str | None:
         value, interval = d["D"], d["D_ci95"]
     else:
         source = next((k for k, name in SIGMA_SERIES.items() if name == key), None)
-        if source not in run:
-            return ("no conductivity (charges of the mobile species unknown)"
-                    if source == "conductivity" else f"no {key}")
+        if source not in run:       # the analysis's own reason (a metal's), where it gave one
+            why = run.get("no_conductivity") or "charges of the mobile species unknown"
+            return f"no conductivity ({why})" if source == "conductivity" else f"no {key}"
         value, interval = run[source]["sigma"], run[source]["sigma_ci95"]
     return point_problem(value, interval)
 
