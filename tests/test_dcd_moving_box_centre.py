@@ -39,16 +39,26 @@ BAROSTATS = {
     "deform_pressure_moving_centre": "fix 1 all nvt temp 1500 1500 0.1\n"
                                      "fix 2 all deform/pressure 1 x final 0.0 11.0 remap x "
                                      "units box",
+    # 'lattice none 1.0' after the fcc lattice: deform's lattice units are A again, so
+    # 1.1 12.1 is about the centre (6.6) and -5 8 is not (fractions 0.39 off); before, the
+    # fcc spacing (4.4) printed earlier was kept: a note for the first, none for the second
+    "deform_about_centre_lattice_none": "lattice none 1.0\nfix 1 all nvt temp 1500 1500 0.1\n"
+                                        "fix 2 all deform 1 x final 1.1 12.1 remap x",
+    "deform_moving_centre_lattice_none": "lattice none 1.0\nfix 1 all nvt temp 1500 1500 0.1\n"
+                                         "fix 2 all deform 1 x final -5 8 remap x",
     # a shrink-wrapped face follows the atoms, not the centre (fractions 0.100 off)
     "shrink_wrapped_z": "change_box all boundary p p s\nfix 1 all nvt temp 1500 1500 0.1",
 }
 MOVES_CENTRE = {"npt_default": False, "npt_fixedpoint": True, "npt_fixedpoint_at_centre": False,
                 "deform_about_centre": False, "deform_moving_centre": True,
-                "deform_pressure_moving_centre": True, "shrink_wrapped_z": True}
+                "deform_pressure_moving_centre": True, "shrink_wrapped_z": True,
+                "deform_about_centre_lattice_none": False,
+                "deform_moving_centre_lattice_none": True}
 # the command the note must quote
 NOTED_WORD = {"npt_fixedpoint": "fixedpoint", "deform_moving_centre": "deform",
               "deform_pressure_moving_centre": "deform/pressure",
-              "shrink_wrapped_z": "boundary p p s"}
+              "shrink_wrapped_z": "boundary p p s",
+              "deform_moving_centre_lattice_none": "deform 1 x final -5 8"}
 
 
 def _script(barostat: str) -> str:
@@ -114,3 +124,32 @@ def test_ionmd_analyze_prints_the_note(runs, name, tmp_path, capsys):
     main(["analyze", str(runs[name]), "-o", str(tmp_path / "out")])
     printed = capsys.readouterr().out
     assert ("NOTE:" in printed and "fixedpoint" in printed) == MOVES_CENTRE[name], printed
+
+
+NO_LATTICE = """units metal
+atom_style atomic
+region b block 0 10 0 10 0 10 units box
+create_box 1 b
+create_atoms 1 random 20 1 NULL overlap 2.0
+mass 1 6.94
+pair_style lj/cut 3.0
+pair_coeff * * 0.01 2.0
+fix 2 all deform 1 x final {ends} remap x
+run 10
+print "XLO $(xlo:%.10g) XHI $(xhi:%.10g)"
+"""
+
+
+@pytest.mark.parametrize("ends", ["1 9", "0 9"])
+def test_deform_without_a_lattice_command_is_in_angstrom(tmp_path, ends):
+    """Without a ``lattice`` command LAMMPS's lattice is ``none 1.0``: deform's default
+    lattice units are A. Before, an unknown spacing counted as moving the centre, so a
+    deform about it (1 9 in a 0-10 box) was noted. Reference: the box LAMMPS printed."""
+    from ionmd.analysis.trajectory import moving_centre_commands
+
+    run_lmp(NO_LATTICE.format(ends=ends), tmp_path, env={"OMP_NUM_THREADS": "1"})
+    log = (tmp_path / "log.lammps").read_text()
+    lo, hi = (float(w) for w in log.split("\nXLO ")[1].split()[::2][:2])
+    centre_moved = abs(0.5 * (lo + hi) - 5.0) > 1e-6
+    assert centre_moved == (ends == "0 9")
+    assert bool(moving_centre_commands([log], np.full(3, 5.0))) == centre_moved

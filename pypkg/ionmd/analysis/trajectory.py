@@ -359,12 +359,13 @@ def moving_centre_commands(log_texts: Sequence[str], centre: np.ndarray) -> list
     data file's), where :func:`box_origins` guesses a DCD's ``lo(t)`` wrong: a
     ``fixedpoint`` other than ``centre`` on any fix (``npt``, ``nph``, ``box/relax``, ...),
     a ``fix deform`` (``deform/pressure`` too) or ``change_box`` with ``final lo hi`` not
-    about ``centre`` (in lattice units unless ``units box``: scaled by the spacing the log
-    printed last) or ``delta dlo dhi`` with ``dlo != -dhi``, a shrink-wrapped ``boundary``
+    about ``centre`` (in lattice units unless ``units box``: scaled by the spacing of the
+    log's last ``lattice``, 1 without one, as LAMMPS's default ``lattice none 1.0``) or ``delta dlo dhi`` with ``dlo != -dhi``, a shrink-wrapped ``boundary``
     (``s``, ``m``). A line still holding a variable is skipped:
     LAMMPS echoes it again substituted."""
-    found, spacing = [], None
+    found = []
     for text in log_texts:
+        spacing = [1.0] * 3         # each log is a LAMMPS process: its default lattice
         for line in text.splitlines():
             if line.startswith("Lattice spacing in x,y,z ="):
                 spacing = _numbers_or_none(line.split("=", 1)[1].split())
@@ -372,7 +373,9 @@ def moving_centre_commands(log_texts: Sequence[str], centre: np.ndarray) -> list
             words = command.split()
             if "$" in command or not words:
                 continue
-            if words[0] == "fix" and "fixedpoint" in words:
+            if words[0] == "lattice":
+                spacing = _lattice_spacing(words)
+            elif words[0] == "fix" and "fixedpoint" in words:
                 k = words.index("fixedpoint") + 1
                 point = _numbers_or_none(words[k:k + 3])
                 if point is None or not np.allclose(point, centre, rtol=0, atol=1e-6):
@@ -383,6 +386,16 @@ def moving_centre_commands(log_texts: Sequence[str], centre: np.ndarray) -> list
             elif words[0] in ("boundary", "change_box") and _shrink_wraps(words):
                 found.append(line.strip())
     return list(dict.fromkeys(found))
+
+
+def _lattice_spacing(words: list[str]) -> list[float] | None:
+    """The spacing a ``lattice`` line sets: ``none SCALE`` prints none (its spacing is
+    SCALE); another style's is the ``Lattice spacing`` line LAMMPS prints next (None
+    until then)."""
+    if len(words) > 2 and words[1] == "none":
+        scale = _numbers_or_none(words[2:3])
+        return scale * 3 if scale else None
+    return None
 
 
 def _shrink_wraps(words: list[str]) -> bool:
