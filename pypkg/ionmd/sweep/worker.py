@@ -74,12 +74,17 @@ class JobStop(StopRequests):
         super()._caught(signum, frame)
 
 
-def _why_stopped(stop: StopRequests | None, own: str) -> str:
+def _why_stopped(stop: StopRequests | None, status: dict) -> str:
     """The reason a signal-stopped run is recorded with: the SLURM job that stopped it,
-    then ``own``, the run's own account (the step of its last thermo row, how far its
-    trajectory got, the restart it resumes from)."""
+    then the run's own account from its ``status`` (the step of its last thermo row, how
+    far its trajectory got, the restart it resumes from) where this stop's LAMMPS wrote
+    one ("stopped by SIG..."). A stop before LAMMPS started leaves an earlier reason
+    there (an earlier job's own "timed out: SLURM job ..."): not repeated inside the new
+    one."""
     job = slurm_job_id()
-    own = f"; {own}" if own else ""
+    reason = str(status.get("reason") or "")
+    own = f"; {reason}" if status.get("stopped_by") and reason.startswith("stopped by SIG") \
+        else ""
     if stop is not None and getattr(stop, "time_limit", False):
         return (f"timed out: SLURM job {job} reached its time limit (walltime); ionmd stopped "
                 f"LAMMPS and asked SLURM to requeue the task (else `ionmd sweep submit` "
@@ -141,7 +146,7 @@ def run_one(path: str | Path, token: str, ranks: int = 1, threads: int = 1,
             status = execute(rd, nprocs=ranks, env=run_env,
                              launcher=locked_command(rd, command), stop=stop)
         except RunInterrupted:     # SIGTERM/SIGINT/USR2 (scancel, walltime): recorded, stop
-            why = _why_stopped(stop, rd.status.get("reason", ""))
+            why = _why_stopped(stop, rd.status)
             if why and rd.status.get("state") == "interrupted":
                 rd.set_status("interrupted", reason=why)
             raise
