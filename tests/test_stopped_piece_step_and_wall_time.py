@@ -86,6 +86,7 @@ def test_reason_says_the_row_the_frame_and_the_restart(stopped):
     at = int(reason.split(f"from {restart} (step ")[1].split(")")[0])
     assert at % RESTART_EVERY == 0 and RESTART_EVERY <= at <= last_frame
     assert reason in message                           # what RunInterrupted says too
+    assert message.count(" again") == 1, message       # was: and "run the same ... again"
 
 
 def test_copied_folder_keeps_the_pieces_wall_time(stopped):

@@ -397,7 +397,9 @@ class StopRequests:
             what = (f"recorded as {status.get('state')} at step {status.get('step', 0)}"
                     if not status.get("stopped_by") else
                     f"recorded as {status.get('state')}: {status.get('reason')}")
-            if status.get("state") not in ("completed", "failed"):
+            # a signal's reason says already how to go on (resume from which restart)
+            if status.get("state") not in ("completed", "failed") \
+                    and not status.get("stopped_by"):
                 what += "; run the same command again to resume it"
         raise RunInterrupted(f"stopped by {name}: {rd.path}: {what}", self.signum)
 
