@@ -136,3 +136,9 @@ def test_a_metals_sigma_is_left_out_of_the_fits_for_its_own_reason(metal_run, tm
     why = why_left_out(res, "sigma_T")
     assert why.startswith("no conductivity (Li is a metal") and "unknown" not in why
     assert why_left_out(res, "D_Li") is None
+
+
+def test_ionmd_analyze_prints_why_a_metal_has_no_sigma(metal_run, tmp_path, capsys):
+    assert main(["analyze", str(metal_run), "-o", str(tmp_path / "out"), *POINT_IONS]) == 0
+    printed = capsys.readouterr().out
+    assert "no sigma_NE: Li is a metal" in printed and "sigma_NE =" not in printed

@@ -348,3 +348,5 @@ def _print_transport(res: dict, indent: str) -> None:
     note = res.get("conductivity", {}).get("charges_note")
     if note:                # an alloy's formal Li+: said wherever its sigma is printed
         print(f"{indent}charges: {note}")
+    if res.get("no_conductivity"):      # D without a sigma: why (a metal, charges not given)
+        print(f"{indent}no sigma_NE: {res['no_conductivity']}")
