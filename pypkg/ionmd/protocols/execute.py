@@ -58,7 +58,9 @@ def _inputs_dir() -> Path:
 
 INPUTS = _inputs_dir()
 PROGRESS_EVERY_S = 2.0
-"""Least time between two writes of a running run's ``step`` to ``status.json``."""
+"""Time between two progress notes of a running run in ``status.json``: its ``step``
+(where it changed) and its piece's last progress time, which a killed runner leaves as
+the piece's end (:func:`ionmd.protocols.rundir.piece_wall_seconds`)."""
 STOP_WAIT_S = 60.0
 """How long LAMMPS may take to end after a forwarded signal before it is killed."""
 
