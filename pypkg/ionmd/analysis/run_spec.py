@@ -352,6 +352,40 @@ def _refuse_unknown_schema(file: Path, meta: dict) -> None:
                         f"({SCHEMA!r}); {why}")
 
 
+def _refusing_repeats(file: Path):
+    """A json ``object_pairs_hook`` refusing a key given twice in one object (json keeps the
+    last silently: ``{"charges": {"Li": 1, "Li": 2}}`` would be Li 2, a sigma 4x)."""
+    def pairs(items: list) -> dict:
+        seen: dict = {}
+        for key, value in items:
+            if key in seen:
+                raise AnalysisError(f"{file}: key {key!r} is given twice ({seen[key]!r} and "
+                                    f"{value!r}): give each key once")
+            seen[key] = value
+        return seen
+    return pairs
+
+
+def _type_map(path: Path, given: dict) -> dict[int, str]:
+    """run.json's ``type_map`` as {LAMMPS type: element}, each type a positive whole number
+    and each element a symbol (an unknown one ended in a traceback deep in the analysis)."""
+    from ase.data import chemical_symbols
+
+    from ionmd.suggest import did_you_mean
+
+    out = {}
+    for key, symbol in given.items():
+        if not (str(key).isdigit() and int(key) > 0):
+            raise AnalysisError(f"{path / RUN_JSON}: type_map key {key!r} is no LAMMPS atom "
+                                f"type (a whole number from 1)")
+        if symbol not in chemical_symbols[1:]:
+            raise AnalysisError(f"{path / RUN_JSON}: type_map gives type {key} the element "
+                                f"{symbol!r}, which is no element symbol"
+                                + (did_you_mean(str(symbol), chemical_symbols[1:]) or ""))
+        out[int(key)] = symbol
+    return out
+
+
 def read_run_json(path: Path) -> dict:
     """The keys of run directory ``path``'s ``run.json`` ({} without one).
 
@@ -365,7 +399,7 @@ def read_run_json(path: Path) -> dict:
     if not file.is_file():
         return {}
     try:
-        meta = json.loads(file.read_text())
+        meta = json.loads(file.read_text(), object_pairs_hook=_refusing_repeats(file))
     except json.JSONDecodeError as exc:
         raise AnalysisError(f"{file} is not valid JSON: {exc}") from exc
     if not isinstance(meta, dict):
@@ -440,7 +474,7 @@ def load_run_spec(path: str | Path, overrides: dict | None = None) -> RunSpec:
     if not traj:
         raise AnalysisError(f"{path}: no trajectory (*.dcd, or one of {', '.join(ase_frames.SEARCHED)}); "
                             f"list it under 'trajectory' in {RUN_JSON} or pass --trajectory")
-    type_map = ({int(k): v for k, v in meta["type_map"].items()} if meta.get("type_map")
+    type_map = (_type_map(path, meta["type_map"]) if meta.get("type_map")
                 else _type_map_from_logs(echoed))
     return _spec(path, meta, data_file=data, trajectory=traj, logs=logs, type_map=type_map,
                  timestep_fs=float(meta["timestep_fs"]), dump_every=meta.get("dump_every"),
