@@ -41,7 +41,8 @@ from scipy.stats import f as f_dist
 from scipy.stats import norm
 from scipy.stats import t as student_t
 
-from ionmd.analysis.arrhenius import (fit_arrhenius, interval_quantile, kinisi_arrhenius,
+from ionmd.analysis.arrhenius import (dof_from_json, dof_to_json, fit_arrhenius,
+                                      interval_quantile, kinisi_arrhenius,
                                       ln_error_from_interval)
 from ionmd.errors import AnalysisError
 
@@ -358,7 +359,7 @@ def point_dof(combined: dict, points: Sequence[Point]) -> float:
     of ``points``): the replicas' Welch-Satterthwaite dof, or a lone usable replica's own
     (:func:`interval_dof`: ions - 1 for a D; inf for a normal interval)."""
     if "dof" in combined:
-        return float(combined["dof"])
+        return dof_from_json(combined["dof"])
     lone = next(p for p in points if usable(p.value, p.ci95))
     return interval_dof(lone.quantile, lone.level)
 
@@ -396,6 +397,7 @@ def arrhenius_of_points(points: Sequence[Point], *, times_T: bool, kinisi: bool 
         return {"error": str(exc)}
     out = fit.to_dict()
     out["points"] = [{"temperature_K": float(t), **c,
+                      **({"dof": dof_to_json(c["dof"])} if "dof" in c else {}),   # strict JSON
                       "runs": [p.run for p in by_T[t] if usable(p.value, p.ci95)]}
                      for t, c in combined.items()]
     out["runs"] = [run for q in out["points"] for run in q["runs"]]

@@ -106,14 +106,35 @@ class ArrheniusFit:
         kw = {k: v for k, v in d.items() if k in names}
         kw["covariance"] = np.asarray(kw["covariance"], float)
         kw["Ea_ci95"], kw["y_extrapolated_ci95"] = tuple(kw["Ea_ci95"]), tuple(kw["y_extrapolated_ci95"])
+        for name in ("Ea_dof", "extrapolation_dof"):
+            if name in kw and kw[name] is None and kw.get("Ea_quantile") is not None:
+                kw[name] = float("inf")
+        if kw.get("point_errors") is not None:
+            kw["point_errors"] = [[t, e, dof_from_json(n)] for t, e, n in kw["point_errors"]]
         return cls(**kw)
 
     def to_dict(self) -> dict:
+        """Plain, strict-JSON values: an infinite dof (normal errors) is written as None
+        (``json.dumps`` would write ``Infinity``, which strict JSON readers refuse)."""
         out = asdict(self)
         out["covariance"] = np.asarray(self.covariance).tolist()
         out["y_extrapolated_ci95"] = list(self.y_extrapolated_ci95)
         out["Ea_ci95"] = list(self.Ea_ci95)
+        out["Ea_dof"], out["extrapolation_dof"] = (dof_to_json(self.Ea_dof),
+                                                   dof_to_json(self.extrapolation_dof))
+        if self.point_errors is not None:
+            out["point_errors"] = [[t, e, dof_to_json(n)] for t, e, n in self.point_errors]
         return out
+
+
+def dof_to_json(dof: float | None) -> float | None:
+    """A dof for JSON: None where infinite (a normal, known error) or absent."""
+    return None if dof is None or np.isinf(dof) else float(dof)
+
+
+def dof_from_json(dof: float | None) -> float:
+    """:func:`dof_to_json`'s value back: None is an infinite dof."""
+    return float("inf") if dof is None else float(dof)
 
 
 def t95(dof: float) -> float:
