@@ -142,3 +142,24 @@ def test_ionmd_analyze_prints_why_a_metal_has_no_sigma(metal_run, tmp_path, caps
     assert main(["analyze", str(metal_run), "-o", str(tmp_path / "out"), *POINT_IONS]) == 0
     printed = capsys.readouterr().out
     assert "no sigma_NE: Li is a metal" in printed and "sigma_NE =" not in printed
+
+
+def test_a_charge_given_to_a_metal_is_called_formal_not_d_alone(metal_run, tmp_path, capsys):
+    """`--charges Li=1` on Li metal reports sigma of Li+ (z^2 = 1 times the uncharged
+    Nernst-Einstein prefactor); its note said 'oxidation state is 0 ... D alone' beside it."""
+    rc = main(["analyze", str(metal_run), "-o", str(tmp_path / "out"), "--charges", "Li=1",
+               *POINT_IONS])
+    assert rc == 0, capsys.readouterr().err
+    res = json.loads((tmp_path / "out" / metal_run.name / "results.json").read_text())
+    assert res["conductivity"]["sigma"] > 0
+    note = res["conductivity"]["charges_note"]
+    assert note.startswith("Li is a metal") and "formal" in note and "Li+" in note
+    assert "D alone" not in note
+    assert transport_note("Li", {"Li": 2.0}, given=True).count("Li2+") == 1
+
+
+def test_a_non_metal_element_is_not_said_to_carry_electrons():
+    assert not Element("S").is_metal
+    note = transport_note("S")
+    assert note.startswith("S is an element") and "electrons" not in note
+    assert "electrons carry its current" in transport_note("Na")

@@ -42,9 +42,22 @@ def one_element_reason(composition) -> str | None:
     if len(elements) != 1:
         return None
     el = elements[0]
-    what = "a metal" if el.is_metal else "an element"
+    what, current = (("a metal", "; electrons carry its current") if el.is_metal
+                     else ("an element", ""))
     return (f"{el.symbol} is {what}: no ionic conductivity from formal charges (its atoms' "
-            f"oxidation state is 0; electrons carry its current), D alone")
+            f"oxidation state is 0{current}), D alone")
+
+
+def _one_element_note(composition, charges: dict[str, float]) -> str:
+    """``one_element_reason``, where its charge is 0 or none (an old run.json's Li 0);
+    where a user gave it one (``--charges Li=1`` on Li metal) the sigma reported is that
+    charge's formal one, so said, not 'D alone' beside it."""
+    reason = one_element_reason(composition) or ""
+    if not any(charges.values()):
+        return reason
+    return (f"{reason.split(':')[0]}: the charges ({_ions(charges)}) are formal, and sigma is "
+            f"the formal ionic Nernst-Einstein one, not the element's own (its atoms' "
+            f"oxidation state is 0)")
 
 
 def transport_note(composition, charges: dict[str, float] | None = None, *,
@@ -65,8 +78,8 @@ def transport_note(composition, charges: dict[str, float] | None = None, *,
 
     # a run's cell (Li16Si8) is named as its formula unit (Li2Si)
     amounts = Composition(composition).reduced_composition.get_el_amt_dict()
-    if len(amounts) < 2:        # an old run.json's recorded Li 0 for Li metal: sigma 0
-        return one_element_reason(composition) or ""
+    if len(amounts) < 2:        # an old run.json's recorded Li 0, or a user's Li=1
+        return _one_element_note(composition, charges or {})
     charges = transport_charges(composition) if charges is None else charges
     reason = _not_ionic(amounts, charges, given)
     if reason is None:
