@@ -163,3 +163,19 @@ def test_a_non_metal_element_is_not_said_to_carry_electrons():
     note = transport_note("S")
     assert note.startswith("S is an element") and "electrons" not in note
     assert "electrons carry its current" in transport_note("Na")
+
+
+def test_the_missing_charges_hint_keeps_the_charges_the_run_has(tmp_path):
+    """--charges replaces run.json's charges (read_run_spec), so the hint for a run with Li
+    known and Na not must give both: `--charges Na=Q` alone would lose Li's."""
+    from pathlib import Path
+
+    from ionmd.analysis.report import no_conductivity_reason
+    from ionmd.analysis.run_spec import RunSpec
+
+    spec = RunSpec(path=Path(tmp_path), data_file=None, trajectory=[], logs=[],
+                   temperature_K=600.0, timestep_fs=2.0, mobile_species=["Li", "Na"],
+                   charges={"Li": 1.0, "Cl": -1.0})
+    why = no_conductivity_reason(np.array(["Li", "Na", "Cl"]), spec)
+    assert "mobile species Na are unknown" in why
+    assert "--charges Li=1,Na=Q`" in why

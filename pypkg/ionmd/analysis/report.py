@@ -372,9 +372,11 @@ def no_conductivity_reason(elements: np.ndarray, spec: RunSpec) -> str:
     if metal:
         return metal
     missing = [s for s in spec.mobile_species if s not in spec.charges]
+    # --charges replaces the run's own: the hint keeps those it has (Li=1,Na=Q, not Na=Q)
+    pairs = ",".join(f"{s}={spec.charges[s]:g}" if s in spec.charges else f"{s}=Q"
+                     for s in spec.mobile_species)
     return (f"the charges of the mobile species {', '.join(missing)} are unknown: give them "
-            f"(`ionmd analyze --charges {','.join(f'{s}=Q' for s in missing)}`, a campaign's "
-            f"[analysis] charges)")
+            f"(`ionmd analyze --charges {pairs}`, a campaign's [analysis] charges)")
 
 
 def widened_at_stop(d: DiffusionResult) -> DiffusionResult:
