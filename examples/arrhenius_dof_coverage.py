@@ -11,7 +11,7 @@ run's quantile, :func:`ionmd.analysis.aggregate.arrhenius_of_points`). Compared:
 * ``ws``: as collect fits now: Student t at the Welch-Satterthwaite dof of Ea and of
   ln D(300 K), where no scatter correction applies.
 
-Not a test (a minute per 10,000 trials and case):
+Not a test (about 5 s per 10,000 trials and case, a minute for the 12 cases):
 ``.venv/bin/python examples/arrhenius_dof_coverage.py --trials 10000``.
 """
 

@@ -80,6 +80,9 @@ class TemperatureRun:
         Half-width of ``D_ci95`` in standard errors: 1.96, or Student's t over the run's
         ions (:func:`ionmd.analysis.arrhenius.interval_quantile`, what ``collect`` uses;
         2.36 for 8 ions: read as 1.96 the variance would be 1.45 times too large).
+    level : float
+        The level ``quantile`` was taken at: 0.95, or 0.99 for a run stopped by its
+        D-interval rule (``Point.level``); with ``quantile`` it gives the run's dof.
     """
 
     temperature_K: float
@@ -90,6 +93,13 @@ class TemperatureRun:
     key: Any = None
     max_time_ps: float | None = None
     quantile: float = Z95
+    level: float = 0.95
+
+    @property
+    def dof(self) -> float:
+        """Degrees of freedom of the interval (ions - 1; inf for a normal one), as collect
+        reads them (:func:`ionmd.analysis.aggregate.interval_dof` at the run's level)."""
+        return interval_dof(self.quantile, self.level)
 
     @property
     def ln_var(self) -> float:
@@ -259,7 +269,7 @@ def next_step(runs: Sequence[TemperatureRun], *, step_ps: float, target_K: float
                for i in range(len(runs)) if i not in used]
     T = np.array([runs[i].temperature_K for i in used])
     var = np.array([runs[i].ln_var for i in used])
-    dof = np.array([interval_dof(runs[i].quantile) for i in used])   # ions - 1 (inf: normal)
+    dof = np.array([runs[i].dof for i in used])   # ions - 1 (inf: normal)
     fit = fit_arrhenius(T, np.array([runs[i].D for i in used]), np.sqrt(var),
                         T_extrapolate=target_K, scatter_p=0.0,   # no inflation: the model's own
                         y_err_dof=dof)
@@ -321,7 +331,7 @@ def predict_outcome(runs: Sequence[TemperatureRun], option: Option,
     else:
         D = float(np.exp(decision.fit.predict_ln(np.array(option.temperature_K))[0]))
         sd = np.sqrt(new_run_K(runs, option.temperature_K) / (D * option.step_ps))
-        q = float(median(r.quantile for r in runs))     # over the same ions as the others
+        q = t95(float(np.median([r.dof for r in runs])))   # over the same ions as the others
         runs.append(TemperatureRun(option.temperature_K, option.step_ps, D,
                                    (D * np.exp(-q * sd), D * np.exp(q * sd)),
                                    cost_per_ps=median(r.cost_per_ps for r in runs),

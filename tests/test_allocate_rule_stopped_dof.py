@@ -1,0 +1,50 @@
+"""The budget allocator reads a run stopped by its D-interval rule (its interval at 99 %,
+Student t over its ions) with the dof collect reads (ions - 1), so that its factor at
+300 K is collect's 95 % interval; the reference dof is scipy's t quantile inverted by hand
+and the Welch-Satterthwaite rule written out with statsmodels' WLS covariance."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import statsmodels.api as sm
+from scipy.constants import Boltzmann, electron_volt
+from scipy.stats import t as student_t
+
+from ionmd.analysis.aggregate import Point, arrhenius_of_points
+from ionmd.sweep.allocate import TemperatureRun, next_step
+
+KB = Boltzmann / electron_volt
+T = np.array([600.0, 700.0, 800.0, 900.0, 1000.0])
+IONS = 8
+
+
+def rule_stopped_points(rng):
+    """One run per temperature over 8 ions, its interval at 99 % (Student t, 7 dof)."""
+    q99 = student_t.ppf(0.995, IONS - 1)
+    D = 1e-5 * np.exp(-0.3 / (KB * T))
+    se = D * rng.uniform(0.05, 0.1, T.size)
+    v = D + rng.normal(0, se)
+    return [Point(float(t), float(m), (m - q99 * e, m + q99 * e), quantile=q99, level=0.99)
+            for t, m, e in zip(T, v, se)]
+
+
+def test_rule_stopped_runs_read_with_their_ions():
+    points = rule_stopped_points(np.random.default_rng(2))
+    runs = [TemperatureRun(p.temperature_K, 50.0, p.value, p.ci95, 1.0, quantile=p.quantile,
+                           level=p.level) for p in points]
+    assert [r.dof for r in runs] == pytest.approx([IONS - 1] * T.size, rel=1e-8)
+    d = next_step(runs, step_ps=10.0, candidates_K=(500.0,))
+    fit = arrhenius_of_points(points, times_T=False)
+    assert not fit["flags"]
+    assert d.D_target * d.factor == pytest.approx(fit["extrapolated_ci95"][1], rel=1e-9)
+    # by hand: Welch-Satterthwaite dof of ln D(300 K) over points of 7 dof each
+    se = np.sqrt([r.ln_var for r in runs])
+    X = sm.add_constant(-1.0 / (KB * T))
+    cov = sm.WLS(np.log([r.D for r in runs]), X, weights=1 / se ** 2).fit(
+        cov_type="fixed scale").cov_params()
+    x0 = np.array([1.0, -1 / (KB * 300.0)])
+    part = (x0 @ cov @ (X / se[:, None] ** 2).T * se) ** 2
+    nu = part.sum() ** 2 / np.sum(part ** 2 / (IONS - 1))
+    assert np.log(d.factor) == pytest.approx(student_t.ppf(0.975, nu) * np.sqrt(d.ln_var),
+                                             rel=1e-7)
