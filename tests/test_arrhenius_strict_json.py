@@ -47,3 +47,18 @@ def test_replicas_with_normal_intervals_write_strict_json():
     back = strict_round_trip(out)
     assert ArrheniusFit.from_dict(back).interval(np.array(300.0)) == pytest.approx(
         ArrheniusFit.from_dict(out).interval(np.array(300.0)), rel=1e-12)
+
+
+def test_collect_rows_of_normal_intervals_write_strict_json():
+    """A temperature whose runs' intervals are normal (ions unknown: quantile 1.96, dof
+    infinite) gave collect's row "dof": Infinity in results.json; null now."""
+    from ionmd.sweep.collect import _aggregate
+
+    runs = [{"run": f"r{k}", "temperature_K": 800.0, "class": "completed", "complete": True,
+             "diffusion": [{"species": "Li", "direction": "xyz", "D": d, "D_ci95": [lo, hi],
+                            "flags": []}]}
+            for k, (d, lo, hi) in enumerate([(1.0e-5, 0.8e-5, 1.2e-5), (1.1e-5, 0.9e-5, 1.3e-5)])]
+    for done in (runs, runs[:1]):
+        row = _aggregate(done, len(done))
+        text = json.dumps(row, allow_nan=False)        # the standard library's strict writer
+        assert json.loads(text)["D_Li"].get("dof") is None

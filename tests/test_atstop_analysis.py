@@ -137,8 +137,9 @@ def test_fits_and_collect_read_the_run_standard_error(analysed):
         assert combine_replicas([p.value], [p.ci95], [p.quantile])["ln_err"] == pytest.approx(
             se_q, rel=rel)
     # the campaign goal's value of a run (sigma T, as its allocator weighs it)
-    (_, ci_p, q_p), (_, ci_q, q_q) = (series_value({**r, "temperature_K": 1200.0})
-                                      for r in (stopped, plain))
+    (_, ci_p, q_p, level_p), (_, ci_q, q_q, level_q) = (
+        series_value({**r, "temperature_K": 1200.0}) for r in (stopped, plain))
+    assert (level_p, level_q) == (0.99, 0.95)
     assert q_p == pytest.approx(student_t.ppf(0.995, n - 1), rel=1e-12)
     assert ln_error_from_interval(*ci_p, quantile=q_p) == pytest.approx(
         ln_error_from_interval(*ci_q, quantile=q_q), rel=0.04)

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ionmd.analysis.aggregate import combine_points, fit_series, series_points
+from ionmd.analysis.arrhenius import dof_to_json
 from ionmd.analysis.run_records import run_record, sigma_record, write_runs_csv
 from ionmd.errors import IonmdError
 from ionmd.sweep.campaign import Campaign
@@ -146,10 +147,10 @@ def _aggregate(results: list[dict], planned: int) -> dict:
     series = series_points(done)
     for name, points in series.items():
         if name.startswith("D_"):
-            row[name] = combine_points(points)
+            row[name] = _strict(combine_points(points))
     if "sigma_T" in series:
-        row["sigma"] = per_kelvin(combine_points(series["sigma_T"]),
-                                  series["sigma_T"][0].temperature_K)
+        row["sigma"] = _strict(per_kelvin(combine_points(series["sigma_T"]),
+                                          series["sigma_T"][0].temperature_K))
     flags = {f for r in done for d in r.get("diffusion", []) if d["direction"] == "xyz"
              for f in d["flags"]}
     if any("analysis_error" in r for r in done):
@@ -313,6 +314,14 @@ def run_entry(run: PlannedRun, res: dict) -> dict:
              "seed": run.seed}
     rec = run_record({**res, "temperature_K": run.temperature}, res.get("status") or None)
     return {**entry, **{k: v for k, v in rec.items() if k not in entry}}
+
+
+def _strict(combined: dict | None) -> dict | None:
+    """A combination as results.json holds it: an infinite dof (a normal quantile) as null,
+    since strict JSON readers refuse ``Infinity`` (arrhenius.dof_to_json)."""
+    if combined is None or "dof" not in combined:
+        return combined
+    return {**combined, "dof": dof_to_json(combined["dof"])}
 
 
 def flat_row(row: dict) -> dict:

@@ -107,9 +107,9 @@ def steps_run(run_dir) -> int:
     return total
 
 
-def series_value(res: dict) -> tuple[float, tuple[float, float], float] | None:
+def series_value(res: dict) -> tuple[float, tuple[float, float], float, float] | None:
     """What a run (its results with ``temperature_K``) gives the goal's fit: ``(value, 95 %
-    interval (99 % for a run stopped by its D-interval rule), its quantile)`` of its
+    interval (99 % for a run stopped by its D-interval rule), its quantile, its level)`` of its
     Nernst-Einstein sigma T, the quantity whose 300 K value the goal is on and that
     ``collect``'s sigma(300 K) is fitted from (every mobile species summed, the frozen
     framework or a second mobile ion included as they contribute), read as collect reads
@@ -126,7 +126,7 @@ def series_value(res: dict) -> tuple[float, tuple[float, float], float] | None:
             return None
         key = species[0]
     (p,) = points[key]
-    return p.value, p.ci95, p.quantile
+    return p.value, p.ci95, p.quantile, p.level
 
 
 def measure(campaign: Campaign, runs) -> tuple[list, float]:
@@ -166,11 +166,12 @@ def measure(campaign: Campaign, runs) -> tuple[list, float]:
         cost = costs[run.path] or typical
         if point is None or not cost:
             continue
-        value, interval, quantile = point
+        value, interval, quantile, level = point
+        # the level too: a rule-stopped run's 99 % quantile read at 95 % is another dof
         measured.append(TemperatureRun(temperature_K=run.temperature,
                                        time_ps=float(res.get("run_length_ps", 0.0)), D=value,
                                        D_ci95=interval, cost_per_ps=cost, key=run,
-                                       quantile=quantile))
+                                       quantile=quantile, level=level))
     return measured, spent
 
 
