@@ -56,3 +56,16 @@ def test_the_run_as_written_is_analysed(run, tmp_path, capsys):
     meta = {**json.loads((run / "run.json").read_text()), "type_map": {"1": "Cl", "2": "Li"}}
     rc, err = _analyse(_with_run_json(run, tmp_path, json.dumps(meta)), tmp_path, capsys)
     assert rc == 0, err
+
+
+@pytest.mark.parametrize("type_map, said", [
+    ({"1": "Cl", "2": "Li", "01": "Li"}, "gives type 1 twice ('Cl' and 'Li')"),  # Cl read as Li
+    ({"\u00b2": "Cl", "2": "Li"}, "'\u00b2' is no LAMMPS atom type"),    # isdigit, not int()
+    (["Cl", "Li"], "type_map is a JSON list")])
+def test_a_type_given_twice_or_a_type_map_of_no_types_is_the_runs_error(run, tmp_path, capsys,
+                                                                         type_map, said):
+    """"1" and "01" are one LAMMPS type (the last silently won: Cl's atoms analysed as Li);
+    a superscript digit passed str.isdigit and then failed int(); a list has no keys."""
+    meta = {**json.loads((run / "run.json").read_text()), "type_map": type_map}
+    rc, err = _analyse(_with_run_json(run, tmp_path, json.dumps(meta)), tmp_path, capsys)
+    assert rc != 0 and said in err and "Traceback" not in err, err

@@ -373,11 +373,18 @@ def _type_map(path: Path, given: dict) -> dict[int, str]:
 
     from ionmd.suggest import did_you_mean
 
+    if not isinstance(given, dict):
+        raise AnalysisError(f"{path / RUN_JSON}: type_map is a JSON {type(given).__name__}, "
+                            f"not an object of LAMMPS type: element ({{\"1\": \"Li\"}})")
     out = {}
     for key, symbol in given.items():
-        if not (str(key).isdigit() and int(key) > 0):
+        # ASCII digits only: str.isdigit takes '²', which int() refuses
+        if not (str(key).isascii() and str(key).isdigit() and int(key) > 0):
             raise AnalysisError(f"{path / RUN_JSON}: type_map key {key!r} is no LAMMPS atom "
                                 f"type (a whole number from 1)")
+        if int(key) in out:     # "1" and "01": one type, the last would win silently
+            raise AnalysisError(f"{path / RUN_JSON}: type_map gives type {int(key)} twice "
+                                f"({out[int(key)]!r} and {symbol!r}): give each type once")
         if symbol not in chemical_symbols[1:]:
             raise AnalysisError(f"{path / RUN_JSON}: type_map gives type {key} the element "
                                 f"{symbol!r}, which is no element symbol"
