@@ -66,6 +66,18 @@ def test_available_cores_are_the_affinity_capped_by_the_jobs_cpus_on_the_node():
             assert (count, source) == (kernel, "the CPUs this process may use")
 
 
+@pytest.mark.parametrize("value", ["\u00b2", "\u0663"])     # superscript 2, Arabic-Indic 3
+def test_a_slurm_count_python_calls_a_digit_but_c_does_not_is_ignored(monkeypatch, value):
+    """str.isdigit accepts '²' and int() then raised; the plugin's strtol reads neither:
+    not a count of CPUs (SLURM writes ASCII digits), so the affinity counts."""
+    from ionmd.cores import available_cores, mpi_cores
+
+    monkeypatch.setenv("SLURM_CPUS_ON_NODE", value)
+    monkeypatch.setenv("SLURM_JOB_NUM_NODES", value)
+    assert available_cores().count == len(os.sched_getaffinity(0))
+    mpi_cores()
+
+
 # ------------------------------------------------------------------ OMP_NUM_THREADS
 def _libgomp() -> str:
     """torch's own libgomp (the OpenMP pair_style ionmd's torch threads run on), else the

@@ -69,3 +69,21 @@ def test_a_type_given_twice_or_a_type_map_of_no_types_is_the_runs_error(run, tmp
     meta = {**json.loads((run / "run.json").read_text()), "type_map": type_map}
     rc, err = _analyse(_with_run_json(run, tmp_path, json.dumps(meta)), tmp_path, capsys)
     assert rc != 0 and said in err and "Traceback" not in err, err
+
+
+def test_reopening_a_run_folder_refuses_a_key_given_twice(tmp_path):
+    """RunDir.open (a resume, an extension) read run.json with plain json: a hand-edited
+    charges {"Li": 1, "Li": 2} was taken as Li 2 and written back without the repeat, after
+    which the analysis accepted it."""
+    from ionmd.errors import IonmdError
+    from ionmd.protocols import plan_runs
+    from ionmd.protocols.rundir import RunDir
+    from protocol_setup import fcc_cell, morse_model, short
+
+    (rd,) = plan_runs(short("conductivity-nvt"), fcc_cell(), morse_model(tmp_path / "m.pt"),
+                      tmp_path / "out", name="fcc", charges={"Li": 1, "Cl": -1})
+    text = (rd.path / "run.json").read_text()
+    assert '"Li": 1.0' in text
+    (rd.path / "run.json").write_text(text.replace('"Li": 1.0', '"Li": 1.0, "Li": 2.0'))
+    with pytest.raises(IonmdError, match="'Li' is given twice"):
+        RunDir.open(rd.path)

@@ -32,7 +32,7 @@ def available_cores() -> CoreCount:
     except (AttributeError, OSError):          # no affinity on macOS
         cores = CoreCount(os.cpu_count() or 1, "the machine's CPUs")
     slurm = os.environ.get("SLURM_CPUS_ON_NODE", "")
-    if slurm.isdigit() and 0 < int(slurm) < cores.count:
+    if slurm.isascii() and slurm.isdigit() and 0 < int(slurm) < cores.count:
         cores = CoreCount(int(slurm), "the SLURM job's CPUs on this node (SLURM_CPUS_ON_NODE)")
     return cores
 
@@ -57,8 +57,9 @@ def mpi_cores() -> CoreCount:
     nodes: the job's CPUs (``SLURM_JOB_CPUS_PER_NODE``)."""
     job = slurm_job_cpus()
     nodes = os.environ.get("SLURM_JOB_NUM_NODES", os.environ.get("SLURM_NNODES", "1"))
-    if job is not None and (not os.environ.get("SLURM_CPUS_ON_NODE", "").isdigit()
-                            or (nodes.isdigit() and int(nodes) > 1)):
+    on_node = os.environ.get("SLURM_CPUS_ON_NODE", "")
+    if job is not None and (not (on_node.isascii() and on_node.isdigit())
+                            or (nodes.isascii() and nodes.isdigit() and int(nodes) > 1)):
         return CoreCount(job, "the SLURM job's CPUs over its nodes (SLURM_JOB_CPUS_PER_NODE)")
     return available_cores()
 

@@ -352,7 +352,7 @@ def _refuse_unknown_schema(file: Path, meta: dict) -> None:
                         f"({SCHEMA!r}); {why}")
 
 
-def _refusing_repeats(file: Path):
+def refusing_repeats(file: Path):
     """A json ``object_pairs_hook`` refusing a key given twice in one object (json keeps the
     last silently: ``{"charges": {"Li": 1, "Li": 2}}`` would be Li 2, a sigma 4x)."""
     def pairs(items: list) -> dict:
@@ -406,7 +406,7 @@ def read_run_json(path: Path) -> dict:
     if not file.is_file():
         return {}
     try:
-        meta = json.loads(file.read_text(), object_pairs_hook=_refusing_repeats(file))
+        meta = json.loads(file.read_text(), object_pairs_hook=refusing_repeats(file))
     except json.JSONDecodeError as exc:
         raise AnalysisError(f"{file} is not valid JSON: {exc}") from exc
     if not isinstance(meta, dict):

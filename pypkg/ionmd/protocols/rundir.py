@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 
-from ionmd.analysis.run_spec import model_of_folder
+from ionmd.analysis.run_spec import model_of_folder, refusing_repeats
 from ionmd.errors import IonmdError
 from ionmd.protocols.presets import Protocol
 
@@ -620,7 +620,10 @@ class RunDir:
         s = json.loads((path / SETTINGS).read_text())
         proto = dict(s["protocol"], temperatures=(s["temperature_K"],))
         proto = {k: tuple(v) if isinstance(v, list) else v for k, v in proto.items()}
-        run = json.loads((path / RUN_JSON).read_text()) if (path / RUN_JSON).is_file() else {}
+        # a key given twice is refused as the analysis refuses it (json keeps the last)
+        run = (json.loads((path / RUN_JSON).read_text(),
+                          object_pairs_hook=refusing_repeats(path / RUN_JSON))
+               if (path / RUN_JSON).is_file() else {})
         return cls(path=path, protocol=Protocol(**proto), temperature=s["temperature_K"],
                    replica=s["replica"], model=Path(s["model"]), structure=s["structure"],
                    elements=s["elements"], charges=run.get("charges"),
