@@ -98,7 +98,7 @@ def test_goal_fits_sigma_T_of_every_mobile_species_as_collect_reads_it(ran):
     c = load_campaign(path)
     series = read_goal_state(c)["series"]["licl/licl"]
     assert series["stopped"] == "goal_met", series
-    T, y, se = [], [], []
+    T, y, se, dof = [], [], [], []
     for run in plan_campaign(c):
         cache = run.path / "analysis" / "sweep_collect.json"       # collect's analysis
         res = json.loads(cache.read_text())["results"]
@@ -111,10 +111,18 @@ def test_goal_fits_sigma_T_of_every_mobile_species_as_collect_reads_it(ran):
         T.append(run.temperature)
         y.append(np.log(res["conductivity"]["sigma"] * run.temperature))
         se.append(capped_ln_error(res["conductivity"]["sigma"], lo, hi, q))
+        dof.append(n_ions - 1)
     X = sm.add_constant(1.0 / np.array(T))
-    fit = sm.WLS(np.array(y), X, weights=1.0 / np.array(se) ** 2).fit(cov_type="fixed scale")
-    sd = np.sqrt(np.array([1.0, 1.0 / 300.0]) @ fit.cov_params() @ np.array([1.0, 1.0 / 300.0]))
-    assert series["factor"] == pytest.approx(np.exp(1.96 * sd), rel=1e-6)
+    w = 1.0 / np.array(se) ** 2
+    fit = sm.WLS(np.array(y), X, weights=w).fit(cov_type="fixed scale")
+    x0 = np.array([1.0, 1.0 / 300.0])
+    sd = np.sqrt(x0 @ fit.cov_params() @ x0)
+    # Student t at the Welch-Satterthwaite dof of the extrapolation (each point's error
+    # estimated over its ions: dof n_ions - 1), by hand from statsmodels' covariance
+    a2s2 = (x0 @ fit.cov_params() @ X.T * w) ** 2 * np.array(se) ** 2
+    nu = a2s2.sum() ** 2 / np.sum(a2s2 ** 2 / np.array(dof))
+    assert a2s2.sum() == pytest.approx(sd ** 2, rel=1e-9)
+    assert series["factor"] == pytest.approx(np.exp(student_t.ppf(0.975, nu) * sd), rel=1e-6)
 
 
 def test_spent_counts_the_steps_a_killed_piece_ran_past_its_restart(ran):
