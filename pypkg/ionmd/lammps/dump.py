@@ -115,15 +115,20 @@ def _damage_behind(path: Path, exc: Exception, n_frames: int) -> Exception | Non
     """The library's verdict on the data behind the read error ``exc`` (see
     :func:`stream_damage`): ``exc`` itself where the decompressor raised it, else the
     stream read to its end, or only past the first frame when that one failed."""
-    try:
-        packed = compression_of(path)
-    except OSError:         # no file to read: said by the caller's own error
-        return None
-    if packed is None:
+    if _readable_compression(path) is None:
         return None
     if isinstance(exc, LIBRARY_ERRORS):
         return exc
     return stream_damage(path, limit=None if n_frames else FIRST_FRAME_CHECK)
+
+
+def _readable_compression(path: Path) -> str | None:
+    """:func:`compression_of`, None also where the file cannot be read (said by the
+    caller's own error)."""
+    try:
+        return compression_of(path)
+    except OSError:
+        return None
 
 
 #: The command that unpacks each compression (it complains where the data is damaged).
@@ -184,10 +189,7 @@ def stream_damage(path: Path, limit: int | None = None) -> Exception | None:
     import gzip
     import lzma
 
-    try:
-        packed = compression_of(path)
-    except OSError:         # no file to read: said by the caller's own error
-        return None
+    packed = _readable_compression(path)
     if packed is None:
         return None
     chunk, left = 1 << 22, limit
