@@ -62,12 +62,23 @@ def plan_runs(protocol: Protocol, structure, model: str | Path, out: str | Path,
         :func:`ionmd.protocols.checks.check_cell`), elements the model lacks, or a run
         directory that exists with other settings.
     """
+    return plan_runs_and_cell(protocol, structure, model, out, name=name, create=create,
+                              charges=charges, in_run_cell=in_run_cell,
+                              model_name=model_name)[0]
+
+
+def plan_runs_and_cell(protocol: Protocol, structure, model: str | Path, out: str | Path,
+                       name: str = "structure", create: bool = True,
+                       charges: dict[str, float] | None = None, in_run_cell: bool = False,
+                       model_name: str | None = None) -> tuple[list[RunDir], Atoms]:
+    """:func:`plan_runs`, also returning the run cell it built (minutes to build for
+    millions of atoms: a caller that reports it need not build it again)."""
     runs, atoms = lay_out_runs(protocol, structure, model, out, name=name, charges=charges,
                                in_run_cell=in_run_cell, model_name=model_name)
     # every run checked before any is written: a refusal leaves no folder
     settings = check_runs(runs, atoms) if create else None
     write_runs(runs, atoms, create=create, settings=settings)
-    return runs
+    return runs, atoms
 
 
 def lay_out_runs(protocol: Protocol, structure, model: str | Path, out: str | Path,
