@@ -81,6 +81,12 @@ def dcd_origin_of(spec: RunSpec) -> dict:
     return {"dcd_origin": note} if note else {}
 
 
+def identity_of(spec: RunSpec) -> dict:
+    """Which run the results are of: its folder, structure, model, replica, temperature."""
+    return {"run": str(spec.path), "structure": spec.structure, **model_of(spec),
+            "replica": spec.replica, "temperature_K": spec.temperature_K}
+
+
 def model_of(spec: RunSpec) -> dict:
     """The run's model for its results: ``model`` (its name) and ``model_hash`` (None
     where not recorded), and for a run without either the ``potential`` its logs echo."""
@@ -208,9 +214,8 @@ def analyze_failures(spec: RunSpec, out_dir: str | Path, **failure_options) -> d
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "failure.json").write_text(json.dumps(report.to_dict(), indent=2))
-    results = {"run": str(spec.path), "structure": spec.structure, **model_of(spec),
-               "replica": spec.replica, "temperature_K": spec.temperature_K,
-               **completion_of(spec), **skipped_pieces_of(spec), "failure": report.to_dict()}
+    results = {**identity_of(spec), **completion_of(spec), **skipped_pieces_of(spec),
+               "failure": report.to_dict()}
     results["run_record"] = run_record(results, spec.run_status)
     return results
 
@@ -278,8 +283,7 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
     if structure_functions and van_hove_lags_ps:    # said now, not after the MSD work
         check_van_hove_lags(van_hove_lags_ps, frames.steps, spec.timestep_fs, spec.discard_ps)
     failure = failures_of(spec, (frames, elements, masses), **(failure_options or {}))
-    results: dict = {"run": str(spec.path), "structure": spec.structure, **model_of(spec),
-                     "replica": spec.replica, "temperature_K": spec.temperature_K, "timestep_fs": spec.timestep_fs,
+    results: dict = {**identity_of(spec), "timestep_fs": spec.timestep_fs,
                      "discard_ps": spec.discard_ps, **completion_of(spec),
                      # which files these numbers come from (a folder may hold several)
                      "trajectory": [os.path.relpath(p, spec.path) for p in spec.trajectory],
