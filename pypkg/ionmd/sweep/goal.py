@@ -84,29 +84,6 @@ def _series_runs(campaign: Campaign, structure: str, model: str):
     return [r for r in plan_campaign(campaign) if r.structure == structure and r.model == model]
 
 
-def steps_run(run_dir) -> int:
-    """MD steps a run's LAMMPS ran, over every piece of its logs: its finished MD loops'
-    steps, plus those of a piece that ended inside a run (killed at its walltime, failed,
-    still running), from its thermo rows after its last ``Loop time`` line, plus those of
-    pieces no log holds any more (``status.json`` ``discarded_md_steps``: killed before
-    their first restart file, a failed run retried). A piece killed after its last
-    restart file ran steps that the next piece runs again: both were paid for, and
-    ``status.step`` counts them once. The MD steps of the time series: a relaxation's
-    minimisation is left out (its iterations are no MD steps), the MD of an
-    equilibration counted; the budget counts all compute alike (:func:`measure`)."""
-    from ionmd.lammps.log import log_files, unfinished_md_steps
-    from ionmd.sweep.cost import md_loops
-
-    total = 0
-    for log in log_files(Path(run_dir)):
-        text = log.read_text(errors="replace")
-        total += sum(loop.steps for loop in md_loops(text)) + unfinished_md_steps(text)
-    status = Path(run_dir) / "status.json"
-    if status.is_file():
-        total += int(json.loads(status.read_text()).get("discarded_md_steps", 0))
-    return total
-
-
 def series_value(res: dict) -> tuple[float, tuple[float, float], float, float] | None:
     """What a run (its results with ``temperature_K``) gives the goal's fit: ``(value, 95 %
     interval (99 % for a run stopped by its D-interval rule), its quantile, its level)`` of its
