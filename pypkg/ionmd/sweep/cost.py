@@ -76,9 +76,8 @@ def used_core_seconds(run_dir, per_step: float | None = None) -> float:
     for log in log_files(run_dir):
         text = log.read_text(errors="replace")
         tail = unfinished_md_steps(text)
-        if tail and per_step:
-            used += sum(loop.seconds * loop.procs for loop in finished_loops(text))
-            used += tail * per_step
+        if tail and per_step:       # its loops, and its unfinished run at the MD's rate
+            used += piece_core_seconds(log, None) + tail * per_step
         else:
             used += piece_core_seconds(log, _wall_seconds(log, status))
     return used
