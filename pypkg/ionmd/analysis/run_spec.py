@@ -126,6 +126,9 @@ class RunSpec:
     """Whether ``charges`` are ionmd's guess for the composition (run.json's
     ``charges_guessed``, as prepare writes the guess), not the user's own (``--charges``,
     a run.json's ``charges``): the sigma's note then says so and how to give others."""
+    charges_replaced: str | None = None
+    """Where ``--charges`` replaced other charges of ``run.json``: what it replaced
+    (:func:`replaced_charges_note`, naming both); None otherwise."""
     type_map: dict[int, str] | None = None
     structure: str = ""
     replica: int = 0
@@ -456,6 +459,7 @@ def load_run_spec(path: str | Path, overrides: dict | None = None) -> RunSpec:
 
     path, overrides = run_folder(path, overrides)
     meta = read_run_json(path)
+    recorded = {k: meta[k] for k in ("charges", "charges_guessed") if k in meta}
     given = {k: v for k, v in (overrides or {}).items() if v is not None}
     if "charges" in given:      # --charges: the user's, whatever run.json said of its own
         given.setdefault("charges_guessed", False)
@@ -464,6 +468,8 @@ def load_run_spec(path: str | Path, overrides: dict | None = None) -> RunSpec:
                                        else f"{path / RUN_JSON}: charges",
                                        mobile_not_zero="charges" in given
                                        and not meta.get("charges_guessed"))
+    if "charges" in given:
+        meta["charges_replaced"] = replaced_charges_note(path, recorded, meta["charges"])
     traj = ([path / p for p in meta["trajectory"]] if "trajectory" in meta
             else sorted(path.glob("*.dcd"), key=natural_order))
     if not traj and "trajectory" not in meta:
@@ -635,6 +641,37 @@ def _flag(path: Path, meta: dict, key: str, meaning: str) -> bool:
     return value
 
 
+def replaced_charges_note(path: Path, recorded: dict, given: dict[str, float]) -> str | None:
+    """What the given charges (``--charges``) replaced where ``run.json``'s ``recorded``
+    ones (its ``charges`` and ``charges_guessed``) differ from them: a sigma then is not
+    the one the run's own record implies, which a user comparing the two should be told;
+    None where run.json has no charges or the same ones."""
+    old = recorded.get("charges")
+    if not old or _same_charges(old, given):
+        return None
+    whose = "ionmd's guess" if recorded.get("charges_guessed") is True else "the run's own"
+    return (f"--charges {_charges_text(given)} replaced the charges of {path / RUN_JSON}, "
+            f"{_charges_text(old)} ({whose}): sigma is computed with the given ones")
+
+
+def _same_charges(old, new: dict[str, float]) -> bool:
+    """Whether run.json's ``old`` charges are ``new`` (element by element, as numbers)."""
+    from numbers import Real
+
+    if not isinstance(old, dict) or set(old) != set(new):
+        return False
+    return all(isinstance(q, Real) and not isinstance(q, bool)
+               and abs(float(q) - new[k]) <= 1e-9 for k, q in old.items())
+
+
+def _charges_text(charges) -> str:
+    """``Li=1,Cl=-1`` (as --charges takes them); another JSON value as it is written."""
+    if not isinstance(charges, dict):
+        return json.dumps(charges)
+    return ",".join(f"{k}={q:g}" if isinstance(q, (int, float)) and not isinstance(q, bool)
+                    else f"{k}={json.dumps(q)}" for k, q in charges.items())
+
+
 def _checked_charges(meta: dict, what: str, mobile_not_zero: bool) -> dict[str, float]:
     """The run's charges (run.json's, or ``--charges``) through the shared check
     (structures.charge_values): a NaN or a ``true`` would give a NaN or wrong sigma without
@@ -662,6 +699,7 @@ def _spec(path: Path, meta: dict, **known) -> RunSpec:
                    charges_guessed=_flag(path, meta, "charges_guessed",
                                          "true where the charges are ionmd's guess, false "
                                          "(or no key) where they are yours"),
+                   charges_replaced=meta.get("charges_replaced"),
                    structure=str(meta.get("structure") or structure_name(path)),
                    replica=int(meta.get("replica", 0)),
                    dump_unwrapped=bool(meta.get("dump_unwrapped", False)),

@@ -38,6 +38,15 @@ def _pairs(text: str | None, key=str, value=str) -> dict | None:
     return out
 
 
+def _number(text: str) -> float | str:
+    """A number as typed, else the text itself, which the charges' check then names
+    (``the charge of Li is 'one', no number``) as it names a campaign file's."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 def _type_map(text: str | None) -> dict[int, str] | None:
     """``--type-map``: LAMMPS types (1, 2, ...) to element symbols; a wrong symbol is
     refused here, not met later as a traceback or as a species missing from the run."""
@@ -69,7 +78,8 @@ def register(subparsers) -> None:
     p.add_argument("--discard-ps", type=float, help="equilibration time to drop, ps")
     p.add_argument("--mobile", type=element_symbols,
                    help="mobile species, comma separated (default Li)")
-    p.add_argument("--charges", help="oxidation states, e.g. Li=1,Cl=-1")
+    p.add_argument("--charges", help="oxidation states, e.g. Li=1,Cl=-1 (in place of "
+                                     "run.json's: where they differ, a note names both)")
     p.add_argument("--type-map", help="LAMMPS type -> element, e.g. 1=Cl,2=Li")
     p.add_argument("--data-file", help="LAMMPS data file (relative to RUN_DIR)")
     p.add_argument("--atom-style", help="columns of the data file's Atoms section, e.g. "
@@ -125,13 +135,13 @@ def run(args: argparse.Namespace) -> int | None:
     from ionmd.analysis.output_layout import output_dirs
     from ionmd.analysis.report import analysis_error_results, analyze_runs, series_key
     from ionmd.errors import EXIT_ERROR
-    from ionmd.structures.charge_values import checked_charges
 
     overrides = {
         "temperature_K": args.temperature, "timestep_fs": args.timestep_fs,
         "dump_every": args.dump_every, "discard_ps": args.discard_ps,
         "mobile_species": args.mobile or None,
-        "charges": checked_charges(_pairs(args.charges, value=float), args.mobile or ()),
+        # checked with each run's mobile species, as run.json's are (load_run_spec)
+        "charges": _pairs(args.charges, value=_number),
         "type_map": _type_map(args.type_map),
         "data_file": args.data_file, "dump_unwrapped": args.dump_unwrapped,
         "atom_style": args.atom_style,
@@ -150,6 +160,7 @@ def run(args: argparse.Namespace) -> int | None:
         try:
             spec = _load_spec(run_dir, out, overrides, args.output)
             res = _analyze_one(spec, out, args, thresholds)
+            _note_replaced_charges(spec, res, None if args.failures_only else out)
         except Exception as exc:  # noqa: BLE001 - one run (also an unexpected error, e.g.
             # a LinAlgError in kinisi) must not cost the others their summary
             if len(run_dirs) == 1:
@@ -216,6 +227,21 @@ def _load_spec(run_dir: str, out: Path, overrides: dict, output: str | None):
     if output:       # <RUN_DIR>/analysis belongs to its run anyway
         claim_output(out, spec.path)
     return spec
+
+
+def _note_replaced_charges(spec, res: dict, out: Path | None) -> None:
+    """Where --charges replaced other charges of the run's run.json, say so on stderr and
+    in the run's results (``charges_replaced``, naming both; written again to ``out``'s
+    ``results.json``, that of the full analysis), so that a sigma that is not the one of
+    the run's own record does not pass without a word."""
+    if not spec.charges_replaced:
+        return
+    print(f"ionmd: note: {spec.path}: {spec.charges_replaced}", file=sys.stderr)
+    res["charges_replaced"] = spec.charges_replaced
+    if out is not None:
+        import json
+
+        (out / "results.json").write_text(json.dumps(res, indent=2))
 
 
 def _analyze_one(spec, out: Path, args: argparse.Namespace, thresholds: dict) -> dict:
