@@ -79,9 +79,40 @@ def _value_problem(element, q, is_mobile: bool) -> str | None:
     return None
 
 
+def net_charge_problem(charges: Mapping[str, float], counts: Mapping[str, float]) -> str | None:
+    """What is wrong where ``charges`` (checked: :func:`charge_problems`) give every element
+    of a run cell (``counts``: element -> its atoms) and leave the cell charged beyond
+    :data:`~ionmd.structures.charges_states.CHARGED_REFINEMENT` of its charge of one sign:
+    the charges are then no oxidation states of its atoms. The run cell holds whole atoms,
+    a partially occupied site's share already in their number; a charge given as
+    occupancy x state (Li = 0.5 for a half-occupied Li site) counts the occupancy twice
+    (sigma goes with q^2: 1/4 of Li+'s). None where all is well; or where an element of
+    the cell has no charge given, or 0 (a framework left out by the user's choice: no
+    set of oxidation states to count), or the cell is of one element (a metal: its
+    charges are formal, said by its notes)."""
+    from ionmd.structures.charges_states import CHARGED_REFINEMENT
+
+    if len(counts) < 2 or any(not charges.get(el) for el in counts):
+        return None
+    signed = [n * float(charges[el]) for el, n in counts.items()]
+    net = sum(signed)
+    scale = max(sum(q for q in signed if q > 0), -sum(q for q in signed if q < 0))
+    if scale == 0 or abs(net) <= CHARGED_REFINEMENT * scale:
+        return None
+    cell = " ".join(f"{n:g} {el}" for el, n in counts.items())
+    given = ", ".join(f"{el} = {float(charges[el]):g}" for el in counts)
+    return (f"{given} leave the run cell ({cell}) a net charge of {net:+g} e, "
+            f"{100 * abs(net) / scale:.0f} % of its {scale:g} e of one sign: give each "
+            f"element's oxidation state per atom. The run cell holds whole atoms (a partially "
+            f"occupied site's share is already in their number), so a half-occupied Li site "
+            f"is Li = 1, not 0.5: occupancy x charge counts the occupancy twice")
+
+
 def checked_charges(charges: Mapping | None, mobile: Iterable[str] = (),
-                    what: str = "--charges") -> dict[str, float] | None:
-    """``charges`` as floats where :func:`charge_problems` finds nothing (None stays None).
+                    what: str = "--charges",
+                    counts: Mapping[str, float] | None = None) -> dict[str, float] | None:
+    """``charges`` as floats where :func:`charge_problems` finds nothing, nor, given the run
+    cell's ``counts`` (element -> atoms), :func:`net_charge_problem` (None stays None).
 
     Raises
     ------
@@ -90,7 +121,9 @@ def checked_charges(charges: Mapping | None, mobile: Iterable[str] = (),
     """
     if charges is None:
         return None
-    problems = charge_problems(charges, mobile)
+    problems = [why for _, why in charge_problems(charges, mobile)]
+    if not problems and counts is not None:
+        problems = [why for why in [net_charge_problem(charges, counts)] if why]
     if problems:
-        raise IonmdError(f"{what}: " + "; ".join(why for _, why in problems))
+        raise IonmdError(f"{what}: " + "; ".join(problems))
     return {str(k): float(v) for k, v in charges.items()}

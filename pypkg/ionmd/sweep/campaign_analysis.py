@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ionmd.protocols.presets import Protocol
-from ionmd.structures.charge_values import charge_problems
+from ionmd.structures.charge_values import charge_problems, net_charge_problem
 from ionmd.sweep.campaign_problems import Problems, check_int, check_keys, check_range
 from ionmd.sweep.campaign_structures import StructureEntry
 from ionmd.sweep.source import Source
@@ -80,8 +80,9 @@ def check_charges(errors: Problems, analysis: Analysis, structures: list[Structu
     (:func:`ionmd.structures.charge_values.charge_problems`: a finite number, no NaN or
     true; a mobile species' charge not 0), and the charge of every mobile species the
     structures hold (``{Lii = 1}`` does not): without it collect has D but no sigma, found
-    only after the runs. Elements of no structure are allowed (one table for several
-    campaigns)."""
+    only after the runs; and, for each structure whose every element it gives, a run cell
+    about neutral (:func:`_check_net_charges`). Elements of no structure are allowed (one
+    table for several campaigns)."""
     charges = analysis.charges
     if not isinstance(charges, dict):
         return
@@ -89,10 +90,29 @@ def check_charges(errors: Problems, analysis: Analysis, structures: list[Structu
                for el in s.atoms.get_chemical_symbols()}
     mobile = [sp for sp in protocol.mobile_species if sp in present] if protocol else []
     where = ("analysis", "charges")
-    for element, why in charge_problems(charges, mobile):
+    problems = charge_problems(charges, mobile)
+    for element, why in problems:
         errors.add(where + (element,), f"analysis.charges: {why}")
+    if not problems:
+        _check_net_charges(errors, charges, structures)
     missing = sorted(set(mobile) - set(charges))
     if missing:
         errors.add(where, f"analysis.charges gives no charge for the mobile species "
                           f"{', '.join(missing)}: collect could not compute sigma; add it "
                           f"(e.g. {missing[0]} = 1) or use charges = \"auto\"")
+
+
+def _check_net_charges(errors: Problems, charges: dict, structures: list[StructureEntry]) -> None:
+    """The charges are per atom of each run cell, which holds whole atoms: a table that
+    leaves a cell charged (``Li = 0.5`` for a half-occupied Li site: its occupancy counted
+    twice) gives no oxidation states
+    (:func:`ionmd.structures.charge_values.net_charge_problem`)."""
+    from collections import Counter
+
+    for s in structures:
+        cell = s.cell if s.cell is not None else s.atoms
+        if cell is None:
+            continue
+        why = net_charge_problem(charges, Counter(cell.get_chemical_symbols()))
+        if why:
+            errors.add(("analysis", "charges"), f"analysis.charges: structure {s.name!r}: {why}")
