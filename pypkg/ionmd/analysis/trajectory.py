@@ -14,14 +14,18 @@ LAMMPS's own unwrapped coordinates (``dump_modify unwrap yes``, ``xu yu zu``) ar
 ``x + n H(t)``: once the box changes (NpT) an atom with image ``n != 0`` gets a spurious
 displacement ``n dH`` every frame, growing as ions diffuse through more images. Such
 input is first wrapped back into each frame's box, ``[lo(t), lo(t) + H(t))``, which
-removes ``n``. Dumps store ``lo(t)`` in each frame, and their positions, relative to it,
+removes ``n``. A dump says by its columns whether it holds such coordinates; a DCD does
+not (``dump_modify unwrap yes`` leaves no mark), so one is taken as unwrapped where some
+atom lies more than a quarter cell outside its frame's box (:func:`looks_unwrapped`).
+Before, dumps were judged so too: an ``xu yu zu`` dump of a solid under ``fix deform``,
+whose atoms crossed a face by less, kept ``n dH`` (4.2 A for one atom, MSD 4.7 % off). Dumps store ``lo(t)`` in each frame, and their positions, relative to it,
 are moved by it into LAMMPS's absolute frame, the one of ``compute msd`` (relative to
 ``lo`` every atom would move by ``lo(0) - lo(t)`` as the box breathes: 1.67 A in a hot NpT
 run). DCDs hold absolute positions and store no ``lo``: it follows from the data file's
 box centre, fixed by LAMMPS's barostats (``fix npt/nph``, default ``dilate all``, no
 ``fixedpoint``; :func:`box_origins`); where a run's logs echo a command that moves it
-(``fixedpoint``, ``fix deform ... final`` off the centre) its results say that the DCD's
-frame is guessed (:func:`dcd_origin_note`). One ambiguity
+(``fixedpoint``, ``fix deform ... final`` off the centre), or where it has no logs to
+tell, its results say that the DCD's frame is guessed (:func:`dcd_origin_note`). One ambiguity
 is left: LAMMPS wraps atoms only at neighbour-list rebuilds, so an atom that has just
 crossed a face may belong to either image, an error of about the box change over one
 frame for that atom (measured: MSD within 0.5 % where the naive use was 16 % off, for a
@@ -235,6 +239,9 @@ class Piece:
     #: (first frame, end frame, lattice vectors (N, 3)): :func:`stitch`'s alignment of a
     #: resumed piece with the frame it repeats (see :meth:`aligned`)
     seam_shifts: tuple[tuple[int, int, np.ndarray], ...] = ()
+    #: the positions are LAMMPS's unwrapped ones (a dump's ``xu``/``xsu`` columns, image
+    #: flags added); None where the file does not say (DCD): see :meth:`holds_lammps_unwrapped`
+    lammps_unwrapped: bool | None = None
 
     def aligned(self) -> np.ndarray:
         """The positions with each resumed piece moved by the lattice vectors that make
@@ -255,12 +262,20 @@ class Piece:
         seams), or, when the box changes and the coordinates are LAMMPS-unwrapped, of the
         positions wrapped into ``[lo, lo + H)`` (see module doc)."""
         changing = not np.allclose(self.boxes, self.boxes[0], rtol=0, atol=1e-6)
-        if changing and looks_unwrapped(self.positions, self.boxes, self.origins):
+        if changing and self.holds_lammps_unwrapped():
             origins = self.origins if self.origins is not None else np.zeros((len(self.steps), 3))
             return unwrap(self.positions, self.boxes, origins)
         # in a constant box, unwrapped coordinates or image flags are exact at any interval
         advice = "dump positions more often" + ("" if changing else CONSTANT_BOX_ADVICE)
         return unwrap(self.aligned(), self.boxes, advice=advice)
+
+    def holds_lammps_unwrapped(self) -> bool:
+        """Whether the positions are LAMMPS's unwrapped ones, ``x + n H(t)``: as the
+        dump's columns say, else (a DCD) where some atom lies more than a quarter cell
+        outside its frame's box (:func:`looks_unwrapped`)."""
+        if self.lammps_unwrapped is not None:
+            return self.lammps_unwrapped
+        return looks_unwrapped(self.positions, self.boxes, self.origins)
 
     def wrapped_fractions(self) -> np.ndarray:
         """Fractional coordinates in [0, 1) of each frame's cell, float32 (T, N, 3): the
@@ -333,7 +348,7 @@ def _read_pieces(data_file: Path, traj_file: Path, atom_style: str, fmt: str | N
             # into LAMMPS's absolute frame, exact under any box motion (fixedpoint,
             # fix deform), where box_origins assumes a fixed centre
             pieces.append(Piece(seg.positions + seg.origins[:, None, :], seg.boxes, seg.steps,
-                                (0,), seg.origins))
+                                (0,), seg.origins, lammps_unwrapped=seg.unwrapped))
         return pieces
     return [_read_dcd(data_file, traj_file, atom_style, fmt)]
 
@@ -440,14 +455,18 @@ def _moves_a_face(words: list[str], centre: np.ndarray, spacing: list[float] | N
 def dcd_origin_note(traj_files: Sequence[str | Path], data_file: str | Path,
                     log_files: Sequence[str | Path]) -> str | None:
     """Where a run's trajectory is a DCD (no box origin stored) and its logs echo a
-    command that may move the box centre (:func:`moving_centre_commands`), a note that
-    its absolute frame is guessed (:func:`box_origins`): fractional coordinates (density
-    grids) and absolute positions may be off by the centre's motion. None otherwise,
-    e.g. under the default ``fix npt``, which dilates about the centre."""
+    command that may move the box centre (:func:`moving_centre_commands`), or there are
+    no logs to tell, a note that its absolute frame is guessed (:func:`box_origins`):
+    fractional coordinates (density grids) and absolute positions may be off by the
+    centre's motion. None otherwise, e.g. under the default ``fix npt``, which dilates
+    about the centre."""
     if not any(Path(f).suffix.lower() == ".dcd" for f in traj_files):
         return None
     texts = [Path(f).read_text(errors="replace") for f in log_files if Path(f).is_file()]
-    commands = moving_centre_commands(texts, data_box_centre(Path(data_file)))
+    centre = data_box_centre(Path(data_file))
+    if not texts:
+        return _no_logs_origin_note(centre)
+    commands = moving_centre_commands(texts, centre)
     if not commands:
         return None
     return (f"DCD stores no box origin: its frames are placed about the data file's box "
@@ -456,6 +475,23 @@ def dcd_origin_note(traj_files: Sequence[str | Path], data_file: str | Path,
             f"by the centre's motion; dump "
             f"'custom ... id type x y z' (or xs ys zs) instead of DCD: a dump carries each "
             f"frame's own origin")
+
+
+def _no_logs_origin_note(centre: np.ndarray) -> str:
+    """The note of a DCD analysed without its run's logs, which would say whether the
+    run moved the box centre its frames are placed about."""
+    at = ", ".join(f"{c:.4f}" for c in centre)
+    return (f"DCD stores no box origin and the run's logs, which would say whether the "
+            f"run moved it, are missing: its frames are placed about the data file's box "
+            f"centre ({at}) A, where LAMMPS's barostats keep it (fix npt/nph dilate about "
+            f"it), wrong if the run moved it (fixedpoint, fix deform or change_box with "
+            f"'final' off the centre, a shrink-wrapped boundary); displacements (MSD, D, "
+            f"conductivity) do not depend on it, except those of LAMMPS-unwrapped DCD "
+            f"coordinates ('dump_modify unwrap yes') in a changing box, but fractional "
+            f"coordinates (density grids, CUBE files) and absolute positions are shifted by "
+            f"any motion of the centre; keep the run's log.lammps beside the trajectory "
+            f"(or list it under 'logs' in run.json), or dump 'custom ... id type x y z' (or "
+            f"xs ys zs) instead of DCD: a dump carries each frame's own origin")
 
 
 def _read_dcd(data_file: Path, traj_file: Path, atom_style: str, fmt: str | None) -> Piece:
@@ -550,7 +586,7 @@ def stitch(pieces: Sequence[Piece]) -> Piece:
         origins = (piece.origins[sel] if piece.origins is not None
                    else np.zeros((int(sel.sum()), 3)))
         kept.append(_Kept(piece.positions[sel], piece.boxes[sel], piece.steps[sel], origins,
-                          joined, shift))
+                          joined, shift, piece.lammps_unwrapped))
     return _joined(kept)
 
 
@@ -565,10 +601,11 @@ class _Kept:
     origins: np.ndarray
     joined: bool
     shift: np.ndarray
+    lammps_unwrapped: bool | None = None
 
     def rows(self, which: np.ndarray) -> "_Kept":
         return _Kept(self.positions[which], self.boxes[which], self.steps[which],
-                     self.origins[which], self.joined, self.shift)
+                     self.origins[which], self.joined, self.shift, self.lammps_unwrapped)
 
 
 def _lattice_gap(a: np.ndarray, b: np.ndarray, box: np.ndarray) -> np.ndarray:
@@ -614,7 +651,18 @@ def _joined(kept: list[_Kept]) -> Piece:
                             f"{spacing[0]}): a piece is missing or dumps at another interval")
     return Piece(np.concatenate([p.positions for p in kept]),
                  np.concatenate([p.boxes for p in kept]), steps, tuple(starts),
-                 np.concatenate([p.origins for p in kept]), tuple(seam_shifts))
+                 np.concatenate([p.origins for p in kept]), tuple(seam_shifts),
+                 _unwrapped_of([p.lammps_unwrapped for p in kept]))
+
+
+def _unwrapped_of(flags: Sequence[bool | None]) -> bool | None:
+    """One piece's :attr:`Piece.lammps_unwrapped` from its parts': True where some part
+    holds LAMMPS-unwrapped positions (all are then wrapped back: a no-op for wrapped ones
+    but for atoms LAMMPS had not wrapped yet), False where all say they are wrapped,
+    None (not known) otherwise."""
+    if True in flags:
+        return True
+    return False if flags and all(f is False for f in flags) else None
 
 
 def continuous_unwrapped(piece: Piece) -> np.ndarray:
