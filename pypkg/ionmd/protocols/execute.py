@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import socket
 import string
@@ -45,7 +46,8 @@ from ionmd.lammps.process import find_lammps, process_alive, process_group_alive
 from ionmd.lammps.restart import restart_complete, restart_step
 from ionmd.protocols.prepare import data_file_triclinic, resolve_couple
 from ionmd.protocols.presets import Protocol
-from ionmd.protocols.rundir import DATA, NO_SPACE, STATUS, RunDir
+from ionmd.protocols.rundir import (DATA, NO_SPACE, PIECE_TIMES, STATUS, RunDir,
+                                    piece_end_evidence)
 from ionmd.protocols.stopping import after_segment
 
 
@@ -57,10 +59,23 @@ def _inputs_dir() -> Path:
 
 
 INPUTS = _inputs_dir()
-PROGRESS_EVERY_S = 2.0
-"""Time between two progress notes of a running run in ``status.json``: its ``step``
-(where it changed) and its piece's last progress time, which a killed runner leaves as
-the piece's end (:func:`ionmd.protocols.rundir.piece_wall_seconds`)."""
+PROGRESS_FIRST_S, PROGRESS_SOON_S, PROGRESS_EVERY_S = 2.0, 20.0, 60.0
+"""Time between two progress notes of a running run in ``status.json`` (its ``step``
+where it changed, and its piece's last progress time): every ``PROGRESS_FIRST_S`` for
+the first ``PROGRESS_SOON_S`` of a piece, to show soon that it started and runs (and
+what ``ionmd run`` and tests that stop a short run wait for), then every
+``PROGRESS_EVERY_S``: ten notes in the first 20 s, then one a minute.
+
+Each note rewrites ``status.json`` whole (a temporary file, fsync, rename): a few
+metadata operations, which on a parallel file system (Lustre, GPFS) go to its metadata
+server. Every 2 s throughout (as before), a campaign of 500 running runs made 250 such
+rewrites a second, all the time; now 8 a second once its pieces are past their first
+20 s (250 a second for 20 s where 500 pieces start at once). What it costs: the
+``step`` that ``ionmd sweep status`` shows for a running run lags LAMMPS by up to a
+minute, and a runner killed with its LAMMPS leaves a note up to a minute old: the
+piece's end is then read from the latest of the note and the mtimes of the files LAMMPS
+writes (its trajectory every ``dump_every`` steps), not from the note alone
+(:func:`ionmd.protocols.rundir.piece_end_evidence`)."""
 STOP_WAIT_S = 60.0
 """How long LAMMPS may take to end after a forwarded signal before it is killed."""
 
@@ -229,6 +244,15 @@ frame (inputs/md.lmp)."""
 END_RESTART_RE = re.compile(r"^[^#\n]*?(?:write_restart|shell[ \t]+mv[ \t]+\S+)[ \t]+"
                             + re.escape(END_RESTART) + r"""(?=["'\s]|$)""", re.M)
 """A line that writes restart.end (in md.lmp inside an ``if``, outside a comment)."""
+KEPT_END_RESTART = "restart.end.kept"
+"""A second name (hard link) of the restart.end a piece starts with, held while it runs:
+the template writes restart.end.part and renames it, but LAMMPS does not check the last
+write of a restart file (its ``fclose``), so a disk that fills there left a cut file
+renamed over the good one. See :func:`_settle_end_restart`."""
+RESTART_IO_ERROR_RE = re.compile(r"^ERROR: I/O error while writing restart.*$", re.M)
+"""LAMMPS's error where a restart file could not be written (a full disk or quota:
+write_restart.cpp says no more)."""
+LAST_INPUT_RE = re.compile(r"^Last input line: (.*)$", re.M)
 
 
 def writes_end_restart(p: Protocol) -> bool:
@@ -321,6 +345,7 @@ def launch(rd: RunDir, nprocs: int = 1, env: dict | None = None,
         # a fresh start: a restart.end here is a former life's (the failed state fix halt
         # left, kept by a retry's RunDir.reset): resumed from, it would carry on that run
         (rd.path / END_RESTART).unlink(missing_ok=True)
+    _keep_end_restart(rd)
     rd.reserve_space()               # OSError (ENOSPC) when the disk is full: nothing started
     proc = None
     try:
@@ -421,8 +446,8 @@ def _stop(proc, sig: int) -> None:
 def wait_run(rd: RunDir, proc: subprocess.Popen, progress: bool = False,
              stop: StopRequests | None = None) -> dict:
     """Follow a launched run's output (with a tqdm bar when ``progress``; its ``step`` and
-    the piece's progress time in ``status.json`` every :data:`PROGRESS_EVERY_S`, the
-    time again when it ended), then record how it ended;
+    the piece's progress time in ``status.json`` now and then, :data:`PROGRESS_EVERY_S`;
+    the time again when it ended), then record how it ended;
     returns the status.
 
     A signal caught by ``stop`` is passed on to LAMMPS (SIGKILL after
@@ -436,6 +461,7 @@ def wait_run(rd: RunDir, proc: subprocess.Popen, progress: bool = False,
         bar = tqdm(total=rd.planned_steps, desc=str(rd.path), unit="step", leave=False)
     screen = rd.piece(int(rd.status["pieces"]) - 1)["screen"]
     blocks, partial, step, noted, last_note = None, "", None, None, time.monotonic()
+    soon_until = last_note + PROGRESS_SOON_S
     forwarded_at, killed = None, False
     with open(screen) as fh:
         while True:
@@ -461,9 +487,10 @@ def wait_run(rd: RunDir, proc: subprocess.Popen, progress: bool = False,
                         break
                     _stop(proc, signal.SIGKILL)
                     killed = True
-            elif time.monotonic() - last_note >= PROGRESS_EVERY_S:
+            elif time.monotonic() - last_note >= (PROGRESS_FIRST_S if last_note < soon_until
+                                                  else PROGRESS_EVERY_S):
                 # the step where it changed, and the piece's time in any case: a killed
-                # runner leaves the piece's wall time known to this note
+                # runner leaves the piece's wall time known to this note at least
                 rd.note_progress(**({} if step is None or step == noted else {"step": step}))
                 noted, last_note = step, time.monotonic()
             time.sleep(0.05)
@@ -514,6 +541,79 @@ def finish(rd: RunDir, rc: int | None, stopped_by: int | None = None) -> dict:
         rd.release_reserve()
 
 
+def _keep_end_restart(rd: RunDir) -> None:
+    """Give a whole restart.end a second name (:data:`KEPT_END_RESTART`, a hard link:
+    no disk space) before a piece starts, so that a cut one renamed over it can be undone
+    (:func:`_settle_end_restart`). A file system without hard links keeps none."""
+    end, kept = rd.path / END_RESTART, rd.path / KEPT_END_RESTART
+    kept.unlink(missing_ok=True)
+    if end.is_file() and restart_complete(end):
+        try:
+            os.link(end, kept)
+        except OSError:
+            pass
+
+
+def _settle_end_restart(rd: RunDir) -> str | None:
+    """After a piece: remove an unfinished restart.end.part (a write that failed or was
+    killed: nothing resumes from it, and on a full disk it holds space), and a restart.end
+    that was cut short (no closing mark: a full disk at its last write, renamed over the
+    whole one by the template), bringing back the one the piece started with where it
+    was kept. Returns what was cut short (None: nothing)."""
+    end, kept = rd.path / END_RESTART, rd.path / KEPT_END_RESTART
+    part = rd.path / (END_RESTART + ".part")
+    if part.is_file() or part.is_symlink():
+        part.unlink()
+    said = None
+    if os.path.lexists(end) and not (end.is_file() and restart_complete(end)):
+        size = end.stat().st_size if end.is_file() else 0
+        said = (f"{end.name} was cut short ({size} bytes, without the mark LAMMPS ends a "
+                f"restart file with; a full disk?)")
+        if kept.is_file():
+            os.replace(kept, end)
+            said += f"; the one before it (step {restart_step(end)}) is kept"
+        else:
+            end.unlink()
+            said += "; removed"
+    kept.unlink(missing_ok=True)
+    return said
+
+
+def _piece_end(status: dict, rc: int | None, rd: RunDir) -> dict:
+    """The last piece's :data:`~ionmd.protocols.rundir.PIECE_TIMES` with its end: now
+    where its runner saw LAMMPS end (``rc`` given), else (the runner died) the latest of
+    what it left (:func:`~ionmd.protocols.rundir.piece_end_evidence`), read before the
+    pieces are repaired (which writes the trajectory). {} where it is recorded already,
+    or was never."""
+    times = list(status.get(PIECE_TIMES) or [])
+    if not times or not times[-1] or "end_from" in times[-1]:
+        return {}
+    record = dict(times[-1])
+    if rc is None:
+        record["progress"], record["end_from"] = piece_end_evidence(rd.path, len(times) - 1,
+                                                                    record)
+    else:
+        record.update(progress=time.time(), ended=True, end_from="runner")
+    return {PIECE_TIMES: times[:-1] + [record]}
+
+
+def _restart_write_reason(rd: RunDir, step: int, error: str, text: str) -> str:
+    """Why a run whose LAMMPS could not write a restart file (``error``) was interrupted:
+    which file (from LAMMPS's last input line), at which step, where and how much space
+    is left there, and where it resumes."""
+    line = LAST_INPUT_RE.search(text)
+    named = re.match(r"\s*write_restart\s+(\S+)", line.group(1)) if line else None
+    what = (named.group(1) if named else
+            f"restart.a/restart.b (written every {rd.protocol.restart_every} steps)")
+    free = shutil.disk_usage(rd.path).free
+    restart = _newest_restart(rd)
+    again = (f"run again to resume from {restart.name} (step {restart_step(restart)})"
+             if restart is not None else "run again to start it over")
+    return (f"disk full writing {what} after step {step} in {rd.path} (LAMMPS: "
+            f"{error.strip()}; {free / 1e6:.1f} MB free there now, a quota may be lower); "
+            f"free some space, then {again}")
+
+
 def _last_frame(rd: RunDir, kept: list[int]) -> int | None:
     """The step of the run's last DCD frame (where a dump, not a thermo output, found
     atoms lost, the next dump's step follows it)."""
@@ -528,6 +628,8 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
     status = rd.status
     n = int(status.get("pieces", 0))
     logs = [rd.piece(k)["log"] for k in range(n)]
+    ended_at = _piece_end(status, rc, rd)        # before any file is written again
+    cut_end = _settle_end_restart(rd)
     resumed_at = _rowless_resume(rd, status, logs)
     kept = repair_pieces(rd, n, resumed_at)
     gap = _gap(rd, kept)
@@ -550,7 +652,8 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
     rd.write_json("run.json", {**rd.read_json("run.json"),
                                "trajectory": [rd.piece(k)["trajectory"].name for k in kept],
                                "logs": [rd.piece(k)["log"].name for k in range(n)]})
-    common = dict(step=step, temperature_now_K=temp, pid=None, returncode=rc)
+    common = dict(step=step, temperature_now_K=temp, pid=None, returncode=rc, **ended_at,
+                  restart_end_cut=cut_end)
     ended = _lammps_ended(rc, last_text)
     limit = timer_timeout(last_text)
     if ("Step" not in thermo and not thermo.stepless and limit is not None
@@ -629,6 +732,10 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
                     if NO_SPACE_RE.search(ln))
         return rd.set_status("interrupted", resumable=True, reason=f"disk full at step {step} "
                              f"({line}); free some space, then run again to resume", **common)
+    io_error = RESTART_IO_ERROR_RE.search(last_text) or RESTART_IO_ERROR_RE.search(screen_text)
+    if io_error:                # a restart file not written: a full disk, not the run's fault
+        return rd.set_status("interrupted", resumable=True, reason=_restart_write_reason(
+            rd, step, io_error.group(0), last_text or screen_text), **common)
     if limit is not None:       # the template's own `timer timeout`: no failure, resumable
         first = parse_thermo(last_text).get("Step", [])
         return rd.set_status("interrupted", resumable=True, stopped_by="timer timeout",

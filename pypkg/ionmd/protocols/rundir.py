@@ -13,7 +13,10 @@ Layout::
     struct.data     LAMMPS data file (types in pair_coeff order)
     in.K.lmp, log.K.lammps, screen.K.txt, traj.K.dcd   piece K (0 = first, then resumes)
     restart.a, restart.b   the two latest restart files (LAMMPS writes them alternately)
-    restart.end     the final state of the last piece (extended runs resume from it)
+    restart.end     the final state of the last piece (extended runs resume from it),
+                     written as restart.end.part and renamed; restart.end.kept, a second
+                     name (hard link) of it while a piece runs, brings it back where a
+                     full disk cut the new one (ionmd.protocols.execute)
 
 A resumed piece starts from the newer restart file and repeats that step's frame; the
 previous piece is cut back to that step (it may hold frames written after the restart,
@@ -50,8 +53,15 @@ RESERVE, RESERVE_BYTES = ".reserve", 64 * 1024
 PIECE_TIMES = "piece_times"
 """``status.json``'s wall-clock ``started`` and last ``progress`` (epoch seconds) of each
 piece, in piece order (None for a piece run before they were recorded), ``ended`` once its
-LAMMPS ended, and its input's ``input_mtime``: a piece's wall time whatever became of its
-files' mtimes."""
+LAMMPS ended, its input's ``input_mtime``, and once the piece is over ``end_from``, what
+its end (``progress``) was read from: ``"runner"`` (ionmd saw LAMMPS end), or for a piece
+whose runner died with it the latest of its evidence (:func:`piece_end_evidence`): a
+piece's wall time whatever became of its files' mtimes."""
+END_EVIDENCE = ("log.{k}.lammps", "screen.{k}.txt", "traj.{k}.dcd")
+"""The files of piece ``k`` whose mtime shows LAMMPS still running (beside the restart
+files), where its runner died: the progress note is up to a minute old
+(:data:`ionmd.protocols.execute.PROGRESS_EVERY_S`), a sparse thermo output's log older."""
+RESTART_FILES = ("restart.a", "restart.b", "restart.end", "restart.end.part")
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 """errno values of a full disk (or quota): an interruption, not a failure of the run."""
 INPUTS_VERSION = 2
@@ -364,7 +374,7 @@ class RunDir:
         if times and times[-1]:
             times[-1]["progress"] = time.time()
             if ended:
-                times[-1]["ended"] = True
+                times[-1].update(ended=True, end_from="runner")
         try:
             self.write_json(STATUS, status, use_reserve=False)
         except OSError:
@@ -545,7 +555,7 @@ class RunDir:
         (:meth:`discarded_usage`)."""
         used = self.discarded_usage(int(self.status.get("pieces", 0)))
         for pattern in ("in.*.lmp", "log.*.lammps", "screen.*.txt", "traj.*.dcd", "restart.[ab]",
-                        "restart.end", "restart.end.part"):
+                        "restart.end", "restart.end.part", "restart.end.kept"):
             for f in self.path.glob(pattern):
                 f.unlink()
         (self.path / STATUS).unlink(missing_ok=True)
@@ -634,24 +644,53 @@ class RunDir:
 
 def piece_wall_seconds(path: Path, k: int, status: dict) -> float | None:
     """Wall seconds piece ``k`` of the run folder ``path`` ran as far as it is known: from
-    its recorded start to its last recorded progress (``status`` :data:`PIECE_TIMES`,
-    which a copied folder keeps), else, for a piece run before they were recorded, from
-    its input's mtime (written just before it started) to its log's (a folder copied
-    without keeping times gives the copy's timing instead); None where neither is known
-    (a hand-run piece)."""
+    its recorded start to its recorded end (``status`` :data:`PIECE_TIMES`, which a copied
+    folder keeps: ``progress``, the end once ``end_from`` says what it was read from),
+    else, for a piece run before they were recorded, from its input's mtime (written just
+    before it started) to its log's (a folder copied without keeping times gives the
+    copy's timing instead); None where neither is known (a hand-run piece).
+
+    A piece whose runner died and that was not recorded since is read from the best
+    evidence at hand: the last piece of a ``running`` status from every file LAMMPS
+    writes (:func:`piece_end_evidence`), an older piece from its log alone (its
+    trajectory was cut back since, which gave it a new mtime)."""
     times = status.get(PIECE_TIMES) or []
     given, log = Path(path) / f"in.{k}.lmp", Path(path) / f"log.{k}.lammps"
     if k < len(times) and times[k]:
-        started, end = float(times[k]["started"]), float(times[k]["progress"])
-        if not times[k].get("ended") and _mtimes_kept(given, times[k].get("input_mtime")) \
-                and log.is_file():
-            # its runner died (killed with it): the log's last write may be later than
-            # the last progress note (every few seconds)
-            end = max(end, log.stat().st_mtime)
-        return max(end - started, 0.0)
+        record = times[k]
+        end = float(record["progress"])
+        if not record.get("ended") and "end_from" not in record:
+            last_running = status.get("state") == "running" and k == len(times) - 1
+            end = piece_end_evidence(path, k, record, every_file=last_running)[0]
+        return max(end - float(record["started"]), 0.0)
     if given.is_file() and log.is_file():
         return log.stat().st_mtime - given.stat().st_mtime
     return None
+
+
+def piece_end_evidence(path: Path, k: int, record: dict,
+                       every_file: bool = True) -> tuple[float, str]:
+    """When piece ``k`` (its :data:`PIECE_TIMES` ``record``) was last seen running, and
+    what says so: the latest of its last progress note (``"progress note"``) and the
+    mtimes of its log, screen output and trajectory and of the restart files (named),
+    those where the folder keeps the times of the launch (its input's mtime is the
+    recorded one: a copy's mtimes are the copy's). ``every_file`` False: the log alone
+    beside the note (the trajectory and the restart files may have been written since,
+    by the repair of the pieces or a later piece)."""
+    path = Path(path)
+    end, said = float(record["progress"]), "progress note"
+    if not _mtimes_kept(path / f"in.{k}.lmp", record.get("input_mtime")):
+        return end, said
+    names = [n.format(k=k) for n in END_EVIDENCE] + list(RESTART_FILES) if every_file \
+        else [f"log.{k}.lammps"]
+    for name in names:
+        try:
+            mtime = (path / name).stat().st_mtime
+        except OSError:
+            continue
+        if mtime > end:
+            end, said = mtime, name
+    return end, said
 
 
 def _mtimes_kept(given: Path, recorded: float | None) -> bool:
