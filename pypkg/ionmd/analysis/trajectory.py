@@ -372,12 +372,14 @@ _FACE_STYLES = {"final", "delta"}
 def moving_centre_commands(log_texts: Sequence[str], centre: np.ndarray) -> list[str]:
     """The input lines the logs echo under which the box centre may leave ``centre`` (the
     data file's), where :func:`box_origins` guesses a DCD's ``lo(t)`` wrong: a
-    ``fixedpoint`` other than ``centre`` on any fix (``npt``, ``nph``, ``box/relax``, ...),
-    a ``fix deform`` (``deform/pressure`` too) or ``change_box`` with ``final lo hi`` not
-    about ``centre`` (in lattice units unless ``units box``: scaled by the spacing of the
-    log's last ``lattice``, 1 without one, as LAMMPS's default ``lattice none 1.0``) or ``delta dlo dhi`` with ``dlo != -dhi``, a shrink-wrapped ``boundary``
-    (``s``, ``m``). A line still holding a variable is skipped:
-    LAMMPS echoes it again substituted."""
+    ``fixedpoint`` other than ``centre`` on any fix (``npt``, ``nph``, ``box/relax``,
+    ...), a ``fix deform`` (``deform/pressure`` too) or ``change_box`` with ``final lo
+    hi`` not about ``centre`` (in lattice units unless ``units box``: scaled by the
+    spacing of the log's last ``lattice``, 1 without one, as LAMMPS's default ``lattice
+    none 1.0``) or ``delta dlo dhi`` with ``dlo != -dhi``, a shrink-wrapped ``boundary``
+    (``s``, ``m``). "Other" and "not about" are beyond a DCD's resolution
+    (:func:`_same_point`). A line still holding a variable is skipped: LAMMPS echoes it
+    again substituted."""
     found = []
     for text in log_texts:
         spacing = [1.0] * 3         # each log is a LAMMPS process: its default lattice
@@ -393,7 +395,7 @@ def moving_centre_commands(log_texts: Sequence[str], centre: np.ndarray) -> list
             elif words[0] == "fix" and "fixedpoint" in words:
                 k = words.index("fixedpoint") + 1
                 point = _numbers_or_none(words[k:k + 3])
-                if point is None or not np.allclose(point, centre, rtol=0, atol=1e-6):
+                if point is None or not _same_point(point, centre):
                     found.append(line.strip())
             elif ((words[0] == "fix" and len(words) > 3 and words[3].startswith("deform")
                    or words[0] == "change_box") and _moves_a_face(words, centre, spacing)):
@@ -447,9 +449,21 @@ def _moves_a_face(words: list[str], centre: np.ndarray, spacing: list[float] | N
             if not spacing or len(spacing) != 3:
                 return True
             ends = [e * spacing[axis] for e in ends]
-        if abs(0.5 * (ends[0] + ends[1]) - centre[axis]) > 1e-6:
+        if not _same_point([0.5 * (ends[0] + ends[1])], [centre[axis]]):
             return True
     return False
+
+
+def _same_point(a: Sequence[float], b: Sequence[float]) -> bool:
+    """Whether two points (or centres) are one to a DCD's resolution at their distance
+    from the origin: float32 rounding, 6e-6 A at 50 A (1e-6 A at least). The logs'
+    numbers carry rounding too (LAMMPS prints a lattice spacing to 8 digits: ends in
+    lattice units 1000 A out came 2.8e-6 A off the centre they were about), and a centre
+    moved by less than the DCD resolves moves its frame by nothing it can show."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    scale = max(float(np.abs(a).max()), float(np.abs(b).max()))
+    return bool(np.allclose(a, b, rtol=0,
+                            atol=max(1e-6, float(np.finfo(np.float32).eps) * scale)))
 
 
 def dcd_origin_note(traj_files: Sequence[str | Path], data_file: str | Path,
