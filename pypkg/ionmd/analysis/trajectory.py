@@ -497,15 +497,14 @@ def _no_logs_origin_note(centre: np.ndarray) -> str:
     at = ", ".join(f"{c:.4f}" for c in centre)
     return (f"DCD stores no box origin and the run's logs, which would say whether the "
             f"run moved it, are missing: its frames are placed about the data file's box "
-            f"centre ({at}) A, where LAMMPS's barostats keep it (fix npt/nph dilate about "
-            f"it), wrong if the run moved it (fixedpoint, fix deform or change_box with "
-            f"'final' off the centre, a shrink-wrapped boundary); displacements (MSD, D, "
-            f"conductivity) do not depend on it, except those of LAMMPS-unwrapped DCD "
-            f"coordinates ('dump_modify unwrap yes') in a changing box, but fractional "
-            f"coordinates (density grids, CUBE files) and absolute positions are shifted by "
-            f"any motion of the centre; keep the run's log.lammps beside the trajectory "
-            f"(or list it under 'logs' in run.json), or dump 'custom ... id type x y z' (or "
-            f"xs ys zs) instead of DCD: a dump carries each frame's own origin")
+            f"centre ({at}) A, as LAMMPS's barostats keep it; if the run moved it "
+            f"(fixedpoint, fix deform or change_box 'final' off the centre, a shrink-wrapped "
+            f"boundary), fractional coordinates (density grids, CUBE files) and absolute "
+            f"positions are shifted by its motion, displacements (MSD, D, conductivity) are "
+            f"not, but for LAMMPS-unwrapped DCD coordinates ('dump_modify unwrap yes') in a "
+            f"changing box; keep the run's log.lammps beside the trajectory (or list it under "
+            f"'logs' in run.json), or dump 'custom ... id type x y z' instead of DCD: a dump "
+            f"carries each frame's own origin")
 
 
 def _read_dcd(data_file: Path, traj_file: Path, atom_style: str, fmt: str | None) -> Piece:
