@@ -11,7 +11,8 @@ renames, made a link to ``/dev/full``, whose writes fail with ENOSPC):
 * a 32-atom file (4 KB, within stdio's buffer) fails at its ``fclose``, which LAMMPS does
   not check: the template renamed the failed file over the whole restart.end (here the
   link: restart.end -> /dev/full), and the state of step 60 was lost; now it is back (a
-  hard link held while the piece ran), and the status says what was cut.
+  hard link held while the piece ran), and the status says what was cut; where a
+  template writes restart.end in place (both names cut), the cut file is removed.
 
 References: LAMMPS's own restart format (its closing mark, read back by
 ``restart_complete``; its step by ``restart_step``), the file system (``os.lstat``), and
@@ -105,3 +106,24 @@ def test_cut_end_restart_never_replaces_the_whole_one(tmp_path, model):
     assert status["resumed_from"] == END_RESTART and status["restart_end_cut"] is None
     assert restart_complete(end) and restart_step(end) == 230
     np.testing.assert_array_equal(_frame_steps(rd), np.arange(0, 231, 10))
+
+
+def test_end_restart_cut_in_place_is_removed_not_trusted(tmp_path, model):
+    """A template that writes restart.end in place (no .part) cuts the kept name too
+    (one file, two names): nothing whole is left to bring back, so the cut file goes."""
+    from types import SimpleNamespace
+
+    from ionmd.protocols.execute import _keep_end_restart, _settle_end_restart
+
+    rd, whole = _completed_at_60(tmp_path / "src", model)
+    run = SimpleNamespace(path=tmp_path / "in_place")
+    run.path.mkdir()
+    end = run.path / END_RESTART
+    end.write_bytes(whole)
+    _keep_end_restart(run)
+    assert (run.path / "restart.end.kept").samefile(end)
+    with open(end, "r+b") as fh:                   # LAMMPS's fopen("wb"), cut short
+        fh.truncate(len(whole) - 8)
+    said = _settle_end_restart(run)
+    assert said.endswith("removed (no whole one before it was kept)")
+    assert sorted(f.name for f in run.path.iterdir()) == []

@@ -569,12 +569,13 @@ def _settle_end_restart(rd: RunDir) -> str | None:
         size = end.stat().st_size if end.is_file() else 0
         said = (f"{end.name} was cut short ({size} bytes, without the mark LAMMPS ends a "
                 f"restart file with; a full disk?)")
-        if kept.is_file():
+        # the kept name is the same file where a template wrote restart.end in place
+        if kept.is_file() and restart_complete(kept):
             os.replace(kept, end)
             said += f"; the one before it (step {restart_step(end)}) is kept"
         else:
             end.unlink()
-            said += "; removed"
+            said += "; removed (no whole one before it was kept)"
     kept.unlink(missing_ok=True)
     return said
 
