@@ -52,3 +52,45 @@ def test_boolean_values_stay_booleans(folder):
     path = _yaml_campaign(folder, "{Li: no, Cl: -1}")
     with pytest.raises(CampaignError, match="the charge of Li is false"):
         load_campaign(path)
+
+
+def test_the_campaign_files_reader_itself_reads_keys_as_written(folder):
+    """One reading of the file (sweep.source.read_source), the one every command gets;
+    campaign.py no longer reads it a second time."""
+    from ionmd.sweep.source import read_source
+
+    path = _yaml_campaign(folder, "{Li: 1, Cl: -1, No: 3}")
+    src = read_source(path)
+    assert src.data["analysis"]["charges"] == {"Li": 1, "Cl": -1, "No": 3}
+    assert src.line("analysis", "charges", "No") == line_of(path, "charges:")
+
+
+def _with_mobile_species(folder, species_text: str):
+    path = _yaml_campaign(folder, "{Li: 1, Cl: -1}")
+    text = path.read_text().replace("protocol:\n", f"protocol:\n  mobile_species: {species_text}\n")
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("species, index, truth", [("[No]", 0, "false"),
+                                                   ("[Y, N, No]", 2, "false"),
+                                                   ("[Li, yes]", 1, "true")])
+def test_a_list_item_yaml_reads_as_a_boolean_is_refused_naming_the_quoted_form(
+        folder, species, index, truth):
+    path = _with_mobile_species(folder, species)
+    items = yaml.safe_load(path.read_text())["protocol"]["mobile_species"]
+    written = species.strip("[]").split(", ")[index]
+    assert isinstance(items[index], bool) and str(items[index]).lower() == truth   # the trap
+    assert all(isinstance(s, str) for i, s in enumerate(items) if i != index)      # Y, N
+    with pytest.raises(CampaignError) as refused:
+        load_campaign(path)
+    said = str(refused.value)
+    assert (f"line {line_of(path, 'mobile_species:')}: protocol.mobile_species[{index}] is "
+            f"{written}, unquoted, which YAML 1.1 reads as {truth}") in said
+    assert f"quote it ('{written}')" in said
+    assert said.count("unquoted") == 1                   # Y and N are names to PyYAML
+
+
+def test_a_quoted_symbol_in_a_list_is_the_element(folder):
+    path = _with_mobile_species(folder, "[Li, 'No']")
+    assert load_campaign(path).protocol.mobile_species == ("Li", "No")

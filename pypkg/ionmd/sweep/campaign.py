@@ -35,7 +35,6 @@ from ionmd.sweep.campaign_resources import (RESOURCE_KEYS, Resources, parse_wall
 from ionmd.sweep.campaign_slurm import SBATCH_OWN, SLURM_KEYS
 from ionmd.sweep.campaign_structures import (ORDER_KEYS, StructureEntry, check_cells,
                                              keep_structure_folders, read_structures)
-from ionmd.sweep.campaign_yaml import is_yaml, read_yaml_keys_as_written
 from ionmd.sweep.source import Source, read_source
 
 TOP_KEYS = ("name", "output", "structures", "models", "protocol", "temperatures", "replicas",
@@ -89,8 +88,6 @@ def load_campaign(path: str | Path, check_resources: bool = True) -> Campaign:
         Listing every problem with its line.
     """
     src = read_source(path)
-    if is_yaml(src.path):       # nobelium's No, not false (campaign_yaml)
-        src.data = read_yaml_keys_as_written(src.path)
     base = src.path.resolve().parent
     errors = Problems(src)
     check_keys(errors, src.data, (), TOP_KEYS)

@@ -1,14 +1,20 @@
-"""A YAML campaign file's keys as written. PyYAML reads YAML 1.1, where an unquoted
-``No`` (nobelium), ``no``, ``On``, ``Off``, ``yes`` ... is a boolean: ``charges: {Li: 1,
-No: 3}`` became ``{"Li": 1, False: 3}``, a key no check could name. Every key of a
-campaign file is a name (an element, a setting), never a truth value, so a key is kept as
-the text it was written as; values are read as YAML reads them (``dump_unwrapped: yes``
-stays true)."""
+"""How a YAML campaign file is read. PyYAML reads YAML 1.1, where an unquoted ``No``
+(nobelium), ``no``, ``On``, ``Off``, ``yes`` ... is a boolean: ``charges: {Li: 1, No: 3}``
+became ``{"Li": 1, False: 3}``, a key no check could name.
+
+* Every key of a campaign file is a name (an element, a setting), never a truth value, so
+  a key is kept as the text it was written as (:func:`keys_as_written_loader`).
+* Values are read as YAML reads them (``dump_unwrapped: yes`` stays true). A list of a
+  campaign file holds names, paths or numbers, never truth values, so a list item YAML
+  reads as a boolean is a name YAML took for one (``mobile_species: [Li, No]``): it is
+  refused, naming the quoted form (:func:`boolean_item_problem`). Not kept as written: a
+  list of truth values is no mistake to YAML, and ``[Li, Off]`` taken as the species
+  ``Off`` would pass unnoticed where the refusal names it on its line.
+"""
 
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
 
 BOOL_TAG = "tag:yaml.org,2002:bool"
 STR_TAG = "tag:yaml.org,2002:str"
@@ -31,13 +37,17 @@ def keys_as_written_loader():
     return KeysAsWrittenLoader
 
 
-def is_yaml(path: str | Path) -> bool:
-    return Path(path).suffix.lower() in (".yaml", ".yml")
+def boolean_item_problem(item_node, where: str) -> str | None:
+    """What is wrong with list item ``item_node`` (``where``: its key path, e.g.
+    ``protocol.mobile_species[1]``) that YAML 1.1 reads as a boolean (an unquoted ``No``,
+    ``yes``, ``Off``): a campaign's lists take no truth values. None for any other item."""
+    if getattr(item_node, "tag", None) != BOOL_TAG:
+        return None
+    text = item_node.value
+    return (f"{where} is {text}, unquoted, which YAML 1.1 reads as "
+            f"{str(_truth(text)).lower()}; a campaign's lists hold names, paths or numbers: "
+            f"to mean the name {text}, quote it ('{text}')")
 
 
-def read_yaml_keys_as_written(path: str | Path):
-    """The data of a YAML file (already read once as valid: ``source.read_source``) with
-    its keys as written (:func:`keys_as_written_loader`)."""
-    import yaml
-
-    return yaml.load(Path(path).read_text(), Loader=keys_as_written_loader())  # noqa: S506
+def _truth(text: str) -> bool:
+    return text.lower() in ("yes", "true", "on")

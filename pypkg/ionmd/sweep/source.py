@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ionmd.errors import IonmdError
+from ionmd.sweep.campaign_yaml import boolean_item_problem, keys_as_written_loader
 
 Key = tuple  # path of keys (str) and list indices (int)
 
@@ -65,24 +66,44 @@ def read_source(path: str | Path) -> Source:
             raise CampaignError(f"{path}: not valid TOML: {exc}") from exc
         return Source(path, data, toml_lines(text))
     if suffix in (".yaml", ".yml"):
-        import yaml
-
-        try:
-            node = yaml.compose(text, Loader=yaml.SafeLoader)
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise CampaignError(f"{path}: not valid YAML: {exc}") from exc
+        node, data = _read_yaml(text, path)
         if not isinstance(data, dict):
             raise CampaignError(f"{path}: a campaign file is a mapping of keys (structures, "
                                 f"models, protocol, ...), not a {type(data).__name__}")
         lines: dict[Key, int] = {}
-        _yaml_lines(node, (), lines, path)
+        booleans: list[str] = []
+        _yaml_lines(node, (), lines, path, booleans)
+        if booleans:
+            raise CampaignError("\n".join(booleans))
         return Source(path, data, lines)
     raise CampaignError(f"{path}: campaign files are TOML (.toml) or YAML (.yaml, .yml)")
 
 
-def _yaml_lines(node, key: Key, lines: dict[Key, int], path: Path) -> None:
-    """Lines of the keys and items under ``node``.
+def _read_yaml(text: str, path: Path):
+    """The document's node tree (for its lines) and its data, from one parse, keys as
+    written (``campaign_yaml``: an unquoted key ``No`` is nobelium, not false).
+
+    Raises
+    ------
+    CampaignError
+        If the text is not valid YAML (with its line)."""
+    import yaml
+
+    loader = keys_as_written_loader()(text)
+    try:
+        node = loader.get_single_node()
+        return node, None if node is None else loader.construct_document(node)
+    except yaml.YAMLError as exc:
+        raise CampaignError(f"{path}: not valid YAML: {exc}") from exc
+    finally:
+        loader.dispose()
+
+
+def _yaml_lines(node, key: Key, lines: dict[Key, int], path: Path,
+                booleans: list[str]) -> None:
+    """Lines of the keys and items under ``node``; each list item YAML read as a boolean
+    (``mobile_species: [No]``) is added to ``booleans``, on its line
+    (:func:`~ionmd.sweep.campaign_yaml.boolean_item_problem`).
 
     Raises
     ------
@@ -99,11 +120,14 @@ def _yaml_lines(node, key: Key, lines: dict[Key, int], path: Path) -> None:
                                     f"{'.'.join(map(str, sub))} is given twice (first on line "
                                     f"{lines[sub]}); keep one")
             lines[sub] = k.start_mark.line + 1
-            _yaml_lines(v, sub, lines, path)
+            _yaml_lines(v, sub, lines, path, booleans)
     elif isinstance(node, yaml.SequenceNode):
         for i, v in enumerate(node.value):
             lines[key + (i,)] = v.start_mark.line + 1
-            _yaml_lines(v, key + (i,), lines, path)
+            why = boolean_item_problem(v, f"{'.'.join(map(str, key))}[{i}]")
+            if why:
+                booleans.append(f"{path}, line {lines[key + (i,)]}: {why}")
+            _yaml_lines(v, key + (i,), lines, path, booleans)
 
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
