@@ -83,6 +83,24 @@ def test_full_disk_at_write_restart_is_an_interruption(tmp_path, model):
     np.testing.assert_array_equal(_frame_steps(rd), np.arange(0, 151, 10))
 
 
+def test_full_disk_at_a_periodic_restart_is_an_interruption(tmp_path, model):
+    """restart.b (``restart 50 restart.a restart.b``) on a full disk at step 100: was
+    ``failed`` for good; now interrupted, resumed from restart.a (step 50)."""
+    proto = _proto(duration_ps=0.15, restart_every=50)
+    (rd,) = plan_runs(proto, fcc_cell(reps=4), model, tmp_path, name="fcc")
+    os.symlink("/dev/full", rd.path / "restart.b")
+    status = execute(rd)
+    assert status["state"] == "interrupted" and status["resumable"] is True, status
+    assert status["reason"].startswith(
+        f"disk full writing restart.a/restart.b (written every 50 steps) after step 100 in "
+        f"{rd.path} "), status["reason"]
+    assert status["reason"].endswith("run again to resume from restart.a (step 50)")
+    (rd.path / "restart.b").unlink()
+    status = execute(rd)
+    assert status["state"] == "completed" and status["resumed_from"] == "restart.a"
+    np.testing.assert_array_equal(_frame_steps(rd), np.arange(0, 151, 10))
+
+
 def test_cut_end_restart_never_replaces_the_whole_one(tmp_path, model):
     # 32 atoms: a 4 KB restart file, written out at its fclose, which LAMMPS does not
     # check: it renames the failed file over the whole one
