@@ -28,7 +28,8 @@ SPACING = 4.123456789          # printed 4.1234568: 1.1e-8 A off per lattice uni
 
 # x from 250 to 262 lattice units (1031 to 1080 A); deform grows it by half a lattice
 # unit at either end, about its centre (256 lattice units) in LAMMPS's own arithmetic
-RUN = two_type_lj_cell(f"fcc {SPACING}", region="block 250 262 0 3 0 3") + """velocity all create 300 1
+RUN = two_type_lj_cell(f"fcc {SPACING}", region="block 250 262 0 3 0 3") + """
+velocity all create 300 1
 write_data s.data
 timestep 0.002
 fix 1 all nvt temp 300 300 0.1

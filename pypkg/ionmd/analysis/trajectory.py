@@ -18,18 +18,22 @@ removes ``n``. A dump says by its columns whether it holds such coordinates; a D
 not (``dump_modify unwrap yes`` leaves no mark), so one is taken as unwrapped where some
 atom lies more than a quarter cell outside its frame's box (:func:`looks_unwrapped`).
 Before, dumps were judged so too: an ``xu yu zu`` dump of a solid under ``fix deform``,
-whose atoms crossed a face by less, kept ``n dH`` (4.2 A for one atom, MSD 4.7 % off). Dumps store ``lo(t)`` in each frame, and their positions, relative to it,
-are moved by it into LAMMPS's absolute frame, the one of ``compute msd`` (relative to
-``lo`` every atom would move by ``lo(0) - lo(t)`` as the box breathes: 1.67 A in a hot NpT
-run). DCDs hold absolute positions and store no ``lo``: it follows from the data file's
-box centre, fixed by LAMMPS's barostats (``fix npt/nph``, default ``dilate all``, no
+whose atoms crossed a face by less, kept ``n dH`` (4.2 A for one atom, MSD 4.7 % off).
+
+Dumps store ``lo(t)`` in each frame, and their positions, relative to it, are moved by
+it into LAMMPS's absolute frame, the one of ``compute msd`` (relative to ``lo`` every
+atom would move by ``lo(0) - lo(t)`` as the box breathes: 1.67 A in a hot NpT run). DCDs
+hold absolute positions and store no ``lo``: it follows from the data file's box
+centre, fixed by LAMMPS's barostats (``fix npt/nph``, default ``dilate all``, no
 ``fixedpoint``; :func:`box_origins`); where a run's logs echo a command that moves it
 (``fixedpoint``, ``fix deform ... final`` off the centre), or where it has no logs to
-tell, its results say that the DCD's frame is guessed (:func:`dcd_origin_note`). One ambiguity
-is left: LAMMPS wraps atoms only at neighbour-list rebuilds, so an atom that has just
-crossed a face may belong to either image, an error of about the box change over one
-frame for that atom (measured: MSD within 0.5 % where the naive use was 16 % off, for a
-box growing 20 % in 0.3 ps). Wrapped output has no such ambiguity: prefer it for NpT runs.
+tell, its results say that the DCD's frame is guessed (:func:`dcd_origin_note`).
+
+One ambiguity is left: LAMMPS wraps atoms only at neighbour-list rebuilds, so an atom
+that has just crossed a face may belong to either image, an error of about the box
+change over one frame for that atom (measured: MSD within 0.5 % where the naive use was
+16 % off, for a box growing 20 % in 0.3 ps). Wrapped output has no such ambiguity:
+prefer it for NpT runs.
 """
 
 from __future__ import annotations
