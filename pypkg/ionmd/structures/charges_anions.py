@@ -96,17 +96,18 @@ def _cluster_anions(amounts) -> OxidationGuess | None:
             or not CLOSO_VERTICES[0] - 1e-9 <= size <= CLOSO_VERTICES[1] + 1e-9):
         return None                     # LiBH4: BH4- alone, B3+ H- by the usual rules
     counts = _closo_counts(size, boranes, carbons, borohydrides)
+    mixed = not net and _mixed_cages(amounts, ions, size, boranes, carbons, borohydrides)
+    counts = mixed or counts
     clusters = {name: q for name, (q, _) in counts.items()}
-    note = _closo_note(amounts, ions, counts, waters, refined=bool(net))
+    note = _closo_note(amounts, ions, counts, waters, refined=bool(net), mixed=bool(mixed))
+    if mixed:
+        note += _mixed_note(size, boranes, carbons)
     if net:
         positive = sum(amounts[el] * q for el, q in ions.items())
         note += (f"; it holds {net:+.3g} e under these charges ({100 * -net / positive:.2g} % "
                  "of its cations'): occupancies as refined, a little off neutral")
     return OxidationGuess(net_charge=net, note=note, ions=ions, clusters=clusters,
-                          advice="an Ewald ordering needs a charge on each atom: give them "
-                                 "(oxidation_states={" + ", ".join(
-                                     f"'{el}': ..." for el in amounts) + "}), or order at "
-                                 "random")
+                          advice=_give_each_atom(amounts))
 
 
 def _short_of_cations(amounts, ions, carbons: float,
@@ -127,6 +128,53 @@ def _short_of_cations(amounts, ions, carbons: float,
     return largest, boranes, net
 
 
+COMMON_CAGES = {"B": (6, 10, 12), "CB": (10, 12)}
+"""Vertices of the closo cages of the salts studied as electrolytes: [B6H6]2-, [B10H10]2-,
+[B12H12]2-, [CB9H10]- and [CB11H12]- (Mohtadi and Orimo, Nat. Rev. Mater. 2 (2016) 16091).
+A composition whose cages average another size between two of them, with whole cations,
+mixes them (``_mixed_cages``): Na4(B12H12)(B10H10), i.e. Na2B11H11 (Duchene et al., Chem.
+Commun. 53 (2017) 4195), Li(CB9H10)0.7(CB11H12)0.3 (Kim et al., Nat. Commun. 10 (2019)
+1081), which the guess named as one cage of the average size, [CB9.6H10.6]-."""
+
+
+def _mixed_cages(amounts, ions, size: float, boranes: float, carbons: float,
+                 borohydrides: float) -> dict[str, tuple[float, float]] | None:
+    """The cages of ``COMMON_CAGES`` that average ``size`` vertices, with their numbers per
+    formula unit (and BH4-): where one family of cages (BnHn or CB(n-1)Hn) averages a size
+    between two common ones and the cations are whole (a formula written as a mixture, not a
+    refinement's occupancies: Li2.1B12H12 keeps its average); else None."""
+    if (boranes > 1e-9) == (carbons > 1e-9) or not all(
+            abs(amounts[el] - round(amounts[el])) < 1e-9 for el in ions):
+        return None
+    family, cages = ("B", boranes) if boranes > 1e-9 else ("CB", carbons)
+    sizes = COMMON_CAGES[family]
+    if any(abs(size - n) < 1e-9 for n in sizes) or not sizes[0] < size < sizes[-1]:
+        return None
+    lo = max(n for n in sizes if n < size)
+    hi = min(n for n in sizes if n > size)
+    share = (hi - size) / (hi - lo)                 # of the smaller cage
+    charge = -2.0 if family == "B" else -1.0
+    out = {_cage(family, lo): (charge, share * cages),
+           _cage(family, hi): (charge, (1 - share) * cages)}
+    if borohydrides > 1e-9:
+        out["BH4"] = (-1.0, borohydrides)
+    return out
+
+
+def _cage(family: str, vertices: int) -> str:
+    return f"B{vertices}H{vertices}" if family == "B" else f"CB{vertices - 1}H{vertices}"
+
+
+def _mixed_note(size: float, boranes: float, carbons: float) -> str:
+    """Where the average size is whole, the other reading: one cage of that size."""
+    if abs(size - round(size)) > 1e-9:
+        return ""
+    name = _cage("B" if boranes > 1e-9 else "CB", round(size))
+    charge = "2-" if boranes > 1e-9 else "-"
+    return (f"; a cage of {round(size)} vertices, [{name}]{charge}, is the other reading "
+            "of its composition, rarer in salts")
+
+
 def _closo_counts(size: float, boranes: float, carbons: float,
                   borohydrides: float) -> dict[str, tuple[float, float]]:
     """Cluster formula -> (charge, clusters per formula unit) for cages of ``size`` vertices
@@ -138,14 +186,16 @@ def _closo_counts(size: float, boranes: float, carbons: float,
 
 
 def _closo_note(amounts, ions: dict[str, float], counts, waters: float = 0.0,
-                refined: bool = False) -> str:
+                refined: bool = False, mixed: bool = False) -> str:
     """What the guess of a closo-borate assumed; ``refined``: its cations are a little short
-    of the cages' charge (Li1.9B12H12)."""
+    of the cages' charge (Li1.9B12H12); ``mixed``: cages of two sizes (``_mixed_cages``)."""
     anions = ", ".join(f"[{name}]{'' if q == -1 else f'{-q:g}'}-"
                        for name, (q, _) in counts.items())
     atoms = "B, C and H" if "C" in amounts else "B and H"
     water = (" (its O and 2 H per O: water of crystallisation, H2O)" if waters else "")
-    return (f"{_closo_formula(amounts, ions, counts, waters, refined)} is a closo-borate: "
+    formula = (_mixed_formula(amounts, ions, counts, waters) if mixed
+               else _closo_formula(amounts, ions, counts, waters, refined))
+    return (f"{formula} is a closo-borate: "
             f"its {atoms}"
             f"{' besides its water' if waters else ''} are the cluster anions {anions} (one H "
             f"on each cage vertex; the {_ions(ions)} charge sets the cages' size, an average "
@@ -172,3 +222,58 @@ def _closo_formula(amounts, ions, counts, waters: float = 0.0, refined: bool = F
     return cations + "".join(
         name if round(n * scale) == 1 else f"({name}){round(n * scale)}"
         for name, (_, n) in sorted(counts.items(), key=lambda c: len(c[0]))) + hydrate
+
+
+def _mixed_formula(amounts, ions, counts, waters: float = 0.0) -> str:
+    """A mixture of cages as the literature writes it, cations as given and each cage with
+    its share: Li2(B10H10)0.5(B12H12)0.5, Li(CB9H10)0.7(CB11H12)0.3."""
+    water = {0: "", 1: "·H2O"}.get(round(waters, 6), f"·{waters:g}H2O")
+    return (_formula({el: amounts[el] for el in ions})
+            + "".join(name if name == "BH4" and abs(n - 1) < 1e-9 else f"({name}){n:.3g}"
+                      for name, (_, n) in counts.items()) + water)
+
+
+OPEN_BORANES = {"B3H8": -1.0, "B10H13": -1.0, "B11H14": -1.0}
+"""Open-cage borane anions of salts studied as electrolytes, which are no closo cages (H
+beyond one per vertex): arachno-[B3H8]- (NaB3H8, KB3H8, LiB3H8) and nido-[B11H14]-
+(LiB11H14, NaB11H14: Payandeh et al., Chem. Mater. 32 (2020) 1101), and nido-[B10H13]-,
+decaborane's conjugate base. Wade's rules count their skeletal electron pairs: n + 3 for
+arachno B3H8- (3 BH, 5 more H and 1 e: 6 pairs over 3 vertices), n + 2 for nido B11H14-
+and B10H13-."""
+
+
+def _open_boranes(amounts) -> OxidationGuess | None:
+    """A salt of ``_salt_cation`` metals at their usual states and one of the
+    ``OPEN_BORANES``, as many as the cations' charge makes neutral, holding all its B and H
+    (LiB3H8: Li+ [B3H8]-; LiB11H14: Li+ [B11H14]-). Its guess had no states: under Li+ B3+
+    H+ it held +18 e. As for closo cages, the atoms get no states of their own; the guess
+    names the cluster and gives the cations alone (``OxidationGuess.ions``); None where the
+    composition is none such."""
+    cations = [el for el in amounts if el not in ("B", "H")]
+    if ("B" not in amounts or "H" not in amounts or len(amounts) != len(cations) + 2
+            or not cations or not all(_salt_cation(el) for el in cations)):
+        return None
+    from pymatgen.core import Composition
+
+    prob = _probabilities(amounts)
+    ions = {el: float(_usual_state(el, prob)) for el in cations}
+    positive = sum(amounts[el] * q for el, q in ions.items())
+    for name, charge in OPEN_BORANES.items():
+        cage = Composition(name)
+        n = positive / -charge
+        if all(abs(n * cage[el] - amounts[el]) < 1e-6 for el in ("B", "H")):
+            kind = "an arachno" if cage["H"] - cage["B"] - charge == 6 else "a nido"
+            formula = _formula({el: amounts[el] for el in cations}) + (
+                name if abs(n - 1) < 1e-9 else f"({name}){n:g}")
+            note = (f"{formula} is {kind}-borane salt: its B and H are the cluster anion "
+                    f"[{name}]- (an open cage, H beyond one per vertex), whose atoms have no "
+                    f"formal states of their own; a Nernst-Einstein sigma of its cations "
+                    f"needs theirs alone ({_ions(ions)})")
+            return OxidationGuess(note=note, ions=ions, clusters={name: charge},
+                                  advice=_give_each_atom(amounts))
+    return None
+
+
+def _give_each_atom(amounts) -> str:
+    return ("an Ewald ordering needs a charge on each atom: give them (oxidation_states={"
+            + ", ".join(f"'{el}': ..." for el in amounts) + "}), or order at random")

@@ -3,8 +3,9 @@ neutral assignment of one state per element to the reason there is none."""
 
 from __future__ import annotations
 
-from ionmd.structures.charges_anions import _cluster_anions, _polyanion
-from ionmd.structures.charges_metallic import (_carbon_host, _metal_anion_states,
+from ionmd.structures.charges_anions import _cluster_anions, _open_boranes, _polyanion
+from ionmd.structures.charges_hydrides import _complex_hydride
+from ionmd.structures.charges_metallic import (_carbon_host, _metal_anion_guess,
                                                _metallic_carbide_nitride, _subvalent)
 from ionmd.structures.charges_oxides import (_nitrogen_fits, _oxidized_oxide, _reduced_oxide,
                                              _settled_oxide)
@@ -50,10 +51,10 @@ def oxidation_guess(composition) -> OxidationGuess:
                for el, n in comp.get_el_amt_dict().items()}
     if len(amounts) == 1:
         return OxidationGuess({next(iter(amounts)): 0.0})
-    metal_anion = _metal_anion_states(amounts)
+    metal_anion = _metal_anion_guess(amounts)
     if metal_anion:
-        return OxidationGuess(metal_anion)
-    clusters = _cluster_anions(amounts)
+        return metal_anion
+    clusters = _cluster_anions(amounts) or _open_boranes(amounts)
     if clusters:
         return clusters
     candidates = _candidates(amounts)
@@ -66,22 +67,26 @@ def oxidation_guess(composition) -> OxidationGuess:
     settled = candidates and _settled_oxide(max(candidates, key=lambda a: a.score), amounts)
     if settled:
         return settled
-    best = _best_within(candidates, NEARLY_NEUTRAL)
-    if best:
-        return _described(best, amounts)
     redox = _reduced_oxide(candidates, amounts) or _oxidized_oxide(candidates, amounts)
     if redox:
         return redox
+    best = _best_within(candidates, NEARLY_NEUTRAL)
+    if best:
+        return _described(best, amounts)
     best = _best_within(candidates, CHARGED_REFINEMENT)
     if best:
         return _described(best, amounts)
     mixed = _mixed_valence(candidates, amounts)
     if mixed:
         return _described(mixed, amounts, averaged=mixed.averaged)
+    redox = (_reduced_oxide(candidates, amounts, beyond_refinement=True)
+             or _oxidized_oxide(candidates, amounts, beyond_refinement=True))
+    if redox:                               # SrFeO2.9: Fe 3.8, Fe3+/Fe4+ (-0.8 e, 16 %)
+        return redox
     best = _best_within(candidates, CHARGED_REFINEMENT, usual=_usual_or_common_metal)
     if best:                                # LiFePO3.9: Fe2+, not Fe3+ (+1.2 e, 13 %)
         return _described(best, amounts)
-    return _polyanion(amounts) or _why_none(candidates, amounts)
+    return _polyanion(amounts) or _complex_hydride(amounts) or _why_none(candidates, amounts)
 
 
 def _best_within(candidates, tolerance: float, usual=_usual) -> _Assignment | None:

@@ -4,9 +4,10 @@ subvalent compounds (Ag2F) and the metals and metalloids of Zintl anions (LiSi).
 
 from __future__ import annotations
 
-from ionmd.structures.charges_states import (CHARGED_REFINEMENT, _electronegativity, _options,
-                                             _probabilities, _usual_state)
-from ionmd.structures.charges_words import _ions
+from ionmd.structures.charges_states import (CHARGED_REFINEMENT, OxidationGuess,
+                                             _electronegativity, _options, _probabilities,
+                                             _usual_state)
+from ionmd.structures.charges_words import _average_of, _formula, _ions
 
 
 INTERCALATED_CARBON = 0.5
@@ -128,9 +129,10 @@ def _metal_anion_states(amounts) -> dict[str, float]:
     mp-505212, Cs3AuO: a 1.3 eV gap), and the red, transparent platinide hydride Cs9Pt4H =
     4 Cs2Pt.CsH, Cs+ Pt2- H- (Smetana and Mudring, Angew. Chem. Int. Ed. 2016,
     doi:10.1002/anie.201606682), were called subvalent metals. Where the neutral state is not
-    negative the metal is a cation (RbAuCl4's Au3+, Cs2PtCl6's Pt4+). One state per element
-    cannot hold the auride-aurates M7Au5O2 (4 MAu.M3AuO2: Au- beside Au+), still called
-    subvalent."""
+    negative the metal is a cation (RbAuCl4's Au3+, Cs2PtCl6's Pt4+). Between its negative
+    state and the positive one of the same size, beside ordinary anions, it is both
+    (``_disproportionated``: the auride-aurates M7Au5O2, Au -0.6 on average), which were
+    called subvalent."""
     from pymatgen.core import Element
 
     metals = [el for el in amounts if Element(el).is_metal]
@@ -149,10 +151,81 @@ def _metal_anion_states(amounts) -> dict[str, float]:
             if not negative:
                 return {}
             states[el] = float(max(negative, key=lambda s: prob[el, s]))
-    state = -sum(amounts[el] * s for el, s in states.items()) / amounts[anion]
-    if not state < 0 or state not in Element(anion).oxidation_states:
+    state = round(-sum(amounts[el] * s for el, s in states.items()) / amounts[anion], 9)
+    if not state < 0 or not (state in Element(anion).oxidation_states
+                             or _disproportionated(anion, state, amounts)):
         return {}
     return {**states, anion: float(state)}
+
+
+def _disproportionated(anion: str, state: float, amounts) -> bool:
+    """Whether a metal anion's average ``state`` lies between its negative state and the
+    positive one of the same size (Au- and Au+) beside ordinary anions: the auride-aurates
+    Cs7Au5O2 and Rb7Au5O2 = 4 MAu.M3AuO2, Au- beside Au+ in linear [O-Au-O]3- (Au -0.6 on
+    average; Mudring and Jansen, Angew. Chem. Int. Ed. 39 (2000) 3066, "base-induced
+    disproportionation of elemental gold"). They were called subvalent metals."""
+    from pymatgen.core import Element
+
+    negative = min(s for s in Element(anion).oxidation_states if s < 0)
+    return (-negative in _options(anion) and negative < state < -negative
+            and any(not Element(el).is_metal for el in amounts))
+
+
+def _metal_anion_guess(amounts) -> OxidationGuess | None:
+    """The guess where a metal is an anion (``_metal_anion_states``), with a note where it
+    is not simply one (CsAu, Cs3AuO: none): an auride-aurate's average (Cs7Au5O2), or an
+    auride beside ordinary anions whose cations give their electron dearer than Cs and Rb
+    do (K3AuO, ``_beside_anions``)."""
+    from pymatgen.core import Element
+
+    states = _metal_anion_states(amounts)
+    if not states:
+        return None
+    anion = next(el for el, s in states.items() if s < 0 and Element(el).is_metal)
+    state = states[anion]
+    others = _ions({el: s for el, s in states.items() if el != anion})
+    formula = _formula(amounts)
+    if _disproportionated(anion, state, amounts):
+        size = -min(s for s in Element(anion).oxidation_states if s < 0)
+        return OxidationGuess(states, 0.0, (
+            f"{formula}: {anion} {state:.3g} on average, "
+            f"{_average_of(anion, state, -size, size)}, beside {others}: an auride-aurate, "
+            f"its {anion} disproportionated into {_ions({anion: -size})} and "
+            f"{_ions({anion: size})} bound to its anions, as Cs7Au5O2 = 4 CsAu.Cs3AuO2"))
+    dear = {el: _transfer_cost(el, anion) for el in amounts
+            if Element(el).is_metal and el != anion}
+    dear = {el: cost for el, cost in dear.items() if cost > CHARGE_TRANSFER_COST}
+    if not dear:
+        return OxidationGuess(states)
+    unknown = [el for el in dear if el not in AURIDE_OXIDE_CATIONS]
+    return OxidationGuess(states, 0.0, (
+        f"{formula}: {_ions({anion: state})} is the one state that makes it neutral beside "
+        f"{others}, an auride beside ordinary anions as in the oxides M3AuO (M = "
+        f"{', '.join(AURIDE_OXIDE_CATIONS)}), whose O2- lattice holds it though "
+        + ", ".join(f"{el} gives {anion} an electron {cost:.2f} eV uphill" for el, cost
+                    in dear.items())
+        + f" (free atoms; CsAu {_transfer_cost('Cs', 'Au'):.2f} eV)"
+        + (f"; no such compound of {', '.join(unknown)} is known: its states are formal"
+           if unknown else "")))
+
+
+AURIDE_OXIDE_CATIONS = ("K", "Rb", "Cs")
+"""The alkali metals of the known auride oxides M3AuO, Au- beside O2- (Jansen, "The
+chemistry of gold as an anion", Chem. Soc. Rev. 37 (2008) 1826); no Li3AuO or Na3AuO is
+known."""
+
+METAL_ANION_AFFINITY = 2.0
+"""eV: the electron affinity of a metal that alkali metals make an anion beside ordinary
+anions at any cost of the transfer (``_beside_anions``): Au 2.31, Pt 2.13; Ir 1.56 and
+Ag 1.30 form none."""
+
+
+def _transfer_cost(cation: str, anion: str) -> float:
+    """eV uphill from the free atoms to the ions: ``cation``'s first ionisation energy less
+    ``anion``'s electron affinity (CsAu 1.59, KAu 2.03)."""
+    from pymatgen.core import Element
+
+    return Element(cation).ionization_energy - Element(anion).electron_affinity
 
 
 CHARGE_TRANSFER_COST = 1.95
@@ -181,8 +254,20 @@ def _ionic_metal_anion(el: str, amounts) -> bool:
 
     x = _electronegativity(el)
     others = [other for other in amounts if other != el and Element(other).is_metal]
-    affinity = Element(el).electron_affinity
-    return bool(others) and all(
-        x > _electronegativity(other)
-        and Element(other).ionization_energy - affinity <= CHARGE_TRANSFER_COST
-        for other in others)
+    if not others or not all(x > _electronegativity(other) for other in others):
+        return False
+    return (all(_transfer_cost(other, el) <= CHARGE_TRANSFER_COST for other in others)
+            or _beside_anions(el, amounts, others))
+
+
+def _beside_anions(el: str, amounts, others) -> bool:
+    """Whether metal ``el`` holds an electron as firmly as Au and Pt do
+    (``METAL_ANION_AFFINITY``) beside ordinary (nonmetal) anions and alkali metals alone:
+    their lattice (the Madelung energy of O2-) pays what the free atoms cost. K3AuO is an
+    auride oxide (``AURIDE_OXIDE_CATIONS``) though K (2.03 eV) forms intermetallic KAu2 and
+    KAu5 with Au alone; K3AuO and Na3AuO got no states (K+ Au+ O2-: +2 e)."""
+    from pymatgen.core import Element
+
+    return (Element(el).electron_affinity >= METAL_ANION_AFFINITY
+            and any(not Element(x).is_metal for x in amounts)
+            and all(Element(other).is_alkali for other in others))

@@ -5,7 +5,7 @@ in an oxynitride (LiPON: N3-)."""
 
 from __future__ import annotations
 
-from ionmd.structures.charges_states import (CHARGED_REFINEMENT, NEARLY_NEUTRAL, OxidationGuess,
+from ionmd.structures.charges_states import (CHARGED_REFINEMENT, OxidationGuess,
                                              _Assignment, _cations_first, _options,
                                              _probabilities, _usual, _usual_state)
 from ionmd.structures.charges_words import _formula, _ions
@@ -57,7 +57,8 @@ def _settled_oxide(best: _Assignment, amounts) -> OxidationGuess | None:
     note = (f"{_formula(amounts)}: {_ions(states)}, the states of mixed transition-metal "
             f"oxides ({', '.join(f'{m}{SETTLED_IN_OXIDES[m]:g}+' for m in settled)} beside "
             f"{el}, which takes the rest"
-            + (f": {el}{lo:g}+/{el}{lo + 1:g}+, {average:.4g} on average" if states[el] != lo
+            + (f": {el}{lo:g}+/{el}{lo + 1:g}+, {average:.4g} on average, an average of "
+               f"{lo:+g} and {lo + 1:+g}" if states[el] != lo
                else "")
             + f"); each element's ICSD frequencies alone gave {_ions(best.states)}"
             + (f" ({best.charge:+.3g} e)" if abs(best.charge) > 1e-6 else "") + "; where the "
@@ -91,11 +92,13 @@ def _oxoanion_centre(el: str) -> bool:
             and (e.is_metalloid or not e.is_metal))
 
 
-def _reduced_oxide(candidates, amounts) -> OxidationGuess | None:
+def _reduced_oxide(candidates, amounts, beyond_refinement: bool = False
+                   ) -> OxidationGuess | None:
     """An oxide (O its only anion) that holds positive charge under its elements' usual
-    states, more than ``NEARLY_NEUTRAL`` of it (closer, it is read as refined occupancies:
-    OBELiX's Sm-doped Li42.528La24Ta14.8Sm1.2O96, +0.13 e, 0.04 %, keeps Ta5+) and within
-    ``CHARGED_REFINEMENT``, with a d-block metal that takes the electrons: that metal at
+    states, however little (Li4Ti5O11.9, +0.2 e, 0.83 %, was Ti4+ as refined occupancies
+    below ``NEARLY_NEUTRAL``: its cations are whole, so its O is short) and within
+    ``CHARGED_REFINEMENT`` (``beyond_refinement``: as far as the next state reaches), with
+    a d-block metal that takes the electrons: that metal at
     the average of its usual state and the next lower one (``_next_state``) that makes it
     neutral (TiO1.9: Ti 3.8, Ti3+/Ti4+; Li4Ti5O11.8: Ti 3.92; WO2.9: W 5.8), whichever
     metal scores best. O vacancies and inserted cations alike give their electrons to the
@@ -107,29 +110,38 @@ def _reduced_oxide(candidates, amounts) -> OxidationGuess | None:
     amounts are not in small whole ratios (``_whole_cations``): a refinement's fractional
     cation occupancies (OBELiX lud, Al-doped LLTO Li0.358La0.642Ti0.87Al0.129O3, +0.151 e:
     white, insulating Ti4+, not Ti 3.83)."""
-    return _redox_oxide(candidates, amounts, -1)
+    return _redox_oxide(candidates, amounts, -1, beyond_refinement)
 
 
-def _oxidized_oxide(candidates, amounts) -> OxidationGuess | None:
+def _oxidized_oxide(candidates, amounts, beyond_refinement: bool = False
+                    ) -> OxidationGuess | None:
     """The mirror of ``_reduced_oxide``: an oxide that holds negative charge under its
-    elements' usual states, more than ``NEARLY_NEUTRAL`` and within ``CHARGED_REFINEMENT``
-    of its positive charge, has a d-block metal oxidized towards its next higher state with
-    a Shannon radius (La2NiO4.1: Ni 2.2, Ni2+/Ni3+; Li0.9CoO2: Co 3.1). Interstitial O and
+    elements' usual states, within ``CHARGED_REFINEMENT`` of its positive charge (or
+    ``beyond_refinement``), has a d-block metal oxidized towards its next higher state with
+    a Shannon radius (La2NiO4.1: Ni 2.2, Ni2+/Ni3+; Li0.9CoO2: Co 3.1; SrFeO2.9, Fe 3.8:
+    SrFeO3-d between brownmillerite SrFeO2.5's Fe3+ and SrFeO3's Fe4+). Interstitial O and
     removed cations alike take electrons from the metal's d states (La2NiO4+d, Li1-xCoO2);
     as a refinement a little off neutral, La2NiO4.1 was Ni2+ with -0.2 e. None where no
     metal has a higher state (Li6.9La3Zr2O12: Zr4+ is Zr's highest) or the cations are not
     in small whole ratios (``_whole_cations``)."""
-    return _redox_oxide(candidates, amounts, +1)
+    return _redox_oxide(candidates, amounts, +1, beyond_refinement)
 
 
-def _redox_oxide(candidates, amounts, step: int) -> OxidationGuess | None:
-    """``_reduced_oxide`` (``step`` -1) or ``_oxidized_oxide`` (+1)."""
+def _redox_oxide(candidates, amounts, step: int,
+                 beyond_refinement: bool = False) -> OxidationGuess | None:
+    """``_reduced_oxide`` (``step`` -1) or ``_oxidized_oxide`` (+1); ``beyond_refinement``:
+    further off neutral than ``CHARGED_REFINEMENT``, as far as the next state reaches (the
+    last reading, after ``_mixed_valence``, which averages ICSD states only: SrFeO2.9 needs
+    Fe4+, SrFeO3's, which ICSD's statistics lack)."""
     if not _whole_cations(amounts):
         return None
     prob = _probabilities(amounts)
+    ceiling = float("inf") if beyond_refinement else CHARGED_REFINEMENT
     best = None
     for a in candidates:
-        if (not NEARLY_NEUTRAL * a.positive < -step * a.charge <= CHARGED_REFINEMENT * a.positive
+        # any charge off neutral: the cations are whole (Li4Ti5O11.9, +0.2 e, 0.83 %, was
+        # a refinement's, Ti4+, where O vacancies reduce Ti as in Li4Ti5O11.8)
+        if (not 1e-6 < -step * a.charge <= ceiling * a.positive
                 or not _usual(a.states)
                 or [el for el, s in a.states.items() if s < 0] != ["O"]):
             continue
@@ -139,7 +151,8 @@ def _redox_oxide(candidates, amounts, step: int) -> OxidationGuess | None:
             if other is None or not min(state, other) < average < max(state, other):
                 continue
             weight = (average - state) / (other - state)       # of the other state
-            score = a.score + amounts[el] * weight * (prob[el, other] - prob[el, state])
+            score = a.score + amounts[el] * weight * (prob.get((el, other), 0.0)
+                                                      - prob[el, state])
             if best is None or score > best[0]:
                 best = (score, a, el, other, average)
     if best is None:
@@ -151,7 +164,8 @@ def _redox_oxide(candidates, amounts, step: int) -> OxidationGuess | None:
            "not a refinement's excess charge nor a metal" if step < 0 else
            "oxidized by interstitial O or removed cations, as in La2NiO4+d or Li1-xCoO2, "
            "not a refinement's missing charge")
-    note = (f"mixed valence: {el} {average:.4g} on average ({pair}) makes "
+    note = (f"mixed valence: {el} {average:.4g} on average ({pair}), an average of "
+            f"{min(other, a.states[el]):+g} and {max(other, a.states[el]):+g}, makes "
             f"{_formula(amounts)} neutral ({_ions(states)}), which holds {a.charge:+.3g} e "
             f"under {_ions(a.states)}: its {el} is {how}")
     return OxidationGuess(states, 0.0, note)
@@ -174,13 +188,16 @@ def _whole_cations(amounts) -> bool:
 
 def _next_state(el: str, state: float, step: int) -> float | None:
     """For a d-block metal, its next positive state below (``step`` -1) or above (+1)
-    ``state`` among its ICSD states that has an ionic radius in Shannon's table (from oxides
-    and fluorides: Ti3+, Nb4+, W5+, V4+, Ni3+; no Zr3+, Sc2+, Hf3+, Ti5+); else None."""
+    ``state`` among its ICSD states and known ones (pymatgen's ``oxidation_states``) that
+    has an ionic radius in Shannon's table (from oxides and fluorides: Ti3+, Nb4+, W5+, V4+,
+    Ni3+, Fe4+ of SrFeO3, which ICSD's statistics lack; no Zr3+, Sc2+, Hf3+, Ti5+); else
+    None."""
     from pymatgen.core import Element
 
     e = Element(el)
     if e.block != "d" or state <= 0:
         return None
     shannon = {float(k) for k in e.data.get("Shannon radii", {})}
-    beyond = [s for s in _options(el) if s > 0 and (s - state) * step > 0 and s in shannon]
+    known = set(_options(el)) | set(e.oxidation_states)
+    beyond = [s for s in known if s > 0 and (s - state) * step > 0 and s in shannon]
     return float(min(beyond, key=lambda s: abs(s - state))) if beyond else None
