@@ -132,7 +132,8 @@ def _redox_oxide(candidates, amounts, step: int,
     """``_reduced_oxide`` (``step`` -1) or ``_oxidized_oxide`` (+1); ``beyond_refinement``:
     further off neutral than ``CHARGED_REFINEMENT``, as far as the next state reaches (the
     last reading, after ``_mixed_valence``, which averages ICSD states only: SrFeO2.9 needs
-    Fe4+, SrFeO3's, which ICSD's statistics lack)."""
+    Fe4+, SrFeO3's, which ICSD's statistics lack; SrFeO3 itself, BaFeO3 and Sr3Fe2O7 are
+    Fe4+ alone)."""
     if not _whole_cations(amounts):
         return None
     prob = _probabilities(amounts)
@@ -148,7 +149,9 @@ def _redox_oxide(candidates, amounts, step: int,
         for el, state in a.states.items():
             other = _next_state(el, state, step)
             average = round(state - a.charge / amounts[el], 9)     # 3.92, not 3.9200000000000004
-            if other is None or not min(state, other) < average < max(state, other):
+            reaches = beyond_refinement and average == other    # SrFeO3: Fe4+ itself
+            if other is None or not (min(state, other) < average < max(state, other)
+                                     or reaches):
                 continue
             weight = (average - state) / (other - state)       # of the other state
             score = a.score + amounts[el] * weight * (prob.get((el, other), 0.0)
@@ -159,11 +162,17 @@ def _redox_oxide(candidates, amounts, step: int,
         return None
     _, a, el, other, average = best
     states = {**a.states, el: average}
-    pair = "/".join(f"{el}{s:g}+" for s in sorted((other, a.states[el])))
     how = ("reduced by O vacancies or inserted cations, as in TiO2-x or blue Li4Ti5O12-x, "
            "not a refinement's excess charge nor a metal" if step < 0 else
-           "oxidized by interstitial O or removed cations, as in La2NiO4+d or Li1-xCoO2, "
-           "not a refinement's missing charge")
+           "oxidized by interstitial O, removed cations or fewer O vacancies than its usual "
+           "state needs, as in La2NiO4+d, Li1-xCoO2 or SrFeO3-d, not a refinement's missing "
+           "charge")
+    if average == other:                    # SrFeO3, BaFeO3: Fe4+, no mixture
+        note = (f"{_formula(amounts)}: {_ions(states)}, where {el}{other:g}+ (in Shannon's "
+                f"table of ionic radii, not among pymatgen's ICSD states of {el}) makes it "
+                f"neutral; it holds {a.charge:+.3g} e under {_ions(a.states)}")
+        return OxidationGuess(states, 0.0, note)
+    pair = "/".join(f"{el}{s:g}+" for s in sorted((other, a.states[el])))
     note = (f"mixed valence: {el} {average:.4g} on average ({pair}), an average of "
             f"{min(other, a.states[el]):+g} and {max(other, a.states[el]):+g}, makes "
             f"{_formula(amounts)} neutral ({_ions(states)}), which holds {a.charge:+.3g} e "
