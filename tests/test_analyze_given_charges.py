@@ -97,3 +97,48 @@ def test_a_mobile_species_at_zero_is_refused_by_the_runs_own_mobile_species(run,
         assert main(["analyze", str(run), "-o", str(tmp_path / "out"), "--charges",
                      "Li=0,Cl=-1", *flags]) == 1
         assert said in capsys.readouterr().err
+
+
+# --- the Python API: analyze_run / analyze_failures write the note into their results once
+# (the command wrote results.json a second time to add it; a caller of the API had none)
+
+def _spec(run, charges=None):
+    from ionmd.analysis.run_spec import load_run_spec
+
+    return load_run_spec(run, {"charges": charges})
+
+
+def test_analyze_run_writes_what_the_given_charges_replaced(run, own, tmp_path):
+    from ionmd.analysis.report import analyze_run
+
+    spec = _spec(run, {"Li": 2, "Cl": -1})
+    res = analyze_run(spec, tmp_path, fit_start_ps=1.0, window_ps=15.0,
+                      failure_options={"collapse_fraction": 0.01})
+    written = json.loads((tmp_path / "results.json").read_text())
+    assert written["charges_replaced"] == res["charges_replaced"] == spec.charges_replaced
+    assert "--charges Li=2,Cl=-1" in written["charges_replaced"]
+    assert "Li=1,Cl=-1" in written["charges_replaced"]        # run.json's, as written there
+    assert written["conductivity"]["sigma"] == pytest.approx(
+        4 * own["conductivity"]["sigma"], rel=1e-9)                   # q^2: with Li = 2
+
+
+def test_analyze_run_without_other_charges_says_nothing(run, tmp_path):
+    from ionmd.analysis.report import analyze_failures, analyze_run
+
+    for spec in (_spec(run), _spec(run, {"Li": 1, "Cl": -1})):
+        assert spec.charges_replaced is None
+        assert "charges_replaced" not in analyze_failures(spec, tmp_path)
+    res = analyze_run(_spec(run, {"Li": 1.0, "Cl": -1}), tmp_path, fit_start_ps=1.0,
+                      failure_options={"collapse_fraction": 0.01})
+    assert "charges_replaced" not in json.loads((tmp_path / "results.json").read_text())
+    assert "charges_replaced" not in res
+
+
+def test_analyze_failures_and_a_runs_error_results_say_it(run, tmp_path):
+    from ionmd.analysis.report import analysis_error_results, analyze_failures
+
+    spec = _spec(run, {"Li": 2, "Cl": -1})
+    assert analyze_failures(spec, tmp_path)["charges_replaced"] == spec.charges_replaced
+    err = analysis_error_results(run, spec, RuntimeError("x"), tmp_path / "err")
+    assert err["charges_replaced"] == spec.charges_replaced
+    assert json.loads((tmp_path / "err" / "results.json").read_text()) == err

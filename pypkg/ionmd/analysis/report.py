@@ -87,6 +87,13 @@ def identity_of(spec: RunSpec) -> dict:
             "replica": spec.replica, "temperature_K": spec.temperature_K}
 
 
+def charges_replaced_of(spec: RunSpec) -> dict:
+    """``charges_replaced`` (:attr:`RunSpec.charges_replaced`: the given charges and the
+    run.json's they replaced, a sigma not the one of the run's own record) where given
+    charges replaced others; else nothing."""
+    return {"charges_replaced": spec.charges_replaced} if spec.charges_replaced else {}
+
+
 def model_of(spec: RunSpec) -> dict:
     """The run's model for its results: ``model`` (its name) and ``model_hash`` (None
     where not recorded), and for a run without either the ``potential`` its logs echo."""
@@ -214,8 +221,8 @@ def analyze_failures(spec: RunSpec, out_dir: str | Path, **failure_options) -> d
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "failure.json").write_text(json.dumps(report.to_dict(), indent=2))
-    results = {**identity_of(spec), **completion_of(spec), **skipped_pieces_of(spec),
-               "failure": report.to_dict()}
+    results = {**identity_of(spec), **charges_replaced_of(spec), **completion_of(spec),
+               **skipped_pieces_of(spec), "failure": report.to_dict()}
     results["run_record"] = run_record(results, spec.run_status)
     return results
 
@@ -231,6 +238,7 @@ def analysis_error_results(run_dir: str | Path, spec: RunSpec | None, error: Exc
                **(model_of(spec) if spec else {}),
                "replica": spec.replica if spec else None,
                "temperature_K": spec.temperature_K if spec else None,
+               **(charges_replaced_of(spec) if spec else {}),
                **(completion_of(spec) if spec else {}), "diffusion": []}
     results["run_record"] = run_record(results, spec.run_status if spec else None)
     if out_dir is not None:
@@ -283,7 +291,8 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
     if structure_functions and van_hove_lags_ps:    # said now, not after the MSD work
         check_van_hove_lags(van_hove_lags_ps, frames.steps, spec.timestep_fs, spec.discard_ps)
     failure = failures_of(spec, (frames, elements, masses), **(failure_options or {}))
-    results: dict = {**identity_of(spec), "timestep_fs": spec.timestep_fs,
+    results: dict = {**identity_of(spec), **charges_replaced_of(spec),
+                     "timestep_fs": spec.timestep_fs,
                      "discard_ps": spec.discard_ps, **completion_of(spec),
                      # which files these numbers come from (a folder may hold several)
                      "trajectory": [os.path.relpath(p, spec.path) for p in spec.trajectory],

@@ -159,8 +159,8 @@ def run(args: argparse.Namespace) -> int | None:
         spec = None
         try:
             spec = _load_spec(run_dir, out, overrides, args.output)
+            _note_replaced_charges(spec)
             res = _analyze_one(spec, out, args, thresholds)
-            _note_replaced_charges(spec, res, None if args.failures_only else out)
         except Exception as exc:  # noqa: BLE001 - one run (also an unexpected error, e.g.
             # a LinAlgError in kinisi) must not cost the others their summary
             if len(run_dirs) == 1:
@@ -229,19 +229,12 @@ def _load_spec(run_dir: str, out: Path, overrides: dict, output: str | None):
     return spec
 
 
-def _note_replaced_charges(spec, res: dict, out: Path | None) -> None:
-    """Where --charges replaced other charges of the run's run.json, say so on stderr and
-    in the run's results (``charges_replaced``, naming both; written again to ``out``'s
-    ``results.json``, that of the full analysis), so that a sigma that is not the one of
-    the run's own record does not pass without a word."""
-    if not spec.charges_replaced:
-        return
-    print(f"ionmd: note: {spec.path}: {spec.charges_replaced}", file=sys.stderr)
-    res["charges_replaced"] = spec.charges_replaced
-    if out is not None:
-        import json
-
-        (out / "results.json").write_text(json.dumps(res, indent=2))
+def _note_replaced_charges(spec) -> None:
+    """Where --charges replaced other charges of the run's run.json, say so on stderr (the
+    run's results say it too: ``charges_replaced``, ionmd.analysis.report), so that a sigma
+    that is not the one of the run's own record does not pass without a word."""
+    if spec.charges_replaced:
+        print(f"ionmd: note: {spec.path}: {spec.charges_replaced}", file=sys.stderr)
 
 
 def _analyze_one(spec, out: Path, args: argparse.Namespace, thresholds: dict) -> dict:

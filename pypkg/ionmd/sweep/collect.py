@@ -55,9 +55,20 @@ def cached_run_results(run: PlannedRun, campaign: Campaign, charges: dict[str, f
                        jobs=None) -> dict:
     """Results of one run: ``{"class", "failure", "diffusion", "conductivity", ...}``
     (``jobs``: the scheduler's, :func:`ionmd.sweep.submit.scheduler_jobs`, so that a run
-    going on elsewhere is labelled running or queued, not interrupted).
+    going on elsewhere is labelled running or queued, not interrupted), and
+    ``charges_replaced`` where ``charges`` are not its run.json's (:func:`replaced_charges`).
     Transport analysis is cached in ``<run>/analysis`` and redone only when the run, the
     analysis settings or ionmd's estimator of D changed."""
+    res = _analysed_run_results(run, campaign, charges, jobs)
+    if res["class"] in ANALYSED:        # in the campaign's words, an old cache's too
+        res.pop("charges_replaced", None)
+        res.update(replaced_charges(run.rundir, charges))
+    return res
+
+
+def _analysed_run_results(run: PlannedRun, campaign: Campaign, charges: dict[str, float],
+                          jobs=None) -> dict:
+    """:func:`cached_run_results`, the analysis' own (its note in ``--charges``' words)."""
     from ionmd.analysis.diffusion import ESTIMATOR
     from ionmd.analysis.report import analyze_run, failures_of
     from ionmd.analysis.run_spec import load_run_spec
@@ -109,6 +120,43 @@ def cached_run_results(run: PlannedRun, campaign: Campaign, charges: dict[str, f
     cache.parent.mkdir(exist_ok=True)
     cache.write_text(json.dumps({"settings": settings, "results": results}, indent=1))
     return {**out, **results}
+
+
+def replaced_charges(rd, charges: dict[str, float]) -> dict:
+    """``charges_replaced`` where the campaign's ``charges`` are not those the run's
+    run.json was written with (the campaign's table, or ionmd's guess, changed after the
+    run was planned): its sigma is then not the one its own record implies
+    (:func:`ionmd.analysis.run_spec.replaced_charges_note`, in the campaign's words); else
+    nothing. Read from run.json, not from the analysis: an analysis cached before says
+    nothing of it."""
+    from ionmd.analysis.run_spec import RUN_JSON, replaced_charges_note
+
+    try:
+        meta = rd.read_json(RUN_JSON)
+    except (OSError, ValueError):       # the run's analysis names what is wrong
+        return {}
+    if not isinstance(meta, dict):
+        return {}
+    recorded = {k: meta[k] for k in ("charges", "charges_guessed") if k in meta}
+    note = replaced_charges_note(rd.path, recorded, charges)
+    return {"charges_replaced": _in_campaign_words(note)} if note else {}
+
+
+def _in_campaign_words(note: str) -> str:
+    """The analysis' note (``--charges Li=2 replaced ...``) as a campaign gives its charges
+    (``the campaign's charges Li=2 replaced ...``)."""
+    flag = "--charges "
+    return "the campaign's charges " + note[len(flag):] if note.startswith(flag) else note
+
+
+def print_replaced_charges(results: list[dict]) -> None:
+    """Each run whose charges the campaign's replaced, on stderr as ``ionmd analyze
+    --charges`` says it (``ionmd: note: RUN: ...``)."""
+    import sys
+
+    for res in results:
+        if res.get("charges_replaced"):
+            print(f"ionmd: note: {res['run']}: {res['charges_replaced']}", file=sys.stderr)
 
 
 def per_kelvin(combined: dict | None, T: float) -> dict | None:
@@ -230,6 +278,7 @@ def collect(campaign: Campaign, out_dir: str | Path | None = None, progress: boo
     jobs = _scheduler_jobs(campaign)
     per_run = [(run, cached_run_results(run, campaign, charges[run.structure], jobs))
                for run in iterator]
+    print_replaced_charges([res for _, res in per_run])
     # a run folder the campaign file no longer plans (a temperature or replica taken out)
     # is in the table when it ended; unfinished, nothing will finish it: left out, named
     drops = [not run.in_campaign and res["class"] not in ANALYSED for run, res in per_run]
@@ -313,7 +362,9 @@ def run_entry(run: PlannedRun, res: dict) -> dict:
              "model": run.model, "temperature_K": run.temperature, "replica": run.replica,
              "seed": run.seed}
     rec = run_record({**res, "temperature_K": run.temperature}, res.get("status") or None)
-    return {**entry, **{k: v for k, v in rec.items() if k not in entry}}
+    replaced = {"charges_replaced": res["charges_replaced"]} if res.get("charges_replaced") \
+        else {}
+    return {**entry, **{k: v for k, v in rec.items() if k not in entry}, **replaced}
 
 
 def _strict(combined: dict | None) -> dict | None:
