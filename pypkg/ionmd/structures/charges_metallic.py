@@ -197,16 +197,16 @@ def _metal_anion_guess(amounts) -> OxidationGuess | None:
     dear = {el: cost for el, cost in dear.items() if cost > CHARGE_TRANSFER_COST}
     if not dear:
         return OxidationGuess(states)
-    unknown = [el for el in dear if el not in AURIDE_OXIDE_CATIONS]
+    known = anion == "Au" and set(dear) <= set(AURIDE_OXIDE_CATIONS) and "O" in amounts
     return OxidationGuess(states, 0.0, (
         f"{formula}: {_ions({anion: state})} is the one state that makes it neutral beside "
-        f"{others}, an auride beside ordinary anions as in the oxides M3AuO (M = "
-        f"{', '.join(AURIDE_OXIDE_CATIONS)}), whose O2- lattice holds it though "
+        f"{others}, a metal anion beside ordinary ones as Au- in the auride oxides M3AuO (M "
+        f"= {', '.join(AURIDE_OXIDE_CATIONS)}), whose ionic lattice holds it though "
         + ", ".join(f"{el} gives {anion} an electron {cost:.2f} eV uphill" for el, cost
                     in dear.items())
         + f" (free atoms; CsAu {_transfer_cost('Cs', 'Au'):.2f} eV)"
-        + (f"; no such compound of {', '.join(unknown)} is known: its states are formal"
-           if unknown else "")))
+        + ("" if known else "; no such compound of these elements is known: its states are "
+           "formal")))
 
 
 AURIDE_OXIDE_CATIONS = ("K", "Rb", "Cs")
