@@ -18,6 +18,7 @@ import pytest
 from pymatgen.core import Lattice, Structure
 from pymatgen.io.cif import CifWriter
 
+from ionmd.cli import main
 from ionmd.structures.charge_values import net_charge_problem
 from ionmd.sweep import CampaignError, load_campaign
 from sweep_setup import write_campaign
@@ -72,3 +73,64 @@ def test_whole_atom_charges_are_taken_and_the_run_cell_is_the_hand_count(half_oc
 ])
 def test_net_charge_by_hand(charges, counts, refused):
     assert (net_charge_problem(charges, counts) is not None) == refused
+
+
+# --- ionmd run and plan_runs: the same check once the run cell is built (campaigns only
+# had it): its counts are the run cell's, a supercell's or a disordered file ordered
+
+def _hand_count_refusal(li: float, cl: float, q_li: float) -> str:
+    """What the refusal names for ``li`` Li and ``cl`` Cl at Li = ``q_li``, Cl = -1: the
+    cell by hand and its net charge by hand."""
+    return (f"charges: Li = {q_li:g}, Cl = -1 leave the run cell ({li:g} Li {cl:g} Cl) a net "
+            f"charge of {li * q_li - cl:+g} e")
+
+
+def test_ionmd_run_refuses_a_files_occupancy_times_charge(folder, capsys):
+    """A CIF declaring Li0.5+ on the half-occupied 8c sites (occupancy x Li+), ordered by
+    ``ionmd run --order random`` into whole atoms: 4 Li, 4 Cl, -2 e. No folder is written."""
+    from pymatgen.core import Species
+    from pymatgen.io.cif import CifParser
+
+    s = Structure.from_spacegroup("Fm-3m", Lattice.cubic(5.6),
+                                  [{Species("Cl", -1): 1}, {Species("Li", 0.5): LI_OCCUPANCY}],
+                                  [[0, 0, 0], [0.25, 0.25, 0.25]])
+    CifWriter(s).write_file(folder / "declared.cif")
+    read = CifParser(folder / "declared.cif").parse_structures(primitive=False)[0]
+    assert {sp.symbol: sp.oxi_state for sp in read.composition} == {"Li": 0.5, "Cl": -1}
+    rc = main(["run", "conductivity", str(folder / "declared.cif"), "--model",
+               str(folder / "morse.pt"), "--temps", "600", "--replicas", "1", "--supercell",
+               "none", "--order", "random", "-o", str(folder / "runs"), "--dry-run"])
+    assert rc not in (0, None)
+    err = capsys.readouterr().err
+    assert _hand_count_refusal(LI_SITES * LI_OCCUPANCY, CL_SITES, 0.5) in err, err
+    assert "Li = 1, not 0.5" in err
+    assert not (folder / "runs").exists()
+
+
+@pytest.fixture
+def rock_salt():
+    """Rock-salt LiCl, 2 Li 2 Cl (fcc on alternating sites), and the protocol repeating
+    it 2x2x2 (16 Li 16 Cl by hand)."""
+    from ionmd.protocols import get_protocol
+    from protocol_setup import fcc_cell
+
+    cell = fcc_cell(reps=1)
+    assert Counter(cell.get_chemical_symbols()) == {"Li": 2, "Cl": 2}
+    return cell, get_protocol("conductivity", supercell="2x2x2", temperatures=(600,),
+                              replicas=1)
+
+
+def test_plan_runs_checks_the_run_cell_not_the_unit_cell(rock_salt, folder):
+    from ionmd.errors import IonmdError
+    from ionmd.protocols import plan_runs
+
+    cell, protocol = rock_salt
+    with pytest.raises(IonmdError) as refused:
+        plan_runs(protocol, cell, folder / "morse.pt", folder / "runs",
+                  charges={"Li": 0.5, "Cl": -1})
+    assert _hand_count_refusal(2 * 8, 2 * 8, 0.5) in str(refused.value)
+    assert not (folder / "runs").exists()
+    # per whole atom: taken and recorded
+    [rd] = plan_runs(protocol, cell, folder / "morse.pt", folder / "runs",
+                     charges={"Li": 1, "Cl": -1})
+    assert rd.read_json("run.json")["charges"] == {"Li": 1.0, "Cl": -1.0}

@@ -13,7 +13,7 @@ from ionmd.protocols.checks import (check_cell, check_protocol, folder_name_prob
 from ionmd.protocols.prepare import element_order, run_cell, run_charges
 from ionmd.protocols.presets import Protocol
 from ionmd.protocols.rundir import SETTINGS, RunDir
-from ionmd.structures.charge_values import checked_charges
+from ionmd.structures.charge_values import checked_charges, net_charge_problem
 
 
 def run_path(out: str | Path, structure: str, model: str | Path, protocol: str,
@@ -110,6 +110,8 @@ def lay_out_runs(protocol: Protocol, structure, model: str | Path, out: str | Pa
     model = Path(model)
     atoms = cell if cell is not None else run_cell(protocol, structure, in_run_cell)
     check_cell(protocol, atoms)
+    if not guessed:
+        check_net_charge(charges, atoms)
     elements = element_order(atoms, model, name)
     runs = [RunDir(path=run_path(out, name, model, protocol.name, temp, rep, model_name),
                    protocol=protocol,
@@ -118,6 +120,25 @@ def lay_out_runs(protocol: Protocol, structure, model: str | Path, out: str | Pa
                    charges_guessed=guessed, model_name=model_label or model_name)
             for temp in protocol.temperatures for rep in range(protocol.replicas)]
     return runs, atoms
+
+
+def check_net_charge(charges: dict[str, float], atoms: Atoms, what: str = "charges") -> None:
+    """Refuse charges (the user's, or those the structure's file declares) that leave the
+    run cell ``atoms``, which holds whole atoms, charged: a half-occupied Li site's
+    ``Li = 0.5`` (occupancy x Li+) counts the occupancy twice, sigma 1/4 of Li+'s
+    (:func:`ionmd.structures.charge_values.net_charge_problem`, worded as
+    ``checked_charges(..., counts=...)`` words it, as a campaign's check does). After the
+    cell is built: the counts are those of the supercell, a disordered file ordered.
+
+    Raises
+    ------
+    IonmdError
+        Naming the cell's atoms, its net charge and the per-atom charges to give."""
+    from collections import Counter
+
+    why = net_charge_problem(charges, Counter(atoms.get_chemical_symbols()))
+    if why:
+        raise IonmdError(f"{what}: {why}")
 
 
 def check_runs(runs: list[RunDir], atoms: Atoms) -> list[dict]:
