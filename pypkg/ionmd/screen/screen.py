@@ -187,9 +187,9 @@ def charge_note(atoms: Atoms) -> str | None:
         return None
     return (f"{guess.note}: the screened cell may lack atoms of the material (the H of a "
             "hydroxide or hydride, a site the file left out), and its descriptors are then "
-            "another material's; check the file (borane anions other than closo cages and "
-            "BH4-, as LiB3H8's B3H8- or LiB11H14's B11H14-, have no formal states: such a "
-            "file is fine)")
+            "another material's; check the file (borane anions the guess does not know, i.e. "
+            "other than closo cages, BH4-, B3H8-, B10H13- and B11H14-, as LiB9H14's arachno "
+            "B9H14-, have no formal states: such a file is fine)")
 
 
 def small_cell_note(atoms: Atoms, species: str) -> str | None:
