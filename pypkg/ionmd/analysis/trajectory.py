@@ -15,10 +15,12 @@ LAMMPS's own unwrapped coordinates (``dump_modify unwrap yes``, ``xu yu zu``) ar
 displacement ``n dH`` every frame, growing as ions diffuse through more images. Such
 input is first wrapped back into each frame's box, ``[lo(t), lo(t) + H(t))``, which
 removes ``n``. A dump says by its columns whether it holds such coordinates; a DCD does
-not (``dump_modify unwrap yes`` leaves no mark), so one is taken as unwrapped where some
-atom lies more than a quarter cell outside its frame's box (:func:`looks_unwrapped`).
-Before, dumps were judged so too: an ``xu yu zu`` dump of a solid under ``fix deform``,
-whose atoms crossed a face by less, kept ``n dH`` (4.2 A for one atom, MSD 4.7 % off).
+not (``dump_modify unwrap yes`` leaves no mark), so one is taken as unwrapped where no atom
+ever jumps by half a cell between frames (:func:`wraps_at_faces`: LAMMPS's wrapped atoms
+jump by a cell at each face they cross) or some atom lies more than a quarter cell outside
+its frame's box (:func:`looks_unwrapped`). The quarter cell alone missed solids under
+``fix deform`` whose atoms crossed a face by less: an ``xu yu zu`` dump kept ``n dH``
+(4.2 A for one atom, MSD 4.7 % off), a DCD with ``unwrap yes`` 1.9 A and 7.2 %.
 
 Dumps store ``lo(t)`` in each frame, and their positions, relative to it, are moved by
 it into LAMMPS's absolute frame, the one of ``compute msd`` (relative to ``lo`` every
@@ -170,6 +172,23 @@ def looks_unwrapped(positions: np.ndarray, boxes: np.ndarray,
     return bool(np.any(frac < -0.25) or np.any(frac > 1.25))
 
 
+#: A step between two frames longer than this fraction of a cell vector is a wrap: an atom
+#: LAMMPS wrapped back on crossing a face moves by one cell less its own step, which
+#: unwrapping refuses beyond MAX_STEP_FRACTION anyway.
+WRAP_JUMP_FRACTION = 0.5
+
+
+def wraps_at_faces(positions: np.ndarray, boxes: np.ndarray,
+                   starts: Sequence[int] = (0,)) -> bool:
+    """Whether some atom jumps by more than :data:`WRAP_JUMP_FRACTION` of a cell vector
+    between two frames (in the later frame's cell; the first step of each resumed piece
+    ``starts[1:]`` aside, which may be wrapped anew): LAMMPS wrapped it back into the box
+    at a face. Its unwrapped coordinates, ``x + n H(t)``, never jump so."""
+    jump = _longest_fractional_steps(positions, np.linalg.inv(boxes))
+    jump[[s - 1 for s in starts[1:]]] = 0.0
+    return bool(jump.size and jump.max() > WRAP_JUMP_FRACTION)
+
+
 def cell_widths(boxes: np.ndarray) -> np.ndarray:
     """Distances between opposite faces of each cell (T, 3): V / |a_j x a_k|."""
     from ionmd.structures.geometry import perpendicular_widths
@@ -275,11 +294,15 @@ class Piece:
 
     def holds_lammps_unwrapped(self) -> bool:
         """Whether the positions are LAMMPS's unwrapped ones, ``x + n H(t)``: as the
-        dump's columns say, else (a DCD) where some atom lies more than a quarter cell
-        outside its frame's box (:func:`looks_unwrapped`)."""
+        dump's columns say, else (a DCD) where no atom jumps by half a cell between two
+        frames (:func:`wraps_at_faces`), or some atom lies more than a quarter cell
+        outside its frame's box (:func:`looks_unwrapped`). Wrapped frames in which no atom
+        ever crossed a face are the same either way but for an atom LAMMPS had not wrapped
+        yet (see module doc)."""
         if self.lammps_unwrapped is not None:
             return self.lammps_unwrapped
-        return looks_unwrapped(self.positions, self.boxes, self.origins)
+        return (looks_unwrapped(self.positions, self.boxes, self.origins)
+                or not wraps_at_faces(self.aligned(), self.boxes, self.starts))
 
     def wrapped_fractions(self) -> np.ndarray:
         """Fractional coordinates in [0, 1) of each frame's cell, float32 (T, N, 3): the
@@ -712,8 +735,10 @@ def _refuse_wrapped(piece: Piece, aligned: np.ndarray) -> None:
     (seams aside) is more than 3/4 of a cell vector. Unwrapped coordinates of a run where
     an atom crosses nearly a whole cell in one interval, from near one face to near the
     other, have, with all atoms diffusing that far, atoms well outside the cell; LAMMPS's
-    wrapped ones never do."""
-    if looks_unwrapped(piece.positions, piece.boxes, piece.origins):
+    wrapped ones never do. A dump whose columns are unwrapped (``xu``, ``xsu``, image
+    flags: :attr:`Piece.lammps_unwrapped`) is not judged: its atoms may well cross most of
+    a cell in one interval of a long one, what ``dump_unwrapped`` is for."""
+    if piece.lammps_unwrapped or looks_unwrapped(piece.positions, piece.boxes, piece.origins):
         return
     jump = _longest_fractional_steps(aligned, np.linalg.inv(piece.boxes[0]))
     jump[[s - 1 for s in piece.starts[1:]]] = 0.0    # a resumed piece may be wrapped anew
@@ -731,10 +756,13 @@ def _refuse_wrapped(piece: Piece, aligned: np.ndarray) -> None:
 def _longest_fractional_steps(positions: np.ndarray, inverse: np.ndarray,
                               chunk: int = 256) -> np.ndarray:
     """Per pair of consecutive frames, the longest step along a cell vector (fractions of
-    it) in a constant cell; in chunks of frames, so no (T, N, 3) temporaries."""
+    it): of a constant cell (``inverse`` (3, 3)) or of the later frame's (``inverse``
+    (T, 3, 3), each frame's); in chunks of frames, so no (T, N, 3) temporaries."""
     out = np.zeros(max(len(positions) - 1, 0))
     for a in range(0, len(out), chunk):
-        step = np.diff(positions[a:a + chunk + 1], axis=0) @ inverse
+        step = np.diff(positions[a:a + chunk + 1], axis=0)
+        step = (step @ inverse if inverse.ndim == 2
+                else np.einsum("tnk,tkl->tnl", step, inverse[a + 1:a + 1 + len(step)]))
         out[a:a + len(step)] = np.abs(step).max(axis=(1, 2))
     return out
 

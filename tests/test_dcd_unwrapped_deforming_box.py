@@ -1,0 +1,96 @@
+"""A DCD written with ``dump_modify unwrap yes`` holds LAMMPS's unwrapped ``x + n H(t)``
+and says nothing of it. Under a changing box its frames are to be wrapped back (else an
+atom with image ``n != 0`` carries a spurious ``n dH``); before, they were only where some
+atom lay more than a quarter cell outside the box, so a cold solid under ``fix deform``
+(atoms across a face by less) kept ``n dH``: one atom 2.05 A off, MSD 8.6 % too large.
+Now a DCD in which no atom jumps by half a cell between frames (LAMMPS's wrapped atoms
+do, at each face they cross) is taken as unwrapped; the wrapped DCD of the same run still
+jumps, and stays on the exact minimum-image path.
+
+Reference: the wrapped ``x y z`` LAMMPS dumped in the same run (neighbour lists rebuilt at
+every step, so every atom is wrapped when dumped), unwrapped here by numpy (minimum image
+of each step in the later box)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ionmd.analysis.trajectory import (looks_unwrapped, read_frames, read_lammps_trajectory,
+                                       wraps_at_faces)
+from lammps_cells import two_type_lj_cell
+from lammps_runner import run_lmp
+from test_dump_unwrapped_deforming_box import _boxes, _frames, _msd
+
+TYPE_MAP = {1: "Li", 2: "Cl"}
+
+# cold (30 K), moved off the lattice sites first (an atom exactly on a face is on either
+# side of it in float32); then the box stretches about its centre (where a DCD's frames
+# are placed, its origin not stored), 14 % along x, 20 % along y, and tilts
+RUN = two_type_lj_cell("fcc 4.4") + """velocity all create 30 1
+write_data s.data
+timestep 0.002
+neigh_modify every 1 delay 0 check no
+fix 1 all nvt temp 30 30 0.1
+run 20
+fix 2 all deform 1 x scale 1.14 y scale 1.2 xy final 2.5 remap x units box
+dump u all dcd 10 u.dcd
+dump_modify u unwrap yes
+dump w all dcd 10 w.dcd
+dump i all custom 10 i.dump id type x y z ix iy iz
+dump_modify i sort id format float %.17g
+run 400
+"""
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("deform_unwrapped_dcd")
+    run_lmp(RUN, workdir, env={"OMP_NUM_THREADS": "1"})
+    return workdir
+
+
+@pytest.fixture(scope="module")
+def reference(run):
+    """The wrapped x y z unwrapped by the minimum image of each step in the later box."""
+    bounds, cols = _frames(run / "i.dump")
+    boxes, _ = _boxes(bounds)
+    x, images = cols[:, :, 2:5], cols[:, :, 5:8]
+    step = np.diff(x, axis=0)
+    frac = np.einsum("tnk,tkl->tnl", step, np.linalg.inv(boxes[1:]))
+    step -= np.einsum("tnk,tkl->tnl", np.round(frac), boxes[1:])
+    positions = np.concatenate([x[:1], x[:1] + np.cumsum(step, axis=0)])
+    return {"positions": positions, "images": images, "boxes": boxes}
+
+
+def _frames_of(run, name):
+    piece, _, _ = read_frames(run / "s.data", [run / name], type_map=TYPE_MAP)
+    return piece
+
+
+def test_the_run_is_the_case_a_quarter_cell_margin_missed(run, reference):
+    """Atoms with an image other than 0, none a quarter cell outside the box in the
+    unwrapped DCD; the box changes (else n dH is 0)."""
+    piece = _frames_of(run, "u.dcd")
+    assert np.any(reference["images"] != 0)
+    assert not looks_unwrapped(piece.positions, piece.boxes, piece.origins)
+    assert np.ptp(reference["boxes"][:, 0, 0]) > 1.0
+
+
+def test_an_unwrapped_dcd_does_not_jump_a_wrapped_one_does(run):
+    for name, jumps in (("u.dcd", False), ("w.dcd", True)):
+        piece = _frames_of(run, name)
+        assert wraps_at_faces(piece.aligned(), piece.boxes, piece.starts) is jumps, name
+
+
+@pytest.mark.parametrize("dcd", ["u.dcd", "w.dcd"])
+def test_unwrapped_and_wrapped_dcds_give_the_displacements_of_the_wrapped_dump(
+        run, reference, dcd):
+    traj = read_lammps_trajectory(run / "s.data", [run / dcd], timestep_fs=2.0,
+                                  type_map=TYPE_MAP)
+    moved = traj.positions - traj.positions[0]
+    expected = reference["positions"] - reference["positions"][0]
+    assert np.abs(moved - expected).max() < 1e-4          # float32: ~2e-6 A
+    msd, ref_msd = _msd(traj.positions), _msd(reference["positions"])
+    assert ref_msd[-1] > 1.0                              # the atoms moved
+    assert np.allclose(msd, ref_msd, rtol=1e-5, atol=1e-9)
