@@ -241,17 +241,23 @@ def _rowless_resume(rd: RunDir, status: dict, logs: list[Path]) -> int | None:
 END_RESTART = "restart.end"
 """The restart file of a piece's final state, written after its run where it ends on a
 frame (inputs/md.lmp)."""
+PART_END_RESTART = END_RESTART + ".part"
+"""Where the template writes a piece's final state; ionmd renames it to restart.end once
+it is whole (:func:`_settle_end_restart`): LAMMPS does not check the last write of a
+restart file (its ``fclose``), so a template that renamed it itself (``shell mv``) put a
+file a full disk had cut over the whole one."""
 END_RESTART_RE = re.compile(r"^[^#\n]*?(?:write_restart|shell[ \t]+mv[ \t]+\S+)[ \t]+"
-                            + re.escape(END_RESTART) + r"""(?=["'\s]|$)""", re.M)
-"""A line that writes restart.end (in md.lmp inside an ``if``, outside a comment)."""
-KEPT_END_RESTART = "restart.end.kept"
-"""A second name (hard link) of the restart.end a piece starts with, held while it runs:
-the template writes restart.end.part and renames it, but LAMMPS does not check the last
-write of a restart file (its ``fclose``), so a disk that fills there left a cut file
-renamed over the good one. See :func:`_settle_end_restart`."""
+                            + re.escape(END_RESTART) + r"""(?:\.part)?(?=["'\s]|$)""", re.M)
+"""A line that writes restart.end or restart.end.part (in md.lmp inside an ``if``, outside
+a comment)."""
 RESTART_IO_ERROR_RE = re.compile(r"^ERROR: I/O error while writing restart.*$", re.M)
 """LAMMPS's error where a restart file could not be written (a full disk or quota:
 write_restart.cpp says no more)."""
+RESTART_OPEN_ERROR_RE = re.compile(r"^ERROR(?: on proc \d+)?: Cannot open restart file "
+                                   r"(\S+): (.*?)(?: \(\S+\.cpp:\d+\))?[ \t]*$", re.M)
+"""LAMMPS's error where it could not open a restart file (write_restart, read_restart),
+with the system's words: a folder made read-only, a stale NFS handle, a folder in the
+way; a full disk or quota (``No space left on device``) is told first."""
 LAST_INPUT_RE = re.compile(r"^Last input line: (.*)$", re.M)
 
 
@@ -344,8 +350,8 @@ def launch(rd: RunDir, nprocs: int = 1, env: dict | None = None,
     if k == 0:
         # a fresh start: a restart.end here is a former life's (the failed state fix halt
         # left, kept by a retry's RunDir.reset): resumed from, it would carry on that run
-        (rd.path / END_RESTART).unlink(missing_ok=True)
-    _keep_end_restart(rd)
+        for name in (END_RESTART, PART_END_RESTART):
+            (rd.path / name).unlink(missing_ok=True)
     rd.reserve_space()               # OSError (ENOSPC) when the disk is full: nothing started
     proc = None
     try:
@@ -541,43 +547,40 @@ def finish(rd: RunDir, rc: int | None, stopped_by: int | None = None) -> dict:
         rd.release_reserve()
 
 
-def _keep_end_restart(rd: RunDir) -> None:
-    """Give a whole restart.end a second name (:data:`KEPT_END_RESTART`, a hard link:
-    no disk space) before a piece starts, so that a cut one renamed over it can be undone
-    (:func:`_settle_end_restart`). A file system without hard links keeps none."""
-    end, kept = rd.path / END_RESTART, rd.path / KEPT_END_RESTART
-    kept.unlink(missing_ok=True)
-    if end.is_file() and restart_complete(end):
-        try:
-            os.link(end, kept)
-        except OSError:
-            pass
+def _whole_restart(f: Path) -> bool:
+    return f.is_file() and restart_complete(f)
 
 
 def _settle_end_restart(rd: RunDir) -> str | None:
-    """After a piece: remove an unfinished restart.end.part (a write that failed or was
-    killed: nothing resumes from it, and on a full disk it holds space), and a restart.end
-    that was cut short (no closing mark: a full disk at its last write, renamed over the
-    whole one by the template), bringing back the one the piece started with where it
-    was kept. Returns what was cut short (None: nothing)."""
-    end, kept = rd.path / END_RESTART, rd.path / KEPT_END_RESTART
-    part = rd.path / (END_RESTART + ".part")
-    if part.is_file() or part.is_symlink():
-        part.unlink()
+    """After a piece (or where its runner died, at the next call): its final state, which
+    the template wrote as restart.end.part, becomes restart.end where LAMMPS wrote it
+    whole (its closing mark). One cut short (a full disk at its last, unchecked write, or
+    LAMMPS killed while writing it) is removed, restart.end kept as it was: nothing
+    resumes from a cut file, and on a full disk it holds space. So is a restart.end that a
+    template writing it in place left cut. Returns what was cut (None: nothing)."""
+    end, part = rd.path / END_RESTART, rd.path / PART_END_RESTART
+    (rd.path / "restart.end.kept").unlink(missing_ok=True)     # left by ionmd of e780750
     said = None
-    if os.path.lexists(end) and not (end.is_file() and restart_complete(end)):
-        size = end.stat().st_size if end.is_file() else 0
-        said = (f"{end.name} was cut short ({size} bytes, without the mark LAMMPS ends a "
-                f"restart file with; a full disk?)")
-        # the kept name is the same file where a template wrote restart.end in place
-        if kept.is_file() and restart_complete(kept):
-            os.replace(kept, end)
-            said += f"; the one before it (step {restart_step(end)}) is kept"
+    if os.path.lexists(part):
+        if _whole_restart(part):
+            os.replace(part, end)
         else:
-            end.unlink()
-            said += "; removed (no whole one before it was kept)"
-    kept.unlink(missing_ok=True)
+            said = _cut_note(part)
+            part.unlink()
+    if os.path.lexists(end) and not _whole_restart(end):
+        said = _cut_note(end)
+        end.unlink()
+    if said is not None:
+        kept = (f"{end.name} of step {restart_step(end)} is kept" if end.is_file()
+                else f"no {end.name} is left")
+        said += f"; removed ({kept})"
     return said
+
+
+def _cut_note(f: Path) -> str:
+    size = f.stat().st_size if f.is_file() else 0
+    return (f"{f.name} was cut short ({size} bytes, without the mark LAMMPS ends a restart "
+            f"file with: a full disk or quota, or LAMMPS stopped while writing it)")
 
 
 def _piece_end(status: dict, rc: int | None, rd: RunDir) -> dict:
@@ -598,21 +601,61 @@ def _piece_end(status: dict, rc: int | None, rd: RunDir) -> dict:
     return {PIECE_TIMES: times[:-1] + [record]}
 
 
+RESTART_BYTES_PER_ATOM, RESTART_HEADER_BYTES = 88, 1200
+"""A restart file of the presets' input (atom_style atomic, a thermostat and barostat):
+measured 3,991 bytes for 32 atoms and 23,703 for 256 (docs/sweeps.md)."""
+ATOMS_READ_RE = re.compile(r"^\s+(\d+) atoms\s*$", re.M)
+"""read_data's and read_restart's count in the log ('  256 atoms')."""
+
+
+def _restart_bytes(rd: RunDir, text: str) -> int | None:
+    """What a restart file of this run takes: the size of its largest whole one, else
+    an estimate from the atoms the log read; None where neither is known."""
+    sizes = [f.stat().st_size for f in (rd.path / n for n in ("restart.a", "restart.b",
+                                                                END_RESTART))
+             if _whole_restart(f)]
+    if sizes:
+        return max(sizes)
+    atoms = ATOMS_READ_RE.search(text)
+    return (RESTART_HEADER_BYTES + RESTART_BYTES_PER_ATOM * int(atoms.group(1))
+            if atoms else None)
+
+
 def _restart_write_reason(rd: RunDir, step: int, error: str, text: str) -> str:
     """Why a run whose LAMMPS could not write a restart file (``error``) was interrupted:
-    which file (from LAMMPS's last input line), at which step, where and how much space
-    is left there, and where it resumes."""
+    which file (from LAMMPS's last input line), at which step, where, the space left there,
+    and where it resumes. LAMMPS's 'I/O error while writing restart' names no cause (it
+    checks ``ferror``): a full disk, a quota, a file-system error (NFS, Lustre) alike, so
+    the disk is said to be full only where less is free than a restart file of the run
+    takes."""
     line = LAST_INPUT_RE.search(text)
     named = re.match(r"\s*write_restart\s+(\S+)", line.group(1)) if line else None
     what = (named.group(1) if named else
             f"restart.a/restart.b (written every {rd.protocol.restart_every} steps)")
-    free = shutil.disk_usage(rd.path).free
+    free, needed = shutil.disk_usage(rd.path).free, _restart_bytes(rd, text)
     restart = _newest_restart(rd)
     again = (f"run again to resume from {restart.name} (step {restart_step(restart)})"
              if restart is not None else "run again to start it over")
-    return (f"disk full writing {what} after step {step} in {rd.path} (LAMMPS: "
-            f"{error.strip()}; {free / 1e6:.1f} MB free there now, a quota may be lower); "
-            f"free some space, then {again}")
+    said = f"{what} after step {step} in {rd.path} (LAMMPS: {error.strip()}; "
+    # twice: the cut restart.end.part, removed before this, gave back up to one file
+    if needed is None or free < 2 * needed:
+        return (f"disk full writing {said}{free / 1e6:.1f} MB free there now); free some "
+                f"space, then {again}")
+    return (f"could not write {said}which names no cause; {free / 1e6:.1f} MB free there "
+            f"now, a restart file of this run takes {needed / 1e6:.2g} MB: a quota, a "
+            f"file-system error, or the disk was full for a while); check the quota (quota -s, "
+            f"lfs quota) and the file system, then {again}")
+
+
+def _restart_open_reason(rd: RunDir, step: int, name: str, why: str) -> str:
+    """Why a run whose LAMMPS could not open the restart file ``name`` (the system's
+    ``why``) was interrupted, and where it resumes once that is fixed."""
+    restart = _newest_restart(rd)
+    again = (f"run again to resume from {restart.name} (step {restart_step(restart)})"
+             if restart is not None else "run again to start it over")
+    return (f"LAMMPS could not open {name} after step {step} in {rd.path}: {why} (the "
+            f"folder's permissions, a read-only or stale file system, or something else of "
+            f"that name in the way); fix that, then {again}")
 
 
 def _last_frame(rd: RunDir, kept: list[int]) -> int | None:
@@ -734,9 +777,14 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
         return rd.set_status("interrupted", resumable=True, reason=f"disk full at step {step} "
                              f"({line}); free some space, then run again to resume", **common)
     io_error = RESTART_IO_ERROR_RE.search(last_text) or RESTART_IO_ERROR_RE.search(screen_text)
-    if io_error:                # a restart file not written: a full disk, not the run's fault
+    if io_error:    # a restart file not written (a full disk, a quota): not the run's fault
         return rd.set_status("interrupted", resumable=True, reason=_restart_write_reason(
             rd, step, io_error.group(0), last_text or screen_text), **common)
+    cannot_open = (RESTART_OPEN_ERROR_RE.search(last_text)
+                   or RESTART_OPEN_ERROR_RE.search(screen_text))
+    if cannot_open:     # the folder's fault, not the run's: failed, a retry started it over
+        return rd.set_status("interrupted", resumable=True, reason=_restart_open_reason(
+            rd, step, *cannot_open.groups()), **common)
     if limit is not None:       # the template's own `timer timeout`: no failure, resumable
         first = parse_thermo(last_text).get("Step", [])
         return rd.set_status("interrupted", resumable=True, stopped_by="timer timeout",

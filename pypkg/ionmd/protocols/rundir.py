@@ -14,9 +14,8 @@ Layout::
     in.K.lmp, log.K.lammps, screen.K.txt, traj.K.dcd   piece K (0 = first, then resumes)
     restart.a, restart.b   the two latest restart files (LAMMPS writes them alternately)
     restart.end     the final state of the last piece (extended runs resume from it),
-                     written as restart.end.part and renamed; restart.end.kept, a second
-                     name (hard link) of it while a piece runs, brings it back where a
-                     full disk cut the new one (ionmd.protocols.execute)
+                     written as restart.end.part, renamed by ionmd once it is whole (a cut
+                     one is removed: ionmd.protocols.execute._settle_end_restart)
 
 A resumed piece starts from the newer restart file and repeats that step's frame; the
 previous piece is cut back to that step (it may hold frames written after the restart,
@@ -555,7 +554,8 @@ class RunDir:
         (:meth:`discarded_usage`)."""
         used = self.discarded_usage(int(self.status.get("pieces", 0)))
         for pattern in ("in.*.lmp", "log.*.lammps", "screen.*.txt", "traj.*.dcd", "restart.[ab]",
-                        "restart.end", "restart.end.part", "restart.end.kept"):
+                        "restart.end", "restart.end.part",
+                        "restart.end.kept"):     # .kept: left by ionmd of e780750
             for f in self.path.glob(pattern):
                 f.unlink()
         (self.path / STATUS).unlink(missing_ok=True)
