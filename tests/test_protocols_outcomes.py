@@ -103,8 +103,8 @@ def _wait_running(proc: subprocess.Popen, out: Path, until, timeout: float = 120
 
 
 # MD steps (1 fs) of the runs interrupted below: long enough that status.json, which takes a
-# running run's step at most every PROGRESS_EVERY_S (2 s), shows it running past step 1000
-# before it ends. The 32-atom Morse run does ~6,700 steps/s on a quiet 2-core machine: its
+# running run's step every PROGRESS_FIRST_S (2 s) for a piece's first PROGRESS_SOON_S (20 s),
+# then every PROGRESS_EVERY_S (60 s), shows it running past step 1000 before it ends. The 32-atom Morse run does ~6,700 steps/s on a quiet 2-core machine: its
 # 12,000 (8,000) steps were over before the signal came.
 SIGNAL_STEPS, KILL_STEPS = 60000, 40000
 
