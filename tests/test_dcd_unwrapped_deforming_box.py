@@ -80,7 +80,7 @@ def test_the_run_is_the_case_a_quarter_cell_margin_missed(run, reference):
 def test_an_unwrapped_dcd_does_not_jump_a_wrapped_one_does(run):
     for name, jumps in (("u.dcd", False), ("w.dcd", True)):
         piece = _frames_of(run, name)
-        assert wraps_at_faces(piece.aligned(), piece.boxes, piece.starts) is jumps, name
+        assert wraps_at_faces(piece.positions, piece.boxes) is jumps, name
 
 
 @pytest.mark.parametrize("dcd", ["u.dcd", "w.dcd"])

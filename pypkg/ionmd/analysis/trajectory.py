@@ -179,13 +179,13 @@ WRAP_JUMP_FRACTION = 0.5
 
 
 def wraps_at_faces(positions: np.ndarray, boxes: np.ndarray,
-                   starts: Sequence[int] = (0,)) -> bool:
+                   seams: Sequence[int] = ()) -> bool:
     """Whether some atom jumps by more than :data:`WRAP_JUMP_FRACTION` of a cell vector
-    between two frames (in the later frame's cell; the first step of each resumed piece
-    ``starts[1:]`` aside, which may be wrapped anew): LAMMPS wrapped it back into the box
-    at a face. Its unwrapped coordinates, ``x + n H(t)``, never jump so."""
+    between two frames (in the later frame's cell; the steps into the frames ``seams``
+    aside, where a resumed piece begins, wrapped anew): LAMMPS wrapped it back into the
+    box at a face. Its unwrapped coordinates, ``x + n H(t)``, never jump so."""
     jump = _longest_fractional_steps(positions, np.linalg.inv(boxes))
-    jump[[s - 1 for s in starts[1:]]] = 0.0
+    jump[[s - 1 for s in seams if 0 < s <= len(jump)]] = 0.0
     return bool(jump.size and jump.max() > WRAP_JUMP_FRACTION)
 
 
@@ -301,8 +301,10 @@ class Piece:
         yet (see module doc)."""
         if self.lammps_unwrapped is not None:
             return self.lammps_unwrapped
+        # (the steps into each resumed piece aside: no aligned copy of every frame needed)
+        seams = (*self.starts, *(first for first, _, _ in self.seam_shifts))
         return (looks_unwrapped(self.positions, self.boxes, self.origins)
-                or not wraps_at_faces(self.aligned(), self.boxes, self.starts))
+                or not wraps_at_faces(self.positions, self.boxes, seams))
 
     def wrapped_fractions(self) -> np.ndarray:
         """Fractional coordinates in [0, 1) of each frame's cell, float32 (T, N, 3): the
