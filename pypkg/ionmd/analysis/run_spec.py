@@ -63,9 +63,10 @@ unknown (None): its logs' ``pair_style`` and ``pair_coeff`` lines stand for it
 (:attr:`RunSpec.potential`), so that analysis can say where a series mixes them.
 
 A LAMMPS run written by hand needs no ``run.json`` where its logs say the rest: the time
-step and the thermostat target come from the input they echo (:func:`_timing_from_logs`;
-a given value that contradicts them is refused), and without a DCD the one dump file
-(:data:`DUMP_PATTERNS`) is its trajectory.
+step and the thermostat target in force over the runs that wrote the frames come from the
+input they echo (:func:`run_blocks`, :func:`_timing_from_logs`: an equilibration at another
+time step or temperature is not of the frames; a given value that contradicts them is
+refused), and without a DCD the one dump file (:data:`DUMP_PATTERNS`) is its trajectory.
 
 A run directory written by ``ionmd run`` also holds ``status.json``; its state (``running``,
 ``interrupted``, ``failed``, ``completed``), step and planned steps end up in
@@ -83,6 +84,7 @@ file says them.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 from dataclasses import dataclass, field
@@ -90,7 +92,7 @@ from pathlib import Path
 
 from ionmd.analysis.trajectory import without_empty_pieces
 from ionmd.errors import AnalysisError, IonmdError
-from ionmd.lammps.log import log_files, natural_order
+from ionmd.lammps.log import log_files, md_settings, natural_order
 from ionmd.suggest import closest, folded
 
 RUN_JSON = "run.json"
@@ -152,6 +154,10 @@ class RunSpec:
     potential: str | None = None
     """A run without a recorded model: the ``pair_style`` and ``pair_coeff`` lines its
     logs echo (what it ran with, as far as its files say); None where they say none."""
+    settings_notes: list[str] = field(default_factory=list)
+    """What a user should be told of how the run's settings were found, where they may not
+    be those meant: a folder named ``T1000`` analysed at the 1300 K its logs' thermostat
+    says (:func:`_timing_from_logs`)."""
 
     @property
     def complete(self) -> bool | None:
@@ -481,8 +487,9 @@ def load_run_spec(path: str | Path, overrides: dict | None = None) -> RunSpec:
         return _foreign_spec(path, meta, traj, fmt)
     logs = [path / p for p in meta["logs"]] if "logs" in meta else log_files(path)
     _refuse_partitions(path, logs)
-    echoed = _echoed_settings(logs)
-    _timing_from_logs(path, meta, echoed)
+    texts = _log_texts(logs)
+    echoed = {name: md_settings(text) for name, text in texts.items()}
+    _timing_from_logs(path, meta, _frames_settings(texts, echoed, traj))
     data = path / meta["data_file"] if "data_file" in meta else _one(path, "*.data", "data file", "--data-file")
     if not traj:
         raise AnalysisError(f"{path}: no trajectory (*.dcd, or one of {', '.join(ase_frames.SEARCHED)}); "
@@ -525,39 +532,127 @@ def _refuse_partitions(path: Path, logs: list[Path]) -> None:
 LOG_TIMING = {"temperature_K": "--temperature", "timestep_fs": "--timestep-fs"}
 
 
-def _echoed_settings(logs: list[Path]) -> dict[str, dict]:
-    """:func:`ionmd.lammps.log.md_settings` of each log that exists, by file name (by path
-    where two share a name)."""
-    from ionmd.lammps.log import md_settings
-
+def _log_texts(logs: list[Path]) -> dict[str, str]:
+    """The text of each log that exists, by file name (by path where two share a name)."""
     logs = [p for p in logs if p.is_file()]
     by_name = len({p.name for p in logs}) == len(logs)
-    return {(p.name if by_name else str(p)): md_settings(p.read_text(errors="replace"))
-            for p in logs}
+    return {(p.name if by_name else str(p)): p.read_text(errors="replace") for p in logs}
 
 
-def _timing_from_logs(path: Path, meta: dict, echoed: dict[str, dict]) -> None:
+@dataclass(frozen=True)
+class RunBlock:
+    """One MD ``run`` of a log as the input it echoes set it up: ``units``, ``timestep``
+    (in that unit; None: not echoed since ``units`` or ``read_restart``, which restores the
+    one of its run), the ``(Tstart, Tstop)`` of each thermostat fix in force, the files of
+    the dumps defined."""
+
+    log: str
+    units: str | None
+    timestep: float | None
+    thermostats: tuple[tuple[float, float], ...]
+    dumps: tuple[str, ...]
+
+
+def run_blocks(text: str, log: str = "log.lammps") -> list[RunBlock]:
+    """The MD ``run`` commands a LAMMPS log echoes, each with the settings in force (the
+    last ``timestep`` before it, the thermostat fixes not ``unfix``-ed, the dumps not
+    ``undump``-ed). A command LAMMPS echoes with variables is echoed again substituted,
+    which is the one kept. Empty where the input was not echoed (``echo none``)."""
+    units = timestep = None
+    fixes: dict[str, tuple[float, float] | None] = {}
+    dumps: dict[str, str] = {}
+    blocks = []
+    for line in text.splitlines():
+        words = line.split("#", 1)[0].split()
+        if len(words) < 2:
+            continue
+        command, name = words[0], words[1]
+        if command == "units" and len(words) == 2:
+            units, timestep = name, None        # `units` resets the time step
+        elif command == "timestep" and len(words) == 2 and _number(name) is not None:
+            timestep = _number(name)
+        elif command == "read_restart":
+            timestep = None                     # the file's (its units are those echoed)
+        elif command == "clear":
+            units = timestep = None
+            fixes, dumps = {}, {}
+        elif command == "fix" and len(words) > 3:
+            targets = md_settings(line)["targets"]
+            fixes[name] = targets[0] if targets else None   # an ID defined again replaces it
+        elif command == "unfix":
+            fixes.pop(name, None)
+        elif command == "dump" and len(words) > 5:
+            dumps[name] = words[5]
+        elif command == "undump":
+            dumps.pop(name, None)
+        elif command == "run" and name.isdigit():
+            blocks.append(RunBlock(log, units, timestep,
+                                   tuple(t for t in fixes.values() if t is not None),
+                                   tuple(dumps.values())))
+    return blocks
+
+
+def _number(word: str) -> float | None:
+    try:
+        return float(word)
+    except ValueError:          # an unsubstituted ${dt}: its substituted echo follows
+        return None
+
+
+def _dumps_into(block: RunBlock, names: set[str]) -> bool:
+    """Whether one of the block's dumps writes a file named as one of ``names`` (a dump's
+    ``*`` is LAMMPS's step number)."""
+    return any(fnmatch.fnmatchcase(name, Path(dump).name) for dump in block.dumps
+               for name in names)
+
+
+def _frames_settings(texts: dict[str, str], echoed: dict[str, dict], traj: list[Path]) -> dict:
+    """What the logs say of the runs that wrote the frames: their ``blocks`` (:func:`run_blocks`
+    of every log: those whose dumps write the trajectory's files; else those with any dump,
+    the files renamed; else all), ``where`` (which runs, for the messages; "" where every
+    run is one of them), ``others`` (the rest) and ``echoed`` (:func:`md_settings` of each
+    log, read whole where no log echoes a ``run``: ``blocks`` None)."""
+    blocks = [b for name, text in texts.items() for b in run_blocks(text, name)]
+    names = {p.name for p in traj}
+    framed = [b for b in blocks if _dumps_into(b, names)]
+    where = f" over the runs that dump {', '.join(sorted(names))}"
+    if not framed:
+        framed = [b for b in blocks if b.dumps]
+        where = " over the runs with a dump"
+    if not framed or len(framed) == len(blocks):
+        framed, where = blocks, ""
+    return {"names": ", ".join(texts), "blocks": framed or None, "where": where,
+            "others": [b for b in blocks if b not in framed], "echoed": echoed}
+
+
+def _timing_from_logs(path: Path, meta: dict, frames: dict) -> None:
     """Fill in ``timestep_fs`` and ``temperature_K`` of a LAMMPS run from the input its logs
-    echo (a run written by hand has no ``run.json``), where they say one value: one
-    ``timestep`` under ``units`` with a time unit, one constant thermostat target. A given
-    value that contradicts it is refused; one given nowhere and not said plainly (a ramp,
-    several targets, no thermostat) is asked for, with what the logs say.
+    echo (a run written by hand has no ``run.json``), where they say one value over the runs
+    that wrote the frames (``frames``, :func:`_frames_settings`: an equilibration at another
+    time step or a ramp before the production is not of the frames): one ``timestep`` under
+    ``units`` with a time unit, one constant thermostat target. A given value that
+    contradicts it, or that is none of several it says, is refused, naming both; one given
+    nowhere and not said plainly (a ramp, several targets, no thermostat) is asked for,
+    with what the logs say. A temperature taken from the logs that is not the one the run's
+    folder is named after (``T1000`` at 1300 K) is noted (``meta["settings_notes"]``).
 
     Raises
     ------
     AnalysisError
         If a value is unknown or contradicts the logs.
     """
-    said = _said_by_logs(echoed)
+    said = _said_by_logs(frames)
     missing = []
     for key, flag in LOG_TIMING.items():
-        value, note = said[key]
+        value, note, fits = said[key]
         if key not in meta:
             if value is None:
                 missing.append(f"{key} is unknown" + (f" ({note})" if note else ""))
             else:
                 meta[key] = value
-        elif value is not None and abs(float(meta[key]) - value) > 1e-9 * abs(value):
+                if key == "temperature_K":
+                    _note_folder_temperature(path, meta, value, note)
+        elif not fits(float(meta[key])):
             raise AnalysisError(f"{path}: {key} = {float(meta[key]):g} given ({flag} or "
                                 f"{RUN_JSON}) contradicts {note}: drop the option or check "
                                 f"the files")
@@ -568,6 +663,30 @@ def _timing_from_logs(path: Path, meta: dict, echoed: dict[str, dict]) -> None:
                             f"{flags}")
 
 
+def folder_temperature(path: Path) -> float | None:
+    """The temperature a run's folder is named after (``T1000``, ``1000K``, ``T1000K``; the
+    run folder, else the folder above a replica folder ``r0``); None where neither says one
+    plainly (a bare number may be a replica's)."""
+    for folder in (path, path.parent):
+        m = re.fullmatch(r"(?:T(\d+(?:\.\d+)?)\s*K?|(\d+(?:\.\d+)?)\s*K)", folder.name,
+                         re.IGNORECASE)
+        if m:
+            return float(m.group(1) or m.group(2))
+        if not REPLICA_FOLDER.fullmatch(folder.name):
+            return None
+    return None
+
+
+def _note_folder_temperature(path: Path, meta: dict, value: float, said: str) -> None:
+    """Note where the temperature read from the logs is not the folder's name's."""
+    named = folder_temperature(path)
+    if named is not None and abs(named - value) > 0.5:
+        meta.setdefault("settings_notes", []).append(
+            f"analysed at {value:g} K ({said}), not at the {named:g} K the folder's name "
+            f"says: pass --temperature {value:g} to confirm, or check that the folder holds "
+            f"the run meant")
+
+
 def _type_map_from_logs(echoed: dict[str, dict]) -> dict[int, str] | None:
     """Type -> element as the run's ``pair_coeff * * El1 El2 ...`` gave it (what the model
     was told; the data file may hold no masses), where the logs echo one such line."""
@@ -575,43 +694,80 @@ def _type_map_from_logs(echoed: dict[str, dict]) -> dict[int, str] | None:
     return dict(enumerate(found.pop(), start=1)) if len(found) == 1 else None
 
 
-def _said_by_logs(echoed: dict[str, dict]) -> dict[str, tuple[float | None, str]]:
-    """``{key: (value or None, what the logs say)}`` for :data:`LOG_TIMING`."""
+def _said_by_logs(frames: dict) -> dict[str, tuple]:
+    """``{key: (value or None, what the logs say, whether a given value fits it)}`` for
+    :data:`LOG_TIMING`, over the runs that wrote the frames (:func:`_frames_settings`);
+    over every line of the logs where they echo no ``run``."""
+    names, where, blocks = frames["names"], frames["where"], frames["blocks"]
+    if not frames["echoed"]:
+        return {key: (None, "", _any) for key in LOG_TIMING}
+    if blocks is None:
+        settings = list(frames["echoed"].values())
+        units = sorted({s["units"] for s in settings if s["units"]})
+        steps = sorted({t for s in settings for t in s["timesteps"]})
+        targets = sorted({t for s in settings for t in s["targets"]})
+    else:
+        units = sorted({b.units for b in blocks if b.units})
+        steps = sorted({b.timestep for b in blocks if b.timestep is not None})
+        targets = sorted({t for b in blocks for t in b.thermostats})
+    elsewhere = sorted({t for b in frames["others"] for t in b.thermostats})
+    return {"timestep_fs": _timestep_said(f"{names}: ", where, units, steps),
+            "temperature_K": _temperature_said(f"{names}: ", where, targets, elsewhere)}
+
+
+def _timestep_said(logs: str, where: str, units: list[str], steps: list[float]) -> tuple:
+    """(timestep in fs or None, what the logs say, whether a given value fits it)."""
     from ionmd.lammps.log import FS_PER_TIME_UNIT
 
-    if not echoed:
-        return {key: (None, "") for key in LOG_TIMING}
-    names = ", ".join(echoed)
-    settings = list(echoed.values())
-    units = sorted({s["units"] for s in settings if s["units"]})
-    steps = sorted({t for s in settings for t in s["timesteps"]})
-    targets = sorted({t for s in settings for t in s["targets"]})
     if len(units) != 1:
-        timestep = (None, f"{names}: units {' and '.join(units)}" if units
-                    else f"{names}: no 'units' command echoed")
-    elif units[0] not in FS_PER_TIME_UNIT:
-        timestep = (None, f"{names}: units {units[0]}, whose time is not in fs")
-    elif len(steps) == 1:
-        timestep = (steps[0] * FS_PER_TIME_UNIT[units[0]],
-                    f"{names}: timestep {steps[0]:g} (units {units[0]})")
-    elif steps:
-        timestep = (None, f"{names}: timestep {', '.join(f'{t:g}' for t in steps)} "
-                          f"(units {units[0]}): give the one of the frames")
-    else:
-        timestep = (None, f"{names}: no timestep after units {units[0]}"
-                          + (": if the input set none, LAMMPS's default 1 fs" if units[0] in
-                             ("metal", "real") else ""))
+        return (None, logs + (f"units {' and '.join(units)}" if units
+                              else "no 'units' command echoed"), _any)
+    if units[0] not in FS_PER_TIME_UNIT:
+        return None, f"{logs}units {units[0]}, whose time is not in fs", _any
+    fs = [t * FS_PER_TIME_UNIT[units[0]] for t in steps]
+    said = f"{logs}timestep {', '.join(f'{t:g}' for t in steps)} (units {units[0]}){where}"
+    if len(steps) == 1:
+        return fs[0], said, _one_of(fs)
+    if steps:
+        return None, f"{said}: give the one of the frames", _one_of(fs)
+    return (None, f"{logs}no timestep after units {units[0]}{where}"
+            + (": if the input set none, LAMMPS's default 1 fs" if units[0] in ("metal", "real")
+               else ""), _any)
+
+
+def _temperature_said(logs: str, where: str, targets: list[tuple[float, float]],
+                      elsewhere: list[tuple[float, float]]) -> tuple:
+    """(thermostat target in K or None, what the logs say, whether a given value fits it:
+    one of the constant targets, or within a ramp)."""
+    def fits(given: float) -> bool:
+        return any(min(a, b) - 1e-9 * abs(a) <= given <= max(a, b) + 1e-9 * abs(b)
+                   for a, b in targets)
+
     if len(targets) == 1 and targets[0][0] == targets[0][1]:
-        temperature = (targets[0][0], f"{names}: thermostat at {targets[0][0]:g} K")
-    elif len(targets) == 1:
-        temperature = (None, f"{names}: thermostat ramped from {targets[0][0]:g} to "
-                             f"{targets[0][1]:g} K")
-    elif targets:
-        temperature = (None, f"{names}: thermostats at " + ", ".join(
-            f"{a:g}" if a == b else f"{a:g}-{b:g}" for a, b in targets) + " K")
-    else:
-        temperature = (None, f"{names}: no thermostat fix echoed")
-    return {"timestep_fs": timestep, "temperature_K": temperature}
+        return targets[0][0], f"{logs}thermostat at {targets[0][0]:g} K{where}", fits
+    if len(targets) == 1:
+        return (None, f"{logs}thermostat ramped from {targets[0][0]:g} to {targets[0][1]:g} "
+                      f"K{where}", fits)
+    if targets:
+        return None, f"{logs}thermostats at {_targets_text(targets)} K{where}", fits
+    if elsewhere:
+        return (None, f"{logs}no thermostat in force{where} (the other runs': "
+                      f"{_targets_text(elsewhere)} K)", _any)
+    return None, f"{logs}no thermostat fix echoed", _any
+
+
+def _targets_text(targets: list[tuple[float, float]]) -> str:
+    return ", ".join(f"{a:g}" if a == b else f"{a:g}-{b:g}" for a, b in targets)
+
+
+def _any(given: float) -> bool:
+    """Any given value fits where the logs say none."""
+    return True
+
+
+def _one_of(values: list[float]):
+    """Whether a given value is one of ``values`` (to 1e-9, relative)."""
+    return lambda given: any(abs(given - v) <= 1e-9 * abs(v) for v in values)
 
 
 def _foreign_spec(path: Path, meta: dict, traj: list[Path], fmt: str) -> RunSpec:
@@ -707,6 +863,7 @@ def _spec(path: Path, meta: dict, **known) -> RunSpec:
                    temperature_end_K=(None if meta.get("temperature_end_K") is None
                                       else float(meta["temperature_end_K"])),
                    skipped_trajectory=list(meta.get("skipped_trajectory", [])),
+                   settings_notes=list(meta.get("settings_notes", [])),
                    run_status=read_run_status(path), **_model_fields(path, meta, known))
 
 
