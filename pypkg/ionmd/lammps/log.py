@@ -8,6 +8,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ionmd.lammps.thermo_styles import OneLineThermo
+
 HALT_RE = re.compile(r"Fix halt condition for fix-id (\S+) met on step (\d+) with value (\S+)")
 NO_SPACE_RE = re.compile(r"No space left on device|Disk quota exceeded")
 LOOP_RE = re.compile(r"Loop time of ([0-9.eE+-]+) on (\d+) procs for (\d+) steps with (\d+) atoms")
@@ -46,25 +48,36 @@ class ThermoTable(dict):
     values LAMMPS wrote."""
 
     def __init__(self, columns: dict[str, np.ndarray], printed: dict[str, np.ndarray],
-                 stepless: list[str] | None = None):
+                 stepless: list[str] | None = None, unreadable: list[str] | None = None):
         super().__init__(columns)
         self.printed = printed
         self.stepless = stepless or []
         """Thermo headers without a Step column (``thermo_style custom temp pe``): their
         rows cannot be placed in the run and are left out (:func:`require_step`)."""
+        self.unreadable = unreadable or []
+        """yaml or multi thermo output that makes no table (a column name with a space):
+        its rows are left out (:func:`require_step`)."""
 
 
 def require_step(thermo: ThermoTable) -> ThermoTable:
-    """``thermo``, unless its log printed thermo output and none with a Step column.
+    """``thermo``, unless its log printed thermo output and none with a Step column, or
+    yaml or multi output that cannot be read.
 
     Raises
     ------
     AnalysisError
         If every thermo header of the log lacks ``Step``: saying to add ``step`` to
-        ``thermo_style``."""
-    if thermo.stepless and "Step" not in thermo:
-        from ionmd.errors import AnalysisError
+        ``thermo_style``; if yaml or multi output cannot be read (naming it), whatever
+        the other blocks: its rows would be missing from the run."""
+    from ionmd.errors import AnalysisError
 
+    if getattr(thermo, "unreadable", None):
+        raise AnalysisError(f"the LAMMPS log's {thermo.unreadable[0]} cannot be read as "
+                            f"thermo columns (a column name with a space, from "
+                            f"thermo_modify colname, or no 'Key = value' pairs): its rows "
+                            f"would be missing from the run; use thermo_style custom step "
+                            f"temp ... with column names without spaces and rerun")
+    if thermo.stepless and "Step" not in thermo:
         raise AnalysisError(f"the LAMMPS log's thermo output has no Step column (header "
                             f"{thermo.stepless[0]!r}): its rows cannot be placed in the run; "
                             f"add 'step' to thermo_style (thermo_style custom step temp ...) "
@@ -155,10 +168,44 @@ class ThermoBlocks:
         self.stepless: list[str] = []
         """Headers of blocks that print no ``Step`` column (``thermo_style custom temp
         pe``): their rows cannot be placed in the run and are left out."""
+        self._styles = OneLineThermo()       # yaml and multi output as header and rows
+
+    @property
+    def unreadable(self) -> list[str]:
+        """yaml or multi thermo output read so far that makes no rows (see
+        :class:`~ionmd.lammps.thermo_styles.OneLineThermo`)."""
+        return self._styles.unreadable
+
+    def one_line(self, line: str) -> list[str]:
+        """The lines of the one-line layout (a header of column names, a row per step)
+        that ``line`` of LAMMPS's output makes: itself, or, for ``thermo_style yaml`` and
+        ``multi``, the header and rows they print in their own layouts (none while a
+        multi record is still open; :class:`~ionmd.lammps.thermo_styles.OneLineThermo`).
+        Feed them to :meth:`one_line_row`."""
+        return self._styles.lines(line)
 
     def row(self, line: str) -> list[str] | None:
-        """The fields of ``line`` if it is a thermo row of a block not known to be a
-        minimisation's or a rerun's (``header`` names them), else None."""
+        """The fields of the thermo row that ``line`` of LAMMPS's output completes, if in
+        a block not known to be a minimisation's or a rerun's (``header`` names them),
+        else None; thermo output in any ``thermo_style`` (custom, one, multi, yaml)."""
+        return self._rows(self.one_line(line))
+
+    def flush(self) -> list[str] | None:
+        """At the end of the output: the fields of a row still open (a ``multi`` record
+        is complete at the line after it), as :meth:`row` gives them."""
+        return self._rows(self._styles.close())
+
+    def _rows(self, lines: list[str]) -> list[str] | None:
+        found = None
+        for line in lines:          # one row at most: a multi record's, after its header
+            parts = self.one_line_row(line)
+            found = parts if parts is not None else found
+        return found
+
+    def one_line_row(self, line: str) -> list[str] | None:
+        """The fields of ``line``, a line of the one-line layout (:meth:`one_line`), if it
+        is a thermo row of a block not known to be a minimisation's or a rerun's, else
+        None."""
         parts = line.split()
         if not parts:
             return None
@@ -299,34 +346,40 @@ def _numeric_or_variable(word: str) -> bool:
     return True
 
 
-def _blocks(text: str) -> tuple[list[tuple[list[str], list[list[float]]]], list[str]]:
+def _blocks(text: str) -> tuple[list[tuple[list[str], list[list[float]]]], ThermoBlocks]:
     """(header, rows) of each MD ``run`` block of one log text, in the order printed, the
     blocks of ``minimize`` and ``rerun`` left out (see :class:`ThermoBlocks`); and the
-    headers without a Step column."""
+    reader (its ``stepless`` headers, its ``unreadable`` output)."""
     reader = ThermoBlocks()
     blocks: dict[int, tuple[list[str], list[list[float]]]] = {}
-    for line in text.splitlines():
-        parts = reader.row(line)
+
+    def add(parts: list[str] | None) -> None:
         if parts is None:
-            continue
+            return
         try:
             row = [float(p) for p in parts]
         except ValueError:
-            continue
+            return
         blocks.setdefault(reader.blocks, (reader.header, []))[1].append(row)
+
+    for line in text.splitlines():
+        add(reader.row(line))
+    add(reader.flush())
     reader.end()                         # a log that ends inside a block (killed)
-    return [block for k, block in blocks.items() if k not in reader.not_md], reader.stepless
+    return [block for k, block in blocks.items() if k not in reader.not_md], reader
 
 
 def _run_table(texts) -> ThermoTable:
     """The table of the MD blocks of ``texts`` (pieces in run order), the headers without
-    a Step column noted (``stepless``)."""
-    blocks, stepless = [], []
+    a Step column (``stepless``) and the output that cannot be read (``unreadable``)
+    noted."""
+    blocks, stepless, unreadable = [], [], []
     for text in texts:
-        found, no_step = _blocks(text)
-        blocks, stepless = blocks + found, stepless + no_step
+        found, reader = _blocks(text)
+        blocks += found
+        stepless, unreadable = stepless + reader.stepless, unreadable + reader.unreadable
     table = _table(run_rows(blocks))
-    table.stepless = stepless
+    table.stepless, table.unreadable = stepless, unreadable
     return table
 
 
@@ -367,7 +420,8 @@ def _table(rows: list[tuple[list[str], list[float]]]) -> ThermoTable:
 def parse_thermo(text: str) -> ThermoTable:
     """Thermo columns of a ``log.lammps`` text (all ``run`` blocks, by header name; the
     blocks of ``minimize`` and ``rerun`` left out, see :class:`ThermoBlocks`), one row
-    per step.
+    per step, in any ``thermo_style``: ``custom`` and ``one``, ``yaml`` and ``multi``
+    (whose separator lines give ``Step`` and ``CPU``; :mod:`ionmd.lammps.thermo_styles`).
 
     A log that a run resumed by hand appended to (``log log.lammps append`` before its
     ``read_restart``) holds the rows of the killed run past the restart, then the
@@ -393,7 +447,8 @@ def thermo_steps(lines: list[str], blocks: ThermoBlocks | None) -> tuple[list[in
     MD rows as far as known yet, and the reader's state after them (None at the start;
     pass it back with the next lines). A block found to be a minimisation's or a rerun's
     after its rows were handed out is taken back: the reader's ``md_step`` is then the
-    step the MD is at."""
+    step the MD is at. A ``thermo_style multi`` run's first record is told complete by
+    the line after it (:meth:`ThermoBlocks.flush` at the end of a finished output)."""
     blocks = blocks if blocks is not None else ThermoBlocks()
     steps = []
     for line in lines:
@@ -581,9 +636,14 @@ class _PieceReader:
                 for g in gaps]
 
     def line(self, line: str) -> None:
+        """Reads one line of LAMMPS's output (its thermo output in any style)."""
+        for one in self.blocks.one_line(line):
+            self._one_line(one)
+
+    def _one_line(self, line: str) -> None:
         words = line.split()
         header, step_before = self.blocks.blocks, self.blocks.step
-        parts = self.blocks.row(line)
+        parts = self.blocks.one_line_row(line)
         if self.blocks.blocks != header:      # a new block's header: its setup
             self.rows, self.halt, self.after_row = [], None, False
         elif line.startswith("Loop time"):   # the run ended: what follows is no row's
@@ -780,7 +840,9 @@ def unfinished_md_steps(text: str) -> int:
     """MD steps of a log's rows after its last loop line: those of a run that ended
     without one (killed, failed, still running); 0 where the log ended after a loop."""
     ends = [m.end() for m in LOOP_RE.finditer(text)]
-    tail, _ = thermo_steps(text[ends[-1] if ends else 0:].splitlines(), None)
+    tail, reader = thermo_steps(text[ends[-1] if ends else 0:].splitlines(), None)
+    if reader.flush() is not None:       # a multi record the log ended in
+        tail.append(reader.step)
     return max(tail) - min(tail) if tail else 0
 
 
