@@ -46,8 +46,8 @@ from ionmd.lammps.process import find_lammps, process_alive, process_group_alive
 from ionmd.lammps.restart import restart_complete, restart_step
 from ionmd.protocols.prepare import data_file_triclinic, resolve_couple
 from ionmd.protocols.presets import Protocol
-from ionmd.protocols.rundir import (DATA, NO_SPACE, PIECE_TIMES, STATUS, RunDir,
-                                    piece_end_evidence)
+from ionmd.protocols.rundir import (DATA, NO_SPACE, PIECE_TIMES, RESERVE_BYTES, STATUS,
+                                    RunDir, piece_end_evidence)
 from ionmd.protocols.stopping import after_segment
 
 
@@ -637,8 +637,10 @@ def _restart_write_reason(rd: RunDir, step: int, error: str, text: str) -> str:
     again = (f"run again to resume from {restart.name} (step {restart_step(restart)})"
              if restart is not None else "run again to start it over")
     said = f"{what} after step {step} in {rd.path} (LAMMPS: {error.strip()}; "
-    # twice: the cut restart.end.part, removed before this, gave back up to one file
-    if needed is None or free < 2 * needed:
+    # twice: the cut restart.end.part, removed before this, gave back up to one file; and
+    # the run's reserve, given up on a full disk to record it (measured on a full tmpfs:
+    # 0.1 MB free after a 23.7 KB restart.end.part failed)
+    if needed is None or free < 2 * needed + RESERVE_BYTES:
         return (f"disk full writing {said}{free / 1e6:.1f} MB free there now); free some "
                 f"space, then {again}")
     return (f"could not write {said}which names no cause; {free / 1e6:.1f} MB free there "
