@@ -105,13 +105,16 @@ def test_a_contradicting_flag_is_refused_naming_the_log(hand_run, capsys):
 
 
 def test_what_the_log_leaves_open_is_asked_for_with_what_it_says(hand_run, tmp_path, capsys):
-    """A ramp, two time steps, no thermostat (NVE), no units: the flags to pass are named."""
+    """A ramp, two time steps over the runs that write the frames, no thermostat (NVE), no
+    units: the flags to pass are named. (Two ``timestep`` lines before one ``run`` are no
+    question: LAMMPS uses the last.)"""
     run = tmp_path / "ramp"
     run.mkdir()
     (run / "md.dump").symlink_to(hand_run / "md.dump")
     (run / "start.data").symlink_to(hand_run / "start.data")
     log = (hand_run / "log.lammps").read_text()
-    (run / "log.lammps").write_text(log.replace("timestep 0.002", "timestep 0.001\ntimestep 0.002")
+    (run / "log.lammps").write_text(log.replace("timestep 0.002", "timestep 0.001")
+                                    .replace("\nrun ", "\nrun 100\ntimestep 0.002\nrun ", 1)
                                     .replace("nvt temp 900 900", "nvt temp 300 900"))
     assert main(["analyze", str(run)]) == 1
     err = capsys.readouterr().err
