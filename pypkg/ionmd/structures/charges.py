@@ -23,10 +23,11 @@ electrons:
   (``CHARGE_TRANSFER_COST``), is an anion (CsAu: Cs+ Au-; Cs2Pt: Cs+ Pt2-), also beside
   ordinary anions (Cs3AuO, Rb3AuO: Au- O2-; Cs9Pt4H: Pt2- H-), which ICSD statistics,
   holding no Au- nor Pt2-, could not guess; K-Au, as electronegative a pair as Rb-Au, forms
-  intermetallics only (KAu2, KAu5), but beside ordinary anions any alkali metal gives Au its
-  electron (K3AuO: Au-; Na3AuO too, noted as formal: none is known); between Au- and Au+
-  beside O it is both, averaged (the auride-aurates Cs7Au5O2, Rb7Au5O2: Au -0.6, 4 Au- and
-  1 Au+);
+  intermetallics only (KAu2, KAu5), but beside ordinary anions K gives Au its electron
+  (K3AuO: Au-; ``BESIDE_ANIONS_COST``); Na and Li, far dearer donors, form no such salt
+  (Na3AuO, Li8PtO3: no guess, the reason naming the metal anion and its cost); between Au-
+  and Au+ beside O it is both, averaged (the auride-aurates Cs7Au5O2, Rb7Au5O2: Au -0.6, 4
+  Au- and 1 Au+), noted as formal for other elements (K7Au5O2);
 * H bound to a metal more electronegative than H on Pauling's scale is a hydride ligand
   (Cs2PtH6, K2PtH6: [PtH6]2-, Pt4+ H-), not H+ beside Pt-;
 * a salt of electropositive metals whose one anion element holds at most half the
@@ -49,8 +50,9 @@ electrons:
   in small whole ratios (a refinement's fractional cation occupancies keep their states:
   Li0.358La0.642Ti0.87Al0.129O3, Ti4+); further off, towards a state ICSD's statistics
   lack, after mixed valence (SrFeO2.9: Fe 3.8, Fe3+/Fe4+);
-* an averaged state's note says which two states it averages ("an average of +1 and +3":
-  CsAuCl3's Au 2 is Au+ and Au3+, no Au2+);
+* an averaged state's note says which two states it averages and their ratio ("an average
+  of +1 and +3 (Au+ and Au3+, 1:1)": CsAuCl3's Au 2 is Au+ and Au3+, no Au2+; SrFeO2.9's
+  Fe 3.8, Fe3+ and Fe4+ 1:4), not the average among the ions as if it were a state;
 * transition-metal carbides and nitrides (TiC, WC, Fe3C, TiN) and subvalent compounds
   (Ag2F: Ag 0.5+) conduct electrons: their notes say so, and where no formal states fit,
   that they are to be given, not that the file is wrong.
@@ -82,8 +84,8 @@ and notes), ``charges_transport`` (charges for sigma and their note), ``charges_
 
 from ionmd.structures.charges_guess import (ALTERNATIVE_SCORE, guess_oxidation_states,
                                             nearly_neutral_states, oxidation_guess)
-from ionmd.structures.charges_metallic import (CHARGE_TRANSFER_COST, INTERCALATED_CARBON,
-                                               SUBVALENT_METALS)
+from ionmd.structures.charges_metallic import (BESIDE_ANIONS_COST, CHARGE_TRANSFER_COST,
+                                               INTERCALATED_CARBON, SUBVALENT_METALS)
 from ionmd.structures.charges_oxides import SETTLED_IN_OXIDES, TAKES_THE_REST
 from ionmd.structures.charges_sites import (declared_oxidation_states, declares_site_states,
                                             with_site_states)
@@ -93,7 +95,8 @@ from ionmd.structures.charges_transport import (one_element_reason, transport_ch
                                                 transport_note)
 
 __all__ = [
-    "ALTERNATIVE_SCORE", "CHARGED_REFINEMENT", "CHARGE_TRANSFER_COST", "HAND_ASSIGNED_STATES",
+    "ALTERNATIVE_SCORE", "BESIDE_ANIONS_COST", "CHARGED_REFINEMENT", "CHARGE_TRANSFER_COST",
+    "HAND_ASSIGNED_STATES",
     "INTERCALATED_CARBON",
     "MAX_ASSIGNMENTS", "NEARLY_NEUTRAL", "SETTLED_IN_OXIDES",
     "SUBVALENT_METALS", "TAKES_THE_REST", "OxidationGuess", "declared_oxidation_states",

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from ionmd.structures.charges_anions import _cluster_anions, _open_boranes, _polyanion
 from ionmd.structures.charges_hydrides import _complex_hydride
-from ionmd.structures.charges_metallic import (_carbon_host, _metal_anion_guess,
-                                               _metallic_carbide_nitride, _subvalent)
+from ionmd.structures.charges_metallic import (_carbon_host, _dear_metal_anion,
+                                               _metal_anion_guess, _metallic_carbide_nitride,
+                                               _subvalent)
 from ionmd.structures.charges_oxides import (_nitrogen_fits, _oxidized_oxide, _reduced_oxide,
                                              _settled_oxide)
 from ionmd.structures.charges_states import (CHARGED_REFINEMENT, NEARLY_NEUTRAL, OxidationGuess,
@@ -213,6 +214,11 @@ def _why_none(candidates, amounts) -> OxidationGuess:
     if metallic:                                            # Fe3C, Fe4N, Ag2F
         return OxidationGuess(note=f"{formula} is {metallic}; no formal states fit",
                               advice=give)
+    dear = _dear_metal_anion(amounts)
+    if dear:                                                # Na3AuO, Li8PtO3
+        return OxidationGuess(note=f"no sound oxidation states for {formula}: {dear}",
+                              advice=f"check the file's occupancies (a missing or doubled "
+                                     f"site), or {give}")
     if not candidates:
         return OxidationGuess(note=f"no oxidation states are known for an element of {formula}",
                               advice=give)

@@ -118,7 +118,7 @@ def _zintl_anion(element) -> bool:
     return element.is_metal or (element.is_metalloid and element.group < 16)
 
 
-def _metal_anion_states(amounts) -> dict[str, float]:
+def _metal_anion_states(amounts, cost_limit: float | None = None) -> dict[str, float]:
     """Where the most electronegative metal is an anion beside the other metals
     (``_ionic_metal_anion``: an auride, CsAu; a platinide, Cs2Pt), the other metals at their
     usual state, the nonmetals at their usual negative one, and that metal at the negative
@@ -132,14 +132,15 @@ def _metal_anion_states(amounts) -> dict[str, float]:
     negative the metal is a cation (RbAuCl4's Au3+, Cs2PtCl6's Pt4+). Between its negative
     state and the positive one of the same size, beside ordinary anions, it is both
     (``_disproportionated``: the auride-aurates M7Au5O2, Au -0.6 on average), which were
-    called subvalent."""
+    called subvalent. ``cost_limit``: that of ``_beside_anions`` (``float("inf")``: what a
+    metal anion would take, for the reason there is no guess)."""
     from pymatgen.core import Element
 
     metals = [el for el in amounts if Element(el).is_metal]
     if not metals:
         return {}
     anion = max(metals, key=_electronegativity)
-    if not _ionic_metal_anion(anion, amounts):
+    if not _ionic_metal_anion(anion, amounts, cost_limit):
         return {}
     prob = _probabilities(amounts)
     states = {el: float(_usual_state(el, prob)) for el in metals if el != anion}
@@ -187,11 +188,16 @@ def _metal_anion_guess(amounts) -> OxidationGuess | None:
     formula = _formula(amounts)
     if _disproportionated(anion, state, amounts):
         size = -min(s for s in Element(anion).oxidation_states if s < 0)
+        known = (anion == "Au" and "O" in amounts
+                 and {el for el in amounts if el not in ("Au", "O")} <= set(AURIDE_AURATE_CATIONS))
         return OxidationGuess(states, 0.0, (
             f"{formula}: {anion} {state:.3g} on average, "
-            f"{_average_of(anion, state, -size, size)}, beside {others}: an auride-aurate, "
-            f"its {anion} disproportionated into {_ions({anion: -size})} and "
-            f"{_ions({anion: size})} bound to its anions, as Cs7Au5O2 = 4 CsAu.Cs3AuO2"))
+            f"{_average_of(anion, state, -size, size)}, beside {others}: its {anion} "
+            f"disproportionated into {_ions({anion: -size})} and {_ions({anion: size})} bound "
+            f"to its anions, as Au in the auride-aurates M7Au5O2 (M = "
+            f"{', '.join(AURIDE_AURATE_CATIONS)}; Cs7Au5O2 = 4 CsAu.Cs3AuO2)"
+            + ("" if known else "; no such compound of these elements is known: its states "
+               "are formal")))
     dear = {el: _transfer_cost(el, anion) for el in amounts
             if Element(el).is_metal and el != anion}
     dear = {el: cost for el, cost in dear.items() if cost > CHARGE_TRANSFER_COST}
@@ -208,6 +214,11 @@ def _metal_anion_guess(amounts) -> OxidationGuess | None:
         + ("" if known else "; no such compound of these elements is known: its states are "
            "formal")))
 
+
+AURIDE_AURATE_CATIONS = ("Rb", "Cs")
+"""The alkali metals of the known auride-aurates M7Au5O2, Au- beside [O-Au(I)-O]3- (Mudring
+and Jansen, Angew. Chem. Int. Ed. 39 (2000) 3066); Li7Au5O2, Na7Au5O2, K7Au5O2 and Cs4Pt3O's
+Pt2-/Pt2+ were noted as that family, none of them known."""
 
 AURIDE_OXIDE_CATIONS = ("K", "Rb", "Cs")
 """The alkali metals of the known auride oxides M3AuO, Au- beside O2- (Jansen, "The
@@ -243,13 +254,14 @@ structure would be a metal (relativistic bands: Koenig, Christensen, Kollar, Phy
 Notes Phys. 152 (1982))."""
 
 
-def _ionic_metal_anion(el: str, amounts) -> bool:
+def _ionic_metal_anion(el: str, amounts, cost_limit: float | None = None) -> bool:
     """Whether metal ``el`` is more electronegative (Pauling) than every other metal of
     ``amounts`` and takes their electrons at most ``CHARGE_TRANSFER_COST`` uphill: an
     ordinary (ionic) anion, as Au- in CsAu and RbAu, Pt2- in Cs2Pt; nonmetals beside it are
     anions too (Cs3AuO's O2-, Cs9Pt4H's H-), not donors. Among metals only Au and Pt hold an
     electron that firmly (electron affinities 2.31 and 2.13 eV; Ir 1.56), and only Cs and
-    Rb give one that cheaply (3.89 and 4.18 eV)."""
+    Rb give one that cheaply (3.89 and 4.18 eV); beside ordinary anions K too, as in K3AuO
+    (``_beside_anions``, up to ``cost_limit``)."""
     from pymatgen.core import Element
 
     x = _electronegativity(el)
@@ -257,17 +269,56 @@ def _ionic_metal_anion(el: str, amounts) -> bool:
     if not others or not all(x > _electronegativity(other) for other in others):
         return False
     return (all(_transfer_cost(other, el) <= CHARGE_TRANSFER_COST for other in others)
-            or _beside_anions(el, amounts, others))
+            or _beside_anions(el, amounts, others, cost_limit))
 
 
-def _beside_anions(el: str, amounts, others) -> bool:
+def _beside_anions(el: str, amounts, others, cost_limit: float | None = None) -> bool:
     """Whether metal ``el`` holds an electron as firmly as Au and Pt do
-    (``METAL_ANION_AFFINITY``) beside ordinary (nonmetal) anions and alkali metals alone:
-    their lattice (the Madelung energy of O2-) pays what the free atoms cost. K3AuO is an
-    auride oxide (``AURIDE_OXIDE_CATIONS``) though K (2.03 eV) forms intermetallic KAu2 and
-    KAu5 with Au alone; K3AuO and Na3AuO got no states (K+ Au+ O2-: +2 e)."""
+    (``METAL_ANION_AFFINITY``) beside ordinary (nonmetal) anions and alkali metals alone,
+    each of which gives it that electron at most ``cost_limit`` uphill (by default
+    ``BESIDE_ANIONS_COST``: K's to Au in K3AuO, the dearest such salt known): their lattice
+    (the Madelung energy of O2-) pays what the free atoms cost. K3AuO is an auride oxide
+    (``AURIDE_OXIDE_CATIONS``) though K (2.03 eV) forms intermetallic KAu2 and KAu5 with Au
+    alone; it got no states (K+ Au+ O2-: +2 e). Na (2.83 eV) and Li (3.08) give Au no
+    electron in any compound known (NaAu2 and LiAu are metals; no Na3AuO, Li3AuO): Li8PtO3,
+    Li8PtO6 short of half its O, was guessed Pt2- beside O2-."""
     from pymatgen.core import Element
 
+    limit = BESIDE_ANIONS_COST if cost_limit is None else cost_limit
     return (Element(el).electron_affinity >= METAL_ANION_AFFINITY
             and any(not Element(x).is_metal for x in amounts)
-            and all(Element(other).is_alkali for other in others))
+            and all(Element(other).is_alkali and _transfer_cost(other, el) <= limit
+                    for other in others))
+
+
+BESIDE_ANIONS_COST = 2.05
+"""eV: beside ordinary anions, the dearest transfer of an electron from an alkali metal to
+a metal anion that a known salt holds: K to Au, 2.03 eV, in the auride oxide K3AuO
+(``AURIDE_OXIDE_CATIONS``). Na (2.83 eV) and Li (3.08) to Au, Li to Pt (3.27) are far
+dearer, and no such salt is known: a composition that only Au- or Pt2- makes neutral
+beside them is no guess (a file to check, or states to give), not a formal auride."""
+
+
+def _dear_metal_anion(amounts) -> str | None:
+    """Where a metal anion beside ordinary anions would make ``amounts`` neutral but its
+    cations give it an electron dearer than ``BESIDE_ANIONS_COST`` (Na3AuO, Li8PtO3): what
+    it would take, for the reason there is no guess; else None."""
+    from pymatgen.core import Element
+
+    if _metal_anion_states(amounts):
+        return None
+    states = _metal_anion_states(amounts, cost_limit=float("inf"))
+    if not states:
+        return None
+    anion = next(el for el, s in states.items() if s < 0 and Element(el).is_metal)
+    state = states[anion]
+    named = (_ions({anion: state}) if state == round(state)
+             else f"{anion} {state:.3g} on average")
+    others = _ions({el: s for el, s in states.items() if el != anion})
+    donors = [el for el in amounts if Element(el).is_metal and el != anion]
+    costs = " and ".join(f"{_transfer_cost(el, anion):.2f}" for el in donors)
+    return (f"only {named} beside {others} would make it neutral, a metal anion as Au- in "
+            f"the auride oxides M3AuO (M = {', '.join(AURIDE_OXIDE_CATIONS)}), but "
+            f"{' and '.join(donors)} give{'s' if len(donors) == 1 else ''} {anion} an "
+            f"electron {costs} eV uphill between free atoms, dearer than in any such salt known "
+            f"(K to Au in K3AuO, {_transfer_cost('K', 'Au'):.2f} eV)")
