@@ -8,7 +8,7 @@ from __future__ import annotations
 from ionmd.structures.charges_states import (CHARGED_REFINEMENT, OxidationGuess,
                                              _Assignment, _cations_first, _options,
                                              _probabilities, _usual, _usual_state)
-from ionmd.structures.charges_words import _formula, _ions
+from ionmd.structures.charges_words import _average_of, _formula, _ions
 
 
 SETTLED_IN_OXIDES = {"Mn": 4.0, "Co": 3.0}
@@ -54,11 +54,12 @@ def _settled_oxide(best: _Assignment, amounts) -> OxidationGuess | None:
     states[el] = float(lo) if abs(average - lo) <= 1e-9 else average
     if states == best.states:
         return None
-    note = (f"{_formula(amounts)}: {_ions(states)}, the states of mixed transition-metal "
+    shown = states if states[el] == lo else {x: q for x, q in states.items() if x != el}
+    note = (f"{_formula(amounts)}: {_ions(shown)}, the states of mixed transition-metal "
             f"oxides ({', '.join(f'{m}{SETTLED_IN_OXIDES[m]:g}+' for m in settled)} beside "
             f"{el}, which takes the rest"
-            + (f": {el}{lo:g}+/{el}{lo + 1:g}+, {average:.4g} on average, an average of "
-               f"{lo:+g} and {lo + 1:+g}" if states[el] != lo
+            + (f": {el}{lo:g}+/{el}{lo + 1:g}+, {average:.4g} on average, "
+               f"{_average_of(el, average, lo, lo + 1)}" if states[el] != lo
                else "")
             + f"); each element's ICSD frequencies alone gave {_ions(best.states)}"
             + (f" ({best.charge:+.3g} e)" if abs(best.charge) > 1e-6 else "") + "; where the "
@@ -173,9 +174,11 @@ def _redox_oxide(candidates, amounts, step: int,
                 f"neutral; it holds {a.charge:+.3g} e under {_ions(a.states)}")
         return OxidationGuess(states, 0.0, note)
     pair = "/".join(f"{el}{s:g}+" for s in sorted((other, a.states[el])))
-    note = (f"mixed valence: {el} {average:.4g} on average ({pair}), an average of "
-            f"{min(other, a.states[el]):+g} and {max(other, a.states[el]):+g}, makes "
-            f"{_formula(amounts)} neutral ({_ions(states)}), which holds {a.charge:+.3g} e "
+    lo, hi = sorted((other, a.states[el]))
+    note = (f"mixed valence: {el} {average:.4g} on average ({pair}), "
+            f"{_average_of(el, average, lo, hi)}, makes "
+            f"{_formula(amounts)} neutral ({_ions({x: q for x, q in states.items() if x != el})}"
+            f" beside it), which holds {a.charge:+.3g} e "
             f"under {_ions(a.states)}: its {el} is {how}")
     return OxidationGuess(states, 0.0, note)
 
