@@ -165,11 +165,17 @@ def wrap(positions: np.ndarray, boxes: np.ndarray,
 
 
 def looks_unwrapped(positions: np.ndarray, boxes: np.ndarray,
-                    origins: np.ndarray | None = None) -> bool:
+                    origins: np.ndarray | None = None, chunk: int = 256) -> bool:
     """True if some atom lies more than a quarter cell outside its frame's box: LAMMPS
-    wraps atoms at every neighbour-list rebuild, so its wrapped output never does."""
-    frac = fractional(positions, boxes, origins)
-    return bool(np.any(frac < -0.25) or np.any(frac > 1.25))
+    wraps atoms at every neighbour-list rebuild, so its wrapped output never does. In
+    chunks of frames, so no (T, N, 3) temporaries."""
+    for a in range(0, len(positions), chunk):
+        part = slice(a, a + chunk)
+        frac = fractional(positions[part], boxes[part],
+                          None if origins is None else origins[part])
+        if np.any(frac < -0.25) or np.any(frac > 1.25):
+            return True
+    return False
 
 
 #: A step between two frames longer than this fraction of a cell vector is a wrap: an atom
@@ -187,6 +193,16 @@ def wraps_at_faces(positions: np.ndarray, boxes: np.ndarray,
     jump = _longest_fractional_steps(positions, np.linalg.inv(boxes))
     jump[[s - 1 for s in seams if 0 < s <= len(jump)]] = 0.0
     return bool(jump.size and jump.max() > WRAP_JUMP_FRACTION)
+
+
+def frames_look_unwrapped(positions: np.ndarray, boxes: np.ndarray,
+                          origins: np.ndarray | None = None, seams: Sequence[int] = ()) -> bool:
+    """Whether frames of a file that does not say (DCD) hold LAMMPS's unwrapped
+    coordinates: no atom jumps by half a cell between two of them (:func:`wraps_at_faces`),
+    or some atom lies more than a quarter cell outside its frame's box
+    (:func:`looks_unwrapped`)."""
+    return (looks_unwrapped(positions, boxes, origins)
+            or not wraps_at_faces(positions, boxes, seams))
 
 
 def cell_widths(boxes: np.ndarray) -> np.ndarray:
@@ -263,8 +279,12 @@ class Piece:
     #: resumed piece with the frame it repeats (see :meth:`aligned`)
     seam_shifts: tuple[tuple[int, int, np.ndarray], ...] = ()
     #: the positions are LAMMPS's unwrapped ones (a dump's ``xu``/``xsu`` columns, image
-    #: flags added); None where the file does not say (DCD): see :meth:`holds_lammps_unwrapped`
+    #: flags added); None where the file does not say (DCD): see :meth:`holds_lammps_unwrapped`.
+    #: Of stitched pieces: those of some piece are (:func:`stitch`)
     lammps_unwrapped: bool | None = None
+    #: of stitched pieces: those of some piece are wrapped (its columns, or a DCD's atoms
+    #: jumping a cell at faces), so that ``lammps_unwrapped`` is not true of every frame
+    wrapped_part: bool = False
 
     def aligned(self) -> np.ndarray:
         """The positions with each resumed piece moved by the lattice vectors that make
@@ -303,8 +323,7 @@ class Piece:
             return self.lammps_unwrapped
         # (the steps into each resumed piece aside: no aligned copy of every frame needed)
         seams = (*self.starts, *(first for first, _, _ in self.seam_shifts))
-        return (looks_unwrapped(self.positions, self.boxes, self.origins)
-                or not wraps_at_faces(self.positions, self.boxes, seams))
+        return frames_look_unwrapped(self.positions, self.boxes, self.origins, seams)
 
     def wrapped_fractions(self) -> np.ndarray:
         """Fractional coordinates in [0, 1) of each frame's cell, float32 (T, N, 3): the
@@ -691,20 +710,25 @@ def _joined(kept: list[_Kept]) -> Piece:
         raise AnalysisError(f"frames are not evenly spaced after stitching (steps "
                             f"{steps[where[0]]} -> {steps[where[0] + 1]}, expected spacing "
                             f"{spacing[0]}): a piece is missing or dumps at another interval")
+    flags = [_holds_lammps_unwrapped(p) for p in kept]
     return Piece(np.concatenate([p.positions for p in kept]),
                  np.concatenate([p.boxes for p in kept]), steps, tuple(starts),
                  np.concatenate([p.origins for p in kept]), tuple(seam_shifts),
-                 _unwrapped_of([p.lammps_unwrapped for p in kept]))
+                 True if True in flags else (False if False in flags else None),
+                 wrapped_part=any(f is not True for f in flags))
 
 
-def _unwrapped_of(flags: Sequence[bool | None]) -> bool | None:
-    """One piece's :attr:`Piece.lammps_unwrapped` from its parts': True where some part
-    holds LAMMPS-unwrapped positions (all are then wrapped back: a no-op for wrapped ones
-    but for atoms LAMMPS had not wrapped yet), False where all say they are wrapped,
-    None (not known) otherwise."""
-    if True in flags:
-        return True
-    return False if flags and all(f is False for f in flags) else None
+def _holds_lammps_unwrapped(part: _Kept) -> bool | None:
+    """Whether one piece's kept frames are LAMMPS-unwrapped: as its columns say, else (a
+    DCD) as its own frames show (:func:`frames_look_unwrapped`; None, not known, from a
+    single frame). Judged piece by piece: a run resumed with ``dump_modify unwrap yes``
+    added wraps atoms back at faces in its first DCD only, and judged as one its second
+    kept ``n dH`` (2.3 A for one atom). Where some piece is unwrapped, all are wrapped
+    back under a changing box: a no-op for wrapped ones but for atoms LAMMPS had not
+    wrapped yet."""
+    if part.lammps_unwrapped is not None or len(part.steps) < 2:
+        return part.lammps_unwrapped
+    return frames_look_unwrapped(part.positions, part.boxes, part.origins)
 
 
 def continuous_unwrapped(piece: Piece) -> np.ndarray:
@@ -737,10 +761,11 @@ def _refuse_wrapped(piece: Piece, aligned: np.ndarray) -> None:
     (seams aside) is more than 3/4 of a cell vector. Unwrapped coordinates of a run where
     an atom crosses nearly a whole cell in one interval, from near one face to near the
     other, have, with all atoms diffusing that far, atoms well outside the cell; LAMMPS's
-    wrapped ones never do. A dump whose columns are unwrapped (``xu``, ``xsu``, image
-    flags: :attr:`Piece.lammps_unwrapped`) is not judged: its atoms may well cross most of
-    a cell in one interval of a long one, what ``dump_unwrapped`` is for."""
-    if piece.lammps_unwrapped or looks_unwrapped(piece.positions, piece.boxes, piece.origins):
+    wrapped ones never do. Frames all of whose pieces are unwrapped (``xu``, ``xsu``, image
+    flags: :attr:`Piece.lammps_unwrapped`) are not judged: their atoms may well cross most
+    of a cell in one interval of a long one, what ``dump_unwrapped`` is for."""
+    if ((piece.lammps_unwrapped and not piece.wrapped_part)
+            or looks_unwrapped(piece.positions, piece.boxes, piece.origins)):
         return
     jump = _longest_fractional_steps(aligned, np.linalg.inv(piece.boxes[0]))
     jump[[s - 1 for s in piece.starts[1:]]] = 0.0    # a resumed piece may be wrapped anew
