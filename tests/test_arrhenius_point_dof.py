@@ -72,10 +72,17 @@ def test_many_ions_normal_and_scattered_points_keep_their_quantile(data):
     many = fit_arrhenius(T, np.exp(ln_y), se, y_err_dof=np.full(T.size, 15.0))
     # 16 ions each: near 1.96, pooled above any one point's dof
     assert 1.96 < many.quantile < student_t.ppf(0.975, 15.0) < 2.14
-    scattered = fit_arrhenius(T, np.exp(ln_y + [0.5, -0.5, 0.5, -0.5, 0.5]), se,
-                              y_err_dof=np.full(T.size, 3.0))
+    # scattered far beyond errors over 4 ions (p < 0.5 %): flagged, the covariance
+    # Birge-scaled (statsmodels' estimated scale), t at n - 2 plus the Welch-Satterthwaite
+    # dof (pooled; was t(n - 2) = 3.18)
+    ln_scattered = ln_y + [0.5, -0.5, 0.5, -0.5, 0.5]
+    scattered = fit_arrhenius(T, np.exp(ln_scattered), se, y_err_dof=np.full(T.size, 3.0))
     assert "scatter_exceeds_errors" in scattered.flags
-    assert scattered.quantile == pytest.approx(student_t.ppf(0.975, T.size - 2), rel=1e-12)
+    X = sm.add_constant(-1.0 / (KB * T))
+    ref = sm.WLS(ln_scattered, X, weights=1 / se ** 2).fit()
+    assert scattered.covariance == pytest.approx(ref.cov_params(), rel=1e-9)
+    _, nu3 = ws_quantile(np.array([1.0, -1 / (KB * 300)]), X, se, np.full(T.size, 3.0))
+    assert scattered.quantile == pytest.approx(student_t.ppf(0.975, T.size - 2 + nu3), rel=1e-10)
     assert scattered.Ea_dof is None and scattered.point_errors is None
 
 
@@ -112,7 +119,8 @@ def test_lone_runs_feed_their_ions(data):
 
 def test_d300_coverage_over_four_ions():
     """Seeded: 4000 trials of 5 lone runs over 4 ions each; 1.96 covered the true D(300 K)
-    ~87 %, the Welch-Satterthwaite t ~92 % (examples/arrhenius_dof_coverage.py)."""
+    ~87 %, the Welch-Satterthwaite t 89 % (92 % while the chi-square test's false flags,
+    13 % of these fits, put t(3) and the Birge scale on them; examples/arrhenius_dof_coverage.py)."""
     rng = np.random.default_rng(11)
     truth = np.exp(LN_D0 - EA / (KB * 300.0))
     hits = trials = 0
@@ -123,7 +131,7 @@ def test_d300_coverage_over_four_ions():
         trials += 1
         lo, hi = arrhenius_of_points(points, times_T=False)["extrapolated_ci95"]
         hits += lo <= truth <= hi
-    assert 0.905 < hits / trials < 0.97
+    assert 0.88 < hits / trials < 0.97
 
 
 def test_allocator_factor_is_collects_interval():
