@@ -131,7 +131,7 @@ def _compact_supercell(structure: Structure, spec) -> tuple[Structure, str | Non
     n = round(abs(np.linalg.det(matrix)))
     check_run_atoms(n * len(structure), f"supercell {spec!r}: {n} copies of the "
                     f"{len(structure)}-atom cell")
-    # pymatgen's make_supercell, from numpy arrays: 941,192 atoms of LiCl in 8 s, not 59
+    # pymatgen's make_supercell from numpy arrays: 941,192 atoms of LiCl loaded in 17 s, not 59
     big = supercell_structure(structure, matrix)
     from ionmd.structures.geometry import perpendicular_widths
 
