@@ -291,12 +291,14 @@ def _beside_anions(el: str, amounts, others, cost_limit: float | None = None) ->
                     for other in others))
 
 
-BESIDE_ANIONS_COST = 2.05
-"""eV: beside ordinary anions, the dearest transfer of an electron from an alkali metal to
-a metal anion that a known salt holds: K to Au, 2.03 eV, in the auride oxide K3AuO
-(``AURIDE_OXIDE_CATIONS``). Na (2.83 eV) and Li (3.08) to Au, Li to Pt (3.27) are far
-dearer, and no such salt is known: a composition that only Au- or Pt2- makes neutral
-beside them is no guess (a file to check, or states to give), not a formal auride."""
+BESIDE_ANIONS_COST = 2.1
+"""eV: beside ordinary anions, how far uphill (between free atoms) an alkali metal may give
+a metal anion its electron: K to Au, 2.03 eV, in the known auride oxide K3AuO
+(``AURIDE_OXIDE_CATIONS``); Rb to Pt, 2.05 eV, as Cs to Pt in Cs9Pt4H (formal: no such
+salt of Rb is known). K to Pt (2.22 eV), Na (2.83) and Li (3.08) to Au, Li to Pt (3.27)
+are far dearer, and no such salt is known: a composition that only Au- or Pt2- makes
+neutral beside them is no guess (a file to check, or states to give), not a formal
+auride."""
 
 
 def _dear_metal_anion(amounts) -> str | None:
