@@ -59,6 +59,10 @@ STYLES = {
     "one": ("thermo_style one", "thermo_style custom step temp epair emol etotal press vol"),
 }
 MD_STEPS = list(range(0, 61, 10))
+#: multi at constant volume: 12 columns fill their lines, a record's end is the next line
+NVT = ("fix 1 all nvt temp 300 300 0.1",
+       "thermo_style custom step etotal ke temp pe ebond eangle edihed eimp evdwl ecoul elong "
+       "press\nthermo_modify format float %14.4f")
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +74,10 @@ def runs(tmp_path_factory):
         for name, thermo in ((style, own), (f"{style}_custom", custom)):
             run_lmp(ARGON.format(boundary="", box="0 3", thermo=thermo) + MD, base / name)
             folders[name] = base / name
+    md_nvt = MD.replace("fix 1 all npt temp 300 300 0.1 iso 1000 1000 1.0", NVT[0])
+    for name, thermo in (("multi_nvt", STYLES["multi"][0]), ("multi_nvt_custom", NVT[1])):
+        run_lmp(ARGON.format(boundary="", box="0 3", thermo=thermo) + md_nvt, base / name)
+        folders[name] = base / name
     return folders
 
 
@@ -89,6 +97,17 @@ def test_rows_equal_the_custom_thermo_of_the_same_run(runs, style):
     for name in shared:
         np.testing.assert_array_equal(thermo[name], twin[name], err_msg=name)
     assert not thermo.unreadable and not thermo.stepless
+
+
+def test_multi_at_constant_volume_equals_its_custom_twin(runs):
+    thermo = parse_thermo(_log(runs["multi_nvt"]))
+    twin = parse_thermo(_log(runs["multi_nvt_custom"]))
+    assert "Volume" not in thermo and set(thermo) - {"CPU"} == set(twin)
+    assert thermo["Step"].astype(int).tolist() == MD_STEPS
+    for name in twin:
+        np.testing.assert_array_equal(thermo[name], twin[name], err_msg=name)
+    steps, reader = thermo_steps(_log(runs["multi_nvt"]).splitlines(), None)
+    assert sorted(set(steps)) == MD_STEPS and reader.md_step == 60
 
 
 @pytest.mark.parametrize("style", list(STYLES))

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ionmd.lammps.thermo_styles import OneLineThermo
+from ionmd.lammps.thermo_styles import COLUMN_NAME, OneLineThermo
 
 HALT_RE = re.compile(r"Fix halt condition for fix-id (\S+) met on step (\d+) with value (\S+)")
 NO_SPACE_RE = re.compile(r"No space left on device|Disk quota exceeded")
@@ -134,6 +134,9 @@ class ThermoBlocks:
     from step to step (one whose atoms do not move is no MD either); and a rerun from a
     minimisation by its first row's step, before the step LAMMPS was at (a minimisation
     goes on from there, a rerun reads its dump from the first snapshot: :meth:`end`).
+
+    Thermo output in any ``thermo_style``: ``yaml`` and ``multi`` are read as the header
+    and rows of the one-line layout they make (:meth:`one_line`).
 
     Rows are handed out as they are read (:meth:`row`), so that a running LAMMPS can be
     followed; those of a block found later to be no MD are taken back: ``not_md`` gets its
@@ -299,14 +302,11 @@ class ThermoBlocks:
             self.md_step = self._md_step_before
 
 
-_KEYWORD = re.compile(r"[A-Za-z_][\w\[\]/:.-]*")
-
-
 def _is_header(parts: list[str]) -> bool:
     """Whether ``parts`` is a thermo header: column names, one of them ``Step`` wherever
     ``thermo_style custom`` puts it (``elapsed step temp`` prints ``Elapsed Step Temp``)."""
     return ("Step" in parts and not parts[0].startswith(("WARNING", "ERROR"))
-            and all(_KEYWORD.fullmatch(p) for p in parts))
+            and all(COLUMN_NAME.fullmatch(p) for p in parts))
 
 
 def row_step(header: list[str], row) -> int:

@@ -18,19 +18,24 @@ under ``thermo_modify line yaml|multi``) turned into the one-line layout of ``cu
     TotEng   =      -535.4513 KinEng   =        37.7469 Temp     =      1553.3117
     ...
 
-A multi record's end is the next line that holds no pairs (the next record's separator, a
-loop line, a warning), or, once a record of the block was complete, its number of pairs:
-the first record of each run is handed on one line late (:meth:`OneLineThermo.close` at
-the end of the output)."""
+A multi record's end is a line of fewer than three pairs, or, once a record of the block
+was complete, its number of pairs, else the next line that holds no pairs (the next
+record's separator, a loop line, a warning): the first record of a run whose columns fill
+their lines (the 12 of ``multi`` at constant volume) is handed on one line late
+(:meth:`OneLineThermo.close` at the end of the output)."""
 
 from __future__ import annotations
 
 import re
 
+COLUMN_NAME = re.compile(r"[A-Za-z_][\w\[\]/:.-]*")
+"""A thermo column name as a one-line header is read (``c_msd[4]``, ``v_T``)."""
 _YAML_KEYWORDS = re.compile(r"^keywords:\s*\[(.*)\]\s*$")
 _YAML_NAME = re.compile(r"'([^']*)'")
 _YAML_ROW = re.compile(r"^\s+- \[(.*)\]\s*$")
 MULTI_SEPARATOR = re.compile(r"^-+ Step\s+(-?\d+) -+ CPU =\s*(\S+) \(sec\) -+\s*$")
+MULTI_PER_LINE = 3
+"""Pairs on each line of a multi record but its last, which may hold fewer."""
 _MULTI_PAIRS = re.compile(r"^(?:\s*\S+\s+=\s*\S+)+\s*$")
 _MULTI_PAIR = re.compile(r"(\S+)\s+=\s*(\S+)")
 
@@ -45,8 +50,8 @@ class OneLineThermo:
     (:meth:`lines`), into header and row lines of the one-line layout.
 
     ``unreadable``: a description of each yaml or multi header whose column names cannot
-    make a one-line header (a name with a space, from ``thermo_modify colname``): the
-    rows under it are left out."""
+    make a one-line header (a name with a space or a parenthesis, from ``thermo_modify
+    colname``; :data:`COLUMN_NAME`): the rows under it are left out."""
 
     def __init__(self):
         self.unreadable: list[str] = []
@@ -64,8 +69,10 @@ class OneLineThermo:
         after_dashes, self._after_dashes = self._after_dashes, line.rstrip() == "---"
         if self._separator is not None:
             if _MULTI_PAIRS.match(line):
-                self._pairs += _MULTI_PAIR.findall(line)
-                return self._record_done() if len(self._pairs) == self._record_size else []
+                pairs = _MULTI_PAIR.findall(line)
+                self._pairs += pairs
+                last = len(pairs) < MULTI_PER_LINE or len(self._pairs) == self._record_size
+                return self._record_done() if last else []
             return self._record_done(line) + self.lines(line)
         separator = MULTI_SEPARATOR.match(line)
         if separator:
@@ -95,10 +102,14 @@ class OneLineThermo:
             return []
         return self._record_done()
 
+    def _note(self, what: str) -> None:
+        if what not in self.unreadable:
+            self.unreadable.append(what)
+
     def _yaml_header(self, line: str) -> list[str]:
         names = _YAML_NAME.findall(line)
-        if not names or any(len(name.split()) != 1 for name in names):
-            self.unreadable.append(f"thermo_style yaml header {line.strip()!r}")
+        if not names or not all(COLUMN_NAME.fullmatch(name) for name in names):
+            self._note(f"thermo_style yaml header {line.strip()!r}")
             return []
         self._yaml_rows = True
         return [" ".join(names)]
@@ -111,13 +122,16 @@ class OneLineThermo:
         (step, cpu), pairs = self._separator, self._pairs
         self._separator, self._pairs = None, []
         if not pairs:
-            self.unreadable.append(f"thermo_style multi record at step {step}, followed by "
-                                   f"{next_line.strip()!r} instead of 'Key = value' pairs")
+            self._note(f"thermo_style multi record at step {step}, followed by "
+                       f"{next_line.strip()!r} instead of 'Key = value' pairs")
             return []
         self._record_size = len(pairs)
         record = {"Step": step, "CPU": cpu}
         record.update(pairs)
         names = list(record)
+        if not all(COLUMN_NAME.fullmatch(name) for name in names):
+            self._note(f"thermo_style multi record with columns {names}")
+            return []
         out = []
         if names != self._multi_header:
             self._multi_header = names
