@@ -205,6 +205,11 @@ def frames_look_unwrapped(positions: np.ndarray, boxes: np.ndarray,
             or not wraps_at_faces(positions, boxes, seams))
 
 
+def box_changes(boxes: np.ndarray) -> bool:
+    """Whether the cell (T, 3, 3) differs between frames by more than 1e-6 A."""
+    return not np.allclose(boxes, boxes[0], rtol=0, atol=1e-6)
+
+
 def cell_widths(boxes: np.ndarray) -> np.ndarray:
     """Distances between opposite faces of each cell (T, 3): V / |a_j x a_k|."""
     from ionmd.structures.geometry import perpendicular_widths
@@ -304,7 +309,7 @@ class Piece:
         """Continuous positions: TOR unwrapping of the aligned positions (exact across the
         seams), or, when the box changes and the coordinates are LAMMPS-unwrapped, of the
         positions wrapped into ``[lo, lo + H)`` (see module doc)."""
-        changing = not np.allclose(self.boxes, self.boxes[0], rtol=0, atol=1e-6)
+        changing = box_changes(self.boxes)
         if changing and self.holds_lammps_unwrapped():
             origins = self.origins if self.origins is not None else np.zeros((len(self.steps), 3))
             return unwrap(self.positions, self.boxes, origins)
@@ -710,9 +715,11 @@ def _joined(kept: list[_Kept]) -> Piece:
         raise AnalysisError(f"frames are not evenly spaced after stitching (steps "
                             f"{steps[where[0]]} -> {steps[where[0] + 1]}, expected spacing "
                             f"{spacing[0]}): a piece is missing or dumps at another interval")
-    flags = [_holds_lammps_unwrapped(p) for p in kept]
-    return Piece(np.concatenate([p.positions for p in kept]),
-                 np.concatenate([p.boxes for p in kept]), steps, tuple(starts),
+    boxes = np.concatenate([p.boxes for p in kept])
+    # a DCD's frames are judged only where it matters, in a changing box (NVT: no pass)
+    changing = box_changes(boxes)
+    flags = [_holds_lammps_unwrapped(p) if changing else p.lammps_unwrapped for p in kept]
+    return Piece(np.concatenate([p.positions for p in kept]), boxes, steps, tuple(starts),
                  np.concatenate([p.origins for p in kept]), tuple(seam_shifts),
                  True if True in flags else (False if False in flags else None),
                  wrapped_part=any(f is not True for f in flags))
@@ -736,7 +743,7 @@ def continuous_unwrapped(piece: Piece) -> np.ndarray:
     ``xu yu zu``) in a constant box: exact however far atoms move between frames. A
     piece that does not repeat the previous piece's last step (see :func:`stitch`, which
     aligns those that do) is joined to it by the minimum image."""
-    if not np.allclose(piece.boxes, piece.boxes[0], rtol=0, atol=1e-6):
+    if box_changes(piece.boxes):
         raise AnalysisError("the box changes: LAMMPS's unwrapped coordinates are wrong under "
                             "NpT; analyse without 'dump_unwrapped' (minimum-image unwrapping)")
     pos = piece.aligned().copy()
