@@ -113,6 +113,12 @@ def test_full_disk_at_a_periodic_restart_is_an_interruption(tmp_path, model, mon
     status = execute(rd)
     assert status["state"] == "completed" and status["resumed_from"] == "restart.a"
     np.testing.assert_array_equal(_frame_steps(rd), np.arange(0, 151, 10))
+    # the resumed piece wrote restart.b first (step 100), not restart.a, the only whole
+    # file while it wrote (was: restart.a at 100, a kill there left no restart at all)
+    assert "restart         50 restart.b restart.a" in rd.piece(1)["input"].read_text()
+    steps = {n: restart_step(rd.path / n) for n in ("restart.a", "restart.b")}
+    assert steps == {"restart.a": 150, "restart.b": 100}
+    assert all(restart_complete(rd.path / n) for n in steps)
 
 
 @pytest.mark.parametrize("hard_links", [True, False], ids=["hard-links", "no-hard-links"])

@@ -180,13 +180,25 @@ def render_md(rd: RunDir, k: int, restart: Path | None) -> str:
                 thermo_every=p.thermo_every, dump_every=p.dump_every,
                 trajectory=rd.piece(k)["trajectory"].name,
                 dump_modify="dump_modify     traj unwrap yes" if p.ensemble == "nvt" else "",
-                restart_every=p.restart_every, steps=rd.target_step, data=DATA,
+                restart_every=p.restart_every, restart_files=_restart_order(restart),
+                steps=rd.target_step, data=DATA,
                 temperature=T0, pressure=P0, seed=rd.velocity_seed)
     try:
         return string.Template(template_path(rd).read_text()).substitute(subs)
     except (KeyError, ValueError) as exc:
         raise IonmdError(f"template {template_path(rd)} uses an unknown placeholder {exc}; "
                          f"known: {', '.join(sorted(subs))}") from exc
+
+
+def _restart_order(restart: Path | None) -> str:
+    """restart.a and restart.b in the order a piece's ``restart`` command writes them
+    (LAMMPS writes the first named first, whatever it resumed from): a piece resumed from
+    restart.a writes restart.b first, so that its first write (in place: a kill or a full
+    disk leaves it cut) never takes the state it resumed from. 'restart.a restart.b'
+    wrote a piece resumed from restart.a (restart.b cut by a full disk) over restart.a
+    first: a kill there left no whole restart file, and the run started over."""
+    return ("restart.b restart.a" if restart is not None and restart.name == "restart.a"
+            else "restart.a restart.b")
 
 
 # ---- DCD pieces --------------------------------------------------------------------------
