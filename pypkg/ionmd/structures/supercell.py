@@ -121,10 +121,11 @@ def make_supercell(structure: Structure, supercell: str | Sequence[int] | int | 
     return supercell_structure(structure, np.diag(reps))
 
 
-def supercell_sites(cell, frac_coords, matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def supercell_sites(cell, frac_coords, matrix,
+                    pbc=(True, True, True)) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The supercell ``matrix @ cell`` (rows: lattice vectors) of sites at ``frac_coords``:
-    its lattice rows, each atom's fractional coordinates in it (in [0, 1)) and the index
-    of the site it copies.
+    its lattice rows, each atom's fractional coordinates in it (in [0, 1) along the
+    periodic axes ``pbc``) and the index of the site it copies.
 
     In pymatgen's ``Structure.make_supercell`` order (each site's copies together, the
     translations of ``lattice_points_in_supercell``) and arithmetic, bit for bit, so that
@@ -143,7 +144,8 @@ def supercell_sites(cell, frac_coords, matrix) -> tuple[np.ndarray, np.ndarray, 
     coords = _row_dot(np.asarray(frac_coords, dtype=float).reshape(-1, 3), cell)
     cart = (coords[:, None, :] + translations[None, :, :]).reshape(-1, 3)
     # pymatgen folds into the cell twice (from_sites, then make_supercell): -1e-17 -> 1.0 -> 0.0
-    frac = np.mod(np.mod(_row_dot(cart, big.inv_matrix), 1.0), 1.0)
+    frac = _row_dot(cart, big.inv_matrix)
+    frac = np.where(pbc, np.mod(np.mod(frac, 1.0), 1.0), frac)
     return big.matrix, frac, np.repeat(np.arange(len(coords)), len(translations))
 
 
@@ -161,7 +163,8 @@ def supercell_structure(structure: Structure, matrix) -> Structure:
     from pymatgen.core.sites import PeriodicSite
 
     lattice_rows, frac, source = supercell_sites(structure.lattice.matrix,
-                                                 structure.frac_coords, matrix)
+                                                 structure.frac_coords, matrix,
+                                                 structure.lattice.pbc)
     big = structure.copy()
     big.lattice = Lattice(lattice_rows, pbc=structure.lattice.pbc)
     lattice = big.lattice
