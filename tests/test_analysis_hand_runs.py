@@ -207,3 +207,56 @@ def test_a_misspelt_run_json_key_is_named(hand_run, tmp_path, capsys):
     assert "unknown key 'timestep'; did you mean 'timestep_fs'?" in capsys.readouterr().err
     (run / "run.json").write_text(json.dumps({"timestep_fs": 2, "temperature_K": 900, "notes": "x"}))
     assert _results(run)["timestep_fs"] == 2      # other unknown keys (notes) are left alone
+
+
+def test_a_folder_named_for_another_temperature_is_said_with_the_results(hand_run, tmp_path,
+                                                                         capsys):
+    """The 900 K run in a folder named T1300: analysed at the 900 K of its log's thermostat,
+    and the results and stderr say the folder's name says otherwise (RunSpec's
+    settings_notes; before, neither said it)."""
+    run = tmp_path / "LiCl_lj" / "T1300"
+    run.mkdir(parents=True)
+    for name in ("md.dump", "start.data", "log.lammps"):
+        (run / name).symlink_to(hand_run / name)
+    res = _results(run)
+    assert res["temperature_K"] == T
+    (note,) = res["settings_notes"]
+    assert "analysed at 900 K" in note and "not at the 1300 K the folder's name says" in note
+    assert f"ionmd: note: {res['run']}: {note}" in capsys.readouterr().err
+
+
+def _without_step(log: str) -> str:
+    """The log as LAMMPS prints it under ``thermo_style custom temp pe press``: the Step
+    column taken out of the header and its rows."""
+    lines, in_table = [], False
+    for line in log.splitlines():
+        words = line.split()
+        if words[:1] == ["Step"]:
+            in_table = True
+        elif line.startswith("Loop time"):
+            in_table = False
+        if in_table:
+            line = "   " + "   ".join(words[1:])
+        lines.append(line.replace("thermo_style custom step ", "thermo_style custom "))
+    return "\n".join(lines) + "\n"
+
+
+def test_a_log_without_step_costs_only_the_checks_that_read_it(hand_run, tmp_path, capsys):
+    """A finished run whose thermo_style prints no step: D as of the same run with the
+    column, and a note naming the failure checks that could not run (before: refused,
+    'no Step column', no D); --failures-only, those checks, is refused as before."""
+    run = tmp_path / "LiCl_lj" / "900K"
+    run.mkdir(parents=True)
+    for name in ("md.dump", "start.data"):
+        (run / name).symlink_to(hand_run / name)
+    text = _without_step((hand_run / "log.lammps").read_text())
+    assert "Step" not in text and "PotEng" in text
+    (run / "log.lammps").write_text(text)
+    res = _results(run)
+    assert res["diffusion"][0]["D"] == _results(hand_run)["diffusion"][0]["D"]
+    skipped = res["skipped_checks"]
+    assert "temperature runaway" in skipped and "no Step column" in skipped
+    assert skipped in capsys.readouterr().out
+    assert "skipped_checks" not in _results(hand_run)
+    assert main(["analyze", str(run), "--failures-only"]) == 1
+    assert "add 'step' to thermo_style" in capsys.readouterr().err

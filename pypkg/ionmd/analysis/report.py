@@ -43,22 +43,43 @@ def _pyplot():
     return plt
 
 
-def read_logs(spec: RunSpec) -> tuple[dict[str, np.ndarray], list[str]]:
+def read_logs(spec: RunSpec, *, require_steps: bool = True) -> tuple[dict[str, np.ndarray],
+                                                                        list[str]]:
     """Thermo columns and texts (one per piece, in run order) of the run's LAMMPS logs (a
     resumed piece's rows where a killed one had run on: :func:`parse_thermo_pieces`); for
     a trajectory read through ASE without logs, the kinetic temperature of frames that
-    hold momenta.
+    hold momenta. ``require_steps=False``: a log whose thermo headers have no Step column
+    gives a table without rows (:func:`skipped_checks_of` names the checks that leaves
+    out), not an error.
 
     Raises
     ------
     AnalysisError
-        If the logs' thermo output has no Step column (:func:`require_step`)."""
+        If the logs' thermo output has no Step column (:func:`require_step`) and
+        ``require_steps``."""
     texts = [p.read_text(errors="replace") for p in spec.logs if p.is_file()]
     if spec.trajectory_format and not spec.logs:
         from ionmd.analysis.ase_frames import kinetic_thermo
 
         return kinetic_thermo(spec.trajectory, spec.trajectory_format, spec.dump_every), texts
-    return require_step(parse_thermo_pieces(texts)), texts
+    thermo = parse_thermo_pieces(texts)
+    return (require_step(thermo) if require_steps else thermo), texts
+
+
+def skipped_checks_of(spec: RunSpec) -> dict:
+    """``skipped_checks``: the failure checks that read the thermo rows (temperature
+    runaway, NaN thermo, a falling atom count, the dating of lost atoms), where the logs
+    print thermo output and none with a Step column (:func:`require_step`): their rows
+    cannot be placed in the run. D and sigma come from the frames and are analysed all the
+    same (a finished run lost them over a column only these checks read); ``--failures-only``
+    (these checks are most of it) is refused."""
+    try:
+        read_logs(spec)
+    except AnalysisError as exc:
+        return {"skipped_checks": (
+            f"temperature runaway, NaN thermo, falling atom count and lost-atom dating not "
+            f"checked: {exc}")}
+    return {}
 
 
 def skipped_pieces_of(spec: RunSpec) -> dict:
@@ -82,9 +103,34 @@ def dcd_origin_of(spec: RunSpec) -> dict:
 
 
 def identity_of(spec: RunSpec) -> dict:
-    """Which run the results are of: its folder, structure, model, replica, temperature."""
+    """Which run the results are of: its folder, structure, model, replica, temperature
+    (and ``settings_notes``, where how its settings were found should be said:
+    :attr:`RunSpec.settings_notes`)."""
     return {"run": str(spec.path), "structure": spec.structure, **model_of(spec),
-            "replica": spec.replica, "temperature_K": spec.temperature_K}
+            "replica": spec.replica, "temperature_K": spec.temperature_K,
+            **({"settings_notes": list(spec.settings_notes)} if spec.settings_notes else {})}
+
+
+def cell_formula(composition: dict[str, int] | None) -> str | None:
+    """The formula of a cell's atom counts (``{"Li": 81, "Cl": 108}`` -> ``Li81Cl108``,
+    pymatgen's order); None without counts."""
+    if not composition:
+        return None
+    from pymatgen.core import Composition
+
+    return Composition(composition).formula.replace(" ", "")
+
+
+def cell_of(elements: np.ndarray, boxes: np.ndarray) -> dict:
+    """The run's cell for its results, part of what makes runs replicas
+    (:func:`series_key`): ``composition`` (atoms of each element), ``formula``
+    (:func:`cell_formula`), ``n_atoms`` and ``volume_per_atom_A3`` (over the frames read)."""
+    symbols, counts = np.unique(np.asarray(elements).astype(str), return_counts=True)
+    composition = {str(s): int(c) for s, c in zip(symbols, counts)}
+    n_atoms = int(counts.sum())
+    volume = float(np.abs(np.linalg.det(np.asarray(boxes, float))).mean())
+    return {"composition": composition, "formula": cell_formula(composition),
+            "n_atoms": n_atoms, "volume_per_atom_A3": volume / n_atoms}
 
 
 def charges_replaced_of(spec: RunSpec) -> dict:
@@ -151,12 +197,13 @@ def _framework_charges(spec: RunSpec, elements: np.ndarray) -> dict[str, float]:
     return {**guess_oxidation_states(counts), **spec.charges}
 
 
-def failures_of(spec: RunSpec, frames=None, **kwargs) -> FailureReport:
+def failures_of(spec: RunSpec, frames=None, *, require_steps: bool = True,
+                **kwargs) -> FailureReport:
     """Failure report of one run directory (reads its raw frames, unless given as
-    :func:`read_frames` output, and its logs)."""
+    :func:`read_frames` output, and its logs; ``require_steps``: as :func:`read_logs`)."""
     frames, elements, masses = frames or run_frames(spec)
     check_mobile_present(spec, elements)   # else the mobile ions would count as framework
-    thermo, texts = read_logs(spec)
+    thermo, texts = read_logs(spec, require_steps=require_steps)
     framework = framework_species(elements, spec.mobile_species, _framework_charges(spec, elements))
     report = detect_failures(steps=frames.steps, timestep_fs=spec.timestep_fs,
                              positions=frames.positions, boxes=frames.boxes, elements=elements,
@@ -215,16 +262,54 @@ def _dated_at(report: FailureReport, event: FailureEvent, step: int, timestep_fs
 
 def analyze_failures(spec: RunSpec, out_dir: str | Path, **failure_options) -> dict:
     """Only the failure post-mortem of one run directory (``ionmd analyze --failures-only``):
-    writes ``failure.json`` under ``out_dir`` and returns the run's results dict (its
-    identity, completion, ``failure`` and ``run_record``)."""
-    report = failures_of(spec, **failure_options)
+    writes ``failure.json`` and ``results.json`` under ``out_dir`` (:func:`write_outputs`:
+    an earlier full analysis's results there would contradict it) and returns the run's
+    results dict (its identity, cell, completion, ``failure`` and ``run_record``).
+
+    Raises
+    ------
+    AnalysisError
+        If the logs' thermo output has no Step column: the failure checks are all this
+        analysis is, and they could not read the thermo rows (:func:`require_step`)."""
+    frames = run_frames(spec)
+    report = failures_of(spec, frames, **failure_options)
+    results = {**identity_of(spec), **cell_of(frames[1], frames[0].boxes),
+               **charges_replaced_of(spec), **completion_of(spec), **skipped_pieces_of(spec),
+               "failure": report.to_dict(),
+               "note": "failure post-mortem only (--failures-only): no transport analysed"}
+    results["run_record"] = run_record(results, spec.run_status)
+    clear_outputs(out_dir)      # a full analysis's transport files would contradict it
+    write_outputs(out_dir, results)
+    return results
+
+
+OUTPUT_FILES = ("results.json", "failure.json", "diffusion.csv", "msd.png",
+                "diffusion_before_failure.csv", "rdf.csv", "van_hove.csv", "density_*.cube")
+"""What one run's analysis writes in its folder; an analysis removes those an earlier one
+left (a full analysis's ``diffusion.csv`` beside a ``--failures-only`` verdict that the
+run failed would contradict it). Nothing else there is touched (``sweep_collect.json``,
+``run_dir.json``)."""
+
+
+def clear_outputs(out_dir: str | Path) -> None:
+    """Remove the files an earlier analysis of the run wrote in ``out_dir``
+    (:data:`OUTPUT_FILES`), so that every file there is of the analysis now written."""
+    out = Path(out_dir)
+    for pattern in OUTPUT_FILES:
+        for f in out.glob(pattern):
+            if f.is_file():
+                f.unlink()
+
+
+def write_outputs(out_dir: str | Path, results: dict) -> None:
+    """``results.json`` and ``failure.json`` (its ``failure``) under ``out_dir``, the two
+    always of one analysis: a ``--failures-only`` run after a full analysis left the
+    latter's results.json (framework_melting at step 300) beside a failure.json saying
+    volume_change at step 2800."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "failure.json").write_text(json.dumps(report.to_dict(), indent=2))
-    results = {**identity_of(spec), **charges_replaced_of(spec), **completion_of(spec),
-               **skipped_pieces_of(spec), "failure": report.to_dict()}
-    results["run_record"] = run_record(results, spec.run_status)
-    return results
+    (out / "failure.json").write_text(json.dumps(results["failure"], indent=2))
+    (out / "results.json").write_text(json.dumps(results, indent=2))
 
 
 def analysis_error_results(run_dir: str | Path, spec: RunSpec | None, error: Exception,
@@ -238,10 +323,13 @@ def analysis_error_results(run_dir: str | Path, spec: RunSpec | None, error: Exc
                **(model_of(spec) if spec else {}),
                "replica": spec.replica if spec else None,
                "temperature_K": spec.temperature_K if spec else None,
+               **({"settings_notes": list(spec.settings_notes)}
+                  if spec and spec.settings_notes else {}),
                **(charges_replaced_of(spec) if spec else {}),
                **(completion_of(spec) if spec else {}), "diffusion": []}
     results["run_record"] = run_record(results, spec.run_status if spec else None)
     if out_dir is not None:
+        clear_outputs(out_dir)
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         (Path(out_dir) / "results.json").write_text(json.dumps(results, indent=2))
     return results
@@ -283,6 +371,7 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
     final D interval, hops, flags, stop reason)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    clear_outputs(out)      # an earlier analysis's files would contradict this one's
     frames, elements, masses = run_frames(spec)
     if spec.dump_every and len(frames.steps) > 1 and frames.steps[1] - frames.steps[0] != spec.dump_every:
         raise AnalysisError(f"{spec.path}: frames are {frames.steps[1] - frames.steps[0]} steps "
@@ -290,8 +379,10 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
                             f"or --dump-every)")
     if structure_functions and van_hove_lags_ps:    # said now, not after the MSD work
         check_van_hove_lags(van_hove_lags_ps, frames.steps, spec.timestep_fs, spec.discard_ps)
-    failure = failures_of(spec, (frames, elements, masses), **(failure_options or {}))
-    results: dict = {**identity_of(spec), **charges_replaced_of(spec),
+    failure = failures_of(spec, (frames, elements, masses), require_steps=False,
+                          **(failure_options or {}))
+    results: dict = {**identity_of(spec), **cell_of(elements, frames.boxes),
+                     **charges_replaced_of(spec), **skipped_checks_of(spec),
                      "timestep_fs": spec.timestep_fs,
                      "discard_ps": spec.discard_ps, **completion_of(spec),
                      # which files these numbers come from (a folder may hold several)
@@ -312,12 +403,13 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
                            f"the failure are under before_failure, left out of Arrhenius fits "
                            f"and aggregates")
         results["run_record"] = run_record(results, spec.run_status)
-        (out / "results.json").write_text(json.dumps(results, indent=2))
+        write_outputs(out, results)
         return results
     traj = transport_trajectory(spec, frames, elements, masses,
                                 fractions=structure_functions)
     part, diff, msds = transport(spec, traj, **options)
     results.update(part)
+    results.update(fit_end_clipped_of(fit_end_ps, diff))
     write_diffusion_csv(diff, out / "diffusion.csv", spec.temperature_K,
                         [d.get("interval_level", 0.95) for d in part["diffusion"]])
     plot_msd(msds, diff, out / "msd.png")
@@ -325,8 +417,24 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
         results["files"] = write_structure_functions(traj, spec.mobile_species, out,
                                                      van_hove_lags_ps)
     results["run_record"] = run_record(results, spec.run_status)
-    (out / "results.json").write_text(json.dumps(results, indent=2))
+    write_outputs(out, results)
     return results
+
+
+def fit_end_clipped_of(fit_end_ps: float | None, diff: Sequence[DiffusionResult]) -> dict:
+    """``fit_end_clipped``: where the fit end asked for (``--fit-end-ps``) lies beyond the
+    run analysed, a note of the end the fits used instead (the run's length after the
+    discard: ``--fit-end-ps 50`` on a 10 ps run fits to 10 ps); else nothing."""
+    if fit_end_ps is None or not diff:
+        return {}
+    used = max(d.fit_end_ps for d in diff)
+    if used >= fit_end_ps * (1 - 1e-9):
+        return {}
+    return {"fit_end_clipped": (f"fit end {fit_end_ps:g} ps is beyond the run analysed: "
+                                f"the MSD was fitted up to {used:g} ps, the run's length "
+                                f"after the discarded equilibration, where the longest lags "
+                                f"have few time origins (the default is half of it); give a "
+                                f"--fit-end-ps within the run, or run longer")}
 
 
 def transport(spec: RunSpec, traj: Trajectory, *, directions: Sequence[str], fit_start_ps: float,
@@ -641,40 +749,91 @@ UNKNOWN_MODEL = "model-unknown"
 
 
 def series_key(results: dict) -> tuple:
-    """What makes runs replicas of one series: their structure and their model, its name
-    and its file's hash (None: not recorded). Both: two models a campaign names apart are
-    two series (as ``ionmd sweep collect`` fits them) even where one file is a copy of the
-    other, and two runs' ``model.pt`` of other contents are two models."""
-    return (results.get("structure"), results.get("model"), results.get("model_hash"))
+    """What makes runs replicas of one series: their structure, their model, its name and
+    its file's hash (None: not recorded), and their cell's formula (its atoms of each
+    element; None where the run could not be read). The model: two models a campaign names
+    apart are two series (as ``ionmd sweep collect`` fits them) even where one file is a
+    copy of the other, and two runs' ``model.pt`` of other contents are two models. The
+    cell: runs of folders that share a name (``proj1/LiCl/T1300``, ``proj3/LiCl/T1300``)
+    of 189 and 204 atoms are two materials, not replicas of one."""
+    return (results.get("structure"), results.get("model"), results.get("model_hash"),
+            results.get("formula") or cell_formula(results.get("composition")))
+
+
+def series_keys(results: Sequence[dict]) -> list[tuple | None]:
+    """:func:`series_key` of each of ``results`` (None: no structure, a run whose run.json
+    could not be read), a run of unknown cell (not analysed) put with the runs of its
+    structure and model where they are of one cell."""
+    keys = [series_key(r) if r.get("structure") is not None else None for r in results]
+    cells: dict[tuple, set] = {}
+    for k in keys:
+        if k is not None and k[3] is not None:
+            cells.setdefault(k[:3], set()).add(k[3])
+    return [k[:3] + (next(iter(cells[k[:3]])),)
+            if k is not None and k[3] is None and len(cells.get(k[:3], ())) == 1 else k
+            for k in keys]
 
 
 def series_names(results: Sequence[dict]) -> dict[tuple, str]:
-    """The name of each series (:func:`series_key`) of ``results``: its structure where
-    that structure's runs are of one model (as before models were told apart), else
-    ``<structure>/<model>`` (as ``ionmd sweep collect`` names them), the model's hash
-    added where two models of a structure share a name."""
-    keys = list(dict.fromkeys(series_key(r) for r in results if r.get("structure") is not None))
+    """The name of each series (:func:`series_keys`) of ``results``: its structure where
+    that structure's runs are of one model and one cell (as before either was told apart),
+    its cell's formula added in brackets where they are of several (``LiCl[Li81Cl108]``),
+    then ``/<model>`` where they are of several models (as ``ionmd sweep collect`` names
+    them), the model's hash added where two models of a structure share a name."""
+    keys = list(dict.fromkeys(k for k in series_keys(results) if k is not None))
     names: dict[tuple, str] = {}
     for structure in dict.fromkeys(k[0] for k in keys):
         mine = [k for k in keys if k[0] == structure]
-        if len(mine) == 1:
-            names[mine[0]] = structure
-            continue
-        for _, model, digest in mine:
-            shared = sum(k[1] == model for k in mine) > 1     # one name, other files
-            names[(structure, model, digest)] = (
-                f"{structure}/{model or UNKNOWN_MODEL}"
-                + (f"@{digest[:8] if digest else 'no-hash'}" if shared else ""))
+        models = list(dict.fromkeys(k[1:3] for k in mine))
+        cells = {k[3] for k in mine}
+        for key in mine:
+            _, model, digest, formula = key
+            name = structure
+            if len(cells) > 1:
+                name += f"[{formula or 'cell unknown'}]"
+            if len(models) > 1:
+                shared = sum(m[0] == model for m in models) > 1     # one name, other files
+                name += (f"/{model or UNKNOWN_MODEL}"
+                         + (f"@{digest[:8] if digest else 'no-hash'}" if shared else ""))
+            names[key] = name
     return names
+
+
+def split_cells_notes(results: Sequence[dict], names: dict[tuple, str]) -> list[str]:
+    """A note for each structure name whose runs are of several cells (other atoms of each
+    element: other materials, whatever their folders are named): they are fitted as a series
+    each, named by :func:`series_names`; the note names each cell's runs."""
+    keys = series_keys(results)
+    notes = []
+    for structure in dict.fromkeys(k[0] for k in keys if k is not None):
+        mine = [(k, r) for k, r in zip(keys, results) if k is not None and k[0] == structure]
+        cells = list(dict.fromkeys(k[3] for k, _ in mine))
+        if len(cells) < 2:
+            continue
+        labels = run_labels([r for _, r in mine])
+        said = "; ".join(
+            f"{cell or 'cell unknown'}: "
+            + ", ".join(labels.get(str(r.get("run")), str(r.get("run")))
+                        for k, r in mine if k[3] == cell)
+            for cell in cells)
+        series = ", ".join(dict.fromkeys(names[k] for k, _ in mine))
+        notes.append(f"{structure}: its runs are of {len(cells)} different cells ({said}): "
+                     f"not replicas of one material, so fitted apart as {series}; give each "
+                     f"material its own structure name ('structure' in run.json) to name "
+                     f"them yourself")
+    return notes
 
 
 def series_record(name: str, runs: Sequence[dict]) -> dict:
     """A series' identity for ``summary.json``: ``structure``, ``model`` (None: not
-    recorded), ``model_hash``, ``runs`` (their folders) and, where runs that record no model
+    recorded), ``model_hash``, its cell (``formula``, ``composition``, ``n_atoms``; None
+    where none of its runs could be read), ``runs`` (their folders) and, where runs that record no model
     echo different potentials in their logs, ``mixed_settings`` (a sentence saying so: they
     are fitted together as if replicas, which they may not be)."""
-    structure, model, digest = series_key(runs[0])
-    rec = {"structure": structure, "model": model, "model_hash": digest,
+    structure, model, digest, formula = series_keys(runs)[0]
+    cell = next((r for r in runs if r.get("composition")), {})
+    rec = {"structure": structure, "model": model, "model_hash": digest, "formula": formula,
+           "composition": cell.get("composition"), "n_atoms": cell.get("n_atoms"),
            "runs": [r.get("run") for r in runs]}
     potentials: dict[str, list[str]] = {}
     for r in runs:
@@ -728,12 +887,13 @@ def analyze_runs(results: Sequence[dict], reports: dict[str, list[FailureReport]
     if any(r.failed for rs in reports.values() for r in rs):
         plot_survival(summary["survival"], out / "survival.png")
     by_series: dict[str, list[dict]] = {}
-    for r in results:
-        if r.get("structure") is not None:  # None: a run whose run.json could not be read
-            by_series.setdefault(names[series_key(r)], []).append(r)
+    for r, key in zip(results, series_keys(results)):
+        if key is not None:                 # None: a run whose run.json could not be read
+            by_series.setdefault(names[key], []).append(r)
     summary["series"] = {name: series_record(name, runs) for name, runs in by_series.items()}
     summary["warnings"] = [rec["mixed_settings"] for rec in summary["series"].values()
                            if rec.get("mixed_settings")]
+    summary["notes"] = split_cells_notes(results, names)
     for name, runs in by_series.items():
         entries = {key: fit_series(runs, key, kinisi=kinisi_fit, n_samples=n_samples, seed=seed)
                    for key in series_points(runs)}

@@ -160,6 +160,7 @@ def run(args: argparse.Namespace) -> int | None:
         try:
             spec = _load_spec(run_dir, out, overrides, args.output)
             _note_replaced_charges(spec)
+            _note_settings(spec)
             res = _analyze_one(spec, out, args, thresholds)
         except Exception as exc:  # noqa: BLE001 - one run (also an unexpected error, e.g.
             # a LinAlgError in kinisi) must not cost the others their summary
@@ -237,6 +238,14 @@ def _note_replaced_charges(spec) -> None:
         print(f"ionmd: note: {spec.path}: {spec.charges_replaced}", file=sys.stderr)
 
 
+def _note_settings(spec) -> None:
+    """Each of the run's settings notes on stderr (a folder named ``T1000`` analysed at the
+    1300 K its logs' thermostat says: :attr:`RunSpec.settings_notes`; its results say them
+    too), beside the replaced-charges note."""
+    for note in spec.settings_notes:
+        print(f"ionmd: note: {spec.path}: {note}", file=sys.stderr)
+
+
 def _analyze_one(spec, out: Path, args: argparse.Namespace, thresholds: dict) -> dict:
     """One run's results: the failure post-mortem only, or the full analysis."""
     from ionmd.analysis.report import analyze_failures, analyze_run
@@ -293,6 +302,8 @@ def _print_summary(summary: dict, failures_only: bool) -> None:
         for name in summary["structures"]:
             if "sigma_T" not in summary["arrhenius"].get(name, {}):
                 _print_sigma(name, summary, None)
+    for note in summary.get("notes", []):       # runs of one name split by their cells
+        print(f"ionmd: note: {note}", file=sys.stderr)
     for warning in summary.get("warnings", []):
         print(f"ionmd: warning: {warning}", file=sys.stderr)
 
@@ -337,6 +348,9 @@ def _print_run(path: Path, res: dict) -> None:
         print(f"  left out {piece['file']}: {piece['why']}")
     if res.get("dcd_origin"):         # a DCD's frame guessed under a moving box centre
         print(f"  NOTE: {res['dcd_origin']}")
+    for key in ("skipped_checks", "fit_end_clipped"):   # what was not done as asked
+        if res.get(key):
+            print(f"  NOTE: {res[key]}")
     _print_transport(res, "  ")
     before = res.get("before_failure")
     if before and "error" in before:

@@ -1,0 +1,198 @@
+"""``ionmd analyze`` tells runs of different cells apart, whatever their folders are named:
+``proj1/LiCl/T*`` (Li16Cl8) and ``proj3/LiCl/T*`` (Li12Cl8) both defaulted to the structure
+``LiCl`` and were combined as replicas of one series (an audit: 189- and 204-atom cells, D
+2.07e-5 and 1.53e-5 cm2/s at 1300 K averaged without a word, sigma(300 K) 2.39 -> 2.11
+mS/cm). The series identity now holds the cell's atoms of each element: two series, a note
+naming each cell's runs, and the cell in each run's results.json. The same cell in another
+folder (``proj2/LiCl/T800``) is a replica as before.
+
+Also here: ``--failures-only`` after a full analysis left its results.json (no failure)
+beside a failure.json saying the run failed; ``--fit-end-ps`` beyond the run was cut to the
+run's length without a word.
+
+The runs: Brownian Li of known Arrhenius D (synthetic_trajectories), written as LAMMPS
+files by hand (no model recorded). References: the cells' counts and volumes as built;
+numpy's geometric mean of two replicas (equal weights, as their alike errors get);
+statsmodels' WLS of ln D on -1/kT of a series' own runs.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import statsmodels.api as sm
+from scipy.constants import Boltzmann, electron_volt
+from scipy.stats import t as student_t
+
+import synthetic_trajectories as st
+from ionmd.cli import main
+
+KB = Boltzmann / electron_volt
+L, N_CL, DT_PS, FRAMES = 12.0, 8, 0.1, 300
+EA = 0.25
+
+
+def d_true(T: float) -> float:
+    """D (A^2/ps) of the walk at ``T``: Arrhenius at EA through 0.5 at 1000 K."""
+    return 0.5 * np.exp(-EA / KB * (1 / T - 1 / 1000))
+
+
+def write_run(folder, T: float, n_li: int, seed: int, temperatures=None) -> None:
+    """A run by hand: struct.data, md.dcd, log.lammps and a run.json without a structure
+    (named after its folders) or a model."""
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(seed)
+    s = st.make(st.brownian_steps(FRAMES, n_li, [d_true(T)] * 3, DT_PS, rng), L=L,
+                n_framework=N_CL, rng=rng)
+    st.write_lammps_files(folder, s, temperatures or [T] * len(s.true.boxes),
+                          specorder=["Li", "Cl"])
+    (folder / "run.json").write_text(json.dumps({
+        "temperature_K": T, "timestep_fs": 2.0, "dump_every": 50, "discard_ps": 2.0,
+        "dump_unwrapped": True, "type_map": {"1": "Li", "2": "Cl"},
+        "charges": {"Li": 1, "Cl": -1}}))
+
+
+POINT_IONS = ("--collapse-fraction", "0.01")    # the walkers pass through each other
+
+
+def analyze(*args) -> None:
+    assert main(["analyze", *map(str, args), *POINT_IONS]) in (0, None)
+
+
+RUNS = {("proj1", 600.0): 16, ("proj1", 800.0): 16, ("proj1", 1000.0): 16,
+        ("proj2", 800.0): 16, ("proj3", 800.0): 12, ("proj3", 1000.0): 12}
+
+
+@pytest.fixture(scope="module")
+def analysed(tmp_path_factory):
+    """The six runs analysed together; their folders, summary and stderr."""
+    root = tmp_path_factory.mktemp("cells")
+    folders = {}
+    for k, ((proj, T), n_li) in enumerate(RUNS.items()):
+        folders[proj, T] = root / proj / "LiCl" / f"T{T:g}"
+        write_run(folders[proj, T], T, n_li, seed=k)
+    out = root / "an"
+    import contextlib
+    import io
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        analyze(*folders.values(), "-o", out)
+    return {"folders": folders, "out": out, "err": err.getvalue(),
+            "summary": json.loads((out / "summary.json").read_text())}
+
+
+def results_of(analysed, proj: str, T: float) -> dict:
+    folder = analysed["folders"][proj, T]
+    found = [json.loads(f.read_text()) for f in analysed["out"].rglob("results.json")]
+    return next(r for r in found if r["run"] == str(folder))
+
+
+def own_se_ln(d: dict) -> float:
+    """Standard error of ln D from a run's own 95 % interval (scipy's Student t)."""
+    q = student_t.ppf(0.975, d["n_ions"] - 1)
+    return float(np.log(d["D_ci95"][1] / d["D_ci95"][0]) / (2 * q))
+
+
+def test_each_run_records_its_cell(analysed):
+    """Atoms of each element, their number and the volume per atom, as the cells were built
+    (a constant cubic box of edge L)."""
+    for (proj, T), n_li in RUNS.items():
+        res = results_of(analysed, proj, T)
+        assert res["composition"] == {"Li": n_li, "Cl": N_CL}
+        assert res["n_atoms"] == n_li + N_CL
+        assert res["formula"] == f"Li{n_li}Cl{N_CL}"
+        assert res["volume_per_atom_A3"] == pytest.approx(L ** 3 / (n_li + N_CL), rel=1e-5)
+
+
+def test_runs_of_other_cells_are_two_series_and_said_to_be(analysed):
+    """Two series, named by their cells; the note names each cell's runs."""
+    summary = analysed["summary"]
+    names = {"LiCl[Li16Cl8]", "LiCl[Li12Cl8]"}
+    assert set(summary["series"]) == names
+    assert set(summary["arrhenius"]) == names
+    for n_li in (16, 12):
+        rec = summary["series"][f"LiCl[Li{n_li}Cl8]"]
+        assert rec["composition"] == {"Li": n_li, "Cl": N_CL}
+        assert sorted(rec["runs"]) == sorted(str(f) for (p, T), f in analysed["folders"].items()
+                                             if RUNS[p, T] == n_li)
+    (note,) = summary["notes"]
+    assert "LiCl: its runs are of 2 different cells" in note
+    assert "Li12Cl8: proj3/LiCl/T800, proj3/LiCl/T1000" in note
+    assert f"ionmd: note: {note}" in analysed["err"]
+
+
+def test_replicas_are_those_of_one_cell(analysed):
+    """800 K of Li16Cl8: proj1's and proj2's runs (one cell, two folders) combined, their
+    geometric mean (equal weights); proj3's 800 K run is its own series' point."""
+    fit = analysed["summary"]["arrhenius"]["LiCl[Li16Cl8]"]["D_Li"]
+    point = next(p for p in fit["points"] if p["temperature_K"] == 800.0)
+    D = [results_of(analysed, proj, 800.0)["diffusion"][0]["D"] for proj in ("proj1", "proj2")]
+    assert sorted(point["replicas"]) == pytest.approx(sorted(D), rel=1e-12)
+    assert point["weights"] == "equal"
+    assert point["value"] == pytest.approx(float(np.exp(np.mean(np.log(D)))), rel=1e-12)
+    assert [len(p["replicas"]) for p in fit["points"]] == [1, 2, 1]
+    sigma = analysed["summary"]["arrhenius"]["LiCl[Li16Cl8]"]["sigma_T"]
+    assert not any("proj3" in run for run in sigma["runs"])
+
+
+def test_the_other_cells_fit_is_of_its_own_runs(analysed):
+    """Li12Cl8's Ea: statsmodels' WLS of its two runs alone."""
+    fit = analysed["summary"]["arrhenius"]["LiCl[Li12Cl8]"]["D_Li"]
+    runs = [results_of(analysed, "proj3", T) for T in (800.0, 1000.0)]
+    d = [r["diffusion"][0] for r in runs]
+    X = sm.add_constant(-1.0 / (KB * np.array([800.0, 1000.0])))
+    ref = sm.WLS(np.log([x["D"] for x in d]), X,
+                 weights=1 / np.square([own_se_ln(x) for x in d])).fit()
+    assert fit["Ea_eV"] == pytest.approx(float(ref.params[1]), rel=1e-9)
+    assert [len(p["replicas"]) for p in fit["points"]] == [1, 1]
+
+
+def test_one_cell_keeps_its_plain_name(analysed, tmp_path):
+    """Runs of one cell in folders sharing a name: one series, named as before."""
+    f = analysed["folders"]
+    out = tmp_path / "one"
+    analyze(f["proj1", 800.0], f["proj2", 800.0], f["proj1", 1000.0], "-o", out)
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["series"]) == {"LiCl"} and summary["notes"] == []
+
+
+def test_failures_only_after_a_full_analysis_leaves_no_results_against_it(tmp_path, capsys):
+    """A run whose log's temperature goes to 3x its target halfway, analysed in full at a
+    runaway factor of 10 (no failure), then --failures-only at the default 2: results.json
+    and failure.json both say it failed, and the full analysis's diffusion.csv is gone;
+    analysed in full again, both agree again."""
+    run = tmp_path / "LiCl" / "T800"
+    write_run(run, 800.0, 16, seed=7, temperatures=[800.0] * 150 + [2400.0] * 150)
+    analyze(run, "--runaway-factor", "10")
+    out = run / "analysis"
+    assert (out / "diffusion.csv").is_file()
+    assert json.loads((out / "results.json").read_text())["failure"]["failed"] is False
+    analyze(run, "--failures-only")
+    failure = json.loads((out / "failure.json").read_text())
+    assert failure["failed"] and failure["modes"] == ["temperature_runaway"]
+    results = json.loads((out / "results.json").read_text())
+    assert results["failure"] == failure and "diffusion" not in results
+    assert not (out / "diffusion.csv").exists() and not (out / "msd.png").exists()
+    analyze(run, "--runaway-factor", "10")
+    again = json.loads((out / "results.json").read_text())
+    assert again["failure"] == json.loads((out / "failure.json").read_text())
+    assert again["failure"]["failed"] is False and again["diffusion"]
+
+
+def test_a_fit_end_beyond_the_run_is_said(tmp_path, capsys):
+    """--fit-end-ps 50 on a run of 29.9 ps (28 after the 2 ps discarded): fitted to the
+    run's end, and said."""
+    run = tmp_path / "LiCl" / "T800"
+    write_run(run, 800.0, 16, seed=8)
+    analyze(run, "--fit-end-ps", "50")
+    res = json.loads((run / "analysis" / "results.json").read_text())
+    length = (FRAMES - 1) * DT_PS - 2.0
+    assert res["diffusion"][0]["fit_end_ps"] == pytest.approx(length)
+    assert "fit end 50 ps is beyond the run analysed" in res["fit_end_clipped"]
+    assert f"fitted up to {length:g} ps" in res["fit_end_clipped"]
+    assert res["fit_end_clipped"] in capsys.readouterr().out
+    analyze(run, "--fit-end-ps", "20")
+    assert "fit_end_clipped" not in json.loads((run / "analysis" / "results.json").read_text())
