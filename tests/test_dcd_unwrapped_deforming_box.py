@@ -5,7 +5,10 @@ atom lay more than a quarter cell outside the box, so a cold solid under ``fix d
 (atoms across a face by less) kept ``n dH``: one atom 2.05 A off, MSD 8.6 % too large.
 Now a DCD in which no atom jumps by half a cell between frames (LAMMPS's wrapped atoms
 do, at each face they cross) is taken as unwrapped; the wrapped DCD of the same run still
-jumps, and stays on the exact minimum-image path.
+jumps, and stays on the exact minimum-image path. That jump is now all that is judged: a
+wrapped DCD under a ``fix deform`` that moved the box centre (its frames placed about the
+data file's, its atoms a quarter cell out of that box) was taken as unwrapped and wrapped
+into a box off LAMMPS's: one atom 0.70 A off, MSD 4.5 % low.
 
 Reference: the wrapped ``x y z`` LAMMPS dumped in the same run (neighbour lists rebuilt at
 every step, so every atom is wrapped when dumped), unwrapped here by numpy (minimum image
@@ -38,6 +41,20 @@ dump u all dcd 10 u.dcd
 dump_modify u unwrap yes
 dump w all dcd 10 w.dcd
 dump i all custom 10 i.dump id type x y z ix iy iz
+dump_modify i sort id format float %.17g
+run 400
+"""
+
+
+# hot (300 K, tilted cell, x from 0 to 13.2 A): x goes to -5 ... 9, its centre 4.6 A down
+MOVING_CENTRE_RUN = two_type_lj_cell("fcc 4.4") + """
+velocity all create 300 1
+write_data s.data
+timestep 0.002
+fix 1 all nvt temp 300 300 0.1
+fix 2 all deform 1 x final -5.0 9.0 remap x units box
+dump d all dcd 10 w.dcd
+dump i all custom 10 i.dump id type x y z
 dump_modify i sort id format float %.17g
 run 400
 """
@@ -94,3 +111,31 @@ def test_unwrapped_and_wrapped_dcds_give_the_displacements_of_the_wrapped_dump(
     msd, ref_msd = _msd(traj.positions), _msd(reference["positions"])
     assert ref_msd[-1] > 1.0                              # the atoms moved
     assert np.allclose(msd, ref_msd, rtol=1e-5, atol=1e-9)
+
+
+@pytest.fixture(scope="module")
+def moving_centre_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("deform_moving_centre_dcd")
+    run_lmp(MOVING_CENTRE_RUN, workdir, env={"OMP_NUM_THREADS": "1"})
+    return workdir
+
+
+def test_a_wrapped_dcd_whose_box_centre_moved_stays_wrapped(moving_centre_run):
+    run = moving_centre_run
+    bounds, cols = _frames(run / "i.dump")
+    boxes, lo = _boxes(bounds)
+    piece = _frames_of(run, "w.dcd")
+    # the case: the DCD's frames placed up to 4.6 A off LAMMPS's box, where a quarter cell
+    # margin takes them for unwrapped
+    assert np.abs(piece.origins - lo).max() > 2.0
+    assert looks_unwrapped(piece.positions, piece.boxes, piece.origins)
+    x = cols[:, :, 2:5]
+    step = np.diff(x, axis=0)
+    step -= np.einsum("tnk,tkl->tnl",
+                      np.round(np.einsum("tnk,tkl->tnl", step, np.linalg.inv(boxes[1:]))),
+                      boxes[1:])
+    expected = np.concatenate([np.zeros_like(x[:1]), np.cumsum(step, axis=0)])
+    traj = read_lammps_trajectory(run / "s.data", [run / "w.dcd"], timestep_fs=2.0,
+                                  type_map=TYPE_MAP)
+    assert np.abs(expected).max() > 1.0                   # the atoms moved
+    assert np.abs((traj.positions - traj.positions[0]) - expected).max() < 1e-4

@@ -17,12 +17,14 @@ input is first wrapped back into each frame's box, ``[lo(t), lo(t) + H(t))``, wh
 removes ``n``. A dump says by its columns whether it holds such coordinates; a DCD does
 not (``dump_modify unwrap yes`` leaves no mark), so one is taken as unwrapped where no atom
 ever jumps by half a cell between frames (:func:`wraps_at_faces`: LAMMPS's wrapped atoms
-jump by a cell at each face they cross) or some atom lies more than a quarter cell outside
-its frame's box (:func:`looks_unwrapped`). The quarter cell alone missed solids under
-``fix deform`` whose atoms crossed a face by less: an ``xu yu zu`` dump kept ``n dH``
-(4.2 A for one atom, MSD 4.7 % off), a DCD with ``unwrap yes`` 2.05 A and 8.6 %. Each
-piece of a resumed run is judged so on its own; where one is unwrapped, all are wrapped
-back (:func:`stitch`).
+jump by a cell at each face they cross). Before, input was taken as unwrapped where some
+atom lay more than a quarter cell outside its frame's box (:func:`looks_unwrapped`),
+which missed solids under ``fix deform`` whose atoms crossed a face by less (an ``xu yu
+zu`` dump kept ``n dH``: 4.2 A for one atom, MSD 4.7 % off; a DCD with ``unwrap yes``
+2.05 A and 8.6 %), and took a wrapped DCD for unwrapped where ``fix deform`` moved the
+box centre it is placed about (then wrapped into a box off LAMMPS's: 0.7 A, MSD 4.5 %
+low). Each piece of a resumed run is judged on its own; where one is unwrapped, all are
+wrapped back (:func:`stitch`).
 
 Dumps store ``lo(t)`` in each frame, and their positions, relative to it, are moved by
 it into LAMMPS's absolute frame, the one of ``compute msd`` (relative to ``lo`` every
@@ -197,16 +199,6 @@ def wraps_at_faces(positions: np.ndarray, boxes: np.ndarray,
     return bool(jump.size and jump.max() > WRAP_JUMP_FRACTION)
 
 
-def frames_look_unwrapped(positions: np.ndarray, boxes: np.ndarray,
-                          origins: np.ndarray | None = None, seams: Sequence[int] = ()) -> bool:
-    """Whether frames of a file that does not say (DCD) hold LAMMPS's unwrapped
-    coordinates: no atom jumps by half a cell between two of them (:func:`wraps_at_faces`),
-    or some atom lies more than a quarter cell outside its frame's box
-    (:func:`looks_unwrapped`)."""
-    return (looks_unwrapped(positions, boxes, origins)
-            or not wraps_at_faces(positions, boxes, seams))
-
-
 def box_changes(boxes: np.ndarray) -> bool:
     """Whether the cell (T, 3, 3) differs between frames by more than 1e-6 A."""
     return not np.allclose(boxes, boxes[0], rtol=0, atol=1e-6)
@@ -322,15 +314,15 @@ class Piece:
     def holds_lammps_unwrapped(self) -> bool:
         """Whether the positions are LAMMPS's unwrapped ones, ``x + n H(t)``: as the
         dump's columns say, else (a DCD) where no atom jumps by half a cell between two
-        frames (:func:`wraps_at_faces`), or some atom lies more than a quarter cell
-        outside its frame's box (:func:`looks_unwrapped`). Wrapped frames in which no atom
-        ever crossed a face are the same either way but for an atom LAMMPS had not wrapped
-        yet (see module doc)."""
+        frames (:func:`wraps_at_faces`), whichever box its frames are placed in. Wrapped
+        frames in which no atom ever crossed a face are the same either way but for an
+        atom LAMMPS had not wrapped yet (see module doc). An atom moving half a cell
+        between two frames makes unwrapping ambiguous anyway (:func:`unwrap`)."""
         if self.lammps_unwrapped is not None:
             return self.lammps_unwrapped
         # (the steps into each resumed piece aside: no aligned copy of every frame needed)
         seams = (*self.starts, *(first for first, _, _ in self.seam_shifts))
-        return frames_look_unwrapped(self.positions, self.boxes, self.origins, seams)
+        return not wraps_at_faces(self.positions, self.boxes, seams)
 
     def wrapped_fractions(self) -> np.ndarray:
         """Fractional coordinates in [0, 1) of each frame's cell, float32 (T, N, 3): the
@@ -732,7 +724,7 @@ def _joined(kept: list[_Kept]) -> Piece:
 
 def _holds_lammps_unwrapped(part: _Kept) -> bool | None:
     """Whether one piece's kept frames are LAMMPS-unwrapped: as its columns say, else (a
-    DCD) as its own frames show (:func:`frames_look_unwrapped`; None, not known, from a
+    DCD) as its own frames show (:func:`wraps_at_faces`; None, not known, from a
     single frame). Judged piece by piece: a run resumed with ``dump_modify unwrap yes``
     added wraps atoms back at faces in its first DCD only, and judged as one its second
     kept ``n dH`` (2.3 A for one atom). Where some piece is unwrapped, all are wrapped
@@ -740,7 +732,7 @@ def _holds_lammps_unwrapped(part: _Kept) -> bool | None:
     wrapped yet."""
     if part.lammps_unwrapped is not None or len(part.steps) < 2:
         return part.lammps_unwrapped
-    return frames_look_unwrapped(part.positions, part.boxes, part.origins)
+    return not wraps_at_faces(part.positions, part.boxes)
 
 
 def continuous_unwrapped(piece: Piece) -> np.ndarray:
