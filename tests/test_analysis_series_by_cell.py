@@ -161,15 +161,19 @@ def test_one_cell_keeps_its_plain_name(analysed, tmp_path):
 
 def test_failures_only_after_a_full_analysis_leaves_no_results_against_it(tmp_path, capsys):
     """A run whose log's temperature goes to 3x its target halfway, analysed in full at a
-    runaway factor of 10 (no failure), then --failures-only at the default 2: results.json
-    and failure.json both say it failed, and the full analysis's diffusion.csv is gone;
-    analysed in full again, both agree again."""
+    runaway factor of 10 (no failure); --failures-only at 10 leaves those results (the same
+    verdict); at the default 2, results.json and failure.json both say it failed, and the
+    full analysis's diffusion.csv is gone; analysed in full again, both agree again."""
     run = tmp_path / "LiCl" / "T800"
     write_run(run, 800.0, 16, seed=7, temperatures=[800.0] * 150 + [2400.0] * 150)
     analyze(run, "--runaway-factor", "10")
     out = run / "analysis"
     assert (out / "diffusion.csv").is_file()
-    assert json.loads((out / "results.json").read_text())["failure"]["failed"] is False
+    full = (out / "results.json").read_text()
+    assert json.loads(full)["failure"]["failed"] is False
+    analyze(run, "--failures-only", "--runaway-factor", "10")     # the same verdict
+    assert (out / "results.json").read_text() == full
+    assert json.loads((out / "failure.json").read_text()) == json.loads(full)["failure"]
     analyze(run, "--failures-only")
     failure = json.loads((out / "failure.json").read_text())
     assert failure["failed"] and failure["modes"] == ["temperature_runaway"]

@@ -262,9 +262,12 @@ def _dated_at(report: FailureReport, event: FailureEvent, step: int, timestep_fs
 
 def analyze_failures(spec: RunSpec, out_dir: str | Path, **failure_options) -> dict:
     """Only the failure post-mortem of one run directory (``ionmd analyze --failures-only``):
-    writes ``failure.json`` and ``results.json`` under ``out_dir`` (:func:`write_outputs`:
-    an earlier full analysis's results there would contradict it) and returns the run's
-    results dict (its identity, cell, completion, ``failure`` and ``run_record``).
+    writes ``failure.json`` under ``out_dir``, and ``results.json`` there too unless an
+    earlier analysis's says the same of the run's failures (:func:`same_verdict`: kept,
+    with its transport); one that says otherwise is replaced and its transport files
+    removed (:func:`clear_outputs`), so that the folder never holds two verdicts. Returns
+    the run's results dict (its identity, cell, completion, ``failure`` and
+    ``run_record``).
 
     Raises
     ------
@@ -278,9 +281,23 @@ def analyze_failures(spec: RunSpec, out_dir: str | Path, **failure_options) -> d
                "failure": report.to_dict(),
                "note": "failure post-mortem only (--failures-only): no transport analysed"}
     results["run_record"] = run_record(results, spec.run_status)
+    if same_verdict(out_dir, results):      # an earlier full analysis stands: kept
+        (Path(out_dir) / "failure.json").write_text(json.dumps(results["failure"], indent=2))
+        return results
     clear_outputs(out_dir)      # a full analysis's transport files would contradict it
     write_outputs(out_dir, results)
     return results
+
+
+def same_verdict(out_dir: str | Path, results: dict) -> bool:
+    """Whether ``out_dir``'s results.json (an earlier analysis of the same run) says what
+    ``results``' failure post-mortem says, to the event: then nothing there contradicts it."""
+    try:
+        earlier = json.loads((Path(out_dir) / "results.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return (isinstance(earlier, dict) and earlier.get("run") == results["run"]
+            and earlier.get("failure") == json.loads(json.dumps(results["failure"])))
 
 
 OUTPUT_FILES = ("results.json", "failure.json", "diffusion.csv", "msd.png",
