@@ -1,7 +1,7 @@
 """Checks of CIF files against what pymatgen's reader leaves out or misplaces without an
 error: sites typed as groups, hydrogen atoms only counted, a declared formula the atoms do
-not match, an origin choice the space-group symbol names but pymatgen ignores. Each check
-raises a ``StructureError`` that says what to change in the file."""
+not match (space-group settings: ``cif_settings``). Each check raises a ``StructureError``
+that says what to change in the file."""
 
 from __future__ import annotations
 
@@ -10,21 +10,6 @@ import re
 from pymatgen.core import Structure
 
 from ionmd.structures.errors import StructureError
-
-
-def refuse_origin_choice_2(text: str, label: str, symbol: str | None) -> None:
-    """Refuse a space-group symbol in origin choice 2 (ICSD's ``Z``, ITA's ``:2``) in a
-    file that lists no symmetry operators."""
-    if (symbol and re.search(r"(:\s*2|\sZ)\s*['\"]?\s*$", symbol)
-            and not re.search(r"^\s*_(symmetry_equiv_pos_as_xyz|space_group_symop_operation_xyz)",
-                              text, flags=re.M | re.I)):
-        # pymatgen builds the operators from the symbol's first origin choice: LiMn2O4 given
-        # in 'F d -3 m Z' (origin 2) became Li2MnO4 with O atoms 0.3 A apart
-        raise StructureError(
-            f"{label} gives its space group as {symbol}, in origin choice 2, and lists no "
-            "symmetry operators; pymatgen would place the atoms with origin choice 1 (a "
-            "different crystal). Add the operators (_space_group_symop_operation_xyz), e.g. "
-            "by saving the file again from VESTA")
 
 
 # pymatgen reads these CIF type symbols (or labels, without type symbols) as one atom of a

@@ -11,9 +11,11 @@ from typing import Any
 
 from pymatgen.core import Structure
 
+from ionmd.structures.cif_charges import with_type_symbol_states
 from ionmd.structures.cif_checks import (check_declared_formula, has_fractional_sites,
-                                         refuse_atoms_left_out, refuse_origin_choice_2)
+                                         refuse_atoms_left_out)
 from ionmd.structures.cif_numbers import with_decimal_fractions
+from ionmd.structures.cif_settings import with_setting_operators
 from ionmd.structures.errors import StructureError
 from ionmd.structures.examples import example_names, example_path
 
@@ -195,9 +197,15 @@ def _read_frames(path, label: str | None = None) -> list[Structure]:
         formats = ["ase"]
     else:
         formats = ["cif", "poscar", "ase"]
-    errors = []
-    # coordinates written as fractions (1/2) read as decimals; other non-numbers refused
-    cif_text = with_decimal_fractions(text, label) if "cif" in formats else text
+    errors, state_notes = [], []
+    cif_text = text
+    if "cif" in formats:
+        # coordinates written as fractions (1/2) read as decimals; other non-numbers refused
+        cif_text = with_decimal_fractions(text, label)
+        # oxidation states given as type symbols (Ni3+) only, which pymatgen ignores
+        cif_text, state_notes = with_type_symbol_states(cif_text)
+        # a rhombohedral group in rhombohedral axes, which pymatgen reads as hexagonal
+        cif_text = with_setting_operators(cif_text, label)
     for fmt in formats:
         with warnings.catch_warnings(record=True) as caught:
             # pymatgen warns about rounded occupancies etc.; kept to explain a failure
@@ -213,6 +221,8 @@ def _read_frames(path, label: str | None = None) -> list[Structure]:
         if fmt == "cif" and len(frames) == 1:
             check_declared_formula(frames[0], text, label)
         if frames:
+            for note in state_notes if fmt == "cif" else []:
+                warnings.warn(f"{label}: {note}", stacklevel=4)
             return frames
         if not errors or not errors[-1].startswith(fmt):
             errors.append(f"{fmt}: no structure in the file")
@@ -259,7 +269,6 @@ def _refuse_what_the_readers_guessed(caught, text: str, label: str) -> None:
                 f"space group {symbol}, so only the listed atoms (the asymmetric unit) would "
                 "be used. Add _space_group_IT_number, or the operators "
                 "(_space_group_symop_operation_xyz), e.g. by saving the file again from VESTA")
-    refuse_origin_choice_2(text, label, _declared_space_group(text))
 
 
 def _declared_space_group(text: str) -> str | None:

@@ -1,0 +1,357 @@
+"""Space-group settings of CIFs that list no symmetry operators. pymatgen builds the
+operators from the symbol or number in one setting: the hexagonal one for the rhombohedral
+groups and origin choice 1 for the groups with two origins. A file in the other one read as
+a different crystal without an error (LiCoO2 in rhombohedral axes, a = b = c, alpha = 33 deg:
+Li9Co3O36 at 42 g/cm3; LiMn2O4 in origin choice 2 given its group number only: Li16Mn8O32
+with overlapping atoms). Here a cell in rhombohedral axes gets the operators of the
+rhombohedral setting (spglib's table of settings), a symbol naming the other setting than
+its cell is refused, and a reading in the default origin whose atoms overlap, or whose
+positions contradict the file's multiplicities where the other origin fits them, is refused
+naming the origin choice."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from ionmd.structures.errors import StructureError
+
+RHOMBOHEDRAL_GROUPS = frozenset({146, 148, 155, 160, 161, 166, 167})
+# the tags pymatgen's reader takes the operators, symbol and number from
+_OPERATOR_TAGS = ("_symmetry_equiv_pos_as_xyz", "_symmetry_equiv_pos_as_xyz_",
+                  "_space_group_symop_operation_xyz", "_space_group_symop_operation_xyz_")
+_SYMBOL_TAGS = ("_symmetry_space_group_name_H-M", "_symmetry_space_group_name_H_M",
+                "_space_group_name_H-M_alt", "_symmetry_space_group_name_h-m")
+_NUMBER_TAGS = ("_space_group_IT_number", "_symmetry_Int_Tables_number")
+_GROUP_LINE = re.compile(r"^\s*_(symmetry_space_group_name_H|space_group_name_H-M|"
+                         r"space_group_IT_number|symmetry_Int_Tables_number)", flags=re.M | re.I)
+_OPERATOR_LINE = re.compile(r"^\s*_(symmetry_equiv_pos_as_xyz|space_group_symop_operation_xyz)"
+                            r"_?\s*$", flags=re.M | re.I)
+_BLOCK_LINE = re.compile(r"^\s*data_", flags=re.M | re.I)
+# a setting named after the symbol: ITA's ':1', ':2', ':H', ':R'; ICSD's 'S' (origin choice
+# 1, "standard"), 'Z' (origin choice 2, at the centre of symmetry), 'H', 'R'
+_NAMED_SETTING = re.compile(r"^(.*?)\s*(?::\s*([12HRhr])|\s([SZHR]))$")
+_ICSD_SETTING = {"S": "1", "Z": "2", "H": "H", "R": "R"}
+LENGTH_TOLERANCE = 2e-4
+"""Relative difference of cell lengths taken as equal (a = b = c of rhombohedral axes);
+lengths written to 4-5 digits differ by less when they are one length rounded."""
+ANGLE_TOLERANCE = 0.02
+"""Degrees by which cell angles taken as equal (alpha = beta = gamma, 90, 120) may differ."""
+_SAME_POSITION = 1e-3       # fractional: copies closer than this are one position
+_WHOLE = 0.99               # occupancies at least this are whole atoms (overlap evidence)
+
+
+@dataclass(frozen=True)
+class _Group:
+    number: int
+    setting: str | None     # 'H', 'R', '1', '2' where the symbol names one
+    named: str              # as the file gives it, for messages
+
+
+def with_setting_operators(text: str, label: str) -> str:
+    """``text`` with the rhombohedral setting's operators written into each data block that
+    lists no operators, names a rhombohedral group (symbol or number) and has its cell in
+    rhombohedral axes; other blocks as they are.
+
+    Raises
+    ------
+    StructureError
+        Where a block without operators names a setting other than its cell's axes, names
+        origin choice 2 (which pymatgen would not apply), has a rhombohedral group with a
+        cell in neither setting's axes, or reads in the operators it gets with overlapping
+        atoms (or, for a group with two origins, with positions that contradict the file's
+        multiplicities where the other origin fits them).
+    """
+    from pymatgen.io.cif import CifFile
+
+    if not _GROUP_LINE.search(text) or (
+            len(_OPERATOR_LINE.findall(text)) >= len(_BLOCK_LINE.findall(text))):
+        return text         # no group named, or operators listed (in every block)
+    try:
+        cif = CifFile.from_str(text)
+    except Exception:       # not a CIF: the readers' own errors explain it
+        return text
+    changed = False
+    for block in cif.data.values():
+        data = block.data
+        if any(data.get(tag) for tag in _OPERATOR_TAGS):
+            continue
+        group = _declared_group(data)
+        cell = _cell(data)
+        if group is None or cell is None:
+            continue
+        hall = _chosen_hall(group, cell, label)
+        if hall is None:
+            continue
+        _refuse_misfit(data, cell, group, hall, label)
+        if group.number in RHOMBOHEDRAL_GROUPS and _choice(hall) == "R":
+            data["_space_group_symop_operation_xyz"] = _operators(hall)
+            block.loops.append(["_space_group_symop_operation_xyz"])
+            changed = True
+    return str(cif) if changed else text
+
+
+def _chosen_hall(group: _Group, cell, label: str) -> int | None:
+    """spglib's Hall number of the setting the block is read in (ours or pymatgen's), for
+    the groups with two settings; None for the others."""
+    settings = _settings(group.number)
+    if len(settings) < 2:
+        return None
+    if group.number in RHOMBOHEDRAL_GROUPS:
+        axes = _axes(cell)
+        if axes is None:
+            raise StructureError(
+                f"{label} gives the rhombohedral space group {group.named} and no symmetry "
+                f"operators, but its cell ({_cell_text(cell)}) is in the axes of neither of "
+                "its settings (hexagonal: a = b, alpha = beta = 90, gamma = 120; rhombohedral: "
+                "a = b = c, alpha = beta = gamma), so the group's operators do not apply to "
+                "its coordinates. Add the operators (_space_group_symop_operation_xyz) that "
+                "go with its cell, or give the cell in one of those settings")
+        if group.setting and group.setting != axes:
+            raise StructureError(
+                f"{label} gives its space group as {group.named}, the "
+                f"{_setting_words(group.setting)}, but its cell ({_cell_text(cell)}) is in "
+                f"{_setting_words(axes)}'s axes; correct the symbol (ionmd reads a "
+                "rhombohedral group in the setting its cell is in) or the cell")
+        return settings[axes]
+    if group.setting == "2":
+        # pymatgen would build origin choice 1: LiMn2O4 given in 'F d -3 m Z' became
+        # Li2MnO4 with O atoms 0.3 A apart
+        raise StructureError(
+            f"{label} gives its space group as {group.named}, in origin choice 2, and lists "
+            "no symmetry operators; pymatgen would place the atoms with origin choice 1 (a "
+            "different crystal). Add the operators (_space_group_symop_operation_xyz) of "
+            "origin choice 2, e.g. by saving the file again from VESTA")
+    return settings["1"]
+
+
+def _refuse_misfit(data: dict, cell, group: _Group, hall: int, label: str) -> None:
+    """Refuse a block whose sites, placed with the operators of ``hall``, overlap, or (for a
+    group with two origins) contradict the file's multiplicities where the other origin
+    fits them; naming that origin where it fits."""
+    sites = _sites(data)
+    overlap, counts = _misfit(sites, cell, hall)
+    if overlap is None and counts is None:
+        return
+    setting = _choice(hall)
+    other = None
+    if group.number not in RHOMBOHEDRAL_GROUPS:
+        other = {"1": "2", "2": "1"}[setting]
+        if _misfit(sites, cell, _settings(group.number)[other]) != (None, None):
+            other = None
+    if overlap is None and other is None:
+        return      # multiplicities alone: the file may count them another way
+    found = "; ".join(words for words in (overlap, counts) if words)
+    given = ", the multiplicities the file gives" if all(s["multiplicity"] for s in sites) else ""
+    fit = f"; in {_setting_words(other)} its sites fit (no overlapping atoms{given})" if other else ""
+    advice = (f"add the operators of {_setting_words(other)} (_space_group_symop_operation_"
+              "xyz), e.g. by saving the file again from VESTA" if other else
+              "check the coordinates against the setting, or add the operators "
+              "(_space_group_symop_operation_xyz) that go with them")
+    raise StructureError(
+        f"{label} lists no symmetry operators; read with those of {group.named} in "
+        f"{_setting_words(setting)}, {found}: the file's setting/origin choice differs from "
+        f"the one its operators assume, or a coordinate is wrong{fit}. To fix it, {advice}")
+
+
+def _misfit(sites, cell, hall: int) -> tuple[str | None, str | None]:
+    """(overlapping atoms, a multiplicity contradicted) of ``sites`` placed with the
+    operators of ``hall``, each as words or None."""
+    from ionmd.structures.checks import closest_overlap
+
+    rotations, translations = _operations(hall)
+    orbits = [_orbit(site["xyz"], rotations, translations) for site in sites]
+    counts = None
+    if all(site["multiplicity"] for site in sites):
+        wrong = [(s, len(o)) for s, o in zip(sites, orbits) if len(o) != s["multiplicity"]]
+        if wrong:
+            site, n = wrong[0]
+            counts = (f"site {site['label']} has {n} positions where the file gives "
+                      f"{site['multiplicity']}")
+    whole = [(s, o) for s, o in zip(sites, orbits) if s["occupancy"] >= _WHOLE and s["element"]]
+    if not whole:
+        return None, counts
+    from pymatgen.core import Lattice, Structure
+
+    names = [s["label"] for s, o in whole for _ in o]
+    structure = Structure(Lattice.from_parameters(*cell),
+                          [s["element"] for s, o in whole for _ in o],
+                          np.vstack([o for _, o in whole]))
+    pair = closest_overlap(structure)
+    if pair is None:
+        return None, counts
+    i, j, distance, _ = pair
+    which = (f"copies of site {names[i]}" if names[i] == names[j]
+             else f"sites {names[i]} and {names[j]}")
+    return f"{which} come {distance:.2f} A apart", counts
+
+
+def _orbit(xyz: np.ndarray, rotations: np.ndarray, translations: np.ndarray) -> np.ndarray:
+    """The distinct positions (fractional, in [0, 1)) of ``xyz`` under the operations."""
+    images = (rotations @ xyz + translations) % 1.0
+    apart = np.abs((images[:, None, :] - images[None, :, :] + 0.5) % 1.0 - 0.5).max(axis=2)
+    same = apart < _SAME_POSITION
+    kept, seen = [], np.zeros(len(images), dtype=bool)
+    for k in range(len(images)):
+        if not seen[k]:
+            kept.append(k)
+            seen |= same[k]
+    return images[kept]
+
+
+def _sites(data: dict) -> list[dict]:
+    """Label, element (None where unknown), coordinates, occupancy and multiplicity (None
+    where not given) of each atom site."""
+    from pymatgen.core import Element
+    from pymatgen.io.cif import str2float
+
+    def column(tag, default):
+        values = data.get(tag, default)
+        return values if isinstance(values, list) else [values]
+
+    labels = column("_atom_site_label", [])
+    symbols = column("_atom_site_type_symbol", labels)
+    occupancies = column("_atom_site_occupancy", ["1"] * len(labels))
+    multiplicities = column("_atom_site_symmetry_multiplicity", ["?"] * len(labels))
+    xs, ys, zs = (column(f"_atom_site_fract_{c}", []) for c in "xyz")
+    sites = []
+    for k, label in enumerate(labels):
+        try:
+            xyz = np.array([str2float(xs[k]), str2float(ys[k]), str2float(zs[k])])
+        except (ValueError, TypeError, IndexError):
+            continue
+        try:
+            occupancy = str2float(occupancies[k])
+        except (ValueError, TypeError, IndexError):
+            occupancy = 1.0
+        try:
+            multiplicity = int(str2float(multiplicities[k]))
+        except (ValueError, TypeError, IndexError):
+            multiplicity = None
+        m = re.match(r"[A-Z][a-z]?", symbols[k]) if k < len(symbols) else None
+        element = next((e for e in ((m.group(), m.group()[0]) if m else ())
+                        if Element.is_valid_symbol(e)), None)
+        sites.append({"label": label, "element": element, "xyz": xyz,
+                      "occupancy": occupancy, "multiplicity": multiplicity})
+    return sites
+
+
+def _declared_group(data: dict) -> _Group | None:
+    """The space group a block names (H-M symbol, else number), with the setting the symbol
+    names; None where it names none that spglib's table knows."""
+    from pymatgen.io.cif import str2float
+
+    for tag in _SYMBOL_TAGS:
+        symbol = data.get(tag)
+        if isinstance(symbol, str) and symbol.strip("'\" ") not in ("", "?", "."):
+            symbol = symbol.strip().strip("'\"").strip()
+            m = _NAMED_SETTING.match(symbol)
+            base, setting = (m.group(1), (m.group(2) or "").upper()
+                             or _ICSD_SETTING[m.group(3)]) if m else (symbol, None)
+            number = _numbers_by_symbol().get(_normalized(base))
+            if number is not None:
+                return _Group(number, setting, repr(symbol))
+    for tag in _NUMBER_TAGS:
+        value = data.get(tag)
+        try:
+            number = int(str2float(value))
+        except (ValueError, TypeError):
+            continue
+        if 1 <= number <= 230:
+            return _Group(number, None, f"number {number} ({tag})")
+    return None
+
+
+def _cell(data: dict) -> tuple[float, ...] | None:
+    from pymatgen.io.cif import str2float
+
+    try:
+        return tuple(str2float(data[f"_cell_{name}"]) for name in (
+            "length_a", "length_b", "length_c", "angle_alpha", "angle_beta", "angle_gamma"))
+    except (KeyError, ValueError, TypeError):
+        return None
+
+
+def _axes(cell) -> str | None:
+    """'R' for rhombohedral axes (a = b = c, alpha = beta = gamma, not 90), 'H' for
+    hexagonal ones (a = b, alpha = beta = 90, gamma = 120), else None."""
+    a, b, c, alpha, beta, gamma = cell
+
+    def same_length(*lengths):
+        return max(lengths) - min(lengths) <= LENGTH_TOLERANCE * max(lengths)
+
+    def same_angle(*angles):
+        return max(angles) - min(angles) <= ANGLE_TOLERANCE
+
+    if same_length(a, b, c) and same_angle(alpha, beta, gamma) and not same_angle(alpha, 90):
+        return "R"
+    if same_length(a, b) and same_angle(alpha, beta, 90) and same_angle(gamma, 120):
+        return "H"
+    return None
+
+
+def _cell_text(cell) -> str:
+    a, b, c, alpha, beta, gamma = cell
+    return f"a {a:g}, b {b:g}, c {c:g} A, alpha {alpha:g}, beta {beta:g}, gamma {gamma:g} deg"
+
+
+def _setting_words(setting: str) -> str:
+    return {"H": "hexagonal setting", "R": "rhombohedral setting", "1": "origin choice 1",
+            "2": "origin choice 2"}[setting]
+
+
+def _normalized(symbol: str) -> str:
+    return re.sub(r"[\s_]", "", symbol)
+
+
+@lru_cache(maxsize=1)
+def _numbers_by_symbol() -> dict[str, int]:
+    """Space-group number of each H-M symbol (short and full, as spglib writes them)."""
+    import spglib
+
+    numbers: dict[str, int] = {}
+    for hall in range(1, 531):
+        t = spglib.get_spacegroup_type(hall)
+        for symbol in (t.international_short, t.international_full,
+                       *t.international.split("=")):
+            numbers.setdefault(_normalized(symbol), t.number)
+    return numbers
+
+
+@lru_cache(maxsize=None)
+def _settings(number: int) -> dict[str, int]:
+    """Hall number of each setting of a group with two: 'H'/'R' or origin '1'/'2'."""
+    import spglib
+
+    out = {}
+    for hall in range(1, 531):
+        t = spglib.get_spacegroup_type(hall)
+        if t.number == number and t.choice in ("H", "R", "1", "2"):
+            out.setdefault(t.choice, hall)
+    return out
+
+
+def _choice(hall: int) -> str:
+    import spglib
+
+    return spglib.get_spacegroup_type(hall).choice
+
+
+@lru_cache(maxsize=None)
+def _operations(hall: int) -> tuple[np.ndarray, np.ndarray]:
+    import spglib
+
+    table = spglib.get_symmetry_from_database(hall)
+    return table["rotations"].astype(float), table["translations"]
+
+
+def _operators(hall: int) -> list[str]:
+    """The operations of ``hall`` as CIF's xyz strings (``-y, x-y, z+1/3``)."""
+    from pymatgen.core.operations import SymmOp
+
+    rotations, translations = _operations(hall)
+    return [SymmOp.from_rotation_and_translation(r, t).as_xyz_str()
+            for r, t in zip(rotations, translations)]
