@@ -200,3 +200,47 @@ def test_a_fit_end_beyond_the_run_is_said(tmp_path, capsys):
     assert res["fit_end_clipped"] in capsys.readouterr().out
     analyze(run, "--fit-end-ps", "20")
     assert "fit_end_clipped" not in json.loads((run / "analysis" / "results.json").read_text())
+
+
+def test_collect_fits_a_campaigns_runs_of_other_cells_apart(tmp_path, morse, capsys):
+    """A campaign whose replica r1 was written with another cell (12 Li for 16; its file
+    changed after the runs: `sweep plan` refuses that, collect reads the folders): collect
+    combined r0 and r1 as replicas of fcc/morse; now a series per cell, each of one run a
+    temperature, its Ea statsmodels' of its own runs, and a note."""
+    from ionmd.sweep import load_campaign, plan_campaign
+    from sweep_setup import brownian_run, campaign_dir, write_campaign
+
+    folder = campaign_dir(tmp_path / "camp", morse)
+    path = write_campaign(folder, temperatures=(600.0, 800.0, 1000.0), replicas=2,
+                          analysis="charges = {Li = 1, Cl = -1}\ncollapse_fraction = 0.01")
+    runs = plan_campaign(load_campaign(path), create=True)
+    for k, run in enumerate(runs):
+        rd = run.rundir
+        brownian_run(rd, run.temperature, k, EA, 0.5)
+        if run.replica == 1:            # 12 Li: the walk of brownian_run, fewer walkers
+            rng = np.random.default_rng(100 + k)
+            s = st.make(st.brownian_steps(FRAMES, 12, [d_true(run.temperature)] * 3, DT_PS,
+                                          rng), L=L, n_framework=N_CL, rng=rng)
+            st.write_lammps_files(rd.path, s, [run.temperature] * len(s.true.boxes),
+                                  specorder=["Li", "Cl"], dcd="traj.0.dcd", log="log.0.lammps")
+    capsys.readouterr()
+    assert main(["sweep", "collect", str(path), "--no-progress"]) == 0
+    doc = json.loads((path.parent / "runs" / "collect" / "results.json").read_text())
+    names = {"fcc[Li16Cl8]/morse", "fcc[Li12Cl8]/morse"}
+    assert set(doc["arrhenius"]) == names
+    for name, replica in zip(sorted(names), (1, 0)):        # Li12Cl8 sorts first
+        fit = doc["arrhenius"][name]["D_Li"]
+        assert [len(p["replicas"]) for p in fit["points"]] == [1, 1, 1]
+        mine = sorted((r for r in runs if r.replica == replica), key=lambda r: r.temperature)
+        assert sorted(fit["runs"]) == sorted(str(r.rundir.path) for r in mine)
+        d = [next(x for x in json.loads((r.rundir.path / "analysis" / "results.json")
+                                        .read_text())["diffusion"] if x["direction"] == "xyz")
+             for r in mine]
+        X = sm.add_constant(-1.0 / (KB * np.array([r.temperature for r in mine])))
+        ref = sm.WLS(np.log([x["D"] for x in d]), X,
+                     weights=1 / np.square([own_se_ln(x) for x in d])).fit()
+        assert fit["Ea_eV"] == pytest.approx(float(ref.params[1]), rel=1e-9)
+    assert {r["structure"] for r in doc["rows"]} == {n.split("/")[0] for n in names}
+    (note,) = doc["notes"]
+    assert "fcc: its runs are of 2 different cells" in note
+    assert f"ionmd: note: {note}" in capsys.readouterr().err

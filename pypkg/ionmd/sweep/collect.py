@@ -14,6 +14,7 @@ they are on disk (each one's temperature, replica and protocol from its own
 from __future__ import annotations
 
 import json
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -86,8 +87,9 @@ def _analysed_run_results(run: PlannedRun, campaign: Campaign, charges: dict[str
                 "haven_ratio": a.haven_ratio, "failure": a.failure,
                 "status": rd.status.get("updated"),
                 # what the analysis gives (2: failed runs' transport before the failure;
-                # 3: a run stopped by its D-interval rule reports its 99 % interval)
-                "results_version": 3}
+                # 3: a run stopped by its D-interval rule reports its 99 % interval;
+                # 4: the run's cell, which tells runs of other cells apart: cell_labels)
+                "results_version": 4}
     cache = rd.path / "analysis" / "sweep_collect.json"
     if cache.is_file():
         cached = json.loads(cache.read_text())
@@ -207,6 +209,41 @@ def _aggregate(results: list[dict], planned: int) -> dict:
     return row
 
 
+def cell_labels(per_run: list[tuple[PlannedRun, dict]], campaign: Campaign
+                ) -> tuple[list[str], list[str]]:
+    """Each run's structure as the rows and fits name it, and notes: the campaign's name,
+    with its cell's formula added (``LiCl[Li81Cl108]``) where one structure's runs under one
+    model are of several cells (a campaign file whose structure or supercell changed after
+    runs were written: ``ionmd sweep plan`` refuses that, collect reads the folders as they
+    are), by ``ionmd analyze``'s own series (:func:`ionmd.analysis.report.series_names`);
+    a run not analysed goes with the others where they are of one cell, else with those of
+    the campaign's cell now (it will be written with it). A note per such structure names
+    each cell's runs (:func:`ionmd.analysis.report.split_cells_notes`)."""
+    from ionmd.analysis.report import cell_formula, series_keys, series_names, split_cells_notes
+
+    now = {s.name: cell_formula(dict(Counter(s.cell.get_chemical_symbols())))
+           for s in campaign.structures if s.cell is not None}
+    labels = [run.structure for run, _ in per_run]
+    notes: list[str] = []
+    groups: dict[tuple, list[int]] = {}
+    for i, (run, _) in enumerate(per_run):
+        groups.setdefault((run.structure, run.model), []).append(i)
+    for (structure, _), rows in groups.items():
+        mine = [{"run": res["run"], "structure": structure,
+                 "formula": res.get("formula") or cell_formula(res.get("composition"))}
+                for res in (per_run[i][1] for i in rows)]
+        cells = {r["formula"] for r in mine} - {None}
+        for r in mine:          # a run not analysed: of the one cell, else of today's
+            if r["formula"] is None:
+                r["formula"] = (next(iter(cells)) if len(cells) == 1 else
+                                now.get(structure) if now.get(structure) in cells else None)
+        names = series_names(mine)
+        for i, key in zip(rows, series_keys(mine)):
+            labels[i] = names[key]
+        notes += split_cells_notes(mine, names)
+    return labels, list(dict.fromkeys(notes))
+
+
 def runs_to_collect(campaign: Campaign) -> list[PlannedRun]:
     """The campaign's run directories on disk, each read from its own ``settings.json``,
     then its planned runs that have no directory yet; in the campaign's order (structure,
@@ -284,42 +321,50 @@ def collect(campaign: Campaign, out_dir: str | Path | None = None, progress: boo
     drops = [not run.in_campaign and res["class"] not in ANALYSED for run, res in per_run]
     dropped = [pr for pr, drop in zip(per_run, drops) if drop]
     per_run = [pr for pr, drop in zip(per_run, drops) if not drop]
+    # runs of one structure but other cells (the campaign file changed) are not replicas
+    labels, cell_notes = cell_labels(per_run, campaign)
+    for note in cell_notes:
+        print(f"ionmd: note: {note}", file=sys.stderr)
     groups: dict[tuple, list] = {}
-    for run, res in per_run:        # at the run's temperature, as the fits below take it
-        groups.setdefault((run.structure, run.model, run.temperature), []).append(
-            {**res, "temperature_K": run.temperature})
+    for label, (run, res) in zip(labels, per_run):   # at the run's temperature, as the fits
+        groups.setdefault((label, run.structure, run.model, run.temperature), []).append(
+            {**res, "temperature_K": run.temperature})          # below take it
     rows = []
-    for (s, m, T), results in groups.items():
-        rows.append({"structure": s, "model": m, "protocol": campaign.protocol.name,
+    for (label, s, m, T), results in groups.items():
+        rows.append({"structure": label, "model": m, "protocol": campaign.protocol.name,
                      "temperature_K": T, **_aggregate(results, len(results)),
                      **({"charges_note": notes[s]} if notes[s] else {})})
     fits: dict[str, dict] = {}
     structures: dict[str, dict] = {}
     reports: dict[str, list] = {}
-    for s in campaign.structures:
-        for mdl in campaign.models:
-            mine = [r for r in rows if r["structure"] == s.name and r["model"] == mdl.name]
-            key = f"{s.name}/{mdl.name}"
-            species = sorted({k[2:] for r in mine for k in r if k.startswith("D_")})
-            # every run, analysed or not: those without results are listed as left out
-            group = [{**res, "temperature_K": run.temperature} for run, res in per_run
-                     if run.structure == s.name and run.model == mdl.name]
-            fits[key] = {f"D_{sp}": fit_series(group, f"D_{sp}") for sp in species}
-            fits[key]["sigma_T"] = fit_series(group, "sigma_T")
-            structures[key] = sigma_record(group, fits[key]["sigma_T"])
-            carrier = _carrier(mine, species)
-            for r in mine:
-                d = fits[key][f"D_{carrier}"] if carrier else None
-                d = d if d and "error" not in d else None
-                sg = fits[key]["sigma_T"]
-                r["Ea_eV"] = d.get("Ea_eV") if d else None
-                r["Ea_err_eV"] = d.get("Ea_err_eV") if d else None
-                r["Ea_species"] = carrier
-                r["sigma_300K"] = sg.get("extrapolated") if sg else None
-                r["sigma_300K_ci95"] = sg.get("extrapolated_ci95") if sg else None
-            reports[key] = [FailureReport.from_dict(res["failure"]) for run, res in per_run
-                            if run.structure == s.name and run.model == mdl.name
-                            and "failure" in res]
+    series = [(label, mdl.name) for s in campaign.structures for mdl in campaign.models
+              for label in dict.fromkeys(
+                  [lb for lb, (run, _) in zip(labels, per_run)
+                   if run.structure == s.name and run.model == mdl.name] or [s.name])]
+    for label, model in series:
+        mine = [r for r in rows if r["structure"] == label and r["model"] == model]
+        key = f"{label}/{model}"
+        species = sorted({k[2:] for r in mine for k in r if k.startswith("D_")})
+        # every run, analysed or not: those without results are listed as left out
+        group = [{**res, "temperature_K": run.temperature}
+                 for lb, (run, res) in zip(labels, per_run)
+                 if lb == label and run.model == model]
+        fits[key] = {f"D_{sp}": fit_series(group, f"D_{sp}") for sp in species}
+        fits[key]["sigma_T"] = fit_series(group, "sigma_T")
+        structures[key] = sigma_record(group, fits[key]["sigma_T"])
+        carrier = _carrier(mine, species)
+        for r in mine:
+            d = fits[key][f"D_{carrier}"] if carrier else None
+            d = d if d and "error" not in d else None
+            sg = fits[key]["sigma_T"]
+            r["Ea_eV"] = d.get("Ea_eV") if d else None
+            r["Ea_err_eV"] = d.get("Ea_err_eV") if d else None
+            r["Ea_species"] = carrier
+            r["sigma_300K"] = sg.get("extrapolated") if sg else None
+            r["sigma_300K_ci95"] = sg.get("extrapolated_ci95") if sg else None
+        reports[key] = [FailureReport.from_dict(res["failure"])
+                        for lb, (run, res) in zip(labels, per_run)
+                        if lb == label and run.model == model and "failure" in res]
     reports = {k: v for k, v in reports.items() if v}
     survival = survival_curves(reports) if reports else {}
     if survival and (campaign.protocol.temperature_end is not None
@@ -334,6 +379,7 @@ def collect(campaign: Campaign, out_dir: str | Path | None = None, progress: boo
            "complete": all(res["class"] in ANALYSED for _, res in per_run),
            "charges": {name: {"charges": q, **({"note": notes[name]} if notes[name] else {})}
                        for name, q in charges.items()},
+           **({"notes": cell_notes} if cell_notes else {}),
            "rows": rows, "arrhenius": fits, "structures": structures, "survival": survival,
            "runs": [run_entry(run, res) for run, res in per_run],
            "not_in_campaign": [run_entry(run, res) for run, res in dropped]}
