@@ -103,13 +103,15 @@ def test_a_setting_named_against_the_cell_is_refused(tmp_path):
     """'R -3 m H' on rhombohedral axes and 'R -3 m :R' on hexagonal ones: the symbol or the
     cell is wrong; before, both were 'cannot interpret' with advice to add the number
     (which read the rhombohedral one as Li9Co3O36)."""
-    rh_named_h = _write(tmp_path, "a.cif", _rhombohedral("_symmetry_space_group_name_H-M 'R -3 m H'"))
+    rh_named_h = _write(tmp_path, "a.cif",
+                        _rhombohedral("_symmetry_space_group_name_H-M 'R -3 m H'"))
     with pytest.raises(StructureError, match=r"'R -3 m H', the hexagonal setting, but its cell "
-                                             r"\(a 4\.95.*\) is in rhombohedral setting's axes"):
+                                             r"\(a 4\.95.*\) is in the rhombohedral "
+                                             r"setting's axes"):
         read_structure(rh_named_h)
     hex_named_r = _write(tmp_path, "b.cif", HEXAGONAL.replace("'R -3 m'", "'R -3 m :R'"))
     with pytest.raises(StructureError, match=r"the rhombohedral setting, but its cell .* is in "
-                                             r"hexagonal setting's axes"):
+                                             r"the hexagonal setting's axes"):
         read_structure(hex_named_r)
 
 
@@ -163,7 +165,8 @@ def test_origin_choice_2_sites_read_in_origin_1_are_refused_naming_the_origin(tm
 def test_origin_choice_1_sites_read_as_pymatgen_reads_them(tmp_path):
     """The same spinel moved to origin choice 1: no refusal, pymatgen's LiMn2O4 (Mn-O
     1.96 A), given the number only."""
-    path = _write(tmp_path, "o1.cif", SPINEL.format(group="_space_group_IT_number 227", **ORIGIN_1))
+    path = _write(tmp_path, "o1.cif",
+                  SPINEL.format(group="_space_group_IT_number 227", **ORIGIN_1))
     reference = _pymatgen(path)
     assert reference.composition == Composition("Li8Mn16O32")
     mn = [i for i, site in enumerate(reference) if site.specie.symbol == "Mn"]

@@ -114,7 +114,7 @@ def _chosen_hall(group: _Group, cell, label: str) -> int | None:
             raise StructureError(
                 f"{label} gives its space group as {group.named}, the "
                 f"{_setting_words(group.setting)}, but its cell ({_cell_text(cell)}) is in "
-                f"{_setting_words(axes)}'s axes; correct the symbol (ionmd reads a "
+                f"the {_setting_words(axes)}'s axes; correct the symbol (ionmd reads a "
                 "rhombohedral group in the setting its cell is in) or the cell")
         return settings[axes]
     if group.setting == "2":
@@ -146,7 +146,8 @@ def _refuse_misfit(data: dict, cell, group: _Group, hall: int, label: str) -> No
         return      # multiplicities alone: the file may count them another way
     found = "; ".join(words for words in (overlap, counts) if words)
     given = ", the multiplicities the file gives" if all(s["multiplicity"] for s in sites) else ""
-    fit = f"; in {_setting_words(other)} its sites fit (no overlapping atoms{given})" if other else ""
+    fit = (f"; in {_setting_words(other)} its sites fit (no overlapping atoms{given})"
+           if other else "")
     advice = (f"add the operators of {_setting_words(other)} (_space_group_symop_operation_"
               "xyz), e.g. by saving the file again from VESTA" if other else
               "check the coordinates against the setting, or add the operators "
