@@ -10,6 +10,9 @@ became ``{"Li": 1, False: 3}``, a key no check could name.
   refused, naming the quoted form (:func:`boolean_item_problem`). Not kept as written: a
   list of truth values is no mistake to YAML, and ``[Li, Off]`` taken as the species
   ``Off`` would pass unnoticed where the refusal names it on its line.
+* Merge keys (``<<: *defaults``) merge as YAML says, a key beside them overriding the
+  merged one: the keys merged in are kept as written too (an inline ``<<: {No: 3}``
+  gave ``False: 3``), and a key given beside a merge is no key given twice.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 from functools import cache
 
 BOOL_TAG = "tag:yaml.org,2002:bool"
+MERGE_TAG = "tag:yaml.org,2002:merge"
 STR_TAG = "tag:yaml.org,2002:str"
 
 
@@ -29,6 +33,10 @@ def keys_as_written_loader():
 
     class KeysAsWrittenLoader(yaml.SafeLoader):
         def construct_mapping(self, node, deep=False):
+            # the merged keys first (SafeLoader merges them into node.value): a merged
+            # mapping may not be constructed yet, its keys not yet kept as written
+            if isinstance(node, yaml.MappingNode):
+                self.flatten_mapping(node)
             for key_node, _ in node.value:
                 if isinstance(key_node, yaml.ScalarNode) and key_node.tag == BOOL_TAG:
                     key_node.tag = STR_TAG

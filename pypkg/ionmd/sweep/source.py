@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ionmd.errors import IonmdError
-from ionmd.sweep.campaign_yaml import boolean_item_problem, keys_as_written_loader
+from ionmd.sweep.campaign_yaml import (MERGE_TAG, boolean_item_problem,
+                                       keys_as_written_loader)
 
 Key = tuple  # path of keys (str) and list indices (int)
 
@@ -66,33 +67,37 @@ def read_source(path: str | Path) -> Source:
             raise CampaignError(f"{path}: not valid TOML: {exc}") from exc
         return Source(path, data, toml_lines(text))
     if suffix in (".yaml", ".yml"):
-        node, data = _read_yaml(text, path)
+        lines, data = _read_yaml(text, path)
         if not isinstance(data, dict):
             raise CampaignError(f"{path}: a campaign file is a mapping of keys (structures, "
                                 f"models, protocol, ...), not a {type(data).__name__}")
-        lines: dict[Key, int] = {}
-        booleans: list[str] = []
-        _yaml_lines(node, (), lines, path, booleans)
-        if booleans:
-            raise CampaignError("\n".join(booleans))
         return Source(path, data, lines)
     raise CampaignError(f"{path}: campaign files are TOML (.toml) or YAML (.yaml, .yml)")
 
 
-def _read_yaml(text: str, path: Path):
-    """The document's node tree (for its lines) and its data, from one parse, keys as
-    written (``campaign_yaml``: an unquoted key ``No`` is nobelium, not false).
+def _read_yaml(text: str, path: Path) -> tuple[dict[Key, int], object]:
+    """The lines of the document's keys and items (:func:`_yaml_lines`, read from its
+    node tree as written, before constructing its data merges ``<<`` keys into it) and its
+    data, from one parse, keys as written (``campaign_yaml``: an unquoted key ``No`` is
+    nobelium, not false).
 
     Raises
     ------
     CampaignError
-        If the text is not valid YAML (with its line)."""
+        If the text is not valid YAML (with its line), or a key or list item is refused
+        (:func:`_yaml_lines`)."""
     import yaml
 
     loader = keys_as_written_loader()(text)
     try:
         node = loader.get_single_node()
-        return node, None if node is None else loader.construct_document(node)
+        lines: dict[Key, int] = {}
+        booleans: list[str] = []
+        if node is not None:
+            _yaml_lines(node, (), lines, path, booleans, set())
+        if booleans:
+            raise CampaignError("\n".join(booleans))
+        return lines, None if node is None else loader.construct_document(node)
     except yaml.YAMLError as exc:
         raise CampaignError(f"{path}: not valid YAML: {exc}") from exc
     finally:
@@ -100,10 +105,14 @@ def _read_yaml(text: str, path: Path):
 
 
 def _yaml_lines(node, key: Key, lines: dict[Key, int], path: Path,
-                booleans: list[str]) -> None:
+                booleans: list[str], seen: set[int]) -> None:
     """Lines of the keys and items under ``node``; each list item YAML read as a boolean
     (``mobile_species: [No]``) is added to ``booleans``, on its line
-    (:func:`~ionmd.sweep.campaign_yaml.boolean_item_problem`).
+    (:func:`~ionmd.sweep.campaign_yaml.boolean_item_problem`). A node reached again through
+    an alias (``*defaults``) is walked once (``seen``): its items are said where it is
+    written, and nested aliases cannot make the walk exponential. The keys a merge
+    (``<<: *defaults``) brings get the lines of their definition unless the mapping gives
+    them itself (YAML: its own key overrides the merged one).
 
     Raises
     ------
@@ -112,22 +121,36 @@ def _yaml_lines(node, key: Key, lines: dict[Key, int], path: Path,
         refuses it), so a campaign would run with half of what its file says."""
     import yaml
 
+    if not isinstance(node, yaml.CollectionNode) or id(node) in seen:
+        return
+    seen.add(id(node))
     if isinstance(node, yaml.MappingNode):
+        merged = []
         for k, v in node.value:
+            if k.tag == MERGE_TAG:
+                merged.extend(v.value if isinstance(v, yaml.SequenceNode) else [v])
+                continue
             sub = key + (k.value,)
             if sub in lines:
                 raise CampaignError(f"{path}, line {k.start_mark.line + 1}: "
                                     f"{'.'.join(map(str, sub))} is given twice (first on line "
                                     f"{lines[sub]}); keep one")
             lines[sub] = k.start_mark.line + 1
-            _yaml_lines(v, sub, lines, path, booleans)
+            _yaml_lines(v, sub, lines, path, booleans, seen)
+        for source in merged:           # the mapping's own keys override the merged ones
+            found: dict[Key, int] = {}      # walked here where written inline
+            _yaml_lines(source, key, found, path, booleans, seen)
+            if isinstance(source, yaml.MappingNode):
+                found.update({key + (k.value,): k.start_mark.line + 1 for k, _ in source.value})
+            for sub, line in found.items():
+                lines.setdefault(sub, line)
     elif isinstance(node, yaml.SequenceNode):
         for i, v in enumerate(node.value):
             lines[key + (i,)] = v.start_mark.line + 1
             why = boolean_item_problem(v, f"{'.'.join(map(str, key))}[{i}]")
             if why:
                 booleans.append(f"{path}, line {lines[key + (i,)]}: {why}")
-            _yaml_lines(v, key + (i,), lines, path, booleans)
+            _yaml_lines(v, key + (i,), lines, path, booleans, seen)
 
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
