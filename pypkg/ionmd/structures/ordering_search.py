@@ -4,10 +4,12 @@ of their group."""
 
 from __future__ import annotations
 
-import numpy as np
-from pymatgen.core import Structure
+import itertools
 
-from ionmd.structures.ordering_cells import VACANCY
+import numpy as np
+from pymatgen.core import Lattice, Structure
+
+from ionmd.structures.ordering_cells import VACANCY, _groups, _site_counts
 from ionmd.structures.errors import StructureError
 from ionmd.structures.ordering_limits import _counts, _PairLimits, _proven
 
@@ -16,6 +18,12 @@ RESOLVE_MOVES_PER_SITE = 50
 RESOLVE_CANDIDATES = 16
 """``method="random"`` with ``min_distance``: seeded draws, atom moves per partially occupied
 site in each, and empty sites tried per move, before the rule is reported unreachable."""
+TILE_FACTORS = (2, 3, 4)
+"""Where the search finds no arrangement keeping the rule, a smaller cell (the ordered one
+divided by these along its axes) whose counts divide the cell's is ordered and repeated."""
+TILE_SHUFFLE_MOVES_PER_SITE = 5
+"""Moves per partially occupied site, each to an empty site of the atom's group where it
+keeps the rule, that take a repeated arrangement's periodicity away."""
 STALL_MOVES_PER_SITE = 5
 """The search for the fewest forced close pairs stops after this many moves per partially
 occupied site without finding fewer."""
@@ -113,10 +121,17 @@ def _search(big: Structure, groups, counts, seed: int, limits: _PairLimits):
     if hit is None:
         return _fewest_below_default(rng, draw, members, limits), None
     # the plain draw breaks the rule: move atoms until none clash
-    for _ in range(RANDOM_RESTARTS):
+    for attempt in range(RANDOM_RESTARTS):
         state = _Clashes(draw, members, limits)
         if _min_conflicts(rng, state) == 0:
             return _fewest_below_default(rng, state.draw_out(), members, limits), None
+        if attempt == 0:
+            # where the cell repeats a smaller one the counts divide, that one's arrangement
+            # repeated keeps the rule too (a 2x2x2 cubic garnet's 960 Li sites: min-conflicts
+            # left 18-23 pairs 1.60 A apart; the 1x1x1 cell's, repeated, none)
+            tiled = _tiled_draw(rng, big, groups, counts, species, limits)
+            if tiled is not None:
+                return _fewest_below_default(rng, tiled, members, limits), None
         draw = plain_draw()
     # the occupancies force close pairs: the fewest above the ionic floor
     relaxed = limits.relax()
@@ -266,3 +281,139 @@ class _Clashes:
         for i, c in zip(self.sites, self.code[:-1]):
             self.draw[i] = symbols[c] if c >= 0 else VACANCY
         return list(self.draw)
+
+
+def _tiled_draw(rng, big: Structure, groups, counts, species: list,
+                limits: _PairLimits) -> list | None:
+    """A draw of ``big`` that keeps ``limits``, made from a smaller cell that ``big``
+    repeats: that cell's seeded min-conflicts arrangement (its fewer sites are searched
+    far better) repeated over ``big``, then shuffled by moves that keep the rule; None
+    where no smaller cell's counts divide ``big``'s or its search finds none. Only the
+    groups whose sites can clash are repeated; the others are drawn at random."""
+    linked = _clashing_groups(big, groups, limits)
+    sites = np.array([i for key in linked for i in groups[key][1]], dtype=int)
+    if not len(sites):
+        return None
+    for factors in _tile_factors(big, groups, linked, sites, limits):
+        small, rep_of = _small_cell(big, sites, factors)
+        if small is None:
+            continue
+        tiles = int(np.prod(factors))
+        small_groups = _groups(small)
+        small_counts = _site_counts(small_groups)
+        if any(small_counts.get(key, {}).get(sp, -1) * tiles != n
+               for key in linked for sp, n in counts[key].items()):
+            continue
+        small_limits = _PairLimits(small, limits.min_distance, limits._states or None)
+        small_draw = _draw_keeping(rng, small, small_groups, small_counts, small_limits)
+        if small_draw is None:
+            continue
+        draw = list(species)
+        for i, k in zip(sites, rep_of):
+            draw[i] = small_draw[k]
+        for key, (fractions, idx) in groups.items():
+            if key not in linked:
+                pool = [sp for sp in fractions for _ in range(counts[key][sp])]
+                for i, sp in zip(idx, rng.permutation(np.array(pool, dtype=object))):
+                    draw[i] = sp
+        members = {key: idx for key, (_, idx) in groups.items()}
+        state = _Clashes(draw, members, limits)
+        if state.pairs():       # a pair the smaller cell's distances did not see
+            continue
+        _shuffle_keeping(rng, state)
+        return state.draw_out()
+    return None
+
+
+def _clashing_groups(big: Structure, groups, limits: _PairLimits) -> list[str]:
+    """The groups with a site that some species they may hold puts too close to another
+    partially occupied site's (a garnet's Li 24d and 96h, not its La/Zr 16a sites, whose
+    near Li sites are farther than the rule)."""
+    def elements(i: int) -> list[str]:
+        return [el.symbol for el in big[i].species]
+
+    def clashes(i: int) -> bool:
+        return any(d < limits.limit(a, b) for j, d in limits.near[i]
+                   for a in elements(i) for b in elements(j))
+    return [key for key, (_, idx) in groups.items() if any(clashes(i) for i in idx)]
+
+
+def _tile_factors(big: Structure, groups, linked: list, sites: np.ndarray,
+                  limits: _PairLimits) -> list[tuple[int, int, int]]:
+    """Divisions of ``big`` along its axes (of ``TILE_FACTORS``) into smaller cells whose
+    translations map every site of the ``linked`` groups onto one of its own group, each
+    smaller cell wider than twice the rule's reach (so that a pair is seen once), the
+    most divided first."""
+    from ionmd.structures.geometry import perpendicular_widths
+
+    frac = big.frac_coords[sites]
+    key_of = np.array([linked.index(k) for k in linked for _ in groups[k][1]])
+    allowed = []
+    for axis in range(3):
+        ok = [1]
+        for m in TILE_FACTORS:
+            shift = np.zeros(3)
+            shift[axis] = 1.0 / m
+            d = big.lattice.get_all_distances(frac + shift, frac)
+            d[key_of[:, None] != key_of[None, :]] = np.inf
+            if d.min(axis=1).max() < 1e-2:
+                ok.append(m)
+        allowed.append(ok)
+    widths = perpendicular_widths(big.lattice.matrix)
+    out = [f for f in itertools.product(*allowed)
+           if np.prod(f) > 1 and (widths / np.array(f)).min() > 2 * limits.reach]
+    return sorted(out, key=lambda f: -int(np.prod(f)))
+
+
+def _small_cell(big: Structure, sites: np.ndarray, factors):
+    """The cell of ``big`` divided by ``factors`` along its axes, holding the ``sites``
+    of its first tile, and the index in it of each of ``sites``' copies (None, ... where
+    they do not fall in whole tiles)."""
+    m = np.array(factors, dtype=float)
+    lattice = Lattice(big.lattice.matrix / m[:, None])
+    frac = np.mod(big.frac_coords[sites] * m, 1.0)
+    tile = np.floor(np.mod(big.frac_coords[sites], 1.0) * m + 1e-6).astype(int) % factors
+    first = np.flatnonzero((tile == 0).all(axis=1))
+    d = lattice.get_all_distances(frac, frac[first])
+    rep_of = d.argmin(axis=1)
+    if np.bincount(rep_of, minlength=len(first)).tolist() != [len(sites) // len(first)] * len(first):
+        return None, rep_of     # sites on a tile's face counted twice or not at all
+    small = Structure(lattice, [big[int(i)].species for i in sites[first]], frac[first],
+                      labels=[big[int(i)].label for i in sites[first]])
+    return small, rep_of
+
+
+def _draw_keeping(rng, cell: Structure, groups, counts, limits: _PairLimits) -> list | None:
+    """A seeded min-conflicts arrangement of ``cell`` that keeps ``limits`` (the search of
+    ``_search`` without its fallbacks), None where its draws find none."""
+    members = {key: idx for key, (_, idx) in groups.items()}
+    for _ in range(RANDOM_RESTARTS):
+        draw: list = [None] * len(cell)
+        for key, (fractions, idx) in groups.items():
+            pool = [sp for sp in fractions for _ in range(counts[key][sp])]
+            for i, sp in zip(idx, rng.permutation(np.array(pool, dtype=object))):
+                draw[i] = sp
+        state = _Clashes(draw, members, limits)
+        if _min_conflicts(rng, state) == 0:
+            return state.draw_out()
+    return None
+
+
+def _shuffle_keeping(rng, state: "_Clashes") -> None:
+    """Random moves of atoms to empty sites of their group that keep ``state`` free of
+    pairs, ``TILE_SHUFFLE_MOVES_PER_SITE`` per partially occupied site tried."""
+    n = len(state.sites)
+    for _ in range(TILE_SHUFFLE_MOVES_PER_SITE * n):
+        filled = np.flatnonzero(state.code[:-1] >= 0)
+        k = int(filled[int(rng.integers(len(filled)))])
+        sp = int(state.code[k])
+        group = state.members[state.group_of[k]]
+        empty = group[state.code[group] < 0]
+        if not len(empty):
+            continue
+        target = int(empty[int(rng.integers(len(empty)))])
+        state.put(k, -1)
+        if state.counts(np.array([target]), sp)[0] == 0:
+            state.put(target, sp)
+        else:
+            state.put(k, sp)
