@@ -844,9 +844,9 @@ def split_cells_notes(results: Sequence[dict], names: dict[tuple, str]) -> list[
 def series_record(name: str, runs: Sequence[dict]) -> dict:
     """A series' identity for ``summary.json``: ``structure``, ``model`` (None: not
     recorded), ``model_hash``, its cell (``formula``, ``composition``, ``n_atoms``; None
-    where none of its runs could be read), ``runs`` (their folders) and, where runs that record no model
-    echo different potentials in their logs, ``mixed_settings`` (a sentence saying so: they
-    are fitted together as if replicas, which they may not be)."""
+    where none of its runs could be read), ``runs`` (their folders) and, where runs that
+    record no model echo different potentials in their logs, ``mixed_settings`` (a sentence
+    saying so: they are fitted together as if replicas, which they may not be)."""
     structure, model, digest, formula = series_keys(runs)[0]
     cell = next((r for r in runs if r.get("composition")), {})
     rec = {"structure": structure, "model": model, "model_hash": digest, "formula": formula,
@@ -875,9 +875,11 @@ def analyze_runs(results: Sequence[dict], reports: dict[str, list[FailureReport]
                  seed: int = 0) -> dict:
     """Across runs: Arrhenius fits of D (xyz) per species and of sigma T (Nernst–Einstein
     and, when computed, collective) over temperature, per series (a structure under one
-    model: :func:`series_key`, named by :func:`series_names`; ``series[name]`` says its
-    structure and model, and where runs that record no model echo different potentials,
-    ``mixed_settings``, also in ``warnings`` and as a flag of its fits), and survival curves
+    model and of one cell: :func:`series_key`, named by :func:`series_names`; ``series[name]``
+    says its structure, model and cell; ``notes`` where runs of one structure name are of
+    several cells, fitted apart: :func:`split_cells_notes`; and where runs that record no
+    model echo different potentials, ``mixed_settings``, also in ``warnings`` and as a flag
+    of its fits), and survival curves
     (``reports``: failure reports by series key or name);
     writes ``summary.json``, ``arrhenius.csv`` and ``arrhenius_*.png``. Runs flagged not
     yet diffusive are included (their flags are in their results), so are runs that are

@@ -174,7 +174,7 @@ def run(args: argparse.Namespace) -> int | None:
             results.append(analysis_error_results(run_dir, spec, exc, out if spec else None))
             continue
         results.append(res)
-        # replicas of one series: one structure under one model (ionmd.analysis.report)
+        # replicas of one series: one structure and cell under one model (analysis.report)
         reports.setdefault(series_key(res), []).append(FailureReport.from_dict(res["failure"]))
         _print_run(spec.path, res)
     if len(errors) == len(run_dirs):
