@@ -1,4 +1,4 @@
-"""Read LAMMPS trajectories (DCD through MDAnalysis; ``dump custom``/``dump atom`` files,
+"""Read LAMMPS trajectories (DCD and XTC through MDAnalysis; ``dump custom``/``dump atom`` files,
 plain or gzipped, by ionmd's own reader) with a data file, stitch the pieces of resumed
 runs and unwrap coordinates so that they stay right under a changing box.
 
@@ -29,7 +29,8 @@ wrapped back (:func:`stitch`).
 Dumps store ``lo(t)`` in each frame, and their positions, relative to it, are moved by
 it into LAMMPS's absolute frame, the one of ``compute msd`` (relative to ``lo`` every
 atom would move by ``lo(0) - lo(t)`` as the box breathes: 1.67 A in a hot NpT run). DCDs
-hold absolute positions and store no ``lo``: it follows from the data file's box
+(and XTCs, ``dump xtc``, in nm to 0.001 nm: 0.005 A) hold absolute positions and store no
+``lo``: it follows from the data file's box
 centre, fixed by LAMMPS's barostats (``fix npt/nph``, default ``dilate all``, no
 ``fixedpoint``; :func:`box_origins`); where a run's logs echo a command that moves it
 (``fixedpoint``, ``fix deform ... final`` off the centre), or where it has no logs to
@@ -44,6 +45,7 @@ prefer it for NpT runs.
 
 from __future__ import annotations
 
+import shlex
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -55,6 +57,7 @@ from ionmd.errors import AnalysisError
 from ionmd.lammps.data_file import data_box_centre, resolve_atom_style
 from ionmd.lammps.dcd import dcd_layout
 from ionmd.lammps.dump import read_dump
+from ionmd.lammps.xtc import xtc_whole_frames
 
 #: A frame-to-frame step longer than this fraction of the narrowest box width is
 #: ambiguous for unwrapping (the minimum image may be the wrong one).
@@ -373,10 +376,18 @@ def _universe(data_file: Path, traj_file: Path | None, atom_style: str, fmt: str
         raise AnalysisError(f"cannot read {traj_file} (empty or truncated?): {exc}") from exc
 
 
+#: MDAnalysis's formats of the trajectories LAMMPS writes with no box origin (``dump dcd``,
+#: ``dump xtc``), told by their suffix; any other file is read as a ``dump custom``/``atom``.
+ORIGINLESS_FORMATS = {".dcd": "LAMMPS", ".xtc": "XTC"}
+
+
+def _format_of(traj_file: Path, fmt: str | None) -> str:
+    """MDAnalysis's format of a trajectory file: ``fmt`` if given, else by its suffix."""
+    return fmt or ORIGINLESS_FORMATS.get(traj_file.suffix.lower(), "LAMMPSDUMP")
+
+
 def _is_dump(traj_file: Path, fmt: str | None) -> bool:
-    if fmt:
-        return fmt == "LAMMPSDUMP"
-    return traj_file.suffix.lower() != ".dcd"
+    return _format_of(traj_file, fmt) == "LAMMPSDUMP"
 
 
 def _read_pieces(data_file: Path, traj_file: Path, atom_style: str, fmt: str | None,
@@ -397,7 +408,7 @@ def _read_pieces(data_file: Path, traj_file: Path, atom_style: str, fmt: str | N
             pieces.append(Piece(seg.positions + seg.origins[:, None, :], seg.boxes, seg.steps,
                                 (0,), seg.origins, lammps_unwrapped=seg.unwrapped))
         return pieces
-    return [_read_dcd(data_file, traj_file, atom_style, fmt)]
+    return [_read_dcd(data_file, traj_file, atom_style, _format_of(traj_file, fmt))]
 
 
 def box_origins(data_file: Path, boxes: np.ndarray) -> np.ndarray:
@@ -521,41 +532,44 @@ def dcd_origin_note(traj_files: Sequence[str | Path], data_file: str | Path,
     fractional coordinates (density grids) and absolute positions may be off by the
     centre's motion. None otherwise, e.g. under the default ``fix npt``, which dilates
     about the centre."""
-    if not any(Path(f).suffix.lower() == ".dcd" for f in traj_files):
+    kinds = {Path(f).suffix.lower() for f in traj_files} & ORIGINLESS_FORMATS.keys()
+    if not kinds:
         return None
+    kind = "/".join(sorted(k[1:].upper() for k in kinds))
     texts = [Path(f).read_text(errors="replace") for f in log_files if Path(f).is_file()]
     centre = data_box_centre(Path(data_file))
     if not texts:
-        return _no_logs_origin_note(centre)
+        return _no_logs_origin_note(centre, kind)
     commands = moving_centre_commands(texts, centre)
     if not commands:
         return None
-    return (f"DCD stores no box origin: its frames are placed about the data file's box "
+    return (f"{kind} stores no box origin: its frames are placed about the data file's box "
             f"centre, but the run may have moved it ({'; '.join(commands)}), so fractional "
             f"coordinates (density grids, CUBE files) and absolute positions may be shifted "
             f"by the centre's motion; dump "
-            f"'custom ... id type x y z' (or xs ys zs) instead of DCD: a dump carries each "
-            f"frame's own origin")
+            f"'custom ... id type x y z' (or xs ys zs) instead of {kind}: a dump carries "
+            f"each frame's own origin")
 
 
-def _no_logs_origin_note(centre: np.ndarray) -> str:
-    """The note of a DCD analysed without its run's logs, which would say whether the
-    run moved the box centre its frames are placed about."""
+def _no_logs_origin_note(centre: np.ndarray, kind: str = "DCD") -> str:
+    """The note of a DCD (or XTC, ``kind``) analysed without its run's logs, which would
+    say whether the run moved the box centre its frames are placed about."""
     at = ", ".join(f"{c:.4f}" for c in centre)
-    return (f"DCD stores no box origin and the run's logs, which would say whether the "
+    return (f"{kind} stores no box origin and the run's logs, which would say whether the "
             f"run moved it, are missing: its frames are placed about the data file's box "
             f"centre ({at}) A, as LAMMPS's barostats keep it; if the run moved it "
             f"(fixedpoint, fix deform or change_box 'final' off the centre, a shrink-wrapped "
             f"boundary), fractional coordinates (density grids, CUBE files) and absolute "
             f"positions are shifted by its motion, displacements (MSD, D, conductivity) are "
-            f"not, but for LAMMPS-unwrapped DCD coordinates ('dump_modify unwrap yes') in a "
-            f"changing box; keep the run's log.lammps beside the trajectory (or list it under "
-            f"'logs' in run.json), or dump 'custom ... id type x y z' instead of DCD: a dump "
-            f"carries each frame's own origin")
+            f"not, but for LAMMPS-unwrapped {kind} coordinates ('dump_modify unwrap yes') in "
+            f"a changing box; keep the run's log.lammps beside the trajectory (or list it "
+            f"under 'logs' in run.json), or dump 'custom ... id type x y z' instead of "
+            f"{kind}: a dump carries each frame's own origin")
 
 
 def _read_dcd(data_file: Path, traj_file: Path, atom_style: str, fmt: str | None) -> Piece:
-    """One DCD file (or another format MDAnalysis reads, ``fmt``) as a piece."""
+    """One DCD file (or another format MDAnalysis reads, ``fmt``: LAMMPS's ``dump xtc``
+    is "XTC") as a piece."""
     size = traj_file.stat().st_size
     is_lammps_dcd = (fmt or "LAMMPS") == "LAMMPS"
     layout = dcd_layout(traj_file) if is_lammps_dcd and size >= 100 else None
@@ -587,9 +601,30 @@ def _read_dcd(data_file: Path, traj_file: Path, atom_style: str, fmt: str | None
         raise AnalysisError(f"{traj_file} ends in the middle of a frame (truncated: the run was "
                             f"killed while writing?); {len(steps)} whole frames are readable — "
                             f"truncate the file or rerun")
+    if fmt == "XTC":
+        _refuse_cut_xtc(traj_file, steps)
     boxes = np.array(boxes)
-    origins = box_origins(data_file, boxes) if is_dcd else np.zeros((len(steps), 3))
+    # LAMMPS's DCD and XTC both hold absolute positions and no box origin
+    stores_no_origin = is_dcd or fmt == "XTC"
+    origins = box_origins(data_file, boxes) if stores_no_origin else np.zeros((len(steps), 3))
     return Piece(np.array(positions), boxes, np.array(steps, dtype=np.int64), (0,), origins)
+
+
+def _refuse_cut_xtc(traj_file: Path, steps: Sequence[int]) -> None:
+    """Refuse an XTC file that ends inside a frame (MDAnalysis reads its whole frames
+    without a word), with the command that copies its whole frames into a file of their
+    own."""
+    n_whole, end = xtc_whole_frames(traj_file)
+    if end == traj_file.stat().st_size:
+        return
+    whole = traj_file.with_name(f"{traj_file.stem}.whole{traj_file.suffix}")
+    last = f" (the last at step {steps[n_whole - 1]})" if 0 < n_whole <= len(steps) else ""
+    raise AnalysisError(f"{traj_file} ends in the middle of a frame (truncated: the run was "
+                        f"killed while writing?); {n_whole} whole frames are readable{last}: "
+                        f"copy them into a file of their own, the original kept as it is "
+                        f"(head -c {end} {shlex.quote(str(traj_file))} > "
+                        f"{shlex.quote(str(whole))}) and analyse that with --trajectory "
+                        f"{whole.name} ('trajectory' in run.json); or rerun")
 
 
 def stitch(pieces: Sequence[Piece]) -> Piece:

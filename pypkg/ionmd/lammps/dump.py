@@ -8,6 +8,7 @@ splits a file where a resumed run with ``dump_modify append yes`` wrote a step a
 
 from __future__ import annotations
 
+import shlex
 import zlib
 from dataclasses import dataclass
 from itertools import chain, islice
@@ -87,12 +88,12 @@ def read_dump(path: Path, data_file: Path, atom_ids: np.ndarray,
                 damage = _damage_behind(path, fh, exc, len(frames))
                 raise
     except (_DumpCutOff, EOFError) as exc:  # EOFError: a cut-off compressed stream
-        raise _truncated(path, len(frames)) from exc
+        raise _truncated(path, frames) from exc
     except _CheckFailedAfterFrames as exc:
         raise _unlocated_damage(path, frames, exc.__cause__) from exc.__cause__
     except READ_ERRORS as exc:
         if isinstance(damage, EOFError):
-            raise _truncated(path, len(frames)) from exc
+            raise _truncated(path, frames) from exc
         if damage is not None:
             raise _damaged(path, frames, damage) from exc
         if isinstance(exc, AnalysisError):
@@ -104,10 +105,64 @@ def read_dump(path: Path, data_file: Path, atom_ids: np.ndarray,
     return _split_at_restarts(frames)
 
 
-def _truncated(path: Path, n_frames: int) -> AnalysisError:
+def _truncated(path: Path, frames: Sequence[DumpFrame]) -> AnalysisError:
+    """The refusal of a dump cut off inside frame ``len(frames)``, with the command that
+    copies its whole frames into a file of their own (the original kept as it is)."""
+    n_frames = len(frames)
+    if not frames:
+        return AnalysisError(f"{path} ends in the middle of a frame, its first (truncated: "
+                             f"the run was killed while writing?); no whole frame to read: "
+                             f"rerun")
+    last = f" (the last at step {frames[-1].step})"
+    lines = whole_frame_lines(path, n_frames)
+    whole = whole_frames_name(path)
     return AnalysisError(f"{path} ends in the middle of a frame (truncated: the run was "
-                         f"killed while writing?); {n_frames} whole frames are readable "
-                         f"— truncate the file or rerun")
+                         f"killed while writing?); {n_frames} whole frames are readable"
+                         f"{last}: copy them into a file of their own, the original kept as "
+                         f"it is ({copy_lines_command(path, lines, whole)}) and analyse that "
+                         f"with --trajectory {whole.name} ('trajectory' in run.json); or "
+                         f"rerun")
+
+
+def whole_frame_lines(path: Path, n_frames: int) -> int:
+    """The lines of a dump's text before its frame ``n_frames`` (0-based) starts, or its
+    whole lines where that frame's ``ITEM: TIMESTEP`` line is not whole (read again from
+    the start: only a refusal needs this)."""
+    n_lines, started = 0, 0
+    try:
+        with open_dump(path) as fh:
+            for line in fh:
+                if line.startswith("ITEM: TIMESTEP"):
+                    if started == n_frames:
+                        return n_lines
+                    started += 1
+                if not line.endswith("\n"):
+                    break
+                n_lines += 1
+    except (EOFError, *LIBRARY_ERRORS, UnicodeDecodeError):
+        pass            # the cut (or damage) behind the whole lines read so far
+    return n_lines
+
+
+def whole_frames_name(path: Path) -> Path:
+    """The file beside ``path`` for its whole frames: ``prod.dump.gz`` ->
+    ``prod.whole.dump.gz`` (a dump's name still, compressed as the original)."""
+    stem, dot, rest = path.name.partition(".")
+    return path.with_name(f"{stem}.whole{dot}{rest}")
+
+
+#: The command that packs each compression (as :data:`UNPACK_COMMAND` unpacks it).
+PACK_COMMAND = {"gzip": "gzip", "bz2": "bzip2", "xz": "xz"}
+
+
+def copy_lines_command(path: Path, n_lines: int, target: Path) -> str:
+    """The shell command that writes the first ``n_lines`` lines of the dump's text into
+    ``target``, compressed as the dump is (a compressed file cannot be truncated in place)."""
+    source, out = shlex.quote(str(path)), shlex.quote(str(target))
+    kind = _readable_compression(path)
+    if kind is None:
+        return f"head -n {n_lines} {source} > {out}"
+    return f"{UNPACK_COMMAND[kind]} {source} | head -n {n_lines} | {PACK_COMMAND[kind]} > {out}"
 
 
 #: The decompressors' own errors on damaged data (EOFError, a cut-off stream, aside).
