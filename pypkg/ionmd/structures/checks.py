@@ -1,5 +1,6 @@
 """Checks every structure passes before a model sees it: one atom per site (partial
-occupancies must be ordered first) and no two atoms on top of each other."""
+occupancies must be ordered first; a site within rounding of whole is whole) and no two
+atoms on top of each other."""
 
 from __future__ import annotations
 
@@ -16,6 +17,17 @@ two Li is 0.12x; the shortest Li-Li pair argyrodite's 48h sites allow is 0.76x).
 ORDER_ADVICE = ("order them first: `--order ewald` (lowest Ewald energy) or `--order random "
                 "--order-seed N` on the command line, `order = \"random\"` in a campaign, "
                 "ionmd.structures.order_structure in Python")
+PYTHON_ORDER_ADVICE = (
+    "order it first: ionmd.structures.load_structures(path, OrderOptions(method=\"random\", "
+    "seed=0)) reads and orders a file (method=\"ewald\": lowest Ewald energy), "
+    "ionmd.structures.order_structure(structure, \"random\", seed=0).structure orders a "
+    "Structure")
+
+ROUNDING_TOLERANCE = 0.01
+"""A site whose occupancies add up to within this below 1 is whole: published rounding
+(Li 0.999(3); S 0.389 + Cl 0.610), as pymatgen's CIF reader scales sums up to 1 + this to 1
+(``occupancy_tolerance`` 1.01, ionmd.structures.io). Read as vacancies, 0.999 was refused as
+disordered, or ordered in a cell of ~250 formula units to keep its 0.001."""
 
 
 def covalent_radius(symbol: str) -> float:
@@ -42,14 +54,44 @@ def partial_sites(structure: Structure) -> list[str]:
             for occ, n in labels.items()]
 
 
-def check_ordered(structure: Structure, label: str) -> None:
-    """Refuse partially occupied sites, naming them and saying how to order them."""
+def rounded_sites(structure: Structure, tol: float = ROUNDING_TOLERANCE) -> list[int]:
+    """Indices of the sites whose occupancies add up to less than 1 by at most ``tol``."""
+    return [i for i, site in enumerate(structure)
+            if 1 - tol <= site.species.num_atoms < 1 - 1e-9]
+
+
+def fill_rounded_sites(structure: Structure, tol: float = ROUNDING_TOLERANCE
+                       ) -> tuple[Structure, str]:
+    """``structure`` with each site within ``tol`` below whole (:func:`rounded_sites`)
+    scaled to whole (Li 0.999 -> Li; S 0.389 + Cl 0.610 -> S 0.389/0.999 + Cl 0.610/0.999,
+    as pymatgen scales a sum of 1.001), a copy, and a note naming them (``""``, and
+    ``structure`` itself, where there is none)."""
+    rounded = rounded_sites(structure, tol)
+    if not rounded:
+        return structure, ""
+    sums = sorted({round(structure[i].species.num_atoms, 6) for i in rounded})
+    named = partial_sites(Structure.from_sites([structure[i] for i in rounded]))
+    filled = structure.copy()
+    for i in rounded:
+        site = filled[i]
+        total = site.species.num_atoms
+        filled.replace(i, {sp: x / total for sp, x in site.species.items()},
+                       coords=site.frac_coords, label=site.label, properties=site.properties)
+    note = (f"occupancies adding up to {', '.join(f'{x:g}' for x in sums)} read as whole "
+            f"sites ({'; '.join(named[:4])}{'; ...' if len(named) > 4 else ''}): published "
+            f"rounding, up to {tol:g} below 1, as sums up to {1 + tol:g} are scaled to 1")
+    return filled, note
+
+
+def check_ordered(structure: Structure, label: str, advice: str = ORDER_ADVICE) -> None:
+    """Refuse partially occupied sites, naming them and saying how to order them
+    (``advice``: the command line's and campaign's ways, or :data:`PYTHON_ORDER_ADVICE`)."""
     partial = partial_sites(structure)
     if partial:
         shown = "; ".join(partial[:4]) + ("; ..." if len(partial) > 4 else "")
         raise StructureError(
             f"{label} has partially occupied sites ({shown}): read as it is, every such "
-            f"site would get a whole atom. A simulation needs one atom per site; {ORDER_ADVICE}")
+            f"site would get a whole atom. A simulation needs one atom per site; {advice}")
 
 
 def closest_overlap(structure: Structure, fraction: float = OVERLAP_FRACTION
@@ -80,7 +122,21 @@ def check_overlaps(structure: Structure, label: str, fraction: float = OVERLAP_F
     a, b = structure[i].specie.symbol, structure[j].specie.symbol
     where = (f"atom {i} ({a}) and its own periodic image" if i == j else
              f"atoms {i} ({a}) and {j} ({b})")
+    cause = ("special positions written to two decimals: coordinates like 0.33/0.67 for 1/3, "
+             "2/3 put symmetry copies of one atom a little apart; write them to 4 or more "
+             "digits (0.3333) or as fractions (1/3)" if _rounded_thirds(structure, (i, j)) else
+             "a duplicated atom, or a split/disordered site written out as whole atoms. Fix "
+             "the file, or order a disordered file with --order")
     raise StructureError(
-        f"{label}: {where} are {d:.3f} A apart, less than {fraction:g} x their covalent radii "
-        f"sum ({radii:.2f} A): overlapping atoms (a duplicated atom, or a split/disordered site "
-        "written out as whole atoms). Fix the file, or order a disordered file with --order")
+        f"{label}: {where} are {d:.3f} A apart, closer than the {fraction * radii:.2f} A "
+        f"allowed ({fraction:g} x their covalent radii sum of {radii:.2f} A): overlapping "
+        f"atoms, from {cause}")
+
+
+def _rounded_thirds(structure: Structure, sites) -> bool:
+    """Whether a fractional coordinate of ``sites`` is a third or sixth rounded to two
+    decimals (0.33, 0.67, 0.17): off by 1e-4 to 0.01."""
+    frac = structure.frac_coords[list(sites)]
+    off = np.abs(frac * 6 - np.round(frac * 6)) / 6
+    thirds = np.round(frac * 6) % 3 != 0      # 1/6, 1/3, 2/3, 5/6; not 0 or 1/2
+    return bool(np.any(thirds & (off > 1e-4) & (off < 0.01)))
