@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from ase.build import bulk
 from ase.data import atomic_masses, covalent_radii
-from pymatgen.core import Element, Lattice, Species, Structure
+from pymatgen.core import Element, IStructure, Lattice, Species, Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
 from ionmd.errors import IonmdError
@@ -105,6 +105,8 @@ def test_site_of_0999_is_whole_like_the_file_with_1(licl):
     assert filled.composition == licl["1"].composition
     assert "0.999 read as whole" in note and "Li1: Li 0.999" in note
     assert not licl["0.999"].is_ordered        # the given structure is left as it was
+    immutable, _ = fill_rounded_sites(IStructure.from_sites(licl["0.999"]))
+    assert immutable.composition == licl["1"].composition
 
 
 def test_mixed_site_below_1_scaled_as_pymatgen_scales_above_1(tmp_path):

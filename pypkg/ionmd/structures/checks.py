@@ -71,7 +71,8 @@ def fill_rounded_sites(structure: Structure, tol: float = ROUNDING_TOLERANCE
         return structure, ""
     sums = sorted({round(structure[i].species.num_atoms, 6) for i in rounded})
     named = partial_sites(Structure.from_sites([structure[i] for i in rounded]))
-    filled = structure.copy()
+    # a copy to change (an IStructure's copy stays immutable)
+    filled = Structure.from_sites(structure, properties=structure.properties)
     for i in rounded:
         site = filled[i]
         total = site.species.num_atoms
