@@ -87,8 +87,9 @@ class OrderedCell:
     e.g. ``"Al5 and Li0 merged (96 pairs of sites 0.10 A apart or closer: one mixed
     site)"``; ``""`` where none were."""
     close_pairs: str = ""
-    """Pairs below the default rule that the occupancies force (``IONIC_FLOOR_FRACTION``),
-    e.g. ``"3 Li-Li pairs 1.73 A apart ..."``; ``""`` where the rule was kept."""
+    """Pairs below the default rule that the search could not avoid (none below
+    ``IONIC_FLOOR_FRACTION``), e.g. ``"3 Li-Li pairs 1.73 A apart ..."``, saying that the
+    occupancies force them only where a count proves it; ``""`` where the rule was kept."""
     guess_note: str = ""
     """The caveat of the oxidation-state guess an Ewald ordering used (``charges.
     oxidation_guess(...).note`` of a neutral guess for the file's own composition:
@@ -234,7 +235,9 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
             raise
         return OrderedCell(ordered, reps, counts, "random", seed=seed,
                            min_distance=limits.describe(), charges=charges, merged=merged,
-                           close_pairs=limits.close_pairs_note(draw))
+                           close_pairs=limits.close_pairs_note(
+                               draw, (big, groups, counts), _random_searched(limits),
+                               "another seed (--order-seed) or supercell (--supercell)"))
     arrangements = _arrangements(counts)
     if arrangements > max_arrangements:
         # the cell is the smallest with whole occupancies unless the user chose it: only
@@ -261,9 +264,20 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
         raise
     return OrderedCell(ordered, reps, counts, "ewald", ewald_energy=energy,
                        min_distance=limits.describe(), charges=charges, merged=merged,
-                       close_pairs=limits.close_pairs_note(draw), guess_note=guess_note)
+                       close_pairs=limits.close_pairs_note(
+                           draw, (big, groups, counts),
+                           f"the {EWALD_CANDIDATES} lowest-energy arrangements",
+                           "the random ordering (--order random)"),
+                       guess_note=guess_note)
 
 
+
+
+def _random_searched(limits: _PairLimits) -> str:
+    """What the random ordering's search for an arrangement without close pairs tried."""
+    moves = RANDOM_RESTARTS * RESOLVE_MOVES_PER_SITE * len(limits.partial)
+    return (f"up to {moves} moves ({RANDOM_RESTARTS} seeded draws) and a smaller cell "
+            "repeated where the counts allow")
 
 
 LARGER_CELLS_TRIED = 3

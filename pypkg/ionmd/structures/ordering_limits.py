@@ -209,6 +209,20 @@ class _PairLimits:
         np.fill_diagonal(out, False)
         return out
 
+    def closer_than_rule(self, big: Structure) -> np.ndarray:
+        """Which pairs of partially occupied sites (numbered as ``partial``) are closer than
+        this rule's limit for every pair of elements they may hold: a boolean matrix."""
+        if self.distances is None:
+            return np.zeros((0, 0), dtype=bool)
+        elements = [[el.symbol for el in big[i].species] for i in self.partial]
+        kinds = sorted({tuple(sorted(e)) for e in elements})
+        kind = np.array([kinds.index(tuple(sorted(e))) for e in elements], dtype=int)
+        limit = np.array([[min(self.limit(a, b) for a in x for b in y) for y in kinds]
+                          for x in kinds])
+        out = self.distances < limit[kind][:, kind]
+        np.fill_diagonal(out, False)
+        return out
+
     def unphysical_pairs(self, draw: list) -> dict[tuple[str, str], tuple[int, float, float]]:
         """Pairs of atoms of ``draw`` on partially occupied sites closer than their
         physical floor, by element pair: (count, shortest distance, floor)."""
@@ -261,11 +275,16 @@ class _PairLimits:
         err.unphysical = not any_supercell
         return err
 
-    def close_pairs_note(self, draw: list) -> str:
+    def close_pairs_note(self, draw: list, cell=None, searched: str = "",
+                         advice: str = "") -> str:
         """The pairs of atoms placed on partially occupied sites (``draw``: species per
         site, ``VACANCY`` for empty ones) closer than the default rule, by element pair:
         count and shortest distance; ``""`` where none, or a user's ``min_distance`` allows
-        none of them."""
+        none of them. That the occupancies force such pairs is said only where a count
+        proves it (``_forced_close_pairs`` on ``cell``: (big, groups, counts)); else the
+        note says that the search (``searched``: what it tried) found no arrangement without
+        them, and ``advice`` what to try (a cubic garnet's 2x2x2 cell kept 18 pairs 1.60 A
+        apart, 'forced', where the 1x1x1 cell's arrangement repeated has none)."""
         if self.min_distance is None:
             rule, floor = self.strict(), f"{IONIC_FLOOR_FRACTION:g} x ionic radii sum"
         elif self.below_default():
@@ -278,21 +297,31 @@ class _PairLimits:
                 a, b = draw[i], draw[j]
                 if i < j and VACANCY not in (a, b) and d < rule.limit(a, b):
                     found.setdefault(tuple(sorted((a, b))), []).append(d)
-        note = self._describe_close(found, floor)
+        proof = (_forced_close_pairs(*cell, self, rule)
+                 if found and cell is not None else None)
+        note = self._describe_close(found, floor, proof, searched, advice)
         below = self.unphysical_pairs(draw) if self.below_default() else {}
         if below:       # a user's distance that lets atoms sit on each other
             note += (f"; {_below_text(below)}: below the physical floor, atoms that close "
                      "explode in MD")
         return note
 
-    def _describe_close(self, found, floor: str) -> str:
+    def _describe_close(self, found, floor: str, proof: str | None = None,
+                        searched: str = "", advice: str = "") -> str:
         if not found:
             return ""
         parts = [f"{len(ds)} {a}-{b} pair{'s' if len(ds) > 1 else ''} {min(ds):.2f} A apart"
                  for (a, b), ds in sorted(found.items())]
+        if proof is not None:
+            why = f"the occupancies force such pairs of partially occupied sites ({proof})"
+        else:
+            why = ("the search found no arrangement without them"
+                   + (f" in {searched}" if searched else "")
+                   + " (the counts made here do not prove them forced by the occupancies)"
+                   + (f"; try {advice}" if advice else ""))
         return (f"{', '.join(parts)} (closer than {MIN_DISTANCE_FRACTION:g} x covalent radii "
-                "sum: the occupancies force such pairs of partially occupied sites; the fewest "
-                f"found, none closer than {floor}; --order-min-distance sets another rule)")
+                f"sum: {why}; the fewest found, none closer than {floor}; "
+                "--order-min-distance sets another rule)")
 
     def clash(self, i: int, species: str, placed: list) -> tuple[int, float] | None:
         """A placed atom too close to ``species`` on site ``i``: (site, distance), or None."""
@@ -467,6 +496,60 @@ def _forced_overlaps(big: Structure, groups, counts, limits: _PairLimits,
                 f"no arrangement exists: the cell's {len(members)} {names} sites must hold "
                 f"{atoms} atoms, but at most {holds} fit on them with {apart}")
     return closest(np.arange(n)), None
+
+
+def _forced_close_pairs(big: Structure, groups, counts, limits: _PairLimits,
+                        rule: _PairLimits) -> str | None:
+    """The count that proves that every arrangement fills pairs of sites closer than
+    ``rule`` for any species they may hold (``_forced_overlaps``: LGPS's 11 Li on 8 pairs
+    of Li1 sites 1.73 A apart), else None (clusters of such sites too large to count: a
+    cubic garnet's Li network)."""
+    close = rule.closer_than_rule(big)
+    if not close.any():
+        return None
+    found = _forced_overlaps(big, groups, counts, limits, close,
+                             apart="no two that close")
+    if found is not None and found[1] is not None:
+        return found[1].removeprefix("no arrangement exists: ")
+    return _fractional_bound(groups, counts, limits, close)
+
+
+def _fractional_bound(groups, counts, limits: _PairLimits, close: np.ndarray) -> str | None:
+    """Where no arrangement even of fractional atoms (x in [0, 1] per site, each group's
+    atoms in all, x_i + x_j <= 1 for each ``close`` pair) exists, a linear-programming
+    proof that every whole one fills such a pair, in words; else None. It reaches where
+    ``_forced_overlaps``' clusters are too large to count: a cubic garnet's Li 24d x 0.564
+    and 96h x 0.442 sites 1.6 A apart need 1.006 atoms per such pair, while 0.5417 and
+    0.4479 (0.99) prove nothing, and a pair-free arrangement exists."""
+    from scipy.optimize import linprog
+    from scipy.sparse import coo_matrix
+
+    position = {i: k for k, i in enumerate(limits.partial)}
+    rows, cols = np.nonzero(np.triu(close, 1))
+    if not len(rows):
+        return None
+    used = np.unique(np.concatenate([rows, cols]))
+    keys = [key for key, (_, idx) in groups.items()
+            if np.isin([position[i] for i in idx], used).any()]
+    sites = np.array(sorted({position[i] for key in keys for i in groups[key][1]}))
+    column = {k: c for c, k in enumerate(sites)}
+    n_pairs = len(rows)
+    pair_rows = np.repeat(np.arange(n_pairs), 2)
+    pair_cols = [column[k] for pair in zip(rows, cols) for k in pair]
+    a_ub = coo_matrix((np.ones(2 * n_pairs), (pair_rows, pair_cols)), shape=(n_pairs, len(sites)))
+    eq_rows = [g for g, key in enumerate(keys) for _ in groups[key][1]]
+    eq_cols = [column[position[i]] for key in keys for i in groups[key][1]]
+    a_eq = coo_matrix((np.ones(len(eq_cols)), (eq_rows, eq_cols)), shape=(len(keys), len(sites)))
+    atoms = [sum(n for sp, n in counts[key].items() if sp not in ("sites", VACANCY))
+             for key in keys]
+    result = linprog(np.zeros(len(sites)), A_ub=a_ub.tocsr(), b_ub=np.ones(n_pairs),
+                     A_eq=a_eq.tocsr(), b_eq=atoms, bounds=(0, 1), method="highs")
+    if result.status != 2:      # 2: infeasible; anything else proves nothing
+        return None
+    held = ", ".join(f"{n} atoms on {counts[key]['sites']} sites {key}"
+                     for key, n in zip(keys, atoms))
+    return (f"{held}: no arrangement, not even one of fractional atoms, keeps at most one "
+            "atom on each pair of sites that close")
 
 
 def _unphysical_proof(big: Structure, groups, counts, limits: _PairLimits):

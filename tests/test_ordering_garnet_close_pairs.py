@@ -1,0 +1,111 @@
+"""Random ordering of a cubic garnet (Ia-3d Li 24d/96h, La/Zr mixed on 16a) in a 2x2x2
+cell: where the 1x1x1 cell's pair-free arrangement, repeated, has the 2x2x2 cell's counts
+(a constructive proof that no Li-Li pair need be closer than the rule), the ordering has
+none either (it kept 18-23 pairs 1.60 A apart, 'forced by the occupancies'); and the
+ordering line says that the occupancies force close pairs only where a count proves it.
+Pairs are counted with pymatgen's neighbour lists."""
+
+import numpy as np
+import pytest
+from pymatgen.core import Lattice, Structure
+
+from ionmd.structures import order_structure
+
+RULE = 0.8 * 2 * 1.28       # 0.8 x Li-Li covalent radii sum (A), the default rule
+
+
+def _garnet(li_24d: float, li_96h: float, zr: float = 1.0) -> Structure:
+    """Cubic LLZO's site model (the audit's LLZO_mix.cif: a = 12.9682 A)."""
+    metal = {"Zr": zr} if zr == 1.0 else {"Zr": zr, "La": round(1 - zr, 6)}
+    return Structure.from_spacegroup(
+        230, Lattice.cubic(12.9682),
+        [{"La": 1}, metal, {"O": 1}, {"Li": li_24d}, {"Li": li_96h}],
+        [[0.125, 0, 0.25], [0, 0, 0], [0.1006, 0.1958, 0.2819], [0.375, 0, 0.25],
+         [0.0968, 0.1912, 0.4242]])
+
+
+def _li_pairs(structure: Structure, cutoff: float = RULE) -> int:
+    """Li-Li pairs closer than ``cutoff`` (each counted once), pymatgen's neighbour list."""
+    centre, neighbour, _, _ = structure.get_neighbor_list(cutoff)
+    symbols = np.array([site.specie.symbol for site in structure])
+    li = (symbols[centre] == "Li") & (symbols[neighbour] == "Li")
+    return int(li.sum()) // 2
+
+
+def _li_on(structure: Structure, parent: Structure, wyckoff_occupancy: float) -> int:
+    """Li atoms of ``structure`` on the parent's sites of one Li occupancy."""
+    sites = [s.frac_coords for s in parent
+             if s.species.get("Li", 0) == pytest.approx(wyckoff_occupancy)]
+    li = [parent.lattice.get_fractional_coords(site.coords) for site in structure
+          if site.specie.symbol == "Li"]
+    d = parent.lattice.get_all_distances(li, sites)      # periodic in the parent's cell
+    return int((d.min(axis=1) < 0.01).sum())
+
+
+@pytest.fixture(scope="module")
+def mixed():
+    return _garnet(0.5417, 0.4479, zr=0.95)
+
+
+@pytest.fixture(scope="module")
+def tiled(mixed):
+    """The 1x1x1 ordering (13 Li on 24d, 43 on 96h), repeated 2x2x2 by pymatgen."""
+    one = order_structure(mixed, "random", seed=0, occ_tol=0.15)
+    assert one.supercell == (1, 1, 1) and _li_pairs(one.structure) == 0
+    return one.structure.make_supercell((2, 2, 2), in_place=False)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_2x2x2_garnet_ordering_has_no_close_pairs_where_the_repeated_cell_has_none(
+        mixed, tiled, seed):
+    cell = order_structure(mixed, "random", seed=seed, supercell="2x2x2", occ_tol=0.02)
+    counts = {key.split()[0]: c for key, c in cell.site_counts.items()}
+    # the repeated 1x1x1 arrangement: the same counts on each Li site, and no close pair
+    assert (counts["Li:0.5417"]["Li"], counts["Li:0.4479"]["Li"]) == (104, 344)
+    assert _li_on(tiled, mixed, 0.5417) == 104 and _li_on(tiled, mixed, 0.4479) == 344
+    assert _li_pairs(tiled) == 0
+    # so the ordering must have none either (it had 18 and 23 Li-Li pairs 1.60 A apart)
+    assert _li_on(cell.structure, mixed, 0.5417) == 104
+    assert _li_on(cell.structure, mixed, 0.4479) == 344
+    assert _li_pairs(cell.structure) == 0
+    assert cell.close_pairs == ""
+
+
+def test_forced_close_pairs_are_called_forced_only_with_a_proof():
+    """The Li7La3Zr2O12 site model (24d x 0.564, 96h x 0.442): each 96h site has one 24d
+    site 1.6 A away and each 24d site four 96h ones, so at most 4 Li per empty 24d site sit
+    on 96h without a close pair; the cell's counts exceed that, and the note says the
+    occupancies force the pairs."""
+    parent = _garnet(0.564, 0.442)
+    cell = order_structure(parent, "random", seed=0, min_width=8.0)
+    counts = {key.split()[0]: c for key, c in cell.site_counts.items()}
+    tet, octa = counts["Li:0.564"], counts["Li:0.442"]
+    assert octa["Li"] > 4 * tet["vacancy"]         # the counting proof, independently
+    assert _li_pairs(cell.structure) >= octa["Li"] - 4 * tet["vacancy"]
+    assert "the occupancies force such pairs" in cell.close_pairs
+
+
+def test_avoidable_close_pairs_are_not_called_forced(mixed, tiled):
+    """A draw of the 1x1x1 cell with close pairs, where a pair-free arrangement of the same
+    counts exists (``tiled``'s first cell): its note says the search found no arrangement
+    without them, not that the occupancies force them."""
+    from ionmd.structures.ordering_cells import _groups, _site_counts
+    from ionmd.structures.ordering_limits import _PairLimits
+
+    big = mixed.copy()
+    big.remove_oxidation_states()
+    groups = _groups(big)
+    counts = _site_counts(groups)
+    rng = np.random.default_rng(3)
+    draw = [str(site.specie) if site.is_ordered else None for site in big]
+    for key, (fractions, idx) in groups.items():
+        pool = [sp for sp in fractions for _ in range(counts[key][sp])]
+        for i, sp in zip(idx, rng.permutation(np.array(pool, dtype=object))):
+            draw[i] = sp
+    limits = _PairLimits(big, None, {"Li": 1, "La": 3, "Zr": 4, "O": -2})
+    assert limits.first_clash(draw) is not None
+    assert "the occupancies force such pairs" not in limits.close_pairs_note(draw)
+    note = limits.close_pairs_note(draw, (big, groups, counts), "10 moves", "another seed")
+    assert "Li-Li pair" in note
+    assert "the occupancies force such pairs" not in note
+    assert "found no arrangement without them in 10 moves" in note and "try another seed" in note
