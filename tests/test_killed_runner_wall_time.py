@@ -89,12 +89,13 @@ def killed(tmp_path_factory):
     before = piece_wall_seconds(rd.path, 0, left)
     # what the note and the log alone said (the end before e780750)
     old_end = max(left[PIECE_TIMES][-1]["progress"], rd.piece(0)["log"].stat().st_mtime)
+    shutil.copytree(rd.path, tmp / "as_left")   # before finish repairs (writes) the files
     status = finish(RunDir.open(rd.path), rc=None)
-    return rd, status, killed_at - started, before, tmp, old_end - started
+    return rd, status, killed_at - started, before, tmp, old_end - started, left
 
 
 def test_killed_piece_wall_time_from_its_latest_file(killed):
-    rd, status, measured, before, _, old_end = killed
+    rd, status, measured, before, _, old_end, _ = killed
     assert measured > 2.5 and status["state"] == "interrupted"
     record = status[PIECE_TIMES][-1]
     # the log stops at its first row, the note 1.5 s before the kill: both short
@@ -107,7 +108,7 @@ def test_killed_piece_wall_time_from_its_latest_file(killed):
 
 
 def test_copied_folder_keeps_the_killed_pieces_end(killed):
-    rd, status, measured, _, tmp, _ = killed
+    rd, status, measured, _, tmp, _, _ = killed
     copy = tmp / "copied"
     copy.mkdir()
     time.sleep(0.5)
@@ -116,6 +117,26 @@ def test_copied_folder_keeps_the_killed_pieces_end(killed):
             shutil.copyfile(f, copy / f.name)      # new mtimes: the record holds the end
     recorded = piece_wall_seconds(copy, 0, json.loads((copy / "status.json").read_text()))
     assert measured - 0.3 <= recorded <= measured + 0.05
+
+
+@pytest.mark.parametrize("ahead_s", [120.0, -120.0])
+def test_a_file_server_clock_off_the_runners_is_corrected(killed, ahead_s):
+    """The folder on a file server whose clock is 2 min ahead of (behind) the runner's
+    node: the files' mtimes, the input's recorded one with them, are the server's; the
+    piece's start and note are the runner's. Was 2 min more (1.5 s short: the note)."""
+    rd, _, _, before, tmp, _, left = killed
+    copy = tmp / f"server_{ahead_s:+.0f}"
+    shutil.copytree(tmp / "as_left", copy)         # copy2: the mtimes kept to the ns
+    for f in copy.iterdir():
+        st = f.stat()
+        shift = int(ahead_s * 1e9)
+        os.utime(f, ns=(st.st_atime_ns + shift, st.st_mtime_ns + shift))
+    record = {**left[PIECE_TIMES][-1], "input_mtime": (copy / "in.0.lmp").stat().st_mtime}
+    seen = piece_wall_seconds(copy, 0, {**left, PIECE_TIMES: [record]})
+    # the clocks are compared at the input's write, the start's time (Popen) later
+    launch_s = left[PIECE_TIMES][-1]["started"] - left[PIECE_TIMES][-1]["input_mtime"]
+    assert 0.0 <= launch_s < 0.5
+    assert seen == pytest.approx(before + launch_s, abs=0.02)
 
 
 class _Clock:

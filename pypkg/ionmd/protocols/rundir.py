@@ -681,16 +681,32 @@ def piece_end_evidence(path: Path, k: int, record: dict,
     end, said = float(record["progress"]), "progress note"
     if not _mtimes_kept(path / f"in.{k}.lmp", record.get("input_mtime")):
         return end, said
+    ahead = _file_clock_ahead(record)
     names = [n.format(k=k) for n in END_EVIDENCE] + list(RESTART_FILES) if every_file \
         else [f"log.{k}.lammps"]
     for name in names:
         try:
-            mtime = (path / name).stat().st_mtime
+            mtime = (path / name).stat().st_mtime - ahead
         except OSError:
             continue
         if mtime > end:
             end, said = mtime, name
     return end, said
+
+
+CLOCK_SKEW_S = 1.0
+"""How far the file system's clock (mtimes: an NFS server's own) may be off the runner's
+(``time.time()``: a piece's start and notes) before :func:`piece_end_evidence` corrects
+for it; below it, the time between writing a piece's input and starting it."""
+
+
+def _file_clock_ahead(record: dict) -> float:
+    """Seconds the file system's clock runs ahead of the runner's, from a piece's input
+    (written just before the recorded start, so a piece's end reads late by the time it
+    took to start LAMMPS, tens of ms): 0 below :data:`CLOCK_SKEW_S`. A file server a
+    minute ahead gave every killed piece a minute more."""
+    ahead = float(record["input_mtime"]) - float(record["started"])
+    return ahead if abs(ahead) >= CLOCK_SKEW_S else 0.0
 
 
 def _mtimes_kept(given: Path, recorded: float | None) -> bool:
