@@ -87,6 +87,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
+from glob import escape as glob_escape
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -553,43 +554,91 @@ class RunBlock:
     dumps: tuple[str, ...]
 
 
-def run_blocks(text: str, log: str = "log.lammps") -> list[RunBlock]:
-    """The MD ``run`` commands a LAMMPS log echoes, each with the settings in force (the
-    last ``timestep`` before it, the thermostat fixes not ``unfix``-ed, the dumps not
-    ``undump``-ed). A command LAMMPS echoes with variables is echoed again substituted,
-    which is the one kept. Empty where the input was not echoed (``echo none``)."""
-    units = timestep = None
-    fixes: dict[str, tuple[float, float] | None] = {}
-    dumps: dict[str, str] = {}
+@dataclass
+class InputState:
+    """What a LAMMPS input has set up at one point of its log, as :func:`run_blocks` reads
+    it: ``units``, ``timestep`` (None: not echoed), thermostat targets by fix ID (None: a
+    fix that is no thermostat), dump files by dump ID."""
+
+    units: str | None = None
+    timestep: float | None = None
+    fixes: dict[str, tuple[float, float] | None] = field(default_factory=dict)
+    dumps: dict[str, str] = field(default_factory=dict)
+
+    def copy(self) -> InputState:
+        return InputState(self.units, self.timestep, dict(self.fixes), dict(self.dumps))
+
+
+def run_blocks(text: str, log: str = "log.lammps", state: InputState | None = None,
+               handed_on: dict[str, InputState] | None = None) -> list[RunBlock]:
+    """The MD ``run`` commands a LAMMPS log echoes (of one step or more), each with the
+    settings in force (the last ``timestep`` before it, the thermostat fixes not
+    ``unfix``-ed, the dumps not ``undump``-ed; ``clear`` forgets all but the units). A command
+    LAMMPS echoes with variables is echoed again substituted, which is the one kept. Empty
+    where the input was not echoed (``echo none``).
+
+    ``state``: what was set up before the log began (a log opened by the ``log`` command
+    of another: the same LAMMPS process going on); read from nothing otherwise.
+    ``handed_on``: filled with the state at each ``log FILE`` command, by FILE's name."""
+    state = state.copy() if state is not None else InputState()
     blocks = []
     for line in text.splitlines():
         words = line.split("#", 1)[0].split()
+        if words == ["clear"]:
+            # the units kept: a `read_restart` after it restores those of its file,
+            # unechoed, and a `units` command would be echoed
+            state = InputState(units=state.units)
+            continue
         if len(words) < 2:
             continue
         command, name = words[0], words[1]
         if command == "units" and len(words) == 2:
-            units, timestep = name, None        # `units` resets the time step
+            state.units, state.timestep = name, None     # `units` resets the time step
         elif command == "timestep" and len(words) == 2 and _number(name) is not None:
-            timestep = _number(name)
+            state.timestep = _number(name)
         elif command == "read_restart":
-            timestep = None                     # the file's (its units are those echoed)
-        elif command == "clear":
-            units = timestep = None
-            fixes, dumps = {}, {}
+            state.timestep = None               # the file's (its units are those echoed)
         elif command == "fix" and len(words) > 3:
             targets = md_settings(line)["targets"]
-            fixes[name] = targets[0] if targets else None   # an ID defined again replaces it
+            state.fixes[name] = targets[0] if targets else None   # an ID defined again replaces it
         elif command == "unfix":
-            fixes.pop(name, None)
+            state.fixes.pop(name, None)
         elif command == "dump" and len(words) > 5:
-            dumps[name] = words[5]
+            state.dumps[name] = words[5]
         elif command == "undump":
-            dumps.pop(name, None)
-        elif command == "run" and name.isdigit():
-            blocks.append(RunBlock(log, units, timestep,
-                                   tuple(t for t in fixes.values() if t is not None),
-                                   tuple(dumps.values())))
+            state.dumps.pop(name, None)
+        elif command == "log" and handed_on is not None:
+            handed_on[Path(name).name] = state.copy()
+        elif command == "run" and name.isdigit() and int(name) > 0:
+            # `run 0` (a setup, a single point) moves no atom: its time step and
+            # thermostat are of no frame interval, though its dumps write a frame
+            blocks.append(RunBlock(log, state.units, state.timestep,
+                                   tuple(t for t in state.fixes.values() if t is not None),
+                                   tuple(state.dumps.values())))
     return blocks
+
+
+def logs_blocks(texts: dict[str, str]) -> list[RunBlock]:
+    """:func:`run_blocks` of every log (``texts``: by name, in run order), a log that
+    another's ``log`` command opened read with the settings in force there (its
+    ``units``, ``timestep``, fixes and dumps are those of the same LAMMPS process, echoed
+    in the other log); a log of its own process from nothing (a resumed piece redefines
+    its fixes and dumps; ``read_restart`` restores the time step)."""
+    handed: dict[str, InputState] = {}
+    blocks: list[RunBlock] = []
+    todo = list(texts)
+    while todo:
+        # a log after the one that opened it, where that one is among them
+        name = next((n for n in todo if not any(
+            _opens(texts[other], Path(n).name) for other in todo if other != n)), todo[0])
+        todo.remove(name)
+        blocks += run_blocks(texts[name], name, handed.get(Path(name).name), handed)
+    return blocks
+
+
+def _opens(text: str, log: str) -> bool:
+    """Whether a log's text echoes a ``log`` command opening the file named ``log``."""
+    return re.search(rf"(?m)^\s*log\s+(\S*/)?{re.escape(log)}(\s|$)", text) is not None
 
 
 def _number(word: str) -> float | None:
@@ -608,21 +657,43 @@ def _dumps_into(block: RunBlock, names: set[str]) -> bool:
 
 def _frames_settings(texts: dict[str, str], echoed: dict[str, dict], traj: list[Path]) -> dict:
     """What the logs say of the runs that wrote the frames: their ``blocks`` (:func:`run_blocks`
-    of every log: those whose dumps write the trajectory's files; else those with any dump,
-    the files renamed; else all), ``where`` (which runs, for the messages; "" where every
-    run is one of them), ``others`` (the rest) and ``echoed`` (:func:`md_settings` of each
-    log, read whole where no log echoes a ``run``: ``blocks`` None)."""
-    blocks = [b for name, text in texts.items() for b in run_blocks(text, name)]
+    of every log: those whose dumps write the trajectory's files; else those with a dump
+    that may be of the trajectory renamed (:func:`_dumps_elsewhere`: not one writing
+    another file the folder holds); else all), ``where`` (which runs, for the messages; ""
+    where every run is one of them), ``others`` (the rest) and ``echoed``
+    (:func:`md_settings` of each log, read whole where no log echoes a ``run``: ``blocks``
+    None). Where every run's dumps write other files of the folder, none wrote the frames
+    (the logs are of another run, an equilibration): ``blocks`` is [] and ``elsewhere``
+    says so."""
+    blocks = logs_blocks(texts)
     names = {p.name for p in traj}
     framed = [b for b in blocks if _dumps_into(b, names)]
     where = f" over the runs that dump {', '.join(sorted(names))}"
-    if not framed:
-        framed = [b for b in blocks if b.dumps]
+    frames = {"names": ", ".join(texts), "echoed": echoed, "elsewhere": None}
+    if not framed and traj:
+        dumping = [b for b in blocks if b.dumps]
+        framed = [b for b in dumping if not _dumps_elsewhere(b, traj[0].parent, names)]
         where = " over the runs with a dump"
+        if dumping and not framed:
+            files = sorted({Path(d).name for b in dumping for d in b.dumps})
+            frames["elsewhere"] = (f"no run dumps {', '.join(sorted(names))}: their dumps "
+                                   f"write {', '.join(files)}, which the folder holds beside "
+                                   f"it (the logs are of other runs)")
+            return {**frames, "blocks": [], "where": "", "others": blocks}
     if not framed or len(framed) == len(blocks):
         framed, where = blocks, ""
-    return {"names": ", ".join(texts), "blocks": framed or None, "where": where,
-            "others": [b for b in blocks if b not in framed], "echoed": echoed}
+    return {**frames, "blocks": framed or None, "where": where,
+            "others": [b for b in blocks if b not in framed]}
+
+
+def _dumps_elsewhere(block: RunBlock, folder: Path, names: set[str]) -> bool:
+    """Whether every dump of ``block`` writes a file ``folder`` holds that is not one of
+    the trajectory's (``names``): an equilibration's ``equil.dump`` beside the production's
+    ``md.dcd`` did not write its frames; a dump file not there may be the trajectory's,
+    renamed."""
+    return all(any(f.name not in names for f in folder.glob(glob_escape(Path(dump).name)
+                                                            .replace("[*]", "*")))
+               for dump in block.dumps)
 
 
 def _timing_from_logs(path: Path, meta: dict, frames: dict) -> None:
@@ -701,6 +772,8 @@ def _said_by_logs(frames: dict) -> dict[str, tuple]:
     names, where, blocks = frames["names"], frames["where"], frames["blocks"]
     if not frames["echoed"]:
         return {key: (None, "", _any) for key in LOG_TIMING}
+    if frames["elsewhere"]:
+        return {key: (None, f"{names}: {frames['elsewhere']}", _any) for key in LOG_TIMING}
     if blocks is None:
         settings = list(frames["echoed"].values())
         units = sorted({s["units"] for s in settings if s["units"]})
