@@ -3,7 +3,8 @@ but with the command that copies its whole frames into a file of their own, the 
 kept: ``head -n`` of its lines, through its compression where it is compressed (a
 ``dump custom/gz`` file cannot be truncated in place; before, the refusal said only
 "truncate the file or rerun"). References: LAMMPS's own plain ``dump custom`` of the same
-run, and the whole lines of the cut file's text as zlib/bz2/lzma unpack them."""
+run, and the whole lines of the cut file's text as zlib/bz2/lzma unpack them. A DCD
+cut so (its frames of fixed size) gets ``head -c`` of its whole frames."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ dump g all custom/gz 20 md.dump.gz id type x y z
 dump_modify g sort id format float %.17g
 dump p all custom 20 ref.dump id type x y z
 dump_modify p sort id format float %.17g
+dump d all dcd 20 t.dcd
 run 1000
 """
 
@@ -120,3 +122,25 @@ def test_killed_gzip_run_analyses_after_the_advised_command(nvt_run, tmp_path, c
     assert main(["analyze", str(killed), "--trajectory", name, *options]) == 0
     results = json.loads((tmp_path / "out" / "killed" / "results.json").read_text())
     assert results["trajectory"] == [name]
+
+
+def test_cut_dcd_refusal_gives_the_command_that_keeps_its_whole_frames(nvt_run, tmp_path):
+    from ionmd.lammps.dcd import dcd_layout
+
+    raw = (nvt_run / "t.dcd").read_bytes()
+    (tmp_path / "s.data").write_bytes((nvt_run / "s.data").read_bytes())
+    cut = tmp_path / "t.dcd"
+    cut.write_bytes(raw[:len(raw) * 3 // 5])
+    layout = dcd_layout(cut)
+    n_whole = (cut.stat().st_size - layout.header) // layout.frame
+    with pytest.raises(IonmdError, match="ends in the middle of a frame") as refusal:
+        read_frames(tmp_path / "s.data", [cut], type_map=TYPE_MAP)
+    command, name = re.search(r"as it is \((.+?)\) and analyse that with --trajectory (\S+) ",
+                              str(refusal.value)).groups()
+    assert f"{n_whole} whole frames are readable" in str(refusal.value)
+    subprocess.run(command, shell=True, check=True, cwd=tmp_path)
+    kept = read_frames(tmp_path / "s.data", [tmp_path / name], type_map=TYPE_MAP)[0]
+    ref = _ref_frames(nvt_run)
+    np.testing.assert_array_equal(kept.steps, ref.steps[:n_whole])
+    # DCD: float32 positions
+    np.testing.assert_allclose(kept.positions, ref.positions[:n_whole], rtol=0, atol=1e-5)

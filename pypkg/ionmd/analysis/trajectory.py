@@ -598,11 +598,13 @@ def _read_dcd(data_file: Path, traj_file: Path, atom_style: str, fmt: str | None
     except (OSError, EOFError, ValueError, IndexError) as exc:
         raise AnalysisError(f"cannot read {traj_file} past frame {len(steps)} (truncated?): {exc}") from exc
     if is_dcd and layout and (size - layout.header) % layout.frame:
-        raise AnalysisError(f"{traj_file} ends in the middle of a frame (truncated: the run was "
-                            f"killed while writing?); {len(steps)} whole frames are readable — "
-                            f"truncate the file or rerun")
+        n_whole = layout.whole_frames(traj_file)
+        raise _cut_inside_frame(traj_file, n_whole, layout.header + n_whole * layout.frame,
+                                steps)
     if fmt == "XTC":
-        _refuse_cut_xtc(traj_file, steps)
+        n_whole, end = xtc_whole_frames(traj_file)
+        if end != size:     # (MDAnalysis reads its whole frames without a word)
+            raise _cut_inside_frame(traj_file, n_whole, end, steps)
     boxes = np.array(boxes)
     # LAMMPS's DCD and XTC both hold absolute positions and no box origin
     stores_no_origin = is_dcd or fmt == "XTC"
@@ -610,21 +612,19 @@ def _read_dcd(data_file: Path, traj_file: Path, atom_style: str, fmt: str | None
     return Piece(np.array(positions), boxes, np.array(steps, dtype=np.int64), (0,), origins)
 
 
-def _refuse_cut_xtc(traj_file: Path, steps: Sequence[int]) -> None:
-    """Refuse an XTC file that ends inside a frame (MDAnalysis reads its whole frames
-    without a word), with the command that copies its whole frames into a file of their
-    own."""
-    n_whole, end = xtc_whole_frames(traj_file)
-    if end == traj_file.stat().st_size:
-        return
+def _cut_inside_frame(traj_file: Path, n_whole: int, end: int,
+                      steps: Sequence[int]) -> AnalysisError:
+    """The refusal of a DCD or XTC file that ends inside a frame, its ``n_whole`` whole
+    frames in its first ``end`` bytes, with the command that copies them into a file of
+    their own (MDAnalysis reads a DCD's frame count from its size)."""
     whole = traj_file.with_name(f"{traj_file.stem}.whole{traj_file.suffix}")
     last = f" (the last at step {steps[n_whole - 1]})" if 0 < n_whole <= len(steps) else ""
-    raise AnalysisError(f"{traj_file} ends in the middle of a frame (truncated: the run was "
-                        f"killed while writing?); {n_whole} whole frames are readable{last}: "
-                        f"copy them into a file of their own, the original kept as it is "
-                        f"(head -c {end} {shlex.quote(str(traj_file))} > "
-                        f"{shlex.quote(str(whole))}) and analyse that with --trajectory "
-                        f"{whole.name} ('trajectory' in run.json); or rerun")
+    return AnalysisError(f"{traj_file} ends in the middle of a frame (truncated: the run was "
+                         f"killed while writing?); {n_whole} whole frames are readable{last}: "
+                         f"copy them into a file of their own, the original kept as it is "
+                         f"(head -c {end} {shlex.quote(str(traj_file))} > "
+                         f"{shlex.quote(str(whole))}) and analyse that with --trajectory "
+                         f"{whole.name} ('trajectory' in run.json); or rerun")
 
 
 def stitch(pieces: Sequence[Piece]) -> Piece:
