@@ -83,9 +83,15 @@ def test_command_line_with_the_pieces_named(run, tmp_path, capsys):
     assert lost["step"] == RESTART
 
 
-def test_an_empty_only_piece_stays_an_error(run):
+def test_an_empty_only_piece_stays_an_error(run, tmp_path):
+    """Piece 2 alone: its run is at 1400 K (run.json's 1000 K is piece 1's, and 9d3ab2f
+    refuses a temperature the frames' run contradicts), so run.json says 1400 K here."""
+    folder = tmp_path / "nacl"
+    shutil.copytree(run, folder)
+    record = json.loads((folder / "run.json").read_text())
+    (folder / "run.json").write_text(json.dumps({**record, "temperature_K": 1400.0}))
     with pytest.raises(AnalysisError, match="md.1.dcd is empty"):
-        _frames(load_run_spec(run, {"trajectory": ["md.1.dcd"]}))
+        _frames(load_run_spec(folder, {"trajectory": ["md.1.dcd"]}))
 
 
 def test_read_frames_leaves_an_empty_piece_out_with_a_warning(run):
