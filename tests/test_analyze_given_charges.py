@@ -66,12 +66,21 @@ def test_the_same_charges_say_nothing(run, own, tmp_path, capsys):
 
 
 def test_failures_only_says_it_and_leaves_the_full_results_alone(run, tmp_path, capsys):
+    """--failures-only after a full analysis that found the same (no failure): the full
+    analysis stands (d9a8481 replaced it with a post-mortem only, its transport files
+    removed, though nothing contradicted it; 6666718 keeps it), failure.json says the
+    same, and the given charges are named although the post-mortem uses none."""
     full, _ = _analyze(run, tmp_path, capsys)
+    out = tmp_path / run.name
+    transport = (out / "diffusion.csv").read_text()
     rc = main(["analyze", str(run), "-o", str(tmp_path), *POINT_IONS, "--failures-only",
                "--charges", "Li=2,Cl=-1"])
     assert rc == 0
     assert "replaced the charges of" in capsys.readouterr().err
-    assert json.loads((tmp_path / run.name / "results.json").read_text()) == full
+    assert json.loads((out / "results.json").read_text()) == full
+    assert json.loads((out / "failure.json").read_text()) == full["failure"]
+    assert full["failure"]["failed"] is False
+    assert (out / "diffusion.csv").read_text() == transport
 
 
 def test_a_charge_that_is_no_number_is_worded_as_in_a_campaign(run, tmp_path, capsys, folder):
