@@ -34,7 +34,7 @@ BAD = {
     # files that pymatgen or ASE would read by guessing (the wrong crystal, silently)
     "poscar_without_elements": ("POSCAR_vasp4", r"names no elements \(a VASP 4 POSCAR"),
     "lammps_data_without_masses": ("struct.data", r"without a Masses section"),
-    "space_group_not_understood": ("rh.cif", r"cannot interpret its space group 'R -3 m :H'"),
+    "space_group_not_understood": ("rh.cif", r"cannot interpret its space group 'R -3 w :H'"),
     "cif_without_cell": ("nocell.cif", r"has no unit cell"),
     "xyz_without_cell": ("mol.xyz", r"has no periodic cell"),
     "overfull_beyond_rounding": ("over.cif", r"add up to 1\.05\), beyond the 1 % that rounding"),
@@ -43,10 +43,10 @@ BAD = {
     "unplaced_hydrogens": ("hidden_h.cif", r"_atom_site_attached_hydrogens: Cl1 \(1 H\)"),
 }
 
-# LiCoO2 in R-3m's hexagonal setting as some programs write it: a symbol pymatgen cannot
-# parse, no symmetry operators, no space-group number (pymatgen would read LiCoO, P1)
+# LiCoO2 in R-3m's hexagonal setting with a symbol no table knows ('R -3 w :H', a typo), no
+# symmetry operators, no space-group number (pymatgen would read LiCoO, P1)
 RH_WITHOUT_OPERATORS = """data_LiCoO2
-_symmetry_space_group_name_H-M 'R -3 m :H'
+_symmetry_space_group_name_H-M 'R -3 w :H'
 _cell_length_a 2.816
 _cell_length_b 2.816
 _cell_length_c 14.05
@@ -336,3 +336,32 @@ def test_run_builds_compact_cells_and_orders_shipped_lgps_by_default(tmp_path, c
                        "--order-seed", "1"], capsys)
     assert code == 0, text
     assert "46 Li-Li pairs 1.73 A apart" in text and "(15 cells)" in text
+
+
+@pytest.mark.parametrize("symbol", ["R -3 m :H", "R -3 m H", "R-3m:H"])
+def test_named_hexagonal_setting_reads_as_with_its_operators(tmp_path, symbol):
+    """'R -3 m :H' (ITA) and 'R -3 m H' (ICSD) without operators were refused as a symbol
+    pymatgen cannot interpret (it would read the asymmetric unit, LiCoO2 with 3 atoms); they
+    read as the same file with R-3m's hexagonal operators (pymatgen's own table) written in:
+    Li3Co3O6."""
+    import warnings
+
+    from pymatgen.analysis.structure_matcher import StructureMatcher
+    from pymatgen.io.cif import CifParser
+    from pymatgen.symmetry.groups import SpaceGroup
+
+    from ionmd.structures import read_structure
+
+    text = RH_WITHOUT_OPERATORS.replace("'R -3 w :H'", repr(symbol))
+    operators = "".join(f"'{op.as_xyz_str()}'\n" for op in SpaceGroup("R-3m:H").symmetry_ops)
+    explicit = text.replace("loop_\n", "loop_\n_space_group_symop_operation_xyz\n"
+                            + operators + "loop_\n", 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = CifParser.from_str(explicit).parse_structures(primitive=False)[0]
+    assert reference.composition.formula == "Li3 Co3 O6"
+    (tmp_path / "rh.cif").write_text(text)
+    structure = read_structure(tmp_path / "rh.cif")
+    assert structure.composition == reference.composition
+    assert structure.density == pytest.approx(reference.density, rel=1e-6)
+    assert StructureMatcher().fit(structure, reference)

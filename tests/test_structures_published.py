@@ -282,19 +282,32 @@ O1 O 0.2631 0.2631 0.2631
 
 
 @pytest.mark.parametrize("symbol", ["F d -3 m Z", "F d -3 m :2"])
-def test_origin_choice_2_without_operators_is_refused(tmp_path, symbol):
+def test_origin_choice_2_without_operators_reads_in_origin_choice_2(tmp_path, symbol):
     """Spinel LiMn2O4 in origin choice 2 (Li on 8a at 1/8,1/8,1/8), with the symbol only
     (as ICSD's 'Z' and ITA's ':2' write it): pymatgen ignores the suffix and builds origin
-    choice 1, Li16Mn8O32 with O atoms 0.3 A apart (the old error blamed a duplicated
-    atom); the same sites moved to origin 1 (+1/8) give pymatgen's LiMn2O4 (Mn-O 1.96 A). ionmd says
-    what is wrong: the origin choice, and that operators would fix it."""
-    (tmp_path / "spinel.cif").write_text(SPINEL_ORIGIN_2.replace("F d -3 m Z", symbol))
+    choice 1 from the number, Li16Mn8O32 with O atoms 0.3 A apart (the old error blamed a
+    duplicated atom; then the origin choice was refused). It reads as the same file with
+    origin choice 2's operators (pymatgen's own table, 'Fd-3m:2') written in: LiMn2O4,
+    Mn-O 1.96 A, as the sites moved to origin 1 (+1/8)."""
+    from pymatgen.analysis.structure_matcher import StructureMatcher
+    from pymatgen.symmetry.groups import SpaceGroup
+
+    text = SPINEL_ORIGIN_2.replace("F d -3 m Z", symbol)
+    (tmp_path / "spinel.cif").write_text(text)
     misread = _pymatgen(tmp_path / "spinel.cif")[0]
+    assert misread.composition.reduced_composition == Composition("Li2MnO4")
     shifted = Structure.from_spacegroup(227, misread.lattice, ["Li", "Mn", "O"],
                                         np.array([[1, 1, 1], [4, 4, 4], [2.105, 2.105, 2.105]]) / 8
                                         + 1 / 8)
     assert shifted.composition.reduced_formula == "LiMn2O4"
     assert np.sort(shifted.distance_matrix, axis=1)[:, 1].min() == pytest.approx(1.96, abs=0.01)
-    assert misread.composition.reduced_composition == Composition("Li2MnO4")
-    with pytest.raises(StructureError, match=r"in origin choice 2, and lists no symmetry operators"):
-        read_structure(tmp_path / "spinel.cif")
+    operators = "".join(f"'{op.as_xyz_str()}'\n" for op in SpaceGroup("Fd-3m:2").symmetry_ops)
+    (tmp_path / "explicit.cif").write_text(text.replace(
+        "loop_\n", "loop_\n_space_group_symop_operation_xyz\n" + operators + "loop_\n", 1))
+    reference = _pymatgen(tmp_path / "explicit.cif")[0]
+    assert reference.composition == Composition("Li8Mn16O32")
+    structure = read_structure(tmp_path / "spinel.cif")
+    assert structure.composition == reference.composition
+    assert structure.density == pytest.approx(reference.density, rel=1e-6)
+    assert StructureMatcher().fit(structure, reference)
+    assert StructureMatcher().fit(structure, shifted)

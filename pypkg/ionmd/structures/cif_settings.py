@@ -1,13 +1,15 @@
 """Space-group settings of CIFs that list no symmetry operators. pymatgen builds the
 operators from the symbol or number in one setting: the hexagonal one for the rhombohedral
-groups and origin choice 1 for the groups with two origins. A file in the other one read as
-a different crystal without an error (LiCoO2 in rhombohedral axes, a = b = c, alpha = 33 deg:
-Li9Co3O36 at 42 g/cm3; LiMn2O4 in origin choice 2 given its group number only: Li16Mn8O32
-with overlapping atoms). Here a cell in rhombohedral axes gets the operators of the
-rhombohedral setting (spglib's table of settings), a symbol naming the other setting than
-its cell is refused, and a reading in the default origin whose atoms overlap, or whose
-positions contradict the file's multiplicities where the other origin fits them, is refused
-naming the origin choice."""
+groups and origin choice 1 for the groups with two origins, and it reads no named setting
+(ICSD's 'F d -3 m Z', 'R -3 m H'; ITA's ':2', ':H': read as P1, the asymmetric unit only). A
+file in the other setting read as a different crystal without an error (LiCoO2 in
+rhombohedral axes, a = b = c, alpha = 33 deg: Li9Co3O36 at 42 g/cm3; LiMn2O4 in origin
+choice 2 given its group number only: Li16Mn8O32 with overlapping atoms). Here each block
+of a group with two settings gets the operators of its setting (spglib's table): the one
+its symbol names, for a rhombohedral group the one its cell's axes are in, else origin
+choice 1 (pymatgen's); a symbol naming the other setting than its cell is refused, and a
+reading whose atoms overlap, or whose positions contradict the file's multiplicities where
+the other origin fits them, is refused naming the origin choice that fits."""
 
 from __future__ import annotations
 
@@ -47,22 +49,25 @@ _WHOLE = 0.99               # occupancies at least this are whole atoms (overlap
 @dataclass(frozen=True)
 class _Group:
     number: int
+    settings: tuple[tuple[str, int], ...]   # ('1'/'2'/'H'/'R', Hall number) in its axes
     setting: str | None     # 'H', 'R', '1', '2' where the symbol names one
     named: str              # as the file gives it, for messages
 
 
 def with_setting_operators(text: str, label: str) -> str:
-    """``text`` with the rhombohedral setting's operators written into each data block that
-    lists no operators, names a rhombohedral group (symbol or number) and has its cell in
-    rhombohedral axes; other blocks as they are.
+    """``text`` with the operators of its setting written into each data block that lists
+    no operators and names (by symbol or number) a space group with two settings: the
+    setting its symbol names (``:2``, ``Z``, ``:H``, ``H``...), for a rhombohedral group the
+    one its cell's axes are in, else origin choice 1 (in the symbol's axes); blocks that
+    pymatgen reads in that setting itself (a plain symbol or number in standard axes,
+    origin choice 1 or hexagonal), and all others, as they are.
 
     Raises
     ------
     StructureError
-        Where a block without operators names a setting other than its cell's axes, names
-        origin choice 2 (which pymatgen would not apply), has a rhombohedral group with a
-        cell in neither setting's axes, or reads in the operators it gets with overlapping
-        atoms (or, for a group with two origins, with positions that contradict the file's
+        Where a block without operators names a setting other than its cell's axes, has a
+        rhombohedral group with a cell in neither setting's axes, or reads in the operators
+        it gets with overlapping atoms (or, for a group with two origins, with positions that contradict the file's
         multiplicities where the other origin fits them).
     """
     from pymatgen.io.cif import CifFile
@@ -87,7 +92,9 @@ def with_setting_operators(text: str, label: str) -> str:
         if hall is None:
             continue
         _refuse_misfit(data, cell, group, hall, label)
-        if group.number in RHOMBOHEDRAL_GROUPS and _choice(hall) == "R":
+        # pymatgen builds the standard setting from a plain symbol or number, and nothing
+        # (P1, the asymmetric unit) from a symbol naming a setting
+        if group.setting or hall != _halls_by_number()[group.number][0]:
             data["_space_group_symop_operation_xyz"] = _operators(hall)
             block.loops.append(["_space_group_symop_operation_xyz"])
             changed = True
@@ -95,9 +102,9 @@ def with_setting_operators(text: str, label: str) -> str:
 
 
 def _chosen_hall(group: _Group, cell, label: str) -> int | None:
-    """spglib's Hall number of the setting the block is read in (ours or pymatgen's), for
-    the groups with two settings; None for the others."""
-    settings = _settings(group.number)
+    """spglib's Hall number of the setting the block is read in, for the groups with two
+    settings; None for the others (and for a named setting its axes lack)."""
+    settings = dict(group.settings)
     if len(settings) < 2:
         return None
     if group.number in RHOMBOHEDRAL_GROUPS:
@@ -110,6 +117,8 @@ def _chosen_hall(group: _Group, cell, label: str) -> int | None:
                 "a = b = c, alpha = beta = gamma), so the group's operators do not apply to "
                 "its coordinates. Add the operators (_space_group_symop_operation_xyz) that "
                 "go with its cell, or give the cell in one of those settings")
+        if group.setting in ("1", "2"):
+            return None     # an origin named for a group that has none: pymatgen's reading
         if group.setting and group.setting != axes:
             raise StructureError(
                 f"{label} gives its space group as {group.named}, the "
@@ -117,15 +126,11 @@ def _chosen_hall(group: _Group, cell, label: str) -> int | None:
                 f"the {_setting_words(axes)}'s axes; correct the symbol (ionmd reads a "
                 "rhombohedral group in the setting its cell is in) or the cell")
         return settings[axes]
-    if group.setting == "2":
-        # pymatgen would build origin choice 1: LiMn2O4 given in 'F d -3 m Z' became
-        # Li2MnO4 with O atoms 0.3 A apart
-        raise StructureError(
-            f"{label} gives its space group as {group.named}, in origin choice 2, and lists "
-            "no symmetry operators; pymatgen would place the atoms with origin choice 1 (a "
-            "different crystal). Add the operators (_space_group_symop_operation_xyz) of "
-            "origin choice 2, e.g. by saving the file again from VESTA")
-    return settings["1"]
+    if group.setting in ("H", "R"):
+        return None     # a rhombohedral setting named for a group that has none
+    # pymatgen would build origin choice 1 whatever the symbol names ('F d -3 m Z': LiMn2O4
+    # read as Li2MnO4, O atoms 0.3 A apart)
+    return settings.get(group.setting or "1")
 
 
 def _refuse_misfit(data: dict, cell, group: _Group, hall: int, label: str) -> None:
@@ -140,7 +145,7 @@ def _refuse_misfit(data: dict, cell, group: _Group, hall: int, label: str) -> No
     other = None
     if group.number not in RHOMBOHEDRAL_GROUPS:
         other = {"1": "2", "2": "1"}[setting]
-        if _misfit(sites, cell, _settings(group.number)[other]) != (None, None):
+        if _misfit(sites, cell, dict(group.settings)[other]) != (None, None):
             other = None
     if overlap is None and other is None:
         return      # multiplicities alone: the file may count them another way
@@ -148,8 +153,10 @@ def _refuse_misfit(data: dict, cell, group: _Group, hall: int, label: str) -> No
     given = ", the multiplicities the file gives" if all(s["multiplicity"] for s in sites) else ""
     fit = (f"; in {_setting_words(other)} its sites fit (no overlapping atoms{given})"
            if other else "")
-    advice = (f"add the operators of {_setting_words(other)} (_space_group_symop_operation_"
-              "xyz), e.g. by saving the file again from VESTA" if other else
+    icsd = next(k for k, v in _ICSD_SETTING.items() if v == other)
+    advice = (f"name {_setting_words(other)} in the symbol (ITA's ':{other}', ICSD's "
+              f"'{icsd}') or add its operators (_space_group_symop_"
+              "operation_xyz), e.g. by saving the file again from VESTA" if other else
               "check the coordinates against the setting, or add the operators "
               "(_space_group_symop_operation_xyz) that go with them")
     raise StructureError(
@@ -241,8 +248,9 @@ def _sites(data: dict) -> list[dict]:
 
 
 def _declared_group(data: dict) -> _Group | None:
-    """The space group a block names (H-M symbol, else number), with the setting the symbol
-    names; None where it names none that spglib's table knows."""
+    """The space group a block names (H-M symbol, else number), with its settings in the
+    axes the symbol names and the setting the symbol names; None where it names none that
+    spglib's table knows."""
     from pymatgen.io.cif import str2float
 
     for tag in _SYMBOL_TAGS:
@@ -252,9 +260,12 @@ def _declared_group(data: dict) -> _Group | None:
             m = _NAMED_SETTING.match(symbol)
             base, setting = (m.group(1), (m.group(2) or "").upper()
                              or _ICSD_SETTING[m.group(3)]) if m else (symbol, None)
-            number = _numbers_by_symbol().get(_normalized(base))
-            if number is not None:
-                return _Group(number, setting, repr(symbol))
+            halls = _halls_by_symbol().get(_normalized(base))
+            if halls is None and m:     # a symbol ending in H or R of its own, if any
+                base, setting = symbol, None
+                halls = _halls_by_symbol().get(_normalized(base))
+            if halls is not None:
+                return _Group(_number(halls[0]), _settings(halls), setting, repr(symbol))
     for tag in _NUMBER_TAGS:
         value = data.get(tag)
         try:
@@ -262,7 +273,8 @@ def _declared_group(data: dict) -> _Group | None:
         except (ValueError, TypeError):
             continue
         if 1 <= number <= 230:
-            return _Group(number, None, f"number {number} ({tag})")
+            halls = _halls_by_number()[number]
+            return _Group(number, _settings(halls), None, f"number {number} ({tag})")
     return None
 
 
@@ -309,36 +321,61 @@ def _normalized(symbol: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _numbers_by_symbol() -> dict[str, int]:
-    """Space-group number of each H-M symbol (short and full, as spglib writes them)."""
+def _halls_by_symbol() -> dict[str, tuple[int, ...]]:
+    """spglib's Hall numbers of each H-M symbol (short and full, as spglib writes them for
+    each setting: 'P n m m' is 59 in axes cab, 'P 1 1 21/b' 14 with unique axis c)."""
     import spglib
 
-    numbers: dict[str, int] = {}
+    halls: dict[str, list[int]] = {}
     for hall in range(1, 531):
         t = spglib.get_spacegroup_type(hall)
-        for symbol in (t.international_short, t.international_full,
-                       *t.international.split("=")):
-            numbers.setdefault(_normalized(symbol), t.number)
-    return numbers
+        names = {_normalized(n) for n in (t.international_short, t.international_full,
+                                          *t.international.split("="))}
+        for name in names:
+            halls.setdefault(name, []).append(hall)
+    return {name: tuple(h) for name, h in halls.items()}
 
 
-@lru_cache(maxsize=None)
-def _settings(number: int) -> dict[str, int]:
-    """Hall number of each setting of a group with two: 'H'/'R' or origin '1'/'2'."""
+@lru_cache(maxsize=1)
+def _halls_by_number() -> dict[int, tuple[int, ...]]:
     import spglib
 
-    out = {}
+    halls: dict[int, list[int]] = {}
     for hall in range(1, 531):
-        t = spglib.get_spacegroup_type(hall)
-        if t.number == number and t.choice in ("H", "R", "1", "2"):
-            out.setdefault(t.choice, hall)
-    return out
+        halls.setdefault(spglib.get_spacegroup_type(hall).number, []).append(hall)
+    return {number: tuple(h) for number, h in halls.items()}
+
+
+def _settings(halls: tuple[int, ...]) -> tuple[tuple[str, int], ...]:
+    """The settings among ``halls`` in the axes of the first (the standard ones where it
+    is among them): ('1', Hall), ('2', Hall) for the two origins, ('H', Hall), ('R', Hall)
+    for a rhombohedral group; empty where the first has no such choice (a monoclinic
+    cell choice, a group with one setting)."""
+    import spglib
+
+    choices = [(spglib.get_spacegroup_type(h).choice, h) for h in halls]
+    first = choices[0][0]
+    if not first or first[0] not in "12HR":
+        return ()
+    axes = first[1:]
+    out: dict[str, int] = {}
+    for choice, hall in choices:
+        if choice and choice[0] in "12HR" and choice[1:] == axes:
+            out.setdefault(choice[0], hall)
+    return tuple(out.items())
+
+
+def _number(hall: int) -> int:
+    import spglib
+
+    return spglib.get_spacegroup_type(hall).number
 
 
 def _choice(hall: int) -> str:
+    """'1', '2', 'H' or 'R': the setting of ``hall`` (without its axes, 'cab' of '1cab')."""
     import spglib
 
-    return spglib.get_spacegroup_type(hall).choice
+    return spglib.get_spacegroup_type(hall).choice[:1]
 
 
 @lru_cache(maxsize=None)
