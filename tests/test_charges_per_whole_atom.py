@@ -66,6 +66,15 @@ def test_whole_atom_charges_are_taken_and_the_run_cell_is_the_hand_count(half_oc
     ({"Li": 0.5, "Ge": 4, "P": 5, "S": -2}, {"Li": 20, "Ge": 2, "P": 4, "S": 24}, True),
     # a mixed-valence average (Fe3O4: Fe 8/3) is neutral
     ({"Fe": 8 / 3, "O": -2}, {"Fe": 3, "O": 4}, False),
+    # a delithiation series under one table of whole states (Li1-xCoO2 with LiCoO2's Co3+,
+    # LixFePO4 with Fe2+): mixed valence, each charge a known state (ICSD's), taken; an
+    # occupancy counted twice gives a charge no element has, also where a whole number:
+    # Mg at half its site given Mg = 1, O at half given -1
+    ({"Li": 1, "Co": 3, "O": -2}, {"Li": 6, "Co": 12, "O": 24}, False),     # -6 of 48 e
+    ({"Li": 1, "Co": 3, "O": -2}, {"Li": 3, "Co": 12, "O": 24}, False),     # -9 of 48 e
+    ({"Li": 1, "Fe": 2, "P": 5, "O": -2}, {"Fe": 4, "P": 4, "O": 16}, False),  # -4 of 32
+    ({"Mg": 1, "Cl": -1}, {"Mg": 8, "Cl": 16}, True),
+    ({"Li": 1, "Zr": 4, "O": -1}, {"Li": 8, "Zr": 8, "O": 16}, True),
     # nothing to count: an element without a charge, one at 0 (left out), a metal
     ({"Li": 0.5}, {"Li": 4, "Cl": 4}, False),
     ({"Li": 0.5, "Cl": 0}, {"Li": 4, "Cl": 4}, False),

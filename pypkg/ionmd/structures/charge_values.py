@@ -89,7 +89,12 @@ def net_charge_problem(charges: Mapping[str, float], counts: Mapping[str, float]
     (sigma goes with q^2: 1/4 of Li+'s). None where all is well; or where an element of
     the cell has no charge given, or 0 (a framework left out by the user's choice: no
     set of oxidation states to count), or the cell is of one element (a metal: its
-    charges are formal, said by its notes)."""
+    charges are formal, said by its notes); or where every charge is a known oxidation
+    state of its element (:func:`_is_known_state`): the cell is then of mixed valence given
+    one formal state (a half-delithiated Li0.5CoO2 with the Co = 3 of LiCoO2, one table
+    for a delithiation series: -12.5 %), which sigma does not see (it takes the mobile
+    ions' charges alone), where an occupancy counted twice gives a charge no element has
+    (Li 0.5, Mg 1, O -1, La 1.5)."""
     from ionmd.structures.charges_states import CHARGED_REFINEMENT
 
     if len(counts) < 2 or any(not charges.get(el) for el in counts):
@@ -99,6 +104,8 @@ def net_charge_problem(charges: Mapping[str, float], counts: Mapping[str, float]
     scale = max(sum(q for q in signed if q > 0), -sum(q for q in signed if q < 0))
     if scale == 0 or abs(net) <= CHARGED_REFINEMENT * scale:
         return None
+    if all(_is_known_state(el, float(charges[el])) for el in counts):
+        return None
     cell = " ".join(f"{n:g} {el}" for el, n in counts.items())
     given = ", ".join(f"{el} = {float(charges[el]):g}" for el in counts)
     return (f"{given} leave the run cell ({cell}) a net charge of {net:+g} e, "
@@ -106,6 +113,14 @@ def net_charge_problem(charges: Mapping[str, float], counts: Mapping[str, float]
             f"element's oxidation state per atom. The run cell holds whole atoms (a partially "
             f"occupied site's share is already in their number), so a half-occupied Li site "
             f"is Li = 1, not 0.5: occupancy x charge counts the occupancy twice")
+
+
+def _is_known_state(element: str, charge: float) -> bool:
+    """Whether ``charge`` is one of ``element``'s oxidation states in ICSD's statistics
+    (pymatgen's, as the charge guess takes them: ``charges_states``)."""
+    from ionmd.structures.charges_states import _options as element_states
+
+    return any(abs(charge - state) <= 1e-6 for state in element_states(element))
 
 
 def checked_charges(charges: Mapping | None, mobile: Iterable[str] = (),
