@@ -141,9 +141,12 @@ def test_a_loop_without_some_types_gets_them_from_the_type_symbols(tmp_path):
 
 def test_a_partly_charged_file_declares_no_states(tmp_path):
     """Type symbols Li1+ beside uncharged O: no states (pymatgen's reading, no loop), so
-    the run's charges are the guess."""
+    the run's charges are the guess; a warning says so (before: silently)."""
     path = _write(tmp_path, "part.cif", LNMO_HEAD + LNMO_SITES.format(li="Li1+", o="O"))
-    ours = read_structure(path)
+    with pytest.warns(UserWarning, match=r"the type symbols Li1\+, Mn3\+, Ni3\+ carry a "
+                                         r"charge but O does not, so the type symbols declare "
+                                         r"no oxidation states"):
+        ours = read_structure(path)
     assert _species(ours) == _species(_pymatgen(path))
     assert declared_oxidation_states(ours) is None
 

@@ -3,14 +3,17 @@ build supercells (explicit or by minimum perpendicular width) and turn partially
 occupied sites into ordered cells (Ewald ranking or seeded random sampling).
 
 Modules: ``io`` (``read_structure(s)``), ``cif_checks`` (what pymatgen's CIF reader would
-leave out or misplace), ``load`` (``load_structures``: read, order, check;
-what every command uses), ``checks`` (partial sites, overlapping atoms), ``examples``
-(shipped CIF files), ``supercell`` (repetitions), ``geometry`` (perpendicular widths),
-``charges`` (oxidation state guess), ``ordering`` (ordered cells: ``order_structure``),
-``ordering_cells`` (site groups, whole-count supercells), ``ordering_limits`` (the
-``min_distance`` rule, its ionic floor and refusals), ``ordering_search`` (seeded
-min-conflicts search and the ``min_distance`` advice by bisection), ``ordering_ewald``
-(lowest-Ewald-energy arrangements).
+leave out or misplace), ``cif_numbers`` (coordinates written as fractions),
+``cif_charges`` (oxidation states given as type symbols such as ``Ni3+``),
+``cif_settings`` (space-group settings of files without operators: origin choice,
+rhombohedral axes), ``load`` (``load_structures``: read, order, check; what every command
+uses), ``checks`` (partial sites, overlapping atoms), ``examples`` (shipped CIF files),
+``supercell`` (repetitions), ``geometry`` (perpendicular widths), ``charges`` (oxidation
+state guess), ``ordering`` (ordered cells: ``order_structure``), ``ordering_cells`` (site
+groups, whole-count supercells), ``ordering_limits`` (the ``min_distance`` rule, its ionic
+floor and refusals), ``ordering_search`` (seeded min-conflicts search and the
+``min_distance`` advice by bisection), ``ordering_ewald`` (lowest-Ewald-energy
+arrangements).
 pymatgen is imported on first use so ``ionmd``'s command line stays quick to start.
 """
 

@@ -64,7 +64,8 @@ def _settled_oxide(best: _Assignment, amounts) -> OxidationGuess | None:
             + f"); each element's ICSD frequencies alone gave {_ions(best.states)}"
             + (f" ({best.charge:+.3g} e)" if abs(best.charge) > 1e-6 else "") + "; where the "
             "material's states are known otherwise, give them: in the file (type symbols "
-            "such as Ni2+, or _atom_type_oxidation_number; Python: oxidation_states=...) for "
+            "such as Ni2+ on every site, or _atom_type_oxidation_number; Python: "
+            "oxidation_states=...) for "
             "an Ewald ordering, a campaign's [analysis] charges for sigma")
     return OxidationGuess(states, 0.0, note)
 

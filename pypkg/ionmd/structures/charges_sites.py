@@ -1,14 +1,15 @@
-"""Oxidation states a structure file declares (a CIF's ``_atom_type_oxidation_number``, type
-symbols such as ``Fe2+``) and their transfer onto an ordered supercell's atoms."""
+"""Oxidation states a structure file declares (a CIF's ``_atom_type_oxidation_number``, or
+type symbols such as ``Fe2+`` on every site: ``Li1+`` beside a bare ``O`` declares none) and
+their transfer onto an ordered supercell's atoms."""
 
 from __future__ import annotations
 
 
 def declared_oxidation_states(structure) -> dict[str, float] | None:
     """Element -> oxidation state a pymatgen ``Structure`` carries (a CIF's
-    ``_atom_type_oxidation_number``, type symbols such as ``Ni2+``), when it gives one
-    nonzero state per element; None otherwise (no states, a mixed-valence element such as
-    Fe2+/Fe3+, or an element the file left at 0)."""
+    ``_atom_type_oxidation_number``, or type symbols such as ``Ni2+`` on every site), when
+    it gives one nonzero state per element; None otherwise (no states, a mixed-valence
+    element such as Fe2+/Fe3+, or an element the file left at 0)."""
     states: dict[str, set] = {}
     for site in structure:
         for sp in site.species:
@@ -23,7 +24,7 @@ def declared_oxidation_states(structure) -> dict[str, float] | None:
 
 def declares_site_states(structure) -> bool:
     """Whether every species of ``structure`` carries a nonzero oxidation state (a CIF
-    with ``_atom_type_oxidation_number``, type symbols such as ``Fe2+``)."""
+    with ``_atom_type_oxidation_number``, or type symbols such as ``Fe2+`` on every site)."""
     return all(getattr(sp, "oxi_state", None) for site in structure for sp in site.species)
 
 

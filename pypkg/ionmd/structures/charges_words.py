@@ -33,7 +33,8 @@ def _described(a: _Assignment, amounts, averaged: str | None = None,
         note = (f"{_formula(amounts)}: {_ions(a.states)} is the likeliest by each element's "
                 f"ICSD frequencies, but its transition metals can trade electrons: {others} "
                 "also make it neutral; where the material's states are known, give them: in "
-                "the file (type symbols such as Ni2+, or _atom_type_oxidation_number; Python: "
+                "the file (type symbols such as Ni2+ on every site, or "
+                "_atom_type_oxidation_number; Python: "
                 "oxidation_states=...) for an Ewald ordering, a campaign's [analysis] charges "
                 "for sigma")
         return OxidationGuess(a.states, 0.0, note)

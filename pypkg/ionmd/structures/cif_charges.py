@@ -61,7 +61,20 @@ def with_type_symbol_states(text: str) -> tuple[str, list[str]]:
         elif all(state is not None for _, _, state in sites):
             _write_loop(block, {symbol: state for _, symbol, state in sites})
             changed = True
+        elif any(state is not None for _, _, state in sites):
+            notes.append(_partly_charged(sites))
     return (str(cif) if changed else text), notes
+
+
+def _partly_charged(sites) -> str:
+    """A note that a block's type symbols declare no states: some carry none."""
+    charged = sorted({symbol for _, symbol, state in sites if state is not None})
+    bare = sorted({symbol for _, symbol, state in sites if state is None})
+    verb = "does" if len(bare) == 1 else "do"
+    return (f"the type symbols {', '.join(charged)} carry a charge but {', '.join(bare)} "
+            f"{verb} not, so the type symbols declare no oxidation states (ionmd guesses "
+            "them); give every type symbol its charge (e.g. O2-), or the states in an "
+            "_atom_type_oxidation_number loop")
 
 
 def _as_list(value) -> list[str]:

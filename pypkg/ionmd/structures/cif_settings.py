@@ -67,8 +67,8 @@ def with_setting_operators(text: str, label: str) -> str:
     StructureError
         Where a block without operators names a setting other than its cell's axes, has a
         rhombohedral group with a cell in neither setting's axes, or reads in the operators
-        it gets with overlapping atoms (or, for a group with two origins, with positions that contradict the file's
-        multiplicities where the other origin fits them).
+        it gets with overlapping atoms (or, for a group with two origins, with positions
+        that contradict the file's multiplicities where the other origin fits them).
     """
     from pymatgen.io.cif import CifFile
 

@@ -32,7 +32,8 @@ def _with_oxidation_states(structure: Structure, oxidation_states: dict[str, flo
     if not guess.states:
         fix = ("use --order random (a campaign's order = \"random\", Python method='random'), "
                "or declare the states in the file (an _atom_type_oxidation_number loop, or "
-               "type symbols such as Li1+ in _atom_site_type_symbol; Python: "
+               "type symbols such as Li1+, O2- on every site in _atom_site_type_symbol; "
+               "Python: "
                "oxidation_states={'Li': 1, ...})")
         if guess.advice.startswith("check"):    # far off neutral: the file may be wrong
             fix = "check the file's occupancies (a missing or doubled site), " + fix
