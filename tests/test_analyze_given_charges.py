@@ -108,6 +108,18 @@ def test_a_mobile_species_at_zero_is_refused_by_the_runs_own_mobile_species(run,
         assert said in capsys.readouterr().err
 
 
+def test_charges_equal_to_their_printed_digits_say_nothing(tmp_path):
+    """A guessed Fe 8/3 given back as printed (2.666667): the note named 'Fe=2.66667'
+    replacing 'Fe=2.66667'; charges 1e-6 apart are the same (sigma 2e-6 apart), 1e-4 not."""
+    from ionmd.analysis.run_spec import replaced_charges_note
+
+    guessed = {"charges": {"Fe": 8 / 3, "O": -2}, "charges_guessed": True}
+    assert replaced_charges_note(tmp_path, guessed, {"Fe": 2.666667, "O": -2.0}) is None
+    note = replaced_charges_note(tmp_path, guessed, {"Fe": 2.6664, "O": -2.0})
+    assert "--charges Fe=2.6664,O=-2 replaced" in note and "Fe=2.66667,O=-2" in note
+    assert replaced_charges_note(tmp_path, {"charges": {"Li": 1}}, {"Li": -1.0}) is not None
+
+
 # --- the Python API: analyze_run / analyze_failures write the note into their results once
 # (the command wrote results.json a second time to add it; a caller of the API had none)
 

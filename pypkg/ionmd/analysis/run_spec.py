@@ -883,14 +883,22 @@ def replaced_charges_note(path: Path, recorded: dict, given: dict[str, float]) -
             f"{_charges_text(old)} ({whose}): sigma is computed with the given ones")
 
 
+SAME_CHARGE_RTOL = 1e-6
+"""Charges this close (relative) are the same: sigma differs by 2e-6 at most, and the note
+names charges to 6 digits (a guessed Fe 8/3 and a given 2.666667 both read 2.66667)."""
+
+
 def _same_charges(old, new: dict[str, float]) -> bool:
-    """Whether run.json's ``old`` charges are ``new`` (element by element, as numbers)."""
+    """Whether run.json's ``old`` charges are ``new`` (element by element, as numbers, to
+    :data:`SAME_CHARGE_RTOL`)."""
+    import math
     from numbers import Real
 
     if not isinstance(old, dict) or set(old) != set(new):
         return False
     return all(isinstance(q, Real) and not isinstance(q, bool)
-               and abs(float(q) - new[k]) <= 1e-9 for k, q in old.items())
+               and math.isclose(float(q), new[k], rel_tol=SAME_CHARGE_RTOL, abs_tol=1e-12)
+               for k, q in old.items())
 
 
 def _charges_text(charges) -> str:
