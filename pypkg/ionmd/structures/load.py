@@ -5,13 +5,14 @@ disordered CIF is never simulated as ASE or pymatgen happen to read it."""
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pymatgen.core import Structure
 
-from ionmd.structures.checks import check_ordered, check_overlaps
+from ionmd.structures.checks import check_ordered, check_overlaps, fill_rounded_sites
 from ionmd.structures.errors import StructureError
 from ionmd.structures.io import read_structures
 
@@ -94,6 +95,9 @@ def load_structures(source: Any, order: OrderOptions | None = None) -> list[Load
         where = label if len(items) == 1 else f"{label} (structure {name})"
         what = Path(source).name if is_file and len(items) == 1 else name
         ordering, rounded_away = None, {}
+        structure, rounding = fill_rounded_sites(structure)   # 0.999 as 1.001: rounding
+        if rounding:
+            warnings.warn(f"{where}: {rounding}", stacklevel=2)
         if structure.is_ordered:
             check_overlaps(structure, where)    # atoms numbered as in the file
         elif order.method is None:
