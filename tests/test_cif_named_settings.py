@@ -88,10 +88,12 @@ def test_anatase_in_origin_choice_2_reads_with_its_operators(tmp_path, symbol):
     _assert_same(_read(tmp_path, text), reference)
 
 
-# spinel LiMn2O4 in origin choice 1 (Li 8a at 0, Mn 16d at 5/8, O 32e)
+# spinel LiMn2O4 in origin choice 1 (Li 8a at 0, Mn 16d at 5/8, O 32e) and 2 (-1/8)
 SPINEL_CELL = (8.2476, 8.2476, 8.2476, 90, 90, 90)
 SPINEL_ORIGIN_1 = [("Li1", "Li", 0, 0, 0), ("Mn1", "Mn", 0.625, 0.625, 0.625),
                    ("O1", "O", 0.3881, 0.3881, 0.3881)]
+SPINEL_ORIGIN_2 = [("Li1", "Li", 0.125, 0.125, 0.125), ("Mn1", "Mn", 0.5, 0.5, 0.5),
+                   ("O1", "O", 0.2631, 0.2631, 0.2631)]
 
 
 @pytest.mark.parametrize("symbol", ["F d -3 m S", "F d -3 m :1"])
@@ -158,6 +160,20 @@ def test_files_with_operators_and_other_groups_are_left_as_they_are():
     for symbol in ("P 1 1 21/b", "P 21/c", "P n m a", "F m -3 m"):
         text = _cif(symbol, (5, 6, 7, 90, 90, 100), [("Li1", "Li", 0.1, 0.2, 0.3)])
         assert with_setting_operators(text, "x") == text
+    # the common R file: hexagonal axes, plain symbol (pymatgen's own reading)
+    hexagonal = _cif("R -3 m", (2.816, 2.816, 14.05, 90, 90, 120),
+                     [("Li1", "Li", 0, 0, 0.5), ("Co1", "Co", 0, 0, 0), ("O1", "O", 0, 0, 0.26)])
+    assert with_setting_operators(hexagonal, "x") == hexagonal
+
+
+def test_a_named_setting_in_another_tag_wins(tmp_path):
+    """'F d -3 m' (H-M, read first by pymatgen: origin 1) beside '_space_group_name_H-M_alt
+    F d -3 m :2' on origin-2 coordinates: read in origin choice 2."""
+    text = _cif("F d -3 m", SPINEL_CELL, SPINEL_ORIGIN_2).replace(
+        "F d -3 m'\n", "F d -3 m'\n_space_group_name_H-M_alt 'F d -3 m :2'\n")
+    reference = _pymatgen(_with_operators(text, "Fd-3m:2"))
+    assert reference.composition == Composition("Li8Mn16O32")
+    _assert_same(_read(tmp_path, text), reference)
 
 
 def test_each_block_gets_its_own_setting(tmp_path):

@@ -249,23 +249,14 @@ def _sites(data: dict) -> list[dict]:
 
 def _declared_group(data: dict) -> _Group | None:
     """The space group a block names (H-M symbol, else number), with its settings in the
-    axes the symbol names and the setting the symbol names; None where it names none that
-    spglib's table knows."""
+    axes the symbol names and the setting the symbol names (a symbol naming one wins over
+    another tag's plain one: 'F d -3 m' beside 'F d -3 m :2'); None where it names none
+    that spglib's table knows."""
     from pymatgen.io.cif import str2float
 
-    for tag in _SYMBOL_TAGS:
-        symbol = data.get(tag)
-        if isinstance(symbol, str) and symbol.strip("'\" ") not in ("", "?", "."):
-            symbol = symbol.strip().strip("'\"").strip()
-            m = _NAMED_SETTING.match(symbol)
-            base, setting = (m.group(1), (m.group(2) or "").upper()
-                             or _ICSD_SETTING[m.group(3)]) if m else (symbol, None)
-            halls = _halls_by_symbol().get(_normalized(base))
-            if halls is None and m:     # a symbol ending in H or R of its own, if any
-                base, setting = symbol, None
-                halls = _halls_by_symbol().get(_normalized(base))
-            if halls is not None:
-                return _Group(_number(halls[0]), _settings(halls), setting, repr(symbol))
+    symbols = [g for g in (_symbol_group(data.get(tag)) for tag in _SYMBOL_TAGS) if g]
+    if symbols:
+        return next((g for g in symbols if g.setting), symbols[0])
     for tag in _NUMBER_TAGS:
         value = data.get(tag)
         try:
@@ -276,6 +267,23 @@ def _declared_group(data: dict) -> _Group | None:
             halls = _halls_by_number()[number]
             return _Group(number, _settings(halls), None, f"number {number} ({tag})")
     return None
+
+
+def _symbol_group(symbol) -> _Group | None:
+    """The group an H-M symbol names (with its setting: ':2', 'Z', ':H'...), or None."""
+    if not isinstance(symbol, str) or symbol.strip("'\" ") in ("", "?", "."):
+        return None
+    symbol = symbol.strip().strip("'\"").strip()
+    m = _NAMED_SETTING.match(symbol)
+    base, setting = (m.group(1), (m.group(2) or "").upper()
+                     or _ICSD_SETTING[m.group(3)]) if m else (symbol, None)
+    halls = _halls_by_symbol().get(_normalized(base))
+    if halls is None and m:     # a symbol ending in H or R of its own, if any
+        base, setting = symbol, None
+        halls = _halls_by_symbol().get(_normalized(base))
+    if halls is None:
+        return None
+    return _Group(_number(halls[0]), _settings(halls), setting, repr(symbol))
 
 
 def _cell(data: dict) -> tuple[float, ...] | None:
