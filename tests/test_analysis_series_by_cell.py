@@ -244,3 +244,49 @@ def test_collect_fits_a_campaigns_runs_of_other_cells_apart(tmp_path, morse, cap
     (note,) = doc["notes"]
     assert "fcc: its runs are of 2 different cells" in note
     assert f"ionmd: note: {note}" in capsys.readouterr().err
+
+
+def test_a_users_own_files_beside_the_results_are_kept(tmp_path):
+    """The user's own rdf.csv and density_Li.cube (of their own script) in the run's
+    analysis/ folder, which ionmd's analysis never wrote there (no --structure-functions):
+    a re-analysis, full or --failures-only, removes only the files the earlier analysis
+    listed as its outputs (d9a8481 removed every file of ionmd's names: the user's too)."""
+    run = tmp_path / "LiCl" / "T800"
+    write_run(run, 800.0, 16, seed=9, temperatures=[800.0] * 150 + [2400.0] * 150)
+    out = run / "analysis"
+    out.mkdir()
+    mine = {"rdf.csv": "r,g\n1,0\n", "density_Li.cube": "my own\n", "notes.txt": "keep\n"}
+    for name, text in mine.items():
+        (out / name).write_text(text)
+    analyze(run, "--runaway-factor", "10")
+    assert {name: (out / name).read_text() for name in mine} == mine
+    first = json.loads((out / "results.json").read_text())
+    assert set(first["outputs"]) == {"results.json", "failure.json", "diffusion.csv",
+                                     "msd.png"}
+    analyze(run, "--failures-only")          # another verdict: the transport goes
+    assert not (out / "diffusion.csv").exists() and not (out / "msd.png").exists()
+    assert {name: (out / name).read_text() for name in mine} == mine
+    analyze(run, "--runaway-factor", "10")
+    assert {name: (out / name).read_text() for name in mine} == mine
+
+
+def test_cells_of_one_composition_in_other_sizes_are_said_to_be_sizes():
+    """2x2x2 and 3x3x3 of one rock salt (Li32Cl32, Li108Cl108: one reduced formula, as
+    pymatgen reduces them) are two series, and the note says they are two sizes of one
+    composition (not 'other materials'); Li16Cl8 beside Li12Cl8 stays 'not replicas'."""
+    from pymatgen.core import Composition
+
+    from ionmd.analysis.report import series_keys, series_names, split_cells_notes
+
+    sizes = [{"run": f"/p/T{T}/{n}", "structure": "LiCl", "formula": f"Li{n}Cl{n}"}
+             for n in (32, 108) for T in (800, 1000)]
+    assert (Composition("Li32Cl32").reduced_formula
+            == Composition("Li108Cl108").reduced_formula)
+    names = series_names(sizes)
+    assert sorted(set(names[k] for k in series_keys(sizes))) == [
+        "LiCl[Li108Cl108]", "LiCl[Li32Cl32]"]
+    [note] = split_cells_notes(sizes, names)
+    assert "other sizes of one composition" in note and "not replicas" not in note
+    other = [{"run": f"/p/{n}", "structure": "LiCl", "formula": f"Li{n}Cl8"} for n in (16, 12)]
+    [note] = split_cells_notes(other, series_names(other))
+    assert "not replicas of one material" in note and "sizes" not in note

@@ -284,7 +284,7 @@ def analyze_failures(spec: RunSpec, out_dir: str | Path, **failure_options) -> d
     if same_verdict(out_dir, results):      # an earlier full analysis stands: kept
         (Path(out_dir) / "failure.json").write_text(json.dumps(results["failure"], indent=2))
         return results
-    clear_outputs(out_dir)      # a full analysis's transport files would contradict it
+    clear_outputs(out_dir, results["run"])  # a full analysis's transport would contradict it
     write_outputs(out_dir, results)
     return results
 
@@ -301,30 +301,45 @@ def same_verdict(out_dir: str | Path, results: dict) -> bool:
 
 
 OUTPUT_FILES = ("results.json", "failure.json", "diffusion.csv", "msd.png",
-                "diffusion_before_failure.csv", "rdf.csv", "van_hove.csv", "density_*.cube")
-"""What one run's analysis writes in its folder; an analysis removes those an earlier one
-left (a full analysis's ``diffusion.csv`` beside a ``--failures-only`` verdict that the
-run failed would contradict it). Nothing else there is touched (``sweep_collect.json``,
-``run_dir.json``)."""
+                "diffusion_before_failure.csv")
+"""What an analysis written before results.json listed its ``outputs`` always wrote in its
+folder by these names (its structure functions: its ``files``)."""
 
 
-def clear_outputs(out_dir: str | Path) -> None:
-    """Remove the files an earlier analysis of the run wrote in ``out_dir``
-    (:data:`OUTPUT_FILES`), so that every file there is of the analysis now written."""
+def clear_outputs(out_dir: str | Path, run: str) -> None:
+    """Remove the files an earlier analysis of ``run`` wrote in ``out_dir``, so that every
+    file there is of the analysis now written (a full analysis's ``diffusion.csv`` beside a
+    ``--failures-only`` verdict that the run failed would contradict it): those its
+    results.json lists as ``outputs`` (:func:`write_outputs`; older ones: :data:`OUTPUT_FILES`
+    and its ``files``). Nothing else is touched: a user's own ``rdf.csv`` or
+    ``density_Li.cube`` there, ``sweep_collect.json``, ``run_dir.json``; nothing at all where
+    the results.json there is not of ``run`` (or there is none)."""
     out = Path(out_dir)
-    for pattern in OUTPUT_FILES:
-        for f in out.glob(pattern):
-            if f.is_file():
-                f.unlink()
+    try:
+        earlier = json.loads((out / "results.json").read_text())
+    except (OSError, ValueError):
+        return
+    if not isinstance(earlier, dict) or earlier.get("run") != run:
+        return
+    names = earlier.get("outputs")
+    if not isinstance(names, list):
+        names = [*OUTPUT_FILES, *(Path(f).name for f in earlier.get("files") or [])]
+    for name in names:
+        if isinstance(name, str) and name == Path(name).name and (out / name).is_file():
+            (out / name).unlink()       # a bare name: never a path out of the folder
 
 
-def write_outputs(out_dir: str | Path, results: dict) -> None:
+def write_outputs(out_dir: str | Path, results: dict, written: Sequence[str] = ()) -> None:
     """``results.json`` and ``failure.json`` (its ``failure``) under ``out_dir``, the two
-    always of one analysis: a ``--failures-only`` run after a full analysis left the
-    latter's results.json (framework_melting at step 300) beside a failure.json saying
-    volume_change at step 2800."""
+    always of one analysis (a ``--failures-only`` run after a full analysis left the
+    latter's results.json, framework_melting at step 300, beside a failure.json saying
+    volume_change at step 2800); ``outputs`` in results.json lists them and the files of
+    ``written`` (names in ``out_dir``) the analysis wrote, which the next one removes
+    (:func:`clear_outputs`)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    results["outputs"] = ["results.json", "failure.json",
+                          *(n for n in written if (out / n).is_file())]
     (out / "failure.json").write_text(json.dumps(results["failure"], indent=2))
     (out / "results.json").write_text(json.dumps(results, indent=2))
 
@@ -346,7 +361,8 @@ def analysis_error_results(run_dir: str | Path, spec: RunSpec | None, error: Exc
                **(completion_of(spec) if spec else {}), "diffusion": []}
     results["run_record"] = run_record(results, spec.run_status if spec else None)
     if out_dir is not None:
-        clear_outputs(out_dir)
+        results["outputs"] = ["results.json"]
+        clear_outputs(out_dir, results["run"])
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         (Path(out_dir) / "results.json").write_text(json.dumps(results, indent=2))
     return results
@@ -388,7 +404,7 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
     final D interval, hops, flags, stop reason)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    clear_outputs(out)      # an earlier analysis's files would contradict this one's
+    clear_outputs(out, str(spec.path))  # an earlier analysis's would contradict this one's
     frames, elements, masses = run_frames(spec)
     if spec.dump_every and len(frames.steps) > 1 and frames.steps[1] - frames.steps[0] != spec.dump_every:
         raise AnalysisError(f"{spec.path}: frames are {frames.steps[1] - frames.steps[0]} steps "
@@ -420,7 +436,7 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
                            f"the failure are under before_failure, left out of Arrhenius fits "
                            f"and aggregates")
         results["run_record"] = run_record(results, spec.run_status)
-        write_outputs(out, results)
+        write_outputs(out, results, ["diffusion_before_failure.csv"])
         return results
     traj = transport_trajectory(spec, frames, elements, masses,
                                 fractions=structure_functions)
@@ -434,7 +450,8 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
         results["files"] = write_structure_functions(traj, spec.mobile_species, out,
                                                      van_hove_lags_ps)
     results["run_record"] = run_record(results, spec.run_status)
-    write_outputs(out, results)
+    write_outputs(out, results, ["diffusion.csv", "msd.png",
+                                 *(Path(f).name for f in results.get("files", []))])
     return results
 
 
@@ -834,11 +851,22 @@ def split_cells_notes(results: Sequence[dict], names: dict[tuple, str]) -> list[
                         for k, r in mine if k[3] == cell)
             for cell in cells)
         series = ", ".join(dict.fromkeys(names[k] for k, _ in mine))
+        what = ("cells of other sizes of one composition, whose finite-size effects differ "
+                "(a size study wants them apart; an Arrhenius fit of one size each)"
+                if None not in cells and len({_reduced(c) for c in cells}) == 1
+                else "not replicas of one material")
         notes.append(f"{structure}: its runs are of {len(cells)} different cells ({said}): "
-                     f"not replicas of one material, so fitted apart as {series}; give each "
-                     f"material its own structure name ('structure' in run.json) to name "
+                     f"{what}, so fitted apart as {series}; give each "
+                     f"cell its own structure name ('structure' in run.json) to name "
                      f"them yourself")
     return notes
+
+
+def _reduced(formula: str) -> str:
+    """A cell's formula reduced (``Li54Cl27`` -> ``Li2Cl``), pymatgen's."""
+    from pymatgen.core import Composition
+
+    return Composition(formula).reduced_formula
 
 
 def series_record(name: str, runs: Sequence[dict]) -> dict:
