@@ -2,7 +2,10 @@
 coordinates given as fractions (``1/2``, ``-1/3``, ``2/3(1)``, as some hand-edited files and
 older programs write special positions) are turned into decimals; any other value that is
 no number (``0,25``, ``x+1/2``) is refused naming its line. pymatgen otherwise fails on such
-a file with "Invalid CIF file with no structures!" and nothing that points at the cause."""
+a file with "Invalid CIF file with no structures!" and nothing that points at the cause.
+Minus signs typeset as such (U+2212, dashes: text copied from a paper) are read as ``-``:
+pymatgen drops every non-ASCII character, so ``−0.1`` was read as 0.1 and ``O2−`` as an
+uncharged ``O2``."""
 
 from __future__ import annotations
 
@@ -15,6 +18,14 @@ _FRACTION = re.compile(r"^([+-]?\d+)/(\d+)(\(\d+\))?$")
 _NUMBER_TAGS = ("_atom_site_fract_x", "_atom_site_fract_y", "_atom_site_fract_z",
                 "_atom_site_occupancy")
 _UNKNOWN = ("?", ".")       # CIF's 'unknown' and 'not applicable': left to the reader
+# the minus sign, figure dash, en dash, small and full-width hyphen-minus
+_TYPESET_MINUS = re.compile("[\u2212\u2012\u2013\ufe63\uff0d]")
+
+
+def with_ascii_minus(text: str) -> str:
+    """``text`` with typeset minus signs and dashes written as ``-`` (CIF is ASCII; pymatgen
+    drops other characters, a coordinate's sign with them)."""
+    return _TYPESET_MINUS.sub("-", text)
 
 
 def with_decimal_fractions(text: str, label: str) -> str:

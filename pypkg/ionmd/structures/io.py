@@ -14,7 +14,7 @@ from pymatgen.core import Structure
 from ionmd.structures.cif_charges import with_type_symbol_states
 from ionmd.structures.cif_checks import (check_declared_formula, has_fractional_sites,
                                          refuse_atoms_left_out)
-from ionmd.structures.cif_numbers import with_decimal_fractions
+from ionmd.structures.cif_numbers import with_ascii_minus, with_decimal_fractions
 from ionmd.structures.cif_settings import with_setting_operators
 from ionmd.structures.errors import StructureError
 from ionmd.structures.examples import example_names, example_path
@@ -200,8 +200,9 @@ def _read_frames(path, label: str | None = None) -> list[Structure]:
     errors, state_notes = [], []
     cif_text = text
     if "cif" in formats:
-        # coordinates written as fractions (1/2) read as decimals; other non-numbers refused
-        cif_text = with_decimal_fractions(text, label)
+        # coordinates written as fractions (1/2) read as decimals, typeset minus signs (from
+        # a paper: -0.1 and O2- as printed) as '-'; other non-numbers refused
+        cif_text = with_decimal_fractions(with_ascii_minus(text), label)
         # oxidation states given as type symbols (Ni3+) only, which pymatgen ignores
         cif_text, state_notes = with_type_symbol_states(cif_text)
         # a rhombohedral group in rhombohedral axes, which pymatgen reads as hexagonal
