@@ -290,3 +290,33 @@ def test_cells_of_one_composition_in_other_sizes_are_said_to_be_sizes():
     other = [{"run": f"/p/{n}", "structure": "LiCl", "formula": f"Li{n}Cl8"} for n in (16, 12)]
     [note] = split_cells_notes(other, series_names(other))
     assert "not replicas of one material" in note and "sizes" not in note
+
+
+def test_collect_says_that_caches_of_an_older_ionmd_are_analysed_again(tmp_path, morse, capsys):
+    """Caches written before results version 4 (the runs' cell) are all analysed again on
+    the first collect (a big campaign's hours): said on stderr before the work, with the
+    count; the next collect reads the new caches and says nothing."""
+    from ionmd.sweep import load_campaign, plan_campaign
+    from sweep_setup import brownian_run, campaign_dir, write_campaign
+
+    folder = campaign_dir(tmp_path / "camp", morse)
+    path = write_campaign(folder, temperatures=(800.0, 1000.0), replicas=1,
+                          analysis="charges = {Li = 1, Cl = -1}\ncollapse_fraction = 0.01")
+    runs = plan_campaign(load_campaign(path), create=True)
+    for k, run in enumerate(runs):
+        brownian_run(run.rundir, run.temperature, k, EA, 0.5)
+    collect = ["sweep", "collect", str(path), "--no-progress"]
+    assert main(collect) == 0
+    caches = [r.rundir.path / "analysis" / "sweep_collect.json" for r in runs]
+    for cache in caches[:1]:                # one run's cache as results version 3 wrote it
+        doc = json.loads(cache.read_text())
+        doc["settings"]["results_version"] = 3
+        cache.write_text(json.dumps(doc))
+    capsys.readouterr()
+    assert main(collect) == 0
+    err = capsys.readouterr().err
+    assert ("1 of 2 runs' cached analyses (analysis/sweep_collect.json) are of an older "
+            "ionmd (results version 3, now 4" in err)
+    assert json.loads(caches[0].read_text())["settings"]["results_version"] == 4
+    assert main(collect) == 0
+    assert "older ionmd" not in capsys.readouterr().err

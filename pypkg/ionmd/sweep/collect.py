@@ -67,6 +67,33 @@ def cached_run_results(run: PlannedRun, campaign: Campaign, charges: dict[str, f
     return res
 
 
+RESULTS_VERSION = 4
+"""What a run's cached analysis gives (``sweep_collect.json``'s ``results_version``); a
+cache of an older one is analysed again (:func:`stale_caches_note`)."""
+
+
+def stale_caches_note(runs: list[PlannedRun]) -> str | None:
+    """A note where runs' cached analyses are of an older :data:`RESULTS_VERSION` (written by
+    an older ionmd): each is analysed again, as long as its first collect took, which a
+    large campaign should hear of before it waits; None where none is."""
+    versions = []
+    for run in runs:
+        cache = run.rundir.path / "analysis" / "sweep_collect.json"
+        try:
+            cached = json.loads(cache.read_text())
+            version = cached["settings"].get("results_version", 1)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue        # none (a run not analysed yet), or unreadable: nothing to say
+        if isinstance(version, int) and version < RESULTS_VERSION:
+            versions.append(version)
+    if not versions:
+        return None
+    return (f"{len(versions)} of {len(runs)} runs' cached analyses (analysis/sweep_collect.json) "
+            f"are of an older ionmd (results version {min(versions)}, now {RESULTS_VERSION}: "
+            f"the runs' cells): analysed again now, each as long as its first collect took; "
+            f"later collects read the new cache")
+
+
 def _analysed_run_results(run: PlannedRun, campaign: Campaign, charges: dict[str, float],
                           jobs=None) -> dict:
     """:func:`cached_run_results`, the analysis' own (its note in ``--charges``' words)."""
@@ -89,7 +116,7 @@ def _analysed_run_results(run: PlannedRun, campaign: Campaign, charges: dict[str
                 # what the analysis gives (2: failed runs' transport before the failure;
                 # 3: a run stopped by its D-interval rule reports its 99 % interval;
                 # 4: the run's cell, which tells runs of other cells apart: cell_labels)
-                "results_version": 4}
+                "results_version": RESULTS_VERSION}
     cache = rd.path / "analysis" / "sweep_collect.json"
     if cache.is_file():
         cached = json.loads(cache.read_text())
@@ -307,6 +334,9 @@ def collect(campaign: Campaign, out_dir: str | Path | None = None, progress: boo
     runs = runs_to_collect(campaign)
     charges = {s.name: charges_for(campaign, s.name) for s in campaign.structures}
     notes = {name: charges_note(campaign, name, q) for name, q in charges.items()}
+    stale = stale_caches_note(runs)
+    if stale:
+        print(f"ionmd: note: {stale}", file=sys.stderr)
     iterator = runs
     if progress:
         from tqdm import tqdm
