@@ -21,6 +21,11 @@ read from real LAMMPS logs:
   of one word) was not read, so the equilibration's thermostat and dump were still "in
   force" over the production (refused: 'thermostats at 300-900, 900 K').
 
+* a resumed piece's log (``units metal``, ``read_restart``, no ``timestep``) was said to
+  run at "LAMMPS's default 1 fs" where the restart file's 2 fs was in force (a user
+  following it gets D twice the true one); it now says the time step is the restart
+  file's, which the log does not say.
+
 References: the input scripts (what each run was set to) and LAMMPS's own dump steps.
 """
 
@@ -164,3 +169,30 @@ def test_clear_forgets_the_fixes_and_dumps_before_it(tmp_path):
                                                              ("md.dump",))
     spec = load_run_spec(folder, {**CHARGES, "trajectory": ["md.dump"]})
     assert (spec.timestep_fs, spec.temperature_K) == (2.0, 900.0)
+
+
+RESUMED = """
+units metal
+read_restart md.restart
+pair_coeff 1 1 0.01 2.4
+pair_coeff 1 2 0.02 2.0
+pair_coeff 2 2 0.3 3.4
+fix 1 all nvt temp 900 900 0.1
+dump d all custom 20 md.dump id type x y z
+run 100
+"""
+
+
+def test_a_resumed_pieces_time_step_is_the_restart_files(tmp_path):
+    folder = tmp_path / "LiCl" / "T900"
+    run_lmp(CELL + "timestep 0.002\nvelocity all create 900 1\nrun 40\n"
+            "write_restart md.restart\n", folder)
+    run_lmp(RESUMED, folder)        # its log.lammps replaces the first's
+    log = (folder / "log.lammps").read_text()
+    assert "units metal" in log and "read_restart" in log and "\ntimestep" not in log
+    assert _dump_steps(folder / "md.dump") == list(range(40, 141, 20))
+    with pytest.raises(AnalysisError) as refused:
+        load_run_spec(folder, {**CHARGES, "temperature_K": 900.0})
+    said = str(refused.value)
+    assert "no timestep after read_restart: the restart file's" in said
+    assert "1 fs" not in said

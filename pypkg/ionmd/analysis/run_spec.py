@@ -552,6 +552,9 @@ class RunBlock:
     timestep: float | None
     thermostats: tuple[tuple[float, float], ...]
     dumps: tuple[str, ...]
+    restored: bool = False
+    """Whether a ``read_restart`` came before it: a time step not echoed since is the
+    restart file's, not LAMMPS's default."""
 
 
 @dataclass
@@ -564,9 +567,11 @@ class InputState:
     timestep: float | None = None
     fixes: dict[str, tuple[float, float] | None] = field(default_factory=dict)
     dumps: dict[str, str] = field(default_factory=dict)
+    restored: bool = False
 
     def copy(self) -> InputState:
-        return InputState(self.units, self.timestep, dict(self.fixes), dict(self.dumps))
+        return InputState(self.units, self.timestep, dict(self.fixes), dict(self.dumps),
+                          self.restored)
 
 
 def run_blocks(text: str, log: str = "log.lammps", state: InputState | None = None,
@@ -597,7 +602,7 @@ def run_blocks(text: str, log: str = "log.lammps", state: InputState | None = No
         elif command == "timestep" and len(words) == 2 and _number(name) is not None:
             state.timestep = _number(name)
         elif command == "read_restart":
-            state.timestep = None               # the file's (its units are those echoed)
+            state.timestep, state.restored = None, True   # the file's, and its units
         elif command == "fix" and len(words) > 3:
             targets = md_settings(line)["targets"]
             state.fixes[name] = targets[0] if targets else None   # an ID defined again replaces it
@@ -614,7 +619,7 @@ def run_blocks(text: str, log: str = "log.lammps", state: InputState | None = No
             # thermostat are of no frame interval, though its dumps write a frame
             blocks.append(RunBlock(log, state.units, state.timestep,
                                    tuple(t for t in state.fixes.values() if t is not None),
-                                   tuple(state.dumps.values())))
+                                   tuple(state.dumps.values()), state.restored))
     return blocks
 
 
@@ -784,12 +789,16 @@ def _said_by_logs(frames: dict) -> dict[str, tuple]:
         steps = sorted({b.timestep for b in blocks if b.timestep is not None})
         targets = sorted({t for b in blocks for t in b.thermostats})
     elsewhere = sorted({t for b in frames["others"] for t in b.thermostats})
-    return {"timestep_fs": _timestep_said(f"{names}: ", where, units, steps),
+    restored = blocks is not None and any(b.restored for b in blocks)
+    return {"timestep_fs": _timestep_said(f"{names}: ", where, units, steps, restored),
             "temperature_K": _temperature_said(f"{names}: ", where, targets, elsewhere)}
 
 
-def _timestep_said(logs: str, where: str, units: list[str], steps: list[float]) -> tuple:
-    """(timestep in fs or None, what the logs say, whether a given value fits it)."""
+def _timestep_said(logs: str, where: str, units: list[str], steps: list[float],
+                   restored: bool = False) -> tuple:
+    """(timestep in fs or None, what the logs say, whether a given value fits it).
+    ``restored``: a run came after a ``read_restart``, whose file's time step is in force
+    where none is echoed (not LAMMPS's default)."""
     from ionmd.lammps.log import FS_PER_TIME_UNIT
 
     if len(units) != 1:
@@ -803,6 +812,9 @@ def _timestep_said(logs: str, where: str, units: list[str], steps: list[float]) 
         return fs[0], said, _one_of(fs)
     if steps:
         return None, f"{said}: give the one of the frames", _one_of(fs)
+    if restored:
+        return (None, f"{logs}no timestep after read_restart{where}: the restart file's, "
+                      f"which the logs do not say (that of the run that wrote it)", _any)
     return (None, f"{logs}no timestep after units {units[0]}{where}"
             + (": if the input set none, LAMMPS's default 1 fs" if units[0] in ("metal", "real")
                else ""), _any)
