@@ -189,3 +189,23 @@ def test_each_block_gets_its_own_setting(tmp_path):
     (_, first), (_, second) = read_structures(path)
     _assert_same(first, _pymatgen(_with_operators(anatase, "I41/amd:2")))
     _assert_same(second, _pymatgen(spinel))
+
+
+def test_a_block_without_operators_after_one_listing_them_twice(tmp_path):
+    """A first block listing its operators under both tags (_symmetry_equiv_pos_as_xyz and
+    _space_group_symop_operation_xyz, as some programs write) made as many operator loops
+    as blocks, taken for 'every block lists operators': the second block, anatase 'Z'
+    without operators, was refused as P1. Now each block is looked at."""
+    spinel = _with_operators(_cif("F d -3 m S", SPINEL_CELL, SPINEL_ORIGIN_1), "Fd-3m:1")
+    start = spinel.index("_space_group_symop_operation_xyz")
+    end = spinel.index("loop_", start)
+    twice = spinel[:end] + "loop_\n" + spinel[start:end].replace(
+        "_space_group_symop_operation_xyz", "_symmetry_equiv_pos_as_xyz") + spinel[end:]
+    anatase = _cif("I 41/a m d Z", ANATASE_CELL, ANATASE_ORIGIN_2)
+    path = tmp_path / "two.cif"
+    path.write_text(twice + "\n" + anatase.replace("data_x", "data_y"))
+    from ionmd.structures import read_structures
+
+    (_, first), (_, second) = read_structures(path)
+    _assert_same(first, _pymatgen(spinel))
+    _assert_same(second, _pymatgen(_with_operators(anatase, "I41/amd:2")))

@@ -72,9 +72,9 @@ def with_setting_operators(text: str, label: str) -> str:
     """
     from pymatgen.io.cif import CifFile
 
-    if not _GROUP_LINE.search(text) or (
-            len(_OPERATOR_LINE.findall(text)) >= len(_BLOCK_LINE.findall(text))):
-        return text         # no group named, or operators listed (in every block)
+    blocks = _BLOCK_LINE.split(text)[1:]
+    if not _GROUP_LINE.search(text) or all(_OPERATOR_LINE.search(b) for b in blocks):
+        return text         # no group named, or operators listed in every block
     try:
         cif = CifFile.from_str(text)
     except Exception:       # not a CIF: the readers' own errors explain it
