@@ -15,9 +15,11 @@ from ionmd.structures.ordering_limits import _counts, _PairLimits, _proven
 
 RANDOM_RESTARTS = 5
 RESOLVE_MOVES_PER_SITE = 50
-RESOLVE_CANDIDATES = 16
+RESOLVE_CANDIDATES = 64
 """``method="random"`` with ``min_distance``: seeded draws, atom moves per partially occupied
-site in each, and empty sites tried per move, before the rule is reported unreachable."""
+site in each, and empty sites tried per move, before the rule is reported unreachable. (16
+empty sites per move, of a 2x2x2 cubic garnet's 424 empty 96h ones, left 18-23 Li-Li pairs
+1.60 A apart where none need be; 64 find none in 0.4-2.8 s.)"""
 TILE_FACTORS = (2, 3, 4)
 """Where the search finds no arrangement keeping the rule, a smaller cell (the ordered one
 divided by these along its axes) whose counts divide the cell's is ordered and repeated."""
