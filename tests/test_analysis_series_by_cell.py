@@ -320,3 +320,20 @@ def test_collect_says_that_caches_of_an_older_ionmd_are_analysed_again(tmp_path,
     assert json.loads(caches[0].read_text())["settings"]["results_version"] == 4
     assert main(collect) == 0
     assert "older ionmd" not in capsys.readouterr().err
+
+
+def test_a_moved_runs_earlier_transport_is_removed_with_another_verdict(tmp_path):
+    """A run analysed in full (no failure at a runaway factor of 10), then its folder copied
+    elsewhere (its results.json names the old path) and analysed --failures-only (failed):
+    the copy's diffusion.csv and msd.png, of the earlier verdict, go all the same."""
+    import shutil
+
+    run = tmp_path / "old" / "LiCl" / "T800"
+    write_run(run, 800.0, 16, seed=7, temperatures=[800.0] * 150 + [2400.0] * 150)
+    analyze(run, "--runaway-factor", "10")
+    moved = tmp_path / "new" / "LiCl" / "T800"
+    shutil.copytree(run, moved)
+    analyze(moved, "--failures-only")
+    out = moved / "analysis"
+    assert json.loads((out / "results.json").read_text())["failure"]["failed"]
+    assert not (out / "diffusion.csv").exists() and not (out / "msd.png").exists()

@@ -284,7 +284,7 @@ def analyze_failures(spec: RunSpec, out_dir: str | Path, **failure_options) -> d
     if same_verdict(out_dir, results):      # an earlier full analysis stands: kept
         (Path(out_dir) / "failure.json").write_text(json.dumps(results["failure"], indent=2))
         return results
-    clear_outputs(out_dir, results["run"])  # a full analysis's transport would contradict it
+    clear_outputs(out_dir)  # a full analysis's transport would contradict it
     write_outputs(out_dir, results)
     return results
 
@@ -306,20 +306,23 @@ OUTPUT_FILES = ("results.json", "failure.json", "diffusion.csv", "msd.png",
 folder by these names (its structure functions: its ``files``)."""
 
 
-def clear_outputs(out_dir: str | Path, run: str) -> None:
-    """Remove the files an earlier analysis of ``run`` wrote in ``out_dir``, so that every
+def clear_outputs(out_dir: str | Path) -> None:
+    """Remove the files an earlier analysis of the run wrote in ``out_dir``, so that every
     file there is of the analysis now written (a full analysis's ``diffusion.csv`` beside a
     ``--failures-only`` verdict that the run failed would contradict it): those its
     results.json lists as ``outputs`` (:func:`write_outputs`; older ones: :data:`OUTPUT_FILES`
     and its ``files``). Nothing else is touched: a user's own ``rdf.csv`` or
     ``density_Li.cube`` there, ``sweep_collect.json``, ``run_dir.json``; nothing at all where
-    the results.json there is not of ``run`` (or there is none)."""
+    there is no results.json of ionmd's (one that names its ``run``). The folder is the
+    run's (``RUN/analysis``, or one :func:`ionmd.analysis.output_layout.claim_output` gave
+    it), so an earlier run path (``run``: the folder moved or copied since) is the same
+    run's."""
     out = Path(out_dir)
     try:
         earlier = json.loads((out / "results.json").read_text())
     except (OSError, ValueError):
         return
-    if not isinstance(earlier, dict) or earlier.get("run") != run:
+    if not isinstance(earlier, dict) or not earlier.get("run"):
         return
     names = earlier.get("outputs")
     if not isinstance(names, list):
@@ -362,7 +365,7 @@ def analysis_error_results(run_dir: str | Path, spec: RunSpec | None, error: Exc
     results["run_record"] = run_record(results, spec.run_status if spec else None)
     if out_dir is not None:
         results["outputs"] = ["results.json"]
-        clear_outputs(out_dir, results["run"])
+        clear_outputs(out_dir)
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         (Path(out_dir) / "results.json").write_text(json.dumps(results, indent=2))
     return results
@@ -404,7 +407,7 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
     final D interval, hops, flags, stop reason)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    clear_outputs(out, str(spec.path))  # an earlier analysis's would contradict this one's
+    clear_outputs(out)      # an earlier analysis's files would contradict this one's
     frames, elements, masses = run_frames(spec)
     if spec.dump_every and len(frames.steps) > 1 and frames.steps[1] - frames.steps[0] != spec.dump_every:
         raise AnalysisError(f"{spec.path}: frames are {frames.steps[1] - frames.steps[0]} steps "
