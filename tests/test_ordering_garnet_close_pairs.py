@@ -109,3 +109,30 @@ def test_avoidable_close_pairs_are_not_called_forced(mixed, tiled):
     assert "Li-Li pair" in note
     assert "the occupancies force such pairs" not in note
     assert "found no arrangement without them in 10 moves" in note and "try another seed" in note
+
+
+def test_repeated_smaller_cell_fallback_keeps_the_rule_and_the_counts(mixed):
+    """The fallback where the min-conflicts search fails: the 2x2x2 cell's Li groups
+    ordered in a smaller cell that divides it, repeated and shuffled: each group's counts as
+    the cell's, no Li-Li pair closer than the rule (pymatgen), La/Zr drawn as counted."""
+    from ionmd.structures.ordering_cells import VACANCY, _groups, _site_counts
+    from ionmd.structures.ordering_limits import _PairLimits
+    from ionmd.structures.ordering_search import _ordered, _tiled_draw
+
+    parent = mixed.copy()
+    parent.remove_oxidation_states()
+    big = parent.make_supercell((2, 2, 2), in_place=False)
+    groups = _groups(big)
+    counts = _site_counts(groups)
+    species = [str(site.specie) if site.is_ordered else None for site in big]
+    limits = _PairLimits(big, None, {"Li": 1, "La": 3, "Zr": 4, "O": -2})
+    draw = _tiled_draw(np.random.default_rng(0), big, groups, counts, species, limits)
+    assert draw is not None
+    for key, (fractions, idx) in groups.items():
+        placed = [draw[i] for i in idx]
+        assert {sp: placed.count(sp) for sp in fractions} == {
+            sp: n for sp, n in counts[key].items() if sp != "sites"}
+    assert VACANCY not in [draw[i] for i, site in enumerate(big) if site.is_ordered]
+    ordered = _ordered(big, draw)
+    assert ordered.composition["Li"] == 448
+    assert _li_pairs(ordered) == 0

@@ -23,6 +23,8 @@ empty sites per move, of a 2x2x2 cubic garnet's 424 empty 96h ones, left 18-23 L
 TILE_FACTORS = (2, 3, 4)
 """Where the search finds no arrangement keeping the rule, a smaller cell (the ordered one
 divided by these along its axes) whose counts divide the cell's is ordered and repeated."""
+TILE_CELLS_TRIED = 3
+"""Smaller cells (the most divided first) searched before the fallback gives up."""
 TILE_SHUFFLE_MOVES_PER_SITE = 5
 """Moves per partially occupied site, each to an empty site of the atom's group where it
 keeps the rule, that take a repeated arrangement's periodicity away."""
@@ -296,7 +298,7 @@ def _tiled_draw(rng, big: Structure, groups, counts, species: list,
     sites = np.array([i for key in linked for i in groups[key][1]], dtype=int)
     if not len(sites):
         return None
-    for factors in _tile_factors(big, groups, linked, sites, limits):
+    for factors in _tile_factors(big, groups, linked, sites, limits)[:TILE_CELLS_TRIED]:
         small, rep_of = _small_cell(big, sites, factors)
         if small is None:
             continue
