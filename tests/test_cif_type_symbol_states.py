@@ -161,3 +161,23 @@ def test_type_symbol_states_match_pymatgens_species(symbol):
 @pytest.mark.parametrize("symbol", ["Li", "Li1", "Ow", "Li0+", "Xx2+", "OH"])
 def test_symbols_without_a_charge_give_none(symbol):
     assert type_symbol_state(symbol) is None
+
+
+@pytest.mark.parametrize("unknown", ["?", "."])
+def test_unknown_states_in_the_loop_are_taken_from_the_type_symbols(tmp_path, unknown):
+    """A loop giving the states as unknown ('?': pymatgen then drops every state of the
+    file; '.': read as 0, and the contradiction note said '+0 is used') beside charged type
+    symbols: the states are the type symbols', as the hand-written loop has them (before:
+    charges guessed)."""
+    loop = "".join(f"{line.split()[0]} {unknown}\n" if line[:1] in "LNMO" else line + "\n"
+                   for line in HAND_LOOP.splitlines())
+    path = _write(tmp_path, "unknown.cif", LNMO_HEAD + loop + LNMO_SITES.format(li="Li1+", o="O2-"))
+    looped = _write(tmp_path, "looped.cif",
+                    LNMO_HEAD + HAND_LOOP + LNMO_SITES.format(li="Li1+", o="O2-"))
+    assert declared_oxidation_states(_pymatgen(path)) is None       # pymatgen: no states
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ours = read_structure(path)
+    assert not [w for w in caught if "_atom_type_oxidation_number" in str(w.message)]
+    assert _species(ours) == _species(_pymatgen(looped))
+    assert run_charges(ours) == ({"Li": 1.0, "Ni": 3.0, "Mn": 3.0, "O": -2.0}, False)

@@ -15,6 +15,7 @@ _CHARGED_SYMBOL = re.compile(
     r"^([A-Z][a-z]?)(?:(\d+(?:\.\d+)?)?([+-])|([+-])(\d+(?:\.\d+)?))$")
 _CHARGED_WORD = re.compile(r"(^|\s)[A-Z][a-z]?(\d+(\.\d+)?)?[+-]\d*(\s|$)", flags=re.M)
 _SYMBOL, _STATE = "_atom_type_symbol", "_atom_type_oxidation_number"
+_UNKNOWN = ("?", ".")       # CIF's 'unknown' and 'not applicable'
 
 
 def type_symbol_state(symbol: str) -> float | None:
@@ -53,6 +54,7 @@ def with_type_symbol_states(text: str) -> tuple[str, list[str]]:
         if not sites:
             continue
         if _STATE in block.data:
+            changed |= _fill_unknown_rows(block.data, sites)
             missing, contradicted = _against_loop(block.data, sites)
             notes += contradicted
             if missing:
@@ -90,12 +92,29 @@ def _site_states(data: dict) -> list[tuple[str, str, float | None]]:
     return [(label, symbol, type_symbol_state(symbol)) for label, symbol in zip(labels, symbols)]
 
 
+def _fill_unknown_rows(data: dict, sites) -> bool:
+    """Write the type symbols' states into the loop's rows whose state is unknown ('?',
+    '.'): pymatgen drops every state of a loop holding a '?' and reads '.' as 0. Whether
+    any row was filled."""
+    by_symbol = {symbol: state for _, symbol, state in sites if state is not None}
+    symbols, values = _as_list(data.get(_SYMBOL, [])), _as_list(data[_STATE])
+    filled = [f"{by_symbol[symbol]:g}" if value.strip() in _UNKNOWN and symbol in by_symbol
+              else value for symbol, value in zip(symbols, values)]
+    if filled == values:
+        return False
+    filled += values[len(filled):]
+    data[_STATE] = filled if isinstance(data[_STATE], list) else filled[0]
+    return True
+
+
 def _loop_states(data: dict) -> dict[str, float]:
     """The file's loop as pymatgen looks states up: by type symbol, then by element."""
     from pymatgen.io.cif import str2float
 
     states: dict[str, float] = {}
     for symbol, value in zip(_as_list(data.get(_SYMBOL, [])), _as_list(data[_STATE])):
+        if value.strip() in _UNKNOWN:
+            continue
         try:
             state = str2float(value)
         except (ValueError, TypeError):     # '?' or '.': no state given
