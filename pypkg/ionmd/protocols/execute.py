@@ -894,7 +894,8 @@ def _lammps_ended(rc: int | None, log_text: str) -> bool:
 def _rows_unread(rd: RunDir, thermo: ThermoTable, last_text: str, common: dict) -> dict:
     """Status of a run whose template prints thermo output that gives no MD row: rows
     without a Step column (``thermo_style custom temp pe``), which cannot be placed in
-    the run, or another format (``thermo_style multi``, ``yaml``). Neither its step nor
+    the run, columns whose names cannot form a header (``thermo_modify colname`` with a
+    space, under ``yaml``/``multi``), or no thermo at all. Neither its step nor
     its temperature is known from them (was recorded as 'interrupted at step 0', and every
     resume ran it again). The step is LAMMPS's own where the template printed it
     (``IONMD_END``); the pieces' files are kept."""
@@ -905,8 +906,10 @@ def _rows_unread(rd: RunDir, thermo: ThermoTable, last_text: str, common: dict) 
     step = int(end.group(1)) if end else common["step"]
     what = (f"has no Step column (header {thermo.stepless[0]!r}): its rows cannot be placed "
             f"in the run" if thermo.stepless else
-            "gives no thermo row ionmd reads (one line per output under a header of column "
-            "names; thermo_style multi or yaml print none)")
+            f"has a {thermo.unreadable[0]} whose column names ionmd cannot read (names "
+            f"without spaces)" if thermo.unreadable else
+            "gives no thermo row ionmd reads (thermo_style custom, one, multi or yaml, with "
+            "'thermo N' above 0)")
     return rd.set_status("failed", resumable=False, **{**common, "step": step},
                          reason=f"the thermo output of {template_path(rd)} {what}, so ionmd "
                                 f"cannot tell the run's step, temperature or failure ({said}); "
