@@ -115,9 +115,24 @@ def test_replicas_arrhenius_and_sigma_match_an_own_computation(collected):
     # each row's standard error of ln D from its interval (Student t at the row's dof)
     sd = np.array([np.log(r["D_Li"]["ci95"][1] / r["D_Li"]["ci95"][0])
                    / (2 * student_t.ppf(0.975, r["D_Li"]["dof"])) for r in rows])
-    (a, b), cov = curve_fit(lambda x, a, b: a + b * x, 1 / t, np.log(d), sigma=sd,
-                            absolute_sigma=True)
+    dof = np.array([r["D_Li"]["dof"] for r in rows], float)
+
+    def line(x, a, b):
+        return a + b * x
+
+    # errors estimated over the ions: PDG's rule, the covariance scaled by chi2 / (n - 2)
+    # where above 1 -- scipy's relative sigma is exactly that scale
+    (a, b), cov = curve_fit(line, 1 / t, np.log(d), sigma=sd, absolute_sigma=True)
+    chi2 = np.sum(((np.log(d) - line(1 / t, a, b)) / sd) ** 2)
+    if chi2 / (t.size - 2) > 1:
+        (a, b), cov = curve_fit(line, 1 / t, np.log(d), sigma=sd, absolute_sigma=False)
     fit = collected["arrhenius"]["licl/licl"]["D_Li"]
     assert fit["Ea_eV"] == pytest.approx(-b * KB, rel=1e-6)
     assert fit["Ea_err_eV"] == pytest.approx(np.sqrt(cov[1, 1]) * KB, rel=1e-6)
+    # Student t at the Welch-Satterthwaite dof of Ea = sum c_i ln d_i (a scale cancels in it)
+    X = np.stack([np.ones_like(t), 1 / t], -1)
+    part = ((cov @ X.T / sd ** 2)[1] * sd) ** 2
+    q = student_t.ppf(0.975, part.sum() ** 2 / np.sum(part ** 2 / dof))
+    half = q * np.sqrt(cov[1, 1]) * KB
+    assert fit["Ea_ci95"] == pytest.approx([-b * KB - half, -b * KB + half], rel=1e-6)
     assert all(r["Ea_eV"] == fit["Ea_eV"] for r in rows)
