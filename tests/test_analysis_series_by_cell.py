@@ -337,3 +337,33 @@ def test_a_moved_runs_earlier_transport_is_removed_with_another_verdict(tmp_path
     out = moved / "analysis"
     assert json.loads((out / "results.json").read_text())["failure"]["failed"]
     assert not (out / "diffusion.csv").exists() and not (out / "msd.png").exists()
+
+
+def test_runs_whose_sigmas_take_other_charges_are_said_to(tmp_path, capsys):
+    """One cell at 800 and 1000 K, the 1000 K run's run.json charges Li 0.8, Cl -0.8 (a
+    scaled-charge model's), the 800 K run's Li 1, Cl -1: one series (same atoms), but its
+    sigma T fit mixes the two: a warning naming each set's runs and a flag on the sigma
+    fit, none on D's (which takes no charges). Each run's sigma is its own charges': the
+    Nernst-Einstein ratio q^2 (0.64) between the sigmas of equal D."""
+    runs = {T: tmp_path / "LiCl" / f"T{T:g}" for T in (800.0, 1000.0)}
+    for k, (T, folder) in enumerate(runs.items()):
+        write_run(folder, T, 16, seed=20 + k)
+    meta = json.loads((runs[1000.0] / "run.json").read_text())
+    meta["charges"] = {"Li": 0.8, "Cl": -0.8}
+    (runs[1000.0] / "run.json").write_text(json.dumps(meta))
+    out = tmp_path / "an"
+    analyze(*runs.values(), "-o", out)
+    summary = json.loads((out / "summary.json").read_text())
+    (name,) = summary["series"]
+    warning = summary["series"][name]["mixed_charges"]
+    assert "Cl=-1,Li=1: T800" in warning and "Cl=-0.8,Li=0.8: T1000" in warning
+    assert warning in summary["warnings"] and warning in capsys.readouterr().err
+    fits = summary["arrhenius"][name]
+    assert "mixed_charges" in fits["sigma_T"]["flags"]
+    assert "mixed_charges" not in fits["D_Li"].get("flags", [])
+    res = {T: next(json.loads(f.read_text()) for f in out.rglob("results.json")
+                   if json.loads(f.read_text())["run"] == str(folder))
+           for T, folder in runs.items()}
+    ratio = [r["conductivity"]["sigma"] / next(d["D"] for d in r["diffusion"]
+                                               if d["direction"] == "xyz") for r in res.values()]
+    assert ratio[1] / ratio[0] == pytest.approx(0.64 * 800 / 1000, rel=1e-6)

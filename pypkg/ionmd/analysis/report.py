@@ -103,11 +103,13 @@ def dcd_origin_of(spec: RunSpec) -> dict:
 
 
 def identity_of(spec: RunSpec) -> dict:
-    """Which run the results are of: its folder, structure, model, replica, temperature
-    (and ``settings_notes``, where how its settings were found should be said:
+    """Which run the results are of: its folder, structure, model, replica, temperature,
+    the charges its sigma takes (``charges``: :func:`series_record` says where a series'
+    runs take others), and ``settings_notes``, where how its settings were found should be said:
     :attr:`RunSpec.settings_notes`)."""
     return {"run": str(spec.path), "structure": spec.structure, **model_of(spec),
             "replica": spec.replica, "temperature_K": spec.temperature_K,
+            **({"charges": dict(spec.charges)} if spec.charges else {}),
             **({"settings_notes": list(spec.settings_notes)} if spec.settings_notes else {})}
 
 
@@ -777,6 +779,9 @@ def plot_survival(curves: dict, path: Path) -> None:
     plt.close(fig)
 
 
+MIXED_CHARGES = "mixed_charges"
+"""Flag of a sigma fit whose runs' sigmas take different charges (their ``charges``)."""
+
 MIXED_SETTINGS = "mixed_settings"
 """Flag of a fit whose runs record no model but ran with different potentials (as their
 logs echo them): they are fitted as one series, which they may not be."""
@@ -896,7 +901,28 @@ def series_record(name: str, runs: Sequence[dict]) -> dict:
             f"({said}); they are fitted as one series, as if replicas of one model: give each "
             f"run its model ('model' in its run.json) to fit each model's runs apart, or "
             f"analyse them apart")
+    rec.update(mixed_charges_of(name, runs))
     return rec
+
+
+def mixed_charges_of(name: str, runs: Sequence[dict]) -> dict:
+    """``mixed_charges``: where a series' runs' sigmas take different charges (run.json's,
+    or --charges: their results' ``charges``), a sentence naming each set's runs (its sigma
+    T fit mixes them; D takes no charges); else nothing."""
+    by_charges: dict[str, list[str]] = {}
+    for r in runs:
+        if r.get("charges"):
+            text = ",".join(f"{e}={q:g}" for e, q in sorted(r["charges"].items()))
+            by_charges.setdefault(text, []).append(str(r.get("run")))
+    if len(by_charges) < 2:
+        return {}
+    labels = run_labels(runs)
+    said = "; ".join(f"{text}: {', '.join(labels.get(run, run) for run in group)}"
+                     for text, group in by_charges.items())
+    return {"mixed_charges": (
+        f"{name}: its runs' sigmas take different charges ({said}): its sigma T fit mixes "
+        f"them (D is not affected); give every run the same (--charges, 'charges' in "
+        f"run.json) or analyse them apart")}
 
 
 #: Arrhenius series: key in a run's results -> (series name, plot unit). sigma T is the
@@ -941,8 +967,8 @@ def analyze_runs(results: Sequence[dict], reports: dict[str, list[FailureReport]
         if key is not None:                 # None: a run whose run.json could not be read
             by_series.setdefault(names[key], []).append(r)
     summary["series"] = {name: series_record(name, runs) for name, runs in by_series.items()}
-    summary["warnings"] = [rec["mixed_settings"] for rec in summary["series"].values()
-                           if rec.get("mixed_settings")]
+    summary["warnings"] = [rec[k] for rec in summary["series"].values()
+                           for k in ("mixed_settings", "mixed_charges") if rec.get(k)]
     summary["notes"] = split_cells_notes(results, names)
     for name, runs in by_series.items():
         entries = {key: fit_series(runs, key, kinisi=kinisi_fit, n_samples=n_samples, seed=seed)
@@ -951,6 +977,10 @@ def analyze_runs(results: Sequence[dict], reports: dict[str, list[FailureReport]
             for entry in entries.values():
                 if entry is not None and "error" not in entry:
                     entry["flags"] = [*entry.get("flags", []), MIXED_SETTINGS]
+        if summary["series"][name].get("mixed_charges"):
+            for key, entry in entries.items():
+                if key.startswith("sigma") and entry is not None and "error" not in entry:
+                    entry["flags"] = [*entry.get("flags", []), MIXED_CHARGES]
         summary["structures"][name] = {**sigma_record(runs, entries.get("sigma_T")),
                                        "model": summary["series"][name]["model"]}
         notes = {r["conductivity"]["charges_note"] for r in runs
