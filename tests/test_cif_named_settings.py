@@ -209,3 +209,13 @@ def test_a_block_without_operators_after_one_listing_them_twice(tmp_path):
     (_, first), (_, second) = read_structures(path)
     _assert_same(first, _pymatgen(spinel))
     _assert_same(second, _pymatgen(_with_operators(anatase, "I41/amd:2")))
+
+
+def test_sites_fitting_neither_origin_are_refused_saying_so(tmp_path):
+    """Anatase's coordinates under 'P 4/n m m' overlap in both origins: refused naming the
+    overlap and asking to check the coordinates (the advice naming an origin crashed with
+    StopIteration where none fits)."""
+    text = _cif("P 4/n m m", ANATASE_CELL, ANATASE_ORIGIN_2)
+    with pytest.raises(StructureError, match=r"in origin choice 1, .* come \d\.\d\d A apart.*"
+                                             r"check the coordinates against the setting"):
+        _read(tmp_path, text)

@@ -153,7 +153,7 @@ def _refuse_misfit(data: dict, cell, group: _Group, hall: int, label: str) -> No
     given = ", the multiplicities the file gives" if all(s["multiplicity"] for s in sites) else ""
     fit = (f"; in {_setting_words(other)} its sites fit (no overlapping atoms{given})"
            if other else "")
-    icsd = next(k for k, v in _ICSD_SETTING.items() if v == other)
+    icsd = {"1": "S", "2": "Z"}.get(other)
     advice = (f"name {_setting_words(other)} in the symbol (ITA's ':{other}', ICSD's "
               f"'{icsd}') or add its operators (_space_group_symop_"
               "operation_xyz), e.g. by saving the file again from VESTA" if other else
