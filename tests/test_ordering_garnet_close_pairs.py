@@ -136,3 +136,21 @@ def test_repeated_smaller_cell_fallback_keeps_the_rule_and_the_counts(mixed):
     ordered = _ordered(big, draw)
     assert ordered.composition["Li"] == 448
     assert _li_pairs(ordered) == 0
+
+
+def test_lgps_forced_pairs_note_counts_its_li1_pairs():
+    """LGPS's 16h Li1 sites (x 0.691) come in pairs 1.73 A apart (pymatgen's distances):
+    at most one Li per pair, so the 15-cell ordering's 166 Li1 atoms on 240 sites force
+    46 pairs, and the note says so, naming the site Li1 (not its 16 numbered labels)."""
+    from ionmd.structures import read_structure
+
+    parent = read_structure("Li10GeP2S12")
+    li1 = [i for i, site in enumerate(parent) if site.species.get("Li", 0) == pytest.approx(0.691)]
+    d = parent.distance_matrix[np.ix_(li1, li1)]
+    assert ((d > 0) & (d < RULE)).sum(axis=1).tolist() == [1] * len(li1)   # disjoint pairs
+    cell = order_structure(parent, "random", seed=0)
+    sites, atoms = len(li1) * cell.cells, round(0.691 * len(li1) * cell.cells)
+    assert (sites, atoms) == (240, 166)
+    assert (f"the occupancies force such pairs of partially occupied sites (the cell's {sites} "
+            f"Li1 sites must hold {atoms} atoms, but at most {sites // 2} fit") in cell.close_pairs
+    assert f"{atoms - sites // 2} Li-Li pairs 1.73 A apart" in cell.close_pairs

@@ -5,6 +5,7 @@ keeps the cell neutral, and the errors and rounding hints where there is none.""
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 from pymatgen.core import Structure
@@ -38,8 +39,11 @@ def _groups(structure: Structure) -> dict[str, tuple[dict[str, float], list[int]
 
 
 def _site_names(structure: Structure, indices: list[int]) -> str:
-    # "Li1_7" (shipped examples: Wyckoff label _ running number) names site Li1
-    labels = sorted({structure[i].label.rsplit("_", 1)[0] for i in indices if structure[i].label})
+    # "Li1_7" (shipped examples: Wyckoff label _ running number) names site Li1, and so
+    # does "Li1_7_2", its copy in a supercell (pymatgen's make_supercell appends "_2"; the
+    # LGPS line named Li1_1/Li1_10/.../Li1_9, 16 labels)
+    labels = sorted({re.sub(r"(_\d+)+$", "", structure[i].label)
+                     for i in indices if structure[i].label})
     return "/".join(labels) if labels else f"site {indices[0]}"
 
 
