@@ -367,3 +367,42 @@ def test_runs_whose_sigmas_take_other_charges_are_said_to(tmp_path, capsys):
     ratio = [r["conductivity"]["sigma"] / next(d["D"] for d in r["diffusion"]
                                                if d["direction"] == "xyz") for r in res.values()]
     assert ratio[1] / ratio[0] == pytest.approx(0.64 * 800 / 1000, rel=1e-6)
+
+
+def test_a_replica_that_lost_an_atom_stays_in_its_series(tmp_path):
+    """Two replicas of one NaCl cell at 4000 K (real LAMMPS, tests/failure_nacl_runs.py), r0
+    losing a Na at step 1601 (LAMMPS stops: 'Lost atoms'): each run's cell is its data
+    file's atoms (Na108Cl98 as ASE reads the file: 10 Cl taken out of 3x3x3), the lost
+    atom's run's too, so r0 is no series of its own: one series, r0 left out as failed, no
+    note of cells."""
+    from collections import Counter
+
+    from failure_nacl_runs import lmp, nacl_dir
+
+    body = ("velocity all create 4000 12345 mom yes rot no dist gaussian\n"
+            "group cl type 1\nfix tether cl spring/self 20.0\n"
+            "fix 1 all nvt temp 4000 4000 0.1\nthermo 10\n"
+            "dump traj all dcd 50 md.dcd\ndump_modify traj unwrap yes\n")
+    kick = ("variable kick equal (step>=1601)*1.0e5\ngroup one id 2\n"
+            "fix kick one addforce v_kick 0.0 0.0\n")
+    runs = []
+    for replica in (0, 1):
+        run = nacl_dir(tmp_path / "NaCl" / "T4000" / f"r{replica}", temperature_K=4000.0,
+                       dump_every=50, delete=list(range(1, 40, 4)), dump_unwrapped=True,
+                       discard_ps=0.2, structure="NaCl")
+        proc = lmp(run, body + (kick if replica == 0 else "") + "run 2000\n", check=False)
+        assert ("ERROR: Lost atoms" in proc.stdout) == (replica == 0)
+        runs.append(run)
+    out = tmp_path / "an"
+    assert main(["analyze", *map(str, runs), "-o", str(out), "--window-ps", "0.5",
+                 "--fit-start-ps", "0.2"]) in (0, None)
+    from ase.io import read
+
+    built = dict(Counter(read(runs[0] / "struct.data", format="lammps-data",
+                              atom_style="charge").get_chemical_symbols()))     # by mass
+    summary = json.loads((out / "summary.json").read_text())
+    assert list(summary["series"]) == ["NaCl"] and not summary["notes"]
+    res = [json.loads(f.read_text()) for f in sorted(out.rglob("results.json"))]
+    assert [r["failure"]["failed"] for r in res] == [True, False]
+    assert built == {"Na": 108, "Cl": 98}
+    assert [r["composition"] for r in res] == [built, built]
