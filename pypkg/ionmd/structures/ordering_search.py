@@ -1,6 +1,7 @@
 """``method="random"``: a seeded draw of each group's species over its sites, and where it
 breaks the pair rule a seeded min-conflicts search that moves clashing atoms to empty sites
-of their group."""
+of their group; where that fails, a smaller cell the cell repeats (with counts that divide
+its own) searched the same way and repeated."""
 
 from __future__ import annotations
 
