@@ -24,9 +24,10 @@ may be overridden on the ``ionmd analyze`` command line)::
                                               # else "id type x y z")
       "trajectory": ["md.0.dcd", "md.1.dcd"], # pieces in run order (default: *.dcd, numbers
                                               # as numbers: md.2 before md.10,
-                                              # else the one dump file (*.dump, *.lammpstrj,
-                                              # dump.*), else the one XDATCAR, *.extxyz,
-                                              # *.xyz or *.traj)
+                                              # else the one LAMMPS dump (*.dump,
+                                              # *.lammpstrj, dump.*, gzipped, *.xtc),
+                                              # else the one XDATCAR, *.extxyz, *.xyz or
+                                              # *.traj: found_trajectory)
       "trajectory_format": "vasp-xdatcar",    # ASE format of non-LAMMPS files (default: by
                                               # name; see ionmd.analysis.ase_frames)
       "logs": ["log.0.lammps", "log.1.lammps"],  # in run order (default: log*.lammps and
@@ -66,7 +67,8 @@ A LAMMPS run written by hand needs no ``run.json`` where its logs say the rest: 
 step and the thermostat target in force over the runs that wrote the frames come from the
 input they echo (:func:`run_blocks`, :func:`_timing_from_logs`: an equilibration at another
 time step or temperature is not of the frames; a given value that contradicts them is
-refused), and without a DCD the one dump file (:data:`DUMP_PATTERNS`) is its trajectory.
+refused), and without a DCD the one dump file (:data:`DUMP_PATTERNS`, ``dump xtc``
+included) is its trajectory.
 
 A run directory written by ``ionmd run`` also holds ``status.json``; its state (``running``,
 ``interrupted``, ``failed``, ``completed``), step and planned steps end up in
@@ -261,8 +263,44 @@ def _one(path: Path, pattern: str, what: str, flag: str) -> Path:
     return hits[0]
 
 
-#: Names of LAMMPS ``dump`` files looked for where a run directory has no DCD.
-DUMP_PATTERNS = ("*.dump", "*.lammpstrj", "dump.*", "*.dump.gz", "*.lammpstrj.gz")
+#: Names of the LAMMPS dump files of a run (``dump dcd``): every one is a piece.
+DCD_PATTERNS = ("*.dcd",)
+
+#: Names of LAMMPS ``dump`` files (``custom``/``atom``, plain or gzipped, and ``xtc``)
+#: looked for where a run directory has no DCD.
+DUMP_PATTERNS = ("*.dump", "*.lammpstrj", "dump.*", "*.dump.gz", "*.lammpstrj.gz", "*.xtc")
+
+
+def trajectory_searched() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """The names :func:`found_trajectory` looks for, in its order: DCD pieces, else one
+    LAMMPS dump, else one file ASE reads (:data:`ionmd.analysis.ase_frames.SEARCHED`)."""
+    from ionmd.analysis.ase_frames import SEARCHED
+
+    return DCD_PATTERNS, DUMP_PATTERNS, SEARCHED
+
+
+def found_trajectory(path: Path) -> list[Path]:
+    """The trajectory of a run directory that names none: its DCDs (pieces, numbers as
+    numbers: ``md.2.dcd`` before ``md.10.dcd``), else its one LAMMPS dump, else its one
+    file ASE reads (:func:`trajectory_searched`); empty if none.
+
+    Raises
+    ------
+    AnalysisError
+        If there are several dumps, or several ASE files: their order cannot be guessed.
+    """
+    dcd, dumps, foreign = trajectory_searched()
+    pieces = sorted({p for pattern in dcd for p in path.glob(pattern)}, key=natural_order)
+    return (pieces or _one_file(path, dumps, "dump files")
+            or _one_file(path, foreign, "trajectory files"))
+
+
+def _searched_text() -> str:
+    """What :func:`found_trajectory` looks for, in words (for the refusal of a folder
+    without any)."""
+    dcd, dumps, foreign = trajectory_searched()
+    return (f"{' or '.join(dcd)}, all pieces; else one of {', '.join(dumps)}; else one "
+            f"of {', '.join(foreign)}")
 
 
 def _one_file(path: Path, patterns, what: str) -> list[Path]:
@@ -478,12 +516,12 @@ def load_run_spec(path: str | Path, overrides: dict | None = None) -> RunSpec:
     if "charges" in given:
         meta["charges_replaced"] = replaced_charges_note(path, recorded, meta["charges"])
     traj = ([path / p for p in meta["trajectory"]] if "trajectory" in meta
-            else sorted(path.glob("*.dcd"), key=natural_order))
-    if not traj and "trajectory" not in meta:
-        traj = (_one_file(path, DUMP_PATTERNS, "dump files")
-                or _one_file(path, ase_frames.SEARCHED, "trajectory files"))
+            else found_trajectory(path))
+    if not traj:
+        raise AnalysisError(f"{path}: no trajectory (looked for {_searched_text()}); list "
+                            f"it under 'trajectory' in {RUN_JSON} or pass --trajectory")
     traj, meta["skipped_trajectory"] = without_empty_pieces(traj)
-    fmt = ase_frames.trajectory_format(traj, meta.get("trajectory_format")) if traj else None
+    fmt = ase_frames.trajectory_format(traj, meta.get("trajectory_format"))
     if fmt is not None:
         return _foreign_spec(path, meta, traj, fmt)
     logs = [path / p for p in meta["logs"]] if "logs" in meta else log_files(path)
@@ -492,9 +530,6 @@ def load_run_spec(path: str | Path, overrides: dict | None = None) -> RunSpec:
     echoed = {name: md_settings(text) for name, text in texts.items()}
     _timing_from_logs(path, meta, _frames_settings(texts, echoed, traj))
     data = path / meta["data_file"] if "data_file" in meta else _one(path, "*.data", "data file", "--data-file")
-    if not traj:
-        raise AnalysisError(f"{path}: no trajectory (*.dcd, or one of {', '.join(ase_frames.SEARCHED)}); "
-                            f"list it under 'trajectory' in {RUN_JSON} or pass --trajectory")
     type_map = (_type_map(path, meta["type_map"]) if meta.get("type_map")
                 else _type_map_from_logs(echoed))
     return _spec(path, meta, data_file=data, trajectory=traj, logs=logs, type_map=type_map,
