@@ -118,7 +118,7 @@ def net_charge_problem(charges: Mapping[str, float], counts: Mapping[str, float]
 def _is_known_state(element: str, charge: float) -> bool:
     """Whether ``charge`` is one of ``element``'s oxidation states in ICSD's statistics
     (pymatgen's, as the charge guess takes them: ``charges_states``)."""
-    from ionmd.structures.charges_states import _options as element_states
+    from ionmd.structures.charges_states import element_states
 
     return any(abs(charge - state) <= 1e-6 for state in element_states(element))
 

@@ -68,12 +68,18 @@ called subvalent. Au+ and Au3+ are both ordinary formal states, weighted alike (
 ``charges_metallic``'s metal anion, CsAu)."""
 
 
-def _options(el: str) -> tuple[int, ...]:
+def element_states(el: str) -> tuple[int, ...]:
+    """The oxidation states of element ``el`` the guess chooses from: those of pymatgen's
+    ICSD statistics (else its common ones; :data:`HAND_ASSIGNED_STATES` for elements they
+    leave out)."""
     from pymatgen.core import Element
 
     if el in HAND_ASSIGNED_STATES:
         return tuple(HAND_ASSIGNED_STATES[el])
     return tuple(Element(el).icsd_oxidation_states or Element(el).common_oxidation_states)
+
+
+_options = element_states   # the name charges_anions, _metallic and _oxides still import
 
 
 def _probabilities(amounts) -> dict[tuple[str, float], float]:
@@ -90,7 +96,7 @@ def _element_probabilities(el: str) -> dict[int, float]:
     if el in HAND_ASSIGNED_STATES:
         return dict(HAND_ASSIGNED_STATES[el])
     prob = Composition.oxi_prob or {}
-    counts = {s: float(prob.get(Species(el, s), 0.0)) for s in _options(el)}
+    counts = {s: float(prob.get(Species(el, s), 0.0)) for s in element_states(el)}
     # each element's own frequencies: raw counts weigh an element by how many ICSD
     # compounds hold it (Mn 973, Ni 500), so Mn's liking for 2+ outvoted Ni's for 2+ and
     # Li2NiMnO4 came out Ni4+ Mn2+ (14 + 577 > 407 + 127); as fractions 0.03 + 0.59 < 0.81 + 0.13
@@ -112,7 +118,7 @@ def _sign_patterns(amounts) -> list[dict[str, tuple[int, ...]]]:
     x = {el: _electronegativity(el) for el in amounts}
     patterns = []
     for cut in sorted({v for v in x.values() if not math.isnan(v)}):
-        patterns.append({el: tuple(s for s in _options(el)
+        patterns.append({el: tuple(s for s in element_states(el)
                                    if math.isnan(x[el]) or x[el] == cut
                                    or (s > 0 if x[el] < cut else s < 0))
                          for el in amounts})
@@ -159,7 +165,7 @@ def _usual(states: dict[str, float]) -> bool:
     (``HAND_ASSIGNED_STATES``' Au+ and Au3+), each of them."""
     prob = _probabilities(states)
     for el, s in states.items():
-        same_sign = [t for t in _options(el) if t * s > 0]
+        same_sign = [t for t in element_states(el) if t * s > 0]
         if same_sign and (s not in same_sign       # an averaged state (Fe 8/3) is none
                           or prob[el, s] < max(prob[el, t] for t in same_sign)):
             return False
@@ -168,7 +174,7 @@ def _usual(states: dict[str, float]) -> bool:
 
 def _usual_state(el: str, prob) -> float:
     """The element's likeliest state in pymatgen's ICSD statistics."""
-    return max(_options(el), key=lambda s: prob.get((el, s), 0.0))
+    return max(element_states(el), key=lambda s: prob.get((el, s), 0.0))
 
 
 def _cations_first(elements) -> list[str]:
