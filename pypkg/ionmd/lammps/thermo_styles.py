@@ -36,8 +36,24 @@ _YAML_ROW = re.compile(r"^\s+- \[(.*)\]\s*$")
 MULTI_SEPARATOR = re.compile(r"^-+ Step\s+(-?\d+) -+ CPU =\s*(\S+) \(sec\) -+\s*$")
 MULTI_PER_LINE = 3
 """Pairs on each line of a multi record but its last, which may hold fewer."""
-_MULTI_PAIRS = re.compile(r"^(?:\s*\S+\s+=\s*\S+)+\s*$")
-_MULTI_PAIR = re.compile(r"(\S+)\s+=\s*(\S+)")
+_MULTI_PAIRS = re.compile(r"^(?:\s*\S+ += *\S+)+\s*$")
+_MULTI_PAIR = re.compile(r"(\S+)( +)= *(\S+)")
+MULTI_KEY_WIDTH = 8
+"""LAMMPS writes each multi pair as ``%-8s = value`` (every version): the key padded to
+8 characters, then `` = ``."""
+
+
+def multi_pairs(line: str) -> list[tuple[str, str]] | None:
+    """The ``(key, value)`` pairs of a multi record's line, None where ``line`` is not one:
+    a user's ``print``/``fix print`` line such as ``msd = 0.52`` is not padded as LAMMPS
+    pads a multi key, and must not become a column of the record it follows."""
+    if not _MULTI_PAIRS.match(line):
+        return None
+    pairs = _MULTI_PAIR.findall(line)
+    if any(len(key) + len(gap) != max(MULTI_KEY_WIDTH, len(key)) + 1
+           for key, gap, _ in pairs):
+        return None
+    return [(key, value) for key, _, value in pairs]
 
 
 def _ends_block(line: str) -> bool:
@@ -68,8 +84,8 @@ class OneLineThermo:
         styles), or a multi record's header and row before ``line``."""
         after_dashes, self._after_dashes = self._after_dashes, line.rstrip() == "---"
         if self._separator is not None:
-            if _MULTI_PAIRS.match(line):
-                pairs = _MULTI_PAIR.findall(line)
+            pairs = multi_pairs(line)
+            if pairs is not None:
                 self._pairs += pairs
                 last = len(pairs) < MULTI_PER_LINE or len(self._pairs) == self._record_size
                 return self._record_done() if last else []
