@@ -23,11 +23,14 @@ PYTHON_ORDER_ADVICE = (
     "ionmd.structures.order_structure(structure, \"random\", seed=0).structure orders a "
     "Structure")
 
-ROUNDING_TOLERANCE = 0.01
+ROUNDING_TOLERANCE = 2e-3
 """A site whose occupancies add up to within this below 1 is whole: published rounding
-(Li 0.999(3); S 0.389 + Cl 0.610), as pymatgen's CIF reader scales sums up to 1 + this to 1
-(``occupancy_tolerance`` 1.01, ionmd.structures.io). Read as vacancies, 0.999 was refused as
-disordered, or ordered in a cell of ~250 formula units to keep its 0.001."""
+(Li 0.999(3); S 0.389 + Cl 0.610). The ordering's own occupancy tolerance
+(``OrderOptions.occ_tol``, 2e-3): a deficit it would round away in any cell is no vacancy,
+one it keeps is. Not pymatgen's 1.01 above 1, where a sum over 1 can only be rounding: Li
+0.99 below it is 1 % vacancies on purpose (a doped garnet), which ``--order random`` keeps
+(LiCl: Li83 Cl84) and a bound of 0.01 filled (Li4 Cl4). Read as vacancies, 0.999 was
+refused as disordered, or ordered in a cell of ~250 formula units to keep its 0.001."""
 
 
 def covalent_radius(symbol: str) -> float:
@@ -56,8 +59,9 @@ def partial_sites(structure: Structure) -> list[str]:
 
 def rounded_sites(structure: Structure, tol: float = ROUNDING_TOLERANCE) -> list[int]:
     """Indices of the sites whose occupancies add up to less than 1 by at most ``tol``."""
+    # 1e-9: 1 - 0.998 is 0.0020000000000000018 in floats
     return [i for i, site in enumerate(structure)
-            if 1 - tol <= site.species.num_atoms < 1 - 1e-9]
+            if 1 - tol - 1e-9 <= site.species.num_atoms < 1 - 1e-9]
 
 
 def fill_rounded_sites(structure: Structure, tol: float = ROUNDING_TOLERANCE
@@ -72,7 +76,8 @@ def fill_rounded_sites(structure: Structure, tol: float = ROUNDING_TOLERANCE
     sums = sorted({round(structure[i].species.num_atoms, 6) for i in rounded})
     named = partial_sites(Structure.from_sites([structure[i] for i in rounded]))
     # a copy to change (an IStructure's copy stays immutable)
-    filled = Structure.from_sites(structure, properties=structure.properties)
+    filled = Structure.from_sites(structure, charge=getattr(structure, "_charge", None),
+                                  properties=structure.properties)
     for i in rounded:
         site = filled[i]
         total = site.species.num_atoms
@@ -80,7 +85,8 @@ def fill_rounded_sites(structure: Structure, tol: float = ROUNDING_TOLERANCE
                        coords=site.frac_coords, label=site.label, properties=site.properties)
     note = (f"occupancies adding up to {', '.join(f'{x:g}' for x in sums)} read as whole "
             f"sites ({'; '.join(named[:4])}{'; ...' if len(named) > 4 else ''}): published "
-            f"rounding, up to {tol:g} below 1, as sums up to {1 + tol:g} are scaled to 1")
+            f"rounding, up to {tol:g} below 1 (a vacancy ordering would round away); "
+            f"scaled to 1 as pymatgen scales sums up to 1.01")
     return filled, note
 
 
