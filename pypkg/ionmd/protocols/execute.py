@@ -184,10 +184,33 @@ def render_md(rd: RunDir, k: int, restart: Path | None) -> str:
                 steps=rd.target_step, data=DATA,
                 temperature=T0, pressure=P0, seed=rd.velocity_seed)
     try:
-        return string.Template(template_path(rd).read_text()).substitute(subs)
+        text = string.Template(template_path(rd).read_text()).substitute(subs)
     except (KeyError, ValueError) as exc:
         raise IonmdError(f"template {template_path(rd)} uses an unknown placeholder {exc}; "
                          f"known: {', '.join(sorted(subs))}") from exc
+    return without_end_restart_rename(text)
+
+
+TEMPLATE_END_RENAME_RE = re.compile(
+    r"""(?P<arg>(?<=["'])[ \t]+(["'])shell[ \t]+mv[ \t]+restart\.end\.part[ \t]+restart\.end\2)"""
+    r"""|(?P<line>^[ \t]*shell[ \t]+mv[ \t]+restart\.end\.part[ \t]+restart\.end[ \t]*$)""",
+    re.M)
+"""The rename of restart.end.part that md.lmp made itself until 3f3dfc6 (``if ... then
+"write_restart restart.end.part" "shell mv restart.end.part restart.end"``), as user
+templates copied from it still make it: as a further command of an ``if`` (after another
+quoted one), or on a line of its own."""
+
+
+def without_end_restart_rename(text: str) -> str:
+    """A rendered input without the template's own rename of restart.end.part to
+    restart.end: ionmd renames it once LAMMPS wrote it whole (:func:`_settle_end_restart`).
+    LAMMPS does not check a restart file's last write, so the template's ``shell mv`` put
+    a file a full disk had cut over the whole restart.end, which ionmd then had to remove:
+    an extension started over from restart.a/b (or from step 0) where the piece before
+    had ended whole."""
+    return TEMPLATE_END_RENAME_RE.sub(
+        lambda m: "" if m.group("arg") else
+        "# shell mv restart.end.part restart.end: done by ionmd once the file is whole", text)
 
 
 def _restart_order(restart: Path | None) -> str:

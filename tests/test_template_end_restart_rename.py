@@ -1,0 +1,76 @@
+"""A user template copied from md.lmp before 3f3dfc6 renames restart.end.part itself
+(``if ... then "write_restart restart.end.part" "shell mv restart.end.part restart.end"``).
+On a full disk at the restart file's last, unchecked write (32 atoms: a 4 KB file written
+out at its fclose; restart.end.part made a link to ``/dev/full``), its ``shell mv`` put the
+cut file over the whole restart.end of step 60, which ionmd then removed: the extension
+started over from step 0. ionmd now leaves that rename out of the rendered input and
+renames the file itself once whole, as for the preset.
+
+References: real ``lmp`` + the plugin (Morse cell), LAMMPS's restart format (its closing
+mark and step, read back), and the trajectory's frames read by ionmd's reader.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from ionmd.analysis.run_spec import load_run_spec
+from ionmd.analysis.trajectory import read_frames
+from ionmd.lammps.restart import restart_complete, restart_step
+from ionmd.protocols import execute, plan_runs
+from ionmd.protocols.execute import END_RESTART, INPUTS
+from protocol_setup import fcc_cell, morse_model, short
+
+PART = END_RESTART + ".part"
+OLD_LINE = ('if              "$$(step % $dump_every) == 0" then "write_restart restart.end.part" '
+            '"shell mv restart.end.part restart.end"')
+OLD_ALONE = ('if              "$$(step % $dump_every) == 0" then "write_restart restart.end.part"'
+             '\nshell           mv restart.end.part restart.end')
+
+
+def _old_template(folder, line):
+    text = (INPUTS / "md.lmp").read_text()
+    new = [ln for ln in text.splitlines() if "write_restart restart.end.part" in ln]
+    assert len(new) == 1, "md.lmp's end restart line changed: update this test"
+    path = folder / "old_md.lmp"
+    path.write_text(text.replace(new[0], line))
+    return path
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    return morse_model(tmp_path_factory.mktemp("model") / "morse.pt")
+
+
+@pytest.mark.parametrize("line", [OLD_LINE, OLD_ALONE], ids=["in-the-if", "own-line"])
+def test_a_templates_own_rename_never_puts_a_cut_file_over_restart_end(tmp_path, model,
+                                                                       line):
+    proto = short("conductivity", temperatures=(700.0,), duration_ps=0.06, discard_ps=0.01,
+                  dump_every=10, thermo_every=10, restart_every=1000, tdamp_fs=50.0,
+                  pdamp_fs=500.0, template=str(_old_template(tmp_path, line)))
+    (rd,) = plan_runs(proto, fcc_cell(), model, tmp_path / "runs", name="fcc")
+    assert execute(rd)["state"] == "completed"
+    end = rd.path / END_RESTART
+    assert restart_complete(end) and restart_step(end) == 60     # renamed, as before
+    before = end.read_bytes()
+    rd.set_length(150)
+    os.symlink("/dev/full", rd.path / PART)        # its writes: ENOSPC, at the fclose
+    status = execute(rd)
+    assert status["state"] == "completed" and status["step"] == 150, status
+    # was: the link renamed to restart.end by LAMMPS, then removed: no restart.end left
+    assert end.is_file() and not end.is_symlink() and end.read_bytes() == before
+    assert "shell mv restart.end.part" not in rd.piece(1)["input"].read_text().replace(
+        "# shell mv", "")
+    assert status["restart_end_cut"].endswith(f"({END_RESTART} of step 60 is kept)")
+    assert not os.path.lexists(rd.path / PART)
+    # extended again, it goes on from step 60, not from step 0
+    rd.set_length(230)
+    status = execute(rd)
+    assert status["state"] == "completed" and status["resumed_from"] == END_RESTART
+    assert restart_complete(end) and restart_step(end) == 230
+    spec = load_run_spec(rd.path)
+    steps = read_frames(spec.data_file, spec.trajectory, type_map=spec.type_map)[0].steps
+    np.testing.assert_array_equal(steps, np.arange(0, 231, 10))
