@@ -20,7 +20,7 @@ from ionmd.analysis.report import analyze_run
 from ionmd.analysis.run_spec import load_run_spec
 from ionmd.analysis.trajectory import dcd_origin_note, read_frames
 from ionmd.errors import IonmdError
-from lammps_cells import two_type_lj_cell
+from lammps_cells import TILTED_PRISM, two_type_lj_cell
 from lammps_runner import run_lmp
 
 TYPE_MAP = {1: "Li", 2: "Cl"}
@@ -34,6 +34,8 @@ timestep 0.002
 fix 1 all npt temp 1500 1500 0.1 iso 100000 100000 0.2
 dump x all xtc 20 t.xtc
 dump u all xtc 20 u.xtc
+group li type 1
+dump g li xtc 20 li.xtc
 dump_modify u unwrap yes
 dump w all custom 20 w.lammpstrj id type x y z
 dump_modify w sort id format float %.17g
@@ -120,3 +122,42 @@ def test_cut_xtc_is_refused_with_the_command_that_keeps_its_whole_frames(npt_run
     np.testing.assert_allclose(kept.positions, ref.positions[:n_whole], rtol=0,
                                atol=XTC_RESOLUTION)
     assert cut.read_bytes() == data[:len(data) * 3 // 5]     # the original kept
+
+
+def test_reading_an_xtc_leaves_no_files_beside_it(npt_run, tmp_path):
+    """MDAnalysis's XTC reader wrote '.t.xtc_offsets.npz' and '.t.xtc_offsets.lock' into
+    the run folder (a user's data, possibly read-only), with no option to keep them out."""
+    for name in ("s.data", "t.xtc"):
+        (tmp_path / name).write_bytes((npt_run / name).read_bytes())
+    read_frames(tmp_path / "s.data", [tmp_path / "t.xtc"], type_map=TYPE_MAP)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.data", "t.xtc"]
+
+
+def test_an_xtc_of_a_group_is_refused_saying_to_dump_all_atoms(npt_run):
+    with pytest.raises(IonmdError, match=r"\d+ atoms in each frame, 108 in the data file; "
+                                         r"dump all atoms \('dump ID all xtc"):
+        read_frames(npt_run / "s.data", [npt_run / "li.xtc"], type_map=TYPE_MAP)
+
+
+TRICLINIC = two_type_lj_cell("fcc 4.4", region=TILTED_PRISM) + """\
+velocity all create 1500 1
+write_data s.data
+timestep 0.002
+fix 1 all npt temp 1500 1500 0.1 tri 0 0 0.2
+dump x all xtc 20 t.xtc
+dump w all custom 20 w.lammpstrj id type x y z
+dump_modify w sort id format float %.17g
+run 200
+"""
+
+
+def test_a_triclinic_npt_xtc_is_its_dump_custom_twin(tmp_path):
+    run_lmp(TRICLINIC, tmp_path, env={"OMP_NUM_THREADS": "1"})
+    got, ref = _frames(tmp_path, "t.xtc"), _frames(tmp_path, "w.lammpstrj")
+    assert abs(ref.boxes[0, 1, 0]) > 1.0 and abs(ref.boxes[0, 2, 0]) > 0.5   # tilted
+    assert np.ptp(ref.boxes[:, 1, 0]) > 0.5                 # and the tilt changes
+    np.testing.assert_array_equal(got.steps, ref.steps)
+    np.testing.assert_allclose(got.boxes, ref.boxes, atol=XTC_RESOLUTION)
+    np.testing.assert_allclose(got.positions, ref.positions, rtol=0, atol=XTC_RESOLUTION)
+    np.testing.assert_allclose(got.unwrapped(), ref.unwrapped(), rtol=0,
+                               atol=3 * XTC_RESOLUTION)

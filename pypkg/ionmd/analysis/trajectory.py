@@ -1,4 +1,4 @@
-"""Read LAMMPS trajectories (DCD and XTC through MDAnalysis; ``dump custom``/``dump atom`` files,
+"""Read LAMMPS trajectories (DCD and XTC through MDAnalysis, XTC by its file class; ``dump custom``/``dump atom`` files,
 plain or gzipped, by ionmd's own reader) with a data file, stitch the pieces of resumed
 runs and unwrap coordinates so that they stay right under a changing box.
 
@@ -57,7 +57,7 @@ from ionmd.errors import AnalysisError
 from ionmd.lammps.data_file import data_box_centre, resolve_atom_style
 from ionmd.lammps.dcd import dcd_layout
 from ionmd.lammps.dump import read_dump
-from ionmd.lammps.xtc import xtc_whole_frames
+from ionmd.lammps.xtc import read_xtc, xtc_atom_count, xtc_whole_frames
 
 #: A frame-to-frame step longer than this fraction of the narrowest box width is
 #: ambiguous for unwrapping (the minimum image may be the wrong one).
@@ -408,7 +408,10 @@ def _read_pieces(data_file: Path, traj_file: Path, atom_style: str, fmt: str | N
             pieces.append(Piece(seg.positions + seg.origins[:, None, :], seg.boxes, seg.steps,
                                 (0,), seg.origins, lammps_unwrapped=seg.unwrapped))
         return pieces
-    return [_read_dcd(data_file, traj_file, atom_style, _format_of(traj_file, fmt))]
+    fmt = _format_of(traj_file, fmt)
+    if fmt == "XTC":
+        return [_read_xtc(data_file, traj_file, atom_style)]
+    return [_read_dcd(data_file, traj_file, atom_style, fmt)]
 
 
 def box_origins(data_file: Path, boxes: np.ndarray) -> np.ndarray:
@@ -568,8 +571,7 @@ def _no_logs_origin_note(centre: np.ndarray, kind: str = "DCD") -> str:
 
 
 def _read_dcd(data_file: Path, traj_file: Path, atom_style: str, fmt: str | None) -> Piece:
-    """One DCD file (or another format MDAnalysis reads, ``fmt``: LAMMPS's ``dump xtc``
-    is "XTC") as a piece."""
+    """One DCD file (or another format MDAnalysis reads, ``fmt``) as a piece."""
     size = traj_file.stat().st_size
     is_lammps_dcd = (fmt or "LAMMPS") == "LAMMPS"
     layout = dcd_layout(traj_file) if is_lammps_dcd and size >= 100 else None
@@ -601,15 +603,43 @@ def _read_dcd(data_file: Path, traj_file: Path, atom_style: str, fmt: str | None
         n_whole = layout.whole_frames(traj_file)
         raise _cut_inside_frame(traj_file, n_whole, layout.header + n_whole * layout.frame,
                                 steps)
-    if fmt == "XTC":
-        n_whole, end = xtc_whole_frames(traj_file)
-        if end != size:     # (MDAnalysis reads its whole frames without a word)
-            raise _cut_inside_frame(traj_file, n_whole, end, steps)
     boxes = np.array(boxes)
-    # LAMMPS's DCD and XTC both hold absolute positions and no box origin
-    stores_no_origin = is_dcd or fmt == "XTC"
-    origins = box_origins(data_file, boxes) if stores_no_origin else np.zeros((len(steps), 3))
+    origins = box_origins(data_file, boxes) if is_dcd else np.zeros((len(steps), 3))
     return Piece(np.array(positions), boxes, np.array(steps, dtype=np.int64), (0,), origins)
+
+
+def _read_xtc(data_file: Path, traj_file: Path, atom_style: str) -> Piece:
+    """One XTC file (``dump xtc``) as a piece: absolute positions and no box origin, as
+    a DCD (:func:`box_origins`). Read without MDAnalysis's trajectory reader, which
+    writes hidden index files into the run folder (:func:`ionmd.lammps.xtc.read_xtc`)."""
+    n_data = len(_universe(data_file, None, atom_style, None).atoms)
+    if traj_file.stat().st_size == 0:
+        raise AnalysisError(f"trajectory file {traj_file} has no frames (empty or truncated)")
+    n_xtc = xtc_atom_count(traj_file)
+    if n_xtc != n_data:
+        raise AnalysisError(f"{traj_file} does not match {data_file}: {n_xtc} atoms in each "
+                            f"frame, {n_data} in the data file; dump all atoms ('dump ID all "
+                            f"xtc ...', not a group) and use the data file written by the "
+                            f"same run")
+    n_whole, end = xtc_whole_frames(traj_file)
+    if end != traj_file.stat().st_size:    # (MDAnalysis reads its whole frames silently)
+        raise _cut_inside_frame(traj_file, n_whole, end, _xtc_steps(traj_file, n_whole))
+    try:
+        positions, boxes, steps = read_xtc(traj_file)
+    except (OSError, EOFError, ValueError, RuntimeError) as exc:
+        raise AnalysisError(f"cannot read {traj_file}: {exc}") from exc
+    return Piece(positions, boxes, steps, (0,), box_origins(data_file, boxes))
+
+
+def _xtc_steps(traj_file: Path, n_frames: int) -> list[int]:
+    """The steps of an XTC file's first ``n_frames`` frames (of a file cut after them)."""
+    from MDAnalysis.lib.formats.libmdaxdr import XTCFile
+
+    steps = []
+    with XTCFile(str(traj_file)) as xtc:
+        for _, frame in zip(range(n_frames), xtc):
+            steps.append(frame.step)
+    return steps
 
 
 def _cut_inside_frame(traj_file: Path, n_whole: int, end: int,
@@ -617,6 +647,10 @@ def _cut_inside_frame(traj_file: Path, n_whole: int, end: int,
     """The refusal of a DCD or XTC file that ends inside a frame, its ``n_whole`` whole
     frames in its first ``end`` bytes, with the command that copies them into a file of
     their own (MDAnalysis reads a DCD's frame count from its size)."""
+    if n_whole == 0:
+        return AnalysisError(f"{traj_file} ends in the middle of its first frame (truncated: "
+                             f"the run was killed while writing?); no whole frame to read: "
+                             f"rerun")
     whole = traj_file.with_name(f"{traj_file.stem}.whole{traj_file.suffix}")
     last = f" (the last at step {steps[n_whole - 1]})" if 0 < n_whole <= len(steps) else ""
     return AnalysisError(f"{traj_file} ends in the middle of a frame (truncated: the run was "

@@ -1,11 +1,14 @@
-"""The frame layout of XTC trajectories (LAMMPS's ``dump xtc``, GROMACS's format): enough
-to tell a file cut off inside a frame (a killed run) from a whole one, which trajectory
-readers do not (MDAnalysis reads a cut file's whole frames and says nothing)."""
+"""XTC trajectories (LAMMPS's ``dump xtc``, GROMACS's format): their frames read
+(:func:`read_xtc`, leaving no files beside them), and their frame layout, enough to tell
+a file cut off inside a frame (a killed run) from a whole one, which trajectory readers do
+not (MDAnalysis reads a cut file's whole frames and says nothing)."""
 
 from __future__ import annotations
 
 import struct
 from pathlib import Path
+
+import numpy as np
 
 from ionmd.errors import AnalysisError
 
@@ -49,3 +52,35 @@ def xtc_whole_frames(path: Path) -> tuple[int, int]:
                 break
             n_frames, end = n_frames + 1, end + frame
     return n_frames, end
+
+
+NM = 10.0
+"""Angstrom per nm: XTC's length unit."""
+
+
+def read_xtc(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Positions (frames x atoms x 3), box vectors (frames x 3 x 3, rows a, b, c) in
+    Angstrom and steps of an XTC file's frames, in the file's atom order.
+
+    Read with MDAnalysis's XTC file class, not its trajectory reader: the reader writes a
+    frame index and a lock (``.NAME.xtc_offsets.npz``, ``.lock``) beside the trajectory,
+    into the user's run folder, with no option to keep them out, and ionmd reads frames
+    once, in order, needing no index."""
+    from MDAnalysis.lib.formats.libmdaxdr import XTCFile
+
+    positions, boxes, steps = [], [], []
+    with XTCFile(str(path)) as xtc:
+        for frame in xtc:
+            positions.append(frame.x.astype(np.float64) * NM)
+            boxes.append(frame.box.astype(np.float64) * NM)
+            steps.append(frame.step)
+    return np.array(positions), np.array(boxes), np.array(steps, dtype=np.int64)
+
+
+def xtc_atom_count(path: Path) -> int:
+    """Atoms in each frame of an XTC file (its first frame's header)."""
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    if len(head) < 8 or struct.unpack(">i", head[:4])[0] != XTC_MAGIC:
+        raise AnalysisError(f"{path}: no XTC frame at its start; empty, or not an XTC file")
+    return struct.unpack(">i", head[4:8])[0]
