@@ -99,6 +99,21 @@ def test_make_supercell_by_repetitions_and_by_width():
                           structure.make_supercell((1, 2, 1), in_place=False))
 
 
+
+def test_an_istructure_is_built_as_its_structure():
+    """ionmd.structures.make_supercell of an IStructure (no make_supercell of its own; the
+    array build raised AttributeError setting its lattice) is pymatgen's supercell of the
+    mutable Structure of the same sites, charge and properties kept."""
+    from pymatgen.core import IStructure
+
+    structure = decorated()
+    frozen = IStructure.from_sites(structure, charge=structure.charge)
+    matrix = [[1, 1, 0], [-1, 1, 0], [0, 0, 2]]
+    assert_same_structure(supercell_structure(frozen, matrix),
+                          structure.make_supercell(matrix, in_place=False))
+    assert_same_structure(make_supercell(frozen, "2x1x1"),
+                          structure.make_supercell((2, 1, 1), in_place=False))
+
 LMP_SCRIPT = """units metal
 atom_style atomic
 boundary p p p

@@ -159,13 +159,17 @@ def supercell_structure(structure: Structure, matrix) -> Structure:
     """``structure.make_supercell(matrix, in_place=False)`` built from numpy arrays
     (:func:`supercell_sites`): the same sites in the same order (species, fractional
     coordinates to the bit, site properties, labels numbered as pymatgen numbers them),
-    lattice and charge, in seconds for a million atoms instead of minutes."""
+    lattice and charge, in seconds for a million atoms instead of minutes; an ``IStructure``
+    (which has no make_supercell) as the ``Structure`` of its sites."""
     from pymatgen.core.sites import PeriodicSite
 
     lattice_rows, frac, source = supercell_sites(structure.lattice.matrix,
                                                  structure.frac_coords, matrix,
                                                  structure.lattice.pbc)
-    big = structure.copy()
+    # an IStructure's copy is immutable (its lattice has no setter): a Structure of its sites
+    big = (structure.copy() if isinstance(structure, Structure) else
+           Structure.from_sites(structure, charge=structure._charge,
+                                properties=structure.properties))
     big.lattice = Lattice(lattice_rows, pbc=structure.lattice.pbc)
     lattice = big.lattice
     parents = list(structure)
