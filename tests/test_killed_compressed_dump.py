@@ -144,3 +144,29 @@ def test_cut_dcd_refusal_gives_the_command_that_keeps_its_whole_frames(nvt_run, 
     np.testing.assert_array_equal(kept.steps, ref.steps[:n_whole])
     # DCD: float32 positions
     np.testing.assert_allclose(kept.positions, ref.positions[:n_whole], rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("name, source", [("prod run 1.dump.gz", "md.dump.gz"),
+                                          ("prod run 1.dcd", "t.dcd")])
+def test_advice_for_a_file_name_with_spaces_works_in_a_shell(nvt_run, tmp_path, name, source):
+    """Both the command and the name given to --trajectory are quoted for the shell: the
+    name was written bare ('--trajectory prod run 1.whole.dump.gz', three words)."""
+    import shlex
+
+    raw = (nvt_run / source).read_bytes()
+    (tmp_path / "s.data").write_bytes((nvt_run / "s.data").read_bytes())
+    cut = tmp_path / name
+    cut.write_bytes(raw[:len(raw) * 3 // 5])
+    with pytest.raises(IonmdError, match="ends in the middle of a frame") as refusal:
+        read_frames(tmp_path / "s.data", [cut], type_map=TYPE_MAP)
+    command, argument = re.search(r"as it is \((.+?)\) and analyse that with --trajectory "
+                                  r"(.+?) \('trajectory' in run.json\)",
+                                  str(refusal.value)).groups()
+    subprocess.run(command, shell=True, check=True, cwd=tmp_path, stderr=subprocess.DEVNULL)
+    words = shlex.split(argument)
+    assert len(words) == 1
+    kept = read_frames(tmp_path / "s.data", [tmp_path / words[0]], type_map=TYPE_MAP)[0]
+    ref = _ref_frames(nvt_run)
+    assert 0 < len(kept.steps) < len(ref.steps)
+    np.testing.assert_array_equal(kept.steps, ref.steps[:len(kept.steps)])
+    assert cut.read_bytes() == raw[:len(raw) * 3 // 5]      # the original kept

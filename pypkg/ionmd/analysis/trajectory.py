@@ -658,7 +658,7 @@ def _cut_inside_frame(traj_file: Path, n_whole: int, end: int,
                          f"copy them into a file of their own, the original kept as it is "
                          f"(head -c {end} {shlex.quote(str(traj_file))} > "
                          f"{shlex.quote(str(whole))}) and analyse that with --trajectory "
-                         f"{whole.name} ('trajectory' in run.json); or rerun")
+                         f"{shlex.quote(whole.name)} ('trajectory' in run.json); or rerun")
 
 
 def stitch(pieces: Sequence[Piece]) -> Piece:

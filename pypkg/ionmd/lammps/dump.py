@@ -120,8 +120,8 @@ def _truncated(path: Path, frames: Sequence[DumpFrame]) -> AnalysisError:
                          f"killed while writing?); {n_frames} whole frames are readable"
                          f"{last}: copy them into a file of their own, the original kept as "
                          f"it is ({copy_lines_command(path, lines, whole)}) and analyse that "
-                         f"with --trajectory {whole.name} ('trajectory' in run.json); or "
-                         f"rerun")
+                         f"with --trajectory {shlex.quote(whole.name)} ('trajectory' in "
+                         f"run.json); or rerun")
 
 
 def whole_frame_lines(path: Path, n_frames: int) -> int:
