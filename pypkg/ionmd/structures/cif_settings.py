@@ -37,6 +37,12 @@ _BLOCK_LINE = re.compile(r"^\s*data_", flags=re.M | re.I)
 # 1, "standard"), 'Z' (origin choice 2, at the centre of symmetry), 'H', 'R'
 _NAMED_SETTING = re.compile(r"^(.*?)\s*(?::\s*([12HRhr])|\s([SZHR]))$")
 _ICSD_SETTING = {"S": "1", "Z": "2", "H": "H", "R": "R"}
+# group 68's symbols from before ITA's 'e' glide (2002), which spglib's table lacks: the Hall
+# numbers of origin choices 1 and 2 in their axes. pymatgen's table has them for origin
+# choice 2 alone, so it reads a plain 'C c c a' in origin choice 2, and 'C c c a :2' or ICSD's
+# 'C c c a Z' (by the number) in origin choice 1: Li2Cl for Li4Cl, no word
+_OLD_68_SYMBOLS = {"Ccca": (322, 323), "Cccb": (324, 325), "Abaa": (326, 327),
+                   "Acaa": (328, 329), "Bbcb": (330, 331), "Bbab": (332, 333)}
 LENGTH_TOLERANCE = 2e-4
 """Relative difference of cell lengths taken as equal (a = b = c of rhombohedral axes);
 lengths written to 4-5 digits differ by less when they are one length rounded."""
@@ -52,13 +58,15 @@ class _Group:
     settings: tuple[tuple[str, int], ...]   # ('1'/'2'/'H'/'R', Hall number) in its axes
     setting: str | None     # 'H', 'R', '1', '2' where the symbol names one
     named: str              # as the file gives it, for messages
+    plain: str = "1"        # the origin a symbol naming none is read in (pymatgen's)
 
 
 def with_setting_operators(text: str, label: str) -> str:
     """``text`` with the operators of its setting written into each data block that lists
     no operators and names (by symbol or number) a space group with two settings: the
     setting its symbol names (``:2``, ``Z``, ``:H``, ``H``...), for a rhombohedral group the
-    one its cell's axes are in, else origin choice 1 (in the symbol's axes); blocks that
+    one its cell's axes are in, else origin choice 1 (in the symbol's axes; 2 for group
+    68's old symbols such as 'C c c a', as pymatgen reads them); blocks that
     pymatgen reads in that setting itself (a plain symbol or number in standard axes,
     origin choice 1 or hexagonal), and all others, as they are.
 
@@ -130,7 +138,7 @@ def _chosen_hall(group: _Group, cell, label: str) -> int | None:
         return None     # a rhombohedral setting named for a group that has none
     # pymatgen would build origin choice 1 whatever the symbol names ('F d -3 m Z': LiMn2O4
     # read as Li2MnO4, O atoms 0.3 A apart)
-    return settings.get(group.setting or "1")
+    return settings.get(group.setting or group.plain)
 
 
 def _refuse_misfit(data: dict, cell, group: _Group, hall: int, label: str) -> None:
@@ -277,13 +285,19 @@ def _symbol_group(symbol) -> _Group | None:
     m = _NAMED_SETTING.match(symbol)
     base, setting = (m.group(1), (m.group(2) or "").upper()
                      or _ICSD_SETTING[m.group(3)]) if m else (symbol, None)
-    halls = _halls_by_symbol().get(_normalized(base))
+    halls = _symbol_halls(base)
     if halls is None and m:     # a symbol ending in H or R of its own, if any
         base, setting = symbol, None
-        halls = _halls_by_symbol().get(_normalized(base))
+        halls = _symbol_halls(base)
     if halls is None:
         return None
-    return _Group(_number(halls[0]), _settings(halls), setting, repr(symbol))
+    plain = "2" if _normalized(base) in _OLD_68_SYMBOLS else "1"
+    return _Group(_number(halls[0]), _settings(halls), setting, repr(symbol), plain)
+
+
+def _symbol_halls(symbol: str) -> tuple[int, ...] | None:
+    name = _normalized(symbol)
+    return _OLD_68_SYMBOLS.get(name) or _halls_by_symbol().get(name)
 
 
 def _cell(data: dict) -> tuple[float, ...] | None:
