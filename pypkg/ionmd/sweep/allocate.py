@@ -47,9 +47,10 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ionmd.analysis.aggregate import interval_dof, point_problem
+from ionmd.analysis.aggregate import Point, arrhenius_of_points, interval_dof, point_problem
 from ionmd.analysis.arrhenius import (KB_EV, ArrheniusFit, fit_arrhenius, ln_error_from_interval,
                                       t95, welch_satterthwaite_dof)
+from ionmd.errors import AnalysisError
 from ionmd.protocols.checks import temperature_folder
 
 Z95 = 1.96
@@ -83,6 +84,9 @@ class TemperatureRun:
     level : float
         The level ``quantile`` was taken at: 0.95, or 0.99 for a run stopped by its
         D-interval rule (``Point.level``); with ``quantile`` it gives the run's dof.
+    D_ci95_unwidened : (float, float) or None
+        A run stopped by its rule: its own 95 % interval beside the 99 % ``D_ci95``
+        (``Point.ci95_unwidened``), which collect's combination of replicas reads.
     """
 
     temperature_K: float
@@ -94,6 +98,7 @@ class TemperatureRun:
     max_time_ps: float | None = None
     quantile: float = Z95
     level: float = 0.95
+    D_ci95_unwidened: tuple[float, float] | None = None
 
     @property
     def dof(self) -> float:
@@ -150,7 +155,13 @@ class Option:
 
 @dataclass
 class Decision:
-    """The state of the extrapolation now and the option chosen (None: nothing possible)."""
+    """The state of the extrapolation now and the option chosen (None: nothing possible).
+
+    ``factor`` and the options' ``factor_after`` are the error model's (the runs' intervals
+    as given: what the planning ranks by); ``reported_factor`` is that of the interval
+    ``collect`` reports for these runs (:func:`reported_fit`: the covariance also scaled by
+    PDG's max(1, chi2 / dof)), the one a goal is checked against. They differ where the
+    points scatter about the line more than their intervals say."""
 
     target_K: float
     D_target: float           # fitted D at target_K, cm^2/s
@@ -160,15 +171,48 @@ class Decision:
     options: list[Option]     # every option, best first
     ignored: list[Any] = field(default_factory=list)   # keys (or T) of runs left out
     fit: ArrheniusFit | None = None
+    reported_factor: float = float("nan")   # collect's interval's (the goal's check)
 
     def describe(self) -> str:
         lines = [f"D({self.target_K:g} K) = {self.D_target:.3g} cm^2/s within a factor "
-                 f"{self.factor:.4g}"]
+                 f"{self.reported_factor:.4g}"
+                 + (f" (the runs' intervals alone: {self.factor:.4g}; the points scatter more "
+                    f"than they say)" if self.reported_factor > self.factor * (1 + 1e-9) else "")]
         lines += [("* " if o is self.choice else "  ") + o.describe() for o in self.options]
         if self.ignored:
             lines.append(f"  left out (no positive D, or no interval of finite positive "
                          f"width around it): {self.ignored}")
         return "\n".join(lines)
+
+
+def reported_fit(runs: Sequence[TemperatureRun], target_K: float = 300.0) -> ArrheniusFit:
+    """``collect``'s Arrhenius fit of ``runs`` (:func:`ionmd.analysis.aggregate.
+    arrhenius_of_points`: replicas combined per temperature, the covariance scaled by
+    max(1, chi2 / dof), Student t at the Welch-Satterthwaite dof), extrapolated to
+    ``target_K``: the interval a goal is met by is the one collect reports.
+
+    Raises
+    ------
+    ionmd.errors.AnalysisError
+        Fewer than 2 temperatures with a usable run, or the fit failed.
+    """
+    points = [Point(r.temperature_K, r.D, tuple(r.D_ci95), quantile=r.quantile, level=r.level,
+                    ci95_unwidened=r.D_ci95_unwidened) for r in runs if r.usable]
+    out = arrhenius_of_points(points, times_T=False)
+    if out is None or "error" in out:
+        raise AnalysisError((out or {}).get("error") or "the Arrhenius fit needs usable runs "
+                            "at >= 2 distinct temperatures")
+    fit = ArrheniusFit.from_dict(out)
+    value, lo, hi = fit.interval(np.array(float(target_K)))    # collect's, at 300 K
+    return replace(fit, T_extrapolated=float(target_K), y_extrapolated=float(value),
+                   y_extrapolated_ci95=(float(lo), float(hi)))
+
+
+def reported_factor(runs: Sequence[TemperatureRun], target_K: float = 300.0) -> float:
+    """``f`` of the 95 % interval ``[y / f, y * f]`` at ``target_K`` that ``collect``
+    reports for ``runs`` (:func:`reported_fit`)."""
+    lo, hi = reported_fit(runs, target_K).y_extrapolated_ci95
+    return float(np.sqrt(hi / lo))
 
 
 def interval_factor(ln_var: float, dof: float = float("inf")) -> float:
@@ -313,7 +357,8 @@ def next_step(runs: Sequence[TemperatureRun], *, step_ps: float, target_K: float
     return Decision(target_K=float(target_K), D_target=fit.y_extrapolated, ln_var=var_now,
                     factor=interval_factor(var_now, extrapolation_dof(T, var, dof, target_K)),
                     choice=options[0] if options else None,
-                    options=options, ignored=ignored, fit=fit)
+                    options=options, ignored=ignored, fit=fit,
+                    reported_factor=reported_factor(runs, target_K))
 
 
 def predict_outcome(runs: Sequence[TemperatureRun], option: Option,
@@ -354,11 +399,16 @@ class BudgetOutcome:
         """Interval factor at the end (from the runs' intervals)."""
         return self.decisions[-1].factor
 
+    @property
+    def reported_factor(self) -> float:
+        """Interval factor at the end as ``collect`` reports it (the goal's check)."""
+        return self.decisions[-1].reported_factor
+
     def describe(self) -> str:
         lines = []
         for n, d in enumerate(self.decisions[:-1], 1):
             lines.append(f"round {n}: factor {d.factor:.4g}; {d.choice.describe()}")
-        lines.append(f"stopped ({self.stopped}) at factor {self.factor:.4g}, spent "
+        lines.append(f"stopped ({self.stopped}) at factor {self.reported_factor:.4g}, spent "
                      f"{self.spent:.4g} of {self.budget:.4g}")
         return "\n".join(lines)
 
@@ -388,8 +438,8 @@ def spend_budget(runs: Sequence[TemperatureRun], *, budget: float, step_ps: floa
     Returns
     -------
     BudgetOutcome
-        ``stopped`` is ``"goal_met"`` (the factor from the runs' intervals is at most
-        ``goal_factor``), ``"budget_spent"``, or ``"nothing_left"`` (every run at its
+        ``stopped`` is ``"goal_met"`` (the factor of the interval ``collect`` reports,
+        :func:`reported_factor`, is at most ``goal_factor``), ``"budget_spent"``, or ``"nothing_left"`` (every run at its
         ``max_time_ps`` and no candidate temperature left); ``"max_rounds"`` if
         ``max_rounds`` rounds did not get there.
     """
@@ -399,7 +449,7 @@ def spend_budget(runs: Sequence[TemperatureRun], *, budget: float, step_ps: floa
         left = budget - spent
         d = next_step(runs, budget_left=max(left, 0.0), **kw)
         decisions.append(d)
-        if goal_factor is not None and d.factor <= goal_factor:
+        if goal_factor is not None and d.reported_factor <= goal_factor:
             stopped = "goal_met"
             break
         if left <= 1e-9 * max(budget, 1.0):
@@ -440,4 +490,4 @@ def cost_per_ps_from_logs(run_dir: str | Path, *, timestep_fs: float, units: flo
 
 __all__ = ["BudgetOutcome", "Decision", "Option", "TemperatureRun",
            "cost_per_ps_from_logs", "interval_factor", "ln_var_at", "new_run_K", "next_step",
-           "predict_outcome", "spend_budget"]
+           "predict_outcome", "reported_factor", "reported_fit", "spend_budget"]

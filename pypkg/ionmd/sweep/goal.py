@@ -9,7 +9,8 @@ compute the runs used: every loop, the relaxation's too, and every killed piece:
 expected narrowing of the sigma(300 K) interval per unit cost: extend a run (its length
 grows by ``goal.step``, it resumes from its restart file) or start a run at a new
 temperature of ``goal.temperatures``. The series stops when sigma(300 K) is known within
-``goal.sigma_300K_factor`` either way (``goal_met``), when the budget is spent
+``goal.sigma_300K_factor`` either way by the interval ``collect`` reports
+(:func:`ionmd.sweep.allocate.reported_factor`: ``goal_met``), when the budget is spent
 (``budget_spent``), or when nothing is left to try (``nothing_left``).
 
 The state is on disk: the runs themselves, and ``<output>/goal.json`` (the temperatures a
@@ -84,14 +85,15 @@ def _series_runs(campaign: Campaign, structure: str, model: str):
     return [r for r in plan_campaign(campaign) if r.structure == structure and r.model == model]
 
 
-def series_value(res: dict) -> tuple[float, tuple[float, float], float, float] | None:
+def series_point(res: dict):
     """What a run (its results with ``temperature_K``) gives the goal's fit: ``(value, 95 %
     interval (99 % for a run stopped by its D-interval rule), its quantile, its level)`` of its
     Nernst-Einstein sigma T, the quantity whose 300 K value the goal is on and that
     ``collect``'s sigma(300 K) is fitted from (every mobile species summed, the frozen
     framework or a second mobile ion included as they contribute), read as collect reads
     it; without charges (no sigma) the D of its one mobile species (sigma T is
-    proportional to it). None: neither (several species and no charges)."""
+    proportional to it), as collect's :class:`ionmd.analysis.aggregate.Point`. None: neither
+    (several species and no charges)."""
     from ionmd.analysis.aggregate import series_points
 
     points = series_points([res])
@@ -103,7 +105,13 @@ def series_value(res: dict) -> tuple[float, tuple[float, float], float, float] |
             return None
         key = species[0]
     (p,) = points[key]
-    return p.value, p.ci95, p.quantile, p.level
+    return p
+
+
+def series_value(res: dict) -> tuple[float, tuple[float, float], float, float] | None:
+    """:func:`series_point`'s ``(value, interval, quantile, level)``; None where it has none."""
+    p = series_point(res)
+    return None if p is None else (p.value, p.ci95, p.quantile, p.level)
 
 
 def measure(campaign: Campaign, runs) -> tuple[list, float]:
@@ -139,16 +147,16 @@ def measure(campaign: Campaign, runs) -> tuple[list, float]:
         if classify(run.rundir) != "completed":
             continue
         res = cached_run_results(run, campaign, charges_for(campaign, run.structure))
-        point = series_value({**res, "temperature_K": run.temperature})
+        point = series_point({**res, "temperature_K": run.temperature})
         cost = costs[run.path] or typical
         if point is None or not cost:
             continue
-        value, interval, quantile, level = point
         # the level too: a rule-stopped run's 99 % quantile read at 95 % is another dof
         measured.append(TemperatureRun(temperature_K=run.temperature,
-                                       time_ps=float(res.get("run_length_ps", 0.0)), D=value,
-                                       D_ci95=interval, cost_per_ps=cost, key=run,
-                                       quantile=quantile, level=level))
+                                       time_ps=float(res.get("run_length_ps", 0.0)),
+                                       D=point.value, D_ci95=point.ci95, cost_per_ps=cost,
+                                       key=run, quantile=point.quantile, level=point.level,
+                                       D_ci95_unwidened=point.ci95_unwidened))
     return measured, spent
 
 
@@ -231,8 +239,11 @@ def advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRoun
         write_goal_state(campaign, state)
         return SeriesRound(key, "no_fit", None, spent,
                            uncharged_note(campaign, structure, runs) or str(exc))
-    factor = decision.factor
+    # the goal is met by the interval collect reports (PDG-scaled where the points scatter
+    # more than their intervals say), not by the model's that ranks the options
+    factor = decision.reported_factor
     record = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "factor": factor, "spent": spent,
+              "runs_factor": decision.factor,
               "choice": decision.choice.describe() if decision.choice else None}
     stopped = ("goal_met" if factor <= goal.sigma_factor else
                "budget_spent" if spent >= goal.budget * (1 - 1e-9) else
