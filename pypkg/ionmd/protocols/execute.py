@@ -46,7 +46,8 @@ from ionmd.lammps.process import find_lammps, process_alive, process_group_alive
 from ionmd.lammps.restart import restart_complete, restart_step
 from ionmd.protocols.prepare import data_file_triclinic, resolve_couple
 from ionmd.protocols.presets import Protocol
-from ionmd.protocols.rundir import (DATA, NO_SPACE, PIECE_TIMES, RESERVE_BYTES, STATUS,
+from ionmd.protocols.rundir import (DATA, NO_SPACE, PIECE_TIMES, RESERVE_BYTES,
+                                    RESTART_FILES, STATUS,
                                     RunDir, piece_end_evidence)
 from ionmd.protocols.stopping import after_segment
 
@@ -684,6 +685,15 @@ def _restart_write_reason(rd: RunDir, step: int, error: str, text: str) -> str:
             f"lfs quota) and the file system, then {again}")
 
 
+def _own_restart_file(name: str) -> bool:
+    """Whether ``name`` is a restart file ionmd names in the run folder (restart.a/b, the
+    end restart): one it cannot open there is the folder's fault (read-only, stale, a
+    folder in the way), resumable once fixed. A template's own file (``write_restart
+    equil/state.restart`` where equil/ is missing) fails at the same step on every resume:
+    a failure of the template, as any other LAMMPS error."""
+    return os.path.normpath(name) in RESTART_FILES
+
+
 def _restart_open_reason(rd: RunDir, step: int, name: str, why: str) -> str:
     """Why a run whose LAMMPS could not open the restart file ``name`` (the system's
     ``why``) was interrupted, and where it resumes once that is fixed."""
@@ -819,7 +829,8 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
             rd, step, io_error.group(0), last_text or screen_text), **common)
     cannot_open = (RESTART_OPEN_ERROR_RE.search(last_text)
                    or RESTART_OPEN_ERROR_RE.search(screen_text))
-    if cannot_open:     # the folder's fault, not the run's: failed, a retry started it over
+    if cannot_open and _own_restart_file(cannot_open.group(1)):
+        # the folder's fault, not the run's (was failed: a retry started it over)
         return rd.set_status("interrupted", resumable=True, reason=_restart_open_reason(
             rd, step, *cannot_open.groups()), **common)
     if limit is not None:       # the template's own `timer timeout`: no failure, resumable
