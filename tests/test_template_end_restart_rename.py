@@ -74,3 +74,28 @@ def test_a_templates_own_rename_never_puts_a_cut_file_over_restart_end(tmp_path,
     spec = load_run_spec(rd.path)
     steps = read_frames(spec.data_file, spec.trajectory, type_map=spec.type_map)[0].steps
     np.testing.assert_array_equal(steps, np.arange(0, 231, 10))
+
+
+def test_a_templates_own_restart_line_never_writes_first_over_the_resumed_state(tmp_path,
+                                                                               model):
+    """A template with md.lmp's line before 90ad165 (``restart N restart.a restart.b``):
+    resumed from restart.a (restart.b cut by a full disk at step 100), its first write
+    went over restart.a in place, the only whole file: now restart.b first."""
+    text = (INPUTS / "md.lmp").read_text()
+    assert "restart         $restart_every $restart_files" in text
+    template = tmp_path / "old_restart_line.lmp"
+    template.write_text(text.replace("$restart_files", "restart.a restart.b"))
+    proto = short("conductivity", temperatures=(700.0,), duration_ps=0.15, discard_ps=0.01,
+                  dump_every=10, thermo_every=10, restart_every=50, tdamp_fs=50.0,
+                  pdamp_fs=500.0, template=str(template))
+    # 256 atoms: a 23 KB file, whose failed write LAMMPS sees (a 4 KB one fails unseen)
+    (rd,) = plan_runs(proto, fcc_cell(reps=4), model, tmp_path / "runs", name="fcc")
+    os.symlink("/dev/full", rd.path / "restart.b")
+    assert execute(rd)["state"] == "interrupted"
+    (rd.path / "restart.b").unlink()
+    status = execute(rd)
+    assert status["state"] == "completed" and status["resumed_from"] == "restart.a", status
+    # LAMMPS's own record of what it wrote: restart.b at 100 (first), restart.a at 150
+    steps = {n: restart_step(rd.path / n) for n in ("restart.a", "restart.b")}
+    assert steps == {"restart.a": 150, "restart.b": 100}
+    assert all(restart_complete(rd.path / n) for n in steps)

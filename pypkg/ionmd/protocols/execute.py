@@ -189,7 +189,7 @@ def render_md(rd: RunDir, k: int, restart: Path | None) -> str:
     except (KeyError, ValueError) as exc:
         raise IonmdError(f"template {template_path(rd)} uses an unknown placeholder {exc}; "
                          f"known: {', '.join(sorted(subs))}") from exc
-    return without_end_restart_rename(text)
+    return _restart_order_kept(without_end_restart_rename(text), restart)
 
 
 TEMPLATE_END_RENAME_RE = re.compile(
@@ -212,6 +212,19 @@ def without_end_restart_rename(text: str) -> str:
     return TEMPLATE_END_RENAME_RE.sub(
         lambda m: "" if m.group("arg") else
         "# shell mv restart.end.part restart.end: done by ionmd once the file is whole", text)
+
+
+TEMPLATE_RESTART_AB_RE = re.compile(r"^([ \t]*restart[ \t]+\d+[ \t]+)restart\.a[ \t]+restart\.b"
+                                    r"(?=[ \t]*(?:#.*)?$)", re.M)
+"""md.lmp's ``restart`` line before ``$restart_files`` (90ad165), as user templates copied
+from it still write it: restart.a always first."""
+
+
+def _restart_order_kept(text: str, restart: Path | None) -> str:
+    """A rendered input whose ``restart N restart.a restart.b`` (a template written
+    before ``$restart_files``) names the files in :func:`_restart_order`: a piece resumed
+    from restart.a wrote it first, in place over the state it resumed from."""
+    return TEMPLATE_RESTART_AB_RE.sub(lambda m: m.group(1) + _restart_order(restart), text)
 
 
 def _restart_order(restart: Path | None) -> str:
