@@ -184,7 +184,7 @@ def _read_frames(path, label: str | None = None) -> list[Structure]:
     formats only ASE reads (every frame)."""
     label = label or repr(str(path))
     name = path.name.lower()
-    text = path.read_text(errors="replace")
+    text = _read_text(path)
     if not text.strip():
         raise StructureError(f"{label} is empty; give a CIF or POSCAR file with a structure in it")
     if name.endswith(".cif"):
@@ -243,6 +243,17 @@ def _read_frames(path, label: str | None = None) -> list[Structure]:
     raise StructureError(
         f"cannot read {label} as {' or '.join(formats)} ({'; '.join(errors)}); give a valid "
         "CIF (*.cif) or POSCAR/CONTCAR (*.vasp) file")
+
+
+def _read_text(path) -> str:
+    """The file's text: UTF-8 whatever the locale, else Windows-1252 (a file saved as 'ANSI'
+    from text copied out of a paper, whose en dash 0x96 is a minus sign: replaced by U+FFFD
+    it was dropped with the sign, -0.1 read as 0.1)."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
 
 
 def _refuse_what_the_readers_guessed(caught, text: str, label: str) -> None:
