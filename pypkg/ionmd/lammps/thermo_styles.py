@@ -36,8 +36,10 @@ _YAML_ROW = re.compile(r"^\s+- \[(.*)\]\s*$")
 MULTI_SEPARATOR = re.compile(r"^-+ Step\s+(-?\d+) -+ CPU =\s*(\S+) \(sec\) -+\s*$")
 MULTI_PER_LINE = 3
 """Pairs on each line of a multi record but its last, which may hold fewer."""
-_MULTI_PAIRS = re.compile(r"^(?:\s*\S+ += *\S+)+\s*$")
-_MULTI_PAIR = re.compile(r"(\S+)( +)= *(\S+)")
+_PAIR = r"(\S[^=]*?)( +)= *(\S+)"
+"""A multi pair: a key (``thermo_modify colname`` may give it spaces), `` = ``, a value."""
+_MULTI_LINE = re.compile(rf"^(?:{_PAIR} )*{_PAIR}\s*$")
+_MULTI_PAIR = re.compile(_PAIR)
 MULTI_KEY_WIDTH = 8
 """LAMMPS writes each multi pair as ``%-8s = value`` (every version): the key padded to
 8 characters, then `` = ``."""
@@ -46,12 +48,18 @@ MULTI_KEY_WIDTH = 8
 def multi_pairs(line: str) -> list[tuple[str, str]] | None:
     """The ``(key, value)`` pairs of a multi record's line, None where ``line`` is not one:
     a user's ``print``/``fix print`` line such as ``msd = 0.52`` is not padded as LAMMPS
-    pads a multi key, and must not become a column of the record it follows."""
-    if not _MULTI_PAIRS.match(line):
+    pads a multi key, and must not become a column of the record it follows. A key with
+    a space (``thermo_modify colname press "My Press"``) is read as one, to be refused by
+    name (:data:`COLUMN_NAME`), not cut off with the columns after it; where it opens a
+    line of one pair, only padded to 8 exactly (``Li msd = 0.5`` is a print line)."""
+    if not _MULTI_LINE.match(line):
         return None
     pairs = _MULTI_PAIR.findall(line)
     if any(len(key) + len(gap) != max(MULTI_KEY_WIDTH, len(key)) + 1
            for key, gap, _ in pairs):
+        return None
+    first = pairs[0][0]
+    if len(pairs) == 1 and " " in first and len(first) > MULTI_KEY_WIDTH:
         return None
     return [(key, value) for key, _, value in pairs]
 

@@ -1,4 +1,4 @@
-"""``thermo_style multi`` beside a user's ``fix print`` (``msd = 0.52``: one ``Key = value``
+"""Where a ``thermo_style multi`` record ends. Beside a user's ``fix print`` (``msd = 0.52``: one ``Key = value``
 pair, as a multi line holds three). LAMMPS prints the fix's line before each record's
 separator, so a record of 12 columns (``multi`` at constant volume: its lines are full,
 its end is told by the line after it) was followed by the print line, which was read as
@@ -6,14 +6,20 @@ one more pair: a column ``msd`` holding the next step's value, the next record's
 changed, and ``parse_thermo`` ended in ``AttributeError: 'NoneType' object has no attribute
 'index'``. LAMMPS pads every multi key to 8 characters (``%-8s = ``, all versions), a print
 line's key is not. Reference: the same run written with ``thermo_style custom`` of the
-same columns at the same precision (rows equal to the bit)."""
+same columns at the same precision (rows equal to the bit).
+
+A column renamed with a space (``thermo_modify colname press "My Press"``) on a record's
+later line ended the record before that line: E_coul, E_long and Press left out without a
+word (the header check refused such a name only on a record's first line); it is now read
+as a key, and the record refused naming it."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from ionmd.lammps.log import parse_thermo, thermo_steps
+from ionmd.errors import AnalysisError
+from ionmd.lammps.log import parse_thermo, require_step, thermo_steps
 from ionmd.lammps.thermo_styles import multi_pairs
 from lammps_runner import run_lmp
 
@@ -71,3 +77,18 @@ def test_lammps_padded_pairs_are_read_and_print_lines_are_not():
         ("c_msd[4]", "0.5000"), ("v_longname", "1.0")]
     assert multi_pairs("msd = -24.5795567432102") is None
     assert multi_pairs("Li msd = 0.5") is None
+    assert multi_pairs("The MSD of Li = 0.5") is None
+    assert multi_pairs("E_coul   =         0.0000 My Press =    -10736.3719") == [
+        ("E_coul", "0.0000"), ("My Press", "-10736.3719")]
+
+
+def test_a_column_name_with_a_space_on_a_later_line_is_refused_by_name(tmp_path):
+    script = RUN.format(thermo=MULTI + '\nthermo_modify colname press "My Press"')
+    run_lmp(script.replace('fix p all print 10 "msd = ${pe}"\n', ""), tmp_path,
+            env={"OMP_NUM_THREADS": "1"})
+    text = (tmp_path / "log.lammps").read_text()
+    assert "My Press =" in text.split("E_coul   =", 1)[1].splitlines()[0]   # a later line
+    thermo = parse_thermo(text)
+    assert thermo.unreadable and "My Press" in thermo.unreadable[0]
+    with pytest.raises(AnalysisError, match="My Press.*cannot be read"):
+        require_step(thermo)
