@@ -36,6 +36,7 @@ run 400
 #: The names the docs and run.json's schema promise (DCD pieces; dump custom/atom, plain
 #: or gzipped, and dump xtc; the files ASE reads)
 PROMISED = {"*.dcd", "*.dump", "*.lammpstrj", "dump.*", "*.dump.gz", "*.lammpstrj.gz",
+            "*.dump.bz2", "*.lammpstrj.bz2", "*.dump.xz", "*.lammpstrj.xz",
             "*.xtc", "XDATCAR", "*.extxyz", "*.xyz", "*.traj"}
 
 

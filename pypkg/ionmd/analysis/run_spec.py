@@ -13,7 +13,9 @@ may be overridden on the ``ionmd analyze`` command line)::
       "dump_every": 50,                       # steps between frames (checked against the files)
       "discard_ps": 5.0,                      # equilibration to drop (default 0)
       "mobile_species": ["Li"],               # default ["Li"]
-      "charges": {"Li": 1, "Cl": -1},         # oxidation states (mobile ones required for sigma)
+      "charges": {"Li": 1, "Cl": -1},         # oxidation states (mobile ones required for sigma;
+                                              # recorded in results.json: a series whose runs
+                                              # differ is warned, mixed_charges)
       "charges_guessed": false,               # the charges are ionmd's guess, not the user's
                                               # (default false: a run.json's are the user's)
       "type_map": {"1": "Cl", "2": "Li"},     # LAMMPS type -> element (default: the
@@ -37,7 +39,9 @@ may be overridden on the ``ionmd analyze`` command line)::
                                               # box is constant: use them as they are
       "ensemble": "npt",                      # informational
       "structure": "Li3YCl6_mp-...",          # name used to group runs (Arrhenius fits,
-                                              # survival curves); default: see below
+                                              # survival curves); runs of one name but other
+                                              # atoms per element are fitted apart as
+                                              # <structure>[<formula>]; default: see below
       "model": "sevennet_0",                  # the model as the run or campaign names it
       "model_hash": "3f1c...",                # sha256 (16 hex) of the model file: runs are
                                               # grouped by (structure, model); see below
@@ -268,7 +272,8 @@ DCD_PATTERNS = ("*.dcd",)
 
 #: Names of LAMMPS ``dump`` files (``custom``/``atom``, plain or gzipped, and ``xtc``)
 #: looked for where a run directory has no DCD.
-DUMP_PATTERNS = ("*.dump", "*.lammpstrj", "dump.*", "*.dump.gz", "*.lammpstrj.gz", "*.xtc")
+DUMP_PATTERNS = ("*.dump", "*.lammpstrj", "dump.*", "*.dump.gz", "*.lammpstrj.gz", "*.dump.bz2",
+                 "*.lammpstrj.bz2", "*.dump.xz", "*.lammpstrj.xz", "*.xtc")
 
 
 def trajectory_searched() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:

@@ -86,8 +86,9 @@ def register(subparsers) -> None:
                                         "'id type q x y z' (default: those of the style its "
                                         "'Atoms # style' line names, else 'id type x y z')")
     p.add_argument("--trajectory", help="trajectory pieces in run order, comma separated: LAMMPS "
-                                        "DCD or dump files, or (read through ASE) VASP XDATCAR, "
-                                        "extended XYZ (.extxyz, .xyz), ASE .traj")
+                                        "DCD, dump (custom/atom, also compressed) or XTC files, "
+                                        "or (read through ASE) VASP XDATCAR, extended XYZ "
+                                        "(.extxyz, .xyz), ASE .traj")
     p.add_argument("--trajectory-format",
                    help="ASE format of a non-LAMMPS trajectory (default: by file name: "
                         "vasp-xdatcar, extxyz or traj)")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 
 from ionmd.structures.charges_metallic import _carbon_host, _zintl_anion
-from ionmd.structures.charges_states import (CHARGED_REFINEMENT, OxidationGuess, _options,
+from ionmd.structures.charges_states import (CHARGED_REFINEMENT, OxidationGuess, element_states,
                                              _probabilities, _usual_state)
 from ionmd.structures.charges_words import _formula, _ions
 
@@ -45,7 +45,7 @@ def _polyanion(amounts) -> OxidationGuess | None:
         return None
     prob = _probabilities(amounts)
     states = {el: float(_usual_state(el, prob)) for el in cations}
-    negative = [s for s in _options(x) if s < 0]
+    negative = [s for s in element_states(x) if s < 0]
     if not negative or min(states.values()) <= 0 or _carbon_host(amounts, states) is not None:
         return None                                     # LiC6's graphite is no polyanion
     usual = max(negative, key=lambda s: prob[x, s])

@@ -11,7 +11,7 @@ from ionmd.structures.charges_metallic import (_carbon_host, _dear_metal_anion,
 from ionmd.structures.charges_oxides import (_nitrogen_fits, _oxidized_oxide, _reduced_oxide,
                                              _settled_oxide)
 from ionmd.structures.charges_states import (CHARGED_REFINEMENT, NEARLY_NEUTRAL, OxidationGuess,
-                                             _Assignment, _assignments, _cations_first, _options,
+                                             _Assignment, _assignments, _cations_first, element_states,
                                              _probabilities, _usual, _usual_state)
 from ionmd.structures.charges_words import _described, _formula, _ions
 
@@ -127,7 +127,7 @@ def _mixed_valence(candidates, amounts) -> _Assignment | None:
         if not _usual(a.states):        # the other elements keep their usual states
             continue
         for el, state in a.states.items():
-            positive = sorted(s for s in _options(el) if s > 0)
+            positive = sorted(s for s in element_states(el) if s > 0)
             if (state <= 0 or len(positive) < 2 or _usual_state(el, prob) < 0
                     or not _metal_or_metalloid(el)):
                 continue

@@ -5,7 +5,7 @@ electronegativity rule of formal states read as Pt- beside H+ and left without a
 from __future__ import annotations
 
 from ionmd.structures.charges_states import (OxidationGuess, _cations_first,
-                                             _electronegativity, _options, _probabilities,
+                                             _electronegativity, element_states, _probabilities,
                                              _usual_state)
 from ionmd.structures.charges_words import _formula, _ions
 
@@ -37,7 +37,7 @@ def _complex_hydride(amounts) -> OxidationGuess | None:
         return None
     states["H"] = -1.0
     state = round(-sum(amounts[el] * s for el, s in states.items()) / amounts[centre], 9)
-    if state <= 0 or state not in _options(centre):
+    if state <= 0 or state not in element_states(centre):
         return None
     states[centre] = float(state)
     return OxidationGuess(states, 0.0, _hydride_note(amounts, states, centre))

@@ -5,7 +5,7 @@ subvalent compounds (Ag2F) and the metals and metalloids of Zintl anions (LiSi).
 from __future__ import annotations
 
 from ionmd.structures.charges_states import (CHARGED_REFINEMENT, OxidationGuess,
-                                             _electronegativity, _options, _probabilities,
+                                             _electronegativity, element_states, _probabilities,
                                              _usual_state)
 from ionmd.structures.charges_words import _average_of, _formula, _ions
 
@@ -88,12 +88,12 @@ def _subvalent(amounts) -> str | None:
     prob = _probabilities(amounts)
     usual = {}
     for el in anions:
-        negative = [s for s in _options(el) if s < 0]
+        negative = [s for s in element_states(el) if s < 0]
         if not negative:
             return None
         usual[el] = max(negative, key=lambda s: prob[el, s])
     taken = -sum(amounts[el] * s for el, s in usual.items())
-    lowest = {el: min((s for s in _options(el) if s > 0), default=None) for el in metals}
+    lowest = {el: min((s for s in element_states(el) if s > 0), default=None) for el in metals}
     if None in lowest.values():
         return None
     positive = sum(amounts[el] * s for el, s in lowest.items())
@@ -148,7 +148,7 @@ def _metal_anion_states(amounts, cost_limit: float | None = None) -> dict[str, f
         return {}
     for el in amounts:
         if el not in metals:        # an ordinary anion beside the metal one (O2-, H-)
-            negative = [s for s in _options(el) if s < 0]
+            negative = [s for s in element_states(el) if s < 0]
             if not negative:
                 return {}
             states[el] = float(max(negative, key=lambda s: prob[el, s]))
@@ -168,7 +168,7 @@ def _disproportionated(anion: str, state: float, amounts) -> bool:
     from pymatgen.core import Element
 
     negative = min(s for s in Element(anion).oxidation_states if s < 0)
-    return (-negative in _options(anion) and negative < state < -negative
+    return (-negative in element_states(anion) and negative < state < -negative
             and any(not Element(el).is_metal for el in amounts))
 
 

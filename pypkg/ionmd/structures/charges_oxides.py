@@ -6,7 +6,7 @@ in an oxynitride (LiPON: N3-)."""
 from __future__ import annotations
 
 from ionmd.structures.charges_states import (CHARGED_REFINEMENT, OxidationGuess,
-                                             _Assignment, _cations_first, _options,
+                                             _Assignment, _cations_first, element_states,
                                              _probabilities, _usual, _usual_state)
 from ionmd.structures.charges_words import _average_of, _formula, _ions
 
@@ -46,7 +46,7 @@ def _settled_oxide(best: _Assignment, amounts) -> OxidationGuess | None:
     states = {**best.states, **{m: SETTLED_IN_OXIDES[m] for m in settled}}
     others = sum(amounts[x] * s for x, s in states.items() if x != el)
     average = round(-others / amounts[el], 9)      # 2.875, not 2.8749999999999996
-    positive = sorted(s for s in _options(el) if s > 0)
+    positive = sorted(s for s in element_states(el) if s > 0)
     lo = max((s for s in positive if s <= average + 1e-9), default=None)
     if (lo is None or (abs(average - lo) > 1e-9 and lo + 1 not in positive)
             or average < _usual_state(el, _probabilities(amounts)) - 1e-9):
@@ -211,6 +211,6 @@ def _next_state(el: str, state: float, step: int) -> float | None:
     if e.block != "d" or state <= 0:
         return None
     shannon = {float(k) for k in e.data.get("Shannon radii", {})}
-    known = set(_options(el)) | set(e.oxidation_states)
+    known = set(element_states(el)) | set(e.oxidation_states)
     beyond = [s for s in known if s > 0 and (s - state) * step > 0 and s in shannon]
     return float(min(beyond, key=lambda s: abs(s - state))) if beyond else None

@@ -79,7 +79,6 @@ def element_states(el: str) -> tuple[int, ...]:
     return tuple(Element(el).icsd_oxidation_states or Element(el).common_oxidation_states)
 
 
-_options = element_states   # the name charges_anions, _metallic and _oxides still import
 
 
 def _probabilities(amounts) -> dict[tuple[str, float], float]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from ionmd.structures.charges_states import (OxidationGuess, _Assignment, _cations_first,
-                                             _options)
+                                             element_states)
 
 
 def _formula(amounts) -> str:
@@ -45,8 +45,8 @@ def _described(a: _Assignment, amounts, averaged: str | None = None,
                     f"{value:g}+ (in Shannon's table of ionic radii, not among pymatgen's "
                     f"ICSD states of {averaged}) makes it neutral")
             return OxidationGuess(a.states, 0.0, note)
-        lo = max(s for s in _options(averaged) if s < value)
-        hi = min(s for s in _options(averaged) if s > value)
+        lo = max(s for s in element_states(averaged) if s < value)
+        hi = min(s for s in element_states(averaged) if s > value)
         note = (f"mixed valence: {averaged} {value:.3g} on average, "
                 f"{_average_of(averaged, value, lo, hi)}, makes {_formula(amounts)} neutral "
                 f"({_ions({el: s for el, s in a.states.items() if el != averaged})} beside it)")
