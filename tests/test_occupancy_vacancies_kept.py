@@ -1,7 +1,8 @@
 """Deliberate vacancies are not rounding: a site of Li 0.99 (1 % vacancies, as in a doped
 garnet) keeps its vacancies under --order random and is refused unordered, where a
 rounding bound of 0.01 filled it (Li4 Cl4, a warning only); sums within the ordering's
-own tolerance (0.999, 0.998) are still whole, and filling keeps a Structure's charge."""
+own tolerance (0.999, 0.998) are still whole, though not past a stricter --order-tol, and
+filling keeps a Structure's charge."""
 
 import warnings
 
@@ -50,3 +51,16 @@ def test_filling_keeps_the_structure_charge():
     filled, _ = fill_rounded_sites(cell)
     assert filled.is_ordered
     assert filled.charge == cell.charge == 1.0
+
+
+def test_a_stricter_order_tolerance_keeps_li_0999_vacancies(tmp_path):
+    """--order-tol 5e-4 (below 0.999's 1e-3 deficit) asks the ordering to keep them: the
+    ordered cell's Li/Cl is 0.999 within one atom, as the ordering alone gives it, where
+    the fixed 2e-3 fill read the site as whole (Li4 Cl4)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        got = load_structure(_cif(tmp_path, "0.999"),
+                             OrderOptions(method="random", occ_tol=5e-4))
+    li, cl = got.structure.composition["Li"], got.structure.composition["Cl"]
+    assert li < cl
+    assert li / cl == pytest.approx(0.999, abs=1 / cl)

@@ -12,7 +12,8 @@ from typing import Any
 
 from pymatgen.core import Structure
 
-from ionmd.structures.checks import check_ordered, check_overlaps, fill_rounded_sites
+from ionmd.structures.checks import (ROUNDING_TOLERANCE, check_ordered, check_overlaps,
+                                     fill_rounded_sites)
 from ionmd.structures.errors import StructureError
 from ionmd.structures.io import read_structures
 
@@ -95,7 +96,10 @@ def load_structures(source: Any, order: OrderOptions | None = None) -> list[Load
         where = label if len(items) == 1 else f"{label} (structure {name})"
         what = Path(source).name if is_file and len(items) == 1 else name
         ordering, rounded_away = None, {}
-        structure, rounding = fill_rounded_sites(structure)   # 0.999 as 1.001: rounding
+        # 0.999 as 1.001: rounding; not beyond a stricter --order-tol (5e-4 keeps Li 0.999's
+        # vacancies: Li667 Cl668)
+        structure, rounding = fill_rounded_sites(structure, min(ROUNDING_TOLERANCE,
+                                                                order.occ_tol))
         if rounding:
             warnings.warn(f"{where}: {rounding}", stacklevel=2)
         if structure.is_ordered:
