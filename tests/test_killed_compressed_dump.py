@@ -170,3 +170,17 @@ def test_advice_for_a_file_name_with_spaces_works_in_a_shell(nvt_run, tmp_path, 
     assert 0 < len(kept.steps) < len(ref.steps)
     np.testing.assert_array_equal(kept.steps, ref.steps[:len(kept.steps)])
     assert cut.read_bytes() == raw[:len(raw) * 3 // 5]      # the original kept
+
+
+def test_unpack_advice_for_a_zstd_dump_with_spaces_is_one_shell_word(tmp_path):
+    """The zstd/lz4 refusal gave 'zstd -d prod run 1.dump.zst' unquoted: four words."""
+    import shlex
+
+    from ionmd.lammps.dump import open_dump
+
+    packed = tmp_path / "prod run 1.dump.zst"
+    packed.write_bytes(b"\x28\xb5\x2f\xfd" + bytes(32))          # zstd's frame magic
+    with pytest.raises(IonmdError, match="compressed with zstd") as refusal:
+        open_dump(packed)
+    command = re.search(r"unpack it first \((.+?)\) and give", str(refusal.value)).group(1)
+    assert shlex.split(command) == ["zstd", "-d", str(packed)]

@@ -209,7 +209,8 @@ def _damaged(path: Path, frames: Sequence[DumpFrame], damage: Exception) -> Anal
     kind = compression_of(path)
     n = len(frames)
     after = f" (after step {frames[-1].step})" if frames else ""
-    unpack = (f"unpack the file ({UNPACK_COMMAND[kind]} {path} > unpacked.dump; it "
+    unpack = (f"unpack the file ({UNPACK_COMMAND[kind]} {shlex.quote(str(path))} > "
+              f"unpacked.dump; it "
               f"complains at the damage), delete from frame {n}'s 'ITEM: TIMESTEP' on and "
               f"give that file")
     if not frames:
@@ -323,7 +324,8 @@ def open_dump(path: Path):
     for magic, (name, unpack) in UNREADABLE_COMPRESSION.items():
         if head.startswith(magic):
             raise AnalysisError(f"{path} is compressed with {name} (dump custom/{name}?), "
-                                f"which ionmd cannot read: unpack it first ({unpack} {path}) "
+                                f"which ionmd cannot read: unpack it first "
+                                f"({unpack} {shlex.quote(str(path))}) "
                                 f"and give the unpacked file, or dump as custom/gz")
     return open(path)
 
