@@ -1,6 +1,7 @@
-"""Read LAMMPS trajectories (DCD and XTC through MDAnalysis, XTC by its file class; ``dump custom``/``dump atom`` files,
-plain or gzipped, by ionmd's own reader) with a data file, stitch the pieces of resumed
-runs and unwrap coordinates so that they stay right under a changing box.
+"""Read LAMMPS trajectories (DCD through MDAnalysis, XTC through its XTC file class;
+``dump custom``/``dump atom`` files, plain or gzipped, by ionmd's own reader) with a data
+file, stitch the pieces of resumed runs and unwrap coordinates so that they stay right
+under a changing box.
 
 Unwrapping. The displacement between consecutive frames is taken as the minimum image
 in the later box and summed (the "TOR" scheme of Bullerjahn, von Bülow and Hummer,
