@@ -62,8 +62,9 @@ def test_a_templates_own_rename_never_puts_a_cut_file_over_restart_end(tmp_path,
     assert status["state"] == "completed" and status["step"] == 150, status
     # was: the link renamed to restart.end by LAMMPS, then removed: no restart.end left
     assert end.is_file() and not end.is_symlink() and end.read_bytes() == before
-    assert "shell mv restart.end.part" not in rd.piece(1)["input"].read_text().replace(
-        "# shell mv", "")
+    commands = [ln for ln in rd.piece(1)["input"].read_text().splitlines()
+                if not ln.lstrip().startswith("#")]
+    assert not any("shell mv restart.end.part" in ln for ln in commands)
     assert status["restart_end_cut"].endswith(f"({END_RESTART} of step 60 is kept)")
     assert not os.path.lexists(rd.path / PART)
     # extended again, it goes on from step 60, not from step 0
