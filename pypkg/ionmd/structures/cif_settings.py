@@ -34,8 +34,9 @@ _OPERATOR_LINE = re.compile(r"^\s*_(symmetry_equiv_pos_as_xyz|space_group_symop_
                             r"_?\s*$", flags=re.M | re.I)
 _BLOCK_LINE = re.compile(r"^\s*data_", flags=re.M | re.I)
 # a setting named after the symbol: ITA's ':1', ':2', ':H', ':R'; ICSD's 'S' (origin choice
-# 1, "standard"), 'Z' (origin choice 2, at the centre of symmetry), 'H', 'R'
-_NAMED_SETTING = re.compile(r"^(.*?)\s*(?::\s*([12HRhr])|\s([SZHR]))$")
+# 1, "standard"), 'Z' (origin choice 2, at the centre of symmetry), 'H', 'R' (any case: no
+# H-M symbol ends in a word s, z, h or r)
+_NAMED_SETTING = re.compile(r"^(.*?)\s*(?::\s*([12HRhr])|\s([SZHRszhr]))$")
 _ICSD_SETTING = {"S": "1", "Z": "2", "H": "H", "R": "R"}
 # group 68's symbols from before ITA's 'e' glide (2002), which spglib's table lacks: the Hall
 # numbers of origin choices 1 and 2 in their axes. pymatgen's table has them for origin
@@ -284,7 +285,7 @@ def _symbol_group(symbol) -> _Group | None:
     symbol = symbol.strip().strip("'\"").strip()
     m = _NAMED_SETTING.match(symbol)
     base, setting = (m.group(1), (m.group(2) or "").upper()
-                     or _ICSD_SETTING[m.group(3)]) if m else (symbol, None)
+                     or _ICSD_SETTING[m.group(3).upper()]) if m else (symbol, None)
     halls = _symbol_halls(base)
     if halls is None and m:     # a symbol ending in H or R of its own, if any
         base, setting = symbol, None
@@ -339,7 +340,9 @@ def _setting_words(setting: str) -> str:
 
 
 def _normalized(symbol: str) -> str:
-    return re.sub(r"[\s_]", "", symbol)
+    """``symbol`` without spaces and underscores, a bar written after its digit ('F d 3- m',
+    as older programs write it) written before it, as spglib's table has it."""
+    return re.sub(r"(\d)-", r"-\1", re.sub(r"[\s_]", "", symbol))
 
 
 @lru_cache(maxsize=1)
