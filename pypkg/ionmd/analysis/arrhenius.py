@@ -156,6 +156,20 @@ def dof_from_json(dof: float | None) -> float:
     return float("inf") if dof is None else float(dof)
 
 
+def _weighted_line(X: np.ndarray, ln_y: np.ndarray, w: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, float]:
+    """Least squares of ``ln_y`` on design ``X`` with weights ``w`` (1 / error): the
+    coefficients, their covariance ``(X^T W X)^-1`` and the weighted residual sum. The
+    covariance comes from the SVD of the weighted design, not by inverting the normal
+    matrix, whose condition is its square: a point with a ln error of 1e-9 among 0.1s
+    gave a negative variance of Ea (NaN error) through ``inv``."""
+    Xw = X * w[:, None]
+    u, s, vt = np.linalg.svd(Xw, full_matrices=False)
+    coef = vt.T @ ((u.T @ (ln_y * w)) / s)
+    cov = (vt.T / s ** 2) @ vt
+    return coef, cov, float(np.sum((ln_y * w - Xw @ coef) ** 2))
+
+
 def t95(dof: float) -> float:
     """Student t 95 % two-sided quantile at ``dof``; 1.96 (the fits' normal one) at inf."""
     from scipy.stats import t as student_t
@@ -239,10 +253,7 @@ def fit_arrhenius(T: np.ndarray, y: np.ndarray, y_err_ln: np.ndarray | None = No
         w = 1.0 / y_err_ln
         y_err_dof = _checked_dof(y_err_dof, T)
     X = _design(T)
-    Xw, lw = X * w[:, None], np.log(y) * w
-    coef, *_ = np.linalg.lstsq(Xw, lw, rcond=None)
-    cov = np.linalg.inv(Xw.T @ Xw)
-    chi2 = float(np.sum((lw - Xw @ coef) ** 2))
+    coef, cov, chi2 = _weighted_line(X, np.log(y), w)
     quantile, flags, share = 1.96, [], 0.0
     if y_err_ln is None:
         cov = cov * chi2 / dof
@@ -341,16 +352,25 @@ def scatter_p_value(chi2: float, X: np.ndarray, y_err_ln: np.ndarray,
     ratio = np.ones((NULL_DRAWS, n))
     ratio[:, finite] = rng.chisquare(nu[finite], (NULL_DRAWS, finite.sum())) / nu[finite]
     noise = rng.standard_normal((NULL_DRAWS, n)) * y_err_ln
-    w = 1.0 / (y_err_ln ** 2 * ratio)
-    normal = np.einsum("di,ij,ik->djk", w, X, X)
-    coef = np.linalg.solve(normal, np.einsum("di,ij,di->dj", w, X, noise)[..., None])[..., 0]
-    null = np.sum(w * (noise - coef @ X.T) ** 2, axis=1)
+    null = _line_residual_sums(X[:, 1], noise, 1.0 / (y_err_ln ** 2 * ratio))
     sf = np.geomspace(1.0, 10.0 / NULL_DRAWS, 60)
     knots = np.quantile(null, 1.0 - sf)
     if chi2 <= knots[-1]:
         return float(np.exp(np.interp(chi2, knots, np.log(sf))))
     slope = np.log(sf[-1] / sf[-2]) / (knots[-1] - knots[-2])
     return float(sf[-1] * np.exp(slope * (chi2 - knots[-1])))
+
+
+def _line_residual_sums(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Weighted residual sum of squares of the straight-line fit of each row of ``y``
+    (weights: the rows of ``w``, 1 / variance) on ``x``, from weighted means: no normal
+    matrix to solve, whose condition under one dominant weight (an error re-estimated
+    near zero over dof < 1: chi2(0.3) / 0.3 draws reach 1e-24) made it singular."""
+    total = w.sum(axis=1, keepdims=True)
+    dx = x - (w * x).sum(axis=1, keepdims=True) / total
+    dy = y - (w * y).sum(axis=1, keepdims=True) / total
+    slope = (w * dx * dy).sum(axis=1, keepdims=True) / (w * dx ** 2).sum(axis=1, keepdims=True)
+    return np.sum(w * (dy - slope * dx) ** 2, axis=1)
 
 
 def _checked_dof(y_err_dof: np.ndarray | None, T: np.ndarray) -> np.ndarray | None:
