@@ -57,3 +57,15 @@ def test_origin_2_symbol_forms_read_with_its_operators(tmp_path, reference, symb
     assert structure.composition == reference.composition
     assert structure.density == pytest.approx(reference.density, rel=1e-6)
     assert structure.matches(reference, scale=False)
+
+
+@pytest.mark.parametrize("symbol", ["F d -3 m", "?"])
+def test_hall_symbol_names_the_origin(tmp_path, reference, symbol):
+    """'-F 4vw 2vw 3' is origin choice 2 (pymatgen's reader takes no Hall symbol): it was
+    refused as O1 copies 0.31 A apart, read with the plain symbol's origin choice 1."""
+    path = tmp_path / "x.cif"
+    path.write_text(SPINEL.format(symbol=symbol,
+                                  operators="_space_group_name_Hall '-F 4vw 2vw 3'\n"))
+    structure = read_structure(path)
+    assert structure.composition == reference.composition
+    assert structure.matches(reference, scale=False)

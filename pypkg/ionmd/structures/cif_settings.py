@@ -28,7 +28,11 @@ _OPERATOR_TAGS = ("_symmetry_equiv_pos_as_xyz", "_symmetry_equiv_pos_as_xyz_",
 _SYMBOL_TAGS = ("_symmetry_space_group_name_H-M", "_symmetry_space_group_name_H_M",
                 "_space_group_name_H-M_alt", "_symmetry_space_group_name_h-m")
 _NUMBER_TAGS = ("_space_group_IT_number", "_symmetry_Int_Tables_number")
+# Hall symbols name the setting exactly ('-F 4vw 2vw 3': Fd-3m origin choice 2); pymatgen's
+# reader does not read them
+_HALL_TAGS = ("_space_group_name_Hall", "_symmetry_space_group_name_Hall")
 _GROUP_LINE = re.compile(r"^\s*_(symmetry_space_group_name_H|space_group_name_H-M|"
+                         r"space_group_name_Hall|"
                          r"space_group_IT_number|symmetry_Int_Tables_number)", flags=re.M | re.I)
 _OPERATOR_LINE = re.compile(r"^\s*_(symmetry_equiv_pos_as_xyz|space_group_symop_operation_xyz)"
                             r"_?\s*$", flags=re.M | re.I)
@@ -257,15 +261,17 @@ def _sites(data: dict) -> list[dict]:
 
 
 def _declared_group(data: dict) -> _Group | None:
-    """The space group a block names (H-M symbol, else number), with its settings in the
-    axes the symbol names and the setting the symbol names (a symbol naming one wins over
-    another tag's plain one: 'F d -3 m' beside 'F d -3 m :2'); None where it names none
-    that spglib's table knows."""
+    """The space group a block names (H-M symbol, Hall symbol, else number), with its
+    settings in the axes the symbol names and the setting the symbol names (an H-M symbol
+    naming one wins, then a Hall symbol, over another tag's plain one: 'F d -3 m' beside
+    'F d -3 m :2' or '-F 4vw 2vw 3'); None where it names none that spglib's table knows."""
     from pymatgen.io.cif import str2float
 
     symbols = [g for g in (_symbol_group(data.get(tag)) for tag in _SYMBOL_TAGS) if g]
-    if symbols:
-        return next((g for g in symbols if g.setting), symbols[0])
+    halls = [g for g in (_hall_group(data.get(tag)) for tag in _HALL_TAGS) if g]
+    named = [g for g in symbols + halls if g.setting]
+    if named or symbols:
+        return (named or symbols)[0]
     for tag in _NUMBER_TAGS:
         value = data.get(tag)
         try:
@@ -299,6 +305,36 @@ def _symbol_group(symbol) -> _Group | None:
 def _symbol_halls(symbol: str) -> tuple[int, ...] | None:
     name = _normalized(symbol)
     return _OLD_68_SYMBOLS.get(name) or _halls_by_symbol().get(name)
+
+
+def _hall_group(symbol) -> _Group | None:
+    """The group and setting a Hall symbol names ('-F 4vw 2vw 3'), or None."""
+    if not isinstance(symbol, str):
+        return None
+    hall = _halls_by_hall_symbol().get(_hall_words(symbol))
+    if hall is None:
+        return None
+    number = _number(hall)
+    others = tuple(h for h in _halls_by_number()[number] if h != hall)
+    # the standard setting (origin choice 1, hexagonal) as a plain symbol: read by pymatgen
+    # as before, a rhombohedral group in its cell's axes
+    setting = _choice(hall) if hall != _halls_by_number()[number][0] else ""
+    return _Group(number, _settings((hall, *others)),
+                  setting if setting in ("1", "2", "H", "R") else None, repr(symbol.strip()))
+
+
+def _hall_words(symbol: str) -> str:
+    return " ".join(symbol.strip().strip("'\"").split())
+
+
+@lru_cache(maxsize=1)
+def _halls_by_hall_symbol() -> dict[str, int]:
+    import spglib
+
+    halls: dict[str, int] = {}
+    for hall in range(1, 531):
+        halls.setdefault(_hall_words(spglib.get_spacegroup_type(hall).hall_symbol), hall)
+    return halls
 
 
 def _cell(data: dict) -> tuple[float, ...] | None:
