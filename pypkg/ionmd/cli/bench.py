@@ -69,12 +69,11 @@ def _cmd_bench(args: argparse.Namespace) -> int | None:
 
     structure, name = None, "LiCl rocksalt"
     if args.structure:
-        from pymatgen.io.ase import AseAtomsAdaptor
-
+        from ionmd.protocols.prepare import as_atoms
         from ionmd.structures import load_structure
 
         loaded = load_structure(args.structure, order_options(args))
-        structure, name = AseAtomsAdaptor.get_atoms(loaded.structure), Path(args.structure).name
+        structure, name = as_atoms(loaded.structure), Path(args.structure).name
         if loaded.ordering:
             name += f" ({loaded.ordering})"
     if args.max_atoms:

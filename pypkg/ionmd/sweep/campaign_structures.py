@@ -194,9 +194,7 @@ def _load_structure(errors: Problems, key: tuple, path: str, order: dict,
     records them (:func:`ionmd.protocols.prepare.run_charges` of the pymatgen structure:
     the file's declared oxidation states, else the guess, and whether guessed); problems go
     to ``errors``."""
-    from pymatgen.io.ase import AseAtomsAdaptor
-
-    from ionmd.protocols.prepare import run_charges
+    from ionmd.protocols.prepare import as_atoms, run_charges
     from ionmd.structures import OrderOptions, load_structure
 
     try:
@@ -206,7 +204,7 @@ def _load_structure(errors: Problems, key: tuple, path: str, order: dict,
                                              else float(order["order_min_distance"])),
                                supercell=supercell)
         loaded = load_structure(path, options)
-        return (AseAtomsAdaptor.get_atoms(loaded.structure), loaded.in_run_cell,
+        return (as_atoms(loaded.structure), loaded.in_run_cell,   # an isotope's own mass
                 run_charges(loaded.structure))
     except (TypeError, ValueError) as exc:
         errors.add(key, f"order settings {order}: {exc}")
