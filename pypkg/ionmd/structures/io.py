@@ -198,11 +198,12 @@ def _read_frames(path, label: str | None = None) -> list[Structure]:
     else:
         formats = ["cif", "poscar", "ase"]
     errors, state_notes = [], []
-    cif_text = text
+    cif_text = ascii_text = text
     if "cif" in formats:
         # coordinates written as fractions (1/2) read as decimals, typeset minus signs (from
         # a paper: -0.1 and O2- as printed) as '-'; other non-numbers refused
-        cif_text = with_decimal_fractions(with_ascii_minus(text), label)
+        ascii_text = with_ascii_minus(text)
+        cif_text = with_decimal_fractions(ascii_text, label)
         # oxidation states given as type symbols (Ni3+) only, which pymatgen ignores
         cif_text, state_notes = with_type_symbol_states(cif_text)
         # a rhombohedral group in rhombohedral axes, which pymatgen reads as hexagonal
@@ -220,7 +221,9 @@ def _read_frames(path, label: str | None = None) -> list[Structure]:
                 frames = []
         _refuse_what_the_readers_guessed(caught, text, label)
         if fmt == "cif" and len(frames) == 1:
-            check_declared_formula(frames[0], text, label)
+            # the text as parsed: a lone typeset minus (a table's 'not given') dropped by
+            # pymatgen left a loop row one value short, a ValueError from zip()
+            check_declared_formula(frames[0], ascii_text, label)
         if frames:
             for note in state_notes if fmt == "cif" else []:
                 warnings.warn(f"{label}: {note}", stacklevel=4)
