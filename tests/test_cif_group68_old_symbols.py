@@ -2,7 +2,8 @@
 'A b a a'...), which spglib's table lacks. A file naming origin choice 2 ('C c c a :2',
 ICSD's 'C c c a Z') and listing no operators was read in origin choice 1 without a word
 (Li4Cl as Li2Cl: the Cl on 4a counted 8 times); each now reads as the same file with the
-operators of pymatgen's own table of settings (``SpaceGroup('Ccca:2')``) listed."""
+operators of pymatgen's own table of settings (``SpaceGroup('Ccca:2')``) listed, as does
+'B b e b :2', which spglib's table names 'B b c b'."""
 
 from __future__ import annotations
 
@@ -42,6 +43,8 @@ def _pymatgen_setting(symbol: str, setting: str) -> Structure:
     ("C c c a :2", "Ccca:2"), ("C c c a Z", "Ccca:2"), ("Ccca:2", "Ccca:2"),
     ("C c c b :2", "Cccb:2"), ("A b a a Z", "Abaa:2"), ("A c a a :2", "Acaa:2"),
     ("B b c b Z", "Bbcb:2"), ("B b a b :2", "Bbab:2"),
+    # spglib names origin choice 2 in axes bca 'B b c b' alone: 'B b e b :2' was unknown
+    ("B b e b :2", "Bbcb:2"), ("B b e b Z", "Bbcb:2"),
     # as before: pymatgen reads a plain old symbol in origin choice 2, ':1'/'S' in 1
     ("C c c a", "Ccca:2"), ("C c c a S", "Ccce:1"), ("C c c a :1", "Ccce:1")])
 def test_old_group68_symbol_reads_in_its_setting(tmp_path, symbol, setting):

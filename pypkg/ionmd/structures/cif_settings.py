@@ -408,13 +408,16 @@ def _halls_by_number() -> dict[int, tuple[int, ...]]:
 
 
 def _settings(halls: tuple[int, ...]) -> tuple[tuple[str, int], ...]:
-    """The settings among ``halls`` in the axes of the first (the standard ones where it
-    is among them): ('1', Hall), ('2', Hall) for the two origins, ('H', Hall), ('R', Hall)
-    for a rhombohedral group; empty where the first has no such choice (a monoclinic
-    cell choice, a group with one setting)."""
+    """The settings of the group of ``halls`` in the axes of the first (the standard ones
+    where it is among them): ('1', Hall), ('2', Hall) for the two origins, ('H', Hall),
+    ('R', Hall) for a rhombohedral group; empty where the first has no such choice (a
+    monoclinic cell choice, a group with one setting). Taken from all the group's Hall
+    numbers, not only those the symbol names: spglib names 68's origin choice 2 in axes bca
+    'B b c b', its origin choice 1 'B b e b'."""
     import spglib
 
-    choices = [(spglib.get_spacegroup_type(h).choice, h) for h in halls]
+    group = (*halls, *_halls_by_number()[_number(halls[0])])
+    choices = [(spglib.get_spacegroup_type(h).choice, h) for h in group]
     first = choices[0][0]
     if not first or first[0] not in "12HR":
         return ()
