@@ -68,8 +68,9 @@ class _Group:
 
 def with_setting_operators(text: str, label: str) -> str:
     """``text`` with the operators of its setting written into each data block that lists
-    no operators and names (by symbol or number) a space group with two settings: the
-    setting its symbol names (``:2``, ``Z``, ``:H``, ``H``...), for a rhombohedral group the
+    no operators and names (by H-M or Hall symbol, or number) a space group with two
+    settings: the setting its symbol names (``:2``, ``Z``, ``:H``, ``H``, Hall's
+    ``-F 4vw 2vw 3``...), for a rhombohedral group the
     one its cell's axes are in, else origin choice 1 (in the symbol's axes; 2 for group
     68's old symbols such as 'C c c a', as pymatgen reads them); blocks that
     pymatgen reads in that setting itself (a plain symbol or number in standard axes,
