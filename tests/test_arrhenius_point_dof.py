@@ -160,6 +160,9 @@ def test_allocator_factor_is_collects_interval():
     # allocator (its model's errors, unscaled) does not apply
     assert fit["chi2"] / (T.size - 2) < 1
     assert d.D_target * d.factor == pytest.approx(fit["extrapolated_ci95"][1], rel=1e-9)
+    # the goal's factor is collect's own interval whatever the scatter (57f39a0)
+    assert d.D_target * d.reported_factor == pytest.approx(fit["extrapolated_ci95"][1],
+                                                           rel=1e-9)
     se = np.array([p[1] for p in fit["point_errors"]])
     X = sm.add_constant(-1.0 / (KB * T))
     q, _ = ws_quantile(np.array([1.0, -1 / (KB * 300)]), X, se, np.full(T.size, 7.0))
