@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 
 from ionmd.protocols.checks import range_problem
 from ionmd.suggest import closest
@@ -112,20 +113,21 @@ def _check_sbatch_options(errors: Problems, table: dict, check_resources: bool) 
             errors.add(key, f"sbatch option {k!r} must be a string, number or true (got {v!r})")
 
 
-def _partitions() -> dict[str, dict] | None:
+def _partitions() -> dict[str, dict] | str:
     """What ``sinfo`` says of each partition: the most CPUs and memory (MB) of its nodes,
     its time limit, the generic resources of its nodes (sinfo gives a row per kind of
-    node: GPU nodes beside CPU-only ones) and whether it is the default; None where sinfo
-    is missing or fails."""
+    node: GPU nodes beside CPU-only ones) and whether it is the default; where sinfo is
+    missing or fails, why (a sentence)."""
     if not shutil.which("sinfo"):
-        return None
+        return "`sinfo` not found on PATH"
     try:
         res = subprocess.run(["sinfo", "--noheader", "--format=%P|%c|%l|%G|%m"],
                              capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"sinfo did not run ({exc})"
     if res.returncode:
-        return None
+        said = " ".join(res.stderr.split()) or "no message"
+        return f"sinfo failed (exit {res.returncode}: {said})"
     parts = {}
     for row in res.stdout.split("\n"):
         if row.strip():
@@ -150,7 +152,11 @@ def _check_partition(errors: Problems, table: dict, r: Resources) -> None:
     if "partition" in table and not (isinstance(given, str) and given.strip()):
         return
     parts = _partitions()
-    if parts is None:
+    if not isinstance(parts, dict):     # a laptop, or slurmctld down: said, not refused
+        print(f"ionmd: note: {parts or 'sinfo gave no partitions'}: the partition"
+              f"{' ' + repr(given) if given else ''}, the cores, memory and GPUs of its nodes "
+              f"and its time limit were not checked against the runs' resources; plan again "
+              f"where sinfo answers (the cluster's login node)", file=sys.stderr)
         return
     want = table.get("partition") or next((n for n, p in parts.items() if p["default"]), None)
     key = ("executor", "partition")

@@ -56,14 +56,7 @@ def submit_slurm(campaign: Campaign, paths: list[str], token: str) -> list[tuple
     IonmdError
         If submitit is not installed or sbatch refuses the job.
     """
-    if submitit is None:
-        raise IonmdError("the SLURM executor needs submitit: pip install submitit")
-    missing = [c for c in ("sbatch", "srun", "squeue") if not shutil.which(c)]
-    if missing:
-        raise IonmdError(f"{', '.join('`' + c + '`' for c in missing)} not found on PATH: run "
-                         f"`ionmd sweep submit` on a SLURM login node (or load its module), or "
-                         f"set "
-                         f"kind = \"local\" in [executor] of {campaign.path}; nothing was submitted")
+    _require_tools(campaign)
     ex_opts, r = campaign.executor, campaign.resources
     per_job = int(ex_opts.get("runs_per_job", 1))
     groups = [paths[i:i + per_job] for i in range(0, len(paths), per_job)]
@@ -104,6 +97,18 @@ def submit_slurm(campaign: Campaign, paths: list[str], token: str) -> list[tuple
         raise IonmdError(sbatch_refused(campaign, exc, params, scripts[-1] if scripts else None)) \
             from exc
     return [(g, j.job_id) for g, j in zip(groups, jobs)]
+
+
+def _require_tools(campaign: Campaign) -> None:
+    """submitit and SLURM's commands are there (else IonmdError)."""
+    if submitit is None:
+        raise IonmdError("the SLURM executor needs submitit: pip install submitit")
+    missing = [c for c in ("sbatch", "srun", "squeue") if not shutil.which(c)]
+    if missing:
+        raise IonmdError(f"{', '.join('`' + c + '`' for c in missing)} not found on PATH: run "
+                         f"`ionmd sweep submit` on a SLURM login node (or load its module), or "
+                         f"set "
+                         f"kind = \"local\" in [executor] of {campaign.path}; nothing was submitted")
 
 
 def sbatch_refused(campaign: Campaign, exc: Exception, params: dict,

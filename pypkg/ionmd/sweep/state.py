@@ -97,6 +97,12 @@ WAITING_STATES = ("PENDING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "RESV_DE
 requeued task (walltime, node failure, ``scontrol requeue``) waits in ``PENDING``."""
 
 
+def slurm_claim_job(claim: dict) -> str | None:
+    """The SLURM job id a claim names (None: no job yet, or a local submitter's)."""
+    job = claim.get("job_id")
+    return job if job and not job.startswith("local:") else None
+
+
 def claim_job_state(claim: dict, slurm_jobs: dict[str, str] | None) -> str | None:
     """The state of the job holding ``claim`` while it may still run: SLURM's state
     (``slurm_jobs``: :func:`slurm_job_states`), ``RUNNING`` for a live local submitter;
@@ -187,4 +193,4 @@ def wait_for_local_process(rd: RunDir, poll_s: float = 0.5) -> None:
 
 __all__ = ["CLAIM", "CLASSES", "LMP_LOCK", "WORKER_LOCK", "claim_active",
            "claim_job_state", "classify", "lock_held", "slurm_job_states", "local_job_id",
-           "new_token", "read_claim", "wait_for_local_process", "write_claim"]
+           "new_token", "read_claim", "slurm_claim_job", "wait_for_local_process", "write_claim"]

@@ -19,7 +19,7 @@ from ionmd.sweep.campaign import Campaign
 from ionmd.sweep.lockrun import flock_within
 from ionmd.sweep.plan import PlannedRun, plan_campaign
 from ionmd.sweep.state import (claim_active, claim_job_state, classify, local_job_id, new_token,
-                               read_claim, slurm_job_states, write_claim)
+                               read_claim, slurm_claim_job, slurm_job_states, write_claim)
 
 TODO = ("new", "pending", "interrupted")
 
@@ -35,6 +35,19 @@ class Submission:
     results: list[dict] = field(default_factory=list)
     skipped_failed: list[str] = field(default_factory=list)
 
+    def ran_summary(self) -> str:
+        """What a local submission did: the runs it ran by final state, apart from those
+        it only recorded (their LAMMPS, of an earlier submitter, had ended already)."""
+        ran = Counter(r.get("state", "?") for r in self.results if "recorded_only" not in r)
+        recorded = Counter(r.get("state", "?") for r in self.results if "recorded_only" in r)
+        text = f"ran {sum(ran.values())} run(s)"
+        if ran:
+            text += ": " + ", ".join(f"{n} {s}" for s, n in ran.items())
+        if recorded:
+            text += (f"; recorded {sum(recorded.values())} already finished by an earlier "
+                     f"submitter's LAMMPS: " + ", ".join(f"{n} {s}" for s, n in recorded.items()))
+        return text
+
 
 def scheduler_jobs(campaign: Campaign) -> dict[str, str] | None:
     """This user's queued and running SLURM jobs, id -> state (None for the local
@@ -44,6 +57,36 @@ def scheduler_jobs(campaign: Campaign) -> dict[str, str] | None:
     if campaign.executor["kind"] != "slurm":
         return None
     return slurm_job_states()
+
+
+def status_jobs(campaign: Campaign, claims: list[dict]) -> tuple[dict[str, str] | None, str | None]:
+    """The scheduler's jobs for ``status``, and why the queue is unknown (None: known).
+    squeue is asked only where a claim names a SLURM job; where it is missing (off the
+    cluster) or fails, the runs are read from their folders alone: status reads a
+    campaign on any machine."""
+    if campaign.executor["kind"] != "slurm" or not any(map(slurm_claim_job, claims)):
+        return None, None
+    try:
+        return slurm_job_states(), None
+    except IonmdError as exc:
+        return None, str(exc)
+
+
+def queue_readable(campaign: Campaign) -> None:
+    """Ask the queue once before ``submit`` writes anything (run folders, claims, its
+    lock): where squeue is missing or fails, which runs earlier jobs still hold is unknown.
+
+    Raises
+    ------
+    IonmdError
+        If squeue is missing or fails; nothing was written then.
+    """
+    try:
+        scheduler_jobs(campaign)
+    except IonmdError as exc:
+        raise IonmdError(f"{exc}\nWithout the queue it is unknown which runs earlier jobs "
+                         f"still hold, so nothing was written or submitted; submit again where "
+                         f"`squeue` answers (the login node; once slurmctld is back)") from exc
 
 
 @contextmanager
@@ -73,11 +116,11 @@ def campaign_status(campaign: Campaign) -> list[dict]:
     from ionmd.protocols.stopping import describe_checks
 
     runs = plan_campaign(campaign)
-    jobs = scheduler_jobs(campaign)
+    claims = [read_claim(run.rundir) for run in runs]
+    jobs, unknown = status_jobs(campaign, claims)
     rows = []
-    for run in runs:
+    for run, claim in zip(runs, claims):
         st = run.rundir.status
-        claim = read_claim(run.rundir)
         cls = classify(run.rundir, jobs)
         job_state = claim_job_state(claim, jobs)
         rows.append({"run": str(run.path), "class": cls,
@@ -85,9 +128,20 @@ def campaign_status(campaign: Campaign) -> list[dict]:
                      "pieces": st.get("pieces", 0), "reason": st.get("reason"),
                      "stopping": describe_checks(st),
                      "job": claim.get("job_id"), "job_state": job_state,
-                     "note": _note(cls, st, claim, job_state),
+                     "note": (_queue_unknown_note(cls, claim, unknown)
+                              or _note(cls, st, claim, job_state)),
                      "logs": [str(f) for f in run_logs(campaign, run, cls, claim)]})
     return rows
+
+
+def _queue_unknown_note(cls: str, claim: dict, why: str | None) -> str | None:
+    """Where squeue could not be asked: a run that a SLURM job claimed and did not end
+    may still be queued or running under it."""
+    job = slurm_claim_job(claim)
+    if why is None or not job or cls in ("completed", "failed-error", "failed-physical"):
+        return None
+    return (f"queue unknown: {why}; its job {job} may still be queued or running (its state "
+            f"here is read from the run folder alone)")
 
 
 def _note(cls: str, status: dict, claim: dict, job_state: str | None) -> str | None:
@@ -157,6 +211,7 @@ def submit(campaign: Campaign, retry_failed: bool = False, progress: bool = True
     """Create missing run directories, claim what is left and run it (local: here, until
     done) or submit it (SLURM: one job array, returns at once)."""
     kind = campaign.executor["kind"]
+    queue_readable(campaign)
     with submit_lock(campaign):
         runs = plan_campaign(campaign, create=True)
         jobs = scheduler_jobs(campaign)
