@@ -865,12 +865,41 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
         # the cause is in the screen output alone (the reason said only "exit status 1")
         said = [ln.strip() for ln in screen_text.splitlines() if ln.strip()][-3:]
         return rd.set_status("interrupted", resumable=True, reason=(
-            f"LAMMPS did not start (exit status {rc}; no {logs[-1].name if logs else 'log'})"
+            f"LAMMPS did not start ({exit_status_words(rc)}; no "
+            f"{logs[-1].name if logs else 'log'})"
             + (f": {' / '.join(said)}" if said else "") + "; fix the launcher or environment "
             "it names, then run again"), **common)
     return rd.set_status("interrupted", resumable=True, reason=f"interrupted at step {step} "
-                         f"(exit status {rc}); run again to resume from the last restart",
-                         **common)
+                         f"({exit_status_words(rc)}); run again to resume from the last "
+                         f"restart", **common)
+
+
+def _signal_name(number: int) -> str | None:
+    """The name of signal ``number`` (``SIGTERM``), None where no signal has it."""
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return None
+
+
+def exit_status_words(rc: int | None) -> str:
+    """``exit status N``, led by the signal that killed the process where ``N`` says one
+    ("killed by SIGTERM: exit status 241 = 256 - 15, ..."). A process killed by signal S
+    exits -S to Python's ``subprocess``, 128 + S through a shell, mpirun or srun, and
+    256 - S through a launcher that exits with its child's -S (pip's ``lmp``:
+    ``sys.exit(-15)`` is status 241; MPICH's mpirun). 255 is left alone: ``exit(-1)``, a common error exit,
+    gives it far more often than SIGHUP does."""
+    if rc is None:
+        return "exit status unknown"
+    if rc < 0 and _signal_name(-rc):
+        return f"killed by {_signal_name(-rc)}: exit status {rc}"
+    if 128 < rc < 255:
+        for number, how in ((rc - 128, f"128 + {rc - 128}"),
+                            (256 - rc, f"256 - {256 - rc}, as a launcher (pip's lmp, "
+                                       f"MPICH's mpirun) passes {rc - 256} on")):
+            if _signal_name(number):
+                return f"killed by {_signal_name(number)}: exit status {rc} = {how}"
+    return f"exit status {rc}"
 
 
 def _stopped_reason(rd: RunDir, name: str, step: int, frame: int | None) -> str:
