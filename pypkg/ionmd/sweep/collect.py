@@ -416,7 +416,24 @@ def collect(campaign: Campaign, out_dir: str | Path | None = None, progress: boo
     (out / "results.json").write_text(json.dumps(doc, indent=1))
     write_csv(rows, out / "results.csv")
     write_runs_csv(doc["runs"], out / "runs.csv")
+    nothing = nothing_analysed(per_run)
+    if nothing:     # the tables are written (they list each run's error): said, not hidden
+        raise IonmdError(f"{nothing}; tables: {out}")
     return doc
+
+
+def nothing_analysed(per_run: list[tuple[PlannedRun, dict]]) -> str | None:
+    """Why no run could be analysed, where every finished run's analysis failed (an
+    ``[analysis]`` setting no run suits, found after all the compute): collect then has no
+    value to report and must not look as if it had. None while a run has its D, or no run
+    has ended yet."""
+    ended = [res for _, res in per_run if res["class"] in ANALYSED]
+    errors = [res["analysis_error"] for res in ended if "analysis_error" in res]
+    if not errors or any("diffusion" in res and "analysis_error" not in res for res in ended):
+        return None
+    return (f"no run could be analysed: the analysis of all {len(errors)} finished runs "
+            f"failed (the first: {errors[0]}); fix the campaign's [analysis] (or the runs) "
+            f"and collect again")
 
 
 def _scheduler_jobs(campaign: Campaign):
