@@ -110,6 +110,15 @@ def _try_lock(rd: RunDir) -> int | None:
     return fd
 
 
+def _recorded_only(before: dict, after: dict) -> dict:
+    """``{"recorded_only": why}`` where this worker started no LAMMPS: the run's earlier
+    LAMMPS (of a dead submitter or job) had already ended, and was only recorded."""
+    if before.get("state") == "running" and after.get("pieces") == before.get("pieces"):
+        return {"recorded_only": f"its LAMMPS (pid {before.get('pid')} on "
+                                 f"{before.get('host')}) had already ended; recorded, not run"}
+    return {}
+
+
 def run_one(path: str | Path, token: str, ranks: int = 1, threads: int = 1,
             launcher: str = "mpirun", env: dict | None = None,
             srun_args: list[str] | None = None, stop: StopRequests | None = None) -> dict:
@@ -128,6 +137,7 @@ def run_one(path: str | Path, token: str, ranks: int = 1, threads: int = 1,
         return {"path": str(path), "skipped": "claimed by a later submission",
                 **rd.status}
     wait_for_local_process(rd)
+    before = rd.status
     fd = _try_lock(rd)
     if fd is None or lock_held(rd):
         if fd is not None:
@@ -152,7 +162,7 @@ def run_one(path: str | Path, token: str, ranks: int = 1, threads: int = 1,
             raise
         except IonmdError as exc:  # e.g. lmp not found on this node: tell, do not stop the pool
             return {"path": str(path), "error": str(exc), **rd.status}
-        return {"path": str(path), **status}
+        return {"path": str(path), **status, **_recorded_only(before, status)}
     finally:
         os.close(fd)
 
