@@ -94,8 +94,7 @@ def _cmd_submit(args: argparse.Namespace) -> int | None:
         print(f"submitted {len(sub.submitted)} run(s) as {len(sub.jobs)} array task(s): "
               f"{', '.join(sub.jobs[:5])}{' ...' if len(sub.jobs) > 5 else ''}")
     else:
-        print(f"ran {len(sub.submitted)} run(s): " + ", ".join(
-            f"{n} {s}" for s, n in Counter(r.get("state", "?") for r in sub.results).items()))
+        print(sub.ran_summary())
     code = None
     if args.wait and c.executor["kind"] == "slurm":
         counts = wait(c, progress=not args.no_progress)
