@@ -90,7 +90,8 @@ def with_added(temperatures, added) -> tuple[float, ...]:
 
 
 HINTS = {"model_hash": "the model file's contents changed",
-         "structure_hash": "the structure (or its order settings) changed",
+         "structure_hash": ("the structure (or its order settings) changed, or ionmd's "
+                            "ordering search (another ionmd version)"),
          "velocity_seed": "the seed changed", "template_hash": "the input template changed",
          "elements": "the model's elements changed"}
 
