@@ -76,7 +76,8 @@ def brownian_run(rd, T: float, seed: int, ea: float, d_1000: float) -> float:
 def brownian_campaign(path: Path, ea_of: dict) -> tuple[list, dict]:
     """The campaign at ``path`` planned, each run replaced by :func:`brownian_run` (seed:
     its index; Ea and D at 1000 K: ``ea_of[its model]``) and ``sweep collect``-ed: its
-    runs and collect's results.json."""
+    runs and collect's results.json. The campaign should plan runs as long as those
+    trajectories (``duration_ps=30, discard_ps=2``), so that its fit window suits both."""
     from ionmd.cli import main
     from ionmd.sweep import load_campaign, plan_campaign
 

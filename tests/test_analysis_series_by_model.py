@@ -74,7 +74,8 @@ def campaign(tmp_path_factory, morse):
     folder = campaign_dir(tmp_path_factory.mktemp("two") / "camp", morse)
     shutil.copy(folder / "morse.pt", folder / "other.pt")
     path = write_campaign(folder, temperatures=TEMPERATURES, replicas=1,
-                          models='["morse.pt", "other.pt"]', analysis=ANALYSIS)
+                          models='["morse.pt", "other.pt"]', analysis=ANALYSIS,
+                          duration_ps=30, discard_ps=2)     # as long as the Brownian runs
     runs, collected = brownian_campaign(path, EA)
     out = tmp_path_factory.mktemp("analyzed")
     return {"path": path, "runs": runs, "collected": collected, "out": out,

@@ -29,6 +29,8 @@ def test_a_fit_end_not_after_the_fit_start_is_refused_on_its_line(folder, fit, s
 
 
 def test_a_fit_end_after_the_fit_start_is_kept(folder):
-    path = write_campaign(folder, analysis=ANALYSIS + "fit_start_ps = 2\nfit_end_ps = 2.5")
+    # runs of 6 ps less 1 discarded: the 2.5 ps fit end lies inside them
+    path = write_campaign(folder, analysis=ANALYSIS + "fit_start_ps = 2\nfit_end_ps = 2.5",
+                          duration_ps=6, discard_ps=1)
     analysis = load_campaign(path, check_resources=False).analysis
     assert (analysis.fit_start_ps, analysis.fit_end_ps) == (2.0, 2.5)

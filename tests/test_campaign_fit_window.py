@@ -1,22 +1,15 @@
-"""A campaign's MSD fit window checked when the file is read (the fit end of the protocol's
-runs, as the analysis takes it), one fit start for a stopping rule and collect, and a
-collect in which no run could be analysed failing."""
+"""One MSD fit start for a campaign's stopping rule and its collect, and a collect in
+which no run could be analysed failing."""
 
 from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 
-import synthetic_trajectories as st
-from ionmd.analysis.diffusion import diffusion
-from ionmd.analysis.trajectory import Trajectory
 from ionmd.cli import main
-from ionmd.errors import AnalysisError, IonmdError
+from ionmd.errors import IonmdError
 from ionmd.sweep import load_campaign, plan_campaign
-from ionmd.sweep.campaign_analysis import check_fit_window
-from ionmd.sweep.campaign_problems import Problems
 from sweep_setup import brownian_run, campaign_dir, line_of, write_campaign
 
 ANALYSIS = ("charges = {{Li = 1, Cl = -1}}\nfit_start_ps = {start}\nwindow_ps = 0.2\n"
@@ -39,46 +32,6 @@ def campaign(folder, name, start, until=False, protocol_start=None):
         text = text.replace("[protocol]\n", f"[protocol]\nfit_start_ps = {protocol_start}\n")
     path.write_text(text)
     return path
-
-
-def brownian_trajectory(analysed_ps: float) -> Trajectory:
-    """16 Brownian Li over ``analysed_ps`` at 0.01 ps a frame (what is left after the
-    discard of a run of the campaign's protocol)."""
-    rng = np.random.default_rng(1)
-    n_frames = int(round(analysed_ps / 0.01)) + 1
-    steps = st.brownian_steps(n_frames, 16, [1.0] * 3, 0.01, rng)
-    return st.make(steps, L=12.0, dt_ps=0.01, rng=rng).true
-
-
-def fit_window_problems(path) -> list[str]:
-    """What :func:`check_fit_window` says of the campaign at ``path`` (not yet part of
-    load_campaign: test fixtures plan short runs that they replace by longer ones), each
-    as ``line N: message``."""
-    c = load_campaign(path)
-    errors = Problems(c.source)
-    check_fit_window(c.source, errors, c.analysis, c.protocol)
-    return [f"line {n}: {m}" for n, m in errors.items]
-
-
-def test_fit_start_past_the_fit_end_named_on_its_line(folder):
-    path = campaign(folder, "late", 3)
-    (msg,) = fit_window_problems(path)
-    assert msg.startswith(f"line {line_of(path, 'fit_start_ps = 3')}: ")
-    assert "0.2 ps" in msg and "600, 900 K" in msg      # 0.5 ps less 0.1 discarded, halved
-
-
-@pytest.mark.parametrize("start", [0.15, 0.25])
-def test_plan_refuses_what_the_analysis_refuses(folder, start):
-    """The runs leave 0.4 ps after the discard: diffusion() on a trajectory of that length
-    is the reference for which fit starts can be analysed."""
-    traj = brownian_trajectory(0.4)
-    try:
-        diffusion(traj, "Li", "xyz", fit_start_ps=start, window_ps=0.2)
-        analysable = True
-    except AnalysisError:
-        analysable = False
-    problems = fit_window_problems(campaign(folder, f"s{int(start * 100)}", start))
-    assert (not problems) == analysable
 
 
 def test_until_fit_start_contradiction_names_both_lines(folder):

@@ -43,7 +43,8 @@ def both(tmp_path_factory, morse):
     folder = campaign_dir(tmp_path_factory.mktemp("agree") / "camp", morse)
     path = write_campaign(folder, temperatures=(600, 800, 1000), replicas=2,
                           analysis="charges = {Li = 1, Cl = -1}\nfit_start_ps = 1.0\n"
-                                   f"window_ps = 15.0\n{THRESHOLDS}")
+                                   f"window_ps = 15.0\n{THRESHOLDS}",
+                          duration_ps=30, discard_ps=2)     # as long as the Brownian runs
     runs = plan_campaign(load_campaign(path), create=True)
     ran = []
     for k, run in enumerate(runs):

@@ -26,7 +26,8 @@ ANALYSIS = "charges = {{Li = {li}, Cl = {cl}}}\nfit_start_ps = 1.0\nwindow_ps = 
 def campaign(tmp_path_factory, morse):
     """A campaign of two Brownian runs planned with Li 1, Cl -1, and collect's results."""
     folder = campaign_dir(tmp_path_factory.mktemp("replaced") / "camp", morse)
-    path = write_campaign(folder, temperatures=(800, 1000), analysis=ANALYSIS.format(li=1, cl=-1))
+    path = write_campaign(folder, temperatures=(800, 1000), analysis=ANALYSIS.format(li=1, cl=-1),
+                          duration_ps=30, discard_ps=2)     # as long as the Brownian runs
     runs, collected = brownian_campaign(path, {"morse": (0.25, 0.5)})
     return path, runs, collected
 

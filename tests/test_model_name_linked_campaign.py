@@ -37,7 +37,8 @@ def linked(tmp_path_factory, morse):
     os.replace(folder / "morse.pt", folder / "exports" / "morse.pt")
     os.symlink(folder / "exports" / "morse.pt", folder / "sevennet.pt")
     path = write_campaign(folder, temperatures=TEMPERATURES, replicas=1,
-                          models='["sevennet.pt", "other.pt"]', analysis=ANALYSIS)
+                          models='["sevennet.pt", "other.pt"]', analysis=ANALYSIS,
+                          duration_ps=30, discard_ps=2)     # as long as the Brownian runs
     runs, collected = brownian_campaign(path, EA_OF)
     out = tmp_path_factory.mktemp("analyzed")
     return {"path": path, "runs": runs, "collected": collected, "out": out,

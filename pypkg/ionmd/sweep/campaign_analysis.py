@@ -74,45 +74,6 @@ def _check_fit_range(errors: Problems, table: dict, a: Analysis) -> None:
                f"each run)")
 
 
-def fit_end_of(analysed_ps: float, fit_end_ps: float | None) -> float:
-    """The end of the MSD fit of a run with ``analysed_ps`` ps left after the discard, as
-    :func:`ionmd.analysis.diffusion.diffusion` takes it: ``fit_end_ps`` (at most the run),
-    else half the run."""
-    return 0.5 * analysed_ps if fit_end_ps is None else min(fit_end_ps, analysed_ps)
-
-
-def check_fit_window(src: Source, errors: Problems, a: Analysis,
-                     protocol: Protocol | None) -> None:
-    """The MSD fit starts at ``fit_start_ps`` and ends where :func:`fit_end_of` puts it for
-    the longest run the protocol may write at each temperature (``duration_ps``, the
-    maximum with ``until``, less ``discard_ps``): a start not before that end fails the
-    analysis of every run at that temperature, else found by ``collect`` only after all
-    the compute."""
-    if protocol is None or (a.fit_end_ps is not None and a.fit_end_ps <= a.fit_start_ps):
-        return      # (the latter said on fit_end_ps' line: _check_fit_range)
-    bad = {}
-    for T in protocol.temperatures:
-        duration, discard = protocol.schedule(T)
-        end = fit_end_of(duration - discard, a.fit_end_ps)
-        if a.fit_start_ps >= end:
-            bad.setdefault((duration, discard, end), []).append(f"{T:g}")
-    if not bad:
-        return
-    table = src.data.get("analysis", {})
-    given = isinstance(table, dict) and "fit_start_ps" in table
-    start = (f"analysis.fit_start_ps = {a.fit_start_ps:g} ps" if given
-             else f"the default analysis.fit_start_ps {a.fit_start_ps:g} ps")
-    how = ("fit_end_ps" if a.fit_end_ps is not None
-           else "half of what is left after the discard")
-    runs = "; ".join(f"{', '.join(temps)} K: runs of {'at most ' if protocol.until else ''}"
-                     f"{duration:g} ps less {discard:g} ps discarded end the fit at {end:g} ps"
-                     for (duration, discard, end), temps in bad.items())
-    errors.add(("analysis", "fit_start_ps") if given else ("analysis",),
-               f"{start} is not before the end of the MSD fit ({how}): {runs}; the analysis "
-               f"of those runs would fail after all their compute. Lower fit_start_ps (below "
-               f"{min(end for _, _, end in bad):g} ps) or make the runs longer (duration_ps)")
-
-
 def one_fit_start(src: Source, errors: Problems, a: Analysis,
                   protocol: Protocol | None) -> None:
     """With a stopping rule (``until``) the runs stop on the D interval of an MSD fit from
