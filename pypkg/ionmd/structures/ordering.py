@@ -275,8 +275,9 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
 
 def _random_searched(limits: _PairLimits) -> str:
     """What the random ordering's search for an arrangement without close pairs tried."""
-    moves = RANDOM_RESTARTS * RESOLVE_MOVES_PER_SITE * len(limits.partial)
-    return (f"up to {moves} moves ({RANDOM_RESTARTS} seeded draws) and a smaller cell "
+    draws = 2 * RANDOM_RESTARTS         # trying LEGACY_CANDIDATES, then RESOLVE_CANDIDATES
+    moves = draws * RESOLVE_MOVES_PER_SITE * len(limits.partial)
+    return (f"up to {moves} moves ({draws} seeded draws) and a smaller cell "
             "repeated where the counts allow")
 
 

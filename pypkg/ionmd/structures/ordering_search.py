@@ -5,6 +5,7 @@ its own) searched the same way and repeated."""
 
 from __future__ import annotations
 
+import copy
 import itertools
 
 import numpy as np
@@ -21,6 +22,11 @@ RESOLVE_CANDIDATES = 64
 site in each, and empty sites tried per move, before the rule is reported unreachable. (16
 empty sites per move, of a 2x2x2 cubic garnet's 424 empty 96h ones, left 18-23 Li-Li pairs
 1.60 A apart where none need be; 64 find none in 0.4-2.8 s.)"""
+LEGACY_CANDIDATES = 16
+"""Empty sites tried per move by the first search, as ionmd searched before 97b4324: with
+the same draws from the seed, an arrangement it finds is the one earlier versions drew, bit
+for bit (a campaign's ``structure_hash`` stays); only where it fails does the search go on
+with ``RESOLVE_CANDIDATES`` and then the smaller-cell fallback."""
 TILE_FACTORS = (2, 3, 4)
 """Where the search finds no arrangement keeping the rule, a smaller cell (the ordered one
 divided by these along its axes) whose counts divide the cell's is ordered and repeated."""
@@ -50,7 +56,7 @@ def _order_random(big: Structure, groups, counts, seed: int,
                                forced, unphysical)
     draw, hit = _search(big, groups, counts, seed, limits)
     if draw is None:
-        tried = (f"{RANDOM_RESTARTS} seeded draws, each followed by up to "
+        tried = (f"{2 * RANDOM_RESTARTS} seeded draws, each followed by up to "
                  f"{RESOLVE_MOVES_PER_SITE} moves per site")
         if not counted:             # else counted above, and neither proved anything
             forced, unphysical = _counts(big, groups, counts, limits)
@@ -124,51 +130,64 @@ def _search(big: Structure, groups, counts, seed: int, limits: _PairLimits):
     draw = plain_draw()
     hit = limits.first_clash(draw)
     if hit is None:
-        return _fewest_below_default(rng, draw, members, limits), None
-    # the plain draw breaks the rule: move atoms until none clash
-    for attempt in range(RANDOM_RESTARTS):
-        state = _Clashes(draw, members, limits)
-        if _min_conflicts(rng, state) == 0:
-            return _fewest_below_default(rng, state.draw_out(), members, limits), None
-        if attempt == 0:
-            # where the cell repeats a smaller one the counts divide, that one's arrangement
-            # repeated keeps the rule too (a 2x2x2 cubic garnet's 960 Li sites: min-conflicts
-            # left 18-23 pairs 1.60 A apart; the 1x1x1 cell's, repeated, none)
-            tiled = _tiled_draw(rng, big, groups, counts, species, limits)
-            if tiled is not None:
-                return _fewest_below_default(rng, tiled, members, limits), None
-        draw = plain_draw()
-    # the occupancies force close pairs: the fewest above the ionic floor
+        return _fewest_below_default(rng, draw, members, limits, LEGACY_CANDIDATES), None
+    # the plain draw breaks the rule: move atoms until none clash, first as earlier
+    # versions did (their arrangement, where they found one), then trying more sites
+    for candidates in (LEGACY_CANDIDATES, RESOLVE_CANDIDATES):
+        if candidates == RESOLVE_CANDIDATES:
+            legacy_end = copy.deepcopy(rng.bit_generator.state)
+        for attempt in range(RANDOM_RESTARTS):
+            state = _Clashes(draw, members, limits)
+            if _min_conflicts(rng, state, candidates=candidates) == 0:
+                return _fewest_below_default(rng, state.draw_out(), members, limits,
+                                             candidates), None
+            if attempt == 0 and candidates == RESOLVE_CANDIDATES:
+                # where the cell repeats a smaller one the counts divide, that one's
+                # arrangement repeated keeps the rule too (a 2x2x2 cubic garnet's 960 Li
+                # sites: min-conflicts left 18-23 pairs 1.60 A apart; the 1x1x1 cell's,
+                # repeated, none)
+                tiled = _tiled_draw(rng, big, groups, counts, species, limits)
+                if tiled is not None:
+                    return _fewest_below_default(rng, tiled, members, limits), None
+            draw = plain_draw()
+    # the occupancies force close pairs: the fewest above the ionic floor, searched from
+    # where earlier versions' search went on, as they did (their arrangement: LGPS's 46
+    # forced Li-Li pairs, as many as the wider search leaves)
+    rng.bit_generator.state = legacy_end
     relaxed = limits.relax()
     best = None
     for _ in range(RANDOM_RESTARTS if relaxed else 0):
         state = _Clashes(plain_draw(), members, relaxed)
-        if _min_conflicts(rng, state) == 0:
+        if _min_conflicts(rng, state, candidates=LEGACY_CANDIDATES) == 0:
             state = _Clashes(state.draw_out(), members, limits)
-            n = _min_conflicts(rng, state, keep=relaxed)
+            n = _min_conflicts(rng, state, keep=relaxed, candidates=LEGACY_CANDIDATES)
             if best is None or n < best[0]:
                 best = (n, state.draw_out())
     return (None, hit) if best is None else (best[1], None)
 
 
-def _fewest_below_default(rng, draw: list, members: dict, limits: _PairLimits) -> list:
+def _fewest_below_default(rng, draw: list, members: dict, limits: _PairLimits,
+                          candidates: int = RESOLVE_CANDIDATES) -> list:
     """``draw`` (which keeps ``limits``) with, under a user's ``min_distance`` below the
     default rule, the pairs closer than the default rule made as few as the search finds,
     none closer than that distance: the user's distance is then the floor the default rule
     gives way to, as the ionic floor is without one (an advised 1.5 A for vj7's argyrodite
-    filled 51 Li pairs 1.50 A apart as drawn; the occupancies force 11)."""
+    filled 51 Li pairs 1.50 A apart as drawn; the occupancies force 11). ``candidates``: empty
+sites tried per move, as by the search that found ``draw``."""
     if not limits.below_default():
         return draw
     state = _Clashes(draw, members, limits.default_rule())
     if state.pairs():
-        _min_conflicts(rng, state, keep=limits)
+        _min_conflicts(rng, state, keep=limits, candidates=candidates)
     return state.draw_out()
 
 
-def _min_conflicts(rng, state: "_Clashes", keep: _PairLimits | None = None) -> int:
+def _min_conflicts(rng, state: "_Clashes", keep: _PairLimits | None = None,
+                   candidates: int = RESOLVE_CANDIDATES) -> int:
     """Min-conflicts search, in place on ``state``: repeatedly take a random atom that is
     too close to another one and move it to the empty site of its own group (of a few drawn
-    at random) where it has the fewest such neighbours. Returns the pairs left.
+    at random: ``candidates``) where it has the fewest such neighbours. Returns the pairs
+    left.
 
     With ``keep`` (a draw that keeps these looser limits, searched for the fewest pairs
     that break ``state``'s): the atom may also stay, only sites where it breaks ``keep``
@@ -193,7 +212,7 @@ def _min_conflicts(rng, state: "_Clashes", keep: _PairLimits | None = None) -> i
         if not state.pairs() or (keep is not None and since_best > STALL_MOVES_PER_SITE * n):
             break
         since_best += 1
-        if not state.move(rng, choose, stay=keep is not None):
+        if not state.move(rng, choose, stay=keep is not None, candidates=candidates):
             if keep is None:
                 break       # a group without vacancies: its sites are all filled anyway
             continue
@@ -236,9 +255,10 @@ class _Clashes:
     def pairs(self) -> int:
         return self.n_pairs
 
-    def move(self, rng, choose, stay: bool = False) -> bool:
+    def move(self, rng, choose, stay: bool = False,
+             candidates: int = RESOLVE_CANDIDATES) -> bool:
         """Lift a random atom too close to another and put it on the site
-        ``choose(species, sites)`` picks among up to ``RESOLVE_CANDIDATES`` empty sites of
+        ``choose(species, sites)`` picks among up to ``candidates`` empty sites of
         its group drawn at random (its own site first, where ``stay``). False, moving
         nothing, where the group has no empty site. (The draws from ``rng`` come in this
         order, then ``choose``'s: a seeded ordering depends on it.)"""
@@ -250,7 +270,7 @@ class _Clashes:
             return False
         sp = int(self.code[k])
         self.put(k, -1)
-        picked = empty[rng.permutation(len(empty))[:RESOLVE_CANDIDATES]]
+        picked = empty[rng.permutation(len(empty))[:candidates]]
         trial = np.concatenate(([k], picked)) if stay else picked
         self.put(choose(sp, trial), sp)
         return True
