@@ -373,6 +373,8 @@ def _print_transport(res: dict, indent: str) -> None:
         print(f"{indent}D({d['species']}, {d['direction']}) = {d['D']:.3g} cm2/s "
               f"[{lo:.3g}, {hi:.3g}]{interval_level_mark(d)} ({windowed}"
               f"{d['hops_per_ion']:.3g} hops/ion){flags}")
+        for note in d.get("flag_notes", {}).values():     # what to do about a flag
+            print(f"{indent}  {note}")
     for key, name in (("conductivity", "sigma_NE"), ("conductivity_collective", "sigma_collective")):
         if key in res:
             c = res[key]

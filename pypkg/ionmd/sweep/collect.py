@@ -67,9 +67,12 @@ def cached_run_results(run: PlannedRun, campaign: Campaign, charges: dict[str, f
     return res
 
 
-RESULTS_VERSION = 4
+RESULTS_VERSION = 5
 """What a run's cached analysis gives (``sweep_collect.json``'s ``results_version``); a
 cache of an older one is analysed again (:func:`stale_caches_note`)."""
+
+RESULTS_ADDED = {4: "the runs' cells", 5: "the fit_start_not_diffusive check of D's fit window"}
+"""What each results version added, as the note says it."""
 
 
 def stale_caches_note(runs: list[PlannedRun]) -> str | None:
@@ -90,8 +93,9 @@ def stale_caches_note(runs: list[PlannedRun]) -> str | None:
         return None
     return (f"{len(versions)} of {len(runs)} runs' cached analyses (analysis/sweep_collect.json) "
             f"are of an older ionmd (results version {min(versions)}, now {RESULTS_VERSION}: "
-            f"the runs' cells): analysed again now, each as long as its first collect took; "
-            f"later collects read the new cache")
+            f"{', '.join(RESULTS_ADDED[v] for v in sorted(RESULTS_ADDED) if v > min(versions))}"
+            f"): analysed again now, each as long as its first collect took; later collects "
+            f"read the new cache")
 
 
 def _analysed_run_results(run: PlannedRun, campaign: Campaign, charges: dict[str, float],
