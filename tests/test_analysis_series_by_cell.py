@@ -315,9 +315,11 @@ def test_collect_says_that_caches_of_an_older_ionmd_are_analysed_again(tmp_path,
     capsys.readouterr()
     assert main(collect) == 0
     err = capsys.readouterr().err
+    from ionmd.sweep.collect import RESULTS_VERSION
+
     assert ("1 of 2 runs' cached analyses (analysis/sweep_collect.json) are of an older "
-            "ionmd (results version 3, now 4" in err)
-    assert json.loads(caches[0].read_text())["settings"]["results_version"] == 4
+            f"ionmd (results version 3, now {RESULTS_VERSION}: the runs' cells" in err)
+    assert json.loads(caches[0].read_text())["settings"]["results_version"] == RESULTS_VERSION
     assert main(collect) == 0
     assert "older ionmd" not in capsys.readouterr().err
 
