@@ -922,16 +922,17 @@ def _flag(path: Path, meta: dict, key: str, meaning: str) -> bool:
     return value
 
 
-def replaced_charges_note(path: Path, recorded: dict, given: dict[str, float]) -> str | None:
-    """What the given charges (``--charges``) replaced where ``run.json``'s ``recorded``
-    ones (its ``charges`` and ``charges_guessed``) differ from them: a sigma then is not
-    the one the run's own record implies, which a user comparing the two should be told;
-    None where run.json has no charges or the same ones."""
+def replaced_charges_note(path: Path, recorded: dict, given: dict[str, float],
+                          given_by: str = "--charges") -> str | None:
+    """What the given charges (``--charges``, or ``given_by``: a campaign's) replaced where
+    ``run.json``'s ``recorded`` ones (its ``charges`` and ``charges_guessed``) differ from
+    them: a sigma then is not the one the run's own record implies, which a user comparing
+    the two should be told; None where run.json has no charges or the same ones."""
     old = recorded.get("charges")
     if not old or _same_charges(old, given):
         return None
     whose = "ionmd's guess" if recorded.get("charges_guessed") is True else "the run's own"
-    return (f"--charges {_charges_text(given)} replaced the charges of {path / RUN_JSON}, "
+    return (f"{given_by} {_charges_text(given)} replaced the charges of {path / RUN_JSON}, "
             f"{_charges_text(old)} ({whose}): sigma is computed with the given ones")
 
 

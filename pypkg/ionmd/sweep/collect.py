@@ -171,15 +171,8 @@ def replaced_charges(rd, charges: dict[str, float]) -> dict:
     if not isinstance(meta, dict):
         return {}
     recorded = {k: meta[k] for k in ("charges", "charges_guessed") if k in meta}
-    note = replaced_charges_note(rd.path, recorded, charges)
-    return {"charges_replaced": _in_campaign_words(note)} if note else {}
-
-
-def _in_campaign_words(note: str) -> str:
-    """The analysis' note (``--charges Li=2 replaced ...``) as a campaign gives its charges
-    (``the campaign's charges Li=2 replaced ...``)."""
-    flag = "--charges "
-    return "the campaign's charges " + note[len(flag):] if note.startswith(flag) else note
+    note = replaced_charges_note(rd.path, recorded, charges, given_by="the campaign's charges")
+    return {"charges_replaced": note} if note else {}
 
 
 def print_replaced_charges(results: list[dict]) -> None:
