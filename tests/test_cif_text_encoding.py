@@ -12,25 +12,10 @@ import pytest
 from pymatgen.io.cif import CifParser
 
 from ionmd.structures import read_structure
+from test_cif_typeset_minus import CIF as TYPED_P1
 
-CIF = """data_x
-_publ_author_name 'M\u00fcller, J.'
-_cell_length_a 5.0
-_cell_length_b 6.0
-_cell_length_c 7.0
-_cell_angle_alpha 90
-_cell_angle_beta 90
-_cell_angle_gamma 90
-_symmetry_space_group_name_H-M 'P 1'
-loop_
-_atom_site_label
-_atom_site_type_symbol
-_atom_site_fract_x
-_atom_site_fract_y
-_atom_site_fract_z
-Li1 Li1+ {minus}0.1 0.2 {minus}0.3
-Cl1 Cl1{minus} 0.5 0.5 0.5
-"""
+# test_cif_typeset_minus's typed P1 cell, with an author's name in Latin-1
+CIF = TYPED_P1.replace("data_x\n", "data_x\n_publ_author_name 'M\u00fcller, J.'\n", 1)
 
 
 @pytest.mark.parametrize("encoding", ["cp1252", "utf-8"])
