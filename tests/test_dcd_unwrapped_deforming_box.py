@@ -23,7 +23,7 @@ from ionmd.analysis.trajectory import (looks_unwrapped, read_frames, read_lammps
                                        wraps_at_faces)
 from lammps_cells import two_type_lj_cell
 from lammps_runner import run_lmp
-from test_dump_unwrapped_deforming_box import _boxes, _frames, _msd
+from test_dump_unwrapped_deforming_box import _boxes, _frames, _msd, min_image_path
 
 TYPE_MAP = {1: "Li", 2: "Cl"}
 
@@ -73,10 +73,7 @@ def reference(run):
     bounds, cols = _frames(run / "i.dump")
     boxes, _ = _boxes(bounds)
     x, images = cols[:, :, 2:5], cols[:, :, 5:8]
-    step = np.diff(x, axis=0)
-    frac = np.einsum("tnk,tkl->tnl", step, np.linalg.inv(boxes[1:]))
-    step -= np.einsum("tnk,tkl->tnl", np.round(frac), boxes[1:])
-    positions = np.concatenate([x[:1], x[:1] + np.cumsum(step, axis=0)])
+    positions = min_image_path(x, boxes)
     return {"positions": positions, "images": images, "boxes": boxes}
 
 

@@ -64,6 +64,15 @@ def _boxes(bounds):
     return boxes, np.stack([xlo, ylo, bounds[:, 2, 0]], axis=1)
 
 
+def min_image_path(x, boxes):
+    """Continuous paths from wrapped positions ``x`` (frames, atoms, 3): each step between
+    frames taken as its minimum image in the later box ``boxes[1:]``."""
+    step = np.diff(x, axis=0)
+    frac = np.einsum("tnk,tkl->tnl", step, np.linalg.inv(boxes[1:]))
+    step -= np.einsum("tnk,tkl->tnl", np.round(frac), boxes[1:])
+    return np.concatenate([x[:1], x[:1] + np.cumsum(step, axis=0)])
+
+
 def _msd(positions):
     return ((positions - positions[0]) ** 2).sum(axis=-1).mean(axis=-1)
 
@@ -81,10 +90,7 @@ def reference(run):
     bounds, cols = _frames(run / "i.dump")
     boxes, lo = _boxes(bounds)
     x, images = cols[:, :, 2:5], cols[:, :, 5:8]
-    step = np.diff(x, axis=0)
-    frac = np.einsum("tnk,tkl->tnl", step, np.linalg.inv(boxes[1:]))
-    step -= np.einsum("tnk,tkl->tnl", np.round(frac), boxes[1:])
-    positions = np.concatenate([x[:1], x[:1] + np.cumsum(step, axis=0)])
+    positions = min_image_path(x, boxes)
     return {"msd": _msd(positions), "images": images, "x": x, "boxes": boxes, "lo": lo}
 
 

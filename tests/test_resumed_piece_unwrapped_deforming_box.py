@@ -17,7 +17,7 @@ import pytest
 from ionmd.analysis.trajectory import read_frames, read_lammps_trajectory
 from lammps_cells import two_type_lj_cell
 from lammps_runner import run_lmp
-from test_dump_unwrapped_deforming_box import _boxes, _frames
+from test_dump_unwrapped_deforming_box import _boxes, _frames, min_image_path
 
 TYPE_MAP = {1: "Li", 2: "Cl"}
 REFERENCE_DUMP = "id type x y z\ndump_modify r sort id format float %.17g"
@@ -69,10 +69,7 @@ def reference(run):
     bounds = np.concatenate([first[0], second[0][1:]])
     x = np.concatenate([first[1], second[1][1:]])[:, :, 2:5]
     boxes, _ = _boxes(bounds)
-    step = np.diff(x, axis=0)
-    frac = np.einsum("tnk,tkl->tnl", step, np.linalg.inv(boxes[1:]))
-    step -= np.einsum("tnk,tkl->tnl", np.round(frac), boxes[1:])
-    return np.concatenate([x[:1], x[:1] + np.cumsum(step, axis=0)])
+    return min_image_path(x, boxes)
 
 
 @pytest.mark.parametrize("pieces, precision", [(["a.dcd", "b.dcd"], 1e-4),
