@@ -49,28 +49,51 @@ from ionmd.errors import AnalysisError
 SIGMA_SERIES = {"conductivity": "sigma_T", "conductivity_collective": "sigma_collective_T"}
 """Per-run result key -> Arrhenius series of that conductivity times T."""
 
+SIGMA_NAMES = {"conductivity": "the Nernst-Einstein sigma",
+               "conductivity_collective": "the collective sigma"}
+"""Per-run result key -> the conductivity's name in messages."""
 
-def point_problem(value: float, interval: Sequence[float]) -> str | None:
+
+def point_problem(value: float, interval: Sequence[float], *, quantity: str = "the value",
+                  unit: str = "") -> str | None:
     """Why a value with its 95 % interval cannot enter a replica combination or a fit (in
-    log space, weighted by ``1 / se(ln)^2``); None when it can. A value or upper end that
-    is not positive has no logarithm; an interval of zero width (or upside down) has no
-    error: its weight would be infinite, and the combined value and interval NaN; one
-    reaching zero is read from the value's upper half (:func:`~ionmd.analysis.arrhenius.
+    log space, weighted by ``1 / se(ln)^2``), in words a user can act on; None when it can.
+    ``quantity`` names what is judged and where it comes from (``"D of Li at 600 K"``),
+    ``unit`` its unit: the caller's, so that every command says it alike.
+
+    A value or upper end that is not positive has no logarithm: a D (or a sigma) from an
+    MSD that does not grow over its fit window, whose ions did not diffuse there. One not
+    finite was not estimated. An interval of zero width (or upside down) has no error: its
+    weight would be infinite, and the combined value and interval NaN; one reaching zero is
+    read from the value's upper half (:func:`~ionmd.analysis.arrhenius.
     ln_error_from_interval`), which a value at or above its upper end has not."""
     lo, hi = (float(v) for v in interval)
+    told = _value_text(quantity, value, lo, hi, unit)
     if not np.isfinite([value, lo, hi]).all():
-        return f"value or interval not finite ({value:.3g} [{lo:.3g}, {hi:.3g}])"
+        return (f"{told}: not a number, the analysis could not estimate it (too few frames "
+                f"in the MSD's fit window, or too few ions?); look at the run's analysis "
+                f"(results.json, msd.png) and analyse it again with a longer run or fit window")
     if not (value > 0 and hi > 0):
-        return f"value or interval not positive ({value:.3g} [{lo:.3g}, {hi:.3g}])"
+        return (f"{told}: not positive, so it has no logarithm for the Arrhenius fit. The "
+                f"MSD it comes from does not grow over the fit window: the ions did not "
+                f"diffuse there (a run too short for them to leave their sites, or a "
+                f"temperature too low for them to hop); run it longer (or fit a later, longer "
+                f"window: fit_start_ps, fit_end_ps) or hotter, or leave this temperature out")
     if not hi > lo:
-        return (f"interval of zero width ({value:.3g} [{lo:.3g}, {hi:.3g}]): no error, it "
-                f"would get an infinite weight; look at the run's analysis (a D from one "
-                f"ion, or from too few frames?) and analyse it again")
+        return (f"{told}: an interval of zero width, no error, it would get an infinite "
+                f"weight; look at the run's analysis (a D from one ion, or from too few "
+                f"frames?) and analyse it again")
     if lo <= 0 and not value < hi:
-        return (f"interval reaching zero with the value at or above its upper end "
-                f"({value:.3g} [{lo:.3g}, {hi:.3g}]): its ln error is read from the value's "
-                f"upper half, which it has not; look at the run's analysis and analyse it again")
+        return (f"{told}: an interval reaching zero with the value at or above its upper "
+                f"end: its ln error is read from the value's upper half, which it has not; "
+                f"look at the run's analysis and analyse it again")
     return None
+
+
+def _value_text(quantity: str, value: float, lo: float, hi: float, unit: str) -> str:
+    """``D of Li at 600 K = -2.7e-07 cm^2/s (95 % interval [0, 0])``."""
+    unit = f" {unit}" if unit else ""
+    return f"{quantity} = {value:.3g}{unit} (95 % interval [{lo:.3g}, {hi:.3g}])"
 
 
 def usable(value: float, interval: Sequence[float]) -> bool:
@@ -441,19 +464,20 @@ def why_left_out(run: dict, key: str) -> str | None:
         if "failure" in run:
             return "failure check only (no transport analysis)"
         return f"not analysed: {run['class']}" if run.get("class") else "not analysed"
+    at = f" at {run['temperature_K']:g} K" if run.get("temperature_K") is not None else ""
     if key.startswith("D_"):
         d = next((d for d in run["diffusion"]
                   if d["direction"] == "xyz" and d["species"] == key[2:]), None)
         if d is None:
             return f"no xyz D of {key[2:]}"
-        value, interval = d["D"], d["D_ci95"]
-    else:
-        source = next((k for k, name in SIGMA_SERIES.items() if name == key), None)
-        if source not in run:       # the analysis's own reason (a metal's), where it gave one
-            why = run.get("no_conductivity") or "charges of the mobile species unknown"
-            return f"no conductivity ({why})" if source == "conductivity" else f"no {key}"
-        value, interval = run[source]["sigma"], run[source]["sigma_ci95"]
-    return point_problem(value, interval)
+        return point_problem(d["D"], d["D_ci95"], quantity=f"D of {key[2:]}{at}",
+                             unit="cm^2/s")
+    source = next((k for k, name in SIGMA_SERIES.items() if name == key), None)
+    if source not in run:       # the analysis's own reason (a metal's), where it gave one
+        why = run.get("no_conductivity") or "charges of the mobile species unknown"
+        return f"no conductivity ({why})" if source == "conductivity" else f"no {key}"
+    return point_problem(run[source]["sigma"], run[source]["sigma_ci95"],
+                         quantity=f"{SIGMA_NAMES[source]}{at}", unit="mS/cm")
 
 
 def left_out(runs: Sequence[dict], key: str, fed: Sequence[str],

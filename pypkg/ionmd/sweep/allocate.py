@@ -87,6 +87,9 @@ class TemperatureRun:
     D_ci95_unwidened : (float, float) or None
         A run stopped by its rule: its own 95 % interval beside the 99 % ``D_ci95``
         (``Point.ci95_unwidened``), which collect's combination of replicas reads.
+    quantity, unit : str
+        What ``D`` is, for messages: ``"D"`` in cm^2/s, or what the caller fits in its place
+        (the goal: the Nernst-Einstein ``"sigma T"`` in mS K/cm).
     """
 
     temperature_K: float
@@ -99,6 +102,8 @@ class TemperatureRun:
     quantile: float = Z95
     level: float = 0.95
     D_ci95_unwidened: tuple[float, float] | None = None
+    quantity: str = "D"
+    unit: str = "cm^2/s"
 
     @property
     def dof(self) -> float:
@@ -131,6 +136,20 @@ class TemperatureRun:
         # model needs beyond it: a lower end >= 0, a positive time and quantile
         return bool(point_problem(self.D, self.D_ci95) is None and self.D_ci95[0] >= 0
                     and np.isfinite(self.time_ps) and self.time_ps > 0 and self.quantile > 0)
+
+    def why_left_out(self) -> str | None:
+        """Why the run is not :attr:`usable`, naming it, its temperature and its value
+        (:func:`ionmd.analysis.aggregate.point_problem`'s words); None where it is."""
+        path = getattr(self.key, "path", self.key)      # a campaign's run: its folder
+        where = f" of run {path}" if path is not None else ""
+        what = f"{self.quantity}{where} at {self.temperature_K:g} K"
+        why = point_problem(self.D, self.D_ci95, quantity=what, unit=self.unit)
+        if why or self.usable:
+            return why
+        if not self.D_ci95[0] >= 0:
+            return f"{what}: its 95 % interval reaches below zero ({self.D_ci95[0]:.3g})"
+        return (f"{what}: no analysed time ({self.time_ps:g} ps) or interval quantile "
+                f"({self.quantile:g}) to price its extension by")
 
 
 @dataclass
@@ -170,6 +189,7 @@ class Decision:
     choice: Option | None
     options: list[Option]     # every option, best first
     ignored: list[Any] = field(default_factory=list)   # keys (or T) of runs left out
+    ignored_why: list[str] = field(default_factory=list)   # why each was left out
     fit: ArrheniusFit | None = None
     reported_factor: float = float("nan")   # collect's interval's (the goal's check)
 
@@ -179,9 +199,7 @@ class Decision:
                  + (f" (the runs' intervals alone: {self.factor:.4g}; the points scatter more "
                     f"than they say)" if self.reported_factor > self.factor * (1 + 1e-9) else "")]
         lines += [("* " if o is self.choice else "  ") + o.describe() for o in self.options]
-        if self.ignored:
-            lines.append(f"  left out (no positive D, or no interval of finite positive "
-                         f"width around it): {self.ignored}")
+        lines += [f"  left out: {why}" for why in self.ignored_why]
         return "\n".join(lines)
 
 
@@ -200,12 +218,18 @@ def reported_fit(runs: Sequence[TemperatureRun], target_K: float = 300.0) -> Arr
                     ci95_unwidened=r.D_ci95_unwidened) for r in runs if r.usable]
     out = arrhenius_of_points(points, times_T=False)
     if out is None or "error" in out:
-        raise AnalysisError((out or {}).get("error") or "the Arrhenius fit needs usable runs "
-                            "at >= 2 distinct temperatures")
+        raise AnalysisError(((out or {}).get("error") or "the Arrhenius fit needs usable runs "
+                             "at >= 2 distinct temperatures") + _left_out_text(runs))
     fit = ArrheniusFit.from_dict(out)
     value, lo, hi = fit.interval(np.array(float(target_K)))    # collect's, at 300 K
     return replace(fit, T_extrapolated=float(target_K), y_extrapolated=float(value),
                    y_extrapolated_ci95=(float(lo), float(hi)))
+
+
+def _left_out_text(runs: Sequence[TemperatureRun]) -> str:
+    """``"; left out: <why>; <why>"`` of the runs that are not usable, else ``""``."""
+    whys = [w for w in (r.why_left_out() for r in runs) if w]
+    return f"; left out: {'; '.join(whys)}" if whys else ""
 
 
 def reported_factor(runs: Sequence[TemperatureRun], target_K: float = 300.0) -> float:
@@ -314,9 +338,12 @@ def next_step(runs: Sequence[TemperatureRun], *, step_ps: float, target_K: float
     T = np.array([runs[i].temperature_K for i in used])
     var = np.array([runs[i].ln_var for i in used])
     dof = np.array([runs[i].dof for i in used])   # ions - 1 (inf: normal)
-    fit = fit_arrhenius(T, np.array([runs[i].D for i in used]), np.sqrt(var),
-                        T_extrapolate=target_K, scatter_p=0.0,   # no inflation: the model's own
-                        y_err_dof=dof)
+    try:
+        fit = fit_arrhenius(T, np.array([runs[i].D for i in used]), np.sqrt(var),
+                            T_extrapolate=target_K, scatter_p=0.0,   # no inflation: the model's
+                            y_err_dof=dof)
+    except AnalysisError as exc:        # too few temperatures: say which runs gave none
+        raise AnalysisError(f"{exc}{_left_out_text(runs)}") from exc
     var_now = ln_var_at(T, var, target_K)
 
     def option(action, temp, dt, cost, var_after, run=None, key=None, temps=T, v=var, nu=dof):
@@ -358,6 +385,7 @@ def next_step(runs: Sequence[TemperatureRun], *, step_ps: float, target_K: float
                     factor=interval_factor(var_now, extrapolation_dof(T, var, dof, target_K)),
                     choice=options[0] if options else None,
                     options=options, ignored=ignored, fit=fit,
+                    ignored_why=[runs[i].why_left_out() for i in range(len(runs)) if i not in used],
                     reported_factor=reported_factor(runs, target_K))
 
 

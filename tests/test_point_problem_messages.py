@@ -1,0 +1,141 @@
+"""A run whose ions did not diffuse (its MSD falls over the fit window: D < 0, its interval
+clipped to [0, 0]) cannot enter an Arrhenius fit. What a user is told about it names the
+quantity with its unit, the run and its temperature, and why (the ions did not diffuse:
+too short a run, too low a temperature) with what to do. Before, every command said
+``value or interval not positive (-656 [0, 0])``.
+
+The case is real: three LAMMPS dumps (rocksalt LiCl, Li vibrating about its sites at 600 K,
+Brownian at 900 and 1200 K) read by ``ionmd analyze``. Reference for the cause: the
+time-averaged MSD of the 600 K ions over the fit window, by numpy, falls."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+
+import numpy as np
+import pytest
+from ase.build import bulk
+from ase.io import write
+
+from ionmd.cli import main
+from ionmd.errors import AnalysisError
+from ionmd.sweep.allocate import TemperatureRun, next_step
+
+DT_PS, EVERY, N_FRAMES = 0.01, 10, 401          # 1 fs steps, a frame each 10: 4 ps
+FIT = (1.1, 1.9)                                # ps: where a 2 ps vibration's MSD falls
+PERIOD_PS, AMPLITUDE = 2.0, 0.4                 # the 600 K ions' vibration (A)
+DIFFUSIVE = {900.0: 0.3, 1200.0: 0.8}           # Brownian D, A^2/ps
+
+
+def _write_run(folder, T: float, li_paths: np.ndarray, atoms, rng) -> None:
+    """A run folder ``ionmd analyze`` reads: the data file, a custom dump of unwrapped
+    coordinates (Li along ``li_paths``, Cl vibrating about its sites) and run.json."""
+    folder.mkdir(parents=True)
+    write(folder / "struct.data", atoms, format="lammps-data", specorder=["Li", "Cl"],
+          masses=True, atom_style="atomic")
+    L = atoms.cell[0, 0]
+    li = np.array(atoms.get_chemical_symbols()) == "Li"
+    types = np.where(li, 1, 2)
+    frames = []
+    for k in range(N_FRAMES):
+        pos = atoms.positions + 0.03 * rng.standard_normal((len(atoms), 3))
+        pos[li] = li_paths[k]
+        rows = "".join(f"{i + 1} {t} {x:.5f} {y:.5f} {z:.5f}\n"
+                       for i, (t, (x, y, z)) in enumerate(zip(types, pos)))
+        frames.append(f"ITEM: TIMESTEP\n{k * EVERY}\nITEM: NUMBER OF ATOMS\n{len(atoms)}\n"
+                      f"ITEM: BOX BOUNDS pp pp pp\n0 {L}\n0 {L}\n0 {L}\n"
+                      f"ITEM: ATOMS id type xu yu zu\n{rows}")
+    (folder / "md.dump").write_text("".join(frames))
+    (folder / "run.json").write_text(json.dumps({
+        "temperature_K": T, "timestep_fs": DT_PS * 1000 / EVERY, "dump_every": EVERY,
+        "discard_ps": 0.0, "mobile_species": ["Li"], "type_map": {"1": "Li", "2": "Cl"},
+        "data_file": "struct.data", "trajectory": ["md.dump"], "dump_unwrapped": True,
+        "charges": {"Li": 1, "Cl": -1}}))
+
+
+@pytest.fixture(scope="module")
+def analysed(tmp_path_factory):
+    """The three runs analysed together: (printed output, summary.json, each run's
+    results.json by temperature, the 600 K ions' paths)."""
+    root = tmp_path_factory.mktemp("frozen") / "licl"
+    atoms = bulk("LiCl", "rocksalt", a=5.1, cubic=True).repeat(2)
+    sites = atoms.positions[np.array(atoms.get_chemical_symbols()) == "Li"]
+    rng = np.random.default_rng(0)
+    t = np.arange(N_FRAMES) * DT_PS
+    phase = rng.uniform(0, 2 * np.pi, len(sites))
+    axis = rng.standard_normal((len(sites), 3))
+    axis /= np.linalg.norm(axis, axis=1)[:, None]
+    frozen = sites + AMPLITUDE * np.sin(2 * np.pi * t[:, None, None] / PERIOD_PS
+                                        + phase[None, :, None]) * axis
+    _write_run(root / "T600K", 600.0, frozen, atoms, rng)
+    for T, D in DIFFUSIVE.items():
+        steps = np.sqrt(2 * D * DT_PS) * rng.standard_normal((N_FRAMES - 1, len(sites), 3))
+        path = sites + np.concatenate([np.zeros((1, len(sites), 3)), np.cumsum(steps, 0)])
+        _write_run(root / f"T{T:g}K", T, path, atoms, rng)
+    out = root / "out"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert main(["analyze", *(str(root / f"T{T}K") for T in (600, 900, 1200)),
+                     "-o", str(out), "--fit-start-ps", str(FIT[0]), "--fit-end-ps", str(FIT[1]),
+                     "--collapse-fraction", "0.01"]) == 0
+    results = {T: json.loads((out / f"T{T}K" / "results.json").read_text())
+               for T in (600, 900, 1200)}
+    return printed.getvalue(), json.loads((out / "summary.json").read_text()), results, frozen
+
+
+def _xyz_D(results: dict) -> dict:
+    return next(d for d in results["diffusion"] if d["direction"] == "xyz" and d["species"] == "Li")
+
+
+def test_the_ions_msd_falls_over_the_fit_window(analysed):
+    """The reference: numpy's time-averaged MSD of the 600 K ions falls over the fit
+    window, and the analysis's D there is negative with its interval clipped to [0, 0]."""
+    _, _, results, frozen = analysed
+    lags = np.arange(round(FIT[0] / DT_PS), round(FIT[1] / DT_PS) + 1)
+    msd = [np.mean(np.sum((frozen[k:] - frozen[:-k]) ** 2, axis=-1)) for k in lags]
+    assert np.polyfit(lags * DT_PS, msd, 1)[0] < 0
+    d = _xyz_D(results[600])
+    assert d["D"] < 0 and d["D_ci95"] == [0.0, 0.0]
+
+
+def test_the_printed_sigma_line_names_quantity_unit_run_and_temperature(analysed):
+    printed, _, results, _ = analysed
+    line = next(x for x in printed.splitlines() if "left out:" in x)
+    sigma = results[600]["conductivity"]["sigma"]
+    assert line.strip().startswith("left out: 600K r0 (the Nernst-Einstein sigma at 600 K = "
+                                   f"{sigma:.3g} mS/cm (95 % interval [0, 0]): not positive"), line
+    assert "the ions did not diffuse" in line and "run it longer" in line, line
+
+
+def test_the_d_fit_left_out_names_quantity_unit_and_temperature(analysed):
+    _, summary, results, _ = analysed
+    (fit,) = summary["arrhenius"].values()
+    (left,) = fit["D_Li"]["left_out"]
+    assert left["run"].endswith("T600K")
+    D = _xyz_D(results[600])["D"]
+    assert left["reason"].startswith(f"D of Li at 600 K = {D:.3g} cm^2/s (95 % interval [0, 0])")
+    assert "too low for them to hop" in left["reason"]
+    assert sorted(run[-6:] for run in fit["D_Li"]["runs"]) == ["T1200K", "/T900K"]
+
+
+class _Run:
+    """A campaign run as the goal gives the allocator its key: with its folder."""
+
+    def __init__(self, path):
+        self.path = path
+
+
+def test_the_allocators_no_fit_names_the_run_left_out(analysed, tmp_path):
+    """The goal's allocator with the 600 K and 900 K runs: one usable temperature, no fit;
+    before, only 'Arrhenius fit needs D or sigma at >= 2 distinct temperatures'."""
+    _, _, results, _ = analysed
+    runs = [TemperatureRun(T, 4.0, _xyz_D(results[T])["D"], tuple(_xyz_D(results[T])["D_ci95"]),
+                           cost_per_ps=1.0, key=_Run(tmp_path / f"T{T}K"))
+            for T in (600, 900)]
+    with pytest.raises(AnalysisError) as exc:
+        next_step(runs, step_ps=1.0)
+    D = runs[0].D
+    assert (f"left out: D of run {tmp_path / 'T600K'} at 600 K = {D:.3g} cm^2/s "
+            f"(95 % interval [0, 0]): not positive") in str(exc.value)
