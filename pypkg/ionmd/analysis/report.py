@@ -48,9 +48,9 @@ def read_logs(spec: RunSpec, *, require_steps: bool = True) -> tuple[dict[str, n
     """Thermo columns and texts (one per piece, in run order) of the run's LAMMPS logs (a
     resumed piece's rows where a killed one had run on: :func:`parse_thermo_pieces`); for
     a trajectory read through ASE without logs, the kinetic temperature of frames that
-    hold momenta. ``require_steps=False``: a log whose thermo headers have no Step column
-    gives a table without rows (:func:`skipped_checks_of` names the checks that leaves
-    out), not an error.
+    hold momenta (:func:`thermo_from_frames`). ``require_steps=False``: a log whose
+    thermo headers have no Step column gives a table without rows (:func:`skipped_checks_of`
+    names the checks that leaves out), not an error.
 
     Raises
     ------
@@ -58,7 +58,7 @@ def read_logs(spec: RunSpec, *, require_steps: bool = True) -> tuple[dict[str, n
         If the logs' thermo output has no Step column (:func:`require_step`) and
         ``require_steps``."""
     texts = [p.read_text(errors="replace") for p in spec.logs if p.is_file()]
-    if spec.trajectory_format and not spec.logs:
+    if thermo_from_frames(spec):
         from ionmd.analysis.ase_frames import kinetic_thermo
 
         return kinetic_thermo(spec.trajectory, spec.trajectory_format, spec.dump_every), texts
@@ -66,15 +66,25 @@ def read_logs(spec: RunSpec, *, require_steps: bool = True) -> tuple[dict[str, n
     return (require_step(thermo) if require_steps else thermo), texts
 
 
-def skipped_checks_of(spec: RunSpec) -> dict:
+def thermo_from_frames(spec: RunSpec) -> bool:
+    """Whether the run's thermo rows are its frames' kinetic temperatures (a trajectory
+    read through ASE without logs), not a LAMMPS log's."""
+    return bool(spec.trajectory_format and not spec.logs)
+
+
+def skipped_checks_of(spec: RunSpec, thermo) -> dict:
     """``skipped_checks``: the failure checks that read the thermo rows (temperature
     runaway, NaN thermo, a falling atom count, the dating of lost atoms), where the logs
     print thermo output and none with a Step column (:func:`require_step`): their rows
     cannot be placed in the run. D and sigma come from the frames and are analysed all the
     same (a finished run lost them over a column only these checks read); ``--failures-only``
-    (these checks are most of it) is refused."""
+    (these checks are most of it) is refused. ``thermo``: the run's, as
+    ``read_logs(spec, require_steps=False)`` gave it to the failure checks (the logs are
+    parsed once per analysis: a second parse of a 200k-row log cost ~1.4 s)."""
+    if thermo_from_frames(spec):
+        return {}
     try:
-        read_logs(spec)
+        require_step(thermo)
     except AnalysisError as exc:
         return {"skipped_checks": (
             f"temperature runaway, NaN thermo, falling atom count and lost-atom dating not "
@@ -199,13 +209,13 @@ def _framework_charges(spec: RunSpec, elements: np.ndarray) -> dict[str, float]:
     return {**guess_oxidation_states(counts), **spec.charges}
 
 
-def failures_of(spec: RunSpec, frames=None, *, require_steps: bool = True,
-                **kwargs) -> FailureReport:
+def failures_of(spec: RunSpec, frames=None, logs=None, **kwargs) -> FailureReport:
     """Failure report of one run directory (reads its raw frames, unless given as
-    :func:`read_frames` output, and its logs; ``require_steps``: as :func:`read_logs`)."""
+    :func:`read_frames` output, and its logs, unless given as :func:`read_logs` output:
+    read here, they must have a Step column)."""
     frames, elements, masses = frames or run_frames(spec)
     check_mobile_present(spec, elements)   # else the mobile ions would count as framework
-    thermo, texts = read_logs(spec, require_steps=require_steps)
+    thermo, texts = logs or read_logs(spec)
     framework = framework_species(elements, spec.mobile_species, _framework_charges(spec, elements))
     report = detect_failures(steps=frames.steps, timestep_fs=spec.timestep_fs,
                              positions=frames.positions, boxes=frames.boxes, elements=elements,
@@ -417,10 +427,12 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
                             f"or --dump-every)")
     if structure_functions and van_hove_lags_ps:    # said now, not after the MSD work
         check_van_hove_lags(van_hove_lags_ps, frames.steps, spec.timestep_fs, spec.discard_ps)
-    failure = failures_of(spec, (frames, elements, masses), require_steps=False,
-                          **(failure_options or {}))
+    # read once: a log without a Step column leaves D and sigma, and skipped_checks says
+    # which failure checks it cost
+    logs = read_logs(spec, require_steps=False)
+    failure = failures_of(spec, (frames, elements, masses), logs, **(failure_options or {}))
     results: dict = {**identity_of(spec), **cell_of(elements, frames.boxes),
-                     **charges_replaced_of(spec), **skipped_checks_of(spec),
+                     **charges_replaced_of(spec), **skipped_checks_of(spec, logs[0]),
                      "timestep_fs": spec.timestep_fs,
                      "discard_ps": spec.discard_ps, **completion_of(spec),
                      # which files these numbers come from (a folder may hold several)
