@@ -117,7 +117,7 @@ def test_the_d_fit_left_out_names_quantity_unit_and_temperature(analysed):
     D = _xyz_D(results[600])["D"]
     assert left["reason"].startswith(f"D of Li at 600 K = {D:.3g} cm^2/s (95 % interval [0, 0])")
     assert "too low for them to hop" in left["reason"]
-    assert sorted(run[-6:] for run in fit["D_Li"]["runs"]) == ["T1200K", "/T900K"]
+    assert sorted(run[-6:] for run in fit["D_Li"]["runs"]) == ["/T900K", "T1200K"]
 
 
 class _Run:
