@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import math
 
+from ionmd.structures.occupancy_tolerance import OCCUPANCY_TOLERANCE
+
 
 def positive_int(text: str) -> int:
     """A whole number >= 1."""
@@ -95,10 +97,10 @@ def add_order_arguments(parser: argparse.ArgumentParser) -> None:
                         "Ewald energy; random: seeded by --order-seed); default: refuse them")
     g.add_argument("--order-seed", type=_in_range("order_seed", whole=True), default=0,
                    help="seed of --order random (a whole number >= 0; default 0)")
-    g.add_argument("--order-tol", type=_in_range("order_tol"), default=2e-3,
+    g.add_argument("--order-tol", type=_in_range("order_tol"), default=OCCUPANCY_TOLERANCE,
                    help="occupancy rounding allowed when ordering, so that a small cell has "
-                        "whole counts (default 0.002: exact; e.g. 0.15 orders refined "
-                        "occupancies such as LGPS's in one unit cell)")
+                        f"whole counts (default {OCCUPANCY_TOLERANCE:g}: exact; e.g. 0.15 "
+                        "orders refined occupancies such as LGPS's in one unit cell)")
     g.add_argument("--order-min-distance", type=_in_range("order_min_distance"), default=None,
                    metavar="A",
                    help="atoms placed on partially occupied sites stay this far apart, A "

@@ -33,6 +33,7 @@ from ionmd.lammps.data_file import lammps_triclinic
 from ionmd.protocols.presets import TIME_ALIASES, Protocol, convert_text, parse_time_ps
 from ionmd.suggest import did_you_mean
 from ionmd.structures import supercell as supercells
+from ionmd.structures.occupancy_tolerance import OCCUPANCY_TOLERANCE
 
 MAX_TIMESTEP_FS = 5.0
 MAX_TIMESTEP_H_FS = 0.5
@@ -103,8 +104,9 @@ RANGES: dict[str, Range] = {
                         "0.2 (the ev-scan preset) spans 0.8-1.2 V0", low_open=True,
                         high_open=True),
     # ordering of partially occupied sites (a campaign's order_*, the --order-* options)
-    "order_tol": Range(0.0, 1.0, "an occupancy rounding: 0.002 is exact, 0.15 orders "
-                       "refined occupancies in one unit cell", low_open=True, high_open=True),
+    "order_tol": Range(0.0, 1.0, f"an occupancy rounding: {OCCUPANCY_TOLERANCE:g} is exact, "
+                       "0.15 orders refined occupancies in one unit cell", low_open=True,
+                       high_open=True),
     "order_seed": Range(0, math.inf, "the seed of --order random (numpy's random generator "
                         "takes whole numbers >= 0)"),
     "order_min_distance": Range(0.0, math.inf, "a distance between atoms placed on partially "

@@ -8,6 +8,7 @@ import numpy as np
 from pymatgen.core import Structure
 
 from ionmd.structures.errors import StructureError
+from ionmd.structures.occupancy_tolerance import OCCUPANCY_TOLERANCE
 
 OVERLAP_FRACTION = 0.5
 """Atoms closer than this fraction of their covalent radii sum are refused: bonds are
@@ -23,14 +24,10 @@ PYTHON_ORDER_ADVICE = (
     "ionmd.structures.order_structure(structure, \"random\", seed=0).structure orders a "
     "Structure")
 
-ROUNDING_TOLERANCE = 2e-3
-"""A site whose occupancies add up to within this below 1 is whole: published rounding
-(Li 0.999(3); S 0.389 + Cl 0.610). The ordering's own occupancy tolerance
-(``OrderOptions.occ_tol``, 2e-3): a deficit it would round away in any cell is no vacancy,
-one it keeps is. Not pymatgen's 1.01 above 1, where a sum over 1 can only be rounding: Li
-0.99 below it is 1 % vacancies on purpose (a doped garnet), which ``--order random`` keeps
-(LiCl: Li83 Cl84) and a bound of 0.01 filled (Li4 Cl4). Read as vacancies, 0.999 was
-refused as disordered, or ordered in a cell of ~250 formula units to keep its 0.001."""
+class RoundingNote(UserWarning):
+    """:func:`fill_rounded_sites`' note that sites within rounding of whole were read as
+    whole: a note, not a problem (``LoadedStructure.rounding`` keeps it; the command line
+    prints it as its other notes)."""
 
 
 def covalent_radius(symbol: str) -> float:
@@ -57,14 +54,20 @@ def partial_sites(structure: Structure) -> list[str]:
             for occ, n in labels.items()]
 
 
-def rounded_sites(structure: Structure, tol: float = ROUNDING_TOLERANCE) -> list[int]:
-    """Indices of the sites whose occupancies add up to less than 1 by at most ``tol``."""
+def rounded_sites(structure: Structure, tol: float = OCCUPANCY_TOLERANCE) -> list[int]:
+    """Indices of the sites whose occupancies add up to less than 1 by at most ``tol``:
+    published rounding (Li 0.999(3); S 0.389 + Cl 0.610), a deficit the ordering within its
+    ``occ_tol`` of the same default would round away in any cell, so no vacancy. Not
+    pymatgen's 1.01 above 1, where a sum over 1 can only be rounding: Li 0.99 below it is 1 %
+    vacancies on purpose (a doped garnet), which ``--order random`` keeps (LiCl: Li83 Cl84)
+    and a bound of 0.01 filled (Li4 Cl4). Read as vacancies, 0.999 was refused as
+    disordered, or ordered in a cell of ~250 formula units to keep its 0.001."""
     # 1e-9: 1 - 0.998 is 0.0020000000000000018 in floats
     return [i for i, site in enumerate(structure)
             if 1 - tol - 1e-9 <= site.species.num_atoms < 1 - 1e-9]
 
 
-def fill_rounded_sites(structure: Structure, tol: float = ROUNDING_TOLERANCE
+def fill_rounded_sites(structure: Structure, tol: float = OCCUPANCY_TOLERANCE
                        ) -> tuple[Structure, str]:
     """``structure`` with each site within ``tol`` below whole (:func:`rounded_sites`)
     scaled to whole (Li 0.999 -> Li; S 0.389 + Cl 0.610 -> S 0.389/0.999 + Cl 0.610/0.999,

@@ -12,10 +12,11 @@ from typing import Any
 
 from pymatgen.core import Structure
 
-from ionmd.structures.checks import (ROUNDING_TOLERANCE, check_ordered, check_overlaps,
+from ionmd.structures.checks import (RoundingNote, check_ordered, check_overlaps,
                                      fill_rounded_sites)
 from ionmd.structures.errors import StructureError
 from ionmd.structures.io import read_structures
+from ionmd.structures.occupancy_tolerance import OCCUPANCY_TOLERANCE
 
 ORDER_METHODS = ("ewald", "random")
 
@@ -31,7 +32,8 @@ class OrderOptions:
     seed
         Seed of ``"random"``.
     occ_tol
-        Occupancy rounding allowed (see ``order_structure``).
+        Occupancy rounding allowed (see ``order_structure``; default
+        :data:`~ionmd.structures.occupancy_tolerance.OCCUPANCY_TOLERANCE`).
     min_distance
         See ``order_structure`` (None: its default rule; 0: none).
     supercell
@@ -43,7 +45,7 @@ class OrderOptions:
 
     method: str | None = None
     seed: int = 0
-    occ_tol: float = 2e-3
+    occ_tol: float = OCCUPANCY_TOLERANCE
     min_distance: float | None = None
     supercell: str | None = None
 
@@ -75,6 +77,12 @@ class LoadedStructure:
     perovskite at 0.15), and ``"vacancy"``: the vacancies of sites that rounding filled
     fully (Li 0.96 on 24d at 0.05: 0.96 vacancies per cell); empty where none was, or the
     file was ordered."""
+    rounding: str = ""
+    """The note on sites within rounding of whole read as whole (``"occupancies adding up
+    to 0.999 read as whole sites (Li1: Li 0.999): published rounding, ..."``:
+    ``checks.fill_rounded_sites``), for the caller to print and record; empty where none
+    was. It is also issued once as a :class:`~ionmd.structures.checks.RoundingNote`
+    warning, which a caller that prints this ignores."""
 
 
 def load_structures(source: Any, order: OrderOptions | None = None) -> list[LoadedStructure]:
@@ -98,10 +106,10 @@ def load_structures(source: Any, order: OrderOptions | None = None) -> list[Load
         ordering, rounded_away = None, {}
         # 0.999 as 1.001: rounding; not beyond a stricter --order-tol (5e-4 keeps Li 0.999's
         # vacancies: Li667 Cl668)
-        structure, rounding = fill_rounded_sites(structure, min(ROUNDING_TOLERANCE,
+        structure, rounding = fill_rounded_sites(structure, min(OCCUPANCY_TOLERANCE,
                                                                 order.occ_tol))
         if rounding:
-            warnings.warn(f"{where}: {rounding}", stacklevel=2)
+            warnings.warn(f"{where}: {rounding}", RoundingNote, stacklevel=2)
         if structure.is_ordered:
             check_overlaps(structure, where)    # atoms numbered as in the file
         elif order.method is None:
@@ -114,7 +122,8 @@ def load_structures(source: Any, order: OrderOptions | None = None) -> list[Load
             check_overlaps(structure, where)
         in_run_cell = shape is not None or (ordering is not None and order.supercell is not None)
         out.append(LoadedStructure(name, structure, ordering, in_run_cell=in_run_cell,
-                                   supercell=shape, rounded_away=rounded_away))
+                                   supercell=shape, rounded_away=rounded_away,
+                                   rounding=rounding))
     return out
 
 
@@ -179,7 +188,8 @@ def _order(structure: Structure, order: OrderOptions,
         gone["vacancy"] = filled
     text = (f"{order.method} ordering of {name}, supercell {supercell_text(cell.supercell)}"
             + (f", seed {seed}" if seed is not None else "")
-            + (f", occupancies rounded within {order.occ_tol:g}" if order.occ_tol > 2e-3 else "")
+            + (f", occupancies rounded within {order.occ_tol:g}"
+               if order.occ_tol > OCCUPANCY_TOLERANCE else "")
             + _rounded_away_note(gone, order.occ_tol)
             + (f", {cell.merged}" if cell.merged else "")
             + (f", min distance {cell.min_distance}" if cell.min_distance else "")

@@ -21,6 +21,7 @@ from ionmd.structures.charges import (OxidationGuess, declared_oxidation_states,
                                       oxidation_guess)
 from ionmd.structures.charges_words import _formula, _ions
 from ionmd.structures.errors import StructureError
+from ionmd.structures.occupancy_tolerance import OCCUPANCY_TOLERANCE
 from ionmd.structures.ordering_cells import (  # constants importable from here
     DEFAULT_MAX_ATOMS, ROUNDING_HINTS, VACANCY, _arrangements, _compact, _count_text,
     _ewald_rounding_hint, _fewer_cells, _groups, _site_counts, integral_supercell,
@@ -113,7 +114,8 @@ class OrderedCell:
 def order_structure(structure: Structure, method: Literal["ewald", "random"] = "random", *,
                     seed: int | None = None, supercell=None, min_width: float | None = None,
                     oxidation_states: dict[str, float] | None = None,
-                    max_atoms: int = DEFAULT_MAX_ATOMS, occ_tol: float = 2e-3,
+                    max_atoms: int = DEFAULT_MAX_ATOMS,
+                    occ_tol: float = OCCUPANCY_TOLERANCE,
                     max_arrangements: int = DEFAULT_MAX_ARRANGEMENTS,
                     min_distance: float | None = None) -> OrderedCell:
     """An ordered supercell of ``structure``.

@@ -12,6 +12,7 @@ from pymatgen.core import Structure
 
 from ionmd.structures.errors import StructureError
 from ionmd.structures.geometry import perpendicular_widths
+from ionmd.structures.occupancy_tolerance import OCCUPANCY_TOLERANCE
 
 VACANCY = "vacancy"
 DEFAULT_MAX_ATOMS = 2000
@@ -74,7 +75,8 @@ def _multiplier_needed(fractions: dict[str, float], n_sites: int, occ_tol: float
 
 
 def integral_supercell(structure: Structure, base: tuple[int, int, int] = (1, 1, 1), *,
-                       max_atoms: int = DEFAULT_MAX_ATOMS, occ_tol: float = 2e-3,
+                       max_atoms: int = DEFAULT_MAX_ATOMS,
+                       occ_tol: float = OCCUPANCY_TOLERANCE,
                        exact: bool = False,
                        charges: dict[str, float] | None = None) -> tuple[int, int, int]:
     """Smallest diagonal repetition (each >= ``base``) with whole numbers on every site group.
@@ -92,7 +94,8 @@ def integral_supercell(structure: Structure, base: tuple[int, int, int] = (1, 1,
         Largest supercell searched, counted in sites of ``structure`` (each partially
         occupied site counts once).
     occ_tol
-        Tolerated occupancy error per site (CIF occupancies such as 0.333 are rounded).
+        Tolerated occupancy error per site, inclusive (CIF occupancies such as 0.333 are
+        rounded; default :data:`~ionmd.structures.occupancy_tolerance.OCCUPANCY_TOLERANCE`).
     exact
         If True, ``base`` itself must already give whole numbers (an explicit user choice).
     charges

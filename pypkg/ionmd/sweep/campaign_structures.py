@@ -196,10 +196,11 @@ def _load_structure(errors: Problems, key: tuple, path: str, order: dict,
     to ``errors``."""
     from ionmd.protocols.prepare import as_atoms, run_charges
     from ionmd.structures import OrderOptions, load_structure
+    from ionmd.structures.occupancy_tolerance import OCCUPANCY_TOLERANCE
 
     try:
         options = OrderOptions(method=order.get("order"), seed=order.get("order_seed", 0),
-                               occ_tol=float(order.get("order_tol", 2e-3)),
+                               occ_tol=float(order.get("order_tol", OCCUPANCY_TOLERANCE)),
                                min_distance=(None if order.get("order_min_distance") is None
                                              else float(order["order_min_distance"])),
                                supercell=supercell)
