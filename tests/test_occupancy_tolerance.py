@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from pymatgen.core import Lattice, Structure
 
-from ionmd.structures.checks import RoundingNote, rounded_sites
+from ionmd.structures.checks import rounded_sites
 from ionmd.structures.load import OrderOptions, load_structure
+from ionmd.structures.occupancy_tolerance import RoundingNote
 from ionmd.structures.ordering import integral_supercell
 from test_structure_rounding_and_conversion import LICL
 

@@ -24,12 +24,6 @@ PYTHON_ORDER_ADVICE = (
     "ionmd.structures.order_structure(structure, \"random\", seed=0).structure orders a "
     "Structure")
 
-class RoundingNote(UserWarning):
-    """:func:`fill_rounded_sites`' note that sites within rounding of whole were read as
-    whole: a note, not a problem (``LoadedStructure.rounding`` keeps it; the command line
-    prints it as its other notes)."""
-
-
 def covalent_radius(symbol: str) -> float:
     """ASE's covalent radius of an element, A."""
     from ase.data import atomic_numbers, covalent_radii

@@ -12,11 +12,10 @@ from typing import Any
 
 from pymatgen.core import Structure
 
-from ionmd.structures.checks import (RoundingNote, check_ordered, check_overlaps,
-                                     fill_rounded_sites)
+from ionmd.structures.checks import check_ordered, check_overlaps, fill_rounded_sites
 from ionmd.structures.errors import StructureError
 from ionmd.structures.io import read_structures
-from ionmd.structures.occupancy_tolerance import OCCUPANCY_TOLERANCE
+from ionmd.structures.occupancy_tolerance import OCCUPANCY_TOLERANCE, RoundingNote
 
 ORDER_METHODS = ("ewald", "random")
 
@@ -81,7 +80,8 @@ class LoadedStructure:
     """The note on sites within rounding of whole read as whole (``"occupancies adding up
     to 0.999 read as whole sites (Li1: Li 0.999): published rounding, ..."``:
     ``checks.fill_rounded_sites``), for the caller to print and record; empty where none
-    was. It is also issued once as a :class:`~ionmd.structures.checks.RoundingNote`
+    was. It is also issued once as a
+    :class:`~ionmd.structures.occupancy_tolerance.RoundingNote`
     warning, which a caller that prints this ignores."""
 
 

@@ -2,8 +2,9 @@
 it, shared by every reader of it: the ordering (``OrderOptions.occ_tol``,
 ``order_structure``, ``integral_supercell``), the command line's ``--order-tol`` (and its
 help), a campaign's ``order_tol``, and the fill of published rounding
-(``checks.fill_rounded_sites``: Li 0.999 is a whole site). Its own module, free of
-pymatgen, so that the command line's help can name it without importing pymatgen."""
+(``checks.fill_rounded_sites``: Li 0.999 is a whole site), and the warning that says a
+file's sites were read so. Its own module, free of pymatgen, so that the command line can
+name both without importing pymatgen."""
 
 OCCUPANCY_TOLERANCE = 2e-3
 """Occupancy error per site read as rounding, inclusive in every comparison (``<=``, with
@@ -13,3 +14,9 @@ deficit the fill reads as rounding is one the ordering would round away in any c
 Published occupancies are rounded to three decimals (Li 0.999(3); S 0.389 + Cl 0.610),
 so 2e-3 is "exact"; a doped garnet's Li 0.99 is 1 % vacancies on purpose and stays
 partial."""
+
+
+class RoundingNote(UserWarning):
+    """The note that sites within rounding of whole were read as whole
+    (``checks.fill_rounded_sites``): a note, not a problem. ``LoadedStructure.rounding``
+    keeps it; a caller that prints it as its other notes ignores this warning."""
