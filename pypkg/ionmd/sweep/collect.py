@@ -13,6 +13,7 @@ they are on disk (each one's temperature, replica and protocol from its own
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from collections import Counter
@@ -67,11 +68,12 @@ def cached_run_results(run: PlannedRun, campaign: Campaign, charges: dict[str, f
     return res
 
 
-RESULTS_VERSION = 5
+RESULTS_VERSION = 6
 """What a run's cached analysis gives (``sweep_collect.json``'s ``results_version``); a
 cache of an older one is analysed again (:func:`stale_caches_note`)."""
 
-RESULTS_ADDED = {4: "the runs' cells", 5: "the fit_start_not_diffusive check of D's fit window"}
+RESULTS_ADDED = {4: "the runs' cells", 5: "the fit_start_not_diffusive check of D's fit window",
+                 6: "a cache that sees edits of the run's run.json (its discard_ps, ...)"}
 """What each results version added, as the note says it."""
 
 
@@ -100,7 +102,10 @@ def stale_caches_note(runs: list[PlannedRun]) -> str | None:
 
 def _analysed_run_results(run: PlannedRun, campaign: Campaign, charges: dict[str, float],
                           jobs=None) -> dict:
-    """:func:`cached_run_results`, the analysis' own (its note in ``--charges``' words)."""
+    """:func:`cached_run_results`, the analysis' own (its note in ``--charges``' words).
+    The cache is reused only where every input its results depend on is as it was: the
+    campaign's analysis settings and charges, the run's progress (status), ionmd's
+    estimator and results version, and the run's own ``run.json`` (:func:`run_json_key`)."""
     from ionmd.analysis.diffusion import ESTIMATOR
     from ionmd.analysis.report import analyze_run, failures_of
     from ionmd.analysis.run_spec import load_run_spec
@@ -117,6 +122,9 @@ def _analysed_run_results(run: PlannedRun, campaign: Campaign, charges: dict[str
                 "fit_end_ps": a.fit_end_ps, "window_ps": a.window_ps,
                 "haven_ratio": a.haven_ratio, "failure": a.failure,
                 "status": rd.status.get("updated"),
+                # run.json's own settings (discard_ps, mobile species, pieces, ...), which a
+                # user may edit after the run: the cache ignored them before (version 6)
+                "run_json": run_json_key(rd.path),
                 # what the analysis gives (2: failed runs' transport before the failure;
                 # 3: a run stopped by its D-interval rule reports its 99 % interval;
                 # 4: the run's cell, which tells runs of other cells apart: cell_labels)
@@ -153,6 +161,32 @@ def _analysed_run_results(run: PlannedRun, campaign: Campaign, charges: dict[str
     cache.parent.mkdir(exist_ok=True)
     cache.write_text(json.dumps({"settings": settings, "results": results}, indent=1))
     return {**out, **results}
+
+
+RUN_JSON_REPLACED = ("charges", "charges_guessed")
+"""run.json keys the analysis takes from the campaign instead (``load_run_spec``'s
+overrides), whose values are in the cache key already."""
+
+
+def run_json_key(path: Path) -> str | None:
+    """A digest of what a run's ``run.json`` tells its analysis (every key but
+    :data:`RUN_JSON_REPLACED`, in canonical JSON: a file only reformatted keeps its cache);
+    of the file's bytes where it is no JSON object (the analysis then says what is wrong),
+    None where there is none."""
+    from ionmd.analysis.run_spec import RUN_JSON
+
+    try:
+        raw = (path / RUN_JSON).read_bytes()
+    except OSError:
+        return None
+    try:
+        meta = json.loads(raw)
+    except ValueError:
+        meta = None
+    if isinstance(meta, dict):
+        raw = json.dumps({k: v for k, v in meta.items() if k not in RUN_JSON_REPLACED},
+                         sort_keys=True).encode()
+    return hashlib.sha256(raw).hexdigest()
 
 
 def replaced_charges(rd, charges: dict[str, float]) -> dict:
