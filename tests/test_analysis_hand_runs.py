@@ -12,7 +12,7 @@ import pytest
 
 from lammps_runner import run_lmp
 from ionmd.cli import main
-from ionmd.lammps.log import md_settings
+from ionmd.lammps.echoed_input import md_settings
 
 STEPS, EVERY, DT_PS, T = 2500, 25, 0.002, 900.0
 

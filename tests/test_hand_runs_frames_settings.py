@@ -153,7 +153,7 @@ def test_a_folder_named_after_another_temperature_is_noted(run, tmp_path):
 def test_the_settings_of_the_frames_runs_come_from_the_commands_before_them(run):
     """The log's own lines: the equilibration's run at 1 fs and ramped, the production's at
     2 fs and 900 K with both dumps."""
-    from ionmd.analysis.run_spec import run_blocks
+    from ionmd.lammps.echoed_input import run_blocks
 
     eq, prod = run_blocks((run / "log.lammps").read_text())
     assert (eq.units, eq.timestep, eq.thermostats, eq.dumps) == ("metal", DT_EQ, ((300.0, T),), ())

@@ -36,7 +36,8 @@ import shutil
 import pytest
 
 from lammps_runner import run_lmp
-from ionmd.analysis.run_spec import load_run_spec, run_blocks
+from ionmd.analysis.run_spec import load_run_spec
+from ionmd.lammps.echoed_input import run_blocks
 from ionmd.errors import AnalysisError
 
 CELL = """

@@ -13,7 +13,8 @@ import re
 import numpy as np
 import pytest
 
-from ionmd.analysis.run_spec import found_trajectory, load_run_spec
+from ionmd.analysis.run_files import found_trajectory
+from ionmd.analysis.run_spec import load_run_spec
 from ionmd.analysis.trajectory import read_frames
 from ionmd.errors import AnalysisError
 from lammps_cells import two_type_lj_cell

@@ -29,7 +29,7 @@ may be overridden on the ``ionmd analyze`` command line)::
                                               # else the one LAMMPS dump (*.dump,
                                               # *.lammpstrj, dump.*, gzipped, *.xtc),
                                               # else the one XDATCAR, *.extxyz, *.xyz or
-                                              # *.traj: found_trajectory)
+                                              # *.traj: run_files.found_trajectory)
       "trajectory_format": "vasp-xdatcar",    # ASE format of non-LAMMPS files (default: by
                                               # name; see ionmd.analysis.ase_frames)
       "logs": ["log.0.lammps", "log.1.lammps"],  # in run order (default: log*.lammps and
@@ -58,7 +58,8 @@ would leave that value at its default.
 Without ``structure``, a run is named after the nearest folder of its path that is neither a
 temperature folder (``900K``, ``T900K``, ``900``) nor a replica folder (``r0``, ``rep1``,
 ``replica_2``, ``seed3``): ``LiCl/600K/r0`` and ``LiCl/600K`` are both ``LiCl``, so that
-runs of different materials laid out alike are not fitted together.
+runs of different materials laid out alike are not fitted together
+(:func:`ionmd.analysis.run_files.structure_name`).
 
 Runs are replicas of one series only where they are of one structure and one model:
 ``model_hash`` (else ``model``) tells the models apart. A run folder written by ``ionmd
@@ -69,10 +70,11 @@ unknown (None): its logs' ``pair_style`` and ``pair_coeff`` lines stand for it
 
 A LAMMPS run written by hand needs no ``run.json`` where its logs say the rest: the time
 step and the thermostat target in force over the runs that wrote the frames come from the
-input they echo (:func:`run_blocks`, :func:`_timing_from_logs`: an equilibration at another
-time step or temperature is not of the frames; a given value that contradicts them is
-refused), and without a DCD the one dump file (:data:`DUMP_PATTERNS`, ``dump xtc``
-included) is its trajectory.
+input they echo (:func:`ionmd.lammps.echoed_input.run_blocks`,
+:func:`ionmd.analysis.log_timing.timing_from_logs`: an equilibration at another time step
+or temperature is not of the frames; a given value that contradicts them is refused), and
+without a DCD the one dump file (:data:`ionmd.analysis.run_files.DUMP_PATTERNS`, ``dump
+xtc`` included) is its trajectory.
 
 A run directory written by ``ionmd run`` also holds ``status.json``; its state (``running``,
 ``interrupted``, ``failed``, ``completed``), step and planned steps end up in
@@ -90,19 +92,19 @@ file says them.
 
 from __future__ import annotations
 
-import fnmatch
 import json
-import re
-from glob import escape as glob_escape
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ionmd.analysis.log_timing import frames_settings, timing_from_logs
+from ionmd.analysis.run_files import (RUN_JSON, found_trajectory, log_texts, only_file,
+                                      refuse_partitions, searched_text, structure_name)
 from ionmd.analysis.trajectory import without_empty_pieces
 from ionmd.errors import AnalysisError, IonmdError
-from ionmd.lammps.log import log_files, md_settings, natural_order
+from ionmd.lammps.echoed_input import md_settings, pair_lines
+from ionmd.lammps.log import log_files
 from ionmd.suggest import closest, folded
 
-RUN_JSON = "run.json"
 STATUS_JSON = "status.json"
 SCHEMA = "ionmd-run/1"
 STATUS_KEYS = ("state", "step", "planned_steps", "reason", "resumable", "failed_step",
@@ -164,7 +166,7 @@ class RunSpec:
     settings_notes: list[str] = field(default_factory=list)
     """What a user should be told of how the run's settings were found, where they may not
     be those meant: a folder named ``T1000`` analysed at the 1300 K its logs' thermostat
-    says (:func:`_timing_from_logs`)."""
+    says (:func:`~ionmd.analysis.log_timing.timing_from_logs`)."""
 
     @property
     def complete(self) -> bool | None:
@@ -182,23 +184,6 @@ def read_run_status(path: str | Path) -> dict | None:
     except (OSError, ValueError):
         return None
     return {k: status[k] for k in STATUS_KEYS if k in status}
-
-
-#: Folder names that say a run's temperature or replica, not its material.
-TEMPERATURE_FOLDER = re.compile(r"T?\d+(\.\d+)?\s*K?", re.IGNORECASE)
-REPLICA_FOLDER = re.compile(r"(r|rep|replica|run|seed)[_-]?\d+", re.IGNORECASE)
-
-
-def structure_name(path: str | Path) -> str:
-    """Default structure name of a run directory: the nearest folder name on its path
-    (itself first) that is not a temperature or replica folder (``A/600K/r0`` -> ``A``);
-    the directory's own name when every folder is one of those."""
-    path = Path(path).resolve()
-    for folder in (path, *path.parents):
-        name = folder.name
-        if name and not (TEMPERATURE_FOLDER.fullmatch(name) or REPLICA_FOLDER.fullmatch(name)):
-            return name
-    return path.name
 
 
 SETTINGS_JSON = "settings.json"
@@ -234,95 +219,11 @@ def _potential_from_logs(logs: list[Path]) -> str | None:
     for log in logs:
         if not log.is_file():
             continue
-        lines = _pair_lines(log)
+        with open(log, errors="replace") as fh:     # line by line: logs may be large
+            lines = pair_lines(fh)
         if lines:                       # each log is a LAMMPS process: its own potential
             found = lines
     return "; ".join(found) or None
-
-
-def _pair_lines(log: Path) -> list[str]:
-    """The ``pair_style`` and ``pair_coeff`` lines of one log as LAMMPS keeps them: a
-    ``pair_style`` of another style drops the coefficients before it."""
-    style: str | None = None
-    coeffs: list[str] = []
-    with open(log, errors="replace") as fh:       # line by line: logs may be large
-        for line in fh:
-            if not line.lstrip().startswith("pair_"):   # echoed as written: maybe indented
-                continue
-            words = line.split("#", 1)[0].split()
-            if words[:1] == ["pair_style"]:
-                if style is None or style.split()[1:2] != words[1:2]:
-                    coeffs = []
-                style = " ".join(words)
-            elif words[:1] == ["pair_coeff"] and " ".join(words) not in coeffs:
-                coeffs.append(" ".join(words))
-    return ([style] if style else []) + coeffs
-
-
-def _one(path: Path, pattern: str, what: str, flag: str) -> Path:
-    hits = sorted(path.glob(pattern))
-    if len(hits) != 1:
-        raise AnalysisError(f"{path}: expected one {what} ({pattern}), found {len(hits)}; name it "
-                            f"in {RUN_JSON} or on the command line ({flag})")
-    return hits[0]
-
-
-#: Names of the LAMMPS dump files of a run (``dump dcd``): every one is a piece.
-DCD_PATTERNS = ("*.dcd",)
-
-#: Names of LAMMPS ``dump`` files (``custom``/``atom``, plain or gzipped, and ``xtc``)
-#: looked for where a run directory has no DCD.
-DUMP_PATTERNS = ("*.dump", "*.lammpstrj", "dump.*", "*.dump.gz", "*.lammpstrj.gz", "*.dump.bz2",
-                 "*.lammpstrj.bz2", "*.dump.xz", "*.lammpstrj.xz", "*.xtc")
-
-
-def trajectory_searched() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
-    """The names :func:`found_trajectory` looks for, in its order: DCD pieces, else one
-    LAMMPS dump, else one file ASE reads (:data:`ionmd.analysis.ase_frames.SEARCHED`)."""
-    from ionmd.analysis.ase_frames import SEARCHED
-
-    return DCD_PATTERNS, DUMP_PATTERNS, SEARCHED
-
-
-def found_trajectory(path: Path) -> list[Path]:
-    """The trajectory of a run directory that names none: its DCDs (pieces, numbers as
-    numbers: ``md.2.dcd`` before ``md.10.dcd``), else its one LAMMPS dump, else its one
-    file ASE reads (:func:`trajectory_searched`); empty if none.
-
-    Raises
-    ------
-    AnalysisError
-        If there are several dumps, or several ASE files: their order cannot be guessed.
-    """
-    dcd, dumps, foreign = trajectory_searched()
-    pieces = sorted({p for pattern in dcd for p in path.glob(pattern)}, key=natural_order)
-    return (pieces or _one_file(path, dumps, "dump files")
-            or _one_file(path, foreign, "trajectory files"))
-
-
-def _searched_text() -> str:
-    """What :func:`found_trajectory` looks for, in words (for the refusal of a folder
-    without any)."""
-    dcd, dumps, foreign = trajectory_searched()
-    return (f"{' or '.join(dcd)}, all pieces; else one of {', '.join(dumps)}; else one "
-            f"of {', '.join(foreign)}")
-
-
-def _one_file(path: Path, patterns, what: str) -> list[Path]:
-    """The one file of ``path`` matching ``patterns`` (a LAMMPS dump of a run written by
-    hand, an ASE trajectory), as a list; empty if none.
-
-    Raises
-    ------
-    AnalysisError
-        If there are several: their order cannot be guessed.
-    """
-    hits = sorted({p for pattern in patterns for p in path.glob(pattern) if p.is_file()})
-    if len(hits) > 1:
-        raise AnalysisError(f"{path}: several {what} ({', '.join(p.name for p in hits)}); "
-                            f"name the ones to analyse, in run order, with --trajectory "
-                            f"(or 'trajectory' in {RUN_JSON})")
-    return hits
 
 
 #: Keys of ``run.json`` (those analysis reads, and the rest ``ionmd run`` writes).
@@ -523,18 +424,19 @@ def load_run_spec(path: str | Path, overrides: dict | None = None) -> RunSpec:
     traj = ([path / p for p in meta["trajectory"]] if "trajectory" in meta
             else found_trajectory(path))
     if not traj:
-        raise AnalysisError(f"{path}: no trajectory (looked for {_searched_text()}); list "
+        raise AnalysisError(f"{path}: no trajectory (looked for {searched_text()}); list "
                             f"it under 'trajectory' in {RUN_JSON} or pass --trajectory")
     traj, meta["skipped_trajectory"] = without_empty_pieces(traj)
     fmt = ase_frames.trajectory_format(traj, meta.get("trajectory_format"))
     if fmt is not None:
         return _foreign_spec(path, meta, traj, fmt)
     logs = [path / p for p in meta["logs"]] if "logs" in meta else log_files(path)
-    _refuse_partitions(path, logs)
-    texts = _log_texts(logs)
+    refuse_partitions(path, logs)
+    texts = log_texts(logs)
     echoed = {name: md_settings(text) for name, text in texts.items()}
-    _timing_from_logs(path, meta, _frames_settings(texts, echoed, traj))
-    data = path / meta["data_file"] if "data_file" in meta else _one(path, "*.data", "data file", "--data-file")
+    timing_from_logs(path, meta, frames_settings(texts, echoed, traj))
+    data = (path / meta["data_file"] if "data_file" in meta
+            else only_file(path, "*.data", "data file", "--data-file"))
     type_map = (_type_map(path, meta["type_map"]) if meta.get("type_map")
                 else _type_map_from_logs(echoed))
     return _spec(path, meta, data_file=data, trajectory=traj, logs=logs, type_map=type_map,
@@ -542,357 +444,11 @@ def load_run_spec(path: str | Path, overrides: dict | None = None) -> RunSpec:
                  temperature_K=float(meta["temperature_K"]))
 
 
-def _refuse_partitions(path: Path, logs: list[Path]) -> None:
-    """Refuse logs of several partitions of one LAMMPS run (``-partition``: ``log.lammps.0``,
-    ``log.lammps.1``, named as the pieces of a run resumed by hand): runs side by side, each
-    from step 0, read in a row the last partition's rows superseded the others' (the thermo
-    of one replica at another's temperature).
-
-    Raises
-    ------
-    AnalysisError
-        If the logs are of more than one partition.
-    """
-    from ionmd.lammps.log import log_partition
-
-    partitions: dict[int, list[str]] = {}
-    for log in logs:
-        if log.is_file():
-            with open(log, errors="replace") as f:
-                k = log_partition(f.read(4000))
-            if k is not None:
-                partitions.setdefault(k, []).append(log.name)
-    if len(partitions) > 1:
-        which = "; ".join(f"partition {k}: {', '.join(names)}" for k, names in sorted(partitions.items()))
-        raise AnalysisError(f"{path}: the logs are of {len(partitions)} partitions of one LAMMPS "
-                            f"run (-partition; {which}), runs side by side, not pieces of one; "
-                            f"analyse one partition: list its logs under 'logs' and its "
-                            f"trajectory under 'trajectory' in {RUN_JSON}")
-
-
-LOG_TIMING = {"temperature_K": "--temperature", "timestep_fs": "--timestep-fs"}
-
-
-def _log_texts(logs: list[Path]) -> dict[str, str]:
-    """The text of each log that exists, by file name (by path where two share a name)."""
-    logs = [p for p in logs if p.is_file()]
-    by_name = len({p.name for p in logs}) == len(logs)
-    return {(p.name if by_name else str(p)): p.read_text(errors="replace") for p in logs}
-
-
-@dataclass(frozen=True)
-class RunBlock:
-    """One MD ``run`` of a log as the input it echoes set it up: ``units``, ``timestep``
-    (in that unit; None: not echoed since ``units`` or ``read_restart``, which restores the
-    one of its run), the ``(Tstart, Tstop)`` of each thermostat fix in force, the files of
-    the dumps defined."""
-
-    log: str
-    units: str | None
-    timestep: float | None
-    thermostats: tuple[tuple[float, float], ...]
-    dumps: tuple[str, ...]
-    restored: bool = False
-    """Whether a ``read_restart`` came before it: a time step not echoed since is the
-    restart file's, not LAMMPS's default."""
-
-
-@dataclass
-class InputState:
-    """What a LAMMPS input has set up at one point of its log, as :func:`run_blocks` reads
-    it: ``units``, ``timestep`` (None: not echoed), thermostat targets by fix ID (None: a
-    fix that is no thermostat), dump files by dump ID."""
-
-    units: str | None = None
-    timestep: float | None = None
-    fixes: dict[str, tuple[float, float] | None] = field(default_factory=dict)
-    dumps: dict[str, str] = field(default_factory=dict)
-    restored: bool = False
-
-    def copy(self) -> InputState:
-        return InputState(self.units, self.timestep, dict(self.fixes), dict(self.dumps),
-                          self.restored)
-
-
-def run_blocks(text: str, log: str = "log.lammps", state: InputState | None = None,
-               handed_on: dict[str, InputState] | None = None) -> list[RunBlock]:
-    """The MD ``run`` commands a LAMMPS log echoes (of one step or more), each with the
-    settings in force (the last ``timestep`` before it, the thermostat fixes not
-    ``unfix``-ed, the dumps not ``undump``-ed; ``clear`` forgets all but the units). A command
-    LAMMPS echoes with variables is echoed again substituted, which is the one kept. Empty
-    where the input was not echoed (``echo none``).
-
-    ``state``: what was set up before the log began (a log opened by the ``log`` command
-    of another: the same LAMMPS process going on); read from nothing otherwise.
-    ``handed_on``: filled with the state at each ``log FILE`` command, by FILE's name."""
-    state = state.copy() if state is not None else InputState()
-    blocks = []
-    for line in text.splitlines():
-        words = line.split("#", 1)[0].split()
-        if words == ["clear"]:
-            # the units kept: a `read_restart` after it restores those of its file,
-            # unechoed, and a `units` command would be echoed
-            state = InputState(units=state.units)
-            continue
-        if len(words) < 2:
-            continue
-        command, name = words[0], words[1]
-        if command == "units" and len(words) == 2:
-            state.units, state.timestep = name, None     # `units` resets the time step
-        elif command == "timestep" and len(words) == 2 and _number(name) is not None:
-            state.timestep = _number(name)
-        elif command == "read_restart":
-            state.timestep, state.restored = None, True   # the file's, and its units
-        elif command == "fix" and len(words) > 3:
-            targets = md_settings(line)["targets"]
-            state.fixes[name] = targets[0] if targets else None   # an ID defined again replaces it
-        elif command == "unfix":
-            state.fixes.pop(name, None)
-        elif command == "dump" and len(words) > 5:
-            state.dumps[name] = words[5]
-        elif command == "undump":
-            state.dumps.pop(name, None)
-        elif command == "log" and handed_on is not None:
-            handed_on[Path(name).name] = state.copy()
-        elif command == "run" and name.isdigit() and int(name) > 0:
-            # `run 0` (a setup, a single point) moves no atom: its time step and
-            # thermostat are of no frame interval, though its dumps write a frame
-            blocks.append(RunBlock(log, state.units, state.timestep,
-                                   tuple(t for t in state.fixes.values() if t is not None),
-                                   tuple(state.dumps.values()), state.restored))
-    return blocks
-
-
-def logs_blocks(texts: dict[str, str]) -> list[RunBlock]:
-    """:func:`run_blocks` of every log (``texts``: by name, in run order), a log that
-    another's ``log`` command opened read with the settings in force there (its
-    ``units``, ``timestep``, fixes and dumps are those of the same LAMMPS process, echoed
-    in the other log); a log of its own process from nothing (a resumed piece redefines
-    its fixes and dumps; ``read_restart`` restores the time step)."""
-    handed: dict[str, InputState] = {}
-    blocks: list[RunBlock] = []
-    todo = list(texts)
-    while todo:
-        # a log after the one that opened it, where that one is among them
-        name = next((n for n in todo if not any(
-            _opens(texts[other], Path(n).name) for other in todo if other != n)), todo[0])
-        todo.remove(name)
-        blocks += run_blocks(texts[name], name, handed.get(Path(name).name), handed)
-    return blocks
-
-
-def _opens(text: str, log: str) -> bool:
-    """Whether a log's text echoes a ``log`` command opening the file named ``log``."""
-    return re.search(rf"(?m)^\s*log\s+(\S*/)?{re.escape(log)}(\s|$)", text) is not None
-
-
-def _number(word: str) -> float | None:
-    try:
-        return float(word)
-    except ValueError:          # an unsubstituted ${dt}: its substituted echo follows
-        return None
-
-
-def _dumps_into(block: RunBlock, names: set[str]) -> bool:
-    """Whether one of the block's dumps writes a file named as one of ``names`` (a dump's
-    ``*`` is LAMMPS's step number)."""
-    return any(fnmatch.fnmatchcase(name, Path(dump).name) for dump in block.dumps
-               for name in names)
-
-
-def _frames_settings(texts: dict[str, str], echoed: dict[str, dict], traj: list[Path]) -> dict:
-    """What the logs say of the runs that wrote the frames: their ``blocks`` (:func:`run_blocks`
-    of every log: those whose dumps write the trajectory's files; else those with a dump
-    that may be of the trajectory renamed (:func:`_dumps_elsewhere`: not one writing
-    another file the folder holds); else all), ``where`` (which runs, for the messages; ""
-    where every run is one of them), ``others`` (the rest) and ``echoed``
-    (:func:`md_settings` of each log, read whole where no log echoes a ``run``: ``blocks``
-    None). Where every run's dumps write other files of the folder, none wrote the frames
-    (the logs are of another run, an equilibration): ``blocks`` is [] and ``elsewhere``
-    says so."""
-    blocks = logs_blocks(texts)
-    names = {p.name for p in traj}
-    framed = [b for b in blocks if _dumps_into(b, names)]
-    where = f" over the runs that dump {', '.join(sorted(names))}"
-    frames = {"names": ", ".join(texts), "echoed": echoed, "elsewhere": None}
-    if not framed and traj:
-        dumping = [b for b in blocks if b.dumps]
-        framed = [b for b in dumping if not _dumps_elsewhere(b, traj[0].parent, names)]
-        where = " over the runs with a dump"
-        if dumping and not framed:
-            files = sorted({Path(d).name for b in dumping for d in b.dumps})
-            frames["elsewhere"] = (f"no run dumps {', '.join(sorted(names))}: their dumps "
-                                   f"write {', '.join(files)}, which the folder holds beside "
-                                   f"it (the logs are of other runs)")
-            return {**frames, "blocks": [], "where": "", "others": blocks}
-    if not framed or len(framed) == len(blocks):
-        framed, where = blocks, ""
-    return {**frames, "blocks": framed or None, "where": where,
-            "others": [b for b in blocks if b not in framed]}
-
-
-def _dumps_elsewhere(block: RunBlock, folder: Path, names: set[str]) -> bool:
-    """Whether every dump of ``block`` writes a file ``folder`` holds that is not one of
-    the trajectory's (``names``): an equilibration's ``equil.dump`` beside the production's
-    ``md.dcd`` did not write its frames; a dump file not there may be the trajectory's,
-    renamed."""
-    return all(any(f.name not in names for f in folder.glob(glob_escape(Path(dump).name)
-                                                            .replace("[*]", "*")))
-               for dump in block.dumps)
-
-
-def _timing_from_logs(path: Path, meta: dict, frames: dict) -> None:
-    """Fill in ``timestep_fs`` and ``temperature_K`` of a LAMMPS run from the input its logs
-    echo (a run written by hand has no ``run.json``), where they say one value over the runs
-    that wrote the frames (``frames``, :func:`_frames_settings`: an equilibration at another
-    time step or a ramp before the production is not of the frames): one ``timestep`` under
-    ``units`` with a time unit, one constant thermostat target. A given value that
-    contradicts it, or that is none of several it says, is refused, naming both; one given
-    nowhere and not said plainly (a ramp, several targets, no thermostat) is asked for,
-    with what the logs say. A temperature taken from the logs that is not the one the run's
-    folder is named after (``T1000`` at 1300 K) is noted (``meta["settings_notes"]``).
-
-    Raises
-    ------
-    AnalysisError
-        If a value is unknown or contradicts the logs.
-    """
-    said = _said_by_logs(frames)
-    missing = []
-    for key, flag in LOG_TIMING.items():
-        value, note, fits = said[key]
-        if key not in meta:
-            if value is None:
-                missing.append(f"{key} is unknown" + (f" ({note})" if note else ""))
-            else:
-                meta[key] = value
-                if key == "temperature_K":
-                    _note_folder_temperature(path, meta, value, note)
-        elif not fits(float(meta[key])):
-            raise AnalysisError(f"{path}: {key} = {float(meta[key]):g} given ({flag} or "
-                                f"{RUN_JSON}) contradicts {note}: drop the option or check "
-                                f"the files")
-    if missing:
-        flags = " and ".join(flag for key, flag in LOG_TIMING.items() if key not in meta)
-        them = "it" if len(missing) == 1 else "them"
-        raise AnalysisError(f"{path}: {'; '.join(missing)}; put {them} in {RUN_JSON} or pass "
-                            f"{flags}")
-
-
-def folder_temperature(path: Path) -> float | None:
-    """The temperature a run's folder is named after (``T1000``, ``1000K``, ``T1000K``; the
-    run folder, else the folder above a replica folder ``r0``); None where neither says one
-    plainly (a bare number may be a replica's)."""
-    for folder in (path, path.parent):
-        m = re.fullmatch(r"(?:T(\d+(?:\.\d+)?)\s*K?|(\d+(?:\.\d+)?)\s*K)", folder.name,
-                         re.IGNORECASE)
-        if m:
-            return float(m.group(1) or m.group(2))
-        if not REPLICA_FOLDER.fullmatch(folder.name):
-            return None
-    return None
-
-
-def _note_folder_temperature(path: Path, meta: dict, value: float, said: str) -> None:
-    """Note where the temperature read from the logs is not the folder's name's."""
-    named = folder_temperature(path)
-    if named is not None and abs(named - value) > 0.5:
-        meta.setdefault("settings_notes", []).append(
-            f"analysed at {value:g} K ({said}), not at the {named:g} K the folder's name "
-            f"says: pass --temperature {value:g} to confirm, or check that the folder holds "
-            f"the run meant")
-
-
 def _type_map_from_logs(echoed: dict[str, dict]) -> dict[int, str] | None:
     """Type -> element as the run's ``pair_coeff * * El1 El2 ...`` gave it (what the model
     was told; the data file may hold no masses), where the logs echo one such line."""
     found = {tuple(s["elements"]) for s in echoed.values() if s["elements"]}
     return dict(enumerate(found.pop(), start=1)) if len(found) == 1 else None
-
-
-def _said_by_logs(frames: dict) -> dict[str, tuple]:
-    """``{key: (value or None, what the logs say, whether a given value fits it)}`` for
-    :data:`LOG_TIMING`, over the runs that wrote the frames (:func:`_frames_settings`);
-    over every line of the logs where they echo no ``run``."""
-    names, where, blocks = frames["names"], frames["where"], frames["blocks"]
-    if not frames["echoed"]:
-        return {key: (None, "", _any) for key in LOG_TIMING}
-    if frames["elsewhere"]:
-        return {key: (None, f"{names}: {frames['elsewhere']}", _any) for key in LOG_TIMING}
-    if blocks is None:
-        settings = list(frames["echoed"].values())
-        units = sorted({s["units"] for s in settings if s["units"]})
-        steps = sorted({t for s in settings for t in s["timesteps"]})
-        targets = sorted({t for s in settings for t in s["targets"]})
-    else:
-        units = sorted({b.units for b in blocks if b.units})
-        steps = sorted({b.timestep for b in blocks if b.timestep is not None})
-        targets = sorted({t for b in blocks for t in b.thermostats})
-    elsewhere = sorted({t for b in frames["others"] for t in b.thermostats})
-    restored = blocks is not None and any(b.restored for b in blocks)
-    return {"timestep_fs": _timestep_said(f"{names}: ", where, units, steps, restored),
-            "temperature_K": _temperature_said(f"{names}: ", where, targets, elsewhere)}
-
-
-def _timestep_said(logs: str, where: str, units: list[str], steps: list[float],
-                   restored: bool = False) -> tuple:
-    """(timestep in fs or None, what the logs say, whether a given value fits it).
-    ``restored``: a run came after a ``read_restart``, whose file's time step is in force
-    where none is echoed (not LAMMPS's default)."""
-    from ionmd.lammps.log import FS_PER_TIME_UNIT
-
-    if len(units) != 1:
-        return (None, logs + (f"units {' and '.join(units)}" if units
-                              else "no 'units' command echoed"), _any)
-    if units[0] not in FS_PER_TIME_UNIT:
-        return None, f"{logs}units {units[0]}, whose time is not in fs", _any
-    fs = [t * FS_PER_TIME_UNIT[units[0]] for t in steps]
-    said = f"{logs}timestep {', '.join(f'{t:g}' for t in steps)} (units {units[0]}){where}"
-    if len(steps) == 1:
-        return fs[0], said, _one_of(fs)
-    if steps:
-        return None, f"{said}: give the one of the frames", _one_of(fs)
-    if restored:
-        return (None, f"{logs}no timestep after read_restart{where}: the restart file's, "
-                      f"which the logs do not say (that of the run that wrote it)", _any)
-    return (None, f"{logs}no timestep after units {units[0]}{where}"
-            + (": if the input set none, LAMMPS's default 1 fs" if units[0] in ("metal", "real")
-               else ""), _any)
-
-
-def _temperature_said(logs: str, where: str, targets: list[tuple[float, float]],
-                      elsewhere: list[tuple[float, float]]) -> tuple:
-    """(thermostat target in K or None, what the logs say, whether a given value fits it:
-    one of the constant targets, or within a ramp)."""
-    def fits(given: float) -> bool:
-        return any(min(a, b) - 1e-9 * abs(a) <= given <= max(a, b) + 1e-9 * abs(b)
-                   for a, b in targets)
-
-    if len(targets) == 1 and targets[0][0] == targets[0][1]:
-        return targets[0][0], f"{logs}thermostat at {targets[0][0]:g} K{where}", fits
-    if len(targets) == 1:
-        return (None, f"{logs}thermostat ramped from {targets[0][0]:g} to {targets[0][1]:g} "
-                      f"K{where}", fits)
-    if targets:
-        return None, f"{logs}thermostats at {_targets_text(targets)} K{where}", fits
-    if elsewhere:
-        return (None, f"{logs}no thermostat in force{where} (the other runs': "
-                      f"{_targets_text(elsewhere)} K)", _any)
-    return None, f"{logs}no thermostat fix echoed", _any
-
-
-def _targets_text(targets: list[tuple[float, float]]) -> str:
-    return ", ".join(f"{a:g}" if a == b else f"{a:g}-{b:g}" for a, b in targets)
-
-
-def _any(given: float) -> bool:
-    """Any given value fits where the logs say none."""
-    return True
-
-
-def _one_of(values: list[float]):
-    """Whether a given value is one of ``values`` (to 1e-9, relative)."""
-    return lambda given: any(abs(given - v) <= 1e-9 * abs(v) for v in values)
 
 
 def _foreign_spec(path: Path, meta: dict, traj: list[Path], fmt: str) -> RunSpec:

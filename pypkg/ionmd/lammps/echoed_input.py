@@ -1,0 +1,236 @@
+"""What the input a LAMMPS log echoes says (``echo log``, LAMMPS's default for a log): the
+MD settings of a whole log (:func:`md_settings`: ``units``, ``timestep``, thermostat
+targets, the elements of ``pair_coeff * *``), the settings in force at each MD ``run``
+(:func:`run_blocks`, over several logs :func:`logs_blocks`) and the potential's lines
+(:func:`pair_lines`).
+
+Each command is read in one place (:func:`_units`, :func:`_timestep`,
+:func:`thermostat_target`) whichever reader meets it. LAMMPS echoes a command with
+variables as written and again substituted: only numeric values count (an unsubstituted
+``${dt}``'s substituted echo follows). Comments (``#`` on) are dropped."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: fs per time unit of each LAMMPS ``units`` style whose time has one (lj's is reduced).
+FS_PER_TIME_UNIT = {"metal": 1e3, "real": 1.0, "electron": 1.0, "si": 1e15, "cgs": 1e15,
+                    "micro": 1e9, "nano": 1e6}
+#: Thermostat fixes whose first arguments are ``Tstart Tstop`` (after ``N`` for temp/rescale).
+_TSTART_FIRST = {"langevin": 0, "temp/berendsen": 0, "temp/csvr": 0, "temp/csld": 0,
+                 "temp/rescale": 1}
+_ACCELERATOR = re.compile(r"/(kk|omp|gpu|intel|opt)$")
+
+
+def _commands(lines: Iterable[str]) -> Iterator[list[str]]:
+    """The words of each line, its comment dropped."""
+    for line in lines:
+        yield line.split("#", 1)[0].split()
+
+
+def _numbers(words: list[str]) -> list[float] | None:
+    try:
+        return [float(w) for w in words]
+    except ValueError:          # an unsubstituted ${T}: its substituted echo follows
+        return None
+
+
+def _units(words: list[str]) -> str | None:
+    """The style a ``units STYLE`` command sets, else None."""
+    return words[1] if len(words) == 2 and words[0] == "units" else None
+
+
+def _timestep(words: list[str]) -> float | None:
+    """The value a numeric ``timestep DT`` command sets, else None."""
+    if len(words) != 2 or words[0] != "timestep":
+        return None
+    value = _numbers(words[1:])
+    return value[0] if value else None
+
+
+def thermostat_target(words: list[str]) -> tuple[float, float] | None:
+    """``(Tstart, Tstop)`` of a ``fix ID group STYLE ...`` command of a thermostat
+    (``nvt``/``npt``/... ``temp``, ``langevin``, ``temp/berendsen``, ``temp/csvr``,
+    ``temp/csld``, ``temp/rescale``; accelerated variants alike), else None."""
+    if words[:1] != ["fix"] or len(words) <= 3:
+        return None
+    style, args = _ACCELERATOR.sub("", words[3]), words[4:]
+    if style in _TSTART_FIRST:
+        k = _TSTART_FIRST[style]
+        pair = _numbers(args[k:k + 2])
+    elif "temp" in args:
+        k = args.index("temp") + 1
+        pair = _numbers(args[k:k + 2])
+    else:
+        return None
+    return (pair[0], pair[1]) if pair and len(pair) == 2 else None
+
+
+def md_settings(text: str) -> dict:
+    """What the input echoed in a LAMMPS log says about its MD, read whole: the ``units``
+    style, the ``timestep`` values set after it (in that style's time unit) and the
+    thermostat targets ``(Tstart, Tstop)`` of its fixes (:func:`thermostat_target`) and
+    the element of each atom type that the last ``pair_coeff * * ... El1 El2`` names
+    (``elements``, None without one). Per ``run``: :func:`run_blocks`."""
+    units, timesteps, targets, elements = None, [], [], None
+    for words in _commands(text.splitlines()):
+        if not words:
+            continue
+        if words[:3] == ["pair_coeff", "*", "*"]:
+            elements = _pair_coeff_elements(words[3:]) or elements
+        elif _units(words):
+            units, timesteps = _units(words), []
+        elif _timestep(words) is not None:
+            timesteps.append(_timestep(words))
+        elif thermostat_target(words) is not None:
+            targets.append(thermostat_target(words))
+    return {"units": units, "timesteps": timesteps, "targets": targets, "elements": elements}
+
+
+def _pair_coeff_elements(words: list[str]) -> list[str] | None:
+    """The element of each atom type that ``pair_coeff * * [style] [file] El1 El2 ...``
+    names (the words after the last one that is no element: a hybrid sub-style, a
+    potential file); None where there are none or a type is NULL (another sub-style's)."""
+    from ase.data import chemical_symbols
+
+    known = set(chemical_symbols[1:])
+    k = len(words)
+    while k > 0 and (words[k - 1] in known or words[k - 1] == "NULL"):
+        k -= 1
+    tail = words[k:]
+    return tail if tail and "NULL" not in tail else None
+
+
+def pair_lines(lines: Iterable[str]) -> list[str]:
+    """The ``pair_style`` and ``pair_coeff`` lines of one log (its lines, read one by one:
+    logs may be large) as LAMMPS keeps them: a ``pair_style`` of another style drops the
+    coefficients before it; a ``pair_coeff`` echoed again (as after a restart) once;
+    comments and extra spaces dropped."""
+    style: str | None = None
+    coeffs: list[str] = []
+    for line in lines:
+        if not line.lstrip().startswith("pair_"):   # echoed as written: maybe indented
+            continue
+        words = line.split("#", 1)[0].split()
+        if words[:1] == ["pair_style"]:
+            if style is None or style.split()[1:2] != words[1:2]:
+                coeffs = []
+            style = " ".join(words)
+        elif words[:1] == ["pair_coeff"] and " ".join(words) not in coeffs:
+            coeffs.append(" ".join(words))
+    return ([style] if style else []) + coeffs
+
+
+@dataclass(frozen=True)
+class RunBlock:
+    """One MD ``run`` of a log as the input it echoes set it up: ``units``, ``timestep``
+    (in that unit; None: not echoed since ``units`` or ``read_restart``, which restores the
+    one of its run), the ``(Tstart, Tstop)`` of each thermostat fix in force, the files of
+    the dumps defined."""
+
+    log: str
+    units: str | None
+    timestep: float | None
+    thermostats: tuple[tuple[float, float], ...]
+    dumps: tuple[str, ...]
+    restored: bool = False
+    """Whether a ``read_restart`` came before it: a time step not echoed since is the
+    restart file's, not LAMMPS's default."""
+
+    def dumps_into(self, names: set[str]) -> bool:
+        """Whether one of its dumps writes a file named as one of ``names`` (a dump's
+        ``*`` is LAMMPS's step number)."""
+        return any(fnmatch.fnmatchcase(name, Path(dump).name) for dump in self.dumps
+                   for name in names)
+
+
+@dataclass
+class InputState:
+    """What a LAMMPS input has set up at one point of its log, as :func:`run_blocks` reads
+    it: ``units``, ``timestep`` (None: not echoed), thermostat targets by fix ID (None: a
+    fix that is no thermostat), dump files by dump ID."""
+
+    units: str | None = None
+    timestep: float | None = None
+    fixes: dict[str, tuple[float, float] | None] = field(default_factory=dict)
+    dumps: dict[str, str] = field(default_factory=dict)
+    restored: bool = False
+
+    def copy(self) -> InputState:
+        return InputState(self.units, self.timestep, dict(self.fixes), dict(self.dumps),
+                          self.restored)
+
+
+def run_blocks(text: str, log: str = "log.lammps", state: InputState | None = None,
+               handed_on: dict[str, InputState] | None = None) -> list[RunBlock]:
+    """The MD ``run`` commands a LAMMPS log echoes (of one step or more), each with the
+    settings in force (the last ``timestep`` before it, the thermostat fixes not
+    ``unfix``-ed, the dumps not ``undump``-ed; ``clear`` forgets all but the units). A command
+    LAMMPS echoes with variables is echoed again substituted, which is the one kept. Empty
+    where the input was not echoed (``echo none``).
+
+    ``state``: what was set up before the log began (a log opened by the ``log`` command
+    of another: the same LAMMPS process going on); read from nothing otherwise.
+    ``handed_on``: filled with the state at each ``log FILE`` command, by FILE's name."""
+    state = state.copy() if state is not None else InputState()
+    blocks = []
+    for words in _commands(text.splitlines()):
+        if words == ["clear"]:
+            # the units kept: a `read_restart` after it restores those of its file,
+            # unechoed, and a `units` command would be echoed
+            state = InputState(units=state.units)
+            continue
+        if len(words) < 2:
+            continue
+        command, name = words[0], words[1]
+        if _units(words):
+            state.units, state.timestep = name, None     # `units` resets the time step
+        elif _timestep(words) is not None:
+            state.timestep = _timestep(words)
+        elif command == "read_restart":
+            state.timestep, state.restored = None, True   # the file's, and its units
+        elif command == "fix" and len(words) > 3:
+            # an ID defined again replaces it; None: a fix that is no thermostat
+            state.fixes[name] = thermostat_target(words)
+        elif command == "unfix":
+            state.fixes.pop(name, None)
+        elif command == "dump" and len(words) > 5:
+            state.dumps[name] = words[5]
+        elif command == "undump":
+            state.dumps.pop(name, None)
+        elif command == "log" and handed_on is not None:
+            handed_on[Path(name).name] = state.copy()
+        elif command == "run" and name.isdigit() and int(name) > 0:
+            # `run 0` (a setup, a single point) moves no atom: its time step and
+            # thermostat are of no frame interval, though its dumps write a frame
+            blocks.append(RunBlock(log, state.units, state.timestep,
+                                   tuple(t for t in state.fixes.values() if t is not None),
+                                   tuple(state.dumps.values()), state.restored))
+    return blocks
+
+
+def logs_blocks(texts: dict[str, str]) -> list[RunBlock]:
+    """:func:`run_blocks` of every log (``texts``: by name, in run order), a log that
+    another's ``log`` command opened read with the settings in force there (its
+    ``units``, ``timestep``, fixes and dumps are those of the same LAMMPS process, echoed
+    in the other log); a log of its own process from nothing (a resumed piece redefines
+    its fixes and dumps; ``read_restart`` restores the time step)."""
+    handed: dict[str, InputState] = {}
+    blocks: list[RunBlock] = []
+    todo = list(texts)
+    while todo:
+        # a log after the one that opened it, where that one is among them
+        name = next((n for n in todo if not any(
+            _opens(texts[other], Path(n).name) for other in todo if other != n)), todo[0])
+        todo.remove(name)
+        blocks += run_blocks(texts[name], name, handed.get(Path(name).name), handed)
+    return blocks
+
+
+def _opens(text: str, log: str) -> bool:
+    """Whether a log's text echoes a ``log`` command opening the file named ``log``."""
+    return re.search(rf"(?m)^\s*log\s+(\S*/)?{re.escape(log)}(\s|$)", text) is not None
