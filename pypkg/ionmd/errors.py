@@ -17,6 +17,13 @@ class AnalysisError(IonmdError):
     """A trajectory, log or run directory cannot be analysed as asked (bad file, too short, unknown species)."""
 
 
+class IonmdNote(UserWarning):
+    """A note on input ionmd accepted as it read it (sites within rounding of whole read as
+    whole, charges taken from a CIF's type symbols, an empty trajectory piece left out): no
+    problem, but what a user should know. The command line prints it as its other notes,
+    ``ionmd: note: ...``, once; a Python caller gets a warning it can record or filter."""
+
+
 class RunInterrupted(IonmdError):
     """ionmd was asked to stop (SIGINT, SIGTERM) while it ran LAMMPS: the signal was
     passed on to LAMMPS, which was waited for, and the run was recorded as ``interrupted``

@@ -54,7 +54,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ionmd.errors import AnalysisError
+from ionmd.errors import AnalysisError, IonmdNote
 from ionmd.lammps.data_file import data_box_centre, resolve_atom_style
 from ionmd.lammps.dcd import dcd_layout
 from ionmd.lammps.dump import read_dump
@@ -973,7 +973,7 @@ def read_frames(data_file: str | Path, traj_files: Sequence[str | Path], *,
     traj_files, empty = without_empty_pieces([Path(f) for f in traj_files])
     for f in empty:
         warnings.warn(f"trajectory piece {f} is empty (LAMMPS stopped before its first "
-                      f"frame?): left out, the other pieces read", stacklevel=2)
+                      f"frame?): left out, the other pieces read", IonmdNote, stacklevel=2)
     pieces = [piece for f in traj_files
               for piece in _read_pieces(data_file, Path(f), atom_style, fmt, atom_ids,
                                         unwrapped)]

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
-from ionmd.errors import IonmdError
+from ionmd.errors import IonmdError, IonmdNote
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,7 +45,9 @@ def main(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     try:
-        code = args.func(args)
+        with warnings.catch_warnings():     # showwarning restored on leaving
+            warnings.showwarning = _notes_printed(warnings.showwarning)
+            code = args.func(args)
     except RunInterrupted as exc:
         print(f"ionmd: {exc}", file=sys.stderr)
         return EXIT_SIGNAL_BASE + exc.signum
@@ -55,3 +58,15 @@ def main(argv: list[str] | None = None) -> int:
         print("ionmd: interrupted", file=sys.stderr)
         return EXIT_SIGNAL_BASE + 2
     return EXIT_OK if code is None else int(code)
+
+
+def _notes_printed(show_warning):
+    """A ``warnings.showwarning`` printing ionmd's notes (:class:`~ionmd.errors.IonmdNote`)
+    as its other notes are printed, ``ionmd: note: ...``, without Python's file and line;
+    other warnings through ``show_warning``, as before."""
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        if issubclass(category, IonmdNote):
+            print(f"ionmd: note: {message}", file=sys.stderr)
+        else:
+            show_warning(message, category, filename, lineno, file, line)
+    return show

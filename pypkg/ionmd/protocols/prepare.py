@@ -61,10 +61,11 @@ def _species_index(structure) -> tuple[list, np.ndarray]:
     import warnings
 
     from ionmd.structures.checks import PYTHON_ORDER_ADVICE, check_ordered, fill_rounded_sites
+    from ionmd.structures.occupancy_tolerance import RoundingNote
 
     filled, note = fill_rounded_sites(structure)
     check_ordered(filled, "the structure (a pymatgen Structure)", PYTHON_ORDER_ADVICE)
-    warnings.warn(f"the structure: {note}", stacklevel=2)
+    warnings.warn(f"the structure: {note}", RoundingNote, stacklevel=2)
     return _species_index(filled)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from pymatgen.core import Structure
 
+from ionmd.errors import IonmdNote
 from ionmd.structures.cif_charges import with_type_symbol_states
 from ionmd.structures.cif_checks import (check_declared_formula, has_fractional_sites,
                                          refuse_atoms_left_out)
@@ -226,7 +227,7 @@ def _read_frames(path, label: str | None = None) -> list[Structure]:
             check_declared_formula(frames[0], ascii_text, label)
         if frames:
             for note in state_notes if fmt == "cif" else []:
-                warnings.warn(f"{label}: {note}", stacklevel=4)
+                warnings.warn(f"{label}: {note}", IonmdNote, stacklevel=4)
             return frames
         if not errors or not errors[-1].startswith(fmt):
             errors.append(f"{fmt}: no structure in the file")

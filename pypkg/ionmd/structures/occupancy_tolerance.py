@@ -16,7 +16,10 @@ so 2e-3 is "exact"; a doped garnet's Li 0.99 is 1 % vacancies on purpose and sta
 partial."""
 
 
-class RoundingNote(UserWarning):
+from ionmd.errors import IonmdNote
+
+
+class RoundingNote(IonmdNote):
     """The note that sites within rounding of whole were read as whole
     (``checks.fill_rounded_sites``): a note, not a problem. ``LoadedStructure.rounding``
     keeps it; a caller that prints it as its other notes ignores this warning."""

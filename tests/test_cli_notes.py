@@ -1,0 +1,36 @@
+"""ionmd's notes on input it accepted as it read it (a published 0.999 occupancy read as a
+whole site) reached the command line as Python's warning line, ``.../load.py:112:
+UserWarning: 'a.cif': occupancies adding up to 0.999 ...``: a traceback-like prefix naming
+ionmd's source, not the user's file. The command line now prints them as its other notes,
+``ionmd: note: ...``, once; other warnings keep Python's form."""
+
+import warnings
+
+from ionmd.cli import _notes_printed, main
+from ionmd.errors import IonmdNote
+from test_structure_rounding_and_conversion import LICL
+
+
+def test_a_rounded_occupancy_is_one_note_on_the_command_line(folder, capsys):
+    (folder / "a.cif").write_text(LICL.format(li="0.999"))
+    rc = main(["run", "conductivity", str(folder / "a.cif"), "--model",
+               str(folder / "morse.pt"), "--temps", "600", "--replicas", "1", "--supercell",
+               "none", "-o", str(folder / "runs"), "--dry-run"])
+    assert rc in (0, None)
+    err = capsys.readouterr().err
+    notes = [line for line in err.splitlines() if "read as whole" in line]
+    assert len(notes) == 1, err
+    assert notes[0].startswith("ionmd: note: ") and "a.cif" in notes[0], err
+    assert "UserWarning" not in err and "load.py" not in err, err
+
+
+def test_other_warnings_keep_pythons_form(capsys):
+    shown = []
+    show = _notes_printed(lambda *args: shown.append(args))
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = show
+        warnings.warn("a library's own warning", DeprecationWarning)
+        warnings.warn("an ionmd note", IonmdNote)
+    assert [str(args[0]) for args in shown] == ["a library's own warning"]
+    assert capsys.readouterr().err == "ionmd: note: an ionmd note\n"
