@@ -139,3 +139,20 @@ def test_the_allocators_no_fit_names_the_run_left_out(analysed, tmp_path):
     D = runs[0].D
     assert (f"left out: D of run {tmp_path / 'T600K'} at 600 K = {D:.3g} cm^2/s "
             f"(95 % interval [0, 0]): not positive") in str(exc.value)
+
+
+def test_collects_row_names_the_replica_left_out(analysed):
+    """A temperature's row of ``sweep collect`` (replicas combined): the non-diffusing
+    replica's D and sigma are left out and the row says why; before, its D was just
+    missing."""
+    from ionmd.sweep.collect import _aggregate, flat_row
+
+    _, _, results, _ = analysed
+    replica = {**results[600], "run": "T600K/r1", "class": "completed", "temperature_K": 600.0}
+    row = _aggregate([replica], 1)
+    assert row["D_Li"] is None and row["sigma"] is None
+    D, sigma = _xyz_D(results[600])["D"], results[600]["conductivity"]["sigma"]
+    assert [why.split(" (95 %")[0] for why in row["left_out"]] == [
+        f"T600K/r1: D of Li at 600 K = {D:.3g} cm^2/s",
+        f"T600K/r1: the Nernst-Einstein sigma at 600 K = {sigma:.3g} mS/cm"]
+    assert flat_row(row)["left_out"].count(" | ") == 1

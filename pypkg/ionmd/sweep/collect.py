@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ionmd.analysis.aggregate import combine_points, fit_series, series_points
+from ionmd.analysis.aggregate import (combine_points, fit_series, run_label, series_points,
+                                      usable, why_left_out)
 from ionmd.analysis.arrhenius import dof_to_json
 from ionmd.analysis.run_records import run_record, sigma_record, write_runs_csv
 from ionmd.errors import IonmdError
@@ -264,7 +265,20 @@ def _aggregate(results: list[dict], planned: int) -> dict:
     if any("analysis_error" in r for r in done):
         flags.add("analysis_error")
     row["flags"] = sorted(flags)
+    left = replicas_left_out(done, series)
+    if left:
+        row["left_out"] = left
     return row
+
+
+def replicas_left_out(done: list[dict], series: dict) -> list[str]:
+    """``"<run>: <why>"`` of each replica whose D or sigma a row's combination left out
+    (:func:`ionmd.analysis.aggregate.why_left_out`: a D not positive, an interval of zero
+    width, ...): the row's value is then that of the others, or none."""
+    by_label = {run_label(r): r for r in done}
+    return [f"{p.run}: {why_left_out(by_label[p.run], name)}"
+            for name, points in series.items() if name.startswith("D_") or name == "sigma_T"
+            for p in points if not usable(p.value, p.ci95)]
 
 
 def cell_labels(per_run: list[tuple[PlannedRun, dict]], campaign: Campaign
@@ -516,6 +530,8 @@ def flat_row(row: dict) -> dict:
             flat["sigma_300K_ci95_lo"], flat["sigma_300K_ci95_hi"] = v if v else (None, None)
         elif k == "sigma_300K":
             flat["sigma_300K_mS_cm"] = v
+        elif k == "left_out":           # each reason has its own ';'
+            flat[k] = " | ".join(v)
         elif isinstance(v, list):
             flat[k] = ";".join(map(str, v))
         else:
