@@ -132,7 +132,8 @@ def test_the_allocators_no_fit_names_the_run_left_out(analysed, tmp_path):
     before, only 'Arrhenius fit needs D or sigma at >= 2 distinct temperatures'."""
     _, _, results, _ = analysed
     runs = [TemperatureRun(T, 4.0, _xyz_D(results[T])["D"], tuple(_xyz_D(results[T])["D_ci95"]),
-                           cost_per_ps=1.0, key=_Run(tmp_path / f"T{T}K"))
+                           cost_per_ps=1.0, key=_Run(tmp_path / f"T{T}K"), quantity="D",
+                           unit="cm^2/s")
             for T in (600, 900)]
     with pytest.raises(AnalysisError) as exc:
         next_step(runs, step_ps=1.0)

@@ -89,7 +89,8 @@ class TemperatureRun:
         (``Point.ci95_unwidened``), which collect's combination of replicas reads.
     quantity, unit : str
         What ``D`` is, for messages: ``"D"`` in cm^2/s, or what the caller fits in its place
-        (the goal: the Nernst-Einstein ``"sigma T"`` in mS K/cm).
+        (the goal: the Nernst-Einstein ``"sigma T"`` in mS K/cm); by default unnamed, as
+        a message naming the wrong one would mislead.
     """
 
     temperature_K: float
@@ -102,8 +103,8 @@ class TemperatureRun:
     quantile: float = Z95
     level: float = 0.95
     D_ci95_unwidened: tuple[float, float] | None = None
-    quantity: str = "D"
-    unit: str = "cm^2/s"
+    quantity: str = "the fitted value"
+    unit: str = ""
 
     @property
     def dof(self) -> float:
