@@ -46,6 +46,10 @@ def write_campaign(folder: Path, *, name: str = "c", temperatures=(600, 900), re
                                    "fit_start_ps = 0.05\nwindow_ps = 0.2",
                    structures: str = '["fcc.cif"]', models: str = '["morse.pt"]',
                    output: str = "runs") -> Path:
+    """A campaign file ``<name>.toml`` in ``folder``. Its runs (0.5 ps less 0.1 ps
+    discarded) end the MSD fit at 0.2 ps: an ``analysis`` of its own needs a
+    ``fit_start_ps`` before it (0.05 as the default analysis; the default 1 ps is refused)
+    or longer runs (``duration_ps``)."""
     text = (f'name = "{name}"\noutput = "{output}"\nstructures = {structures}\nmodels = {models}\n'
             f"temperatures = {list(temperatures)}\nreplicas = {replicas}\n{extra}\n"
             + PROTOCOL.format(protocol=protocol, duration_ps=duration_ps,

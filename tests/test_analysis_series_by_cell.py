@@ -212,7 +212,8 @@ def test_collect_fits_a_campaigns_runs_of_other_cells_apart(tmp_path, morse, cap
 
     folder = campaign_dir(tmp_path / "camp", morse)
     path = write_campaign(folder, temperatures=(600.0, 800.0, 1000.0), replicas=2,
-                          analysis="charges = {Li = 1, Cl = -1}\ncollapse_fraction = 0.01")
+                          analysis="charges = {Li = 1, Cl = -1}\ncollapse_fraction = 0.01",
+                          duration_ps=30, discard_ps=2)     # as long as the Brownian runs
     runs = plan_campaign(load_campaign(path), create=True)
     for k, run in enumerate(runs):
         rd = run.rundir
@@ -301,7 +302,8 @@ def test_collect_says_that_caches_of_an_older_ionmd_are_analysed_again(tmp_path,
 
     folder = campaign_dir(tmp_path / "camp", morse)
     path = write_campaign(folder, temperatures=(800.0, 1000.0), replicas=1,
-                          analysis="charges = {Li = 1, Cl = -1}\ncollapse_fraction = 0.01")
+                          analysis="charges = {Li = 1, Cl = -1}\ncollapse_fraction = 0.01",
+                          duration_ps=30, discard_ps=2)     # as long as the Brownian runs
     runs = plan_campaign(load_campaign(path), create=True)
     for k, run in enumerate(runs):
         brownian_run(run.rundir, run.temperature, k, EA, 0.5)

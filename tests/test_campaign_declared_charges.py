@@ -57,7 +57,8 @@ def folder(tmp_path_factory) -> Path:
 
 
 def _campaign(folder: Path, name: str, analysis: str):
-    path = write_campaign(folder, name=name, temperatures=(600,), analysis=analysis,
+    path = write_campaign(folder, name=name, temperatures=(600,),
+                          analysis=f"{analysis}\nfit_start_ps = 0.05",   # 0.5 ps runs
                           structures='["declared.cif", "plain.cif"]', models='["m.pt"]',
                           output=f"runs_{name}")
     path.write_text(path.read_text().replace("[protocol]\n",
@@ -119,7 +120,8 @@ def test_a_declared_zintl_state_is_no_guess_in_collects_note(tmp_path):
     save_contract_model(MorseEdgeModel(**MORSE), tmp_path / "m.pt", cutoff=MORSE["rc"],
                         elements=["Li", "Si"])
     campaign = load_campaign(write_campaign(tmp_path, name="zintl", temperatures=(600,),
-                                            analysis='charges = "auto"',
+                                            analysis='charges = "auto"\n'
+                                                     'fit_start_ps = 0.05',
                                             structures='["Li2Si.cif"]', models='["m.pt"]'))
     assert charges_for(campaign, "Li2Si") == zintl != transport_charges("Li2Si")
     note = charges_note(campaign, "Li2Si", zintl)

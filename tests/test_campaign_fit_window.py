@@ -1,14 +1,20 @@
-"""One MSD fit start for a campaign's stopping rule and its collect, and a collect in
-which no run could be analysed failing."""
+"""A campaign's MSD fit window checked when the file is read (the fit end of the longest
+run the protocol may write, by the analysis' own rule), one MSD fit start for a campaign's
+stopping rule and its collect, and a collect in which no run could be analysed failing."""
 
 from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
+import synthetic_trajectories as st
+from ionmd.analysis.conductivity import collective_conductivity
+from ionmd.analysis.diffusion import diffusion, fit_end_of
+from ionmd.analysis.trajectory import Trajectory
 from ionmd.cli import main
-from ionmd.errors import IonmdError
+from ionmd.errors import AnalysisError, IonmdError
 from ionmd.sweep import load_campaign, plan_campaign
 from sweep_setup import brownian_run, campaign_dir, line_of, write_campaign
 
@@ -32,6 +38,126 @@ def campaign(folder, name, start, until=False, protocol_start=None):
         text = text.replace("[protocol]\n", f"[protocol]\nfit_start_ps = {protocol_start}\n")
     path.write_text(text)
     return path
+
+
+def brownian_trajectory(analysed_ps: float, dt_ps: float = 0.01) -> Trajectory:
+    """16 Brownian Li over ``analysed_ps`` at ``dt_ps`` a frame (what is left after the
+    discard of a run of the campaign's protocol)."""
+    rng = np.random.default_rng(1)
+    n_frames = int(round(analysed_ps / dt_ps)) + 1
+    steps = st.brownian_steps(n_frames, 16, [1.0] * 3, dt_ps, rng)
+    return st.make(steps, L=12.0, dt_ps=dt_ps, rng=rng).true
+
+
+def refusal(path) -> str:
+    with pytest.raises(IonmdError) as exc:
+        load_campaign(path)
+    return str(exc.value)
+
+
+def test_plan_refuses_a_fit_start_past_the_fit_end(folder, capsys):
+    """0.5 ps runs less 0.1 ps discarded leave 0.4 ps, whose fit ends at half of it: a fit
+    from 3 ps is refused by plan, on its line, before any run folder is written."""
+    path = campaign(folder, "late", 3)
+    assert main(["sweep", "plan", str(path)]) != 0
+    err = capsys.readouterr().err
+    assert f"line {line_of(path, 'fit_start_ps = 3')}: analysis.fit_start_ps = 3 ps" in err
+    assert "600, 900 K" in err
+    assert f"duration_ps = 0.5 ps (line {line_of(path, 'duration_ps')})" in err
+    assert f"discard_ps = 0.1 ps (line {line_of(path, 'discard_ps')})" in err
+    assert f"{0.5 * (0.5 - 0.1):g} ps" in err                 # the fit end
+    assert f"more than {0.1 + 2 * 3:g} ps" in err             # the run length that fits
+    assert "Either lower fit_start_ps (below 0.2 ps) or make the runs that long" in err
+
+
+def test_the_default_fit_start_refused_on_the_analysis_table(folder):
+    path = write_campaign(folder, name="dflt", analysis="charges = {Li = 1, Cl = -1}")
+    msg = refusal(path)
+    assert f"line {line_of(path, '[analysis]')}: the default fit_start_ps 1 ps" in msg
+
+
+@pytest.mark.parametrize("start", [0.15, 0.25])
+def test_plan_refuses_what_the_analysis_refuses(folder, start):
+    """The runs leave 0.4 ps after the discard: diffusion() on a trajectory of that length
+    is the reference for which fit starts can be analysed."""
+    try:
+        diffusion(brownian_trajectory(0.4), "Li", "xyz", fit_start_ps=start, window_ps=0.2)
+        analysable = True
+    except AnalysisError:
+        analysable = False
+    path = campaign(folder, f"s{int(start * 100)}", start)
+    if analysable:
+        load_campaign(path)
+    else:
+        assert "is not before the end of the MSD fit" in refusal(path)
+
+
+def test_a_fit_end_past_the_runs_is_said_clipped(folder):
+    """fit_end_ps 2 ps on runs that leave 0.4 ps: diffusion() ends the fit at the run's
+    end, 0.4 ps, so a fit from 0.5 ps cannot be analysed."""
+    with pytest.raises(AnalysisError):
+        diffusion(brownian_trajectory(0.4), "Li", fit_start_ps=0.5, fit_end_ps=2.0,
+                  window_ps=0.2)
+    path = write_campaign(folder, name="clip", analysis="charges = {Li = 1, Cl = -1}\n"
+                                                        "fit_start_ps = 0.5\nfit_end_ps = 2")
+    msg = refusal(path)
+    assert "fit_end_ps 2 ps lies past the run's end" in msg and "ending at 0.4 ps" in msg
+    assert f"more than {0.1 + 2:g} ps" in msg
+
+
+def until_campaign(folder, name, start, max_time):
+    """Runs that stop on a D interval (checked every 0.1 ps) or at ``max_time`` ps."""
+    path = write_campaign(folder, name=name, analysis="charges = {Li = 1, Cl = -1}",
+                          discard_ps=0.1)
+    text = path.read_text().replace("duration_ps = 0.5\n", f'max_time = "{max_time}ps"\n')
+    path.write_text(text.replace("[protocol]\n", UNTIL + f"fit_start_ps = {start}\n"))
+    return path
+
+
+def test_until_checks_the_longest_run(folder):
+    """With a stopping rule, a run may go on to max_time: 2 ps less 0.1 ps discarded end the
+    fit at 0.95 ps, so a fit from 0.8 ps is kept (though the first checks, 0.1 ps apart,
+    come long before it), and one from 1 ps is refused on the protocol's line."""
+    assert load_campaign(until_campaign(folder, "u08", 0.8, 2)).analysis.fit_start_ps == 0.8
+    path = until_campaign(folder, "u10", 1.0, 2)
+    msg = refusal(path)
+    assert f"line {line_of(path, 'fit_start_ps = 1.0')}: protocol.fit_start_ps = 1 ps" in msg
+    assert f"runs of at most max_time = 2 ps (line {line_of(path, 'max_time')})" in msg
+    assert f"{0.5 * (2 - 0.1):g} ps" in msg
+
+
+def test_each_temperature_by_its_own_run_length(folder):
+    """long_below_K gives the 600 K runs 3 ps: only the 900 K ones (0.5 ps) are too
+    short for a fit from 0.5 ps."""
+    path = write_campaign(folder, name="long", analysis="charges = {Li = 1, Cl = -1}\n"
+                                                        "fit_start_ps = 0.5")
+    path.write_text(path.read_text().replace(
+        "[protocol]\n", "[protocol]\nlong_below_K = 800\nlong_duration_ps = 3\n"))
+    msg = refusal(path)
+    assert "900 K: runs of duration_ps = 0.5 ps" in msg and "600 K" not in msg
+    assert "600, 900 K" not in msg
+
+
+@pytest.mark.parametrize("discard_ps, fit_end_ps", [(0.0, None), (0.37, None), (0.37, 1.0),
+                                                    (0.37, 9.0)])
+def test_fit_end_of_is_the_analysis_fit_end(discard_ps, fit_end_ps):
+    """diffusion() fits up to fit_end_of the analysed run (its frames' last time since its
+    first, worked out here from the steps: a 0.37 ps discard keeps the frames from 0.4 ps
+    of a 3 ps run), and the collective conductivity over the same
+    range: its sigma is the one of that fit end given explicitly."""
+    traj = brownian_trajectory(3.0, dt_ps=0.05).discard(discard_ps)
+    steps = traj.steps
+    run_ps = (steps[-1] - steps[0]) * traj.timestep_fs / 1000
+    expected = 0.5 * run_ps if fit_end_ps is None else min(fit_end_ps, run_ps)
+    assert fit_end_of(run_ps, fit_end_ps) == pytest.approx(expected, rel=1e-12)
+    result = diffusion(traj, "Li", fit_start_ps=0.2, fit_end_ps=fit_end_ps, window_ps=1.0)
+    assert result.fit_end_ps == pytest.approx(expected, rel=1e-12)
+    charges, mobile = {"Li": 1.0, "Cl": -1.0}, ["Li"]
+    implicit = collective_conductivity(traj, charges, 900.0, mobile, fit_start_ps=0.2,
+                                       fit_end_ps=fit_end_ps)
+    explicit = collective_conductivity(traj, charges, 900.0, mobile, fit_start_ps=0.2,
+                                       fit_end_ps=expected)
+    assert implicit.sigma == explicit.sigma
 
 
 def test_until_fit_start_contradiction_names_both_lines(folder):

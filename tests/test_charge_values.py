@@ -70,7 +70,8 @@ def _refused(path) -> list[str]:
 
 @pytest.mark.parametrize("text", ["nan", "inf", "-inf", "true"])
 def test_a_campaign_refuses_a_charge_toml_reads_as_no_number(folder, text):
-    path = write_campaign(folder, analysis=f"charges = {{Li = {text}, Cl = -1}}  # q")
+    path = write_campaign(folder, analysis=f"charges = {{Li = {text}, Cl = -1}}  # q\n"
+                                           "fit_start_ps = 0.05")
     li = tomllib.loads(path.read_text())["analysis"]["charges"]["Li"]
     assert isinstance(li, bool) or not math.isfinite(li)        # what the file holds
     [problem] = _refused(path)
@@ -91,16 +92,19 @@ def test_a_yaml_campaign_refuses_a_nan_charge_on_its_line(folder):
 
 
 def test_a_campaign_refuses_charge_zero_for_its_mobile_species(folder):
-    path = write_campaign(folder, analysis="charges = {Li = 0, Cl = -1}")
+    path = write_campaign(folder, analysis="charges = {Li = 0, Cl = -1}\n"
+                                           "fit_start_ps = 0.05")
     [problem] = _refused(path)
     assert "the charge of the mobile species Li is 0" in problem
     # a framework species of charge 0 is the user's choice
-    ok = load_campaign(write_campaign(folder, analysis="charges = {Li = 1, Cl = 0}"))
+    ok = load_campaign(write_campaign(folder, analysis="charges = {Li = 1, Cl = 0}\n"
+                                                       "fit_start_ps = 0.05"))
     assert ok.charges_of("fcc") == ({"Li": 1.0, "Cl": 0.0}, False)
 
 
 def test_a_campaign_says_every_wrong_charge_at_once(folder):
-    path = write_campaign(folder, analysis="charges = {Lii = 1, Li = 1, Cl = true}")
+    path = write_campaign(folder, analysis="charges = {Lii = 1, Li = 1, Cl = true}\n"
+                                           "fit_start_ps = 0.05")
     problems = _refused(path)
     assert len(problems) == 2
     assert "'Lii' is not an element symbol" in problems[0] and "did you mean 'Li'" in problems[0]

@@ -38,7 +38,7 @@ def half_occupied(folder):
 
 def _campaign(folder, charges: str):
     return write_campaign(folder, structures='["half.cif"]', extra='order = "random"',
-                          analysis=f"charges = {charges}")
+                          analysis=f"charges = {charges}\nfit_start_ps = 0.05")
 
 
 def test_occupancy_times_charge_is_refused_with_the_hand_count(half_occupied):

@@ -52,7 +52,7 @@ def test_collect_rows_of_an_alloy_say_the_charges_are_formal(folder):
     Atoms("LiCl", scaled_positions=[[0, 0, 0], [0.5, 0.5, 0.5]], cell=[3.2] * 3,
           pbc=True).write(folder / "LiCl.cif")
     path = write_campaign(folder, temperatures=(600,), structures='["LiSi.cif", "LiCl.cif"]',
-                          analysis='charges = "auto"')
+                          analysis='charges = "auto"\nfit_start_ps = 0.05')
     doc = collect(load_campaign(path), folder / "out", progress=False)
     notes = {row["structure"]: row.get("charges_note", "") for row in doc["rows"]}
     assert set(notes) == {"LiSi", "LiCl"}
@@ -78,7 +78,7 @@ def test_a_campaigns_own_charges_keep_the_caveat_without_the_hint(folder):
     Atoms("LiSi", scaled_positions=[[0, 0, 0], [0.5, 0.5, 0.5]], cell=[3.0] * 3,
           pbc=True).write(folder / "LiSi.cif")
     path = write_campaign(folder, temperatures=(600,), structures='["LiSi.cif"]',
-                          analysis="charges = {Li = 1, Si = -1}")
+                          analysis="charges = {Li = 1, Si = -1}\nfit_start_ps = 0.05")
     doc = collect(load_campaign(path), folder / "out", progress=False)
     (row,) = doc["rows"]
     reference = transport_note("LiSi", {"Li": 1.0, "Si": -1.0}, given=True)

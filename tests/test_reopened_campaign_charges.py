@@ -41,7 +41,8 @@ def test_a_reopened_folder_takes_the_declared_states(tmp_path):
     save_contract_model(MorseEdgeModel(**MORSE), tmp_path / "m.pt", cutoff=MORSE["rc"],
                         elements=["Cu", "Ti", "S"])
     path = write_campaign(tmp_path, name="old", temperatures=(600,),
-                          analysis='charges = "auto"', structures='["declared.cif"]',
+                          analysis='charges = "auto"\nfit_start_ps = 0.05',
+                          structures='["declared.cif"]',
                           models='["m.pt"]')
     path.write_text(path.read_text().replace("[protocol]\n",
                                              '[protocol]\nmobile_species = ["Cu"]\n'))

@@ -191,7 +191,9 @@ def test_submit_exits_as_ionmd_run_does(folder, capsys):
     from ionmd.protocols.execute import INPUTS
 
     (folder / "bad.lmp").write_text((INPUTS / "md.lmp").read_text() + "\nthis_is_no_command\n")
-    path = write_campaign(folder, temperatures=(600,), duration_ps=0.05, discard_ps=0.01)
+    path = write_campaign(folder, temperatures=(600,), duration_ps=0.05, discard_ps=0.01,
+                          analysis="charges = {Li = 1, Cl = -1}\n"
+                                   "fit_start_ps = 0.01")   # the fit ends at 0.02 ps
     path.write_text(path.read_text().replace('supercell = "none"',
                                              'supercell = "none"\ntemplate = "bad.lmp"'))
     assert main(["sweep", "submit", str(path), "--no-progress"]) == 3
@@ -231,7 +233,8 @@ def _prepare(rd, T, seed):
 def test_collect_aggregates_replicas_and_fits_arrhenius(folder, capsys):
     path = write_campaign(folder, temperatures=(600, 800, 1000), replicas=2,
                           analysis="charges = {Li = 1, Cl = -1}\nmcmc_samples = 100\n"
-                                   "fit_start_ps = 1.0\nwindow_ps = 15.0\ncollapse_fraction = 0.01")
+                                   "fit_start_ps = 1.0\nwindow_ps = 15.0\ncollapse_fraction = 0.01",
+                          duration_ps=30, discard_ps=2)     # as long as the Brownian runs
     c = load_campaign(path)
     runs = plan_campaign(c, create=True)
     truth = {}
@@ -308,7 +311,8 @@ def test_collect_keeps_going_past_a_run_json_it_cannot_read(folder, capsys):
     path = write_campaign(folder, temperatures=(800,), replicas=2,
                           analysis="charges = {Li = 1, Cl = -1}\nmcmc_samples = 100\n"
                                    "fit_start_ps = 1.0\nwindow_ps = 15.0\n"
-                                   "collapse_fraction = 0.01")
+                                   "collapse_fraction = 0.01",
+                          duration_ps=30, discard_ps=2)     # as long as the Brownian runs
     runs = plan_campaign(load_campaign(path), create=True)
     for k, run in enumerate(runs):
         _prepare(run.rundir, run.temperature, seed=k)
@@ -397,10 +401,11 @@ def test_collect_reads_runs_from_their_directories(folder):
     the planned 900 K one as incomplete."""
     analysis = ("charges = {Li = 1, Cl = -1}\nmcmc_samples = 50\nfit_start_ps = 1.0\n"
                 "window_ps = 15.0\ncollapse_fraction = 0.01")
-    path = write_campaign(folder, temperatures=(600, 700), analysis=analysis)
+    runs = dict(duration_ps=30, discard_ps=2)      # as long as the Brownian runs
+    path = write_campaign(folder, temperatures=(600, 700), analysis=analysis, **runs)
     for k, run in enumerate(plan_campaign(load_campaign(path), create=True)):
         _prepare(run.rundir, run.temperature, seed=k)
-    path = write_campaign(folder, temperatures=(600, 900), analysis=analysis)
+    path = write_campaign(folder, temperatures=(600, 900), analysis=analysis, **runs)
     assert main(["sweep", "collect", str(path), "--no-progress"]) == 0
     doc = json.loads((folder / "runs" / "collect" / "results.json").read_text())
     rows = {r["temperature_K"]: r for r in doc["rows"]}
@@ -443,7 +448,7 @@ def test_claims_decide_who_runs(folder):
 def test_auto_charges_are_the_usual_oxidation_states(folder):
     from ionmd.sweep.collect import charges_for
 
-    c = load_campaign(write_campaign(folder, analysis='charges = "auto"'))
+    c = load_campaign(write_campaign(folder, analysis='charges = "auto"\nfit_start_ps = 0.05'))
     assert charges_for(c, "fcc") == {"Li": 1.0, "Cl": -1.0}
 
 

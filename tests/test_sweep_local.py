@@ -151,7 +151,8 @@ def test_stability_campaign_survival_curve(tmp_path, morse):
     folder = campaign_dir(tmp_path / "camp", morse)
     path = write_campaign(folder, name="stab", protocol="stability", temperatures=(300,),
                           replicas=3, duration_ps=0.4, discard_ps=0.0,
-                          extra="", analysis="charges = {Li = 1, Cl = -1}")
+                          extra="", analysis="charges = {Li = 1, Cl = -1}\n"
+                                             "fit_start_ps = 0.05")    # the fit ends at 0.2 ps
     text = path.read_text().replace("pdamp_fs = 500.0", "pdamp_fs = 200.0\nhalt_volume_change = 0.04")
     path.write_text(text)
     assert main(["sweep", "submit", str(path), "--no-progress"]) == 3   # runs halted: failed

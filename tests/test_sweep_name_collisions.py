@@ -102,10 +102,11 @@ def test_protocol_values_of_the_wrong_type_are_all_named(folder):
 def test_a_charges_table_without_the_mobile_species_is_refused_before_the_runs(folder):
     # before: accepted; after the runs collect had D but "no conductivity (charges of the
     # mobile species unknown)"
-    path = write_campaign(folder, analysis="charges = {Na = 1, Cl = -1}")
+    path = write_campaign(folder, analysis="charges = {Na = 1, Cl = -1}\nfit_start_ps = 0.05")
     assert (f"line {line_of(path, 'charges =')}: analysis.charges gives no charge for the "
             f"mobile species Li") in errors_of(path)
-    path = write_campaign(folder, analysis="charges = {Li = 1, Na = 1}")     # extra: fine
+    path = write_campaign(folder, analysis="charges = {Li = 1, Na = 1}\n"     # extra: fine
+                                           "fit_start_ps = 0.05")
     assert load_campaign(path).analysis.charges == {"Li": 1, "Na": 1}
 
 
@@ -129,7 +130,7 @@ def test_a_yaml_key_given_twice_is_refused_with_both_lines(folder):
     path = folder / "c.yaml"
     path.write_text("structures: [fcc.cif]\nmodels: [morse.pt]\ntemperatures: [600, 900]\n"
                     "protocol:\n  name: conductivity\n  duration_ps: 0.5\n  discard_ps: 0.1\n"
-                    "  supercell: none\ntemperatures: [1200]\n")
+                    "  supercell: none\nanalysis:\n  fit_start_ps: 0.05\ntemperatures: [1200]\n")
     err = errors_of(path)
     assert (f"line {line_of(path, 'temperatures: [1200]')}: temperatures is given twice (first "
             f"on line {line_of(path, 'temperatures: [600')}); keep one") in err

@@ -40,6 +40,9 @@ supercell = "none"
 [executor]
 kind = "local"
 cores = 2
+
+[analysis]
+fit_start_ps = 0.05
 """
 
 
@@ -118,7 +121,7 @@ def test_temperatures_with_their_unit(folder):
                     'models: [models/morse.pt]\ntemperatures: 600K, 800K\nreplicas: 1\n'
                     'protocol:\n  name: conductivity\n  duration_ps: 0.3\n  discard_ps: 0.1\n'
                     '  dump_every: 10\n  thermo_every: 10\n  restart_every: 100\n'
-                    '  supercell: none\n')
+                    '  supercell: none\nanalysis:\n  fit_start_ps: 0.05\n')
     assert planned(yaml) == good
     # a unit that is not kelvin is still refused, on its line
     path.write_text(GOOD.replace("[600, 800]", '["600C", "800C"]'))

@@ -28,6 +28,8 @@ from slurm_cluster import start_cluster
 from sweep_setup import write_campaign
 
 STEPS = 200
+SHORT_RUN_ANALYSIS = "charges = {Li = 1, Cl = -1}\nfit_start_ps = 0.02"
+"""For runs of 0.2 ps less 0.1 ps discarded, whose MSD fit ends at 0.05 ps."""
 
 
 @pytest.fixture(scope="module")
@@ -147,7 +149,8 @@ def test_two_rank_run_in_a_slurm_allocation(tmp_path, slurm):
 
     folder = campaign_dir(tmp_path / "camp", morse_model(tmp_path / "morse.pt"))
     path = write_campaign(folder, name="mpitest", temperatures=(600,), duration_ps=0.2,
-                          executor='kind = "slurm"', resources='ranks = 2\nwalltime = 5')
+                          executor='kind = "slurm"', resources='ranks = 2\nwalltime = 5',
+                          analysis=SHORT_RUN_ANALYSIS)
     assert main(["sweep", "submit", str(path), "--wait", "--no-progress"]) == 0
     (run,) = plan_campaign(load_campaign(path))
     assert run.rundir.status["state"] == "completed"
@@ -312,7 +315,8 @@ def test_claims_are_seen_by_job_id_whatever_the_campaign_is_called(tmp_path, slu
 
 
     folder = campaign_dir(tmp_path / "camp", morse_model(tmp_path / "morse.pt"))
-    kw = dict(temperatures=(600,), duration_ps=0.2, resources="ranks = 1\nwalltime = 5")
+    kw = dict(temperatures=(600,), duration_ps=0.2, resources="ranks = 1\nwalltime = 5",
+              analysis=SHORT_RUN_ANALYSIS)
     path = write_campaign(folder, name="first", executor='kind = "slurm"\nsbatch = {hold = true}',
                           **kw)
     assert main(["sweep", "submit", str(path), "--no-progress"]) == 0
@@ -372,7 +376,8 @@ def test_refused_and_failed_jobs_say_why(tmp_path, slurm, capsys):
 
 
     folder = campaign_dir(tmp_path / "camp", morse_model(tmp_path / "morse.pt"))
-    kw = dict(temperatures=(600,), duration_ps=0.2, resources="ranks = 1\nwalltime = 5")
+    kw = dict(temperatures=(600,), duration_ps=0.2, resources="ranks = 1\nwalltime = 5",
+              analysis=SHORT_RUN_ANALYSIS)
     # 0.0005 GB: --mem=1M (the node's 1 MB; before, int(GB) gave --mem=0GB: the whole node)
     path = write_campaign(folder, name="refused", executor='kind = "slurm"\nconstraint = "bigmem"'
                                                           '\nmem_gb = 0.0005', **kw)

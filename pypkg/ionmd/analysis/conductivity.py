@@ -113,10 +113,10 @@ def collective_conductivity(traj: Trajectory, charges: dict[str, float], tempera
     spread over ions. Measured on synthetic walks of independent ions (16-32 ions, 40-200
     ps, vibration or none, 200 trials each): no bias (<= 2 %), the model's standard error
     within 8 % of the trials' scatter, 92-94 % coverage. Far noisier than Nernst–Einstein's."""
-    from ionmd.analysis.diffusion import A2_PER_PS_TO_CM2_PER_S, fit_lags, gls_line
+    from ionmd.analysis.diffusion import A2_PER_PS_TO_CM2_PER_S, fit_end_of, fit_lags, gls_line
 
     dt = traj.frame_interval_ps
-    fit_end_ps = 0.5 * traj.times_ps[-1] if fit_end_ps is None else fit_end_ps
+    fit_end_ps = fit_end_of(float(traj.times_ps[-1]), fit_end_ps)
     lags = fit_lags(dt, traj.n_frames, fit_start_ps, fit_end_ps, n_points)
     per_axis = charge_msd(traj, charges, mobile, lags)
     axes = [gls_line(y, lags, dt, traj.n_frames, 1) for y in per_axis.T]

@@ -134,6 +134,14 @@ def fit_lags(frame_interval_ps: float, n_frames: int, fit_start_ps: float, fit_e
     return lag_grid(first, last, n_points)
 
 
+def fit_end_of(run_ps: float, fit_end_ps: float | None = None) -> float:
+    """The end of the MSD fit of a run of ``run_ps`` ps (what is left after the discard):
+    ``fit_end_ps`` where given, clipped to the run; else half the run, past which each lag
+    has fewer than two independent time origins. The one rule of :func:`diffusion`, the
+    collective conductivity and a campaign's plan-time check of its fit window."""
+    return 0.5 * run_ps if fit_end_ps is None else min(fit_end_ps, run_ps)
+
+
 def msd_covariance(lags: np.ndarray, n_frames: int, step_var: float,
                    noise_var: float) -> np.ndarray:
     """Covariance between time-averaged squared displacements at frame ``lags`` (all time
@@ -408,8 +416,8 @@ def diffusion(traj: Trajectory, species: str, direction: str = "xyz", *,
     """
     check_direction(direction)
     idx = traj.indices(species)
-    total = traj.times_ps[-1]
-    fit_end_ps = 0.5 * total if fit_end_ps is None else min(fit_end_ps, total)
+    total = float(traj.times_ps[-1])
+    fit_end_ps = fit_end_of(total, fit_end_ps)
     if fit_start_ps >= fit_end_ps:
         raise AnalysisError(f"fit start {fit_start_ps} ps is not before the fit end {fit_end_ps} "
                             f"ps (run length {total:.3f} ps); lower fit_start_ps or run longer")

@@ -22,8 +22,8 @@ from pathlib import Path
 
 from ionmd.protocols.presets import Protocol
 from ionmd.sweep.campaign_analysis import (ANALYSIS_KEYS, FAILURE_KEYS, Analysis,
-                                           check_charges, one_fit_start,
-                                           read_analysis)
+                                           check_charges, check_fit_window,
+                                           one_fit_start, read_analysis)
 from ionmd.sweep.campaign_executor import LOCAL_KEYS, read_executor
 from ionmd.sweep.campaign_goal import BUDGET_UNITS, GOAL_KEYS, Goal, parse_budget, read_goal
 from ionmd.sweep.campaign_models import (ModelEntry, check_model_elements, name_models,
@@ -106,6 +106,7 @@ def load_campaign(path: str | Path, check_resources: bool = True) -> Campaign:
     analysis = read_analysis(src, errors)
     check_charges(errors, analysis, structures, protocol)
     one_fit_start(src, errors, analysis, protocol)
+    check_fit_window(src, errors, analysis, protocol)
     goal = read_goal(src, errors, protocol, resources)
     name = _name(src, errors)
     errors.raise_if_any()

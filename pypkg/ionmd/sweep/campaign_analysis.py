@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ionmd.analysis.diffusion import fit_end_of
+from ionmd.protocols.checks import field_name
 from ionmd.protocols.presets import Protocol
 from ionmd.structures.charge_values import charge_problems, net_charge_problem
 from ionmd.sweep.campaign_problems import Problems, check_int, check_keys, check_range
@@ -72,6 +74,103 @@ def _check_fit_range(errors: Problems, table: dict, a: Analysis) -> None:
                f"is fitted from fit_start_ps to fit_end_ps, so the analysis of every run "
                f"would fail; give a fit_end_ps > fit_start_ps (or leave it out: half of "
                f"each run)")
+
+
+def check_fit_window(src: Source, errors: Problems, a: Analysis,
+                     protocol: Protocol | None) -> None:
+    """The MSD is fitted from ``fit_start_ps`` to where :func:`fit_end_of` (the analysis'
+    own rule) ends it for the longest run the protocol may write at each temperature
+    (``duration_ps``, the maximum with ``until``, less ``discard_ps``): a start not before
+    that end fails the analysis of every run at that temperature, found by ``collect``
+    only after all their compute. Said on the fit start's line, with the temperatures,
+    the run lengths (their lines) and both fixes."""
+    if protocol is None or not _fit_settings_read(src, a) or (
+            a.fit_end_ps is not None and a.fit_end_ps <= a.fit_start_ps):
+        return      # said on their own lines (read_analysis, _check_fit_range, read_protocol)
+    bad: dict[tuple, list[str]] = {}
+    for T in protocol.temperatures:
+        duration, discard = protocol.schedule(T)
+        if a.fit_start_ps >= fit_end_of(duration - discard, a.fit_end_ps):
+            bad.setdefault((duration, discard, *_length_keys(protocol, T)), []).append(f"{T:g}")
+    if not bad:
+        return
+    key, start = _fit_start_said(src, a, protocol)
+    ends = [fit_end_of(duration - discard, a.fit_end_ps) for duration, discard, *_ in bad]
+    runs = "; ".join(_runs_said(src, a, protocol, temps, *group)
+                     for group, temps in bad.items())
+    errors.add(key, f"{start} is not before the end of the MSD fit, so the analysis of every "
+                    f"run at these temperatures would fail after all its compute: {runs}. "
+                    f"Either lower fit_start_ps (below {min(ends):g} ps) or make the runs "
+                    f"that long")
+
+
+def _fit_settings_read(src: Source, a: Analysis) -> bool:
+    """Whether ``[analysis]`` fit_start_ps and fit_end_ps are what the file gives (an
+    invalid one, refused on its line, leaves ``a`` its default: no window to check)."""
+    table = src.data.get("analysis", {})
+    if not isinstance(table, dict):
+        return False
+    return all(name not in table or (isinstance(table[name], (int, float))
+                                     and not isinstance(table[name], bool)
+                                     and table[name] == getattr(a, name))
+               for name in ("fit_start_ps", "fit_end_ps"))
+
+
+def _length_keys(protocol: Protocol, T: float) -> tuple[str, str]:
+    """The protocol fields that give the run length and discard at ``T``."""
+    long = protocol.long_below_K is not None and T < protocol.long_below_K
+    return ("long_duration_ps" if long and protocol.long_duration_ps else "duration_ps",
+            "long_discard_ps" if long and protocol.long_discard_ps is not None
+            else "discard_ps")
+
+
+def _setting_said(src: Source, name: str, value: float) -> str:
+    """``duration_ps = 0.5 ps (line 9)`` as the file gives the protocol field ``name`` (a
+    time alias such as max_time by its own key), or the preset's value."""
+    table = src.data.get("protocol")
+    given = [k for k in table if field_name(k) == name] if isinstance(table, dict) else []
+    if not given:
+        return f"the preset's {name} {value:g} ps"
+    return f"{given[0]} = {value:g} ps (line {src.line('protocol', given[0])})"
+
+
+def _runs_said(src: Source, a: Analysis, protocol: Protocol, temps: list[str],
+               duration: float, discard: float, duration_key: str, discard_key: str) -> str:
+    """One group of temperatures whose runs are too short: their length and discard (as
+    the file gives them), where the fit ends, and the length that would fit it."""
+    left = duration - discard
+    if a.fit_end_ps is None:
+        end = f"half of it, {fit_end_of(left):g} ps (no fit_end_ps given)"
+        needed = (f"{discard + 2 * a.fit_start_ps:g} ps (discard plus twice the fit start: "
+                  f"the fit ends at half of what is left)")
+    else:       # the analysis clips a fit end beyond the run to the run's end
+        end = (f"{left:g} ps (fit_end_ps {a.fit_end_ps:g} ps lies past the run's end: the "
+               f"analysis ends the fit there)")
+        needed = (f"{discard + a.fit_end_ps:g} ps (discard plus fit_end_ps: the fit then "
+                  f"ends where fit_end_ps says)")
+    return (f"{', '.join(temps)} K: runs of {'at most ' if protocol.until else ''}"
+            f"{_setting_said(src, duration_key, duration)} less "
+            f"{_setting_said(src, discard_key, discard)} discarded leave {left:g} ps, "
+            f"the fit ending at {end}; runs of more than {needed} would fit it")
+
+
+def _fit_start_said(src: Source, a: Analysis, protocol: Protocol) -> tuple[tuple, str]:
+    """The key whose line the fit start is said on, and how: [analysis]'s, the
+    protocol's where a stopping rule's is taken (:func:`one_fit_start`), else the
+    default."""
+    table = src.data.get("analysis", {})
+    proto_table = src.data.get("protocol")
+    if "fit_start_ps" in table:
+        return ("analysis", "fit_start_ps"), f"analysis.fit_start_ps = {a.fit_start_ps:g} ps"
+    if protocol.until and isinstance(proto_table, dict) and "fit_start_ps" in proto_table:
+        return (("protocol", "fit_start_ps"),
+                f"protocol.fit_start_ps = {a.fit_start_ps:g} ps (the MSD fit's start of the "
+                f"stopping rule and of collect)")
+    if protocol.until:
+        return ("protocol",), (f"the protocol's default fit_start_ps {a.fit_start_ps:g} ps "
+                               f"(of the stopping rule and collect; set it in [protocol])")
+    return ("analysis",), (f"the default fit_start_ps {a.fit_start_ps:g} ps (set "
+                           f"fit_start_ps in [analysis])")
 
 
 def one_fit_start(src: Source, errors: Problems, a: Analysis,
