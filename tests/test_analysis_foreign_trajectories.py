@@ -16,7 +16,7 @@ from ase.data import atomic_masses, atomic_numbers
 from ase.io import Trajectory, write
 
 import synthetic_trajectories as st
-from ionmd.analysis.report import read_logs, run_frames
+from ionmd.analysis.run_inputs import read_logs, run_frames
 from ionmd.analysis.run_spec import load_run_spec
 from ionmd.cli import main
 from ionmd.errors import IonmdError

@@ -107,7 +107,7 @@ def test_the_runs_are_what_the_test_needs(appended):
 
 
 def test_appended_log_thermo_is_the_resumed_run(appended):
-    from ionmd.analysis.report import read_logs
+    from ionmd.analysis.run_inputs import read_logs
     from ionmd.analysis.run_spec import load_run_spec
 
     run, _, _ = appended
@@ -132,7 +132,7 @@ def test_appended_frames_are_the_resumed_run(appended):
     every DUMP steps from the restart's), not the abandoned ones of md.0.dcd."""
     import MDAnalysis as mda
 
-    from ionmd.analysis.report import run_frames
+    from ionmd.analysis.run_inputs import run_frames
     from ionmd.analysis.run_spec import load_run_spec
 
     run, _, _ = appended

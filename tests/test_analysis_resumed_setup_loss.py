@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import test_protocols_resumed_setup_loss as setup_loss
 
-from ionmd.analysis.report import failures_of
+from ionmd.analysis.run_failure import failures_of
 from ionmd.analysis.run_spec import load_run_spec
 
 KILLED_AT = setup_loss.KILLED_AT

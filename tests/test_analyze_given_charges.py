@@ -130,7 +130,7 @@ def _spec(run, charges=None):
 
 
 def test_analyze_run_writes_what_the_given_charges_replaced(run, own, tmp_path):
-    from ionmd.analysis.report import analyze_run
+    from ionmd.analysis.run_analysis import analyze_run
 
     spec = _spec(run, {"Li": 2, "Cl": -1})
     res = analyze_run(spec, tmp_path, fit_start_ps=1.0, window_ps=15.0,
@@ -144,7 +144,7 @@ def test_analyze_run_writes_what_the_given_charges_replaced(run, own, tmp_path):
 
 
 def test_analyze_run_without_other_charges_says_nothing(run, tmp_path):
-    from ionmd.analysis.report import analyze_failures, analyze_run
+    from ionmd.analysis.run_analysis import analyze_failures, analyze_run
 
     for spec in (_spec(run), _spec(run, {"Li": 1, "Cl": -1})):
         assert spec.charges_replaced is None
@@ -156,7 +156,7 @@ def test_analyze_run_without_other_charges_says_nothing(run, tmp_path):
 
 
 def test_analyze_failures_and_a_runs_error_results_say_it(run, tmp_path):
-    from ionmd.analysis.report import analysis_error_results, analyze_failures
+    from ionmd.analysis.run_analysis import analysis_error_results, analyze_failures
 
     spec = _spec(run, {"Li": 2, "Cl": -1})
     assert analyze_failures(spec, tmp_path)["charges_replaced"] == spec.charges_replaced

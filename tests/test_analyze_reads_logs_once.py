@@ -14,7 +14,7 @@ import pytest
 
 import ionmd.lammps.log as lammps_log
 import synthetic_trajectories as st
-from ionmd.analysis.report import analyze_run
+from ionmd.analysis.run_analysis import analyze_run
 from ionmd.analysis.run_spec import load_run_spec
 
 T = 900.0

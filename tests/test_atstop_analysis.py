@@ -21,7 +21,7 @@ from scipy.stats import t as student_t
 
 from ionmd.analysis.aggregate import combine_replicas, series_points
 from ionmd.analysis.arrhenius import ln_error_from_interval
-from ionmd.analysis.report import analyze_run
+from ionmd.analysis.run_analysis import analyze_run
 from ionmd.analysis.run_records import runs_table
 from ionmd.analysis.run_spec import load_run_spec
 from ionmd.protocols import plan_runs, run_all

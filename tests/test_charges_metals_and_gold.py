@@ -170,7 +170,7 @@ def test_the_missing_charges_hint_keeps_the_charges_the_run_has(tmp_path):
     known and Na not must give both: `--charges Na=Q` alone would lose Li's."""
     from pathlib import Path
 
-    from ionmd.analysis.report import no_conductivity_reason
+    from ionmd.analysis.run_analysis import no_conductivity_reason
     from ionmd.analysis.run_spec import RunSpec
 
     spec = RunSpec(path=Path(tmp_path), data_file=None, trajectory=[], logs=[],

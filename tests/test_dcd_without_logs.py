@@ -14,7 +14,7 @@ import json
 import numpy as np
 import pytest
 
-from ionmd.analysis.report import analyze_run
+from ionmd.analysis.run_analysis import analyze_run
 from ionmd.analysis.run_spec import load_run_spec
 from ionmd.analysis.trajectory import read_frames, read_lammps_trajectory
 from lammps_cells import two_type_lj_cell

@@ -84,7 +84,8 @@ def test_transport_before_the_failure_matches_an_msd_of_those_frames(late_failur
 def test_a_failure_too_early_for_transport_says_so(late_failure, tmp_path):
     """The same frames with the failure moved to step 250 (a --discard of 0.2 ps leaves one
     frame before it): an error saying why, nothing made up."""
-    from ionmd.analysis.report import before_failure, run_frames
+    from ionmd.analysis.run_analysis import before_failure
+    from ionmd.analysis.run_inputs import run_frames
     from ionmd.analysis.failure import FailureEvent
     from ionmd.analysis.run_spec import load_run_spec
 

@@ -81,7 +81,7 @@ def test_melt_is_flagged_where_the_framework_leaves_its_sites(melt):
 def test_melt_dumped_too_seldom_to_unwrap_is_still_flagged(tmp_path):
     """Frames 1 ps apart: a liquid's atoms move further than unwrapping can follow (it
     refuses), the minimum-image displacement from the sites still shows the melt."""
-    from ionmd.analysis.report import run_frames
+    from ionmd.analysis.run_inputs import run_frames
     from ionmd.analysis.run_spec import load_run_spec
     from ionmd.analysis.trajectory import unwrap
     from ionmd.errors import AnalysisError
@@ -217,7 +217,7 @@ def test_flipped_cell_basis_changes_nothing(expanding):
     """The same frames in another basis of the same lattice (b -> b + a, what a LAMMPS box
     flip does) from frame 5 on: the same failure report."""
     from ionmd.analysis.failure import detect_failures
-    from ionmd.analysis.report import run_frames
+    from ionmd.analysis.run_inputs import run_frames
     from ionmd.analysis.run_spec import load_run_spec
 
     frames, elements, masses = run_frames(load_run_spec(expanding, {}))

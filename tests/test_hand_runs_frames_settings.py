@@ -93,7 +93,8 @@ def _ionmd_msd(run) -> tuple[np.ndarray, np.ndarray]:
     """(lag in ps, MSD of Li) of the trajectory ionmd analyses, with the run's settings
     as load_run_spec found them."""
     from ionmd.analysis.msd import compute_msd
-    from ionmd.analysis.report import run_frames, transport_trajectory
+    from ionmd.analysis.run_analysis import transport_trajectory
+    from ionmd.analysis.run_inputs import run_frames
 
     spec = load_run_spec(run)
     m = compute_msd(transport_trajectory(spec, *run_frames(spec)), "Li")

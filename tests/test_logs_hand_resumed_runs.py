@@ -74,7 +74,7 @@ def test_the_pieces_are_a_killed_run_and_its_resumption(runs):
 
 
 def test_the_logs_found_are_both_pieces_and_their_rows_are_the_whole_runs(runs):
-    from ionmd.analysis.report import read_logs
+    from ionmd.analysis.run_inputs import read_logs
     from ionmd.analysis.run_spec import load_run_spec
 
     whole, resumed = runs
@@ -112,7 +112,8 @@ def reference_msd(run, species_type: int, dcd: str = "md.0.dcd") -> np.ndarray:
 
 def test_msd_and_d_are_the_whole_runs(runs):
     from ionmd.analysis.msd import compute_msd
-    from ionmd.analysis.report import run_frames, transport_trajectory
+    from ionmd.analysis.run_analysis import transport_trajectory
+    from ionmd.analysis.run_inputs import run_frames
     from ionmd.analysis.run_spec import load_run_spec
 
     whole, resumed = runs

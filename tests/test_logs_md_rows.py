@@ -95,7 +95,7 @@ def test_logs_of_partitions_are_refused(partitions):
 
 
 def test_one_partition_named_is_read(partitions):
-    from ionmd.analysis.report import read_logs
+    from ionmd.analysis.run_inputs import read_logs
     from ionmd.analysis.run_spec import load_run_spec
 
     spec = json.loads((partitions / "run.json").read_text())

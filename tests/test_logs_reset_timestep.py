@@ -47,7 +47,7 @@ def blocks(text: str) -> list[np.ndarray]:
 
 
 def test_thermo_is_the_production(run):
-    from ionmd.analysis.report import read_logs
+    from ionmd.analysis.run_inputs import read_logs
     from ionmd.analysis.run_spec import load_run_spec
 
     equil, prod = blocks((run / "log.lammps").read_text())
@@ -60,7 +60,8 @@ def test_thermo_is_the_production(run):
 
 def test_frames_and_msd_are_the_productions(run):
     from ionmd.analysis.msd import compute_msd
-    from ionmd.analysis.report import run_frames, transport_trajectory
+    from ionmd.analysis.run_analysis import transport_trajectory
+    from ionmd.analysis.run_inputs import run_frames
     from ionmd.analysis.run_spec import load_run_spec
 
     spec = load_run_spec(run)

@@ -19,7 +19,9 @@ import numpy as np
 import pytest
 
 from failure_nacl_runs import nacl_dir
-from ionmd.analysis.report import analyze_failures, failures_of, run_frames
+from ionmd.analysis.run_analysis import analyze_failures
+from ionmd.analysis.run_failure import failures_of
+from ionmd.analysis.run_inputs import run_frames
 from ionmd.analysis.run_spec import load_run_spec
 from ionmd.analysis.trajectory import read_frames
 from ionmd.cli import main

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ionmd.analysis.report import read_logs
+from ionmd.analysis.run_inputs import read_logs
 from ionmd.analysis.run_spec import load_run_spec
 from ionmd.cli import main
 from ionmd.errors import EXIT_ERROR, AnalysisError

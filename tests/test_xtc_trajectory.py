@@ -16,7 +16,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from ionmd.analysis.report import analyze_run
+from ionmd.analysis.run_analysis import analyze_run
 from ionmd.analysis.run_spec import load_run_spec
 from ionmd.analysis.trajectory import dcd_origin_note, read_frames
 from ionmd.errors import IonmdError

@@ -192,7 +192,9 @@ def check_run(path, *, fit_start_ps: float = 1.0) -> dict:
     """:func:`convergence_values` of a run directory as far as it got, plus ``failure``
     (the post-mortem of :func:`ionmd.analysis.report.failures_of`: a melted framework or
     a runaway temperature ends a converging run, since its D means nothing)."""
-    from ionmd.analysis.report import failures_of, run_frames, transport_trajectory
+    from ionmd.analysis.run_analysis import transport_trajectory
+    from ionmd.analysis.run_failure import failures_of
+    from ionmd.analysis.run_inputs import run_frames
     from ionmd.analysis.run_spec import load_run_spec
 
     spec = load_run_spec(path)

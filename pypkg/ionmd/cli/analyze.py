@@ -134,7 +134,8 @@ def run(args: argparse.Namespace) -> int | None:
     left out of the fits), the others go on; the exit status is then ``EXIT_ERROR``."""
     from ionmd.analysis.failure import FailureReport
     from ionmd.analysis.output_layout import output_dirs
-    from ionmd.analysis.report import analysis_error_results, analyze_runs, series_key
+    from ionmd.analysis.report import analyze_runs, series_key
+    from ionmd.analysis.run_analysis import analysis_error_results
     from ionmd.errors import EXIT_ERROR
 
     overrides = {
@@ -249,7 +250,7 @@ def _note_settings(spec) -> None:
 
 def _analyze_one(spec, out: Path, args: argparse.Namespace, thresholds: dict) -> dict:
     """One run's results: the failure post-mortem only, or the full analysis."""
-    from ionmd.analysis.report import analyze_failures, analyze_run
+    from ionmd.analysis.run_analysis import analyze_failures, analyze_run
 
     if args.failures_only:
         return analyze_failures(spec, out, **thresholds)

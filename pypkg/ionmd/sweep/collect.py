@@ -108,7 +108,8 @@ def _analysed_run_results(run: PlannedRun, campaign: Campaign, charges: dict[str
     campaign's analysis settings and charges, the run's progress (status), ionmd's
     estimator and results version, and the run's own ``run.json`` (:func:`run_json_key`)."""
     from ionmd.analysis.diffusion import ESTIMATOR
-    from ionmd.analysis.report import analyze_run, failures_of
+    from ionmd.analysis.run_analysis import analyze_run
+    from ionmd.analysis.run_failure import failures_of
     from ionmd.analysis.run_spec import load_run_spec
 
     rd = run.rundir
@@ -291,7 +292,8 @@ def cell_labels(per_run: list[tuple[PlannedRun, dict]], campaign: Campaign
     a run not analysed goes with the others where they are of one cell, else with those of
     the campaign's cell now (it will be written with it). A note per such structure names
     each cell's runs (:func:`ionmd.analysis.report.split_cells_notes`)."""
-    from ionmd.analysis.report import cell_formula, series_keys, series_names, split_cells_notes
+    from ionmd.analysis.report import series_keys, series_names, split_cells_notes
+    from ionmd.analysis.run_inputs import cell_formula
 
     now = {s.name: cell_formula(dict(Counter(s.cell.get_chemical_symbols())))
            for s in campaign.structures if s.cell is not None}

@@ -1,0 +1,115 @@
+"""The files of one run's analysis folder: ``results.json`` and ``failure.json``
+(always of one analysis: :func:`write_outputs`, :func:`clear_outputs`), ``diffusion.csv``
+and ``msd.png``. Plots use matplotlib's Agg backend (no display needed).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+
+def same_verdict(out_dir: str | Path, results: dict) -> bool:
+    """Whether ``out_dir``'s results.json (an earlier analysis of the same run) says what
+    ``results``' failure post-mortem says, to the event: then nothing there contradicts it."""
+    try:
+        earlier = json.loads((Path(out_dir) / "results.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return (isinstance(earlier, dict) and earlier.get("run") == results["run"]
+            and earlier.get("failure") == json.loads(json.dumps(results["failure"])))
+
+
+OUTPUT_FILES = ("results.json", "failure.json", "diffusion.csv", "msd.png",
+                "diffusion_before_failure.csv")
+"""What an analysis written before results.json listed its ``outputs`` always wrote in its
+folder by these names (its structure functions: its ``files``)."""
+
+
+def clear_outputs(out_dir: str | Path) -> None:
+    """Remove the files an earlier analysis of the run wrote in ``out_dir``, so that every
+    file there is of the analysis now written (a full analysis's ``diffusion.csv`` beside a
+    ``--failures-only`` verdict that the run failed would contradict it): those its
+    results.json lists as ``outputs`` (:func:`write_outputs`; older ones: :data:`OUTPUT_FILES`
+    and its ``files``). Nothing else is touched: a user's own ``rdf.csv`` or
+    ``density_Li.cube`` there, ``sweep_collect.json``, ``run_dir.json``; nothing at all where
+    there is no results.json of ionmd's (one that names its ``run``). The folder is the
+    run's (``RUN/analysis``, or one :func:`ionmd.analysis.output_layout.claim_output` gave
+    it), so an earlier run path (``run``: the folder moved or copied since) is the same
+    run's."""
+    out = Path(out_dir)
+    try:
+        earlier = json.loads((out / "results.json").read_text())
+    except (OSError, ValueError):
+        return
+    if not isinstance(earlier, dict) or not earlier.get("run"):
+        return
+    names = earlier.get("outputs")
+    if not isinstance(names, list):
+        names = [*OUTPUT_FILES, *(Path(f).name for f in earlier.get("files") or [])]
+    for name in names:
+        if isinstance(name, str) and name == Path(name).name and (out / name).is_file():
+            (out / name).unlink()       # a bare name: never a path out of the folder
+
+
+def write_outputs(out_dir: str | Path, results: dict, written: Sequence[str] = ()) -> None:
+    """``results.json`` and ``failure.json`` (its ``failure``) under ``out_dir``, the two
+    always of one analysis (a ``--failures-only`` run after a full analysis left the
+    latter's results.json, framework_melting at step 300, beside a failure.json saying
+    volume_change at step 2800); ``outputs`` in results.json lists them and the files of
+    ``written`` (names in ``out_dir``) the analysis wrote, which the next one removes
+    (:func:`clear_outputs`)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    results["outputs"] = ["results.json", "failure.json",
+                          *(n for n in written if (out / n).is_file())]
+    (out / "failure.json").write_text(json.dumps(results["failure"], indent=2))
+    (out / "results.json").write_text(json.dumps(results, indent=2))
+
+
+def write_diffusion_csv(results, path: Path, temperature_K: float,
+                        levels: Sequence[float] | None = None) -> None:
+    """One row per D; ``ci_level``: the level of ``D_ci95_lo``/``_hi`` (``levels``, 0.95;
+    0.99 where the run's D-interval rule stopped it)."""
+    keys = ["species", "direction", "D", "D_ci95_lo", "D_ci95_hi", "D_std", "D_windowed",
+            "D_windowed_stderr", "hops_per_ion", "ions_that_hopped", "n_ions", "msd_exponent",
+            "flags"]
+    levels = [0.95] * len(results) if levels is None else levels
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["temperature_K"] + keys + ["units", "ci_level"])
+        for r, level in zip(results, levels):
+            w.writerow([temperature_K, r.species, r.direction, r.D, r.D_ci95[0], r.D_ci95[1],
+                        r.D_std, r.D_windowed, r.D_windowed_stderr, r.hops_per_ion,
+                        r.ions_that_hopped, r.n_ions, r.msd_exponent, ";".join(r.flags), "cm^2/s",
+                        level])
+
+
+def agg_pyplot():
+    """matplotlib's pyplot on the Agg backend (no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_msd(msds, diff, path: Path) -> None:
+    plt = agg_pyplot()
+    fig, ax = plt.subplots(figsize=(5, 4))
+    for m, d in zip(msds, diff):
+        line, = ax.plot(m.lag_ps, m.msd, label=f"{m.species} {m.direction}")
+        t = np.array([d.fit_start_ps, d.fit_end_ps])
+        ax.plot(t, 2 * m.n_dim * d.D / 1e-4 * t, "--", color=line.get_color(), lw=1)
+    ax.set_xlabel("lag time (ps)")
+    ax.set_ylabel("MSD (Å$^2$)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+

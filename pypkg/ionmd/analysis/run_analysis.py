@@ -1,0 +1,326 @@
+"""Analysis of one run directory end to end: :func:`analyze_run` (failures, MSD,
+D, sigma, optional structure functions; a failed run's transport before its failure),
+:func:`analyze_failures` (the post-mortem only) and :func:`analysis_error_results` (a
+run that could not be analysed). :func:`ionmd.analysis.report.analyze_runs` adds what
+needs several runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import replace
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ionmd.analysis.conductivity import collective_conductivity, conductivity_from_diffusion
+from ionmd.analysis.convergence import (STOPPED_LEVEL, interval_at_stop, interval_quantile_at,
+                                        rule_that_stopped)
+from ionmd.analysis.diffusion import DiffusionResult, diffusion
+from ionmd.analysis.msd import compute_msd
+from ionmd.analysis.result_files import (clear_outputs, plot_msd, same_verdict,
+                                         write_diffusion_csv, write_outputs)
+from ionmd.analysis.run_failure import failures_of
+from ionmd.analysis.run_inputs import (cell_of, charges_replaced_of, completion_of,
+                                       dcd_origin_of, identity_of, model_of, read_logs,
+                                       run_frames, skipped_checks_of, skipped_pieces_of)
+from ionmd.analysis.run_records import run_record
+from ionmd.analysis.run_spec import RunSpec
+from ionmd.analysis.structure_files import check_van_hove_lags, write_structure_functions
+from ionmd.analysis.trajectory import Trajectory, continuous_unwrapped
+from ionmd.errors import AnalysisError
+
+
+def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str] = ("xyz",),
+                fit_start_ps: float = 1.0, fit_end_ps: float | None = None,
+                window_ps: float = 15.0, haven_ratio: float = 1.0, collective: bool = False,
+                structure_functions: bool = False, seed: int = 0,
+                hop_length: float = 1.5, min_hops: float = 1.0,
+                van_hove_lags_ps: Sequence[float] | None = None,
+                failure_options: dict | None = None) -> dict:
+    """Analyse one run directory; writes ``results.json``, ``diffusion.csv`` and
+    ``msd.png`` (plus ``density_<X>.cube``, ``rdf.csv``, ``van_hove.csv`` when
+    ``structure_functions``) under ``out_dir`` and returns the results dict.
+    ``failure_options`` go to :func:`ionmd.analysis.failure.detect_failures` (thresholds).
+    A run that is not completed (``status.json``: running, interrupted, failed) is
+    analysed as far as it got and marked: ``"complete": false`` and ``"incomplete"``.
+    ``run_record`` is the run's record (:func:`ionmd.analysis.run_records.run_record`:
+    final D interval, hops, flags, stop reason)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    clear_outputs(out)      # an earlier analysis's files would contradict this one's
+    frames, elements, masses = run_frames(spec)
+    if spec.dump_every and len(frames.steps) > 1 and frames.steps[1] - frames.steps[0] != spec.dump_every:
+        raise AnalysisError(f"{spec.path}: frames are {frames.steps[1] - frames.steps[0]} steps "
+                            f"apart but dump_every = {spec.dump_every} was given (run.json "
+                            f"or --dump-every)")
+    if structure_functions and van_hove_lags_ps:    # said now, not after the MSD work
+        check_van_hove_lags(van_hove_lags_ps, frames.steps, spec.timestep_fs, spec.discard_ps)
+    # read once: a log without a Step column leaves D and sigma, and skipped_checks says
+    # which failure checks it cost
+    logs = read_logs(spec, require_steps=False)
+    failure = failures_of(spec, (frames, elements, masses), logs, **(failure_options or {}))
+    results: dict = {**identity_of(spec), **cell_of(elements, frames.boxes),
+                     **charges_replaced_of(spec), **skipped_checks_of(spec, logs[0]),
+                     "timestep_fs": spec.timestep_fs,
+                     "discard_ps": spec.discard_ps, **completion_of(spec),
+                     # which files these numbers come from (a folder may hold several)
+                     "trajectory": [os.path.relpath(p, spec.path) for p in spec.trajectory],
+                     **skipped_pieces_of(spec), **dcd_origin_of(spec),
+                     "failure": failure.to_dict()}
+    options = dict(directions=directions, fit_start_ps=fit_start_ps, fit_end_ps=fit_end_ps,
+                   window_ps=window_ps, haven_ratio=haven_ratio, collective=collective,
+                   seed=seed, hop_length=hop_length, min_hops=min_hops)
+    if failure.failed:
+        # no transport of the whole run: it is not of the material after the failure.
+        # That of the frames before is reported apart and kept out of every fit
+        results["diffusion"] = []
+        results["before_failure"] = before_failure(spec, frames, elements, masses,
+                                                   failure.first, out, **options)
+        results["note"] = (f"run failed ({failure.first.mode} at step {failure.first.step}): "
+                           f"no transport properties of the run; those of the frames before "
+                           f"the failure are under before_failure, left out of Arrhenius fits "
+                           f"and aggregates")
+        results["run_record"] = run_record(results, spec.run_status)
+        write_outputs(out, results, ["diffusion_before_failure.csv"])
+        return results
+    traj = transport_trajectory(spec, frames, elements, masses,
+                                fractions=structure_functions)
+    part, diff, msds = transport(spec, traj, **options)
+    results.update(part)
+    results.update(fit_end_clipped_of(fit_end_ps, diff))
+    write_diffusion_csv(diff, out / "diffusion.csv", spec.temperature_K,
+                        [d.get("interval_level", 0.95) for d in part["diffusion"]])
+    plot_msd(msds, diff, out / "msd.png")
+    if structure_functions:
+        results["files"] = write_structure_functions(traj, spec.mobile_species, out,
+                                                     van_hove_lags_ps)
+    results["run_record"] = run_record(results, spec.run_status)
+    write_outputs(out, results, ["diffusion.csv", "msd.png",
+                                 *(Path(f).name for f in results.get("files", []))])
+    return results
+
+
+def analyze_failures(spec: RunSpec, out_dir: str | Path, **failure_options) -> dict:
+    """Only the failure post-mortem of one run directory (``ionmd analyze --failures-only``):
+    writes ``failure.json`` under ``out_dir``, and ``results.json`` there too unless an
+    earlier analysis's says the same of the run's failures (:func:`same_verdict`: kept,
+    with its transport); one that says otherwise is replaced and its transport files
+    removed (:func:`clear_outputs`), so that the folder never holds two verdicts. Returns
+    the run's results dict (its identity, cell, completion, ``failure`` and
+    ``run_record``).
+
+    Raises
+    ------
+    AnalysisError
+        If the logs' thermo output has no Step column: the failure checks are all this
+        analysis is, and they could not read the thermo rows
+        (:func:`~ionmd.lammps.log.require_step`)."""
+    frames = run_frames(spec)
+    report = failures_of(spec, frames, **failure_options)
+    results = {**identity_of(spec), **cell_of(frames[1], frames[0].boxes),
+               **charges_replaced_of(spec), **completion_of(spec), **skipped_pieces_of(spec),
+               "failure": report.to_dict(),
+               "note": "failure post-mortem only (--failures-only): no transport analysed"}
+    results["run_record"] = run_record(results, spec.run_status)
+    if same_verdict(out_dir, results):      # an earlier full analysis stands: kept
+        (Path(out_dir) / "failure.json").write_text(json.dumps(results["failure"], indent=2))
+        return results
+    clear_outputs(out_dir)  # a full analysis's transport would contradict it
+    write_outputs(out_dir, results)
+    return results
+
+
+def analysis_error_results(run_dir: str | Path, spec: RunSpec | None, error: Exception,
+                           out_dir: str | Path | None = None) -> dict:
+    """The results dict of a run that could not be analysed: its identity (as far as its
+    ``spec`` was read; None when even that failed), no transport properties, no failure
+    report, and ``analysis_error`` (why), so that the fits list it as left out. Written as
+    ``results.json`` under ``out_dir`` when given (replacing older results there)."""
+    results = {"run": str(spec.path if spec else run_dir), "analysis_error": str(error),
+               "structure": spec.structure if spec else None,
+               **(model_of(spec) if spec else {}),
+               "replica": spec.replica if spec else None,
+               "temperature_K": spec.temperature_K if spec else None,
+               **({"settings_notes": list(spec.settings_notes)}
+                  if spec and spec.settings_notes else {}),
+               **(charges_replaced_of(spec) if spec else {}),
+               **(completion_of(spec) if spec else {}), "diffusion": []}
+    results["run_record"] = run_record(results, spec.run_status if spec else None)
+    if out_dir is not None:
+        results["outputs"] = ["results.json"]
+        clear_outputs(out_dir)
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        (Path(out_dir) / "results.json").write_text(json.dumps(results, indent=2))
+    return results
+
+
+def transport_trajectory(spec: RunSpec, frames, elements, masses, *,
+                         fractions: bool = False) -> Trajectory:
+    """The trajectory transport is computed on: unwrapped (as the run dumped it),
+    equilibration discarded, framework drift removed; ``fractions``: with the files' own
+    wrapped fractional coordinates (:attr:`Trajectory.fractions`, what the density grid
+    bins: drift-removed positions put 37 % of a hot NpT liquid's counts in other voxels),
+    float32, kept only where structure functions are asked for.
+
+    Raises
+    ------
+    AnalysisError
+        If nothing is left after the discard.
+    """
+    positions = continuous_unwrapped(frames) if spec.dump_unwrapped else frames.unwrapped()
+    traj = Trajectory(positions, frames.boxes, frames.steps, elements, masses, spec.timestep_fs,
+                      fractions=frames.wrapped_fractions() if fractions else None)
+    return traj.discard(spec.discard_ps).framework_drift_removed(spec.mobile_species)
+
+
+def fit_end_clipped_of(fit_end_ps: float | None, diff: Sequence[DiffusionResult]) -> dict:
+    """``fit_end_clipped``: where the fit end asked for (``--fit-end-ps``) lies beyond the
+    run analysed, a note of the end the fits used instead (the run's length after the
+    discard: ``--fit-end-ps 50`` on a 10 ps run fits to 10 ps); else nothing."""
+    if fit_end_ps is None or not diff:
+        return {}
+    used = max(d.fit_end_ps for d in diff)
+    if used >= fit_end_ps * (1 - 1e-9):
+        return {}
+    return {"fit_end_clipped": (f"fit end {fit_end_ps:g} ps is beyond the run analysed: "
+                                f"the MSD was fitted up to {used:g} ps, the run's length "
+                                f"after the discarded equilibration, where the longest lags "
+                                f"have few time origins (the default is half of it); give a "
+                                f"--fit-end-ps within the run, or run longer")}
+
+
+def transport(spec: RunSpec, traj: Trajectory, *, directions: Sequence[str], fit_start_ps: float,
+              fit_end_ps: float | None, window_ps: float, haven_ratio: float, collective: bool,
+              seed: int, hop_length: float, min_hops: float) -> tuple[dict, list, list]:
+    """MSD, D per mobile species and direction and sigma of ``traj`` (see
+    :func:`analyze_run`): the results' transport part, the diffusion results (with the
+    intervals reported: :func:`widened_at_stop` where the run's rule stopped it) and MSDs."""
+    part: dict = {"run_length_ps": float(traj.times_ps[-1]),
+                  "volume_A3": float(traj.volumes.mean())}
+    diff, msds = [], []
+    for species in spec.mobile_species:
+        for direction in directions:
+            m = compute_msd(traj, species, direction)
+            msds.append(m)
+            diff.append(diffusion(traj, species, direction, fit_start_ps=fit_start_ps,
+                                  fit_end_ps=fit_end_ps, window_ps=window_ps, msd=m, seed=seed,
+                                  hop_length=hop_length, min_hops=min_hops))
+    rule = rule_that_stopped(spec.run_status)
+    reported = [widened_at_stop(d) for d in diff] if rule else diff
+    part["diffusion"] = [d.to_dict() for d in reported]
+    if rule:
+        for d, plain in zip(part["diffusion"], diff):
+            d.update(stop_widening(rule, plain.D_ci95))
+    xyz = [d for d in reported if d.direction == "xyz"]
+    if xyz and all(s in spec.charges for s in spec.mobile_species):
+        sigma = conductivity_from_diffusion(xyz, spec.charges, traj.volumes.mean(),
+                                            spec.temperature_K, haven_ratio)
+        part["conductivity"] = sigma.to_dict()
+        if rule:            # sigma's interval follows from D's (the widened draws)
+            plain = conductivity_from_diffusion([d for d in diff if d.direction == "xyz"],
+                                                spec.charges, traj.volumes.mean(),
+                                                spec.temperature_K, haven_ratio)
+            part["conductivity"].update(stop_widening(rule, plain.sigma_ci95, "sigma_ci95"))
+        # sigma inherits the caveats of the D it is made from
+        part["conductivity"]["flags"] = sorted({f for d in xyz for f in d.flags})
+        note = charges_note(traj.elements, spec.charges, given=not spec.charges_guessed)
+        if note:                # an alloy's or Zintl phase's formal Li+: said where sigma is
+            part["conductivity"]["charges_note"] = note
+        if collective:
+            part["conductivity_collective"] = collective_conductivity(
+                traj, spec.charges, spec.temperature_K, spec.mobile_species, fit_start_ps,
+                fit_end_ps).to_dict()
+    elif xyz:
+        part["no_conductivity"] = no_conductivity_reason(traj.elements, spec)
+    return part, reported, msds
+
+
+def no_conductivity_reason(elements: np.ndarray, spec: RunSpec) -> str:
+    """Why a run with D has no Nernst-Einstein sigma: a metal (one element: its current is
+    electronic, ``ionmd.structures.charges.one_element_reason``), else the mobile species
+    whose charges are missing."""
+    from ionmd.structures.charges import one_element_reason
+
+    metal = one_element_reason({str(e): 1 for e in np.unique(np.asarray(elements))})
+    if metal:
+        return metal
+    missing = [s for s in spec.mobile_species if s not in spec.charges]
+    # --charges replaces the run's own: the hint keeps those it has (Li=1,Na=Q, not Na=Q)
+    pairs = ",".join(f"{s}={spec.charges[s]:g}" if s in spec.charges else f"{s}=Q"
+                     for s in spec.mobile_species)
+    return (f"the charges of the mobile species {', '.join(missing)} are unknown: give them "
+            f"(`ionmd analyze --charges {pairs}`, a campaign's [analysis] charges)")
+
+
+def widened_at_stop(d: DiffusionResult) -> DiffusionResult:
+    """``d`` with the interval a run stopped by its D-interval rule reports: its own
+    standard error at :data:`~ionmd.analysis.convergence.STOPPED_LEVEL` (the stop selected a
+    95 % interval narrow by chance; docs/convergence.md), and its draws (Student t about D)
+    spread by the same ratio of quantiles, so a Nernst-Einstein sigma's interval follows.
+    The analysis's own estimate and standard error: another fit range widens its own."""
+    q95, q_stop = (interval_quantile_at(d.n_ions, level) for level in (0.95, STOPPED_LEVEL))
+    samples = None if d.samples is None else d.D + (d.samples - d.D) * (q_stop / q95)
+    return replace(d, D_ci95=tuple(interval_at_stop(d.D, d.D_std, d.n_ions)), samples=samples)
+
+
+def stop_widening(rule: str, unwidened, key: str = "D_ci95") -> dict:
+    """The fields that mark an interval widened at a rule's stop: ``interval_level``
+    (that of ``key``, :data:`~ionmd.analysis.convergence.STOPPED_LEVEL`), ``<key>_unwidened``
+    (the ordinary 95 % one) and ``interval_widened`` (why)."""
+    return {"interval_level": STOPPED_LEVEL, f"{key}_unwidened": list(unwidened),
+            "interval_widened": f"{STOPPED_LEVEL:.0%} Student t interval: the run stopped by its "
+                                f"rule {rule}, whose stop selects a 95 % interval narrow by "
+                                f"chance (it covers the true D in ~90 % of such runs; "
+                                f"docs/convergence.md)"}
+
+
+def charges_note(elements: np.ndarray, charges: dict[str, float], *, given: bool = True) -> str:
+    """What the charges of a sigma assume where the run's composition is no ordinary ionic
+    solid (an intermetallic, a Zintl phase: ``ionmd.structures.charges.transport_note``),
+    else ``""``; ``given``: the user's own charges (the note neither calls them the guess
+    nor tells how to give them), else ionmd's guess (``RunSpec.charges_guessed``)."""
+    from ionmd.structures.charges import transport_note
+
+    symbols, counts = np.unique(np.asarray(elements), return_counts=True)
+    return transport_note(dict(zip(symbols.tolist(), counts.tolist())), charges, given=given)
+
+
+def frames_before(frames, step: int):
+    """The frames (:func:`~ionmd.analysis.trajectory.read_frames`'s ``Piece``) dumped
+    before ``step``."""
+    n = int(np.sum(frames.steps < step))
+    return replace(frames, positions=frames.positions[:n], boxes=frames.boxes[:n],
+                   steps=frames.steps[:n], starts=tuple(s for s in frames.starts if s < n),
+                   origins=None if frames.origins is None else frames.origins[:n],
+                   seam_shifts=tuple((a, min(b, n), v) for a, b, v in frames.seam_shifts
+                                     if a < n))
+
+
+def before_failure(spec: RunSpec, frames, elements, masses, first, out: Path, **options) -> dict:
+    """Transport of a failed run's frames before its first failure (``first``, a
+    :class:`~ionmd.analysis.failure.FailureEvent`): what the run measured while it was
+    still the material, for a careful look, never for a fit (the caller keeps it out of
+    the results' ``diffusion``). Writes ``diffusion_before_failure.csv``. A failure found
+    late (a melt shows once the framework has moved half a bond) leaves frames of the
+    failing structure at the end of the window: ``caveat`` says so. Without enough frames
+    for the analysis (after the discard), ``error`` says why."""
+    window = {"failure_mode": first.mode, "failure_step": first.step,
+              "failure_time_ps": first.time_ps}
+    kept = frames_before(frames, first.step)
+    try:
+        if len(kept.steps) < 3:
+            raise AnalysisError(f"{len(kept.steps)} frame(s) before the failure at step "
+                                f"{first.step}")
+        traj = transport_trajectory(spec, kept, elements, masses)
+        part, diff, _ = transport(spec, traj, **options)
+    except AnalysisError as exc:
+        return {**window, "error": f"no transport before the failure: {exc}"}
+    write_diffusion_csv(diff, out / "diffusion_before_failure.csv", spec.temperature_K)
+    caveat = ("the failure is found after the structure is lost (a melt: once the framework "
+              "moved half a bond), so the last frames may already be of the failing structure"
+              if first.mode == "framework_melting" else None)
+    return {**window, "first_step": int(traj.steps[0]), "last_step": int(traj.steps[-1]),
+            **({"caveat": caveat} if caveat else {}), **part}
