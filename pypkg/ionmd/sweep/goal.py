@@ -97,15 +97,27 @@ def series_point(res: dict):
     from ionmd.analysis.aggregate import series_points
 
     points = series_points([res])
+    key = _series_key(points)
+    return None if key is None else points[key][0]
+
+
+def _series_key(points: dict) -> str | None:
+    """Which of a run's series the goal fits (:func:`series_point`)."""
     if "sigma_T" in points:
-        key = "sigma_T"
-    else:
-        species = [k for k in points if k.startswith("D_")]
-        if len(species) != 1:
-            return None
-        key = species[0]
-    (p,) = points[key]
-    return p
+        return "sigma_T"
+    species = [k for k in points if k.startswith("D_")]
+    return species[0] if len(species) == 1 else None
+
+
+def series_quantity(res: dict) -> tuple[str, str]:
+    """What :func:`series_point` gives of a run (its results with ``temperature_K``),
+    named for messages, and its unit."""
+    from ionmd.analysis.aggregate import series_points
+
+    key = _series_key(series_points([res]))
+    if key is None or key == "sigma_T":
+        return "the Nernst-Einstein sigma T", "mS K/cm"
+    return f"D of {key[2:]}", "cm^2/s"
 
 
 def series_value(res: dict) -> tuple[float, tuple[float, float], float, float] | None:
@@ -146,17 +158,20 @@ def measure(campaign: Campaign, runs) -> tuple[list, float]:
     for run in present:
         if classify(run.rundir) != "completed":
             continue
-        res = cached_run_results(run, campaign, charges_for(campaign, run.structure))
-        point = series_point({**res, "temperature_K": run.temperature})
+        res = {**cached_run_results(run, campaign, charges_for(campaign, run.structure)),
+               "temperature_K": run.temperature}
+        point = series_point(res)
         cost = costs[run.path] or typical
         if point is None or not cost:
             continue
+        quantity, unit = series_quantity(res)     # named in the allocator's messages
         # the level too: a rule-stopped run's 99 % quantile read at 95 % is another dof
         measured.append(TemperatureRun(temperature_K=run.temperature,
                                        time_ps=float(res.get("run_length_ps", 0.0)),
                                        D=point.value, D_ci95=point.ci95, cost_per_ps=cost,
                                        key=run, quantile=point.quantile, level=point.level,
-                                       D_ci95_unwidened=point.ci95_unwidened))
+                                       D_ci95_unwidened=point.ci95_unwidened,
+                                       quantity=quantity, unit=unit))
     return measured, spent
 
 
