@@ -51,6 +51,7 @@ Gaussian likelihood in y, MCMC by emcee), slower, reported as a cross-check.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 from dataclasses import asdict, dataclass, field, fields
 
@@ -347,19 +348,43 @@ def scatter_p_value(chi2: float, X: np.ndarray, y_err_ln: np.ndarray,
     n = X.shape[0]
     if not _estimated(y_err_dof):
         return float(chi2_dist.sf(chi2, n - 2))
-    nu = np.asarray(y_err_dof, float)
-    rng = np.random.default_rng(NULL_SEED)
-    finite = np.isfinite(nu)
-    ratio = np.ones((NULL_DRAWS, n))
-    ratio[:, finite] = rng.chisquare(nu[finite], (NULL_DRAWS, finite.sum())) / nu[finite]
-    noise = rng.standard_normal((NULL_DRAWS, n)) * y_err_ln
-    null = _line_residual_sums(X[:, 1], noise, 1.0 / (y_err_ln ** 2 * ratio))
-    sf = np.geomspace(1.0, 10.0 / NULL_DRAWS, 60)
-    knots = np.quantile(null, 1.0 - sf)
+    sf, knots = _null_knots(np.ascontiguousarray(X[:, 1], float).tobytes(),
+                            np.ascontiguousarray(y_err_ln, float).tobytes(),
+                            np.ascontiguousarray(y_err_dof, float).tobytes())
     if chi2 <= knots[-1]:
         return float(np.exp(np.interp(chi2, knots, np.log(sf))))
     slope = np.log(sf[-1] / sf[-2]) / (knots[-1] - knots[-2])
     return float(sf[-1] * np.exp(slope * (chi2 - knots[-1])))
+
+
+@functools.lru_cache(maxsize=64)
+def _null_knots(x: bytes, y_err_ln: bytes, y_err_dof: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Survival levels and quantiles of :func:`scatter_p_value`'s simulated null for one
+    set of points (arguments: float64 bytes, hashable): a fit scanned over its data's
+    size, or the same points fitted again, simulates it once."""
+    x, err = np.frombuffer(x), np.frombuffer(y_err_ln)
+    ratio, normal = _null_draws(y_err_dof)
+    null = _line_residual_sums(x, normal * err, 1.0 / (err ** 2 * ratio))
+    sf = np.geomspace(1.0, 10.0 / NULL_DRAWS, 60)
+    knots = np.quantile(null, 1.0 - sf)
+    sf.flags.writeable = knots.flags.writeable = False
+    return sf, knots
+
+
+@functools.lru_cache(maxsize=16)
+def _null_draws(y_err_dof: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """The null's random draws (fixed seed): each error's variance ratio chi2(nu) / nu (1
+    where nu is inf) and standard normal noise, ``NULL_DRAWS`` rows. They depend on the
+    dof alone, so fits of other data with the same dof (a Monte-Carlo study's thousands)
+    draw them once; read-only, shared."""
+    nu = np.frombuffer(y_err_dof)
+    rng = np.random.default_rng(NULL_SEED)
+    finite = np.isfinite(nu)
+    ratio = np.ones((NULL_DRAWS, nu.size))
+    ratio[:, finite] = rng.chisquare(nu[finite], (NULL_DRAWS, finite.sum())) / nu[finite]
+    normal = rng.standard_normal((NULL_DRAWS, nu.size))
+    ratio.flags.writeable = normal.flags.writeable = False
+    return ratio, normal
 
 
 def _line_residual_sums(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
