@@ -175,7 +175,7 @@ def run_json_key(path: Path) -> str | None:
     :data:`RUN_JSON_REPLACED`, in canonical JSON: a file only reformatted keeps its cache);
     of the file's bytes where it is no JSON object (the analysis then says what is wrong),
     None where there is none."""
-    from ionmd.analysis.run_spec import RUN_JSON
+    from ionmd.analysis.run_files import RUN_JSON
 
     try:
         raw = (path / RUN_JSON).read_bytes()
@@ -198,7 +198,8 @@ def replaced_charges(rd, charges: dict[str, float]) -> dict:
     (:func:`ionmd.analysis.run_spec.replaced_charges_note`, in the campaign's words); else
     nothing. Read from run.json, not from the analysis: an analysis cached before says
     nothing of it."""
-    from ionmd.analysis.run_spec import RUN_JSON, replaced_charges_note
+    from ionmd.analysis.run_files import RUN_JSON
+    from ionmd.analysis.run_spec import replaced_charges_note
 
     try:
         meta = rd.read_json(RUN_JSON)
