@@ -34,3 +34,20 @@ def test_other_warnings_keep_pythons_form(capsys):
         warnings.warn("an ionmd note", IonmdNote)
     assert [str(args[0]) for args in shown] == ["a library's own warning"]
     assert capsys.readouterr().err == "ionmd: note: an ionmd note\n"
+
+
+def test_a_campaign_loaded_twice_notes_its_file_once(folder, capsys):
+    """``ionmd sweep status`` reads the campaign twice (its runs' table, then its goal);
+    Python's once-per-place rule does not hold across them (every structure read resets
+    the warning registry), and the note on the 0.999 occupancy came twice, before and after
+    the table."""
+    from sweep_setup import write_campaign
+
+    (folder / "a.cif").write_text(LICL.format(li="0.999"))
+    path = write_campaign(folder, structures='["a.cif"]')
+    capsys.readouterr()
+    assert main(["sweep", "status", str(path)]) in (0, None)
+    err = capsys.readouterr().err
+    notes = [line for line in err.splitlines() if "read as whole" in line]
+    assert len(notes) == 1, err
+    assert notes[0].startswith("ionmd: note: ") and "a.cif" in notes[0], err

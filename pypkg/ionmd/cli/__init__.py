@@ -62,11 +62,17 @@ def main(argv: list[str] | None = None) -> int:
 
 def _notes_printed(show_warning):
     """A ``warnings.showwarning`` printing ionmd's notes (:class:`~ionmd.errors.IonmdNote`)
-    as its other notes are printed, ``ionmd: note: ...``, without Python's file and line;
-    other warnings through ``show_warning``, as before."""
+    as its other notes are printed, ``ionmd: note: ...``, without Python's file and line,
+    each text once; other warnings through ``show_warning``, as before. Once by its own
+    record: Python's once-per-place rule is reset by every change of the warning filters
+    (each structure file read sets some), so a campaign read twice in one command
+    (``sweep status``: its table, then its goal) noted each file twice."""
+    printed: set[str] = set()
+
     def show(message, category, filename, lineno, file=None, line=None) -> None:
-        if issubclass(category, IonmdNote):
-            print(f"ionmd: note: {message}", file=sys.stderr)
-        else:
+        if not issubclass(category, IonmdNote):
             show_warning(message, category, filename, lineno, file, line)
+        elif str(message) not in printed:
+            printed.add(str(message))
+            print(f"ionmd: note: {message}", file=sys.stderr)
     return show
