@@ -61,7 +61,9 @@ def test_unwrapping_of_a_real_npt_run_follows_the_path_lammps_integrated(tmp_pat
     crosses a face between frames, the box it crossed in is unknown: with this fast
     barostat (the edge moves up to 0.35 A in 0.1 ps) that costs 0.08 A rms over 4 ps (up
     to 1 A for an atom that crossed often) and D +0.5 % (+0.03 % with 0.02 ps frames)."""
-    run_lmp(_LJ_LIQUID, tmp_path)
+    # one thread: LAMMPS's 2 OpenMP threads (run_lmp's default) gain nothing on 256 LJ
+    # atoms and, where the cores are busy, spun fix npt's steps 20x slower
+    run_lmp(_LJ_LIQUID, tmp_path, env={"OMP_NUM_THREADS": "1"})
     frames, elements, masses = read_frames(tmp_path / "npt.data", [tmp_path / "npt.dump"],
                                            type_map={1: "Li", 2: "Cl"})
     volumes = np.abs(np.linalg.det(frames.boxes))
