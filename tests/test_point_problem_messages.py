@@ -157,3 +157,39 @@ def test_collects_row_names_the_replica_left_out(analysed):
         f"T600K/r1: D of Li at 600 K = {D:.3g} cm^2/s",
         f"T600K/r1: the Nernst-Einstein sigma at 600 K = {sigma:.3g} mS/cm"]
     assert flat_row(row)["left_out"].count(" | ") == 1
+
+
+def test_a_negative_value_within_its_scatter_is_not_said_undiffused():
+    """A value below zero whose interval reaches well above it is noise, not ions that did
+    not move: 16 Brownian Li (D = 0.1 A^2/ps, diffusing by construction) over 6 ps give a
+    positive Nernst-Einstein sigma clear of zero but a collective sigma (one displacement
+    per run, far noisier) of -6 mS/cm with an interval up to 67. Before, its note said the
+    MSD 'does not grow' and 'the ions did not diffuse there'."""
+    import synthetic_trajectories as st
+    from ionmd.analysis.aggregate import why_left_out
+    from ionmd.analysis.conductivity import collective_conductivity, conductivity_from_diffusion
+    from ionmd.analysis.diffusion import diffusion
+
+    rng = np.random.default_rng(34)
+    s = st.make(st.brownian_steps(61, 16, [0.1] * 3, 0.1, rng), L=12.0, rng=rng)
+    charges, fit = {"Li": 1, "Cl": -2}, dict(fit_start_ps=1.0, fit_end_ps=3.0)
+    d = diffusion(s.true, "Li", window_ps=3.0, **fit)
+    tracer = conductivity_from_diffusion([d], charges, float(s.true.volumes.mean()), 900.0)
+    collective = collective_conductivity(s.true, charges, 900.0, ["Li"], **fit)
+    assert tracer.sigma_ci95[0] > 0                 # the ions diffuse, clearly
+    lo, hi = collective.sigma_ci95
+    assert collective.sigma < 0 and lo == 0 and hi > -collective.sigma
+    run = {"temperature_K": 900.0, "diffusion": [d.to_dict()],
+           "conductivity_collective": collective.to_dict()}
+    why = why_left_out(run, "sigma_collective_T")
+    assert why.startswith(f"the collective sigma at 900 K = {collective.sigma:.3g} mS/cm"), why
+    assert "did not diffuse" not in why and "does not grow" not in why, why
+    assert f"reaches {hi:.3g} mS/cm" in why and "scatter" in why, why
+
+
+def test_a_value_whose_whole_interval_is_at_zero_still_says_why():
+    """The 600 K run (interval [0, 0]: the MSD falls beyond its scatter) keeps its cause."""
+    from ionmd.analysis.aggregate import point_problem
+
+    why = point_problem(-7.0e-6, (0.0, 0.0), quantity="D of Li at 600 K", unit="cm^2/s")
+    assert "did not diffuse" in why and "too low for them to hop" in why

@@ -61,12 +61,15 @@ def point_problem(value: float, interval: Sequence[float], *, quantity: str = "t
     ``quantity`` names what is judged and where it comes from (``"D of Li at 600 K"``),
     ``unit`` its unit: the caller's, so that every command says it alike.
 
-    A value or upper end that is not positive has no logarithm: a D (or a sigma) from an
-    MSD that does not grow over its fit window, whose ions did not diffuse there. One not
-    finite was not estimated. An interval of zero width (or upside down) has no error: its
-    weight would be infinite, and the combined value and interval NaN; one reaching zero is
-    read from the value's upper half (:func:`~ionmd.analysis.arrhenius.
-    ln_error_from_interval`), which a value at or above its upper end has not."""
+    A value or upper end that is not positive has no logarithm. Where the (zero-clipped)
+    interval is all at zero, the MSD falls over its fit window beyond its scatter: the ions
+    did not diffuse there. Where it reaches above zero, the value is below zero within its
+    own scatter (a collective sigma, one displacement per run, often is): noise, not ions
+    that stood still. One not finite was not estimated. An interval of zero width (or
+    upside down) has no error: its weight would be infinite, and the combined value and
+    interval NaN; one reaching zero is read from the value's upper half
+    (:func:`~ionmd.analysis.arrhenius.ln_error_from_interval`), which a value at or above
+    its upper end has not."""
     lo, hi = (float(v) for v in interval)
     told = _value_text(quantity, value, lo, hi, unit)
     if not np.isfinite([value, lo, hi]).all():
@@ -74,11 +77,8 @@ def point_problem(value: float, interval: Sequence[float], *, quantity: str = "t
                 f"in the MSD's fit window, or too few ions?); look at the run's analysis "
                 f"(results.json, msd.png) and analyse it again with a longer run or fit window")
     if not (value > 0 and hi > 0):
-        return (f"{told}: not positive, so it has no logarithm for the Arrhenius fit. The "
-                f"MSD it comes from does not grow over the fit window: the ions did not "
-                f"diffuse there (a run too short for them to leave their sites, or a "
-                f"temperature too low for them to hop); run it longer (or fit a later, longer "
-                f"window: fit_start_ps, fit_end_ps) or hotter, or leave this temperature out")
+        return f"{told}: not positive, so it has no logarithm for the Arrhenius fit. " + (
+            _within_scatter(hi, unit) if hi > 0 else _not_diffusing())
     if not hi > lo:
         return (f"{told}: an interval of zero width, no error, it would get an infinite "
                 f"weight; look at the run's analysis (a D from one ion, or from too few "
@@ -88,6 +88,22 @@ def point_problem(value: float, interval: Sequence[float], *, quantity: str = "t
                 f"end: its ln error is read from the value's upper half, which it has not; "
                 f"look at the run's analysis and analyse it again")
     return None
+
+
+def _within_scatter(hi: float, unit: str) -> str:
+    """Why a value at or below zero whose interval reaches above it is so: noise."""
+    unit = f" {unit}" if unit else ""
+    return (f"Its interval reaches {hi:.3g}{unit}: below zero within its own scatter, not "
+            f"a sign that the ions stood still; the run is too short (or has too few ions) "
+            f"to tell how fast they move. Run it longer, or add replicas or a larger cell")
+
+
+def _not_diffusing() -> str:
+    """Why a value whose whole interval is at zero is so (the interval is clipped there)."""
+    return ("The MSD it comes from falls over the fit window beyond its scatter: the ions "
+            "did not diffuse there (a run too short for them to leave their sites, or a "
+            "temperature too low for them to hop); run it longer (or fit a later, longer "
+            "window: fit_start_ps, fit_end_ps) or hotter, or leave this temperature out")
 
 
 def _value_text(quantity: str, value: float, lo: float, hi: float, unit: str) -> str:
