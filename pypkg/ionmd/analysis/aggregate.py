@@ -343,7 +343,7 @@ def combine_points(points: Sequence[Point]) -> dict | None:
 def d_quantile(d: dict) -> float:
     """The quantile of a D's reported interval (one of a run's ``diffusion`` dicts): Student
     t over its ions at the interval's level, 95 %, or ``interval_level`` where the run's
-    stopping rule stopped it (99 %, ``ionmd.analysis.report.widened_at_stop``). Read at
+    stopping rule stopped it (99 %, ``ionmd.analysis.run_analysis.widened_at_stop``). Read at
     it, the interval gives back the run's own standard error: the fits weight by it and
     treat such a run as no more uncertain than it is (docs/convergence.md)."""
     from ionmd.analysis.convergence import interval_quantile_at

@@ -25,7 +25,7 @@ at a fixed length), while D itself was not biased (|ln D bias| <= 0.016 +- 0.012
 species' values also hold ``D_ci95_at_stop``: the interval to report when the run stops by
 its rule here, the same standard error at level :data:`STOPPED_LEVEL`
 (:func:`interval_at_stop`), which covered in 95-98 % of those runs. The analysis of such
-a run (:func:`rule_that_stopped`; ``ionmd.analysis.report.widened_at_stop``) reports its own
+a run (:func:`rule_that_stopped`; ``ionmd.analysis.run_analysis.widened_at_stop``) reports its own
 D at that level; fits read it back as the run's standard error (docs/convergence.md: the
 300 K extrapolation of such runs then covered 95.0 %).
 """
@@ -190,7 +190,7 @@ def unknown_values(**fields) -> dict:
 
 def check_run(path, *, fit_start_ps: float = 1.0) -> dict:
     """:func:`convergence_values` of a run directory as far as it got, plus ``failure``
-    (the post-mortem of :func:`ionmd.analysis.report.failures_of`: a melted framework or
+    (the post-mortem of :func:`ionmd.analysis.run_failure.failures_of`: a melted framework or
     a runaway temperature ends a converging run, since its D means nothing)."""
     from ionmd.analysis.run_analysis import transport_trajectory
     from ionmd.analysis.run_failure import failures_of

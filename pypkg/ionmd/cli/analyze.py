@@ -234,7 +234,7 @@ def _load_spec(run_dir: str, out: Path, overrides: dict, output: str | None):
 
 def _note_replaced_charges(spec) -> None:
     """Where --charges replaced other charges of the run's run.json, say so on stderr (the
-    run's results say it too: ``charges_replaced``, ionmd.analysis.report), so that a sigma
+    run's results say it too: ``charges_replaced``, ionmd.analysis.run_inputs), so that a sigma
     that is not the one of the run's own record does not pass without a word."""
     if spec.charges_replaced:
         print(f"ionmd: note: {spec.path}: {spec.charges_replaced}", file=sys.stderr)
