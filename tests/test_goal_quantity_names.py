@@ -29,3 +29,46 @@ def test_with_charges_the_note_names_sigma_t_in_its_unit():
     assert point.value == -0.1 * 600.0          # sigma T, as collect fits it
     why = _run(res).why_left_out()
     assert "sigma T" in why and "mS K/cm" in why and "cm^2/s" not in why
+
+
+def test_measure_names_sigma_t_as_the_allocator_gets_it(tmp_path):
+    """The goal's own view of its runs (``measure``, as ``sweep submit`` gives the
+    allocator its runs) names what it passes as ``D``: the Nernst-Einstein sigma T in
+    mS K/cm, checked against Nernst-Einstein by scipy's constants from the run's own D
+    (``ionmd analyze``'s) and cell. Before, measure passed no name (``the fitted value``)."""
+    import json
+
+    import pytest
+    from ase.io import read
+    from scipy.constants import Boltzmann, elementary_charge
+
+    from ionmd.cli import main
+    from ionmd.sweep import load_campaign, plan_campaign
+    from ionmd.sweep.goal import measure
+    from sweep_setup import brownian_run, goal_campaign
+
+    path = goal_campaign(tmp_path / "camp", 'sigma_300K_factor = 2, budget = "1 h", step = "1ps"')
+    # the synthetic ions are points that walk through each other: only a real overlap counts
+    path.write_text(path.read_text().replace("[analysis]\n", "[analysis]\ncollapse_fraction = 0.01\n"))
+    campaign = load_campaign(path)
+    runs = plan_campaign(campaign, create=True)
+    for k, run in enumerate(runs):
+        brownian_run(run.rundir, run.temperature, k, 0.2, 1.0)
+        with open(run.rundir.path / "log.0.lammps", "a") as log:     # its cost, as LAMMPS says it
+            log.write("Loop time of 1 on 1 procs for 15000 steps with 24 atoms\n")
+    measured, _ = measure(campaign, runs)
+    assert len(measured) == len(runs)
+    first = measured[0]
+    assert (first.quantity, first.unit) == ("the Nernst-Einstein sigma T", "mS K/cm")
+    folder = first.key.rundir.path
+    assert main(["analyze", str(folder), "-o", str(tmp_path / "out"), "--charges",
+                 "Li=1,Cl=-1", "--fit-start-ps", "0.1", "--collapse-fraction", "0.01"]) == 0
+    (found,) = (tmp_path / "out").rglob("results.json")
+    D = next(d["D"] for d in json.loads(found.read_text())["diffusion"]
+             if d["species"] == "Li" and d["direction"] == "xyz")          # cm^2/s
+    atoms = read(folder / "struct.data", format="lammps-data", atom_style="atomic")
+    n_li = int((atoms.numbers == 3).sum())
+    T = first.temperature_K
+    sigma_S_m = n_li * elementary_charge**2 * D * 1e-4 / (atoms.get_volume() * 1e-30
+                                                         * Boltzmann * T)
+    assert first.D == pytest.approx(sigma_S_m * 10 * T, rel=1e-6)          # mS/cm x K
