@@ -51,3 +51,21 @@ def test_a_campaign_loaded_twice_notes_its_file_once(folder, capsys):
     notes = [line for line in err.splitlines() if "read as whole" in line]
     assert len(notes) == 1, err
     assert notes[0].startswith("ionmd: note: ") and "a.cif" in notes[0], err
+
+
+def test_a_note_during_a_progress_bar_gets_its_own_line(capsys):
+    """``ionmd screen`` reads each file under its tqdm bar (the rounding note comes from
+    that read); a note printed by ``print`` was glued to the bar's line
+    (``structures:  50%|...| 1/2 [...]ionmd: note: ...``). Now it is written as the
+    screen's own notes are, through tqdm, which clears the bar first."""
+    import sys
+
+    from tqdm import tqdm
+
+    show = _notes_printed(lambda *args: None)
+    with tqdm(total=2, desc="structures", file=sys.stderr, mininterval=0) as bar:
+        bar.update(1)
+        show(IonmdNote("'a.cif': read as whole"), IonmdNote, "load.py", 112)
+        bar.update(1)
+    pieces = capsys.readouterr().err.replace("\r", "\n").splitlines()
+    assert "ionmd: note: 'a.cif': read as whole" in pieces, pieces

@@ -74,5 +74,16 @@ def _notes_printed(show_warning):
             show_warning(message, category, filename, lineno, file, line)
         elif str(message) not in printed:
             printed.add(str(message))
-            print(f"ionmd: note: {message}", file=sys.stderr)
+            _print_beside_bars(f"ionmd: note: {message}")
     return show
+
+
+def _print_beside_bars(line: str) -> None:
+    """``line`` on stderr on a line of its own, through tqdm where it is loaded (it may draw
+    a bar there now: ``ionmd screen`` reads each file under its bar), which clears the bar
+    first and draws it again after, as the commands' own notes are written."""
+    tqdm = sys.modules.get("tqdm")
+    if tqdm is not None:
+        tqdm.tqdm.write(line, file=sys.stderr)
+    else:
+        print(line, file=sys.stderr)
