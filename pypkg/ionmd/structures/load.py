@@ -79,10 +79,10 @@ class LoadedStructure:
     rounding: str = ""
     """The note on sites within rounding of whole read as whole (``"occupancies adding up
     to 0.999 read as whole sites (Li1: Li 0.999): published rounding, ..."``:
-    ``checks.fill_rounded_sites``), for the caller to print and record; empty where none
-    was. It is also issued once as a
-    :class:`~ionmd.structures.occupancy_tolerance.RoundingNote`
-    warning, which a caller that prints this ignores."""
+    ``checks.fill_rounded_sites``), for a Python caller to print or record; empty where
+    none was. It is also issued once as a
+    :class:`~ionmd.structures.occupancy_tolerance.RoundingNote` warning, which the command
+    line prints as ``ionmd: note: ...`` (a caller that prints this text may ignore it)."""
 
 
 def load_structures(source: Any, order: OrderOptions | None = None) -> list[LoadedStructure]:

@@ -6,6 +6,8 @@ help), a campaign's ``order_tol``, and the fill of published rounding
 file's sites were read so. Its own module, free of pymatgen, so that the command line can
 name both without importing pymatgen."""
 
+from ionmd.errors import IonmdNote
+
 OCCUPANCY_TOLERANCE = 2e-3
 """Occupancy error per site read as rounding, inclusive in every comparison (``<=``, with
 1e-9 for floats: 1 - 0.998 is 0.0020000000000000018): a site summing to 1 - tol or more
@@ -16,10 +18,9 @@ so 2e-3 is "exact"; a doped garnet's Li 0.99 is 1 % vacancies on purpose and sta
 partial."""
 
 
-from ionmd.errors import IonmdNote
-
-
 class RoundingNote(IonmdNote):
     """The note that sites within rounding of whole were read as whole
-    (``checks.fill_rounded_sites``): a note, not a problem. ``LoadedStructure.rounding``
-    keeps it; a caller that prints it as its other notes ignores this warning."""
+    (``checks.fill_rounded_sites``): a note, not a problem. The command line prints it as
+    its other notes (``ionmd: note: ...``, an :class:`~ionmd.errors.IonmdNote`);
+    ``LoadedStructure.rounding`` keeps its text for a Python caller, which may then
+    ignore this warning."""
