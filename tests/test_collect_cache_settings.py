@@ -76,3 +76,25 @@ def test_a_run_json_only_rewritten_keeps_its_cache(campaign):
     (run.rundir.path / "run.json").write_text(json.dumps(dict(reversed(meta.items())), indent=4))
     _collected_D(path, run)
     assert cache.stat().st_mtime_ns == written
+
+
+def test_runs_ionmd_ran_keep_their_caches_across_commands(tmp_path, morse):
+    """The key holds run.json, which ionmd itself writes (at a launch, after each piece):
+    were any later command to write it again (status, plan, a submit with nothing to do),
+    every collect would analyse every run again. Two runs for real (LAMMPS, Morse), then
+    collect, status, plan, submit, collect: the second collect reads both caches."""
+    from sweep_setup import write_campaign
+
+    folder = campaign_dir(tmp_path / "camp", morse)
+    path = write_campaign(folder, temperatures=(1500, 2000))
+    assert main(["sweep", "submit", str(path), "--no-progress"]) == 0
+    runs = plan_campaign(load_campaign(path))
+    assert [run.rundir.status["state"] for run in runs] == ["completed"] * 2
+    assert main(["sweep", "collect", str(path), "--no-progress"]) == 0
+    caches = [run.rundir.path / "analysis" / "sweep_collect.json" for run in runs]
+    written = [cache.stat().st_mtime_ns for cache in caches]
+    for command in (["status", str(path)], ["plan", str(path)],
+                    ["submit", str(path), "--no-progress"],
+                    ["collect", str(path), "--no-progress"]):
+        assert main(["sweep", *command]) == 0
+    assert [cache.stat().st_mtime_ns for cache in caches] == written
