@@ -194,6 +194,7 @@ def analyze_runs(results: Sequence[dict], reports: dict[str, list[FailureReport]
     (:func:`ionmd.analysis.run_records.sigma_record`)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    clear_summary_outputs(out)  # an earlier summary's plots would contradict this one's
     summary: dict = {"survival": {}, "arrhenius": {},
                      "incomplete_runs": [r.get("run", r.get("structure")) for r in results
                                          if r.get("complete") is False],
@@ -244,8 +245,37 @@ def analyze_runs(results: Sequence[dict], reports: dict[str, list[FailureReport]
                            out / f"arrhenius_{name.replace('/', '_')}_{key}.png", f"{key} ({unit})")
     write_arrhenius_csv(summary["arrhenius"], out / "arrhenius.csv",
                         {name: rec["model"] for name, rec in summary["series"].items()})
+    summary["outputs"] = ["summary.json", "arrhenius.csv",
+                          *sorted(p.name for p in out.glob(f"{SUMMARY_PLOTS[0]}*.png")),
+                          *(["survival.png"] if (out / "survival.png").is_file() else [])]
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
+
+
+SUMMARY_PLOTS = ("arrhenius_", "survival.png")
+"""The plots a summary writes: ``arrhenius_<series>_<key>.png`` and ``survival.png``
+(what an earlier summary that listed no ``outputs`` wrote by these names)."""
+
+
+def clear_summary_outputs(out: Path) -> None:
+    """Remove the files an earlier :func:`analyze_runs` wrote in ``out`` (its summary.json's
+    ``outputs``; older ones: :data:`SUMMARY_PLOTS`), so that no plot there is of other runs
+    than the summary now written (a three-run Arrhenius plot beside a one-run summary without
+    a fit). Nothing where there is no summary.json of ionmd's (one with ``runs`` and
+    ``arrhenius``); the runs' own files (results.json's ``outputs``) are never touched."""
+    try:
+        earlier = json.loads((out / "summary.json").read_text())
+    except (OSError, ValueError):
+        return
+    if not isinstance(earlier, dict) or not {"runs", "arrhenius"} <= earlier.keys():
+        return
+    names = earlier.get("outputs")
+    if not isinstance(names, list):
+        names = [*(p.name for p in out.glob(f"{SUMMARY_PLOTS[0]}*.png")), SUMMARY_PLOTS[1]]
+    for name in names:
+        if (isinstance(name, str) and name == Path(name).name and name.endswith(".png")
+                and (out / name).is_file()):
+            (out / name).unlink()       # a bare name: never a path out of the folder
 
 
 def write_arrhenius_csv(fits: dict, path: Path, models: dict | None = None) -> None:
