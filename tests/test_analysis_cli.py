@@ -307,8 +307,8 @@ def test_structure_without_sigma_fit_says_why_and_names_its_runs(tmp_path):
     lines = sigma_lines("s", s, summary["runs"])
     assert lines[0] == "s sigma: no sigma(300 K): sigma at one temperature only (600 K): no Arrhenius fit"
     assert " ".join(line.strip() for line in lines[1:]) == (
-        "left out: 600K r0 (no Arrhenius fit); 800K r0 (no conductivity (charges of the mobile "
-        "species unknown)); 1000K r0 (failed: melting)")
+        "left out: a (no Arrhenius fit); b (no conductivity (charges of the mobile "
+        "species unknown)); c (failed: melting)")     # their folders: no 'r0' made up
 
 
 def test_equilibration_block_with_fewer_thermo_columns_is_not_a_failure(tmp_path, capsys):

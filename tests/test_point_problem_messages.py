@@ -104,7 +104,7 @@ def test_the_printed_sigma_line_names_quantity_unit_run_and_temperature(analysed
     printed, _, results, _ = analysed
     line = next(x for x in printed.splitlines() if "left out:" in x)
     sigma = results[600]["conductivity"]["sigma"]
-    assert line.strip().startswith("left out: 600K r0 (the Nernst-Einstein sigma at 600 K = "
+    assert line.strip().startswith("left out: T600K (the Nernst-Einstein sigma at 600 K = "
                                    f"{sigma:.3g} mS/cm (95 % interval [0, 0]): not positive"), line
     assert "the ions did not diffuse" in line and "run it longer" in line, line
 

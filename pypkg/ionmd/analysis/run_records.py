@@ -277,10 +277,13 @@ def runs_table(records: Sequence[dict]) -> list[str]:
 
 
 def _short_names(records: Sequence[dict]) -> dict[str, str]:
-    """``600K r0`` per run when that names each run of the group once, else
-    :func:`run_labels`."""
+    """``600K r0`` per run when every run is in a replica folder ionmd named (``.../r0``,
+    its run.json's ``replica``) and that names each run of the group once, else
+    :func:`run_labels` (a hand run's folder, ``600K/run1``: no replica number is made up
+    for it)."""
     short = {str(r["run"]): f"{r['temperature_K']:g}K r{r.get('replica') or 0}"
-             for r in records if r.get("run") and r.get("temperature_K") is not None}
+             for r in records if r.get("run") and r.get("temperature_K") is not None
+             and Path(str(r["run"])).name == f"r{r.get('replica') or 0}"}
     if len(set(short.values())) == len(short) == len([r for r in records if r.get("run")]):
         return short
     return run_labels(records)
