@@ -34,19 +34,21 @@ def _frames():
     return frames
 
 
-def _ase_rdf(frames, a: str, b: str, edges: np.ndarray) -> np.ndarray:
-    """g_ab(r) from ASE's neighbour list, each frame by its volume with N_a (N_b - d_ab)
-    pairs (LAMMPS's compute rdf normalisation), averaged over ``frames``."""
+def _ase_rdf_per_frame(frames, pairs, edges: np.ndarray) -> dict:
+    """g_ab(r) of each frame from ASE's neighbour list, by the frame's volume with
+    N_a (N_b - d_ab) pairs (LAMMPS's compute rdf normalisation): ``{(a, b): (frames,
+    bins)}``, one neighbour list a frame for all ``pairs``."""
     shell = 4 / 3 * np.pi * (edges[1:] ** 3 - edges[:-1] ** 3)
-    g = np.zeros(len(edges) - 1)
-    for atoms in frames:
+    g = {pair: np.zeros((len(frames), len(edges) - 1)) for pair in pairs}
+    for k, atoms in enumerate(frames):
         i, j, d = neighbor_list("ijd", atoms, edges[-1])
         sym = np.array(atoms.get_chemical_symbols())
-        keep = (sym[i] == a) & (sym[j] == b)
-        na, nb = (sym == a).sum(), (sym == b).sum()
-        g += (np.histogram(d[keep], bins=edges)[0] * atoms.get_volume()
-              / (na * (nb - (a == b)) * shell))
-    return g / len(frames)
+        for a, b in pairs:
+            keep = (sym[i] == a) & (sym[j] == b)
+            na, nb = (sym == a).sum(), (sym == b).sum()
+            g[a, b][k] = (np.histogram(d[keep], bins=edges)[0] * atoms.get_volume()
+                          / (na * (nb - (a == b)) * shell))
+    return g
 
 
 def test_rdf_averages_every_third_frame_of_250(tmp_path):
@@ -60,9 +62,10 @@ def test_rdf_averages_every_third_frame_of_250(tmp_path):
         rows = list(csv.reader(fh))
     got = {name: np.array([float(r[k]) for r in rows[1:]]) for k, name in enumerate(rows[0])}
     edges = np.linspace(0, 6.0, 61)
-    every_third = frames[::3]                       # ceil(250 / 100) = 3: 84 frames
-    for a, b in (("Cl", "Cl"), ("Cl", "Li"), ("Li", "Li")):
-        expected = _ase_rdf(every_third, a, b, edges)
+    pairs = (("Cl", "Cl"), ("Cl", "Li"), ("Li", "Li"))
+    per_frame = _ase_rdf_per_frame(frames, pairs, edges)
+    for a, b in pairs:
+        expected = per_frame[a, b][::3].mean(axis=0)    # ceil(250 / 100) = 3: 84 frames
         # the frames differ: the test tells 84 frames from 250
-        assert np.abs(expected - _ase_rdf(frames, a, b, edges)).max() > 1e-3
+        assert np.abs(expected - per_frame[a, b].mean(axis=0)).max() > 1e-3
         np.testing.assert_allclose(got[f"g_{a}{b}"], expected, rtol=1e-6, atol=1e-6)
