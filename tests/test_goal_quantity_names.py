@@ -31,6 +31,25 @@ def test_with_charges_the_note_names_sigma_t_in_its_unit():
     assert "sigma T" in why and "mS K/cm" in why and "cm^2/s" not in why
 
 
+def _goal_runs(tmp_path, still: tuple = ()):
+    """A goal campaign (1000-1400 K) planned, each run a Brownian trajectory of 16 Li
+    (``sweep_setup.brownian_run``, D 1 A^2/ps at 1000 K), those at ``still`` K standing
+    still (D 0), with a LAMMPS loop time (the goal's cost): (campaign, runs)."""
+    from ionmd.sweep import load_campaign, plan_campaign
+    from sweep_setup import brownian_run, goal_campaign
+
+    path = goal_campaign(tmp_path / "camp", 'sigma_300K_factor = 2, budget = "1 h", step = "1ps"')
+    # the synthetic ions are points that walk through each other: only a real overlap counts
+    path.write_text(path.read_text().replace("[analysis]\n", "[analysis]\ncollapse_fraction = 0.01\n"))
+    campaign = load_campaign(path)
+    runs = plan_campaign(campaign, create=True)
+    for k, run in enumerate(runs):
+        brownian_run(run.rundir, run.temperature, k, 0.2, 0.0 if run.temperature in still else 1.0)
+        with open(run.rundir.path / "log.0.lammps", "a") as log:     # its cost, as LAMMPS says it
+            log.write("Loop time of 1 on 1 procs for 15000 steps with 24 atoms\n")
+    return campaign, runs
+
+
 def test_measure_names_sigma_t_as_the_allocator_gets_it(tmp_path):
     """The goal's own view of its runs (``measure``, as ``sweep submit`` gives the
     allocator its runs) names what it passes as ``D``: the Nernst-Einstein sigma T in
@@ -43,19 +62,9 @@ def test_measure_names_sigma_t_as_the_allocator_gets_it(tmp_path):
     from scipy.constants import Boltzmann, elementary_charge
 
     from ionmd.cli import main
-    from ionmd.sweep import load_campaign, plan_campaign
     from ionmd.sweep.goal import measure
-    from sweep_setup import brownian_run, goal_campaign
 
-    path = goal_campaign(tmp_path / "camp", 'sigma_300K_factor = 2, budget = "1 h", step = "1ps"')
-    # the synthetic ions are points that walk through each other: only a real overlap counts
-    path.write_text(path.read_text().replace("[analysis]\n", "[analysis]\ncollapse_fraction = 0.01\n"))
-    campaign = load_campaign(path)
-    runs = plan_campaign(campaign, create=True)
-    for k, run in enumerate(runs):
-        brownian_run(run.rundir, run.temperature, k, 0.2, 1.0)
-        with open(run.rundir.path / "log.0.lammps", "a") as log:     # its cost, as LAMMPS says it
-            log.write("Loop time of 1 on 1 procs for 15000 steps with 24 atoms\n")
+    campaign, runs = _goal_runs(tmp_path)
     measured, _ = measure(campaign, runs)
     assert len(measured) == len(runs)
     first = measured[0]
@@ -72,3 +81,22 @@ def test_measure_names_sigma_t_as_the_allocator_gets_it(tmp_path):
     sigma_S_m = n_li * elementary_charge**2 * D * 1e-4 / (atoms.get_volume() * 1e-30
                                                          * Boltzmann * T)
     assert first.D == pytest.approx(sigma_S_m * 10 * T, rel=1e-6)          # mS/cm x K
+
+
+def test_a_goal_round_says_which_run_its_fit_left_out(tmp_path):
+    """A round of the goal (``sweep submit`` prints its line) whose fit left a run out
+    names it and why: Li standing still at 1000 K (its positions never change), so its
+    sigma T is not positive. Before, only a fit left with no run said so (Decision.describe,
+    which lists them, is printed nowhere): the round just extended or added a run."""
+    from ionmd.sweep.goal import advance_series, read_goal_state
+
+    campaign, runs = _goal_runs(tmp_path, still=(1000.0,))
+    still = next(run for run in runs if run.temperature == 1000.0)
+    done = advance_series(campaign, "licl", "licl")
+    line = done.line(campaign.goal.budget, campaign.goal.unit)
+    assert done.state in ("extended", "added", "goal_met", "budget_spent", "nothing_left"), line
+    assert (f"left out: the Nernst-Einstein sigma T of run {still.path} at 1000 K" in line
+            and "mS K/cm" in line and "did not diffuse" in line), line
+    assert sum("left out:" in part for part in line.split("; ")) == 1, line
+    (record,) = read_goal_state(campaign)["series"]["licl/licl"]["rounds"]
+    assert len(record["left_out"]) == 1 and str(still.path) in record["left_out"][0]

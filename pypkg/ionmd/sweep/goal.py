@@ -210,7 +210,7 @@ def _end_step(campaign: Campaign, start: int, ps: float) -> int:
     presets; before, whole restart intervals: a 0.2 ps step of 1 fs with restart_every
     10000 cost 10 ps), else of restart intervals (and, with a stopping rule, check
     intervals), where LAMMPS's periodic restart files are written."""
-    from ionmd.protocols.execute import writes_end_restart
+    from ionmd.protocols.restarts import writes_end_restart
     from ionmd.protocols.stopping import check_steps
 
     p = campaign.protocol
@@ -259,7 +259,11 @@ def advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRoun
     factor = decision.reported_factor
     record = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "factor": factor, "spent": spent,
               "runs_factor": decision.factor,
-              "choice": decision.choice.describe() if decision.choice else None}
+              "choice": decision.choice.describe() if decision.choice else None,
+              "left_out": decision.ignored_why}
+    # said every round: a run the fit leaves out (ions that did not diffuse) is never
+    # extended, and its temperature is no longer a candidate
+    left = "; ".join(f"left out: {why}" for why in decision.ignored_why)
     stopped = ("goal_met" if factor <= goal.sigma_factor else
                "budget_spent" if spent >= goal.budget * (1 - 1e-9) else
                "nothing_left" if decision.choice is None else None)
@@ -268,7 +272,7 @@ def advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRoun
         series.update(stopped=stopped, spent=spent)
         series["rounds"].append({**record, "choice": None, "stopped": stopped})
         write_goal_state(campaign, state)
-        return SeriesRound(key, stopped, factor, spent)
+        return SeriesRound(key, stopped, factor, spent, left)
     choice = decision.choice
     if choice.action == "extend":
         rd = choice.key.rundir
@@ -289,7 +293,8 @@ def advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRoun
         what, detail = "added", f"a run at {choice.temperature_K:g} K of {steps} steps"
     series["rounds"].append({**record, "did": f"{what} {detail}"})
     write_goal_state(campaign, state)
-    return SeriesRound(key, what, factor, spent, f"{detail} ({choice.describe()})")
+    return SeriesRound(key, what, factor, spent,
+                       f"{detail} ({choice.describe()})" + (f"; {left}" if left else ""))
 
 
 def advance(campaign: Campaign) -> list[SeriesRound]:
