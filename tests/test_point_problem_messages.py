@@ -193,3 +193,21 @@ def test_a_value_whose_whole_interval_is_at_zero_still_says_why():
 
     why = point_problem(-7.0e-6, (0.0, 0.0), quantity="D of Li at 600 K", unit="cm^2/s")
     assert "did not diffuse" in why and "too low for them to hop" in why
+
+
+@pytest.mark.parametrize("level", [0.95, 0.99])
+def test_the_note_names_the_intervals_own_level(level):
+    """A run stopped by its D-interval rule reports a 99 % interval in D_ci95
+    (``interval_level``, as analyze and collect mark it: '(99%: rule stop)'); a note on it
+    named it a 95 % interval. One of zero width (a D from one ion's worth of spread)."""
+    from ionmd.analysis.aggregate import why_left_out
+    from ionmd.analysis.run_records import interval_level_mark
+
+    d = {"direction": "xyz", "species": "Li", "D": 2.0e-6, "D_ci95": [2.0e-6, 2.0e-6],
+         "flags": [], "n_ions": 16, **({} if level == 0.95 else {"interval_level": level})}
+    why = why_left_out({"temperature_K": 900.0, "diffusion": [d]}, "D_Li")
+    assert f"({level:.0%} interval [2e-06, 2e-06])".replace("%", " %") in why, why
+    assert (interval_level_mark(d) != "") == (level != 0.95)   # the mark the tables print
+    run = TemperatureRun(900.0, 4.0, 2.0e-6, (2.0e-6, 2.0e-6), cost_per_ps=1.0, key="r",
+                         level=level, quantity="D of Li", unit="cm^2/s")
+    assert f"({level:.0%} interval".replace("%", " %") in run.why_left_out()

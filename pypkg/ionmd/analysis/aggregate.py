@@ -55,11 +55,12 @@ SIGMA_NAMES = {"conductivity": "the Nernst-Einstein sigma",
 
 
 def point_problem(value: float, interval: Sequence[float], *, quantity: str = "the value",
-                  unit: str = "") -> str | None:
+                  unit: str = "", level: float = 0.95) -> str | None:
     """Why a value with its 95 % interval cannot enter a replica combination or a fit (in
     log space, weighted by ``1 / se(ln)^2``), in words a user can act on; None when it can.
     ``quantity`` names what is judged and where it comes from (``"D of Li at 600 K"``),
-    ``unit`` its unit: the caller's, so that every command says it alike.
+    ``unit`` its unit: the caller's, so that every command says it alike; ``level`` the
+    interval's (0.99 where a run stopped by its D-interval rule reports it).
 
     A value or upper end that is not positive has no logarithm. Where the (zero-clipped)
     interval is all at zero, the MSD falls over its fit window beyond its scatter: the ions
@@ -71,7 +72,7 @@ def point_problem(value: float, interval: Sequence[float], *, quantity: str = "t
     (:func:`~ionmd.analysis.arrhenius.ln_error_from_interval`), which a value at or above
     its upper end has not."""
     lo, hi = (float(v) for v in interval)
-    told = _value_text(quantity, value, lo, hi, unit)
+    told = _value_text(quantity, value, lo, hi, unit, level)
     if not np.isfinite([value, lo, hi]).all():
         return (f"{told}: not a number, the analysis could not estimate it (too few frames "
                 f"in the MSD's fit window, or too few ions?); look at the run's analysis "
@@ -106,10 +107,11 @@ def _not_diffusing() -> str:
             "window: fit_start_ps, fit_end_ps) or hotter, or leave this temperature out")
 
 
-def _value_text(quantity: str, value: float, lo: float, hi: float, unit: str) -> str:
+def _value_text(quantity: str, value: float, lo: float, hi: float, unit: str,
+                level: float) -> str:
     """``D of Li at 600 K = -2.7e-07 cm^2/s (95 % interval [0, 0])``."""
     unit = f" {unit}" if unit else ""
-    return f"{quantity} = {value:.3g}{unit} (95 % interval [{lo:.3g}, {hi:.3g}])"
+    return f"{quantity} = {value:.3g}{unit} ({level * 100:g} % interval [{lo:.3g}, {hi:.3g}])"
 
 
 def usable(value: float, interval: Sequence[float]) -> bool:
@@ -487,13 +489,14 @@ def why_left_out(run: dict, key: str) -> str | None:
         if d is None:
             return f"no xyz D of {key[2:]}"
         return point_problem(d["D"], d["D_ci95"], quantity=f"D of {key[2:]}{at}",
-                             unit="cm^2/s")
+                             unit="cm^2/s", level=d.get("interval_level", 0.95))
     source = next((k for k, name in SIGMA_SERIES.items() if name == key), None)
     if source not in run:       # the analysis's own reason (a metal's), where it gave one
         why = run.get("no_conductivity") or "charges of the mobile species unknown"
         return f"no conductivity ({why})" if source == "conductivity" else f"no {key}"
-    return point_problem(run[source]["sigma"], run[source]["sigma_ci95"],
-                         quantity=f"{SIGMA_NAMES[source]}{at}", unit="mS/cm")
+    c = run[source]
+    return point_problem(c["sigma"], c["sigma_ci95"], quantity=f"{SIGMA_NAMES[source]}{at}",
+                         unit="mS/cm", level=c.get("interval_level", 0.95))
 
 
 def left_out(runs: Sequence[dict], key: str, fed: Sequence[str],

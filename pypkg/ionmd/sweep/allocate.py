@@ -144,7 +144,8 @@ class TemperatureRun:
         path = getattr(self.key, "path", self.key)      # a campaign's run: its folder
         where = f" of run {path}" if path is not None else ""
         what = f"{self.quantity}{where} at {self.temperature_K:g} K"
-        why = point_problem(self.D, self.D_ci95, quantity=what, unit=self.unit)
+        why = point_problem(self.D, self.D_ci95, quantity=what, unit=self.unit,
+                            level=self.level)
         if why or self.usable:
             return why
         if not self.D_ci95[0] >= 0:
