@@ -48,6 +48,10 @@ may be overridden on the ``ionmd analyze`` command line)::
       "replica": 0,
       "temperature_end_K": 2100.0,            # a ramp's end target (default: none)
       "protocol": "conductivity",             # informational (ionmd run writes it)
+      "structure_notes": ["a.cif: occupancies ..."],  # informational: what ionmd did to the
+                                              # structure file (sites within rounding read
+                                              # as whole, partial occupancies ordered);
+                                              # strings; [] nothing (ionmd run writes it)
       "notes": "anything of your own"         # never read: any JSON value
     }
 
@@ -163,6 +167,10 @@ class RunSpec:
     potential: str | None = None
     """A run without a recorded model: the ``pair_style`` and ``pair_coeff`` lines its
     logs echo (what it ran with, as far as its files say); None where they say none."""
+    structure_notes: list[str] | None = None
+    """What ionmd did to the structure file before the run (``run.json``'s
+    ``structure_notes``: occupancies within rounding read as whole, partial occupancies
+    ordered); [] nothing; None: not recorded (a run by hand, a folder written before)."""
     settings_notes: list[str] = field(default_factory=list)
     """What a user should be told of how the run's settings were found, where they may not
     be those meant: a folder named ``T1000`` analysed at the 1300 K its logs' thermostat
@@ -231,7 +239,7 @@ RUN_JSON_KEYS = ("schema", "temperature_K", "timestep_fs", "dump_every", "discar
                  "mobile_species", "charges", "charges_guessed", "type_map", "data_file",
                  "atom_style", "trajectory", "trajectory_format", "logs", "dump_unwrapped",
                  "ensemble", "protocol", "structure", "model", "model_hash", "replica",
-                 "temperature_end_K")
+                 "temperature_end_K", "structure_notes")
 NOTES_KEY = "notes"
 """The one key of ``run.json`` left for its writer's own notes (any JSON value); analysis
 never reads it."""
@@ -286,6 +294,17 @@ def _refuse_unknown_keys(file: Path, meta: dict) -> None:
         said.append(f"unknown key {key!r}" + (f"; did you mean {meant!r}?" if meant else ""))
     raise AnalysisError(f"{file}: {'; '.join(said)} (keys: {', '.join(RUN_JSON_KEYS)}; "
                         f"notes of your own go under {NOTES_KEY!r})")
+
+
+def _refuse_bad_structure_notes(file: Path, meta: dict) -> None:
+    """Refuse ``structure_notes`` that are no list of strings (a hand-written string would
+    be read as one note per character)."""
+    notes = meta.get("structure_notes")
+    if notes is None or (isinstance(notes, list) and all(isinstance(n, str) for n in notes)):
+        return
+    raise AnalysisError(f"{file}: 'structure_notes' must be a list of strings (what ionmd "
+                        f"did to the structure file), got {json.dumps(notes)}; notes of your "
+                        f"own go under {NOTES_KEY!r}")
 
 
 def _refuse_unknown_schema(file: Path, meta: dict) -> None:
@@ -353,8 +372,9 @@ def read_run_json(path: Path) -> dict:
     Raises
     ------
     AnalysisError
-        If it is not a JSON object, its ``schema`` is not :data:`SCHEMA`, or a key is
-        unknown (:func:`_refuse_unknown_keys`).
+        If it is not a JSON object, its ``schema`` is not :data:`SCHEMA`, a key is
+        unknown (:func:`_refuse_unknown_keys`), or ``structure_notes`` are no list of
+        strings.
     """
     file = path / RUN_JSON
     if not file.is_file():
@@ -368,6 +388,7 @@ def read_run_json(path: Path) -> dict:
                             f"keys ({', '.join(RUN_JSON_KEYS)})")
     _refuse_unknown_schema(file, meta)
     _refuse_unknown_keys(file, meta)
+    _refuse_bad_structure_notes(file, meta)
     return meta
 
 
@@ -554,6 +575,8 @@ def _spec(path: Path, meta: dict, **known) -> RunSpec:
                                       else float(meta["temperature_end_K"])),
                    skipped_trajectory=list(meta.get("skipped_trajectory", [])),
                    settings_notes=list(meta.get("settings_notes", [])),
+                   structure_notes=(None if meta.get("structure_notes") is None
+                                    else list(meta["structure_notes"])),
                    run_status=read_run_status(path), **_model_fields(path, meta, known))
 
 

@@ -14,7 +14,7 @@ from ionmd.errors import IonmdError
 def _cmd_run(args: argparse.Namespace) -> None:
     from ionmd.protocols import get_protocol, run_all
     from ionmd.protocols.evscan import run_ev_scan
-    from ionmd.protocols.plan import plan_runs_and_cell
+    from ionmd.protocols.plan import loading_notes, plan_runs_and_cell
     from ionmd.structures import load_structure
 
     overrides: dict = {}
@@ -77,8 +77,10 @@ def _cmd_run(args: argparse.Namespace) -> None:
         from ionmd.errors import EXIT_FAILED
 
         return EXIT_FAILED if res.failed else None
+    # run.json keeps what reading did to the file (printed once above and as a note)
     runs, cell = plan_runs_and_cell(protocol, atoms, args.model, args.output, name=name,
-                                    in_run_cell=loaded.in_run_cell)
+                                    in_run_cell=loaded.in_run_cell,
+                                    structure_notes=loading_notes(loaded, args.structure))
     print(f"{len(runs)} run(s) of {protocol.name} under {args.output}, {len(cell)} atoms "
           f"({cell.get_chemical_formula()}) each")
     for line in protocol.schedule_summary():

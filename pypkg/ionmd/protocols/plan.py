@@ -12,7 +12,7 @@ from ionmd.protocols.checks import (check_cell, check_protocol, folder_name_prob
                                     temperature_folder)
 from ionmd.protocols.prepare import element_order, run_cell, run_charges
 from ionmd.protocols.presets import Protocol
-from ionmd.protocols.rundir import SETTINGS, RunDir
+from ionmd.protocols.rundir import SETTINGS, STRUCTURE_NOTES, RunDir
 from ionmd.structures.charge_values import checked_charges, net_charge_problem
 
 
@@ -27,7 +27,8 @@ def run_path(out: str | Path, structure: str, model: str | Path, protocol: str,
 def plan_runs(protocol: Protocol, structure, model: str | Path, out: str | Path,
               name: str = "structure", create: bool = True,
               charges: dict[str, float] | None = None,
-              in_run_cell: bool = False, model_name: str | None = None) -> list[RunDir]:
+              in_run_cell: bool = False, model_name: str | None = None,
+              structure_notes: list[str] | None = None) -> list[RunDir]:
     """Check everything, build the supercell and create (or reopen) the run directories.
 
     Parameters
@@ -54,6 +55,10 @@ def plan_runs(protocol: Protocol, structure, model: str | Path, out: str | Path,
     model_name : str, optional
         The model's folder in the paths (default: the model file's stem; a campaign names
         two files of one stem by their folders).
+    structure_notes : list of str, optional
+        What ionmd did to the structure file to make ``structure``
+        (:func:`loading_notes`), recorded in ``run.json`` (``structure_notes``); default:
+        those ``structure`` carries (:func:`carried_notes`), else none.
 
     Raises
     ------
@@ -64,17 +69,19 @@ def plan_runs(protocol: Protocol, structure, model: str | Path, out: str | Path,
     """
     return plan_runs_and_cell(protocol, structure, model, out, name=name, create=create,
                               charges=charges, in_run_cell=in_run_cell,
-                              model_name=model_name)[0]
+                              model_name=model_name, structure_notes=structure_notes)[0]
 
 
 def plan_runs_and_cell(protocol: Protocol, structure, model: str | Path, out: str | Path,
                        name: str = "structure", create: bool = True,
                        charges: dict[str, float] | None = None, in_run_cell: bool = False,
-                       model_name: str | None = None) -> tuple[list[RunDir], Atoms]:
+                       model_name: str | None = None,
+                       structure_notes: list[str] | None = None) -> tuple[list[RunDir], Atoms]:
     """:func:`plan_runs`, also returning the run cell it built (minutes to build for
     millions of atoms: a caller that reports it need not build it again)."""
     runs, atoms = lay_out_runs(protocol, structure, model, out, name=name, charges=charges,
-                               in_run_cell=in_run_cell, model_name=model_name)
+                               in_run_cell=in_run_cell, model_name=model_name,
+                               structure_notes=structure_notes)
     # every run checked before any is written: a refusal leaves no folder
     settings = check_runs(runs, atoms) if create else None
     write_runs(runs, atoms, create=create, settings=settings)
@@ -84,13 +91,14 @@ def plan_runs_and_cell(protocol: Protocol, structure, model: str | Path, out: st
 def lay_out_runs(protocol: Protocol, structure, model: str | Path, out: str | Path,
                  name: str = "structure", charges: dict[str, float] | None = None,
                  in_run_cell: bool = False, model_name: str | None = None,
-                 cell: Atoms | None = None,
-                 model_label: str | None = None) -> tuple[list[RunDir], Atoms]:
+                 cell: Atoms | None = None, model_label: str | None = None,
+                 structure_notes: list[str] | None = None) -> tuple[list[RunDir], Atoms]:
     """The run directories of :func:`plan_runs` and the cell they start from, checked
     (protocol, cell, elements) and not written. ``cell``: the run cell of ``structure``
     under ``protocol`` when the caller built it already (a campaign, to check it).
     ``model_label``: the model's name in ``run.json`` where it is not its folder's
     (``model_name``): a campaign's name for a linked file, as its tables print it.
+    ``structure_notes``: as :func:`plan_runs`.
 
     Raises
     ------
@@ -113,13 +121,36 @@ def lay_out_runs(protocol: Protocol, structure, model: str | Path, out: str | Pa
     if not guessed:
         check_net_charge(charges, atoms)
     elements = element_order(atoms, model, name)
+    notes = carried_notes(structure) if structure_notes is None else list(structure_notes)
     runs = [RunDir(path=run_path(out, name, model, protocol.name, temp, rep, model_name),
                    protocol=protocol,
                    temperature=float(temp), replica=rep, model=model, structure=name,
                    elements=elements, charges={k: float(v) for k, v in charges.items()},
-                   charges_guessed=guessed, model_name=model_label or model_name)
+                   charges_guessed=guessed, model_name=model_label or model_name,
+                   structure_notes=notes)
             for temp in protocol.temperatures for rep in range(protocol.replicas)]
     return runs, atoms
+
+
+def loading_notes(loaded, source) -> list[str]:
+    """What reading the structure file ``source`` did to it (its
+    :class:`~ionmd.structures.LoadedStructure` ``loaded``), as a run records it: sites
+    within rounding of whole read as whole (naming the file, the sites and occupancies),
+    partial occupancies ordered (method, cell, seed), a minimum-width supercell built
+    otherwise than by repeating the file's cell; [] where it was read as it is."""
+    notes = [f"{Path(str(source)).name}: {loaded.rounding}"] if loaded.rounding else []
+    if loaded.ordering:
+        notes.append(f"partial occupancies ordered: {loaded.ordering}")
+    if loaded.supercell:
+        notes.append(f"supercell {loaded.supercell}")
+    return notes
+
+
+def carried_notes(structure) -> list[str]:
+    """The structure notes an ASE ``Atoms`` carries (``info``
+    :data:`~ionmd.protocols.rundir.STRUCTURE_NOTES`: a campaign's structure, noted where
+    its file was read), else []."""
+    return list(getattr(structure, "info", {}).get(STRUCTURE_NOTES, []))
 
 
 def check_net_charge(charges: dict[str, float], atoms: Atoms, what: str = "charges") -> None:

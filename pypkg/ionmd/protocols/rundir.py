@@ -60,6 +60,11 @@ END_EVIDENCE = ("log.{k}.lammps", "screen.{k}.txt", "traj.{k}.dcd")
 """The files of piece ``k`` whose mtime shows LAMMPS still running (beside the restart
 files), where its runner died: the progress note is up to a minute old
 (:data:`ionmd.protocols.execute.PROGRESS_EVERY_S`), a sparse thermo output's log older."""
+STRUCTURE_NOTES = "structure_notes"
+"""``run.json``'s record of what ionmd did to the structure file before the run (occupancies
+within rounding read as whole, partial occupancies ordered, a supercell built): the notes
+printed once when the file was read, kept for whoever reads the run later ([]: nothing was
+done; no key: a folder written before they were recorded)."""
 RESTART_FILES = ("restart.a", "restart.b", "restart.end", "restart.end.part")
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 """errno values of a full disk (or quota): an interruption, not a failure of the run."""
@@ -264,6 +269,9 @@ class RunDir:
     """The model's name as the run or campaign names it in its tables (``run.json``'s
     ``model``; a campaign's linked file: the link's stem, its runs under the target's);
     None: the model file's stem."""
+    structure_notes: list[str] | None = None
+    """What ionmd did to the structure file to make this run's cell (:data:`STRUCTURE_NOTES`);
+    None: keep what ``run.json`` holds (a folder reopened from its files)."""
 
     @property
     def model_record(self) -> dict:
@@ -534,7 +542,11 @@ class RunDir:
         the file holds), its ``model_hash`` where it has none (a folder written before it
         was recorded) and its ``model`` where it has none or this run names it otherwise
         (a campaign's name for a linked file, where the folder's was written); the rest of
-        the file (pieces, logs) is kept."""
+        the file (pieces, logs, :data:`STRUCTURE_NOTES`) is kept. A folder written before
+        structure notes were recorded gets them only where ``run.json`` is written whole
+        again by a run that knows them (a launch by ``ionmd run``), not here: collect's
+        cache key digests ``run.json``, and every reopening (``sweep collect``, ``status``)
+        would have had each finished run analysed again for a note its analysis ignores."""
         held = self.read_json(RUN_JSON)
         if not held:
             return
@@ -604,8 +616,16 @@ class RunDir:
             "logs": [self.piece(k)["log"].name for k in range(pieces)],
             "dump_unwrapped": unwrapped, "ensemble": p.ensemble, "protocol": p.name,
             "structure": self.structure, "replica": self.replica,
-            "temperature_end_K": p.temperature_end,
+            "temperature_end_K": p.temperature_end, **self._notes_record(),
         })
+
+    def _notes_record(self) -> dict:
+        """``run.json``'s :data:`STRUCTURE_NOTES`: this run's, or (None) those the file holds,
+        so that a reset or resumed run keeps them; none where neither is known."""
+        notes = self.structure_notes
+        if notes is None:
+            notes = self.read_json(RUN_JSON).get(STRUCTURE_NOTES)
+        return {} if notes is None else {STRUCTURE_NOTES: list(notes)}
 
     def _charges_record(self) -> dict:
         """``run.json``'s ``charges`` and ``charges_guessed``: this run's, or (charges
@@ -638,6 +658,7 @@ class RunDir:
                    replica=s["replica"], model=Path(s["model"]), structure=s["structure"],
                    elements=s["elements"], charges=run.get("charges"),
                    charges_guessed=run.get("charges_guessed"),
+                   structure_notes=run.get(STRUCTURE_NOTES),
                    # a folder written before run.json named its model: as its path does
                    model_name=run.get("model") or model_of_folder(path).get("model"))
 

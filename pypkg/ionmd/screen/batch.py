@@ -481,6 +481,8 @@ class ScreenBatch:
                 warn(f"{name}: note: {result.extra[key]}")
         if "ordered" in atoms.info:     # how a disordered file was made screenable
             row["ordering"] = atoms.info["ordered"]
+        if loaded.rounding:             # sites within rounding of whole screened as whole
+            row["rounding"] = loaded.rounding
         if "elements_from" in atoms.info:   # a VASP 4 POSCAR named by its first line
             row["elements_from"] = atoms.info["elements_from"]
             warn(f"{name}: note: {row['elements_from']}")

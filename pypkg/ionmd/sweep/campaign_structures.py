@@ -27,7 +27,9 @@ class StructureEntry:
     name: str
     source: str
     line: int
-    atoms: object = None          # ase.Atoms, filled by validation
+    atoms: object = None          # ase.Atoms, filled by validation; its info carries the
+    # notes of what reading did to the file (rounding, ordering) to the runs' run.json
+    # (ionmd.protocols.plan.carried_notes: lay_out_runs takes them from there)
     in_run_cell: bool = False     # ordered in the protocol's supercell (not repeated again)
     cell: object = None           # the run cell (ase.Atoms), built once by validation
     charges: dict = field(default_factory=dict)    # as `ionmd run` records them: the file's
@@ -190,11 +192,15 @@ def _load_structure(errors: Problems, key: tuple, path: str, order: dict,
                     supercell: str | None = None) -> tuple[object, bool, tuple[dict, bool]]:
     """The ordered, checked cell of ``path`` (``ionmd.structures.load_structure``, as every
     command reads structures; a disordered one ordered in the protocol's ``supercell``) as
-    ASE Atoms, whether it is that supercell already, and its charges as ``ionmd run``
-    records them (:func:`ionmd.protocols.prepare.run_charges` of the pymatgen structure:
-    the file's declared oxidation states, else the guess, and whether guessed); problems go
-    to ``errors``."""
+    ASE Atoms (``info`` :data:`~ionmd.protocols.rundir.STRUCTURE_NOTES`: what reading did
+    to the file, :func:`~ionmd.protocols.plan.loading_notes`, for the runs' ``run.json``),
+    whether it is that supercell already, and its charges as ``ionmd run`` records them
+    (:func:`ionmd.protocols.prepare.run_charges` of the pymatgen structure: the file's
+    declared oxidation states, else the guess, and whether guessed); problems go to
+    ``errors``."""
+    from ionmd.protocols.plan import loading_notes
     from ionmd.protocols.prepare import as_atoms, run_charges
+    from ionmd.protocols.rundir import STRUCTURE_NOTES
     from ionmd.structures import OrderOptions, load_structure
     from ionmd.structures.occupancy_tolerance import OCCUPANCY_TOLERANCE
 
@@ -205,8 +211,9 @@ def _load_structure(errors: Problems, key: tuple, path: str, order: dict,
                                              else float(order["order_min_distance"])),
                                supercell=supercell)
         loaded = load_structure(path, options)
-        return (as_atoms(loaded.structure), loaded.in_run_cell,   # an isotope's own mass
-                run_charges(loaded.structure))
+        atoms = as_atoms(loaded.structure)      # an isotope's own mass
+        atoms.info[STRUCTURE_NOTES] = loading_notes(loaded, path)
+        return atoms, loaded.in_run_cell, run_charges(loaded.structure)
     except (TypeError, ValueError) as exc:
         errors.add(key, f"order settings {order}: {exc}")
     except IonmdError as exc:
