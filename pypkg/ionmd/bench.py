@@ -90,11 +90,121 @@ class BenchResult:
 
 
 # ------------------------------------------------------------------ systems
-def default_cell() -> Atoms:
-    """Rocksalt LiCl (8-atom conventional cell): the Li-halide every ionmd model knows."""
+LICL_NAME = "LiCl rocksalt"
+SITES_PER_SUBLATTICE = 4      # the conventional rocksalt cell: 4 cation + 4 anion sites
+ELEMENT_CRYSTALS = ("fcc", "bcc", "hcp", "diamond", "sc")   # ASE reference states bulk() builds
+
+
+def default_cell(elements: list[str] | None = None) -> Atoms:
+    """The cell ``ionmd bench`` replicates when given no structure, named in
+    ``atoms.info["name"]``: rocksalt LiCl (a 5.14 A, the cell of docs/benchmarks.md) where
+    the model knows Li and Cl (or ``elements`` is None), else :func:`cell_of_elements`, so
+    that a model of any elements (a Li-P-S, garnet-oxide or sodium model) can be benchmarked."""
     from ase.build import bulk
 
-    return bulk("LiCl", "rocksalt", a=5.14, cubic=True)
+    if elements is None or {"Li", "Cl"} <= set(elements):
+        atoms = bulk("LiCl", "rocksalt", a=5.14, cubic=True)
+        atoms.info["name"] = LICL_NAME
+        return atoms
+    return cell_of_elements(elements)
+
+
+def model_default_cell(model: Path) -> Atoms:
+    """:func:`default_cell` of the elements a model file knows (its ionmd metadata)."""
+    from ionmd.export import read_metadata
+
+    return default_cell(read_metadata(model)["elements"].split())
+
+
+def _electronegativity(element: str) -> float:
+    """Pauling's, NaN for the noble gases (pymatgen has none for He, Ne, Ar)."""
+    import warnings
+
+    from pymatgen.core import Element
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")      # pymatgen warns where it has no value
+        x = float(Element(element).X)
+    return x if math.isfinite(x) else math.nan
+
+
+def _covalent_radius(element: str) -> float:
+    from ase.data import atomic_numbers, covalent_radii
+
+    return float(covalent_radii[atomic_numbers[element]])
+
+
+def cell_of_elements(elements: list[str]) -> Atoms:
+    """A dense solid of a model's own elements, for timing: the cost of a step follows the
+    neighbours per atom within the cutoff, so the cell has the nearest-neighbour distances
+    and about the atom density of real solid electrolytes.
+
+    One element: its crystal (ASE's reference state: Li, Na bcc), else fcc at twice its
+    covalent radius. Several: rocksalt, the elements ordered by electronegativity and cut at
+    the largest step (Na | P, S; Li, La, Zr | O) into cations and anions, up to 4 of each
+    (the most electropositive cations, the most electronegative anions, these first) laid
+    in turn on the 4 sites of their sublattice; the lattice constant makes the mean
+    cation-anion distance the mean sum of covalent radii (Na-S 2.72 A, Li-O 1.94 A).
+    Against real electrolytes of the same elements: Na-P-S 0.050 atoms/A^3 (Na3PS4 0.047),
+    Li-La-Zr-O 0.087 (LLZO 0.088), Li-Ge-P-S 0.075 (LGPS 0.052): six-fold coordination
+    packs more densely than the four-fold thiophosphates, so the default times such a
+    model somewhat conservatively. Noble gases (no electronegativity) are left out where
+    others remain.
+    """
+    from ase.build import bulk
+
+    chemical = [el for el in elements if not math.isnan(_electronegativity(el))] \
+        or list(elements)
+    if len(chemical) == 1:
+        return _element_crystal(chemical[0])
+    ordered = sorted(chemical, key=_electronegativity)
+    steps = np.diff([_electronegativity(el) for el in ordered])
+    cut = int(np.argmax(steps)) + 1
+    cations = ordered[:cut][:SITES_PER_SUBLATTICE]          # most ionic first: the one
+    anions = ordered[cut:][::-1][:SITES_PER_SUBLATTICE]     # of two on a 3rd element's 4 sites
+    on_sites = [[group[k % len(group)] for k in range(SITES_PER_SUBLATTICE)]
+                for group in (cations, anions)]
+    distance = sum(np.mean([_covalent_radius(el) for el in sites]) for sites in on_sites)
+    atoms = bulk("NaCl", "rocksalt", a=2 * distance, cubic=True)   # Na, Cl sites alternate
+    symbols = [None] * len(atoms)
+    symbols[0::2], symbols[1::2] = on_sites
+    atoms.set_chemical_symbols(symbols)
+    atoms.info["name"] = (f"{atoms.get_chemical_formula()} rocksalt, a {2 * distance:.2f} A "
+                          f"(of the model's elements)")
+    return atoms
+
+
+def _element_crystal(element: str) -> Atoms:
+    from ase.build import bulk
+    from ase.data import atomic_numbers, reference_states
+
+    state = reference_states[atomic_numbers[element]] or {}
+    if state.get("symmetry") in ELEMENT_CRYSTALS:
+        atoms = bulk(element, orthorhombic=True)
+        kind = state["symmetry"]
+    else:                                   # molecular or a complex crystal (H, S, Bi)
+        atoms = bulk(element, "fcc", a=2 * math.sqrt(2) * _covalent_radius(element),
+                     cubic=True)
+        kind = "fcc"
+    atoms.info["name"] = f"{element} {kind} (the model's element)"
+    return atoms
+
+
+def cell_name(cell: Atoms) -> str:
+    """The name :func:`default_cell` gave a cell, else its formula."""
+    return cell.info.get("name") or cell.get_chemical_formula()
+
+
+def cell_summary(cell: Atoms) -> str:
+    """Which cell a bench replicates, with its atom density and nearest-neighbour distance
+    (what the neighbours per atom within a model's cutoff, and so the cost, follow)."""
+    from ase.neighborlist import neighbor_list
+
+    d = neighbor_list("d", cell, 4.0 * max(_covalent_radius(el) for el in set(
+        cell.get_chemical_symbols())))
+    return (f"{cell_name(cell)}: {len(cell)} atoms per "
+            f"cell, {len(cell) / cell.get_volume():.3f} atoms/A^3, nearest neighbours "
+            f"{d.min():.2f} A")
 
 
 def supercell_for(cell: Atoms, target_atoms: int, seed: int = 3) -> Atoms:
@@ -322,12 +432,14 @@ def ghost_modes(ghost: str | list[str]) -> list[str]:
 
 
 def bench(model: Path, atoms_targets: list[int], ranks: list[int], out: Path, *,
-          structure: Atoms | None = None, structure_name: str = "LiCl rocksalt",
+          structure: Atoms | None = None, structure_name: str | None = None,
           threads: int = 1, steps: int | None = None, device: str = "auto",
           ghost: str | list[str] = "auto", memory: str | list[str] = "auto",
           progress: bool = True) -> BenchResult:
     """Run every (size, ranks, ghost mode) point, largest rank count last, and write
-    ``bench.json``, ``bench.csv`` and ``bench.png`` into ``out``.
+    ``bench.json``, ``bench.csv`` and ``bench.png`` into ``out``. Supercells of
+    ``structure``; without one, of the model's :func:`default_cell` (named in ``structure``
+    of ``bench.json``).
 
     With several ghost modes, serial points run once (in ``auto`` mode: the plugin's own
     1-rank choice) and serve as the baseline of every mode. A failed point is kept in the
@@ -346,7 +458,8 @@ def bench(model: Path, atoms_targets: list[int], ranks: list[int], out: Path, *,
     if not ranks or min(ranks) < 1 or not atoms_targets:
         raise IonmdError("give at least one --atoms value and --np values >= 1")
     model = Path(model)
-    cell = structure if structure is not None else default_cell()
+    cell = structure if structure is not None else model_default_cell(model)
+    structure_name = structure_name or cell_name(cell)
     check_model(model, cell, modes)
     check_device(device)
     cells: dict[int, Atoms] = {}      # every cell built before any run: a bad size stops nothing
@@ -509,6 +622,17 @@ class CapacityResult:
                 + f" ({self.stopped})")
 
 
+def _default_cell_or_licl(model: Path) -> Atoms:
+    """The model's default cell; LiCl where its metadata cannot be read (the search checks
+    no model first: its first run says what is wrong with the file, as it always did)."""
+    from ionmd.errors import ModelFileError
+
+    try:
+        return model_default_cell(model)
+    except ModelFileError:
+        return default_cell()
+
+
 def _inside_bracket(lo: BenchPoint, hi: BenchPoint, aim: float) -> int:
     """The next cell size between the largest point that fits (``lo``) and the smallest
     larger one that does not (``hi``): where the line through them meets ``aim``, kept in
@@ -525,7 +649,7 @@ def _inside_bracket(lo: BenchPoint, hi: BenchPoint, aim: float) -> int:
 
 
 def largest_cell(model: Path, budget_mib: float, out: Path, *, structure: Atoms | None = None,
-                 structure_name: str = "LiCl rocksalt", ranks: int = 1, threads: int = 1,
+                 structure_name: str | None = None, ranks: int = 1, threads: int = 1,
                  device: str = "auto", memory: str = "auto", ghost: str = "auto",
                  start_atoms: tuple[int, int] = (1000, 4000), tolerance: float = 0.1,
                  max_points: int = 8, progress: bool = True) -> CapacityResult:
@@ -550,10 +674,10 @@ def largest_cell(model: Path, budget_mib: float, out: Path, *, structure: Atoms 
     IonmdError
         If even the first point cannot run for another reason than memory.
     """
-    cell = structure if structure is not None else default_cell()
+    cell = structure if structure is not None else _default_cell_or_licl(Path(model))
     out.mkdir(parents=True, exist_ok=True)
-    res = CapacityResult(model=str(model), structure=structure_name, budget_mib=budget_mib,
-                         ranks=ranks, memory=memory, ghost=ghost)
+    res = CapacityResult(model=str(model), structure=structure_name or cell_name(cell),
+                         budget_mib=budget_mib, ranks=ranks, memory=memory, ghost=ghost)
     aim = (1 - tolerance / 2) * budget_mib
     fits = lambda p: p.failed is None and limiting_peak_mib(p) <= budget_mib  # noqa: E731
     bar = None

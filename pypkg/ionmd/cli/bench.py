@@ -62,28 +62,18 @@ def _check_output(out: Path, overwrite: bool, clear: bool = True) -> None:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int | None:
-    from ionmd.bench import (bench, check_device, check_model, default_cell, ghost_modes,
-                             memory_modes, supercell_for, table)
+    from ionmd.bench import (bench, check_device, check_model, ghost_modes, memory_modes,
+                             supercell_for, table)
 
     _check_output(Path(args.output), args.overwrite, clear=False)
-
-    structure, name = None, "LiCl rocksalt"
-    if args.structure:
-        from ionmd.protocols.prepare import as_atoms
-        from ionmd.structures import load_structure
-
-        loaded = load_structure(args.structure, order_options(args))
-        structure, name = as_atoms(loaded.structure), Path(args.structure).name
-        if loaded.ordering:
-            name += f" ({loaded.ordering})"
+    structure, name = _structure(args)
     if args.max_atoms:
         return _max_atoms(args, structure, name)
-    cell = structure if structure is not None else default_cell()
-    check_model(Path(args.model), cell, ghost_modes(args.ghost))
+    check_model(Path(args.model), structure, ghost_modes(args.ghost))
     memory_modes(args.memory)
     check_device(args.device)
     for n in args.atoms or []:
-        supercell_for(cell, n)
+        supercell_for(structure, n)
     _check_output(Path(args.output), args.overwrite)   # inputs checked: clear the earlier run
     result = bench(Path(args.model), args.atoms or [1000, 8000], args.np or [1, 2],
                    Path(args.output),
@@ -98,8 +88,30 @@ def _cmd_bench(args: argparse.Namespace) -> int | None:
         print(f"ionmd bench: {failed} of {len(result.points)} point(s) failed", file=sys.stderr)
 
 
+def _structure(args: argparse.Namespace):
+    """The cell to replicate and its name: ``--structure``, else the model's default cell
+    (LiCl where it knows Li and Cl, else one of its own elements), said on the terminal."""
+    from ionmd.bench import LICL_NAME, cell_summary, model_default_cell
+
+    if not args.structure:
+        cell = model_default_cell(Path(args.model))
+        print(f"ionmd bench: no --structure: {cell_summary(cell)}"
+              + ("" if cell.info["name"] == LICL_NAME
+                 else " (not LiCl: the model does not know both Li and Cl)")
+              + "; give --structure FILE to time your own material", file=sys.stderr)
+        return cell, cell.info["name"]
+    from ionmd.protocols.prepare import as_atoms
+    from ionmd.structures import load_structure
+
+    loaded = load_structure(args.structure, order_options(args))
+    name = Path(args.structure).name
+    if loaded.ordering:
+        name += f" ({loaded.ordering})"
+    return as_atoms(loaded.structure), name
+
+
 def _max_atoms(args: argparse.Namespace, structure, name: str) -> int | None:
-    from ionmd.bench import (check_device, check_model, default_cell, ghost_modes, largest_cell,
+    from ionmd.bench import (check_device, check_model, ghost_modes, largest_cell,
                              limiting_mb_per_atom, limiting_peak_mib, memory_modes,
                              parse_size_mib)
     from ionmd.errors import EXIT_ERROR, IonmdError
@@ -114,7 +126,7 @@ def _max_atoms(args: argparse.Namespace, structure, name: str) -> int | None:
                          "one force call per cell): drop it, or time cells without --max-atoms")
     budget = parse_size_mib(args.max_atoms)
     check_device(args.device)
-    check_model(Path(args.model), structure if structure is not None else default_cell(), ghost)
+    check_model(Path(args.model), structure, ghost)
     _check_output(Path(args.output), args.overwrite)   # inputs checked: clear the earlier run
     if args.atoms and len(args.atoms) >= 2:
         start = tuple(args.atoms[:2])
@@ -167,8 +179,10 @@ def register(subparsers) -> None:
     p.add_argument("--memory", default="auto",
                    help="pair_style ionmd memory mode: auto (the plugin's default), fast or "
                         "low; several, comma-separated (fast,low), are measured interleaved")
-    p.add_argument("--structure", help="structure file to replicate (default: LiCl rocksalt); "
-                                       "partial occupancies need --order")
+    p.add_argument("--structure", help="structure file to replicate (default: LiCl rocksalt "
+                                       "where the model knows Li and Cl, else a rocksalt of "
+                                       "its own elements, printed); partial occupancies need "
+                                       "--order")
     add_order_arguments(p)
     p.add_argument("-o", "--output", default="bench-out",
                    help="output folder (default: bench-out)")
