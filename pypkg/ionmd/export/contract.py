@@ -107,10 +107,82 @@ def sha256_of(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def save_torchscript(module, path: str | Path, metadata: ModelMetadata) -> Path:
-    """Script-compiled ``module`` + metadata -> ``path`` (a TorchScript archive)."""
+def contract_outputs(module, graphs) -> list:
+    """(per-atom energies, dE/d edge_vec) of ``module`` on each ``(edge_vec, edge_index,
+    species)`` of ``graphs``, every node local, both float64."""
     import torch
 
+    out = []
+    for edge_vec, edge_index, species in graphs:
+        vec = edge_vec.detach().clone().requires_grad_(True)
+        energy = module(vec, edge_index, species, int(species.shape[0]))
+        (grad,) = torch.autograd.grad(energy.sum(), vec)
+        out.append((energy.detach().to(torch.float64), grad.to(torch.float64)))
+    return out
+
+
+class EagerReference:
+    """Energies and edge forces of the eager contract model on small random graphs,
+    taken before it is compiled (e3nn's compile replaces submodules in place), against
+    which :func:`save_torchscript` checks the final module before writing it."""
+
+    def __init__(self, eager, metadata: ModelMetadata, *, max_elements: int | None = None):
+        import torch
+
+        from ionmd.export.staged import random_graphs
+
+        dtype = torch.float64 if metadata.dtype == "float64" else torch.float32
+        elements = len(metadata.elements)
+        if max_elements is not None:
+            elements = min(elements, max_elements)
+        self.graphs = random_graphs(elements, metadata.cutoff, dtype, seed=1)
+        self.rtol = 1e-9 if metadata.dtype == "float64" else 2e-4
+        self.expected = contract_outputs(eager, self.graphs)
+
+    def mismatch(self, module) -> float:
+        """Largest relative difference of ``module``'s energies and forces from the eager
+        model's (scale: max(1, largest reference value))."""
+        worst = 0.0
+        for (e_ref, g_ref), (e, g) in zip(self.expected, contract_outputs(module, self.graphs)):
+            for got, ref in ((e, e_ref), (g, g_ref)):
+                if got.shape != ref.shape:
+                    return float("inf")
+                scale = max(1.0, float(ref.abs().max()) if ref.numel() else 1.0)
+                worst = max(worst, float((got - ref).abs().max()) / scale if ref.numel() else 0.0)
+        return worst
+
+    def check(self, module, what: str = "the exported model") -> None:
+        """Raise ExportError unless ``module`` (scripted, frozen) runs and gives the eager
+        model's energies and forces."""
+        from ionmd.errors import ExportError
+
+        try:
+            worst = self.mismatch(module)
+        except Exception as exc:
+            text = str(exc).strip()
+            line = text.splitlines()[-1] if text else type(exc).__name__
+            raise ExportError(
+                f"{what} fails on a test graph in TorchScript ({type(exc).__name__}: {line}) "
+                "although the eager model runs: nothing was written; please report it with "
+                "the model's layout") from exc
+        if not worst <= self.rtol:
+            raise ExportError(
+                f"{what} disagrees with the eager model by {worst:.3g} (relative energies/"
+                f"forces on a test graph, allowed {self.rtol:g}): nothing was written; "
+                "please report it with the model's layout")
+
+
+def save_torchscript(module, path: str | Path, metadata: ModelMetadata,
+                     reference: EagerReference | None = None) -> Path:
+    """Script-compiled ``module`` + metadata -> ``path`` (a TorchScript archive).
+
+    With ``reference``, ``module`` is first run on its test graphs and must reproduce the
+    eager model's energies and forces (:meth:`EagerReference.check`); otherwise nothing
+    is written."""
+    import torch
+
+    if reference is not None:
+        reference.check(module, f"the {metadata.family} export")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.jit.save(module, str(path), _extra_files={METADATA_ENTRY: metadata.to_text()})

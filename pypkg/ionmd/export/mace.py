@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Optional
 
 from ionmd.errors import ExportError
-from ionmd.export.contract import SUPPORTED_DTYPES, ModelMetadata, save_torchscript, sha256_of
+from ionmd.export.contract import (SUPPORTED_DTYPES, EagerReference, ModelMetadata,
+                                   save_torchscript, sha256_of)
 
 
 def _import_mace():
@@ -41,20 +42,29 @@ def load_mace_model(path: str | Path):
     MACE install and the foundation models) cannot be unpickled by a later e3nn as they
     are: they are read without their generated TorchScript code, and the model is rebuilt
     from the constructor arguments it implies and its state dict (:func:`rebuild_mace_model`).
+    Files in mace-torch's cuEquivariance layout (``mace_run_train --enable_cueq
+    --only_cueq``, ``mace_convert_e3nn_cueq``) are converted back to the e3nn layout
+    with mace-torch's own ``mace.cli.convert_cueq_e3nn`` (:func:`from_cueq_layout`).
     """
-    torch = _import_mace()
     path = Path(path)
-    if not path.is_file():
-        raise ExportError(f"MACE model file {path} does not exist")
+    _check_model_path(path)
+    _refuse_torchscript_archive(path)
+    torch = _import_mace()
     try:
         # MACE model files are whole pickled modules, not state dicts.
         with _tolerant_e3nn_unpickling() as old_e3nn:
             model = torch.load(str(path), map_location="cpu", weights_only=False)
+    except ModuleNotFoundError as exc:
+        hint = (" (a model in mace-torch's cuEquivariance layout: install ionmd[cuda], or "
+                "convert it back with mace_convert_cueq_e3nn where it was made)"
+                if "cuequivariance" in str(exc) else "")
+        raise ExportError(f"cannot read {path}: it needs the module {exc.name}{hint}") from exc
     except Exception as exc:
         raise ExportError(
             f"cannot read {path} as a MACE model file ({type(exc).__name__}: {exc}); "
             "expected a `.model` file written by mace_run_train (torch.save of the model, "
             "under e3nn 0.4 or later)") from exc
+    _refuse_other_family(model, path)
     if isinstance(model, dict) and "model" in model:
         model = model["model"]
     needed = ("atomic_numbers", "r_max", "num_interactions", "interactions")
@@ -63,7 +73,11 @@ def load_mace_model(path: str | Path):
             f"{path} does not hold a MACE model (found {type(model).__name__}); pass the "
             "`.model` file that mace_run_train writes (not a checkpoint `.pt` state dict)"
         )
-    if old_e3nn:
+    if cueq_layout(model):
+        # mace-torch's conversion builds a fresh model under the installed e3nn, so it
+        # also covers cuEquivariance files pickled under e3nn 0.4
+        return from_cueq_layout(model, path)
+    if old_e3nn or _older_e3nn_modules(model):
         try:
             model = rebuild_mace_model(model)
         except Exception as exc:
@@ -77,6 +91,107 @@ def load_mace_model(path: str | Path):
                 "0.3.6 and 0.3.10 wrote them); the part named here is not one of them: "
                 "please report it with the mace-torch version that wrote the file") from exc
     return model
+
+
+def _check_model_path(path: Path) -> None:
+    """Before mace-torch is imported (~20 s): the file must exist."""
+    if path.is_dir():
+        raise ExportError(f"{path} is a directory: give the MACE `.model` file in it")
+    if not path.is_file():
+        raise ExportError(f"MACE model file {path} does not exist")
+
+
+def _torchscript_members(path: Path) -> Optional[list]:
+    """Member names of a TorchScript archive, None for anything else (``torch.save``
+    files are zip archives too, without ``constants.pkl``)."""
+    import zipfile
+
+    if not zipfile.is_zipfile(path):
+        return None
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+    if not any(n.split("/", 1)[-1] == "constants.pkl" for n in names):
+        return None
+    return names
+
+
+def _refuse_torchscript_archive(path: Path) -> None:
+    """TorchScript files hold compiled code that cannot be rebuilt or re-exported (torch.load
+    would quietly hand them to torch.jit.load): say which file to pass instead."""
+    names = _torchscript_members(path)
+    if names is None:
+        return
+    if any(n.endswith("extra/ionmd/metadata") for n in names):
+        raise ExportError(f"{path} is already an ionmd model file: give it to pair_style "
+                          "ionmd as it is (ionmd inspect shows its metadata)")
+    if any(n.endswith("code/__torch__/mace/calculators/lammps_mace.py") for n in names):
+        raise ExportError(f"{path} is a MACE model compiled for MACE's own LAMMPS pair style "
+                          "(create_lammps_model's *-lammps.pt): pass the plain `.model` file "
+                          "it was made from")
+    if any("code/__torch__/mace/" in n for n in names):
+        raise ExportError(f"{path} is a compiled (TorchScript) MACE model, such as the "
+                          "*_compiled.model of mace_run_train: pass the plain `.model` file "
+                          "mace_run_train writes next to it")
+    if any("code/__torch__/sevenn/" in n for n in names):
+        raise ExportError(f"{path} is a deployed SevenNet model, not a MACE one: export the "
+                          "SevenNet checkpoint it came from with `ionmd export sevennet`")
+    raise ExportError(f"{path} is a TorchScript file, not a MACE `.model` file: pass the "
+                      "`.model` file that mace_run_train writes")
+
+
+def _refuse_other_family(obj, path: Path) -> None:
+    """Checkpoints of the other families ionmd exports: name their command."""
+    if isinstance(obj, dict) and "model_state_dict" in obj and "config" in obj:
+        raise ExportError(f"{path} is a SevenNet checkpoint, not a MACE model: export it "
+                          "with `ionmd export sevennet`")
+    if type(obj).__name__ == "MLIPInferenceCheckpoint":
+        raise ExportError(f"{path} is a fairchem (eSEN) checkpoint, not a MACE model: export "
+                          "it with `ionmd export esen`")
+
+
+def cueq_layout(model) -> bool:
+    """Whether ``model`` holds mace-torch's cuEquivariance blocks (the layout of
+    ``--enable_cueq --only_cueq`` training and ``mace_convert_e3nn_cueq``)."""
+    return any(type(m).__module__.startswith("cuequivariance") for m in model.modules())
+
+
+def from_cueq_layout(model, path: Path):
+    """``model`` converted to mace-torch's e3nn layout by its own converter
+    (``mace.cli.convert_cueq_e3nn``), which rebuilds it under the installed e3nn."""
+    import torch
+    from mace.cli.convert_cueq_e3nn import run
+
+    previous = torch.get_default_dtype()
+    try:
+        converted = run(input_model=model, device="cpu", return_model=True)
+    except Exception as exc:
+        raise ExportError(
+            f"{path} is in mace-torch's cuEquivariance layout and mace-torch's converter "
+            f"could not turn it back into the e3nn layout ({type(exc).__name__}: "
+            f"{_first_line(exc)}): convert it with mace_convert_cueq_e3nn where it was "
+            "trained and export that file (add --kernels cueq for GPU kernels)") from exc
+    finally:
+        torch.set_default_dtype(previous)     # the converter sets the model's dtype globally
+    if cueq_layout(converted):
+        raise ExportError(f"mace-torch's converter left cuEquivariance blocks in {path}: "
+                          "convert it with mace_convert_cueq_e3nn and export that file")
+    print(f"ionmd: note: {path.name} is in mace-torch's cuEquivariance layout: converted to "
+          "the e3nn layout with mace-torch's convert_cueq_e3nn (export with --kernels cueq "
+          "for cuEquivariance GPU kernels)", file=sys.stderr)
+    return converted.eval()
+
+
+def _older_e3nn_modules(model) -> list[str]:
+    """e3nn modules pickled by e3nn 0.4 that hold no generated code (which
+    :class:`_tolerant_e3nn_unpickling` sees): e3nn 0.5 and later give SphericalHarmonics
+    a ``sph_func``, which 0.4's lacks and its TorchScript cannot redefine."""
+    import e3nn
+
+    if e3nn.__version__.startswith("0.4."):
+        return []
+    return [name for name, m in model.named_modules()
+            if type(m).__name__ == "SphericalHarmonics"
+            and type(m).__module__.startswith("e3nn.") and not hasattr(m, "sph_func")]
 
 
 class _tolerant_e3nn_unpickling:
@@ -420,9 +535,12 @@ def build_mace_module(model_file: str | Path, *, dtype: str = "float64",
         return wrapper, meta
 
     wrapper, meta = eager()
+    reference = EagerReference(wrapper, meta)   # before e3nn compiles submodules in place
     if stages:
         try:
-            return _staged_module(wrapper, meta), meta
+            module = _staged_module(wrapper, meta)
+            reference.check(module, f"the MACE export of {Path(model_file).name}")
+            return module, meta
         except ExportError as exc:
             print(f"ionmd: note: exporting {Path(model_file).name} without per-layer stages "
                   f"({_layout(wrapper.model)}): {_first_line(exc)}", file=sys.stderr)
@@ -432,7 +550,9 @@ def build_mace_module(model_file: str | Path, *, dtype: str = "float64",
         scripted = jit.compile(wrapper)
     except Exception as exc:
         raise ExportError(f"TorchScript compilation of the MACE model failed: {exc}") from exc
-    return torch.jit.freeze(scripted), meta
+    module = torch.jit.freeze(scripted)
+    reference.check(module, f"the MACE export of {Path(model_file).name}")
+    return module, meta
 
 
 # `memory auto` switches to recomputing stages above this many edges per rank. With fused
@@ -564,6 +684,7 @@ def export_mace(model_file: str | Path, output: str | Path = "mace.pt", *,
     pathlib.Path
         The written file.
     """
+    _check_model_path(Path(model_file))     # before mace-torch's slow import
     # MACE files pickle whole modules; torch >= 2.6 refuses that by default.
     os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
     from ionmd.export.kernels import check_cueq_method, check_kernels, default_cueq_method

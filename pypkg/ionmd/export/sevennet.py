@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Optional
 
 from ionmd.errors import ExportError
-from ionmd.export.contract import SUPPORTED_DTYPES, ModelMetadata, save_torchscript, sha256_of
+from ionmd.export.contract import (SUPPORTED_DTYPES, EagerReference, ModelMetadata,
+                                   save_torchscript, sha256_of)
 
 # Modules that compute what the pair style computes itself (forces, virial, total energy).
 _CALLER_SIDE_MODULES = ("force_output", "reduce_total_enegy", "reduce_total_energy")
@@ -96,10 +97,32 @@ def float64_state(net32, net64, torch) -> dict:
     return state
 
 
+# Pretrained names that sevenn.util.pretrained_name_to_path knows (either prefix, any
+# case) -> the sevenn._const attribute holding the checkpoint's path in the wheel.
+_PRETRAINED = {
+    "0": "SEVENNET_0_11Jul2024", "0_11jul2024": "SEVENNET_0_11Jul2024",
+    "0_11july2024": "SEVENNET_0_11Jul2024", "0_22may2024": "SEVENNET_0_22May2024",
+    "l3i5": "SEVENNET_l3i5", "mf-0": "SEVENNET_MF_0", "mf-ompa": "SEVENNET_MF_ompa",
+    "omat": "SEVENNET_omat", "omni": "SEVENNET_omni", "omni-i8": "SEVENNET_omni_i8",
+    "omni-i12": "SEVENNET_omni_i12",
+}
+
+
+def _pretrained_attribute(name: str) -> Optional[str]:
+    """The sevenn._const attribute of a pretrained name, None if it is not one."""
+    lower = name.lower()
+    for prefix in ("7net-", "sevennet-"):
+        if lower.startswith(prefix):
+            return _PRETRAINED.get(lower[len(prefix):])
+    return None
+
+
 def resolve_checkpoint(model: str | Path) -> Path:
-    """A pretrained name known to ``sevenn`` (``7net-0``, ``7net-l3i5``, ``7net-mf-0``)
-    or a checkpoint path -> the checkpoint file, without any download."""
-    from sevenn.util import pretrained_name_to_path
+    """A pretrained name known to ``sevenn`` (``7net-0``, ``7net-l3i5``, ``7net-mf-0``, ...)
+    or a checkpoint path -> the checkpoint file, without any download: a name whose file
+    is neither in the wheel nor in sevenn's download cache (``~/.cache/sevennet``) is
+    refused with where to get it."""
+    import os.path
 
     path = Path(model)
     if path.is_file():
@@ -107,20 +130,29 @@ def resolve_checkpoint(model: str | Path) -> Path:
     if path.is_dir():
         raise ExportError(f"{path} is a directory: give the checkpoint file in it "
                           "(checkpoint_best.pth of `sevenn train`)")
-    try:
-        resolved = Path(pretrained_name_to_path(str(model)))
-    except Exception as exc:
+    attribute = _pretrained_attribute(str(model))
+    if attribute is None:
         raise ExportError(
             f"{model!r} is neither a file nor a SevenNet pretrained name "
-            "(try 7net-0, 7net-l3i5, 7net-mf-0 or a checkpoint path)"
-        ) from exc
-    if not resolved.is_file():
-        raise ExportError(
-            f"SevenNet model {model!r} is not shipped in the installed sevenn wheel "
-            f"({resolved} missing) and ionmd never downloads at run time: download the "
-            "checkpoint yourself and pass its path"
-        )
-    return resolved
+            f"(names: {', '.join('7net-' + n for n in _PRETRAINED if '_' not in n)}; "
+            "or a checkpoint path)")
+    _import_torch_sevenn()
+    from sevenn import _const
+
+    shipped = getattr(_const, attribute, None)
+    if shipped is None:
+        raise ExportError(f"the installed sevenn does not know the pretrained model "
+                          f"{model!r}: pass the path of its checkpoint file")
+    cached = shipped.replace(_const._prefix, os.path.expanduser("~/.cache/sevennet"))
+    for candidate in (shipped, cached):
+        if Path(candidate).is_file():
+            return Path(candidate)
+    url = _const.CHECKPOINT_DOWNLOAD_LINKS.get(shipped)
+    where = f"download it from {url}" if url else "get the checkpoint from SevenNet's releases"
+    raise ExportError(
+        f"SevenNet model {model!r} is not shipped in the installed sevenn wheel (nor in "
+        f"{Path(cached).parent}), and ionmd never downloads at run time: {where} and "
+        "pass the path of that file")
 
 
 def _torchscript_extras(path: Path) -> Optional[dict]:
@@ -162,12 +194,28 @@ def _refuse_non_checkpoint(path: Path) -> None:
                       "checkpoint (checkpoint_best.pth of `sevenn train`) instead")
 
 
+def _refuse_mace_model(path: Path) -> None:
+    """A MACE ``.model`` (a pickled module of mace.modules) is not a SevenNet checkpoint:
+    found from the pickle's class names, without unpickling it."""
+    import zipfile
+
+    if not zipfile.is_zipfile(path):
+        return
+    with zipfile.ZipFile(path) as archive:
+        pickles = [n for n in archive.namelist() if n.endswith("/data.pkl")]
+        text = archive.read(pickles[0]) if pickles else b""
+    if b"mace.modules" in text:
+        raise ExportError(f"{path} is a MACE model, not a SevenNet checkpoint: export it "
+                          "with `ionmd export mace`")
+
+
 def _load_sevennet_checkpoint(path: Path):
     """``sevenn.util.load_checkpoint`` with clear refusals of files that are not
     SevenNet training checkpoints."""
     from sevenn.util import load_checkpoint
 
     _refuse_non_checkpoint(path)
+    _refuse_mace_model(path)
     try:
         cp = load_checkpoint(str(path))
         config, state = cp.config, cp.model_state_dict
@@ -307,10 +355,14 @@ def build_sevennet_module(model: str | Path = "7net-0", *, dtype: str = "float32
 
     wrapper, meta = build_sevennet_eager(model, dtype=dtype, modal=modal, kernels=kernels,
                                          kernel_method=kernel_method)
+    reference = EagerReference(wrapper, meta)    # taken before anything is compiled
     if not stages:
-        return torch.jit.freeze(e3nn.util.jit.script(wrapper)), meta
-    scripted = e3nn.util.jit.script(build_staged(wrapper))
-    return checked_frozen_stages(scripted, meta, reference=wrapper), meta
+        module = torch.jit.freeze(e3nn.util.jit.script(wrapper))
+    else:
+        scripted = e3nn.util.jit.script(build_staged(wrapper))
+        module = checked_frozen_stages(scripted, meta, reference=wrapper)
+    reference.check(module, f"the SevenNet export of {model}")
+    return module, meta
 
 
 @contextlib.contextmanager
