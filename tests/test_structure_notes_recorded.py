@@ -97,6 +97,10 @@ def test_the_analysis_of_a_run_has_its_notes(folder, rounded_cif):
     brownian_run(RunDir.open(run), 600.0, seed=1, ea=0.3, d_1000=0.1)   # its files, run
     assert load_run_spec(run).structure_notes == run_json(run)["structure_notes"]
     assert len(load_run_spec(run).structure_notes) == 1
+    # and its results.json says them: what was analysed is the file as ionmd changed it
+    from ionmd.analysis.run_inputs import identity_of
+
+    assert identity_of(load_run_spec(run))["structure_notes"] == run_json(run)["structure_notes"]
 
 
 def test_an_ordering_is_in_run_json_with_its_method_and_seed(folder):

@@ -88,12 +88,16 @@ def dcd_origin_of(spec: RunSpec) -> dict:
 def identity_of(spec: RunSpec) -> dict:
     """Which run the results are of: its folder, structure, model, replica, temperature,
     the charges its sigma takes (``charges``: :func:`~ionmd.analysis.report.series_record`
-    says where a series' runs take others), and ``settings_notes``, where how its settings
-    were found should be said: :attr:`RunSpec.settings_notes`)."""
+    says where a series' runs take others), ``settings_notes``, where how its settings
+    were found should be said (:attr:`RunSpec.settings_notes`), and ``structure_notes``,
+    what ionmd did to the structure file it ran (rounding, ordering, supercell: run.json's,
+    :attr:`RunSpec.structure_notes`)."""
     return {"run": str(spec.path), "structure": spec.structure, **model_of(spec),
             "replica": spec.replica, "temperature_K": spec.temperature_K,
             **({"charges": dict(spec.charges)} if spec.charges else {}),
-            **({"settings_notes": list(spec.settings_notes)} if spec.settings_notes else {})}
+            **({"settings_notes": list(spec.settings_notes)} if spec.settings_notes else {}),
+            **({"structure_notes": list(spec.structure_notes)}
+               if spec.structure_notes else {})}
 
 
 def model_of(spec: RunSpec) -> dict:
