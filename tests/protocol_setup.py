@@ -69,7 +69,7 @@ def rocksalt_cell(a: float = 5.1, reps: int = 2) -> Atoms:
 
 def frozen_framework_template(path: Path) -> Path:
     """The md template with the Cl atoms (type 2) held still: a user template."""
-    from ionmd.protocols.execute import INPUTS
+    from ionmd.protocols.md_input import INPUTS
 
     text = (INPUTS / "md.lmp").read_text().replace(
         "$ensemble", "$ensemble\ngroup           cl type 2\nvelocity        cl set 0 0 0\n"
@@ -82,7 +82,7 @@ def killed_then_resumed_template(path: Path, killed_at: int, resumed: str) -> st
     """The md template whose first piece ends itself at step ``killed_at`` without
     finishing (as a killed run: its restarts before, its rows beyond them), and whose
     resumed pieces run the LAMMPS lines ``resumed`` before their run."""
-    from ionmd.protocols.execute import INPUTS
+    from ionmd.protocols.md_input import INPUTS
 
     text = (INPUTS / "md.lmp").read_text().replace(
         "run             $steps upto",
@@ -115,7 +115,7 @@ def run_quench_losing_atoms(folder: Path):
     """One short conductivity run (fcc cell, Morse model) of the md template followed by
     :data:`QUENCH`, executed for real: its run directory, status and first log's text."""
     from ionmd.protocols import execute, plan_runs
-    from ionmd.protocols.execute import INPUTS
+    from ionmd.protocols.md_input import INPUTS
 
     text = (INPUTS / "md.lmp").read_text()
     assert MD_RUN_LINE in text, "the md template's run line changed: update MD_RUN_LINE"

@@ -162,7 +162,7 @@ def sparse_rows(tmp_path_factory):
     and kicks atom 1 out of the box at step MORSE_KICK; and LAMMPS's own step of the loss
     (the run's input again, with ``thermo 1``)."""
     from ionmd.protocols import execute, plan_runs
-    from ionmd.protocols.execute import INPUTS
+    from ionmd.protocols.md_input import INPUTS
     from protocol_setup import fcc_cell, morse_model, short
 
     tmp = tmp_path_factory.mktemp("sparse")

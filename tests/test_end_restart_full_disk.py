@@ -34,7 +34,7 @@ from ionmd.analysis.run_spec import load_run_spec
 from ionmd.analysis.trajectory import read_frames
 from ionmd.lammps.restart import restart_complete, restart_step
 from ionmd.protocols import execute, plan_runs
-from ionmd.protocols.execute import END_RESTART
+from ionmd.protocols.restarts import END_RESTART
 from protocol_setup import fcc_cell, morse_model, short
 
 PART = END_RESTART + ".part"
@@ -158,7 +158,7 @@ def test_end_restart_cut_in_place_is_removed_not_trusted(tmp_path, model):
     is left to bring back, so the cut file goes (a resume would read it)."""
     from types import SimpleNamespace
 
-    from ionmd.protocols.execute import _settle_end_restart
+    from ionmd.protocols.restarts import _settle_end_restart
 
     rd, whole = _completed_at_60(tmp_path / "src", model)
     run = SimpleNamespace(path=tmp_path / "in_place")

@@ -22,8 +22,9 @@ from ionmd.lammps.log import parse_thermo, parse_thermo_pieces
 from ionmd.lammps.process import process_group_alive
 from ionmd.lammps.restart import restart_complete, restart_step
 from ionmd.protocols import execute, plan_runs
-from ionmd.protocols.execute import (END_RESTART, INPUTS, _newest_restart, launch,
-                                     writes_end_restart)
+from ionmd.protocols.execute import launch
+from ionmd.protocols.md_input import INPUTS
+from ionmd.protocols.restarts import END_RESTART, _newest_restart, writes_end_restart
 from ionmd.protocols.rundir import RunDir
 from ionmd.sweep.goal import _end_step
 from protocol_setup import fcc_cell, morse_model, short

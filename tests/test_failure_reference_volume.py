@@ -17,7 +17,7 @@ import pytest
 
 from ionmd.cli import main
 from ionmd.protocols import plan_runs, run_all
-from ionmd.protocols.execute import render_md
+from ionmd.protocols.md_input import render_md
 from protocol_setup import fcc_cell, morse_model, short
 
 LIMIT = 0.05          # |V/V0 - 1| of fix halt: below the relaxation's change (~6 %)

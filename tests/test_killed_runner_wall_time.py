@@ -30,8 +30,8 @@ import pytest
 
 from ionmd.lammps.process import process_group_alive
 from ionmd.protocols import plan_runs
-from ionmd.protocols.execute import (PROGRESS_EVERY_S, PROGRESS_FIRST_S, PROGRESS_SOON_S,
-                                     finish, wait_run)
+from ionmd.protocols.execute import PROGRESS_EVERY_S, PROGRESS_FIRST_S, PROGRESS_SOON_S, wait_run
+from ionmd.protocols.outcome import finish
 from ionmd.protocols.rundir import PIECE_TIMES, RunDir, piece_wall_seconds
 from protocol_setup import fcc_cell, morse_model, short
 

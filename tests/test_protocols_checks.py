@@ -99,7 +99,7 @@ def test_barostat_coupling_follows_the_cell(tmp_path, morse):
     """couple auto: tri on a triclinic box (LAMMPS's aniso would hold the cell angles,
     scalexy/xz/yz yes), aniso on an orthogonal one (tri is refused there), aniso with
     the Berendsen barostat (no tri); fix box/relax gets the same keyword."""
-    from ionmd.protocols.execute import render_md
+    from ionmd.protocols.md_input import render_md
 
     def lines(proto, atoms, where):
         (rd,) = plan_runs(proto, atoms, morse, tmp_path / where, name="x")
@@ -123,7 +123,7 @@ def test_a_directory_written_before_input_versions_resumes_with_its_input(tmp_pa
     """Run directories written before `rot no` and `couple auto` (no ``inputs_version``
     in settings.json; couple recorded as ``aniso``, the default then) are reopened by the
     same command and keep the input they started with."""
-    from ionmd.protocols.execute import render_md
+    from ionmd.protocols.md_input import render_md
     from ionmd.protocols.rundir import SETTINGS, RunDir
 
     proto = short("conductivity")

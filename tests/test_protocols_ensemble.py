@@ -34,7 +34,8 @@ import pytest
 
 from ionmd.lammps.log import parse_thermo
 from ionmd.protocols import get_protocol, plan_runs
-from ionmd.protocols.execute import INPUTS, execute, render_md
+from ionmd.protocols.execute import execute
+from ionmd.protocols.md_input import INPUTS, render_md
 from protocol_setup import fcc_cell
 
 pytestmark = pytest.mark.slow

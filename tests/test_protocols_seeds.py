@@ -8,7 +8,7 @@ import json
 import re
 
 from ionmd.protocols import plan_runs
-from ionmd.protocols.execute import render_md
+from ionmd.protocols.md_input import render_md
 from ionmd.protocols.rundir import SETTINGS, velocity_seed
 from protocol_setup import fcc_cell, short
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from ionmd.protocols import execute, plan_runs
-from ionmd.protocols.execute import INPUTS
+from ionmd.protocols.md_input import INPUTS
 from protocol_setup import fcc_cell, morse_model, short
 
 PUSH_OUT = ("change_box      all boundary p p f\ngroup           kick id 1\n"

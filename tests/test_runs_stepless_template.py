@@ -13,7 +13,7 @@ import re
 import pytest
 
 from ionmd.protocols import execute, plan_runs
-from ionmd.protocols.execute import INPUTS
+from ionmd.protocols.md_input import INPUTS
 from protocol_setup import fcc_cell, morse_model, short
 
 

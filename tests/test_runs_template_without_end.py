@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from ionmd.protocols import execute, plan_runs
-from ionmd.protocols.execute import INPUTS
+from ionmd.protocols.md_input import INPUTS
 from protocol_setup import fcc_cell, morse_model, short
 
 END = 'print           "IONMD_END step $$(step) temp $$(temp) vol $$(vol)"'

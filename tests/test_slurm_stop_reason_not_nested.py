@@ -3,7 +3,7 @@ after a requeue) raises with the status an earlier job left: its reason ("timed 
 SLURM job 7 ...; stopped by SIGTERM after step ...") was wrapped whole inside the new
 job's, one more "timed out: SLURM job" per requeue. Now the run's own account is kept only
 where this stop's LAMMPS wrote it ("stopped by SIG...", as
-:func:`ionmd.protocols.execute._finish` does).
+:func:`ionmd.protocols.outcome._finish` does).
 
 Reference: the job ids and the count of each job's text in the recorded reason.
 """

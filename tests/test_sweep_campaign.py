@@ -163,7 +163,7 @@ def test_more_replicas_and_a_moved_campaign_reopen_the_runs_they_have(folder):
 
     from ionmd.errors import IonmdError
 
-    from ionmd.protocols.execute import INPUTS
+    from ionmd.protocols.md_input import INPUTS
 
     (folder / "md.lmp").write_text((INPUTS / "md.lmp").read_text())
     path = write_campaign(folder, replicas=1, temperatures=(600,))
@@ -188,7 +188,7 @@ def test_more_replicas_and_a_moved_campaign_reopen_the_runs_they_have(folder):
 def test_submit_exits_as_ionmd_run_does(folder, capsys):
     """A local campaign whose run stops on a LAMMPS error: `sweep submit` exits 3 (as
     `ionmd run`), also the next time, when the failed run is left alone."""
-    from ionmd.protocols.execute import INPUTS
+    from ionmd.protocols.md_input import INPUTS
 
     (folder / "bad.lmp").write_text((INPUTS / "md.lmp").read_text() + "\nthis_is_no_command\n")
     path = write_campaign(folder, temperatures=(600,), duration_ps=0.05, discard_ps=0.01,

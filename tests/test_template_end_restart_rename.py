@@ -21,7 +21,8 @@ from ionmd.analysis.run_spec import load_run_spec
 from ionmd.analysis.trajectory import read_frames
 from ionmd.lammps.restart import restart_complete, restart_step
 from ionmd.protocols import execute, plan_runs
-from ionmd.protocols.execute import END_RESTART, INPUTS
+from ionmd.protocols.md_input import INPUTS
+from ionmd.protocols.restarts import END_RESTART
 from protocol_setup import fcc_cell, morse_model, short
 
 PART = END_RESTART + ".part"

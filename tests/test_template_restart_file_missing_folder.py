@@ -12,7 +12,7 @@ Reference: real ``lmp`` + the plugin (Morse cell) and its error line.
 from __future__ import annotations
 
 from ionmd.protocols import execute, plan_runs
-from ionmd.protocols.execute import INPUTS
+from ionmd.protocols.md_input import INPUTS
 from protocol_setup import fcc_cell, morse_model, short
 
 

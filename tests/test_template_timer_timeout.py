@@ -17,7 +17,7 @@ import pytest
 from ionmd.analysis.run_records import run_record, stop_text
 from ionmd.lammps.restart import restart_step
 from ionmd.protocols import execute, plan_runs
-from ionmd.protocols.execute import INPUTS
+from ionmd.protocols.md_input import INPUTS
 from protocol_setup import fcc_cell, morse_model, short
 
 RUN = "run             $steps upto"

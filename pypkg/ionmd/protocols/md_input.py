@@ -1,0 +1,181 @@
+"""A run piece's LAMMPS input: the protocol's template (:data:`INPUTS`, or the
+protocol's own) rendered for piece ``k``, fresh or resumed from a restart file, with the
+thermostat, barostat, ``fix halt`` and the order of the restart files the piece writes."""
+
+from __future__ import annotations
+
+import re
+import string
+from pathlib import Path
+
+from ionmd.errors import IonmdError
+from ionmd.protocols.prepare import data_file_triclinic, resolve_couple
+from ionmd.protocols.presets import Protocol
+from ionmd.protocols.rundir import DATA, RunDir
+
+
+def _inputs_dir() -> Path:
+    """The ``inputs/`` templates: installed next to the package by the wheel (CMake
+    install rule), or the repository's own directory when run from a checkout."""
+    installed = Path(__file__).resolve().parents[1] / "inputs"
+    return installed if installed.is_dir() else Path(__file__).resolve().parents[3] / "inputs"
+
+
+INPUTS = _inputs_dir()
+
+
+def template_path(rd: RunDir) -> Path:
+    return protocol_template(rd.protocol)
+
+
+def protocol_template(p: Protocol) -> Path:
+    """The input template a protocol's runs render: its own, else the preset's."""
+    path = Path(p.template) if p.template else INPUTS / f"{p.family}.lmp"
+    if not path.is_file():
+        raise IonmdError(f"input template {path} not found; give an existing file as "
+                         f"'template', or reinstall ionmd (`make install`), which installs the templates")
+    return path
+
+
+V0_RE = re.compile(r"^IONMD_V0 (\S+)\s*$", re.M)
+"""The line the first piece prints with the volume at the start of its MD."""
+
+
+def halt_reference_volume(rd: RunDir) -> float:
+    """V0 of ``fix halt`` in a resumed piece: the volume at the start of the MD (after
+    the relaxation), as the first piece printed it, so that every piece checks against
+    the same volume the failure analysis compares with. A directory whose first piece
+    predates that line checked against the data file's volume and keeps it.
+
+    Raises
+    ------
+    IonmdError
+        If the first piece's log is gone.
+    """
+    from ase.io import read
+
+    log = rd.piece(0)["log"]
+    if not log.is_file():
+        raise IonmdError(f"{log} is missing: its IONMD_V0 line is the reference volume of "
+                         f"fix halt; restore it, or delete the pieces' files and restart.* "
+                         f"to rerun from the start")
+    found = V0_RE.search(log.read_text(errors="replace"))
+    if found:
+        return float(found.group(1))
+    return float(read(rd.path / DATA, format="lammps-data", atom_style="atomic").get_volume())
+
+
+def render_md(rd: RunDir, k: int, restart: Path | None) -> str:
+    """Input text of piece ``k`` (fresh when ``restart`` is None)."""
+    p, T0 = rd.protocol, rd.temperature
+    T1 = p.temperature_end if p.temperature_end is not None else T0
+    P0 = p.pressure_bar
+    P1 = p.pressure_end_bar if p.pressure_end_bar is not None else P0
+    tdamp, pdamp = p.tdamp_fs / 1000.0, p.pdamp_fs / 1000.0
+    version = rd.inputs_version
+    if version < 2:
+        # written before versions were recorded: the coupling it ran with (a directory
+        # recorded with aniso, the default then, is reopened by today's default auto)
+        couple = "aniso" if p.couple == "auto" else p.couple
+    else:
+        couple = resolve_couple(p, data_file_triclinic(rd.path / DATA))
+    if p.thermostat == "nose-hoover":
+        ens = (f"fix             ens all nvt temp {T0} {T1} {tdamp}" if p.ensemble == "nvt" else
+               f"fix             ens all npt temp {T0} {T1} {tdamp} {couple} {P0} {P1} {pdamp}")
+    else:
+        ens = ("fix             ens all nve\n"
+               f"fix             tstat all temp/berendsen {T0} {T1} {tdamp}")
+        if p.ensemble == "npt":
+            ens += (f"\nfix             pstat all press/berendsen {couple} {P0} {P1} {pdamp} "
+                    f"modulus {p.berendsen_modulus_bar}")
+    if restart is None:
+        start = f"read_data       {DATA}"
+        prepare = []
+        if p.relax:
+            if p.ensemble == "npt":
+                prepare.append(f"fix             relax all box/relax {couple} {P0}")
+            prepare += ["minimize        1.0e-8 1.0e-4 200 2000"]
+            if p.ensemble == "npt":
+                prepare.append("unfix           relax")
+            prepare.append("reset_timestep  0")
+        # Maxwell-Boltzmann velocities without total momentum (`mom yes`: the 3N - 3
+        # degrees of freedom LAMMPS's temperature counts). Not `rot yes`: under periodic
+        # boundaries angular momentum is no constant of motion, and zeroing it takes 3 more
+        # degrees of freedom out of the draw than the temperature accounts for (kept for
+        # version-1 directories, which started that way)
+        rot = "yes" if version < 2 else "no"
+        prepare.append(f"velocity        all create {T0} {rd.velocity_seed} mom yes rot {rot} "
+                       f"dist gaussian")
+        prepare = "\n".join(prepare)
+    else:
+        start, prepare = f"read_restart    {restart.name}", ""
+    halt = ""
+    if p.halt_volume_change is not None:
+        # V0: the volume the MD starts from (after the relaxation, as the failure analysis
+        # measures it), fixed by the first piece: a cell the relaxation changed by a few %
+        # has not failed by that much
+        v0 = "$(vol:%.12g)" if restart is None else f"{halt_reference_volume(rd):.12g}"
+        halt = ((f'print           "IONMD_V0 {v0}"\n' if restart is None else "")
+                + f"variable        dvol equal abs(vol/{v0}-1.0)\n"
+                f"fix             halt all halt {p.halt_check_every} v_dvol > "
+                f"{p.halt_volume_change} error soft message yes")
+    subs = dict(start=start, model=str(rd.model.resolve()), elements=" ".join(rd.elements),
+                prepare=prepare, timestep=p.timestep_fs / 1000.0, ensemble=ens, halt=halt,
+                thermo_every=p.thermo_every, dump_every=p.dump_every,
+                trajectory=rd.piece(k)["trajectory"].name,
+                dump_modify="dump_modify     traj unwrap yes" if p.ensemble == "nvt" else "",
+                restart_every=p.restart_every, restart_files=_restart_order(restart),
+                steps=rd.target_step, data=DATA,
+                temperature=T0, pressure=P0, seed=rd.velocity_seed)
+    try:
+        text = string.Template(template_path(rd).read_text()).substitute(subs)
+    except (KeyError, ValueError) as exc:
+        raise IonmdError(f"template {template_path(rd)} uses an unknown placeholder {exc}; "
+                         f"known: {', '.join(sorted(subs))}") from exc
+    return _restart_order_kept(without_end_restart_rename(text), restart)
+
+
+TEMPLATE_END_RENAME_RE = re.compile(
+    r"""(?P<arg>(?<=["'])[ \t]+(["'])shell[ \t]+mv[ \t]+restart\.end\.part[ \t]+restart\.end\2)"""
+    r"""|(?P<line>^[ \t]*shell[ \t]+mv[ \t]+restart\.end\.part[ \t]+restart\.end[ \t]*$)""",
+    re.M)
+"""The rename of restart.end.part that md.lmp made itself until 3f3dfc6 (``if ... then
+"write_restart restart.end.part" "shell mv restart.end.part restart.end"``), as user
+templates copied from it still make it: as a further command of an ``if`` (after another
+quoted one), or on a line of its own."""
+
+
+def without_end_restart_rename(text: str) -> str:
+    """A rendered input without the template's own rename of restart.end.part to
+    restart.end: ionmd renames it once LAMMPS wrote it whole (:func:`_settle_end_restart`).
+    LAMMPS does not check a restart file's last write, so the template's ``shell mv`` put
+    a file a full disk had cut over the whole restart.end, which ionmd then had to remove:
+    an extension started over from restart.a/b (or from step 0) where the piece before
+    had ended whole."""
+    return TEMPLATE_END_RENAME_RE.sub(
+        lambda m: "" if m.group("arg") else
+        "# shell mv restart.end.part restart.end: done by ionmd once the file is whole", text)
+
+
+TEMPLATE_RESTART_AB_RE = re.compile(r"^([ \t]*restart[ \t]+\d+[ \t]+)restart\.a[ \t]+restart\.b"
+                                    r"(?=[ \t]*(?:#.*)?$)", re.M)
+"""md.lmp's ``restart`` line before ``$restart_files`` (90ad165), as user templates copied
+from it still write it: restart.a always first."""
+
+
+def _restart_order_kept(text: str, restart: Path | None) -> str:
+    """A rendered input whose ``restart N restart.a restart.b`` (a template written
+    before ``$restart_files``) names the files in :func:`_restart_order`: a piece resumed
+    from restart.a wrote it first, in place over the state it resumed from."""
+    return TEMPLATE_RESTART_AB_RE.sub(lambda m: m.group(1) + _restart_order(restart), text)
+
+
+def _restart_order(restart: Path | None) -> str:
+    """restart.a and restart.b in the order a piece's ``restart`` command writes them
+    (LAMMPS writes the first named first, whatever it resumed from): a piece resumed from
+    restart.a writes restart.b first, so that its first write (in place: a kill or a full
+    disk leaves it cut) never takes the state it resumed from. 'restart.a restart.b'
+    wrote a piece resumed from restart.a (restart.b cut by a full disk) over restart.a
+    first: a kill there left no whole restart file, and the run started over."""
+    return ("restart.b restart.a" if restart is not None and restart.name == "restart.a"
+            else "restart.a restart.b")
