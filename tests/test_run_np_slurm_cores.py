@@ -54,3 +54,9 @@ def test_np_with_the_module_runner_is_refused_before_anything_is_written(inputs,
     err = capsys.readouterr().err
     assert "--runner module" in err and "--runner subprocess" in err
     assert not (tmp_path / "runs").exists() and ran == []
+    # a dry run plans what the run would refuse: refused alike (cores are checked only
+    # where the runs will run, the runner anywhere)
+    assert ionmd_run(inputs, tmp_path / "runs", "--np", "2", "--runner", "module",
+                     "--dry-run") == 1
+    assert "--runner module" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()

@@ -46,11 +46,11 @@ def _cmd_run(args: argparse.Namespace) -> None:
     if args.template:
         put("template", str(Path(args.template).resolve()), f"--template {args.template}")
     protocol = get_protocol(args.protocol, **overrides)
-    if not args.dry_run:
-        if args.runner == "module" and args.np > 1:   # before any run directory is written
-            raise IonmdError(f"--np {args.np} with --runner module: the module runner runs "
-                             f"LAMMPS in this Python process on one rank; for --np {args.np} "
-                             f"use --runner subprocess (mpirun -np N lmp)")
+    if args.runner == "module" and args.np > 1:   # before any run directory is written
+        raise IonmdError(f"--np {args.np} with --runner module: the module runner runs "
+                         f"LAMMPS in this Python process on one rank; for --np {args.np} "
+                         f"use --runner subprocess (mpirun -np N lmp)")
+    if not args.dry_run:    # the cores of this machine: a dry run may plan for another
         _check_cores(args.np, args.oversubscribe)
     # a disordered file is ordered in the protocol's supercell, which then is not repeated
     loaded = load_structure(args.structure, dataclasses.replace(order_options(args),
