@@ -8,7 +8,7 @@ import pytest
 from ionmd.sweep.allocate import TemperatureRun
 from ionmd.sweep.goal import series_point, series_quantity
 
-STILL_K = 1000.0
+STILL_K, BROKEN_K = 1000.0, 1300.0
 
 LI_D = {"direction": "xyz", "species": "Li", "D": -7.0e-6, "D_ci95": [0.0, 0.0],
         "flags": [], "n_ions": 16}
@@ -39,7 +39,8 @@ def test_with_charges_the_note_names_sigma_t_in_its_unit():
 def goal_runs(tmp_path_factory):
     """A goal campaign (1000-1400 K) planned, each run a Brownian trajectory of 16 Li
     (``sweep_setup.brownian_run``, D 1 A^2/ps at 1000 K) but that at 1000 K, whose Li stand
-    still (D 0), with a LAMMPS loop time (the goal's cost); and the goal's view of them
+    still (D 0), with a LAMMPS loop time (the goal's cost); at 1300 K one whose run.json
+    discards more than the run (an analysis error); and the goal's view of them
     (``measure``), taken before any test's round changes the campaign: (campaign, runs,
     measured)."""
     from ionmd.sweep import load_campaign, plan_campaign
@@ -49,13 +50,16 @@ def goal_runs(tmp_path_factory):
     path = goal_campaign(tmp_path_factory.mktemp("goal") / "camp",
                          'sigma_300K_factor = 2, budget = "1 h", step = "1ps"')
     # the synthetic ions are points that walk through each other: only a real overlap counts
-    path.write_text(path.read_text().replace("[analysis]\n", "[analysis]\ncollapse_fraction = 0.01\n"))
+    path.write_text(path.read_text().replace("[analysis]\n", "[analysis]\ncollapse_fraction = 0.01\n")
+                    .replace("[1000, 1200, 1400]", "[1000, 1200, 1300, 1400]"))
     campaign = load_campaign(path)
     runs = plan_campaign(campaign, create=True)
     for k, run in enumerate(runs):
         brownian_run(run.rundir, run.temperature, k, 0.2, 0.0 if run.temperature == STILL_K else 1.0)
         with open(run.rundir.path / "log.0.lammps", "a") as log:     # its cost, as LAMMPS says it
             log.write("Loop time of 1 on 1 procs for 15000 steps with 24 atoms\n")
+        if run.temperature == BROKEN_K:
+            run.rundir.write_json("run.json", {**run.rundir.read_json("run.json"), "discard_ps": 100.0})
     return campaign, runs, measure(campaign, runs)[0]
 
 
@@ -72,7 +76,7 @@ def test_measure_names_sigma_t_as_the_allocator_gets_it(goal_runs, tmp_path):
     from ionmd.cli import main
 
     _, runs, measured = goal_runs
-    assert len(measured) == len(runs)
+    assert sorted(m.temperature_K for m in measured) == [1000.0, 1200.0, 1400.0]
     assert {(m.quantity, m.unit) for m in measured} == {("the Nernst-Einstein sigma T", "mS K/cm")}
     hot = next(m for m in measured if m.temperature_K == 1200.0)
     folder = hot.key.rundir.path
@@ -92,17 +96,23 @@ def test_measure_names_sigma_t_as_the_allocator_gets_it(goal_runs, tmp_path):
 def test_a_goal_round_says_which_run_its_fit_left_out(goal_runs):
     """A round of the goal (``sweep submit`` prints its line) whose fit left a run out
     names it and why: Li standing still at 1000 K (its positions never change), so its
-    sigma T is not positive. Before, only a fit left with no run said so (Decision.describe,
-    which lists them, is printed nowhere): the round just extended or added a run."""
+    sigma T is not positive; and the 1300 K run whose analysis failed, which the goal's fit
+    never saw. Before, only a fit left with no run named the first (Decision.describe,
+    which lists them, is printed nowhere) and nothing the second: the round just extended
+    or added a run."""
     from ionmd.sweep.goal import advance_series, read_goal_state
 
     campaign, runs, _ = goal_runs
     still = next(run for run in runs if run.temperature == STILL_K)
+    broken = next(run for run in runs if run.temperature == BROKEN_K)
     done = advance_series(campaign, "licl", "licl")
     line = done.line(campaign.goal.budget, campaign.goal.unit)
     assert done.state in ("extended", "added", "goal_met", "budget_spent", "nothing_left"), line
     assert (f"left out: the Nernst-Einstein sigma T of run {still.path} at 1000 K" in line
             and "mS K/cm" in line and "did not diffuse" in line), line
-    assert sum("left out:" in part for part in line.split("; ")) == 1, line
+    assert (f"left out: the Nernst-Einstein sigma T of run {broken.path} at 1300 K: analysis "
+            f"error: " in line and "100" in line), line
+    assert sum("left out:" in part for part in line.split("; ")) == 2, line
     (record,) = read_goal_state(campaign)["series"]["licl/licl"]["rounds"]
-    assert len(record["left_out"]) == 1 and str(still.path) in record["left_out"][0]
+    assert [str(still.path) in w and str(broken.path) not in w for w in record["left_out"]] == [
+        True, False]

@@ -203,6 +203,30 @@ def uncharged_note(campaign: Campaign, structure: str, runs) -> str | None:
             f"{', ' if known else ''}{sorted(missing)[0]} = ...}}) or use charges = \"auto\"")
 
 
+def unmeasured(campaign: Campaign, runs, measured) -> list[str]:
+    """``"<what> of run <folder> at <T> K: <why>"`` of each completed run that gave
+    :func:`measure` nothing (a post-mortem failure, an analysis error: collect's
+    :func:`ionmd.analysis.aggregate.why_left_out` words, or no cost known), which the
+    allocator never sees and so cannot say is left out."""
+    from ionmd.analysis.aggregate import why_left_out
+    from ionmd.sweep.collect import cached_run_results, charges_for
+    from ionmd.sweep.state import classify
+
+    seen = {getattr(m.key, "path", m.key) for m in measured}     # keys: the campaign's runs
+    out = []
+    for run in runs:
+        if (run.path in seen or not run.rundir.path.is_dir()
+                or classify(run.rundir) != "completed"):
+            continue
+        res = {**cached_run_results(run, campaign, charges_for(campaign, run.structure)),
+               "temperature_K": run.temperature}
+        quantity, _ = series_quantity(res)
+        why = (why_left_out(res, "sigma_T") if series_point(res) is None else
+               "no cost per ps known (no finished LAMMPS run loop in its logs, nor in another run's)")
+        out.append(f"{quantity} of run {run.path} at {run.temperature:g} K: {why}")
+    return out
+
+
 def _end_step(campaign: Campaign, start: int, ps: float) -> int:
     """The step a run at ``start`` reaches after ``ps`` more, rounded up so that it ends
     where the next extension can resume: a whole number of frame intervals
@@ -252,18 +276,18 @@ def advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRoun
     except AnalysisError as exc:
         series.update(stopped="no_fit", spent=spent)
         write_goal_state(campaign, state)
-        return SeriesRound(key, "no_fit", None, spent,
-                           uncharged_note(campaign, structure, runs) or str(exc))
+        return SeriesRound(key, "no_fit", None, spent, uncharged_note(campaign, structure, runs)
+                           or "; left out: ".join([str(exc), *unmeasured(campaign, runs, measured)]))
     # the goal is met by the interval collect reports (PDG-scaled where the points scatter
     # more than their intervals say), not by the model's that ranks the options
     factor = decision.reported_factor
     record = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "factor": factor, "spent": spent,
               "runs_factor": decision.factor,
               "choice": decision.choice.describe() if decision.choice else None,
-              "left_out": decision.ignored_why}
-    # said every round: a run the fit leaves out (ions that did not diffuse) is never
-    # extended, and its temperature is no longer a candidate
-    left = "; ".join(f"left out: {why}" for why in decision.ignored_why)
+              "left_out": [*decision.ignored_why, *unmeasured(campaign, runs, measured)]}
+    # said every round: a run the fit leaves out (ions that did not diffuse, a failed
+    # analysis) is never extended, and its temperature is no longer a candidate
+    left = "; ".join(f"left out: {why}" for why in record["left_out"])
     stopped = ("goal_met" if factor <= goal.sigma_factor else
                "budget_spent" if spent >= goal.budget * (1 - 1e-9) else
                "nothing_left" if decision.choice is None else None)
