@@ -75,7 +75,7 @@ def test_lost_atoms_after_fix_halt_or_a_finished_run():
     found at the halt's forced output, mid-run), or the end of the run (``Loop time``: no
     row's output found it; at the step the run ended). Before, a halted run read as lost
     at the setup of its run, at step 0."""
-    from ionmd.lammps.log import find_lost_atoms
+    from ionmd.lammps.lost_atoms import find_lost_atoms
 
     header = "   Step   Temp   Atoms\n"
     halted = (header + "         0   300   32\n"

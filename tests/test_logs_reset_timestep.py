@@ -80,7 +80,7 @@ def test_loss_at_the_productions_setup_is_at_its_step(tmp_path):
     (was dated step 300)."""
     import re
 
-    from ionmd.lammps.log import find_lost_atoms
+    from ionmd.lammps.lost_atoms import find_lost_atoms
 
     run = nacl_dir(tmp_path / "nacl", temperature_K=T, dump_every=EVERY)
     proc = lmp(run, f"velocity all create {T} 12345 mom yes rot no dist gaussian\n"

@@ -14,7 +14,7 @@ import pytest
 
 from failure_nacl_runs import analyze, lmp, nacl_dir
 from ionmd.lammps.dcd import dcd_last_step
-from ionmd.lammps.log import find_lost_atoms
+from ionmd.lammps.lost_atoms import find_lost_atoms
 
 KICK, DUMP, THERMO, END = 1123, 100, 500, 1500
 

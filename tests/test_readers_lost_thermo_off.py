@@ -16,7 +16,7 @@ import subprocess
 import pytest
 
 from failure_nacl_runs import HEAD, POTENTIAL, nacl_dir
-from ionmd.lammps.log import find_lost_atoms
+from ionmd.lammps.lost_atoms import find_lost_atoms
 from lammps_runner import lammps_cmd
 from test_analysis_resumed_hand_runs import DUMP, END, KICK, KICKED, RESTART, piece_one
 

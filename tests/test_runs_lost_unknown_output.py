@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from ionmd.lammps.log import find_lost_atoms
+from ionmd.lammps.lost_atoms import find_lost_atoms
 from lammps_cells import lj_units_fcc_cell
 from lammps_runner import run_lmp
 

@@ -45,7 +45,8 @@ from typing import Sequence
 import numpy as np
 
 from ionmd.errors import AnalysisError
-from ionmd.lammps.log import find_lost_atoms, printed_column, printed_rows
+from ionmd.lammps.log import printed_column, printed_rows
+from ionmd.lammps.lost_atoms import find_lost_atoms
 from ionmd.structures.geometry import bonded_components
 
 MODES = ("lost_atoms", "volume_change", "nan_model", "nan_thermo", "nan_coordinates",
@@ -237,7 +238,7 @@ def detect_failures(*, steps: np.ndarray, timestep_fs: float, positions: np.ndar
 
 def _lost_atoms(thermo, texts: list[str], steps,
                 log_dir=None) -> tuple[list[tuple[str, int, str]], int | None]:
-    """LAMMPS's own "Lost atoms" error (dated by :func:`ionmd.lammps.log.find_lost_atoms`,
+    """LAMMPS's own "Lost atoms" error (dated by :func:`ionmd.lammps.lost_atoms.find_lost_atoms`,
     as status.json dates it), else a falling atom count in the thermo output; and the
     step the run ended at where the loss was at the setup of its last piece, resumed
     from a restart (the rows and frames of earlier pieces after it were abandoned)."""

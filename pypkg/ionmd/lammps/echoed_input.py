@@ -5,7 +5,9 @@ targets, the elements of ``pair_coeff * *``), the settings in force at each MD `
 (:func:`pair_lines`).
 
 Each command is read in one place (:func:`_units`, :func:`_timestep`,
-:func:`thermostat_target`) whichever reader meets it. LAMMPS echoes a command with
+:func:`thermostat_target`, :func:`run_command`, :func:`dump_command`,
+:func:`read_restart_file`) whichever reader meets it (the last three also
+:mod:`ionmd.lammps.lost_atoms`'s). LAMMPS echoes a command with
 variables as written and again substituted: only numeric values count (an unsubstituted
 ``${dt}``'s substituted echo follows). Comments (``#`` on) are dropped."""
 
@@ -50,6 +52,41 @@ def _timestep(words: list[str]) -> float | None:
         return None
     value = _numbers(words[1:])
     return value[0] if value else None
+
+
+def run_command(words: list[str]) -> tuple[int, bool] | None:
+    """``(N, upto)`` of a ``run N [upto] ...`` command whose N is a number, else None."""
+    if words[:1] != ["run"] or len(words) < 2 or not words[1].isdigit():
+        return None
+    return int(words[1]), "upto" in words[2:]
+
+
+def read_restart_file(words: list[str]) -> str | None:
+    """The file a ``read_restart FILE`` command reads, else None (also for LAMMPS's
+    own ``read_restart CPU = ...`` timing line)."""
+    if words[:1] != ["read_restart"] or len(words) < 2 or words[1] == "CPU":
+        return None
+    return words[1]
+
+
+@dataclass(frozen=True)
+class DumpCommand:
+    """A ``dump ID group style N [file ...]`` command's words."""
+
+    name: str
+    style: str
+    every: str
+    """N as written (a number, or a variable not substituted)."""
+    file: str | None
+    """None where the command names none."""
+
+
+def dump_command(words: list[str]) -> DumpCommand | None:
+    """What a ``dump ID group style N file ...`` command defines (``file`` None where it
+    names none), else None."""
+    if words[:1] != ["dump"] or len(words) <= 4:
+        return None
+    return DumpCommand(words[1], words[3], words[4], words[5] if len(words) > 5 else None)
 
 
 def thermostat_target(words: list[str]) -> tuple[float, float] | None:
@@ -191,20 +228,20 @@ def run_blocks(text: str, log: str = "log.lammps", state: InputState | None = No
             state.units, state.timestep = name, None     # `units` resets the time step
         elif _timestep(words) is not None:
             state.timestep = _timestep(words)
-        elif command == "read_restart":
+        elif read_restart_file(words) is not None:
             state.timestep, state.restored = None, True   # the file's, and its units
         elif command == "fix" and len(words) > 3:
             # an ID defined again replaces it; None: a fix that is no thermostat
             state.fixes[name] = thermostat_target(words)
         elif command == "unfix":
             state.fixes.pop(name, None)
-        elif command == "dump" and len(words) > 5:
-            state.dumps[name] = words[5]
+        elif (dump := dump_command(words)) is not None and dump.file is not None:
+            state.dumps[name] = dump.file
         elif command == "undump":
             state.dumps.pop(name, None)
         elif command == "log" and handed_on is not None:
             handed_on[Path(name).name] = state.copy()
-        elif command == "run" and name.isdigit() and int(name) > 0:
+        elif (run := run_command(words)) is not None and run[0] > 0:
             # `run 0` (a setup, a single point) moves no atom: its time step and
             # thermostat are of no frame interval, though its dumps write a frame
             blocks.append(RunBlock(log, state.units, state.timestep,

@@ -12,9 +12,10 @@ import time
 import numpy as np
 
 from ionmd.analysis.failure import NAN_MODEL_RE
-from ionmd.lammps.log import (HALT_RE, NO_SPACE_RE, ThermoTable, error_lines, find_lost_atoms,
-                              parse_thermo, parse_thermo_pieces, printed_column,
-                              timer_in_minimization, timer_timeout)
+from ionmd.lammps.log import (HALT_RE, NO_SPACE_RE, ThermoTable, error_lines, parse_thermo,
+                              parse_thermo_pieces, printed_column, timer_in_minimization,
+                              timer_timeout)
+from ionmd.lammps.lost_atoms import find_lost_atoms
 from ionmd.lammps.process import exit_status_words
 from ionmd.lammps.restart import restart_step
 from ionmd.protocols.md_input import template_path
