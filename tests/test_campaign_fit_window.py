@@ -218,3 +218,26 @@ def test_collect_succeeds_when_one_run_is_analysed(short_runs):
     runs[0].rundir.write_json("run.json", meta)
     (runs[0].rundir.path / "analysis" / "sweep_collect.json").unlink()   # analysed anew
     assert main(["sweep", "collect", str(path), "--no-progress"]) == 0
+
+
+GOAL = 'goal = {{sigma_300K_factor = 3, budget = "10 h"{step}}}  # goal'
+
+
+@pytest.mark.parametrize("step, refused", [(', step = "0.15ps"', True),
+                                           (', step = "0.4ps"', False)])
+def test_the_runs_a_goal_adds_must_hold_the_fit(folder, step, refused):
+    """A run the goal starts is discard plus one step long; its analysis fits from 0.1 ps
+    to half the step (diffusion's own rule, checked on a trajectory that long)."""
+    path = write_campaign(folder, name="goal", extra=GOAL.format(step=step),
+                          analysis=ANALYSIS.format(start=0.1))
+    step_ps = 0.15 if refused else 0.4
+    traj = brownian_trajectory(step_ps)
+    if refused:
+        msg = refusal(path)
+        assert f"line {line_of(path, '# goal')}: goal.step = 0.15 ps" in msg, msg
+        assert "its MSD fit ends at 0.075 ps" in msg and "longer than 0.2 ps" in msg, msg
+        with pytest.raises(AnalysisError, match="fit start"):   # what collect would meet
+            diffusion(traj, "Li", fit_start_ps=0.1, window_ps=0.2)
+    else:
+        load_campaign(path)
+        assert diffusion(traj, "Li", fit_start_ps=0.1, window_ps=0.2).D > 0

@@ -104,6 +104,32 @@ def check_fit_window(src: Source, errors: Problems, a: Analysis,
                     f"that long")
 
 
+def check_goal_fit_window(src: Source, errors: Problems, a: Analysis,
+                          protocol: Protocol | None, step_ps: float | None) -> None:
+    """A run the goal starts is ``discard_ps`` plus one ``goal.step`` long: its analysis,
+    which the goal's next decision reads, fits the MSD from ``fit_start_ps`` to where
+    :func:`fit_end_of` ends it in ``step_ps``; a start not before that end fails the
+    analysis of every run the goal adds (after their compute). Said on goal.step's line."""
+    if (protocol is None or step_ps is None or not _fit_settings_read(src, a)
+            or (a.fit_end_ps is not None and a.fit_end_ps <= a.fit_start_ps)):
+        return
+    end = fit_end_of(step_ps, a.fit_end_ps)
+    if a.fit_start_ps < end:
+        return
+    table = src.data.get("goal", {})
+    key = ("goal", "step") if isinstance(table, dict) and "step" in table else ("goal",)
+    step = (f"goal.step = {step_ps:g} ps" if key == ("goal", "step") else
+            f"goal.step {step_ps:g} ps (its default: the protocol's check_every_ps)")
+    _, start = _fit_start_said(src, a, protocol)
+    how = ("fit_end_ps" if a.fit_end_ps is not None
+           else "half of the step")
+    errors.add(key, f"{step}: a run the goal starts is discard_ps plus one step long, and "
+                    f"its MSD fit ends at {end:g} ps ({how}), not after {start}: the analysis "
+                    f"of every run the goal adds would fail after its compute. Make the step "
+                    f"longer than {a.fit_start_ps * (2 if a.fit_end_ps is None else 1):g} ps "
+                    f"or lower fit_start_ps (below {end:g} ps)")
+
+
 def _fit_settings_read(src: Source, a: Analysis) -> bool:
     """Whether ``[analysis]`` fit_start_ps and fit_end_ps are what the file gives (an
     invalid one, refused on its line, leaves ``a`` its default: no window to check)."""
