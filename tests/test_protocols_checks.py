@@ -124,7 +124,8 @@ def test_a_directory_written_before_input_versions_resumes_with_its_input(tmp_pa
     in settings.json; couple recorded as ``aniso``, the default then) are reopened by the
     same command and keep the input they started with."""
     from ionmd.protocols.md_input import render_md
-    from ionmd.protocols.rundir import SETTINGS, RunDir
+    from ionmd.analysis.run_files import SETTINGS
+    from ionmd.protocols.rundir import RunDir
 
     proto = short("conductivity")
     (rd,) = plan_runs(proto, sheared(fcc_cell()), morse, tmp_path, name="x")

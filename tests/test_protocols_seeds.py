@@ -9,7 +9,8 @@ import re
 
 from ionmd.protocols import plan_runs
 from ionmd.protocols.md_input import render_md
-from ionmd.protocols.rundir import SETTINGS, velocity_seed
+from ionmd.analysis.run_files import SETTINGS
+from ionmd.protocols.rundir import velocity_seed
 from protocol_setup import fcc_cell, short
 
 

@@ -1,5 +1,5 @@
 """The files of a run directory that analysis reads and what its folders' names say:
-``run.json``'s name, the trajectory where none is named (:func:`found_trajectory`: DCD
+``run.json``'s, ``status.json``'s and ``settings.json``'s names, the trajectory where none is named (:func:`found_trajectory`: DCD
 pieces, else one LAMMPS dump, else one file ASE reads), its one data file
 (:func:`only_file`), its logs' texts (:func:`log_texts`; logs of several partitions of
 one run refused, :func:`refuse_partitions`), and the structure and temperature a folder
@@ -13,7 +13,9 @@ from pathlib import Path
 from ionmd.errors import AnalysisError
 from ionmd.lammps.log import log_partition, natural_order
 
-RUN_JSON = "run.json"
+RUN_JSON, STATUS, SETTINGS = "run.json", "status.json", "settings.json"
+"""A run folder's JSON files (one home: ionmd.protocols.rundir writes them, analysis
+and sweep read them): its run record, its state, the settings it was planned with."""
 
 
 #: Folder names that say a run's temperature or replica, not its material.

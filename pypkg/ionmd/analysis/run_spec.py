@@ -101,15 +101,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ionmd.analysis.log_timing import frames_settings, timing_from_logs
-from ionmd.analysis.run_files import (RUN_JSON, found_trajectory, log_texts, only_file,
-                                      refuse_partitions, searched_text, structure_name)
+from ionmd.analysis.run_files import (RUN_JSON, SETTINGS, STATUS, found_trajectory, log_texts,
+                                      only_file, refuse_partitions, searched_text,
+                                      structure_name)
 from ionmd.analysis.trajectory import without_empty_pieces
 from ionmd.errors import AnalysisError, IonmdError
 from ionmd.lammps.echoed_input import md_settings, pair_lines
 from ionmd.lammps.log import log_files
 from ionmd.suggest import closest, folded
 
-STATUS_JSON = "status.json"
 SCHEMA = "ionmd-run/1"
 STATUS_KEYS = ("state", "step", "planned_steps", "reason", "resumable", "failed_step",
                "failure_mode", "failed_temperature_K", "temperature_now_K", "stopping",
@@ -186,15 +186,13 @@ def read_run_status(path: str | Path) -> dict | None:
     """:data:`STATUS_KEYS` from a run directory's ``status.json`` (state, step, planned
     steps, reason; stopping rule, checks and stop reason where it has them); None without
     one, or when it cannot be read."""
-    f = Path(path) / STATUS_JSON
+    f = Path(path) / STATUS
     try:
         status = json.loads(f.read_text())
     except (OSError, ValueError):
         return None
     return {k: status[k] for k in STATUS_KEYS if k in status}
 
-
-SETTINGS_JSON = "settings.json"
 
 
 def model_of_folder(path: str | Path) -> dict:
@@ -205,7 +203,7 @@ def model_of_folder(path: str | Path) -> dict:
     {} without a readable ``settings.json`` (a run by hand)."""
     path = Path(path)
     try:
-        settings = json.loads((path / SETTINGS_JSON).read_text())
+        settings = json.loads((path / SETTINGS).read_text())
     except (OSError, ValueError):
         return {}
     if not isinstance(settings, dict) or not settings.get("model"):

@@ -103,8 +103,9 @@ def write_ev_scan(protocol: Protocol, structure, model: str | Path, out: str | P
     the same command again redoes it there; other settings (more points, another model of
     the same file name) are refused rather than written over its ``ev.json``.
     """
+    from ionmd.analysis.run_files import SETTINGS
     from ionmd.protocols.md_input import INPUTS
-    from ionmd.protocols.rundir import (SETTINGS, file_hash, reopen_with_settings, replace_json,
+    from ionmd.protocols.rundir import (file_hash, reopen_with_settings, replace_json,
                                         structure_hash)
 
     check_protocol(protocol)

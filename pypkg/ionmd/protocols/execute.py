@@ -29,6 +29,7 @@ import subprocess
 import threading
 import time
 
+from ionmd.analysis.run_files import STATUS
 from ionmd.errors import IonmdError, RunInterrupted
 from ionmd.lammps.log import thermo_steps
 from ionmd.lammps.module_runner import ModuleRun, check_module_runner
@@ -36,7 +37,7 @@ from ionmd.lammps.process import find_lammps, process_alive, process_group_alive
 from ionmd.protocols.md_input import render_md
 from ionmd.protocols.outcome import finish
 from ionmd.protocols.restarts import END_RESTART, PART_END_RESTART, _newest_restart
-from ionmd.protocols.rundir import NO_SPACE, STATUS, RunDir
+from ionmd.protocols.rundir import NO_SPACE, RunDir
 
 
 PROGRESS_FIRST_S, PROGRESS_SOON_S, PROGRESS_EVERY_S = 2.0, 20.0, 60.0

@@ -7,12 +7,13 @@ from pathlib import Path
 
 from ase import Atoms
 
+from ionmd.analysis.run_files import SETTINGS
 from ionmd.errors import IonmdError
 from ionmd.protocols.checks import (check_cell, check_protocol, folder_name_problem,
                                     temperature_folder)
 from ionmd.protocols.prepare import element_order, run_cell, run_charges
 from ionmd.protocols.presets import Protocol
-from ionmd.protocols.rundir import SETTINGS, STRUCTURE_NOTES, RunDir
+from ionmd.protocols.rundir import STRUCTURE_NOTES, RunDir
 from ionmd.structures.charge_values import checked_charges, net_charge_problem
 
 

@@ -42,11 +42,12 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 
+from ionmd.analysis.run_files import RUN_JSON, SETTINGS, STATUS
 from ionmd.analysis.run_spec import model_of_folder, refusing_repeats
 from ionmd.errors import IonmdError
 from ionmd.protocols.presets import Protocol
 
-SETTINGS, STATUS, RUN_JSON, DATA = "settings.json", "status.json", "run.json", "struct.data"
+DATA = "struct.data"
 STATES = ("pending", "running", "completed", "failed", "interrupted")
 RESERVE, RESERVE_BYTES = ".reserve", 64 * 1024
 PIECE_TIMES = "piece_times"

@@ -325,7 +325,7 @@ def runs_to_collect(campaign: Campaign) -> list[PlannedRun]:
     model, temperature, replica)."""
     from ionmd.protocols import RunDir
     from ionmd.protocols.plan import run_path
-    from ionmd.protocols.rundir import SETTINGS
+    from ionmd.analysis.run_files import SETTINGS
     from ionmd.sweep.goal import added_temperatures
 
     p = campaign.protocol

@@ -19,10 +19,11 @@ import subprocess
 import time
 import uuid
 
+from ionmd.analysis.run_files import SETTINGS
 from ionmd.errors import IonmdError
 from ionmd.lammps.process import process_alive
 from ionmd.protocols.execute import running_here
-from ionmd.protocols.rundir import SETTINGS, RunDir
+from ionmd.protocols.rundir import RunDir
 
 CLAIM = "sweep.json"
 LMP_LOCK = ".lmp.lock"
