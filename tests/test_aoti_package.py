@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from ase import Atoms
 
-from contract_models import ALPHA, D0, R0, RC, MorseNodeEnergy, lammps_morse, save_contract_package
+from contract_models import RC, lammps_morse
 from lammps_runner import run_lmp, single_point, write_data
 from structures import licl_supercell, triclinic_distorted
 
@@ -55,9 +55,31 @@ def test_truncated_package(morse_pt2, tmp_path):
     assert "corrupted or truncated" in out and "ionmd export" in out
 
 
-def test_package_from_a_newer_format(tmp_path):
-    save_contract_package(MorseNodeEnergy(D0, ALPHA, R0, RC), tmp_path / "future.pt2",
-                          cutoff=RC, elements=["Cl", "Li"], format_version=99)
+def with_format_version(package, path, version: int):
+    """``package`` as a newer ionmd would write it: the ionmd metadata in the package's
+    ``*_metadata.json`` entries (what the plugin reads) says ``format_version=version``;
+    no second compilation (tens of seconds) for one line of metadata."""
+    import json
+    import zipfile
+
+    with zipfile.ZipFile(package) as zin, zipfile.ZipFile(path, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename.endswith("_metadata.json"):
+                meta = json.loads(data)
+                lines = meta["ionmd_metadata"].splitlines()
+                assert "format_version=1" in lines, lines
+                meta["ionmd_metadata"] = "\n".join(
+                    f"format_version={version}" if line.startswith("format_version=") else line
+                    for line in lines) + "\n"
+                data = json.dumps(meta).encode()
+            zout.writestr(info, data)
+    return path
+
+
+def test_package_from_a_newer_format(morse_pt2, tmp_path):
+    with_format_version(morse_pt2, tmp_path / "future.pt2", 99)
+    assert read_metadata(tmp_path / "future.pt2")["format_version"] == "99"
     out = run_bad(tmp_path, "future.pt2")
     assert "format version 99" in out and "update ionmd" in out
 
