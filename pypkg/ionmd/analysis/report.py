@@ -31,6 +31,12 @@ MIXED_SETTINGS = "mixed_settings"
 logs echo them): they are fitted as one series, which they may not be."""
 
 
+MIXED_STRUCTURES = "mixed_structures"
+"""Flag of a fit whose runs record different starting structures (their ``structure_hash``):
+runs of other cells or positions under one name (two campaigns' ``LLZO``), fitted as one
+series, which they may not be."""
+
+
 UNKNOWN_MODEL = "model-unknown"
 """The series label of runs that record no model (run by hand), beside runs that do."""
 
@@ -127,7 +133,8 @@ def series_record(name: str, runs: Sequence[dict]) -> dict:
     recorded), ``model_hash``, its cell (``formula``, ``composition``, ``n_atoms``; None
     where none of its runs could be read), ``runs`` (their folders) and, where runs that
     record no model echo different potentials in their logs, ``mixed_settings`` (a sentence
-    saying so: they are fitted together as if replicas, which they may not be)."""
+    saying so: they are fitted together as if replicas, which they may not be); where they
+    start from different structures, ``mixed_structures`` (:func:`mixed_structures_of`)."""
     structure, model, digest, formula = series_keys(runs)[0]
     cell = next((r for r in runs if r.get("composition")), {})
     rec = {"structure": structure, "model": model, "model_hash": digest, "formula": formula,
@@ -146,8 +153,35 @@ def series_record(name: str, runs: Sequence[dict]) -> dict:
             f"({said}); they are fitted as one series, as if replicas of one model: give each "
             f"run its model ('model' in its run.json) to fit each model's runs apart, or "
             f"analyse them apart")
+    rec.update(mixed_structures_of(name, runs))
     rec.update(mixed_charges_of(name, runs))
     return rec
+
+
+def mixed_structures_of(name: str, runs: Sequence[dict]) -> dict:
+    """``mixed_structures``: where a series' runs record different starting structures
+    (their results' ``structure_hash``, from ``settings.json``), a sentence naming each
+    structure's runs and what to do; else nothing. One ``ionmd run`` or campaign starts all
+    runs of a structure from one cell (a disordered file ordered once), so several are runs
+    of other structures given one name (two campaigns' ``LLZO`` of other cells), unless
+    orderings of one file were made apart (``--order-seed`` per output) to be averaged.
+    Runs that record none (by hand) are not counted."""
+    by_hash: dict[str, list[str]] = {}
+    for r in runs:
+        if r.get("structure_hash"):
+            by_hash.setdefault(r["structure_hash"], []).append(str(r.get("run")))
+    if len(by_hash) < 2:
+        return {}
+    labels = run_labels(runs)
+    said = "; ".join(f"{digest}: {', '.join(labels.get(run, run) for run in group)}"
+                     for digest, group in by_hash.items())
+    return {"mixed_structures": (
+        f"{name}: its runs start from {len(by_hash)} different structures (the "
+        f"structure_hash their settings.json record: {said}); they are fitted as one "
+        f"series, as if replicas of one structure: give each structure its own name "
+        f"(--name of ionmd run, name = ... in a campaign's structure entry) or analyse "
+        f"them apart; orderings of one disordered file made apart (another --order-seed "
+        f"per output) to be averaged may stay together")}
 
 
 def mixed_charges_of(name: str, runs: Sequence[dict]) -> dict:
@@ -178,7 +212,8 @@ def analyze_runs(results: Sequence[dict], reports: dict[str, list[FailureReport]
     model and of one cell: :func:`series_key`, named by :func:`series_names`; ``series[name]``
     says its structure, model and cell; ``notes`` where runs of one structure name are of
     several cells, fitted apart: :func:`split_cells_notes`; and where runs that record no
-    model echo different potentials, ``mixed_settings``, also in ``warnings`` and as a flag
+    model echo different potentials, ``mixed_settings``, and where runs start from
+    different structures, ``mixed_structures``, each also in ``warnings`` and as a flag
     of its fits), and survival curves
     (``reports``: failure reports by series key or name);
     writes ``summary.json``, ``arrhenius.csv`` and ``arrhenius_*.png``. Runs flagged not
@@ -212,15 +247,18 @@ def analyze_runs(results: Sequence[dict], reports: dict[str, list[FailureReport]
             by_series.setdefault(names[key], []).append(r)
     summary["series"] = {name: series_record(name, runs) for name, runs in by_series.items()}
     summary["warnings"] = [rec[k] for rec in summary["series"].values()
-                           for k in ("mixed_settings", "mixed_charges") if rec.get(k)]
+                           for k in ("mixed_settings", "mixed_structures", "mixed_charges")
+                           if rec.get(k)]
     summary["notes"] = split_cells_notes(results, names)
     for name, runs in by_series.items():
         entries = {key: fit_series(runs, key, kinisi=kinisi_fit, n_samples=n_samples, seed=seed)
                    for key in series_points(runs)}
-        if summary["series"][name].get("mixed_settings"):
-            for entry in entries.values():
-                if entry is not None and "error" not in entry:
-                    entry["flags"] = [*entry.get("flags", []), MIXED_SETTINGS]
+        for key, flag in (("mixed_settings", MIXED_SETTINGS),
+                          ("mixed_structures", MIXED_STRUCTURES)):
+            if summary["series"][name].get(key):
+                for entry in entries.values():
+                    if entry is not None and "error" not in entry:
+                        entry["flags"] = [*entry.get("flags", []), flag]
         if summary["series"][name].get("mixed_charges"):
             for key, entry in entries.items():
                 if key.startswith("sigma") and entry is not None and "error" not in entry:

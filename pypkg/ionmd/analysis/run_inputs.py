@@ -91,8 +91,12 @@ def identity_of(spec: RunSpec) -> dict:
     says where a series' runs take others), ``settings_notes``, where how its settings
     were found should be said (:attr:`RunSpec.settings_notes`), and ``structure_notes``,
     what ionmd did to the structure file it ran (rounding, ordering, supercell: run.json's,
-    :attr:`RunSpec.structure_notes`)."""
-    return {"run": str(spec.path), "structure": spec.structure, **model_of(spec),
+    :attr:`RunSpec.structure_notes`), and ``structure_hash``, its starting cell where ionmd
+    recorded it (:attr:`RunSpec.structure_hash`: a series whose runs record several is
+    warned, :func:`~ionmd.analysis.report.mixed_structures_of`)."""
+    return {"run": str(spec.path), "structure": spec.structure,
+            **({"structure_hash": spec.structure_hash} if spec.structure_hash else {}),
+            **model_of(spec),
             "replica": spec.replica, "temperature_K": spec.temperature_K,
             **({"charges": dict(spec.charges)} if spec.charges else {}),
             **({"settings_notes": list(spec.settings_notes)} if spec.settings_notes else {}),

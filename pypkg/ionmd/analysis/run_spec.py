@@ -70,7 +70,10 @@ Runs are replicas of one series only where they are of one structure and one mod
 run`` before ``run.json`` recorded the model says it in its ``settings.json`` (the model's
 path and hash; :func:`model_of_folder`); a run by hand says neither, and its model is
 unknown (None): its logs' ``pair_style`` and ``pair_coeff`` lines stand for it
-(:attr:`RunSpec.potential`), so that analysis can say where a series mixes them.
+(:attr:`RunSpec.potential`), so that analysis can say where a series mixes them. A
+folder's ``settings.json`` also records the run's starting cell (``structure_hash``,
+:attr:`RunSpec.structure_hash`): a series whose runs record several mixes structures, which
+analysis says (``mixed_structures``).
 
 A LAMMPS run written by hand needs no ``run.json`` where its logs say the rest: the time
 step and the thermostat target in force over the runs that wrote the frames come from the
@@ -164,6 +167,12 @@ class RunSpec:
     ``settings.json``); None: not recorded (a run by hand)."""
     model_hash: str | None = None
     """sha256 (first 16 hex digits) of the model file; None: not recorded."""
+    structure_hash: str | None = None
+    """The run's starting cell as ``ionmd run`` or a campaign recorded it (its folder's
+    ``settings.json``: :func:`ionmd.protocols.rundir.structure_hash`, of the ordered cell
+    every replica and temperature of one run or campaign starts from); None: not recorded
+    (a run by hand). Runs of one series with several are of other structures
+    (:func:`structure_hash_of_folder`)."""
     potential: str | None = None
     """A run without a recorded model: the ``pair_style`` and ``pair_coeff`` lines its
     logs echo (what it ran with, as far as its files say); None where they say none."""
@@ -195,6 +204,26 @@ def read_run_status(path: str | Path) -> dict | None:
 
 
 
+def folder_settings(path: str | Path) -> dict:
+    """A run folder's ``settings.json`` (written by ``ionmd run`` or a campaign:
+    :mod:`ionmd.protocols.rundir`); {} without a readable one (a run by hand)."""
+    try:
+        settings = json.loads((Path(path) / SETTINGS).read_text())
+    except (OSError, ValueError):
+        return {}
+    return settings if isinstance(settings, dict) else {}
+
+
+def structure_hash_of_folder(path: str | Path) -> str | None:
+    """The ``structure_hash`` a run folder's ``settings.json`` records: its starting cell's
+    (cell, atoms, positions). One ``ionmd run`` or campaign orders a disordered file once,
+    for all its temperatures and replicas, and never reuses a run folder for another cell,
+    so the runs of one structure it wrote have one; None where not recorded (a run by
+    hand)."""
+    found = folder_settings(path).get("structure_hash")
+    return found if isinstance(found, str) and found else None
+
+
 def model_of_folder(path: str | Path) -> dict:
     """``model`` and ``model_hash`` of a run folder written by ``ionmd run`` or a campaign
     before ``run.json`` recorded them, from its ``settings.json`` (the model file's path
@@ -202,11 +231,8 @@ def model_of_folder(path: str | Path) -> dict:
     (``<structure>/<model>/<protocol>/T<T>K/r<replica>``), else after the file's stem.
     {} without a readable ``settings.json`` (a run by hand)."""
     path = Path(path)
-    try:
-        settings = json.loads((path / SETTINGS).read_text())
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(settings, dict) or not settings.get("model"):
+    settings = folder_settings(path)
+    if not settings.get("model"):
         return {}
     folders = path.resolve().parts
     laid_out = (len(folders) >= 5 and folders[-4] and folders[-5] == settings.get("structure")
@@ -575,7 +601,9 @@ def _spec(path: Path, meta: dict, **known) -> RunSpec:
                    settings_notes=list(meta.get("settings_notes", [])),
                    structure_notes=(None if meta.get("structure_notes") is None
                                     else list(meta["structure_notes"])),
-                   run_status=read_run_status(path), **_model_fields(path, meta, known))
+                   run_status=read_run_status(path),
+                   structure_hash=structure_hash_of_folder(path),
+                   **_model_fields(path, meta, known))
 
 
 def _model_fields(path: Path, meta: dict, known: dict) -> dict:
