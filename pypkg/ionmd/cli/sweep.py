@@ -146,17 +146,23 @@ def _pursue_goal(c, args) -> None:
 
 def print_campaign_status(campaign_file, as_json: bool = False) -> None:
     """The state of every run of a campaign (``ionmd sweep status``, ``ionmd status
-    CAMPAIGN``): counts per class, then one line per run; or the rows as JSON."""
+    CAMPAIGN``): counts per class, then one line per run, then its goal's rounds (where it
+    has a goal); or the rows as JSON. The campaign (its structure files, orderings) is read
+    once for both."""
     from ionmd.sweep import load_campaign
+    from ionmd.sweep.goal import goal_summary
     from ionmd.sweep.submit import campaign_status
 
-    rows = campaign_status(load_campaign(campaign_file, check_resources=False))
+    campaign = load_campaign(campaign_file, check_resources=False)
+    rows = campaign_status(campaign)
     if as_json:
         print(json.dumps(rows, indent=1))
         return
     _print_counts(Counter(r["class"] for r in rows), len(rows))
     for line in status_table(rows):
         print(line)
+    if campaign.goal:
+        print("\n".join(goal_summary(campaign)))
 
 
 STATUS_HEADER = ("state", "step", "planned", "pieces", "job", "run")
@@ -186,12 +192,6 @@ def status_table(rows: list[dict]) -> list[str]:
 
 def _cmd_status(args: argparse.Namespace) -> None:
     print_campaign_status(args.campaign, args.json)
-    if not args.json:
-        from ionmd.sweep.goal import goal_summary
-
-        c = _load(args, check_resources=False)
-        if c.goal:
-            print("\n".join(goal_summary(c)))
 
 
 def _cmd_collect(args: argparse.Namespace) -> None:
