@@ -21,6 +21,19 @@ import sys
 from pathlib import Path
 
 
+def _common_elements(models: list[str], ap: argparse.ArgumentParser) -> list[str]:
+    """The elements every model knows (their metadata), for the one cell they all run: the
+    LiCl of earlier tables where they know Li and Cl, else a cell of these elements."""
+    from ionmd.export import read_metadata
+
+    known = [read_metadata(m)["elements"].split() for m in models]
+    common = [e for e in known[0] if all(e in k for k in known[1:])]
+    if not common:
+        ap.error(f"--model {' '.join(models)}: no element all of them know, so no one cell "
+                 "can be timed with each; give models of one chemistry")
+    return common
+
+
 def main() -> None:
     from ionmd.bench import default_cell, run_point, supercell_for
 
@@ -44,7 +57,7 @@ def main() -> None:
     if (out / "bench_memory.json").exists() and not args.overwrite:
         ap.error(f"{out / 'bench_memory.json'} holds an earlier run's results: give another "
                  "-o OUTPUT, or --overwrite to replace them")
-    atoms = supercell_for(default_cell(), args.atoms)
+    atoms = supercell_for(default_cell(_common_elements(args.model, ap)), args.atoms)
     many = len(args.model) > 1
     runs = [(Path(m), mode, f"{Path(m).name}: {mode}" if many else mode)
             for mode in args.modes for m in args.model]
