@@ -239,8 +239,10 @@ def analyze_runs(results: Sequence[dict], reports: dict[str, list[FailureReport]
     names = series_names(results)
     # survival curves per series too (reports keyed by series_key, or by name)
     summary["survival"] = survival_curves({names.get(k, k): v for k, v in reports.items()})
+    written = []                            # this summary's plots, for the next one to remove
     if any(r.failed for rs in reports.values() for r in rs):
-        plot_survival(summary["survival"], out / "survival.png")
+        plot_survival(summary["survival"], out / SURVIVAL_PLOT)
+        written.append(SURVIVAL_PLOT)
     by_series: dict[str, list[dict]] = {}
     for r, key in zip(results, series_keys(results)):
         if key is not None:                 # None: a run whose run.json could not be read
@@ -280,27 +282,31 @@ def analyze_runs(results: Sequence[dict], reports: dict[str, list[FailureReport]
                            np.array([q["ci95"][0] for q in pts]),
                            np.array([q["ci95"][1] for q in pts]),
                            ArrheniusFit.from_dict(entry),
-                           out / f"arrhenius_{name.replace('/', '_')}_{key}.png", f"{key} ({unit})")
+                           out / arrhenius_plot_name(name, key), f"{key} ({unit})")
+            written.append(arrhenius_plot_name(name, key))
     write_arrhenius_csv(summary["arrhenius"], out / "arrhenius.csv",
                         {name: rec["model"] for name, rec in summary["series"].items()})
-    summary["outputs"] = ["summary.json", "arrhenius.csv",
-                          *sorted(p.name for p in out.glob(f"{SUMMARY_PLOTS[0]}*.png")),
-                          *(["survival.png"] if (out / "survival.png").is_file() else [])]
+    summary["outputs"] = ["summary.json", "arrhenius.csv", *written]
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
 
 
-SUMMARY_PLOTS = ("arrhenius_", "survival.png")
-"""The plots a summary writes: ``arrhenius_<series>_<key>.png`` and ``survival.png``
-(what an earlier summary that listed no ``outputs`` wrote by these names)."""
+SURVIVAL_PLOT = "survival.png"
+
+
+def arrhenius_plot_name(series: str, key: str) -> str:
+    """The file of a series' Arrhenius plot of ``key`` (D_Li, sigma_T, ...)."""
+    return f"arrhenius_{series.replace('/', '_')}_{key}.png"
 
 
 def clear_summary_outputs(out: Path) -> None:
-    """Remove the files an earlier :func:`analyze_runs` wrote in ``out`` (its summary.json's
-    ``outputs``; older ones: :data:`SUMMARY_PLOTS`), so that no plot there is of other runs
-    than the summary now written (a three-run Arrhenius plot beside a one-run summary without
-    a fit). Nothing where there is no summary.json of ionmd's (one with ``runs`` and
-    ``arrhenius``); the runs' own files (results.json's ``outputs``) are never touched."""
+    """Remove the plots an earlier :func:`analyze_runs` wrote in ``out`` (its summary.json's
+    ``outputs``; one written before ``outputs`` were listed: the plots of the fits and
+    survival curves it records), so that no plot there is of other runs than the summary
+    now written (a three-run Arrhenius plot beside a one-run summary without a fit).
+    Nothing where there is no summary.json of ionmd's (one with ``runs`` and
+    ``arrhenius``); files no summary wrote (a user's arrhenius_mine.png, a run's msd.png)
+    are never touched."""
     try:
         earlier = json.loads((out / "summary.json").read_text())
     except (OSError, ValueError):
@@ -309,11 +315,22 @@ def clear_summary_outputs(out: Path) -> None:
         return
     names = earlier.get("outputs")
     if not isinstance(names, list):
-        names = [*(p.name for p in out.glob(f"{SUMMARY_PLOTS[0]}*.png")), SUMMARY_PLOTS[1]]
+        names = _plots_recorded(earlier)
     for name in names:
         if (isinstance(name, str) and name == Path(name).name and name.endswith(".png")
                 and (out / name).is_file()):
             (out / name).unlink()       # a bare name: never a path out of the folder
+
+
+def _plots_recorded(summary: dict) -> list[str]:
+    """The plots a summary.json without ``outputs`` wrote, by what it records: one per
+    Arrhenius fit, and survival.png where it has survival curves."""
+    fits = summary.get("arrhenius")
+    names = [arrhenius_plot_name(series, key)
+             for series, entries in (fits.items() if isinstance(fits, dict) else ())
+             if isinstance(series, str) and isinstance(entries, dict)
+             for key in entries if isinstance(key, str)]
+    return [*names, *([SURVIVAL_PLOT] if summary.get("survival") else [])]
 
 
 def write_arrhenius_csv(fits: dict, path: Path, models: dict | None = None) -> None:
