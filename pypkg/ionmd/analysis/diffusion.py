@@ -355,7 +355,9 @@ def fit_start_note(check: StartCheck, fit_start_ps: float, fit_end_ps: float,
 
 def windowed_diffusion(traj: Trajectory, species: str, direction: str, window_ps: float = 15.0,
                        fit_start_ps: float = 1.0) -> tuple[float | None, float | None, int]:
-    """PES-seed windowed fits: mean D (cm^2/s), its standard error and the window count."""
+    """PES-seed windowed fits: mean D (cm^2/s), its standard error and the window count;
+    each window's MSD is fitted from ``fit_start_ps`` (:func:`diffusion` passes its own) to
+    the window's length, and a window shorter than that start gives none."""
     per_window = int(round(window_ps / traj.frame_interval_ps)) + 1
     n_windows = traj.n_frames // per_window
     values = []
@@ -425,7 +427,9 @@ def diffusion(traj: Trajectory, species: str, direction: str = "xyz", *,
     fit = slope_over_ions(m, traj.frame_interval_ps, traj.n_frames, fit_start_ps,
                           fit_end_ps)
     scale = A2_PER_PS_TO_CM2_PER_S / (2 * m.n_dim)
-    D_win, D_win_err, n_win = windowed_diffusion(traj, species, direction, window_ps)
+    # the windows' fits start where the whole run's does: past the sub-diffusive start
+    D_win, D_win_err, n_win = windowed_diffusion(traj, species, direction, window_ps,
+                                                 fit_start_ps)
 
     exponent = growth_exponent(m.msd[fit.lags], fit.lags * traj.frame_interval_ps, fit.intercept)
     window = max(1, int(round(smooth_ps / traj.frame_interval_ps)))
