@@ -6,9 +6,12 @@ Kaplan-Meier survival curves over replicas. What decided, as ``ionmd analyze`` r
 (:mod:`ionmd.analysis.run_records`): per run its final D interval, hop count, flags and
 stop reason (``runs`` in ``results.json``, ``runs.csv``), per structure x model the
 sigma(300 K) interval with the runs that fed it and those left out (``structures``; each
-Arrhenius fit has its ``runs`` and ``left_out``). The runs are the campaign's run directories as
-they are on disk (each one's temperature, replica and protocol from its own
-``settings.json``), plus the planned runs not written yet (counted as incomplete).
+Arrhenius fit has its ``runs`` and ``left_out``). The runs are the campaign's planned run
+directories as they are on disk (each one's temperature, replica and protocol from its own
+``settings.json``), plus the planned runs not written yet (counted as incomplete); folders
+found beside them that the campaign file does not plan are named (``not_in_campaign``),
+neither analysed nor fitted. Another campaign file's tables in ``<output>/collect`` (one
+output folder for two files) are never replaced (:func:`check_tables_folder`).
 """
 
 from __future__ import annotations
@@ -320,23 +323,22 @@ def cell_labels(per_run: list[tuple[PlannedRun, dict]], campaign: Campaign
 
 
 def runs_to_collect(campaign: Campaign) -> list[PlannedRun]:
-    """The campaign's run directories on disk, each read from its own ``settings.json``,
-    then its planned runs that have no directory yet; in the campaign's order (structure,
-    model, temperature, replica)."""
+    """The run directories on disk under the campaign's structure/model/protocol folders,
+    each read from its own ``settings.json``, then its planned runs that have no directory
+    yet; in the campaign's order (structure, model, temperature, replica). A folder the
+    campaign file does not plan (a temperature or replica taken out of it, or the run of
+    another campaign file with the same ``output``) has ``in_campaign`` False."""
     from ionmd.protocols import RunDir
     from ionmd.protocols.plan import run_path
     from ionmd.analysis.run_files import SETTINGS
-    from ionmd.sweep.goal import added_temperatures
 
     p = campaign.protocol
     runs = []
     for s in campaign.structures:
         for m in campaign.models:
             base = run_path(campaign.output, s.name, m.path, p.name, 0, 0, m.folder).parent.parent
-            temps = set(map(float, p.temperatures))
-            if campaign.goal:
-                temps |= set(map(float, added_temperatures(campaign, s.name, m.name)))
-            planned = {(t, rep) for t in temps for rep in range(p.replicas)}
+            planned = {(t, rep) for t in planned_temperatures(campaign, s.name, m.name)
+                       for rep in range(p.replicas)}
             found = {}
             for settings in base.glob(f"T*K/r*/{SETTINGS}"):
                 rd = RunDir.open(settings.parent)
@@ -351,6 +353,106 @@ def runs_to_collect(campaign: Campaign) -> list[PlannedRun]:
                                 in_campaign=(T, rep) in planned)
                      for (T, rep), rd in sorted(found.items())]
     return runs
+
+
+def planned_temperatures(campaign: Campaign, structure: str, model: str) -> set[float]:
+    """The temperatures the campaign plans for one structure x model, those its goal added
+    among them, one per run folder, as :func:`ionmd.sweep.plan.plan_campaign` plans them."""
+    from ionmd.sweep.goal import added_temperatures
+    from ionmd.sweep.plan import with_added
+
+    temps = campaign.protocol.temperatures
+    if campaign.goal:
+        temps = with_added(temps, added_temperatures(campaign, structure, model))
+    return set(map(float, temps))
+
+
+def unplanned_note(campaign: Campaign, runs: list[tuple[PlannedRun, dict]]) -> str | None:
+    """What collect says of run folders found under the campaign's folders that its file
+    does not plan (``runs``: each with its class): how many, which (temperature, replica,
+    class, under ``<output>``), that they are not in its table or fits and how to have them
+    there; None where there are none. They may be another campaign file's runs (one
+    ``output`` for two files) or of temperatures/replicas taken out of this one: their
+    folders do not say which, and a table of temperatures the file does not list would
+    give the file's Ea and sigma(300 K) from runs it never asked for."""
+    if not runs:
+        return None
+    where = "; ".join(f"{_under(campaign, run.path)} ({res['class']})" for run, res in runs)
+    return (f"{len(runs)} run folder(s) under {campaign.output} are not planned by "
+            f"{campaign.path.name} (another campaign file with this output, or temperatures "
+            f"or replicas taken out of this one): {where}. They are left out of its table and "
+            f"fits (results.json not_in_campaign); to report them here, list their "
+            f"temperatures and replicas in {campaign.path.name} (a finished run is not run "
+            f"again; submit runs the others)")
+
+
+def _under(campaign: Campaign, path: Path) -> str:
+    """``path`` relative to the campaign's output folder where it is inside it."""
+    try:
+        return path.relative_to(campaign.output).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def check_tables_folder(campaign: Campaign, out: Path) -> None:
+    """Refuse to write into ``out`` (the default ``<output>/collect``) the tables of
+    another campaign file that shares this output folder: its results.json names that
+    file, which still exists, is not this one and has this ``output``. Tables of a file
+    moved or renamed (it is gone), or of a copied campaign folder (its file has its own
+    output), are this campaign's.
+
+    Raises
+    ------
+    IonmdError
+        Naming both files and the folders to collect into instead; nothing was written.
+    """
+    other = _tables_campaign(out / "results.json")
+    if other is None or not other.is_file() or _same_file(other, campaign.path):
+        return
+    if _output_of(other) != campaign.output.resolve():
+        return
+    stem = campaign.path.stem
+    raise IonmdError(
+        f"{out} holds the tables of campaign {other}, another campaign file with the same "
+        f"output ({campaign.output}); collecting {campaign.path} there would replace them. "
+        f"Give it a folder of its own: `ionmd sweep collect {campaign.path.name} --output "
+        f"{out.parent / f'collect-{stem}'}` (or give the two files different `output` "
+        f"folders, or remove {out} if its tables are no longer wanted); nothing was written")
+
+
+def _tables_campaign(results: Path) -> Path | None:
+    """The campaign file that an earlier collect's results.json names, None where there
+    is none or it cannot be read (a relative path, as collect recorded it before, is read
+    from the working folder)."""
+    try:
+        recorded = json.loads(results.read_text()).get("campaign")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return Path(recorded) if isinstance(recorded, str) and recorded else None
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.samefile(b)
+    except OSError:
+        return a.resolve() == b.resolve()
+
+
+def _output_of(path: Path) -> Path | None:
+    """The output folder a campaign file names (``output``, default ``runs``), read as
+    :func:`ionmd.sweep.campaign.load_campaign` reads it; None where the file is not a
+    readable campaign file."""
+    from ionmd.sweep.campaign_paths import campaign_path
+    from ionmd.sweep.source import read_source
+
+    try:
+        src = read_source(path)
+    except (IonmdError, OSError, UnicodeDecodeError):
+        return None
+    given = src.data.get("output", "runs")
+    if not isinstance(given, str) or not given:
+        return None
+    return campaign_path(src.path.resolve().parent, given).resolve()
 
 
 def _carrier(rows: list[dict], species: list[str]) -> str | None:
@@ -373,13 +475,18 @@ def _carrier(rows: list[dict], species: list[str]) -> str | None:
 def collect(campaign: Campaign, out_dir: str | Path | None = None, progress: bool = True) -> dict:
     """Analyse and aggregate; writes ``results.csv``, ``runs.csv`` (one row per run),
     ``results.json`` (and ``survival.png`` when a run failed or the protocol is a ramp)
-    under ``out_dir`` (default ``<output>/collect``) and returns the JSON content."""
+    under ``out_dir`` (default ``<output>/collect``, refused where another campaign file
+    of this output wrote its tables there: :func:`check_tables_folder`) and returns the
+    JSON content."""
     from ionmd.analysis.failure import FailureReport, survival_curves
     from ionmd.analysis.report import plot_survival
 
     out = Path(out_dir) if out_dir else campaign.output / "collect"
+    if not out_dir:         # a folder the user names is theirs to fill
+        check_tables_folder(campaign, out)
     out.mkdir(parents=True, exist_ok=True)
-    runs = runs_to_collect(campaign)
+    found = runs_to_collect(campaign)
+    runs = [run for run in found if run.in_campaign]
     charges = {s.name: charges_for(campaign, s.name) for s in campaign.structures}
     notes = {name: charges_note(campaign, name, q) for name, q in charges.items()}
     stale = stale_caches_note(runs)
@@ -394,11 +501,15 @@ def collect(campaign: Campaign, out_dir: str | Path | None = None, progress: boo
     per_run = [(run, cached_run_results(run, campaign, charges[run.structure], jobs))
                for run in iterator]
     print_replaced_charges([res for _, res in per_run])
-    # a run folder the campaign file no longer plans (a temperature or replica taken out)
-    # is in the table when it ended; unfinished, nothing will finish it: left out, named
-    drops = [not run.in_campaign and res["class"] not in ANALYSED for run, res in per_run]
-    dropped = [pr for pr, drop in zip(per_run, drops) if drop]
-    per_run = [pr for pr, drop in zip(per_run, drops) if not drop]
+    # a run folder the campaign file does not plan (another campaign file's with this
+    # output, a temperature or replica taken out) is named, not analysed (its analysis
+    # would be written into its folder with this campaign's settings) nor fitted
+    dropped = [(run, {"class": classify(run.rundir, jobs), "run": str(run.path),
+                      "replica": run.replica, "status": run.rundir.status})
+               for run in found if not run.in_campaign]
+    unplanned = unplanned_note(campaign, dropped)
+    if unplanned:
+        print(f"ionmd: note: {unplanned}", file=sys.stderr)
     # runs of one structure but other cells (the campaign file changed) are not replicas
     labels, cell_notes = cell_labels(per_run, campaign)
     for note in cell_notes:
@@ -450,7 +561,7 @@ def collect(campaign: Campaign, out_dir: str | Path | None = None, progress: boo
         plot_survival(survival, out / "survival.png")
     else:           # an earlier collect's curves (a failure since analysed otherwise) go
         (out / "survival.png").unlink(missing_ok=True)
-    doc = {"campaign": str(campaign.path), "name": campaign.name,
+    doc = {"campaign": str(campaign.path.resolve()), "name": campaign.name,    # whose tables
            "protocol": campaign.protocol.name, "units": {"D": "cm^2/s", "sigma": "mS/cm",
                                                         "Ea": "eV", "time": "ps"},
            "classes": dict(Counter(res["class"] for _, res in per_run)),
