@@ -162,8 +162,34 @@ def _check_listed_once(errors: Problems, structures: list[StructureEntry]) -> No
                                          f"set of run folders; list it once (to run it with two "
                                          f"order settings, give each entry its own name = ...)"))
         else:
-            errors.items.append((s.line, f"two structures are named {s.name!r} (lines "
-                                         f"{first.line} and {s.line}); give one a name = ..."))
+            errors.items.append((s.line, _same_name_message(errors.src.path.parent, first, s)))
+
+
+def _same_name_message(base: Path, first: StructureEntry, second: StructureEntry) -> str:
+    """Two files one name (``a/LiCl.cif``, named ``a_LiCl`` by its folder, beside
+    ``a_LiCl.cif``): each file, its line and where its name came from, and the fix."""
+    lines = (f"line {first.line}" if first.line == second.line
+             else f"lines {first.line} and {second.line}")
+    return (f"two structures are named {first.name!r} ({lines}): "
+            f"{_name_origin(base, first)} and {_name_origin(base, second)}; their runs would "
+            f"share run folders: give one a name of its own (an entry "
+            f"{{path = \"...\", name = \"...\"}})")
+
+
+def _name_origin(base: Path, s: StructureEntry) -> str:
+    """A structure's file (relative to the campaign file's folder where inside it) and
+    where its name came from."""
+    path = Path(s.source)
+    try:
+        shown = path.resolve().relative_to(base.resolve()).as_posix()
+    except ValueError:
+        shown = s.source
+    if s.stem:
+        return (f"{shown} (named {s.name!r} by its folder, since more than one listed "
+                f"file has the name {s.stem!r})")
+    if s.name == path.stem:
+        return f"{shown} (named by its file)"
+    return f"{shown} (name = {s.name!r})"
 
 
 def _order_in_range(errors: Problems, key: tuple, table: dict) -> bool:
