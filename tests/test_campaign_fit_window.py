@@ -241,3 +241,62 @@ def test_the_runs_a_goal_adds_must_hold_the_fit(folder, step, refused):
     else:
         load_campaign(path)
         assert diffusion(traj, "Li", fit_start_ps=0.1, window_ps=0.2).D > 0
+
+
+@pytest.mark.parametrize("dump_every, refused", [(100, True), (10, False)])
+def test_a_window_with_too_few_frames_is_refused(folder, dump_every, refused):
+    """0.4 ps analysed, the fit from 0.05 to 0.2 ps: at dump_every 100 (0.2 ps a frame at
+    the preset's 2 fs) it holds fewer than 3 MSD points, which diffusion() refuses on a
+    trajectory dumped that often; at dump_every 10 (0.02 ps) it fits."""
+    path = write_campaign(folder, name=f"frames{dump_every}")
+    path.write_text(path.read_text().replace("dump_every = 10", f"dump_every = {dump_every}"))
+    protocol = load_campaign(write_campaign(folder, name="probe")).protocol
+    frame_ps = dump_every * protocol.timestep_fs / 1000
+    traj = brownian_trajectory(0.4, dt_ps=frame_ps)
+    if refused:
+        msg = refusal(path)
+        assert (f"line {line_of(path, 'fit_start_ps = 0.05')}: the MSD fit from "
+                f"analysis.fit_start_ps = 0.05 ps holds fewer than 3 frames at one frame every "
+                f"{frame_ps:g} ps (dump_every 100") in msg, msg
+        assert "600 K (0.05-0.2 ps of 0.4 ps analysed)" in msg, msg
+        with pytest.raises(AnalysisError, match="fewer than 3 MSD points"):
+            diffusion(traj, "Li", fit_start_ps=0.05, window_ps=0.2)
+    else:
+        load_campaign(path)
+        assert np.isfinite(diffusion(traj, "Li", fit_start_ps=0.05, window_ps=0.2).D)
+
+
+def test_a_goal_adding_no_run_is_not_refused_over_its_step(folder):
+    """A goal whose range leaves no temperature for a new run only extends runs: its step
+    sets no new run's length, so a step too short for a new run's fit is no problem."""
+    path = write_campaign(folder, name="nonew", temperatures=(600, 650),
+                          extra=GOAL.format(step=', step = "0.15ps"'),
+                          analysis=ANALYSIS.format(start=0.1))
+    assert load_campaign(path).goal.candidates_K == ()
+
+
+def test_the_frames_the_analysis_keeps_decide(folder):
+    """Frames 0.1 ps apart, 1 ps runs, 0.05 ps discarded: the analysis keeps the frames
+    from 0.1 ps, 0.9 ps (not 0.95), so a fit from 0.42 ps ends at 0.45 ps on them, with
+    fewer than 3 lags (diffusion() on those frames refuses it); the time alone (0.475 ps)
+    would have let it pass."""
+    with pytest.raises(AnalysisError, match="fewer than 3 MSD points"):
+        diffusion(brownian_trajectory(0.9, dt_ps=0.1), "Li", fit_start_ps=0.42, window_ps=0.2)
+    path = write_campaign(folder, name="grid", duration_ps=1.0, discard_ps=0.05,
+                          analysis=ANALYSIS.format(start=0.42))
+    path.write_text(path.read_text().replace("dump_every = 10", "dump_every = 100"))
+    assert "(0.42-0.45 ps of 0.9 ps analysed)" in refusal(path)
+
+
+def test_a_new_run_below_long_below_k_is_priced_with_its_longer_discard():
+    """The goal's allocator priced every new run with the protocol's discard_ps; below
+    long_below_K a run discards long_discard_ps (run.json's), so the goal may pass it a
+    discard per temperature."""
+    from ionmd.sweep.allocate import TemperatureRun, next_step
+
+    runs = [TemperatureRun(T, 10.0, 1e-5 * np.exp(-(1000 / T)), (0.5e-5 * np.exp(-(1000 / T)),
+                           2e-5 * np.exp(-(1000 / T))), 1.0, key=T) for T in (900.0, 1000.0)]
+    decision = next_step(runs, step_ps=5.0, candidates_K=[700.0, 1100.0],
+                         discard_ps=lambda T: 200.0 if T < 800 else 100.0)
+    cost = {o.temperature_K: o.cost for o in decision.options if o.action == "new"}
+    assert cost == {700.0: (5.0 + 200.0) * 1.0, 1100.0: (5.0 + 100.0) * 1.0}

@@ -130,7 +130,7 @@ def test_a_yaml_key_given_twice_is_refused_with_both_lines(folder):
     path = folder / "c.yaml"
     path.write_text("structures: [fcc.cif]\nmodels: [morse.pt]\ntemperatures: [600, 900]\n"
                     "protocol:\n  name: conductivity\n  duration_ps: 0.5\n  discard_ps: 0.1\n"
-                    "  supercell: none\nanalysis:\n  fit_start_ps: 0.05\ntemperatures: [1200]\n")
+                    "  supercell: none\n  dump_every: 10\nanalysis:\n  fit_start_ps: 0.05\ntemperatures: [1200]\n")
     err = errors_of(path)
     assert (f"line {line_of(path, 'temperatures: [1200]')}: temperatures is given twice (first "
             f"on line {line_of(path, 'temperatures: [600')}); keep one") in err

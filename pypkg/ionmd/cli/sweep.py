@@ -220,10 +220,6 @@ def _cmd_collect(args: argparse.Namespace) -> None:
         print("\n".join(sigma_lines(key, srec, runs)))
     print(f"tables: {out}/results.csv, {out}/runs.csv (one row per run: final D interval, "
           f"hops, stop reason), {out}/results.json")
-    if doc["not_in_campaign"]:
-        print("left out, not in the campaign file any more and not finished: "
-              + ", ".join(r["run"] for r in doc["not_in_campaign"])
-              + " (put their temperatures or replicas back and submit to finish them)")
     if not doc["complete"]:
         classes = doc["classes"]
         done = sum(n for c, n in classes.items() if c in ("completed", "failed-physical"))

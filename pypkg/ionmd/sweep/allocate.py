@@ -293,7 +293,8 @@ def new_run_K(runs: Sequence[TemperatureRun], temperature_K: float) -> float:
 
 
 def next_step(runs: Sequence[TemperatureRun], *, step_ps: float, target_K: float = 300.0,
-              candidates_K: Sequence[float] = (), discard_ps: float = 0.0,
+              candidates_K: Sequence[float] = (),
+              discard_ps: float | Callable[[float], float] = 0.0,
               budget_left: float | None = None) -> Decision:
     """The option with the largest expected reduction of ``var(ln D(target_K))`` per cost.
 
@@ -312,8 +313,10 @@ def next_step(runs: Sequence[TemperatureRun], *, step_ps: float, target_K: float
         whose run folder is a run's (``T1200K`` for 1200.004 K and 1200 K: one
         temperature, see :func:`ionmd.protocols.checks.temperature_folder`) or an earlier
         candidate's.
-    discard_ps : float
-        Equilibration a new run spends before its analysed time (costed, not analysed).
+    discard_ps : float or callable
+        Equilibration a new run spends before its analysed time (costed, not analysed);
+        a callable gives it per temperature (a protocol's longer discard below
+        ``long_below_K``: ``Protocol.schedule``).
     budget_left : float, optional
         Options are shortened to what it pays for (a new run needs at least its discard).
 
@@ -328,8 +331,12 @@ def next_step(runs: Sequence[TemperatureRun], *, step_ps: float, target_K: float
     ValueError
         A non-positive step or cost per ps.
     """
-    if not step_ps > 0 or discard_ps < 0:
-        raise ValueError(f"step_ps must be > 0 and discard_ps >= 0, got {step_ps}, {discard_ps}")
+    discard_at = discard_ps if callable(discard_ps) else (lambda T: discard_ps)
+    discards = [discard_at(T) for T in candidates_K] or (
+        [] if callable(discard_ps) else [discard_ps])
+    if not step_ps > 0 or not all(d >= 0 for d in discards):
+        raise ValueError(f"step_ps must be > 0 and discard_ps >= 0, got {step_ps}, "
+                         f"{discards}")
     runs = list(runs)
     bad_cost = [r.temperature_K for r in runs if not r.cost_per_ps > 0]
     if bad_cost:
@@ -371,15 +378,15 @@ def next_step(runs: Sequence[TemperatureRun], *, step_ps: float, target_K: float
         if temperature_folder(Tc) in taken:
             continue
         taken.add(temperature_folder(Tc))
-        dt = step_ps
+        dt, discard = step_ps, discard_at(Tc)
         if budget_left is not None:
-            dt = min(dt, budget_left / cost_per_ps - discard_ps)
+            dt = min(dt, budget_left / cost_per_ps - discard)
         if dt <= 0:
             continue
         D_c = float(np.exp(fit.predict_ln(np.array(float(Tc)))[0]))
         v_new = new_run_K(runs, Tc) / (D_c * dt)
         temps, v = np.append(T, Tc), np.append(var, v_new)
-        options.append(option("new", Tc, dt, (dt + discard_ps) * cost_per_ps,   # the same ions
+        options.append(option("new", Tc, dt, (dt + discard) * cost_per_ps,   # the same ions
                               ln_var_at(temps, v, target_K), temps=temps, v=v,
                               nu=np.append(dof, float(np.median(dof)))))
     options.sort(key=lambda o: -o.gain_per_cost)
@@ -445,7 +452,8 @@ class BudgetOutcome:
 
 def spend_budget(runs: Sequence[TemperatureRun], *, budget: float, step_ps: float,
                  goal_factor: float | None = None, target_K: float = 300.0,
-                 candidates_K: Sequence[float] = (), discard_ps: float = 0.0,
+                 candidates_K: Sequence[float] = (),
+                 discard_ps: float | Callable[[float], float] = 0.0,
                  execute: Callable[[list[TemperatureRun], Option, Decision], Sequence[TemperatureRun]]
                  = predict_outcome, max_rounds: int = 10_000) -> BudgetOutcome:
     """Apply :func:`next_step` round after round until the goal or the budget is reached.

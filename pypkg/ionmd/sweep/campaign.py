@@ -23,7 +23,7 @@ from pathlib import Path
 from ionmd.protocols.presets import Protocol
 from ionmd.sweep.campaign_analysis import (ANALYSIS_KEYS, FAILURE_KEYS, Analysis,
                                            check_charges, check_fit_window,
-                                           check_goal_fit_window,
+                                           check_fit_frames, check_goal_fit_window,
                                            one_fit_start, read_analysis)
 from ionmd.sweep.campaign_executor import LOCAL_KEYS, read_executor
 from ionmd.sweep.campaign_goal import BUDGET_UNITS, GOAL_KEYS, Goal, parse_budget, read_goal
@@ -109,7 +109,9 @@ def load_campaign(path: str | Path, check_resources: bool = True) -> Campaign:
     one_fit_start(src, errors, analysis, protocol)
     check_fit_window(src, errors, analysis, protocol)
     goal = read_goal(src, errors, protocol, resources)
-    check_goal_fit_window(src, errors, analysis, protocol, goal.step_ps if goal else None)
+    new_runs_ps = goal.step_ps if goal and goal.candidates_K else None   # a goal's new runs
+    check_goal_fit_window(src, errors, analysis, protocol, new_runs_ps)
+    check_fit_frames(src, errors, analysis, protocol, new_runs_ps)
     name = _name(src, errors)
     errors.raise_if_any()
     return Campaign(path=src.path, name=name, output=output,

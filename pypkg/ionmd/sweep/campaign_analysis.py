@@ -3,9 +3,11 @@ Haven ratio and the failure thresholds that ``collect`` applies to every run."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
-from ionmd.analysis.diffusion import fit_end_of
+from ionmd.analysis.diffusion import fit_end_of, fit_lags
+from ionmd.errors import AnalysisError
 from ionmd.protocols.checks import field_name
 from ionmd.protocols.presets import Protocol
 from ionmd.structures.charge_values import charge_problems, net_charge_problem
@@ -106,10 +108,11 @@ def check_fit_window(src: Source, errors: Problems, a: Analysis,
 
 def check_goal_fit_window(src: Source, errors: Problems, a: Analysis,
                           protocol: Protocol | None, step_ps: float | None) -> None:
-    """A run the goal starts is ``discard_ps`` plus one ``goal.step`` long: its analysis,
-    which the goal's next decision reads, fits the MSD from ``fit_start_ps`` to where
-    :func:`fit_end_of` ends it in ``step_ps``; a start not before that end fails the
-    analysis of every run the goal adds (after their compute). Said on goal.step's line."""
+    """A run the goal starts is its temperature's discard plus one ``goal.step`` long: its
+    analysis, which the goal's next decision reads, fits the MSD from ``fit_start_ps`` to
+    where :func:`fit_end_of` ends it in ``step_ps``; a start not before that end fails the
+    analysis of every run the goal adds (after their compute). Said on goal.step's line.
+    ``step_ps`` None: no goal, or one that adds no run (no new-run temperature)."""
     if (protocol is None or step_ps is None or not _fit_settings_read(src, a)
             or (a.fit_end_ps is not None and a.fit_end_ps <= a.fit_start_ps)):
         return
@@ -128,6 +131,47 @@ def check_goal_fit_window(src: Source, errors: Problems, a: Analysis,
                     f"of every run the goal adds would fail after its compute. Make the step "
                     f"longer than {a.fit_start_ps * (2 if a.fit_end_ps is None else 1):g} ps "
                     f"or lower fit_start_ps (below {end:g} ps)")
+
+
+def check_fit_frames(src: Source, errors: Problems, a: Analysis, protocol: Protocol | None,
+                     step_ps: float | None) -> None:
+    """A fit window that lies within the runs may still hold fewer than 3 of their frames
+    (``dump_every`` x ``timestep_fs`` apart): :func:`~ionmd.analysis.diffusion.fit_lags`,
+    the analysis' own rule, then fails every run at that temperature (and every run the
+    goal adds: ``step_ps`` after the discard) after its compute. Said on the fit start's
+    line with the frame interval and the fixes; windows that end before they start are
+    :func:`check_fit_window`'s."""
+    if protocol is None or not _fit_settings_read(src, a) or (
+            a.fit_end_ps is not None and a.fit_end_ps <= a.fit_start_ps):
+        return
+    frame_ps = protocol.dump_every * protocol.timestep_fs / 1000.0
+    # (run length, discard): the analysis keeps the frames from the first at or after the
+    # discard, so what it has is a whole number of frames, up to one short of the difference
+    lengths = {f"{T:g} K": protocol.schedule(T) for T in protocol.temperatures}
+    if step_ps is not None:
+        lengths["the runs the goal adds"] = (step_ps, 0.0)
+    bad = []
+    for what, (duration, discard) in lengths.items():
+        if a.fit_start_ps >= fit_end_of(duration - discard, a.fit_end_ps):
+            continue                # check_fit_window's (the goal's: check_goal_fit_window)
+        intervals = (math.floor(duration / frame_ps + 1e-9)
+                     - math.ceil(discard / frame_ps - 1e-9))
+        analysed = max(intervals, 0) * frame_ps
+        end = fit_end_of(analysed, a.fit_end_ps)
+        try:
+            if a.fit_start_ps >= end:
+                raise AnalysisError("the fit ends before it starts on the frames")
+            fit_lags(frame_ps, max(intervals, 0) + 1, a.fit_start_ps, end)
+        except AnalysisError:
+            bad.append(f"{what} ({a.fit_start_ps:g}-{end:g} ps of {analysed:g} ps analysed)")
+    if not bad:
+        return
+    key, start = _fit_start_said(src, a, protocol)
+    errors.add(key, f"the MSD fit from {start} holds fewer than 3 frames at one frame every "
+                    f"{frame_ps:g} ps (dump_every {protocol.dump_every} x timestep "
+                    f"{protocol.timestep_fs:g} fs) for {'; '.join(bad)}: the analysis of those "
+                    f"runs would fail after their compute. Dump more often (a smaller "
+                    f"dump_every), lower fit_start_ps, or make the runs longer")
 
 
 def _fit_settings_read(src: Source, a: Analysis) -> bool:

@@ -120,7 +120,8 @@ def _new_run_temperatures(src: Source, errors: Problems, protocol: Protocol, tab
     """Where the goal's new runs may start; None (said in ``errors``) where the protocol
     does not allow its rounds: a new run LAMMPS can count, >= 2 temperatures to fit,
     single runs."""
-    too_long = steps_problem("a new run (discard_ps + goal.step)", protocol.discard_ps + step_ps,
+    longest_discard = max(protocol.discard_ps, protocol.long_discard_ps or 0.0)
+    too_long = steps_problem("a new run (discard_ps + goal.step)", longest_discard + step_ps,
                              protocol.timestep_fs)
     if too_long:    # a new run is discard + step long: one LAMMPS would refuse in a round
         errors.add(("goal", "step"), too_long)

@@ -271,7 +271,7 @@ def advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRoun
         decision = next_step(measured, step_ps=goal.step_ps, target_K=goal.target_K,
                              candidates_K=[t for t in goal.candidates_K
                                            if temperature_folder(t) not in taken],
-                             discard_ps=campaign.protocol.discard_ps,
+                             discard_ps=lambda T: campaign.protocol.schedule(T)[1],
                              budget_left=max(goal.budget - spent, 0.0))
     except AnalysisError as exc:
         series.update(stopped="no_fit", spent=spent)
@@ -312,7 +312,9 @@ def advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRoun
         (new,) = [r for r in plan_campaign(campaign, create=True) if r.structure == structure
                   and r.model == model and r.temperature == choice.temperature_K]
         rd = new.rundir
-        steps = _end_step(campaign, 0, campaign.protocol.discard_ps + choice.step_ps)
+        # the run's own discard (run.json's: longer below long_below_K), then one step
+        steps = _end_step(campaign, 0, campaign.protocol.schedule(choice.temperature_K)[1]
+                          + choice.step_ps)
         rd.set_length(steps)
         what, detail = "added", f"a run at {choice.temperature_K:g} K of {steps} steps"
     series["rounds"].append({**record, "did": f"{what} {detail}"})
