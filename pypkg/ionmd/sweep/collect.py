@@ -406,10 +406,8 @@ def check_tables_folder(campaign: Campaign, out: Path) -> None:
     IonmdError
         Naming both files and the folders to collect into instead; nothing was written.
     """
-    other = _tables_campaign(out / "results.json")
-    if other is None or not other.is_file() or _same_file(other, campaign.path):
-        return
-    if _output_of(other) != campaign.output.resolve():
+    other = other_campaign_of_output(campaign, _tables_campaign(out / "results.json"))
+    if other is None:
         return
     stem = campaign.path.stem
     raise IonmdError(
@@ -418,6 +416,16 @@ def check_tables_folder(campaign: Campaign, out: Path) -> None:
         f"Give it a folder of its own: `ionmd sweep collect {campaign.path.name} --output "
         f"{out.parent / f'collect-{stem}'}` (or give the two files different `output` "
         f"folders, or remove {out} if its tables are no longer wanted); nothing was written")
+
+
+def other_campaign_of_output(campaign: Campaign, recorded: Path | None) -> Path | None:
+    """``recorded`` (the campaign file that wrote a shared file of the output folder:
+    collect's tables, the goal's rounds) where it still exists, is not ``campaign``'s file
+    and names the same output folder; else None (none recorded, a file moved, renamed or
+    of a copied campaign folder)."""
+    if recorded is None or not recorded.is_file() or _same_file(recorded, campaign.path):
+        return None
+    return recorded if _output_of(recorded) == campaign.output.resolve() else None
 
 
 def _tables_campaign(results: Path) -> Path | None:

@@ -40,12 +40,49 @@ def goal_path(campaign: Campaign) -> Path:
 
 
 def read_goal_state(campaign: Campaign) -> dict:
+    """``<output>/goal.json``, refused where it holds the rounds of another campaign file
+    of this output (:func:`check_goal_owner`)."""
     f = goal_path(campaign)
-    return json.loads(f.read_text()) if f.is_file() else {"series": {}}
+    if not f.is_file():
+        return {"series": {}}
+    state = json.loads(f.read_text())
+    check_goal_owner(campaign, state)
+    return state
+
+
+def check_goal_owner(campaign: Campaign, state: dict) -> None:
+    """goal.json is one per output folder, its series keyed by structure/model only: a
+    second campaign file with this output and a goal would take the first one's added
+    temperatures as its own runs (planned, submitted, collected), its budget spent and its
+    stops. Refused while the file that wrote it (``campaign`` in goal.json) exists, is not
+    this one and has this output; a goal.json of a renamed file, of a copied campaign
+    folder, or written before it named its file is this campaign's.
+
+    Raises
+    ------
+    IonmdError
+        Naming both files and the fixes.
+    """
+    from ionmd.errors import IonmdError
+    from ionmd.sweep.collect import other_campaign_of_output
+
+    recorded = state.get("campaign") if isinstance(state, dict) else None
+    other = other_campaign_of_output(campaign, Path(recorded) if isinstance(
+        recorded, str) and recorded else None)
+    if other is None:
+        return
+    name = campaign.path.name
+    raise IonmdError(
+        f"{goal_path(campaign)} holds the goal rounds of campaign {other}, another campaign "
+        f"file with the same output ({campaign.output}); the goal of {campaign.path} would "
+        f"take its added temperatures, budget spent and stops as its own. Give {name} an "
+        f"output of its own (output = \"...\"), or remove or rename {other.name} where "
+        f"{name} replaces it")
 
 
 def write_goal_state(campaign: Campaign, state: dict) -> None:
     campaign.output.mkdir(parents=True, exist_ok=True)
+    state["campaign"] = str(campaign.path.resolve())       # whose rounds (check_goal_owner)
     tmp = goal_path(campaign).with_suffix(".tmp")
     tmp.write_text(json.dumps(state, indent=1) + "\n")
     tmp.replace(goal_path(campaign))
