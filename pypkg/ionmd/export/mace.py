@@ -106,10 +106,11 @@ def _torchscript_members(path: Path) -> Optional[list]:
     files are zip archives too, without ``constants.pkl``)."""
     import zipfile
 
-    if not zipfile.is_zipfile(path):
-        return None
-    with zipfile.ZipFile(path) as archive:
-        names = archive.namelist()
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, EOFError):
+        return None         # torch.load says what is wrong with it
     if not any(n.split("/", 1)[-1] == "constants.pkl" for n in names):
         return None
     return names

@@ -160,14 +160,15 @@ def _torchscript_extras(path: Path) -> Optional[dict]:
     (``torch.save`` checkpoints are zip archives too, without ``constants.pkl``)."""
     import zipfile
 
-    if not zipfile.is_zipfile(path):
-        return None
-    with zipfile.ZipFile(path) as archive:
-        names = archive.namelist()
-        if not any(n.split("/", 1)[-1] == "constants.pkl" for n in names):
-            return None
-        return {n.split("/extra/", 1)[1]: archive.read(n).decode(errors="replace").strip()
-                for n in names if "/extra/" in n}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            if not any(n.split("/", 1)[-1] == "constants.pkl" for n in names):
+                return None
+            return {n.split("/extra/", 1)[1]: archive.read(n).decode(errors="replace").strip()
+                    for n in names if "/extra/" in n}
+    except (zipfile.BadZipFile, EOFError):
+        return None         # a damaged file: sevenn's loader says what is wrong with it
 
 
 def _refuse_non_checkpoint(path: Path) -> None:
@@ -199,11 +200,12 @@ def _refuse_mace_model(path: Path) -> None:
     found from the pickle's class names, without unpickling it."""
     import zipfile
 
-    if not zipfile.is_zipfile(path):
-        return
-    with zipfile.ZipFile(path) as archive:
-        pickles = [n for n in archive.namelist() if n.endswith("/data.pkl")]
-        text = archive.read(pickles[0]) if pickles else b""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            pickles = [n for n in archive.namelist() if n.endswith("/data.pkl")]
+            text = archive.read(pickles[0]) if pickles else b""
+    except (zipfile.BadZipFile, EOFError):
+        return              # sevenn's loader says what is wrong with it
     if b"mace.modules" in text:
         raise ExportError(f"{path} is a MACE model, not a SevenNet checkpoint: export it "
                           "with `ionmd export mace`")
