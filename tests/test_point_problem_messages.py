@@ -102,7 +102,7 @@ def test_the_ions_msd_falls_over_the_fit_window(analysed):
 
 def test_the_printed_sigma_line_names_quantity_unit_run_and_temperature(analysed):
     printed, _, results, _ = analysed
-    line = next(x for x in printed.splitlines() if "left out:" in x)
+    line = next(x for x in printed.splitlines() if "left out:" in x and "sigma at" in x)
     sigma = results[600]["conductivity"]["sigma"]
     assert line.strip().startswith("left out: T600K (the Nernst-Einstein sigma at 600 K = "
                                    f"{sigma:.3g} mS/cm (95 % interval [0, 0]): not positive"), line
@@ -211,3 +211,14 @@ def test_the_note_names_the_intervals_own_level(level):
     run = TemperatureRun(900.0, 4.0, 2.0e-6, (2.0e-6, 2.0e-6), cost_per_ps=1.0, key="r",
                          level=level, quantity="D of Li", unit="cm^2/s")
     assert f"({level:.0%} interval".replace("%", " %") in run.why_left_out()
+
+
+def test_the_printed_d_fit_names_the_run_it_left_out(analysed):
+    """The D fit's left-out runs were only in summary.json (the sigma fit's were printed):
+    now the line under the D fit names them, as the runs table does, and why."""
+    printed, summary, _, _ = analysed
+    lines = printed.splitlines()
+    at = next(i for i, x in enumerate(lines) if " D_Li: Ea = " in x)
+    assert lines[at + 1].strip().startswith("left out: T600K (D of Li at 600 K = "), lines[at + 1]
+    (fit,) = [f["D_Li"] for f in summary["arrhenius"].values()]
+    assert [x["run"].rsplit("/", 1)[-1] for x in fit["left_out"]] == ["T600K"]

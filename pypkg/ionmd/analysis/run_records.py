@@ -306,15 +306,24 @@ def sigma_lines(name: str, srec: dict, records: Sequence[dict], width: int = 100
         lines += _wrap(f"from {len(fed)} run(s): ", [f + "," for f in fed[:-1]] + fed[-1:], width)
     else:
         lines = [f"{name} sigma: no sigma(300 K): {srec['note']}"]
-    if srec["left_out"]:
-        by_reason: dict[str, list[str]] = {}
-        for x in srec["left_out"]:
-            by_reason.setdefault(x["reason"], []).append(names.get(x["run"], x["run"]))
-        pieces = []
-        for reason, group in by_reason.items():     # "a, b (reason); c (other reason)"
-            pieces += [g + "," for g in group[:-1]] + [f"{group[-1]} ({reason});"]
-        lines += _wrap("left out: ", pieces[:-1] + [pieces[-1][:-1]], width)
-    return lines
+    return lines + left_out_lines(srec["left_out"], records, width)
+
+
+def left_out_lines(left_out: Sequence[dict], records: Sequence[dict],
+                   width: int = 100) -> list[str]:
+    """``  left out: a, b (reason); c (other reason)``: the runs a fit left out
+    (``left_out``: ``{"run", "reason"}``), named as in the runs table (``records``: the run
+    records of the fit's series); none where none was left out."""
+    if not left_out:
+        return []
+    names = _short_names(records)
+    by_reason: dict[str, list[str]] = {}
+    for x in left_out:
+        by_reason.setdefault(x["reason"], []).append(names.get(x["run"], x["run"]))
+    pieces = []
+    for reason, group in by_reason.items():     # "a, b (reason); c (other reason)"
+        pieces += [g + "," for g in group[:-1]] + [f"{group[-1]} ({reason});"]
+    return _wrap("left out: ", pieces[:-1] + [pieces[-1][:-1]], width)
 
 
 def _wrap(prefix: str, pieces: list[str], width: int) -> list[str]:
@@ -328,6 +337,7 @@ def _wrap(prefix: str, pieces: list[str], width: int) -> list[str]:
     return lines + [line.rstrip()]
 
 
-__all__ = ["PLANNED", "by_temperature", "flat_record", "mobile_record", "run_labels",
+__all__ = ["PLANNED", "by_temperature", "flat_record", "left_out_lines", "mobile_record",
+           "run_labels",
            "run_record", "runs_table", "sigma_lines", "sigma_record", "stop_of", "stop_text",
            "write_runs_csv"]

@@ -276,7 +276,7 @@ def _label(summary: dict, name: str) -> str:
 def _print_summary(summary: dict, failures_only: bool) -> None:
     """The runs table, the Arrhenius fits and each series' sigma(300 K), then warnings
     (on stderr: a series whose runs may be of different models)."""
-    from ionmd.analysis.run_records import runs_table
+    from ionmd.analysis.run_records import left_out_lines, runs_table
 
     print()
     print("\n".join(runs_table(summary["runs"])))
@@ -299,6 +299,9 @@ def _print_summary(summary: dict, failures_only: bool) -> None:
             print(f"{_label(summary, name)} {key}: Ea = {fit['Ea_eV']:.3f} ± {fit['Ea_err_eV']:.3f} eV, "
                   f"{key}({fit['T_extrapolated']:.0f} K) = {value:.3g} {unit} [{lo:.3g}, {hi:.3g}]"
                   f"{flags}")
+            lines = left_out_lines(fit.get("left_out", []), _series_runs(summary, name))
+            if lines:       # said, not only in summary.json (a run whose D is not positive)
+                print("\n".join(lines))
             _print_kinisi(fit)
     if not failures_only:
         for name in summary["structures"]:
@@ -310,13 +313,18 @@ def _print_summary(summary: dict, failures_only: bool) -> None:
         print(f"ionmd: warning: {warning}", file=sys.stderr)
 
 
+def _series_runs(summary: dict, name: str) -> list[dict]:
+    """The run records of a series' runs (for their names)."""
+    mine = set(summary.get("series", {}).get(name, {}).get("runs", []))
+    return [r for r in summary["runs"] if r["run"] in mine]
+
+
 def _print_sigma(name: str, summary: dict, fit: dict | None) -> None:
     """A series' sigma(300 K), the runs that fed it and those left out."""
     from ionmd.analysis.run_records import sigma_lines
 
-    mine = set(summary.get("series", {}).get(name, {}).get("runs", []))
-    runs = [r for r in summary["runs"] if r["run"] in mine]
-    print("\n".join(sigma_lines(_label(summary, name), summary["structures"][name], runs)))
+    print("\n".join(sigma_lines(_label(summary, name), summary["structures"][name],
+                                _series_runs(summary, name))))
     note = summary["structures"][name].get("charges_note")
     if note:
         print(f"  charges: {note}")
