@@ -222,3 +222,27 @@ def test_the_printed_d_fit_names_the_run_it_left_out(analysed):
     assert lines[at + 1].strip().startswith("left out: T600K (D of Li at 600 K = "), lines[at + 1]
     (fit,) = [f["D_Li"] for f in summary["arrhenius"].values()]
     assert [x["run"].rsplit("/", 1)[-1] for x in fit["left_out"]] == ["T600K"]
+
+
+def test_sweep_collect_prints_the_replica_a_row_left_out(tmp_path, monkeypatch, capsys):
+    """collect's row said its value leaves a replica out only in results.json: the printed
+    row is now followed by the replica (its folder under the campaign's output) and why."""
+    import argparse
+
+    import ionmd.sweep.collect as collect_module
+    from ionmd.cli import sweep as sweep_cli
+
+    output = tmp_path / "runs"
+    why = "D of Li at 600 K = -7e-06 cm^2/s (95 % interval [0, 0]): not positive"
+    row = {"structure": "s", "model": "m", "temperature_K": 600.0, "replicas_done": 2,
+           "replicas_planned": 2, "replicas_failed": 0, "D_Li": None, "sigma": None,
+           "left_out": [f"{output}/s/m/conductivity/T600K/r1: {why}"]}
+    doc = {"rows": [row], "structures": {}, "runs": [], "not_in_campaign": [],
+           "complete": True, "classes": {"completed": 2}}
+    monkeypatch.setattr(sweep_cli, "_load", lambda args, check_resources: argparse.Namespace(
+        output=output))
+    monkeypatch.setattr(collect_module, "collect", lambda *args, **kwargs: doc)
+    sweep_cli._cmd_collect(argparse.Namespace(output=None, no_progress=True, campaign="c.toml"))
+    lines = capsys.readouterr().out.splitlines()
+    at = next(i for i, x in enumerate(lines) if x.startswith("s m 600 K: 2/2 done"))
+    assert lines[at + 1] == f"  left out: s/m/conductivity/T600K/r1: {why}"

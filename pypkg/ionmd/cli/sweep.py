@@ -215,6 +215,8 @@ def _cmd_collect(args: argparse.Namespace) -> None:
             parts.append(f"sigma = {s['value']:.3g} [{s['ci95'][0]:.3g}, {s['ci95'][1]:.3g}]"
                          f"{interval_level_mark(s)} mS/cm")
         print(" ".join(parts))
+        for why in row.get("left_out", []):     # a replica the row's value is not of
+            print(f"  left out: {why.replace(str(c.output) + '/', '')}")
     for key, srec in doc["structures"].items():
         runs = [r for r in doc["runs"] if f"{r['structure']}/{r['model']}" == key]
         print("\n".join(sigma_lines(key, srec, runs)))
