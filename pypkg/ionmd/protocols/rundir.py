@@ -66,6 +66,11 @@ STRUCTURE_NOTES = "structure_notes"
 within rounding read as whole, partial occupancies ordered, a supercell built): the notes
 printed once when the file was read, kept for whoever reads the run later ([]: nothing was
 done; no key: a folder written before they were recorded)."""
+EDITABLE_RUN_JSON_KEYS = ("discard_ps", "mobile_species")
+"""``run.json`` keys a user may edit in a run folder to analyse its run otherwise (a longer
+discard; collect's cache sees the edit): ionmd keeps them as the file holds them when it
+writes run.json again (a resumed or extended piece, a reset), where it wrote the protocol's
+value over them before. The rest of run.json says how the run was run and stays ionmd's."""
 RESTART_FILES = ("restart.a", "restart.b", "restart.end", "restart.end.part")
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 """errno values of a full disk (or quota): an interruption, not a failure of the run."""
@@ -600,12 +605,17 @@ class RunDir:
     def write_run_json(self, pieces: int, held_charges: bool = False) -> None:
         """``run.json`` for ``pieces`` pieces; ``held_charges``: with the charges the file
         holds where it holds any (a launch: the folder's last word, which a campaign
-        reopened since this RunDir was opened may have changed), else this run's."""
+        reopened since this RunDir was opened may have changed), else this run's. The
+        analysis settings a user may edit there (:data:`EDITABLE_RUN_JSON_KEYS`: a longer
+        discard) are kept as the file holds them: a resumed, extended or reset run does not
+        undo them."""
         p = self.protocol
         unwrapped = p.ensemble == "nvt"
-        held = self.read_json(RUN_JSON) if held_charges else {}
+        on_file = self.read_json(RUN_JSON)
+        held = on_file if held_charges else {}
         charges = ({k: held[k] for k in ("charges", "charges_guessed") if k in held}
                    if held.get("charges") else self._charges_record())
+        edited = {k: on_file[k] for k in EDITABLE_RUN_JSON_KEYS if k in on_file}
         self.write_json(RUN_JSON, {**charges, **self.model_record,
             "schema": "ionmd-run/1", "temperature_K": self.temperature,
             "timestep_fs": p.timestep_fs, "dump_every": p.dump_every,
@@ -617,7 +627,7 @@ class RunDir:
             "logs": [self.piece(k)["log"].name for k in range(pieces)],
             "dump_unwrapped": unwrapped, "ensemble": p.ensemble, "protocol": p.name,
             "structure": self.structure, "replica": self.replica,
-            "temperature_end_K": p.temperature_end, **self._notes_record(),
+            "temperature_end_K": p.temperature_end, **self._notes_record(), **edited,
         })
 
     def _notes_record(self) -> dict:
