@@ -142,6 +142,70 @@ def fit_end_of(run_ps: float, fit_end_ps: float | None = None) -> float:
     return 0.5 * run_ps if fit_end_ps is None else min(fit_end_ps, run_ps)
 
 
+def _origin_pairs(offset: np.ndarray, i: np.ndarray, j: np.ndarray, n_frames: float) -> np.ndarray:
+    """Number of origin pairs (s, s + offset) whose windows of ``i`` and ``j`` frames both
+    fit in ``n_frames`` frames."""
+    return np.clip(np.minimum(n_frames - i - 1, n_frames - j - 1 - offset)
+                   - np.maximum(0, -offset) + 1, 0, None)
+
+
+def _steps_shared(offset: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Steps shared by the displacements over [s, s+i) and [s+offset, s+offset+j)."""
+    return np.clip(np.minimum(i, offset + j) - np.maximum(0, offset), 0, None)
+
+
+def _ends_shared(offset: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Signed count of the frames both displacements end or start on (their noise terms)."""
+    return 1.0 * (offset == i - j) - (offset == i) - (offset == -j) + (offset == 0)
+
+
+def _sum_over_segment(p0, p1, o0, o1, length):
+    """sum over k < ``length`` of (p0 + p1 k)(o0 + o1 k)^2, by the power sums of k."""
+    s1 = length * (length - 1) / 2
+    s2 = (length - 1) * length * (2 * length - 1) / 6
+    return (p0 * o0 ** 2 * length + (p1 * o0 ** 2 + 2 * p0 * o0 * o1) * s1
+            + (p0 * o1 ** 2 + 2 * p1 * o0 * o1) * s2 + p1 * o1 ** 2 * s1 ** 2)
+
+
+def _msd_covariance_parts(lags: np.ndarray, n_frames: int):
+    """(A, B, C) with msd_covariance = step_var^2 A + step_var noise_var B + noise_var^2 C.
+
+    A sums origin pairs x shared steps^2 over the offsets -j..i of each lag pair (i, j).
+    Both factors are piecewise linear in the offset with kinks only at -j, i - n_frames,
+    0, i - j, n_frames - j and i + 1, so A is a sum of cubics over at most 5 segments,
+    each summed in closed form; B and C need the <= 4 offsets where ends are shared.
+    The counts are integers, exact in float64 below 2^53 (terms reach ~4 n_frames^4: up to
+    ~6000 frames); at 100000 frames they agree with the sum offset by offset to 4e-16."""
+    lag = np.asarray(lags, dtype=np.int64).astype(float)
+    i, j = (g[..., None] for g in np.meshgrid(lag, lag, indexing="ij"))
+    n = float(n_frames)
+    zero = np.zeros_like(i)
+    kinks = np.concatenate([-j, i - n, zero, i - j, n - j, i + 1], axis=-1)
+    kinks = np.sort(np.clip(kinks, -j, i + 1), axis=-1)
+    start, length = kinks[..., :-1], np.diff(kinks, axis=-1)
+    p0, o0 = _origin_pairs(start, i, j, n), _steps_shared(start, i, j)
+    # slopes from the next offset; unused (power sums 0) where a segment holds one offset
+    p1, o1 = _origin_pairs(start + 1, i, j, n) - p0, _steps_shared(start + 1, i, j) - o0
+    a = _sum_over_segment(p0, p1, o0, o1, length).sum(-1)
+
+    ends = np.concatenate([i - j, i, -j, zero], axis=-1)
+    # count each offset once where they coincide (i == j: i - j is 0)
+    first = np.ones(ends.shape, dtype=bool)
+    for k in range(1, ends.shape[-1]):
+        first[..., k] = (ends[..., k:k + 1] != ends[..., :k]).all(-1)
+    pairs = _origin_pairs(ends, i, j, n) * first
+    shared = _ends_shared(ends, i, j)
+    b = 2 * (pairs * _steps_shared(ends, i, j) * shared).sum(-1)
+    c = (pairs * shared ** 2).sum(-1)
+    norm = 2.0 / ((n - i[..., 0]) * (n - j[..., 0]))
+    return tuple(_mirror_upper(norm * part) for part in (a, b, c))
+
+
+def _mirror_upper(m: np.ndarray) -> np.ndarray:
+    """``m`` made exactly symmetric from its upper triangle."""
+    return np.triu(m) + np.triu(m, 1).T
+
+
 def msd_covariance(lags: np.ndarray, n_frames: int, step_var: float,
                    noise_var: float) -> np.ndarray:
     """Covariance between time-averaged squared displacements at frame ``lags`` (all time
@@ -152,21 +216,10 @@ def msd_covariance(lags: np.ndarray, n_frames: int, step_var: float,
     For Gaussian displacements cov(a^2, b^2) = 2 cov(a, b)^2; cov(a, b) of the
     displacements over [s, s+i) and [s', s'+j) is ``step_var`` times their overlap plus
     ``noise_var`` times the end points they share. Summed over the origin pairs by their
-    offset."""
-    n = len(lags)
-    cov = np.empty((n, n))
-    for p, i in enumerate(lags):
-        for q in range(p, n):
-            j = lags[q]
-            offset = np.arange(-j, i + 1)                       # s' - s
-            overlap = np.clip(np.minimum(i, offset + j) - np.maximum(0, offset), 0, None)
-            shared = ((offset == i - j).astype(float) - (offset == i) - (offset == -j)
-                      + (offset == 0))
-            pairs = np.clip(np.minimum(n_frames - i - 1, n_frames - j - 1 - offset)
-                            - np.maximum(0, -offset) + 1, 0, None)
-            cov[p, q] = cov[q, p] = (2 * (pairs * (step_var * overlap + noise_var * shared) ** 2)
-                                     .sum() / ((n_frames - i) * (n_frames - j)))
-    return cov
+    offset, in closed form (:func:`_msd_covariance_parts`: 0.5 ms for 40 lags, where the
+    loop over lag pairs took 20 ms and 83 % of :func:`diffusion`)."""
+    a, b, c = _msd_covariance_parts(lags, n_frames)
+    return step_var ** 2 * a + step_var * noise_var * b + noise_var ** 2 * c
 
 
 def line_model(slope: float, intercept: float, dt: float, n_dim: int,
