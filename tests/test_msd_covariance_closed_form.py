@@ -1,7 +1,6 @@
-"""msd_covariance in closed form: the same matrix as the sum offset by offset it replaced
-(copied here as the reference), the covariance a Monte-Carlo walk gives, and fast."""
-import time
-
+"""msd_covariance in closed form (~0.5 ms for 40 lags of 4000 frames, the sum offset by
+offset it replaced ~25 ms: a speed no unit test times): the same matrix as that sum (copied
+here as the reference) and the covariance a Monte-Carlo walk gives."""
 import numpy as np
 import pytest
 
@@ -76,15 +75,3 @@ def test_monte_carlo_walk_with_noise():
     # the noise terms matter here: the model without them is far off at lag 1
     without_noise = msd_covariance(lags, n_frames, step_var, 0.0)
     assert abs(sample[0, 0] - without_noise[0, 0]) > 20 * stderr[0, 0]
-
-
-def test_forty_lags_of_a_long_run_take_milliseconds():
-    """diffusion() and the stopping rule call it 4+ times per fit; the loop over lag pairs
-    took ~20 ms for 40 lags (83 % of diffusion()), the closed form ~0.5 ms."""
-    lags = np.unique(np.linspace(10, 2000, 40).astype(int))
-    best = np.inf
-    for _ in range(5):
-        start = time.process_time()
-        msd_covariance(lags, 4000, 0.5, 0.1)
-        best = min(best, time.process_time() - start)
-    assert best < 0.005, f"{best * 1e3:.1f} ms"
