@@ -492,11 +492,22 @@ def why_left_out(run: dict, key: str) -> str | None:
                              unit="cm^2/s", level=d.get("interval_level", 0.95))
     source = next((k for k, name in SIGMA_SERIES.items() if name == key), None)
     if source not in run:       # the analysis's own reason (a metal's), where it gave one
-        why = run.get("no_conductivity") or "charges of the mobile species unknown"
+        why = run.get("no_conductivity") or no_sigma_reason(run)
         return f"no conductivity ({why})" if source == "conductivity" else f"no {key}"
     c = run[source]
     return point_problem(c["sigma"], c["sigma_ci95"], quantity=f"{SIGMA_NAMES[source]}{at}",
                          unit="mS/cm", level=c.get("interval_level", 0.95))
+
+
+def no_sigma_reason(run: dict) -> str:
+    """Why results without their analysis's own reason (``no_conductivity``, written by
+    ionmd since it computes sigma from the xyz D whatever directions are asked) have no
+    sigma: an older analysis of other directions only had no xyz D to make it from, one
+    with an xyz D lacked the mobile species' charges."""
+    if not any(d["direction"] == "xyz" for d in run["diffusion"]):
+        return ("sigma needs the xyz D, which this analysis of other directions lacks: "
+                "re-run `ionmd analyze` (it adds the xyz D for sigma)")
+    return "charges of the mobile species unknown"
 
 
 def left_out(runs: Sequence[dict], key: str, fed: Sequence[str],

@@ -76,15 +76,15 @@ def write_diffusion_csv(results, path: Path, temperature_K: float,
     """One row per D; ``ci_level``: the level of ``D_ci95_lo``/``_hi`` (``levels``, 0.95;
     0.99 where the run's D-interval rule stopped it)."""
     keys = ["species", "direction", "D", "D_ci95_lo", "D_ci95_hi", "D_std", "D_windowed",
-            "D_windowed_stderr", "hops_per_ion", "ions_that_hopped", "n_ions", "msd_exponent",
-            "flags"]
+            "D_windowed_stderr", "D_windowed_n", "hops_per_ion", "ions_that_hopped", "n_ions",
+            "msd_exponent", "flags"]
     levels = [0.95] * len(results) if levels is None else levels
     with open(path, "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["temperature_K"] + keys + ["units", "ci_level"])
         for r, level in zip(results, levels):
             w.writerow([temperature_K, r.species, r.direction, r.D, r.D_ci95[0], r.D_ci95[1],
-                        r.D_std, r.D_windowed, r.D_windowed_stderr, r.hops_per_ion,
+                        r.D_std, r.D_windowed, r.D_windowed_stderr, r.n_windows, r.hops_per_ion,
                         r.ions_that_hopped, r.n_ions, r.msd_exponent, ";".join(r.flags), "cm^2/s",
                         level])
 

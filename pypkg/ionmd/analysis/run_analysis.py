@@ -214,14 +214,27 @@ def transport(spec: RunSpec, traj: Trajectory, *, directions: Sequence[str], fit
     if rule:
         for d, plain in zip(part["diffusion"], diff):
             d.update(stop_widening(rule, plain.D_ci95))
-    xyz = [d for d in reported if d.direction == "xyz"]
-    if xyz and all(s in spec.charges for s in spec.mobile_species):
+    plain_xyz = [d for d in diff if d.direction == "xyz"]
+    charges_known = all(s in spec.charges for s in spec.mobile_species)
+    if diff and not plain_xyz and charges_known:
+        # sigma (Nernst-Einstein, collective) is defined with the 3-D D: asked only for
+        # xy or z, the xyz D is fitted for sigma alone (it is not among the results' D)
+        plain_xyz = [diffusion(traj, species, "xyz", fit_start_ps=fit_start_ps,
+                               fit_end_ps=fit_end_ps, window_ps=window_ps, seed=seed,
+                               hop_length=hop_length, min_hops=min_hops)
+                     for species in spec.mobile_species]
+    xyz = [widened_at_stop(d) for d in plain_xyz] if rule else plain_xyz
+    if xyz and charges_known:
         sigma = conductivity_from_diffusion(xyz, spec.charges, traj.volumes.mean(),
                                             spec.temperature_K, haven_ratio)
         part["conductivity"] = sigma.to_dict()
+        part["conductivity"]["direction"] = "xyz"
+        if "xyz" not in directions:
+            part["conductivity"]["direction_note"] = (
+                f"from the xyz D, fitted for sigma (the directions asked, "
+                f"{','.join(directions)}, hold no xyz; sigma is defined with the 3-D D)")
         if rule:            # sigma's interval follows from D's (the widened draws)
-            plain = conductivity_from_diffusion([d for d in diff if d.direction == "xyz"],
-                                                spec.charges, traj.volumes.mean(),
+            plain = conductivity_from_diffusion(plain_xyz, spec.charges, traj.volumes.mean(),
                                                 spec.temperature_K, haven_ratio)
             part["conductivity"].update(stop_widening(rule, plain.sigma_ci95, "sigma_ci95"))
         # sigma inherits the caveats of the D it is made from
@@ -233,7 +246,7 @@ def transport(spec: RunSpec, traj: Trajectory, *, directions: Sequence[str], fit
             part["conductivity_collective"] = collective_conductivity(
                 traj, spec.charges, spec.temperature_K, spec.mobile_species, fit_start_ps,
                 fit_end_ps).to_dict()
-    elif xyz:
+    elif diff:
         part["no_conductivity"] = no_conductivity_reason(traj.elements, spec)
     return part, reported, msds
 

@@ -99,7 +99,9 @@ def register(subparsers) -> None:
     p.add_argument("--fit-start-ps", type=float, default=1.0)
     p.add_argument("--fit-end-ps", type=float, default=None)
     p.add_argument("--window-ps", type=float, default=15.0, help="windowed-fit length (PES seed)")
-    p.add_argument("--haven-ratio", type=float, default=1.0)
+    p.add_argument("--haven-ratio", type=float, default=1.0,
+                   help="Haven ratio H_R the Nernst-Einstein sigma is divided by (default 1: "
+                        "uncorrelated ions; the collective sigma, --collective, needs none)")
     p.add_argument("--hop-length", type=float, default=1.5,
                    help="distance (A) from its last site beyond which an ion's move counts as a hop")
     p.add_argument("--min-hops", type=float, default=1.0,
@@ -387,6 +389,10 @@ def _print_transport(res: dict, indent: str) -> None:
     for key, name in (("conductivity", "sigma_NE"), ("conductivity_collective", "sigma_collective")):
         if key in res:
             c = res[key]
+            if key == "conductivity" and c.get("haven_ratio", 1.0) != 1.0:
+                name = f"sigma_NE/H_R (H_R = {c['haven_ratio']:g})"
+            if key == "conductivity" and c.get("direction_note"):  # xyz D not asked for
+                name += " (from the xyz D)"
             flags = f"  [{', '.join(c['flags'])}]" if c.get("flags") else ""
             print(f"{indent}{name} = {c['sigma']:.3g} mS/cm [{c['sigma_ci95'][0]:.3g}, "
                   f"{c['sigma_ci95'][1]:.3g}]{interval_level_mark(c)}{flags}")
