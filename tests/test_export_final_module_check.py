@@ -8,37 +8,14 @@ conversion back to the e3nn layout, is such a module (its TorchScript fails with
 "Input 1 has shape [7, 8, 9] but expected shape 72").
 """
 
-import os
-
 import pytest
-
-from tiny_mace import build_tiny_mace
 
 from ionmd.errors import ExportError
 from ionmd.export import export_mace
 
 pytest.importorskip("cuequivariance_torch")   # ionmd[cuda]; installed by `make install`
 
-
-@pytest.fixture(scope="module")
-def cueq_file(tmp_path_factory):
-    """A small ScaleShiftMACE converted to the cuEquivariance layout by mace-torch's
-    mace_convert_e3nn_cueq, saved as it saves it."""
-    os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
-    import torch
-    from mace.cli.convert_e3nn_cueq import run
-
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    try:
-        model = build_tiny_mace(channels=8, max_ell=2, r_max=4.5, seed=7)
-        cueq = run(input_model=model, device="cpu", return_model=True)
-    finally:
-        torch.set_default_dtype(previous)
-    assert any(type(m).__module__.startswith("cuequivariance") for m in cueq.modules())
-    path = tmp_path_factory.mktemp("cueq") / "tiny.cueq.model"
-    torch.save(cueq, path)
-    return path
+from test_mace_export_layouts import cueq_file  # noqa: E402,F401 (the fixture: one home)
 
 
 def test_module_that_fails_in_torchscript_is_not_written(cueq_file, tmp_path, monkeypatch):

@@ -18,27 +18,9 @@ from ionmd.cli import main
 from test_structure_rounding_and_conversion import LICL
 
 # rock salt with Li and Cl swapped on half of each site (anti-site disorder): LiCl, neutral
-ANTISITE = """data_LiCl_antisite
-_cell_length_a 5.1295
-_cell_length_b 5.1295
-_cell_length_c 5.1295
-_cell_angle_alpha 90
-_cell_angle_beta 90
-_cell_angle_gamma 90
-_symmetry_space_group_name_H-M 'F m -3 m'
-_symmetry_Int_Tables_number 225
-loop_
-_atom_site_label
-_atom_site_type_symbol
-_atom_site_fract_x
-_atom_site_fract_y
-_atom_site_fract_z
-_atom_site_occupancy
-Li1 Li 0 0 0 0.5
-Cl2 Cl 0 0 0 0.5
-Cl1 Cl 0.5 0.5 0.5 0.5
-Li2 Li 0.5 0.5 0.5 0.5
-"""
+ANTISITE = (LICL.split("Li1 Li")[0].replace("data_LiCl", "data_LiCl_antisite")
+            + "Li1 Li 0 0 0 0.5\nCl2 Cl 0 0 0 0.5\nCl1 Cl 0.5 0.5 0.5 0.5\n"
+              "Li2 Li 0.5 0.5 0.5 0.5\n")
 
 
 def dry_run(folder, cif, *extra):
