@@ -182,8 +182,9 @@ def run(args: argparse.Namespace) -> int | None:
         if args.top:
             print("ionmd: no structure screened, so no campaign.yaml", file=sys.stderr)
         batch.refresh_campaign(warn)
-    print(f"{batch.screened} structure(s) screened, {batch.failures} failed; results in "
-          f"{outdir}", file=sys.stderr)
+    before = f" ({batch.resumed} finished before)" if batch.resumed else ""
+    print(f"{batch.screened - batch.resumed} structure(s) screened now{before}, "
+          f"{batch.failures} failed; results in {outdir}", file=sys.stderr)
     return _exit_status(batch, outdir)
 
 

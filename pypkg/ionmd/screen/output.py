@@ -81,12 +81,19 @@ def write_structure(outdir: Path, name: str, structure) -> Path:
     return path
 
 
+ORDER_KEYS = ("order", "order_seed", "order_tol", "order_min_distance")
+"""The settings of ``--order``: they change only the rows of files that were ordered."""
+
+
 def check_settings(outdir: Path, settings: dict, record: bool = True) -> None:
     """Record the settings that change the descriptors in ``outdir``, or, when it already
     holds finished rows, refuse different ones: a resumed screen would otherwise keep rows
     computed with, e.g., another spacing or model beside new ones, and rank them together.
     Failed rows are retried anyway, so a folder holding only those takes new settings.
-    ``record=False`` (a dry run) refuses as a screen would but writes nothing."""
+    ``record=False`` (a dry run) refuses as a screen would but writes nothing. The
+    ordering settings (:data:`ORDER_KEYS`) count only where a finished row was ordered: the
+    advice a disordered file's row gives ("--order random") is taken in the same folder,
+    its ordered files' rows untouched by it."""
     from ionmd.errors import IonmdError
 
     outdir = Path(outdir)
@@ -94,17 +101,19 @@ def check_settings(outdir: Path, settings: dict, record: bool = True) -> None:
         raise IonmdError(f"-o {outdir} is a file, not a folder: give a folder for the results")
     path = outdir / SETTINGS_JSON
     settings = json.loads(json.dumps(settings))        # tuples -> lists, as read back
-    finished = any(r.get("status") == "ok" for r in load_rows(outdir))
+    finished = [r for r in load_rows(outdir) if r.get("status") == "ok"]
     if finished and path.is_file():
         old = read_json(path)
+        ordered = any(r.get("ordering") for r in finished)
         diff = [f"{k} {old.get(k)!r} there, {v!r} now" for k, v in settings.items()
-                if old.get(k) != v]
+                if old.get(k) != v and (ordered or k not in ORDER_KEYS)]
         if diff:
             raise IonmdError(
                 f"{outdir} holds a screen made with other settings ({'; '.join(diff)}): "
                 "resuming would rank rows of both together. Write to another folder (-o), "
                 "or rerun with the settings of that screen")
-        return
+        if old == settings or not record:
+            return
     if record:
         outdir.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(settings, indent=1))
