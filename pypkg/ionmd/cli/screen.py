@@ -131,10 +131,12 @@ def _dry_run(args: argparse.Namespace, runner, settings) -> None:
         if plan is None:
             print(f"{name:<24}{why}")
             continue
-        total += plan.atom_evaluations
-        if costliest is None or plan.atom_evaluations > costliest.atom_evaluations:
-            costliest = plan
-        flag = "  > --max-points" if plan.n_evaluations > settings.max_points else ""
+        refused = plan.n_evaluations > settings.max_points     # an error row, not screened
+        if not refused:
+            total += plan.atom_evaluations
+            if costliest is None or plan.atom_evaluations > costliest.atom_evaluations:
+                costliest = plan
+        flag = "  > --max-points: refused, not in the total" if refused else ""
         print(f"{name:<24}{plan.cell_atoms.get_chemical_formula():>16}"
               f"{len(plan.cell_atoms):>6}{'x'.join(map(str, plan.grid)):>12}"
               f"{len(plan.mobile):>5}{plan.n_evaluations:>12}"
