@@ -12,6 +12,8 @@ never ranked beside new ones.
 
 from __future__ import annotations
 
+import sys
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -341,6 +343,7 @@ class ScreenBatch:
                 self.finished.add(key)
                 declared.setdefault(key[0], set()).add(r.get(INPUT_COUNT))
         self.resumed = len(self.finished)          # structures, not files
+        self._plain_progress = False               # a line per structure (run())
         # a file is read again unless its rows say every structure of it is finished (a
         # file may be half done; rows written before they said so: read)
         done = Counter(k for k, _ in self.finished)
@@ -424,6 +427,9 @@ class ScreenBatch:
 
         warn = warn or (lambda message: None)
         disable = None if progress is None else not progress
+        # no bars where stderr is no terminal (a batch job's log): a line per structure
+        # instead, so that hours of screening do not pass without a word
+        self._plain_progress = progress is None and not sys.stderr.isatty()
         for path in tqdm(self.todo, desc="structures", unit="file", disable=disable):
             self._screen_file(path, cube=cube, png=png, warn=warn, disable=disable)
         write_rows(self.outdir, self.rows)
@@ -466,11 +472,15 @@ class ScreenBatch:
         try:
             atoms = screenable_atoms(loaded)
             stage = "screen"
-            model_s = runner.model_seconds
+            model_s, started = runner.model_seconds, time.monotonic()
+            if self._plain_progress:
+                warn(f"{name}: screening ({len(atoms)} atoms)")
             with tqdm(desc=name, unit="pt", leave=False, disable=disable) as bar:
                 result = screen_structure(atoms, runner, self.settings, progress=bar.update)
             row = result_row(name, str(path), result, self.model, runner.sha256)
             row["model_s"] = round(runner.model_seconds - model_s, 3)
+            if self._plain_progress:
+                warn(f"{name}: screened in {time.monotonic() - started:.0f} s")
         except Exception as exc:  # noqa: BLE001 - one structure's failure: its row, go on
             why = failure_message(exc)
             self._record_error(name, path, file_name, stage, exc, why)
