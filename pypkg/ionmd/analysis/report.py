@@ -140,14 +140,9 @@ def series_record(name: str, runs: Sequence[dict]) -> dict:
     rec = {"structure": structure, "model": model, "model_hash": digest, "formula": formula,
            "composition": cell.get("composition"), "n_atoms": cell.get("n_atoms"),
            "runs": [r.get("run") for r in runs]}
-    potentials: dict[str, list[str]] = {}
-    for r in runs:
-        if r.get("potential"):
-            potentials.setdefault(r["potential"], []).append(str(r.get("run")))
+    potentials = runs_by(runs, lambda r: r.get("potential"))
     if len(potentials) > 1:
-        labels = run_labels(runs)
-        said = "; ".join(f"{', '.join(labels.get(run, run) for run in group)}: {pot!r}"
-                         for pot, group in potentials.items())
+        said = "; ".join(f"{group}: {pot!r}" for pot, group in potentials.items())
         rec["mixed_settings"] = (
             f"{name}: its runs record no model, and their logs echo different potentials "
             f"({said}); they are fitted as one series, as if replicas of one model: give each "
@@ -158,6 +153,20 @@ def series_record(name: str, runs: Sequence[dict]) -> dict:
     return rec
 
 
+def runs_by(runs: Sequence[dict], key_of) -> dict[str, str]:
+    """The series' runs grouped by ``key_of(run)`` (runs where it is empty left out), each
+    group its runs' short names (:func:`run_labels`) joined by commas, in order met: what
+    the ``mixed_*`` sentences list."""
+    groups: dict[str, list[str]] = {}
+    for r in runs:
+        key = key_of(r)
+        if key:
+            groups.setdefault(key, []).append(str(r.get("run")))
+    labels = run_labels(runs)
+    return {key: ", ".join(labels.get(run, run) for run in group)
+            for key, group in groups.items()}
+
+
 def mixed_structures_of(name: str, runs: Sequence[dict]) -> dict:
     """``mixed_structures``: where a series' runs record different starting structures
     (their results' ``structure_hash``, from ``settings.json``), a sentence naming each
@@ -166,15 +175,10 @@ def mixed_structures_of(name: str, runs: Sequence[dict]) -> dict:
     of other structures given one name (two campaigns' ``LLZO`` of other cells), unless
     orderings of one file were made apart (``--order-seed`` per output) to be averaged.
     Runs that record none (by hand) are not counted."""
-    by_hash: dict[str, list[str]] = {}
-    for r in runs:
-        if r.get("structure_hash"):
-            by_hash.setdefault(r["structure_hash"], []).append(str(r.get("run")))
+    by_hash = runs_by(runs, lambda r: r.get("structure_hash"))
     if len(by_hash) < 2:
         return {}
-    labels = run_labels(runs)
-    said = "; ".join(f"{digest}: {', '.join(labels.get(run, run) for run in group)}"
-                     for digest, group in by_hash.items())
+    said = "; ".join(f"{digest}: {group}" for digest, group in by_hash.items())
     return {"mixed_structures": (
         f"{name}: its runs start from {len(by_hash)} different structures (the "
         f"structure_hash their settings.json record: {said}); they are fitted as one "
@@ -188,16 +192,11 @@ def mixed_charges_of(name: str, runs: Sequence[dict]) -> dict:
     """``mixed_charges``: where a series' runs' sigmas take different charges (run.json's,
     or --charges: their results' ``charges``), a sentence naming each set's runs (its sigma
     T fit mixes them; D takes no charges); else nothing."""
-    by_charges: dict[str, list[str]] = {}
-    for r in runs:
-        if r.get("charges"):
-            text = ",".join(f"{e}={q:g}" for e, q in sorted(r["charges"].items()))
-            by_charges.setdefault(text, []).append(str(r.get("run")))
+    by_charges = runs_by(runs, lambda r: r.get("charges") and ",".join(
+        f"{e}={q:g}" for e, q in sorted(r["charges"].items())))
     if len(by_charges) < 2:
         return {}
-    labels = run_labels(runs)
-    said = "; ".join(f"{text}: {', '.join(labels.get(run, run) for run in group)}"
-                     for text, group in by_charges.items())
+    said = "; ".join(f"{text}: {group}" for text, group in by_charges.items())
     return {"mixed_charges": (
         f"{name}: its runs' sigmas take different charges ({said}): its sigma T fit mixes "
         f"them (D is not affected); give every run the same (--charges, 'charges' in "
