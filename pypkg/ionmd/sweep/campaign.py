@@ -96,7 +96,7 @@ def load_campaign(path: str | Path, check_resources: bool = True) -> Campaign:
     protocol = read_protocol(src, errors)
     structures = read_structures(src, errors, base, protocol.supercell if protocol else None)
     models = read_models(src, errors, base)
-    output = _output(src, errors, base)
+    output = output_folder(src, errors, base)
     name_models(errors, models, output)
     check_cells(errors, structures, protocol)
     if not errors.items:        # every cell valid: the run cells can be built
@@ -120,7 +120,7 @@ def load_campaign(path: str | Path, check_resources: bool = True) -> Campaign:
                     goal=goal)
 
 
-def _output(src: Source, errors: Problems, base: Path) -> Path:
+def output_folder(src: Source, errors: Problems, base: Path) -> Path:
     """The folder the run directories go to (``output``, default ``runs``, read from the
     campaign file's folder ``base``)."""
     given = src.data.get("output", "runs")

@@ -29,7 +29,7 @@ from ionmd.analysis.aggregate import (combine_points, fit_series, run_label, ser
 from ionmd.analysis.arrhenius import dof_to_json
 from ionmd.analysis.run_records import run_record, sigma_record, write_runs_csv
 from ionmd.errors import IonmdError
-from ionmd.sweep.campaign import Campaign
+from ionmd.sweep.campaign import Campaign, output_folder
 from ionmd.sweep.plan import PlannedRun
 from ionmd.sweep.state import classify
 
@@ -210,7 +210,7 @@ def replaced_charges(rd, charges: dict[str, float]) -> dict:
         return {}
     if not isinstance(meta, dict):
         return {}
-    recorded = {k: meta[k] for k in ("charges", "charges_guessed") if k in meta}
+    recorded = {k: meta[k] for k in RUN_JSON_REPLACED if k in meta}
     note = replaced_charges_note(rd.path, recorded, charges, given_by="the campaign's charges")
     return {"charges_replaced": note} if note else {}
 
@@ -447,20 +447,19 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def _output_of(path: Path) -> Path | None:
-    """The output folder a campaign file names (``output``, default ``runs``), read as
-    :func:`ionmd.sweep.campaign.load_campaign` reads it; None where the file is not a
-    readable campaign file."""
-    from ionmd.sweep.campaign_paths import campaign_path
+    """The output folder a campaign file names, read by
+    :func:`ionmd.sweep.campaign.output_folder` as loading the campaign reads it; None where
+    the file is not a readable campaign file or its ``output`` is refused."""
+    from ionmd.sweep.campaign_problems import Problems
     from ionmd.sweep.source import read_source
 
     try:
         src = read_source(path)
     except (IonmdError, OSError, UnicodeDecodeError):
         return None
-    given = src.data.get("output", "runs")
-    if not isinstance(given, str) or not given:
-        return None
-    return campaign_path(src.path.resolve().parent, given).resolve()
+    errors = Problems(src)
+    output = output_folder(src, errors, src.path.resolve().parent)
+    return None if errors.items else output
 
 
 def _carrier(rows: list[dict], species: list[str]) -> str | None:
