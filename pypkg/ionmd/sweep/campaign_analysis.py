@@ -86,9 +86,8 @@ def check_fit_window(src: Source, errors: Problems, a: Analysis,
     that end fails the analysis of every run at that temperature, found by ``collect``
     only after all their compute. Said on the fit start's line, with the temperatures,
     the run lengths (their lines) and both fixes."""
-    if protocol is None or not _fit_settings_read(src, a) or (
-            a.fit_end_ps is not None and a.fit_end_ps <= a.fit_start_ps):
-        return      # said on their own lines (read_analysis, _check_fit_range, read_protocol)
+    if not _window_to_check(src, a, protocol):
+        return
     bad: dict[tuple, list[str]] = {}
     for T in protocol.temperatures:
         duration, discard = protocol.schedule(T)
@@ -113,8 +112,7 @@ def check_goal_fit_window(src: Source, errors: Problems, a: Analysis,
     where :func:`fit_end_of` ends it in ``step_ps``; a start not before that end fails the
     analysis of every run the goal adds (after their compute). Said on goal.step's line.
     ``step_ps`` None: no goal, or one that adds no run (no new-run temperature)."""
-    if (protocol is None or step_ps is None or not _fit_settings_read(src, a)
-            or (a.fit_end_ps is not None and a.fit_end_ps <= a.fit_start_ps)):
+    if step_ps is None or not _window_to_check(src, a, protocol):
         return
     end = fit_end_of(step_ps, a.fit_end_ps)
     if a.fit_start_ps < end:
@@ -141,8 +139,7 @@ def check_fit_frames(src: Source, errors: Problems, a: Analysis, protocol: Proto
     goal adds: ``step_ps`` after the discard) after its compute. Said on the fit start's
     line with the frame interval and the fixes; windows that end before they start are
     :func:`check_fit_window`'s."""
-    if protocol is None or not _fit_settings_read(src, a) or (
-            a.fit_end_ps is not None and a.fit_end_ps <= a.fit_start_ps):
+    if not _window_to_check(src, a, protocol):
         return
     frame_ps = protocol.dump_every * protocol.timestep_fs / 1000.0
     # (run length, discard): the analysis keeps the frames from the first at or after the
@@ -158,11 +155,8 @@ def check_fit_frames(src: Source, errors: Problems, a: Analysis, protocol: Proto
                      - math.ceil(discard / frame_ps - 1e-9))
         analysed = max(intervals, 0) * frame_ps
         end = fit_end_of(analysed, a.fit_end_ps)
-        try:
-            if a.fit_start_ps >= end:
-                raise AnalysisError("the fit ends before it starts on the frames")
-            fit_lags(frame_ps, max(intervals, 0) + 1, a.fit_start_ps, end)
-        except AnalysisError:
+        if a.fit_start_ps >= end or not _fits_lags(frame_ps, max(intervals, 0) + 1,
+                                                   a.fit_start_ps, end):
             bad.append(f"{what} ({a.fit_start_ps:g}-{end:g} ps of {analysed:g} ps analysed)")
     if not bad:
         return
@@ -172,6 +166,24 @@ def check_fit_frames(src: Source, errors: Problems, a: Analysis, protocol: Proto
                     f"{protocol.timestep_fs:g} fs) for {'; '.join(bad)}: the analysis of those "
                     f"runs would fail after their compute. Dump more often (a smaller "
                     f"dump_every), lower fit_start_ps, or make the runs longer")
+
+
+def _window_to_check(src: Source, a: Analysis, protocol: Protocol | None) -> bool:
+    """Whether the fit window checks have a window to judge: a protocol, and fit_start_ps
+    and fit_end_ps as the file gives them, in order (else each is said on its own line:
+    read_analysis, _check_fit_range, read_protocol)."""
+    return protocol is not None and _fit_settings_read(src, a) and (
+        a.fit_end_ps is None or a.fit_end_ps > a.fit_start_ps)
+
+
+def _fits_lags(frame_ps: float, n_frames: int, start_ps: float, end_ps: float) -> bool:
+    """Whether :func:`~ionmd.analysis.diffusion.fit_lags`, the analysis' rule, finds the
+    3 MSD points it needs between ``start_ps`` and ``end_ps`` in ``n_frames`` frames."""
+    try:
+        fit_lags(frame_ps, n_frames, start_ps, end_ps)
+    except AnalysisError:
+        return False
+    return True
 
 
 def _fit_settings_read(src: Source, a: Analysis) -> bool:
