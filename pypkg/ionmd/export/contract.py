@@ -128,15 +128,9 @@ class EagerReference:
     build functions; :func:`save_torchscript` with ``reference``)."""
 
     def __init__(self, eager, metadata: ModelMetadata, *, max_elements: int | None = None):
-        import torch
+        from ionmd.export.staged import metadata_graphs
 
-        from ionmd.export.staged import random_graphs
-
-        dtype = torch.float64 if metadata.dtype == "float64" else torch.float32
-        elements = len(metadata.elements)
-        if max_elements is not None:
-            elements = min(elements, max_elements)
-        self.graphs = random_graphs(elements, metadata.cutoff, dtype, seed=1)
+        self.graphs = metadata_graphs(metadata, max_elements=max_elements, seed=1)
         self.rtol = 1e-9 if metadata.dtype == "float64" else 2e-4
         self.eager = eager
         try:
@@ -150,13 +144,14 @@ class EagerReference:
     def mismatch(self, module) -> float:
         """Largest relative difference of ``module``'s energies and forces from the eager
         model's (scale: max(1, largest reference value))."""
+        from ionmd.export.staged import relative_error
+
         worst = 0.0
         for (e_ref, g_ref), (e, g) in zip(self.expected, contract_outputs(module, self.graphs)):
             for got, ref in ((e, e_ref), (g, g_ref)):
                 if got.shape != ref.shape:
                     return float("inf")
-                scale = max(1.0, float(ref.abs().max()) if ref.numel() else 1.0)
-                worst = max(worst, float((got - ref).abs().max()) / scale if ref.numel() else 0.0)
+                worst = max(worst, relative_error(got, ref))
         return worst
 
     def check(self, module, what: str = "the exported model") -> None:

@@ -78,8 +78,6 @@ def _local_part_error(module, edge_vec, edge_index, species, num_stages: int) ->
     """Largest relative error of the stages when only the first half of the nodes is
     local: every stage gets the exact features of all nodes, the edges into the local
     nodes and ``nlocal``, and must reproduce the local rows of the all-local run."""
-    import torch
-
     n = int(species.shape[0])
     m = max(1, n // 2)
     _, features = _stage_features(module, edge_vec, edge_index, species, num_stages)
@@ -91,10 +89,20 @@ def _local_part_error(module, edge_vec, edge_index, species, num_stages: int) ->
                                          species, m)
         pairs = [(e_loc, e_all[:m])] + ([(h_loc, h_all[:m])] if k < num_stages else [])
         for got, ref in pairs:
-            ref = ref.to(torch.float64)
-            scale = max(1.0, float(ref.abs().max()))
-            worst = max(worst, float((got.to(torch.float64) - ref).abs().max()) / scale)
+            worst = max(worst, relative_error(got, ref))
     return worst
+
+
+def relative_error(got, ref) -> float:
+    """``max|got - ref| / max(1, max|ref|)`` in float64, the export checks' measure (0 for
+    empty tensors)."""
+    import torch
+
+    if ref.numel() == 0:
+        return 0.0
+    ref = ref.to(torch.float64)
+    scale = max(1.0, float(ref.abs().max()))
+    return float((got.to(torch.float64) - ref).abs().max()) / scale
 
 
 def check_stages(module, graphs, num_stages: int, *, rtol: float, reference=None) -> list[int]:
@@ -133,9 +141,7 @@ def check_stages(module, graphs, num_stages: int, *, rtol: float, reference=None
             ref = reference(edge_vec, edge_index, species, int(species.shape[0]))
             got, widths = run_stages(module, edge_vec, edge_index, species, num_stages)
             local = _local_part_error(module, edge_vec, edge_index, species, num_stages)
-        ref = ref.to(torch.float64)
-        scale = max(1.0, float(ref.abs().max()))
-        worst = max(worst, float((got - ref).abs().max()) / scale, local)
+        worst = max(worst, relative_error(got, ref), local)
     if not worst <= rtol:
         raise ExportError(f"the per-layer stages of the export disagree with its forward by "
                           f"{worst:.3g} (relative, allowed {rtol:g}): the stage split is wrong")
@@ -158,16 +164,23 @@ def random_graphs(elements: int, cutoff: float, dtype, *, seed: int = 0, count: 
     return out
 
 
+def metadata_graphs(metadata, *, max_elements: int | None = None, seed: int = 0):
+    """:func:`random_graphs` for a model of ``metadata``: its dtype, cutoff and elements
+    (at most ``max_elements`` of them drawn)."""
+    import torch
+
+    dtype = torch.float64 if metadata.dtype == "float64" else torch.float32
+    elements = len(metadata.elements)
+    if max_elements is not None:
+        elements = min(elements, max_elements)
+    return random_graphs(elements, metadata.cutoff, dtype, seed=seed)
+
+
 def checked_stages(module, metadata, reference, *, max_elements: int | None = None):
     """Check a staged module (eager or scripted) against ``reference`` (the unstaged
     model) on random graphs and record its feature widths in ``metadata``; returns
     ``module``. ``max_elements`` caps the species drawn (eSEN: 8 of its 100)."""
-    import torch
-
-    dtype = torch.float64 if metadata.dtype == "float64" else torch.float32
-    elements = len(metadata.elements) if max_elements is None else min(len(metadata.elements),
-                                                                       max_elements)
-    widths = check_stages(module, random_graphs(elements, metadata.cutoff, dtype),
+    widths = check_stages(module, metadata_graphs(metadata, max_elements=max_elements),
                           metadata.num_layers, rtol=1e-11 if metadata.dtype == "float64" else 1e-4,
                           reference=reference)
     metadata.extra.update(stage_metadata(widths))
