@@ -52,12 +52,16 @@ def register(subparsers) -> argparse.ArgumentParser:
                     "structures already in OUT are skipped (resume).",
         epilog="Exit status: 0 every input screened, 1 an error (bad model file or settings), "
                "2 usage, 3 some or every structure failed (each is a row of the results with "
-               "status error; the others are written).")
+               "status error; the others are written). --dry-run exits as the screen would: "
+               "3 where a file cannot be read or ordered or a structure is refused (its "
+               "line says why), 0 where every listed structure would be screened.")
     p.add_argument("structures", nargs="+", help="structure files (CIF, POSCAR, extxyz...)")
     p.add_argument("--model", required=True, help="model file written by `ionmd export`")
     p.add_argument("--species", default="Li", type=element_symbol,
                    help="mobile species (default Li)")
-    p.add_argument("--spacing", type=positive_float, default=0.25, help="largest grid step, A (0.25)")
+    p.add_argument("--spacing", type=positive_float, default=0.25,
+                   help="largest grid step, A (0.25; above 0.5 a warning: MPE and Xi then "
+                        "follow the grid, docs/screen.md)")
     p.add_argument("--rmin", type=non_negative_float, default=1.2,
                    help="grid points closer than this to the framework are skipped, A (1.2)")
     p.add_argument("--thresholds", type=_thresholds, default=DEFAULT_THRESHOLDS,
@@ -82,7 +86,10 @@ def register(subparsers) -> argparse.ArgumentParser:
                         "CPU, where larger calls are no faster; 16384 on a GPU)")
     p.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1)")
     p.add_argument("--top", type=_count, default=0,
-                   help="write the top N structures by Xi to OUT/campaign.yaml for MD")
+                   help="write the top N structures by Xi to OUT/campaign.yaml for MD; rows "
+                        "that do not rank (a narrow cell's note) and a crystal already chosen "
+                        "under another name (pymatgen StructureMatcher) are left out, named "
+                        "with the reason there and on stderr")
     p.add_argument("--rank-by", choices=("xi", "mpe"), default="xi",
                    help="order of --top: xi (the seed's ranking) or mpe (lowest first; it "
                         "separated fast from poor conductors better in docs/screen.md)")
@@ -106,10 +113,12 @@ def _settings(args: argparse.Namespace):
                           symmetry=args.symmetry, min_image_distance=args.min_image_distance)
 
 
-def _dry_run(args: argparse.Namespace, runner, settings) -> None:
+def _dry_run(args: argparse.Namespace, runner, settings) -> int | None:
     """One line per structure the screen would evaluate (in an output folder that holds
     rows: those it would skip and the files it would screen again said first, and only the
-    rest costed); nothing is evaluated or written."""
+    rest costed); nothing is evaluated or written. Returns the exit status the screen
+    would give (:func:`_dry_run_status`): a script that checks a dry run first must not
+    take refused files for a clean plan."""
     from ionmd.screen.batch import ScreenBatch, plan_inputs
     from ionmd.screen.screen import time_model
 
@@ -122,16 +131,18 @@ def _dry_run(args: argparse.Namespace, runner, settings) -> None:
         print(f"{path} changed since its rows were written: screened again")
     if not batch.todo:
         print(f"nothing to screen: every input is finished in {args.output}")
-        return
-    total, costliest = 0, None
+        return None
+    total, costliest, refusals = 0, None, 0
     print(f"{'structure':<24}{'cell':>16}{'atoms':>6}{'grid':>12}{'ions':>5}"
           f"{'evaluations':>12}{'atom evals':>12}")
     for name, plan, why in plan_inputs(batch.todo, runner, settings, order_options(args),
                                        batch.names, skip=batch.finished):
         if plan is None:
             print(f"{name:<24}{why}")
+            refusals += 1
             continue
         refused = plan.n_evaluations > settings.max_points     # an error row, not screened
+        refusals += refused
         if not refused:
             total += plan.atom_evaluations
             if costliest is None or plan.atom_evaluations > costliest.atom_evaluations:
@@ -141,13 +152,26 @@ def _dry_run(args: argparse.Namespace, runner, settings) -> None:
               f"{len(plan.cell_atoms):>6}{'x'.join(map(str, plan.grid)):>12}"
               f"{len(plan.mobile):>5}{plan.n_evaluations:>12}"
               f"{plan.atom_evaluations:>12.2e}{flag}")
-    if costliest is None:
-        return
-    rate = time_model(runner, costliest, settings.max_nodes)["model"]
-    print(f"total {total:.2e} atom evaluations; the model takes {rate * 1e6:.1f} us per atom "
-          f"evaluation on {args.device} ({settings.max_nodes} atoms per call, measured on "
-          f"{costliest.cell_atoms.get_chemical_formula()}): about {total * rate / 3600:.2g} h "
-          "of model time, plus the level maps")
+    if costliest is not None:
+        rate = time_model(runner, costliest, settings.max_nodes)["model"]
+        print(f"total {total:.2e} atom evaluations; the model takes {rate * 1e6:.1f} us per "
+              f"atom evaluation on {args.device} ({settings.max_nodes} atoms per call, "
+              f"measured on {costliest.cell_atoms.get_chemical_formula()}): about "
+              f"{total * rate / 3600:.2g} h of model time, plus the level maps")
+    return _dry_run_status(refusals, screenable=costliest is not None)
+
+
+def _dry_run_status(refusals: int, screenable: bool) -> int | None:
+    """The exit status of the screen the dry run plans: EXIT_FAILED where a structure would
+    be an error row (a dry run said 0 while the screen said 3)."""
+    from ionmd.errors import EXIT_FAILED
+
+    if not refusals:
+        return None
+    what = "every structure" if not screenable else f"{refusals} structure(s)"
+    print(f"ionmd: {what} would fail (the lines above say why): the screen would exit with "
+          "status 3, as this dry run does", file=sys.stderr)
+    return EXIT_FAILED
 
 
 def run(args: argparse.Namespace) -> int | None:
@@ -164,9 +188,9 @@ def run(args: argparse.Namespace) -> int | None:
     outdir = Path(args.output)
     runner = ModelRunner(args.model, device=args.device)
     settings = _settings(args)
+    _warn_coarse_grid(settings.spacing)
     if args.dry_run:
-        _dry_run(args, runner, settings)
-        return None
+        return _dry_run(args, runner, settings)
     batch = ScreenBatch(args.structures, outdir, runner, settings, model=args.model,
                         order=order_options(args))
     # what ionmd says goes to stderr, beside the progress bars and the summary; stdout
@@ -179,7 +203,7 @@ def run(args: argparse.Namespace) -> int | None:
 
     batch.run(cube=args.cube, png=args.png, warn=warn)
     if args.top and batch.screened:
-        batch.write_campaign(args.top, args.rank_by)
+        batch.write_campaign(args.top, args.rank_by, warn)
     else:     # an earlier --top's campaign may rank files screened again by their old numbers
         if args.top:
             print("ionmd: no structure screened, so no campaign.yaml", file=sys.stderr)
@@ -188,6 +212,15 @@ def run(args: argparse.Namespace) -> int | None:
     print(f"{batch.screened - batch.resumed} structure(s) screened now{before}, "
           f"{batch.failures} failed; results in {outdir}", file=sys.stderr)
     return _exit_status(batch, outdir)
+
+
+def _warn_coarse_grid(spacing: float) -> None:
+    """Say, before any work, that a coarse --spacing gives descriptors of the grid."""
+    from ionmd.screen.screen import coarse_grid_note
+
+    note = coarse_grid_note(spacing)
+    if note:
+        print(f"ionmd: warning: {note}", file=sys.stderr)
 
 
 def _exit_status(batch, outdir: Path) -> int | None:

@@ -531,12 +531,16 @@ class ScreenBatch:
                                error_type=type(exc).__name__),
                    **self._input_columns(path, file_name)})
 
-    def write_campaign(self, top: int, rank_by: str = "xi") -> Path:
+    def write_campaign(self, top: int, rank_by: str = "xi",
+                       warn: Callable[[str], None] | None = None) -> Path | None:
         """The ``top`` structures (by ``rank_by``: xi or mpe) as OUT/campaign.yaml, a
-        campaign file ``ionmd sweep`` runs as it is."""
+        campaign file ``ionmd sweep`` runs as it is; rows left out of it (a narrow cell, a
+        crystal already chosen under another name) and rows to check are named to ``warn``
+        and in the file (:func:`ionmd.screen.output.write_campaign`)."""
         from ionmd.screen.output import CAMPAIGN, write_campaign
 
-        return write_campaign(self.outdir / CAMPAIGN, self.rows, top, self.model, rank_by)
+        return write_campaign(self.outdir / CAMPAIGN, self.rows, top, self.model, rank_by,
+                              warn=warn)
 
     def refresh_campaign(self, warn: Callable[[str], None]) -> None:
         """Rewrite OUT/campaign.yaml (an earlier ``--top``) where it names a structure of a
@@ -570,9 +574,9 @@ class ScreenBatch:
         # only the structures chosen)
         asked = re.search(r"\(--top (\d+)\)", text)
         top = int(asked.group(1)) if asked else len(names)
-        self.write_campaign(top, rank_by)
         warn(f"{path} named structures screened again: rewritten from the rows now "
              f"(top {top} by {rank_by}, as it was)")
+        self.write_campaign(top, rank_by, warn)
 
     @property
     def screened(self) -> int:

@@ -215,7 +215,7 @@ def ranked(rows: list[dict], by: str = "xi") -> list[dict]:
                   else (lambda r: (mpe(r), -r["xi"])))
 
 
-def _structure_path(row: dict, outdir: Path) -> Path:
+def structure_path(row: dict, outdir: Path) -> Path:
     """The file a campaign runs for ``row``: the cell the screen wrote (under
     ``outdir/structures``, found there also where the folder has moved since) or its input."""
     from ionmd.screen.batch import row_key
@@ -228,19 +228,27 @@ def _structure_path(row: dict, outdir: Path) -> Path:
 
 
 def write_campaign(path: Path, rows: list[dict], top: int, model: str,
-                   rank_by: str = "xi") -> Path:
+                   rank_by: str = "xi", warn=None) -> Path:
     """The ``top`` structures (:func:`ranked` by ``rank_by``) as an ``ionmd sweep`` campaign
-    (YAML) running the seed's MD validation; the screen's numbers are comments beside each."""
+    (YAML) running the seed's MD validation; the screen's numbers are comments beside each.
+    A second name of one crystal is left out, and a row whose rank means little (a narrow
+    cell) or whose input needs a look is marked above its entry
+    (:func:`ionmd.screen.campaign_choice.choose_top`); the header names them all, and
+    ``warn`` gets one line each."""
     import yaml
 
-    ok = ranked(rows, rank_by)
-    chosen = ok[:top]
-    campaign = {
-        "name": "pes-screen-validation",
-        "output": "validation-runs",
-        # the file's key, not its source: a row written by a run from another folder
-        "structures": [{"path": str(_structure_path(r, path.parent)), "name": r["name"]}
-                       for r in chosen],
+    from ionmd.screen.campaign_choice import choose_top
+
+    path = Path(path)
+    warn = warn or (lambda line: None)
+    choice = choose_top(ranked(rows, rank_by), top, path.parent)
+    for row, why in choice.left_out:
+        warn(f"--top: {row['name']} left out: {why}")
+    for name, marks in choice.marks.items():
+        for mark in marks:
+            warn(f"--top: {name}: {mark}")
+    head = {"name": "pes-screen-validation", "output": "validation-runs"}
+    rest = {
         "models": [str(Path(model).resolve())],
         "temperatures": VALIDATION_TEMPERATURES_K,
         "replicas": 1,
@@ -249,17 +257,59 @@ def write_campaign(path: Path, rows: list[dict], top: int, model: str,
         "resources": {"ranks": 1, "threads": 1, "walltime": "24:00:00"},
         "executor": {"kind": "local"},
     }
+    entries = ["structures:"]
+    for r in choice.chosen:
+        for mark in choice.marks.get(r["name"], []):     # where the user reads the list
+            entries += _comment(f"{r['name']}: {mark}", "# ")
+        # the file's key, not its source: a row written by a run from another folder
+        entry = [{"path": str(structure_path(r, path.parent)), "name": r["name"]}]
+        entries.append(yaml.safe_dump(entry, sort_keys=False).rstrip("\n"))
+    path.write_text("\n".join([*_campaign_header(choice, top, rank_by),
+                               yaml.safe_dump(head, sort_keys=False).rstrip("\n"), *entries,
+                               yaml.safe_dump(rest, sort_keys=False)]))
+    return path
+
+
+def _campaign_header(choice, top: int, rank_by: str) -> list[str]:
+    """The campaign's comment lines: how to run it, the screen's numbers of each chosen
+    row (with its marks), the rows left out and why, and a coarse grid's caveat."""
+    from ionmd.screen.screen import coarse_grid_note
+
     header = ["# MD validation of the top structures of `ionmd screen` (PES-descriptor seed,",
               "# 1000 K and 500 K, 100 ps, 1 fs, 15 ps windows). Run it with",
               "#   ionmd sweep plan|submit|collect THIS_FILE   (docs/sweeps.md; submit runs",
               "#   here; for a cluster set executor's kind: slurm and the resources). Screen",
               f"#   results (--top {top}), best first by {rank_by}:"]
-    header += [f"#   {r['name']}: Xi = {r['xi']:.3f}, MPE = "
-               f"{'none' if r['mpe_eV'] is None else format(r['mpe_eV'], '.3f')} eV"
-               for r in chosen]
-    path = Path(path)
-    path.write_text("\n".join(header) + "\n" + yaml.safe_dump(campaign, sort_keys=False))
-    return path
+    for r in choice.chosen:
+        marks = choice.marks.get(r["name"], [])
+        header.append(f"#   {r['name']}: {_numbers(r)}"
+                      + "".join(f"  [{m.split(':')[0]}]" for m in marks))
+    if choice.left_out:
+        header.append("# Left out, though their numbers ranked them among these:")
+        for r, why in choice.left_out:
+            header += _comment(f"{r['name']}: {_numbers(r)}: {why}", "#   ")
+    tags = sorted({m.split(":")[0] for marks in choice.marks.values() for m in marks})
+    if tags:
+        header.append(f"# {', '.join(f'[{t}]' for t in tags)}: the lines above the "
+                      "structure's entry below say why")
+    coarse = coarse_grid_note(max((r.get("spacing_A") or 0.0 for r in choice.chosen),
+                                      default=0.0))
+    if coarse:
+        header += _comment(f"CAUTION: {coarse}", "# ")
+    return header
+
+
+def _numbers(row: dict) -> str:
+    mpe = "none" if row["mpe_eV"] is None else format(row["mpe_eV"], ".3f")
+    return f"Xi = {row['xi']:.3f}, MPE = {mpe} eV"
+
+
+def _comment(text: str, indent: str) -> list[str]:
+    """``text`` as comment lines of at most 92 characters."""
+    import textwrap
+
+    return textwrap.wrap(text, 92, initial_indent=indent, subsequent_indent=indent + "    ",
+                         break_on_hyphens=False)
 
 
 def write_lm_png(outdir: Path, name: str, result, level: float = 0.5) -> Path:

@@ -1,0 +1,106 @@
+"""Which finished rows ``--top N`` sends to MD, and what the campaign says about them.
+
+One crystal given under two names took two of the N places with the same numbers: the
+second is left out, named with the first (pymatgen's StructureMatcher decides), and the next
+row fills its place. A row whose numbers do not rank against the others' is kept in its
+place but marked where the user acts, above its entry in the campaign file (and on the
+terminal): a narrow cell's descriptors are those of a row of the ion's images moving together
+(rock-salt LiCl's 2-atom primitive cell: MPE 0.51 eV, Xi 0.87, ranked first; 4.85 eV with
+the ion 5.5 A from its images); MD of it still measures the material, and leaving it out
+would drop a structure the user asked to rank without running it. Rows whose input deserves
+a look (no sound oxidation states make the cell neutral; a VASP 4 POSCAR's elements read
+from its first line) are marked the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# what a row's column means for its place in the ranking (column -> the mark)
+MARKS = {
+    "note": ("NOT COMPARABLE: a narrow cell (periodic images in planes under 5 A apart): "
+             "its barriers are those of a row of images moving together, not a single ion's, "
+             "and its rank is no evidence (the row's note); rescreen it with "
+             "--min-image-distance 5.5 to rank it"),
+    "charge_note": ("CHECK: no sound oxidation states make the screened cell neutral: it may "
+                    "lack atoms of the material (the row's charge_note)"),
+    "elements_from": ("CHECK: its elements were read from the VASP 4 POSCAR's first line "
+                      "(the row's elements_from)"),
+}
+
+
+# "The same crystal": pymatgen's StructureMatcher at tolerances that tell frozen frameworks
+# apart, since the descriptors are the framework's: lattice lengths within 1 %, sites within
+# 0.1 (V/n)^(1/3), angles within 1 degree, no volume scaling. Other settings, origins, atom
+# orders and supercells of one framework match; a strained or relaxed copy (LiCl at a =
+# 5.14 and 5.2 A) is another framework (the defaults, ltol 0.2 with scaling, matched it).
+SAME_CRYSTAL = {"ltol": 0.01, "stol": 0.1, "angle_tol": 1.0, "scale": False}
+
+
+@dataclass
+class CampaignChoice:
+    """The rows ``--top N`` sends to MD (``chosen``, best first), the rows ranked among
+    them that it leaves out (``left_out``: row, why) and the marks of chosen rows
+    (``marks``: name -> what its rank means or what to check)."""
+
+    chosen: list[dict] = field(default_factory=list)
+    left_out: list[tuple[dict, str]] = field(default_factory=list)
+    marks: dict[str, list[str]] = field(default_factory=dict)
+
+
+def choose_top(ranked_rows: list[dict], top: int, outdir: Path) -> CampaignChoice:
+    """Walk ``ranked_rows`` (finished rows, best first) until ``top`` distinct structures
+    are chosen: a row whose structure pymatgen's ``StructureMatcher`` (:data:`SAME_CRYSTAL`,
+    elements compared without oxidation states) matches to a row already chosen is left
+    out, naming that row; a chosen row with a column of :data:`MARKS` gets its marks.
+    ``outdir``: the screen's folder, where the rows' structure files are found."""
+    choice = CampaignChoice()
+    structures: dict[str, object] = {}
+    for row in ranked_rows:
+        if len(choice.chosen) >= top:
+            break
+        twin = same_crystal_as(row, choice.chosen, outdir, structures)
+        if twin:
+            choice.left_out.append((row, f"the same crystal as {twin}, chosen above it "
+                                         "(pymatgen StructureMatcher)"))
+            continue
+        choice.chosen.append(row)
+        marks = [mark for key, mark in MARKS.items() if row.get(key)]
+        if marks:
+            choice.marks[row["name"]] = marks
+    return choice
+
+
+def same_crystal_as(row: dict, chosen: list[dict], outdir: Path,
+                    structures: dict) -> str | None:
+    """The name of the first ``chosen`` row whose structure pymatgen's StructureMatcher
+    matches ``row``'s, or None. Structures are read once into ``structures`` (name ->
+    Structure, None for a file that cannot be read now: it is matched to nothing)."""
+    from pymatgen.analysis.structure_matcher import ElementComparator, StructureMatcher
+
+    mine = _structure_of(row, outdir, structures)
+    if mine is None:
+        return None
+    # elements, not species: a written cell holds oxidation states a plain file may not
+    matcher = StructureMatcher(**SAME_CRYSTAL, comparator=ElementComparator())
+    for other in chosen:
+        theirs = _structure_of(other, outdir, structures)
+        if theirs is not None and matcher.fit(mine, theirs):
+            return other["name"]
+    return None
+
+
+def _structure_of(row: dict, outdir: Path, structures: dict):
+    """The structure a campaign would run for ``row`` (its file read once), or None."""
+    from ionmd.screen.output import structure_path
+    from ionmd.structures import read_structures
+
+    name = row["name"]
+    if name not in structures:
+        try:
+            found = read_structures(structure_path(row, outdir))
+            structures[name] = found[0][1] if len(found) == 1 else None
+        except Exception:  # noqa: BLE001 - a file gone or unreadable now: not matched
+            structures[name] = None
+    return structures[name]
