@@ -23,6 +23,32 @@ with 8 ions: weights estimated from 7 degrees of freedom each, correlated with t
 in ln D, and a normal quantile (examples/replica_coverage.py). A temperature with
 one replica keeps that run's own value and interval.
 
+Replicas below zero. Where the true D is small against a run's noise (low T: 1-2
+standard errors), a replica's D comes out below zero with its interval reaching above
+it (:func:`within_scatter`): noise, not a failed run. It has no logarithm, and leaving it
+out kept the lucky high replicas only. Where any replica is so, the temperature's replicas are
+combined in D itself, by the same estimator as in ln D (equal weights unless their errors
+differ beyond chance, Student t at the Welch-Satterthwaite dof, Welch's F where they
+disagree), each replica's standard error its upper half-width over its quantile
+(:func:`linear_se`): the mean of D is defined and unbiased where that of ln D is neither
+(:func:`combine_linear`). Where the combined 95 % interval excludes zero the point enters the
+fits with the delta method's ``ln_err`` (standard error over value); else the temperature is
+not resolved: reported with its value and interval (lower end clipped at zero, the upper one
+an upper bound), left out of the Arrhenius fit with why (``not_resolved``), and the goal's
+allocator extends its runs (:mod:`ionmd.sweep.allocate`).
+
+Measured (examples/replica_coverage.py --low-t --trials 2000: normal per-ion D, 8-16 ions,
+2-3 replicas; the combined D over the true one, mean, and the coverage of the true D): at
+D = 0.7-1 standard errors of a run, before 1.13-1.47x covering 87-93 %, now 0.88-0.90x
+covering 92-95 % (30-41 % of the trials combined in D; 59-71 % resolved); at 1.4-2
+standard errors before 0.94-1.03x covering 94-98 %, now 0.92-0.94x covering 94-96 %. The
+remaining shortfall, 6-12 %, is the ln-space combination's where every replica is positive
+(a geometric mean, below the arithmetic one by about ``exp(-se_rel^2 / 2)`` at a run's
+relative error ``se_rel``); dropping the replicas below zero had partly offset it by
+its own upward bias. That path is as before, bit for bit (intervals reaching zero read from
+their upper halves); a replica whose interval is all at zero, its MSD falling beyond its
+scatter, is still left out with why: its error is unknown and its cause is not noise.
+
 Each fit names its runs: ``runs`` (those whose points fed it, also per point) and, from
 :func:`fit_series`, ``left_out`` (the others, each with why: failed, analysis error, no
 conductivity, not analysed, ...).
@@ -119,6 +145,23 @@ def usable(value: float, interval: Sequence[float]) -> bool:
     return point_problem(value, interval) is None
 
 
+def within_scatter(value: float, interval: Sequence[float]) -> bool:
+    """Whether a value is below zero with its interval reaching above zero: noise about a
+    small D (or sigma), not a failed run. Such a replica enters its temperature's
+    combination in linear space (module docstring), where its standard error is its upper
+    half-width over its quantile (:func:`linear_se`). A value of exactly zero is no MSD's
+    slope by chance but a run without displacements (the allocator's "without hops"): left
+    out, with its :func:`point_problem`."""
+    lo, hi = (float(v) for v in interval)
+    return bool(np.isfinite([value, lo, hi]).all() and value < 0 < hi)
+
+
+def enters(value: float, interval: Sequence[float]) -> bool:
+    """Whether a replica enters its temperature's combination: :func:`usable`, or
+    :func:`within_scatter` (then in linear space)."""
+    return usable(value, interval) or within_scatter(value, interval)
+
+
 def run_label(run: dict) -> str:
     """A run's name in the lists of runs behind a fit: its directory (``"run"``), else its
     temperature."""
@@ -169,7 +212,9 @@ def combine_replicas(values: Sequence[float], intervals: Sequence[tuple[float, f
     where the replicas' scatter widened it, fully at Welch's p <= 5 %, else by
     ``sqrt(1 + s (F - 1))``, ``s`` from :func:`scatter_share`); None when none is usable
     (:func:`point_problem`: a replica with no positive value, or with an interval of zero
-    width, is left out).
+    width, is left out). Where a replica is below zero within its scatter
+    (:func:`within_scatter`), all are combined in D itself instead (:func:`combine_linear`:
+    ``space`` ``"linear"``, ``resolved``; no ``ln_err`` where not resolved).
 
     One usable replica keeps its own value and interval (its Student t one over its ions,
     at its own level): there is nothing to combine, and rebuilding it as 1.96 of its
@@ -185,8 +230,10 @@ def combine_replicas(values: Sequence[float], intervals: Sequence[tuple[float, f
     quantiles = [1.96] * n if quantiles is None else quantiles
     levels = [0.95] * n if levels is None else levels
     unwidened = [None] * n if unwidened is None else unwidened
-    replicas = [r for r in zip(values, intervals, quantiles, levels, unwidened)
-                if usable(r[0], r[1])]
+    rows = list(zip(values, intervals, quantiles, levels, unwidened))
+    if any(within_scatter(r[0], r[1]) for r in rows):
+        return combine_linear([r for r in rows if enters(r[0], r[1])])
+    replicas = [r for r in rows if usable(r[0], r[1])]
     if not replicas:
         return None
     if len(replicas) == 1:
@@ -196,7 +243,7 @@ def combine_replicas(values: Sequence[float], intervals: Sequence[tuple[float, f
                    for v, iv, q, _, _ in replicas])
     value = np.array([float(r[0]) for r in replicas])
     dof = np.array([interval_dof(q, level) for _, _, q, level, _ in replicas])
-    lin_se = np.array([_linear_se(v, iv, q) for v, iv, q, _, _ in replicas])
+    lin_se = np.array([linear_se(v, iv, q) for v, iv, q, _, _ in replicas])
     share = inverse_variance_share(lin_se, dof)
     mean, err, dof_eff = weighted_mean_ln(np.log(value), se, dof, share=share)
     F, df1, df2 = welch_anova(np.log(value), se, dof)
@@ -218,6 +265,56 @@ def combine_replicas(values: Sequence[float], intervals: Sequence[tuple[float, f
     if level != 0.95:
         out.update(ci95=around(level), interval_level=level, ci95_unwidened=out["ci95"])
     return out
+
+
+def combine_linear(replicas: Sequence[tuple]) -> dict:
+    """:func:`combine_replicas` of replicas ``(value, interval, quantile, level, unwidened)``
+    one of which at least is :func:`within_scatter`: the same estimator in D itself
+    (module docstring), each replica's standard error :func:`linear_se`.
+
+    ``space`` is ``"linear"``; ``resolved`` whether the combined 95 % interval excludes
+    zero: then ``ln_err`` is the delta method's, the combined standard error over the value,
+    and the point enters a fit; else the interval's lower end is clipped at zero, its upper
+    end an upper bound, and there is no ``ln_err``: no fit can take the point."""
+    value = np.array([float(r[0]) for r in replicas])
+    se = np.array([linear_se(v, iv, q) for v, iv, q, _, _ in replicas])
+    dof = np.array([interval_dof(q, level) for _, _, q, level, _ in replicas])
+    level = max(r[3] for r in replicas)
+    share = inverse_variance_share(se, dof) if len(se) > 1 else 0.0
+    mean, err, dof_eff = weighted_mean_ln(value, se, dof, share=share)
+    F, df1, df2 = welch_anova(value, se, dof) if len(se) > 1 else (0.0, 0.0, 0.0)
+    widening = scatter_share(_f_sf(F, df1, df2)) if len(se) > 1 else 0.0
+    widened = widening > 0 and F > 1
+    if widened:
+        err *= float(np.sqrt(1 + widening * (F - 1)))
+
+    def around(lvl: float) -> list[float]:
+        z = float(student_t.ppf(0.5 + lvl / 2, dof_eff))
+        return [mean - z * err, mean + z * err]
+
+    ci95 = around(0.95)
+    resolved = ci95[0] > 0
+    out = {"value": mean, **({"ln_err": err / mean} if resolved else {}),
+           "ci95": ci95 if resolved else _clipped(ci95), "replicas": [float(v) for v in value],
+           "dof": float(dof_eff), "weights": WEIGHTS.get(share, "blend"),
+           "inverse_variance_share": share, "space": "linear", "resolved": resolved}
+    if widened:
+        out["scatter_F"] = float(F)
+    if level != 0.95:
+        at_level = around(level)
+        out.update(ci95=at_level if resolved else _clipped(at_level), interval_level=level,
+                   ci95_unwidened=out["ci95"])
+    if len(replicas) == 1:          # a lone replica keeps its own interval (_one_replica)
+        _, interval, _, _, unwidened = replicas[0]
+        out["ci95"] = [float(v) for v in interval]
+        if level != 0.95 and unwidened is not None:
+            out["ci95_unwidened"] = [float(v) for v in unwidened]
+    return out
+
+
+def _clipped(interval: Sequence[float]) -> list[float]:
+    """An interval of D (or sigma) with its lower end clipped at zero, as runs report it."""
+    return [max(float(interval[0]), 0.0), float(interval[1])]
 
 
 def _f_sf(F: float, df1: float, df2: float) -> float:
@@ -252,7 +349,7 @@ def interval_dof(quantile: float, level: float = 0.95) -> float:
                         xtol=1e-10, rtol=1e-12))
 
 
-def _linear_se(value: float, interval: Sequence[float], quantile: float) -> float:
+def linear_se(value: float, interval: Sequence[float], quantile: float) -> float:
     """A replica's standard error in its own unit (for comparing replicas' precision): its
     upper half-width over the quantile where the lower end was clipped at zero."""
     lo, hi = interval
@@ -277,7 +374,7 @@ def inverse_variance_share(se: np.ndarray, dof: np.ndarray, alpha: float = ALIKE
 
 def weighted_mean_ln(y: np.ndarray, se: np.ndarray, dof: np.ndarray, *,
                      share: float) -> tuple[float, float, float]:
-    """Mean of ``y`` (ln values) by weights ``share`` of the way from equal to inverse-
+    """Mean of ``y`` (ln values; the values themselves in :func:`combine_linear`) by weights ``share`` of the way from equal to inverse-
     variance ones, its standard error and Welch-Satterthwaite degrees of freedom (from
     ``se``, each with ``dof``). Inverse-variance weights estimated from the data make
     ``1 / sum(w)`` too small: Meier's (1953) first-order correction, ``1 + 4 sum(p (1 - p)
@@ -418,14 +515,18 @@ def arrhenius_of_points(points: Sequence[Point], *, times_T: bool, kinisi: bool 
     (for a ``times_T`` series the conductivity, not sigma T; also as
     ``sigma_extrapolated_mS_cm`` / ``sigma_extrapolated_ci95``; the same keys in ``kinisi``), ``not_diffusive_T`` and
     ``incomplete_T`` (temperatures with a flagged or unfinished run), ``runs`` (the
-    :attr:`Point.run` of every point that fed the fit, also per point); ``{"error": ...}``
+    :attr:`Point.run` of every point that fed the fit, also per point), ``not_resolved``
+    (where a temperature's replicas combined reach zero within their scatter: each one's
+    linear value, interval, runs and why the fit leaves it out, :func:`not_resolved_entry`;
+    absent where there is none); ``{"error": ...}``
     when the fit fails; None with fewer than two temperatures.
     """
     by_T: dict[float, list[Point]] = {}
     for p in points:
         by_T.setdefault(float(p.temperature_K), []).append(p)
     combined = {T: combine_points(ps) for T, ps in sorted(by_T.items())}
-    combined = {T: c for T, c in combined.items() if c}
+    unresolved = {T: c for T, c in combined.items() if c and c.get("resolved") is False}
+    combined = {T: c for T, c in combined.items() if c and T not in unresolved}
     if len(combined) < 2:
         return None
     T = np.array(list(combined))
@@ -439,9 +540,11 @@ def arrhenius_of_points(points: Sequence[Point], *, times_T: bool, kinisi: bool 
     out = fit.to_dict()
     out["points"] = [{"temperature_K": float(t), **c,
                       **({"dof": dof_to_json(c["dof"])} if "dof" in c else {}),   # strict JSON
-                      "runs": [p.run for p in by_T[t] if usable(p.value, p.ci95)]}
+                      "runs": [p.run for p in by_T[t] if enters(p.value, p.ci95)]}
                      for t, c in combined.items()]
     out["runs"] = [run for q in out["points"] for run in q["runs"]]
+    if unresolved:
+        out["not_resolved"] = [not_resolved_entry(t, c, by_T[t]) for t, c in unresolved.items()]
     scale = 1.0 / fit.T_extrapolated if times_T else 1.0
     out["extrapolated"] = fit.y_extrapolated * scale
     out["extrapolated_ci95"] = [v * scale for v in fit.y_extrapolated_ci95]
@@ -468,6 +571,23 @@ def arrhenius_of_points(points: Sequence[Point], *, times_T: bool, kinisi: bool 
             # an optional second opinion: its sampler failing must not cost the analysis
             out["kinisi"] = {"error": f"kinisi's Bayesian fit failed: {exc}"}
     return out
+
+
+def not_resolved_entry(T: float, combined: dict, points: Sequence[Point]) -> dict:
+    """A temperature whose replicas' combined interval reaches zero (:func:`combine_linear`),
+    as a fit lists it in ``not_resolved``: its linear value and interval, the runs behind it
+    and why the fit leaves it out."""
+    runs = [p.run for p in points if enters(p.value, p.ci95)]
+    lo, hi = combined["ci95"]
+    level = combined.get("interval_level", 0.95)
+    reason = (f"not resolved at {T:g} K: the {len(runs)} replica(s) there combined give "
+              f"{combined['value']:.3g} ({level * 100:g} % interval [{lo:.3g}, {hi:.3g}]), "
+              f"not clear of zero within their scatter: {hi:.3g} is an upper bound, and a "
+              f"value that may be zero has no logarithm for the Arrhenius fit, which leaves "
+              f"this temperature out (dropping the replicas below zero would bias it upward); "
+              f"run them longer, or add replicas")
+    return {"temperature_K": float(T), "value": combined["value"], "ci95": [lo, hi],
+            "runs": runs, "reason": reason}
 
 
 def why_left_out(run: dict, key: str) -> str | None:
@@ -511,12 +631,14 @@ def no_sigma_reason(run: dict) -> str:
 
 
 def left_out(runs: Sequence[dict], key: str, fed: Sequence[str],
-             otherwise: str = "no fit") -> list[dict]:
+             otherwise: str = "no fit", reasons: dict[str, str] | None = None) -> list[dict]:
     """``[{"run", "reason"}]`` for each run not in ``fed`` (labels, :func:`run_label`):
+    ``reasons``' (a run of a temperature not resolved: :func:`not_resolved_entry`), else
     :func:`why_left_out`, or ``otherwise`` for a run with a usable point (its series had
     no fit)."""
-    fed = set(fed)
-    return [{"run": run_label(r), "reason": why_left_out(r, key) or otherwise}
+    fed, reasons = set(fed), reasons or {}
+    return [{"run": run_label(r),
+             "reason": reasons.get(run_label(r)) or why_left_out(r, key) or otherwise}
             for r in runs if run_label(r) not in fed]
 
 
@@ -528,5 +650,6 @@ def fit_series(runs: Sequence[dict], key: str, *, kinisi: bool = False, n_sample
     entry = arrhenius_of_points(series_points(runs).get(key, []), times_T=key.startswith("sigma"),
                                 kinisi=kinisi, n_samples=n_samples, seed=seed)
     if entry is not None and "error" not in entry:
-        entry["left_out"] = left_out(runs, key, entry["runs"])
+        unresolved = {run: t["reason"] for t in entry.get("not_resolved", []) for run in t["runs"]}
+        entry["left_out"] = left_out(runs, key, entry["runs"], reasons=unresolved)
     return entry

@@ -47,7 +47,9 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ionmd.analysis.aggregate import Point, arrhenius_of_points, interval_dof, point_problem
+from ionmd.analysis.aggregate import (Point, arrhenius_of_points, combine_points, interval_dof,
+                                      linear_se, not_resolved_entry, point_problem,
+                                      within_scatter)
 from ionmd.analysis.arrhenius import (KB_EV, ArrheniusFit, fit_arrhenius, ln_error_from_interval,
                                       t95, welch_satterthwaite_dof)
 from ionmd.errors import AnalysisError
@@ -138,6 +140,29 @@ class TemperatureRun:
         return bool(point_problem(self.D, self.D_ci95) is None and self.D_ci95[0] >= 0
                     and np.isfinite(self.time_ps) and self.time_ps > 0 and self.quantile > 0)
 
+    @property
+    def within_scatter(self) -> bool:
+        """A D below zero whose interval reaches above it (noise about a small D,
+        :func:`ionmd.analysis.aggregate.within_scatter`), with a time and quantile to price
+        its extension by: collect combines it with its temperature's other runs in D
+        itself, and the allocator extends them (:func:`next_step`)."""
+        return bool(within_scatter(self.D, self.D_ci95) and np.isfinite(self.time_ps)
+                    and self.time_ps > 0 and self.quantile > 0)
+
+    @property
+    def linear_var(self) -> float:
+        """Variance of D itself from its interval (upper half-width over the quantile where
+        the lower end was clipped: :func:`ionmd.analysis.aggregate.linear_se`); it falls as
+        ``1 / t`` as ``ln_var`` does."""
+        return linear_se(self.D, self.D_ci95, self.quantile) ** 2
+
+    def point(self) -> Point:
+        """The run as collect's fit reads it (named by its folder, where its key has one)."""
+        name = getattr(self.key, "path", self.key)
+        return Point(self.temperature_K, self.D, tuple(self.D_ci95), quantile=self.quantile,
+                     level=self.level, ci95_unwidened=self.D_ci95_unwidened,
+                     run="" if name is None else str(name))
+
     def why_left_out(self) -> str | None:
         """Why the run is not :attr:`usable`, naming it, its temperature and its value
         (:func:`ionmd.analysis.aggregate.point_problem`'s words); None where it is."""
@@ -146,6 +171,8 @@ class TemperatureRun:
         what = f"{self.quantity}{where} at {self.temperature_K:g} K"
         why = point_problem(self.D, self.D_ci95, quantity=what, unit=self.unit,
                             level=self.level)
+        if self.within_scatter:         # not left out: combined in D, extended (next_step)
+            return None
         if why or self.usable:
             return why
         if not self.D_ci95[0] >= 0:
@@ -194,6 +221,7 @@ class Decision:
     ignored_why: list[str] = field(default_factory=list)   # why each was left out
     fit: ArrheniusFit | None = None
     reported_factor: float = float("nan")   # collect's interval's (the goal's check)
+    not_resolved: list[str] = field(default_factory=list)   # temperatures not resolved: why
 
     def describe(self) -> str:
         lines = [f"D({self.target_K:g} K) = {self.D_target:.3g} cm^2/s within a factor "
@@ -202,6 +230,7 @@ class Decision:
                     f"than they say)" if self.reported_factor > self.factor * (1 + 1e-9) else "")]
         lines += [("* " if o is self.choice else "  ") + o.describe() for o in self.options]
         lines += [f"  left out: {why}" for why in self.ignored_why]
+        lines += [f"  {why}" for why in self.not_resolved]
         return "\n".join(lines)
 
 
@@ -216,8 +245,7 @@ def reported_fit(runs: Sequence[TemperatureRun], target_K: float = 300.0) -> Arr
     ionmd.errors.AnalysisError
         Fewer than 2 temperatures with a usable run, or the fit failed.
     """
-    points = [Point(r.temperature_K, r.D, tuple(r.D_ci95), quantile=r.quantile, level=r.level,
-                    ci95_unwidened=r.D_ci95_unwidened) for r in runs if r.usable]
+    points = [r.point() for r in runs if r.usable or r.within_scatter]
     out = arrhenius_of_points(points, times_T=False)
     if out is None or "error" in out:
         raise AnalysisError(((out or {}).get("error") or "the Arrhenius fit needs usable runs "
@@ -302,7 +330,12 @@ def next_step(runs: Sequence[TemperatureRun], *, step_ps: float, target_K: float
     ----------
     runs : sequence of TemperatureRun
         Runs at >= 2 distinct temperatures (several runs at one temperature are allowed).
-        Runs without a positive D and interval are left out (``Decision.ignored``).
+        Runs without a positive D and interval are left out (``Decision.ignored``), but
+        for those below zero within their scatter (:attr:`TemperatureRun.
+        within_scatter`): their temperature's runs are combined in D as collect combines
+        them, a point where that is resolved, and extended either way (one not resolved
+        priced as adding it at the fit's D there; with too few resolved temperatures for a
+        fit, extended first: ``Decision.factor`` inf; ``Decision.not_resolved`` says why).
     step_ps : float
         Analysed ps an option adds: an extension of a run, or the length of a new run.
     target_K : float
@@ -327,7 +360,7 @@ def next_step(runs: Sequence[TemperatureRun], *, step_ps: float, target_K: float
     Raises
     ------
     ionmd.errors.AnalysisError
-        Fewer than 2 distinct temperatures with a usable D.
+        Fewer than 2 distinct temperatures with a usable D, and none not resolved to extend.
     ValueError
         A non-positive step or cost per ps.
     """
@@ -342,16 +375,28 @@ def next_step(runs: Sequence[TemperatureRun], *, step_ps: float, target_K: float
     if bad_cost:
         raise ValueError(f"cost_per_ps must be > 0 (runs at {bad_cost} K)")
     used = [i for i, r in enumerate(runs) if r.usable]
-    ignored = [runs[i].key if runs[i].key is not None else runs[i].temperature_K
-               for i in range(len(runs)) if i not in used]
-    T = np.array([runs[i].temperature_K for i in used])
-    var = np.array([runs[i].ln_var for i in used])
-    dof = np.array([runs[i].dof for i in used])   # ions - 1 (inf: normal)
+    groups = scattered_temperatures(runs)
+    grouped = {i for g in groups for i in g.runs}
+    used = [i for i in used if i not in grouped]
+    resolved = [g for g in groups if g.combined.get("resolved")]
+    unresolved = [g for g in groups if not g.combined.get("resolved")]
+    left = [i for i in range(len(runs)) if i not in used and i not in grouped]
+    ignored = [runs[i].key if runs[i].key is not None else runs[i].temperature_K for i in left]
+    ignored_why = [runs[i].why_left_out() for i in left]
+    not_resolved = [g.reason for g in unresolved]
+    # the model's points: each usable run, and each resolved temperature's runs combined
+    T = np.array([runs[i].temperature_K for i in used] + [g.temperature_K for g in resolved])
+    var = np.array([runs[i].ln_var for i in used] + [g.ln_var(runs) for g in resolved])
+    dof = np.array([runs[i].dof for i in used] + [g.combined["dof"] for g in resolved])
+    values = np.array([runs[i].D for i in used] + [g.combined["value"] for g in resolved])
     try:
-        fit = fit_arrhenius(T, np.array([runs[i].D for i in used]), np.sqrt(var),
+        fit = fit_arrhenius(T, values, np.sqrt(var),
                             T_extrapolate=target_K, scatter_p=0.0,   # no inflation: the model's
                             y_err_dof=dof)
     except AnalysisError as exc:        # too few temperatures: say which runs gave none
+        if unresolved:                  # nothing to price by: resolve those first
+            return _resolve_first(runs, unresolved, step_ps, budget_left, target_K,
+                                  ignored, ignored_why)
         raise AnalysisError(f"{exc}{_left_out_text(runs)}") from exc
     var_now = ln_var_at(T, var, target_K)
 
@@ -360,18 +405,41 @@ def next_step(runs: Sequence[TemperatureRun], *, step_ps: float, target_K: float
         return Option(action, float(temp), float(dt), float(cost), var_after, f,
                       (var_now - var_after) / cost, run, key)
 
+    def step_of(r: TemperatureRun) -> float:
+        dt = min(step_ps, r.room_ps)
+        return dt if budget_left is None else min(dt, budget_left / r.cost_per_ps)
+
     options = []
     for j, i in enumerate(used):
         r = runs[i]
-        dt = min(step_ps, r.room_ps)
-        if budget_left is not None:
-            dt = min(dt, budget_left / r.cost_per_ps)
+        dt = step_of(r)
         if dt <= 0:
             continue
         v = var.copy()
         v[j] *= r.time_ps / (r.time_ps + dt)
         options.append(option("extend", r.temperature_K, dt, dt * r.cost_per_ps,
                               ln_var_at(T, v, target_K), run=i, key=r.key, v=v))
+    # a temperature whose runs reach below zero: the runs extended, the combination
+    # narrowing as 1 / t (a resolved one in place of its point; one not resolved added at
+    # the fit's D there, as a new temperature is, with what its runs have already run)
+    for k, g in enumerate(resolved + unresolved):
+        at = len(used) + k if k < len(resolved) else None
+        D_g = g.combined["value"] if at is not None else float(
+            np.exp(fit.predict_ln(np.array(g.temperature_K))[0]))
+        for i in g.runs:
+            r, dt = runs[i], step_of(runs[i])
+            if dt <= 0:
+                continue
+            v_g = g.linear_var(runs, extended=i, dt=dt) / D_g ** 2
+            if at is not None:
+                v, temps, nu = var.copy(), T, dof
+                v[at] = v_g
+            else:
+                v, temps = np.append(var, v_g), np.append(T, g.temperature_K)
+                nu = np.append(dof, g.combined["dof"])
+            options.append(option("extend", r.temperature_K, dt, dt * r.cost_per_ps,
+                                  ln_var_at(temps, v, target_K), run=i, key=r.key, temps=temps,
+                                  v=v, nu=nu))
     cost_per_ps = median(r.cost_per_ps for r in runs)
     taken = {temperature_folder(r.temperature_K) for r in runs}
     for Tc in candidates_K:
@@ -393,18 +461,94 @@ def next_step(runs: Sequence[TemperatureRun], *, step_ps: float, target_K: float
     return Decision(target_K=float(target_K), D_target=fit.y_extrapolated, ln_var=var_now,
                     factor=interval_factor(var_now, extrapolation_dof(T, var, dof, target_K)),
                     choice=options[0] if options else None,
-                    options=options, ignored=ignored, fit=fit,
-                    ignored_why=[runs[i].why_left_out() for i in range(len(runs)) if i not in used],
-                    reported_factor=reported_factor(runs, target_K))
+                    options=options, ignored=ignored, fit=fit, ignored_why=ignored_why,
+                    reported_factor=reported_factor(runs, target_K), not_resolved=not_resolved)
+
+
+@dataclass
+class ScatteredTemperature:
+    """A temperature with a run whose D is below zero within its scatter
+    (:attr:`TemperatureRun.within_scatter`): its runs that collect combines (indices), their
+    combination in D (:func:`ionmd.analysis.aggregate.combine_points`: ``resolved`` or
+    not) and, where not resolved, why the fit leaves it out."""
+
+    temperature_K: float
+    runs: list[int]
+    combined: dict
+    reason: str = ""
+
+    def linear_var(self, runs: Sequence[TemperatureRun], extended: int | None = None,
+                   dt: float = 0.0) -> float:
+        """The error model's variance of the equal-weight mean of the runs' D, with run
+        ``extended`` ``dt`` ps longer (each run's variance falling as ``1 / t``)."""
+        v = [runs[i].linear_var * (runs[i].time_ps / (runs[i].time_ps + dt) if i == extended
+                                   else 1.0) for i in self.runs]
+        return float(sum(v)) / len(v) ** 2
+
+    def ln_var(self, runs: Sequence[TemperatureRun]) -> float:
+        """The model's variance of ln D of a resolved temperature (delta method)."""
+        return self.linear_var(runs) / self.combined["value"] ** 2
+
+
+def scattered_temperatures(runs: Sequence[TemperatureRun]) -> list[ScatteredTemperature]:
+    """The temperatures with a run below zero within its scatter, combined as collect
+    combines them (module docstring of :mod:`ionmd.analysis.aggregate`)."""
+    out = []
+    for T in sorted({float(r.temperature_K) for r in runs if r.within_scatter}):
+        idx = [i for i, r in enumerate(runs)
+               if float(r.temperature_K) == T and (r.usable or r.within_scatter)]
+        points = [runs[i].point() for i in idx]
+        combined = combine_points(points)
+        reason = ("" if combined.get("resolved") else
+                  not_resolved_entry(T, combined, points)["reason"])
+        out.append(ScatteredTemperature(T, idx, combined, reason))
+    return out
+
+
+def _resolve_first(runs: Sequence[TemperatureRun], unresolved: list[ScatteredTemperature],
+                   step_ps: float, budget_left: float | None, target_K: float,
+                   ignored: list, ignored_why: list[str]) -> Decision:
+    """Too few resolved temperatures for a fit, and some not resolved: nothing to price by,
+    so their runs are extended, the one that narrows its temperature's interval of D the
+    most (relative to now) per cost first."""
+    options = []
+    for g in unresolved:
+        now = g.linear_var(runs)
+        for i in g.runs:
+            r = runs[i]
+            dt = min(step_ps, r.room_ps)
+            if budget_left is not None:
+                dt = min(dt, budget_left / r.cost_per_ps)
+            if dt <= 0:
+                continue
+            cost = dt * r.cost_per_ps
+            options.append(Option("extend", r.temperature_K, dt, cost, np.inf, np.inf,
+                                  (1 - g.linear_var(runs, extended=i, dt=dt) / now) / cost,
+                                  i, r.key))
+    options.sort(key=lambda o: -o.gain_per_cost)
+    return Decision(target_K=float(target_K), D_target=float("nan"), ln_var=np.inf,
+                    factor=np.inf, choice=options[0] if options else None, options=options,
+                    ignored=ignored, ignored_why=ignored_why, reported_factor=np.inf,
+                    not_resolved=[g.reason for g in unresolved])
 
 
 def predict_outcome(runs: Sequence[TemperatureRun], option: Option,
                     decision: Decision) -> list[TemperatureRun]:
     """The runs after ``option`` as the error model expects them: D unchanged (a new run:
     the fit's D), its interval narrowed to ``var * t / (t + dt)`` (a new run: ``K / (D t)``
-    with :func:`new_run_K`). The default ``execute`` of :func:`spend_budget`: a plan."""
+    with :func:`new_run_K`; a run below zero within its scatter: its linear variance
+    so narrowed about the fit's D there, where the model has a fit). The default
+    ``execute`` of :func:`spend_budget`: a plan."""
     runs = list(runs)
-    if option.action == "extend":
+    if option.action == "extend" and runs[option.run].within_scatter:
+        r = runs[option.run]
+        t = r.time_ps + option.step_ps
+        D = r.D if decision.fit is None else float(
+            np.exp(decision.fit.predict_ln(np.array(r.temperature_K))[0]))
+        sd = np.sqrt(r.linear_var * r.time_ps / t)
+        runs[option.run] = replace(r, time_ps=t, D_ci95=(max(D - r.quantile * sd, 0.0),
+                                                         D + r.quantile * sd), D=D)
+    elif option.action == "extend":
         r = runs[option.run]
         t = r.time_ps + option.step_ps
         sd = np.sqrt(r.ln_var * r.time_ps / t)

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ionmd.analysis.aggregate import (combine_points, fit_series, run_label, series_points,
-                                      usable, why_left_out)
+from ionmd.analysis.aggregate import (combine_points, enters, fit_series, run_label,
+                                      series_points, why_left_out)
 from ionmd.analysis.arrhenius import dof_to_json
 from ionmd.analysis.run_records import run_record, sigma_record, write_runs_csv
 from ionmd.errors import IonmdError
@@ -270,6 +270,12 @@ def _aggregate(results: list[dict], planned: int) -> dict:
     if any("analysis_error" in r for r in done):
         flags.add("analysis_error")
     row["flags"] = sorted(flags)
+    # replicas below zero within their scatter are combined with the others, in D:
+    # where that interval reaches zero the row's value is an upper bound, left out of fits
+    unresolved = [name for name in ("sigma", *sorted(k for k in row if k.startswith("D_")))
+                  if isinstance(row.get(name), dict) and row[name].get("resolved") is False]
+    if unresolved:
+        row["not_resolved"] = unresolved
     left = replicas_left_out(done, series)
     if left:
         row["left_out"] = left
@@ -278,12 +284,14 @@ def _aggregate(results: list[dict], planned: int) -> dict:
 
 def replicas_left_out(done: list[dict], series: dict) -> list[str]:
     """``"<run>: <why>"`` of each replica whose D or sigma a row's combination left out
-    (:func:`ionmd.analysis.aggregate.why_left_out`: a D not positive, an interval of zero
-    width, ...): the row's value is then that of the others, or none."""
+    (:func:`ionmd.analysis.aggregate.why_left_out`: a D whose interval is all at zero, an
+    interval of zero width, ...; one below zero within its scatter is combined with the
+    others: :func:`ionmd.analysis.aggregate.enters`): the row's value is then that of the
+    others, or none."""
     by_label = {run_label(r): r for r in done}
     return [f"{p.run}: {why_left_out(by_label[p.run], name)}"
             for name, points in series.items() if name.startswith("D_") or name == "sigma_T"
-            for p in points if not usable(p.value, p.ci95)]
+            for p in points if not enters(p.value, p.ci95)]
 
 
 def cell_labels(per_run: list[tuple[PlannedRun, dict]], campaign: Campaign

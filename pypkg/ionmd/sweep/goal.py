@@ -8,7 +8,9 @@ compute the runs used: every loop, the relaxation's too, and every killed piece:
 :func:`measure`). :func:`ionmd.sweep.allocate.next_step` then picks the option with the largest
 expected narrowing of the sigma(300 K) interval per unit cost: extend a run (its length
 grows by ``goal.step``, it resumes from its restart file) or start a run at a new
-temperature of ``goal.temperatures``. The series stops when sigma(300 K) is known within
+temperature of ``goal.temperatures``; a temperature whose runs' D reach zero within their
+scatter (not resolved: :mod:`ionmd.analysis.aggregate`) is extended too, not left out. The
+series stops when sigma(300 K) is known within
 ``goal.sigma_300K_factor`` either way by the interval ``collect`` reports
 (:func:`ionmd.sweep.allocate.reported_factor`: ``goal_met``), when the budget is spent
 (``budget_spent``), or when nothing is left to try (``nothing_left``).
@@ -317,15 +319,19 @@ def advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRoun
                            or "; left out: ".join([str(exc), *unmeasured(campaign, runs, measured)]))
     # the goal is met by the interval collect reports (PDG-scaled where the points scatter
     # more than their intervals say), not by the model's that ranks the options
-    factor = decision.reported_factor
+    # inf: too few resolved temperatures for collect's fit (runs not resolved extended first)
+    factor = decision.reported_factor if math.isfinite(decision.reported_factor) else None
     record = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "factor": factor, "spent": spent,
-              "runs_factor": decision.factor,
+              "runs_factor": decision.factor if math.isfinite(decision.factor) else None,
               "choice": decision.choice.describe() if decision.choice else None,
-              "left_out": [*decision.ignored_why, *unmeasured(campaign, runs, measured)]}
+              "left_out": [*decision.ignored_why, *unmeasured(campaign, runs, measured)],
+              **({"not_resolved": decision.not_resolved} if decision.not_resolved else {})}
     # said every round: a run the fit leaves out (ions that did not diffuse, a failed
     # analysis) is never extended, and its temperature is no longer a candidate
-    left = "; ".join(f"left out: {why}" for why in record["left_out"])
-    stopped = ("goal_met" if factor <= goal.sigma_factor else
+    # a temperature whose runs reach zero within their scatter is extended, not left out
+    left = "; ".join([*(f"left out: {why}" for why in record["left_out"]),
+                      *decision.not_resolved])
+    stopped = ("goal_met" if factor is not None and factor <= goal.sigma_factor else
                "budget_spent" if spent >= goal.budget * (1 - 1e-9) else
                "nothing_left" if decision.choice is None else None)
     series["factor"] = factor
@@ -394,8 +400,9 @@ def goal_summary(campaign: Campaign) -> list[str]:
                 lines.append(f"  {s.name}/{m.name}: no round yet")
                 continue
             last = series["rounds"][-1]
+            factor = "none yet" if last.get("factor") is None else f"{last['factor']:.3g}"
             lines.append(f"  {s.name}/{m.name}: {series.get('stopped') or 'going on'}: factor "
-                         f"{last['factor']:.3g}, spent {last['spent']:.3g} {goal.unit} after "
+                         f"{factor}, spent {last['spent']:.3g} {goal.unit} after "
                          f"{len(series['rounds'])} round(s)"
                          + (f"; last: {last['did']}" if last.get("did") else ""))
     return lines
