@@ -38,6 +38,8 @@ from ionmd.protocols.md_input import render_md
 from ionmd.protocols.outcome import finish
 from ionmd.protocols.restarts import END_RESTART, PART_END_RESTART, _newest_restart
 from ionmd.protocols.rundir import NO_SPACE, RunDir
+from ionmd.protocols.run_json_edits import check_run_json_edits
+from ionmd.protocols.stopping import first_check_retarget
 
 
 PROGRESS_FIRST_S, PROGRESS_SOON_S, PROGRESS_EVERY_S = 2.0, 20.0, 60.0
@@ -93,6 +95,7 @@ def launch(rd: RunDir, nprocs: int = 1, env: dict | None = None,
     status = rd.status
     if status.get("state") == "completed":
         raise IonmdError(f"{rd.path} is already completed")
+    check_run_json_edits(rd)         # an edit the analysis would refuse: before anything
     if runner not in RUNNERS:
         raise IonmdError(f"unknown runner {runner!r}; choose one of {', '.join(RUNNERS)}")
     if runner == "module":
@@ -119,6 +122,9 @@ def launch(rd: RunDir, nprocs: int = 1, env: dict | None = None,
         # left, kept by a retry's RunDir.reset): resumed from, it would carry on that run
         for name in (END_RESTART, PART_END_RESTART):
             (rd.path / name).unlink(missing_ok=True)
+    retarget = first_check_retarget(rd)  # a rule run's first check past an edited discard
+    if retarget:
+        rd.write_json(STATUS, {**rd.status, **retarget})
     rd.reserve_space()               # OSError (ENOSPC) when the disk is full: nothing started
     proc = None
     try:
@@ -337,8 +343,7 @@ def _execute_piece(rd: RunDir, nprocs: int, progress: bool, env: dict | None,
                    launcher: list[str] | None, runner: str, stop: StopRequests) -> dict:
     """One piece of :func:`execute`: resume or start LAMMPS up to the current target."""
     status = rd.status
-    if status.get("state") == "completed" or (status.get("state") == "failed"
-                                              and not status.get("resumable", True)):
+    if finished(status):
         return status
     if status.get("state") == "running" and running_here(status):
         raise IonmdError(f"{rd.path} is running (pid {status['pid']}); wait for it to end")
@@ -359,6 +364,12 @@ def _execute_piece(rd: RunDir, nprocs: int, progress: bool, env: dict | None,
         if exc.errno not in NO_SPACE:
             raise
         return _no_space(rd, exc)
+
+
+def finished(status: dict) -> bool:
+    """Whether a run is over for :func:`execute`: completed, or failed for good."""
+    return status.get("state") == "completed" or (status.get("state") == "failed"
+                                                  and not status.get("resumable", True))
 
 
 def running_here(status: dict) -> bool:

@@ -195,12 +195,19 @@ def run_all(runs: list[RunDir], nprocs: int = 1, progress: bool = True,
 
     Raises
     ------
+    IonmdError
+        Before any run starts, where a run's ``run.json`` holds an edit its analysis would
+        refuse (:func:`ionmd.protocols.run_json_edits.check_run_json_edits`).
     ionmd.errors.RunInterrupted
         On SIGINT/SIGTERM: the run going on was stopped and recorded as ``interrupted``,
         the later ones were not started (see :func:`ionmd.protocols.execute.execute`).
     """
-    from ionmd.protocols.execute import StopRequests, execute
+    from ionmd.protocols.execute import StopRequests, execute, finished
+    from ionmd.protocols.run_json_edits import check_run_json_edits
 
+    for rd in runs:        # every run's edits before any run starts (launch checks again)
+        if not finished(rd.status):
+            check_run_json_edits(rd)
     with StopRequests() as stop:
         return [execute(rd, nprocs=nprocs, progress=progress, runner=runner, stop=stop)
                 for rd in runs]

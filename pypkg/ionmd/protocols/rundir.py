@@ -421,9 +421,9 @@ class RunDir:
         if self.protocol.until and st.get("pieces"):
             fields.update(target_step=int(steps), stop_reason=None)
         elif self.protocol.until:
-            from ionmd.protocols.stopping import first_target
+            from ionmd.protocols.stopping import run_first_target
 
-            fields.update(target_step=first_target(self.protocol, self.temperature, steps))
+            fields.update(target_step=run_first_target(self, steps))
         return self.set_status("pending", **fields)
 
     @property
@@ -432,17 +432,16 @@ class RunDir:
         check (:mod:`ionmd.protocols.stopping`)."""
         if not self.protocol.until:
             return self.planned_steps
-        from ionmd.protocols.stopping import first_target
+        from ionmd.protocols.stopping import run_first_target
 
-        return int(self.status.get("target_step")
-                   or first_target(self.protocol, self.temperature, self.planned_steps))
+        return int(self.status.get("target_step") or run_first_target(self))
 
     def _initial_status(self, **extra) -> None:
         if self.protocol.until:
-            from ionmd.protocols.stopping import first_target, stopping_record
+            from ionmd.protocols.stopping import run_first_target, stopping_record
 
             steps = self.protocol.steps(self.temperature)
-            extra.update(target_step=first_target(self.protocol, self.temperature),
+            extra.update(target_step=run_first_target(self, steps),
                          stopping=stopping_record(self.protocol, steps), checks=[])
         self.set_status("pending", step=0, planned_steps=self.planned_steps, pieces=0,
                         resumable=True, temperature_K=self.temperature, **extra)

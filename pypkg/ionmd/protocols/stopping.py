@@ -81,13 +81,43 @@ def check_stopping(p: Protocol) -> None:
             f"{p.restart_every * p.timestep_fs / 1000.0:g} ps")
 
 
-def first_target(p: Protocol, temperature: float, max_steps: int | None = None) -> int:
-    """The end of a rule run's first piece: the first check step past the discard, or the
-    whole run (``max_steps``, default the protocol's) when that comes first."""
+def first_target(p: Protocol, temperature: float, max_steps: int | None = None,
+                 discard_ps: float | None = None) -> int:
+    """The end of a rule run's first piece: the first check step past the discard
+    (``discard_ps``, default the protocol's; a run's own is
+    :func:`ionmd.protocols.run_json_edits.effective_discard_ps`), or the whole run
+    (``max_steps``, default the protocol's) when that comes first."""
     every = check_steps(p)
-    discard_steps = p.schedule(temperature)[1] * 1000.0 / p.timestep_fs
+    if discard_ps is None:
+        discard_ps = p.schedule(temperature)[1]
+    discard_steps = discard_ps * 1000.0 / p.timestep_fs
     first = (int(discard_steps // every) + 1) * every
     return min(first, p.steps(temperature) if max_steps is None else max_steps)
+
+
+def run_first_target(rd, max_steps: int | None = None) -> int:
+    """:func:`first_target` of the run ``rd`` (to ``max_steps``, default its planned
+    length), past the discard its analysis will use: ``run.json``'s where a user edited it,
+    so that the rule checks first where the analysis has frames past the discard."""
+    from ionmd.protocols.run_json_edits import effective_discard_ps
+
+    return first_target(rd.protocol, rd.temperature,
+                        rd.planned_steps if max_steps is None else max_steps,
+                        effective_discard_ps(rd))
+
+
+def first_check_retarget(rd) -> dict:
+    """``{"target_step": ...}`` for a rule run not checked yet whose first target no longer
+    follows its discard (``run.json``'s discard edited since the target was set), where the
+    new one is still ahead of the step the run reached; {} otherwise. Written at the
+    launch of a piece, before its input (``run TARGET upto``) is."""
+    status = rd.status
+    if not rd.protocol.until or status.get("checks"):
+        return {}
+    target = run_first_target(rd)
+    if target == status.get("target_step") or target <= int(status.get("step") or 0):
+        return {}
+    return {"target_step": target}
 
 
 def stopping_record(p: Protocol, max_steps: int) -> dict:

@@ -1,0 +1,147 @@
+"""The analysis settings a user edited in a run folder's ``run.json``
+(:data:`~ionmd.protocols.rundir.EDITABLE_RUN_JSON_KEYS`), checked where a piece is launched
+and read by the stopping rule.
+
+ionmd keeps those edits at every launch; an edit the analysis cannot use (a negative or
+non-numeric ``discard_ps``, a discard that leaves too few frames of the run, a mobile species
+the structure does not hold) was refused only by the analysis, after the run's compute was
+spent. :func:`check_run_json_edits` refuses it before LAMMPS starts, leaving the folder as
+it was. A value equal to the protocol's is no edit and is not checked here (the protocol's
+own checks cover it).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from numbers import Real
+
+import numpy as np
+
+from ionmd.analysis.run_files import RUN_JSON
+from ionmd.errors import IonmdError
+
+MIN_FRAMES_AFTER_DISCARD = 3
+"""Frames the analysis needs after the discard (``Trajectory.discard`` refuses fewer)."""
+
+
+def _record(rd) -> dict:
+    """``run.json`` as the folder holds it ({} where it has none).
+
+    Raises
+    ------
+    IonmdError
+        If the file is not JSON (a hand edit gone wrong), naming where.
+    """
+    path = rd.path / RUN_JSON
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise IonmdError(f"{path} is not valid JSON ({exc}); fix the edit (or delete the file "
+                         f"to have ionmd write it again from the run's settings); nothing was "
+                         f"run or changed") from None
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def protocol_discard_ps(rd) -> float:
+    """The discard ionmd writes to ``run.json`` from the protocol (ps)."""
+    return float(rd.protocol.schedule(rd.temperature)[1])
+
+
+def effective_discard_ps(rd) -> float:
+    """The discard the analysis of ``rd`` will use: ``run.json``'s (a user's edit) where it
+    holds a number >= 0, else the protocol's. The stopping rule's checks read the run
+    through the analysis, so their first target follows this discard too."""
+    held = _record(rd).get("discard_ps")
+    if _is_number(held) and held >= 0:
+        return float(held)
+    return protocol_discard_ps(rd)
+
+
+def _frame_times_ps(rd) -> np.ndarray:
+    """Times of the frames of ``rd``'s whole run (every ``dump_every`` steps from step 0 to
+    its planned end), as the analysis computes them."""
+    p = rd.protocol
+    return np.arange(0, rd.planned_steps + 1, p.dump_every) * p.timestep_fs * 1e-3
+
+
+def frames_after_discard(rd, discard_ps: float) -> int:
+    """Frames of ``rd``'s whole run the analysis keeps after ``discard_ps``."""
+    return int(np.count_nonzero(_frame_times_ps(rd) >= discard_ps - 1e-9))
+
+
+def _longest_discard_ps(rd) -> float:
+    """The longest discard that leaves :data:`MIN_FRAMES_AFTER_DISCARD` frames."""
+    times = _frame_times_ps(rd)
+    return float(times[-MIN_FRAMES_AFTER_DISCARD]) if len(times) >= MIN_FRAMES_AFTER_DISCARD \
+        else 0.0
+
+
+def _discard_problem(rd, value) -> str | None:
+    """What is wrong with an edited ``discard_ps`` (None: the analysis can use it)."""
+    if not _is_number(value):
+        return "is not a number of ps"
+    if value < 0:
+        return "is negative"
+    kept = frames_after_discard(rd, float(value))
+    if kept < MIN_FRAMES_AFTER_DISCARD:
+        length = rd.planned_steps * rd.protocol.timestep_fs / 1000.0
+        return (f"leaves {kept} frame(s) of this {length:g} ps run (the analysis needs "
+                f">= {MIN_FRAMES_AFTER_DISCARD})")
+    return None
+
+
+def _mobile_problem(rd, value) -> str | None:
+    """What is wrong with an edited ``mobile_species`` (None: the analysis can use it)."""
+    if not (isinstance(value, list) and value and all(isinstance(s, str) for s in value)):
+        return "is not a list of element symbols"
+    missing = [s for s in value if s not in rd.elements]
+    if missing:
+        return (f"names {', '.join(missing)}, which this run's structure does not hold "
+                f"(elements: {', '.join(rd.elements)})")
+    return None
+
+
+def run_json_edit_problems(rd) -> list[str]:
+    """One sentence per edited analysis setting of ``rd``'s ``run.json`` that the analysis
+    could not use, each naming the file, the key, the value and what to write instead;
+    [] where there is none."""
+    held = _record(rd)
+    where = rd.path / RUN_JSON
+    problems = []
+    discard = held.get("discard_ps")
+    if "discard_ps" in held and discard != protocol_discard_ps(rd):
+        why = _discard_problem(rd, discard)
+        if why:
+            problems.append(
+                f"{where}: \"discard_ps\": {json.dumps(discard)} {why}; write a number of ps "
+                f"from 0 to {_longest_discard_ps(rd):g} (the protocol's is "
+                f"{protocol_discard_ps(rd):g}), or delete the key to use the protocol's")
+    mobile = held.get("mobile_species")
+    if "mobile_species" in held and mobile != list(rd.protocol.mobile_species):
+        why = _mobile_problem(rd, mobile)
+        if why:
+            problems.append(
+                f"{where}: \"mobile_species\": {json.dumps(mobile)} {why}; write a list of "
+                f"the structure's elements, e.g. {json.dumps(list(rd.protocol.mobile_species))} "
+                f"(the protocol's), or delete the key to use the protocol's")
+    return problems
+
+
+def check_run_json_edits(rd) -> None:
+    """Refuse to launch ``rd`` where its ``run.json`` holds an edit the analysis could not
+    use (:func:`run_json_edit_problems`): before any file of the folder is changed.
+
+    Raises
+    ------
+    IonmdError
+        Naming the file, each bad key and value, and what to write instead.
+    """
+    problems = run_json_edit_problems(rd)
+    if problems:
+        raise IonmdError("; ".join(problems) + "; nothing was run or changed")
