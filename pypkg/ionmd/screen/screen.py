@@ -218,7 +218,7 @@ def coarse_grid_note(spacing: float) -> str | None:
         return None
     return (f"--spacing {spacing:g} A is coarser than {COARSE_GRID_SPACING:g} A: the grid "
             "steps past saddles, so MPE and Xi follow the grid (SevenNet-0, 1.0 A vs 0.25 A: "
-            "MPE off by 0.08-1.19 eV on Li2S, Li3N and LiCl, Xi by up to 0.98; docs/screen.md, "
+            "MPE off by 0.08-1.19 eV on Li2S, Li3N and LiCl, Xi by up to 0.95; docs/screen.md, "
             f"'Grid spacing'): rank at --spacing {COARSE_GRID_SPACING:g} or finer, use a "
             "coarser grid to cost and refuse structures")
 
