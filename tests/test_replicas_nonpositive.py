@@ -197,3 +197,39 @@ def test_with_too_few_resolved_temperatures_the_unresolved_one_is_extended_first
     assert d.choice is not None and d.choice.temperature_K == 500.0
     assert d.choice.action == "extend" and d.fit is None and d.reported_factor == np.inf
     assert d.not_resolved and d.not_resolved[0].startswith("not resolved at 500 K")
+
+
+def test_the_goal_extends_a_run_not_resolved_rather_than_stopping(tmp_path, morse, monkeypatch):
+    """A goal campaign (one replica per temperature) whose 600 K run comes out below zero
+    within its scatter beside a clear 1000 K run: before, no fit, and the series stopped
+    for good ('no_fit'); now the round extends the 600 K run and says why."""
+    import ionmd.sweep.goal as goal_mod
+    import ionmd.sweep.state as state_mod
+    from ionmd.sweep import load_campaign
+    from ionmd.sweep.plan import plan_campaign
+    from sweep_setup import campaign_dir, write_campaign
+
+    goal = 'goal = {sigma_300K_factor = 2, budget = "100 h", step = "1ps"}'
+    c = load_campaign(write_campaign(campaign_dir(tmp_path / "c", morse),
+                                     temperatures=(600, 1000), extra=goal))
+    plan_campaign(c, create=True)
+
+    def measured(campaign, runs):
+        out = []
+        for run in runs:
+            D = 1e-4 * np.exp(-0.4 / (KB_EV * run.temperature))
+            mean, iv = run_of(D if run.temperature > 700 else -0.3 * D,
+                              (0.05 if run.temperature > 700 else 0.7) * D)
+            out.append(TemperatureRun(run.temperature, 0.4, mean, iv, cost_per_ps=1e-3,
+                                      quantile=Q, key=run))
+        return out, 0.0
+
+    monkeypatch.setattr(goal_mod, "measure", measured)
+    monkeypatch.setattr(state_mod, "classify", lambda rd, jobs=None: "completed")
+    result = goal_mod.advance_series(c, "fcc", "morse")
+    assert result.state == "extended", result
+    assert result.detail.startswith("r0 at 600 K to ") and "not resolved at 600 K" in result.detail
+    (series,) = goal_mod.read_goal_state(c)["series"].values()
+    assert "stopped" not in series and series["rounds"][-1]["factor"] is None
+    assert series["rounds"][-1]["not_resolved"][0].startswith("not resolved at 600 K")
+    assert "factor none yet" in goal_mod.goal_summary(c)[1]

@@ -580,12 +580,12 @@ def not_resolved_entry(T: float, combined: dict, points: Sequence[Point]) -> dic
     runs = [p.run for p in points if enters(p.value, p.ci95)]
     lo, hi = combined["ci95"]
     level = combined.get("interval_level", 0.95)
-    reason = (f"not resolved at {T:g} K: the {len(runs)} replica(s) there combined give "
-              f"{combined['value']:.3g} ({level * 100:g} % interval [{lo:.3g}, {hi:.3g}]), "
-              f"not clear of zero within their scatter: {hi:.3g} is an upper bound, and a "
-              f"value that may be zero has no logarithm for the Arrhenius fit, which leaves "
-              f"this temperature out (dropping the replicas below zero would bias it upward); "
-              f"run them longer, or add replicas")
+    what = "its run gives" if len(runs) == 1 else f"its {len(runs)} replicas combined give"
+    reason = (f"not resolved at {T:g} K: {what} {combined['value']:.3g} ({level * 100:g} % "
+              f"interval [{lo:.3g}, {hi:.3g}]), not clear of zero within the scatter: "
+              f"{hi:.3g} is an upper bound, and a value that may be zero has no logarithm for "
+              f"the Arrhenius fit, which leaves this temperature out (dropping a value below "
+              f"zero would bias it upward); run longer, or add replicas")
     return {"temperature_K": float(T), "value": combined["value"], "ci95": [lo, hi],
             "runs": runs, "reason": reason}
 
