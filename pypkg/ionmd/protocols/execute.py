@@ -36,7 +36,7 @@ from ionmd.lammps.module_runner import ModuleRun, check_module_runner
 from ionmd.lammps.process import find_lammps, process_alive, process_group_alive
 from ionmd.protocols.md_input import render_md
 from ionmd.protocols.outcome import finish
-from ionmd.protocols.restarts import END_RESTART, PART_END_RESTART, _newest_restart
+from ionmd.protocols.restarts import END_RESTART, PART_END_RESTART, newest_restart
 from ionmd.protocols.rundir import NO_SPACE, RunDir
 from ionmd.protocols.run_json_edits import check_run_json_edits
 from ionmd.protocols.stopping import first_check_retarget
@@ -108,7 +108,7 @@ def launch(rd: RunDir, nprocs: int = 1, env: dict | None = None,
         cmd = list(launcher) if launcher else find_lammps(nprocs)
     rd.path = rd.path.resolve()        # an in-process run changes the working directory
     k = int(status.get("pieces", 0))
-    restart = _newest_restart(rd) if k > 0 else None
+    restart = newest_restart(rd) if k > 0 else None
     if k > 0 and restart is None:    # killed before the first restart: start over
         # the compute its pieces used still counts toward a budget: recorded before
         # their logs go

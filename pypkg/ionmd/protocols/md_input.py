@@ -147,7 +147,7 @@ quoted one), or on a line of its own."""
 
 def without_end_restart_rename(text: str) -> str:
     """A rendered input without the template's own rename of restart.end.part to
-    restart.end: ionmd renames it once LAMMPS wrote it whole (:func:`_settle_end_restart`).
+    restart.end: ionmd renames it once LAMMPS wrote it whole (:func:`settle_end_restart`).
     LAMMPS does not check a restart file's last write, so the template's ``shell mv`` put
     a file a full disk had cut over the whole restart.end, which ionmd then had to remove:
     an extension started over from restart.a/b (or from step 0) where the piece before

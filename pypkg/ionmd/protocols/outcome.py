@@ -12,6 +12,7 @@ import time
 import numpy as np
 
 from ionmd.analysis.failure import NAN_MODEL_RE
+from ionmd.analysis.run_files import RUN_JSON
 from ionmd.lammps.log import (HALT_RE, NO_SPACE_RE, ThermoTable, error_lines, parse_thermo,
                               parse_thermo_pieces, printed_column, timer_in_minimization,
                               timer_timeout)
@@ -19,10 +20,10 @@ from ionmd.lammps.lost_atoms import find_lost_atoms
 from ionmd.lammps.process import exit_status_words
 from ionmd.lammps.restart import restart_step
 from ionmd.protocols.md_input import template_path
-from ionmd.protocols.restarts import (RESTART_IO_ERROR_RE, RESTART_OPEN_ERROR_RE, _gap,
-                                      _last_frame, _newest_restart, _own_restart_file,
-                                      _restart_open_reason, _restart_write_reason,
-                                      _rowless_resume, _settle_end_restart, repair_pieces)
+from ionmd.protocols.restarts import (RESTART_IO_ERROR_RE, RESTART_OPEN_ERROR_RE,
+                                      last_frame_step, newest_restart, own_restart_file,
+                                      repair_pieces, restart_open_reason, restart_write_reason,
+                                      rowless_resume_step, settle_end_restart, trajectory_gap)
 from ionmd.protocols.rundir import PIECE_TIMES, RunDir, piece_end_evidence
 from ionmd.protocols.stopping import after_segment
 
@@ -66,10 +67,10 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
     n = int(status.get("pieces", 0))
     logs = [rd.piece(k)["log"] for k in range(n)]
     ended_at = _piece_end(status, rc, rd)        # before any file is written again
-    cut_end = _settle_end_restart(rd)
-    resumed_at = _rowless_resume(rd, status, logs)
+    cut_end = settle_end_restart(rd)
+    resumed_at = rowless_resume_step(rd, status, logs)
     kept = repair_pieces(rd, n, resumed_at)
-    gap = _gap(rd, kept)
+    gap = trajectory_gap(rd, kept)
     last_text = logs[-1].read_text(errors="replace") if n and logs[-1].is_file() else ""
     screen = rd.piece(n - 1)["screen"] if n else None
     screen_text = screen.read_text(errors="replace") if screen and screen.is_file() else ""
@@ -86,9 +87,9 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
     # the last temperature LAMMPS printed (a template's block may leave Temp out)
     temps = printed_column(thermo, "Temp")[1] if "Temp" in thermo else []
     temp = float(temps[-1]) if len(temps) else None
-    rd.write_json("run.json", {**rd.read_json("run.json"),
-                               "trajectory": [rd.piece(k)["trajectory"].name for k in kept],
-                               "logs": [rd.piece(k)["log"].name for k in range(n)]})
+    rd.write_json(RUN_JSON, {**rd.read_json(RUN_JSON),
+                             "trajectory": [rd.piece(k)["trajectory"].name for k in kept],
+                             "logs": [rd.piece(k)["log"].name for k in range(n)]})
     common = dict(step=step, temperature_now_K=temp, pid=None, returncode=rc, **ended_at,
                   restart_end_cut=cut_end)
     ended = _lammps_ended(rc, last_text)
@@ -111,7 +112,7 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
         return rd.temperature + (p.temperature_end - rd.temperature) * at_step / rd.planned_steps
 
     lost = find_lost_atoms(texts, thermo_every=p.thermo_every, run_end=rd.target_step,
-                           dump_every=p.dump_every, last_frame=_last_frame(rd, kept))
+                           dump_every=p.dump_every, last_frame=last_frame_step(rd, kept))
     if lost:
         # LAMMPS checks the atom count when it computes a thermo output: the atoms went
         # missing after the last row and by the next output (the step the rows' spacing
@@ -171,13 +172,13 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
                              f"({line}); free some space, then run again to resume", **common)
     io_error = RESTART_IO_ERROR_RE.search(last_text) or RESTART_IO_ERROR_RE.search(screen_text)
     if io_error:    # a restart file not written (a full disk, a quota): not the run's fault
-        return rd.set_status("interrupted", resumable=True, reason=_restart_write_reason(
+        return rd.set_status("interrupted", resumable=True, reason=restart_write_reason(
             rd, step, io_error.group(0), last_text or screen_text), **common)
     cannot_open = (RESTART_OPEN_ERROR_RE.search(last_text)
                    or RESTART_OPEN_ERROR_RE.search(screen_text))
-    if cannot_open and _own_restart_file(cannot_open.group(1)):
+    if cannot_open and own_restart_file(cannot_open.group(1)):
         # the folder's fault, not the run's (was failed: a retry started it over)
-        return rd.set_status("interrupted", resumable=True, reason=_restart_open_reason(
+        return rd.set_status("interrupted", resumable=True, reason=restart_open_reason(
             rd, step, *cannot_open.groups()), **common)
     if limit is not None:       # the template's own `timer timeout`: no failure, resumable
         first = parse_thermo(last_text).get("Step", [])
@@ -188,7 +189,7 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
     if stopped_by is not None:
         name = signal.Signals(stopped_by).name
         return rd.set_status("interrupted", resumable=True, stopped_by=name,
-                             reason=_stopped_reason(rd, name, step, _last_frame(rd, kept)),
+                             reason=_stopped_reason(rd, name, step, last_frame_step(rd, kept)),
                              **common)
     errors = error_lines(last_text)
     if errors:
@@ -216,7 +217,7 @@ def _stopped_reason(rd: RunDir, name: str, step: int, frame: int | None) -> str:
     said = f"stopped by {name} after step {step}, its last thermo row"
     if frame is not None and frame > step:
         said += f" (its trajectory reached step {frame})"
-    restart = _newest_restart(rd) if int(rd.status.get("pieces", 0)) else None
+    restart = newest_restart(rd) if int(rd.status.get("pieces", 0)) else None
     if restart is None:
         return (f"{said}; no restart file was written yet (restart every "
                 f"{rd.protocol.restart_every} steps): run again to start it over")
@@ -231,7 +232,7 @@ def _timer_reason(rd: RunDir, step: int, limit: str, relaxing: bool = False,
     one that fires before a resumed piece's first restart file).
     ``relaxing``: the timer ended the relaxation's minimisation, before any MD step;
     ``piece_from``: the step the stopped piece resumed from (None: it started afresh)."""
-    restart = _newest_restart(rd)
+    restart = newest_restart(rd)
     timer = f"timer timeout {limit}" if limit else "timer timeout"
     where = ("during the relaxation's minimisation, before the MD's first step," if relaxing
              else f"at step {step} of {rd.target_step}")

@@ -15,7 +15,7 @@ Layout::
     restart.a, restart.b   the two latest restart files (LAMMPS writes them alternately)
     restart.end     the final state of the last piece (extended runs resume from it),
                      written as restart.end.part, renamed by ionmd once it is whole (a cut
-                     one is removed: ionmd.protocols.restarts._settle_end_restart)
+                     one is removed: ionmd.protocols.restarts.settle_end_restart)
 
 A resumed piece starts from the newer restart file and repeats that step's frame; the
 previous piece is cut back to that step (it may hold frames written after the restart,
