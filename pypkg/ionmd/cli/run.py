@@ -7,6 +7,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+from ionmd.analysis.run_files import STATUS
 from ionmd.cli.options import add_order_arguments, order_options, positive_int
 from ionmd.errors import IonmdError
 
@@ -158,9 +159,9 @@ def _cmd_status(args: argparse.Namespace) -> None:
         return print_campaign_status(campaign_file=campaigns[0], as_json=args.json)
     rows = []
     for d in args.dirs:
-        found = sorted(Path(d).rglob("status.json"))
+        found = sorted(Path(d).rglob(STATUS))
         if not found:
-            raise IonmdError(f"no run directories (status.json) under {d}")
+            raise IonmdError(f"no run directories ({STATUS}) under {d}")
         for f in found:
             rows.append((f.parent, json.loads(f.read_text())))
     if args.json:

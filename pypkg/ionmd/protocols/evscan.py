@@ -15,6 +15,7 @@ import numpy as np
 from scipy.optimize import least_squares
 from scipy.stats import spearmanr
 
+from ionmd.analysis.run_files import SETTINGS, STATUS
 from ionmd.errors import IonmdError
 from ionmd.lammps.data_file import write_data
 from ionmd.lammps.log import error_lines
@@ -103,7 +104,6 @@ def write_ev_scan(protocol: Protocol, structure, model: str | Path, out: str | P
     the same command again redoes it there; other settings (more points, another model of
     the same file name) are refused rather than written over its ``ev.json``.
     """
-    from ionmd.analysis.run_files import SETTINGS
     from ionmd.protocols.md_input import INPUTS
     from ionmd.protocols.rundir import (file_hash, reopen_with_settings, replace_json,
                                         structure_hash)
@@ -161,11 +161,11 @@ def run_ev_scan(protocol: Protocol, structure, model: str | Path, out: str | Pat
     if returncode != 0:
         err = error_lines(output)
         status = {"state": "failed", "reason": err[0] if err else f"lmp exit {returncode}"}
-        (path / "status.json").write_text(json.dumps(status, indent=2))
+        (path / STATUS).write_text(json.dumps(status, indent=2))
         raise IonmdError(f"E-V scan failed in {path}: {status['reason']}")
     rows = [ln.split() for ln in (path / "ev.txt").read_text().splitlines() if ln.strip()]
     result = analyse_ev([float(r[1]) for r in rows], [float(r[2]) for r in rows])
     (path / "ev.json").write_text(json.dumps(result.to_dict(), indent=2))
-    (path / "status.json").write_text(json.dumps(
+    (path / STATUS).write_text(json.dumps(
         {**status, "ev_failed": result.failed, "reasons": result.reasons}, indent=2))
     return result

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
 
+from ionmd.analysis.run_files import STATUS
 from ionmd.lammps.log import (Loop, finished_loops, log_files, piece_core_seconds,
                               unfinished_md_steps)
 from ionmd.protocols.rundir import piece_wall_seconds
@@ -70,7 +71,7 @@ def used_core_seconds(run_dir, per_step: float | None = None) -> float:
     more (``status.json`` ``discarded_core_seconds``: killed before their first restart
     file, or a failed run retried)."""
     run_dir = Path(run_dir)
-    status_file = run_dir / "status.json"
+    status_file = run_dir / STATUS
     status = json.loads(status_file.read_text()) if status_file.is_file() else {}
     used = float(status.get("discarded_core_seconds", 0.0))
     for log in log_files(run_dir):

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ionmd.analysis.run_files import SETTINGS
 from ionmd.errors import IonmdError
 from ionmd.protocols import RunDir
 from ionmd.protocols.checks import temperature_folder
@@ -109,7 +110,7 @@ def changed_campaign_message(campaign: Campaign, protocol, exc: IonmdError) -> s
         return text
     path, keys = Path(m.group(1)), [k.strip() for k in m.group(2).split(",")]
     try:
-        have = json.loads((path / "settings.json").read_text())
+        have = json.loads((path / SETTINGS).read_text())
     except (OSError, ValueError):
         return text
     now = json.loads(json.dumps(protocol.to_dict()))
