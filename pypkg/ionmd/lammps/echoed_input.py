@@ -7,7 +7,8 @@ targets, the elements of ``pair_coeff * *``), the settings in force at each MD `
 Each command is read in one place (:func:`_units`, :func:`_timestep`,
 :func:`thermostat_target`, :func:`run_command`, :func:`dump_command`,
 :func:`read_restart_file`) whichever reader meets it (the last three also
-:mod:`ionmd.lammps.lost_atoms`'s). LAMMPS echoes a command with
+:mod:`ionmd.lammps.lost_atoms`'s; :func:`is_run_command` the thermo reader's,
+:class:`ionmd.lammps.log.ThermoBlocks`). LAMMPS echoes a command with
 variables as written and again substituted: only numeric values count (an unsubstituted
 ``${dt}``'s substituted echo follows). Comments (``#`` on) are dropped."""
 
@@ -54,9 +55,27 @@ def _timestep(words: list[str]) -> float | None:
     return value[0] if value else None
 
 
+def number_or_variable(word: str) -> bool:
+    """Whether ``word`` is a number, or a variable LAMMPS substitutes (``${n}``, ``$n``,
+    ``v_n``): a command's value as echoed before its substituted echo."""
+    try:
+        float(word)
+    except ValueError:
+        return word.startswith(("$", "v_"))
+    return True
+
+
+def is_run_command(words: list[str]) -> bool:
+    """Whether ``words`` are an MD ``run N ...`` command as a log echoes it: N a number or
+    a variable not substituted yet (``run ${n}``, whose substituted echo ``run 1000``
+    follows: :func:`run_command` reads N from that one)."""
+    return words[:1] == ["run"] and len(words) > 1 and number_or_variable(words[1])
+
+
 def run_command(words: list[str]) -> tuple[int, bool] | None:
-    """``(N, upto)`` of a ``run N [upto] ...`` command whose N is a number, else None."""
-    if words[:1] != ["run"] or len(words) < 2 or not words[1].isdigit():
+    """``(N, upto)`` of a ``run N [upto] ...`` command whose N is a number, else None
+    (also for ``run ${n}``: see :func:`is_run_command`)."""
+    if not is_run_command(words) or not words[1].isdigit():
         return None
     return int(words[1]), "upto" in words[2:]
 

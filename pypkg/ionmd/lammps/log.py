@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ionmd.lammps.echoed_input import is_run_command, number_or_variable
 from ionmd.lammps.process import exit_status_words
 from ionmd.lammps.thermo_styles import COLUMN_NAME, OneLineThermo
 
@@ -218,7 +219,7 @@ class ThermoBlocks:
         command = _not_md_command(parts)
         if command or (parts[0] == "Setting" and "minimization" in parts):
             self._not_md_next, self._run_next = command or "minimize", False
-        elif parts[0] == "run" and len(parts) > 1 and _numeric_or_variable(parts[1]):
+        elif is_run_command(parts):
             self._run_next, self._not_md_next = True, None     # an echoed `run N ...`
         elif _is_header(parts):
             self._start_block(parts)
@@ -324,7 +325,7 @@ def _not_md_command(parts: list[str]) -> str | None:
     message that starts with the word, ``rerun the dump later``, would otherwise drop the
     next MD block's rows); else None."""
     if parts[0] in ("minimize", "minimize/kk"):
-        if len(parts) == 5 and all(_numeric_or_variable(w) for w in parts[1:]):
+        if len(parts) == 5 and all(number_or_variable(w) for w in parts[1:]):
             return "minimize"
     elif parts[0] == "rerun" and "dump" in parts[2:]:
         if _RERUN_FIELDS & set(parts[parts.index("dump", 2) + 1:]):
@@ -337,14 +338,6 @@ def _float(word: str) -> float:
         return float(word)
     except ValueError:
         return float("nan")
-
-
-def _numeric_or_variable(word: str) -> bool:
-    try:
-        float(word)
-    except ValueError:
-        return word.startswith(("$", "v_"))
-    return True
 
 
 def _blocks(text: str) -> tuple[list[tuple[list[str], list[list[float]]]], ThermoBlocks]:
