@@ -99,3 +99,17 @@ def test_ionmd_run_refuses_before_any_run_starts(tmp_path, morse):
     with pytest.raises(IonmdError, match="mobile_species"):
         run_all([first, second], progress=False)
     assert _folder(first) == before and first.status["pieces"] == 0
+
+
+def test_a_sweep_worker_refuses_it_and_says_why(tmp_path, morse):
+    from ionmd.sweep.state import write_claim
+    from ionmd.sweep.worker import run_one
+
+    (rd,) = _runs(tmp_path, morse)
+    write_claim(rd, "token", "local", None)
+    _edit(rd, discard_ps=-5)
+    before = {n: (rd.path / n).read_bytes() for n in ("status.json", "run.json")}
+    result = run_one(rd.path, "token")
+    assert '"discard_ps": -5 is negative' in result["error"]
+    assert result["state"] == "pending"
+    assert {n: (rd.path / n).read_bytes() for n in before} == before
