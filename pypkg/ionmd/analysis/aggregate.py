@@ -40,7 +40,7 @@ allocator extends its runs (:mod:`ionmd.sweep.allocate`).
 Measured (examples/replica_coverage.py --low-t --trials 2000: normal per-ion D, 8-16 ions,
 2-3 replicas; the combined D over the true one, mean, and the coverage of the true D): at
 D = 0.7-1 standard errors of a run, before 1.13-1.47x covering 87-93 %, now 0.88-0.90x
-covering 92-95 % (30-41 % of the trials combined in D; 59-71 % resolved); at 1.4-2
+covering 92-95 % (29-41 % of the trials combined in D; 59-71 % resolved); at 1.4-2
 standard errors before 0.94-1.03x covering 94-98 %, now 0.92-0.94x covering 94-96 %. The
 remaining shortfall, 6-12 %, is the ln-space combination's where every replica is positive
 (a geometric mean, below the arithmetic one by about ``exp(-se_rel^2 / 2)`` at a run's
