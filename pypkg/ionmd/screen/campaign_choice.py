@@ -84,11 +84,17 @@ def same_crystal_as(row: dict, chosen: list[dict], outdir: Path,
         return None
     # elements, not species: a written cell holds oxidation states a plain file may not
     matcher = StructureMatcher(**SAME_CRYSTAL, comparator=ElementComparator())
+    formula = _formula(mine)
     for other in chosen:
         theirs = _structure_of(other, outdir, structures)
-        if theirs is not None and matcher.fit(mine, theirs):
+        # other formulas first, cheaply: fit reduces both cells to primitive ones
+        if theirs is not None and _formula(theirs) == formula and matcher.fit(mine, theirs):
             return other["name"]
     return None
+
+
+def _formula(structure) -> str:
+    return structure.composition.element_composition.reduced_formula
 
 
 def _structure_of(row: dict, outdir: Path, structures: dict):

@@ -235,8 +235,6 @@ def write_campaign(path: Path, rows: list[dict], top: int, model: str,
     cell) or whose input needs a look is marked above its entry
     (:func:`ionmd.screen.campaign_choice.choose_top`); the header names them all, and
     ``warn`` gets one line each."""
-    import yaml
-
     from ionmd.screen.campaign_choice import choose_top
 
     path = Path(path)
@@ -247,6 +245,16 @@ def write_campaign(path: Path, rows: list[dict], top: int, model: str,
     for name, marks in choice.marks.items():
         for mark in marks:
             warn(f"--top: {name}: {mark}")
+    path.write_text("\n".join([*_campaign_header(choice, top, rank_by),
+                               *_campaign_yaml(choice, model, path.parent)]))
+    return path
+
+
+def _campaign_yaml(choice, model: str, outdir: Path) -> list[str]:
+    """The campaign's YAML, with each chosen row's marks as comments above its entry,
+    where the user reads the list of structures to run."""
+    import yaml
+
     head = {"name": "pes-screen-validation", "output": "validation-runs"}
     rest = {
         "models": [str(Path(model).resolve())],
@@ -257,17 +265,14 @@ def write_campaign(path: Path, rows: list[dict], top: int, model: str,
         "resources": {"ranks": 1, "threads": 1, "walltime": "24:00:00"},
         "executor": {"kind": "local"},
     }
-    entries = ["structures:"]
+    lines = [yaml.safe_dump(head, sort_keys=False).rstrip("\n"), "structures:"]
     for r in choice.chosen:
-        for mark in choice.marks.get(r["name"], []):     # where the user reads the list
-            entries += _comment(f"{r['name']}: {mark}", "# ")
+        for mark in choice.marks.get(r["name"], []):
+            lines += _comment(f"{r['name']}: {mark}", "# ")
         # the file's key, not its source: a row written by a run from another folder
-        entry = [{"path": str(structure_path(r, path.parent)), "name": r["name"]}]
-        entries.append(yaml.safe_dump(entry, sort_keys=False).rstrip("\n"))
-    path.write_text("\n".join([*_campaign_header(choice, top, rank_by),
-                               yaml.safe_dump(head, sort_keys=False).rstrip("\n"), *entries,
-                               yaml.safe_dump(rest, sort_keys=False)]))
-    return path
+        entry = [{"path": str(structure_path(r, outdir)), "name": r["name"]}]
+        lines.append(yaml.safe_dump(entry, sort_keys=False).rstrip("\n"))
+    return [*lines, yaml.safe_dump(rest, sort_keys=False)]
 
 
 def _campaign_header(choice, top: int, rank_by: str) -> list[str]:
