@@ -105,8 +105,8 @@ def write_ev_scan(protocol: Protocol, structure, model: str | Path, out: str | P
     the same file name) are refused rather than written over its ``ev.json``.
     """
     from ionmd.protocols.md_input import INPUTS
-    from ionmd.protocols.rundir import (file_hash, reopen_with_settings, replace_json,
-                                        structure_hash)
+    from ionmd.protocols.run_settings import (file_hash, reopen_with_settings, replace_json,
+                                              structure_hash)
 
     check_protocol(protocol)
     model = Path(model)

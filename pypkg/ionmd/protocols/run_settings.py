@@ -1,0 +1,194 @@
+"""The settings record of a run folder (``settings.json``): whether a folder is reopened for
+the same run or refused for another (:func:`settings_to_keep`, :func:`reopen_with_settings`;
+an older folder resumes as it started, :func:`_as_recorded`), what a killed creation left
+(:func:`clear_unfinished_creation`), the digests and seeds the record holds
+(:func:`structure_hash`, :func:`file_hash`, :func:`velocity_seed`), and the atomic write
+every JSON file of a run folder gets (:func:`replace_json`)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+
+from ionmd.analysis.run_files import SETTINGS
+from ionmd.errors import IonmdError
+
+DATA = "struct.data"
+
+
+def replace_json(path: Path, data: dict) -> None:
+    """Replace ``path`` atomically with ``data``: a temporary file, fsync, rename, so that
+    a killed writer or a full disk leaves the old file intact (and no temporary file).
+
+    Raises
+    ------
+    OSError
+        If the file cannot be written (the old file is then unchanged).
+    """
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with open(tmp, "w") as fh:
+            fh.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
+    try:                          # the rename itself survives a crash of the machine
+        fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+
+
+def _unfinished_creation(path: Path) -> list[Path]:
+    """What a process killed in :meth:`RunDir.create` left in ``path``: the data file,
+    written before ``settings.json``, and temporary files of atomic writes ([] if the
+    folder holds anything else, or ``settings.json``)."""
+    if not path.is_dir() or (path / SETTINGS).exists():
+        return []
+    files = list(path.iterdir())
+    if files and all(f.is_file() and (f.name == DATA or f.name.endswith(".tmp"))
+                     for f in files):
+        return files
+    return []
+
+
+def clear_unfinished_creation(path: Path) -> None:
+    """Remove what a process killed in :meth:`RunDir.create` left, nothing else. Left
+    there, every later ``ionmd run`` or ``sweep submit`` refused the folder ("exists, is
+    not empty and is no ionmd run directory"); no result is lost, none was there."""
+    for f in _unfinished_creation(path):
+        f.unlink()
+
+
+def settings_to_keep(path: Path, wanted: dict, what: str) -> dict | None:
+    """The ``settings.json`` that ``path`` keeps when it is reopened for ``wanted`` (what
+    it recorded, with where things are now), or None for a folder that is new or empty
+    (or holds only what a killed :meth:`RunDir.create` left): write ``wanted`` there.
+    Writes nothing, so that every run can be checked before any is written.
+
+    Raises
+    ------
+    IonmdError
+        If the folder holds ``settings.json`` with other settings (naming the keys that
+        differ), or other files and no ``settings.json``.
+    """
+    return _recorded_and_kept(path, wanted, what)[1]
+
+
+def _recorded_and_kept(path: Path, wanted: dict, what: str) -> tuple[dict | None, dict | None]:
+    """``settings.json`` as ``path`` holds it (None: none) and :func:`settings_to_keep`'s
+    answer, from one reading of the file."""
+    wanted = json.loads(json.dumps(wanted))           # as the file holds it (tuples: lists)
+    if (path / SETTINGS).is_file():
+        recorded = json.loads((path / SETTINGS).read_text())
+        have, same = _comparable(recorded, wanted)
+        if have == same:
+            return recorded, _as_recorded(recorded, wanted)
+        wanted = same
+        diff = sorted(k for k in set(have) | set(wanted) if have.get(k) != wanted.get(k))
+        if "protocol" in diff:
+            p0, p1 = have.get("protocol", {}), wanted["protocol"]
+            diff.remove("protocol")
+            diff += [f"protocol.{k}" for k in sorted(set(p0) | set(p1)) if p0.get(k) != p1.get(k)]
+        raise IonmdError(f"{what} {path} exists with other settings (differs in "
+                         f"{', '.join(diff)}); choose another output folder, or delete it to "
+                         f"start over")
+    if path.exists() and any(path.iterdir()) and not _unfinished_creation(path):
+        raise IonmdError(f"{path} exists, is not empty and is no ionmd {what}; choose another "
+                         f"output folder")
+    return None, None
+
+
+def reopen_with_settings(path: Path, wanted: dict, what: str) -> bool:
+    """Whether ``path`` already holds results made with ``wanted`` (its ``settings.json``):
+    True to reopen it (``settings.json`` updated when the model or template moved, or
+    replicas were added), False for a folder that is new or empty (write ``settings.json``
+    there). Results made with other settings are never overwritten.
+
+    Raises
+    ------
+    IonmdError
+        As :func:`settings_to_keep`.
+    """
+    recorded, keep = _recorded_and_kept(path, wanted, what)
+    if keep is None:
+        return False
+    if recorded != keep:
+        replace_json(path / SETTINGS, keep)
+    return True
+
+
+def _as_recorded(recorded: dict, wanted: dict) -> dict:
+    """``wanted`` with what an older directory ran with in place of today's defaults, so
+    that it resumes (and is recorded) as it started: ``seed + replica`` where no
+    ``velocity_seed`` was recorded; without ``inputs_version`` (written before version 2,
+    :data:`INPUTS_VERSION`) the version-1 input, and ``couple = aniso`` (the default then)
+    where today's default ``auto`` is asked for."""
+    wanted = json.loads(json.dumps(wanted))
+    if "velocity_seed" not in recorded:          # it ran with seed + replica: keep that
+        wanted.pop("velocity_seed", None)
+    if "inputs_version" not in recorded:
+        wanted.pop("inputs_version", None)
+        have_p, want_p = recorded.get("protocol", {}), wanted.get("protocol", {})
+        if have_p.get("couple") == "aniso" and want_p.get("couple") == "auto":
+            want_p["couple"] = "aniso"
+    return wanted
+
+
+def _comparable(have: dict, wanted: dict) -> tuple[dict, dict]:
+    """The parts of two settings records that decide whether they are the same run: not the
+    replica count (more replicas add run directories; the existing ones are the same
+    runs), not where the model and input template lie when their contents' hashes are
+    recorded (a campaign folder moved or copied elsewhere resumes). A record written
+    before template hashes were kept compares the template's path, as it did."""
+    have, wanted = json.loads(json.dumps(have)), _as_recorded(have, wanted)
+    for s in (have, wanted):
+        s.get("protocol", {}).pop("replicas", None)
+    if "model_hash" in have and "model_hash" in wanted:
+        have.pop("model", None)
+        wanted.pop("model", None)
+    if "template_hash" in have and "template_hash" in wanted:
+        have.get("protocol", {}).pop("template", None)
+        wanted.get("protocol", {}).pop("template", None)
+    elif "template_hash" not in have:
+        wanted.pop("template_hash", None)
+    return have, wanted
+
+
+def structure_hash(atoms: Atoms) -> str:
+    """Digest of cell, numbers and positions (rounded to 1e-6 A)."""
+    h = hashlib.sha256()
+    for arr in (np.round(np.asarray(atoms.cell), 6), atoms.numbers,
+                np.round(atoms.positions, 6)):
+        h.update(np.ascontiguousarray(arr).tobytes())
+    return h.hexdigest()[:16]
+
+
+def velocity_seed(seed: int, temperature: float, replica: int) -> int:
+    """A LAMMPS velocity seed (1 .. 2**30) for one (temperature, replica) of a protocol
+    seeded with ``seed``. Every temperature gets its own draw: with ``seed + replica`` alone
+    the runs of one replica at different temperatures would start from scaled copies of the
+    same velocities (correlated points of an Arrhenius fit). A hash, not an arithmetic
+    formula, so that no two (temperature, replica) pairs of a protocol share a seed, and a
+    temperature added later leaves the other runs' seeds as they were."""
+    key = f"{int(seed)} {float(temperature)!r} {int(replica)}".encode()
+    return int.from_bytes(hashlib.sha256(key).digest()[:4], "little") % (1 << 30) + 1
+
+
+def file_hash(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:16]
