@@ -70,7 +70,10 @@ EDITABLE_RUN_JSON_KEYS = ("discard_ps", "mobile_species")
 """``run.json`` keys a user may edit in a run folder to analyse its run otherwise (a longer
 discard; collect's cache sees the edit): ionmd keeps them as the file holds them when it
 writes run.json again (a resumed or extended piece, a reset), where it wrote the protocol's
-value over them before. The rest of run.json says how the run was run and stays ionmd's."""
+value over them before. The rest of run.json says how the run was run and stays ionmd's.
+An edit the analysis could not use is refused at the launch of a piece
+(:mod:`ionmd.protocols.run_json_edits`), and a stopping rule's first check follows an
+edited discard (:func:`ionmd.protocols.stopping.run_first_target`)."""
 RESTART_FILES = ("restart.a", "restart.b", "restart.end", "restart.end.part")
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 """errno values of a full disk (or quota): an interruption, not a failure of the run."""
