@@ -5,7 +5,8 @@ Modules: ``grid`` (grid and excluded points), ``level_map`` (minimax paths),
 ``descriptors`` (MPE, FV, Xi, aggregation over ions), ``batched_energy`` (the model
 file evaluated on many grid points per call), ``symmetry`` (orbits of (ion, point)
 pairs), ``screen`` (one structure end to end), ``output`` (tables, CUBE, PNG, campaign),
-``batch`` (many files into one output folder, resumable: ``ionmd screen``).
+``campaign_choice`` (which rows ``--top`` sends to MD: duplicates left out, narrow cells
+marked), ``batch`` (many files into one output folder, resumable: ``ionmd screen``).
 Names below are imported on first use, so ``ionmd``'s command line stays quick to start.
 """
 
