@@ -86,10 +86,11 @@ def register(subparsers) -> argparse.ArgumentParser:
                         "CPU, where larger calls are no faster; 16384 on a GPU)")
     p.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1)")
     p.add_argument("--top", type=_count, default=0,
-                   help="write the top N structures by Xi to OUT/campaign.yaml for MD; rows "
-                        "that do not rank (a narrow cell's note) and a crystal already chosen "
-                        "under another name (pymatgen StructureMatcher) are left out, named "
-                        "with the reason there and on stderr")
+                   help="write the top N structures by Xi to OUT/campaign.yaml for MD; a "
+                        "crystal already chosen under another name (pymatgen "
+                        "StructureMatcher) is left out, and a narrow cell (NOT COMPARABLE) "
+                        "or a row to CHECK is marked above its entry; both are named with "
+                        "the reason in the file and on stderr")
     p.add_argument("--rank-by", choices=("xi", "mpe"), default="xi",
                    help="order of --top: xi (the seed's ranking) or mpe (lowest first; it "
                         "separated fast from poor conductors better in docs/screen.md)")
