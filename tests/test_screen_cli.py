@@ -103,7 +103,7 @@ def test_dry_run_costs_what_the_screen_evaluates(inputs, sevennet0_f64, tmp_path
     files = [inputs / "LiCl.cif", inputs / "NaCl.cif", inputs / "broken.cif"]
     out = tmp_path / "dry"
     capsys.readouterr()
-    assert screen([*files, "--dry-run"], sevennet0_f64, out) == 0
+    assert screen([*files, "--dry-run"], sevennet0_f64, out) == 3     # as the screen would
     lines = {ln.split()[0]: ln for ln in capsys.readouterr().out.splitlines()}
     assert not (out / "screen.json").exists()                  # nothing evaluated or written
     assert "no Li in ClNa" in lines["NaCl"] and "cannot read" in lines["broken"]
@@ -175,8 +175,8 @@ def test_ranking_orders_by_xi_or_by_mpe(tiny_f64, tmp_path):
     assert [r["name"] for r in ranked(rows, "mpe")] == ["a", "b", "c"]
     with pytest.raises(ValueError, match="rank by one of"):
         ranked(rows, "fv")
-    for name in "abc":
-        write(tmp_path / f"{name}.cif", bulk("LiCl", "rocksalt", a=5.14))
+    for name, a in zip("abc", (5.14, 5.4, 5.7)):      # three frameworks, not one thrice
+        write(tmp_path / f"{name}.cif", bulk("LiCl", "rocksalt", a=a))
     path = write_campaign(tmp_path / "campaign.yaml", rows, 2, str(tiny_f64), "mpe")
     assert [s.name for s in load_campaign(path).structures] == ["a", "b"]
     assert "best first by mpe" in path.read_text()

@@ -95,7 +95,7 @@ def test_a_moved_project_folder_resumes_the_same_command(tiny_f64, tmp_path, mon
     old = tmp_path / "machineA" / "proj"
     (old / "inputs").mkdir(parents=True)
     write(old / "inputs" / "LiCl.cif", bulk("LiCl", "rocksalt", a=5.14))
-    write(old / "inputs" / "Li3.extxyz", [bulk("LiCl", "rocksalt", a=5.14 + 0.1 * k)
+    write(old / "inputs" / "Li3.extxyz", [bulk("LiCl", "rocksalt", a=5.24 + 0.1 * k)
                                           for k in range(2)])
     args = ("inputs/LiCl.cif", "inputs/Li3.extxyz", "-o", "out", "--top", "3")
     monkeypatch.chdir(old)
