@@ -71,22 +71,29 @@ def example_graph(metadata: ModelMetadata, *, natoms: int = 8, seed: int = 0,
     )
 
 
+def check_tolerance(metadata: ModelMetadata) -> float:
+    """Largest accepted relative error of a package against the eager model (that of the
+    TorchScript check, :class:`ionmd.export.contract.EagerReference`)."""
+    return 1e-9 if metadata.dtype == "float64" else 2e-4
+
+
 def _check_against_eager(package, module, metadata: ModelMetadata, device: str) -> None:
-    tol = 1e-9 if metadata.dtype == "float64" else 2e-4
+    """Run the package and the eager energy-and-gradient module on graphs of other sizes
+    (and a masked last node) and raise ExportError where an energy, edge gradient or force
+    differs (:func:`ionmd.export.contract.outputs_error`)."""
+    from ionmd.export.contract import outputs_error
+
+    tol = check_tolerance(metadata)
     for natoms, seed in ((8, 1), (13, 2), (3, 3)):
         args = example_graph(metadata, natoms=natoms, seed=seed, device=device)
-        got = package(*args)
-        want = module(*args)
-        for name, a, b in zip(("node energies", "edge gradients"), got, want):
-            scale = max(1.0, float(b.abs().max()))
-            err = float((a - b).abs().max()) / scale
-            if not err <= tol:   # also catches NaN
-                raise ExportError(
-                    f"the AOTInductor package disagrees with the eager model on a "
-                    f"{natoms}-atom graph ({name}: relative error {err:.2e} > {tol:.0e}); "
-                    "the model has a data-dependent path that tracing cannot capture: "
-                    "export it as TorchScript (--format torchscript) instead"
-                )
+        err = outputs_error(package(*args), module(*args), args[1])
+        if not err <= tol:   # also catches NaN
+            raise ExportError(
+                f"the AOTInductor package disagrees with the eager model on a "
+                f"{natoms}-atom graph (relative error of an energy or force {err:.2e} > "
+                f"{tol:.0e}): the package was removed; the model has a data-dependent path "
+                "that tracing cannot capture: export it as TorchScript (--format torchscript) "
+                "instead")
 
 
 def compile_program(module, args, dynamic_shapes, metadata: ModelMetadata,
@@ -151,7 +158,8 @@ def save_aoti(node_energy_model, path: str | Path, metadata: ModelMetadata, *,
         ``"cpu"`` or ``"cuda"``: AOTInductor compiles for one device kind, so a
         GPU package must be exported on a machine with the GPU.
     check
-        Compare the package with the eager module on fresh graphs (recommended).
+        Compare the package with the eager module on fresh graphs (recommended); a
+        package that differs (or fails to load or run) is removed and ExportError raised.
     extra_programs
         Optional callable ``(args, workdir) -> {name: files}`` compiling more programs
         (e.g. per-layer stages) into the same package, given the example graph ``args``
@@ -186,8 +194,16 @@ def save_aoti(node_energy_model, path: str | Path, metadata: ModelMetadata, *,
     except Exception as exc:   # torch raises many types; keep the cause attached
         raise ExportError(f"AOTInductor export failed: {type(exc).__name__}: {exc}") from exc
     if check:
-        package = torch._inductor.aoti_load_package(str(path))
-        _check_against_eager(package, module, metadata, device)
+        try:
+            _check_against_eager(torch._inductor.aoti_load_package(str(path)), module,
+                                 metadata, device)
+        except Exception as exc:
+            path.unlink(missing_ok=True)    # a package that fails its check is not kept
+            if isinstance(exc, ExportError):
+                raise
+            raise ExportError(f"the AOTInductor package fails on a test graph ({type(exc).__name__}: "
+                              f"{exc}) although the eager model runs: it was removed; export "
+                              "the model as TorchScript (--format torchscript) instead") from exc
     return path
 
 
@@ -286,7 +302,9 @@ def check_stage_programs(path: Path, stages, num_stages: int, metadata: ModelMet
 
     from ionmd.export.aoti_modules import StageEmbed, StageForward, StageVJP
 
-    tol = 1e-9 if metadata.dtype == "float64" else 2e-4
+    from ionmd.export.staged import feature_error
+
+    tol = check_tolerance(metadata)
     load = torch._inductor.package.load_package
     programs = {name: load(str(path), name) for name in
                 ["halo_embed"] + [stage_program_name(k, v) for k in range(1, num_stages + 1)
@@ -311,8 +329,7 @@ def check_stage_programs(path: Path, stages, num_stages: int, metadata: ModelMet
             got = got if isinstance(got, (list, tuple)) else [got]
             ref = ref if isinstance(ref, (list, tuple)) else [ref]
             for a, b in zip(got, ref):
-                scale = max(1.0, float(b.abs().max()))
-                err = float((a - b).abs().max()) / scale
+                err = feature_error(a, b)    # features and per-stage gradients
                 if not err <= tol:
                     raise ExportError(
                         f"the AOTInductor program {name!r} disagrees with the eager stage on a "
