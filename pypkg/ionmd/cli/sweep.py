@@ -74,42 +74,57 @@ def _warn_walltime(c, runs) -> None:
 
 
 def _cmd_submit(args: argparse.Namespace) -> int | None:
-    """Run (local) or submit (SLURM) what is left. Exit status as `ionmd run`, over every
-    run of the campaign: 3 when one failed (also one left alone without --retry-failed,
-    and a physical failure such as a stability run's fix halt), 4 when one is not
-    finished; for SLURM without --wait, 0 once submitted."""
-    from ionmd.sweep.submit import submit, wait
+    """Run (local) or submit (SLURM) what is left, then (a campaign with a goal) its rounds.
+    Exit status as `ionmd run`, over every run of the campaign, those its goal added or
+    extended included: 3 when one failed (also one left alone without --retry-failed, and a
+    physical failure such as a stability run's fix halt), 4 when one is not finished; for
+    SLURM without --wait, 0 once submitted."""
+    from ionmd.sweep.submit import submit
 
     c = _load(args)
     sub = submit(c, retry_failed=args.retry_failed, progress=not args.no_progress)
-    total = sum(sub.before.values())
     print("before: ", end="")
-    _print_counts(sub.before, total)
+    _print_counts(sub.before, sum(sub.before.values()))
     if sub.skipped_failed:
         print(f"{len(sub.skipped_failed)} run(s) stopped on an error and were left alone; "
               f"rerun them with --retry-failed (see `ionmd sweep status`)")
-    if not sub.submitted:
-        print("nothing to submit")
-    elif c.executor["kind"] == "slurm":
-        print(f"submitted {len(sub.submitted)} run(s) as {len(sub.jobs)} array task(s): "
-              f"{', '.join(sub.jobs[:5])}{' ...' if len(sub.jobs) > 5 else ''}")
-    else:
-        print(sub.ran_summary())
-    code = None
-    if args.wait and c.executor["kind"] == "slurm":
-        counts = wait(c, progress=not args.no_progress)
-        print("after: ", end="")
-        _print_counts(counts, total)
-        code = _exit_status_of_counts(counts)
-    elif c.executor["kind"] != "slurm":          # every run has ended: count them all
-        code = _exit_status_of_counts(wait(c, progress=False))
+    if sub.submitted or not c.goal:     # a goal's round may submit: said once, after it
+        _print_submission(c, sub)
     if c.goal:
-        _pursue_goal(c, args)
-        return None
+        _pursue_goal(c, args, submitted_before=bool(sub.submitted))
+    code = _final_exit_status(c, args)
     if code not in (None, EXIT_OK):
         print(f"ionmd: not every run of the campaign completed (exit status {code}); see "
               "`ionmd sweep status`", file=sys.stderr)
     return code
+
+
+def _print_submission(c, sub, prefix: str = "") -> None:
+    """What one submission handed out: nothing, its SLURM array tasks, or (local) the runs
+    it ran by final state."""
+    if not sub.submitted:
+        print(f"{prefix}nothing to submit")
+    elif c.executor["kind"] == "slurm":
+        print(f"{prefix}submitted {len(sub.submitted)} run(s) as {len(sub.jobs)} array "
+              f"task(s): {', '.join(sub.jobs[:5])}{' ...' if len(sub.jobs) > 5 else ''}")
+    else:
+        print(prefix + sub.ran_summary())
+
+
+def _final_exit_status(c, args) -> int | None:
+    """The exit status over every run of the campaign as planned now (a goal's runs
+    included) once they have ended: local, they have; SLURM with --wait, after waiting
+    (its counts printed); SLURM without it, None (submitted is enough)."""
+    from ionmd.sweep.submit import wait
+
+    if c.executor["kind"] != "slurm":
+        return _exit_status_of_counts(wait(c, progress=False))
+    if not args.wait:
+        return None
+    counts = wait(c, progress=not args.no_progress)
+    print("after: ", end="")
+    _print_counts(counts, sum(counts.values()))
+    return _exit_status_of_counts(counts)
 
 
 def _exit_status_of_counts(counts: Counter) -> int:
@@ -121,19 +136,30 @@ def _exit_status_of_counts(counts: Counter) -> int:
                         for cls in counts.elements()])
 
 
-def _pursue_goal(c, args) -> None:
+def _pursue_goal(c, args, submitted_before: bool) -> None:
     """Rounds of the campaign's goal (ionmd.sweep.goal): local, until every series stopped;
-    SLURM, one round per call (with --wait, until done)."""
+    SLURM, one round per call (with --wait, until done). Each round that hands out runs
+    says so; "nothing to submit" once at the end where neither the submission before the
+    rounds (``submitted_before``) nor a round handed out any."""
     from ionmd.sweep.goal import pursue
     from ionmd.sweep.submit import submit, wait
 
+    slurm = c.executor["kind"] == "slurm"
+    if slurm and args.wait:
+        wait(c, progress=not args.no_progress)      # a round reads the runs once ended
+    submitted = submitted_before
+
     def run_round() -> bool:
+        nonlocal submitted
         sub = submit(c, progress=not args.no_progress)
-        if c.executor["kind"] != "slurm":
+        if sub.submitted:
+            submitted = True
+            _print_submission(c, sub, prefix="goal's next round: ")
+        if not slurm:
             return True
         if not args.wait:
-            print(f"submitted {len(sub.submitted)} run(s) for the goal's next round; run "
-                  f"`ionmd sweep submit` again when they ended to go on")
+            if sub.submitted:
+                print("run `ionmd sweep submit` again when they have ended to go on")
             return False
         wait(c, progress=not args.no_progress)
         return True
@@ -142,6 +168,8 @@ def _pursue_goal(c, args) -> None:
     for rounds in pursue(c, run_round):
         for r in rounds:
             print(r.line(g.budget, g.unit))
+    if not submitted:
+        print("nothing to submit")
 
 
 def print_campaign_status(campaign_file, as_json: bool = False) -> None:
