@@ -14,6 +14,9 @@ its help as "(default: NAME)".
 from __future__ import annotations
 
 import argparse
+import os
+import select
+import signal
 import sys
 import warnings
 
@@ -40,7 +43,39 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run one command; returns the exit status (:mod:`ionmd.errors`): 0 done, 1 an error
     (message on stderr), 2 usage (argparse exits itself), 3 a run failed (``screen``: every
-    input), 4 a run was interrupted (resumable), 128 + N stopped by signal N."""
+    input), 4 a run was interrupted (resumable), 128 + N stopped by signal N; 141 (128 +
+    SIGPIPE, as ``yes | head`` leaves ``yes``) when the reader of its output went away."""
+    from ionmd.errors import EXIT_SIGNAL_BASE
+
+    try:
+        code = _run_command(argv)
+        sys.stdout.flush()          # here, not at exit, where a reader gone is a traceback
+        return code
+    except BrokenPipeError:         # `ionmd sweep status X | head`: quiet, as Unix tools
+        if not _stdout_gone():
+            raise                   # another pipe (a subprocess's): a real error
+        return EXIT_SIGNAL_BASE + signal.SIGPIPE
+
+
+def _stdout_gone() -> bool:
+    """Whether stdout is a pipe or socket nobody reads any more; it is then pointed at
+    the null device, so that the interpreter's flush at exit finds a reader and says
+    nothing (Python's documented recipe: docs.python.org, library/signal, "Note on
+    SIGPIPE")."""
+    try:
+        fd = sys.stdout.fileno()
+        poll = select.poll()
+        poll.register(fd, select.POLLOUT)
+        gone = any(ev & (select.POLLERR | select.POLLHUP) for _, ev in poll.poll(0))
+    except (AttributeError, OSError, ValueError):       # no real stdout (captured, closed)
+        return False
+    if gone:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), fd)
+    return gone
+
+
+def _run_command(argv: list[str] | None) -> int:
+    """The command ``argv`` names, run: :func:`main` without its care for a closed pipe."""
     from ionmd.errors import EXIT_ERROR, EXIT_OK, EXIT_SIGNAL_BASE, RunInterrupted
 
     args = build_parser().parse_args(argv)
