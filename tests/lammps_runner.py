@@ -97,7 +97,11 @@ def run_lmp(script: str, workdir: Path, nprocs: int = 1, env: dict | None = None
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "in.lmp").write_text(script)
     run_env = dict(os.environ)
-    run_env.setdefault("OMP_NUM_THREADS", "1" if nprocs > 1 else "2")
+    # one thread unless a test asks for more: on a busy machine (the suite's lmp runs
+    # beside pytest and other jobs) 2 OpenMP threads of a 2-core host wait on each other
+    # at every barrier (measured: 8-atom SevenNet-0 MD, 100 steps, 4.8 s CPU with 1
+    # thread, > 97 s CPU unfinished with 2), and tiny test models gain nothing from them
+    run_env.setdefault("OMP_NUM_THREADS", "1")
     if env:
         run_env.update(env)
     proc = subprocess.run(lammps_cmd(nprocs) + ["-in", "in.lmp", "-log", "log.lammps"],
