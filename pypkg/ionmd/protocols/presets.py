@@ -87,7 +87,7 @@ class Protocol:
         Runs per temperature with different velocity seeds.
     seed : int
         Seeds the initial velocities: each (temperature, replica) draws its own seed
-        from it (:func:`ionmd.protocols.rundir.velocity_seed`, recorded in the run's
+        from it (:func:`ionmd.protocols.run_settings.velocity_seed`, recorded in the run's
         ``settings.json``).
     dump_every, thermo_every : int
         Steps between trajectory frames / thermo lines.
