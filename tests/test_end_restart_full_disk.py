@@ -158,14 +158,14 @@ def test_end_restart_cut_in_place_is_removed_not_trusted(tmp_path, model):
     is left to bring back, so the cut file goes (a resume would read it)."""
     from types import SimpleNamespace
 
-    from ionmd.protocols.restarts import _settle_end_restart
+    from ionmd.protocols.restarts import settle_end_restart
 
     rd, whole = _completed_at_60(tmp_path / "src", model)
     run = SimpleNamespace(path=tmp_path / "in_place")
     run.path.mkdir()
     end = run.path / END_RESTART
     end.write_bytes(whole[:-8])                    # LAMMPS's fopen("wb"), cut short
-    said = _settle_end_restart(run)
+    said = settle_end_restart(run)
     assert said == (f"{END_RESTART} was cut short ({len(whole) - 8} bytes, without the mark "
                     f"LAMMPS ends a restart file with: a full disk or quota, or LAMMPS "
                     f"stopped while writing it); removed (no {END_RESTART} is left)")

@@ -24,7 +24,7 @@ from ionmd.lammps.restart import restart_complete, restart_step
 from ionmd.protocols import execute, plan_runs
 from ionmd.protocols.execute import launch
 from ionmd.protocols.md_input import INPUTS
-from ionmd.protocols.restarts import END_RESTART, _newest_restart, writes_end_restart
+from ionmd.protocols.restarts import END_RESTART, newest_restart, writes_end_restart
 from ionmd.protocols.rundir import RunDir
 from ionmd.sweep.goal import _end_step
 from protocol_setup import fcc_cell, morse_model, short
@@ -120,13 +120,13 @@ def test_an_end_restart_cut_short_is_passed_over(runs, tmp_path):
     """A kill while LAMMPS writes the end restart (the template writes it aside and renames
     it; a file cut short anyway) leaves the periodic one to resume from."""
     ext, _, _ = runs
-    assert _newest_restart(ext).name == END_RESTART
+    assert newest_restart(ext).name == END_RESTART
     end = ext.path / END_RESTART
     whole = end.read_bytes()
     try:
         end.write_bytes(whole[: len(whole) // 2])
         assert not restart_complete(end)
-        assert _newest_restart(ext).name in ("restart.a", "restart.b")
+        assert newest_restart(ext).name in ("restart.a", "restart.b")
     finally:
         end.write_bytes(whole)
 

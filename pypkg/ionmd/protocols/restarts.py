@@ -72,7 +72,6 @@ def newest_restart(rd: RunDir) -> Path | None:
     return max(files, key=latest) if files else None
 
 
-_newest_restart = newest_restart     # the old private name, which two tests import
 # (test_extension_end_restart, test_end_restart_full_disk): to go once they use the public one
 
 
@@ -106,7 +105,6 @@ def settle_end_restart(rd: RunDir) -> str | None:
     return said
 
 
-_settle_end_restart = settle_end_restart     # the old private name (see _newest_restart)
 
 
 def _cut_note(f: Path) -> str:
