@@ -173,10 +173,26 @@ def _check_partition(errors: Problems, table: dict, r: Resources) -> None:
     if isinstance(mem, (int, float)) and not isinstance(mem, bool) and mem > 0 and \
             mem * 1024 > p["mem_mb"] > 0:
         errors.add(("executor", "mem_gb"), f"mem_gb = {mem:g} per run but the nodes of partition "
-                                           f"{want!r} have {p['mem_mb'] / 1024:.3g} GB (sinfo)")
+                                           f"{want!r} " + _node_memory(p["mem_mb"]))
     if r.gpus and not any("gpu" in gres for gres in p["gres"]):
         errors.add(("resources", "gpus"), f"runs ask for {r.gpus} GPU(s) but partition {want!r} "
                                           f"has no GPU resources (gres {', '.join(p['gres'])!r})")
+
+
+UNSET_REAL_MEMORY_MB = 1
+"""What sinfo reports for a node whose slurm.conf line sets no RealMemory (SLURM's
+default: 1 MB), where no job may ask for more."""
+
+
+def _node_memory(mem_mb: int) -> str:
+    """What the nodes' memory (``sinfo %m``, MB) is, for the mem_gb refusal: a node with
+    no RealMemory set in slurm.conf reports 1 MB, said as such (before: "0.000977 GB")."""
+    if mem_mb == UNSET_REAL_MEMORY_MB:
+        return ("declare no memory: sinfo gives 1 MB, SLURM's default where slurm.conf sets no "
+                "RealMemory for the node, and SLURM refuses a job asking for more; leave "
+                "mem_gb out, or ask the cluster's admins to set the nodes' "
+                "RealMemory")
+    return f"have {mem_mb / 1024:.3g} GB (sinfo)"
 
 
 def _check_time_limit(errors: Problems, table: dict, r: Resources, name: str, text: str) -> None:

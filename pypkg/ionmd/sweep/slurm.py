@@ -139,6 +139,8 @@ def checked_setup(lines: list[str]) -> list[str]:
 
 
 def job_logs(campaign: Campaign, job_id: str) -> list[Path]:
-    """submitit's stdout/stderr files of a job (for error messages)."""
+    """submitit's stdout/stderr files of a job (for error messages; not its pickles: a task
+    cancelled before it started has only ``<job>_submitted.pkl``)."""
     folder = campaign.output / ".sweep" / "slurm"
-    return sorted(folder.glob(f"{job_id.split('_')[0]}*/*{job_id}*"))
+    return sorted(f for f in folder.glob(f"{job_id.split('_')[0]}*/*{job_id}*")
+                  if f.suffix in (".out", ".err"))

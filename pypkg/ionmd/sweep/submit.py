@@ -7,6 +7,7 @@ under a live job are left alone, runs that stopped on an error are rerun only wi
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 from collections import Counter
 from contextlib import contextmanager
@@ -118,20 +119,107 @@ def campaign_status(campaign: Campaign) -> list[dict]:
     runs = plan_campaign(campaign)
     claims = [read_claim(run.rundir) for run in runs]
     jobs, unknown = status_jobs(campaign, claims)
+    classes = [classify(run.rundir, jobs) for run in runs]
+    ended = ended_job_states([claim["job_id"] for claim, cls in zip(claims, classes)
+                              if _left_queue(cls, claim)]) if unknown is None else {}
     rows = []
-    for run, claim in zip(runs, claims):
+    for run, claim, cls in zip(runs, claims, classes):
         st = run.rundir.status
-        cls = classify(run.rundir, jobs)
         job_state = claim_job_state(claim, jobs)
+        logs = run_logs(campaign, run, cls, claim)
         rows.append({"run": str(run.path), "class": cls,
                      "step": st.get("step", 0), "planned_steps": run.rundir.planned_steps,
                      "pieces": st.get("pieces", 0), "reason": st.get("reason"),
                      "stopping": describe_checks(st),
                      "job": claim.get("job_id"), "job_state": job_state,
                      "note": (_queue_unknown_note(cls, claim, unknown)
+                              or _left_queue_note(campaign, cls, claim, logs, ended)
                               or _note(cls, st, claim, job_state)),
-                     "logs": [str(f) for f in run_logs(campaign, run, cls, claim)]})
+                     "logs": [str(f) for f in logs]})
     return rows
+
+
+def _left_queue(cls: str, claim: dict) -> bool:
+    """A run left pending by the SLURM job that claimed it: the job is gone and never ran
+    it (a failed setup line, scancel before it started, a node that never came up)."""
+    return cls == "pending" and bool(claim.get("job_id")) and claim.get("executor") == "slurm"
+
+
+SETUP_FAILED = "ionmd: a setup line of the campaign failed"
+"""The start of the line a job's failed setup line writes to its stderr
+(:func:`ionmd.sweep.slurm.checked_setup`)."""
+
+
+def _left_queue_note(campaign: Campaign, cls: str, claim: dict, logs: list,
+                     ended: dict[str, str]) -> str | None:
+    """Why the job of a :func:`_left_queue` run did not run it, as far as it is known: the
+    failed setup line its stderr quotes (fix it first: a new job meets it again), else the
+    state SLURM gives the job (``ended``: :func:`ended_job_states`) and whether it wrote
+    a log."""
+    if not _left_queue(cls, claim):
+        return None
+    job = claim["job_id"]
+    head = f"job {job} left the queue without running it"
+    setup = _setup_failure(logs)
+    if setup:
+        src = campaign.source
+        where = (f" (line {src.line('executor', 'setup')} of {campaign.path})"
+                 if "setup" in src.data.get("executor", {}) else "")
+        return (f"{head}: a setup line failed; its stderr says \"{setup}\". Fix executor.setup"
+                f"{where} first: `ionmd sweep submit` submits it again, and a job with the same "
+                f"setup fails the same way")
+    state = ended.get(job)
+    said = f": SLURM says {state}" + (" (scancel, or an admin)" if state == "CANCELLED" else "") \
+        if state else ""
+    if not any(str(f).endswith((".out", ".err")) for f in logs):
+        known = "" if state else " (and neither squeue nor sacct knows it any more)"
+        return (f"{head}{said}; it wrote no job log: it never started{known}; "
+                f"`ionmd sweep submit` submits it again")
+    return f"{head}{said} (see its log below); `ionmd sweep submit` submits it again"
+
+
+def _setup_failure(logs: list) -> str | None:
+    """The line a failed setup line left in a job's stderr (its last), if any."""
+    for f in logs:
+        if str(f).endswith(".err"):
+            try:
+                lines = [ln for ln in open(f, errors="replace") if ln.startswith(SETUP_FAILED)]
+            except OSError:
+                continue
+            if lines:
+                return lines[-1].strip()
+    return None
+
+
+def ended_job_states(job_ids: list[str]) -> dict[str, str]:
+    """How SLURM says the jobs ``job_ids`` (``123_4`` for an array task) ended:
+    ``CANCELLED``, ``FAILED``, ``NODE_FAIL``, ``BOOT_FAIL``, ... From the controller's
+    memory of recently ended jobs (``squeue --states=all``: MinJobAge, 300 s by default),
+    else from accounting (``sacct``, where the cluster keeps it); a job neither knows,
+    or where neither answers, is left out."""
+    if not job_ids:
+        return {}
+    states = _job_table(["squeue", "--states=all", "--noheader", "--array",
+                         f"--user={os.getuid()}", "--format=%i|%T"])
+    rest = [j for j in job_ids if j not in states]
+    if rest:
+        states.update(_job_table(["sacct", "-X", "--noheader", "--parsable2",
+                                  "--format=JobID,State", "--jobs", ",".join(rest)]))
+    return {j: states[j] for j in job_ids if j in states}
+
+
+def _job_table(command: list[str]) -> dict[str, str]:
+    """``id|STATE ...`` rows a SLURM command prints, as id -> STATE (its first word:
+    sacct writes ``CANCELLED by 1000``); empty where the command is missing or fails
+    (sacct without accounting: "Slurm accounting storage is disabled")."""
+    try:
+        res = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return {}
+    if res.returncode:
+        return {}
+    rows = (line.split("|") for line in res.stdout.splitlines() if "|" in line)
+    return {job.strip(): state.split()[0] for job, state in rows if state.split()}
 
 
 def _queue_unknown_note(cls: str, claim: dict, why: str | None) -> str | None:
@@ -146,7 +234,7 @@ def _queue_unknown_note(cls: str, claim: dict, why: str | None) -> str | None:
 
 def _note(cls: str, status: dict, claim: dict, job_state: str | None) -> str | None:
     """What the class alone does not say: who still runs a run whose job is gone, a task
-    requeued to resume it, a job that ended without running it."""
+    requeued to resume it (a job that ended without running it: :func:`_left_queue_note`)."""
     job = claim.get("job_id")
     if cls == "running" and job and job_state is None:
         return (f"its LAMMPS still runs on {status.get('host')} (pid {status.get('pid')}) but "
@@ -163,9 +251,6 @@ def _note(cls: str, status: dict, claim: dict, job_state: str | None) -> str | N
         return ("its LAMMPS is no longer running and its submitter or job is gone, so how it "
                 "ended is not recorded yet; `ionmd sweep submit` records it (completed, or "
                 "resumed from its last restart: nothing is run twice)")
-    if cls == "pending" and job and claim.get("executor") == "slurm":
-        return (f"job {job} left the queue without running it (see its log below); "
-                f"`ionmd sweep submit` submits it again")
     return None
 
 

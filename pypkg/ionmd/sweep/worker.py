@@ -8,7 +8,8 @@ either held leaves the run alone, whichever campaign file, submission or host st
 
 A SLURM task that nears its walltime gets ``USR2`` (``--signal=B:USR2@...``): the worker
 stops LAMMPS (SIGTERM), records the run as interrupted by the time limit, then lets
-submitit requeue the task, which resumes the run from its restart file.
+submitit requeue the task, which resumes the run from its restart file (up to
+``max_num_timeout`` times; the reason says whether it did).
 """
 
 from __future__ import annotations
@@ -87,8 +88,7 @@ def _why_stopped(stop: StopRequests | None, status: dict) -> str:
         else ""
     if stop is not None and getattr(stop, "time_limit", False):
         return (f"timed out: SLURM job {job} reached its time limit (walltime); ionmd stopped "
-                f"LAMMPS and asked SLURM to requeue the task (else `ionmd sweep submit` "
-                f"resumes it){own}; a run that times out every time needs a longer "
+                f"LAMMPS{own}; a run that times out every time needs a longer "
                 f"resources.walltime")
     if job:
         return (f"stopped by SLURM job {job} (scancel, its hard time limit, preemption or a "
@@ -177,11 +177,41 @@ def run_group(paths: list[str], token: str, ranks: int = 1, threads: int = 1,
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     requeue = signal.getsignal(signal.SIGUSR2)
     stop = JobStop()
+    results: list[dict] = []
     try:
         with stop:
-            return [run_one(p, token, ranks, threads, launcher, srun_args=srun_args, stop=stop)
-                    for p in paths]
+            for p in paths:
+                results.append(run_one(p, token, ranks, threads, launcher,
+                                       srun_args=srun_args, stop=stop))
+            return results
     except RunInterrupted:
         if stop.time_limit and callable(requeue):
-            requeue(signal.SIGUSR2, None)      # submitit: requeue this task and exit
+            requeue_task(requeue, paths[len(results)])
         raise
+
+
+def requeue_task(requeue, path: str | Path) -> None:
+    """Call submitit's ``USR2`` handler ``requeue``, which requeues this task and exits
+    (SystemExit), or refuses (after ``max_num_timeout`` timeouts: "timed-out too many
+    times") by raising; the timed-out run at ``path`` says which (its reason: before, it
+    said the task was requeued either way)."""
+    try:
+        requeue(signal.SIGUSR2, None)
+    except SystemExit:
+        _add_to_reason(path, "the task was requeued (submitit: `scontrol requeue`): it "
+                             "resumes the run from its restart")
+        raise
+    except Exception as exc:
+        _add_to_reason(path, f"the task was not requeued (submitit: {str(exc).strip()}): "
+                             f"`ionmd sweep submit` resumes the run")
+        raise
+
+
+def _add_to_reason(path: str | Path, text: str) -> None:
+    """``text`` added to the recorded reason of a run that this job stopped at its time
+    limit (a run not stopped so, or by another job, is left as it is)."""
+    rd = RunDir.open(path)
+    reason = str(rd.status.get("reason") or "")
+    if rd.status.get("state") == "interrupted" and \
+            reason.startswith(f"timed out: SLURM job {slurm_job_id()} "):
+        rd.set_status("interrupted", reason=f"{reason}; {text}")
