@@ -199,17 +199,24 @@ def test_with_too_few_resolved_temperatures_the_unresolved_one_is_extended_first
     assert d.not_resolved and d.not_resolved[0].startswith("not resolved at 500 K")
 
 
-def test_the_goal_extends_a_run_not_resolved_rather_than_stopping(tmp_path, morse, monkeypatch):
+@pytest.mark.parametrize("candidates, state, did", [
+    ("temperatures = [600, 1000], ", "extended", "r0 at 600 K to "),   # none new to start
+    ("", "added", "a run at 650 K of "),        # every 50 K: the coldest warmer one first
+])
+def test_the_goal_extends_a_run_not_resolved_rather_than_stopping(tmp_path, morse, monkeypatch,
+                                                                  candidates, state, did):
     """A goal campaign (one replica per temperature) whose 600 K run comes out below zero
     within its scatter beside a clear 1000 K run: before, no fit, and the series stopped
-    for good ('no_fit'); now the round extends the 600 K run and says why."""
+    for good ('no_fit'); now the round goes on and says why: it starts the coldest
+    candidate temperature warmer than 600 K (a second point for a fit), or where the goal
+    has none left, extends the 600 K run."""
     import ionmd.sweep.goal as goal_mod
     import ionmd.sweep.state as state_mod
     from ionmd.sweep import load_campaign
     from ionmd.sweep.plan import plan_campaign
     from sweep_setup import campaign_dir, write_campaign
 
-    goal = 'goal = {sigma_300K_factor = 2, budget = "100 h", step = "1ps"}'
+    goal = f'goal = {{{candidates}sigma_300K_factor = 2, budget = "100 h", step = "1ps"}}'
     c = load_campaign(write_campaign(campaign_dir(tmp_path / "c", morse),
                                      temperatures=(600, 1000), extra=goal))
     plan_campaign(c, create=True)
@@ -227,8 +234,8 @@ def test_the_goal_extends_a_run_not_resolved_rather_than_stopping(tmp_path, mors
     monkeypatch.setattr(goal_mod, "measure", measured)
     monkeypatch.setattr(state_mod, "classify", lambda rd, jobs=None: "completed")
     result = goal_mod.advance_series(c, "fcc", "morse")
-    assert result.state == "extended", result
-    assert result.detail.startswith("r0 at 600 K to ") and "not resolved at 600 K" in result.detail
+    assert result.state == state, result
+    assert result.detail.startswith(did) and "not resolved at 600 K" in result.detail
     (series,) = goal_mod.read_goal_state(c)["series"].values()
     assert "stopped" not in series and series["rounds"][-1]["factor"] is None
     assert series["rounds"][-1]["not_resolved"][0].startswith("not resolved at 600 K")

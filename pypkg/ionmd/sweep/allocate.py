@@ -264,8 +264,11 @@ def _left_out_text(runs: Sequence[TemperatureRun]) -> str:
 
 def reported_factor(runs: Sequence[TemperatureRun], target_K: float = 300.0) -> float:
     """``f`` of the 95 % interval ``[y / f, y * f]`` at ``target_K`` that ``collect``
-    reports for ``runs`` (:func:`reported_fit`)."""
-    lo, hi = reported_fit(runs, target_K).y_extrapolated_ci95
+    reports for ``runs`` (:func:`reported_fit`); inf where collect can fit nothing yet."""
+    try:
+        lo, hi = reported_fit(runs, target_K).y_extrapolated_ci95
+    except AnalysisError:   # collect has no fit yet (too few temperatures resolved)
+        return float("inf")
     return float(np.sqrt(hi / lo))
 
 
@@ -334,8 +337,10 @@ def next_step(runs: Sequence[TemperatureRun], *, step_ps: float, target_K: float
         for those below zero within their scatter (:attr:`TemperatureRun.
         within_scatter`): their temperature's runs are combined in D as collect combines
         them, a point where that is resolved, and extended either way (one not resolved
-        priced as adding it at the fit's D there; with too few resolved temperatures for a
-        fit, extended first: ``Decision.factor`` inf; ``Decision.not_resolved`` says why).
+        priced as adding it at the fit's D there; ``Decision.not_resolved`` says why).
+        With too few resolved temperatures for a fit (``Decision.factor`` inf), a new run
+        at the coldest candidate warmer than every temperature without a point comes
+        first, else the runs not resolved are extended (:func:`_resolve_first`).
     step_ps : float
         Analysed ps an option adds: an extension of a run, or the length of a new run.
     target_K : float
@@ -360,7 +365,8 @@ def next_step(runs: Sequence[TemperatureRun], *, step_ps: float, target_K: float
     Raises
     ------
     ionmd.errors.AnalysisError
-        Fewer than 2 distinct temperatures with a usable D, and none not resolved to extend.
+        Fewer than 2 distinct temperatures with a usable D, and none not resolved to extend
+        nor a candidate temperature warmer than those without a point to start.
     ValueError
         A non-positive step or cost per ps.
     """
@@ -394,9 +400,10 @@ def next_step(runs: Sequence[TemperatureRun], *, step_ps: float, target_K: float
                             T_extrapolate=target_K, scatter_p=0.0,   # no inflation: the model's
                             y_err_dof=dof)
     except AnalysisError as exc:        # too few temperatures: say which runs gave none
-        if unresolved:                  # nothing to price by: resolve those first
+        warmer = _warmer_candidates(runs, T, candidates_K, step_ps, budget_left, discard_at)
+        if unresolved or warmer:        # nothing to price by: a second point first
             return _resolve_first(runs, unresolved, step_ps, budget_left, target_K,
-                                  ignored, ignored_why)
+                                  ignored, ignored_why, warmer)
         raise AnalysisError(f"{exc}{_left_out_text(runs)}") from exc
     var_now = ln_var_at(T, var, target_K)
 
@@ -467,8 +474,8 @@ def next_step(runs: Sequence[TemperatureRun], *, step_ps: float, target_K: float
 
 @dataclass
 class ScatteredTemperature:
-    """A temperature with a run whose D is below zero within its scatter
-    (:attr:`TemperatureRun.within_scatter`): its runs that collect combines (indices), their
+    """A temperature whose runs collect combines in D itself (one below zero within its
+    scatter, :attr:`TemperatureRun.within_scatter`): its runs that collect combines (indices), their
     combination in D (:func:`ionmd.analysis.aggregate.combine_points`: ``resolved`` or
     not) and, where not resolved, why the fit leaves it out."""
 
@@ -491,27 +498,67 @@ class ScatteredTemperature:
 
 
 def scattered_temperatures(runs: Sequence[TemperatureRun]) -> list[ScatteredTemperature]:
-    """The temperatures with a run below zero within its scatter, combined as collect
-    combines them (module docstring of :mod:`ionmd.analysis.aggregate`)."""
+    """The temperatures whose runs collect combines in D itself (a run below zero within
+    its scatter among them: module docstring of :mod:`ionmd.analysis.aggregate`), combined
+    as collect combines them. Collect's own combination decides (its ``space``), not a
+    second copy of its rule here: where the two differed, the model fitted a temperature
+    that collect left out as not resolved, :func:`reported_factor` found no fit and the
+    goal stopped the series for good (``no_fit``) with budget left."""
     out = []
-    for T in sorted({float(r.temperature_K) for r in runs if r.within_scatter}):
+    for T in sorted({float(r.temperature_K) for r in runs}):
         idx = [i for i, r in enumerate(runs)
                if float(r.temperature_K) == T and (r.usable or r.within_scatter)]
         points = [runs[i].point() for i in idx]
-        combined = combine_points(points)
+        combined = combine_points(points) if points else None
+        if not combined or combined.get("space") != "linear":
+            continue                # a lone run, or replicas combined in ln D: points
         reason = ("" if combined.get("resolved") else
                   not_resolved_entry(T, combined, points)["reason"])
         out.append(ScatteredTemperature(T, idx, combined, reason))
     return out
 
 
+def _warmer_candidates(runs: Sequence[TemperatureRun], fitted_K: np.ndarray,
+                       candidates_K: Sequence[float], step_ps: float,
+                       budget_left: float | None, discard_at: Callable[[float], float]
+                       ) -> list[Option]:
+    """New runs at the candidate temperatures above every temperature of ``runs`` that gave
+    no point (``fitted_K``: those that did; none where every one gave one), coldest first: where too few temperatures are
+    resolved for a fit, a warmer run is the likeliest second point (its ions hop more),
+    and a colder one gives more leverage toward the target. Unpriced (no fit to price by):
+    ``ln_var_after``, ``factor_after`` and ``gain_per_cost`` are inf."""
+    no_point = [r.temperature_K for r in runs if not np.isin(r.temperature_K, fitted_K)]
+    if not no_point:            # one temperature run, every one resolved: refused as before
+        return []
+    above = max(no_point)
+    taken = {temperature_folder(r.temperature_K) for r in runs}
+    cost_per_ps = median(r.cost_per_ps for r in runs)
+    options = []
+    for Tc in sorted({float(t) for t in candidates_K}):
+        if Tc <= above or temperature_folder(Tc) in taken:
+            continue
+        taken.add(temperature_folder(Tc))
+        dt, discard = step_ps, discard_at(Tc)
+        if budget_left is not None:
+            dt = min(dt, budget_left / cost_per_ps - discard)
+        if dt > 0:
+            options.append(Option("new", Tc, dt, (dt + discard) * cost_per_ps, np.inf, np.inf,
+                                  np.inf))
+    return options
+
+
 def _resolve_first(runs: Sequence[TemperatureRun], unresolved: list[ScatteredTemperature],
                    step_ps: float, budget_left: float | None, target_K: float,
-                   ignored: list, ignored_why: list[str]) -> Decision:
-    """Too few resolved temperatures for a fit, and some not resolved: nothing to price by,
-    so their runs are extended, the one that narrows its temperature's interval of D the
-    most (relative to now) per cost first."""
-    options = []
+                   ignored: list, ignored_why: list[str], warmer: Sequence[Option] = ()
+                   ) -> Decision:
+    """Too few resolved temperatures for a fit: nothing to price by. A new run at the
+    coldest candidate temperature warmer than those without a point comes first
+    (``warmer``, :func:`_warmer_candidates`): extending a run whose ions barely move (a
+    species that does not diffuse there) only narrows an upper bound, and once such a run
+    fell below its scatter the series stopped as ``no_fit`` with the candidates untried.
+    Else the runs not resolved are extended, the one that narrows its temperature's
+    interval of D the most (relative to now) per cost first."""
+    options = list(warmer)
     for g in unresolved:
         now = g.linear_var(runs)
         for i in g.runs:
@@ -525,7 +572,7 @@ def _resolve_first(runs: Sequence[TemperatureRun], unresolved: list[ScatteredTem
             options.append(Option("extend", r.temperature_K, dt, cost, np.inf, np.inf,
                                   (1 - g.linear_var(runs, extended=i, dt=dt) / now) / cost,
                                   i, r.key))
-    options.sort(key=lambda o: -o.gain_per_cost)
+    options[len(warmer):] = sorted(options[len(warmer):], key=lambda o: -o.gain_per_cost)
     return Decision(target_K=float(target_K), D_target=float("nan"), ln_var=np.inf,
                     factor=np.inf, choice=options[0] if options else None, options=options,
                     ignored=ignored, ignored_why=ignored_why, reported_factor=np.inf,
@@ -555,7 +602,7 @@ def predict_outcome(runs: Sequence[TemperatureRun], option: Option,
         runs[option.run] = replace(r, time_ps=t, D_ci95=(r.D * np.exp(-r.quantile * sd),
                                                          r.D * np.exp(r.quantile * sd)))
     else:
-        D = float(np.exp(decision.fit.predict_ln(np.array(option.temperature_K))[0]))
+        D = _expected_D(runs, option.temperature_K, decision.fit)
         sd = np.sqrt(new_run_K(runs, option.temperature_K) / (D * option.step_ps))
         q = t95(float(np.median([r.dof for r in runs])))   # over the same ions as the others
         runs.append(TemperatureRun(option.temperature_K, option.step_ps, D,
@@ -563,6 +610,18 @@ def predict_outcome(runs: Sequence[TemperatureRun], option: Option,
                                    cost_per_ps=median(r.cost_per_ps for r in runs),
                                    key=f"new:{option.temperature_K:g}K", quantile=q))
     return runs
+
+
+def _expected_D(runs: Sequence[TemperatureRun], temperature_K: float,
+                fit: ArrheniusFit | None) -> float:
+    """The D a plan expects of a new run: the fit's there; without a fit (too few
+    temperatures resolved) the nearest usable run's, as nothing says how D moves with T."""
+    if fit is not None:
+        return float(np.exp(fit.predict_ln(np.array(float(temperature_K)))[0]))
+    usable_runs = [r for r in runs if r.usable]
+    if not usable_runs:
+        raise AnalysisError("no usable run to expect a new run's D from")
+    return min(usable_runs, key=lambda r: abs(r.temperature_K - temperature_K)).D
 
 
 @dataclass
