@@ -76,11 +76,16 @@ def _stage_features(module, edge_vec, edge_index, species, num_stages: int):
     return energy, features, outputs
 
 
-def _local_part_error(module, edge_vec, edge_index, species, features, outputs) -> float:
+def _local_part_error(module, edge_vec, edge_index, species, num_stages: int,
+                      all_local=None) -> float:
     """Largest relative error of the stages when only the first half of the nodes is
-    local: every stage gets the exact features of all nodes (``features``, from the
-    all-local run), the edges into the local nodes and ``nlocal``, and must reproduce the
-    local rows of that run's ``outputs`` (``(h_k, e_k)`` per stage)."""
+    local: every stage gets the exact features of all nodes, the edges into the local
+    nodes and ``nlocal``, and must reproduce the local rows of the all-local run.
+    ``all_local``: that run's ``(features, outputs)`` (:func:`_stage_features`) where
+    the caller has it, else it is run here."""
+    if all_local is None:
+        all_local = _stage_features(module, edge_vec, edge_index, species, num_stages)[1:]
+    features, outputs = all_local
     m = max(1, int(species.shape[0]) // 2)
     keep = edge_index[0] < m
     worst = 0.0
@@ -169,7 +174,8 @@ def check_stages(module, graphs, num_stages: int, *, rtol: float, reference=None
             ref = reference(edge_vec, edge_index, species, int(species.shape[0]))
             got, features, outputs = _stage_features(module, edge_vec, edge_index, species,
                                                      num_stages)
-            local = _local_part_error(module, edge_vec, edge_index, species, features, outputs)
+            local = _local_part_error(module, edge_vec, edge_index, species, num_stages,
+                                      (features, outputs))
         widths = [int(h.shape[1]) for h in features]
         worst = max(worst, relative_error(got, ref), local)
     if not worst <= rtol:
