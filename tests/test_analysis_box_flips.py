@@ -295,7 +295,9 @@ def test_restart_across_a_flip_stitches_without_a_growing_error(flip_run):
     lattice vector, which stitching adds to the later frames. Those vectors must not be
     mistaken for LAMMPS-unwrapped input (they lie outside the cell): wrapping them into a
     box that keeps shearing after the seam would leave an error growing with the tilt."""
-    from ionmd.analysis.trajectory import Piece, read_frames, stitch
+    from ionmd.analysis.stitching import stitch
+    from ionmd.analysis.trajectory import read_frames
+    from ionmd.analysis.unwrapping import Piece
 
     # the resumed piece of the run, which holds the flip: split there once more
     frames, _, _ = read_frames(flip_run / "struct.data", [flip_run / "w.1.dump"])
@@ -332,7 +334,8 @@ def test_three_pieces_in_a_shearing_flipping_cell_stitch_exactly():
     just outside the box wrapped, in a cell that shears steadily and flips inside the
     middle piece. The alignments add up over the seams in the boxes they were found in
     (not re-rounded into a later, sheared box), so the path is the true one exactly."""
-    from ionmd.analysis.trajectory import Piece, fractional, stitch, wrap
+    from ionmd.analysis.stitching import stitch
+    from ionmd.analysis.unwrapping import Piece, fractional, wrap
 
     rng = np.random.default_rng(7)
     n_frames, n_atoms = 30, 200

@@ -23,7 +23,7 @@ import synthetic_trajectories as st
 from ionmd.analysis.diffusion import (A2_PER_PS_TO_CM2_PER_S, diffusion, gls_line, lag_grid,
                                      msd_covariance, slope_over_ions)
 from ionmd.analysis.msd import compute_msd
-from ionmd.analysis.trajectory import unwrap
+from ionmd.analysis.unwrapping import unwrap
 
 
 def _trial(k: int):

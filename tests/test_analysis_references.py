@@ -22,7 +22,8 @@ from lammps_runner import run_lmp
 from ionmd.analysis.arrhenius import KB_EV, fit_arrhenius
 from ionmd.analysis.conductivity import charge_msd, conductivity_from_diffusion
 from ionmd.analysis.diffusion import diffusion
-from ionmd.analysis.trajectory import Trajectory, read_frames, unwrap
+from ionmd.analysis.trajectory import Trajectory, read_frames
+from ionmd.analysis.unwrapping import unwrap
 
 _LJ_LIQUID = """
 units metal
@@ -188,7 +189,7 @@ def test_replica_error_of_ln_d_over_few_ions_matches_the_scatter():
     too large (measured: 1.32x the scatter of ln D over 150 runs of 8 ions; now 1.09x, the
     rest being the small-sample skew of the ions' slopes)."""
     from ionmd.analysis.aggregate import combine_replicas, series_points
-    from ionmd.analysis.trajectory import unwrap
+    from ionmd.analysis.unwrapping import unwrap
 
     ln_d, ln_err = [], []
     for k in range(150):

@@ -10,8 +10,9 @@ from ase import Atoms
 from ase.io import write
 
 import synthetic_trajectories as st
-from ionmd.analysis.trajectory import (Piece, continuous_unwrapped, read_lammps_trajectory,
-                                      stitch, unwrap)
+from ionmd.analysis.stitching import continuous_unwrapped, stitch
+from ionmd.analysis.trajectory import read_lammps_trajectory
+from ionmd.analysis.unwrapping import Piece, unwrap
 from ionmd.errors import AnalysisError, IonmdError
 from lammps_cells import two_type_lj_cell
 

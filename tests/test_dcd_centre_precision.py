@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 
 from ionmd.analysis.run_spec import load_run_spec
-from ionmd.analysis.trajectory import dcd_origin_note, read_frames
+from ionmd.analysis.box_origin import dcd_origin_note
+from ionmd.analysis.trajectory import read_frames
 from lammps_cells import two_type_lj_cell
 from lammps_runner import run_lmp
 
@@ -79,7 +80,7 @@ def test_a_deform_about_the_centre_of_a_far_cell_gets_no_note(run):
 @pytest.mark.parametrize("ends, noted", [("249.5 262.5", False), ("249.5 262.4999", True)])
 def test_a_centre_off_by_more_than_the_dcd_resolves_is_still_noted(ends, noted):
     """2.1e-4 A off (0.0001 lattice units / 2) at 1080 A, where float32 resolves 1.3e-4."""
-    from ionmd.analysis.trajectory import moving_centre_commands
+    from ionmd.analysis.box_origin import moving_centre_commands
 
     log = (f"Lattice spacing in x,y,z = 4.1234568 4.1234568 4.1234568\n"
            f"fix 2 all deform 1 x final {ends} remap x\n")

@@ -145,7 +145,7 @@ def test_deform_without_a_lattice_command_is_in_angstrom(tmp_path, ends):
     """Without a ``lattice`` command LAMMPS's lattice is ``none 1.0``: deform's default
     lattice units are A. Before, an unknown spacing counted as moving the centre, so a
     deform about it (1 9 in a 0-10 box) was noted. Reference: the box LAMMPS printed."""
-    from ionmd.analysis.trajectory import moving_centre_commands
+    from ionmd.analysis.box_origin import moving_centre_commands
 
     run_lmp(NO_LATTICE.format(ends=ends), tmp_path, env={"OMP_NUM_THREADS": "1"})
     log = (tmp_path / "log.lammps").read_text()

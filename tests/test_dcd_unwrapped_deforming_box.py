@@ -19,8 +19,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ionmd.analysis.trajectory import (looks_unwrapped, read_frames, read_lammps_trajectory,
-                                       wraps_at_faces)
+from ionmd.analysis.trajectory import read_frames, read_lammps_trajectory
+from ionmd.analysis.unwrapping import looks_unwrapped, wraps_at_faces
 from lammps_cells import two_type_lj_cell
 from lammps_runner import run_lmp
 from test_dump_unwrapped_deforming_box import _boxes, _frames, _msd, min_image_path

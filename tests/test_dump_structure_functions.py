@@ -16,7 +16,8 @@ from ase.build import bulk
 
 from ionmd.analysis.structure_functions import (density_grid, rdf, van_hove_distinct,
                                                 van_hove_self, write_density_cube)
-from ionmd.analysis.trajectory import Trajectory, cell_widths
+from ionmd.analysis.trajectory import Trajectory
+from ionmd.analysis.unwrapping import cell_widths
 from ionmd.errors import AnalysisError
 from lammps_cells import two_type_lj_cell
 

@@ -83,7 +83,7 @@ def test_melt_dumped_too_seldom_to_unwrap_is_still_flagged(tmp_path):
     refuses), the minimum-image displacement from the sites still shows the melt."""
     from ionmd.analysis.run_inputs import run_frames
     from ionmd.analysis.run_spec import load_run_spec
-    from ionmd.analysis.trajectory import unwrap
+    from ionmd.analysis.unwrapping import unwrap
     from ionmd.errors import AnalysisError
 
     run = nacl_dir(tmp_path / "sparse", temperature_K=MELT_T, dump_every=1000)

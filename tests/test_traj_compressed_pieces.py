@@ -10,7 +10,7 @@ import bz2
 import gzip
 import lzma
 
-from ionmd.analysis.trajectory import without_empty_pieces
+from ionmd.analysis.trajectory_readers import without_empty_pieces
 
 FRAME = "ITEM: TIMESTEP\n0\nITEM: NUMBER OF ATOMS\n0\n"
 

@@ -155,7 +155,8 @@ def test_fractions_are_lammps_wrapped_ones_through_drift_removal(npt_liquid):
 def test_a_long_hop_inside_the_cell_is_not_taken_for_wrapping():
     """Unwrapped coordinates where one atom hops 0.6 of the cell in one interval and none
     ever leaves it (a short run dumped seldom) are used as they are."""
-    from ionmd.analysis.trajectory import Piece, continuous_unwrapped
+    from ionmd.analysis.stitching import continuous_unwrapped
+    from ionmd.analysis.unwrapping import Piece
 
     box = np.diag([10.0, 10.0, 10.0])
     positions = np.full((3, 4, 3), 5.0)

@@ -18,7 +18,8 @@ import pytest
 
 from ionmd.analysis.run_analysis import analyze_run
 from ionmd.analysis.run_spec import load_run_spec
-from ionmd.analysis.trajectory import dcd_origin_note, read_frames
+from ionmd.analysis.box_origin import dcd_origin_note
+from ionmd.analysis.trajectory import read_frames
 from ionmd.errors import IonmdError
 from lammps_cells import TILTED_PRISM, two_type_lj_cell
 from lammps_runner import run_lmp

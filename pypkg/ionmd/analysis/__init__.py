@@ -8,6 +8,8 @@ reads VASP and ASE trajectories into it) → :mod:`msd` → :mod:`diffusion` →
 density grid), :mod:`report` (JSON/CSV/PNG) and :mod:`run_dir` (what a run directory holds).
 """
 
-from ionmd.analysis.trajectory import Trajectory, read_lammps_trajectory, stitch, unwrap
+from ionmd.analysis.stitching import stitch
+from ionmd.analysis.trajectory import Trajectory, read_lammps_trajectory
+from ionmd.analysis.unwrapping import unwrap
 
 __all__ = ["Trajectory", "read_lammps_trajectory", "stitch", "unwrap"]

@@ -1,7 +1,7 @@
 """Trajectories ionmd did not write, read through ASE: VASP ``XDATCAR`` (fixed cell, or
 variable cell with a lattice in every frame), extended XYZ and ASE ``.traj`` files (or any
 format ``ase.io.read`` knows, named with ``trajectory_format``). They become the same
-:class:`~ionmd.analysis.trajectory.Piece` a LAMMPS run gives, so unwrapping, MSD, fits,
+:class:`~ionmd.analysis.unwrapping.Piece` a LAMMPS run gives, so unwrapping, MSD, fits,
 error bars, drift removal and failure checks are the same code.
 
 What the files say. Elements (and masses: ASE's standard ones unless a ``.traj`` stores
@@ -28,7 +28,8 @@ from typing import Sequence
 
 import numpy as np
 
-from ionmd.analysis.trajectory import Piece, stitch
+from ionmd.analysis.stitching import stitch
+from ionmd.analysis.unwrapping import Piece
 from ionmd.errors import AnalysisError
 
 #: Names a run directory is searched for when ``trajectory`` is not given (after *.dcd).
@@ -337,7 +338,7 @@ def frame_steps(frames: AseFrames, dump_every: int) -> list[np.ndarray]:
     """MD step of each frame, per file: the file's own ``step`` info, else numbered on from
     the piece before (step 0 first); a piece whose first frame repeats the last one (ASE MD
     restarted into a new file writes its start again) starts at that frame's step, so that
-    :func:`~ionmd.analysis.trajectory.stitch` drops it."""
+    :func:`~ionmd.analysis.stitching.stitch` drops it."""
     out = []
     for k, ((pos, cells), steps) in enumerate(zip(frames.pieces, frames.steps)):
         if steps is None:

@@ -412,7 +412,7 @@ def non_affine_rms(pos: np.ndarray, boxes: np.ndarray, weights: np.ndarray,
     liquid dumped seldom) take a wrong image but stay as large, far above any melting
     threshold. ``units``: index arrays of atoms that move as one site, their weighted mean
     displacement (a polyanion's centre; :func:`framework_units`)."""
-    from ionmd.analysis.trajectory import fractional
+    from ionmd.analysis.unwrapping import fractional
 
     cells = _continuous_boxes(boxes)
     frac = fractional(pos, cells)

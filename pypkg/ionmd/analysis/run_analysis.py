@@ -29,7 +29,8 @@ from ionmd.analysis.run_inputs import (cell_of, charges_replaced_of, completion_
 from ionmd.analysis.run_records import run_record
 from ionmd.analysis.run_spec import RunSpec
 from ionmd.analysis.structure_files import check_van_hove_lags, write_structure_functions
-from ionmd.analysis.trajectory import Trajectory, continuous_unwrapped
+from ionmd.analysis.stitching import continuous_unwrapped
+from ionmd.analysis.trajectory import Trajectory
 from ionmd.errors import AnalysisError
 
 

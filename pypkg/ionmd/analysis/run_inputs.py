@@ -11,7 +11,8 @@ import os
 import numpy as np
 
 from ionmd.analysis.run_spec import RunSpec
-from ionmd.analysis.trajectory import dcd_origin_note, read_frames
+from ionmd.analysis.box_origin import dcd_origin_note
+from ionmd.analysis.trajectory import read_frames
 from ionmd.errors import AnalysisError
 from ionmd.lammps.log import parse_thermo_pieces, require_step
 
@@ -78,7 +79,7 @@ def skipped_pieces_of(spec: RunSpec) -> dict:
 
 def dcd_origin_of(spec: RunSpec) -> dict:
     """``dcd_origin``: a note where the run's DCD frames are placed about a box centre its
-    logs say may have moved (:func:`ionmd.analysis.trajectory.dcd_origin_note`)."""
+    logs say may have moved (:func:`ionmd.analysis.box_origin.dcd_origin_note`)."""
     if spec.trajectory_format or not spec.data_file:
         return {}
     note = dcd_origin_note(spec.trajectory, spec.data_file, spec.logs)

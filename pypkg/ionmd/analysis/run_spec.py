@@ -107,7 +107,7 @@ from ionmd.analysis.log_timing import frames_settings, timing_from_logs
 from ionmd.analysis.run_files import (RUN_JSON, SETTINGS, STATUS, found_trajectory, log_texts,
                                       only_file, refuse_partitions, searched_text,
                                       structure_name)
-from ionmd.analysis.trajectory import without_empty_pieces
+from ionmd.analysis.trajectory_readers import without_empty_pieces
 from ionmd.errors import AnalysisError, IonmdError
 from ionmd.lammps.echoed_input import md_settings, pair_lines
 from ionmd.lammps.log import log_files
