@@ -37,6 +37,12 @@ MARKS = {
 # 5.14 and 5.2 A) is another framework (the defaults, ltol 0.2 with scaling, matched it).
 SAME_CRYSTAL = {"ltol": 0.01, "stol": 0.1, "angle_tol": 1.0, "scale": False}
 
+# Cells whose volumes per site differ by more than this cannot match at SAME_CRYSTAL's
+# tolerances (lengths within 1 % change a volume by <= 3 %, angles within 1 degree of a
+# Niggli cell's by a few %), so their matcher call is skipped: --top makes up to one call
+# per pair of rows (16-atom cells of one formula: 20-30 ms each, 40 rows 23 s)
+VOLUME_SLACK = 0.15
+
 
 @dataclass
 class CampaignChoice:
@@ -75,8 +81,9 @@ def choose_top(ranked_rows: list[dict], top: int, outdir: Path) -> CampaignChoic
 def same_crystal_as(row: dict, chosen: list[dict], outdir: Path,
                     structures: dict) -> str | None:
     """The name of the first ``chosen`` row whose structure pymatgen's StructureMatcher
-    matches ``row``'s, or None. Structures are read once into ``structures`` (name ->
-    Structure, None for a file that cannot be read now: it is matched to nothing)."""
+    matches ``row``'s, or None. Structures are read and reduced once into ``structures``
+    (name -> reduced Structure, None for a file that cannot be read now: it is matched to
+    nothing)."""
     from pymatgen.analysis.structure_matcher import ElementComparator, StructureMatcher
 
     mine = _structure_of(row, outdir, structures)
@@ -84,21 +91,35 @@ def same_crystal_as(row: dict, chosen: list[dict], outdir: Path,
         return None
     # elements, not species: a written cell holds oxidation states a plain file may not
     matcher = StructureMatcher(**SAME_CRYSTAL, comparator=ElementComparator())
-    formula = _formula(mine)
     for other in chosen:
         theirs = _structure_of(other, outdir, structures)
-        # other formulas first, cheaply: fit reduces both cells to primitive ones
-        if theirs is not None and _formula(theirs) == formula and matcher.fit(mine, theirs):
+        # cells reduced once each (_reduced), not by every call; cheap misfits first
+        if theirs is not None and _may_match(mine, theirs) and matcher.fit(
+                mine, theirs, skip_structure_reduction=True):
             return other["name"]
     return None
+
+
+def _may_match(a, b) -> bool:
+    """Whether two reduced cells may be one crystal: one formula, as many sites (primitive
+    cells of one crystal), volumes per site within :data:`VOLUME_SLACK`."""
+    return (len(a) == len(b) and _formula(a) == _formula(b)
+            and abs(a.volume / b.volume - 1.0) <= VOLUME_SLACK)
 
 
 def _formula(structure) -> str:
     return structure.composition.element_composition.reduced_formula
 
 
+def _reduced(structure):
+    """The cell StructureMatcher compares (Niggli, then primitive: what its fit does to
+    each cell at every call unless told it is done)."""
+    return structure.get_reduced_structure(reduction_algo="niggli").get_primitive_structure()
+
+
 def _structure_of(row: dict, outdir: Path, structures: dict):
-    """The structure a campaign would run for ``row`` (its file read once), or None."""
+    """The reduced structure a campaign would run for ``row`` (its file read and reduced
+    once, :func:`_reduced`), or None."""
     from ionmd.screen.output import structure_path
     from ionmd.structures import read_structures
 
@@ -106,7 +127,7 @@ def _structure_of(row: dict, outdir: Path, structures: dict):
     if name not in structures:
         try:
             found = read_structures(structure_path(row, outdir))
-            structures[name] = found[0][1] if len(found) == 1 else None
+            structures[name] = _reduced(found[0][1]) if len(found) == 1 else None
         except Exception:  # noqa: BLE001 - a file gone or unreadable now: not matched
             structures[name] = None
     return structures[name]
