@@ -105,17 +105,35 @@ def test_export_records_the_kernels(cueq_export, tiny_mace_f64):
     assert read_metadata(tiny_mace_f64)["kernels"] == "e3nn"
 
 
+CELLS = {"ortho": lambda: licl_supercell(2, rattle=0.08, seed=2),
+         "triclinic": triclinic_distorted}
+
+
+@pytest.fixture(scope="module")
+def e3nn_run(tiny_mace_f64, tmp_path_factory):
+    """The default export's serial run of a cell, made once per cell: the reference of
+    every cuEquivariance run on it."""
+    runs = {}
+
+    def run(cell):
+        if cell not in runs:
+            runs[cell] = single_point(CELLS[cell](), tiny_mace_f64,
+                                      tmp_path_factory.mktemp(f"e3nn_{cell}"), ELEMENTS)
+        return runs[cell]
+    return run
+
+
 @pytest.mark.mpi
 @pytest.mark.parametrize("cell,nprocs,pair_extra", [
     ("ortho", 1, "memory fast"),
     ("triclinic", 1, "memory low chunk 200"),
     ("triclinic", 2, "ghost halo")])
-def test_pair_style_cueq_equals_e3nn(cueq_export, tiny_mace_f64, cell, nprocs, pair_extra,
+def test_pair_style_cueq_equals_e3nn(cueq_export, e3nn_run, cell, nprocs, pair_extra,
                                      tmp_path):
     """Energies, forces, pressure and per-atom virials of the cuEquivariance export equal
     the default export's on one rank (fast and chunked) and with the halo exchange."""
-    atoms = licl_supercell(2, rattle=0.08, seed=2) if cell == "ortho" else triclinic_distorted()
-    ref = single_point(atoms, tiny_mace_f64, tmp_path / "ref", ELEMENTS)
+    atoms = CELLS[cell]()
+    ref = e3nn_run(cell)
     run = single_point(atoms, cueq_export, tmp_path / "cueq", ELEMENTS, nprocs=nprocs,
                        pair_extra=pair_extra)
     assert "equivariant kernels cueq (naive)" in run.log
