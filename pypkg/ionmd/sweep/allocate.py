@@ -4,9 +4,9 @@ to add) next, by the expected narrowing of the extrapolated interval per unit co
 sigma(300 K) comes from an Arrhenius fit of D over a few high temperatures, weighted
 least squares of ``ln D`` on ``1/T`` (:func:`ionmd.analysis.arrhenius.fit_arrhenius`);
 its 95 % interval is ``exp(+-q sd)`` about the fitted value, ``sd`` the standard error
-of the fitted ``ln D`` at 300 K from the fit's full parameter covariance, ``q`` Student's t
-at its Welch-Satterthwaite dof from the runs' ions, as ``collect``'s fit has it (1.96 where
-the runs' intervals are normal: :func:`extrapolation_dof`). ``sigma T`` is
+of the fitted ``ln D`` at 300 K from the fit's full parameter covariance, ``q`` the
+studentized bootstrap quantile of the fit over the runs' ions, as ``collect``'s fit has it
+(1.96 where the runs' intervals are normal: :func:`extrapolation_factor`). ``sigma T`` is
 proportional to D (Nernst-Einstein at fixed volume and carrier count), so sigma(300 K) is
 known within the same factor ``f = exp(q sd)`` either way as D(300 K).
 
@@ -51,7 +51,7 @@ from ionmd.analysis.aggregate import (Point, arrhenius_of_points, combine_points
                                       linear_se, not_resolved_entry, point_problem,
                                       within_scatter)
 from ionmd.analysis.arrhenius import (KB_EV, ArrheniusFit, fit_arrhenius, ln_error_from_interval,
-                                      t95, welch_satterthwaite_dof)
+                                      studentized_quantile, t95, welch_satterthwaite_dof)
 from ionmd.errors import AnalysisError
 from ionmd.protocols.checks import temperature_folder
 
@@ -292,6 +292,22 @@ def extrapolation_dof(temperatures_K: Sequence[float], ln_vars: Sequence[float],
                                    np.asarray(dofs, float))
 
 
+def extrapolation_factor(temperatures_K: Sequence[float], ln_vars: Sequence[float],
+                         dofs: Sequence[float], ln_var: float, target_K: float) -> float:
+    """``exp(q sd)`` of the fitted ln D at ``target_K`` (``sd = sqrt(ln_var)``), ``q`` the
+    quantile :func:`fit_arrhenius` gives collect's interval for points with these variances
+    and ``dofs``: its studentized bootstrap quantile where some dof is finite (the PDG scale
+    in its draws from 3 temperatures, as collect's scatter test has it), else 1.96."""
+    T, nu = np.asarray(temperatures_K, float), np.asarray(dofs, float)
+    if not np.any(np.isfinite(nu)):
+        return float(np.exp(1.96 * np.sqrt(ln_var)))
+    order = np.argsort(T, kind="stable")    # collect's points go by temperature, its draws too
+    q = studentized_quantile(np.array([[1.0, -1.0 / (KB_EV * target_K)]]),
+                             -1.0 / (KB_EV * T[order]), np.sqrt(np.asarray(ln_vars, float))[order],
+                             nu[order], scaled=T.size > 2)[0]
+    return float(np.exp(q * np.sqrt(ln_var)))
+
+
 def ln_var_at(temperatures_K: Sequence[float], ln_vars: Sequence[float], target_K: float) -> float:
     """Variance of the weighted least-squares fitted ln D at ``target_K``.
 
@@ -408,7 +424,7 @@ def next_step(runs: Sequence[TemperatureRun], *, step_ps: float, target_K: float
     var_now = ln_var_at(T, var, target_K)
 
     def option(action, temp, dt, cost, var_after, run=None, key=None, temps=T, v=var, nu=dof):
-        f = interval_factor(var_after, extrapolation_dof(temps, v, nu, target_K))
+        f = extrapolation_factor(temps, v, nu, var_after, target_K)
         return Option(action, float(temp), float(dt), float(cost), var_after, f,
                       (var_now - var_after) / cost, run, key)
 
@@ -466,7 +482,7 @@ def next_step(runs: Sequence[TemperatureRun], *, step_ps: float, target_K: float
                               nu=np.append(dof, float(np.median(dof)))))
     options.sort(key=lambda o: -o.gain_per_cost)
     return Decision(target_K=float(target_K), D_target=fit.y_extrapolated, ln_var=var_now,
-                    factor=interval_factor(var_now, extrapolation_dof(T, var, dof, target_K)),
+                    factor=extrapolation_factor(T, var, dof, var_now, target_K),
                     choice=options[0] if options else None,
                     options=options, ignored=ignored, fit=fit, ignored_why=ignored_why,
                     reported_factor=reported_factor(runs, target_K), not_resolved=not_resolved)
