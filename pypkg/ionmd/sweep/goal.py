@@ -295,7 +295,12 @@ def advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRoun
     goal, key = campaign.goal, f"{structure}/{model}"
     state = read_goal_state(campaign)
     series = state["series"].setdefault(key, {"added_K": [], "rounds": []})
-    if series.get("stopped"):       # as its last round left it: nothing to analyse again
+    if series.get("stopped") == "no_fit":
+        # not for good: the runs may give a fit now (a run.json edit analysed again, an
+        # ionmd that combines or extends what an older one left out); before, the series
+        # stayed stopped with its budget unspent until goal.json was edited by hand
+        del series["stopped"]
+    elif series.get("stopped"):     # as its last round left it: nothing to analyse again
         return SeriesRound(key, series["stopped"], series.get("factor"), series["spent"])
     runs = _series_runs(campaign, structure, model)
     open_runs = [r for r in runs if classify(r.rundir) not in FINISHED]
