@@ -1,15 +1,16 @@
 """Which finished rows ``--top N`` sends to MD, and what the campaign says about them.
 
-One crystal given under two names took two of the N places with the same numbers: the
-second is left out, named with the first (pymatgen's StructureMatcher decides), and the next
-row fills its place. A row whose numbers do not rank against the others' is kept in its
-place but marked where the user acts, above its entry in the campaign file (and on the
-terminal): a narrow cell's descriptors are those of a row of the ion's images moving together
-(rock-salt LiCl's 2-atom primitive cell: MPE 0.51 eV, Xi 0.87, ranked first; 4.85 eV with
-the ion 5.5 A from its images); MD of it still measures the material, and leaving it out
-would drop a structure the user asked to rank without running it. Rows whose input deserves
-a look (no sound oxidation states make the cell neutral; a VASP 4 POSCAR's elements read
-from its first line) are marked the same way.
+One crystal given under two names took two of the N places with the same numbers: the second
+is left out, named with the first (pymatgen's StructureMatcher decides), and the next row
+fills its place; where the first is a narrow cell and the second not, the narrow one is left
+out instead (the crystal is then chosen by numbers that rank). A row whose numbers do not
+rank against the others' is kept in its place but marked where the user acts, above its
+entry in the campaign file (and on the terminal): a narrow cell's descriptors are those of a
+row of the ion's images moving together (rock-salt LiCl's 2-atom primitive cell: MPE 0.51
+eV, Xi 0.87, ranked first; 4.85 eV with the ion 5.5 A from its images); MD of it still
+measures the material, and leaving it out would drop a structure the user asked to rank
+without running it. Rows whose input deserves a look (no sound oxidation states make the
+cell neutral; a VASP 4 POSCAR's elements read from its first line) are marked the same way.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def choose_top(ranked_rows: list[dict], top: int, outdir: Path) -> CampaignChoic
         if len(choice.chosen) >= top:
             break
         twin = same_crystal_as(row, choice.chosen, outdir, structures)
-        if twin:
+        if twin and not _narrow_in_place_of(twin, row, choice):
             choice.left_out.append((row, f"the same crystal as {twin}, chosen above it "
                                          "(pymatgen StructureMatcher)"))
             continue
@@ -76,6 +77,23 @@ def choose_top(ranked_rows: list[dict], top: int, outdir: Path) -> CampaignChoic
         if marks:
             choice.marks[row["name"]] = marks
     return choice
+
+
+def _narrow_in_place_of(twin: str, row: dict, choice: CampaignChoice) -> bool:
+    """Where chosen row ``twin`` is a narrow cell (its ``note``: ranked high by its images
+    moving together) and ``row``, the same crystal, is not: ``twin`` is left out for
+    ``row`` (True; the caller chooses ``row``, reached while places were left, so by its
+    own rank). Before, the crystal's comparable cell was left out as the duplicate and the
+    campaign listed the crystal by the narrow cell's numbers, marked NOT COMPARABLE."""
+    (old,) = [r for r in choice.chosen if r["name"] == twin]
+    if not old.get("note") or row.get("note"):
+        return False
+    choice.chosen.remove(old)
+    choice.marks.pop(twin, None)
+    choice.left_out.append((old, f"the same crystal as {row['name']}, which is run in its "
+                                 "place: this cell is narrow (its rank is no evidence, the "
+                                 "row's note), that one is not (pymatgen StructureMatcher)"))
+    return True
 
 
 def same_crystal_as(row: dict, chosen: list[dict], outdir: Path,

@@ -1,10 +1,12 @@
-"""``--top``'s duplicate check (campaign_choice.choose_top) asks pymatgen's StructureMatcher
-about pairs of rows. Each fit reduced both cells again (Niggli, then primitive) and every
-pair of one formula reached the matcher: 40 rows of one 16-atom formula took 23 s, about
-10 min for 200. Now each cell is reduced once and pairs that cannot match at the
-tolerances (other site counts or volumes) are not asked; the choice must be unchanged.
+"""``--top``'s duplicate check (campaign_choice.choose_top): which of one crystal's rows it
+keeps, and what it costs. It asks pymatgen's StructureMatcher about pairs of rows: each fit
+reduced both cells again (Niggli, then primitive) and every pair of one formula reached the
+matcher (40 rows of one 16-atom formula took 23 s, about 10 min for 200); now each cell is
+reduced once and pairs that cannot match (other site counts or volumes) are not asked, the
+choice unchanged. Of a narrow cell and a comparable cell of one crystal, the comparable one
+is kept.
 
-Reference: StructureMatcher.fit on the unreduced cells, pair by pair."""
+Reference: StructureMatcher.fit on the unreduced cells, pair by pair; plane widths by numpy."""
 
 from __future__ import annotations
 
@@ -75,3 +77,34 @@ def test_each_cell_is_reduced_once(rows_and_cells, monkeypatch):
     monkeypatch.setattr(StructureMatcher, "_get_reduced_structure", classmethod(counted))
     choice = choose_top(rows, len(rows), outdir=None)
     assert len(choice.left_out) == 1 and calls == []
+
+
+def test_a_narrow_cell_gives_its_place_to_the_same_crystal_ranked(monkeypatch):
+    """Rock-salt LiCl's 2-atom primitive cell ranked first by its images moving together
+    (the row's note), its 8-atom cube (planes 5.14 A apart, no note) next: the cube is
+    chosen, the primitive cell left out naming it (before: the cube was left out as the
+    duplicate and the crystal listed by the narrow cell's numbers, NOT COMPARABLE)."""
+    prim = ROCKSALT.get_primitive_structure()
+    cells = {"LiCl_prim": prim, "LiCl_cube": ROCKSALT,
+             "LiF": Structure.from_spacegroup("Fm-3m", Lattice.cubic(4.03), ["Li", "F"],
+                                              [[0, 0, 0], [0.5, 0.5, 0.5]])}
+    reduce = getattr(choice_mod, "_reduced", lambda structure: structure)
+    monkeypatch.setattr(choice_mod, "_structure_of",
+                        lambda row, outdir, cache: cache.setdefault(
+                            row["name"], reduce(cells[row["name"]])))
+
+    def widths(s):                          # distances between lattice planes, A
+        m = s.lattice.matrix
+        return [s.volume / np.linalg.norm(np.cross(m[i - 2], m[i - 1])) for i in range(3)]
+
+    narrow = {n: min(widths(s)) < 5.0 for n, s in cells.items()}
+    assert narrow == {"LiCl_prim": True, "LiCl_cube": False, "LiF": True}
+    rows = [{"name": n, **({"note": "narrow"} if narrow[n] else {})} for n in cells]
+    choice = choose_top(rows, 2, outdir=None)
+    assert [r["name"] for r in choice.chosen] == ["LiCl_cube", "LiF"]
+    ((left, why),) = choice.left_out
+    assert left["name"] == "LiCl_prim" and "the same crystal as LiCl_cube" in why
+    assert "LiCl_prim" not in choice.marks and "LiF" in choice.marks   # LiF: no twin, marked
+    # a narrow cell whose comparable twin ranks past the places keeps its place, marked
+    choice = choose_top(rows, 1, outdir=None)
+    assert [r["name"] for r in choice.chosen] == ["LiCl_prim"] and "LiCl_prim" in choice.marks
