@@ -22,13 +22,15 @@ combined 95 % interval of those), the median width of new over old, and how ofte
 one weighted the replicas by inverse variance in part or in full (their precision unlike,
 ``inverse_variance_share`` > 0) rather than alike.
 
-First, the low-temperature regime (``--low-t``: only it): normal per-ion D's whose true D is
-0.7-2 standard errors of a run, so that replicas come out below zero; printed are the
-mean and median of the combined D over the true one and the coverage of the true D, old
-(:func:`dropped_combination`: those replicas left out) and new (kept, combined in D, an
-interval reaching zero an upper bound: :func:`ionmd.analysis.aggregate.combine_linear`). Not a
-test (minutes): ``.venv/bin/python examples/replica_coverage.py --trials 20000``;
-``--low-t --trials 2000``: 30 s.
+First, the bias: per setting, and in the low-temperature regime (normal per-ion D's whose
+true D is 0.7-2 standard errors of a run, so that replicas come out below zero), the mean
+of the combined D over the true one (and that mean's standard error) and the coverage of
+the true D, combined in ln D as before (:func:`ln_combination`: a geometric mean) and in D
+(:func:`ionmd.analysis.aggregate.combine_replicas`), and how often the point enters the
+fits (``resolved``; else its interval reaches zero with a replica below zero, an upper
+bound). ``--low-t``: that regime only. Not a test (minutes):
+``.venv/bin/python examples/replica_coverage.py --trials 20000``; ``--trials 2000``: 4 min
+on a busy machine, ``--low-t --trials 2000``: 30 s.
 """
 
 from __future__ import annotations
@@ -40,7 +42,10 @@ import numpy as np
 from scipy.stats import norm
 from scipy.stats import t as student_t
 
-from ionmd.analysis.aggregate import combine_replicas, usable
+from ionmd.analysis.aggregate import (_f_sf, combine_replicas, inverse_variance_share,
+                                      interval_dof, linear_se, scatter_share, usable,
+                                      weighted_mean_ln, welch_anova, within_scatter)
+from ionmd.analysis.arrhenius import ln_error_from_interval
 from ionmd.analysis.convergence import STOPPED_LEVEL
 
 CHECKS = 16
@@ -143,41 +148,49 @@ def coverage(runs) -> dict:
             "stopped": float(np.mean(level > 0.95)), "inverse": np.mean(inverse)}
 
 
-def dropped_combination(values, intervals, quantiles, levels) -> dict | None:
-    """ionmd's combination before replicas below zero were kept: those left out, the
-    others combined as now in ln D (:func:`combine_replicas` of the usable ones alone)."""
-    keep = [i for i, (v, iv) in enumerate(zip(values, intervals)) if usable(v, iv)]
-    if not keep:
-        return None
-    return combine_replicas([values[i] for i in keep], [intervals[i] for i in keep],
-                            [quantiles[i] for i in keep], [levels[i] for i in keep],
-                            [intervals[i] for i in keep])
+def ln_combination(values, intervals, quantiles, levels) -> tuple[float, float, float] | None:
+    """ionmd's combination before it was made in D: (value, lo, hi) of the same estimator
+    in ln D (equal weights unless the errors differ beyond chance, Student t at the
+    Welch-Satterthwaite dof, Welch's F), each replica's ln error from its interval; a
+    geometric mean. Where a replica is below zero within its scatter, or one only is
+    usable, as now (:func:`combine_replicas`)."""
+    rows = [r for r in zip(values, intervals, quantiles, levels) if usable(r[0], r[1])]
+    if len(rows) < 2 or any(within_scatter(v, iv) for v, iv in zip(values, intervals)):
+        c = combine_replicas(values, intervals, quantiles, levels, intervals)
+        return None if c is None else (c["value"], *c["ci95"])
+    se = np.array([ln_error_from_interval(*iv, quantile=q, value=v) for v, iv, q, _ in rows])
+    ln = np.log([r[0] for r in rows])
+    dof = np.array([interval_dof(q, lvl) for _, _, q, lvl in rows])
+    share = inverse_variance_share(np.array([linear_se(v, iv, q) for v, iv, q, _ in rows]), dof)
+    mean, err, dof_eff = weighted_mean_ln(ln, se, dof, share=share)
+    F, df1, df2 = welch_anova(ln, se, dof)
+    widening = scatter_share(_f_sf(F, df1, df2))
+    if widening > 0 and F > 1:
+        err *= np.sqrt(1 + widening * (F - 1))
+    z = student_t.ppf(0.5 + max(r[3] for r in rows) / 2, dof_eff)
+    return np.exp(mean), np.exp(mean - z * err), np.exp(mean + z * err)
 
 
-def low_t_bias(runs) -> dict:
-    """Where the true D (1) is 1-2 of a run's standard errors, some replicas come out at or
-    below zero: the mean and median of the combined D over the true one, old (those
-    replicas dropped) and new (combined with them, in D itself), the coverage of the true
-    D by each interval, and how often the new combination was made in D (``linear``) and
-    cleared zero (``resolved``; else its interval is an upper bound, and the fit leaves the
-    temperature out). Old (:func:`dropped_combination`): over the trials where some replica
-    was usable."""
+def bias_and_coverage(runs) -> dict:
+    """Mean of the combined D over the true one (1) and coverage of it at the reported
+    level, in ln D (:func:`ln_combination`) and in D (:func:`combine_replicas`: how often
+    ``resolved``); each over the trials where it gave a value."""
     m, lo, hi, q, level = runs
-    old, new, old_in, new_in, linear, resolved = [], [], [], [], [], []
+    ln, lin, ln_in, lin_in, resolved = [], [], [], [], []
     for i in range(len(m)):
         ivs = list(zip(lo[i], hi[i]))
-        o = dropped_combination(m[i], ivs, q[i], level[i])
+        o = ln_combination(m[i], ivs, q[i], level[i])
         c = combine_replicas(m[i], ivs, q[i], level[i], ivs)
         if o is not None:
-            old.append(o["value"])
-        old_in.append(o is not None and o["ci95"][0] <= 1.0 <= o["ci95"][1])
-        new.append(c["value"])
-        new_in.append(c["ci95"][0] <= 1.0 <= c["ci95"][1])
-        linear.append(c.get("space") == "linear")
-        resolved.append(c.get("resolved", True))
-    return {"old_mean": np.mean(old), "new_mean": np.mean(new), "old_median": np.median(old),
-            "new_median": np.median(new), "old_cov": np.mean(old_in), "new_cov": np.mean(new_in),
-            "linear": np.mean(linear), "resolved": np.mean(resolved)}
+            ln.append(o[0])
+            ln_in.append(o[1] <= 1.0 <= o[2])
+        if c is not None:
+            lin.append(c["value"])
+            lin_in.append(c["ci95"][0] <= 1.0 <= c["ci95"][1])
+            resolved.append(c.get("resolved", True))
+    return {"ln_mean": np.mean(ln), "ln_cov": np.mean(ln_in), "mean": np.mean(lin),
+            "cov": np.mean(lin_in), "resolved": np.mean(resolved),
+            "noise": np.std(lin) / np.sqrt(len(lin))}
 
 
 def low_t_settings():
@@ -215,15 +228,14 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     start = time.time()
     rng = np.random.default_rng(args.seed)
-    print(f"low T: {args.trials} trials per setting; combined D / true D (mean, median) and "
-          f"coverage of the true D, old (replicas < 0 dropped) and new (kept, in D)")
-    print(f"{'setting':<34s} {'old mean':>8s} {'new mean':>8s} {'old med':>7s} "
-          f"{'new med':>7s} {'old cov':>7s} {'new cov':>7s} {'linear':>6s} {'resolved':>8s}")
-    for name, make in low_t_settings():
-        b = low_t_bias(make(rng, args.trials))
-        print(f"{name:<34s} {b['old_mean']:8.3f} {b['new_mean']:8.3f} {b['old_median']:7.3f} "
-              f"{b['new_median']:7.3f} {b['old_cov']:7.3f} {b['new_cov']:7.3f} "
-              f"{b['linear']:6.0%} {b['resolved']:8.0%}", flush=True)
+    print(f"{args.trials} trials per setting; combined D / true D (mean; its standard error "
+          f"'+-') and coverage of the true D at the reported level, in ln D (before) and in D")
+    print(f"{'setting':<42s} {'ln mean':>7s} {'ln cov':>6s} {'D mean':>6s} {'+-':>5s} "
+          f"{'D cov':>6s} {'resolved':>8s}")
+    for name, make in [*low_t_settings(), *([] if args.low_t else settings())]:
+        b = bias_and_coverage(make(rng, args.trials))
+        print(f"{name:<42s} {b['ln_mean']:7.3f} {b['ln_cov']:6.3f} {b['mean']:6.3f} "
+              f"{b['noise']:5.3f} {b['cov']:6.3f} {b['resolved']:8.0%}", flush=True)
     if args.low_t:
         print(f"({time.time() - start:.0f} s)")
         return

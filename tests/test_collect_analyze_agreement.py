@@ -9,7 +9,7 @@ The campaign: Brownian Li of known Arrhenius D in an fcc Li/Cl cell (as
 test_sweep_campaign prepares it), two replicas at 600 and 1000 K, one at 800 K whose run
 stopped by its D-interval rule (its interval at 99 %), the other 800 K replica not run.
 References: scipy's Student t over the run's ions with the run's own D and standard
-error, the equal-weight mean in ln D with statsmodels' Welch ANOVA for the replicas'
+error, the equal-weight mean in D with statsmodels' Welch ANOVA for the replicas'
 scatter, and statsmodels' WLS of ln D on 1/kT."""
 
 from __future__ import annotations
@@ -175,20 +175,28 @@ def test_analyze_and_collect_fits_agree_with_statsmodels(both, key):
     T = np.array(sorted(own))
     ln_y, se, dof = [], [], []
     for t in T:
-        vals, errs, ions = [], [], []
+        vals, errs, ions, his = [], [], [], []
         for res in own[t]:
             d = xyz_li(res)
             vals.append(d["D"] if key == "D_Li" else res["conductivity"]["sigma"] * t)
+            his.append(d["D_ci95"] if key == "D_Li" else
+                       [v * t for v in res["conductivity"]["sigma_ci95"]])
             errs.append(own_se_ln(d) if key == "D_Li" else
                         own_se_ln({**d, "D_ci95": res["conductivity"]["sigma_ci95"]}))
             ions.append(d["n_ions"])
-        # replicas alike by design (same cell, protocol, length): equal weights in ln, the
-        # error widened by Welch's F where Welch's ANOVA (statsmodels) finds them disagreeing
+        # replicas alike by design (same cell, protocol, length): equal weights in D (the
+        # arithmetic mean, unbiased), each run's standard error its half-width (the upper
+        # one where larger: sigma's percentile interval) over its Student t quantile, the error widened by Welch's F where Welch's ANOVA
+        # (statsmodels) finds them disagreeing; into the fit by the delta method
         errs, ions = np.array(errs), np.array(ions)
         mean, err = np.mean(np.log(vals)), np.sqrt(np.sum(np.square(errs))) / len(vals)
         if len(vals) > 1:
-            welch = anova_generic(np.log(vals), np.square(errs) * ions, ions, use_var="unequal")
+            errs = np.array([max(hi - v, (hi - lo) / 2) / student_t.ppf(0.975, n - 1)
+                             for v, (lo, hi), n in zip(vals, his, ions)])
+            err = np.sqrt(np.sum(np.square(errs))) / len(vals)
+            welch = anova_generic(np.array(vals), np.square(errs) * ions, ions, use_var="unequal")
             err *= np.sqrt(1 + scatter_part(welch.pvalue) * max(welch.statistic - 1, 0))
+            mean, err = np.log(np.mean(vals)), err / np.mean(vals)
         ln_y.append(mean)
         se.append(err)
         # Welch-Satterthwaite dof of the equal-weight mean (a lone run: its ions - 1)

@@ -47,14 +47,14 @@ def _paragraph(text: str, start: str) -> str:
 
 def test_replica_combination_is_described_as_done():
     level = f"{SCATTER_ALPHA:.0%}".replace("%", " %")
-    # the code: alike replicas get equal weights in ln D (the mean is the geometric one),
-    # widened by Welch's F where Welch's test rejects at SCATTER_ALPHA
+    # the code: alike replicas get equal weights in D (the mean is the arithmetic one,
+    # unbiased), widened by Welch's F where Welch's test rejects at SCATTER_ALPHA
     q = 2.365                             # Student t, 8 ions: 7 degrees of freedom
     iv = [(v * np.exp(-q * 0.1), v * np.exp(q * 0.1)) for v in (1.0, 2.0)]
     far = combine_replicas([1.0, 2.0], iv, quantiles=[q, q])
     assert far["weights"] == "equal"
-    assert np.isclose(far["value"], np.sqrt(2.0))          # geometric mean
-    assert "scatter_F" in far                              # ln 2 apart at 0.1 each: widened
+    assert np.isclose(far["value"], 1.5)                   # arithmetic mean
+    assert "scatter_F" in far                              # 2x apart at 0.1 each: widened
     for page, start in ((ANALYSIS, "replicas of one temperature are combined"),
                         (SWEEPS, "Replicas are combined in log space")):
         said = _paragraph(page, start)

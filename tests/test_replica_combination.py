@@ -1,4 +1,4 @@
-"""Replicas of one temperature combined (aggregate.combine_replicas): equal weights in ln D
+"""Replicas of one temperature combined (aggregate.combine_replicas): equal weights in D
 for replicas alike in precision, inverse-variance ones (with Meier's correction) where one
 is far more precise, a Student t interval at the Welch-Satterthwaite degrees of freedom,
 widened by Welch's F where the replicas disagree. The inverse-variance mean at 1.96 of its
@@ -29,28 +29,37 @@ def ln_se(iv, q=Q8) -> float:
     return float(np.log(iv[1] / iv[0]) / (2 * q))
 
 
-def ln_se_capped(D, iv, q=Q8) -> float:
-    """The mean of an interval's halves in ln, the lower one at most 2 / ln 2 - 1 upper ones
-    (the same as ln_se below 24 % errors over 8 ions)."""
-    upper, lower = np.log(iv[1] / D), np.log(D / iv[0]) if iv[0] > 0 else np.inf
-    return float((upper + min(lower, (2 / np.log(2) - 1) * upper)) / (2 * q))
+def d_se(D, iv, q=Q8) -> float:
+    """A run's standard error of D from its interval (its upper half where clipped at zero)."""
+    return float(max(iv[1] - D, (iv[1] - iv[0]) / 2) / q)
+
+
+def around(mean, err, z):
+    """The expected interval where its shape is settled: log-normal about the mean at a
+    relative error up to 0.2, symmetric from 0.3 (aggregate.LOG_SHAPE); None between."""
+    rel = err / mean
+    if rel <= 0.2:
+        return mean * np.exp(np.array([-z, z]) * rel)
+    return mean + np.array([-z, z]) * err if rel >= 0.3 else None
 
 
 def test_alike_replicas_equal_weights_student_t_at_welch_satterthwaite():
+    """Combined in D itself: the arithmetic mean (its expectation the true D), not the
+    geometric one of ln D (below it by about exp(-se_rel^2 / 2))."""
     values = [1.0e-5, 1.1e-5, 0.95e-5]
     ivs = [interval(v, r) for v, r in zip(values, (0.10, 0.13, 0.09))]
     got = combine_replicas(values, ivs, [Q8] * 3)
-    se = np.array([ln_se(iv) for iv in ivs])
+    se = np.array([d_se(v, iv) for v, iv in zip(values, ivs)])
     var = np.sum(se ** 2) / 9
     dof = var ** 2 / np.sum((se ** 2 / 9) ** 2 / (N_IONS - 1))
-    mean = np.mean(np.log(values))
-    assert got["value"] == pytest.approx(np.exp(mean), rel=1e-12)
-    assert got["ln_err"] == pytest.approx(np.sqrt(var), rel=1e-12)
-    half = student_t.ppf(0.975, dof) * np.sqrt(var)
-    assert got["ci95"] == pytest.approx(np.exp(mean + np.array([-half, half])), rel=1e-9)
+    mean = np.mean(values)
+    assert got["value"] == pytest.approx(mean, rel=1e-12)
+    assert got["ln_err"] == pytest.approx(np.sqrt(var) / mean, rel=1e-12)
+    assert got["ci95"] == pytest.approx(around(mean, np.sqrt(var), student_t.ppf(0.975, dof)),
+                                        rel=1e-9)
     assert got["dof"] == pytest.approx(dof, rel=1e-9) and got["weights"] == "equal"
     # the replicas agree within their errors: Welch's test does not widen
-    welch = anova_generic(np.log(values), se ** 2 * N_IONS, np.full(3, N_IONS))
+    welch = anova_generic(np.array(values), se ** 2 * N_IONS, np.full(3, N_IONS))
     assert welch.pvalue > 0.05 and "scatter_F" not in got
 
 
@@ -58,63 +67,52 @@ def test_disagreeing_replicas_widened_by_welch_F():
     values = [1.0e-5, 1.6e-5]
     ivs = [interval(v, 0.08) for v in values]
     got = combine_replicas(values, ivs, [Q8] * 2)
-    se = np.array([ln_se(iv) for iv in ivs])
-    welch = anova_generic(np.log(values), se ** 2 * N_IONS, np.full(2, N_IONS))
+    se = np.array([d_se(v, iv) for v, iv in zip(values, ivs)])
+    welch = anova_generic(np.array(values), se ** 2 * N_IONS, np.full(2, N_IONS))
     assert welch.pvalue < 0.05
     err = np.sqrt(np.sum(se ** 2) / 4 * welch.statistic)
-    half = student_t.ppf(0.975, 2 * (N_IONS - 1)) * err      # equal errors: dof 7 + 7
-    assert got["ci95"] == pytest.approx(np.exp(np.mean(np.log(values)) + np.array([-half, half])),
-                                        rel=1e-9)
-    assert got["ln_err"] == pytest.approx(err, rel=1e-9)
+    dof = (np.sum(se ** 2) / 4) ** 2 / np.sum((se ** 2 / 4) ** 2 / (N_IONS - 1))
+    assert got["dof"] == pytest.approx(dof, rel=1e-9)
+    assert got["ln_err"] * got["value"] == pytest.approx(err, rel=1e-9)
+    assert got["value"] == pytest.approx(np.mean(values), rel=1e-12)
     assert got["scatter_F"] == pytest.approx(welch.statistic, rel=1e-9)
+    expected = around(np.mean(values), err, student_t.ppf(0.975, dof))
+    if expected is not None:
+        assert got["ci95"] == pytest.approx(expected, rel=1e-9)
 
 
 def test_one_far_more_precise_replica_inverse_variance_with_meier():
     values = [1.0e-5, 1.3e-5]
     ivs = [interval(values[0], 0.04), interval(values[1], 0.3)]
     got = combine_replicas(values, ivs, [Q8] * 2)
-    se = np.array([ln_se_capped(v, iv) for v, iv in zip(values, ivs)])
-    fixed = combine_effects(np.log(values), se ** 2)
-    assert got["value"] == pytest.approx(np.exp(fixed.mean_effect_fe), rel=1e-12)
+    se = np.array([d_se(v, iv) for v, iv in zip(values, ivs)])
+    fixed = combine_effects(np.array(values), se ** 2)
+    assert got["value"] == pytest.approx(fixed.mean_effect_fe, rel=1e-12)
     p = (1 / se ** 2) / np.sum(1 / se ** 2)
     meier = 1 + 4 * np.sum(p * (1 - p) / (N_IONS - 1))
-    assert got["ln_err"] == pytest.approx(fixed.sd_eff_w_fe * np.sqrt(meier), rel=1e-9)
+    err = fixed.sd_eff_w_fe * np.sqrt(meier)
+    assert got["ln_err"] == pytest.approx(err / fixed.mean_effect_fe, rel=1e-9)
     assert got["weights"] == "inverse-variance"
     # narrower than an equal-weight mean would be, and than the noisy replica's own
-    assert got["ln_err"] < min(np.sqrt(np.sum(se ** 2)) / 2, se[1])
+    assert err < min(np.sqrt(np.sum(se ** 2)) / 2, se[1])
 
 
 def test_interval_reaching_zero_read_as_its_neighbours_are():
-    """A replica's ln error grows with its interval through the clip at zero: the mean of
-    its halves in ln, the lower one read as at most 2 / ln 2 - 1 upper ones (then an
-    interval reaching zero reads as its relative error 1 / q), clipped or not. Read from
-    its upper half once clipped, a replica at a 42.4 % error (8 ions: the interval reaches
-    zero at 42.29 %) gave ln error 0.29 where one at 42.0 % gave 1.2 (1.45 at 42.2 %): the
-    combination shrank fourfold."""
+    """A replica's standard error grows with its interval through the clip at zero: its
+    half-width over q, the upper half once clipped (the same where the clip just begins).
+    Read in ln from its upper half once clipped (before the lower half was capped), a
+    replica at a 42.4 % error (8 ions: the interval reaches zero at 42.29 %) gave ln
+    error 0.29 where one at 42.0 % gave 1.2: the combination shrank fourfold."""
     values = [1.0e-5, 1.0e-5]
     got = {}
     for rel in (0.4225, 0.4235):       # the interval reaches zero at 1 / Q8 = 0.4229
         ivs = [interval(values[0], 0.22), interval(values[1], rel)]
         got[rel] = combine_replicas(values, ivs, [Q8] * 2)
-        assert got[rel]["weights"] == "equal"
-        lo, hi = ivs[1]
-        upper, lower = np.log(hi / values[1]), np.log(values[1] / lo) if lo > 0 else np.inf
-        cap = 2 / np.log(2) - 1
-        se = np.array([ln_se(ivs[0]), (upper + min(lower, cap * upper)) / (2 * Q8)])
-        assert got[rel]["ln_err"] == pytest.approx(np.sqrt(np.sum(se ** 2)) / 2, rel=1e-9)
+        assert got[rel]["weights"] == "equal" and got[rel]["resolved"]
+        assert got[rel]["ln_err"] == pytest.approx(np.hypot(0.22, rel) / 2, rel=1e-9)
     assert interval(values[1], 0.4235)[0] == 0.0 < interval(values[1], 0.4225)[0]
     assert got[0.4235]["ln_err"] >= got[0.4225]["ln_err"]
     assert got[0.4235]["ln_err"] == pytest.approx(got[0.4225]["ln_err"], rel=0.01)
-    # at the clip the replica reads as its relative error (delta method: se(D) / D)
-    iv = interval(values[1], 1 / Q8)
-    one = combine_replicas(values, [interval(values[0], 0.22), iv], [Q8] * 2)
-    assert one["ln_err"] == pytest.approx(np.hypot(ln_se(interval(values[0], 0.22)), 1 / Q8) / 2,
-                                          rel=1e-9)
-    # an ordinary interval (24 % error) reads as ln(hi / lo) / 2q, as before
-    ivs = [interval(values[0], 0.24), interval(values[1], 0.2)]
-    ordinary = combine_replicas(values, ivs, [Q8] * 2)
-    assert ordinary["ln_err"] == pytest.approx(np.hypot(*[ln_se(iv) for iv in ivs]) / 2,
-                                               rel=1e-12)
 
 
 def steps(combos) -> float:
@@ -135,9 +133,9 @@ def test_tiny_change_of_an_error_moves_the_weighting_little():
     shares = [c["inverse_variance_share"] for c in by_ratio]
     assert shares[0] == 0.0 and shares[-1] == 1.0 and any(0 < s < 1 for s in shares)
     ivs = [interval(1.0, 0.05), interval(1.3, 0.25)]
-    se = np.array([ln_se_capped(v, iv) for v, iv in zip((1.0, 1.3), ivs)])
-    fixed = combine_effects(np.log([1.0, 1.3]), se ** 2)
-    assert by_ratio[-1]["value"] == pytest.approx(np.exp(fixed.mean_effect_fe), rel=1e-12)
+    se = np.array([d_se(v, iv) for v, iv in zip((1.0, 1.3), ivs)])
+    fixed = combine_effects(np.array([1.0, 1.3]), se ** 2)
+    assert by_ratio[-1]["value"] == pytest.approx(fixed.mean_effect_fe, rel=1e-12)
 
 
 def test_tiny_change_of_a_replica_value_moves_the_scatter_widening_little():
@@ -148,13 +146,14 @@ def test_tiny_change_of_a_replica_value_moves_the_scatter_widening_little():
                 for v in seconds]
     assert steps(by_value) < 2e-3
     for v, c in zip(seconds[::100], by_value[::100]):
-        se = np.array([ln_se(interval(1.0, 0.08)), ln_se(interval(v, 0.08))])
-        welch = anova_generic(np.log([1.0, v]), se ** 2 * N_IONS, np.full(2, N_IONS))
+        se = np.array([0.08, 0.08 * v])
+        welch = anova_generic(np.array([1.0, v]), se ** 2 * N_IONS, np.full(2, N_IONS))
+        err = c["ln_err"] * c["value"]
         if welch.pvalue <= 0.05:
-            assert c["ln_err"] == pytest.approx(np.sqrt(np.sum(se ** 2) / 4 * welch.statistic),
-                                                rel=1e-9)
+            assert err == pytest.approx(np.sqrt(np.sum(se ** 2) / 4 * welch.statistic),
+                                        rel=1e-9)
         if welch.pvalue >= 0.5:
-            assert c["ln_err"] == pytest.approx(np.sqrt(np.sum(se ** 2)) / 2, rel=1e-9)
+            assert err == pytest.approx(np.sqrt(np.sum(se ** 2)) / 2, rel=1e-9)
 
 
 def test_replicas_with_normal_intervals_inverse_variance():
@@ -164,14 +163,13 @@ def test_replicas_with_normal_intervals_inverse_variance():
     values = [1.0, 1.1]
     ivs = [interval(1.0, 0.1, 1.96), interval(1.1, 0.12, 1.96)]
     got = combine_replicas(values, ivs, [1.96, 1.96])
-    se = np.array([ln_se(iv, 1.96) for iv in ivs])
-    fixed = combine_effects(np.log(values), se ** 2)
+    se = np.array([d_se(v, iv, 1.96) for v, iv in zip(values, ivs)])
+    fixed = combine_effects(np.array(values), se ** 2)
     assert got["weights"] == "inverse-variance" and got["dof"] == np.inf
-    assert got["value"] == pytest.approx(np.exp(fixed.mean_effect_fe), rel=1e-12)
-    assert got["ln_err"] == pytest.approx(fixed.sd_eff_w_fe, rel=1e-9)
-    half = 1.959963984540054 * fixed.sd_eff_w_fe
-    assert got["ci95"] == pytest.approx(np.exp(fixed.mean_effect_fe + np.array([-half, half])),
-                                        rel=1e-9)
+    assert got["value"] == pytest.approx(fixed.mean_effect_fe, rel=1e-12)
+    assert got["ln_err"] == pytest.approx(fixed.sd_eff_w_fe / fixed.mean_effect_fe, rel=1e-9)
+    assert got["ci95"] == pytest.approx(
+        around(fixed.mean_effect_fe, fixed.sd_eff_w_fe, 1.959963984540054), rel=1e-9)
 
 
 def test_single_replica_keeps_its_interval_and_dof_read_back():

@@ -1,7 +1,7 @@
 """`ionmd sweep collect` on a real local campaign (a toy superionic LiCl whose Li diffuses
 in a frozen Cl lattice, 3 temperatures x 2 replicas) against computations of its own
 from the same trajectories: MDAnalysis reads the DCD files, numpy gives each run's MSD
-slope, the replicas are combined by inverse-variance weights in log space, scipy fits ln D
+slope, the replicas are combined by their mean in D, scipy fits ln D
 on 1/T by weighted least squares, and sigma is Nernst-Einstein from the cell volume."""
 
 from __future__ import annotations
@@ -97,9 +97,10 @@ def test_replicas_arrhenius_and_sigma_match_an_own_computation(collected):
         mine = [m for r in collected["runs"] if r["temperature_K"] == row["temperature_K"]
                 for m in r["mobile"] if m["species"] == "Li"]
         d = np.array([m["D"] for m in mine])
-        # replicas alike by design (one cell, protocol and length): the geometric mean
+        # replicas alike by design (one cell, protocol and length): their mean in D
+        # (the arithmetic one: unbiased, where the geometric one is low)
         assert row["D_Li"]["weights"] == "equal"
-        assert row["D_Li"]["value"] == pytest.approx(np.exp(np.mean(np.log(d))), rel=1e-9)
+        assert row["D_Li"]["value"] == pytest.approx(np.mean(d), rel=1e-9)
         # each run's sigma: Nernst-Einstein, Haven ratio 1: sigma = n q^2 D / (kB T); the
         # row's: the replicas' sigma combined as their D are
         runs = [r for r in collected["runs"] if r["temperature_K"] == row["temperature_K"]]
@@ -109,12 +110,18 @@ def test_replicas_arrhenius_and_sigma_match_an_own_computation(collected):
             sigma = n * E ** 2 * m["D"] / (KB_SI * row["temperature_K"]) * 1e3   # mS/cm
             assert r["sigma_mS_cm"] == pytest.approx(sigma, rel=1e-6)
         s = np.array([r["sigma_mS_cm"] for r in runs])
-        assert row["sigma"]["value"] == pytest.approx(np.exp(np.mean(np.log(s))), rel=1e-9)
+        assert row["sigma"]["value"] == pytest.approx(np.mean(s), rel=1e-9)
     t = np.array([r["temperature_K"] for r in rows])
     d = np.array([r["D_Li"]["value"] for r in rows])
-    # each row's standard error of ln D from its interval (Student t at the row's dof)
-    sd = np.array([np.log(r["D_Li"]["ci95"][1] / r["D_Li"]["ci95"][0])
-                   / (2 * student_t.ppf(0.975, r["D_Li"]["dof"])) for r in rows])
+    # each row's standard error of ln D: its relative error (the delta method); where that
+    # is below 20 % its interval is log-normal in shape, and reads back as it (Student t
+    # at the row's dof)
+    sd = np.array([r["D_Li"]["ln_err"] for r in rows])
+    for r in rows:
+        if r["D_Li"]["ln_err"] <= 0.2:
+            assert r["D_Li"]["ln_err"] == pytest.approx(
+                np.log(r["D_Li"]["ci95"][1] / r["D_Li"]["ci95"][0])
+                / (2 * student_t.ppf(0.975, r["D_Li"]["dof"])), rel=1e-9)
     dof = np.array([r["D_Li"]["dof"] for r in rows], float)
 
     def line(x, a, b):

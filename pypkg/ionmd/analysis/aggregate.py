@@ -1,53 +1,54 @@
 """Across runs, done once for ``ionmd analyze`` and ``ionmd sweep collect`` alike: replicas
 of one temperature combined, then Arrhenius fits over temperature, in one result shape.
 
-Replicas are combined in log space: each replica's D (or sigma) has a standard error of
-``ln D`` from its 95 % interval (read with the interval's own quantile: Student t over the
-ions for D and the Nernst-Einstein sigma, at 99 % for a run stopped by its D-interval rule:
-:func:`d_quantile`; normal for the collective sigma; its lower half in ln capped, as the
-fits' one replica and the budget allocator read it too:
-:func:`~ionmd.analysis.arrhenius.ln_error_from_interval` with the value), with the degrees of freedom that
-quantile was built with (ions - 1). Replicas of one temperature are alike by design (same
-cell, protocol and length or stopping rule), so their ``ln D`` are averaged with equal
-weights; only where their standard errors differ beyond chance (a run extended, one that
-did not converge) are they weighted by inverse variance, with Meier's correction for
-weights estimated from the same data (between the two, over a decade of the F test's
-p-value, a blend: a tiny change of data moves the result a little). The combined interval
-is Student t at the Welch-Satterthwaite degrees of freedom of the replicas' variances,
-widened by Welch's F where the replicas disagree beyond their errors (Welch's test of
-equal means, 5 %; part of the way from 50 %): it covers the true D in 96.6-97.7 % where
-the runs' own intervals cover 95 % (2-3 replicas of 8-16 ions, 10-30 % errors; 96.4-98.1 %
-with one replica 4x or 25x longer; log-normal per-ion D 92.9-96.4 % where one run covers
-86.8-94.7 %). The inverse-variance mean at 1.96 of its error, as before, covered 85-92 %
-with 8 ions: weights estimated from 7 degrees of freedom each, correlated with the values
-in ln D, and a normal quantile (examples/replica_coverage.py). A temperature with
-one replica keeps that run's own value and interval.
+Replicas are combined in D itself (or sigma T): a run's D, an MSD slope summed over its
+ions, is close to normal, and the mean of replicas' D is unbiased; their mean in ln D, a
+geometric mean, is below the arithmetic one by about ``exp(-se_rel^2 / 2)`` at a run's
+relative error ``se_rel`` (0.88-0.94x the true D at 0.7-2 standard errors of a run, 0.96-0.98x
+at 30 % errors). Log space matters for the Arrhenius fit only, which takes the combined
+point's ``ln_err`` by the delta method (standard error over value). Each replica's standard
+error is its interval's half-width (its upper half where clipped at zero: :func:`linear_se`)
+read with the interval's own quantile (Student t over the ions for D and the
+Nernst-Einstein sigma, at 99 % for a run stopped by its D-interval rule: :func:`d_quantile`;
+normal for the collective sigma), with the degrees of freedom that quantile was built with
+(ions - 1). Replicas of one temperature are alike by design (same cell, protocol and length
+or stopping rule), so they are averaged with equal weights; only where their standard
+errors differ beyond chance (a run extended, one that did not converge) are they weighted
+by inverse variance, with Meier's correction for weights estimated from the same data
+(between the two, over a decade of the F test's p-value, a blend: a tiny change of data
+moves the result a little). The combined interval is Student t at the Welch-Satterthwaite
+degrees of freedom of the replicas' variances, widened by Welch's F where the replicas
+disagree beyond their errors (Welch's test of equal means, 5 %; part of the way from 50 %),
+log-normal in shape about the mean where its relative error is small (:data:`LOG_SHAPE`).
+A temperature with one replica keeps that run's own value and interval (its ``ln_err``
+read from it: :func:`~ionmd.analysis.arrhenius.ln_error_from_interval`).
 
 Replicas below zero. Where the true D is small against a run's noise (low T: 1-2
 standard errors), a replica's D comes out below zero with its interval reaching above
-it (:func:`within_scatter`): noise, not a failed run. It has no logarithm, and leaving it
-out kept the lucky high replicas only. Where any replica is so, the temperature's replicas are
-combined in D itself, by the same estimator as in ln D (equal weights unless their errors
-differ beyond chance, Student t at the Welch-Satterthwaite dof, Welch's F where they
-disagree), each replica's standard error its upper half-width over its quantile
-(:func:`linear_se`): the mean of D is defined and unbiased where that of ln D is neither
-(:func:`combine_linear`). Where the combined 95 % interval excludes zero the point enters the
-fits with the delta method's ``ln_err`` (standard error over value); else the temperature is
-not resolved: reported with its value and interval (lower end clipped at zero, the upper one
-an upper bound), left out of the Arrhenius fit with why (``not_resolved``), and the goal's
-allocator extends its runs (:mod:`ionmd.sweep.allocate`).
+it (:func:`within_scatter`): noise, not a failed run, combined with the others (leaving
+it out kept the lucky high replicas only: 1.13-1.47x the true D at 0.7-1 standard errors).
+Where the combined 95 % interval then reaches zero the temperature is not resolved:
+reported with its value and interval (lower end clipped at zero, the upper one an upper
+bound), left out of the Arrhenius fit with why (``not_resolved``), and the goal's allocator
+extends its runs (:mod:`ionmd.sweep.allocate`). Replicas all positive enter the fit
+whatever their combined interval, as one replica does (an interval reaching zero read as a
+run's is). A replica whose interval is all at zero, its MSD falling beyond its scatter, is
+left out with why: its error is unknown and its cause is not noise.
 
-Measured (examples/replica_coverage.py --low-t --trials 2000: normal per-ion D, 8-16 ions,
-2-3 replicas; the combined D over the true one, mean, and the coverage of the true D): at
-D = 0.7-1 standard errors of a run, before 1.13-1.47x covering 87-93 %, now 0.88-0.90x
-covering 92-95 % (29-41 % of the trials combined in D; 59-71 % resolved); at 1.4-2
-standard errors before 0.94-1.03x covering 94-98 %, now 0.92-0.94x covering 94-96 %. The
-remaining shortfall, 6-12 %, is the ln-space combination's where every replica is positive
-(a geometric mean, below the arithmetic one by about ``exp(-se_rel^2 / 2)`` at a run's
-relative error ``se_rel``); dropping the replicas below zero had partly offset it by
-its own upward bias. That path is as before, bit for bit (intervals reaching zero read from
-their upper halves); a replica whose interval is all at zero, its MSD falling beyond its
-scatter, is still left out with why: its error is unknown and its cause is not noise.
+Measured (examples/replica_coverage.py --trials 2000; per-ion D normal or log-normal (skewed),
+the combined D over the true one, mean, and the coverage of the true D at the reported
+level; before: the same estimator in ln D): 2-3 replicas of 8-16 ions at 10-30 % errors
+0.994-1.005x (before 0.960-1.001x), covering 93.3-96.7 % (normal) and 95.2-96.8 % (log-normal
+at 10 %); one replica 4x or 25x longer 0.983-0.996x, 96.2-97.6 %; runs stopped by their rule
+0.997-1.002x, 98.4-99.1 % at 99 %; low T (0.7-2 standard errors, 2-3 replicas of 8-16
+ions) 0.984-1.017x (before 0.88-0.94x; the mean's own noise 0.006-0.022), covering
+94.1-97.2 % (59-94 % resolved). Skewed per-ion D at 30 % errors: 0.985-0.987x over 8 ions
+covering 92.6-93.8 %, and over 16 ions 0.958x covering 90.0-90.4 % (before 0.957x, 93.1 %), where
+one run's own interval covers 87-89 %: its Student t interval is too narrow for skewed
+ions, and the inverse-variance weights, estimated from errors that grow with the value,
+favour the low replica (equal weights there: 1.010x); one of two replicas 25x longer
+0.962x (before 0.957x). Intervals symmetric in D throughout covered the skewed ones
+87-94 % and the normal ones at 30 % errors 96 % (with :data:`LOG_SHAPE`: 90-94 %, 93-95 %).
 
 Each fit names its runs: ``runs`` (those whose points fed it, also per point) and, from
 :func:`fit_series`, ``left_out`` (the others, each with why: failed, analysis error, no
@@ -231,51 +232,28 @@ def combine_replicas(values: Sequence[float], intervals: Sequence[tuple[float, f
     levels = [0.95] * n if levels is None else levels
     unwidened = [None] * n if unwidened is None else unwidened
     rows = list(zip(values, intervals, quantiles, levels, unwidened))
-    if any(within_scatter(r[0], r[1]) for r in rows):
-        return combine_linear([r for r in rows if enters(r[0], r[1])])
-    replicas = [r for r in rows if usable(r[0], r[1])]
+    replicas = [r for r in rows if enters(r[0], r[1])]
     if not replicas:
         return None
-    if len(replicas) == 1:
+    if len(replicas) == 1 and usable(replicas[0][0], replicas[0][1]):
         v, iv, q, _, _ = replicas[0]
         return _one_replica(replicas[0], ln_error_from_interval(*iv, quantile=q, value=v))
-    se = np.array([ln_error_from_interval(*iv, quantile=q, value=v)
-                   for v, iv, q, _, _ in replicas])
-    value = np.array([float(r[0]) for r in replicas])
-    dof = np.array([interval_dof(q, level) for _, _, q, level, _ in replicas])
-    lin_se = np.array([linear_se(v, iv, q) for v, iv, q, _, _ in replicas])
-    share = inverse_variance_share(lin_se, dof)
-    mean, err, dof_eff = weighted_mean_ln(np.log(value), se, dof, share=share)
-    F, df1, df2 = welch_anova(np.log(value), se, dof)
-    widening = scatter_share(_f_sf(F, df1, df2))
-    widened = widening > 0 and F > 1
-    if widened:
-        err *= float(np.sqrt(1 + widening * (F - 1)))
-    level = max(r[3] for r in replicas)
-
-    def around(lvl: float) -> list[float]:
-        z = float(student_t.ppf(0.5 + lvl / 2, dof_eff))
-        return [float(np.exp(mean - z * err)), float(np.exp(mean + z * err))]
-
-    out = {"value": float(np.exp(mean)), "ln_err": float(err), "ci95": around(0.95),
-           "replicas": [float(v) for v in value], "dof": float(dof_eff),
-           "weights": WEIGHTS.get(share, "blend"), "inverse_variance_share": share}
-    if widened:
-        out["scatter_F"] = float(F)
-    if level != 0.95:
-        out.update(ci95=around(level), interval_level=level, ci95_unwidened=out["ci95"])
-    return out
+    return combine_linear(replicas)
 
 
 def combine_linear(replicas: Sequence[tuple]) -> dict:
-    """:func:`combine_replicas` of replicas ``(value, interval, quantile, level, unwidened)``
-    one of which at least is :func:`within_scatter`: the same estimator in D itself
-    (module docstring), each replica's standard error :func:`linear_se`.
+    """:func:`combine_replicas` of replicas ``(value, interval, quantile, level, unwidened)``:
+    the estimator in D itself (module docstring), each replica's standard error
+    :func:`linear_se`, the interval shaped by :func:`interval_ends`.
 
-    ``space`` is ``"linear"``; ``resolved`` whether the combined 95 % interval excludes
-    zero: then ``ln_err`` is the delta method's, the combined standard error over the value,
-    and the point enters a fit; else the interval's lower end is clipped at zero, its upper
-    end an upper bound, and there is no ``ln_err``: no fit can take the point."""
+    ``space`` is ``"linear"``; ``resolved`` whether the point enters a fit: where the
+    combined 95 % interval excludes zero, with the delta method's ``ln_err`` (the combined
+    standard error over the value); where it reaches zero with every replica positive,
+    with the ``ln_err`` a run's interval reaching zero is read with
+    (:func:`~ionmd.analysis.arrhenius.ln_error_from_interval`: one replica or several,
+    alike); else, a replica below zero within its scatter, the interval's upper end is an
+    upper bound and there is no ``ln_err``: no fit can take the point. An interval
+    reaching zero has its lower end clipped there."""
     value = np.array([float(r[0]) for r in replicas])
     se = np.array([linear_se(v, iv, q) for v, iv, q, _, _ in replicas])
     dof = np.array([interval_dof(q, level) for _, _, q, level, _ in replicas])
@@ -289,20 +267,24 @@ def combine_linear(replicas: Sequence[tuple]) -> dict:
         err *= float(np.sqrt(1 + widening * (F - 1)))
 
     def around(lvl: float) -> list[float]:
-        z = float(student_t.ppf(0.5 + lvl / 2, dof_eff))
-        return [mean - z * err, mean + z * err]
+        return interval_ends(mean, err, float(student_t.ppf(0.5 + lvl / 2, dof_eff)))
 
+    z95 = float(student_t.ppf(0.975, dof_eff))
+    clear = mean - z95 * err > 0
+    # replicas all positive: a point for the fits whatever its interval, as one replica is
+    resolved = clear or all(usable(r[0], r[1]) for r in replicas)
     ci95 = around(0.95)
-    resolved = ci95[0] > 0
-    out = {"value": mean, **({"ln_err": err / mean} if resolved else {}),
-           "ci95": ci95 if resolved else _clipped(ci95), "replicas": [float(v) for v in value],
+    ln_err = err / mean if clear else ln_error_from_interval(
+        0.0, mean + z95 * err, quantile=z95, value=mean) if resolved else None
+    out = {"value": mean, **({"ln_err": ln_err} if resolved else {}),
+           "ci95": ci95 if clear else _clipped(ci95), "replicas": [float(v) for v in value],
            "dof": float(dof_eff), "weights": WEIGHTS.get(share, "blend"),
            "inverse_variance_share": share, "space": "linear", "resolved": resolved}
     if widened:
         out["scatter_F"] = float(F)
     if level != 0.95:
         at_level = around(level)
-        out.update(ci95=at_level if resolved else _clipped(at_level), interval_level=level,
+        out.update(ci95=_clipped(at_level), interval_level=level,
                    ci95_unwidened=out["ci95"])
     if len(replicas) == 1:          # a lone replica keeps its own interval (_one_replica)
         _, interval, _, _, unwidened = replicas[0]
@@ -310,6 +292,28 @@ def combine_linear(replicas: Sequence[tuple]) -> dict:
         if level != 0.95 and unwidened is not None:
             out["ci95_unwidened"] = [float(v) for v in unwidened]
     return out
+
+
+LOG_SHAPE = (0.2, 0.3)
+"""Combined relative errors (``ln_err``) up to the first of which a combination's interval
+is log-normal in shape about its value, ``value * exp(+-z ln_err)`` (as the fits read the
+point), from the second on symmetric in D, the ends moving linearly between. Skewed
+per-ion D (log-normal, a run's error 30 %) make a run's D skewed, with its error growing
+with it: there the symmetric interval covered 87-94 %, the log-normal one 90-96 %; at
+larger errors (low T, 1-2 standard errors) the log-normal shape covered 90 % (2 replicas
+of 8 ions at 0.7 standard errors), the symmetric one 96 % (examples/replica_coverage.py)."""
+
+
+def interval_ends(mean: float, err: float, z: float) -> list[float]:
+    """The interval ``mean +- z err`` of a combination in D, shaped by :data:`LOG_SHAPE`
+    where it is clear of zero."""
+    lo, hi = mean - z * err, mean + z * err
+    if not lo > 0:
+        return [lo, hi]
+    rel = err / mean
+    s = float(np.clip((LOG_SHAPE[1] - rel) / (LOG_SHAPE[1] - LOG_SHAPE[0]), 0.0, 1.0))
+    return [(1 - s) * lo + s * mean * float(np.exp(-z * rel)),
+            (1 - s) * hi + s * mean * float(np.exp(z * rel))]
 
 
 def _clipped(interval: Sequence[float]) -> list[float]:
