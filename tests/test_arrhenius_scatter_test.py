@@ -3,8 +3,10 @@
 Errors estimated over few ions (``y_err_dof`` finite): the test's null knows it (read as
 chi-square, data scattering exactly as their errors said were flagged 9.7 % of the time at
 3 points over 4 ions, 18 % at 5), the flag only informs, and the covariance is always
-scaled by max(1, chi2 / (n - 2)) (the PDG scale factor), Student t at the Welch-Satterthwaite
-dof (d9a7246 scaled only below p 5 %, gradually, so D(300 K) covered 89 % at 5 T / 4 ions).
+scaled by max(1, chi2 / (n - 2)) (the PDG scale factor), the quantile the studentized
+bootstrap one of that scaled fit (5edc5dd; before it Student t at the Welch-Satterthwaite
+dof, still recorded; d9a7246 scaled only below p 5 %, gradually, so D(300 K) covered 89 %
+at 5 T / 4 ions).
 Known errors: the correction grows with p, from none at 5 % to the Birge-scaled covariance
 and t(n - 2) at 0.5 %. No interval moves far on a tiny change of data (the old switch: a
 3-point fit's 300 K factor 3.0 -> 44,000 on residuals 0.1 % larger).
@@ -20,7 +22,7 @@ import statsmodels.api as sm
 from scipy.stats import chi2 as chi2_dist
 from scipy.stats import t as student_t
 
-from ionmd.analysis.arrhenius import KB_EV, fit_arrhenius, scatter_p_value
+from ionmd.analysis.arrhenius import KB_EV, fit_arrhenius, scatter_p_value, studentized_quantile
 
 T3 = np.array([600.0, 800.0, 1000.0])
 T5 = np.array([600.0, 700.0, 800.0, 900.0, 1000.0])
@@ -88,9 +90,11 @@ def test_p_value_against_chi_square_and_an_independent_simulation():
 @pytest.mark.parametrize("size", [0.5, 2.0, 3.0, 4.0, 6.0])
 def test_estimated_errors_scaled_by_the_pdg_factor_whatever_p(size):
     """Errors over few ions: the covariance is statsmodels' fixed-scale one times
-    max(1, its estimated scale) at any p, the intervals Student t at the Welch-Satterthwaite
-    dof of each estimate; the flag where the simulated null's p < 5 %. d9a7246 left fits
-    with p >= 5 % unscaled (size 2: scale 1.5, 3: 3.4) and pooled t(n - 2 + dof) below."""
+    max(1, its estimated scale) at any p, the intervals the studentized bootstrap quantile
+    of the scaled fit (the same whatever the data: it depends on the errors and dof alone;
+    below the unscaled one, whose draws lack the scale), the Welch-Satterthwaite dof still
+    recorded; the flag where the simulated null's p < 5 %. d9a7246 left fits with p >= 5 %
+    unscaled (size 2: scale 1.5, 3: 3.4) and pooled t(n - 2 + dof) below."""
     se, dof = np.array([0.08, 0.1, 0.12, 0.1, 0.09]), np.array([3.0, 7.0, 3.0, 15.0, 5.0])
     ln_y = true_ln_y(T5) + size * se * np.array([1.0, -1.0, 0.0, -1.0, 1.0]) / 2
     fit = fit_arrhenius(T5, np.exp(ln_y), se, y_err_dof=dof)
@@ -98,8 +102,13 @@ def test_estimated_errors_scaled_by_the_pdg_factor_whatever_p(size):
     fixed, scaled = wls.fit(cov_type="fixed scale"), wls.fit()
     cov = fixed.cov_params() * max(1.0, scaled.scale)
     assert fit.covariance == pytest.approx(cov, rel=1e-9)
-    for x0, got in ((np.array([0.0, 1.0]), fit.Ea_ci95), (X300, np.log(fit.y_extrapolated_ci95))):
-        q, _ = ws_t(x0, X5, se, dof)
+    x0s = np.array([[0.0, 1.0], X300])
+    qs = studentized_quantile(x0s, X5[:, 1], se, dof, scaled=True)
+    assert np.all(qs < studentized_quantile(x0s, X5[:, 1], se, dof, scaled=False))
+    assert [fit.Ea_quantile, fit.quantile] == pytest.approx(qs, rel=1e-12)
+    assert [fit.Ea_dof, fit.extrapolation_dof] == pytest.approx(
+        [ws_t(x0, X5, se, dof)[1] for x0 in x0s], rel=1e-9)
+    for x0, q, got in zip(x0s, qs, (fit.Ea_ci95, np.log(fit.y_extrapolated_ci95))):
         mean, sd = x0 @ fixed.params, np.sqrt(x0 @ cov @ x0)
         assert got == pytest.approx([mean - q * sd, mean + q * sd], rel=1e-9)
     p = scatter_p_value(fixed.ssr, X5, se, dof)
