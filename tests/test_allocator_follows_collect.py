@@ -77,3 +77,4 @@ def test_with_one_temperature_resolved_a_warmer_candidate_is_started():
         assert d.choice.cost == pytest.approx(60.0)           # 50 ps analysed + 10 discarded
         assert [o.temperature_K for o in d.options if o.action == "new"] == [700.0, 800.0]
         assert bool(d.not_resolved) == (why == "not resolved")
+        assert d.choice.describe().endswith("unpriced (no fit yet)")    # was: factor -> inf

@@ -197,8 +197,11 @@ class Option:
 
     def describe(self) -> str:
         what = "extend" if self.action == "extend" else "new run at"
-        return (f"{what} {self.temperature_K:g} K by {self.step_ps:g} ps: cost {self.cost:.4g}, "
-                f"factor -> {self.factor_after:.4g}, gain/cost {self.gain_per_cost:.3g}")
+        head = f"{what} {self.temperature_K:g} K by {self.step_ps:g} ps: cost {self.cost:.4g}, "
+        if not np.isfinite(self.factor_after):      # too few temperatures resolved to price
+            return head + "unpriced (no fit yet)"
+        return head + (f"factor -> {self.factor_after:.4g}, gain/cost "
+                       f"{self.gain_per_cost:.3g}")
 
 
 @dataclass
