@@ -1,7 +1,8 @@
 """The budget allocator reads a run stopped by its D-interval rule (its interval at 99 %,
 Student t over its ions) with the dof collect reads (ions - 1), so that its factor at
-300 K is collect's 95 % interval; the reference dof is scipy's t quantile inverted by hand
-and the Welch-Satterthwaite rule written out with statsmodels' WLS covariance."""
+300 K is collect's 95 % interval; the reference dof is scipy's t quantile inverted by hand,
+the standard error statsmodels' WLS one and the quantile the studentized bootstrap one of
+collect's fit (5edc5dd) over those errors and dof."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from scipy.constants import Boltzmann, electron_volt
 from scipy.stats import t as student_t
 
 from ionmd.analysis.aggregate import Point, arrhenius_of_points
+from ionmd.analysis.arrhenius import studentized_quantile
 from ionmd.sweep.allocate import TemperatureRun, next_step
 
 KB = Boltzmann / electron_volt
@@ -38,13 +40,13 @@ def test_rule_stopped_runs_read_with_their_ions():
     fit = arrhenius_of_points(points, times_T=False)
     assert not fit["flags"]
     assert d.D_target * d.factor == pytest.approx(fit["extrapolated_ci95"][1], rel=1e-9)
-    # by hand: Welch-Satterthwaite dof of ln D(300 K) over points of 7 dof each
+    # by hand: the fitted ln D(300 K)'s error (statsmodels) times the bootstrap quantile
+    # over points of 7 dof each (the PDG scale in its draws, as collect's 5-point fit)
     se = np.sqrt([r.ln_var for r in runs])
     X = sm.add_constant(-1.0 / (KB * T))
     cov = sm.WLS(np.log([r.D for r in runs]), X, weights=1 / se ** 2).fit(
         cov_type="fixed scale").cov_params()
     x0 = np.array([1.0, -1 / (KB * 300.0)])
-    part = (x0 @ cov @ (X / se[:, None] ** 2).T * se) ** 2
-    nu = part.sum() ** 2 / np.sum(part ** 2 / (IONS - 1))
-    assert np.log(d.factor) == pytest.approx(student_t.ppf(0.975, nu) * np.sqrt(d.ln_var),
-                                             rel=1e-7)
+    q = studentized_quantile(x0[None], X[:, 1], se, np.full(T.size, IONS - 1.0), scaled=True)[0]
+    assert q > 2.0
+    assert np.log(d.factor) == pytest.approx(q * np.sqrt(x0 @ cov @ x0), rel=1e-7)
