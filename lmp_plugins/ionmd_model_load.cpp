@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <sys/stat.h>
 
 #ifdef IONMD_WITH_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>
@@ -23,8 +24,35 @@ namespace {
 
 enum class FileFormat { TorchScript, Aoti };
 
+// The TorchScript files SevenNet and MACE write for their own LAMMPS pair styles load as
+// TorchScript but carry none of ionmd's metadata and take other inputs: say what the file
+// is and where to start instead of "not written by `ionmd export`".
+void refuse_other_lammps_exports(caffe2::serialize::PyTorchStreamReader &reader,
+                                 const std::string &path)
+{
+  if (reader.hasRecord("extra/ionmd/metadata")) return;
+  // sevenn_get_model (sevenn.scripts.deploy): extra files chemical_symbols_to_index, cutoff, ...
+  if (reader.hasRecord("extra/chemical_symbols_to_index") && reader.hasRecord("extra/model_type"))
+    throw IonmdError("model file " + path + " is a SevenNet model deployed for SevenNet's own "
+                    "'pair_style e3gnn' (sevenn_get_model), not an ionmd model file; `ionmd "
+                    "export sevennet` needs the original checkpoint (checkpoint_best.pth, or a "
+                    "pretrained name such as 7net-0): `ionmd export sevennet CHECKPOINT.pth -o "
+                    "model.pt`");
+  // mace.cli.create_lammps_model: the LAMMPS_MACE wrapper for MACE's 'pair_style mace'
+  if (reader.hasRecord("code/__torch__/mace/calculators/lammps_mace.py"))
+    throw IonmdError("model file " + path + " is a MACE model converted for MACE's own "
+                    "'pair_style mace' (create_lammps_model), not an ionmd model file; `ionmd "
+                    "export mace` needs the original MACE model (the .model file training "
+                    "wrote): `ionmd export mace FILE.model -o model.pt`");
+}
+
 FileFormat detect_format(const std::string &path)
 {
+  // a directory opens as a stream that reads nothing: it would be called "not a zip archive"
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+    throw IonmdError("model file " + path + " is a directory, not a model file: give the path "
+                    "of the file `ionmd export ... -o FILE` wrote");
   std::ifstream probe(path, std::ios::binary);
   if (!probe.good())
     throw IonmdError("model file " + path + " does not exist or cannot be read; export one with "
@@ -44,7 +72,10 @@ FileFormat detect_format(const std::string &path)
                       "checkpoint such as SevenNet's checkpoint_best.pth, a MACE .model or a "
                       "fairchem eSEN checkpoint), not an exported model; export it first: `ionmd "
                       "export sevennet|mace|esen " + path + " -o model.pt` (.pt2 for esen)");
-    if (!reader.hasRecord("archive_format")) return FileFormat::TorchScript;
+    if (!reader.hasRecord("archive_format")) {
+      refuse_other_lammps_exports(reader, path);
+      return FileFormat::TorchScript;
+    }
     auto [data, size] = reader.getRecord("archive_format");
     std::string kind(static_cast<const char *>(data.get()), size);
     if (kind.rfind("pt2", 0) == 0) return FileFormat::Aoti;

@@ -23,6 +23,8 @@
 #include "group.h"
 #include "input.h"
 #include "memory.h"
+#include "modify.h"
+#include "fix.h"
 #include "neigh_list.h"
 #include "neighbor.h"
 #include "universe.h"
@@ -183,6 +185,31 @@ void PairIonmd::reset_settings()
   told_auto_low = false;
 }
 
+// What a data file written in `units` needs to become one in metal units.
+static std::string units_conversion_advice(const std::string &units)
+{
+  if (units == "real")
+    return "; a 'real' data file keeps its coordinates (A) and masses (g/mol), its Velocities "
+           "(A/fs) x 1000";
+  if (units == "lj")
+    return "; 'lj' units are reduced (sigma, epsilon, mass): coordinates, masses and "
+           "velocities of a data file must be converted to A, g/mol and A/ps for the elements "
+           "of pair_coeff";
+  if (units == "si" || units == "cgs")
+    return fmt::format("; a '{}' data file needs its coordinates in A ({} x {}), masses in "
+                       "g/mol and velocities in A/ps", units, units == "si" ? "m" : "cm",
+                       units == "si" ? "1e10" : "1e8");
+  if (units == "electron")
+    return "; an 'electron' data file needs its coordinates in A (Bohr x 0.529177), masses in "
+           "g/mol (amu) and velocities in A/ps";
+  if (units == "micro" || units == "nano")
+    return fmt::format("; a '{}' data file needs its coordinates in A ({} x {}), masses in "
+                       "g/mol and velocities in A/ps", units,
+                       units == "micro" ? "micrometres" : "nanometres",
+                       units == "micro" ? "1e4" : "10");
+  return "";
+}
+
 /* pair_style ionmd FILE [device D] [graph auto|owners|ghosts] [ghost auto|redundant|halo]
                     [memory auto|fast|low] [chunk EDGES] [max_memory auto|off|GiB] */
 void PairIonmd::settings(int narg, char **arg)
@@ -194,9 +221,8 @@ void PairIonmd::settings(int narg, char **arg)
   if (strcmp(update->unit_style, "metal") != 0)
     error->all(FLERR, "pair_style ionmd requires 'units metal' (models use eV and Angstrom), "
                "but units are '{}': put 'units metal' before read_data or create_box, with "
-               "times in ps (timestep 0.001 is 1 fs) and velocities in Angstrom/ps ('real' data "
-               "files keep their coordinates and masses, their Velocities x 1000)",
-               update->unit_style);
+               "times in ps (timestep 0.001 is 1 fs) and velocities in Angstrom/ps{}",
+               update->unit_style, units_conversion_advice(update->unit_style));
   reset_settings();
   const std::vector<std::string> previous_elements =
       model ? meta.elements : std::vector<std::string>();
@@ -643,7 +669,14 @@ void PairIonmd::evaluate(const IONMD::IonmdGraph &g, IonmdGraphBuilder::Mode mod
 
 void PairIonmd::init_style()
 {
-  if (atom->tag_enable == 0) error->all(FLERR, "pair_style ionmd requires atom IDs");
+  // in 2-d each atom would meet its own periodic z images (a 1 A thick box: pe -118 eV,
+  // 68,728 bar for 40 atoms of LiCl) and the model was trained on 3-d structures
+  if (domain->dimension != 3)
+    error->all(FLERR, "pair_style ionmd is a 3-d potential; use dimension 3 (the input has "
+               "'dimension {}')", domain->dimension);
+  if (atom->tag_enable == 0)
+    error->all(FLERR, "pair_style ionmd requires atom IDs, but 'atom_modify id no' turned them "
+               "off: remove that atom_modify line");
   skips_checked = false;
   const auto mode = graph_mode();
   const bool ghosts = mode == IonmdGraphBuilder::GHOSTS;
@@ -653,35 +686,7 @@ void PairIonmd::init_style()
                comm->nprocs > 1 ? "on several MPI ranks"
                                 : "with a graph of ghost atoms ('ghost halo|redundant', "
                                   "'graph ghosts')");
-  // a bonded neighbour whose special_bonds weight is not 1 is left out of the neighbour
-  // list (weight 0) or marked in it: a many-body model must see every neighbour
-  const bool bonded = atom->molecular != Atom::ATOMIC &&
-      (atom->nbonds > 0 || atom->nangles > 0 || atom->ndihedrals > 0);
-  if (bonded && force->pair == this) {
-    for (int k = 1; k <= 3; ++k)
-      if (force->special_lj[k] != 1.0 || force->special_coul[k] != 1.0)
-        error->all(FLERR, "pair_style ionmd needs every neighbour, but the special_bonds "
-                   "weights of bonded neighbours are not all 1 (lj {} {} {}, coul {} {} {}): "
-                   "those pairs would be left out of the model's graph; add "
-                   "'special_bonds lj/coul 1.0 1.0 1.0'", force->special_lj[1],
-                   force->special_lj[2], force->special_lj[3], force->special_coul[1],
-                   force->special_coul[2], force->special_coul[3]);
-  } else if (bonded) {
-    // under pair_style hybrid, pairs whose global lj and coul weights are both 0 are left
-    // out of the master list, so out of every sub-style's (pair_modify pair ionmd special
-    // cannot bring them back: LAMMPS refuses it); pairs of other weights stay in the lists,
-    // marked, and the graph takes them at full weight
-    for (int k = 1; k <= 3; ++k)
-      if (force->special_lj[k] == 0.0 && force->special_coul[k] == 0.0)
-        error->all(FLERR, "pair_style ionmd needs every neighbour, but the special_bonds weights "
-                   "of 1-{} neighbours are 0 (lj {} {} {}, coul {} {} {}): under pair_style hybrid "
-                   "those pairs are left out of every sub-style's neighbour list, the model's "
-                   "graph too; add 'special_bonds lj/coul 1.0 1.0 1.0', or weights that are not 0 "
-                   "where another sub-style needs them (the model takes those pairs at full "
-                   "weight)", k + 1, force->special_lj[1], force->special_lj[2],
-                   force->special_lj[3], force->special_coul[1], force->special_coul[2],
-                   force->special_coul[3]);
-  }
+  check_special_bonds();
   // LAMMPS builds no neighbour list of ghost atoms with multi-style binning: its own error
   // ("Requested neighbor stencil method does not exist") would not say why
   if (ghosts && (neighbor->style == Neighbor::MULTI || neighbor->style == Neighbor::MULTI_OLD))
@@ -741,6 +746,55 @@ void PairIonmd::init_style()
   // before LAMMPS builds the ghost shell and long before the model allocates anything
   set_memory_budget();
   check_estimated_memory(mode, std::max(comm->cutghostuser, cutoff + neighbor->skin));
+}
+
+// Why bonded pairs are special for this system: the bonds it has now, or the fix that may
+// create them during the run (fix bond/create, bond/react: bonds made after init_style
+// would meet weights never checked); empty where there are none.
+std::string PairIonmd::special_pairs_source()
+{
+  if (atom->molecular == Atom::ATOMIC) return "";
+  if (atom->nbonds > 0 || atom->nangles > 0 || atom->ndihedrals > 0)
+    return fmt::format("{} bond(s)", atom->nbonds);
+  for (const auto *fix : modify->get_fix_list())
+    if (utils::strmatch(fix->style, "^bond/create") || utils::strmatch(fix->style, "^bond/react"))
+      return fmt::format("fix {} ({}) creates bonds during the run", fix->id, fix->style);
+  return "";
+}
+
+// LAMMPS leaves a bonded pair out of the neighbour list only where its lj and coul weights
+// are both 0; otherwise the pair stays, its index marked by special bits that the graph
+// strips (NEIGHMASK), so the model takes it at full weight. The weight LAMMPS applies to a
+// non-Coulomb style is lj: a model cannot apply it (nor leave a pair out), so the plain style
+// needs lj 1 and takes any coul (used by no Coulomb style then). Under hybrid the global
+// weights serve the other sub-styles: refused only where the pairs leave the lists.
+void PairIonmd::check_special_bonds()
+{
+  const std::string source = special_pairs_source();
+  if (source.empty()) return;
+  const double *lj = force->special_lj, *coul = force->special_coul;
+  if (force->pair == this) {
+    for (int k = 1; k <= 3; ++k)
+      if (lj[k] != 1.0)
+        error->all(FLERR, "pair_style ionmd: the model cannot apply special_bonds weights; every "
+                   "pair within the cutoff counts fully, but the lj weights of bonded neighbours "
+                   "are {} {} {} (coul {} {} {}; {}): use 'special_bonds lj 1.0 1.0 1.0' (coul "
+                   "may be anything for the model; add 'special_bonds lj/coul 1.0 1.0 1.0' where "
+                   "no Coulomb style uses them)", lj[1], lj[2], lj[3], coul[1], coul[2], coul[3],
+                   source);
+    return;
+  }
+  // under pair_style hybrid, pairs whose global lj and coul weights are both 0 are left
+  // out of the master list, so out of every sub-style's (pair_modify pair ionmd special
+  // cannot bring them back: LAMMPS refuses it)
+  for (int k = 1; k <= 3; ++k)
+    if (lj[k] == 0.0 && coul[k] == 0.0)
+      error->all(FLERR, "pair_style ionmd needs every neighbour, but the special_bonds weights "
+                 "of 1-{} neighbours are 0 (lj {} {} {}, coul {} {} {}; {}): under pair_style "
+                 "hybrid those pairs are left out of every sub-style's neighbour list, the "
+                 "model's graph too; add 'special_bonds lj/coul 1.0 1.0 1.0', or weights that "
+                 "are not 0 where another sub-style needs them (the model takes those pairs at "
+                 "full weight)", k + 1, lj[1], lj[2], lj[3], coul[1], coul[2], coul[3], source);
 }
 
 // comm_style tiled holds one image of each atom only: it stops at the first step when the

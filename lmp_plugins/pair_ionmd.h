@@ -70,6 +70,8 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
   void check_masses();
   void check_type_labels();
   void check_neighbor_exclusions();
+  void check_special_bonds();
+  std::string special_pairs_source();
   void check_hybrid_skipped_pairs();
   void check_tiled_reach(IonmdGraphBuilder::Mode mode);
   void check_finite();
