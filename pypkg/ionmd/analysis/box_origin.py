@@ -141,18 +141,21 @@ def _same_point(a: Sequence[float], b: Sequence[float]) -> bool:
 
 
 def dcd_origin_note(traj_files: Sequence[str | Path], data_file: str | Path,
-                    log_files: Sequence[str | Path]) -> str | None:
+                    log_files: Sequence[str | Path] = (), *,
+                    log_texts: Sequence[str] | None = None) -> str | None:
     """Where a run's trajectory is a DCD (no box origin stored) and its logs echo a
     command that may move the box centre (:func:`moving_centre_commands`), or there are
     no logs to tell, a note that its absolute frame is guessed (:func:`box_origins`):
     fractional coordinates (density grids) and absolute positions may be off by the
     centre's motion. None otherwise, e.g. under the default ``fix npt``, which dilates
-    about the centre."""
+    about the centre. ``log_texts``: the logs' texts where the caller has read them
+    (:func:`ionmd.analysis.run_inputs.read_logs`), else ``log_files`` are read."""
     kinds = {Path(f).suffix.lower() for f in traj_files} & ORIGINLESS_FORMATS.keys()
     if not kinds:
         return None
     kind = "/".join(sorted(k[1:].upper() for k in kinds))
-    texts = [Path(f).read_text(errors="replace") for f in log_files if Path(f).is_file()]
+    texts = (list(log_texts) if log_texts is not None else
+             [Path(f).read_text(errors="replace") for f in log_files if Path(f).is_file()])
     centre = data_box_centre(Path(data_file))
     if not texts:
         return _no_logs_origin_note(centre, kind)

@@ -69,7 +69,7 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
                      "discard_ps": spec.discard_ps, **completion_of(spec),
                      # which files these numbers come from (a folder may hold several)
                      "trajectory": [os.path.relpath(p, spec.path) for p in spec.trajectory],
-                     **skipped_pieces_of(spec), **dcd_origin_of(spec),
+                     **skipped_pieces_of(spec), **dcd_origin_of(spec, logs[1]),
                      "failure": failure.to_dict()}
     options = dict(directions=directions, fit_start_ps=fit_start_ps, fit_end_ps=fit_end_ps,
                    window_ps=window_ps, haven_ratio=haven_ratio, collective=collective,

@@ -7,11 +7,12 @@ checks left out).
 from __future__ import annotations
 
 import os
+from typing import Sequence
 
 import numpy as np
 
-from ionmd.analysis.run_spec import RunSpec
 from ionmd.analysis.box_origin import dcd_origin_note
+from ionmd.analysis.run_spec import RunSpec
 from ionmd.analysis.trajectory import read_frames
 from ionmd.errors import AnalysisError
 from ionmd.lammps.log import parse_thermo_pieces, require_step
@@ -77,12 +78,14 @@ def skipped_pieces_of(spec: RunSpec) -> dict:
                 "the other pieces are analysed"} for p in spec.skipped_trajectory]}
 
 
-def dcd_origin_of(spec: RunSpec) -> dict:
+def dcd_origin_of(spec: RunSpec, log_texts: Sequence[str]) -> dict:
     """``dcd_origin``: a note where the run's DCD frames are placed about a box centre its
-    logs say may have moved (:func:`ionmd.analysis.box_origin.dcd_origin_note`)."""
+    logs say may have moved (:func:`ionmd.analysis.box_origin.dcd_origin_note`).
+    ``log_texts``: the run's logs as :func:`read_logs` read them (read once: a second read
+    of a 4 MB log cost ~20 ms and a second copy of it in memory)."""
     if spec.trajectory_format or not spec.data_file:
         return {}
-    note = dcd_origin_note(spec.trajectory, spec.data_file, spec.logs)
+    note = dcd_origin_note(spec.trajectory, spec.data_file, log_texts=log_texts)
     return {"dcd_origin": note} if note else {}
 
 
