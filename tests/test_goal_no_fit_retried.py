@@ -48,6 +48,7 @@ def test_a_series_without_a_fit_is_looked_at_again(tmp_path, morse, monkeypatch)
     assert goal_mod.advance_series(c, "fcc", "morse").state == "no_fit"
     (series,) = goal_mod.read_goal_state(c)["series"].values()
     assert series["stopped"] == "no_fit"
+    assert "fcc/morse: no_fit, no round yet" in goal_mod.goal_summary(c)[1]   # was: no round yet
 
     diffused[600.0] = True                      # e.g. analysed again after a run.json edit
     result = goal_mod.advance_series(c, "fcc", "morse")

@@ -401,8 +401,9 @@ def goal_summary(campaign: Campaign) -> list[str]:
     for s in campaign.structures:
         for m in campaign.models:
             series = state.get(f"{s.name}/{m.name}")
-            if not series or not series.get("rounds"):
-                lines.append(f"  {s.name}/{m.name}: no round yet")
+            if not series or not series.get("rounds"):     # no_fit: stopped before any
+                why = f"{series['stopped']}, " if series and series.get("stopped") else ""
+                lines.append(f"  {s.name}/{m.name}: {why}no round yet")
                 continue
             last = series["rounds"][-1]
             factor = "none yet" if last.get("factor") is None else f"{last['factor']:.3g}"
