@@ -10,7 +10,8 @@ test_sweep_campaign prepares it), two replicas at 600 and 1000 K, one at 800 K w
 stopped by its D-interval rule (its interval at 99 %), the other 800 K replica not run.
 References: scipy's Student t over the run's ions with the run's own D and standard
 error, the equal-weight mean in D with statsmodels' Welch ANOVA for the replicas'
-scatter, and statsmodels' WLS of ln D on 1/kT."""
+scatter, statsmodels' WLS of ln D on 1/kT, and Ea's quantile the studentized bootstrap
+one of that fit over those errors and dof (``studentized_quantile``, 5edc5dd)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from scipy.stats import norm
 from scipy.stats import t as student_t
 
 from ionmd.analysis.aggregate import combine_replicas
+from ionmd.analysis.arrhenius import studentized_quantile
 from ionmd.cli import main
 from ionmd.sweep import load_campaign, plan_campaign
 from sweep_setup import brownian_run, campaign_dir, write_campaign
@@ -212,10 +214,16 @@ def test_analyze_and_collect_fits_agree_with_statsmodels(both, key):
     # whatever the test says (statsmodels' estimated scale where above 1)
     scaled = wls.fit()
     bse = (scaled if scaled.scale > 1 else ref).bse[1]
-    # t at the Welch-Satterthwaite dof of Ea = sum a_i ln y_i
+    # the Welch-Satterthwaite dof of Ea = sum a_i ln y_i, still recorded
     a = ref.normalized_cov_params[1] @ X.T / np.square(se)
     part = np.square(a * np.array(se))
-    q = student_t.ppf(0.975, part.sum() ** 2 / np.sum(part ** 2 / np.array(dof)))
+    assert fit_c["Ea_dof"] == pytest.approx(part.sum() ** 2 / np.sum(part ** 2 / np.array(dof)),
+                                            rel=1e-9)
+    # the quantile: the bootstrap's of this fit (the PDG scale in its draws) for these
+    # errors and dof; over 16 ions near the normal one
+    q = studentized_quantile(np.array([[0.0, 1.0]]), X[:, 1], np.array(se), np.array(dof),
+                             scaled=True)[0]
+    assert 1.9 < q < 2.2
     rel = 1e-9
     assert fit_c["Ea_eV"] == pytest.approx(ref.params[1], rel=rel)
     assert fit_c["Ea_err_eV"] == pytest.approx(bse, rel=rel)
