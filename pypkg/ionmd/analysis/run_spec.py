@@ -169,7 +169,7 @@ class RunSpec:
     """sha256 (first 16 hex digits) of the model file; None: not recorded."""
     structure_hash: str | None = None
     """The run's starting cell as ``ionmd run`` or a campaign recorded it (its folder's
-    ``settings.json``: :func:`ionmd.protocols.rundir.structure_hash`, of the ordered cell
+    ``settings.json``: :func:`ionmd.protocols.run_settings.structure_hash`, of the ordered cell
     every replica and temperature of one run or campaign starts from); None: not recorded
     (a run by hand). Runs of one series with several are of other structures
     (:func:`structure_hash_of_folder`)."""

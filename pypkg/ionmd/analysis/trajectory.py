@@ -34,13 +34,19 @@ from ionmd.analysis.unwrapping import (CONSTANT_BOX_ADVICE, MAX_STEP_FRACTION,
 from ionmd.errors import AnalysisError, IonmdNote
 from ionmd.lammps.data_file import resolve_atom_style
 
-#: The names this module gave before its parts moved out (users' scripts import them here).
-__all__ = ["CONSTANT_BOX_ADVICE", "MAX_STEP_FRACTION", "ORIGINLESS_FORMATS",
-           "SAME_CONFIGURATION_A", "WRAPPED_STEP_FRACTION", "WRAP_JUMP_FRACTION", "Piece",
-           "Trajectory", "box_changes", "box_origins", "cell_widths", "continuous_unwrapped",
-           "dcd_origin_note", "elements_and_masses", "fractional", "looks_unwrapped",
-           "moving_centre_commands", "read_frames", "read_lammps_trajectory", "stitch",
-           "unwrap", "without_empty_pieces", "wrap", "wraps_at_faces"]
+#: The names this module gives: its own and those it gave before its parts moved out
+#: (users' scripts import them here).
+__all__ = ["CONSTANT_BOX_ADVICE", "MAX_STEP_FRACTION", "MIN_FRAMES_AFTER_DISCARD",
+           "ORIGINLESS_FORMATS", "SAME_CONFIGURATION_A", "WRAPPED_STEP_FRACTION",
+           "WRAP_JUMP_FRACTION", "Piece", "Trajectory", "box_changes", "box_origins",
+           "cell_widths", "continuous_unwrapped", "dcd_origin_note", "elements_and_masses",
+           "fractional", "looks_unwrapped", "moving_centre_commands", "read_frames",
+           "read_lammps_trajectory", "stitch", "unwrap", "without_empty_pieces", "wrap",
+           "wraps_at_faces"]
+
+#: Frames the analysis needs after the discarded equilibration (:meth:`Trajectory.discard`
+#: refuses fewer; a run.json edit of ``discard_ps`` is checked against it).
+MIN_FRAMES_AFTER_DISCARD = 3
 
 
 @dataclass
@@ -112,10 +118,11 @@ class Trajectory:
     def discard(self, discard_ps: float) -> "Trajectory":
         """The trajectory without its first ``discard_ps`` ps (equilibration)."""
         keep = self.times_ps >= discard_ps - 1e-9
-        if keep.sum() < 3:
+        if keep.sum() < MIN_FRAMES_AFTER_DISCARD:
             raise AnalysisError(
                 f"run too short for the requested discard time: {discard_ps} ps discarded of "
-                f"{self.times_ps[-1]:.3f} ps leaves {int(keep.sum())} frames (need >= 3); "
+                f"{self.times_ps[-1]:.3f} ps leaves {int(keep.sum())} frames (need >= "
+                f"{MIN_FRAMES_AFTER_DISCARD}); "
                 f"lower discard_ps or run longer")
         fractions = None if self.fractions is None else self.fractions[keep]
         return replace(self, positions=self.positions[keep], boxes=self.boxes[keep],

@@ -19,10 +19,8 @@ from numbers import Real
 import numpy as np
 
 from ionmd.analysis.run_files import RUN_JSON
+from ionmd.analysis.trajectory import MIN_FRAMES_AFTER_DISCARD
 from ionmd.errors import IonmdError
-
-MIN_FRAMES_AFTER_DISCARD = 3
-"""Frames the analysis needs after the discard (``Trajectory.discard`` refuses fewer)."""
 
 
 def _record(rd) -> dict:

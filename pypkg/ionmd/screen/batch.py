@@ -40,7 +40,7 @@ INPUT_KEY = "input_key"
 # A row's column: the SHA-256 of its input file's bytes (a shipped example's file) when the
 # row was written. A file edited since (a corrected CIF) is screened again and its rows
 # replaced: keyed by path alone, its old descriptors stayed under its name. The bytes, not
-# the structure's hash (ionmd.protocols.rundir.structure_hash, of a parsed and ordered
+# the structure's hash (ionmd.protocols.run_settings.structure_hash, of a parsed and ordered
 # cell), since telling a file changed must not read or order it, and any edit may change
 # what reading and ordering give. Rows without it (earlier versions) trust the path.
 INPUT_HASH = "input_sha256"
