@@ -4,7 +4,8 @@ the replicas' mean in D, where their mean in ln D (a geometric mean) is low by a
 exp(-se_rel^2 / 2). Before, 2000 draws at a true D of 1.4-2 run standard errors gave
 0.92-0.93x the true D, at a 30 % error 0.96x. Reference: the true D (1, by construction),
 numpy's mean and geometric mean of the same replicas, the mean's sampling noise. The old
-code fails the first assertion: 0.91-0.96x, 6-12 times the noise from 1."""
+code fails the first assertion: 0.91-0.96x, 6-12 times the noise from 1. A temperature
+whose combination in D reaches zero is said on its own line (the summary's notes)."""
 
 from __future__ import annotations
 
@@ -50,3 +51,26 @@ def test_combined_D_is_unbiased(n_ions, count, rel):
     # and the combined 95 % interval covers the true D as it says (binomial sd 0.5 %)
     covered = np.mean([c["ci95"][0] <= 1.0 <= c["ci95"][1] for c in got])
     assert 0.935 <= covered <= 0.985, covered
+
+
+def test_a_temperature_not_resolved_is_said_on_its_own_line(tmp_path):
+    """Two replicas at 400 K, one below zero within its scatter: combined in D (their mean,
+    numpy's) the interval reaches zero, so the fit leaves 400 K out. Before, only each run's
+    left_out reason said so; now the summary's notes (printed by `ionmd analyze` on a line
+    each) say it once, with the series and quantity."""
+    from ionmd.analysis.report import analyze_runs
+
+    def run(name, T, D, lo, hi):
+        return {"run": str(tmp_path / name), "structure": "X", "temperature_K": T,
+                "complete": True, "diffusion": [{"species": "Li", "direction": "xyz", "D": D,
+                                                 "D_ci95": [lo, hi], "flags": [], "n_ions": 8}]}
+
+    results = [run("a", 600.0, 1e-6, 0.8e-6, 1.2e-6), run("b", 800.0, 3e-6, 2.5e-6, 3.5e-6),
+               run("c", 1000.0, 6e-6, 5e-6, 7e-6),
+               run("d1", 400.0, -0.2e-7, 0.0, 1.5e-7), run("d2", 400.0, 0.3e-7, 0.0, 1.8e-7)]
+    summary = analyze_runs(results, {}, tmp_path / "out")
+    (note,) = [n for n in summary["notes"] if "not resolved" in n]
+    assert note.startswith("X D_Li: not resolved at 400 K: its 2 replicas combined give")
+    assert f"give {np.mean([-0.2e-7, 0.3e-7]):.3g} " in note
+    fit = summary["arrhenius"]["X"]["D_Li"]
+    assert [p["temperature_K"] for p in fit["points"]] == [600.0, 800.0, 1000.0]

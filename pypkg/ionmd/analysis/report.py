@@ -37,6 +37,20 @@ runs of other cells or positions under one name (two campaigns' ``LLZO``), fitte
 series, which they may not be."""
 
 
+SAME_TRAJECTORY = "same_trajectory"
+"""Flag of a fit whose series held runs of one trajectory (:func:`same_trajectories`):
+each counted once, the others left out."""
+
+
+NOT_DYNAMICS = ("name", "source", "duration_ps", "discard_ps", "long_below_K",
+                "long_duration_ps", "long_discard_ps", "until", "check_every_ps",
+                "fit_start_ps", "dump_every", "thermo_every", "restart_every",
+                "mobile_species", "replicas", "temperatures")
+"""Protocol fields (settings.json's ``protocol``) that do not change a run's trajectory up
+to its length: what is written and analysed, how long it runs (a longer run of one seed
+is the shorter one continued: the same trajectory, not a replica of it)."""
+
+
 UNKNOWN_MODEL = "model-unknown"
 """The series label of runs that record no model (run by hand), beside runs that do."""
 
@@ -153,6 +167,80 @@ def series_record(name: str, runs: Sequence[dict]) -> dict:
     return rec
 
 
+def trajectory_identity(run: dict) -> str | None:
+    """What decides a run's trajectory, as its folder's ``settings.json`` records it (written
+    by ``ionmd run`` or a campaign): its starting cell (``structure_hash``), model file
+    (``model_hash``), template, elements, temperature, the seed of its velocities
+    (``velocity_seed``; from ``seed + replica`` where not recorded) and the protocol's
+    dynamics (:data:`NOT_DYNAMICS` aside); LAMMPS runs them alike to the bit, so two such
+    runs are one trajectory. A run without one (by hand): its temperature and every D with
+    its interval, which no two independent runs share to the bit. None without either."""
+    from ionmd.analysis.run_spec import folder_settings
+
+    settings = folder_settings(run["run"]) if run.get("run") else {}
+    if settings.get("structure_hash") and isinstance(settings.get("protocol"), dict):
+        protocol = {k: v for k, v in settings["protocol"].items() if k not in NOT_DYNAMICS}
+        seed = settings.get("velocity_seed")
+        return json.dumps({"protocol": protocol,
+                           **{k: settings.get(k) for k in (
+                               "temperature_K", "model_hash", "template_hash",
+                               "structure_hash", "elements")},
+                           "velocity_seed": seed, **({} if seed is not None else {
+                               "replica": settings.get("replica")})}, sort_keys=True)
+    if run.get("diffusion") and run.get("temperature_K") is not None:
+        return json.dumps({"temperature_K": run["temperature_K"],
+                           "D": [[d.get("species"), d.get("direction"), d.get("D"),
+                                  d.get("D_ci95")] for d in run["diffusion"]]}, sort_keys=True)
+    return None
+
+
+def same_trajectories(runs: Sequence[dict]) -> dict[str, tuple[str, str]]:
+    """The runs of a series that repeat an earlier run's trajectory
+    (:func:`trajectory_identity`): ``{run: (the run it repeats, why)}``. Two campaigns (or
+    ``ionmd run``s) with one seed (the default 12345), temperature, structure and settings
+    run the same trajectory: counted as two replicas, they would halve its error."""
+    first: dict[str, str] = {}
+    out = {}
+    for r in runs:
+        key = trajectory_identity(r)
+        if key is None or not r.get("run"):
+            continue
+        label = str(r["run"])
+        if key not in first:
+            first[key] = label
+            continue
+        recorded = '"structure_hash"' in key
+        what = ("same seed of its velocities, structure, model, temperature and protocol "
+                "(their settings.json)" if recorded else
+                "the same D and interval to the bit")
+        out[label] = (first[key], what)
+    return out
+
+
+def same_trajectory_reason(repeats: str, what: str) -> str:
+    """Why a run repeating another's trajectory is left out of its series' fits."""
+    return (f"the same trajectory as {repeats}: {what}; counted once, as one replica "
+            f"(two would halve its error); give each campaign (or ionmd run) its own seed "
+            f"to add replicas (seed = ... in a campaign's protocol, --set seed=N of ionmd run)")
+
+
+def same_trajectory_of(name: str, runs: Sequence[dict],
+                       repeated: dict[str, tuple[str, str]]) -> dict:
+    """``same_trajectory``: a sentence naming a series' runs that repeat another's
+    trajectory (:func:`same_trajectories`) and what to do; else nothing."""
+    if not repeated:
+        return {}
+    labels = run_labels(runs)
+    said = "; ".join(f"{labels.get(run, run)} repeats {labels.get(first, first)}"
+                     for run, (first, _) in repeated.items())
+    return {SAME_TRAJECTORY: (
+        f"{name}: {len(repeated)} of its runs repeat another's trajectory ({said}: the same "
+        f"seed, structure, model, temperature and protocol, or the same D to the bit); each "
+        f"is counted once, the repeats left out of the fits: give each campaign (or ionmd "
+        f"run) its own seed (seed = ... in a campaign's protocol, --set seed=N of ionmd run) "
+        f"to add replicas")}
+
+
 def runs_by(runs: Sequence[dict], key_of) -> dict[str, str]:
     """The series' runs grouped by ``key_of(run)`` (runs where it is empty left out), each
     group its runs' short names (:func:`run_labels`) joined by commas, in order met: what
@@ -247,13 +335,29 @@ def analyze_runs(results: Sequence[dict], reports: dict[str, list[FailureReport]
         if key is not None:                 # None: a run whose run.json could not be read
             by_series.setdefault(names[key], []).append(r)
     summary["series"] = {name: series_record(name, runs) for name, runs in by_series.items()}
+    repeats = {name: same_trajectories(runs) for name, runs in by_series.items()}
+    for name, runs in by_series.items():
+        summary["series"][name].update(same_trajectory_of(name, runs, repeats[name]))
     summary["warnings"] = [rec[k] for rec in summary["series"].values()
-                           for k in ("mixed_settings", "mixed_structures", "mixed_charges")
+                           for k in ("mixed_settings", "mixed_structures", "mixed_charges",
+                                     SAME_TRAJECTORY)
                            if rec.get(k)]
     summary["notes"] = split_cells_notes(results, names)
     for name, runs in by_series.items():
-        entries = {key: fit_series(runs, key, kinisi=kinisi_fit, n_samples=n_samples, seed=seed)
-                   for key in series_points(runs)}
+        once = [r for r in runs if str(r.get("run")) not in repeats[name]]
+        entries = {key: fit_series(once, key, kinisi=kinisi_fit, n_samples=n_samples, seed=seed)
+                   for key in series_points(once)}
+        for entry in entries.values():
+            if entry is not None and "error" not in entry:
+                entry["left_out"] = entry.get("left_out", []) + [
+                    {"run": run, "reason": same_trajectory_reason(*why)}
+                    for run, why in repeats[name].items()]
+                if repeats[name]:
+                    entry["flags"] = [*entry.get("flags", []), SAME_TRAJECTORY]
+        # a temperature the fit leaves out as not resolved: said on its own line
+        summary["notes"] += [f"{name} {key}: {t['reason']}" for key, entry in entries.items()
+                             if entry is not None and "error" not in entry
+                             for t in entry.get("not_resolved", [])]
         for key, flag in (("mixed_settings", MIXED_SETTINGS),
                           ("mixed_structures", MIXED_STRUCTURES)):
             if summary["series"][name].get(key):
