@@ -240,7 +240,7 @@ class Decision:
 def reported_fit(runs: Sequence[TemperatureRun], target_K: float = 300.0) -> ArrheniusFit:
     """``collect``'s Arrhenius fit of ``runs`` (:func:`ionmd.analysis.aggregate.
     arrhenius_of_points`: replicas combined per temperature, the covariance scaled by
-    max(1, chi2 / dof), Student t at the Welch-Satterthwaite dof), extrapolated to
+    max(1, chi2 / dof), the studentized bootstrap quantile), extrapolated to
     ``target_K``: the interval a goal is met by is the one collect reports.
 
     Raises
@@ -284,9 +284,10 @@ def interval_factor(ln_var: float, dof: float = float("inf")) -> float:
 def extrapolation_dof(temperatures_K: Sequence[float], ln_vars: Sequence[float],
                       dofs: Sequence[float], target_K: float) -> float:
     """Welch-Satterthwaite dof of the fitted ln D at ``target_K`` whose points' variances
-    have ``dofs`` (ions - 1 each): the dof :func:`fit_arrhenius` gives collect's interval
-    (replicas at one temperature as separate points: the same dof where collect weights
-    them by inverse variance)."""
+    have ``dofs`` (ions - 1 each): the dof :func:`fit_arrhenius` records as
+    ``extrapolation_dof`` (replicas at one temperature as separate points: the same dof
+    where collect weights them by inverse variance). Its interval's quantile is the
+    studentized bootstrap one since Dec 7 2026 (:func:`extrapolation_factor`)."""
     T = np.asarray(temperatures_K, float)
     err = np.sqrt(np.asarray(ln_vars, float))
     X = np.stack([np.ones_like(T), -1.0 / (KB_EV * T)], -1)
