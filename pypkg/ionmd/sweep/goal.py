@@ -377,17 +377,82 @@ def advance(campaign: Campaign) -> list[SeriesRound]:
             for m in campaign.models]
 
 
+HAND_OUT_AGAIN = 2
+"""Times :func:`pursue` hands out again a run whose job left the queue without finishing
+it (``submit --wait``). Once covers what passes (a node that never came up, a job
+preempted before it started), twice one more; what ends a job before its run a third time
+(a failed setup line, a broken node or environment, scancel) will do so again: the goal
+stops waiting then, naming the runs, instead of spending the queue on them."""
+
+
 def pursue(campaign: Campaign, run_round, max_rounds: int = 1000):
     """Rounds until every series stopped (local executor: ``run_round`` runs what a round
     planned) or a round leaves only series waiting for runs elsewhere (SLURM: ``run_round``
-    submits them, and the next ``submit`` goes on). Yields each round's results."""
+    submits them, and the next ``submit`` goes on). A series waiting on runs that no job
+    holds any more (a job that died before starting its run left it pending) has them
+    handed out again by ``run_round`` (as ``submit`` hands them out), each up to
+    :data:`HAND_OUT_AGAIN` times; then the last round yielded says which runs and why, and
+    the rounds stop. Yields each round's results."""
+    handed = {}                     # run folder -> times handed out again here
     for _ in range(max_rounds):
         rounds = advance(campaign)
-        yield rounds
-        if not any(r.state in ("extended", "added") for r in rounds):
-            return
+        if any(r.state in ("extended", "added") for r in rounds):
+            yield rounds
+        else:
+            stranded = _stranded_runs(campaign, rounds)
+            given_up = {key: [p for p in paths if handed.get(p, 0) >= HAND_OUT_AGAIN]
+                        for key, paths in stranded.items()}
+            if any(given_up.values()):
+                yield [_given_up(r, given_up.get(r.series, [])) for r in rounds]
+                return
+            yield rounds
+            if not stranded:
+                return
+            for p in (p for paths in stranded.values() for p in paths):
+                handed[p] = handed.get(p, 0) + 1
         if not run_round():
             return
+
+
+def _stranded_runs(campaign: Campaign, rounds: list[SeriesRound]) -> dict[str, list[str]]:
+    """Per waiting series, its runs that no job queues or runs and that did not end: left
+    pending or interrupted by a job that left the queue (``submit`` hands them out
+    again). Empty where there are none or the queue cannot be read."""
+    from ionmd.errors import IonmdError
+    from ionmd.sweep.state import classify
+    from ionmd.sweep.submit import scheduler_jobs
+
+    waiting = {r.series for r in rounds if r.state == "waiting"}
+    if not waiting:
+        return {}
+    try:
+        jobs = scheduler_jobs(campaign)
+    except IonmdError:
+        return {}
+    stranded = {}
+    for s in campaign.structures:
+        for m in campaign.models:
+            key = f"{s.name}/{m.name}"
+            paths = [str(r.path) for r in _series_runs(campaign, s.name, m.name)
+                     if key in waiting
+                     and classify(r.rundir, jobs) in ("new", "pending", "interrupted")]
+            if paths:
+                stranded[key] = paths
+    return stranded
+
+
+def _given_up(r: SeriesRound, given_up: list[str]) -> SeriesRound:
+    """``r`` saying which of its runs (``given_up``) were handed out again
+    :data:`HAND_OUT_AGAIN` times and still left unfinished by their jobs, and that the
+    goal stops waiting on them."""
+    if not given_up:
+        return r
+    return SeriesRound(r.series, "waiting", r.factor, r.spent,
+                       f"stopped waiting: {len(given_up)} run(s) handed out again "
+                       f"{HAND_OUT_AGAIN} times, each time left unfinished by a job that "
+                       f"left the queue (a failed setup line, a node or environment that "
+                       f"fails, scancel): {', '.join(given_up)}; `ionmd sweep status` says "
+                       f"why; fix that and submit again")
 
 
 def goal_summary(campaign: Campaign) -> list[str]:
