@@ -190,7 +190,7 @@ static std::string units_conversion_advice(const std::string &units)
 {
   if (units == "real")
     return "; a 'real' data file keeps its coordinates (A) and masses (g/mol), its Velocities "
-           "(A/fs) x 1000";
+           "x 1000 (A/fs to A/ps)";
   if (units == "lj")
     return "; 'lj' units are reduced (sigma, epsilon, mass): coordinates, masses and "
            "velocities of a data file must be converted to A, g/mol and A/ps for the elements "

@@ -157,7 +157,7 @@ def test_other_codes_lammps_model_files_are_named(tmp_path, other_lammps_files, 
 @pytest.mark.parametrize("units, expected", [
     ("lj", "'lj' units are reduced (sigma, epsilon, mass)"),
     ("real", "a 'real' data file keeps its coordinates (A) and masses (g/mol), its Velocities "
-             "(A/fs) x 1000")])
+             "x 1000 (A/fs to A/ps)")])
 def test_units_advice_is_for_the_units_given(tmp_path, morse, units, expected):
     """units lj got advice about 'real' data files."""
     script = (f"units {units}\natom_style atomic\nregion b block 0 6 0 6 0 6\ncreate_box 2 b\n"
