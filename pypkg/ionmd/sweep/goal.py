@@ -9,11 +9,13 @@ compute the runs used: every loop, the relaxation's too, and every killed piece:
 expected narrowing of the sigma(300 K) interval per unit cost: extend a run (its length
 grows by ``goal.step``, it resumes from its restart file) or start a run at a new
 temperature of ``goal.temperatures``; a temperature whose runs' D reach zero within their
-scatter (not resolved: :mod:`ionmd.analysis.aggregate`) is extended too, not left out. The
-series stops when sigma(300 K) is known within
+scatter (not resolved: :mod:`ionmd.analysis.aggregate`) is extended too, not left out; with
+too few temperatures resolved for a fit, a new run at the coldest candidate warmer than
+those without a point comes first. The series stops when sigma(300 K) is known within
 ``goal.sigma_300K_factor`` either way by the interval ``collect`` reports
 (:func:`ionmd.sweep.allocate.reported_factor`: ``goal_met``), when the budget is spent
-(``budget_spent``), or when nothing is left to try (``nothing_left``).
+(``budget_spent``), or when nothing is left to try (``nothing_left``); a round without a
+fit and nothing to do says ``no_fit``, and the next round looks at the runs again.
 
 The state is on disk: the runs themselves, and ``<output>/goal.json`` (the temperatures a
 goal added, each round's decision and why a series stopped), so ``ionmd sweep submit``
