@@ -786,7 +786,9 @@ void PairIonmd::check_special_bonds()
   }
   // under pair_style hybrid, pairs whose global lj and coul weights are both 0 are left
   // out of the master list, so out of every sub-style's (pair_modify pair ionmd special
-  // cannot bring them back: LAMMPS refuses it)
+  // cannot bring them back: LAMMPS refuses it), except with a kspace style: its pair style
+  // must subtract the whole Coulomb term of such pairs, so LAMMPS keeps them, marked
+  if (force->kspace) return;
   for (int k = 1; k <= 3; ++k)
     if (lj[k] == 0.0 && coul[k] == 0.0)
       error->all(FLERR, "pair_style ionmd needs every neighbour, but the special_bonds weights "

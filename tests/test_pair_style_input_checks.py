@@ -21,15 +21,17 @@ def _energy(log: str, columns: int = 2) -> float:
     return float(thermo_table(log, columns)[-1, 1])
 
 
-def _bond_data(path: Path, bonds: list[tuple[int, int]]) -> None:
-    """8-atom rock-salt LiCl as an atom_style bond data file with `bonds` (atom IDs)."""
+def _bond_data(path: Path, bonds: list[tuple[int, int]], style: str = "bond") -> None:
+    """8-atom rock-salt LiCl as an atom_style bond (or full: Li +1, Cl -1) data file with
+    `bonds` (atom IDs)."""
     atoms = licl_supercell(rep=1)
     cell = [float(v) for v in atoms.cell.lengths()]
     types = [ELEMENTS.index(s) + 1 for s in atoms.get_chemical_symbols()]
     lines = ["LiCl with bonds", "", f"{len(atoms)} atoms", "2 atom types", f"{len(bonds)} bonds",
              "1 bond types", "", f"0 {cell[0]!r} xlo xhi", f"0 {cell[1]!r} ylo yhi",
-             f"0 {cell[2]!r} zlo zhi", "", "Masses", "", "1 6.94", "2 35.45", "", "Atoms # bond", ""]
-    lines += [f"{i + 1} 1 {t} {x:.17g} {y:.17g} {z:.17g}"
+             f"0 {cell[2]!r} zlo zhi", "", "Masses", "", "1 6.94", "2 35.45", "", f"Atoms # {style}", ""]
+    charge = {1: " 1.0", 2: " -1.0"} if style == "full" else {1: "", 2: ""}
+    lines += [f"{i + 1} 1 {t}{charge[t]} {x:.17g} {y:.17g} {z:.17g}"
               for i, (t, (x, y, z)) in enumerate(zip(types, atoms.positions))]
     if bonds:
         lines += ["", "Bonds", ""] + [f"{k + 1} 1 {i} {j}" for k, (i, j) in enumerate(bonds)]
@@ -86,6 +88,21 @@ def test_weights_the_model_cannot_apply_are_refused(tmp_path, morse):
     assert "the model cannot apply special_bonds weights; every pair within the cutoff counts " \
            "fully" in proc.stdout
     assert "use 'special_bonds lj 1.0 1.0 1.0' (coul may be anything for the model" in proc.stdout
+
+
+def test_hybrid_with_kspace_keeps_pairs_of_weight_zero(tmp_path, morse, unbonded_energy):
+    """With a kspace style LAMMPS keeps bonded pairs of lj and coul weights 0 in the lists
+    (coul/long subtracts their whole Coulomb term), so the model sees them: was refused as
+    if they were left out."""
+    _bond_data(tmp_path / "bonded.data", [(1, 2), (3, 4)], style="full")
+    script = ("units metal\natom_style full\nbond_style zero\n"
+              "read_data bonded.data extra/special/per/atom 24\nbond_coeff *\n"
+              f"pair_style hybrid/overlay ionmd {morse} coul/long 5.0\n"
+              "pair_coeff * * ionmd Li Cl\npair_coeff * * coul/long\nkspace_style ewald 1e-5\n"
+              "compute model all pair ionmd\nthermo_style custom step c_model\n"
+              "thermo_modify format float %.15g\nrun 0\n")
+    log = run_lmp(script, tmp_path).stdout
+    assert _energy(log) == pytest.approx(unbonded_energy, rel=1e-12)
 
 
 def test_bonds_created_during_the_run_are_checked_at_setup(tmp_path, morse):
