@@ -285,11 +285,37 @@ def select(runs: list[PlannedRun], jobs: dict[str, str] | None,
             todo.append(run)        # its LAMMPS outlived a dead local submitter: wait for it
         elif cls == "failed-error":
             if retry_failed:
-                run.rundir.reset()
-                todo.append(run)
+                todo.append(run)        # reset by submit once every check passed
             else:
                 failed.append(str(run.path))
     return todo, counts, failed
+
+
+def check_run_json_edits_of(runs: list[PlannedRun]) -> None:
+    """Refuse to hand out ``runs`` where a run folder's ``run.json`` holds an edit its
+    analysis could not use (:func:`ionmd.protocols.run_json_edits.run_json_edit_problems`):
+    before any is claimed, reset or submitted, every bad run in one message. Each worker
+    checks again at launch; without this a SLURM job's error said it, run by run, after
+    the queue wait.
+
+    Raises
+    ------
+    IonmdError
+        Naming each bad run.json, key and value, and what to write instead.
+    """
+    from ionmd.protocols.run_json_edits import run_json_edit_problems
+
+    problems = []
+    for run in runs:
+        try:
+            problems += run_json_edit_problems(run.rundir)
+        except IonmdError as exc:           # run.json that is no JSON: said the same way
+            problems.append(str(exc))
+    if problems:
+        raise IonmdError(f"{len(problems)} run.json edit(s) the analysis could not use:\n  "
+                         + "\n  ".join(problems)
+                         + "\nnothing was claimed, reset or submitted; fix them and submit "
+                           "again")
 
 
 def submit(campaign: Campaign, retry_failed: bool = False, progress: bool = True) -> Submission:
@@ -298,12 +324,16 @@ def submit(campaign: Campaign, retry_failed: bool = False, progress: bool = True
     kind = campaign.executor["kind"]
     queue_readable(campaign)
     with submit_lock(campaign):
-        runs = plan_campaign(campaign, create=True)
+        runs = plan_campaign(campaign, create=True, retry_failed=retry_failed)
         jobs = scheduler_jobs(campaign)
         todo, counts, failed = select(runs, jobs, retry_failed)
         sub = Submission(before=counts, skipped_failed=failed)
         if not todo:
             return sub
+        check_run_json_edits_of(todo)
+        for run in todo:
+            if classify(run.rundir, jobs) == "failed-error":
+                run.rundir.reset()          # --retry-failed: from scratch
         token = new_token()
         for run in todo:     # claim before starting: a job that finds another token skips
             write_claim(run.rundir, token, kind, local_job_id() if kind == "local" else None)
