@@ -11,7 +11,7 @@ from ionmd.analysis.run_files import SETTINGS
 from ionmd.errors import IonmdError
 from ionmd.protocols import RunDir
 from ionmd.protocols.checks import temperature_folder
-from ionmd.protocols.plan import check_runs, lay_out_runs, write_runs
+from ionmd.protocols.plan import lay_out_runs, write_runs
 from ionmd.sweep.campaign import Campaign
 
 
@@ -32,7 +32,8 @@ class PlannedRun:
         return self.rundir.path
 
 
-def plan_campaign(campaign: Campaign, create: bool = False) -> list[PlannedRun]:
+def plan_campaign(campaign: Campaign, create: bool = False,
+                  retry_failed: bool = False) -> list[PlannedRun]:
     """Every run of ``campaign`` in a fixed order (structure, model, temperature, replica),
     with the temperatures its goal added.
 
@@ -41,6 +42,11 @@ def plan_campaign(campaign: Campaign, create: bool = False) -> list[PlannedRun]:
     create : bool
         Write the run directories (``submit``); when False existing ones are only checked
         against the campaign's settings (``plan``, ``status``, ``collect``).
+    retry_failed : bool
+        (with ``create``) A run that stopped on an error holding no result
+        (:func:`failed_without_results`: a bad template failing at step 0) takes the
+        campaign's settings now where they changed: its retry starts from scratch and
+        mixes nothing. Without it such a run keeps its settings and is only not refused.
 
     Raises
     ------
@@ -64,21 +70,86 @@ def plan_campaign(campaign: Campaign, create: bool = False) -> list[PlannedRun]:
                                               model_name=m.folder, cell=s.cell,
                                               model_label=m.name,   # collect's name
                                               charges=None if guessed else charges)
-                if create:
-                    settings = check_runs(planned, atoms)
-                else:
-                    write_runs(planned, atoms, create=False)
+                kept, settings, changed = checked_runs(   # only existing folders to check
+                    planned if create else [rd for rd in planned
+                                            if (rd.path / SETTINGS).is_file()], atoms)
+                if not create:
+                    write_runs(kept, atoms, create=False, settings=settings)
             except IonmdError as exc:
                 raise IonmdError(changed_campaign_message(campaign, protocol, exc)) from exc
-            laid_out.append((s, m, planned, atoms, settings if create else None))
+            laid_out.append((s, m, planned, atoms, kept, settings, changed))
     runs = []
-    for s, m, planned, atoms, settings in laid_out:
+    for s, m, planned, atoms, kept, settings, changed in laid_out:
         if create:      # after every check: a refused campaign leaves no new run folder
-            write_runs(planned, atoms, settings=settings)   # behind (collect would count it)
+            write_runs(kept, atoms, settings=settings)   # behind (collect would count it)
+            if retry_failed:
+                for rd, wanted in changed:
+                    take_new_settings(rd, atoms, wanted)
         runs += [PlannedRun(rundir=rd, structure=s.name, model=m.name,
                             temperature=rd.temperature, replica=rd.replica,
                             seed=rd.velocity_seed) for rd in planned]
     return runs
+
+
+def checked_runs(planned: list[RunDir], atoms) -> tuple[list[RunDir], list[dict], list]:
+    """Each run of ``planned`` checked against its folder's settings, writing nothing:
+    the runs whose folders hold the same (or none) and their settings (for
+    :func:`~ionmd.protocols.plan.write_runs`), and the (run, settings now) of those that
+    differ but stopped on an error holding no result (:func:`failed_without_results`).
+
+    Raises
+    ------
+    IonmdError
+        For the first run whose folder holds other settings and a result (or a run going on).
+    """
+    kept, settings, changed = [], [], []
+    for rd in planned:
+        try:
+            wanted = rd.check(atoms)
+        except IonmdError:
+            if not failed_without_results(rd):
+                raise
+            changed.append((rd, rd.settings(atoms)))
+            continue
+        kept.append(rd)
+        settings.append(wanted)
+    return kept, settings, changed
+
+
+def failed_without_results(rd: RunDir) -> bool:
+    """Whether ``rd`` stopped on an error (``failed-error``: its retry starts from scratch)
+    before it held any result: no MD step past the first (its status' step, every piece's
+    log), no restart file. A frame of step 0 is the starting structure, no result."""
+    from ionmd.lammps.log import finished_loops, unfinished_md_steps
+
+    status = rd.status
+    if status.get("state") != "failed" or status.get("resumable") or "failed_step" in status:
+        return False
+    if int(status.get("step") or 0) > 0 or any(rd.path.glob("restart.*")):
+        return False
+    for log in rd.path.glob("log.*.lammps"):
+        text = log.read_text(errors="replace")
+        if any(not loop.minimization for loop in finished_loops(text)) \
+                or unfinished_md_steps(text) > 0:
+            return False
+    return True
+
+
+def take_new_settings(rd: RunDir, atoms, wanted: dict) -> None:
+    """Give a run that failed holding no result (:func:`failed_without_results`) the
+    campaign's settings now (``wanted``: a fixed template's hash, a new model...): its data
+    file from ``atoms``, then ``settings.json`` (last: a submit killed between the two
+    leaves the old settings, refused or retaken next time). ``submit --retry-failed``
+    then resets it (pieces deleted, their compute kept in the status) and runs it anew."""
+    import os
+
+    from ionmd.lammps.data_file import write_data
+    from ionmd.protocols.run_settings import DATA
+
+    tmp = rd.path / (DATA + ".tmp")
+    write_data(atoms, tmp, rd.elements)
+    os.replace(tmp, rd.path / DATA)
+    rd.write_json(SETTINGS, wanted)
 
 
 def with_added(temperatures, added) -> tuple[float, ...]:
@@ -126,4 +197,23 @@ def changed_campaign_message(campaign: Campaign, protocol, exc: IonmdError) -> s
             f"directory {path} has other settings:\n  " + "\n  ".join(lines)
             + "\nA written run never changes settings (its results would mix two). Revert "
               "the change, or give the changed campaign another `output` folder; more "
-              "temperatures or replicas are accepted (they add runs).")
+              "temperatures or replicas are accepted (they add runs); runs that stopped on "
+              "an error before any result (a bad template at step 0) take the changed "
+              "settings with `ionmd sweep submit --retry-failed`."
+            + analysis_edit_hint(keys))
+
+
+def analysis_edit_hint(keys: list[str]) -> str:
+    """Where only analysis settings a run folder's ``run.json`` may hold differ (a longer
+    ``discard_ps``): the documented way to analyse written runs otherwise, kept across
+    relaunches; "" otherwise."""
+    from ionmd.protocols.rundir import EDITABLE_RUN_JSON_KEYS
+
+    names = [k.split(".", 1)[1] for k in keys if k.startswith("protocol.")]
+    if not names or len(names) < len(keys) or not set(names) <= set(EDITABLE_RUN_JSON_KEYS):
+        return ""
+    edits = ", ".join(f'"{n}"' for n in names)
+    return (f"\n{edits} only change(s) how the runs are analysed: to analyse the written runs "
+            f"so, revert it in the campaign file and edit {edits} in each run folder's "
+            f"run.json instead (kept when a run is resumed, extended or retried; `ionmd sweep "
+            f"collect` analyses the edited runs again; see docs/sweeps.md)")
