@@ -300,8 +300,10 @@ def analyze_runs(results: Sequence[dict], reports: dict[str, list[FailureReport]
     says its structure, model and cell; ``notes`` where runs of one structure name are of
     several cells, fitted apart: :func:`split_cells_notes`; and where runs that record no
     model echo different potentials, ``mixed_settings``, and where runs start from
-    different structures, ``mixed_structures``, each also in ``warnings`` and as a flag
-    of its fits), and survival curves
+    different structures, ``mixed_structures``, and where runs repeat another's trajectory,
+    ``same_trajectory`` (:func:`same_trajectories`: each counted once, the repeats in the
+    fits' ``left_out``), each also in ``warnings`` and as a flag of its fits; a fit's
+    temperatures not resolved, a line each in ``notes``), and survival curves
     (``reports``: failure reports by series key or name);
     writes ``summary.json``, ``arrhenius.csv`` and ``arrhenius_*.png``. Runs flagged not
     yet diffusive are included (their flags are in their results), so are runs that are
