@@ -30,7 +30,7 @@ import tempfile
 from pathlib import Path
 
 from ionmd.errors import ExportError
-from ionmd.export.contract import ModelMetadata
+from ionmd.export.contract import ModelMetadata, check_tolerance
 
 AOTI_METADATA_KEY = "ionmd_metadata"
 MIN_DIM = 2
@@ -69,12 +69,6 @@ def example_graph(metadata: ModelMetadata, *, natoms: int = 8, seed: int = 0,
         torch.tensor(species, dtype=torch.int64, device=device),
         torch.tensor([natoms - 1], dtype=torch.int64, device=device),
     )
-
-
-def check_tolerance(metadata: ModelMetadata) -> float:
-    """Largest accepted relative error of a package against the eager model (that of the
-    TorchScript check, :class:`ionmd.export.contract.EagerReference`)."""
-    return 1e-9 if metadata.dtype == "float64" else 2e-4
 
 
 def _check_against_eager(package, module, metadata: ModelMetadata, device: str) -> None:

@@ -121,6 +121,12 @@ def contract_outputs(module, graphs) -> list:
     return out
 
 
+def check_tolerance(metadata: ModelMetadata) -> float:
+    """Largest relative error (:func:`outputs_error`) an export check accepts between a
+    written module or package and the eager model of ``metadata``'s dtype."""
+    return 1e-9 if metadata.dtype == "float64" else 2e-4
+
+
 def outputs_error(got, expected, edge_index) -> float:
     """Largest relative error (:func:`ionmd.export.staged.relative_error`, value by value)
     of the node energies, the edge gradients and the atom forces they give, between
@@ -160,7 +166,7 @@ class EagerReference:
         from ionmd.export.staged import metadata_graphs
 
         self.graphs = metadata_graphs(metadata, max_elements=max_elements, seed=1)
-        self.rtol = 1e-9 if metadata.dtype == "float64" else 2e-4
+        self.rtol = check_tolerance(metadata)
         self.eager = eager
         try:
             self.expected = contract_outputs(eager, self.graphs)
