@@ -24,7 +24,7 @@ from ionmd.protocols.restarts import (RESTART_IO_ERROR_RE, RESTART_OPEN_ERROR_RE
                                       last_frame_step, newest_restart, own_restart_file,
                                       repair_pieces, restart_open_reason, restart_write_reason,
                                       rowless_resume_step, settle_end_restart, trajectory_gap)
-from ionmd.protocols.rundir import PIECE_TIMES, RunDir, piece_end_evidence
+from ionmd.protocols.rundir import PIECE_TIMES, RunDir, piece_end_evidence, read_run_record
 from ionmd.protocols.stopping import after_segment
 
 
@@ -87,7 +87,7 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
     # the last temperature LAMMPS printed (a template's block may leave Temp out)
     temps = printed_column(thermo, "Temp")[1] if "Temp" in thermo else []
     temp = float(temps[-1]) if len(temps) else None
-    rd.write_json(RUN_JSON, {**rd.read_json(RUN_JSON),
+    rd.write_json(RUN_JSON, {**read_run_record(rd.path / RUN_JSON),
                              "trajectory": [rd.piece(k)["trajectory"].name for k in kept],
                              "logs": [rd.piece(k)["log"].name for k in range(n)]})
     common = dict(step=step, temperature_now_K=temp, pid=None, returncode=rc, **ended_at,

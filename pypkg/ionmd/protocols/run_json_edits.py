@@ -21,6 +21,7 @@ import numpy as np
 from ionmd.analysis.run_files import RUN_JSON
 from ionmd.analysis.trajectory import MIN_FRAMES_AFTER_DISCARD
 from ionmd.errors import IonmdError
+from ionmd.protocols.rundir import read_run_record
 
 
 def _record(rd) -> dict:
@@ -29,17 +30,10 @@ def _record(rd) -> dict:
     Raises
     ------
     IonmdError
-        If the file is not JSON (a hand edit gone wrong), naming where.
+        If the file is not JSON, or JSON other than an object of keys (a hand edit gone
+        wrong), naming where (:func:`~ionmd.protocols.rundir.read_run_record`).
     """
-    path = rd.path / RUN_JSON
-    if not path.is_file():
-        return {}
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise IonmdError(f"{path} is not valid JSON ({exc}); fix the edit (or delete the file "
-                         f"to have ionmd write it again from the run's settings); nothing was "
-                         f"run or changed") from None
+    return read_run_record(rd.path / RUN_JSON)
 
 
 def _is_number(value) -> bool:

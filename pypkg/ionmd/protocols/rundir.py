@@ -84,6 +84,30 @@ without the key (version 1: ``rot yes``, ``couple`` as recorded, ``aniso`` by de
 resumes with the input it started with (:func:`ionmd.protocols.run_settings._as_recorded`)."""
 
 
+
+def read_run_record(path: Path, object_pairs_hook=None) -> dict:
+    """``run.json`` at ``path`` ({} where there is none), an object of keys.
+
+    Raises
+    ------
+    IonmdError
+        If a hand edit left it no valid JSON, or JSON other than an object of keys (a
+        list, a string): named, with the fix (before: a traceback, JSONDecodeError or
+        AttributeError, from every command that opened the run, ``sweep status`` too).
+    """
+    if not path.is_file():
+        return {}
+    fix = "fix the edit, or delete the file to have ionmd write it again from the run's settings"
+    try:
+        record = json.loads(path.read_text(), object_pairs_hook=object_pairs_hook)
+    except json.JSONDecodeError as exc:
+        raise IonmdError(f"{path} is not valid JSON ({exc}); {fix}") from None
+    if not isinstance(record, dict):    # as the analysis refuses it (run_spec.read_run_json)
+        raise IonmdError(f"{path} holds a JSON {type(record).__name__}, not an object of keys "
+                         f"({{\"discard_ps\": ..., ...}}); {fix}")
+    return record
+
+
 @dataclass
 class RunDir:
     """A run directory and what it is for."""
@@ -382,7 +406,7 @@ class RunDir:
         again by a run that knows them (a launch by ``ionmd run``), not here: collect's
         cache key digests ``run.json``, and every reopening (``sweep collect``, ``status``)
         would have had each finished run analysed again for a note its analysis ignores."""
-        held = self.read_json(RUN_JSON)
+        held = read_run_record(self.path / RUN_JSON)
         if not held:
             return
         record = {k: v for k, v in self.model_record.items()
@@ -440,7 +464,7 @@ class RunDir:
         undo them."""
         p = self.protocol
         unwrapped = p.ensemble == "nvt"
-        on_file = self.read_json(RUN_JSON)
+        on_file = read_run_record(self.path / RUN_JSON)
         held = on_file if held_charges else {}
         charges = ({k: held[k] for k in ("charges", "charges_guessed") if k in held}
                    if held.get("charges") else self._charges_record())
@@ -464,7 +488,7 @@ class RunDir:
         so that a reset or resumed run keeps them; none where neither is known."""
         notes = self.structure_notes
         if notes is None:
-            notes = self.read_json(RUN_JSON).get(STRUCTURE_NOTES)
+            notes = read_run_record(self.path / RUN_JSON).get(STRUCTURE_NOTES)
         return {} if notes is None else {STRUCTURE_NOTES: list(notes)}
 
     def _charges_record(self) -> dict:
@@ -472,7 +496,7 @@ class RunDir:
         None) those the file holds, so that a reset or resumed run keeps where its charges
         came from; no ``charges_guessed`` where it is not known."""
         if self.charges is None:
-            held = self.read_json(RUN_JSON)
+            held = read_run_record(self.path / RUN_JSON)
             charges, guessed = held.get("charges"), held.get("charges_guessed")
         else:
             charges, guessed = self.charges, self.charges_guessed
@@ -491,9 +515,7 @@ class RunDir:
         proto = dict(s["protocol"], temperatures=(s["temperature_K"],))
         proto = {k: tuple(v) if isinstance(v, list) else v for k, v in proto.items()}
         # a key given twice is refused as the analysis refuses it (json keeps the last)
-        run = (json.loads((path / RUN_JSON).read_text(),
-                          object_pairs_hook=refusing_repeats(path / RUN_JSON))
-               if (path / RUN_JSON).is_file() else {})
+        run = read_run_record(path / RUN_JSON, refusing_repeats(path / RUN_JSON))
         return cls(path=path, protocol=Protocol(**proto), temperature=s["temperature_K"],
                    replica=s["replica"], model=Path(s["model"]), structure=s["structure"],
                    elements=s["elements"], charges=run.get("charges"),

@@ -131,7 +131,10 @@ def run_one(path: str | Path, token: str, ranks: int = 1, threads: int = 1,
     whose LAMMPS still runs elsewhere (its lock is held), is left alone: nothing is started
     twice.
     """
-    rd = RunDir.open(path)
+    try:
+        rd = RunDir.open(path)
+    except IonmdError as exc:   # a run.json edit gone wrong: tell, do not stop the group
+        return {"path": str(path), "error": str(exc)}
     claim = read_claim(rd)
     if claim.get("token") != token:
         return {"path": str(path), "skipped": "claimed by a later submission",
