@@ -44,9 +44,12 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command; returns the exit status (:mod:`ionmd.errors`): 0 done, 1 an error
     (message on stderr), 2 usage (argparse exits itself), 3 a run failed (``screen``: every
     input), 4 a run was interrupted (resumable), 128 + N stopped by signal N; 141 (128 +
-    SIGPIPE, as ``yes | head`` leaves ``yes``) when the reader of its output went away."""
-    from ionmd.errors import EXIT_SIGNAL_BASE
+    SIGPIPE, as ``yes | head`` leaves ``yes``) when the reader of its output went away,
+    unless the command had ended with a status of its own (an error, a failed run) and only
+    the output still buffered was lost: that status then."""
+    from ionmd.errors import EXIT_OK, EXIT_SIGNAL_BASE
 
+    code = None
     try:
         code = _run_command(argv)
         sys.stdout.flush()          # here, not at exit, where a reader gone is a traceback
@@ -54,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:         # `ionmd sweep status X | head`: quiet, as Unix tools
         if not _stdout_gone():
             raise                   # another pipe (a subprocess's): a real error
+        if code not in (None, EXIT_OK):
+            return code             # a failure (exit 1, 3, 4) is not hidden behind 141
         return EXIT_SIGNAL_BASE + signal.SIGPIPE
 
 
