@@ -1,6 +1,6 @@
 """Mean-squared displacement per species and direction, by MDAnalysis's FFT Einstein MSD.
 
-The trajectory handed in should already be unwrapped (:mod:`ionmd.analysis.trajectory`)
+The trajectory handed in should already be unwrapped (:mod:`ionmd.analysis.unwrapping`)
 and have the framework's centre-of-mass drift removed
 (:meth:`Trajectory.framework_drift_removed`). ``direction`` is a subset of ``xyz``: ``x``
 (n = 1), ``xy`` (planar, n = 2, as in the MACE-SSE seed's layered conductors), ``xyz``

@@ -39,7 +39,7 @@ class DumpSegment:
     origins: np.ndarray    # (T, 3), each frame's lo (moves under NpT, fix deform)
     #: the positions are LAMMPS's unwrapped ones, ``x + n H(t)`` (``xu``, ``xsu`` or
     #: image flags added), in some frame: under a changing box they are to be wrapped
-    #: back (see :mod:`ionmd.analysis.trajectory`), whichever image the atoms are in
+    #: back (see :mod:`ionmd.analysis.unwrapping`), whichever image the atoms are in
     unwrapped: bool = False
 
 

@@ -23,7 +23,7 @@ Sources
 
 Coordinates. NpT runs dump LAMMPS-wrapped coordinates (``dump dcd`` default): the
 analysis unwraps them exactly under a changing box, whereas LAMMPS's own unwrapped
-coordinates are wrong once the box changes (see :mod:`ionmd.analysis.trajectory`).
+coordinates are wrong once the box changes (see :mod:`ionmd.analysis.unwrapping`).
 Constant-box (NVT) runs dump unwrapped coordinates (``dump_modify unwrap yes``).
 """
 
