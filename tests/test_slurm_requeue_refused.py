@@ -88,3 +88,23 @@ def test_a_requeued_task_says_so(task):
     assert requeued == ["40_1"]
     reason = rd.status["reason"]
     assert reason.count("SLURM job 40_1") == 1 and "the task was requeued" in reason, reason
+
+
+@pytest.mark.parametrize("timeouts_left, outcome", [(2, SystemExit), (0, UncompletedJobError)])
+def test_a_note_it_cannot_write_leaves_submitit_its_word(task, timeouts_left, outcome):
+    """The run's folder unreadable when the note is added (its run.json edited into no
+    JSON object meanwhile): submitit's exit after the requeue, or its refusal, still ends
+    the task (before: the folder's error replaced it, and submitit took a requeued task
+    for one that failed)."""
+    rd, requeued, folder = task
+    stop_at_limit = worker.run_one
+
+    def and_run_json_broken(path, *args, **kw):
+        try:
+            stop_at_limit(path, *args, **kw)
+        finally:
+            (rd.path / "run.json").write_text("[]")
+    worker.run_one = and_run_json_broken          # restored by monkeypatch (task)
+    with pytest.raises(outcome):
+        run_task_with_submitit_handler(rd, folder, timeouts_left=timeouts_left)
+    assert requeued == (["40_1"] if outcome is SystemExit else [])

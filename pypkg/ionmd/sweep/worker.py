@@ -212,9 +212,14 @@ def requeue_task(requeue, path: str | Path) -> None:
 
 def _add_to_reason(path: str | Path, text: str) -> None:
     """``text`` added to the recorded reason of a run that this job stopped at its time
-    limit (a run not stopped so, or by another job, is left as it is)."""
-    rd = RunDir.open(path)
-    reason = str(rd.status.get("reason") or "")
-    if rd.status.get("state") == "interrupted" and \
-            reason.startswith(f"timed out: SLURM job {slurm_job_id()} "):
-        rd.set_status("interrupted", reason=f"{reason}; {text}")
+    limit (a run not stopped so, or by another job, is left as it is). A note that cannot
+    be written (a run.json edit gone wrong, a full disk) is said on stderr instead: raised,
+    it would replace submitit's exit after its requeue, or its refusal, with its own."""
+    try:
+        rd = RunDir.open(path)
+        reason = str(rd.status.get("reason") or "")
+        if rd.status.get("state") == "interrupted" and \
+                reason.startswith(f"timed out: SLURM job {slurm_job_id()} "):
+            rd.set_status("interrupted", reason=f"{reason}; {text}")
+    except (IonmdError, OSError, ValueError) as exc:
+        print(f"ionmd: {path}: {text}; not recorded in its status ({exc})", file=sys.stderr)
