@@ -213,7 +213,8 @@ def analysis_edit_hint(keys: list[str]) -> str:
     if not names or len(names) < len(keys) or not set(names) <= set(EDITABLE_RUN_JSON_KEYS):
         return ""
     edits = ", ".join(f'"{n}"' for n in names)
-    return (f"\n{edits} only change(s) how the runs are analysed: to analyse the written runs "
-            f"so, revert it in the campaign file and edit {edits} in each run folder's "
+    what = "is an analysis setting" if len(names) == 1 else "are analysis settings"
+    return (f"\n{edits} {what}: to analyse the written runs with the new value, revert the "
+            f"campaign file and edit {edits} in each run folder's "
             f"run.json instead (kept when a run is resumed, extended or retried; `ionmd sweep "
             f"collect` analyses the edited runs again; see docs/sweeps.md)")
