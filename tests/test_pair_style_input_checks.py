@@ -4,6 +4,7 @@ and the messages for a directory, other codes' LAMMPS model files, units and ato
 Each test runs the real lmp with the plugin on 2-8 atoms."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -195,3 +196,25 @@ def test_atom_ids_turned_off_names_the_line_to_remove(tmp_path, morse):
     proc = run_lmp(script, tmp_path, check=False)
     assert proc.returncode != 0
     assert "'atom_modify id no' turned them off: remove that atom_modify line" in proc.stdout
+
+
+@pytest.mark.parametrize("which, expected", [
+    (0, "is a SevenNet model deployed for SevenNet's own 'pair_style e3gnn'"),
+    (1, "is a MACE model converted for MACE's own 'pair_style mace'")])
+def test_python_checks_name_other_codes_files_as_the_plugin_does(other_lammps_files, which,
+                                                                  expected):
+    """`ionmd bench`/sweeps read a model's metadata before any LAMMPS run: the same files
+    are named there as the plugin names them, not "has no ionmd metadata"."""
+    from ionmd.errors import ModelFileError
+    from ionmd.export import read_metadata
+
+    with pytest.raises(ModelFileError, match=re.escape(expected)):
+        read_metadata(other_lammps_files[which])
+
+
+def test_python_checks_name_a_directory(tmp_path):
+    from ionmd.errors import ModelFileError
+    from ionmd.export import read_metadata
+
+    with pytest.raises(ModelFileError, match="is a directory, not a model file"):
+        read_metadata(tmp_path)

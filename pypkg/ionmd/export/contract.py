@@ -240,6 +240,30 @@ def save_torchscript(module, path: str | Path, metadata: ModelMetadata,
     return path
 
 
+def refuse_other_lammps_exports(path: Path, names: list[str]) -> None:
+    """Refuse, saying what it is, a TorchScript file SevenNet or MACE wrote for its own
+    LAMMPS pair style (the plugin's ``refuse_other_lammps_exports`` reads the same records):
+    it carries no ionmd metadata and takes other inputs, and ``ionmd export`` needs the
+    model it was made from."""
+    from ionmd.errors import ModelFileError
+
+    def has(record: str) -> bool:
+        return any(n.endswith(record) for n in names)
+
+    if has("extra/chemical_symbols_to_index") and has("extra/model_type"):
+        raise ModelFileError(
+            f"model file {path} is a SevenNet model deployed for SevenNet's own 'pair_style "
+            "e3gnn' (sevenn_get_model), not an ionmd model file; `ionmd export sevennet` needs "
+            "the original checkpoint (checkpoint_best.pth, or a pretrained name such as "
+            "7net-0): `ionmd export sevennet CHECKPOINT.pth -o model.pt`")
+    if has("code/__torch__/mace/calculators/lammps_mace.py"):
+        raise ModelFileError(
+            f"model file {path} is a MACE model converted for MACE's own 'pair_style mace' "
+            "(create_lammps_model), not an ionmd model file; `ionmd export mace` needs the "
+            "original MACE model (the .model file training wrote): `ionmd export mace "
+            "FILE.model -o model.pt`")
+
+
 def read_metadata(path: str | Path) -> dict[str, str]:
     """Read the metadata of an ionmd model file without building the model.
 
@@ -258,6 +282,9 @@ def read_metadata(path: str | Path) -> dict[str, str]:
     from ionmd.errors import ModelFileError
 
     path = Path(path)
+    if path.is_dir():
+        raise ModelFileError(f"model file {path} is a directory, not a model file: give the "
+                             "path of the file `ionmd export ... -o FILE` wrote")
     if not path.is_file():
         raise ModelFileError(f"model file {path} does not exist")
     not_ionmd = (f"{path} has no ionmd metadata: it was not written by `ionmd export` "
@@ -266,6 +293,8 @@ def read_metadata(path: str | Path) -> dict[str, str]:
         with zipfile.ZipFile(path) as zf:
             names = zf.namelist()
             script = [n for n in names if n.endswith("extra/" + METADATA_ENTRY)]
+            if not script:
+                refuse_other_lammps_exports(path, names)
             if script:
                 text, file_format = zf.read(script[0]).decode(), "torchscript"
             else:
