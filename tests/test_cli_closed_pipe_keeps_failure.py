@@ -64,3 +64,19 @@ def test_the_reader_gone_is_141_otherwise(status, lines):
     res = _exit_status(status, lines)                   # 10,000 lines: broken mid-command
     assert "Traceback" not in res.stderr, res.stderr
     assert res.returncode == 128 + 13, res.stderr
+
+
+def test_help_ends_quietly_too():
+    """argparse's --help leaves main() by SystemExit: its text met the closed pipe in the
+    interpreter's flush at exit ("Exception ignored ... BrokenPipeError", exit 120)."""
+    read, write = os.pipe()
+    os.close(read)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    try:
+        res = subprocess.run([sys.executable, "-m", "ionmd.cli", "sweep", "--help"],
+                             stdout=write, stderr=subprocess.PIPE, text=True, timeout=60,
+                             env=env)
+    finally:
+        os.close(write)
+    assert "BrokenPipeError" not in res.stderr, res.stderr
+    assert res.returncode == 128 + 13, res.stderr                       # was 120

@@ -51,7 +51,12 @@ def main(argv: list[str] | None = None) -> int:
 
     code = None
     try:
-        code = _run_command(argv)
+        try:
+            code = _run_command(argv)
+        except SystemExit as exc:   # argparse's --help (0), a usage error (2): flushed too
+            code = exc.code if isinstance(exc.code, int) else None
+            sys.stdout.flush()
+            raise
         sys.stdout.flush()          # here, not at exit, where a reader gone is a traceback
         return code
     except BrokenPipeError:         # `ionmd sweep status X | head`: quiet, as Unix tools
