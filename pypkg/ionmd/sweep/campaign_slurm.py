@@ -121,7 +121,9 @@ def _partitions() -> dict[str, dict] | str:
     if not shutil.which("sinfo"):
         return "`sinfo` not found on PATH"
     try:
-        res = subprocess.run(["sinfo", "--noheader", "--format=%P|%c|%l|%G|%m"],
+        # --exact: a row per node configuration; grouped, nodes of other sizes read as
+        # the smallest one's with a '+' ("2+", "1+"), so a partition's largest node was lost
+        res = subprocess.run(["sinfo", "--noheader", "--exact", "--format=%P|%c|%l|%G|%m"],
                              capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"sinfo did not run ({exc})"
