@@ -69,11 +69,18 @@ def stitch(pieces: Sequence[Piece]) -> Piece:
             shift = shift + _lattice_gap(kept[-1].positions[-1], piece.positions[dup[0]],
                                          kept[-1].boxes[-1])
             joined = True
-        origins = (piece.origins[sel] if piece.origins is not None
-                   else np.zeros((int(sel.sum()), 3)))
-        kept.append(_Kept(piece.positions[sel], piece.boxes[sel], piece.steps[sel], origins,
-                          joined, shift, piece.lammps_unwrapped))
+        kept.append(_kept_rows(piece, sel, joined, shift))
     return _joined(kept)
+
+
+def _kept_rows(piece: Piece, sel: np.ndarray, joined: bool, shift: np.ndarray) -> "_Kept":
+    """The frames ``sel`` of ``piece``; where it keeps them all, its own arrays (a boolean
+    mask copies: a 1.5 GB trajectory held twice more for nothing)."""
+    rows = slice(None) if sel.all() else sel        # a slice gives a view
+    steps = piece.steps[rows]
+    origins = piece.origins[rows] if piece.origins is not None else np.zeros((len(steps), 3))
+    return _Kept(piece.positions[rows], piece.boxes[rows], steps, origins, joined, shift,
+                 piece.lammps_unwrapped)
 
 
 @dataclass
@@ -128,21 +135,28 @@ def _joined(kept: list[_Kept]) -> Piece:
         if k and np.any(part.shift):
             seam_shifts.append((first, first + len(part.steps), part.shift))
         first += len(part.steps)
-    steps = np.concatenate([p.steps for p in kept])
+    steps = _concatenated([p.steps for p in kept])
     spacing = np.diff(steps)
     if len(steps) > 1 and (np.any(spacing <= 0) or np.any(spacing != spacing[0])):
         where = np.flatnonzero(spacing != spacing[0])
         raise AnalysisError(f"frames are not evenly spaced after stitching (steps "
                             f"{steps[where[0]]} -> {steps[where[0] + 1]}, expected spacing "
                             f"{spacing[0]}): a piece is missing or dumps at another interval")
-    boxes = np.concatenate([p.boxes for p in kept])
+    boxes = _concatenated([p.boxes for p in kept])
     # a DCD's frames are judged only where it matters, in a changing box (NVT: no pass)
     changing = box_changes(boxes)
     flags = [_holds_lammps_unwrapped(p) if changing else p.lammps_unwrapped for p in kept]
-    return Piece(np.concatenate([p.positions for p in kept]), boxes, steps, tuple(starts),
-                 np.concatenate([p.origins for p in kept]), tuple(seam_shifts),
+    return Piece(_concatenated([p.positions for p in kept]), boxes, steps, tuple(starts),
+                 _concatenated([p.origins for p in kept]), tuple(seam_shifts),
                  True if True in flags else (False if False in flags else None),
                  wrapped_part=any(f is not True for f in flags))
+
+
+def _concatenated(arrays: list[np.ndarray]) -> np.ndarray:
+    """``arrays`` one after another; one array as it is (np.concatenate copies even one:
+    the stitched piece of a single file shares its reader's arrays, which nothing else
+    holds after stitching)."""
+    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
 
 
 def _holds_lammps_unwrapped(part: _Kept) -> bool | None:
