@@ -1,8 +1,8 @@
 """The files of a run directory that analysis reads and what its folders' names say:
 ``run.json``'s, ``status.json``'s and ``settings.json``'s names, the trajectory where none is named (:func:`found_trajectory`: DCD
 pieces, else one LAMMPS dump, else one file ASE reads), its one data file
-(:func:`only_file`), its logs' texts (:func:`log_texts`; logs of several partitions of
-one run refused, :func:`refuse_partitions`), and the structure and temperature a folder
+(:func:`only_file`), its logs' texts (:func:`read_log_texts`, read once; logs of several
+partitions of one run refused, :func:`refuse_partitions`), and the structure and temperature a folder
 is named after (:func:`structure_name`, :func:`folder_temperature`)."""
 
 from __future__ import annotations
@@ -117,18 +117,24 @@ def _one_file(path: Path, patterns, what: str) -> list[Path]:
     return hits
 
 
-def log_texts(logs: list[Path]) -> dict[str, str]:
-    """The text of each log that exists, by file name (by path where two share a name)."""
-    logs = [p for p in logs if p.is_file()]
-    by_name = len({p.name for p in logs}) == len(logs)
-    return {(p.name if by_name else str(p)): p.read_text(errors="replace") for p in logs}
+def read_log_texts(logs: list[Path]) -> dict[Path, str]:
+    """The text of each log that exists, by path: read once per analysis, every check of
+    the logs and the analysis itself use these (:attr:`RunSpec.log_text`)."""
+    return {p: p.read_text(errors="replace") for p in logs if p.is_file()}
 
 
-def refuse_partitions(path: Path, logs: list[Path]) -> None:
+def log_texts(texts: dict[Path, str]) -> dict[str, str]:
+    """The logs' ``texts`` (:func:`read_log_texts`) by file name (by path where two share a
+    name)."""
+    by_name = len({p.name for p in texts}) == len(texts)
+    return {(p.name if by_name else str(p)): text for p, text in texts.items()}
+
+
+def refuse_partitions(path: Path, texts: dict[Path, str]) -> None:
     """Refuse logs of several partitions of one LAMMPS run (``-partition``: ``log.lammps.0``,
     ``log.lammps.1``, named as the pieces of a run resumed by hand): runs side by side, each
     from step 0, read in a row the last partition's rows superseded the others' (the thermo
-    of one replica at another's temperature).
+    of one replica at another's temperature). ``texts``: the logs' (:func:`read_log_texts`).
 
     Raises
     ------
@@ -136,12 +142,10 @@ def refuse_partitions(path: Path, logs: list[Path]) -> None:
         If the logs are of more than one partition.
     """
     partitions: dict[int, list[str]] = {}
-    for log in logs:
-        if log.is_file():
-            with open(log, errors="replace") as f:
-                k = log_partition(f.read(4000))
-            if k is not None:
-                partitions.setdefault(k, []).append(log.name)
+    for log, text in texts.items():
+        k = log_partition(text)
+        if k is not None:
+            partitions.setdefault(k, []).append(log.name)
     if len(partitions) > 1:
         which = "; ".join(f"partition {k}: {', '.join(names)}" for k, names in sorted(partitions.items()))
         raise AnalysisError(f"{path}: the logs are of {len(partitions)} partitions of one LAMMPS "

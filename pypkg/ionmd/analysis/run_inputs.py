@@ -32,7 +32,8 @@ def read_logs(spec: RunSpec, *, require_steps: bool = True) -> tuple[dict[str, n
     AnalysisError
         If the logs' thermo output has no Step column (:func:`require_step`) and
         ``require_steps``."""
-    texts = [p.read_text(errors="replace") for p in spec.logs if p.is_file()]
+    texts = [spec.log_text[p] if p in spec.log_text else p.read_text(errors="replace")
+             for p in spec.logs if p in spec.log_text or p.is_file()]
     if thermo_from_frames(spec):
         from ionmd.analysis.ase_frames import kinetic_thermo
 

@@ -105,8 +105,8 @@ from pathlib import Path
 
 from ionmd.analysis.log_timing import frames_settings, timing_from_logs
 from ionmd.analysis.run_files import (RUN_JSON, SETTINGS, STATUS, found_trajectory, log_texts,
-                                      only_file, refuse_partitions, searched_text,
-                                      structure_name)
+                                      only_file, read_log_texts, refuse_partitions,
+                                      searched_text, structure_name)
 from ionmd.analysis.trajectory_readers import without_empty_pieces
 from ionmd.errors import AnalysisError, IonmdError
 from ionmd.lammps.echoed_input import md_settings, pair_lines
@@ -184,6 +184,10 @@ class RunSpec:
     """What a user should be told of how the run's settings were found, where they may not
     be those meant: a folder named ``T1000`` analysed at the 1300 K its logs' thermostat
     says (:func:`~ionmd.analysis.log_timing.timing_from_logs`)."""
+    log_text: dict[Path, str] = field(default_factory=dict, repr=False, compare=False)
+    """The text of each of ``logs`` that exists, as :func:`load_run_spec` read it: the
+    analysis uses these (one read of each log per analysis, not one per check). A log
+    missing here is read from its file (a spec made by hand)."""
 
     @property
     def complete(self) -> bool | None:
@@ -242,20 +246,30 @@ def model_of_folder(path: str | Path) -> dict:
                               if settings.get("model_hash") else {})}
 
 
-def _potential_from_logs(logs: list[Path]) -> str | None:
-    """The potential the logs echo: the last log's ``pair_style`` line and every
-    ``pair_coeff`` line after it (a hybrid's sub-styles each have theirs; a line echoed
-    again, as after a restart, once), comments and extra spaces dropped, joined by
-    ``"; "``; None where they echo neither."""
+def _potential_from_logs(logs: list[Path], texts: dict[Path, str]) -> str | None:
+    """The potential the logs echo (``texts``, their texts by path): the last log's
+    ``pair_style`` line and every ``pair_coeff`` line after it (a hybrid's sub-styles each
+    have theirs; a line echoed again, as after a restart, once), comments and extra spaces
+    dropped, joined by ``"; "``; None where they echo neither."""
     found: list[str] = []
     for log in logs:
-        if not log.is_file():
-            continue
-        with open(log, errors="replace") as fh:     # line by line: logs may be large
-            lines = pair_lines(fh)
+        lines = pair_lines(_pair_candidates(texts.get(log, "")))
         if lines:                       # each log is a LAMMPS process: its own potential
             found = lines
     return "; ".join(found) or None
+
+
+def _pair_candidates(text: str):
+    """The lines of a log's ``text`` that start with ``pair_`` (echoed as written: maybe
+    indented), one by one; :func:`pair_lines` judges them. Found by ``str.find`` (a log may
+    be large: not split into all its lines, nor scanned by a regex at every position)."""
+    at = text.find("pair_")
+    while at >= 0:
+        start, end = text.rfind("\n", 0, at) + 1, text.find("\n", at)
+        end = len(text) if end < 0 else end
+        if not text[start:at].strip():
+            yield text[start:end]
+        at = text.find("pair_", end)
 
 
 #: Keys of ``run.json`` (those analysis reads, and the rest ``ionmd run`` writes).
@@ -476,16 +490,17 @@ def load_run_spec(path: str | Path, overrides: dict | None = None) -> RunSpec:
     if fmt is not None:
         return _foreign_spec(path, meta, traj, fmt)
     logs = [path / p for p in meta["logs"]] if "logs" in meta else log_files(path)
-    refuse_partitions(path, logs)
-    texts = log_texts(logs)
+    read = read_log_texts(logs)
+    refuse_partitions(path, read)
+    texts = log_texts(read)
     echoed = {name: md_settings(text) for name, text in texts.items()}
     timing_from_logs(path, meta, frames_settings(texts, echoed, traj))
     data = (path / meta["data_file"] if "data_file" in meta
             else only_file(path, "*.data", "data file", "--data-file"))
     type_map = (_type_map(path, meta["type_map"]) if meta.get("type_map")
                 else _type_map_from_logs(echoed))
-    return _spec(path, meta, data_file=data, trajectory=traj, logs=logs, type_map=type_map,
-                 timestep_fs=float(meta["timestep_fs"]), dump_every=meta.get("dump_every"),
+    return _spec(path, meta, data_file=data, trajectory=traj, logs=logs, log_text=read,
+                 type_map=type_map, timestep_fs=float(meta["timestep_fs"]), dump_every=meta.get("dump_every"),
                  temperature_K=float(meta["temperature_K"]))
 
 
@@ -509,8 +524,8 @@ def _foreign_spec(path: Path, meta: dict, traj: list[Path], fmt: str) -> RunSpec
 
     timing = ase_frames.resolve_timing(ase_frames.read_ase(traj, fmt), meta)
     logs = [path / p for p in meta["logs"]] if "logs" in meta else []
-    return _spec(path, meta, data_file=None, trajectory=traj, logs=logs, type_map=None,
-                 trajectory_format=fmt, **timing)
+    return _spec(path, meta, data_file=None, trajectory=traj, logs=logs,
+                 log_text=read_log_texts(logs), type_map=None, trajectory_format=fmt, **timing)
 
 
 def _flag(path: Path, meta: dict, key: str, meaning: str) -> bool:
@@ -615,6 +630,6 @@ def _model_fields(path: Path, meta: dict, known: dict) -> dict:
         if not isinstance(value, str):
             raise AnalysisError(f"{path / RUN_JSON}: {key!r} must be a string (the model's "
                                 f"name, the file's sha256), got {json.dumps(value)}")
-    potential = None if recorded else _potential_from_logs(known.get("logs") or [])
+    potential = None if recorded else _potential_from_logs(known["logs"], known["log_text"])
     return {"model": recorded.get("model"), "model_hash": recorded.get("model_hash"),
             "potential": potential}
