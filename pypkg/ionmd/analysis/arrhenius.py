@@ -74,8 +74,9 @@ class ArrheniusFit:
 
     ``quantile`` is the factor from standard errors to 95 % half-widths of the
     extrapolation (1.96, or Student's t when the errors were estimated from the scatter,
-    or at ``extrapolation_dof`` where the points' errors came with their dof, or part of
-    the way to t(n - 2) where known errors were exceeded by the scatter);
+    or the studentized bootstrap quantile where some points' errors were estimated over
+    few ions, or part of the way to t(n - 2) where known errors were exceeded by the
+    scatter);
     ``Ea_quantile`` and ``Ea_dof`` are Ea's (``Ea_quantile`` None: ``quantile``).
     ``point_errors``: ``[T, ln error, dof]`` of each point where their dof were given, for
     :meth:`quantile_at` other temperatures; ``studentized``: how their quantiles were
@@ -105,9 +106,11 @@ class ArrheniusFit:
     studentized: str | None = None
 
     def quantile_at(self, T: np.ndarray) -> np.ndarray:
-        """95 % half-width in standard errors of ln y at ``T``: Student t at the
-        Welch-Satterthwaite dof of the fitted ln y there where the points' dof are
-        known, else :attr:`quantile`."""
+        """95 % half-width in standard errors of ln y at ``T`` where the points' dof are
+        known: the studentized bootstrap quantile of the fitted ln y there
+        (:func:`studentized_quantile`) where some error was estimated, Student t at its
+        Welch-Satterthwaite dof where all were known (1.96) or the fit predates Dec 7 2026
+        (``studentized`` None); else :attr:`quantile`."""
         T = np.asarray(T, float)
         if self.point_errors is None:
             return np.full(T.shape, self.quantile) if T.shape else np.asarray(self.quantile)
@@ -238,10 +241,11 @@ def fit_arrhenius(T: np.ndarray, y: np.ndarray, y_err_ln: np.ndarray | None = No
         scale (the errors read as given, as the run allocator's model does).
     y_err_dof : array, optional
         Degrees of freedom of each ``y_err_ln`` (ions - 1 for a D over few ions, inf for a
-        known error). Ea and the extrapolation get Student's t at their Welch-Satterthwaite
-        dof instead of 1.96; where some are finite the covariance is scaled by
-        ``max(1, chi2 / (n - 2))`` and the scatter test's null knows the errors were
-        estimated (see module doc).
+        known error). Where some are finite, Ea's and ln y's intervals use the studentized
+        bootstrap quantile of this fit (:func:`studentized_quantile`) instead of 1.96, the
+        covariance is scaled by ``max(1, chi2 / (n - 2))`` and the scatter test's null
+        knows the errors were estimated (see module doc); their Welch-Satterthwaite dof are
+        recorded (``Ea_dof``, ``extrapolation_dof``).
     """
     from scipy.stats import t as student_t
 
@@ -370,13 +374,22 @@ def scatter_p_value(chi2: float, X: np.ndarray, y_err_ln: np.ndarray,
     n = X.shape[0]
     if not _estimated(y_err_dof):
         return float(chi2_dist.sf(chi2, n - 2))
-    sf, knots = _null_knots(np.ascontiguousarray(X[:, 1], float).tobytes(),
-                            np.ascontiguousarray(y_err_ln, float).tobytes(),
-                            np.ascontiguousarray(y_err_dof, float).tobytes())
+    sf, knots = _null_knots(*_null_key(X[:, 1], y_err_ln, y_err_dof))
     if chi2 <= knots[-1]:
         return float(np.exp(np.interp(chi2, knots, np.log(sf))))
     slope = np.log(sf[-1] / sf[-2]) / (knots[-1] - knots[-2])
     return float(sf[-1] * np.exp(slope * (chi2 - knots[-1])))
+
+
+def _null_key(x: np.ndarray, y_err_ln: np.ndarray, y_err_dof: np.ndarray
+              ) -> tuple[bytes, bytes, bytes]:
+    """The points as the simulated nulls' cache key (float64 bytes, hashable), in one order
+    whatever the caller's: by x, then error, then dof. Each column of the seeded draws goes
+    to the point in that position, so the same five points gave a studentized quantile of
+    2.309 in one order and 2.177 in another; sorted, the draws follow the points."""
+    x, err, nu = (np.asarray(a, float).ravel() for a in (x, y_err_ln, y_err_dof))
+    order = np.lexsort((nu, err, x))
+    return tuple(np.ascontiguousarray(a[order]).tobytes() for a in (x, err, nu))
 
 
 @functools.lru_cache(maxsize=64)
@@ -425,14 +438,13 @@ def studentized_quantile(x0: np.ndarray, x: np.ndarray, y_err_ln: np.ndarray,
     errors came out small, so the fit's variance is too small (Meier 1953's effect on a
     weighted mean): with 6 temperatures over 8 ions the unscaled fit covered D(300 K)
     91.7 %, over 4 ions 85 %; the PDG scale hid part of it but at 3 temperatures (1 dof of
-    residuals) widened beyond 95 % (96.1-96.8 % over 16-64 ions; module doc). The quantile depends on the errors and dof alone (not
-    on the data's values): continuous in them, the same for the same points."""
+    residuals) widened beyond 95 % (96.1-96.8 % over 16-64 ions; module doc). The quantile
+    depends on the errors and dof alone (not on the data's values): continuous in them, the
+    same for the same points in any order (:func:`_null_key`)."""
     x0 = np.atleast_2d(np.asarray(x0, float))
-    lines = _null_lines(np.ascontiguousarray(x, float).tobytes(),
-                        np.ascontiguousarray(y_err_ln, float).tobytes(),
-                        np.ascontiguousarray(y_err_dof, float).tobytes())
-    total, x_mean, sxx, slope, intercept, chi2 = lines
-    scale = np.maximum(1.0, chi2 / (x.size - 2)) if scaled and x.size > 2 else 1.0
+    total, x_mean, sxx, slope, intercept, chi2 = _null_lines(*_null_key(x, y_err_ln, y_err_dof))
+    n = np.size(x)
+    scale = np.maximum(1.0, chi2 / (n - 2)) if scaled and n > 2 else 1.0
     c0, c1 = x0[:, :1], x0[:, 1:]
     error = c0 * intercept + c1 * slope
     se = np.sqrt((c0 ** 2 / total + (c1 - c0 * x_mean) ** 2 / sxx) * scale)

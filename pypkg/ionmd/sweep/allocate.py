@@ -51,7 +51,7 @@ from ionmd.analysis.aggregate import (Point, arrhenius_of_points, combine_points
                                       linear_se, not_resolved_entry, point_problem,
                                       within_scatter)
 from ionmd.analysis.arrhenius import (KB_EV, ArrheniusFit, fit_arrhenius, ln_error_from_interval,
-                                      studentized_quantile, t95, welch_satterthwaite_dof)
+                                      studentized_quantile, t95)
 from ionmd.errors import AnalysisError
 from ionmd.protocols.checks import temperature_folder
 
@@ -275,27 +275,6 @@ def reported_factor(runs: Sequence[TemperatureRun], target_K: float = 300.0) -> 
     return float(np.sqrt(hi / lo))
 
 
-def interval_factor(ln_var: float, dof: float = float("inf")) -> float:
-    """``exp(q sd)``: the 95 % interval is [value / f, value * f]; ``q`` 1.96, or Student's
-    t at ``dof`` (the extrapolation's, :func:`extrapolation_dof`), as ``collect``'s fit."""
-    return float(np.exp(t95(dof) * np.sqrt(ln_var)))
-
-
-def extrapolation_dof(temperatures_K: Sequence[float], ln_vars: Sequence[float],
-                      dofs: Sequence[float], target_K: float) -> float:
-    """Welch-Satterthwaite dof of the fitted ln D at ``target_K`` whose points' variances
-    have ``dofs`` (ions - 1 each): the dof :func:`fit_arrhenius` records as
-    ``extrapolation_dof`` (replicas at one temperature as separate points: the same dof
-    where collect weights them by inverse variance). Its interval's quantile is the
-    studentized bootstrap one since Dec 7 2026 (:func:`extrapolation_factor`)."""
-    T = np.asarray(temperatures_K, float)
-    err = np.sqrt(np.asarray(ln_vars, float))
-    X = np.stack([np.ones_like(T), -1.0 / (KB_EV * T)], -1)
-    cov = np.linalg.inv((X / err[:, None] ** 2).T @ X)
-    return welch_satterthwaite_dof(np.array([1.0, -1.0 / (KB_EV * target_K)]), cov, X, err,
-                                   np.asarray(dofs, float))
-
-
 def extrapolation_factor(temperatures_K: Sequence[float], ln_vars: Sequence[float],
                          dofs: Sequence[float], ln_var: float, target_K: float) -> float:
     """``exp(q sd)`` of the fitted ln D at ``target_K`` (``sd = sqrt(ln_var)``), ``q`` the
@@ -305,10 +284,8 @@ def extrapolation_factor(temperatures_K: Sequence[float], ln_vars: Sequence[floa
     T, nu = np.asarray(temperatures_K, float), np.asarray(dofs, float)
     if not np.any(np.isfinite(nu)):
         return float(np.exp(1.96 * np.sqrt(ln_var)))
-    order = np.argsort(T, kind="stable")    # collect's points go by temperature, its draws too
-    q = studentized_quantile(np.array([[1.0, -1.0 / (KB_EV * target_K)]]),
-                             -1.0 / (KB_EV * T[order]), np.sqrt(np.asarray(ln_vars, float))[order],
-                             nu[order], scaled=T.size > 2)[0]
+    q = studentized_quantile(np.array([[1.0, -1.0 / (KB_EV * target_K)]]), -1.0 / (KB_EV * T),
+                             np.sqrt(np.asarray(ln_vars, float)), nu, scaled=T.size > 2)[0]
     return float(np.exp(q * np.sqrt(ln_var)))
 
 
@@ -750,5 +727,5 @@ def cost_per_ps_from_logs(run_dir: str | Path, *, timestep_fs: float, units: flo
 
 
 __all__ = ["BudgetOutcome", "Decision", "Option", "TemperatureRun",
-           "cost_per_ps_from_logs", "interval_factor", "ln_var_at", "new_run_K", "next_step",
+           "cost_per_ps_from_logs", "extrapolation_factor", "ln_var_at", "new_run_K", "next_step",
            "predict_outcome", "reported_factor", "reported_fit", "spend_budget"]
