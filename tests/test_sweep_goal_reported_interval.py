@@ -3,8 +3,10 @@ scales the covariance by PDG's max(1, chi2 / dof) where the points' errors were 
 over few ions; the goal checked the allocator's unscaled interval, so where the points
 scatter more than their intervals say a campaign stopped as ``goal_met`` while the
 interval it reported missed the goal. The reference is scipy's ``curve_fit`` with
-``absolute_sigma=False`` (the covariance scaled by chi2 / dof) and Student t at the
-Welch-Satterthwaite dof of ln D(300 K) written out by hand."""
+``absolute_sigma=False`` (the covariance scaled by chi2 / dof) and the quantile collect's
+fit uses for points whose errors were estimated over the ions (since 5edc5dd): the
+studentized bootstrap quantile of that scaled fit (``studentized_quantile(..., scaled=True)``),
+a function of the points' errors and dof alone."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from scipy.constants import Boltzmann, electron_volt
 from scipy.optimize import curve_fit
 from scipy.stats import t as student_t
 
+from ionmd.analysis.arrhenius import studentized_quantile
 from ionmd.sweep import load_campaign
 from ionmd.sweep.allocate import TemperatureRun, next_step, spend_budget
 from ionmd.sweep.plan import plan_campaign
@@ -44,15 +47,14 @@ def collect_factor(runs) -> tuple[float, float]:
     def line(x, a, b):
         return a + b * x
 
-    (a, b), cov_abs = curve_fit(line, x, y, sigma=SE, absolute_sigma=True)
+    (a, b), _ = curve_fit(line, x, y, sigma=SE, absolute_sigma=True)
     _, cov = curve_fit(line, x, y, sigma=SE, absolute_sigma=False)     # x chi2 / dof
     chi2_dof = float(np.sum(((y - line(x, a, b)) / SE) ** 2) / (T.size - 2))
     x0 = np.array([1.0, 1 / 300.0])
-    # Welch-Satterthwaite dof of ln D(300 K) = sum c_i ln D_i (a scale cancels in it)
-    X = np.stack([np.ones_like(x), x], -1)
-    part = (x0 @ cov_abs @ (X / SE[:, None] ** 2).T * SE) ** 2
-    nu = part.sum() ** 2 / np.sum(part ** 2 / (IONS - 1))
-    return float(np.exp(student_t.ppf(0.975, nu) * np.sqrt(x0 @ cov @ x0))), chi2_dof
+    # the fit's design is (1, -1 / kT): the quantile of ln D(300 K) there
+    q = studentized_quantile(np.array([[1.0, -1.0 / (KB * 300.0)]]), -1.0 / (KB * T), SE,
+                             np.full(T.size, IONS - 1.0), scaled=True)[0]
+    return float(np.exp(q * np.sqrt(x0 @ cov @ x0))), chi2_dof
 
 
 def between(ref: float, chi2_dof: float) -> float:
