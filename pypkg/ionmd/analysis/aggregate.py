@@ -514,9 +514,10 @@ def arrhenius_of_points(points: Sequence[Point], *, times_T: bool, kinisi: bool 
                         n_samples: int = 400, seed: int = 0) -> dict | None:
     """Replicas combined per temperature, then a weighted Arrhenius fit over temperature.
 
-    The fit reads each temperature's ln error with its dof (:func:`point_dof`): Ea and the
-    extrapolation get Student t at their Welch-Satterthwaite dof (``Ea_dof``,
-    ``extrapolation_dof``) where the errors are trusted.
+    The fit reads each temperature's ln error with its dof (:func:`point_dof`): where some
+    were estimated over few ions, Ea and the extrapolation get the fit's studentized
+    bootstrap quantile (:func:`ionmd.analysis.arrhenius.studentized_quantile`; their
+    Welch-Satterthwaite dof still recorded as ``Ea_dof``, ``extrapolation_dof``).
 
     Returns ``ArrheniusFit.to_dict()`` plus ``points`` (T, combined value, 95 % interval),
     ``extrapolated`` and ``extrapolated_ci95`` at ``T_extrapolated`` in the series' own unit
