@@ -278,12 +278,14 @@ def _label(summary: dict, name: str) -> str:
 def _print_summary(summary: dict, failures_only: bool) -> None:
     """The runs table, the Arrhenius fits and each series' sigma(300 K), then warnings
     (on stderr: a series whose runs may be of different models)."""
-    from ionmd.analysis.run_records import left_out_lines, runs_table
+    from ionmd.analysis.run_records import runs_table
 
     print()
     print("\n".join(runs_table(summary["runs"])))
+    said: set[str] = set()          # notes printed under their fit: not said again below
     for name, fits in summary["arrhenius"].items():
         for key, fit in fits.items():
+            said |= {f"{name} {key}: {t['reason']}" for t in fit.get("not_resolved", [])}
             if key == "sigma_T":      # with the runs behind it, below
                 _print_sigma(name, summary, fit)
                 continue
@@ -301,7 +303,7 @@ def _print_summary(summary: dict, failures_only: bool) -> None:
             print(f"{_label(summary, name)} {key}: Ea = {fit['Ea_eV']:.3f} ± {fit['Ea_err_eV']:.3f} eV, "
                   f"{key}({fit['T_extrapolated']:.0f} K) = {value:.3g} {unit} [{lo:.3g}, {hi:.3g}]"
                   f"{flags}")
-            lines = left_out_lines(fit.get("left_out", []), _series_runs(summary, name))
+            lines = _fit_lines(fit, fit.get("left_out", []), _series_runs(summary, name))
             if lines:       # said, not only in summary.json (a run whose D is not positive)
                 print("\n".join(lines))
             _print_kinisi(fit)
@@ -310,7 +312,8 @@ def _print_summary(summary: dict, failures_only: bool) -> None:
             if "sigma_T" not in summary["arrhenius"].get(name, {}):
                 _print_sigma(name, summary, None)
     for note in summary.get("notes", []):       # runs of one name split by their cells
-        print(f"ionmd: note: {note}", file=sys.stderr)
+        if note not in said:
+            print(f"ionmd: note: {note}", file=sys.stderr)
     for warning in summary.get("warnings", []):
         print(f"ionmd: warning: {warning}", file=sys.stderr)
 
@@ -321,13 +324,54 @@ def _series_runs(summary: dict, name: str) -> list[dict]:
     return [r for r in summary["runs"] if r["run"] in mine]
 
 
+def _own_lines(fit: dict, records: list[dict]) -> tuple[list[str], set[str]]:
+    """Lines of their own for what a fit left out that the user can act on, and the runs
+    they name: a temperature not resolved (its runs, then why: an upper bound; run longer
+    or add replicas) and a run repeating another's trajectory (counted once; give each
+    campaign its own seed). Before, these were said on stderr only, or run together with
+    every other run left out."""
+    from ionmd.analysis.run_records import _short_names
+
+    names = _short_names(records)
+    lines, runs = [], set()
+    for t in fit.get("not_resolved", []):
+        lines.append(f"  {', '.join(names.get(r, r) for r in t['runs'])}: {t['reason']}")
+        runs.update(t["runs"])
+    for x in fit.get("left_out", []):
+        repeated = _repeated_run(x["reason"], names)
+        if repeated is not None:
+            why = x["reason"].replace(repeated, names.get(repeated, repeated), 1)
+            lines.append(f"  {names.get(x['run'], x['run'])}: {why}")
+            runs.add(x["run"])
+    return lines, runs
+
+
+def _repeated_run(reason: str, names: dict[str, str]) -> str | None:
+    """The run whose trajectory a left-out run repeats, where ``reason`` says one
+    (:func:`ionmd.analysis.report.same_trajectory_reason`); None otherwise."""
+    for run in names:
+        if reason.startswith(f"the same trajectory as {run}: "):
+            return run
+    return None
+
+
+def _fit_lines(fit: dict, left_out: list[dict], records: list[dict]) -> list[str]:
+    """The runs a fit left out (``left_out``): those with a line of their own
+    (:func:`_own_lines`) on it, the rest as ``left out: ...``."""
+    from ionmd.analysis.run_records import left_out_lines
+
+    own, runs = _own_lines(fit, records)
+    return left_out_lines([x for x in left_out if x["run"] not in runs], records) + own
+
+
 def _print_sigma(name: str, summary: dict, fit: dict | None) -> None:
     """A series' sigma(300 K), the runs that fed it and those left out."""
     from ionmd.analysis.run_records import sigma_lines
 
-    print("\n".join(sigma_lines(_label(summary, name), summary["structures"][name],
-                                _series_runs(summary, name))))
-    note = summary["structures"][name].get("charges_note")
+    records, srec = _series_runs(summary, name), summary["structures"][name]
+    lines = sigma_lines(_label(summary, name), {**srec, "left_out": []}, records)
+    print("\n".join(lines + _fit_lines(fit or {}, srec.get("left_out", []), records)))
+    note = srec.get("charges_note")
     if note:
         print(f"  charges: {note}")
     if fit:
