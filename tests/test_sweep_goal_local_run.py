@@ -26,8 +26,10 @@ from statistics import median
 import numpy as np
 import pytest
 import statsmodels.api as sm
+from scipy.constants import Boltzmann, electron_volt
 from scipy.stats import t as student_t
 
+from ionmd.analysis.arrhenius import studentized_quantile
 from ionmd.cli import main
 from ionmd.lammps.dcd import dcd_layout
 from ionmd.lammps.process import kill_run
@@ -36,6 +38,8 @@ from ionmd.sweep import load_campaign
 from ionmd.sweep.goal import measure, read_goal_state
 from ionmd.sweep.plan import plan_campaign
 from sweep_setup import goal_campaign, goal_campaign_text
+
+k_B_eV = Boltzmann / electron_volt
 
 GOAL = 'sigma_300K_factor = 1e6, budget = "1 core-h", step = "1ps"'
 MOBILE_CL_FIRST = 'mobile_species = ["Cl", "Li"]\n'
@@ -117,17 +121,17 @@ def test_goal_fits_sigma_T_of_every_mobile_species_as_collect_reads_it(ran):
     fit = sm.WLS(np.array(y), X, weights=w).fit(cov_type="fixed scale")
     x0 = np.array([1.0, 1.0 / 300.0])
     sd = np.sqrt(x0 @ fit.cov_params() @ x0)
-    # Student t at the Welch-Satterthwaite dof of the extrapolation (each point's error
-    # estimated over its ions: dof n_ions - 1), by hand from statsmodels' covariance
-    a2s2 = (x0 @ fit.cov_params() @ X.T * w) ** 2 * np.array(se) ** 2
-    nu = a2s2.sum() ** 2 / np.sum(a2s2 ** 2 / np.array(dof))
-    assert a2s2.sum() == pytest.approx(sd ** 2, rel=1e-9)
     # the interval collect reports (57f39a0): the covariance scaled by the Particle Data
-    # Group's max(1, chi2/dof) where the points scatter more than their errors say
+    # Group's max(1, chi2/dof) where the points scatter more than their errors say, at the
+    # studentized bootstrap quantile of the fit with errors estimated over each run's ions
+    # (dof n_ions - 1; 5edc5dd) on the fit's abscissa -1 / k_B T (its draws follow the
+    # points sorted by it)
     chi2, dof_fit = float(np.sum(w * fit.resid ** 2)), len(T) - 2
     scale = max(1.0, chi2 / dof_fit) if dof_fit > 0 else 1.0
-    assert series["factor"] == pytest.approx(
-        np.exp(student_t.ppf(0.975, nu) * sd * np.sqrt(scale)), rel=1e-6)
+    kT = k_B_eV * np.array(T)
+    q = studentized_quantile(np.array([[1.0, -1.0 / (k_B_eV * 300.0)]]), -1.0 / kT,
+                             np.array(se), np.array(dof, float), scaled=dof_fit >= 1)[0]
+    assert series["factor"] == pytest.approx(np.exp(q * sd * np.sqrt(scale)), rel=1e-6)
 
 
 def test_spent_counts_the_steps_a_killed_piece_ran_past_its_restart(ran):
