@@ -54,17 +54,21 @@ run 400
 
 
 def test_a_dcd_runs_logs_are_read_once_per_analysis(dcd_run, tmp_path, monkeypatch):
+    """From the run's spec to its results (252d494 keeps the texts on the spec)."""
+    reads = []          # Path.read_text opens through Path.open: counted there
+    path_open, builtin_open = pathlib.Path.open, open
+
+    def counted(original):
+        def read(self, *args, **kwargs):
+            if pathlib.Path(self).name == "log.lammps":
+                reads.append(self)
+            return original(self, *args, **kwargs)
+        return read
+
+    monkeypatch.setattr(pathlib.Path, "open", counted(path_open))
+    monkeypatch.setattr("builtins.open", counted(builtin_open))
     spec = load_run_spec(dcd_run)
     assert spec.logs == [dcd_run / "log.lammps"]
-    reads = []
-    read_text = pathlib.Path.read_text
-
-    def counted(self, *args, **kwargs):
-        if self.name == "log.lammps":
-            reads.append(self)
-        return read_text(self, *args, **kwargs)
-
-    monkeypatch.setattr(pathlib.Path, "read_text", counted)
     results = analyze_run(spec, tmp_path / "out", fit_start_ps=0.1)
     assert len(reads) == 1, reads
     # the one read feeds the origin note: it names the input line that moves the centre
