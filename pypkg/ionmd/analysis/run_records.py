@@ -276,7 +276,7 @@ def runs_table(records: Sequence[dict]) -> list[str]:
                       for k, (c, w) in enumerate(zip(r, widths))).rstrip() for r in rows]
 
 
-def _short_names(records: Sequence[dict]) -> dict[str, str]:
+def short_run_names(records: Sequence[dict]) -> dict[str, str]:
     """``600K r0`` per run when every run is in a replica folder ionmd named (``.../r0``,
     its run.json's ``replica``) and that names each run of the group once, else
     :func:`run_labels` (a hand run's folder, ``600K/run1``: no replica number is made up
@@ -293,7 +293,7 @@ def sigma_lines(name: str, srec: dict, records: Sequence[dict], width: int = 100
     """Printed lines of a structure's sigma(300 K) (:func:`sigma_record`): the value and
     its 95 % interval, the runs that fed the fit (flagged ones marked) and those left out
     with why. ``records`` are the run records of the structure's runs (for their names)."""
-    names = _short_names(records)
+    names = short_run_names(records)
     flags = {str(r["run"]): r.get("flags", []) for r in records if r.get("run")}
     if srec["sigma_300K_mS_cm"] is not None:
         lo, hi = srec["sigma_300K_ci95"]
@@ -316,7 +316,7 @@ def left_out_lines(left_out: Sequence[dict], records: Sequence[dict],
     records of the fit's series); none where none was left out."""
     if not left_out:
         return []
-    names = _short_names(records)
+    names = short_run_names(records)
     by_reason: dict[str, list[str]] = {}
     for x in left_out:
         by_reason.setdefault(x["reason"], []).append(names.get(x["run"], x["run"]))

@@ -330,9 +330,9 @@ def _own_lines(fit: dict, records: list[dict]) -> tuple[list[str], set[str]]:
     or add replicas) and a run repeating another's trajectory (counted once; give each
     campaign its own seed). Before, these were said on stderr only, or run together with
     every other run left out."""
-    from ionmd.analysis.run_records import _short_names
+    from ionmd.analysis.run_records import short_run_names
 
-    names = _short_names(records)
+    names = short_run_names(records)
     lines, runs = [], set()
     for t in fit.get("not_resolved", []):
         lines.append(f"  {', '.join(names.get(r, r) for r in t['runs'])}: {t['reason']}")
