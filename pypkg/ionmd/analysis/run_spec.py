@@ -107,6 +107,7 @@ from ionmd.analysis.log_timing import frames_settings, timing_from_logs
 from ionmd.analysis.run_files import (RUN_JSON, SETTINGS, STATUS, found_trajectory, log_texts,
                                       only_file, read_log_texts, refuse_partitions,
                                       searched_text, structure_name)
+from ionmd.analysis.run_json_values import discard_problem, mobile_problem
 from ionmd.analysis.trajectory_readers import without_empty_pieces
 from ionmd.errors import AnalysisError, IonmdError
 from ionmd.lammps.echoed_input import md_settings, pair_lines
@@ -462,8 +463,10 @@ def load_run_spec(path: str | Path, overrides: dict | None = None) -> RunSpec:
     Raises
     ------
     AnalysisError
-        If the directory or a file is missing, a required field is given nowhere, or
-        ``run.json`` is of a schema this ionmd does not know (:func:`read_run_json`).
+        If the directory or a file is missing, a required field is given nowhere,
+        ``run.json`` is of a schema this ionmd does not know (:func:`read_run_json`), or
+        its ``discard_ps`` or ``mobile_species`` (or ``--discard-ps``, ``--mobile``) is
+        no value the analysis can use (:mod:`ionmd.analysis.run_json_values`).
     """
     from ionmd.analysis import ase_frames
 
@@ -474,6 +477,7 @@ def load_run_spec(path: str | Path, overrides: dict | None = None) -> RunSpec:
     if "charges" in given:      # --charges: the user's, whatever run.json said of its own
         given.setdefault("charges_guessed", False)
     meta.update(given)
+    _refuse_unusable_values(path, meta, given)
     meta["charges"] = _checked_charges(meta, "--charges" if "charges" in given
                                        else f"{path / RUN_JSON}: charges",
                                        mobile_not_zero="charges" in given
@@ -502,6 +506,30 @@ def load_run_spec(path: str | Path, overrides: dict | None = None) -> RunSpec:
     return _spec(path, meta, data_file=data, trajectory=traj, logs=logs, log_text=read,
                  type_map=type_map, timestep_fs=float(meta["timestep_fs"]), dump_every=meta.get("dump_every"),
                  temperature_K=float(meta["temperature_K"]))
+
+
+def _refuse_unusable_values(path: Path, meta: dict, given: dict) -> None:
+    """Refuse a ``discard_ps`` or ``mobile_species`` the analysis cannot use, by the rule a
+    launch refuses a ``run.json`` edit with (:mod:`ionmd.analysis.run_json_values`): an edit
+    made after the run never meets a launch, and ``float()`` read ``true`` as 1.0 ps, ``"0.2"``
+    as 0.2 and ``-1`` as no discard, or ended in a traceback (``"20ps"``, ``[0.2]``). Names
+    where the value came from (``run.json`` or the command line), the value and what to give."""
+    file = path / RUN_JSON
+    if "discard_ps" in meta and (why := discard_problem(meta["discard_ps"])):
+        value = meta["discard_ps"]
+        if "discard_ps" in given:
+            raise AnalysisError(f"--discard-ps {value} {why}; give a number of ps from 0")
+        raise AnalysisError(f"{file}: \"discard_ps\": {json.dumps(value)} {why}; write a "
+                            f"number of ps from 0 (a JSON number, no quotes: 0.2), or delete "
+                            f"the key for no discard")
+    if "mobile_species" in meta and (why := mobile_problem(meta["mobile_species"])):
+        value = meta["mobile_species"]
+        if "mobile_species" in given:
+            raise AnalysisError(f"--mobile {value} {why}; give element symbols, comma "
+                                f"separated (Li,Na)")
+        raise AnalysisError(f"{file}: \"mobile_species\": {json.dumps(value)} {why}; write a "
+                            f"list of the run's mobile elements, e.g. [\"Li\"], or delete the "
+                            f"key for the default [\"Li\"]")
 
 
 def _type_map_from_logs(echoed: dict[str, dict]) -> dict[int, str] | None:

@@ -13,12 +13,11 @@ own checks cover it).
 from __future__ import annotations
 
 import json
-import math
-from numbers import Real
 
 import numpy as np
 
 from ionmd.analysis.run_files import RUN_JSON
+from ionmd.analysis.run_json_values import discard_problem, mobile_problem
 from ionmd.analysis.trajectory import MIN_FRAMES_AFTER_DISCARD
 from ionmd.errors import IonmdError
 from ionmd.protocols.rundir import read_run_record
@@ -36,10 +35,6 @@ def _record(rd) -> dict:
     return read_run_record(rd.path / RUN_JSON)
 
 
-def _is_number(value) -> bool:
-    return isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def protocol_discard_ps(rd) -> float:
     """The discard ionmd writes to ``run.json`` from the protocol (ps)."""
     return float(rd.protocol.schedule(rd.temperature)[1])
@@ -50,7 +45,7 @@ def effective_discard_ps(rd) -> float:
     holds a number >= 0, else the protocol's. The stopping rule's checks read the run
     through the analysis, so their first target follows this discard too."""
     held = _record(rd).get("discard_ps")
-    if _is_number(held) and held >= 0:
+    if discard_problem(held) is None:
         return float(held)
     return protocol_discard_ps(rd)
 
@@ -75,11 +70,12 @@ def _longest_discard_ps(rd) -> float:
 
 
 def _discard_problem(rd, value) -> str | None:
-    """What is wrong with an edited ``discard_ps`` (None: the analysis can use it)."""
-    if not _is_number(value):
-        return "is not a number of ps"
-    if value < 0:
-        return "is negative"
+    """What is wrong with an edited ``discard_ps`` (None: the analysis can use it): the
+    analysis's own rule (:func:`~ionmd.analysis.run_json_values.discard_problem`), then the
+    frames it leaves of the planned run."""
+    why = discard_problem(value)
+    if why:
+        return why
     kept = frames_after_discard(rd, float(value))
     if kept < MIN_FRAMES_AFTER_DISCARD:
         length = rd.planned_steps * rd.protocol.timestep_fs / 1000.0
@@ -90,13 +86,7 @@ def _discard_problem(rd, value) -> str | None:
 
 def _mobile_problem(rd, value) -> str | None:
     """What is wrong with an edited ``mobile_species`` (None: the analysis can use it)."""
-    if not (isinstance(value, list) and value and all(isinstance(s, str) for s in value)):
-        return "is not a list of element symbols"
-    missing = [s for s in value if s not in rd.elements]
-    if missing:
-        return (f"names {', '.join(missing)}, which this run's structure does not hold "
-                f"(elements: {', '.join(rd.elements)})")
-    return None
+    return mobile_problem(value, rd.elements)
 
 
 def run_json_edit_problems(rd) -> list[str]:
