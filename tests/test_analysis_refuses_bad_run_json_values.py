@@ -91,6 +91,17 @@ def test_a_negative_discard_on_the_command_line_is_refused(lammps_run, tmp_path,
     assert not (run / "analysis").exists()
 
 
+def test_a_quoted_dump_unwrapped_flag_is_refused(lammps_run, tmp_path, capsys):
+    """``"dump_unwrapped": "false"`` was bool("false"), True: wrapped files read as unwrapped."""
+    run = tmp_path / "run"
+    shutil.copytree(lammps_run, run)
+    (run / "run.json").write_text(json.dumps({**GOOD, "dump_unwrapped": "false"}))
+    assert main(["analyze", str(run)]) == 1
+    err = capsys.readouterr().err
+    assert "'dump_unwrapped' must be true or false (JSON, no quotes), got \"false\"" in err
+    assert not (run / "analysis").exists()
+
+
 @pytest.mark.parametrize("value", ["0.2", True, float("nan")])
 def test_a_launch_and_the_analysis_refuse_a_discard_alike(tmp_path, morse, lammps_run, value):
     """A quoted number (and true, NaN) is refused at a launch as by the analysis: one rule."""

@@ -636,7 +636,10 @@ def _spec(path: Path, meta: dict, **known) -> RunSpec:
                    charges_replaced=meta.get("charges_replaced"),
                    structure=str(meta.get("structure") or structure_name(path)),
                    replica=int(meta.get("replica", 0)),
-                   dump_unwrapped=bool(meta.get("dump_unwrapped", False)),
+                   # bool("false") is True: a quoted flag would read wrapped files as unwrapped
+                   dump_unwrapped=_flag(path, meta, "dump_unwrapped",
+                                        "true where the files hold LAMMPS-unwrapped "
+                                        "coordinates in a constant box, else false (or no key)"),
                    atom_style=meta.get("atom_style"),
                    temperature_end_K=(None if meta.get("temperature_end_K") is None
                                       else float(meta["temperature_end_K"])),
