@@ -133,7 +133,7 @@ def collective_conductivity(traj: Trajectory, charges: dict[str, float], tempera
     0.897 +- 0.014, 40 ps 0.954 +- 0.009 (without vibration), 20 ps with 0.3 A of vibration
     1.00 +- 0.02 but a scatter of 0.42 and its interval missing high 12 % of the time; now
     0.986 +- 0.012, 0.994 +- 0.008, 0.984 +- 0.014 (scatter 0.27, 0.19, 0.32), the reported
-    interval covering 97-98 % (tests/test_collective_bias.py). Its interval
+    interval covering 97-99 % (tests/test_collective_bias.py). Its interval
     (:func:`collective_interval`) is wider
     above than below. Far noisier than Nernst–Einstein's."""
     from ionmd.analysis.diffusion import (A2_PER_PS_TO_CM2_PER_S, fit_end_of, fit_lags, gls_line,
