@@ -52,11 +52,12 @@ def short_runs():
 def test_short_runs_unbiased(short_runs):
     """Mean sigma / truth within 3 standard errors of 1 (before: 0.897 +- 0.014 over 500
     such runs); the trials' scatter is ~0.27, its standard error ~0.010. The reported
-    interval covers (measured 97-98 %, its misses all above the truth)."""
+    interval covers (98.9 % on these 200-frame runs: the scaled chi-square interval of 71f5297
+    is short of low misses below ~40 ps; each tail is checked in test_collective_interval_tails)."""
     ratio = short_runs[:, 0]
     se = ratio.std(ddof=1) / np.sqrt(ratio.size)
     assert abs(ratio.mean() - 1.0) < 3 * se
-    assert 0.93 < short_runs[:, 1].mean() < 0.99
+    assert 0.93 < short_runs[:, 1].mean() < 0.995
 
 
 def test_self_charge_msd_is_the_ions_summed_msd():
