@@ -56,7 +56,7 @@ def test_replica_combination_is_described_as_done():
     assert np.isclose(far["value"], 1.5)                   # arithmetic mean
     assert "scatter_F" in far                              # 2x apart at 0.1 each: widened
     for page, start in ((ANALYSIS, "replicas of one temperature are combined"),
-                        (SWEEPS, "Replicas are combined in log space")):
+                        (SWEEPS, "Replicas are combined in D itself")):
         said = _paragraph(page, start)
         for words in ("equal weights", "Welch-Satterthwaite", "Welch's F", level):
             assert words in said, f"{start!r}: {words!r} missing in {said!r}"
