@@ -71,7 +71,7 @@ def test_disagreeing_replicas_widened_by_welch_F():
     welch = anova_generic(np.array(values), se ** 2 * N_IONS, np.full(2, N_IONS))
     assert welch.pvalue < 0.05
     err = np.sqrt(np.sum(se ** 2) / 4 * welch.statistic)
-    dof = (np.sum(se ** 2) / 4) ** 2 / np.sum((se ** 2 / 4) ** 2 / (N_IONS - 1))
+    dof = welch.df_num      # fully widened: the replicas' spread sets the error (k - 1)
     assert got["dof"] == pytest.approx(dof, rel=1e-9)
     assert got["ln_err"] * got["value"] == pytest.approx(err, rel=1e-9)
     assert got["value"] == pytest.approx(np.mean(values), rel=1e-12)
@@ -116,8 +116,11 @@ def test_interval_reaching_zero_read_as_its_neighbours_are():
 
 
 def steps(combos) -> float:
-    """Largest change of ln value, ln error or ln interval ends between neighbours."""
-    rows = np.array([[np.log(c["value"]), c["ln_err"], *np.log(c["ci95"])] for c in combos])
+    """Largest change of ln value, ln error or interval ends over the value between
+    neighbours (the ends linear: a fully widened interval of 2 replicas is read at Welch's 1
+    dof, t 12.7, and reaches zero)."""
+    rows = np.array([[np.log(c["value"]), c["ln_err"], *np.divide(c["ci95"], c["value"])]
+                     for c in combos])
     return float(np.max(np.abs(np.diff(rows, axis=0))))
 
 
@@ -129,7 +132,7 @@ def test_tiny_change_of_an_error_moves_the_weighting_little():
     ratios = np.linspace(2.0, 5.0, 3001)        # the noisy replica's error over the other's
     by_ratio = [combine_replicas([1.0, 1.3], [interval(1.0, 0.05), interval(1.3, 0.05 * k)],
                                  [Q8] * 2) for k in ratios]
-    assert steps(by_ratio) < 2e-3
+    assert steps(by_ratio) < 5e-3
     shares = [c["inverse_variance_share"] for c in by_ratio]
     assert shares[0] == 0.0 and shares[-1] == 1.0 and any(0 < s < 1 for s in shares)
     ivs = [interval(1.0, 0.05), interval(1.3, 0.25)]
@@ -144,7 +147,7 @@ def test_tiny_change_of_a_replica_value_moves_the_scatter_widening_little():
     seconds = np.linspace(1.15, 1.45, 3001)     # the second replica's D, errors 8 % alike
     by_value = [combine_replicas([1.0, v], [interval(1.0, 0.08), interval(v, 0.08)], [Q8] * 2)
                 for v in seconds]
-    assert steps(by_value) < 2e-3
+    assert steps(by_value) < 5e-3
     for v, c in zip(seconds[::100], by_value[::100]):
         se = np.array([0.08, 0.08 * v])
         welch = anova_generic(np.array([1.0, v]), se ** 2 * N_IONS, np.full(2, N_IONS))
