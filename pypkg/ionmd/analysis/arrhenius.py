@@ -560,20 +560,21 @@ def _exceedance(q: float, r: np.ndarray, alpha: np.ndarray, beta: np.ndarray,
     c = q * r
     if residual_dof == 0:
         return float(np.mean(2.0 * ndtr(-c)))
-    a = residual_dof - c ** 2 * alpha
-    a = np.where(a == 0.0, -1e-300, a)
-    b, cc = -2.0 * c ** 2 * beta, -c ** 2 * gamma
-    disc = np.maximum(b * b - 4.0 * a * cc, 0.0)
-    root = np.sqrt(disc)
+    c2 = c * c
+    a = residual_dof - c2 * alpha
+    a[a == 0.0] = -1e-300
+    b, cc = -2.0 * c2 * beta, -c2 * gamma
+    root = np.sqrt(np.maximum(b * b - 4.0 * a * cc, 0.0))
     r1, r2 = (-b - root) / (2 * a), (-b + root) / (2 * a)
     lo, hi = np.minimum(r1, r2), np.maximum(r1, r2)
     # A > 0: z < lo or z > hi (lo <= 0 <= hi, as C <= 0); A < 0: lo < z < hi
     up = a > 0
+    if up.all():
+        return float(np.mean(ndtr(np.minimum(lo, -c)) + ndtr(-np.maximum(hi, c))))
     total = np.sum(ndtr(np.minimum(lo[up], -c[up])) + ndtr(-np.maximum(hi[up], c[up])))
-    if not up.all():
-        lo, hi, c = lo[~up], hi[~up], c[~up]
-        total += np.sum(np.maximum(ndtr(np.minimum(hi, -c)) - ndtr(lo), 0.0)
-                        + np.maximum(ndtr(-np.maximum(lo, c)) - ndtr(-hi), 0.0))
+    lo, hi, c = lo[~up], hi[~up], c[~up]
+    total += np.sum(np.maximum(ndtr(np.minimum(hi, -c)) - ndtr(lo), 0.0)
+                    + np.maximum(ndtr(-np.maximum(lo, c)) - ndtr(-hi), 0.0))
     return float(total / r.size)
 
 
