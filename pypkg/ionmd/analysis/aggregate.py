@@ -91,7 +91,7 @@ from scipy.stats import f as f_dist
 from scipy.stats import norm
 from scipy.stats import t as student_t
 
-from ionmd.analysis.conductivity import collective_interval
+from ionmd.analysis.conductivity import collective_interval, lower_end_turn
 from ionmd.analysis.arrhenius import (dof_from_json, dof_to_json, fit_arrhenius,
                                       interval_quantile, kinisi_arrhenius,
                                       ln_error_from_interval)
@@ -432,9 +432,10 @@ def collective_se(sigma: float, interval: Sequence[float], level: float = 0.95) 
     told by the upper end, which rises with the error at every error), else from its finite
     upper end. Read as the upper half-width over 1.96, it came out 1.6-2x the run's own
     (wider above): two identical replicas at a 27 % error gave a ln error of 0.304 (0.19 is
-    right) and an interval reaching zero at 40 %. The lower end alone fits two errors where
-    the error is beyond the turn: solved from it, a 95 % interval built with 10x sigma (a
-    sigma within its noise, as near-zero collective sigmas are) gave 1.32x."""
+    right) and an interval reaching zero at 40 %. Beyond the turn the lower end is held (a
+    chi-square interval's own turned back up there): solved from the lower end alone, a 95 %
+    interval built with 10x sigma (a sigma within its noise, as near-zero collective sigmas
+    are) gave 1.32x, one at 4.2-5x a brentq ValueError."""
     lo, hi = (float(v) for v in interval)
     turn = lower_end_turn(level)
     lowest, highest = collective_interval(sigma, turn * sigma, level)
@@ -451,21 +452,6 @@ def collective_se(sigma: float, interval: Sequence[float], level: float = 0.95) 
     while end == 1 and miss(top) < 0 and top < 1e4:
         top *= 4
     return float(brentq(miss, 1e-9, top, xtol=1e-12, rtol=1e-10)) * sigma
-
-
-@lru_cache(maxsize=8)
-def lower_end_turn(level: float = 0.95) -> float:
-    """The relative error at which a collective sigma's interval has its lowest lower end
-    (4.9 at 95 %, 11.3 at 99 %): beyond it the scaled chi-square's ``k = 2 / r^2`` is so small
-    that its upper quantile falls faster than ``k`` and the lower end rises again (to sigma
-    itself at 13.5)."""
-    from scipy.optimize import minimize_scalar
-
-    with np.errstate(divide="ignore"):
-        found = minimize_scalar(lambda r: np.log(collective_interval(1.0, r, level)[0]),
-                                bounds=(0.5, 20.0), method="bounded",
-                                options={"xatol": 1e-6})
-    return float(found.x)
 
 
 def chi_square_dof(rel: np.ndarray) -> np.ndarray:
