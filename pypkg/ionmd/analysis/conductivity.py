@@ -189,9 +189,10 @@ def collective_interval(sigma: float, se: float, level: float = 0.95) -> tuple[f
         half = norm.isf(below) * se
         return max(float(sigma - half), 0.0), max(float(sigma + half), 0.0)
     rel = se / sigma
-    lowest_at = lower_end_turn(level) if rel > LOWER_END_TURN_FROM else rel
-    return (_chi_square_ends(sigma, min(rel, lowest_at), level)[0],
-            _chi_square_ends(sigma, rel, level)[1])
+    ends = _chi_square_ends(sigma, rel, level)
+    if rel > LOWER_END_TURN_FROM and rel > (turn := lower_end_turn(level)):
+        return _chi_square_ends(sigma, turn, level)[0], ends[1]
+    return ends
 
 
 LOWER_END_TURN_FROM = 0.5
