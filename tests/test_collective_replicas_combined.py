@@ -65,3 +65,14 @@ def test_combined_interval_covers(draws):
     """Coverage of the truth by the combined 95 % interval: 96.1 % over 1500 trials (binomial
     sd here 1.0 %)."""
     assert 0.925 <= draws[:, 1].mean() <= 0.99
+
+
+def test_a_replica_below_zero_leaves_equal_weights():
+    """One collective replica below zero within its scatter: the others' errors, proportional
+    to their values, must not weigh them (the lowest dominated: [0.3, 1.5, -0.2] combined to
+    0.317); the plain mean of the three, by numpy."""
+    runs = [_run(0.3, 0.4, "r0"), _run(1.5, 0.4, "r1"), _run(1.0, 0.4, "r2")]
+    runs[2]["conductivity_collective"] = {"sigma": -0.2, "sigma_ci95": [0.0, 0.78]}
+    c = combine_points(series_points(runs)["sigma_collective_T"])
+    assert c["value"] == pytest.approx(np.mean([0.3, 1.5, -0.2]) * T_K, rel=1e-12)
+    assert c["weights"] == "equal"

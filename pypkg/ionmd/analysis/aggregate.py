@@ -297,11 +297,17 @@ def combine_linear(replicas: Sequence[tuple]) -> dict:
     se = np.array([replica_se(v, iv, q, lvl, c) for v, iv, q, lvl, _, c in replicas])
     dof = np.array([interval_dof(q, lvl) for _, _, q, lvl, _, _ in replicas])
     alike_dof = dof
-    if all(r[5] for r in replicas) and (value > 0).all():
+    collective = any(r[5] for r in replicas)
+    if collective and (value > 0).all():
         alike_dof = chi_square_dof(se / value)
         se = value_free_se(value, se)
     level = max(r[3] for r in replicas)
     share = inverse_variance_share(se, alike_dof) if len(se) > 1 else 0.0
+    if collective and not (value > 0).all():
+        # errors proportional to the values cannot be weighed by (the lowest replica would
+        # dominate: [0.3, 1.5, -0.2] gave 0.317 for a mean of 0.533), nor made value-free
+        # around a mean that may be below zero: equal weights, as replicas alike by design
+        share = 0.0
     mean, err, dof_eff = weighted_mean_ln(value, se, dof, share=share)
     F, df1, df2 = welch_anova(value, se, dof) if len(se) > 1 else (0.0, 0.0, 0.0)
     widening = scatter_share(_f_sf(F, df1, df2)) if len(se) > 1 else 0.0
