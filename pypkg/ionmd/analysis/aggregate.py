@@ -91,7 +91,7 @@ from scipy.stats import f as f_dist
 from scipy.stats import norm
 from scipy.stats import t as student_t
 
-from ionmd.analysis.conductivity import collective_interval, lower_end_turn
+from ionmd.analysis.conductivity import (collective_interval, end_from_json, lower_end_turn)
 from ionmd.analysis.arrhenius import (dof_from_json, dof_to_json, fit_arrhenius,
                                       interval_quantile, kinisi_arrhenius,
                                       ln_error_from_interval)
@@ -121,9 +121,16 @@ def point_problem(value: float, interval: Sequence[float], *, quantity: str = "t
     upside down) has no error: its weight would be infinite, and the combined value and
     interval NaN; one reaching zero is read from the value's upper half
     (:func:`~ionmd.analysis.arrhenius.ln_error_from_interval`), which a value at or above
-    its upper end has not."""
-    lo, hi = (float(v) for v in interval)
+    its upper end has not. An upper end at infinity (None in results.json: a collective
+    sigma whose error is beyond ~12.5 times itself) is a value not resolved within its noise,
+    with no finite ln error."""
+    lo, hi = (end_from_json(v) for v in interval)
     told = _value_text(quantity, value, lo, hi, unit, level)
+    if np.isfinite([value, lo]).all() and hi == np.inf:
+        return (f"{told}: its interval has no upper end: {quantity.split(' at ')[0]} is not "
+                f"resolved within its noise (its error far beyond its value), so it has "
+                f"no finite ln error for the fit; run it longer (or add replicas or a "
+                f"larger cell)")
     if not np.isfinite([value, lo, hi]).all():
         return (f"{told}: not a number, the analysis could not estimate it (too few frames "
                 f"in the MSD's fit window, or too few ions?); look at the run's analysis "
@@ -609,7 +616,8 @@ def series_points(runs: Sequence[dict]) -> dict[str, list[Point]]:
             if key in r:
                 c = r[key]
                 series.setdefault(name, []).append(
-                    Point(T, c["sigma"] * T, tuple(v * T for v in c["sigma_ci95"]), flags,
+                    Point(T, c["sigma"] * T, tuple(end_from_json(v) * T
+                                                   for v in c["sigma_ci95"]), flags,
                           complete, label,
                           nernst_einstein_quantile(r) if key == "conductivity" else 1.96,
                           c.get("interval_level", 0.95),

@@ -43,6 +43,22 @@ class Conductivity:
         return out
 
 
+UNBOUNDED_NOTE = ("its interval has no upper end (null): the error is so large against sigma "
+                  "that sigma is not resolved within its noise; run longer (or add replicas "
+                  "or a larger cell)")
+"""Why a conductivity's interval has no upper end (``sigma_ci95_note`` in results.json)."""
+
+
+def end_to_json(end: float) -> float | None:
+    """An interval end as strict JSON: None where it is infinite (no upper end)."""
+    return None if np.isinf(end) else float(end)
+
+
+def end_from_json(end: float | None) -> float:
+    """:func:`end_to_json`'s value back: None is an upper end at infinity."""
+    return float("inf") if end is None else float(end)
+
+
 def nernst_einstein(D_cm2_s: float | np.ndarray, n_ions: int, charge: float, volume_A3: float,
                     temperature_K: float, haven_ratio: float = 1.0) -> float | np.ndarray:
     """Nernst–Einstein conductivity (mS/cm) of one species; D may be an array of samples."""
