@@ -163,3 +163,24 @@ def assert_same_physics(run: LammpsResult, ref: LammpsResult, rtol: float) -> No
     assert np.abs(run.atom_energy - ref.atom_energy).max() <= rtol * np.abs(ref.atom_energy).max()
     vmax = np.abs(ref.atom_virial).max()
     assert np.abs(run.atom_virial - ref.atom_virial).max() <= rtol * vmax
+
+
+LJ_DCD_RUN_JSON = {"temperature_K": 1500, "timestep_fs": 2.0, "trajectory": ["t.dcd"],
+                   "type_map": {"1": "Li", "2": "Cl"}, "mobile_species": ["Li"],
+                   "discard_ps": 0.1}
+"""run.json of :func:`lj_dcd_run`'s folder: analysable as it is (no model named)."""
+
+
+def lj_dcd_run(run: Path, *, thermo_every: int | None = None, extra: str = "") -> Path:
+    """A real LAMMPS run in ``run``: 108 two-type LJ atoms at 1500 K (NVT), 400 steps of
+    2 fs, a DCD frame every 20 steps (21 frames over 0.8 ps), ``s.data`` and its log;
+    ``thermo_every`` and the input lines ``extra`` (a fix) go before the dump."""
+    from lammps_cells import two_type_lj_cell
+
+    thermo = f"thermo {thermo_every}\n" if thermo_every else ""
+    extra = f"{extra}\n" if extra else ""
+    run_lmp(two_type_lj_cell("fcc 4.4", region="block 0 3 0 3 0 3")
+            + "velocity all create 1500 1\nwrite_data s.data\ntimestep 0.002\n"
+            + "fix 1 all nvt temp 1500 1500 0.1\n" + thermo + extra
+            + "dump d all dcd 20 t.dcd\nrun 400\n", run)
+    return run

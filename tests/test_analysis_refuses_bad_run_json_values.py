@@ -16,25 +16,17 @@ import pytest
 from ionmd.cli import main
 from ionmd.errors import IonmdError
 from ionmd.protocols import execute
-from lammps_cells import two_type_lj_cell
-from lammps_runner import run_lmp
+from lammps_runner import LJ_DCD_RUN_JSON, lj_dcd_run
 from test_run_json_edits_checked import NOT_LAMMPS, _edit, _runs
 
-GOOD = {"temperature_K": 1500, "timestep_fs": 2.0, "trajectory": ["t.dcd"],
-        "type_map": {"1": "Li", "2": "Cl"}, "mobile_species": ["Li"], "discard_ps": 0.1}
+GOOD = LJ_DCD_RUN_JSON
 
 
 @pytest.fixture(scope="module")
 def lammps_run(tmp_path_factory):
     """A real LAMMPS run of 108 LJ atoms: 21 frames over 0.8 ps, analysable as it is."""
     run = tmp_path_factory.mktemp("run")
-    run_lmp(two_type_lj_cell("fcc 4.4", region="block 0 3 0 3 0 3") + """velocity all create 1500 1
-write_data s.data
-timestep 0.002
-fix 1 all nvt temp 1500 1500 0.1
-dump d all dcd 20 t.dcd
-run 400
-""", run)
+    lj_dcd_run(run)
     return run
 
 

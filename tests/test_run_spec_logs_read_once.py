@@ -16,8 +16,7 @@ import pytest
 
 from ionmd.cli import main
 from ionmd.lammps.log import parse_thermo_pieces
-from lammps_cells import two_type_lj_cell
-from lammps_runner import run_lmp
+from lammps_runner import LJ_DCD_RUN_JSON, lj_dcd_run
 
 PAIR = "pair_style lj/cut 6.0; pair_coeff * * 0.05 2.6; pair_coeff 1 1 0.01 2.0"
 
@@ -26,17 +25,8 @@ PAIR = "pair_style lj/cut 6.0; pair_coeff * * 0.05 2.6; pair_coeff 1 1 0.01 2.0"
 def lj_run(tmp_path_factory):
     """108 LJ atoms at 1500 K, a DCD and its log; run.json names no model."""
     run = tmp_path_factory.mktemp("lj")
-    run_lmp(two_type_lj_cell("fcc 4.4", region="block 0 3 0 3 0 3") + """velocity all create 1500 1
-write_data s.data
-timestep 0.002
-fix 1 all nvt temp 1500 1500 0.1
-thermo 20
-dump d all dcd 20 t.dcd
-run 400
-""", run)
-    (run / "run.json").write_text(json.dumps({
-        "temperature_K": 1500, "timestep_fs": 2.0, "trajectory": ["t.dcd"],
-        "type_map": {"1": "Li", "2": "Cl"}, "mobile_species": ["Li"], "discard_ps": 0.1}))
+    lj_dcd_run(run, thermo_every=20)
+    (run / "run.json").write_text(json.dumps(LJ_DCD_RUN_JSON))
     return run
 
 

@@ -28,8 +28,7 @@ from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
 import ionmd.analysis.ase_frames as ase_frames
 from ionmd.analysis.run_analysis import analyze_run
 from ionmd.analysis.run_spec import load_run_spec
-from lammps_cells import two_type_lj_cell
-from lammps_runner import run_lmp
+from lammps_runner import LJ_DCD_RUN_JSON, lj_dcd_run
 
 DEFORM = "fix 2 all deform 1 x final 0.0 11.0 remap x units box"
 
@@ -39,17 +38,8 @@ def dcd_run(tmp_path_factory):
     """A DCD run whose log echoes a command moving the box centre (the cell spans 0 to
     13.2 A in x; the deform takes it to 0-11 A)."""
     run = tmp_path_factory.mktemp("dcd")
-    run_lmp(two_type_lj_cell("fcc 4.4", region="block 0 3 0 3 0 3") + f"""velocity all create 1500 1
-write_data s.data
-timestep 0.002
-fix 1 all nvt temp 1500 1500 0.1
-{DEFORM}
-dump d all dcd 20 t.dcd
-run 400
-""", run)
-    (run / "run.json").write_text(json.dumps({
-        "temperature_K": 1500, "timestep_fs": 2.0, "trajectory": ["t.dcd"],
-        "type_map": {"1": "Li", "2": "Cl"}, "mobile_species": ["Li"], "discard_ps": 0.1}))
+    lj_dcd_run(run, extra=DEFORM)
+    (run / "run.json").write_text(json.dumps(LJ_DCD_RUN_JSON))
     return run
 
 
