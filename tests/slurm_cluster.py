@@ -19,6 +19,7 @@ import signal
 import socket
 import subprocess
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -215,6 +216,23 @@ def start_cluster(root: str | Path, timeout: float = 60.0) -> SlurmCluster:
         raise
     cluster.timings["start_s"] = time.time() - t0 - install_s
     return cluster
+
+
+@contextmanager
+def running_cluster(root: str | Path):
+    """:func:`start_cluster` in ``root`` with ``SLURM_CONF`` naming it for the block (its
+    earlier value restored after), stopped at the block's end."""
+    cluster = start_cluster(root)
+    before = os.environ.get("SLURM_CONF")
+    os.environ["SLURM_CONF"] = str(cluster.conf)
+    try:
+        yield cluster
+    finally:
+        if before is None:
+            os.environ.pop("SLURM_CONF", None)
+        else:
+            os.environ["SLURM_CONF"] = before
+        cluster.stop()
 
 
 def main() -> None:

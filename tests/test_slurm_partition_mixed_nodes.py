@@ -28,13 +28,11 @@ def mixed_partition(tmp_path_factory):
     mp = pytest.MonkeyPatch()
     mp.setattr(slurm_cluster, "SLURM_CONF", slurm_cluster.SLURM_CONF.replace(
         "PartitionName=debug Nodes={node} ", BIG_NODE + "PartitionName=debug Nodes={node},big "))
-    cluster = slurm_cluster.start_cluster(tmp_path_factory.mktemp("slurm"))
-    mp.setenv("SLURM_CONF", str(cluster.conf))
     try:
-        yield cluster
+        with slurm_cluster.running_cluster(tmp_path_factory.mktemp("slurm")) as cluster:
+            yield cluster
     finally:
         mp.undo()
-        cluster.stop()
 
 
 def _campaign(tmp_path, morse, executor, resources):

@@ -25,7 +25,7 @@ from ionmd.cli import main
 from ionmd.errors import EXIT_INTERRUPTED
 from ionmd.sweep import CampaignError, load_campaign, plan_campaign
 from ionmd.sweep.state import read_claim, slurm_job_states
-from slurm_cluster import start_cluster
+from slurm_cluster import running_cluster
 from sweep_setup import campaign_dir, goal_campaign, line_of, write_campaign
 
 SLURM_EXECUTOR = 'kind = "slurm"\nlauncher = "srun"\nsetup = ["false"]\n'
@@ -33,14 +33,8 @@ SLURM_EXECUTOR = 'kind = "slurm"\nlauncher = "srun"\nsetup = ["false"]\n'
 
 @pytest.fixture(scope="module")
 def slurm(tmp_path_factory):
-    cluster = start_cluster(tmp_path_factory.mktemp("slurm"))
-    mp = pytest.MonkeyPatch()
-    mp.setenv("SLURM_CONF", str(cluster.conf))
-    try:
+    with running_cluster(tmp_path_factory.mktemp("slurm")) as cluster:
         yield cluster
-    finally:
-        mp.undo()
-        cluster.stop()
 
 
 def wait_for(cond, timeout: float, what: str) -> None:
