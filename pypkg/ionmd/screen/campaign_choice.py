@@ -20,10 +20,10 @@ from pathlib import Path
 
 # what a row's column means for its place in the ranking (column -> the mark)
 MARKS = {
-    "note": ("NOT COMPARABLE: a narrow cell (periodic images in planes under 5 A apart): "
-             "its barriers are those of a row of images moving together, not a single ion's, "
-             "and its rank is no evidence (the row's note); rescreen it with "
-             "--min-image-distance 5.5 to rank it"),
+    "note": ("NOT COMPARABLE: a narrow cell (periodic images in planes closer than the "
+             "model's cutoff): its barriers are those of a row of images moving together, "
+             "not a single ion's, and its rank is no evidence (the row's note); rescreen it "
+             "with the --min-image-distance the note gives to rank it"),
     "charge_note": ("CHECK: no sound oxidation states make the screened cell neutral: it may "
                     "lack atoms of the material (the row's charge_note)"),
     "elements_from": ("CHECK: its elements were read from the VASP 4 POSCAR's first line "
