@@ -31,6 +31,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ionmd import strict_json
 from ionmd.errors import AnalysisError
 from ionmd.protocols.checks import temperature_folder
 from ionmd.sweep.campaign import Campaign
@@ -88,7 +89,7 @@ def write_goal_state(campaign: Campaign, state: dict) -> None:
     campaign.output.mkdir(parents=True, exist_ok=True)
     state["campaign"] = str(campaign.path.resolve())       # whose rounds (check_goal_owner)
     tmp = goal_path(campaign).with_suffix(".tmp")
-    tmp.write_text(json.dumps(state, indent=1) + "\n")
+    tmp.write_text(strict_json.dumps(state, indent=1, what=str(goal_path(campaign))) + "\n")
     tmp.replace(goal_path(campaign))
 
 
