@@ -38,204 +38,22 @@ Cost units are whatever the caller counts (core-hours, GPU-hours); the cost per 
 ps of a run comes from its own LAMMPS logs (:func:`cost_per_ps_from_logs`).
 """
 
+
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from statistics import median
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
-from ionmd.analysis.aggregate import (Point, arrhenius_of_points, combine_points, interval_dof,
-                                      linear_se, not_resolved_entry, point_problem,
-                                      within_scatter)
-from ionmd.analysis.arrhenius import (KB_EV, ArrheniusFit, fit_arrhenius, ln_error_from_interval,
-                                      studentized_quantile, t95)
+from ionmd.analysis.aggregate import arrhenius_of_points
+from ionmd.analysis.arrhenius import KB_EV, ArrheniusFit, fit_arrhenius, studentized_quantile
 from ionmd.errors import AnalysisError
 from ionmd.protocols.checks import temperature_folder
-
-Z95 = 1.96
-
-
-@dataclass
-class TemperatureRun:
-    """What the allocator needs of one run (or of the replicas of one temperature combined).
-
-    Attributes
-    ----------
-    temperature_K : float
-    time_ps : float
-        Analysed time so far (after the discarded equilibration; replicas: their sum).
-    D : float
-        Diffusion coefficient, cm^2/s (point estimate).
-    D_ci95 : (float, float)
-        Its 95 % interval (a lower end of 0, from a run of few hops: read from its upper
-        half, as ``collect`` reads it: :func:`ionmd.analysis.arrhenius.ln_error_from_interval`
-        with ``D``).
-    cost_per_ps : float
-        Cost units (core-hours, GPU-hours) per simulated ps, from the run's own logs.
-    key : any
-        Whatever identifies the run for the caller (a path, a run id).
-    max_time_ps : float or None
-        Longest analysed time the run may reach (None: unlimited).
-    quantile : float
-        Half-width of ``D_ci95`` in standard errors: 1.96, or Student's t over the run's
-        ions (:func:`ionmd.analysis.arrhenius.interval_quantile`, what ``collect`` uses;
-        2.36 for 8 ions: read as 1.96 the variance would be 1.45 times too large).
-    level : float
-        The level ``quantile`` was taken at: 0.95, or 0.99 for a run stopped by its
-        D-interval rule (``Point.level``); with ``quantile`` it gives the run's dof.
-    D_ci95_unwidened : (float, float) or None
-        A run stopped by its rule: its own 95 % interval beside the 99 % ``D_ci95``
-        (``Point.ci95_unwidened``), which collect's combination of replicas reads.
-    quantity, unit : str
-        What ``D`` is, for messages: ``"D"`` in cm^2/s, or what the caller fits in its place
-        (the goal: the Nernst-Einstein ``"sigma T"`` in mS K/cm); by default unnamed, as
-        a message naming the wrong one would mislead.
-    """
-
-    temperature_K: float
-    time_ps: float
-    D: float
-    D_ci95: tuple[float, float]
-    cost_per_ps: float
-    key: Any = None
-    max_time_ps: float | None = None
-    quantile: float = Z95
-    level: float = 0.95
-    D_ci95_unwidened: tuple[float, float] | None = None
-    quantity: str = "the fitted value"
-    unit: str = ""
-
-    @property
-    def dof(self) -> float:
-        """Degrees of freedom of the interval (ions - 1; inf for a normal one), as collect
-        reads them (:func:`ionmd.analysis.aggregate.interval_dof` at the run's level)."""
-        return interval_dof(self.quantile, self.level)
-
-    @property
-    def ln_var(self) -> float:
-        """Variance of ln D from the 95 % interval (log-normal approximation, lower half
-        capped: as ``collect`` reads it)."""
-        return ln_error_from_interval(*self.D_ci95, quantile=self.quantile, value=self.D) ** 2
-
-    @property
-    def K(self) -> float:
-        """``var(ln D) * D * t``: the constant of ``var(ln D) ~ K / (D t)`` for this run."""
-        return self.ln_var * self.D * self.time_ps
-
-    @property
-    def room_ps(self) -> float:
-        """How much longer the run may get."""
-        return np.inf if self.max_time_ps is None else max(0.0, self.max_time_ps - self.time_ps)
-
-    @property
-    def usable(self) -> bool:
-        """A positive finite D with an interval of finite positive width, and a positive
-        time: the error model applies. A zero-width interval (an infinite weight) or an
-        infinite or NaN one is left out, as a run without hops (D = 0) is."""
-        # the fits' own rule (finite, positive, of non-zero width), and what the error
-        # model needs beyond it: a lower end >= 0, a positive time and quantile
-        return bool(point_problem(self.D, self.D_ci95) is None and self.D_ci95[0] >= 0
-                    and np.isfinite(self.time_ps) and self.time_ps > 0 and self.quantile > 0)
-
-    @property
-    def within_scatter(self) -> bool:
-        """A D below zero whose interval reaches above it (noise about a small D,
-        :func:`ionmd.analysis.aggregate.within_scatter`), with a time and quantile to price
-        its extension by: collect combines it with its temperature's other runs in D
-        itself, and the allocator extends them (:func:`next_step`)."""
-        return bool(within_scatter(self.D, self.D_ci95) and np.isfinite(self.time_ps)
-                    and self.time_ps > 0 and self.quantile > 0)
-
-    @property
-    def linear_var(self) -> float:
-        """Variance of D itself from its interval (upper half-width over the quantile where
-        the lower end was clipped: :func:`ionmd.analysis.aggregate.linear_se`); it falls as
-        ``1 / t`` as ``ln_var`` does."""
-        return linear_se(self.D, self.D_ci95, self.quantile) ** 2
-
-    def point(self) -> Point:
-        """The run as collect's fit reads it (named by its folder, where its key has one)."""
-        name = getattr(self.key, "path", self.key)
-        return Point(self.temperature_K, self.D, tuple(self.D_ci95), quantile=self.quantile,
-                     level=self.level, ci95_unwidened=self.D_ci95_unwidened,
-                     run="" if name is None else str(name))
-
-    def why_left_out(self) -> str | None:
-        """Why the run is not :attr:`usable`, naming it, its temperature and its value
-        (:func:`ionmd.analysis.aggregate.point_problem`'s words); None where it is."""
-        path = getattr(self.key, "path", self.key)      # a campaign's run: its folder
-        where = f" of run {path}" if path is not None else ""
-        what = f"{self.quantity}{where} at {self.temperature_K:g} K"
-        why = point_problem(self.D, self.D_ci95, quantity=what, unit=self.unit,
-                            level=self.level)
-        if self.within_scatter:         # not left out: combined in D, extended (next_step)
-            return None
-        if why or self.usable:
-            return why
-        if not self.D_ci95[0] >= 0:
-            return f"{what}: its 95 % interval reaches below zero ({self.D_ci95[0]:.3g})"
-        return (f"{what}: no analysed time ({self.time_ps:g} ps) or interval quantile "
-                f"({self.quantile:g}) to price its extension by")
-
-
-@dataclass
-class Option:
-    """One thing the next round could do, priced by the error model."""
-
-    action: str               # "extend" or "new"
-    temperature_K: float
-    step_ps: float            # analysed ps it adds
-    cost: float               # cost units, with the discarded ps of a new run
-    ln_var_after: float       # expected var(ln D(target)) after it
-    factor_after: float       # expected interval factor after it
-    gain_per_cost: float      # (var_now - ln_var_after) / cost
-    run: int | None = None    # index into the runs ("extend")
-    key: Any = None
-
-    def describe(self) -> str:
-        what = "extend" if self.action == "extend" else "new run at"
-        head = f"{what} {self.temperature_K:g} K by {self.step_ps:g} ps: cost {self.cost:.4g}, "
-        if not np.isfinite(self.factor_after):      # too few temperatures resolved to price
-            return head + "unpriced (no fit yet)"
-        return head + (f"factor -> {self.factor_after:.4g}, gain/cost "
-                       f"{self.gain_per_cost:.3g}")
-
-
-@dataclass
-class Decision:
-    """The state of the extrapolation now and the option chosen (None: nothing possible).
-
-    ``factor`` and the options' ``factor_after`` are the error model's (the runs' intervals
-    as given: what the planning ranks by); ``reported_factor`` is that of the interval
-    ``collect`` reports for these runs (:func:`reported_fit`: the covariance also scaled by
-    PDG's max(1, chi2 / dof)), the one a goal is checked against. They differ where the
-    points scatter about the line more than their intervals say."""
-
-    target_K: float
-    D_target: float           # fitted D at target_K, cm^2/s
-    ln_var: float             # var(ln D(target)) from the runs' intervals
-    factor: float             # exp(q sqrt(ln_var)), q the fit's: "within a factor f either way"
-    choice: Option | None
-    options: list[Option]     # every option, best first
-    ignored: list[Any] = field(default_factory=list)   # keys (or T) of runs left out
-    ignored_why: list[str] = field(default_factory=list)   # why each was left out
-    fit: ArrheniusFit | None = None
-    reported_factor: float = float("nan")   # collect's interval's (the goal's check)
-    not_resolved: list[str] = field(default_factory=list)   # temperatures not resolved: why
-
-    def describe(self) -> str:
-        lines = [f"D({self.target_K:g} K) = {self.D_target:.3g} cm^2/s within a factor "
-                 f"{self.reported_factor:.4g}"
-                 + (f" (the runs' intervals alone: {self.factor:.4g}; the points scatter more "
-                    f"than they say)" if self.reported_factor > self.factor * (1 + 1e-9) else "")]
-        lines += [("* " if o is self.choice else "  ") + o.describe() for o in self.options]
-        lines += [f"  left out: {why}" for why in self.ignored_why]
-        lines += [f"  {why}" for why in self.not_resolved]
-        return "\n".join(lines)
-
+from ionmd.sweep.allocate_first import resolve_first, scattered_temperatures, warmer_candidates
+from ionmd.sweep.allocate_runs import Z95, Decision, Option, TemperatureRun
 
 def reported_fit(runs: Sequence[TemperatureRun], target_K: float = 300.0) -> ArrheniusFit:
     """``collect``'s Arrhenius fit of ``runs`` (:func:`ionmd.analysis.aggregate.
@@ -337,7 +155,7 @@ def next_step(runs: Sequence[TemperatureRun], *, step_ps: float, target_K: float
         priced as adding it at the fit's D there; ``Decision.not_resolved`` says why).
         With too few resolved temperatures for a fit (``Decision.factor`` inf), a new run
         at the coldest candidate warmer than every temperature without a point comes
-        first, else the runs not resolved are extended (:func:`_resolve_first`).
+        first, else the runs not resolved are extended (:func:`ionmd.sweep.allocate_first.resolve_first`).
     step_ps : float
         Analysed ps an option adds: an extension of a run, or the length of a new run.
     target_K : float
@@ -397,9 +215,9 @@ def next_step(runs: Sequence[TemperatureRun], *, step_ps: float, target_K: float
                             T_extrapolate=target_K, scatter_p=0.0,   # no inflation: the model's
                             y_err_dof=dof)
     except AnalysisError as exc:        # too few temperatures: say which runs gave none
-        warmer = _warmer_candidates(runs, T, candidates_K, step_ps, budget_left, discard_at)
+        warmer = warmer_candidates(runs, T, candidates_K, step_ps, budget_left, discard_at)
         if unresolved or warmer:        # nothing to price by: a second point first
-            return _resolve_first(runs, unresolved, step_ps, budget_left, target_K,
+            return resolve_first(runs, unresolved, step_ps, budget_left, target_K,
                                   ignored, ignored_why, warmer)
         raise AnalysisError(f"{exc}{_left_out_text(runs)}") from exc
     var_now = ln_var_at(T, var, target_K)
@@ -469,240 +287,6 @@ def next_step(runs: Sequence[TemperatureRun], *, step_ps: float, target_K: float
                     reported_factor=reported_factor(runs, target_K), not_resolved=not_resolved)
 
 
-@dataclass
-class ScatteredTemperature:
-    """A temperature whose runs collect combines in D itself (one below zero within its
-    scatter, :attr:`TemperatureRun.within_scatter`): its runs that collect combines (indices), their
-    combination in D (:func:`ionmd.analysis.aggregate.combine_points`: ``resolved`` or
-    not) and, where not resolved, why the fit leaves it out."""
-
-    temperature_K: float
-    runs: list[int]
-    combined: dict
-    reason: str = ""
-
-    def linear_var(self, runs: Sequence[TemperatureRun], extended: int | None = None,
-                   dt: float = 0.0) -> float:
-        """The error model's variance of the equal-weight mean of the runs' D, with run
-        ``extended`` ``dt`` ps longer (each run's variance falling as ``1 / t``)."""
-        v = [runs[i].linear_var * (runs[i].time_ps / (runs[i].time_ps + dt) if i == extended
-                                   else 1.0) for i in self.runs]
-        return float(sum(v)) / len(v) ** 2
-
-    def ln_var(self, runs: Sequence[TemperatureRun]) -> float:
-        """The model's variance of ln D of a resolved temperature (delta method)."""
-        return self.linear_var(runs) / self.combined["value"] ** 2
-
-
-def scattered_temperatures(runs: Sequence[TemperatureRun]) -> list[ScatteredTemperature]:
-    """The temperatures whose runs collect combines in D itself (a run below zero within
-    its scatter among them: module docstring of :mod:`ionmd.analysis.aggregate`), combined
-    as collect combines them. Collect's own combination decides (its ``space``), not a
-    second copy of its rule here: where the two differed, the model fitted a temperature
-    that collect left out as not resolved, :func:`reported_factor` found no fit and the
-    goal stopped the series for good (``no_fit``) with budget left."""
-    out = []
-    for T in sorted({float(r.temperature_K) for r in runs}):
-        idx = [i for i, r in enumerate(runs)
-               if float(r.temperature_K) == T and (r.usable or r.within_scatter)]
-        points = [runs[i].point() for i in idx]
-        combined = combine_points(points) if points else None
-        if not combined or combined.get("space") != "linear":
-            continue                # a lone run, or replicas combined in ln D: points
-        reason = ("" if combined.get("resolved") else
-                  not_resolved_entry(T, combined, points)["reason"])
-        out.append(ScatteredTemperature(T, idx, combined, reason))
-    return out
-
-
-def _warmer_candidates(runs: Sequence[TemperatureRun], fitted_K: np.ndarray,
-                       candidates_K: Sequence[float], step_ps: float,
-                       budget_left: float | None, discard_at: Callable[[float], float]
-                       ) -> list[Option]:
-    """New runs at the candidate temperatures above every temperature of ``runs`` that gave
-    no point (``fitted_K``: those that did; none where every one gave one), coldest first: where too few temperatures are
-    resolved for a fit, a warmer run is the likeliest second point (its ions hop more),
-    and a colder one gives more leverage toward the target. Unpriced (no fit to price by):
-    ``ln_var_after``, ``factor_after`` and ``gain_per_cost`` are inf."""
-    no_point = [r.temperature_K for r in runs if not np.isin(r.temperature_K, fitted_K)]
-    if not no_point:            # one temperature run, every one resolved: refused as before
-        return []
-    above = max(no_point)
-    taken = {temperature_folder(r.temperature_K) for r in runs}
-    cost_per_ps = median(r.cost_per_ps for r in runs)
-    options = []
-    for Tc in sorted({float(t) for t in candidates_K}):
-        if Tc <= above or temperature_folder(Tc) in taken:
-            continue
-        taken.add(temperature_folder(Tc))
-        dt, discard = step_ps, discard_at(Tc)
-        if budget_left is not None:
-            dt = min(dt, budget_left / cost_per_ps - discard)
-        if dt > 0:
-            options.append(Option("new", Tc, dt, (dt + discard) * cost_per_ps, np.inf, np.inf,
-                                  np.inf))
-    return options
-
-
-def _resolve_first(runs: Sequence[TemperatureRun], unresolved: list[ScatteredTemperature],
-                   step_ps: float, budget_left: float | None, target_K: float,
-                   ignored: list, ignored_why: list[str], warmer: Sequence[Option] = ()
-                   ) -> Decision:
-    """Too few resolved temperatures for a fit: nothing to price by. A new run at the
-    coldest candidate temperature warmer than those without a point comes first
-    (``warmer``, :func:`_warmer_candidates`): extending a run whose ions barely move (a
-    species that does not diffuse there) only narrows an upper bound, and once such a run
-    fell below its scatter the series stopped as ``no_fit`` with the candidates untried.
-    Else the runs not resolved are extended, the one that narrows its temperature's
-    interval of D the most (relative to now) per cost first."""
-    options = list(warmer)
-    for g in unresolved:
-        now = g.linear_var(runs)
-        for i in g.runs:
-            r = runs[i]
-            dt = min(step_ps, r.room_ps)
-            if budget_left is not None:
-                dt = min(dt, budget_left / r.cost_per_ps)
-            if dt <= 0:
-                continue
-            cost = dt * r.cost_per_ps
-            options.append(Option("extend", r.temperature_K, dt, cost, np.inf, np.inf,
-                                  (1 - g.linear_var(runs, extended=i, dt=dt) / now) / cost,
-                                  i, r.key))
-    options[len(warmer):] = sorted(options[len(warmer):], key=lambda o: -o.gain_per_cost)
-    return Decision(target_K=float(target_K), D_target=float("nan"), ln_var=np.inf,
-                    factor=np.inf, choice=options[0] if options else None, options=options,
-                    ignored=ignored, ignored_why=ignored_why, reported_factor=np.inf,
-                    not_resolved=[g.reason for g in unresolved])
-
-
-def predict_outcome(runs: Sequence[TemperatureRun], option: Option,
-                    decision: Decision) -> list[TemperatureRun]:
-    """The runs after ``option`` as the error model expects them: D unchanged (a new run:
-    the fit's D), its interval narrowed to ``var * t / (t + dt)`` (a new run: ``K / (D t)``
-    with :func:`new_run_K`; a run below zero within its scatter: its linear variance
-    so narrowed about the fit's D there, where the model has a fit). The default
-    ``execute`` of :func:`spend_budget`: a plan."""
-    runs = list(runs)
-    if option.action == "extend" and runs[option.run].within_scatter:
-        r = runs[option.run]
-        t = r.time_ps + option.step_ps
-        D = r.D if decision.fit is None else float(
-            np.exp(decision.fit.predict_ln(np.array(r.temperature_K))[0]))
-        sd = np.sqrt(r.linear_var * r.time_ps / t)
-        runs[option.run] = replace(r, time_ps=t, D_ci95=(max(D - r.quantile * sd, 0.0),
-                                                         D + r.quantile * sd), D=D)
-    elif option.action == "extend":
-        r = runs[option.run]
-        t = r.time_ps + option.step_ps
-        sd = np.sqrt(r.ln_var * r.time_ps / t)
-        runs[option.run] = replace(r, time_ps=t, D_ci95=(r.D * np.exp(-r.quantile * sd),
-                                                         r.D * np.exp(r.quantile * sd)))
-    else:
-        D = _expected_D(runs, option.temperature_K, decision.fit)
-        sd = np.sqrt(new_run_K(runs, option.temperature_K) / (D * option.step_ps))
-        q = t95(float(np.median([r.dof for r in runs])))   # over the same ions as the others
-        runs.append(TemperatureRun(option.temperature_K, option.step_ps, D,
-                                   (D * np.exp(-q * sd), D * np.exp(q * sd)),
-                                   cost_per_ps=median(r.cost_per_ps for r in runs),
-                                   key=f"new:{option.temperature_K:g}K", quantile=q))
-    return runs
-
-
-def _expected_D(runs: Sequence[TemperatureRun], temperature_K: float,
-                fit: ArrheniusFit | None) -> float:
-    """The D a plan expects of a new run: the fit's there; without a fit (too few
-    temperatures resolved) the nearest usable run's, as nothing says how D moves with T."""
-    if fit is not None:
-        return float(np.exp(fit.predict_ln(np.array(float(temperature_K)))[0]))
-    usable_runs = [r for r in runs if r.usable]
-    if not usable_runs:
-        raise AnalysisError("no usable run to expect a new run's D from")
-    return min(usable_runs, key=lambda r: abs(r.temperature_K - temperature_K)).D
-
-
-@dataclass
-class BudgetOutcome:
-    """What :func:`spend_budget` did: the rounds' decisions, the runs at the end, why it stopped."""
-
-    runs: list[TemperatureRun]
-    decisions: list[Decision]       # one per round, the last one with the final state
-    spent: float
-    budget: float
-    stopped: str                    # "goal_met", "budget_spent", "nothing_left", "max_rounds"
-
-    @property
-    def factor(self) -> float:
-        """Interval factor at the end (from the runs' intervals)."""
-        return self.decisions[-1].factor
-
-    @property
-    def reported_factor(self) -> float:
-        """Interval factor at the end as ``collect`` reports it (the goal's check)."""
-        return self.decisions[-1].reported_factor
-
-    def describe(self) -> str:
-        lines = []
-        for n, d in enumerate(self.decisions[:-1], 1):
-            lines.append(f"round {n}: factor {d.factor:.4g}; {d.choice.describe()}")
-        lines.append(f"stopped ({self.stopped}) at factor {self.reported_factor:.4g}, spent "
-                     f"{self.spent:.4g} of {self.budget:.4g}")
-        return "\n".join(lines)
-
-
-def spend_budget(runs: Sequence[TemperatureRun], *, budget: float, step_ps: float,
-                 goal_factor: float | None = None, target_K: float = 300.0,
-                 candidates_K: Sequence[float] = (),
-                 discard_ps: float | Callable[[float], float] = 0.0,
-                 execute: Callable[[list[TemperatureRun], Option, Decision], Sequence[TemperatureRun]]
-                 = predict_outcome, max_rounds: int = 10_000) -> BudgetOutcome:
-    """Apply :func:`next_step` round after round until the goal or the budget is reached.
-
-    Parameters
-    ----------
-    runs : sequence of TemperatureRun
-        The runs so far (their cost is not counted in ``budget``).
-    budget : float
-        Cost units to spend from now on; the last step is shortened to what is left.
-    goal_factor : float, optional
-        Stop once sigma(target_K) is known within this factor either way (e.g. 1.5).
-    execute : callable
-        ``execute(runs, option, decision) -> runs``: carries out the chosen option and
-        returns every run as it stands afterwards (analysed again). The default,
-        :func:`predict_outcome`, applies the error model instead: the result is a plan.
-    step_ps, target_K, candidates_K, discard_ps
-        As :func:`next_step`.
-
-    Returns
-    -------
-    BudgetOutcome
-        ``stopped`` is ``"goal_met"`` (the factor of the interval ``collect`` reports,
-        :func:`reported_factor`, is at most ``goal_factor``), ``"budget_spent"``, or ``"nothing_left"`` (every run at its
-        ``max_time_ps`` and no candidate temperature left); ``"max_rounds"`` if
-        ``max_rounds`` rounds did not get there.
-    """
-    runs, decisions, spent = list(runs), [], 0.0
-    kw = dict(step_ps=step_ps, target_K=target_K, candidates_K=candidates_K, discard_ps=discard_ps)
-    for _ in range(max_rounds):
-        left = budget - spent
-        d = next_step(runs, budget_left=max(left, 0.0), **kw)
-        decisions.append(d)
-        if goal_factor is not None and d.reported_factor <= goal_factor:
-            stopped = "goal_met"
-            break
-        if left <= 1e-9 * max(budget, 1.0):
-            stopped = "budget_spent"
-            break
-        if d.choice is None:
-            stopped = "nothing_left"
-            break
-        runs = list(execute(runs, d.choice, d))
-        spent += d.choice.cost
-    else:
-        stopped = "max_rounds"
-    return BudgetOutcome(runs, decisions, spent, float(budget), stopped)
-
-
 def cost_per_ps_from_logs(run_dir: str | Path, *, timestep_fs: float, units: float = 1.0,
                           cores: int | None = None) -> float | None:
     """Cost units per simulated ps of a run, from the ``Loop time`` lines of its logs.
@@ -726,6 +310,9 @@ def cost_per_ps_from_logs(run_dir: str | Path, *, timestep_fs: float, units: flo
     return units * seconds / steps * (1000.0 / timestep_fs) / 3600.0
 
 
-__all__ = ["BudgetOutcome", "Decision", "Option", "TemperatureRun",
+# the budget's rounds, importers' names here (allocate_plan reads next_step above)
+from ionmd.sweep.allocate_plan import BudgetOutcome, predict_outcome, spend_budget  # noqa: E402
+
+__all__ = ["Z95", "BudgetOutcome", "Decision", "Option", "TemperatureRun",
            "cost_per_ps_from_logs", "extrapolation_factor", "ln_var_at", "new_run_K", "next_step",
            "predict_outcome", "reported_factor", "reported_fit", "spend_budget"]

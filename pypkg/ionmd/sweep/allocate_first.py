@@ -1,0 +1,123 @@
+"""Too few resolved temperatures for an Arrhenius fit: what the allocator
+(:func:`ionmd.sweep.allocate.next_step`) does before it has a fit to price options by.
+Temperatures whose runs collect combines in D itself (a run below zero within its scatter:
+:func:`scattered_temperatures`), new runs warmer than those that gave no point
+(:func:`warmer_candidates`), and the decision between them (:func:`resolve_first`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from statistics import median
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ionmd.analysis.aggregate import combine_points, not_resolved_entry
+from ionmd.protocols.checks import temperature_folder
+from ionmd.sweep.allocate_runs import Decision, Option, TemperatureRun
+
+@dataclass
+class ScatteredTemperature:
+    """A temperature whose runs collect combines in D itself (one below zero within its
+    scatter, :attr:`TemperatureRun.within_scatter`): its runs that collect combines (indices), their
+    combination in D (:func:`ionmd.analysis.aggregate.combine_points`: ``resolved`` or
+    not) and, where not resolved, why the fit leaves it out."""
+
+    temperature_K: float
+    runs: list[int]
+    combined: dict
+    reason: str = ""
+
+    def linear_var(self, runs: Sequence[TemperatureRun], extended: int | None = None,
+                   dt: float = 0.0) -> float:
+        """The error model's variance of the equal-weight mean of the runs' D, with run
+        ``extended`` ``dt`` ps longer (each run's variance falling as ``1 / t``)."""
+        v = [runs[i].linear_var * (runs[i].time_ps / (runs[i].time_ps + dt) if i == extended
+                                   else 1.0) for i in self.runs]
+        return float(sum(v)) / len(v) ** 2
+
+    def ln_var(self, runs: Sequence[TemperatureRun]) -> float:
+        """The model's variance of ln D of a resolved temperature (delta method)."""
+        return self.linear_var(runs) / self.combined["value"] ** 2
+
+
+def scattered_temperatures(runs: Sequence[TemperatureRun]) -> list[ScatteredTemperature]:
+    """The temperatures whose runs collect combines in D itself (a run below zero within
+    its scatter among them: module docstring of :mod:`ionmd.analysis.aggregate`), combined
+    as collect combines them. Collect's own combination decides (its ``space``), not a
+    second copy of its rule here: where the two differed, the model fitted a temperature
+    that collect left out as not resolved, :func:`reported_factor` found no fit and the
+    goal stopped the series for good (``no_fit``) with budget left."""
+    out = []
+    for T in sorted({float(r.temperature_K) for r in runs}):
+        idx = [i for i, r in enumerate(runs)
+               if float(r.temperature_K) == T and (r.usable or r.within_scatter)]
+        points = [runs[i].point() for i in idx]
+        combined = combine_points(points) if points else None
+        if not combined or combined.get("space") != "linear":
+            continue                # a lone run, or replicas combined in ln D: points
+        reason = ("" if combined.get("resolved") else
+                  not_resolved_entry(T, combined, points)["reason"])
+        out.append(ScatteredTemperature(T, idx, combined, reason))
+    return out
+
+
+def warmer_candidates(runs: Sequence[TemperatureRun], fitted_K: np.ndarray,
+                       candidates_K: Sequence[float], step_ps: float,
+                       budget_left: float | None, discard_at: Callable[[float], float]
+                       ) -> list[Option]:
+    """New runs at the candidate temperatures above every temperature of ``runs`` that gave
+    no point (``fitted_K``: those that did; none where every one gave one), coldest first: where too few temperatures are
+    resolved for a fit, a warmer run is the likeliest second point (its ions hop more),
+    and a colder one gives more leverage toward the target. Unpriced (no fit to price by):
+    ``ln_var_after``, ``factor_after`` and ``gain_per_cost`` are inf."""
+    no_point = [r.temperature_K for r in runs if not np.isin(r.temperature_K, fitted_K)]
+    if not no_point:            # one temperature run, every one resolved: refused as before
+        return []
+    above = max(no_point)
+    taken = {temperature_folder(r.temperature_K) for r in runs}
+    cost_per_ps = median(r.cost_per_ps for r in runs)
+    options = []
+    for Tc in sorted({float(t) for t in candidates_K}):
+        if Tc <= above or temperature_folder(Tc) in taken:
+            continue
+        taken.add(temperature_folder(Tc))
+        dt, discard = step_ps, discard_at(Tc)
+        if budget_left is not None:
+            dt = min(dt, budget_left / cost_per_ps - discard)
+        if dt > 0:
+            options.append(Option("new", Tc, dt, (dt + discard) * cost_per_ps, np.inf, np.inf,
+                                  np.inf))
+    return options
+
+
+def resolve_first(runs: Sequence[TemperatureRun], unresolved: list[ScatteredTemperature],
+                   step_ps: float, budget_left: float | None, target_K: float,
+                   ignored: list, ignored_why: list[str], warmer: Sequence[Option] = ()
+                   ) -> Decision:
+    """Too few resolved temperatures for a fit: nothing to price by. A new run at the
+    coldest candidate temperature warmer than those without a point comes first
+    (``warmer``, :func:`warmer_candidates`): extending a run whose ions barely move (a
+    species that does not diffuse there) only narrows an upper bound, and once such a run
+    fell below its scatter the series stopped as ``no_fit`` with the candidates untried.
+    Else the runs not resolved are extended, the one that narrows its temperature's
+    interval of D the most (relative to now) per cost first."""
+    options = list(warmer)
+    for g in unresolved:
+        now = g.linear_var(runs)
+        for i in g.runs:
+            r = runs[i]
+            dt = min(step_ps, r.room_ps)
+            if budget_left is not None:
+                dt = min(dt, budget_left / r.cost_per_ps)
+            if dt <= 0:
+                continue
+            cost = dt * r.cost_per_ps
+            options.append(Option("extend", r.temperature_K, dt, cost, np.inf, np.inf,
+                                  (1 - g.linear_var(runs, extended=i, dt=dt) / now) / cost,
+                                  i, r.key))
+    options[len(warmer):] = sorted(options[len(warmer):], key=lambda o: -o.gain_per_cost)
+    return Decision(target_K=float(target_K), D_target=float("nan"), ln_var=np.inf,
+                    factor=np.inf, choice=options[0] if options else None, options=options,
+                    ignored=ignored, ignored_why=ignored_why, reported_factor=np.inf,
+                    not_resolved=[g.reason for g in unresolved])
