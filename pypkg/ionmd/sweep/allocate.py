@@ -154,8 +154,9 @@ def next_step(runs: Sequence[TemperatureRun], *, step_ps: float, target_K: float
         them, a point where that is resolved, and extended either way (one not resolved
         priced as adding it at the fit's D there; ``Decision.not_resolved`` says why).
         With too few resolved temperatures for a fit (``Decision.factor`` inf), a new run
-        at the coldest candidate warmer than every temperature without a point comes
-        first, else the runs not resolved are extended (:func:`ionmd.sweep.allocate_first.resolve_first`).
+        at the coldest candidate warmer than every temperature without a point (a failed
+        run's passed over: :attr:`TemperatureRun.failed`; none left: warmer than the
+        fitted one) comes first, else the runs not resolved are extended (:func:`ionmd.sweep.allocate_first.resolve_first`).
     step_ps : float
         Analysed ps an option adds: an extension of a run, or the length of a new run.
     target_K : float
@@ -181,7 +182,8 @@ def next_step(runs: Sequence[TemperatureRun], *, step_ps: float, target_K: float
     ------
     ionmd.errors.AnalysisError
         Fewer than 2 distinct temperatures with a usable D, and none not resolved to extend
-        nor a candidate temperature warmer than those without a point to start.
+        nor a candidate temperature warmer than those without a point (or the fitted one)
+        to start.
     ValueError
         A non-positive step or cost per ps.
     """

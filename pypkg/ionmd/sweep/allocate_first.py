@@ -63,18 +63,33 @@ def scattered_temperatures(runs: Sequence[TemperatureRun]) -> list[ScatteredTemp
 
 
 def warmer_candidates(runs: Sequence[TemperatureRun], fitted_K: np.ndarray,
-                       candidates_K: Sequence[float], step_ps: float,
-                       budget_left: float | None, discard_at: Callable[[float], float]
-                       ) -> list[Option]:
+                      candidates_K: Sequence[float], step_ps: float,
+                      budget_left: float | None, discard_at: Callable[[float], float]
+                      ) -> list[Option]:
     """New runs at the candidate temperatures above every temperature of ``runs`` that gave
-    no point (``fitted_K``: those that did; none where every one gave one), coldest first: where too few temperatures are
+    no point (``fitted_K``: those that did), coldest first: where too few temperatures are
     resolved for a fit, a warmer run is the likeliest second point (its ions hop more),
-    and a colder one gives more leverage toward the target. Unpriced (no fit to price by):
-    ``ln_var_after``, ``factor_after`` and ``gain_per_cost`` are inf."""
-    no_point = [r.temperature_K for r in runs if not np.isin(r.temperature_K, fitted_K)]
-    if not no_point:            # one temperature run, every one resolved: refused as before
+    and a colder one gives more leverage toward the target. A failed run
+    (:attr:`TemperatureRun.failed`) without a point says nothing of its temperature's
+    ions: it is passed over (before, a failed hot run put every candidate below it out of
+    reach, and the series stopped as ``no_fit`` with them untried); where no run is left
+    without a point (the others failed, or gave the caller nothing), the candidates above
+    the fitted temperatures. Unpriced (no fit to price by): ``ln_var_after``,
+    ``factor_after`` and ``gain_per_cost`` are inf; ``why`` says why there."""
+    fitted = sorted({float(T) for T in fitted_K})
+    no_point = sorted({float(r.temperature_K) for r in runs
+                       if not np.isin(r.temperature_K, fitted_K) and not r.failed})
+    failed = sorted({float(r.temperature_K) for r in runs
+                     if not np.isin(r.temperature_K, fitted_K) and r.failed})
+    if not runs or not (no_point or fitted):
         return []
-    above = max(no_point)
+    above = max(no_point or fitted)
+    why = (f"the coldest candidate warmer than {above:g} K, " + (
+        "where the runs gave no point: a second point for a fit" if no_point else
+        "the one temperature fitted: a second point for a fit"))
+    if failed:
+        why += (f"; the failed runs at {', '.join(f'{T:g}' for T in failed)} K say nothing of "
+                f"how ions move there")
     taken = {temperature_folder(r.temperature_K) for r in runs}
     cost_per_ps = median(r.cost_per_ps for r in runs)
     options = []
@@ -87,7 +102,7 @@ def warmer_candidates(runs: Sequence[TemperatureRun], fitted_K: np.ndarray,
             dt = min(dt, budget_left / cost_per_ps - discard)
         if dt > 0:
             options.append(Option("new", Tc, dt, (dt + discard) * cost_per_ps, np.inf, np.inf,
-                                  np.inf))
+                                  np.inf, why=why if not options else ""))
     return options
 
 

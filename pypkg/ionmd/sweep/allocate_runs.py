@@ -46,6 +46,11 @@ class TemperatureRun:
     D_ci95_unwidened : (float, float) or None
         A run stopped by its rule: its own 95 % interval beside the 99 % ``D_ci95``
         (``Point.ci95_unwidened``), which collect's combination of replicas reads.
+    failed : str
+        Why the run failed (its post-mortem: melted, lost atoms, ...), "" where it did not.
+        Its point is fitted as collect fits it, but where it gives none it says nothing of
+        how ions move at its temperature: no reason to look warmer than it
+        (:func:`ionmd.sweep.allocate_first.warmer_candidates`).
     quantity, unit : str
         What ``D`` is, for messages: ``"D"`` in cm^2/s, or what the caller fits in its place
         (the goal: the Nernst-Einstein ``"sigma T"`` in mS K/cm); by default unnamed, as
@@ -64,6 +69,7 @@ class TemperatureRun:
     D_ci95_unwidened: tuple[float, float] | None = None
     quantity: str = "the fitted value"
     unit: str = ""
+    failed: str = ""
 
     @property
     def dof(self) -> float:
@@ -151,10 +157,13 @@ class Option:
     gain_per_cost: float      # (var_now - ln_var_after) / cost
     run: int | None = None    # index into the runs ("extend")
     key: Any = None
+    why: str = ""             # why an unpriced option is where it is (warmer_candidates)
 
     def describe(self) -> str:
         what = "extend" if self.action == "extend" else "new run at"
-        head = f"{what} {self.temperature_K:g} K by {self.step_ps:g} ps: cost {self.cost:.4g}, "
+        why = f" ({self.why})" if self.why else ""
+        head = (f"{what} {self.temperature_K:g} K by {self.step_ps:g} ps{why}: cost "
+                f"{self.cost:.4g}, ")
         if not np.isfinite(self.factor_after):      # too few temperatures resolved to price
             return head + "unpriced (no fit yet)"
         return head + (f"factor -> {self.factor_after:.4g}, gain/cost "

@@ -213,8 +213,18 @@ def measure(campaign: Campaign, runs) -> tuple[list, float]:
                                        D=point.value, D_ci95=point.ci95, cost_per_ps=cost,
                                        key=run, quantile=point.quantile, level=point.level,
                                        D_ci95_unwidened=point.ci95_unwidened,
-                                       quantity=quantity, unit=unit))
+                                       quantity=quantity, unit=unit, failed=_failed(res)))
     return measured, spent
+
+
+def _failed(res: dict) -> str:
+    """Why a run's post-mortem says it failed (melted, lost atoms, ...), "" where it did
+    not: the allocator does not read a failed run's missing point as ions that barely move
+    (:attr:`ionmd.sweep.allocate.TemperatureRun.failed`)."""
+    failure = res.get("failure") or {}
+    if not failure.get("failed"):
+        return ""
+    return f"failed: {', '.join(failure.get('modes', [])) or 'see its failure report'}"
 
 
 def uncharged_note(campaign: Campaign, structure: str, runs) -> str | None:
