@@ -71,7 +71,11 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
   void check_type_labels();
   void check_neighbor_exclusions();
   void check_special_bonds();
+  void check_hybrid_special_pairs();
+  void count_special_pairs(bigint found[4]);
+  std::string special_weights_refusal(const bigint found[4], const std::string &source) const;
   std::string special_pairs_source();
+  std::string bond_creating_fix();
   void check_hybrid_skipped_pairs();
   void check_tiled_reach(IonmdGraphBuilder::Mode mode);
   void check_finite();
@@ -130,7 +134,8 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
   IONMD::IonmdGraph graph;
   IONMD::IonmdResult result;
   std::vector<int> type2species;    // index = LAMMPS type (1-based), -1 = NULL
-  bool skips_checked = false;    // hybrid's skip flags of the list, once per init
+  bool skips_checked = false;    // hybrid's checks of the list (skips, special pairs), once per init
+  double special_lj_global[4] = {1.0, 1.0, 1.0, 1.0};    // special_bonds lj at init
   // per-type masses against the pair_coeff elements: the (type, mass, element) list last
   // checked, so that a warning is given once, not again at every run
   std::string masses_checked;
