@@ -44,15 +44,94 @@ def goal_path(campaign: Campaign) -> Path:
     return campaign.output / GOAL_FILE
 
 
+GOAL_STATE_VERSION = 2
+"""What ``goal.json`` holds (its ``version``): 1 (no key), the releases before it: a
+stopped series without its ``spent`` (the first ones), a ``factor`` or round ``spent``
+null or absent, ``Infinity`` where no fit had a factor; 2 adds the key. Every one is read
+(:func:`read_goal_state`); a newer one is refused, naming the ionmd that wrote it."""
+
+
 def read_goal_state(campaign: Campaign) -> dict:
     """``<output>/goal.json``, refused where it holds the rounds of another campaign file
-    of this output (:func:`check_goal_owner`)."""
+    of this output (:func:`check_goal_owner`). Every goal.json an ionmd release wrote is
+    read (:data:`GOAL_STATE_VERSION`): keys it lacks, or holds as null, take what they
+    meant then (:func:`_series_as_read`).
+
+    Raises
+    ------
+    IonmdError
+        A file that is no goal.json (not JSON, or not the shape any release wrote) or one
+        of a newer ionmd: naming the file, what is wrong and how to go on.
+    """
     f = goal_path(campaign)
     if not f.is_file():
         return {"series": {}}
-    state = json.loads(f.read_text())
+    try:
+        state = json.loads(f.read_text())
+    except (OSError, ValueError) as exc:
+        raise _unreadable(f, f"it is no JSON ({exc})") from exc
+    if not isinstance(state, dict):
+        raise _unreadable(f, f"it holds a {type(state).__name__}, not an object")
+    version = state.get("version", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise _unreadable(f, f"its version is {version!r}, not a whole number >= 1")
+    if version > GOAL_STATE_VERSION:
+        from ionmd.errors import IonmdError
+
+        raise IonmdError(f"{f} was written by a newer ionmd (goal.json version {version}; "
+                         f"this one reads up to {GOAL_STATE_VERSION}): update ionmd to go on "
+                         f"with its goal")
+    series = state.get("series")
+    if series is None:
+        series = {}
+    if not isinstance(series, dict):
+        raise _unreadable(f, f"its series is a {type(series).__name__}, not an object")
+    state["series"] = {key: _series_as_read(f, key, value) for key, value in series.items()}
     check_goal_owner(campaign, state)
     return state
+
+
+def _series_as_read(f: Path, key: str, series) -> dict:
+    """One series of goal.json with every key its readers use, as an older release left it
+    (:data:`GOAL_STATE_VERSION`): ``added_K`` and ``rounds`` empty where absent or null, a
+    stopped series' ``spent`` its last round's (0 without one), a round's ``spent`` 0 where
+    null, a ``factor`` None where null, absent or infinite (no fit)."""
+    if not isinstance(series, dict):
+        raise _unreadable(f, f"its series {key!r} is a {type(series).__name__}, not an object")
+    out = dict(series)
+    added = out.get("added_K") or []
+    if not isinstance(added, list) or not all(_number(t) for t in added):
+        raise _unreadable(f, f"series {key!r}: added_K is {added!r}, not a list of "
+                             f"temperatures in K")
+    rounds = out.get("rounds") or []
+    if not isinstance(rounds, list) or not all(isinstance(r, dict) for r in rounds):
+        raise _unreadable(f, f"series {key!r}: rounds is not a list of objects")
+    rounds = [{**r, "spent": float(r["spent"]) if _number(r.get("spent")) else 0.0,
+               "factor": _factor(r.get("factor"))} for r in rounds]
+    out.update(added_K=[float(t) for t in added], rounds=rounds, factor=_factor(out.get("factor")))
+    if out.get("stopped") is not None and not isinstance(out["stopped"], str):
+        raise _unreadable(f, f"series {key!r}: stopped is {out['stopped']!r}, not a reason")
+    if not _number(out.get("spent")):       # the first releases: stopped without it
+        out["spent"] = rounds[-1]["spent"] if rounds else 0.0
+    return out
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _factor(value) -> float | None:
+    """A recorded factor: None where there was none (null, absent, or the first releases'
+    Infinity: no fit yet), as the rounds write it now."""
+    return float(value) if _number(value) and math.isfinite(value) else None
+
+
+def _unreadable(f: Path, why: str):
+    from ionmd.errors import IonmdError
+
+    return IonmdError(f"{f} cannot be read as a goal's rounds: {why}. Restore it, or delete "
+                      f"it to start the goal's rounds over (the runs stay; a temperature the "
+                      f"goal added is then planned only if the campaign file lists it)")
 
 
 def check_goal_owner(campaign: Campaign, state: dict) -> None:
@@ -88,6 +167,7 @@ def check_goal_owner(campaign: Campaign, state: dict) -> None:
 def write_goal_state(campaign: Campaign, state: dict) -> None:
     campaign.output.mkdir(parents=True, exist_ok=True)
     state["campaign"] = str(campaign.path.resolve())       # whose rounds (check_goal_owner)
+    state["version"] = GOAL_STATE_VERSION
     tmp = goal_path(campaign).with_suffix(".tmp")
     tmp.write_text(strict_json.dumps(state, indent=1, what=str(goal_path(campaign))) + "\n")
     tmp.replace(goal_path(campaign))
