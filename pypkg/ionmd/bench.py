@@ -23,7 +23,6 @@ redundant shell running out of memory, say) is recorded with the reason and the 
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
 import re
@@ -35,6 +34,7 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 
+from ionmd import strict_json
 from ionmd.cores import CoreCount, mpi_cores, oversubscription
 from ionmd.errors import IonmdError, RunInterrupted
 from ionmd.lammps.log import failure_reason, run_summary
@@ -86,7 +86,8 @@ class BenchResult:
     notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=1)
+        # a measurement a log did not give (nan): null, as strict JSON has it
+        return strict_json.dumps(strict_json.nonfinite_to_null(asdict(self)), indent=1)
 
 
 # ------------------------------------------------------------------ systems
@@ -598,7 +599,8 @@ class CapacityResult:
     status: str = "running"           # "finished" when the search ended
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=1)
+        # a measurement a log did not give (nan): null, as strict JSON has it
+        return strict_json.dumps(strict_json.nonfinite_to_null(asdict(self)), indent=1)
 
     def summary(self) -> str:
         if self.largest is None:

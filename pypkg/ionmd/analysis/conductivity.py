@@ -20,6 +20,7 @@ from scipy.constants import Boltzmann, elementary_charge
 from ionmd.analysis.diffusion import DiffusionResult
 from ionmd.analysis.trajectory import Trajectory
 from ionmd.errors import AnalysisError
+from ionmd.strict_json import unbounded_from_json, unbounded_to_json
 
 #: (C^2 cm^2/s) / (A^3 J) -> mS/cm
 _UNIT = 1e24 * 1e3
@@ -37,8 +38,13 @@ class Conductivity:
     haven_ratio: float
 
     def to_dict(self) -> dict:
+        """Plain, strict-JSON values: an upper end with no bound is None (null), said by
+        ``sigma_ci95_unbounded`` and ``sigma_ci95_note`` (:data:`UNBOUNDED_NOTE`)."""
         out = asdict(self)
-        out["sigma_ci95"] = list(self.sigma_ci95)
+        out["sigma_ci95"] = [end_to_json(v) for v in self.sigma_ci95]
+        if np.isinf(self.sigma_ci95[1]):
+            out["sigma_ci95_unbounded"] = True
+            out["sigma_ci95_note"] = UNBOUNDED_NOTE
         out["units"] = {"sigma": "mS/cm", "volume": "A^3"}
         return out
 
@@ -48,15 +54,10 @@ UNBOUNDED_NOTE = ("its interval has no upper end (null): the error is so large a
                   "or a larger cell)")
 """Why a conductivity's interval has no upper end (``sigma_ci95_note`` in results.json)."""
 
-
-def end_to_json(end: float) -> float | None:
-    """An interval end as strict JSON: None where it is infinite (no upper end)."""
-    return None if np.isinf(end) else float(end)
-
-
-def end_from_json(end: float | None) -> float:
-    """:func:`end_to_json`'s value back: None is an upper end at infinity."""
-    return float("inf") if end is None else float(end)
+end_to_json = unbounded_to_json
+"""An interval end as strict JSON: None where it is infinite (no upper end)."""
+end_from_json = unbounded_from_json
+""":func:`end_to_json`'s value back: None is an upper end at infinity."""
 
 
 def nernst_einstein(D_cm2_s: float | np.ndarray, n_ions: int, charge: float, volume_A3: float,
@@ -152,7 +153,8 @@ def collective_conductivity(traj: Trajectory, charges: dict[str, float], tempera
     0.986 +- 0.012, 0.994 +- 0.008, 0.984 +- 0.014 (scatter 0.27, 0.19, 0.32), the reported
     interval covering 97-99 % (tests/test_collective_bias.py). Its interval
     (:func:`collective_interval`) is wider
-    above than below. Far noisier than Nernst–Einstein's."""
+    above than below, and has no upper end beyond a relative error of 4.9
+    (:func:`reported_interval`). Far noisier than Nernst–Einstein's."""
     from ionmd.analysis.diffusion import (A2_PER_PS_TO_CM2_PER_S, fit_end_of, fit_lags, gls_line,
                                           line_model, msd_covariance)
 
@@ -174,7 +176,7 @@ def collective_conductivity(traj: Trajectory, charges: dict[str, float], tempera
     # the charge MSD's "D" (slope / 2n) in Nernst–Einstein with one unit charge
     to_sigma = nernst_einstein(A2_PER_PS_TO_CM2_PER_S / 6, 1, 1.0, volume, temperature_K)
     sigma, se = slope * to_sigma, np.sqrt(variance) * to_sigma
-    return Conductivity(sigma=float(sigma), sigma_ci95=collective_interval(sigma, se),
+    return Conductivity(sigma=float(sigma), sigma_ci95=reported_interval(sigma, se),
                         method="collective", temperature_K=float(temperature_K),
                         volume_A3=volume, haven_ratio=1.0)
 
@@ -209,6 +211,30 @@ def collective_interval(sigma: float, se: float, level: float = 0.95) -> tuple[f
     if rel > LOWER_END_TURN_FROM and rel > (turn := lower_end_turn(level)):
         return _chi_square_ends(sigma, turn, level)[0], ends[1]
     return ends
+
+
+def reported_interval(sigma: float, se: float, level: float = 0.95) -> tuple[float, float]:
+    """:func:`collective_interval` as a run reports it: without an upper end (inf; null in
+    results.json) where the relative error ``r = se / sigma`` of a positive sigma is beyond
+    :func:`upper_end_limit` (4.9 at 95 %).
+
+    There the scaled chi-square has ``k = 2 / r^2 < 0.082`` degrees of freedom: its lower end
+    is no longer its own (held at the turn), and its upper end is no bound a reader can use,
+    sigma times 2e37 at the limit, 1e158 at r = 10, 1e290 at 13.5, inf from ~13.9 (float
+    overflow); in a fit in logs it would weigh 1 / (ln(2e37) / 1.96)^2 = 5e-4 of a point
+    with a 2x error, yet stand in tables and plots as a bound. So such a sigma is an
+    estimate within its noise, said so, and left out of fits as one with no upper end."""
+    lo, hi = collective_interval(sigma, se, level)
+    if sigma > 0 and se > upper_end_limit(level) * sigma:
+        return lo, float(np.inf)
+    return lo, hi
+
+
+def upper_end_limit(level: float = 0.95) -> float:
+    """The relative error beyond which a collective sigma's interval is reported without an
+    upper end (:func:`reported_interval`): :func:`lower_end_turn`, where the scaled
+    chi-square stops giving the interval's lower end."""
+    return lower_end_turn(level)
 
 
 LOWER_END_TURN_FROM = 0.5

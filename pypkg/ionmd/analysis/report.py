@@ -14,6 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ionmd import strict_json
 from ionmd.analysis.aggregate import enters, fit_series, series_points
 from ionmd.analysis.arrhenius import ArrheniusFit
 from ionmd.analysis.failure import FailureReport, survival_curves
@@ -474,7 +475,7 @@ def analyze_runs(results: Sequence[dict], reports: dict[str, list[FailureReport]
     write_arrhenius_csv(summary["arrhenius"], out / "arrhenius.csv",
                         {name: rec["model"] for name, rec in summary["series"].items()})
     summary["outputs"] = ["summary.json", "arrhenius.csv", *written]
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    strict_json.write(out / "summary.json", summary, indent=2)
     return summary
 
 

@@ -12,6 +12,8 @@ from typing import Sequence
 
 import numpy as np
 
+from ionmd import strict_json
+
 
 def same_verdict(out_dir: str | Path, results: dict) -> bool:
     """Whether ``out_dir``'s results.json (an earlier analysis of the same run) says what
@@ -21,7 +23,8 @@ def same_verdict(out_dir: str | Path, results: dict) -> bool:
     except (OSError, ValueError):
         return False
     return (isinstance(earlier, dict) and earlier.get("run") == results["run"]
-            and earlier.get("failure") == json.loads(json.dumps(results["failure"])))
+            and earlier.get("failure") == json.loads(strict_json.dumps(
+                strict_json.nonfinite_to_null(results["failure"]))))
 
 
 OUTPUT_FILES = ("results.json", "failure.json", "diffusion.csv", "msd.png",
@@ -67,8 +70,22 @@ def write_outputs(out_dir: str | Path, results: dict, written: Sequence[str] = (
     out.mkdir(parents=True, exist_ok=True)
     results["outputs"] = ["results.json", "failure.json",
                           *(n for n in written if (out / n).is_file())]
-    (out / "failure.json").write_text(json.dumps(results["failure"], indent=2))
-    (out / "results.json").write_text(json.dumps(results, indent=2))
+    write_results(out, results)
+
+
+def write_results(out_dir: str | Path, results: dict, *, failure_only: bool = False) -> None:
+    """``results.json`` and ``failure.json`` in strict JSON (:mod:`ionmd.strict_json`): the
+    failure report's measurements that are not numbers (a diverging model's ``nan``
+    thermo) as null; any other NaN or infinity is refused before either file is written.
+    ``failure_only``: failure.json alone (an earlier analysis's results.json stands)."""
+    out = Path(out_dir)
+    results["failure"] = strict_json.nonfinite_to_null(results["failure"])
+    failure = strict_json.dumps(results["failure"], indent=2, what=str(out / "failure.json"))
+    whole = None if failure_only else strict_json.dumps(results, indent=2,
+                                                        what=str(out / "results.json"))
+    (out / "failure.json").write_text(failure)
+    if whole is not None:
+        (out / "results.json").write_text(whole)
 
 
 def write_diffusion_csv(results, path: Path, temperature_K: float,

@@ -7,7 +7,6 @@ needs several runs.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import replace
 from pathlib import Path
@@ -21,7 +20,7 @@ from ionmd.analysis.convergence import (STOPPED_LEVEL, interval_at_stop, interva
 from ionmd.analysis.diffusion import DiffusionResult, diffusion
 from ionmd.analysis.msd import compute_msd
 from ionmd.analysis.result_files import (clear_outputs, plot_msd, same_verdict,
-                                         write_diffusion_csv, write_outputs)
+                                         write_diffusion_csv, write_outputs, write_results)
 from ionmd.analysis.run_failure import failures_of
 from ionmd.analysis.run_inputs import (cell_of, charges_replaced_of, completion_of,
                                        dcd_origin_of, identity_of, model_of, read_logs,
@@ -31,6 +30,7 @@ from ionmd.analysis.run_spec import RunSpec
 from ionmd.analysis.structure_files import check_van_hove_lags, write_structure_functions
 from ionmd.analysis.stitching import continuous_unwrapped
 from ionmd.analysis.trajectory import Trajectory
+from ionmd import strict_json
 from ionmd.errors import AnalysisError
 
 
@@ -127,7 +127,7 @@ def analyze_failures(spec: RunSpec, out_dir: str | Path, **failure_options) -> d
                "note": "failure post-mortem only (--failures-only): no transport analysed"}
     results["run_record"] = run_record(results, spec.run_status)
     if same_verdict(out_dir, results):      # an earlier full analysis stands: kept
-        (Path(out_dir) / "failure.json").write_text(json.dumps(results["failure"], indent=2))
+        write_results(out_dir, results, failure_only=True)
         return results
     clear_outputs(out_dir)  # a full analysis's transport would contradict it
     write_outputs(out_dir, results)
@@ -154,7 +154,7 @@ def analysis_error_results(run_dir: str | Path, spec: RunSpec | None, error: Exc
         results["outputs"] = ["results.json"]
         clear_outputs(out_dir)
         Path(out_dir).mkdir(parents=True, exist_ok=True)
-        (Path(out_dir) / "results.json").write_text(json.dumps(results, indent=2))
+        strict_json.write(Path(out_dir) / "results.json", results, indent=2)
     return results
 
 

@@ -418,6 +418,7 @@ def _print_run(path: Path, res: dict) -> None:
 
 
 def _print_transport(res: dict, indent: str) -> None:
+    from ionmd.analysis.conductivity import UNBOUNDED_NOTE
     from ionmd.analysis.run_records import interval_level_mark
 
     for d in res.get("diffusion", []):
@@ -438,10 +439,26 @@ def _print_transport(res: dict, indent: str) -> None:
             if key == "conductivity" and c.get("direction_note"):  # xyz D not asked for
                 name += " (from the xyz D)"
             flags = f"  [{', '.join(c['flags'])}]" if c.get("flags") else ""
-            print(f"{indent}{name} = {c['sigma']:.3g} mS/cm [{c['sigma_ci95'][0]:.3g}, "
-                  f"{c['sigma_ci95'][1]:.3g}]{interval_level_mark(c)}{flags}")
+            print(f"{indent}{name} = {c['sigma']:.3g} mS/cm {interval_text(c['sigma_ci95'])}"
+                  f"{interval_level_mark(c)}{flags}")
+            if unbounded(c["sigma_ci95"]):     # null in results.json: said, not a number
+                print(f"{indent}  {c.get('sigma_ci95_note') or UNBOUNDED_NOTE}")
     note = res.get("conductivity", {}).get("charges_note")
     if note:                # an alloy's formal Li+: said wherever its sigma is printed
         print(f"{indent}charges: {note}")
     if res.get("no_conductivity"):      # D without a sigma: why (a metal, charges not given)
         print(f"{indent}no sigma_NE: {res['no_conductivity']}")
+
+
+def unbounded(interval) -> bool:
+    """Whether an interval as results.json holds it has no upper end (null, or inf as
+    Python's own results carry it)."""
+    from ionmd.strict_json import unbounded_from_json
+
+    return unbounded_from_json(interval[1]) == float("inf")
+
+
+def interval_text(interval) -> str:
+    """``[lo, hi]`` of an interval, ``[lo, unbounded]`` where it has no upper end."""
+    top = "unbounded" if unbounded(interval) else f"{interval[1]:.3g}"
+    return f"[{interval[0]:.3g}, {top}]"

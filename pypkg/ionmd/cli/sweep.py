@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from collections import Counter
@@ -184,7 +183,9 @@ def print_campaign_status(campaign_file, as_json: bool = False) -> None:
     campaign = load_campaign(campaign_file, check_resources=False)
     rows = campaign_status(campaign)
     if as_json:
-        print(json.dumps(rows, indent=1))
+        from ionmd import strict_json       # for jq and JavaScript: no NaN/Infinity
+
+        print(strict_json.dumps(strict_json.nonfinite_to_null(rows), indent=1))
         return
     _print_counts(Counter(r["class"] for r in rows), len(rows))
     for line in status_table(rows):

@@ -5,7 +5,6 @@ the Spearman coefficients of E against V on either side of the minimum: -1 left,
 
 from __future__ import annotations
 
-import json
 import string
 import subprocess
 from dataclasses import asdict, dataclass
@@ -15,6 +14,7 @@ import numpy as np
 from scipy.optimize import least_squares
 from scipy.stats import spearmanr
 
+from ionmd import strict_json
 from ionmd.analysis.run_files import SETTINGS, STATUS
 from ionmd.errors import IonmdError
 from ionmd.lammps.data_file import write_data
@@ -161,11 +161,12 @@ def run_ev_scan(protocol: Protocol, structure, model: str | Path, out: str | Pat
     if returncode != 0:
         err = error_lines(output)
         status = {"state": "failed", "reason": err[0] if err else f"lmp exit {returncode}"}
-        (path / STATUS).write_text(json.dumps(status, indent=2))
+        strict_json.write(path / STATUS, status, indent=2)
         raise IonmdError(f"E-V scan failed in {path}: {status['reason']}")
     rows = [ln.split() for ln in (path / "ev.txt").read_text().splitlines() if ln.strip()]
     result = analyse_ev([float(r[1]) for r in rows], [float(r[2]) for r in rows])
-    (path / "ev.json").write_text(json.dumps(result.to_dict(), indent=2))
-    (path / STATUS).write_text(json.dumps(
-        {**status, "ev_failed": result.failed, "reasons": result.reasons}, indent=2))
+    # measured energies a diverging model gave as nan, a Spearman rho of a flat curve: null
+    strict_json.write(path / "ev.json", strict_json.nonfinite_to_null(result.to_dict()), indent=2)
+    strict_json.write(path / STATUS, {**status, "ev_failed": result.failed,
+                                      "reasons": result.reasons}, indent=2)
     return result

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ionmd import strict_json
+
 RESULTS_JSON = "screen.json"
 RESULTS_CSV = "screen.csv"
 SETTINGS_JSON = "screen_settings.json"
@@ -116,7 +118,7 @@ def check_settings(outdir: Path, settings: dict, record: bool = True) -> None:
             return
     if record:
         outdir.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(settings, indent=1))
+        strict_json.write(path, settings, indent=1)
 
 
 def load_rows(outdir: Path) -> list[dict]:
@@ -144,7 +146,7 @@ def write_rows(outdir: Path, rows: list[dict]) -> None:
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     tmp = outdir / (RESULTS_JSON + ".tmp")
-    tmp.write_text(json.dumps(rows, indent=1))
+    tmp.write_text(strict_json.dumps(rows, indent=1, what=str(outdir / RESULTS_JSON)))
     tmp.replace(outdir / RESULTS_JSON)          # atomic: an interrupt never leaves half a file
     columns: list[str] = []
     for row in rows:

@@ -28,6 +28,7 @@ from ionmd.analysis.aggregate import (combine_points, enters, fit_series, run_la
                                       series_points, why_left_out)
 from ionmd.analysis.arrhenius import dof_to_json
 from ionmd.analysis.run_records import run_record, sigma_record, write_runs_csv
+from ionmd import strict_json
 from ionmd.errors import IonmdError
 from ionmd.sweep.campaign import Campaign, output_folder
 from ionmd.sweep.plan import PlannedRun
@@ -138,7 +139,8 @@ def _analysed_run_results(run: PlannedRun, campaign: Campaign, charges: dict[str
     if cache.is_file():
         cached = json.loads(cache.read_text())
         if cached.get("settings") == settings:   # (the run's path as it is now: a copied
-            return {**out, **cached["results"], "run": out["run"]}  # campaign keeps its cache)
+            return {**out, **_failure_strict(cached["results"]),   # campaign keeps its cache)
+                    "run": out["run"]}
     try:
         spec = load_run_spec(rd.path, {"charges": charges, "charges_guessed": guessed})
     except IonmdError as exc:       # this run's files (run.json from a newer ionmd): its row
@@ -164,8 +166,17 @@ def _analysed_run_results(run: PlannedRun, campaign: Campaign, charges: dict[str
             results = {"failure": failures_of(spec, **thresholds).to_dict(),
                        "analysis_error": str(exc)}
     cache.parent.mkdir(exist_ok=True)
-    cache.write_text(json.dumps({"settings": settings, "results": results}, indent=1))
+    results = _failure_strict(results)
+    strict_json.write(cache, {"settings": settings, "results": results}, indent=1)
     return {**out, **results}
+
+
+def _failure_strict(results: dict) -> dict:
+    """``results`` with its failure report's measurements that are not numbers (a diverging
+    model's nan thermo; ``NaN`` in caches of older ionmd) as null, as strict JSON has them."""
+    if not isinstance(results.get("failure"), dict):
+        return results
+    return {**results, "failure": strict_json.nonfinite_to_null(results["failure"])}
 
 
 RUN_JSON_REPLACED = ("charges", "charges_guessed")
@@ -587,7 +598,7 @@ def collect(campaign: Campaign, out_dir: str | Path | None = None, progress: boo
            "rows": rows, "arrhenius": fits, "structures": structures, "survival": survival,
            "runs": [run_entry(run, res) for run, res in per_run],
            "not_in_campaign": [run_entry(run, res) for run, res in dropped]}
-    (out / "results.json").write_text(json.dumps(doc, indent=1))
+    strict_json.write(out / "results.json", doc, indent=1)
     write_csv(rows, out / "results.csv")
     write_runs_csv(doc["runs"], out / "runs.csv")
     nothing = nothing_analysed(per_run)
