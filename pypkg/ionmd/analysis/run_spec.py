@@ -45,7 +45,7 @@ may be overridden on the ``ionmd analyze`` command line)::
       "model": "sevennet_0",                  # the model as the run or campaign names it
       "model_hash": "3f1c...",                # sha256 (16 hex) of the model file: runs are
                                               # grouped by (structure, model); see below
-      "replica": 0,
+      "replica": 0,                           # the replica's number (default 0)
       "temperature_end_K": 2100.0,            # a ramp's end target (default: none)
       "protocol": "conductivity",             # informational (ionmd run writes it)
       "structure_notes": ["a.cif: occupancies ..."],  # informational: what ionmd did to the
@@ -107,7 +107,7 @@ from ionmd.analysis.log_timing import frames_settings, timing_from_logs
 from ionmd.analysis.run_files import (RUN_JSON, SETTINGS, STATUS, found_trajectory, log_texts,
                                       only_file, read_log_texts, refuse_partitions,
                                       searched_text, structure_name)
-from ionmd.analysis.run_json_values import discard_problem, mobile_problem
+from ionmd.analysis.run_json_values import refuse_unusable_values
 from ionmd.analysis.trajectory_readers import without_empty_pieces
 from ionmd.errors import AnalysisError, IonmdError
 from ionmd.lammps.echoed_input import md_settings, pair_lines
@@ -279,6 +279,8 @@ RUN_JSON_KEYS = ("schema", "temperature_K", "timestep_fs", "dump_every", "discar
                  "atom_style", "trajectory", "trajectory_format", "logs", "dump_unwrapped",
                  "ensemble", "protocol", "structure", "model", "model_hash", "replica",
                  "temperature_end_K", "structure_notes")
+CHARGES_REPLACED_IS_NO_SETTING = ("it is the analysis's note, in results.json, of the given "
+                                  "charges (--charges, a campaign's) that replaced run.json's")
 NOTES_KEY = "notes"
 """The one key of ``run.json`` left for its writer's own notes (any JSON value); analysis
 never reads it."""
@@ -329,6 +331,10 @@ def _refuse_unknown_keys(file: Path, meta: dict) -> None:
         return
     said = []
     for key in unknown:
+        if key == "charges_replaced":
+            said.append(f"{key!r} is no setting: {CHARGES_REPLACED_IS_NO_SETTING}; delete it "
+                        f"(charges go under 'charges')")
+            continue
         meant = _key_meant(key)
         said.append(f"unknown key {key!r}" + (f"; did you mean {meant!r}?" if meant else ""))
     raise AnalysisError(f"{file}: {'; '.join(said)} (keys: {', '.join(RUN_JSON_KEYS)}; "
@@ -464,9 +470,11 @@ def load_run_spec(path: str | Path, overrides: dict | None = None) -> RunSpec:
     ------
     AnalysisError
         If the directory or a file is missing, a required field is given nowhere,
-        ``run.json`` is of a schema this ionmd does not know (:func:`read_run_json`), or
-        its ``discard_ps`` or ``mobile_species`` (or ``--discard-ps``, ``--mobile``) is
-        no value the analysis can use (:mod:`ionmd.analysis.run_json_values`).
+        ``run.json`` is of a schema this ionmd does not know (:func:`read_run_json`), a
+        key of ``overrides`` is no ``run.json`` key, or a value of
+        :data:`~ionmd.analysis.run_json_values.VALUE_RULES` (``discard_ps``,
+        ``mobile_species``, ``replica``, ``temperature_end_K``, ``atom_style``; run.json's or
+        given) is none the analysis can use.
     """
     from ionmd.analysis import ase_frames
 
@@ -477,7 +485,8 @@ def load_run_spec(path: str | Path, overrides: dict | None = None) -> RunSpec:
     if "charges" in given:      # --charges: the user's, whatever run.json said of its own
         given.setdefault("charges_guessed", False)
     meta.update(given)
-    _refuse_unusable_values(path, meta, given)
+    _refuse_unknown_overrides(given)
+    refuse_unusable_values(path / RUN_JSON, meta, given)
     meta["charges"] = _checked_charges(meta, "--charges" if "charges" in given
                                        else f"{path / RUN_JSON}: charges",
                                        mobile_not_zero="charges" in given
@@ -508,28 +517,19 @@ def load_run_spec(path: str | Path, overrides: dict | None = None) -> RunSpec:
                  temperature_K=float(meta["temperature_K"]))
 
 
-def _refuse_unusable_values(path: Path, meta: dict, given: dict) -> None:
-    """Refuse a ``discard_ps`` or ``mobile_species`` the analysis cannot use, by the rule a
-    launch refuses a ``run.json`` edit with (:mod:`ionmd.analysis.run_json_values`): an edit
-    made after the run never meets a launch, and ``float()`` read ``true`` as 1.0 ps, ``"0.2"``
-    as 0.2 and ``-1`` as no discard, or ended in a traceback (``"20ps"``, ``[0.2]``). Names
-    where the value came from (``run.json`` or the command line), the value and what to give."""
-    file = path / RUN_JSON
-    if "discard_ps" in meta and (why := discard_problem(meta["discard_ps"])):
-        value = meta["discard_ps"]
-        if "discard_ps" in given:
-            raise AnalysisError(f"--discard-ps {value} {why}; give a number of ps from 0")
-        raise AnalysisError(f"{file}: \"discard_ps\": {json.dumps(value)} {why}; write a "
-                            f"number of ps from 0 (a JSON number, no quotes: 0.2), or delete "
-                            f"the key for no discard")
-    if "mobile_species" in meta and (why := mobile_problem(meta["mobile_species"])):
-        value = meta["mobile_species"]
-        if "mobile_species" in given:
-            raise AnalysisError(f"--mobile {value} {why}; give element symbols, comma "
-                                f"separated (Li,Na)")
-        raise AnalysisError(f"{file}: \"mobile_species\": {json.dumps(value)} {why}; write a "
-                            f"list of the run's mobile elements, e.g. [\"Li\"], or delete the "
-                            f"key for the default [\"Li\"]")
+def _refuse_unknown_overrides(given: dict) -> None:
+    """Refuse a key of ``load_run_spec``'s overrides that is no ``run.json`` key: it was
+    taken into the spec unchecked (``charges_replaced``: a note the analysis writes) or
+    ignored (``mobile``: the species left at Li)."""
+    for key in given:
+        if key == "charges_replaced":
+            raise AnalysisError("overrides['charges_replaced'] of load_run_spec is no "
+                                f"setting: {CHARGES_REPLACED_IS_NO_SETTING}; give 'charges'")
+        if key not in RUN_JSON_KEYS:
+            meant = _key_meant(key)
+            raise AnalysisError(f"overrides of load_run_spec: unknown key {key!r}"
+                                + (f"; did you mean {meant!r}?" if meant else "")
+                                + f" (keys: {', '.join(RUN_JSON_KEYS)})")
 
 
 def _type_map_from_logs(echoed: dict[str, dict]) -> dict[int, str] | None:
@@ -635,7 +635,7 @@ def _spec(path: Path, meta: dict, **known) -> RunSpec:
                                          "(or no key) where they are yours"),
                    charges_replaced=meta.get("charges_replaced"),
                    structure=str(meta.get("structure") or structure_name(path)),
-                   replica=int(meta.get("replica", 0)),
+                   replica=meta.get("replica", 0),
                    # bool("false") is True: a quoted flag would read wrapped files as unwrapped
                    dump_unwrapped=_flag(path, meta, "dump_unwrapped",
                                         "true where the files hold LAMMPS-unwrapped "

@@ -4,10 +4,10 @@ and read by the stopping rule.
 
 ionmd keeps those edits at every launch; an edit the analysis cannot use (a negative or
 non-numeric ``discard_ps``, a discard that leaves too few frames of the run, a mobile species
-the structure does not hold) was refused only by the analysis, after the run's compute was
-spent. :func:`check_run_json_edits` refuses it before LAMMPS starts, leaving the folder as
-it was. A value equal to the protocol's is no edit and is not checked here (the protocol's
-own checks cover it).
+the structure does not hold or one named twice) was refused only by the analysis, after the
+run's compute was spent. :func:`check_run_json_edits` refuses it before LAMMPS starts,
+leaving the folder as it was. A value equal to the protocol's is no edit and is not checked
+here (the protocol's own checks cover it).
 """
 
 from __future__ import annotations
@@ -110,8 +110,9 @@ def run_json_edit_problems(rd) -> list[str]:
         if why:
             problems.append(
                 f"{where}: \"mobile_species\": {json.dumps(mobile)} {why}; write a list of "
-                f"the structure's elements, e.g. {json.dumps(list(rd.protocol.mobile_species))} "
-                f"(the protocol's), or delete the key to use the protocol's")
+                f"the structure's elements, each once, e.g. "
+                f"{json.dumps(list(rd.protocol.mobile_species))} (the protocol's), or delete the "
+                f"key to use the protocol's")
     return problems
 
 
