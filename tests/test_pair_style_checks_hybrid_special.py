@@ -72,9 +72,9 @@ def _overlay(morse: Path) -> str:
 def test_global_weights_of_one_half_are_refused_and_ionmd_weight_one_runs(tmp_path, morse,
                                                                          plain_energy):
     """special_bonds 0.5 under hybrid/overlay: LAMMPS weights morse's bonded pairs by 0.5
-    and asks the same of ionmd's (its twin, `pair_style morse` on its own, gives -3.9147
-    eV here instead of the model's unweighted -4.0122 eV); the model took them at full
-    weight, with no error. With `pair_modify pair ionmd special lj 1.0 1.0 1.0` morse keeps
+    and asks the same of ionmd's (its twin, `pair_style hybrid/overlay morse 6.0 morse
+    6.0`, gives -13.99828 eV for either morse here, the model its unweighted -14.36210 eV);
+    the model took them at full weight, with no error. With `pair_modify pair ionmd special lj 1.0 1.0 1.0` morse keeps
     0.5 and the model gets what it can apply: the plain style's energy."""
     _data(tmp_path / "bonded.data", CHAIN)
     special = "special_bonds lj/coul 0.5 0.5 0.5"
