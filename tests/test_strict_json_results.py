@@ -130,3 +130,22 @@ def test_the_encodings_round_trip_through_a_strict_parser():
     assert [strict_json.unbounded_from_json(v) for v in back["ci95"]] == [0.1, np.inf]
     with pytest.raises(ValueError):
         strict_loads('{"x": Infinity}')
+
+
+def test_a_failure_report_with_nan_thermo_is_written_strict_and_read_as_the_same_verdict(
+        tmp_path):
+    """A diverging model's thermo (Temp nan at the failure) in the report: json.dumps wrote
+    ``NaN`` into failure.json and results.json; null now, and the verdict read back from
+    the file is the same one (an unchanged --failures-only run keeps the earlier files)."""
+    from ionmd.analysis.result_files import same_verdict, write_outputs
+
+    failure = {"failed": True, "modes": ["nan_energy"],
+               "first": {"mode": "nan_energy", "step": 300, "temperature_K": float("nan")},
+               "events": [{"mode": "nan_energy", "step": 300, "value": float("nan")}],
+               "run_end_step": 300, "run_end_ps": 0.6}
+    results = {"run": str(tmp_path / "run"), "failure": failure, "diffusion": []}
+    write_outputs(tmp_path, dict(results, failure=dict(failure)))
+    written = strict_loads((tmp_path / "failure.json").read_text())
+    assert written["first"]["temperature_K"] is None and written["events"][0]["value"] is None
+    assert strict_loads((tmp_path / "results.json").read_text())["failure"] == written
+    assert same_verdict(tmp_path, dict(results, failure=dict(failure)))
