@@ -474,8 +474,11 @@ HAND_OUT_AGAIN = 2
 """Times :func:`pursue` hands out again a run whose job left the queue without finishing
 it (``submit --wait``). Once covers what passes (a node that never came up, a job
 preempted before it started), twice one more; what ends a job before its run a third time
-(a failed setup line, a broken node or environment, scancel) will do so again: the goal
-stops waiting then, naming the runs, instead of spending the queue on them."""
+(a broken node or environment, scancel) will do so again: the goal stops waiting then,
+naming the runs, instead of spending the queue on them. A run whose setup failed (its
+worker's error before LAMMPS, a failed setup line of its job:
+:func:`ionmd.sweep.submit.setup_failure`) is not handed out again at all: the goal says so
+at once, with the reason."""
 
 
 def pursue(campaign: Campaign, run_round, max_rounds: int = 1000):
@@ -484,8 +487,10 @@ def pursue(campaign: Campaign, run_round, max_rounds: int = 1000):
     submits them, and the next ``submit`` goes on). A series waiting on runs that no job
     holds any more (a job that died before starting its run left it pending) has them
     handed out again by ``run_round`` (as ``submit`` hands them out), each up to
-    :data:`HAND_OUT_AGAIN` times; then the last round yielded says which runs and why, and
-    the rounds stop. Yields each round's results."""
+    :data:`HAND_OUT_AGAIN` times, a run whose setup failed not at all; then the last round
+    yielded says which runs and why, and the rounds stop. Yields each round's results."""
+    from ionmd.sweep.submit import setup_failure
+
     handed = {}                     # run folder -> times handed out again here
     for _ in range(max_rounds):
         rounds = advance(campaign)
@@ -493,24 +498,30 @@ def pursue(campaign: Campaign, run_round, max_rounds: int = 1000):
             yield rounds
         else:
             stranded = _stranded_runs(campaign, rounds)
-            given_up = {key: [p for p in paths if handed.get(p, 0) >= HAND_OUT_AGAIN]
-                        for key, paths in stranded.items()}
-            if any(given_up.values()):
-                yield [_given_up(r, given_up.get(r.series, [])) for r in rounds]
+            failed = {key: {str(r.path): why for r, cls in runs
+                            if (why := setup_failure(campaign, r, cls))}
+                      for key, runs in stranded.items()}
+            given_up = {key: [str(r.path) for r, _ in runs
+                              if handed.get(str(r.path), 0) >= HAND_OUT_AGAIN]
+                        for key, runs in stranded.items()}
+            if any(failed.values()) or any(given_up.values()):
+                yield [_given_up(r, given_up.get(r.series, []), failed.get(r.series, {}))
+                       for r in rounds]
                 return
             yield rounds
             if not stranded:
                 return
-            for p in (p for paths in stranded.values() for p in paths):
+            for p in (str(r.path) for runs in stranded.values() for r, _ in runs):
                 handed[p] = handed.get(p, 0) + 1
         if not run_round():
             return
 
 
-def _stranded_runs(campaign: Campaign, rounds: list[SeriesRound]) -> dict[str, list[str]]:
+def _stranded_runs(campaign: Campaign, rounds: list[SeriesRound]) -> dict[str, list]:
     """Per waiting series, its runs that no job queues or runs and that did not end: left
     pending or interrupted by a job that left the queue (``submit`` hands them out
-    again). Empty where there are none or the queue cannot be read."""
+    again), each with its class. Empty where there are none or the queue cannot be
+    read."""
     from ionmd.errors import IonmdError
     from ionmd.sweep.state import classify
     from ionmd.sweep.submit import scheduler_jobs
@@ -526,25 +537,31 @@ def _stranded_runs(campaign: Campaign, rounds: list[SeriesRound]) -> dict[str, l
     for s in campaign.structures:
         for m in campaign.models:
             key = f"{s.name}/{m.name}"
-            paths = [str(r.path) for r in _series_runs(campaign, s.name, m.name)
-                     if key in waiting
-                     and classify(r.rundir, jobs) in ("new", "pending", "interrupted")]
-            if paths:
-                stranded[key] = paths
+            classes = [(r, classify(r.rundir, jobs)) for r in _series_runs(
+                campaign, s.name, m.name)] if key in waiting else []
+            runs = [(r, cls) for r, cls in classes if cls in ("new", "pending", "interrupted")]
+            if runs:
+                stranded[key] = runs
     return stranded
 
 
-def _given_up(r: SeriesRound, given_up: list[str]) -> SeriesRound:
-    """``r`` saying which of its runs (``given_up``) were handed out again
-    :data:`HAND_OUT_AGAIN` times and still left unfinished by their jobs, and that the
-    goal stops waiting on them."""
-    if not given_up:
+def _given_up(r: SeriesRound, given_up: list[str], failed: dict[str, str]) -> SeriesRound:
+    """``r`` saying which of its runs the goal stops waiting on: those whose setup failed
+    (``failed``: run folder -> why), and those (``given_up``) handed out again
+    :data:`HAND_OUT_AGAIN` times and still left unfinished by their jobs."""
+    said = []
+    if failed:
+        said.append(f"{len(failed)} run(s) whose setup failed, which a second try meets "
+                    f"again: " + "; ".join(f"{p}: {why}" for p, why in failed.items()))
+    given_up = [p for p in given_up if p not in failed]
+    if given_up:
+        said.append(f"{len(given_up)} run(s) handed out again {HAND_OUT_AGAIN} times, each "
+                    f"time left unfinished by a job that left the queue (a node or "
+                    f"environment that fails, scancel): {', '.join(given_up)}")
+    if not said:
         return r
     return SeriesRound(r.series, "waiting", r.factor, r.spent,
-                       f"stopped waiting: {len(given_up)} run(s) handed out again "
-                       f"{HAND_OUT_AGAIN} times, each time left unfinished by a job that "
-                       f"left the queue (a failed setup line, a node or environment that "
-                       f"fails, scancel): {', '.join(given_up)}; `ionmd sweep status` says "
+                       f"stopped waiting: {'; and '.join(said)}; `ionmd sweep status` says "
                        f"why; fix that and submit again")
 
 

@@ -191,6 +191,22 @@ def _setup_failure(logs: list) -> str | None:
     return None
 
 
+def setup_failure(campaign: Campaign, run: PlannedRun, cls: str) -> str | None:
+    """Why the last hand-out of a run that did not start (``cls``: its class) will fail
+    again, where that is known: the error its worker met before LAMMPS ran (recorded in
+    its claim: :func:`ionmd.sweep.worker.setup_failed`), or the failed setup line its SLURM
+    job's stderr quotes (a job that left the queue without running it). None otherwise (a
+    node that never came up, a job cancelled before it started: those pass)."""
+    claim = read_claim(run.rundir)
+    if claim.get("error"):
+        return f"its setup failed before LAMMPS ran: {claim['error']}"
+    if _left_queue(cls, claim):
+        setup = _setup_failure(run_logs(campaign, run, cls, claim))
+        if setup:
+            return f"a setup line of its job {claim['job_id']} failed: \"{setup}\""
+    return None
+
+
 def ended_job_states(job_ids: list[str]) -> dict[str, str]:
     """How SLURM says the jobs ``job_ids`` (``123_4`` for an array task) ended:
     ``CANCELLED``, ``FAILED``, ``NODE_FAIL``, ``BOOT_FAIL``, ... From the controller's

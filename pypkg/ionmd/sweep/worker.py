@@ -164,10 +164,23 @@ def run_one(path: str | Path, token: str, ranks: int = 1, threads: int = 1,
                 rd.set_status("interrupted", reason=why)
             raise
         except IonmdError as exc:  # e.g. lmp not found on this node: tell, do not stop the pool
+            setup_failed(rd, exc)
             return {"path": str(path), "error": str(exc), **rd.status}
         return {"path": str(path), **status, **_recorded_only(before, status)}
     finally:
         os.close(fd)
+
+
+def setup_failed(rd: RunDir, exc: Exception) -> None:
+    """Record in the run's claim that this hand-out ended before its LAMMPS ran, and why
+    (``error``; its job kept in ``ran``): the run is no longer held by a job (its local
+    submitter lives on and made it ``queued`` for as long, a ``submit`` of the local
+    executor waiting on it for ever), and whoever hands it out next reads why it did
+    not start (:func:`ionmd.sweep.submit.setup_failure`: a goal stops waiting on it at
+    once, as a second try fails the same way). The next claim replaces it."""
+    claim = read_claim(rd)
+    rd.write_json(CLAIM, {**claim, "job_id": None, "error": str(exc),
+                          "ran": {**claim.get("ran", {}), "job_id": claim.get("job_id")}})
 
 
 def run_group(paths: list[str], token: str, ranks: int = 1, threads: int = 1,
