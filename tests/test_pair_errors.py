@@ -285,7 +285,9 @@ def test_redundant_shell_with_multi_neighbor_lists_says_why(tmp_path, morse, sty
 def test_bonded_neighbours_left_out_under_hybrid_are_refused(tmp_path, morse):
     """Under hybrid/overlay the special_bonds check did not apply: with the default weights
     (0 0 0) the bonded pair left the model's graph silently (audit, Morse model: -15.811
-    instead of -15.853 eV). Refused; with weights that are not 0 the model takes the pair at full weight
+    instead of -15.853 eV). Refused; with global weights of 0.5 for the other style and the
+    model's own set to 1 (pair_modify pair ionmd special: weights it cannot apply are refused,
+    tests/test_pair_style_checks_hybrid_special.py) the model takes the pair at full weight
     (its energy is that of the same cell without bonds) while the other style weights it."""
     from lammps_runner import thermo_table
 
@@ -299,6 +301,7 @@ def test_bonded_neighbours_left_out_under_hybrid_are_refused(tmp_path, morse):
     assert "special_bonds weights of 1-2 neighbours are 0" in proc.stdout
     assert "under pair_style hybrid" in proc.stdout
     weighted = run_lmp(common + "special_bonds lj/coul 0.5 0.5 0.5\n" + hybrid +
+                       "pair_modify pair ionmd special lj 1.0 1.0 1.0\n"
                        "compute m all pair ionmd\nthermo_style custom step c_m\n"
                        "thermo_modify format float %.15g\nrun 0\n", tmp_path)
     model_part = float(thermo_table(weighted.stdout, 2)[-1, 1])

@@ -91,21 +91,6 @@ def test_weights_the_model_cannot_apply_are_refused(tmp_path, morse):
     assert "use 'special_bonds lj 1.0 1.0 1.0' (coul may be anything for the model" in proc.stdout
 
 
-def test_hybrid_with_kspace_keeps_pairs_of_weight_zero(tmp_path, morse, unbonded_energy):
-    """With a kspace style LAMMPS keeps bonded pairs of lj and coul weights 0 in the lists
-    (coul/long subtracts their whole Coulomb term), so the model sees them: was refused as
-    if they were left out."""
-    _bond_data(tmp_path / "bonded.data", [(1, 2), (3, 4)], style="full")
-    script = ("units metal\natom_style full\nbond_style zero\n"
-              "read_data bonded.data extra/special/per/atom 24\nbond_coeff *\n"
-              f"pair_style hybrid/overlay ionmd {morse} coul/long 5.0\n"
-              "pair_coeff * * ionmd Li Cl\npair_coeff * * coul/long\nkspace_style ewald 1e-5\n"
-              "compute model all pair ionmd\nthermo_style custom step c_model\n"
-              "thermo_modify format float %.15g\nrun 0\n")
-    log = run_lmp(script, tmp_path).stdout
-    assert _energy(log) == pytest.approx(unbonded_energy, rel=1e-12)
-
-
 def test_bonds_created_during_the_run_are_checked_at_setup(tmp_path, morse):
     """fix bond/create starting from no bonds passed the check made at setup, and the
     bonds it made under the default weights (0) left their pairs out of the model's graph.
