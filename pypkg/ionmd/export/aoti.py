@@ -40,8 +40,9 @@ def example_graph(metadata: ModelMetadata, *, natoms: int = 8, seed: int = 0,
                   device: str = "cpu"):
     """A small random periodic-free cluster with all pairs inside the cutoff as edges.
 
-    Used to trace and to check packages; realistic distances (>= 1.5 A) keep every
-    branch of the model on its production path.
+    Used to trace (seed 0) and to check packages (other seeds: the check-graph rule of
+    :mod:`ionmd.export.staged`); realistic distances (>= 1.5 A) keep every branch of the
+    model on its production path.
     """
     import numpy as np
     import torch

@@ -26,6 +26,7 @@ import torch
 from e3nn.util.jit import compile_mode
 
 from ionmd.errors import ExportError
+from ionmd.export.staged import feature_error
 
 
 def irrep_offsets(irreps) -> list[tuple[int, int, int]]:
@@ -168,12 +169,6 @@ NOT_FUSED = ("export without the fused ops (`ionmd export mace ... --no-fused`, 
 """What to do when a fused op does not reproduce MACE's (the message's end)."""
 
 
-def relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
-    """max |a - b| over max |b| (over 1 where b is zero): the export checks of the fused ops."""
-    a, b = a.detach(), b.detach()
-    return float((a - b).abs().max()) / (float(b.abs().max()) or 1.0)
-
-
 def convolution_mismatch(conv64: torch.nn.Module, tp64, linear: Optional[torch.Tensor] = None
                          ) -> Optional[str]:
     """Which of the message and its gradients (x, Y, weights) of the float64 ``conv_fusion``
@@ -196,7 +191,7 @@ def convolution_mismatch(conv64: torch.nn.Module, tp64, linear: Optional[torch.T
         out = fn()
         results.append([out, *torch.autograd.grad((out * probe).sum(), (x, y, w))])
     for name, a, b in zip(("message", "d/dx", "d/dY", "d/dweights"), *results):
-        if relative_error(a, b) > 1e-12:
+        if feature_error(a.detach(), b.detach()) > 1e-12:
             return name
     return None
 
@@ -220,7 +215,7 @@ def _split_radial_mlp(mlp, linear: torch.Tensor, where: str):
     with torch.no_grad():
         a = copy.deepcopy(hidden).double()(feats) @ linear.double()
         b = copy.deepcopy(mlp).double()(feats)
-    if relative_error(a, b) > 1e-12:
+    if feature_error(a.detach(), b.detach()) > 1e-12:
         raise ExportError(f"the radial MLP of {where} does not split at its last layer; "
                           f"{NOT_FUSED}")
     return hidden

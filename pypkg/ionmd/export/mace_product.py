@@ -20,7 +20,8 @@ import torch
 from e3nn.util.jit import compile_mode
 
 from ionmd.errors import ExportError
-from ionmd.export.mace_conv import NOT_FUSED, relative_error
+from ionmd.export.mace_conv import NOT_FUSED
+from ionmd.export.staged import feature_error
 
 
 def _contraction_weights(contraction) -> dict[int, torch.Tensor]:
@@ -123,7 +124,7 @@ def contraction_mismatch(module64: torch.nn.Module, sc64) -> Optional[str]:
         probe = torch.randn(out.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
         results.append((out, torch.autograd.grad((out * probe).sum(), x)[0]))
     for name, a, b in zip(("output", "d/dx"), *results):
-        if relative_error(a, b) > 1e-12:
+        if feature_error(a, b) > 1e-12:
             return name
     return None
 

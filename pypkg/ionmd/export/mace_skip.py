@@ -20,7 +20,8 @@ import torch
 from e3nn.util.jit import compile_mode
 
 from ionmd.errors import ExportError
-from ionmd.export.mace_conv import irrep_offsets, relative_error
+from ionmd.export.mace_conv import irrep_offsets
+from ionmd.export.staged import feature_error
 
 
 def fusable(tp) -> Optional[str]:
@@ -135,7 +136,7 @@ def _check_against_e3nn(fused: SpeciesLinear, tp, where: str) -> None:
     attrs = torch.nn.functional.one_hot(torch.randperm(n, generator=gen) % tp.irreps_in2.dim,
                                         tp.irreps_in2.dim).to(dtype)
     with torch.no_grad():
-        err = relative_error(fused(x, attrs), tp(x, attrs))
+        err = feature_error(fused(x, attrs), tp(x, attrs))
     tol = 1e-10 if dtype == torch.float64 else 1e-4
     if not err <= tol:
         raise ExportError(f"the per-element self-connection of {where} disagrees with e3nn's "

@@ -17,6 +17,17 @@ contributions of all stages. The metadata says ``halo_stages=L`` and
 This module holds the exporter-side helpers: the metadata entries, a pure-torch
 evaluation of the stages on one graph (every node local, so the exchange is the
 identity), and the check every staged export runs before it is written.
+
+Check graphs, one rule for every export check: fixed seeds (a check gives the same
+verdict on every run), and no check on the graph a program was traced on (a traced
+program reproduces its own example whatever path it recorded). TorchScript modules are
+scripted, not traced: the contract check (:class:`ionmd.export.contract.EagerReference`)
+runs :func:`random_graphs` seed 1, the stage check (:func:`checked_stages`) seed 0, so
+the two see different graphs. AOTInductor programs are traced on
+:func:`ionmd.export.aoti.example_graph` seed 0 and checked on seeds 1-3 (whole model:
+8, 13 and 3 atoms) and 4-5 (stages: 9 and 3 atoms), other sizes than the traced one
+among them. (Measured: on 2-element models every one of these graphs holds both
+species among its local half, and no node without an edge.)
 """
 
 from __future__ import annotations
@@ -227,7 +238,7 @@ def _spread_points(n: int, side: float, min_distance: float, gen):
 
 def metadata_graphs(metadata, *, max_elements: int | None = None, seed: int = 0):
     """:func:`random_graphs` for a model of ``metadata``: its dtype, cutoff and elements
-    (at most ``max_elements`` of them drawn)."""
+    (at most ``max_elements`` of them drawn); ``seed`` per check (module doc)."""
     import torch
 
     dtype = torch.float64 if metadata.dtype == "float64" else torch.float32
