@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -248,6 +249,43 @@ def series_value(res: dict) -> tuple[float, tuple[float, float], float, float] |
     return None if p is None else (p.value, p.ci95, p.quantile, p.level)
 
 
+_READS: ContextVar[dict | None] = ContextVar("goal_round_reads", default=None)
+"""One round's reads of its runs (:func:`advance_series`): each run's class and cached
+analysis, read once and shared by :func:`measure`, :func:`unmeasured` and
+:func:`uncharged_note`. Before, each read them again: a no-fit round of 100 completed runs
+made 400 ``classify`` and 300 ``cached_run_results`` calls (an analysis that fails is not
+cached: it is redone on every read). None outside a round: read afresh."""
+
+
+def _run_class(run) -> str:
+    """``classify`` of ``run`` (its class as this round read it, :data:`_READS`)."""
+    from ionmd.sweep.state import classify
+
+    reads = _READS.get()
+    if reads is None:
+        return classify(run.rundir)
+    key = ("class", str(run.path))
+    if key not in reads:
+        reads[key] = classify(run.rundir)
+    return reads[key]
+
+
+def _run_results(campaign: Campaign, run) -> dict:
+    """``collect``'s cached analysis of ``run`` with its ``temperature_K`` (as this round
+    read it, :data:`_READS`)."""
+    from ionmd.sweep.collect import cached_run_results, charges_for
+
+    reads = _READS.get()
+    key = ("results", str(run.path))
+    if reads is not None and key in reads:
+        return reads[key]
+    res = {**cached_run_results(run, campaign, charges_for(campaign, run.structure)),
+           "temperature_K": run.temperature}
+    if reads is not None:
+        reads[key] = res
+    return res
+
+
 def measure(campaign: Campaign, runs) -> tuple[list, float]:
     """The allocator's view of a series' completed runs (:func:`series_value` of each),
     and the budget they spent: all the compute their LAMMPS used
@@ -259,9 +297,7 @@ def measure(campaign: Campaign, runs) -> tuple[list, float]:
     piece's wall time so far). The allocator's cost per ps of a run is that of its MD
     loops (what extending it costs)."""
     from ionmd.sweep.allocate import TemperatureRun, cost_per_ps_from_logs
-    from ionmd.sweep.collect import cached_run_results, charges_for
     from ionmd.sweep.cost import md_core_seconds_per_step, used_core_seconds
-    from ionmd.sweep.state import classify
 
     units, dt_fs = cost_units(campaign), campaign.protocol.timestep_fs
     cores = campaign.resources.cores
@@ -278,10 +314,9 @@ def measure(campaign: Campaign, runs) -> tuple[list, float]:
                 for run in present) * units / cores / 3600.0
     measured = []
     for run in present:
-        if classify(run.rundir) != "completed":
+        if _run_class(run) != "completed":
             continue
-        res = {**cached_run_results(run, campaign, charges_for(campaign, run.structure)),
-               "temperature_K": run.temperature}
+        res = _run_results(campaign, run)
         point = series_point(res)
         cost = costs[run.path] or typical
         if point is None or not cost:
@@ -312,15 +347,14 @@ def uncharged_note(campaign: Campaign, structure: str, runs) -> str | None:
     species they measured D of (``[analysis] charges = {Li = 1}`` with ``mobile_species =
     ["Cl", "Li"]``): no run has a sigma, and several species' D make no sigma T either.
     None where that is not why."""
-    from ionmd.sweep.collect import cached_run_results, charges_for
-    from ionmd.sweep.state import classify
+    from ionmd.sweep.collect import charges_for
 
     charges = charges_for(campaign, structure)
     missing, temps = set(), set()
     for run in runs:
-        if not run.rundir.path.is_dir() or classify(run.rundir) != "completed":
+        if not run.rundir.path.is_dir() or _run_class(run) != "completed":
             continue
-        res = cached_run_results(run, campaign, charges)
+        res = _run_results(campaign, run)
         absent = {d["species"] for d in res.get("diffusion", [])} - set(charges)
         if absent and "conductivity" not in res:
             missing |= absent
@@ -341,17 +375,14 @@ def unmeasured(campaign: Campaign, runs, measured) -> list[str]:
     :func:`ionmd.analysis.aggregate.why_left_out` words, or no cost known), which the
     allocator never sees and so cannot say is left out."""
     from ionmd.analysis.aggregate import why_left_out
-    from ionmd.sweep.collect import cached_run_results, charges_for
-    from ionmd.sweep.state import classify
 
     seen = {getattr(m.key, "path", m.key) for m in measured}     # keys: the campaign's runs
     out = []
     for run in runs:
         if (run.path in seen or not run.rundir.path.is_dir()
-                or classify(run.rundir) != "completed"):
+                or _run_class(run) != "completed"):
             continue
-        res = {**cached_run_results(run, campaign, charges_for(campaign, run.structure)),
-               "temperature_K": run.temperature}
+        res = _run_results(campaign, run)
         quantity, _ = series_quantity(res)
         why = (why_left_out(res, "sigma_T") if series_point(res) is None else
                "no cost per ps known (no finished LAMMPS run loop in its logs, nor in another run's)")
@@ -381,9 +412,18 @@ def _end_step(campaign: Campaign, start: int, ps: float) -> int:
 
 def advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRound:
     """One round for one series (module docstring): decide, and extend or add a run (which
-    ``submit`` then runs); nothing while a run of the series is still to finish."""
+    ``submit`` then runs); nothing while a run of the series is still to finish. Each run
+    is classified and its analysis read once in the round (:data:`_READS`)."""
+    token = _READS.set({})
+    try:
+        return _advance_series(campaign, structure, model)
+    finally:
+        _READS.reset(token)
+
+
+def _advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRound:
     from ionmd.sweep.allocate import next_step
-    from ionmd.sweep.state import classify, release_claim
+    from ionmd.sweep.state import release_claim
 
     goal, key = campaign.goal, f"{structure}/{model}"
     state = read_goal_state(campaign)
@@ -396,7 +436,7 @@ def advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRoun
     elif series.get("stopped"):     # as its last round left it: nothing to analyse again
         return SeriesRound(key, series["stopped"], series.get("factor"), series["spent"])
     runs = _series_runs(campaign, structure, model)
-    open_runs = [r for r in runs if classify(r.rundir) not in FINISHED]
+    open_runs = [r for r in runs if _run_class(r) not in FINISHED]
     measured, spent = measure(campaign, runs)
     if open_runs:
         return SeriesRound(key, "waiting", series.get("factor"), spent,
