@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any
 
@@ -95,26 +94,8 @@ def dumps(obj: Any, *, indent: int | None = None, sort_keys: bool = False,
             f"report it; nothing was written") from exc
 
 
-def write(path: str | Path, obj: Any, *, indent: int | None = 1, sort_keys: bool = False,
-          atomic: bool = False, newline: bool = False) -> None:
+def write(path: str | Path, obj: Any, *, indent: int | None = 1, sort_keys: bool = False) -> None:
     """``obj`` as strict JSON (:func:`dumps`) into ``path``; checked before the file is
-    opened, so a refused document leaves an earlier file as it was. ``atomic``: through a
-    temporary file renamed over ``path`` (readers never see half a file)."""
+    opened, so a refused document leaves an earlier file as it was."""
     path = Path(path)
-    text = dumps(obj, indent=indent, sort_keys=sort_keys, what=str(path)) + (
-        "\n" if newline else "")
-    if not atomic:
-        path.write_text(text)
-        return
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def loads_strict(text: str) -> Any:
-    """``text`` parsed as strict JSON: ``NaN``/``Infinity`` refused (ValueError), as jq or
-    JavaScript refuse them."""
-    def refuse(name: str):
-        raise ValueError(f"not strict JSON: {name}")
-
-    return json.loads(text, parse_constant=refuse)
+    path.write_text(dumps(obj, indent=indent, sort_keys=sort_keys, what=str(path)))
