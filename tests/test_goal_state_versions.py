@@ -85,3 +85,19 @@ def test_goal_json_says_its_version(campaign):
     write_goal_state(campaign, {"series": {}})
     assert json.loads((campaign.output / "goal.json").read_text())["version"] == \
         GOAL_STATE_VERSION == read_goal_state(campaign)["version"]
+
+
+def test_temperatures_added_by_a_goal_the_file_no_longer_has_are_named(campaign, morse):
+    """The goal table taken out of the campaign file: goal.json still lists the
+    temperatures it added; the note names them and how to keep or drop their runs."""
+    from ionmd.sweep import load_campaign
+    from ionmd.sweep.goal import added_without_goal_note, write_goal_state
+    from sweep_setup import write_campaign
+
+    write_goal_state(campaign, {"series": {"fcc/morse": {"added_K": [750.0, 850.0],
+                                                         "rounds": []}}})
+    assert added_without_goal_note(campaign) is None            # its file has the goal
+    no_goal = load_campaign(write_campaign(campaign.path.parent, temperatures=(600, 1000)))
+    note = added_without_goal_note(no_goal)
+    assert "c.toml has no goal table" in note and "fcc/morse: 750, 850 K" in note
+    assert "add them to temperatures" in note and "delete their run folders" in note

@@ -12,7 +12,6 @@ import numpy as np
 
 from ionmd.analysis.arrhenius import ArrheniusFit, t95
 from ionmd.errors import AnalysisError
-from ionmd.sweep.allocate import new_run_K, next_step
 from ionmd.sweep.allocate_runs import Decision, Option, TemperatureRun
 
 def predict_outcome(runs: Sequence[TemperatureRun], option: Option,
@@ -22,6 +21,8 @@ def predict_outcome(runs: Sequence[TemperatureRun], option: Option,
     with :func:`new_run_K`; a run below zero within its scatter: its linear variance
     so narrowed about the fit's D there, where the model has a fit). The default
     ``execute`` of :func:`spend_budget`: a plan."""
+    from ionmd.sweep.allocate import new_run_K    # allocate imports this module
+
     runs = list(runs)
     if option.action == "extend" and runs[option.run].within_scatter:
         r = runs[option.run]
@@ -120,6 +121,8 @@ def spend_budget(runs: Sequence[TemperatureRun], *, budget: float, step_ps: floa
         ``max_time_ps`` and no candidate temperature left); ``"max_rounds"`` if
         ``max_rounds`` rounds did not get there.
     """
+    from ionmd.sweep.allocate import next_step    # allocate imports this module
+
     runs, decisions, spent = list(runs), [], 0.0
     kw = dict(step_ps=step_ps, target_K=target_K, candidates_K=candidates_K, discard_ps=discard_ps)
     for _ in range(max_rounds):

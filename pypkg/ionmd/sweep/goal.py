@@ -25,159 +25,16 @@ or on SLURM (each call submits the next round once the last one finished).
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass
-from pathlib import Path
 
-from ionmd import strict_json
 from ionmd.errors import AnalysisError
 from ionmd.protocols.checks import temperature_folder
 from ionmd.sweep.campaign import Campaign
 
-GOAL_FILE = "goal.json"
 FINISHED = ("completed", "failed-physical", "failed-error")
-
-
-def goal_path(campaign: Campaign) -> Path:
-    return campaign.output / GOAL_FILE
-
-
-GOAL_STATE_VERSION = 2
-"""What ``goal.json`` holds (its ``version``): 1 (no key), the releases before it: a
-stopped series without its ``spent`` (the first ones), a ``factor`` or round ``spent``
-null or absent, ``Infinity`` where no fit had a factor; 2 adds the key. Every one is read
-(:func:`read_goal_state`); a newer one is refused, naming the ionmd that wrote it."""
-
-
-def read_goal_state(campaign: Campaign) -> dict:
-    """``<output>/goal.json``, refused where it holds the rounds of another campaign file
-    of this output (:func:`check_goal_owner`). Every goal.json an ionmd release wrote is
-    read (:data:`GOAL_STATE_VERSION`): keys it lacks, or holds as null, take what they
-    meant then (:func:`_series_as_read`).
-
-    Raises
-    ------
-    IonmdError
-        A file that is no goal.json (not JSON, or not the shape any release wrote) or one
-        of a newer ionmd: naming the file, what is wrong and how to go on.
-    """
-    f = goal_path(campaign)
-    if not f.is_file():
-        return {"series": {}}
-    try:
-        state = json.loads(f.read_text())
-    except (OSError, ValueError) as exc:
-        raise _unreadable(f, f"it is no JSON ({exc})") from exc
-    if not isinstance(state, dict):
-        raise _unreadable(f, f"it holds a {type(state).__name__}, not an object")
-    version = state.get("version", 1)
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise _unreadable(f, f"its version is {version!r}, not a whole number >= 1")
-    if version > GOAL_STATE_VERSION:
-        from ionmd.errors import IonmdError
-
-        raise IonmdError(f"{f} was written by a newer ionmd (goal.json version {version}; "
-                         f"this one reads up to {GOAL_STATE_VERSION}): update ionmd to go on "
-                         f"with its goal")
-    series = state.get("series")
-    if series is None:
-        series = {}
-    if not isinstance(series, dict):
-        raise _unreadable(f, f"its series is a {type(series).__name__}, not an object")
-    state["series"] = {key: _series_as_read(f, key, value) for key, value in series.items()}
-    check_goal_owner(campaign, state)
-    return state
-
-
-def _series_as_read(f: Path, key: str, series) -> dict:
-    """One series of goal.json with every key its readers use, as an older release left it
-    (:data:`GOAL_STATE_VERSION`): ``added_K`` and ``rounds`` empty where absent or null, a
-    stopped series' ``spent`` its last round's (0 without one), a round's ``spent`` 0 where
-    null, a ``factor`` None where null, absent or infinite (no fit)."""
-    if not isinstance(series, dict):
-        raise _unreadable(f, f"its series {key!r} is a {type(series).__name__}, not an object")
-    out = dict(series)
-    added = out.get("added_K") or []
-    if not isinstance(added, list) or not all(_number(t) for t in added):
-        raise _unreadable(f, f"series {key!r}: added_K is {added!r}, not a list of "
-                             f"temperatures in K")
-    rounds = out.get("rounds") or []
-    if not isinstance(rounds, list) or not all(isinstance(r, dict) for r in rounds):
-        raise _unreadable(f, f"series {key!r}: rounds is not a list of objects")
-    rounds = [{**r, "spent": float(r["spent"]) if _number(r.get("spent")) else 0.0,
-               "factor": _factor(r.get("factor"))} for r in rounds]
-    out.update(added_K=[float(t) for t in added], rounds=rounds, factor=_factor(out.get("factor")))
-    if out.get("stopped") is not None and not isinstance(out["stopped"], str):
-        raise _unreadable(f, f"series {key!r}: stopped is {out['stopped']!r}, not a reason")
-    if not _number(out.get("spent")):       # the first releases: stopped without it
-        out["spent"] = rounds[-1]["spent"] if rounds else 0.0
-    return out
-
-
-def _number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _factor(value) -> float | None:
-    """A recorded factor: None where there was none (null, absent, or the first releases'
-    Infinity: no fit yet), as the rounds write it now."""
-    return float(value) if _number(value) and math.isfinite(value) else None
-
-
-def _unreadable(f: Path, why: str):
-    from ionmd.errors import IonmdError
-
-    return IonmdError(f"{f} cannot be read as a goal's rounds: {why}. Restore it, or delete "
-                      f"it to start the goal's rounds over (the runs stay; a temperature the "
-                      f"goal added is then planned only if the campaign file lists it)")
-
-
-def check_goal_owner(campaign: Campaign, state: dict) -> None:
-    """goal.json is one per output folder, its series keyed by structure/model only: a
-    second campaign file with this output and a goal would take the first one's added
-    temperatures as its own runs (planned, submitted, collected), its budget spent and its
-    stops. Refused while the file that wrote it (``campaign`` in goal.json) exists, is not
-    this one and has this output; a goal.json of a renamed file, of a copied campaign
-    folder, or written before it named its file is this campaign's.
-
-    Raises
-    ------
-    IonmdError
-        Naming both files and the fixes.
-    """
-    from ionmd.errors import IonmdError
-    from ionmd.sweep.collect import other_campaign_of_output
-
-    recorded = state.get("campaign") if isinstance(state, dict) else None
-    other = other_campaign_of_output(campaign, Path(recorded) if isinstance(
-        recorded, str) and recorded else None)
-    if other is None:
-        return
-    name = campaign.path.name
-    raise IonmdError(
-        f"{goal_path(campaign)} holds the goal rounds of campaign {other}, another campaign "
-        f"file with the same output ({campaign.output}); the goal of {campaign.path} would "
-        f"take its added temperatures, budget spent and stops as its own. Give {name} an "
-        f"output of its own (output = \"...\"), or remove or rename {other.name} where "
-        f"{name} replaces it")
-
-
-def write_goal_state(campaign: Campaign, state: dict) -> None:
-    campaign.output.mkdir(parents=True, exist_ok=True)
-    state["campaign"] = str(campaign.path.resolve())       # whose rounds (check_goal_owner)
-    state["version"] = GOAL_STATE_VERSION
-    tmp = goal_path(campaign).with_suffix(".tmp")
-    tmp.write_text(strict_json.dumps(state, indent=1, what=str(goal_path(campaign))) + "\n")
-    tmp.replace(goal_path(campaign))
-
-
-def added_temperatures(campaign: Campaign, structure: str, model: str) -> tuple[float, ...]:
-    """Temperatures the goal added to a series (``plan_campaign`` plans their runs too)."""
-    series = read_goal_state(campaign)["series"].get(f"{structure}/{model}", {})
-    return tuple(float(t) for t in series.get("added_K", []))
 
 
 def cost_units(campaign: Campaign) -> float:
@@ -510,120 +367,15 @@ def advance(campaign: Campaign) -> list[SeriesRound]:
             for m in campaign.models]
 
 
-HAND_OUT_AGAIN = 2
-"""Times :func:`pursue` hands out again a run whose job left the queue without finishing
-it (``submit --wait``). Once covers what passes (a node that never came up, a job
-preempted before it started), twice one more; what ends a job before its run a third time
-(a broken node or environment, scancel) will do so again: the goal stops waiting then,
-naming the runs, instead of spending the queue on them. A run whose setup failed (its
-worker's error before LAMMPS, a failed setup line of its job:
-:func:`ionmd.sweep.submit.setup_failure`) is not handed out again at all: the goal says so
-at once, with the reason."""
+# goal.json (goal_state) and the rounds' driver (goal_pursue): importers' names here
+from ionmd.sweep.goal_state import (GOAL_FILE, GOAL_STATE_VERSION,  # noqa: E402
+                                    added_temperatures, added_without_goal_note,
+                                    check_goal_owner, goal_path, goal_summary,
+                                    read_goal_state, write_goal_state)
+from ionmd.sweep.goal_pursue import HAND_OUT_AGAIN, pursue  # noqa: E402
 
-
-def pursue(campaign: Campaign, run_round, max_rounds: int = 1000):
-    """Rounds until every series stopped (local executor: ``run_round`` runs what a round
-    planned) or a round leaves only series waiting for runs elsewhere (SLURM: ``run_round``
-    submits them, and the next ``submit`` goes on). A series waiting on runs that no job
-    holds any more (a job that died before starting its run left it pending) has them
-    handed out again by ``run_round`` (as ``submit`` hands them out), each up to
-    :data:`HAND_OUT_AGAIN` times, a run whose setup failed not at all; then the last round
-    yielded says which runs and why, and the rounds stop. Yields each round's results."""
-    from ionmd.sweep.submit import setup_failure
-
-    handed = {}                     # run folder -> times handed out again here
-    for _ in range(max_rounds):
-        rounds = advance(campaign)
-        if any(r.state in ("extended", "added") for r in rounds):
-            yield rounds
-        else:
-            stranded = _stranded_runs(campaign, rounds)
-            failed = {key: {str(r.path): why for r, cls in runs
-                            if (why := setup_failure(campaign, r, cls))}
-                      for key, runs in stranded.items()}
-            given_up = {key: [str(r.path) for r, _ in runs
-                              if handed.get(str(r.path), 0) >= HAND_OUT_AGAIN]
-                        for key, runs in stranded.items()}
-            if any(failed.values()) or any(given_up.values()):
-                yield [_given_up(r, given_up.get(r.series, []), failed.get(r.series, {}))
-                       for r in rounds]
-                return
-            yield rounds
-            if not stranded:
-                return
-            for p in (str(r.path) for runs in stranded.values() for r, _ in runs):
-                handed[p] = handed.get(p, 0) + 1
-        if not run_round():
-            return
-
-
-def _stranded_runs(campaign: Campaign, rounds: list[SeriesRound]) -> dict[str, list]:
-    """Per waiting series, its runs that no job queues or runs and that did not end: left
-    pending or interrupted by a job that left the queue (``submit`` hands them out
-    again), each with its class. Empty where there are none or the queue cannot be
-    read."""
-    from ionmd.errors import IonmdError
-    from ionmd.sweep.state import classify
-    from ionmd.sweep.submit import scheduler_jobs
-
-    waiting = {r.series for r in rounds if r.state == "waiting"}
-    if not waiting:
-        return {}
-    try:
-        jobs = scheduler_jobs(campaign)
-    except IonmdError:
-        return {}
-    stranded = {}
-    for s in campaign.structures:
-        for m in campaign.models:
-            key = f"{s.name}/{m.name}"
-            classes = [(r, classify(r.rundir, jobs)) for r in _series_runs(
-                campaign, s.name, m.name)] if key in waiting else []
-            runs = [(r, cls) for r, cls in classes if cls in ("new", "pending", "interrupted")]
-            if runs:
-                stranded[key] = runs
-    return stranded
-
-
-def _given_up(r: SeriesRound, given_up: list[str], failed: dict[str, str]) -> SeriesRound:
-    """``r`` saying which of its runs the goal stops waiting on: those whose setup failed
-    (``failed``: run folder -> why), and those (``given_up``) handed out again
-    :data:`HAND_OUT_AGAIN` times and still left unfinished by their jobs."""
-    said = []
-    if failed:
-        said.append(f"{len(failed)} run(s) whose setup failed, which a second try meets "
-                    f"again: " + "; ".join(f"{p}: {why}" for p, why in failed.items()))
-    given_up = [p for p in given_up if p not in failed]
-    if given_up:
-        said.append(f"{len(given_up)} run(s) handed out again {HAND_OUT_AGAIN} times, each "
-                    f"time left unfinished by a job that left the queue (a node or "
-                    f"environment that fails, scancel): {', '.join(given_up)}")
-    if not said:
-        return r
-    return SeriesRound(r.series, "waiting", r.factor, r.spent,
-                       f"stopped waiting: {'; and '.join(said)}; `ionmd sweep status` says "
-                       f"why; fix that and submit again")
-
-
-def goal_summary(campaign: Campaign) -> list[str]:
-    """One line per series from ``goal.json`` (what ``sweep status`` prints; nothing is
-    analysed: the numbers are those of the last round)."""
-    goal = campaign.goal
-    head = (f"goal: sigma({goal.target_K:g} K) within a factor {goal.sigma_factor:g}, budget "
-            f"{goal.budget:g} {goal.unit} per series, steps of {goal.step_ps:g} ps")
-    lines = [head]
-    state = read_goal_state(campaign)["series"]
-    for s in campaign.structures:
-        for m in campaign.models:
-            series = state.get(f"{s.name}/{m.name}")
-            if not series or not series.get("rounds"):     # no_fit: stopped before any
-                why = f"{series['stopped']}, " if series and series.get("stopped") else ""
-                lines.append(f"  {s.name}/{m.name}: {why}no round yet")
-                continue
-            last = series["rounds"][-1]
-            factor = "none yet" if last.get("factor") is None else f"{last['factor']:.3g}"
-            lines.append(f"  {s.name}/{m.name}: {series.get('stopped') or 'going on'}: factor "
-                         f"{factor}, spent {last['spent']:.3g} {goal.unit} after "
-                         f"{len(series['rounds'])} round(s)"
-                         + (f"; last: {last['did']}" if last.get("did") else ""))
-    return lines
+__all__ = ["FINISHED", "GOAL_FILE", "GOAL_STATE_VERSION", "HAND_OUT_AGAIN", "SeriesRound",
+           "added_temperatures", "added_without_goal_note", "advance", "advance_series",
+           "check_goal_owner", "cost_units", "goal_path", "goal_summary", "measure", "pursue",
+           "read_goal_state", "series_point", "series_quantity", "series_value", "unmeasured",
+           "write_goal_state"]
