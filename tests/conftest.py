@@ -23,16 +23,28 @@ def model_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("models")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def session_exports(request, model_dir):
+    """Starts the second process that compiles the session packages the collected tests
+    use (tests/session_exports.py), unless the first test needs them at once."""
+    from session_exports import MAKERS, SessionExports
+
+    first_use = {}
+    for index, item in enumerate(request.session.items):
+        for name in MAKERS:
+            if name in getattr(item, "fixturenames", ()):
+                first_use.setdefault(name, index)
+    exports = SessionExports(model_dir, sorted((n for n, i in first_use.items() if i > 0),
+                                               key=first_use.get))
+    yield exports
+    exports.stop()
+
+
 @pytest.fixture(scope="session")
-def tiny_esen_l1_f64(model_dir):
+def tiny_esen_l1_f64(session_exports):
     """The tiny one-layer eSEN checkpoint (4 A) and its float64 AOTInductor package:
     compiling a package takes minutes, so every test file shares this one."""
-    from ionmd.export.esen import export_esen
-    from tiny_esen import write_tiny_esen_checkpoint
-
-    checkpoint = write_tiny_esen_checkpoint(model_dir / "tiny_esen_l1.pt", layers=1, cutoff=4.0)
-    return checkpoint, export_esen(checkpoint, model_dir / "tiny_esen_l1_f64.pt2",
-                                   dtype="float64")
+    return session_exports.result("tiny_esen_l1_f64")
 
 
 @pytest.fixture(scope="session")
@@ -78,13 +90,10 @@ def tiny_mace_f64(model_dir, tiny_mace_file):
 
 
 @pytest.fixture(scope="session")
-def morse_pt2(model_dir):
+def morse_pt2(session_exports):
     """A Morse model (tests/contract_models.py) as an AOTInductor package: compiled once
     per session (tens of seconds), shared by the package and screen tests."""
-    from contract_models import ALPHA, D0, R0, RC, MorseNodeEnergy, save_contract_package
-
-    return save_contract_package(MorseNodeEnergy(D0, ALPHA, R0, RC), model_dir / "morse.pt2",
-                                 cutoff=RC, elements=["Cl", "Li"], num_layers=2)
+    return session_exports.result("morse_pt2")
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,110 @@
+"""Session model files that take minutes to compile (AOTInductor packages), made by a
+second process started with the session while the tests before their first use run.
+
+pytest and most tests' ``lmp`` runs use one core (torch and OpenMP on one thread, see
+conftest.py and lammps_runner.run_lmp), so on a 2-core machine the other core is mostly
+idle while, inline, the eSEN package's compile (~3.5 minutes) held up the whole suite.
+The second process runs the same maker functions as an inline fixture would, on the
+same arguments and into the same folder, one after the other in order of first use;
+each finished file is announced by ``<name>.done`` (its paths, JSON). A maker that fails
+there leaves ``<name>.failed`` (its traceback) and the fixture makes the file inline,
+so a test sees the same exception as without this module.
+
+Run as ``python session_exports.py MODEL_DIR NAME...`` (conftest.py does that).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import traceback
+from pathlib import Path
+
+
+def morse_pt2(model_dir: Path) -> Path:
+    """A Morse model (tests/contract_models.py) as an AOTInductor package (tens of
+    seconds), shared by the package, check and screen tests."""
+    from contract_models import ALPHA, D0, R0, RC, MorseNodeEnergy, save_contract_package
+
+    return save_contract_package(MorseNodeEnergy(D0, ALPHA, R0, RC), model_dir / "morse.pt2",
+                                 cutoff=RC, elements=["Cl", "Li"], num_layers=2)
+
+
+def tiny_esen_l1_f64(model_dir: Path) -> tuple[Path, Path]:
+    """The tiny one-layer eSEN checkpoint (4 A) and its float64 AOTInductor package (the
+    whole model and its 2 stages' forward and vector-Jacobian programs: minutes)."""
+    from ionmd.export.esen import export_esen
+    from tiny_esen import write_tiny_esen_checkpoint
+
+    checkpoint = write_tiny_esen_checkpoint(model_dir / "tiny_esen_l1.pt", layers=1, cutoff=4.0)
+    return checkpoint, export_esen(checkpoint, model_dir / "tiny_esen_l1_f64.pt2",
+                                   dtype="float64")
+
+
+MAKERS = {"morse_pt2": morse_pt2, "tiny_esen_l1_f64": tiny_esen_l1_f64}
+
+
+def _as_paths(value):
+    return tuple(Path(v) for v in value) if isinstance(value, list) else Path(value)
+
+
+class SessionExports:
+    """The second process making ``names`` (in that order) into ``model_dir``."""
+
+    def __init__(self, model_dir: Path, names: list[str]):
+        self.model_dir = Path(model_dir)
+        self.names = list(names)
+        self.proc = None
+        if self.names:
+            env = dict(os.environ, OMP_NUM_THREADS="1")
+            self.log = open(self.model_dir / "session_exports.log", "w")
+            self.proc = subprocess.Popen(
+                [sys.executable, __file__, str(self.model_dir), *self.names],
+                cwd=Path(__file__).parent, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def result(self, name: str):
+        """The maker's return value, waiting for the second process to finish it; made
+        inline where that process did not (not asked, failed, or stopped)."""
+        done = self.model_dir / f"{name}.done"
+        if name in self.names:
+            while not done.exists() and not (self.model_dir / f"{name}.failed").exists() \
+                    and self.proc.poll() is None:
+                time.sleep(0.5)
+            if done.exists():
+                return _as_paths(json.loads(done.read_text()))
+        return MAKERS[name](self.model_dir)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self.proc.wait()
+            self.log.close()
+
+
+def main(model_dir: str, *names: str) -> int:
+    import torch
+
+    torch.set_num_threads(1)    # as conftest sets it for the tests
+    model_dir = Path(model_dir)
+    for name in names:
+        t0 = time.time()
+        try:
+            value = MAKERS[name](model_dir)
+        except BaseException:
+            (model_dir / f"{name}.failed").write_text(traceback.format_exc())
+            continue
+        paths = [str(v) for v in value] if isinstance(value, tuple) else str(value)
+        tmp = model_dir / f"{name}.done.tmp"
+        tmp.write_text(json.dumps(paths))
+        tmp.rename(model_dir / f"{name}.done")      # whole or absent
+        print(f"{name}: {time.time() - t0:.1f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).parent))
+    sys.exit(main(*sys.argv[1:]))
