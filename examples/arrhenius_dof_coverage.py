@@ -1,7 +1,9 @@
 """Coverage of Arrhenius fits' 95 % intervals (Ea, D(300 K)) when each point's ln error is
 estimated over few ions: the old rule (Student t at the Welch-Satterthwaite dof) against
-the package's (the studentized bootstrap quantile,
-:func:`ionmd.analysis.arrhenius.studentized_quantile`), with the PDG scale
+the studentized bootstrap quantile (:func:`ionmd.analysis.arrhenius.studentized_quantile`)
+in ln D, and the fit in D collect makes since Dec 7 2026
+(:func:`ionmd.analysis.arrhenius_linear.fit_arrhenius_linear`, the same quantile on its
+linearised errors), with the PDG scale
 ``max(1, chi2 / (n - 2))`` (collect's default) and without it (``scatter_p=0``).
 
 Each trial: one run per temperature, its D the mean over ``n`` ions of normal per-ion values
@@ -13,11 +15,12 @@ is also off the Arrhenius line by a normal ln offset of ``excess`` times its err
 numbers as fit_arrhenius before Dec 7 2026: WLS, the scale, WS dof, t); the new one by
 :func:`ionmd.analysis.arrhenius.fit_arrhenius` itself.
 
-Printed per case and mode: coverage of Ea and of D(300 K), old -> new, and the median ln
-half-width of the 300 K interval, old -> new; then the largest step of the new 300 K
+Printed per case and mode: coverage of Ea and of D(300 K), old -> ln -> D, and the median
+ln half-width of the 300 K interval, old -> ln -> D; then the largest step of the new 300 K
 factor over a fine scan of one residual pattern's size (3 points over 4 ions), which must
-stay small. Not a test (~5 min at 2000 trials on a shared machine):
-``.venv/bin/python examples/arrhenius_dof_coverage.py --trials 2000``.
+stay small. Not a test (~10 min at 2000 trials on a shared machine):
+``.venv/bin/python examples/arrhenius_dof_coverage.py --trials 2000`` (``--rel 0.1
+--no-excess --no-scan``: the ordinary case alone).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from scipy.special import stdtrit
 from scipy.stats import t as student_t
 
 from ionmd.analysis.arrhenius import KB_EV, LOWER_HALF_CAP, fit_arrhenius
+from ionmd.analysis.arrhenius_linear import fit_arrhenius_linear
 
 EA, LN_D0 = 0.3, np.log(1e-5)
 TEMPS = {3: (600.0, 800.0, 1000.0), 4: (600.0, 733.0, 867.0, 1000.0),
@@ -45,7 +49,8 @@ def design(T) -> np.ndarray:
 
 
 def lone_runs(rng, temps: np.ndarray, n: int, rel: float, trials: int, excess: float = 0.0):
-    """Values and ln errors (rows: trials; a row with a mean <= 0 dropped) of one run per
+    """Values, ln errors and standard errors in D (rows: trials; a row with a mean <= 0
+    dropped) of one run per
     temperature over ``n`` ions, the ln error read from the Student t interval with
     ln_error_from_interval's rule (vectorised: lower half capped at LOWER_HALF_CAP upper
     halves)."""
@@ -62,7 +67,7 @@ def lone_runs(rng, temps: np.ndarray, n: int, rel: float, trials: int, excess: f
         lower = np.log(m / lo)
     capped = lower > LOWER_HALF_CAP * upper
     err = np.where(capped, (1 + LOWER_HALF_CAP) * upper, upper + np.where(capped, 0.0, lower))
-    return m, err / (2 * q)
+    return m, err / (2 * q), s
 
 
 def old_rule(temps, y, err, nu, scaled: bool) -> dict:
@@ -86,6 +91,19 @@ def new_rule(temps, y, err, nu, scaled: bool) -> dict:
     for yi, ei in zip(y, err):
         f = fit_arrhenius(temps, yi, ei, y_err_dof=np.full(len(temps), nu),
                           scatter_p=0.05 if scaled else 0.0)
+        lo, hi = np.log(f.y_extrapolated_ci95)
+        rows.append([f.Ea_eV, (f.Ea_ci95[1] - f.Ea_ci95[0]) / 2, (lo + hi) / 2, (hi - lo) / 2])
+    r = np.array(rows)
+    return {"Ea": (r[:, 0], r[:, 1]), "D300": (r[:, 2], r[:, 3])}
+
+
+def linear_rule(temps, y, se, nu, scaled: bool) -> dict:
+    """The same from the fit in D (collect's since Dec 7 2026: fit_arrhenius_linear, each
+    run's standard error in D its interval's half-width over the Student t quantile)."""
+    rows = []
+    for yi, si in zip(y, se):
+        f = fit_arrhenius_linear(temps, yi, si, y_err_dof=np.full(len(temps), nu),
+                                 scatter_p=0.05 if scaled else 0.0)
         lo, hi = np.log(f.y_extrapolated_ci95)
         rows.append([f.Ea_eV, (f.Ea_ci95[1] - f.Ea_ci95[0]) / 2, (lo + hi) / 2, (hi - lo) / 2])
     r = np.array(rows)
@@ -117,21 +135,32 @@ def factor_scan(steps: int = 3001) -> tuple[float, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--trials", type=int, default=2000)
+    ap.add_argument("--rel", type=float, nargs="+", default=[0.1, 0.2],
+                    help="relative errors of the runs (cases without excess scatter)")
+    ap.add_argument("--no-excess", action="store_true", help="skip the excess-scatter cases")
+    ap.add_argument("--no-scan", action="store_true", help="skip the factor scan")
+    ap.add_argument("--skip-ln", action="store_true",
+                    help="skip the studentized fit in ln D (print the old rule's twice)")
     args = ap.parse_args()
     rng = np.random.default_rng(1)
-    cases = [(k, n, rel, 0.0) for k in (3, 4, 6) for n in (4, 8, 16, 64) for rel in (0.1, 0.2)]
-    cases += [(k, n, 0.1, 1.0) for k in (3, 6) for n in (8, 16)]
-    print("case | mode | Ea old -> new | D300 old -> new | 300 K ln half-width old -> new")
+    cases = [(k, n, rel, 0.0) for k in (3, 4, 6) for n in (4, 8, 16, 64) for rel in args.rel]
+    if not args.no_excess:
+        cases += [(k, n, 0.1, 1.0) for k in (3, 6) for n in (8, 16)]
+    print("case | mode | Ea old -> ln -> D | D300 old -> ln -> D | 300 K ln half-width "
+          "old -> ln -> D")
     for k, n, rel, excess in cases:
         temps = np.array(TEMPS[k])
-        y, err = lone_runs(rng, temps, n, rel, args.trials, excess)
+        y, err, se = lone_runs(rng, temps, n, rel, args.trials, excess)
         nu = np.full(err.shape, n - 1.0)
         for scaled in (True, False):
-            o, w = covers(old_rule(temps, y, err, nu, scaled)), covers(
-                new_rule(temps, y, err, n - 1.0, scaled))
+            o = covers(old_rule(temps, y, err, nu, scaled))
+            w = o if args.skip_ln else covers(new_rule(temps, y, err, n - 1.0, scaled))
+            d = covers(linear_rule(temps, y, se, n - 1.0, scaled))
             print(f"{k}T n={n:2d} rel={rel} excess={excess:g} | {'PDG  ' if scaled else 'plain'} | "
-                  f"{o[0]:.3f} -> {w[0]:.3f} | {o[1]:.3f} -> {w[1]:.3f} | "
-                  f"{o[2]:.3f} -> {w[2]:.3f}", flush=True)
+                  f"{o[0]:.3f} -> {w[0]:.3f} -> {d[0]:.3f} | {o[1]:.3f} -> {w[1]:.3f} -> "
+                  f"{d[1]:.3f} | {o[2]:.3f} -> {w[2]:.3f} -> {d[2]:.3f}", flush=True)
+    if args.no_scan:
+        return
     step, at = factor_scan()
     print(f"largest step of the new 300 K factor: x{step:.4f} at residuals {at:.4f} errors")
 

@@ -17,7 +17,8 @@ from scipy.stats import norm
 from scipy.stats import t as student_t
 
 from ionmd.analysis.aggregate import Point, arrhenius_of_points
-from ionmd.analysis.arrhenius import ArrheniusFit, fit_arrhenius, studentized_quantile
+from ionmd.analysis.arrhenius import (ArrheniusFit, fit_arrhenius, ln_error_from_interval,
+                                      studentized_quantile)
 from ionmd.errors import AnalysisError
 
 KB = Boltzmann / electron_volt
@@ -182,9 +183,11 @@ def test_d300_coverage_over_four_ions():
 
 
 def test_allocator_factor_is_collects_interval():
-    """The budget allocator's factor at 300 K is exp(q sd), q the quantile collect's fit
+    """The budget allocator's factor at 300 K is exp(q sd), q the quantile the fit in ln D
     gives runs over 8 ions (and a new run over the same ions among them: the fit of those
-    errors and dof, whatever the values): collect's interval, not 1.96's."""
+    errors and dof, whatever the values), not 1.96's; the goal's reported factor is
+    collect's own interval. Until Dec 7 2026 collect fitted in ln D and the two were one
+    interval; collect's fit is in D since (arrhenius_linear), the allocator's model not."""
     from ionmd.sweep.allocate import TemperatureRun, next_step
 
     points = lone_runs(np.random.default_rng(5), 8)
@@ -192,14 +195,17 @@ def test_allocator_factor_is_collects_interval():
             for p in points]
     d = next_step(runs, step_ps=10.0, candidates_K=(500.0,))
     fit = arrhenius_of_points(points, times_T=False)
-    # these points scatter less than their errors: collect's PDG scale is 1, which the
-    # allocator (its model's errors, unscaled) does not apply
-    assert fit["chi2"] / (T.size - 2) < 1
-    assert d.D_target * d.factor == pytest.approx(fit["extrapolated_ci95"][1], rel=1e-9)
+    # the allocator's model is the fit in ln D of the runs' ln errors (collect's fit
+    # before Dec 7 2026; collect's own is in D since, its interval below); these points
+    # scatter less than their errors: the PDG scale is 1, which the model does not apply
+    se = np.array([ln_error_from_interval(*p.ci95, quantile=p.quantile, value=p.value)
+                   for p in points])
+    ln_fit = fit_arrhenius(T, [p.value for p in points], se, y_err_dof=np.full(T.size, 7.0))
+    assert ln_fit.chi2 / (T.size - 2) < 1
+    assert d.D_target * d.factor == pytest.approx(ln_fit.y_extrapolated_ci95[1], rel=1e-9)
     # the goal's factor is collect's own interval whatever the scatter (57f39a0)
-    assert d.D_target * d.reported_factor == pytest.approx(fit["extrapolated_ci95"][1],
-                                                           rel=1e-9)
-    se = np.array([p[1] for p in fit["point_errors"]])
+    lo, hi = fit["extrapolated_ci95"]
+    assert d.reported_factor == pytest.approx(np.sqrt(hi / lo), rel=1e-9)
     X = sm.add_constant(-1.0 / (KB * T))
     sd = np.sqrt(np.array([1.0, -1 / (KB * 300)]) @ sm.WLS(
         np.zeros(T.size), X, weights=1 / se ** 2).fit(cov_type="fixed scale").cov_params()

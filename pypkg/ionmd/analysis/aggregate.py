@@ -81,20 +81,24 @@ conductivity, not analysed, ...).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
 from scipy.optimize import brentq
-from scipy.stats import chi2
-from scipy.stats import f as f_dist
 from scipy.stats import norm
 from scipy.stats import t as student_t
 
 from ionmd.analysis.conductivity import (collective_interval, end_from_json, lower_end_turn)
-from ionmd.analysis.arrhenius import (dof_from_json, dof_to_json, fit_arrhenius,
+from ionmd.analysis.point_checks import (enters, point_problem, usable,  # noqa: F401 (re-exported)
+                                         within_scatter)
+from ionmd.analysis.replica_statistics import (  # noqa: F401 (re-exported)
+    ALIKE_ALPHA, BLEND_SPAN, SCATTER_ALPHA, WEIGHTS, _f_ppf, _f_sf, chi_square_dof,
+    interval_dof, inverse_variance_share, scatter_share, weighted_mean_ln, welch_anova,
+    widened_dof)
+from ionmd.analysis.arrhenius import (dof_from_json, dof_to_json,
                                       interval_quantile, kinisi_arrhenius,
                                       ln_error_from_interval)
+from ionmd.analysis.arrhenius_linear import fit_arrhenius_linear
 from ionmd.errors import AnalysisError
 
 SIGMA_SERIES = {"conductivity": "sigma_T", "conductivity_collective": "sigma_collective_T"}
@@ -105,131 +109,10 @@ SIGMA_NAMES = {"conductivity": "the Nernst-Einstein sigma",
 """Per-run result key -> the conductivity's name in messages."""
 
 
-def point_problem(value: float, interval: Sequence[float], *, quantity: str = "the value",
-                  unit: str = "", level: float = 0.95) -> str | None:
-    """Why a value with its 95 % interval cannot enter a replica combination or a fit (in
-    log space, weighted by ``1 / se(ln)^2``), in words a user can act on; None when it can.
-    ``quantity`` names what is judged and where it comes from (``"D of Li at 600 K"``),
-    ``unit`` its unit: the caller's, so that every command says it alike; ``level`` the
-    interval's (0.99 where a run stopped by its D-interval rule reports it).
-
-    A value or upper end that is not positive has no logarithm. Where the (zero-clipped)
-    interval is all at zero, the MSD falls over its fit window beyond its scatter: the ions
-    did not diffuse there. Where it reaches above zero, the value is below zero within its
-    own scatter (a collective sigma, one displacement per run, often is): noise, not ions
-    that stood still. One not finite was not estimated. An interval of zero width (or
-    upside down) has no error: its weight would be infinite, and the combined value and
-    interval NaN; one reaching zero is read from the value's upper half
-    (:func:`~ionmd.analysis.arrhenius.ln_error_from_interval`), which a value at or above
-    its upper end has not. An upper end at infinity (None in results.json: a collective
-    sigma whose error is beyond ~14 times itself) is a value not resolved within its noise,
-    with no finite ln error."""
-    lo, hi = (end_from_json(v) for v in interval)
-    told = _value_text(quantity, value, lo, hi, unit, level)
-    if np.isfinite([value, lo]).all() and hi == np.inf:
-        return (f"{told}: its interval has no upper end: {quantity.split(' at ')[0]} is not "
-                f"resolved within its noise (its error far beyond its value), so it has "
-                f"no finite ln error for the fit; run it longer (or add replicas or a "
-                f"larger cell)")
-    if not np.isfinite([value, lo, hi]).all():
-        return (f"{told}: not a number, the analysis could not estimate it (too few frames "
-                f"in the MSD's fit window, or too few ions?); look at the run's analysis "
-                f"(results.json, msd.png) and analyse it again with a longer run or fit window")
-    if not (value > 0 and hi > 0):
-        return f"{told}: not positive, so it has no logarithm for the Arrhenius fit. " + (
-            _within_scatter(hi, unit) if hi > 0 else _not_diffusing())
-    if not hi > lo:
-        return (f"{told}: an interval of zero width, no error, it would get an infinite "
-                f"weight; look at the run's analysis (a D from one ion, or from too few "
-                f"frames?) and analyse it again")
-    if lo <= 0 and not value < hi:
-        return (f"{told}: an interval reaching zero with the value at or above its upper "
-                f"end: its ln error is read from the value's upper half, which it has not; "
-                f"look at the run's analysis and analyse it again")
-    return None
-
-
-def _within_scatter(hi: float, unit: str) -> str:
-    """Why a value at or below zero whose interval reaches above it is so: noise."""
-    unit = f" {unit}" if unit else ""
-    return (f"Its interval reaches {hi:.3g}{unit}: below zero within its own scatter, not "
-            f"a sign that the ions stood still; the run is too short (or has too few ions) "
-            f"to tell how fast they move. Run it longer, or add replicas or a larger cell")
-
-
-def _not_diffusing() -> str:
-    """Why a value whose whole interval is at zero is so (the interval is clipped there)."""
-    return ("The MSD it comes from falls over the fit window beyond its scatter: the ions "
-            "did not diffuse there (a run too short for them to leave their sites, or a "
-            "temperature too low for them to hop); run it longer (or fit a later, longer "
-            "window: fit_start_ps, fit_end_ps) or hotter, or leave this temperature out")
-
-
-def _value_text(quantity: str, value: float, lo: float, hi: float, unit: str,
-                level: float) -> str:
-    """``D of Li at 600 K = -2.7e-07 cm^2/s (95 % interval [0, 0])``."""
-    unit = f" {unit}" if unit else ""
-    return f"{quantity} = {value:.3g}{unit} ({level * 100:g} % interval [{lo:.3g}, {hi:.3g}])"
-
-
-def usable(value: float, interval: Sequence[float]) -> bool:
-    """Whether a value with its 95 % interval can enter a fit (:func:`point_problem`)."""
-    return point_problem(value, interval) is None
-
-
-def within_scatter(value: float, interval: Sequence[float]) -> bool:
-    """Whether a value is below zero with its interval reaching above zero: noise about a
-    small D (or sigma), not a failed run. Such a replica enters its temperature's
-    combination in linear space (module docstring), where its standard error is its upper
-    half-width over its quantile (:func:`linear_se`). A value of exactly zero is no MSD's
-    slope by chance but a run without displacements (the allocator's "without hops"): left
-    out, with its :func:`point_problem`."""
-    lo, hi = (float(v) for v in interval)
-    return bool(np.isfinite([value, lo, hi]).all() and value < 0 < hi)
-
-
-def enters(value: float, interval: Sequence[float]) -> bool:
-    """Whether a replica enters its temperature's combination: :func:`usable`, or
-    :func:`within_scatter` (then in linear space)."""
-    return usable(value, interval) or within_scatter(value, interval)
-
-
 def run_label(run: dict) -> str:
     """A run's name in the lists of runs behind a fit: its directory (``"run"``), else its
     temperature."""
     return str(run.get("run") or f"{run['temperature_K']:g} K")
-
-
-ALIKE_ALPHA = 0.001
-"""Level of the F test of equal standard errors below which replicas' weights move from
-equal toward inverse-variance ones (all the way at a tenth of it, :data:`BLEND_SPAN`;
-examples/replica_coverage.py): replicas alike by design differ
-this much by chance once in a thousand (skewed per-ion D at a 30 % error: 4-19 %), a run 4
-times longer than its sibling is found in 3-8 % (equal weights lose little there), 25
-times longer in 46-65 % (where equal weights made the interval 1.7-3x wider)."""
-
-BLEND_SPAN = 10.0
-"""Between the F test's p-values ``ALIKE_ALPHA`` and ``ALIKE_ALPHA / BLEND_SPAN``, the weights
-go from equal to inverse-variance ones linearly in log p (:func:`inverse_variance_share`); a
-hard switch at ``ALIKE_ALPHA`` moved a combination wildly on a tiny change of data (one
-replica's error 0.01 % larger: value 1.140 -> 1.011, ln error 0.122 -> 0.050)."""
-
-WEIGHTS = {0.0: "equal", 1.0: "inverse-variance"}
-"""``combine_replicas``' ``weights`` by its ``inverse_variance_share`` (else ``"blend"``)."""
-
-SCATTER_ALPHA = 0.05
-"""Level of Welch's test of equal means beyond which the replicas' scatter widens the
-combined error (by Welch's F: their spread, not their own errors, is then the measure);
-from ``BLEND_SPAN`` times it on, part of the way (:func:`scatter_share`): a hard switch at
-5 % widened an interval 2.1-fold on a replica's D 1e-5 larger (1.27840 -> 1.27841)."""
-
-
-def scatter_share(p: float) -> float:
-    """How much of Welch's F widens the combined error at Welch's p-value ``p``: 1 at or below
-    ``SCATTER_ALPHA``, 0 from ``BLEND_SPAN`` times it, linear in log p between."""
-    if p <= SCATTER_ALPHA:
-        return 1.0
-    return float(np.clip(np.log(BLEND_SPAN * SCATTER_ALPHA / p) / np.log(BLEND_SPAN), 0.0, 1.0))
 
 
 def combine_replicas(values: Sequence[float], intervals: Sequence[tuple[float, float]],
@@ -273,10 +156,27 @@ def combine_replicas(values: Sequence[float], intervals: Sequence[tuple[float, f
     replicas = [r for r in rows if enters(r[0], r[1])]
     if not replicas:
         return None
+    return _combined_with_se(replicas)[0]
+
+
+def _combined_with_se(replicas: Sequence[tuple]) -> tuple[dict, float]:
+    """:func:`combine_replicas` of the replicas that enter (rows ``(value, interval,
+    quantile, level, unwidened, collective)``) and the combined value's standard error in
+    its own unit (what a fit in D weighs it by: :func:`arrhenius_of_points`)."""
     if len(replicas) == 1 and usable(replicas[0][0], replicas[0][1]):
-        v, iv, q = replicas[0][:3]
-        return _one_replica(replicas[0], ln_error_from_interval(*iv, quantile=q, value=v))
-    return combine_linear(replicas)
+        v, iv, q, lvl, _, c = replicas[0]
+        return (_one_replica(replicas[0], ln_error_from_interval(*iv, quantile=q, value=v)),
+                replica_se(v, iv, q, lvl, c))
+    return _combine_linear(replicas)
+
+
+def combine_points_se(points: Sequence[Point]) -> tuple[dict | None, float | None]:
+    """:func:`combine_points` and the combined value's standard error in its own unit
+    (None, None where no replica enters)."""
+    rows = [(p.value, p.ci95, p.quantile, p.level, p.ci95_unwidened, p.collective)
+            for p in points]
+    replicas = [r for r in rows if enters(r[0], r[1])]
+    return _combined_with_se(replicas) if replicas else (None, None)
 
 
 def combine_linear(replicas: Sequence[tuple]) -> dict:
@@ -300,6 +200,11 @@ def combine_linear(replicas: Sequence[tuple]) -> dict:
     alike); else, a replica below zero within its scatter, the interval's upper end is an
     upper bound and there is no ``ln_err``: no fit can take the point. An interval
     reaching zero has its lower end clipped there."""
+    return _combine_linear(replicas)[0]
+
+
+def _combine_linear(replicas: Sequence[tuple]) -> tuple[dict, float]:
+    """:func:`combine_linear` and the combined standard error (widened where it is)."""
     value = np.array([float(r[0]) for r in replicas])
     se = np.array([replica_se(v, iv, q, lvl, c) for v, iv, q, lvl, _, c in replicas])
     dof = np.array([interval_dof(q, lvl) for _, _, q, lvl, _, _ in replicas])
@@ -351,7 +256,7 @@ def combine_linear(replicas: Sequence[tuple]) -> dict:
         out["ci95"] = [float(v) for v in interval]
         if level != 0.95 and unwidened is not None:
             out["ci95_unwidened"] = [float(v) for v in unwidened]
-    return out
+    return out, float(err)
 
 
 LOG_SHAPE = (0.2, 0.3)
@@ -383,50 +288,6 @@ def interval_ends(mean: float, err: float, z: float) -> list[float]:
 def _clipped(interval: Sequence[float]) -> list[float]:
     """An interval of D (or sigma) with its lower end clipped at zero, as runs report it."""
     return [max(float(interval[0]), 0.0), float(interval[1])]
-
-
-def _f_sf(F: float, df1: float, df2: float) -> float:
-    """F distribution's survival function, with its chi-square limits for infinite degrees
-    of freedom (both infinite: 0 above 1, known variances are alike only where equal)."""
-    if np.isinf(df1) and np.isinf(df2):
-        return 0.0 if F > 1 else 1.0
-    if np.isinf(df1):
-        return float(chi2.cdf(df2 / F, df2)) if F > 0 else 1.0
-    return float(chi2.sf(F * df1, df1) if np.isinf(df2) else f_dist.sf(F, df1, df2))
-
-
-def _f_ppf(q: float, df1: float, df2: float) -> float:
-    """F distribution's quantile, with its chi-square limits for infinite degrees of freedom
-    (both infinite: 1, known variances are alike only where equal)."""
-    if np.isinf(df1) and np.isinf(df2):
-        return 1.0
-    if np.isinf(df2):
-        return float(chi2.ppf(q, df1) / df1)
-    if np.isinf(df1):
-        return float(df2 / chi2.ppf(1 - q, df2))
-    return float(f_dist.ppf(q, df1, df2))
-
-
-@lru_cache(maxsize=256)
-def interval_dof(quantile: float, level: float = 0.95) -> float:
-    """The Student t degrees of freedom an interval's ``quantile`` (half-width in standard
-    errors) was built with at ``level`` (ions - 1 for a D); inf for a normal quantile."""
-    if quantile <= norm.ppf(0.5 + level / 2) * (1 + 1e-4):
-        return float("inf")
-    return float(brentq(lambda nu: student_t.ppf(0.5 + level / 2, nu) - quantile, 0.05, 1e7,
-                        xtol=1e-10, rtol=1e-12))
-
-
-def widened_dof(dof: float, df1: float, share: float, F: float) -> float:
-    """Degrees of freedom of a combined error widened by Welch's F (``err^2 (1 + share (F -
-    1))``): Welch-Satterthwaite over its two parts, the replicas' own errors ``err^2 (1 -
-    share)`` at ``dof`` and their spread ``share F err^2`` at Welch's ``df1`` (k - 1). Read at
-    the runs' own dof, a fully widened interval covered 78.9-88.8 % where runs' true errors
-    were 2-3x their reported ones (2-4 replicas); the spread is then what sets the error,
-    known to k - 1 dof, as in the classical replicate interval (94.4-95.7 %)."""
-    own, spread = 1 - share, share * F
-    parts = (own ** 2 / dof if own > 0 else 0.0) + spread ** 2 / df1
-    return float((own + spread) ** 2 / parts)
 
 
 def replica_se(value: float, interval: Sequence[float], quantile: float, level: float,
@@ -467,16 +328,6 @@ def collective_se(sigma: float, interval: Sequence[float], level: float = 0.95) 
     return float(brentq(miss, 1e-9, top, xtol=1e-12, rtol=1e-10)) * sigma
 
 
-def chi_square_dof(rel: np.ndarray) -> np.ndarray:
-    """Degrees of freedom of collective sigmas at relative errors ``rel``: their scaled
-    chi-square's ``2 / rel^2``, with which their errors are compared (:func:`inverse_variance_share`):
-    a relative error comes from the same charge path as its sigma and varies by chance
-    (40 ps x 16 ions: 4 %, 20 ps: 13 %, higher sigma lower error, correlation -0.54); compared as
-    known errors (infinite dof) any difference weighted by inverse variance, and the high
-    replica dominated (3 x 20 ps: 1.016x the truth, the plain mean 0.993x)."""
-    return 2.0 / rel ** 2
-
-
 def value_free_se(value: np.ndarray, se: np.ndarray) -> np.ndarray:
     """Standard errors that do not follow their replicas' values: each relative error
     times the equal-weight mean (for errors proportional to the value, as a collective
@@ -489,51 +340,6 @@ def linear_se(value: float, interval: Sequence[float], quantile: float) -> float
     upper half-width over the quantile where the lower end was clipped at zero."""
     lo, hi = interval
     return max(hi - value, (hi - lo) / 2) / quantile
-
-
-def inverse_variance_share(se: np.ndarray, dof: np.ndarray, alpha: float = ALIKE_ALPHA) -> float:
-    """How far replicas' standard errors ``se`` (each with ``dof``) are from alike, as the
-    share of inverse-variance weights in theirs (0: equal weights, 1: inverse-variance):
-    from the F test of the largest variance over the smallest, two-sided and shared by the
-    pairs, 0 at p >= ``alpha``, 1 at p <= ``alpha / BLEND_SPAN``, linear in log p between
-    (equal weights, the cautious ones, wherever the errors are within chance at ``alpha``)."""
-    i, j = int(np.argmax(se)), int(np.argmin(se))
-    pairs = len(se) * (len(se) - 1) / 2
-    p = min(1.0, 2 * pairs * _f_sf(float((se[i] / se[j]) ** 2), dof[i], dof[j]))
-    if p >= alpha:
-        return 0.0
-    if p <= alpha / BLEND_SPAN:         # also known errors (normal quantiles) not equal: p 0
-        return 1.0
-    return float(np.log(alpha / p) / np.log(BLEND_SPAN))
-
-
-def weighted_mean_ln(y: np.ndarray, se: np.ndarray, dof: np.ndarray, *,
-                     share: float) -> tuple[float, float, float]:
-    """Mean of ``y`` (ln values; the values themselves in :func:`combine_linear`) by weights ``share`` of the way from equal to inverse-
-    variance ones, its standard error and Welch-Satterthwaite degrees of freedom (from
-    ``se``, each with ``dof``). Inverse-variance weights estimated from the data make
-    ``1 / sum(w)`` too small: Meier's (1953) first-order correction, ``1 + 4 sum(p (1 - p)
-    / dof)`` (p: the normalised weights), times ``share``."""
-    w = 1.0 / se ** 2
-    p = (1 - share) / len(se) + share * w / w.sum()
-    part = (p * se) ** 2
-    var = float(part.sum())
-    spread = float(np.sum(part ** 2 / dof))        # normal replicas (dof inf) add none
-    dof_eff = var ** 2 / spread if spread > 0 else float("inf")
-    var *= 1 + 4 * share * float(np.sum(p * (1 - p) / dof))
-    return float(np.sum(p * y)), float(np.sqrt(var)), dof_eff
-
-
-def welch_anova(y: np.ndarray, se: np.ndarray, dof: np.ndarray) -> tuple[float, float, float]:
-    """Welch's (1951) test of equal means from means ``y`` with standard errors ``se``
-    (each with ``dof``): the F statistic and its two degrees of freedom."""
-    k = len(y)
-    w = 1.0 / se ** 2
-    mean = np.sum(w * y) / np.sum(w)
-    between = np.sum(w * (y - mean) ** 2) / (k - 1)
-    lam = float(np.sum((1 - w / w.sum()) ** 2 / dof))
-    F = float(between / (1 + 2 * (k - 2) * lam / (k ** 2 - 1)))
-    return F, float(k - 1), float((k ** 2 - 1) / (3 * lam)) if lam > 0 else float("inf")
 
 
 def _one_replica(replica: tuple, ln_err: float) -> dict:
@@ -672,17 +478,23 @@ def arrhenius_of_points(points: Sequence[Point], *, times_T: bool, kinisi: bool 
     by_T: dict[float, list[Point]] = {}
     for p in points:
         by_T.setdefault(float(p.temperature_K), []).append(p)
-    combined = {T: combine_points(ps) for T, ps in sorted(by_T.items())}
-    unresolved = {T: c for T, c in combined.items() if c and c.get("resolved") is False}
-    combined = {T: c for T, c in combined.items() if c and T not in unresolved}
+    both = {T: combine_points_se(ps) for T, ps in sorted(by_T.items())}
+    both = {T: cs for T, cs in both.items() if cs[0]}
+    unresolved = {T: c for T, (c, _) in both.items() if c.get("resolved") is False}
+    fitted = {T: cs for T, cs in both.items() if T not in unresolved}
+    combined = {T: c for T, (c, _) in fitted.items()}
     if len(combined) < 2:
         return None
     T = np.array(list(combined))
     y = np.array([c["value"] for c in combined.values()])
-    err = np.array([c["ln_err"] for c in combined.values()])
+    se = np.array([s for _, s in fitted.values()])
     dof = np.array([point_dof(c, by_T[t]) for t, c in combined.items()])
+    # a collective sigma's error follows its value (weighted by it in D, the low replica
+    # would dominate, as in combine_linear): its points enter in ln, value-free
+    in_ln = np.array([all(p.collective for p in by_T[t]) for t in combined])
+    ln_err = np.where(in_ln, [c["ln_err"] for c in combined.values()], np.nan)
     try:
-        fit = fit_arrhenius(T, y, err, y_err_dof=dof)
+        fit = fit_arrhenius_linear(T, y, se, y_err_dof=dof, y_err_ln=ln_err)
     except AnalysisError as exc:
         return {"error": str(exc)}
     out = fit.to_dict()
@@ -704,6 +516,7 @@ def arrhenius_of_points(points: Sequence[Point], *, times_T: bool, kinisi: bool 
     if kinisi:
         # Gaussian errors in y for kinisi: half the width / 1.96 of the log-normal 95 %
         # interval of each combined value's standard error (whatever interval is reported)
+        err = np.array([c["ln_err"] for c in combined.values()])
         y_std = y * np.sinh(1.96 * err) / 1.96
         try:
             out["kinisi"] = kinisi_arrhenius(T, y, y_std,
@@ -724,16 +537,17 @@ def arrhenius_of_points(points: Sequence[Point], *, times_T: bool, kinisi: bool 
 def not_resolved_entry(T: float, combined: dict, points: Sequence[Point]) -> dict:
     """A temperature whose replicas' combined interval reaches zero (:func:`combine_linear`),
     as a fit lists it in ``not_resolved``: its linear value and interval, the runs behind it
-    and why the fit leaves it out."""
+    and why the fit leaves it out (measured: :func:`arrhenius_of_points`)."""
     runs = [p.run for p in points if enters(p.value, p.ci95)]
     lo, hi = combined["ci95"]
     level = combined.get("interval_level", 0.95)
     what = "its run gives" if len(runs) == 1 else f"its {len(runs)} replicas combined give"
     reason = (f"not resolved at {T:g} K: {what} {combined['value']:.3g} ({level * 100:g} % "
               f"interval [{lo:.3g}, {hi:.3g}]), not clear of zero within the scatter: "
-              f"{hi:.3g} is an upper bound, and a value that may be zero has no logarithm for "
-              f"the Arrhenius fit, which leaves this temperature out (dropping a value below "
-              f"zero would bias it upward); run longer, or add replicas")
+              f"{hi:.3g} is an upper bound. The Arrhenius fit (in D itself) leaves this "
+              f"temperature out: a value this close to zero pulls the fitted curve's cold end "
+              f"down by the fit's nonlinearity (with such temperatures in, Ea came out up to "
+              f"3 % high; without, within 0.4 %); run longer, or add replicas")
     return {"temperature_K": float(T), "value": combined["value"], "ci95": [lo, hi],
             "runs": runs, "reason": reason}
 

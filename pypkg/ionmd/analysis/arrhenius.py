@@ -63,6 +63,8 @@ from dataclasses import asdict, dataclass, field, fields
 import numpy as np
 from scipy.constants import Boltzmann, electron_volt
 
+from ionmd.analysis.interval_errors import (LOWER_HALF_CAP,  # noqa: F401 (re-exported)
+                                            interval_quantile, ln_error_from_interval)
 from ionmd.errors import AnalysisError
 
 KB_EV = Boltzmann / electron_volt
@@ -247,8 +249,6 @@ def fit_arrhenius(T: np.ndarray, y: np.ndarray, y_err_ln: np.ndarray | None = No
         knows the errors were estimated (see module doc); their Welch-Satterthwaite dof are
         recorded (``Ea_dof``, ``extrapolation_dof``).
     """
-    from scipy.stats import t as student_t
-
     T = np.asarray(T, float)
     y = np.asarray(y, float)
     if T.shape != y.shape or T.size < 2 or len(np.unique(T)) < 2:
@@ -256,16 +256,31 @@ def fit_arrhenius(T: np.ndarray, y: np.ndarray, y_err_ln: np.ndarray | None = No
     if np.any(y <= 0) or np.any(T <= 0) or not np.all(np.isfinite(y)):
         raise AnalysisError(f"Arrhenius fit needs positive finite values, got {y.tolist()} "
                             f"at {T.tolist()} K (a run not yet diffusive?)")
+    return fit_ln_line(T, np.log(y), y_err_ln, T_extrapolate=T_extrapolate,
+                       scatter_p=scatter_p, y_err_dof=y_err_dof)
+
+
+def fit_ln_line(T: np.ndarray, ln_y: np.ndarray, y_err_ln: np.ndarray | None = None, *,
+                T_extrapolate: float = 300.0, scatter_p: float = 0.05,
+                y_err_dof: np.ndarray | None = None, method: str = "wls") -> ArrheniusFit:
+    """:func:`fit_arrhenius` of values given by their logarithms ``ln_y`` (any real
+    numbers: :func:`ionmd.analysis.arrhenius_linear.fit_arrhenius_linear` passes its
+    working values, which a point far above the line would overflow as ``exp``);
+    ``method`` is recorded in the fit."""
+    from scipy.stats import t as student_t
+
+    T = np.asarray(T, float)
+    ln_y = np.asarray(ln_y, float)
     dof = T.size - 2
     if y_err_ln is None:
         if dof < 1:
             raise AnalysisError("without per-point errors the Arrhenius fit needs >= 3 temperatures")
-        w = np.ones_like(y)
+        w = np.ones_like(ln_y)
     else:
         y_err_ln = np.asarray(y_err_ln, float)
-        if y_err_ln.shape != y.shape:
+        if y_err_ln.shape != ln_y.shape:
             raise AnalysisError(f"per-point errors of ln y must be one per temperature: "
-                                f"{y_err_ln.size} for {y.size} points")
+                                f"{y_err_ln.size} for {ln_y.size} points")
         bad = ~(np.isfinite(y_err_ln) & (y_err_ln > 0))
         if np.any(bad):
             raise AnalysisError(
@@ -275,7 +290,7 @@ def fit_arrhenius(T: np.ndarray, y: np.ndarray, y_err_ln: np.ndarray | None = No
         w = 1.0 / y_err_ln
         y_err_dof = _checked_dof(y_err_dof, T)
     X = _design(T)
-    coef, cov, chi2 = _weighted_line(X, np.log(y), w)
+    coef, cov, chi2 = _weighted_line(X, ln_y, w)
     quantile, flags, share = 1.96, [], 0.0
     if y_err_ln is None:
         cov = cov * chi2 / dof
@@ -316,7 +331,7 @@ def fit_arrhenius(T: np.ndarray, y: np.ndarray, y_err_ln: np.ndarray | None = No
                        T_extrapolated=float(T_extrapolate), y_extrapolated=0.0,
                        y_extrapolated_ci95=(0.0, 0.0), covariance=cov, n_points=int(T.size),
                        quantile=quantile, chi2=chi2 if y_err_ln is not None else None, dof=dof,
-                       flags=flags, Ea_quantile=Ea_q,
+                       method=method, flags=flags, Ea_quantile=Ea_q,
                        Ea_dof=None if ws is None else ws["Ea"],
                        extrapolation_dof=None if ws is None else ws["extrapolation"],
                        point_errors=None if ws is None else
@@ -669,49 +684,3 @@ def kinisi_arrhenius(T: np.ndarray, y: np.ndarray, y_std: np.ndarray, *,
             "y_extrapolated": float(np.median(extra)),
             "y_extrapolated_ci95": np.percentile(extra, [2.5, 97.5]).tolist(),
             "n_samples": int(ea.size)}
-
-
-LOWER_HALF_CAP = 2 / np.log(2) - 1
-"""Longest an interval's lower half in ln is read, in its upper halves (1.885): an interval
-just reaching zero then reads as its relative error (D - lo) / (q D) = 1 / q."""
-
-
-def ln_error_from_interval(lo: float, hi: float, quantile: float = 1.96,
-                           value: float | None = None) -> float:
-    """Standard error of ln y from its 95 % interval [lo, hi] (log-normal approximation: the
-    mean of the interval's halves in ln, ``ln(hi / lo) / 2q``); ``quantile``: the
-    interval's half-width in standard errors (1.96 for a normal one, the Student t
-    quantile for a D's interval over few ions, :func:`interval_quantile`).
-
-    With ``value`` (y itself), the lower half in ln is read as at most
-    :data:`LOWER_HALF_CAP` upper halves. A Student t interval over ions is symmetric in y:
-    its lower half in ln grows without bound as its lower end nears zero (8 ions: 1.2 at a
-    42.0 % error, 1.45 at 42.2 %, infinite at 42.29 %, where it reaches zero and is
-    clipped), so a less precise run read as more precise than its neighbours. Capped, the
-    error grows with the interval through the clip, and an interval reaching zero reads
-    as ``ln(hi / y) / (q ln 2)`` (its relative error 1 / q where just reaching it).
-    Intervals whose lower half is shorter (below 24 % errors over 8 ions) read
-    ``ln(hi / lo) / 2q`` as without ``value``, to the bit.
-
-    An interval reaching zero (``lo <= 0``) is read only from ``value`` (inside it): its
-    lower end says nothing then (put at hi / 1000, it read 1.46 over 8 ions however wide
-    it was); without one, AnalysisError."""
-    if value is not None and 0 < value < hi:
-        upper = np.log(hi / value)
-        if lo <= 0 or np.log(value / lo) > LOWER_HALF_CAP * upper:
-            return float((1 + LOWER_HALF_CAP) * upper / (2 * quantile))
-    if lo <= 0:
-        raise AnalysisError(
-            f"the interval [{lo:.4g}, {hi:.4g}] reaches zero: its ln error is read from the "
-            f"value's upper half, so the value is needed (ln_error_from_interval(lo, hi, q, "
-            f"value=y), with lo < y < hi; got value {value})")
-    return float((np.log(hi) - np.log(lo)) / (2 * quantile))
-
-
-def interval_quantile(n_ions: int | None) -> float:
-    """Half-width in standard errors of a D's (or its Nernst-Einstein sigma's) 95 % interval:
-    Student t over ``n_ions`` ions (2.36 for 8 ions: read as 1.96, their errors were 21 %
-    too large in every replica combination and fit); 1.96 when unknown."""
-    from scipy.stats import t as student_t
-
-    return float(student_t.ppf(0.975, n_ions - 1)) if n_ions and n_ions >= 2 else 1.96

@@ -1,0 +1,116 @@
+"""Arrhenius fits in y itself (D, sigma T): ``y_i ~ Normal(A exp(-Ea / k_B T_i), se_i)``.
+
+Why not in ln y: at the cold end a run's D carries a large relative error (0.5-1.2), and
+ln of a noisy positive value is biased (``E ln y < ln E y``), its ln error ``se / y`` is
+smallest where y came out high (the high draws weigh most), and a value at or below zero
+has no logarithm at all, so the temperatures whose replicas reach zero had to be left out:
+those that came out low. Each of the three pushes the cold points up, Ea down
+(examples/arrhenius_selection_bias.py). A run's D, a slope summed over its ions, is close
+to normal in D (the replicas are combined in D for the same reason,
+:mod:`ionmd.analysis.aggregate`), so the likelihood is normal in D: no selection, no log
+of a noisy value, and weights ``1 / se^2`` that do not follow the value.
+
+The least-squares fit in y is nonlinear in (ln A, Ea); Gauss-Newton's step is the weighted
+line fit of the working values ``z_i = ln f_i + (y_i - f_i) / f_i`` with ln errors
+``se_i / f_i`` (``f``: the current curve). At convergence that line fit returns the same
+(ln A, Ea), its residual sum is the fit's chi-square in y, and its covariance is the
+Gauss-Newton (Fisher) one; so the fit is handed, at convergence, to
+:func:`ionmd.analysis.arrhenius.fit_ln_line` with those working values and errors, and
+gets the same scatter test, PDG scale and studentized bootstrap intervals as the fit in
+ln y (the errors it studentizes are the points' relative errors on the curve, ``se / f``,
+which do not follow the data's noise as ``se / y`` does).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ionmd.analysis.arrhenius import ArrheniusFit, _design, _weighted_line, fit_ln_line
+from ionmd.errors import AnalysisError
+
+MAX_STEPS = 200
+"""Gauss-Newton steps before giving up (a few suffice from the ln fit's start)."""
+
+
+def fit_arrhenius_linear(T: np.ndarray, y: np.ndarray, y_se: np.ndarray, *,
+                         y_err_dof: np.ndarray | None = None,
+                         y_err_ln: np.ndarray | None = None, T_extrapolate: float = 300.0,
+                         scatter_p: float = 0.05) -> ArrheniusFit:
+    """Fit ``y(T) = A exp(-Ea / k_B T)`` by least squares in y, weighted by ``1 / y_se^2``
+    (module docstring); ``y`` may be at or below zero (a value within its noise).
+
+    ``y_err_ln``: where finite, that point enters in ln y with this ln error instead (a
+    mixed fit: its residual ``(ln y - ln f) / y_err_ln``); NaN or None: in y.
+    ``y_err_dof``, ``T_extrapolate``, ``scatter_p``: as :func:`~ionmd.analysis.arrhenius.
+    fit_arrhenius`. The fit's ``method`` is ``"linear"`` (``"mixed"`` with points in ln,
+    ``"wls"`` with all: :func:`~ionmd.analysis.arrhenius.fit_arrhenius`'s fit)."""
+    T, y, se = (np.asarray(a, float) for a in (T, y, y_se))
+    ln_err = np.full(T.shape, np.nan) if y_err_ln is None else np.asarray(y_err_ln, float)
+    if not (T.shape == y.shape == se.shape == ln_err.shape) or len(np.unique(T)) < 2:
+        raise AnalysisError("Arrhenius fit needs one value and standard error per temperature, "
+                            "at >= 2 distinct temperatures")
+    in_ln = np.isfinite(ln_err)
+    bad = ~(np.isfinite(y) & np.isfinite(se) & (se > 0) & (T > 0)) | (in_ln & ~(y > 0))
+    if np.any(bad):
+        raise AnalysisError(
+            f"Arrhenius fit in y needs finite values with positive finite standard errors "
+            f"(positive values where fitted in ln): got {y[bad].tolist()} +- "
+            f"{se[bad].tolist()} at {T[bad].tolist()} K; leave those points out or give "
+            f"them their intervals")
+    X = _design(T)
+    coef = _start(X, y, se, ln_err, in_ln)
+    z, e = _working(X, coef, y, se, ln_err, in_ln)
+    cost = _cost(X, coef, y, se, ln_err, in_ln)
+    for _ in range(MAX_STEPS):
+        step = _weighted_line(X, z, 1.0 / e)[0] - coef
+        shrink = 1.0
+        while True:         # halve the Gauss-Newton step until the cost falls
+            trial = coef + shrink * step
+            new = _cost(X, trial, y, se, ln_err, in_ln)
+            if new <= cost or shrink < 1e-6:
+                break
+            shrink /= 2
+        done = np.all(np.abs(trial - coef) <= 1e-12 * (1 + np.abs(coef)))
+        coef, cost = trial, new
+        z, e = _working(X, coef, y, se, ln_err, in_ln)
+        if done:
+            break
+    else:
+        raise AnalysisError(f"the Arrhenius fit in y did not converge in {MAX_STEPS} steps "
+                            f"(values {y.tolist()} +- {se.tolist()} at {T.tolist()} K)")
+    method = "wls" if in_ln.all() else "mixed" if in_ln.any() else "linear"
+    return fit_ln_line(T, z, e, T_extrapolate=T_extrapolate, scatter_p=scatter_p,
+                       y_err_dof=y_err_dof, method=method)
+
+
+def _start(X: np.ndarray, y: np.ndarray, se: np.ndarray, ln_err: np.ndarray,
+           in_ln: np.ndarray) -> np.ndarray:
+    """The weighted line fit in ln y of the positive points (ln error ``se / y`` where in y):
+    where it starts, Gauss-Newton converges in a few steps."""
+    pos = y > 0
+    if len(np.unique(X[pos, 1])) < 2:
+        raise AnalysisError(
+            f"Arrhenius fit needs positive values at >= 2 distinct temperatures to start "
+            f"from; got {y.tolist()} at {(-1 / X[:, 1]).tolist()} (in eV^-1 k_B T)")
+    err = np.where(in_ln, ln_err, se / np.where(pos, y, 1.0))[pos]
+    return _weighted_line(X[pos], np.log(y[pos]), 1.0 / err)[0]
+
+
+def _working(X: np.ndarray, coef: np.ndarray, y: np.ndarray, se: np.ndarray,
+             ln_err: np.ndarray, in_ln: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Working values and ln errors at ``coef`` (module docstring); ln points keep theirs."""
+    ln_f = X @ coef
+    f = np.exp(ln_f)
+    safe_y = np.where(in_ln, y, 1.0)
+    return (np.where(in_ln, np.log(np.abs(safe_y)), ln_f + (y - f) / f),
+            np.where(in_ln, ln_err, se / f))
+
+
+def _cost(X: np.ndarray, coef: np.ndarray, y: np.ndarray, se: np.ndarray, ln_err: np.ndarray,
+          in_ln: np.ndarray) -> float:
+    """The fit's chi-square: in y, and in ln y for the ln points."""
+    ln_f = X @ coef
+    safe_y = np.where(in_ln, y, 1.0)
+    r = np.where(in_ln, (np.log(np.abs(safe_y)) - ln_f) / np.where(in_ln, ln_err, 1.0),
+                 (y - np.exp(ln_f)) / se)
+    return float(np.sum(r * r))
