@@ -9,6 +9,7 @@ import json
 import os
 from pathlib import Path
 
+from ionmd import strict_json
 from ionmd.errors import AnalysisError
 
 SOURCE = "run_dir.json"
@@ -57,4 +58,4 @@ def claim_output(out: Path, run_dir: Path) -> None:
             f"{out} holds results that do not say which run they belong to (written by an "
             "older ionmd?); write to another folder (-o), or delete it")
     Path(out).mkdir(parents=True, exist_ok=True)
-    marker.write_text(json.dumps({"run_dir": str(run_dir)}, indent=1))
+    marker.write_text(strict_json.dumps({"run_dir": str(run_dir)}, indent=1))

@@ -7,9 +7,11 @@ import dataclasses
 import json
 from pathlib import Path
 
+from ionmd import strict_json
 from ionmd.analysis.run_files import STATUS
 from ionmd.cli.options import add_order_arguments, order_options, positive_int
 from ionmd.errors import IonmdError
+from ionmd.strict_json import nonfinite_to_null
 
 
 def _cmd_run(args: argparse.Namespace) -> None:
@@ -165,7 +167,8 @@ def _cmd_status(args: argparse.Namespace) -> None:
         for f in found:
             rows.append((f.parent, json.loads(f.read_text())))
     if args.json:
-        print(json.dumps({str(p): s for p, s in rows}, indent=2))
+        # strict JSON: status files of older releases may hold NaN (strict_json)
+        print(strict_json.dumps(nonfinite_to_null({str(p): s for p, s in rows}), indent=2))
     else:
         _print_table(rows)
 

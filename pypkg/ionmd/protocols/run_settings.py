@@ -15,8 +15,10 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 
+from ionmd import strict_json
 from ionmd.analysis.run_files import SETTINGS
 from ionmd.errors import IonmdError
+from ionmd.strict_json import nonfinite_to_null
 
 DATA = "struct.data"
 
@@ -33,7 +35,9 @@ def replace_json(path: Path, data: dict) -> None:
     tmp = path.with_name(path.name + ".tmp")
     try:
         with open(tmp, "w") as fh:
-            fh.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+            # strict JSON: a measurement a diverging run left as nan is null (strict_json)
+            fh.write(strict_json.dumps(nonfinite_to_null(data), indent=2, sort_keys=True,
+                                       what=str(path)) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
