@@ -44,7 +44,7 @@ def test_a_run_whose_setup_failed_is_said_at_once_with_the_reason(campaign):
     from ionmd.sweep.goal import pursue
     from ionmd.sweep.plan import plan_campaign
     from ionmd.sweep.state import classify
-    from ionmd.sweep.submit import submit, wait
+    from ionmd.sweep.submit import campaign_status, submit, wait
 
     sub = submit(campaign, progress=False)              # as `ionmd sweep submit` does first
     assert [r["error"] for r in sub.results] == [WHY, WHY]
@@ -61,6 +61,8 @@ def test_a_run_whose_setup_failed_is_said_at_once_with_the_reason(campaign):
                                                               "setup failed")
     for r in runs:
         assert f"{r.path}: its setup failed before LAMMPS ran: {WHY}" in last.detail
+    notes = [row["note"] for row in campaign_status(campaign)]     # "sweep status says why"
+    assert all(n.startswith("its setup failed before LAMMPS ran") and WHY in n for n in notes)
 
 
 def test_the_next_claim_forgets_the_error(campaign, monkeypatch):

@@ -133,10 +133,21 @@ def campaign_status(campaign: Campaign) -> list[dict]:
                      "stopping": describe_checks(st),
                      "job": claim.get("job_id"), "job_state": job_state,
                      "note": (_queue_unknown_note(cls, claim, unknown)
+                              or _setup_error_note(cls, claim)
                               or _left_queue_note(campaign, cls, claim, logs, ended)
                               or _note(cls, st, claim, job_state)),
                      "logs": [str(f) for f in logs]})
     return rows
+
+
+def _setup_error_note(cls: str, claim: dict) -> str | None:
+    """A run whose last hand-out failed before its LAMMPS ran: the error its worker
+    recorded (:func:`ionmd.sweep.worker.setup_failed`), which the next try meets again."""
+    if cls not in TODO or not claim.get("error"):
+        return None
+    job = claim.get("ran", {}).get("slurm_job") or claim.get("ran", {}).get("job_id")
+    return (f"its setup failed before LAMMPS ran{f' (job {job})' if job else ''}: "
+            f"{claim['error']}; fix that, then `ionmd sweep submit` hands it out again")
 
 
 def _left_queue(cls: str, claim: dict) -> bool:
