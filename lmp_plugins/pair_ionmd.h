@@ -78,6 +78,14 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
   std::string bond_creating_fix();
   void check_hybrid_skipped_pairs();
   void check_tiled_reach(IonmdGraphBuilder::Mode mode);
+  void check_heat_flux();
+  // the closest pair of atoms in this rank's graph (IDs, distance in A; ids 0: no edge)
+  struct ClosestPair {
+    double distance = -1.0;
+    tagint id1 = 0, id2 = 0;
+  };
+  ClosestPair closest_pair() const;
+  void warn_close_pair();
   void check_finite();
   void accumulate();
   void report_peak_memory();
@@ -134,7 +142,9 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
   IONMD::IonmdGraph graph;
   IONMD::IonmdResult result;
   std::vector<int> type2species;    // index = LAMMPS type (1-based), -1 = NULL
-  bool skips_checked = false;    // hybrid's checks of the list (skips, special pairs), once per init
+  bool skips_checked = false;
+  bool warned_close_pair = false;    // atoms closer than CLOSE_PAIR named once (at a setup)
+  static constexpr double CLOSE_PAIR = 0.5;    // hybrid's checks of the list (skips, special pairs), once per init
   double special_lj_global[4] = {1.0, 1.0, 1.0, 1.0};    // special_bonds lj at init
   // per-type masses against the pair_coeff elements: the (type, mass, element) list last
   // checked, so that a warning is given once, not again at every run
