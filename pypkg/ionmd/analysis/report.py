@@ -20,7 +20,8 @@ from ionmd.analysis.arrhenius import ArrheniusFit
 from ionmd.analysis.failure import FailureReport, survival_curves
 from ionmd.analysis.result_files import agg_pyplot
 from ionmd.analysis.run_inputs import cell_formula
-from ionmd.analysis.run_records import by_temperature, run_labels, run_record, sigma_record
+from ionmd.analysis.run_records import (by_temperature, ea_text, run_labels, run_record,
+                                        sigma_record)
 
 
 MIXED_CHARGES = "mixed_charges"
@@ -560,7 +561,7 @@ def plot_arrhenius(T, y, lo, hi, fit, path: Path, ylabel: str) -> None:
     ax.set_yscale("log")
     ax.set_xlabel("1000 / T (1/K)")
     ax.set_ylabel(ylabel)
-    ax.set_title(f"Ea = {fit.Ea_eV:.3f} ± {fit.Ea_err_eV:.3f} eV")
+    ax.set_title(f"Ea = {ea_text(fit.Ea_eV, fit.Ea_err_eV)}, band 95 %")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -227,6 +227,13 @@ def stop_text(rec: dict) -> str:
     return f"{reason} ({', '.join(notes)})" if notes else reason
 
 
+def ea_text(ea_eV: float, err_eV: float) -> str:
+    """``0.236 ± 0.006 eV (s.e.)``: an activation energy with its standard error, said to be
+    one (the brackets beside it, and the fit's ``Ea_ci95``, are 95 % intervals); wherever
+    an Ea is printed or plotted."""
+    return f"{ea_eV:.3f} ± {err_eV:.3f} eV (s.e.)"
+
+
 def _g(x, fmt: str = ".3g") -> str:
     return "-" if x is None else format(x, fmt)
 
@@ -298,7 +305,7 @@ def sigma_lines(name: str, srec: dict, records: Sequence[dict], width: int = 100
     if srec["sigma_300K_mS_cm"] is not None:
         lo, hi = srec["sigma_300K_ci95"]
         extra = f"  [{', '.join(srec['flags'])}]" if srec.get("flags") else ""
-        lines = [f"{name} sigma: Ea = {srec['Ea_eV']:.3f} ± {srec['Ea_err_eV']:.3f} eV, "
+        lines = [f"{name} sigma: Ea = {ea_text(srec['Ea_eV'], srec['Ea_err_eV'])}, "
                  f"sigma({srec['T_extrapolated']:.0f} K) = {srec['sigma_300K_mS_cm']:.3g} "
                  f"mS/cm [{lo:.3g}, {hi:.3g}]{extra}"]
         fed = [names.get(r, r) + (f" [{', '.join(flags[r])}]" if flags.get(r) else "")
@@ -337,7 +344,7 @@ def _wrap(prefix: str, pieces: list[str], width: int) -> list[str]:
     return lines + [line.rstrip()]
 
 
-__all__ = ["PLANNED", "by_temperature", "flat_record", "left_out_lines", "mobile_record",
+__all__ = ["PLANNED", "by_temperature", "ea_text", "flat_record", "left_out_lines", "mobile_record",
            "run_labels",
            "run_record", "runs_table", "sigma_lines", "sigma_record", "stop_of", "stop_text",
            "write_runs_csv"]
