@@ -19,7 +19,7 @@ from ionmd.analysis.aggregate import enters, fit_series, series_points
 from ionmd.analysis.arrhenius import ArrheniusFit
 from ionmd.analysis.failure import FailureReport, survival_curves
 from ionmd.analysis.result_files import agg_pyplot
-from ionmd.analysis.run_inputs import cell_formula
+from ionmd.analysis.run_inputs import cell_formula, model_hash_aliases
 from ionmd.analysis.run_records import (by_temperature, ea_text, run_labels, run_record,
                                         sigma_record)
 
@@ -82,7 +82,10 @@ def series_keys(results: Sequence[dict]) -> list[tuple | None]:
     """:func:`series_key` of each of ``results`` (None: no structure, a run whose run.json
     could not be read), a run of unknown cell (not analysed) put with the runs of its
     structure and model where they are of one cell."""
+    aliases = model_hash_aliases(results)     # a file's digest, recorded by older runs
     keys = [series_key(r) if r.get("structure") is not None else None for r in results]
+    keys = [k[:2] + (aliases.get(k[2], k[2]),) + k[3:] if k is not None else None
+            for k in keys]
     cells: dict[tuple, set] = {}
     for k in keys:
         if k is not None and k[3] is not None:

@@ -43,7 +43,7 @@ may be overridden on the ``ionmd analyze`` command line)::
                                               # atoms per element are fitted apart as
                                               # <structure>[<formula>]; default: see below
       "model": "sevennet_0",                  # the model as the run or campaign names it
-      "model_hash": "3f1c...",                # sha256 (16 hex) of the model file: runs are
+      "model_hash": "3f1c...",                # the model's identity (16 hex): runs are
                                               # grouped by (structure, model); see below
       "replica": 0,                           # the replica's number (default 0)
       "temperature_end_K": 2100.0,            # a ramp's end target (default: none)
@@ -66,7 +66,12 @@ runs of different materials laid out alike are not fitted together
 (:func:`ionmd.analysis.run_files.structure_name`).
 
 Runs are replicas of one series only where they are of one structure and one model:
-``model_hash`` (else ``model``) tells the models apart. A run folder written by ``ionmd
+``model_hash`` (else ``model``) tells the models apart. It is the model's identity
+(:func:`ionmd.export.model_identity.model_identity`): the checkpoint, options, dtype and
+versions its metadata records, not when it was exported, so that runs of two exports of one
+checkpoint are one series; a folder written before it was recorded holds the sha256 of the
+model file, which a later run of the same file records beside the identity
+(``settings.json``'s ``model_file_hash``), so that both are one series. A run folder written by ``ionmd
 run`` before ``run.json`` recorded the model says it in its ``settings.json`` (the model's
 path and hash; :func:`model_of_folder`); a run by hand says neither, and its model is
 unknown (None): its logs' ``pair_style`` and ``pair_coeff`` lines stand for it
@@ -167,7 +172,14 @@ class RunSpec:
     """The model's name as its run or campaign named it (``run.json``, else the folder's
     ``settings.json``); None: not recorded (a run by hand)."""
     model_hash: str | None = None
-    """sha256 (first 16 hex digits) of the model file; None: not recorded."""
+    """The model's identity (:func:`ionmd.export.model_identity.model_identity`, 16 hex
+    digits: every export of one checkpoint has one); a folder written before identities
+    were recorded: sha256 (first 16 hex digits) of the model file; None: not recorded."""
+    model_file_hash: str | None = None
+    """sha256 (first 16 hex digits) of the model file the run's folder last ran with, where
+    its ``settings.json`` records it beside the identity: a run recorded before with that
+    digest as its ``model_hash`` is of this model (:func:`ionmd.analysis.run_inputs.
+    model_hash_aliases`); None: not recorded."""
     structure_hash: str | None = None
     """The run's starting cell as ``ionmd run`` or a campaign recorded it (its folder's
     ``settings.json``: :func:`ionmd.protocols.run_settings.structure_hash`, of the ordered cell
@@ -662,5 +674,9 @@ def _model_fields(path: Path, meta: dict, known: dict) -> dict:
             raise AnalysisError(f"{path / RUN_JSON}: {key!r} must be a string (the model's "
                                 f"name, the file's sha256), got {json.dumps(value)}")
     potential = None if recorded else _potential_from_logs(known["logs"], known["log_text"])
+    settings = folder_settings(path)
+    file_hash = settings.get("model_file_hash")
+    same = (isinstance(file_hash, str) and recorded.get("model_hash")
+            and settings.get("model_hash") == recorded.get("model_hash"))
     return {"model": recorded.get("model"), "model_hash": recorded.get("model_hash"),
-            "potential": potential}
+            "model_file_hash": file_hash if same else None, "potential": potential}

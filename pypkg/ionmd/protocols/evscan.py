@@ -105,8 +105,8 @@ def write_ev_scan(protocol: Protocol, structure, model: str | Path, out: str | P
     the same file name) are refused rather than written over its ``ev.json``.
     """
     from ionmd.protocols.md_input import INPUTS
-    from ionmd.protocols.run_settings import (file_hash, reopen_with_settings, replace_json,
-                                              structure_hash)
+    from ionmd.protocols.run_settings import (model_hashes, reopen_with_settings,
+                                              replace_json, structure_hash)
 
     check_protocol(protocol)
     model = Path(model)
@@ -114,7 +114,7 @@ def write_ev_scan(protocol: Protocol, structure, model: str | Path, out: str | P
     elements = element_order(atoms, model, name)
     path = Path(out) / name / model.stem / protocol.name
     settings = {"protocol": protocol.to_dict(), "model": str(model.resolve()),
-                "model_hash": file_hash(model), "structure": name,
+                **model_hashes(model), "structure": name,
                 "structure_hash": structure_hash(atoms), "elements": elements}
     if not reopen_with_settings(path, settings, "E-V scan folder"):
         path.mkdir(parents=True, exist_ok=True)

@@ -2,8 +2,15 @@
 the same run or refused for another (:func:`settings_to_keep`, :func:`reopen_with_settings`;
 an older folder resumes as it started, :func:`_as_recorded`), what a killed creation left
 (:func:`clear_unfinished_creation`), the digests and seeds the record holds
-(:func:`structure_hash`, :func:`file_hash`, :func:`velocity_seed`), and the atomic write
-every JSON file of a run folder gets (:func:`replace_json`)."""
+(:func:`structure_hash`, :func:`model_hashes`, :func:`file_hash`, :func:`velocity_seed`),
+and the atomic write every JSON file of a run folder gets (:func:`replace_json`).
+
+A run folder's model is recorded as ``model_hash``, the model's identity
+(:func:`ionmd.export.model_identity.model_identity`: one for every export of one checkpoint,
+so a re-exported file resumes its runs), and ``model_file_hash``, the digest of the file's
+bytes it last ran with. A folder written before identities were recorded holds the bytes'
+digest as ``model_hash``: it reopens with that file (and is then recorded anew), or with
+another export of it while the file it recorded is still where it was."""
 
 from __future__ import annotations
 
@@ -18,6 +25,7 @@ from ase import Atoms
 from ionmd import strict_json
 from ionmd.analysis.run_files import SETTINGS
 from ionmd.errors import IonmdError
+from ionmd.export.model_identity import file_digest, model_identity
 from ionmd.strict_json import nonfinite_to_null
 
 DATA = "struct.data"
@@ -99,15 +107,18 @@ def _recorded_and_kept(path: Path, wanted: dict, what: str) -> tuple[dict | None
         have, same = _comparable(recorded, wanted)
         if have == same:
             return recorded, _as_recorded(recorded, wanted)
-        wanted = same
+        asked, wanted = wanted, same
         diff = sorted(k for k in set(have) | set(wanted) if have.get(k) != wanted.get(k))
         if "protocol" in diff:
             p0, p1 = have.get("protocol", {}), wanted["protocol"]
             diff.remove("protocol")
             diff += [f"protocol.{k}" for k in sorted(set(p0) | set(p1)) if p0.get(k) != p1.get(k)]
-        raise IonmdError(f"{what} {path} exists with other settings (differs in "
+        note = model_changed_note(path, recorded, asked) if "model_hash" in diff else ""
+        exc = IonmdError(f"{what} {path} exists with other settings (differs in "
                          f"{', '.join(diff)}); choose another output folder, or delete it to "
-                         f"start over")
+                         f"start over" + (f"; {note}" if note else ""))
+        exc.model_note = note
+        raise exc
     if path.exists() and any(path.iterdir()) and not _unfinished_creation(path):
         raise IonmdError(f"{path} exists, is not empty and is no ionmd {what}; choose another "
                          f"output folder")
@@ -154,14 +165,20 @@ def _comparable(have: dict, wanted: dict) -> tuple[dict, dict]:
     """The parts of two settings records that decide whether they are the same run: not the
     replica count (more replicas add run directories; the existing ones are the same
     runs), not where the model and input template lie when their contents' hashes are
-    recorded (a campaign folder moved or copied elsewhere resumes). A record written
-    before template hashes were kept compares the template's path, as it did."""
+    recorded (a campaign folder moved or copied elsewhere resumes), not the model file's
+    bytes where its model is the recorded one (another export of it:
+    :func:`_recorded_model_is`). A record written before template hashes were kept
+    compares the template's path, as it did."""
     have, wanted = json.loads(json.dumps(have)), _as_recorded(have, wanted)
     for s in (have, wanted):
         s.get("protocol", {}).pop("replicas", None)
     if "model_hash" in have and "model_hash" in wanted:
+        if _recorded_model_is(have, wanted):      # another export of it, or an old record
+            wanted["model_hash"] = have["model_hash"]
         have.pop("model", None)
         wanted.pop("model", None)
+    for s in (have, wanted):
+        s.pop("model_file_hash", None)           # the file's bytes: any export of the model
     if "template_hash" in have and "template_hash" in wanted:
         have.get("protocol", {}).pop("template", None)
         wanted.get("protocol", {}).pop("template", None)
@@ -191,8 +208,49 @@ def velocity_seed(seed: int, temperature: float, replica: int) -> int:
 
 
 def file_hash(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()[:16]
+    """sha256 (16 hex digits) of a file's bytes (an input template's ``template_hash``; a
+    model file's ``model_file_hash``)."""
+    return file_digest(path)
+
+
+def model_hashes(path: Path) -> dict:
+    """``settings.json``'s record of the model file ``path``: ``model_hash``, the model's
+    identity (:func:`~ionmd.export.model_identity.model_identity`: what series and resumes
+    compare), and ``model_file_hash``, the digest of its bytes."""
+    return {"model_hash": model_identity(path), "model_file_hash": file_digest(path)}
+
+
+def _recorded_model_is(have: dict, wanted: dict) -> bool:
+    """Whether the model a folder recorded (``have``) is the one ``wanted`` names: its
+    identity, or where the folder recorded the bytes' digest (written before identities
+    were), this file's digest, or the identity of the file it recorded, which is still
+    there with those bytes (another export of it)."""
+    recorded = have["model_hash"]
+    if recorded in (wanted["model_hash"], wanted.get("model_file_hash")):
+        return True
+    if "model_file_hash" in have or not isinstance(have.get("model"), str):
+        return False
+    old = Path(have["model"])
+    try:
+        return (old.is_file() and file_digest(old) == recorded
+                and model_identity(old) == wanted["model_hash"])
+    except OSError:
+        return False
+
+
+def model_changed_note(path: Path, recorded: dict, wanted: dict) -> str:
+    """Why a run folder refuses the model file ``wanted`` names: which file, the hash its
+    runs recorded and this file's, and how to go on."""
+    old, new = recorded.get("model"), wanted.get("model")
+    there = ""
+    if isinstance(old, str) and Path(old).is_file() and old != new:
+        try:
+            if recorded.get("model_hash") in (model_identity(Path(old)), file_digest(Path(old))):
+                there = f" ({old} still is that model)"
+        except OSError:
+            pass
+    return (f"the model file's contents changed (another export or another checkpoint): the "
+            f"runs in {path} were made with model hash {recorded.get('model_hash')} (file "
+            f"{old}), the model file {new} has model hash {wanted.get('model_hash')}. To go on, "
+            f"give this model another output folder, or run with the file the runs were made "
+            f"with{there}")

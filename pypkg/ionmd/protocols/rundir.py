@@ -45,8 +45,8 @@ from ionmd.analysis.run_spec import model_of_folder, refusing_repeats
 from ionmd.errors import IonmdError
 from ionmd.protocols.presets import Protocol
 from ionmd.protocols.run_settings import (DATA, clear_unfinished_creation, file_hash,
-                                          reopen_with_settings, replace_json, settings_to_keep,
-                                          structure_hash, velocity_seed)
+                                          model_hashes, reopen_with_settings, replace_json,
+                                          settings_to_keep, structure_hash, velocity_seed)
 
 STATES = ("pending", "running", "completed", "failed", "interrupted")
 RESERVE, RESERVE_BYTES = ".reserve", 64 * 1024
@@ -135,9 +135,10 @@ class RunDir:
 
     @property
     def model_record(self) -> dict:
-        """``run.json``'s ``model`` (the name) and ``model_hash`` (``settings.json``'s hash
-        of the file, taken once at creation: no model is hashed again at each launch), so
-        that analysis tells runs of different models apart."""
+        """``run.json``'s ``model`` (the name) and ``model_hash`` (``settings.json``'s
+        identity of the model, taken when the folder is created or reopened: no model is
+        hashed again at each launch), so that analysis tells runs of different models apart
+        and puts the runs of every export of one model in one series."""
         recorded = self.read_json(SETTINGS)
         digest = recorded.get("model_hash") if recorded else None
         return {"model": self.model_name or self.model.stem,
@@ -325,7 +326,7 @@ class RunDir:
                 proto.pop(key)
         template = self.protocol.template
         return {"protocol": proto, "temperature_K": self.temperature, "replica": self.replica,
-                "model": str(self.model.resolve()), "model_hash": file_hash(self.model),
+                "model": str(self.model.resolve()), **model_hashes(self.model),
                 **({"template_hash": file_hash(Path(template))} if template else {}),
                 "structure": self.structure, "structure_hash": structure_hash(atoms),
                 "elements": self.elements,
@@ -398,8 +399,9 @@ class RunDir:
         ``charges_guessed`` where they differ (a campaign folder written before the
         campaign used its structure files' declared states kept the guess, and
         ``ionmd analyze RUN`` read it; none where this run has no charges: None keeps what
-        the file holds), its ``model_hash`` where it has none (a folder written before it
-        was recorded) and its ``model`` where it has none or this run names it otherwise
+        the file holds), its ``model_hash`` as ``settings.json`` now records it (none: a
+        folder written before it was recorded; the file's digest: one written before model
+        identities were, :mod:`ionmd.protocols.run_settings`) and its ``model`` where it has none or this run names it otherwise
         (a campaign's name for a linked file, where the folder's was written); the rest of
         the file (pieces, logs, :data:`STRUCTURE_NOTES`) is kept. A folder written before
         structure notes were recorded gets them only where ``run.json`` is written whole
@@ -409,8 +411,11 @@ class RunDir:
         held = read_run_record(self.path / RUN_JSON)
         if not held:
             return
+        # model_hash follows settings.json, which was just accepted for this model: a
+        # folder written before model identities were recorded holds the file's digest
         record = {k: v for k, v in self.model_record.items()
-                  if k not in held or (k == "model" and self.model_name is not None)}
+                  if k not in held or (k == "model" and self.model_name is not None)
+                  or k == "model_hash"}
         if self.charges is not None:
             record.update(self._charges_record())
         if all(held.get(k) == v for k, v in record.items()):

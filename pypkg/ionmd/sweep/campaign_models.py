@@ -103,7 +103,8 @@ def _model_with_runs(output: Path, name: str, candidates: list[Path]) -> Path | 
     """The one of ``candidates`` whose runs ``output/*/<name>/`` holds: the file their
     settings.json records, else (the campaign folder moved or copied) the file with the
     contents they record; None where there are no runs or none is theirs."""
-    from ionmd.protocols.rundir import file_hash
+    from ionmd.export.model_identity import model_identity
+    from ionmd.protocols.run_settings import file_hash
 
     recorded = [r for r in recorded_settings(output, "*", glob.escape(name))
                 if isinstance(r, dict)]
@@ -112,7 +113,9 @@ def _model_with_runs(output: Path, name: str, candidates: list[Path]) -> Path | 
     by_path = [c for c in candidates if c in paths]
     if by_path or not hashes:
         return by_path[0] if by_path else None
-    return next((c for c in candidates if file_hash(c) in hashes), None)
+    # the model's identity (any export of it), or the file's bytes (runs recorded before)
+    return next((c for c in candidates if model_identity(c) in hashes
+                 or file_hash(c) in hashes), None)
 
 
 def check_model_elements(errors: Problems, structures: list[StructureEntry],

@@ -59,8 +59,10 @@ def plan_campaign(campaign: Campaign, create: bool = False,
     for s in campaign.structures:
         for m in campaign.models:
             protocol = campaign.protocol
-            added = added_temperatures(campaign, s.name, m.name) if campaign.goal else ()
-            if added:                   # temperatures a goal added (ionmd.sweep.goal)
+            # temperatures a goal added (ionmd.sweep.goal), also once its table is taken out
+            # of the file: their runs stay the campaign's (goal_state.added_without_goal_note)
+            added = added_temperatures(campaign, s.name, m.name)
+            if added:
                 protocol = protocol.with_overrides(
                     temperatures=with_added(protocol.temperatures, added))
             charges, guessed = campaign.charges_of(s.name)
@@ -191,6 +193,8 @@ def changed_campaign_message(campaign: Campaign, protocol, exc: IonmdError) -> s
             name = key.split(".", 1)[1]
             lines.append(f"{key}: the run has {have.get('protocol', {}).get(name)!r}, the "
                          f"campaign file now gives {now.get(name)!r}")
+        elif key == "model_hash" and getattr(exc, "model_note", ""):
+            lines.append(f"{key}: {exc.model_note}")     # which file, which hashes, what to do
         else:
             lines.append(f"{key}: {HINTS.get(key, 'differs')}")
     return (f"{campaign.path}: the campaign changed after its runs were written; run "

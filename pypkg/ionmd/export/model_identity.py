@@ -1,0 +1,85 @@
+"""What identifies a model file for a series of runs and for a resume: the numbers it
+computes, not the bytes of one export (:func:`model_identity`), and the plain digest of the
+file (:func:`file_digest`) that run folders recorded before.
+
+Two exports of one checkpoint are not the same bytes: the metadata holds the time of the
+export (``created``), and TorchScript's freezing numbers its code and constants anew each
+time (two ``ionmd export sevennet 7net-0`` of one environment: 3498093 and 3762980 bytes,
+three more constants in one, other code). So an export is identified by what decides its
+numbers, all of which its metadata records: the checkpoint (``source_sha256``), family,
+dtype, cutoff, elements, the exporter's options (modal, head, kernels, stages...) and
+versions (``exporter``, ``torch_version``: a new ionmd or torch may compute otherwise, so
+they stay in). Only ``created`` is left out. A file without a checkpoint digest (a model
+saved by hand with :func:`ionmd.export.contract.save_torchscript`) is identified by its
+contents: every archive entry, named without the archive's top folder (the file's stem),
+but ``created`` and the save's serialization id."""
+
+from __future__ import annotations
+
+import hashlib
+import zipfile
+from pathlib import Path
+
+DIGITS = 16
+"""Hex digits of a recorded digest (``settings.json``/``run.json`` ``model_hash``)."""
+LEFT_OUT = ("created",)
+"""Metadata entries that say when a file was written, not what it computes."""
+DERIVED = ("file_format", "compiled_for")
+"""Keys :func:`ionmd.export.contract.read_metadata` adds from the file's layout."""
+IDENTITY_VERSION = "ionmd-model-identity/1"
+
+
+def file_digest(path: str | Path) -> str:
+    """sha256 (first :data:`DIGITS` hex digits) of the file's bytes: ``model_hash`` as run
+    folders recorded it before :func:`model_identity` (``model_file_hash`` since)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:DIGITS]
+
+
+def model_identity(path: str | Path) -> str:
+    """The model's identity (:data:`DIGITS` hex digits): one for every export of one
+    checkpoint with one set of options, dtype and versions, whenever it was written and
+    under whatever name (see the module's doc); a file that is no ionmd model file (or no
+    zip archive) by its bytes (:func:`file_digest`)."""
+    from ionmd.errors import ModelFileError
+    from ionmd.export.contract import read_metadata
+
+    try:
+        meta = read_metadata(path)
+    except ModelFileError:
+        return file_digest(path)
+    if meta.get("source_sha256"):
+        kept = {k: v for k, v in meta.items() if k not in LEFT_OUT + DERIVED}
+        text = "".join(f"{k}={kept[k]}\n" for k in sorted(kept))
+        return hashlib.sha256(f"{IDENTITY_VERSION}\n{text}".encode()).hexdigest()[:DIGITS]
+    return _contents_digest(Path(path))
+
+
+def _contents_digest(path: Path) -> str:
+    """Digest of a model archive's entries (names without the top folder, sorted), its
+    metadata without ``created`` and without the serialization id of the save."""
+    from ionmd.export.contract import parse_metadata
+
+    h = hashlib.sha256(f"{IDENTITY_VERSION} contents\n".encode())
+    with zipfile.ZipFile(path) as zf:
+        entries = {name.split("/", 1)[-1]: name for name in zf.namelist()}
+        for short in sorted(entries):
+            if short.endswith(".data/serialization_id") or short.endswith("/"):
+                continue
+            data = zf.read(entries[short])
+            if short.endswith("extra/ionmd/metadata"):
+                meta = parse_metadata(data.decode())
+                data = "".join(f"{k}={v}\n" for k, v in sorted(meta.items())
+                               if k not in LEFT_OUT).encode()
+            h.update(f"{short}\0{len(data)}\0".encode())
+            h.update(data)
+    return h.hexdigest()[:DIGITS]
+
+
+def same_model(recorded: str | None, path: str | Path) -> bool:
+    """Whether a run folder's recorded ``model_hash`` is the model of ``path``: its identity,
+    or (a folder written before identities were recorded) the digest of its bytes."""
+    return bool(recorded) and recorded in (model_identity(path), file_digest(path))
