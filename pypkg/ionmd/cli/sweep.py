@@ -15,7 +15,19 @@ def _load(args: argparse.Namespace, check_resources: bool = True):
     e.g. on a laptop with fewer cores or GPUs than the cluster that runs it."""
     from ionmd.sweep import load_campaign
 
-    return load_campaign(args.campaign, check_resources=check_resources)
+    campaign = load_campaign(args.campaign, check_resources=check_resources)
+    _note_added_without_goal(campaign)
+    return campaign
+
+
+def _note_added_without_goal(campaign) -> None:
+    """Say (on stderr: stdout may be JSON) where a goal's added temperatures stay planned
+    though the campaign file has no goal table any more (goal_state.added_without_goal_note)."""
+    from ionmd.sweep.goal_state import added_without_goal_note
+
+    note = added_without_goal_note(campaign)
+    if note:
+        print(f"note: {note}", file=sys.stderr)
 
 
 def _print_counts(counts: Counter, total: int) -> None:
@@ -181,6 +193,7 @@ def print_campaign_status(campaign_file, as_json: bool = False) -> None:
     from ionmd.sweep.submit import campaign_status
 
     campaign = load_campaign(campaign_file, check_resources=False)
+    _note_added_without_goal(campaign)
     rows = campaign_status(campaign)
     if as_json:
         from ionmd import strict_json       # for jq and JavaScript: no NaN/Infinity

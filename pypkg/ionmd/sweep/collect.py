@@ -380,9 +380,9 @@ def planned_temperatures(campaign: Campaign, structure: str, model: str) -> set[
     from ionmd.sweep.goal import added_temperatures
     from ionmd.sweep.plan import with_added
 
-    temps = campaign.protocol.temperatures
-    if campaign.goal:
-        temps = with_added(temps, added_temperatures(campaign, structure, model))
+    # a goal's added temperatures, also once its table is taken out of the file
+    temps = with_added(campaign.protocol.temperatures,
+                       added_temperatures(campaign, structure, model))
     return set(map(float, temps))
 
 

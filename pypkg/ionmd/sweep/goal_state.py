@@ -151,8 +151,26 @@ def write_goal_state(campaign: Campaign, state: dict) -> None:
 
 def added_temperatures(campaign: Campaign, structure: str, model: str) -> tuple[float, ...]:
     """Temperatures the goal added to a series (``plan_campaign`` plans their runs too)."""
-    series = read_goal_state(campaign)["series"].get(f"{structure}/{model}", {})
+    series = _own_series(campaign).get(f"{structure}/{model}", {})
     return tuple(float(t) for t in series.get("added_K", []))
+
+
+def _own_series(campaign: Campaign) -> dict:
+    """goal.json's series, as this campaign plans from them: a file without a goal table
+    takes none from the goal.json of another campaign file of its output (that one's
+    rounds, :func:`check_goal_owner`; refused only where this file has a goal itself)."""
+    if campaign.goal is None:
+        f = goal_path(campaign)
+        try:
+            recorded = json.loads(f.read_text()).get("campaign") if f.is_file() else None
+        except (OSError, ValueError, AttributeError):
+            recorded = None                      # read_goal_state says what is wrong
+        from ionmd.sweep.collect import other_campaign_of_output
+
+        if isinstance(recorded, str) and recorded and other_campaign_of_output(
+                campaign, Path(recorded)) is not None:
+            return {}
+    return read_goal_state(campaign)["series"]
 
 
 def added_without_goal_note(campaign: Campaign) -> str | None:
@@ -162,7 +180,7 @@ def added_without_goal_note(campaign: Campaign) -> str | None:
     to keep them for good or drop them. None where there are none, or the file has a goal."""
     if campaign.goal is not None:
         return None
-    series = read_goal_state(campaign)["series"]
+    series = _own_series(campaign)
     added = {key: s["added_K"] for key, s in sorted(series.items()) if s["added_K"]}
     if not added:
         return None
