@@ -5,8 +5,10 @@ Replicas are combined in D itself (or sigma T): a run's D, an MSD slope summed o
 ions, is close to normal, and the mean of replicas' D is unbiased; their mean in ln D, a
 geometric mean, is below the arithmetic one by about ``exp(-se_rel^2 / 2)`` at a run's
 relative error ``se_rel`` (0.88-0.94x the true D at 0.7-2 standard errors of a run, 0.96-0.98x
-at 30 % errors). Log space matters for the Arrhenius fit only, which takes the combined
-point's ``ln_err`` by the delta method (standard error over value). Each replica's standard
+at 30 % errors). The Arrhenius fit is in D too since Dec 7 2026 (:func:`arrhenius_of_points`,
+each point weighted by its combined standard error in D); ``ln_err``, the delta method's
+(standard error over value), is still reported, and weighs collective sigma points, fitted in
+ln (their errors follow their values). Each replica's standard
 error is its interval's half-width (its upper half where clipped at zero: :func:`linear_se`)
 read with the interval's own quantile (Student t over the ions for D and the
 Nernst-Einstein sigma, at 99 % for a run stopped by its D-interval rule: :func:`d_quantile`),
@@ -31,7 +33,9 @@ it (:func:`within_scatter`): noise, not a failed run, combined with the others (
 it out kept the lucky high replicas only: 1.13-1.47x the true D at 0.7-1 standard errors).
 Where the combined 95 % interval then reaches zero the temperature is not resolved:
 reported with its value and interval (lower end clipped at zero, the upper one an upper
-bound), left out of the Arrhenius fit with why (``not_resolved``), and the goal's allocator
+bound), left out of the Arrhenius fit with why (``not_resolved``: taken in, in D, such
+temperatures pulled the fitted curve's cold end down, Ea up to 3 % high; left out, within
+0.6 %: :func:`arrhenius_of_points`), and the goal's allocator
 extends its runs (:mod:`ionmd.sweep.allocate`). Replicas all positive enter the fit
 whatever their combined interval, as one replica does (an interval reaching zero read as a
 run's is). A replica whose interval is all at zero, its MSD falling beyond its scatter, is
@@ -457,7 +461,19 @@ def point_dof(combined: dict, points: Sequence[Point]) -> float:
 
 def arrhenius_of_points(points: Sequence[Point], *, times_T: bool, kinisi: bool = False,
                         n_samples: int = 400, seed: int = 0) -> dict | None:
-    """Replicas combined per temperature, then a weighted Arrhenius fit over temperature.
+    """Replicas combined per temperature, then a weighted Arrhenius fit over temperature, in
+    D itself (:func:`ionmd.analysis.arrhenius_linear.fit_arrhenius_linear`; a collective
+    sigma's points in ln, by their ``ln_err``), the temperatures not resolved left out.
+
+    Why in D: in ln D (before Dec 7 2026) a cold run's noise biased Ea low (ln of a noisy
+    value is low on average, and its ln error is smallest where it came out high), and
+    leaving out the temperatures not resolved kept those that came out high. Measured
+    (examples/arrhenius_selection_bias.py; 5 temperatures 500-900 K, Ea 0.4 eV, runs of 8
+    ions, the coldest run's relative error 0.8 / 1.2, 1000-2000 trials): Ea -4.2 / -5.8 %
+    in ln; in D +0.6 / +3.2 % with the temperatures not resolved taken in (their values
+    near or below zero pull the curve's cold end down: the exponential's nonlinearity),
+    -0.3 / +0.4 % with them left out (-0.4 / -0.6 % with 3 replicas of 8 ions or 2 of 64);
+    so they stay out.
 
     The fit reads each temperature's ln error with its dof (:func:`point_dof`): where some
     were estimated over few ions, Ea and the extrapolation get the fit's studentized

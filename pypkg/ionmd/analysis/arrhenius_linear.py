@@ -19,6 +19,20 @@ Gauss-Newton (Fisher) one; so the fit is handed, at convergence, to
 gets the same scatter test, PDG scale and studentized bootstrap intervals as the fit in
 ln y (the errors it studentizes are the points' relative errors on the curve, ``se / f``,
 which do not follow the data's noise as ``se / y`` does).
+
+Measured (examples/arrhenius_selection_bias.py: 5 temperatures 500-900 K, Ea 0.4 eV, one
+run of 8 ions a temperature, the coldest run's relative error 0.8 / 1.2; bias of Ea in eV,
+standard errors 0.001-0.002): in ln y -0.0166 / -0.0232; in y -0.0013 / +0.0015,
+the temperatures not resolved left out (collect's choice); in y with them taken in
++0.0023 / +0.0127 (a value near or below zero pulls the curve's cold end down: the
+exponential is nonlinear there); in ln y where a point's relative error is below 0.2 and
+in y above, -0.0025 / +0.0017 (no better, and discontinuous at the switch); a censored
+likelihood (normal in y for the resolved, the probability of lying below the upper end for
+those not resolved) -0.0001 / +0.0060. With 10 % errors over 8-64 ions
+(examples/arrhenius_dof_coverage.py, 2000 trials, PDG scale) the fit in y covers D(300 K)
+93.4-95.5 % (Ea 93.8-95.8 %; the fit in ln y 94.8-96.3 %, module doc of
+:mod:`ionmd.analysis.arrhenius`; on the same draws of 6 temperatures over 8 ions, two
+seeds, 94.7 / 94.9 % against 95.2 / 95.4 %), its 300 K interval 1-8 % narrower in ln.
 """
 
 from __future__ import annotations
