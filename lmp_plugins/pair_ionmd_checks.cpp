@@ -535,8 +535,9 @@ void PairIonmd::check_finite()
   if (ok) return;
   const ClosestPair p = closest_pair();
   const std::string closest =
-      p.id1 > 0 ? fmt::format("; the closest pair on this MPI rank is atoms {} and {}, {:.5f} A "
-                              "apart", p.id1, p.id2, p.distance)
+      p.id1 > 0 ? fmt::format("; the closest pair{} is atoms {} and {}, {:.5f} A apart",
+                              comm->nprocs > 1 ? " on this MPI rank" : "", p.id1, p.id2,
+                              p.distance)
                 : std::string();
   if (update->ntimestep == update->firststep)
     error->one(FLERR, "pair_style ionmd: the model returned a non-finite energy or force at step "
