@@ -37,8 +37,10 @@ def output_dirs(run_dirs: list[str | Path], out: str | Path) -> list[Path]:
     return [Path(out) / (p.relative_to(common) if p != common else Path(p.name)) for p in runs]
 
 
-def claim_output(out: Path, run_dir: Path) -> None:
-    """Record that ``out`` holds the analysis of ``run_dir``; refuse if it holds another's.
+def check_output(out: Path, run_dir: Path) -> None:
+    """Refuse ``out`` if it holds the results of another run than ``run_dir``; writes
+    nothing (a run whose analysis then fails leaves no folder behind: :func:`claim_output`
+    records the run once its results are written).
 
     Raises
     ------
@@ -57,5 +59,14 @@ def claim_output(out: Path, run_dir: Path) -> None:
         raise AnalysisError(
             f"{out} holds results that do not say which run they belong to (written by an "
             "older ionmd?); write to another folder (-o), or delete it")
-    Path(out).mkdir(parents=True, exist_ok=True)
-    marker.write_text(strict_json.dumps({"run_dir": str(run_dir)}, indent=1))
+
+
+def claim_output(out: Path, run_dir: Path) -> None:
+    """Record that ``out`` holds the analysis of ``run_dir`` (after :func:`check_output`;
+    where the analysis wrote there): ``run_dir.json``."""
+    if not Path(out).is_dir():          # nothing written there: nothing to claim
+        return
+    marker = Path(out) / SOURCE
+    text = strict_json.dumps({"run_dir": str(Path(run_dir).resolve())}, indent=1)
+    if not marker.is_file() or marker.read_text() != text:
+        marker.write_text(text)

@@ -1,12 +1,17 @@
 """The files of one run's analysis folder: ``results.json`` and ``failure.json``
 (always of one analysis: :func:`write_outputs`, :func:`clear_outputs`), ``diffusion.csv``
-and ``msd.png``. Plots use matplotlib's Agg backend (no display needed).
+and ``msd.png``, written beside the earlier analysis's and put in their place only once
+complete (:func:`staged_outputs`). Plots use matplotlib's Agg backend (no display needed).
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Sequence
 
@@ -33,6 +38,70 @@ OUTPUT_FILES = ("results.json", "failure.json", "diffusion.csv", "msd.png",
 folder by these names (its structure functions: its ``files``)."""
 
 
+def earlier_outputs(out_dir: str | Path) -> list[str]:
+    """The names of the files an earlier analysis of the run wrote in ``out_dir`` (see
+    :func:`clear_outputs`); none where there is no results.json of ionmd's."""
+    out = Path(out_dir)
+    try:
+        earlier = json.loads((out / "results.json").read_text())
+    except (OSError, ValueError):
+        return []
+    if not isinstance(earlier, dict) or not earlier.get("run"):
+        return []
+    names = earlier.get("outputs")
+    if not isinstance(names, list):
+        names = [*OUTPUT_FILES, *(Path(f).name for f in earlier.get("files") or [])]
+    # a bare name only: never a path out of the folder
+    return [n for n in names if isinstance(n, str) and n == Path(n).name and n]
+
+
+def has_results(out_dir: str | Path) -> bool:
+    """Whether ``out_dir`` holds an earlier analysis's results of its run (ionmd's
+    results.json naming its ``run``, not one saying it could not be analysed): what a
+    failed analysis must leave in place."""
+    try:
+        earlier = json.loads((Path(out_dir) / "results.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return (isinstance(earlier, dict) and bool(earlier.get("run"))
+            and not earlier.get("analysis_error"))
+
+
+STAGING_PREFIX = ".analysis-new-"
+"""Name prefix of the folder (inside the output folder) a new analysis is written to."""
+
+
+@contextmanager
+def staged_outputs(out_dir: str | Path):
+    """A folder to write a new analysis of the run in (inside ``out_dir``, so that its files
+    move in place by rename). Once the block completes, its files replace the earlier
+    analysis's in ``out_dir`` (results.json last) and the earlier files that the new analysis
+    did not write are removed (:func:`clear_outputs`'s rule); if it raises, the folder is
+    removed and ``out_dir`` is left as it was (folders created for it removed again), so a
+    failed re-analysis (a fit start past the run's end) loses none of the earlier results."""
+    out = Path(out_dir)
+    created = [p for p in (out, *out.parents) if not p.exists()]
+    out.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out))
+    try:
+        yield stage
+        old = earlier_outputs(out)
+        new = sorted((p.name for p in stage.iterdir() if p.is_file()),
+                     key=lambda n: n in ("results.json", "failure.json"))
+        for name in new:
+            os.replace(stage / name, out / name)
+        for name in old:
+            if name not in new and (out / name).is_file():
+                (out / name).unlink()
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+        for folder in created:              # innermost first: only those left empty
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+
+
 def clear_outputs(out_dir: str | Path) -> None:
     """Remove the files an earlier analysis of the run wrote in ``out_dir``, so that every
     file there is of the analysis now written (a full analysis's ``diffusion.csv`` beside a
@@ -45,18 +114,9 @@ def clear_outputs(out_dir: str | Path) -> None:
     it), so an earlier run path (``run``: the folder moved or copied since) is the same
     run's."""
     out = Path(out_dir)
-    try:
-        earlier = json.loads((out / "results.json").read_text())
-    except (OSError, ValueError):
-        return
-    if not isinstance(earlier, dict) or not earlier.get("run"):
-        return
-    names = earlier.get("outputs")
-    if not isinstance(names, list):
-        names = [*OUTPUT_FILES, *(Path(f).name for f in earlier.get("files") or [])]
-    for name in names:
-        if isinstance(name, str) and name == Path(name).name and (out / name).is_file():
-            (out / name).unlink()       # a bare name: never a path out of the folder
+    for name in earlier_outputs(out):
+        if (out / name).is_file():
+            (out / name).unlink()
 
 
 def write_outputs(out_dir: str | Path, results: dict, written: Sequence[str] = ()) -> None:

@@ -17,9 +17,9 @@ import numpy as np
 from ionmd.analysis.conductivity import collective_conductivity, conductivity_from_diffusion
 from ionmd.analysis.convergence import (STOPPED_LEVEL, interval_at_stop, interval_quantile_at,
                                         rule_that_stopped)
-from ionmd.analysis.diffusion import DiffusionResult, diffusion
+from ionmd.analysis.diffusion import DiffusionResult, diffusion, fit_end_of
 from ionmd.analysis.msd import compute_msd
-from ionmd.analysis.result_files import (clear_outputs, plot_msd, same_verdict,
+from ionmd.analysis.result_files import (has_results, plot_msd, same_verdict, staged_outputs,
                                          write_diffusion_csv, write_outputs, write_results)
 from ionmd.analysis.run_failure import failures_of
 from ionmd.analysis.run_inputs import (cell_of, charges_replaced_of, completion_of,
@@ -50,8 +50,6 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
     ``run_record`` is the run's record (:func:`ionmd.analysis.run_records.run_record`:
     final D interval, hops, flags, stop reason)."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    clear_outputs(out)      # an earlier analysis's files would contradict this one's
     frames, elements, masses = run_frames(spec)
     if spec.dump_every and len(frames.steps) > 1 and frames.steps[1] - frames.steps[0] != spec.dump_every:
         raise AnalysisError(f"{spec.path}: frames are {frames.steps[1] - frames.steps[0]} steps "
@@ -74,34 +72,56 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
     options = dict(directions=directions, fit_start_ps=fit_start_ps, fit_end_ps=fit_end_ps,
                    window_ps=window_ps, haven_ratio=haven_ratio, collective=collective,
                    seed=seed, hop_length=hop_length, min_hops=min_hops)
-    if failure.failed:
-        # no transport of the whole run: it is not of the material after the failure.
-        # That of the frames before is reported apart and kept out of every fit
-        results["diffusion"] = []
-        results["before_failure"] = before_failure(spec, frames, elements, masses,
-                                                   failure.first, out, **options)
-        results["note"] = (f"run failed ({failure.first.mode} at step {failure.first.step}): "
-                           f"no transport properties of the run; those of the frames before "
-                           f"the failure are under before_failure, left out of Arrhenius fits "
-                           f"and aggregates")
+    # written beside the earlier analysis's files, which they replace only once complete:
+    # a failure (a fit start past the run's end) leaves the earlier results as they were
+    with staged_outputs(out) as stage:
+        if failure.failed:
+            # no transport of the whole run: it is not of the material after the failure.
+            # That of the frames before is reported apart and kept out of every fit
+            results["diffusion"] = []
+            results["before_failure"] = before_failure(spec, frames, elements, masses,
+                                                       failure.first, stage, **options)
+            results["note"] = (f"run failed ({failure.first.mode} at step "
+                               f"{failure.first.step}): no transport properties of the run; "
+                               f"those of the frames before the failure are under "
+                               f"before_failure, left out of Arrhenius fits and aggregates")
+            results["run_record"] = run_record(results, spec.run_status)
+            write_outputs(stage, results, ["diffusion_before_failure.csv"])
+            return results
+        traj = transport_trajectory(spec, frames, elements, masses,
+                                    fractions=structure_functions)
+        check_fit_range(run_length_of(traj), fit_start_ps, fit_end_ps)
+        part, diff, msds = transport(spec, traj, **options)
+        results.update(part)
+        results.update(fit_end_clipped_of(fit_end_ps, diff))
+        write_diffusion_csv(diff, stage / "diffusion.csv", spec.temperature_K,
+                            [d.get("interval_level", 0.95) for d in part["diffusion"]])
+        plot_msd(msds, diff, stage / "msd.png")
+        if structure_functions:     # named where they will be, not where they are written
+            results["files"] = [str(out / Path(f).name) for f in write_structure_functions(
+                traj, spec.mobile_species, stage, van_hove_lags_ps)]
         results["run_record"] = run_record(results, spec.run_status)
-        write_outputs(out, results, ["diffusion_before_failure.csv"])
-        return results
-    traj = transport_trajectory(spec, frames, elements, masses,
-                                fractions=structure_functions)
-    part, diff, msds = transport(spec, traj, **options)
-    results.update(part)
-    results.update(fit_end_clipped_of(fit_end_ps, diff))
-    write_diffusion_csv(diff, out / "diffusion.csv", spec.temperature_K,
-                        [d.get("interval_level", 0.95) for d in part["diffusion"]])
-    plot_msd(msds, diff, out / "msd.png")
-    if structure_functions:
-        results["files"] = write_structure_functions(traj, spec.mobile_species, out,
-                                                     van_hove_lags_ps)
-    results["run_record"] = run_record(results, spec.run_status)
-    write_outputs(out, results, ["diffusion.csv", "msd.png",
-                                 *(Path(f).name for f in results.get("files", []))])
+        write_outputs(stage, results, ["diffusion.csv", "msd.png",
+                                       *(Path(f).name for f in results.get("files", []))])
     return results
+
+
+def check_fit_range(run_length_ps: float, fit_start_ps: float,
+                    fit_end_ps: float | None) -> None:
+    """Refuse a fit start not before the fit end (``--fit-end-ps`` clipped to the run, else
+    half the run after the discard) before any MSD work, the numbers as typed (``:g``).
+
+    Raises
+    ------
+    AnalysisError
+        If ``fit_start_ps`` is not before the fit end.
+    """
+    end = fit_end_of(run_length_ps, fit_end_ps)
+    if fit_start_ps >= end:
+        raise AnalysisError(f"fit start {fit_start_ps:g} ps is not before the fit end "
+                            f"{end:.6g} ps (run length {run_length_ps:.6g} ps after the "
+                            f"discarded equilibration); lower --fit-start-ps (fit_start_ps) "
+                            f"below {end:.6g} ps or run longer")
 
 
 def analyze_failures(spec: RunSpec, out_dir: str | Path, **failure_options) -> dict:
@@ -109,7 +129,7 @@ def analyze_failures(spec: RunSpec, out_dir: str | Path, **failure_options) -> d
     writes ``failure.json`` under ``out_dir``, and ``results.json`` there too unless an
     earlier analysis's says the same of the run's failures (:func:`same_verdict`: kept,
     with its transport); one that says otherwise is replaced and its transport files
-    removed (:func:`clear_outputs`), so that the folder never holds two verdicts. Returns
+    removed (:func:`~ionmd.analysis.result_files.clear_outputs`), so that the folder never holds two verdicts. Returns
     the run's results dict (its identity, cell, completion, ``failure`` and
     ``run_record``).
 
@@ -129,8 +149,9 @@ def analyze_failures(spec: RunSpec, out_dir: str | Path, **failure_options) -> d
     if same_verdict(out_dir, results):      # an earlier full analysis stands: kept
         write_results(out_dir, results, failure_only=True)
         return results
-    clear_outputs(out_dir)  # a full analysis's transport would contradict it
-    write_outputs(out_dir, results)
+    # a full analysis's transport would contradict it: removed, once this is written
+    with staged_outputs(out_dir) as stage:
+        write_outputs(stage, results)
     return results
 
 
@@ -139,7 +160,9 @@ def analysis_error_results(run_dir: str | Path, spec: RunSpec | None, error: Exc
     """The results dict of a run that could not be analysed: its identity (as far as its
     ``spec`` was read; None when even that failed), no transport properties, no failure
     report, and ``analysis_error`` (why), so that the fits list it as left out. Written as
-    ``results.json`` under ``out_dir`` when given (replacing older results there)."""
+    ``results.json`` under ``out_dir`` when given, unless an earlier analysis's results are
+    there (:func:`~ionmd.analysis.result_files.has_results`): those are kept as they were,
+    and ``analysis_error`` and ``previous_results_kept`` (the folder) say so."""
     results = {"run": str(spec.path if spec else run_dir), "analysis_error": str(error),
                "structure": spec.structure if spec else None,
                **(model_of(spec) if spec else {}),
@@ -149,13 +172,24 @@ def analysis_error_results(run_dir: str | Path, spec: RunSpec | None, error: Exc
                   if spec and spec.settings_notes else {}),
                **(charges_replaced_of(spec) if spec else {}),
                **(completion_of(spec) if spec else {}), "diffusion": []}
+    if out_dir is not None and has_results(out_dir):
+        results["analysis_error"] += (f" (previous results kept in {out_dir}: of an earlier "
+                                      f"analysis, not in this summary)")
+        results["previous_results_kept"] = str(out_dir)
+        out_dir = None
     results["run_record"] = run_record(results, spec.run_status if spec else None)
     if out_dir is not None:
-        results["outputs"] = ["results.json"]
-        clear_outputs(out_dir)
-        Path(out_dir).mkdir(parents=True, exist_ok=True)
-        strict_json.write(Path(out_dir) / "results.json", results, indent=2)
+        with staged_outputs(out_dir) as stage:      # an earlier error's files replaced
+            results["outputs"] = ["results.json"]
+            strict_json.write(stage / "results.json", results, indent=2)
     return results
+
+
+def run_length_of(traj: Trajectory) -> float:
+    """The length of ``traj`` in ps, from its steps in integers (steps x time step / 1000,
+    to 12 digits: 700 steps of 0.5 fs are 0.35 ps, not 0.35000000000000003)."""
+    fs = (int(traj.steps[-1]) - int(traj.steps[0])) * float(traj.timestep_fs)
+    return float(f"{fs / 1000:.12g}")
 
 
 def transport_trajectory(spec: RunSpec, frames, elements, masses, *,
@@ -199,7 +233,7 @@ def transport(spec: RunSpec, traj: Trajectory, *, directions: Sequence[str], fit
     """MSD, D per mobile species and direction and sigma of ``traj`` (see
     :func:`analyze_run`): the results' transport part, the diffusion results (with the
     intervals reported: :func:`widened_at_stop` where the run's rule stopped it) and MSDs."""
-    part: dict = {"run_length_ps": float(traj.times_ps[-1]),
+    part: dict = {"run_length_ps": run_length_of(traj),
                   "volume_A3": float(traj.volumes.mean())}
     diff, msds = [], []
     for species in spec.mobile_species:

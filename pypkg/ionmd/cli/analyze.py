@@ -169,21 +169,31 @@ def run(args: argparse.Namespace) -> int | None:
         except Exception as exc:  # noqa: BLE001 - one run (also an unexpected error, e.g.
             # a LinAlgError in kinisi) must not cost the others their summary
             if len(run_dirs) == 1:
+                _note_kept(out, Path(args.output) if args.output else out)
                 raise
             if not isinstance(exc, IonmdError):
                 exc = IonmdError(f"{type(exc).__name__}: {exc}")
             print(f"ionmd: error: {run_dir} not analysed: {exc}", file=sys.stderr)
             errors.append(exc)
             # a spec read means its output folder is this run's: say there why it is empty
+            # (an earlier analysis's results there are kept: analysis_error says so)
             results.append(analysis_error_results(run_dir, spec, exc, out if spec else None))
+            if results[-1].get("previous_results_kept"):
+                print(f"ionmd: note: {run_dir}: previous results kept in {out} (of an earlier "
+                      f"analysis)", file=sys.stderr)
+            if spec is not None:
+                _claim(out, spec, args.output)
             continue
+        _claim(out, spec, args.output)
         results.append(res)
         # replicas of one series: one structure and cell under one model (analysis.report)
         reports.setdefault(series_key(res), []).append(FailureReport.from_dict(res["failure"]))
         _print_run(spec.path, res)
-    if len(errors) == len(run_dirs):
-        raise IonmdError(f"none of the {len(run_dirs)} runs could be analysed (errors above)")
     summary_dir = Path(args.output) if args.output else Path(folders[0]) / "analysis"
+    if len(errors) == len(run_dirs):
+        kept = [r["previous_results_kept"] for r in results if r.get("previous_results_kept")]
+        raise IonmdError(f"none of the {len(run_dirs)} runs could be analysed (errors above)"
+                         + _kept_text(kept, summary_dir))
     summary = analyze_runs(results, reports, summary_dir, kinisi_fit=args.arrhenius_kinisi,
                            n_samples=args.mcmc_samples)
     _print_summary(summary, args.failures_only)
@@ -225,13 +235,41 @@ def _run_folders(run_dirs: list[str]) -> list[str]:
 
 
 def _load_spec(run_dir: str, out: Path, overrides: dict, output: str | None):
-    from ionmd.analysis.output_layout import claim_output
+    from ionmd.analysis.output_layout import check_output
     from ionmd.analysis.run_spec import load_run_spec
 
     spec = load_run_spec(run_dir, overrides)
     if output:       # <RUN_DIR>/analysis belongs to its run anyway
-        claim_output(out, spec.path)
+        check_output(out, spec.path)
     return spec
+
+
+def _claim(out: Path, spec, output: str | None) -> None:
+    """Record whose results ``OUT/...`` holds (``-o``), once they are written there."""
+    from ionmd.analysis.output_layout import claim_output
+
+    if output:
+        claim_output(out, spec.path)
+
+
+def _kept_text(kept: list[str], summary_dir: Path) -> str:
+    """``; previous results kept in ...``: the folders whose earlier results a failed
+    analysis left as they were, and the summary beside them, of the same earlier analysis."""
+    if not kept:
+        return ""
+    said = f"; previous results kept in {', '.join(kept)}"
+    if (summary_dir / "summary.json").is_file():
+        said += f" and their summary in {summary_dir}"
+    return said + " (of the earlier analysis)"
+
+
+def _note_kept(out: Path, summary_dir: Path) -> None:
+    """Where a single run's analysis failed, say that its earlier results stand."""
+    from ionmd.analysis.result_files import has_results
+
+    if has_results(out):
+        print(f"ionmd: note: the analysis failed; {_kept_text([str(out)], summary_dir)[2:]}",
+              file=sys.stderr)
 
 
 def _note_replaced_charges(spec) -> None:
@@ -278,7 +316,7 @@ def _label(summary: dict, name: str) -> str:
 def _print_summary(summary: dict, failures_only: bool) -> None:
     """The runs table, the Arrhenius fits and each series' sigma(300 K), then warnings
     (on stderr: a series whose runs may be of different models)."""
-    from ionmd.analysis.run_records import runs_table
+    from ionmd.analysis.run_records import ea_text, runs_table
 
     print()
     print("\n".join(runs_table(summary["runs"])))
@@ -300,7 +338,7 @@ def _print_summary(summary: dict, failures_only: bool) -> None:
             if fit.get("not_diffusive_T"):
                 temps = ", ".join(f"{t:g}" for t in fit["not_diffusive_T"])
                 flags += f"  (not yet diffusive at {temps} K)"
-            print(f"{_label(summary, name)} {key}: Ea = {fit['Ea_eV']:.3f} ± {fit['Ea_err_eV']:.3f} eV, "
+            print(f"{_label(summary, name)} {key}: Ea = {ea_text(fit['Ea_eV'], fit['Ea_err_eV'])}, "
                   f"{key}({fit['T_extrapolated']:.0f} K) = {value:.3g} {unit} [{lo:.3g}, {hi:.3g}]"
                   f"{flags}")
             lines = _fit_lines(fit, fit.get("left_out", []), _series_runs(summary, name))
