@@ -26,6 +26,8 @@ def goal_campaign(tmp_path, morse, monkeypatch):
     """A goal campaign of two runs, written (pending), with the run states in ``states``
     (what ``classify`` says) and a measured budget of 0 until they completed, then all of
     it (the goal stops as budget_spent)."""
+    import ionmd.sweep.collect  # noqa: F401  imported before classify is patched: a module
+    import ionmd.sweep.submit  # noqa: F401   first imported under the patch kept the lambda
     import ionmd.sweep.goal as goal_mod
     import ionmd.sweep.state as state_mod
     from ionmd.sweep import load_campaign
