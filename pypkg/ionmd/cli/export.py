@@ -5,10 +5,53 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from ionmd.errors import IonmdError
 
 SEVENNET_DEFAULT = "7net-0"
+
+
+def _replaced_model(output: str, overwrite: bool) -> str | None:
+    """Check ``-o`` before an export (minutes, for a package): refuse a folder, and a file
+    that is no ionmd model file (a text file, a checkpoint) unless ``overwrite``. Returns
+    the identity (:func:`~ionmd.export.model_identity.model_identity`) of the model file
+    ``-o`` replaces, None where it replaces none. A model file is replaced without
+    --overwrite: another export of one model resumes its run folders (its identity is the
+    same), and a run folder refuses another model, saying which file and hash it ran with."""
+    from ionmd.errors import ModelFileError
+    from ionmd.export.contract import read_metadata
+    from ionmd.export.model_identity import model_identity
+
+    path = Path(output)
+    if path.is_dir():
+        raise IonmdError(f"-o {output} is a folder: give the path of the model file to write "
+                         f"(e.g. -o {path / 'model.pt'})")
+    if not path.exists():
+        return None
+    try:
+        read_metadata(path)
+    except ModelFileError as exc:
+        if overwrite:
+            return None
+        raise IonmdError(f"-o {output} exists and is not an ionmd model file ({exc}); nothing "
+                         f"was written: give another -o, or add --overwrite to replace it") from None
+    return model_identity(path)
+
+
+def _wrote(path: Path, output: str, replaced: str | None) -> None:
+    """Say what was written, and where it replaced a model file of another model that run
+    folders made with it refuse it."""
+    print(f"wrote {path}")
+    if replaced is None or Path(path) != Path(output):
+        return
+    from ionmd.export.model_identity import model_identity
+
+    now = model_identity(path)
+    if now != replaced:
+        print(f"ionmd: note: {path} was a model file of another model (model hash {replaced}, "
+              f"now {now}): run folders made with the old file refuse this one; run this "
+              f"model into another output folder", file=sys.stderr)
 
 
 def _cmd_export_sevennet(args: argparse.Namespace) -> None:
@@ -24,30 +67,33 @@ def _cmd_export_sevennet(args: argparse.Namespace) -> None:
         print(f"ionmd: note: `export sevennet --model {checkpoint}` is deprecated; write "
               f"`ionmd export sevennet {checkpoint}` (--model names ionmd model files)",
               file=sys.stderr)
+    replaced = _replaced_model(args.output, args.overwrite)
     path = export_sevennet(checkpoint or SEVENNET_DEFAULT, args.output, dtype=args.dtype,
                            modal=args.modal, format=args.format, device=args.device,
                            stages=args.stages, kernels=args.kernels,
                            kernel_method=args.kernel_method)
-    print(f"wrote {path}")
+    _wrote(path, args.output, replaced)
 
 
 def _cmd_export_mace(args: argparse.Namespace) -> None:
     from ionmd.export import export_mace
 
+    replaced = _replaced_model(args.output, args.overwrite)
     path = export_mace(args.model, args.output, dtype=args.dtype, head=args.head,
                        format=args.format, device=args.device, stages=args.stages,
                        fused=args.fused, kernels=args.kernels,
                        kernel_method=args.kernel_method)
-    print(f"wrote {path}")
+    _wrote(path, args.output, replaced)
 
 
 def _cmd_export_esen(args: argparse.Namespace) -> None:
     from ionmd.export.esen import export_esen
 
+    replaced = _replaced_model(args.output, args.overwrite)
     path = export_esen(args.checkpoint, args.output, dtype=args.dtype, task=args.task,
                        device=args.device, stages=args.stages,
                        execution_mode=args.execution_mode)
-    print(f"wrote {path}")
+    _wrote(path, args.output, replaced)
 
 
 def _cmd_inspect(args: argparse.Namespace) -> None:
@@ -110,6 +156,13 @@ def _add_kernel_options(parser: argparse.ArgumentParser, what: str) -> None:
                              "compiled operators load, else naive, its pure-torch reference)")
 
 
+def _add_overwrite_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace -o where it is a file other than an ionmd model file "
+                             "(a model file is replaced without it: run folders resume "
+                             "with another export of their model, and refuse another model)")
+
+
 def register(subparsers) -> None:
     export = subparsers.add_parser("export", help="export a model to an ionmd model file")
     families = export.add_subparsers(dest="family", required=True)
@@ -124,6 +177,7 @@ def register(subparsers) -> None:
     _add_kernel_options(sn, "equivariant convolutions from e3nn (default) or NVIDIA "
                             "cuEquivariance (GPU kernels; pip install 'ionmd[cuda]')")
     _add_format_options(sn)
+    _add_overwrite_option(sn)
     sn.set_defaults(func=_cmd_export_sevennet)
     es = families.add_parser("esen", help="fairchem eSEN checkpoint (energy-conserving)")
     es.add_argument("checkpoint", help="fairchem 2 inference checkpoint (.pt)")
@@ -142,6 +196,7 @@ def register(subparsers) -> None:
                     help="fairchem backend the programs are built from (default: general, "
                          "module by module; umas_fast_pytorch: block-diagonal SO(2) products, "
                          "the same function)")
+    _add_overwrite_option(es)
     es.set_defaults(func=_cmd_export_esen)
 
     mc = families.add_parser("mace", help="MACE .model file (mace_run_train, foundation models)")
@@ -159,6 +214,7 @@ def register(subparsers) -> None:
                             "fused CPU ops, mace-torch's code on a GPU) or NVIDIA "
                             "cuEquivariance (GPU kernels, TorchScript; pip install "
                             "'ionmd[cuda]')")
+    _add_overwrite_option(mc)
     mc.set_defaults(func=_cmd_export_mace)
 
     inspect = subparsers.add_parser("inspect", help="print the metadata of a model file")

@@ -55,6 +55,7 @@ def _cmd_run(args: argparse.Namespace) -> None:
                          f"use --runner subprocess (mpirun -np N lmp)")
     if not args.dry_run:    # the cores of this machine: a dry run may plan for another
         _check_cores(args.np, args.oversubscribe)
+    _check_model(args.model)    # before the structure: ordering a cell may take minutes
     # a disordered file is ordered in the protocol's supercell, which then is not repeated
     loaded = load_structure(args.structure, dataclasses.replace(order_options(args),
                                                                 supercell=protocol.supercell))
@@ -94,6 +95,28 @@ def _cmd_run(args: argparse.Namespace) -> None:
                        runner=args.runner)
     _print_table(list(zip([r.path for r in runs], statuses)))
     return _exit_status(statuses)
+
+
+def _check_model(given: str) -> None:
+    """Refuse a ``--model`` that is no ionmd model file (its metadata unread), saying the
+    ``ionmd export`` command where it names a model the exporters know (``7net-0``, a MACE
+    ``.model`` file: :func:`ionmd.export.model_names.export_hint`).
+
+    Raises
+    ------
+    IonmdError
+        If ``given`` is no ionmd model file."""
+    from ionmd.errors import ModelFileError
+    from ionmd.export.contract import read_metadata
+    from ionmd.export.model_names import export_hint
+
+    try:
+        read_metadata(given)
+    except ModelFileError as exc:
+        hint = export_hint(given)
+        if hint is None and not Path(given).exists():
+            hint = "give a model file written by `ionmd export ...` (see `ionmd export -h`)"
+        raise IonmdError(f"{exc}; {hint}" if hint else str(exc)) from None
 
 
 def _check_cores(ranks: int, oversubscribe: bool) -> None:

@@ -27,6 +27,7 @@ class ModelEntry:
 def read_models(src: Source, errors: Problems, base: Path) -> list[ModelEntry]:
     """Every model file of the campaign with the elements it knows (its metadata);
     problems go to ``errors``."""
+    from ionmd.export.model_names import export_hint
     from ionmd.protocols.prepare import model_elements
 
     items = src.data.get("models")
@@ -45,8 +46,8 @@ def read_models(src: Source, errors: Problems, base: Path) -> list[ModelEntry]:
         m = ModelEntry(name=path.stem, path=path.resolve(), line=src.line(*key),
                        folder=path.resolve().stem)
         if not path.is_file():
-            errors.add(key, f"model file {item!r} not found (looked for {path}); export one with "
-                            f"`ionmd export ...`")
+            hint = export_hint(item, then="then list") or "export one with `ionmd export ...`"
+            errors.add(key, f"model file {item!r} not found (looked for {path}); {hint}")
             continue
         try:
             m.elements = model_elements(path)
