@@ -96,6 +96,13 @@ def morse_pt2(session_exports):
     return session_exports.result("morse_pt2")
 
 
+@pytest.fixture(scope="session")
+def tiny_staged_f64_pt2(session_exports):
+    """The tiny SevenNet as a float64 AOTInductor package with per-layer stages (a
+    compiled forward and vector-Jacobian program per stage)."""
+    return session_exports.result("tiny_staged_f64_pt2")
+
+
 @pytest.fixture(scope="module")
 def morse(tmp_path_factory):
     """A Morse model file (Li, Cl) in the model-file contract (``protocol_setup``), one

@@ -44,7 +44,22 @@ def tiny_esen_l1_f64(model_dir: Path) -> tuple[Path, Path]:
                                    dtype="float64")
 
 
-MAKERS = {"morse_pt2": morse_pt2, "tiny_esen_l1_f64": tiny_esen_l1_f64}
+def tiny_staged_f64_pt2(model_dir: Path) -> Path:
+    """The tiny SevenNet (tests/tiny_sevennet.py, seed 7) as a float64 AOTInductor package
+    with per-layer stages. Its checkpoint is written again in a folder of its own (the
+    writer is seeded: the same bytes as conftest's ``tiny_checkpoint``), so the two
+    processes never write one file."""
+    from ionmd.export import export_sevennet
+    from tiny_sevennet import write_tiny_sevennet_checkpoint
+
+    (model_dir / "staged").mkdir(exist_ok=True)
+    checkpoint = write_tiny_sevennet_checkpoint(model_dir / "staged" / "tiny_sevennet.pth")
+    return export_sevennet(checkpoint, model_dir / "tiny_staged_f64.pt2", dtype="float64",
+                           format="aoti")
+
+
+MAKERS = {"morse_pt2": morse_pt2, "tiny_esen_l1_f64": tiny_esen_l1_f64,
+          "tiny_staged_f64_pt2": tiny_staged_f64_pt2}
 
 
 def _as_paths(value):

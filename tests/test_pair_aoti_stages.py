@@ -20,11 +20,9 @@ MODES = [(1, "memory fast"), (1, "memory low chunk 200"), (2, "ghost halo"),
 
 
 @pytest.fixture(scope="module")
-def sevennet_pt2(model_dir, tiny_checkpoint):
-    from ionmd.export import export_sevennet
-
-    return export_sevennet(tiny_checkpoint, model_dir / "tiny_staged_f64.pt2", dtype="float64",
-                           format="aoti")
+def sevennet_pt2(tiny_staged_f64_pt2):
+    """conftest's package (compiled beside the tests before this file: ~140 s CPU)."""
+    return tiny_staged_f64_pt2
 
 
 @pytest.mark.mpi
