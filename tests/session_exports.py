@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -78,7 +79,8 @@ class SessionExports:
             self.log = open(self.model_dir / "session_exports.log", "w")
             self.proc = subprocess.Popen(
                 [sys.executable, __file__, str(self.model_dir), *self.names],
-                cwd=Path(__file__).parent, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+                cwd=Path(__file__).parent, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+                start_new_session=True)    # its own group: stop() ends its compilers too
 
     def result(self, name: str):
         """The maker's return value, waiting for the second process to finish it; made
@@ -95,7 +97,7 @@ class SessionExports:
     def stop(self) -> None:
         if self.proc is not None:
             if self.proc.poll() is None:
-                self.proc.kill()
+                os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
             self.log.close()
 
