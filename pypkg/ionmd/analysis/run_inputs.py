@@ -111,19 +111,16 @@ def identity_of(spec: RunSpec) -> dict:
 
 def model_of(spec: RunSpec) -> dict:
     """The run's model for its results: ``model`` (its name) and ``model_hash`` (None
-    where not recorded), ``model_file_hash`` where its folder records it (the digest of
-    the file: :func:`model_hash_aliases`), and for a run without either the ``potential``
-    its logs echo."""
+    where not recorded), and for a run without either the ``potential`` its logs echo."""
     return {"model": spec.model, "model_hash": spec.model_hash,
-            **({"model_file_hash": spec.model_file_hash} if spec.model_file_hash else {}),
             **({"potential": spec.potential} if spec.potential else {})}
 
 
 def model_hash_aliases(results: Sequence[dict]) -> dict[str, str]:
-    """The model identity each file digest of ``results`` stands for: a run whose folder was
-    written before model identities were recorded holds its model file's digest as
-    ``model_hash``, which a later run of that same file records as ``model_file_hash``
-    beside the identity; ``{digest: identity}`` puts both in one series."""
+    """The model identity each model-file digest of ``results`` stands for, where a result
+    records both (``model_file_hash``): none since the run's analysis reads an old folder's
+    digest as its file's identity (:func:`ionmd.analysis.run_spec._model_hash`); kept for
+    :func:`ionmd.analysis.report.series_keys` until its call goes."""
     return {r["model_file_hash"]: r["model_hash"] for r in results
             if r.get("model_file_hash") and r.get("model_hash")
             and r["model_file_hash"] != r["model_hash"]}

@@ -70,8 +70,7 @@ Runs are replicas of one series only where they are of one structure and one mod
 (:func:`ionmd.export.model_identity.model_identity`): the checkpoint, options, dtype and
 versions its metadata records, not when it was exported, so that runs of two exports of one
 checkpoint are one series; a folder written before it was recorded holds the sha256 of the
-model file, which a later run of the same file records beside the identity
-(``settings.json``'s ``model_file_hash``), so that both are one series. A run folder written by ``ionmd
+model file, read as that file's identity while the file is still there with those bytes. A run folder written by ``ionmd
 run`` before ``run.json`` recorded the model says it in its ``settings.json`` (the model's
 path and hash; :func:`model_of_folder`); a run by hand says neither, and its model is
 unknown (None): its logs' ``pair_style`` and ``pair_coeff`` lines stand for it
@@ -174,12 +173,9 @@ class RunSpec:
     model_hash: str | None = None
     """The model's identity (:func:`ionmd.export.model_identity.model_identity`, 16 hex
     digits: every export of one checkpoint has one); a folder written before identities
-    were recorded: sha256 (first 16 hex digits) of the model file; None: not recorded."""
-    model_file_hash: str | None = None
-    """sha256 (first 16 hex digits) of the model file the run's folder last ran with, where
-    its ``settings.json`` records it beside the identity: a run recorded before with that
-    digest as its ``model_hash`` is of this model (:func:`ionmd.analysis.run_inputs.
-    model_hash_aliases`); None: not recorded."""
+    were recorded: its file's identity where that file is still there with the bytes it
+    recorded, else the sha256 (first 16 hex digits) it recorded; None: not recorded."""
+
     structure_hash: str | None = None
     """The run's starting cell as ``ionmd run`` or a campaign recorded it (its folder's
     ``settings.json``: :func:`ionmd.protocols.run_settings.structure_hash`, of the ordered cell
@@ -674,9 +670,21 @@ def _model_fields(path: Path, meta: dict, known: dict) -> dict:
             raise AnalysisError(f"{path / RUN_JSON}: {key!r} must be a string (the model's "
                                 f"name, the file's sha256), got {json.dumps(value)}")
     potential = None if recorded else _potential_from_logs(known["logs"], known["log_text"])
+    return {"model": recorded.get("model"), "model_hash": _model_hash(path, recorded),
+            "potential": potential}
+
+
+def _model_hash(path: Path, recorded: dict) -> str | None:
+    """The recorded ``model_hash``; where the folder's ``settings.json`` holds it as its
+    model file's digest (written before model identities were: no ``model_file_hash``),
+    the identity of that file while it is still there with those bytes
+    (:func:`~ionmd.export.model_identity.identity_of_recorded_file`), so that the run is
+    in one series with the runs of every export of its model."""
+    from ionmd.export.model_identity import identity_of_recorded_file
+
+    digest = recorded.get("model_hash")
     settings = folder_settings(path)
-    file_hash = settings.get("model_file_hash")
-    same = (isinstance(file_hash, str) and recorded.get("model_hash")
-            and settings.get("model_hash") == recorded.get("model_hash"))
-    return {"model": recorded.get("model"), "model_hash": recorded.get("model_hash"),
-            "model_file_hash": file_hash if same else None, "potential": potential}
+    if (not digest or "model_file_hash" in settings or settings.get("model_hash") != digest
+            or not isinstance(settings.get("model"), str)):
+        return digest
+    return identity_of_recorded_file(settings["model"], digest) or digest

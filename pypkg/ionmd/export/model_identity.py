@@ -16,6 +16,7 @@ but ``created`` and the save's serialization id."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import zipfile
 from pathlib import Path
@@ -79,7 +80,26 @@ def _contents_digest(path: Path) -> str:
     return h.hexdigest()[:DIGITS]
 
 
-def same_model(recorded: str | None, path: str | Path) -> bool:
-    """Whether a run folder's recorded ``model_hash`` is the model of ``path``: its identity,
-    or (a folder written before identities were recorded) the digest of its bytes."""
-    return bool(recorded) and recorded in (model_identity(path), file_digest(path))
+def identity_of_recorded_file(path: str | Path, recorded: str) -> str | None:
+    """The identity of the model a run folder written before identities were recorded
+    ran with: it recorded the file ``path`` and its bytes' digest ``recorded`` (as
+    ``model_hash``); known while that file is still there with those bytes, else None.
+    Resumes (:mod:`ionmd.protocols.run_settings`) and series (:mod:`ionmd.analysis.
+    run_spec`) take an old folder's model from it, so that it is one model with every
+    export of its checkpoint."""
+    path = Path(path)
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return _identity_if(str(path.resolve()), stat.st_size, stat.st_mtime_ns, recorded)
+
+
+@functools.lru_cache(maxsize=64)
+def _identity_if(path: str, size: int, mtime_ns: int, recorded: str) -> str | None:
+    """:func:`identity_of_recorded_file`, once per file state (a model file of hundreds of
+    MB is hashed once for all the runs of an analysis, not once per run)."""
+    try:
+        return model_identity(path) if file_digest(path) == recorded else None
+    except OSError:
+        return None

@@ -25,7 +25,8 @@ from ase import Atoms
 from ionmd import strict_json
 from ionmd.analysis.run_files import SETTINGS
 from ionmd.errors import IonmdError
-from ionmd.export.model_identity import file_digest, model_identity
+from ionmd.export.model_identity import (file_digest, identity_of_recorded_file,
+                                         model_identity)
 from ionmd.strict_json import nonfinite_to_null
 
 DATA = "struct.data"
@@ -224,18 +225,14 @@ def _recorded_model_is(have: dict, wanted: dict) -> bool:
     """Whether the model a folder recorded (``have``) is the one ``wanted`` names: its
     identity, or where the folder recorded the bytes' digest (written before identities
     were), this file's digest, or the identity of the file it recorded, which is still
-    there with those bytes (another export of it)."""
+    there with those bytes (another export of it:
+    :func:`~ionmd.export.model_identity.identity_of_recorded_file`)."""
     recorded = have["model_hash"]
     if recorded in (wanted["model_hash"], wanted.get("model_file_hash")):
         return True
     if "model_file_hash" in have or not isinstance(have.get("model"), str):
         return False
-    old = Path(have["model"])
-    try:
-        return (old.is_file() and file_digest(old) == recorded
-                and model_identity(old) == wanted["model_hash"])
-    except OSError:
-        return False
+    return identity_of_recorded_file(have["model"], recorded) == wanted["model_hash"]
 
 
 def model_changed_note(path: Path, recorded: dict, wanted: dict) -> str:
@@ -243,9 +240,10 @@ def model_changed_note(path: Path, recorded: dict, wanted: dict) -> str:
     runs recorded and this file's, and how to go on."""
     old, new = recorded.get("model"), wanted.get("model")
     there = ""
-    if isinstance(old, str) and Path(old).is_file() and old != new:
+    if isinstance(old, str) and old != new and Path(old).is_file():
         try:
-            if recorded.get("model_hash") in (model_identity(Path(old)), file_digest(Path(old))):
+            if recorded.get("model_hash") == model_identity(old) or (
+                    identity_of_recorded_file(old, recorded.get("model_hash") or "")):
                 there = f" ({old} still is that model)"
         except OSError:
             pass
