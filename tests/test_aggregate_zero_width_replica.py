@@ -3,15 +3,16 @@ the replica combination and the Arrhenius fit, named with why, in analyze's and 
 paths alike. Before, its weight inf made the combined value and interval NaN silently, and
 the fit then failed ("positive finite values"); a zero error given to fit_arrhenius was
 refused without saying which point. References: the replicas' mean by hand
-(numpy, statsmodels' Welch ANOVA), the weighted least-squares fit by statsmodels, Student t by scipy."""
+(numpy, statsmodels' Welch ANOVA), the weighted least-squares fit in D by scipy's
+curve_fit (absolute errors), Student t by scipy."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-import statsmodels.api as sm
 from statsmodels.stats.oneway import anova_generic
 from scipy.constants import Boltzmann, electron_volt
+from scipy.optimize import curve_fit
 from scipy.stats import t as student_t
 
 from ionmd.analysis.aggregate import combine_replicas, fit_series
@@ -67,9 +68,9 @@ def runs() -> list[dict]:
     """Three temperatures of an Arrhenius law (0.3 eV); 800 K has a second replica of zero
     width, 700 K only one such run."""
     out = []
-    for T, f in ((600.0, 1.3), (800.0, 1.2), (1000.0, 1.25)):
+    for T, e in ((600.0, 0.3), (800.0, 0.2), (1000.0, 0.25)):     # symmetric in D, as a run's
         D = 1e-3 * np.exp(-0.3 / (KB * T)) * (1.02 if T == 800 else 1.0)
-        out.append(run(f"T{T:g}/r0", T, D, D / f, D * f))
+        out.append(run(f"T{T:g}/r0", T, D, D * (1 - e), D * (1 + e)))
     D8 = 1e-3 * np.exp(-0.3 / (KB * 800.0))
     out.append(run("T800/r1", 800.0, D8, D8, D8))
     D7 = 1e-3 * np.exp(-0.3 / (KB * 700.0))
@@ -84,15 +85,17 @@ def test_the_fit_leaves_zero_width_runs_out_and_names_them(runs):
     reasons = {r["run"]: r["reason"] for r in entry["left_out"]}
     assert set(reasons) == {"T800/r1", "T700/r0"}
     assert all("interval of zero width" in why for why in reasons.values()), reasons
-    # the fit of the three usable runs, by statsmodels
+    # the fit of the three usable runs in D itself, by scipy's curve_fit: each D weighted by
+    # its standard error, its interval's half-width over Student t (absolute errors)
     usable = [r["diffusion"][0] for r in runs[:3]]
     T = np.array([r["temperature_K"] for r in runs[:3]])
-    y = np.log([d["D"] for d in usable])
-    se = np.array([np.log(d["D_ci95"][1] / d["D_ci95"][0]) / (2 * Q) for d in usable])
-    X = sm.add_constant(-1.0 / (KB * T))
-    ref = sm.WLS(y, X, weights=1 / se ** 2).fit(cov_type="fixed scale")
-    assert entry["Ea_eV"] == pytest.approx(ref.params[1], rel=1e-9)
-    assert entry["Ea_err_eV"] == pytest.approx(ref.bse[1], rel=1e-9)
+    D = np.array([d["D"] for d in usable])
+    se = np.array([(d["D_ci95"][1] - d["D_ci95"][0]) / (2 * Q) for d in usable])
+    ref, cov = curve_fit(lambda t, ln_a, ea: np.exp(ln_a - ea / (KB * t)), T, D,
+                         p0=(np.log(1e-3), 0.25), sigma=se, absolute_sigma=True,
+                         xtol=1e-14, ftol=1e-14)
+    assert entry["Ea_eV"] == pytest.approx(ref[1], rel=1e-8)
+    assert entry["Ea_err_eV"] == pytest.approx(np.sqrt(cov[1, 1]), rel=1e-6)
 
 
 def test_collect_rows_leave_the_zero_width_replica_out(runs):

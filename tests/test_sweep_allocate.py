@@ -21,10 +21,11 @@ def d_arrhenius(T, Ea=0.3, D1000=1e-5):
 
 
 def model_run(T, t, K=1e-8, cost=1.0, **kw):
-    """A run exactly as the allocator's error model sees it: var(ln D) = K / (D t)."""
+    """A run exactly as the allocator's error model sees it: var(D) / D^2 = K / (D t), its
+    interval symmetric in D (as a run's; collect's fit in D weighs it by its half-width)."""
     D = float(d_arrhenius(T))
-    sd = np.sqrt(K / (D * t))
-    return TemperatureRun(T, t, D, (D * np.exp(-1.96 * sd), D * np.exp(1.96 * sd)), cost, **kw)
+    sd = D * np.sqrt(K / (D * t))
+    return TemperatureRun(T, t, D, (D - 1.96 * sd, D + 1.96 * sd), cost, **kw)
 
 
 def polyfit_ln_var(T, ln_var, target_K=300.0):
@@ -65,7 +66,8 @@ def test_options_are_priced_by_refitting_with_the_error_model():
             for T, t, c in zip(TEMPS, (40, 80, 60, 100, 20), (1.0, 1.1, 1.2, 1.3, 1.4))]
     d = next_step(runs, step_ps=50.0, candidates_K=(550.0, 650.0, 700.0), discard_ps=10.0)
     T = np.array(TEMPS)
-    var = np.array([r.ln_var for r in runs])
+    # the fit in D's ln errors: each D's error over the fitted curve, through every point
+    var = np.array([r.linear_var / r.D ** 2 for r in runs])
     var_now = polyfit_ln_var(T, var)
     assert d.ln_var == pytest.approx(var_now, rel=1e-8)
     assert d.factor == pytest.approx(np.exp(1.96 * np.sqrt(var_now)))   # normal intervals

@@ -1,32 +1,37 @@
 """Spending a compute budget on sigma(300 K): which run to extend (or which temperature
 to add) next, by the expected narrowing of the extrapolated interval per unit cost.
 
-sigma(300 K) comes from an Arrhenius fit of D over a few high temperatures, weighted
-least squares of ``ln D`` on ``1/T`` (:func:`ionmd.analysis.arrhenius.fit_arrhenius`);
-its 95 % interval is ``exp(+-q sd)`` about the fitted value, ``sd`` the standard error
-of the fitted ``ln D`` at 300 K from the fit's full parameter covariance, ``q`` the
-studentized bootstrap quantile of the fit over the runs' ions, as ``collect``'s fit has it
-(1.96 where the runs' intervals are normal: :func:`extrapolation_factor`). ``sigma T`` is
-proportional to D (Nernst-Einstein at fixed volume and carrier count), so sigma(300 K) is
-known within the same factor ``f = exp(q sd)`` either way as D(300 K).
+sigma(300 K) comes from an Arrhenius fit of D over a few high temperatures: ``collect``'s
+fit, least squares in D itself, each point weighted by its standard error in D
+(:func:`ionmd.analysis.arrhenius_linear.fit_arrhenius_linear`, since Dec 7 2026; in ln D the
+cold runs' noise biased Ea low). At convergence its covariance is that of the weighted line
+fit in ``ln D`` on ``1/T`` with each point's ln error its standard error in D over the
+fitted curve there, ``se / f``, so the model prices every option by that line fit
+(:func:`ln_var_at`) with those errors. The 95 % interval is ``exp(+-q sd)`` about the fitted
+value, ``sd`` the standard error of the fitted ``ln D`` at 300 K from the fit's full
+parameter covariance, ``q`` the studentized bootstrap quantile of the fit over the runs'
+ions, as ``collect``'s fit has it (1.96 where the runs' intervals are normal:
+:func:`extrapolation_factor`). ``sigma T`` is proportional to D (Nernst-Einstein at fixed
+volume and carrier count), so sigma(300 K) is known within the same factor
+``f = exp(q sd)`` either way as D(300 K).
 
-Error model. The variance of a run's ``ln D`` falls as ``1 / t``: extending a run of
-``t`` ps by ``dt`` is expected to give ``var * t / (t + dt)`` (``var`` from its 95 %
-interval, ``(ln(hi / lo) / (2 q))**2``, ``q`` the interval's quantile, its lower half
-capped as ``collect`` reads it: :func:`ionmd.analysis.arrhenius.ln_error_from_interval`
-with the run's D). How it depends on D
-is less simple: measured with ionmd's estimator on lattice random walks (16 ions, 2.5 A
-hops, 200 seeds each), ``var * t`` is ``A + B / D``: ``K = var * D * t`` is constant
-(0.09 A^2) only while an ion makes few hops per ps (D <~ 0.5 A^2/ps, the hops counted), and
-grows with D beyond (0.12, 0.27, 0.94 A^2 at D = 0.5, 2.1, 8.3 A^2/ps) as ``var * t`` levels
-off at a floor set by the MSD fit's lags (0.11 ps). ``K`` therefore rises with D, and a new
-temperature gets the K of the runs nearest to it in ``1 / T`` (interpolated in ``ln K``
-between the neighbours, the nearest end's beyond them: :func:`new_run_K`), with the D the
-current fit predicts there (the walks: 1.0-1.4x their variance on average, where the
-runs' median K had made new low temperatures look 2-3x more uncertain than they are;
-``tests/test_budget_error_model.py``). The variance of the fitted ``ln D(300 K)`` depends
-only on the temperatures and these variances, not on the D values, so every option is
-priced without new data.
+Error model. The variance of a run's D falls as ``1 / t``: extending a run of ``t`` ps by
+``dt`` is expected to give ``var * t / (t + dt)`` (``var`` from its 95 % interval, its
+half-width over the interval's quantile, the upper half where clipped at zero, as
+``collect`` reads it: :func:`ionmd.analysis.aggregate.linear_se`); over the fitted curve
+``f`` it is the point's relative variance, ``var / f^2``. How it depends on D is less
+simple: measured with ionmd's estimator on lattice random walks (16 ions, 2.5 A hops, 200
+seeds each), the relative variance times ``t`` is ``A + B / D``: ``K = var / D^2 * D * t``
+is constant (0.09 A^2) only while an ion makes few hops per ps (D <~ 0.5 A^2/ps, the hops
+counted), and grows with D beyond (0.12, 0.27, 0.94 A^2 at D = 0.5, 2.1, 8.3 A^2/ps) as the
+variance times ``t`` levels off at a floor set by the MSD fit's lags (0.11 ps). ``K``
+therefore rises with D, and a new temperature gets the K of the runs nearest to it in
+``1 / T`` (interpolated in ``ln K`` between the neighbours, the nearest end's beyond them:
+:func:`new_run_K`), with the D the current fit predicts there (the walks: 1.0-1.4x their
+variance on average, where the runs' median K had made new low temperatures look 2-3x more
+uncertain than they are; ``tests/test_budget_error_model.py``). The variance of the fitted
+``ln D(300 K)`` depends only on the temperatures and these relative variances, so every
+option is priced without new data.
 
 Decision rule (:func:`next_step`). Each option (extend a run by ``step_ps``, start a run at
 a candidate temperature) is scored by ``(var_now - var_after) / cost``, the reduction of
@@ -49,7 +54,8 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ionmd.analysis.aggregate import arrhenius_of_points
-from ionmd.analysis.arrhenius import KB_EV, ArrheniusFit, fit_arrhenius, studentized_quantile
+from ionmd.analysis.arrhenius import KB_EV, ArrheniusFit, studentized_quantile
+from ionmd.analysis.arrhenius_linear import fit_arrhenius_linear
 from ionmd.errors import AnalysisError
 from ionmd.protocols.checks import temperature_folder
 from ionmd.sweep.allocate_first import resolve_first, scattered_temperatures, warmer_candidates
@@ -96,7 +102,7 @@ def reported_factor(runs: Sequence[TemperatureRun], target_K: float = 300.0) -> 
 def extrapolation_factor(temperatures_K: Sequence[float], ln_vars: Sequence[float],
                          dofs: Sequence[float], ln_var: float, target_K: float) -> float:
     """``exp(q sd)`` of the fitted ln D at ``target_K`` (``sd = sqrt(ln_var)``), ``q`` the
-    quantile :func:`fit_arrhenius` gives collect's interval for points with these variances
+    quantile collect's fit gives its interval for points with these (ln) variances
     and ``dofs``: its studentized bootstrap quantile where some dof is finite (the PDG scale
     in its draws from 3 temperatures, as collect's scatter test has it), else 1.96."""
     T, nu = np.asarray(temperatures_K, float), np.asarray(dofs, float)
@@ -112,9 +118,11 @@ def ln_var_at(temperatures_K: Sequence[float], ln_vars: Sequence[float], target_
 
     The fit of ``ln D = a + b / T`` with weights ``1 / ln_vars`` has parameter covariance
     ``(X^T W X)^-1``; the prediction at ``x0 = (1, 1 / target_K)`` has variance
-    ``x0 (X^T W X)^-1 x0``. This is :func:`fit_arrhenius`'s extrapolation error (without
-    its inflation by excess scatter), and it does not depend on the D values, so
-    hypothetical designs are priced without data. The abscissa is ``1000 / T`` to keep the
+    ``x0 (X^T W X)^-1 x0``. With ``ln_vars`` the points' variances in D over the fitted
+    curve squared, this is the fit in D's extrapolation error (its Gauss-Newton covariance,
+    :func:`~ionmd.analysis.arrhenius_linear.fit_arrhenius_linear`; without its inflation by
+    excess scatter), and it does not depend on the D values, so hypothetical designs are
+    priced without data. The abscissa is ``1000 / T`` to keep the
     2 x 2 matrix well conditioned (a linear change of variable leaves the prediction as is).
     """
     x = 1000.0 / np.asarray(temperatures_K, float)
@@ -207,21 +215,25 @@ def next_step(runs: Sequence[TemperatureRun], *, step_ps: float, target_K: float
     ignored = [runs[i].key if runs[i].key is not None else runs[i].temperature_K for i in left]
     ignored_why = [runs[i].why_left_out() for i in left]
     not_resolved = [g.reason for g in unresolved]
-    # the model's points: each usable run, and each resolved temperature's runs combined
+    # the model's points: each usable run, and each resolved temperature's runs combined,
+    # with their variances in D; fitted in D as collect fits them
     T = np.array([runs[i].temperature_K for i in used] + [g.temperature_K for g in resolved])
-    var = np.array([runs[i].ln_var for i in used] + [g.ln_var(runs) for g in resolved])
+    linear_var = np.array([runs[i].linear_var for i in used]
+                          + [g.linear_var(runs) for g in resolved])
     dof = np.array([runs[i].dof for i in used] + [g.combined["dof"] for g in resolved])
     values = np.array([runs[i].D for i in used] + [g.combined["value"] for g in resolved])
     try:
-        fit = fit_arrhenius(T, values, np.sqrt(var),
-                            T_extrapolate=target_K, scatter_p=0.0,   # no inflation: the model's
-                            y_err_dof=dof)
+        fit = fit_arrhenius_linear(T, values, np.sqrt(linear_var),
+                                   T_extrapolate=target_K, scatter_p=0.0,   # the model's
+                                   y_err_dof=dof)
     except AnalysisError as exc:        # too few temperatures: say which runs gave none
         warmer = warmer_candidates(runs, T, candidates_K, step_ps, budget_left, discard_at)
         if unresolved or warmer:        # nothing to price by: a second point first
             return resolve_first(runs, unresolved, step_ps, budget_left, target_K,
                                   ignored, ignored_why, warmer)
         raise AnalysisError(f"{exc}{_left_out_text(runs)}") from exc
+    # the fit's ln errors at convergence: each point's error in D over the fitted curve
+    var = linear_var / np.exp(2.0 * fit.predict_ln(T)[0])
     var_now = ln_var_at(T, var, target_K)
 
     def option(action, temp, dt, cost, var_after, run=None, key=None, temps=T, v=var, nu=dof):

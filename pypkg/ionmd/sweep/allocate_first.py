@@ -36,9 +36,6 @@ class ScatteredTemperature:
                                    else 1.0) for i in self.runs]
         return float(sum(v)) / len(v) ** 2
 
-    def ln_var(self, runs: Sequence[TemperatureRun]) -> float:
-        """The model's variance of ln D of a resolved temperature (delta method)."""
-        return self.linear_var(runs) / self.combined["value"] ** 2
 
 
 def scattered_temperatures(runs: Sequence[TemperatureRun]) -> list[ScatteredTemperature]:

@@ -17,36 +17,37 @@ from ionmd.sweep.allocate_runs import Decision, Option, TemperatureRun
 def predict_outcome(runs: Sequence[TemperatureRun], option: Option,
                     decision: Decision) -> list[TemperatureRun]:
     """The runs after ``option`` as the error model expects them: D unchanged (a new run:
-    the fit's D), its interval narrowed to ``var * t / (t + dt)`` (a new run: ``K / (D t)``
-    with :func:`new_run_K`; a run below zero within its scatter: its linear variance
-    so narrowed about the fit's D there, where the model has a fit). The default
+    the fit's D; a run below zero within its scatter: the fit's D there, where the model
+    has a fit), its variance in D narrowed to ``var * t / (t + dt)`` (a new run: a relative
+    variance ``K / (D t)`` with :func:`new_run_K`), its interval Student t symmetric in D
+    about it (clipped at zero), as a run's is and as collect reads it. The default
     ``execute`` of :func:`spend_budget`: a plan."""
     from ionmd.sweep.allocate import new_run_K    # allocate imports this module
 
     runs = list(runs)
-    if option.action == "extend" and runs[option.run].within_scatter:
+    if option.action == "extend":
         r = runs[option.run]
         t = r.time_ps + option.step_ps
-        D = r.D if decision.fit is None else float(
+        D = r.D if decision.fit is None or not r.within_scatter else float(
             np.exp(decision.fit.predict_ln(np.array(r.temperature_K))[0]))
         sd = np.sqrt(r.linear_var * r.time_ps / t)
-        runs[option.run] = replace(r, time_ps=t, D_ci95=(max(D - r.quantile * sd, 0.0),
-                                                         D + r.quantile * sd), D=D)
-    elif option.action == "extend":
-        r = runs[option.run]
-        t = r.time_ps + option.step_ps
-        sd = np.sqrt(r.ln_var * r.time_ps / t)
-        runs[option.run] = replace(r, time_ps=t, D_ci95=(r.D * np.exp(-r.quantile * sd),
-                                                         r.D * np.exp(r.quantile * sd)))
+        runs[option.run] = replace(r, time_ps=t, D_ci95=_symmetric(D, r.quantile, sd), D=D)
     else:
         D = _expected_D(runs, option.temperature_K, decision.fit)
-        sd = np.sqrt(new_run_K(runs, option.temperature_K) / (D * option.step_ps))
+        sd = D * np.sqrt(new_run_K(runs, option.temperature_K) / (D * option.step_ps))
         q = t95(float(np.median([r.dof for r in runs])))   # over the same ions as the others
         runs.append(TemperatureRun(option.temperature_K, option.step_ps, D,
-                                   (D * np.exp(-q * sd), D * np.exp(q * sd)),
+                                   _symmetric(D, q, sd),
                                    cost_per_ps=median(r.cost_per_ps for r in runs),
                                    key=f"new:{option.temperature_K:g}K", quantile=q))
     return runs
+
+
+def _symmetric(D: float, q: float, sd: float) -> tuple[float, float]:
+    """A run's interval of D with standard error ``sd``: ``D +- q sd``, clipped at zero
+    (its variance read back from it, :func:`ionmd.analysis.aggregate.linear_se`, is
+    ``sd^2`` either way)."""
+    return (max(D - q * sd, 0.0), D + q * sd)
 
 
 def _expected_D(runs: Sequence[TemperatureRun], temperature_K: float,

@@ -85,8 +85,9 @@ class TemperatureRun:
 
     @property
     def K(self) -> float:
-        """``var(ln D) * D * t``: the constant of ``var(ln D) ~ K / (D t)`` for this run."""
-        return self.ln_var * self.D * self.time_ps
+        """``var(D) / D^2 * D * t``: the constant of the relative variance ``K / (D t)`` of
+        this run's D (in D, as collect's fit weighs it: :attr:`linear_var`)."""
+        return self.linear_var / self.D * self.time_ps
 
     @property
     def room_ps(self) -> float:
