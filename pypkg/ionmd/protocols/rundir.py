@@ -44,9 +44,10 @@ from ionmd.analysis.run_files import RUN_JSON, SETTINGS, STATUS
 from ionmd.analysis.run_spec import model_of_folder, refusing_repeats
 from ionmd.errors import IonmdError
 from ionmd.protocols.presets import Protocol
+from ionmd.export.model_identity import model_identity
 from ionmd.protocols.run_settings import (DATA, clear_unfinished_creation, file_hash,
-                                          model_hashes, reopen_with_settings, replace_json,
-                                          settings_to_keep, structure_hash, velocity_seed)
+                                          reopen_with_settings, replace_json, settings_to_keep,
+                                          structure_hash, velocity_seed)
 
 STATES = ("pending", "running", "completed", "failed", "interrupted")
 RESERVE, RESERVE_BYTES = ".reserve", 64 * 1024
@@ -326,7 +327,10 @@ class RunDir:
                 proto.pop(key)
         template = self.protocol.template
         return {"protocol": proto, "temperature_K": self.temperature, "replica": self.replica,
-                "model": str(self.model.resolve()), **model_hashes(self.model),
+                "model": str(self.model.resolve()),
+                # the model's identity (what resumes and series compare), the file's bytes
+                "model_hash": model_identity(self.model),
+                "model_file_hash": file_hash(self.model),
                 **({"template_hash": file_hash(Path(template))} if template else {}),
                 "structure": self.structure, "structure_hash": structure_hash(atoms),
                 "elements": self.elements,
