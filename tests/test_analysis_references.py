@@ -151,15 +151,28 @@ def test_arrhenius_equals_pymatgen_and_statsmodels():
     band = sm.OLS(np.log(D), X).fit().get_prediction(
         np.array([[1.0, -1.0 / (KB_EV * 300.0)]])).conf_int(alpha=0.05)
     np.testing.assert_allclose(fit.y_extrapolated_ci95, np.exp(band[0]), rtol=1e-9)
-    # sigma(300 K) through the sigma T series (same volume at every T, equal point errors)
+    # sigma(300 K) through the sigma T series (same volume at every T, 20 % errors, their
+    # intervals symmetric in sigma T): collect fits it in sigma T itself, least squares with
+    # each point's standard error (its half-width over 1.96); sigma T is proportional to D,
+    # so the reference is scipy's curve_fit of D with the same relative errors (absolute
+    # sigma), converted to sigma(300 K) by pymatgen
+    from scipy.optimize import curve_fit
+
     structure = Structure(Lattice.cubic(12.0), ["Li"] * 16 + ["Cl"] * 16, rng.random((32, 3)))
     sigma = np.array([nernst_einstein(d, 16, 1.0, structure.volume, t) for d, t in zip(D, T)])
-    points = [Point(t, s * t, (0.8 * s * t, 1.25 * s * t)) for t, s in zip(T, sigma)]
+    points = [Point(t, s * t, (0.8 * s * t, 1.2 * s * t)) for t, s in zip(T, sigma)]
     entry = arrhenius_of_points(points, times_T=True)
-    assert entry["Ea_eV"] == pytest.approx(Ea, rel=1e-9)
+    (ln_a, ea), cov = curve_fit(lambda t, a, e: np.exp(a - e / (KB_EV * t)), T, D,
+                                p0=(np.log(prefactor), Ea), sigma=0.2 * D / 1.96,
+                                absolute_sigma=True, xtol=1e-14, ftol=1e-14)
+    assert entry["Ea_eV"] == pytest.approx(ea, rel=1e-8)
+    assert entry["Ea_err_eV"] == pytest.approx(np.sqrt(cov[1, 1]), rel=1e-6)
     assert entry["sigma_extrapolated_mS_cm"] == pytest.approx(
-        get_extrapolated_conductivity(T, D, 300.0, structure, "Li"), rel=1e-9)
-    assert get_conversion_factor(structure, "Li", 300.0) > 0
+        get_conversion_factor(structure, "Li", 300.0) * np.exp(ln_a - ea / (KB_EV * 300.0)),
+        rel=1e-7)
+    # the fit in ln (pymatgen's) differs by the noise's bias, not by a units slip
+    assert entry["sigma_extrapolated_mS_cm"] == pytest.approx(
+        get_extrapolated_conductivity(T, D, 300.0, structure, "Li"), rel=0.3)
 
 
 def test_fast_breathing_synthetic_path_is_the_steps_path_plus_a_bounded_remap():

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.optimize import curve_fit
 from scipy.stats import t as student_t
 
 from ionmd.analysis.aggregate import Point, arrhenius_of_points, combine_replicas, point_problem
-from ionmd.analysis.arrhenius import KB_EV, fit_arrhenius, ln_error_from_interval
+from ionmd.analysis.arrhenius import KB_EV, ArrheniusFit, ln_error_from_interval
 from ionmd.errors import AnalysisError
 from ionmd.sweep.allocate import TemperatureRun, next_step
 
@@ -34,6 +35,17 @@ def by_hand(value: float, lo: float, hi: float, q: float = Q8) -> float:
     upper = np.log(hi) - np.log(value)
     lower = np.log(value) - np.log(lo) if lo > 0 else np.inf
     return float((upper + min(lower, CAP * upper)) / (2 * q))
+
+
+def arrhenius(T, ln_a, ea):
+    """D(T) for scipy's curve_fit, parameters (ln A, Ea)."""
+    return np.exp(ln_a - ea / (KB_EV * T))
+
+
+def arrhenius_jac(T, ln_a, ea):
+    """Its exact derivatives (curve_fit's finite differences leave 1e-7 in the covariance)."""
+    f = arrhenius(T, ln_a, ea)
+    return np.stack([f, -f / (KB_EV * T)], -1)
 
 
 def test_reading_by_hand_ordinary_ones_to_the_bit():
@@ -100,15 +112,23 @@ def test_fit_weights_a_temperature_alike_with_one_or_two_replicas():
     # the pair in D: its relative error, 0.45 / sqrt 2 (one replica's read in ln: 0.44)
     assert err2[1] == pytest.approx(0.45 / np.sqrt(2), rel=1e-9)
     assert err1[1] / err2[1] == pytest.approx(np.sqrt(2), rel=0.05)
-    ref = fit_arrhenius(np.array(temps), np.array(Ds),
-                        np.array([by_hand(d, *interval(d, r)) for d, r in zip(Ds, rels)]))
-    assert one["Ea_err_eV"] == pytest.approx(ref.Ea_err_eV, rel=1e-12)
+    # the fit in D (scipy's curve_fit, absolute errors): each point's standard error its
+    # interval's half-width over Q8 (the upper half where clipped at zero), the pair's the
+    # replicas' equal-weight mean's
+    se = np.array(rels) * np.array(Ds)
+    for fit, pair in ((one, 1.0), (two, np.sqrt(2))):
+        _, cov = curve_fit(arrhenius, np.array(temps), np.array(Ds), jac=arrhenius_jac,
+                           p0=(np.log(1e-6) + 0.3 / (KB_EV * 1000.0), 0.3),
+                           sigma=se / np.array([1.0, pair, 1.0]), absolute_sigma=True,
+                           xtol=1e-14, ftol=1e-14)
+        assert fit["Ea_eV"] == pytest.approx(0.3, rel=1e-9)
+        assert fit["Ea_err_eV"] == pytest.approx(np.sqrt(cov[1, 1]), rel=1e-9)
 
 
 def test_allocator_reads_as_collect():
     """The allocator's var(ln D) of a run is collect's of that run (one replica, or half of
-    two identical ones), near zero too; and its var(ln D(300 K)) is that of the fit of
-    collect's points."""
+    two identical ones), near zero too; and its var(ln D(300 K)) is that of collect's fit
+    of these runs (in D itself)."""
     for rel in NEAR_ZERO:
         iv = interval(D, rel)
         run = TemperatureRun(800.0, 50.0, D, iv, 1.0, quantile=Q8)
@@ -125,8 +145,15 @@ def test_allocator_reads_as_collect():
     assert decision.ignored == []
     collected = arrhenius_of_points([Point(r.temperature_K, r.D, r.D_ci95, quantile=Q8)
                                      for r in runs], times_T=False)
-    fit = fit_arrhenius(np.array(temps), np.array(Ds),
-                        np.array([p["ln_err"] for p in collected["points"]]), scatter_p=0.0)
+    # collect fits in D: scipy's curve_fit with each D's half-width over Q8 (the upper half
+    # where clipped), absolute errors; the points on the curve (no scatter to scale by)
+    _, cov = curve_fit(arrhenius, np.array(temps), np.array(Ds), jac=arrhenius_jac,
+                       p0=(np.log(1e-6) + 0.3 / (KB_EV * 1000.0), 0.3),
+                       sigma=np.array(rels) * np.array(Ds), absolute_sigma=True,
+                       xtol=1e-14, ftol=1e-14)
+    x0 = np.array([1.0, -1.0 / (KB_EV * 300.0)])
+    assert decision.ln_var == pytest.approx(x0 @ cov @ x0, rel=1e-7)
+    fit = ArrheniusFit.from_dict(collected)
     assert decision.ln_var == pytest.approx(float(fit.predict_ln(np.array(300.0))[1]) ** 2,
                                             rel=1e-9)
 
