@@ -53,3 +53,36 @@ def test_a_goal_less_file_sharing_the_output_takes_no_other_files_temperatures(f
     other = load_campaign(write_campaign(folder, name="d", temperatures=(600, 1000)))
     assert sorted(r.temperature for r in plan_campaign(other)) == [600, 1000]
     assert added_without_goal_note(other) is None
+
+
+def test_a_goal_json_a_goal_less_file_cannot_read_is_said_not_fatal(folder, capsys):
+    """A goal.json of a newer ionmd (or no JSON) stopped 'sweep plan' of a campaign file
+    without a goal (review of f2a323e): it has no use for it, so it plans without it and
+    says why."""
+    from ionmd.cli import main
+    from ionmd.sweep import load_campaign, plan_campaign
+    from sweep_setup import write_campaign
+
+    no_goal = load_campaign(write_campaign(folder, temperatures=(600, 1000)))
+    no_goal.output.mkdir(parents=True, exist_ok=True)
+    (no_goal.output / "goal.json").write_text('{"version": 99, "series": {}}')
+    assert sorted(r.temperature for r in plan_campaign(no_goal)) == [600, 1000]
+    assert main(["sweep", "plan", str(no_goal.path)]) in (0, None)
+    err = capsys.readouterr().err
+    assert "plans no temperatures from" in err and "newer" in err
+
+
+def test_an_older_goal_json_not_naming_its_file_is_said_to_be_taken_as_this_files(folder):
+    import json
+
+    from ionmd.sweep import load_campaign, plan_campaign
+    from ionmd.sweep.goal import added_without_goal_note
+    from sweep_setup import write_campaign
+
+    no_goal = load_campaign(write_campaign(folder, temperatures=(600, 1000)))
+    no_goal.output.mkdir(parents=True, exist_ok=True)
+    (no_goal.output / "goal.json").write_text(json.dumps(
+        {"series": {"fcc/morse": {"added_K": [750.0], "rounds": []}}}))
+    assert sorted(r.temperature for r in plan_campaign(no_goal)) == [600, 750, 1000]
+    note = added_without_goal_note(no_goal)
+    assert "fcc/morse: 750 K" in note and "does not say which campaign file" in note

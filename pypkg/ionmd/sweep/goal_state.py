@@ -158,39 +158,66 @@ def added_temperatures(campaign: Campaign, structure: str, model: str) -> tuple[
 def _own_series(campaign: Campaign) -> dict:
     """goal.json's series, as this campaign plans from them: a file without a goal table
     takes none from the goal.json of another campaign file of its output (that one's
-    rounds, :func:`check_goal_owner`; refused only where this file has a goal itself)."""
+    rounds, :func:`check_goal_owner`; refused only where this file has a goal itself), nor
+    from one it cannot read (:func:`_goal_less_reading`: a note, not a refusal)."""
     if campaign.goal is None:
-        f = goal_path(campaign)
-        try:
-            recorded = json.loads(f.read_text()).get("campaign") if f.is_file() else None
-        except (OSError, ValueError, AttributeError):
-            recorded = None                      # read_goal_state says what is wrong
-        from ionmd.sweep.collect import other_campaign_of_output
-
-        if isinstance(recorded, str) and recorded and other_campaign_of_output(
-                campaign, Path(recorded)) is not None:
-            return {}
+        return _goal_less_reading(campaign)[0]
     return read_goal_state(campaign)["series"]
+
+
+def _goal_less_reading(campaign: Campaign) -> tuple[dict, str | None]:
+    """For a campaign file without a goal table: goal.json's series it plans from, and
+    what to say of the file (None where nothing). Its runs must not stop on a goal.json
+    it has no use for: one another campaign file of the output wrote gives nothing, one it
+    cannot read (not JSON, a newer ionmd's) gives nothing with a note; one that does not
+    say which file wrote it (an older release's) is taken as this file's, the note saying
+    so."""
+    from ionmd.errors import IonmdError
+    from ionmd.sweep.collect import other_campaign_of_output
+
+    f = goal_path(campaign)
+    if not f.is_file():
+        return {}, None
+    try:                                    # whose: before read_goal_state refuses another's
+        recorded = json.loads(f.read_text()).get("campaign")
+    except (OSError, ValueError, AttributeError):
+        recorded = None
+    if isinstance(recorded, str) and recorded and other_campaign_of_output(
+            campaign, Path(recorded)) is not None:
+        return {}, None
+    try:
+        state = read_goal_state(campaign)
+    except IonmdError as exc:
+        return {}, (f"{campaign.path.name} has no goal table and plans no temperatures from "
+                    f"{f}, which cannot be read: {exc}")
+    if isinstance(recorded, str) and recorded:
+        return state["series"], None
+    return state["series"], (f"{f} does not say which campaign file's goal wrote it (an older "
+                             f"ionmd): its added temperatures are taken as {campaign.path.name}'s; "
+                             f"if they are another campaign file's, give {campaign.path.name} an "
+                             f"output of its own")
 
 
 def added_without_goal_note(campaign: Campaign) -> str | None:
     """Where goal.json holds temperatures a goal added and the campaign file has no goal
     table any more: that their runs and results stay the campaign's (planned, submitted,
     collected from the temperatures goal.json lists, :func:`added_temperatures`), and how
-    to keep them for good or drop them. None where there are none, or the file has a goal."""
+    to keep them for good or drop them; or why a goal.json of its output gives it nothing
+    (:func:`_goal_less_reading`). None where there is nothing to say, or the file has a goal."""
     if campaign.goal is not None:
         return None
-    series = _own_series(campaign)
-    added = {key: s["added_K"] for key, s in sorted(series.items()) if s["added_K"]}
+    series, said_of_file = _goal_less_reading(campaign)
+    added = {key: s["added_K"] for key, s in sorted(series.items()) if s.get("added_K")}
     if not added:
-        return None
+        return said_of_file if not series else None
     said = "; ".join(f"{key}: {', '.join(f'{t:g}' for t in temps)} K"
                      for key, temps in added.items())
-    return (f"{campaign.path.name} has no goal table, but {goal_path(campaign)} holds "
-            f"temperatures its goal added ({said}): their runs and results stay part of the "
+    note = (f"{campaign.path.name} has no goal table, but {goal_path(campaign)} holds "
+            f"temperatures a goal added ({said}): their runs and results stay part of the "
             f"campaign (planned, submitted and collected with the others). To keep them for "
             f"good, add them to temperatures; to drop them, delete their run folders and "
             f"goal.json (or its added_K)")
+    return f"{note}. {said_of_file}" if said_of_file else note
 
 
 def goal_summary(campaign: Campaign) -> list[str]:
