@@ -185,3 +185,39 @@ def test_dir_of_a_lazily_exported_package_lists_its_names(package):
     names = dir(module)
     assert set(module.__all__) <= set(names)
     assert "lazy_exports" not in names
+
+
+def test_a_summary_that_fails_half_way_leaves_the_earlier_one(tmp_path, monkeypatch):
+    """The summary's files too are replaced only once the new ones are complete: a summary
+    that fails at its second plot left the earlier summary.json beside none of its plots
+    (removed first); now the folder is as it was, and the next summary replaces it."""
+    import ionmd.analysis.report as report
+
+    def result(T):
+        D = 1e-3 * np.exp(-0.25 / (8.617333262e-5 * T))
+        return {"structure": "s", "temperature_K": T,
+                "diffusion": [{"species": "Li", "direction": "xyz", "D": D,
+                               "D_ci95": [0.8 * D, 1.25 * D], "flags": []}],
+                "conductivity": {"sigma": 1e5 * D / T,
+                                 "sigma_ci95": [0.8e5 * D / T, 1.25e5 * D / T]}}
+
+    report.analyze_runs([result(T) for T in (600.0, 800.0, 1000.0)], {}, tmp_path)
+    before = _files(tmp_path)
+    assert {"summary.json", "arrhenius.csv", "arrhenius_s_D_Li.png"} <= {
+        str(p) for p in before}
+    real, calls = report.plot_arrhenius, []
+
+    def second_fails(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("disk full")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(report, "plot_arrhenius", second_fails)
+    with pytest.raises(RuntimeError, match="disk full"):
+        report.analyze_runs([result(T) for T in (700.0, 900.0)], {}, tmp_path)
+    assert _files(tmp_path) == before
+    monkeypatch.setattr(report, "plot_arrhenius", real)
+    summary = report.analyze_runs([result(600.0)], {}, tmp_path)   # no fit: plots removed
+    assert summary["arrhenius"] == {}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["arrhenius.csv", "summary.json"]

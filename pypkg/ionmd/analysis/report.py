@@ -18,7 +18,7 @@ from ionmd import strict_json
 from ionmd.analysis.aggregate import enters, fit_series, series_points
 from ionmd.analysis.arrhenius import ArrheniusFit
 from ionmd.analysis.failure import FailureReport, survival_curves
-from ionmd.analysis.result_files import agg_pyplot
+from ionmd.analysis.result_files import agg_pyplot, staged_outputs
 from ionmd.analysis.run_inputs import cell_formula, model_hash_aliases
 from ionmd.analysis.run_records import (by_temperature, ea_text, run_labels, run_record,
                                         sigma_record)
@@ -381,6 +381,17 @@ def mixed_charges_of(name: str, runs: Sequence[dict]) -> dict:
 def analyze_runs(results: Sequence[dict], reports: dict[str, list[FailureReport]],
                  out_dir: str | Path, *, kinisi_fit: bool = False, n_samples: int = 400,
                  seed: int = 0) -> dict:
+    """:func:`summarise` written beside an earlier summary in ``out_dir``, whose files
+    (summary.json, arrhenius.csv, its plots: :func:`earlier_summary_plots`) it replaces only
+    once complete: a summary that fails half-way leaves the earlier one as it was."""
+    with staged_outputs(out_dir, earlier_summary_plots) as stage:
+        return summarise(results, reports, stage, kinisi_fit=kinisi_fit,
+                         n_samples=n_samples, seed=seed)
+
+
+def summarise(results: Sequence[dict], reports: dict[str, list[FailureReport]],
+              out_dir: str | Path, *, kinisi_fit: bool = False, n_samples: int = 400,
+              seed: int = 0) -> dict:
     """Across runs: Arrhenius fits of D (xyz) per species and of sigma T (Nernst–Einstein
     and, when computed, collective) over temperature, per series (a structure under one
     model and of one cell: :func:`series_key`, named by :func:`series_names`; ``series[name]``
@@ -405,7 +416,6 @@ def analyze_runs(results: Sequence[dict], reports: dict[str, list[FailureReport]
     (:func:`ionmd.analysis.run_records.sigma_record`)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    clear_summary_outputs(out)  # an earlier summary's plots would contradict this one's
     summary: dict = {"survival": {}, "arrhenius": {},
                      "incomplete_runs": [r.get("run", r.get("structure")) for r in results
                                          if r.get("complete") is False],
@@ -491,27 +501,25 @@ def arrhenius_plot_name(series: str, key: str) -> str:
     return f"arrhenius_{series.replace('/', '_')}_{key}.png"
 
 
-def clear_summary_outputs(out: Path) -> None:
-    """Remove the plots an earlier :func:`analyze_runs` wrote in ``out`` (its summary.json's
+def earlier_summary_plots(out: Path) -> list[str]:
+    """The plots an earlier :func:`analyze_runs` wrote in ``out`` (its summary.json's
     ``outputs``; one written before ``outputs`` were listed: the plots of the fits and
-    survival curves it records), so that no plot there is of other runs than the summary
-    now written (a three-run Arrhenius plot beside a one-run summary without a fit).
-    Nothing where there is no summary.json of ionmd's (one with ``runs`` and
-    ``arrhenius``); files no summary wrote (a user's arrhenius_mine.png, a run's msd.png)
-    are never touched."""
+    survival curves it records), removed once a new summary is written, so that no plot
+    there is of other runs than the summary now written (a three-run Arrhenius plot beside
+    a one-run summary without a fit). None where there is no summary.json of ionmd's (one
+    with ``runs`` and ``arrhenius``); files no summary wrote (a user's arrhenius_mine.png, a
+    run's msd.png) are never among them."""
     try:
         earlier = json.loads((out / "summary.json").read_text())
     except (OSError, ValueError):
-        return
+        return []
     if not isinstance(earlier, dict) or not {"runs", "arrhenius"} <= earlier.keys():
-        return
+        return []
     names = earlier.get("outputs")
     if not isinstance(names, list):
         names = _plots_recorded(earlier)
-    for name in names:
-        if (isinstance(name, str) and name == Path(name).name and name.endswith(".png")
-                and (out / name).is_file()):
-            (out / name).unlink()       # a bare name: never a path out of the folder
+    return [name for name in names                  # a bare name: never a path out of it
+            if isinstance(name, str) and name == Path(name).name and name.endswith(".png")]
 
 
 def _plots_recorded(summary: dict) -> list[str]:

@@ -72,11 +72,12 @@ STAGING_PREFIX = ".analysis-new-"
 
 
 @contextmanager
-def staged_outputs(out_dir: str | Path):
+def staged_outputs(out_dir: str | Path, earlier=earlier_outputs):
     """A folder to write a new analysis of the run in (inside ``out_dir``, so that its files
     move in place by rename). Once the block completes, its files replace the earlier
     analysis's in ``out_dir`` (results.json last) and the earlier files that the new analysis
-    did not write are removed (:func:`clear_outputs`'s rule); if it raises, the folder is
+    did not write are removed (``earlier(out_dir)``: the names of those files, by default
+    :func:`clear_outputs`'s rule); if it raises, the folder is
     removed and ``out_dir`` is left as it was (folders created for it removed again), so a
     failed re-analysis (a fit start past the run's end) loses none of the earlier results."""
     out = Path(out_dir)
@@ -85,9 +86,9 @@ def staged_outputs(out_dir: str | Path):
     stage = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out))
     try:
         yield stage
-        old = earlier_outputs(out)
+        old = earlier(out)
         new = sorted((p.name for p in stage.iterdir() if p.is_file()),
-                     key=lambda n: n in ("results.json", "failure.json"))
+                     key=lambda n: n in ("failure.json", "results.json", "summary.json"))
         for name in new:
             os.replace(stage / name, out / name)
         for name in old:
