@@ -548,7 +548,8 @@ def write_arrhenius_csv(fits: dict, path: Path, models: dict | None = None) -> N
             for key, f in series.items():
                 sigma = key.startswith("sigma")
                 kinisi = f.get("kinisi")
-                for method, g in [("wls", f)] + ([("kinisi", kinisi)] if kinisi and
+                # the fit's own method ("linear": in D, "mixed", "wls": in ln)
+                for method, g in [(f.get("method", "wls"), f)] + ([("kinisi", kinisi)] if kinisi and
                                                  "error" not in kinisi else []):
                     scale = 1.0 / g["T_extrapolated"] if sigma else 1.0
                     w.writerow([name, models.get(name) or "", key, method, g["Ea_eV"], g["Ea_err_eV"], *g["Ea_ci95"],
