@@ -90,7 +90,6 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
             return results
         traj = transport_trajectory(spec, frames, elements, masses,
                                     fractions=structure_functions)
-        check_fit_range(run_length_of(traj), fit_start_ps, fit_end_ps)
         part, diff, msds = transport(spec, traj, **options)
         results.update(part)
         results.update(fit_end_clipped_of(fit_end_ps, diff))
@@ -233,6 +232,7 @@ def transport(spec: RunSpec, traj: Trajectory, *, directions: Sequence[str], fit
     """MSD, D per mobile species and direction and sigma of ``traj`` (see
     :func:`analyze_run`): the results' transport part, the diffusion results (with the
     intervals reported: :func:`widened_at_stop` where the run's rule stopped it) and MSDs."""
+    check_fit_range(run_length_of(traj), fit_start_ps, fit_end_ps)   # before the MSD work
     part: dict = {"run_length_ps": run_length_of(traj),
                   "volume_A3": float(traj.volumes.mean())}
     diff, msds = [], []
