@@ -103,6 +103,7 @@ from ionmd.analysis.arrhenius import (dof_from_json, dof_to_json,
                                       interval_quantile, kinisi_arrhenius,
                                       ln_error_from_interval)
 from ionmd.analysis.arrhenius_linear import fit_arrhenius_linear
+from ionmd.analysis.arrhenius_problems import FIT_PROBLEM, fit_problem
 from ionmd.errors import AnalysisError
 
 SIGMA_SERIES = {"conductivity": "sigma_T", "conductivity_collective": "sigma_collective_T"}
@@ -484,7 +485,10 @@ def arrhenius_of_points(points: Sequence[Point], *, times_T: bool, kinisi: bool 
     ``extrapolated`` and ``extrapolated_ci95`` at ``T_extrapolated`` in the series' own unit
     (for a ``times_T`` series the conductivity, not sigma T; also as
     ``sigma_extrapolated_mS_cm`` / ``sigma_extrapolated_ci95``; the same keys in ``kinisi``), ``not_diffusive_T`` and
-    ``incomplete_T`` (temperatures with a flagged or unfinished run), ``runs`` (the
+    ``incomplete_T`` (temperatures with a flagged or unfinished run), ``fit_problem`` (why
+    the fit means nothing, with the flag ``fit_problem``: Ea <= 0, an extrapolation
+    spanning decades, or only points flagged not diffusive; absent where it may be read:
+    :func:`ionmd.analysis.arrhenius_problems.fit_problem`), ``runs`` (the
     :attr:`Point.run` of every point that fed the fit, also per point), ``not_resolved``
     (where a temperature's replicas combined reach zero within their scatter: each one's
     linear value, interval, runs and why the fit leaves it out, :func:`not_resolved_entry`;
@@ -529,6 +533,11 @@ def arrhenius_of_points(points: Sequence[Point], *, times_T: bool, kinisi: bool 
         out["sigma_extrapolated_ci95"] = out["extrapolated_ci95"]
     out["not_diffusive_T"] = sorted({float(t) for t in T for p in by_T[float(t)] if p.flags})
     out["incomplete_T"] = sorted({float(t) for t in T for p in by_T[float(t)] if not p.complete})
+    problem = fit_problem(fit.Ea_eV, fit.y_extrapolated_ci95, fit.T_extrapolated, T,
+                          out["not_diffusive_T"])
+    if problem:         # numbers that mean nothing are marked, not reported as a result
+        out["fit_problem"] = problem
+        out["flags"] = [*out["flags"], FIT_PROBLEM]
     if kinisi:
         # Gaussian errors in y for kinisi: half the width / 1.96 of the log-normal 95 %
         # interval of each combined value's standard error (whatever interval is reported)

@@ -469,6 +469,8 @@ def summarise(results: Sequence[dict], reports: dict[str, list[FailureReport]],
                     entry["flags"] = [*entry.get("flags", []), MIXED_CHARGES]
         summary["structures"][name] = {**sigma_record(runs, entries.get("sigma_T")),
                                        "model": summary["series"][name]["model"]}
+        if (entries.get("sigma_T") or {}).get("fit_problem"):   # marked, not a plain number
+            summary["structures"][name]["fit_problem"] = entries["sigma_T"]["fit_problem"]
         notes = {r["conductivity"]["charges_note"] for r in runs
                  if "charges_note" in r.get("conductivity", {})}
         if notes:

@@ -567,6 +567,8 @@ def collect(campaign: Campaign, out_dir: str | Path | None = None, progress: boo
         fits[key] = {f"D_{sp}": fit_series(group, f"D_{sp}") for sp in species}
         fits[key]["sigma_T"] = fit_series(group, "sigma_T")
         structures[key] = sigma_record(group, fits[key]["sigma_T"])
+        if (fits[key]["sigma_T"] or {}).get("fit_problem"):   # marked, not a plain number
+            structures[key]["fit_problem"] = fits[key]["sigma_T"]["fit_problem"]
         carrier = _carrier(mine, species)
         for r in mine:
             d = fits[key][f"D_{carrier}"] if carrier else None
@@ -577,6 +579,10 @@ def collect(campaign: Campaign, out_dir: str | Path | None = None, progress: boo
             r["Ea_species"] = carrier
             r["sigma_300K"] = sg.get("extrapolated") if sg else None
             r["sigma_300K_ci95"] = sg.get("extrapolated_ci95") if sg else None
+            # why the row's Ea or sigma(300 K) mean nothing (arrhenius_problems), else None
+            problems = {f"{name}: {fit['fit_problem']}" for name, fit in
+                        ((f"D_{carrier}", d), ("sigma", sg)) if fit and fit.get("fit_problem")}
+            r["fit_problem"] = " | ".join(sorted(problems)) or None
         reports[key] = [FailureReport.from_dict(res["failure"])
                         for lb, (run, res) in zip(labels, per_run)
                         if lb == label and run.model == model and "failure" in res]
