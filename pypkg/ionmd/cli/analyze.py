@@ -341,6 +341,8 @@ def _print_summary(summary: dict, failures_only: bool) -> None:
             print(f"{_label(summary, name)} {key}: Ea = {ea_text(fit['Ea_eV'], fit['Ea_err_eV'])}, "
                   f"{key}({fit['T_extrapolated']:.0f} K) = {value:.3g} {unit} [{lo:.3g}, {hi:.3g}]"
                   f"{flags}")
+            if fit.get("fit_problem"):  # its numbers mean nothing: said so beside them
+                print(f"  NOT A RESULT: {fit['fit_problem']}")
             lines = _fit_lines(fit, fit.get("left_out", []), _series_runs(summary, name))
             if lines:       # said, not only in summary.json (a run whose D is not positive)
                 print("\n".join(lines))
