@@ -74,7 +74,8 @@ def reexported(src: Path, dst: Path) -> Path:
     return dst
 
 
-def test_two_exports_of_one_checkpoint_are_one_model(tiny_f64, tiny_checkpoint, tmp_path):
+def test_two_exports_of_one_checkpoint_are_one_model(tiny_f64, tiny_checkpoint, tmp_path,
+                                                     capsys):
     """Runs of the first export, then the same command with a second export of the same
     checkpoint and one more temperature: the first runs are reopened (not refused), and
     the three temperatures are one series."""
@@ -93,6 +94,10 @@ def test_two_exports_of_one_checkpoint_are_one_model(tiny_f64, tiny_checkpoint, 
     settings = [json.loads((rd.path / "settings.json").read_text()) for rd in runs]
     assert len({s["model_hash"] for s in settings}) == 1
     assert {s["model_file_hash"] for s in settings} == {digest(second)}
+    for model in (first, second):       # what `ionmd inspect` says the runs record
+        assert main(["inspect", str(model)]) in (0, None)
+        assert ["model_hash", settings[0]["model_hash"]] in [
+            line.split() for line in capsys.readouterr().out.splitlines()]
     assert series([rd.path for rd in runs], tmp_path / "an") == {"fcc": [1, 1, 1]}
 
 

@@ -99,7 +99,11 @@ def _cmd_export_esen(args: argparse.Namespace) -> None:
 def _cmd_inspect(args: argparse.Namespace) -> None:
     from ionmd.export import read_metadata
 
+    from ionmd.export.model_identity import model_identity
+
     meta = read_metadata(args.file)
+    # what run folders record of it (settings.json, run.json): the same for every export
+    meta["model_hash"] = model_identity(args.file)
     width = max(len(k) for k in meta)
     for key, value in meta.items():
         print(f"{key:<{width}}  {value}")
