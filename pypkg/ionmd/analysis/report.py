@@ -19,7 +19,7 @@ from ionmd.analysis.aggregate import enters, fit_series, series_points
 from ionmd.analysis.arrhenius import ArrheniusFit
 from ionmd.analysis.failure import FailureReport, survival_curves
 from ionmd.analysis.result_files import agg_pyplot, staged_outputs
-from ionmd.analysis.run_inputs import cell_formula, model_hash_aliases
+from ionmd.analysis.run_inputs import cell_formula
 from ionmd.analysis.run_records import (by_temperature, ea_text, run_labels, run_record,
                                         sigma_record)
 
@@ -68,7 +68,8 @@ UNKNOWN_MODEL = "model-unknown"
 
 def series_key(results: dict) -> tuple:
     """What makes runs replicas of one series: their structure, their model, its name and
-    its file's hash (None: not recorded), and their cell's formula (its atoms of each
+    its ``model_hash`` (its identity, one for every export of a checkpoint:
+    :mod:`ionmd.export.model_identity`; None: not recorded), and their cell's formula (its atoms of each
     element; None where the run could not be read). The model: two models a campaign names
     apart are two series (as ``ionmd sweep collect`` fits them) even where one file is a
     copy of the other, and two runs' ``model.pt`` of other contents are two models. The
@@ -82,10 +83,7 @@ def series_keys(results: Sequence[dict]) -> list[tuple | None]:
     """:func:`series_key` of each of ``results`` (None: no structure, a run whose run.json
     could not be read), a run of unknown cell (not analysed) put with the runs of its
     structure and model where they are of one cell."""
-    aliases = model_hash_aliases(results)     # a file's digest, recorded by older runs
     keys = [series_key(r) if r.get("structure") is not None else None for r in results]
-    keys = [k[:2] + (aliases.get(k[2], k[2]),) + k[3:] if k is not None else None
-            for k in keys]
     cells: dict[tuple, set] = {}
     for k in keys:
         if k is not None and k[3] is not None:

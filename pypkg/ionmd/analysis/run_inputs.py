@@ -116,16 +116,6 @@ def model_of(spec: RunSpec) -> dict:
             **({"potential": spec.potential} if spec.potential else {})}
 
 
-def model_hash_aliases(results: Sequence[dict]) -> dict[str, str]:
-    """The model identity each model-file digest of ``results`` stands for, where a result
-    records both (``model_file_hash``): none since the run's analysis reads an old folder's
-    digest as its file's identity (:func:`ionmd.analysis.run_spec._model_hash`); kept for
-    :func:`ionmd.analysis.report.series_keys` until its call goes."""
-    return {r["model_file_hash"]: r["model_hash"] for r in results
-            if r.get("model_file_hash") and r.get("model_hash")
-            and r["model_file_hash"] != r["model_hash"]}
-
-
 def charges_replaced_of(spec: RunSpec) -> dict:
     """``charges_replaced`` (:attr:`RunSpec.charges_replaced`: the given charges and the
     run.json's they replaced, a sigma not the one of the run's own record) where given
