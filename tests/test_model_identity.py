@@ -56,18 +56,18 @@ def series(folders, out: Path) -> dict:
             for name, fits in summary["arrhenius"].items()}
 
 
-def reexported(src: Path, dst: Path) -> Path:
+def reexported(src: Path, dst: Path, **entries: str) -> Path:
     """``src`` as a second save of its module writes it: the archive's top folder named
     after ``dst``, another ``created`` in its metadata (what two saves of one scripted
-    module differ in)."""
+    module differ in), and the metadata ``entries`` given."""
+    entries = {"created": "2031-01-01T00:00:00+00:00", **entries}
     dst.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
         for info in zin.infolist():
             data = zin.read(info)
             if info.filename.endswith("extra/ionmd/metadata"):
-                data = b"".join(b"created=2031-01-01T00:00:00+00:00\n"
-                                if line.startswith(b"created=") else line + b"\n"
-                                for line in data.splitlines())
+                lines = dict(line.split("=", 1) for line in data.decode().splitlines())
+                data = "".join(f"{k}={v}\n" for k, v in {**lines, **entries}.items()).encode()
             name = dst.stem + "/" + info.filename.split("/", 1)[1]
             zout.writestr(zipfile.ZipInfo(name, info.date_time), data,
                           compress_type=zipfile.ZIP_STORED)
@@ -99,6 +99,21 @@ def test_two_exports_of_one_checkpoint_are_one_model(tiny_f64, tiny_checkpoint, 
         assert ["model_hash", settings[0]["model_hash"]] in [
             line.split() for line in capsys.readouterr().out.splitlines()]
     assert series([rd.path for rd in runs], tmp_path / "an") == {"fcc": [1, 1, 1]}
+
+
+def test_what_the_identity_holds(tiny_f64, tmp_path):
+    """The checkpoint's name as the command gave it (``7net-0``, a path) and the time are
+    left out; its sha256 and the options are what the model computes with."""
+    from ionmd.export.model_identity import model_identity
+
+    same = reexported(tiny_f64, tmp_path / "a.pt", source="/elsewhere/tiny.pth",
+                      checkpoint_file="renamed.pth")
+    assert digest(same) != digest(tiny_f64)
+    assert model_identity(same) == model_identity(tiny_f64)
+    for change in ({"source_sha256": "0" * 64}, {"dtype": "float32"}, {"kernels": "cueq"},
+                   {"exporter": "ionmd 9.9"}):
+        assert model_identity(reexported(tiny_f64, tmp_path / "b.pt", **change)) \
+            != model_identity(tiny_f64), change
 
 
 def test_a_folder_recording_the_file_digest_resumes_and_is_one_series(morse, tmp_path):

@@ -9,7 +9,8 @@ three more constants in one, other code). So an export is identified by what dec
 numbers, all of which its metadata records: the checkpoint (``source_sha256``), family,
 dtype, cutoff, elements, the exporter's options (modal, head, kernels, stages...) and
 versions (``exporter``, ``torch_version``: a new ionmd or torch may compute otherwise, so
-they stay in). Only ``created`` is left out. A file without a checkpoint digest (a model
+they stay in). Left out: ``created``, and the checkpoint's name as the command gave it
+(``source``, ``checkpoint_file``: ``7net-0`` or its file's path; its sha256 stays). A file without a checkpoint digest (a model
 saved by hand with :func:`ionmd.export.contract.save_torchscript`) is identified by its
 contents: every archive entry, named without the archive's top folder (the file's stem),
 but ``created`` and the save's serialization id."""
@@ -25,6 +26,10 @@ DIGITS = 16
 """Hex digits of a recorded digest (``settings.json``/``run.json`` ``model_hash``)."""
 LEFT_OUT = ("created",)
 """Metadata entries that say when a file was written, not what it computes."""
+NAMES_OF_CHECKPOINT = ("source", "checkpoint_file")
+"""Metadata entries that name the checkpoint as the export command was given it (``7net-0``
+or the path of its file, ``./a.model`` or ``/abs/a.model``): its ``source_sha256`` is what
+identifies it."""
 DERIVED = ("file_format", "compiled_for")
 """Keys :func:`ionmd.export.contract.read_metadata` adds from the file's layout."""
 IDENTITY_VERSION = "ionmd-model-identity/1"
@@ -53,7 +58,8 @@ def model_identity(path: str | Path) -> str:
     except ModelFileError:
         return file_digest(path)
     if meta.get("source_sha256"):
-        kept = {k: v for k, v in meta.items() if k not in LEFT_OUT + DERIVED}
+        kept = {k: v for k, v in meta.items()
+                if k not in LEFT_OUT + DERIVED + NAMES_OF_CHECKPOINT}
         text = "".join(f"{k}={kept[k]}\n" for k in sorted(kept))
         return hashlib.sha256(f"{IDENTITY_VERSION}\n{text}".encode()).hexdigest()[:DIGITS]
     return _contents_digest(Path(path))
