@@ -1,7 +1,7 @@
 """Rounds of a goal until its series stop: :func:`pursue` drives
 :func:`ionmd.sweep.goal.advance` round after round, handing out again the runs a job left
-unfinished, and stops waiting where that will not help (a failed setup, a run handed out
-:data:`HAND_OUT_AGAIN` times)."""
+unfinished, and stops waiting on a series where that will not help (a failed setup, a run
+handed out :data:`HAND_OUT_AGAIN` times) while the other series go on."""
 
 from __future__ import annotations
 
@@ -29,35 +29,42 @@ def pursue(campaign: Campaign, run_round, max_rounds: int = 1000):
     submits them, and the next ``submit`` goes on). A series waiting on runs that no job
     holds any more (a job that died before starting its run left it pending) has them
     handed out again by ``run_round`` (as ``submit`` hands them out), each up to
-    :data:`HAND_OUT_AGAIN` times, a run whose setup failed not at all; then the last round
-    yielded says which runs and why, and the rounds stop. Yields each round's results."""
+    :data:`HAND_OUT_AGAIN` times, a run whose setup failed not at all. Then the goal stops
+    waiting on that series alone: its round says which runs and why, and its runs are
+    left alone (:func:`ionmd.sweep.submit.leaving_alone`) while the other series go on
+    (a setup that fails for one series, its model file, a run.json edit, need not for
+    the others; one that fails for all stops them all in the same round). Yields each
+    round's results."""
     from ionmd.sweep.goal import advance
-    from ionmd.sweep.submit import setup_failure
+    from ionmd.sweep.submit import leaving_alone, setup_failure
 
     handed = {}                     # run folder -> times handed out again here
+    stopped = {}                    # series -> (given_up, failed) as _given_up takes them
     for _ in range(max_rounds):
         rounds = advance(campaign)
-        if any(r.state in ("extended", "added") for r in rounds):
-            yield rounds
-        else:
-            stranded = _stranded_runs(campaign, rounds)
-            failed = {key: {str(r.path): why for r, cls in runs
-                            if (why := setup_failure(campaign, r, cls))}
-                      for key, runs in stranded.items()}
-            given_up = {key: [str(r.path) for r, _ in runs
-                              if handed.get(str(r.path), 0) >= HAND_OUT_AGAIN]
-                        for key, runs in stranded.items()}
-            if any(failed.values()) or any(given_up.values()):
-                yield [_given_up(r, given_up.get(r.series, []), failed.get(r.series, {}))
-                       for r in rounds]
-                return
-            yield rounds
-            if not stranded:
-                return
-            for p in (str(r.path) for runs in stranded.values() for r, _ in runs):
-                handed[p] = handed.get(p, 0) + 1
-        if not run_round():
+        stranded = _stranded_runs(campaign, rounds)
+        newly = set()
+        for key, runs in stranded.items():
+            if key in stopped:
+                continue
+            failed = {str(r.path): why for r, cls in runs
+                      if (why := setup_failure(campaign, r, cls))}
+            given_up = [str(r.path) for r, _ in runs
+                        if handed.get(str(r.path), 0) >= HAND_OUT_AGAIN]
+            if failed or given_up:
+                stopped[key] = (given_up, failed)
+                newly.add(key)
+        yield [_given_up(r, *stopped[r.series], said_before=r.series not in newly)
+               if r.series in stopped and r.state == "waiting" else r for r in rounds]
+        again = [str(r.path) for key, runs in stranded.items() if key not in stopped
+                 for r, _ in runs]
+        if not again and not any(r.state in ("extended", "added") for r in rounds):
             return
+        for p in again:
+            handed[p] = handed.get(p, 0) + 1
+        with leaving_alone(str(r.path) for key in stopped for r, _ in stranded.get(key, [])):
+            if not run_round():
+                return
 
 
 def _stranded_runs(campaign: Campaign, rounds: list[SeriesRound]) -> dict[str, list]:
@@ -89,23 +96,27 @@ def _stranded_runs(campaign: Campaign, rounds: list[SeriesRound]) -> dict[str, l
     return stranded
 
 
-def _given_up(r: SeriesRound, given_up: list[str], failed: dict[str, str]) -> SeriesRound:
+def _given_up(r: SeriesRound, given_up: list[str], failed: dict[str, str],
+              said_before: bool = False) -> SeriesRound:
     """``r`` saying which of its runs the goal stops waiting on: those whose setup failed
     (``failed``: run folder -> why), and those (``given_up``) handed out again
-    :data:`HAND_OUT_AGAIN` times and still left unfinished by their jobs."""
+    :data:`HAND_OUT_AGAIN` times and still left unfinished by their jobs; in short in the
+    rounds after the one that said it in full (``said_before``)."""
     from ionmd.sweep.goal import SeriesRound
 
+    given_up = [p for p in given_up if p not in failed]
+    if said_before:
+        return SeriesRound(r.series, "waiting", r.factor, r.spent,
+                           f"stopped waiting on {len(failed) + len(given_up)} run(s), said "
+                           f"in an earlier round; `ionmd sweep status` says why")
     said = []
     if failed:
         said.append(f"{len(failed)} run(s) whose setup failed, which a second try meets "
                     f"again: " + "; ".join(f"{p}: {why}" for p, why in failed.items()))
-    given_up = [p for p in given_up if p not in failed]
     if given_up:
         said.append(f"{len(given_up)} run(s) handed out again {HAND_OUT_AGAIN} times, each "
                     f"time left unfinished by a job that left the queue (a node or "
                     f"environment that fails, scancel): {', '.join(given_up)}")
-    if not said:
-        return r
     return SeriesRound(r.series, "waiting", r.factor, r.spent,
                        f"stopped waiting: {'; and '.join(said)}; `ionmd sweep status` says "
                        f"why; fix that and submit again")

@@ -12,18 +12,21 @@ newer token and leaves the run alone.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import shutil
 import socket
 import subprocess
 import time
 import uuid
+from pathlib import Path
 
 from ionmd.analysis.run_files import SETTINGS
 from ionmd.errors import IonmdError
 from ionmd.lammps.process import process_alive
 from ionmd.protocols.execute import running_here
 from ionmd.protocols.rundir import RunDir
+from ionmd.protocols.run_settings import replace_json
 
 CLAIM = "sweep.json"
 LMP_LOCK = ".lmp.lock"
@@ -47,6 +50,27 @@ def read_claim(rd: RunDir) -> dict:
 def write_claim(rd: RunDir, token: str, executor: str, job_id: str | None = None) -> None:
     rd.write_json(CLAIM, {"token": token, "executor": executor, "job_id": job_id,
                           "claimed": time.strftime("%Y-%m-%dT%H:%M:%S")})
+
+
+def update_claim(path: str | Path, token: str, change) -> bool:
+    """Replace the claim of the run folder ``path`` by ``change(claim)`` if it still carries
+    ``token``; False (nothing written) where a later submission claimed the run meanwhile:
+    its claim is that submission's. A folder, not a :class:`RunDir`: a worker that cannot
+    open its run (a run.json edit gone wrong) still says so. (Read, then replaced: a
+    ``submit`` that claims the run in between is not seen; it hands out only runs that no
+    live job holds, so it does so only once this hand-out's job looks gone.)
+
+    Raises
+    ------
+    OSError, ValueError
+        If the claim cannot be read (no JSON) or written (it is then unchanged).
+    """
+    f = Path(path) / CLAIM
+    claim = json.loads(f.read_text()) if f.is_file() else {}
+    if claim.get("token") != token:
+        return False
+    replace_json(f, change(claim))
+    return True
 
 
 def release_claim(rd: RunDir) -> None:
@@ -194,4 +218,5 @@ def wait_for_local_process(rd: RunDir, poll_s: float = 0.5) -> None:
 
 __all__ = ["CLAIM", "CLASSES", "LMP_LOCK", "WORKER_LOCK", "claim_active",
            "claim_job_state", "classify", "lock_held", "slurm_job_states", "local_job_id",
-           "new_token", "read_claim", "slurm_claim_job", "wait_for_local_process", "write_claim"]
+           "new_token", "read_claim", "slurm_claim_job", "update_claim", "wait_for_local_process",
+           "write_claim"]

@@ -11,6 +11,7 @@ import subprocess
 import time
 from collections import Counter
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from ionmd.errors import IonmdError
@@ -38,16 +39,41 @@ class Submission:
 
     def ran_summary(self) -> str:
         """What a local submission did: the runs it ran by final state, apart from those
-        it only recorded (their LAMMPS, of an earlier submitter, had ended already)."""
-        ran = Counter(r.get("state", "?") for r in self.results if "recorded_only" not in r)
-        recorded = Counter(r.get("state", "?") for r in self.results if "recorded_only" in r)
+        it only recorded (their LAMMPS, of an earlier submitter, had ended already), then
+        each run that did not start and why (its worker's error: ``lmp`` not found, a
+        run.json edit gone wrong), a line each."""
+        started = [r for r in self.results if "error" not in r]
+        ran = Counter(r.get("state", "?") for r in started if "recorded_only" not in r)
+        recorded = Counter(r.get("state", "?") for r in started if "recorded_only" in r)
         text = f"ran {sum(ran.values())} run(s)"
         if ran:
             text += ": " + ", ".join(f"{n} {s}" for s, n in ran.items())
         if recorded:
             text += (f"; recorded {sum(recorded.values())} already finished by an earlier "
                      f"submitter's LAMMPS: " + ", ".join(f"{n} {s}" for s, n in recorded.items()))
+        failed = [r for r in self.results if "error" in r]
+        if failed:
+            text += (f"\n{len(failed)} run(s) did not start (fix this, then `ionmd sweep "
+                     f"submit` hands them out again):"
+                     + "".join(f"\n  {r['path']}: {r['error']}" for r in failed))
         return text
+
+
+_LEFT_ALONE: ContextVar[frozenset] = ContextVar("submit_left_alone", default=frozenset())
+"""Run folders that :func:`submit` hands out to no one (:func:`leaving_alone`)."""
+
+
+@contextmanager
+def leaving_alone(paths):
+    """Within: :func:`submit` does not hand out the run folders ``paths`` (they count in
+    its classes as before). A goal's rounds (:func:`ionmd.sweep.goal_pursue.pursue`) go on
+    with the other series while a series waits on a run whose setup failed, which a new
+    hand-out meets again; their ``run_round`` calls ``submit`` as the command does."""
+    token = _LEFT_ALONE.set(frozenset(map(str, paths)))
+    try:
+        yield
+    finally:
+        _LEFT_ALONE.reset(token)
 
 
 def scheduler_jobs(campaign: Campaign) -> dict[str, str] | None:
@@ -354,6 +380,7 @@ def submit(campaign: Campaign, retry_failed: bool = False, progress: bool = True
         runs = plan_campaign(campaign, create=True, retry_failed=retry_failed)
         jobs = scheduler_jobs(campaign)
         todo, counts, failed = select(runs, jobs, retry_failed)
+        todo = [run for run in todo if str(run.path) not in _LEFT_ALONE.get()]
         sub = Submission(before=counts, skipped_failed=failed)
         if not todo:
             return sub

@@ -26,7 +26,7 @@ from ionmd.protocols.execute import StopRequests, execute
 from ionmd.lammps.process import find_lammps
 from ionmd.protocols.rundir import RunDir
 from ionmd.sweep.state import (CLAIM, LMP_LOCK, WORKER_LOCK, lock_held, read_claim,
-                               wait_for_local_process)
+                               update_claim, wait_for_local_process)
 
 LOCKRUN = Path(__file__).with_name("lockrun.py")
 
@@ -119,6 +119,12 @@ def _recorded_only(before: dict, after: dict) -> dict:
     return {}
 
 
+SETUP_ERRORS = (IonmdError, OSError, ValueError)
+"""What a hand-out meets before its LAMMPS starts and a second try meets again: ``lmp`` not
+found, a run.json edit gone wrong, a folder or claim it cannot write (a full disk, no
+permission), a settings.json that is no JSON."""
+
+
 def run_one(path: str | Path, token: str, ranks: int = 1, threads: int = 1,
             launcher: str = "mpirun", env: dict | None = None,
             srun_args: list[str] | None = None, stop: StopRequests | None = None) -> dict:
@@ -129,19 +135,24 @@ def run_one(path: str | Path, token: str, ranks: int = 1, threads: int = 1,
     A run whose LAMMPS process is still alive on this host (its submitter died, the
     process did not) is waited for, then recorded; a run that another worker runs, or
     whose LAMMPS still runs elsewhere (its lock is held), is left alone: nothing is started
-    twice.
+    twice. A hand-out that fails before its LAMMPS starts (:data:`SETUP_ERRORS`) is
+    recorded in the claim (:func:`setup_failed`) and returned with ``error``: the pool or
+    the array task goes on with its other runs.
     """
     try:
         rd = RunDir.open(path)
-    except IonmdError as exc:   # a run.json edit gone wrong: tell, do not stop the group
-        return {"path": str(path), "error": str(exc)}
-    claim = read_claim(rd)
+        claim = read_claim(rd)
+    except (*SETUP_ERRORS, KeyError) as exc:    # a run.json edit gone wrong, settings.json
+        return _not_started(path, token, exc)
     if claim.get("token") != token:
         return {"path": str(path), "skipped": "claimed by a later submission",
                 **rd.status}
     wait_for_local_process(rd)
     before = rd.status
-    fd = _try_lock(rd)
+    try:
+        fd = _try_lock(rd)
+    except OSError as exc:                      # a folder it cannot write
+        return _not_started(path, token, exc, rd.status)
     if fd is None or lock_held(rd):
         if fd is not None:
             os.close(fd)
@@ -150,37 +161,75 @@ def run_one(path: str | Path, token: str, ranks: int = 1, threads: int = 1,
                 "skipped": f"another process runs it (its lock is held; last started by "
                            f"{ran.get('slurm_job') or claim.get('job_id')} on {ran.get('host')})"}
     try:
-        run_env = {"OMP_NUM_THREADS": str(threads)}
-        run_env.update(env or {})
-        command = lammps_command(launcher, ranks, threads, srun_args) or find_lammps(ranks)
-        rd.write_json(CLAIM, {**read_claim(rd), "ran": {     # where and how: status, tests
-            "host": socket.gethostname(), "command": command, "slurm_job": slurm_job_id()}})
-        try:
-            status = execute(rd, nprocs=ranks, env=run_env,
-                             launcher=locked_command(rd, command), stop=stop)
-        except RunInterrupted:     # SIGTERM/SIGINT/USR2 (scancel, walltime): recorded, stop
-            why = _why_stopped(stop, rd.status)
-            if why and rd.status.get("state") == "interrupted":
-                rd.set_status("interrupted", reason=why)
-            raise
-        except IonmdError as exc:  # e.g. lmp not found on this node: tell, do not stop the pool
-            setup_failed(rd, exc)
-            return {"path": str(path), "error": str(exc), **rd.status}
-        return {"path": str(path), **status, **_recorded_only(before, status)}
+        return _run_locked(rd, token, ranks, threads, env, launcher, srun_args, stop, before)
     finally:
         os.close(fd)
 
 
-def setup_failed(rd: RunDir, exc: Exception) -> None:
-    """Record in the run's claim that this hand-out ended before its LAMMPS ran, and why
-    (``error``; its job kept in ``ran``): the run is no longer held by a job (its local
-    submitter lives on and made it ``queued`` for as long, a ``submit`` of the local
-    executor waiting on it for ever), and whoever hands it out next reads why it did
-    not start (:func:`ionmd.sweep.submit.setup_failure`: a goal stops waiting on it at
-    once, as a second try fails the same way). The next claim replaces it."""
-    claim = read_claim(rd)
-    rd.write_json(CLAIM, {**claim, "job_id": None, "error": str(exc),
-                          "ran": {**claim.get("ran", {}), "job_id": claim.get("job_id")}})
+def _run_locked(rd: RunDir, token: str, ranks: int, threads: int, env: dict | None,
+                launcher: str, srun_args: list[str] | None, stop: StopRequests | None,
+                before: dict) -> dict:
+    """:func:`run_one` once it holds the run's worker lock: find LAMMPS, say in the claim
+    where and how it runs (for ``status``; the token checked again: a wait for an earlier
+    LAMMPS may have been long), run it."""
+    path = rd.path
+    try:
+        command = lammps_command(launcher, ranks, threads, srun_args) or find_lammps(ranks)
+        ran = {"host": socket.gethostname(), "command": command, "slurm_job": slurm_job_id()}
+        if not update_claim(path, token, lambda claim: {**claim, "ran": ran}):
+            return {"path": str(path), "skipped": "claimed by a later submission",
+                    **rd.status}
+    except SETUP_ERRORS as exc:         # no lmp on this node, a claim it cannot write
+        return _not_started(path, token, exc, rd.status)
+    run_env = {"OMP_NUM_THREADS": str(threads)}
+    run_env.update(env or {})
+    try:
+        status = execute(rd, nprocs=ranks, env=run_env,
+                         launcher=locked_command(rd, command), stop=stop)
+    except RunInterrupted:     # SIGTERM/SIGINT/USR2 (scancel, walltime): recorded, stop
+        why = _why_stopped(stop, rd.status)
+        if why and rd.status.get("state") == "interrupted":
+            rd.set_status("interrupted", reason=why)
+        raise
+    except (IonmdError, OSError) as exc:  # its input not written, lmp not started
+        return _not_started(path, token, exc, rd.status)
+    return {"path": str(path), **status, **_recorded_only(before, status)}
+
+
+def _not_started(path: str | Path, token: str, exc: Exception,
+                 status: dict | None = None) -> dict:
+    """The result of a hand-out that failed before its LAMMPS started: ``error`` says
+    why, recorded in the claim (:func:`setup_failed`) where it could be and the run is
+    still this hand-out's (else the result says so)."""
+    error = str(exc) or type(exc).__name__
+    try:
+        mine = setup_failed(path, token, error)
+    except (OSError, ValueError) as again:      # the claim cannot be written either
+        error += f" (not recorded in its claim {Path(path) / CLAIM}: {again})"
+    else:
+        if not mine:
+            error += " (its claim, of a later submission, left as it is)"
+    return {"path": str(path), "error": error, **(status or {})}
+
+
+def setup_failed(path: str | Path, token: str, error: str) -> bool:
+    """Record in the claim of the run folder ``path`` that this hand-out (``token``) ended
+    before its LAMMPS ran, and why (``error``; its job kept in ``ran``): the run is no
+    longer held by a job (its local submitter lives on and made it ``queued`` for as long,
+    a ``submit`` of the local executor waiting on it for ever), and whoever hands it out
+    next reads why it did not start (:func:`ionmd.sweep.submit.setup_failure`: a goal
+    stops waiting on it at once, as a second try fails the same way). The next claim
+    replaces it. A claim that carries another token (the run handed out again meanwhile)
+    is another worker's: left as it is (False).
+
+    Raises
+    ------
+    OSError, ValueError
+        If the claim cannot be read or written.
+    """
+    return update_claim(path, token, lambda claim: {
+        **claim, "job_id": None, "error": error,
+        "ran": {**claim.get("ran", {}), "job_id": claim.get("job_id")}})
 
 
 def run_group(paths: list[str], token: str, ranks: int = 1, threads: int = 1,
