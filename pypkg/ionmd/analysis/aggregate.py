@@ -533,8 +533,8 @@ def arrhenius_of_points(points: Sequence[Point], *, times_T: bool, kinisi: bool 
         out["sigma_extrapolated_ci95"] = out["extrapolated_ci95"]
     out["not_diffusive_T"] = sorted({float(t) for t in T for p in by_T[float(t)] if p.flags})
     out["incomplete_T"] = sorted({float(t) for t in T for p in by_T[float(t)] if not p.complete})
-    problem = fit_problem(fit.Ea_eV, fit.y_extrapolated_ci95, fit.T_extrapolated, T,
-                          out["not_diffusive_T"])
+    problem = fit_problem(fit.Ea_eV, out["extrapolated_ci95"], fit.T_extrapolated, T,
+                          out["not_diffusive_T"], unit="mS/cm" if times_T else "cm^2/s")
     if problem:         # numbers that mean nothing are marked, not reported as a result
         out["fit_problem"] = problem
         out["flags"] = [*out["flags"], FIT_PROBLEM]

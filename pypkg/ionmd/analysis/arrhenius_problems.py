@@ -31,10 +31,12 @@ FIT_PROBLEM = "fit_problem"
 
 
 def fit_problem(Ea_eV: float, extrapolated_ci95: Sequence[float], T_extrapolated: float,
-                fitted_T: Sequence[float], not_diffusive_T: Sequence[float]) -> str | None:
+                fitted_T: Sequence[float], not_diffusive_T: Sequence[float],
+                unit: str = "") -> str | None:
     """Why a fit's Ea and extrapolation mean nothing (module docstring), as one sentence;
     None where they may be read. ``fitted_T``: the temperatures of its points;
-    ``not_diffusive_T``: those with a run flagged not diffusive."""
+    ``not_diffusive_T``: those with a run flagged not diffusive; ``unit``: the
+    extrapolated interval's."""
     reasons = []
     if not Ea_eV > 0:
         reasons.append(f"Ea = {Ea_eV:.3g} eV is not positive: the values do not rise with "
@@ -42,7 +44,8 @@ def fit_problem(Ea_eV: float, extrapolated_ci95: Sequence[float], T_extrapolated
     lo, hi = (float(v) for v in extrapolated_ci95)
     span = float(np.log10(hi / lo)) if lo > 0 and np.isfinite(hi) else np.inf
     if not span <= MAX_SPAN_DECADES:
-        reasons.append(f"its 95 % interval at {T_extrapolated:g} K, [{lo:.3g}, {hi:.3g}], "
+        reasons.append(f"its 95 % interval at {T_extrapolated:g} K, [{lo:.3g}, {hi:.3g}]"
+                       f"{' ' + unit if unit else ''}, "
                        f"spans {span:.3g} decades (more than {MAX_SPAN_DECADES:g})")
     fitted = {float(t) for t in fitted_T}
     if fitted and fitted <= {float(t) for t in not_diffusive_T}:
