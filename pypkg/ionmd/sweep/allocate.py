@@ -233,7 +233,8 @@ def next_step(runs: Sequence[TemperatureRun], *, step_ps: float, target_K: float
                                   ignored, ignored_why, warmer)
         raise AnalysisError(f"{exc}{_left_out_text(runs)}") from exc
     # the fit's ln errors at convergence: each point's error in D over the fitted curve
-    var = linear_var / np.exp(2.0 * fit.predict_ln(T)[0])
+    # (those it computed its covariance and quantile from, to the bit)
+    var = np.array([e for _, e, _ in fit.point_errors]) ** 2
     var_now = ln_var_at(T, var, target_K)
 
     def option(action, temp, dt, cost, var_after, run=None, key=None, temps=T, v=var, nu=dof):
