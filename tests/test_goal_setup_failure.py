@@ -211,7 +211,6 @@ def test_only_the_series_whose_setup_failed_stops(tmp_path, morse, monkeypatch):
     by a job that died (its claim gone: pending). The rounds hand b's runs out again and b
     goes on until it stops (no_fit: the stand-in analysis gives no points); a's are said
     at once and not handed out again. Before, the first round stopped every series."""
-    import ionmd.sweep.collect  # noqa: F401  (as test_goal_wait_dead_job: before patching)
     import ionmd.sweep.goal as goal_mod
     import ionmd.sweep.worker as worker_mod
     from ionmd.sweep import load_campaign
