@@ -485,7 +485,8 @@ def diffusion(traj: Trajectory, species: str, direction: str = "xyz", *,
     total = float(traj.times_ps[-1])
     fit_end_ps = fit_end_of(total, fit_end_ps)
     if fit_start_ps >= fit_end_ps:
-        raise AnalysisError(f"fit start {fit_start_ps} ps is not before the fit end {fit_end_ps} "
+        raise AnalysisError(f"fit start {fit_start_ps:g} ps is not before the fit end "
+                            f"{fit_end_ps:.6g} "
                             f"ps (run length {total:.3f} ps); lower fit_start_ps or run longer")
     m = msd if msd is not None else compute_msd(traj, species, direction)
     fit = slope_over_ions(m, traj.frame_interval_ps, traj.n_frames, fit_start_ps,

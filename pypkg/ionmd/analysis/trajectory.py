@@ -94,7 +94,8 @@ class Trajectory:
     @property
     def times_ps(self) -> np.ndarray:
         """Time of each frame since the first frame, ps."""
-        return (self.steps - self.steps[0]) * self.timestep_fs * 1e-3
+        # / 1000, not * 1e-3: one rounding (27900 steps of 0.5 fs: 13.95 ps, not 13.950000000000001)
+        return (self.steps - self.steps[0]) * self.timestep_fs / 1000.0
 
     @property
     def frame_interval_ps(self) -> float:
