@@ -149,3 +149,21 @@ def test_a_failure_report_with_nan_thermo_is_written_strict_and_read_as_the_same
     assert written["first"]["temperature_K"] is None and written["events"][0]["value"] is None
     assert strict_loads((tmp_path / "results.json").read_text())["failure"] == written
     assert same_verdict(tmp_path, dict(results, failure=dict(failure)))
+
+
+def test_an_older_results_json_with_nan_is_the_same_verdict(tmp_path):
+    """results.json of an older release holds ``NaN`` (json.dumps) for a thermo value the
+    model printed as nan: NaN != NaN, so its verdict never matched the same failure again
+    and --failures-only cleared the earlier full analysis (review of 3a3c905)."""
+    import json
+
+    from ionmd.analysis.result_files import same_verdict
+
+    failure = {"failed": True, "modes": ["nan_energy"],
+               "first": {"mode": "nan_energy", "step": 300, "temperature_K": float("nan")}}
+    results = {"run": str(tmp_path / "run"), "failure": failure}
+    (tmp_path / "results.json").write_text(json.dumps(results))     # NaN, as before
+    assert "NaN" in (tmp_path / "results.json").read_text()
+    assert same_verdict(tmp_path, results)
+    other = dict(results, failure=dict(failure, modes=["lost_atoms"]))
+    assert not same_verdict(tmp_path, other)

@@ -27,9 +27,11 @@ def same_verdict(out_dir: str | Path, results: dict) -> bool:
         earlier = json.loads((Path(out_dir) / "results.json").read_text())
     except (OSError, ValueError):
         return False
+    # both as strict JSON reads them: a file of an older release holds NaN for a thermo
+    # value the model printed as nan (never equal to itself), the new report null
     return (isinstance(earlier, dict) and earlier.get("run") == results["run"]
-            and earlier.get("failure") == json.loads(strict_json.dumps(
-                strict_json.nonfinite_to_null(results["failure"]))))
+            and strict_json.nonfinite_to_null(earlier.get("failure")) == json.loads(
+                strict_json.dumps(strict_json.nonfinite_to_null(results["failure"]))))
 
 
 OUTPUT_FILES = ("results.json", "failure.json", "diffusion.csv", "msd.png",
