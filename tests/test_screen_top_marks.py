@@ -14,10 +14,10 @@ from ase import Atoms
 from ase.build import bulk
 from ase.io import write
 from ionmd.cli import main
+from ionmd.export import read_metadata
 from pymatgen.core import Structure
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
-NARROW_A = 5.0      # docs/screen.md: image planes closer than this make a row's note
 
 
 def _min_plane_width(path) -> float:
@@ -51,6 +51,8 @@ def test_narrow_cells_are_marked_where_the_campaign_is_read(tiny_f64, tmp_path, 
     write(wide, Atoms("LiCl", scaled_positions=[(0, 0, 0), (.5, .5, .5)], cell=[5.6] * 3,
                       pbc=True))
     out = tmp_path / "out"
+    # docs/screen.md: image planes closer than the model's cutoff make a row's note
+    narrow_a = float(read_metadata(tiny_f64)["cutoff"])
     assert main(["screen", str(narrow), str(wide), "--model", str(tiny_f64), "--spacing",
                  "0.5", "--top", "2", "-o", str(out)]) == 0
     err = capsys.readouterr().err
@@ -58,13 +60,13 @@ def test_narrow_cells_are_marked_where_the_campaign_is_read(tiny_f64, tmp_path, 
     assert {s["name"] for s in yaml.safe_load(text)["structures"]} == {"LiCl", "LiClCs"}
     marks = _entry_marks(text)
     for name, path in (("LiCl", narrow), ("LiClCs", wide)):
-        is_narrow = _min_plane_width(path) < NARROW_A
+        is_narrow = _min_plane_width(path) < narrow_a
         marked = any("NOT COMPARABLE" in line for line in marks[name])
         assert marked == is_narrow, (name, _min_plane_width(path), marks[name])
         header = next(ln for ln in text.splitlines() if ln.startswith(f"#   {name}: Xi"))
         assert ("[NOT COMPARABLE]" in header) == is_narrow
         assert (f"--top: {name}: NOT COMPARABLE" in err) == is_narrow
-    assert _min_plane_width(narrow) < NARROW_A <= _min_plane_width(wide)   # one of each
+    assert _min_plane_width(narrow) < narrow_a <= _min_plane_width(wide)   # one of each
 
 
 def test_a_charge_note_is_marked_to_check(tiny_f64, tmp_path):
