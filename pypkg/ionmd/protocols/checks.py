@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 
+from ionmd.analysis.run_json_values import mobile_problem
 from ionmd.errors import IonmdError
 from ionmd.lammps.data_file import lammps_triclinic
 from ionmd.protocols.presets import TIME_ALIASES, Protocol, convert_text, parse_time_ps
@@ -446,6 +447,10 @@ def check_protocol(p: Protocol) -> None:
     repeated = repeated_temperature(p.temperatures)
     if repeated:
         raise IonmdError(repeated)
+    why = mobile_problem(p.mobile_species)    # the analysis's rule: it would refuse the run
+    if why:
+        raise IonmdError(f"mobile_species {why} (got {','.join(map(str, p.mobile_species))}): "
+                         f"give each mobile element once, e.g. mobile_species=Li")
     if p.tdamp_fs < 10 * p.timestep_fs or (p.ensemble == "npt" and p.pdamp_fs < 10 * p.timestep_fs):
         raise IonmdError(f"thermostat/barostat damping ({p.tdamp_fs}/{p.pdamp_fs} fs) must be at "
                          f"least 10 time steps ({10 * p.timestep_fs} fs)")
