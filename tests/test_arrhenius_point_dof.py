@@ -17,8 +17,7 @@ from scipy.stats import norm
 from scipy.stats import t as student_t
 
 from ionmd.analysis.aggregate import Point, arrhenius_of_points
-from ionmd.analysis.arrhenius import (ArrheniusFit, fit_arrhenius, ln_error_from_interval,
-                                      studentized_quantile)
+from ionmd.analysis.arrhenius import ArrheniusFit, fit_arrhenius, studentized_quantile
 from ionmd.errors import AnalysisError
 
 KB = Boltzmann / electron_volt
@@ -183,11 +182,13 @@ def test_d300_coverage_over_four_ions():
 
 
 def test_allocator_factor_is_collects_interval():
-    """The budget allocator's factor at 300 K is exp(q sd), q the quantile the fit in ln D
+    """The budget allocator's factor at 300 K is exp(q sd), q the quantile collect's fit
     gives runs over 8 ions (and a new run over the same ions among them: the fit of those
     errors and dof, whatever the values), not 1.96's; the goal's reported factor is
-    collect's own interval. Until Dec 7 2026 collect fitted in ln D and the two were one
-    interval; collect's fit is in D since (arrhenius_linear), the allocator's model not."""
+    collect's own interval. Collect fits in D since Dec 7 2026 (arrhenius_linear), and the
+    allocator's model with it: where the PDG scale is 1 the two are one interval."""
+    from scipy.optimize import curve_fit
+
     from ionmd.sweep.allocate import TemperatureRun, next_step
 
     points = lone_runs(np.random.default_rng(5), 8)
@@ -195,28 +196,35 @@ def test_allocator_factor_is_collects_interval():
             for p in points]
     d = next_step(runs, step_ps=10.0, candidates_K=(500.0,))
     fit = arrhenius_of_points(points, times_T=False)
-    # the allocator's model is the fit in ln D of the runs' ln errors (collect's fit
-    # before Dec 7 2026; collect's own is in D since, its interval below); these points
-    # scatter less than their errors: the PDG scale is 1, which the model does not apply
-    se = np.array([ln_error_from_interval(*p.ci95, quantile=p.quantile, value=p.value)
-                   for p in points])
-    ln_fit = fit_arrhenius(T, [p.value for p in points], se, y_err_dof=np.full(T.size, 7.0))
-    assert ln_fit.chi2 / (T.size - 2) < 1
-    assert d.D_target * d.factor == pytest.approx(ln_fit.y_extrapolated_ci95[1], rel=1e-9)
+    # these points scatter less than their errors: the PDG scale is 1, which the model
+    # does not apply
+    assert fit["chi2"] / (T.size - 2) < 1
+    assert d.D_target * d.factor == pytest.approx(fit["extrapolated_ci95"][1], rel=1e-9)
     # the goal's factor is collect's own interval whatever the scatter (57f39a0)
     lo, hi = fit["extrapolated_ci95"]
     assert d.reported_factor == pytest.approx(np.sqrt(hi / lo), rel=1e-9)
-    X = sm.add_constant(-1.0 / (KB * T))
-    sd = np.sqrt(np.array([1.0, -1 / (KB * 300)]) @ sm.WLS(
-        np.zeros(T.size), X, weights=1 / se ** 2).fit(cov_type="fixed scale").cov_params()
-        @ np.array([1.0, -1 / (KB * 300)]))
+    # by hand: least squares in D (scipy's curve_fit, each D's half-width over Student t,
+    # absolute errors, exact Jacobian); its ln errors are the errors over the fitted curve
+    se = np.array([(p.ci95[1] - p.value) / p.quantile for p in points])
+
+    def model(t, a, e):
+        return np.exp(a - e / (KB * t))
+
+    (a, e), cov = curve_fit(model, T, np.array([p.value for p in points]), p0=(LN_D0, EA),
+                            sigma=se, absolute_sigma=True, xtol=1e-14, ftol=1e-14,
+                            jac=lambda t, a, e: np.stack([model(t, a, e),
+                                                          -model(t, a, e) / (KB * t)], -1))
+    x0 = np.array([1.0, -1 / (KB * 300)])
+    sd = float(np.sqrt(x0 @ cov @ x0))
     assert np.sqrt(d.ln_var) == pytest.approx(sd, rel=1e-7)
-    q = fit_arrhenius(T, np.exp(LN_D0 - EA / (KB * T)), se, y_err_dof=np.full(T.size, 7.0)).quantile
+    ln_err = se / model(T, a, e)
+    q = fit_arrhenius(T, np.exp(LN_D0 - EA / (KB * T)), ln_err,
+                      y_err_dof=np.full(T.size, 7.0)).quantile
     assert np.log(d.factor) == pytest.approx(q * sd, rel=1e-7)
     assert q > 2.05          # over 8 ions: above the normal 1.96
     new = next(o for o in d.options if o.action == "new")
     T6 = np.append(T, 500.0)
-    se6 = np.append(se, np.sqrt(new_run_var(d, runs, new)))
+    se6 = np.append(ln_err, np.sqrt(new_run_var(d, runs, new)))
     order = np.argsort(T6)                  # collect's points go by temperature
     q6 = fit_arrhenius(T6[order], np.exp(LN_D0 - EA / (KB * T6[order])), se6[order],
                        y_err_dof=np.full(T6.size, 7.0)).quantile
@@ -224,7 +232,7 @@ def test_allocator_factor_is_collects_interval():
 
 
 def new_run_var(d, runs, option):
-    """The error model's var(ln D) of a new run (allocate.new_run_K / (D t))."""
+    """The error model's relative variance of a new run's D (allocate.new_run_K / (D t))."""
     from ionmd.sweep.allocate import new_run_K
 
     D = float(np.exp(d.fit.predict_ln(np.array(option.temperature_K))[0]))

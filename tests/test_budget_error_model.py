@@ -1,7 +1,9 @@
 """The allocator's error model against synthetic runs: lattice random walks of 16 ions
 (2.5 A hops at an Arrhenius rate, 0.3 A of vibration), analysed by ionmd's own D
-estimator (ionmd.analysis.diffusion). The variance of ln D across seeds is the reference
-for what the allocator expects of a run it has not made yet."""
+estimator (ionmd.analysis.diffusion). The relative variance of D across seeds (var(D) over
+its mean squared: collect fits in D, and the allocator prices a run by its variance in D over
+the fitted curve) is the reference for what the allocator expects of a run it has not made
+yet."""
 
 from __future__ import annotations
 
@@ -46,10 +48,10 @@ def measured_run(rng, T) -> TemperatureRun:
 
 @pytest.fixture(scope="module")
 def seeds_variance():
-    """var(ln D) across 60 seeds of a 20 ps run at 600 K (1.2 hops per ion per ps)."""
+    """var(D) / mean(D)^2 across 60 seeds of a 20 ps run at 600 K (1.2 hops per ion per ps)."""
     rng = np.random.default_rng(11)
-    return float(np.var([np.log(diffusion(walk(rng, hop_rate(600.0)), "Li").D)
-                         for _ in range(60)], ddof=1))
+    D = np.array([diffusion(walk(rng, hop_rate(600.0)), "Li").D for _ in range(60)])
+    return float(np.var(D, ddof=1) / np.mean(D) ** 2)
 
 
 def test_a_new_low_temperature_is_priced_near_the_variance_it_will_have(seeds_variance):
@@ -70,13 +72,14 @@ def test_a_new_low_temperature_is_priced_near_the_variance_it_will_have(seeds_va
         d = next_step(runs, step_ps=RUN_PS, candidates_K=(600.0,))
         (new,) = [o for o in d.options if o.action == "new"]
         T = np.array([r.temperature_K for r in runs])
-        var = np.array([r.ln_var for r in runs])
+        # the fit in D's ln errors: each run's variance in D over the fitted curve squared
+        var = np.array([r.linear_var for r in runs]) / np.exp(2 * d.fit.predict_ln(T)[0])
         D_fit = float(np.exp(d.fit.predict_ln(np.array(600.0))[0]))
         v_new = new_run_K(runs, 600.0) / (D_fit * RUN_PS)
         assert new.ln_var_after == pytest.approx(ln_var_at(np.append(T, 600.0),
                                                            np.append(var, v_new), 300.0), rel=1e-9)
     mean_ratio = float(np.exp(np.mean(np.log(ratios))))
-    print(f"\npriced / seeds' var(ln D) at 600 K: nearest K {np.round(ratios, 2)}, "
+    print(f"\npriced / seeds' var(D) / D^2 at 600 K: nearest K {np.round(ratios, 2)}, "
           f"median K {np.round(median_ratios, 2)}")
     assert 0.7 < mean_ratio < 2.0
     assert float(np.exp(np.mean(np.log(median_ratios)))) > 1.6
@@ -85,10 +88,10 @@ def test_a_new_low_temperature_is_priced_near_the_variance_it_will_have(seeds_va
 def test_new_run_K_interpolates_between_temperatures():
     """ln K linear in 1 / T between the neighbours, their median per temperature, the
     nearest end beyond; runs without a usable interval do not count."""
-    def run(T, K, key=None):
+    def run(T, K, key=None):        # var(D) / D^2 = K / (D t), its interval symmetric in D
         D, t = 1e-5, 10.0
-        sd = np.sqrt(K / (D * t))
-        return TemperatureRun(T, t, D, (D * np.exp(-1.96 * sd), D * np.exp(1.96 * sd)), 1.0, key=key)
+        sd = D * np.sqrt(K / (D * t))
+        return TemperatureRun(T, t, D, (D - 1.96 * sd, D + 1.96 * sd), 1.0, key=key)
 
     runs = [run(800.0, 1e-7), run(800.0, 4e-7), run(800.0, 2e-7), run(1000.0, 8e-7),
             TemperatureRun(900.0, 10.0, 0.0, (0.0, 1e-6), 1.0)]
