@@ -44,23 +44,54 @@ constexpr double MASS_MISMATCH = 0.10;
 constexpr double MASS_MATCH = 0.02;
 }    // namespace
 
-// Why bonded pairs are special for this system: the bonds it has now, or the fix that may
-// create them during the run; empty where there are none.
+// Why bonded pairs are special for this system: the atoms' special lists (1-2, 1-3, 1-4
+// neighbours), which decide what LAMMPS weights or leaves out, or the fix that may create
+// such pairs during the run; empty where there are none. The bond counts do not say it:
+// 'delete_bonds ... remove' without 'special' keeps the lists, so LAMMPS still drops the
+// deleted bonds' pairs (8-atom LiCl, 3 bonds deleted, default weights: pe -13.63445 eV with
+// 436 neighbours within 6 A for the unweighted -14.36210 eV and 448). Collective.
 std::string PairIonmd::special_pairs_source()
 {
   if (atom->molecular == Atom::ATOMIC) return "";
-  if (atom->nbonds > 0 || atom->nangles > 0 || atom->ndihedrals > 0)
-    return fmt::format("{} bond(s)", atom->nbonds);
+  const bool counted = atom->nbonds > 0 || atom->nangles > 0 || atom->ndihedrals > 0;
+  // a molecule-template system keeps its special lists in the templates: its counts decide
+  if (atom->molecular == Atom::TEMPLATE)
+    return counted ? fmt::format("{} bond(s)", atom->nbonds) : bond_creating_fix();
+  bigint mine = 0, listed = 0;
+  if (atom->nspecial)
+    for (int i = 0; i < atom->nlocal; ++i)
+      if (atom->nspecial[i][2] > 0) ++mine;
+  MPI_Allreduce(&mine, &listed, 1, MPI_LMP_BIGINT, MPI_SUM, world);
+  if (listed > 0) {
+    if (counted) return fmt::format("{} bond(s)", atom->nbonds);
+    return fmt::format("{} atom(s) with 1-2, 1-3 or 1-4 neighbours in their special lists "
+                       "though the system has no bonds: bonds deleted without rebuilding the "
+                       "lists ('delete_bonds ... remove' without 'special') still mark their "
+                       "pairs", listed);
+  }
   return bond_creating_fix();
 }
 
-// fix bond/create, bond/react: bonds made after the check would meet weights never checked
+// Fixes that can give bonded pairs to atoms during the run: bond/create and bond/react
+// make bonds, bond/swap exchanges them (other pairs become 1-2, 1-3, 1-4 neighbours), and
+// deposit, pour, gcmc and widom insert molecules of a template with their bonds. A fix's
+// 'mol' keyword is not visible from here, so those four count wherever a molecule template
+// exists. Bonds made after the check would meet weights never checked.
 std::string PairIonmd::bond_creating_fix()
 {
   if (atom->molecular == Atom::ATOMIC) return "";
-  for (const auto *fix : modify->get_fix_list())
+  for (const auto *fix : modify->get_fix_list()) {
     if (utils::strmatch(fix->style, "^bond/create") || utils::strmatch(fix->style, "^bond/react"))
       return fmt::format("fix {} ({}) creates bonds during the run", fix->id, fix->style);
+    if (utils::strmatch(fix->style, "^bond/swap"))
+      return fmt::format("fix {} ({}) changes bonds during the run", fix->id, fix->style);
+    if (atom->nmolecule > 0 && (utils::strmatch(fix->style, "^deposit") ||
+                                utils::strmatch(fix->style, "^pour") ||
+                                utils::strmatch(fix->style, "^gcmc") ||
+                                utils::strmatch(fix->style, "^widom")))
+      return fmt::format("fix {} ({}) can insert bonded molecules of a molecule template "
+                         "during the run", fix->id, fix->style);
+  }
   return "";
 }
 
@@ -70,6 +101,7 @@ std::string PairIonmd::bond_creating_fix()
 void PairIonmd::check_special_bonds()
 {
   std::copy(force->special_lj, force->special_lj + 4, special_lj_global);
+  std::copy(force->special_coul, force->special_coul + 4, special_coul_global);
   if (force->pair != this) return;    // hybrid: at the first force call (check_hybrid_special_pairs)
   const std::string source = special_pairs_source();
   if (source.empty()) return;
@@ -449,19 +481,21 @@ void PairIonmd::check_hybrid_skipped_pairs()
 // SevenNet 6.6 %, SevenNet-0 10-15 %, not shrinking with the timestep). LAMMPS keeps the
 // stress compute's ID to itself, so the heat/flux's own group decides: the sum takes the
 // virial of exactly those atoms. Checked at every init: a compute defined after an earlier
-// run is caught at the next one.
+// run is caught at the next one. A dynamic group's members are those of its last update (at
+// init before its first setup: none), so one is refused wherever the model's types have atoms.
 void PairIonmd::check_heat_flux()
 {
   if ((int) type2species.size() != atom->ntypes + 1) return;
   for (int k = 0; k < modify->ncompute; ++k) {
     const Compute *c = modify->compute[k];
     if (strcmp(c->style, "heat/flux") != 0) continue;
+    const bool dynamic = group->dynamic[c->igroup] != 0;
     bigint mine = 0, covered = 0;
     for (int i = 0; i < atom->nlocal; ++i)
-      if ((atom->mask[i] & c->groupbit) && type2species[atom->type[i]] >= 0) ++mine;
+      if ((dynamic || (atom->mask[i] & c->groupbit)) && type2species[atom->type[i]] >= 0) ++mine;
     MPI_Allreduce(&mine, &covered, 1, MPI_LMP_BIGINT, MPI_SUM, world);
     if (covered == 0) continue;
-    error->all(FLERR, "pair_style ionmd: compute {} heat/flux (group {}) takes {} atom(s) of the "
+    error->all(FLERR, "pair_style ionmd: compute {} heat/flux (group {}) {} {} atom(s) of the "
                "model's types, and its heat current would be wrong (~10 % off for SevenNet-0): "
                "the model is many-body, and the per-atom virial it gives compute stress/atom is "
                "the pairwise split of its edge forces, exact for the pressure but not for the "
@@ -471,7 +505,8 @@ void PairIonmd::check_heat_flux()
                "MD (fix thermal/conductivity, fix ehex or fix heat: no per-atom virial needed) "
                "or, for a finite system (boundary f f f), the exact current d/dt sum_i x_i e_i "
                "from compute pe/atom and ke/atom",
-               c->id, group->names[c->igroup], covered);
+               c->id, group->names[c->igroup],
+               dynamic ? "is dynamic and can take any of the" : "takes", covered);
   }
 }
 
@@ -524,10 +559,11 @@ void PairIonmd::warn_close_pair()
 }
 
 // Never integrate on garbage: stop at the first non-finite energy or force, naming the
-// closest pair of this rank's graph (where a model breaks down first). At the first step
-// of a run the structure it starts from is at fault, not the dynamics: there are no
-// earlier frames to look at (a data file read twice stopped here with the advice to lower
-// the timestep).
+// closest pair of this rank's graph (where a model breaks down first) and the likely cause.
+// At a structure given to the model (the setup of a run, every frame of a rerun, which
+// integrates nothing) the dynamics cannot be at fault: overlapping atoms are, where a pair is
+// closer than CLOSE_PAIR; otherwise the model itself is (a model failing everywhere stopped at
+// step 0, closest pair 2.399 A, with advice to look for a data file read twice).
 void PairIonmd::check_finite()
 {
   bool ok = std::isfinite(result.energy);
@@ -539,13 +575,34 @@ void PairIonmd::check_finite()
                               comm->nprocs > 1 ? " on this MPI rank" : "", p.id1, p.id2,
                               p.distance)
                 : std::string();
-  if (update->ntimestep == update->firststep)
-    error->one(FLERR, "pair_style ionmd: the model returned a non-finite energy or force at step "
-               "{}, the first step of this run{}: the structure the run starts from is at "
-               "fault, not the dynamics; check it for overlapping atoms (a data file read twice, "
-               "a wrong replicate or lattice constant, create_atoms over existing atoms)",
-               update->ntimestep, closest);
-  error->one(FLERR, "pair_style ionmd: the model returned a non-finite energy or force at step "
-             "{} (atoms too close, or the simulation exploded){}; check the previous dump frames "
-             "and lower the timestep or the temperature", update->ntimestep, closest);
+  const bool rerun = input->command && strcmp(input->command, "rerun") == 0;
+  if (!rerun && !update->setupflag)
+    error->one(FLERR, "pair_style ionmd: the model returned a non-finite energy or force at "
+               "step {} (atoms too close, or the simulation exploded){}; check the previous "
+               "dump frames and lower the timestep or the temperature", update->ntimestep,
+               closest);
+  const std::string where =
+      rerun ? fmt::format("step {}, a frame of this rerun{}", update->ntimestep, closest)
+            : fmt::format("step {}, the first step of this run{}", update->ntimestep, closest);
+  if (p.id1 > 0 && p.distance < CLOSE_PAIR)
+    error->one(FLERR, "pair_style ionmd: the model returned a non-finite energy or force at {}: "
+               "{}, not the dynamics; check it for overlapping atoms (a data file read twice, a "
+               "wrong replicate or lattice constant, create_atoms over existing atoms)", where,
+               rerun ? "rerun integrates nothing, so the frame as the dump file has it is at fault"
+                     : "the structure the run starts from is at fault");
+  std::vector<std::string> elements;
+  for (int t = 1; t < (int) type2species.size(); ++t)
+    if (type2species[t] >= 0) {
+      const std::string &el = meta.elements[type2species[t]];
+      if (std::find(elements.begin(), elements.end(), el) == elements.end())
+        elements.push_back(el);
+    }
+  error->one(FLERR, "pair_style ionmd: the model returned a non-finite energy or force at {}, "
+             "with no atoms closer than {} A{}: at a structure given to it ({}), not one the "
+             "dynamics made, the model itself is the likely cause: model file {} (elements {}) "
+             "fails on this structure; check that the file is the model you meant (its export, "
+             "the elements in pair_coeff) and try it on this structure outside LAMMPS",
+             where, CLOSE_PAIR, comm->nprocs > 1 ? " on this MPI rank" : "",
+             rerun ? "rerun integrates nothing" : "the run starts from it", model_file,
+             utils::join_words(elements, " "));
 }

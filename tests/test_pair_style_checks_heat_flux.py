@@ -54,3 +54,29 @@ print "THIRD DONE"
     assert "heat current would be wrong (~10 % off for SevenNet-0)" in flat
     assert "pairwise split" in flat and "centroid" in flat
     assert "fix thermal/conductivity" in flat and "d/dt sum_i x_i e_i" in flat
+
+
+def test_heat_flux_on_a_dynamic_group_is_refused(tmp_path, morse):
+    """A dynamic group has the members of its last update: none at the first init (it
+    updates at setup), so the count of the model's atoms in it was 0 and the heat/flux ran.
+    Refused wherever the model's types have atoms."""
+    write_data(licl_supercell(rep=1, rattle=0.1), tmp_path / "s.data", ELEMENTS)
+    proc = run_lmp(f"""units metal
+atom_style atomic
+read_data s.data
+pair_style ionmd {morse}
+pair_coeff * * Li Cl
+compute ke all ke/atom
+compute pe all pe/atom
+compute s all stress/atom NULL
+variable low atom x<1
+group hot dynamic all var low every 1
+compute hf hot heat/flux ke pe s
+fix 1 all nve
+run 0
+print DONE
+""", tmp_path, check=False)
+    assert proc.returncode != 0 and "DONE" not in proc.stdout, proc.stdout[-2000:]
+    flat = " ".join(proc.stdout.split())
+    assert ("compute hf heat/flux (group hot) is dynamic and can take any of the 8 atom(s) of "
+            "the model's types") in flat

