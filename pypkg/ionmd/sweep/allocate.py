@@ -258,11 +258,11 @@ def next_step(runs: Sequence[TemperatureRun], *, step_ps: float, target_K: float
                               ln_var_at(T, v, target_K), run=i, key=r.key, v=v))
     # a temperature whose runs reach below zero: the runs extended, the combination
     # narrowing as 1 / t (a resolved one in place of its point; one not resolved added at
-    # the fit's D there, as a new temperature is, with what its runs have already run)
+    # the fit's D there, as a new temperature is, with what its runs have already run);
+    # either way its variance over the fitted curve, as the fit in D weighs its points
     for k, g in enumerate(resolved + unresolved):
         at = len(used) + k if k < len(resolved) else None
-        D_g = g.combined["value"] if at is not None else float(
-            np.exp(fit.predict_ln(np.array(g.temperature_K))[0]))
+        D_g = float(np.exp(fit.predict_ln(np.array(g.temperature_K))[0]))
         for i in g.runs:
             r, dt = runs[i], step_of(runs[i])
             if dt <= 0:
