@@ -133,7 +133,7 @@ def ln_var_at(temperatures_K: Sequence[float], ln_vars: Sequence[float], target_
 
 
 def new_run_K(runs: Sequence[TemperatureRun], temperature_K: float) -> float:
-    """``K = var(ln D) * D * t`` expected of a new run at ``temperature_K`` (module
+    """``K = var(D) / D^2 * D * t`` expected of a new run at ``temperature_K`` (module
     docstring): the usable runs' K, their median per temperature, interpolated in
     ``ln K`` against ``1 / T`` between the temperatures around it, the nearest one's
     beyond the range."""

@@ -80,7 +80,8 @@ class TemperatureRun:
     @property
     def ln_var(self) -> float:
         """Variance of ln D from the 95 % interval (log-normal approximation, lower half
-        capped: as ``collect`` reads it)."""
+        capped: the ``ln_err`` collect reports beside a point). The model prices by
+        :attr:`linear_var` (collect fits in D)."""
         return ln_error_from_interval(*self.D_ci95, quantile=self.quantile, value=self.D) ** 2
 
     @property
@@ -116,8 +117,9 @@ class TemperatureRun:
     @property
     def linear_var(self) -> float:
         """Variance of D itself from its interval (upper half-width over the quantile where
-        the lower end was clipped: :func:`ionmd.analysis.aggregate.linear_se`); it falls as
-        ``1 / t`` as ``ln_var`` does."""
+        the lower end was clipped: :func:`ionmd.analysis.aggregate.linear_se`): what
+        collect's fit in D weighs the run by, and what the error model prices (falling as
+        ``1 / t``)."""
         return linear_se(self.D, self.D_ci95, self.quantile) ** 2
 
     def point(self) -> Point:
