@@ -549,8 +549,9 @@ def write_arrhenius_csv(fits: dict, path: Path, models: dict | None = None) -> N
                 sigma = key.startswith("sigma")
                 kinisi = f.get("kinisi")
                 # the fit's own method ("linear": in D, "mixed", "wls": in ln)
-                for method, g in [(f.get("method", "wls"), f)] + ([("kinisi", kinisi)] if kinisi and
-                                                 "error" not in kinisi else []):
+                fitted = [(f.get("method", "wls"), f)]
+                for method, g in fitted + ([("kinisi", kinisi)] if kinisi and
+                                           "error" not in kinisi else []):
                     scale = 1.0 / g["T_extrapolated"] if sigma else 1.0
                     w.writerow([name, models.get(name) or "", key, method, g["Ea_eV"], g["Ea_err_eV"], *g["Ea_ci95"],
                                 # the fit is of sigma T: its prefactor carries the K
