@@ -13,7 +13,9 @@ run's length without a word.
 The runs: Brownian Li of known Arrhenius D (synthetic_trajectories), written as LAMMPS
 files by hand (no model recorded). References: the cells' counts and volumes as built;
 numpy's arithmetic mean of two replicas (equal weights, as their alike errors get);
-statsmodels' WLS of ln D on -1/kT of a series' own runs.
+statsmodels' WLS of ln D on -1/kT of a series' own two runs (two points: the line through
+them, in D or in ln D alike); scipy's curve_fit in D of a campaign series' three runs (the
+campaign fit is in D since 0b32879: tests/arrhenius_in_d.py).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from scipy.constants import Boltzmann, electron_volt
 from scipy.stats import t as student_t
 
 import synthetic_trajectories as st
+from arrhenius_in_d import fit_in_y, own_se
 from ionmd.cli import main
 
 KB = Boltzmann / electron_volt
@@ -206,7 +209,7 @@ def test_collect_fits_a_campaigns_runs_of_other_cells_apart(tmp_path, morse, cap
     """A campaign whose replica r1 was written with another cell (12 Li for 16; its file
     changed after the runs: `sweep plan` refuses that, collect reads the folders): collect
     combined r0 and r1 as replicas of fcc/morse; now a series per cell, each of one run a
-    temperature, its Ea statsmodels' of its own runs, and a note."""
+    temperature, its Ea scipy curve_fit's in D of its own runs, and a note."""
     from ionmd.sweep import load_campaign, plan_campaign
     from sweep_setup import brownian_run, campaign_dir, write_campaign
 
@@ -237,10 +240,8 @@ def test_collect_fits_a_campaigns_runs_of_other_cells_apart(tmp_path, morse, cap
         d = [next(x for x in json.loads((r.rundir.path / "analysis" / "results.json")
                                         .read_text())["diffusion"] if x["direction"] == "xyz")
              for r in mine]
-        X = sm.add_constant(-1.0 / (KB * np.array([r.temperature for r in mine])))
-        ref = sm.WLS(np.log([x["D"] for x in d]), X,
-                     weights=1 / np.square([own_se_ln(x) for x in d])).fit()
-        assert fit["Ea_eV"] == pytest.approx(float(ref.params[1]), rel=1e-9)
+        ref = fit_in_y([r.temperature for r in mine], [x["D"] for x in d], [own_se(x) for x in d])
+        assert fit["Ea_eV"] == pytest.approx(ref["Ea"], rel=1e-9)
     assert {r["structure"] for r in doc["rows"]} == {n.split("/")[0] for n in names}
     (note,) = doc["notes"]
     assert "fcc: its runs are of 2 different cells" in note

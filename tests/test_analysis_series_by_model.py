@@ -7,8 +7,12 @@ runs of one structure as replicas (Ea 0.263 +- 0.179 eV "fcc" for 0.25 and 0.40 
 The runs: Brownian Li of known Arrhenius D (16 ions, as test_collect_analyze_agreement
 prepares them), Ea 0.25 eV under one model and 0.40 eV (D 4x smaller at 1000 K) under the
 other, one replica a temperature. References: ``ionmd sweep collect``'s separate fits of
-the same campaign, statsmodels' WLS of ln D on -1/kT per model by hand (each run's error
-from its own interval by scipy's Student t), sha256 of the model files by hashlib.
+the same campaign, scipy's curve_fit of D = A exp(-Ea / kT) in D per model by hand (the
+campaign fit is in D since 0b32879; each run's standard error from its own interval by
+scipy's Student t: tests/arrhenius_in_d.py), sha256 of the model files by hashlib (the
+file's digest, ``settings.json``'s ``model_file_hash``) and the model's identity
+(``model_hash`` since 840ed02: ``ionmd.export.model_identity``, which docs/model-contract.md
+defines, telling models apart by what they compute).
 """
 
 from __future__ import annotations
@@ -19,13 +23,13 @@ import shutil
 
 import numpy as np
 import pytest
-import statsmodels.api as sm
 from scipy.constants import Boltzmann, electron_volt
-from scipy.stats import t as student_t
 
 import synthetic_trajectories as st
+from arrhenius_in_d import fit_in_y, own_se
 from contract_models import MorseEdgeModel, save_contract_model
 from ionmd.analysis.run_spec import load_run_spec
+from ionmd.export.model_identity import model_identity
 from ionmd.cli import main
 from protocol_setup import ELEMENTS, MORSE, fcc_cell, short
 from sweep_setup import brownian_campaign, brownian_run, campaign_dir, write_campaign
@@ -42,20 +46,12 @@ def analyze(folders, out, *extra) -> dict:
     return json.loads((out / "summary.json").read_text())
 
 
-def own_se_ln(d: dict) -> float:
-    """Standard error of ln D from a run's own 95 % interval (scipy's Student t, its ions)."""
-    q = student_t.ppf(0.975, d["n_ions"] - 1)
-    return float(np.log(d["D_ci95"][1] / d["D_ci95"][0]) / (2 * q))
-
-
-def wls_ea(results: list[dict]) -> float:
-    """statsmodels' WLS of ln D on -1/kT over one replica a temperature: Ea."""
+def own_ea(results: list[dict]) -> float:
+    """Ea of scipy's curve_fit in D over one replica a temperature, each run weighted by its
+    standard error from its own interval (:func:`arrhenius_in_d.own_se`)."""
     d = [next(x for x in r["diffusion"] if x["direction"] == "xyz") for r in results]
-    T = np.array([r["temperature_K"] for r in results])
-    X = sm.add_constant(-1.0 / (KB * T))
-    fit = sm.WLS(np.log([x["D"] for x in d]), X,
-                 weights=1 / np.square([own_se_ln(x) for x in d])).fit()
-    return float(fit.params[1])
+    return fit_in_y([r["temperature_K"] for r in results], [x["D"] for x in d],
+                    [own_se(x) for x in d])["Ea"]
 
 
 def own_results(out, model: str) -> list[dict]:
@@ -92,18 +88,23 @@ def test_campaign_models_are_fitted_apart_as_collect_fits_them(campaign):
         assert [len(p["replicas"]) for p in fit["points"]] == [1, 1, 1]
         ref = collected["arrhenius"][f"fcc/{model}"]["D_Li"]
         assert fit["Ea_eV"] == pytest.approx(ref["Ea_eV"], rel=1e-12)
-        assert fit["Ea_eV"] == pytest.approx(wls_ea(own_results(out, model)), rel=1e-9)
+        assert fit["Ea_eV"] == pytest.approx(own_ea(own_results(out, model)), rel=1e-9)
         assert abs(fit["Ea_eV"] - ea) < 4 * fit["Ea_err_eV"]
         series = summary["series"][f"fcc/{model}"]
         assert (series["structure"], series["model"]) == ("fcc", model)
         assert summary["structures"][f"fcc/{model}"]["model"] == model
         assert "mixed_settings" not in fit["flags"]
     assert summary["warnings"] == []
-    # each run records its model: the campaign's name and the file's sha256
-    digest = hashlib.sha256((campaign["path"].parent / "morse.pt").read_bytes()).hexdigest()
+    # each run records its model: the campaign's name and the model's identity (other.pt,
+    # a copy, is the same model); settings.json beside it the file's sha256
+    model = campaign["path"].parent / "morse.pt"
+    digest = hashlib.sha256(model.read_bytes()).hexdigest()
     for run in campaign["runs"]:
         meta = json.loads((run.path / "run.json").read_text())
-        assert (meta["model"], meta["model_hash"]) == (run.model, digest[:16])
+        settings = json.loads((run.path / "settings.json").read_text())
+        assert (meta["model"], meta["model_hash"]) == (run.model, model_identity(model))
+        assert settings["model_hash"] == meta["model_hash"]
+        assert settings["model_file_hash"] == digest[:16]
 
 
 def test_printed_fits_name_their_model(campaign, tmp_path, capsys):
@@ -143,22 +144,24 @@ def test_old_folders_are_told_apart_by_their_settings(campaign, tmp_path):
 
 def test_two_run_outputs_of_models_sharing_a_name(tmp_path):
     """Two `ionmd run` outputs, each with its own 'morse.pt' (other Morse parameters):
-    one name, two files, told apart by their hashes; each Ea is statsmodels' of its runs."""
+    one name, two files, told apart by their identities (their sha256 differ too); each Ea
+    is curve_fit's of its runs."""
     from ionmd.protocols import plan_runs
 
     protocol = short("conductivity", temperatures=TEMPERATURES)
-    folders, digests = {}, {}
+    folders, digests, sha256 = {}, {}, {}
     for k, (label, (ea, d_1000)) in enumerate(EA.items()):
         model = save_contract_model(MorseEdgeModel(**{**MORSE, "d0": 0.3 + 0.05 * k}),
                                     tmp_path / label / "morse.pt", cutoff=MORSE["rc"],
                                     elements=ELEMENTS)
-        digests[label] = hashlib.sha256(model.read_bytes()).hexdigest()[:16]
+        digests[label] = model_identity(model)
+        sha256[label] = hashlib.sha256(model.read_bytes()).hexdigest()[:16]
         runs = plan_runs(protocol, fcc_cell(), model, tmp_path / label / "out", name="fcc",
                          charges={"Li": 1, "Cl": -1})
         for j, rd in enumerate(runs):
             brownian_run(rd, rd.temperature, 10 * k + j, ea, d_1000)
         folders[label] = [rd.path for rd in runs]
-    assert digests["morse"] != digests["other"]
+    assert digests["morse"] != digests["other"] and sha256["morse"] != sha256["other"]
     out = tmp_path / "an"
     summary = analyze(folders["morse"] + folders["other"], out)
     names = {label: f"fcc/morse@{digests[label][:8]}" for label in EA}
@@ -170,9 +173,12 @@ def test_two_run_outputs_of_models_sharing_a_name(tmp_path):
         mine = sorted((r for r in found if r["run"].startswith(str(tmp_path / label))),
                       key=lambda r: r["temperature_K"])
         assert len(mine) == 3
-        assert fit["Ea_eV"] == pytest.approx(wls_ea(mine), rel=1e-9)
+        assert fit["Ea_eV"] == pytest.approx(own_ea(mine), rel=1e-9)
         assert abs(fit["Ea_eV"] - ea) < 4 * fit["Ea_err_eV"]
         assert summary["series"][names[label]]["model_hash"] == digests[label]
+        for folder in folders[label]:
+            settings = json.loads((folder / "settings.json").read_text())
+            assert settings["model_file_hash"] == sha256[label]
 
 
 def hand_run(folder, T: float, seed: int, pair_coeff: str) -> None:

@@ -10,8 +10,11 @@ test_sweep_campaign prepares it), two replicas at 600 and 1000 K, one at 800 K w
 stopped by its D-interval rule (its interval at 99 %), the other 800 K replica not run.
 References: scipy's Student t over the run's ions with the run's own D and standard
 error, the equal-weight mean in D with statsmodels' Welch ANOVA for the replicas'
-scatter, statsmodels' WLS of ln D on 1/kT, and Ea's quantile the studentized bootstrap
-one of that fit over those errors and dof (``studentized_quantile``, 5edc5dd)."""
+scatter, scipy's curve_fit of D (sigma T) = A exp(-Ea / kT) in D itself with each point's
+standard error in D (the campaign fit since 0b32879: tests/arrhenius_in_d.py; Ea's
+Welch-Satterthwaite dof over its linearisation in D), and Ea's quantile the studentized
+bootstrap one of that fit's hand-off over its ln errors se / f at the fitted curve and
+their dof (``studentized_quantile``, 5edc5dd)."""
 
 from __future__ import annotations
 
@@ -19,13 +22,13 @@ import json
 
 import numpy as np
 import pytest
-import statsmodels.api as sm
 from statsmodels.stats.oneway import anova_generic
 from scipy.constants import Boltzmann, electron_volt
 from scipy.stats import chi2 as chi2_dist
 from scipy.stats import norm
 from scipy.stats import t as student_t
 
+from arrhenius_in_d import ea_dof, fit_in_y, pdg_ea_error
 from ionmd.analysis.aggregate import combine_replicas
 from ionmd.analysis.arrhenius import studentized_quantile
 from ionmd.cli import main
@@ -72,14 +75,6 @@ def both(tmp_path_factory, morse):
         own.setdefault(res["temperature_K"], []).append(res)
     assert sorted(map(len, own.values())) == [1, 2, 2]
     return collected, summary, own
-
-
-def own_se_ln(d: dict) -> float:
-    """Standard error of ln D from a run's own interval, read with scipy's Student t over
-    its ions at the interval's level."""
-    q = student_t.ppf(0.5 + d.get("interval_level", 0.95) / 2, d["n_ions"] - 1)
-    lo, hi = d["D_ci95"]
-    return float(np.log(hi / lo) / (2 * q))
 
 
 def xyz_li(res: dict) -> dict:
@@ -157,10 +152,10 @@ def scatter_part(pvalue: float) -> float:
 
 
 @pytest.mark.parametrize("key", ["D_Li", "sigma_T"])
-def test_analyze_and_collect_fits_agree_with_statsmodels(both, key):
+def test_analyze_and_collect_fits_agree_with_curve_fit_in_d(both, key):
     """Ea, its error and interval and the 300 K value: analyze's and collect's fits are the
-    same, and statsmodels' WLS of the replicas combined by hand (numpy, each run's error
-    from its own interval by scipy's Student t) gives them."""
+    same, and scipy's curve_fit in D of the replicas combined by hand (numpy, each run's
+    error from its own interval by scipy's Student t) gives them."""
     collected, summary, own = both
     fit_c, fit_a = collected["arrhenius"]["fcc/morse"][key], summary["arrhenius"]["fcc"][key]
     for name in ("Ea_eV", "Ea_err_eV", "prefactor", "y_extrapolated"):
@@ -175,7 +170,7 @@ def test_analyze_and_collect_fits_agree_with_statsmodels(both, key):
         assert sigma_row["Ea_eV"] == pytest.approx(fit_a["Ea_eV"], rel=1e-12)
 
     T = np.array(sorted(own))
-    ln_y, se, dof = [], [], []
+    y, se, dof = [], [], []
     for t in T:
         vals, errs, ions, his = [], [], [], []
         for res in own[t]:
@@ -183,26 +178,23 @@ def test_analyze_and_collect_fits_agree_with_statsmodels(both, key):
             vals.append(d["D"] if key == "D_Li" else res["conductivity"]["sigma"] * t)
             his.append(d["D_ci95"] if key == "D_Li" else
                        [v * t for v in res["conductivity"]["sigma_ci95"]])
-            errs.append(own_se_ln(d) if key == "D_Li" else
-                        own_se_ln({**d, "D_ci95": res["conductivity"]["sigma_ci95"]}))
             ions.append(d["n_ions"])
+            # each run's standard error in D: its half-width (the upper one where larger:
+            # sigma's percentile interval) over its Student t quantile at its level
+            q = student_t.ppf(0.5 + d.get("interval_level", 0.95) / 2, d["n_ions"] - 1)
+            errs.append(max(his[-1][1] - vals[-1], (his[-1][1] - his[-1][0]) / 2) / q)
         # replicas alike by design (same cell, protocol, length): equal weights in D (the
-        # arithmetic mean, unbiased), each run's standard error its half-width (the upper
-        # one where larger: sigma's percentile interval) over its Student t quantile, the error widened by Welch's F where Welch's ANOVA
-        # (statsmodels) finds them disagreeing; into the fit by the delta method
+        # arithmetic mean, unbiased), the error widened by Welch's F where Welch's ANOVA
+        # (statsmodels) finds them disagreeing; a lone run: its own value and error
         errs, ions = np.array(errs), np.array(ions)
-        mean, err = np.mean(np.log(vals)), np.sqrt(np.sum(np.square(errs))) / len(vals)
+        err = np.sqrt(np.sum(np.square(errs))) / len(vals)
         widening = None
         if len(vals) > 1:
-            errs = np.array([max(hi - v, (hi - lo) / 2) / student_t.ppf(0.975, n - 1)
-                             for v, (lo, hi), n in zip(vals, his, ions)])
-            err = np.sqrt(np.sum(np.square(errs))) / len(vals)
             welch = anova_generic(np.array(vals), np.square(errs) * ions, ions, use_var="unequal")
             err *= np.sqrt(1 + scatter_part(welch.pvalue) * max(welch.statistic - 1, 0))
             if scatter_part(welch.pvalue) > 0 and welch.statistic > 1:
                 widening = scatter_part(welch.pvalue), welch.statistic, welch.df_num
-            mean, err = np.log(np.mean(vals)), err / np.mean(vals)
-        ln_y.append(mean)
+        y.append(np.mean(vals))
         se.append(err)
         # Welch-Satterthwaite dof of the equal-weight mean (a lone run: its ions - 1)
         dof.append(np.sum(errs ** 2) ** 2 / np.sum(errs ** 4 / (ions - 1)))
@@ -210,31 +202,27 @@ def test_analyze_and_collect_fits_agree_with_statsmodels(both, key):
             share, F, df1 = widening
             within, spread = 1 - share, share * F
             dof[-1] = (within + spread) ** 2 / (within ** 2 / dof[-1] + spread ** 2 / df1)
-    X = sm.add_constant(-1.0 / (KB * T))
-    wls = sm.WLS(np.array(ln_y), X, weights=1 / np.square(se))
-    ref = wls.fit(cov_type="fixed scale")
-    # the points scatter as their errors say (chi-square p 0.32-0.33): the scatter test, whose
-    # null for errors estimated over the ions is heavier-tailed than chi-square, passes the fit
-    assert chi2_dist.sf(ref.ssr, len(T) - 2) >= 0.05
+    y, se, dof = np.array(y), np.array(se), np.array(dof)
+    ref = fit_in_y(T, y, se)
+    # the points scatter as their errors say: the scatter test, whose null for errors
+    # estimated over the ions is heavier-tailed than chi-square, passes the fit
+    assert chi2_dist.sf(ref["chi2"], len(T) - 2) >= 0.05
     assert "scatter_exceeds_errors" not in fit_c["flags"]
     # errors over few ions: the covariance scaled by the PDG factor max(1, chi2 / (n - 2)),
-    # whatever the test says (statsmodels' estimated scale where above 1)
-    scaled = wls.fit()
-    bse = (scaled if scaled.scale > 1 else ref).bse[1]
-    # the Welch-Satterthwaite dof of Ea = sum a_i ln y_i, still recorded
-    a = ref.normalized_cov_params[1] @ X.T / np.square(se)
-    part = np.square(a * np.array(se))
-    assert fit_c["Ea_dof"] == pytest.approx(part.sum() ** 2 / np.sum(part ** 2 / np.array(dof)),
-                                            rel=1e-9)
-    # the quantile: the bootstrap's of this fit (the PDG scale in its draws) for these
-    # errors and dof; over 16 ions near the normal one, larger where Welch's F widened a
-    # point (its dof then toward the replicas' k - 1), short of that point's own t
-    q = studentized_quantile(np.array([[0.0, 1.0]]), X[:, 1], np.array(se), np.array(dof),
+    # whatever the test says
+    bse = pdg_ea_error(ref, len(T))
+    # the Welch-Satterthwaite dof of Ea (linear in the points' values about the curve),
+    # still recorded
+    assert fit_c["Ea_dof"] == pytest.approx(ea_dof(ref, T, se, dof), rel=1e-9)
+    # the quantile: the bootstrap's of this fit (the PDG scale in its draws) for the ln
+    # errors it hands off, se / f at the fitted curve, and their dof; over 16 ions near the
+    # normal one, larger where Welch's F widened a point (its dof then toward the replicas'
+    # k - 1), short of that point's own t
+    q = studentized_quantile(np.array([[0.0, 1.0]]), -1.0 / (KB * T), se / ref["f"], dof,
                              scaled=True)[0]
     assert 1.9 < q < student_t.ppf(0.975, min(dof))
     rel = 1e-9
-    assert fit_c["Ea_eV"] == pytest.approx(ref.params[1], rel=rel)
+    assert fit_c["Ea_eV"] == pytest.approx(ref["Ea"], rel=rel)
     assert fit_c["Ea_err_eV"] == pytest.approx(bse, rel=rel)
-    assert fit_c["Ea_ci95"] == pytest.approx([ref.params[1] - q * bse, ref.params[1] + q * bse],
-                                             rel=rel)
+    assert fit_c["Ea_ci95"] == pytest.approx([ref["Ea"] - q * bse, ref["Ea"] + q * bse], rel=rel)
     assert abs(fit_c["Ea_eV"] - EA) < 4 * fit_c["Ea_err_eV"]
