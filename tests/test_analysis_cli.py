@@ -160,7 +160,7 @@ def test_arrhenius_names_points_from_runs_not_yet_diffusive(tmp_path):
     fit = analyze_runs(results, {}, tmp_path, kinisi_fit=True, n_samples=100)["arrhenius"]["s"]["D_Li"]
     assert fit["kinisi"]["Ea_ci95"][0] < EA < fit["kinisi"]["Ea_ci95"][1]
     with open(tmp_path / "arrhenius.csv") as fh:
-        assert [row["method"] for row in csv.DictReader(fh)] == ["wls", "kinisi"]
+        assert [row["method"] for row in csv.DictReader(fh)] == ["linear", "kinisi"]  # in D
 
 
 def test_runs_whose_folders_share_a_name_keep_their_own_results(tmp_path, capsys):
