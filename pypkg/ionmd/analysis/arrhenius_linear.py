@@ -45,6 +45,12 @@ from ionmd.errors import AnalysisError
 MAX_STEPS = 200
 """Gauss-Newton steps before giving up (a few suffice from the ln fit's start)."""
 
+COST_ROUNDING = 1e-10
+"""A step whose cost comes out at most this much (relative) above the last one is taken,
+not halved: near the minimum the cost's rounding alone does that (7e-16 at chi2 1.46), and
+halved to nothing such a step read as convergence, Ea 1e-8 short of the minimum
+(tests/test_arrhenius_linear_converges.py)."""
+
 
 def fit_arrhenius_linear(T: np.ndarray, y: np.ndarray, y_se: np.ndarray, *,
                          y_err_dof: np.ndarray | None = None,
@@ -81,7 +87,7 @@ def fit_arrhenius_linear(T: np.ndarray, y: np.ndarray, y_se: np.ndarray, *,
         while True:         # halve the Gauss-Newton step until the cost falls
             trial = coef + shrink * step
             new = _cost(X, trial, y, se, ln_err, in_ln)
-            if new <= cost or shrink < 1e-6:
+            if new <= cost * (1 + COST_ROUNDING) or shrink < 1e-6:
                 break
             shrink /= 2
         done = np.all(np.abs(trial - coef) <= 1e-12 * (1 + np.abs(coef)))
