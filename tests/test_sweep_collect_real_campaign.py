@@ -1,8 +1,10 @@
 """`ionmd sweep collect` on a real local campaign (a toy superionic LiCl whose Li diffuses
 in a frozen Cl lattice, 3 temperatures x 2 replicas) against computations of its own
 from the same trajectories: MDAnalysis reads the DCD files, numpy gives each run's MSD
-slope, the replicas are combined by their mean in D, scipy fits ln D
-on 1/T by weighted least squares, and sigma is Nernst-Einstein from the cell volume."""
+slope, the replicas are combined by their mean in D, scipy's curve_fit fits D = A
+exp(-Ea / kT) in D itself by least squares weighted by each temperature's standard error in
+D (the campaign fit since 0b32879: tests/arrhenius_in_d.py), and sigma is Nernst-Einstein
+from the cell volume."""
 
 from __future__ import annotations
 
@@ -11,9 +13,9 @@ import warnings
 
 import numpy as np
 import pytest
-from scipy.optimize import curve_fit
 from scipy.stats import t as student_t
 
+from arrhenius_in_d import fit_in_y, pdg_ea_error
 from ionmd.analysis.arrhenius import studentized_quantile
 from ionmd.cli import main
 from protocol_setup import superionic_folder
@@ -124,24 +126,20 @@ def test_replicas_arrhenius_and_sigma_match_an_own_computation(collected):
                 np.log(r["D_Li"]["ci95"][1] / r["D_Li"]["ci95"][0])
                 / (2 * student_t.ppf(0.975, r["D_Li"]["dof"])), rel=1e-9)
     dof = np.array([r["D_Li"]["dof"] for r in rows], float)
-
-    def line(x, a, b):
-        return a + b * x
-
-    # errors estimated over the ions: PDG's rule, the covariance scaled by chi2 / (n - 2)
-    # where above 1 -- scipy's relative sigma is exactly that scale
-    (a, b), cov = curve_fit(line, 1 / t, np.log(d), sigma=sd, absolute_sigma=True)
-    chi2 = np.sum(((np.log(d) - line(1 / t, a, b)) / sd) ** 2)
-    if chi2 / (t.size - 2) > 1:
-        (a, b), cov = curve_fit(line, 1 / t, np.log(d), sigma=sd, absolute_sigma=False)
+    # the fit in D: each row weighted by its standard error in D (its relative error times
+    # its value); errors estimated over the ions: PDG's rule, the covariance scaled by
+    # chi2 / (n - 2) where above 1
+    se = sd * d
+    ref = fit_in_y(t, d, se)
+    err = pdg_ea_error(ref, t.size)
     fit = collected["arrhenius"]["licl/licl"]["D_Li"]
-    assert fit["Ea_eV"] == pytest.approx(-b * KB, rel=1e-6)
-    assert fit["Ea_err_eV"] == pytest.approx(np.sqrt(cov[1, 1]) * KB, rel=1e-6)
+    assert fit["Ea_eV"] == pytest.approx(ref["Ea"], rel=1e-9)
+    assert fit["Ea_err_eV"] == pytest.approx(err, rel=1e-9)
     # the studentized bootstrap quantile of the fit as done, its errors estimated over the
     # ions (5edc5dd; the PDG scale in its draws from 3 temperatures), on its abscissa
-    # -1 / k_B T and coefficients (ln A, Ea): Ea is the row (0, 1)
-    q = studentized_quantile(np.array([[0.0, 1.0]]), -1.0 / (KB * t), sd, dof,
+    # -1 / k_B T and coefficients (ln A, Ea): Ea is the row (0, 1); the ln errors the fit in
+    # D hands off: se / f at the fitted curve f
+    q = studentized_quantile(np.array([[0.0, 1.0]]), -1.0 / (KB * t), se / ref["f"], dof,
                              scaled=t.size > 2)[0]
-    half = q * np.sqrt(cov[1, 1]) * KB
-    assert fit["Ea_ci95"] == pytest.approx([-b * KB - half, -b * KB + half], rel=1e-6)
+    assert fit["Ea_ci95"] == pytest.approx([ref["Ea"] - q * err, ref["Ea"] + q * err], rel=1e-9)
     assert all(r["Ea_eV"] == fit["Ea_eV"] for r in rows)
