@@ -252,3 +252,29 @@ def test_only_the_series_whose_setup_failed_stops(tmp_path, morse, monkeypatch):
     assert last["b/morse"].state == "no_fit"      # its runs ended (no points: the stand-in)
     assert last["a/morse"].state == "waiting" and "said in an earlier round" in \
         last["a/morse"].detail
+
+
+def test_an_error_after_lammps_started_is_no_setup_failure(tmp_path, morse, monkeypatch):
+    """An I/O error once a piece of the run had started (review of ee0b41e): it was recorded
+    as a setup failure ('did not start'), which stops the series for good; the run is one
+    that stopped on an error, resumed by the next submit, and the summary says so."""
+    import errno
+
+    import ionmd.sweep.worker as worker_mod
+    from ionmd.sweep import load_campaign
+    from ionmd.sweep.plan import plan_campaign
+    from ionmd.sweep.submit import setup_failure, submit
+    from sweep_setup import campaign_dir, write_campaign
+
+    def ran_then_io_error(rd, **kw):            # LAMMPS started a piece, then an I/O error
+        rd.set_status("interrupted", pieces=1, step=50, resumable=True)
+        raise OSError(errno.EIO, "Input/output error", str(rd.path / "log.lammps"))
+
+    monkeypatch.setattr(worker_mod, "execute", ran_then_io_error)
+    c = load_campaign(write_campaign(campaign_dir(tmp_path / "c", morse),
+                                     temperatures=(600, 1000)))
+    summary = submit(c, progress=False).ran_summary()
+    assert "did not start" not in summary
+    assert "2 run(s) stopped on an error" in summary and "Input/output error" in summary
+    for run in plan_campaign(c):
+        assert setup_failure(c, run, "interrupted") is None

@@ -51,6 +51,11 @@ class Submission:
         if recorded:
             text += (f"; recorded {sum(recorded.values())} already finished by an earlier "
                      f"submitter's LAMMPS: " + ", ".join(f"{n} {s}" for s, n in recorded.items()))
+        stopped = [r for r in started if "stopped_on_error" in r]
+        if stopped:
+            text += (f"\n{len(stopped)} run(s) stopped on an error (`ionmd sweep submit` "
+                     f"resumes them):" + "".join(f"\n  {r['path']}: {r['stopped_on_error']}"
+                                                 for r in stopped))
         failed = [r for r in self.results if "error" in r]
         if failed:
             text += (f"\n{len(failed)} run(s) did not start (fix this, then `ionmd sweep "

@@ -192,7 +192,14 @@ def _run_locked(rd: RunDir, token: str, ranks: int, threads: int, env: dict | No
             rd.set_status("interrupted", reason=why)
         raise
     except (IonmdError, OSError) as exc:  # its input not written, lmp not started
-        return _not_started(path, token, exc, rd.status)
+        now = rd.status
+        if int(now.get("pieces", 0)) > int(before.get("pieces", 0)):
+            # a LAMMPS of this hand-out started (a piece counted): no setup failure, which
+            # would stop its series for good; the run is handed out again as one that died
+            return {"path": str(path), **now,
+                    "stopped_on_error": f"after its LAMMPS started (piece "
+                                        f"{now.get('pieces')}): {exc}"}
+        return _not_started(path, token, exc, now)
     return {"path": str(path), **status, **_recorded_only(before, status)}
 
 
