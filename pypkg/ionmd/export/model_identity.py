@@ -10,10 +10,17 @@ numbers, all of which its metadata records: the checkpoint (``source_sha256``), 
 dtype, cutoff, elements, the exporter's options (modal, head, kernels, stages...) and
 versions (``exporter``, ``torch_version``: a new ionmd or torch may compute otherwise, so
 they stay in). Left out: ``created``, and the checkpoint's name as the command gave it
-(``source``, ``checkpoint_file``: ``7net-0`` or its file's path; its sha256 stays). A file without a checkpoint digest (a model
-saved by hand with :func:`ionmd.export.contract.save_torchscript`) is identified by its
-contents: every archive entry, named without the archive's top folder (the file's stem),
-but ``created`` and the save's serialization id."""
+(``source``, ``checkpoint_file``: ``7net-0`` or its file's path; its sha256 stays), and
+what the file's layout says (``file_format``, ``compiled_for``: TorchScript and AOTI
+exports, CPU and CUDA builds of one checkpoint are one model, each checked against the
+eager model when written). The metadata is trusted so only where ionmd's own exporters
+wrote it (:func:`exported_by_ionmd`: family sevennet, mace or esen, ``exporter`` ionmd,
+a checkpoint digest): any other file (a model saved by hand with
+:func:`ionmd.export.contract.save_torchscript`, whatever its metadata names) is identified
+by its contents: every archive entry, weights included, named without the archive's top
+folder (the file's stem), but ``created`` and the save's serialization id. (Before, any
+file naming a ``source_sha256`` was identified by its metadata: two hand-saved models of
+weights 1.0 and 2.0 were one model, resumed and fitted as one.)"""
 
 from __future__ import annotations
 
@@ -33,6 +40,9 @@ identifies it."""
 DERIVED = ("file_format", "compiled_for")
 """Keys :func:`ionmd.export.contract.read_metadata` adds from the file's layout."""
 IDENTITY_VERSION = "ionmd-model-identity/1"
+EXPORTER_FAMILIES = ("sevennet", "mace", "esen")
+"""Families whose files ionmd's exporters write, each from a checkpoint whose sha256 and
+options the metadata records (:mod:`ionmd.export.sevennet`, ``mace``, ``esen``)."""
 
 
 def file_digest(path: str | Path) -> str:
@@ -57,12 +67,22 @@ def model_identity(path: str | Path) -> str:
         meta = read_metadata(path)
     except ModelFileError:
         return file_digest(path)
-    if meta.get("source_sha256"):
+    if exported_by_ionmd(meta):
         kept = {k: v for k, v in meta.items()
                 if k not in LEFT_OUT + DERIVED + NAMES_OF_CHECKPOINT}
         text = "".join(f"{k}={kept[k]}\n" for k in sorted(kept))
         return hashlib.sha256(f"{IDENTITY_VERSION}\n{text}".encode()).hexdigest()[:DIGITS]
     return _contents_digest(Path(path))
+
+
+def exported_by_ionmd(meta: dict) -> bool:
+    """Whether a model file's metadata is that of ``ionmd export``: a family its exporters
+    write, an ``exporter`` entry of ionmd and the checkpoint's sha256. Only then does the
+    metadata say all that decides the model's numbers; a file saved otherwise may carry any
+    metadata beside any weights."""
+    return (meta.get("family") in EXPORTER_FAMILIES
+            and str(meta.get("exporter", "")).startswith("ionmd ")
+            and bool(meta.get("source_sha256")))
 
 
 def _contents_digest(path: Path) -> str:
