@@ -82,8 +82,17 @@ def series_key(results: dict) -> tuple:
 def series_keys(results: Sequence[dict]) -> list[tuple | None]:
     """:func:`series_key` of each of ``results`` (None: no structure, a run whose run.json
     could not be read), a run of unknown cell (not analysed) put with the runs of its
-    structure and model where they are of one cell."""
+    structure and model where they are of one cell, and a folder's ``model_hash`` that is
+    its model file's digest (written before identities were) read as the identity of the
+    runs that record that digest as their ``model_file_hash``
+    (:func:`~ionmd.analysis.run_spec.identities_of_file_digests`: one series once the file
+    is moved, as while it is in place)."""
+    from ionmd.analysis.run_spec import identities_of_file_digests
+
+    identities = identities_of_file_digests(results)
     keys = [series_key(r) if r.get("structure") is not None else None for r in results]
+    keys = [k[:2] + (identities.get(k[2], k[2]),) + k[3:] if k is not None else None
+            for k in keys]
     cells: dict[tuple, set] = {}
     for k in keys:
         if k is not None and k[3] is not None:
@@ -421,8 +430,15 @@ def summarise(results: Sequence[dict], reports: dict[str, list[FailureReport]],
                                              for r in results]),
                      "structures": {}}
     names = series_names(results)
-    # survival curves per series too (reports keyed by series_key, or by name)
-    summary["survival"] = survival_curves({names.get(k, k): v for k, v in reports.items()})
+    # survival curves per series too (reports keyed by series_key, or by name): a run's
+    # series_key is its series' (series_keys) but for an old folder's digest read as its
+    # model's identity, whose reports join that series' by name
+    named = {series_key(r): names[k] for r, k in zip(results, series_keys(results))
+             if k is not None}
+    by_name: dict = {}
+    for k, v in reports.items():
+        by_name.setdefault(names.get(k) or named.get(k, k), []).extend(v)
+    summary["survival"] = survival_curves(by_name)
     written = []                            # this summary's plots, for the next one to remove
     if any(r.failed for rs in reports.values() for r in rs):
         plot_survival(summary["survival"], out / SURVIVAL_PLOT)

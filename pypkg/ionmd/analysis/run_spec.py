@@ -688,3 +688,22 @@ def _model_hash(path: Path, recorded: dict) -> str | None:
             or not isinstance(settings.get("model"), str)):
         return digest
     return identity_of_recorded_file(settings["model"], digest) or digest
+
+
+def identities_of_file_digests(results) -> dict[str, str]:
+    """{model file digest: model identity} from the runs of one analysis (their results,
+    each with ``run``, its folder, and ``model_hash``): a run written since identities were
+    recorded keeps the digest of the file it ran with as ``model_file_hash`` in its
+    ``settings.json``. A folder written before recorded that digest as its ``model_hash``;
+    where the file is no longer at its recorded path (moved, renamed, the campaign copied
+    elsewhere) :func:`_model_hash` cannot read its identity, and this map joins it with
+    the later runs of the same bytes (:func:`ionmd.analysis.report.series_keys`). A digest
+    recorded with two identities (an identity rule changed between the runs) maps to none."""
+    found: dict[str, set] = {}
+    for r in results:
+        if not r.get("run") or not isinstance(r.get("model_hash"), str):
+            continue
+        digest = folder_settings(r["run"]).get("model_file_hash")
+        if isinstance(digest, str) and digest and digest != r["model_hash"]:
+            found.setdefault(digest, set()).add(r["model_hash"])
+    return {digest: next(iter(ids)) for digest, ids in found.items() if len(ids) == 1}
