@@ -221,3 +221,76 @@ def test_a_summary_that_fails_half_way_leaves_the_earlier_one(tmp_path, monkeypa
     summary = report.analyze_runs([result(600.0)], {}, tmp_path)   # no fit: plots removed
     assert summary["arrhenius"] == {}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["arrhenius.csv", "summary.json"]
+
+
+def test_a_summary_failing_after_the_runs_were_written_says_the_earlier_one_is_stale(
+        three_runs, capsys, monkeypatch, tmp_path):
+    """The review's R2: the runs' results replaced (fit start 2 ps), then the summary fails:
+    summary.json stayed of the earlier analysis (fits from 1 ps) without a word, and the
+    command stopped on a bare RuntimeError. Now it exits 1 saying so, and summary.json says
+    it is stale (nothing else in it changed)."""
+    import shutil
+
+    import ionmd.analysis.report as report
+
+    runs, first = three_runs
+    out = tmp_path / "anA"
+    shutil.copytree(first, out)
+    earlier = json.loads((out / "summary.json").read_text())
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("plot failed")
+
+    monkeypatch.setattr(report, "plot_arrhenius", boom)
+    capsys.readouterr()
+    assert main(["analyze", *map(str, runs), "-o", str(out), "--fit-start-ps", "2",
+                 "--mcmc-samples", "20", *POINT_IONS]) == 1
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert "the summary could not be written (RuntimeError: plot failed)" in last
+    assert "the runs' results were written" in last
+    assert f"summary.json in {out} and its fits are of the earlier analysis" in last
+    for T in (600, 800, 1000):
+        res = json.loads((out / f"T{T}" / "results.json").read_text())
+        assert res["diffusion"][0]["fit_start_ps"] == 2.0
+    summary = json.loads((out / "summary.json").read_text())
+    assert "plot failed" in summary.pop("stale")
+    assert summary == earlier
+    assert not list(out.rglob(".analysis-*"))
+
+
+def test_sigterm_during_the_summary_leaves_no_staging_and_marks_it_stale(
+        three_runs, capsys, tmp_path, monkeypatch):
+    """SIGTERM (scancel) skipped every ``finally``: OUT/.analysis-new-*/ stayed. Now the
+    command exits 128 + 15 having removed it, and the earlier summary, beside the runs'
+    new results, says it is stale. (A handler of the test's own stands in for Python's
+    default, which would end pytest.)"""
+    import shutil
+    import signal
+
+    import ionmd.analysis.report as report
+
+    runs, first = three_runs
+    out = tmp_path / "anA"
+    shutil.copytree(first, out)
+
+    def not_handled(signum, frame):
+        raise AssertionError("SIGTERM reached the default handler")
+
+    def terminated(*args, **kwargs):
+        assert list(out.glob(".analysis-new-*"))        # the summary's staging folder
+        signal.raise_signal(signal.SIGTERM)
+
+    old = signal.signal(signal.SIGTERM, not_handled)
+    try:
+        monkeypatch.setattr(report, "plot_arrhenius", terminated)
+        capsys.readouterr()
+        rc = main(["analyze", *map(str, runs), "-o", str(out), "--fit-start-ps", "2",
+                   "--mcmc-samples", "20", *POINT_IONS])
+        assert signal.getsignal(signal.SIGTERM) is not_handled     # restored
+    finally:
+        signal.signal(signal.SIGTERM, old)
+    assert rc == 128 + signal.SIGTERM
+    err = capsys.readouterr().err
+    assert "stopped by SIGTERM" in err and f"new results were written in {out / 'T600'}" in err
+    assert "stopped by SIGTERM" in json.loads((out / "summary.json").read_text())["stale"]
+    assert not list(out.rglob(".analysis-*"))

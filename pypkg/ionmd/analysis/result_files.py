@@ -9,15 +9,13 @@ from __future__ import annotations
 import csv
 import json
 import os
-import shutil
-import tempfile
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
 from ionmd import strict_json
+from ionmd.analysis import staging
 
 
 def same_verdict(out_dir: str | Path, results: dict) -> bool:
@@ -69,40 +67,34 @@ def has_results(out_dir: str | Path) -> bool:
             and not earlier.get("analysis_error"))
 
 
-STAGING_PREFIX = ".analysis-new-"
-"""Name prefix of the folder (inside the output folder) a new analysis is written to."""
-
-
-@contextmanager
 def staged_outputs(out_dir: str | Path, earlier=earlier_outputs):
-    """A folder to write a new analysis of the run in (inside ``out_dir``, so that its files
-    move in place by rename). Once the block completes, its files replace the earlier
-    analysis's in ``out_dir`` (results.json last) and the earlier files that the new analysis
-    did not write are removed (``earlier(out_dir)``: the names of those files, by default
-    :func:`clear_outputs`'s rule); if it raises, the folder is
-    removed and ``out_dir`` is left as it was (folders created for it removed again), so a
-    failed re-analysis (a fit start past the run's end) loses none of the earlier results."""
-    out = Path(out_dir)
-    created = [p for p in (out, *out.parents) if not p.exists()]
-    out.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out))
-    try:
-        yield stage
-        old = earlier(out)
-        new = sorted((p.name for p in stage.iterdir() if p.is_file()),
-                     key=lambda n: n in ("failure.json", "results.json", "summary.json"))
-        for name in new:
-            os.replace(stage / name, out / name)
-        for name in old:
-            if name not in new and (out / name).is_file():
-                (out / name).unlink()
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
-        for folder in created:              # innermost first: only those left empty
-            try:
-                folder.rmdir()
-            except OSError:
-                break
+    """:func:`ionmd.analysis.staging.staged_outputs`: a folder to write a new analysis of
+    the run in, whose files replace the earlier analysis's once complete; the earlier files
+    the new analysis did not write are removed (``earlier``: by default
+    :func:`clear_outputs`'s rule)."""
+    return staging.staged_outputs(out_dir, earlier)
+
+
+def mark_summary_stale(out_dir: str | Path, note: str) -> bool:
+    """Say in ``out_dir``'s summary.json (``stale``: ``note``) that it is of an earlier
+    analysis than the runs' results now written (its summary failed, or it was stopped):
+    nothing in it is changed else, and the next summary written replaces it. Returns
+    whether there was a summary.json of ionmd's to mark."""
+    path = Path(out_dir) / "summary.json"
+    with staging.folder_lock(Path(out_dir)):
+        try:
+            summary = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return False
+        if not isinstance(summary, dict) or not {"runs", "arrhenius"} <= summary.keys():
+            return False
+        summary["stale"] = note
+        marked = path.with_name(".summary.json.marked")
+        marked.write_text(json.dumps(summary, indent=2))    # read as JSON: written as read
+        st = path.stat()            # its time stays the earlier analysis's
+        os.replace(marked, path)
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    return True
 
 
 def clear_outputs(out_dir: str | Path) -> None:

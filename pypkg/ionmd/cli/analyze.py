@@ -9,7 +9,10 @@ ASE ``.traj``: :mod:`ionmd.analysis.ase_frames`).
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 from ionmd.cli.options import element_symbol, element_symbols
@@ -134,11 +137,8 @@ def run(args: argparse.Namespace) -> int | None:
     be analysed (a truncated dump, a bad run.json, or an unexpected error such as a
     LinAlgError) is reported on stderr and in the summary (``analysis_error`` in its record,
     left out of the fits), the others go on; the exit status is then ``EXIT_ERROR``."""
-    from ionmd.analysis.failure import FailureReport
     from ionmd.analysis.output_layout import output_dirs
-    from ionmd.analysis.report import analyze_runs, series_key
-    from ionmd.analysis.run_analysis import analysis_error_results
-    from ionmd.errors import EXIT_ERROR
+    from ionmd.errors import EXIT_SIGNAL_BASE
 
     overrides = {
         "temperature_K": args.temperature, "timestep_fs": args.timestep_fs,
@@ -156,9 +156,30 @@ def run(args: argparse.Namespace) -> int | None:
                   "melt_fraction": args.melt_fraction, "collapse_fraction": args.collapse_fraction}
     run_dirs = _named_run_dirs(args.run_dirs)
     folders = _run_folders(run_dirs)
-    results, reports, errors = [], {}, []
     outs = (output_dirs(folders, args.output) if args.output
             else [Path(d) / "analysis" for d in folders])
+    summary_dir = Path(args.output) if args.output else Path(folders[0]) / "analysis"
+    before = [_results_stamp(out) for out in outs]
+    try:
+        with _sigterm_stops():
+            return _analyze_all(args, run_dirs, outs, summary_dir, overrides, thresholds)
+    except _Stopped as stop:    # SIGTERM (scancel, a time limit): the staging folder went
+        written = [str(o) for o, b in zip(outs, before) if _results_stamp(o) != b]
+        print(f"ionmd: stopped by SIGTERM: the files being written were discarded (the "
+              f"earlier ones kept)" + (f"; new results were written in {', '.join(written)}"
+                 + _stale_said(summary_dir, "stopped by SIGTERM") if written else "")
+              + "; analyse again", file=sys.stderr)
+        return EXIT_SIGNAL_BASE + stop.signum
+
+
+def _analyze_all(args, run_dirs, outs, summary_dir, overrides, thresholds) -> int | None:
+    """:func:`run`'s work: each run analysed and written, then the summary."""
+    from ionmd.analysis.failure import FailureReport
+    from ionmd.analysis.report import analyze_runs, series_key
+    from ionmd.analysis.run_analysis import analysis_error_results
+    from ionmd.errors import EXIT_ERROR
+
+    results, reports, errors = [], {}, []
     for run_dir, out in zip(run_dirs, outs):
         spec = None
         try:
@@ -189,13 +210,19 @@ def run(args: argparse.Namespace) -> int | None:
         # replicas of one series: one structure and cell under one model (analysis.report)
         reports.setdefault(series_key(res), []).append(FailureReport.from_dict(res["failure"]))
         _print_run(spec.path, res)
-    summary_dir = Path(args.output) if args.output else Path(folders[0]) / "analysis"
     if len(errors) == len(run_dirs):
         kept = [r["previous_results_kept"] for r in results if r.get("previous_results_kept")]
         raise IonmdError(f"none of the {len(run_dirs)} runs could be analysed (errors above)"
                          + _kept_text(kept, summary_dir))
-    summary = analyze_runs(results, reports, summary_dir, kinisi_fit=args.arrhenius_kinisi,
-                           n_samples=args.mcmc_samples)
+    try:
+        summary = analyze_runs(results, reports, summary_dir, kinisi_fit=args.arrhenius_kinisi,
+                               n_samples=args.mcmc_samples)
+    except Exception as exc:  # noqa: BLE001 - the runs' results are written: said with it
+        why = f"{type(exc).__name__}: {exc}"
+        raise IonmdError(f"the summary could not be written ({why}): the runs' results "
+                         f"were written" + _stale_said(summary_dir, f"its summary failed: "
+                                                       f"{why}")
+                         + "; fix the error and analyse again") from exc
     _print_summary(summary, args.failures_only)
     print(f"summary (runs, Arrhenius, survival) in {summary_dir}")
     if errors:
@@ -204,6 +231,65 @@ def run(args: argparse.Namespace) -> int | None:
               f"analyse again", file=sys.stderr)
         return EXIT_ERROR
     return None
+
+
+class _Stopped(BaseException):
+    """SIGTERM in :func:`run`: no Exception, so that no run's error handling takes it."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextmanager
+def _sigterm_stops():
+    """SIGTERM (scancel, a batch system's time limit) as :class:`_Stopped` in the main
+    thread, so that the staging folder of the run being analysed is removed on the way out
+    (Python's default SIGTERM ends the process without running ``finally``); a second
+    SIGTERM then is ignored, so that the removal finishes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise _Stopped(signum)
+
+    old = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def _results_stamp(out: Path):
+    """What tells whether ``out``'s results.json was replaced (each is written anew and
+    renamed in place: another inode)."""
+    try:
+        st = (out / "results.json").stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns
+
+
+def _stale_said(summary_dir: Path, why: str) -> str:
+    """``, but summary.json in X is of the earlier analysis (...)`` where there is one (it
+    is marked ``stale``), else ``; no summary was written``."""
+    import time
+
+    from ionmd.analysis.result_files import mark_summary_stale
+
+    path = summary_dir / "summary.json"
+    try:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(path.stat().st_mtime))
+    except OSError:
+        return "; no summary was written"
+    note = (f"of an earlier analysis (written {when}): the runs' results were replaced since "
+            f"by an analysis that wrote no summary ({why}); analyse again")
+    if not mark_summary_stale(summary_dir, note):
+        return f", but {path} is of an earlier analysis (written {when})"
+    return (f", but summary.json in {summary_dir} and its fits are of the earlier analysis "
+            f"(written {when}; marked 'stale' in it)")
 
 
 def _named_run_dirs(run_dirs: list[str]) -> list[str]:
