@@ -160,16 +160,17 @@ def run(args: argparse.Namespace) -> int | None:
             else [Path(d) / "analysis" for d in folders])
     summary_dir = Path(args.output) if args.output else Path(folders[0]) / "analysis"
     before = [_results_stamp(out) for out in outs]
-    try:
-        with _sigterm_stops():
+    with _sigterm_stops():
+        try:
             return _analyze_all(args, run_dirs, outs, summary_dir, overrides, thresholds)
-    except _Stopped as stop:    # SIGTERM (scancel, a time limit): the staging folder went
-        written = [str(o) for o, b in zip(outs, before) if _results_stamp(o) != b]
-        print(f"ionmd: stopped by SIGTERM: the files being written were discarded (the "
-              f"earlier ones kept)" + (f"; new results were written in {', '.join(written)}"
-                 + _stale_said(summary_dir, "stopped by SIGTERM") if written else "")
-              + "; analyse again", file=sys.stderr)
-        return EXIT_SIGNAL_BASE + stop.signum
+        except _Stopped as stop:    # the staging folder went; a second SIGTERM is ignored
+            written = [str(o) for o, b in zip(outs, before) if _results_stamp(o) != b]
+            print(f"ionmd: stopped by SIGTERM: the files being written were discarded (the "
+                  f"earlier ones kept)"
+                  + (f"; new results were written in {', '.join(written)}"
+                     + _stale_said(summary_dir, "stopped by SIGTERM") if written else "")
+                  + "; analyse again", file=sys.stderr)
+            return EXIT_SIGNAL_BASE + stop.signum
 
 
 def _analyze_all(args, run_dirs, outs, summary_dir, overrides, thresholds) -> int | None:
