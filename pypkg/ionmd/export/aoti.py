@@ -135,7 +135,8 @@ def graph_dims():
 
 
 def save_aoti(node_energy_model, path: str | Path, metadata: ModelMetadata, *,
-              device: str = "cpu", check: bool = True, extra_programs=None) -> Path:
+              device: str = "cpu", check: bool = True, extra_programs=None,
+              extra_check=None) -> Path:
     """Package a node-energy module as an AOTInductor ``.pt2`` model file.
 
     Parameters
@@ -157,6 +158,13 @@ def save_aoti(node_energy_model, path: str | Path, metadata: ModelMetadata, *,
         Optional callable ``(args, workdir) -> {name: files}`` compiling more programs
         (e.g. per-layer stages) into the same package, given the example graph ``args``
         and a scratch directory.
+    extra_check
+        Optional callable ``(package path)`` checking those programs, as ``check``.
+
+    The package is written beside ``path`` and replaces it only once every check passed
+    (:mod:`ionmd.export.written_whole`): a failed export leaves a model file at ``path``
+    as it was (a re-export is the ordinary way to replace one; before, a package that
+    failed its check was written over it and removed, the runs' model with it).
 
     Returns
     -------
@@ -167,36 +175,46 @@ def save_aoti(node_energy_model, path: str | Path, metadata: ModelMetadata, *,
 
     from ionmd.export.aoti_modules import EnergyAndEdgeGradient
 
+    from ionmd.export.written_whole import left_as_it_was, written_whole
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     module = EnergyAndEdgeGradient(node_energy_model).to(device).eval()
     for p in module.parameters():
         p.requires_grad_(False)
     args = example_graph(metadata, device=device)
-    try:
-        nodes, edges = graph_dims()
-        with tempfile.TemporaryDirectory(prefix="ionmd-aoti-") as workdir:
-            programs = {"model": compile_program(module, args,
-                                                 ({0: edges}, {1: edges}, {0: nodes}, None),
-                                                 metadata, Path(workdir) / "model")}
-            if extra_programs is not None:
-                programs.update(extra_programs(args, Path(workdir)))
-            package_programs(path, programs)
-    except ExportError:
-        raise
-    except Exception as exc:   # torch raises many types; keep the cause attached
-        raise ExportError(f"AOTInductor export failed: {type(exc).__name__}: {exc}") from exc
-    if check:
-        kept_if_checked(path, lambda: _check_against_eager(
-            torch._inductor.aoti_load_package(str(path)), module, metadata, device))
+    with written_whole(path) as scratch:
+        try:
+            nodes, edges = graph_dims()
+            with tempfile.TemporaryDirectory(prefix="ionmd-aoti-") as workdir:
+                programs = {"model": compile_program(module, args,
+                                                     ({0: edges}, {1: edges}, {0: nodes},
+                                                      None),
+                                                     metadata, Path(workdir) / "model")}
+                if extra_programs is not None:
+                    programs.update(extra_programs(args, Path(workdir)))
+                package_programs(scratch, programs)
+        except ExportError as exc:
+            raise ExportError(f"{exc}: {left_as_it_was(path)}") from exc
+        except Exception as exc:   # torch raises many types; keep the cause attached
+            raise ExportError(f"AOTInductor export failed: {type(exc).__name__}: {exc}: "
+                              f"{left_as_it_was(path)}") from exc
+        if check:
+            kept_if_checked(scratch, lambda: _check_against_eager(
+                torch._inductor.aoti_load_package(str(scratch)), module, metadata, device),
+                replaces=path)
+        if extra_check is not None:
+            kept_if_checked(scratch, lambda: extra_check(scratch), replaces=path)
     return path
 
 
-def kept_if_checked(path: Path, check) -> None:
+def kept_if_checked(path: Path, check, replaces: Path | None = None) -> None:
     """Run ``check()`` on the package written at ``path``; where it fails in any way (a
     mismatch, or a program that raises), the package is removed and ExportError says
-    why. (The stage check removed it on a mismatch only: a stage program that raised left
-    the package on disk.)"""
+    why, and that the file it was to replace (``replaces``) is as it was. (The stage
+    check removed it on a mismatch only: a stage program that raised left the package on
+    disk.)"""
+    from ionmd.export.written_whole import left_as_it_was
+
     try:
         check()
     except Exception as exc:
@@ -204,9 +222,10 @@ def kept_if_checked(path: Path, check) -> None:
         why = str(exc) if isinstance(exc, ExportError) else (
             f"the AOTInductor package fails on a test graph ({type(exc).__name__}: {exc}) "
             "although the eager model runs")
+        kept = f" ({left_as_it_was(replaces)})" if replaces is not None else ""
         raise ExportError(
-            f"{why}; the package {Path(path).name} was removed: the model has a path that "
-            "tracing cannot capture or that compiles wrongly; export it as TorchScript "
+            f"{why}; the package {Path(path).name} was removed{kept}: the model has a path "
+            "that tracing cannot capture or that compiles wrongly; export it as TorchScript "
             "(--format torchscript) where its family has that format, else report it") from exc
 
 
@@ -268,15 +287,14 @@ def save_staged_aoti(node_energy_model, stages, num_stages: int, path: str | Pat
                      metadata: ModelMetadata, *, device: str = "cpu") -> Path:
     """:func:`save_aoti` with the per-layer stage programs of :func:`stage_programs`,
     each checked against the eager stages (:func:`check_stage_programs`); a package that
-    fails the check is removed. ``metadata`` must already carry the stages' widths
-    (:func:`ionmd.export.staged.checked_stages`)."""
+    fails the check is removed, a file at ``path`` as it was. ``metadata`` must already
+    carry the stages' widths (:func:`ionmd.export.staged.checked_stages`)."""
     stage_vjp_metadata(stages, num_stages, metadata)
-    path = save_aoti(node_energy_model, path, metadata, device=device,
+    return save_aoti(node_energy_model, path, metadata, device=device,
                      extra_programs=lambda args, workdir: stage_programs(
-                         stages, num_stages, metadata, workdir, device=device))
-    kept_if_checked(path, lambda: check_stage_programs(path, stages, num_stages, metadata,
-                                                       device=device))
-    return path
+                         stages, num_stages, metadata, workdir, device=device),
+                     extra_check=lambda written: check_stage_programs(
+                         written, stages, num_stages, metadata, device=device))
 
 
 def stage_vjp_metadata(stages, num_stages: int, metadata: ModelMetadata) -> None:

@@ -229,14 +229,24 @@ def save_torchscript(module, path: str | Path, metadata: ModelMetadata,
 
     With ``reference``, ``module`` is first run on its test graphs and must reproduce the
     eager model's energies and forces (:meth:`EagerReference.check`); otherwise nothing
-    is written."""
+    is written. The file is written whole or not at all (:mod:`ionmd.export.written_whole`):
+    a save that fails leaves a file at ``path`` as it was."""
     import torch
+
+    from ionmd.errors import ExportError
+    from ionmd.export.written_whole import left_as_it_was, written_whole
 
     if reference is not None:
         reference.check(module, f"the {metadata.family} export")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.jit.save(module, str(path), _extra_files={METADATA_ENTRY: metadata.to_text()})
+    try:
+        with written_whole(path) as scratch:
+            torch.jit.save(module, str(scratch),
+                           _extra_files={METADATA_ENTRY: metadata.to_text()})
+    except Exception as exc:       # a full disk, a module TorchScript cannot serialise
+        raise ExportError(f"the {metadata.family} export could not be saved "
+                          f"({type(exc).__name__}: {_last_line(exc)}): "
+                          f"{left_as_it_was(path)}") from exc
     return path
 
 
