@@ -165,8 +165,8 @@ def run(args: argparse.Namespace) -> int | None:
             return _analyze_all(args, run_dirs, outs, summary_dir, overrides, thresholds)
         except _Stopped as stop:    # the staging folder went; a second SIGTERM is ignored
             written = [str(o) for o, b in zip(outs, before) if _results_stamp(o) != b]
-            print(f"ionmd: stopped by SIGTERM: the files being written were discarded (the "
-                  f"earlier ones kept)"
+            print("ionmd: stopped by SIGTERM: the files being written were discarded (the "
+                  "earlier ones kept)"
                   + (f"; new results were written in {', '.join(written)}"
                      + _stale_said(summary_dir, "stopped by SIGTERM") if written else "")
                   + "; analyse again", file=sys.stderr)
