@@ -9,7 +9,8 @@ three more constants in one, other code). So an export is identified by what dec
 numbers, all of which its metadata records: the checkpoint (``source_sha256``), family,
 dtype, cutoff, elements, the exporter's options (modal, head, kernels, stages...) and
 versions (``exporter``, ``torch_version``: a new ionmd or torch may compute otherwise, so
-they stay in). Left out: ``created``, and the checkpoint's name as the command gave it
+they stay in; ``exporter`` is ``ionmd <version>``, not bumped with each change, so the
+identity changes with ionmd's version only). Left out: ``created``, and the checkpoint's name as the command gave it
 (``source``, ``checkpoint_file``: ``7net-0`` or its file's path; its sha256 stays), and
 what the file's layout says (``file_format``, ``compiled_for``: TorchScript and AOTI
 exports, CPU and CUDA builds of one checkpoint are one model, each checked against the
