@@ -81,23 +81,39 @@ def fit_arrhenius_linear(T: np.ndarray, y: np.ndarray, y_se: np.ndarray, *,
     coef = _start(X, y, se, ln_err, in_ln)
     z, e = _working(X, coef, y, se, ln_err, in_ln)
     cost = _cost(X, coef, y, se, ln_err, in_ln)
+    if not np.isfinite(cost):
+        raise AnalysisError(f"the Arrhenius fit in y has no finite chi-square at its start "
+                            f"(values {y.tolist()} +- {se.tolist()} at {T.tolist()} K)")
     for _ in range(MAX_STEPS):
+        if not (np.all(np.isfinite(z)) and np.all(np.isfinite(e)) and np.all(e > 0)):
+            break           # the curve vanished somewhere: said below, not fed to the SVD
         step = _weighted_line(X, z, 1.0 / e)[0] - coef
-        shrink = 1.0
-        while True:         # halve the Gauss-Newton step until the cost falls
+        shrink, trial = 1.0, coef
+        while np.all(np.isfinite(step)):     # halve the Gauss-Newton step until the cost falls
             trial = coef + shrink * step
             new = _cost(X, trial, y, se, ln_err, in_ln)
-            if new <= cost * (1 + COST_ROUNDING) or shrink < 1e-6:
+            if new <= cost * (1 + COST_ROUNDING):
                 break
             shrink /= 2
+            if shrink < 1e-6:   # no descent along it: the current coefficients are the
+                trial = coef    # (local) minimum; before, the trial was taken, its cost
+                break           # NaN or higher, and a NaN reached the SVD (LinAlgError)
         done = np.all(np.abs(trial - coef) <= 1e-12 * (1 + np.abs(coef)))
-        coef, cost = trial, new
-        z, e = _working(X, coef, y, se, ln_err, in_ln)
+        if trial is not coef:
+            coef, cost = trial, new
+            z, e = _working(X, coef, y, se, ln_err, in_ln)
         if done:
             break
     else:
         raise AnalysisError(f"the Arrhenius fit in y did not converge in {MAX_STEPS} steps "
                             f"(values {y.tolist()} +- {se.tolist()} at {T.tolist()} K)")
+    if not (np.all(np.isfinite(z)) and np.all(np.isfinite(e)) and np.all(e > 0)):
+        # the curve ran off to vanish (or blow up) at some point: no minimum in reach
+        raise AnalysisError(
+            f"the Arrhenius fit in y has no minimum in reach: its curve vanishes or overflows "
+            f"at {T[~(np.isfinite(z) & np.isfinite(e) & (e > 0))].tolist()} K (Ea "
+            f"{coef[1]:.3g} eV); the values {y.tolist()} +- {se.tolist()} at {T.tolist()} K "
+            f"are too noisy to fit: run longer or add replicas")
     method = "wls" if in_ln.all() else "mixed" if in_ln.any() else "linear"
     return fit_ln_line(T, z, e, T_extrapolate=T_extrapolate, scatter_p=scatter_p,
                        y_err_dof=y_err_dof, method=method)
@@ -122,8 +138,9 @@ def _working(X: np.ndarray, coef: np.ndarray, y: np.ndarray, se: np.ndarray,
     ln_f = X @ coef
     f = np.exp(ln_f)
     safe_y = np.where(in_ln, y, 1.0)
-    return (np.where(in_ln, np.log(np.abs(safe_y)), ln_f + (y - f) / f),
-            np.where(in_ln, ln_err, se / f))
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):   # checked by the caller
+        return (np.where(in_ln, np.log(np.abs(safe_y)), ln_f + (y - f) / f),
+                np.where(in_ln, ln_err, se / f))
 
 
 def _cost(X: np.ndarray, coef: np.ndarray, y: np.ndarray, se: np.ndarray, ln_err: np.ndarray,
@@ -131,6 +148,8 @@ def _cost(X: np.ndarray, coef: np.ndarray, y: np.ndarray, se: np.ndarray, ln_err
     """The fit's chi-square: in y, and in ln y for the ln points."""
     ln_f = X @ coef
     safe_y = np.where(in_ln, y, 1.0)
-    r = np.where(in_ln, (np.log(np.abs(safe_y)) - ln_f) / np.where(in_ln, ln_err, 1.0),
-                 (y - np.exp(ln_f)) / se)
-    return float(np.sum(r * r))
+    with np.errstate(over="ignore", invalid="ignore"):
+        r = np.where(in_ln, (np.log(np.abs(safe_y)) - ln_f) / np.where(in_ln, ln_err, 1.0),
+                     (y - np.exp(ln_f)) / se)
+        c = float(np.sum(r * r))
+    return c if np.isfinite(c) else float("inf")    # a curve overflowing: never a descent
