@@ -104,11 +104,14 @@ def test_analyze_prints_and_records_it(tmp_path, capsys):
     assert why == summary["arrhenius"]["LPS"]["sigma_T"]["fit_problem"]
     _print_summary(summary, False)
     lines = capsys.readouterr().out.splitlines()
-    for head in ("LPS D_Li: Ea = ", "LPS sigma: Ea = "):
-        at = next(i for i, x in enumerate(lines) if x.startswith(head))
-        assert "[fit_problem]" in lines[at]
-        assert any(x.startswith("  NOT A RESULT: the Arrhenius fit means nothing")
-                   for x in lines[at + 1:at + 3]), lines[at:at + 3]
+    at = next(i for i, x in enumerate(lines) if x.startswith("LPS D_Li: Ea = "))
+    assert "[fit_problem]" in lines[at]
+    assert any(x.startswith("  NOT A RESULT: the Arrhenius fit means nothing")
+               for x in lines[at + 1:at + 3]), lines[at:at + 3]
+    # sigma (run_records.sigma_lines): the reason in place of Ea and sigma, no bare number
+    at = next(i for i, x in enumerate(lines) if x.startswith("LPS sigma: "))
+    assert lines[at] == f"LPS sigma: NOT A RESULT: {why}"
+    assert not any(x.startswith("LPS sigma: Ea") for x in lines)
     csv = (tmp_path / "arrhenius.csv").read_text()
     assert "fit_problem" in csv and ",linear," in csv    # the fit's own method, in D
 
@@ -142,9 +145,9 @@ def test_sweep_collect_records_and_prints_it(tmp_path, morse, monkeypatch, capsy
     doc = json.loads((out / "results.json").read_text())
     (key, srec), = doc["structures"].items()
     assert "fit_problem" in srec["flags"] and "decades" in srec["fit_problem"]
-    at = next(i for i, x in enumerate(printed) if x.startswith(f"{key} sigma: Ea = "))
-    assert "[fit_problem]" in printed[at]
-    assert f"  NOT A RESULT: {srec['fit_problem']}" in printed[at:]
+    # the reason in place of Ea and sigma (run_records.sigma_lines): no bare number
+    assert f"{key} sigma: NOT A RESULT: {srec['fit_problem']}" in printed
+    assert not any(x.startswith(f"{key} sigma: Ea") for x in printed)
     with open(out / "results.csv") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == 2

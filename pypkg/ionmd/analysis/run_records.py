@@ -299,15 +299,20 @@ def short_run_names(records: Sequence[dict]) -> dict[str, str]:
 def sigma_lines(name: str, srec: dict, records: Sequence[dict], width: int = 100) -> list[str]:
     """Printed lines of a structure's sigma(300 K) (:func:`sigma_record`): the value and
     its 95 % interval, the runs that fed the fit (flagged ones marked) and those left out
-    with why. ``records`` are the run records of the structure's runs (for their names)."""
+    with why. ``records`` are the run records of the structure's runs (for their names).
+    A fit marked ``fit_problem`` (:mod:`ionmd.analysis.arrhenius_problems`) gets its reason in
+    place of its Ea and sigma: no caller can print them as a result."""
     names = short_run_names(records)
     flags = {str(r["run"]): r.get("flags", []) for r in records if r.get("run")}
     if srec["sigma_300K_mS_cm"] is not None:
         lo, hi = srec["sigma_300K_ci95"]
         extra = f"  [{', '.join(srec['flags'])}]" if srec.get("flags") else ""
-        lines = [f"{name} sigma: Ea = {ea_text(srec['Ea_eV'], srec['Ea_err_eV'])}, "
-                 f"sigma({srec['T_extrapolated']:.0f} K) = {srec['sigma_300K_mS_cm']:.3g} "
-                 f"mS/cm [{lo:.3g}, {hi:.3g}]{extra}"]
+        if srec.get("fit_problem"):     # the reason in place of numbers that mean nothing
+            lines = [f"{name} sigma: NOT A RESULT: {srec['fit_problem']}"]
+        else:
+            lines = [f"{name} sigma: Ea = {ea_text(srec['Ea_eV'], srec['Ea_err_eV'])}, "
+                     f"sigma({srec['T_extrapolated']:.0f} K) = {srec['sigma_300K_mS_cm']:.3g} "
+                     f"mS/cm [{lo:.3g}, {hi:.3g}]{extra}"]
         fed = [names.get(r, r) + (f" [{', '.join(flags[r])}]" if flags.get(r) else "")
                for r in srec["runs"]]
         lines += _wrap(f"from {len(fed)} run(s): ", [f + "," for f in fed[:-1]] + fed[-1:], width)
