@@ -154,9 +154,11 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
         nstep = int(nan.group(1))
         return rd.set_status("failed", resumable=False, failed_step=nstep,
                              failed_temperature_K=target_at(nstep), failure_mode="nan_model",
+                             # the plugin's line says the likely cause (overlapping atoms, the
+                             # dynamics, or the model at a given structure): quoted, not guessed
                              reason=f"the model returned a non-finite energy or force at step "
-                                    f"{nstep}, target temperature {target_at(nstep):.1f} K (atoms "
-                                    f"too close, or the simulation exploded): {nan.group(0).strip()}",
+                                    f"{nstep}, target temperature {target_at(nstep):.1f} K: "
+                                    f"{nan.group(0).strip()}",
                              **common)
     if gap:
         return rd.set_status("failed", resumable=False, reason=gap, **common)
