@@ -32,18 +32,19 @@ FIT_PROBLEM = "fit_problem"
 
 def fit_problem(Ea_eV: float, extrapolated_ci95: Sequence[float], T_extrapolated: float,
                 fitted_T: Sequence[float], not_diffusive_T: Sequence[float],
-                unit: str = "") -> str | None:
+                unit: str = "", check_span: bool = True) -> str | None:
     """Why a fit's Ea and extrapolation mean nothing (module docstring), as one sentence;
     None where they may be read. ``fitted_T``: the temperatures of its points;
     ``not_diffusive_T``: those with a run flagged not diffusive; ``unit``: the
-    extrapolated interval's."""
+    extrapolated interval's; ``check_span`` False: its width is the caller's business (a
+    goal's factor is its own limit on it)."""
     reasons = []
     if not Ea_eV > 0:
         reasons.append(f"Ea = {Ea_eV:.3g} eV is not positive: the values do not rise with "
                        f"temperature, so no Arrhenius law is seen")
     lo, hi = (float(v) for v in extrapolated_ci95)
     span = float(np.log10(hi / lo)) if lo > 0 and np.isfinite(hi) else np.inf
-    if not span <= MAX_SPAN_DECADES:
+    if check_span and not span <= MAX_SPAN_DECADES:
         reasons.append(f"its 95 % interval at {T_extrapolated:g} K, [{lo:.3g}, {hi:.3g}]"
                        f"{' ' + unit if unit else ''}, "
                        f"spans {span:.3g} decades (more than {MAX_SPAN_DECADES:g})")

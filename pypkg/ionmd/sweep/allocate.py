@@ -56,9 +56,11 @@ import numpy as np
 from ionmd.analysis.aggregate import arrhenius_of_points
 from ionmd.analysis.arrhenius import KB_EV, ArrheniusFit, studentized_quantile
 from ionmd.analysis.arrhenius_linear import fit_arrhenius_linear
+from ionmd.analysis.arrhenius_problems import fit_problem
 from ionmd.errors import AnalysisError
 from ionmd.protocols.checks import temperature_folder
-from ionmd.sweep.allocate_first import resolve_first, scattered_temperatures, warmer_candidates
+from ionmd.sweep.allocate_first import (failed_below, failed_text, resolve_first,
+                                        scattered_temperatures, warmer_candidates)
 from ionmd.sweep.allocate_runs import Z95, Decision, Option, TemperatureRun
 
 def reported_fit(runs: Sequence[TemperatureRun], target_K: float = 300.0) -> ArrheniusFit:
@@ -72,6 +74,11 @@ def reported_fit(runs: Sequence[TemperatureRun], target_K: float = 300.0) -> Arr
     ionmd.errors.AnalysisError
         Fewer than 2 temperatures with a usable run, or the fit failed.
     """
+    return _collect_fit(runs, target_K)[0]
+
+
+def _collect_fit(runs: Sequence[TemperatureRun], target_K: float) -> tuple[ArrheniusFit, dict]:
+    """:func:`reported_fit` and collect's record of it (its ``not_diffusive_T``)."""
     points = [r.point() for r in runs if r.usable or r.within_scatter]
     out = arrhenius_of_points(points, times_T=False)
     if out is None or "error" in out:
@@ -80,7 +87,7 @@ def reported_fit(runs: Sequence[TemperatureRun], target_K: float = 300.0) -> Arr
     fit = ArrheniusFit.from_dict(out)
     value, lo, hi = fit.interval(np.array(float(target_K)))    # collect's, at 300 K
     return replace(fit, T_extrapolated=float(target_K), y_extrapolated=float(value),
-                   y_extrapolated_ci95=(float(lo), float(hi)))
+                   y_extrapolated_ci95=(float(lo), float(hi))), out
 
 
 def _left_out_text(runs: Sequence[TemperatureRun]) -> str:
@@ -91,12 +98,30 @@ def _left_out_text(runs: Sequence[TemperatureRun]) -> str:
 
 def reported_factor(runs: Sequence[TemperatureRun], target_K: float = 300.0) -> float:
     """``f`` of the 95 % interval ``[y / f, y * f]`` at ``target_K`` that ``collect``
-    reports for ``runs`` (:func:`reported_fit`); inf where collect can fit nothing yet."""
+    reports for ``runs`` (:func:`reported_fit`); inf where collect can fit nothing yet.
+    A narrow interval may still mean nothing (Ea <= 0, every point not diffusive): the
+    goal reads :func:`reported_state`, which says so."""
+    return reported_state(runs, target_K)[0]
+
+
+def reported_state(runs: Sequence[TemperatureRun], target_K: float = 300.0
+                   ) -> tuple[float, str | None]:
+    """:func:`reported_factor` and why collect's fit means nothing
+    (:func:`ionmd.analysis.arrhenius_problems.fit_problem` at ``target_K``: Ea <= 0, every
+    fitted temperature flagged not diffusive), None where it may be read. A fit with a
+    problem never meets a goal, however narrow its interval: one with Ea <= 0 over noise
+    can be narrow and says nothing of ``target_K``. The interval's span is not checked
+    here: the goal's factor is the limit on it (a goal of factor 1e6 accepts 12 decades)."""
     try:
-        lo, hi = reported_fit(runs, target_K).y_extrapolated_ci95
+        fit, out = _collect_fit(runs, target_K)
     except AnalysisError:   # collect has no fit yet (too few temperatures resolved)
-        return float("inf")
-    return float(np.sqrt(hi / lo))
+        return float("inf"), None
+    lo, hi = fit.y_extrapolated_ci95
+    unit = next((r.unit for r in runs if r.unit), "")
+    problem = fit_problem(fit.Ea_eV, (lo, hi), float(target_K),
+                          [p["temperature_K"] for p in out["points"]],
+                          out.get("not_diffusive_T", []), unit=unit, check_span=False)
+    return float(np.sqrt(hi / lo)) if lo > 0 else float("inf"), problem
 
 
 def extrapolation_factor(temperatures_K: Sequence[float], ln_vars: Sequence[float],
@@ -139,7 +164,7 @@ def new_run_K(runs: Sequence[TemperatureRun], temperature_K: float) -> float:
     beyond the range."""
     by_T: dict[float, list[float]] = {}
     for r in runs:
-        if r.usable:
+        if r.usable and not r.failed:
             by_T.setdefault(float(r.temperature_K), []).append(r.K)
     temps = sorted(by_T, reverse=True)                  # 1 / T increasing, as np.interp needs
     ln_K = [np.log(median(by_T[T])) for T in temps]
@@ -205,7 +230,8 @@ def next_step(runs: Sequence[TemperatureRun], *, step_ps: float, target_K: float
     bad_cost = [r.temperature_K for r in runs if not r.cost_per_ps > 0]
     if bad_cost:
         raise ValueError(f"cost_per_ps must be > 0 (runs at {bad_cost} K)")
-    used = [i for i, r in enumerate(runs) if r.usable]
+    # a failed run's point (a melted framework's ions) is not how ions move there
+    used = [i for i, r in enumerate(runs) if r.usable and not r.failed]
     groups = scattered_temperatures(runs)
     grouped = {i for g in groups for i in g.runs}
     used = [i for i in used if i not in grouped]
@@ -231,7 +257,10 @@ def next_step(runs: Sequence[TemperatureRun], *, step_ps: float, target_K: float
         if unresolved or warmer:        # nothing to price by: a second point first
             return resolve_first(runs, unresolved, step_ps, budget_left, target_K,
                                   ignored, ignored_why, warmer)
-        raise AnalysisError(f"{exc}{_left_out_text(runs)}") from exc
+        failed = failed_text(runs)
+        raise AnalysisError(f"{exc}{_left_out_text(runs)}" + (
+            f"; no candidate temperature colder than the failed runs {failed} to start"
+            if failed else "")) from exc
     # the fit's ln errors at convergence: each point's error in D over the fitted curve
     # (those it computed its covariance and quantile from, to the bit)
     var = np.array([e for _, e, _ in fit.point_errors]) ** 2
@@ -279,8 +308,9 @@ def next_step(runs: Sequence[TemperatureRun], *, step_ps: float, target_K: float
                                   v=v, nu=nu))
     cost_per_ps = median(r.cost_per_ps for r in runs)
     taken = {temperature_folder(r.temperature_K) for r in runs}
+    cap = failed_below(runs)           # nothing at or above a temperature that failed
     for Tc in candidates_K:
-        if temperature_folder(Tc) in taken:
+        if temperature_folder(Tc) in taken or not Tc < cap:
             continue
         taken.add(temperature_folder(Tc))
         dt, discard = step_ps, discard_at(Tc)
@@ -295,11 +325,13 @@ def next_step(runs: Sequence[TemperatureRun], *, step_ps: float, target_K: float
                               ln_var_at(temps, v, target_K), temps=temps, v=v,
                               nu=np.append(dof, float(np.median(dof)))))
     options.sort(key=lambda o: -o.gain_per_cost)
+    reported, problem = reported_state(runs, target_K)
     return Decision(target_K=float(target_K), D_target=fit.y_extrapolated, ln_var=var_now,
                     factor=extrapolation_factor(T, var, dof, var_now, target_K),
                     choice=options[0] if options else None,
                     options=options, ignored=ignored, fit=fit, ignored_why=ignored_why,
-                    reported_factor=reported_factor(runs, target_K), not_resolved=not_resolved)
+                    reported_factor=reported, fit_problem=problem,
+                    not_resolved=not_resolved)
 
 
 def cost_per_ps_from_logs(run_dir: str | Path, *, timestep_fs: float, units: float = 1.0,
@@ -330,4 +362,4 @@ from ionmd.sweep.allocate_plan import BudgetOutcome, predict_outcome, spend_budg
 
 __all__ = ["Z95", "BudgetOutcome", "Decision", "Option", "TemperatureRun",
            "cost_per_ps_from_logs", "extrapolation_factor", "ln_var_at", "new_run_K", "next_step",
-           "predict_outcome", "reported_factor", "reported_fit", "spend_budget"]
+           "predict_outcome", "reported_factor", "reported_fit", "reported_state", "spend_budget"]

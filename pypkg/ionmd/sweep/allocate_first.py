@@ -48,7 +48,8 @@ def scattered_temperatures(runs: Sequence[TemperatureRun]) -> list[ScatteredTemp
     out = []
     for T in sorted({float(r.temperature_K) for r in runs}):
         idx = [i for i, r in enumerate(runs)
-               if float(r.temperature_K) == T and (r.usable or r.within_scatter)]
+               if float(r.temperature_K) == T and (r.usable or r.within_scatter)
+               and not r.failed]            # a failed run's point is no point of the model
         points = [runs[i].point() for i in idx]
         combined = combine_points(points) if points else None
         if not combined or combined.get("space") != "linear":
@@ -59,6 +60,23 @@ def scattered_temperatures(runs: Sequence[TemperatureRun]) -> list[ScatteredTemp
     return out
 
 
+def failed_below(runs: Sequence[TemperatureRun]) -> float:
+    """The coldest temperature of a failed run (:attr:`TemperatureRun.failed`: melted, lost
+    atoms, ...) warmer than every run that did not fail, inf where there is none: no new run
+    starts at or above it (a framework that melted at 1000 K melts at 1250 K too), priced
+    (:func:`ionmd.sweep.allocate.next_step`) or not (:func:`warmer_candidates`). A failed
+    run colder than one that did not fail is no bound (the heat was not the cause)."""
+    clear = max((float(r.temperature_K) for r in runs if not r.failed), default=-np.inf)
+    return min((float(r.temperature_K) for r in runs if r.failed
+                and float(r.temperature_K) > clear), default=float("inf"))
+
+
+def failed_text(runs: Sequence[TemperatureRun]) -> str:
+    """``"at <T> K (<why>), ..."`` of the failed runs, for messages ("" where none failed)."""
+    failed = sorted({(float(r.temperature_K), r.failed) for r in runs if r.failed})
+    return "at " + ", ".join(f"{T:g} K ({why})" for T, why in failed) if failed else ""
+
+
 def warmer_candidates(runs: Sequence[TemperatureRun], fitted_K: np.ndarray,
                       candidates_K: Sequence[float], step_ps: float,
                       budget_left: float | None, discard_at: Callable[[float], float]
@@ -67,31 +85,41 @@ def warmer_candidates(runs: Sequence[TemperatureRun], fitted_K: np.ndarray,
     no point (``fitted_K``: those that did), coldest first: where too few temperatures are
     resolved for a fit, a warmer run is the likeliest second point (its ions hop more),
     and a colder one gives more leverage toward the target. A failed run
-    (:attr:`TemperatureRun.failed`) without a point says nothing of its temperature's
-    ions: it is passed over (before, a failed hot run put every candidate below it out of
-    reach, and the series stopped as ``no_fit`` with them untried); where no run is left
-    without a point (the others failed, or gave the caller nothing), the candidates above
-    the fitted temperatures. Unpriced (no fit to price by): ``ln_var_after``,
-    ``factor_after`` and ``gain_per_cost`` are inf; ``why`` says why there."""
+    (:attr:`TemperatureRun.failed`) says nothing of its temperature's ions: it is passed
+    over as a temperature without a point (before, a failed hot run put every candidate
+    below it out of reach, and the series stopped as ``no_fit`` with them untried), but no
+    candidate at or above the coldest failed temperature is taken (:func:`failed_below`:
+    before, a run at 1250 K was started above one that melted at 1000 K); where no run is
+    left without a point (the others failed, or gave the caller nothing), the candidates
+    above the fitted temperatures; where none of those is left (every run failed), the
+    candidates colder than the failed runs, warmest first. Unpriced (no fit to price by):
+    ``ln_var_after``, ``factor_after`` and ``gain_per_cost`` are inf; ``why`` says why
+    there."""
     fitted = sorted({float(T) for T in fitted_K})
     no_point = sorted({float(r.temperature_K) for r in runs
                        if not np.isin(r.temperature_K, fitted_K) and not r.failed})
-    failed = sorted({float(r.temperature_K) for r in runs
-                     if not np.isin(r.temperature_K, fitted_K) and r.failed})
-    if not runs or not (no_point or fitted):
+    cap, failed = failed_below(runs), failed_text(runs)
+    if not runs:
         return []
-    above = max(no_point or fitted)
-    why = (f"the coldest candidate warmer than {above:g} K, " + (
-        "where the runs gave no point: a second point for a fit" if no_point else
-        "the one temperature fitted: a second point for a fit"))
+    if no_point or fitted:
+        above = max(no_point or fitted)
+        why = (f"the coldest candidate warmer than {above:g} K, " + (
+            "where the runs gave no point: a second point for a fit" if no_point else
+            "the one temperature fitted: a second point for a fit"))
+        chosen = [Tc for Tc in sorted({float(t) for t in candidates_K}) if above < Tc < cap]
+    else:
+        chosen = []
+    if not chosen and failed:     # every run failed (or nothing warmer below them)
+        why = (f"the warmest candidate colder than {cap:g} K, where a run failed: a "
+               f"temperature it may not fail at")
+        chosen = sorted({float(t) for t in candidates_K if float(t) < cap}, reverse=True)
     if failed:
-        why += (f"; the failed runs at {', '.join(f'{T:g}' for T in failed)} K say nothing of "
-                f"how ions move there")
+        why += f"; the failed runs {failed} say nothing of how ions move there"
     taken = {temperature_folder(r.temperature_K) for r in runs}
     cost_per_ps = median(r.cost_per_ps for r in runs)
     options = []
-    for Tc in sorted({float(t) for t in candidates_K}):
-        if Tc <= above or temperature_folder(Tc) in taken:
+    for Tc in chosen:
+        if temperature_folder(Tc) in taken:
             continue
         taken.add(temperature_folder(Tc))
         dt, discard = step_ps, discard_at(Tc)

@@ -130,7 +130,8 @@ def spend_budget(runs: Sequence[TemperatureRun], *, budget: float, step_ps: floa
         left = budget - spent
         d = next_step(runs, budget_left=max(left, 0.0), **kw)
         decisions.append(d)
-        if goal_factor is not None and d.reported_factor <= goal_factor:
+        # a fit that means nothing (Ea <= 0, ...) meets no goal, however narrow
+        if goal_factor is not None and d.reported_factor <= goal_factor and not d.fit_problem:
             stopped = "goal_met"
             break
         if left <= 1e-9 * max(budget, 1.0):

@@ -55,6 +55,10 @@ class TemperatureRun:
         What ``D`` is, for messages: ``"D"`` in cm^2/s, or what the caller fits in its place
         (the goal: the Nernst-Einstein ``"sigma T"`` in mS K/cm); by default unnamed, as
         a message naming the wrong one would mislead.
+    flags : list of str
+        The run's not-diffusive flags (too few hops, an MSD not linear), as collect's
+        :class:`ionmd.analysis.aggregate.Point` has them: a fit whose every temperature is
+        flagged means nothing (:func:`ionmd.sweep.allocate.reported_state`).
     """
 
     temperature_K: float
@@ -70,6 +74,7 @@ class TemperatureRun:
     quantity: str = "the fitted value"
     unit: str = ""
     failed: str = ""
+    flags: list[str] = field(default_factory=list)
 
     @property
     def dof(self) -> float:
@@ -125,7 +130,8 @@ class TemperatureRun:
     def point(self) -> Point:
         """The run as collect's fit reads it (named by its folder, where its key has one)."""
         name = getattr(self.key, "path", self.key)
-        return Point(self.temperature_K, self.D, tuple(self.D_ci95), quantile=self.quantile,
+        return Point(self.temperature_K, self.D, tuple(self.D_ci95), list(self.flags),
+                     quantile=self.quantile,
                      level=self.level, ci95_unwidened=self.D_ci95_unwidened,
                      run="" if name is None else str(name))
 
@@ -135,6 +141,10 @@ class TemperatureRun:
         path = getattr(self.key, "path", self.key)      # a campaign's run: its folder
         where = f" of run {path}" if path is not None else ""
         what = f"{self.quantity}{where} at {self.temperature_K:g} K"
+        if self.failed:     # its failure, not "the ions did not diffuse: run it hotter"
+            return (f"{what}: the run {self.failed} (its post-mortem); it says nothing of how "
+                    f"ions move there, and no new run at or above {self.temperature_K:g} K "
+                    f"is started")
         why = point_problem(self.D, self.D_ci95, quantity=what, unit=self.unit,
                             level=self.level)
         if self.within_scatter:         # not left out: combined in D, extended (next_step)
@@ -194,8 +204,14 @@ class Decision:
     fit: ArrheniusFit | None = None
     reported_factor: float = float("nan")   # collect's interval's (the goal's check)
     not_resolved: list[str] = field(default_factory=list)   # temperatures not resolved: why
+    fit_problem: str | None = None   # why collect's fit means nothing: never meets a goal
 
     def describe(self) -> str:
+        if self.fit_problem:        # the reason in place of numbers that mean nothing
+            lines = [f"NOT A RESULT: {self.fit_problem}"]
+            lines += [("* " if o is self.choice else "  ") + o.describe() for o in self.options]
+            lines += [f"  left out: {why}" for why in self.ignored_why]
+            return "\n".join(lines + [f"  {why}" for why in self.not_resolved])
         lines = [f"D({self.target_K:g} K) = {self.D_target:.3g} cm^2/s within a factor "
                  f"{self.reported_factor:.4g}"
                  + (f" (the runs' intervals alone: {self.factor:.4g}; the points scatter more "

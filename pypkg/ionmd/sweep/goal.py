@@ -186,6 +186,9 @@ def measure(campaign: Campaign, runs) -> tuple[list, float]:
                                        key=run, quantile=point.quantile, level=point.level,
                                        D_ci95_unwidened=point.ci95_unwidened,
                                        quantity=quantity, unit=unit, failed=_failed(res)))
+        # its not-diffusive flags are not passed (TemperatureRun.flags): sigma T's point
+        # carries every species' flags (aggregate.series_points), a frozen framework's
+        # too_few_hops among them, and every round would read the fit as meaningless
     return measured, spent
 
 
@@ -315,19 +318,27 @@ def _advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRou
     # the goal is met by the interval collect reports (PDG-scaled where the points scatter
     # more than their intervals say), not by the model's that ranks the options
     # inf: too few resolved temperatures for collect's fit (runs not resolved extended first)
-    factor = decision.reported_factor if math.isfinite(decision.reported_factor) else None
+    # a fit that means nothing (Ea <= 0, every point not diffusive, ...) has no factor: a
+    # narrow interval over noise never meets the goal, and its reason is said instead
+    problem = decision.fit_problem
+    factor = (decision.reported_factor if math.isfinite(decision.reported_factor)
+              and not problem else None)
     record = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "factor": factor, "spent": spent,
               "runs_factor": decision.factor if math.isfinite(decision.factor) else None,
               "choice": decision.choice.describe() if decision.choice else None,
               "left_out": [*decision.ignored_why, *unmeasured(campaign, runs, measured)],
-              **({"not_resolved": decision.not_resolved} if decision.not_resolved else {})}
+              **({"not_resolved": decision.not_resolved} if decision.not_resolved else {}),
+              **({"fit_problem": problem} if problem else {})}
     # said every round: a run the fit leaves out (ions that did not diffuse, a failed
     # analysis) is never extended, and its temperature is no longer a candidate
     # a temperature whose runs reach zero within their scatter is extended, not left out
-    left = "; ".join([*(f"left out: {why}" for why in record["left_out"]),
+    left = "; ".join([*([f"NOT A RESULT: {problem}"] if problem else []),
+                      *(f"left out: {why}" for why in record["left_out"]),
                       *decision.not_resolved])
     stopped = ("goal_met" if factor is not None and factor <= goal.sigma_factor else
                "budget_spent" if spent >= goal.budget * (1 - 1e-9) else
+               # nothing to try and a fit that means nothing: no_fit (looked at again)
+               "no_fit" if decision.choice is None and problem else
                "nothing_left" if decision.choice is None else None)
     series["factor"] = factor
     if stopped:
