@@ -22,7 +22,7 @@ import pytest
 
 from ionmd.sweep import load_campaign, plan_campaign
 from sweep_setup import brownian_campaign, campaign_dir, write_campaign
-from test_analysis_series_by_model import ANALYSIS, EA, TEMPERATURES, analyze, wls_ea
+from test_analysis_series_by_model import ANALYSIS, EA, TEMPERATURES, analyze, own_ea
 
 EA_OF = {"sevennet": EA["morse"], "other": EA["other"]}
 
@@ -77,7 +77,7 @@ def test_analyze_and_collect_name_and_fit_the_series_alike(linked):
         mine = sorted((r for r in found if r.get("model") == model),
                       key=lambda r: r["temperature_K"])
         fit = summary["arrhenius"][name]["D_Li"]
-        assert fit["Ea_eV"] == pytest.approx(wls_ea(mine), rel=1e-9)
+        assert fit["Ea_eV"] == pytest.approx(own_ea(mine), rel=1e-9)
         assert abs(fit["Ea_eV"] - EA_OF[model][0]) < 4 * fit["Ea_err_eV"]
 
 
