@@ -112,6 +112,7 @@ def test_analyze_prints_and_records_it(tmp_path, capsys):
     at = next(i for i, x in enumerate(lines) if x.startswith("LPS sigma: "))
     assert lines[at] == f"LPS sigma: NOT A RESULT: {why}"
     assert not any(x.startswith("LPS sigma: Ea") for x in lines)
+    assert sum(why in x for x in lines) == 1             # said once, not again below it
     csv = (tmp_path / "arrhenius.csv").read_text()
     assert "fit_problem" in csv and ",linear," in csv    # the fit's own method, in D
 
@@ -147,6 +148,7 @@ def test_sweep_collect_records_and_prints_it(tmp_path, morse, monkeypatch, capsy
     assert "fit_problem" in srec["flags"] and "decades" in srec["fit_problem"]
     # the reason in place of Ea and sigma (run_records.sigma_lines): no bare number
     assert f"{key} sigma: NOT A RESULT: {srec['fit_problem']}" in printed
+    assert sum(srec["fit_problem"] in x for x in printed) == 1
     assert not any(x.startswith(f"{key} sigma: Ea") for x in printed)
     with open(out / "results.csv") as fh:
         rows = list(csv.DictReader(fh))

@@ -496,9 +496,8 @@ def _print_sigma(name: str, summary: dict, fit: dict | None) -> None:
     from ionmd.analysis.run_records import sigma_lines
 
     records, srec = _series_runs(summary, name), summary["structures"][name]
+    # a fit_problem is said by sigma_lines in place of the numbers
     lines = sigma_lines(_label(summary, name), {**srec, "left_out": []}, records)
-    if srec.get("fit_problem"):         # its numbers mean nothing: said so beside them
-        lines.append(f"  NOT A RESULT: {srec['fit_problem']}")
     print("\n".join(lines + _fit_lines(fit or {}, srec.get("left_out", []), records)))
     note = srec.get("charges_note")
     if note:

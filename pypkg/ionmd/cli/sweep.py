@@ -261,9 +261,7 @@ def _cmd_collect(args: argparse.Namespace) -> None:
             print(f"  left out: {why.replace(str(c.output) + '/', '')}")
     for key, srec in doc["structures"].items():
         runs = [r for r in doc["runs"] if f"{r['structure']}/{r['model']}" == key]
-        print("\n".join(sigma_lines(key, srec, runs)))
-        if srec.get("fit_problem"):     # its numbers mean nothing: said so beside them
-            print(f"  NOT A RESULT: {srec['fit_problem']}")
+        print("\n".join(sigma_lines(key, srec, runs)))   # a fit_problem in place of numbers
     print(f"tables: {out}/results.csv, {out}/runs.csv (one row per run: final D interval, "
           f"hops, stop reason), {out}/results.json")
     if not doc["complete"]:
