@@ -13,8 +13,8 @@ superionic conductor of tests/protocol_setup.py, its Cl framework frozen):
   likewise.
 
 References: the runs' own LAMMPS logs (``Loop time`` lines, read here with a regex), the
-killed piece's DCD (how far it got), a weighted least-squares fit by statsmodels with
-scipy's Student t quantile."""
+killed piece's DCD (how far it got), scipy's curve_fit of the Arrhenius law in y itself
+(tests/arrhenius_in_d.py: the campaign fit since 0b32879) with scipy's Student t quantile."""
 
 from __future__ import annotations
 
@@ -25,10 +25,10 @@ from statistics import median
 
 import numpy as np
 import pytest
-import statsmodels.api as sm
 from scipy.constants import Boltzmann, electron_volt
 from scipy.stats import t as student_t
 
+from arrhenius_in_d import fit_in_y, own_se
 from ionmd.analysis.arrhenius import studentized_quantile
 from ionmd.cli import main
 from ionmd.lammps.dcd import dcd_layout
@@ -43,16 +43,6 @@ k_B_eV = Boltzmann / electron_volt
 
 GOAL = 'sigma_300K_factor = 1e6, budget = "1 core-h", step = "1ps"'
 MOBILE_CL_FIRST = 'mobile_species = ["Cl", "Li"]\n'
-
-def capped_ln_error(value: float, lo: float, hi: float, q: float) -> float:
-    """Standard error of ln y from an interval at quantile q, by hand: the halves in ln
-    averaged, the lower one at most (2/ln2 - 1) x the upper one (an interval reaching zero
-    reads as its relative error 1/q), as the fits read it since 326dc43."""
-    upper = np.log(hi / value)
-    lower = np.log(value / lo) if lo > 0 else np.inf
-    return float((upper + min(lower, (2 / np.log(2) - 1) * upper)) / (2 * q))
-
-
 
 def campaign_text(threads: int) -> str:
     return goal_campaign_text(GOAL, protocol_extra=MOBILE_CL_FIRST, threads=threads)
@@ -109,28 +99,28 @@ def test_goal_fits_sigma_T_of_every_mobile_species_as_collect_reads_it(ran):
         cl = next(d for d in res["diffusion"] if d["species"] == "Cl" and d["direction"] == "xyz")
         li = next(d for d in res["diffusion"] if d["species"] == "Li" and d["direction"] == "xyz")
         assert abs(cl["D"]) < 1e-9 * li["D"]    # the frozen framework, listed first
+        sigma = res["conductivity"]["sigma"]
         lo, hi = res["conductivity"]["sigma_ci95"]
         n_ions = min(d["n_ions"] for d in res["diffusion"])
         q = student_t.ppf(0.975, n_ions - 1)          # 32 ions: 2.04, not 1.96
         T.append(run.temperature)
-        y.append(np.log(res["conductivity"]["sigma"] * run.temperature))
-        se.append(capped_ln_error(res["conductivity"]["sigma"], lo, hi, q))
+        # sigma T and its standard error in its own unit (the fit is in y itself, 0b32879):
+        # the interval's upper half where clipped at zero, over the quantile
+        y.append(sigma * run.temperature)
+        se.append(max(hi - sigma, (hi - lo) / 2) / q * run.temperature)
         dof.append(n_ions - 1)
-    X = sm.add_constant(1.0 / np.array(T))
-    w = 1.0 / np.array(se) ** 2
-    fit = sm.WLS(np.array(y), X, weights=w).fit(cov_type="fixed scale")
-    x0 = np.array([1.0, 1.0 / 300.0])
-    sd = np.sqrt(x0 @ fit.cov_params() @ x0)
-    # the interval collect reports (57f39a0): the covariance scaled by the Particle Data
-    # Group's max(1, chi2/dof) where the points scatter more than their errors say, at the
+    fit = fit_in_y(T, y, se)                         # scipy curve_fit in y, absolute sigma
+    x0 = np.array([1.0, -1.0 / (k_B_eV * 300.0)])    # ln y(300 K) = ln A - Ea / k_B 300 K
+    sd = np.sqrt(x0 @ fit["cov"] @ x0)
+    # the interval collect reports: the covariance scaled by the Particle Data Group's
+    # max(1, chi2/dof) where the points scatter more than their errors say, at the
     # studentized bootstrap quantile of the fit with errors estimated over each run's ions
-    # (dof n_ions - 1; 5edc5dd) on the fit's abscissa -1 / k_B T (its draws follow the
-    # points sorted by it)
-    chi2, dof_fit = float(np.sum(w * fit.resid ** 2)), len(T) - 2
-    scale = max(1.0, chi2 / dof_fit) if dof_fit > 0 else 1.0
+    # (dof n_ions - 1), its ln errors se/f over the fitted curve, on the abscissa -1 / k_B T
+    dof_fit = len(T) - 2
+    scale = max(1.0, fit["chi2"] / dof_fit) if dof_fit > 0 else 1.0
     kT = k_B_eV * np.array(T)
-    q = studentized_quantile(np.array([[1.0, -1.0 / (k_B_eV * 300.0)]]), -1.0 / kT,
-                             np.array(se), np.array(dof, float), scaled=dof_fit >= 1)[0]
+    q = studentized_quantile(x0[None], -1.0 / kT, np.array(se) / fit["f"],
+                             np.array(dof, float), scaled=dof_fit >= 1)[0]
     assert series["factor"] == pytest.approx(np.exp(q * sd * np.sqrt(scale)), rel=1e-6)
 
 
@@ -188,24 +178,19 @@ def test_costs_and_walltime_warning_at_the_campaigns_cores(ran, capsys):
 
 def test_collect_rows_take_Ea_of_the_fastest_species(ran):
     """The rows' Ea_eV came from the D of the first species in alphabetical order, here the
-    frozen Cl framework (Ea ~ 1e-16 eV); it is Li's, the carrier's, as a weighted
-    least-squares fit of ln D_Li on 1/T (statsmodels, Student t intervals) gives it."""
-    from scipy.constants import Boltzmann, electron_volt
-
+    frozen Cl framework (Ea ~ 1e-16 eV); it is Li's, the carrier's, as scipy's curve_fit of
+    D_Li itself, each run weighted by its own interval's standard error, gives it."""
     path, _ = ran
     assert main(["sweep", "collect", str(path), "--no-progress"]) == 0
     c = load_campaign(path)
-    T, y, se = [], [], []
+    T, D, se = [], [], []
     for run in plan_campaign(c):
         res = json.loads((run.path / "analysis" / "sweep_collect.json").read_text())["results"]
         li = next(d for d in res["diffusion"] if d["species"] == "Li" and d["direction"] == "xyz")
-        q = student_t.ppf(0.975, li["n_ions"] - 1)
         T.append(run.temperature)
-        y.append(np.log(li["D"]))
-        se.append(capped_ln_error(li["D"], *li["D_ci95"], q))
-    X = sm.add_constant(1.0 / np.array(T))
-    fit = sm.WLS(np.array(y), X, weights=1.0 / np.array(se) ** 2).fit(cov_type="fixed scale")
-    Ea = -fit.params[1] * Boltzmann / electron_volt
+        D.append(li["D"])
+        se.append(own_se(li))        # its interval's half-width over Student t over its ions
+    Ea = fit_in_y(T, D, se)["Ea"]    # scipy curve_fit of D itself (the fit since 0b32879)
     rows = json.loads((path.parent / "runs" / "collect" / "results.json").read_text())["rows"]
     assert rows and {r["Ea_species"] for r in rows} == {"Li"}
     assert [r["Ea_eV"] for r in rows] == pytest.approx([Ea] * len(rows), rel=1e-6)
