@@ -116,12 +116,10 @@ def test_what_the_identity_holds(tiny_f64, tmp_path):
             != model_identity(tiny_f64), change
 
 
-def test_a_folder_recording_the_file_digest_resumes_and_is_one_series(morse, tmp_path):
-    """Folders written before identities were recorded (``model_hash``: the file's sha256)
-    fit with a later run of that file as one series, and resume with another export of
-    the model while the file they recorded is still there."""
-    from ionmd.export.model_identity import model_identity
-
+def old_folders_and_a_new_run(morse, tmp_path):
+    """A copy of ``morse`` and, under ``runs``, two Brownian run folders (600, 800 K) as
+    ionmd wrote them before identities (``model_hash``: the file's digest, no
+    ``model_file_hash``), then a run at 1000 K planned now: (model, out, old, new)."""
     model = Path(shutil.copy(morse, tmp_path / "morse.pt"))
     out = tmp_path / "runs"
     old = plan(model, out, (600, 800))
@@ -134,6 +132,16 @@ def test_a_folder_recording_the_file_digest_resumes_and_is_one_series(morse, tmp
             (rd.path / name).write_text(json.dumps(record))
     (new,) = plan(model, out, (1000,))
     run_brownian([new])
+    return model, out, old, new
+
+
+def test_a_folder_recording_the_file_digest_resumes_and_is_one_series(morse, tmp_path):
+    """Folders written before identities were recorded (``model_hash``: the file's sha256)
+    fit with a later run of that file as one series, and resume with another export of
+    the model while the file they recorded is still there."""
+    from ionmd.export.model_identity import model_identity
+
+    model, out, old, new = old_folders_and_a_new_run(morse, tmp_path)
     assert json.loads((new.path / "run.json").read_text())["model_hash"] != digest(model)
     folders = [rd.path for rd in old] + [new.path]
     assert series(folders, tmp_path / "an") == {"fcc": [1, 1, 1]}

@@ -10,25 +10,12 @@ made with one model file (hashlib's digest of its bytes): one series of three te
 from __future__ import annotations
 
 import json
-import shutil
-from pathlib import Path
 
-from test_model_identity import digest, plan, run_brownian, series
+from test_model_identity import digest, old_folders_and_a_new_run, series
 
 
 def test_old_folders_and_new_runs_of_a_moved_file_are_one_series(morse, tmp_path):
-    model = Path(shutil.copy(morse, tmp_path / "morse.pt"))
-    out = tmp_path / "runs"
-    old = plan(model, out, (600, 800))
-    run_brownian(old)
-    for rd in old:                   # as ionmd wrote them before: the file's digest
-        for name in ("settings.json", "run.json"):
-            record = json.loads((rd.path / name).read_text())
-            record.pop("model_file_hash", None)
-            record["model_hash"] = digest(model)
-            (rd.path / name).write_text(json.dumps(record))
-    (new,) = plan(model, out, (1000,))
-    run_brownian([new])
+    model, out, old, new = old_folders_and_a_new_run(morse, tmp_path)
     assert json.loads((new.path / "settings.json").read_text())["model_file_hash"] == \
         digest(model)
     model.rename(tmp_path / "moved.pt")     # the old folders' recorded path is gone
