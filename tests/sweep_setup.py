@@ -163,3 +163,17 @@ def wait_for(cond, timeout: float = 120.0, what: str = "") -> None:
         if time.time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.05)
+
+
+def patch_classify(monkeypatch, fake) -> None:
+    """``classify`` replaced by ``fake`` (``fake(rd, jobs=None) -> class``) for the test, in
+    ``ionmd.sweep.state`` and in the modules that bind it at import (collect, submit): they
+    are imported first, so none keeps the fake for the tests after (a module first
+    imported under a patch of state.classify alone kept it: test_sweep_goal_local_run's
+    campaign then ran nothing when run after test_arrhenius_fit_problem)."""
+    import ionmd.sweep.collect as collect_mod
+    import ionmd.sweep.state as state_mod
+    import ionmd.sweep.submit as submit_mod
+
+    for module in (state_mod, collect_mod, submit_mod):
+        monkeypatch.setattr(module, "classify", fake)

@@ -124,11 +124,10 @@ def test_sweep_collect_records_and_prints_it(tmp_path, morse, monkeypatch, capsy
     import json
 
     import ionmd.sweep.collect as collect_mod
-    import ionmd.sweep.state as state_mod
     from ionmd.cli import main
     from ionmd.sweep import load_campaign
     from ionmd.sweep.plan import plan_campaign
-    from sweep_setup import campaign_dir, write_campaign
+    from sweep_setup import campaign_dir, patch_classify, write_campaign
 
     path = write_campaign(campaign_dir(tmp_path / "c", morse), temperatures=(600, 900))
     plan_campaign(load_campaign(path), create=True)
@@ -138,7 +137,7 @@ def test_sweep_collect_records_and_prints_it(tmp_path, morse, monkeypatch, capsy
         return {**by_T[float(run.temperature)], "class": "completed", "run": str(run.path)}
 
     monkeypatch.setattr(collect_mod, "cached_run_results", cached)
-    monkeypatch.setattr(state_mod, "classify", lambda rd, jobs=None: "completed")
+    patch_classify(monkeypatch, lambda rd, jobs=None: "completed")
     capsys.readouterr()
     assert main(["sweep", "collect", str(path), "--no-progress"]) == 0
     printed = capsys.readouterr().out.splitlines()

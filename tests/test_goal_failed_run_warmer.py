@@ -49,10 +49,9 @@ def test_a_crashed_run_leaves_one_temperature_and_a_new_one_is_started(tmp_path,
     """The goal's round: the 1000 K run ended as failed-physical (never measured), the
     600 K one is clear. Before: the series stopped as 'no_fit' (one temperature)."""
     import ionmd.sweep.goal as goal_mod
-    import ionmd.sweep.state as state_mod
     from ionmd.sweep import load_campaign
     from ionmd.sweep.plan import plan_campaign
-    from sweep_setup import campaign_dir, write_campaign
+    from sweep_setup import campaign_dir, patch_classify, write_campaign
 
     goal = 'goal = {sigma_300K_factor = 2, budget = "100 h", step = "1ps"}'
     c = load_campaign(write_campaign(campaign_dir(tmp_path / "c", morse),
@@ -64,8 +63,8 @@ def test_a_crashed_run_leaves_one_temperature_and_a_new_one_is_started(tmp_path,
                 for r in runs if r.temperature < 700], 0.0
 
     monkeypatch.setattr(goal_mod, "measure", measured)
-    monkeypatch.setattr(state_mod, "classify", lambda rd, jobs=None:
-                        "failed-physical" if "T1000" in str(rd.path) else "completed")
+    patch_classify(monkeypatch, lambda rd, jobs=None:
+                   "failed-physical" if "T1000" in str(rd.path) else "completed")
     result = goal_mod.advance_series(c, "fcc", "morse")
     assert result.state == "added", result                  # before: no_fit
     assert result.detail.startswith("a run at 650 K of ")

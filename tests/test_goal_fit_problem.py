@@ -52,10 +52,9 @@ def test_every_temperature_flagged_not_diffusive_is_a_fit_problem():
 def test_the_goal_round_does_not_stop_as_goal_met_and_says_why(tmp_path, morse, monkeypatch):
     """advance_series: three clear runs with Ea < 0 and a 1.05 interval factor."""
     import ionmd.sweep.goal as goal_mod
-    import ionmd.sweep.state as state_mod
     from ionmd.sweep import load_campaign
     from ionmd.sweep.plan import plan_campaign
-    from sweep_setup import campaign_dir, write_campaign
+    from sweep_setup import campaign_dir, patch_classify, write_campaign
 
     goal = 'goal = {sigma_300K_factor = 2, budget = "100 h", step = "1ps"}'
     c = load_campaign(write_campaign(campaign_dir(tmp_path / "c", morse),
@@ -72,7 +71,7 @@ def test_the_goal_round_does_not_stop_as_goal_met_and_says_why(tmp_path, morse, 
         return out, 0.0
 
     monkeypatch.setattr(goal_mod, "measure", measured)
-    monkeypatch.setattr(state_mod, "classify", lambda rd, jobs=None: "completed")
+    patch_classify(monkeypatch, lambda rd, jobs=None: "completed")
     result = goal_mod.advance_series(c, "fcc", "morse")
     assert result.state != "goal_met", result               # before: goal_met
     assert result.factor is None

@@ -12,10 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 import ionmd.sweep.goal as goal_mod
-import ionmd.sweep.state as state_mod
 from ionmd.sweep import load_campaign
 from ionmd.sweep.allocate import TemperatureRun
-from sweep_setup import campaign_dir, write_campaign
+from sweep_setup import campaign_dir, patch_classify, write_campaign
 
 GOAL = 'goal = {sigma_300K_factor = 1.01, budget = "100 h", step = "1ps", temperatures = "700"}'
 LONG = "long_below_K = 800\nlong_discard_ps = 0.4\nlong_duration_ps = 1.0\n"
@@ -38,7 +37,7 @@ def test_a_goal_run_below_long_below_k_is_its_long_discard_plus_a_step(tmp_path,
         return out, 0.0
 
     monkeypatch.setattr(goal_mod, "measure", measured)
-    monkeypatch.setattr(state_mod, "classify", lambda rd, jobs=None: "completed")
+    patch_classify(monkeypatch, lambda rd, jobs=None: "completed")
     result = goal_mod.advance_series(c, "fcc", "morse")
     assert result.state == "added", result
     (new,) = [r for r in goal_mod._series_runs(c, "fcc", "morse") if r.temperature == 700.0]

@@ -19,10 +19,9 @@ KB_EV = 8.617333262e-5
 
 def test_a_series_without_a_fit_is_looked_at_again(tmp_path, morse, monkeypatch):
     import ionmd.sweep.goal as goal_mod
-    import ionmd.sweep.state as state_mod
     from ionmd.sweep import load_campaign
     from ionmd.sweep.plan import plan_campaign
-    from sweep_setup import campaign_dir, write_campaign
+    from sweep_setup import campaign_dir, patch_classify, write_campaign
 
     goal = ('goal = {temperatures = [600, 1000], sigma_300K_factor = 2, budget = "100 h", '
             'step = "1ps"}')
@@ -44,7 +43,7 @@ def test_a_series_without_a_fit_is_looked_at_again(tmp_path, morse, monkeypatch)
         return out, 0.0
 
     monkeypatch.setattr(goal_mod, "measure", measured)
-    monkeypatch.setattr(state_mod, "classify", lambda rd, jobs=None: "completed")
+    patch_classify(monkeypatch, lambda rd, jobs=None: "completed")
     assert goal_mod.advance_series(c, "fcc", "morse").state == "no_fit"
     (series,) = goal_mod.read_goal_state(c)["series"].values()
     assert series["stopped"] == "no_fit"

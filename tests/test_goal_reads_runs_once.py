@@ -14,10 +14,9 @@ GOAL = 'goal = {sigma_300K_factor = 2, budget = "100 h", step = "1ps"}'
 def test_a_no_fit_round_reads_each_run_once(tmp_path, morse, monkeypatch):
     import ionmd.sweep.collect as collect_mod
     import ionmd.sweep.goal as goal_mod
-    import ionmd.sweep.state as state_mod
     from ionmd.sweep import load_campaign
     from ionmd.sweep.plan import plan_campaign
-    from sweep_setup import campaign_dir, write_campaign
+    from sweep_setup import campaign_dir, patch_classify, write_campaign
 
     c = load_campaign(write_campaign(campaign_dir(tmp_path / "c", morse),
                                      temperatures=(600, 800, 1000), extra=GOAL))
@@ -33,7 +32,7 @@ def test_a_no_fit_round_reads_each_run_once(tmp_path, morse, monkeypatch):
         return "completed"
 
     monkeypatch.setattr(collect_mod, "cached_run_results", cached)
-    monkeypatch.setattr(state_mod, "classify", classify)
+    patch_classify(monkeypatch, classify)
     r = goal_mod.advance_series(c, "fcc", "morse")
     assert r.state == "no_fit"
     for run in runs:        # every run's failed analysis is said, each read once

@@ -217,10 +217,9 @@ def test_the_goal_extends_a_run_not_resolved_rather_than_stopping(tmp_path, mors
     candidate temperature warmer than 600 K (a second point for a fit), or where the goal
     has none left, extends the 600 K run."""
     import ionmd.sweep.goal as goal_mod
-    import ionmd.sweep.state as state_mod
     from ionmd.sweep import load_campaign
     from ionmd.sweep.plan import plan_campaign
-    from sweep_setup import campaign_dir, write_campaign
+    from sweep_setup import campaign_dir, patch_classify, write_campaign
 
     goal = f'goal = {{{candidates}sigma_300K_factor = 2, budget = "100 h", step = "1ps"}}'
     c = load_campaign(write_campaign(campaign_dir(tmp_path / "c", morse),
@@ -238,7 +237,7 @@ def test_the_goal_extends_a_run_not_resolved_rather_than_stopping(tmp_path, mors
         return out, 0.0
 
     monkeypatch.setattr(goal_mod, "measure", measured)
-    monkeypatch.setattr(state_mod, "classify", lambda rd, jobs=None: "completed")
+    patch_classify(monkeypatch, lambda rd, jobs=None: "completed")
     result = goal_mod.advance_series(c, "fcc", "morse")
     assert result.state == state, result
     assert result.detail.startswith(did) and "not resolved at 600 K" in result.detail
