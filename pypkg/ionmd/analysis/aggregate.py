@@ -422,7 +422,7 @@ def series_points(runs: Sequence[dict]) -> dict[str, list[Point]]:
                 Point(T, d["D"], tuple(d["D_ci95"]), list(d["flags"]), complete, label,
                       d_quantile(d), d.get("interval_level", 0.95),
                       _times(d.get("D_ci95_unwidened"), 1.0)))
-        flags = list(dict.fromkeys(f for d in xyz for f in d["flags"]))   # as found
+        flags = carriers_flags(xyz, r.get("charges"))
         for key, name in SIGMA_SERIES.items():
             if key in r:
                 c = r[key]
@@ -435,6 +435,26 @@ def series_points(runs: Sequence[dict]) -> dict[str, list[Point]]:
                           _times(c.get("sigma_ci95_unwidened"), T),
                           key == "conductivity_collective"))
     return series
+
+
+CARRIER_SHARE = 0.1
+"""A mobile species whose Nernst-Einstein part is under this share of the sum does not carry
+the conductivity: its flags do not make sigma's point not diffusive."""
+
+
+def carriers_flags(xyz: Sequence[dict], charges: dict | None) -> list[str]:
+    """The flags of a run's sigma point: those of the mobile species' D (xyz) that carry
+    it, each part ``q^2 n D`` at least :data:`CARRIER_SHARE` of their sum. A species
+    declared mobile that stays frozen (a framework's too_few_hops) adds next to nothing to
+    sigma, and its flags would mark every temperature of the sigma fit not diffusive
+    (``fit_problem``: NOT A RESULT) while the carrier's D is clear. All species' flags
+    where the charges or a positive sum are missing (as found)."""
+    parts = ([charges[d["species"]] ** 2 * d["n_ions"] * max(d["D"], 0.0) for d in xyz]
+             if charges and all(d["species"] in charges for d in xyz) else None)
+    total = sum(parts) if parts else 0.0
+    carriers = ([d for d, part in zip(xyz, parts) if part >= CARRIER_SHARE * total]
+                if total > 0 else xyz)
+    return list(dict.fromkeys(f for d in carriers for f in d["flags"]))
 
 
 def _times(interval: Sequence[float] | None, factor: float) -> tuple[float, float] | None:
