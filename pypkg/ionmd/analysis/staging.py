@@ -7,7 +7,6 @@ are removed by the next one; a live analysis's are not (it holds an flock on its
 
 from __future__ import annotations
 
-import errno
 import fcntl
 import os
 import shutil
@@ -17,28 +16,14 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 
+from ionmd.file_locks import flock_if_supported, held_elsewhere
+
 STAGING_PREFIX = ".analysis-new-"
 """Name prefix of the folder (inside the output folder) a new analysis is written to."""
 LOCK_NAME = ".analysis.lock"
 """The output folder's lock file (there only while an analysis holds it)."""
 HELD_NAME = ".held"
 """Inside a staging folder: locked by its analysis for as long as it lives."""
-
-_NO_LOCKS = (errno.ENOLCK, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL)
-"""flock's errors on a file system without locks (Lustre mounted without ``flock``)."""
-
-
-def _flock(fd: int, how: int) -> bool:
-    """``flock(fd, how)``; False where the file system has no locks (then nothing is locked:
-    analyses there are as unguarded as before locks were taken)."""
-    try:
-        fcntl.flock(fd, how)
-    except OSError as exc:
-        if exc.errno in _NO_LOCKS:
-            return False
-        raise
-    return True
-
 
 @contextmanager
 def folder_lock(out: Path):
@@ -50,7 +35,7 @@ def folder_lock(out: Path):
     while True:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            locked = _flock(fd, fcntl.LOCK_EX)
+            locked = flock_if_supported(fd, fcntl.LOCK_EX)
             if locked and not _is_file_at(fd, path):
                 os.close(fd)            # removed by the analysis before: lock the new one
                 continue
@@ -91,17 +76,7 @@ def remove_stale_stages(out: Path) -> list[Path]:
 
 def _held(stage: Path) -> bool:
     """Whether a live analysis holds ``stage`` (its :data:`HELD_NAME` locked)."""
-    try:
-        fd = os.open(stage / HELD_NAME, os.O_RDWR)
-    except FileNotFoundError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
+    return held_elsewhere(stage / HELD_NAME)
 
 
 def _new_stage(out: Path) -> tuple[Path, int]:
@@ -113,7 +88,7 @@ def _new_stage(out: Path) -> tuple[Path, int]:
         stage = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out))
         fd = os.open(stage / HELD_NAME, os.O_RDWR | os.O_CREAT, 0o644)
         if locked:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            flock_if_supported(fd, fcntl.LOCK_EX)
     return stage, fd
 
 
