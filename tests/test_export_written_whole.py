@@ -103,3 +103,42 @@ def test_a_package_whose_stage_check_fails_keeps_the_old_file(packaged_as_morse,
                                            _meta())
     assert out.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["s.pt2"]
+
+
+def test_an_export_killed_outright_leaves_no_scratch_for_the_next(tmp_path):
+    """SIGKILL runs no ``finally``: the killed export's scratch folder stays until the
+    next export of the same path on this host, which removes it (its writer is gone),
+    while a live writer's and another host's are kept."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    code = ("import sys, time\n"
+            "from ionmd.export.written_whole import written_whole\n"
+            "with written_whole(sys.argv[1]) as scratch:\n"
+            "    scratch.write_bytes(b'half')\n"
+            "    print('writing', flush=True)\n"
+            "    time.sleep(60)\n")
+    target = tmp_path / "m.pt"
+    killed = subprocess.Popen([sys.executable, "-c", code, str(target)],
+                              stdout=subprocess.PIPE, text=True)
+    assert killed.stdout.readline().strip() == "writing"
+    os.kill(killed.pid, signal.SIGKILL)
+    killed.wait()
+    left = [p.name for p in tmp_path.iterdir()]
+    assert len(left) == 1 and left[0].endswith(".writing") and not target.exists()
+
+    host = socket.gethostname()
+    live = tmp_path / f".m.pt.{host}.{os.getpid()}.abcdefgh.writing"
+    elsewhere = tmp_path / f".m.pt.other-node.{killed.pid}.abcdefgh.writing"
+    live.mkdir()
+    elsewhere.mkdir()
+    from ionmd.export.written_whole import written_whole
+
+    with written_whole(target) as scratch:
+        scratch.write_bytes(b"whole")
+    assert target.read_bytes() == b"whole"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["m.pt", live.name, elsewhere.name])

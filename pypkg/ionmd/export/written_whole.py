@@ -4,15 +4,24 @@ that path (``os.replace``, one step on one file system) only once written and ch
 Replacing a model file is the ordinary way to re-export a model (the runs resume with it,
 :mod:`ionmd.export.model_identity`), so an export that fails half-way, or whose check
 fails, must not cost the runs the file they were made with: before, a package was written
-over ``-o`` and removed when its check failed, the runs' model with it."""
+over ``-o`` and removed when its check failed, the runs' model with it.
+
+A scratch folder names the host and process that write it, so that an export killed
+outright (SIGKILL, a node's out-of-memory killer: no ``finally`` runs) leaves no litter for
+long: the next export of the same path on that host removes the scratch folders whose
+writer is gone. Those of another host (a shared file system) are never touched: their
+writer cannot be checked from here."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import shutil
+import socket
 import tempfile
 from pathlib import Path
+
+SUFFIX = ".writing"
 
 
 @contextlib.contextmanager
@@ -23,13 +32,44 @@ def written_whole(path: str | Path):
     is removed and ``path`` is as it was."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".writing",
-                                    dir=path.parent))
+    remove_abandoned_scratch(path)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{path.name}.{_host()}.{os.getpid()}.",
+                                    suffix=SUFFIX, dir=path.parent))
     try:
         yield scratch / path.name
         os.replace(scratch / path.name, path)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _host() -> str:
+    return socket.gethostname() or "localhost"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:         # another user's process: alive
+        return True
+    return True
+
+
+def remove_abandoned_scratch(path: str | Path) -> list[Path]:
+    """Remove the scratch folders of exports of ``path`` whose writer, a process on this
+    host, is gone; returns them. Scratch folders of live writers, of other hosts and of
+    names not made by :func:`written_whole` stay."""
+    path = Path(path)
+    prefix, host, removed = f".{path.name}.", _host(), []
+    for scratch in path.parent.glob(f".{path.name}.*{SUFFIX}"):
+        writer = scratch.name[len(prefix):-len(SUFFIX)].rsplit(".", 2)
+        if (len(writer) != 3 or writer[0] != host or not writer[1].isdigit()
+                or not scratch.is_dir() or _alive(int(writer[1]))):
+            continue
+        shutil.rmtree(scratch, ignore_errors=True)
+        removed.append(scratch)
+    return removed
 
 
 def left_as_it_was(path: str | Path) -> str:
