@@ -67,12 +67,12 @@ def has_results(out_dir: str | Path) -> bool:
             and not earlier.get("analysis_error"))
 
 
-def staged_outputs(out_dir: str | Path, earlier=earlier_outputs):
+def staged_outputs(out_dir: str | Path, earlier=earlier_outputs, *, plan=None):
     """:func:`ionmd.analysis.staging.staged_outputs`: a folder to write a new analysis of
     the run in, whose files replace the earlier analysis's once complete; the earlier files
     the new analysis did not write are removed (``earlier``: by default
-    :func:`clear_outputs`'s rule)."""
-    return staging.staged_outputs(out_dir, earlier)
+    :func:`clear_outputs`'s rule; ``plan``: the commit decided under its lock)."""
+    return staging.staged_outputs(out_dir, earlier, plan=plan)
 
 
 def mark_summary_stale(out_dir: str | Path, note: str) -> bool:
@@ -128,19 +128,16 @@ def write_outputs(out_dir: str | Path, results: dict, written: Sequence[str] = (
     write_results(out, results)
 
 
-def write_results(out_dir: str | Path, results: dict, *, failure_only: bool = False) -> None:
+def write_results(out_dir: str | Path, results: dict) -> None:
     """``results.json`` and ``failure.json`` in strict JSON (:mod:`ionmd.strict_json`): the
     failure report's measurements that are not numbers (a diverging model's ``nan``
-    thermo) as null; any other NaN or infinity is refused before either file is written.
-    ``failure_only``: failure.json alone (an earlier analysis's results.json stands)."""
+    thermo) as null; any other NaN or infinity is refused before either file is written."""
     out = Path(out_dir)
     results["failure"] = strict_json.nonfinite_to_null(results["failure"])
     failure = strict_json.dumps(results["failure"], indent=2, what=str(out / "failure.json"))
-    whole = None if failure_only else strict_json.dumps(results, indent=2,
-                                                        what=str(out / "results.json"))
+    whole = strict_json.dumps(results, indent=2, what=str(out / "results.json"))
     (out / "failure.json").write_text(failure)
-    if whole is not None:
-        (out / "results.json").write_text(whole)
+    (out / "results.json").write_text(whole)
 
 
 def write_diffusion_csv(results, path: Path, temperature_K: float,

@@ -19,8 +19,8 @@ from ionmd.analysis.convergence import (STOPPED_LEVEL, interval_at_stop, interva
                                         rule_that_stopped)
 from ionmd.analysis.diffusion import DiffusionResult, diffusion, fit_end_of
 from ionmd.analysis.msd import compute_msd
-from ionmd.analysis.result_files import (has_results, plot_msd, same_verdict, staged_outputs,
-                                         write_diffusion_csv, write_outputs, write_results)
+from ionmd.analysis.result_files import (earlier_outputs, has_results, plot_msd, same_verdict,
+                                         staged_outputs, write_diffusion_csv, write_outputs)
 from ionmd.analysis.run_failure import failures_of
 from ionmd.analysis.run_inputs import (cell_of, charges_replaced_of, completion_of,
                                        dcd_origin_of, identity_of, model_of, read_logs,
@@ -128,7 +128,10 @@ def analyze_failures(spec: RunSpec, out_dir: str | Path, **failure_options) -> d
     writes ``failure.json`` under ``out_dir``, and ``results.json`` there too unless an
     earlier analysis's says the same of the run's failures (:func:`same_verdict`: kept,
     with its transport); one that says otherwise is replaced and its transport files
-    removed (:func:`~ionmd.analysis.result_files.clear_outputs`), so that the folder never holds two verdicts. Returns
+    removed (:func:`~ionmd.analysis.result_files.clear_outputs`), so that the folder never
+    holds two verdicts. Either way through the staging folder and its lock
+    (:func:`staged_outputs`): a killed or concurrent analysis leaves no half-written
+    failure.json, and the verdict is compared under the lock. Returns
     the run's results dict (its identity, cell, completion, ``failure`` and
     ``run_record``).
 
@@ -145,12 +148,21 @@ def analyze_failures(spec: RunSpec, out_dir: str | Path, **failure_options) -> d
                "failure": report.to_dict(),
                "note": "failure post-mortem only (--failures-only): no transport analysed"}
     results["run_record"] = run_record(results, spec.run_status)
-    if same_verdict(out_dir, results):      # an earlier full analysis stands: kept
-        write_results(out_dir, results, failure_only=True)
-        return results
-    # a full analysis's transport would contradict it: removed, once this is written
-    with staged_outputs(out_dir) as stage:
+    standing = []
+
+    def plan(out: Path, staged: list[str]):
+        # decided under the commit's lock, from the folder as it is then: a full analysis
+        # committed meanwhile is seen, and failure.json is never left beside another verdict
+        if same_verdict(out, results):      # an earlier full analysis stands: kept
+            standing.append(True)
+            return ["failure.json"], []
+        # a full analysis's transport would contradict it: removed, once this is written
+        return staged, earlier_outputs(out)
+
+    with staged_outputs(out_dir, plan=plan) as stage:
         write_outputs(stage, results)
+    if standing:                    # the folder's outputs are the earlier analysis's
+        del results["outputs"]
     return results
 
 

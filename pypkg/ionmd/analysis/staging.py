@@ -114,7 +114,7 @@ def _signals_deferred():
 
 
 @contextmanager
-def staged_outputs(out_dir: str | Path, earlier):
+def staged_outputs(out_dir: str | Path, earlier, *, plan=None):
     """A folder to write a new analysis in (inside ``out_dir``, so that its files move in
     place by rename). Once the block completes, its files replace the earlier analysis's in
     ``out_dir`` (results.json and summary.json last) and the earlier files that the new
@@ -122,7 +122,12 @@ def staged_outputs(out_dir: str | Path, earlier):
     the folder is removed and ``out_dir`` is left as it was (folders created for it removed
     again), so a failed re-analysis loses none of the earlier results. The commit holds
     ``out_dir``'s lock (:func:`folder_lock`): two analyses of one folder at once leave all
-    the files of one of them, never a mix."""
+    the files of one of them, never a mix.
+
+    ``plan(out_dir, staged)``, where given, decides the commit instead, under its lock and
+    so from the folder as it is then: ``(put, removed)``, the staged names put in place
+    (the others are dropped) and the earlier names removed (an earlier analysis that
+    stands beside a new failure.json: ``(["failure.json"], [])``)."""
     out = Path(out_dir)
     created = [p for p in (out, *out.parents) if not p.exists()]
     out.mkdir(parents=True, exist_ok=True)
@@ -130,14 +135,17 @@ def staged_outputs(out_dir: str | Path, earlier):
     try:
         yield stage
         with folder_lock(out), _signals_deferred():
-            old = earlier(out)
-            new = sorted((p.name for p in stage.iterdir()
-                          if p.is_file() and p.name != HELD_NAME),
-                         key=lambda n: n in ("failure.json", "results.json", "summary.json"))
-            for name in new:
+            staged = [p.name for p in stage.iterdir() if p.is_file() and p.name != HELD_NAME]
+            if plan is None:
+                put, old = staged, earlier(out)
+            else:
+                put, old = plan(out, staged)
+                put = [n for n in put if n in staged]
+            for name in sorted(put, key=lambda n: n in ("failure.json", "results.json",
+                                                          "summary.json")):
                 os.replace(stage / name, out / name)
             for name in old:
-                if name not in new and (out / name).is_file():
+                if name not in put and (out / name).is_file():
                     (out / name).unlink()
     finally:
         shutil.rmtree(stage, ignore_errors=True)
