@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from ionmd.cores import available_cores, oversubscription
 from ionmd.sweep.campaign import Campaign
-from ionmd.sweep.worker import run_one
+from ionmd.sweep.worker import run_one, unexpected_failure
 
 
 def pool_width(campaign: Campaign, n_gpus: int = 0) -> int:
@@ -36,7 +36,9 @@ def pool_width(campaign: Campaign, n_gpus: int = 0) -> int:
 
 
 def run_local(campaign: Campaign, paths: list[str], token: str, progress: bool = True) -> list[dict]:
-    """Run the claimed run directories ``paths``; returns their final statuses."""
+    """Run the claimed run directories ``paths``; returns their final statuses. A run
+    that ends in an error is that run's result (:func:`ionmd.sweep.worker.run_one`): the
+    others still run and are reported."""
     r = campaign.resources
     n_gpus = 0
     if r.gpus:
@@ -64,8 +66,12 @@ def run_local(campaign: Campaign, paths: list[str], token: str, progress: bool =
         bar = tqdm(total=len(paths), desc=f"{campaign.name} (local, {width} at once)", unit="run")
     pool = ThreadPoolExecutor(max_workers=width)
     try:
-        for fut in as_completed([pool.submit(task, p) for p in paths]):
-            results.append(fut.result())
+        futures = {pool.submit(task, p): p for p in paths}
+        for fut in as_completed(futures):
+            try:
+                results.append(fut.result())
+            except Exception as exc:    # run_one says its own errors: a last guard
+                results.append(unexpected_failure(futures[fut], token, exc))
             if bar is not None:
                 bar.update(1)
     except KeyboardInterrupt:

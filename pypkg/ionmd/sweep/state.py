@@ -6,7 +6,8 @@ and ``sweep.json`` holds the *claim* of the submission that last took the run: a
 token and the executor's job id. A worker runs a run only while the claim still carries
 its token, so a run submitted twice (a submitter that died after ``sbatch`` and before it
 could record the job id, then a resubmission) is still run once: the older job finds a
-newer token and leaves the run alone.
+newer token and leaves the run alone. The claim is read and replaced only under its lock
+(:data:`CLAIM_LOCK`), so that a worker's record of its end never overwrites a later claim.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ import socket
 import subprocess
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 from ionmd.analysis.run_files import SETTINGS
 from ionmd.errors import IonmdError
+from ionmd.file_locks import flock_if_supported, held_elsewhere
 from ionmd.lammps.process import process_alive
 from ionmd.protocols.execute import running_here
 from ionmd.protocols.rundir import RunDir
@@ -33,6 +36,11 @@ LMP_LOCK = ".lmp.lock"
 """Held by a run's LAMMPS process for as long as it runs (:mod:`ionmd.sweep.lockrun`)."""
 WORKER_LOCK = ".worker.lock"
 """Held by the worker (a SLURM task, a local submitter) while it runs the run."""
+CLAIM_LOCK = ".claim.lock"
+"""Held while the claim is written or read and replaced (:func:`claim_locked`): only for
+that, never while another lock is waited for, so a worker holding :data:`WORKER_LOCK`
+takes it without a deadlock."""
+CLAIM_LOCK_WAIT_S = 60.0
 
 # classes of runs, in the order status prints them
 CLASSES = ("completed", "running", "queued", "interrupted", "pending", "failed-error",
@@ -47,36 +55,73 @@ def read_claim(rd: RunDir) -> dict:
     return rd.read_json(CLAIM)
 
 
+@contextmanager
+def claim_locked(path: str | Path, wait_s: float = CLAIM_LOCK_WAIT_S, poll_s: float = 0.02):
+    """Hold the claim lock (:data:`CLAIM_LOCK`) of the run folder ``path`` for the block;
+    on a file system without locks the block runs unlocked (as before claims were locked).
+
+    Raises
+    ------
+    TimeoutError
+        If another process held it ``wait_s`` (each holder holds it for one read and write).
+    OSError
+        If the lock file cannot be opened (the run folder is gone, no permission).
+    """
+    lock = Path(path) / CLAIM_LOCK
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                flock_if_supported(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{lock} has been held by another process for "
+                                       f"{wait_s:g} s (a claim is written in less than a "
+                                       f"second): is a process holding it stopped or hung?")
+                time.sleep(poll_s)
+        yield
+    finally:
+        os.close(fd)
+
+
 def write_claim(rd: RunDir, token: str, executor: str, job_id: str | None = None) -> None:
-    rd.write_json(CLAIM, {"token": token, "executor": executor, "job_id": job_id,
-                          "claimed": time.strftime("%Y-%m-%dT%H:%M:%S")})
+    with claim_locked(rd.path):
+        rd.write_json(CLAIM, {"token": token, "executor": executor, "job_id": job_id,
+                              "claimed": time.strftime("%Y-%m-%dT%H:%M:%S")})
 
 
 def update_claim(path: str | Path, token: str, change) -> bool:
     """Replace the claim of the run folder ``path`` by ``change(claim)`` if it still carries
     ``token``; False (nothing written) where a later submission claimed the run meanwhile:
     its claim is that submission's. A folder, not a :class:`RunDir`: a worker that cannot
-    open its run (a run.json edit gone wrong) still says so. (Read, then replaced: a
-    ``submit`` that claims the run in between is not seen; it hands out only runs that no
-    live job holds, so it does so only once this hand-out's job looks gone.)
+    open its run (a run.json edit gone wrong) still says so. Read and replaced under the
+    claim's lock (:func:`claim_locked`): a ``submit`` claiming the run again meanwhile
+    (its hand-out's job looked gone) writes its claim before or after, never in between.
 
     Raises
     ------
     OSError, ValueError
-        If the claim cannot be read (no JSON) or written (it is then unchanged).
+        If the claim cannot be read (no JSON) or written (it is then unchanged), or its
+        lock not taken (:func:`claim_locked`).
     """
     f = Path(path) / CLAIM
-    claim = json.loads(f.read_text()) if f.is_file() else {}
-    if claim.get("token") != token:
-        return False
-    replace_json(f, change(claim))
+    with claim_locked(path):
+        claim = json.loads(f.read_text()) if f.is_file() else {}
+        if claim.get("token") != token:
+            return False
+        replace_json(f, change(claim))
     return True
 
 
 def release_claim(rd: RunDir) -> None:
     """Forget who last took the run (it ended, and is to be run again, e.g. extended by a
     goal): the next submit claims it afresh."""
-    (rd.path / CLAIM).unlink(missing_ok=True)
+    if not rd.path.is_dir():
+        return                              # its folder is gone, and its claim with it
+    with claim_locked(rd.path):
+        (rd.path / CLAIM).unlink(missing_ok=True)
 
 
 def local_job_id() -> str:
@@ -152,19 +197,7 @@ def lock_held(rd: RunDir, name: str = LMP_LOCK) -> bool:
     (:data:`LMP_LOCK`, held by :mod:`ionmd.sweep.lockrun` for as long as it runs, also
     when its submitter or job is gone) or a worker (:data:`WORKER_LOCK`). Probed with a
     shared lock, never created; False where the filesystem has no locks."""
-    try:
-        fd = os.open(rd.path / name, os.O_RDONLY)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
-    return False
+    return held_elsewhere(rd.path / name)
 
 
 def classify(rd: RunDir, slurm_jobs: dict[str, str] | None = None) -> str:
@@ -216,7 +249,7 @@ def wait_for_local_process(rd: RunDir, poll_s: float = 0.5) -> None:
         time.sleep(poll_s)
 
 
-__all__ = ["CLAIM", "CLASSES", "LMP_LOCK", "WORKER_LOCK", "claim_active",
-           "claim_job_state", "classify", "lock_held", "slurm_job_states", "local_job_id",
-           "new_token", "read_claim", "slurm_claim_job", "update_claim", "wait_for_local_process",
-           "write_claim"]
+__all__ = ["CLAIM", "CLAIM_LOCK", "CLASSES", "LMP_LOCK", "WORKER_LOCK", "claim_active",
+           "claim_job_state", "claim_locked", "classify", "lock_held", "slurm_job_states",
+           "local_job_id", "new_token", "read_claim", "slurm_claim_job", "update_claim",
+           "wait_for_local_process", "write_claim"]

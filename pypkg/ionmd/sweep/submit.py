@@ -40,9 +40,10 @@ class Submission:
     def ran_summary(self) -> str:
         """What a local submission did: the runs it ran by final state, apart from those
         it only recorded (their LAMMPS, of an earlier submitter, had ended already), then
+        each run it left alone (another process runs it, a later submission claimed it),
         each run that did not start and why (its worker's error: ``lmp`` not found, a
         run.json edit gone wrong), a line each."""
-        started = [r for r in self.results if "error" not in r]
+        started = [r for r in self.results if "error" not in r and "skipped" not in r]
         ran = Counter(r.get("state", "?") for r in started if "recorded_only" not in r)
         recorded = Counter(r.get("state", "?") for r in started if "recorded_only" in r)
         text = f"ran {sum(ran.values())} run(s)"
@@ -56,6 +57,10 @@ class Submission:
             text += (f"\n{len(stopped)} run(s) stopped on an error (`ionmd sweep submit` "
                      f"resumes them):" + "".join(f"\n  {r['path']}: {r['stopped_on_error']}"
                                                  for r in stopped))
+        alone = [r for r in self.results if "skipped" in r]
+        if alone:
+            text += (f"\n{len(alone)} run(s) left alone:"
+                     + "".join(f"\n  {r['path']}: {r['skipped']}" for r in alone))
         failed = [r for r in self.results if "error" in r]
         if failed:
             text += (f"\n{len(failed)} run(s) did not start (fix this, then `ionmd sweep "

@@ -15,13 +15,17 @@ submitit requeue the task, which resumes the run from its restart file (up to
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import signal
 import socket
 import sys
+import traceback
 from pathlib import Path
 
+from ionmd.analysis.run_files import STATUS
 from ionmd.errors import IonmdError, RunInterrupted
+from ionmd.file_locks import flock_if_supported
 from ionmd.protocols.execute import StopRequests, execute
 from ionmd.lammps.process import find_lammps
 from ionmd.protocols.rundir import RunDir
@@ -98,15 +102,22 @@ def _why_stopped(stop: StopRequests | None, status: dict) -> str:
 
 def _try_lock(rd: RunDir) -> int | None:
     """The worker's lock of ``rd`` (an open fd, held until closed); None when another
-    process holds it. A filesystem without locks gives an unlocked fd."""
+    process holds it. A filesystem without locks gives an unlocked fd.
+
+    Raises
+    ------
+    OSError
+        If the lock file cannot be opened or locked (other than for want of locks).
+    """
     fd = os.open(rd.path / WORKER_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        flock_if_supported(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
         return None
-    except OSError:
-        pass
+    except BaseException:
+        os.close(fd)
+        raise
     return fd
 
 
@@ -135,10 +146,24 @@ def run_one(path: str | Path, token: str, ranks: int = 1, threads: int = 1,
     A run whose LAMMPS process is still alive on this host (its submitter died, the
     process did not) is waited for, then recorded; a run that another worker runs, or
     whose LAMMPS still runs elsewhere (its lock is held), is left alone: nothing is started
-    twice. A hand-out that fails before its LAMMPS starts (:data:`SETUP_ERRORS`) is
-    recorded in the claim (:func:`setup_failed`) and returned with ``error``: the pool or
-    the array task goes on with its other runs.
+    twice. A hand-out that fails before its LAMMPS starts (:data:`SETUP_ERRORS`, or an
+    error no one expected: a bug) is recorded in the claim (:func:`setup_failed`) and
+    returned with ``error``; one that fails after its LAMMPS started, with
+    ``stopped_on_error``: the pool or the array task goes on with its other runs either
+    way. Only a stop (:class:`ionmd.errors.RunInterrupted`) and what is no ``Exception``
+    (KeyboardInterrupt, SystemExit) are raised.
     """
+    try:
+        return _run_one(path, token, ranks, threads, launcher, env, srun_args, stop)
+    except RunInterrupted:
+        raise
+    except Exception as exc:        # a bug, or what no one foresaw: this run only
+        return unexpected_failure(path, token, exc)
+
+
+def _run_one(path: str | Path, token: str, ranks: int, threads: int, launcher: str,
+             env: dict | None, srun_args: list[str] | None, stop: StopRequests | None) -> dict:
+    """:func:`run_one`, with the errors it expects handled."""
     try:
         rd = RunDir.open(path)
         claim = read_claim(rd)
@@ -156,10 +181,7 @@ def run_one(path: str | Path, token: str, ranks: int = 1, threads: int = 1,
     if fd is None or lock_held(rd):
         if fd is not None:
             os.close(fd)
-        ran = claim.get("ran", {})
-        return {"path": str(path), **rd.status,
-                "skipped": f"another process runs it (its lock is held; last started by "
-                           f"{ran.get('slurm_job') or claim.get('job_id')} on {ran.get('host')})"}
+        return _held_elsewhere(rd, token, WORKER_LOCK if fd is None else LMP_LOCK)
     try:
         return _run_locked(rd, token, ranks, threads, env, launcher, srun_args, stop, before)
     finally:
@@ -187,20 +209,83 @@ def _run_locked(rd: RunDir, token: str, ranks: int, threads: int, env: dict | No
         status = execute(rd, nprocs=ranks, env=run_env,
                          launcher=locked_command(rd, command), stop=stop)
     except RunInterrupted:     # SIGTERM/SIGINT/USR2 (scancel, walltime): recorded, stop
-        why = _why_stopped(stop, rd.status)
-        if why and rd.status.get("state") == "interrupted":
-            rd.set_status("interrupted", reason=why)
+        _note_why_stopped(rd, stop)
         raise
-    except (IonmdError, OSError) as exc:  # its input not written, lmp not started
+    except Exception as exc:  # its input not written, lmp not started; or a bug
+        if not isinstance(exc, (IonmdError, OSError)):
+            _say_unexpected(path, exc)
         now = rd.status
         if int(now.get("pieces", 0)) > int(before.get("pieces", 0)):
             # a LAMMPS of this hand-out started (a piece counted): no setup failure, which
             # would stop its series for good; the run is handed out again as one that died
             return {"path": str(path), **now,
                     "stopped_on_error": f"after its LAMMPS started (piece "
-                                        f"{now.get('pieces')}): {exc}"}
+                                        f"{now.get('pieces')}): {_error_text(exc)}"}
         return _not_started(path, token, exc, now)
     return {"path": str(path), **status, **_recorded_only(before, status)}
+
+
+def _note_why_stopped(rd: RunDir, stop: StopRequests | None) -> None:
+    """The job that stopped the run added to its recorded reason (:func:`_why_stopped`);
+    a note that cannot be written (a full disk) is said on stderr: raised, it would
+    replace the stop, and the array task would go on to its next run."""
+    try:
+        why = _why_stopped(stop, rd.status)
+        if why and rd.status.get("state") == "interrupted":
+            rd.set_status("interrupted", reason=why)
+    except (OSError, ValueError) as exc:
+        print(f"ionmd: {rd.path}: why it stopped not recorded in its status ({exc})",
+              file=sys.stderr, flush=True)
+
+
+def _held_elsewhere(rd: RunDir, token: str, lock: str) -> dict:
+    """The result of a hand-out that found the run's ``lock`` held (another worker, or its
+    LAMMPS, runs it): the run is left alone, and this hand-out lets go of its claim
+    (:func:`_let_go`): held by a live local submitter, the run would read ``queued``
+    (that submitter's final wait on it never ending) though no one of this submission
+    will run it."""
+    status = rd.status
+    lammps = (f"; its LAMMPS: pid {status.get('pid')} on {status.get('host')}"
+              if status.get("state") == "running" else "")
+    why = f"another process runs it ({rd.path / lock} is held{lammps})"
+    try:
+        _let_go(rd.path, token)
+    except (OSError, ValueError) as exc:
+        why += f" (its claim {rd.path / CLAIM} could not be let go of: {exc})"
+    return {"path": str(rd.path), **status, "skipped": why}
+
+
+def _error_text(exc: Exception) -> str:
+    """What a result and the claim say of ``exc``: its message; with its type where it is
+    no error a hand-out expects (:data:`SETUP_ERRORS`: a bug, most likely)."""
+    if isinstance(exc, SETUP_ERRORS):
+        return str(exc) or type(exc).__name__
+    return (f"{type(exc).__name__}: {exc} (unexpected: its traceback is on stderr; please "
+            f"report it)")
+
+
+def _say_unexpected(path: str | Path, exc: Exception) -> None:
+    """The traceback of an error no one expected, on stderr (for a bug report)."""
+    print(f"ionmd: {path}: unexpected error:", file=sys.stderr)
+    traceback.print_exception(exc, file=sys.stderr)
+    sys.stderr.flush()
+
+
+def _status_of(path: str | Path) -> dict:
+    """The run's status where it can be read, else nothing."""
+    try:
+        status = json.loads((Path(path) / STATUS).read_text())
+    except (OSError, ValueError):
+        return {}
+    return status if isinstance(status, dict) else {}
+
+
+def unexpected_failure(path: str | Path, token: str, exc: Exception) -> dict:
+    """The result of a hand-out ended by an error no one expected (a bug): its traceback
+    on stderr, then recorded as a hand-out that did not start (:func:`_not_started`);
+    the pool or the array task goes on with its other runs."""
+    _say_unexpected(path, exc)
+    return _not_started(path, token, exc, _status_of(path))
 
 
 def _not_started(path: str | Path, token: str, exc: Exception,
@@ -208,15 +293,36 @@ def _not_started(path: str | Path, token: str, exc: Exception,
     """The result of a hand-out that failed before its LAMMPS started: ``error`` says
     why, recorded in the claim (:func:`setup_failed`) where it could be and the run is
     still this hand-out's (else the result says so)."""
-    error = str(exc) or type(exc).__name__
+    error = _error_text(exc)
+    if not Path(path).is_dir():
+        error += (" (its run folder is gone: nothing recorded; `ionmd sweep submit` writes "
+                  "it again)")
+        return {"path": str(path), "error": error, **(status or {})}
     try:
         mine = setup_failed(path, token, error)
     except (OSError, ValueError) as again:      # the claim cannot be written either
         error += f" (not recorded in its claim {Path(path) / CLAIM}: {again})"
     else:
-        if not mine:
+        if not mine and not (Path(path) / CLAIM).is_file():
+            error += " (its claim is gone: nothing recorded)"
+        elif not mine:
             error += " (its claim, of a later submission, left as it is)"
     return {"path": str(path), "error": error, **(status or {})}
+
+
+def _let_go(path: str | Path, token: str, **fields) -> bool:
+    """The claim of this hand-out (``token``) no longer held by its job (its job id kept
+    in ``ran``), with ``fields`` added; False where a later submission's claim is there
+    (left as it is).
+
+    Raises
+    ------
+    OSError, ValueError
+        If the claim cannot be read or written.
+    """
+    return update_claim(path, token, lambda claim: {
+        **claim, "job_id": None, **fields,
+        "ran": {**claim.get("ran", {}), "job_id": claim.get("job_id")}})
 
 
 def setup_failed(path: str | Path, token: str, error: str) -> bool:
@@ -234,9 +340,7 @@ def setup_failed(path: str | Path, token: str, error: str) -> bool:
     OSError, ValueError
         If the claim cannot be read or written.
     """
-    return update_claim(path, token, lambda claim: {
-        **claim, "job_id": None, "error": error,
-        "ran": {**claim.get("ran", {}), "job_id": claim.get("job_id")}})
+    return _let_go(path, token, error=error)
 
 
 def run_group(paths: list[str], token: str, ranks: int = 1, threads: int = 1,
