@@ -18,26 +18,64 @@ def pytest_runtest_setup(item):
         torch.set_num_threads(1)
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadfile`` (``make test``) with the files that share a global resource on
+    one worker (tests/xdist_files.py); any other --dist as xdist makes it."""
+    if config.getvalue("dist") == "loadfile":
+        from xdist_files import make_scheduler
+
+        return make_scheduler(config, log)
+    return None
+
+
+def xdist_order(items):
+    """``items`` in about the order they run: under xdist, that of the work queue."""
+    from session_exports import xdist_worker
+    from xdist_files import queue_order, scope_of
+
+    if xdist_worker() is None:
+        return items
+    rank = {scope: i for i, scope in enumerate(queue_order([item.nodeid for item in items]))}
+    return sorted(items, key=lambda item: rank[scope_of(item.nodeid)])
+
+
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory):
+    """This process's folder for the model files a test writes by a name of its own."""
     return tmp_path_factory.mktemp("models")
 
 
+@pytest.fixture(scope="session")
+def shared_model_dir(tmp_path_factory, model_dir):
+    """The session fixtures' model files, made once for all xdist workers (``make test``
+    runs 2): one folder that they all see; ``model_dir`` itself outside xdist."""
+    from session_exports import shared_dir, xdist_worker
+
+    return model_dir if xdist_worker() is None else shared_dir(tmp_path_factory, "shared_models")
+
+
+def _once(shared_model_dir, name, make):
+    from session_exports import made_once
+
+    return made_once(shared_model_dir, name, make)
+
+
 @pytest.fixture(scope="session", autouse=True)
-def session_exports(request, model_dir):
+def session_exports(request, shared_model_dir):
     """Starts the second process that compiles the session packages the collected tests
     use (tests/session_exports.py), unless the first test needs them at once."""
     from session_exports import MAKERS, SessionExports
 
     first_use = {}
-    for index, item in enumerate(request.session.items):
+    for index, item in enumerate(xdist_order(request.session.items)):
         for name in MAKERS:
             if name in getattr(item, "fixturenames", ()):
                 first_use.setdefault(name, index)
-    exports = SessionExports(model_dir, sorted((n for n, i in first_use.items() if i > 0),
-                                               key=first_use.get))
+    exports = SessionExports(shared_model_dir, sorted((n for n, i in first_use.items() if i > 0),
+                                                      key=first_use.get))
     yield exports
-    exports.stop()
+    exports.stop(request.session)
 
 
 @pytest.fixture(scope="session")
@@ -48,45 +86,51 @@ def tiny_esen_l1_f64(session_exports):
 
 
 @pytest.fixture(scope="session")
-def sevennet0_f64(model_dir):
+def sevennet0_f64(shared_model_dir):
     from ionmd.export import export_sevennet
 
-    return export_sevennet("7net-0", model_dir / "sevennet0_f64.pt", dtype="float64")
+    return _once(shared_model_dir, "sevennet0_f64", lambda: export_sevennet(
+        "7net-0", shared_model_dir / "sevennet0_f64.pt", dtype="float64"))
 
 
 @pytest.fixture(scope="session")
-def sevennet0_f32(model_dir):
+def sevennet0_f32(shared_model_dir):
     from ionmd.export import export_sevennet
 
-    return export_sevennet("7net-0", model_dir / "sevennet0_f32.pt", dtype="float32")
+    return _once(shared_model_dir, "sevennet0_f32", lambda: export_sevennet(
+        "7net-0", shared_model_dir / "sevennet0_f32.pt", dtype="float32"))
 
 
 @pytest.fixture(scope="session")
-def tiny_checkpoint(model_dir):
+def tiny_checkpoint(shared_model_dir):
     from tiny_sevennet import write_tiny_sevennet_checkpoint
 
-    return write_tiny_sevennet_checkpoint(model_dir / "tiny_sevennet.pth")
+    return _once(shared_model_dir, "tiny_checkpoint", lambda: write_tiny_sevennet_checkpoint(
+        shared_model_dir / "tiny_sevennet.pth"))
 
 
 @pytest.fixture(scope="session")
-def tiny_f64(model_dir, tiny_checkpoint):
+def tiny_f64(shared_model_dir, tiny_checkpoint):
     from ionmd.export import export_sevennet
 
-    return export_sevennet(tiny_checkpoint, model_dir / "tiny_f64.pt", dtype="float64")
+    return _once(shared_model_dir, "tiny_f64", lambda: export_sevennet(
+        tiny_checkpoint, shared_model_dir / "tiny_f64.pt", dtype="float64"))
 
 
 @pytest.fixture(scope="session")
-def tiny_mace_file(model_dir):
+def tiny_mace_file(shared_model_dir):
     from tiny_mace import write_tiny_mace
 
-    return write_tiny_mace(model_dir / "tiny_mace.model")
+    return _once(shared_model_dir, "tiny_mace_file", lambda: write_tiny_mace(
+        shared_model_dir / "tiny_mace.model"))
 
 
 @pytest.fixture(scope="session")
-def tiny_mace_f64(model_dir, tiny_mace_file):
+def tiny_mace_f64(shared_model_dir, tiny_mace_file):
     from ionmd.export import export_mace
 
-    return export_mace(tiny_mace_file, model_dir / "tiny_mace_f64.pt", dtype="float64")
+    return _once(shared_model_dir, "tiny_mace_f64", lambda: export_mace(
+        tiny_mace_file, shared_model_dir / "tiny_mace_f64.pt", dtype="float64"))
 
 
 @pytest.fixture(scope="session")

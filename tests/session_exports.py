@@ -10,6 +10,11 @@ each finished file is announced by ``<name>.done`` (its paths, JSON). A maker th
 there leaves ``<name>.failed`` (its traceback) and the fixture makes the file inline,
 so a test sees the same exception as without this module.
 
+Under pytest-xdist (``make test`` runs 2 workers) every worker runs the session fixtures:
+the files are made once for all of them in one folder (:func:`shared_dir`), the first
+worker starting the second process and the others waiting for its ``.done`` files, and
+a file made inline is made under a lock by one worker (:func:`made_once`).
+
 Run as ``python session_exports.py MODEL_DIR NAME...`` (conftest.py does that).
 """
 
@@ -22,6 +27,7 @@ import subprocess
 import sys
 import time
 import traceback
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -67,20 +73,89 @@ def _as_paths(value):
     return tuple(Path(v) for v in value) if isinstance(value, list) else Path(value)
 
 
+def xdist_worker() -> str | None:
+    """This process's pytest-xdist worker id (``gw0``...), None outside xdist."""
+    return os.environ.get("PYTEST_XDIST_WORKER")
+
+
+def shared_dir(tmp_path_factory, name: str) -> Path:
+    """A folder of the session that every xdist worker sees (the workers' base folders
+    are ``<session>/popen-gwN``), or a new one of this process outside xdist."""
+    if xdist_worker() is None:
+        return tmp_path_factory.mktemp(name)
+    path = tmp_path_factory.getbasetemp().parent / name
+    path.mkdir(exist_ok=True)
+    return path
+
+
+@contextmanager
+def locked(path: Path):
+    """An exclusive lock on ``path`` (created) for the block: one process at a time."""
+    import fcntl
+
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def made_once(model_dir: Path, name: str, make):
+    """``make()`` (a path or a tuple of paths) run by one process for all that share
+    ``model_dir``: the others wait for it and read its ``<name>.done``. A ``make`` that
+    raises leaves no ``.done``, so the next caller runs it again and sees the error too."""
+    done = model_dir / f"{name}.done"
+    with locked(model_dir / f"{name}.lock"):
+        if done.exists():
+            return _as_paths(json.loads(done.read_text()))
+        value = make()
+        _write_done(done, value)
+        return value
+
+
+def _write_done(done: Path, value) -> None:
+    paths = [str(v) for v in value] if isinstance(value, tuple) else str(value)
+    tmp = done.with_name(done.name + ".tmp")
+    tmp.write_text(json.dumps(paths))
+    tmp.rename(done)      # whole or absent
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` runs (an exited child not yet waited for is a zombie)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in "ZX"
+    except (OSError, IndexError):
+        return False
+
+
 class SessionExports:
-    """The second process making ``names`` (in that order) into ``model_dir``."""
+    """The second process making ``names`` (in that order) into ``model_dir``; started by
+    the first of the processes (xdist workers) that share ``model_dir``."""
 
     def __init__(self, model_dir: Path, names: list[str]):
         self.model_dir = Path(model_dir)
         self.names = list(names)
         self.proc = None
-        if self.names:
+        self.pid = None
+        if not self.names:
+            return
+        pidfile = self.model_dir / "session_exports.pid"
+        with locked(self.model_dir / "session_exports.lock"):
+            if pidfile.exists():                # another worker started it
+                self.pid = int(pidfile.read_text())
+                return
             env = dict(os.environ, OMP_NUM_THREADS="1")
             self.log = open(self.model_dir / "session_exports.log", "w")
             self.proc = subprocess.Popen(
                 [sys.executable, __file__, str(self.model_dir), *self.names],
                 cwd=Path(__file__).parent, env=env, stdout=self.log, stderr=subprocess.STDOUT,
                 start_new_session=True)    # its own group: stop() ends its compilers too
+            self.pid = self.proc.pid
+            pidfile.write_text(str(self.pid))
+
+    def _making(self) -> bool:
+        return self.proc.poll() is None if self.proc is not None else _running(self.pid)
 
     def result(self, name: str):
         """The maker's return value, waiting for the second process to finish it; made
@@ -88,18 +163,23 @@ class SessionExports:
         done = self.model_dir / f"{name}.done"
         if name in self.names:
             while not done.exists() and not (self.model_dir / f"{name}.failed").exists() \
-                    and self.proc.poll() is None:
+                    and self._making():
                 time.sleep(0.5)
-            if done.exists():
-                return _as_paths(json.loads(done.read_text()))
-        return MAKERS[name](self.model_dir)
+        return made_once(self.model_dir, name, lambda: MAKERS[name](self.model_dir))
 
-    def stop(self) -> None:
-        if self.proc is not None:
-            if self.proc.poll() is None:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-            self.log.close()
+    def stop(self, session=None) -> None:
+        """Ends the second process if this one started it. Under xdist another worker may
+        still wait for its files: then it is left to finish them (every name is used by a
+        test of the session), unless the session is stopping early (-x, a signal)."""
+        if self.proc is None:
+            return
+        if xdist_worker() is not None and session is not None:
+            while self.proc.poll() is None and not (session.shouldstop or session.shouldfail):
+                time.sleep(0.5)
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+        self.log.close()
 
 
 def main(model_dir: str, *names: str) -> int:
@@ -114,10 +194,7 @@ def main(model_dir: str, *names: str) -> int:
         except BaseException:
             (model_dir / f"{name}.failed").write_text(traceback.format_exc())
             continue
-        paths = [str(v) for v in value] if isinstance(value, tuple) else str(value)
-        tmp = model_dir / f"{name}.done.tmp"
-        tmp.write_text(json.dumps(paths))
-        tmp.rename(model_dir / f"{name}.done")      # whole or absent
+        _write_done(model_dir / f"{name}.done", value)
         print(f"{name}: {time.time() - t0:.1f} s", flush=True)
     return 0
 
