@@ -31,8 +31,9 @@ import numpy as np
 from scipy.special import stdtrit
 from scipy.stats import t as student_t
 
-from ionmd.analysis.arrhenius import KB_EV, LOWER_HALF_CAP, fit_arrhenius
+from ionmd.analysis.arrhenius import KB_EV, fit_arrhenius
 from ionmd.analysis.arrhenius_linear import fit_arrhenius_linear
+from ionmd.analysis.interval_errors import LOWER_HALF_CAP
 
 EA, LN_D0 = 0.3, np.log(1e-5)
 TEMPS = {3: (600.0, 800.0, 1000.0), 4: (600.0, 733.0, 867.0, 1000.0),

@@ -45,11 +45,12 @@ import numpy as np
 from scipy.stats import norm
 from scipy.stats import t as student_t
 
-from ionmd.analysis.aggregate import (_f_sf, combine_replicas, inverse_variance_share,
-                                      interval_dof, linear_se, scatter_share, usable,
-                                      weighted_mean_ln, welch_anova, within_scatter)
-from ionmd.analysis.arrhenius import ln_error_from_interval
 from ionmd.analysis.convergence import STOPPED_LEVEL
+from ionmd.analysis.interval_errors import ln_error_from_interval
+from ionmd.analysis.point_checks import usable, within_scatter
+from ionmd.analysis.replica_combination import combine_replicas, linear_se
+from ionmd.analysis.replica_statistics import (_f_sf, inverse_variance_share, interval_dof,
+                                               scatter_share, weighted_mean_ln, welch_anova)
 
 CHECKS = 16
 SWITCH_REL = 0.15

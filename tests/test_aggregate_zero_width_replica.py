@@ -15,7 +15,8 @@ from scipy.constants import Boltzmann, electron_volt
 from scipy.optimize import curve_fit
 from scipy.stats import t as student_t
 
-from ionmd.analysis.aggregate import combine_replicas, fit_series
+from ionmd.analysis.aggregate import fit_series
+from ionmd.analysis.replica_combination import combine_replicas
 from ionmd.analysis.arrhenius import fit_arrhenius
 from ionmd.errors import AnalysisError
 

@@ -14,7 +14,7 @@ from scipy.optimize import curve_fit
 from scipy.stats import t as student_t
 
 from ionmd.analysis.aggregate import Point, arrhenius_of_points
-from ionmd.analysis.arrhenius import studentized_quantile
+from ionmd.analysis.arrhenius_bootstrap import studentized_quantile
 from ionmd.sweep.allocate import TemperatureRun, next_step
 
 KB = Boltzmann / electron_volt

@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 
 import synthetic_trajectories as st
-from ionmd.analysis.arrhenius import KB_EV, fit_arrhenius, kinisi_arrhenius, ln_error_from_interval
+from ionmd.analysis.arrhenius import KB_EV, fit_arrhenius
+from ionmd.analysis.arrhenius_kinisi import kinisi_arrhenius
+from ionmd.analysis.interval_errors import ln_error_from_interval
 from ionmd.analysis.conductivity import (collective_conductivity, conductivity_from_diffusion,
                                          independent_pairing, nernst_einstein)
 from ionmd.analysis.diffusion import DiffusionResult, diffusion

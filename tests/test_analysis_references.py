@@ -201,7 +201,8 @@ def test_replica_error_of_ln_d_over_few_ions_matches_the_scatter():
     standard errors, every replica combination and Arrhenius fit took its ln D error 21 %
     too large (measured: 1.32x the scatter of ln D over 150 runs of 8 ions; now 1.09x, the
     rest being the small-sample skew of the ions' slopes)."""
-    from ionmd.analysis.aggregate import combine_replicas, series_points
+    from ionmd.analysis.aggregate import series_points
+    from ionmd.analysis.replica_combination import combine_replicas
     from ionmd.analysis.unwrapping import unwrap
 
     ln_d, ln_err = [], []

@@ -16,7 +16,8 @@ from scipy.constants import Boltzmann, electron_volt
 from scipy.optimize import curve_fit
 from scipy.stats import t as student_t
 
-from ionmd.analysis.arrhenius import fit_arrhenius, ln_error_from_interval
+from ionmd.analysis.arrhenius import fit_arrhenius
+from ionmd.analysis.interval_errors import ln_error_from_interval
 
 KB = Boltzmann / electron_volt
 EA, LN_D0 = 0.3, np.log(1e-5)

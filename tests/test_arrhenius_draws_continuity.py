@@ -15,8 +15,9 @@ import functools
 import numpy as np
 import pytest
 
-import ionmd.analysis.arrhenius as arrhenius
-from ionmd.analysis.arrhenius import KB_EV, fit_arrhenius, studentized_quantile
+import ionmd.analysis.arrhenius_bootstrap as arrhenius
+from ionmd.analysis.arrhenius import KB_EV, fit_arrhenius
+from ionmd.analysis.arrhenius_bootstrap import studentized_quantile
 from ionmd.errors import AnalysisError
 
 T5 = np.array([600.0, 700.0, 800.0, 900.0, 1000.0])

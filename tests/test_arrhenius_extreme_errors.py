@@ -11,7 +11,8 @@ import pytest
 import statsmodels.api as sm
 from scipy.stats import t as student_t
 
-from ionmd.analysis.arrhenius import KB_EV, fit_arrhenius, studentized_quantile
+from ionmd.analysis.arrhenius import KB_EV, fit_arrhenius
+from ionmd.analysis.arrhenius_bootstrap import studentized_quantile
 
 T = np.array([600.0, 700.0, 800.0, 900.0, 1000.0])
 OFFSETS = np.array([0.1, -0.1, 0.05, 0.0, 0.03])

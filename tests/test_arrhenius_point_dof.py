@@ -17,7 +17,8 @@ from scipy.stats import norm
 from scipy.stats import t as student_t
 
 from ionmd.analysis.aggregate import Point, arrhenius_of_points
-from ionmd.analysis.arrhenius import ArrheniusFit, fit_arrhenius, studentized_quantile
+from ionmd.analysis.arrhenius import ArrheniusFit, fit_arrhenius
+from ionmd.analysis.arrhenius_bootstrap import studentized_quantile
 from ionmd.errors import AnalysisError
 
 KB = Boltzmann / electron_volt

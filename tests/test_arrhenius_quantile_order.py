@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ionmd.analysis.arrhenius import KB_EV, fit_arrhenius, scatter_p_value, studentized_quantile
+from ionmd.analysis.arrhenius import KB_EV, fit_arrhenius
+from ionmd.analysis.arrhenius_bootstrap import scatter_p_value, studentized_quantile
 from ionmd.sweep.allocate import extrapolation_factor
 
 T = np.array([500.0, 600.0, 700.0, 800.0, 900.0, 700.0])   # a replica at 700 K too

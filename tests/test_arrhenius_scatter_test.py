@@ -22,7 +22,8 @@ import statsmodels.api as sm
 from scipy.stats import chi2 as chi2_dist
 from scipy.stats import t as student_t
 
-from ionmd.analysis.arrhenius import KB_EV, fit_arrhenius, scatter_p_value, studentized_quantile
+from ionmd.analysis.arrhenius import KB_EV, fit_arrhenius
+from ionmd.analysis.arrhenius_bootstrap import scatter_p_value, studentized_quantile
 
 T3 = np.array([600.0, 800.0, 1000.0])
 T5 = np.array([600.0, 700.0, 800.0, 900.0, 1000.0])

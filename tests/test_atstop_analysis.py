@@ -19,8 +19,9 @@ import pytest
 from scipy.stats import norm
 from scipy.stats import t as student_t
 
-from ionmd.analysis.aggregate import combine_replicas, series_points
-from ionmd.analysis.arrhenius import ln_error_from_interval
+from ionmd.analysis.aggregate import series_points
+from ionmd.analysis.replica_combination import combine_replicas
+from ionmd.analysis.interval_errors import ln_error_from_interval
 from ionmd.analysis.run_analysis import analyze_run
 from ionmd.analysis.run_records import runs_table
 from ionmd.analysis.run_spec import load_run_spec

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from scipy.stats import t as student_t
 
-from ionmd.analysis.arrhenius import KB_EV, interval_quantile
+from ionmd.analysis.arrhenius import KB_EV
+from ionmd.analysis.interval_errors import interval_quantile
 from ionmd.errors import AnalysisError
 from ionmd.sweep.allocate import TemperatureRun, next_step, spend_budget
 

@@ -29,8 +29,8 @@ from scipy.stats import norm
 from scipy.stats import t as student_t
 
 from arrhenius_in_d import ea_dof, fit_in_y, pdg_ea_error
-from ionmd.analysis.aggregate import combine_replicas
-from ionmd.analysis.arrhenius import studentized_quantile
+from ionmd.analysis.replica_combination import combine_replicas
+from ionmd.analysis.arrhenius_bootstrap import studentized_quantile
 from ionmd.cli import main
 from ionmd.sweep import load_campaign, plan_campaign
 from sweep_setup import brownian_run, campaign_dir, write_campaign

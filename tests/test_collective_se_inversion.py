@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.stats import chi2
 
-from ionmd.analysis.aggregate import collective_se
+from ionmd.analysis.replica_combination import collective_se
 from ionmd.analysis.conductivity import lower_end_turn
 
 SIGMA = 2.5

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from scipy.stats import chi2
 
-from ionmd.analysis.aggregate import (arrhenius_of_points, point_problem, series_points,
-                                      why_left_out)
+from ionmd.analysis.aggregate import arrhenius_of_points, series_points, why_left_out
+from ionmd.analysis.point_checks import point_problem
 from ionmd.analysis.conductivity import Conductivity, collective_interval
 
 REL_UNBOUNDED = 20.0      # se / sigma: chi2_k(0.025) underflows to 0 at k = 2 / 400

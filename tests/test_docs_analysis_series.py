@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ionmd.analysis.aggregate import SCATTER_ALPHA, combine_replicas
+from ionmd.analysis.replica_combination import combine_replicas
+from ionmd.analysis.replica_statistics import SCATTER_ALPHA
 from ionmd.analysis.output_layout import output_dirs
 from ionmd.analysis.report import series_names
 

@@ -13,8 +13,11 @@ import pytest
 from scipy.optimize import curve_fit
 from scipy.stats import t as student_t
 
-from ionmd.analysis.aggregate import Point, arrhenius_of_points, combine_replicas, point_problem
-from ionmd.analysis.arrhenius import KB_EV, ArrheniusFit, ln_error_from_interval
+from ionmd.analysis.aggregate import Point, arrhenius_of_points
+from ionmd.analysis.point_checks import point_problem
+from ionmd.analysis.replica_combination import combine_replicas
+from ionmd.analysis.arrhenius import KB_EV, ArrheniusFit
+from ionmd.analysis.interval_errors import ln_error_from_interval
 from ionmd.errors import AnalysisError
 from ionmd.sweep.allocate import TemperatureRun, next_step
 

@@ -196,7 +196,7 @@ def test_a_negative_value_within_its_scatter_is_not_said_undiffused():
 
 def test_a_value_whose_whole_interval_is_at_zero_still_says_why():
     """The 600 K run (interval [0, 0]: the MSD falls beyond its scatter) keeps its cause."""
-    from ionmd.analysis.aggregate import point_problem
+    from ionmd.analysis.point_checks import point_problem
 
     why = point_problem(-7.0e-6, (0.0, 0.0), quantity="D of Li at 600 K", unit="cm^2/s")
     assert "did not diffuse" in why and "too low for them to hop" in why

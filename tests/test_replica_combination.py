@@ -14,7 +14,8 @@ from scipy.stats import t as student_t
 from statsmodels.stats.meta_analysis import combine_effects
 from statsmodels.stats.oneway import anova_generic
 
-from ionmd.analysis.aggregate import combine_replicas, interval_dof
+from ionmd.analysis.replica_combination import combine_replicas
+from ionmd.analysis.replica_statistics import interval_dof
 
 N_IONS = 8
 Q8 = float(student_t.ppf(0.975, N_IONS - 1))

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from scipy.stats import t as student_t
 
-from ionmd.analysis.aggregate import combine_replicas
+from ionmd.analysis.replica_combination import combine_replicas
 
 TRIALS = 2000
 

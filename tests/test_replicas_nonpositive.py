@@ -16,7 +16,9 @@ import pytest
 from scipy.stats import t as student_t
 from statsmodels.stats.oneway import anova_generic
 
-from ionmd.analysis.aggregate import Point, arrhenius_of_points, combine_replicas, fit_series, usable
+from ionmd.analysis.aggregate import Point, arrhenius_of_points, fit_series
+from ionmd.analysis.point_checks import usable
+from ionmd.analysis.replica_combination import combine_replicas
 from ionmd.errors import AnalysisError
 from ionmd.sweep.allocate import TemperatureRun, next_step, spend_budget
 

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from scipy.stats import t as student_t
 
-from ionmd.analysis.aggregate import (Point, combine_points, combine_replicas, point_dof)
+from ionmd.analysis.aggregate import Point, combine_points, point_dof
+from ionmd.analysis.replica_combination import combine_replicas
 
 IONS = 8
 Q = float(student_t.ppf(0.975, IONS - 1))

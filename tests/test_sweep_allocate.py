@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from scipy.stats import chi2
 
-from ionmd.analysis.arrhenius import KB_EV, fit_arrhenius, ln_error_from_interval
+from ionmd.analysis.arrhenius import KB_EV, fit_arrhenius
+from ionmd.analysis.interval_errors import ln_error_from_interval
 from ionmd.errors import AnalysisError
 from ionmd.sweep.allocate import (TemperatureRun, cost_per_ps_from_logs, ln_var_at, next_step,
                                   spend_budget)

@@ -277,7 +277,7 @@ def test_collect_aggregates_replicas_and_fits_arrhenius(folder, capsys):
         assert d["ci95"][0] < d["value"] < d["ci95"][1]
         assert 0.6 < d["value"] / D < 1.6, (T, d, D)
     # two replicas combined: tighter than either alone (in log space)
-    from ionmd.analysis.arrhenius import ln_error_from_interval
+    from ionmd.analysis.interval_errors import ln_error_from_interval
 
     res = [json.loads((r.path / "analysis" / "results.json").read_text())["diffusion"][0]
            for r in runs if r.temperature == 600.0]

@@ -16,7 +16,7 @@ import pytest
 from scipy.stats import t as student_t
 
 from arrhenius_in_d import fit_in_y, pdg_ea_error
-from ionmd.analysis.arrhenius import studentized_quantile
+from ionmd.analysis.arrhenius_bootstrap import studentized_quantile
 from ionmd.cli import main
 from protocol_setup import superionic_folder
 

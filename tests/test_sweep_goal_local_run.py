@@ -29,7 +29,7 @@ from scipy.constants import Boltzmann, electron_volt
 from scipy.stats import t as student_t
 
 from arrhenius_in_d import fit_in_y, own_se
-from ionmd.analysis.arrhenius import studentized_quantile
+from ionmd.analysis.arrhenius_bootstrap import studentized_quantile
 from ionmd.cli import main
 from ionmd.lammps.dcd import dcd_layout
 from ionmd.lammps.process import kill_run

@@ -18,7 +18,7 @@ from scipy.constants import Boltzmann, electron_volt
 from scipy.optimize import curve_fit
 from scipy.stats import t as student_t
 
-from ionmd.analysis.arrhenius import studentized_quantile
+from ionmd.analysis.arrhenius_bootstrap import studentized_quantile
 from ionmd.sweep import load_campaign
 from ionmd.sweep.allocate import TemperatureRun, next_step, spend_budget
 from ionmd.sweep.plan import plan_campaign

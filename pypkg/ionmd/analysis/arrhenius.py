@@ -30,26 +30,25 @@ The intervals stay honest when the per-point errors cannot be trusted:
   12.7 instead of 1.96);
 * per-point errors given with their degrees of freedom (``y_err_dof``: each D's error is
   estimated over few ions, ions - 1, or a Welch-Satterthwaite dof where replicas were
-  combined): the covariance is scaled by ``max(1, chi2 / (n - 2))`` whatever the scatter
-  test says (the Particle Data Group's scale factor S^2, PDG Review, "Introduction",
-  sec. 5.2.2: errors estimated over few ions are themselves uncertain, and residuals
-  beyond them say so), and the 95 % intervals of Ea and of ln y at each temperature use
-  the studentized parametric bootstrap quantile of that very procedure
-  (:func:`studentized_quantile`: the fit redone on the scatter test's null draws, with
-  its weights re-estimated and its scale). Student t at the Welch-Satterthwaite dof of
-  the estimate (``Ea_dof``, ``extrapolation_dof``, still recorded) took the weights as
-  fixed; estimated from the same data they are not (Meier 1953's effect), and the scale
-  at 1 dof of residuals widens by more than it corrects. Coverage of D(300 K), nominal
-  95 %, points with 10 % errors over 8-64 ions (examples/arrhenius_dof_coverage.py, 2000
-  trials; 3, 4 and 6 temperatures), old -> new: with the PDG scale 94.2-96.8 % ->
-  94.8-96.3 % (6 T over 8 ions 94.2 -> 94.8, 3 T over 64 96.8 -> 96.3; over 4 ions
-  91.5-96.1 -> 93.7-95.9 %), without (``scatter_p=0``) 91.7-95.6 % -> 95.5-96.0 % (6 T
-  over 8 ions 91.7 -> 95.6; over 4 ions 85.1-93.6 -> 94.7-96.4 %); Ea alike. The 300 K
-  ln half-width narrower where the old one was wide
-  (3 T over 64 ions 0.904 -> 0.864) and wider where it was short (6 T over 8 ions 0.796 ->
-  0.835). Points with 20 % errors still cover 96-98 % either way (their ln errors, read
-  from intervals symmetric in D, and ln of a mean of normal values are not normal); data
-  scattering 1.4x their errors 89-91 % with the scale (as before);
+  combined): the covariance is scaled by ``max(1, chi2 / (n - 2))`` whatever the scatter test
+  says (the Particle Data Group's scale factor S^2, PDG Review, "Introduction", sec. 5.2.2:
+  errors estimated over few ions are themselves uncertain, and residuals beyond them say so),
+  and the 95 % intervals of Ea and of ln y at each temperature use the studentized parametric
+  bootstrap quantile of that very procedure
+  (:func:`~ionmd.analysis.arrhenius_bootstrap.studentized_quantile`: the fit redone on the
+  scatter test's null draws, with its weights re-estimated and its scale). Student t at the
+  Welch-Satterthwaite dof of the estimate (``Ea_dof``, ``extrapolation_dof``, still recorded)
+  took the weights as fixed; estimated from the same data they are not (Meier 1953's effect),
+  and the scale at 1 dof of residuals widens by more than it corrects. Coverage of D(300 K),
+  nominal 95 %, points with 10 % errors over 8-64 ions (examples/arrhenius_dof_coverage.py,
+  2000 trials; 3, 4 and 6 temperatures), old -> new: with the PDG scale 94.2-96.8 % ->
+  94.8-96.3 % (6 T over 8 ions 94.2 -> 94.8, 3 T over 64 96.8 -> 96.3; over 4 ions 91.5-96.1
+  -> 93.7-95.9 %), without (``scatter_p=0``) 91.7-95.6 % -> 95.5-96.0 % (6 T over 8 ions 91.7
+  -> 95.6; over 4 ions 85.1-93.6 -> 94.7-96.4 %); Ea alike. The 300 K ln half-width narrower
+  where the old one was wide (3 T over 64 ions 0.904 -> 0.864) and wider where it was short (6
+  T over 8 ions 0.796 -> 0.835). Points with 20 % errors still cover 96-98 % either way (their
+  ln errors, read from intervals symmetric in D, and ln of a mean of normal values are not
+  normal); data scattering 1.4x their errors 89-91 % with the scale (as before);
 * per-point errors known (no dof, or all infinite), but the points scatter about the line
   more than they allow (the scatter test's p-value < ``scatter_p``): the intervals grow
   continuously with p, from the errors' own (1.96) at ``scatter_p`` to the covariance
@@ -59,27 +58,26 @@ The intervals stay honest when the per-point errors cannot be trusted:
   scatter 1.4x their errors (89-91 % against 86-87 %) but worse where 4x (75-85 % against
   77-91 %, 3-5 temperatures), and above nominal where they scatter as said (96-97 %);
 * either way, the fit is flagged ``scatter_exceeds_errors`` where the scatter test's
-  p-value is below ``scatter_p`` (:func:`scatter_p_value`): the data may not follow one
+  p-value is below ``scatter_p``
+  (:func:`~ionmd.analysis.arrhenius_bootstrap.scatter_p_value`): the data may not follow one
   Arrhenius law, or the D intervals are too small. For estimated errors its null is
   simulated with their dof: read as chi-square, data scattering exactly as their errors
   said were flagged 9.7 % (3 T over 4 ions) to 18 % (5 T) of the time, now 1.3-4.5 %.
 
-:func:`kinisi_arrhenius` is the Bayesian alternative of kinisi (``kinisi.arrhenius``:
-Gaussian likelihood in y, MCMC by emcee), slower, reported as a cross-check.
+:func:`ionmd.analysis.arrhenius_kinisi.kinisi_arrhenius` is the Bayesian alternative of
+kinisi (``kinisi.arrhenius``: Gaussian likelihood in y, MCMC by emcee), slower, reported as a
+cross-check.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import io
 from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 from scipy.constants import Boltzmann, electron_volt
 
-from ionmd.analysis.interval_errors import (LOWER_HALF_CAP,  # noqa: F401 (re-exported)
-                                            interval_quantile, ln_error_from_interval)
+from ionmd.analysis.arrhenius_bootstrap import (check_min_dof, errors_estimated,
+                                                scatter_p_value, studentized_quantile)
 from ionmd.errors import AnalysisError
 
 KB_EV = Boltzmann / electron_volt
@@ -314,7 +312,7 @@ def fit_ln_line(T: np.ndarray, ln_y: np.ndarray, y_err_ln: np.ndarray | None = N
         p = scatter_p_value(chi2, X, y_err_ln, y_err_dof)
         if p < scatter_p:
             flags.append("scatter_exceeds_errors")
-        if _estimated(y_err_dof):
+        if errors_estimated(y_err_dof):
             cov = cov * max(1.0, chi2 / dof)          # PDG's scale factor S^2, whatever p
         else:
             share = scatter_share(p, scatter_p)
@@ -325,7 +323,7 @@ def fit_ln_line(T: np.ndarray, ln_y: np.ndarray, y_err_ln: np.ndarray | None = N
         ws = {"Ea": welch_satterthwaite_dof(x0[0], cov, X, y_err_ln, y_err_dof),
               "extrapolation": welch_satterthwaite_dof(x0[1], cov, X, y_err_ln, y_err_dof)}
         Ea_q, quantile = t95(ws["Ea"]), t95(ws["extrapolation"])
-        if _estimated(y_err_dof):
+        if errors_estimated(y_err_dof):
             scaled = dof >= 1 and scatter_p > 0
             studentized = "scaled" if scaled else "unscaled"
             Ea_q, quantile = (float(q) for q in studentized_quantile(
@@ -364,20 +362,6 @@ SCATTER_SPAN = 10.0
 :func:`scatter_share`): fits the test passes are read as the errors say, and a tiny change
 of data moves no interval far."""
 
-NULL_DRAWS, QUANTILE_DRAWS, NULL_SEED = 4096, 1024, 20261206
-"""Draws of the scatter test's null distribution where the points' errors were estimated
-(:func:`scatter_p_value`): a scrambled Sobol sequence of this many points (a power of 2),
-scrambled with this fixed seed (the same data, the same p); :func:`studentized_quantile`
-averages a smooth function over the first ``QUANTILE_DRAWS`` of them (also a power of 2:
-a balanced part of the sequence): its sd across seeds 0.25-0.35 %, 5x less than the
-empirical percentile of 4000 random draws (2.1 %), at the cost of a fit as before
-(2048 draws: 0.13 %, 2x the cost)."""
-
-MIN_POINT_DOF = 0.25
-"""Fewest degrees of freedom a point's error may have been estimated with: below it the
-error says next to nothing about the point (its re-estimates chi2(nu) / nu span decades:
-at 0.05 dof the studentized quantile was 3e8, at 1e-3 NaN)."""
-
 
 def scatter_share(p: float, alpha: float = 0.05) -> float:
     """How much of the scatter correction applies at the scatter test's p-value ``p``: none at
@@ -389,237 +373,6 @@ def scatter_share(p: float, alpha: float = 0.05) -> float:
     return float(np.log(alpha / p) / np.log(SCATTER_SPAN))
 
 
-def _estimated(y_err_dof: np.ndarray | None) -> bool:
-    """Whether some point's error was estimated (a finite dof) rather than known."""
-    return y_err_dof is not None and bool(np.any(np.isfinite(y_err_dof)))
-
-
-def scatter_p_value(chi2: float, X: np.ndarray, y_err_ln: np.ndarray,
-                    y_err_dof: np.ndarray | None) -> float:
-    """p-value of the weighted residual sum ``chi2`` of a straight-line fit (design ``X``)
-    whose points' ln errors ``y_err_ln`` were each estimated with ``y_err_dof`` dof.
-
-    Known errors (no dof, or all infinite): chi-square with n - 2 dof, as always. Estimated
-    ones: the sum is heavier-tailed than chi-square (each term about F(1, nu) where the
-    weight is estimated: read as chi-square, data scattering exactly as their errors said
-    were flagged 9.7 % of the time at 3 points over 4 ions, 18 % at 5), so its null
-    distribution is simulated, a parametric bootstrap (Efron & Tibshirani 1993, ch. 6):
-    normal points about the line with the given errors as the true ones, each error
-    re-estimated as ``s^2 chi2(nu) / nu``, refitted with those weights (``NULL_DRAWS``
-    draws, fixed seed). Read between ~60 of its quantiles linearly in log p, so p moves
-    continuously with ``chi2``; beyond the last (p < 10 / NULL_DRAWS), the log-linear tail
-    of the last two is extended."""
-    from scipy.stats import chi2 as chi2_dist
-
-    n = X.shape[0]
-    if not _estimated(y_err_dof):
-        return float(chi2_dist.sf(chi2, n - 2))
-    sf, knots = _null_knots(*_null_key(X[:, 1], y_err_ln, y_err_dof))
-    if chi2 <= knots[-1]:
-        return float(np.exp(np.interp(chi2, knots, np.log(sf))))
-    slope = np.log(sf[-1] / sf[-2]) / (knots[-1] - knots[-2])
-    return float(sf[-1] * np.exp(slope * (chi2 - knots[-1])))
-
-
-def _null_key(x: np.ndarray, y_err_ln: np.ndarray, y_err_dof: np.ndarray
-              ) -> tuple[bytes, bytes, bytes]:
-    """The points as the simulated nulls' cache key (float64 bytes, hashable), in one order
-    whatever the caller's: by x, then error, then dof. Each column of the seeded draws goes
-    to the point in that position, so the same five points gave a studentized quantile of
-    2.309 in one order and 2.177 in another; sorted, the draws follow the points."""
-    x, err, nu = (np.asarray(a, float).ravel() for a in (x, y_err_ln, y_err_dof))
-    order = np.lexsort((nu, err, x))
-    return tuple(np.ascontiguousarray(a[order]).tobytes() for a in (x, err, nu))
-
-
-@functools.lru_cache(maxsize=64)
-def _null_knots(x: bytes, y_err_ln: bytes, y_err_dof: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """Survival levels and quantiles of :func:`scatter_p_value`'s simulated null for one
-    set of points (arguments: float64 bytes, hashable): a fit scanned over its data's
-    size, or the same points fitted again, simulates it once."""
-    x, err = np.frombuffer(x), np.frombuffer(y_err_ln)
-    ratio, normal = _null_draws(y_err_dof)
-    null = _line_residual_sums(x, normal * err, 1.0 / (err ** 2 * ratio))
-    sf = np.geomspace(1.0, 10.0 / NULL_DRAWS, 60)
-    knots = np.quantile(null, 1.0 - sf)
-    sf.flags.writeable = knots.flags.writeable = False
-    return sf, knots
-
-
-@functools.lru_cache(maxsize=16)
-def _sobol_uniforms(n: int) -> np.ndarray:
-    """``NULL_DRAWS`` rows of 2 n scrambled-Sobol uniforms (fixed seed): the first n re-estimate
-    the points' errors, the last n are their normal noise. Fixed per (draw, point) whatever
-    the dof, so the draws move continuously with them; quasi-random, so their averages of
-    smooth functions carry far less noise than random draws (Owen 1997)."""
-    from scipy.stats import qmc
-
-    m = int(np.ceil(np.log2(NULL_DRAWS)))
-    u = qmc.Sobol(2 * n, scramble=True, seed=NULL_SEED).random_base2(m)
-    u = np.clip(u, 1e-12, 1.0 - 1e-12)
-    u.flags.writeable = False
-    return u
-
-
-@functools.lru_cache(maxsize=256)
-def _variance_ratio(n: int, point: int, dof: float) -> np.ndarray:
-    """The ``point``-th error's re-estimated variance ratio chi2(nu) / nu in each draw, from
-    its fixed uniforms by the inverse distribution (-> 1 as nu -> inf; exactly 1 at inf)."""
-    from scipy.special import gammaincinv
-
-    u = _sobol_uniforms(n)[:, point]
-    ratio = np.ones_like(u) if np.isinf(dof) else 2.0 * gammaincinv(dof / 2.0, u) / dof
-    ratio.flags.writeable = False
-    return ratio
-
-
-@functools.lru_cache(maxsize=16)
-def _null_draws(y_err_dof: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """The null's draws: each error's variance ratio chi2(nu) / nu (1 where nu is inf) and
-    standard normal noise, ``NULL_DRAWS`` rows, from :func:`_sobol_uniforms`. Each column
-    depends on its own point's dof alone (cached per point: a Monte-Carlo study varying
-    one point's dof redraws one column); read-only, shared."""
-    from scipy.special import ndtri
-
-    nu = np.frombuffer(y_err_dof)
-    ratio = np.stack([_variance_ratio(nu.size, j, float(d)) for j, d in enumerate(nu)], 1)
-    normal = ndtri(_sobol_uniforms(nu.size)[:, nu.size:])
-    ratio.flags.writeable = normal.flags.writeable = False
-    return ratio, normal
-
-
-def studentized_quantile(x0: np.ndarray, x: np.ndarray, y_err_ln: np.ndarray,
-                         y_err_dof: np.ndarray, *, scaled: bool) -> np.ndarray:
-    """95 % half-widths, in the fit's standard errors, of the estimates ``x0 . (ln A, Ea)``
-    (rows of ``x0``) of a line fitted on ``x`` (-1 / k_B T) to points whose ln errors
-    ``y_err_ln`` were estimated with ``y_err_dof`` dof: the studentized parametric bootstrap
-    (bootstrap-t, Efron & Tibshirani 1993, ch. 12) on :func:`scatter_p_value`'s null draws.
-
-    Each draw refits normal points about a line with the given errors as the true ones,
-    weighted by their re-estimates (``s^2 chi2(nu) / nu``) as the fit weights by its own,
-    and divides the estimate's error by its standard error as the fit computes it (times
-    the PDG scale ``max(1, chi2 / (n - 2))`` where ``scaled``); the quantile is the 95th
-    percentile of its size. Student t at the Welch-Satterthwaite dof assumes the weights
-    fixed: estimated from the same data, the points read as most precise are those whose
-    errors came out small, so the fit's variance is too small (Meier 1953's effect on a
-    weighted mean): with 6 temperatures over 8 ions the unscaled fit covered D(300 K)
-    91.7 %, over 4 ions 85 %; the PDG scale hid part of it but at 3 temperatures (1 dof of
-    residuals) widened beyond 95 % (96.1-96.8 % over 16-64 ions; module doc).
-
-    The noise's share along the estimate is integrated exactly in each draw (conditional
-    Monte Carlo, :func:`_exceedance`), the rest averaged over quasi-random draws: with 4000
-    random draws and an empirical percentile the quantile's sd across seeds was 2.1 %, and
-    which points had a finite dof laid the draws out (one dof 1e9 -> inf: 2.056 -> 1.959).
-    The quantile depends on the errors and dof alone (not on the data's values): continuous
-    in them, the same for the same points in any order (:func:`_null_key`)."""
-    x0 = np.atleast_2d(np.asarray(x0, float))
-    _check_min_dof(np.asarray(y_err_dof, float))
-    key = _null_key(x, y_err_ln, y_err_dof)
-    residual_dof = np.size(x) - 2 if scaled and np.size(x) > 2 else 0
-    return np.array([_quantile_of(*key, float(c0), float(c1), residual_dof) for c0, c1 in x0])
-
-
-@functools.lru_cache(maxsize=256)
-def _quantile_of(x: bytes, y_err_ln: bytes, y_err_dof: bytes, c0: float, c1: float,
-                 residual_dof: int) -> float:
-    """:func:`studentized_quantile` of one estimate ``c0 ln A + c1 Ea`` (the points as
-    :func:`_null_key` bytes): the root of :func:`_exceedance` - 0.05, bracketed from 4 up."""
-    from scipy.optimize import brentq
-
-    parts = _conditional_parts(x, y_err_ln, y_err_dof, c0, c1)
-
-    def excess(q):
-        return _exceedance(q, *parts, residual_dof) - 0.05
-
-    lo, hi = 1.5, 3.0    # brackets the quantile of most designs
-    while excess(hi) > 0:
-        lo, hi = hi, hi * 3.0
-        if hi > 1e12:
-            raise AnalysisError(
-                f"the studentized quantile exceeds 1e12 for points with ln errors "
-                f"{np.frombuffer(y_err_ln).tolist()} over dof {np.frombuffer(y_err_dof).tolist()}: "
-                f"too few dof to bound it")
-    if lo == 1.5 and excess(lo) < 0:
-        lo = 0.0
-    return float(brentq(excess, lo, hi, xtol=1e-9, rtol=1e-6))
-
-
-@functools.lru_cache(maxsize=64)
-def _conditional_parts(x: bytes, y_err_ln: bytes, y_err_dof: bytes, c0: float, c1: float
-                       ) -> tuple[np.ndarray, ...]:
-    """Per draw of :func:`_null_draws` (truth 0, weights from its re-estimated errors), for
-    the estimate ``c0 ln A + c1 Ea``: the ratio ``r`` of its standard error as the fit
-    computes it (unscaled) to its true sd given the weights, and the weighted residual sum
-    as the quadratic ``alpha z^2 + 2 beta z + gamma`` of ``z``, the noise along the estimate
-    (standard normal, independent of the rest, which the draw fixes)."""
-    x, err = np.frombuffer(x), np.frombuffer(y_err_ln)
-    ratio, normal = (a[:QUANTILE_DRAWS] for a in _null_draws(y_err_dof))
-    w = 1.0 / (err ** 2 * ratio)
-    total = w.sum(axis=1, keepdims=True)
-    dx = x - (w * x).sum(axis=1, keepdims=True) / total
-    sxx = (w * dx ** 2).sum(axis=1, keepdims=True)
-    lever = c1 - c0 * ((w * x).sum(axis=1, keepdims=True) / total)
-    b = (c0 * w / total + lever * w * dx / sxx) * err     # the estimate is b . noise
-    b_norm = np.sqrt((b ** 2).sum(axis=1, keepdims=True))
-    along = b / b_norm
-    rest = normal - (normal * along).sum(axis=1, keepdims=True) * along
-
-    def residuals(z):
-        y = z * err
-        dy = y - (w * y).sum(axis=1, keepdims=True) / total
-        res = dy - (w * dx * dy).sum(axis=1, keepdims=True) / sxx * dx
-        return res * np.sqrt(w)
-
-    p, q = residuals(along), residuals(rest)
-    se = np.sqrt(c0 ** 2 / total + lever ** 2 / sxx)[:, 0]
-    out = (se / b_norm[:, 0], (p * p).sum(1), (p * q).sum(1), (q * q).sum(1))
-    for a in out:
-        a.flags.writeable = False
-    return out
-
-
-def _exceedance(q: float, r: np.ndarray, alpha: np.ndarray, beta: np.ndarray,
-                gamma: np.ndarray, residual_dof: int) -> float:
-    """Probability that |estimate error| / its standard error exceeds ``q``, the normal
-    noise along the estimate (``z``) integrated exactly in each draw: ``|z| > c`` with
-    ``c = q r``, and where scaled (``residual_dof`` > 0) also ``residual_dof z^2 > c^2
-    chi2(z)``, a quadratic inequality ``A z^2 + B z + C > 0`` (PDG scale
-    ``max(1, chi2 / residual_dof)``)."""
-    from scipy.special import ndtr
-
-    c = q * r
-    if residual_dof == 0:
-        return float(np.mean(2.0 * ndtr(-c)))
-    c2 = c * c
-    a = residual_dof - c2 * alpha
-    a[a == 0.0] = -1e-300
-    b, cc = -2.0 * c2 * beta, -c2 * gamma
-    root = np.sqrt(np.maximum(b * b - 4.0 * a * cc, 0.0))
-    r1, r2 = (-b - root) / (2 * a), (-b + root) / (2 * a)
-    lo, hi = np.minimum(r1, r2), np.maximum(r1, r2)
-    # A > 0: z < lo or z > hi (lo <= 0 <= hi, as C <= 0); A < 0: lo < z < hi
-    up = a > 0
-    if up.all():
-        return float(np.mean(ndtr(np.minimum(lo, -c)) + ndtr(-np.maximum(hi, c))))
-    total = np.sum(ndtr(np.minimum(lo[up], -c[up])) + ndtr(-np.maximum(hi[up], c[up])))
-    lo, hi, c = lo[~up], hi[~up], c[~up]
-    total += np.sum(np.maximum(ndtr(np.minimum(hi, -c)) - ndtr(lo), 0.0)
-                    + np.maximum(ndtr(-np.maximum(lo, c)) - ndtr(-hi), 0.0))
-    return float(total / r.size)
-
-
-def _line_residual_sums(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Weighted residual sum of squares of the straight-line fit of each row of ``y``
-    (weights: the rows of ``w``, 1 / variance) on ``x``, from weighted means: no normal
-    matrix to solve, whose condition under one dominant weight (an error re-estimated
-    near zero over dof < 1: chi2(0.3) / 0.3 draws reach 1e-24) made it singular."""
-    total = w.sum(axis=1, keepdims=True)
-    dx = x - (w * x).sum(axis=1, keepdims=True) / total
-    dy = y - (w * y).sum(axis=1, keepdims=True) / total
-    slope = (w * dx * dy).sum(axis=1, keepdims=True) / (w * dx ** 2).sum(axis=1, keepdims=True)
-    return np.sum(w * (dy - slope * dx) ** 2, axis=1)
-
-
 def _checked_dof(y_err_dof: np.ndarray | None, T: np.ndarray) -> np.ndarray | None:
     """``y_err_dof`` as an array, one positive dof (inf allowed) per point, or None."""
     if y_err_dof is None:
@@ -629,73 +382,5 @@ def _checked_dof(y_err_dof: np.ndarray | None, T: np.ndarray) -> np.ndarray | No
         raise AnalysisError(f"degrees of freedom of the per-point errors must be one positive "
                             f"number (or inf) per temperature: got {dof.tolist()} for "
                             f"{T.size} points at {T.tolist()} K")
-    _check_min_dof(dof, T)
+    check_min_dof(dof, T)
     return dof
-
-
-def _check_min_dof(dof: np.ndarray, T: np.ndarray | None = None) -> None:
-    """Refuse a point's error estimated over fewer than :data:`MIN_POINT_DOF` dof."""
-    few = dof < MIN_POINT_DOF
-    if np.any(few):
-        where = "" if T is None else f" at {np.asarray(T)[few].tolist()} K"
-        raise AnalysisError(
-            f"per-point errors estimated over {dof[few].tolist()} degrees of freedom{where}: "
-            f"at least {MIN_POINT_DOF} are needed (below it an error's own uncertainty spans "
-            f"decades and the interval says nothing); leave those points out, or give their "
-            f"errors the dof they were estimated over (ions - 1)")
-
-
-EA_PRIOR_SPAN_EV, LN_PREFACTOR_PRIOR_SPAN = 5.0, 50.0
-"""Widest priors of kinisi's Arrhenius fit either side of the least-squares fit: in Ea
-(eV) and in ln A."""
-
-
-def kinisi_arrhenius(T: np.ndarray, y: np.ndarray, y_std: np.ndarray, *,
-                     T_extrapolate: float = 300.0, n_samples: int = 400, n_walkers: int = 16,
-                     n_burn: int = 200, seed: int = 0) -> dict:
-    """Bayesian Arrhenius fit by kinisi (``kinisi.arrhenius.Arrhenius``, emcee MCMC).
-
-    kinisi's likelihood is Gaussian in y with standard deviations ``y_std``. Its
-    priors are set wide around the weighted least-squares fit (uniform in Ea over
-    +-10 standard errors, at most 5 eV, log-uniform in A over +-10 standard errors of
-    ln A, at most e^50) and the walkers start there.
-
-    Returns
-    -------
-    dict
-        ``Ea_eV`` (posterior median), ``Ea_ci95``, ``prefactor``, ``y_extrapolated``,
-        ``y_extrapolated_ci95`` (percentiles of the posterior predictive of the mean).
-    """
-    import warnings
-
-    import scipp as sc
-    from kinisi.arrhenius import Arrhenius
-    from scipy.stats import loguniform, uniform
-
-    T, y, y_std = (np.asarray(a, float) for a in (T, y, y_std))
-    if np.any(~(y_std > 0)):
-        raise AnalysisError("kinisi Arrhenius fit needs positive per-point standard deviations")
-    wls = fit_arrhenius(T, y, y_std / y, T_extrapolate=T_extrapolate)
-    # bounded: points whose errors exceed their values give errors of Ea and ln A of
-    # eV and ~100, and priors 10 errors wide overflowed exp (emcee: "returned NaN")
-    span_ea = min(10 * wls.Ea_err_eV, EA_PRIOR_SPAN_EV)
-    span_a = np.exp(min(10 * wls.ln_prefactor_err, LN_PREFACTOR_PRIOR_SPAN))
-    priors = [uniform(wls.Ea_eV - span_ea, 2 * span_ea),
-              loguniform(wls.prefactor / span_a, wls.prefactor * span_a)]
-    data = sc.DataArray(sc.array(dims=["temperature"], values=y, variances=y_std ** 2),
-                        coords={"temperature": sc.array(dims=["temperature"], values=T, unit="K")})
-    np.random.seed(seed)  # kinisi's walkers start from numpy's global generator
-    with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
-        warnings.simplefilter("ignore")   # its MAP search starts at the prior means
-        model = Arrhenius(data, priors=priors)
-        model.mcmc(x0=(sc.scalar(wls.Ea_eV, unit="eV"), sc.scalar(wls.prefactor, unit="cm^2/s")),
-                   n_samples=n_samples, n_walkers=n_walkers, n_burn=n_burn, n_thin=4)
-    ea = np.asarray(model.activation_energy.values)
-    pre = np.asarray(model.preexponential_factor.values)
-    extra = pre * np.exp(-ea / (KB_EV * T_extrapolate))
-    return {"method": "kinisi", "Ea_eV": float(np.median(ea)),
-            "Ea_ci95": np.percentile(ea, [2.5, 97.5]).tolist(), "Ea_err_eV": float(ea.std()),
-            "prefactor": float(np.median(pre)), "T_extrapolated": float(T_extrapolate),
-            "y_extrapolated": float(np.median(extra)),
-            "y_extrapolated_ci95": np.percentile(extra, [2.5, 97.5]).tolist(),
-            "n_samples": int(ea.size)}

@@ -1,5 +1,5 @@
-"""A value's standard error in ln from its 95 % interval, as the Arrhenius fits read it
-(split from :mod:`ionmd.analysis.arrhenius`, which re-exports these names)."""
+"""A value's standard error in ln from its 95 % interval, as the Arrhenius fits, the replica
+combination and the allocator read it, and the Student t quantile of a D's interval."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Whether one run's value with its interval can enter a replica combination or an
-Arrhenius fit, and, where not, why in words a user can act on (split from
-:mod:`ionmd.analysis.aggregate`, which re-exports these names)."""
+Arrhenius fit, and, where not, why in words a user can act on (used by
+:mod:`ionmd.analysis.replica_combination` and :mod:`ionmd.analysis.aggregate`)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,8 @@
 """The statistics behind combining replicas of one temperature: the F test of their
 errors (equal or inverse-variance weights, :func:`inverse_variance_share`), Welch's test of
 their means (:func:`welch_anova`, :func:`scatter_share`), the weighted mean with Meier's
-correction (:func:`weighted_mean_ln`) and the degrees of freedom of the result (split from
-:mod:`ionmd.analysis.aggregate`, which re-exports these names and documents the measured
-behaviour)."""
+correction (:func:`weighted_mean_ln`) and the degrees of freedom of the result (used by
+:mod:`ionmd.analysis.replica_combination`, whose module doc gives the measured behaviour)."""
 
 from __future__ import annotations
 

@@ -9,8 +9,12 @@ from typing import Any
 
 import numpy as np
 
-from ionmd.analysis.aggregate import Point, interval_dof, linear_se, point_problem, within_scatter
-from ionmd.analysis.arrhenius import ArrheniusFit, ln_error_from_interval
+from ionmd.analysis.aggregate import Point
+from ionmd.analysis.arrhenius import ArrheniusFit
+from ionmd.analysis.interval_errors import ln_error_from_interval
+from ionmd.analysis.point_checks import point_problem, within_scatter
+from ionmd.analysis.replica_combination import linear_se
+from ionmd.analysis.replica_statistics import interval_dof
 
 Z95 = 1.96
 
