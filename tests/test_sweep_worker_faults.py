@@ -20,6 +20,7 @@ import errno
 import fcntl
 import os
 import shutil
+import socket
 import threading
 
 import pytest
@@ -199,3 +200,36 @@ def test_a_claim_replaced_meanwhile_is_not_overwritten(campaign, monkeypatch):
     assert update_claim(rd.path, old, lambda claim: {**claim, "job_id": "3_1"})
     assert not update_claim(rd.path, later, lambda claim: {})
     assert read_claim(rd)["job_id"] == "3_1"
+
+
+def test_a_run_whose_end_could_not_be_recorded_is_not_waited_on(campaign, monkeypatch):
+    """Its LAMMPS ran and ended, then recording how it ended failed (an I/O error writing
+    its status): the status still says ``running`` (a pid no longer alive). The run is
+    this submitter's no longer: ``interrupted``, which the next submit records. Before,
+    the live local submitter's claim made it ``running``: the final wait never ended."""
+    import subprocess
+
+    import ionmd.sweep.worker as worker_mod
+    from ionmd.sweep.plan import plan_campaign
+    from ionmd.sweep.state import classify
+    from ionmd.sweep.submit import submit, wait
+
+    ended = subprocess.Popen(["true"], start_new_session=True)
+    ended.wait()
+    calls = []
+
+    def execute(rd, **kw):
+        calls.append(str(rd.path))
+        if len(calls) == 1:
+            rd.set_status("running", pieces=1, step=0, pid=ended.pid, host=socket.gethostname())
+            raise OSError(errno.EIO, "Input/output error", str(rd.path / "status.json"))
+        return _completes(rd)
+
+    monkeypatch.setattr(worker_mod, "execute", execute)
+    summary = submit(campaign, progress=False).ran_summary()
+    assert "1 run(s) stopped on an error" in summary and "Input/output error" in summary
+    bad = next(r for r in plan_campaign(campaign) if str(r.path) == calls[0])
+    assert classify(bad.rundir) == "interrupted"                   # before: running
+    assert wait(campaign, poll_s=0.05, timeout_s=2.0, progress=False)["running"] == 0
+    submit(campaign, progress=False)                               # resumed, recorded
+    assert calls[3:] == [str(bad.path)] and bad.rundir.status["state"] == "completed"

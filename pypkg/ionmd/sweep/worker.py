@@ -218,9 +218,14 @@ def _run_locked(rd: RunDir, token: str, ranks: int, threads: int, env: dict | No
         if int(now.get("pieces", 0)) > int(before.get("pieces", 0)):
             # a LAMMPS of this hand-out started (a piece counted): no setup failure, which
             # would stop its series for good; the run is handed out again as one that died
-            return {"path": str(path), **now,
-                    "stopped_on_error": f"after its LAMMPS started (piece "
-                                        f"{now.get('pieces')}): {_error_text(exc)}"}
+            # (let go of: a status left 'running' under a live submitter's claim reads
+            # 'running', its final wait never ending)
+            error = f"after its LAMMPS started (piece {now.get('pieces')}): {_error_text(exc)}"
+            try:
+                _let_go(path, token)
+            except (OSError, ValueError) as again:
+                error += f" (its claim {path / CLAIM} could not be let go of: {again})"
+            return {"path": str(path), **now, "stopped_on_error": error}
         return _not_started(path, token, exc, now)
     return {"path": str(path), **status, **_recorded_only(before, status)}
 
