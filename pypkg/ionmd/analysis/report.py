@@ -150,7 +150,8 @@ def summarise(results: Sequence[dict], reports: dict[str, list[FailureReport]],
                            np.array([q["ci95"][0] for q in pts]),
                            np.array([q["ci95"][1] for q in pts]),
                            ArrheniusFit.from_dict(entry),
-                           out / arrhenius_plot_name(name, key), f"{key} ({unit})")
+                           out / arrhenius_plot_name(name, key), f"{key} ({unit})",
+                           problem=entry.get("fit_problem"))   # drawn as not a result
             written.append(arrhenius_plot_name(name, key))
     write_arrhenius_csv(summary["arrhenius"], out / "arrhenius.csv",
                         {name: rec["model"] for name, rec in summary["series"].items()})

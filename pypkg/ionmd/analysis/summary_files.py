@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -60,13 +61,16 @@ def write_arrhenius_csv(fits: dict, path: Path, models: dict | None = None) -> N
     """One row per structure and series: Ea, its 95 % interval, prefactor (with its unit:
     mS K/cm for sigma, whose fit is of sigma T) and the extrapolated value (D in cm^2/s;
     sigma in mS/cm); ``models``: the model of each structure's runs (by its key in
-    ``fits``; empty where not known)."""
+    ``fits``; empty where not known). ``fit_problem``, the last column: why the row's fit
+    means nothing (:mod:`ionmd.analysis.arrhenius_problems`), so that a reader of the CSV
+    alone does not take its numbers for a result; empty where they may be read."""
     models = models or {}
     with open(path, "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["structure", "model", "series", "method", "Ea_eV", "Ea_err_eV", "Ea_ci95_lo",
                     "Ea_ci95_hi", "prefactor", "prefactor_unit", "T_extrapolated_K", "extrapolated",
-                    "extrapolated_ci95_lo", "extrapolated_ci95_hi", "extrapolated_unit", "flags"])
+                    "extrapolated_ci95_lo", "extrapolated_ci95_hi", "extrapolated_unit", "flags",
+                    "fit_problem"])
         for name, series in fits.items():
             for key, f in series.items():
                 sigma = key.startswith("sigma")
@@ -81,10 +85,29 @@ def write_arrhenius_csv(fits: dict, path: Path, models: dict | None = None) -> N
                                 g["prefactor"], "mS K/cm" if sigma else "cm^2/s",
                                 g["T_extrapolated"], g["y_extrapolated"] * scale,
                                 *(v * scale for v in g["y_extrapolated_ci95"]),
-                                "mS/cm" if sigma else "cm^2/s", ";".join(g.get("flags", []))])
+                                "mS/cm" if sigma else "cm^2/s", ";".join(g.get("flags", [])),
+                                g.get("fit_problem") or ""])
 
 
-def plot_arrhenius(T, y, lo, hi, fit, path: Path, ylabel: str) -> None:
+NOT_A_RESULT = "not a result: "
+"""How the Arrhenius plot labels a fit marked ``fit_problem``, before the reason."""
+
+
+def plot_arrhenius(T, y, lo, hi, fit, path: Path, ylabel: str,
+                   problem: str | None = None) -> None:
+    """:func:`arrhenius_figure` saved to ``path``."""
+    fig = arrhenius_figure(T, y, lo, hi, fit, ylabel, problem)
+    # the reason below the axes: the saved image grows to hold it
+    fig.savefig(path, dpi=120, **({"bbox_inches": "tight"} if problem else {}))
+    agg_pyplot().close(fig)
+
+
+def arrhenius_figure(T, y, lo, hi, fit, ylabel: str, problem: str | None = None):
+    """The points (``y`` within [``lo``, ``hi``] at each ``T``) and ``fit`` (an
+    :class:`~ionmd.analysis.arrhenius.ArrheniusFit`) with its 95 % band, on 1000/T. A fit
+    with a ``problem`` (its ``fit_problem``) is drawn dashed and grey, its band faint, and
+    labelled :data:`NOT_A_RESULT` with the reason, the title saying so in place of its Ea:
+    drawn as a fit that is fine, its line read as a result."""
     plt = agg_pyplot()
     T = np.asarray(T, float)
     fig, ax = plt.subplots(figsize=(5, 4))
@@ -92,15 +115,23 @@ def plot_arrhenius(T, y, lo, hi, fit, path: Path, ylabel: str) -> None:
     ax.errorbar(x, y, yerr=[np.asarray(y) - lo, np.asarray(hi) - y], fmt="o")
     tt = np.linspace(min(T.min(), fit.T_extrapolated), T.max(), 100)
     value, lo_fit, hi_fit = fit.interval(tt)
-    ax.plot(1000 / tt, value, "-")
-    ax.fill_between(1000 / tt, lo_fit, hi_fit, alpha=0.3)
+    if problem:
+        ax.plot(1000 / tt, value, "--", color="0.4",
+                label=textwrap.fill(NOT_A_RESULT + problem, 70))
+        ax.fill_between(1000 / tt, lo_fit, hi_fit, color="0.6", alpha=0.12)
+        ax.set_title(f"NOT A RESULT (Ea = {ea_text(fit.Ea_eV, fit.Ea_err_eV)} means nothing)",
+                     fontsize=9)
+        # below the axes, whole: the reason is a paragraph, not a legend entry's word
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=6, frameon=False)
+    else:
+        ax.plot(1000 / tt, value, "-")
+        ax.fill_between(1000 / tt, lo_fit, hi_fit, alpha=0.3)
+        ax.set_title(f"Ea = {ea_text(fit.Ea_eV, fit.Ea_err_eV)}, band 95 %")
     ax.set_yscale("log")
     ax.set_xlabel("1000 / T (1/K)")
     ax.set_ylabel(ylabel)
-    ax.set_title(f"Ea = {ea_text(fit.Ea_eV, fit.Ea_err_eV)}, band 95 %")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    return fig
 
 
 def plot_survival(curves: dict, path: Path) -> None:
