@@ -124,7 +124,7 @@ def check_goal_owner(campaign: Campaign, state: dict) -> None:
         Naming both files and the fixes.
     """
     from ionmd.errors import IonmdError
-    from ionmd.sweep.collect import other_campaign_of_output
+    from ionmd.sweep.collect_folders import other_campaign_of_output
 
     recorded = state.get("campaign") if isinstance(state, dict) else None
     other = other_campaign_of_output(campaign, Path(recorded) if isinstance(
@@ -173,7 +173,7 @@ def _goal_less_reading(campaign: Campaign) -> tuple[dict, str | None]:
     say which file wrote it (an older release's) is taken as this file's, the note saying
     so."""
     from ionmd.errors import IonmdError
-    from ionmd.sweep.collect import other_campaign_of_output
+    from ionmd.sweep.collect_folders import other_campaign_of_output
 
     f = goal_path(campaign)
     if not f.is_file():

@@ -1,0 +1,196 @@
+"""Which run folders ``ionmd sweep collect`` reads and where it writes: the campaign's
+planned runs as they are on disk (:func:`runs_to_collect`) and the folders beside them it
+does not plan (:func:`unplanned_note`), each run's cell as the rows name it
+(:func:`cell_labels`), and the tables folder another campaign file of the same output
+holds (:func:`check_tables_folder`, :func:`other_campaign_of_output`: the goal's
+``goal.json`` too)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+from ionmd.errors import IonmdError
+from ionmd.sweep.campaign import Campaign, output_folder
+from ionmd.sweep.plan import PlannedRun
+
+
+def cell_labels(per_run: list[tuple[PlannedRun, dict]], campaign: Campaign
+                ) -> tuple[list[str], list[str]]:
+    """Each run's structure as the rows and fits name it, and notes: the campaign's name,
+    with its cell's formula added (``LiCl[Li81Cl108]``) where one structure's runs under one
+    model are of several cells (a campaign file whose structure or supercell changed after
+    runs were written: ``ionmd sweep plan`` refuses that, collect reads the folders as they
+    are), by ``ionmd analyze``'s own series (:func:`ionmd.analysis.report.series_names`);
+    a run not analysed goes with the others where they are of one cell, else with those of
+    the campaign's cell now (it will be written with it). A note per such structure names
+    each cell's runs (:func:`ionmd.analysis.report.split_cells_notes`)."""
+    from ionmd.analysis.report import series_keys, series_names, split_cells_notes
+    from ionmd.analysis.run_inputs import cell_formula
+
+    now = {s.name: cell_formula(dict(Counter(s.cell.get_chemical_symbols())))
+           for s in campaign.structures if s.cell is not None}
+    labels = [run.structure for run, _ in per_run]
+    notes: list[str] = []
+    groups: dict[tuple, list[int]] = {}
+    for i, (run, _) in enumerate(per_run):
+        groups.setdefault((run.structure, run.model), []).append(i)
+    for (structure, _), rows in groups.items():
+        mine = [{"run": res["run"], "structure": structure,
+                 "formula": res.get("formula") or cell_formula(res.get("composition"))}
+                for res in (per_run[i][1] for i in rows)]
+        cells = {r["formula"] for r in mine} - {None}
+        for r in mine:          # a run not analysed: of the one cell, else of today's
+            if r["formula"] is None:
+                r["formula"] = (next(iter(cells)) if len(cells) == 1 else
+                                now.get(structure) if now.get(structure) in cells else None)
+        names = series_names(mine)
+        for i, key in zip(rows, series_keys(mine)):
+            labels[i] = names[key]
+        notes += split_cells_notes(mine, names)
+    return labels, list(dict.fromkeys(notes))
+
+
+def runs_to_collect(campaign: Campaign) -> list[PlannedRun]:
+    """The run directories on disk under the campaign's structure/model/protocol folders,
+    each read from its own ``settings.json``, then its planned runs that have no directory
+    yet; in the campaign's order (structure, model, temperature, replica). A folder the
+    campaign file does not plan (a temperature or replica taken out of it, or the run of
+    another campaign file with the same ``output``) has ``in_campaign`` False."""
+    from ionmd.protocols import RunDir
+    from ionmd.protocols.plan import run_path
+    from ionmd.analysis.run_files import SETTINGS
+
+    p = campaign.protocol
+    runs = []
+    for s in campaign.structures:
+        for m in campaign.models:
+            base = run_path(campaign.output, s.name, m.path, p.name, 0, 0, m.folder).parent.parent
+            planned = {(t, rep) for t in planned_temperatures(campaign, s.name, m.name)
+                       for rep in range(p.replicas)}
+            found = {}
+            for settings in base.glob(f"T*K/r*/{SETTINGS}"):
+                rd = RunDir.open(settings.parent)
+                found[(rd.temperature, rd.replica)] = rd
+            for temp, rep in planned - set(found):      # planned, not written yet
+                found[(temp, rep)] = RunDir(
+                    path=run_path(campaign.output, s.name, m.path, p.name, temp, rep, m.folder),
+                    protocol=p, temperature=temp, replica=rep, model=m.path,
+                    structure=s.name, elements=m.elements)
+            runs += [PlannedRun(rundir=rd, structure=s.name, model=m.name, temperature=T,
+                                replica=rep, seed=rd.velocity_seed,
+                                in_campaign=(T, rep) in planned)
+                     for (T, rep), rd in sorted(found.items())]
+    return runs
+
+
+def planned_temperatures(campaign: Campaign, structure: str, model: str) -> set[float]:
+    """The temperatures the campaign plans for one structure x model, those its goal added
+    among them, one per run folder, as :func:`ionmd.sweep.plan.plan_campaign` plans them."""
+    from ionmd.sweep.goal import added_temperatures
+    from ionmd.sweep.plan import with_added
+
+    # a goal's added temperatures, also once its table is taken out of the file
+    temps = with_added(campaign.protocol.temperatures,
+                       added_temperatures(campaign, structure, model))
+    return set(map(float, temps))
+
+
+def unplanned_note(campaign: Campaign, runs: list[tuple[PlannedRun, dict]]) -> str | None:
+    """What collect says of run folders found under the campaign's folders that its file
+    does not plan (``runs``: each with its class): how many, which (temperature, replica,
+    class, under ``<output>``), that they are not in its table or fits and how to have them
+    there; None where there are none. They may be another campaign file's runs (one
+    ``output`` for two files) or of temperatures/replicas taken out of this one: their
+    folders do not say which, and a table of temperatures the file does not list would
+    give the file's Ea and sigma(300 K) from runs it never asked for."""
+    if not runs:
+        return None
+    where = "; ".join(f"{_under(campaign, run.path)} ({res['class']})" for run, res in runs)
+    return (f"{len(runs)} run folder(s) under {campaign.output} are not planned by "
+            f"{campaign.path.name} (another campaign file with this output, or temperatures "
+            f"or replicas taken out of this one): {where}. They are left out of its table and "
+            f"fits (results.json not_in_campaign); to report them here, list their "
+            f"temperatures and replicas in {campaign.path.name} (a finished run is not run "
+            f"again; submit runs the others)")
+
+
+def _under(campaign: Campaign, path: Path) -> str:
+    """``path`` relative to the campaign's output folder where it is inside it."""
+    try:
+        return path.relative_to(campaign.output).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def check_tables_folder(campaign: Campaign, out: Path) -> None:
+    """Refuse to write into ``out`` (the default ``<output>/collect``) the tables of
+    another campaign file that shares this output folder: its results.json names that
+    file, which still exists, is not this one and has this ``output``. Tables of a file
+    moved or renamed (it is gone), or of a copied campaign folder (its file has its own
+    output), are this campaign's.
+
+    Raises
+    ------
+    IonmdError
+        Naming both files and the folders to collect into instead; nothing was written.
+    """
+    other = other_campaign_of_output(campaign, _tables_campaign(out / "results.json"))
+    if other is None:
+        return
+    stem = campaign.path.stem
+    raise IonmdError(
+        f"{out} holds the tables of campaign {other}, another campaign file with the same "
+        f"output ({campaign.output}); collecting {campaign.path} there would replace them. "
+        f"Give it a folder of its own: `ionmd sweep collect {campaign.path.name} --output "
+        f"{out.parent / f'collect-{stem}'}` (or give the two files different `output` "
+        f"folders, or remove {out} if its tables are no longer wanted); nothing was written")
+
+
+def other_campaign_of_output(campaign: Campaign, recorded: Path | None) -> Path | None:
+    """``recorded`` (the campaign file that wrote a shared file of the output folder:
+    collect's tables, the goal's rounds) where it still exists, is not ``campaign``'s file
+    and names the same output folder; else None (none recorded, a file moved, renamed or
+    of a copied campaign folder)."""
+    if recorded is None or not recorded.is_file() or _same_file(recorded, campaign.path):
+        return None
+    return recorded if _output_of(recorded) == campaign.output.resolve() else None
+
+
+def _tables_campaign(results: Path) -> Path | None:
+    """The campaign file that an earlier collect's results.json names, None where there
+    is none or it cannot be read (a relative path, as collect recorded it before, is read
+    from the working folder)."""
+    try:
+        recorded = json.loads(results.read_text()).get("campaign")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return Path(recorded) if isinstance(recorded, str) and recorded else None
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.samefile(b)
+    except OSError:
+        return a.resolve() == b.resolve()
+
+
+def _output_of(path: Path) -> Path | None:
+    """The output folder a campaign file names, read by
+    :func:`ionmd.sweep.campaign.output_folder` as loading the campaign reads it; None where
+    the file is not a readable campaign file or its ``output`` is refused."""
+    from ionmd.sweep.campaign_problems import Problems
+    from ionmd.sweep.source import read_source
+
+    try:
+        src = read_source(path)
+    except (IonmdError, OSError, UnicodeDecodeError):
+        return None
+    errors = Problems(src)
+    output = output_folder(src, errors, src.path.resolve().parent)
+    return None if errors.items else output
+
+
+__all__ = ["cell_labels", "check_tables_folder", "other_campaign_of_output",
+           "planned_temperatures", "runs_to_collect", "unplanned_note"]
