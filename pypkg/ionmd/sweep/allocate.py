@@ -107,11 +107,15 @@ def reported_factor(runs: Sequence[TemperatureRun], target_K: float = 300.0) -> 
 def reported_state(runs: Sequence[TemperatureRun], target_K: float = 300.0
                    ) -> tuple[float, str | None]:
     """:func:`reported_factor` and why collect's fit means nothing
-    (:func:`ionmd.analysis.arrhenius_problems.fit_problem` at ``target_K``: Ea <= 0, every
-    fitted temperature flagged not diffusive), None where it may be read. A fit with a
-    problem never meets a goal, however narrow its interval: one with Ea <= 0 over noise
-    can be narrow and says nothing of ``target_K``. The interval's span is not checked
-    here: the goal's factor is the limit on it (a goal of factor 1e6 accepts 12 decades)."""
+    (:func:`ionmd.analysis.arrhenius_problems.fit_problem` at ``target_K``, every check
+    collect makes: Ea <= 0, an interval spanning more than
+    :data:`~ionmd.analysis.arrhenius_problems.MAX_SPAN_DECADES` decades, every fitted
+    temperature flagged not diffusive), None where it may be read. A fit with a problem
+    never meets a goal, however narrow its interval: one with Ea <= 0 over noise can be
+    narrow and says nothing of ``target_K``. Before, the span was left to the goal's
+    factor, and a goal of factor 1e6 was met by an interval collect prints as NOT A RESULT
+    (12 decades): a factor above ``10 ** (MAX_SPAN_DECADES / 2)`` (100) is met only within
+    100."""
     try:
         fit, out = _collect_fit(runs, target_K)
     except AnalysisError:   # collect has no fit yet (too few temperatures resolved)
@@ -120,7 +124,7 @@ def reported_state(runs: Sequence[TemperatureRun], target_K: float = 300.0
     unit = next((r.unit for r in runs if r.unit), "")
     problem = fit_problem(fit.Ea_eV, (lo, hi), float(target_K),
                           [p["temperature_K"] for p in out["points"]],
-                          out.get("not_diffusive_T", []), unit=unit, check_span=False)
+                          out.get("not_diffusive_T", []), unit=unit)
     return float(np.sqrt(hi / lo)) if lo > 0 else float("inf"), problem
 
 

@@ -1,8 +1,10 @@
 """A campaign with a goal: spend a budget on sigma(300 K), round after round.
 
 Each round looks at one structure x model series as its run directories stand: the
-Nernst-Einstein sigma T and its 95 % interval of every completed run (``collect``'s cached
-analysis, read as ``collect`` reads it: :func:`series_value`), the cost per ps of each from
+Nernst-Einstein sigma T and its 95 % interval of every run collect counts (completed, or
+stopped by a physical check after a usable stretch:
+:func:`ionmd.sweep.collect_cache.counts_for_points`; ``collect``'s cached analysis, read as
+``collect`` reads it: :func:`series_value`, with its flags), the cost per ps of each from
 its own logs at the campaign's ranks x threads, and the budget spent so far (all the
 compute the runs used: every loop, the relaxation's too, and every killed piece:
 :func:`measure`). :func:`ionmd.sweep.allocate.next_step` then picks the option with the largest
@@ -144,7 +146,8 @@ def _run_results(campaign: Campaign, run) -> dict:
 
 
 def measure(campaign: Campaign, runs) -> tuple[list, float]:
-    """The allocator's view of a series' completed runs (:func:`series_value` of each),
+    """The allocator's view of a series' runs that collect counts (:func:`_counted_results`;
+    :func:`series_value` of each, with collect's flags and failure),
     and the budget they spent: all the compute their LAMMPS used
     (:func:`ionmd.sweep.cost.used_core_seconds`: every finished loop, the relaxation's
     minimisation included, steps run again after a restart, pieces killed before their
@@ -154,6 +157,7 @@ def measure(campaign: Campaign, runs) -> tuple[list, float]:
     piece's wall time so far). The allocator's cost per ps of a run is that of its MD
     loops (what extending it costs)."""
     from ionmd.sweep.allocate import TemperatureRun, cost_per_ps_from_logs
+    from ionmd.sweep.collect_cache import failure_text
     from ionmd.sweep.cost import md_core_seconds_per_step, used_core_seconds
 
     units, dt_fs = cost_units(campaign), campaign.protocol.timestep_fs
@@ -171,9 +175,9 @@ def measure(campaign: Campaign, runs) -> tuple[list, float]:
                 for run in present) * units / cores / 3600.0
     measured = []
     for run in present:
-        if _run_class(run) != "completed":
+        res = _counted_results(campaign, run)
+        if res is None:
             continue
-        res = _run_results(campaign, run)
         point = series_point(res)
         cost = costs[run.path] or typical
         if point is None or not cost:
@@ -185,25 +189,34 @@ def measure(campaign: Campaign, runs) -> tuple[list, float]:
                                        D=point.value, D_ci95=point.ci95, cost_per_ps=cost,
                                        key=run, quantile=point.quantile, level=point.level,
                                        D_ci95_unwidened=point.ci95_unwidened,
-                                       quantity=quantity, unit=unit, failed=_failed(res)))
-        # its not-diffusive flags are not passed (TemperatureRun.flags): sigma T's point
-        # carries every species' flags (aggregate.series_points), a frozen framework's
-        # too_few_hops among them, and every round would read the fit as meaningless
+                                       quantity=quantity, unit=unit,
+                                       failed=failure_text(res),
+                                       # collect's not-diffusive flags of the point: those
+                                       # of the species that carry sigma, not a frozen
+                                       # framework's (aggregate.carriers_flags), so a fit
+                                       # collect marks NOT A RESULT for them never meets
+                                       # the goal (reported_state)
+                                       flags=list(point.flags)))
     return measured, spent
 
 
-def _failed(res: dict) -> str:
-    """Why a run's post-mortem says it failed (melted, lost atoms, ...), "" where it did
-    not: the allocator does not read a failed run's missing point as ions that barely move
-    (:attr:`ionmd.sweep.allocate.TemperatureRun.failed`)."""
-    failure = res.get("failure") or {}
-    if not failure.get("failed"):
-        return ""
-    return f"failed: {', '.join(failure.get('modes', [])) or 'see its failure report'}"
+def _counted_results(campaign: Campaign, run) -> dict | None:
+    """``run``'s results (:func:`_run_results`) where they enter collect's points
+    (:func:`ionmd.sweep.collect_cache.counts_for_points`: a completed run, or one a
+    physical check stopped after a usable stretch, which collect fits and marks failed);
+    None for a run without a folder, still going on or stopped on an error. Before, the
+    goal took completed runs only, and could be met (or not) on other points than the
+    ones collect prints."""
+    from ionmd.sweep.collect_cache import ANALYSED, counts_for_points
+
+    if not run.rundir.path.is_dir() or _run_class(run) not in ANALYSED:
+        return None         # its class first: an open run's results are not read
+    res = _run_results(campaign, run)
+    return res if counts_for_points(res) else None
 
 
 def uncharged_note(campaign: Campaign, structure: str, runs) -> str | None:
-    """Why completed runs gave the goal's fit nothing where the charges leave out a mobile
+    """Why ended runs (:func:`_counted_results`) gave the goal's fit nothing where the charges leave out a mobile
     species they measured D of (``[analysis] charges = {Li = 1}`` with ``mobile_species =
     ["Cl", "Li"]``): no run has a sigma, and several species' D make no sigma T either.
     None where that is not why."""
@@ -212,9 +225,9 @@ def uncharged_note(campaign: Campaign, structure: str, runs) -> str | None:
     charges = charges_for(campaign, structure)
     missing, temps = set(), set()
     for run in runs:
-        if not run.rundir.path.is_dir() or _run_class(run) != "completed":
+        res = _counted_results(campaign, run)
+        if res is None:
             continue
-        res = _run_results(campaign, run)
         absent = {d["species"] for d in res.get("diffusion", [])} - set(charges)
         if absent and "conductivity" not in res:
             missing |= absent
@@ -230,7 +243,7 @@ def uncharged_note(campaign: Campaign, structure: str, runs) -> str | None:
 
 
 def unmeasured(campaign: Campaign, runs, measured) -> list[str]:
-    """``"<what> of run <folder> at <T> K: <why>"`` of each completed run that gave
+    """``"<what> of run <folder> at <T> K: <why>"`` of each run collect counts that gave
     :func:`measure` nothing (a post-mortem failure, an analysis error: collect's
     :func:`ionmd.analysis.aggregate.why_left_out` words, or no cost known), which the
     allocator never sees and so cannot say is left out."""
@@ -239,10 +252,9 @@ def unmeasured(campaign: Campaign, runs, measured) -> list[str]:
     seen = {getattr(m.key, "path", m.key) for m in measured}     # keys: the campaign's runs
     out = []
     for run in runs:
-        if (run.path in seen or not run.rundir.path.is_dir()
-                or _run_class(run) != "completed"):
+        res = None if run.path in seen else _counted_results(campaign, run)
+        if res is None:
             continue
-        res = _run_results(campaign, run)
         quantity, _ = series_quantity(res)
         why = (why_left_out(res, "sigma_T") if series_point(res) is None else
                "no cost per ps known (no finished LAMMPS run loop in its logs, nor in another run's)")
