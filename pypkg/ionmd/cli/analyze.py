@@ -475,7 +475,7 @@ def _own_lines(fit: dict, records: list[dict]) -> tuple[list[str], set[str]]:
 
 def _repeated_run(reason: str, names: dict[str, str]) -> str | None:
     """The run whose trajectory a left-out run repeats, where ``reason`` says one
-    (:func:`ionmd.analysis.report.same_trajectory_reason`); None otherwise."""
+    (:func:`ionmd.analysis.same_trajectory.same_trajectory_reason`); None otherwise."""
     for run in names:
         if reason.startswith(f"the same trajectory as {run}: "):
             return run
