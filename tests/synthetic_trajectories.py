@@ -16,7 +16,9 @@ the GLS slope, which leans on the first lags of the fit (see docs/analysis.md, D
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -132,3 +134,28 @@ def write_lammps_files(folder, s: Synthetic, temperatures, *, specorder, symbols
     loop = (f"Loop time of 1 on 1 procs for {loop_steps} steps with {len(atoms)} atoms\n"
             if loop_steps is not None else "")
     (folder / log).write_text("   Step          Temp          Volume\n" + rows + loop)
+
+
+def write_run_folder(path: Path, s: Synthetic, T: float) -> Path:
+    """A run folder as ``ionmd analyze`` reads it, made at ``path``: the LAMMPS files of ``s``
+    at ``T`` (types Cl, Li; a log closed after 14950 steps: 300 frames 50 steps apart) and its
+    run.json (2 fs steps, a frame every 50, 2 ps discarded, mobile Li, charges Li +1 and
+    Cl -1, structure ``synthetic``): 27.9 ps analysed of 300 frames."""
+    path.mkdir(parents=True)
+    write_lammps_files(path, s, np.full(len(s.true.boxes), float(T)),
+                       specorder=["Cl", "Li"], loop_steps=14950)
+    (path / "run.json").write_text(json.dumps({
+        "schema": "ionmd-run/1", "temperature_K": T, "timestep_fs": 2.0, "dump_every": 50,
+        "discard_ps": 2.0, "mobile_species": ["Li"], "charges": {"Li": 1, "Cl": -1},
+        "structure": "synthetic"}))
+    return path
+
+
+def arrhenius_run(path: Path, T: float, seed: int, *, breathing: float = 0.0) -> Path:
+    """:func:`write_run_folder` of 16 Brownian Li (300 frames 0.1 ps apart, seeded by
+    ``seed``) in a 12 A box of 8 Cl (``breathing``: :func:`make`'s), their D
+    0.15 A^2/ps at 1000 K with an Ea of 0.25 eV."""
+    rng = np.random.default_rng(seed)
+    D = 0.15 * np.exp(-0.25 / 8.617333262e-5 * (1 / T - 1 / 1000))     # A^2/ps
+    s = make(brownian_steps(300, 16, [D] * 3, 0.1, rng), L=12.0, breathing=breathing, rng=rng)
+    return write_run_folder(path, s, T)

@@ -21,19 +21,9 @@ LONG_FLOAT = re.compile(r"\d\.\d{9,}")          # 0.17500000000000002, 27.900000
 
 
 def _run_dir(path, T, seed):
-    """A synthetic run (Brownian Li in a Cl framework): 300 frames 50 steps of 2 fs apart,
-    2 ps discarded: 27.9 ps analysed (29900 steps x 2 fs, less 2 ps)."""
-    rng = np.random.default_rng(seed)
-    D = 0.15 * np.exp(-0.25 / 8.617333262e-5 * (1 / T - 1 / 1000))
-    s = st.make(st.brownian_steps(300, 16, [D] * 3, 0.1, rng), L=12.0, breathing=0.02, rng=rng)
-    path.mkdir(parents=True)
-    st.write_lammps_files(path, s, np.full(len(s.true.boxes), float(T)),
-                          specorder=["Cl", "Li"], loop_steps=14950)
-    (path / "run.json").write_text(json.dumps({
-        "schema": "ionmd-run/1", "temperature_K": T, "timestep_fs": 2.0, "dump_every": 50,
-        "discard_ps": 2.0, "mobile_species": ["Li"], "charges": {"Li": 1, "Cl": -1},
-        "structure": "synthetic"}))
-    return path
+    """A synthetic run (Brownian Li in a breathing Cl framework): 27.9 ps analysed (29900
+    steps x 2 fs, less 2 ps)."""
+    return st.arrhenius_run(path, T, seed, breathing=0.02)
 
 
 def _files(folder):

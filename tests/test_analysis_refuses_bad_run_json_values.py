@@ -9,30 +9,19 @@ nothing; a quoted number is refused in both places alike."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 
 from ionmd.cli import main
 from ionmd.errors import IonmdError
 from ionmd.protocols import execute
-from lammps_runner import LJ_DCD_RUN_JSON, lj_dcd_run
+from lj_run_copies import edited_copy, folder_files, lj_run
 from test_run_json_edits_checked import NOT_LAMMPS, _edit, _runs
-
-GOOD = LJ_DCD_RUN_JSON
 
 
 @pytest.fixture(scope="module")
 def lammps_run(tmp_path_factory):
-    """A real LAMMPS run of 108 LJ atoms: 21 frames over 0.8 ps, analysable as it is."""
-    run = tmp_path_factory.mktemp("run")
-    lj_dcd_run(run)
-    return run
-
-
-def _folder(run) -> dict:
-    return {f.name: (f.read_bytes(), f.stat().st_mtime_ns) for f in sorted(run.rglob("*"))
-            if f.is_file()}
+    return lj_run(tmp_path_factory)
 
 
 BAD_VALUES = [
@@ -50,34 +39,28 @@ BAD_VALUES = [
 @pytest.mark.parametrize("key, value, why", BAD_VALUES)
 def test_analyze_refuses_a_value_it_cannot_use_in_one_line(lammps_run, tmp_path, capsys,
                                                            key, value, why):
-    run = tmp_path / "run"
-    shutil.copytree(lammps_run, run)
-    (run / "run.json").write_text(json.dumps({**GOOD, key: value}))
-    before = _folder(run)
+    run = edited_copy(lammps_run, tmp_path / "run", {key: value})
+    before = folder_files(run)
     rc = main(["analyze", str(run)])
     err = capsys.readouterr().err
     assert rc == 1
     assert err.count("\n") == 1 and "Traceback" not in err, err
     assert err.startswith(f"ionmd: error: {run / 'run.json'}: "
                           f'"{key}": {json.dumps(value)} {why}; write '), err
-    assert _folder(run) == before           # no analysis/ folder, run.json as it was
+    assert folder_files(run) == before           # no analysis/ folder, run.json as it was
 
 
 def test_the_tiny_run_is_analysable_with_good_values(lammps_run, tmp_path, capsys):
     """The refusals above are of the values: the same folder with usable ones is analysed,
     its discard taken as given (0.1 ps)."""
-    run = tmp_path / "run"
-    shutil.copytree(lammps_run, run)
-    (run / "run.json").write_text(json.dumps(GOOD))
+    run = edited_copy(lammps_run, tmp_path / "run")
     assert main(["analyze", str(run), "--collapse-fraction", "0.01"]) in (0, None)
     results = json.loads((run / "analysis" / "results.json").read_text())
     assert results["discard_ps"] == 0.1 and results["n_atoms"] == 108
 
 
 def test_a_negative_discard_on_the_command_line_is_refused(lammps_run, tmp_path, capsys):
-    run = tmp_path / "run"
-    shutil.copytree(lammps_run, run)
-    (run / "run.json").write_text(json.dumps(GOOD))
+    run = edited_copy(lammps_run, tmp_path / "run")
     assert main(["analyze", str(run), "--discard-ps=-1"]) == 1
     assert "--discard-ps -1.0 is negative" in capsys.readouterr().err
     assert not (run / "analysis").exists()
@@ -85,9 +68,7 @@ def test_a_negative_discard_on_the_command_line_is_refused(lammps_run, tmp_path,
 
 def test_a_quoted_dump_unwrapped_flag_is_refused(lammps_run, tmp_path, capsys):
     """``"dump_unwrapped": "false"`` was bool("false"), True: wrapped files read as unwrapped."""
-    run = tmp_path / "run"
-    shutil.copytree(lammps_run, run)
-    (run / "run.json").write_text(json.dumps({**GOOD, "dump_unwrapped": "false"}))
+    run = edited_copy(lammps_run, tmp_path / "run", {"dump_unwrapped": "false"})
     assert main(["analyze", str(run)]) == 1
     err = capsys.readouterr().err
     assert "'dump_unwrapped' must be true or false (JSON, no quotes), got \"false\"" in err
@@ -101,7 +82,5 @@ def test_a_launch_and_the_analysis_refuse_a_discard_alike(tmp_path, morse, lammp
     _edit(rd, discard_ps=value)
     with pytest.raises(IonmdError, match="is not a number of ps"):
         execute(rd, launcher=NOT_LAMMPS)
-    run = tmp_path / "run"
-    shutil.copytree(lammps_run, run)
-    (run / "run.json").write_text(json.dumps({**GOOD, "discard_ps": value}))
+    run = edited_copy(lammps_run, tmp_path / "run", {"discard_ps": value})
     assert main(["analyze", str(run)]) == 1

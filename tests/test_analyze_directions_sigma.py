@@ -6,7 +6,6 @@ windowed-D count in diffusion.csv and the Haven-ratio label of the printed sigma
 import csv
 import json
 
-import numpy as np
 import pytest
 
 import synthetic_trajectories as st
@@ -18,25 +17,12 @@ COMMON = ["--collective", "--collapse-fraction", "0.01", "--window-ps", "5",
           "--mcmc-samples", "20"]
 
 
-def _run_dir(path, T, seed):
-    rng = np.random.default_rng(seed)
-    D = 0.15 * np.exp(-0.25 / 8.617333262e-5 * (1 / T - 1 / 1000))     # A^2/ps
-    s = st.make(st.brownian_steps(300, 16, [D] * 3, 0.1, rng), L=12.0, rng=rng)
-    path.mkdir()
-    st.write_lammps_files(path, s, np.full(len(s.true.boxes), float(T)),
-                          specorder=["Cl", "Li"], loop_steps=14950)
-    (path / "run.json").write_text(json.dumps({
-        "schema": "ionmd-run/1", "temperature_K": T, "timestep_fs": 2.0, "dump_every": 50,
-        "discard_ps": 2.0, "mobile_species": ["Li"], "charges": {"Li": 1, "Cl": -1},
-        "structure": "synthetic"}))
-
-
 @pytest.fixture(scope="module")
 def analysed(tmp_path_factory):
     root = tmp_path_factory.mktemp("directions")
     runs = [root / f"T{T}" for T in TEMPERATURES]
     for T, run in zip(TEMPERATURES, runs):
-        _run_dir(run, T, seed=T)
+        st.arrhenius_run(run, T, seed=T)
     out, printed = {}, {}
     for directions in ("xy", "xyz"):
         out[directions] = root / f"out_{directions}"

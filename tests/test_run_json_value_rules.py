@@ -12,7 +12,6 @@ nothing written. A real 108-atom LAMMPS run (lammps_runner.lj_dcd_run) is the fo
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 
@@ -20,31 +19,19 @@ from ionmd.analysis.run_spec import load_run_spec
 from ionmd.cli import main
 from ionmd.errors import AnalysisError, IonmdError
 from ionmd.protocols import execute
-from lammps_runner import LJ_DCD_RUN_JSON, lj_dcd_run
+from lj_run_copies import edited_copy, folder_files, lj_run, write_run_json
 from test_run_json_edits_checked import NOT_LAMMPS, _edit, _runs
-
-GOOD = LJ_DCD_RUN_JSON
 
 
 @pytest.fixture(scope="module")
 def lammps_run(tmp_path_factory):
-    run = tmp_path_factory.mktemp("run")
-    lj_dcd_run(run)
-    return run
+    return lj_run(tmp_path_factory)
 
 
 @pytest.fixture
 def run(lammps_run, tmp_path):
     """A copy of the real run with its analysable run.json."""
-    folder = tmp_path / "run"
-    shutil.copytree(lammps_run, folder)
-    (folder / "run.json").write_text(json.dumps(GOOD))
-    return folder
-
-
-def _folder(run) -> dict:
-    return {f.name: (f.read_bytes(), f.stat().st_mtime_ns) for f in sorted(run.rglob("*"))
-            if f.is_file()}
+    return edited_copy(lammps_run, tmp_path / "run")
 
 
 BAD_VALUES = [
@@ -68,28 +55,27 @@ BAD_VALUES = [
 
 @pytest.mark.parametrize("key, value, why", BAD_VALUES)
 def test_analyze_refuses_an_edited_value_it_cannot_use(run, capsys, key, value, why):
-    (run / "run.json").write_text(json.dumps({**GOOD, key: value}))
-    before = _folder(run)
+    write_run_json(run, {key: value})
+    before = folder_files(run)
     assert main(["analyze", str(run)]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err, err
     assert err.startswith(f"ionmd: error: {run / 'run.json'}: "
                           f'"{key}": {json.dumps(value)} {why}; write '), err
     assert "or delete the key" in err
-    assert _folder(run) == before           # no analysis/ folder, run.json as it was
+    assert folder_files(run) == before           # no analysis/ folder, run.json as it was
 
 
 def test_usable_values_are_read_as_written(run):
-    (run / "run.json").write_text(json.dumps({**GOOD, "replica": 2, "temperature_end_K": 2100,
-                                              "atom_style": "id type x y z",
-                                              "mobile_species": ["Li", "Cl"]}))
+    write_run_json(run, {"replica": 2, "temperature_end_K": 2100,
+                         "atom_style": "id type x y z", "mobile_species": ["Li", "Cl"]})
     spec = load_run_spec(run)
     assert (spec.replica, spec.temperature_end_K, spec.atom_style, spec.mobile_species) == \
         (2, 2100.0, "id type x y z", ["Li", "Cl"])
 
 
 def test_charges_replaced_in_run_json_is_named_the_analysis_note(run, capsys):
-    (run / "run.json").write_text(json.dumps({**GOOD, "charges_replaced": "Li=1,Cl=-1"}))
+    write_run_json(run, {"charges_replaced": "Li=1,Cl=-1"})
     assert main(["analyze", str(run)]) == 1
     err = capsys.readouterr().err
     assert "'charges_replaced' is no setting: it is the analysis's note, in results.json, of " \

@@ -19,8 +19,6 @@ from ionmd import strict_json
 from ionmd.analysis.conductivity import collective_interval, lower_end_turn
 from ionmd.cli import main
 
-KB = 8.617333262e-5
-EA, D_1000 = 0.25, 0.15   # eV; A^2/ps at 1000 K
 # Li that only vibrate (0.3 A) about fixed sites: the charge MSD is flat, its slope (the
 # collective sigma) noise about zero; these seeds give a positive sigma with r = se/sigma
 # 26.7 (beyond ~13.9: an upper end of inf before) and 9.2 (finite, ~1e130 sigma, before)
@@ -36,17 +34,6 @@ def strict_loads(text: str):
     return json.loads(text, parse_constant=refuse)
 
 
-def _write_run(path, T, steps, rng):
-    s = st.make(steps, L=12.0, rng=rng)
-    path.mkdir()
-    st.write_lammps_files(path, s, np.full(len(s.true.boxes), float(T)),
-                          specorder=["Cl", "Li"], loop_steps=14950)
-    (path / "run.json").write_text(json.dumps({
-        "schema": "ionmd-run/1", "temperature_K": T, "timestep_fs": 2.0, "dump_every": 50,
-        "discard_ps": 2.0, "mobile_species": ["Li"], "charges": {"Li": 1, "Cl": -1},
-        "structure": "synthetic"}))
-
-
 @pytest.fixture(scope="module")
 def analysed(tmp_path_factory):
     """Two diffusing runs (600, 1000 K) and two whose Li only vibrate (700, 900 K),
@@ -56,13 +43,11 @@ def analysed(tmp_path_factory):
 
     base = tmp_path_factory.mktemp("strict_json")
     for T in RESOLVED:
-        rng = np.random.default_rng(T)
-        D = D_1000 * np.exp(-EA / KB * (1 / T - 1 / 1000))
-        _write_run(base / f"T{T}", T, st.brownian_steps(300, 16, [D] * 3, 0.1, rng), rng)
+        st.arrhenius_run(base / f"T{T}", T, seed=T)
     for T, seed in UNRESOLVED.items():
         rng = np.random.default_rng(seed)
-        _write_run(base / f"T{T}", T, np.diff(0.3 * rng.standard_normal((300, 16, 3)), axis=0),
-                   rng)
+        steps = np.diff(0.3 * rng.standard_normal((300, 16, 3)), axis=0)
+        st.write_run_folder(base / f"T{T}", st.make(steps, L=12.0, rng=rng), T)
     out = base / "out"
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
