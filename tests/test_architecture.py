@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "pypkg" / "ionmd"
 LAYERS = {
     "errors": 0,
     "ionmd": 1, "_plugin": 1, "_ops": 1, "_lazy": 1, "host_memory": 1, "suggest": 1, "cores": 1,
-    "strict_json": 1,
+    "strict_json": 1, "file_locks": 1,
     "structures": 2, "lammps": 2, "export": 2,
     "analysis": 3, "screen": 3, "bench": 3,
     "protocols": 4,
