@@ -92,13 +92,13 @@ def dcd_origin_of(spec: RunSpec, log_texts: Sequence[str]) -> dict:
 
 def identity_of(spec: RunSpec) -> dict:
     """Which run the results are of: its folder, structure, model, replica, temperature,
-    the charges its sigma takes (``charges``: :func:`~ionmd.analysis.report.series_record`
+    the charges its sigma takes (``charges``: :func:`~ionmd.analysis.series_identity.series_record`
     says where a series' runs take others), ``settings_notes``, where how its settings
     were found should be said (:attr:`RunSpec.settings_notes`), and ``structure_notes``,
     what ionmd did to the structure file it ran (rounding, ordering, supercell: run.json's,
     :attr:`RunSpec.structure_notes`), and ``structure_hash``, its starting cell where ionmd
     recorded it (:attr:`RunSpec.structure_hash`: a series whose runs record several is
-    warned, :func:`~ionmd.analysis.report.mixed_structures_of`)."""
+    warned, :func:`~ionmd.analysis.series_identity.mixed_structures_of`)."""
     return {"run": str(spec.path), "structure": spec.structure,
             **({"structure_hash": spec.structure_hash} if spec.structure_hash else {}),
             **model_of(spec),
@@ -150,7 +150,7 @@ def cell_formula(composition: dict[str, int] | None) -> str | None:
 
 def cell_of(elements: np.ndarray, boxes: np.ndarray) -> dict:
     """The run's cell for its results, part of what makes runs replicas
-    (:func:`~ionmd.analysis.report.series_key`): ``composition`` (atoms of each element),
+    (:func:`~ionmd.analysis.series_identity.series_key`): ``composition`` (atoms of each element),
     ``formula`` (:func:`cell_formula`), ``n_atoms`` and ``volume_per_atom_A3`` (over the
     frames read)."""
     symbols, counts = np.unique(np.asarray(elements).astype(str), return_counts=True)
