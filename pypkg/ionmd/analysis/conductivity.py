@@ -18,7 +18,7 @@ import numpy as np
 from scipy.constants import Boltzmann, elementary_charge
 
 from ionmd.analysis.diffusion import DiffusionResult
-from ionmd.analysis.trajectory import Trajectory
+from ionmd.analysis.trajectory import Trajectory, species_list
 from ionmd.errors import AnalysisError
 from ionmd.strict_json import unbounded_from_json, unbounded_to_json
 
@@ -107,11 +107,12 @@ def conductivity_from_diffusion(results: Sequence[DiffusionResult], charges: dic
                         haven_ratio=float(haven_ratio))
 
 
-def charge_msd(traj: Trajectory, charges: dict[str, float], mobile: Sequence[str],
+def charge_msd(traj: Trajectory, charges: dict[str, float], mobile: str | Sequence[str],
                lags: np.ndarray) -> np.ndarray:
     """Mean-squared displacement (e^2 Å^2) of the mobile ions' summed charge-weighted
     positions at frame ``lags``, over all time origins, per axis: shape (L, 3)."""
-    idx = traj.indices(list(mobile))
+    mobile = species_list(mobile)
+    idx = traj.indices(mobile)
     missing = [s for s in mobile if s not in charges]
     if missing:
         raise AnalysisError(f"no charge for {missing}; give oxidation states")
@@ -120,13 +121,13 @@ def charge_msd(traj: Trajectory, charges: dict[str, float], mobile: Sequence[str
     return np.array([((dipole[lag:] - dipole[:-lag]) ** 2).mean(axis=0) for lag in lags])
 
 
-def self_charge_msd(traj: Trajectory, charges: dict[str, float], mobile: Sequence[str],
+def self_charge_msd(traj: Trajectory, charges: dict[str, float], mobile: str | Sequence[str],
                     lags: np.ndarray, max_values: int = 2_000_000) -> np.ndarray:
     """The mobile ions' charge-weighted self MSD ``sum_i q_i^2 <dr_i^2>`` (e^2 Å^2) at frame
     ``lags``, per axis, shape (L, 3): the charge MSD's uncorrelated part, whose line (far
     less noisy, averaged over ions) gives the collective fit its weights. Time origins are
     strided to at most ``max_values`` displacements a lag (a shape needs no more)."""
-    idx = traj.indices(list(mobile))
+    idx = traj.indices(species_list(mobile))
     q2 = np.array([charges[e] for e in traj.elements[idx]], dtype=np.float64) ** 2
     pos = traj.positions[:, idx]
     stride = max(1, -(-pos.shape[0] * pos.shape[1] // max_values))
@@ -136,7 +137,7 @@ def self_charge_msd(traj: Trajectory, charges: dict[str, float], mobile: Sequenc
 
 
 def collective_conductivity(traj: Trajectory, charges: dict[str, float], temperature_K: float,
-                            mobile: Sequence[str], fit_start_ps: float = 1.0,
+                            mobile: str | Sequence[str], fit_start_ps: float = 1.0,
                             fit_end_ps: float | None = None, n_points: int = 40) -> Conductivity:
     """Conductivity from the mean-squared displacement of the mobile ions' summed charge
     (Einstein–Helfand): includes ion-ion correlations (no Haven ratio). Each axis' MSD is

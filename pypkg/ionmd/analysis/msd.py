@@ -82,9 +82,13 @@ def compute_msd(traj: Trajectory, species: str, direction: str = "xyz") -> MSD:
     from MDAnalysis.analysis.msd import EinsteinMSD
 
     check_direction(direction)
+    if not isinstance(species, str):    # ["Li"] became the selection "type ['Li']"
+        raise AnalysisError(f"the MSD and D are of one species (a str such as 'Li'), got "
+                            f"{species!r}; compute one per species")
     traj.indices(species)  # raises a clear error for an absent species
     u = to_universe(traj)
     run = EinsteinMSD(u, select=f"type {species}", msd_type=direction, fft=True).run()
+    # one frame interval: Trajectory refuses steps that are not evenly spaced
     lag = np.arange(traj.n_frames) * traj.frame_interval_ps
     return MSD(lag_ps=lag, msd=np.asarray(run.results.timeseries, float),
                by_particle=np.asarray(run.results.msds_by_particle, float),

@@ -21,6 +21,8 @@ and sweep read them): its run record, its state, the settings it was planned wit
 #: Folder names that say a run's temperature or replica, not its material.
 TEMPERATURE_FOLDER = re.compile(r"T?\d+(\.\d+)?\s*K?", re.IGNORECASE)
 REPLICA_FOLDER = re.compile(r"(r|rep|replica|run|seed)[_-]?\d+", re.IGNORECASE)
+"""A replica's folder: ``r0``, ``rep1``, ``replica_2``, ``run1``, ``seed3`` (docs/analysis.md
+lists these; ``run1``, ``run_2`` are as common a name of repeated runs as ``r0``)."""
 
 
 def structure_name(path: str | Path) -> str:

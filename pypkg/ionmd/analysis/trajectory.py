@@ -14,6 +14,7 @@ XTC frames (:mod:`ionmd.analysis.box_origin`), the readers of each format
 
 from __future__ import annotations
 
+import os
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -41,8 +42,8 @@ __all__ = ["CONSTANT_BOX_ADVICE", "MAX_STEP_FRACTION", "MIN_FRAMES_AFTER_DISCARD
            "WRAP_JUMP_FRACTION", "Piece", "Trajectory", "box_changes", "box_origins",
            "cell_widths", "continuous_unwrapped", "dcd_origin_note", "elements_and_masses",
            "fractional", "looks_unwrapped", "moving_centre_commands", "read_frames",
-           "read_lammps_trajectory", "stitch", "unwrap", "without_empty_pieces", "wrap",
-           "wraps_at_faces"]
+           "read_lammps_trajectory", "species_list", "stitch", "unwrap", "without_empty_pieces",
+           "wrap", "wraps_at_faces"]
 
 #: Frames the analysis needs after the discarded equilibration (:meth:`Trajectory.discard`
 #: refuses fewer; a run.json edit of ``discard_ps`` is checked against it).
@@ -83,6 +84,19 @@ class Trajectory:
     timestep_fs: float
     fractions: np.ndarray | None = None
 
+    def __post_init__(self):
+        # lists (a notebook's steps=list(range(...))) become arrays; the MSD takes one frame
+        # interval from the first two frames, so uneven or non-increasing steps are refused
+        # here, where every entry point builds its trajectory (a 50 ps gap in 100 ps of
+        # frames gave D 7.45e-6 for a true 5.00e-6 cm^2/s without a flag)
+        self.positions = np.asarray(self.positions)
+        self.boxes = np.asarray(self.boxes)
+        self.steps = np.asarray(self.steps)
+        self.elements = np.asarray(self.elements)
+        self.masses = np.asarray(self.masses, dtype=np.float64)
+        _check_shapes(self)
+        _check_steps(self.steps)
+
     @property
     def n_frames(self) -> int:
         return self.positions.shape[0]
@@ -108,7 +122,7 @@ class Trajectory:
 
     def indices(self, species: str | Sequence[str]) -> np.ndarray:
         """Atom indices of one species or several; raises if one of them is absent."""
-        wanted = [species] if isinstance(species, str) else list(species)
+        wanted = species_list(species)
         present = sorted(set(self.elements.tolist()))
         missing = [s for s in wanted if s not in present]
         if missing:
@@ -129,11 +143,11 @@ class Trajectory:
         return replace(self, positions=self.positions[keep], boxes=self.boxes[keep],
                        steps=self.steps[keep], fractions=fractions)
 
-    def framework_drift_removed(self, mobile: Sequence[str]) -> "Trajectory":
+    def framework_drift_removed(self, mobile: str | Sequence[str]) -> "Trajectory":
         """Positions with the displacement of the framework's centre of mass (all atoms
-        not in ``mobile``, mass-weighted) subtracted from every atom, so a drifting
-        framework does not show up as diffusion."""
-        frame_idx = np.flatnonzero(~np.isin(self.elements, list(mobile)))
+        not in ``mobile``, one species or several, mass-weighted) subtracted from every
+        atom, so a drifting framework does not show up as diffusion."""
+        frame_idx = np.flatnonzero(~np.isin(self.elements, species_list(mobile)))
         if frame_idx.size == 0:
             return self
         m = self.masses[frame_idx]
@@ -141,7 +155,67 @@ class Trajectory:
         return replace(self, positions=self.positions - (com - com[0])[:, None, :])
 
 
-def read_frames(data_file: str | Path, traj_files: Sequence[str | Path], *,
+def species_list(species: str | Sequence[str]) -> list[str]:
+    """One species (``"Li"``) or several (``["Li", "Na"]``) as a list: ``list("Li")`` is
+    ``['L', 'i']``, which treated every atom as framework (D 21 % low, no word)."""
+    if isinstance(species, str):
+        return [species]
+    wanted = list(species)
+    odd = [s for s in wanted if not isinstance(s, str)]
+    if odd:
+        raise AnalysisError(f"species must be element symbols (str), got {odd!r} in "
+                            f"{species!r}; give e.g. 'Li' or ['Li', 'Na']")
+    return wanted
+
+
+def _check_shapes(traj: Trajectory) -> None:
+    """Refuse arrays whose shapes disagree, naming each one's shape."""
+    pos = traj.positions
+    if pos.ndim != 3 or pos.shape[2] != 3:
+        raise AnalysisError(f"Trajectory positions must have shape (frames, atoms, 3), got "
+                            f"{pos.shape}")
+    n_frames, n_atoms = pos.shape[:2]
+    expected = {"boxes": (traj.boxes, (n_frames, 3, 3)), "steps": (traj.steps, (n_frames,)),
+                "elements": (traj.elements, (n_atoms,)), "masses": (traj.masses, (n_atoms,))}
+    wrong = [f"{name} {arr.shape} (expected {shape})" for name, (arr, shape) in expected.items()
+             if arr.shape != shape]
+    if wrong:
+        raise AnalysisError(f"Trajectory arrays disagree with positions {pos.shape} (frames, "
+                            f"atoms, 3): {'; '.join(wrong)}; give one box (3x3 rows) and one "
+                            f"step per frame, one element and one mass per atom")
+
+
+def _check_steps(steps: np.ndarray) -> None:
+    """Refuse steps that do not increase with one constant spacing: the MSD's lags are
+    multiples of the first spacing (:attr:`Trajectory.frame_interval_ps`)."""
+    if steps.size < 2:
+        return
+    spacing = np.diff(steps)
+    bad = np.flatnonzero(spacing <= 0)
+    if bad.size:
+        k = int(bad[0]) + 1
+        raise AnalysisError(
+            f"Trajectory steps must be strictly increasing: frame {k} is at step "
+            f"{steps[k]} after step {steps[k - 1]}; sort the frames by step and drop repeated "
+            f"ones (a resumed run's overlapping pieces: read them together with "
+            f"read_lammps_trajectory, which stitches them)")
+    if np.issubdtype(spacing.dtype, np.integer):
+        uneven = np.flatnonzero(spacing != spacing[0])
+    else:
+        uneven = np.flatnonzero(~np.isclose(spacing, spacing[0], rtol=1e-9, atol=0.0))
+    if uneven.size:
+        k = int(uneven[0]) + 1
+        raise AnalysisError(
+            f"Trajectory steps are not evenly spaced: frame {k} is at step {steps[k]}, "
+            f"{spacing[k - 1]} steps after the one before where the first frames are "
+            f"{spacing[0]} apart (a missing piece, or pieces dumped at another interval); "
+            f"the MSD takes one frame interval, so D would be wrong. Re-stitch the run's "
+            f"pieces in order (read_lammps_trajectory with every piece), or resample onto "
+            f"one interval (keep frames whose step is a multiple of a common spacing) and "
+            f"analyse each stretch without a gap separately")
+
+
+def read_frames(data_file: str | Path, traj_files: str | Path | Sequence[str | Path], *,
                 type_map: dict[int, str] | None = None, atom_style: str | None = None,
                 fmt: str | None = None,
                 unwrapped: bool = False) -> tuple[Piece, np.ndarray, np.ndarray]:
@@ -153,6 +227,8 @@ def read_frames(data_file: str | Path, traj_files: Sequence[str | Path], *,
     coordinates (a dump's unwrapped columns are then read, not its wrapped ones). An
     empty piece among several (one LAMMPS stopped at its setup) is left out with a warning
     (:func:`without_empty_pieces`)."""
+    if isinstance(traj_files, (str, os.PathLike)):   # one file ("trajectory file s not found")
+        traj_files = [traj_files]
     if not traj_files:
         raise AnalysisError("no trajectory files given")
     data_file = Path(data_file)
@@ -174,7 +250,8 @@ def read_frames(data_file: str | Path, traj_files: Sequence[str | Path], *,
     return stitch(pieces), elements, masses
 
 
-def read_lammps_trajectory(data_file: str | Path, traj_files: Sequence[str | Path], *,
+def read_lammps_trajectory(data_file: str | Path,
+                           traj_files: str | Path | Sequence[str | Path], *,
                            timestep_fs: float, type_map: dict[int, str] | None = None,
                            atom_style: str | None = None, fmt: str | None = None,
                            dump_unwrapped: bool = False) -> Trajectory:
@@ -184,8 +261,8 @@ def read_lammps_trajectory(data_file: str | Path, traj_files: Sequence[str | Pat
     ----------
     data_file : path
         LAMMPS data file of the run (topology: atom IDs, types, masses).
-    traj_files : sequence of paths
-        DCD (``.dcd``) or ``dump custom``/``dump atom`` files (``.gz`` too), in run order
+    traj_files : path or sequence of paths
+        One file, or the pieces of a resumed run: DCD (``.dcd``) or ``dump custom``/``dump atom`` files (``.gz`` too), in run order
         (resumed pieces; a dump file appended to after a restart is split at its seams).
     timestep_fs : float
         MD time step in fs.

@@ -20,6 +20,7 @@ from ionmd.screen.descriptors import (
 
 if TYPE_CHECKING:
     from ase import Atoms
+    from pymatgen.core import Structure
 
 CELL_CHOICES = ("primitive", "conventional", "as-given")
 # The level map's graph (13 edges per point, sorted by the spanning-tree search) needs
@@ -105,6 +106,29 @@ def partial_sites(atoms: Atoms, tol: float = 1e-3) -> list[str]:
             if desc not in found:
                 found.append(desc)
     return found
+
+
+def as_atoms(structure) -> Atoms:
+    """``structure`` as the ASE ``Atoms`` the screen works on: an ``Atoms`` as it is, an
+    ordered pymatgen ``Structure`` through pymatgen's ``AseAtomsAdaptor`` (its oxidation
+    states kept, as a file's are: :func:`charge_note`); anything else refused, saying what
+    to give (a Structure failed with ``AttributeError: .info``)."""
+    from ase import Atoms as AseAtoms
+
+    if isinstance(structure, AseAtoms):
+        return structure
+    if hasattr(structure, "lattice") and hasattr(structure, "is_ordered"):
+        if not structure.is_ordered:
+            raise IonmdError(
+                f"{structure.composition.reduced_formula} has partially occupied sites: the "
+                "screen needs an ordered cell with one atom per site. Order it first "
+                "(ionmd.structures.order_structure, or `ionmd screen --order ewald`)")
+        from pymatgen.io.ase import AseAtomsAdaptor
+
+        return AseAtomsAdaptor.get_atoms(structure)
+    raise IonmdError(f"the screen takes an ASE Atoms or a pymatgen Structure, got "
+                     f"{type(structure).__name__}; read a file with ase.io.read or "
+                     "ionmd.structures.read_structure")
 
 
 def check_ordered(atoms: Atoms) -> None:
@@ -354,7 +378,7 @@ class ScreenPlan:
                 f"~{self.atom_evaluations:.2e} atom evaluations)")
 
 
-def plan_screen(atoms: Atoms, settings: ScreenSettings | None = None,
+def plan_screen(atoms: Atoms | Structure, settings: ScreenSettings | None = None,
                 runner=None) -> ScreenPlan:
     """Cell, grid, mobile ions and the (ion, point) orbits to evaluate for one structure.
 
@@ -365,6 +389,7 @@ def plan_screen(atoms: Atoms, settings: ScreenSettings | None = None,
     from ionmd.screen.grid import allowed_masks, grid_shape
 
     settings = settings or ScreenSettings()
+    atoms = as_atoms(atoms)
     check_ordered(atoms)
     if "rounded_away" in atoms.info:     # ordered here: say if ordering dropped the ion
         mobile_ions(atoms, settings.species)
@@ -460,14 +485,15 @@ def time_model(runner, plan: ScreenPlan, max_nodes: int, calls: int = 2) -> dict
             "replicas": per_call}
 
 
-def screen_structure(atoms: Atoms, runner, settings: ScreenSettings | None = None,
+def screen_structure(atoms: Atoms | Structure, runner, settings: ScreenSettings | None = None,
                      progress=None) -> ScreenResult:
     """Compute the PES descriptors of one structure.
 
     Parameters
     ----------
     atoms
-        The structure (any cell; :func:`choose_cell` picks the one used).
+        The structure (any cell; :func:`choose_cell` picks the one used): an ASE Atoms or
+        an ordered pymatgen Structure (:func:`as_atoms`).
     runner
         A :class:`ionmd.screen.batched_energy.ModelRunner`.
     settings
@@ -480,7 +506,7 @@ def screen_structure(atoms: Atoms, runner, settings: ScreenSettings | None = Non
 
     settings = settings or ScreenSettings()
     t0 = time.perf_counter()
-    plan = plan_screen(atoms, settings, runner)
+    plan = plan_screen(as_atoms(atoms), settings, runner)
     cell_atoms, shape, mobile, reps = plan.cell_atoms, plan.grid, plan.mobile, plan.reps
     n_eval = plan.n_evaluations
     if n_eval > settings.max_points:

@@ -11,14 +11,15 @@ from ionmd.structures.charges_metallic import (_carbon_host, _dear_metal_anion,
 from ionmd.structures.charges_oxides import (_nitrogen_fits, _oxidized_oxide, _reduced_oxide,
                                              _settled_oxide)
 from ionmd.structures.charges_states import (CHARGED_REFINEMENT, NEARLY_NEUTRAL, OxidationGuess,
-                                             _Assignment, _assignments, _cations_first, element_states,
-                                             _probabilities, _usual, _usual_state)
+                                             _Assignment, _assignments, _cations_first,
+                                             as_composition, element_states, _probabilities,
+                                             _usual, _usual_state)
 from ionmd.structures.charges_words import _described, _formula, _ions
 
 
 def guess_oxidation_states(composition) -> dict[str, float]:
-    """Element -> oxidation state for ``composition`` (a pymatgen ``Composition``, a
-    formula or an element -> count mapping), ``{}`` when there is no sound guess
+    """Element -> oxidation state for ``composition`` (a pymatgen ``Composition`` or
+    ``Structure``, an ASE ``Atoms``, a formula or an element -> count mapping), ``{}`` when there is no sound guess
     (``oxidation_guess`` says why)."""
     return oxidation_guess(composition).states
 
@@ -28,9 +29,7 @@ def nearly_neutral_states(composition) -> dict[str, float]:
     (occupancies as published: Li6 In2.03 Cl12 +0.09 e, Al-LLZO's Li50.064 Al1.92 La24 Zr16
     O96 -0.18 e): the most likely assignment whose net charge is within ``NEARLY_NEUTRAL``
     of its positive charge; ``{}`` where none is."""
-    from pymatgen.core import Composition
-
-    amounts = Composition(composition).get_el_amt_dict()
+    amounts = as_composition(composition).get_el_amt_dict()
     best = _best_within(_candidates(amounts), NEARLY_NEUTRAL)
     return best.states if best else {}
 
@@ -44,9 +43,7 @@ def _candidates(amounts) -> list[_Assignment]:
 def oxidation_guess(composition) -> OxidationGuess:
     """The guess of ``guess_oxidation_states`` with its net charge and how it was reached
     (the rules and their order: ``ionmd.structures.charges``)."""
-    from pymatgen.core import Composition
-
-    comp = Composition(composition).reduced_composition
+    comp = as_composition(composition).reduced_composition
     # occupancies 0.385 + 0.615 add up to Cl 1.0000000000000002
     amounts = {el: float(round(n)) if abs(n - round(n)) < 1e-8 else n
                for el, n in comp.get_el_amt_dict().items()}
@@ -196,6 +193,12 @@ def _why_none(candidates, amounts) -> OxidationGuess:
     # the composition's own elements (Fe3C was told oxidation_states={'Li': 1, ...})
     give = ("give the states (oxidation_states={"
             + ", ".join(f"'{el}': ..." for el in _cations_first(amounts)) + "})")
+    stateless = [el for el in amounts if not element_states(el)]
+    if stateless:                                           # LiAr, a Ne/Ar liquid
+        return OxidationGuess(
+            note=f"{', '.join(stateless)} in {formula} {'has' if len(stateless) == 1 else 'have'}"
+                 " no oxidation states (a noble gas forms no ions), so no formal states fit",
+            advice=give)
     prob = _probabilities(amounts)
     cations = {el: float(_usual_state(el, prob)) for el in amounts if el != "C"}
     carbon = _carbon_host(amounts, cations)

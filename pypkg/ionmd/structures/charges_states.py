@@ -61,6 +61,30 @@ class _Assignment:
     averaged: str | None = None
 
 
+def as_composition(source):
+    """``source`` as a pymatgen ``Composition``: a formula, a ``Composition``, an element ->
+    count mapping, or anything holding atoms (a pymatgen ``Structure``, whose composition
+    is taken, or an ASE ``Atoms``, its formula); a Structure passed to ``Composition`` gave
+    ``KeyError: 'Invalid key=0'``."""
+    from pymatgen.core import Composition
+
+    if isinstance(source, Composition):
+        return source
+    if hasattr(source, "composition"):                  # pymatgen Structure, Molecule
+        source = source.composition
+    elif hasattr(source, "get_chemical_formula"):       # ASE Atoms
+        source = source.get_chemical_formula()
+    try:
+        return Composition(source)
+    except (KeyError, TypeError) as exc:
+        from ionmd.structures.errors import StructureError
+
+        raise StructureError(
+            f"cannot read a composition from {type(source).__name__} {source!r:.60} ({exc}); give a "
+            "formula ('Li6PS5Cl'), a pymatgen Composition or Structure, an ASE Atoms or an "
+            "element -> count mapping ({'Li': 6, 'P': 1, 'S': 5, 'Cl': 1})") from None
+
+
 HAND_ASSIGNED_STATES = {"Au": {1: 0.5, 3: 0.5}}
 """States and frequencies of elements pymatgen's ICSD statistics leave out: Au has none, its
 common states only Au3+, so Au(I) compounds (AuCl, CsAuO, KAu(CN)2, CsAuCl3's Au+/Au3+) were
@@ -172,8 +196,9 @@ def _usual(states: dict[str, float]) -> bool:
 
 
 def _usual_state(el: str, prob) -> float:
-    """The element's likeliest state in pymatgen's ICSD statistics."""
-    return max(element_states(el), key=lambda s: prob.get((el, s), 0.0))
+    """The element's likeliest state in pymatgen's ICSD statistics; 0 for an element with
+    none (He, Ne, Ar: ``max()`` of no states crashed the guess for LiAr)."""
+    return max(element_states(el), key=lambda s: prob.get((el, s), 0.0), default=0)
 
 
 def _cations_first(elements) -> list[str]:

@@ -47,7 +47,9 @@ def parse_supercell(spec: str | Sequence[int] | int) -> tuple[int, int, int]:
         except ValueError:
             reps = ()
         if len(reps) != 3:
-            raise StructureError(f"cannot read supercell {spec!r}; write it as '2x2x2' or '3'")
+            raise StructureError(f"cannot read supercell {spec!r}; write it as '2x2x2' or '3' "
+                                 "(a minimum width, '8A', is a protocol's supercell setting or "
+                                 "make_supercell's min_width=8)")
     else:
         reps = tuple(int(n) for n in spec)
         if len(reps) != 3 or any(r != n for r, n in zip(reps, spec)):
@@ -110,13 +112,15 @@ def supercell_repeats(cell, spec: str | Sequence[int] | int | None) -> tuple[int
 
 def make_supercell(structure: Structure, supercell: str | Sequence[int] | int | None = None,
                    *, min_width: float | None = None) -> Structure:
-    """A repeated copy of ``structure``: explicit ``supercell`` or by ``min_width`` (A).
+    """A repeated copy of ``structure``: ``supercell`` as a protocol's setting reads
+    (``"2x2x2"``, ``(2, 1, 3)``, ``3``, or ``"8A"``: every perpendicular width >= 8 A, as
+    :func:`supercell_repeats`) or by ``min_width`` (A).
 
     With neither given, ``min_width`` defaults to ``DEFAULT_MIN_WIDTH``.
     """
     if supercell is not None and min_width is not None:
         raise StructureError("give either an explicit supercell or a minimum width, not both")
-    reps = (parse_supercell(supercell) if supercell is not None
+    reps = (supercell_repeats(structure.lattice, supercell) if supercell is not None
             else min_width_supercell(structure.lattice, min_width or DEFAULT_MIN_WIDTH))
     return supercell_structure(structure, np.diag(reps))
 
