@@ -27,7 +27,7 @@ from pymatgen.io.cif import CifParser, CifWriter
 
 import synthetic_trajectories as st
 from contract_models import MorseEdgeModel, save_contract_model
-from ionmd.analysis.run_spec import read_run_json
+from ionmd.analysis.run_json import read_run_json
 from ionmd.cli import main
 from ionmd.structures import transport_charges
 from ionmd.sweep import load_campaign, plan_campaign

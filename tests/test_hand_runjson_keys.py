@@ -11,7 +11,8 @@ import json
 import pytest
 from ase.io import write
 
-from ionmd.analysis.run_spec import load_run_spec, read_run_json
+from ionmd.analysis.run_json import read_run_json
+from ionmd.analysis.run_spec import load_run_spec
 from ionmd.cli import main
 from ionmd.errors import AnalysisError
 from protocol_setup import ELEMENTS, fcc_cell
@@ -76,7 +77,7 @@ def test_the_run_json_ionmd_run_writes_still_loads(tmp_path, morse):
 
 
 def test_the_synonym_table_names_known_keys_once():
-    from ionmd.analysis.run_spec import NOTES_KEY, RUN_JSON_KEYS, RUN_JSON_SYNONYMS
+    from ionmd.analysis.run_json import NOTES_KEY, RUN_JSON_KEYS, RUN_JSON_SYNONYMS
     from ionmd.suggest import folded
 
     assert set(RUN_JSON_SYNONYMS) <= set(RUN_JSON_KEYS) | {NOTES_KEY}

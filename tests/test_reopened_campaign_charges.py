@@ -16,7 +16,7 @@ from pymatgen.core import Lattice, Structure
 from pymatgen.io.cif import CifParser, CifWriter
 
 from contract_models import MorseEdgeModel, save_contract_model
-from ionmd.analysis.run_spec import read_run_json
+from ionmd.analysis.run_json import read_run_json
 from ionmd.protocols.rundir import RunDir
 from ionmd.structures import transport_charges
 from ionmd.sweep import load_campaign, plan_campaign

@@ -15,7 +15,7 @@ import json
 
 import pytest
 
-from ionmd.analysis.run_spec import read_run_json
+from ionmd.analysis.run_json import read_run_json
 from ionmd.errors import AnalysisError, IonmdError
 from ionmd.protocols import execute, get_protocol
 from ionmd.protocols.plan import plan_runs

@@ -40,7 +40,7 @@ def test_a_run_json_as_the_first_writer_wrote_it_loads(tmp_path):
 
 
 def test_every_key_the_schema_documents_is_accepted():
-    from ionmd.analysis import run_spec
+    from ionmd.analysis import run_json as run_spec
 
     documented = re.findall(r'^\s*"(\w+)":', run_spec.__doc__, re.MULTILINE)
     assert set(OLD_RUN_JSON) <= set(documented)
@@ -50,7 +50,7 @@ def test_every_key_the_schema_documents_is_accepted():
 
 @pytest.mark.parametrize("key", sorted(OLD_RUN_JSON))
 def test_each_written_key_is_read(tmp_path, key):
-    from ionmd.analysis.run_spec import read_run_json
+    from ionmd.analysis.run_json import read_run_json
 
     (tmp_path / "run.json").write_text(json.dumps({key: OLD_RUN_JSON[key]}))
     assert read_run_json(tmp_path) == {key: OLD_RUN_JSON[key]}

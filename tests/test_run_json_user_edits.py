@@ -42,6 +42,6 @@ def test_a_launch_and_a_reset_keep_a_users_discard(tmp_path, morse):
 
 
 def test_the_keys_kept_are_analysis_settings():
-    from ionmd.analysis.run_spec import RUN_JSON_KEYS
+    from ionmd.analysis.run_json import RUN_JSON_KEYS
 
     assert set(EDITABLE_RUN_JSON_KEYS) <= set(RUN_JSON_KEYS)

@@ -58,7 +58,7 @@ def rounded_cif(folder):
 
 
 def test_a_rounded_occupancy_is_in_run_json(folder, rounded_cif):
-    from ionmd.analysis.run_spec import read_run_json
+    from ionmd.analysis.run_json import read_run_json
 
     run = dry_run(folder, rounded_cif)
     (note,) = run_json(run)["structure_notes"]
@@ -151,7 +151,7 @@ def test_a_folder_written_before_the_field_reopens_untouched(folder, rounded_cif
 
 @pytest.mark.parametrize("notes", ["a.cif: rounded", [1, 2]])
 def test_a_run_json_whose_notes_are_no_strings_is_refused(tmp_path, notes):
-    from ionmd.analysis.run_spec import read_run_json
+    from ionmd.analysis.run_json import read_run_json
     from ionmd.errors import AnalysisError
 
     (tmp_path / "run.json").write_text(json.dumps({"temperature_K": 600.0,

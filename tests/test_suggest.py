@@ -64,7 +64,7 @@ def test_a_run_json_key(tmp_path, key, meant):
 def test_notes_in_a_run_json_are_no_misspelling():
     """Words unlike any run.json key get no suggestion (run.json refuses them all the same,
     naming the key, and keeps users' notes under ``notes``)."""
-    from ionmd.analysis.run_spec import RUN_JSON_KEYS
+    from ionmd.analysis.run_json import RUN_JSON_KEYS
 
     for note in ("notes", "note", "comment", "date", "author", "source", "temp", "units"):
         assert closest(note, RUN_JSON_KEYS) is None, note

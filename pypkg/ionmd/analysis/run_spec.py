@@ -2,82 +2,14 @@
 
 A run directory (written by the protocols layer) contains the LAMMPS data file, one or
 more trajectory pieces (DCD or ``dump custom``), ``log.lammps`` file(s) and ``run.json``.
-``run.json`` schema (keys analysis reads; all optional where a default is given, and any
-may be overridden on the ``ionmd analyze`` command line)::
-
-    {
-      "schema": "ionmd-run/1",
-      "temperature_K": 900.0,                 # thermostat target (required unless the
-                                              # logs' echoed input says one, see below)
-      "timestep_fs": 2.0,                     # MD time step (idem: `timestep`, `units`)
-      "dump_every": 50,                       # steps between frames (checked against the files)
-      "discard_ps": 5.0,                      # equilibration to drop (default 0)
-      "mobile_species": ["Li"],               # default ["Li"]
-      "charges": {"Li": 1, "Cl": -1},         # oxidation states (mobile ones required for sigma;
-                                              # recorded in results.json: a series whose runs
-                                              # differ is warned, mixed_charges)
-      "charges_guessed": false,               # the charges are ionmd's guess, not the user's
-                                              # (default false: a run.json's are the user's)
-      "type_map": {"1": "Cl", "2": "Li"},     # LAMMPS type -> element (default: the
-                                              # logs' `pair_coeff * * Cl Li`, else masses)
-      "data_file": "struct.data",             # default: the only *.data file
-      "atom_style": "id type x y z",          # MDAnalysis columns of its Atoms section
-                                              # (default: from its "Atoms # <style>" line,
-                                              # else "id type x y z")
-      "trajectory": ["md.0.dcd", "md.1.dcd"], # pieces in run order (default: *.dcd, numbers
-                                              # as numbers: md.2 before md.10,
-                                              # else the one LAMMPS dump (*.dump,
-                                              # *.lammpstrj, dump.*, gzipped, *.xtc),
-                                              # else the one XDATCAR, *.extxyz, *.xyz or
-                                              # *.traj: run_files.found_trajectory)
-      "trajectory_format": "vasp-xdatcar",    # ASE format of non-LAMMPS files (default: by
-                                              # name; see ionmd.analysis.ase_frames)
-      "logs": ["log.0.lammps", "log.1.lammps"],  # in run order (default: log*.lammps and
-                                              # log.lammps.N, numbers as numbers,
-                                              # ionmd.lammps.log.log_files)
-      "dump_unwrapped": false,                # files hold LAMMPS-unwrapped coordinates and the
-                                              # box is constant: use them as they are
-      "ensemble": "npt",                      # informational
-      "structure": "Li3YCl6_mp-...",          # name used to group runs (Arrhenius fits,
-                                              # survival curves); runs of one name but other
-                                              # atoms per element are fitted apart as
-                                              # <structure>[<formula>]; default: see below
-      "model": "sevennet_0",                  # the model as the run or campaign names it
-      "model_hash": "3f1c...",                # the model's identity (16 hex): runs are
-                                              # grouped by (structure, model); see below
-      "replica": 0,                           # the replica's number (default 0)
-      "temperature_end_K": 2100.0,            # a ramp's end target (default: none)
-      "protocol": "conductivity",             # informational (ionmd run writes it)
-      "structure_notes": ["a.cif: occupancies ..."],  # informational: what ionmd did to the
-                                              # structure file (sites within rounding read
-                                              # as whole, partial occupancies ordered);
-                                              # strings; [] nothing (ionmd run writes it)
-      "notes": "anything of your own"         # never read: any JSON value
-    }
-
-Any other key is refused, naming the key meant where it is a synonym (``T``, ``dt``,
-``mobile``, ``discard_time``; :data:`RUN_JSON_SYNONYMS`) or a misspelling: ignored, it
-would leave that value at its default.
+``run.json``'s keys and how they are checked: :mod:`ionmd.analysis.run_json`; the model
+and starting cell a folder records: :mod:`ionmd.analysis.run_model`.
 
 Without ``structure``, a run is named after the nearest folder of its path that is neither a
 temperature folder (``900K``, ``T900K``, ``900``) nor a replica folder (``r0``, ``rep1``,
 ``replica_2``, ``seed3``): ``LiCl/600K/r0`` and ``LiCl/600K`` are both ``LiCl``, so that
 runs of different materials laid out alike are not fitted together
 (:func:`ionmd.analysis.run_files.structure_name`).
-
-Runs are replicas of one series only where they are of one structure and one model:
-``model_hash`` (else ``model``) tells the models apart. It is the model's identity
-(:func:`ionmd.export.model_identity.model_identity`): the checkpoint, options, dtype and
-versions its metadata records, not when it was exported, so that runs of two exports of one
-checkpoint are one series; a folder written before it was recorded holds the sha256 of the
-model file, read as that file's identity while the file is still there with those bytes. A run folder written by ``ionmd
-run`` before ``run.json`` recorded the model says it in its ``settings.json`` (the model's
-path and hash; :func:`model_of_folder`); a run by hand says neither, and its model is
-unknown (None): its logs' ``pair_style`` and ``pair_coeff`` lines stand for it
-(:attr:`RunSpec.potential`), so that analysis can say where a series mixes them. A
-folder's ``settings.json`` also records the run's starting cell (``structure_hash``,
-:attr:`RunSpec.structure_hash`): a series whose runs record several mixes structures, which
-analysis says (``mixed_structures``).
 
 A LAMMPS run written by hand needs no ``run.json`` where its logs say the rest: the time
 step and the thermostat target in force over the runs that wrote the frames come from the
@@ -108,17 +40,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ionmd.analysis.log_timing import frames_settings, timing_from_logs
-from ionmd.analysis.run_files import (RUN_JSON, SETTINGS, STATUS, found_trajectory, log_texts,
+from ionmd.analysis.run_files import (RUN_JSON, STATUS, found_trajectory, log_texts,
                                       only_file, read_log_texts, refuse_partitions,
                                       searched_text, structure_name)
+from ionmd.analysis.run_json import checked_type_map, read_run_json, refuse_unknown_overrides
 from ionmd.analysis.run_json_values import refuse_unusable_values
+from ionmd.analysis.run_model import model_fields, structure_hash_of_folder
 from ionmd.analysis.trajectory_readers import without_empty_pieces
 from ionmd.errors import AnalysisError, IonmdError
-from ionmd.lammps.echoed_input import md_settings, pair_lines
+from ionmd.lammps.echoed_input import md_settings
 from ionmd.lammps.log import log_files
-from ionmd.suggest import closest, folded
 
-SCHEMA = "ionmd-run/1"
+
 STATUS_KEYS = ("state", "step", "planned_steps", "reason", "resumable", "failed_step",
                "failure_mode", "failed_temperature_K", "temperature_now_K", "stopping",
                "checks", "stop_reason", "stopped_by")
@@ -181,7 +114,7 @@ class RunSpec:
     ``settings.json``: :func:`ionmd.protocols.run_settings.structure_hash`, of the ordered cell
     every replica and temperature of one run or campaign starts from); None: not recorded
     (a run by hand). Runs of one series with several are of other structures
-    (:func:`structure_hash_of_folder`)."""
+    (:func:`~ionmd.analysis.run_model.structure_hash_of_folder`)."""
     potential: str | None = None
     """A run without a recorded model: the ``pair_style`` and ``pair_coeff`` lines its
     logs echo (what it ran with, as far as its files say); None where they say none."""
@@ -214,235 +147,6 @@ def read_run_status(path: str | Path) -> dict | None:
     except (OSError, ValueError):
         return None
     return {k: status[k] for k in STATUS_KEYS if k in status}
-
-
-
-def folder_settings(path: str | Path) -> dict:
-    """A run folder's ``settings.json`` (written by ``ionmd run`` or a campaign:
-    :mod:`ionmd.protocols.rundir`); {} without a readable one (a run by hand)."""
-    try:
-        settings = json.loads((Path(path) / SETTINGS).read_text())
-    except (OSError, ValueError):
-        return {}
-    return settings if isinstance(settings, dict) else {}
-
-
-def structure_hash_of_folder(path: str | Path) -> str | None:
-    """The ``structure_hash`` a run folder's ``settings.json`` records: its starting cell's
-    (cell, atoms, positions). One ``ionmd run`` or campaign orders a disordered file once,
-    for all its temperatures and replicas, and never reuses a run folder for another cell,
-    so the runs of one structure it wrote have one; None where not recorded (a run by
-    hand)."""
-    found = folder_settings(path).get("structure_hash")
-    return found if isinstance(found, str) and found else None
-
-
-def model_of_folder(path: str | Path) -> dict:
-    """``model`` and ``model_hash`` of a run folder written by ``ionmd run`` or a campaign
-    before ``run.json`` recorded them, from its ``settings.json`` (the model file's path
-    and hash; :mod:`ionmd.protocols.rundir`): named as its run path names it
-    (``<structure>/<model>/<protocol>/T<T>K/r<replica>``), else after the file's stem.
-    {} without a readable ``settings.json`` (a run by hand)."""
-    path = Path(path)
-    settings = folder_settings(path)
-    if not settings.get("model"):
-        return {}
-    folders = path.resolve().parts
-    laid_out = (len(folders) >= 5 and folders[-4] and folders[-5] == settings.get("structure")
-                and folders[-3] == (settings.get("protocol") or {}).get("name"))
-    name = folders[-4] if laid_out else Path(settings["model"]).stem
-    return {"model": name, **({"model_hash": settings["model_hash"]}
-                              if settings.get("model_hash") else {})}
-
-
-def _potential_from_logs(logs: list[Path], texts: dict[Path, str]) -> str | None:
-    """The potential the logs echo (``texts``, their texts by path): the last log's
-    ``pair_style`` line and every ``pair_coeff`` line after it (a hybrid's sub-styles each
-    have theirs; a line echoed again, as after a restart, once), comments and extra spaces
-    dropped, joined by ``"; "``; None where they echo neither."""
-    found: list[str] = []
-    for log in logs:
-        lines = pair_lines(_pair_candidates(texts.get(log, "")))
-        if lines:                       # each log is a LAMMPS process: its own potential
-            found = lines
-    return "; ".join(found) or None
-
-
-def _pair_candidates(text: str):
-    """The lines of a log's ``text`` that start with ``pair_`` (echoed as written: maybe
-    indented), one by one; :func:`pair_lines` judges them. Found by ``str.find`` (a log may
-    be large: not split into all its lines, nor scanned by a regex at every position)."""
-    at = text.find("pair_")
-    while at >= 0:
-        start, end = text.rfind("\n", 0, at) + 1, text.find("\n", at)
-        end = len(text) if end < 0 else end
-        if not text[start:at].strip():
-            yield text[start:end]
-        at = text.find("pair_", end)
-
-
-#: Keys of ``run.json`` (those analysis reads, and the rest ``ionmd run`` writes).
-RUN_JSON_KEYS = ("schema", "temperature_K", "timestep_fs", "dump_every", "discard_ps",
-                 "mobile_species", "charges", "charges_guessed", "type_map", "data_file",
-                 "atom_style", "trajectory", "trajectory_format", "logs", "dump_unwrapped",
-                 "ensemble", "protocol", "structure", "model", "model_hash", "replica",
-                 "temperature_end_K", "structure_notes")
-CHARGES_REPLACED_IS_NO_SETTING = ("it is the analysis's note, in results.json, of the given "
-                                  "charges (--charges, a campaign's) that replaced run.json's")
-NOTES_KEY = "notes"
-"""The one key of ``run.json`` left for its writer's own notes (any JSON value); analysis
-never reads it."""
-
-#: Keys a hand-written ``run.json`` says for a known one (compared as :mod:`ionmd.suggest`
-#: compares names: case-folded, without ``_``, ``-`` and spaces); ignored, they would leave
-#: the value at its default (``Li`` mobile, no discard) or ask for it again.
-RUN_JSON_SYNONYMS = {
-    "temperature_K": ("T", "temp", "temperature", "T_K", "temp_K", "target_temperature",
-                      "thermostat_K", "T_start", "temperature_start_K"),
-    "timestep_fs": ("dt", "dt_fs", "timestep", "step_fs", "tstep"),
-    "dump_every": ("dump_freq", "dump_frequency", "dump_interval", "dump_stride", "every",
-                   "stride", "nevery", "frame_every", "steps_per_frame"),
-    "discard_ps": ("discard", "discard_time", "discard_time_ps", "equilibration",
-                   "equilibration_ps", "equil_ps", "skip_ps", "burn_in_ps", "t_equil"),
-    "mobile_species": ("species", "mobile", "mobile_ions", "mobile_ion", "ions", "ion",
-                       "carrier", "carriers", "diffusing_species"),
-    "charges": ("charge", "oxidation_states", "oxidation_state", "valences", "valence"),
-    "type_map": ("types", "elements", "type_to_element", "atom_types", "species_map"),
-    "data_file": ("data", "lammps_data", "structure_file", "read_data"),
-    "trajectory": ("traj", "trajectories", "trajectory_files", "dump", "dump_file",
-                   "dumps", "dcd", "dcd_files"),
-    "trajectory_format": ("format", "traj_format"),
-    "logs": ("log", "log_file", "log_files", "lammps_log"),
-    "dump_unwrapped": ("unwrapped",),
-    "temperature_end_K": ("T_end", "temperature_end", "T_stop", "temp_end", "T_final"),
-    "replica": ("rep", "replica_id", "run_id"),
-    NOTES_KEY: ("note", "comment", "comments", "remark", "remarks", "description"),
-}
-
-
-_MEANT = {folded(said): key for key, synonyms in RUN_JSON_SYNONYMS.items() for said in synonyms}
-
-
-def _key_meant(key: str) -> str | None:
-    """The ``run.json`` key that ``key`` says (a synonym, a misspelling), or None."""
-    return _MEANT.get(folded(key)) or closest(key, RUN_JSON_KEYS)
-
-
-def _refuse_unknown_keys(file: Path, meta: dict) -> None:
-    """Refuse every key of ``run.json`` that is neither one analysis reads or ``ionmd run``
-    writes (:data:`RUN_JSON_KEYS`) nor :data:`NOTES_KEY`: an unknown key is ignored, and
-    the value it was written for (``T``, ``dt``, ``mobile``, ``discard_time``) left at its
-    default, a silently wrong result. Names the key meant where it is a known synonym
-    (:data:`RUN_JSON_SYNONYMS`) or nearly a known key."""
-    unknown = [key for key in meta if key not in RUN_JSON_KEYS and key != NOTES_KEY]
-    if not unknown:
-        return
-    said = []
-    for key in unknown:
-        if key == "charges_replaced":
-            said.append(f"{key!r} is no setting: {CHARGES_REPLACED_IS_NO_SETTING}; delete it "
-                        f"(charges go under 'charges')")
-            continue
-        meant = _key_meant(key)
-        said.append(f"unknown key {key!r}" + (f"; did you mean {meant!r}?" if meant else ""))
-    raise AnalysisError(f"{file}: {'; '.join(said)} (keys: {', '.join(RUN_JSON_KEYS)}; "
-                        f"notes of your own go under {NOTES_KEY!r})")
-
-
-def _refuse_bad_structure_notes(file: Path, meta: dict) -> None:
-    """Refuse ``structure_notes`` that are no list of strings (a hand-written string would
-    be read as one note per character)."""
-    notes = meta.get("structure_notes")
-    if notes is None or (isinstance(notes, list) and all(isinstance(n, str) for n in notes)):
-        return
-    raise AnalysisError(f"{file}: 'structure_notes' must be a list of strings (what ionmd "
-                        f"did to the structure file), got {json.dumps(notes)}; notes of your "
-                        f"own go under {NOTES_KEY!r}")
-
-
-def _refuse_unknown_schema(file: Path, meta: dict) -> None:
-    """Refuse a ``run.json`` whose ``schema`` this ionmd does not know (one written by a
-    newer ionmd: its keys may mean other things); one without ``schema`` (written by hand)
-    is read as today's."""
-    found = meta.get("schema")
-    if found is None or found == SCHEMA:
-        return
-    family, _, version = SCHEMA.rpartition("/")
-    newer = (isinstance(found, str) and found.startswith(family + "/")
-             and found.rpartition("/")[2].isdigit()
-             and int(found.rpartition("/")[2]) > int(version))
-    why = ("written by a newer ionmd: update ionmd to analyse it" if newer else
-           "not an ionmd run description: fix its 'schema' (or drop it, for a run.json "
-           "written by hand)")
-    raise AnalysisError(f"{file}: schema {found!r} is not the one this ionmd understands "
-                        f"({SCHEMA!r}); {why}")
-
-
-def refusing_repeats(file: Path):
-    """A json ``object_pairs_hook`` refusing a key given twice in one object (json keeps the
-    last silently: ``{"charges": {"Li": 1, "Li": 2}}`` would be Li 2, a sigma 4x)."""
-    def pairs(items: list) -> dict:
-        seen: dict = {}
-        for key, value in items:
-            if key in seen:
-                raise AnalysisError(f"{file}: key {key!r} is given twice ({seen[key]!r} and "
-                                    f"{value!r}): give each key once")
-            seen[key] = value
-        return seen
-    return pairs
-
-
-def _type_map(path: Path, given: dict) -> dict[int, str]:
-    """run.json's ``type_map`` as {LAMMPS type: element}, each type a positive whole number
-    and each element a symbol (an unknown one ended in a traceback deep in the analysis)."""
-    from ase.data import chemical_symbols
-
-    from ionmd.suggest import did_you_mean
-
-    if not isinstance(given, dict):
-        raise AnalysisError(f"{path / RUN_JSON}: type_map is a JSON {type(given).__name__}, "
-                            f"not an object of LAMMPS type: element ({{\"1\": \"Li\"}})")
-    out = {}
-    for key, symbol in given.items():
-        # ASCII digits only: str.isdigit takes '²', which int() refuses
-        if not (str(key).isascii() and str(key).isdigit() and int(key) > 0):
-            raise AnalysisError(f"{path / RUN_JSON}: type_map key {key!r} is no LAMMPS atom "
-                                f"type (a whole number from 1)")
-        if int(key) in out:     # "1" and "01": one type, the last would win silently
-            raise AnalysisError(f"{path / RUN_JSON}: type_map gives type {int(key)} twice "
-                                f"({out[int(key)]!r} and {symbol!r}): give each type once")
-        if symbol not in chemical_symbols[1:]:
-            raise AnalysisError(f"{path / RUN_JSON}: type_map gives type {key} the element "
-                                f"{symbol!r}, which is no element symbol"
-                                + (did_you_mean(str(symbol), chemical_symbols[1:]) or ""))
-        out[int(key)] = symbol
-    return out
-
-
-def read_run_json(path: Path) -> dict:
-    """The keys of run directory ``path``'s ``run.json`` ({} without one).
-
-    Raises
-    ------
-    AnalysisError
-        If it is not a JSON object, its ``schema`` is not :data:`SCHEMA`, a key is
-        unknown (:func:`_refuse_unknown_keys`), or ``structure_notes`` are no list of
-        strings.
-    """
-    file = path / RUN_JSON
-    if not file.is_file():
-        return {}
-    try:
-        meta = json.loads(file.read_text(), object_pairs_hook=refusing_repeats(file))
-    except json.JSONDecodeError as exc:
-        raise AnalysisError(f"{file} is not valid JSON: {exc}") from exc
-    if not isinstance(meta, dict):
-        raise AnalysisError(f"{file} holds a JSON {type(meta).__name__}, not an object of "
-                            f"keys ({', '.join(RUN_JSON_KEYS)})")
-    _refuse_unknown_schema(file, meta)
-    _refuse_unknown_keys(file, meta)
-    _refuse_bad_structure_notes(file, meta)
-    return meta
 
 
 def run_folder(path: str | Path, overrides: dict | None = None) -> tuple[Path, dict]:
@@ -478,7 +182,7 @@ def load_run_spec(path: str | Path, overrides: dict | None = None) -> RunSpec:
     ------
     AnalysisError
         If the directory or a file is missing, a required field is given nowhere,
-        ``run.json`` is of a schema this ionmd does not know (:func:`read_run_json`), a
+        ``run.json`` is of a schema this ionmd does not know (:func:`~ionmd.analysis.run_json.read_run_json`), a
         key of ``overrides`` is no ``run.json`` key, or a value of
         :data:`~ionmd.analysis.run_json_values.VALUE_RULES` (``discard_ps``,
         ``mobile_species``, ``replica``, ``temperature_end_K``, ``atom_style``; run.json's or
@@ -493,7 +197,7 @@ def load_run_spec(path: str | Path, overrides: dict | None = None) -> RunSpec:
     if "charges" in given:      # --charges: the user's, whatever run.json said of its own
         given.setdefault("charges_guessed", False)
     meta.update(given)
-    _refuse_unknown_overrides(given)
+    refuse_unknown_overrides(given)
     refuse_unusable_values(path / RUN_JSON, meta, given)
     meta["charges"] = _checked_charges(meta, "--charges" if "charges" in given
                                        else f"{path / RUN_JSON}: charges",
@@ -518,26 +222,11 @@ def load_run_spec(path: str | Path, overrides: dict | None = None) -> RunSpec:
     timing_from_logs(path, meta, frames_settings(texts, echoed, traj))
     data = (path / meta["data_file"] if "data_file" in meta
             else only_file(path, "*.data", "data file", "--data-file"))
-    type_map = (_type_map(path, meta["type_map"]) if meta.get("type_map")
+    type_map = (checked_type_map(path, meta["type_map"]) if meta.get("type_map")
                 else _type_map_from_logs(echoed))
     return _spec(path, meta, data_file=data, trajectory=traj, logs=logs, log_text=read,
                  type_map=type_map, timestep_fs=float(meta["timestep_fs"]), dump_every=meta.get("dump_every"),
                  temperature_K=float(meta["temperature_K"]))
-
-
-def _refuse_unknown_overrides(given: dict) -> None:
-    """Refuse a key of ``load_run_spec``'s overrides that is no ``run.json`` key: it was
-    taken into the spec unchecked (``charges_replaced``: a note the analysis writes) or
-    ignored (``mobile``: the species left at Li)."""
-    for key in given:
-        if key == "charges_replaced":
-            raise AnalysisError("overrides['charges_replaced'] of load_run_spec is no "
-                                f"setting: {CHARGES_REPLACED_IS_NO_SETTING}; give 'charges'")
-        if key not in RUN_JSON_KEYS:
-            meant = _key_meant(key)
-            raise AnalysisError(f"overrides of load_run_spec: unknown key {key!r}"
-                                + (f"; did you mean {meant!r}?" if meant else "")
-                                + f" (keys: {', '.join(RUN_JSON_KEYS)})")
 
 
 def _type_map_from_logs(echoed: dict[str, dict]) -> dict[int, str] | None:
@@ -657,53 +346,4 @@ def _spec(path: Path, meta: dict, **known) -> RunSpec:
                                     else list(meta["structure_notes"])),
                    run_status=read_run_status(path),
                    structure_hash=structure_hash_of_folder(path),
-                   **_model_fields(path, meta, known))
-
-
-def _model_fields(path: Path, meta: dict, known: dict) -> dict:
-    """``model``, ``model_hash`` and ``potential`` of a run: ``run.json``'s, else its
-    folder's ``settings.json`` (:func:`model_of_folder`), else the logs' pair lines."""
-    recorded = ({k: meta[k] for k in ("model", "model_hash") if meta.get(k)}
-                or model_of_folder(path))
-    for key, value in recorded.items():
-        if not isinstance(value, str):
-            raise AnalysisError(f"{path / RUN_JSON}: {key!r} must be a string (the model's "
-                                f"name, the file's sha256), got {json.dumps(value)}")
-    potential = None if recorded else _potential_from_logs(known["logs"], known["log_text"])
-    return {"model": recorded.get("model"), "model_hash": _model_hash(path, recorded),
-            "potential": potential}
-
-
-def _model_hash(path: Path, recorded: dict) -> str | None:
-    """The recorded ``model_hash``; where the folder's ``settings.json`` holds it as its
-    model file's digest (written before model identities were: no ``model_file_hash``),
-    the identity of that file while it is still there with those bytes
-    (:func:`~ionmd.export.model_identity.identity_of_recorded_file`), so that the run is
-    in one series with the runs of every export of its model."""
-    from ionmd.export.model_identity import identity_of_recorded_file
-
-    digest = recorded.get("model_hash")
-    settings = folder_settings(path)
-    if (not digest or "model_file_hash" in settings or settings.get("model_hash") != digest
-            or not isinstance(settings.get("model"), str)):
-        return digest
-    return identity_of_recorded_file(settings["model"], digest) or digest
-
-
-def identities_of_file_digests(results) -> dict[str, str]:
-    """{model file digest: model identity} from the runs of one analysis (their results,
-    each with ``run``, its folder, and ``model_hash``): a run written since identities were
-    recorded keeps the digest of the file it ran with as ``model_file_hash`` in its
-    ``settings.json``. A folder written before recorded that digest as its ``model_hash``;
-    where the file is no longer at its recorded path (moved, renamed, the campaign copied
-    elsewhere) :func:`_model_hash` cannot read its identity, and this map joins it with
-    the later runs of the same bytes (:func:`ionmd.analysis.report.series_keys`). A digest
-    recorded with two identities (an identity rule changed between the runs) maps to none."""
-    found: dict[str, set] = {}
-    for r in results:
-        if not r.get("run") or not isinstance(r.get("model_hash"), str):
-            continue
-        digest = folder_settings(r["run"]).get("model_file_hash")
-        if isinstance(digest, str) and digest and digest != r["model_hash"]:
-            found.setdefault(digest, set()).add(r["model_hash"])
-    return {digest: next(iter(ids)) for digest, ids in found.items() if len(ids) == 1}
+                   **model_fields(path, meta, known))

@@ -46,7 +46,7 @@ def trajectory_identity(run: dict) -> str | None:
     so two such runs are one trajectory. A run without one (by hand): its temperature and
     every D with its interval, which no two independent runs share to the bit. None
     without either."""
-    from ionmd.analysis.run_spec import folder_settings
+    from ionmd.analysis.run_model import folder_settings
 
     settings = folder_settings(run["run"]) if run.get("run") else {}
     if settings.get("structure_hash") and isinstance(settings.get("protocol"), dict):

@@ -49,9 +49,9 @@ def series_keys(results: Sequence[dict]) -> list[tuple | None]:
     structure and model where they are of one cell, and a folder's ``model_hash`` that is
     its model file's digest (written before identities were) read as the identity of the
     runs that record that digest as their ``model_file_hash``
-    (:func:`~ionmd.analysis.run_spec.identities_of_file_digests`: one series once the file
+    (:func:`~ionmd.analysis.run_model.identities_of_file_digests`: one series once the file
     is moved, as while it is in place)."""
-    from ionmd.analysis.run_spec import identities_of_file_digests
+    from ionmd.analysis.run_model import identities_of_file_digests
 
     identities = identities_of_file_digests(results)
     keys = [series_key(r) if r.get("structure") is not None else None for r in results]

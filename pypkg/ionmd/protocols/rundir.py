@@ -41,7 +41,8 @@ from pathlib import Path
 from ase import Atoms
 
 from ionmd.analysis.run_files import RUN_JSON, SETTINGS, STATUS
-from ionmd.analysis.run_spec import model_of_folder, refusing_repeats
+from ionmd.analysis.run_json import refusing_repeats
+from ionmd.analysis.run_model import model_of_folder
 from ionmd.errors import IonmdError
 from ionmd.protocols.presets import Protocol
 from ionmd.export.model_identity import model_identity
