@@ -233,3 +233,40 @@ def test_a_run_whose_end_could_not_be_recorded_is_not_waited_on(campaign, monkey
     assert wait(campaign, poll_s=0.05, timeout_s=2.0, progress=False)["running"] == 0
     submit(campaign, progress=False)                               # resumed, recorded
     assert calls[3:] == [str(bad.path)] and bad.rundir.status["state"] == "completed"
+
+
+def test_runs_a_ctrl_c_leaves_unstarted_are_pending_at_once(campaign, monkeypatch):
+    """Ctrl-C while the pool runs: the runs not started are no longer this submitter's,
+    which lives on while its running ones finish: ``pending`` (a second ``submit`` runs
+    them), not ``queued`` under it (before: they were, and that ``submit`` left them)."""
+    import time
+
+    import ionmd.sweep.local as local_mod
+    import ionmd.sweep.worker as worker_mod
+    from ionmd.sweep.plan import plan_campaign
+    from ionmd.sweep.state import classify, read_claim
+    from ionmd.sweep.submit import submit
+    from sweep_setup import wait_for
+
+    calls, real = [], local_mod.as_completed
+
+    def ctrl_c_after_the_first(futures):
+        it = real(futures)
+        yield next(it)
+        raise KeyboardInterrupt
+
+    def execute(rd, **kw):
+        calls.append(str(rd.path))
+        if len(calls) == 2:
+            time.sleep(0.5)                     # running when Ctrl-C comes
+        return _completes(rd)
+
+    monkeypatch.setattr(local_mod, "as_completed", ctrl_c_after_the_first)
+    monkeypatch.setattr(worker_mod, "execute", execute)
+    with pytest.raises(KeyboardInterrupt):
+        submit(campaign, progress=False)
+    runs = plan_campaign(campaign)
+    wait_for(lambda: len(calls) == 2 and runs[1].rundir.status.get("state") == "completed",
+             10, "the running run to finish")
+    assert [classify(r.rundir) for r in runs] == ["completed", "completed", "pending"]
+    assert read_claim(runs[2].rundir)["job_id"] is None

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from ionmd.cores import available_cores, oversubscription
 from ionmd.sweep.campaign import Campaign
-from ionmd.sweep.worker import run_one, unexpected_failure
+from ionmd.sweep.worker import let_go_of, run_one, unexpected_failure
 
 
 def pool_width(campaign: Campaign, n_gpus: int = 0) -> int:
@@ -65,8 +65,10 @@ def run_local(campaign: Campaign, paths: list[str], token: str, progress: bool =
 
         bar = tqdm(total=len(paths), desc=f"{campaign.name} (local, {width} at once)", unit="run")
     pool = ThreadPoolExecutor(max_workers=width)
+    futures: dict = {}
     try:
-        futures = {pool.submit(task, p): p for p in paths}
+        for p in paths:
+            futures[pool.submit(task, p)] = p
         for fut in as_completed(futures):
             try:
                 results.append(fut.result())
@@ -78,6 +80,9 @@ def run_local(campaign: Campaign, paths: list[str], token: str, progress: bool =
         # runs not started yet stay pending; running ones finish (their lmp is in its own
         # session, so killing this process instead leaves them running on their own)
         pool.shutdown(wait=False, cancel_futures=True)
+        for fut, path in futures.items():   # this submitter lives on while the running
+            if fut.cancelled():             # ones finish: those it will not start are
+                let_go_of(path, token)      # pending, not queued under it
         print("interrupted: no new runs start; the running ones finish (kill this process to "
               "leave them running alone; `ionmd sweep submit` again picks everything up)")
         raise

@@ -330,6 +330,18 @@ def _let_go(path: str | Path, token: str, **fields) -> bool:
         "ran": {**claim.get("ran", {}), "job_id": claim.get("job_id")}})
 
 
+def let_go_of(path: str | Path, token: str) -> None:
+    """:func:`_let_go` of a hand-out its submitter will not start after all (a Ctrl-C):
+    the run reads ``pending``, not ``queued`` under the submitter that lives on while its
+    running runs finish. A claim that cannot be written is said on stderr (it is let go
+    of once that submitter ends)."""
+    try:
+        _let_go(path, token)
+    except (OSError, ValueError) as exc:
+        print(f"ionmd: {path}: its claim still names this submitter ({exc})",
+              file=sys.stderr, flush=True)
+
+
 def setup_failed(path: str | Path, token: str, error: str) -> bool:
     """Record in the claim of the run folder ``path`` that this hand-out (``token``) ended
     before its LAMMPS ran, and why (``error``; its job kept in ``ran``): the run is no
