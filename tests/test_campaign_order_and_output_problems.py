@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from ionmd.protocols.checks import range_problem
+from ionmd.protocols.setting_ranges import range_problem
 from ionmd.sweep import CampaignError, load_campaign
 from sweep_setup import line_of, write_campaign
 

@@ -16,8 +16,8 @@ from pymatgen.core import Lattice, Structure
 
 from ionmd.errors import IonmdError
 from ionmd.protocols import get_protocol
-from ionmd.protocols.checks import MAX_RUN_ATOMS
 from ionmd.protocols.prepare import oxidation_states, run_cell
+from ionmd.protocols.setting_ranges import MAX_RUN_ATOMS
 
 
 def protocol(supercell):

@@ -32,7 +32,7 @@ import ionmd.structures.occupancy_tolerance as tolerance
 tolerance.OCCUPANCY_TOLERANCE = {changed!r}
 from ionmd.cli import build_parser
 from ionmd.cli.options import order_options
-from ionmd.protocols.checks import range_problem
+from ionmd.protocols.setting_ranges import range_problem
 from ionmd.structures.checks import fill_rounded_sites
 from ionmd.structures.load import OrderOptions, load_structure
 from ionmd.structures.ordering import integral_supercell, order_structure

@@ -74,7 +74,7 @@ def _in_range(name: str, whole: bool = False):
     kind = "whole" if whole else "finite"
 
     def read(text: str) -> float:
-        from ionmd.protocols.checks import RANGES
+        from ionmd.protocols.setting_ranges import RANGES
 
         try:
             value = int(text) if whole else _float(text)

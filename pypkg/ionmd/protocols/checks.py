@@ -9,32 +9,31 @@ is refused by each with the same words.
   each temperature once, and time options that fit together (:func:`apply_overrides`
   checks and applies them in one pass);
 * :func:`check_protocol` -- a whole :class:`Protocol` (also one built directly): the same
-  types and temperatures, each number inside its range (:data:`RANGES`, the one table of
-  the bounds of every numeric setting, a campaign's too), then the settings that cannot
-  work together;
+  types and temperatures, each number inside its range
+  (:data:`~ionmd.protocols.setting_ranges.RANGES`, the one table of the bounds of every
+  numeric setting, a campaign's too), then the settings that cannot work together;
 * :func:`check_cell` -- the protocol on one run cell (hydrogen, a triclinic box);
 * :func:`folder_name_problem` -- a structure's or model's name as a run folder.
+
+Each value's kind and how text becomes it: :mod:`ionmd.protocols.setting_values`; the bounds
+of numeric settings and run sizes: :mod:`ionmd.protocols.setting_ranges`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
-import numbers
-import os
-import typing
 from pathlib import Path
 
-import numpy as np
 from ase import Atoms
 
 from ionmd.analysis.run_json_values import mobile_problem
 from ionmd.errors import IonmdError
 from ionmd.lammps.data_file import lammps_triclinic
-from ionmd.protocols.presets import TIME_ALIASES, Protocol, convert_text, parse_time_ps
+from ionmd.protocols.presets import TIME_ALIASES, Protocol
+from ionmd.protocols.setting_ranges import (MAX_RUN_STEPS, range_problem, steps_problem,
+                                            supercell_problem, temperature_count_problem)
+from ionmd.protocols.setting_values import converted, field_name, non_finite, type_problem
 from ionmd.suggest import did_you_mean
-from ionmd.structures import supercell as supercells
-from ionmd.structures.occupancy_tolerance import OCCUPANCY_TOLERANCE
 
 MAX_TIMESTEP_FS = 5.0
 MAX_TIMESTEP_H_FS = 0.5
@@ -45,186 +44,8 @@ energy)."""
 COUPLES = ("auto", "iso", "aniso", "tri")
 
 
-@dataclasses.dataclass(frozen=True)
-class Range:
-    """The values a numeric setting may take, and why: ``low < x`` (``low_open``) or
-    ``low <= x``, and ``x < high`` (``high_open``) or ``x <= high``."""
-
-    low: float
-    high: float
-    why: str
-    unit: str = ""
-    low_open: bool = False
-    high_open: bool = False
-
-    def holds(self, x) -> bool:
-        return ((x > self.low if self.low_open else x >= self.low)
-                and (x < self.high if self.high_open else x <= self.high))
-
-    def text(self) -> str:
-        unit = f" {self.unit}" if self.unit else ""
-        low = f"{'>' if self.low_open else '>='} {self.low:g}"
-        if self.high == math.inf:
-            return f"{low}{unit}"
-        return f"{low} and {'<' if self.high_open else '<='} {self.high:g}{unit}"
-
-
-MAX_TEMPERATURE_K = 5000.0
-MAX_TEMPERATURES = 200
-MAX_REPLICAS = 1000
-_TEMPERATURE = Range(0.0, MAX_TEMPERATURE_K, "above ~5000 K lies outside any MLIP's training "
-                     "data (OMat24's AIMD reaches 3000 K), and solid electrolytes melt well "
-                     "below", "K", low_open=True)
-_PRESSURE = Range(-1e5, 1e6, "from -10 GPa (no ionic solid holds a larger tension: it "
-                  "cracks or cavitates) to 100 GPa (diamond-anvil studies of pressure-induced "
-                  "superionicity reach tens of GPa; past 100 GPa lies outside MLIP training "
-                  "data); 1 atm is 1.01325 bar, not 101325 (that is Pa)", "bar")
-_DAMPING = Range(0.0, 1e5, "a relaxation time of 100 ps or more leaves a run of ps to ns "
-                 "uncontrolled; 100 fs (thermostat) and 1000 fs (barostat) are usual", "fs",
-                 low_open=True)
-RANGES: dict[str, Range] = {
-    # protocol fields (ionmd run, --set, the API and a campaign's [protocol])
-    "temperatures": _TEMPERATURE,
-    "temperature_end": _TEMPERATURE,
-    "long_below_K": _TEMPERATURE,
-    "pressure_bar": _PRESSURE,
-    "pressure_end_bar": _PRESSURE,
-    "tdamp_fs": _DAMPING,
-    "pdamp_fs": _DAMPING,
-    "berendsen_modulus_bar": Range(0.0, 1e7, "a bulk modulus: diamond's is 4.4e6 bar, Li "
-                                   "halides' and thiophosphates' 2e5-4e5 bar", "bar",
-                                   low_open=True),
-    "replicas": Range(1, MAX_REPLICAS, "one run folder each per temperature; the error of a "
-                      "mean narrows only as 1/sqrt(replicas): longer runs buy more"),
-    "long_duration_ps": Range(0.0, math.inf, "a run length", "ps", low_open=True),
-    "long_discard_ps": Range(0.0, math.inf, "a time to drop", "ps"),
-    "halt_volume_change": Range(0.0, 10.0, "|V/V0 - 1| as a fraction: 0.5 stops at a 50 % "
-                                "change, 10 at an eleven-fold volume", low_open=True),
-    "n_points": Range(5, 1001, "one volume each, written to its own folder; MLIP Arena uses 21"),
-    "max_strain": Range(0.0, 1.0, "the volumes V0 (1 + s), s from -max_strain to +max_strain; "
-                        "0.2 (the ev-scan preset) spans 0.8-1.2 V0", low_open=True,
-                        high_open=True),
-    # ordering of partially occupied sites (a campaign's order_*, the --order-* options)
-    "order_tol": Range(0.0, 1.0, f"an occupancy rounding: {OCCUPANCY_TOLERANCE:g} is exact, "
-                       "0.15 orders refined occupancies in one unit cell", low_open=True,
-                       high_open=True),
-    "order_seed": Range(0, math.inf, "the seed of --order random (numpy's random generator "
-                        "takes whole numbers >= 0)"),
-    "order_min_distance": Range(0.0, math.inf, "a distance between atoms placed on partially "
-                                "occupied sites; 0: no rule", "A"),
-    # campaign keys (ionmd sweep)
-    "resources.walltime": Range(0.0, 366 * 1440.0, "a year: no SLURM partition runs a job "
-                                "longer; a run longer than its walltime resumes from its "
-                                "restart file", "min", low_open=True),
-    "resources.gpus": Range(0, 64, "GPUs per run, on its one node (ionmd sweep runs each "
-                            "run on one node; a multi-node run, docs/scaling.md, is started "
-                            "with lmp itself): a node shows at most 64 (8 MI300X in CPX mode; "
-                            "8 GPUs in 7 MIG slices each: 56)"),
-    "executor.mem_gb": Range(0.0, 1e5, "GB per run: no node holds 100 TB", "GB",
-                             low_open=True),
-    "analysis.fit_start_ps": Range(0.0, math.inf, "a time in the run", "ps", low_open=True),
-    "analysis.fit_end_ps": Range(0.0, math.inf, "a time in the run", "ps", low_open=True),
-    "analysis.window_ps": Range(0.0, math.inf, "a time window", "ps", low_open=True),
-    "analysis.haven_ratio": Range(0.0, math.inf, "D_tracer / D_sigma, usually 0.3-1",
-                                  low_open=True),
-    **{f"analysis.{name}": Range(0.0, math.inf, "a failure threshold", low_open=True)
-       for name in ("volume_limit", "runaway_factor", "melt_fraction", "collapse_fraction")},
-    "goal.target_K": _TEMPERATURE,
-    "goal.sigma_300K_factor": Range(1.0, 1e6, "sigma known within that factor either way",
-                                    low_open=True),
-}
-"""Every bounded numeric setting, in one table: the protocol's fields by name, a
-campaign's other keys by ``table.key``. Step counts and intervals are bounded by what
-LAMMPS counts (:data:`MAX_RUN_STEPS`), the time step by :data:`MAX_TIMESTEP_FS`."""
-
-
-def range_problem(key: str, value) -> str | None:
-    """Why ``value`` (a number, or a list of numbers) is outside the range of setting
-    ``key`` (:data:`RANGES`), naming the key, the value, the range and why; None if it is
-    inside or ``key`` has no range. NaN and infinities are outside every range."""
-    bound = RANGES.get(key)
-    if bound is None or value is None:
-        return None
-    for x in (value if isinstance(value, (tuple, list)) else (value,)):
-        if not (_number(x) and math.isfinite(x) and bound.holds(x)):
-            got = f"{x:g}" if isinstance(x, float) else repr(x)
-            return (f"{key} {got}{' ' + bound.unit if bound.unit else ''} is out of range: give "
-                    f"{bound.text()}{'; ' + bound.why if bound.why else ''}")
-    return None
 STEP_COUNTS = ("dump_every", "thermo_every", "restart_every", "halt_check_every", "replicas")
 EXAMPLE_RULE = "'D_rel_ci<=0.2,hops>=10'"
-
-
-def type_problem(key: str, value, *, text_ok: bool = True) -> str | None:
-    """What is wrong with the type of ``value`` for field ``key`` (None if nothing): a
-    number where a number belongs (``replicas = 2.5``, ``replicas = true`` and
-    ``dump_every = 2.5`` would be truncated or crash later), true/false for switches, text
-    for text. Text is read as the command line reads it (``"2ns"``, ``"none"``) where
-    ``text_ok`` (an override, converted next); a finished :class:`Protocol` holds none."""
-    hint = typing.get_type_hints(Protocol).get(key)
-    if hint is None or (text_ok and isinstance(value, str)):
-        return None
-    if typing.get_origin(hint) is tuple:
-        inner = typing.get_args(hint)[0]
-        if text_ok and inner is float and _number(value):    # temperatures = 600
-            return None
-        listed = _sequence(value) if text_ok else isinstance(value, (list, tuple))
-        ok = listed and all(
-            (text_ok and isinstance(v, str)) or (inner is str and isinstance(v, str))
-            or (inner is float and _number(v)) for v in value)
-        return None if ok else ("must be a list of numbers" if inner is float else
-                                "must be a list of names")
-    args = set(typing.get_args(hint)) or {hint}
-    if value is None and type(None) in args:
-        return None
-    if key == "supercell":      # as ionmd.structures.supercell_repeats reads it
-        return None if isinstance(value, str) or _whole(value) or (
-            _sequence(value) and all(map(_whole, value))) else \
-            "must be text ('2x2x2', '8A', 'none'), a whole number or three whole numbers"
-    if bool in args:
-        return None if isinstance(value, (bool, np.bool_)) else "must be true or false"
-    if int in args:
-        return None if _whole(value) else "must be a whole number"
-    if float in args:
-        return None if _number(value) else "must be a number"
-    if str in args:
-        return None if isinstance(value, str) or (key in PATH_FIELDS and isinstance(
-            value, os.PathLike)) else "must be text"
-    return None
-
-
-# The Python API takes what Python code holds: numpy numbers (np.int64 from an array, a
-# np.float64 from a fit), numpy arrays and ranges of temperatures, a Path for a file.
-# They are stored as plain Python values (settings.json is JSON).
-PATH_FIELDS = ("template",)
-
-
-def _switch(value) -> bool:
-    return isinstance(value, (bool, np.bool_))
-
-
-def _whole(value) -> bool:
-    return isinstance(value, numbers.Integral) and not _switch(value)
-
-
-def _number(value) -> bool:
-    return isinstance(value, numbers.Real) and not _switch(value)
-
-
-def _sequence(value) -> bool:
-    """A list as Python code may hold one: list, tuple, range or a 1-D numpy array."""
-    return isinstance(value, (list, tuple, range)) or (isinstance(value, np.ndarray)
-                                                       and value.ndim == 1)
-
-
-def plain_value(value):
-    """``value`` as a plain Python value: a numpy number or switch as int, float or bool,
-    a path as text."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    return value
 
 
 def temperature_folder(temperature) -> str:
@@ -264,47 +85,6 @@ def repeated_temperature(temperatures, as_given=None) -> str | None:
     return None
 
 
-def _non_finite(key: str, value) -> str | None:
-    """NaN and infinite numbers pass every ``<``/``>`` check: refuse them by name."""
-    items = value if isinstance(value, tuple) else (value,)
-    if any(isinstance(v, float) and not math.isfinite(v) for v in items):
-        return f"{key} must be a finite number (got {value!r})"
-    return None
-
-
-def field_name(key: str) -> str:
-    """The field an override sets (``check-every`` and ``check_every``: ``check_every_ps``)."""
-    key = str(key).replace("-", "_")
-    return TIME_ALIASES.get(key, key)
-
-
-def converted(key: str, value):
-    """``value`` as field ``key`` holds it: text read as the command line reads it, a
-    time alias (``max_time = "2ns"``) in ps, a list of temperatures as a tuple of floats.
-
-    Raises
-    ------
-    IonmdError
-        If text does not read as the field's type.
-    """
-    name = str(key).replace("-", "_")
-    if name in TIME_ALIASES:
-        return parse_time_ps(str(value))
-    hint = typing.get_type_hints(Protocol)[name]
-    if isinstance(value, str):
-        return convert_text(name, value, hint)
-    if name == "temperatures" and _number(value):                       # 600
-        return (float(value),)
-    if name == "temperatures" and _sequence(value):     # ["600", 900], np.arange(600, 1001, 100)
-        return tuple(t for item in value for t in (
-            convert_text(name, item, hint) if isinstance(item, str) else (float(item),)))
-    if name == "mobile_species" and _sequence(value):
-        return tuple(str(item) for item in value)
-    if name == "supercell" and _sequence(value):
-        return tuple(int(item) for item in value)
-    return plain_value(value)
-
-
 def override_problems(protocol: Protocol, overrides: dict) -> list[tuple[str, str]]:
     """``(key as given, message)`` for each override of ``protocol`` that cannot be
     applied, in the order given: an unknown name, a value of the wrong type or text that
@@ -342,7 +122,7 @@ def apply_overrides(protocol: Protocol,
             problems.append((key, str(exc)))
             continue
         as_given = overrides[key] if isinstance(overrides[key], (list, tuple)) else None
-        why = _non_finite(name, value) or (repeated_temperature(value, as_given)
+        why = non_finite(name, value) or (repeated_temperature(value, as_given)
                                            if name == "temperatures" else None)
         if why:
             problems.append((key, why))
@@ -408,7 +188,7 @@ def check_protocol(p: Protocol) -> None:
         why = type_problem(f.name, value, text_ok=False)
         if why:
             raise IonmdError(f"{f.name} {why} (got {value!r})")
-        why = _non_finite(f.name, value)
+        why = non_finite(f.name, value)
         if why:
             raise IonmdError(why)
     if p.family not in ("md", "ev"):
@@ -486,12 +266,9 @@ def check_protocol(p: Protocol) -> None:
     check_stopping(p)
 
 
-MAX_RUN_STEPS = 2**31 - 1
-"""The most steps LAMMPS's ``run N`` takes (its MAXSMALLINT)."""
-
-
 def _md_range_problem(p: Protocol) -> str | None:
-    """The first field of an MD protocol outside its range (:data:`RANGES`), else None;
+    """The first field of an MD protocol outside its range
+    (:data:`~ionmd.protocols.setting_ranges.RANGES`), else None;
     replicas with the number of run folders they would make."""
     for name in ("temperature_end", "long_below_K", "pressure_bar", "pressure_end_bar",
                  "tdamp_fs", "pdamp_fs", "berendsen_modulus_bar", "long_duration_ps",
@@ -504,60 +281,6 @@ def _md_range_problem(p: Protocol) -> str | None:
         return (f"{why}; replicas = {p.replicas} would make {p.replicas * len(p.temperatures)} "
                 f"run folders ({len(p.temperatures)} temperature(s))")
     return None
-
-
-def temperature_count_problem(count: float) -> str | None:
-    """Why ``count`` temperatures are too many (one run folder each), else None."""
-    if count <= MAX_TEMPERATURES:
-        return None
-    count = f"{count:.0f}" if count < 1e9 else f"{count:.3g}"
-    return (f"temperatures: {count} temperatures would make {count} run folders per replica; "
-            f"give at most {MAX_TEMPERATURES} (every 25 K up to {MAX_TEMPERATURE_K:g} K)")
-
-
-MAX_SUPERCELL_COPIES = 100_000
-MAX_SUPERCELL_WIDTH_A = 400.0
-# the most atoms of a run cell lives with the supercells, which count it before building
-# one (structures cannot import protocols)
-MAX_RUN_ATOMS = supercells.MAX_RUN_ATOMS
-_SUPERCELL_WHY = ("a 1-million-atom cell, the largest in docs/scaling.md, is ~240 A wide "
-                  "(0.074 atoms/A^3) and 10^5 copies of a 10-atom cell; 400 A holds ~5 "
-                  "million atoms at that density, whose arrays and data file still fit one "
-                  "node's memory (a run cell of more atoms is refused)")
-
-
-def supercell_problem(spec) -> str | None:
-    """Why a supercell setting would build a cell no MD run can hold, else None (text
-    the structures module cannot read is said when the cell is built): more than
-    :data:`MAX_SUPERCELL_COPIES` copies of the cell (``1000x1000x1000``: 10^9 copies
-    filled the memory), or a width above :data:`MAX_SUPERCELL_WIDTH_A`."""
-    from ionmd.structures.supercell import is_no_supercell, min_width_of, parse_supercell
-
-    if is_no_supercell(spec):
-        return None
-    try:
-        width = min_width_of(spec)
-        repeats = parse_supercell(spec) if width is None else None
-    except IonmdError:
-        return None
-    if width is not None and not 0 < width <= MAX_SUPERCELL_WIDTH_A:
-        return (f"supercell {spec!r} is out of range: give a width > 0 and <= "
-                f"{MAX_SUPERCELL_WIDTH_A:g} A (8A is usual); {_SUPERCELL_WHY}")
-    if repeats is not None and math.prod(repeats) > MAX_SUPERCELL_COPIES:
-        return (f"supercell {spec!r} is {math.prod(repeats)} copies of the cell: give at most "
-                f"{MAX_SUPERCELL_COPIES} (e.g. 46x46x46), or a width such as 240A; "
-                f"{_SUPERCELL_WHY}")
-    return None
-
-
-def steps_problem(what: str, ps: float, timestep_fs: float) -> str | None:
-    """Why ``ps`` of ``timestep_fs`` steps is no step count LAMMPS can run (1e308 ps: an
-    OverflowError traceback before), else None."""
-    steps = ps * 1000.0 / timestep_fs
-    if math.isfinite(steps) and steps <= MAX_RUN_STEPS:
-        return None
-    return (f"{what} {ps:g} ps is {steps:.3g} steps of {timestep_fs:g} fs, more than "
-            f"LAMMPS runs ({MAX_RUN_STEPS}); give a shorter time")
 
 
 def folder_name_problem(name) -> str | None:

@@ -222,7 +222,7 @@ class Protocol:
     def to_dict(self) -> dict:
         """The fields as ``settings.json`` holds them: lists, and plain numbers and text
         (a Protocol built directly may hold numpy numbers or a Path)."""
-        from ionmd.protocols.checks import plain_value
+        from ionmd.protocols.setting_values import plain_value
 
         return {k: [plain_value(x) for x in v] if isinstance(v, tuple) else plain_value(v)
                 for k, v in dataclasses.asdict(self).items()}
@@ -310,7 +310,7 @@ def parse_temperatures(text: str) -> tuple[float, ...]:
 def _range_steps(parts: list[float]) -> int:
     """The steps of START:STOP:STEP, counted before the list is built (``300:1e12:1e-3``
     made 10^15 temperatures and filled the memory)."""
-    from ionmd.protocols.checks import MAX_TEMPERATURES, temperature_count_problem
+    from ionmd.protocols.setting_ranges import MAX_TEMPERATURES, temperature_count_problem
 
     if not all(map(math.isfinite, parts)):
         raise ValueError("every temperature must be a finite number > 0 K")

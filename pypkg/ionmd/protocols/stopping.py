@@ -64,7 +64,7 @@ def check_stopping(p: Protocol) -> None:
         raise IonmdError(f"check_every_ps must be > 0 (got {p.check_every_ps})")
     if p.fit_start_ps < 0:
         raise IonmdError(f"fit_start_ps must be >= 0 (got {p.fit_start_ps})")
-    from ionmd.protocols.checks import steps_problem
+    from ionmd.protocols.setting_ranges import steps_problem
 
     too_long = steps_problem("check_every_ps", p.check_every_ps, p.timestep_fs)
     if too_long:

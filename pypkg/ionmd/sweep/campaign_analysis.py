@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from ionmd.analysis.diffusion import fit_end_of, fit_lags
 from ionmd.errors import AnalysisError
-from ionmd.protocols.checks import field_name
+from ionmd.protocols.setting_values import field_name
 from ionmd.protocols.presets import Protocol
 from ionmd.structures.charge_values import charge_problems, net_charge_problem
 from ionmd.sweep.campaign_problems import Problems, check_int, check_keys, check_range

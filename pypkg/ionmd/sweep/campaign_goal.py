@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ionmd.errors import IonmdError
-from ionmd.protocols.checks import range_problem, steps_problem
 from ionmd.protocols.presets import Protocol, parse_temperatures, parse_time_ps
+from ionmd.protocols.setting_ranges import range_problem, steps_problem
 from ionmd.sweep.campaign_problems import Problems, check_keys, check_range
 from ionmd.sweep.campaign_resources import Resources
 from ionmd.sweep.source import Source

@@ -5,7 +5,7 @@ of single values that every table of the file shares (known keys, whole numbers,
 
 from __future__ import annotations
 
-from ionmd.protocols.checks import range_problem
+from ionmd.protocols.setting_ranges import range_problem
 from ionmd.suggest import did_you_mean
 from ionmd.sweep.source import CampaignError, Source
 

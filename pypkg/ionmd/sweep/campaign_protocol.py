@@ -7,8 +7,9 @@ from __future__ import annotations
 import re
 
 from ionmd.errors import IonmdError
-from ionmd.protocols.checks import apply_overrides, check_protocol, field_name
+from ionmd.protocols.checks import apply_overrides, check_protocol
 from ionmd.protocols.presets import PRESETS, Protocol
+from ionmd.protocols.setting_values import field_name
 from ionmd.sweep.campaign_paths import campaign_path
 from ionmd.sweep.campaign_problems import Problems
 from ionmd.sweep.source import Source

@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import sys
 
-from ionmd.protocols.checks import range_problem
+from ionmd.protocols.setting_ranges import range_problem
 from ionmd.suggest import closest
 from ionmd.sweep.campaign_problems import Problems, check_int, check_range
 from ionmd.sweep.campaign_resources import Resources, parse_walltime

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 from ionmd.errors import IonmdError
-from ionmd.protocols.checks import check_cell, folder_name_problem, range_problem
+from ionmd.protocols.checks import check_cell, folder_name_problem
 from ionmd.protocols.presets import Protocol
+from ionmd.protocols.setting_ranges import range_problem
 from ionmd.sweep.campaign_paths import campaign_path, recorded_settings
 from ionmd.sweep.campaign_problems import Problems, check_int, check_keys
 from ionmd.sweep.source import Source
