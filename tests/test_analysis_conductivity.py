@@ -286,7 +286,7 @@ def test_a_failing_kinisi_fit_is_recorded_and_the_least_squares_fit_stays(monkey
     import csv
 
     from ionmd.analysis import aggregate
-    from ionmd.analysis.report import write_arrhenius_csv
+    from ionmd.analysis.summary_files import write_arrhenius_csv
 
     def failing(*args, **kwargs):
         raise ValueError("Probability function returned NaN")

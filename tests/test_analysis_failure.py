@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from ase.build import bulk
 
-from ionmd.analysis.failure import (detect_failures, framework_species, kaplan_meier,
-                                    survival_curves)
+from ionmd.analysis.failure import detect_failures
+from ionmd.analysis.framework import framework_species
+from ionmd.analysis.survival import kaplan_meier, survival_curves
 from ionmd.lammps.log import parse_thermo
 
 DUMP_EVERY, N_FRAMES, TARGET = 10, 60, 800.0
@@ -231,7 +232,8 @@ def test_survival_curves_match_the_product_limit_and_show_censoring():
     """Reports of 40 replicas (failures and runs ending early or complete, with ties)
     against a record-by-record product-limit estimate at many times; the censoring times
     and the longest run are part of the curve (a curve holds its value up to there)."""
-    from ionmd.analysis.failure import FailureEvent, FailureReport, survival_at
+    from ionmd.analysis.failure import FailureEvent, FailureReport
+    from ionmd.analysis.survival import survival_at
 
     rng = np.random.default_rng(7)
     reports, times, failed = [], [], []

@@ -182,6 +182,7 @@ def test_a_summary_that_fails_half_way_leaves_the_earlier_one(tmp_path, monkeypa
     that fails at its second plot left the earlier summary.json beside none of its plots
     (removed first); now the folder is as it was, and the next summary replaces it."""
     import ionmd.analysis.report as report
+    import ionmd.analysis.summary_files as summary_files
 
     def result(T):
         D = 1e-3 * np.exp(-0.25 / (8.617333262e-5 * T))
@@ -195,7 +196,7 @@ def test_a_summary_that_fails_half_way_leaves_the_earlier_one(tmp_path, monkeypa
     before = _files(tmp_path)
     assert {"summary.json", "arrhenius.csv", "arrhenius_s_D_Li.png"} <= {
         str(p) for p in before}
-    real, calls = report.plot_arrhenius, []
+    real, calls = summary_files.plot_arrhenius, []
 
     def second_fails(*args, **kwargs):
         calls.append(1)
@@ -203,11 +204,11 @@ def test_a_summary_that_fails_half_way_leaves_the_earlier_one(tmp_path, monkeypa
             raise RuntimeError("disk full")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(report, "plot_arrhenius", second_fails)
+    monkeypatch.setattr(summary_files, "plot_arrhenius", second_fails)
     with pytest.raises(RuntimeError, match="disk full"):
         report.analyze_runs([result(T) for T in (700.0, 900.0)], {}, tmp_path)
     assert _files(tmp_path) == before
-    monkeypatch.setattr(report, "plot_arrhenius", real)
+    monkeypatch.setattr(summary_files, "plot_arrhenius", real)
     summary = report.analyze_runs([result(600.0)], {}, tmp_path)   # no fit: plots removed
     assert summary["arrhenius"] == {}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["arrhenius.csv", "summary.json"]
@@ -221,7 +222,7 @@ def test_a_summary_failing_after_the_runs_were_written_says_the_earlier_one_is_s
     it is stale (nothing else in it changed)."""
     import shutil
 
-    import ionmd.analysis.report as report
+    import ionmd.analysis.summary_files as summary_files
 
     runs, first = three_runs
     out = tmp_path / "anA"
@@ -231,7 +232,7 @@ def test_a_summary_failing_after_the_runs_were_written_says_the_earlier_one_is_s
     def boom(*args, **kwargs):
         raise RuntimeError("plot failed")
 
-    monkeypatch.setattr(report, "plot_arrhenius", boom)
+    monkeypatch.setattr(summary_files, "plot_arrhenius", boom)
     capsys.readouterr()
     assert main(["analyze", *map(str, runs), "-o", str(out), "--fit-start-ps", "2",
                  "--mcmc-samples", "20", *POINT_IONS]) == 1
@@ -257,7 +258,7 @@ def test_sigterm_during_the_summary_leaves_no_staging_and_marks_it_stale(
     import shutil
     import signal
 
-    import ionmd.analysis.report as report
+    import ionmd.analysis.summary_files as summary_files
 
     runs, first = three_runs
     out = tmp_path / "anA"
@@ -272,7 +273,7 @@ def test_sigterm_during_the_summary_leaves_no_staging_and_marks_it_stale(
 
     old = signal.signal(signal.SIGTERM, not_handled)
     try:
-        monkeypatch.setattr(report, "plot_arrhenius", terminated)
+        monkeypatch.setattr(summary_files, "plot_arrhenius", terminated)
         capsys.readouterr()
         rc = main(["analyze", *map(str, runs), "-o", str(out), "--fit-start-ps", "2",
                    "--mcmc-samples", "20", *POINT_IONS])

@@ -13,8 +13,8 @@ import pytest
 from pymatgen.core import Structure
 from scipy.spatial.transform import Rotation
 
-from ionmd.analysis.failure import (_nn_distance, detect_failures, framework_species,
-                                    framework_units, non_affine_rms)
+from ionmd.analysis.failure import _nn_distance, detect_failures
+from ionmd.analysis.framework import framework_species, framework_units, non_affine_rms
 from ionmd.structures.examples import example_path
 
 CHARGES = {"Li": 1, "P": 5, "S": -2}
@@ -218,7 +218,7 @@ def test_centres_of_cages_wider_than_half_the_cell():
     first atom's nearest images (an H listed first), its far side landed in the next cell
     and its centre moved (6.07 A apart for 6.93). The centres are fcc sites: a / sqrt(2)
     apart."""
-    from ionmd.analysis.failure import framework_sites
+    from ionmd.analysis.framework import framework_sites
 
     atoms, centres = closo_borate_crystal(a=9.8)
     phi = (1 + 5 ** 0.5) / 2

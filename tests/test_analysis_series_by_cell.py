@@ -278,7 +278,7 @@ def test_cells_of_one_composition_in_other_sizes_are_said_to_be_sizes():
     composition (not 'other materials'); Li16Cl8 beside Li12Cl8 stays 'not replicas'."""
     from pymatgen.core import Composition
 
-    from ionmd.analysis.report import series_keys, series_names, split_cells_notes
+    from ionmd.analysis.series_identity import series_keys, series_names, split_cells_notes
 
     sizes = [{"run": f"/p/T{T}/{n}", "structure": "LiCl", "formula": f"Li{n}Cl{n}"}
              for n in (32, 108) for T in (800, 1000)]

@@ -14,7 +14,7 @@ from ase.build import bulk
 from ase.neighborlist import neighbor_list
 from pymatgen.core import Structure
 
-from ionmd.analysis.failure import BOND_FACTOR, UNIT_MIN_X, _bonds, framework_sites
+from ionmd.analysis.framework import BOND_FACTOR, UNIT_MIN_X, _bonds, framework_sites
 from ionmd.structures.examples import example_path
 from test_analysis_failure_units import b12h12, closo_borate_crystal
 

@@ -15,7 +15,7 @@ import numpy as np
 from ionmd.analysis.replica_combination import combine_replicas
 from ionmd.analysis.replica_statistics import SCATTER_ALPHA
 from ionmd.analysis.output_layout import output_dirs
-from ionmd.analysis.report import series_names
+from ionmd.analysis.series_identity import series_names
 
 ROOT = Path(__file__).resolve().parents[1]
 ANALYSIS = (ROOT / "docs" / "analysis.md").read_text()

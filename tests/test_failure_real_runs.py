@@ -185,7 +185,7 @@ def test_expanding_crystal_is_not_a_melt(expanding):
     sites they move as the Bragg peak's Debye-Waller factor says, exp(-k^2 <u^2> / 3)."""
     import MDAnalysis as mda
 
-    from ionmd.analysis.failure import non_affine_rms
+    from ionmd.analysis.framework import non_affine_rms
 
     u = mda.Universe(str(expanding / "struct.data"), str(expanding / "md.dcd"),
                      atom_style="id type charge x y z", format="LAMMPS")

@@ -16,7 +16,7 @@ import json
 
 import pytest
 
-from ionmd.analysis.report import same_trajectories
+from ionmd.analysis.same_trajectory import same_trajectories
 from ionmd.cli import main
 from ionmd.sweep import load_campaign, plan_campaign
 from sweep_setup import brownian_run, campaign_dir, write_campaign

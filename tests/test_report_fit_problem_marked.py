@@ -15,6 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 import ionmd.analysis.report as report
+import ionmd.analysis.summary_files as summary_files
 from ionmd.analysis.aggregate import fit_series
 from ionmd.analysis.arrhenius import ArrheniusFit
 from ionmd.analysis.summary_files import NOT_A_RESULT, arrhenius_figure
@@ -31,14 +32,14 @@ def summary_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("fp")
     good = [dict(r, structure="good", run="good/" + r["run"]) for r in arrhenius_runs()[::2]]
     calls = []
-    real = report.plot_arrhenius
+    real = summary_files.plot_arrhenius
 
     def recorded(*args, **kwargs):
         calls.append((args, kwargs))
         return real(*args, **kwargs)
 
     mp = pytest.MonkeyPatch()
-    mp.setattr(report, "plot_arrhenius", recorded)
+    mp.setattr(summary_files, "plot_arrhenius", recorded)
     try:
         summary = report.summarise(audit_runs() + good, {}, out)
     finally:

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import synthetic_trajectories as st
-from ionmd.analysis.report import same_trajectories
+from ionmd.analysis.same_trajectory import same_trajectories
 from ionmd.cli import main
 from ionmd.protocols.presets import Protocol
 from ionmd.protocols.rundir import RunDir

@@ -17,7 +17,7 @@ import numpy as np
 from ionmd import strict_json
 from ionmd.analysis.aggregate import fit_series, series_points
 from ionmd.analysis.arrhenius import ArrheniusFit
-from ionmd.analysis.failure import FailureReport, survival_curves
+from ionmd.analysis.failure import FailureReport
 from ionmd.analysis.result_files import staged_outputs
 from ionmd.analysis.run_records import by_temperature, run_record, sigma_record
 from ionmd.analysis.same_trajectory import (SAME_TRAJECTORY, same_trajectories,
@@ -25,14 +25,13 @@ from ionmd.analysis.same_trajectory import (SAME_TRAJECTORY, same_trajectories,
 from ionmd.analysis.series_identity import (MIXED_CHARGES, MIXED_SETTINGS, MIXED_STRUCTURES,
                                             series_key, series_keys, series_names,
                                             series_record, split_cells_notes)
+from ionmd.analysis import summary_files
 from ionmd.analysis.summary_files import (SURVIVAL_PLOT, arrhenius_plot_name,
-                                          earlier_summary_plots, plot_arrhenius, plot_survival,
+                                          earlier_summary_plots, plot_survival,
                                           write_arrhenius_csv)
+from ionmd.analysis.survival import survival_curves
 
-__all__ = ["analyze_runs", "summarise",
-           # where they were before report.py was split, for callers that import them here
-           "same_trajectories", "series_key", "series_keys", "series_names", "split_cells_notes",
-           "plot_arrhenius", "plot_survival", "write_arrhenius_csv"]
+__all__ = ["analyze_runs", "summarise"]
 
 
 def analyze_runs(results: Sequence[dict], reports: dict[str, list[FailureReport]],
@@ -145,13 +144,12 @@ def summarise(results: Sequence[dict], reports: dict[str, list[FailureReport]],
             summary["arrhenius"].setdefault(name, {})[key] = entry
             unit = "cm$^2$/s" if key.startswith("D_") else "mS K/cm"
             pts = entry["points"]
-            plot_arrhenius(np.array([q["temperature_K"] for q in pts]),
-                           np.array([q["value"] for q in pts]),
-                           np.array([q["ci95"][0] for q in pts]),
-                           np.array([q["ci95"][1] for q in pts]),
-                           ArrheniusFit.from_dict(entry),
-                           out / arrhenius_plot_name(name, key), f"{key} ({unit})",
-                           problem=entry.get("fit_problem"))   # drawn as not a result
+            # looked up in its module at each call: a test replaces it there
+            summary_files.plot_arrhenius(
+                np.array([q["temperature_K"] for q in pts]), np.array([q["value"] for q in pts]),
+                np.array([q["ci95"][0] for q in pts]), np.array([q["ci95"][1] for q in pts]),
+                ArrheniusFit.from_dict(entry), out / arrhenius_plot_name(name, key),
+                f"{key} ({unit})", problem=entry.get("fit_problem"))   # drawn as not a result
             written.append(arrhenius_plot_name(name, key))
     write_arrhenius_csv(summary["arrhenius"], out / "arrhenius.csv",
                         {name: rec["model"] for name, rec in summary["series"].items()})

@@ -9,8 +9,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from ionmd.analysis.failure import (FailureEvent, FailureReport, detect_failures,
-                                    framework_species)
+from ionmd.analysis.failure import FailureEvent, FailureReport, detect_failures
+from ionmd.analysis.framework import framework_species
 from ionmd.analysis.run_inputs import check_mobile_present, read_logs, run_frames
 from ionmd.analysis.run_spec import RunSpec
 

@@ -137,7 +137,7 @@ def arrhenius_figure(T, y, lo, hi, fit, ylabel: str, problem: str | None = None)
 def plot_survival(curves: dict, path: Path) -> None:
     """Kaplan–Meier survival step curves, one per structure, drawn to the longest run;
     ``+`` where a replica stopped without failing (censored)."""
-    from ionmd.analysis.failure import survival_at
+    from ionmd.analysis.survival import survival_at
 
     plt = agg_pyplot()
     fig, ax = plt.subplots(figsize=(5, 4))

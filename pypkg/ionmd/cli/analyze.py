@@ -176,8 +176,9 @@ def run(args: argparse.Namespace) -> int | None:
 def _analyze_all(args, run_dirs, outs, summary_dir, overrides, thresholds) -> int | None:
     """:func:`run`'s work: each run analysed and written, then the summary."""
     from ionmd.analysis.failure import FailureReport
-    from ionmd.analysis.report import analyze_runs, series_key
+    from ionmd.analysis.report import analyze_runs
     from ionmd.analysis.run_analysis import analysis_error_results
+    from ionmd.analysis.series_identity import series_key
     from ionmd.errors import EXIT_ERROR
 
     results, reports, errors = [], {}, []

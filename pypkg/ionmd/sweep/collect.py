@@ -135,8 +135,9 @@ def collect(campaign: Campaign, out_dir: str | Path | None = None, progress: boo
     under ``out_dir`` (default ``<output>/collect``, refused where another campaign file
     of this output wrote its tables there: :func:`check_tables_folder`) and returns the
     JSON content."""
-    from ionmd.analysis.failure import FailureReport, survival_curves
-    from ionmd.analysis.report import plot_survival
+    from ionmd.analysis.failure import FailureReport
+    from ionmd.analysis.summary_files import plot_survival
+    from ionmd.analysis.survival import survival_curves
 
     out = Path(out_dir) if out_dir else campaign.output / "collect"
     if not out_dir:         # a folder the user names is theirs to fill

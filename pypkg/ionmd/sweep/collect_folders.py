@@ -26,7 +26,7 @@ def cell_labels(per_run: list[tuple[PlannedRun, dict]], campaign: Campaign
     a run not analysed goes with the others where they are of one cell, else with those of
     the campaign's cell now (it will be written with it). A note per such structure names
     each cell's runs (:func:`ionmd.analysis.report.split_cells_notes`)."""
-    from ionmd.analysis.report import series_keys, series_names, split_cells_notes
+    from ionmd.analysis.series_identity import series_keys, series_names, split_cells_notes
     from ionmd.analysis.run_inputs import cell_formula
 
     now = {s.name: cell_formula(dict(Counter(s.cell.get_chemical_symbols())))
