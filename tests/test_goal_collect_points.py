@@ -130,9 +130,7 @@ def test_goal_is_never_met_where_collect_says_not_a_result(tmp_path, morse, monk
     import ionmd.sweep.goal as goal_mod
 
     temps = (600.0, 650.0)
-    rel = 0.9 / float(student_t.ppf(0.975, 2))     # the interval 0.1 D .. 1.9 D
-    by_T = {600.0: results(600.0, D=1e-6, rel=rel, n_ions=3),
-            650.0: results(650.0, D=1.5e-6, rel=rel, n_ions=3)}
+    by_T = wide_runs()
     classes = dict.fromkeys(temps, "completed")
     c, runs = campaign_with(tmp_path, morse, monkeypatch, temps, by_T, classes, factor=1e6)
     doc = collected(c)
@@ -162,3 +160,53 @@ def test_a_fit_collect_marks_not_diffusive_does_not_meet_the_goal(tmp_path, mors
     result = goal_mod.advance_series(c, "fcc", "morse")
     assert result.state != "goal_met", result                  # before: goal_met
     assert "NOT A RESULT" in result.detail and "not diffusive" in result.detail
+
+
+def wide_runs() -> dict:
+    """Two clear runs whose 300 K interval spans more than 4 decades (0.1 D .. 1.9 D over 3
+    ions): collect's NOT A RESULT."""
+    rel = 0.9 / float(student_t.ppf(0.975, 2))
+    return {600.0: results(600.0, D=1e-6, rel=rel, n_ions=3),
+            650.0: results(650.0, D=1.5e-6, rel=rel, n_ions=3)}
+
+
+def test_a_goal_met_by_an_older_ionmds_checks_is_looked_at_again(tmp_path, morse, monkeypatch):
+    """goal.json of an older ionmd says goal_met (its round records no met_checks) on runs
+    whose fit collect prints as NOT A RESULT (4-decade span). Before: kept as goal_met
+    for good, and status said so. Now status says it is looked at again, and the next
+    round does not stop as met; a goal met by today's checks is recorded so and kept."""
+    import ionmd.sweep.goal as goal_mod
+
+    temps = (600.0, 650.0)
+    c, runs = campaign_with(tmp_path, morse, monkeypatch, temps, wide_runs(),
+                            dict.fromkeys(temps, "completed"), factor=1e6)
+    old = {"time": "2026-01-01T00:00:00", "factor": 6.65e4, "spent": 0.0, "choice": None,
+           "stopped": "goal_met"}
+    goal_mod.write_goal_state(c, {"series": {"fcc/morse": {
+        "added_K": [], "stopped": "goal_met", "factor": 6.65e4, "spent": 0.0,
+        "rounds": [old]}}})
+    (line,) = [x for x in goal_mod.goal_summary(c) if "fcc/morse" in x]
+    assert "looked at again" in line and not line.split(": ")[1].startswith("goal_met: ")
+    result = goal_mod.advance_series(c, "fcc", "morse")
+    assert result.state != "goal_met", result                  # before: goal_met, kept
+    assert "NOT A RESULT" in result.detail and "decades" in result.detail
+
+
+def test_a_goal_met_now_is_recorded_with_its_checks_and_kept(tmp_path, morse, monkeypatch):
+    import ionmd.sweep.collect as collect_mod
+    import ionmd.sweep.goal as goal_mod
+
+    temps = (600.0, 700.0, 800.0)
+    c, runs = campaign_with(tmp_path, morse, monkeypatch, temps,
+                            {T: results(T, rel=0.01) for T in temps},
+                            dict.fromkeys(temps, "completed"), factor=3)
+    assert goal_mod.advance_series(c, "fcc", "morse").state == "goal_met"
+    series = goal_mod.read_goal_state(c)["series"]["fcc/morse"]
+    assert series["rounds"][-1]["met_checks"] == goal_mod.MET_CHECKS
+    assert not goal_mod.met_by_older_checks(series)
+
+    def unread(*args, **kwargs):
+        raise AssertionError("a series met by today's checks is not analysed again")
+
+    monkeypatch.setattr(collect_mod, "cached_run_results", unread)
+    assert goal_mod.advance_series(c, "fcc", "morse").state == "goal_met"

@@ -300,10 +300,11 @@ def _advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRou
     goal, key = campaign.goal, f"{structure}/{model}"
     state = read_goal_state(campaign)
     series = state["series"].setdefault(key, {"added_K": [], "rounds": []})
-    if series.get("stopped") == "no_fit":
+    if series.get("stopped") == "no_fit" or met_by_older_checks(series):
         # not for good: the runs may give a fit now (a run.json edit analysed again, an
         # ionmd that combines or extends what an older one left out); before, the series
-        # stayed stopped with its budget unspent until goal.json was edited by hand
+        # stayed stopped with its budget unspent until goal.json was edited by hand. A goal
+        # met by an older ionmd's checks is looked at again with collect's (MET_CHECKS)
         del series["stopped"]
     elif series.get("stopped"):     # as its last round left it: nothing to analyse again
         return SeriesRound(key, series["stopped"], series.get("factor"), series["spent"])
@@ -355,7 +356,8 @@ def _advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRou
     series["factor"] = factor
     if stopped:
         series.update(stopped=stopped, spent=spent)
-        series["rounds"].append({**record, "choice": None, "stopped": stopped})
+        series["rounds"].append({**record, "choice": None, "stopped": stopped,
+                                 **({"met_checks": MET_CHECKS} if stopped == "goal_met" else {})})
         write_goal_state(campaign, state)
         return SeriesRound(key, stopped, factor, spent, left)
     choice = decision.choice
@@ -391,13 +393,14 @@ def advance(campaign: Campaign) -> list[SeriesRound]:
 
 
 # goal.json (goal_state) and the rounds' driver (goal_pursue): importers' names here
-from ionmd.sweep.goal_state import (GOAL_FILE, GOAL_STATE_VERSION,  # noqa: E402
+from ionmd.sweep.goal_state import (GOAL_FILE, GOAL_STATE_VERSION, MET_CHECKS,  # noqa: E402
                                     added_temperatures, added_without_goal_note,
                                     check_goal_owner, goal_path, goal_summary,
-                                    read_goal_state, write_goal_state)
+                                    met_by_older_checks, read_goal_state, write_goal_state)
 from ionmd.sweep.goal_pursue import HAND_OUT_AGAIN, pursue  # noqa: E402
 
-__all__ = ["FINISHED", "GOAL_FILE", "GOAL_STATE_VERSION", "HAND_OUT_AGAIN", "SeriesRound",
+__all__ = ["FINISHED", "GOAL_FILE", "GOAL_STATE_VERSION", "HAND_OUT_AGAIN", "MET_CHECKS",
+           "SeriesRound", "met_by_older_checks",
            "added_temperatures", "added_without_goal_note", "advance", "advance_series",
            "check_goal_owner", "cost_units", "goal_path", "goal_summary", "measure", "pursue",
            "read_goal_state", "series_point", "series_quantity", "series_value", "unmeasured",

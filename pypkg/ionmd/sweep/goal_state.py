@@ -25,6 +25,28 @@ null or absent, ``Infinity`` where no fit had a factor; 2 adds the key. Every on
 (:func:`read_goal_state`); a newer one is refused, naming the ionmd that wrote it."""
 
 
+MET_CHECKS = 2
+"""What a ``goal_met`` round of goal.json was checked by (the round's ``met_checks``): 2,
+the points collect fits (failed-physical runs with a point among them:
+:func:`ionmd.sweep.collect_cache.counts_for_points`) with their not-diffusive flags, and
+every check collect marks a fit NOT A RESULT by, its 4-decade span included
+(:func:`ionmd.sweep.allocate.reported_state`). None recorded: an older ionmd's checks
+(completed runs only, no flags nor span), which could meet a goal on a fit collect prints
+as NOT A RESULT."""
+
+
+def met_by_older_checks(series: dict) -> bool:
+    """Whether a series of goal.json stopped as ``goal_met`` by checks older than
+    :data:`MET_CHECKS` (its stopping round records none): its next round
+    (:func:`ionmd.sweep.goal.advance_series`) looks at its runs again, and stops as met
+    again (now recorded) or goes on spending."""
+    if series.get("stopped") != "goal_met":
+        return False
+    last = series["rounds"][-1] if series.get("rounds") else {}
+    checks = last.get("met_checks")
+    return not (isinstance(checks, int) and checks >= MET_CHECKS)
+
+
 def read_goal_state(campaign: Campaign) -> dict:
     """``<output>/goal.json``, refused where it holds the rounds of another campaign file
     of this output (:func:`check_goal_owner`). Every goal.json an ionmd release wrote is
@@ -237,7 +259,11 @@ def goal_summary(campaign: Campaign) -> list[str]:
                 continue
             last = series["rounds"][-1]
             factor = "none yet" if last.get("factor") is None else f"{last['factor']:.3g}"
-            lines.append(f"  {s.name}/{m.name}: {series.get('stopped') or 'going on'}: factor "
+            stopped = series.get("stopped") or "going on"
+            if met_by_older_checks(series):     # not said as met: looked at again
+                stopped = ("goal_met by an older ionmd's checks (without collect's span, "
+                           "flags or failed-physical runs), looked at again by the next submit")
+            lines.append(f"  {s.name}/{m.name}: {stopped}: factor "
                          f"{factor}, spent {last['spent']:.3g} {goal.unit} after "
                          f"{len(series['rounds'])} round(s)"
                          + (f"; last: {last['did']}" if last.get("did") else ""))
