@@ -270,3 +270,20 @@ def test_runs_a_ctrl_c_leaves_unstarted_are_pending_at_once(campaign, monkeypatc
              10, "the running run to finish")
     assert [classify(r.rundir) for r in runs] == ["completed", "completed", "pending"]
     assert read_claim(runs[2].rundir)["job_id"] is None
+
+
+@pytest.mark.parametrize("text", ["{", "[]"])
+def test_a_damaged_claim_is_said_with_the_way_on(campaign, capsys, text):
+    """A sweep.json that is no JSON object (edited by hand, damaged): status and submit say
+    which file and what to do (before: a JSONDecodeError or AttributeError traceback)."""
+    from ionmd.cli import main
+    from ionmd.sweep.plan import plan_campaign
+
+    runs = plan_campaign(campaign, create=True)
+    (runs[0].path / "sweep.json").write_text(text)
+    for command in ("status", "submit"):
+        extra = ["--no-progress"] if command == "submit" else []
+        assert main(["sweep", command, str(campaign.path), *extra]) == 1
+        err = capsys.readouterr().err
+        assert f"{runs[0].path / 'sweep.json'} is no JSON object" in err and "remove it" in err
+        assert runs[0].rundir.status.get("state") == "pending"         # nothing run

@@ -52,7 +52,24 @@ def new_token() -> str:
 
 
 def read_claim(rd: RunDir) -> dict:
-    return rd.read_json(CLAIM)
+    """The run's claim (``{}`` where none).
+
+    Raises
+    ------
+    IonmdError
+        If its file is no JSON object (edited by hand, damaged), saying how to go on.
+    """
+    try:
+        claim = rd.read_json(CLAIM)
+    except ValueError as exc:
+        claim = exc
+    if isinstance(claim, dict):
+        return claim
+    why = claim if isinstance(claim, ValueError) else f"a JSON {type(claim).__name__}"
+    raise IonmdError(f"{rd.path / CLAIM} is no JSON object ({why}): remove it; the run is then "
+                     f"claimed by no one and the next `ionmd sweep submit` claims it afresh "
+                     f"(a LAMMPS still running it is seen by its lock, and a job that still "
+                     f"holds it finds a newer claim and leaves it alone)")
 
 
 @contextmanager
