@@ -64,29 +64,39 @@ def read_models(src: Source, errors: Problems, base: Path) -> list[ModelEntry]:
 
 
 def name_models(errors: Problems, models: list[ModelEntry], output: Path) -> None:
-    """Name each model's run folders: the stem of its file (a link's target: so ionmd has
-    always named them, and a campaign's runs stay where they are), or where two files
-    share a stem (``a/model.pt``, ``b/model.pt``: one export per training run) the stem
-    with as many parent folders as tell them apart (``a_model``, ``b_model``), as
-    structures are named; those two are named so in tables too. Every command (and a
-    rerun) finds the same folders; a stem no other model has keeps its name, and so does
-    the file whose runs ``output`` already holds under the stem (a second ``model.pt``
-    added to a running campaign: the first one's runs keep going)."""
+    """Name each model's run folders: the folder that holds its runs already (:func:`
+    _folder_of_runs`: what they recorded, whichever other models are listed), else the
+    stem of its file (a link's target: so ionmd has always named them), or where that
+    stem is another listed file's too (``a/model.pt``, ``b/model.pt``: one export per
+    training run), or its folder holds another model's runs, the stem with as many
+    parent folders as tell them apart (``a_model``, ``b_model``), as structures are
+    named; those are named so in tables too. Every command (and a rerun) finds the same
+    folders: a second ``model.pt`` added to a running campaign leaves the first one's runs
+    where they are, and dropping one of the two leaves the other's (before, ``b/model.pt``
+    listed alone again was looked for in ``model/``, among ``a/model.pt``'s runs)."""
     from ionmd.structures import unique_names
 
     stems = [m.folder for m in models]
     clashing = [i for i, stem in enumerate(stems) if stems.count(stem) > 1]
     renamed = dict(zip(clashing, unique_names([models[i].path for i in clashing])))
-    for stem in {stems[i] for i in clashing}:
-        owner = _model_with_runs(output, stem, [models[i].path for i in clashing
-                                                if stems[i] == stem])
-        for i in clashing:
-            if stems[i] == stem and models[i].path == owner:
-                renamed[i] = stem
+    held: dict[int, str] = {}
+    for by_contents in (False, True):       # the runs that record its file first
+        for i, m in enumerate(models):
+            if i not in held:
+                found = _folder_of_runs(output, m, set(held.values()), by_contents)
+                if found is not None:
+                    held[i] = found
+    for i, m in enumerate(models):
+        if i not in held and i not in clashing:
+            others = _other_models_in(output, m)
+            if others:                      # its stem's folder holds another model's runs
+                held[i] = unique_names([m.path, *others])[0]
     listed = [m.name for m in models]
     for i, m in enumerate(models):
-        m.folder = renamed.get(i, m.folder)
-        if listed.count(m.name) > 1:        # a/model.pt, b/model.pt: a_model, b_model
+        own_stem = m.path.stem
+        m.folder = held.get(i, renamed.get(i, m.folder))
+        # a/model.pt, b/model.pt: a_model, b_model; one of them alone keeps its name
+        if listed.count(m.name) > 1 or (m.folder != own_stem and m.name == own_stem):
             m.name = m.folder
     for what in ("folder", "name"):
         seen: dict[str, ModelEntry] = {}
@@ -100,23 +110,59 @@ def name_models(errors: Problems, models: list[ModelEntry], output: Path) -> Non
                 return
 
 
-def _model_with_runs(output: Path, name: str, candidates: list[Path]) -> Path | None:
-    """The one of ``candidates`` whose runs ``output/*/<name>/`` holds: the file their
-    settings.json records, else (the campaign folder moved or copied) the file with the
-    contents they record; None where there are no runs or none is theirs."""
+def _folder_names(path: Path) -> list[str]:
+    """The run-folder names :func:`ionmd.structures.unique_names` may give the model file
+    ``path``, shortest first: its stem, the stem and suffix, then with its parent folders."""
+    stem, suffix = path.stem, path.suffix.lstrip(".")
+    folders = path.parent.parts[1:]
+    return ([stem] + ([f"{stem}_{suffix}"] if suffix else [])
+            + ["_".join([*folders[-d:], stem]) for d in range(1, len(folders) + 1)])
+
+
+def _runs_under(output: Path, name: str) -> list[dict]:
+    return [r for r in recorded_settings(output, "*", glob.escape(name)) if isinstance(r, dict)]
+
+
+def _recorded_paths(recorded: list[dict]) -> set[Path]:
+    return {Path(r["model"]).resolve() for r in recorded if isinstance(r.get("model"), str)}
+
+
+def _is_this_model(model: Path, recorded: list[dict]) -> bool:
+    """Whether runs recorded with the model hashes of ``recorded`` are runs of the file
+    ``model``'s model: its identity (any export of it), or its bytes (runs recorded
+    before identities were)."""
     from ionmd.export.model_identity import model_identity
     from ionmd.protocols.run_settings import file_hash
 
-    recorded = [r for r in recorded_settings(output, "*", glob.escape(name))
-                if isinstance(r, dict)]
-    paths = {Path(r["model"]).resolve() for r in recorded if isinstance(r.get("model"), str)}
     hashes = {r.get("model_hash") for r in recorded} - {None}
-    by_path = [c for c in candidates if c in paths]
-    if by_path or not hashes:
-        return by_path[0] if by_path else None
-    # the model's identity (any export of it), or the file's bytes (runs recorded before)
-    return next((c for c in candidates if model_identity(c) in hashes
-                 or file_hash(c) in hashes), None)
+    return bool(hashes) and (model_identity(model) in hashes or file_hash(model) in hashes)
+
+
+def _folder_of_runs(output: Path, m: ModelEntry, taken: set[str],
+                    by_contents: bool) -> str | None:
+    """The folder (one of :func:`_folder_names`, not ``taken``) whose runs are ``m``'s: the
+    first whose settings.json record its file, or with ``by_contents`` (the campaign folder
+    moved or copied: they record the file where it was) the first whose runs record its
+    model; None where there is none."""
+    for name in _folder_names(m.path):
+        if name in taken:
+            continue
+        recorded = _runs_under(output, name)
+        if (m.path in _recorded_paths(recorded) if not by_contents
+                else _is_this_model(m.path, recorded)):
+            return name
+    return None
+
+
+def _other_models_in(output: Path, m: ModelEntry) -> list[Path]:
+    """The model files (still there) whose runs its stem's folder holds, where those are
+    another model's (not a copy of ``m``'s: a campaign folder copied elsewhere resumes
+    its runs); [] otherwise."""
+    recorded = _runs_under(output, m.folder)
+    others = sorted(p for p in _recorded_paths(recorded) if p != m.path and p.is_file())
+    if not others or _is_this_model(m.path, recorded):
+        return []
+    return others
 
 
 def check_model_elements(errors: Problems, structures: list[StructureEntry],
