@@ -287,3 +287,24 @@ def test_a_damaged_claim_is_said_with_the_way_on(campaign, capsys, text):
         err = capsys.readouterr().err
         assert f"{runs[0].path / 'sweep.json'} is no JSON object" in err and "remove it" in err
         assert runs[0].rundir.status.get("state") == "pending"         # nothing run
+
+
+def test_a_claim_damaged_while_queued_ends_only_its_run(campaign, monkeypatch):
+    """sweep.json of a queued run replaced by a JSON list: that run did not start and says
+    so; the others ran (before: update_claim's AttributeError escaped the worker's every
+    guard, and the local pool's)."""
+    import ionmd.sweep.worker as worker_mod
+    from ionmd.sweep.plan import plan_campaign
+    from ionmd.sweep.submit import submit
+
+    runs = plan_campaign(campaign, create=True)
+
+    def execute(rd, **kw):
+        if rd.path == runs[0].path:
+            (runs[1].path / "sweep.json").write_text("[]")
+        return _completes(rd)
+
+    monkeypatch.setattr(worker_mod, "execute", execute)
+    summary = submit(campaign, progress=False).ran_summary()
+    assert summary.startswith("ran 2 run(s): 2 completed\n1 run(s) did not start"), summary
+    assert f"  {runs[1].path}: {runs[1].path / 'sweep.json'} is no JSON object" in summary

@@ -126,6 +126,8 @@ def update_claim(path: str | Path, token: str, change) -> bool:
     f = Path(path) / CLAIM
     with claim_locked(path):
         claim = json.loads(f.read_text()) if f.is_file() else {}
+        if not isinstance(claim, dict):
+            raise ValueError(f"{f} is no JSON object (a JSON {type(claim).__name__})")
         if claim.get("token") != token:
             return False
         replace_json(f, change(claim))

@@ -305,7 +305,7 @@ def _not_started(path: str | Path, token: str, exc: Exception,
         return {"path": str(path), "error": error, **(status or {})}
     try:
         mine = setup_failed(path, token, error)
-    except (OSError, ValueError) as again:      # the claim cannot be written either
+    except Exception as again:   # the claim cannot be written either (or a bug): said
         error += f" (not recorded in its claim {Path(path) / CLAIM}: {again})"
     else:
         if not mine and not (Path(path) / CLAIM).is_file():
