@@ -185,7 +185,7 @@ def arrhenius_of_points(points: Sequence[Point], *, times_T: bool, kinisi: bool 
 
     The fit reads each temperature's ln error with its dof (:func:`point_dof`): where some
     were estimated over few ions, Ea and the extrapolation get the fit's studentized
-    bootstrap quantile (:func:`ionmd.analysis.arrhenius.studentized_quantile`; their
+    bootstrap quantile (:func:`ionmd.analysis.arrhenius_bootstrap.studentized_quantile`; their
     Welch-Satterthwaite dof still recorded as ``Ea_dof``, ``extrapolation_dof``).
 
     Returns ``ArrheniusFit.to_dict()`` plus ``points`` (T, combined value, 95 % interval),

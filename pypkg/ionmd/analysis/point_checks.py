@@ -26,7 +26,7 @@ def point_problem(value: float, interval: Sequence[float], *, quantity: str = "t
     that stood still. One not finite was not estimated. An interval of zero width (or
     upside down) has no error: its weight would be infinite, and the combined value and
     interval NaN; one reaching zero is read from the value's upper half
-    (:func:`~ionmd.analysis.arrhenius.ln_error_from_interval`), which a value at or above
+    (:func:`~ionmd.analysis.interval_errors.ln_error_from_interval`), which a value at or above
     its upper end has not. An upper end at infinity (None in results.json: a collective
     sigma whose error is beyond ~14 times itself) is a value not resolved within its noise,
     with no finite ln error."""
