@@ -142,6 +142,8 @@ def test_goal_is_never_met_where_collect_says_not_a_result(tmp_path, morse, monk
     assert result.state != "goal_met", result                  # before: goal_met
     assert result.factor is None
     assert "NOT A RESULT" in result.detail and "decades" in result.detail
+    # in collect's words and unit: sigma(300 K) in mS/cm (before: sigma T's, in mS K/cm)
+    assert f"NOT A RESULT: {srec['fit_problem']}" in result.detail
 
 
 def test_a_fit_collect_marks_not_diffusive_does_not_meet_the_goal(tmp_path, morse,

@@ -121,11 +121,18 @@ def reported_state(runs: Sequence[TemperatureRun], target_K: float = 300.0
     except AnalysisError:   # collect has no fit yet (too few temperatures resolved)
         return float("inf"), None
     lo, hi = fit.y_extrapolated_ci95
-    unit = next((r.unit for r in runs if r.unit), "")
-    problem = fit_problem(fit.Ea_eV, (lo, hi), float(target_K),
+    unit, said = next((r.unit for r in runs if r.unit), ""), (lo, hi)
+    if unit == SIGMA_T_UNIT:    # the goal's sigma T: its interval said as collect prints
+        unit, said = "mS/cm", (lo / target_K, hi / target_K)    # it, sigma's
+    problem = fit_problem(fit.Ea_eV, said, float(target_K),
                           [p["temperature_K"] for p in out["points"]],
                           out.get("not_diffusive_T", []), unit=unit)
     return float(np.sqrt(hi / lo)) if lo > 0 else float("inf"), problem
+
+
+SIGMA_T_UNIT = "mS K/cm"
+"""The unit of a run's Nernst-Einstein sigma T (:attr:`TemperatureRun.unit` where the goal
+fits it: :func:`ionmd.sweep.goal.series_quantity`)."""
 
 
 def extrapolation_factor(temperatures_K: Sequence[float], ln_vars: Sequence[float],

@@ -97,8 +97,10 @@ def series_quantity(res: dict) -> tuple[str, str]:
     from ionmd.analysis.aggregate import series_points
 
     key = _series_key(series_points([res]))
+    from ionmd.sweep.allocate import SIGMA_T_UNIT
+
     if key is None or key == "sigma_T":
-        return "the Nernst-Einstein sigma T", "mS K/cm"
+        return "the Nernst-Einstein sigma T", SIGMA_T_UNIT
     return f"D of {key[2:]}", "cm^2/s"
 
 
