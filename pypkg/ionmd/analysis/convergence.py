@@ -118,9 +118,11 @@ def convergence_values(traj: Trajectory, mobile_species: Sequence[str], *,
     equilibration discarded, framework drift removed), plus ``D`` and ``D_ci95`` of each
     species (cm^2/s) and ``note`` when something could not be computed. Deterministic, so
     that a check repeated on the same frames agrees."""
+    from ionmd.analysis.trajectory import species_list
+
     total = float(traj.times_ps[-1])
     per_species, note = {}, None
-    for species in mobile_species:
+    for species in species_list(mobile_species):
         try:
             # a window longer than the run skips the windowed fits: no check uses them
             d = diffusion(traj, species, "xyz", fit_start_ps=fit_start_ps, hop_length=hop_length,

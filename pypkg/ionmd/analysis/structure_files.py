@@ -85,6 +85,9 @@ def write_structure_functions(traj: Trajectory, mobile: Sequence[str], out: Path
     from ionmd.analysis.structure_functions import (rdf, van_hove_distinct, van_hove_self,
                                                     write_density_cube)
 
+    from ionmd.analysis.trajectory import species_list
+
+    mobile = species_list(mobile)
     files = []
     for s in mobile:
         files.append(str(write_density_cube(traj, s, out / f"density_{s}.cube")))

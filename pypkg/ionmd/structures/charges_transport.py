@@ -17,15 +17,18 @@ def transport_charges(composition) -> dict[str, float]:
     state (Li+, Na+, Mg2+), which is all such a sigma of those ions needs. A cluster's atoms
     get none, nor does an element alone (Li, Cu metal: ``one_element_reason``): its
     oxidation state 0 gave a sigma of 0 mS/cm, where electrons carry the current."""
-    from pymatgen.core import Composition, Element
+    from pymatgen.core import Element
 
-    if len(Composition(composition).elements) == 1:
+    from ionmd.structures.charges_states import as_composition
+
+    composition = as_composition(composition)       # a Structure or Atoms as well
+    if len(composition.elements) == 1:
         return {}
     guess = oxidation_guess(composition)
     if guess.states or guess.ions:
         return dict(guess.states or guess.ions)
     out = {}
-    for el in Composition(composition).get_el_amt_dict():
+    for el in composition.get_el_amt_dict():
         e = Element(el)
         if (e.is_alkali or e.is_alkaline) and len(e.common_oxidation_states) == 1:
             out[el] = float(e.common_oxidation_states[0])
