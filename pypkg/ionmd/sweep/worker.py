@@ -95,8 +95,11 @@ def _why_stopped(stop: StopRequests | None, status: dict) -> str:
                 f"LAMMPS{own}; a run that times out every time needs a longer "
                 f"resources.walltime")
     if job:
+        # the stop does not say whether SLURM requeues the job (then it resumes the run
+        # itself): both ways are said
         return (f"stopped by SLURM job {job} (scancel, its hard time limit, preemption or a "
-                f"requeue){own}; `ionmd sweep submit` resumes it")
+                f"requeue; a requeued job resumes the run by itself when SLURM starts it "
+                f"again: nothing to do){own}; `ionmd sweep submit` resumes it")
     return ""
 
 
