@@ -264,7 +264,7 @@ def test_msd_of_every_input_agrees_across_the_flip(flip_run):
 def test_failure_checks_ignore_the_flip(flip_run):
     from ionmd.analysis.failure import _min_scaled_distances, detect_failures
     from ionmd.analysis.trajectory import read_frames
-    from ionmd.lammps.log import parse_thermo
+    from ionmd.lammps.thermo_log import parse_thermo
 
     frames, elements, masses = read_frames(flip_run / "struct.data",
                                            [flip_run / f"w.{k}.dump" for k in (0, 1)])

@@ -9,7 +9,7 @@ from ase.build import bulk
 from ionmd.analysis.failure import detect_failures
 from ionmd.analysis.framework import framework_species
 from ionmd.analysis.survival import kaplan_meier, survival_curves
-from ionmd.lammps.log import parse_thermo
+from ionmd.lammps.thermo_log import parse_thermo
 
 DUMP_EVERY, N_FRAMES, TARGET = 10, 60, 800.0
 BREAK = 30  # frame (and thermo row) where the made-to-fail runs break

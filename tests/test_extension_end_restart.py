@@ -18,9 +18,9 @@ import pytest
 
 from ionmd.analysis.run_spec import load_run_spec
 from ionmd.analysis.trajectory import read_frames
-from ionmd.lammps.log import parse_thermo, parse_thermo_pieces
 from ionmd.lammps.process import process_group_alive
 from ionmd.lammps.restart import restart_complete, restart_step
+from ionmd.lammps.thermo_log import parse_thermo, parse_thermo_pieces
 from ionmd.protocols import execute, plan_runs
 from ionmd.protocols.execute import launch
 from ionmd.protocols.md_input import INPUTS

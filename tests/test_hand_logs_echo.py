@@ -21,8 +21,8 @@ import pytest
 from lammps_runner import lammps_cmd, write_data
 from protocol_setup import fcc_cell
 
-from ionmd.lammps.log import parse_thermo, parse_thermo_pieces, thermo_steps
 from ionmd.lammps.lost_atoms import find_lost_atoms
+from ionmd.lammps.thermo_log import parse_thermo, parse_thermo_pieces, thermo_steps
 
 HEAD = """units metal
 atom_style atomic

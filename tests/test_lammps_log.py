@@ -11,7 +11,7 @@ import numpy as np
 from lammps_runner import run_lmp, write_data
 from protocol_setup import fcc_cell
 
-from ionmd.lammps.log import parse_thermo, thermo_steps
+from ionmd.lammps.thermo_log import parse_thermo, thermo_steps
 
 INPUT = """
 units metal

@@ -54,7 +54,7 @@ def lammps_rows(text: str) -> np.ndarray:
 
 
 def test_md_blocks_under_echo_none_are_md(tmp_path):
-    from ionmd.lammps.log import parse_thermo
+    from ionmd.lammps.thermo_log import parse_thermo
 
     run = nacl_dir(tmp_path / "nacl", temperature_K=900.0, dump_every=10)
     head = HEAD.format(start="read_restart r.bin", potential=POTENTIAL, dt=0.001)
@@ -113,7 +113,7 @@ def test_one_partition_named_is_read(partitions):
 def test_print_messages_naming_rerun_or_minimize_are_no_commands(tmp_path):
     """A ``print`` message starting with 'minimize' or 'rerun' (echoed, then printed) was
     taken for the command: the next MD block's rows (20-40) were dropped."""
-    from ionmd.lammps.log import parse_thermo
+    from ionmd.lammps.thermo_log import parse_thermo
 
     run = nacl_dir(tmp_path / "nacl", temperature_K=900.0, dump_every=10)
     lmp(run, "velocity all create 900 1 dist gaussian\nfix 1 all nvt temp 900 900 0.1\n"

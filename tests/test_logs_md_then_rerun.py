@@ -14,8 +14,8 @@ from test_logs_reset_timestep import blocks
 
 
 def test_rerun_rows_do_not_replace_the_runs(tmp_path):
-    from ionmd.lammps.log import parse_thermo
     from ionmd.lammps.lost_atoms import find_lost_atoms
+    from ionmd.lammps.thermo_log import parse_thermo
 
     run = nacl_dir(tmp_path / "nacl", temperature_K=600.0, dump_every=10, delete=[0])
     lmp(run, "velocity all create 600 1 dist gaussian\nfix 1 all nvt temp 600 600 0.1\n"

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ionmd.lammps.log import parse_thermo
 from ionmd.lammps.lost_atoms import find_lost_atoms
+from ionmd.lammps.thermo_log import parse_thermo
 from lammps_cells import MINIMIZE_PUSHING_ATOM_OUT, lj_units_fcc_cell
 from lammps_runner import run_lmp
 from protocol_setup import run_quench_losing_atoms

@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-from ionmd.lammps.log import parse_thermo, thermo_steps
 from ionmd.lammps.module_runner import ModuleRun, check_module_runner
+from ionmd.lammps.thermo_log import parse_thermo, thermo_steps
 from lammps_cells import lj_units_fcc_cell
 
 INPUT = lj_units_fcc_cell(z_range="0 3") + """thermo_modify flush yes

@@ -32,7 +32,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from ionmd.lammps.log import parse_thermo
+from ionmd.lammps.thermo_log import parse_thermo
 from ionmd.protocols import get_protocol, plan_runs
 from ionmd.protocols.execute import execute
 from ionmd.protocols.md_input import INPUTS, render_md

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from ase.io import write
 
-from ionmd.lammps.log import parse_thermo
 from ionmd.analysis.run_spec import load_run_spec
 from ionmd.analysis.trajectory import read_frames, read_lammps_trajectory
 from ionmd.cli import main
 from ionmd.errors import IonmdError
+from ionmd.lammps.thermo_log import parse_thermo
 from ionmd.protocols import execute, launch, plan_runs, run_all
 from ionmd.lammps.process import kill_run
 from protocol_setup import fcc_cell, short

@@ -19,12 +19,12 @@ import pytest
 from ase.io import write
 
 from contract_models import NonFiniteModel, save_contract_model
-from ionmd.lammps.log import parse_thermo
 from ionmd.analysis.run_spec import load_run_spec
 from ionmd.analysis.trajectory import read_frames
 from ionmd.cli import main
 from ionmd.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_SIGNAL_BASE
 from ionmd.lammps.process import process_group_alive
+from ionmd.lammps.thermo_log import parse_thermo
 from protocol_setup import ELEMENTS, fcc_cell
 
 BIN = Path(sys.executable).parent

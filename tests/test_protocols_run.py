@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from contract_models import RepulsiveEdgeModel, save_contract_model
-from ionmd.lammps.log import parse_thermo
 from ionmd.analysis.run_spec import load_run_spec
 from ionmd.analysis.trajectory import read_frames, read_lammps_trajectory
+from ionmd.lammps.thermo_log import parse_thermo
 from ionmd.protocols import execute, launch, plan_runs, run_all
 from ionmd.lammps.dcd import dcd_layout
 from ionmd.lammps.log import HALT_RE

@@ -15,7 +15,7 @@ from ionmd.analysis.run_inputs import read_logs
 from ionmd.analysis.run_spec import load_run_spec
 from ionmd.cli import main
 from ionmd.errors import EXIT_ERROR, AnalysisError
-from ionmd.lammps.log import parse_thermo, thermo_steps
+from ionmd.lammps.thermo_log import parse_thermo, thermo_steps
 from lammps_runner import run_lmp
 
 LJ = """units lj

@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ionmd.lammps.log import ThermoBlocks, parse_thermo
 from ionmd.lammps.lost_atoms import find_lost_atoms
+from ionmd.lammps.thermo_log import ThermoBlocks, parse_thermo
 from lammps_cells import lj_units_fcc_cell
 from lammps_runner import run_lmp
 

@@ -8,7 +8,7 @@ there) counts as ``run 10`` does."""
 import pytest
 
 from ionmd.lammps.echoed_input import is_run_command, run_command
-from ionmd.lammps.log import thermo_steps
+from ionmd.lammps.thermo_log import thermo_steps
 
 BLOCK = ["Per MPI rank memory allocation (min/avg/max) = 3.1 | 3.1 | 3.1 Mbytes",
          "   Step          Temp          PotEng    ",

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from ionmd.cli import main
-from ionmd.lammps.log import parse_thermo_pieces
+from ionmd.lammps.thermo_log import parse_thermo_pieces
 from lammps_runner import LJ_DCD_RUN_JSON, lj_dcd_run
 
 PAIR = "pair_style lj/cut 6.0; pair_coeff * * 0.05 2.6; pair_coeff 1 1 0.01 2.0"

@@ -15,11 +15,11 @@ import sys
 import numpy as np
 import pytest
 
-from ionmd.lammps.log import parse_thermo
 from ionmd.analysis.run_spec import load_run_spec
 from ionmd.analysis.trajectory import read_frames
 from ionmd.cli import main
 from ionmd.lammps.process import process_group_alive
+from ionmd.lammps.thermo_log import parse_thermo
 from ionmd.sweep import load_campaign, plan_campaign
 from sweep_setup import campaign_dir, wait_for, write_campaign
 

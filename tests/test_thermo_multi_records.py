@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from ionmd.errors import AnalysisError
-from ionmd.lammps.log import parse_thermo, require_step, thermo_steps
+from ionmd.lammps.thermo_log import parse_thermo, require_step, thermo_steps
 from ionmd.lammps.thermo_styles import multi_pairs
 from lammps_runner import run_lmp
 

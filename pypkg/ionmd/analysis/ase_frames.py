@@ -370,7 +370,7 @@ def read_ase_frames(files: Sequence[str | Path], fmt: str,
 def kinetic_thermo(files: Sequence[str | Path], fmt: str, dump_every: int) -> dict:
     """``{"Step", "Temp"}`` from the frames' momenta (empty without them): what the
     failure checks read from a LAMMPS log."""
-    from ionmd.lammps.log import run_rows
+    from ionmd.lammps.thermo_log import run_rows
 
     frames = read_ase(files, fmt)
     if frames.temperatures is None:

@@ -48,8 +48,8 @@ from typing import Sequence
 import numpy as np
 
 from ionmd.analysis.framework import framework_sites, non_affine_rms
-from ionmd.lammps.log import printed_column, printed_rows
 from ionmd.lammps.lost_atoms import find_lost_atoms
+from ionmd.lammps.thermo_log import printed_column, printed_rows
 
 MODES = ("lost_atoms", "volume_change", "nan_model", "nan_thermo", "nan_coordinates",
          "temperature_runaway", "framework_melting", "collapsed_distance")
@@ -193,8 +193,8 @@ def detect_failures(*, steps: np.ndarray, timestep_fs: float, positions: np.ndar
         Framework species for the melting check
         (:func:`~ionmd.analysis.framework.framework_species`).
     thermo : dict, optional
-        :func:`ionmd.lammps.log.parse_thermo` output: each check reads only the rows where
-        LAMMPS printed its column. A plain dict of columns counts as printed throughout.
+        :func:`ionmd.lammps.thermo_log.parse_thermo` output: each check reads only the rows
+        where LAMMPS printed its column. A plain dict of columns counts as printed throughout.
     log_text : str or sequence of str
         The ``log.lammps`` texts of the run's pieces in run order, or one text (for
         LAMMPS's own error messages).

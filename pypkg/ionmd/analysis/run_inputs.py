@@ -15,7 +15,7 @@ from ionmd.analysis.box_origin import dcd_origin_note
 from ionmd.analysis.run_spec import RunSpec
 from ionmd.analysis.trajectory import read_frames
 from ionmd.errors import AnalysisError
-from ionmd.lammps.log import parse_thermo_pieces, require_step
+from ionmd.lammps.thermo_log import parse_thermo_pieces, require_step
 
 
 def read_logs(spec: RunSpec, *, require_steps: bool = True) -> tuple[dict[str, np.ndarray],

@@ -8,7 +8,8 @@ import re
 from dataclasses import dataclass, replace
 
 from ionmd.lammps.echoed_input import dump_command, read_restart_file, run_command
-from ionmd.lammps.log import HALT_RE, ThermoBlocks
+from ionmd.lammps.log import HALT_RE
+from ionmd.lammps.thermo_log import ThermoBlocks
 
 
 LOST_ATOMS_RE = re.compile(r"ERROR.*(?:Lost atoms|Dump (?:dcd|xtc) of non-matching # of atoms)")

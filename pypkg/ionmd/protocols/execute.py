@@ -31,9 +31,9 @@ import time
 
 from ionmd.analysis.run_files import STATUS
 from ionmd.errors import IonmdError, RunInterrupted
-from ionmd.lammps.log import thermo_steps
 from ionmd.lammps.module_runner import ModuleRun, check_module_runner
 from ionmd.lammps.process import find_lammps, process_alive, process_group_alive
+from ionmd.lammps.thermo_log import thermo_steps
 from ionmd.protocols.md_input import render_md
 from ionmd.protocols.outcome import finish
 from ionmd.protocols.restarts import END_RESTART, PART_END_RESTART, newest_restart

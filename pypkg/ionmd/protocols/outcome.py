@@ -13,12 +13,12 @@ import numpy as np
 
 from ionmd.analysis.failure import NAN_MODEL_RE
 from ionmd.analysis.run_files import RUN_JSON
-from ionmd.lammps.log import (HALT_RE, NO_SPACE_RE, ThermoTable, error_lines, parse_thermo,
-                              parse_thermo_pieces, printed_column, timer_in_minimization,
+from ionmd.lammps.log import (HALT_RE, NO_SPACE_RE, error_lines, timer_in_minimization,
                               timer_timeout)
 from ionmd.lammps.lost_atoms import find_lost_atoms
 from ionmd.lammps.process import exit_status_words
 from ionmd.lammps.restart import restart_step
+from ionmd.lammps.thermo_log import ThermoTable, parse_thermo, parse_thermo_pieces, printed_column
 from ionmd.protocols.md_input import template_path
 from ionmd.protocols.restarts import (RESTART_IO_ERROR_RE, RESTART_OPEN_ERROR_RE,
                                       last_frame_step, newest_restart, own_restart_file,

@@ -11,8 +11,8 @@ import shutil
 from pathlib import Path
 
 from ionmd.lammps.dcd import dcd_first_step, dcd_last_step, truncate_dcd
-from ionmd.lammps.log import thermo_steps
 from ionmd.lammps.restart import restart_complete, restart_step
+from ionmd.lammps.thermo_log import thermo_steps
 from ionmd.protocols.md_input import protocol_template
 from ionmd.protocols.presets import Protocol
 from ionmd.protocols.rundir import RESERVE_BYTES, RESTART_FILES, RunDir

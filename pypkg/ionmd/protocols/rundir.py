@@ -384,7 +384,8 @@ class RunDir:
         and MD steps of those pieces' logs (:func:`~ionmd.lammps.log.piece_core_seconds`,
         their wall time from :func:`piece_wall_seconds`), so that a campaign's budget counts compute
         that no log holds any more."""
-        from ionmd.lammps.log import finished_loops, piece_core_seconds, unfinished_md_steps
+        from ionmd.lammps.log import finished_loops, piece_core_seconds
+        from ionmd.lammps.thermo_log import unfinished_md_steps
 
         status = self.status
         used = float(status.get("discarded_core_seconds", 0.0))

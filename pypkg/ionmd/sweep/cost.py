@@ -21,8 +21,8 @@ from pathlib import Path
 from statistics import median
 
 from ionmd.analysis.run_files import STATUS
-from ionmd.lammps.log import (Loop, finished_loops, log_files, piece_core_seconds,
-                              unfinished_md_steps)
+from ionmd.lammps.log import Loop, finished_loops, log_files, piece_core_seconds
+from ionmd.lammps.thermo_log import unfinished_md_steps
 from ionmd.protocols.rundir import piece_wall_seconds
 
 

@@ -122,7 +122,8 @@ def failed_without_results(rd: RunDir) -> bool:
     """Whether ``rd`` stopped on an error (``failed-error``: its retry starts from scratch)
     before it held any result: no MD step past the first (its status' step, every piece's
     log), no restart file. A frame of step 0 is the starting structure, no result."""
-    from ionmd.lammps.log import finished_loops, unfinished_md_steps
+    from ionmd.lammps.log import finished_loops
+    from ionmd.lammps.thermo_log import unfinished_md_steps
 
     status = rd.status
     if status.get("state") != "failed" or status.get("resumable") or "failed_step" in status:
