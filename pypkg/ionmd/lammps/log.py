@@ -188,5 +188,6 @@ def natural_order(path) -> list[tuple[int, int, str]]:
     ``log.lammps.1``."""
     from pathlib import Path
 
-    return [(0, int(part), "") if part.isdigit() else (1, 0, part)
+    # ASCII digits only: str.isdigit takes '²', which int() refuses
+    return [(0, int(part), "") if part.isascii() and part.isdigit() else (1, 0, part)
             for part in Path(path).name.split(".")]
