@@ -166,9 +166,10 @@ def _refuse_unknown_schema(file: Path, meta: dict) -> None:
     if found is None or found == SCHEMA:
         return
     family, _, version = SCHEMA.rpartition("/")
+    said = found.rpartition("/")[2] if isinstance(found, str) else ""
+    # ASCII digits only: str.isdigit takes '²', which int() refuses, and int() reads '٣'
     newer = (isinstance(found, str) and found.startswith(family + "/")
-             and found.rpartition("/")[2].isdigit()
-             and int(found.rpartition("/")[2]) > int(version))
+             and said.isascii() and said.isdigit() and int(said) > int(version))
     why = ("written by a newer ionmd: update ionmd to analyse it" if newer else
            "not an ionmd run description: fix its 'schema' (or drop it, for a run.json "
            "written by hand)")
