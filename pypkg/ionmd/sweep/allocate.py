@@ -54,7 +54,8 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ionmd.analysis.aggregate import arrhenius_of_points
-from ionmd.analysis.arrhenius import KB_EV, ArrheniusFit, studentized_quantile
+from ionmd.analysis.arrhenius import KB_EV, ArrheniusFit
+from ionmd.analysis.arrhenius_bootstrap import studentized_quantile
 from ionmd.analysis.arrhenius_linear import fit_arrhenius_linear
 from ionmd.analysis.arrhenius_problems import fit_problem
 from ionmd.errors import AnalysisError
