@@ -22,9 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ionmd.analysis.aggregate import (combine_points, enters, fit_series, run_label,
-                                      series_points, why_left_out)
+from ionmd.analysis.aggregate import (combine_points, fit_series, run_label, series_points,
+                                      why_left_out)
 from ionmd.analysis.arrhenius import dof_to_json
+from ionmd.analysis.point_checks import enters
 from ionmd.analysis.run_records import run_record, sigma_record, write_runs_csv
 from ionmd import strict_json
 from ionmd.errors import IonmdError
