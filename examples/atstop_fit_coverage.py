@@ -16,7 +16,7 @@ does; tests/synthetic_trajectories.py):
 
 Printed: the coverage of the true D by the replicas' combined 95 % interval at each
 temperature and by the combined interval reported (at 99 %, normal quantile, where the
-replicas were stopped by their rule: :func:`ionmd.analysis.aggregate.combine_replicas`), and of the true D at 300 K by the fit's extrapolated 95 % interval
+replicas were stopped by their rule: :func:`ionmd.analysis.replica_combination.combine_replicas`), and of the true D at 300 K by the fit's extrapolated 95 % interval
 (:func:`ionmd.analysis.aggregate.arrhenius_of_points`, the code analyze and collect use).
 Not a test (minutes): ``.venv/bin/python examples/atstop_fit_coverage.py --trials 100``.
 """

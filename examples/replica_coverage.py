@@ -16,7 +16,7 @@ reports it. Per-ion D's are drawn (true D = 1) as
 Printed per setting: the coverage of the true D by one replica's own interval, by the
 combined interval as reported before (``old``: inverse-variance mean in ln D, error
 sqrt(max(1, reduced chi-square)) / sqrt(sum w), normal quantile; kept here as
-:func:`old_combination`) and now (``new``: :func:`ionmd.analysis.aggregate.combine_replicas`),
+:func:`old_combination`) and now (``new``: :func:`ionmd.analysis.replica_combination.combine_replicas`),
 at the reported level (99 % where a replica was stopped by its rule; ``new@95``: the
 combined 95 % interval of those), the median width of new over old, and how often the new
 one weighted the replicas by inverse variance in part or in full (their precision unlike,
@@ -26,14 +26,14 @@ First, the bias: per setting, and in the low-temperature regime (normal per-ion 
 true D is 0.7-2 standard errors of a run, so that replicas come out below zero), the mean
 of the combined D over the true one (and that mean's standard error) and the coverage of
 the true D, combined in ln D as before (:func:`ln_combination`: a geometric mean) and in D
-(:func:`ionmd.analysis.aggregate.combine_replicas`), and by a switch between the two on
+(:func:`ionmd.analysis.replica_combination.combine_replicas`), and by a switch between the two on
 the replicas' relative errors (``sw``: :data:`SWITCH_REL`), and how often the point enters the
 fits (``resolved``; else its interval reaches zero with a replica below zero, an upper
 bound). ``--low-t``: that regime only. Not a test (minutes):
 ``.venv/bin/python examples/replica_coverage.py --trials 20000``; ``--trials 2000``: 4 min
 on a busy machine, ``--low-t --trials 2000``: 30 s; ``--collective``: collective sigma
 replicas instead (scaled chi-square sigmas at 10-40 % errors). Its numbers: the module docstring
-of :mod:`ionmd.analysis.aggregate`.
+of :mod:`ionmd.analysis.replica_combination`.
 """
 
 from __future__ import annotations

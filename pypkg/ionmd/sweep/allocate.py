@@ -18,7 +18,7 @@ volume and carrier count), so sigma(300 K) is known within the same factor
 Error model. The variance of a run's D falls as ``1 / t``: extending a run of ``t`` ps by
 ``dt`` is expected to give ``var * t / (t + dt)`` (``var`` from its 95 % interval, its
 half-width over the interval's quantile, the upper half where clipped at zero, as
-``collect`` reads it: :func:`ionmd.analysis.aggregate.linear_se`); over the fitted curve
+``collect`` reads it: :func:`ionmd.analysis.replica_combination.linear_se`); over the fitted curve
 ``f`` it is the point's relative variance, ``var / f^2``. How it depends on D is less
 simple: measured with ionmd's estimator on lattice random walks (16 ions, 2.5 A hops, 200
 seeds each), the relative variance times ``t`` is ``A + B / D``: ``K = var / D^2 * D * t``

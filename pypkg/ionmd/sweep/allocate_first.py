@@ -40,7 +40,7 @@ class ScatteredTemperature:
 
 def scattered_temperatures(runs: Sequence[TemperatureRun]) -> list[ScatteredTemperature]:
     """The temperatures whose runs collect combines in D itself (a run below zero within
-    its scatter among them: module docstring of :mod:`ionmd.analysis.aggregate`), combined
+    its scatter among them: module docstring of :mod:`ionmd.analysis.replica_combination`), combined
     as collect combines them. Collect's own combination decides (its ``space``), not a
     second copy of its rule here: where the two differed, the model fitted a temperature
     that collect left out as not resolved, :func:`reported_factor` found no fit and the

@@ -45,7 +45,7 @@ def predict_outcome(runs: Sequence[TemperatureRun], option: Option,
 
 def _symmetric(D: float, q: float, sd: float) -> tuple[float, float]:
     """A run's interval of D with standard error ``sd``: ``D +- q sd``, clipped at zero
-    (its variance read back from it, :func:`ionmd.analysis.aggregate.linear_se`, is
+    (its variance read back from it, :func:`ionmd.analysis.replica_combination.linear_se`, is
     ``sd^2`` either way)."""
     return (max(D - q * sd, 0.0), D + q * sd)
 

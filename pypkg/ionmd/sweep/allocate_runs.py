@@ -126,7 +126,7 @@ class TemperatureRun:
     @property
     def linear_var(self) -> float:
         """Variance of D itself from its interval (upper half-width over the quantile where
-        the lower end was clipped: :func:`ionmd.analysis.aggregate.linear_se`): what
+        the lower end was clipped: :func:`ionmd.analysis.replica_combination.linear_se`): what
         collect's fit in D weighs the run by, and what the error model prices (falling as
         ``1 / t``)."""
         return linear_se(self.D, self.D_ci95, self.quantile) ** 2
