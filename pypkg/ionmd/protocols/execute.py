@@ -28,12 +28,14 @@ import socket
 import subprocess
 import threading
 import time
+from pathlib import Path
 
-from ionmd.analysis.run_files import STATUS
+from ionmd.analysis.run_files import SETTINGS, STATUS
 from ionmd.errors import IonmdError, RunInterrupted
 from ionmd.lammps.module_runner import ModuleRun, check_module_runner
 from ionmd.lammps.process import find_lammps, process_alive, process_group_alive
 from ionmd.lammps.thermo_log import thermo_steps
+from ionmd.protocols.launch_inputs import RunInputChanged, changed_inputs
 from ionmd.protocols.md_input import render_md
 from ionmd.protocols.outcome import finish
 from ionmd.protocols.restarts import END_RESTART, PART_END_RESTART, newest_restart
@@ -90,12 +92,15 @@ def launch(rd: RunDir, nprocs: int = 1, env: dict | None = None,
     ------
     IonmdError
         If the run is completed, the runner is unknown or unavailable (no ``lmp``, no
-        ``lammps`` module), or ``nprocs > 1`` or a ``launcher`` with the module runner.
+        ``lammps`` module), or ``nprocs > 1`` or a ``launcher`` with the module runner;
+        :class:`~ionmd.protocols.launch_inputs.RunInputChanged` if its model file or input
+        template is not the one it recorded (:func:`check_inputs_unchanged`).
     """
     status = rd.status
     if status.get("state") == "completed":
         raise IonmdError(f"{rd.path} is already completed")
     check_run_json_edits(rd)         # an edit the analysis would refuse: before anything
+    check_inputs_unchanged(rd)       # its model and template the recorded ones: before anything
     if runner not in RUNNERS:
         raise IonmdError(f"unknown runner {runner!r}; choose one of {', '.join(RUNNERS)}")
     if runner == "module":
@@ -157,6 +162,26 @@ def launch(rd: RunDir, nprocs: int = 1, env: dict | None = None,
         rd.release_reserve()
         raise
     return proc
+
+
+def check_inputs_unchanged(rd: RunDir) -> None:
+    """Refuse to start a piece of ``rd`` with a model file or custom input template other
+    than those its ``settings.json`` records (:mod:`ionmd.protocols.launch_inputs`): a file
+    replaced while the run was queued, or before its SLURM task was requeued. The refusal
+    is recorded in its status (``interrupted``, resumable: its pieces are kept, and it
+    goes on once the file is restored), where ``sweep status`` and ``ionmd run status``
+    show it.
+
+    Raises
+    ------
+    RunInputChanged
+        Saying which file changed, how, and how to go on.
+    """
+    template = Path(rd.protocol.template) if rd.protocol.template else None
+    why = changed_inputs(rd.path, rd.read_json(SETTINGS), rd.model, template)
+    if why:
+        rd.set_status("interrupted", resumable=True, reason=why, pid=None)
+        raise RunInputChanged(why)
 
 
 class StopRequests:

@@ -138,9 +138,10 @@ class RunDir:
     @property
     def model_record(self) -> dict:
         """``run.json``'s ``model`` (the name) and ``model_hash`` (``settings.json``'s
-        identity of the model, taken when the folder is created or reopened: no model is
-        hashed again at each launch), so that analysis tells runs of different models apart
-        and puts the runs of every export of one model in one series."""
+        identity of the model, taken when the folder is created or reopened; each launch
+        checks the model file against it, :mod:`ionmd.protocols.launch_inputs`), so that
+        analysis tells runs of different models apart and puts the runs of every export of
+        one model in one series."""
         recorded = self.read_json(SETTINGS)
         digest = recorded.get("model_hash") if recorded else None
         return {"model": self.model_name or self.model.stem,
