@@ -12,7 +12,7 @@ import json
 import numpy as np
 import pytest
 
-import ionmd.lammps.log as lammps_log
+import ionmd.lammps.thermo_log as lammps_log
 import synthetic_trajectories as st
 from ionmd.analysis.run_analysis import analyze_run
 from ionmd.analysis.run_spec import load_run_spec
