@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import signal
 import sys
 from collections import Counter
 
@@ -129,13 +130,57 @@ def _final_exit_status(c, args) -> int | None:
     from ionmd.sweep.submit import wait
 
     if c.executor["kind"] != "slurm":
-        return _exit_status_of_counts(wait(c, progress=False))
+        return _wait_for_other_submissions(c)
     if not args.wait:
         return None
     counts = wait(c, progress=not args.no_progress)
     print("after: ", end="")
     _print_counts(counts, sum(counts.values()))
     return _exit_status_of_counts(counts)
+
+
+def _wait_for_other_submissions(c) -> int:
+    """Local: this submission's runs have ended; those another submission still runs (its
+    LAMMPS, its submitter) are waited for, each named first with whose process holds it.
+    Ctrl-C stops the wait and leaves them running: said, with the status 130."""
+    from ionmd.errors import EXIT_SIGNAL_BASE
+    from ionmd.sweep.submit import wait
+
+    held = _held_by_others(c)
+    if held:
+        print(f"waiting for {len(held)} run(s) of the campaign that another process runs "
+              f"(Ctrl-C stops waiting and leaves them running):\n  " + "\n  ".join(held),
+              file=sys.stderr, flush=True)
+    try:
+        return _exit_status_of_counts(wait(c, progress=False))
+    except KeyboardInterrupt:
+        print("ionmd: stopped waiting (Ctrl-C); the runs named above go on under their own "
+              "process: `ionmd sweep status` shows them, `ionmd sweep submit` again records "
+              "them once they have ended", file=sys.stderr)
+        return EXIT_SIGNAL_BASE + signal.SIGINT
+
+
+def _held_by_others(c) -> list[str]:
+    """``<run>: <whose process>`` of each run of the campaign that is queued or running
+    now (after this submission's own runs ended: another submission's): its LAMMPS (pid,
+    host) where its status names one, and the submitter or job that claimed it."""
+    from ionmd.sweep import plan_campaign
+    from ionmd.sweep.state import classify, read_claim
+    from ionmd.sweep.submit import scheduler_jobs
+
+    jobs = scheduler_jobs(c)
+    held = []
+    for run in plan_campaign(c):
+        cls = classify(run.rundir, jobs)
+        if cls not in ("queued", "running"):
+            continue
+        st, claim = run.rundir.status, read_claim(run.rundir)
+        who = [f"its LAMMPS, pid {st.get('pid')} on {st.get('host')}"] \
+            if st.get("state") == "running" and st.get("pid") else []
+        if claim.get("job_id"):
+            who.append(f"claimed by {claim['job_id']}")
+        held.append(f"{run.path} ({cls}: {'; '.join(who) or 'its lock is held'})")
+    return held
 
 
 def _exit_status_of_counts(counts: Counter) -> int:
@@ -236,8 +281,12 @@ def _cmd_status(args: argparse.Namespace) -> None:
     print_campaign_status(args.campaign, args.json)
 
 
-def _cmd_collect(args: argparse.Namespace) -> None:
+def _cmd_collect(args: argparse.Namespace) -> int:
+    """The tables, printed; exit status 1 (after the tables) where folders at the
+    campaign's planned runs' places hold runs of other settings (another model or
+    structure: results.json ``other_settings``), as ``status`` refuses the campaign."""
     from ionmd.analysis.run_records import interval_level_mark, sigma_lines
+    from ionmd.errors import EXIT_ERROR
     from ionmd.sweep.collect import collect
 
     c = _load(args, check_resources=False)
@@ -269,8 +318,13 @@ def _cmd_collect(args: argparse.Namespace) -> None:
         done = sum(n for c, n in classes.items() if c in ("completed", "failed-physical"))
         rest = ", ".join(f"{n} {c}" for c, n in sorted(classes.items())
                          if c not in ("completed", "failed-physical"))
-        print(f"partial: {done} of {sum(classes.values())} runs analysed ({rest} not in the "
-              f"table: see `ionmd sweep status`); collect again when they have ended")
+        if rest:        # else only folders of other settings: said below
+            print(f"partial: {done} of {sum(classes.values())} runs analysed ({rest} not in "
+                  f"the table: see `ionmd sweep status`); collect again when they have ended")
+    if doc.get("other_settings"):
+        print(f"ionmd: error: {doc['other_settings']}", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_OK
 
 
 def register(subparsers) -> None:

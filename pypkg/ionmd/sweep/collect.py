@@ -39,7 +39,8 @@ from ionmd.sweep.collect_cache import (ANALYSED, RESULTS_ADDED, RESULTS_VERSION,
                                        charges_note, counts_for_points, failure_text,
                                        print_replaced_charges, replaced_charges, run_json_key,
                                        stale_caches_note)
-from ionmd.sweep.collect_folders import (cell_labels, check_tables_folder,
+from ionmd.sweep.collect_folders import (OTHER_SETTINGS, cell_labels, check_tables_folder,
+                                         folders_to_collect, not_the_campaigns_note,
                                          other_campaign_of_output, planned_temperatures,
                                          runs_to_collect, unplanned_note)
 
@@ -144,8 +145,8 @@ def collect(campaign: Campaign, out_dir: str | Path | None = None, progress: boo
     if not out_dir:         # a folder the user names is theirs to fill
         check_tables_folder(campaign, out)
     out.mkdir(parents=True, exist_ok=True)
-    found = runs_to_collect(campaign)
-    runs = [run for run in found if run.in_campaign]
+    found = folders_to_collect(campaign)
+    runs = [run for run, why in found if why is None]
     charges = {s.name: charges_for(campaign, s.name) for s in campaign.structures}
     notes = {name: charges_note(campaign, name, q) for name, q in charges.items()}
     stale = stale_caches_note(runs)
@@ -161,14 +162,16 @@ def collect(campaign: Campaign, out_dir: str | Path | None = None, progress: boo
                for run in iterator]
     print_replaced_charges([res for _, res in per_run])
     # a run folder the campaign file does not plan (another campaign file's with this
-    # output, a temperature or replica taken out) is named, not analysed (its analysis
-    # would be written into its folder with this campaign's settings) nor fitted
+    # output, a temperature or replica taken out, a copy of a run) or of another model or
+    # structure at a planned run's place is named, not analysed (its analysis would be
+    # written into its folder with this campaign's settings) nor fitted
     dropped = [(run, {"class": classify(run.rundir, jobs), "run": str(run.path),
-                      "replica": run.replica, "status": run.rundir.status})
-               for run in found if not run.in_campaign]
-    unplanned = unplanned_note(campaign, dropped)
+                      "replica": run.replica, "status": run.rundir.status, "why": why})
+               for run, why in found if why is not None]
+    unplanned = unplanned_note(campaign, [d for d in dropped if not _in_place(d)])
     if unplanned:
         print(f"ionmd: note: {unplanned}", file=sys.stderr)
+    others = not_the_campaigns_note(campaign, [d for d in dropped if _in_place(d)])
     # runs of one structure but other cells (the campaign file changed) are not replicas
     labels, cell_notes = cell_labels(per_run, campaign)
     for note in cell_notes:
@@ -230,13 +233,14 @@ def collect(campaign: Campaign, out_dir: str | Path | None = None, progress: boo
            "protocol": campaign.protocol.name, "units": {"D": "cm^2/s", "sigma": "mS/cm",
                                                         "Ea": "eV", "time": "ps"},
            "classes": dict(Counter(res["class"] for _, res in per_run)),
-           "complete": all(counts_for_points(res) for _, res in per_run),
+           "complete": all(counts_for_points(res) for _, res in per_run) and not others,
            "charges": {name: {"charges": q, **({"note": notes[name]} if notes[name] else {})}
                        for name, q in charges.items()},
            **({"notes": cell_notes} if cell_notes else {}),
            "rows": rows, "arrhenius": fits, "structures": structures, "survival": survival,
            "runs": [run_entry(run, res) for run, res in per_run],
-           "not_in_campaign": [run_entry(run, res) for run, res in dropped]}
+           "not_in_campaign": [run_entry(run, res) for run, res in dropped],
+           **({"other_settings": others} if others else {})}
     strict_json.write(out / "results.json", doc, indent=1)
     write_csv(rows, out / "results.csv")
     write_runs_csv(doc["runs"], out / "runs.csv")
@@ -244,6 +248,12 @@ def collect(campaign: Campaign, out_dir: str | Path | None = None, progress: boo
     if nothing:     # the tables are written (they list each run's error): said, not hidden
         raise IonmdError(f"{nothing}; tables: {out}")
     return doc
+
+
+def _in_place(dropped: tuple[PlannedRun, dict]) -> bool:
+    """Whether a folder left out sits where the campaign plans one of its runs (its
+    settings those of another run: :func:`folders_to_collect`)."""
+    return dropped[1]["why"].startswith(OTHER_SETTINGS)
 
 
 def nothing_analysed(per_run: list[tuple[PlannedRun, dict]]) -> str | None:
@@ -277,7 +287,7 @@ def run_entry(run: PlannedRun, res: dict) -> dict:
     (:func:`ionmd.analysis.run_records.run_record`)."""
     entry = {"run": res["run"], "class": res["class"], "structure": run.structure,
              "model": run.model, "temperature_K": run.temperature, "replica": run.replica,
-             "seed": run.seed}
+             "seed": run.seed, **({"why": res["why"]} if res.get("why") else {})}
     rec = run_record({**res, "temperature_K": run.temperature}, res.get("status") or None)
     replaced = {"charges_replaced": res["charges_replaced"]} if res.get("charges_replaced") \
         else {}

@@ -53,36 +53,124 @@ def cell_labels(per_run: list[tuple[PlannedRun, dict]], campaign: Campaign
 
 
 def runs_to_collect(campaign: Campaign) -> list[PlannedRun]:
-    """The run directories on disk under the campaign's structure/model/protocol folders,
-    each read from its own ``settings.json``, then its planned runs that have no directory
-    yet; in the campaign's order (structure, model, temperature, replica). A folder the
-    campaign file does not plan (a temperature or replica taken out of it, or the run of
-    another campaign file with the same ``output``) has ``in_campaign`` False."""
+    """The runs of :func:`folders_to_collect`, without why a folder is not the campaign's
+    (``in_campaign`` False for those)."""
+    return [run for run, _ in folders_to_collect(campaign)]
+
+
+OTHER_SETTINGS = "written with other settings than the campaign's run at its place"
+"""How :func:`folders_to_collect`'s reason starts for a folder at a planned run's path
+holding another run (:func:`not_the_campaigns_note`)."""
+
+COPY = "a copy or a moved folder of that run"
+
+IDENTITY_KEYS = ("model_hash", "structure_hash", "elements", "temperature_K", "replica")
+"""The settings that make a run folder another run than the one the campaign plans at its
+path (another model, structure, temperature or replica), not the same run of an edited
+campaign file (a protocol setting changed after it ran: it reports what ran)."""
+
+
+def folders_to_collect(campaign: Campaign) -> list[tuple[PlannedRun, str | None]]:
+    """Each run folder under the campaign's structure/model/protocol folders with why it
+    is not the campaign's (None where it is), in the campaign's order (structure, model,
+    temperature, replica), then the planned runs that have no folder yet.
+
+    A planned run is the folder the campaign plans for its (temperature, replica), read
+    from its own ``settings.json`` (a campaign file edited later reports what ran), where
+    that holds the campaign's model identity, structure, elements, temperature and
+    replica, as ``status`` and ``submit`` compare them (:func:`_not_this_run`): a folder
+    of another model (the file replaced, another user's model with one output) is not it.
+    Every other folder (a copy such as ``r0.bak``, a temperature or replica taken out of
+    the file, another campaign file's run) is named apart: ``in_campaign`` False and why."""
     from ionmd.protocols import RunDir
     from ionmd.protocols.plan import run_path
     from ionmd.analysis.run_files import SETTINGS
 
     p = campaign.protocol
-    runs = []
+    found: list[tuple[PlannedRun, str | None]] = []
     for s in campaign.structures:
         for m in campaign.models:
+            planned, atoms = _laid_out(campaign, s, m)
             base = run_path(campaign.output, s.name, m.path, p.name, 0, 0, m.folder).parent.parent
-            planned = {(t, rep) for t in planned_temperatures(campaign, s.name, m.name)
-                       for rep in range(p.replicas)}
-            found = {}
-            for settings in base.glob(f"T*K/r*/{SETTINGS}"):
+            at = {rd.path: rd for rd in planned}
+            mine, apart = [], []
+            for rd in planned:
+                why = None
+                if (rd.path / SETTINGS).is_file():
+                    why = _not_this_run(rd, atoms)
+                    rd = RunDir.open(rd.path)       # as it ran (the file may be edited)
+                mine.append((PlannedRun(rundir=rd, structure=s.name, model=m.name,
+                                        temperature=rd.temperature, replica=rd.replica,
+                                        seed=rd.velocity_seed, in_campaign=why is None), why))
+            for settings in sorted(base.glob(f"T*K/r*/{SETTINGS}")):
+                if settings.parent in at:
+                    continue
                 rd = RunDir.open(settings.parent)
-                found[(rd.temperature, rd.replica)] = rd
-            for temp, rep in planned - set(found):      # planned, not written yet
-                found[(temp, rep)] = RunDir(
-                    path=run_path(campaign.output, s.name, m.path, p.name, temp, rep, m.folder),
-                    protocol=p, temperature=temp, replica=rep, model=m.path,
-                    structure=s.name, elements=m.elements)
-            runs += [PlannedRun(rundir=rd, structure=s.name, model=m.name, temperature=T,
-                                replica=rep, seed=rd.velocity_seed,
-                                in_campaign=(T, rep) in planned)
-                     for (T, rep), rd in sorted(found.items())]
-    return runs
+                apart.append((PlannedRun(rundir=rd, structure=s.name, model=m.name,
+                                         temperature=rd.temperature, replica=rd.replica,
+                                         seed=rd.velocity_seed, in_campaign=False),
+                              _unplanned_why(campaign, rd, planned)))
+            found += sorted(mine + apart, key=lambda e: (e[0].temperature, e[0].replica,
+                                                         e[1] is not None, str(e[0].path)))
+    return found
+
+
+def _laid_out(campaign: Campaign, s, m):
+    """The run directories the campaign plans for structure ``s`` x model ``m`` (a goal's
+    added temperatures among them) and their cell, as
+    :func:`ionmd.sweep.plan.plan_campaign` lays them out, checking no folder."""
+    from ionmd.protocols.plan import lay_out_runs
+    from ionmd.sweep.goal import added_temperatures
+    from ionmd.sweep.plan import with_added
+
+    protocol = campaign.protocol
+    added = added_temperatures(campaign, s.name, m.name)
+    if added:
+        protocol = protocol.with_overrides(temperatures=with_added(protocol.temperatures,
+                                                                   added))
+    charges, guessed = campaign.charges_of(s.name)
+    return lay_out_runs(protocol, s.atoms, m.path, campaign.output, name=s.name,
+                        in_run_cell=s.in_run_cell, model_name=m.folder, cell=s.cell,
+                        model_label=m.name, charges=None if guessed else charges)
+
+
+def _not_this_run(rd, atoms) -> str | None:
+    """Why the folder at ``rd``'s path holds another run than ``rd`` (the campaign's run
+    there), by the check ``status`` and ``submit`` refuse it by
+    (:func:`ionmd.sweep.plan.checked_runs`, :mod:`ionmd.protocols.run_settings`): the
+    settings of :data:`IDENTITY_KEYS` that differ, the model's hashes and files where the
+    model differs; None where it is that run (also another export of its model, or its
+    protocol settings edited in the campaign file since) or it stopped on an error
+    holding no result (``submit --retry-failed`` gives it the campaign's settings)."""
+    from ionmd.protocols.run_settings import _comparable
+    from ionmd.sweep.plan import HINTS, checked_runs
+
+    try:
+        checked_runs([rd], atoms)
+        return None
+    except IonmdError as exc:
+        note = getattr(exc, "model_note", "")
+    have, wanted = _comparable(json.loads((rd.path / "settings.json").read_text()),
+                               rd.settings(atoms))
+    keys = [k for k in IDENTITY_KEYS if have.get(k) != wanted.get(k)]
+    if not keys:
+        return None
+    said = "; ".join(note if k == "model_hash" and note else f"{k}: {HINTS.get(k, 'differs')}"
+                     for k in keys)
+    return f"{OTHER_SETTINGS} (differs in {', '.join(keys)}): {said}"
+
+
+def _unplanned_why(campaign: Campaign, rd, planned: list) -> str:
+    """Why a folder at no path the campaign plans is not its run: a copy or a moved
+    folder of a planned (temperature, replica), naming the campaign's folder of it, or
+    a temperature or replica the file does not plan."""
+    own = next((p for p in planned if (p.temperature, p.replica) == (rd.temperature,
+                                                                       rd.replica)), None)
+    if own is not None:
+        return (f"its settings.json names {rd.temperature:g} K replica {rd.replica}, whose "
+                f"run is {_under(campaign, own.path)}: {COPY} (never analysed in its place)")
+    return (f"{rd.temperature:g} K replica {rd.replica} is not planned by "
+            f"{campaign.path.name}")
 
 
 def planned_temperatures(campaign: Campaign, structure: str, model: str) -> set[float]:
@@ -107,13 +195,35 @@ def unplanned_note(campaign: Campaign, runs: list[tuple[PlannedRun, dict]]) -> s
     give the file's Ea and sigma(300 K) from runs it never asked for."""
     if not runs:
         return None
-    where = "; ".join(f"{_under(campaign, run.path)} ({res['class']})" for run, res in runs)
+    where = "; ".join(f"{_under(campaign, run.path)} ({res['class']})"
+                      + (f": {res['why']}" if COPY in res.get("why", "") else "")
+                      for run, res in runs)
     return (f"{len(runs)} run folder(s) under {campaign.output} are not planned by "
-            f"{campaign.path.name} (another campaign file with this output, or temperatures "
-            f"or replicas taken out of this one): {where}. They are left out of its table and "
+            f"{campaign.path.name} (another campaign file with this output, temperatures "
+            f"or replicas taken out of this one, or a copy of a run): {where}. They are left "
+            f"out of its table and "
             f"fits (results.json not_in_campaign); to report them here, list their "
             f"temperatures and replicas in {campaign.path.name} (a finished run is not run "
             f"again; submit runs the others)")
+
+
+def not_the_campaigns_note(campaign: Campaign, runs: list[tuple[PlannedRun, dict]]
+                           ) -> str | None:
+    """Why collect's tables are not the campaign's whole result where folders at its
+    planned runs' places hold other runs (``runs``: each with its class and ``why``: another
+    model, structure or run, :data:`OTHER_SETTINGS`): which folders and why, that they are
+    left out of its table and fits (``results.json`` ``not_in_campaign``), and what to do,
+    as ``status`` refuses them; None where there are none."""
+    if not runs:
+        return None
+    where = "; ".join(f"{_under(campaign, run.path)} ({res['class']})" for run, res in runs)
+    return (f"{len(runs)} run folder(s) under {campaign.output} where {campaign.path.name} "
+            f"plans its runs hold runs of other settings (`ionmd sweep status` refuses the "
+            f"campaign for them): {where}; the first: {runs[0][1]['why']}. They are not this "
+            f"campaign's results: left out "
+            f"of its table and fits (results.json not_in_campaign, with why). Collect them "
+            f"with the campaign file and model they were made with, or give this campaign "
+            f"another `output` folder for its own runs")
 
 
 def _under(campaign: Campaign, path: Path) -> str:
@@ -192,5 +302,6 @@ def _output_of(path: Path) -> Path | None:
     return None if errors.items else output
 
 
-__all__ = ["cell_labels", "check_tables_folder", "other_campaign_of_output",
-           "planned_temperatures", "runs_to_collect", "unplanned_note"]
+__all__ = ["IDENTITY_KEYS", "OTHER_SETTINGS", "cell_labels", "check_tables_folder",
+           "folders_to_collect", "not_the_campaigns_note", "other_campaign_of_output", "planned_temperatures", "runs_to_collect",
+           "unplanned_note"]
