@@ -107,13 +107,16 @@ def test_a_package_whose_stage_check_fails_keeps_the_old_file(packaged_as_morse,
 
 def test_an_export_killed_outright_leaves_no_scratch_for_the_next(tmp_path):
     """SIGKILL runs no ``finally``: the killed export's scratch folder stays until the
-    next export of the same path on this host, which removes it (its writer is gone),
-    while a live writer's and another host's are kept."""
+    next export of the same path, which removes it (nobody holds its writer's lock), while
+    a live writer's (its lock held: by this process here, as a writer in a container with
+    other process ids would hold it) and one without a lock file are kept."""
+    import fcntl
     import os
     import signal
-    import socket
     import subprocess
     import sys
+
+    from ionmd.export.written_whole import WRITER_LOCK, written_whole
 
     code = ("import sys, time\n"
             "from ionmd.export.written_whole import written_whole\n"
@@ -130,15 +133,17 @@ def test_an_export_killed_outright_leaves_no_scratch_for_the_next(tmp_path):
     left = [p.name for p in tmp_path.iterdir()]
     assert len(left) == 1 and left[0].endswith(".writing") and not target.exists()
 
-    host = socket.gethostname()
-    live = tmp_path / f".m.pt.{host}.{os.getpid()}.abcdefgh.writing"
-    elsewhere = tmp_path / f".m.pt.other-node.{killed.pid}.abcdefgh.writing"
+    live = tmp_path / ".m.pt.samehost.1.abcdefgh.writing"     # a pid that is not its own
     live.mkdir()
-    elsewhere.mkdir()
-    from ionmd.export.written_whole import written_whole
-
-    with written_whole(target) as scratch:
-        scratch.write_bytes(b"whole")
+    held = os.open(live / WRITER_LOCK, os.O_CREAT | os.O_RDWR)
+    fcntl.flock(held, fcntl.LOCK_EX)
+    unlocked = tmp_path / ".m.pt.samehost.2.abcdefgh.writing"   # starting, or an old ionmd's
+    unlocked.mkdir()
+    try:
+        with written_whole(target) as scratch:
+            scratch.write_bytes(b"whole")
+    finally:
+        os.close(held)
     assert target.read_bytes() == b"whole"
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        ["m.pt", live.name, elsewhere.name])
+        ["m.pt", live.name, unlocked.name])

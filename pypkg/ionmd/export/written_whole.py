@@ -6,22 +6,28 @@ Replacing a model file is the ordinary way to re-export a model (the runs resume
 fails, must not cost the runs the file they were made with: before, a package was written
 over ``-o`` and removed when its check failed, the runs' model with it.
 
-A scratch folder names the host and process that write it, so that an export killed
-outright (SIGKILL, a node's out-of-memory killer: no ``finally`` runs) leaves no litter for
-long: the next export of the same path on that host removes the scratch folders whose
-writer is gone. Those of another host (a shared file system) are never touched: their
-writer cannot be checked from here."""
+A writer holds an ``flock`` on a file in its scratch folder for as long as it writes, so
+that an export killed outright (SIGKILL, a node's out-of-memory killer: no ``finally``
+runs, but the kernel drops its locks) leaves no litter for long: the next export of the
+same path removes the scratch folders whose lock nobody holds. A lock, not a process id:
+a container or a second host with the same host name sees other process ids, and removing
+a live writer's scratch would lose its export. Where the file system has no locks nothing
+is removed."""
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
 import socket
 import tempfile
 from pathlib import Path
 
+from ionmd.file_locks import flock_if_supported
+
 SUFFIX = ".writing"
+WRITER_LOCK = ".writer.lock"
 
 
 @contextlib.contextmanager
@@ -35,40 +41,56 @@ def written_whole(path: str | Path):
     remove_abandoned_scratch(path)
     scratch = Path(tempfile.mkdtemp(prefix=f".{path.name}.{_host()}.{os.getpid()}.",
                                     suffix=SUFFIX, dir=path.parent))
+    lock_fd = None
     try:
+        lock_fd = _hold_writer_lock(scratch)
         yield scratch / path.name
         os.replace(scratch / path.name, path)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+        if lock_fd is not None:
+            os.close(lock_fd)
+
+
+def _hold_writer_lock(scratch: Path) -> int:
+    """Lock a file under a scratch name and only then give it :data:`WRITER_LOCK`'s name
+    (a rename keeps the lock): a cleaner never finds that name unlocked while its writer
+    lives."""
+    fd, tmp = tempfile.mkstemp(dir=scratch, prefix=".lock.")
+    flock_if_supported(fd, fcntl.LOCK_EX)
+    os.replace(tmp, scratch / WRITER_LOCK)
+    return fd
 
 
 def _host() -> str:
     return socket.gethostname() or "localhost"
 
 
-def _alive(pid: int) -> bool:
+def _abandoned(scratch: Path) -> bool:
+    """Whether ``scratch``'s writer is gone: its lock file is there and nobody holds it.
+    A folder without one (its writer starting, or an older ionmd's) and a file system
+    without locks tell nothing: kept."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        fd = os.open(scratch / WRITER_LOCK, os.O_RDONLY)
+    except OSError:
         return False
-    except PermissionError:         # another user's process: alive
-        return True
-    return True
+    try:
+        return flock_if_supported(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def remove_abandoned_scratch(path: str | Path) -> list[Path]:
-    """Remove the scratch folders of exports of ``path`` whose writer, a process on this
-    host, is gone; returns them. Scratch folders of live writers, of other hosts and of
-    names not made by :func:`written_whole` stay."""
+    """Remove the scratch folders of exports of ``path`` whose writer is gone
+    (:func:`_abandoned`); returns them."""
     path = Path(path)
-    prefix, host, removed = f".{path.name}.", _host(), []
+    removed = []
     for scratch in path.parent.glob(f".{path.name}.*{SUFFIX}"):
-        writer = scratch.name[len(prefix):-len(SUFFIX)].rsplit(".", 2)
-        if (len(writer) != 3 or writer[0] != host or not writer[1].isdigit()
-                or not scratch.is_dir() or _alive(int(writer[1]))):
-            continue
-        shutil.rmtree(scratch, ignore_errors=True)
-        removed.append(scratch)
+        if scratch.is_dir() and _abandoned(scratch):
+            shutil.rmtree(scratch, ignore_errors=True)
+            removed.append(scratch)
     return removed
 
 
