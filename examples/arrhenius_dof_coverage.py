@@ -9,7 +9,7 @@ linearised errors), with the PDG scale
 Each trial: one run per temperature, its D the mean over ``n`` ions of normal per-ion values
 (relative error ``rel`` of the mean, Ea 0.3 eV), its interval Student t over the ions (dof
 n - 1), its ln error read from it as collect reads it
-(:func:`ionmd.analysis.arrhenius.ln_error_from_interval`). With ``excess`` each run's true D
+(:func:`ionmd.analysis.interval_errors.ln_error_from_interval`). With ``excess`` each run's true D
 is also off the Arrhenius line by a normal ln offset of ``excess`` times its error
 (variance x2 at 1: the errors too small). The old rule is computed vectorised (the same
 numbers as fit_arrhenius before Dec 7 2026: WLS, the scale, WS dof, t); the new one by

@@ -140,7 +140,7 @@ def analyze_failures(spec: RunSpec, out_dir: str | Path, **failure_options) -> d
     AnalysisError
         If the logs' thermo output has no Step column: the failure checks are all this
         analysis is, and they could not read the thermo rows
-        (:func:`~ionmd.lammps.log.require_step`)."""
+        (:func:`~ionmd.lammps.thermo_log.require_step`)."""
     frames = run_frames(spec)
     report = failures_of(spec, frames, **failure_options)
     results = {**identity_of(spec), **cell_of(frames[1], frames[0].boxes),

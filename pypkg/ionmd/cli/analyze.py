@@ -1,6 +1,6 @@
 """``ionmd analyze RUN_DIR...``: transport properties and failure post-mortem of runs.
 
-Each run directory's ``run.json`` (schema in :mod:`ionmd.analysis.run_spec`) supplies what
+Each run directory's ``run.json`` (schema in :mod:`ionmd.analysis.run_json`) supplies what
 the files do not say; every field can be given or overridden by a flag. A run directory
 may hold a LAMMPS run or a trajectory ionmd did not write (VASP ``XDATCAR``, extended XYZ,
 ASE ``.traj``: :mod:`ionmd.analysis.ase_frames`).

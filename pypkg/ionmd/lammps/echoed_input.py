@@ -8,7 +8,7 @@ Each command is read in one place (:func:`_units`, :func:`_timestep`,
 :func:`thermostat_target`, :func:`run_command`, :func:`dump_command`,
 :func:`read_restart_file`) whichever reader meets it (the last three also
 :mod:`ionmd.lammps.lost_atoms`'s; :func:`is_run_command` the thermo reader's,
-:class:`ionmd.lammps.log.ThermoBlocks`). LAMMPS echoes a command with
+:class:`ionmd.lammps.thermo_log.ThermoBlocks`). LAMMPS echoes a command with
 variables as written and again substituted: only numeric values count (an unsubstituted
 ``${dt}``'s substituted echo follows). Comments (``#`` on) are dropped."""
 

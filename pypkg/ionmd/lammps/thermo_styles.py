@@ -1,7 +1,7 @@
 """LAMMPS thermo output of ``thermo_style yaml`` and ``thermo_style multi`` (or any style
 under ``thermo_modify line yaml|multi``) turned into the one-line layout of ``custom`` and
 ``one``: a header line of column names, then one line of values per step, which
-:class:`ionmd.lammps.log.ThermoBlocks` reads. Every other line passes through unchanged.
+:class:`ionmd.lammps.thermo_log.ThermoBlocks` reads. Every other line passes through unchanged.
 
 ``yaml`` (LAMMPS's Howto_structured_data) prints, per run::
 

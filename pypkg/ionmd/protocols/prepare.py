@@ -168,7 +168,7 @@ def run_cell(protocol, structure, in_run_cell: bool = False) -> Atoms:
     ------
     IonmdError
         If the structure has no three-dimensional cell, or the run cell would hold more
-        than :data:`ionmd.protocols.checks.MAX_RUN_ATOMS` atoms (counted from the
+        than :data:`ionmd.protocols.setting_ranges.MAX_RUN_ATOMS` atoms (counted from the
         repetitions, before any is made).
     """
     if in_run_cell:     # counted before a large pymatgen cell is converted

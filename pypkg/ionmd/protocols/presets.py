@@ -240,7 +240,7 @@ def convert_text(key: str, text: str, hint) -> object:
     ------
     IonmdError
         Saying what the field takes, in the words a value of the wrong type gets
-        (:func:`ionmd.protocols.checks.type_problem`): ``dump_every must be a whole number
+        (:func:`ionmd.protocols.setting_values.type_problem`): ``dump_every must be a whole number
         (got '2.5')``.
     """
     args = set(typing.get_args(hint)) or {hint}

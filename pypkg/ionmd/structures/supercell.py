@@ -18,8 +18,8 @@ DEFAULT_MIN_WIDTH = 8.0
 
 MAX_RUN_ATOMS = 5_000_000
 """Most atoms of a run cell: the ~5 million a 400 A cube holds at 0.074 atoms/A^3
-(``ionmd.protocols.checks.MAX_SUPERCELL_WIDTH_A``); a denser crystal's 400 A cell holds more
-and is refused by this count (LiF, 0.122 atoms/A^3: 100x100x100 cubic cells, 8 million
+(``ionmd.protocols.setting_ranges.MAX_SUPERCELL_WIDTH_A``); a denser crystal's 400 A cell
+holds more and is refused by this count (LiF, 0.122 atoms/A^3: 100x100x100 cubic cells, 8 million
 atoms). ``ionmd run --dry-run`` of 1.6 million atoms (LiCl, 300A) took 105 s to 3 min and
 writes 130 MB of data file per run folder (75 s since 2026-12-06: docs/scaling.md); 19
 million (46x46x46 copies of a 200-atom cell) ran out of time unrefused. Counted before a supercell is built (:func:`check_run_atoms`)."""

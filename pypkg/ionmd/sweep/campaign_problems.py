@@ -43,7 +43,7 @@ def check_int(errors: Problems, key: tuple, value, minimum: int) -> int | None:
 
 def check_range(errors: Problems, key: tuple, value) -> bool:
     """Whether ``value`` of campaign key ``key`` is inside its range
-    (:data:`ionmd.protocols.checks.RANGES`: NaN and infinities never are); if not, says
+    (:data:`ionmd.protocols.setting_ranges.RANGES`: NaN and infinities never are); if not, says
     so on its line."""
     why = range_problem(dotted(key), value)
     if why:
