@@ -46,3 +46,23 @@ def test_convergence_values_take_one_species_as_a_str():
 def test_transport_charges_of_a_structure_are_those_of_its_composition():
     s = Structure(Lattice.cubic(5.14), ["Li", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]])
     assert transport_charges(s) == transport_charges(s.composition) == {"Li": 1.0, "Cl": -1.0}
+
+
+def test_framework_species_of_one_mobile_species_as_a_str():
+    from ionmd.analysis.framework import framework_species
+
+    elements = ["Na"] * 3 + ["N"] * 2 + ["Cl"] * 3
+    charges = {"Na": 1.0, "N": -3.0, "Cl": -1.0}
+    assert framework_species(elements, "Na", charges) == framework_species(
+        elements, ["Na"], charges) == ["Cl", "N"]
+
+
+def test_unsigned_steps_that_decrease_are_refused():
+    import pytest
+
+    from ionmd.errors import AnalysisError
+
+    pos, boxes, steps, elements, masses = gaussian_walk(n_frames=5, n_li=2, n_cl=1)
+    with pytest.raises(AnalysisError, match="strictly increasing"):
+        Trajectory(pos, boxes, steps[::-1].astype(np.uint64), elements, masses, 1.0)
+    Trajectory(pos, boxes, steps.astype(np.uint64), elements, masses, 1.0)   # increasing: fine

@@ -72,7 +72,10 @@ def framework_species(elements: Sequence[str], mobile: Sequence[str],
     as a liquid's atoms; the centres stay. Else (LiCl, Li2O, Li3OCl, a dopant cation) the
     non-mobile anions (a species without a charge counts as anion), or all non-mobile
     species when none is negative."""
+    from ionmd.analysis.trajectory import species_list
+
     elements = np.asarray(elements)
+    mobile = species_list(mobile)       # a str: 'N' is in 'Na'
     still = [e for e in sorted(set(elements.tolist())) if e not in mobile]
     n_still = np.isin(elements, still).sum()
     cations = [e for e in still if charges.get(e, -1) > 0]

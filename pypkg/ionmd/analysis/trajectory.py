@@ -190,6 +190,8 @@ def _check_steps(steps: np.ndarray) -> None:
     multiples of the first spacing (:attr:`Trajectory.frame_interval_ps`)."""
     if steps.size < 2:
         return
+    if steps.dtype.kind == "u":         # np.diff of unsigned steps wraps below zero
+        steps = steps.astype(np.int64)
     spacing = np.diff(steps)
     bad = np.flatnonzero(spacing <= 0)
     if bad.size:
