@@ -196,18 +196,41 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
     errors = error_lines(last_text)
     if errors:
         return rd.set_status("failed", resumable=False, reason=errors[0], **common)
+    size_limit = file_size_limit_note(rc)
     if rc not in (0, None) and not last_text.strip():
         # LAMMPS wrote no log: the launcher (srun, mpirun) or lmp itself did not start, and
         # the cause is in the screen output alone (the reason said only "exit status 1")
         said = [ln.strip() for ln in screen_text.splitlines() if ln.strip()][-3:]
         return rd.set_status("interrupted", resumable=True, reason=(
-            f"LAMMPS did not start ({exit_status_words(rc)}; no "
+            ("LAMMPS ended before it logged a line" if size_limit else "LAMMPS did not start")
+            + f" ({exit_status_words(rc)}; no "
             f"{logs[-1].name if logs else 'log'})"
-            + (f": {' / '.join(said)}" if said else "") + "; fix the launcher or environment "
-            "it names, then run again"), **common)
+            + (f": {' / '.join(said)}" if said else "")
+            + (f"; {size_limit}, then run again" if size_limit else
+               "; fix the launcher or environment it names, then run again")), **common)
     return rd.set_status("interrupted", resumable=True, reason=f"interrupted at step {step} "
-                         f"({exit_status_words(rc)}); run again to resume from the last "
-                         f"restart", **common)
+                         f"({exit_status_words(rc)}); "
+                         + (f"{size_limit}, then " if size_limit else "")
+                         + "run again to resume from the last restart", **common)
+
+
+def file_size_limit_note(rc: int | None) -> str | None:
+    """What to do about a LAMMPS killed by SIGXFSZ (exit status ``rc``, as
+    :func:`~ionmd.lammps.process.exit_status_words` reads it: -S, 128 + S, 256 - S): a file
+    it wrote reached the file-size limit (``ulimit -f``) it inherited; None for any other
+    end. Run again unchanged, it is killed again when its files grow."""
+    import resource
+
+    number = int(signal.SIGXFSZ)
+    if rc not in (-number, 128 + number, 256 - number):
+        return None
+    soft = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    here = ("unlimited in this process" if soft == resource.RLIM_INFINITY
+            else f"{soft} bytes in this process")
+    return (f"a file LAMMPS wrote reached the file-size limit (SIGXFSZ; `ulimit -f`: {here}, "
+            f"which LAMMPS inherits from ionmd, or the one its launcher sets); raise it "
+            f"(`ulimit -f unlimited` in the shell or job script that starts ionmd) or free "
+            f"the run of large files (a longer dump_every)")
 
 
 def _stopped_reason(rd: RunDir, name: str, step: int, frame: int | None) -> str:
