@@ -90,24 +90,30 @@ def _default_dtype(torch, dtype):
 
 
 def _read_checkpoint(path: Path):
-    """``torch.load`` a fairchem inference checkpoint, with clear errors for other files."""
-    torch = _import_fairchem()
-    from fairchem.core.units.mlip_unit.api.inference import MLIPInferenceCheckpoint
+    """``torch.load`` a fairchem inference checkpoint, with clear errors for other files
+    (:mod:`ionmd.export.file_family` names what they are and the command that takes them)."""
+    from ionmd.export.file_family import refuse_other_files
 
+    if path.is_dir():
+        raise ExportError(f"{path} is a directory: give the eSEN checkpoint file in it "
+                          "(inference_ckpt.pt of fairchem's training, or a released model's .pt)")
     if not path.is_file():
         raise ExportError(f"eSEN checkpoint {path} does not exist")
+    kind = refuse_other_files(path, "esen")     # not unpickled, before fairchem's imports
+    if kind is not None and kind.family == "fairchem":
+        torch = _import_fairchem()
+    else:   # whatever it holds, no fairchem class (~10 s of imports) is needed to say so
+        import torch
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as exc:
         raise ExportError(f"{path} is not a readable PyTorch checkpoint ({exc})") from exc
-    if isinstance(ckpt, MLIPInferenceCheckpoint):
-        return ckpt
-    if isinstance(ckpt, dict) and "config" in ckpt and "state_dict" in ckpt:
-        raise ExportError(
-            f"{path} is a fairchem 1.x training checkpoint; ionmd reads fairchem 2 "
-            "inference checkpoints (MLIPInferenceCheckpoint). Load it with fairchem 2's "
-            "conversion tools or re-save the model as an inference checkpoint"
-        )
+    if type(ckpt).__name__ == "MLIPInferenceCheckpoint":
+        from fairchem.core.units.mlip_unit.api.inference import MLIPInferenceCheckpoint
+
+        if isinstance(ckpt, MLIPInferenceCheckpoint):
+            return ckpt
+    refuse_other_files(path, "esen", ckpt)      # the families' checkpoints and state dicts
     raise ExportError(
         f"{path} is not a fairchem inference checkpoint (found {type(ckpt).__name__}); "
         "pass the .pt file that fairchem's training writes as inference_ckpt.pt or "
@@ -275,13 +281,13 @@ def load_esen(checkpoint: str | Path, *, dtype: str = "float32", task: Optional[
         The ``HydraModel`` (EMA weights, eval mode, built and cast in ``dtype``), the
         checkpoint object, the chosen dataset name and its energy ``Task``.
     """
-    torch = _import_fairchem()
-    from fairchem.core.units.mlip_unit.utils import load_inference_model
-
     if dtype not in SUPPORTED_DTYPES:
         raise ExportError(f"dtype must be one of {SUPPORTED_DTYPES}, got {dtype!r}")
     path = Path(checkpoint)
-    ckpt = _read_checkpoint(path)
+    ckpt = _read_checkpoint(path)       # other files are refused before fairchem's imports
+    torch = _import_fairchem()
+    from fairchem.core.units.mlip_unit.utils import load_inference_model
+
     _check_is_esen(ckpt, path)
     torch_dtype = getattr(torch, dtype)
     overrides = {"backbone": {
@@ -360,13 +366,13 @@ def build_esen_node_energy_model(checkpoint: str | Path, dtype: str = "float32",
         ``module(edge_vec [E,3], edge_index [2,E], species [N]) -> node energies [N]``
         (eV, model dtype); their sum is the model's total energy.
     """
+    path = Path(checkpoint)
+    model, ckpt, task_name, energy_task = load_esen(path, dtype=dtype, task=task,
+                                                    execution_mode=execution_mode)
     torch = _import_fairchem()
     from ase.data import chemical_symbols
     from fairchem.core import __version__ as fairchem_version
 
-    path = Path(checkpoint)
-    model, ckpt, task_name, energy_task = load_esen(path, dtype=dtype, task=task,
-                                                    execution_mode=execution_mode)
     backbone = model.backbone
     torch_dtype = getattr(torch, dtype)
     # the backbone must not make positions/cell require grad (the caller takes the

@@ -21,6 +21,7 @@ from typing import Optional
 from ionmd.errors import ExportError
 from ionmd.export.contract import (SUPPORTED_DTYPES, EagerReference, ModelMetadata,
                                    save_torchscript, sha256_of)
+from ionmd.export.file_family import refuse_other_files
 
 
 def _import_mace():
@@ -48,7 +49,8 @@ def load_mace_model(path: str | Path):
     """
     path = Path(path)
     _check_model_path(path)
-    _refuse_torchscript_archive(path)
+    # TorchScript, the other families' files: named without unpickling them
+    refuse_other_files(path, "mace")
     torch = _import_mace()
     try:
         # MACE model files are whole pickled modules, not state dicts.
@@ -64,7 +66,7 @@ def load_mace_model(path: str | Path):
             f"cannot read {path} as a MACE model file ({type(exc).__name__}: {exc}); "
             "expected a `.model` file written by mace_run_train (torch.save of the model, "
             "under e3nn 0.4 or later)") from exc
-    _refuse_other_family(model, path)
+    refuse_other_files(path, "mace", model)    # checkpoints and state dicts
     if isinstance(model, dict) and "model" in model:
         model = model["model"]
     needed = ("atomic_numbers", "r_max", "num_interactions", "interactions")
@@ -99,55 +101,6 @@ def _check_model_path(path: Path) -> None:
         raise ExportError(f"{path} is a directory: give the MACE `.model` file in it")
     if not path.is_file():
         raise ExportError(f"MACE model file {path} does not exist")
-
-
-def _torchscript_members(path: Path) -> Optional[list]:
-    """Member names of a TorchScript archive, None for anything else (``torch.save``
-    files are zip archives too, without ``constants.pkl``)."""
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
-    except (zipfile.BadZipFile, EOFError):
-        return None         # torch.load says what is wrong with it
-    if not any(n.split("/", 1)[-1] == "constants.pkl" for n in names):
-        return None
-    return names
-
-
-def _refuse_torchscript_archive(path: Path) -> None:
-    """TorchScript files hold compiled code that cannot be rebuilt or re-exported (torch.load
-    would quietly hand them to torch.jit.load): say which file to pass instead."""
-    names = _torchscript_members(path)
-    if names is None:
-        return
-    if any(n.endswith("extra/ionmd/metadata") for n in names):
-        raise ExportError(f"{path} is already an ionmd model file: give it to pair_style "
-                          "ionmd as it is (ionmd inspect shows its metadata)")
-    if any(n.endswith("code/__torch__/mace/calculators/lammps_mace.py") for n in names):
-        raise ExportError(f"{path} is a MACE model compiled for MACE's own LAMMPS pair style "
-                          "(create_lammps_model's *-lammps.pt): pass the plain `.model` file "
-                          "it was made from")
-    if any("code/__torch__/mace/" in n for n in names):
-        raise ExportError(f"{path} is a compiled (TorchScript) MACE model, such as the "
-                          "*_compiled.model of mace_run_train: pass the plain `.model` file "
-                          "mace_run_train writes next to it")
-    if any("code/__torch__/sevenn/" in n for n in names):
-        raise ExportError(f"{path} is a deployed SevenNet model, not a MACE one: export the "
-                          "SevenNet checkpoint it came from with `ionmd export sevennet`")
-    raise ExportError(f"{path} is a TorchScript file, not a MACE `.model` file: pass the "
-                      "`.model` file that mace_run_train writes")
-
-
-def _refuse_other_family(obj, path: Path) -> None:
-    """Checkpoints of the other families ionmd exports: name their command."""
-    if isinstance(obj, dict) and "model_state_dict" in obj and "config" in obj:
-        raise ExportError(f"{path} is a SevenNet checkpoint, not a MACE model: export it "
-                          "with `ionmd export sevennet`")
-    if type(obj).__name__ == "MLIPInferenceCheckpoint":
-        raise ExportError(f"{path} is a fairchem (eSEN) checkpoint, not a MACE model: export "
-                          "it with `ionmd export esen`")
 
 
 def cueq_layout(model) -> bool:

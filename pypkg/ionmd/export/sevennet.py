@@ -155,79 +155,35 @@ def resolve_checkpoint(model: str | Path) -> Path:
         "pass the path of that file")
 
 
-def _torchscript_extras(path: Path) -> Optional[dict]:
-    """The ``extra/`` files of a TorchScript archive, or None for anything else
-    (``torch.save`` checkpoints are zip archives too, without ``constants.pkl``)."""
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
-            if not any(n.split("/", 1)[-1] == "constants.pkl" for n in names):
-                return None
-            return {n.split("/extra/", 1)[1]: archive.read(n).decode(errors="replace").strip()
-                    for n in names if "/extra/" in n}
-    except (zipfile.BadZipFile, EOFError):
-        return None         # a damaged file: sevenn's loader says what is wrong with it
-
-
-def _refuse_non_checkpoint(path: Path) -> None:
-    """Deployed TorchScript files (SevenNet's ``sevenn get_model`` for its own LAMMPS
-    pair styles, or an ionmd model file) hold a traced network without the training
-    config, so the network cannot be rebuilt from them: say what to pass instead."""
-    extras = _torchscript_extras(path)
-    if extras is None:
-        return
-    if "ionmd/metadata" in extras:
-        raise ExportError(f"{path} is already an ionmd model file: give it to pair_style "
-                          "ionmd as it is (ionmd inspect shows its metadata)")
-    if "model_type" in extras or "chemical_symbols_to_index" in extras:
-        kind = ("parallel (pair_style e3gnn/parallel)" if "comm_size" in extras
-                else "serial (pair_style e3gnn)")
-        raise ExportError(
-            f"{path} is a SevenNet model deployed for SevenNet's own LAMMPS pair style, "
-            f"{kind}, by sevenn {extras.get('version', '?')} (sevenn get_model / "
-            "sevenn_get_model): it holds the compiled network without the training config "
-            "ionmd rebuilds it from. Export the checkpoint it was deployed from instead: "
-            "checkpoint_best.pth of `sevenn train`, or a pretrained name such as 7net-0"
-        )
-    raise ExportError(f"{path} is a TorchScript file, not a SevenNet checkpoint: export the "
-                      "checkpoint (checkpoint_best.pth of `sevenn train`) instead")
-
-
-def _refuse_mace_model(path: Path) -> None:
-    """A MACE ``.model`` (a pickled module of mace.modules) is not a SevenNet checkpoint:
-    found from the pickle's class names, without unpickling it."""
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(path) as archive:
-            pickles = [n for n in archive.namelist() if n.endswith("/data.pkl")]
-            text = archive.read(pickles[0]) if pickles else b""
-    except (zipfile.BadZipFile, EOFError):
-        return              # sevenn's loader says what is wrong with it
-    if b"mace.modules" in text:
-        raise ExportError(f"{path} is a MACE model, not a SevenNet checkpoint: export it "
-                          "with `ionmd export mace`")
-
-
 def _load_sevennet_checkpoint(path: Path):
     """``sevenn.util.load_checkpoint`` with clear refusals of files that are not
-    SevenNet training checkpoints."""
+    SevenNet training checkpoints (:mod:`ionmd.export.file_family` names what they are
+    and the command that takes them)."""
+    import torch
     from sevenn.util import load_checkpoint
 
-    _refuse_non_checkpoint(path)
-    _refuse_mace_model(path)
+    from ionmd.export.file_family import refuse_other_files
+
+    refuse_other_files(path, "sevennet")        # TorchScript, MACE, fairchem: not unpickled
     try:
-        cp = load_checkpoint(str(path))
-        config, state = cp.config, cp.model_state_dict
+        raw = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as exc:
         raise ExportError(f"cannot read {path} as a SevenNet checkpoint "
                           f"({type(exc).__name__}: {exc})") from exc
-    if not config or not state:
-        raise ExportError(f"{path} is not a SevenNet checkpoint: it has no "
-                          f"{'config' if not config else 'model_state_dict'}")
-    _refuse_newer_release(path, config)
+    refuse_other_files(path, "sevennet", raw)
+    if not isinstance(raw, dict) or not raw.get("config") or not raw.get("model_state_dict"):
+        missing = ("config" if not isinstance(raw, dict) or not raw.get("config")
+                   else "model_state_dict")
+        raise ExportError(f"{path} is not a SevenNet checkpoint: it has no {missing}; pass "
+                          "the full checkpoint that `sevenn train` writes "
+                          "(checkpoint_best.pth) to `ionmd export sevennet`")
+    del raw
+    try:
+        cp = load_checkpoint(str(path))
+    except Exception as exc:
+        raise ExportError(f"cannot read {path} as a SevenNet checkpoint "
+                          f"({type(exc).__name__}: {exc})") from exc
+    _refuse_newer_release(path, cp.config)
     return cp
 
 
