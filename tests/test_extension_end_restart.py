@@ -249,19 +249,22 @@ def test_a_piece_stopped_between_frames_keeps_the_last_end_restart(runs, tmp_pat
     _, ref, _ = runs
     template = tmp_path / "stalls.lmp"
     text = (INPUTS / "md.lmp").read_text()
-    stall = 'if "$$(step) > 0" then "timer timeout 0:00:01 every 1" "shell sleep 1.5"\n'
+    # one template for every piece (a launch refuses a changed one): the stall is asked
+    # for on the command line (an index variable given by -var wins over the template's)
+    stall = ('variable        stall index 0\n'
+             'if "$${stall} > 0 && $$(step) > 0" then "timer timeout 0:00:01 every 1" '
+             '"shell sleep 1.5"\n')
     template.write_text(text.replace(RUN, stall + RUN))
     (rd,) = plan_runs(_proto(template=str(template)), fcc_cell(), ref.model, tmp_path / "out",
                       name="fcc")
     _run(rd, [60])
     rd.set_length(150)
-    stopped = execute(rd)
+    stopped = execute(rd, launcher=[shutil.which("lmp"), "-var", "stall", "1"])
     assert stopped["state"] == "interrupted" and stopped["stopped_by"] == "timer timeout"
     log = rd.piece(1)["log"].read_text()
     assert "Wall time limit reached" in log and "Loop time of" in log and " for 1 steps " in log
     assert restart_step(rd.path / END_RESTART) == 60
     assert "resumed from step 60 and wrote no restart file" in stopped["reason"]
-    template.write_text(text)
     done = execute(rd)
     assert done["state"] == "completed" and done["resumed_from"] == END_RESTART
     assert int(parse_thermo(rd.piece(2)["log"].read_text())["Step"][0]) == 60

@@ -35,7 +35,12 @@ def timed_out(tmp_path_factory):
     text = (INPUTS / "md.lmp").read_text()
     assert RUN in text
     template = tmp / "timed.lmp"
-    template.write_text(text.replace(RUN, "timer           timeout 0:00:02 every 1\n" + RUN))
+    # the third piece's stall (fixture `stalled`) asked for on the command line: one
+    # template for every piece (a launch refuses a changed one)
+    template.write_text(text.replace(RUN, "timer           timeout 0:00:02 every 1\n"
+                                     "variable        stall index 0\n"
+                                     'if "$${stall} > 0" then "timer timeout 0:00:01 every 1" '
+                                     '"shell sleep 2"\n' + RUN))
     # 400 ps: far more steps than two pieces of 2 s run (a quiet machine ran 11,000 of this
     # cell's steps in 2 s: 20 ps let the second piece finish); a restart file every 20 steps
     proto = short("conductivity", temperatures=(600.0,), duration_ps=400.0, discard_ps=0.0,
@@ -110,13 +115,10 @@ def test_a_timer_that_ends_the_relaxation_is_named(timed_out_relaxing):
 def stalled(timed_out):
     """A third piece of the timed-out run whose timer fires at its run's first steps (the
     template now sleeps past its 1 s limit): no restart file after the one it resumed from."""
+    import shutil
+
     rd = timed_out[0]
-    template = rd.protocol.template
-    text = (INPUTS / "md.lmp").read_text()
-    with open(template, "w") as fh:
-        fh.write(text.replace(RUN, "timer           timeout 0:00:01 every 1\nshell sleep 2\n"
-                              + RUN))
-    return rd, execute(rd)
+    return rd, execute(rd, launcher=[shutil.which("lmp"), "-var", "stall", "1"])
 
 
 def test_a_resumed_piece_stopped_before_its_first_restart_is_not_progress(stalled):
