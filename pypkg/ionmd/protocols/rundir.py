@@ -110,6 +110,10 @@ def read_run_record(path: Path, object_pairs_hook=None) -> dict:
     return record
 
 
+class DamagedRunFile(IonmdError, ValueError):
+    """A run folder's JSON file holds no JSON object."""
+
+
 @dataclass
 class RunDir:
     """A run directory and what it is for."""
@@ -170,8 +174,31 @@ class RunDir:
 
     # ---- files --------------------------------------------------------------------------
     def read_json(self, name: str) -> dict:
+        """The JSON object in ``name``, ``{}`` where the file is not there.
+
+        Raises
+        ------
+        DamagedRunFile
+            (an IonmdError and a ValueError, as json.loads' error was, which callers that
+            go on without the file catch) If the file holds no JSON object (ionmd writes it whole, so it was cut short
+            or edited by hand: a traceback before, which stopped ``sweep status`` and
+            ``submit`` over every run), naming it and how to go on.
+        """
         f = self.path / name
-        return json.loads(f.read_text()) if f.is_file() else {}
+        if not f.is_file():
+            return {}
+        try:
+            data = json.loads(f.read_text())
+        except (ValueError, UnicodeDecodeError) as exc:
+            why = f"is not JSON ({exc})"
+        else:
+            if isinstance(data, dict):
+                return data
+            why = f"holds a JSON {type(data).__name__}, not an object"
+        raise DamagedRunFile(f"{f} {why}: ionmd writes it whole, so it was cut short (a copy "
+                         f"interrupted, a full disk outside ionmd) or edited by hand; restore "
+                         f"it from a copy of the run folder, or move the run folder away to "
+                         f"run it again")
 
     def write_json(self, name: str, data: dict, use_reserve: bool = True) -> None:
         """Replace ``name`` atomically: a temporary file, fsync, rename, so that a killed
