@@ -98,19 +98,25 @@ def test_goal_and_collect_count_the_same_runs_failed_ones_marked_alike(tmp_path,
     fit = doc["arrhenius"][key]["sigma_T"]
     collect_runs = {str(r) for r in fit["runs"]}
     measured, _ = goal_mod.measure(c, runs)
-    assert {str(m.key.path) for m in measured} == collect_runs     # before: 600 K only
-    assert {float(m.temperature_K) for m in measured} == {600.0, 700.0}
+    points = [m for m in measured if m.usable]
+    assert {str(m.key.path) for m in points} == collect_runs       # before: 600 K only
+    assert {float(m.temperature_K) for m in points} == {600.0, 700.0}
     # the failed run marked failed on both sides, with the same mode
     row = {r["temperature_K"]: r for r in doc["rows"]}
     assert row[700.0]["replicas_failed"] == 1 and row[700.0]["failure_modes"] == [
         "framework_melting"]
+    # the failed run without a point reaches the allocator too (no D: it bounds the
+    # candidates, nothing at or above it), marked failed as collect marks it
     failed = {m.temperature_K: m.failed for m in measured}
-    assert failed == {600.0: "", 700.0: "failed: framework_melting"}
+    assert failed == {600.0: "", 700.0: "failed: framework_melting",
+                      800.0: "failed: lost_atoms"}
     # collect's left-out reasons for the runs without a point, said by the goal too
     left = {e["reason"] for e in fit["left_out"]}
     assert "failed: lost_atoms" in left
+    (lost,) = [m for m in measured if m.temperature_K == 800.0]
+    assert not lost.usable and "T800K" in lost.why_left_out()
+    assert "failed: lost_atoms" in lost.why_left_out()
     said = goal_mod.unmeasured(c, runs, measured)
-    assert any("T800K" in s and s.endswith("failed: lost_atoms") for s in said), said
     assert not any("T900K" in s for s in said)      # running: no result yet, on both sides
     # the goal's interval is collect's: the same points, the same 300 K interval
     from ionmd.sweep.allocate import reported_state

@@ -57,11 +57,12 @@ from ionmd.analysis.aggregate import arrhenius_of_points
 from ionmd.analysis.arrhenius import KB_EV, ArrheniusFit
 from ionmd.analysis.arrhenius_bootstrap import studentized_quantile
 from ionmd.analysis.arrhenius_linear import fit_arrhenius_linear
-from ionmd.analysis.arrhenius_problems import fit_problem
+from ionmd.analysis.arrhenius_problems import MAX_SPAN_DECADES, fit_problem
 from ionmd.errors import AnalysisError
 from ionmd.protocols.checks import temperature_folder
 from ionmd.sweep.allocate_first import (failed_below, failed_text, resolve_first,
-                                        scattered_temperatures, warmer_candidates)
+                                        run_cost_per_ps, scattered_temperatures,
+                                        warmer_candidates)
 from ionmd.sweep.allocate_runs import Z95, Decision, Option, TemperatureRun
 
 def reported_fit(runs: Sequence[TemperatureRun], target_K: float = 300.0) -> ArrheniusFit:
@@ -116,19 +117,50 @@ def reported_state(runs: Sequence[TemperatureRun], target_K: float = 300.0
     narrow and says nothing of ``target_K``. Before, the span was left to the goal's
     factor, and a goal of factor 1e6 was met by an interval collect prints as NOT A RESULT
     (12 decades): a factor above ``10 ** (MAX_SPAN_DECADES / 2)`` (100) is met only within
-    100."""
+    100. Ea and the flags do not depend on the temperature; the span is that of the
+    extrapolation to ``target_K`` (the goal's quantity is sigma there): collect's 300 K
+    span is :func:`extrapolation_problem`'s."""
     try:
-        fit, out = _collect_fit(runs, target_K)
+        fit, out, said, unit = _reported_interval(runs, target_K)
     except AnalysisError:   # collect has no fit yet (too few temperatures resolved)
         return float("inf"), None
     lo, hi = fit.y_extrapolated_ci95
-    unit, said = next((r.unit for r in runs if r.unit), ""), (lo, hi)
-    if unit == SIGMA_T_UNIT:    # the goal's sigma T: its interval said as collect prints
-        unit, said = "mS/cm", (lo / target_K, hi / target_K)    # it, sigma's
     problem = fit_problem(fit.Ea_eV, said, float(target_K),
                           [p["temperature_K"] for p in out["points"]],
                           out.get("not_diffusive_T", []), unit=unit)
     return float(np.sqrt(hi / lo)) if lo > 0 else float("inf"), problem
+
+
+def _reported_interval(runs: Sequence[TemperatureRun], target_K: float
+                       ) -> tuple[ArrheniusFit, dict, tuple[float, float], str]:
+    """:func:`_collect_fit` at ``target_K`` and its interval as collect prints it, with its
+    unit: the goal's sigma T said as sigma, in mS/cm."""
+    fit, out = _collect_fit(runs, target_K)
+    lo, hi = fit.y_extrapolated_ci95
+    unit, said = next((r.unit for r in runs if r.unit), ""), (lo, hi)
+    if unit == SIGMA_T_UNIT:    # the goal's sigma T: its interval said as collect prints
+        unit, said = "mS/cm", (lo / target_K, hi / target_K)    # it, sigma's
+    return fit, out, said, unit
+
+
+def extrapolation_problem(runs: Sequence[TemperatureRun], at_K: float = 300.0) -> str | None:
+    """Why collect's extrapolation of ``runs`` to ``at_K`` (300 K: what ``collect`` prints)
+    is no result where the fit itself may be read: its 95 % interval there spans more than
+    :data:`~ionmd.analysis.arrhenius_problems.MAX_SPAN_DECADES` decades (collect's NOT A
+    RESULT). None where it spans less, or collect has no fit. A goal at another
+    ``target_K`` is met by the interval there (:func:`reported_state`) and says this beside
+    it: sigma(620 K) of two runs at 600 and 650 K may be known within 1.1 while their 300 K
+    interval spans 9.6 decades."""
+    try:
+        fit, _, (lo, hi), unit = _reported_interval(runs, at_K)
+    except AnalysisError:
+        return None
+    span = float(np.log10(hi / lo)) if lo > 0 and np.isfinite(hi) else np.inf
+    if span <= MAX_SPAN_DECADES:
+        return None
+    return (f"its 95 % interval at {at_K:g} K, [{lo:.3g}, {hi:.3g}]{' ' + unit if unit else ''}"
+            f", spans {span:.3g} decades (more than {MAX_SPAN_DECADES:g}): `ionmd sweep collect` "
+            f"prints it as NOT A RESULT")
 
 
 SIGMA_T_UNIT = "mS K/cm"
@@ -239,9 +271,14 @@ def next_step(runs: Sequence[TemperatureRun], *, step_ps: float, target_K: float
         raise ValueError(f"step_ps must be > 0 and discard_ps >= 0, got {step_ps}, "
                          f"{discards}")
     runs = list(runs)
-    bad_cost = [r.temperature_K for r in runs if not r.cost_per_ps > 0]
+    # a failed run without a point is never extended: it may have no cost of its own
+    bad_cost = [r.temperature_K for r in runs if not r.cost_per_ps > 0
+                and not (r.failed and not r.usable and np.isnan(r.cost_per_ps))]
     if bad_cost:
         raise ValueError(f"cost_per_ps must be > 0 (runs at {bad_cost} K)")
+    # the verdict is collect's fit of every point it counts (a failed run's too), whatever
+    # the model below leaves out of its planning
+    reported, problem = reported_state(runs, target_K)
     # a failed run's point (a melted framework's ions) is not how ions move there
     used = [i for i, r in enumerate(runs) if r.usable and not r.failed]
     groups = scattered_temperatures(runs)
@@ -267,8 +304,9 @@ def next_step(runs: Sequence[TemperatureRun], *, step_ps: float, target_K: float
     except AnalysisError as exc:        # too few temperatures: say which runs gave none
         warmer = warmer_candidates(runs, T, candidates_K, step_ps, budget_left, discard_at)
         if unresolved or warmer:        # nothing to price by: a second point first
-            return resolve_first(runs, unresolved, step_ps, budget_left, target_K,
-                                  ignored, ignored_why, warmer)
+            return replace(resolve_first(runs, unresolved, step_ps, budget_left, target_K,
+                                         ignored, ignored_why, warmer),
+                           reported_factor=reported, fit_problem=problem)
         failed = failed_text(runs)
         raise AnalysisError(f"{exc}{_left_out_text(runs)}" + (
             f"; no candidate temperature colder than the failed runs {failed} to start"
@@ -318,7 +356,7 @@ def next_step(runs: Sequence[TemperatureRun], *, step_ps: float, target_K: float
             options.append(option("extend", r.temperature_K, dt, dt * r.cost_per_ps,
                                   ln_var_at(temps, v, target_K), run=i, key=r.key, temps=temps,
                                   v=v, nu=nu))
-    cost_per_ps = median(r.cost_per_ps for r in runs)
+    cost_per_ps = run_cost_per_ps(runs)
     taken = {temperature_folder(r.temperature_K) for r in runs}
     cap = failed_below(runs)           # nothing at or above a temperature that failed
     for Tc in candidates_K:
@@ -337,7 +375,6 @@ def next_step(runs: Sequence[TemperatureRun], *, step_ps: float, target_K: float
                               ln_var_at(temps, v, target_K), temps=temps, v=v,
                               nu=np.append(dof, float(np.median(dof)))))
     options.sort(key=lambda o: -o.gain_per_cost)
-    reported, problem = reported_state(runs, target_K)
     return Decision(target_K=float(target_K), D_target=fit.y_extrapolated, ln_var=var_now,
                     factor=extrapolation_factor(T, var, dof, var_now, target_K),
                     choice=options[0] if options else None,
@@ -374,4 +411,5 @@ from ionmd.sweep.allocate_plan import BudgetOutcome, predict_outcome, spend_budg
 
 __all__ = ["Z95", "BudgetOutcome", "Decision", "Option", "TemperatureRun",
            "cost_per_ps_from_logs", "extrapolation_factor", "ln_var_at", "new_run_K", "next_step",
-           "predict_outcome", "reported_factor", "reported_fit", "reported_state", "spend_budget"]
+           "extrapolation_problem", "predict_outcome", "reported_factor", "reported_fit",
+           "reported_state", "spend_budget"]

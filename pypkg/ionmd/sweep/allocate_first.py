@@ -71,6 +71,13 @@ def failed_below(runs: Sequence[TemperatureRun]) -> float:
                 and float(r.temperature_K) > clear), default=float("inf"))
 
 
+def run_cost_per_ps(runs: Sequence[TemperatureRun]) -> float:
+    """What a new run costs per ps: the median of the runs' costs that are known (a failed
+    run without a finished MD loop has none: NaN), NaN where none is."""
+    known = [r.cost_per_ps for r in runs if np.isfinite(r.cost_per_ps)]
+    return median(known) if known else float("nan")
+
+
 def failed_text(runs: Sequence[TemperatureRun]) -> str:
     """``"at <T> K (<why>), ..."`` of the failed runs, for messages ("" where none failed)."""
     failed = sorted({(float(r.temperature_K), r.failed) for r in runs if r.failed})
@@ -116,7 +123,7 @@ def warmer_candidates(runs: Sequence[TemperatureRun], fitted_K: np.ndarray,
     if failed:
         why += f"; the failed runs {failed} say nothing of how ions move there"
     taken = {temperature_folder(r.temperature_K) for r in runs}
-    cost_per_ps = median(r.cost_per_ps for r in runs)
+    cost_per_ps = run_cost_per_ps(runs)
     options = []
     for Tc in chosen:
         if temperature_folder(Tc) in taken:

@@ -146,9 +146,13 @@ class TemperatureRun:
         where = f" of run {path}" if path is not None else ""
         what = f"{self.quantity}{where} at {self.temperature_K:g} K"
         if self.failed:     # its failure, not "the ions did not diffuse: run it hotter"
-            return (f"{what}: the run {self.failed} (its post-mortem); it says nothing of how "
-                    f"ions move there, and no new run at or above {self.temperature_K:g} K "
-                    f"is started")
+            # a usable stretch before the failure is collect's point, and the goal's
+            # verdict fits it (reported_state): left out of the planning only
+            kept = (" its point before the failure is fitted as collect fits it, but not "
+                    "planned by (never extended);" if self.usable else
+                    " it says nothing of how ions move there,")
+            return (f"{what}: the run {self.failed} (its post-mortem);{kept} and no new run "
+                    f"at or above {self.temperature_K:g} K is started")
         why = point_problem(self.D, self.D_ci95, quantity=what, unit=self.unit,
                             level=self.level)
         if self.within_scatter:         # not left out: combined in D, extended (next_step)

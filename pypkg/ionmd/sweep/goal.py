@@ -14,8 +14,10 @@ temperature of ``goal.temperatures``; a temperature whose runs' D reach zero wit
 scatter (not resolved: :mod:`ionmd.analysis.aggregate`) is extended too, not left out; with
 too few temperatures resolved for a fit, a new run at the coldest candidate warmer than
 those without a point comes first. The series stops when sigma(300 K) is known within
-``goal.sigma_300K_factor`` either way by the interval ``collect`` reports
-(:func:`ionmd.sweep.allocate.reported_factor`: ``goal_met``), when the budget is spent
+``goal.sigma_300K_factor`` either way by the interval ``collect`` reports, on every point
+collect fits (:func:`ionmd.sweep.allocate.reported_state`: ``goal_met``; at ``goal.target_K``
+where set, the round then saying where collect's 300 K extrapolation is no result), when the
+budget is spent
 (``budget_spent``), or when nothing is left to try (``nothing_left``); a round without a
 fit and nothing to do says ``no_fit``, and the next round looks at the runs again.
 
@@ -54,9 +56,11 @@ class SeriesRound:
     factor: float | None = None
     spent: float = 0.0
     detail: str = ""
+    target_K: float = 300.0     # the goal's: its factor is of sigma there
 
     def line(self, budget: float, unit: str) -> str:
-        f = f"sigma(300 K) within a factor {self.factor:.3g}" if self.factor else "no fit yet"
+        f = (f"sigma({self.target_K:g} K) within a factor {self.factor:.3g}" if self.factor
+             else "no fit yet")
         return (f"{self.series}: {self.state}: {f}; spent {self.spent:.3g} of {budget:g} {unit}"
                 + (f"; {self.detail}" if self.detail else ""))
 
@@ -149,7 +153,8 @@ def _run_results(campaign: Campaign, run) -> dict:
 
 def measure(campaign: Campaign, runs) -> tuple[list, float]:
     """The allocator's view of a series' runs that collect counts (:func:`_counted_results`;
-    :func:`series_value` of each, with collect's flags and failure),
+    :func:`series_value` of each, with collect's flags and failure; a failed run without a
+    point too, its D NaN: it bounds the new runs, :func:`ionmd.sweep.allocate_first.failed_below`),
     and the budget they spent: all the compute their LAMMPS used
     (:func:`ionmd.sweep.cost.used_core_seconds`: every finished loop, the relaxation's
     minimisation included, steps run again after a restart, pieces killed before their
@@ -182,6 +187,18 @@ def measure(campaign: Campaign, runs) -> tuple[list, float]:
             continue
         point = series_point(res)
         cost = costs[run.path] or typical
+        failed = failure_text(res)
+        if point is None and failed:
+            # a failed run without a point still bounds the candidates (nothing at or above
+            # a melt: allocate_first.failed_below) and, where every run failed, sends the
+            # next one colder; before, it never reached the allocator. No usable D (NaN:
+            # left out of every fit, said as failed), nor a cost where none is known
+            quantity, unit = series_quantity(res)
+            measured.append(TemperatureRun(temperature_K=run.temperature, time_ps=float(
+                res.get("run_length_ps", 0.0) or 0.0), D=float("nan"),
+                D_ci95=(float("nan"), float("nan")), cost_per_ps=cost or float("nan"),
+                key=run, quantity=quantity, unit=unit, failed=failed))
+            continue
         if point is None or not cost:
             continue
         quantity, unit = series_quantity(res)     # named in the allocator's messages
@@ -192,7 +209,7 @@ def measure(campaign: Campaign, runs) -> tuple[list, float]:
                                        key=run, quantile=point.quantile, level=point.level,
                                        D_ci95_unwidened=point.ci95_unwidened,
                                        quantity=quantity, unit=unit,
-                                       failed=failure_text(res),
+                                       failed=failed,
                                        # collect's not-diffusive flags of the point: those
                                        # of the species that carry sigma, not a frozen
                                        # framework's (aggregate.carriers_flags), so a fit
@@ -296,7 +313,7 @@ def advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRoun
 
 
 def _advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRound:
-    from ionmd.sweep.allocate import next_step
+    from ionmd.sweep.allocate import extrapolation_problem, next_step, reported_state
     from ionmd.sweep.state import release_claim
 
     goal, key = campaign.goal, f"{structure}/{model}"
@@ -309,13 +326,14 @@ def _advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRou
         # met by an older ionmd's checks is looked at again with collect's (MET_CHECKS)
         del series["stopped"]
     elif series.get("stopped"):     # as its last round left it: nothing to analyse again
-        return SeriesRound(key, series["stopped"], series.get("factor"), series["spent"])
+        return SeriesRound(key, series["stopped"], series.get("factor"), series["spent"],
+                           target_K=goal.target_K)
     runs = _series_runs(campaign, structure, model)
     open_runs = [r for r in runs if _run_class(r) not in FINISHED]
     measured, spent = measure(campaign, runs)
     if open_runs:
         return SeriesRound(key, "waiting", series.get("factor"), spent,
-                           f"{len(open_runs)} run(s) to finish first")
+                           f"{len(open_runs)} run(s) to finish first", goal.target_K)
     # a temperature with a run folder already (a failed run, one without a usable D) is
     # no new temperature: adding it again would reopen that run
     taken = {temperature_folder(r.temperature) for r in runs}
@@ -325,44 +343,60 @@ def _advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRou
                                            if temperature_folder(t) not in taken],
                              discard_ps=lambda T: campaign.protocol.schedule(T)[1],
                              budget_left=max(goal.budget - spent, 0.0))
-    except AnalysisError as exc:
-        series.update(stopped="no_fit", spent=spent)
-        write_goal_state(campaign, state)
-        return SeriesRound(key, "no_fit", None, spent, uncharged_note(campaign, structure, runs)
-                           or "; left out: ".join([str(exc), *unmeasured(campaign, runs, measured)]))
+    except AnalysisError as exc:       # nothing to plan by; collect may still have a fit
+        decision, no_plan = None, exc
     # the goal is met by the interval collect reports (PDG-scaled where the points scatter
-    # more than their intervals say), not by the model's that ranks the options
+    # more than their intervals say) on every point collect fits (a failed run's stretch
+    # too), not by the model's that ranks the options and may leave failed points out
     # inf: too few resolved temperatures for collect's fit (runs not resolved extended first)
     # a fit that means nothing (Ea <= 0, every point not diffusive, ...) has no factor: a
     # narrow interval over noise never meets the goal, and its reason is said instead
-    problem = decision.fit_problem
-    factor = (decision.reported_factor if math.isfinite(decision.reported_factor)
-              and not problem else None)
+    reported, problem = ((decision.reported_factor, decision.fit_problem) if decision else
+                         reported_state(measured, goal.target_K))
+    factor = reported if math.isfinite(reported) and not problem else None
+    if decision is None and not (factor is not None and factor <= goal.sigma_factor):
+        series.update(stopped="no_fit", spent=spent)
+        write_goal_state(campaign, state)
+        return SeriesRound(key, "no_fit", None, spent, uncharged_note(campaign, structure, runs)
+                           or "; left out: ".join([str(no_plan),
+                                                   *unmeasured(campaign, runs, measured)]),
+                           goal.target_K)
+    # the goal's quantity is sigma(target_K): the span is checked there (reported_state);
+    # where that is not 300 K, collect's 300 K extrapolation may still be no result: said
+    beyond = (extrapolation_problem(measured) if factor is not None
+              and goal.target_K != 300.0 else None)
+    ignored_why = (decision.ignored_why if decision else
+                   [w for w in (m.why_left_out() for m in measured) if w])
+    not_resolved = decision.not_resolved if decision else []
     record = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "factor": factor, "spent": spent,
-              "runs_factor": decision.factor if math.isfinite(decision.factor) else None,
-              "choice": decision.choice.describe() if decision.choice else None,
-              "left_out": [*decision.ignored_why, *unmeasured(campaign, runs, measured)],
-              **({"not_resolved": decision.not_resolved} if decision.not_resolved else {}),
-              **({"fit_problem": problem} if problem else {})}
+              "runs_factor": (decision.factor if decision and math.isfinite(decision.factor)
+                              else None),
+              "choice": decision.choice.describe() if decision and decision.choice else None,
+              "left_out": [*ignored_why, *unmeasured(campaign, runs, measured)],
+              **({"not_resolved": not_resolved} if not_resolved else {}),
+              **({"fit_problem": problem} if problem else {}),
+              **({"not_a_result_300K": beyond} if beyond else {})}
     # said every round: a run the fit leaves out (ions that did not diffuse, a failed
     # analysis) is never extended, and its temperature is no longer a candidate
     # a temperature whose runs reach zero within their scatter is extended, not left out
     left = "; ".join([*([f"NOT A RESULT: {problem}"] if problem else []),
+                      *([f"sigma({goal.target_K:g} K) known within a factor {factor:.3g}; "
+                         f"the 300 K extrapolation is not a result: {beyond}"] if beyond else []),
                       *(f"left out: {why}" for why in record["left_out"]),
-                      *decision.not_resolved])
+                      *not_resolved])
+    choice = decision.choice if decision else None
     stopped = ("goal_met" if factor is not None and factor <= goal.sigma_factor else
                "budget_spent" if spent >= goal.budget * (1 - 1e-9) else
                # nothing to try and a fit that means nothing: no_fit (looked at again)
-               "no_fit" if decision.choice is None and problem else
-               "nothing_left" if decision.choice is None else None)
+               "no_fit" if choice is None and problem else
+               "nothing_left" if choice is None else None)
     series["factor"] = factor
     if stopped:
         series.update(stopped=stopped, spent=spent)
         series["rounds"].append({**record, "choice": None, "stopped": stopped,
                                  **({"met_checks": MET_CHECKS} if stopped == "goal_met" else {})})
         write_goal_state(campaign, state)
-        return SeriesRound(key, stopped, factor, spent, left)
-    choice = decision.choice
+        return SeriesRound(key, stopped, factor, spent, left, goal.target_K)
     if choice.action == "extend":
         rd = choice.key.rundir
         steps = _end_step(campaign, int(rd.status.get("step", 0)), choice.step_ps)
@@ -385,7 +419,8 @@ def _advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRou
     series["rounds"].append({**record, "did": f"{what} {detail}"})
     write_goal_state(campaign, state)
     return SeriesRound(key, what, factor, spent,
-                       f"{detail} ({choice.describe()})" + (f"; {left}" if left else ""))
+                       f"{detail} ({choice.describe()})" + (f"; {left}" if left else ""),
+                       goal.target_K)
 
 
 def advance(campaign: Campaign) -> list[SeriesRound]:

@@ -266,5 +266,9 @@ def goal_summary(campaign: Campaign) -> list[str]:
             lines.append(f"  {s.name}/{m.name}: {stopped}: factor "
                          f"{factor}, spent {last['spent']:.3g} {goal.unit} after "
                          f"{len(series['rounds'])} round(s)"
-                         + (f"; last: {last['did']}" if last.get("did") else ""))
+                         + (f"; last: {last['did']}" if last.get("did") else "")
+                         # met at another target_K: what collect prints at 300 K said too
+                         + (f"; the factor is of sigma({goal.target_K:g} K); the 300 K "
+                            f"extrapolation is not a result: {last['not_a_result_300K']}"
+                            if last.get("not_a_result_300K") else ""))
     return lines

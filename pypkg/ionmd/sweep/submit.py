@@ -21,7 +21,8 @@ from ionmd.sweep.campaign import Campaign
 from ionmd.sweep.lockrun import flock_within
 from ionmd.sweep.plan import PlannedRun, plan_campaign
 from ionmd.sweep.state import (claim_active, claim_job_state, classify, local_job_id, new_token,
-                               read_claim, slurm_claim_job, slurm_job_states, write_claim)
+                               read_claim, slurm_claim_job, slurm_job_states, update_claim,
+                               write_claim)
 
 TODO = ("new", "pending", "interrupted")
 
@@ -381,6 +382,24 @@ def check_run_json_edits_of(runs: list[PlannedRun]) -> None:
                            "again")
 
 
+def _with_job(job_id: str):
+    """The change :func:`submit` makes to a claim once SLURM has named the task holding it
+    (:func:`ionmd.sweep.state.update_claim`, under the claim's lock): its ``job_id`` set,
+    the rest kept. A task may have started before (sbatch returned, the claims not yet
+    updated) and written the claim already: its ``ran`` is kept, and where it let the run
+    go (its setup failed: ``error``; or it ended and handed the run back: ``ran`` names the
+    job it ran under) the claim stays let go of, the job id only recorded in ``ran``.
+    Before, the claim was written whole again: the task's record was lost, and a run whose
+    setup failed read ``queued`` under a job already gone (its error unsaid)."""
+    def change(claim: dict) -> dict:
+        ran = claim.get("ran")
+        if claim.get("error") or (isinstance(ran, dict) and "job_id" in ran):
+            return {**claim, "ran": {**ran, "job_id": ran.get("job_id") or job_id}
+                    if isinstance(ran, dict) else {"job_id": job_id}}
+        return {**claim, "job_id": job_id}
+    return change
+
+
 def submit(campaign: Campaign, retry_failed: bool = False, progress: bool = True) -> Submission:
     """Create missing run directories, claim what is left and run it (local: here, until
     done) or submit it (SLURM: one job array, returns at once)."""
@@ -410,7 +429,7 @@ def submit(campaign: Campaign, retry_failed: bool = False, progress: bool = True
             for group, job_id in submit_slurm(campaign, paths, token):
                 sub.jobs.append(job_id)
                 for p in group:
-                    write_claim(by_path[p].rundir, token, kind, job_id)
+                    update_claim(by_path[p].rundir.path, token, _with_job(job_id))
             return sub
     from ionmd.sweep.local import run_local
 
