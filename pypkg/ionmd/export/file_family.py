@@ -193,6 +193,9 @@ def identify_object(obj) -> Optional[FileFamily]:
         if obj.get("config"):
             return FileFamily("sevennet", "a SevenNet checkpoint", "sevennet",
                               "export it with `ionmd export sevennet`")
+        inner = obj["model_state_dict"]
+        if not isinstance(inner, dict) or _state_dict_family(inner) != "sevennet":
+            return None
         return FileFamily("sevennet", "a SevenNet training checkpoint without its config",
                           None, f"export {_SEVENNET_FULL} with `ionmd export sevennet`")
     if "config" in obj and "state_dict" in obj:
