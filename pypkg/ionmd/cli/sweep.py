@@ -146,12 +146,12 @@ def _wait_for_other_submissions(c) -> int:
     from ionmd.errors import EXIT_SIGNAL_BASE
     from ionmd.sweep.submit import wait
 
-    held = _held_by_others(c)
-    if held:
-        print(f"waiting for {len(held)} run(s) of the campaign that another process runs "
-              f"(Ctrl-C stops waiting and leaves them running):\n  " + "\n  ".join(held),
-              file=sys.stderr, flush=True)
-    try:
+    try:            # a Ctrl-C right after the lines below is the wait's too
+        held = _held_by_others(c)
+        if held:
+            print(f"waiting for {len(held)} run(s) of the campaign that another process "
+                  f"runs (Ctrl-C stops waiting and leaves them running):\n  "
+                  + "\n  ".join(held), file=sys.stderr, flush=True)
         return _exit_status_of_counts(wait(c, progress=False))
     except KeyboardInterrupt:
         print("ionmd: stopped waiting (Ctrl-C); the runs named above go on under their own "

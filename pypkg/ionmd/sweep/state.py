@@ -16,6 +16,7 @@ import fcntl
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -24,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ionmd.analysis.run_files import SETTINGS
-from ionmd.errors import IonmdError
+from ionmd.errors import IonmdError, RunInterrupted
 from ionmd.file_locks import flock_if_supported, held_elsewhere
 from ionmd.lammps.process import process_alive
 from ionmd.protocols.execute import running_here
@@ -258,13 +259,28 @@ def classify(rd: RunDir, slurm_jobs: dict[str, str] | None = None) -> str:
     return "queued" if job else "pending"
 
 
-def wait_for_local_process(rd: RunDir, poll_s: float = 0.5) -> None:
+def wait_for_local_process(rd: RunDir, poll_s: float = 0.5, stop=None) -> None:
     """Block while the run's LAMMPS process (started by an earlier, dead submitter on this
-    host) is still alive."""
+    host) is still alive; ``stop`` (a :class:`ionmd.protocols.execute.StopRequests`: a
+    SLURM task's walltime warning, scancel) ends the wait at once.
+
+    Raises
+    ------
+    RunInterrupted
+        Where ``stop`` caught a signal: the run was not taken, its LAMMPS still runs (the
+        next ``ionmd sweep submit`` records it once it has ended, or resumes it)."""
     while True:
         status = rd.status
         if status.get("state") != "running" or not running_here(status):
             return
+        if stop is not None and stop.signum is not None:
+            name = signal.Signals(stop.signum).name
+            raise RunInterrupted(
+                f"{rd.path}: stopped by {name} while waiting for its LAMMPS (pid "
+                f"{status.get('pid')} on {status.get('host')}, started by an earlier "
+                f"submission) to end; that LAMMPS still runs, this job did not take the run: "
+                f"`ionmd sweep submit` records it once it has ended, or resumes it",
+                stop.signum)
         time.sleep(poll_s)
 
 
