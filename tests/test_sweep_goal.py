@@ -80,12 +80,16 @@ def test_budget_is_spent_on_the_runs_that_narrow_sigma(tmp_path, capsys):
 
 
 def test_goal_met_at_once_runs_nothing_more(tmp_path):
-    # at 900 K, inside the runs' 1000-1400 K: the 300 K extrapolation of three short runs
-    # spans more than 4 decades, which is no result and never meets a goal
+    # The goal is on sigma(target_K), and the 4-decade span is checked there: at 900 K, next
+    # to the runs' 1000-1400 K, three short runs' interval is within the factor, while
+    # their 300 K extrapolation spans more than 4 decades (collect's NOT A RESULT, which
+    # the round says beside the factor). At target_K 300 that span would block the goal, as
+    # Ea <= 0 or every temperature not diffusive block it at any target_K.
     path = campaign(tmp_path, factor=1e6, budget=1.0, extra=", target_K = 900")
     assert main(["sweep", "submit", str(path), "--no-progress"]) == 0
     state = read_goal_state(load_campaign(path))["series"]["licl/licl"]
     assert state["stopped"] == "goal_met" and len(state["rounds"]) == 1
+    assert "decades" in state["rounds"][0]["not_a_result_300K"]
     assert all(r.rundir.planned_steps == 1500 for r in plan_campaign(load_campaign(path)))
 
 
