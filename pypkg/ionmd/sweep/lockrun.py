@@ -11,15 +11,26 @@ second job refuses to run the same run directory while it is held
 
 A lock held by another process is waited for :data:`WAIT_S`, then the command is not
 started (exit status :data:`BUSY`). A filesystem without locks runs the command unlocked.
+
+Python ignores SIGPIPE and SIGXFSZ, and an ignored signal stays ignored across ``exec``:
+COMMAND gets them back at their defaults, as a shell would start it (a LAMMPS over the
+file-size limit is then killed by SIGXFSZ, which the run's status names, instead of writing
+on with truncated files).
 """
 
+import errno
 import fcntl
 import os
+import signal
 import sys
 import time
 
 WAIT_S = 10.0
 BUSY = 75          # EX_TEMPFAIL
+NO_LOCK_ERRNOS = frozenset({errno.ENOLCK, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP,
+                            errno.EINVAL})
+"""As :data:`ionmd.file_locks.NO_LOCK_ERRNOS` (a copy: this file imports nothing of ionmd,
+to start LAMMPS at once; a test checks the two agree)."""
 
 
 def flock_within(fd: int, wait_s: float, poll_s: float = 0.1) -> bool:
@@ -36,8 +47,10 @@ def flock_within(fd: int, wait_s: float, poll_s: float = 0.1) -> bool:
             if time.monotonic() > deadline:
                 return False
             time.sleep(poll_s)
-        except OSError:         # no locks on this filesystem: go on unprotected
-            return True
+        except OSError as exc:
+            if exc.errno in NO_LOCK_ERRNOS:     # no locks on this filesystem: unprotected
+                return True
+            raise
 
 
 def main(argv: list[str]) -> None:
@@ -50,6 +63,8 @@ def main(argv: list[str]) -> None:
               f"not starting a second LAMMPS on it", file=sys.stderr, flush=True)
         sys.exit(BUSY)
     os.set_inheritable(fd, True)
+    for name in ("SIGPIPE", "SIGXFSZ"):
+        signal.signal(getattr(signal, name), signal.SIG_DFL)
     os.execvp(cmd[0], cmd)
 
 
