@@ -108,11 +108,13 @@ def test_a_package_whose_stage_check_fails_keeps_the_old_file(packaged_as_morse,
 def test_an_export_killed_outright_leaves_no_scratch_for_the_next(tmp_path):
     """SIGKILL runs no ``finally``: the killed export's scratch folder stays until the
     next export of the same path, which removes it (nobody holds its writer's lock), while
-    a live writer's (its lock held: by this process here, as a writer in a container with
-    other process ids would hold it) and one without a lock file are kept."""
+    a live writer's (its lock held, by this process here, under a process id that is gone:
+    as a writer in a container with other process ids looks), one without a lock file and
+    another host's (its lock may be local to that node) are kept."""
     import fcntl
     import os
     import signal
+    import socket
     import subprocess
     import sys
 
@@ -133,12 +135,16 @@ def test_an_export_killed_outright_leaves_no_scratch_for_the_next(tmp_path):
     left = [p.name for p in tmp_path.iterdir()]
     assert len(left) == 1 and left[0].endswith(".writing") and not target.exists()
 
-    live = tmp_path / ".m.pt.samehost.1.abcdefgh.writing"     # a pid that is not its own
+    host = socket.gethostname()
+    live = tmp_path / f".m.pt.{host}.{killed.pid}.abcdefgh.writing"    # its pid is gone
     live.mkdir()
     held = os.open(live / WRITER_LOCK, os.O_CREAT | os.O_RDWR)
     fcntl.flock(held, fcntl.LOCK_EX)
-    unlocked = tmp_path / ".m.pt.samehost.2.abcdefgh.writing"   # starting, or an old ionmd's
+    unlocked = tmp_path / f".m.pt.{host}.{killed.pid}.ijklmnop.writing"  # starting, or old
     unlocked.mkdir()
+    elsewhere = tmp_path / f".m.pt.other-node.{killed.pid}.qrstuvwx.writing"
+    elsewhere.mkdir()
+    (elsewhere / WRITER_LOCK).touch()                       # unlocked as seen from here
     try:
         with written_whole(target) as scratch:
             scratch.write_bytes(b"whole")
@@ -146,4 +152,4 @@ def test_an_export_killed_outright_leaves_no_scratch_for_the_next(tmp_path):
         os.close(held)
     assert target.read_bytes() == b"whole"
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        ["m.pt", live.name, unlocked.name])
+        ["m.pt", live.name, unlocked.name, elsewhere.name])

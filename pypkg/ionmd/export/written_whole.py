@@ -9,10 +9,11 @@ over ``-o`` and removed when its check failed, the runs' model with it.
 A writer holds an ``flock`` on a file in its scratch folder for as long as it writes, so
 that an export killed outright (SIGKILL, a node's out-of-memory killer: no ``finally``
 runs, but the kernel drops its locks) leaves no litter for long: the next export of the
-same path removes the scratch folders whose lock nobody holds. A lock, not a process id:
-a container or a second host with the same host name sees other process ids, and removing
-a live writer's scratch would lose its export. Where the file system has no locks nothing
-is removed."""
+same path on the same host removes the scratch folders whose lock nobody holds. A lock,
+not a process id: a container with the same host name sees other process ids, and
+removing a live writer's scratch would lose its export. The same host too: some file
+systems keep locks on each node (Lustre ``localflock``, NFS ``nolock``), where another
+node's live lock is not seen. Where the file system has no locks nothing is removed."""
 
 from __future__ import annotations
 
@@ -57,8 +58,12 @@ def _hold_writer_lock(scratch: Path) -> int:
     (a rename keeps the lock): a cleaner never finds that name unlocked while its writer
     lives."""
     fd, tmp = tempfile.mkstemp(dir=scratch, prefix=".lock.")
-    flock_if_supported(fd, fcntl.LOCK_EX)
-    os.replace(tmp, scratch / WRITER_LOCK)
+    try:
+        flock_if_supported(fd, fcntl.LOCK_EX)
+        os.replace(tmp, scratch / WRITER_LOCK)
+    except BaseException:
+        os.close(fd)
+        raise
     return fd
 
 
@@ -83,11 +88,11 @@ def _abandoned(scratch: Path) -> bool:
 
 
 def remove_abandoned_scratch(path: str | Path) -> list[Path]:
-    """Remove the scratch folders of exports of ``path`` whose writer is gone
-    (:func:`_abandoned`); returns them."""
+    """Remove the scratch folders of exports of ``path`` made on this host whose writer
+    is gone (:func:`_abandoned`); returns them."""
     path = Path(path)
     removed = []
-    for scratch in path.parent.glob(f".{path.name}.*{SUFFIX}"):
+    for scratch in path.parent.glob(f".{path.name}.{_host()}.*{SUFFIX}"):
         if scratch.is_dir() and _abandoned(scratch):
             shutil.rmtree(scratch, ignore_errors=True)
             removed.append(scratch)
