@@ -9,8 +9,11 @@ sigma(300 K) interval with the runs that fed it and those left out (``structures
 Arrhenius fit has its ``runs`` and ``left_out``). The runs are the campaign's planned run
 directories as they are on disk (each one's temperature, replica and protocol from its own
 ``settings.json``), plus the planned runs not written yet (counted as incomplete); folders
-found beside them that the campaign file does not plan are named (``not_in_campaign``),
-neither analysed nor fitted. Another campaign file's tables in ``<output>/collect`` (one
+found beside them that the campaign file does not plan (a copy such as ``r0.bak`` too), and
+planned folders holding another run (another model identity or structure: those ``status``
+refuses; collect then exits 1, ``other_settings``), are named with why
+(``not_in_campaign``), neither analysed nor fitted
+(:func:`~ionmd.sweep.collect_folders.folders_to_collect`). Another campaign file's tables in ``<output>/collect`` (one
 output folder for two files) are never replaced (:func:`check_tables_folder`).
 """
 

@@ -1,6 +1,7 @@
 """Which run folders ``ionmd sweep collect`` reads and where it writes: the campaign's
-planned runs as they are on disk (:func:`runs_to_collect`) and the folders beside them it
-does not plan (:func:`unplanned_note`), each run's cell as the rows name it
+planned runs as they are on disk where they are its runs (:func:`folders_to_collect`), the
+folders beside them it does not plan (:func:`unplanned_note`) and those at its runs'
+places holding other runs (:func:`not_the_campaigns_note`), each run's cell as the rows name it
 (:func:`cell_labels`), and the tables folder another campaign file of the same output
 holds (:func:`check_tables_folder`, :func:`other_campaign_of_output`: the goal's
 ``goal.json`` too)."""
@@ -20,9 +21,9 @@ def cell_labels(per_run: list[tuple[PlannedRun, dict]], campaign: Campaign
                 ) -> tuple[list[str], list[str]]:
     """Each run's structure as the rows and fits name it, and notes: the campaign's name,
     with its cell's formula added (``LiCl[Li81Cl108]``) where one structure's runs under one
-    model are of several cells (a campaign file whose structure or supercell changed after
-    runs were written: ``ionmd sweep plan`` refuses that, collect reads the folders as they
-    are), by ``ionmd analyze``'s own series (:func:`ionmd.analysis.report.series_names`);
+    model are of several cells (folders whose trajectories are of another cell than their
+    settings record: a folder of another structure hash is not the campaign's run,
+    :func:`folders_to_collect`), by ``ionmd analyze``'s own series (:func:`ionmd.analysis.report.series_names`);
     a run not analysed goes with the others where they are of one cell, else with those of
     the campaign's cell now (it will be written with it). A note per such structure names
     each cell's runs (:func:`ionmd.analysis.report.split_cells_notes`)."""
