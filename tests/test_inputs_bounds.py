@@ -40,7 +40,7 @@ BOUNDS = [
     ("conductivity-nvt", "long_duration_ps", -3.0, 0.5, "long_duration_ps -3 ps"),
     ("conductivity-nvt", "long_discard_ps", -3.0, 0.0, "long_discard_ps -3 ps"),
     ("ev-scan", "n_points", 1002, 1001, "n_points 1002"),
-    ("ev-scan", "max_strain", 1.0, 0.99, "max_strain 1 "),
+    ("ev-scan", "max_strain", 0.51, 0.5, "max_strain 0.51 "),
     ("conductivity", "supercell", "100001x1x1", "46x46x46", "supercell '100001x1x1'"),
     ("conductivity", "supercell", "400.5A", "400A", "supercell '400.5A'"),
 ]

@@ -78,6 +78,13 @@ def _cmd_run(args: argparse.Namespace) -> None:
         v0 = "n/a" if res.v0 is None else f"{res.v0:.6g}"
         print(f"E-V scan: B0 = {b0} GPa, V0 = {v0} A^3, "
               f"{'FAILED: ' + '; '.join(res.reasons) if res.failed else 'ok'}")
+        rho = [("E compressed", res.spearman_compression_energy),
+               ("dE/dV compressed", res.spearman_compression_derivative),
+               ("E tensile", res.spearman_tension_energy)]
+        print("  Spearman " + ", ".join(f"{k} {'n/a' if r is None else f'{r:+.3f}'}"
+                                        for k, r in rho))
+        if res.flags:
+            print("  flags (ionmd's stricter checks, not the verdict): " + "; ".join(res.flags))
         from ionmd.errors import EXIT_FAILED
 
         return EXIT_FAILED if res.failed else None

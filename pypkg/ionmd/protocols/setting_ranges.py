@@ -72,9 +72,9 @@ RANGES: dict[str, Range] = {
     "halt_volume_change": Range(0.0, 10.0, "|V/V0 - 1| as a fraction: 0.5 stops at a 50 % "
                                 "change, 10 at an eleven-fold volume", low_open=True),
     "n_points": Range(5, 1001, "one volume each, written to its own folder; MLIP Arena uses 21"),
-    "max_strain": Range(0.0, 1.0, "the volumes V0 (1 + s), s from -max_strain to +max_strain; "
-                        "0.2 (the ev-scan preset) spans 0.8-1.2 V0", low_open=True,
-                        high_open=True),
+    "max_strain": Range(0.0, 0.5, "each lattice vector scaled by 1 + s, s from -max_strain to "
+                        "+max_strain (AQVolt26, MLIP Arena's E-V scan); 0.2 (the ev-scan "
+                        "preset) spans 0.512-1.728 V0, 0.5 spans 0.125-3.4 V0", low_open=True),
     # ordering of partially occupied sites (a campaign's order_*, the --order-* options)
     "order_tol": Range(0.0, 1.0, f"an occupancy rounding: {OCCUPANCY_TOLERANCE:g} is exact, "
                        "0.15 orders refined occupancies in one unit cell", low_open=True,
