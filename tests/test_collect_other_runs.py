@@ -20,7 +20,7 @@ import pytest
 from contract_models import MorseEdgeModel, save_contract_model
 from ionmd.cli import main
 from ionmd.sweep import load_campaign, plan_campaign
-from protocol_setup import ELEMENTS, MORSE
+from protocol_setup import ELEMENTS, MORSE, fcc_cell
 from sweep_setup import brownian_run, write_campaign
 from test_model_identity import digest, reexported
 
@@ -106,3 +106,17 @@ def test_a_copy_of_a_run_folder_never_replaces_the_run(done, capsys):
     assert (copy["run"], copy["class"]) == (str(bak), "interrupted")
     assert "T900K/r0:" in copy["why"] and "copy" in copy["why"]
     assert "T900K/r0.bak (interrupted)" in err
+
+
+def test_runs_of_another_structure_are_not_the_campaigns(done, capsys):
+    """fcc.cif replaced by another cell (a = 3.75 A for 3.68): status refuses the campaign
+    for structure_hash; collect lists both runs apart with that reason and exits 1."""
+    path, runs = done
+    fcc_cell(a=3.75).write(path.parent / "fcc.cif")
+    capsys.readouterr()
+    assert main(["sweep", "status", str(path)]) == 1
+    assert "structure_hash" in capsys.readouterr().err
+    code, doc, err = collected(path, capsys)
+    assert code == 1 and doc["runs"] == [] and doc["rows"] == []
+    assert [(r["run"], "differs in structure_hash" in r["why"]) for r in
+            doc["not_in_campaign"]] == [(str(r.path), True) for r in runs]
