@@ -175,7 +175,7 @@ def _run_one(path: str | Path, token: str, ranks: int, threads: int, launcher: s
     if claim.get("token") != token:
         return {"path": str(path), "skipped": "claimed by a later submission",
                 **rd.status}
-    wait_for_local_process(rd)
+    wait_for_local_process(rd, stop=stop)      # a walltime warning ends the wait
     before = rd.status
     try:
         fd = _try_lock(rd)
