@@ -8,6 +8,7 @@ import re
 import string
 from pathlib import Path
 
+from ionmd.analysis.run_files import SETTINGS
 from ionmd.errors import IonmdError
 from ionmd.protocols.prepare import data_file_triclinic, resolve_couple
 from ionmd.protocols.presets import Protocol
@@ -91,12 +92,24 @@ def render_md(rd: RunDir, k: int, restart: Path | None) -> str:
     if restart is None:
         start = f"read_data       {DATA}"
         prepare = []
-        if p.relax:
+        relax = p.relax
+        if version < 3:
+            # as it recorded: conductivity-nvt did not relax before version 3, and its
+            # folders are reopened by today's relax=true (run_settings._as_recorded)
+            relax = bool(rd.read_json(SETTINGS).get("protocol", {}).get("relax", p.relax))
+        if relax and version < 3:
+            # as these folders started: NVT relaxed the atoms only, in the data file's
+            # cell; NpT stopped after 200 iterations of vmax 1e-4 (at most ~2 % per length)
             if p.ensemble == "npt":
                 prepare.append(f"fix             relax all box/relax {couple} {P0}")
             prepare += ["minimize        1.0e-8 1.0e-4 200 2000"]
             if p.ensemble == "npt":
                 prepare.append("unfix           relax")
+            prepare.append("reset_timestep  0")
+        elif relax:
+            triclinic = data_file_triclinic(rd.path / DATA)
+            prepare += cell_relaxation(couple if p.ensemble == "npt" else
+                                       relax_couple(p, triclinic), P0)
             prepare.append("reset_timestep  0")
         # Maxwell-Boltzmann velocities without total momentum (`mom yes`: the 3N - 3
         # degrees of freedom LAMMPS's temperature counts). Not `rot yes`: under periodic
@@ -133,6 +146,86 @@ def render_md(rd: RunDir, k: int, restart: Path | None) -> str:
         raise IonmdError(f"template {template_path(rd)} uses an unknown placeholder {exc}; "
                          f"known: {', '.join(sorted(subs))}") from exc
     return _restart_order_kept(without_end_restart_rename(text), restart)
+
+
+RELAX_ROUNDS = 10
+"""Most minimisations of the cell relaxation before the MD. Each starts from the cell the
+one before reached (fix box/relax anew: its reference cell is the current one, as LAMMPS's
+manual advises when the minimiser stalls on a box that moved)."""
+RELAX_ITERATIONS = 1000
+"""Iterations of each of those minimisations (10 evaluations each at most)."""
+RELAX_VMAX = 0.001
+"""fix box/relax's vmax: at most 0.1 % change of a cell length per iteration. LAMMPS's
+default 1e-4 let the 200 iterations ionmd ran before (inputs version 2) change a length by
+2 % at most: a SevenNet-0 beta-Li3PS4 cell kept 4.6 GPa of its 8.7 GPa."""
+RELAX_PRESSURE_TOL_BAR = 100.0
+"""The relaxation has converged when the stress the cell can relax (the pressure with
+``iso``; the diagonal with ``aniso``; all six components with ``tri``) is within this of
+the target (the root of the summed squares, in bar; 0.01 GPa, ~0.05 % of the volume of a
+solid of 20 GPa bulk modulus)."""
+RELAX_RE = re.compile(r"^IONMD_RELAX (converged|NOT converged) .*$", re.M)
+"""The line a piece's relaxation prints with its outcome (the first piece's log)."""
+
+
+def relax_couple(p: Protocol, triclinic: bool) -> str:
+    """fix box/relax's keyword for the cell relaxation before an NVT run (no barostat
+    constrains it): ``couple`` as given, ``auto`` the most the cell allows: ``tri`` (all
+    six stress components, LAMMPS's only keyword that relaxes the tilts) on a triclinic
+    box, ``aniso`` on an orthogonal one (LAMMPS refuses tilts there).
+
+    Raises
+    ------
+    IonmdError
+        ``couple tri`` on an orthogonal box.
+    """
+    if p.couple not in ("auto", "iso", "aniso", "tri"):
+        raise IonmdError(f"couple {p.couple!r} unknown; use auto, iso, aniso or tri")
+    if p.couple == "tri" and not triclinic:
+        raise IonmdError("couple tri needs a triclinic cell (LAMMPS's fix box/relax refuses "
+                         "tilts on an orthogonal box); use couple=auto or aniso")
+    if p.couple != "auto":
+        return p.couple
+    return "tri" if triclinic else "aniso"
+
+
+def cell_relaxation(couple: str, pressure: float) -> list[str]:
+    """LAMMPS lines relaxing atoms and cell to ``pressure`` (bar) with fix box/relax
+    ``couple``: minimisations until the relaxable stress is within
+    :data:`RELAX_PRESSURE_TOL_BAR` of the target (at most :data:`RELAX_ROUNDS`), then an
+    ``IONMD_RELAX`` line saying whether it converged, the stress left, the volume and the
+    cell (a run that goes on from a cell that did not converge says so in its log)."""
+    fix = f"fix             relax all box/relax {couple} {pressure} vmax {RELAX_VMAX}"
+    if couple == "iso":        # box/relax computes the scalar pressure only
+        residual = f"abs(c_relax_press-{pressure})"
+    else:
+        diagonal = [f"(c_relax_press[{i}]-{pressure})^2" for i in (1, 2, 3)]
+        shear = [f"c_relax_press[{i}]^2" for i in (4, 5, 6)] if couple == "tri" else []
+        residual = f"sqrt({'+'.join(diagonal + shear)})"
+    tol = f"{RELAX_PRESSURE_TOL_BAR:g}"
+    return [
+        "# the cell relaxation: minimisations until the stress is within the tolerance",
+        "min_modify      line quadratic",
+        'variable        relax_ok string "NOT converged"',
+        f"variable        relax_round loop {RELAX_ROUNDS}",
+        "label           relax_loop",
+        # made anew each round (same ID: replaced): its reference cell is the current one
+        fix,
+        f"minimize        0.0 1.0e-6 {RELAX_ITERATIONS} {10 * RELAX_ITERATIONS}",
+        f"variable        relax_dp equal {residual}",
+        # kept as a number: the next round's fix replaces this one's pressure compute
+        "variable        relax_left equal $(v_relax_dp:%.4g)",
+        "variable        relax_n equal ${relax_round}",
+        f'if              "${{relax_left}} <= {tol}" then "variable relax_ok string converged" '
+        '"jump SELF relax_done"',
+        "next            relax_round",
+        "jump            SELF relax_loop",
+        "label           relax_done",
+        f'print           "IONMD_RELAX ${{relax_ok}} after ${{relax_n}} minimisations: stress '
+        f'${{relax_left}} bar from {pressure} bar ({couple}; tolerance {tol} bar); '
+        'vol $(vol:%.12g) lx $(lx:%.12g) ly $(ly:%.12g) lz $(lz:%.12g) xy $(xy:%.12g) '
+        'xz $(xz:%.12g) yz $(yz:%.12g)"',
+        "unfix           relax",
+    ]
 
 
 TEMPLATE_END_RENAME_RE = re.compile(

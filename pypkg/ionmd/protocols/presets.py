@@ -94,7 +94,14 @@ class Protocol:
     restart_every : int
         Steps between restart files (two files, written alternately).
     relax : bool
-        Minimise positions and (NpT) cell before the MD.
+        Relax positions and cell with the model before the MD (fix box/relax to
+        ``pressure_bar``, until the stress is within 100 bar of it:
+        :func:`ionmd.protocols.md_input.cell_relaxation`; the log's ``IONMD_RELAX`` line
+        says whether it converged). NpT relaxes with the barostat's ``couple``; NVT with the
+        most the cell allows (``couple`` auto: ``tri`` on a triclinic box, ``aniso`` on an
+        orthogonal one) and then runs in the relaxed cell: the model's own volume, not the
+        input file's. Run folders written before inputs version 3 relaxed NVT atoms only
+        (and NpT for 200 iterations at most) and keep that input.
     halt_volume_change : float or None
         Stop the run when ``|V/V0 - 1|`` exceeds this (``fix halt``); ``None``: never.
         ``V0`` is the volume the MD starts from (after the relaxation: the volume the
@@ -348,7 +355,7 @@ PRESETS: dict[str, Protocol] = {
                  thermostat="berendsen", temperatures=(600.0, 800.0, 1000.0, 1200.0),
                  duration_ps=500.0, discard_ps=100.0, long_below_K=800.0,
                  long_duration_ps=1000.0, long_discard_ps=200.0, timestep_fs=1.0,
-                 supercell="2x2x2"),
+                 supercell="2x2x2", relax=True),
         Protocol(name="umlip-benchmark", source="seed 003", ensemble="npt",
                  thermostat="berendsen", supercell="3x3x3",
                  # seed 003 Sec. 3: diffusivities at 300, 400, 500, 700, 900 and 1100 K;

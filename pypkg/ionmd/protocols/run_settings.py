@@ -150,16 +150,32 @@ def _as_recorded(recorded: dict, wanted: dict) -> dict:
     that it resumes (and is recorded) as it started: ``seed + replica`` where no
     ``velocity_seed`` was recorded; without ``inputs_version`` (written before version 2,
     :data:`INPUTS_VERSION`) the version-1 input, and ``couple = aniso`` (the default then)
-    where today's default ``auto`` is asked for."""
+    where today's default ``auto`` is asked for; an older recorded version (2: NVT in the
+    data file's cell) that version's input, and a ``conductivity-nvt`` folder written
+    before version 3 its ``relax = false`` (the preset's value then) where today's
+    ``true`` is asked for."""
     wanted = json.loads(json.dumps(wanted))
     if "velocity_seed" not in recorded:          # it ran with seed + replica: keep that
         wanted.pop("velocity_seed", None)
+    have_p, want_p = recorded.get("protocol", {}), wanted.get("protocol", {})
     if "inputs_version" not in recorded:
         wanted.pop("inputs_version", None)
-        have_p, want_p = recorded.get("protocol", {}), wanted.get("protocol", {})
         if have_p.get("couple") == "aniso" and want_p.get("couple") == "auto":
             want_p["couple"] = "aniso"
+    elif _older_version(recorded.get("inputs_version"), wanted.get("inputs_version")):
+        wanted["inputs_version"] = recorded["inputs_version"]
+    if (_older_version(recorded.get("inputs_version", 1), 3) and have_p.get("relax") is False
+            and want_p.get("relax") is True and have_p.get("name") == "conductivity-nvt"):
+        # conductivity-nvt relaxed nothing before version 3 (relax=false, the default then):
+        # its folders resume as they started
+        want_p["relax"] = False
     return wanted
+
+
+def _older_version(recorded, wanted) -> bool:
+    """Whether a folder's recorded inputs version is an older one than ``wanted``."""
+    return (isinstance(recorded, int) and isinstance(wanted, int)
+            and not isinstance(recorded, bool) and recorded < wanted)
 
 
 def _comparable(have: dict, wanted: dict) -> tuple[dict, dict]:

@@ -79,11 +79,14 @@ edited discard (:func:`ionmd.protocols.stopping.run_first_target`)."""
 RESTART_FILES = ("restart.a", "restart.b", "restart.end", "restart.end.part")
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 """errno values of a full disk (or quota): an interruption, not a failure of the run."""
-INPUTS_VERSION = 2
+INPUTS_VERSION = 3
 """Version of the MD input a new run directory gets (``settings.json`` ``inputs_version``):
+3 relaxes the cell with the model before an NVT run too (``relax``), and relaxes it until
+the stress is within a tolerance (:func:`ionmd.protocols.md_input.cell_relaxation`);
 2 draws initial velocities with ``rot no`` and resolves ``couple = auto``. A directory
-without the key (version 1: ``rot yes``, ``couple`` as recorded, ``aniso`` by default)
-resumes with the input it started with (:func:`ionmd.protocols.run_settings._as_recorded`)."""
+with an older version resumes with the input it started with: version 2 (NVT in the data
+file's cell, 200 iterations), and one without the key (version 1: ``rot yes``, ``couple``
+as recorded, ``aniso`` by default) (:func:`ionmd.protocols.run_settings._as_recorded`)."""
 
 
 

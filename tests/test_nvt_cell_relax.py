@@ -1,0 +1,142 @@
+"""The cell relaxation before the MD (``relax``): NVT runs at the model's own cell (fix
+box/relax first, tilts too on a triclinic cell), relaxed to zero stress, not for 200
+iterations only. The reference is ASE's own cell relaxation (FrechetCellFilter + BFGS)
+with ASE's Morse calculator of the test model's parameters (no LAMMPS, no ionmd)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+from ase import units
+from ase.calculators.morse import MorsePotential
+from ase.cell import Cell
+from ase.filters import FrechetCellFilter
+from ase.optimize import BFGS
+
+from ionmd.analysis.run_files import SETTINGS
+from ionmd.lammps.thermo_log import parse_thermo
+from ionmd.protocols import execute, plan_runs
+from ionmd.protocols.md_input import render_md
+from protocol_setup import MORSE, fcc_cell, sheared, short
+
+RELAXED_RE = re.compile(r"^IONMD_RELAX (converged|NOT converged) after (\d+) minimisations: "
+                        r"stress (\S+) bar .* vol (\S+) lx (\S+) ly (\S+) lz (\S+) xy (\S+) "
+                        r"xz (\S+) yz (\S+)$", re.M)
+
+
+def ase_morse() -> MorsePotential:
+    """ASE's Morse potential with the test model's parameters: ASE's rho0 = alpha r0, and
+    its smooth cutoff shrunk to a step at rc. The model shifts each pair's energy to zero
+    at rc, a constant per pair inside rc that changes neither forces nor stress."""
+    r0, rc = MORSE["r0"], MORSE["rc"]
+    return MorsePotential(epsilon=MORSE["d0"], rho0=MORSE["alpha"] * r0, r0=r0,
+                          rcut1=rc / r0, rcut2=(rc + 1e-9) / r0)
+
+
+def ase_relaxed(atoms, pressure_bar: float):
+    """``atoms`` relaxed (positions and the whole cell) to ``pressure_bar`` by ASE."""
+    from threadpoolctl import threadpool_limits
+
+    atoms = atoms.copy()
+    atoms.calc = ase_morse()
+    opt = BFGS(FrechetCellFilter(atoms, scalar_pressure=pressure_bar * units.bar),
+               logfile=None)
+    with threadpool_limits(1):      # BLAS threads on a busy 2-core host: 0.6 s a step
+        assert opt.run(fmax=1e-6, steps=2000)
+    return atoms
+
+
+def strained(atoms, diagonal):
+    atoms = atoms.copy()
+    atoms.set_cell(atoms.cell.array @ np.diag(diagonal), scale_atoms=True)
+    atoms.rattle(0.03, seed=1)
+    return atoms
+
+
+def run_and_log(proto, atoms, morse, where):
+    (rd,) = plan_runs(proto, atoms, morse, where, name="x")
+    status = execute(rd)
+    assert status["state"] == "completed", status
+    return rd, (rd.path / "log.0.lammps").read_text()
+
+
+def test_nvt_runs_in_the_cell_the_model_relaxed_to_zero_stress(tmp_path, morse):
+    """conductivity-nvt on a compressed, sheared (triclinic) and rattled cell: the MD's
+    (constant) volume and the cell's lengths and angles are ASE's relaxed cell's; the
+    input's volume is 8 % smaller. Before: NVT relaxed the atoms only (and the preset not
+    at all), so the MD ran in the input's compressed cell."""
+    atoms = strained(sheared(fcc_cell()), [0.97, 1.0, 0.95])
+    proto = short("conductivity-nvt", duration_ps=0.02, discard_ps=0.0)
+    assert proto.relax and proto.ensemble == "nvt"
+    rd, log = run_and_log(proto, atoms, morse, tmp_path)
+    ref = ase_relaxed(atoms, proto.pressure_bar)
+    assert ref.get_volume() / atoms.get_volume() - 1 > 0.07     # a real relaxation
+
+    md_volume = parse_thermo(log)["Volume"]
+    assert np.ptp(md_volume) == 0.0                             # NVT: one cell
+    assert md_volume[0] == pytest.approx(ref.get_volume(), rel=1e-6)
+    found = RELAXED_RE.search(log)
+    assert found and found.group(1) == "converged", log[-3000:]
+    assert float(found.group(3)) < 1.0                          # bar
+    lx, ly, lz, xy, xz, yz = map(float, found.groups()[4:])
+    cell = Cell([[lx, 0, 0], [xy, ly, 0], [xz, yz, lz]])
+    assert cell.cellpar() == pytest.approx(ref.cell.cellpar(), abs=1e-5)
+    assert "box/relax tri 1.01325" in (rd.path / "in.0.lmp").read_text()
+
+
+def test_npt_relaxation_is_not_cut_at_200_iterations(tmp_path, morse):
+    """stability (NpT, relax) on an orthogonal cell 7 % too wide per length: V0, the
+    volume its MD starts from, is ASE's relaxed volume (aniso box/relax). Before: 200
+    iterations of LAMMPS's vmax 1e-4 moved each length by 2 % at most."""
+    atoms = strained(fcc_cell(), [1.07, 1.07, 1.07])
+    proto = short("stability", duration_ps=0.02, discard_ps=0.0, temperature_end=400.0)
+    rd, log = run_and_log(proto, atoms, morse, tmp_path)
+    ref = ase_relaxed(atoms, proto.pressure_bar)
+    assert 1 - ref.get_volume() / atoms.get_volume() > 0.15
+    v0 = float(re.search(r"^IONMD_V0 (\S+)$", log, re.M).group(1))
+    # aniso keeps the (rattled) cell's right angles, ASE relaxes all six components:
+    # the shear stress of a 0.03 A rattle changes the volume by far less than 1e-5
+    assert v0 == pytest.approx(ref.get_volume(), rel=1e-5)
+    assert RELAXED_RE.search(log).group(1) == "converged"
+
+
+def test_a_relaxation_that_does_not_converge_says_so(tmp_path, morse, monkeypatch):
+    """One minimisation of 3 iterations cannot relax a cell 7 % too wide: the log's
+    IONMD_RELAX line says 'NOT converged' with the stress left, and the MD still runs."""
+    import ionmd.protocols.md_input as md_input
+
+    monkeypatch.setattr(md_input, "RELAX_ROUNDS", 1)
+    monkeypatch.setattr(md_input, "RELAX_ITERATIONS", 3)
+    atoms = strained(fcc_cell(), [1.07, 1.07, 1.07])
+    proto = short("conductivity-nvt", duration_ps=0.01, discard_ps=0.0)
+    _, log = run_and_log(proto, atoms, morse, tmp_path)
+    found = RELAXED_RE.search(log)
+    assert found.group(1) == "NOT converged" and found.group(2) == "1"
+    assert float(found.group(3)) > md_input.RELAX_PRESSURE_TOL_BAR
+    assert "IONMD_END step 10 " in log
+
+
+def test_folders_of_older_inputs_resume_with_their_input(tmp_path, morse):
+    """A conductivity-nvt folder written by inputs version 2 (relax false, the preset's
+    value then) and a stability folder of version 2 (200 iterations) are reopened by
+    today's presets and keep their inputs; new folders relax the cell."""
+    cell = sheared(fcc_cell())
+    (rd,) = plan_runs(short("conductivity-nvt"), cell, morse, tmp_path / "nvt", name="x")
+    assert "box/relax tri 1.01325 vmax" in render_md(rd, 0, None)
+    settings = json.loads((rd.path / SETTINGS).read_text())
+    settings["inputs_version"], settings["protocol"]["relax"] = 2, False   # as written then
+    (rd.path / SETTINGS).write_text(json.dumps(settings))
+    (again,) = plan_runs(short("conductivity-nvt"), cell, morse, tmp_path / "nvt", name="x")
+    assert json.loads((rd.path / SETTINGS).read_text()) == settings       # not rewritten
+    assert "minimize" not in render_md(again, 0, None)
+
+    (rd,) = plan_runs(short("stability"), cell, morse, tmp_path / "npt", name="x")
+    settings = json.loads((rd.path / SETTINGS).read_text())
+    settings["inputs_version"] = 2
+    (rd.path / SETTINGS).write_text(json.dumps(settings))
+    (again,) = plan_runs(short("stability"), cell, morse, tmp_path / "npt", name="x")
+    text = render_md(again, 0, None)
+    assert "minimize        1.0e-8 1.0e-4 200 2000" in text and "vmax" not in text
