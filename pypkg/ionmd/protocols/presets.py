@@ -3,20 +3,32 @@
 Every field can be overridden (:meth:`Protocol.with_overrides`, ``ionmd run --set``);
 :mod:`ionmd.protocols.checks` holds every rule a protocol's settings obey.
 
-Sources
+Sources (docs/presets.md: each setting, the paper's or ionmd's)
 -------
 * ``conductivity`` -- AQVolt26: NpT at 1 atm, 300-700 K, >= 110 ps of which 10 ps are
-  discarded, 1 fs, DCD trajectory plus sparse restart files.
-* ``conductivity-nvt`` -- MACE-SSE (seed 002): NVT Berendsen on a 2x2x2 supercell;
-  T >= 800 K: 500 ps, first 100 ps discarded; T < 800 K: 1 ns, first 200 ps discarded.
+  discarded, 1 fs, DCD trajectory plus sparse restart files. ionmd's choices (the paper
+  names none): Nose-Hoover, tdamp 100 fs, pdamp 1000 fs; and the supercell rule, every
+  perpendicular width >= 8 A (the paper: shortest lattice vector >= 8 A; the widths bound
+  the minimum-image radius, w/2, the same on orthogonal cells, larger cells than the
+  paper's on skewed ones).
+* ``conductivity-nvt`` -- MACE-SSE (seed 002): NVT Berendsen on a 2x2x2 supercell of the
+  model-optimised lattice (its Table S4: ``relax``, the cell relaxed with the model at
+  1 atm before the NVT); T >= 800 K: 500 ps, first 100 ps discarded; T < 800 K: 1 ns,
+  first 200 ps discarded. ionmd's choices: 600-1200 K (the paper ran its LIYBC halides at
+  800-1100 K, as some melt above 1100 K: give ``--temps 800:1100:100`` there; ionmd's
+  framework_melting post-mortem flags a framework whose atoms left their sites, not a
+  late or partial melt), tdamp 100 fs and a 1 fs step (the paper states neither for
+  its production runs).
 * ``umlip-benchmark`` -- seed 003 (Du et al., Sec. 2.2 and 3): 3x3x3 supercell, 300, 400,
   500, 700, 900 and 1100 K, 2 fs, Berendsen tau_T = 200 fs, non-uniform Berendsen barostat
-  tau_P = 2000 fs (NpT, ``aniso``), runs of 1-10 ns (here the shortest, 1 ns). LAMMPS's
+  tau_P = 2000 fs (NpT, ``aniso``), runs of 1-10 ns (here the shortest, 1 ns; the 10 ps
+  discarded are ionmd's choice). LAMMPS's
   ``fix press/berendsen`` cannot barostat a triclinic cell: such cells are refused
   (:func:`ionmd.protocols.checks.check_cell`).
-* ``stability`` -- AQVolt26: relax, then an NpT heating ramp 300 -> 2100 K over 50 ps at
-  1 bar, 1 fs, three replicas; stops itself when the volume changes by > 50 % or atoms
-  are lost.
+* ``stability`` -- AQVolt26: an NpT heating ramp 300 -> 2100 K over 50 ps at 1 bar, 1 fs,
+  three replicas; stops itself when the volume changes by > 50 % or atoms are lost.
+  ionmd's choices: the relaxation first (V0 is the relaxed volume), Nose-Hoover 100/1000 fs,
+  the 8 A widths.
 * ``pressure-ramp`` -- NpT ramp between two pressures at a fixed temperature.
 * ``ev-scan`` -- MLIP Arena / AQVolt26 Table 1: uniform volumetric strain +-20 %, single
   points, Birch-Murnaghan bulk modulus, Spearman coefficients of both branches.
