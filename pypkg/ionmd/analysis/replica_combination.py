@@ -43,27 +43,27 @@ run's is). A replica whose interval is all at zero, its MSD falling beyond its s
 left out with why: its error is unknown and its cause is not noise.
 
 Measured (examples/replica_coverage.py --trials 2000; per-ion D normal or log-normal (skewed),
-the combined D over the true one, mean, and the coverage of the true D at the reported
-level; before: the same estimator in ln D): 2-3 replicas of 8-16 ions at 10-30 % errors
-0.994-1.005x (before 0.960-1.001x), covering 93.3-96.7 % (normal) and 95.2-96.8 % (log-normal
-at 10 %); one replica 4x or 25x longer 0.983-0.996x, 96.2-97.6 %; runs stopped by their rule
-0.997-1.002x, 98.4-99.1 % at 99 %; low T (0.7-2 standard errors, 2-3 replicas of 8-16
-ions) 0.984-1.017x (before 0.88-0.94x; the mean's own noise 0.006-0.022), covering
-94.1-97.2 % (59-94 % resolved). Skewed per-ion D at 30 % errors: 0.985-0.987x over 8 ions
-covering 92.6-93.8 %, and over 16 ions 0.958x covering 90.0-90.4 % (before 0.957x, 93.1 %), where
-one run's own interval covers 87-89 %: its Student t interval is too narrow for skewed
-ions, and the inverse-variance weights, estimated from errors that grow with the value,
-favour the low replica (equal weights there: 1.010x); one of two replicas 25x longer
-0.962x (before 0.957x). Intervals symmetric in D throughout covered the skewed ones
-87-94 % and the normal ones at 30 % errors 96 % (with :data:`LOG_SHAPE`: 90-94 %, 93-95 %).
-A switch to ln D where every replica's relative error is below 15 % (the example's ``sw``)
-gave the same within 0.6 % there and nothing at larger errors, where the bias is: no
-regime needs ln space (the skewed one is as biased in it, and covers 93-95 % there only
-by its interval's shape, which :data:`LOG_SHAPE` gives in D). Since the widened error is
-read at its own dof (:func:`widened_dof`; ``--trials 1000``, binomial sd 0.7 %): normal
-replicas at 10-30 % 94.9-97.2 %, log-normal at 10 % 94.9-97.1 %, low T 94.4-97.6 %, skewed at
-30 % 93.3-94.1 % (8 ions) and 91.7-94.1 % (16 ions), one run longer 96.3-97.7 %, stopped
-runs 98.8-99.6 % at 99 %; the means as before within their noise.
+the combined D over the true one, mean, and the coverage of the true D at the reported level;
+before: the same estimator in ln D; re-measured 2026-12-07): 2-3 replicas of 8-16 ions at 10-30
+% errors 0.994-1.005x (before 0.960-1.001x), covering 94.0-96.9 % (normal) and 96.1-96.5 %
+(log-normal at 10 %); one replica 4x or 25x longer 0.983-0.996x, 97.4-98.0 %; runs stopped by
+their rule 0.997-1.002x, 98.7-99.2 % at 99 %; low T (0.7-2 standard errors, 2-3 replicas of
+8-16 ions) 0.984-1.017x (before 0.88-0.94x; the mean's own noise 0.006-0.022), covering
+94.6-97.5 % (59-94 % resolved). Skewed per-ion D at 30 % errors: 0.985-0.987x over 8 ions
+covering 93.8-94.8 %, and over 16 ions 0.958x covering 92.8-92.9 % (before 0.957x, 93.1 %),
+where one run's own interval covers 87-89 %: its Student t interval is too narrow for skewed
+ions, and the inverse-variance weights, estimated from errors that grow with the value, favour
+the low replica (equal weights there: 1.010x); one of two replicas 25x longer 0.962x (before
+0.957x). Intervals symmetric in D throughout covered the skewed ones 87-94 % and the normal
+ones at 30 % errors 96 % (with :data:`LOG_SHAPE`: 90-94 %, 93-95 %). A switch to ln D where
+every replica's relative error is below 15 % (the example's ``sw``) gave the same within 0.6 %
+there and nothing at larger errors, where the bias is: no regime needs ln space (the skewed one
+is as biased in it, and covers 93-95 % there only by its interval's shape, which
+:data:`LOG_SHAPE` gives in D). Since the widened error is read at its own dof
+(:func:`widened_dof`; ``--trials 1000``, binomial sd 0.7 %): normal replicas at 10-30 %
+94.9-97.2 %, log-normal at 10 % 94.9-97.1 %, low T 94.4-97.6 %, skewed at 30 % 93.3-94.1 % (8
+ions) and 91.7-94.1 % (16 ions), one run longer 96.3-97.7 %, stopped runs 98.8-99.6 % at 99 %;
+the means as before within their noise.
 
 Collective sigma replicas (their errors proportional to their values) are weighted by
 their relative errors (:func:`combine_linear`); weighted by their standard errors as known
