@@ -86,9 +86,10 @@ def test_a_renamed_model_file_finds_its_runs_and_a_new_one_is_kept_apart(tmp_pat
     assert planned(folder, ["x/model.pt"], create=True) == {"model": ("model", x_id)}
     first = sorted((folder / "runs").rglob("settings.json"))
     x.rename(folder / "x" / "m2.pt")
-    # before: m2 planned anew in m2/, q/model.pt in model/ (x's runs): refused
+    # before: m2 planned anew in m2/, q/model.pt in model/ (x's runs): refused. The renamed
+    # file keeps its runs' folder name too: its goal series and table rows go on under it
     assert planned(folder, ["x/m2.pt", "q/model.pt"], create=True) == {
-        "m2": ("model", x_id), "q_model": ("q_model", q_id)}
+        "model": ("model", x_id), "q_model": ("q_model", q_id)}
     assert [p for p in sorted((folder / "runs").rglob("settings.json"))
             if "q_model" not in p.parts] == first
     recorded = json.loads(first[0].read_text())["model"]

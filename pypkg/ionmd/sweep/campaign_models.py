@@ -112,10 +112,12 @@ def name_models(errors: Problems, models: list[ModelEntry], output: Path) -> Non
         own_stem = m.path.stem
         m.folder = held[i]
         # a/model.pt, b/model.pt: a_model, b_model; one of them alone keeps its name; a
-        # renamed file whose runs are in its old name's folder is named after its file
+        # renamed file whose runs are in its old name's folder keeps that folder's name: its
+        # goal series (goal.json is keyed by structure/name) and its rows in the tables
+        # the user has go on under it
         named_for_it = i in new or m.folder in _folder_names(m.path)
-        if listed.count(m.name) > 1 or (m.folder != own_stem and m.name == own_stem
-                                        and named_for_it):
+        if not named_for_it or listed.count(m.name) > 1 or (m.folder != own_stem
+                                                            and m.name == own_stem):
             m.name = m.folder
     for what in ("folder", "name"):
         seen: dict[str, ModelEntry] = {}
