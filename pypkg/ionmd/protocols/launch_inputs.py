@@ -100,7 +100,8 @@ def _model_changed(path: Path, settings: dict, recorded: str, model: Path) -> st
                 f"file its runs were made with, {own_folder}")
     return (f"the model file {model} was replaced by another model since the run {path} "
             f"was recorded: its runs were made with model identity {recorded}, the file "
-            f"now holds model identity {identity} (a retrained or other checkpoint, or one "
-            f"exported with other options, dtype, or another ionmd or torch version; not "
-            f"another export of the same model). {kept} To go on, restore the file its runs "
+            f"now holds model identity {identity} (a retrained or other checkpoint, or this "
+            f"model exported with other options, dtype, or another ionmd or torch version: "
+            f"an export with the same options and versions keeps its identity). {kept} To go "
+            f"on, restore the file its runs "
             f"were made with, {own_folder}")
