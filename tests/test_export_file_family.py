@@ -138,3 +138,29 @@ def test_esen_refuses_other_files_before_importing_fairchem(family_files, tmp_pa
     assert proc.returncode == 0, proc.stderr
     assert "`ionmd export sevennet`" in proc.stdout
     assert "fairchem not imported" in proc.stdout
+
+
+def test_wrapped_state_dicts_are_judged_by_their_weights(tiny_mace_file, tmp_path):
+    """A MACE state dict saved next to a config, as SevenNet ({"model_state_dict",
+    "config"}) and fairchem 1.x ({"config", "state_dict"}) lay theirs out, is a MACE state
+    dict (before: "is a SevenNet checkpoint... `ionmd export sevennet`" and "is a fairchem
+    1.x training checkpoint"); SevenNet-0's weights in fairchem's layout are SevenNet's."""
+    from sevenn._const import SEVENNET_0_11Jul2024
+
+    mace = torch.load(tiny_mace_file, map_location="cpu", weights_only=False).state_dict()
+    config = {"r_max": 5.0, "num_interactions": 2}
+    files = {"sevennet_layout.pt": {"model_state_dict": mace, "config": config},
+             "fairchem_layout.pt": {"config": config, "state_dict": mace}}
+    for name, obj in files.items():
+        torch.save(obj, tmp_path / name)
+        for exporter in EXPORTERS:
+            message = _refusal(exporter, tmp_path / name, tmp_path)
+            assert "the state dict of a MACE model" in message, (name, exporter, message)
+            assert "`.model` file" in message and "`ionmd export mace`" in message
+
+    sevennet = torch.load(SEVENNET_0_11Jul2024, map_location="cpu", weights_only=False)
+    torch.save({"config": config, "state_dict": sevennet["model_state_dict"]},
+               tmp_path / "sevennet_weights.pt")
+    message = _refusal("esen", tmp_path / "sevennet_weights.pt", tmp_path)
+    assert "the state dict of a SevenNet network" in message
+    assert "checkpoint_best.pth" in message and "`ionmd export sevennet`" in message

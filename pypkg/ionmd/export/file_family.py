@@ -189,16 +189,22 @@ def identify_object(obj) -> Optional[FileFamily]:
                           _torchscript([], {}).fix)
     if not isinstance(obj, dict):
         return None
+    # a config next to the weights is SevenNet's and fairchem 1.x's layout, but also any
+    # training script's: the weights' names say whose they are
     if "model_state_dict" in obj:
-        if obj.get("config"):
-            return FileFamily("sevennet", "a SevenNet checkpoint", "sevennet",
-                              "export it with `ionmd export sevennet`")
-        inner = obj["model_state_dict"]
-        if not isinstance(inner, dict) or _state_dict_family(inner) != "sevennet":
-            return None
-        return FileFamily("sevennet", "a SevenNet training checkpoint without its config",
-                          None, f"export {_SEVENNET_FULL} with `ionmd export sevennet`")
+        family = _inner_family(obj["model_state_dict"])
+        if family == "sevennet":
+            if obj.get("config"):
+                return FileFamily("sevennet", "a SevenNet checkpoint", "sevennet",
+                                  "export it with `ionmd export sevennet`")
+            return FileFamily("sevennet", "a SevenNet training checkpoint without its "
+                              "config", None, f"export {_SEVENNET_FULL} with `ionmd export "
+                              "sevennet`")
+        return _state_dict_kind(family, "model_state_dict")
     if "config" in obj and "state_dict" in obj:
+        family = _inner_family(obj["state_dict"])
+        if family in ("sevennet", "mace"):
+            return _state_dict_kind(family, "state_dict")
         return FileFamily("fairchem", "a fairchem 1.x training checkpoint", None,
                           "ionmd reads fairchem 2 inference checkpoints "
                           "(MLIPInferenceCheckpoint) with `ionmd export esen`: load it with "
@@ -210,18 +216,28 @@ def identify_object(obj) -> Optional[FileFamily]:
                           "checkpoints/*.pt: weights without the model's architecture)", None,
                           "export the `.model` file mace_run_train writes at the end of "
                           "training with `ionmd export mace`")
-    family = _state_dict_family(obj)
+    return _state_dict_kind(_state_dict_family(obj))
+
+
+def _inner_family(state) -> Optional[str]:
+    return _state_dict_family(state) if isinstance(state, dict) else None
+
+
+def _state_dict_kind(family: Optional[str], key: str = "") -> Optional[FileFamily]:
+    """A family's state dict (weights without what rebuilds the network), on its own or
+    under ``key`` of a dict; None for a family not recognised."""
+    where = f"a dict whose {key!r} is " if key else ""
     if family == "sevennet":
-        return FileFamily("sevennet", "the state dict of a SevenNet network (weights "
-                          "without the config sevenn rebuilds it from)", None,
+        return FileFamily("sevennet", f"{where}the state dict of a SevenNet network "
+                          "(weights without the config sevenn rebuilds it from)", None,
                           f"export {_SEVENNET_FULL} with `ionmd export sevennet`")
     if family == "mace":
-        return FileFamily("mace", "the state dict of a MACE model (weights without the "
-                          "model's architecture)", None,
+        return FileFamily("mace", f"{where}the state dict of a MACE model (weights without "
+                          "the model's architecture)", None,
                           "export the `.model` file mace_run_train writes (the whole "
                           "model) with `ionmd export mace`")
     if family == "fairchem":
-        return FileFamily("fairchem", "the state dict of a fairchem model (weights "
+        return FileFamily("fairchem", f"{where}the state dict of a fairchem model (weights "
                           "without its config)", None,
                           "export the inference checkpoint fairchem writes "
                           "(inference_ckpt.pt) with `ionmd export esen`")
