@@ -3,7 +3,8 @@ the same run or refused for another (:func:`settings_to_keep`, :func:`reopen_wit
 an older folder resumes as it started, :func:`_as_recorded`), what a killed creation left
 (:func:`clear_unfinished_creation`), the digests and seeds the record holds
 (:func:`structure_hash`, :func:`model_hashes`, :func:`file_hash`, :func:`velocity_seed`),
-and the atomic write every JSON file of a run folder gets (:func:`replace_json`).
+the atomic write every JSON file of a run folder gets (:func:`replace_json`) and the read
+that refuses one damaged (:func:`read_folder_json`, :class:`DamagedRunFile`).
 
 A run folder's model is recorded as ``model_hash``, the model's identity
 (:func:`ionmd.export.model_identity.model_identity`: one for every export of one checkpoint,
@@ -14,6 +15,7 @@ another export of it while the file it recorded is still where it was."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -30,6 +32,38 @@ from ionmd.export.model_identity import (file_digest, identity_of_recorded_file,
 from ionmd.strict_json import nonfinite_to_null
 
 DATA = "struct.data"
+
+
+class DamagedRunFile(IonmdError, ValueError):
+    """A run folder's JSON file holds no JSON object."""
+
+
+def read_folder_json(f: Path) -> dict:
+    """The JSON object in the run folder's file ``f``, ``{}`` where it is not there.
+
+    Raises
+    ------
+    DamagedRunFile
+        (an IonmdError and a ValueError, as json.loads' error was, which callers that
+        go on without the file catch) If the file holds no JSON object (ionmd writes it
+        whole, so it was cut short or edited by hand: a traceback before, which stopped
+        ``sweep status``, ``submit`` and ``collect`` over every run), naming it and how to
+        go on.
+    """
+    if not f.is_file():
+        return {}
+    try:
+        data = json.loads(f.read_text())
+    except (ValueError, UnicodeDecodeError) as exc:
+        why = f"is not JSON ({exc})"
+    else:
+        if isinstance(data, dict):
+            return data
+        why = f"holds a JSON {type(data).__name__}, not an object"
+    raise DamagedRunFile(f"{f} {why}: ionmd writes it whole, so it was cut short (a copy "
+                         f"interrupted, a full disk outside ionmd) or edited by hand; restore "
+                         f"it from a copy of the run folder, or move the run folder away to "
+                         f"run it again")
 
 
 def replace_json(path: Path, data: dict) -> None:
@@ -104,7 +138,7 @@ def _recorded_and_kept(path: Path, wanted: dict, what: str) -> tuple[dict | None
     answer, from one reading of the file."""
     wanted = json.loads(json.dumps(wanted))           # as the file holds it (tuples: lists)
     if (path / SETTINGS).is_file():
-        recorded = json.loads((path / SETTINGS).read_text())
+        recorded = read_folder_json(path / SETTINGS)
         have, same = _comparable(recorded, wanted)
         if have == same:
             return recorded, _as_recorded(recorded, wanted)
@@ -226,15 +260,37 @@ def velocity_seed(seed: int, temperature: float, replica: int) -> int:
 
 def file_hash(path: Path) -> str:
     """sha256 (16 hex digits) of a file's bytes (an input template's ``template_hash``; a
-    model file's ``model_file_hash``)."""
-    return file_digest(path)
+    model file's ``model_file_hash``), read once per state of the file in this process
+    (:func:`_file_state`): ``sweep collect`` and ``status`` ask it for every run folder,
+    and reading a 500 MB model 100 times took ~100 s."""
+    return _of_state(file_digest, *_file_state(path))
+
+
+def model_hash(path: Path) -> str:
+    """The model file's identity (:func:`~ionmd.export.model_identity.model_identity`,
+    ``model_hash``), as :func:`file_hash` once per state of the file: a model file that
+    ionmd's exporters did not write is identified by all its bytes."""
+    return _of_state(model_identity, *_file_state(path))
 
 
 def model_hashes(path: Path) -> dict:
     """``settings.json``'s record of the model file ``path``: ``model_hash``, the model's
-    identity (:func:`~ionmd.export.model_identity.model_identity`: what series and resumes
-    compare), and ``model_file_hash``, the digest of its bytes."""
-    return {"model_hash": model_identity(path), "model_file_hash": file_digest(path)}
+    identity (:func:`model_hash`: what series and resumes compare), and
+    ``model_file_hash``, the digest of its bytes (:func:`file_hash`)."""
+    return {"model_hash": model_hash(path), "model_file_hash": file_hash(path)}
+
+
+def _file_state(path: Path) -> tuple:
+    """The file ``path`` resolved, and what changes when its bytes do: size, mtime, ctime
+    (a copy that kept the old mtime), inode and device (a file replaced by a rename)."""
+    path = Path(path).resolve()
+    st = path.stat()
+    return str(path), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev
+
+
+@functools.lru_cache(maxsize=256)
+def _of_state(digest, path: str, *state) -> str:
+    return digest(path)
 
 
 def _recorded_model_is(have: dict, wanted: dict) -> bool:

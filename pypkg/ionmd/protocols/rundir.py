@@ -45,10 +45,10 @@ from ionmd.analysis.run_json import refusing_repeats
 from ionmd.analysis.run_model import model_of_folder
 from ionmd.errors import IonmdError
 from ionmd.protocols.presets import Protocol
-from ionmd.export.model_identity import model_identity
 from ionmd.protocols.run_settings import (DATA, clear_unfinished_creation, file_hash,
-                                          reopen_with_settings, replace_json, settings_to_keep,
-                                          structure_hash, velocity_seed)
+                                          model_hash, read_folder_json, reopen_with_settings,
+                                          replace_json, settings_to_keep, structure_hash,
+                                          velocity_seed)
 
 STATES = ("pending", "running", "completed", "failed", "interrupted")
 RESERVE, RESERVE_BYTES = ".reserve", 64 * 1024
@@ -111,10 +111,6 @@ def read_run_record(path: Path, object_pairs_hook=None) -> dict:
         raise IonmdError(f"{path} holds a JSON {type(record).__name__}, not an object of keys "
                          f"({{\"discard_ps\": ..., ...}}); {fix}")
     return record
-
-
-class DamagedRunFile(IonmdError, ValueError):
-    """A run folder's JSON file holds no JSON object."""
 
 
 @dataclass
@@ -182,26 +178,11 @@ class RunDir:
         Raises
         ------
         DamagedRunFile
-            (an IonmdError and a ValueError, as json.loads' error was, which callers that
-            go on without the file catch) If the file holds no JSON object (ionmd writes it whole, so it was cut short
-            or edited by hand: a traceback before, which stopped ``sweep status`` and
-            ``submit`` over every run), naming it and how to go on.
+            (:mod:`ionmd.protocols.run_settings`: an IonmdError and a ValueError) If the
+            file holds no JSON object, naming it and how to go on
+            (:func:`~ionmd.protocols.run_settings.read_folder_json`).
         """
-        f = self.path / name
-        if not f.is_file():
-            return {}
-        try:
-            data = json.loads(f.read_text())
-        except (ValueError, UnicodeDecodeError) as exc:
-            why = f"is not JSON ({exc})"
-        else:
-            if isinstance(data, dict):
-                return data
-            why = f"holds a JSON {type(data).__name__}, not an object"
-        raise DamagedRunFile(f"{f} {why}: ionmd writes it whole, so it was cut short (a copy "
-                         f"interrupted, a full disk outside ionmd) or edited by hand; restore "
-                         f"it from a copy of the run folder, or move the run folder away to "
-                         f"run it again")
+        return read_folder_json(self.path / name)
 
     def write_json(self, name: str, data: dict, use_reserve: bool = True) -> None:
         """Replace ``name`` atomically: a temporary file, fsync, rename, so that a killed
@@ -361,7 +342,7 @@ class RunDir:
         return {"protocol": proto, "temperature_K": self.temperature, "replica": self.replica,
                 "model": str(self.model.resolve()),
                 # the model's identity (what resumes and series compare), the file's bytes
-                "model_hash": model_identity(self.model),
+                "model_hash": model_hash(self.model),
                 "model_file_hash": file_hash(self.model),
                 **({"template_hash": file_hash(Path(template))} if template else {}),
                 "structure": self.structure, "structure_hash": structure_hash(atoms),
@@ -553,7 +534,7 @@ class RunDir:
         path = Path(path)
         if not (path / SETTINGS).is_file():
             raise IonmdError(f"{path} is no ionmd run directory (no {SETTINGS})")
-        s = json.loads((path / SETTINGS).read_text())
+        s = read_folder_json(path / SETTINGS)
         proto = dict(s["protocol"], temperatures=(s["temperature_K"],))
         proto = {k: tuple(v) if isinstance(v, list) else v for k, v in proto.items()}
         # a key given twice is refused as the analysis refuses it (json keeps the last)
