@@ -1,6 +1,6 @@
 """Coverage of Arrhenius fits' 95 % intervals (Ea, D(300 K)) when each point's ln error is
 estimated over few ions: the old rule (Student t at the Welch-Satterthwaite dof) against
-the studentized bootstrap quantile (:func:`ionmd.analysis.arrhenius.studentized_quantile`)
+the studentized bootstrap quantile (:func:`ionmd.analysis.arrhenius_bootstrap.studentized_quantile`)
 in ln D, and the fit in D collect makes since Dec 7 2026
 (:func:`ionmd.analysis.arrhenius_linear.fit_arrhenius_linear`, the same quantile on its
 linearised errors), with the PDG scale
@@ -18,9 +18,10 @@ numbers as fit_arrhenius before Dec 7 2026: WLS, the scale, WS dof, t); the new 
 Printed per case and mode: coverage of Ea and of D(300 K), old -> ln -> D, and the median
 ln half-width of the 300 K interval, old -> ln -> D; then the largest step of the new 300 K
 factor over a fine scan of one residual pattern's size (3 points over 4 ions), which must
-stay small. Not a test (~10 min at 2000 trials on a shared machine):
-``.venv/bin/python examples/arrhenius_dof_coverage.py --trials 2000`` (``--rel 0.1
---no-excess --no-scan``: the ordinary case alone).
+stay small. Not a test (about 3 min a case at 2000 trials on a loaded 2-core machine,
+2026-12-07: the 12 cases of ``--rel 0.1 --no-excess --no-scan``, the ordinary case alone,
+about 35 min; the default's 28 cases and the scan longer still):
+``.venv/bin/python examples/arrhenius_dof_coverage.py --trials 2000``.
 """
 
 from __future__ import annotations
