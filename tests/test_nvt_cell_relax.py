@@ -112,9 +112,10 @@ def test_a_relaxation_that_does_not_converge_says_so(tmp_path, morse, monkeypatc
     monkeypatch.setattr(md_input, "RELAX_ITERATIONS", 3)
     atoms = strained(fcc_cell(), [1.07, 1.07, 1.07])
     proto = short("conductivity-nvt", duration_ps=0.01, discard_ps=0.0)
-    _, log = run_and_log(proto, atoms, morse, tmp_path)
+    rd, log = run_and_log(proto, atoms, morse, tmp_path)
     found = RELAXED_RE.search(log)
     assert found.group(1) == "NOT converged" and found.group(2) == "1"
+    assert rd.status["relaxation"].startswith("NOT converged after 1 minimisations")
     assert float(found.group(3)) > md_input.RELAX_PRESSURE_TOL_BAR
     assert "IONMD_END step 10 " in log
 
@@ -140,3 +141,26 @@ def test_folders_of_older_inputs_resume_with_their_input(tmp_path, morse):
     (again,) = plan_runs(short("stability"), cell, morse, tmp_path / "npt", name="x")
     text = render_md(again, 0, None)
     assert "minimize        1.0e-8 1.0e-4 200 2000" in text and "vmax" not in text
+
+
+def test_a_cell_with_no_minimum_stops_before_the_md(tmp_path):
+    """A weak model pulled beyond its tensile strength (d0 0.02 eV at -1e5 bar) holds the
+    cell at no volume: the relaxation grew it ~8x per minimisation until LAMMPS held 6 GB
+    (review R4), then ran the MD in a gas. Now it stops once the volume is beyond
+    RELAX_MAX_VOLUME_RATIO of the input's, and the run fails saying so, no MD run."""
+    from contract_models import MorseEdgeModel, save_contract_model
+    from ionmd.protocols.md_input import RELAX_MAX_VOLUME_RATIO
+    from protocol_setup import ELEMENTS
+
+    weak = save_contract_model(MorseEdgeModel(**{**MORSE, "d0": 0.02}), tmp_path / "weak.pt",
+                               cutoff=MORSE["rc"], elements=ELEMENTS)
+    proto = short("conductivity-nvt", duration_ps=0.01, discard_ps=0.0, pressure_bar=-1e5)
+    (rd,) = plan_runs(proto, sheared(fcc_cell()), weak, tmp_path / "out", name="x")
+    status = execute(rd)
+    log = (rd.path / "log.0.lammps").read_text()
+    ratio = float(re.search(r"^IONMD_RELAX diverged: the volume went to (\S+) times", log,
+                            re.M)[1])
+    assert ratio > RELAX_MAX_VOLUME_RATIO
+    assert "IONMD_END" not in log
+    assert status["state"] == "failed" and not status["resumable"]
+    assert "found no minimum" in status["reason"] and "no MD was run" in status["reason"]

@@ -112,7 +112,7 @@ def test_barostat_coupling_follows_the_cell(tmp_path, morse):
     (ens,) = lines(short("conductivity"), fcc_cell(), "ortho")
     assert ens.split()[8] == "aniso"
     relax, ens = lines(short("stability"), sheared(fcc_cell()), "relax")
-    assert relax.split()[3:] == ["box/relax", "tri", "1.0"] and ens.split()[8] == "tri"
+    assert relax.split()[3:6] == ["box/relax", "tri", "1.0"] and ens.split()[8] == "tri"
     (pstat,) = lines(short("umlip-benchmark"), fcc_cell(), "berendsen")
     assert pstat.split()[3:5] == ["press/berendsen", "aniso"]
     (ens,) = lines(short("conductivity", couple="aniso"), sheared(fcc_cell()), "aniso")
@@ -125,14 +125,14 @@ def test_a_directory_written_before_input_versions_resumes_with_its_input(tmp_pa
     same command and keep the input they started with."""
     from ionmd.protocols.md_input import render_md
     from ionmd.analysis.run_files import SETTINGS
-    from ionmd.protocols.rundir import RunDir
+    from ionmd.protocols.rundir import INPUTS_VERSION, RunDir
 
     proto = short("conductivity")
     (rd,) = plan_runs(proto, sheared(fcc_cell()), morse, tmp_path, name="x")
     new_input = render_md(rd, 0, None)
     assert "rot no" in new_input and " tri " in new_input
     settings = json.loads((rd.path / SETTINGS).read_text())
-    assert settings["inputs_version"] == 2
+    assert settings["inputs_version"] == INPUTS_VERSION
     del settings["inputs_version"]                     # as the old code wrote it
     settings["protocol"]["couple"] = "aniso"
     (rd.path / SETTINGS).write_text(json.dumps(settings))

@@ -13,7 +13,9 @@ from protocol_setup import fcc_cell, morse_model, short
 
 PUSH_OUT = ("change_box      all boundary p p f\ngroup           kick id 1\n"
             "fix             push kick addforce 0 0 -50\nfix_modify      push energy yes\n"
-            "min_modify      dmax 0.02\n$prepare")
+            "min_modify      dmax 0.02\nminimize        1.0e-8 1.0e-4 200 2000\n$prepare")
+# the template's own minimisation (an NVT run with relax relaxes the cell too since
+# INPUTS_VERSION 3, and LAMMPS's box/relax refuses the non-periodic z this test needs)
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +24,7 @@ def relaxation_loss(tmp_path_factory):
     template = tmp / "push_out.lmp"
     template.write_text((INPUTS / "md.lmp").read_text().replace("$prepare", PUSH_OUT))
     proto = short("conductivity", temperatures=(600.0,), duration_ps=0.05, discard_ps=0.0,
-                  relax=True, ensemble="nvt", template=str(template))
+                  relax=False, ensemble="nvt", template=str(template))
     (rd,) = plan_runs(proto, fcc_cell(), morse_model(tmp / "morse.pt"), tmp / "out",
                       name="fcc")
     return rd, execute(rd)

@@ -165,6 +165,13 @@ the target (the root of the summed squares, in bar; 0.01 GPa, ~0.05 % of the vol
 solid of 20 GPa bulk modulus)."""
 RELAX_RE = re.compile(r"^IONMD_RELAX (converged|NOT converged) .*$", re.M)
 """The line a piece's relaxation prints with its outcome (the first piece's log)."""
+RELAX_MAX_VOLUME_RATIO = 2.0
+"""The relaxation stops LAMMPS (``IONMD_RELAX diverged``, ``quit``) once the volume is
+beyond this factor of the input's, either way: a cell the model holds at no volume near
+the input's (a model that does not know the structure, a pressure beyond its strength)
+grew ~8x per minimisation, its neighbour bins with it, until LAMMPS held 6 GB (review R4);
+no MD is run in such a cell."""
+RELAX_DIVERGED_RE = re.compile(r"^IONMD_RELAX diverged: (.*)$", re.M)
 
 
 def relax_couple(p: Protocol, triclinic: bool) -> str:
@@ -193,7 +200,9 @@ def cell_relaxation(couple: str, pressure: float) -> list[str]:
     ``couple``: minimisations until the relaxable stress is within
     :data:`RELAX_PRESSURE_TOL_BAR` of the target (at most :data:`RELAX_ROUNDS`), then an
     ``IONMD_RELAX`` line saying whether it converged, the stress left, the volume and the
-    cell (a run that goes on from a cell that did not converge says so in its log)."""
+    cell (a run that goes on from a cell that did not converge says so in its log and its
+    status). A volume beyond :data:`RELAX_MAX_VOLUME_RATIO` of the input's stops LAMMPS
+    before any MD (``IONMD_RELAX diverged``: the run fails, saying so)."""
     fix = f"fix             relax all box/relax {couple} {pressure} vmax {RELAX_VMAX}"
     if couple == "iso":        # box/relax computes the scalar pressure only
         residual = f"abs(c_relax_press-{pressure})"
@@ -206,11 +215,15 @@ def cell_relaxation(couple: str, pressure: float) -> list[str]:
         "# the cell relaxation: minimisations until the stress is within the tolerance",
         "min_modify      line quadratic",
         'variable        relax_ok string "NOT converged"',
+        "variable        relax_v0 equal $(vol:%.12g)",
         f"variable        relax_round loop {RELAX_ROUNDS}",
         "label           relax_loop",
         # made anew each round (same ID: replaced): its reference cell is the current one
         fix,
         f"minimize        0.0 1.0e-6 {RELAX_ITERATIONS} {10 * RELAX_ITERATIONS}",
+        "variable        relax_ratio equal $(vol/v_relax_v0:%.6g)",
+        f'if              "${{relax_ratio}} > {RELAX_MAX_VOLUME_RATIO:g} || ${{relax_ratio}} < '
+        f'{1 / RELAX_MAX_VOLUME_RATIO:g}" then "jump SELF relax_diverged"',
         f"variable        relax_dp equal {residual}",
         # kept as a number: the next round's fix replaces this one's pressure compute
         "variable        relax_left equal $(v_relax_dp:%.4g)",
@@ -225,6 +238,14 @@ def cell_relaxation(couple: str, pressure: float) -> list[str]:
         'vol $(vol:%.12g) lx $(lx:%.12g) ly $(ly:%.12g) lz $(lz:%.12g) xy $(xy:%.12g) '
         'xz $(xz:%.12g) yz $(yz:%.12g)"',
         "unfix           relax",
+        "jump            SELF relax_end",
+        # printed at the top level: a print inside an if's command substitutes no variables
+        "label           relax_diverged",
+        'print           "IONMD_RELAX diverged: the volume went to ${relax_ratio} times that '
+        'of the input cell in ${relax_round} minimisation(s) (the limit: '
+        f'{RELAX_MAX_VOLUME_RATIO:g}x either way)"',
+        "quit            3",
+        "label           relax_end",
     ]
 
 

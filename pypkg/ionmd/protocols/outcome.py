@@ -19,7 +19,7 @@ from ionmd.lammps.lost_atoms import find_lost_atoms
 from ionmd.lammps.process import exit_status_words
 from ionmd.lammps.restart import restart_step
 from ionmd.lammps.thermo_log import ThermoTable, parse_thermo, parse_thermo_pieces, printed_column
-from ionmd.protocols.md_input import template_path
+from ionmd.protocols.md_input import RELAX_DIVERGED_RE, RELAX_RE, template_path
 from ionmd.protocols.restarts import (RESTART_IO_ERROR_RE, RESTART_OPEN_ERROR_RE,
                                       last_frame_step, newest_restart, own_restart_file,
                                       repair_pieces, restart_open_reason, restart_write_reason,
@@ -92,6 +92,17 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
                              "logs": [rd.piece(k)["log"].name for k in range(n)]})
     common = dict(step=step, temperature_now_K=temp, pid=None, returncode=rc, **ended_at,
                   restart_end_cut=cut_end)
+    relaxed = RELAX_RE.search(logs[0].read_text(errors="replace")) if (
+        n and logs[0].is_file()) else None
+    if relaxed and relaxed.group(1) == "NOT converged":    # said in the log alone before
+        common["relaxation"] = relaxed.group(0).removeprefix("IONMD_RELAX ")
+    diverged = RELAX_DIVERGED_RE.search(last_text)
+    if diverged:
+        return rd.set_status("failed", resumable=False, reason=(
+            f"the cell relaxation before the MD found no minimum: {diverged.group(1)}; the "
+            f"model holds this cell at no volume near the input's (a model that does not "
+            f"know the structure, or a pressure beyond its strength): no MD was run"),
+            **common)
     ended = _lammps_ended(rc, last_text)
     limit = timer_timeout(last_text)
     if ("Step" not in thermo and not thermo.stepless and limit is not None
