@@ -151,8 +151,7 @@ def _not_this_run(rd, atoms) -> str | None:
         return None
     except IonmdError as exc:
         note = getattr(exc, "model_note", "")
-    have, wanted = _comparable(json.loads((rd.path / "settings.json").read_text()),
-                               rd.settings(atoms))
+    have, wanted = _comparable(rd.read_json("settings.json"), rd.settings(atoms))
     keys = [k for k in IDENTITY_KEYS if have.get(k) != wanted.get(k)]
     if not keys:
         return None
