@@ -161,7 +161,8 @@ default 1e-4 let the 200 iterations ionmd ran before (inputs version 2) change a
 RELAX_PRESSURE_TOL_BAR = 100.0
 """The relaxation has converged when the stress the cell can relax (the pressure with
 ``iso``; the diagonal with ``aniso``; all six components with ``tri``) is within this of
-the target (the root of the summed squares, in bar; 0.01 GPa, ~0.05 % of the volume of a
+the target (the root of the summed squares of those components, each shear once: Voigt's
+six, not the tensor's nine; in bar; 0.01 GPa, ~0.05 % of the volume of a
 solid of 20 GPa bulk modulus)."""
 RELAX_RE = re.compile(r"^IONMD_RELAX (converged|NOT converged) .*$", re.M)
 """The line a piece's relaxation prints with its outcome (the first piece's log)."""

@@ -30,8 +30,9 @@ Sources (docs/presets.md: each setting, the paper's or ionmd's)
   ionmd's choices: the relaxation first (V0 is the relaxed volume), Nose-Hoover 100/1000 fs,
   the 8 A widths.
 * ``pressure-ramp`` -- NpT ramp between two pressures at a fixed temperature.
-* ``ev-scan`` -- MLIP Arena / AQVolt26 Table 1: uniform volumetric strain +-20 %, single
-  points, Birch-Murnaghan bulk modulus, Spearman coefficients of both branches.
+* ``ev-scan`` -- MLIP Arena / AQVolt26 Table 1: every lattice vector strained by +-20 %
+  (V/V0 0.512-1.728), single points, Birch-Murnaghan bulk modulus, the paper's Spearman
+  coefficients (docs/ev-scan.md).
 
 Coordinates. NpT runs dump LAMMPS-wrapped coordinates (``dump dcd`` default): the
 analysis unwraps them exactly under a changing box, whereas LAMMPS's own unwrapped
@@ -122,8 +123,8 @@ class Protocol:
     halt_check_every : int
         Steps between those checks.
     max_strain, n_points : float, int
-        E-V scan: volumes ``V0 (1 + s)`` for ``n_points`` values of ``s`` in
-        ``[-max_strain, max_strain]``.
+        E-V scan: every lattice vector scaled by ``1 + s`` (volumes ``V0 (1 + s)^3``) for
+        ``n_points`` values of ``s`` in ``[-max_strain, max_strain]``.
     mobile_species : tuple of str
         Written to ``run.json`` for the analysis.
     template : str or None

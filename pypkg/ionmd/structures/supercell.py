@@ -1,5 +1,5 @@
 """Diagonal supercells: explicit repetitions ("2x2x2", (2, 2, 2)) or the smallest
-repetition whose perpendicular widths all reach a target (AQVolt26: 8 A)."""
+repetition whose perpendicular widths all reach a target (8 A: AQVolt26's length, as widths)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,10 @@ from ionmd.structures.errors import StructureError
 from ionmd.structures.geometry import perpendicular_widths
 
 DEFAULT_MIN_WIDTH = 8.0
-"""Angstrom; the AQVolt26 default: every perpendicular width of the MD cell >= 8 A."""
+"""Angstrom: every perpendicular width of the MD cell >= 8 A. AQVolt26's 8 A bounds the
+shortest lattice vector; the perpendicular width is the minimum-image criterion (a skewed
+cell's widths are shorter than its vectors), so skewed cells may be repeated more than the
+paper's rule would (docs/presets.md)."""
 
 MAX_RUN_ATOMS = 5_000_000
 """Most atoms of a run cell: the ~5 million a 400 A cube holds at 0.074 atoms/A^3
