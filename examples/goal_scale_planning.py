@@ -20,8 +20,8 @@ stops once the reported 300 K factor is at most the goal or the budget is spent:
 Reported: the share of trials meeting the goal, their mean cost, and how often the final
 reported interval holds the true D(300 K) (the law's). Not a test (10 minutes on an idle
 machine; on a loaded 2-core one each of its six settings took 11-13 min, run side by side):
-``.venv/bin/python examples/goal_scale_planning.py --trials 150``. Measured 2026-12-07 (goal 2, budget 600 ps,
-150 trials), goal met / mean cost / covered:
+``.venv/bin/python examples/goal_scale_planning.py --trials 150``. Measured 2026-12-07
+(goal 2, budget 600 ps, 150 trials), goal met / mean cost / covered:
 
 * misfit 0: old stop 0.947 / 275 / 0.753 (0.053 stopped as met, the reported f above 2);
   unscaled 1.000 / 279 / 0.780; scaled 1.000 / 306 / 0.813;
