@@ -41,12 +41,12 @@ The intervals stay honest when the per-point errors cannot be trusted:
   took the weights as fixed; estimated from the same data they are not (Meier 1953's effect),
   and the scale at 1 dof of residuals widens by more than it corrects. Coverage of D(300 K),
   nominal 95 %, points with 10 % errors over 8-64 ions (examples/arrhenius_dof_coverage.py,
-  2000 trials; 3, 4 and 6 temperatures), old -> new: with the PDG scale 94.2-96.8 % ->
-  94.8-96.3 % (6 T over 8 ions 94.2 -> 94.8, 3 T over 64 96.8 -> 96.3; over 4 ions 91.5-96.1
-  -> 93.7-95.9 %), without (``scatter_p=0``) 91.7-95.6 % -> 95.5-96.0 % (6 T over 8 ions 91.7
-  -> 95.6; over 4 ions 85.1-93.6 -> 94.7-96.4 %); Ea alike. The 300 K ln half-width narrower
-  where the old one was wide (3 T over 64 ions 0.904 -> 0.864) and wider where it was short (6
-  T over 8 ions 0.796 -> 0.835). Points with 20 % errors still cover 96-98 % either way (their
+  2000 trials; 3, 4 and 6 temperatures; measured again 2026-12-07), old -> new: with the PDG
+  scale 94.7-96.9 % -> 94.7-95.8 % (6 T over 8 ions 94.7 -> 95.5, 3 T over 64 96.5 -> 95.0;
+  over 4 ions 92.2-96.1 -> 94.5-95.6 %), without (``scatter_p=0``) 92.0-96.2 % -> 94.8-96.5 %
+  (6 T over 8 ions 92.0 -> 95.7; over 4 ions 86.4-93.6 -> 95.3-96.3 %); Ea alike. The 300 K
+  ln half-width narrower where the old one was wide (3 T over 64 ions 0.902 -> 0.850) and
+  wider where it was short (6 T over 8 ions 0.788 -> 0.814). Points with 20 % errors still cover 96-98 % either way (their
   ln errors, read from intervals symmetric in D, and ln of a mean of normal values are not
   normal); data scattering 1.4x their errors 89-91 % with the scale (as before);
 * per-point errors known (no dof, or all infinite), but the points scatter about the line

@@ -30,7 +30,7 @@ in y above, -0.0025 / +0.0017 (no better, and discontinuous at the switch); a ce
 likelihood (normal in y for the resolved, the probability of lying below the upper end for
 those not resolved) -0.0001 / +0.0060. With 10 % errors over 8-64 ions
 (examples/arrhenius_dof_coverage.py, 2000 trials, PDG scale) the fit in y covers D(300 K)
-93.4-95.5 % (Ea 93.8-95.8 %; the fit in ln y 94.8-96.3 %, module doc of
+93.4-95.5 % (Ea 93.8-95.8 %; the fit in ln y 94.7-95.8 %, module doc of
 :mod:`ionmd.analysis.arrhenius`; on the same draws of 6 temperatures over 8 ions, two
 seeds, 94.7 / 94.9 % against 95.2 / 95.4 %), its 300 K interval 1-8 % narrower in ln.
 
