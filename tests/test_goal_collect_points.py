@@ -47,19 +47,21 @@ def results(T: float, rel: float = 0.05, flags=(), n_ions: int = N_IONS, D: floa
 
 
 def campaign_with(tmp_path, morse, monkeypatch, temps, by_T: dict, classes: dict,
-                  factor: float = 2.0):
+                  factor: float = 2.0, goal: str | None = None):
     """A goal campaign at ``temps`` planned, each run's class ``classes[T]`` and analysis
     ``by_T[T]`` (the classes' own: none for a run not ended), a cost per ps from its
-    logs: (campaign, its runs)."""
+    logs: (campaign, its runs). ``goal``: the inside of its goal table (default: a
+    factor ``factor`` at 300 K)."""
     import ionmd.sweep.allocate as allocate_mod
     import ionmd.sweep.collect as collect_mod
     from ionmd.sweep import load_campaign
     from ionmd.sweep.plan import plan_campaign
     from sweep_setup import campaign_dir, patch_classify, write_campaign
 
-    goal = f'goal = {{sigma_300K_factor = {factor:g}, budget = "100 h", step = "1ps"}}'
+    if goal is None:
+        goal = f'sigma_300K_factor = {factor:g}, budget = "100 h", step = "1ps"'
     c = load_campaign(write_campaign(campaign_dir(tmp_path / "c", morse), temperatures=temps,
-                                     extra=goal))
+                                     extra=f"goal = {{{goal}}}"))
     runs = plan_campaign(c, create=True)
 
     def cached(run, campaign, charges, jobs=None):

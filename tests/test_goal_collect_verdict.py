@@ -18,32 +18,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from test_goal_collect_points import collected, results, wide_runs
+from test_goal_collect_points import campaign_with, collected, results, wide_runs
 
 
 def campaign_goal(tmp_path, morse, monkeypatch, temps, by_T, classes, goal: str):
     """A campaign at ``temps`` with ``goal``, each run's class and analysis given
     (collect's cache and classify patched), a cost per ps of 1e-3 from every run's logs."""
-    import ionmd.sweep.allocate as allocate_mod
-    import ionmd.sweep.collect as collect_mod
-    from ionmd.sweep import load_campaign
-    from ionmd.sweep.plan import plan_campaign
-    from sweep_setup import campaign_dir, patch_classify, write_campaign
-
-    c = load_campaign(write_campaign(campaign_dir(tmp_path / "c", morse), temperatures=temps,
-                                     extra=f"goal = {{{goal}}}"))
-    runs = plan_campaign(c, create=True)
-
-    def cached(run, campaign, charges, jobs=None):
-        cls = classes[float(run.temperature)]
-        out = {"class": cls, "run": str(run.path), "replica": run.replica, "status": {}}
-        return {**out, **by_T[float(run.temperature)]} if cls in (
-            "completed", "failed-physical") else out
-
-    monkeypatch.setattr(collect_mod, "cached_run_results", cached)
-    patch_classify(monkeypatch, lambda rd, jobs=None: classes[float(rd.temperature)])
-    monkeypatch.setattr(allocate_mod, "cost_per_ps_from_logs", lambda *a, **k: 1e-3)
-    return c, runs
+    return campaign_with(tmp_path, morse, monkeypatch, temps, by_T, classes, goal=goal)
 
 
 def test_a_goal_at_620K_is_met_there_and_says_the_300K_extrapolation_is_no_result(
