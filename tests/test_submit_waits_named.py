@@ -50,13 +50,22 @@ def held(folder):
         proc.wait()
 
 
+def _as_from_a_terminal() -> None:
+    """SIGINT as a shell's foreground job has it: a suite started in the background (`make
+    test &`, CI) runs with SIGINT ignored, which its children inherit, so Python installs no
+    KeyboardInterrupt handler and the submitter never saw the Ctrl-C (a fresh-clone run
+    timed out so)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _submit_until_waiting(path):
     """``ionmd sweep submit`` in a process of its own, read until it says what it waits
     for: the process and the lines read."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "ionmd.cli", "sweep", "submit", str(path),
                              "--no-progress"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True, env=env, cwd=path.parent)
+                            stderr=subprocess.PIPE, text=True, env=env, cwd=path.parent,
+                            preexec_fn=_as_from_a_terminal)
     timer = threading.Timer(60, proc.kill)      # a submit that never says it: fail, not hang
     timer.start()
     lines = []
