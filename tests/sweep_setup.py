@@ -147,6 +147,34 @@ def goal_campaign(folder: Path, goal: str, **text) -> Path:
     return path
 
 
+def planned_models(folder: Path, models: list[str], create: bool = False,
+                   record: str = "model_hash") -> dict[str, tuple[str, str]]:
+    """{model name: (its run folder, ``record`` of its run's settings.json)} of the campaign
+    in ``folder`` listing ``models`` (one temperature); every run's folder checked as plan
+    checks it."""
+    from ionmd.sweep import load_campaign
+    from ionmd.sweep.plan import plan_campaign
+
+    campaign = load_campaign(write_campaign(folder, temperatures=(600,),
+                                            models=json.dumps(models)), check_resources=False)
+    out = {}
+    for run in plan_campaign(campaign, create=create):
+        settings = json.loads((run.rundir.path / "settings.json").read_text())
+        out[run.model] = (run.rundir.path.parts[-4], settings[record])
+    return out
+
+
+def deeper_morse(folder: Path, rel: str, depth: float) -> Path:
+    """A Morse model of well depth ``depth`` x MORSE's at ``folder/rel``: another model."""
+    from contract_models import MorseEdgeModel, save_contract_model
+    from protocol_setup import ELEMENTS, MORSE
+
+    path = folder / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return save_contract_model(MorseEdgeModel(**{**MORSE, "d0": depth * MORSE["d0"]}), path,
+                               cutoff=MORSE["rc"], elements=ELEMENTS)
+
+
 def line_of(path: Path, marker: str) -> int:
     """1-based line of the first line of ``path`` containing ``marker``."""
     for i, line in enumerate(Path(path).read_text().splitlines(), 1):

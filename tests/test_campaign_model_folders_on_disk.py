@@ -16,32 +16,8 @@ import json
 
 import pytest
 
-from contract_models import MorseEdgeModel, save_contract_model
 from ionmd.export.model_identity import model_identity
-from ionmd.sweep import load_campaign
-from ionmd.sweep.plan import plan_campaign
-from protocol_setup import ELEMENTS, MORSE
-from sweep_setup import campaign_dir, write_campaign
-
-
-def planned(folder, models: list[str], create: bool = False) -> dict[str, tuple[str, str]]:
-    """{model name: (its run folder, the model identity its run records)} of the campaign
-    listing ``models`` (one temperature); every run's folder checked as plan checks it."""
-    campaign = load_campaign(write_campaign(folder, temperatures=(600,),
-                                            models=json.dumps(models)), check_resources=False)
-    out = {}
-    for run in plan_campaign(campaign, create=create):
-        settings = json.loads((run.rundir.path / "settings.json").read_text())
-        out[run.model] = (run.rundir.path.parts[-4], settings["model_hash"])
-    return out
-
-
-def model(folder, rel: str, depth: float):
-    """A Morse model of well depth ``depth`` x MORSE's at ``folder/rel``."""
-    path = folder / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return save_contract_model(MorseEdgeModel(**{**MORSE, "d0": depth * MORSE["d0"]}), path,
-                               cutoff=MORSE["rc"], elements=ELEMENTS)
+from sweep_setup import campaign_dir, deeper_morse as model, planned_models as planned
 
 
 @pytest.fixture

@@ -7,36 +7,20 @@ run for ``b``'s. The truth: the model file each folder's settings.json records."
 
 from __future__ import annotations
 
-import json
-
-from ionmd.sweep import load_campaign
-from ionmd.sweep.plan import plan_campaign
-from contract_models import MorseEdgeModel, save_contract_model
-from protocol_setup import ELEMENTS, MORSE, morse_model
-from sweep_setup import campaign_dir, write_campaign
+from protocol_setup import morse_model
+from sweep_setup import campaign_dir, deeper_morse, planned_models
 
 
 def planned(folder, models: list[str], create: bool = False) -> dict[str, tuple[str, str]]:
-    """{model name: (its run folder, the model file its run records)} of the campaign
-    listing ``models`` (one temperature)."""
-    campaign = load_campaign(write_campaign(folder, temperatures=(600,),
-                                            models=json.dumps(models)), check_resources=False)
-    out = {}
-    for run in plan_campaign(campaign, create=create):
-        settings = json.loads((run.rundir.path / "settings.json").read_text())
-        out[run.model] = (run.rundir.path.parts[-4], settings["model"])
-    return out
+    """{model name: (its run folder, the model file its run records)}."""
+    return planned_models(folder, models, create, record="model")
 
 
 def test_dropping_one_of_two_same_stem_models_keeps_the_others_folder(tmp_path, morse):
     folder = campaign_dir(tmp_path / "c", morse)
     a = morse_model(folder / "a" / "model.pt")
-    (folder / "b").mkdir()
-    b = save_contract_model(MorseEdgeModel(**{**MORSE, "d0": 2 * MORSE["d0"]}),
-                            folder / "b" / "model.pt", cutoff=MORSE["rc"], elements=ELEMENTS)
-    c = save_contract_model(MorseEdgeModel(**{**MORSE, "d0": 3 * MORSE["d0"]}),
-                            (folder / "c").mkdir() or folder / "c" / "model.pt",
-                            cutoff=MORSE["rc"], elements=ELEMENTS)
+    b = deeper_morse(folder, "b/model.pt", 2)
+    c = deeper_morse(folder, "c/model.pt", 3)
     assert planned(folder, ["a/model.pt"], create=True) == {"model": ("model", str(a))}
     both = planned(folder, ["a/model.pt", "b/model.pt"], create=True)
     assert both == {"model": ("model", str(a)), "b_model": ("b_model", str(b))}
