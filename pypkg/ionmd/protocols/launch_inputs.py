@@ -26,7 +26,7 @@ import zipfile
 from pathlib import Path
 
 from ionmd.errors import IonmdError
-from ionmd.export.model_identity import file_digest, model_identity
+from ionmd.protocols.run_settings import file_hash, model_hash
 
 
 class RunInputChanged(IonmdError):
@@ -49,7 +49,7 @@ def changed_inputs(path: Path, settings: dict, model: Path,
     expected = settings.get("template_hash")
     if expected and template is not None:
         try:
-            now = file_digest(template)
+            now = file_hash(template)
         except OSError as exc:
             return (f"the input template {template} of the run {path} cannot be read "
                     f"({exc.strerror or exc}). " + how.format(what="template"))
@@ -69,10 +69,10 @@ def _model_changed(path: Path, settings: dict, recorded: str, model: Path) -> st
     own_folder = ("or give this model a run folder of its own (another output folder), where "
                   "it starts afresh")
     try:
-        identity = model_identity(model)
+        identity = model_hash(model)
         if identity == recorded:
             return None
-        digest = file_digest(model)     # what a folder recorded before identities were
+        digest = file_hash(model)       # what a folder recorded before identities were
         if digest == recorded:
             return None
     except FileNotFoundError:
