@@ -86,12 +86,13 @@ def folders_to_collect(campaign: Campaign) -> list[tuple[PlannedRun, str | None]
     from ionmd.protocols import RunDir
     from ionmd.protocols.plan import run_path
     from ionmd.analysis.run_files import SETTINGS
+    from ionmd.sweep.plan import lay_out_series
 
     p = campaign.protocol
     found: list[tuple[PlannedRun, str | None]] = []
     for s in campaign.structures:
         for m in campaign.models:
-            planned, atoms = _laid_out(campaign, s, m)
+            planned, atoms = lay_out_series(campaign, s, m)
             base = run_path(campaign.output, s.name, m.path, p.name, 0, 0, m.folder).parent.parent
             at = {rd.path: rd for rd in planned}
             mine, apart = [], []
@@ -114,25 +115,6 @@ def folders_to_collect(campaign: Campaign) -> list[tuple[PlannedRun, str | None]
             found += sorted(mine + apart, key=lambda e: (e[0].temperature, e[0].replica,
                                                          e[1] is not None, str(e[0].path)))
     return found
-
-
-def _laid_out(campaign: Campaign, s, m):
-    """The run directories the campaign plans for structure ``s`` x model ``m`` (a goal's
-    added temperatures among them) and their cell, as
-    :func:`ionmd.sweep.plan.plan_campaign` lays them out, checking no folder."""
-    from ionmd.protocols.plan import lay_out_runs
-    from ionmd.sweep.goal import added_temperatures
-    from ionmd.sweep.plan import with_added
-
-    protocol = campaign.protocol
-    added = added_temperatures(campaign, s.name, m.name)
-    if added:
-        protocol = protocol.with_overrides(temperatures=with_added(protocol.temperatures,
-                                                                   added))
-    charges, guessed = campaign.charges_of(s.name)
-    return lay_out_runs(protocol, s.atoms, m.path, campaign.output, name=s.name,
-                        in_run_cell=s.in_run_cell, model_name=m.folder, cell=s.cell,
-                        model_label=m.name, charges=None if guessed else charges)
 
 
 def _not_this_run(rd, atoms) -> str | None:

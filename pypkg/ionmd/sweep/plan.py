@@ -32,6 +32,33 @@ class PlannedRun:
         return self.rundir.path
 
 
+def series_protocol(campaign: Campaign, s, m):
+    """The campaign's protocol for structure ``s`` x model ``m``: with the temperatures a
+    goal added (ionmd.sweep.goal), also once its table is taken out of the file (their
+    runs stay the campaign's: goal_state.added_without_goal_note)."""
+    from ionmd.sweep.goal import added_temperatures
+
+    protocol = campaign.protocol
+    added = added_temperatures(campaign, s.name, m.name)
+    if added:
+        protocol = protocol.with_overrides(temperatures=with_added(protocol.temperatures,
+                                                                   added))
+    return protocol
+
+
+def lay_out_series(campaign: Campaign, s, m, protocol=None):
+    """The run directories the campaign plans for structure ``s`` x model ``m`` and their
+    cell (:func:`ionmd.protocols.plan.lay_out_runs`), checking no folder; ``protocol``:
+    :func:`series_protocol`'s, made here if not given."""
+    protocol = protocol or series_protocol(campaign, s, m)
+    charges, guessed = campaign.charges_of(s.name)
+    # the guess (None) is made again from s.atoms, and marked guessed
+    return lay_out_runs(protocol, s.atoms, m.path, campaign.output, name=s.name,
+                        in_run_cell=s.in_run_cell, model_name=m.folder, cell=s.cell,
+                        model_label=m.name,   # collect's name
+                        charges=None if guessed else charges)
+
+
 def plan_campaign(campaign: Campaign, create: bool = False,
                   retry_failed: bool = False) -> list[PlannedRun]:
     """Every run of ``campaign`` in a fixed order (structure, model, temperature, replica),
@@ -53,25 +80,12 @@ def plan_campaign(campaign: Campaign, create: bool = False,
     IonmdError
         If a run directory exists with other settings (the campaign file changed).
     """
-    from ionmd.sweep.goal import added_temperatures
-
     laid_out = []                   # planned once: every run checked, then written
     for s in campaign.structures:
         for m in campaign.models:
-            protocol = campaign.protocol
-            # temperatures a goal added (ionmd.sweep.goal), also once its table is taken out
-            # of the file: their runs stay the campaign's (goal_state.added_without_goal_note)
-            added = added_temperatures(campaign, s.name, m.name)
-            if added:
-                protocol = protocol.with_overrides(
-                    temperatures=with_added(protocol.temperatures, added))
-            charges, guessed = campaign.charges_of(s.name)
-            try:        # the guess (None) is made again from s.atoms, and marked guessed
-                planned, atoms = lay_out_runs(protocol, s.atoms, m.path, campaign.output,
-                                              name=s.name, in_run_cell=s.in_run_cell,
-                                              model_name=m.folder, cell=s.cell,
-                                              model_label=m.name,   # collect's name
-                                              charges=None if guessed else charges)
+            protocol = series_protocol(campaign, s, m)
+            try:
+                planned, atoms = lay_out_series(campaign, s, m, protocol)
                 kept, settings, changed = checked_runs(   # only existing folders to check
                     planned if create else [rd for rd in planned
                                             if (rd.path / SETTINGS).is_file()], atoms)
