@@ -191,7 +191,8 @@ def arrhenius_of_points(points: Sequence[Point], *, times_T: bool, kinisi: bool 
     Returns ``ArrheniusFit.to_dict()`` plus ``points`` (T, combined value, 95 % interval),
     ``extrapolated`` and ``extrapolated_ci95`` at ``T_extrapolated`` in the series' own unit
     (for a ``times_T`` series the conductivity, not sigma T; also as
-    ``sigma_extrapolated_mS_cm`` / ``sigma_extrapolated_ci95``; the same keys in ``kinisi``), ``not_diffusive_T`` and
+    ``sigma_extrapolated_mS_cm`` / ``sigma_extrapolated_ci95``; the same keys in ``kinisi``,
+    with its own ``flags`` and ``fit_problem``), ``not_diffusive_T`` and
     ``incomplete_T`` (temperatures with a flagged or unfinished run), ``fit_problem`` (why
     the fit means nothing, with the flag ``fit_problem``: Ea <= 0, an extrapolation
     spanning decades, or only points flagged not diffusive; absent where it may be read:
@@ -240,11 +241,8 @@ def arrhenius_of_points(points: Sequence[Point], *, times_T: bool, kinisi: bool 
         out["sigma_extrapolated_ci95"] = out["extrapolated_ci95"]
     out["not_diffusive_T"] = sorted({float(t) for t in T for p in by_T[float(t)] if p.flags})
     out["incomplete_T"] = sorted({float(t) for t in T for p in by_T[float(t)] if not p.complete})
-    problem = fit_problem(fit.Ea_eV, out["extrapolated_ci95"], fit.T_extrapolated, T,
-                          out["not_diffusive_T"], unit="mS/cm" if times_T else "cm^2/s")
-    if problem:         # numbers that mean nothing are marked, not reported as a result
-        out["fit_problem"] = problem
-        out["flags"] = [*out["flags"], FIT_PROBLEM]
+    unit = "mS/cm" if times_T else "cm^2/s"
+    _mark_problem(out, T, out["not_diffusive_T"], unit)
     if kinisi:
         # Gaussian errors in y for kinisi: half the width / 1.96 of the log-normal 95 %
         # interval of each combined value's standard error (whatever interval is reported)
@@ -260,10 +258,26 @@ def arrhenius_of_points(points: Sequence[Point], *, times_T: bool, kinisi: bool 
             if times_T:
                 bayes["sigma_extrapolated_mS_cm"] = bayes["extrapolated"]
                 bayes["sigma_extrapolated_ci95"] = bayes["extrapolated_ci95"]
+            # the same problems mark it: a second opinion on numbers that mean nothing
+            # is not a result either (its rows and lines were plain numbers before)
+            bayes["flags"] = []
+            _mark_problem(bayes, T, out["not_diffusive_T"], unit)
         except (AnalysisError, ValueError, FloatingPointError, np.linalg.LinAlgError) as exc:
             # an optional second opinion: its sampler failing must not cost the analysis
             out["kinisi"] = {"error": f"kinisi's Bayesian fit failed: {exc}"}
     return out
+
+
+def _mark_problem(fit: dict, T: np.ndarray, not_diffusive_T: Sequence[float], unit: str) -> None:
+    """``fit`` (a least-squares or kinisi entry, with ``Ea_eV``, ``extrapolated_ci95`` in
+    ``unit``, ``T_extrapolated`` and ``flags``) marked where it means nothing
+    (:func:`~ionmd.analysis.arrhenius_problems.fit_problem`): its ``fit_problem`` (why) and
+    the flag ``fit_problem``."""
+    problem = fit_problem(fit["Ea_eV"], fit["extrapolated_ci95"], fit["T_extrapolated"], T,
+                          not_diffusive_T, unit=unit)
+    if problem:         # numbers that mean nothing are marked, not reported as a result
+        fit["fit_problem"] = problem
+        fit["flags"] = [*fit["flags"], FIT_PROBLEM]
 
 
 def not_resolved_entry(T: float, combined: dict, points: Sequence[Point]) -> dict:

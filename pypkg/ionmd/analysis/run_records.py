@@ -234,6 +234,22 @@ def ea_text(ea_eV: float, err_eV: float) -> str:
     return f"{ea_eV:.3f} ± {err_eV:.3f} eV (s.e.)"
 
 
+def kinisi_line(fit: dict) -> str | None:
+    """The printed line of a fit's kinisi cross-check (its ``kinisi`` entry,
+    :func:`ionmd.analysis.aggregate.arrhenius_of_points`): why it failed, why it means nothing
+    (``fit_problem``: the reason in place of its Ea, as for the least-squares fit), or its Ea
+    and 95 % interval; None where the fit has none."""
+    k = fit.get("kinisi")
+    if not k:
+        return None
+    if "error" in k:
+        return f"  kinisi (Bayesian): {k['error']}"
+    if k.get("fit_problem"):
+        return f"  kinisi (Bayesian): NOT A RESULT: {k['fit_problem']}"
+    return (f"  kinisi (Bayesian): Ea = {k['Ea_eV']:.3f} eV "
+            f"[{k['Ea_ci95'][0]:.3f}, {k['Ea_ci95'][1]:.3f}]")
+
+
 def _g(x, fmt: str = ".3g") -> str:
     return "-" if x is None else format(x, fmt)
 
