@@ -110,7 +110,9 @@ def _first(mask: np.ndarray) -> int | None:
     return int(hits[0]) if hits.size else None
 
 
-def _temperature_at(step: int, thermo: dict[str, np.ndarray]) -> float | None:
+def temperature_at(step: int, thermo: dict[str, np.ndarray]) -> float | None:
+    """The temperature the thermo rows printed at ``step``, or last before it (the first
+    row's where none is before it); None where no row printed one."""
     if "Step" not in thermo or "Temp" not in thermo:
         return None
     tsteps, temp = printed_column(thermo, "Temp")
@@ -120,7 +122,7 @@ def _temperature_at(step: int, thermo: dict[str, np.ndarray]) -> float | None:
     return float(temp[before[-1] if before.size else 0])
 
 
-def _target_at(step: int, start_K: float | None, end_K: float | None,
+def target_at(step: int, start_K: float | None, end_K: float | None,
                ramp_steps: int | None) -> float | None:
     """The thermostat's target at ``step``: constant, or a ramp linear over ``ramp_steps``
     from step 0 (None where unknown: no target, or a ramp of unknown length)."""
@@ -225,8 +227,8 @@ def detect_failures(*, steps: np.ndarray, timestep_fs: float, positions: np.ndar
             found += _collapsed_distance(steps, pos, bx, elements, collapse_fraction)
             found += _framework_melting(steps, pos, bx, elements, masses, framework, melt_fraction)
     events = [FailureEvent(mode, int(step), (int(step) - step0) * timestep_fs * 1e-3,
-                           _temperature_at(int(step), thermo), detail,
-                           _target_at(int(step), target_temperature_K, temperature_end_K,
+                           temperature_at(int(step), thermo), detail,
+                           target_at(int(step), target_temperature_K, temperature_end_K,
                                       ramp_steps))
               for mode, step, detail in found]
     end_step = int(max([steps[-1] if len(steps) else step0, tsteps[-1] if tsteps.size else step0]

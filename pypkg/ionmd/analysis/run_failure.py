@@ -9,7 +9,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from ionmd.analysis.failure import FailureEvent, FailureReport, detect_failures
+from ionmd.analysis.failure import (FailureEvent, FailureReport, detect_failures,
+                                    temperature_at, target_at)
 from ionmd.analysis.framework import framework_species
 from ionmd.analysis.run_inputs import check_mobile_present, read_logs, run_frames
 from ionmd.analysis.run_spec import RunSpec
@@ -31,7 +32,7 @@ def failures_of(spec: RunSpec, frames=None, logs=None, **kwargs) -> FailureRepor
                              target_temperature_K=spec.temperature_K,
                              temperature_end_K=spec.temperature_end_K,
                              ramp_steps=(spec.run_status or {}).get("planned_steps"), **kwargs)
-    return with_recorded_failure(report, spec)
+    return with_recorded_failure(report, spec, thermo)
 
 
 def _framework_charges(spec: RunSpec, elements: np.ndarray) -> dict[str, float]:
@@ -48,12 +49,19 @@ def _framework_charges(spec: RunSpec, elements: np.ndarray) -> dict[str, float]:
     return {**guess_oxidation_states(counts), **spec.charges}
 
 
-def with_recorded_failure(report: FailureReport, spec: RunSpec) -> FailureReport:
+def with_recorded_failure(report: FailureReport, spec: RunSpec,
+                          thermo: dict | None = None) -> FailureReport:
     """``report`` plus the failure LAMMPS stopped an ionmd run for, as its ``status.json``
     records it (``fix halt`` on the volume with the protocol's own limit, lost atoms, a
     non-finite model output), where the post-mortem did not find that mode: a run halted
     at a 4 % volume limit has no 50 % change for the post-mortem to see, and was analysed
-    as if it had not failed (its transport in the fits)."""
+    as if it had not failed (its transport in the fits).
+
+    The event is dated as the post-mortem dates its own (:func:`recorded_event`): its
+    temperature is the one the run's thermo rows (``thermo``) printed at or last before the
+    step, None (unknown) without them; status.json records only the thermostat's target
+    there, which was reported as the temperature (a run blowing up during a ramp is far
+    above it)."""
     st = spec.run_status or {}
     if st.get("state") != "failed" or st.get("resumable") or "failed_step" not in st:
         return report
@@ -68,11 +76,29 @@ def with_recorded_failure(report: FailureReport, spec: RunSpec) -> FailureReport
         return _dated_at(report, found[0], step, spec.timestep_fs, st)
     if found:
         return report
-    target = st.get("failed_temperature_K")
-    event = FailureEvent(mode=mode, step=step, time_ps=step * spec.timestep_fs * 1e-3,
-                         temperature_K=target, target_temperature_K=target,
-                         detail=st.get("reason", "stopped by LAMMPS"))
+    event = recorded_event(report, spec, mode, step, thermo)
     return replace(report, events=sorted(report.events + [event], key=lambda e: e.step))
+
+
+def recorded_event(report: FailureReport, spec: RunSpec, mode: str, step: int,
+                   thermo: dict | None) -> FailureEvent:
+    """The failure status.json records at ``step``, dated as
+    :func:`~ionmd.analysis.failure.detect_failures` dates the post-mortem's (``report``'s)
+    events: its time from the same origin (the run's first frame or row, not step 0: where
+    they began at step 5000, the recorded event was 5 ps (at 1 fs) later than a post-mortem
+    event at the same step), its temperature the thermo's there (None where no row
+    printed one: unknown, not the target), its target the ramp's at that step (status.json's
+    own where the run's ramp is not known)."""
+    st = spec.run_status or {}
+    dt_ps = spec.timestep_fs * 1e-3
+    first_step = report.run_end_step - int(round(report.run_end_ps / dt_ps)) if dt_ps > 0 else 0
+    target = target_at(step, spec.temperature_K, spec.temperature_end_K, st.get("planned_steps"))
+    if target is None:
+        target = st.get("failed_temperature_K")
+    return FailureEvent(mode=mode, step=step, time_ps=(step - first_step) * dt_ps,
+                        temperature_K=temperature_at(step, thermo or {}),
+                        target_temperature_K=target,
+                        detail=st.get("reason", "stopped by LAMMPS"))
 
 
 def _dated_at(report: FailureReport, event: FailureEvent, step: int, timestep_fs: float,
