@@ -4,7 +4,8 @@ an older folder resumes as it started, :func:`_as_recorded`), what a killed crea
 (:func:`clear_unfinished_creation`), the digests and seeds the record holds
 (:func:`structure_hash`, :func:`model_hashes`, :func:`file_hash`, :func:`velocity_seed`),
 the atomic write every JSON file of a run folder gets (:func:`replace_json`) and the read
-that refuses one damaged (:func:`read_folder_json`, :class:`DamagedRunFile`).
+that refuses one damaged (:func:`read_folder_json`, :class:`DamagedRunFile`; a
+settings record missing keys: :func:`read_run_settings`).
 
 A run folder's model is recorded as ``model_hash``, the model's identity
 (:func:`ionmd.export.model_identity.model_identity`: one for every export of one checkpoint,
@@ -64,6 +65,33 @@ def read_folder_json(f: Path) -> dict:
                          f"interrupted, a full disk outside ionmd) or edited by hand; restore "
                          f"it from a copy of the run folder, or move the run folder away to "
                          f"run it again")
+
+
+RUN_KEYS = ("protocol", "temperature_K", "replica", "model", "structure", "elements")
+"""The ``settings.json`` keys every run folder has had, which reopening it reads."""
+
+
+def read_run_settings(folder: Path) -> dict:
+    """The run folder's ``settings.json``, with every key of :data:`RUN_KEYS`.
+
+    Raises
+    ------
+    DamagedRunFile
+        If the file holds no JSON object (:func:`read_folder_json`), or valid JSON that
+        lacks keys every run folder has (a hand edit, a file of another program; a
+        KeyError traceback before), naming the folder, the keys and what to do.
+    """
+    f = folder / SETTINGS
+    settings = read_folder_json(f)
+    missing = [k for k in RUN_KEYS if k not in settings]
+    if not missing and isinstance(settings["protocol"], dict):
+        return settings
+    what = (f"lacks the key(s) {', '.join(missing)}" if missing else
+            f"has a protocol that is no JSON object (a JSON {type(settings['protocol']).__name__})")
+    raise DamagedRunFile(f"{f} {what}, which every run folder's settings hold (ionmd writes "
+                         f"them all: it was edited by hand or written by another program); "
+                         f"restore it from a copy of the run folder {folder}, or move that "
+                         f"folder away to run it again")
 
 
 def replace_json(path: Path, data: dict) -> None:
@@ -139,7 +167,7 @@ def _recorded_and_kept(path: Path, wanted: dict, what: str) -> tuple[dict | None
     wanted = json.loads(json.dumps(wanted))           # as the file holds it (tuples: lists)
     if (path / SETTINGS).is_file():
         recorded = read_folder_json(path / SETTINGS)
-        have, same = _comparable(recorded, wanted)
+        have, same = run_defining_settings(recorded, wanted)
         if have == same:
             return recorded, _as_recorded(recorded, wanted)
         asked, wanted = wanted, same
@@ -212,8 +240,10 @@ def _older_version(recorded, wanted) -> bool:
             and not isinstance(recorded, bool) and recorded < wanted)
 
 
-def _comparable(have: dict, wanted: dict) -> tuple[dict, dict]:
-    """The parts of two settings records that decide whether they are the same run: not the
+def run_defining_settings(have: dict, wanted: dict) -> tuple[dict, dict]:
+    """Two settings records (a folder's ``have``, the run ``wanted`` there) reduced to the
+    parts that decide whether they are the same run, as reopening a folder compares them
+    and as collect names what differs: not the
     replica count (more replicas add run directories; the existing ones are the same
     runs), not where the model and input template lie when their contents' hashes are
     recorded (a campaign folder moved or copied elsewhere resumes), not the model file's

@@ -46,9 +46,9 @@ from ionmd.analysis.run_model import model_of_folder
 from ionmd.errors import IonmdError
 from ionmd.protocols.presets import Protocol
 from ionmd.protocols.run_settings import (DATA, clear_unfinished_creation, file_hash,
-                                          model_hash, read_folder_json, reopen_with_settings,
-                                          replace_json, settings_to_keep, structure_hash,
-                                          velocity_seed)
+                                          model_hash, read_folder_json, read_run_settings,
+                                          reopen_with_settings, replace_json, settings_to_keep,
+                                          structure_hash, velocity_seed)
 
 STATES = ("pending", "running", "completed", "failed", "interrupted")
 RESERVE, RESERVE_BYTES = ".reserve", 64 * 1024
@@ -334,7 +334,7 @@ class RunDir:
     def settings(self, atoms: Atoms) -> dict:
         proto = self.protocol.to_dict()
         proto.pop("temperatures")
-        proto.pop("replicas")          # a campaign may add replicas (:func:`_comparable`)
+        proto.pop("replicas")          # a campaign may add replicas (:func:`run_defining_settings`)
         if not self.protocol.until:    # as before stopping rules existed: old runs reopen
             for key in Protocol.STOPPING_FIELDS:
                 proto.pop(key)
@@ -530,11 +530,18 @@ class RunDir:
 
     @classmethod
     def open(cls, path: str | Path) -> "RunDir":
-        """Reopen a run directory from its ``settings.json``."""
+        """Reopen a run directory from its ``settings.json``.
+
+        Raises
+        ------
+        IonmdError
+            If it has none; a :class:`~ionmd.protocols.run_settings.DamagedRunFile` where
+            it holds no JSON object or lacks keys (:func:`read_run_settings`).
+        """
         path = Path(path)
         if not (path / SETTINGS).is_file():
             raise IonmdError(f"{path} is no ionmd run directory (no {SETTINGS})")
-        s = read_folder_json(path / SETTINGS)
+        s = read_run_settings(path)
         proto = dict(s["protocol"], temperatures=(s["temperature_K"],))
         proto = {k: tuple(v) if isinstance(v, list) else v for k, v in proto.items()}
         # a key given twice is refused as the analysis refuses it (json keeps the last)

@@ -125,7 +125,7 @@ def _not_this_run(rd, atoms) -> str | None:
     model differs; None where it is that run (also another export of its model, or its
     protocol settings edited in the campaign file since) or it stopped on an error
     holding no result (``submit --retry-failed`` gives it the campaign's settings)."""
-    from ionmd.protocols.run_settings import _comparable
+    from ionmd.protocols.run_settings import run_defining_settings
     from ionmd.sweep.plan import HINTS, checked_runs
 
     try:
@@ -133,7 +133,7 @@ def _not_this_run(rd, atoms) -> str | None:
         return None
     except IonmdError as exc:
         note = getattr(exc, "model_note", "")
-    have, wanted = _comparable(rd.read_json("settings.json"), rd.settings(atoms))
+    have, wanted = run_defining_settings(rd.read_json("settings.json"), rd.settings(atoms))
     keys = [k for k in IDENTITY_KEYS if have.get(k) != wanted.get(k)]
     if not keys:
         return None
