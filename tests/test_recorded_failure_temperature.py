@@ -19,8 +19,9 @@ import pytest
 from ionmd.analysis.failure import FailureReport, detect_failures
 from ionmd.analysis.run_failure import with_recorded_failure
 from ionmd.cli import main
-from test_recorded_failures import halted  # noqa: F401  (the real run, a fixture)
+import test_recorded_failures as recorded
 
+halted = recorded.halted        # the real run, a fixture of this module too
 DT_FS = 2.0
 PLANNED = 10_000
 MELT_STEP = 6_000
@@ -85,7 +86,7 @@ def test_its_time_has_the_post_mortems_origin():
     assert recorded.time_ps == own.time_ps == pytest.approx((MELT_STEP - 2000) * DT_FS * 1e-3)
 
 
-def test_a_real_halted_run_is_dated_at_its_logs_temperature(halted):  # noqa: F811
+def test_a_real_halted_run_is_dated_at_its_logs_temperature(halted):
     """The 32-atom cell heated 300 -> 2100 K, halted at |V/V0 - 1| > 4 % mid-ramp
     (tests/test_recorded_failures.py): `ionmd analyze` reports the Temp of the log's row at
     the halt step (fix halt checks as often as thermo prints)."""
