@@ -89,8 +89,10 @@ def _in_range(name: str, whole: bool = False):
     return read
 
 
-def add_order_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--order``, ``--order-seed``, ``--order-tol``, ``--order-min-distance``."""
+def add_order_arguments(parser: argparse.ArgumentParser, model_rank: bool = False) -> None:
+    """``--order``, ``--order-seed``, ``--order-tol``, ``--order-min-distance``; with
+    ``model_rank`` (a command that re-ranks the candidates by its ``--model``:
+    ``ionmd.screen.ordering_rank``) ``--order-model-rank``."""
     g = parser.add_argument_group("partially occupied sites")
     g.add_argument("--order", choices=("ewald", "random"), default=None,
                    help="order structures with partial occupancies first (ewald: lowest "
@@ -107,9 +109,16 @@ def add_order_arguments(parser: argparse.ArgumentParser) -> None:
                         "(default: 0.8 x their covalent radii sum, e.g. Li-Li 2.05, giving way "
                         "where the occupancies force closer pairs to the fewest such pairs, none "
                         "below 0.85 x their ionic radii sum; 0: no rule)")
+    if model_rank:
+        g.add_argument("--order-model-rank", type=positive_int, default=1, metavar="N",
+                       help="with --order ewald: take the N lowest-Ewald arrangements (one "
+                            "per symmetry class) and keep the one of lowest --model energy "
+                            "(fixed-cell single point each; the choice, its Ewald rank and "
+                            "the energy spread are recorded); default 1: the lowest-Ewald one")
 
 
 def order_options(args: argparse.Namespace):
     from ionmd.structures import OrderOptions
 
-    return OrderOptions(args.order, args.order_seed, args.order_tol, args.order_min_distance)
+    return OrderOptions(args.order, args.order_seed, args.order_tol, args.order_min_distance,
+                        candidates=getattr(args, "order_model_rank", 1))

@@ -59,13 +59,14 @@ def _cmd_run(args: argparse.Namespace) -> None:
     # a disordered file is ordered in the protocol's supercell, which then is not repeated
     loaded = load_structure(args.structure, dataclasses.replace(order_options(args),
                                                                 supercell=protocol.supercell))
+    name = args.name or Path(args.structure).stem
+    loaded = _rank_orderings(loaded, args, name)
     if loaded.supercell:
         print(f"{args.structure}: supercell {loaded.supercell}")
     if loaded.ordering:
         print(f"{args.structure}: partial occupancies ordered ({loaded.ordering}): "
               f"{len(loaded.structure)} atoms, {loaded.structure.composition.reduced_formula}")
     atoms = loaded.structure
-    name = args.name or Path(args.structure).stem
     if protocol.family == "ev":
         res = run_ev_scan(protocol, atoms, args.model, args.output, name=name, nprocs=args.np,
                           runner=args.runner, dry_run=args.dry_run,
@@ -102,6 +103,23 @@ def _cmd_run(args: argparse.Namespace) -> None:
                        runner=args.runner)
     _print_table(list(zip([r.path for r in runs], statuses)))
     return _exit_status(statuses)
+
+
+def _rank_orderings(loaded, args: argparse.Namespace, name: str):
+    """With ``--order-model-rank N``: ``loaded`` holding the candidate of lowest model
+    energy (its ordering line says which, its Ewald rank and the spread), the ranking kept
+    in ``OUT/<name>/<model>/ordering_rank.json``."""
+    if not loaded.candidates:
+        return loaded
+    from ionmd.screen.ordering_rank import rank_by_model
+
+    print(f"{args.structure}: ranking {len(loaded.candidates)} lowest-Ewald arrangements by "
+          f"the model's energy ({len(loaded.structure)} atoms each)")
+    loaded, ranking = rank_by_model(loaded, args.model, args.order_model_rank)
+    folder = Path(args.output) / name / Path(args.model).stem
+    folder.mkdir(parents=True, exist_ok=True)
+    strict_json.write(folder / "ordering_rank.json", ranking.record())
+    return loaded
 
 
 def _check_model(given: str) -> None:
@@ -255,7 +273,7 @@ def register(subparsers) -> None:
     p.add_argument("--dry-run", action="store_true",
                    help="write the run directories (E-V scan: its inputs), run nothing")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    add_order_arguments(p)
+    add_order_arguments(p, model_rank=True)
     p.set_defaults(func=_cmd_run)
 
     s = subparsers.add_parser(

@@ -40,6 +40,10 @@ class OrderOptions:
         repetitions of the file's cell, ``"8A"``, or None). Partial occupancies are ordered
         in that cell (``"8A"``: enlarged further if the occupancies need it), so that the
         protocol does not repeat an already enlarged ordered cell again.
+    candidates
+        With ``"ewald"``: keep this many lowest-Ewald arrangements (one per symmetry class,
+        ``LoadedStructure.candidates``) for a model to re-rank
+        (``ionmd.screen.ordering_rank.rank_by_model``; ``--order-model-rank``); 1: none.
     """
 
     method: str | None = None
@@ -47,11 +51,17 @@ class OrderOptions:
     occ_tol: float = OCCUPANCY_TOLERANCE
     min_distance: float | None = None
     supercell: str | None = None
+    candidates: int = 1
 
     def __post_init__(self):
         if self.method not in (None, *ORDER_METHODS):
             raise StructureError(f"unknown ordering method {self.method!r}; use "
                                  f"{' or '.join(ORDER_METHODS)}")
+        if self.candidates > 1 and self.method != "ewald":
+            raise StructureError(
+                f"re-ranking {self.candidates} arrangements by the model takes the lowest-"
+                f"Ewald ones: give --order ewald with --order-model-rank (the ordering was "
+                f"{self.method or 'none'})")
 
 
 @dataclass
@@ -83,6 +93,12 @@ class LoadedStructure:
     none was. It is also issued once as a
     :class:`~ionmd.structures.occupancy_tolerance.RoundingNote` warning, which the command
     line prints as ``ionmd: note: ...`` (a caller that prints this text may ignore it)."""
+    candidates: list = field(default_factory=list)
+    """With ``OrderOptions.candidates`` > 1: the lowest-Ewald arrangements
+    (``ordering_candidates.Candidate``, lowest first, oxidation states kept as
+    ``structure``'s) a model re-ranks; empty otherwise."""
+    candidates_searched: int = 0
+    """How many arrangements (symmetry-equivalent ones included) ``candidates`` came from."""
 
 
 def load_structures(source: Any, order: OrderOptions | None = None) -> list[LoadedStructure]:
@@ -103,7 +119,7 @@ def load_structures(source: Any, order: OrderOptions | None = None) -> list[Load
     for name, structure in items:
         where = label if len(items) == 1 else f"{label} (structure {name})"
         what = Path(source).name if is_file and len(items) == 1 else name
-        ordering, rounded_away = None, {}
+        ordering, rounded_away, candidates, searched = None, {}, [], 0
         # 0.999 as 1.001: rounding; not beyond a stricter --order-tol (5e-4 keeps Li 0.999's
         # vacancies: Li667 Cl668)
         structure, rounding = fill_rounded_sites(structure, min(OCCUPANCY_TOLERANCE,
@@ -118,12 +134,14 @@ def load_structures(source: Any, order: OrderOptions | None = None) -> list[Load
         if structure.is_ordered:
             structure, shape = _compact_supercell(structure, order.supercell)
         else:       # ordered in a cell whose size the occupancies set (compact there)
-            structure, ordering, rounded_away = _order(structure, order, what)
+            structure, ordering, rounded_away, candidates, searched = _order(structure, order,
+                                                                             what)
             check_overlaps(structure, where)
         in_run_cell = shape is not None or (ordering is not None and order.supercell is not None)
         out.append(LoadedStructure(name, structure, ordering, in_run_cell=in_run_cell,
                                    supercell=shape, rounded_away=rounded_away,
-                                   rounding=rounding))
+                                   rounding=rounding,
+                                   candidates=candidates, candidates_searched=searched))
     return out
 
 
@@ -168,20 +186,27 @@ def load_structure(source: Any, order: OrderOptions | None = None) -> LoadedStru
 
 
 def _order(structure: Structure, order: OrderOptions,
-           name: str) -> tuple[Structure, str, dict[str, float]]:
+           name: str) -> tuple[Structure, str, dict[str, float], list, int]:
     from ionmd.structures.charges import (declared_oxidation_states, declares_site_states,
                                           with_site_states)
     from ionmd.structures.ordering import net_charge_note, order_structure, supercell_text
 
     seed = order.seed if order.method == "random" else None
     cell = order_structure(structure, order.method, seed=seed, occ_tol=order.occ_tol,
-                           min_distance=order.min_distance,
+                           min_distance=order.min_distance, candidates=order.candidates,
                            **_ordering_cell(order.supercell))
     declared = declared_oxidation_states(structure)
-    if declared:    # kept, as for an ordered file: run.json's charges are the file's
-        cell.structure.add_oxidation_state_by_element(declared)
-    elif declares_site_states(structure):   # mixed valence (Fe2+/Fe3+): kept per site
-        cell.structure = with_site_states(structure, cell.structure, seed or 0)
+
+    def with_states(ordered: Structure) -> Structure:
+        if declared:    # kept, as for an ordered file: run.json's charges are the file's
+            ordered.add_oxidation_state_by_element(declared)
+        elif declares_site_states(structure):   # mixed valence (Fe2+/Fe3+): kept per site
+            ordered = with_site_states(structure, ordered, seed or 0)
+        return ordered
+
+    cell.structure = with_states(cell.structure)
+    for candidate in cell.candidates:       # as the run's cell would be, if chosen
+        candidate.structure = with_states(candidate.structure)
     gone = _rounded_away(structure, cell.structure)
     filled = _vacancies_filled(cell)
     if filled:
@@ -197,7 +222,7 @@ def _order(structure: Structure, order: OrderOptions,
             + net_charge_note(structure, cell)
             + (f"; Ewald charges guessed: {cell.guess_note}" if cell.guess_note
                and not declares_site_states(structure) else ""))
-    return cell.structure, text, gone
+    return cell.structure, text, gone, cell.candidates, cell.candidates_searched
 
 
 def _rounded_away(parent: Structure, ordered: Structure) -> dict[str, float]:

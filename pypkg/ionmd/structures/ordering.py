@@ -26,7 +26,10 @@ from ionmd.structures.ordering_cells import (  # constants importable from here
     DEFAULT_MAX_ATOMS, ROUNDING_HINTS, VACANCY, _arrangements, _compact, _count_text,
     _ewald_rounding_hint, _fewer_cells, _groups, _site_counts, integral_supercell,
     supercell_text)
-from ionmd.structures.ordering_ewald import EWALD_CANDIDATES, _order_ewald
+from ionmd.structures.ordering_candidates import (Candidate, distinct_candidates,
+                                                  draws_to_ask, kept_by_rule)
+from ionmd.structures.ordering_ewald import (EWALD_CANDIDATES, _ewald_draws, _lowest_kept,
+                                             _order_ewald)
 from ionmd.structures.ordering_limits import (
     IONIC_FLOOR_FRACTION, MIN_DISTANCE_FRACTION, _PairLimits)
 from ionmd.structures.ordering_search import (
@@ -97,6 +100,14 @@ class OrderedCell:
     transition metals that can trade electrons, mixed valence; where that has no guess, that
     the ordered cell's was used), ``""`` where the states were given or the guess needs
     none: the ordering line names it without guessing again."""
+    candidates: list[Candidate] = field(default_factory=list)
+    """With ``order_structure(..., candidates=N)`` (N > 1, Ewald): the N lowest-Ewald
+    arrangements that keep the pair rule, one per symmetry class, lowest first (the first
+    is ``structure``'s arrangement, unless a ``min_distance`` below the default rule chose
+    one with fewer close pairs); fewer where the arrangements searched hold fewer."""
+    candidates_searched: int = 0
+    """How many arrangements (symmetry-equivalent ones included) the candidates were
+    drawn from."""
 
     @property
     def matrix(self) -> np.ndarray:
@@ -117,7 +128,7 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
                     max_atoms: int = DEFAULT_MAX_ATOMS,
                     occ_tol: float = OCCUPANCY_TOLERANCE,
                     max_arrangements: int = DEFAULT_MAX_ARRANGEMENTS,
-                    min_distance: float | None = None) -> OrderedCell:
+                    min_distance: float | None = None, candidates: int = 1) -> OrderedCell:
     """An ordered supercell of ``structure``.
 
     Parameters
@@ -168,6 +179,10 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
         the cell, and the closest pair it then fills; or, where the occupancies put two
         atoms on split positions of one (sites closer than the overlap check allows) in
         every arrangement, says so with the count.
+    candidates
+        ``method="ewald"`` only: also keep this many lowest-Ewald arrangements, one per
+        symmetry class (``OrderedCell.candidates``), for a model to re-rank
+        (``ionmd.screen.ordering_rank``); 1: none kept.
 
     Raises
     ------
@@ -177,6 +192,9 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
     """
     if method not in ("ewald", "random"):
         raise StructureError(f"unknown ordering method {method!r}; use 'ewald' or 'random'")
+    if candidates > 1 and method != "ewald":
+        raise StructureError(f"{candidates} candidates to re-rank are the lowest-Ewald "
+                             "arrangements: they need method='ewald' (--order ewald)")
     if method == "random" and seed is None:
         raise StructureError("method='random' needs a seed (an integer) so the cell can be reproduced")
     if supercell is not None and min_width is not None:
@@ -256,8 +274,9 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
     if not oxidation_states:
         oxidation_states, guess_note = _ewald_states(file_guess, charges, element_counts)
     try:
-        ordered, energy, draw = _order_ewald(big, oxidation_states, element_counts, groups,
-                                             counts, limits)
+        draws = _ewald_draws(big, oxidation_states, element_counts, groups, counts,
+                             draws_to_ask(candidates, EWALD_CANDIDATES))
+        ordered, energy, draw = _lowest_kept(big, draws, groups, counts, limits)
     except StructureError as err:
         if getattr(err, "unphysical", False) and supercell is None:
             advice = _larger_cell_advice(structure, diagonal, charges, min_distance, 0,
@@ -270,7 +289,10 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
                            draw, (big, groups, counts),
                            f"the {EWALD_CANDIDATES} lowest-energy arrangements",
                            "the random ordering (--order random)"),
-                       guess_note=guess_note)
+                       guess_note=guess_note,
+                       candidates=(distinct_candidates(big, kept_by_rule(draws, limits),
+                                                       candidates) if candidates > 1 else []),
+                       candidates_searched=len(draws) if candidates > 1 else 0)
 
 
 

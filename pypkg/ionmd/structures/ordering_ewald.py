@@ -49,6 +49,15 @@ def _order_ewald(big: Structure, oxidation_states, element_counts, groups, count
     ``EwaldMinimizer`` on ionmd's own site groups and counts. (pymatgen's
     ``OrderDisorderedStructureTransformation`` merges groups whose occupancies agree within
     10 %: LGPS's Li 0.691 and 0.643 sites got 8 + 8 Li instead of 11 + 5.)"""
+    draws = _ewald_draws(big, oxidation_states, element_counts, groups, counts)
+    return _lowest_kept(big, draws, groups, counts, limits)
+
+
+def _ewald_draws(big: Structure, oxidation_states, element_counts, groups, counts,
+                 num: int = EWALD_CANDIDATES) -> list[tuple[float, list]]:
+    """The ``num`` lowest-Ewald-energy arrangements of ``big`` (pymatgen's
+    ``EwaldMinimizer``), lowest first: (energy in eV, species per site of ``big``,
+    ``VACANCY`` where empty). Arrangements equivalent by symmetry are all listed."""
     from pymatgen.analysis.ewald import EwaldMinimizer, EwaldSummation
     from pymatgen.core import Species
 
@@ -79,14 +88,21 @@ def _order_ewald(big: Structure, oxidation_states, element_counts, groups, count
             background = _charged_cell_energy(ewald, struct.volume, sum(
                 oxi[el] * n for el, n in element_counts.items()))
             found = [(energy + background, changes) for energy, changes in EwaldMinimizer(
-                matrix, manipulations, EWALD_CANDIDATES, EwaldMinimizer.ALGO_FAST).output_lists]
-    first_hit = None
+                matrix, manipulations, num, EwaldMinimizer.ALGO_FAST).output_lists]
     draws = []
     for energy, changes in found:       # lowest energy first
         draw = [site.specie.symbol for site in struct]
         for i, sp in changes:
             draw[i] = VACANCY if sp is None else sp.symbol
         draws.append((float(energy), draw))
+    return draws
+
+
+def _lowest_kept(big: Structure, draws: list, groups, counts,
+                 limits: _PairLimits) -> tuple[Structure, float, list]:
+    """Of ``draws`` (``_ewald_draws``), the lowest-energy one that keeps ``limits`` (the
+    default rule, else its ionic floor; below the default rule, the fewest close pairs)."""
+    first_hit = None
     if limits.below_default():
         kept = [(energy, draw) for energy, draw in draws if limits.first_clash(draw) is None]
         if kept:
@@ -99,7 +115,7 @@ def _order_ewald(big: Structure, oxidation_states, element_counts, groups, count
                 return _ordered(big, draw), energy, draw
             first_hit = first_hit or hit
     forced, unphysical = _counts(big, groups, counts, limits)
-    raise limits.error(big, "ewald", f"the {len(found)} lowest-energy arrangements", first_hit,
+    raise limits.error(big, "ewald", f"the {len(draws)} lowest-energy arrangements", first_hit,
                        None if unphysical else _ewald_workable(draws, limits), forced, unphysical)
 
 
