@@ -14,6 +14,11 @@ from ionmd.lammps.echoed_input import FS_PER_TIME_UNIT, RunBlock, logs_blocks
 
 LOG_TIMING = {"temperature_K": "--temperature", "timestep_fs": "--timestep-fs"}
 
+LENGTH_OF_UNITS = {"metal": "Å", "real": "Å", "electron": "Bohr", "si": "m", "cgs": "cm",
+                   "micro": "µm", "nano": "nm", "lj": "σ (reduced)"}
+"""The length each LAMMPS ``units`` style gives positions and cells in: the analysis reads
+them as Å, so only ``metal`` and ``real`` runs are analysed (:func:`refuse_length_units`)."""
+
 
 def frames_settings(texts: dict[str, str], echoed: dict[str, dict], traj: list[Path]) -> dict:
     """What the logs say of the runs that wrote the frames: their ``blocks``
@@ -92,6 +97,29 @@ def timing_from_logs(path: Path, meta: dict, frames: dict) -> None:
         them = "it" if len(missing) == 1 else "them"
         raise AnalysisError(f"{path}: {'; '.join(missing)}; put {them} in {RUN_JSON} or pass "
                             f"{flags}")
+    refuse_length_units(path, frames)   # after what the logs leave unknown (said first)
+
+
+def refuse_length_units(path: Path, frames: dict) -> None:
+    """Refuse a run whose logs echo ``units`` with lengths other than Å (the runs that wrote
+    the frames, :func:`frames_settings`): its dump and data file are in that unit, read as
+    Å. A run in ``units electron`` (Bohr) was analysed silently: D 3.57x its value (Bohr^2
+    read as Å^2), the Nernst-Einstein sigma 0.53x (and the cell's volume 6.7x)."""
+    if not frames["echoed"] or frames["elsewhere"]:
+        return
+    if frames["blocks"] is None:
+        styles = {s["units"] for s in frames["echoed"].values() if s["units"]}
+    else:
+        styles = {b.units for b in frames["blocks"] if b.units}
+    odd = sorted(u for u in styles if LENGTH_OF_UNITS.get(u, "?") != "Å")
+    if odd:
+        lengths = ", ".join(f"units {u}: {LENGTH_OF_UNITS.get(u, 'an unknown unit')}"
+                            for u in odd)
+        raise AnalysisError(
+            f"{path}: {frames['names']}: the frames were written with lengths not in Å "
+            f"({lengths}{frames['where']}); ionmd's analysis reads positions and cells in Å "
+            f"(units metal or real), so D and sigma would be in the wrong unit. Convert the "
+            f"data file and trajectory to Å (and the time step to fs), or run in units metal")
 
 
 def _note_folder_temperature(path: Path, meta: dict, value: float, said: str) -> None:
