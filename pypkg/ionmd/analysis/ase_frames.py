@@ -77,6 +77,7 @@ class AseFrames:
     sources: dict               # where each header value comes from (for messages)
     temperatures: np.ndarray | None  # kinetic temperature per frame (all files), K
     files: tuple[Path, ...]
+    notes: tuple[str, ...] = ()  # why a value a file seems to say is not the run's
 
 
 def _read_one(path: Path, fmt: str):
@@ -136,11 +137,48 @@ def _incar_timing(xdatcar: Path) -> dict:
     try:
         out = {"timestep_fs": float(tags["POTIM"]), "dump_every": int(tags.get("NBLOCK", 1))}
         if "TEBEG" in tags and float(tags.get("TEEND", tags["TEBEG"])) == float(tags["TEBEG"]):
-            out["temperature_K"] = float(tags["TEBEG"])
+            why_not = why_tebeg_not_held(tags)
+            if why_not is None:
+                out["temperature_K"] = float(tags["TEBEG"])
+            else:                   # said where the temperature is asked for
+                out[NO_TEMPERATURE] = f"{incar}: TEBEG = {tags['TEBEG']} but {why_not}"
     except ValueError as exc:
-        raise AnalysisError(f"{incar}: cannot read POTIM/NBLOCK/TEBEG ({exc}); fix it, or move "
-                            f"it away and pass --timestep-fs, --dump-every, --temperature") from exc
+        raise AnalysisError(f"{incar}: cannot read POTIM/NBLOCK/TEBEG/SMASS/MDALGO ({exc}); fix "
+                            f"it, or move it away and pass --timestep-fs, --dump-every, "
+                            f"--temperature") from exc
     return out
+
+
+NO_TEMPERATURE = "why_no_temperature"
+"""The key under which :func:`_incar_timing` says why its TEBEG is no run temperature."""
+
+
+def why_tebeg_not_held(tags: dict) -> str | None:
+    """None where the INCAR's run holds its ions at ``TEBEG`` (a thermostat: Nosé, SMASS >=
+    0; velocity scaling, SMASS = -1; MDALGO's Nose-Hoover, CSVR, Andersen or Langevin with
+    a collision rate), else why TEBEG is no temperature of the run: VASP's default (SMASS =
+    -3, MDALGO = 0) is NVE, TEBEG only its starting temperature, which an NVE run started
+    from a lattice loses to the potential energy (about half), and was taken for it (vasp.at
+    wiki: SMASS, MDALGO, ANDERSEN_PROB, LANGEVIN_GAMMA)."""
+    mdalgo = int(float(tags.get("MDALGO", 0)))
+    smass = float(tags.get("SMASS", -3))
+    rates = {"ANDERSEN_PROB": tags.get("ANDERSEN_PROB", "0"),
+             "LANGEVIN_GAMMA": tags.get("LANGEVIN_GAMMA", "0")}
+    nve = ("an NVE run: TEBEG is its starting temperature only, the ions' drifts from it; "
+           "give the run's mean temperature (the T column of its OSZICAR)")
+    if mdalgo == 0:
+        if smass >= 0 or smass == -1:
+            return None
+        return (f"SMASS = {smass:g}{' (the default)' if 'SMASS' not in tags else ''} with "
+                f"MDALGO = 0: " + (nve if smass == -3 else "velocities held (no MD)"))
+    if mdalgo in (2, 4, 5, 13, 21):
+        return None
+    rate = {1: "ANDERSEN_PROB", 11: "ANDERSEN_PROB", 3: "LANGEVIN_GAMMA"}.get(mdalgo)
+    if rate is None:
+        return f"MDALGO = {mdalgo}, whose thermostat ionmd does not know"
+    if float(rates[rate]) > 0:
+        return None
+    return f"MDALGO = {mdalgo} with {rate} = {rates[rate]}: {nve}"
 
 
 def _file_header(path: Path, fmt: str) -> tuple[dict, str]:
@@ -223,7 +261,7 @@ def _frozen(a: np.ndarray) -> np.ndarray:
 def _read_cached(key: tuple, fmt: str) -> AseFrames:
     files = tuple(Path(k[0]) for k in key)
     pieces, steps, temps, elements, masses = [], [], [], None, None
-    frame_fs, header, sources = None, {}, {}
+    frame_fs, header, sources, notes = None, {}, {}, []
     for path in files:
         images = _read_one(path, fmt)
         elements = _check_frames(images, path, elements)
@@ -240,6 +278,8 @@ def _read_cached(key: tuple, fmt: str) -> AseFrames:
                                 f"before {frame_fs:g} fs")
         frame_fs = interval if interval is not None else frame_fs
         said, source = _file_header(path, fmt)
+        if NO_TEMPERATURE in said:
+            notes.append(said.pop(NO_TEMPERATURE))
         for k, v in said.items():
             if k in header and _differ(v, header[k]):
                 raise AnalysisError(f"{source} says {k} = {v:g}, {sources[k]} {header[k]:g}: "
@@ -250,7 +290,7 @@ def _read_cached(key: tuple, fmt: str) -> AseFrames:
                             f"and some do not; give all or none")
     temperature = (_frozen(np.concatenate(temps)) if all(t is not None for t in temps) else None)
     return AseFrames(tuple(pieces), _frozen(elements), _frozen(masses), tuple(steps), frame_fs,
-                     header, sources, temperature, files)
+                     header, sources, temperature, files, tuple(dict.fromkeys(notes)))
 
 
 def read_ase(files: Sequence[str | Path], fmt: str) -> AseFrames:
@@ -326,7 +366,8 @@ def resolve_timing(frames: AseFrames, given: dict) -> dict:
     if missing:
         flags = " and ".join(f"{OPTIONS[k]} (VASP: {VASP_TAGS[k]})" for k in missing)
         keys = ", ".join(missing)
-        raise AnalysisError(f"{what} does not say {keys}: pass {flags}, or put {keys} in "
+        why = "".join(f" ({note})" for note in frames.notes if "temperature_K" in missing)
+        raise AnalysisError(f"{what} does not say {keys}{why}: pass {flags}, or put {keys} in "
                             f"run.json (steps between frames x time step = time between frames)")
     if out["dump_every"] < 1 or out["timestep_fs"] <= 0:
         raise AnalysisError(f"{what}: need --timestep-fs > 0 and --dump-every >= 1, got "
