@@ -47,7 +47,9 @@ def every_arrangement(parent: Structure, species_on: dict, cell=CELL):
 
 
 def _matcher():
-    return StructureMatcher(primitive_cell=False, scale=False, attempt_supercell=False)
+    # tight: the defaults (stol 0.3) matched Li3YCl6 arrangements of different Ewald energy
+    return StructureMatcher(ltol=0.01, stol=0.01, angle_tol=0.5, primitive_cell=False,
+                            scale=False, attempt_supercell=False)
 
 
 def test_candidates_are_the_n_lowest_ewald_arrangements_one_per_symmetry_class():
@@ -176,3 +178,19 @@ def test_model_rank_needs_the_ewald_ordering(mg_morse, tmp_path, capsys):
     text = capsys.readouterr().err
     assert code == 1 and "--order ewald" in text and "Traceback" not in text, text
     assert not (tmp_path / "runs").exists()
+
+
+def test_mirror_images_are_one_candidate():
+    """Li3YCl6 (one cell at --order-tol 0.1, 360 arrangements): its two lowest-Ewald
+    arrangements are mirror images, one arrangement physically (a model that is not parity
+    invariant gives them energies 3e-4 eV apart): no two candidates are equivalent under
+    any operation pymatgen's StructureMatcher finds, mirrors included."""
+    from ionmd.structures import OrderOptions, example_path, load_structure
+
+    loaded = load_structure(example_path("Li3YCl6.cif"),
+                            OrderOptions("ewald", occ_tol=0.1, candidates=8))
+    matcher = _matcher()
+    structures = [c.structure for c in loaded.candidates]
+    assert len(structures) == 8
+    for a, b in itertools.combinations(structures, 2):
+        assert not matcher.fit(a, b)

@@ -6,10 +6,12 @@ pymatgen's ``EwaldMinimizer`` lists every arrangement, symmetry-equivalent ones 
 100 lowest of Li3InCl6 (7 cells, 140 atoms) held 6 distinct Ewald energies, of Li3YCl6
 (30 atoms) 8. Equal Ewald energy does not make two arrangements equivalent (Cl and Br
 have the same charge: every arrangement of a Cl/Br site has the same Ewald energy), so
-arrangements are told apart by symmetry: each one is mapped by every proper space-group
+arrangements are told apart by symmetry: each one is mapped by every space-group
 operation of the disordered cell (spglib, the sites' occupancies as their types) and the
-smallest image is its label. Mirror images stay distinct: a model need not be invariant
-under improper operations (see ``ionmd.screen.symmetry``).
+smallest image is its label. Mirror images count as one arrangement, as they are one
+physically: a model that is not parity invariant gives them slightly different energies
+(SevenNet-0: Li3YCl6's two mirror-image lowest-Ewald arrangements 3.2e-4 eV apart in 30
+atoms), and counted apart they were ranked by that artifact alone.
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ def distinct_candidates(big: Structure, draws: list, n: int) -> list[Candidate]:
     if not draws:
         return []
     codes, _ = _encode([d for _, d in draws])
-    perms = _proper_permutations(big)
+    perms = _site_permutations(big)
     seen, out = set(), []
     for (energy, draw), row in zip(draws, codes):
         key = _canonical(row, perms)
@@ -96,8 +98,8 @@ def _canonical(row: np.ndarray, perms: np.ndarray) -> bytes:
     return images[order[0]].tobytes()
 
 
-def _proper_permutations(big: Structure) -> np.ndarray:
-    """``perms[k, i]``: the site that proper operation k maps site i onto (identity
+def _site_permutations(big: Structure) -> np.ndarray:
+    """``perms[k, i]``: the site that space-group operation k maps site i onto (identity
     included), from spglib on ``big`` with each site's occupancy as its type."""
     import spglib
 
@@ -112,8 +114,6 @@ def _proper_permutations(big: Structure) -> np.ndarray:
     matrix = big.lattice.matrix
     perms = [identity[0]]
     for r, t in zip(sym["rotations"], sym["translations"]):
-        if np.linalg.det(r) < 0:
-            continue
         moved = frac @ r.T + t
         diff = moved[:, None, :] - frac[None, :, :]
         diff -= np.rint(diff)
