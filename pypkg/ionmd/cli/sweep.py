@@ -39,7 +39,7 @@ def _print_counts(counts: Counter, total: int) -> None:
 
 def _cmd_plan(args: argparse.Namespace) -> None:
     from ionmd.sweep import plan_campaign
-    from ionmd.sweep.state import classify
+    from ionmd.sweep.state import DAMAGED, classify
 
     c = _load(args)
     runs = plan_campaign(c)
@@ -49,8 +49,10 @@ def _cmd_plan(args: argparse.Namespace) -> None:
           f"{len(runs)} runs of {c.protocol.name}, each {r.ranks} rank(s) x {r.threads} "
           f"thread(s), {r.gpus} GPU(s), walltime {r.walltime_min:g} min; executor "
           f"{c.executor['kind']}; output {c.output}")
+    classes = [classify(run.rundir) for run in runs]
     rows = [(run.structure, run.model, f"{run.temperature:g}", str(run.replica), str(run.seed),
-             str(run.rundir.planned_steps), classify(run.rundir)) for run in runs]
+             "?" if cls == DAMAGED else str(run.rundir.planned_steps), cls)   # not readable
+            for run, cls in zip(runs, classes)]
     for line in aligned(("structure", "model", "T/K", "rep", "seed", "steps", "state"), rows,
                         right=(2, 3, 4, 5)):
         print(line)
@@ -100,11 +102,19 @@ def _cmd_submit(args: argparse.Namespace) -> int | None:
     if sub.skipped_failed:
         print(f"{len(sub.skipped_failed)} run(s) stopped on an error and were left alone; "
               f"rerun them with --retry-failed (see `ionmd sweep status`)")
+    if sub.damaged:
+        print(f"ionmd: error: {len(sub.damaged)} run(s) cannot be read and were left alone "
+              f"(the others are handed out):\n  " + "\n  ".join(sub.damaged),
+              file=sys.stderr)
     if sub.submitted or not c.goal:     # a goal's round may submit: said once, after it
         _print_submission(c, sub)
     if c.goal:
         _pursue_goal(c, args, submitted_before=bool(sub.submitted))
     code = _final_exit_status(c, args)
+    if sub.damaged and code in (None, EXIT_OK):     # SLURM without --wait: said above
+        from ionmd.errors import EXIT_ERROR
+
+        return EXIT_ERROR
     if code not in (None, EXIT_OK):
         print(f"ionmd: not every run of the campaign completed (exit status {code}); see "
               "`ionmd sweep status`", file=sys.stderr)
@@ -186,8 +196,12 @@ def _held_by_others(c) -> list[str]:
 def _exit_status_of_counts(counts: Counter) -> int:
     """`ionmd run`'s exit status (:func:`ionmd.protocols.plan.exit_status`) of the runs
     counted by class (failed-error and failed-physical are both failed runs)."""
+    from ionmd.errors import EXIT_ERROR
     from ionmd.protocols.plan import exit_status
+    from ionmd.sweep.state import DAMAGED
 
+    if counts[DAMAGED]:         # unreadable: said at the hand-out, an error to fix
+        return EXIT_ERROR
     return exit_status([{"state": "failed" if cls.startswith("failed") else cls}
                         for cls in counts.elements()])
 
@@ -228,10 +242,11 @@ def _pursue_goal(c, args, submitted_before: bool) -> None:
         print("nothing to submit")
 
 
-def print_campaign_status(campaign_file, as_json: bool = False) -> None:
+def print_campaign_status(campaign_file, as_json: bool = False) -> int | None:
     """The state of every run of a campaign (``ionmd sweep status``, ``ionmd status
     CAMPAIGN``): counts per class, then one line per run, then its goal's rounds (where it
-    has a goal); or the rows as JSON. The campaign (its structure files, orderings) is read
+    has a goal); or the rows as JSON. Runs whose files cannot be read are shown among the
+    others as ``damaged`` and said again at the end: exit status 1 (:func:`_damaged_status`). The campaign (its structure files, orderings) is read
     once for both."""
     from ionmd.sweep import load_campaign
     from ionmd.sweep.goal import goal_summary
@@ -244,12 +259,30 @@ def print_campaign_status(campaign_file, as_json: bool = False) -> None:
         from ionmd import strict_json       # for jq and JavaScript: no NaN/Infinity
 
         print(strict_json.dumps(strict_json.nonfinite_to_null(rows), indent=1))
-        return
+        return _damaged_status(rows)
     _print_counts(Counter(r["class"] for r in rows), len(rows))
     for line in status_table(rows):
         print(line)
     if campaign.goal:
         print("\n".join(goal_summary(campaign)))
+    return _damaged_status(rows)
+
+
+def _damaged_status(runs: list[dict]) -> int | None:
+    """After every run was shown: an error (stderr) naming the runs whose files cannot be
+    read (class ``damaged``, each with ``reason`` or ``why``: which file, what to do), and
+    :data:`~ionmd.errors.EXIT_ERROR`; None where there are none."""
+    from ionmd.errors import EXIT_ERROR
+    from ionmd.sweep.state import DAMAGED
+
+    damaged = [r for r in runs if r["class"] == DAMAGED]
+    if not damaged:
+        return None
+    print(f"ionmd: error: {len(damaged)} run(s) cannot be read, shown as {DAMAGED} and left "
+          f"alone (no result, not run):\n  "
+          + "\n  ".join(str(r.get("reason") or r.get("why")) for r in damaged),
+          file=sys.stderr)
+    return EXIT_ERROR
 
 
 STATUS_HEADER = ("state", "step", "planned", "pieces", "job", "run")
@@ -265,7 +298,8 @@ def status_table(rows: list[dict]) -> list[str]:
     for r in rows:
         job = (f"{r['job']}" + (f" ({r['job_state'].lower()})" if r.get("job_state") else "")
                if r["job"] else "-")
-        cells.append((r["class"], str(r["step"]), str(r["planned_steps"]), str(r["pieces"]),
+        cells.append((r["class"], *("?" if r[k] is None else str(r[k])    # not readable
+                                    for k in ("step", "planned_steps", "pieces")),
                       job, str(r["run"])))
         notes.append([n for n in (r["reason"], r.get("stopping"), r.get("note")) if n]
                      + (["logs: " + ", ".join(r["logs"])] if r.get("logs") else []))
@@ -277,8 +311,8 @@ def status_table(rows: list[dict]) -> list[str]:
     return out
 
 
-def _cmd_status(args: argparse.Namespace) -> None:
-    print_campaign_status(args.campaign, args.json)
+def _cmd_status(args: argparse.Namespace) -> int | None:
+    return print_campaign_status(args.campaign, args.json)
 
 
 def _cmd_collect(args: argparse.Namespace) -> int:
@@ -288,6 +322,7 @@ def _cmd_collect(args: argparse.Namespace) -> int:
     from ionmd.analysis.run_records import interval_level_mark, sigma_lines
     from ionmd.errors import EXIT_ERROR
     from ionmd.sweep.collect import collect
+    from ionmd.sweep.collect_target import target_line
 
     c = _load(args, check_resources=False)
     doc = collect(c, args.output, progress=not args.no_progress)
@@ -311,6 +346,8 @@ def _cmd_collect(args: argparse.Namespace) -> int:
     for key, srec in doc["structures"].items():
         runs = [r for r in doc["runs"] if f"{r['structure']}/{r['model']}" == key]
         print("\n".join(sigma_lines(key, srec, runs)))   # a fit_problem in place of numbers
+        if srec.get("at_target_K"):         # the goal's quantity at its target_K
+            print(target_line(key, srec["at_target_K"]))
     print(f"tables: {out}/results.csv, {out}/runs.csv (one row per run: final D interval, "
           f"hops, stop reason), {out}/results.json")
     if not doc["complete"]:
@@ -324,7 +361,7 @@ def _cmd_collect(args: argparse.Namespace) -> int:
     if doc.get("other_settings"):
         print(f"ionmd: error: {doc['other_settings']}", file=sys.stderr)
         return EXIT_ERROR
-    return EXIT_OK
+    return _damaged_status(doc["runs"]) or EXIT_OK
 
 
 def register(subparsers) -> None:

@@ -46,7 +46,7 @@ ps of a run comes from its own LAMMPS logs (:func:`cost_per_ps_from_logs`).
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from statistics import median
 from typing import Callable, Sequence
@@ -81,15 +81,66 @@ def reported_fit(runs: Sequence[TemperatureRun], target_K: float = 300.0) -> Arr
 
 def _collect_fit(runs: Sequence[TemperatureRun], target_K: float) -> tuple[ArrheniusFit, dict]:
     """:func:`reported_fit` and collect's record of it (its ``not_diffusive_T``)."""
+    out = _collect_record(runs)
+    return verdict_at(out, target_K, _unit_of(runs)).fit, out
+
+
+def _collect_record(runs: Sequence[TemperatureRun]) -> dict:
+    """Collect's Arrhenius fit of ``runs``' points, as its record
+    (:func:`ionmd.analysis.aggregate.arrhenius_of_points`).
+
+    Raises
+    ------
+    ionmd.errors.AnalysisError
+        Fewer than 2 temperatures with a usable run, or the fit failed.
+    """
     points = [r.point() for r in runs if r.usable or r.within_scatter]
     out = arrhenius_of_points(points, times_T=False)
     if out is None or "error" in out:
         raise AnalysisError(((out or {}).get("error") or "the Arrhenius fit needs usable runs "
                              "at >= 2 distinct temperatures") + _left_out_text(runs))
+    return out
+
+
+def _unit_of(runs: Sequence[TemperatureRun]) -> str:
+    """The unit of the runs' quantity (:attr:`TemperatureRun.unit`; "" where none says)."""
+    return next((r.unit for r in runs if r.unit), "")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What collect's Arrhenius fit says at a temperature (:func:`verdict_at`)."""
+
+    fit: ArrheniusFit           # extrapolated there, in the series' own quantity
+    value: float                # as collect prints it: sigma T said as sigma
+    ci95: tuple[float, float]
+    unit: str
+    factor: float               # f of the interval [value / f, value * f]; inf: unbounded
+    fit_problem: str | None     # why it means nothing (arrhenius_problems), None: a result
+
+
+def verdict_at(out: dict, target_K: float, unit: str) -> Verdict:
+    """What collect's Arrhenius fit of a series (``out``: its record,
+    :func:`ionmd.analysis.aggregate.arrhenius_of_points`, in ``unit``: the goal's sigma T,
+    :data:`SIGMA_T_UNIT`, said as sigma in mS/cm) says at ``target_K``: the value, its
+    95 % interval, its factor and why it means nothing there
+    (:func:`ionmd.analysis.arrhenius_problems.fit_problem`: Ea <= 0, an interval spanning
+    more than :data:`~ionmd.analysis.arrhenius_problems.MAX_SPAN_DECADES` decades, every
+    fitted temperature flagged not diffusive). The one home of the goal's verdict
+    (:func:`reported_state`) and of what ``collect`` reports at a goal's ``target_K``
+    (:func:`ionmd.sweep.collect_target.at_goal_target`): the same numbers on both sides."""
     fit = ArrheniusFit.from_dict(out)
-    value, lo, hi = fit.interval(np.array(float(target_K)))    # collect's, at 300 K
-    return replace(fit, T_extrapolated=float(target_K), y_extrapolated=float(value),
-                   y_extrapolated_ci95=(float(lo), float(hi))), out
+    value, lo, hi = (float(v) for v in fit.interval(np.array(float(target_K))))
+    fit = replace(fit, T_extrapolated=float(target_K), y_extrapolated=value,
+                  y_extrapolated_ci95=(lo, hi))
+    scale = 1.0 / target_K if unit == SIGMA_T_UNIT else 1.0
+    said_unit = "mS/cm" if unit == SIGMA_T_UNIT else unit
+    said = (lo * scale, hi * scale)
+    problem = fit_problem(fit.Ea_eV, said, float(target_K),
+                          [p["temperature_K"] for p in out["points"]],
+                          out.get("not_diffusive_T", []), unit=said_unit)
+    return Verdict(fit, value * scale, said, said_unit,
+                   float(np.sqrt(hi / lo)) if lo > 0 else float("inf"), problem)
 
 
 def _left_out_text(runs: Sequence[TemperatureRun]) -> str:
@@ -108,39 +159,20 @@ def reported_factor(runs: Sequence[TemperatureRun], target_K: float = 300.0) -> 
 
 def reported_state(runs: Sequence[TemperatureRun], target_K: float = 300.0
                    ) -> tuple[float, str | None]:
-    """:func:`reported_factor` and why collect's fit means nothing
-    (:func:`ionmd.analysis.arrhenius_problems.fit_problem` at ``target_K``, every check
-    collect makes: Ea <= 0, an interval spanning more than
-    :data:`~ionmd.analysis.arrhenius_problems.MAX_SPAN_DECADES` decades, every fitted
-    temperature flagged not diffusive), None where it may be read. A fit with a problem
-    never meets a goal, however narrow its interval: one with Ea <= 0 over noise can be
-    narrow and says nothing of ``target_K``. Before, the span was left to the goal's
-    factor, and a goal of factor 1e6 was met by an interval collect prints as NOT A RESULT
-    (12 decades): a factor above ``10 ** (MAX_SPAN_DECADES / 2)`` (100) is met only within
-    100. Ea and the flags do not depend on the temperature; the span is that of the
-    extrapolation to ``target_K`` (the goal's quantity is sigma there): collect's 300 K
-    span is :func:`extrapolation_problem`'s."""
+    """:func:`reported_factor` and why collect's fit means nothing at ``target_K``
+    (:func:`verdict_at`), None where it may be read. A fit with a problem never meets a
+    goal, however narrow its interval: one with Ea <= 0 over noise can be narrow and says
+    nothing of ``target_K``. Before, the span was left to the goal's factor, and a goal of
+    factor 1e6 was met by an interval collect prints as NOT A RESULT (12 decades): a factor
+    above ``10 ** (MAX_SPAN_DECADES / 2)`` (100) is met only within 100. Ea and the flags
+    do not depend on the temperature; the span is that of the extrapolation to
+    ``target_K`` (the goal's quantity is sigma there): collect's 300 K span is
+    :func:`extrapolation_problem`'s."""
     try:
-        fit, out, said, unit = _reported_interval(runs, target_K)
+        verdict = verdict_at(_collect_record(runs), target_K, _unit_of(runs))
     except AnalysisError:   # collect has no fit yet (too few temperatures resolved)
         return float("inf"), None
-    lo, hi = fit.y_extrapolated_ci95
-    problem = fit_problem(fit.Ea_eV, said, float(target_K),
-                          [p["temperature_K"] for p in out["points"]],
-                          out.get("not_diffusive_T", []), unit=unit)
-    return float(np.sqrt(hi / lo)) if lo > 0 else float("inf"), problem
-
-
-def _reported_interval(runs: Sequence[TemperatureRun], target_K: float
-                       ) -> tuple[ArrheniusFit, dict, tuple[float, float], str]:
-    """:func:`_collect_fit` at ``target_K`` and its interval as collect prints it, with its
-    unit: the goal's sigma T said as sigma, in mS/cm."""
-    fit, out = _collect_fit(runs, target_K)
-    lo, hi = fit.y_extrapolated_ci95
-    unit, said = next((r.unit for r in runs if r.unit), ""), (lo, hi)
-    if unit == SIGMA_T_UNIT:    # the goal's sigma T: its interval said as collect prints
-        unit, said = "mS/cm", (lo / target_K, hi / target_K)    # it, sigma's
-    return fit, out, said, unit
+    return verdict.factor, verdict.fit_problem
 
 
 def extrapolation_problem(runs: Sequence[TemperatureRun], at_K: float = 300.0) -> str | None:
@@ -152,9 +184,10 @@ def extrapolation_problem(runs: Sequence[TemperatureRun], at_K: float = 300.0) -
     it: sigma(620 K) of two runs at 600 and 650 K may be known within 1.1 while their 300 K
     interval spans 9.6 decades."""
     try:
-        fit, _, (lo, hi), unit = _reported_interval(runs, at_K)
+        verdict = verdict_at(_collect_record(runs), at_K, _unit_of(runs))
     except AnalysisError:
         return None
+    (lo, hi), unit = verdict.ci95, verdict.unit
     span = float(np.log10(hi / lo)) if lo > 0 and np.isfinite(hi) else np.inf
     if span <= MAX_SPAN_DECADES:
         return None
@@ -412,4 +445,4 @@ from ionmd.sweep.allocate_plan import BudgetOutcome, predict_outcome, spend_budg
 __all__ = ["Z95", "BudgetOutcome", "Decision", "Option", "TemperatureRun",
            "cost_per_ps_from_logs", "extrapolation_factor", "ln_var_at", "new_run_K", "next_step",
            "extrapolation_problem", "predict_outcome", "reported_factor", "reported_fit",
-           "reported_state", "spend_budget"]
+           "reported_state", "spend_budget", "Verdict", "verdict_at"]

@@ -33,8 +33,9 @@ from ionmd.analysis.run_records import run_record, sigma_record, write_runs_csv
 from ionmd import strict_json
 from ionmd.errors import IonmdError
 from ionmd.sweep.campaign import Campaign
+from ionmd.sweep.collect_target import at_goal_target
 from ionmd.sweep.plan import PlannedRun
-from ionmd.sweep.state import classify
+from ionmd.sweep.state import DAMAGED, classify
 # each run's cached analysis and which runs count (collect_cache), the run folders and the
 # tables folder (collect_folders): split out of this module, their names importable here
 from ionmd.sweep.collect_cache import (ANALYSED, RESULTS_ADDED, RESULTS_VERSION,
@@ -168,8 +169,8 @@ def collect(campaign: Campaign, out_dir: str | Path | None = None, progress: boo
     # output, a temperature or replica taken out, a copy of a run) or of another model or
     # structure at a planned run's place is named, not analysed (its analysis would be
     # written into its folder with this campaign's settings) nor fitted
-    dropped = [(run, {"class": classify(run.rundir, jobs), "run": str(run.path),
-                      "replica": run.replica, "status": run.rundir.status, "why": why})
+    dropped = [(run, {**_state_of(run, jobs), "run": str(run.path), "replica": run.replica,
+                      "why": why})
                for run, why in found if why is not None]
     unplanned = unplanned_note(campaign, [d for d in dropped if not _in_place(d)])
     if unplanned:
@@ -206,6 +207,9 @@ def collect(campaign: Campaign, out_dir: str | Path | None = None, progress: boo
         fits[key] = {f"D_{sp}": fit_series(group, f"D_{sp}") for sp in species}
         fits[key]["sigma_T"] = fit_series(group, "sigma_T")
         structures[key] = sigma_record(group, fits[key]["sigma_T"])
+        target = at_goal_target(campaign, fits[key])     # the goal's verdict's numbers
+        if target is not None:
+            structures[key]["at_target_K"] = target
         if (fits[key]["sigma_T"] or {}).get("fit_problem"):   # marked, not a plain number
             structures[key]["fit_problem"] = fits[key]["sigma_T"]["fit_problem"]
         carrier = _carrier(mine, species)
@@ -251,6 +255,13 @@ def collect(campaign: Campaign, out_dir: str | Path | None = None, progress: boo
     if nothing:     # the tables are written (they list each run's error): said, not hidden
         raise IonmdError(f"{nothing}; tables: {out}")
     return doc
+
+
+def _state_of(run: PlannedRun, jobs) -> dict:
+    """A folder's ``class`` and ``status`` as collect names a folder it leaves out
+    (``{}`` for a damaged one's status: its class says so)."""
+    cls = classify(run.rundir, jobs)
+    return {"class": cls, "status": {} if cls == DAMAGED else run.rundir.status}
 
 
 def _in_place(dropped: tuple[PlannedRun, dict]) -> bool:

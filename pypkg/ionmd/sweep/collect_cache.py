@@ -128,6 +128,9 @@ def _analysed_run_results(run: PlannedRun, campaign: Campaign, charges: dict[str
 
     rd = run.rundir
     cls = state.classify(rd, jobs)
+    if cls == state.DAMAGED:        # no result; its row says which file and what to do
+        return {"class": cls, "run": str(rd.path), "replica": run.replica, "status": {},
+                "why": state.run_damage(rd)}
     out = {"class": cls, "run": str(rd.path), "replica": run.replica, "status": rd.status}
     if not counts_for_points(out):
         return out

@@ -15,7 +15,6 @@ the budget a campaign's goal spends) counts them, as all of its compute."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
@@ -24,6 +23,7 @@ from ionmd.analysis.run_files import STATUS
 from ionmd.lammps.log import Loop, finished_loops, log_files, piece_core_seconds
 from ionmd.lammps.thermo_log import unfinished_md_steps
 from ionmd.protocols.rundir import piece_wall_seconds
+from ionmd.protocols.run_settings import DamagedRunFile, read_folder_json
 
 
 def md_loops(log_text: str) -> list[Loop]:
@@ -71,8 +71,10 @@ def used_core_seconds(run_dir, per_step: float | None = None) -> float:
     more (``status.json`` ``discarded_core_seconds``: killed before their first restart
     file, or a failed run retried)."""
     run_dir = Path(run_dir)
-    status_file = run_dir / STATUS
-    status = json.loads(status_file.read_text()) if status_file.is_file() else {}
+    try:
+        status = read_folder_json(run_dir / STATUS)
+    except DamagedRunFile:  # a damaged run (said as such, the goal waits on it): its logs
+        status = {}         # count, the pieces no log holds any more cannot be read
     used = float(status.get("discarded_core_seconds", 0.0))
     for log in log_files(run_dir):
         text = log.read_text(errors="replace")

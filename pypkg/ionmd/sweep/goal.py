@@ -333,7 +333,7 @@ def _advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRou
     measured, spent = measure(campaign, runs)
     if open_runs:
         return SeriesRound(key, "waiting", series.get("factor"), spent,
-                           f"{len(open_runs)} run(s) to finish first", goal.target_K)
+                           _waiting_for(open_runs), goal.target_K)
     # a temperature with a run folder already (a failed run, one without a usable D) is
     # no new temperature: adding it again would reopen that run
     taken = {temperature_folder(r.temperature) for r in runs}
@@ -421,6 +421,20 @@ def _advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRou
     return SeriesRound(key, what, factor, spent,
                        f"{detail} ({choice.describe()})" + (f"; {left}" if left else ""),
                        goal.target_K)
+
+
+def _waiting_for(open_runs) -> str:
+    """What a waiting series waits for: its runs still to finish, and each run whose files
+    cannot be read (:data:`~ionmd.sweep.state.DAMAGED`: no result, never handed out; the
+    series decides nothing until it is restored or moved away), with which file and what
+    to do. The other series go on."""
+    from ionmd.sweep.state import DAMAGED, run_damage
+
+    damaged = [r for r in open_runs if _run_class(r) == DAMAGED]
+    said = [f"{len(open_runs) - len(damaged)} run(s) to finish first"] \
+        if len(damaged) < len(open_runs) else []
+    said += [f"{r.path} is {DAMAGED}: {run_damage(r.rundir)}" for r in damaged]
+    return "; ".join(said)
 
 
 def advance(campaign: Campaign) -> list[SeriesRound]:

@@ -30,7 +30,7 @@ from ionmd.file_locks import flock_if_supported, held_elsewhere
 from ionmd.lammps.process import process_alive
 from ionmd.protocols.execute import running_here
 from ionmd.protocols.rundir import RunDir
-from ionmd.protocols.run_settings import replace_json
+from ionmd.protocols.run_settings import DamagedRunFile, replace_json
 
 CLAIM = "sweep.json"
 LMP_LOCK = ".lmp.lock"
@@ -44,8 +44,13 @@ takes it without a deadlock."""
 CLAIM_LOCK_WAIT_S = 60.0
 
 # classes of runs, in the order status prints them
+DAMAGED = "damaged"
+"""The class of a run whose ``status.json`` or claim holds no JSON object (cut short by
+an interrupted copy, edited by hand): what it is cannot be read (:func:`run_damage` says
+which file and what to do). It is no result, never handed out, and not waited for: the
+campaign's other runs are shown, collected and pursued as usual."""
 CLASSES = ("completed", "running", "queued", "interrupted", "pending", "failed-error",
-           "failed-physical", "new")
+           "failed-physical", "new", DAMAGED)
 
 
 def new_token() -> str:
@@ -57,8 +62,9 @@ def read_claim(rd: RunDir) -> dict:
 
     Raises
     ------
-    IonmdError
-        If its file is no JSON object (edited by hand, damaged), saying how to go on.
+    DamagedRunFile
+        (an IonmdError) If its file is no JSON object (edited by hand, damaged), saying
+        how to go on.
     """
     try:
         claim = rd.read_json(CLAIM)
@@ -67,7 +73,7 @@ def read_claim(rd: RunDir) -> dict:
     if isinstance(claim, dict):
         return claim
     why = claim if isinstance(claim, ValueError) else f"a JSON {type(claim).__name__}"
-    raise IonmdError(f"{rd.path / CLAIM} is no JSON object ({why}): remove it; the run is then "
+    raise DamagedRunFile(f"{rd.path / CLAIM} is no JSON object ({why}): remove it; the run is then "
                      f"claimed by no one and the next `ionmd sweep submit` claims it afresh "
                      f"(a LAMMPS still running it is seen by its lock, and a job that still "
                      f"holds it finds a newer claim and leaves it alone)")
@@ -229,10 +235,29 @@ def classify(rd: RunDir, slurm_jobs: dict[str, str] | None = None) -> str:
     A run is ``running`` while its LAMMPS runs: its process on this host, or the lock
     its LAMMPS holds (any host; an orphan whose job or submitter is gone too), or its
     job running elsewhere; a run whose task was requeued (walltime, node failure) is
-    ``queued`` until the task starts again.
+    ``queued`` until the task starts again. A run whose status or claim cannot be read
+    is :data:`DAMAGED` (:func:`run_damage` says why).
     """
     if not (rd.path / SETTINGS).is_file():
         return "new"
+    try:
+        return _classify(rd, slurm_jobs)
+    except DamagedRunFile:
+        return DAMAGED
+
+
+def run_damage(rd: RunDir) -> str | None:
+    """Why a run is :data:`DAMAGED`: the refusal of its ``status.json`` or claim
+    (``sweep.json``), naming the file and what to do; None where both read."""
+    try:
+        rd.status
+        read_claim(rd)
+    except DamagedRunFile as exc:
+        return str(exc)
+    return None
+
+
+def _classify(rd: RunDir, slurm_jobs: dict[str, str] | None) -> str:
     status = rd.status
     state = status.get("state", "pending")
     if state == "completed":
@@ -284,7 +309,7 @@ def wait_for_local_process(rd: RunDir, poll_s: float = 0.5, stop=None) -> None:
         time.sleep(poll_s)
 
 
-__all__ = ["CLAIM", "CLAIM_LOCK", "CLASSES", "LMP_LOCK", "WORKER_LOCK", "claim_active",
+__all__ = ["CLAIM", "CLAIM_LOCK", "CLASSES", "DAMAGED", "LMP_LOCK", "WORKER_LOCK", "claim_active",
            "claim_job_state", "claim_locked", "classify", "lock_held", "slurm_job_states",
-           "local_job_id", "new_token", "read_claim", "slurm_claim_job", "update_claim",
+           "local_job_id", "new_token", "read_claim", "run_damage", "slurm_claim_job", "update_claim",
            "wait_for_local_process", "write_claim"]

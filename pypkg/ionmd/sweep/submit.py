@@ -20,9 +20,9 @@ from ionmd.protocols.execute import running_here
 from ionmd.sweep.campaign import Campaign
 from ionmd.sweep.lockrun import flock_within
 from ionmd.sweep.plan import PlannedRun, plan_campaign
-from ionmd.sweep.state import (claim_active, claim_job_state, classify, local_job_id, new_token,
-                               read_claim, slurm_claim_job, slurm_job_states, update_claim,
-                               write_claim)
+from ionmd.sweep.state import (DAMAGED, claim_active, claim_job_state, classify, local_job_id,
+                               new_token, read_claim, run_damage, slurm_claim_job,
+                               slurm_job_states, update_claim, write_claim)
 
 TODO = ("new", "pending", "interrupted")
 
@@ -37,6 +37,8 @@ class Submission:
     jobs: list[str] = field(default_factory=list)
     results: list[dict] = field(default_factory=list)
     skipped_failed: list[str] = field(default_factory=list)
+    damaged: list[str] = field(default_factory=list)
+    """``<run>: <why>`` of each run left alone as :data:`~ionmd.sweep.state.DAMAGED`."""
 
     def ran_summary(self) -> str:
         """What a local submission did: the runs it ran by final state, apart from those
@@ -154,13 +156,16 @@ def campaign_status(campaign: Campaign) -> list[dict]:
     from ionmd.protocols.stopping import describe_checks
 
     runs = plan_campaign(campaign)
-    claims = [read_claim(run.rundir) for run in runs]
+    claims = [_claim_if_readable(run) for run in runs]
     jobs, unknown = status_jobs(campaign, claims)
     classes = [classify(run.rundir, jobs) for run in runs]
     ended = ended_job_states([claim["job_id"] for claim, cls in zip(claims, classes)
                               if _left_queue(cls, claim)]) if unknown is None else {}
     rows = []
     for run, claim, cls in zip(runs, claims, classes):
+        if cls == DAMAGED:          # shown among the others, with what is wrong
+            rows.append(damaged_row(run))
+            continue
         st = run.rundir.status
         job_state = claim_job_state(claim, jobs)
         logs = run_logs(campaign, run, cls, claim)
@@ -175,6 +180,24 @@ def campaign_status(campaign: Campaign) -> list[dict]:
                               or _note(cls, st, claim, job_state)),
                      "logs": [str(f) for f in logs]})
     return rows
+
+
+def _claim_if_readable(run: PlannedRun) -> dict:
+    """The run's claim, ``{}`` where it cannot be read (the run is then
+    :data:`~ionmd.sweep.state.DAMAGED`, said in its row)."""
+    try:
+        return read_claim(run.rundir)
+    except IonmdError:
+        return {}
+
+
+def damaged_row(run: PlannedRun) -> dict:
+    """``status``'s row of a :data:`~ionmd.sweep.state.DAMAGED` run: its class, nothing
+    read from the files it cannot read (step, pieces, job: None), and as its reason what
+    is wrong, which file, and what to do (:func:`~ionmd.sweep.state.run_damage`)."""
+    return {"run": str(run.path), "class": DAMAGED, "step": None, "planned_steps": None,
+            "pieces": None, "reason": run_damage(run.rundir), "stopping": None, "job": None,
+            "job_state": None, "note": None, "logs": []}
 
 
 def _setup_error_note(cls: str, claim: dict) -> str | None:
@@ -411,6 +434,9 @@ def submit(campaign: Campaign, retry_failed: bool = False, progress: bool = True
         todo, counts, failed = select(runs, jobs, retry_failed)
         todo = [run for run in todo if str(run.path) not in _LEFT_ALONE.get()]
         sub = Submission(before=counts, skipped_failed=failed)
+        if counts[DAMAGED]:         # left alone, said: the others are handed out
+            sub.damaged = [f"{run.path}: {why}" for run in runs
+                           if (why := run_damage(run.rundir))]
         if not todo:
             return sub
         check_run_json_edits_of(todo)
