@@ -308,7 +308,7 @@ def why_left_out(run: dict, key: str) -> str | None:
         return f"analysis error: {run['analysis_error']}"
     if not run.get("diffusion"):
         if "failure" in run:
-            return "failure check only (no transport analysis)"
+            return run.get("no_transport") or "failure check only (no transport analysis)"
         return f"not analysed: {run['class']}" if run.get("class") else "not analysed"
     at = f" at {run['temperature_K']:g} K" if run.get("temperature_K") is not None else ""
     if key.startswith("D_"):

@@ -24,7 +24,8 @@ from ionmd.analysis.result_files import (earlier_outputs, has_results, plot_msd,
 from ionmd.analysis.run_failure import failures_of
 from ionmd.analysis.run_inputs import (cell_of, charges_replaced_of, completion_of,
                                        dcd_origin_of, identity_of, model_of, read_logs,
-                                       run_frames, skipped_checks_of, skipped_pieces_of)
+                                       ramp_of, run_frames, skipped_checks_of,
+                                       skipped_pieces_of)
 from ionmd.analysis.run_records import run_record
 from ionmd.analysis.run_spec import RunSpec
 from ionmd.analysis.structure_files import check_van_hove_lags, write_structure_functions
@@ -87,6 +88,12 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
                                f"before_failure, left out of Arrhenius fits and aggregates")
             results["run_record"] = run_record(results, spec.run_status)
             write_outputs(stage, results, ["diffusion_before_failure.csv"])
+            return results
+        results.update(ramp_of(spec))
+        if "no_transport" in results:    # a ramp's D is of no temperature: none, and why
+            results["diffusion"] = []
+            results["run_record"] = run_record(results, spec.run_status)
+            write_outputs(stage, results)
             return results
         traj = transport_trajectory(spec, frames, elements, masses,
                                     fractions=structure_functions)

@@ -90,6 +90,21 @@ def dcd_origin_of(spec: RunSpec, log_texts: Sequence[str]) -> dict:
     return {"dcd_origin": note} if note else {}
 
 
+def ramp_of(spec: RunSpec) -> dict:
+    """A run whose thermostat ramps (``temperature_end_K``, the stability protocol's heating):
+    ``temperature_end_K`` and ``no_transport``, why its D and sigma are not analysed: they
+    average over the ramp's temperatures, and were reported, and fitted, at its start (a
+    300 -> 2100 K ramp's D and sigma "at 300 K"). {} for a run at one temperature."""
+    end = spec.temperature_end_K
+    if end is None or end == spec.temperature_K:
+        return {}
+    return {"temperature_end_K": end,
+            "no_transport": (f"thermostat ramped from {spec.temperature_K:g} to {end:g} K: D and "
+                             f"sigma over the ramp are of no one temperature, so none are "
+                             f"analysed (its failure post-mortem is; analyse a run held at one "
+                             f"temperature for transport)")}
+
+
 def identity_of(spec: RunSpec) -> dict:
     """Which run the results are of: its folder, structure, model, replica, temperature,
     the charges its sigma takes (``charges``: :func:`~ionmd.analysis.series_identity.series_record`
