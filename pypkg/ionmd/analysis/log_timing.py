@@ -92,6 +92,11 @@ def timing_from_logs(path: Path, meta: dict, frames: dict) -> None:
             raise AnalysisError(f"{path}: {key} = {float(meta[key]):g} given ({flag} or "
                                 f"{RUN_JSON}) contradicts {note}: drop the option or check "
                                 f"the files")
+        elif key == "temperature_K" and _ramps(frames):
+            meta.setdefault("settings_notes", []).append(
+                f"analysed at the {float(meta[key]):g} K given, but {note}: D and sigma "
+                f"average over the frames' temperatures unless the discarded start "
+                f"(discard_ps) covers the ramp")
     if missing:
         flags = " and ".join(flag for key, flag in LOG_TIMING.items() if key not in meta)
         them = "it" if len(missing) == 1 else "them"
@@ -120,6 +125,17 @@ def refuse_length_units(path: Path, frames: dict) -> None:
             f"({lengths}{frames['where']}); ionmd's analysis reads positions and cells in Å "
             f"(units metal or real), so D and sigma would be in the wrong unit. Convert the "
             f"data file and trajectory to Å (and the time step to fs), or run in units metal")
+
+
+def _ramps(frames: dict) -> list[tuple[float, float]]:
+    """The thermostat ramps (start != end) of the runs that wrote the frames."""
+    if not frames["echoed"] or frames["elsewhere"]:
+        return []
+    if frames["blocks"] is None:
+        targets = {t for s in frames["echoed"].values() for t in s["targets"]}
+    else:
+        targets = {t for b in frames["blocks"] for t in b.thermostats}
+    return sorted((a, b) for a, b in targets if a != b)
 
 
 def _note_folder_temperature(path: Path, meta: dict, value: float, said: str) -> None:
