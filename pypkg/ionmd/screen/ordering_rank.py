@@ -118,10 +118,14 @@ def rank_by_model(loaded, model: str | Path, asked: int, device: str | None = No
         ewald_energies=[float(c.ewald_energy) for c in loaded.candidates],
         model_energies=[float(e) for e in energies], searched=loaded.candidates_searched,
         asked=asked)
-    chosen = loaded.candidates[ranking.chosen_rank - 1].structure
-    check_overlaps(chosen, loaded.name)
+    kept = loaded.candidates[ranking.chosen_rank - 1]
+    check_overlaps(kept.structure, loaded.name)
     ordering = f"{loaded.ordering}; {ranking.note()}"
-    return dataclasses.replace(loaded, structure=chosen, ordering=ordering), ranking
+    if ranking.chosen_rank != 1 and (kept.close_pairs or loaded.candidates[0].close_pairs):
+        # the line's close pairs were the lowest-Ewald arrangement's
+        ordering += "; the kept arrangement: " + (
+            kept.close_pairs or "no pair closer than the default rule")
+    return dataclasses.replace(loaded, structure=kept.structure, ordering=ordering), ranking
 
 
 def structure_energies(runner: ModelRunner, structures, max_nodes: int = MAX_NODES):

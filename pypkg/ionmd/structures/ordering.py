@@ -283,15 +283,17 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
                                          max_atoms, ewald=(oxidation_states, max_arrangements))
             raise StructureError(f"{err}. {advice}") from None
         raise
+    def close_pairs(arrangement: list) -> str:
+        return limits.close_pairs_note(arrangement, (big, groups, counts),
+                                       f"the {len(draws)} lowest-energy arrangements",
+                                       "the random ordering (--order random)")
+
     return OrderedCell(ordered, reps, counts, "ewald", ewald_energy=energy,
                        min_distance=limits.describe(), charges=charges, merged=merged,
-                       close_pairs=limits.close_pairs_note(
-                           draw, (big, groups, counts),
-                           f"the {EWALD_CANDIDATES} lowest-energy arrangements",
-                           "the random ordering (--order random)"),
-                       guess_note=guess_note,
+                       close_pairs=close_pairs(draw), guess_note=guess_note,
                        candidates=(distinct_candidates(big, kept_by_rule(draws, limits),
-                                                       candidates) if candidates > 1 else []),
+                                                       candidates, close_pairs)
+                                   if candidates > 1 else []),
                        candidates_searched=len(draws) if candidates > 1 else 0)
 
 

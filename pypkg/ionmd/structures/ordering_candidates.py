@@ -44,6 +44,9 @@ class Candidate:
     """Ewald energy, eV (the same charges as the Ewald ordering's)."""
     ewald_rank: int
     """1 = the lowest-Ewald distinct arrangement (the one ``--order ewald`` keeps)."""
+    close_pairs: str = ""
+    """Its pairs closer than the default rule, as ``OrderedCell.close_pairs`` words them
+    (``""``: none)."""
 
 
 def draws_to_ask(candidates: int, default: int) -> int:
@@ -63,9 +66,11 @@ def kept_by_rule(draws: list, limits) -> list:
     return []
 
 
-def distinct_candidates(big: Structure, draws: list, n: int) -> list[Candidate]:
+def distinct_candidates(big: Structure, draws: list, n: int,
+                        close_pairs=None) -> list[Candidate]:
     """The ``n`` lowest of ``draws`` (``(energy, species per site of big)``, lowest first),
-    one per symmetry class of the disordered cell ``big``, as ordered structures."""
+    one per symmetry class of the disordered cell ``big``, as ordered structures;
+    ``close_pairs(draw)`` words each one's close pairs (None: not worded)."""
     from ionmd.structures.ordering_search import _ordered
 
     if not draws:
@@ -78,7 +83,8 @@ def distinct_candidates(big: Structure, draws: list, n: int) -> list[Candidate]:
         if key in seen:
             continue
         seen.add(key)
-        out.append(Candidate(_ordered(big, draw), energy, len(out) + 1))
+        out.append(Candidate(_ordered(big, draw), energy, len(out) + 1,
+                             close_pairs(draw) if close_pairs else ""))
         if len(out) == n:
             break
     return out
