@@ -90,11 +90,15 @@ class ModelRanking:
                                                        model_rel))]}
 
 
-def rank_by_model(loaded, model: str | Path, asked: int, device: str | None = None):
+def rank_by_model(loaded, model: str | Path, asked: int, device: str | None = None,
+                  runner: ModelRunner | None = None):
     """``loaded`` (a :class:`~ionmd.structures.LoadedStructure` loaded with
     ``OrderOptions(method="ewald", candidates=asked)``) with its structure replaced by the
     candidate of lowest model energy, its ordering line saying so; and the
     :class:`ModelRanking`. A file that needed no ordering comes back as it is (None).
+    ``runner``: the model already loaded (the screen's), else ``model`` is loaded on
+    ``device`` (default: where an AOTInductor package was compiled for, else the GPU when
+    there is one).
 
     Raises
     ------
@@ -105,7 +109,7 @@ def rank_by_model(loaded, model: str | Path, asked: int, device: str | None = No
 
     if not loaded.candidates:
         return loaded, None
-    runner = ModelRunner(model, device=device or _device_for(model))
+    runner = runner or ModelRunner(model, device=device or _device_for(model))
     structures = [c.structure for c in loaded.candidates]
     energies = structure_energies(runner, structures)
     bad = [c.ewald_rank for c, e in zip(loaded.candidates, energies) if not np.isfinite(e)]
