@@ -52,21 +52,36 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
     bool exchanges() const override { return false; }
   };
 
+  static constexpr double GIB = 1024.0 * 1024.0 * 1024.0;
+  static constexpr double PI = 3.14159265358979323846;
+
+  // life cycle (pair_ionmd.cpp)
   void allocate();
+  void report_peak_memory();
+  static double host_peak_rss_mib();
+  // pair_style and pair_coeff lines (pair_ionmd_settings.cpp)
   void reset_settings();
+  std::vector<bigint> atoms_per_type() const;
+  std::string empty_types_note(const std::vector<bigint> &count) const;
+  // the model file, the same on every rank (pair_ionmd_load.cpp)
   void load_model();
   void stop_unless_loaded_everywhere(const std::string &failure);
   void stop_unless_same_model_everywhere();
-  IonmdGraphBuilder::Mode graph_mode() const;
-  bool recomputes(double nedges) const;
-  bool uses_stages(IonmdGraphBuilder::Mode mode, double nedges) const;
-  void evaluate(const IONMD::IonmdGraph &g, IonmdGraphBuilder::Mode mode, bool atom_energy,
-                IONMD::IonmdResult &r);
+  // ranks per node, cores and threads (pair_ionmd_node.cpp)
   void configure_threads();
   void count_usable_cores(MPI_Comm node);
   static bool launcher_node_layout(int &rank, int &size);
-  std::vector<bigint> atoms_per_type() const;
-  std::string empty_types_note(const std::vector<bigint> &count) const;
+  // graph mode, memory mode and the model call (pair_ionmd_evaluate.cpp)
+  IonmdGraphBuilder::Mode graph_mode() const;
+  bool recomputes(double nedges) const;
+  bool fast_path_fits(double nedges) const;
+  bool uses_stages(IonmdGraphBuilder::Mode mode, double nedges) const;
+  void evaluate(const IONMD::IonmdGraph &g, IonmdGraphBuilder::Mode mode, bool atom_energy,
+                IONMD::IonmdResult &r);
+  void measure_fast_path(IonmdGraphBuilder::Mode mode, double edges);
+  // energy, forces, virial (pair_ionmd_accumulate.cpp)
+  void accumulate();
+  // checks of the input and the model's output (pair_ionmd_checks.cpp)
   void check_masses();
   void check_type_labels();
   void check_neighbor_exclusions();
@@ -87,12 +102,11 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
   ClosestPair closest_pair() const;
   void warn_close_pair();
   void check_finite();
-  void accumulate();
-  void report_peak_memory();
-  static double host_peak_rss_mib();
 
   // memory guard: estimated graph size x measured bytes per edge against the memory a rank
   // can still get; stops before the model call that would exhaust it
+  // (pair_ionmd_memory_guard.cpp; the estimate in pair_ionmd_memory_estimate.cpp, the
+  // measurement in pair_ionmd_memory_probe.cpp)
   struct GraphSize {
     double nlocal = 0, nghost = 0, edges = 0;
   };
@@ -102,8 +116,6 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
   bool needs_probe(double edges) const;
   void probe_bytes_per_edge(IonmdGraphBuilder::Mode mode, double run_edges);
   double measure_bytes_per_edge(bool staged, bool low);
-  void measure_fast_path(IonmdGraphBuilder::Mode mode, double edges);
-  bool fast_path_fits(double nedges) const;
   std::string memory_fix(IonmdGraphBuilder::Mode mode) const;
   void check_estimated_memory(IonmdGraphBuilder::Mode mode, double shell);
   void check_graph_memory(IonmdGraphBuilder::Mode mode);
