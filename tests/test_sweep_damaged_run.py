@@ -149,3 +149,44 @@ def test_a_goal_waits_on_a_damaged_run_naming_it(tmp_path, morse, monkeypatch):
     assert 900.0 not in read                    # no result read of it
     measured, _ = goal_mod.measure(c, runs)
     assert sorted(m.temperature_K for m in measured) == [600.0, 700.0]
+
+
+@pytest.mark.parametrize("edit", ["cut", "keys"])
+def test_a_damaged_settings_file_is_one_damaged_run(done, capsys, tmp_path, edit):
+    """settings.json cut short, or valid JSON without a run's keys: that run is damaged,
+    the other shown and collected as usual; before, status and collect stopped at it
+    (a KeyError traceback for the second). ``submit`` then leaves the file as it is."""
+    path, runs = done
+    damaged, other = runs
+    settings = damaged.path / "settings.json"
+    text = ('{"protocol": ' if edit == "cut" else
+            json.dumps({k: v for k, v in json.loads(settings.read_text()).items()
+                        if k != "replica"}))
+    settings.write_text(text)
+    with pytest.raises(ValueError) as info:     # ionmd's own refusal of the folder
+        type(damaged.rundir).open(damaged.path)
+    said = str(info.value)
+
+    code, out, err = _run(capsys, "status", str(path))
+    assert code == 1 and said in err
+    assert out.splitlines()[0] == "1 completed, 1 damaged (of 2)"
+    (row,) = [line for line in out.splitlines() if line.endswith(str(damaged.path))]
+    assert row.startswith("damaged")
+
+    code, out, err = _run(capsys, "collect", str(path), "--no-progress", "-o",
+                          str(tmp_path / "t"))
+    doc = json.loads((tmp_path / "t" / "results.json").read_text())
+    assert code == 1 and said in err
+    assert doc["classes"] == {"completed": 1, "damaged": 1}
+    rows = {r["temperature_K"]: r for r in doc["rows"]}
+    assert rows[damaged.temperature]["replicas_done"] == 0
+    assert rows[other.temperature]["replicas_done"] == 1
+    assert settings.read_text() == text                 # kept
+
+    from ionmd.sweep import load_campaign
+    from ionmd.sweep.plan import plan_campaign
+    from ionmd.sweep.state import classify
+
+    planned = plan_campaign(load_campaign(path), create=True)    # as submit plans
+    assert [classify(r.rundir) for r in planned] == ["damaged", "completed"]
+    assert settings.read_text() == text                 # not written over

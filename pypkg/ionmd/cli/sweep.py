@@ -50,8 +50,9 @@ def _cmd_plan(args: argparse.Namespace) -> None:
           f"thread(s), {r.gpus} GPU(s), walltime {r.walltime_min:g} min; executor "
           f"{c.executor['kind']}; output {c.output}")
     classes = [classify(run.rundir) for run in runs]
-    rows = [(run.structure, run.model, f"{run.temperature:g}", str(run.replica), str(run.seed),
-             "?" if cls == DAMAGED else str(run.rundir.planned_steps), cls)   # not readable
+    rows = [(run.structure, run.model, f"{run.temperature:g}", str(run.replica),
+             "?" if run.seed is None else str(run.seed),            # not readable: damaged
+             "?" if cls == DAMAGED else str(run.rundir.planned_steps), cls)
             for run, cls in zip(runs, classes)]
     for line in aligned(("structure", "model", "T/K", "rep", "seed", "steps", "state"), rows,
                         right=(2, 3, 4, 5)):

@@ -530,14 +530,8 @@ class RunDir:
 
     @classmethod
     def open(cls, path: str | Path) -> "RunDir":
-        """Reopen a run directory from its ``settings.json``.
-
-        Raises
-        ------
-        IonmdError
-            If it has none; a :class:`~ionmd.protocols.run_settings.DamagedRunFile` where
-            it holds no JSON object or lacks keys (:func:`read_run_settings`).
-        """
+        """Reopen a run directory from its ``settings.json``; an IonmdError where it has
+        none or holds no run's settings (:func:`read_run_settings`: DamagedRunFile)."""
         path = Path(path)
         if not (path / SETTINGS).is_file():
             raise IonmdError(f"{path} is no ionmd run directory (no {SETTINGS})")

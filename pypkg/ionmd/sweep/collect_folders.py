@@ -86,7 +86,8 @@ def folders_to_collect(campaign: Campaign) -> list[tuple[PlannedRun, str | None]
     from ionmd.protocols import RunDir
     from ionmd.protocols.plan import run_path
     from ionmd.analysis.run_files import SETTINGS
-    from ionmd.sweep.plan import lay_out_series
+    from ionmd.protocols.run_settings import DamagedRunFile
+    from ionmd.sweep.plan import lay_out_series, readable_seed
 
     p = campaign.protocol
     found: list[tuple[PlannedRun, str | None]] = []
@@ -100,10 +101,13 @@ def folders_to_collect(campaign: Campaign) -> list[tuple[PlannedRun, str | None]
                 why = None
                 if (rd.path / SETTINGS).is_file():
                     why = _not_this_run(rd, atoms)
-                    rd = RunDir.open(rd.path)       # as it ran (the file may be edited)
+                    try:
+                        rd = RunDir.open(rd.path)   # as it ran (the file may be edited)
+                    except DamagedRunFile:          # the run at its place: state.DAMAGED
+                        pass
                 mine.append((PlannedRun(rundir=rd, structure=s.name, model=m.name,
                                         temperature=rd.temperature, replica=rd.replica,
-                                        seed=rd.velocity_seed, in_campaign=why is None), why))
+                                        seed=readable_seed(rd), in_campaign=why is None), why))
             for settings in sorted(base.glob(f"T*K/r*/{SETTINGS}")):
                 if settings.parent in at:
                     continue

@@ -12,6 +12,7 @@ from ionmd.errors import IonmdError
 from ionmd.protocols import RunDir
 from ionmd.protocols.checks import temperature_folder
 from ionmd.protocols.plan import lay_out_runs, write_runs
+from ionmd.protocols.run_settings import DamagedRunFile, read_run_settings
 from ionmd.sweep.campaign import Campaign
 
 
@@ -24,7 +25,7 @@ class PlannedRun:
     model: str
     temperature: float
     replica: int
-    seed: int
+    seed: int | None            # None: its settings.json cannot be read (state.DAMAGED)
     in_campaign: bool = True    # False: a run folder the campaign file no longer plans
 
     @property
@@ -103,8 +104,17 @@ def plan_campaign(campaign: Campaign, create: bool = False,
                     take_new_settings(rd, atoms, wanted)
         runs += [PlannedRun(rundir=rd, structure=s.name, model=m.name,
                             temperature=rd.temperature, replica=rd.replica,
-                            seed=rd.velocity_seed) for rd in planned]
+                            seed=readable_seed(rd)) for rd in planned]
     return runs
+
+
+def readable_seed(rd: RunDir) -> int | None:
+    """The run's velocity seed; None where its ``settings.json`` cannot be read (the run
+    is then :data:`~ionmd.sweep.state.DAMAGED`, shown and left alone as such)."""
+    try:
+        return rd.velocity_seed
+    except DamagedRunFile:
+        return None
 
 
 def checked_runs(planned: list[RunDir], atoms) -> tuple[list[RunDir], list[dict], list]:
@@ -112,6 +122,9 @@ def checked_runs(planned: list[RunDir], atoms) -> tuple[list[RunDir], list[dict]
     the runs whose folders hold the same (or none) and their settings (for
     :func:`~ionmd.protocols.plan.write_runs`), and the (run, settings now) of those that
     differ but stopped on an error holding no result (:func:`failed_without_results`).
+
+    A folder whose ``settings.json`` cannot be read is in neither list: it is left as it
+    is, a :data:`~ionmd.sweep.state.DAMAGED` run.
 
     Raises
     ------
@@ -121,7 +134,11 @@ def checked_runs(planned: list[RunDir], atoms) -> tuple[list[RunDir], list[dict]
     kept, settings, changed = [], [], []
     for rd in planned:
         try:
+            if (rd.path / SETTINGS).is_file():
+                read_run_settings(rd.path)      # a run's settings, not only JSON
             wanted = rd.check(atoms)
+        except DamagedRunFile:      # its settings.json holds no run's settings: neither
+            continue                # reopened nor written over (state.DAMAGED says why)
         except IonmdError:
             if not failed_without_results(rd):
                 raise

@@ -30,7 +30,7 @@ from ionmd.file_locks import flock_if_supported, held_elsewhere
 from ionmd.lammps.process import process_alive
 from ionmd.protocols.execute import running_here
 from ionmd.protocols.rundir import RunDir
-from ionmd.protocols.run_settings import DamagedRunFile, replace_json
+from ionmd.protocols.run_settings import DamagedRunFile, read_run_settings, replace_json
 
 CLAIM = "sweep.json"
 LMP_LOCK = ".lmp.lock"
@@ -45,8 +45,9 @@ CLAIM_LOCK_WAIT_S = 60.0
 
 # classes of runs, in the order status prints them
 DAMAGED = "damaged"
-"""The class of a run whose ``status.json`` or claim holds no JSON object (cut short by
-an interrupted copy, edited by hand): what it is cannot be read (:func:`run_damage` says
+"""The class of a run whose ``settings.json``, ``status.json`` or claim holds no JSON
+object, or settings without a run's keys (cut short by an interrupted copy, edited by
+hand): what it is cannot be read (:func:`run_damage` says
 which file and what to do). It is no result, never handed out, and not waited for: the
 campaign's other runs are shown, collected and pursued as usual."""
 CLASSES = ("completed", "running", "queued", "interrupted", "pending", "failed-error",
@@ -241,15 +242,17 @@ def classify(rd: RunDir, slurm_jobs: dict[str, str] | None = None) -> str:
     if not (rd.path / SETTINGS).is_file():
         return "new"
     try:
+        read_run_settings(rd.path)
         return _classify(rd, slurm_jobs)
     except DamagedRunFile:
         return DAMAGED
 
 
 def run_damage(rd: RunDir) -> str | None:
-    """Why a run is :data:`DAMAGED`: the refusal of its ``status.json`` or claim
-    (``sweep.json``), naming the file and what to do; None where both read."""
+    """Why a run is :data:`DAMAGED`: the refusal of its ``settings.json``, ``status.json``
+    or claim (``sweep.json``), naming the file and what to do; None where they read."""
     try:
+        read_run_settings(rd.path)
         rd.status
         read_claim(rd)
     except DamagedRunFile as exc:
