@@ -1,7 +1,9 @@
-"""A planned run's ``settings.json`` cut short (an interrupted copy, a hand edit) stops
-``ionmd sweep collect`` and ``status`` with a message naming the file and how to go on,
-the file kept as it was; before, ``collect`` ended in json.loads' JSONDecodeError traceback
-(collect_folders -> run_settings). Reference: the file as written."""
+"""A planned run's ``settings.json`` cut short (an interrupted copy, a hand edit) makes
+``ionmd sweep collect`` and ``status`` exit non-zero with a message naming the file and
+how to go on, the file kept as it was; before, ``collect`` ended in json.loads'
+JSONDecodeError traceback (collect_folders -> run_settings). Since the run is one damaged
+run, the others are shown and collected (tests/test_sweep_damaged_run.py). Reference: the
+file as written."""
 
 from __future__ import annotations
 
