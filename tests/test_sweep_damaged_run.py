@@ -190,3 +190,33 @@ def test_a_damaged_settings_file_is_one_damaged_run(done, capsys, tmp_path, edit
     planned = plan_campaign(load_campaign(path), create=True)    # as submit plans
     assert [classify(r.rundir) for r in planned] == ["damaged", "completed"]
     assert settings.read_text() == text                 # not written over
+
+
+def test_submit_hands_out_the_others_and_leaves_the_damaged_run_alone(tmp_path, morse,
+                                                                      monkeypatch, capsys):
+    """Three local runs, the first's status.json cut short: the other two run (their
+    execution a stand-in that completes them), the damaged one is neither run nor
+    written, and submit says so and exits 1; before, submit stopped over all three."""
+    import ionmd.sweep.worker as worker_mod
+    from ionmd.sweep import load_campaign
+    from ionmd.sweep.plan import plan_campaign
+    from sweep_setup import campaign_dir, write_campaign
+
+    path = write_campaign(campaign_dir(tmp_path / "c", morse), temperatures=(600, 700, 800),
+                          executor='kind = "local"\ncores = 1')
+    runs = plan_campaign(load_campaign(path), create=True)
+    (runs[0].path / "status.json").write_text(CUT)
+    said = _refusal(runs[0].rundir, "status.json")
+    ran = []
+
+    def execute(rd, **kw):
+        ran.append(rd.path)
+        return rd.set_status("completed", step=rd.planned_steps)
+
+    monkeypatch.setattr(worker_mod, "execute", execute)
+    code, out, err = _run(capsys, "submit", str(path), "--no-progress")
+    assert code == 1
+    assert sorted(ran) == sorted(r.path for r in runs[1:])
+    assert "1 run(s) cannot be read and were left alone" in err and said in err
+    assert (runs[0].path / "status.json").read_text() == CUT
+    assert not (runs[0].path / "sweep.json").exists()           # not claimed
