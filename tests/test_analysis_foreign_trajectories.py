@@ -288,12 +288,13 @@ def test_missing_timing_is_named_and_a_contradiction_refused(tmp_path, capsys):
 
 
 def test_vasp_incar_beside_an_xdatcar_gives_its_timing(tmp_path, capsys):
-    """POTIM (fs), NBLOCK (steps between XDATCAR frames) and TEBEG, as VASP defines them;
+    """POTIM (fs), NBLOCK (steps between XDATCAR frames) and TEBEG, as VASP defines them
+    (TEBEG is the run's temperature where a thermostat holds it: SMASS = 0, Nose);
     a temperature ramp (TEEND) is no run temperature."""
     pos, boxes, elements = _walk(800, n_frames=20)
     write(tmp_path / "XDATCAR", _images(pos, boxes, elements), format="vasp-xdatcar")
     (tmp_path / "INCAR").write_text("SYSTEM = Li-Cl AIMD\nIBRION = 0 ; POTIM = 1.5  # fs\n"
-                                    "NBLOCK = 4 ! every 4th step\nTEBEG = 800\n")
+                                    "NBLOCK = 4 ! every 4th step\nTEBEG = 800\nSMASS = 0\n")
     spec = load_run_spec(tmp_path)
     assert (spec.timestep_fs, spec.dump_every, spec.temperature_K) == (1.5, 4, 800.0)
     assert run_frames(spec)[0].steps.tolist() == list(range(0, 80, 4))
