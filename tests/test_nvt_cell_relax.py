@@ -22,9 +22,20 @@ from ionmd.protocols import execute, plan_runs
 from ionmd.protocols.md_input import render_md
 from protocol_setup import MORSE, fcc_cell, sheared, short
 
-RELAXED_RE = re.compile(r"^IONMD_RELAX (converged|NOT converged) after (\d+) minimisations: "
-                        r"stress (\S+) bar .* vol (\S+) lx (\S+) ly (\S+) lz (\S+) xy (\S+) "
-                        r"xz (\S+) yz (\S+)$", re.M)
+RELAXED_RE = re.compile(r"^IONMD_RELAX (converged|NOT converged) after (\d+) round\(s\), \d+ "
+                        r"minimiser iterations: stress (\S+) bar .* vol (\S+) lx (\S+) ly (\S+) "
+                        r"lz (\S+) xy (\S+) xz (\S+) yz (\S+)$", re.M)
+
+
+@pytest.fixture(autouse=True)
+def inputs_in_rounds(monkeypatch):
+    """New folders get the relaxation in rounds (inputs version 4) while rundir's
+    INPUTS_VERSION still says 3 (raised by its owner: then this does nothing)."""
+    import ionmd.protocols.rundir as rundir
+    from ionmd.protocols.md_input import RELAX_IN_ROUNDS_VERSION
+
+    if rundir.INPUTS_VERSION < RELAX_IN_ROUNDS_VERSION:
+        monkeypatch.setattr(rundir, "INPUTS_VERSION", RELAX_IN_ROUNDS_VERSION)
 
 
 def ase_morse() -> MorsePotential:
@@ -80,6 +91,8 @@ def test_nvt_runs_in_the_cell_the_model_relaxed_to_zero_stress(tmp_path, morse):
     assert md_volume[0] == pytest.approx(ref.get_volume(), rel=1e-6)
     found = RELAXED_RE.search(log)
     assert found and found.group(1) == "converged", log[-3000:]
+    # the first round moved the volume by 8 %, the second by < 0.1 %: it stops there
+    assert found.group(2) == "2"
     assert float(found.group(3)) < 1.0                          # bar
     lx, ly, lz, xy, xz, yz = map(float, found.groups()[4:])
     cell = Cell([[lx, 0, 0], [xy, ly, 0], [xz, yz, lz]])
@@ -104,18 +117,19 @@ def test_npt_relaxation_is_not_cut_at_200_iterations(tmp_path, morse):
 
 
 def test_a_relaxation_that_does_not_converge_says_so(tmp_path, morse, monkeypatch):
-    """One minimisation of 3 iterations cannot relax a cell 7 % too wide: the log's
+    """One round of 3 + 3 iterations cannot relax a cell 7 % too wide: the log's
     IONMD_RELAX line says 'NOT converged' with the stress left, and the MD still runs."""
     import ionmd.protocols.md_input as md_input
 
     monkeypatch.setattr(md_input, "RELAX_ROUNDS", 1)
-    monkeypatch.setattr(md_input, "RELAX_ITERATIONS", 3)
+    monkeypatch.setattr(md_input, "RELAX_ATOMS_ITERATIONS", 3)
+    monkeypatch.setattr(md_input, "RELAX_CELL_ITERATIONS", 3)
     atoms = strained(fcc_cell(), [1.07, 1.07, 1.07])
     proto = short("conductivity-nvt", duration_ps=0.01, discard_ps=0.0)
     rd, log = run_and_log(proto, atoms, morse, tmp_path)
     found = RELAXED_RE.search(log)
     assert found.group(1) == "NOT converged" and found.group(2) == "1"
-    assert rd.status["relaxation"].startswith("NOT converged after 1 minimisations")
+    assert rd.status["relaxation"].startswith("NOT converged after 1 round(s)")
     assert float(found.group(3)) > md_input.RELAX_PRESSURE_TOL_BAR
     assert "IONMD_END step 10 " in log
 
@@ -164,3 +178,55 @@ def test_a_cell_with_no_minimum_stops_before_the_md(tmp_path):
     assert "IONMD_END" not in log
     assert status["state"] == "failed" and not status["resumable"]
     assert "found no minimum" in status["reason"] and "no MD was run" in status["reason"]
+
+
+VERSION_3_RELAXATION = """\
+# the cell relaxation: minimisations until the stress is within the tolerance
+min_modify      line quadratic
+variable        relax_ok string "NOT converged"
+variable        relax_v0 equal $(vol:%.12g)
+variable        relax_round loop 10
+label           relax_loop
+fix             relax all box/relax tri 1.01325 vmax 0.001
+minimize        0.0 1.0e-6 1000 10000
+variable        relax_ratio equal $(vol/v_relax_v0:%.6g)
+if              "${relax_ratio} > 2 || ${relax_ratio} < 0.5" then "jump SELF relax_diverged"
+variable        relax_dp equal sqrt((c_relax_press[1]-1.01325)^2+(c_relax_press[2]-1.01325)^2+\
+(c_relax_press[3]-1.01325)^2+c_relax_press[4]^2+c_relax_press[5]^2+c_relax_press[6]^2)
+variable        relax_left equal $(v_relax_dp:%.4g)
+variable        relax_n equal ${relax_round}
+if              "${relax_left} <= 100" then "variable relax_ok string converged" "jump SELF \
+relax_done"
+next            relax_round
+jump            SELF relax_loop
+label           relax_done
+print           "IONMD_RELAX ${relax_ok} after ${relax_n} minimisations: stress ${relax_left} \
+bar from 1.01325 bar (tri; tolerance 100 bar); vol $(vol:%.12g) lx $(lx:%.12g) ly $(ly:%.12g) \
+lz $(lz:%.12g) xy $(xy:%.12g) xz $(xz:%.12g) yz $(yz:%.12g)"
+unfix           relax
+jump            SELF relax_end
+label           relax_diverged
+print           "IONMD_RELAX diverged: the volume went to ${relax_ratio} times that of the \
+input cell in ${relax_round} minimisation(s) (the limit: 2x either way)"
+quit            3
+label           relax_end
+"""
+"""The relaxation a version-3 folder's input holds (as rendered by 1ddfbee, which wrote
+those folders), for conductivity-nvt on a triclinic cell."""
+
+
+def test_version_3_folders_keep_their_relaxation_byte_for_byte(tmp_path, morse):
+    """A conductivity-nvt folder written by inputs version 3 resumes with the relaxation
+    it started with (one coupled minimisation per round, up to 10 x 1000 iterations), not
+    the rounds a new folder gets."""
+    cell = sheared(fcc_cell())
+    (rd,) = plan_runs(short("conductivity-nvt"), cell, morse, tmp_path, name="x")
+    assert "min_modify      line quadratic norm max" in render_md(rd, 0, None)   # new
+    settings = json.loads((rd.path / SETTINGS).read_text())
+    settings["inputs_version"] = 3
+    (rd.path / SETTINGS).write_text(json.dumps(settings))
+    (again,) = plan_runs(short("conductivity-nvt"), cell, morse, tmp_path, name="x")
+    text = render_md(again, 0, None)
+    start = text.index("# the cell relaxation")
+    end = text.index("label           relax_end\n") + len("label           relax_end\n")
+    assert text[start:end] == VERSION_3_RELAXATION
