@@ -153,7 +153,7 @@ def test_run_records_the_ranking(mg_morse, tmp_path, capsys):
         warnings.simplefilter("ignore")
         code = main(["run", "conductivity", str(path), "--model", str(mg_morse), "--dry-run",
                      "--supercell", "1x1x2", "--order", "ewald", "--order-model-rank", "4",
-                     "-o", str(tmp_path / "runs")])
+                     "--set", "mobile_species=Mg", "-o", str(tmp_path / "runs")])
     text = capsys.readouterr()
     assert code in (0, None), text
     record = json.loads((tmp_path / "runs" / "mgcl" / "mg" / "ordering_rank.json").read_text())
@@ -167,6 +167,19 @@ def test_run_records_the_ranking(mg_morse, tmp_path, capsys):
     for run in runs:
         notes = json.loads(run.read_text())["structure_notes"]
         assert any(f"kept Ewald rank {record['chosen_ewald_rank']}" in n for n in notes), notes
+
+
+def test_a_refused_run_leaves_no_ranking_file(mg_morse, tmp_path, capsys):
+    """The ranking is written beside the runs once they are accepted, not before a
+    refusal (here: Li, the default mobile ion, is not in MgCl2)."""
+    from ionmd.cli import main
+
+    code = main(["run", "conductivity", str(_cif(tmp_path)), "--model", str(mg_morse),
+                 "--dry-run", "--supercell", "1x1x2", "--order", "ewald",
+                 "--order-model-rank", "3", "-o", str(tmp_path / "runs")])
+    text = capsys.readouterr().err
+    assert code == 1 and "mobile_species" in text, text
+    assert not list((tmp_path / "runs").rglob("ordering_rank.json"))
 
 
 def test_model_rank_needs_the_ewald_ordering(mg_morse, tmp_path, capsys):

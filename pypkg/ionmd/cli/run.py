@@ -60,7 +60,7 @@ def _cmd_run(args: argparse.Namespace) -> None:
     loaded = load_structure(args.structure, dataclasses.replace(order_options(args),
                                                                 supercell=protocol.supercell))
     name = args.name or Path(args.structure).stem
-    loaded = _rank_orderings(loaded, args, name)
+    loaded, ranking = _rank_orderings(loaded, args)
     if loaded.supercell:
         print(f"{args.structure}: supercell {loaded.supercell}")
     if loaded.ordering:
@@ -68,6 +68,7 @@ def _cmd_run(args: argparse.Namespace) -> None:
               f"{len(loaded.structure)} atoms, {loaded.structure.composition.reduced_formula}")
     atoms = loaded.structure
     if protocol.family == "ev":
+        _write_ranking(ranking, args, name)
         res = run_ev_scan(protocol, atoms, args.model, args.output, name=name, nprocs=args.np,
                           runner=args.runner, dry_run=args.dry_run,
                           in_run_cell=loaded.in_run_cell)
@@ -93,6 +94,7 @@ def _cmd_run(args: argparse.Namespace) -> None:
     runs, cell = plan_runs_and_cell(protocol, atoms, args.model, args.output, name=name,
                                     in_run_cell=loaded.in_run_cell,
                                     structure_notes=loading_notes(loaded, args.structure))
+    _write_ranking(ranking, args, name)     # the runs were accepted: not beside a refusal
     print(f"{len(runs)} run(s) of {protocol.name} under {args.output}, {len(cell)} atoms "
           f"({cell.get_chemical_formula()}) each")
     for line in protocol.schedule_summary():
@@ -105,21 +107,26 @@ def _cmd_run(args: argparse.Namespace) -> None:
     return _exit_status(statuses)
 
 
-def _rank_orderings(loaded, args: argparse.Namespace, name: str):
+def _rank_orderings(loaded, args: argparse.Namespace):
     """With ``--order-model-rank N``: ``loaded`` holding the candidate of lowest model
-    energy (its ordering line says which, its Ewald rank and the spread), the ranking kept
-    in ``OUT/<name>/<model>/ordering_rank.json``."""
+    energy (its ordering line says which, its Ewald rank and the spread), and the
+    ``ModelRanking``; else ``loaded`` as it is and None."""
     if not loaded.candidates:
-        return loaded
+        return loaded, None
     from ionmd.screen.ordering_rank import rank_by_model
 
     print(f"{args.structure}: ranking {len(loaded.candidates)} lowest-Ewald arrangements by "
           f"the model's energy ({len(loaded.structure)} atoms each)")
-    loaded, ranking = rank_by_model(loaded, args.model, args.order_model_rank)
+    return rank_by_model(loaded, args.model, args.order_model_rank)
+
+
+def _write_ranking(ranking, args: argparse.Namespace, name: str) -> None:
+    """The ranking kept in ``OUT/<name>/<model>/ordering_rank.json`` (the runs' folder)."""
+    if ranking is None:
+        return
     folder = Path(args.output) / name / Path(args.model).stem
     folder.mkdir(parents=True, exist_ok=True)
     strict_json.write(folder / "ordering_rank.json", ranking.record())
-    return loaded
 
 
 def _check_model(given: str) -> None:
