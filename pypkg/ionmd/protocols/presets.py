@@ -108,13 +108,15 @@ class Protocol:
         Steps between restart files (two files, written alternately).
     relax : bool
         Relax positions and cell with the model before the MD (fix box/relax to
-        ``pressure_bar``, until the stress is within 100 bar of it:
-        :func:`ionmd.protocols.md_input.cell_relaxation`; the log's ``IONMD_RELAX`` line
-        says whether it converged). NpT relaxes with the barostat's ``couple``; NVT with the
+        ``pressure_bar``, in rounds of the atoms first, then atoms and cell, until a round
+        moves the volume by < 0.1 % and the stress is within 100 bar of it, 3 rounds at
+        most: :func:`ionmd.protocols.md_input.cell_relaxation`; the log's ``IONMD_RELAX``
+        line says whether it converged, and a run's status too when it did not). NpT relaxes with the barostat's ``couple``; NVT with the
         most the cell allows (``couple`` auto: ``tri`` on a triclinic box, ``aniso`` on an
         orthogonal one) and then runs in the relaxed cell: the model's own volume, not the
         input file's. Run folders written before inputs version 3 relaxed NVT atoms only
-        (and NpT for 200 iterations at most) and keep that input.
+        (and NpT for 200 iterations at most), those of version 3 in coupled minimisations
+        alone (:func:`ionmd.protocols.md_input.cell_relaxation_v3`); each keeps its input.
     halt_volume_change : float or None
         Stop the run when ``|V/V0 - 1|`` exceeds this (``fix halt``); ``None``: never.
         ``V0`` is the volume the MD starts from (after the relaxation: the volume the
