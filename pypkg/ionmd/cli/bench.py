@@ -62,8 +62,10 @@ def _check_output(out: Path, overwrite: bool, clear: bool = True) -> None:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int | None:
-    from ionmd.bench import (bench, check_device, check_model, ghost_modes, memory_modes,
-                             supercell_for, table)
+    from ionmd.bench import bench
+    from ionmd.bench.cells import supercell_for
+    from ionmd.bench.checks import check_device, check_model, ghost_modes, memory_modes
+    from ionmd.bench.report import table
 
     _check_output(Path(args.output), args.overwrite, clear=False)
     structure, name = _structure(args)
@@ -91,7 +93,7 @@ def _cmd_bench(args: argparse.Namespace) -> int | None:
 def _structure(args: argparse.Namespace):
     """The cell to replicate and its name: ``--structure``, else the model's default cell
     (LiCl where it knows Li and Cl, else one of its own elements), said on the terminal."""
-    from ionmd.bench import LICL_NAME, cell_summary, model_default_cell
+    from ionmd.bench.cells import LICL_NAME, cell_summary, model_default_cell
 
     if not args.structure:
         cell = model_default_cell(Path(args.model))
@@ -111,9 +113,10 @@ def _structure(args: argparse.Namespace):
 
 
 def _max_atoms(args: argparse.Namespace, structure, name: str) -> int | None:
-    from ionmd.bench import (check_device, check_model, ghost_modes, largest_cell,
-                             limiting_mb_per_atom, limiting_peak_mib, memory_modes,
-                             parse_size_mib)
+    from ionmd.bench import largest_cell
+    from ionmd.bench.capacity import parse_size_mib
+    from ionmd.bench.checks import check_device, check_model, ghost_modes, memory_modes
+    from ionmd.bench.points import limiting_mb_per_atom, limiting_peak_mib
     from ionmd.errors import EXIT_ERROR, IonmdError
 
     ranks = args.np or [1]
