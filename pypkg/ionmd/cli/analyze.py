@@ -508,12 +508,11 @@ def _print_sigma(name: str, summary: dict, fit: dict | None) -> None:
 
 
 def _print_kinisi(fit: dict) -> None:
-    k = fit.get("kinisi")
-    if k and "error" in k:
-        print(f"  kinisi (Bayesian): {k['error']}")
-    elif k:
-        print(f"  kinisi (Bayesian): Ea = {k['Ea_eV']:.3f} eV "
-              f"[{k['Ea_ci95'][0]:.3f}, {k['Ea_ci95'][1]:.3f}]")
+    from ionmd.analysis.run_records import kinisi_line
+
+    line = kinisi_line(fit)
+    if line:
+        print(line)
 
 
 def _print_run(path: Path, res: dict) -> None:
@@ -523,12 +522,14 @@ def _print_run(path: Path, res: dict) -> None:
         temperature, target = first.get("temperature_K"), first.get("target_temperature_K")
         print(f"{path}: FAILED ({', '.join(f['modes'])}); first {first['mode']} at step "
               f"{first['step']} ({first['time_ps']:.3f} ps"
-              + (f", T = {temperature:.1f} K" if temperature is not None else "")
+              + (f", T = {temperature:.1f} K" if temperature is not None else ", T unknown")
               + (f", target {target:.1f} K" if target is not None else "") + ")")
     else:
         print(f"{path}: no failure over {f['run_end_ps']:.3f} ps")
     if res.get("incomplete"):
         print(f"  INCOMPLETE: {res['incomplete']}")
+    if res.get("no_transport"):       # a ramp: no D nor sigma, and why
+        print(f"  NOTE: {res['no_transport']}")
     for piece in res.get("skipped_trajectory", []):
         print(f"  left out {piece['file']}: {piece['why']}")
     if res.get("dcd_origin"):         # a DCD's frame guessed under a moving box centre
