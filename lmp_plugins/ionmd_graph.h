@@ -10,7 +10,7 @@
    - HALO: several ranks, staged models; local atoms and the ghosts that send them an
      edge are nodes, only local atoms receive edges, the ghost shell is one cutoff thick,
      and ghost node features are exchanged between the model's per-layer stages
-     (pair_ionmd.cpp).
+     (pair_ionmd_halo.cpp).
 ------------------------------------------------------------------------- */
 
 #ifndef IONMD_GRAPH_H

@@ -51,7 +51,7 @@ void release_freed_host_memory()
 }
 
 // ---------------------------------------------------------------- memory readings
-// Used by the pair style's memory guard (pair_ionmd.cpp, "Memory guard").
+// Used by the pair style's memory guard (pair_ionmd_memory_guard.cpp).
 
 namespace {
 
