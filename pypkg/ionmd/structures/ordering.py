@@ -283,6 +283,7 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
                                          max_atoms, ewald=(oxidation_states, max_arrangements))
             raise StructureError(f"{err}. {advice}") from None
         raise
+
     def close_pairs(arrangement: list) -> str:
         return limits.close_pairs_note(arrangement, (big, groups, counts),
                                        f"the {len(draws)} lowest-energy arrangements",
