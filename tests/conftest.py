@@ -147,6 +147,34 @@ def tiny_staged_f64_pt2(session_exports):
     return session_exports.result("tiny_staged_f64_pt2")
 
 
+@pytest.fixture(scope="session")
+def sevennet0_cueq(session_exports):
+    """7net-0 exported with cuEquivariance kernels through the CLI (float64, no stages)."""
+    return session_exports.result("sevennet0_cueq")
+
+
+@pytest.fixture(scope="session")
+def tiny_cueq_f64_pt2(session_exports):
+    """The tiny SevenNet with cuEquivariance kernels as a float64 AOTInductor package."""
+    return session_exports.result("tiny_cueq_f64_pt2")
+
+
+@pytest.fixture(scope="session")
+def sevennet_wheel_exports(session_exports):
+    """The sevenn wheel's other checkpoints exported through the CLI: {"7net-l3i5": path,
+    "7net-mf-0 PBE": path, "7net-mf-0 R2SCAN": path} (session_exports.WHEEL_EXPORTS)."""
+    from session_exports import WHEEL_EXPORTS
+
+    return dict(zip(WHEEL_EXPORTS, session_exports.result("sevennet_wheel_exports")))
+
+
+@pytest.fixture(scope="session")
+def sevennet_deployed(session_exports):
+    """The folder of the sevenn fixture checkpoint deployed by sevenn's own deploy
+    (``deployed_serial.pt``) and deploy_parallel (``deployed_parallel_*.pt``)."""
+    return session_exports.result("sevennet_deployed")
+
+
 @pytest.fixture(scope="module")
 def morse(tmp_path_factory):
     """A Morse model file (Li, Cl) in the model-file contract (``protocol_setup``), one

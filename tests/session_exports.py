@@ -1,5 +1,6 @@
-"""Session model files that take minutes to compile (AOTInductor packages), made by a
-second process started with the session while the tests before their first use run.
+"""Session model files that take minutes to compile (AOTInductor packages) or tens of
+seconds to export or deploy in a fresh interpreter (CLI exports, sevenn's deploy), made
+by a second process started with the session while the tests before their first use run.
 
 pytest and most tests' ``lmp`` runs use one core (torch and OpenMP on one thread, see
 conftest.py and lammps_runner.run_lmp), so on a 2-core machine the other core is mostly
@@ -65,8 +66,71 @@ def tiny_staged_f64_pt2(model_dir: Path) -> Path:
                            format="aoti")
 
 
+def _cli_export(*args: str) -> None:
+    """``ionmd export ...`` in a fresh interpreter, as users run it."""
+    subprocess.run([sys.executable, "-m", "ionmd.cli", "export", *args], check=True,
+                   capture_output=True, text=True)
+
+
+def sevennet0_cueq(model_dir: Path) -> Path:
+    """7net-0 with cuEquivariance kernels through the CLI (float64, no stages): its layers
+    have unequal multiplicities (SevenNet's gcd path); used by test_pair_kernels.py."""
+    out = model_dir / "sevennet0_cueq.pt"
+    _cli_export("sevennet", "7net-0", "--dtype", "float64", "--kernels", "cueq",
+                "--no-stages", "-o", str(out))
+    return out
+
+
+def tiny_cueq_f64_pt2(model_dir: Path) -> Path:
+    """The tiny SevenNet with cuEquivariance kernels (reference method ``naive``) as a
+    float64 AOTInductor package without stages (a compile of minutes), checkpoint in a
+    folder of its own as for :func:`tiny_staged_f64_pt2`."""
+    from ionmd.export import export_sevennet
+    from tiny_sevennet import write_tiny_sevennet_checkpoint
+
+    (model_dir / "cueq").mkdir(exist_ok=True)
+    checkpoint = write_tiny_sevennet_checkpoint(model_dir / "cueq" / "tiny_sevennet.pth")
+    return export_sevennet(checkpoint, model_dir / "tiny_cueq_f64.pt2", dtype="float64",
+                           kernels="cueq", kernel_method="naive", format="aoti", stages=False)
+
+
+WHEEL_EXPORTS = {"7net-l3i5": None, "7net-mf-0 PBE": "PBE", "7net-mf-0 R2SCAN": "R2SCAN"}
+"""The sevenn wheel's other checkpoints (and modals) test_export_sevennet.py exports."""
+
+
+def sevennet_wheel_exports(model_dir: Path) -> tuple[Path, ...]:
+    """Each of :data:`WHEEL_EXPORTS` through the CLI with its default options (``--modal``
+    where it has one), in that order: tens of seconds each."""
+    outs = []
+    for key, modal in WHEEL_EXPORTS.items():
+        out = model_dir / f"wheel_{key.replace(' ', '_')}.pt"
+        _cli_export("sevennet", key.split()[0], "-o", str(out),
+                    *(["--modal", modal] if modal else []))
+        outs.append(out)
+    return tuple(outs)
+
+
+def sevennet_deployed(model_dir: Path) -> Path:
+    """The sevenn fixture checkpoint deployed by sevenn's own deploy (serial file
+    ``deployed_serial.pt``) and deploy_parallel (``deployed_parallel_*.pt``) in a fresh
+    interpreter (one that holds the float64 reference's patched OnehotEmbedding.forward
+    cannot script it); their folder."""
+    out = model_dir / "sevennet_deployed"
+    out.mkdir(exist_ok=True)
+    script = ("import sys\nfrom sevenn.scripts.deploy import deploy, deploy_parallel\n"
+              "deploy(sys.argv[1], sys.argv[2] + '/deployed_serial.pt')\n"
+              "deploy_parallel(sys.argv[1], sys.argv[2] + '/deployed_parallel')\n")
+    checkpoint = Path(__file__).parent / "fixtures" / "sevennet_0.11.2.post1_xplor_linear.pth"
+    subprocess.run([sys.executable, "-c", script, str(checkpoint), str(out)], check=True,
+                   capture_output=True, text=True)
+    return out
+
+
 MAKERS = {"morse_pt2": morse_pt2, "tiny_esen_l1_f64": tiny_esen_l1_f64,
-          "tiny_staged_f64_pt2": tiny_staged_f64_pt2}
+          "tiny_staged_f64_pt2": tiny_staged_f64_pt2, "sevennet0_cueq": sevennet0_cueq,
+          "tiny_cueq_f64_pt2": tiny_cueq_f64_pt2,
+          "sevennet_wheel_exports": sevennet_wheel_exports,
+          "sevennet_deployed": sevennet_deployed}
 
 
 def _as_paths(value):

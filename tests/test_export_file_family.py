@@ -11,7 +11,6 @@ RecursiveScriptModule", state dicts and config-less checkpoints named no command
 All refusals come before any export (no compile).
 """
 
-import os
 import subprocess
 import sys
 
@@ -22,13 +21,13 @@ from ionmd.errors import ExportError
 from ionmd.export import export_mace, export_sevennet
 from ionmd.export.esen import export_esen
 
-FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 EXPORTERS = {"sevennet": export_sevennet, "mace": export_mace, "esen": export_esen}
 
 
 @pytest.fixture(scope="module")
-def family_files(tmp_path_factory, tiny_mace_file):
-    """name -> (path, the exporter that takes it or the one a fix names)."""
+def family_files(tmp_path_factory, tiny_mace_file, sevennet_deployed):
+    """name -> (path, the exporter that takes it or the one a fix names); sevenn's deploy
+    is the session's (tests/session_exports.py), shared with the other deployed-file tests."""
     from mace.tools.checkpoint import CheckpointHandler, CheckpointState
     from sevenn._const import SEVENNET_0_11Jul2024
     from tiny_esen import write_tiny_esen_checkpoint
@@ -45,16 +44,11 @@ def family_files(tmp_path_factory, tiny_mace_file):
     CheckpointHandler(directory=str(out), tag="mace_run", keep=True).save(state, epochs=5)
     (mace_checkpoint,) = out.glob("mace_run*.pt")
 
-    script = ("import sys\nfrom sevenn.scripts.deploy import deploy\n"
-              "deploy(sys.argv[1], sys.argv[2])\n")
-    subprocess.run([sys.executable, "-c", script,
-                    os.path.join(FIXTURES, "sevennet_0.11.2.post1_xplor_linear.pth"),
-                    str(out / "deployed_serial.pt")], check=True, capture_output=True)
     return {
         "SevenNet checkpoint": (SEVENNET_0_11Jul2024, "sevennet"),
         "SevenNet state dict": (out / "sevennet_state_dict.pth", "sevennet"),
         "SevenNet checkpoint without config": (out / "no_config.pth", "sevennet"),
-        "SevenNet deployed model": (out / "deployed_serial.pt", "sevennet"),
+        "SevenNet deployed model": (sevennet_deployed / "deployed_serial.pt", "sevennet"),
         "MACE model": (tiny_mace_file, "mace"),
         "MACE state dict": (out / "mace_state_dict.pt", "mace"),
         "MACE training checkpoint": (mace_checkpoint, "mace"),
