@@ -151,9 +151,9 @@ def render_md(rd: RunDir, k: int, restart: Path | None) -> str:
 
 
 RELAX_V3_ROUNDS = 10
-"""Inputs version 3: most minimisations of the cell relaxation before the MD. Each starts from the cell the
-one before reached (fix box/relax anew: its reference cell is the current one, as LAMMPS's
-manual advises when the minimiser stalls on a box that moved)."""
+"""Inputs version 3: most minimisations of the cell relaxation before the MD. Each
+starts from the cell the one before reached (fix box/relax anew: its reference cell is the
+current one, as LAMMPS's manual advises when the minimiser stalls on a box that moved)."""
 RELAX_V3_ITERATIONS = 1000
 """Iterations of each of those minimisations (10 evaluations each at most)."""
 RELAX_VMAX = 0.001
@@ -199,12 +199,12 @@ def relax_couple(p: Protocol, triclinic: bool) -> str:
 
 
 def cell_relaxation_v3(couple: str, pressure: float) -> list[str]:
-    """Inputs version 3's relaxation (its folders keep it): LAMMPS lines relaxing atoms and cell to ``pressure`` (bar) with fix box/relax
-    ``couple``: minimisations until the relaxable stress is within
-    :data:`RELAX_V3_PRESSURE_TOL_BAR` of the target (at most :data:`RELAX_V3_ROUNDS`), then an
-    ``IONMD_RELAX`` line saying whether it converged, the stress left, the volume and the
-    cell (a run that goes on from a cell that did not converge says so in its log and its
-    status). A volume beyond :data:`RELAX_MAX_VOLUME_RATIO` of the input's stops LAMMPS
+    """Inputs version 3's relaxation (its folders keep it): LAMMPS lines relaxing atoms
+    and cell to ``pressure`` (bar) with fix box/relax ``couple``: minimisations until the
+    relaxable stress is within :data:`RELAX_V3_PRESSURE_TOL_BAR` of the target (at most
+    :data:`RELAX_V3_ROUNDS`), then an ``IONMD_RELAX`` line saying whether it converged,
+    the stress left, the volume and the cell (a run that goes on from a cell that did not
+    converge says so in its log and its status). A volume beyond :data:`RELAX_MAX_VOLUME_RATIO` of the input's stops LAMMPS
     before any MD (``IONMD_RELAX diverged``: the run fails, saying so)."""
     fix = f"fix             relax all box/relax {couple} {pressure} vmax {RELAX_VMAX}"
     if couple == "iso":        # box/relax computes the scalar pressure only
@@ -257,8 +257,8 @@ RELAX_IN_ROUNDS_VERSION = 4
 folder of version 3 keeps :func:`cell_relaxation_v3`."""
 RELAX_ROUNDS = 3
 """Most rounds of the cell relaxation (each: the atoms in a fixed cell, then atoms and cell
-together). Measured on SevenNet-0 (docs/presets.md): the second round moved the cell
-by < 0.3 % in volume, the third by < 0.1 %."""
+together). SevenNet-0 on the demo's Li6PS5Cl (docs/presets.md): the second round moved the
+volume by 0.027 % (0.37 % after a first round cut at 60 iterations, the third 0.003 %)."""
 RELAX_ATOMS_FMAX = 0.05
 """eV/A: the atoms-only minimisation of a round stops once no atom feels more than this
 (``min_modify norm max``: ASE's ``fmax``, the usual 0.05 of ML-potential relaxations)."""
