@@ -204,8 +204,9 @@ def cell_relaxation_v3(couple: str, pressure: float) -> list[str]:
     relaxable stress is within :data:`RELAX_V3_PRESSURE_TOL_BAR` of the target (at most
     :data:`RELAX_V3_ROUNDS`), then an ``IONMD_RELAX`` line saying whether it converged,
     the stress left, the volume and the cell (a run that goes on from a cell that did not
-    converge says so in its log and its status). A volume beyond :data:`RELAX_MAX_VOLUME_RATIO` of the input's stops LAMMPS
-    before any MD (``IONMD_RELAX diverged``: the run fails, saying so)."""
+    converge says so in its log and its status). A volume beyond
+    :data:`RELAX_MAX_VOLUME_RATIO` of the input's stops LAMMPS before any MD
+    (``IONMD_RELAX diverged``: the run fails, saying so)."""
     fix = f"fix             relax all box/relax {couple} {pressure} vmax {RELAX_VMAX}"
     if couple == "iso":        # box/relax computes the scalar pressure only
         residual = f"abs(c_relax_press-{pressure})"
