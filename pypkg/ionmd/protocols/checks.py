@@ -300,13 +300,15 @@ def check_cell(p: Protocol, atoms: Atoms) -> None:
     Raises
     ------
     IonmdError
-        A time step too long for hydrogen (:data:`MAX_TIMESTEP_H_FS`), a Berendsen barostat
+        A mobile species the cell does not hold (the analysis refused it after the MD), a
+        time step too long for hydrogen (:data:`MAX_TIMESTEP_H_FS`), a Berendsen barostat
         on a triclinic cell (LAMMPS: "Cannot use fix press/berendsen with triclinic box"),
         or ``couple tri`` on an orthogonal one (LAMMPS: "Cannot specify Pxy/Pxz/Pyz in
         fix npt with non-triclinic box").
     """
     if p.family != "md":
         return
+    _check_mobile_in_cell(p, atoms)
     if "H" in set(atoms.get_chemical_symbols()) and p.timestep_fs > MAX_TIMESTEP_H_FS:
         raise IonmdError(f"the structure contains hydrogen: a {p.timestep_fs:g} fs time step "
                          f"is too long for its vibrations; give {MAX_TIMESTEP_H_FS:g} fs: "
@@ -325,3 +327,22 @@ def check_cell(p: Protocol, atoms: Atoms) -> None:
     if not triclinic and p.couple == "tri":
         raise IonmdError("couple tri needs a triclinic cell (LAMMPS refuses Pxy/Pxz/Pyz on an "
                          "orthogonal box); use couple=auto or aniso")
+
+
+# ions that carry the current in solid electrolytes, in the order one is suggested
+_CARRIERS = ("Li", "Na", "K", "Ag", "Cu", "Mg", "Zn", "Ca", "Al", "H", "F", "O")
+
+
+def _check_mobile_in_cell(p: Protocol, atoms: Atoms) -> None:
+    """Refuse mobile species the cell does not hold before anything runs: the analysis
+    refused them only after the MD (a Na3PS4 cell run with the default mobile Li)."""
+    elements = sorted(set(atoms.get_chemical_symbols()))
+    why = mobile_problem(list(p.mobile_species), elements)
+    if not why:
+        return
+    carrier = next((c for c in _CARRIERS if c in elements), elements[0])
+    raise IonmdError(
+        f"mobile_species {why}: the analysis would find no such ions after the MD. Set the "
+        f"ions that move: `--set mobile_species={carrier}` on the command line, "
+        f"mobile_species = [\"{carrier}\"] in a campaign's [protocol], "
+        f"get_protocol(..., mobile_species=(\"{carrier}\",)) in Python")

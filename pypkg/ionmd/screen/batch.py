@@ -58,26 +58,46 @@ class InputError(Exception):
 
 def load_screen_inputs(path: Path, order=None, name: str | None = None) -> list[tuple]:
     """All structures in a file, read once, ordered and checked by
-    ``ionmd.structures.load_structures`` as every command reads structures: ``(name,
-    LoadedStructure)``, named ``name`` (default: the file's stem; or ``name_k`` for several).
+    ``ionmd.structures.load.load_each`` as every command reads structures: ``(name,
+    LoadedStructure)``, named ``name`` (default: the file's stem; or ``name_k`` for several),
+    or ``(name, InputError)`` for a structure that failed (a CIF data block that cannot be
+    read or ordered, named in the error) while the file's others loaded.
 
     Raises
     ------
     InputError
-        For any failure, naming the stage that failed: a file read but not ordered is not
-        "cannot read" (a disordered CIF the orderer refused was reported so, hiding the
-        ordering's advice).
+        For a file that cannot be read at all ("cannot read"), or whose only structure
+        failed, naming the stage that failed: one read but not ordered is not "cannot
+        read" (a disordered CIF the orderer refused was reported so, hiding the ordering's
+        advice).
     """
-    from ionmd.structures import load_structures
+    from ionmd.structures.load import LoadFailure, load_each
 
     try:
         _check_exists(path)
-        found = load_structures(path, order)
+        found = load_each(path, order)
     except Exception as exc:  # noqa: BLE001 - any failure is this file's, named by its stage
-        raise InputError(_failed_stage(path, order), exc) from exc
+        # structures that were read but not ordered or checked are load_each's failures
+        raise InputError("cannot read", exc) from exc
+    if len(found) == 1 and isinstance(found[0][1], LoadFailure):    # the file's only one
+        failure = found[0][1]
+        raise InputError(_stage_of(failure, order), failure.error) from failure.error
     name = name or Path(str(path)).stem
-    return [(name if len(found) == 1 else f"{name}_{k}", loaded)
-            for k, loaded in enumerate(found)]
+    return [(name if len(found) == 1 else f"{name}_{k}",
+             InputError(_stage_of(loaded, order), loaded.error)
+             if isinstance(loaded, LoadFailure) else loaded)
+            for k, (_, loaded) in enumerate(found)]
+
+
+def _stage_of(failure, order) -> str:
+    """The stage a structure failed at (``LoadFailure``): reading it, or, for one that was
+    read, ordering, the refusal of partial occupancies without ``--order``, or the checks
+    of an ordered cell."""
+    if failure.structure is None:
+        return "cannot read"
+    if failure.structure.is_ordered:
+        return "refused"
+    return "cannot order" if order is not None and order.method else "disordered"
 
 
 def screenable_atoms(loaded) -> Atoms:
@@ -103,7 +123,11 @@ def read_screen_inputs(path: Path, order=None, name: str | None = None) -> list[
     InputError
         Naming the stage that failed.
     """
-    return [(n, screenable_atoms(loaded)) for n, loaded in load_screen_inputs(path, order, name)]
+    found = load_screen_inputs(path, order, name)
+    for _, loaded in found:
+        if isinstance(loaded, InputError):
+            raise loaded
+    return [(n, screenable_atoms(loaded)) for n, loaded in found]
 
 
 def _check_exists(source) -> None:
@@ -118,23 +142,6 @@ def _check_exists(source) -> None:
         return
     raise StructureError(f"no such file: {source!r} (nor a shipped example name: "
                          f"{', '.join(example_names())})")
-
-
-def _failed_stage(path, order) -> str:
-    """Which stage refused the file ``path`` that failed to load: reading, or, for a file
-    that reads, ordering, the refusal of partial occupancies without ``--order``, or the
-    checks of an ordered cell (atoms on top of each other). Only a failed file is read a
-    second time, to tell these apart."""
-    from ionmd.structures import read_structures
-
-    try:
-        _check_exists(path)
-        read = read_structures(path)
-    except Exception:  # noqa: BLE001 - any reader's failure is this file's
-        return "cannot read"
-    if all(structure.is_ordered for _, structure in read):
-        return "refused"
-    return "cannot order" if order is not None and order.method else "disordered"
 
 
 def failure_message(exc: Exception) -> str:
@@ -285,6 +292,9 @@ def plan_inputs(paths: Sequence, runner, settings, order=None,
             continue
         for name, loaded in items:
             if (input_key(path), name) in skip:
+                continue
+            if isinstance(loaded, InputError):  # one data block of the file: go on
+                yield name, None, str(loaded)
                 continue
             try:
                 plan, why = plan_screen(screenable_atoms(loaded), settings, runner), None
@@ -450,7 +460,13 @@ class ScreenBatch:
             return
         self._drop_stale_errors(input_key(path), {n for n, _ in items})
         for name, loaded in items:
-            if (input_key(path), name) not in self.finished:
+            if isinstance(loaded, InputError):  # one data block of the file: its row, go on
+                self._record_error(name, path, file_name, loaded.stage, loaded.cause,
+                                   str(loaded))
+                warn(f"{path}: {name}: {loaded.stage} ({failure_message(loaded.cause)}); "
+                     "skipped")
+                write_rows(self.outdir, self.rows)
+            elif (input_key(path), name) not in self.finished:
                 self._screen_one(path, file_name, name, loaded, len(items), cube=cube,
                                  png=png, warn=warn, disable=disable)
                 write_rows(self.outdir, self.rows)

@@ -5,6 +5,8 @@ occupied sites into ordered cells (Ewald ranking or seeded random sampling).
 Modules: ``io`` (``read_structure(s)``), ``cif_checks`` (what pymatgen's CIF reader would
 leave out or misplace), ``cif_numbers`` (coordinates written as fractions),
 ``cif_charges`` (oxidation states given as type symbols such as ``Ni3+``),
+``cif_site_symbols`` (isotopes, vacancy rows and letter-numbered labels pymatgen would drop
+or misread), ``cif_blocks`` (a CIF of several data blocks, read block by block),
 ``cif_settings`` (space-group settings of files without operators: origin choice,
 rhombohedral axes), ``load`` (``load_structures``: read, order, check; what every command
 uses), ``checks`` (partial sites, overlapping atoms), ``examples`` (shipped CIF files),
@@ -20,8 +22,9 @@ pymatgen is imported on first use so ``ionmd``'s command line stays quick to sta
 from ionmd._lazy import lazy_exports
 
 __getattr__, __all__ = lazy_exports(__name__, {
-    "read_structure": "io", "read_structures": "io", "unique_names": "io",
-    "load_structure": "load", "load_structures": "load", "OrderOptions": "load",
+    "read_structure": "io", "read_structures": "io", "read_blocks": "io",
+    "unique_names": "io", "load_structure": "load", "load_structures": "load",
+    "load_each": "load", "LoadFailure": "load", "OrderOptions": "load",
     "LoadedStructure": "load", "check_overlaps": "checks", "check_ordered": "checks",
     "example_names": "examples", "example_path": "examples",
     "parse_supercell": "supercell", "perpendicular_widths": "geometry",

@@ -24,6 +24,11 @@ PYTHON_ORDER_ADVICE = (
     "ionmd.structures.order_structure(structure, \"random\", seed=0).structure orders a "
     "Structure")
 
+_THIRDS_CAUSE = ("special positions written to two decimals: coordinates like 0.33/0.67 for "
+                 "1/3, 2/3 put symmetry copies of one atom a little apart; write them to 4 "
+                 "or more digits (0.3333) or as fractions (1/3)")
+
+
 def covalent_radius(symbol: str) -> float:
     """ASE's covalent radius of an element, A."""
     from ase.data import atomic_numbers, covalent_radii
@@ -126,9 +131,7 @@ def check_overlaps(structure: Structure, label: str, fraction: float = OVERLAP_F
     a, b = structure[i].specie.symbol, structure[j].specie.symbol
     where = (f"atom {i} ({a}) and its own periodic image" if i == j else
              f"atoms {i} ({a}) and {j} ({b})")
-    cause = ("special positions written to two decimals: coordinates like 0.33/0.67 for 1/3, "
-             "2/3 put symmetry copies of one atom a little apart; write them to 4 or more "
-             "digits (0.3333) or as fractions (1/3)" if _rounded_thirds(structure, (i, j)) else
+    cause = (_THIRDS_CAUSE if _rounded_thirds(structure, (i, j)) else
              "a duplicated atom, or a split/disordered site written out as whole atoms. Fix "
              "the file, or order a disordered file with --order")
     raise StructureError(
@@ -137,10 +140,47 @@ def check_overlaps(structure: Structure, label: str, fraction: float = OVERLAP_F
         f"atoms, from {cause}")
 
 
+def check_rounded_special_positions(structure: Structure, label: str,
+                                    fraction: float = OVERLAP_FRACTION) -> None:
+    """Refuse symmetry copies of one site a little apart because its special position was
+    written to two decimals (0.33/0.67), partially occupied sites included: checked before
+    ordering, where such copies otherwise read as split positions and the refusal said to
+    round the occupancies (Li3YCl6's Y 0.566 at 0.33, 0.67: 0.11 A apart)."""
+    thirds = _rounded_third_sites(structure)
+    if not thirds.any():
+        return
+    radius = np.array([max(covalent_radius(el.symbol) for el in site.species.elements)
+                       for site in structure])
+    centers, neighbors, _, distances = structure.get_neighbor_list(
+        fraction * 2.0 * float(radius.max()))
+    close = (distances < fraction * (radius[centers] + radius[neighbors])) & (
+        thirds[centers] | thirds[neighbors])
+    if not close.any():
+        return
+    k = int(np.argmin(np.where(close, distances, np.inf)))
+    i, j = int(centers[k]), int(neighbors[k])
+    names = sorted({structure[i].label or structure[i].species_string,
+                    structure[j].label or structure[j].species_string})
+    raise StructureError(
+        f"{label}: {'sites' if len(names) > 1 else 'site'} {' and '.join(names)} at {_frac_text(structure[i])} and "
+        f"{_frac_text(structure[j])} are {distances[k]:.3f} A apart: symmetry copies of one "
+        f"position, from {_THIRDS_CAUSE}")
+
+
+def _frac_text(site) -> str:
+    return "(" + ", ".join(f"{x:.4g}" for x in site.frac_coords) + ")"
+
+
+def _rounded_third_sites(structure: Structure) -> np.ndarray:
+    """Per site: whether a fractional coordinate is a third or sixth rounded to two
+    decimals (0.33, 0.67, 0.17): off by 1e-4 to 0.01 (1/6, 1/3, 2/3, 5/6; not 0 or 1/2)."""
+    frac = structure.frac_coords
+    off = np.abs(frac * 6 - np.round(frac * 6)) / 6
+    thirds = np.round(frac * 6) % 3 != 0
+    return np.any(thirds & (off > 1e-4) & (off < 0.01), axis=1)
+
+
 def _rounded_thirds(structure: Structure, sites) -> bool:
     """Whether a fractional coordinate of ``sites`` is a third or sixth rounded to two
     decimals (0.33, 0.67, 0.17): off by 1e-4 to 0.01."""
-    frac = structure.frac_coords[list(sites)]
-    off = np.abs(frac * 6 - np.round(frac * 6)) / 6
-    thirds = np.round(frac * 6) % 3 != 0      # 1/6, 1/3, 2/3, 5/6; not 0 or 1/2
-    return bool(np.any(thirds & (off > 1e-4) & (off < 0.01)))
+    return bool(_rounded_third_sites(structure)[list(sites)].any())

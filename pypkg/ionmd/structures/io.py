@@ -12,11 +12,14 @@ from typing import Any
 from pymatgen.core import Structure
 
 from ionmd.errors import IonmdNote
+from ionmd.structures.checks import check_rounded_special_positions
+from ionmd.structures.cif_blocks import structure_blocks
 from ionmd.structures.cif_charges import with_type_symbol_states
 from ionmd.structures.cif_checks import (check_declared_formula, has_fractional_sites,
                                          refuse_atoms_left_out)
 from ionmd.structures.cif_numbers import with_ascii_minus, with_decimal_fractions
 from ionmd.structures.cif_settings import with_setting_operators
+from ionmd.structures.cif_site_symbols import refuse_misread_symbols, with_isotope_symbols
 from ionmd.structures.errors import StructureError
 from ionmd.structures.examples import example_names, example_path
 
@@ -89,12 +92,50 @@ def _describe(source: Any) -> str:
 
 def _read_file(path, label: str | None = None) -> Structure:
     """The single structure in ``path`` (a Path or importlib Traversable)."""
-    frames = _read_frames(path, label)
-    if len(frames) > 1:
-        raise StructureError(
-            f"{label or repr(str(path))} holds {len(frames)} structures; read them all with "
-            "ionmd.structures.read_structures, or keep one per file")
-    return frames[0]
+    label = label or repr(str(path))
+    entries = _read_entries(path, label)
+    failed = [e for _, e in entries if isinstance(e, StructureError)]
+    if len(failed) == len(entries):     # none to choose from: the first block's cause
+        raise failed[0]
+    if len(entries) > 1:
+        raise StructureError(several_structures(label, entries) + "; read them all with "
+                             "ionmd.structures.read_structures, or keep one per file")
+    return entries[0][1]
+
+
+def several_structures(label: str, entries) -> str:
+    """``"'x.cif' holds 2 structures (data blocks 'A', 'B': cannot be read, ...)"``: a
+    refusal's start for a command that takes one structure, naming the blocks to choose
+    from (``entries``: as :func:`read_blocks` gives them, or ``(block, structure)``)."""
+    blocks = [e[-2] for e in entries]
+    text = f"{label} holds {len(entries)} structures"
+    if any(b is None for b in blocks):
+        return text
+    named = [f"{b!r}" + (" (cannot be read)" if isinstance(e[-1], Exception) else "")
+             for b, e in zip(blocks, entries)]
+    return (f"{text} (data blocks {', '.join(named)}): keep the block you want as a file of "
+            "its own (from its data_ line to the next one)")
+
+
+def read_blocks(source: Any) -> list[tuple[str, str | None, Structure | StructureError]]:
+    """Every structure in a file, as ``(name, data block, Structure)``, named as by
+    :func:`read_structures`; the data block's name where a CIF has several (else None). A
+    block that cannot be read gives its ``StructureError``, naming the block, in place of
+    the Structure: the other blocks are still read.
+
+    Raises
+    ------
+    StructureError
+        As :func:`read_structure`, for a file that cannot be read at all.
+    """
+    if isinstance(source, (str, os.PathLike)) and Path(source).is_file():
+        path = Path(source)
+        entries = _read_entries(path, repr(str(path)))
+        if len(entries) == 1:
+            return [(path.stem, *entries[0])]
+        return [(f"{path.stem}_{k}", *entry) for k, entry in enumerate(entries)]
+    name = source if isinstance(source, str) else "structure"
+    return [(name, None, read_structure(source))]
 
 
 def read_structures(source: Any) -> list[tuple[str, Structure]]:
@@ -105,16 +146,33 @@ def read_structures(source: Any) -> list[tuple[str, Structure]]:
     Raises
     ------
     StructureError
-        As :func:`read_structure`, also when the file holds no structure.
+        As :func:`read_structure`, also when the file holds no structure, or one of its
+        CIF data blocks cannot be read (naming it; :func:`read_blocks` reads the others).
     """
-    if isinstance(source, (str, os.PathLike)) and Path(source).is_file():
-        path = Path(source)
-        frames = [_checked(s, repr(str(path))) for s in _read_frames(path)]
-        if len(frames) == 1:
-            return [(path.stem, frames[0])]
-        return [(f"{path.stem}_{k}", s) for k, s in enumerate(frames)]
-    name = source if isinstance(source, str) else "structure"
-    return [(name, read_structure(source))]
+    found = read_blocks(source)
+    for _, _, structure in found:
+        if isinstance(structure, StructureError):
+            raise structure
+    return [(name, structure) for name, _, structure in found]
+
+
+def _read_entries(path, label: str) -> list[tuple[str | None, Structure | StructureError]]:
+    """``(data block, Structure)`` of each structure in ``path``, checked
+    (:func:`_checked`); a CIF of several data blocks is read block by block, a block that
+    fails giving its StructureError (naming the block) and the others still read."""
+    text = _read_text(path)
+    blocks = structure_blocks(text) if _formats(path)[0] == "cif" else []
+    if len(blocks) < 2:     # one structure block (beside publication details): alone
+        text = blocks[0][1] if blocks else text
+        return [(None, _checked(s, label)) for s in _read_frames(path, label, text)]
+    out: list[tuple[str | None, Structure | StructureError]] = []
+    for name, block_text in blocks:
+        where = f"data block {name!r} of {label}"
+        try:
+            out += [(name, _checked(s, where)) for s in _read_frames(path, where, block_text)]
+        except StructureError as exc:
+            out.append((name, exc))
+    return out
 
 
 def unique_names(paths) -> list[str]:
@@ -180,24 +238,28 @@ _SPACE_GROUP_TAGS = ("_symmetry_space_group_name_H-M", "_space_group_name_H-M_al
                      "_space_group_name_Hall", "_symmetry_space_group_name_Hall")
 
 
-def _read_frames(path, label: str | None = None) -> list[Structure]:
-    """Parse ``path`` as CIF (every data block) or POSCAR with pymatgen, or with ASE for the
-    formats only ASE reads (every frame)."""
-    label = label or repr(str(path))
+def _formats(path) -> list[str]:
+    """The formats ``path``'s name says to try, in order."""
     name = path.name.lower()
-    text = _read_text(path)
+    if name.endswith(".cif"):
+        return ["cif"]
+    if name.endswith((".vasp", ".poscar")) or any(n in path.name.upper() for n in _POSCAR_NAMES):
+        return ["poscar"]
+    if name.endswith(_LAMMPS_DATA_SUFFIXES):
+        return ["lammps-data"]
+    if name.endswith(_ASE_SUFFIXES):
+        return ["ase"]
+    return ["cif", "poscar", "ase"]
+
+
+def _read_frames(path, label: str | None = None, text: str | None = None) -> list[Structure]:
+    """Parse ``path`` (or ``text``, one of its CIF data blocks) as CIF (every data block)
+    or POSCAR with pymatgen, or with ASE for the formats only ASE reads (every frame)."""
+    label = label or repr(str(path))
+    text = _read_text(path) if text is None else text
     if not text.strip():
         raise StructureError(f"{label} is empty; give a CIF or POSCAR file with a structure in it")
-    if name.endswith(".cif"):
-        formats = ["cif"]
-    elif name.endswith((".vasp", ".poscar")) or any(n in path.name.upper() for n in _POSCAR_NAMES):
-        formats = ["poscar"]
-    elif name.endswith(_LAMMPS_DATA_SUFFIXES):
-        formats = ["lammps-data"]
-    elif name.endswith(_ASE_SUFFIXES):
-        formats = ["ase"]
-    else:
-        formats = ["cif", "poscar", "ase"]
+    formats = _formats(path)
     errors, state_notes = [], []
     cif_text = ascii_text = text
     if "cif" in formats:
@@ -205,8 +267,14 @@ def _read_frames(path, label: str | None = None) -> list[Structure]:
         # a paper: -0.1 and O2- as printed) as '-'; other non-numbers refused
         ascii_text = with_ascii_minus(text)
         cif_text = with_decimal_fractions(ascii_text, label)
+        # isotopes typed by mass number (2H, 7Li), which pymatgen drops: D/T kept, the rest
+        # refused; then rows it would misread (a vacancy 'Va' as V, labels 'Sb' of a file
+        # numbering its sites by letters as antimony) refused
+        cif_text, isotope_notes = with_isotope_symbols(cif_text, label)
+        refuse_misread_symbols(cif_text, label)
         # oxidation states given as type symbols (Ni3+) only, which pymatgen ignores
         cif_text, state_notes = with_type_symbol_states(cif_text)
+        state_notes = isotope_notes + state_notes
         # a rhombohedral group in rhombohedral axes, which pymatgen reads as hexagonal
         cif_text = with_setting_operators(cif_text, label)
     for fmt in formats:
@@ -224,7 +292,11 @@ def _read_frames(path, label: str | None = None) -> list[Structure]:
         if fmt == "cif" and len(frames) == 1:
             # the text as parsed: a lone typeset minus (a table's 'not given') dropped by
             # pymatgen left a loop row one value short, a ValueError from zip()
-            check_declared_formula(frames[0], ascii_text, label)
+            try:
+                check_declared_formula(frames[0], ascii_text, label)
+            except StructureError:      # special positions to two decimals: say so
+                check_rounded_special_positions(frames[0], label)
+                raise
         if frames:
             for note in state_notes if fmt == "cif" else []:
                 warnings.warn(f"{label}: {note}", IonmdNote, stacklevel=4)

@@ -12,9 +12,10 @@ from typing import Any
 
 from pymatgen.core import Structure
 
-from ionmd.structures.checks import check_ordered, check_overlaps, fill_rounded_sites
+from ionmd.structures.checks import (check_ordered, check_overlaps,
+                                     check_rounded_special_positions, fill_rounded_sites)
 from ionmd.structures.errors import StructureError
-from ionmd.structures.io import read_structures
+from ionmd.structures.io import read_blocks, several_structures
 from ionmd.structures.occupancy_tolerance import OCCUPANCY_TOLERANCE, RoundingNote
 
 ORDER_METHODS = ("ewald", "random")
@@ -101,6 +102,43 @@ class LoadedStructure:
     """How many arrangements (symmetry-equivalent ones included) ``candidates`` came from."""
 
 
+@dataclass
+class LoadFailure:
+    """A structure of a file that could not be loaded: its CIF data block (None where the
+    file has one), the error (naming the block), and the structure as read where reading
+    worked (ordering or the checks failed), else None."""
+
+    name: str
+    block: str | None
+    error: Exception
+    structure: Structure | None = None
+
+
+def load_each(source: Any, order: OrderOptions | None = None
+              ) -> list[tuple[str, LoadedStructure | LoadFailure]]:
+    """Every structure of ``source`` (see ``read_blocks``), ordered and checked, each on its
+    own: one that fails (a CIF data block that cannot be read, ordered or checked) gives its
+    :class:`LoadFailure` and the others still load (a screen reports it and goes on).
+
+    Raises
+    ------
+    StructureError
+        For a file that cannot be read at all.
+    """
+    order = order or OrderOptions()
+    items = read_blocks(source)
+    out: list[tuple[str, LoadedStructure | LoadFailure]] = []
+    for name, block, structure in items:
+        if isinstance(structure, Exception):
+            out.append((name, LoadFailure(name, block, structure)))
+            continue
+        try:
+            out.append((name, _load_one(source, name, block, structure, order, len(items))))
+        except Exception as exc:  # noqa: BLE001 - this structure's failure, the rest go on
+            out.append((name, LoadFailure(name, block, exc, structure)))
+    return out
+
+
 def load_structures(source: Any, order: OrderOptions | None = None) -> list[LoadedStructure]:
     """Every structure of ``source`` (see ``read_structures``), ordered and checked.
 
@@ -108,41 +146,61 @@ def load_structures(source: Any, order: OrderOptions | None = None) -> list[Load
     ------
     StructureError
         For an unreadable file, partial occupancies without ``order.method`` (naming the
-        sites), occupancies that cannot be ordered, or atoms on top of each other.
+        sites), occupancies that cannot be ordered, or atoms on top of each other: of any
+        structure, naming its data block where the file has several (:func:`load_each`
+        loads the others).
     """
-    order = order or OrderOptions()
-    label = (repr(str(source)) if isinstance(source, str) or hasattr(source, "__fspath__")
-             else type(source).__name__)
-    items = read_structures(source)
-    is_file = isinstance(source, str) or hasattr(source, "__fspath__")
     out = []
-    for name, structure in items:
-        where = label if len(items) == 1 else f"{label} (structure {name})"
-        what = Path(source).name if is_file and len(items) == 1 else name
-        ordering, rounded_away, candidates, searched = None, {}, [], 0
-        # 0.999 as 1.001: rounding; not beyond a stricter --order-tol (5e-4 keeps Li 0.999's
-        # vacancies: Li667 Cl668)
-        structure, rounding = fill_rounded_sites(structure, min(OCCUPANCY_TOLERANCE,
-                                                                order.occ_tol))
-        if rounding:
-            warnings.warn(f"{where}: {rounding}", RoundingNote, stacklevel=2)
-        if structure.is_ordered:
-            check_overlaps(structure, where)    # atoms numbered as in the file
-        elif order.method is None:
-            check_ordered(structure, where)     # raises, naming the sites
-        shape = None
-        if structure.is_ordered:
-            structure, shape = _compact_supercell(structure, order.supercell)
-        else:       # ordered in a cell whose size the occupancies set (compact there)
+    for _, loaded in load_each(source, order):
+        if isinstance(loaded, LoadFailure):
+            raise loaded.error
+        out.append(loaded)
+    return out
+
+
+def _label(source: Any) -> str:
+    return (repr(str(source)) if isinstance(source, str) or hasattr(source, "__fspath__")
+            else type(source).__name__)
+
+
+def _load_one(source: Any, name: str, block: str | None, structure: Structure,
+              order: OrderOptions, n_items: int) -> LoadedStructure:
+    """One structure of ``source`` ordered and checked (``n_items``: how many the file
+    holds, to name this one in messages)."""
+    label = _label(source)
+    is_file = isinstance(source, str) or hasattr(source, "__fspath__")
+    where = (label if n_items == 1 else f"data block {block!r} of {label}" if block is not None
+             else f"{label} (structure {name})")
+    what = Path(source).name if is_file and n_items == 1 else name
+    ordering, rounded_away, candidates, searched = None, {}, [], 0
+    # 0.999 as 1.001: rounding; not beyond a stricter --order-tol (5e-4 keeps Li 0.999's
+    # vacancies: Li667 Cl668)
+    structure, rounding = fill_rounded_sites(structure, min(OCCUPANCY_TOLERANCE,
+                                                            order.occ_tol))
+    if rounding:
+        warnings.warn(f"{where}: {rounding}", RoundingNote, stacklevel=3)
+    if structure.is_ordered:
+        check_overlaps(structure, where)    # atoms numbered as in the file
+    else:   # not read as split positions, whose refusal says to round occupancies
+        check_rounded_special_positions(structure, where)
+    if not structure.is_ordered and order.method is None:
+        check_ordered(structure, where)     # raises, naming the sites
+    shape = None
+    if structure.is_ordered:
+        structure, shape = _compact_supercell(structure, order.supercell)
+    else:       # ordered in a cell whose size the occupancies set (compact there)
+        try:
             structure, ordering, rounded_away, candidates, searched = _order(structure, order,
                                                                              what)
-            check_overlaps(structure, where)
-        in_run_cell = shape is not None or (ordering is not None and order.supercell is not None)
-        out.append(LoadedStructure(name, structure, ordering, in_run_cell=in_run_cell,
-                                   supercell=shape, rounded_away=rounded_away,
-                                   rounding=rounding,
-                                   candidates=candidates, candidates_searched=searched))
-    return out
+        except StructureError as exc:
+            if block is None or n_items == 1:
+                raise
+            raise StructureError(f"{where}: {exc}") from exc
+        check_overlaps(structure, where)
+    in_run_cell = shape is not None or (ordering is not None and order.supercell is not None)
+    return LoadedStructure(name, structure, ordering, in_run_cell=in_run_cell,
+                           supercell=shape, rounded_away=rounded_away, rounding=rounding,
+                           candidates=candidates, candidates_searched=searched)
 
 
 def _compact_supercell(structure: Structure, spec) -> tuple[Structure, str | None]:
@@ -177,12 +235,22 @@ def _compact_supercell(structure: Structure, spec) -> tuple[Structure, str | Non
 
 
 def load_structure(source: Any, order: OrderOptions | None = None) -> LoadedStructure:
-    """The single structure of ``source``, ordered and checked (see ``load_structures``)."""
-    found = load_structures(source, order)
-    if len(found) > 1:
-        raise StructureError(f"{source} holds {len(found)} structures; this command takes "
-                             "one per file (split the file, or screen them all)")
-    return found[0]
+    """The single structure of ``source``, ordered and checked (see ``load_structures``).
+
+    Raises
+    ------
+    StructureError
+        As ``load_structures``; for a file of several structures, naming its data blocks
+        (whether each can be read) and how to keep one, before any is ordered."""
+    items = read_blocks(source)
+    failed = [s for _, _, s in items if isinstance(s, Exception)]
+    if len(failed) == len(items):       # none to choose from: the first block's cause
+        raise failed[0]
+    if len(items) > 1:
+        raise StructureError(several_structures(_label(source), items) + "; this command "
+                             "takes one structure per file (or screen them all)")
+    name, block, structure = items[0]
+    return _load_one(source, name, block, structure, order or OrderOptions(), 1)
 
 
 def _order(structure: Structure, order: OrderOptions,
@@ -204,9 +272,10 @@ def _order(structure: Structure, order: OrderOptions,
             ordered = with_site_states(structure, ordered, seed or 0)
         return ordered
 
-    cell.structure = with_states(cell.structure)
+    isotopes = _isotopes_of(structure)
+    cell.structure = _with_isotopes(with_states(cell.structure), isotopes)
     for candidate in cell.candidates:       # as the run's cell would be, if chosen
-        candidate.structure = with_states(candidate.structure)
+        candidate.structure = _with_isotopes(with_states(candidate.structure), isotopes)
     gone = _rounded_away(structure, cell.structure)
     filled = _vacancies_filled(cell)
     if filled:
@@ -223,6 +292,38 @@ def _order(structure: Structure, order: OrderOptions,
             + (f"; Ewald charges guessed: {cell.guess_note}" if cell.guess_note
                and not declares_site_states(structure) else ""))
     return cell.structure, text, gone, cell.candidates, cell.candidates_searched
+
+
+def _isotopes_of(structure: Structure) -> dict[str, str]:
+    """Element symbol -> isotope (``{"H": "D"}``) for the elements ``structure`` holds only
+    as one of pymatgen's isotopes (D, T: ``Element("D").symbol`` is ``"H"``). The ordering
+    rebuilds species from element symbols, and adding oxidation states by element does too:
+    a deuteride's D ran at hydrogen's mass, 1.008 instead of 2.014."""
+    names: dict[str, set[str]] = {}
+    for sp in structure.composition:
+        element = getattr(sp, "element", sp)
+        names.setdefault(element.symbol, set()).add(element.name)
+    return {symbol: next(iter(found)) for symbol, found in names.items()
+            if len(found) == 1 and next(iter(found)) != symbol}
+
+
+def _with_isotopes(ordered: Structure, isotopes: dict[str, str]) -> Structure:
+    """``ordered`` with the elements of ``isotopes`` as those isotopes again, oxidation
+    states kept (in place; returned)."""
+    if not isotopes:
+        return ordered
+    from pymatgen.core import Element, Species
+
+    mapping = {}
+    for sp in ordered.composition:
+        element = getattr(sp, "element", sp)
+        if element.symbol in isotopes and element.name == element.symbol:
+            state = getattr(sp, "oxi_state", None)
+            name = isotopes[element.symbol]
+            mapping[sp] = Species(name, state) if state is not None else Element(name)
+    if mapping:
+        ordered.replace_species(mapping)
+    return ordered
 
 
 def _rounded_away(parent: Structure, ordered: Structure) -> dict[str, float]:
