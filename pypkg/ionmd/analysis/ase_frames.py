@@ -114,15 +114,24 @@ def _refuse_lammps_xyz(path: Path) -> None:
                             f"x y z' (or 'dcd') in the run instead, with the data file beside it")
 
 
-def _incar(path: Path) -> dict:
-    """INCAR tags (upper case) -> first value word; ``#``/``!`` comments, ``;`` separators."""
+def _incar_words(path: Path) -> dict[str, list[str]]:
+    """INCAR tags (upper case) -> their value words; ``#``/``!`` comments, ``;`` separators."""
     tags = {}
     for line in path.read_text(errors="replace").splitlines():
         for item in line.split("#")[0].split("!")[0].split(";"):
             key, eq, value = item.partition("=")
             if eq and value.split():
-                tags[key.strip().upper()] = value.split()[0]
+                tags[key.strip().upper()] = value.split()
     return tags
+
+
+def _incar_array(words: Sequence[str]) -> list[float]:
+    """An INCAR array's values, VASP's ``N*x`` (N times x) written out."""
+    out = []
+    for word in words:
+        n, star, x = word.partition("*")
+        out += [float(x)] * int(n) if star else [float(word)]
+    return out
 
 
 def _incar_timing(xdatcar: Path) -> dict:
@@ -131,13 +140,14 @@ def _incar_timing(xdatcar: Path) -> dict:
     incar = xdatcar.parent / "INCAR"
     if not incar.is_file():
         return {}
-    tags = _incar(incar)
+    words = _incar_words(incar)
+    tags = {key: value[0] for key, value in words.items()}
     if "POTIM" not in tags:
         return {}
     try:
         out = {"timestep_fs": float(tags["POTIM"]), "dump_every": int(tags.get("NBLOCK", 1))}
         if "TEBEG" in tags and float(tags.get("TEEND", tags["TEBEG"])) == float(tags["TEBEG"]):
-            why_not = why_tebeg_not_held(tags)
+            why_not = why_tebeg_not_held(words)
             if why_not is None:
                 out["temperature_K"] = float(tags["TEBEG"])
             else:                   # said where the temperature is asked for
@@ -153,32 +163,53 @@ NO_TEMPERATURE = "why_no_temperature"
 """The key under which :func:`_incar_timing` says why its TEBEG is no run temperature."""
 
 
-def why_tebeg_not_held(tags: dict) -> str | None:
-    """None where the INCAR's run holds its ions at ``TEBEG`` (a thermostat: Nosé, SMASS >=
-    0; velocity scaling, SMASS = -1; MDALGO's Nose-Hoover, CSVR, Andersen or Langevin with
-    a collision rate), else why TEBEG is no temperature of the run: VASP's default (SMASS =
+def why_tebeg_not_held(words: dict[str, list[str]]) -> str | None:
+    """None where the INCAR's run (its tags' value words, :func:`_incar_words`) holds its
+    ions at ``TEBEG`` (a thermostat: Nosé, SMASS >= 0; velocity scaling, SMASS = -1;
+    MDALGO's Nose-Hoover, NHC, CSVR, Andersen with a collision rate, Langevin with a
+    friction for some species; MDALGO = 13's Andersen thermostats where every subsystem's
+    TSUBSYS is TEBEG), else why TEBEG is no temperature of the run: VASP's default (SMASS =
     -3, MDALGO = 0) is NVE, TEBEG only its starting temperature, which an NVE run started
-    from a lattice loses to the potential energy (about half), and was taken for it (vasp.at
-    wiki: SMASS, MDALGO, ANDERSEN_PROB, LANGEVIN_GAMMA)."""
-    mdalgo = int(float(tags.get("MDALGO", 0)))
-    smass = float(tags.get("SMASS", -3))
-    rates = {"ANDERSEN_PROB": tags.get("ANDERSEN_PROB", "0"),
-             "LANGEVIN_GAMMA": tags.get("LANGEVIN_GAMMA", "0")}
+    from a lattice loses to the potential energy (about half), and was taken for it; MDALGO
+    = 13 holds each subsystem at its own TSUBSYS, not TEBEG (vasp.at wiki: SMASS, MDALGO,
+    ANDERSEN_PROB, LANGEVIN_GAMMA (one friction per species), TSUBSYS, PSUBSYS)."""
+    def first(key: str, default: str) -> str:
+        return words.get(key, [default])[0]
+
+    mdalgo = int(float(first("MDALGO", "0")))
+    smass = float(first("SMASS", "-3"))
     nve = ("an NVE run: TEBEG is its starting temperature only, the ions' drifts from it; "
            "give the run's mean temperature (the T column of its OSZICAR)")
     if mdalgo == 0:
         if smass >= 0 or smass == -1:
             return None
-        return (f"SMASS = {smass:g}{' (the default)' if 'SMASS' not in tags else ''} with "
+        return (f"SMASS = {smass:g}{' (the default)' if 'SMASS' not in words else ''} with "
                 f"MDALGO = 0: " + (nve if smass == -3 else "velocities held (no MD)"))
-    if mdalgo in (2, 4, 5, 13, 21):
+    if mdalgo in (2, 4, 5, 21):
         return None
+    if mdalgo == 13:
+        return _subsystems_not_at_tebeg(words)
     rate = {1: "ANDERSEN_PROB", 11: "ANDERSEN_PROB", 3: "LANGEVIN_GAMMA"}.get(mdalgo)
     if rate is None:
         return f"MDALGO = {mdalgo}, whose thermostat ionmd does not know"
-    if float(rates[rate]) > 0:
+    # LANGEVIN_GAMMA has one friction per species: any one couples the cell to the bath
+    if any(v > 0 for v in _incar_array(words.get(rate, ["0"]))):
         return None
-    return f"MDALGO = {mdalgo} with {rate} = {rates[rate]}: {nve}"
+    return f"MDALGO = {mdalgo} with {rate} = {' '.join(words.get(rate, ['0']))}: {nve}"
+
+
+def _subsystems_not_at_tebeg(words: dict[str, list[str]]) -> str | None:
+    """Why an MDALGO = 13 run (up to three subsystems, each with its own Andersen thermostat
+    at TSUBSYS, collision rate PSUBSYS) is not held at TEBEG; None where it is."""
+    tebeg = float(words["TEBEG"][0])
+    temps = _incar_array(words.get("TSUBSYS", []))
+    rates = _incar_array(words.get("PSUBSYS", []))
+    if temps and all(t == tebeg for t in temps) and rates and all(r > 0 for r in rates):
+        return None
+    return (f"MDALGO = 13 holds each subsystem at its own TSUBSYS "
+            f"({' '.join(words.get('TSUBSYS', ['unset']))}; PSUBSYS "
+            f"{' '.join(words.get('PSUBSYS', ['unset']))}), not at TEBEG: give the temperature "
+            f"of the mobile ions' subsystem")
 
 
 def _file_header(path: Path, fmt: str) -> tuple[dict, str]:
