@@ -18,6 +18,7 @@ from ionmd.analysis.conductivity import collective_conductivity, conductivity_fr
 from ionmd.analysis.convergence import (STOPPED_LEVEL, interval_at_stop, interval_quantile_at,
                                         rule_that_stopped)
 from ionmd.analysis.diffusion import DiffusionResult, diffusion, fit_end_of
+from ionmd.analysis.failure import target_at
 from ionmd.analysis.msd import compute_msd
 from ionmd.analysis.result_files import (earlier_outputs, has_results, plot_msd, same_verdict,
                                          staged_outputs, write_diffusion_csv, write_outputs)
@@ -80,6 +81,7 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
             # no transport of the whole run: it is not of the material after the failure.
             # That of the frames before is reported apart and kept out of every fit
             results["diffusion"] = []
+            results.update({k: v for k, v in ramp_of(spec).items() if k != "no_transport"})
             results["before_failure"] = before_failure(spec, frames, elements, masses,
                                                        failure.first, stage, **options)
             results["note"] = (f"run failed ({failure.first.mode} at step "
@@ -386,8 +388,26 @@ def before_failure(spec: RunSpec, frames, elements, masses, first, out: Path, **
     except AnalysisError as exc:
         return {**window, "error": f"no transport before the failure: {exc}"}
     write_diffusion_csv(diff, out / "diffusion_before_failure.csv", spec.temperature_K)
-    caveat = ("the failure is found after the structure is lost (a melt: once the framework "
-              "moved half a bond), so the last frames may already be of the failing structure"
-              if first.mode == "framework_melting" else None)
+    caveats = [_ramp_caveat(spec, int(traj.steps[0]), int(traj.steps[-1]))]
+    if first.mode == "framework_melting":
+        caveats.append("the failure is found after the structure is lost (a melt: once the "
+                       "framework moved half a bond), so the last frames may already be of "
+                       "the failing structure")
+    caveat = "; ".join(c for c in caveats if c)
     return {**window, "first_step": int(traj.steps[0]), "last_step": int(traj.steps[-1]),
             **({"caveat": caveat} if caveat else {}), **part}
+
+
+def _ramp_caveat(spec: RunSpec, first_step: int, last_step: int) -> str | None:
+    """Where the thermostat ramped over the window's frames (a stability run heated until
+    it failed), that its D and sigma are of no one temperature (as :func:`ramp_of` says of
+    a whole ramp run); None at one temperature."""
+    if not ramp_of(spec):
+        return None
+    ramp = (spec.temperature_K, spec.temperature_end_K,
+            (spec.run_status or {}).get("planned_steps"))
+    lo, hi = target_at(first_step, *ramp), target_at(last_step, *ramp)
+    span = (f"{lo:g} -> {hi:g} K" if lo is not None and hi is not None
+            else f"{spec.temperature_K:g} K towards {spec.temperature_end_K:g} K")
+    return (f"the thermostat ramped over these frames ({span}): their D and sigma are of no "
+            f"one temperature, whatever temperature_K says")
