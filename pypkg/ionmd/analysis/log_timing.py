@@ -123,8 +123,11 @@ def refuse_length_units(path: Path, frames: dict) -> None:
         raise AnalysisError(
             f"{path}: {frames['names']}: the frames were written with lengths not in Å "
             f"({lengths}{frames['where']}); ionmd's analysis reads positions and cells in Å "
-            f"(units metal or real), so D and sigma would be in the wrong unit. Convert the "
-            f"data file and trajectory to Å (and the time step to fs), or run in units metal")
+            f"(units metal or real), so D and sigma would be in the wrong unit: run in units "
+            f"metal, or convert the data file and trajectory to Å and analyse them without "
+            f"these logs, which would say {', '.join(odd)} again: put \"logs\": [] in "
+            f"{RUN_JSON} and give the time step in fs and the temperature (--timestep-fs, "
+            f"--temperature)")
 
 
 def _ramps(frames: dict) -> list[tuple[float, float]]:
