@@ -99,7 +99,7 @@ def register(subparsers) -> argparse.ArgumentParser:
                    help="write level-map slices with the 0.5 eV contour as PNG")
     p.add_argument("-o", "--output", default="screen_out",
                    help="output folder (default: screen_out)")
-    add_order_arguments(p)
+    add_order_arguments(p, model_rank=True)
     p.set_defaults(func=run)
     return p
 

@@ -56,12 +56,16 @@ class InputError(Exception):
         super().__init__(f"{stage}: {failure_message(cause)}")
 
 
-def load_screen_inputs(path: Path, order=None, name: str | None = None) -> list[tuple]:
+def load_screen_inputs(path: Path, order=None, name: str | None = None,
+                       runner=None) -> list[tuple]:
     """All structures in a file, read once, ordered and checked by
     ``ionmd.structures.load.load_each`` as every command reads structures: ``(name,
     LoadedStructure)``, named ``name`` (default: the file's stem; or ``name_k`` for several),
     or ``(name, InputError)`` for a structure that failed (a CIF data block that cannot be
-    read or ordered, named in the error) while the file's others loaded.
+    read or ordered, named in the error) while the file's others loaded. With ``runner``
+    (the screen's model) and ``order.candidates`` > 1 (``--order-model-rank``) each is the
+    lowest-Ewald candidate of lowest model energy (``ordering_rank.rank_by_model``; a dry
+    run gives no runner: it evaluates nothing, and the cell is the same size).
 
     Raises
     ------
@@ -83,10 +87,26 @@ def load_screen_inputs(path: Path, order=None, name: str | None = None) -> list[
         failure = found[0][1]
         raise InputError(_stage_of(failure, order), failure.error) from failure.error
     name = name or Path(str(path)).stem
-    return [(name if len(found) == 1 else f"{name}_{k}",
-             InputError(_stage_of(loaded, order), loaded.error)
-             if isinstance(loaded, LoadFailure) else loaded)
-            for k, (_, loaded) in enumerate(found)]
+    out = [(name if len(found) == 1 else f"{name}_{k}",
+            InputError(_stage_of(loaded, order), loaded.error)
+            if isinstance(loaded, LoadFailure) else _model_ranked(loaded, order, runner))
+           for k, (_, loaded) in enumerate(found)]
+    if len(out) == 1 and isinstance(out[0][1], InputError):    # the ranking failed
+        raise out[0][1]
+    return out
+
+
+def _model_ranked(loaded, order, runner):
+    """``loaded`` as ``--order-model-rank`` keeps it (its candidates ranked by the
+    ``runner``'s energy), or the ranking's failure as this structure's ``InputError``."""
+    if runner is None or order is None or order.candidates <= 1 or not loaded.candidates:
+        return loaded
+    from ionmd.screen.ordering_rank import rank_by_model
+
+    try:
+        return rank_by_model(loaded, runner.path, order.candidates, runner=runner)[0]
+    except Exception as exc:  # noqa: BLE001 - this structure's failure, the rest go on
+        return InputError("cannot order", exc)
 
 
 def _stage_of(failure, order) -> str:
@@ -269,7 +289,9 @@ def settings_record(runner, settings, order=None) -> dict:
         "connectivity": settings.connectivity, "order": method,
         "order_seed": order.seed if method == "random" else None,
         "order_tol": order.occ_tol if method else None,
-        "order_min_distance": order.min_distance if method else None}
+        "order_min_distance": order.min_distance if method else None,
+        # None where not given: as a folder screened before the option reads back
+        "order_model_rank": order.candidates if method and order.candidates > 1 else None}
 
 
 def plan_inputs(paths: Sequence, runner, settings, order=None,
@@ -452,7 +474,7 @@ class ScreenBatch:
         if path in self.changed:
             self._replace_changed(path, warn)
         try:
-            items = load_screen_inputs(path, self.order, file_name)
+            items = load_screen_inputs(path, self.order, file_name, runner=self.runner)
         except InputError as exc:   # unreadable, or read but not screenable: go on
             self._record_error(file_name, path, file_name, exc.stage, exc.cause, str(exc))
             warn(f"{path}: {exc.stage} ({failure_message(exc.cause)}); skipped")

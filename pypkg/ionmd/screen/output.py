@@ -83,7 +83,7 @@ def write_structure(outdir: Path, name: str, structure) -> Path:
     return path
 
 
-ORDER_KEYS = ("order", "order_seed", "order_tol", "order_min_distance")
+ORDER_KEYS = ("order", "order_seed", "order_tol", "order_min_distance", "order_model_rank")
 """The settings of ``--order``: they change only the rows of files that were ordered."""
 
 
