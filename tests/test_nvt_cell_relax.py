@@ -251,3 +251,26 @@ def test_atoms_far_from_their_minimum_do_not_hold_the_cell_back(tmp_path, morse)
     assert 0 < iterations < 300
     ref = ase_relaxed(atoms, proto.pressure_bar)
     assert float(found.group(4)) == pytest.approx(ref.get_volume(), rel=1e-6)
+
+
+def test_a_timer_that_ends_a_round_leaves_the_piece_interrupted(tmp_path, morse):
+    """A template whose LAMMPS timer fires in the relaxation's first minimisation (the
+    atoms alone): LAMMPS skips the rest, the next minimisation (atoms and cell) too, whose
+    box/relax pressure the round then read: 'ERROR: Variable relax_dp: ... cannot be
+    invoked before initialization by a run', a failed run. Now the piece ends
+    interrupted in its relaxation, resumable, as a timer in a minimisation always did."""
+    from ionmd.protocols.md_input import INPUTS
+
+    template = tmp_path / "timed.lmp"
+    template.write_text((INPUTS / "md.lmp").read_text().replace(
+        "$prepare", "timer           timeout 0:00:01 every 1\nshell sleep 2\n$prepare"))
+    atoms = strained(fcc_cell(), [1.07, 1.07, 1.07])
+    proto = short("conductivity-nvt", duration_ps=0.01, discard_ps=0.0,
+                  template=str(template))
+    (rd,) = plan_runs(proto, atoms, morse, tmp_path / "out", name="x")
+    status = execute(rd)
+    log = (rd.path / "log.0.lammps").read_text()
+    assert "Stopping criterion = walltime limit reached" in log and "ERROR" not in log
+    assert log.count("Loop time of") == log.count("Minimization stats:") == 1   # no MD
+    assert status["state"] == "interrupted" and status["resumable"], status
+    assert status["stopped_by"] == "timer timeout" and "relaxation" in status["reason"]

@@ -311,6 +311,10 @@ def cell_relaxation(couple: str, pressure: float) -> list[str]:
         # made anew each round: its reference cell is the current one
         fix,
         f"minimize        0.0 1.0e-6 {RELAX_CELL_ITERATIONS} {10 * RELAX_CELL_ITERATIONS}",
+        # a template's timer that ended a minimisation: LAMMPS skips every minimize and run
+        # after it, and the skipped one left box/relax's pressure compute unset (reading it
+        # is an error); the piece ends, interrupted in its relaxation
+        'if              "$(is_timeout())" then "unfix relax" "jump SELF relax_end"',
         "variable        relax_ratio equal $(vol/v_relax_v0:%.6g)",
         f'if              "${{relax_ratio}} > {RELAX_MAX_VOLUME_RATIO:g} || ${{relax_ratio}} < '
         f'{1 / RELAX_MAX_VOLUME_RATIO:g}" then "jump SELF relax_diverged"',
