@@ -92,7 +92,7 @@ def timing_from_logs(path: Path, meta: dict, frames: dict) -> None:
             raise AnalysisError(f"{path}: {key} = {float(meta[key]):g} given ({flag} or "
                                 f"{RUN_JSON}) contradicts {note}: drop the option or check "
                                 f"the files")
-        elif key == "temperature_K" and _ramps(frames):
+        elif key == "temperature_K" and _ramps(frames) and not _ramp_declared(meta):
             meta.setdefault("settings_notes", []).append(
                 f"analysed at the {float(meta[key]):g} K given, but {note}: D and sigma "
                 f"average over the frames' temperatures unless the discarded start "
@@ -128,6 +128,14 @@ def refuse_length_units(path: Path, frames: dict) -> None:
             f"these logs, which would say {', '.join(odd)} again: put \"logs\": [] in "
             f"{RUN_JSON} and give the time step in fs and the temperature (--timestep-fs, "
             f"--temperature)")
+
+
+def _ramp_declared(meta: dict) -> bool:
+    """Whether run.json says the run ramps (``temperature_end_K`` not its start): its
+    analysis then gives no D nor sigma and says why (``ramp_of``), so the note that they
+    average over the ramp would contradict it."""
+    end = meta.get("temperature_end_K")
+    return end is not None and float(end) != float(meta["temperature_K"])
 
 
 def _ramps(frames: dict) -> list[tuple[float, float]]:
