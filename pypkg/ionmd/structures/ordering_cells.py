@@ -137,9 +137,12 @@ def integral_supercell(structure: Structure, base: tuple[int, int, int] = (1, 1,
     if exact:
         if ok(math.prod(base)):
             return base
+        ways = _ways_for_exact(structure, base, ok, max_atoms, occ_tol, charges)
         if whole(math.prod(base)):
             raise _charged_rounding_error(structure, groups, math.prod(base), charges,
-                                          f"supercell {'x'.join(map(str, base))}")
+                                          f"supercell {'x'.join(map(str, base))}",
+                                          advice=ways or "allow less rounding (--order-tol, "
+                                          "occ_tol) or a larger supercell")
         # the groups ``whole`` refused, by its own tolerance (one site's, 2e-3, named the
         # garnet's Li 96h: 0.293 x 96 x 8 = 225.02 is whole within 8 x 96 x 2e-3)
         total = math.prod(base)
@@ -149,8 +152,9 @@ def integral_supercell(structure: Structure, base: tuple[int, int, int] = (1, 1,
                           f"cell: {_counts_text(fr, total * len(idx))})" for fr, idx in bad)
         raise StructureError(
             f"supercell {'x'.join(map(str, base))} gives non-integral occupancies on "
-            f"{named}; choose a supercell whose number of cells makes every occupancy x sites "
-            "a whole number, or give a minimum width instead and let ionmd enlarge it")
+            f"{named}; " + (ways or "choose a supercell whose number of cells makes every "
+                            "occupancy x sites a whole number, or give a minimum width "
+                            "instead and let ionmd enlarge it"))
     best: tuple[float, tuple[int, int, int]] | None = None
     for total in range(math.prod(base), n_max + 1):
         if not ok(total):
@@ -189,6 +193,35 @@ def integral_supercell(structure: Structure, base: tuple[int, int, int] = (1, 1,
         f"{wide} has whole numbers on every site. {hint}{'r' if looser else 'R'}ound the "
         f"occupancies in the input{', ask for a smaller width' if wide else ''}, or (Python) "
         "raise max_atoms of order_structure")
+
+
+def _ways_for_exact(structure: Structure, base, ok, max_atoms: int, occ_tol: float,
+                    charges) -> str:
+    """The choices that order ``structure`` where the explicit supercell ``base`` cannot:
+    the smallest ``ROUNDING_HINTS`` tolerance that makes ``base`` itself whole and neutral,
+    and the smallest supercell at least as large along each axis that does so at
+    ``occ_tol`` (each checked by the rule that refused ``base``); "" where neither does.
+    (Argyrodite's S/Cl 0.385 in 2x2x2 at 2e-3 was refused with a generic hint although
+    `--order-tol 0.01` orders it there, neutral.)"""
+    total = math.prod(base)
+    text = "x".join(map(str, base))
+    ways = []
+    tol = next((t for t in ROUNDING_HINTS if t > occ_tol and ok(total, t)), None)
+    if tol is not None:
+        ways.append(f"allow more rounding: occ_tol={tol:g} (`--order-tol {tol:g}`, "
+                    f"`order_tol = {tol:g}` in a campaign) orders it in {text}")
+    try:
+        reps = integral_supercell(structure, base, max_atoms=max_atoms, occ_tol=occ_tol,
+                                  charges=charges)
+    except StructureError:
+        reps = None
+    if reps is not None:
+        n = math.prod(reps)
+        ways.append(f"choose supercell {'x'.join(map(str, reps))} ({n} cells; `--supercell "
+                    f"{'x'.join(map(str, reps))}`, `supercell = \"{'x'.join(map(str, reps))}\"` "
+                    "in a campaign), or give a minimum width (e.g. `--supercell 15A`) and let ionmd "
+                    "enlarge the cell")
+    return "; or ".join(ways)
 
 
 def _counts_text(fractions: dict[str, float], sites: int) -> str:
