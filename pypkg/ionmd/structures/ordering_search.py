@@ -1,6 +1,6 @@
 """``method="random"``: a seeded draw of each group's species over its sites, and where it
 breaks the pair rule a seeded min-conflicts search that moves clashing atoms to empty sites
-of their group; where that fails, a smaller cell the cell repeats (with counts that divide
+of their group (or, in a group without any, swaps them with atoms of another species); where that fails, a smaller cell the cell repeats (with counts that divide
 its own) searched the same way and repeated."""
 
 from __future__ import annotations
@@ -212,9 +212,10 @@ def _min_conflicts(rng, state: "_Clashes", keep: _PairLimits | None = None,
         if not state.pairs() or (keep is not None and since_best > STALL_MOVES_PER_SITE * n):
             break
         since_best += 1
-        if not state.move(rng, choose, stay=keep is not None, candidates=candidates):
+        if not state.move(rng, choose, stay=keep is not None, candidates=candidates,
+                          keep=None if keep is None else loose):
             if keep is None:
-                break       # a group without vacancies: its sites are all filled anyway
+                break       # a group of one species without vacancies: nothing to change
             continue
         if keep is not None and state.pairs() < best:
             best, best_code, since_best = state.pairs(), state.code.copy(), 0
@@ -256,23 +257,61 @@ class _Clashes:
         return self.n_pairs
 
     def move(self, rng, choose, stay: bool = False,
-             candidates: int = RESOLVE_CANDIDATES) -> bool:
+             candidates: int = RESOLVE_CANDIDATES, keep: np.ndarray | None = None) -> bool:
         """Lift a random atom too close to another and put it on the site
         ``choose(species, sites)`` picks among up to ``candidates`` empty sites of
-        its group drawn at random (its own site first, where ``stay``). False, moving
-        nothing, where the group has no empty site. (The draws from ``rng`` come in this
-        order, then ``choose``'s: a seeded ordering depends on it.)"""
+        its group drawn at random (its own site first, where ``stay``). Where the group
+        has no empty site (a fully occupied mixed site), swap the atom with one of
+        another species of its group instead (``swap``); False, changing nothing, where
+        there is none. (The draws from ``rng`` come in this order, then ``choose``'s: a
+        seeded ordering depends on it.)"""
         bad = np.flatnonzero(self.n_near)
         k = int(bad[int(rng.integers(len(bad)))])
         group = self.members[self.group_of[k]]
         empty = group[self.code[group] < 0]
         if not len(empty):
-            return False
+            return self.swap(rng, k, group, keep, candidates)
         sp = int(self.code[k])
         self.put(k, -1)
         picked = empty[rng.permutation(len(empty))[:candidates]]
         trial = np.concatenate(([k], picked)) if stay else picked
         self.put(choose(sp, trial), sp)
+        return True
+
+    def swap(self, rng, k: int, group: np.ndarray, keep: np.ndarray | None,
+             candidates: int) -> bool:
+        """Swap the atom on site ``k`` with the one, of another species of its group (of
+        up to ``candidates`` drawn at random), that leaves the fewest pairs (ties drawn
+        at random); with ``keep`` (looser limits), only swaps after which neither atom
+        breaks them, and staying is among the choices. The moves to empty sites never
+        changed a fully occupied Li 0.75 / Na 0.25 site, and called Na-Na pairs forced
+        where a quarter of a square net's sites hold Na none of them neighbours."""
+        sp = int(self.code[k])
+        others = group[(self.code[group] != sp) & (self.code[group] >= 0)]
+        if not len(others):
+            return False
+        picked = others[rng.permutation(len(others))[:candidates]]
+        options, costs = ([k], [self.n_pairs]) if keep is not None else ([], [])
+        for j in picked:
+            j, other = int(j), int(self.code[j])
+            self.put(k, other)
+            self.put(j, sp)
+            fine = keep is None or (self.counts(np.array([j]), sp, keep)[0] == 0
+                                    and self.counts(np.array([k]), other, keep)[0] == 0)
+            if fine:
+                options.append(j)
+                costs.append(self.n_pairs)
+            self.put(j, other)
+            self.put(k, sp)
+        if not options:
+            return True
+        costs = np.array(costs)
+        best = np.flatnonzero(costs == costs.min())
+        j = options[int(best[int(rng.integers(len(best)))])]
+        if j != k:
+            other = int(self.code[j])
+            self.put(k, other)
+            self.put(j, sp)
         return True
 
     def put(self, k: int, sp: int) -> None:
