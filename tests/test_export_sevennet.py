@@ -34,13 +34,11 @@ def test_cli_inspect_prints_metadata(sevennet0_f32):
 
 @pytest.mark.parametrize("model,modal", [("7net-l3i5", None), ("7net-mf-0", "PBE"),
                                          ("7net-mf-0", "R2SCAN")])
-def test_other_wheel_checkpoints_match_calculator(model, modal, tmp_path):
-    """The CLI path (`ionmd export sevennet CHECKPOINT --modal ...`) on a 12-atom cell."""
-    out = tmp_path / "model.pt"
-    cmd = [sys.executable, "-m", "ionmd.cli", "export", "sevennet", model, "-o", str(out)]
-    if modal:
-        cmd += ["--modal", modal]
-    subprocess.run(cmd, check=True, capture_output=True)
+def test_other_wheel_checkpoints_match_calculator(model, modal, sevennet_wheel_exports,
+                                                  tmp_path):
+    """The CLI path (`ionmd export sevennet CHECKPOINT --modal ...`) on a 12-atom cell; the
+    exports run beside the other tests (tests/session_exports.py)."""
+    out = sevennet_wheel_exports[f"{model} {modal}" if modal else model]
     assert read_metadata(out)["modal"] == (modal or "")
     atoms = li2s_conventional()
     lmp = single_point(atoms, out, tmp_path / "run", ["Li", "S"])
