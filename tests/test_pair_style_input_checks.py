@@ -117,30 +117,21 @@ def test_directory_given_as_model_file_is_named_a_directory(tmp_path, morse):
 
 
 @pytest.fixture(scope="module")
-def other_lammps_files(tmp_path_factory):
-    """SevenNet's deployed 'pair_style e3gnn' file (sevenn's deploy) and MACE's
-    create_lammps_model file of a tiny MACE model, each made by its own tool in a fresh
-    interpreter (both at once: most of the time is imports)."""
+def other_lammps_files(tmp_path_factory, sevennet_deployed):
+    """SevenNet's deployed 'pair_style e3gnn' file (sevenn's deploy: the session's,
+    tests/session_exports.py) and MACE's create_lammps_model file of a tiny MACE model,
+    made by its own tool in a fresh interpreter."""
     directory = tmp_path_factory.mktemp("other_lammps")
-    checkpoint = TESTS / "fixtures" / "sevennet_0.11.2.post1_xplor_linear.pth"
-    sevenn = ("import sys\nfrom sevenn.scripts.deploy import deploy\n"
-              "deploy(sys.argv[1], sys.argv[2])\n")
     mace = ("import sys, runpy, torch\nsys.path.insert(0, sys.argv[1])\n"
             "torch.set_default_dtype(torch.float64)\nfrom tiny_mace import write_tiny_mace\n"
             "write_tiny_mace(sys.argv[2], channels=8, num_interactions=1, max_L=1, r_max=4.0)\n"
             "sys.argv = ['create_lammps_model', sys.argv[2]]\n"
             "runpy.run_module('mace.cli.create_lammps_model', run_name='__main__')\n")
-    jobs = [subprocess.Popen([sys.executable, "-c", sevenn, str(checkpoint),
-                              str(directory / "deployed_7net.pt")], stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True),
-            subprocess.Popen([sys.executable, "-c", mace, str(TESTS), str(directory / "t.model")],
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                             env={**os.environ,
-                                  "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"})]
-    for job in jobs:
-        out, _ = job.communicate(timeout=600)
-        assert job.returncode == 0, out[-2000:]
-    return directory / "deployed_7net.pt", directory / "t.model-lammps.pt"
+    job = subprocess.run([sys.executable, "-c", mace, str(TESTS), str(directory / "t.model")],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         timeout=600, env={**os.environ, "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"})
+    assert job.returncode == 0, job.stdout[-2000:]
+    return sevennet_deployed / "deployed_serial.pt", directory / "t.model-lammps.pt"
 
 
 @pytest.mark.parametrize("which, expected", [

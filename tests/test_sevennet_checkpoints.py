@@ -7,8 +7,6 @@ unnormalised spherical harmonics, FCN readout, irreps_manual, multi-fidelity), a
 files that are not checkpoints (SevenNet's deployed TorchScript) refused clearly."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -93,19 +91,13 @@ def test_float32_export_of_old_checkpoint(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def deployed(tmp_path_factory):
-    """Deployed as SevenNet's users do, in a fresh interpreter: this one may hold the
-    float64 reference's patched OnehotEmbedding.forward (tests/sevennet_reference.py),
-    which TorchScript cannot compile."""
-    directory = tmp_path_factory.mktemp("deployed")
-    checkpoint = str(FIXTURES / "sevennet_0.11.2.post1_xplor_linear.pth")
-    script = ("import sys\n"
-              "from sevenn.scripts.deploy import deploy, deploy_parallel\n"
-              "deploy(sys.argv[1], sys.argv[2] + '/deployed_serial.pt')\n"
-              "deploy_parallel(sys.argv[1], sys.argv[2] + '/deployed_parallel')\n")
-    subprocess.run([sys.executable, "-c", script, checkpoint, str(directory)], check=True,
-                   capture_output=True)
-    return directory
+def deployed(sevennet_deployed):
+    """Deployed as SevenNet's users do (deploy and deploy_parallel), in a fresh
+    interpreter: this one may hold the float64 reference's patched
+    OnehotEmbedding.forward (tests/sevennet_reference.py), which TorchScript cannot
+    compile. The session's (tests/session_exports.py), shared with the other
+    deployed-file tests."""
+    return sevennet_deployed
 
 
 def test_deployed_serial_is_refused_with_what_to_give(deployed, tmp_path):
