@@ -8,7 +8,7 @@ import signal
 import sys
 from collections import Counter
 
-from ionmd.errors import EXIT_OK
+from ionmd.errors import EXIT_OK, IonmdError
 
 
 def _load(args: argparse.Namespace, check_resources: bool = True):
@@ -185,7 +185,11 @@ def _held_by_others(c) -> list[str]:
         cls = classify(run.rundir, jobs)
         if cls not in ("queued", "running"):
             continue
-        st, claim = run.rundir.status, read_claim(run.rundir)
+        try:
+            claim = read_claim(run.rundir)
+        except IonmdError:  # a LAMMPS holding its lock, its claim unreadable: said by status
+            claim = {}
+        st = run.rundir.status
         who = [f"its LAMMPS, pid {st.get('pid')} on {st.get('host')}"] \
             if st.get("state") == "running" and st.get("pid") else []
         if claim.get("job_id"):
@@ -247,8 +251,9 @@ def print_campaign_status(campaign_file, as_json: bool = False) -> int | None:
     """The state of every run of a campaign (``ionmd sweep status``, ``ionmd status
     CAMPAIGN``): counts per class, then one line per run, then its goal's rounds (where it
     has a goal); or the rows as JSON. Runs whose files cannot be read are shown among the
-    others as ``damaged`` and said again at the end: exit status 1 (:func:`_damaged_status`). The campaign (its structure files, orderings) is read
-    once for both."""
+    others as ``damaged`` and said again at the end: exit status 1
+    (:func:`_damaged_status`). The campaign (its structure files, orderings) is read once
+    for both."""
     from ionmd.sweep import load_campaign
     from ionmd.sweep.goal import goal_summary
     from ionmd.sweep.submit import campaign_status

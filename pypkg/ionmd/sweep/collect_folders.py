@@ -9,6 +9,7 @@ holds (:func:`check_tables_folder`, :func:`other_campaign_of_output`: the goal's
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -111,7 +112,11 @@ def folders_to_collect(campaign: Campaign) -> list[tuple[PlannedRun, str | None]
             for settings in sorted(base.glob(f"T*K/r*/{SETTINGS}")):
                 if settings.parent in at:
                     continue
-                rd = RunDir.open(settings.parent)
+                try:
+                    rd = RunDir.open(settings.parent)
+                except DamagedRunFile as exc:   # a copy cut short (r0.bak): named apart as
+                    apart.append(_unreadable_apart(settings.parent, planned, s, m, exc))
+                    continue                    # damaged; before, collect stopped at it
                 apart.append((PlannedRun(rundir=rd, structure=s.name, model=m.name,
                                          temperature=rd.temperature, replica=rd.replica,
                                          seed=rd.velocity_seed, in_campaign=False),
@@ -119,6 +124,24 @@ def folders_to_collect(campaign: Campaign) -> list[tuple[PlannedRun, str | None]
             found += sorted(mine + apart, key=lambda e: (e[0].temperature, e[0].replica,
                                                          e[1] is not None, str(e[0].path)))
     return found
+
+
+def _unreadable_apart(path: Path, planned: list, s, m, exc: Exception
+                      ) -> tuple[PlannedRun, str]:
+    """A folder the campaign does not plan whose ``settings.json`` cannot be read, as
+    :func:`folders_to_collect` names it apart: at the temperature and replica its folder
+    names say (else the first planned run's), its class ``damaged``
+    (:func:`ionmd.sweep.state.classify` reads its settings), why: the file's refusal."""
+    from dataclasses import replace
+
+    from ionmd.analysis.run_files import folder_temperature
+
+    number = re.match(r"r(\d+)", path.name)
+    rd = replace(planned[0], path=path,
+                 temperature=folder_temperature(path.parent) or planned[0].temperature,
+                 replica=int(number.group(1)) if number else planned[0].replica)
+    return (PlannedRun(rundir=rd, structure=s.name, model=m.name, temperature=rd.temperature,
+                       replica=rd.replica, seed=None, in_campaign=False), str(exc))
 
 
 def _not_this_run(rd, atoms) -> str | None:

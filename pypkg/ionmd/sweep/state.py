@@ -67,9 +67,10 @@ def read_claim(rd: RunDir) -> dict:
         (an IonmdError) If its file is no JSON object (edited by hand, damaged), saying
         how to go on.
     """
-    try:
-        claim = rd.read_json(CLAIM)
-    except ValueError as exc:
+    f = rd.path / CLAIM
+    try:    # read here, not by rd.read_json: its refusal tells to restore or move the
+        claim = json.loads(f.read_text()) if f.is_file() else {}    # folder, not the claim
+    except (ValueError, UnicodeDecodeError) as exc:
         claim = exc
     if isinstance(claim, dict):
         return claim

@@ -358,24 +358,39 @@ def run_logs(campaign: Campaign, run: PlannedRun, cls: str, claim: dict) -> list
     return files
 
 
-def select(runs: list[PlannedRun], jobs: dict[str, str] | None,
-           retry_failed: bool) -> tuple[list[PlannedRun], Counter, list[str]]:
-    """Runs to hand out now; counts per class; failed runs left alone."""
-    todo, counts, failed = [], Counter(), []
+def select(runs: list[PlannedRun], jobs: dict[str, str] | None, retry_failed: bool
+           ) -> tuple[list[PlannedRun], Counter, list[str], list[PlannedRun]]:
+    """Runs to hand out now; counts per class; failed runs left alone; the runs classed
+    :data:`~ionmd.sweep.state.DAMAGED` (left alone)."""
+    todo, counts, failed, damaged = [], Counter(), [], []
     for run in runs:
         cls = classify(run.rundir, jobs)
         counts[cls] += 1
         if cls in TODO:
             todo.append(run)
-        elif (cls == "running" and not claim_active(read_claim(run.rundir), jobs)
-              and running_here(run.rundir.status)):
+        elif cls == "running" and running_here(run.rundir.status) and _submitter_gone(run, jobs):
             todo.append(run)        # its LAMMPS outlived a dead local submitter: wait for it
         elif cls == "failed-error":
             if retry_failed:
                 todo.append(run)        # reset by submit once every check passed
             else:
                 failed.append(str(run.path))
-    return todo, counts, failed
+        elif cls == DAMAGED:
+            damaged.append(run)
+    return todo, counts, failed, damaged
+
+
+def _submitter_gone(run: PlannedRun, jobs: dict[str, str] | None) -> bool:
+    """Whether no live job holds the claim of a run whose LAMMPS runs on this host (to be
+    claimed and waited for). A claim that cannot be read is no such claim: the run is
+    ``running`` (its LAMMPS holds its lock) and left alone, its claim kept as it is
+    (``damaged`` once the LAMMPS ended); before, its refusal stopped the submission of
+    every run."""
+    try:
+        claim = read_claim(run.rundir)
+    except IonmdError:
+        return False
+    return not claim_active(claim, jobs)
 
 
 def check_run_json_edits_of(runs: list[PlannedRun]) -> None:
@@ -431,12 +446,12 @@ def submit(campaign: Campaign, retry_failed: bool = False, progress: bool = True
     with submit_lock(campaign):
         runs = plan_campaign(campaign, create=True, retry_failed=retry_failed)
         jobs = scheduler_jobs(campaign)
-        todo, counts, failed = select(runs, jobs, retry_failed)
+        todo, counts, failed, damaged = select(runs, jobs, retry_failed)
         todo = [run for run in todo if str(run.path) not in _LEFT_ALONE.get()]
         sub = Submission(before=counts, skipped_failed=failed)
-        if counts[DAMAGED]:         # left alone, said: the others are handed out
-            sub.damaged = [f"{run.path}: {why}" for run in runs
-                           if (why := run_damage(run.rundir))]
+        # left alone, said: the others are handed out (those classed damaged: a finished
+        # run's unreadable claim is no damage, its result stands)
+        sub.damaged = [f"{run.path}: {run_damage(run.rundir)}" for run in damaged]
         if not todo:
             return sub
         check_run_json_edits_of(todo)
