@@ -93,7 +93,8 @@ def _cmd_submit(args: argparse.Namespace) -> int | None:
     Exit status as `ionmd run`, over every run of the campaign, those its goal added or
     extended included: 3 when one failed (also one left alone without --retry-failed, and a
     physical failure such as a stability run's fix halt), 4 when one is not finished; for
-    SLURM without --wait, 0 once submitted."""
+    SLURM without --wait, 0 once submitted. 1 (before 3 and 4) where a run is ``damaged``
+    (its files cannot be read: left alone, the others handed out)."""
     from ionmd.sweep.submit import submit
 
     c = _load(args)
