@@ -109,6 +109,10 @@ def rank_by_model(loaded, model: str | Path, asked: int, device: str | None = No
 
     if not loaded.candidates:
         return loaded, None
+    if runner is None:
+        # the metadata's elements before the model is loaded (torch, the file): a model
+        # without an element of the cell was refused only after loading it
+        _check_elements(model, loaded.structure)
     runner = runner or ModelRunner(model, device=device or _device_for(model))
     structures = [c.structure for c in loaded.candidates]
     energies = structure_energies(runner, structures)
@@ -160,6 +164,22 @@ def structure_energies(runner: ModelRunner, structures, max_nodes: int = MAX_NOD
         out[start:stop] = [e[a:b].sum() for a, b in zip(offsets[:-1], offsets[1:])]
         start = stop
     return out
+
+
+def _check_elements(model: str | Path, structure) -> None:
+    """Refuse a model whose metadata lacks an element of ``structure``, in the words of
+    ``ModelRunner.species_of``, without loading it."""
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    from ionmd.export.contract import read_metadata
+
+    known = str(read_metadata(Path(model)).get("elements", "")).split()
+    # the symbols structure_energies gives the model (an isotope's as ASE writes it)
+    atoms = AseAtomsAdaptor.get_atoms(structure.copy().remove_oxidation_states())
+    missing = sorted(set(atoms.get_chemical_symbols()) - set(known))
+    if known and missing:
+        raise IonmdError(f"model {Path(model).name} does not know {', '.join(missing)}; it "
+                         f"knows {' '.join(known)}: use a model trained on these elements")
 
 
 def _device_for(model: str | Path) -> str:
