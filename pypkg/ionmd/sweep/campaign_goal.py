@@ -63,6 +63,10 @@ def read_goal(src: Source, errors: Problems, protocol: Protocol | None,
         return None
     check_keys(errors, table, ("goal",), GOAL_KEYS)
     ok = True
+    why = _ramp_problem(protocol)
+    if why:
+        errors.add(("goal",), why)
+        ok = False
     factor = table.get("sigma_300K_factor")
     if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not factor > 1:
         errors.add(("goal", "sigma_300K_factor") if "sigma_300K_factor" in table else ("goal",),
@@ -102,6 +106,27 @@ def read_goal(src: Source, errors: Problems, protocol: Protocol | None,
         return None
     return Goal(sigma_factor=float(factor), budget=budget, unit=unit, step_ps=step_ps,
                 candidates_K=candidates, target_K=float(target))
+
+
+def _ramp_problem(protocol: Protocol | None) -> str | None:
+    """Why a goal cannot be pursued on the protocol's ramp, else None: it fits sigma of
+    runs each held at one temperature, and lengthens them. A thermostat ramp's runs get a
+    failure check only (no D nor sigma: they planned, ran, and never fitted); a pressure
+    ramp's sigma is of no one pressure, and a longer run ramps at another rate (as a
+    stopping rule on a ramp, :func:`ionmd.protocols.stopping.check_stopping`)."""
+    if protocol is None:
+        return None
+    if protocol.temperature_end is not None:
+        return (f"a goal fits sigma of runs held at one temperature each, but the protocol's "
+                f"temperature_end = {protocol.temperature_end:g} ramps every run's thermostat "
+                f"to {protocol.temperature_end:g} K (a ramp's runs get a failure check only: "
+                f"no D nor sigma to fit): drop temperature_end from [protocol] or the goal")
+    if protocol.pressure_end_bar is not None:
+        return (f"a goal lengthens runs and fits their sigma, but the protocol's "
+                f"pressure_end_bar = {protocol.pressure_end_bar:g} ramps every run's pressure "
+                f"(its sigma is of no one pressure, and a longer run would ramp at another "
+                f"rate): drop pressure_end_bar from [protocol] or the goal")
+    return None
 
 
 def _target_text(table: dict) -> str:
