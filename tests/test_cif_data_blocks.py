@@ -13,7 +13,7 @@ import pytest
 from pymatgen.core import Structure
 from ionmd.structures import StructureError, load_structure, read_structures
 from ionmd.structures.io import read_blocks
-from ionmd.structures.load import LoadFailure, load_each
+from ionmd.structures.load import LoadFailure, load_structures
 
 
 def _block(name: str, li_symbol: str = "Li") -> str:
@@ -63,8 +63,8 @@ def test_the_good_block_reads_and_the_bad_one_is_named(two_blocks):
         read_structures(two_blocks)
 
 
-def test_load_each_orders_the_good_block_and_names_the_bad(two_blocks):
-    (_, good), (_, bad) = load_each(two_blocks)
+def test_loading_keeps_the_good_block_and_names_the_bad(two_blocks):
+    good, bad = load_structures(two_blocks, keep_failures=True)
     assert good.structure.composition == _pymatgen(_block("good")).composition
     assert isinstance(bad, LoadFailure) and bad.block == "bad" and bad.structure is None
 
@@ -75,7 +75,7 @@ def test_an_ordering_failure_names_its_block(tmp_path):
     text = _block("good") + "\n" + _block("half").replace("Li1 Li 0 0 0 1", "Li1 Li 0 0 0 0.5")
     path = tmp_path / "half.cif"
     path.write_text(text)
-    (_, good), (_, half) = load_each(path)
+    good, half = load_structures(path, keep_failures=True)
     assert not isinstance(good, LoadFailure)
     assert isinstance(half, LoadFailure) and half.structure is not None
     assert "data block 'half'" in str(half.error) and "partially occupied" in str(half.error)

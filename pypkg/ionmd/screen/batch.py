@@ -59,7 +59,8 @@ class InputError(Exception):
 def load_screen_inputs(path: Path, order=None, name: str | None = None,
                        runner=None) -> list[tuple]:
     """All structures in a file, read once, ordered and checked by
-    ``ionmd.structures.load.load_each`` as every command reads structures: ``(name,
+    ``ionmd.structures.load_structures`` (``keep_failures``) as every command reads
+    structures: ``(name,
     LoadedStructure)``, named ``name`` (default: the file's stem; or ``name_k`` for several),
     or ``(name, InputError)`` for a structure that failed (a CIF data block that cannot be
     read or ordered, named in the error) while the file's others loaded. With ``runner``
@@ -75,22 +76,21 @@ def load_screen_inputs(path: Path, order=None, name: str | None = None,
         read" (a disordered CIF the orderer refused was reported so, hiding the ordering's
         advice).
     """
-    from ionmd.structures.load import LoadFailure, load_each
+    from ionmd.structures import LoadFailure, load_structures
 
     try:
         _check_exists(path)
-        found = load_each(path, order)
+        found = load_structures(path, order, keep_failures=True)
     except Exception as exc:  # noqa: BLE001 - any failure is this file's, named by its stage
-        # structures that were read but not ordered or checked are load_each's failures
+        # structures that were read but not ordered or checked are LoadFailures in found
         raise InputError("cannot read", exc) from exc
-    if len(found) == 1 and isinstance(found[0][1], LoadFailure):    # the file's only one
-        failure = found[0][1]
-        raise InputError(_stage_of(failure, order), failure.error) from failure.error
+    if len(found) == 1 and isinstance(found[0], LoadFailure):    # the file's only one
+        raise InputError(_stage_of(found[0], order), found[0].error) from found[0].error
     name = name or Path(str(path)).stem
     out = [(name if len(found) == 1 else f"{name}_{k}",
             InputError(_stage_of(loaded, order), loaded.error)
             if isinstance(loaded, LoadFailure) else _model_ranked(loaded, order, runner))
-           for k, (_, loaded) in enumerate(found)]
+           for k, loaded in enumerate(found)]
     if len(out) == 1 and isinstance(out[0][1], InputError):    # the ranking failed
         raise out[0][1]
     return out

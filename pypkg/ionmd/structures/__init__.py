@@ -24,7 +24,7 @@ from ionmd._lazy import lazy_exports
 __getattr__, __all__ = lazy_exports(__name__, {
     "read_structure": "io", "read_structures": "io", "read_blocks": "io",
     "unique_names": "io", "load_structure": "load", "load_structures": "load",
-    "load_each": "load", "LoadFailure": "load", "OrderOptions": "load",
+    "LoadFailure": "load", "OrderOptions": "load",
     "LoadedStructure": "load", "check_overlaps": "checks", "check_ordered": "checks",
     "example_names": "examples", "example_path": "examples",
     "parse_supercell": "supercell", "perpendicular_widths": "geometry",

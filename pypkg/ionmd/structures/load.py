@@ -104,7 +104,8 @@ class LoadedStructure:
 
 @dataclass
 class LoadFailure:
-    """A structure of a file that could not be loaded: its CIF data block (None where the
+    """A structure of a file that could not be loaded (``load_structures(...,
+    keep_failures=True)``): its CIF data block (None where the
     file has one), the error (naming the block), and the structure as read where reading
     worked (ordering or the checks failed), else None."""
 
@@ -114,47 +115,38 @@ class LoadFailure:
     structure: Structure | None = None
 
 
-def load_each(source: Any, order: OrderOptions | None = None
-              ) -> list[tuple[str, LoadedStructure | LoadFailure]]:
-    """Every structure of ``source`` (see ``read_blocks``), ordered and checked, each on its
-    own: one that fails (a CIF data block that cannot be read, ordered or checked) gives its
-    :class:`LoadFailure` and the others still load (a screen reports it and goes on).
+def load_structures(source: Any, order: OrderOptions | None = None, *,
+                    keep_failures: bool = False) -> list:
+    """Every structure of ``source`` (see ``read_structures``), ordered and checked:
+    ``LoadedStructure`` each.
 
-    Raises
-    ------
-    StructureError
-        For a file that cannot be read at all.
-    """
-    order = order or OrderOptions()
-    items = read_blocks(source)
-    out: list[tuple[str, LoadedStructure | LoadFailure]] = []
-    for name, block, structure in items:
-        if isinstance(structure, Exception):
-            out.append((name, LoadFailure(name, block, structure)))
-            continue
-        try:
-            out.append((name, _load_one(source, name, block, structure, order, len(items))))
-        except Exception as exc:  # noqa: BLE001 - this structure's failure, the rest go on
-            out.append((name, LoadFailure(name, block, exc, structure)))
-    return out
-
-
-def load_structures(source: Any, order: OrderOptions | None = None) -> list[LoadedStructure]:
-    """Every structure of ``source`` (see ``read_structures``), ordered and checked.
+    With ``keep_failures``, each on its own: one that fails (a CIF data block that cannot
+    be read, ordered or checked) is its :class:`LoadFailure` in the list, and the others
+    still load (a screen reports it and goes on).
 
     Raises
     ------
     StructureError
         For an unreadable file, partial occupancies without ``order.method`` (naming the
         sites), occupancies that cannot be ordered, or atoms on top of each other: of any
-        structure, naming its data block where the file has several (:func:`load_each`
-        loads the others).
+        structure, naming its data block where the file has several (with
+        ``keep_failures``, only for a file that cannot be read at all).
     """
-    out = []
-    for _, loaded in load_each(source, order):
-        if isinstance(loaded, LoadFailure):
-            raise loaded.error
-        out.append(loaded)
+    order = order or OrderOptions()
+    items = read_blocks(source)
+    out: list = []
+    for name, block, structure in items:
+        if isinstance(structure, Exception):
+            failure = LoadFailure(name, block, structure)
+        else:
+            try:
+                out.append(_load_one(source, name, block, structure, order, len(items)))
+                continue
+            except Exception as exc:  # noqa: BLE001 - this structure's, the rest go on
+                failure = LoadFailure(name, block, exc, structure)
+        if not keep_failures:
+            raise failure.error
+        out.append(failure)
     return out
 
 
