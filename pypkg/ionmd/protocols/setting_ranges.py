@@ -67,6 +67,8 @@ RANGES: dict[str, Range] = {
                                    low_open=True),
     "replicas": Range(1, MAX_REPLICAS, "one run folder each per temperature; the error of a "
                       "mean narrows only as 1/sqrt(replicas): longer runs buy more"),
+    "discard_ps": Range(0.0, math.inf, "the start of each run dropped from its analysis "
+                        "(equilibration); 0 analyses the whole run", "ps"),
     "long_duration_ps": Range(0.0, math.inf, "a run length", "ps", low_open=True),
     "long_discard_ps": Range(0.0, math.inf, "a time to drop", "ps"),
     "halt_volume_change": Range(0.0, 10.0, "|V/V0 - 1| as a fraction: 0.5 stops at a 50 % "
