@@ -18,7 +18,18 @@ from ionmd.sweep.campaign_paths import campaign_path, recorded_settings
 from ionmd.sweep.campaign_problems import Problems, check_int, check_keys
 from ionmd.sweep.source import Source
 
-ORDER_KEYS = ("order", "order_seed", "order_tol", "order_min_distance")
+ORDER_TAKEN = ("order", "order_seed", "order_tol", "order_min_distance")
+ORDER_KEYS = ORDER_TAKEN + ("order_model_rank",)
+"""The ``order*`` keys a campaign reads; ``order_model_rank`` only to refuse it with the way
+that works (``MODEL_RANK_REFUSAL``), where an unknown key's 'did you mean order_seed?' misled."""
+MODEL_RANK_REFUSAL = (
+    "order_model_rank = {value!r}: campaigns do not rank the lowest-Ewald arrangements by "
+    "model energy yet (the kept cell would differ per model, and every campaign command "
+    "would evaluate the models again); rank them with `ionmd screen FILE --model MODEL "
+    "--order ewald --order-model-rank N`, which writes the kept cell to OUT/structures (its "
+    "--top campaign lists it), and list that file here, one campaign per model; run one "
+    "model with `ionmd run ... --order ewald --order-model-rank N`; or leave "
+    "order_model_rank out (order = \"ewald\" keeps the lowest-Ewald arrangement)")
 
 
 @dataclass
@@ -92,7 +103,7 @@ def _entry_files(errors: Problems, base: Path, i: int, item) -> list[_Found]:
     entry = {"path": item} if isinstance(item, str) else item
     if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
         errors.add(key, f"structure {i + 1}: give a path (or a table with path = ..., and "
-                        f"optional name, {', '.join(ORDER_KEYS)})")
+                        f"optional name, {', '.join(ORDER_TAKEN)})")
         return []
     if isinstance(item, dict):
         check_keys(errors, entry, key, ("path", "name") + ORDER_KEYS)
@@ -198,6 +209,10 @@ def _order_in_range(errors: Problems, key: tuple, table: dict) -> bool:
     are inside their ranges, as ``--order-seed``, ``--order-tol`` and
     ``--order-min-distance`` take them; each problem on its line."""
     ok, names = True, ["order_tol", "order_min_distance"]
+    if "order_model_rank" in table:
+        errors.add(key + ("order_model_rank",),
+                   MODEL_RANK_REFUSAL.format(value=table["order_model_rank"]))
+        ok = False
     seed = table.get("order_seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int):     # 1.7, true: int() made them 1
         check_int(errors, key + ("order_seed",), seed, 0)
