@@ -32,24 +32,16 @@ RTOL = 1e-12
 
 
 @pytest.fixture(scope="module")
-def sevennet0_cueq(tmp_path_factory):
-    """7net-0 through the CLI: its layers have unequal multiplicities (SevenNet's gcd path).
-    Without stages: checking them on the reference method costs a minute here, and the
-    staged paths are tested on the small model below."""
-    out = tmp_path_factory.mktemp("cueq") / "sevennet0_cueq.pt"
-    subprocess.run([sys.executable, "-m", "ionmd.cli", "export", "sevennet", "7net-0",
-                    "--dtype", "float64", "--kernels", "cueq", "--no-stages", "-o", str(out)],
-                   check=True, capture_output=True, text=True)
-    return out
-
-
-@pytest.fixture(scope="module")
 def tiny_cueq(tiny_checkpoint, tmp_path_factory):
     return export_sevennet(tiny_checkpoint, tmp_path_factory.mktemp("cueq") / "tiny_cueq.pt",
                            dtype="float64", kernels="cueq", kernel_method="naive")
 
 
 def test_sevennet0_cueq_equals_e3nn(sevennet0_cueq, sevennet0_f64, tmp_path):
+    """7net-0 exported through the CLI (the session's, tests/session_exports.py): its layers
+    have unequal multiplicities (SevenNet's gcd path). Without stages: checking them on the
+    reference method costs a minute here, and the staged paths are tested on the small
+    model below."""
     meta = read_metadata(sevennet0_cueq)
     assert meta["kernels"] == "cueq" and meta["kernel_method"] == "naive"
     atoms = licl_supercell(2, rattle=0.08, seed=2)
@@ -80,11 +72,10 @@ def test_tiny_cueq_on_ranks_and_memory_modes(cell, tiny_cueq, tiny_f64, tmp_path
         assert_same_physics(run, ref, RTOL)
 
 
-def test_tiny_cueq_aoti_package(tiny_checkpoint, tiny_f64, tmp_path):
-    """AOTInductor compiles cuEquivariance's 0-d path coefficients (kept as tensors)."""
-    package = export_sevennet(tiny_checkpoint, tmp_path / "tiny_cueq.pt2", dtype="float64",
-                              kernels="cueq", kernel_method="naive", format="aoti",
-                              stages=False)
+def test_tiny_cueq_aoti_package(tiny_cueq_f64_pt2, tiny_f64, tmp_path):
+    """AOTInductor compiles cuEquivariance's 0-d path coefficients (kept as tensors); the
+    package (tests/session_exports.py) compiles beside the other tests."""
+    package = tiny_cueq_f64_pt2
     atoms = triclinic_distorted()
     ref = single_point(atoms, tiny_f64, tmp_path / "ref", ELEMENTS)
     assert_same_physics(single_point(atoms, package, tmp_path / "pt2", ELEMENTS), ref, RTOL)
