@@ -21,6 +21,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <sys/resource.h>
+
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -115,6 +117,15 @@ double host_rss_bytes()
 double host_peak_bytes()
 {
   return std::max(0.0, proc_kib_field("/proc/self/status", "VmHWM:"));
+}
+
+double host_address_space_room_bytes()
+{
+  struct rlimit lim;
+  if (getrlimit(RLIMIT_AS, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY) return -1.0;
+  const double vm = proc_kib_field("/proc/self/status", "VmSize:");
+  if (vm < 0.0) return -1.0;
+  return std::max(0.0, (double) lim.rlim_cur - vm);
 }
 
 bool reset_host_peak()

@@ -168,6 +168,10 @@ void release_freed_host_memory();
 // Host memory of this process and of the machine, from /proc (Linux), in bytes; 0 (or < 0
 // for host_available_bytes) where it cannot be read.
 double host_rss_bytes();     // VmRSS
+// Address space this process may still map under its `ulimit -v` (RLIMIT_AS: SGE h_vmem,
+// PBS vmem): the limit minus the current virtual size; < 0 where there is no such limit.
+// Per process, so not shared between a node's ranks as host_available_bytes is.
+double host_address_space_room_bytes();
 double host_peak_bytes();    // VmHWM
 // Restart VmHWM at the current resident set (/proc/self/clear_refs); false where it cannot.
 bool reset_host_peak();

@@ -78,8 +78,8 @@ class AotiModel : public StagedTorchModel {
       res.energy = atom_e.to(torch::kFloat64).sum().item<double>();
       store_edge_grad(out[1], g.nedges(), res);
       if (want_atom_energy) store_atom_energy(atom_e, g.nlocal, res);
-    } catch (const c10::Error &e) {
-      throw IonmdError(std::string("model evaluation failed: ") + e.what_without_backtrace());
+    } catch (...) {
+      rethrow_model_failure("model evaluation failed");
     }
   }
 

@@ -7,6 +7,8 @@
 
 #include "ionmd_model_torch.h"
 
+#include <new>
+
 namespace IONMD {
 
 void StagedTorchModel::compute_staged(const IonmdGraph &g, HaloExchange &halo, bool recompute,
@@ -24,8 +26,29 @@ void StagedTorchModel::compute_staged(const IonmdGraph &g, HaloExchange &halo, b
       if (nloc > 0) store_atom_energy(call.atom_e, g.nlocal, res);
       else res.atom_energy.clear();
     }
+  } catch (...) {
+    rethrow_model_failure("staged model evaluation failed");
+  }
+}
+
+void rethrow_model_failure(const std::string &what_failed)
+{
+  auto op_error = [](std::string text) {
+    if (text.find("Traceback of TorchScript") == std::string::npos) return text;
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    const auto nl = text.find_last_of('\n');
+    return nl == std::string::npos ? text : text.substr(nl + 1);
+  };
+  try {
+    throw;
+  } catch (const IonmdError &) {
+    throw;
   } catch (const c10::Error &e) {
-    throw IonmdError(std::string("staged model evaluation failed: ") + e.what_without_backtrace());
+    throw IonmdError(what_failed + ": " + op_error(e.what_without_backtrace()));
+  } catch (const std::bad_alloc &) {
+    throw IonmdError(what_failed + ": out of memory (std::bad_alloc)");
+  } catch (const std::exception &e) {
+    throw IonmdError(what_failed + ": " + op_error(e.what()));
   }
 }
 

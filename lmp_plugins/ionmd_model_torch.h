@@ -130,6 +130,13 @@ bool load_kernel_libraries();
 // `what` plus how to get cuEquivariance's operators when it is about them
 std::string with_kernel_hint(const std::string &what);
 
+// Call inside a catch block: rethrows the exception in flight as an IonmdError,
+// "`what_failed`: <reason>" (IonmdErrors pass unchanged). The TorchScript interpreter
+// rethrows an op's failure (an allocation beyond the memory left among them) as a plain
+// std::runtime_error carrying the script's traceback: only its last line, the op's own
+// error, is kept, so the pair style can say what happened and what to do.
+[[noreturn]] void rethrow_model_failure(const std::string &what_failed);
+
 std::unique_ptr<IonmdModel> load_torchscript_model(const std::string &path,
                                                   const std::string &device, int local_rank);
 std::unique_ptr<IonmdModel> load_aoti_model(const std::string &path, const std::string &device,

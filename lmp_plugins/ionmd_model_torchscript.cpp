@@ -77,8 +77,8 @@ class TorchScriptModel : public StagedTorchModel {
       store_edge_grad(grad, g.nedges(), res);
       res.energy = energy.item<double>();
       if (want_atom_energy) store_atom_energy(atom_e, g.nlocal, res);
-    } catch (const c10::Error &e) {
-      throw IonmdError(std::string("model evaluation failed: ") + e.what_without_backtrace());
+    } catch (...) {
+      rethrow_model_failure("model evaluation failed");
     }
   }
 

@@ -226,8 +226,8 @@ void PairIonmd::compute(int eflag, int vflag)
   t0 = std::chrono::steady_clock::now();
   try {
     evaluate(graph, mode, eflag_atom != 0, result);
-  } catch (IONMD::IonmdError &e) {
-    error->one(FLERR, "pair_style ionmd at step {}: {}", update->ntimestep, e.what());
+  } catch (const std::exception &e) {
+    model_call_failed(e.what());
   }
   time_model += seconds_since(t0);
   // kept memory fragments as the graph changes size each step: hand the free pages back
@@ -240,6 +240,27 @@ void PairIonmd::compute(int eflag, int vflag)
   check_finite();
   accumulate();
   time_assembly += seconds_since(t0);
+}
+
+// A failed model call stops this rank with the pair style's error. Running out of memory
+// (the guard's budget was more than the rank could get: a job's per-rank allocation below
+// what the node shows, another process growing) says so and what to change.
+void PairIonmd::model_call_failed(const std::string &what)
+{
+  static const char *const OOM[] = {"out of memory", "not enough memory", "can't allocate",
+                                    "cannot allocate", "bad_alloc", "Cannot allocate"};
+  bool oom = false;
+  for (const char *s : OOM) oom = oom || what.find(s) != std::string::npos;
+  if (!oom) error->one(FLERR, "pair_style ionmd at step {}: {}", update->ntimestep, what);
+  error->one(FLERR, "pair_style ionmd at step {}: rank {} ran out of memory in the model call "
+             "({}; the graph: {} local + {} ghost atoms, {} edges; memory budget {}); set "
+             "'max_memory GiB' to what this rank can really use (its share of the job's "
+             "allocation, minus ~1 GiB for LAMMPS and the model), use 'memory low', or run on "
+             "more ranks or nodes (fewer atoms each)", update->ntimestep, comm->me, what,
+             graph.nlocal, graph.nnodes() - graph.nlocal, graph.nedges(),
+             memory_budget > 0.0 ? fmt::format("{:.2f} GiB ({})", memory_budget / GIB,
+                                               budget_source)
+                                 : std::string("off"));
 }
 
 // End of a run: where the pair time went, so the cost of the plugin around the model

@@ -58,6 +58,7 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
   // life cycle (pair_ionmd.cpp)
   void allocate();
   void report_peak_memory();
+  [[noreturn]] void model_call_failed(const std::string &what);
   static double host_peak_rss_mib();
   // pair_style and pair_coeff lines (pair_ionmd_settings.cpp)
   void reset_settings();

@@ -16,7 +16,8 @@
    costs (the first call's set-up) drop out. The budget is max_memory, else
    IONMD_MAX_MEMORY_GB, else this rank's share of what its device can still hand out (host:
    MemAvailable or the memory cgroup's room, shared by the node's ranks, plus the freed
-   memory this rank already keeps; GPU: free + torch's cached memory, shared by its ranks). */
+   memory this rank already keeps, and at most the address space `ulimit -v` leaves it;
+   GPU: free + torch's cached memory, shared by its ranks). */
 
 #include "pair_ionmd.h"
 
@@ -73,15 +74,24 @@ void PairIonmd::set_memory_budget()
   }
   std::string what;
   const double host = IONMD::host_available_bytes(what);
-  if (host < 0.0) return;    // no /proc/meminfo: nothing to compare against
   // freed memory this rank keeps for reuse (ionmd_host_memory.cpp) is its own, and no
-  // longer in MemAvailable
+  // longer in MemAvailable (nor given back to the address space)
   const double kept = std::max(0.0, IONMD::host_rss_bytes() - rss_after_load);
-  memory_budget = host / device_sharers + kept;
-  budget_source = fmt::format("{} {:.1f} GiB / {} rank(s) on this node{}", what, host / GIB,
-                              device_sharers,
-                              kept > 0.01 * GIB ? fmt::format(" + {:.2f} GiB this rank holds", kept / GIB)
-                                                : "");
+  const std::string held =
+      kept > 0.01 * GIB ? fmt::format(" + {:.2f} GiB this rank holds", kept / GIB) : "";
+  if (host >= 0.0) {
+    memory_budget = host / device_sharers + kept;
+    budget_source = fmt::format("{} {:.1f} GiB / {} rank(s) on this node{}", what, host / GIB,
+                                device_sharers, held);
+  }
+  // `ulimit -v` (SGE h_vmem, PBS vmem) bounds each process on its own: a model call past it
+  // fails its allocation whatever MemAvailable says
+  const double room = IONMD::host_address_space_room_bytes();
+  if (room >= 0.0 && (memory_budget <= 0.0 || room + kept < memory_budget)) {
+    memory_budget = std::max(room + kept, 1.0);
+    budget_source = fmt::format("ulimit -v (RLIMIT_AS): {:.2f} GiB of address space left to "
+                                "this rank{}", room / GIB, held);
+  }
 }
 
 std::string PairIonmd::memory_fix(IonmdGraphBuilder::Mode mode) const
