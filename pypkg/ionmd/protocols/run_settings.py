@@ -20,6 +20,7 @@ import functools
 import hashlib
 import json
 import os
+import secrets
 from pathlib import Path
 
 import numpy as np
@@ -103,7 +104,9 @@ def replace_json(path: Path, data: dict) -> None:
     OSError
         If the file cannot be written (the old file is then unchanged).
     """
-    tmp = path.with_name(path.name + ".tmp")
+    # a name of this writer's own: two writers at once (a worker and a submit on another
+    # host) never write into, or rename, each other's temporary file
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
         with open(tmp, "w") as fh:
             # strict JSON: a measurement a diverging run left as nan is null (strict_json)
