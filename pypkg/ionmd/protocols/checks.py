@@ -32,8 +32,8 @@ from ionmd.lammps.data_file import lammps_triclinic
 from ionmd.protocols.presets import TIME_ALIASES, Protocol
 from ionmd.protocols.setting_ranges import (MAX_RUN_STEPS, range_problem, steps_problem,
                                             supercell_problem, temperature_count_problem)
-from ionmd.protocols.setting_values import converted, field_name, non_finite, type_problem
-from ionmd.suggest import did_you_mean
+from ionmd.protocols.setting_values import (converted, field_name, non_finite, type_problem,
+                                            unknown_name_hint)
 
 MAX_TIMESTEP_FS = 5.0
 MAX_TIMESTEP_H_FS = 0.5
@@ -108,7 +108,7 @@ def apply_overrides(protocol: Protocol,
         name = field_name(key)
         if name not in fields:
             problems.append((key, f"protocol {protocol.name!r} has no parameter {name!r}"
-                                  f"{did_you_mean(name, sorted(fields) + list(TIME_ALIASES))}"
+                                  f"{unknown_name_hint(name, sorted(fields) + list(TIME_ALIASES))}"
                                   f"; known: {', '.join(sorted(fields))}"))
             continue
         if str(key).replace("-", "_") not in TIME_ALIASES:
@@ -272,7 +272,7 @@ def _md_range_problem(p: Protocol) -> str | None:
     replicas with the number of run folders they would make."""
     for name in ("temperature_end", "long_below_K", "pressure_bar", "pressure_end_bar",
                  "tdamp_fs", "pdamp_fs", "berendsen_modulus_bar", "discard_ps",
-                 "long_duration_ps", "long_discard_ps", "halt_volume_change"):
+                 "long_duration_ps", "long_discard_ps", "halt_volume_change", "seed"):
         why = range_problem(name, getattr(p, name))
         if why:
             return why

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 
 from ionmd.errors import IonmdError
 from ionmd.protocols.setting_values import is_number
@@ -69,6 +70,10 @@ RANGES: dict[str, Range] = {
                       "mean narrows only as 1/sqrt(replicas): longer runs buy more"),
     "discard_ps": Range(0.0, math.inf, "the start of each run dropped from its analysis "
                         "(equilibration); 0 analyses the whole run", "ps"),
+    "seed": Range(0, 1e18, "hashed with each temperature and replica into its run's LAMMPS "
+                  "velocity seed (1 to 2^30: LAMMPS takes positive seeds below 2^31); the "
+                  "velocities are never drawn at random (-1 is no 'random seed'): another seed "
+                  "gives other velocities"),
     "long_duration_ps": Range(0.0, math.inf, "a run length", "ps", low_open=True),
     "long_discard_ps": Range(0.0, math.inf, "a time to drop", "ps"),
     "halt_volume_change": Range(0.0, 10.0, "|V/V0 - 1| as a fraction: 0.5 stops at a 50 % "
@@ -120,11 +125,19 @@ def range_problem(key: str, value) -> str | None:
     if bound is None or value is None:
         return None
     for x in (value if isinstance(value, (tuple, list)) else (value,)):
-        if not (is_number(x) and math.isfinite(x) and bound.holds(x)):
-            got = f"{x:g}" if isinstance(x, float) else repr(x)
+        # a whole number is finite: math.isfinite(10**400) raised OverflowError (a traceback)
+        if not (is_number(x) and (isinstance(x, numbers.Integral) or math.isfinite(x))
+                and bound.holds(x)):
+            got = f"{x:g}" if isinstance(x, float) else _shown(x)
             return (f"{key} {got}{' ' + bound.unit if bound.unit else ''} is out of range: give "
                     f"{bound.text()}{'; ' + bound.why if bound.why else ''}")
     return None
+
+
+def _shown(x) -> str:
+    """``x`` as a refusal quotes it: a whole number of hundreds of digits by its length."""
+    text = repr(x)
+    return text if len(text) <= 24 else f"{text[:6]}... ({len(text.lstrip('-'))} digits)"
 
 
 MAX_RUN_STEPS = 2**31 - 1

@@ -11,10 +11,18 @@ import math
 import numbers
 import os
 import typing
+from decimal import Decimal, InvalidOperation
 
 import numpy as np
 
+from ionmd.errors import IonmdError
 from ionmd.protocols.presets import TIME_ALIASES, Protocol, convert_text, parse_time_ps
+from ionmd.suggest import did_you_mean
+
+OPTION_FIELDS = {"temps": "temperatures"}
+"""``ionmd run``'s options that set a field of another name (``--temps``): given to
+``--set`` or a campaign's ``[protocol]`` they are no misspelling difflib finds (``temps``
+and ``temperatures`` score 0.59), so each is suggested by name."""
 
 
 # The Python API takes what Python code holds: numpy numbers (np.int64 from an array, a
@@ -97,6 +105,14 @@ def non_finite(key: str, value) -> str | None:
     return None
 
 
+def unknown_name_hint(name: str, known) -> str:
+    """``"; did you mean 'x'?"`` for an unknown setting ``name``: the field an option of
+    ``ionmd run`` names otherwise (:data:`OPTION_FIELDS`), else the closest known name
+    (:func:`ionmd.suggest.did_you_mean`), else ``""``."""
+    field = OPTION_FIELDS.get(str(name).replace("-", "_"))
+    return f"; did you mean {field!r}?" if field else did_you_mean(name, known)
+
+
 def field_name(key: str) -> str:
     """The field an override sets (``check-every`` and ``check_every``: ``check_every_ps``)."""
     key = str(key).replace("-", "_")
@@ -117,7 +133,10 @@ def converted(key: str, value):
         return parse_time_ps(str(value))
     hint = typing.get_type_hints(Protocol)[name]
     if isinstance(value, str):
-        return convert_text(name, value, hint)
+        try:
+            return convert_text(name, value, hint)
+        except IonmdError as exc:
+            raise IonmdError(f"{exc}{_in_digits(value, hint)}") from None
     if name == "temperatures" and is_number(value):                       # 600
         return (float(value),)
     if name == "temperatures" and _sequence(value):     # ["600", 900], np.arange(600, 1001, 100)
@@ -128,3 +147,20 @@ def converted(key: str, value):
     if name == "supercell" and _sequence(value):
         return tuple(int(item) for item in value)
     return plain_value(value)
+
+
+def _in_digits(text: str, hint) -> str:
+    """For a whole-number field given a whole number in decimal or exponent notation
+    (``thermo_every=1e9``, ``replicas=2.0``): ``": write 1e9 in digits, 1000000000"``, so
+    that "must be a whole number" does not read as a refusal of the value; else ``""``."""
+    args = set(typing.get_args(hint)) or {hint}
+    if int not in args or bool in args:
+        return ""
+    try:
+        number = Decimal(text.strip())
+    except InvalidOperation:
+        return ""
+    if not number.is_finite() or number != number.to_integral_value() or \
+            abs(number) >= Decimal("1e30"):     # no setting counts past 2**63
+        return ""
+    return f": write {text.strip()} in digits, {int(number)}"
