@@ -31,6 +31,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -44,6 +45,7 @@ PairIonmd::PairIonmd(LAMMPS *lmp) :
   reset_settings();
   single_enable = 0;
   restartinfo = 0;
+  if (comm) ghost_cut_at_creation = comm->cutghostuser;
   one_coeff = 1;
   manybody_flag = 1;
   no_virial_fdotr_compute = 1;
@@ -169,9 +171,10 @@ void PairIonmd::init_style()
   if (ghost_cut_raised > 0.0 && comm->cutghostuser == ghost_cut_raised)
     comm->cutghostuser = ghost_cut_before;
   ghost_cut_raised = 0.0;
+  // exact local energies need every atom within num_layers * cutoff
+  const double shell = meta.num_layers * cutoff + neighbor->skin;
+  forget_restart_ghost_shell(shell, ghosts);
   if (ghosts) {
-    // exact local energies need every atom within num_layers * cutoff
-    const double shell = meta.num_layers * cutoff + neighbor->skin;
     if (comm->cutghostuser < shell) {
       ghost_cut_before = comm->cutghostuser;
       comm->cutghostuser = ghost_cut_raised = shell;
@@ -242,6 +245,34 @@ void PairIonmd::compute(int eflag, int vflag)
   time_assembly += seconds_since(t0);
 }
 
+/* LAMMPS writes comm->cutghostuser into restart files, so the raise above (a redundant shell
+   of layers x cutoff + skin) came back from write_restart as if the user had set it with
+   comm_modify cutoff: a 'ghost halo' or one-rank run read from that file kept the 10 A
+   shell (2.4x the ghosts). Its exact value is this style's signature: a fresh instance
+   (read_restart builds none: restartinfo = 0) that was created with it and finds it
+   unchanged at its first init takes it back to LAMMPS's default, as the instance that raised
+   it would have done at its end, and says so; a comm_modify cutoff given since stays. */
+void PairIonmd::forget_restart_ghost_shell(double shell, bool ghosts)
+{
+  const double inherited = ghost_cut_at_creation;
+  ghost_cut_at_creation = -1.0;    // a value set after this style was created is the user's
+  if (inherited <= 0.0 || comm->cutghostuser != inherited ||
+      std::fabs(inherited - shell) > 1e-9 * shell)
+    return;
+  if (ghosts) {    // the same shell again: restored at this instance's end like its own
+    ghost_cut_before = 0.0;
+    ghost_cut_raised = comm->cutghostuser;
+    return;
+  }
+  if (comm->me == 0)
+    utils::logmesg(lmp, "pair_style ionmd: the communication cutoff of {:.3f} A is the redundant "
+                   "ghost shell of this model ({} layers x {} A + {} A skin, raised by 'ghost "
+                   "redundant' and kept in restart files); this run needs none, so it is reset "
+                   "to LAMMPS's default (a 'comm_modify cutoff' after this pair_style is "
+                   "kept)\n", comm->cutghostuser, meta.num_layers, cutoff, neighbor->skin);
+  comm->cutghostuser = 0.0;
+}
+
 // A failed model call stops this rank with the pair style's error. Running out of memory
 // (the guard's budget was more than the rank could get: a job's per-rank allocation below
 // what the node shows, another process growing) says so and what to change.
@@ -254,9 +285,9 @@ void PairIonmd::model_call_failed(const std::string &what)
   if (!oom) error->one(FLERR, "pair_style ionmd at step {}: {}", update->ntimestep, what);
   error->one(FLERR, "pair_style ionmd at step {}: rank {} ran out of memory in the model call "
              "({}; the graph: {} local + {} ghost atoms, {} edges; memory budget {}); set "
-             "'max_memory GiB' to what this rank can really use (its share of the job's "
-             "allocation, minus ~1 GiB for LAMMPS and the model), use 'memory low', or run on "
-             "more ranks or nodes (fewer atoms each)", update->ntimestep, comm->me, what,
+             "'max_memory GiB' (it bounds the model call's graph) to this rank's share of the "
+             "job's allocation less what the rank holds before the call, use 'memory low', or "
+             "run on more ranks or nodes (fewer atoms each)", update->ntimestep, comm->me, what,
              graph.nlocal, graph.nnodes() - graph.nlocal, graph.nedges(),
              memory_budget > 0.0 ? fmt::format("{:.2f} GiB ({})", memory_budget / GIB,
                                                budget_source)
@@ -280,6 +311,7 @@ void PairIonmd::finish()
   time_graph = time_model = time_assembly = 0.0;
   ncalls = 0;
   nexchange = 0;
+  report_auto_switches();
   report_peak_memory();
 }
 

@@ -58,6 +58,8 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
   // life cycle (pair_ionmd.cpp)
   void allocate();
   void report_peak_memory();
+  void report_auto_switches();
+  void forget_restart_ghost_shell(double shell, bool ghosts);
   [[noreturn]] void model_call_failed(const std::string &what);
   static double host_peak_rss_mib();
   // pair_style and pair_coeff lines (pair_ionmd_settings.cpp)
@@ -148,6 +150,10 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
   double fast_bytes_per_edge = 0.0;    // the fast path's, measured when auto has to choose
   bool fast_probed = false;
   bool told_auto_low;
+  // this rank's reason for its first switch to recomputation, and whether it recomputed in
+  // the current run (report_auto_switches)
+  std::string auto_low_why;
+  bool recomputed_this_run = false;
   LocalGraph local_graph;
   std::unique_ptr<IONMD::IonmdModel> model;
   IONMD::ModelMetadata meta;    // model's, parsed with this side's string ABI (ionmd_model.h)
@@ -168,6 +174,9 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
   // comm->cutghostuser as this style raised it for a redundant shell (0: not raised), and
   // the value before
   double ghost_cut_raised = 0.0, ghost_cut_before = 0.0;
+  // the user ghost cutoff when this style was created (a restart file's value, if any),
+  // < 0 once init_style has looked at it (forget_restart_ghost_shell)
+  double ghost_cut_at_creation = -1.0;
   int local_rank, local_size;
   // cores this rank may run on (its affinity mask) and the node's ranks whose masks overlap
   // it (count_usable_cores): the torch threads per rank are their ratio

@@ -56,7 +56,8 @@ void PairIonmd::evaluate(const IONMD::IonmdGraph &g, IonmdGraphBuilder::Mode mod
     return;
   }
   const bool low = recomputes(nedges);
-  if (low && memory_mode == MEMORY_AUTO && !told_auto_low && comm->me == 0) {
+  // every rank notes its own switch (finish() gathers them); rank 0 also says so at once
+  if (low && memory_mode == MEMORY_AUTO && !told_auto_low) {
     const std::string why = fast_path_fits(nedges)
         ? fmt::format("{} edges > {:.0f} on this rank", g.nedges(),
                       meta.memory_auto_edges)
@@ -65,12 +66,14 @@ void PairIonmd::evaluate(const IONMD::IonmdGraph &g, IonmdGraphBuilder::Mode mod
                       g.nedges(), nedges * fast_bytes_per_edge / GIB,
                       fast_bytes_per_edge / 1024.0, 100.0 * AUTO_FAST_SHARE,
                       memory_budget / GIB);
-    utils::logmesg(lmp, "pair_style ionmd: memory auto: {}: the stages are recomputed in the "
-                   "backward pass, {}\n", why,
-                   edge_chunk > 0 ? fmt::format("in chunks of {} edges", edge_chunk)
-                                  : std::string("whole"));
+    auto_low_why = fmt::format("{}: the stages are recomputed in the backward pass, {}", why,
+                               edge_chunk > 0 ? fmt::format("in chunks of {} edges", edge_chunk)
+                                              : std::string("whole"));
+    if (comm->me == 0)
+      utils::logmesg(lmp, "pair_style ionmd: memory auto: {}\n", auto_low_why);
     told_auto_low = true;
   }
+  if (low && memory_mode == MEMORY_AUTO) recomputed_this_run = true;
   if (mode == IonmdGraphBuilder::HALO)
     model->compute_staged(g, *this, low, atom_energy, r);
   else
@@ -96,4 +99,26 @@ void PairIonmd::measure_fast_path(IonmdGraphBuilder::Mode mode, double edges)
         DEFAULT_EDGE_CHUNK, (bigint) (AUTO_CHUNK_SHARE * memory_budget / fast_bytes_per_edge));
     model->set_edge_chunk(edge_chunk);
   }
+}
+
+/* memory auto decides rank by rank: at the end of a run on several ranks, rank 0 says how
+   many recomputed their stages and why the first of them did (a rank without atoms never
+   switches, so rank 0 alone could not tell). Collective: called from finish(). */
+void PairIonmd::report_auto_switches()
+{
+  int mine = recomputed_this_run ? 1 : 0, count = 0;
+  recomputed_this_run = false;
+  if (comm->nprocs == 1) return;
+  MPI_Allreduce(&mine, &count, 1, MPI_INT, MPI_SUM, world);
+  if (count == 0) return;
+  int first = mine ? comm->me : comm->nprocs, lowest = 0;
+  MPI_Allreduce(&first, &lowest, 1, MPI_INT, MPI_MIN, world);
+  std::string why = comm->me == lowest ? auto_low_why : std::string();
+  int len = (int) why.size();
+  MPI_Bcast(&len, 1, MPI_INT, lowest, world);
+  why.resize(len);
+  if (len > 0) MPI_Bcast(&why[0], len, MPI_CHAR, lowest, world);
+  if (comm->me == 0)
+    utils::logmesg(lmp, "pair_style ionmd: memory auto: {} of {} ranks recomputed the stages in "
+                   "the backward pass (rank {}: {})\n", count, comm->nprocs, lowest, why);
 }
