@@ -14,6 +14,8 @@
 #include <functional>
 #include <vector>
 
+#include <sys/stat.h>
+
 using namespace LAMMPS_NS;
 
 void PairIonmd::load_model()
@@ -124,16 +126,32 @@ static uint64_t file_fingerprint(const std::string &path)
 void PairIonmd::stop_unless_same_model_everywhere()
 {
   if (comm->nprocs == 1) return;
-  // read once per node and path: those ranks see the same file
+  // read once per node and file: ranks of a node that open the same file (device and inode,
+  // not the path string: a relative path names another file in another working directory)
+  struct stat st;
+  const bool found = stat(model_file.c_str(), &st) == 0;
+  unsigned long long id[2] = {found ? (unsigned long long) st.st_dev : 0ULL,
+                              found ? (unsigned long long) st.st_ino : (unsigned long long) comm->me};
   MPI_Comm node, same;
   MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, comm->me, MPI_INFO_NULL, &node);
-  MPI_Comm_split(node, (int) (std::hash<std::string>{}(model_file) & 0x7fffffff), comm->me,
-                 &same);
-  int reader = 0;
-  MPI_Comm_rank(same, &reader);
-  unsigned long long mine = reader == 0 ? file_fingerprint(model_file) : 0;
-  MPI_Bcast(&mine, 1, MPI_UNSIGNED_LONG_LONG, 0, same);
-  MPI_Comm_free(&same);
+  const int color = (int) ((std::hash<unsigned long long>{}(id[0]) * 31 +
+                            std::hash<unsigned long long>{}(id[1])) & 0x7fffffff);
+  MPI_Comm_split(node, found ? color : MPI_UNDEFINED, comm->me, &same);
+  unsigned long long mine = 0;
+  if (same == MPI_COMM_NULL) {
+    mine = file_fingerprint(model_file);    // not found here: its own (failed) reading
+  } else {
+    // a colour two files share by chance: then every rank of it reads its own
+    unsigned long long lo[2], hi[2];
+    MPI_Allreduce(id, lo, 2, MPI_UNSIGNED_LONG_LONG, MPI_MIN, same);
+    MPI_Allreduce(id, hi, 2, MPI_UNSIGNED_LONG_LONG, MPI_MAX, same);
+    const bool one_file = lo[0] == hi[0] && lo[1] == hi[1];
+    int reader = 0;
+    MPI_Comm_rank(same, &reader);
+    if (!one_file || reader == 0) mine = file_fingerprint(model_file);
+    if (one_file) MPI_Bcast(&mine, 1, MPI_UNSIGNED_LONG_LONG, 0, same);
+    MPI_Comm_free(&same);
+  }
   MPI_Comm_free(&node);
   unsigned long long first = mine;
   MPI_Bcast(&first, 1, MPI_UNSIGNED_LONG_LONG, 0, world);

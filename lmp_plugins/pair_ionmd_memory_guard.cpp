@@ -109,7 +109,8 @@ std::string PairIonmd::memory_fix(IonmdGraphBuilder::Mode mode) const
   } else {
     fix = "use more MPI ranks or GPUs (fewer atoms each), a smaller cell, or a float32 export";
   }
-  return fix + "; 'max_memory GiB' (or IONMD_MAX_MEMORY_GB) sets the limit per rank, "
+  return fix + "; 'max_memory GiB' (or IONMD_MAX_MEMORY_GB) sets the limit per rank on the "
+               "model call's graph (the rank's own resident size comes on top), "
                "'max_memory off' removes this check";
 }
 
