@@ -98,8 +98,8 @@ def test_auto_runs_record_the_declared_states_as_ionmd_run_does(folder):
     with contextlib.redirect_stdout(io.StringIO()):
         assert main(["run", "conductivity", str(folder / "declared.cif"), "--model",
                      str(folder / "m.pt"), "--temps", "600", "--replicas", "1",
-                     "--supercell", "none", "-o", str(folder / "single"),
-                     "--dry-run"]) in (0, None)
+                     "--supercell", "none", "--set", "mobile_species=Cu",
+                     "-o", str(folder / "single"), "--dry-run"]) in (0, None)
     (single,) = (folder / "single").rglob("run.json")
     single = json.loads(single.read_text())
     assert (single["charges"], single["charges_guessed"]) == (declared, False)

@@ -92,5 +92,10 @@ def test_a_list_item_yaml_reads_as_a_boolean_is_refused_naming_the_quoted_form(
 
 
 def test_a_quoted_symbol_in_a_list_is_the_element(folder):
+    """Read as the element nobelium: the campaign is refused because the cell (Li, Cl)
+    holds none, which names it as the symbol No, not as a boolean."""
     path = _with_mobile_species(folder, "[Li, 'No']")
-    assert load_campaign(path).protocol.mobile_species == ("Li", "No")
+    with pytest.raises(CampaignError) as refused:
+        load_campaign(path)
+    assert "mobile_species names No, which this run's structure does not hold" in str(
+        refused.value)

@@ -60,7 +60,7 @@ def _cmd_run(args: argparse.Namespace) -> None:
     loaded = load_structure(args.structure, dataclasses.replace(order_options(args),
                                                                 supercell=protocol.supercell))
     name = args.name or Path(args.structure).stem
-    loaded, ranking = _rank_orderings(loaded, args)
+    loaded, ranking = _rank_orderings(loaded, args, protocol)
     if loaded.supercell:
         print(f"{args.structure}: supercell {loaded.supercell}")
     if loaded.ordering:
@@ -107,13 +107,20 @@ def _cmd_run(args: argparse.Namespace) -> None:
     return _exit_status(statuses)
 
 
-def _rank_orderings(loaded, args: argparse.Namespace):
+def _rank_orderings(loaded, args: argparse.Namespace, protocol):
     """With ``--order-model-rank N``: ``loaded`` holding the candidate of lowest model
     energy (its ordering line says which, its Ewald rank and the spread), and the
-    ``ModelRanking``; else ``loaded`` as it is and None."""
+    ``ModelRanking``; else ``loaded`` as it is and None. The run cell's checks come first
+    (they depend on composition and lattice only, the same for every candidate): a cell
+    refused there would otherwise be refused after minutes of model energies."""
     if not loaded.candidates:
         return loaded, None
+    from ionmd.protocols.checks import check_cell
+    from ionmd.protocols.prepare import as_atoms, run_cell
     from ionmd.screen.ordering_rank import rank_by_model
+
+    if protocol.family != "ev":
+        check_cell(protocol, run_cell(protocol, as_atoms(loaded.structure), loaded.in_run_cell))
 
     print(f"{args.structure}: ranking {len(loaded.candidates)} lowest-Ewald arrangements by "
           f"the model's energy ({len(loaded.structure)} atoms each)")

@@ -118,10 +118,11 @@ def lay_out_runs(protocol: Protocol, structure, model: str | Path, out: str | Pa
         charges = checked_charges(charges, protocol.mobile_species, what="charges")
     model = Path(model)
     atoms = cell if cell is not None else run_cell(protocol, structure, in_run_cell)
+    # first the elements the model lacks: no setting makes such a cell run
+    elements = element_order(atoms, model, name)
     check_cell(protocol, atoms)
     if not guessed:
         check_net_charge(charges, atoms)
-    elements = element_order(atoms, model, name)
     notes = carried_notes(structure) if structure_notes is None else list(structure_notes)
     runs = [RunDir(path=run_path(out, name, model, protocol.name, temp, rep, model_name),
                    protocol=protocol,

@@ -98,10 +98,11 @@ def load_campaign(path: str | Path, check_resources: bool = True) -> Campaign:
     models = read_models(src, errors, base)
     output = output_folder(src, errors, base)
     name_models(errors, models, output)
+    # the elements a model lacks first: of a structure's problems, the one no setting fixes
+    check_model_elements(errors, structures, models)
     check_cells(errors, structures, protocol)
     if not errors.items:        # every cell valid: the run cells can be built
         keep_structure_folders(structures, output, protocol)
-    check_model_elements(errors, structures, models)
     resources = read_resources(src, errors)
     executor = read_executor(src, errors, resources, check_resources)
     analysis = read_analysis(src, errors)
