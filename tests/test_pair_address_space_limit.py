@@ -79,8 +79,9 @@ def test_guard_budget_is_the_address_space_left(deep_tiny, limited):
     assert m, out[-3000:]
     edges, need, avail, room = (float(g) for g in m.groups())
     assert 230_000 < edges < 310_000 and need > 1.0
-    # the limit's headroom over the loaded process, less what init allocated since
-    assert 0.2 < room <= 0.5 and avail >= room
+    # the limit's 0.5 GiB headroom over the loaded process's peak, give or take what init
+    # allocated since and what the peak held above the current size
+    assert 0.2 < room < 0.7 and avail >= room
     assert "Setting up Verlet run" not in out and "Traceback" not in out
 
 
