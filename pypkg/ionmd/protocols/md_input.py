@@ -253,6 +253,10 @@ def cell_relaxation_v3(couple: str, pressure: float) -> list[str]:
     ]
 
 
+END_INPUT = "jump            /dev/null"
+"""Ends LAMMPS's reading of the input, nothing after it run: LAMMPS reads on from an empty
+file. Not ``quit``: in the module runner's process (the LAMMPS library) it ends Python
+itself, exit status 0, the run's status left 'running'."""
 RELAX_IN_ROUNDS_VERSION = 4
 """First inputs version whose relaxation runs in rounds (:func:`cell_relaxation`); a
 folder of version 3 keeps :func:`cell_relaxation_v3`."""
@@ -313,8 +317,10 @@ def cell_relaxation(couple: str, pressure: float) -> list[str]:
         f"minimize        0.0 1.0e-6 {RELAX_CELL_ITERATIONS} {10 * RELAX_CELL_ITERATIONS}",
         # a template's timer that ended a minimisation: LAMMPS skips every minimize and run
         # after it, and the skipped one left box/relax's pressure compute unset (reading it
-        # is an error); the piece ends, interrupted in its relaxation
-        'if              "$(is_timeout())" then "unfix relax" "jump SELF relax_end"',
+        # is an error); the piece ends, interrupted in its relaxation, and reads no more of
+        # the input (END_INPUT): the template's write_restart after its skipped run would
+        # save the unrelaxed cell at step 0, and the next piece resume from it unrelaxed
+        f'if              "$(is_timeout())" then "unfix relax" "{END_INPUT}"',
         "variable        relax_ratio equal $(vol/v_relax_v0:%.6g)",
         f'if              "${{relax_ratio}} > {RELAX_MAX_VOLUME_RATIO:g} || ${{relax_ratio}} < '
         f'{1 / RELAX_MAX_VOLUME_RATIO:g}" then "jump SELF relax_diverged"',
@@ -342,7 +348,7 @@ def cell_relaxation(couple: str, pressure: float) -> list[str]:
         'print           "IONMD_RELAX diverged: the volume went to ${relax_ratio} times that '
         'of the input cell in ${relax_round} round(s) (the limit: '
         f'{RELAX_MAX_VOLUME_RATIO:g}x either way)"',
-        "quit            3",
+        END_INPUT,
         "label           relax_end",
     ]
 
