@@ -176,8 +176,10 @@ def _rows(data: dict) -> list[dict]:
     rows = []
     for lab, sym in zip(labels, symbols):
         iso = _ISOTOPE.match(sym.strip())
-        isotope = (_hydrogen_isotope(sym) or iso.group(2)) if iso and _is_element(
-            iso.group(2)) else None
+        # the isotope's symbol without the charge: 2H+ (a charged deuteron) is D, read
+        # as 2H is, not an isotope pymatgen drops
+        isotope = (_HYDROGEN_ISOTOPES.get(iso.group(1)) if iso.group(2) == "H" else None
+                   ) or iso.group(2) if iso and _is_element(iso.group(2)) else None
         rows.append({"label": lab, "symbol": sym.strip(), "typed": typed,
                      "element": _pymatgen_element(sym.strip()), "isotope": isotope})
     return rows
