@@ -27,17 +27,6 @@ RELAXED_RE = re.compile(r"^IONMD_RELAX (converged|NOT converged) after (\d+) rou
                         r"lz (\S+) xy (\S+) xz (\S+) yz (\S+)$", re.M)
 
 
-@pytest.fixture(autouse=True)
-def inputs_in_rounds(monkeypatch):
-    """New folders get the relaxation in rounds (inputs version 4) while rundir's
-    INPUTS_VERSION still says 3 (raised by its owner: then this does nothing)."""
-    import ionmd.protocols.rundir as rundir
-    from ionmd.protocols.md_input import RELAX_IN_ROUNDS_VERSION
-
-    if rundir.INPUTS_VERSION < RELAX_IN_ROUNDS_VERSION:
-        monkeypatch.setattr(rundir, "INPUTS_VERSION", RELAX_IN_ROUNDS_VERSION)
-
-
 def ase_morse() -> MorsePotential:
     """ASE's Morse potential with the test model's parameters: ASE's rho0 = alpha r0, and
     its smooth cutoff shrunk to a step at rc. The model shifts each pair's energy to zero

@@ -34,8 +34,8 @@ RESTART_EVERY = 200
 
 
 def _md_rows(log_text: str) -> list[int]:
-    """Steps of the thermo rows after the relaxation's statistics (the MD's)."""
-    after = log_text[log_text.index("Minimization stats:"):].splitlines()
+    """Steps of the thermo rows after the relaxation's last statistics (the MD's)."""
+    after = log_text[log_text.rindex("Minimization stats:"):].splitlines()
     header = next(ln.split() for ln in after if ln.split()[:1] == ["Step"])
     return [int(p[0]) for p in (ln.split() for ln in after)
             if len(p) == len(header) and p[0].isdigit()]
@@ -100,7 +100,7 @@ def test_copied_folder_keeps_the_pieces_wall_time(stopped):
     measured = t_end - t_start                         # the piece, as this test timed it
     assert measured > 2.0
     # one core (no loop line: the killed piece's wall time is all of its compute)
-    assert "Loop time" not in (copy / "log.0.lammps").read_text().split("Minimization stats:")[1]
+    assert "Loop time" not in (copy / "log.0.lammps").read_text().split("Minimization stats:")[-1]
     discarded = RunDir.open(copy).discarded_usage(1)["discarded_core_seconds"]
     # within the clock around it, short of it by the launch and the recording (~0.04 s)
     assert measured - 0.3 <= discarded <= measured    # was 0.006 (the copy's mtimes)

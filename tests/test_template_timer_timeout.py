@@ -103,7 +103,7 @@ def test_a_timer_that_ends_the_relaxation_is_named(timed_out_relaxing):
     log = (rd.path / "log.0.lammps").read_text()
     # LAMMPS's own account: the minimisation stopped by the timer, no MD loop after it
     assert "Stopping criterion = walltime limit reached" in log
-    assert log.count("Loop time of") == 1 and "Minimization stats:" in log
+    assert log.count("Loop time of") == log.count("Minimization stats:") >= 1
     assert status["state"] == "interrupted" and status["resumable"]
     assert status["stopped_by"] == "timer timeout" and status["step"] == 0
     reason = status["reason"]

@@ -79,10 +79,11 @@ edited discard (:func:`ionmd.protocols.stopping.run_first_target`)."""
 RESTART_FILES = ("restart.a", "restart.b", "restart.end", "restart.end.part")
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 """errno values of a full disk (or quota): an interruption, not a failure of the run."""
-INPUTS_VERSION = 3
+INPUTS_VERSION = 4
 """Version of the MD input a new run directory gets (``settings.json`` ``inputs_version``):
-3 relaxes the cell with the model before an NVT run too (``relax``), and relaxes it until
-the stress is within a tolerance (:func:`ionmd.protocols.md_input.cell_relaxation`);
+4 relaxes in rounds (:func:`ionmd.protocols.md_input.cell_relaxation`); version-3 folders
+keep :func:`ionmd.protocols.md_input.cell_relaxation_v3`. 3 relaxes the cell with the model
+before an NVT run too (``relax``), and relaxes it until the stress is within a tolerance;
 2 draws initial velocities with ``rot no`` and resolves ``couple = auto``. A directory
 with an older version resumes with the input it started with: version 2 (NVT in the data
 file's cell, 200 iterations), and one without the key (version 1: ``rot yes``, ``couple``
