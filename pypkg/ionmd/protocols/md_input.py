@@ -169,7 +169,8 @@ solid of 20 GPa bulk modulus)."""
 RELAX_RE = re.compile(r"^IONMD_RELAX (converged|NOT converged) .*$", re.M)
 """The line a piece's relaxation prints with its outcome (the first piece's log)."""
 RELAX_MAX_VOLUME_RATIO = 2.0
-"""The relaxation stops LAMMPS (``IONMD_RELAX diverged``, ``quit``) once the volume is
+"""The relaxation stops LAMMPS (``IONMD_RELAX diverged``; ``quit`` in version 3,
+:data:`END_INPUT` in version 4) once the volume is
 beyond this factor of the input's, either way: a cell the model holds at no volume near
 the input's (a model that does not know the structure, a pressure beyond its strength)
 grew ~8x per minimisation, its neighbour bins with it, until LAMMPS held 6 GB (review R4);
