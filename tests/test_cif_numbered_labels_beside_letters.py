@@ -10,6 +10,7 @@ import warnings
 import pytest
 from pymatgen.core import Structure
 
+from ionmd.structures import StructureError
 from ionmd.structures.io import read_structure
 
 PEROVSKITE = """data_x
@@ -54,3 +55,16 @@ def test_numbered_cation_labels_beside_lettered_anions_read_as_their_elements(
     assert structure.composition == reference.composition
     assert {el.symbol for el in structure.composition.elements} == \
         {a.rstrip("1"), b.rstrip("1"), x}
+
+
+def test_a_numbered_label_in_the_lettered_labels_own_scheme_is_still_refused(tmp_path):
+    """Oa1, Ob1, Oc1 number the oxygen sites by letter and digit: Na1 and Nb1 written the
+    same way may be N sites a and b, so the file is refused naming them, as the bare
+    argyrodite labels are."""
+    text = _cif("Na1", "Nb1", "O", typed=False)
+    for letter in "abc":
+        text = text.replace(f"O{letter} ", f"O{letter}1 ")
+    path = tmp_path / "lettered_digits.cif"
+    path.write_text(text)
+    with pytest.raises(StructureError, match=r"Na1 \(read as Na, or N site a\), Nb1"):
+        read_structure(path)

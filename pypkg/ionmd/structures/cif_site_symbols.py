@@ -108,15 +108,17 @@ def _refuse_letter_labels(rows: list[dict], where: str) -> None:
     """Labels that number sites by letters (``Lia``, ``Sa``, ``Clb``: an element and a
     lowercase letter pymatgen drops) make the labels whose letter pymatgen reads as part of
     another element ambiguous: ``Sb`` is S site b where the file has ``Sa`` or the letter
-    b elsewhere, and pymatgen reads antimony. A label with more after its two letters
-    (``Na1``, ``Nb2``) is not written in that scheme, so only its own element's letter
-    scheme (``Sa`` beside ``Sc1``) makes it ambiguous: NaNbO3 labelled Na1, Nb1, Oa, Ob,
-    Oc was refused as 'N site a'."""
-    suffixes, bases = set(), set()
+    b elsewhere, and pymatgen reads antimony. A label whose tail after its two letters is
+    none the lettered labels have (``Na1`` beside ``Oa``, ``Ob``) is not written in their
+    scheme, so only its own element's letters (``Sa`` beside ``Sc1``) make it ambiguous:
+    NaNbO3 labelled Na1, Nb1, Oa, Ob, Oc was refused as 'N site a'."""
+    suffixes, bases, tails = set(), set(), set()
     for r in rows:
         if _suffixed(r):
             suffixes.add(_letters(r["symbol"])[len(r["element"])])
             bases.add(r["element"])
+            tails.add(r["symbol"][len(r["element"]) + 1:])     # Oa: '', Sa1: '1'
+    tails = {re.sub(r"\d+", "1", t) for t in tails}
     if not suffixes:
         return
     ambiguous = []
@@ -124,7 +126,8 @@ def _refuse_letter_labels(rows: list[dict], where: str) -> None:
         element, letters = r["element"], _letters(r["symbol"])
         if element and len(element) == 2 and letters == element and _is_element(element[0]) \
                 and (element[0] in bases
-                     or (element[1] in suffixes and r["symbol"] == letters)):
+                     or (element[1] in suffixes
+                         and re.sub(r"\d+", "1", r["symbol"][2:]) in tails)):
             ambiguous.append(f"{r['label']} (read as {element}, or {element[0]} site "
                              f"{element[1]})")
     if ambiguous:
