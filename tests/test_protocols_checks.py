@@ -13,7 +13,8 @@ from ionmd.protocols import (PRESETS, get_protocol, parse_temperatures, parse_ti
                              plan_runs)
 from ionmd.lammps.process import find_lammps
 from ionmd.protocols.prepare import repeats_for
-from protocol_setup import fcc_cell, sheared, short
+from contract_models import MorseEdgeModel, save_contract_model
+from protocol_setup import MORSE, fcc_cell, sheared, short
 
 
 def test_presets_follow_their_sources():
@@ -90,8 +91,10 @@ def test_cells_a_protocol_cannot_run(tmp_path, morse):
     plan_runs(short("umlip-benchmark"), fcc_cell(), morse, tmp_path / "ortho")
     atoms = fcc_cell()
     atoms[0].symbol = "H"
+    knows_h = save_contract_model(MorseEdgeModel(**MORSE), tmp_path / "lih.pt",
+                                  cutoff=MORSE["rc"], elements=["H", "Li", "Cl"])
     with pytest.raises(IonmdError, match="hydrogen: a 1 fs time step .* timestep_fs=0.5"):
-        plan_runs(short("conductivity"), atoms, morse, tmp_path / "h")
+        plan_runs(short("conductivity"), atoms, knows_h, tmp_path / "h")
     assert not (tmp_path / "h").exists()
 
 
