@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ionmd.errors import IonmdError
-from ionmd.protocols.presets import Protocol, parse_temperatures, parse_time_ps
+from ionmd.protocols.presets import PRESETS, Protocol, parse_temperatures, parse_time_ps
 from ionmd.protocols.setting_ranges import range_problem, steps_problem
 from ionmd.sweep.campaign_problems import Problems, check_keys, check_range
 from ionmd.sweep.campaign_resources import Resources
@@ -120,13 +120,24 @@ def _ramp_problem(protocol: Protocol | None) -> str | None:
         return (f"a goal fits sigma of runs held at one temperature each, but the protocol's "
                 f"temperature_end = {protocol.temperature_end:g} ramps every run's thermostat "
                 f"to {protocol.temperature_end:g} K (a ramp's runs get a failure check only: "
-                f"no D nor sigma to fit): drop temperature_end from [protocol] or the goal")
+                f"no D nor sigma to fit): {_without(protocol, 'temperature_end')}")
     if protocol.pressure_end_bar is not None:
         return (f"a goal lengthens runs and fits their sigma, but the protocol's "
                 f"pressure_end_bar = {protocol.pressure_end_bar:g} ramps every run's pressure "
                 f"(its sigma is of no one pressure, and a longer run would ramp at another "
-                f"rate): drop pressure_end_bar from [protocol] or the goal")
+                f"rate): {_without(protocol, 'pressure_end_bar')}")
     return None
+
+
+def _without(protocol: Protocol, ramp: str) -> str:
+    """How to go without the ramp ``ramp``: drop it from [protocol], or, where it is the
+    preset's own (stability's temperature_end, pressure-ramp's pressure_end_bar: not in
+    [protocol] to drop), set it to "none" there."""
+    preset = PRESETS.get(protocol.name)
+    if preset is not None and getattr(preset, ramp) == getattr(protocol, ramp):
+        return (f"the preset {protocol.name!r} ramps by its own {ramp}: set {ramp} = \"none\" "
+                f"in [protocol], or drop the goal")
+    return f"drop {ramp} from [protocol] or the goal"
 
 
 def _target_text(table: dict) -> str:
