@@ -70,7 +70,9 @@ RANGES: dict[str, Range] = {
                       "mean narrows only as 1/sqrt(replicas): longer runs buy more"),
     "discard_ps": Range(0.0, math.inf, "the start of each run dropped from its analysis "
                         "(equilibration); 0 analyses the whole run", "ps"),
-    "seed": Range(0, 1e18, "hashed with each temperature and replica into its run's LAMMPS "
+    # no upper bound: any whole number hashes (a time.time_ns() seed is ~1.8e18, and a
+    # folder planned with one before the range existed resumes by the same command)
+    "seed": Range(0, math.inf, "hashed with each temperature and replica into its run's LAMMPS "
                   "velocity seed (1 to 2^30: LAMMPS takes positive seeds below 2^31); the "
                   "velocities are never drawn at random (-1 is no 'random seed'): another seed "
                   "gives other velocities"),
