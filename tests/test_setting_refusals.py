@@ -1,13 +1,12 @@
 """Settings refused by what is wrong with them, in the words of the one table of ranges
 (:data:`ionmd.protocols.setting_ranges.RANGES`), where before a downstream rule said
 something else or nothing: a negative ``discard_ps`` read "-1.0 ps are discarded: nothing
-would be left to analyse ... --time 99ps" (lengthening the run cannot help); ``seed=-1``
-(a "random seed" elsewhere) was taken as a fixed seed; ``replicas=<400 digits>`` was an
+would be left to analyse ... --time 99ps" (lengthening the run cannot help); ``replicas=<400 digits>`` was an
 OverflowError traceback; ``thermo_every=1e9``, a whole number, was refused as no whole
 number without saying why; ``--set temps=600`` (``ionmd run --temps``'s name) got no
 suggestion.
 
-References: the ranges as documented (discard_ps >= 0 ps, seed >= 0), the values at their
+References: the ranges as documented (discard_ps >= 0 ps; a seed has none), the values at their
 bounds still accepted, the number 1e9 is (10**9), and the field ``--temps`` sets."""
 
 from __future__ import annotations
@@ -35,12 +34,17 @@ def test_a_negative_discard_is_refused_as_out_of_range():
     check_protocol(_conductivity(discard_ps="0"))       # the whole run analysed
 
 
-def test_a_negative_seed_is_refused_as_out_of_range():
-    with pytest.raises(IonmdError) as err:
-        check_protocol(_conductivity(seed="-1"))
-    assert "seed -1 is out of range: give >= 0" in str(err.value)
-    assert "never drawn at random" in str(err.value)
-    check_protocol(_conductivity(seed="0"))
+def test_any_whole_seed_is_taken_and_hashed_into_lammps_range():
+    """A seed has no range: a folder planned with seed -1 (or a time.time_ns() seed) resumes
+    by the same command, and every seed becomes a velocity seed LAMMPS takes (a positive
+    integer below 2^31, its manual's velocity create)."""
+    from ionmd.protocols.run_settings import velocity_seed
+
+    for seed in ("-1", "0", str(2**63 - 1)):
+        check_protocol(_conductivity(seed=seed))
+    seeds = {velocity_seed(s, t, r) for s in (-1, 0, 2**63 - 1) for t in (600.0, 900.0)
+             for r in (0, 1)}
+    assert len(seeds) == 12 and all(0 < v < 2**31 for v in seeds)
 
 
 def test_a_whole_number_of_hundreds_of_digits_is_out_of_range_not_a_traceback():

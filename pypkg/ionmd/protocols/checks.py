@@ -272,7 +272,7 @@ def _md_range_problem(p: Protocol) -> str | None:
     replicas with the number of run folders they would make."""
     for name in ("temperature_end", "long_below_K", "pressure_bar", "pressure_end_bar",
                  "tdamp_fs", "pdamp_fs", "berendsen_modulus_bar", "discard_ps",
-                 "long_duration_ps", "long_discard_ps", "halt_volume_change", "seed"):
+                 "long_duration_ps", "long_discard_ps", "halt_volume_change"):
         why = range_problem(name, getattr(p, name))
         if why:
             return why

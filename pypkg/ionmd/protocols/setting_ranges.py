@@ -70,12 +70,9 @@ RANGES: dict[str, Range] = {
                       "mean narrows only as 1/sqrt(replicas): longer runs buy more"),
     "discard_ps": Range(0.0, math.inf, "the start of each run dropped from its analysis "
                         "(equilibration); 0 analyses the whole run", "ps"),
-    # no upper bound: any whole number hashes (a time.time_ns() seed is ~1.8e18, and a
-    # folder planned with one before the range existed resumes by the same command)
-    "seed": Range(0, math.inf, "hashed with each temperature and replica into its run's LAMMPS "
-                  "velocity seed (1 to 2^30: LAMMPS takes positive seeds below 2^31); the "
-                  "velocities are never drawn at random (-1 is no 'random seed'): another seed "
-                  "gives other velocities"),
+    # seed: no range. Any whole number hashes into a LAMMPS velocity seed of 1 to 2^30
+    # (run_settings.velocity_seed), negative and 1.8e18 (time.time_ns()) ones too, and a
+    # folder planned with one resumes only by the same command: a range refused those
     "long_duration_ps": Range(0.0, math.inf, "a run length", "ps", low_open=True),
     "long_discard_ps": Range(0.0, math.inf, "a time to drop", "ps"),
     "halt_volume_change": Range(0.0, 10.0, "|V/V0 - 1| as a fraction: 0.5 stops at a 50 % "
