@@ -132,16 +132,20 @@ def _search(big: Structure, groups, counts, seed: int, limits: _PairLimits):
     if hit is None:
         return _fewest_below_default(rng, draw, members, limits, LEGACY_CANDIDATES), None
     # the plain draw breaks the rule: move atoms until none clash, first as earlier
-    # versions did (their arrangement, where they found one), then trying more sites
-    for candidates in (LEGACY_CANDIDATES, RESOLVE_CANDIDATES):
-        if candidates == RESOLVE_CANDIDATES:
+    # versions did (their arrangement, where they found one), then trying more sites, then
+    # (only where earlier versions found none) swapping atoms of fully occupied mixed sites
+    passes = [(LEGACY_CANDIDATES, False), (RESOLVE_CANDIDATES, False)]
+    if _has_full_mixed_group(groups, counts):
+        passes.append((RESOLVE_CANDIDATES, True))
+    for candidates, swaps in passes:
+        if candidates == RESOLVE_CANDIDATES and not swaps:
             legacy_end = copy.deepcopy(rng.bit_generator.state)
         for attempt in range(RANDOM_RESTARTS):
             state = _Clashes(draw, members, limits)
-            if _min_conflicts(rng, state, candidates=candidates) == 0:
+            if _min_conflicts(rng, state, candidates=candidates, swaps=swaps) == 0:
                 return _fewest_below_default(rng, state.draw_out(), members, limits,
                                              candidates), None
-            if attempt == 0 and candidates == RESOLVE_CANDIDATES:
+            if attempt == 0 and candidates == RESOLVE_CANDIDATES and not swaps:
                 # where the cell repeats a smaller one the counts divide, that one's
                 # arrangement repeated keeps the rule too (a 2x2x2 cubic garnet's 960 Li
                 # sites: min-conflicts left 18-23 pairs 1.60 A apart; the 1x1x1 cell's,
@@ -166,6 +170,16 @@ def _search(big: Structure, groups, counts, seed: int, limits: _PairLimits):
     return (None, hit) if best is None else (best[1], None)
 
 
+def _has_full_mixed_group(groups, counts) -> bool:
+    """Whether a group of sites has no vacancy and more than one species: there, only a
+    swap changes the arrangement (a move needs an empty site)."""
+    return any(sum(n for sp, n in counts[key].items() if sp not in ("sites", VACANCY))
+               == counts[key]["sites"]
+               and sum(1 for sp, n in counts[key].items()
+                       if sp not in ("sites", VACANCY) and n) > 1
+               for key in groups)
+
+
 def _fewest_below_default(rng, draw: list, members: dict, limits: _PairLimits,
                           candidates: int = RESOLVE_CANDIDATES) -> list:
     """``draw`` (which keeps ``limits``) with, under a user's ``min_distance`` below the
@@ -183,7 +197,7 @@ sites tried per move, as by the search that found ``draw``."""
 
 
 def _min_conflicts(rng, state: "_Clashes", keep: _PairLimits | None = None,
-                   candidates: int = RESOLVE_CANDIDATES) -> int:
+                   candidates: int = RESOLVE_CANDIDATES, swaps: bool = False) -> int:
     """Min-conflicts search, in place on ``state``: repeatedly take a random atom that is
     too close to another one and move it to the empty site of its own group (of a few drawn
     at random: ``candidates``) where it has the fewest such neighbours. Returns the pairs
@@ -192,7 +206,11 @@ def _min_conflicts(rng, state: "_Clashes", keep: _PairLimits | None = None,
     With ``keep`` (a draw that keeps these looser limits, searched for the fewest pairs
     that break ``state``'s): the atom may also stay, only sites where it breaks ``keep``
     not at all are taken, ties are broken at random, and the search stops after
-    ``STALL_MOVES_PER_SITE`` moves per site without fewer pairs, keeping the best draw."""
+    ``STALL_MOVES_PER_SITE`` moves per site without fewer pairs, keeping the best draw.
+
+    ``swaps``: an atom of a group without empty sites is swapped with one of another
+    species (``_Clashes.swap``); without, such an atom ends the search (``keep``: is
+    passed over), as earlier versions searched: their seeded arrangements stay theirs."""
     n = len(state.sites)
     if keep is None:
         def choose(sp: int, trial: np.ndarray) -> int:
@@ -213,7 +231,7 @@ def _min_conflicts(rng, state: "_Clashes", keep: _PairLimits | None = None,
             break
         since_best += 1
         if not state.move(rng, choose, stay=keep is not None, candidates=candidates,
-                          keep=None if keep is None else loose):
+                          keep=None if keep is None else loose, swaps=swaps):
             if keep is None:
                 break       # a group of one species without vacancies: nothing to change
             continue
@@ -257,20 +275,21 @@ class _Clashes:
         return self.n_pairs
 
     def move(self, rng, choose, stay: bool = False,
-             candidates: int = RESOLVE_CANDIDATES, keep: np.ndarray | None = None) -> bool:
+             candidates: int = RESOLVE_CANDIDATES, keep: np.ndarray | None = None,
+             swaps: bool = False) -> bool:
         """Lift a random atom too close to another and put it on the site
         ``choose(species, sites)`` picks among up to ``candidates`` empty sites of
         its group drawn at random (its own site first, where ``stay``). Where the group
-        has no empty site (a fully occupied mixed site), swap the atom with one of
-        another species of its group instead (``swap``); False, changing nothing, where
-        there is none. (The draws from ``rng`` come in this order, then ``choose``'s: a
+        has no empty site (a fully occupied mixed site), with ``swaps`` swap the atom with
+        one of another species of its group instead (``swap``); False, changing nothing,
+        where there is none (or no ``swaps``). (The draws from ``rng`` come in this order, then ``choose``'s: a
         seeded ordering depends on it.)"""
         bad = np.flatnonzero(self.n_near)
         k = int(bad[int(rng.integers(len(bad)))])
         group = self.members[self.group_of[k]]
         empty = group[self.code[group] < 0]
         if not len(empty):
-            return self.swap(rng, k, group, keep, candidates)
+            return swaps and self.swap(rng, k, group, keep, candidates)
         sp = int(self.code[k])
         self.put(k, -1)
         picked = empty[rng.permutation(len(empty))[:candidates]]
