@@ -87,7 +87,11 @@ def refuse_misread_symbols(text: str, label: str) -> None:
     for name, block in cif.data.items():
         where = _block_label(label, name, len(cif.data))
         rows = _rows(block.data)
-        vacancies = [r for r in rows if _VACANCY.match(r["symbol"])]
+        # a label (no type symbols) Va, Va1 is a vacancy only beside the atoms of its
+        # position: alone it is vanadium (V site a), as pymatgen reads it
+        shared = _shared_positions(block.data)
+        vacancies = [r for k, r in enumerate(rows) if _VACANCY.match(r["symbol"])
+                     and (r["typed"] or k in shared)]
         if vacancies:
             raise StructureError(
                 f"{where}: {_sites(vacancies)} {'are vacancies' if len(vacancies) > 1 else 'is a vacancy'}"
@@ -186,6 +190,20 @@ def _rows(data: dict) -> list[dict]:
         rows.append({"label": lab, "symbol": sym.strip(), "typed": typed,
                      "element": _pymatgen_element(sym.strip()), "isotope": isotope})
     return rows
+
+
+def _shared_positions(data: dict) -> set[int]:
+    """Rows whose fractional position (uncertainties dropped) another row has too."""
+    columns = [_as_list(data.get(f"_atom_site_fract_{axis}")) for axis in "xyz"]
+    seen: dict[tuple, list[int]] = {}
+    for k, xyz in enumerate(zip(*columns)):
+        try:
+            key = tuple(round(float(re.sub(r"\(\d+\)$", "", v.strip())) % 1.0, 3) % 1.0
+                        for v in xyz)
+        except ValueError:      # '?' or '.': no position to share
+            continue
+        seen.setdefault(key, []).append(k)
+    return {k for rows in seen.values() if len(rows) > 1 for k in rows}
 
 
 def _as_list(value) -> list[str]:
