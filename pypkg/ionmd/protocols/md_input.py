@@ -208,13 +208,7 @@ def cell_relaxation_v3(couple: str, pressure: float) -> list[str]:
     converge says so in its log and its status). A volume beyond
     :data:`RELAX_MAX_VOLUME_RATIO` of the input's stops LAMMPS before any MD
     (``IONMD_RELAX diverged``: the run fails, saying so)."""
-    fix = f"fix             relax all box/relax {couple} {pressure} vmax {RELAX_VMAX}"
-    if couple == "iso":        # box/relax computes the scalar pressure only
-        residual = f"abs(c_relax_press-{pressure})"
-    else:
-        diagonal = [f"(c_relax_press[{i}]-{pressure})^2" for i in (1, 2, 3)]
-        shear = [f"c_relax_press[{i}]^2" for i in (4, 5, 6)] if couple == "tri" else []
-        residual = f"sqrt({'+'.join(diagonal + shear)})"
+    fix, residual = _box_relax(couple, pressure)
     tol = f"{RELAX_V3_PRESSURE_TOL_BAR:g}"
     return [
         "# the cell relaxation: minimisations until the stress is within the tolerance",
@@ -295,13 +289,7 @@ def cell_relaxation(couple: str, pressure: float) -> list[str]:
     converge says so in its log and its status). A volume beyond
     :data:`RELAX_MAX_VOLUME_RATIO` of the input's stops LAMMPS before any MD (``IONMD_RELAX
     diverged``: the run fails, saying so)."""
-    fix = f"fix             relax all box/relax {couple} {pressure} vmax {RELAX_VMAX}"
-    if couple == "iso":        # box/relax computes the scalar pressure only
-        residual = f"abs(c_relax_press-{pressure})"
-    else:
-        diagonal = [f"(c_relax_press[{i}]-{pressure})^2" for i in (1, 2, 3)]
-        shear = [f"c_relax_press[{i}]^2" for i in (4, 5, 6)] if couple == "tri" else []
-        residual = f"sqrt({'+'.join(diagonal + shear)})"
+    fix, residual = _box_relax(couple, pressure)
     tol, vtol = f"{RELAX_PRESSURE_TOL_BAR:g}", f"{RELAX_VOLUME_TOL:g}"
     return [
         "# the cell relaxation: rounds of the atoms in a fixed cell, then atoms and cell",
@@ -398,3 +386,15 @@ def _restart_order(restart: Path | None) -> str:
     first: a kill there left no whole restart file, and the run started over."""
     return ("restart.b restart.a" if restart is not None and restart.name == "restart.a"
             else "restart.a restart.b")
+
+
+def _box_relax(couple: str, pressure: float) -> tuple[str, str]:
+    """The ``fix box/relax`` line of a relaxation and the LAMMPS expression of the stress
+    it can relax, away from ``pressure`` (bar): the scalar pressure with ``iso``, the
+    diagonal with ``aniso``, the diagonal and the three shears with ``tri``."""
+    fix = f"fix             relax all box/relax {couple} {pressure} vmax {RELAX_VMAX}"
+    if couple == "iso":        # box/relax computes the scalar pressure only
+        return fix, f"abs(c_relax_press-{pressure})"
+    diagonal = [f"(c_relax_press[{i}]-{pressure})^2" for i in (1, 2, 3)]
+    shear = [f"c_relax_press[{i}]^2" for i in (4, 5, 6)] if couple == "tri" else []
+    return fix, f"sqrt({'+'.join(diagonal + shear)})"
