@@ -363,8 +363,13 @@ def _cmd_collect(args: argparse.Namespace) -> int:
         rest = ", ".join(f"{n} {c}" for c, n in sorted(classes.items())
                          if c not in ("completed", "failed-physical"))
         if rest:        # else only folders of other settings: said below
+            # a damaged run never ends by itself: it waits on the user (its error below)
+            waiting = any(n for c, n in classes.items()
+                          if c not in ("completed", "failed-physical", "damaged"))
+            then = ("collect again when they have ended" if waiting else
+                    "collect again once the damaged runs' files are fixed (said below)")
             print(f"partial: {done} of {sum(classes.values())} runs analysed ({rest} not in "
-                  f"the table: see `ionmd sweep status`); collect again when they have ended")
+                  f"the table: see `ionmd sweep status`); {then}")
     if doc.get("other_settings"):
         print(f"ionmd: error: {doc['other_settings']}", file=sys.stderr)
         return EXIT_ERROR
