@@ -6,6 +6,7 @@ of single values that every table of the file shares (known keys, whole numbers,
 from __future__ import annotations
 
 from ionmd.protocols.setting_ranges import range_problem
+from ionmd.protocols.setting_values import OPTION_FIELDS
 from ionmd.suggest import did_you_mean
 from ionmd.sweep.source import CampaignError, Source
 
@@ -56,5 +57,8 @@ def check_keys(errors: Problems, table: dict, key: tuple, known: tuple) -> None:
     is said on its line with the nearest known one."""
     for k in table:
         if k not in known:
+            # `temps` (ionmd run's --temps) is no misspelling difflib finds: named by the table
+            field = OPTION_FIELDS.get(str(k).replace("-", "_"))
+            hint = f"; did you mean {field!r}?" if field in known else did_you_mean(k, known)
             errors.add(key + (k,), f"unknown key {dotted(key + (k,))!r}"
-                                   f"{did_you_mean(k, known)}; known: {', '.join(known)}")
+                                   f"{hint}; known: {', '.join(known)}")
