@@ -77,8 +77,14 @@ def test_thermo_steps_reads_the_step_column(runs):
 def stepless(tmp_path_factory):
     """A hand run (data file, dump, log) whose thermo_style prints no step."""
     folder = tmp_path_factory.mktemp("stepless")
-    run_lmp(LJ + "write_data lj.data\ndump d all custom 10 lj.dump id type x y z\n"
-                 "thermo_style custom temp pe\nrun 20\n", folder)
+    # argon-like LJ in units metal (A): the analysis refuses other length units first
+    metal = (LJ.replace("units lj", "units metal").replace("lattice fcc 0.8442", "lattice fcc 5.26")
+             .replace("mass 1 1.0", "mass 1 39.95").replace("velocity all create 1.44",
+                                                           "velocity all create 50.0")
+             .replace("pair_coeff 1 1 1.0 1.0 2.5", "pair_coeff 1 1 0.0104 3.40 8.5")
+             .replace("pair_style lj/cut 2.5", "pair_style lj/cut 8.5"))
+    run_lmp(metal + "write_data lj.data\ndump d all custom 10 lj.dump id type x y z\n"
+                    "thermo_style custom temp pe\nrun 20\n", folder)
     return folder
 
 

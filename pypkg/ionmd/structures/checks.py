@@ -173,11 +173,15 @@ def _frac_text(site) -> str:
 
 def _rounded_third_sites(structure: Structure) -> np.ndarray:
     """Per site: whether a fractional coordinate is a third or sixth rounded to two
-    decimals (0.33, 0.67, 0.17): off by 1e-4 to 0.01 (1/6, 1/3, 2/3, 5/6; not 0 or 1/2)."""
-    frac = structure.frac_coords
+    decimals (0.33, 0.67, 0.17): written with two decimals (symmetry copies of such a
+    coordinate, 1 - x or x + 1/2, have two too) and off by 1e-4 to 0.01 from 1/6, 1/3, 2/3
+    or 5/6. A coordinate of more digits near a sixth is none: a garnet's Li 96h at 0.1744 is
+    a split site, not a rounding (the 0.01 window alone refused published LLZTO cells)."""
+    frac = np.mod(structure.frac_coords, 1.0)
     off = np.abs(frac * 6 - np.round(frac * 6)) / 6
     thirds = np.round(frac * 6) % 3 != 0
-    return np.any(thirds & (off > 1e-4) & (off < 0.01), axis=1)
+    two_decimals = np.abs(frac * 100 - np.round(frac * 100)) < 1e-6
+    return np.any(thirds & two_decimals & (off > 1e-4) & (off < 0.01), axis=1)
 
 
 def _rounded_thirds(structure: Structure, sites) -> bool:
