@@ -34,8 +34,8 @@ _atom_site_fract_z
 _atom_site_occupancy
 Li1 {li} 0.75 0.25 0 {li_occ}
 Li2 {li} 0.25 0.75 0 {li_occ}
-{extra}O1 O 0.25 0.25 0.1934 1
-O2 O 0.75 0.75 0.8066 1
+{extra}O1 O{o} 0.25 0.25 0.1934 1
+O2 O{o} 0.75 0.75 0.8066 1
 D1 {h} 0.25 0.25 0.4137 1
 D2 {h} 0.75 0.75 0.5863 1
 """
@@ -65,8 +65,9 @@ Clb {t_Cl}0 0 0 0.385(9)
 """
 
 
-def _liod(li="Li", h="D", li_occ="1", extra=""):
-    return LIOD.format(li=li, h=h, li_occ=li_occ, extra=extra)
+def liod_cif(li="Li", h="D", li_occ="1", extra="", o=""):
+    """LiOD's CIF text with the type symbols given (``o``: oxygen's charge, e.g. ``2-``)."""
+    return LIOD.format(li=li, h=h, li_occ=li_occ, extra=extra, o=o)
 
 
 def _argyrodite(typed: bool, formula: bool = False) -> str:
@@ -91,7 +92,7 @@ def _pymatgen(text: str) -> Structure:
 @pytest.mark.parametrize("isotope", ["7Li", "6Li"])
 def test_a_lithium_isotope_is_refused_naming_its_site(tmp_path, isotope):
     """Was: H2O2, every Li gone, no error."""
-    path = _write(tmp_path, "LiOD_7li.cif", _liod(li=isotope))
+    path = _write(tmp_path, "LiOD_7li.cif", liod_cif(li=isotope))
     with pytest.raises(StructureError, match=rf"sites Li1 \(type symbol '{isotope}'\), Li2 "
                                              rf"\(type symbol '{isotope}'\) name an isotope.*"
                                              r"Write the element \(e\.g\. Li"):
@@ -112,10 +113,10 @@ def test_deuterium_typed_2H_reads_as_D_with_its_mass_in_the_data_file(tmp_path):
     from ionmd.lammps.data_file import write_data
     from ionmd.protocols.prepare import as_atoms
 
-    path = _write(tmp_path, "LiOD_2h.cif", _liod(h="2H"))
+    path = _write(tmp_path, "LiOD_2h.cif", liod_cif(h="2H"))
     with pytest.warns(UserWarning, match=r"type symbol 2H read as D"):
         structure = read_structure(path)
-    assert structure.composition == _pymatgen(_liod(h="D")).composition
+    assert structure.composition == _pymatgen(liod_cif(h="D")).composition
     data = tmp_path / "data.lmp"
     write_data(as_atoms(structure), data, ["Li", "O", "H"])
     masses = {line.split("#")[1].strip(): float(line.split()[1])
@@ -128,20 +129,20 @@ def test_deuterium_typed_2H_reads_as_D_with_its_mass_in_the_data_file(tmp_path):
 @pytest.mark.parametrize("symbol", ["Va", "Vac"])
 def test_a_vacancy_row_is_refused_saying_how_to_write_one(tmp_path, symbol):
     """Was: the Va row read as vanadium (Li1.5 V0.5 H2 O2 per cell), no error."""
-    text = _liod(li_occ="0.75", extra=f"Va1 {symbol} 0.75 0.25 0 0.25\n")
+    text = liod_cif(li_occ="0.75", extra=f"Va1 {symbol} 0.75 0.25 0 0.25\n")
     with pytest.raises(StructureError, match=rf"site Va1 \(type symbol '{symbol}'\) is a "
                                              r"vacancy.*vanadium.*occupancies of a position "
                                              r"leave below 1"):
         read_structure(_write(tmp_path, "LiOD_va.cif", text))
     # written as the message says (the row deleted), it reads as pymatgen reads it
-    fixed = read_structure(_write(tmp_path, "LiOD_fixed.cif", _liod(li_occ="0.75")))
-    assert fixed.composition == _pymatgen(_liod(li_occ="0.75")).composition
+    fixed = read_structure(_write(tmp_path, "LiOD_fixed.cif", liod_cif(li_occ="0.75")))
+    assert fixed.composition == _pymatgen(liod_cif(li_occ="0.75")).composition
 
 
 def test_a_vacancy_row_with_a_formula_line_names_the_row(tmp_path):
     """With _chemical_formula_sum the file was refused as 'V: 17 % of the atoms read, 0 %
     declared', without the cause."""
-    text = _liod(li_occ="0.75", extra="Va1 Va 0.75 0.25 0 0.25\n").replace(
+    text = liod_cif(li_occ="0.75", extra="Va1 Va 0.75 0.25 0 0.25\n").replace(
         "_cell_length_a", "_chemical_formula_sum 'D1 Li1 O1'\n_cell_length_a")
     with pytest.raises(StructureError, match=r"Va1 \(type symbol 'Va'\) is a vacancy"):
         read_structure(_write(tmp_path, "LiOD_va_formula.cif", text))
@@ -169,7 +170,7 @@ def test_letter_numbered_labels_read_as_other_elements_are_refused(tmp_path, for
 def test_element_labels_without_type_symbols_still_read(tmp_path):
     """Labels that are elements and numbers (Li1, Sb1: antimony) are not letter-numbered:
     read as pymatgen reads them."""
-    text = re.sub(r"^(\w+) \w+ ", r"\1 ", _liod().replace("_atom_site_type_symbol\n", ""),
+    text = re.sub(r"^(\w+) \w+ ", r"\1 ", liod_cif().replace("_atom_site_type_symbol\n", ""),
                   flags=re.M).replace("\nO", "\nSb")
     structure = read_structure(_write(tmp_path, "plain.cif", text))
     assert structure.composition == _pymatgen(text).composition
