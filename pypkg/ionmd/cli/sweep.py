@@ -59,6 +59,10 @@ def _cmd_plan(args: argparse.Namespace) -> None:
         print(line)
     for line in c.protocol.schedule_summary():
         print(f"  {line}")
+    from ionmd.sweep.campaign_ranking import ordering_lines
+
+    for line in ordering_lines(c):      # order_model_rank: which arrangement each model kept
+        print(line)
     _warn_walltime(c, runs)
 
 

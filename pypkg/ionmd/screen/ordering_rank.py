@@ -70,6 +70,22 @@ class ModelRanking:
                 f"{self.ewald_choice_above_meV_per_atom:.3g} meV/atom above it, spread "
                 f"{self.spread_meV_per_atom:.3g} meV/atom")
 
+    @classmethod
+    def from_record(cls, record: dict) -> "ModelRanking":
+        """The ranking :meth:`record` wrote (energies as recorded: the choice is theirs).
+
+        Raises
+        ------
+        KeyError, TypeError, ValueError
+            Where ``record`` is no such record (a damaged or foreign file)."""
+        candidates = record["candidates"]
+        return cls(model=str(record["model"]), model_sha256=str(record["model_sha256"]),
+                   natoms=int(record["atoms"]),
+                   ewald_energies=[float(c["ewald_energy_eV"]) for c in candidates],
+                   model_energies=[float(c["model_energy_eV"]) for c in candidates],
+                   searched=int(record["arrangements_searched"]),
+                   asked=int(record["candidates_asked"]))
+
     def record(self) -> dict:
         """What a run's folder keeps of the ranking (JSON)."""
         model_rel = self.per_atom_meV(self.model_energies)
@@ -105,8 +121,6 @@ def rank_by_model(loaded, model: str | Path, asked: int, device: str | None = No
     IonmdError
         Where the model cannot be loaded, lacks an element, or gives a non-finite energy.
     """
-    from ionmd.structures.checks import check_overlaps
-
     if not loaded.candidates:
         return loaded, None
     if runner is None:
@@ -126,6 +140,15 @@ def rank_by_model(loaded, model: str | Path, asked: int, device: str | None = No
         ewald_energies=[float(c.ewald_energy) for c in loaded.candidates],
         model_energies=[float(e) for e in energies], searched=loaded.candidates_searched,
         asked=asked)
+    return kept_by_ranking(loaded, ranking), ranking
+
+
+def kept_by_ranking(loaded, ranking: ModelRanking):
+    """``loaded`` holding the candidate ``ranking`` keeps (its ordering line saying so):
+    also a ranking read back from its record (:meth:`ModelRanking.from_record`, a
+    campaign's cache), so that the cell and its words are those of :func:`rank_by_model`."""
+    from ionmd.structures.checks import check_overlaps
+
     kept = loaded.candidates[ranking.chosen_rank - 1]
     check_overlaps(kept.structure, loaded.name)
     ordering = f"{loaded.ordering}; {ranking.note()}"
@@ -133,7 +156,7 @@ def rank_by_model(loaded, model: str | Path, asked: int, device: str | None = No
         # the line's close pairs were the lowest-Ewald arrangement's
         ordering += "; the kept arrangement: " + (
             kept.close_pairs or "no pair closer than the default rule")
-    return dataclasses.replace(loaded, structure=kept.structure, ordering=ordering), ranking
+    return dataclasses.replace(loaded, structure=kept.structure, ordering=ordering)
 
 
 def structure_energies(runner: ModelRunner, structures, max_nodes: int = MAX_NODES):

@@ -7,7 +7,7 @@ Each part of the file has its module: ``[protocol]`` :mod:`campaign_protocol`,
 ``structures`` :mod:`campaign_structures`, ``models`` :mod:`campaign_models`,
 ``[resources]`` :mod:`campaign_resources`, ``[executor]`` :mod:`campaign_executor` and
 :mod:`campaign_slurm`, ``[analysis]`` :mod:`campaign_analysis`, ``goal``
-:mod:`campaign_goal`; the problems they find are collected by :mod:`campaign_problems`,
+:mod:`campaign_goal`, ``order_model_rank`` :mod:`campaign_ranking`; the problems they find are collected by :mod:`campaign_problems`,
 and paths are read (and earlier runs found) by :mod:`campaign_paths`. Their names are
 importable from here too.
 
@@ -32,6 +32,7 @@ from ionmd.sweep.campaign_models import (ModelEntry, check_model_elements, name_
 from ionmd.sweep.campaign_paths import campaign_path
 from ionmd.sweep.campaign_problems import Problems, check_keys
 from ionmd.sweep.campaign_protocol import TOP_PROTOCOL_KEYS, read_protocol
+from ionmd.sweep.campaign_ranking import rank_series
 from ionmd.sweep.campaign_resources import (RESOURCE_KEYS, Resources, parse_walltime,
                                             read_resources)
 from ionmd.sweep.campaign_slurm import SBATCH_OWN, SLURM_KEYS
@@ -114,6 +115,8 @@ def load_campaign(path: str | Path, check_resources: bool = True) -> Campaign:
     check_goal_fit_window(src, errors, analysis, protocol, new_runs_ps)
     check_fit_frames(src, errors, analysis, protocol, new_runs_ps)
     name = _name(src, errors)
+    if not errors.items:    # last: minutes of model energies for a campaign refused anyway
+        rank_series(errors, structures, models, output, protocol)
     errors.raise_if_any()
     return Campaign(path=src.path, name=name, output=output,
                     structures=structures, models=models, protocol=protocol,

@@ -18,18 +18,10 @@ from ionmd.sweep.campaign_paths import campaign_path, recorded_settings
 from ionmd.sweep.campaign_problems import Problems, check_int, check_keys
 from ionmd.sweep.source import Source
 
-ORDER_TAKEN = ("order", "order_seed", "order_tol", "order_min_distance")
-ORDER_KEYS = ORDER_TAKEN + ("order_model_rank",)
-"""The ``order*`` keys a campaign reads; ``order_model_rank`` only to refuse it with the way
-that works (``MODEL_RANK_REFUSAL``), where an unknown key's 'did you mean order_seed?' misled."""
-MODEL_RANK_REFUSAL = (
-    "order_model_rank = {value!r}: campaigns do not rank the lowest-Ewald arrangements by "
-    "model energy yet (the kept cell would differ per model, and every campaign command "
-    "would evaluate the models again); rank them with `ionmd screen FILE --model MODEL "
-    "--order ewald --order-model-rank N`, which writes the kept cell to OUT/structures (its "
-    "--top campaign lists it), and list that file here, one campaign per model; run one "
-    "model with `ionmd run ... --order ewald --order-model-rank N`; or leave "
-    "order_model_rank out (order = \"ewald\" keeps the lowest-Ewald arrangement)")
+ORDER_KEYS = ("order", "order_seed", "order_tol", "order_min_distance", "order_model_rank")
+"""The ``order*`` keys a campaign reads, as ``ionmd run``'s ``--order*`` options;
+``order_model_rank`` (with ``order = "ewald"``) is ranked per model by
+:mod:`ionmd.sweep.campaign_ranking`."""
 
 
 @dataclass
@@ -47,6 +39,24 @@ class StructureEntry:
     charges: dict = field(default_factory=dict)    # as `ionmd run` records them: the file's
     charges_guessed: bool = False  # declared states, else the guess (prepare.run_charges)
     stem: str = ""                # its file's own name, where a clash named it by its folders
+    # order_model_rank = N (> 1): the lowest-Ewald candidates (``loaded``, whose structure
+    # ``atoms`` and ``cell`` are: composition and lattice are every candidate's) and the
+    # order settings they came from; each model keeps its own (campaign_ranking.rank_series)
+    model_rank: int = 1
+    order: dict = field(default_factory=dict)
+    loaded: object = None
+    ranked: dict = field(default_factory=dict)   # model folder -> campaign_ranking.Ranked
+
+    def atoms_for(self, model) -> object:
+        """The structure the runs of ``model`` (a ModelEntry) start from: the one its
+        model's ranking kept, else the campaign's."""
+        kept = self.ranked.get(model.folder)
+        return self.atoms if kept is None else kept.atoms
+
+    def cell_for(self, model) -> object:
+        """The run cell of ``model``'s runs (:meth:`atoms_for`'s)."""
+        kept = self.ranked.get(model.folder)
+        return self.cell if kept is None else kept.cell
 
 
 class _Found(NamedTuple):
@@ -88,8 +98,9 @@ def read_structures(src: Source, errors: Problems, base: Path,
         if not (order_ok and entry_order_ok[f.key]):
             continue                # not loaded: its order settings are said
         order = {**campaign_order, **{k: f.entry[k] for k in ORDER_KEYS if k in f.entry}}
-        s.atoms, s.in_run_cell, (s.charges, s.charges_guessed) = _load_structure(
+        s.atoms, s.in_run_cell, (s.charges, s.charges_guessed), s.loaded = _load_structure(
             errors, f.key, f.path, order, supercell)
+        s.order, s.model_rank = order, order.get("order_model_rank", 1)
     _check_listed_once(errors, out)
     return out
 
@@ -103,7 +114,7 @@ def _entry_files(errors: Problems, base: Path, i: int, item) -> list[_Found]:
     entry = {"path": item} if isinstance(item, str) else item
     if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
         errors.add(key, f"structure {i + 1}: give a path (or a table with path = ..., and "
-                        f"optional name, {', '.join(ORDER_TAKEN)})")
+                        f"optional name, {', '.join(ORDER_KEYS)})")
         return []
     if isinstance(item, dict):
         check_keys(errors, entry, key, ("path", "name") + ORDER_KEYS)
@@ -209,10 +220,9 @@ def _order_in_range(errors: Problems, key: tuple, table: dict) -> bool:
     are inside their ranges, as ``--order-seed``, ``--order-tol`` and
     ``--order-min-distance`` take them; each problem on its line."""
     ok, names = True, ["order_tol", "order_min_distance"]
-    if "order_model_rank" in table:
-        errors.add(key + ("order_model_rank",),
-                   MODEL_RANK_REFUSAL.format(value=table["order_model_rank"]))
-        ok = False
+    if "order_model_rank" in table and check_int(
+            errors, key + ("order_model_rank",), table["order_model_rank"], 1) is None:
+        ok = False                  # as --order-model-rank takes it: a whole number >= 1
     seed = table.get("order_seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int):     # 1.7, true: int() made them 1
         check_int(errors, key + ("order_seed",), seed, 0)
@@ -231,15 +241,17 @@ def _order_in_range(errors: Problems, key: tuple, table: dict) -> bool:
 
 
 def _load_structure(errors: Problems, key: tuple, path: str, order: dict,
-                    supercell: str | None = None) -> tuple[object, bool, tuple[dict, bool]]:
+                    supercell: str | None = None) -> tuple[object, bool, tuple[dict, bool],
+                                                           object]:
     """The ordered, checked cell of ``path`` (``ionmd.structures.load_structure``, as every
     command reads structures; a disordered one ordered in the protocol's ``supercell``) as
     ASE Atoms (``info`` :data:`~ionmd.protocols.rundir.STRUCTURE_NOTES`: what reading did
     to the file, :func:`~ionmd.protocols.plan.loading_notes`, for the runs' ``run.json``),
     whether it is that supercell already, and its charges as ``ionmd run`` records them
     (:func:`ionmd.protocols.prepare.run_charges` of the pymatgen structure: the file's
-    declared oxidation states, else the guess, and whether guessed); problems go to
-    ``errors``."""
+    declared oxidation states, else the guess, and whether guessed), and the
+    :class:`~ionmd.structures.LoadedStructure` (with ``order_model_rank``: its candidates);
+    problems go to ``errors``."""
     from ionmd.protocols.plan import loading_notes
     from ionmd.protocols.prepare import as_atoms, run_charges
     from ionmd.protocols.rundir import STRUCTURE_NOTES
@@ -251,16 +263,18 @@ def _load_structure(errors: Problems, key: tuple, path: str, order: dict,
                                occ_tol=float(order.get("order_tol", OCCUPANCY_TOLERANCE)),
                                min_distance=(None if order.get("order_min_distance") is None
                                              else float(order["order_min_distance"])),
-                               supercell=supercell)
+                               supercell=supercell,
+                               # refused with another method as --order-model-rank is
+                               candidates=order.get("order_model_rank", 1))
         loaded = load_structure(path, options)
         atoms = as_atoms(loaded.structure)      # an isotope's own mass
         atoms.info[STRUCTURE_NOTES] = loading_notes(loaded, path)
-        return atoms, loaded.in_run_cell, run_charges(loaded.structure)
+        return atoms, loaded.in_run_cell, run_charges(loaded.structure), loaded
     except (TypeError, ValueError) as exc:
         errors.add(key, f"order settings {order}: {exc}")
     except IonmdError as exc:
         errors.add(key, str(exc))
-    return None, False, ({}, False)
+    return None, False, ({}, False), None
 
 
 def check_cells(errors: Problems, structures: list[StructureEntry],

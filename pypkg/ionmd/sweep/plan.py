@@ -53,9 +53,10 @@ def lay_out_series(campaign: Campaign, s, m, protocol=None):
     :func:`series_protocol`'s, made here if not given."""
     protocol = protocol or series_protocol(campaign, s, m)
     charges, guessed = campaign.charges_of(s.name)
-    # the guess (None) is made again from s.atoms, and marked guessed
-    return lay_out_runs(protocol, s.atoms, m.path, campaign.output, name=s.name,
-                        in_run_cell=s.in_run_cell, model_name=m.folder, cell=s.cell,
+    # the guess (None) is made again from s.atoms, and marked guessed; with
+    # order_model_rank, the arrangement m's ranking kept (campaign_ranking)
+    return lay_out_runs(protocol, s.atoms_for(m), m.path, campaign.output, name=s.name,
+                        in_run_cell=s.in_run_cell, model_name=m.folder, cell=s.cell_for(m),
                         model_label=m.name,   # collect's name
                         charges=None if guessed else charges)
 

@@ -1,0 +1,215 @@
+"""A campaign's ``order_model_rank = N``: each model re-ranks the N lowest-Ewald
+arrangements of a structure by its own energy (as ``ionmd run --order ewald
+--order-model-rank N``: :func:`ionmd.screen.ordering_rank.rank_by_model`) and its runs start
+from the one it keeps, so two models may run two cells (two series).
+
+The energies are evaluated once per (structure, model), by the first campaign command that
+reads the campaign (``plan``, ``submit``, ``status``, ``collect``; on the machine it runs
+on: SLURM workers never read the campaign file, they run the data file ``submit`` wrote),
+and kept in ``<output>/<structure>/<model>/ordering_rank.json`` (where ``ionmd run`` writes
+its ranking) with what they depend on (:func:`cache_key`). Every later command takes the
+choice from there. Ranking is done holding a lock beside that file, so that two commands
+started together rank once (the second waits, then reads the file).
+
+A ranking whose key changed (another N, order setting, structure file or model) is done
+again; where the series already has runs of another cell, the campaign is refused naming
+them: a written run never changes its starting cell (structure_hash).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from ionmd.errors import IonmdError
+from ionmd.file_locks import flock_if_supported
+from ionmd.sweep.campaign_problems import Problems
+
+RANKING_FILE = "ordering_rank.json"
+LOCK_FILE = ".ordering_rank.lock"
+
+
+@dataclass
+class Ranked:
+    """What one model's ranking kept for one structure."""
+
+    atoms: object                 # ase.Atoms: the kept arrangement, its notes in info
+    cell: object                  # its run cell
+    ordering: str                 # the ordering line (ionmd run prints it), ranking included
+    record: dict                  # the ranking as ordering_rank.json holds it
+    ranked_now: bool = False      # evaluated by this command (not read back)
+
+
+def rank_series(errors: Problems, structures, models, output: Path, protocol) -> None:
+    """Each structure with ``order_model_rank`` > 1 x each model: its kept cell
+    (``StructureEntry.ranked``), read from the series' cache or ranked (and cached);
+    problems (a model that cannot rank them, a choice that differs from the one the
+    series' runs started from) go to ``errors`` on the structure's line."""
+    for s in structures:
+        if s.model_rank <= 1 or s.loaded is None or not s.loaded.candidates:
+            continue
+        for m in models:
+            try:
+                s.ranked[m.folder] = _ranked(s, m, output, protocol)
+            except IonmdError as exc:
+                errors.items.append((s.line, f"structure {s.name!r}, model {m.name!r}: "
+                                             f"{exc}"))
+
+
+def cache_key(s, m, protocol) -> dict:
+    """What a ranking depends on: the structure file's bytes, the order settings, the cell
+    they are ordered in (the protocol's supercell), N and the model's identity
+    (:func:`ionmd.export.model_identity.model_identity`: any export of one model)."""
+    from ionmd.export.model_identity import model_identity
+    from ionmd.structures import example_path
+
+    path = Path(s.source)
+    if not path.is_file():
+        path = Path(example_path(s.source))     # a shipped example, by its name
+    return {"structure_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+            "order": {k: v for k, v in sorted(s.order.items()) if k != "order_model_rank"},
+            "supercell": protocol.supercell, "order_model_rank": s.model_rank,
+            "model_identity": model_identity(m.path)}
+
+
+def _ranked(s, m, output: Path, protocol) -> Ranked:
+    folder = output / s.name / m.folder
+    key = cache_key(s, m, protocol)
+    cached = _cached(folder, key, s, protocol)
+    if cached is not None:
+        return cached
+    folder.mkdir(parents=True, exist_ok=True)
+    with _locked(folder / LOCK_FILE):
+        cached = _cached(folder, key, s, protocol)     # ranked while this one waited
+        if cached is not None:
+            return cached
+        from ionmd.protocols.run_settings import replace_json
+        from ionmd.screen.ordering_rank import rank_by_model
+
+        print(f"{s.name} x {m.name}: ranking {len(s.loaded.candidates)} lowest-Ewald "
+              f"arrangements by the model's energy ({len(s.loaded.structure)} atoms each; "
+              f"kept in {folder / RANKING_FILE})", file=sys.stderr)
+        kept, ranking = rank_by_model(s.loaded, m.path, s.model_rank)
+        record = {**ranking.record(), "campaign_key": key}
+        made = _made(s, kept, record, protocol)
+        record["run_cell_hash"] = _hash(made.cell)
+        _refuse_other_cell(folder, key, made, _previous_record(folder))
+        replace_json(folder / RANKING_FILE, record)
+        made.record, made.ranked_now = record, True
+        return made
+
+
+def _cached(folder: Path, key: dict, s, protocol) -> Ranked | None:
+    """The ranking kept in ``folder`` where its key is ``key`` and the candidate it names
+    still gives the cell it recorded (ionmd's ordering search unchanged); else None."""
+    from ionmd.screen.ordering_rank import ModelRanking, kept_by_ranking
+
+    record = _previous_record(folder)
+    if record is None or record.get("campaign_key") != json.loads(json.dumps(key)):
+        return None
+    try:
+        ranking = ModelRanking.from_record(record)
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not 1 <= ranking.chosen_rank <= len(s.loaded.candidates):
+        return None
+    made = _made(s, kept_by_ranking(s.loaded, ranking), record, protocol)
+    return made if _hash(made.cell) == record.get("run_cell_hash") else None
+
+
+def _previous_record(folder: Path) -> dict | None:
+    try:
+        record = json.loads((folder / RANKING_FILE).read_text())
+    except (OSError, ValueError):
+        return None         # none, or damaged: ranked again (and checked against the runs)
+    return record if isinstance(record, dict) else None
+
+
+def _made(s, kept, record: dict, protocol) -> Ranked:
+    """The kept arrangement as the runs take it: atoms with ``ionmd run``'s notes, and the
+    run cell."""
+    from ionmd.protocols.plan import loading_notes
+    from ionmd.protocols.prepare import as_atoms, run_cell
+    from ionmd.protocols.rundir import STRUCTURE_NOTES
+
+    atoms = as_atoms(kept.structure)
+    atoms.info[STRUCTURE_NOTES] = loading_notes(kept, s.source)
+    return Ranked(atoms=atoms, cell=run_cell(protocol, atoms, kept.in_run_cell),
+                  ordering=kept.ordering, record=record)
+
+
+def _hash(cell) -> str:
+    from ionmd.protocols.run_settings import structure_hash
+
+    return structure_hash(cell)
+
+
+def _refuse_other_cell(folder: Path, key: dict, made: Ranked, before: dict | None) -> None:
+    """Refuse a new ranking whose kept cell is not the one the series' runs started from,
+    naming the runs and what changed since (the earlier ranking's key)."""
+    now = _hash(made.cell)
+    runs = []
+    for settings in sorted(folder.glob("*/T*K/r*/settings.json")):
+        try:
+            recorded = json.loads(settings.read_text()).get("structure_hash")
+        except (OSError, ValueError, AttributeError):
+            continue                # half-written: no run of a cell yet
+        if recorded is not None and recorded != now:
+            runs.append(settings.parent)
+    if not runs:
+        return
+    old = (before or {}).get("campaign_key")
+    if isinstance(old, dict):
+        changed = [f"{k}: {old.get(k)!r} then, {v!r} now"
+                   for k, v in json.loads(json.dumps(key)).items() if old.get(k) != v]
+        why = "; ".join(changed) or "the same settings"
+        was = (f"the ranking its runs started from kept Ewald rank "
+               f"{before.get('chosen_ewald_rank')} ({why})")
+    else:
+        was = f"no readable {RANKING_FILE} says which ranking its runs started from"
+    back = (f" (order_model_rank = {old['order_model_rank']})" if isinstance(old, dict)
+            and old.get("order_model_rank") != key["order_model_rank"] else "")
+    shown = [str(p) for p in runs[:5]] + ([f"... ({len(runs)} in all)"]
+                                                 if len(runs) > 5 else [])
+    raise IonmdError(
+        f"the model's ranking now keeps Ewald rank {made.record.get('chosen_ewald_rank')}, "
+        f"another cell than the runs of {folder} started from; {was}. A written run never "
+        f"changes its starting cell (its results would mix two); revert the change{back}, "
+        f"or give the changed campaign another `output` folder. Runs: " + ", ".join(shown))
+
+
+@contextmanager
+def _locked(path: Path):
+    """An exclusive lock on ``path`` for the block, waiting for another holder (a ranking
+    takes minutes, the waiter then reads its result); unlocked where the file system has no
+    locks."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        flock_if_supported(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def ordering_lines(campaign) -> list[str]:
+    """One line per (structure, model) a model ranked: its ordering, as ``ionmd run``
+    prints it (the Ewald rank kept, the spread), and its cell."""
+    out = []
+    for s in campaign.structures:
+        for m in campaign.models:
+            kept = s.ranked.get(m.folder)
+            if kept is not None:
+                out.append(f"{s.name} x {m.name}: partial occupancies ordered "
+                           f"({kept.ordering}): {len(kept.cell)} atoms, "
+                           f"{kept.cell.get_chemical_formula()}")
+    return out
+
+
+__all__ = ["LOCK_FILE", "RANKING_FILE", "Ranked", "cache_key", "ordering_lines",
+           "rank_series"]
