@@ -88,10 +88,24 @@ def refuse_misread_symbols(text: str, label: str) -> None:
         where = _block_label(label, name, len(cif.data))
         rows = _rows(block.data)
         # a label (no type symbols) Va, Va1 is a vacancy only beside the atoms of its
-        # position: alone it is vanadium (V site a), as pymatgen reads it
+        # position: alone it is vanadium (V site a), as pymatgen reads it; beside them in
+        # a file that letters its sites it may be V site a too (_untyped_va_reading)
         shared = _shared_positions(block.data)
-        vacancies = [r for k, r in enumerate(rows) if _VACANCY.match(r["symbol"])
-                     and (r["typed"] or k in shared)]
+        readings = {k: "vacancy" if r["typed"] else _untyped_va_reading(r, rows)
+                    for k, r in enumerate(rows) if _VACANCY.match(r["symbol"])
+                    and (r["typed"] or k in shared)}
+        either = [rows[k] for k, how in readings.items() if how == "either"]
+        if either:
+            shown = [r["label"] for r in rows if _suffixed(r) and r not in either]
+            raise StructureError(
+                f"{where}: {_sites(either)} {'share their positions' if len(either) > 1 else 'shares its position'}"
+                " with other atoms, and in this file's labels that number sites by letters "
+                f"({', '.join(shown[:4])}) {'they are' if len(either) > 1 else 'it is'} "
+                "either a vacancy written as a row or vanadium site a; pymatgen reads "
+                "vanadium (V). Add _atom_site_type_symbol with each site's element (V where "
+                "it is vanadium), or delete the row if it is a vacancy (a vacancy is what the "
+                "occupancies of a position leave below 1)")
+        vacancies = [rows[k] for k, how in readings.items() if how == "vacancy"]
         if vacancies:
             raise StructureError(
                 f"{where}: {_sites(vacancies)} {'are vacancies' if len(vacancies) > 1 else 'is a vacancy'}"
@@ -141,6 +155,23 @@ def _refuse_letter_labels(rows: list[dict], where: str) -> None:
             f"site label, and its labels number sites by letters ({', '.join(shown[:4])}), "
             f"which makes {', '.join(ambiguous)} ambiguous. Add _atom_site_type_symbol with "
             "each site's element (e.g. S for Sb if it is a sulfur site)")
+
+
+def _untyped_va_reading(row: dict, rows: list[dict]) -> str | None:
+    """What a label ``Va``/``Va1`` (no type symbols) beside the atoms of its position is:
+    None (vanadium, as pymatgen reads it) where the file letters other vanadium sites
+    (``Vb`` beside it: ``Va`` is V site a of a V/Ti mixed site), ``"either"`` where other
+    labels number sites by letters with its tail (``Lia``, ``Tia``, ``Oa`` beside ``Va``),
+    else ``"vacancy"`` (``Li1 0.75`` + ``Va1 0.25``)."""
+    m = re.fullmatch(r"va(\d*)", row["symbol"], flags=re.I)
+    if not m:                       # Vac, Vacancy: no element's site
+        return "vacancy"
+    lettered = [r for r in rows if r is not row and _suffixed(r)
+                and not _VACANCY.match(r["symbol"])]
+    if any(r["element"] == "V" for r in lettered):
+        return None
+    tails = {re.sub(r"\d+", "1", r["symbol"][len(r["element"]) + 1:]) for r in lettered}
+    return "either" if re.sub(r"\d+", "1", m.group(1)) in tails else "vacancy"
 
 
 def _suffixed(row: dict) -> bool:
