@@ -83,12 +83,13 @@ def cached_run_results(run: PlannedRun, campaign: Campaign, charges: dict[str, f
     return res
 
 
-RESULTS_VERSION = 6
+RESULTS_VERSION = 7
 """What a run's cached analysis gives (``sweep_collect.json``'s ``results_version``); a
 cache of an older one is analysed again (:func:`stale_caches_note`)."""
 
 RESULTS_ADDED = {4: "the runs' cells", 5: "the fit_start_not_diffusive check of D's fit window",
-                 6: "a cache that sees edits of the run's run.json (its discard_ps, ...)"}
+                 6: "a cache that sees edits of the run's run.json (its discard_ps, ...)",
+                 7: "no D nor sigma of a run whose barostat ramps its pressure"}
 """What each results version added, as the note says it."""
 
 
