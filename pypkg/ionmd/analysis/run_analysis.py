@@ -401,13 +401,21 @@ def before_failure(spec: RunSpec, frames, elements, masses, first, out: Path, **
 def _ramp_caveat(spec: RunSpec, first_step: int, last_step: int) -> str | None:
     """Where the thermostat ramped over the window's frames (a stability run heated until
     it failed), that its D and sigma are of no one temperature (as :func:`ramp_of` says of
-    a whole ramp run); None at one temperature."""
-    if not ramp_of(spec):
-        return None
-    ramp = (spec.temperature_K, spec.temperature_end_K,
-            (spec.run_status or {}).get("planned_steps"))
-    lo, hi = target_at(first_step, *ramp), target_at(last_step, *ramp)
-    span = (f"{lo:g} -> {hi:g} K" if lo is not None and hi is not None
-            else f"{spec.temperature_K:g} K towards {spec.temperature_end_K:g} K")
-    return (f"the thermostat ramped over these frames ({span}): their D and sigma are of no "
-            f"one temperature, whatever temperature_K says")
+    a whole ramp run); where the barostat ramped, that they are of no one density; None at
+    one temperature and pressure."""
+    ramp = ramp_of(spec)
+    caveats = []
+    if "temperature_end_K" in ramp:
+        steps = (spec.temperature_K, spec.temperature_end_K,
+                 (spec.run_status or {}).get("planned_steps"))
+        lo, hi = target_at(first_step, *steps), target_at(last_step, *steps)
+        span = (f"{lo:g} -> {hi:g} K" if lo is not None and hi is not None
+                else f"{spec.temperature_K:g} K towards {spec.temperature_end_K:g} K")
+        caveats.append(f"the thermostat ramped over these frames ({span}): their D and sigma "
+                       f"are of no one temperature, whatever temperature_K says")
+    if "pressure_ramp" in ramp:
+        p = ramp["pressure_ramp"]
+        caveats.append(f"the barostat ramped over these frames (towards {p['end']:g} "
+                       f"{p['unit']} from {p['start']:g}): their D and sigma are of no one "
+                       f"density")
+    return "; ".join(caveats) or None

@@ -91,18 +91,33 @@ def dcd_origin_of(spec: RunSpec, log_texts: Sequence[str]) -> dict:
 
 
 def ramp_of(spec: RunSpec) -> dict:
-    """A run whose thermostat ramps (``temperature_end_K``, the stability protocol's heating):
-    ``temperature_end_K`` and ``no_transport``, why its D and sigma are not analysed: they
-    average over the ramp's temperatures, and were reported, and fitted, at its start (a
-    300 -> 2100 K ramp's D and sigma "at 300 K"). {} for a run at one temperature."""
+    """A run whose thermostat ramps (``temperature_end_K``, the stability protocol's heating)
+    or whose barostat ramps its pressure (:attr:`RunSpec.pressure_ramp`: the pressure-ramp
+    preset, a hand run's ``fix npt ... iso 1 50000 1.0``): ``temperature_end_K`` and/or
+    ``pressure_ramp`` (``{"start", "end", "unit"}``), and ``no_transport``, why its D and
+    sigma are not analysed: they average over the ramp's temperatures or densities, and
+    were reported, and fitted, at its start (a 300 -> 2100 K ramp's D and sigma "at 300 K";
+    a 1 -> 50000 bar ramp's at its temperature, as if of one density). {} for a run at one
+    temperature and one pressure."""
+    out, why = {}, []
     end = spec.temperature_end_K
-    if end is None or end == spec.temperature_K:
+    if end is not None and end != spec.temperature_K:
+        out["temperature_end_K"] = end
+        why.append(f"thermostat ramped from {spec.temperature_K:g} to {end:g} K")
+    if spec.pressure_ramp is not None:
+        start, stop, unit = spec.pressure_ramp
+        out["pressure_ramp"] = {"start": start, "end": stop, "unit": unit}
+        why.append(f"barostat ramped the pressure from {start:g} to {stop:g} {unit} (the "
+                   f"density changes over the run)")
+    if not why:
         return {}
-    return {"temperature_end_K": end,
-            "no_transport": (f"thermostat ramped from {spec.temperature_K:g} to {end:g} K: D and "
-                             f"sigma over the ramp are of no one temperature, so none are "
-                             f"analysed (its failure post-mortem is; analyse a run held at one "
-                             f"temperature for transport)")}
+    over = "temperature" if "temperature_end_K" in out else "state"
+    held = ("held at one temperature and one pressure" if len(why) == 2 else
+            "held at one temperature" if over == "temperature" else "held at one pressure")
+    out["no_transport"] = (f"{' and '.join(why)}: D and sigma over the ramp are of no one "
+                           f"{over}, so none are analysed (its failure post-mortem is; "
+                           f"analyse a run {held} for transport)")
+    return out
 
 
 def identity_of(spec: RunSpec) -> dict:

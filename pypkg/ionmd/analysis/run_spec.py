@@ -36,18 +36,22 @@ file says them.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ionmd.analysis.log_timing import frames_settings, timing_from_logs
-from ionmd.analysis.run_files import (RUN_JSON, STATUS, found_trajectory, log_texts,
-                                      only_file, read_log_texts, refuse_partitions,
-                                      searched_text, structure_name)
+from ionmd.analysis.run_files import (REPLICA_FOLDER, RUN_JSON, STATUS, TEMPERATURE_FOLDER,
+                                      found_trajectory, log_texts, only_file,
+                                      read_log_texts, refuse_partitions, searched_text,
+                                      structure_name)
 from ionmd.analysis.run_json import checked_type_map, read_run_json, refuse_unknown_overrides
 from ionmd.analysis.run_json_values import refuse_unusable_values
-from ionmd.analysis.run_model import model_fields, structure_hash_of_folder
+from ionmd.analysis.run_model import (folder_settings, model_fields,
+                                      structure_hash_of_folder)
 from ionmd.analysis.trajectory_readers import without_empty_pieces
 from ionmd.errors import AnalysisError, IonmdError
+from ionmd.lammps.barostat_ramps import pressure_ramps
 from ionmd.lammps.echoed_input import md_settings
 from ionmd.lammps.log import log_files
 
@@ -97,6 +101,11 @@ class RunSpec:
     """ASE format of the trajectory files; None: LAMMPS files (DCD or dump)."""
     temperature_end_K: float | None = None
     """A ramp's end target (``temperature_K`` is its start); None: no ramp."""
+    pressure_ramp: tuple[float, float, str] | None = None
+    """A barostat ramp over the run that wrote the frames: ``(start, end, unit)`` (the
+    pressure-ramp preset's ``pressure_bar`` -> ``pressure_end_bar`` in its folder's
+    ``settings.json``, else the ``fix npt ... iso P0 P1`` of a hand run's logs:
+    :func:`pressure_ramp_of`); None: one pressure, or no barostat."""
     skipped_trajectory: list[Path] = field(default_factory=list)
     """Trajectory pieces listed or found but empty (a piece LAMMPS stopped at its setup,
     before its first frame): left out of ``trajectory``, named in the results."""
@@ -225,8 +234,33 @@ def load_run_spec(path: str | Path, overrides: dict | None = None) -> RunSpec:
     type_map = (checked_type_map(path, meta["type_map"]) if meta.get("type_map")
                 else _type_map_from_logs(echoed))
     return _spec(path, meta, data_file=data, trajectory=traj, logs=logs, log_text=read,
-                 type_map=type_map, timestep_fs=float(meta["timestep_fs"]), dump_every=meta.get("dump_every"),
+                 type_map=type_map, pressure_ramp=pressure_ramp_of(path, texts, echoed, traj),
+                 timestep_fs=float(meta["timestep_fs"]), dump_every=meta.get("dump_every"),
                  temperature_K=float(meta["temperature_K"]))
+
+
+PRESSURE_UNITS = {"metal": "bar", "real": "atm"}
+"""The pressure unit of a LAMMPS ``units`` style whose lengths analysis reads (Å)."""
+
+
+def pressure_ramp_of(path: Path, texts: dict[str, str], echoed: dict[str, dict],
+                     traj: list[Path]) -> tuple[float, float, str] | None:
+    """The barostat ramp of a run (:attr:`RunSpec.pressure_ramp`): its folder's
+    ``settings.json`` protocol (``ionmd run``, a campaign: an NpT protocol with
+    ``pressure_end_bar`` not its ``pressure_bar``), else the logs' barostat fixes over the
+    runs that wrote the frames (:func:`ionmd.lammps.barostat_ramps.pressure_ramps`: a hand
+    run's ``fix npt ... iso 1 50000 1.0``); None at one pressure."""
+    protocol = folder_settings(path).get("protocol")
+    if isinstance(protocol, dict) and protocol.get("ensemble") == "npt":
+        start, end = protocol.get("pressure_bar"), protocol.get("pressure_end_bar")
+        if isinstance(start, (int, float)) and isinstance(end, (int, float)) and start != end:
+            return float(start), float(end), "bar"
+    ramps = pressure_ramps(texts, traj)
+    if not ramps:
+        return None
+    units = {s["units"] for s in echoed.values() if s["units"]}
+    unit = PRESSURE_UNITS.get(units.pop(), "pressure units") if len(units) == 1 else "bar"
+    return ramps[0][0], ramps[0][1], unit
 
 
 def _type_map_from_logs(echoed: dict[str, dict]) -> dict[int, str] | None:
@@ -322,6 +356,20 @@ def _checked_charges(meta: dict, what: str, mobile_not_zero: bool) -> dict[str, 
         raise AnalysisError(str(exc)) from None
 
 
+def folder_replica(path: Path) -> int:
+    """The replica number a hand run's folder layout gives (``LiCl/600K/rep1`` -> 1;
+    ``r0``, ``replica_2``, ``run3``, ``seed3``: the nearest replica folder of the path below
+    its structure's: :data:`~ionmd.analysis.run_files.REPLICA_FOLDER`), 0 where none does:
+    two replicas run by hand were both replica 0."""
+    here = path.resolve()
+    for folder in (here, *here.parents):
+        if REPLICA_FOLDER.fullmatch(folder.name):
+            return int(re.search(r"\d+$", folder.name).group())
+        if not TEMPERATURE_FOLDER.fullmatch(folder.name):
+            return 0
+    return 0
+
+
 def _spec(path: Path, meta: dict, **known) -> RunSpec:
     """RunSpec from the fields found (``known``) and the rest of ``meta``."""
     return RunSpec(path=path, **known, discard_ps=float(meta.get("discard_ps", 0.0)),
@@ -332,7 +380,7 @@ def _spec(path: Path, meta: dict, **known) -> RunSpec:
                                          "(or no key) where they are yours"),
                    charges_replaced=meta.get("charges_replaced"),
                    structure=str(meta.get("structure") or structure_name(path)),
-                   replica=meta.get("replica", 0),
+                   replica=meta.get("replica", folder_replica(path)),
                    # bool("false") is True: a quoted flag would read wrapped files as unwrapped
                    dump_unwrapped=_flag(path, meta, "dump_unwrapped",
                                         "true where the files hold LAMMPS-unwrapped "
