@@ -69,10 +69,9 @@ def cache_key(s, m, protocol) -> dict:
     from ionmd.export.model_identity import model_identity
     from ionmd.structures import example_path
 
-    path = Path(s.source)
-    if not path.is_file():
-        path = Path(example_path(s.source))     # a shipped example, by its name
-    return {"structure_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+    path = Path(s.source)       # else a shipped example, by its name
+    data = path.read_bytes() if path.is_file() else example_path(s.source).read_bytes()
+    return {"structure_sha256": hashlib.sha256(data).hexdigest(),
             "order": {k: v for k, v in sorted(s.order.items()) if k != "order_model_rank"},
             "supercell": protocol.supercell, "order_model_rank": s.model_rank,
             "model_identity": model_identity(m.path)}
