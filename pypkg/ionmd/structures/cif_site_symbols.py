@@ -144,7 +144,10 @@ def _refuse_letter_labels(rows: list[dict], where: str) -> None:
         element, letters = r["element"], _letters(r["symbol"])
         if element and len(element) == 2 and letters == element and _is_element(element[0]) \
                 and (element[0] in bases
-                     or (element[1] in suffixes
+                     # D, T (pymatgen's hydrogen isotopes): a site of theirs only where
+                     # the file letters their sites (Da, Db): Ta beside Lia is tantalum
+                     or (element[0] not in _HYDROGEN_ISOTOPES.values()
+                         and element[1] in suffixes
                          and re.sub(r"\d+", "1", r["symbol"][2:]) in tails)):
             ambiguous.append(f"{r['label']} (read as {element}, or {element[0]} site "
                              f"{element[1]})")
