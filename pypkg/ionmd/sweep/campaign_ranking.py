@@ -43,7 +43,6 @@ class Ranked:
     cell: object                  # its run cell
     ordering: str                 # the ordering line (ionmd run prints it), ranking included
     record: dict                  # the ranking as ordering_rank.json holds it
-    ranked_now: bool = False      # evaluated by this command (not read back)
 
 
 def rank_series(errors: Problems, structures, models, output: Path, protocol) -> None:
@@ -100,7 +99,7 @@ def _ranked(s, m, output: Path, protocol) -> Ranked:
         record["run_cell_hash"] = _hash(made.cell)
         _refuse_other_cell(folder, key, made, _previous_record(folder))
         replace_json(folder / RANKING_FILE, record)
-        made.record, made.ranked_now = record, True
+        made.record = record
         return made
 
 
