@@ -16,7 +16,7 @@ from ionmd.strict_json import nonfinite_to_null
 
 def _cmd_run(args: argparse.Namespace) -> None:
     from ionmd.protocols import get_protocol, run_all
-    from ionmd.protocols.evscan import run_ev_scan
+    from ionmd.protocols.evscan import run_ev_scan, write_ev_scan
     from ionmd.protocols.plan import loading_notes, plan_runs_and_cell
     from ionmd.structures import load_structure
 
@@ -68,7 +68,12 @@ def _cmd_run(args: argparse.Namespace) -> None:
               f"{len(loaded.structure)} atoms, {loaded.structure.composition.reduced_formula}")
     atoms = loaded.structure
     if protocol.family == "ev":
-        _write_ranking(ranking, args, name)
+        if ranking is not None:
+            # the scan's folder accepted first (another cell in it is refused): not beside
+            # a refusal, over the ranking of the cell the folder holds
+            write_ev_scan(protocol, atoms, args.model, args.output, name=name,
+                          in_run_cell=loaded.in_run_cell)
+            _write_ranking(ranking, args, name)
         res = run_ev_scan(protocol, atoms, args.model, args.output, name=name, nprocs=args.np,
                           runner=args.runner, dry_run=args.dry_run,
                           in_run_cell=loaded.in_run_cell)
