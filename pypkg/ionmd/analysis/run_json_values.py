@@ -1,5 +1,6 @@
 """Which values of the ``run.json`` keys a user edits (``discard_ps``, ``mobile_species``,
-``replica``, ``temperature_end_K``, ``atom_style``) the analysis can use: one rule per key,
+``replica``, ``temperature_end_K``, ``atom_style``; the timing ``timestep_fs``,
+``dump_every``, ``temperature_K``, also as flags) the analysis can use: one rule per key,
 applied where the analysis reads a run (:func:`ionmd.analysis.run_spec.load_run_spec`) and,
 for the analysis settings a launch keeps (``discard_ps``, ``mobile_species``), where a run is
 launched (:mod:`ionmd.protocols.run_json_edits`), so that neither takes a value the other
@@ -76,6 +77,25 @@ def temperature_end_problem(value) -> str | None:
     return "is not a temperature in K"
 
 
+def temperature_problem(value) -> str | None:
+    """What is wrong with ``value`` as ``temperature_K`` (None: usable): ``float()`` read
+    ``"600"``, ``true`` as 1 K, and ``--temperature -600`` was recorded as -600 K."""
+    return None if is_number(value) and value > 0 else "is not a temperature in K"
+
+
+def timestep_problem(value) -> str | None:
+    """What is wrong with ``value`` as ``timestep_fs`` (None: usable): ``true`` analysed
+    frames of 2 fs steps at 1 fs (D 2x off)."""
+    return None if is_number(value) and value > 0 else "is not a time step in fs"
+
+
+def dump_every_problem(value) -> str | None:
+    """What is wrong with ``value`` as ``dump_every`` (None: usable; ``40.0`` is 40)."""
+    if is_number(value) and value >= 1 and float(value).is_integer():
+        return None
+    return "is not a number of steps between frames"
+
+
 REQUIRED_COLUMNS = ("id", "type", "x", "y", "z")
 """Columns of a data file's Atoms section the analysis reads (MDAnalysis needs each)."""
 
@@ -119,6 +139,15 @@ VALUE_RULES = {
     "temperature_end_K": ValueRule(temperature_end_problem, "a ramp's end temperature in K, "
                                    "a JSON number above 0 (no quotes: 2100), or null",
                                    "for a run without a ramp"),
+    "temperature_K": ValueRule(temperature_problem, "the run's temperature in K, a JSON "
+                               "number above 0 (no quotes: 600)", "to take it from the "
+                               "run's files where they say it"),
+    "timestep_fs": ValueRule(timestep_problem, "the MD time step in fs, a JSON number above "
+                             "0 (no quotes: 2)", "to take it from the run's files where "
+                             "they say it"),
+    "dump_every": ValueRule(dump_every_problem, "the MD steps between frames, a whole JSON "
+                            "number from 1 (no quotes: 10)", "to take it from the run's "
+                            "files where they say it"),
     "atom_style": ValueRule(atom_style_problem, "the columns of the data file's Atoms "
                             "section, e.g. \"id type x y z\"", "to read them from its "
                             "'Atoms # <style>' line"),
@@ -130,6 +159,9 @@ analysis reads it (:func:`ionmd.analysis.run_spec.load_run_spec`)."""
 GIVEN_FLAGS = {"discard_ps": ("--discard-ps", "a number of ps from 0"),
                "mobile_species": ("--mobile", "element symbols, each once, comma separated "
                                   "(Li,Na)"),
+               "temperature_K": ("--temperature", "a temperature in K above 0"),
+               "timestep_fs": ("--timestep-fs", "a time step in fs above 0"),
+               "dump_every": ("--dump-every", "a whole number of steps from 1"),
                "atom_style": ("--atom-style", "the columns of the data file's Atoms section, "
                               "e.g. 'id type x y z'")}
 """``ionmd analyze``'s option for a key of ``load_run_spec``'s overrides, and what to give."""
