@@ -9,6 +9,7 @@ trajectory: :mod:`ionmd.analysis.same_trajectory`.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Sequence
 
@@ -29,7 +30,7 @@ from ionmd.analysis import summary_files
 from ionmd.analysis.summary_files import (SURVIVAL_PLOT, arrhenius_plot_name,
                                           earlier_summary_plots, plot_survival,
                                           write_arrhenius_csv)
-from ionmd.analysis.survival import survival_curves
+from ionmd.analysis.survival import run_condition, survival_by_condition
 
 __all__ = ["analyze_runs", "summarise"]
 
@@ -57,8 +58,10 @@ def summarise(results: Sequence[dict], reports: dict[str, list[FailureReport]],
     different structures, ``mixed_structures``, and where runs repeat another's trajectory,
     ``same_trajectory`` (:func:`same_trajectories`: each counted once, the repeats in the
     fits' ``left_out``), each also in ``warnings`` and as a flag of its fits; a fit's
-    temperatures not resolved, a line each in ``notes``), and survival curves
-    (``reports``: failure reports by series key or name);
+    temperatures not resolved, a line each in ``notes``), and survival curves per series
+    and condition (``reports``: failure reports by series key or name; a series' runs at
+    several temperatures, or a ramp beside held runs, get a curve each:
+    :func:`~ionmd.analysis.survival.survival_by_condition`);
     writes ``summary.json``, ``arrhenius.csv`` and ``arrhenius_*.png``. Runs flagged not
     yet diffusive are included (their flags are in their results), so are runs that are
     not completed (``incomplete_T`` per fit, ``incomplete_runs``); runs that could not be
@@ -79,15 +82,7 @@ def summarise(results: Sequence[dict], reports: dict[str, list[FailureReport]],
                                              for r in results]),
                      "structures": {}}
     names = series_names(results)
-    # survival curves per series too (reports keyed by series_key, or by name): a run's
-    # series_key is its series' (series_keys) but for an old folder's digest read as its
-    # model's identity, whose reports join that series' by name
-    named = {series_key(r): names[k] for r, k in zip(results, series_keys(results))
-             if k is not None}
-    by_name: dict = {}
-    for k, v in reports.items():
-        by_name.setdefault(names.get(k) or named.get(k, k), []).extend(v)
-    summary["survival"] = survival_curves(by_name)
+    summary["survival"] = survival_by_condition(_reports_by_condition(results, reports, names))
     written = []                            # this summary's plots, for the next one to remove
     if any(r.failed for rs in reports.values() for r in rs):
         plot_survival(summary["survival"], out / SURVIVAL_PLOT)
@@ -156,3 +151,42 @@ def summarise(results: Sequence[dict], reports: dict[str, list[FailureReport]],
     summary["outputs"] = ["summary.json", "arrhenius.csv", *written]
     strict_json.write(out / "summary.json", summary, indent=2)
     return summary
+
+
+def _reports_by_condition(results: Sequence[dict], reports: dict[str, list[FailureReport]],
+                          names: dict) -> dict[str, list[tuple[dict, FailureReport]]]:
+    """``reports`` (by series key, or by series name) by series name, each with the
+    condition of its run (:func:`~ionmd.analysis.survival.run_condition`): the result of
+    that series whose failure report it is, taken in order (the reports of ``ionmd
+    analyze`` are its results' own); {} (condition not recorded) where none is. A run's
+    series_key is its series' (series_keys) but for an old folder's digest read as its
+    model's identity, whose reports join that series' by name."""
+    keys = series_keys(results)
+    named = {series_key(r): names[k] for r, k in zip(results, keys) if k is not None}
+    unused: dict[str, list[tuple[str, dict]]] = {}
+    for r, k in zip(results, keys):
+        if k is not None and isinstance(r.get("failure"), dict):
+            unused.setdefault(names[k], []).append((_report_text(r["failure"]), r))
+    out: dict[str, list[tuple[dict, FailureReport]]] = {}
+    for k, reps in reports.items():
+        name = names.get(k) or named.get(k, k)
+        for report in reps:
+            text = json.dumps(report.to_dict(), sort_keys=True, default=str)
+            mine = unused.get(name, [])
+            at = next((i for i, (t, _) in enumerate(mine) if t == text), None)
+            run = mine.pop(at)[1] if at is not None else {}
+            out.setdefault(name, []).append((run_condition(
+                run.get("temperature_K"), run.get("temperature_end_K"),
+                run.get("pressure_ramp")), report))
+    return out
+
+
+def _report_text(failure: dict) -> str | None:
+    """A failure report as :func:`_reports_by_condition` matches it (NaN measurements
+    included: as text); None for a record that is no report (a summary's ``failed`` and
+    ``modes`` only)."""
+    try:
+        report = FailureReport.from_dict(failure)
+    except (KeyError, TypeError, ValueError):
+        return None
+    return json.dumps(report.to_dict(), sort_keys=True, default=str)

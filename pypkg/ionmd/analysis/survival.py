@@ -1,10 +1,12 @@
 """Survival curves across a series' replicas: Kaplan–Meier over their failure reports
 (:class:`ionmd.analysis.failure.FailureReport`: a replica that failed, or one followed to its
-end without failing, censored), apart from the detection of one run's failure.
+end without failing, censored), apart from the detection of one run's failure; one curve
+per series and condition (:func:`survival_by_condition`: a temperature, or the ramp run).
 """
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
@@ -60,3 +62,66 @@ def survival_curves(runs: dict[str, Sequence[FailureReport]]) -> dict[str, dict[
                         "censored_ps": sorted(r.run_end_ps for r in reports if not r.failed),
                         "end_ps": float(max(times))}
     return curves
+
+
+def run_condition(temperature_K: float | None, temperature_end_K: float | None = None,
+                  pressure_ramp: dict | None = None) -> dict:
+    """The condition a run's survival is of: its thermostat's ``temperature_K`` (a ramp's
+    start), a ramp's ``temperature_end_K`` and ``pressure_ramp`` (``{"start", "end",
+    "unit"}``: :func:`ionmd.analysis.run_inputs.ramp_of`); {} where the temperature is not
+    known."""
+    if temperature_K is None:
+        return {}
+    out = {"temperature_K": float(temperature_K)}
+    if temperature_end_K is not None and temperature_end_K != temperature_K:
+        out["temperature_end_K"] = float(temperature_end_K)
+    if pressure_ramp:
+        out["pressure_ramp"] = dict(pressure_ramp)
+    return out
+
+
+def condition_label(condition: dict) -> str:
+    """``600 K``, ``300->2100 K`` (a thermostat ramp), ``300 K, 1->50000 bar`` (a
+    barostat ramp); ``condition not recorded`` for {}."""
+    if not condition:
+        return "condition not recorded"
+    label = f"{condition['temperature_K']:g}"
+    if "temperature_end_K" in condition:
+        label += f"->{condition['temperature_end_K']:g}"
+    label += " K"
+    if "pressure_ramp" in condition:
+        p = condition["pressure_ramp"]
+        label += f", {p['start']:g}->{p['end']:g} {p.get('unit', 'bar')}"
+    return label
+
+
+def survival_by_condition(series: dict[str, Sequence[tuple[dict, FailureReport]]]
+                          ) -> dict[str, dict]:
+    """Kaplan–Meier curves (:func:`survival_curves`) per series (key) and condition
+    (:func:`run_condition`: temperature, or the ramp the run ran): replicas at 600 K and
+    at 1200 K, or a heating ramp beside runs held at its start, are the survival of no one
+    condition pooled. ``series``: each series' ``(condition, report)`` of its runs. A series
+    whose runs share one condition keeps its name as its curve's key; one of several gets a
+    curve per condition, keyed ``"<series> @ <condition_label>"`` (``LiCl @ 600 K``). Each
+    curve also says its ``series``, ``condition`` (the label) and the condition's fields."""
+    curves: dict[str, dict] = {}
+    for name, pairs in series.items():
+        groups: dict[str, tuple[dict, list]] = {}
+        for condition, report in pairs:
+            key = json.dumps(condition, sort_keys=True)
+            groups.setdefault(key, (condition, []))[1].append(report)
+        ordered = sorted(groups.values(), key=lambda g: (not g[0], _order(g[0])))
+        for condition, reports in ordered:
+            label = condition_label(condition)
+            key = name if len(groups) == 1 else f"{name} @ {label}"
+            curve = survival_curves({key: reports})[key]
+            curves[key] = {**curve, "series": name, "condition": label, **condition}
+    return curves
+
+
+def _order(condition: dict) -> tuple:
+    """Curves of a series by temperature, a ramp after the run held at its start."""
+    ramp = condition.get("pressure_ramp") or {}
+    return (condition.get("temperature_K", 0.0),
+            condition.get("temperature_end_K", condition.get("temperature_K", 0.0)),
+            ramp.get("start", 0.0), ramp.get("end", 0.0))

@@ -1,20 +1,22 @@
 """``ionmd sweep collect``: analyse every finished run of a campaign with
 :mod:`ionmd.analysis` and aggregate them into one table, a row per structure x model x
-temperature (CSV and JSON), with replicas combined and Arrhenius fits over temperature
-(Ea, sigma(300 K)) by :mod:`ionmd.analysis.aggregate` (as ``ionmd analyze`` does), and
-Kaplan-Meier survival curves over replicas. What decided, as ``ionmd analyze`` reports it
-(:mod:`ionmd.analysis.run_records`): per run its final D interval, hop count, flags and
-stop reason (``runs`` in ``results.json``, ``runs.csv``), per structure x model the
-sigma(300 K) interval with the runs that fed it and those left out (``structures``; each
-Arrhenius fit has its ``runs`` and ``left_out``). The runs are the campaign's planned run
-directories as they are on disk (each one's temperature, replica and protocol from its own
-``settings.json``), plus the planned runs not written yet (counted as incomplete); folders
-found beside them that the campaign file does not plan (a copy such as ``r0.bak`` too), and
-planned folders holding another run (another model identity or structure: those ``status``
-refuses; collect then exits 1, ``other_settings``), are named with why
-(``not_in_campaign``), neither analysed nor fitted
-(:func:`~ionmd.sweep.collect_folders.folders_to_collect`). Another campaign file's tables in ``<output>/collect`` (one
-output folder for two files) are never replaced (:func:`check_tables_folder`).
+temperature (CSV and JSON), with replicas combined and Arrhenius fits over temperature (Ea,
+sigma(300 K)) by :mod:`ionmd.analysis.aggregate` (as ``ionmd analyze`` does), and
+Kaplan-Meier survival curves over replicas, one per structure x model and temperature (a
+ramp's by the ramp run: :func:`~ionmd.analysis.survival.survival_by_condition`). What
+decided, as ``ionmd analyze`` reports it (:mod:`ionmd.analysis.run_records`): per run its
+final D interval, hop count, flags and stop reason (``runs`` in ``results.json``,
+``runs.csv``), per structure x model the sigma(300 K) interval with the runs that fed it and
+those left out (``structures``; each Arrhenius fit has its ``runs`` and ``left_out``). The
+runs are the campaign's planned run directories as they are on disk (each one's temperature,
+replica and protocol from its own ``settings.json``), plus the planned runs not written yet
+(counted as incomplete); folders found beside them that the campaign file does not plan (a
+copy such as ``r0.bak`` too), and planned folders holding another run (another model
+identity or structure: those ``status`` refuses; collect then exits 1, ``other_settings``),
+are named with why (``not_in_campaign``), neither analysed nor fitted
+(:func:`~ionmd.sweep.collect_folders.folders_to_collect`). Another campaign file's tables in
+``<output>/collect`` (one output folder for two files) are never replaced
+(:func:`check_tables_folder`).
 """
 
 from __future__ import annotations
@@ -143,7 +145,7 @@ def collect(campaign: Campaign, out_dir: str | Path | None = None, progress: boo
     JSON content."""
     from ionmd.analysis.failure import FailureReport
     from ionmd.analysis.summary_files import plot_survival
-    from ionmd.analysis.survival import survival_curves
+    from ionmd.analysis.survival import survival_by_condition
 
     out = Path(out_dir) if out_dir else campaign.output / "collect"
     if not out_dir:         # a folder the user names is theirs to fill
@@ -226,13 +228,15 @@ def collect(campaign: Campaign, out_dir: str | Path | None = None, progress: boo
             problems = {f"{name}: {fit['fit_problem']}" for name, fit in
                         ((f"D_{carrier}", d), ("sigma", sg)) if fit and fit.get("fit_problem")}
             r["fit_problem"] = " | ".join(sorted(problems)) or None
-        reports[key] = [FailureReport.from_dict(res["failure"])
+        # each with its run's condition: replicas at 600 K and 1200 K are two curves
+        reports[key] = [(_condition(campaign, run.temperature),
+                         FailureReport.from_dict(res["failure"]))
                         for lb, (run, res) in zip(labels, per_run)
                         if lb == label and run.model == model and "failure" in res]
     reports = {k: v for k, v in reports.items() if v}
-    survival = survival_curves(reports) if reports else {}
+    survival = survival_by_condition(reports) if reports else {}
     if survival and (campaign.protocol.temperature_end is not None
-                     or any(r.failed for v in reports.values() for r in v)):
+                     or any(r.failed for v in reports.values() for _, r in v)):
         plot_survival(survival, out / "survival.png")
     else:           # an earlier collect's curves (a failure since analysed otherwise) go
         (out / "survival.png").unlink(missing_ok=True)
@@ -255,6 +259,20 @@ def collect(campaign: Campaign, out_dir: str | Path | None = None, progress: boo
     if nothing:     # the tables are written (they list each run's error): said, not hidden
         raise IonmdError(f"{nothing}; tables: {out}")
     return doc
+
+
+def _condition(campaign: Campaign, temperature: float) -> dict:
+    """The condition a campaign's run at ``temperature`` ran (its survival curve's:
+    :func:`~ionmd.analysis.survival.run_condition`): the protocol's ramp, thermostat
+    (``temperature_end``) or barostat (``pressure_end_bar`` of an NpT protocol), from it."""
+    from ionmd.analysis.survival import run_condition
+
+    p = campaign.protocol
+    pressure = (p.ensemble == "npt" and p.pressure_end_bar is not None
+                and p.pressure_end_bar != p.pressure_bar)
+    return run_condition(temperature, p.temperature_end,
+                         {"start": p.pressure_bar, "end": p.pressure_end_bar, "unit": "bar"}
+                         if pressure else None)
 
 
 def _state_of(run: PlannedRun, jobs) -> dict:
