@@ -264,9 +264,13 @@ def fit_arrhenius(T: np.ndarray, y: np.ndarray, y_err_ln: np.ndarray | None = No
     """
     T = np.asarray(T, float)
     y = np.asarray(y, float)
-    if T.shape != y.shape or T.size < 2 or len(np.unique(T)) < 2:
+    if T.shape != y.shape:      # said as such, not as too few temperatures
+        raise AnalysisError(f"Arrhenius fit needs one value per temperature: {y.size} "
+                            f"values for {T.size} temperatures ({T.tolist()} K)")
+    if T.size < 2 or len(np.unique(T)) < 2:
         raise AnalysisError("Arrhenius fit needs D or sigma at >= 2 distinct temperatures")
-    if np.any(y <= 0) or np.any(T <= 0) or not np.all(np.isfinite(y)):
+    # a NaN temperature passed ``T <= 0`` and ended in numpy's "SVD did not converge"
+    if np.any(y <= 0) or not np.all(T > 0) or not np.all(np.isfinite(y) & np.isfinite(T)):
         raise AnalysisError(f"Arrhenius fit needs positive finite values, got {y.tolist()} "
                             f"at {T.tolist()} K (a run not yet diffusive?)")
     return fit_ln_line(T, np.log(y), y_err_ln, T_extrapolate=T_extrapolate,
