@@ -52,12 +52,19 @@ def kinisi_arrhenius(T: np.ndarray, y: np.ndarray, y_std: np.ndarray, *,
               loguniform(wls.prefactor / span_a, wls.prefactor * span_a)]
     data = sc.DataArray(sc.array(dims=["temperature"], values=y, variances=y_std ** 2),
                         coords={"temperature": sc.array(dims=["temperature"], values=T, unit="K")})
-    np.random.seed(seed)  # kinisi's walkers start from numpy's global generator
-    with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
-        warnings.simplefilter("ignore")   # its MAP search starts at the prior means
-        model = Arrhenius(data, priors=priors)
-        model.mcmc(x0=(sc.scalar(wls.Ea_eV, unit="eV"), sc.scalar(wls.prefactor, unit="cm^2/s")),
-                   n_samples=n_samples, n_walkers=n_walkers, n_burn=n_burn, n_thin=4)
+    # kinisi's walkers start from numpy's global generator: seeded for a reproducible fit,
+    # then given back to the caller as it was (a notebook's own draws after the fit)
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
+            warnings.simplefilter("ignore")   # its MAP search starts at the prior means
+            model = Arrhenius(data, priors=priors)
+            model.mcmc(x0=(sc.scalar(wls.Ea_eV, unit="eV"),
+                           sc.scalar(wls.prefactor, unit="cm^2/s")),
+                       n_samples=n_samples, n_walkers=n_walkers, n_burn=n_burn, n_thin=4)
+    finally:
+        np.random.set_state(state)
     ea = np.asarray(model.activation_energy.values)
     pre = np.asarray(model.preexponential_factor.values)
     extra = pre * np.exp(-ea / (KB_EV * T_extrapolate))
