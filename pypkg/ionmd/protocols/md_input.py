@@ -4,6 +4,7 @@ thermostat, barostat, ``fix halt`` and the order of the restart files the piece 
 
 from __future__ import annotations
 
+import math
 import re
 import string
 from pathlib import Path
@@ -134,6 +135,8 @@ def render_md(rd: RunDir, k: int, restart: Path | None) -> str:
                 + f"variable        dvol equal abs(vol/{v0}-1.0)\n"
                 f"fix             halt all halt {p.halt_check_every} v_dvol > "
                 f"{p.halt_volume_change} error soft message yes")
+    chunk = (ramp_chunk_steps(p, T0, rd.target_step) if version >= CHUNKED_RAMP_VERSION
+             else None)
     subs = dict(start=start, model=str(rd.model.resolve()), elements=" ".join(rd.elements),
                 prepare=prepare, timestep=p.timestep_fs / 1000.0, ensemble=ens, halt=halt,
                 thermo_every=p.thermo_every, dump_every=p.dump_every,
@@ -141,13 +144,131 @@ def render_md(rd: RunDir, k: int, restart: Path | None) -> str:
                 dump_modify="dump_modify     traj unwrap yes" if p.ensemble == "nvt" else "",
                 restart_every=p.restart_every, restart_files=_restart_order(restart),
                 steps=rd.target_step, data=DATA,
-                temperature=T0, pressure=P0, seed=rd.velocity_seed)
+                temperature=T0, pressure=P0, seed=rd.velocity_seed,
+                ramp_chunks=f"post no every {chunk} NULL" if chunk else "")
+    template = template_path(rd).read_text()
+    if chunk:
+        template = _with_ramp_chunks(template, template_path(rd))
     try:
-        text = string.Template(template_path(rd).read_text()).substitute(subs)
+        text = string.Template(template).substitute(subs)
     except (KeyError, ValueError) as exc:
         raise IonmdError(f"template {template_path(rd)} uses an unknown placeholder {exc}; "
                          f"known: {', '.join(sorted(subs))}") from exc
+    if chunk:
+        text = _ramp_in_chunks(text, chunk, template_path(rd), aligned=restart is None)
     return _restart_order_kept(without_end_restart_rename(text), restart)
+
+
+CHUNKED_RAMP_VERSION = 5
+"""First inputs version whose Nose-Hoover NpT temperature ramp runs in chunks
+(:func:`ramp_chunk_steps`). LAMMPS's fix npt sets the barostat's mass, W = (N+1) k_B
+T_target pdamp^2, in ``FixNH::setup`` only (its ``omega_mass_flag`` is 0; the thermostat's
+masses follow the target every step, ``eta_mass_flag`` 1): a ramp run as one ``run`` kept
+the mass of its first step's target (300 K up to 2100 K in ``stability``: the barostat's
+period sqrt(7) = 2.6x shorter than pdamp at the end), and a piece resumed from a restart
+got the mass of its own first step (another trajectory than the uninterrupted run's).
+Every chunk is a ``run`` of its own (``run N upto start 0 stop N post no every C NULL``:
+``start``/``stop`` keep the ramp's schedule, each chunk's setup sets the mass at its
+target), on a grid of C steps from step 0 that holds the restart files' steps, so a piece
+resumed from one runs the chunks the uninterrupted run does."""
+RAMP_CHUNK_TARGET_STEP = 0.025
+"""A chunk is at most as long as the target takes to move by this fraction of the ramp's
+lower end (the barostat's mass by 2.5 %, its period by 1.25 %)."""
+RAMP_CHUNK_MIN_STEPS = 100
+"""... and, where the restart spacing allows, at least this many steps: each chunk's
+setup computes the forces once more (1 % more force calls at most; a faster ramp gets
+chunks of this length, its mass a step behind by more than RAMP_CHUNK_TARGET_STEP)."""
+RAMP_CHUNKS_PLACEHOLDER_RE = re.compile(r"\$(?:ramp_chunks\b|\{ramp_chunks\})")
+STANDARD_RUN_RE = re.compile(r"^([ \t]*run[ \t]+\$steps[ \t]+upto[ \t]+start[ \t]+0[ \t]+stop"
+                             r"[ \t]+\$steps)[ \t]*$", re.M)
+"""md.lmp's run line, as every template copied from it writes it."""
+
+
+def ramp_chunk_steps(p: Protocol, T0: float, steps: int) -> int | None:
+    """Steps of each chunk of a Nose-Hoover NpT temperature ramp from ``T0`` over ``steps``
+    steps (None: no such ramp, run in one ``run``): the longest divisor of
+    ``restart_every`` (restart files fall on chunk boundaries) that is a multiple of
+    ``thermo_every`` where one is (each chunk's last step prints a row anyway) and in
+    which the target moves by at most :data:`RAMP_CHUNK_TARGET_STEP` of the ramp's lower
+    end, not shorter than :data:`RAMP_CHUNK_MIN_STEPS` where ``restart_every`` allows.
+    ``stability`` (300 -> 2100 K over 50000 steps, restart_every 10000, thermo_every
+    100): 200 steps, 7.2 K (2.4 % of 300 K) each, one force call more per 200 steps."""
+    T1 = p.temperature_end
+    if (p.ensemble != "npt" or p.thermostat != "nose-hoover" or T1 is None or T1 == T0
+            or steps <= 0):
+        return None
+    every = max(int(p.restart_every), 1)
+    divisors = sorted({d for k in range(1, math.isqrt(every) + 1) if every % k == 0
+                       for d in (k, every // k)})
+    aligned = [d for d in divisors if p.thermo_every > 0 and d % p.thermo_every == 0] or divisors
+    longest = RAMP_CHUNK_TARGET_STEP * min(T0, T1) * steps / abs(T1 - T0)
+    fit = [d for d in aligned if RAMP_CHUNK_MIN_STEPS <= d <= longest]
+    if fit:
+        return fit[-1]
+    long_enough = [d for d in aligned if d >= RAMP_CHUNK_MIN_STEPS]
+    return long_enough[0] if long_enough else every
+
+
+def _with_ramp_chunks(template: str, path: Path) -> str:
+    """``template`` with ``$ramp_chunks`` at the end of its run line, where it has none:
+    md.lmp's run line (``run $steps upto start 0 stop $steps``, which every copy of it
+    has) gets it; a template with neither is refused (its ramp would run with the first
+    step's barostat mass).
+
+    Raises
+    ------
+    IonmdError
+        If the template has no ``$ramp_chunks`` and not md.lmp's run line once.
+    """
+    if RAMP_CHUNKS_PLACEHOLDER_RE.search(template):
+        return template
+    found, n = STANDARD_RUN_RE.subn(r"\1 $ramp_chunks", template)
+    if n != 1:
+        raise IonmdError(
+            f"template {path} runs a Nose-Hoover NpT temperature ramp, which ionmd runs in "
+            f"chunks so that the barostat's mass follows the ramp (LAMMPS's fix npt sets it "
+            f"once per run command), but its run line is not md.lmp's 'run $steps upto start 0 "
+            f"stop $steps' ({'found ' + str(n) + ' times' if n else 'not found'}); end the "
+            f"MD's run line with $ramp_chunks (run $steps upto start 0 stop $steps "
+            f"$ramp_chunks), or run the ramp with thermostat=berendsen")
+    return found
+
+
+RAMP_RUN_RE = re.compile(r"^[ \t]*run[ \t]+(\d+)[ \t]+(upto\b.*?)[ \t]+post no every (\d+) NULL"
+                         r"[ \t]*$", re.M)
+
+
+def _ramp_in_chunks(text: str, chunk: int, path: Path, aligned: bool) -> str:
+    """The rendered input with its chunked run line checked (``upto`` and ``start 0
+    stop N``: the ramp's schedule over the chunks, which each ramp over their own steps
+    without them) and, in a resumed piece (``aligned`` False), preceded by a run to the
+    next step on the chunk grid: a piece resumed from restart.end at a frame between two
+    chunk boundaries then runs the uninterrupted run's chunks.
+
+    Raises
+    ------
+    IonmdError
+        If the run line that got the chunks lacks ``upto`` or ``start 0 stop N``.
+    """
+    def check(m: re.Match) -> str:
+        n, rest = m.group(1), m.group(2)
+        if not re.search(rf"\bstart\s+0\s+stop\s+{n}\b", rest):
+            raise IonmdError(
+                f"template {path}: the run line with $ramp_chunks ({m.group(0).strip()}) "
+                f"lacks 'upto ... start 0 stop {n}': each chunk would ramp over its own steps; "
+                f"write it as 'run $steps upto start 0 stop $steps $ramp_chunks'")
+        if aligned:
+            return m.group(0)
+        indent = m.group(0)[:len(m.group(0)) - len(m.group(0).lstrip())]
+        grid = f"{chunk}*ceil(step/{chunk})"      # LAMMPS's min() is for computes only
+        return (f'{indent}if              "$(step % {chunk}) != 0" then "run '
+                f'$(ternary({grid}>{n},{n},{grid})) {rest} post no"\n{m.group(0)}')
+
+    found, n = RAMP_RUN_RE.subn(check, text)
+    if n == 0:
+        raise IonmdError(f"template {path}: $ramp_chunks must end the MD's run line (run "
+                         f"$steps upto start 0 stop $steps $ramp_chunks)")
+    return found
 
 
 RELAX_V3_ROUNDS = 10

@@ -218,7 +218,8 @@ def _as_recorded(recorded: dict, wanted: dict) -> dict:
     where today's default ``auto`` is asked for; an older recorded version (2: NVT in the
     data file's cell) that version's input, and a ``conductivity-nvt`` folder written
     before version 3 its ``relax = false`` (the preset's value then) where today's
-    ``true`` is asked for."""
+    ``true`` is asked for; a folder before version 5 its velocity seed of the old draw
+    (1 .. 2**30: :func:`velocity_seed`)."""
     wanted = json.loads(json.dumps(wanted))
     if "velocity_seed" not in recorded:          # it ran with seed + replica: keep that
         wanted.pop("velocity_seed", None)
@@ -229,6 +230,16 @@ def _as_recorded(recorded: dict, wanted: dict) -> dict:
             want_p["couple"] = "aniso"
     elif _older_version(recorded.get("inputs_version"), wanted.get("inputs_version")):
         wanted["inputs_version"] = recorded["inputs_version"]
+    if ("velocity_seed" in recorded and "velocity_seed" in wanted
+            and _older_version(recorded.get("inputs_version", 1), MARSAGLIA_SEEDS_VERSION)):
+        # drawn in 1 .. 2**30 then: the same (seed, temperature, replica) resumes with it
+        try:
+            old = velocity_seed(want_p["seed"], wanted["temperature_K"], wanted["replica"],
+                                inputs_version=int(recorded.get("inputs_version", 1)))
+        except (KeyError, TypeError, ValueError):
+            old = None
+        if old is not None and recorded["velocity_seed"] == old:
+            wanted["velocity_seed"] = old
     if (_older_version(recorded.get("inputs_version", 1), 3) and have_p.get("relax") is False
             and want_p.get("relax") is True and have_p.get("name") == "conductivity-nvt"):
         # conductivity-nvt relaxed nothing before version 3 (relax=false, the default then):
@@ -280,15 +291,29 @@ def structure_hash(atoms: Atoms) -> str:
     return h.hexdigest()[:16]
 
 
-def velocity_seed(seed: int, temperature: float, replica: int) -> int:
-    """A LAMMPS velocity seed (1 .. 2**30) for one (temperature, replica) of a protocol
-    seeded with ``seed``. Every temperature gets its own draw: with ``seed + replica`` alone
+MARSAGLIA_SEED_MAX = 900_000_000
+"""The largest seed LAMMPS's RanMars takes (``fix langevin``, ``fix temp/csvr``, ...:
+"Invalid seed for Marsaglia random # generator" above it): a template may seed them with
+``$seed``, the run's velocity seed."""
+MARSAGLIA_SEEDS_VERSION = 5
+"""First inputs version whose velocity seeds are drawn in 1 .. :data:`MARSAGLIA_SEED_MAX`;
+older folders drew 1 .. 2**30 (~16 % of them above it) and keep their recorded seed."""
+
+
+def velocity_seed(seed: int, temperature: float, replica: int,
+                  inputs_version: int | None = None) -> int:
+    """A LAMMPS velocity seed (1 .. :data:`MARSAGLIA_SEED_MAX`; 1 .. 2**30 for an
+    ``inputs_version`` before :data:`MARSAGLIA_SEEDS_VERSION`, None: today's) for one
+    (temperature, replica) of a protocol seeded with ``seed``. Every temperature gets its own draw: with ``seed + replica`` alone
     the runs of one replica at different temperatures would start from scaled copies of the
     same velocities (correlated points of an Arrhenius fit). A hash, not an arithmetic
     formula, so that no two (temperature, replica) pairs of a protocol share a seed, and a
     temperature added later leaves the other runs' seeds as they were."""
     key = f"{int(seed)} {float(temperature)!r} {int(replica)}".encode()
-    return int.from_bytes(hashlib.sha256(key).digest()[:4], "little") % (1 << 30) + 1
+    drawn = int.from_bytes(hashlib.sha256(key).digest()[:4], "little")
+    if inputs_version is not None and inputs_version < MARSAGLIA_SEEDS_VERSION:
+        return drawn % (1 << 30) + 1
+    return drawn % MARSAGLIA_SEED_MAX + 1
 
 
 def file_hash(path: Path) -> str:

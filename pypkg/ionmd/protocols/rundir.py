@@ -79,9 +79,13 @@ edited discard (:func:`ionmd.protocols.stopping.run_first_target`)."""
 RESTART_FILES = ("restart.a", "restart.b", "restart.end", "restart.end.part")
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 """errno values of a full disk (or quota): an interruption, not a failure of the run."""
-INPUTS_VERSION = 4
+INPUTS_VERSION = 5
 """Version of the MD input a new run directory gets (``settings.json`` ``inputs_version``):
-4 relaxes in rounds (:func:`ionmd.protocols.md_input.cell_relaxation`); version-3 folders
+5 runs a Nose-Hoover NpT temperature ramp in chunks, so that the barostat's mass follows
+the ramp (:data:`ionmd.protocols.md_input.CHUNKED_RAMP_VERSION`), and draws velocity seeds
+of 1 .. 900000000, which LAMMPS's Marsaglia generator (a template's ``fix langevin ...
+$seed``) takes (:func:`ionmd.protocols.run_settings.velocity_seed`); older folders keep
+their input and seed. 4 relaxes in rounds (:func:`ionmd.protocols.md_input.cell_relaxation`); version-3 folders
 keep :func:`ionmd.protocols.md_input.cell_relaxation_v3`. 3 relaxes the cell with the model
 before an NVT run too (``relax``), and relaxes it until the stress is within a tolerance;
 2 draws initial velocities with ``rot no`` and resolves ``couple = auto``. A directory
