@@ -88,7 +88,10 @@ def test_analyze_three_temperatures_and_arrhenius(tmp_path, capsys):
     # sigma(T) = A / T exp(-Ea / kT): the prefactor in mS K/cm gives the extrapolation
     A, Ea, T = (float(rows["sigma_T"][k]) for k in ("prefactor", "Ea_eV", "T_extrapolated_K"))
     assert A / T * np.exp(-Ea / (8.617333262e-5 * T)) == pytest.approx(float(rows["sigma_T"]["extrapolated"]))
-    assert summary["survival"]["synthetic"]["survival"] == [1.0]
+    # one curve per temperature of the series (survival_by_condition), none failed
+    assert len(summary["survival"]) == 3
+    assert all(c["survival"] == [1.0] and c["series"] == "synthetic"
+               for c in summary["survival"].values())
     assert (out / "arrhenius_synthetic_D_Li.png").stat().st_size > 1000
     assert "Ea =" in printed
 
