@@ -117,6 +117,8 @@ void PairIonmd::init_style()
   if (domain->dimension != 3)
     error->all(FLERR, "pair_style ionmd is a 3-d potential; use dimension 3 (the input has "
                "'dimension {}')", domain->dimension);
+  check_units(" (changed after the pair_style line: a 'units' command or a read_restart "
+              "file written in other units)");
   if (atom->tag_enable == 0)
     error->all(FLERR, "pair_style ionmd requires atom IDs, but 'atom_modify id no' turned them "
                "off: remove that atom_modify line");

@@ -64,6 +64,7 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
   static double host_peak_rss_mib();
   // pair_style and pair_coeff lines (pair_ionmd_settings.cpp)
   void reset_settings();
+  void check_units(const std::string &since);
   std::vector<bigint> atoms_per_type() const;
   std::string empty_types_note(const std::vector<bigint> &count) const;
   // the model file, the same on every rank (pair_ionmd_load.cpp)

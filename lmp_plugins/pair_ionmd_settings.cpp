@@ -55,6 +55,20 @@ static std::string units_conversion_advice(const std::string &units)
   return "";
 }
 
+// The model's eV and Angstrom are read as the current units' energy and length. Checked at
+// the pair_style line and again at each run's init: a `units` command after the pair_style
+// line (before the box exists) or a read_restart of a file written in other units changes
+// them later, and the run would take eV for kcal/mol (Li7P3S11 after `units real`: 2852
+// "atm" for 66,643 bar, forces 23x too strong in the dynamics), without any error.
+void PairIonmd::check_units(const std::string &since)
+{
+  if (strcmp(update->unit_style, "metal") == 0) return;
+  error->all(FLERR, "pair_style ionmd requires 'units metal' (models use eV and Angstrom), "
+             "but units are '{}'{}: put 'units metal' before read_data or create_box, with "
+             "times in ps (timestep 0.001 is 1 fs) and velocities in Angstrom/ps{}",
+             update->unit_style, since, units_conversion_advice(update->unit_style));
+}
+
 /* pair_style ionmd FILE [device D] [graph auto|owners|ghosts] [ghost auto|redundant|halo]
                     [memory auto|fast|low] [chunk EDGES] [max_memory auto|off|GiB] */
 void PairIonmd::settings(int narg, char **arg)
@@ -63,11 +77,7 @@ void PairIonmd::settings(int narg, char **arg)
     error->all(FLERR, "Illegal pair_style ionmd command: expected "
                "'pair_style ionmd FILE [device auto|cpu|cuda|cuda:N] [graph auto|owners|ghosts] "
                "[ghost auto|redundant|halo] [memory auto|fast|low] [chunk EDGES] [max_memory auto|off|GiB]'");
-  if (strcmp(update->unit_style, "metal") != 0)
-    error->all(FLERR, "pair_style ionmd requires 'units metal' (models use eV and Angstrom), "
-               "but units are '{}': put 'units metal' before read_data or create_box, with "
-               "times in ps (timestep 0.001 is 1 fs) and velocities in Angstrom/ps{}",
-               update->unit_style, units_conversion_advice(update->unit_style));
+  check_units("");
   reset_settings();
   const std::vector<std::string> previous_elements =
       model ? meta.elements : std::vector<std::string>();
