@@ -96,6 +96,14 @@ class Trajectory:
         self.masses = np.asarray(self.masses, dtype=np.float64)
         _check_shapes(self)
         _check_steps(self.steps)
+        # a time step of 0, below 0 or NaN (an ASE timestep in its own units gone wrong)
+        # was taken: D came out as "fit end -1.99 ps" or a ValueError from inside the fit
+        if not (isinstance(self.timestep_fs, (int, float, np.number))
+                and not isinstance(self.timestep_fs, bool)
+                and np.isfinite(self.timestep_fs) and self.timestep_fs > 0):
+            raise AnalysisError(f"Trajectory timestep_fs must be the MD time step in fs, a "
+                                f"number above 0, got {self.timestep_fs!r} (from ASE's "
+                                f"units: dyn.dt / ase.units.fs)")
 
     @property
     def n_frames(self) -> int:
@@ -113,6 +121,9 @@ class Trajectory:
 
     @property
     def frame_interval_ps(self) -> float:
+        if self.n_frames < 2:       # was an IndexError
+            raise AnalysisError(f"a trajectory of {self.n_frames} frame(s) has no frame "
+                                f"interval: the MSD needs at least 2 frames")
         return float((self.steps[1] - self.steps[0]) * self.timestep_fs * 1e-3)
 
     @property
@@ -129,6 +140,18 @@ class Trajectory:
             raise AnalysisError(f"species {missing} not in this trajectory (present: {present}); "
                                 f"check the mobile species and the type -> element map")
         return np.flatnonzero(np.isin(self.elements, wanted))
+
+    def check_finite(self, indices: np.ndarray, what: str) -> None:
+        """Refuse positions of atoms ``indices`` that are not finite (a run that blew up),
+        naming the first such frame, before ``what`` turns them into NaN or a traceback."""
+        bad = ~np.isfinite(self.positions[:, indices]).all(axis=(1, 2))
+        if bad.any():
+            k = int(np.argmax(bad))
+            raise AnalysisError(
+                f"{what}: positions are not finite from frame {k} (step {self.steps[k]}) on "
+                f"(the run blew up?); analyse the frames before it (Trajectory.discard keeps "
+                f"the later ones; slice the arrays for the earlier), or see what failed with "
+                f"`ionmd analyze --failures-only`")
 
     def discard(self, discard_ps: float) -> "Trajectory":
         """The trajectory without its first ``discard_ps`` ps (equilibration)."""
