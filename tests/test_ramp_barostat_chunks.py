@@ -245,3 +245,18 @@ def test_lammps_marsaglia_seed_limit(tmp_path, seed, ok):
                           cwd=tmp_path)
     assert (done.returncode == 0) == ok
     assert ("Invalid seed for Marsaglia" in (tmp_path / "log").read_text()) != ok
+
+
+def test_a_chunk_stopped_by_a_silent_timeout_keeps_its_rows(uninterrupted):
+    """The lammps module's force_timeout (how ionmd stops an in-process run) says nothing;
+    a chunk it stopped one step after a row spans one step fewer than its loop counts,
+    which tells a rerun's rows where no echoed run announced the block: a chunk is
+    announced by its run's one echo (``every``)."""
+    rd, log = uninterrupted
+    lines = log.splitlines()
+    header = [k for k, line in enumerate(lines) if line.split()[:1] == ["Step"]][3]  # 300-400
+    rows = lines[header + 1:header + 7]                      # steps 300 .. 350
+    assert [int(r.split()[0]) for r in rows] == list(range(300, 351, 10))
+    cut = lines[:header + 7] + ["Loop time of 0.01 on 1 procs for 51 steps with 108 atoms"]
+    th = parse_thermo("\n".join(cut))
+    assert list(th["Step"]) == list(range(0, 351, 10))

@@ -98,7 +98,10 @@ class ThermoBlocks:
     module's ``force_timeout``, how ionmd stops an in-process run, says nothing).
     Earlier, where they are printed: the echoed ``minimize`` or ``rerun`` command (a log's
     default ``echo log``), the screen's ``Setting up cg style minimization``; an echoed
-    ``run N`` before a block says it is an MD run's, whatever its rows span. A
+    ``run N`` before a block says it is an MD run's, whatever its rows span, and so does
+    one with ``every C`` for each of the blocks it prints, one per chunk of C steps (a
+    Nose-Hoover ramp of inputs version 5: a header, the row of the step the previous
+    chunk ended at again, and a loop line per chunk). A
     minimisation or a rerun that LAMMPS stopped with an error (lost atoms, a truncated
     dump) prints no loop line nor statistics: under ``echo none`` it is told by its rows'
     kinetic energy (``Temp`` or ``KinEng``), the same at every row of two steps or more:
@@ -140,6 +143,7 @@ class ThermoBlocks:
         self._stopped_early = False          # fix halt or a time-out ended the current block
         self._run_next = False               # an echoed `run` command came before the next block
         self._announced = False              # ... before the current one: an MD run's
+        self._chunks = False                 # that `run` has `every N`: its blocks all are
         self._after_memory = False           # the line before was LAMMPS's memory line
         self.stepless: list[str] = []
         """Headers of blocks that print no ``Step`` column (``thermo_style custom temp
@@ -190,8 +194,10 @@ class ThermoBlocks:
         command = _not_md_command(parts)
         if command or (parts[0] == "Setting" and "minimization" in parts):
             self._not_md_next, self._run_next = command or "minimize", False
+            self._chunks = False
         elif is_run_command(parts):
             self._run_next, self._not_md_next = True, None     # an echoed `run N ...`
+            self._chunks = "every" in parts[2:]
         elif _is_header(parts):
             self._start_block(parts)
         elif after_memory and _is_header(parts + ["Step"]):
@@ -225,7 +231,9 @@ class ThermoBlocks:
         self._block_steps, self._md_step_before = [], self.md_step
         self._step_before = self.step        # where LAMMPS's timestep was as it began
         self._kinetic, self._stopped_early = [], False
-        self._announced, self._run_next = self._run_next, False
+        # a `run N ... every C` prints a header per chunk after its one echo (inputs
+        # version 5's ramps): each chunk is that MD run's
+        self._announced, self._run_next = self._run_next or self._chunks, False
         if self._not_md_next:
             self.not_md.add(self.blocks)
             known = self.minimizations if self._not_md_next == "minimize" else self.reruns
