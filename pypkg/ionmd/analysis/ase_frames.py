@@ -347,9 +347,10 @@ def _differ(a: float, b: float) -> bool:
     return not math.isclose(float(a), float(b), rel_tol=1e-6, abs_tol=1e-9)
 
 
-def resolve_timing(frames: AseFrames, given: dict) -> dict:
+def resolve_timing(frames: AseFrames, given: dict, needed: Sequence[str] = tuple(OPTIONS)) -> dict:
     """``timestep_fs``, ``dump_every`` and ``temperature_K`` of a run from what its files
-    say and what ``given`` (run.json and flags; None = not given) says.
+    say and what ``given`` (run.json and flags; None = not given) says; ``needed``: those
+    that must be known (:func:`read_ase_trajectory` needs no temperature).
 
     Raises
     ------
@@ -393,13 +394,15 @@ def resolve_timing(frames: AseFrames, given: dict) -> dict:
             raise AnalysisError(f"{what}: frames are {frames.frame_fs:g} fs apart (their time "
                                 f"info) but time step {dt:g} fs x dump_every {every} = "
                                 f"{dt * every:g} fs; check --timestep-fs and --dump-every")
-    missing = [k for k in OPTIONS if out.get(k) is None]
+    missing = [k for k in OPTIONS if k in needed and out.get(k) is None]
     if missing:
         flags = " and ".join(f"{OPTIONS[k]} (VASP: {VASP_TAGS[k]})" for k in missing)
         keys = ", ".join(missing)
         why = "".join(f" ({note})" for note in frames.notes if "temperature_K" in missing)
         raise AnalysisError(f"{what} does not say {keys}{why}: pass {flags}, or put {keys} in "
-                            f"run.json (steps between frames x time step = time between frames)")
+                            f"run.json (steps between frames x time step = time between "
+                            f"frames; from Python, {keys} of read_ase_trajectory or of "
+                            f"load_run_spec's overrides)")
     if out["dump_every"] < 1 or out["timestep_fs"] <= 0:
         raise AnalysisError(f"{what}: need --timestep-fs > 0 and --dump-every >= 1, got "
                             f"{out['timestep_fs']:g} and {out['dump_every']}")
@@ -455,3 +458,43 @@ def kinetic_thermo(files: Sequence[str | Path], fmt: str, dump_every: int) -> di
                      for s, t in zip(steps, temps) if len(s)])
     return {"Step": np.array([int(row[0]) for _, row in rows], dtype=np.int64),
             "Temp": np.array([row[1] for _, row in rows])}
+
+
+def read_ase_trajectory(files: str | Path | Sequence[str | Path], *,
+                        timestep_fs: float | None = None, dump_every: int | None = None,
+                        fmt: str | None = None):
+    """An ASE MD ``.traj``, extended XYZ or VASP ``XDATCAR`` (one file, or the pieces of a
+    run in order) as an unwrapped :class:`~ionmd.analysis.trajectory.Trajectory`: the frames
+    ``ionmd analyze`` reads, stitched and unwrapped by the same code (no discard, no drift
+    removal: :meth:`~ionmd.analysis.trajectory.Trajectory.discard`,
+    :meth:`~ionmd.analysis.trajectory.Trajectory.framework_drift_removed`).
+
+    ``timestep_fs`` (fs, not ASE's time unit: ``dyn.dt / ase.units.fs``) and ``dump_every``
+    (MD steps between frames, ASE's ``loginterval``, VASP's ``NBLOCK``) are needed where the
+    files do not say them (an ASE MD ``.traj`` header does; ``step=``/``time_fs=`` in
+    extended XYZ comment lines, the ``INCAR`` beside an ``XDATCAR``); a value given that
+    the files contradict is refused. ``fmt``: an ``ase.io.read`` format, by default from
+    the file names (:func:`ase_format`).
+    """
+    import os
+
+    from ionmd.analysis.trajectory import Trajectory
+
+    paths = [Path(files)] if isinstance(files, (str, os.PathLike)) else [Path(f) for f in files]
+    if not paths:
+        raise AnalysisError("no trajectory files given")
+    fmt = trajectory_format(paths, fmt)
+    if fmt is None:
+        raise AnalysisError(f"{', '.join(map(str, paths))}: not a format read through ASE "
+                            f"(.traj, .extxyz, .xyz, XDATCAR); a LAMMPS dump or DCD is read by "
+                            f"read_lammps_trajectory with its data file, other ASE formats "
+                            f"with fmt=")
+    timing = resolve_timing(read_ase(paths, fmt),
+                            {"timestep_fs": timestep_fs, "dump_every": dump_every},
+                            needed=("timestep_fs", "dump_every"))
+    piece, elements, masses = read_ase_frames(paths, fmt, timing["dump_every"])
+    if len(piece.steps) < 2:
+        raise AnalysisError(f"{', '.join(map(str, paths))}: fewer than 2 frames; nothing to "
+                            f"analyse")
+    return Trajectory(piece.unwrapped(), piece.boxes, piece.steps, elements, masses,
+                      timing["timestep_fs"], fractions=piece.wrapped_fractions())
