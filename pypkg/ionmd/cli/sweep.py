@@ -367,17 +367,42 @@ def _cmd_collect(args: argparse.Namespace) -> int:
         rest = ", ".join(f"{n} {c}" for c, n in sorted(classes.items())
                          if c not in ("completed", "failed-physical"))
         if rest:        # else only folders of other settings: said below
-            # a damaged run never ends by itself: it waits on the user (its error below)
-            waiting = any(n for c, n in classes.items()
-                          if c not in ("completed", "failed-physical", "damaged"))
-            then = ("collect again when they have ended" if waiting else
-                    "collect again once the damaged runs' files are fixed (said below)")
             print(f"partial: {done} of {sum(classes.values())} runs analysed ({rest} not in "
-                  f"the table: see `ionmd sweep status`); {then}")
+                  f"the table: see `ionmd sweep status`); {partial_next_steps(classes)}")
     if doc.get("other_settings"):
         print(f"ionmd: error: {doc['other_settings']}", file=sys.stderr)
         return EXIT_ERROR
     return _damaged_status(doc["runs"]) or EXIT_OK
+
+
+NEXT_STEPS = (
+    (("running", "queued"), "collect again when they have ended"),
+    (("interrupted", "pending", "new"), "run them with `ionmd sweep submit`, then collect "
+                                         "again"),
+    (("failed-error",), "ended on an error, rerun them with `ionmd sweep submit "
+                        "--retry-failed`, then collect again"),
+    (("damaged",), "collect again once the damaged runs' files are fixed (said below)"),
+)
+"""What collect's partial line asks for each kind of run not in its table: only running
+or queued runs end by themselves; the others wait on a command (a damaged run on its
+files' fix, its error line follows)."""
+
+
+def partial_next_steps(classes: dict) -> str:
+    """The partial line's tail: for each kind of run outstanding in ``classes`` (class:
+    count; completed and failed-physical are in the table), what to do, e.g. ``1 running:
+    collect again when they have ended; 1 failed-error: ended on an error, rerun them
+    ...``."""
+    said, parts = {"completed", "failed-physical"}, []
+    for kinds, step in NEXT_STEPS:
+        have = [f"{classes[c]} {c}" for c in kinds if classes.get(c)]
+        said.update(kinds)
+        if have:
+            parts.append(f"{', '.join(have)}: {step}")
+    other = [f"{n} {c}" for c, n in sorted(classes.items()) if c not in said and n]
+    if other:               # a class of a later ionmd: status says what it is
+        parts.insert(0, f"{', '.join(other)}: see `ionmd sweep status`")
+    return "; ".join(parts)
 
 
 def register(subparsers) -> None:
