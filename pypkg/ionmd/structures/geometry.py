@@ -14,14 +14,28 @@ def perpendicular_widths(cell) -> np.ndarray:
     ----------
     cell
         Lattice vectors as rows, shape (3, 3) or a stack (..., 3, 3); a pymatgen
-        ``Lattice`` or an ASE ``Cell`` too.
+        ``Lattice`` or ``Structure``, an ASE ``Cell`` or ``Atoms`` too.
 
     Returns
     -------
     numpy.ndarray
         Shape (3,) or (..., 3).
     """
-    m = np.asarray(getattr(cell, "matrix", getattr(cell, "array", cell)), dtype=float)
+    # a Structure or Atoms stands for its cell (a Structure was "setting an array element
+    # with a sequence" from numpy, through supercell_repeats(structure, "8A") too)
+    cell = getattr(cell, "lattice", cell)
+    if not hasattr(cell, "array"):
+        cell = getattr(cell, "cell", cell)
+    try:
+        m = np.asarray(getattr(cell, "matrix", getattr(cell, "array", cell)), dtype=float)
+    except (TypeError, ValueError):
+        m = np.empty(0)
+    if m.ndim < 2 or m.shape[-2:] != (3, 3):
+        from ionmd.structures.errors import StructureError
+
+        raise StructureError(f"a cell is three lattice vectors as rows (3x3), a pymatgen "
+                             f"Lattice or Structure, or an ASE Cell or Atoms; got "
+                             f"{type(cell).__name__}" + (f" of shape {m.shape}" if m.size else ""))
     volume = np.abs(np.linalg.det(m))[..., None]
     faces = np.cross(m[..., [1, 2, 0], :], m[..., [2, 0, 1], :])
     return volume / np.linalg.norm(faces, axis=-1)
