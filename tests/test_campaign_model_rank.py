@@ -1,6 +1,6 @@
 """A campaign's ``order_model_rank = N``: each model re-ranks the N lowest-Ewald
 arrangements by its own energy and its runs start from the one it keeps (two models: two
-cells, two series), ranked once and cached in ``ordering_rank.json`` beside the runs
+cells, two series), ranked once and cached in ``campaign_ordering_rank.json`` above the runs
 (plan, status and collect evaluate no model), a changed N whose choice differs from the
 cell of started runs is refused naming them, and the kept cell is the one ``ionmd run
 --order ewald --order-model-rank N`` keeps for the same file and model.
@@ -127,7 +127,8 @@ def test_two_models_keep_their_own_cells_ranked_once(models, prefer, tmp_path, c
     assert sorted(prefer.calls) == ["a", "b"]            # each model ranked once
     runs = tmp_path / "runs"
     for model, rank in (("a", 2), ("b", 3)):
-        record = json.loads((runs / "mgcl2" / model / "ordering_rank.json").read_text())
+        record = json.loads((runs / "mgcl2" / model / "campaign_ordering_rank.json")
+                            .read_text())
         assert record["chosen_ewald_rank"] == rank
         assert _hashes(runs, model) == {_candidate_hash(tmp_path, 3, rank)}
     assert _hashes(runs, "a") != _hashes(runs, "b")      # two cells, two series
@@ -149,7 +150,7 @@ def test_a_changed_n_whose_choice_differs_is_refused_naming_the_runs(models, pre
     path = _campaign(tmp_path, models, 3, names=("a",))
     prefer({"a": 2})
     plan_campaign(load_campaign(path), create=True)
-    cache = tmp_path / "runs" / "mgcl2" / "a" / "ordering_rank.json"
+    cache = tmp_path / "runs" / "mgcl2" / "a" / "campaign_ordering_rank.json"
     before = cache.read_text()
     run = next((tmp_path / "runs" / "mgcl2" / "a").glob("*/T*K/r*"))
     path.write_text(path.read_text().replace("order_model_rank = 3", "order_model_rank = 4"))
@@ -182,10 +183,11 @@ def test_the_kept_cell_is_the_one_ionmd_run_keeps(models, tmp_path, capsys):
                      "--set", "mobile_species=Mg", "--temps", "600",
                      "-o", str(tmp_path / "run")])
     assert code in (0, None), capsys.readouterr()
-    record = json.loads((tmp_path / "run" / "mgcl2" / "a" / "ordering_rank.json").read_text())
+    record = json.loads((tmp_path / "run" / "mgcl2" / "a" / "conductivity"
+                         / "ordering_rank.json").read_text())
     assert record["chosen_ewald_rank"] != 1
-    ours = json.loads((tmp_path / "c" / "runs" / "mgcl2" / "a" / "ordering_rank.json")
-                      .read_text())
+    ours = json.loads((tmp_path / "c" / "runs" / "mgcl2" / "a"
+                       / "campaign_ordering_rank.json").read_text())
     assert ours["chosen_ewald_rank"] == record["chosen_ewald_rank"]
     assert _hashes(tmp_path / "c" / "runs", "a") == _hashes(tmp_path / "run", "a")
     assert _hashes(tmp_path / "run", "a") != {_candidate_hash(tmp_path / "c", 4, 1)}

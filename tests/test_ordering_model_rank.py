@@ -156,7 +156,11 @@ def test_run_records_the_ranking(mg_morse, tmp_path, capsys):
                      "--set", "mobile_species=Mg", "-o", str(tmp_path / "runs")])
     text = capsys.readouterr()
     assert code in (0, None), text
-    record = json.loads((tmp_path / "runs" / "mgcl" / "mg" / "ordering_rank.json").read_text())
+    # in the protocol's folder, with the runs that start from its cell
+    record = json.loads((tmp_path / "runs" / "mgcl" / "mg" / "conductivity"
+                         / "ordering_rank.json").read_text())
+    assert [p.relative_to(tmp_path) for p in (tmp_path / "runs").rglob("ordering_rank.json")] \
+        == [Path("runs/mgcl/mg/conductivity/ordering_rank.json")]
     assert record["candidates_asked"] == 4 and len(record["candidates"]) == 4
     energies = [c["model_energy_eV"] for c in record["candidates"]]
     assert record["chosen_ewald_rank"] == int(np.argmin(energies)) + 1 != 1

@@ -13,6 +13,9 @@ from ionmd.cli.options import add_order_arguments, order_options, positive_int
 from ionmd.errors import IonmdError
 from ionmd.strict_json import nonfinite_to_null
 
+RANKING_RECORD = "ordering_rank.json"
+"""``--order-model-rank``'s record, in the runs' protocol folder (:func:`_write_ranking`)."""
+
 
 def _cmd_run(args: argparse.Namespace) -> None:
     from ionmd.protocols import get_protocol, run_all
@@ -71,9 +74,9 @@ def _cmd_run(args: argparse.Namespace) -> None:
         if ranking is not None:
             # the scan's folder accepted first (another cell in it is refused): not beside
             # a refusal, over the ranking of the cell the folder holds
-            write_ev_scan(protocol, atoms, args.model, args.output, name=name,
-                          in_run_cell=loaded.in_run_cell)
-            _write_ranking(ranking, args, name)
+            scan = write_ev_scan(protocol, atoms, args.model, args.output, name=name,
+                                 in_run_cell=loaded.in_run_cell)
+            _write_ranking(ranking, scan)
         res = run_ev_scan(protocol, atoms, args.model, args.output, name=name, nprocs=args.np,
                           runner=args.runner, dry_run=args.dry_run,
                           in_run_cell=loaded.in_run_cell)
@@ -99,7 +102,8 @@ def _cmd_run(args: argparse.Namespace) -> None:
     runs, cell = plan_runs_and_cell(protocol, atoms, args.model, args.output, name=name,
                                     in_run_cell=loaded.in_run_cell,
                                     structure_notes=loading_notes(loaded, args.structure))
-    _write_ranking(ranking, args, name)     # the runs were accepted: not beside a refusal
+    # the runs were accepted: not beside a refusal; in their protocol's folder
+    _write_ranking(ranking, runs[0].path.parent.parent if runs else None)
     print(f"{len(runs)} run(s) of {protocol.name} under {args.output}, {len(cell)} atoms "
           f"({cell.get_chemical_formula()}) each")
     for line in protocol.schedule_summary():
@@ -115,10 +119,17 @@ def _cmd_run(args: argparse.Namespace) -> None:
 def _rank_orderings(loaded, args: argparse.Namespace, protocol):
     """With ``--order-model-rank N``: ``loaded`` holding the candidate of lowest model
     energy (its ordering line says which, its Ewald rank and the spread), and the
-    ``ModelRanking``; else ``loaded`` as it is and None. The run cell's checks come first
+    ``ModelRanking``; else ``loaded`` as it is and None (a file with nothing to order: a
+    note says N ranked nothing). The run cell's checks come first
     (they depend on composition and lattice only, the same for every candidate): a cell
     refused there would otherwise be refused after minutes of model energies."""
     if not loaded.candidates:
+        if args.order_model_rank > 1:       # asked for, and nothing to rank: said, not silent
+            import sys
+
+            print(f"ionmd: note: {args.structure} has no partially occupied sites to order: "
+                  f"--order-model-rank {args.order_model_rank} ranks nothing, the runs start "
+                  f"from the file's own cell", file=sys.stderr)
         return loaded, None
     from ionmd.protocols.checks import check_cell
     from ionmd.protocols.prepare import as_atoms, run_cell
@@ -132,13 +143,17 @@ def _rank_orderings(loaded, args: argparse.Namespace, protocol):
     return rank_by_model(loaded, args.model, args.order_model_rank)
 
 
-def _write_ranking(ranking, args: argparse.Namespace, name: str) -> None:
-    """The ranking kept in ``OUT/<name>/<model>/ordering_rank.json`` (the runs' folder)."""
-    if ranking is None:
+def _write_ranking(ranking, folder: Path | None) -> None:
+    """The ranking kept in ``folder/ordering_rank.json``: the folder of the runs that start
+    from its cell, ``OUT/<name>/<model>/<protocol>`` (their ``T*K/r*`` below it; an E-V
+    scan's own folder). One level up, in ``OUT/<name>/<model>``, every protocol's runs
+    shared one file, so the last command's ranking (another protocol's, another cell) took
+    the place of the record of runs it did not make; a campaign's cache there is another
+    file (``ionmd.sweep.campaign_ranking.RANKING_FILE``)."""
+    if ranking is None or folder is None:
         return
-    folder = Path(args.output) / name / Path(args.model).stem
     folder.mkdir(parents=True, exist_ok=True)
-    strict_json.write(folder / "ordering_rank.json", ranking.record())
+    strict_json.write(folder / RANKING_RECORD, ranking.record())
 
 
 def _check_model(given: str) -> None:

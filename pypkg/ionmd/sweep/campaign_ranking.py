@@ -6,9 +6,13 @@ from the one it keeps, so two models may run two cells (two series).
 The energies are evaluated once per (structure, model), by the first campaign command that
 reads the campaign (``plan``, ``submit``, ``status``, ``collect``; on the machine it runs
 on: SLURM workers never read the campaign file, they run the data file ``submit`` wrote),
-and kept in ``<output>/<structure>/<model>/ordering_rank.json`` (where ``ionmd run`` writes
-its ranking) with what they depend on (:func:`cache_key`). Every later command takes the
-choice from there. Ranking is done holding a lock beside that file, so that two commands
+and kept in ``<output>/<structure>/<model>/campaign_ordering_rank.json`` (:data:`RANKING_FILE`:
+the series' cache, a file of its own: ``ionmd run``'s record of its runs' ranking,
+``ordering_rank.json``, is in the protocol's folder below, and either one overwrote the
+other when both were ``<model>/ordering_rank.json``) with what they depend on
+(:func:`cache_key`). Every later command takes the choice from there; a cache written before
+it had its own name (:data:`OLD_RANKING_FILE`, with a ``campaign_key``) is read where there
+is no other. Ranking is done holding a lock beside that file, so that two commands
 started together rank once (the second waits, then reads the file).
 
 A ranking whose key changed (another N, order setting, structure file or model) is done
@@ -31,7 +35,9 @@ from ionmd.errors import IonmdError
 from ionmd.file_locks import flock_if_supported
 from ionmd.sweep.campaign_problems import Problems
 
-RANKING_FILE = "ordering_rank.json"
+RANKING_FILE = "campaign_ordering_rank.json"
+OLD_RANKING_FILE = "ordering_rank.json"
+"""The cache's name before it had its own (``ionmd run`` wrote its record there too)."""
 LOCK_FILE = ".ordering_rank.lock"
 
 
@@ -122,8 +128,18 @@ def _cached(folder: Path, key: dict, s, protocol) -> Ranked | None:
 
 
 def _previous_record(folder: Path) -> dict | None:
+    """The series' cache; where it has none, one written before the cache had its own
+    name (:data:`OLD_RANKING_FILE`), only with a ``campaign_key``: without one it is an
+    ``ionmd run``'s record of then, of its runs, not the campaign's."""
+    if (folder / RANKING_FILE).exists():
+        return _read_record(folder / RANKING_FILE)
+    old = _read_record(folder / OLD_RANKING_FILE)
+    return old if old is not None and "campaign_key" in old else None
+
+
+def _read_record(path: Path) -> dict | None:
     try:
-        record = json.loads((folder / RANKING_FILE).read_text())
+        record = json.loads(path.read_text())
     except (OSError, ValueError):
         return None         # none, or damaged: ranked again (and checked against the runs)
     return record if isinstance(record, dict) else None
@@ -209,5 +225,5 @@ def ordering_lines(campaign) -> list[str]:
     return out
 
 
-__all__ = ["LOCK_FILE", "RANKING_FILE", "Ranked", "cache_key", "ordering_lines",
-           "rank_series"]
+__all__ = ["LOCK_FILE", "OLD_RANKING_FILE", "RANKING_FILE", "Ranked", "cache_key",
+           "ordering_lines", "rank_series"]
