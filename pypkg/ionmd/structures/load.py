@@ -59,10 +59,12 @@ class OrderOptions:
             raise StructureError(f"unknown ordering method {self.method!r}; use "
                                  f"{' or '.join(ORDER_METHODS)}")
         if self.candidates > 1 and self.method != "ewald":
+            # the one wording for the command line and a campaign's line (both come here)
             raise StructureError(
                 f"re-ranking {self.candidates} arrangements by the model takes the lowest-"
-                f"Ewald ones: give --order ewald with --order-model-rank (the ordering was "
-                f"{self.method or 'none'})")
+                f"Ewald ones, but the ordering was {self.method or 'none'}: give --order "
+                f"ewald with --order-model-rank {self.candidates} (a campaign: order = "
+                f"\"ewald\" with order_model_rank = {self.candidates})")
 
 
 @dataclass
