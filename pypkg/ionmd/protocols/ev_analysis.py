@@ -28,8 +28,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from scipy.optimize import least_squares
-from scipy.stats import spearmanr
 
 from ionmd.errors import IonmdError
 
@@ -75,6 +73,9 @@ def fit_birch_murnaghan(volumes: np.ndarray, energies: np.ndarray) -> tuple[floa
     c2, c1, c0 = np.polyfit(volumes, energies, 2)
     if c2 <= 0:
         raise IonmdError("E(V) is not convex: no bulk modulus can be fitted")
+    from scipy.optimize import least_squares   # here: scipy.optimize/stats were 2 of the
+    # 4 s of every `ionmd --help` (ionmd.protocols imports this module)
+
     v0 = -c1 / (2 * c2)
     x0 = [c0 - c1 ** 2 / (4 * c2), v0, 2 * c2 * v0, 4.0]
     res = least_squares(lambda x: birch_murnaghan(volumes, *x) - energies, x0,
@@ -84,6 +85,8 @@ def fit_birch_murnaghan(volumes: np.ndarray, energies: np.ndarray) -> tuple[floa
 
 def _spearman(x: np.ndarray, y: np.ndarray) -> float | None:
     """Spearman's rho, None where it is undefined (under two points, a constant side)."""
+    from scipy.stats import spearmanr
+
     if len(x) < 2 or np.ptp(y) == 0:
         return None
     return float(spearmanr(x, y)[0])
