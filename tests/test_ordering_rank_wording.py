@@ -67,3 +67,18 @@ def test_nothing_to_order_is_said(mg_morse, tmp_path, capsys):
     (run,) = (tmp_path / "runs").rglob("run.json")
     assert not any("re-ranked" in n for n in json.loads(run.read_text())["structure_notes"])
     assert f"{len(ordered)} atoms" in text.out, text.out
+
+
+def test_a_campaigns_plan_says_nothing_was_ranked(folder, capsys):
+    """The same for a campaign's ordered structure (sweep_setup's fcc cell): plan says it."""
+    from pymatgen.core import Structure
+
+    from ionmd.cli import main
+
+    path = write_campaign(folder, extra='order = "ewald"\norder_model_rank = 3')
+    assert Structure.from_file(folder / "fcc.cif").is_ordered
+    capsys.readouterr()
+    assert main(["sweep", "plan", str(path)]) in (0, None)
+    out = capsys.readouterr().out
+    assert ("fcc: no partially occupied sites to order: order_model_rank = 3 ranks nothing"
+            in out), out

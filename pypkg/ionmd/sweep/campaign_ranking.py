@@ -213,9 +213,13 @@ def _locked(path: Path):
 
 def ordering_lines(campaign) -> list[str]:
     """One line per (structure, model) a model ranked: its ordering, as ``ionmd run``
-    prints it (the Ewald rank kept, the spread), and its cell."""
+    prints it (the Ewald rank kept, the spread), and its cell; one per structure with
+    ``order_model_rank`` > 1 and nothing to order, saying so (as ``ionmd run``'s note)."""
     out = []
     for s in campaign.structures:
+        if s.model_rank > 1 and s.loaded is not None and not s.loaded.candidates:
+            out.append(f"{s.name}: no partially occupied sites to order: order_model_rank = "
+                       f"{s.model_rank} ranks nothing, the runs start from the file's own cell")
         for m in campaign.models:
             kept = s.ranked.get(m.folder)
             if kept is not None:
