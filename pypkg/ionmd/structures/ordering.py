@@ -197,6 +197,11 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
                              "arrangements: they need method='ewald' (--order ewald)")
     if method == "random" and seed is None:
         raise StructureError("method='random' needs a seed (an integer) so the cell can be reproduced")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
+                             or seed < 0):
+        # numpy's ValueError/TypeError before ("expected non-negative integer"), True seed 1
+        raise StructureError(f"the ordering seed must be a whole number >= 0 (as "
+                             f"--order-seed), got {seed!r}")
     if supercell is not None and min_width is not None:
         raise StructureError("give either an explicit supercell or a minimum width, not both")
     structure = structure.copy()
