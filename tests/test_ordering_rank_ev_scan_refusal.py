@@ -37,7 +37,7 @@ def test_a_refused_scan_leaves_the_ranking_of_the_folders_cell(mg_morse, tmp_pat
     path, out = _cif(tmp_path), tmp_path / "runs"
     code, text = _run(path, mg_morse, 4, out, capsys)
     assert code in (0, None), text
-    record_file = out / "mgcl" / "mg" / "ordering_rank.json"
+    record_file = out / "mgcl" / "mg" / "ev-scan" / "ordering_rank.json"
     first = json.loads(record_file.read_text())
     # the premise: 2 candidates cannot keep the cell the first command kept
     assert first["candidates_asked"] == 4 and first["chosen_ewald_rank"] > 2, first
