@@ -260,3 +260,38 @@ def test_a_chunk_stopped_by_a_silent_timeout_keeps_its_rows(uninterrupted):
     cut = lines[:header + 7] + ["Loop time of 0.01 on 1 procs for 51 steps with 108 atoms"]
     th = parse_thermo("\n".join(cut))
     assert list(th["Step"]) == list(range(0, 351, 10))
+
+
+def test_a_killed_stability_ramp_resumes_into_the_uninterrupted_run(tmp_path, morse):
+    """Through ionmd (md.lmp, the ionmd pair style): a piece that ends itself at step 750
+    (mid-chunk, as a kill: rows past its last restart file, 600) and the piece ionmd then
+    resumes from restart.b give the uninterrupted run's rows and status."""
+    from ionmd.protocols import execute
+    from ionmd.protocols.md_input import ramp_chunk_steps
+
+    settings = dict(temperatures=(T0,), temperature_end=T1, duration_ps=1.2, restart_every=300,
+                    thermo_every=10, dump_every=10, relax=False, halt_volume_change=None,
+                    pdamp_fs=200.0)
+    chunk = ramp_chunk_steps(short("stability", **settings), T0, 1200)
+    template = (INPUTS / "md.lmp").read_text().replace(
+        "run             $steps upto", f'if "$$(step) == 0" then "run 750 upto start 0 stop '
+        f'$steps post no every {chunk} NULL" "quit 1"\nrun             $steps upto')
+    (tmp_path / "killed.lmp").write_text(template)
+    (straight,) = plan_runs(short("stability", **settings), fcc_cell(), morse,
+                            tmp_path / "straight", name="fcc")
+    (killed,) = plan_runs(short("stability", template=str(tmp_path / "killed.lmp"), **settings),
+                          fcc_cell(), morse, tmp_path / "killed", name="fcc")
+    assert execute(straight)["state"] == "completed"
+    first = execute(killed)
+    assert first["state"] == "interrupted" and first["step"] == 750, first
+    done = execute(killed)
+    assert done["state"] == "completed" and done["resumed_from"] == "restart.b", done
+    assert int(parse_thermo(killed.piece(1)["log"].read_text())["Step"][0]) == 600
+    want = parse_thermo_pieces([straight.piece(0)["log"].read_text()])
+    got = parse_thermo_pieces([killed.piece(k)["log"].read_text() for k in (0, 1)])
+    assert list(got["Step"]) == list(want["Step"]) == list(range(0, 1201, 10))
+    for column in ("Temp", "Volume", "Press", "PotEng"):
+        np.testing.assert_allclose(got[column], want[column], rtol=1e-8, atol=1e-6)
+    assert done["step"] == straight.status["step"] == 1200
+    assert done["temperature_now_K"] == pytest.approx(straight.status["temperature_now_K"],
+                                                      rel=1e-8)
