@@ -30,7 +30,13 @@ from ionmd.sweep.collect import _aggregate
 from ionmd.sweep.goal import series_value
 from protocol_setup import frozen_framework_template, rocksalt_cell, short, superionic_model
 
-RULE = "hops>=120,D_rel_ci<=0.3"
+# met by 3000 steps (2.5 ps analysed: 79 hops, D_rel_ci 0.37 in one run; 91, 0.27 in
+# another at 2500: the MD is not bitwise repeatable) where
+# hops>=120,D_rel_ci<=0.3 ran to 5000 steps: what is checked is the level a rule stop
+# reports, whatever the rule's numbers. D_rel_ci stays 10 % below 0.425, where the 99 %
+# interval's lower half in ln passes LOWER_HALF_CAP upper halves (32 ions) and
+# ln_error_from_interval with the value reads the capped error, not atanh(q se / D) / q
+RULE = "hops>=70,D_rel_ci<=0.38"
 FIT = dict(fit_start_ps=0.1, window_ps=0.5)
 
 
