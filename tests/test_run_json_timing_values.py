@@ -104,3 +104,11 @@ def test_usable_values_are_read_as_written(run):
     assert (spec.timestep_fs, spec.dump_every, spec.temperature_K) == (0.5, 40, 900.0)
     spec = load_run_spec(run, {"timestep_fs": 1.0, "dump_every": 20, "temperature_K": 700.0})
     assert (spec.timestep_fs, spec.dump_every, spec.temperature_K) == (1.0, 20, 700.0)
+
+
+def test_a_null_dump_every_is_not_known_as_before(run):
+    """null is no value (a LAMMPS run's dump says its steps): asked for where the files do
+    not say it, not refused as a bad value."""
+    _edit(run, dump_every=None)
+    with pytest.raises(AnalysisError, match=r"does not say dump_every"):
+        load_run_spec(run)
