@@ -98,6 +98,8 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
   void check_hybrid_skipped_pairs();
   void check_tiled_reach(IonmdGraphBuilder::Mode mode);
   void check_heat_flux();
+  void check_tally_computes();
+  bigint model_atoms_in_group(const class Compute *c, bool &dynamic) const;
   // the closest pair of atoms in this rank's graph (IDs, distance in A; ids 0: no edge)
   struct ClosestPair {
     double distance = -1.0;

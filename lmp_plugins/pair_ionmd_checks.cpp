@@ -471,6 +471,19 @@ void PairIonmd::check_hybrid_skipped_pairs()
              force->pair_style, utils::join_words(skipped, ", "));
 }
 
+// The atoms of the model's types that compute c's group takes, summed over ranks (every rank
+// calls). A dynamic group's members are those of its last update (at init before its first
+// setup: none), so one counts as taking every atom of the model's types.
+bigint PairIonmd::model_atoms_in_group(const Compute *c, bool &dynamic) const
+{
+  dynamic = group->dynamic[c->igroup] != 0;
+  bigint mine = 0, covered = 0;
+  for (int i = 0; i < atom->nlocal; ++i)
+    if ((dynamic || (atom->mask[i] & c->groupbit)) && type2species[atom->type[i]] >= 0) ++mine;
+  MPI_Allreduce(&mine, &covered, 1, MPI_LMP_BIGINT, MPI_SUM, world);
+  return covered;
+}
+
 // compute heat/flux sums e_i v_i - S_i v_i over its group, S_i the per-atom virial of a
 // stress/atom compute. For a many-body model the exact current needs S_i in the centroid
 // form (each atom's own energy gradient: compute centroid/stress/atom, not available here,
@@ -480,19 +493,17 @@ void PairIonmd::check_hybrid_skipped_pairs()
 // SevenNet 6.6 %, SevenNet-0 10-15 %, not shrinking with the timestep). LAMMPS keeps the
 // stress compute's ID to itself, so the heat/flux's own group decides: the sum takes the
 // virial of exactly those atoms. Checked at every init: a compute defined after an earlier
-// run is caught at the next one. A dynamic group's members are those of its last update (at
-// init before its first setup: none), so one is refused wherever the model's types have atoms.
+// run is caught at the next one. A dynamic group is refused wherever the model's types have
+// atoms. init_style calls this one check of the computes, so it checks the tally computes too.
 void PairIonmd::check_heat_flux()
 {
   if ((int) type2species.size() != atom->ntypes + 1) return;
+  check_tally_computes();
   for (int k = 0; k < modify->ncompute; ++k) {
     const Compute *c = modify->compute[k];
     if (strcmp(c->style, "heat/flux") != 0) continue;
-    const bool dynamic = group->dynamic[c->igroup] != 0;
-    bigint mine = 0, covered = 0;
-    for (int i = 0; i < atom->nlocal; ++i)
-      if ((dynamic || (atom->mask[i] & c->groupbit)) && type2species[atom->type[i]] >= 0) ++mine;
-    MPI_Allreduce(&mine, &covered, 1, MPI_LMP_BIGINT, MPI_SUM, world);
+    bool dynamic = false;
+    const bigint covered = model_atoms_in_group(c, dynamic);
     if (covered == 0) continue;
     error->all(FLERR, "pair_style ionmd: compute {} heat/flux (group {}) {} {} atom(s) of the "
                "model's types, and its heat current would be wrong (~10 % off for SevenNet-0): "
@@ -506,6 +517,40 @@ void PairIonmd::check_heat_flux()
                "from compute pe/atom and ke/atom",
                c->id, group->names[c->igroup],
                dynamic ? "is dynamic and can take any of the" : "takes", covered);
+  }
+}
+
+// LAMMPS's TALLY computes (force/tally, pe/tally, pe/mol/tally, stress/tally,
+// heat/flux/tally, heat/flux/virial/tally) collect pair-by-pair energies, forces and virials
+// through ev_tally callbacks that pairwise styles make for each pair i-j. A many-body model
+// has no such pairs and makes none, so every value they give for the model's atoms is zero,
+// with only LAMMPS's generic warnings ('used with incompatible pair style', 'Energy was not
+// tallied': audit, 8-atom LiCl, pe -13.64 eV, pe/tally 0). They tally the pairs of one atom
+// in their group and one in their second group, so a group without the model's atoms
+// (another sub-style's types under hybrid) tallies what it should and runs.
+void PairIonmd::check_tally_computes()
+{
+  for (int k = 0; k < modify->ncompute; ++k) {
+    const Compute *c = modify->compute[k];
+    if (!utils::strmatch(c->style, "/tally$")) continue;
+    bool dynamic = false;
+    const bigint covered = model_atoms_in_group(c, dynamic);
+    if (covered == 0) continue;
+    const bool heat = utils::strmatch(c->style, "^heat/flux");
+    error->all(FLERR, "pair_style ionmd: compute {} {} (group {}) {} {} atom(s) of the model's "
+               "types, and would give zero for them: tally computes collect the energy, force "
+               "and virial of each pair of atoms from pairwise pair styles, and the model is "
+               "many-body, with no pairwise share to give (LAMMPS itself only warns 'used with "
+               "incompatible pair style'). Remove the compute {}; {}",
+               c->id, c->style, group->names[c->igroup],
+               dynamic ? "is dynamic and can take any of the" : "takes", covered, c->id,
+               heat ? "there is no supported Green-Kubo heat current with pair_style ionmd "
+                      "yet (compute heat/flux is refused too): use non-equilibrium MD (fix "
+                      "thermal/conductivity, fix ehex or fix heat)"
+                    : "the model's per-atom energies and virials are compute pe/atom and "
+                      "compute stress/atom NULL (a group's sums: compute reduce sum over "
+                      "that group), its total energy compute pair ionmd, and the forces on a "
+                      "group's atoms are fx fy fz (compute reduce sum fx fy fz)");
   }
 }
 
