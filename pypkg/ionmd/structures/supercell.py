@@ -6,12 +6,15 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-from pymatgen.core import Lattice, Structure
 
 from ionmd.structures.errors import StructureError
 from ionmd.structures.geometry import perpendicular_widths
+
+if TYPE_CHECKING:   # pymatgen.core takes ~0.3 s to import: only the builders need it
+    from pymatgen.core import Lattice, Structure
 
 DEFAULT_MIN_WIDTH = 8.0
 """Angstrom: every perpendicular width of the MD cell >= 8 A. AQVolt26's 8 A bounds the
@@ -168,6 +171,7 @@ def supercell_structure(structure: Structure, matrix) -> Structure:
     coordinates to the bit, site properties, labels numbered as pymatgen numbers them),
     lattice and charge, in seconds for a million atoms instead of minutes; an ``IStructure``
     (which has no make_supercell) as the ``Structure`` of its sites."""
+    from pymatgen.core import Lattice, Structure
     from pymatgen.core.sites import PeriodicSite
 
     lattice_rows, frac, source = supercell_sites(structure.lattice.matrix,
