@@ -1,6 +1,8 @@
 """A run piece's LAMMPS input: the protocol's template (:data:`INPUTS`, or the
 protocol's own) rendered for piece ``k``, fresh or resumed from a restart file, with the
-thermostat, barostat, ``fix halt`` and the order of the restart files the piece writes."""
+thermostat, barostat, ``fix halt``, the order of the restart files the piece writes, and
+(inputs version 5) a Nose-Hoover NpT temperature ramp run in chunks that reset the barostat's
+mass (:data:`CHUNKED_RAMP_VERSION`)."""
 
 from __future__ import annotations
 
