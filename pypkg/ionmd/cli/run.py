@@ -127,9 +127,11 @@ def _rank_orderings(loaded, args: argparse.Namespace, protocol):
         if args.order_model_rank > 1:       # asked for, and nothing to rank: said, not silent
             import sys
 
-            print(f"ionmd: note: {args.structure} has no partially occupied sites to order: "
-                  f"--order-model-rank {args.order_model_rank} ranks nothing, the runs start "
-                  f"from the file's own cell", file=sys.stderr)
+            from ionmd.structures.ordering_rank_note import nothing_to_rank
+
+            note = nothing_to_rank(f"--order-model-rank {args.order_model_rank}",
+                                   "the runs start from the file's own cell")
+            print(f"ionmd: note: {args.structure} has {note}", file=sys.stderr)
         return loaded, None
     from ionmd.protocols.checks import check_cell
     from ionmd.protocols.prepare import as_atoms, run_cell

@@ -507,6 +507,13 @@ class ScreenBatch:
         from ionmd.screen.screen import screen_structure
 
         runner, stage = self.runner, "convert"
+        if self.order is not None and self.order.candidates > 1 and not loaded.candidates:
+            # asked for, and nothing to rank: said, as ionmd run says it (was silent)
+            from ionmd.structures.ordering_rank_note import nothing_to_rank
+
+            warn(f"{name}: note: " + nothing_to_rank(
+                f"--order-model-rank {self.order.candidates}",
+                "the file's structure is screened as it is"))
         try:
             atoms = screenable_atoms(loaded)
             stage = "screen"
