@@ -135,8 +135,11 @@ def arrhenius_figure(T, y, lo, hi, fit, ylabel: str, problem: str | None = None)
 
 
 def plot_survival(curves: dict, path: Path) -> None:
-    """Kaplan–Meier survival step curves, one per structure, drawn to the longest run;
-    ``+`` where a replica stopped without failing (censored)."""
+    """Kaplan–Meier survival step curves, one per series and condition (the keys of
+    :func:`ionmd.analysis.survival.survival_by_condition`, which the legend shows: ``LiCl``
+    for a series of one condition, ``LiCl @ 600 K`` where it ran at several), each drawn to
+    the end of its longest replica (``end_ps``); ``+`` where a replica stopped without
+    failing (censored)."""
     from ionmd.analysis.survival import survival_at
 
     plt = agg_pyplot()
