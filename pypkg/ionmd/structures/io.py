@@ -63,12 +63,10 @@ def read_structure(source: Any) -> Structure:
                                  f"in it (e.g. {path / '*.cif'})")
         if path.is_file():
             structure = _read_file(path)
-        elif isinstance(source, str) and os.sep not in source and "." not in source.removesuffix(".cif"):
+        elif is_example_name(source):
             structure = _read_file(example_path(source), label=f"example {source!r}")
         else:
-            raise StructureError(
-                f"structure file {str(source)!r} does not exist (shipped examples: "
-                f"{', '.join(example_names())})")
+            raise missing_structure(source)
     else:
         raise StructureError(
             f"cannot read a structure from a {type(source).__name__}; give a CIF/POSCAR "
@@ -76,6 +74,38 @@ def read_structure(source: Any) -> Structure:
     if len(structure) == 0:
         raise StructureError(f"the structure read from {_describe(source)} has no atoms")
     return _checked(structure, _describe(source))
+
+
+def is_example_name(source: Any) -> bool:
+    """Whether ``source`` (not an existing file) names a shipped example: a bare name
+    (``"Li3YCl6"``, any case), without a suffix or a folder, which would make it a path."""
+    return (isinstance(source, str) and not _looks_like_path(source)
+            and source.lower() in {n.lower() for n in example_names()})
+
+
+def _looks_like_path(text: str) -> bool:
+    seps = {"/", os.sep} | ({os.altsep} if os.altsep else set())
+    return any(c in text for c in seps) or Path(text).suffix != ""
+
+
+def missing_structure(source: Any, looked_for: Path | None = None) -> StructureError:
+    """The refusal of a structure that is neither a file nor a shipped example: a path (a
+    suffix or a folder in it) is a missing file, saying where it was looked for
+    (``looked_for``: the absolute path, when read relative to another folder than the
+    cwd); a bare name is neither a file in the current folder nor an example. A mistyped
+    ``nope.cif`` was reported as "no shipped example named 'nope.cif'"; every reader of
+    structure arguments should refuse with this one message."""
+    text = str(source)
+    where = looked_for if looked_for is not None else Path(text).absolute()
+    if isinstance(source, os.PathLike) or _looks_like_path(text):
+        named = [n for n in example_names() if n.lower() == Path(text).stem.lower()]
+        hint = (f"; the shipped example of that name is read as {named[0]!r}, without a "
+                "suffix or folder" if named else "; check the path")
+        return StructureError(f"structure file {text!r} does not exist (looked for {where})"
+                              f"{hint}")
+    return StructureError(f"no file {text!r} (looked for {where}) and no shipped example "
+                          f"structure named {text!r}; available: {', '.join(example_names())} "
+                          "(or give a CIF/POSCAR file path)")
 
 
 def _is_ase_atoms(obj: Any) -> bool:
