@@ -70,8 +70,8 @@ RANGES: dict[str, Range] = {
                       "mean narrows only as 1/sqrt(replicas): longer runs buy more"),
     "discard_ps": Range(0.0, math.inf, "the start of each run dropped from its analysis "
                         "(equilibration); 0 analyses the whole run", "ps"),
-    # seed: no range. Any whole number hashes into a LAMMPS velocity seed of 1 to 2^30
-    # (run_settings.velocity_seed), negative and 1.8e18 (time.time_ns()) ones too, and a
+    # seed: no range. Any whole number hashes into a LAMMPS velocity seed of 1 to 900000000
+    # (1 to 2^30 before inputs version 5; run_settings.velocity_seed), negative and 1.8e18 (time.time_ns()) ones too, and a
     # folder planned with one resumes only by the same command: a range refused those
     "long_duration_ps": Range(0.0, math.inf, "a run length", "ps", low_open=True),
     "long_discard_ps": Range(0.0, math.inf, "a time to drop", "ps"),
