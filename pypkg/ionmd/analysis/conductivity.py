@@ -113,7 +113,7 @@ def charge_msd(traj: Trajectory, charges: dict[str, float], mobile: str | Sequen
     positions at frame ``lags``, over all time origins, per axis: shape (L, 3)."""
     mobile = species_list(mobile)
     idx = traj.indices(mobile)
-    traj.check_finite(idx, "the charge MSD")
+    traj.check_displacements(idx, "the charge MSD")
     missing = [s for s in mobile if s not in charges]
     if missing:
         raise AnalysisError(f"no charge for {missing}; give oxidation states")

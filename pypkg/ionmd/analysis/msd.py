@@ -85,9 +85,9 @@ def compute_msd(traj: Trajectory, species: str, direction: str = "xyz") -> MSD:
     if not isinstance(species, str):    # ["Li"] became the selection "type ['Li']"
         raise AnalysisError(f"the MSD and D are of one species (a str such as 'Li'), got "
                             f"{species!r}; compute one per species")
-    # a clear error for an absent species, and for NaN positions (scipy's "array must not
-    # contain infs or NaNs" from inside the fit before)
-    traj.check_finite(traj.indices(species), f"the MSD of {species}")
+    # a clear error for an absent species, for NaN positions (scipy's "array must not
+    # contain infs or NaNs" from inside the fit before) and for wrapped ones (cell jumps)
+    traj.check_displacements(traj.indices(species), f"the MSD of {species}")
     u = to_universe(traj)
     run = EinsteinMSD(u, select=f"type {species}", msd_type=direction, fft=True).run()
     # one frame interval: Trajectory refuses steps that are not evenly spaced

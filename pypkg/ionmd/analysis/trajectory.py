@@ -30,8 +30,8 @@ from ionmd.analysis.stitching import (SAME_CONFIGURATION_A, WRAPPED_STEP_FRACTIO
 from ionmd.analysis.trajectory_readers import read_pieces, universe, without_empty_pieces
 from ionmd.analysis.unwrapping import (CONSTANT_BOX_ADVICE, MAX_STEP_FRACTION,
                                        WRAP_JUMP_FRACTION, Piece, box_changes, cell_widths,
-                                       fractional, looks_unwrapped, unwrap, wrap,
-                                       wraps_at_faces)
+                                       first_wrap_jump, fractional, looks_unwrapped,
+                                       unwrap, wrap, wraps_at_faces)
 from ionmd.errors import AnalysisError, IonmdNote
 from ionmd.lammps.data_file import resolve_atom_style
 
@@ -152,6 +152,27 @@ class Trajectory:
                 f"(the run blew up?); analyse the frames before it (Trajectory.discard keeps "
                 f"the later ones; slice the arrays for the earlier), or see what failed with "
                 f"`ionmd analyze --failures-only`")
+
+    def check_displacements(self, indices: np.ndarray, what: str) -> None:
+        """Refuse positions of atoms ``indices`` that ``what`` (an MSD) cannot take
+        displacements of: not finite (:meth:`check_finite`), or wrapped into the cell (an
+        atom jumping by half a cell vector or more between frames), which added jumps of a
+        cell length to a hand-built trajectory's MSD without a word. The readers unwrap;
+        structure functions (RDF, density) take wrapped positions, so this is the MSD's."""
+        self.check_finite(indices, what)
+        jump = first_wrap_jump(self.positions, self.boxes, np.asarray(indices))
+        if jump is None:
+            return
+        k, atom, axis, fraction = jump
+        raise AnalysisError(
+            f"{what}: atom {atom} ({self.elements[atom]}) moves {fraction:.2f} of cell vector "
+            f"{'abc'[axis]} between frames {k} and {k + 1} (steps {self.steps[k]} and "
+            f"{self.steps[k + 1]}): the positions look wrapped into the cell (an atom crossing "
+            f"a face comes back a cell away), which would add cell-length jumps to the MSD. "
+            f"Give unwrapped positions: ionmd.analysis.unwrap(positions, boxes) unwraps "
+            f"wrapped ones with each frame's cell (or read the file with "
+            f"ionmd.analysis.read_ase_trajectory / read_lammps_trajectory, which unwrap); "
+            f"positions already unwrapped are frames too far apart: save frames more often")
 
     def discard(self, discard_ps: float) -> "Trajectory":
         """The trajectory without its first ``discard_ps`` ps (equilibration)."""

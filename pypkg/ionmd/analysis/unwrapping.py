@@ -98,6 +98,39 @@ def wraps_at_faces(positions: np.ndarray, boxes: np.ndarray,
     return bool(jump.size and jump.max() > WRAP_JUMP_FRACTION)
 
 
+#: Most cells the positions of wrapped frames span along a cell vector (fractions of each
+#: frame's cell from a fixed origin): 1, and a little more where the box origin moves (NpT).
+WRAPPED_SPAN_CELLS = 1.1
+
+
+def first_wrap_jump(positions: np.ndarray, boxes: np.ndarray, atoms: np.ndarray,
+                    chunk: int = 256) -> tuple[int, int, int, float] | None:
+    """``(frame, atom, axis, fraction)`` of the first step of one of ``atoms`` between
+    consecutive frames (into ``frame + 1``) longer than :data:`WRAP_JUMP_FRACTION` of a
+    cell vector of the later frame's cell, where every one of ``atoms`` stays within one
+    cell's span along every cell vector (fractions of each frame's cell, whatever the
+    origin): positions wrapped into the cell. Else None: no such step, or positions that
+    leave the cell's span, unwrapped (LAMMPS's ``xu`` dumped rarely in a constant box:
+    long steps the readers keep). In chunks of frames, so no (T, N, 3) temporaries."""
+    if len(positions) < 2 or not np.all(np.abs(np.linalg.det(boxes)) > 1e-12):
+        return None                     # one frame, or no cell: nothing wraps
+    inverse = np.linalg.inv(boxes)
+    jump, low, high = None, np.inf, -np.inf
+    for a in range(0, len(positions) - 1, chunk):
+        part = positions[a:a + chunk + 1][:, atoms]
+        frac = np.einsum("tnk,tkl->tnl", part, inverse[a:a + len(part)])
+        low, high = np.minimum(low, frac.min(axis=0)), np.maximum(high, frac.max(axis=0))
+        if jump is None:
+            step = np.abs(np.einsum("tnk,tkl->tnl", np.diff(part, axis=0),
+                                    inverse[a + 1:a + len(part)]))
+            big = np.argwhere(step > WRAP_JUMP_FRACTION)
+            if big.size:
+                t, n, k = (int(i) for i in big[0])
+                jump = (a + t, int(atoms[n]), k, float(step[t, n, k]))
+    # a wrapped NpT run's span is a little over one cell: its box origin moves by a few %
+    return jump if jump is not None and np.all(high - low <= WRAPPED_SPAN_CELLS) else None
+
+
 def box_changes(boxes: np.ndarray) -> bool:
     """Whether the cell (T, 3, 3) differs between frames by more than 1e-6 A."""
     return not np.allclose(boxes, boxes[0], rtol=0, atol=1e-6)
