@@ -156,8 +156,9 @@ class Trajectory:
     def check_displacements(self, indices: np.ndarray, what: str) -> None:
         """Refuse positions of atoms ``indices`` that ``what`` (an MSD) cannot take
         displacements of: not finite (:meth:`check_finite`), or wrapped into the cell (an
-        atom jumping by half a cell vector or more between frames), which added jumps of a
-        cell length to a hand-built trajectory's MSD without a word. The readers unwrap;
+        atom stepping over half a cell vector between frames while all stay within one
+        cell's span: :func:`~ionmd.analysis.unwrapping.first_wrap_jump`), which added jumps
+        of a cell length to a hand-built trajectory's MSD without a word. The readers unwrap;
         structure functions (RDF, density) take wrapped positions, so this is the MSD's."""
         self.check_finite(indices, what)
         jump = first_wrap_jump(self.positions, self.boxes, np.asarray(indices))
