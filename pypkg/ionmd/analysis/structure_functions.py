@@ -129,8 +129,11 @@ def van_hove_self(traj: Trajectory, species: str, lag_ps: float | Sequence[float
     """Self part ``4 pi r^2 G_s(r, t)``: bin centres, values (one row per lag when
     ``lag_ps`` is a sequence). Normalised over all displacements, those beyond ``r_max``
     included: a row integrates to the fraction of displacements below ``r_max`` (1 only
-    where none reach beyond), so a fast ion does not look localised."""
+    where none reach beyond), so a fast ion does not look localised. Displacements, as the
+    MSD's: positions wrapped into the cell are refused (:meth:`Trajectory.check_displacements`:
+    a face crossing counted as a jump of a cell length)."""
     idx = traj.indices(species)
+    traj.check_displacements(idx, f"the self van Hove function of {species}")
     edges = _bin_edges(r_max, n_bins)
 
     def one(t: float) -> np.ndarray:
