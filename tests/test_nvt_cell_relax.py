@@ -197,11 +197,12 @@ jump            SELF relax_end
 label           relax_diverged
 print           "IONMD_RELAX diverged: the volume went to ${relax_ratio} times that of the \
 input cell in ${relax_round} minimisation(s) (the limit: 2x either way)"
-quit            3
+jump            /dev/null
 label           relax_end
 """
 """The relaxation a version-3 folder's input holds (as rendered by 1ddfbee, which wrote
-those folders), for conductivity-nvt on a triclinic cell."""
+those folders), for conductivity-nvt on a triclinic cell; its diverged branch ends the
+input (jump /dev/null), not 'quit 3', which ended the module runner's Python process."""
 
 
 def test_version_3_folders_keep_their_relaxation_byte_for_byte(tmp_path, morse):

@@ -9,6 +9,9 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
+
+import pytest
 
 from ionmd.protocols import execute, plan_runs
 from ionmd.protocols.md_input import INPUTS
@@ -43,15 +46,19 @@ def test_a_timer_in_the_relaxation_leaves_no_restart_to_resume_unrelaxed(tmp_pat
     assert "fix             relax all box/relax" in log
 
 
-def test_a_diverged_relaxation_fails_the_run_in_the_module_runner(tmp_path):
+@pytest.mark.parametrize("inputs_version", [3, None])
+def test_a_diverged_relaxation_fails_the_run_in_the_module_runner(tmp_path, inputs_version):
     """Before: the relaxation's `quit 3` ended the module runner's Python process itself
-    (exit status 0, nothing printed after, the run's status left 'running')."""
+    (exit status 3 or 0, nothing printed after, the run's status left 'running'): in
+    inputs version 4 until 18fb1b8, in a version-3 folder (its own relaxation,
+    cell_relaxation_v3) until the version-3 text ended the input the same way."""
     script = textwrap.dedent(f"""
-        import sys
-        sys.path.insert(0, {str(__import__('pathlib').Path(__file__).parent)!r})
+        import json, sys
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
         from contract_models import MorseEdgeModel, save_contract_model
         from protocol_setup import ELEMENTS, MORSE, fcc_cell, sheared, short
         from ionmd.protocols import execute, plan_runs
+        from ionmd.protocols.rundir import RunDir
         from pathlib import Path
         where = Path({str(tmp_path)!r})
         weak = save_contract_model(MorseEdgeModel(**{{**MORSE, "d0": 0.02}}),
@@ -59,12 +66,23 @@ def test_a_diverged_relaxation_fails_the_run_in_the_module_runner(tmp_path):
         proto = short("conductivity-nvt", duration_ps=0.01, discard_ps=0.0,
                       pressure_bar=-1e5)
         (rd,) = plan_runs(proto, sheared(fcc_cell()), weak, where / "out", name="x")
+        version = {inputs_version!r}
+        if version is not None:                  # a folder written by that version
+            settings = json.loads((rd.path / "settings.json").read_text())
+            settings["inputs_version"] = version
+            (rd.path / "settings.json").write_text(json.dumps(settings))
+            rd = RunDir.open(rd.path)
         status = execute(rd, runner="module")
         print("STATE", status["state"], status["resumable"])
         print("REASON", status["reason"])
+        print("FOLDER", rd.path)
     """)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "STATE failed False" in done.stdout, (done.stdout[-2000:], done.stderr[-2000:])
     assert "found no minimum" in done.stdout and "no MD was run" in done.stdout
+    folder = done.stdout.rsplit("FOLDER ", 1)[1].strip()
+    text = (Path(folder) / "in.0.lmp").read_text()
+    relaxation = "minimisation(s)" if inputs_version == 3 else "round(s)"
+    assert f"in ${{relax_round}} {relaxation}" in text          # the version's own input

@@ -292,8 +292,8 @@ solid of 20 GPa bulk modulus)."""
 RELAX_RE = re.compile(r"^IONMD_RELAX (converged|NOT converged) .*$", re.M)
 """The line a piece's relaxation prints with its outcome (the first piece's log)."""
 RELAX_MAX_VOLUME_RATIO = 2.0
-"""The relaxation stops LAMMPS (``IONMD_RELAX diverged``; ``quit`` in version 3,
-:data:`END_INPUT` in version 4) once the volume is
+"""The relaxation stops LAMMPS (``IONMD_RELAX diverged``, then :data:`END_INPUT`; version 3
+wrote ``quit 3`` before, which ended the module runner's Python) once the volume is
 beyond this factor of the input's, either way: a cell the model holds at no volume near
 the input's (a model that does not know the structure, a pressure beyond its strength)
 grew ~8x per minimisation, its neighbour bins with it, until LAMMPS held 6 GB (review R4);
@@ -322,6 +322,12 @@ def relax_couple(p: Protocol, triclinic: bool) -> str:
     return "tri" if triclinic else "aniso"
 
 
+END_INPUT = "jump            /dev/null"
+"""Ends LAMMPS's reading of the input, nothing after it run: LAMMPS reads on from an empty
+file. Not ``quit``: in the module runner's process (the LAMMPS library) it ends Python
+itself, exit status 0, the run's status left 'running'."""
+
+
 def cell_relaxation_v3(couple: str, pressure: float) -> list[str]:
     """Inputs version 3's relaxation (its folders keep it): LAMMPS lines relaxing atoms
     and cell to ``pressure`` (bar) with fix box/relax ``couple``: minimisations until the
@@ -330,7 +336,8 @@ def cell_relaxation_v3(couple: str, pressure: float) -> list[str]:
     the stress left, the volume and the cell (a run that goes on from a cell that did not
     converge says so in its log and its status). A volume beyond
     :data:`RELAX_MAX_VOLUME_RATIO` of the input's stops LAMMPS before any MD
-    (``IONMD_RELAX diverged``: the run fails, saying so)."""
+    (``IONMD_RELAX diverged``: the run fails, saying so; only this branch's text differs
+    from what 1ddfbee wrote, and no MD follows it)."""
     fix, residual = _box_relax(couple, pressure)
     tol = f"{RELAX_V3_PRESSURE_TOL_BAR:g}"
     return [
@@ -366,15 +373,12 @@ def cell_relaxation_v3(couple: str, pressure: float) -> list[str]:
         'print           "IONMD_RELAX diverged: the volume went to ${relax_ratio} times that '
         'of the input cell in ${relax_round} minimisation(s) (the limit: '
         f'{RELAX_MAX_VOLUME_RATIO:g}x either way)"',
-        "quit            3",
+        # not 'quit 3' (what 1ddfbee wrote): in the module runner it ended Python itself
+        END_INPUT,
         "label           relax_end",
     ]
 
 
-END_INPUT = "jump            /dev/null"
-"""Ends LAMMPS's reading of the input, nothing after it run: LAMMPS reads on from an empty
-file. Not ``quit``: in the module runner's process (the LAMMPS library) it ends Python
-itself, exit status 0, the run's status left 'running'."""
 RELAX_IN_ROUNDS_VERSION = 4
 """First inputs version whose relaxation runs in rounds (:func:`cell_relaxation`); a
 folder of version 3 keeps :func:`cell_relaxation_v3`."""
