@@ -15,8 +15,7 @@ from pymatgen.io.cif import CifWriter
 
 from ionmd.screen.batch import ScreenBatch, plan_inputs
 from ionmd.screen.screen import ScreenSettings
-from ionmd.structures import (OrderOptions, StructureError, example_names, load_structures,
-                               order_structure)
+from ionmd.structures import OrderOptions, StructureError, load_structures, order_structure
 
 
 def mixed_rock_salt() -> Structure:
@@ -91,11 +90,12 @@ def test_max_points_advises_the_primitive_cell_only_where_it_is_not_used(cell, a
 
 def test_a_missing_file_is_named_as_one(tmp_path):
     """A mistyped path was read as a shipped example's name: "no shipped example structure
-    named 'x.cif'". Example names still read."""
+    named 'x.cif'". It is a missing file, in ionmd run's words (missing_structure). Example
+    names still read."""
     missing = str(tmp_path / "nowhere" / "LiCl.cif")
     (name, plan, why), = plan_inputs([missing], None, ScreenSettings())
-    assert why == f"cannot read: no such file: {missing!r} (nor a shipped example name: " \
-                  f"{', '.join(example_names())})"
+    assert why == f"cannot read: structure file {missing!r} does not exist (looked for " \
+                  f"{missing}); check the path"
     (name, plan, why), = plan_inputs(["Li3InCl6"], None, ScreenSettings(),
                                      OrderOptions("random", occ_tol=0.15))
     assert why is None and plan.cell_atoms.get_chemical_formula().startswith("Cl")

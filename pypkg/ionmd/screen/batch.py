@@ -79,7 +79,8 @@ def load_screen_inputs(path: Path, order=None, name: str | None = None,
     from ionmd.structures import LoadFailure, load_structures
 
     try:
-        _check_exists(path)
+        # a missing file or example name: ionmd.structures.missing_structure's words, as
+        # ionmd run and campaigns say it
         found = load_structures(path, order, keep_failures=True)
     except Exception as exc:  # noqa: BLE001 - any failure is this file's, named by its stage
         # structures that were read but not ordered or checked are LoadFailures in found
@@ -148,20 +149,6 @@ def read_screen_inputs(path: Path, order=None, name: str | None = None) -> list[
         if isinstance(loaded, InputError):
             raise loaded
     return [(n, screenable_atoms(loaded)) for n, loaded in found]
-
-
-def _check_exists(source) -> None:
-    """A missing file is named as one: a name that is no file is read as a shipped example's,
-    and a mistyped path said "no shipped example structure named 'x.cif'"."""
-    from ionmd.structures import StructureError, example_names
-
-    if not isinstance(source, str) or Path(source).exists():
-        return
-    name = Path(source).name.lower().removesuffix(".cif")
-    if name in {n.lower() for n in example_names()} and Path(source).name == source:
-        return
-    raise StructureError(f"no such file: {source!r} (nor a shipped example name: "
-                         f"{', '.join(example_names())})")
 
 
 def failure_message(exc: Exception) -> str:

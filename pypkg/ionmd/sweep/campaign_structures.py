@@ -108,7 +108,8 @@ def read_structures(src: Source, errors: Problems, base: Path,
 def _entry_files(errors: Problems, base: Path, i: int, item) -> list[_Found]:
     """The files entry ``i`` of the list names (a path, a glob pattern or a shipped
     example), each with its name; none where the entry is wrong (said in ``errors``)."""
-    from ionmd.structures import example_names, unique_names
+    from ionmd.structures import unique_names
+    from ionmd.structures.io import is_example_name, missing_structure
 
     key = ("structures", i)
     entry = {"path": item} if isinstance(item, str) else item
@@ -134,12 +135,10 @@ def _entry_files(errors: Problems, base: Path, i: int, item) -> list[_Found]:
             return []
     elif Path(pattern).is_file():
         paths = [pattern]
-    elif ("/" not in text and "." not in text
-          and text.lower() in {n.lower() for n in example_names()}):
+    elif is_example_name(text):
         return [_Found(key, entry, text, given or text, given is not None)]     # shipped
-    else:
-        errors.add(key, f"structure {text!r} not found: no file {pattern} and no shipped "
-                        f"example of that name ({', '.join(example_names())})")
+    else:       # the words of ionmd run and ionmd screen, with the path looked for here
+        errors.add(key, str(missing_structure(text, looked_for=Path(pattern).absolute())))
         return []
     if given is not None and len(paths) > 1:
         errors.add(key + ("name",), f"name = {given!r} names one structure but {text!r} "
