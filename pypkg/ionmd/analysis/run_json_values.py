@@ -136,7 +136,9 @@ VALUE_RULES = {
     "mobile_species": ValueRule(mobile_problem, "a list of the run's mobile elements, each "
                                 "once, e.g. [\"Li\"]", "for the default [\"Li\"]"),
     "replica": ValueRule(replica_problem, "the replica's number, a whole JSON number from 0 "
-                         "(no quotes: 1)", "for replica 0"),
+                         "(no quotes: 1)",
+                         # as load_run_spec reads a missing key: the folder's number first
+                         "for the number its folder's name gives (rep2: 2), else replica 0"),
     "temperature_end_K": ValueRule(temperature_end_problem, "a ramp's end temperature in K, "
                                    "a JSON number above 0 (no quotes: 2100), or null",
                                    "for a run without a ramp"),
