@@ -100,6 +100,16 @@ def prefer(monkeypatch):
     return Prefer()
 
 
+def _entry(cache: Path, supercell=None, n=None) -> dict:
+    """The cached ranking of ``supercell`` (the protocol's; and N) in a series' cache file,
+    which holds one entry per key."""
+    entries = json.loads(cache.read_text())["entries"]
+    found = [e for e in entries if e["campaign_key"]["supercell"] == supercell
+             and n in (None, e["campaign_key"]["order_model_rank"])]
+    assert len(found) == 1, entries
+    return found[0]
+
+
 def _hashes(runs: Path, model: str) -> set[str]:
     return {json.loads(p.read_text())["structure_hash"]
             for p in (runs / "mgcl2" / model).glob("*/T*K/r*/settings.json")}
@@ -127,8 +137,7 @@ def test_two_models_keep_their_own_cells_ranked_once(models, prefer, tmp_path, c
     assert sorted(prefer.calls) == ["a", "b"]            # each model ranked once
     runs = tmp_path / "runs"
     for model, rank in (("a", 2), ("b", 3)):
-        record = json.loads((runs / "mgcl2" / model / "campaign_ordering_rank.json")
-                            .read_text())
+        record = _entry(runs / "mgcl2" / model / "campaign_ordering_rank.json")
         assert record["chosen_ewald_rank"] == rank
         assert _hashes(runs, model) == {_candidate_hash(tmp_path, 3, rank)}
     assert _hashes(runs, "a") != _hashes(runs, "b")      # two cells, two series
@@ -164,7 +173,7 @@ def test_a_changed_n_whose_choice_differs_is_refused_naming_the_runs(models, pre
     prefer({"a": 2})                                  # N = 4 keeping the same cell: taken
     campaign = load_campaign(path)
     plan_campaign(campaign, create=True)
-    assert json.loads(cache.read_text())["candidates_asked"] == 4
+    assert _entry(cache, n=4)["candidates_asked"] == 4     # beside N = 3's entry
 
 
 def test_the_kept_cell_is_the_one_ionmd_run_keeps(models, tmp_path, capsys):
@@ -186,8 +195,73 @@ def test_the_kept_cell_is_the_one_ionmd_run_keeps(models, tmp_path, capsys):
     record = json.loads((tmp_path / "run" / "mgcl2" / "a" / "conductivity"
                          / "ordering_rank.json").read_text())
     assert record["chosen_ewald_rank"] != 1
-    ours = json.loads((tmp_path / "c" / "runs" / "mgcl2" / "a"
-                       / "campaign_ordering_rank.json").read_text())
+    ours = _entry(tmp_path / "c" / "runs" / "mgcl2" / "a" / "campaign_ordering_rank.json")
     assert ours["chosen_ewald_rank"] == record["chosen_ewald_rank"]
     assert _hashes(tmp_path / "c" / "runs", "a") == _hashes(tmp_path / "run", "a")
     assert _hashes(tmp_path / "run", "a") != {_candidate_hash(tmp_path / "c", 4, 1)}
+
+
+def test_two_campaigns_of_other_supercells_in_one_output_keep_their_own_rankings(
+        models, monkeypatch, tmp_path):
+    """X (conductivity, the file's cell) and Y (conductivity-nvt, 2x1x1) into one output:
+    one cache file, an entry each. With one entry, Y ranked again and was refused naming
+    X's runs ("supercell: None then, '2x1x1' now"). The patched energies prefer Ewald rank 2
+    of the 12-atom candidates and 3 of the 24-atom ones; a changed N of X whose choice
+    differs is still refused, naming X's run and not Y's."""
+    import ionmd.screen.ordering_rank as ordering_rank
+    from ionmd.sweep import CampaignError, load_campaign, plan_campaign
+
+    calls = []
+
+    def energies(runner, structures, max_nodes=None):
+        calls.append(len(structures[0]))
+        out = np.zeros(len(structures))
+        out[(2 if len(structures[0]) == 12 else 3) - 1] = -1.0
+        return out
+
+    monkeypatch.setattr(ordering_rank, "structure_energies", energies)
+    x = _campaign(tmp_path, models, 3, names=("a",))
+    y = tmp_path / "y.toml"
+    y.write_text(x.read_text().replace('name = "conductivity"', 'name = "conductivity-nvt"')
+                 .replace('supercell = "none"', 'supercell = "2x1x1"')
+                 .replace('name = "mr"', 'name = "my"'))
+    series = tmp_path / "runs" / "mgcl2" / "a"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for path in (x, y, x, y):
+            plan_campaign(load_campaign(path), create=True)
+    assert calls == [12, 24]                     # each ranked once, then read back
+    cache = series / "campaign_ordering_rank.json"
+    assert _entry(cache)["chosen_ewald_rank"] == 2
+    assert _entry(cache, "2x1x1")["chosen_ewald_rank"] == 3
+    cells = {p.parent.parent.parent.name: json.loads(p.read_text())["structure_hash"]
+             for p in series.glob("*/T*K/r*/settings.json")}
+    assert cells == {"conductivity": _candidate_hash(tmp_path, 3, 2),
+                     "conductivity-nvt": _entry(cache, "2x1x1")["run_cell_hash"]}
+    assert cells["conductivity"] != cells["conductivity-nvt"]
+
+    x.write_text(x.read_text().replace("order_model_rank = 3", "order_model_rank = 4"))
+    monkeypatch.setattr(ordering_rank, "structure_energies",
+                        lambda runner, structures, max_nodes=None: np.eye(len(structures))[3] * -1)
+    with pytest.raises(CampaignError) as exc:
+        load_campaign(x)
+    text = str(exc.value)
+    assert "Ewald rank 4" in text and "kept Ewald rank 2" in text, text
+    assert "order_model_rank: 3 then, 4 now" in text and "supercell" not in text, text
+    assert str(series / "conductivity") in text and "conductivity-nvt" not in text, text
+
+
+def test_a_single_ranking_file_of_before_is_read(models, prefer, tmp_path):
+    """A cache holding one record (written since 5ebb04c, before it held one per key) is
+    that key's entry: the campaign takes its choice without evaluating a model."""
+    from ionmd.sweep import load_campaign, plan_campaign
+
+    path = _campaign(tmp_path, models, 3, names=("a",))
+    prefer({"a": 2})
+    plan_campaign(load_campaign(path), create=True)
+    cache = tmp_path / "runs" / "mgcl2" / "a" / "campaign_ordering_rank.json"
+    cache.write_text(json.dumps(_entry(cache)))          # the single-record file
+    prefer({"a": 3})
+    prefer.calls.clear()
+    kept = load_campaign(path).structures[0].ranked["a"]
+    assert prefer.calls == [] and "kept Ewald rank 2" in kept.ordering

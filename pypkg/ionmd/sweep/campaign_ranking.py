@@ -10,14 +10,19 @@ and kept in ``<output>/<structure>/<model>/campaign_ordering_rank.json`` (:data:
 the series' cache, a file of its own: ``ionmd run``'s record of its runs' ranking,
 ``ordering_rank.json``, is in the protocol's folder below, and either one overwrote the
 other when both were ``<model>/ordering_rank.json``) with what they depend on
-(:func:`cache_key`). Every later command takes the choice from there; a cache written before
-it had its own name (:data:`OLD_RANKING_FILE`, with a ``campaign_key``) is read where there
-is no other. Ranking is done holding a lock beside that file, so that two commands
-started together rank once (the second waits, then reads the file).
+(:func:`cache_key`), one entry per key (``{"entries": [...]}``): two campaigns whose
+protocols order in other supercells (other candidates) write into one output folder, and
+each reads its own entry; with one entry, each replaced the other's and ranked again, and
+was refused where the other's runs had started. A single record (files written before)
+is read as one entry; a cache written before it had its own name
+(:data:`OLD_RANKING_FILE`, with a ``campaign_key``) is read where there is no other.
+Ranking is done holding a lock beside that file, so that two commands started together
+rank once (the second waits, then reads the file).
 
 A ranking whose key changed (another N, order setting, structure file or model) is done
-again; where the series already has runs of another cell, the campaign is refused naming
-them: a written run never changes its starting cell (structure_hash).
+again; where the series (the runs of the same supercell) already has runs of another
+cell, the campaign is refused naming them: a written run never changes its starting cell
+(structure_hash).
 """
 
 from __future__ import annotations
@@ -103,19 +108,28 @@ def _ranked(s, m, output: Path, protocol) -> Ranked:
         record = {**ranking.record(), "campaign_key": key}
         made = _made(s, kept, record, protocol)
         record["run_cell_hash"] = _hash(made.cell)
-        _refuse_other_cell(folder, key, made, _previous_record(folder))
-        replace_json(folder / RANKING_FILE, record)
+        entries = _entries(folder)
+        _refuse_other_cell(folder, key, made, entries)
+        plain = _plain(key)
+        replace_json(folder / RANKING_FILE, {"entries": [
+            e for e in entries if e["campaign_key"] != plain] + [record]})
         made.record = record
         return made
 
 
+def _plain(value):
+    """``value`` as read back from JSON (tuples as lists), to compare with a cached key."""
+    return json.loads(json.dumps(value))
+
+
 def _cached(folder: Path, key: dict, s, protocol) -> Ranked | None:
-    """The ranking kept in ``folder`` where its key is ``key`` and the candidate it names
-    still gives the cell it recorded (ionmd's ordering search unchanged); else None."""
+    """The ranking kept in ``folder`` under ``key`` where the candidate it names still
+    gives the cell it recorded (ionmd's ordering search unchanged); else None."""
     from ionmd.screen.ordering_rank import ModelRanking, kept_by_ranking
 
-    record = _previous_record(folder)
-    if record is None or record.get("campaign_key") != json.loads(json.dumps(key)):
+    plain = _plain(key)
+    record = next((e for e in _entries(folder) if e["campaign_key"] == plain), None)
+    if record is None:
         return None
     try:
         ranking = ModelRanking.from_record(record)
@@ -127,14 +141,22 @@ def _cached(folder: Path, key: dict, s, protocol) -> Ranked | None:
     return made if _hash(made.cell) == record.get("run_cell_hash") else None
 
 
-def _previous_record(folder: Path) -> dict | None:
-    """The series' cache; where it has none, one written before the cache had its own
-    name (:data:`OLD_RANKING_FILE`), only with a ``campaign_key``: without one it is an
-    ``ionmd run``'s record of then, of its runs, not the campaign's."""
+def _entries(folder: Path) -> list[dict]:
+    """The cached rankings in ``folder``, one per key: :data:`RANKING_FILE`'s ``entries``,
+    or its single record (as written before it held several); where it is not there, one
+    written before the cache had its own name (:data:`OLD_RANKING_FILE`), only with a
+    ``campaign_key``: without one it is an ``ionmd run``'s record of then, of its runs, not
+    the campaign's. Entries without a key (damaged) are left out."""
     if (folder / RANKING_FILE).exists():
-        return _read_record(folder / RANKING_FILE)
-    old = _read_record(folder / OLD_RANKING_FILE)
-    return old if old is not None and "campaign_key" in old else None
+        record = _read_record(folder / RANKING_FILE)
+    else:
+        record = _read_record(folder / OLD_RANKING_FILE)
+    if record is None:
+        return []
+    found = record.get("entries", [record])
+    if not isinstance(found, list):
+        return []
+    return [e for e in found if isinstance(e, dict) and isinstance(e.get("campaign_key"), dict)]
 
 
 def _read_record(path: Path) -> dict | None:
@@ -164,24 +186,32 @@ def _hash(cell) -> str:
     return structure_hash(cell)
 
 
-def _refuse_other_cell(folder: Path, key: dict, made: Ranked, before: dict | None) -> None:
-    """Refuse a new ranking whose kept cell is not the one the series' runs started from,
-    naming the runs and what changed since (the earlier ranking's key)."""
+def _refuse_other_cell(folder: Path, key: dict, made: Ranked, entries: list[dict]) -> None:
+    """Refuse a new ranking whose kept cell is not the one the series' runs started from
+    (the runs in ``folder`` of the key's supercell: another supercell orders other
+    candidates, another series), naming the runs and what changed since (the key of the
+    cached ranking that kept their cell)."""
     now = _hash(made.cell)
-    runs = []
+    runs, cells = [], set()
     for settings in sorted(folder.glob("*/T*K/r*/settings.json")):
         try:
-            recorded = json.loads(settings.read_text()).get("structure_hash")
+            recorded = json.loads(settings.read_text())
+            cell = recorded.get("structure_hash")
         except (OSError, ValueError, AttributeError):
             continue                # half-written: no run of a cell yet
-        if recorded is not None and recorded != now:
+        if cell is not None and cell != now and _same_supercell(recorded, key):
             runs.append(settings.parent)
+            cells.add(cell)
     if not runs:
         return
+    same = [e for e in entries
+            if e["campaign_key"].get("supercell") == _plain(key["supercell"])]
+    before = next((e for e in reversed(same) if e.get("run_cell_hash") in cells),
+                  same[-1] if same else None)
     old = (before or {}).get("campaign_key")
     if isinstance(old, dict):
         changed = [f"{k}: {old.get(k)!r} then, {v!r} now"
-                   for k, v in json.loads(json.dumps(key)).items() if old.get(k) != v]
+                   for k, v in _plain(key).items() if old.get(k) != v]
         why = "; ".join(changed) or "the same settings"
         was = (f"the ranking its runs started from kept Ewald rank "
                f"{before.get('chosen_ewald_rank')} ({why})")
@@ -196,6 +226,15 @@ def _refuse_other_cell(folder: Path, key: dict, made: Ranked, before: dict | Non
         f"another cell than the runs of {folder} started from; {was}. A written run never "
         f"changes its starting cell (its results would mix two); revert the change{back}, "
         f"or give the changed campaign another `output` folder. Runs: " + ", ".join(shown))
+
+
+def _same_supercell(settings: dict, key: dict) -> bool:
+    """Whether a run (its settings.json) was ordered in the key's supercell; a run that
+    does not say is taken as one (refused rather than mixed)."""
+    protocol = settings.get("protocol")
+    if not isinstance(protocol, dict) or "supercell" not in protocol:
+        return True
+    return _plain(protocol["supercell"]) == _plain(key["supercell"])
 
 
 @contextmanager
