@@ -85,6 +85,9 @@ def test_a_cache_of_an_older_ionmd_is_read(models, prefer, tmp_path):
     plan_campaign(load_campaign(path), create=True)
     series = tmp_path / "runs" / "mgcl2" / "a"
     shutil.move(series / RANKING_FILE, series / OLD_RANKING_FILE)
+    # an older ionmd's cache: one record (with its campaign_key), not today's entries
+    record = json.loads((series / OLD_RANKING_FILE).read_text())["entries"][0]
+    (series / OLD_RANKING_FILE).write_text(json.dumps(record))
     prefer.calls.clear()
     assert "kept Ewald rank 2" in load_campaign(path).structures[0].ranked["a"].ordering
     assert prefer.calls == []
@@ -95,4 +98,4 @@ def test_a_cache_of_an_older_ionmd_is_read(models, prefer, tmp_path):
     load_campaign(path)
     assert prefer.calls == ["a"]        # ranked (the same cell as the runs': taken)
     assert json.loads((series / OLD_RANKING_FILE).read_text()) == old
-    assert json.loads((series / RANKING_FILE).read_text())["chosen_ewald_rank"] == 2
+    assert json.loads((series / RANKING_FILE).read_text())["entries"][-1]["chosen_ewald_rank"] == 2

@@ -36,7 +36,7 @@ def errors_of(path) -> str:
 @pytest.mark.parametrize("change, marker, message", [
     (dict(protocol="conductivity-xyz"), 'name = "conductivity-xyz"', "unknown protocol 'conductivity-xyz'"),
     (dict(protocol="ev-scan"), 'name = "ev-scan"', "'ev-scan' is not an MD protocol"),
-    (dict(structures='["fcc.cif",\n  "missing.cif"]'), '"missing.cif"', "structure 'missing.cif' not found"),
+    (dict(structures='["fcc.cif",\n  "missing.cif"]'), '"missing.cif"', "structure file 'missing.cif' does not exist"),
     (dict(structures='["fcc.cif", "cells/*.vasp"]'), "cells/*.vasp", "matches no file"),
     (dict(structures='["Li6PS5Cl"]'), "Li6PS5Cl", "partially occupied sites"),
     (dict(models='["morse.pt", "other.pt"]'), "other.pt", "model file 'other.pt' not found"),
@@ -80,7 +80,7 @@ def test_yaml_lines(folder):
                     "temperatures: [600]\nprotocol:\n  name: conductivity\n  time_step: 2\n"
                     "resources:\n  walltime: -5\n")
     err = errors_of(path)
-    assert f"line {line_of(path, 'gone.cif')}: structure 'gone.cif' not found" in err
+    assert f"line {line_of(path, 'gone.cif')}: structure file 'gone.cif' does not exist" in err
     assert f"line {line_of(path, 'time_step')}: protocol 'conductivity' has no parameter 'time_step'" in err
     assert f"line {line_of(path, 'walltime')}: walltime must be > 0" in err
 
