@@ -241,7 +241,16 @@ def read_run_json(path: Path) -> dict:
     _refuse_unknown_schema(file, meta)
     _refuse_unknown_keys(file, meta)
     _refuse_bad_structure_notes(file, meta)
+    for key in NULL_IS_NOT_GIVEN:
+        if key in meta and meta[key] is None:
+            del meta[key]
     return meta
+
+
+NULL_IS_NOT_GIVEN = ("timestep_fs", "dump_every", "temperature_K")
+"""run.json timing keys whose ``null`` is no value, as the key left out: the run's files say
+it (an ASE ``.traj`` header, the LAMMPS log), else it is asked for. An ASE run's ``null``
+was read so before their values were checked (c1bc000), which then refused it."""
 
 
 def refuse_unknown_overrides(given: dict) -> None:

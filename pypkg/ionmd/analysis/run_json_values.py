@@ -90,9 +90,9 @@ def timestep_problem(value) -> str | None:
 
 
 def dump_every_problem(value) -> str | None:
-    """What is wrong with ``value`` as ``dump_every`` (None: usable; ``40.0`` is 40; ``null``
-    is not known, as before: a LAMMPS run's frames say their steps)."""
-    if value is None or (is_number(value) and value >= 1 and float(value).is_integer()):
+    """What is wrong with ``value`` as ``dump_every`` (None: usable; ``40.0`` is 40; run.json's
+    ``null`` is no value: :data:`ionmd.analysis.run_json.NULL_IS_NOT_GIVEN`)."""
+    if is_number(value) and value >= 1 and float(value).is_integer():
         return None
     return "is not a number of steps between frames"
 
@@ -149,7 +149,7 @@ VALUE_RULES = {
                              "0 (no quotes: 2)", "to take it from the run's files where "
                              "they say it"),
     "dump_every": ValueRule(dump_every_problem, "the MD steps between frames, a whole JSON "
-                            "number from 1 (no quotes: 10), or null", "to take it from the run's "
+                            "number from 1 (no quotes: 10)", "to take it from the run's "
                             "files where they say it"),
     "atom_style": ValueRule(atom_style_problem, "the columns of the data file's Atoms "
                             "section, e.g. \"id type x y z\"", "to read them from its "
