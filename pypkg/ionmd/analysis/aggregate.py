@@ -188,7 +188,8 @@ def arrhenius_of_points(points: Sequence[Point], *, times_T: bool, kinisi: bool 
     bootstrap quantile (:func:`ionmd.analysis.arrhenius_bootstrap.studentized_quantile`; their
     Welch-Satterthwaite dof still recorded as ``Ea_dof``, ``extrapolation_dof``).
 
-    Returns ``ArrheniusFit.to_dict()`` plus ``points`` (T, combined value, 95 % interval),
+    Returns ``ArrheniusFit.to_dict()`` plus ``points`` (T, combined value, 95 % interval,
+    the flags of the runs behind it),
     ``extrapolated`` and ``extrapolated_ci95`` at ``T_extrapolated`` in the series' own unit
     (for a ``times_T`` series the conductivity, not sigma T; also as
     ``sigma_extrapolated_mS_cm`` / ``sigma_extrapolated_ci95``; the same keys in ``kinisi``,
@@ -228,7 +229,11 @@ def arrhenius_of_points(points: Sequence[Point], *, times_T: bool, kinisi: bool 
     out = fit.to_dict()
     out["points"] = [{"temperature_K": float(t), **c,
                       **({"dof": dof_to_json(c["dof"])} if "dof" in c else {}),   # strict JSON
-                      "runs": [p.run for p in by_T[t] if enters(p.value, p.ci95)]}
+                      "runs": [p.run for p in by_T[t] if enters(p.value, p.ci95)],
+                      # which fitted points are not yet diffusive, and why (a goal is not
+                      # met on them: arrhenius_problems.flagged_points)
+                      "flags": sorted({f for p in by_T[t] if enters(p.value, p.ci95)
+                                       for f in p.flags})}
                      for t, c in combined.items()]
     out["runs"] = [run for q in out["points"] for run in q["runs"]]
     if unresolved:
