@@ -14,7 +14,7 @@ import pytest
 
 import test_analysis_foreign_trajectories as foreign
 from ionmd.cli import main
-from ionmd.lammps.barostat_ramps import barostat_ramp
+from ionmd.lammps.echoed_input import barostat_target
 
 STEPS = 119 * foreign.EVERY
 
@@ -44,13 +44,13 @@ def hand_run(root, name, walk, fixes: str):
     ("fix 1 all nph x 1 1 1.0 y 1 1 1.0 z 1 20000 1.0", (1.0, 20000.0)),
     ("fix b all press/berendsen iso 1 5000 1.0 modulus 250000", (1.0, 5000.0)),
     ("fix 1 all rigid/npt molecule temp 300 300 0.1 iso 1 9 1", (1.0, 9.0)),
-    ("fix 1 all npt temp 1000 1000 0.1 iso 1 1 1.0", None),
-    ("fix 1 all press/berendsen iso 1.0 1.0 1.0", None),
+    ("fix 1 all npt temp 1000 1000 0.1 iso 1 1 1.0", (1.0, 1.0)),
+    ("fix 1 all press/berendsen iso 1.0 1.0 1.0", (1.0, 1.0)),
     ("fix 1 all npt temp 1000 1000 0.1 iso ${P0} ${P1} 1.0", None),
     ("fix 1 all nvt temp 300 2100 0.1", None),
 ])
-def test_barostat_ramp_of_fix_lines(words, want):
-    assert barostat_ramp(words.split()) == want
+def test_barostat_target_of_fix_lines(words, want):
+    assert barostat_target(words.split()) == want
 
 
 def test_hand_run_pressure_ramp_gives_no_transport(tmp_path, walk, capsys):

@@ -1,8 +1,10 @@
-"""A hand run whose frames were written under a thermostat ramp (``fix nvt temp 300 1000``)
-analysed at a temperature given within it: accepted (the discarded start may cover the
-ramp), but said, in the printed notes and the results' ``settings_notes``: before, D and
-sigma were reported "at 1000 K" from frames spanning 300-1000 K without a word. The
-reference is the log itself: a run held at 1000 K gets no such note."""
+"""A hand run whose frames were all written under a thermostat ramp (``fix nvt temp 300
+1000``) analysed at a temperature given within it: the temperature is accepted, but no D
+nor sigma are (``no_transport``, naming the ramp, which runs to the frames' end: no
+discard leaves it out; tests/test_hand_run_ramps_discard.py: a ramp inside the discarded
+start). Before, a note only said D and sigma average over the ramp;
+before that, D and sigma were reported "at 1000 K" from frames spanning 300-1000 K without
+a word. The reference is the log itself: a run held at 1000 K is analysed as before."""
 
 from __future__ import annotations
 
@@ -25,9 +27,9 @@ def test_a_temperature_given_within_a_ramp_is_noted(tmp_path, capsys):
         runs[name] = (json.loads((run / "analysis" / "results.json").read_text()),
                       capsys.readouterr().err)
     res, err = runs["ramp"]
-    assert res["temperature_K"] == 1000.0
-    (note,) = res["settings_notes"]
-    assert "analysed at the 1000 K given, but log.lammps: thermostat ramped from 300 to 1000 K" in note
-    assert note in err
+    assert res["temperature_K"] == 1000.0 and res["diffusion"] == []
+    assert "log.lammps: thermostat ramped from 300 to 1000 K to the frames' end" in \
+        res["no_transport"]
+    assert "discard_ps" not in res["no_transport"]      # none would leave it out
     res, err = runs["held"]
-    assert "settings_notes" not in res and "ramped" not in err
+    assert res["diffusion"] and "settings_notes" not in res and "ramped" not in err

@@ -1,10 +1,13 @@
 """A LAMMPS run's time step and thermostat target as the input its logs echo says them
 (a run written by hand has no ``run.json``): over the runs that wrote its frames
 (:func:`frames_settings`: an equilibration at another time step or temperature is not of
-the frames), checked against the values given (:func:`timing_from_logs`)."""
+the frames, nor are runs whose frames all lie in the discarded start), checked against the
+values given (:func:`timing_from_logs`); and the thermostat and barostat ramps over those
+frames (:func:`ramps_in_frames`: one rule for both, inside the discarded start or not)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from glob import escape as glob_escape
 from pathlib import Path
 
@@ -20,7 +23,52 @@ LENGTH_OF_UNITS = {"metal": "Å", "real": "Å", "electron": "Bohr", "si": "m", "
 them as Å, so only ``metal`` and ``real`` runs are analysed (:func:`refuse_length_units`)."""
 
 
-def frames_settings(texts: dict[str, str], echoed: dict[str, dict], traj: list[Path]) -> dict:
+PRESSURE_UNITS = {"metal": "bar", "real": "atm"}
+"""The pressure unit of a LAMMPS ``units`` style whose lengths analysis reads (Å)."""
+
+
+@dataclass(frozen=True)
+class FramesRamp:
+    """A thermostat or barostat target that ramps over runs that wrote the frames."""
+
+    kind: str
+    """``thermostat`` or ``barostat``."""
+    start: float
+    stop: float
+    unit: str
+    """K; for a barostat its ``units``' pressure unit (:data:`PRESSURE_UNITS`)."""
+    end_ps: float | None
+    """Where its last run ends, in ps from the first frame (the frames' clock); None where
+    the logs do not say (a run's length or the time step unknown)."""
+    to_the_end: bool
+    """Whether it is in force in the last run that wrote frames: no discard leaves it out."""
+    discarded: bool
+    """Whether all its frames lie in the discarded start (``discard_ps``)."""
+    logs: str
+
+    def what(self) -> str:
+        if self.kind == "thermostat":
+            return f"thermostat ramped from {self.start:g} to {self.stop:g} K"
+        return (f"barostat ramped the pressure from {self.start:g} to {self.stop:g} "
+                f"{self.unit} (the density changes over it)")
+
+    def where(self, discard_ps: float) -> str:
+        """What the logs say of it: the ramp and how far into the frames it goes."""
+        said = f"{self.logs}: {self.what()}"
+        if self.discarded:
+            return (f"{said} over the first {self.end_ps:g} ps of the frames, inside the "
+                    f"{discard_ps:g} ps discarded (discard_ps): the frames after it are "
+                    f"analysed")
+        if self.to_the_end:
+            return f"{said} to the frames' end"
+        if self.end_ps is None:
+            return f"{said} over frames the logs do not date (a run's length or time step)"
+        return (f"{said} over the first {self.end_ps:g} ps of the frames, past the "
+                f"{discard_ps:g} ps discarded (discard_ps)")
+
+
+def frames_settings(texts: dict[str, str], echoed: dict[str, dict], traj: list[Path],
+                    discard_ps: float = 0.0, timestep_fs: float | None = None) -> dict:
     """What the logs say of the runs that wrote the frames: their ``blocks``
     (:func:`~ionmd.lammps.echoed_input.logs_blocks`: those whose dumps write the
     trajectory's files; else those with a dump that may be of the trajectory renamed
@@ -29,7 +77,10 @@ def frames_settings(texts: dict[str, str], echoed: dict[str, dict], traj: list[P
     ``others`` (the rest) and ``echoed`` (:func:`~ionmd.lammps.echoed_input.md_settings`
     of each log, read whole where no log echoes a ``run``: ``blocks`` None). Where every run's dumps write other files of the folder, none wrote the frames
     (the logs are of another run, an equilibration): ``blocks`` is [] and ``elsewhere``
-    says so."""
+    says so. The runs whose frames all lie in the first ``discard_ps`` (the frames' clock:
+    ``timestep_fs``, else the last such run's time step) are left out of ``blocks``
+    (``discarded``); ``ramps`` (:class:`FramesRamp`) are the targets that ramp over any
+    of those runs."""
     blocks = logs_blocks(texts)
     names = {p.name for p in traj}
     framed = [b for b in blocks if b.dumps_into(names)]
@@ -44,11 +95,66 @@ def frames_settings(texts: dict[str, str], echoed: dict[str, dict], traj: list[P
             frames["elsewhere"] = (f"no run dumps {', '.join(sorted(names))}: their dumps "
                                    f"write {', '.join(files)}, which the folder holds beside "
                                    f"it (the logs are of other runs)")
-            return {**frames, "blocks": [], "where": "", "others": blocks}
+            return {**frames, "blocks": [], "where": "", "others": blocks, "ramps": []}
     if not framed or len(framed) == len(blocks):
         framed, where = blocks, ""
-    return {**frames, "blocks": framed or None, "where": where,
-            "others": [b for b in blocks if b not in framed]}
+    others = [b for b in blocks if not any(b is f for f in framed)]
+    if not framed:
+        return {**frames, "blocks": None, "where": where, "others": others,
+                "ramps": _unplaced_ramps(echoed, frames["names"])}
+    ends = _ends_ps(blocks, framed, timestep_fs)
+    kept = [k for k, end in enumerate(ends)
+            if k == len(framed) - 1 or end is None or end > discard_ps + 1e-9]
+    kept = list(range(kept[0], len(framed)))    # the discarded start: a first stretch
+    if kept[0] > 0:
+        where = (f"{where or ' over the runs'} after the {discard_ps:g} ps discarded "
+                 f"(discard_ps)")
+    return {**frames, "blocks": [framed[k] for k in kept], "where": where, "others": others,
+            "discarded": framed[:kept[0]],
+            "ramps": _ramps_of(framed, ends, kept[0], frames["names"])}
+
+
+def _ends_ps(blocks: list[RunBlock], framed: list[RunBlock],
+             timestep_fs: float | None) -> list[float | None]:
+    """Where each of ``framed`` ends, in ps from the start of the first (every run after
+    it counts: its steps move the frames' step numbers); None where a run's length or the
+    clock's time step is not known. The clock: ``timestep_fs``, else the last framed run's
+    time step (the analysis reads the frames at one)."""
+    last = framed[-1]
+    if timestep_fs is None and last.timestep is not None and last.units in FS_PER_TIME_UNIT:
+        timestep_fs = last.timestep * FS_PER_TIME_UNIT[last.units]
+    first = next(k for k, b in enumerate(blocks) if b is framed[0])
+    ends, steps = {}, 0
+    for b in blocks[first:]:
+        steps = None if steps is None or b.steps is None else steps + b.steps
+        ends[id(b)] = None if steps is None or timestep_fs is None else steps * timestep_fs / 1e3
+    return [ends[id(b)] for b in framed]
+
+
+def _ramps_of(framed: list[RunBlock], ends: list[float | None], kept: int,
+              logs: str) -> list[FramesRamp]:
+    """The ramps over the frames' runs (``framed``, the first ``kept`` discarded)."""
+    found: dict[tuple, list[int]] = {}
+    for k, b in enumerate(framed):
+        for kind, a, z in b.ramps():
+            unit = "K" if kind == "thermostat" else PRESSURE_UNITS.get(b.units, "bar")
+            found.setdefault((kind, a, z, unit), []).append(k)
+    ramps = []
+    for (kind, a, z, unit), where in found.items():
+        last = max(where)
+        ramps.append(FramesRamp(kind, a, z, unit, ends[last], last == len(framed) - 1,
+                                last < kept, logs))
+    return ramps
+
+
+def _unplaced_ramps(echoed: dict[str, dict], logs: str) -> list[FramesRamp]:
+    """The ramps of logs that echo no ``run``: of frames they do not place."""
+    units = {s["units"] for s in echoed.values() if s["units"]}
+    unit = PRESSURE_UNITS.get(units.pop(), "bar") if len(units) == 1 else "bar"
+    pairs = {("thermostat", t, "K") for s in echoed.values() for t in s["targets"]}
+    pairs |= {("barostat", p, unit) for s in echoed.values() for p in s.get("barostats", [])}
+    return [FramesRamp(kind, a, z, unit, None, False, False, logs)
+            for kind, (a, z), unit in sorted(pairs) if a != z]
 
 
 def _dumps_elsewhere(block: RunBlock, folder: Path, names: set[str]) -> bool:
@@ -71,6 +177,7 @@ def timing_from_logs(path: Path, meta: dict, frames: dict) -> None:
     nowhere and not said plainly (a ramp, several targets, no thermostat) is asked for,
     with what the logs say. A temperature taken from the logs that is not the one the run's
     folder is named after (``T1000`` at 1300 K) is noted (``meta["settings_notes"]``).
+    A ramp over the frames is :func:`ramps_in_frames`'s.
 
     Raises
     ------
@@ -92,11 +199,6 @@ def timing_from_logs(path: Path, meta: dict, frames: dict) -> None:
             raise AnalysisError(f"{path}: {key} = {float(meta[key]):g} given ({flag} or "
                                 f"{RUN_JSON}) contradicts {note}: drop the option or check "
                                 f"the files")
-        elif key == "temperature_K" and _ramps(frames) and not _ramp_declared(meta):
-            meta.setdefault("settings_notes", []).append(
-                f"analysed at the {float(meta[key]):g} K given, but {note}: D and sigma "
-                f"average over the frames' temperatures unless the discarded start "
-                f"(discard_ps) covers the ramp")
     if missing:
         flags = " and ".join(flag for key, flag in LOG_TIMING.items() if key not in meta)
         them = "it" if len(missing) == 1 else "them"
@@ -130,23 +232,25 @@ def refuse_length_units(path: Path, frames: dict) -> None:
             f"--temperature)")
 
 
-def _ramp_declared(meta: dict) -> bool:
-    """Whether run.json says the run ramps (``temperature_end_K`` not its start): its
-    analysis then gives no D nor sigma and says why (``ramp_of``), so the note that they
-    average over the ramp would contradict it."""
+def ramps_in_frames(frames: dict, meta: dict, pressure_declared: bool) -> list[FramesRamp]:
+    """One rule for the thermostat and barostat ramps of the runs that wrote the frames
+    (``frames``: :func:`frames_settings`): a ramp whose frames all lie in the discarded
+    start (``discard_ps``) leaves the rest analysed, said in ``meta["settings_notes"]``;
+    one that reaches into the analysed frames is returned (its D and sigma are of no one
+    state: :func:`ionmd.analysis.run_inputs.ramp_of` gives none, naming it and the
+    discard that would leave it out). A ramp the run's folder declares (``run.json``'s
+    ``temperature_end_K``; ``pressure_declared``: its ``settings.json`` protocol) is said
+    there, not here."""
+    declared = {"barostat"} if pressure_declared else set()
     end = meta.get("temperature_end_K")
-    return end is not None and float(end) != float(meta["temperature_K"])
-
-
-def _ramps(frames: dict) -> list[tuple[float, float]]:
-    """The thermostat ramps (start != end) of the runs that wrote the frames."""
-    if not frames["echoed"] or frames["elsewhere"]:
-        return []
-    if frames["blocks"] is None:
-        targets = {t for s in frames["echoed"].values() for t in s["targets"]}
-    else:
-        targets = {t for b in frames["blocks"] for t in b.thermostats}
-    return sorted((a, b) for a, b in targets if a != b)
+    if end is not None and float(end) != float(meta["temperature_K"]):
+        declared.add("thermostat")
+    ramps = [r for r in frames.get("ramps", []) if r.kind not in declared]
+    discard = float(meta.get("discard_ps", 0.0))
+    for r in ramps:
+        if r.discarded:
+            meta.setdefault("settings_notes", []).append(r.where(discard))
+    return [r for r in ramps if not r.discarded]
 
 
 def _note_folder_temperature(path: Path, meta: dict, value: float, said: str) -> None:

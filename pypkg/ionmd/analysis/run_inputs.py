@@ -91,32 +91,45 @@ def dcd_origin_of(spec: RunSpec, log_texts: Sequence[str]) -> dict:
 
 
 def ramp_of(spec: RunSpec) -> dict:
-    """A run whose thermostat ramps (``temperature_end_K``, the stability protocol's heating)
-    or whose barostat ramps its pressure (:attr:`RunSpec.pressure_ramp`: the pressure-ramp
-    preset, a hand run's ``fix npt ... iso 1 50000 1.0``): ``temperature_end_K`` and/or
+    """A run whose thermostat ramps (``temperature_end_K``, the stability protocol's heating;
+    a hand run's ``fix nvt temp 300 600``) or whose barostat ramps its pressure
+    (:attr:`RunSpec.pressure_ramp`: the pressure-ramp preset, a hand run's ``fix npt ...
+    iso 1 50000 1.0``) over its analysed frames: ``temperature_end_K`` and/or
     ``pressure_ramp`` (``{"start", "end", "unit"}``), and ``no_transport``, why its D and
     sigma are not analysed: they average over the ramp's temperatures or densities, and
     were reported, and fitted, at its start (a 300 -> 2100 K ramp's D and sigma "at 300 K";
-    a 1 -> 50000 bar ramp's at its temperature, as if of one density). {} for a run at one
-    temperature and one pressure."""
+    a 1 -> 50000 bar ramp's at its temperature, as if of one density). A hand run's ramp
+    is its logs' (:attr:`RunSpec.frames_ramps`: past the discarded start; one inside it
+    leaves the rest analysed), named with the ``discard_ps`` that would leave it out.
+    {} for a run at one temperature and one pressure."""
     out, why = {}, []
     end = spec.temperature_end_K
     if end is not None and end != spec.temperature_K:
         out["temperature_end_K"] = end
         why.append(f"thermostat ramped from {spec.temperature_K:g} to {end:g} K")
+    logged = {r.kind for r in spec.frames_ramps}
     if spec.pressure_ramp is not None:
         start, stop, unit = spec.pressure_ramp
         out["pressure_ramp"] = {"start": start, "end": stop, "unit": unit}
-        why.append(f"barostat ramped the pressure from {start:g} to {stop:g} {unit} (the "
-                   f"density changes over the run)")
+        if "barostat" not in logged:
+            why.append(f"barostat ramped the pressure from {start:g} to {stop:g} {unit} (the "
+                       f"density changes over the run)")
+    why += [r.where(spec.discard_ps) for r in spec.frames_ramps]
     if not why:
         return {}
-    over = "temperature" if "temperature_end_K" in out else "state"
-    held = ("held at one temperature and one pressure" if len(why) == 2 else
-            "held at one temperature" if over == "temperature" else "held at one pressure")
+    thermal = "temperature_end_K" in out or "thermostat" in logged
+    over = "temperature" if thermal else "state"
+    held = ("held at one temperature and one pressure" if thermal and "pressure_ramp" in out
+            else "held at one temperature" if thermal else "held at one pressure")
+    ends = [r.end_ps for r in spec.frames_ramps]
+    remedy = f"analyse a run {held} for transport"
+    if (ends and len(why) == len(ends) and None not in ends
+            and not any(r.to_the_end for r in spec.frames_ramps)):
+        remedy = (f"discard_ps {max(ends):g} (--discard-ps, or run.json) leaves the ramp in "
+                  f"the discarded start and analyses the frames after it; or {remedy}")
     out["no_transport"] = (f"{' and '.join(why)}: D and sigma over the ramp are of no one "
                            f"{over}, so none are analysed (its failure post-mortem is; "
-                           f"analyse a run {held} for transport)")
+                           f"{remedy})")
     return out
 
 

@@ -40,7 +40,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ionmd.analysis.log_timing import frames_settings, timing_from_logs
+from ionmd.analysis.log_timing import (FramesRamp, frames_settings, ramps_in_frames,
+                                       timing_from_logs)
 from ionmd.analysis.run_files import (REPLICA_FOLDER, RUN_JSON, STATUS, TEMPERATURE_FOLDER,
                                       found_trajectory, log_texts, only_file,
                                       read_log_texts, refuse_partitions, searched_text,
@@ -51,7 +52,6 @@ from ionmd.analysis.run_model import (folder_settings, model_fields,
                                       structure_hash_of_folder)
 from ionmd.analysis.trajectory_readers import without_empty_pieces
 from ionmd.errors import AnalysisError, IonmdError
-from ionmd.lammps.barostat_ramps import pressure_ramps
 from ionmd.lammps.echoed_input import md_settings
 from ionmd.lammps.log import log_files
 
@@ -104,8 +104,12 @@ class RunSpec:
     pressure_ramp: tuple[float, float, str] | None = None
     """A barostat ramp over the run that wrote the frames: ``(start, end, unit)`` (the
     pressure-ramp preset's ``pressure_bar`` -> ``pressure_end_bar`` in its folder's
-    ``settings.json``, else the ``fix npt ... iso P0 P1`` of a hand run's logs:
-    :func:`pressure_ramp_of`); None: one pressure, or no barostat."""
+    ``settings.json``, else the ``fix npt ... iso P0 P1`` of a hand run's logs over the
+    analysed frames: :func:`pressure_ramp_of`); None: one pressure, or no barostat."""
+    frames_ramps: list[FramesRamp] = field(default_factory=list)
+    """The thermostat and barostat ramps a hand run's logs echo over its analysed frames
+    (past the discarded start: :func:`~ionmd.analysis.log_timing.ramps_in_frames`); its
+    D and sigma are of no one state (:func:`~ionmd.analysis.run_inputs.ramp_of`)."""
     skipped_trajectory: list[Path] = field(default_factory=list)
     """Trajectory pieces listed or found but empty (a piece LAMMPS stopped at its setup,
     before its first frame): left out of ``trajectory``, named in the results."""
@@ -228,39 +232,42 @@ def load_run_spec(path: str | Path, overrides: dict | None = None) -> RunSpec:
     refuse_partitions(path, read)
     texts = log_texts(read)
     echoed = {name: md_settings(text) for name, text in texts.items()}
-    timing_from_logs(path, meta, frames_settings(texts, echoed, traj))
+    frames = frames_settings(texts, echoed, traj, float(meta.get("discard_ps", 0.0)),
+                             float(meta["timestep_fs"]) if "timestep_fs" in meta else None)
+    timing_from_logs(path, meta, frames)
+    declared = declared_pressure_ramp(path)
+    ramps = ramps_in_frames(frames, meta, declared is not None)
     data = (path / meta["data_file"] if "data_file" in meta
             else only_file(path, "*.data", "data file", "--data-file"))
     type_map = (checked_type_map(path, meta["type_map"]) if meta.get("type_map")
                 else _type_map_from_logs(echoed))
     return _spec(path, meta, data_file=data, trajectory=traj, logs=logs, log_text=read,
-                 type_map=type_map, pressure_ramp=pressure_ramp_of(path, texts, echoed, traj),
+                 type_map=type_map, frames_ramps=ramps,
+                 pressure_ramp=declared or pressure_ramp_of(ramps),
                  timestep_fs=float(meta["timestep_fs"]), dump_every=meta.get("dump_every"),
                  temperature_K=float(meta["temperature_K"]))
 
 
-PRESSURE_UNITS = {"metal": "bar", "real": "atm"}
-"""The pressure unit of a LAMMPS ``units`` style whose lengths analysis reads (Å)."""
-
-
-def pressure_ramp_of(path: Path, texts: dict[str, str], echoed: dict[str, dict],
-                     traj: list[Path]) -> tuple[float, float, str] | None:
-    """The barostat ramp of a run (:attr:`RunSpec.pressure_ramp`): its folder's
-    ``settings.json`` protocol (``ionmd run``, a campaign: an NpT protocol with
-    ``pressure_end_bar`` not its ``pressure_bar``), else the logs' barostat fixes over the
-    runs that wrote the frames (:func:`ionmd.lammps.barostat_ramps.pressure_ramps`: a hand
-    run's ``fix npt ... iso 1 50000 1.0``); None at one pressure."""
+def declared_pressure_ramp(path: Path) -> tuple[float, float, str] | None:
+    """The barostat ramp a run's folder declares: its ``settings.json`` protocol (``ionmd
+    run``, a campaign: an NpT protocol with ``pressure_end_bar`` not its
+    ``pressure_bar``); None where it declares none."""
     protocol = folder_settings(path).get("protocol")
     if isinstance(protocol, dict) and protocol.get("ensemble") == "npt":
         start, end = protocol.get("pressure_bar"), protocol.get("pressure_end_bar")
         if isinstance(start, (int, float)) and isinstance(end, (int, float)) and start != end:
             return float(start), float(end), "bar"
-    ramps = pressure_ramps(texts, traj)
-    if not ramps:
-        return None
-    units = {s["units"] for s in echoed.values() if s["units"]}
-    unit = PRESSURE_UNITS.get(units.pop(), "pressure units") if len(units) == 1 else "bar"
-    return ramps[0][0], ramps[0][1], unit
+    return None
+
+
+def pressure_ramp_of(ramps: list[FramesRamp]) -> tuple[float, float, str] | None:
+    """The barostat ramp the logs echo over the analysed frames (a hand run's ``fix npt
+    ... iso 1 50000 1.0``: :func:`~ionmd.analysis.log_timing.ramps_in_frames`); None at
+    one pressure there."""
+    for r in ramps:
+        if r.kind == "barostat":
+            return r.start, r.stop, r.unit
+    return None
 
 
 def _type_map_from_logs(echoed: dict[str, dict]) -> dict[int, str] | None:

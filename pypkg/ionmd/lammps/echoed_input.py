@@ -1,11 +1,11 @@
 """What the input a LAMMPS log echoes says (``echo log``, LAMMPS's default for a log): the
 MD settings of a whole log (:func:`md_settings`: ``units``, ``timestep``, thermostat
 targets, the elements of ``pair_coeff * *``), the settings in force at each MD ``run``
-(:func:`run_blocks`, over several logs :func:`logs_blocks`) and the potential's lines
-(:func:`pair_lines`).
+(:func:`run_blocks`, over several logs :func:`logs_blocks`: time step, thermostat and
+barostat targets, dumps, length in steps) and the potential's lines (:func:`pair_lines`).
 
 Each command is read in one place (:func:`_units`, :func:`_timestep`,
-:func:`thermostat_target`, :func:`run_command`, :func:`dump_command`,
+:func:`thermostat_target`, :func:`barostat_target`, :func:`run_command`, :func:`dump_command`,
 :func:`read_restart_file`) whichever reader meets it (the last three also
 :mod:`ionmd.lammps.lost_atoms`'s; :func:`is_run_command` the thermo reader's,
 :class:`ionmd.lammps.thermo_log.ThermoBlocks`). LAMMPS echoes a command with
@@ -27,6 +27,9 @@ FS_PER_TIME_UNIT = {"metal": 1e3, "real": 1.0, "electron": 1.0, "si": 1e15, "cgs
 _TSTART_FIRST = {"langevin": 0, "temp/berendsen": 0, "temp/csvr": 0, "temp/csld": 0,
                  "temp/rescale": 1}
 _ACCELERATOR = re.compile(r"/(kk|omp|gpu|intel|opt)$")
+#: The keywords of ``fix npt``/``nph``/``press/berendsen``/``press/langevin`` (and their
+#: rigid, asphere, ... variants) followed by ``Pstart Pstop Pdamp``.
+PRESSURE_KEYWORDS = ("iso", "aniso", "tri", "x", "y", "z", "xy", "yz", "xz")
 
 
 def _commands(lines: Iterable[str]) -> Iterator[list[str]]:
@@ -126,13 +129,38 @@ def thermostat_target(words: list[str]) -> tuple[float, float] | None:
     return (pair[0], pair[1]) if pair and len(pair) == 2 else None
 
 
+def barostat_target(words: list[str]) -> tuple[float, float] | None:
+    """``(Pstart, Pstop)`` of a barostat ``fix ID group STYLE ...`` command (``npt``,
+    ``nph``, ``press/berendsen``, ``press/langevin``; rigid, asphere and accelerated
+    variants alike), in the fix's pressure unit (bar in units metal, atm in units real):
+    the first coupled component that ramps (``Pstart != Pstop``), else the first one;
+    None for another fix, or values not substituted yet (``${P0}``: the substituted echo
+    follows)."""
+    if words[:1] != ["fix"] or len(words) <= 4:
+        return None
+    style = _ACCELERATOR.sub("", words[3])
+    if not (style.startswith("press/") or any(p in ("npt", "nph") for p in style.split("/"))):
+        return None
+    args, found = words[4:], None
+    for k, word in enumerate(args[:-2]):
+        if word in PRESSURE_KEYWORDS:
+            pair = _numbers(args[k + 1:k + 3])
+            if pair is None:
+                return None
+            if pair[0] != pair[1]:
+                return pair[0], pair[1]
+            found = found or (pair[0], pair[1])
+    return found
+
+
 def md_settings(text: str) -> dict:
     """What the input echoed in a LAMMPS log says about its MD, read whole: the ``units``
     style, the ``timestep`` values set after it (in that style's time unit) and the
-    thermostat targets ``(Tstart, Tstop)`` of its fixes (:func:`thermostat_target`) and
+    thermostat targets ``(Tstart, Tstop)`` of its fixes (:func:`thermostat_target`), the
+    barostat targets ``(Pstart, Pstop)`` (``barostats``: :func:`barostat_target`) and
     the element of each atom type that the last ``pair_coeff * * ... El1 El2`` names
     (``elements``, None without one). Per ``run``: :func:`run_blocks`."""
-    units, timesteps, targets, elements = None, [], [], None
+    units, timesteps, targets, barostats, elements = None, [], [], [], None
     for words in _commands(text.splitlines()):
         if not words:
             continue
@@ -142,9 +170,13 @@ def md_settings(text: str) -> dict:
             units, timesteps = _units(words), []
         elif _timestep(words) is not None:
             timesteps.append(_timestep(words))
-        elif thermostat_target(words) is not None:
-            targets.append(thermostat_target(words))
-    return {"units": units, "timesteps": timesteps, "targets": targets, "elements": elements}
+        elif words[:1] == ["fix"]:
+            if thermostat_target(words) is not None:
+                targets.append(thermostat_target(words))
+            if barostat_target(words) is not None:
+                barostats.append(barostat_target(words))
+    return {"units": units, "timesteps": timesteps, "targets": targets,
+            "barostats": barostats, "elements": elements}
 
 
 def _pair_coeff_elements(words: list[str]) -> list[str] | None:
@@ -186,7 +218,8 @@ class RunBlock:
     """One MD ``run`` of a log as the input it echoes set it up: ``units``, ``timestep``
     (in that unit; None: not echoed since ``units`` or ``read_restart``, which restores the
     one of its run), the ``(Tstart, Tstop)`` of each thermostat fix in force, the files of
-    the dumps defined."""
+    the dumps defined, the ``(Pstart, Pstop)`` of each barostat fix in force and how many
+    steps it ran."""
 
     log: str
     units: str | None
@@ -196,6 +229,15 @@ class RunBlock:
     restored: bool = False
     """Whether a ``read_restart`` came before it: a time step not echoed since is the
     restart file's, not LAMMPS's default."""
+    barostats: tuple[tuple[float, float], ...] = ()
+    steps: int | None = None
+    """Steps it ran (``run N``: N; ``run N upto``: to step N from the step it began at);
+    None where the logs do not say that step (``run N upto`` after ``read_restart``)."""
+
+    def ramps(self) -> list[tuple[str, float, float]]:
+        """``("thermostat" | "barostat", start, stop)`` of each of its targets that ramps."""
+        return ([("thermostat", a, b) for a, b in self.thermostats if a != b]
+                + [("barostat", a, b) for a, b in self.barostats if a != b])
 
     def dumps_into(self, names: set[str]) -> bool:
         """Whether one of its dumps writes a file named as one of ``names`` (a dump's
@@ -207,25 +249,30 @@ class RunBlock:
 @dataclass
 class InputState:
     """What a LAMMPS input has set up at one point of its log, as :func:`run_blocks` reads
-    it: ``units``, ``timestep`` (None: not echoed), thermostat targets by fix ID (None: a
-    fix that is no thermostat), dump files by dump ID."""
+    it: ``units``, ``timestep`` (None: not echoed), thermostat and barostat targets by
+    fix ID (None: a fix that is neither), dump files by dump ID, the step (None: not said,
+    after ``read_restart``)."""
 
     units: str | None = None
     timestep: float | None = None
     fixes: dict[str, tuple[float, float] | None] = field(default_factory=dict)
     dumps: dict[str, str] = field(default_factory=dict)
     restored: bool = False
+    barostats: dict[str, tuple[float, float] | None] = field(default_factory=dict)
+    step: int | None = 0
 
     def copy(self) -> InputState:
         return InputState(self.units, self.timestep, dict(self.fixes), dict(self.dumps),
-                          self.restored)
+                          self.restored, dict(self.barostats), self.step)
 
 
 def run_blocks(text: str, log: str = "log.lammps", state: InputState | None = None,
                handed_on: dict[str, InputState] | None = None) -> list[RunBlock]:
     """The MD ``run`` commands a LAMMPS log echoes (of one step or more), each with the
-    settings in force (the last ``timestep`` before it, the thermostat fixes not
-    ``unfix``-ed, the dumps not ``undump``-ed; ``clear`` forgets all but the units). A command
+    settings in force (the last ``timestep`` before it, the thermostat and barostat fixes
+    not ``unfix``-ed, the dumps not ``undump``-ed; ``clear`` forgets all but the units) and
+    its length in steps (the step followed through ``run``, ``reset_timestep`` and
+    ``read_restart``, which restores one the log does not say). A command
     LAMMPS echoes with variables is echoed again substituted, which is the one kept. Empty
     where the input was not echoed (``echo none``).
 
@@ -248,24 +295,36 @@ def run_blocks(text: str, log: str = "log.lammps", state: InputState | None = No
         elif _timestep(words) is not None:
             state.timestep = _timestep(words)
         elif read_restart_file(words) is not None:
-            state.timestep, state.restored = None, True   # the file's, and its units
+            # the file's time step, units and step
+            state.timestep, state.restored, state.step = None, True, None
+        elif command == "reset_timestep" and name.isdigit():
+            state.step = int(name)
         elif command == "fix" and len(words) > 3:
-            # an ID defined again replaces it; None: a fix that is no thermostat
+            # an ID defined again replaces it; None: a fix that is no thermostat (barostat)
             state.fixes[name] = thermostat_target(words)
+            state.barostats[name] = barostat_target(words)
         elif command == "unfix":
             state.fixes.pop(name, None)
+            state.barostats.pop(name, None)
         elif (dump := dump_command(words)) is not None and dump.file is not None:
             state.dumps[name] = dump.file
         elif command == "undump":
             state.dumps.pop(name, None)
         elif command == "log" and handed_on is not None:
             handed_on[Path(name).name] = state.copy()
-        elif (run := run_command(words)) is not None and run[0] > 0:
-            # `run 0` (a setup, a single point) moves no atom: its time step and
-            # thermostat are of no frame interval, though its dumps write a frame
-            blocks.append(RunBlock(log, state.units, state.timestep,
-                                   tuple(t for t in state.fixes.values() if t is not None),
-                                   tuple(state.dumps.values()), state.restored))
+        elif (run := run_command(words)) is not None:
+            n, upto = run
+            start, state.step = state.step, (n if upto else None if state.step is None
+                                             else state.step + n)
+            steps = n if not upto else None if start is None else n - start
+            if steps is None or steps > 0:
+                # `run 0` (a setup, a single point) moves no atom: its time step and
+                # thermostat are of no frame interval, though its dumps write a frame
+                blocks.append(RunBlock(
+                    log, state.units, state.timestep,
+                    tuple(t for t in state.fixes.values() if t is not None),
+                    tuple(state.dumps.values()), state.restored,
+                    tuple(p for p in state.barostats.values() if p is not None), steps))
     return blocks
 
 
