@@ -300,9 +300,8 @@ def keep_structure_folders(structures: list[StructureEntry], output: Path, proto
     """A structure named by its folders because another file shares its stem keeps the
     stem where ``output`` already holds runs of its cell under it (a second ``LiCl.cif``
     added to a running campaign: the first one's runs go on where they are), as models do.
-    The runs record their starting cell's hash, not the file, so the cell decides."""
-    from ionmd.protocols.rundir import structure_hash
-
+    The runs record their starting cell's hash, not the file, so the cell decides: with
+    ``order_model_rank``, any of the candidates' (:func:`_run_cell_hashes`)."""
     taken = {s.name for s in structures}
     for s in structures:
         if not s.stem or s.stem in taken or s.cell is None or protocol is None:
@@ -310,7 +309,23 @@ def keep_structure_folders(structures: list[StructureEntry], output: Path, proto
         recorded = {r.get("structure_hash")
                     for r in recorded_settings(output, glob.escape(s.stem), "*")
                     if isinstance(r, dict)} - {None}
-        if recorded and structure_hash(s.cell) in recorded:
+        if recorded & _run_cell_hashes(s, protocol):
             taken.discard(s.name)
             s.name = s.stem
             taken.add(s.name)
+
+
+def _run_cell_hashes(s: StructureEntry, protocol) -> set[str]:
+    """The hashes of the cells ``s``'s runs may start from: its cell and, with
+    ``order_model_rank`` N, each of its N candidates' run cell (a model keeps one, ranked
+    after the folders are named: :mod:`ionmd.sweep.campaign_ranking`; the runs of a kept
+    rank 2 did not hold ``s.cell``, and a second file of the stem renamed the first
+    away from them)."""
+    from ionmd.protocols.prepare import as_atoms, run_cell
+    from ionmd.protocols.rundir import structure_hash
+
+    cells = [s.cell]
+    if s.model_rank > 1 and s.loaded is not None:
+        cells += [run_cell(protocol, as_atoms(c.structure), s.in_run_cell)
+                  for c in s.loaded.candidates]
+    return {structure_hash(c) for c in cells}
