@@ -7,7 +7,7 @@ out. Before: a barostat ramp gave no D whatever the discard, and a thermostat ra
 ``--temperature`` given was analysed over the ramp with a note only (and without it the
 temperature was asked for, though the frames after the discard are all at 600 K).
 
-References: real LAMMPS runs (Li in a Lennard-Jones Cl crystal, units metal) whose input
+References: real LAMMPS runs (a Lennard-Jones LiCl, units metal) whose input
 ramps for 250 steps then holds for 1000 into one dump: the ramp ends 0.5 ps into the
 frames (LAMMPS's own dump steps say so), so a 0.5 ps discard leaves it out, 0.25 ps
 does not."""
@@ -20,30 +20,9 @@ import pytest
 
 from ionmd.cli import main
 from lammps_runner import run_lmp
+from test_hand_runs_setup_and_other_logs import CELL    # 64-atom LJ LiCl, units metal
 
 DT_PS, RAMP, HELD, EVERY = 0.002, 250, 1000, 25
-
-CELL = """
-units metal
-atom_style atomic
-lattice fcc 5.4
-region box block 0 2 0 2 0 2
-create_box 2 box
-create_atoms 2 box
-lattice fcc 5.4 origin 0.5 0 0
-create_atoms 1 box
-group li type 1
-delete_atoms random count 24 yes li NULL 4321
-mass 1 6.94
-mass 2 35.45
-pair_style lj/cut 5.0
-pair_coeff 1 1 0.01 2.4
-pair_coeff 1 2 0.02 2.0
-pair_coeff 2 2 0.3 3.4
-pair_modify shift yes
-write_data start.data
-thermo 50
-"""
 
 RAMPS = {
     "thermostat": ("fix 1 all nvt temp 300 600 0.1", "fix 1 all nvt temp 600 600 0.1"),
@@ -99,3 +78,35 @@ def test_a_ramp_past_the_discarded_start_gives_no_transport(ramped, tmp_path, ca
         assert "barostat ramped the pressure from 1 to 5000 bar" in why
     else:
         assert "thermostat ramped from 300 to 600 K" in why and "pressure_ramp" not in res
+
+
+@pytest.mark.parametrize("name, ramp", [
+    ("stability", dict(temperature_end=400.0)),
+    ("pressure-ramp", dict(pressure_bar=0.0, pressure_end_bar=20000.0)),
+])
+def test_ionmd_folders_keep_their_declared_ramp(tmp_path, morse, name, ramp):
+    """An ``ionmd run`` folder declares its ramp (run.json's ``temperature_end_K``,
+    settings.json's protocol) over its whole run: no D nor sigma whatever its discard, said
+    once in the folder's terms, with no log-read ramp nor note beside it (its chunked
+    ``fix npt`` ramp echoed in the log is that same ramp)."""
+    from ionmd.analysis.run_inputs import ramp_of
+    from ionmd.analysis.run_spec import load_run_spec
+    from ionmd.protocols import execute, plan_runs
+    from protocol_setup import fcc_cell, short
+
+    proto = short(name, temperatures=(300.0,), duration_ps=0.2, discard_ps=0.1, **ramp)
+    (rd,) = plan_runs(proto, fcc_cell(), morse, tmp_path, name="fcc")
+    assert execute(rd)["state"] == "completed"
+    spec = load_run_spec(rd.path)
+    assert spec.discard_ps == 0.1 and spec.frames_ramps == [] and spec.settings_notes == []
+    why = ramp_of(spec)["no_transport"]
+    if name == "stability":
+        assert why.startswith("thermostat ramped from 300 to 400 K: D and sigma over the ramp "
+                              "are of no one temperature")
+        assert spec.pressure_ramp is None
+    else:
+        assert why.startswith("barostat ramped the pressure from 0 to 20000 bar (the density "
+                              "changes over the run): D and sigma over the ramp are of no one "
+                              "state")
+        assert spec.pressure_ramp == (0.0, 20000.0, "bar")
+    assert "discard_ps" not in why and "log" not in why
