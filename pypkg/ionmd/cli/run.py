@@ -12,8 +12,8 @@ from ionmd.analysis.run_files import STATUS
 from ionmd.cli.options import add_order_arguments, order_options, positive_int
 from ionmd.errors import IonmdError
 from ionmd.strict_json import nonfinite_to_null
+from ionmd.structures.ordering_rank_note import RANKING_RECORD
 
-RANKING_RECORD = "ordering_rank.json"
 """``--order-model-rank``'s record, in the runs' protocol folder (:func:`_write_ranking`)."""
 
 

@@ -4,6 +4,10 @@ it alike, so it has one home here, below every command that ranks."""
 
 from __future__ import annotations
 
+RANKING_RECORD = "ordering_rank.json"
+"""The file ``ionmd run`` writes a model ranking to, beside the runs that used it (a
+campaign's cache had this name before it got its own, and is still read from it)."""
+
 
 def nothing_to_rank(asked: str, start: str) -> str:
     """The note for a structure without partially occupied sites where a model ranking of
@@ -14,4 +18,4 @@ def nothing_to_rank(asked: str, start: str) -> str:
     return f"no partially occupied sites to order: {asked} ranks nothing, {start}"
 
 
-__all__ = ["nothing_to_rank"]
+__all__ = ["RANKING_RECORD", "nothing_to_rank"]

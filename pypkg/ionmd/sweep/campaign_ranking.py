@@ -38,11 +38,12 @@ from pathlib import Path
 
 from ionmd.errors import IonmdError
 from ionmd.file_locks import flock_if_supported
+from ionmd.structures.ordering_rank_note import RANKING_RECORD, nothing_to_rank
 from ionmd.sweep.campaign_problems import Problems
 
 RANKING_FILE = "campaign_ordering_rank.json"
-OLD_RANKING_FILE = "ordering_rank.json"
-"""The cache's name before it had its own (``ionmd run`` wrote its record there too)."""
+OLD_RANKING_FILE = RANKING_RECORD
+"""The cache's name before it had its own (``ionmd run`` writes its record there too)."""
 LOCK_FILE = ".ordering_rank.lock"
 
 
@@ -257,8 +258,8 @@ def ordering_lines(campaign) -> list[str]:
     out = []
     for s in campaign.structures:
         if s.model_rank > 1 and s.loaded is not None and not s.loaded.candidates:
-            out.append(f"{s.name}: no partially occupied sites to order: order_model_rank = "
-                       f"{s.model_rank} ranks nothing, the runs start from the file's own cell")
+            out.append(f"{s.name}: " + nothing_to_rank(f"order_model_rank = {s.model_rank}",
+                                                       "the runs start from the file's own cell"))
         for m in campaign.models:
             kept = s.ranked.get(m.folder)
             if kept is not None:
