@@ -78,6 +78,12 @@ def test_a_ramp_past_the_discarded_start_gives_no_transport(ramped, tmp_path, ca
         assert "barostat ramped the pressure from 1 to 5000 bar" in why
     else:
         assert "thermostat ramped from 300 to 600 K" in why and "pressure_ramp" not in res
+        # without --temperature: asked for, and the discard that would say it named
+        assert main(["analyze", str(run), "-o", str(tmp_path / "asked"), *FLAGS,
+                     "--discard-ps", "0.25"]) == 1
+        assert ("temperature_K is unknown (log.lammps: thermostats at 300-600, 600 K); put it "
+                "in run.json or pass --temperature; or leave the thermostat ramp out with "
+                "discard_ps 0.5") in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("name, ramp", [

@@ -203,7 +203,7 @@ def timing_from_logs(path: Path, meta: dict, frames: dict) -> None:
         flags = " and ".join(flag for key, flag in LOG_TIMING.items() if key not in meta)
         them = "it" if len(missing) == 1 else "them"
         raise AnalysisError(f"{path}: {'; '.join(missing)}; put {them} in {RUN_JSON} or pass "
-                            f"{flags}")
+                            f"{flags}{_discard_hint(frames, meta)}")
     refuse_length_units(path, frames)   # after what the logs leave unknown (said first)
 
 
@@ -230,6 +230,17 @@ def refuse_length_units(path: Path, frames: dict) -> None:
             f"these logs, which would say {', '.join(odd)} again: put \"logs\": [] in "
             f"{RUN_JSON} and give the time step in fs and the temperature (--timestep-fs, "
             f"--temperature)")
+
+
+def _discard_hint(frames: dict, meta: dict) -> str:
+    """Where the temperature is asked for over a thermostat ramp a longer discarded start
+    would leave out (a ramp, then a run held at one target), the ``discard_ps`` that does."""
+    ends = [r.end_ps for r in frames.get("ramps", []) if r.kind == "thermostat"
+            and not r.discarded and not r.to_the_end and r.end_ps is not None]
+    if "temperature_K" in meta or not ends:
+        return ""
+    return (f"; or leave the thermostat ramp out with discard_ps {max(ends):g} "
+            f"(--discard-ps, or {RUN_JSON}): the runs after it say the temperature")
 
 
 def ramps_in_frames(frames: dict, meta: dict, pressure_declared: bool) -> list[FramesRamp]:
