@@ -57,7 +57,8 @@ from ionmd.analysis.aggregate import arrhenius_of_points
 from ionmd.analysis.arrhenius import KB_EV, ArrheniusFit
 from ionmd.analysis.arrhenius_bootstrap import studentized_quantile
 from ionmd.analysis.arrhenius_linear import fit_arrhenius_linear
-from ionmd.analysis.arrhenius_problems import MAX_SPAN_DECADES, fit_problem
+from ionmd.analysis.arrhenius_problems import (MAX_SPAN_DECADES, NOT_DIFFUSIVE_FLAGS,
+                                               fit_problem, flagged_points)
 from ionmd.errors import AnalysisError
 from ionmd.protocols.checks import temperature_folder
 from ionmd.sweep.allocate_first import (failed_below, failed_text, resolve_first,
@@ -117,6 +118,15 @@ class Verdict:
     unit: str
     factor: float               # f of the interval [value / f, value * f]; inf: unbounded
     fit_problem: str | None     # why it means nothing (arrhenius_problems), None: a result
+    # fitted points not yet diffusive (arrhenius_problems.flagged_points): no goal is met
+    # while one is, however narrow the interval; and their temperatures
+    flagged: tuple[str, ...] = ()
+    flagged_T: tuple[float, ...] = ()
+
+    def meets(self, factor: float) -> bool:
+        """Whether this verdict meets a goal of ``factor``: a result (no fit problem),
+        within the factor, on no point flagged not diffusive."""
+        return self.fit_problem is None and self.factor <= factor and not self.flagged
 
 
 def verdict_at(out: dict, target_K: float, unit: str) -> Verdict:
@@ -126,7 +136,9 @@ def verdict_at(out: dict, target_K: float, unit: str) -> Verdict:
     95 % interval, its factor and why it means nothing there
     (:func:`ionmd.analysis.arrhenius_problems.fit_problem`: Ea <= 0, an interval spanning
     more than :data:`~ionmd.analysis.arrhenius_problems.MAX_SPAN_DECADES` decades, every
-    fitted temperature flagged not diffusive). The one home of the goal's verdict
+    fitted temperature flagged not diffusive), and which fitted points are flagged not
+    diffusive (:func:`~ionmd.analysis.arrhenius_problems.flagged_points`: a goal is not met
+    on them, :meth:`Verdict.meets`). The one home of the goal's verdict
     (:func:`reported_state`) and of what ``collect`` reports at a goal's ``target_K``
     (:func:`ionmd.sweep.collect_target.at_goal_target`): the same numbers on both sides."""
     fit = ArrheniusFit.from_dict(out)
@@ -139,8 +151,12 @@ def verdict_at(out: dict, target_K: float, unit: str) -> Verdict:
     problem = fit_problem(fit.Ea_eV, said, float(target_K),
                           [p["temperature_K"] for p in out["points"]],
                           out.get("not_diffusive_T", []), unit=said_unit)
+    flagged = [p for p in out["points"]
+               if set(p.get("flags", [])) & set(NOT_DIFFUSIVE_FLAGS)]
     return Verdict(fit, value * scale, said, said_unit,
-                   float(np.sqrt(hi / lo)) if lo > 0 else float("inf"), problem)
+                   float(np.sqrt(hi / lo)) if lo > 0 else float("inf"), problem,
+                   tuple(flagged_points(flagged)),
+                   tuple(float(p["temperature_K"]) for p in flagged))
 
 
 def _left_out_text(runs: Sequence[TemperatureRun]) -> str:
@@ -173,6 +189,16 @@ def reported_state(runs: Sequence[TemperatureRun], target_K: float = 300.0
     except AnalysisError:   # collect has no fit yet (too few temperatures resolved)
         return float("inf"), None
     return verdict.factor, verdict.fit_problem
+
+
+def reported_verdict(runs: Sequence[TemperatureRun], target_K: float = 300.0
+                     ) -> Verdict | None:
+    """:func:`verdict_at` of collect's fit of ``runs`` at ``target_K`` (what a goal is met
+    by: :meth:`Verdict.meets`); None where collect has no fit yet."""
+    try:
+        return verdict_at(_collect_record(runs), target_K, _unit_of(runs))
+    except AnalysisError:
+        return None
 
 
 def extrapolation_problem(runs: Sequence[TemperatureRun], at_K: float = 300.0) -> str | None:
@@ -311,7 +337,9 @@ def next_step(runs: Sequence[TemperatureRun], *, step_ps: float, target_K: float
         raise ValueError(f"cost_per_ps must be > 0 (runs at {bad_cost} K)")
     # the verdict is collect's fit of every point it counts (a failed run's too), whatever
     # the model below leaves out of its planning
-    reported, problem = reported_state(runs, target_K)
+    verdict = reported_verdict(runs, target_K)
+    reported, problem = (verdict.factor, verdict.fit_problem) if verdict else (np.inf, None)
+    flagged = list(verdict.flagged) if verdict else []
     # a failed run's point (a melted framework's ions) is not how ions move there
     used = [i for i, r in enumerate(runs) if r.usable and not r.failed]
     groups = scattered_temperatures(runs)
@@ -339,7 +367,8 @@ def next_step(runs: Sequence[TemperatureRun], *, step_ps: float, target_K: float
         if unresolved or warmer:        # nothing to price by: a second point first
             return replace(resolve_first(runs, unresolved, step_ps, budget_left, target_K,
                                          ignored, ignored_why, warmer),
-                           reported_factor=reported, fit_problem=problem)
+                           reported_factor=reported, fit_problem=problem,
+                           flagged_points=flagged)
         failed = failed_text(runs)
         raise AnalysisError(f"{exc}{_left_out_text(runs)}" + (
             f"; no candidate temperature colder than the failed runs {failed} to start"
@@ -408,12 +437,35 @@ def next_step(runs: Sequence[TemperatureRun], *, step_ps: float, target_K: float
                               ln_var_at(temps, v, target_K), temps=temps, v=v,
                               nu=np.append(dof, float(np.median(dof)))))
     options.sort(key=lambda o: -o.gain_per_cost)
+    options = _flagged_first(runs, options, verdict)
     return Decision(target_K=float(target_K), D_target=fit.y_extrapolated, ln_var=var_now,
                     factor=extrapolation_factor(T, var, dof, var_now, target_K),
                     choice=options[0] if options else None,
                     options=options, ignored=ignored, fit=fit, ignored_why=ignored_why,
                     reported_factor=reported, fit_problem=problem,
-                    not_resolved=not_resolved)
+                    not_resolved=not_resolved, flagged_points=flagged)
+
+
+def _flagged_first(runs: Sequence[TemperatureRun], options: list[Option],
+                   verdict: Verdict | None) -> list[Option]:
+    """``options`` (best first) with the best extension of a run whose fitted point is
+    flagged not diffusive (:attr:`Verdict.flagged`) moved first, its ``why`` saying so: no
+    goal is met while such a point is fitted, and a longer run is what clears its flag
+    (more hops; a fit window whose sub-diffusive start weighs less), whatever the error
+    model, blind to the bias, says of its gain. Unchanged where no flagged run can be
+    extended (a failed run is never)."""
+    if verdict is None or not verdict.flagged:
+        return options
+    temps = set(verdict.flagged_T)
+    runs_flagged = {i for i, r in enumerate(runs) if float(r.temperature_K) in temps
+                    and not r.failed and set(r.flags) & set(NOT_DIFFUSIVE_FLAGS)}
+    first = next((o for o in options if o.action == "extend" and o.run in runs_flagged), None)
+    if first is None:
+        return options
+    flags = ", ".join(f for f in runs[first.run].flags if f in NOT_DIFFUSIVE_FLAGS)
+    chosen = replace(first, why=f"its point is flagged {flags}: no goal is met on it until "
+                                f"a longer run clears that")
+    return [chosen] + [o for o in options if o is not first]
 
 
 def cost_per_ps_from_logs(run_dir: str | Path, *, timestep_fs: float, units: float = 1.0,
@@ -445,4 +497,4 @@ from ionmd.sweep.allocate_plan import BudgetOutcome, predict_outcome, spend_budg
 __all__ = ["Z95", "BudgetOutcome", "Decision", "Option", "TemperatureRun",
            "cost_per_ps_from_logs", "extrapolation_factor", "ln_var_at", "new_run_K", "next_step",
            "extrapolation_problem", "predict_outcome", "reported_factor", "reported_fit",
-           "reported_state", "spend_budget", "Verdict", "verdict_at"]
+           "reported_state", "reported_verdict", "spend_budget", "Verdict", "verdict_at"]

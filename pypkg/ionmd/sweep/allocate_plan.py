@@ -130,8 +130,10 @@ def spend_budget(runs: Sequence[TemperatureRun], *, budget: float, step_ps: floa
         left = budget - spent
         d = next_step(runs, budget_left=max(left, 0.0), **kw)
         decisions.append(d)
-        # a fit that means nothing (Ea <= 0, ...) meets no goal, however narrow
-        if goal_factor is not None and d.reported_factor <= goal_factor and not d.fit_problem:
+        # a fit that means nothing (Ea <= 0, ...) meets no goal, however narrow, nor one
+        # with a point flagged not diffusive (its run is extended first: next_step)
+        if (goal_factor is not None and d.reported_factor <= goal_factor
+                and not d.fit_problem and not d.flagged_points):
             stopped = "goal_met"
             break
         if left <= 1e-9 * max(budget, 1.0):

@@ -213,6 +213,9 @@ class Decision:
     reported_factor: float = float("nan")   # collect's interval's (the goal's check)
     not_resolved: list[str] = field(default_factory=list)   # temperatures not resolved: why
     fit_problem: str | None = None   # why collect's fit means nothing: never meets a goal
+    # collect's fitted points flagged not diffusive (arrhenius_problems.flagged_points):
+    # no goal is met while one is; their runs are extended first (allocate._flagged_first)
+    flagged_points: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
         if self.fit_problem:        # the reason in place of numbers that mean nothing
@@ -227,4 +230,6 @@ class Decision:
         lines += [("* " if o is self.choice else "  ") + o.describe() for o in self.options]
         lines += [f"  left out: {why}" for why in self.ignored_why]
         lines += [f"  {why}" for why in self.not_resolved]
+        lines += [f"  flagged not diffusive (no goal is met on it): {p}"
+                  for p in self.flagged_points]
         return "\n".join(lines)

@@ -15,7 +15,8 @@ def at_goal_target(campaign: Campaign, fits: dict) -> dict | None:
     series' Arrhenius fits (``fits``: ``sigma_T`` and ``D_<X>``, each
     :func:`ionmd.analysis.aggregate.fit_series`' entry): ``temperature_K``, ``quantity``
     (``sigma`` or ``D_<X>``), ``value``, ``ci95``, ``unit``, ``factor``, ``goal_factor``,
-    ``goal_met`` and ``fit_problem`` (None: a result), or ``note`` where there is no fit of
+    ``goal_met``, ``fit_problem`` (None: a result) and ``flagged_points`` (where a fitted
+    point is flagged not diffusive: the goal is not met), or ``note`` where there is no fit of
     the goal's quantity. None where the campaign has no goal or its target is 300 K
     (collect's own sigma(300 K) is the goal's quantity then)."""
     from ionmd.sweep.allocate import SIGMA_T_UNIT, verdict_at
@@ -34,8 +35,8 @@ def at_goal_target(campaign: Campaign, fits: dict) -> dict | None:
     factor = v.factor if math.isfinite(v.factor) else None     # None: unbounded (strict JSON)
     return {**record, "value": v.value, "ci95": list(v.ci95), "unit": v.unit,
             "factor": factor, "fit_problem": v.fit_problem,
-            "goal_met": v.fit_problem is None and factor is not None
-            and factor <= goal.sigma_factor}
+            **({"flagged_points": list(v.flagged)} if v.flagged else {}),
+            "goal_met": factor is not None and v.meets(goal.sigma_factor)}
 
 
 def _goal_quantity(fits: dict) -> tuple[str | None, str]:
@@ -61,6 +62,8 @@ def target_line(name: str, record: dict) -> str:
         return f"{head} NOT A RESULT: {record['fit_problem']}"
     lo, hi = record["ci95"]
     met = "met" if record["goal_met"] else "not met yet"
+    if record.get("flagged_points"):    # not met on points whose value is not yet a D
+        met += f": points flagged not diffusive: {'; '.join(record['flagged_points'])}"
     within = (f"within a factor {record['factor']:.3g}" if record["factor"] is not None
               else "unbounded below")
     return (f"{head} {record['value']:.3g} {record['unit']} [{lo:.3g}, {hi:.3g}], {within} "

@@ -15,7 +15,9 @@ scatter (not resolved: :mod:`ionmd.analysis.aggregate`) is extended too, not lef
 too few temperatures resolved for a fit, a new run at the coldest candidate warmer than
 those without a point comes first. The series stops when sigma(300 K) is known within
 ``goal.sigma_300K_factor`` either way by the interval ``collect`` reports, on every point
-collect fits (:func:`ionmd.sweep.allocate.reported_state`: ``goal_met``; at ``goal.target_K``
+collect fits, none of them flagged not diffusive (too few hops, an MSD not linear, a fit
+start not diffusive: such a point's run is extended first, :meth:`ionmd.sweep.allocate.
+Verdict.meets`; ``goal_met``; at ``goal.target_K``
 where set, the round then saying where collect's 300 K extrapolation is no result), when the
 budget is spent
 (``budget_spent``), or when nothing is left to try (``nothing_left``); a round without a
@@ -313,7 +315,7 @@ def advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRoun
 
 
 def _advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRound:
-    from ionmd.sweep.allocate import extrapolation_problem, next_step, reported_state
+    from ionmd.sweep.allocate import extrapolation_problem, next_step, reported_verdict
     from ionmd.sweep.state import release_claim
 
     goal, key = campaign.goal, f"{structure}/{model}"
@@ -351,10 +353,19 @@ def _advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRou
     # inf: too few resolved temperatures for collect's fit (runs not resolved extended first)
     # a fit that means nothing (Ea <= 0, every point not diffusive, ...) has no factor: a
     # narrow interval over noise never meets the goal, and its reason is said instead
-    reported, problem = ((decision.reported_factor, decision.fit_problem) if decision else
-                         reported_state(measured, goal.target_K))
+    # a point flagged not diffusive (fit_start_not_diffusive, too_few_hops, not_linear)
+    # meets no goal either: its value is not yet a D (an audit's 900 K point was 2.8x too
+    # high); its run is extended first (allocate._flagged_first)
+    if decision:
+        reported, problem, flagged = (decision.reported_factor, decision.fit_problem,
+                                      decision.flagged_points)
+    else:
+        verdict = reported_verdict(measured, goal.target_K)
+        reported, problem, flagged = ((verdict.factor, verdict.fit_problem, list(verdict.flagged))
+                                      if verdict else (math.inf, None, []))
     factor = reported if math.isfinite(reported) and not problem else None
-    if decision is None and not (factor is not None and factor <= goal.sigma_factor):
+    met = factor is not None and factor <= goal.sigma_factor and not flagged
+    if decision is None and not met:
         series.update(stopped="no_fit", spent=spent)
         write_goal_state(campaign, state)
         return SeriesRound(key, "no_fit", None, spent, uncharged_note(campaign, structure, runs)
@@ -375,6 +386,7 @@ def _advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRou
               "left_out": [*ignored_why, *unmeasured(campaign, runs, measured)],
               **({"not_resolved": not_resolved} if not_resolved else {}),
               **({"fit_problem": problem} if problem else {}),
+              **({"flagged_points": flagged} if flagged else {}),
               **({"not_a_result_300K": beyond} if beyond else {})}
     # said every round: a run the fit leaves out (ions that did not diffuse, a failed
     # analysis) is never extended, and its temperature is no longer a candidate
@@ -383,9 +395,11 @@ def _advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRou
                       *([f"sigma({goal.target_K:g} K) known within a factor {factor:.3g}; "
                          f"the 300 K extrapolation is not a result: {beyond}"] if beyond else []),
                       *(f"left out: {why}" for why in record["left_out"]),
-                      *not_resolved])
+                      *not_resolved,
+                      *([f"not met on points flagged not diffusive, their values not yet a "
+                         f"D: {'; '.join(flagged)}"] if flagged else [])])
     choice = decision.choice if decision else None
-    stopped = ("goal_met" if factor is not None and factor <= goal.sigma_factor else
+    stopped = ("goal_met" if met else
                "budget_spent" if spent >= goal.budget * (1 - 1e-9) else
                # nothing to try and a fit that means nothing: no_fit (looked at again)
                "no_fit" if choice is None and problem else

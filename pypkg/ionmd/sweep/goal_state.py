@@ -25,12 +25,14 @@ null or absent, ``Infinity`` where no fit had a factor; 2 adds the key. Every on
 (:func:`read_goal_state`); a newer one is refused, naming the ionmd that wrote it."""
 
 
-MET_CHECKS = 2
+MET_CHECKS = 3
 """What a ``goal_met`` round of goal.json was checked by (the round's ``met_checks``): 2,
 the points collect fits (failed-physical runs with a point among them:
 :func:`ionmd.sweep.collect_cache.counts_for_points`) with their not-diffusive flags, and
 every check collect marks a fit NOT A RESULT by, its 4-decade span included
-(:func:`ionmd.sweep.allocate.reported_state`). None recorded: an older ionmd's checks
+(:func:`ionmd.sweep.allocate.reported_state`); 3 adds that no fitted point is flagged not
+diffusive (:meth:`ionmd.sweep.allocate.Verdict.meets`: 2 met a goal on a 900 K point
+2.8x too high). Fewer or none recorded: an older ionmd's checks
 (completed runs only, no flags nor span), which could meet a goal on a fit collect prints
 as NOT A RESULT."""
 
@@ -261,12 +263,16 @@ def goal_summary(campaign: Campaign) -> list[str]:
             factor = "none yet" if last.get("factor") is None else f"{last['factor']:.3g}"
             stopped = series.get("stopped") or "going on"
             if met_by_older_checks(series):     # not said as met: looked at again
-                stopped = ("goal_met by an older ionmd's checks (without collect's span, "
-                           "flags or failed-physical runs), looked at again by the next submit")
+                stopped = ("goal_met by an older ionmd's checks (with points flagged not "
+                           "diffusive, or without collect's span or failed-physical runs), "
+                           "looked at again by the next submit")
             lines.append(f"  {s.name}/{m.name}: {stopped}: factor "
                          f"{factor}, spent {last['spent']:.3g} {goal.unit} after "
                          f"{len(series['rounds'])} round(s)"
                          + (f"; last: {last['did']}" if last.get("did") else "")
+                         + (f"; points flagged not diffusive: "
+                            f"{'; '.join(last['flagged_points'])}"
+                            if last.get("flagged_points") else "")
                          # met at another target_K: what collect prints at 300 K said too
                          + (f"; the factor is of sigma({goal.target_K:g} K); the 300 K "
                             f"extrapolation is not a result: {last['not_a_result_300K']}"
