@@ -253,10 +253,20 @@ def declared_pressure_ramp(path: Path) -> tuple[float, float, str] | None:
     run``, a campaign: an NpT protocol with ``pressure_end_bar`` not its
     ``pressure_bar``); None where it declares none."""
     protocol = folder_settings(path).get("protocol")
-    if isinstance(protocol, dict) and protocol.get("ensemble") == "npt":
-        start, end = protocol.get("pressure_bar"), protocol.get("pressure_end_bar")
-        if isinstance(start, (int, float)) and isinstance(end, (int, float)) and start != end:
-            return float(start), float(end), "bar"
+    if not isinstance(protocol, dict):
+        return None
+    return protocol_pressure_ramp(protocol.get("ensemble"), protocol.get("pressure_bar"),
+                                  protocol.get("pressure_end_bar"))
+
+
+def protocol_pressure_ramp(ensemble, start, end) -> tuple[float, float, str] | None:
+    """``(start, end, "bar")`` where a protocol's barostat ramps its target (NpT with a
+    ``pressure_end_bar`` that is a number other than ``pressure_bar``), else None: the one
+    rule for a run folder's settings and a campaign's protocol (sweep collect's survival
+    conditions)."""
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (start, end))
+    if ensemble == "npt" and numbers and start != end:
+        return float(start), float(end), "bar"
     return None
 
 

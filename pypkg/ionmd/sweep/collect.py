@@ -265,14 +265,13 @@ def _condition(campaign: Campaign, temperature: float) -> dict:
     """The condition a campaign's run at ``temperature`` ran (its survival curve's:
     :func:`~ionmd.analysis.survival.run_condition`): the protocol's ramp, thermostat
     (``temperature_end``) or barostat (``pressure_end_bar`` of an NpT protocol), from it."""
+    from ionmd.analysis.run_spec import protocol_pressure_ramp
     from ionmd.analysis.survival import run_condition
 
     p = campaign.protocol
-    pressure = (p.ensemble == "npt" and p.pressure_end_bar is not None
-                and p.pressure_end_bar != p.pressure_bar)
+    ramp = protocol_pressure_ramp(p.ensemble, p.pressure_bar, p.pressure_end_bar)
     return run_condition(temperature, p.temperature_end,
-                         {"start": p.pressure_bar, "end": p.pressure_end_bar, "unit": "bar"}
-                         if pressure else None)
+                         dict(zip(("start", "end", "unit"), ramp)) if ramp else None)
 
 
 def _state_of(run: PlannedRun, jobs) -> dict:
