@@ -13,10 +13,13 @@ from ionmd.errors import EXIT_OK, IonmdError
 
 def _load(args: argparse.Namespace, check_resources: bool = True):
     """The campaign; ``check_resources=False`` where it is only read (status, collect),
-    e.g. on a laptop with fewer cores or GPUs than the cluster that runs it."""
+    e.g. on a laptop with fewer cores or GPUs than the cluster that runs it; nor are the
+    fit windows of runs still to write checked then (collect analyses the runs on disk by
+    their own lengths: a fit start the flags ask for after a goal lengthened them)."""
     from ionmd.sweep import load_campaign
 
-    campaign = load_campaign(args.campaign, check_resources=check_resources)
+    campaign = load_campaign(args.campaign, check_resources=check_resources,
+                             check_new_runs=check_resources)
     _note_added_without_goal(campaign)
     return campaign
 

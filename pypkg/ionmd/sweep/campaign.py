@@ -75,7 +75,8 @@ class Campaign:
         return dict(s.charges), s.charges_guessed
 
 
-def load_campaign(path: str | Path, check_resources: bool = True) -> Campaign:
+def load_campaign(path: str | Path, check_resources: bool = True,
+                  check_new_runs: bool = True) -> Campaign:
     """Read and validate a campaign file.
 
     Checks: known keys; the protocol exists and its overrides are valid
@@ -83,7 +84,10 @@ def load_campaign(path: str | Path, check_resources: bool = True) -> Campaign:
     ordered (or an ``order`` method is given); every model file exists, has ionmd metadata
     and knows every element of every structure; temperatures, replicas; resources possible
     for the executor (ranks x threads within the local cores or a SLURM partition's nodes,
-    GPUs present, walltime > 0).
+    GPUs present, walltime > 0); ``check_new_runs``: the MSD fit window of the runs it would
+    write (the protocol's run lengths, a goal's new runs: ``plan`` and ``submit``'s
+    business). ``collect`` (False) analyses the runs on disk by their own lengths, which a
+    goal may have made longer, and leaves out by name one too short for the fit start.
 
     Raises
     ------
@@ -109,11 +113,13 @@ def load_campaign(path: str | Path, check_resources: bool = True) -> Campaign:
     analysis = read_analysis(src, errors)
     check_charges(errors, analysis, structures, protocol)
     one_fit_start(src, errors, analysis, protocol)
-    check_fit_window(src, errors, analysis, protocol)
+    if check_new_runs:      # of runs still to write: collect reads those written as they are
+        check_fit_window(src, errors, analysis, protocol)
     goal = read_goal(src, errors, protocol, resources)
-    new_runs_ps = goal.step_ps if goal and goal.candidates_K else None   # a goal's new runs
-    check_goal_fit_window(src, errors, analysis, protocol, new_runs_ps)
-    check_fit_frames(src, errors, analysis, protocol, new_runs_ps)
+    if check_new_runs:
+        new_runs_ps = goal.step_ps if goal and goal.candidates_K else None   # a goal's new runs
+        check_goal_fit_window(src, errors, analysis, protocol, new_runs_ps)
+        check_fit_frames(src, errors, analysis, protocol, new_runs_ps)
     name = _name(src, errors)
     if not errors.items:    # last: minutes of model energies for a campaign refused anyway
         rank_series(errors, structures, models, output, protocol)
