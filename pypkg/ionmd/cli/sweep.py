@@ -266,7 +266,7 @@ def print_campaign_status(campaign_file, as_json: bool = False) -> int | None:
     from ionmd.sweep.goal import goal_summary
     from ionmd.sweep.submit import campaign_status
 
-    campaign = load_campaign(campaign_file, check_resources=False)
+    campaign = load_campaign(campaign_file, check_resources=False, check_new_runs=False)
     _note_added_without_goal(campaign)
     rows = campaign_status(campaign)
     if as_json:
