@@ -182,8 +182,12 @@ def timing_from_logs(path: Path, meta: dict, frames: dict) -> None:
     Raises
     ------
     AnalysisError
-        If a value is unknown or contradicts the logs.
+        If a value is unknown or contradicts the logs; first, if the frames' lengths are
+        not in Å (:func:`refuse_length_units`: the real problem, whatever is given).
     """
+    # a time step in fs or a temperature given for such a run changes nothing: it was told
+    # they contradict the logs (units nano's ns) or asked for them (lj), then refused anyway
+    refuse_length_units(path, frames)
     said = _said_by_logs(frames)
     missing = []
     for key, flag in LOG_TIMING.items():
@@ -204,7 +208,6 @@ def timing_from_logs(path: Path, meta: dict, frames: dict) -> None:
         them = "it" if len(missing) == 1 else "them"
         raise AnalysisError(f"{path}: {'; '.join(missing)}; put {them} in {RUN_JSON} or pass "
                             f"{flags}{_discard_hint(frames, meta)}")
-    refuse_length_units(path, frames)   # after what the logs leave unknown (said first)
 
 
 def refuse_length_units(path: Path, frames: dict) -> None:
