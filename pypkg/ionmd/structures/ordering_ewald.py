@@ -10,7 +10,8 @@ from pymatgen.core import Structure
 from ionmd.structures.charges import oxidation_guess
 from ionmd.structures.errors import StructureError
 from ionmd.structures.ordering_cells import VACANCY
-from ionmd.structures.ordering_limits import _counts, _PairLimits
+from ionmd.structures.ordering_limits import _PairLimits
+from ionmd.structures.ordering_proofs import _counts
 from ionmd.structures.ordering_search import _Clashes, _ordered
 
 EWALD_CANDIDATES = 100

@@ -13,7 +13,8 @@ from pymatgen.core import Lattice, Structure
 
 from ionmd.structures.ordering_cells import VACANCY, _groups, _site_counts
 from ionmd.structures.errors import StructureError
-from ionmd.structures.ordering_limits import _counts, _PairLimits, _proven
+from ionmd.structures.ordering_limits import _PairLimits
+from ionmd.structures.ordering_proofs import _counts, _proven
 
 RANDOM_RESTARTS = 5
 RESOLVE_MOVES_PER_SITE = 50
