@@ -14,9 +14,9 @@ uses), ``checks`` (partial sites, overlapping atoms), ``examples`` (shipped CIF 
 state guess), ``ordering`` (ordered cells: ``order_structure``), ``ordering_cells`` (site
 groups, whole-count supercells), ``ordering_limits`` (the ``min_distance`` rule, its ionic
 floor and refusals), ``ordering_proofs`` (the counts proving no arrangement keeps it),
-``ionic_radii`` (ionic radii and bond-valence floors), ``ordering_search`` (seeded min-conflicts search and the
-``min_distance`` advice by bisection), ``ordering_ewald`` (lowest-Ewald-energy
-arrangements).
+``ionic_radii`` (ionic radii and bond-valence floors), ``ordering_search`` (seeded
+min-conflicts search and the ``min_distance`` advice by bisection), ``ordering_ewald``
+(lowest-Ewald-energy arrangements).
 pymatgen is imported on first use so ``ionmd``'s command line stays quick to start.
 """
 
