@@ -232,7 +232,7 @@ void PairIonmd::compute(int eflag, int vflag)
   try {
     evaluate(graph, mode, eflag_atom != 0, result);
   } catch (const std::exception &e) {
-    model_call_failed(e.what());
+    model_call_failed(e.what(), mode);
   }
   time_model += seconds_since(t0);
   // kept memory fragments as the graph changes size each step: hand the free pages back
@@ -278,7 +278,7 @@ void PairIonmd::forget_restart_ghost_shell(double shell, bool ghosts)
 // A failed model call stops this rank with the pair style's error. Running out of memory
 // (the guard's budget was more than the rank could get: a job's per-rank allocation below
 // what the node shows, another process growing) says so and what to change.
-void PairIonmd::model_call_failed(const std::string &what)
+void PairIonmd::model_call_failed(const std::string &what, IonmdGraphBuilder::Mode mode)
 {
   static const char *const OOM[] = {"out of memory", "not enough memory", "can't allocate",
                                     "cannot allocate", "bad_alloc", "Cannot allocate"};
@@ -288,12 +288,31 @@ void PairIonmd::model_call_failed(const std::string &what)
   error->one(FLERR, "pair_style ionmd at step {}: rank {} ran out of memory in the model call "
              "({}; the graph: {} local + {} ghost atoms, {} edges; memory budget {}); set "
              "'max_memory GiB' (it bounds the model call's graph) to this rank's share of the "
-             "job's allocation less what the rank holds before the call, use 'memory low', or "
-             "run on more ranks or nodes (fewer atoms each)", update->ntimestep, comm->me, what,
+             "job's allocation less what the rank holds before the call, {}or run on more "
+             "ranks or nodes (fewer atoms each)", update->ntimestep, comm->me, what,
              graph.nlocal, graph.nnodes() - graph.nlocal, graph.nedges(),
              memory_budget > 0.0 ? fmt::format("{:.2f} GiB ({})", memory_budget / GIB,
                                                budget_source)
-                                 : std::string("off"));
+                                 : std::string("off"),
+             out_of_memory_fix(mode));
+}
+
+// What recomputation offers a call that ran out of memory, as '..., ' (empty: nothing):
+// 'memory low' only where it recomputes (per-layer stages and a graph of local atoms or
+// 'ghost halo'); a model file without stages or a redundant ghost shell runs as 'memory
+// fast' whatever is asked, so the advice named a keyword that changes nothing there.
+std::string PairIonmd::out_of_memory_fix(IonmdGraphBuilder::Mode mode) const
+{
+  if (meta.halo_stages <= 0) return "";
+  if (mode == IonmdGraphBuilder::GHOSTS)
+    return fmt::format("use 'ghost halo' instead of {} (a ghost shell of one cutoff instead "
+                       "of layers x cutoff) with 'memory low', ",
+                       graph_request == GRAPH_GHOSTS ? "'graph ghosts'" : "'ghost redundant'");
+  if (!recomputes((double) graph.nedges())) return "use 'memory low', ";
+  return edge_chunk > 0
+      ? fmt::format("give a smaller 'chunk EDGES' (the stages were recomputed in chunks of "
+                    "{} edges), ", edge_chunk)
+      : std::string("give 'chunk EDGES' (the stages were recomputed whole), ");
 }
 
 // End of a run: where the pair time went, so the cost of the plugin around the model

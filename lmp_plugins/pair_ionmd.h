@@ -60,7 +60,8 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
   void report_peak_memory();
   void report_auto_switches();
   void forget_restart_ghost_shell(double shell, bool ghosts);
-  [[noreturn]] void model_call_failed(const std::string &what);
+  [[noreturn]] void model_call_failed(const std::string &what, IonmdGraphBuilder::Mode mode);
+  std::string out_of_memory_fix(IonmdGraphBuilder::Mode mode) const;
   static double host_peak_rss_mib();
   // pair_style and pair_coeff lines (pair_ionmd_settings.cpp)
   void reset_settings();
