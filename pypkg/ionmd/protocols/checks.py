@@ -30,8 +30,9 @@ from ionmd.analysis.run_json_values import mobile_problem
 from ionmd.errors import IonmdError
 from ionmd.lammps.data_file import lammps_triclinic
 from ionmd.protocols.presets import TIME_ALIASES, Protocol
-from ionmd.protocols.setting_ranges import (MAX_RUN_STEPS, range_problem, steps_problem,
-                                            supercell_problem, temperature_count_problem)
+from ionmd.protocols.setting_ranges import (MAX_RUN_STEPS, range_problem, series_runs_problem,
+                                            steps_problem, supercell_problem,
+                                            temperature_count_problem)
 from ionmd.protocols.setting_values import (converted, field_name, non_finite, type_problem,
                                             unknown_name_hint)
 
@@ -269,7 +270,8 @@ def check_protocol(p: Protocol) -> None:
 def _md_range_problem(p: Protocol) -> str | None:
     """The first field of an MD protocol outside its range
     (:data:`~ionmd.protocols.setting_ranges.RANGES`), else None;
-    replicas with the number of run folders they would make."""
+    replicas with the number of run folders they would make, also where each count is in
+    range but their product is not (:func:`~ionmd.protocols.setting_ranges.series_runs_problem`)."""
     for name in ("temperature_end", "long_below_K", "pressure_bar", "pressure_end_bar",
                  "tdamp_fs", "pdamp_fs", "berendsen_modulus_bar", "discard_ps",
                  "long_duration_ps", "long_discard_ps", "halt_volume_change"):
@@ -280,7 +282,7 @@ def _md_range_problem(p: Protocol) -> str | None:
     if why:
         return (f"{why}; replicas = {p.replicas} would make {p.replicas * len(p.temperatures)} "
                 f"run folders ({len(p.temperatures)} temperature(s))")
-    return None
+    return series_runs_problem(p.replicas, len(p.temperatures))
 
 
 def folder_name_problem(name) -> str | None:

@@ -152,6 +152,23 @@ def temperature_count_problem(count: float) -> str | None:
             f"give at most {MAX_TEMPERATURES} (every 25 K up to {MAX_TEMPERATURE_K:g} K)")
 
 
+MAX_SERIES_RUNS = 10_000
+"""The most run folders one protocol plans for one structure and model (replicas x
+temperatures): each factor's own bound let 1000 x 200 = 200,000 through, which a dry run
+wrote and a campaign's plan listed a row each."""
+
+
+def series_runs_problem(replicas: int, temperatures: int) -> str | None:
+    """Why ``replicas`` x ``temperatures`` run folders are too many, else None."""
+    runs = replicas * temperatures
+    if runs <= MAX_SERIES_RUNS:
+        return None
+    return (f"replicas: {replicas} replicas x {temperatures} temperature(s) would make {runs} "
+            f"run folders of one structure and model; give at most {MAX_SERIES_RUNS} (fewer "
+            f"replicas or temperatures: the error of a mean narrows only as 1/sqrt(runs), "
+            f"longer runs buy more)")
+
+
 MAX_SUPERCELL_COPIES = 100_000
 MAX_SUPERCELL_WIDTH_A = 400.0
 # the most atoms of a run cell lives with the supercells, which count it before building
