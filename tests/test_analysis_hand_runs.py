@@ -122,12 +122,14 @@ def test_what_the_log_leaves_open_is_asked_for_with_what_it_says(hand_run, tmp_p
             "timestep_fs is unknown (log.lammps: timestep 0.001, 0.002 (units metal): give the "
             "one of the frames); put them in run.json or pass --temperature and --timestep-fs"
             ) in err
-    (run / "log.lammps").write_text(log.replace("fix 1 all nvt temp 900 900 0.1", "fix 1 all nve")
-                                    .replace("units metal", "units lj"))
+    (run / "log.lammps").write_text(log.replace("fix 1 all nvt temp 900 900 0.1", "fix 1 all nve"))
     assert main(["analyze", str(run), "--timestep-fs", "2"]) == 1
     assert "temperature_K is unknown (log.lammps: no thermostat fix echoed)" in capsys.readouterr().err
+    # units lj: its lengths are not in A, which is said first, whatever else is given (6ab28ef)
+    (run / "log.lammps").write_text(log.replace("fix 1 all nvt temp 900 900 0.1", "fix 1 all nve")
+                                    .replace("units metal", "units lj"))
     assert main(["analyze", str(run), "--temperature", "900"]) == 1
-    assert "units lj, whose time is not in fs" in capsys.readouterr().err
+    assert "lengths not in Å (units lj" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("line, target", [
