@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ionmd.analysis.arrhenius_problems import NOT_DIFFUSIVE_FLAGS
 from ionmd.analysis.run_spec import load_run_spec
 from ionmd.analysis.trajectory import read_frames
 from ionmd.cli import main
@@ -19,11 +20,11 @@ from ionmd.sweep import load_campaign
 from ionmd.sweep.goal import measure, read_goal_state
 from ionmd.sweep.goal_state import goal_path
 from ionmd.sweep.plan import plan_campaign
-from sweep_setup import goal_campaign
+from sweep_setup import DIFFUSIVE_K, goal_campaign
 
-def campaign(folder: Path, factor: float, budget: float, extra: str = "") -> Path:
+def campaign(folder: Path, factor: float, budget: float, extra: str = "", **text) -> Path:
     return goal_campaign(folder, f'sigma_300K_factor = {factor}, budget = "{budget} h", '
-                                 f'step = "1ps"{extra}')
+                                 f'step = "1ps"{extra}', **text)
 
 
 def test_budget_is_spent_on_the_runs_that_narrow_sigma(tmp_path, capsys):
@@ -79,17 +80,32 @@ def test_budget_is_spent_on_the_runs_that_narrow_sigma(tmp_path, capsys):
     assert len(read_goal_state(c)["series"]["licl/licl"]["rounds"]) == len(rounds)
 
 
+def _li_flags(run_path: Path) -> list[str]:
+    """The flags of Li's xyz D in the run's analysis for collect (the goal's too)."""
+    res = json.loads((run_path / "analysis" / "sweep_collect.json").read_text())["results"]
+    return next(d["flags"] for d in res["diffusion"]
+                if d["species"] == "Li" and d["direction"] == "xyz")
+
+
 def test_goal_met_at_once_runs_nothing_more(tmp_path):
     # The goal is on sigma(target_K), and the 4-decade span is checked there: at 900 K, next
-    # to the runs' 1000-1400 K, three short runs' interval is within the factor, while
+    # to the runs' 1200-1400 K, three short runs' interval is within the factor, while
     # their 300 K extrapolation spans more than 4 decades (collect's NOT A RESULT, which
     # the round says beside the factor). At target_K 300 that span would block the goal, as
-    # Ea <= 0 or every temperature not diffusive block it at any target_K.
-    path = campaign(tmp_path, factor=1e6, budget=1.0, extra=", target_K = 900")
+    # Ea <= 0 or every temperature not diffusive block it at any target_K. A point flagged
+    # not diffusive blocks it too (its run is extended first, 10cf151): the runs are at
+    # temperatures where the toy's Li hop enough in 1.5 ps (its 1000 K run does not).
+    path = campaign(tmp_path, factor=1e6, budget=1.0, extra=", target_K = 900",
+                    temperatures=DIFFUSIVE_K)
     assert main(["sweep", "submit", str(path), "--no-progress"]) == 0
     state = read_goal_state(load_campaign(path))["series"]["licl/licl"]
     assert state["stopped"] == "goal_met" and len(state["rounds"]) == 1
     assert "decades" in state["rounds"][0]["not_a_result_300K"]
+    # the premise: no run's Li flagged not diffusive, as collect's analysis of it says
+    flags = {r.temperature: _li_flags(r.path) for r in plan_campaign(load_campaign(path))}
+    assert sorted(flags) == list(DIFFUSIVE_K)
+    assert not {T: f for T, f in flags.items() if set(f) & set(NOT_DIFFUSIVE_FLAGS)}, flags
+    assert not state["rounds"][0].get("flagged_points")
     assert all(r.rundir.planned_steps == 1500 for r in plan_campaign(load_campaign(path)))
 
 
