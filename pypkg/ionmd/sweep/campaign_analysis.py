@@ -172,8 +172,21 @@ def _window_to_check(src: Source, a: Analysis, protocol: Protocol | None) -> boo
     """Whether the fit window checks have a window to judge: a protocol, and fit_start_ps
     and fit_end_ps as the file gives them, in order (else each is said on its own line:
     read_analysis, _check_fit_range, read_protocol)."""
-    return protocol is not None and _fit_settings_read(src, a) and (
-        a.fit_end_ps is None or a.fit_end_ps > a.fit_start_ps)
+    return protocol is not None and not _every_run_ramps(protocol) and _fit_settings_read(
+        src, a) and (a.fit_end_ps is None or a.fit_end_ps > a.fit_start_ps)
+
+
+def _every_run_ramps(protocol: Protocol) -> bool:
+    """Whether every run of ``protocol`` ramps its thermostat or barostat (``stability``,
+    ``pressure-ramp``): their analysis fits no MSD (no D nor sigma over a ramp,
+    :func:`ionmd.analysis.run_inputs.ramp_of`), so no fit window can fail it."""
+    from ionmd.analysis.run_spec import protocol_pressure_ramp
+
+    if protocol_pressure_ramp(protocol.ensemble, protocol.pressure_bar,
+                              protocol.pressure_end_bar):
+        return True
+    end = protocol.temperature_end
+    return end is not None and all(T != end for T in protocol.temperatures)
 
 
 def _fits_lags(frame_ps: float, n_frames: int, start_ps: float, end_ps: float) -> bool:
