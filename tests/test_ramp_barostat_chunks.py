@@ -221,6 +221,10 @@ def test_new_seeds_are_marsaglia_seeds_and_old_folders_keep_theirs(tmp_path, mor
 
     seeds = [velocity_seed(7, T, r) for T in (300.0, 600.0, 900.0, 1200.0) for r in range(60)]
     assert 1 <= min(seeds) and max(seeds) <= 900_000_000 and len(set(seeds)) == len(seeds)
+    # the earlier draw is kept where LAMMPS takes it: the same settings, the same velocities
+    olds = [old_seed(7, T, r) for T in (300.0, 600.0, 900.0, 1200.0) for r in range(60)]
+    kept = [new == old for new, old in zip(seeds, olds) if old <= 900_000_000]
+    assert kept and all(kept) and len(kept) < len(olds)
     # a version-4 folder whose seed is beyond that range keeps it when reopened
     replica = next(r for r in range(100) if old_seed(12345, 600.0, r) > 900_000_000)
     proto = short("conductivity", temperatures=(600.0,), replicas=replica + 1)

@@ -308,11 +308,16 @@ def velocity_seed(seed: int, temperature: float, replica: int,
     the runs of one replica at different temperatures would start from scaled copies of the
     same velocities (correlated points of an Arrhenius fit). A hash, not an arithmetic
     formula, so that no two (temperature, replica) pairs of a protocol share a seed, and a
-    temperature added later leaves the other runs' seeds as they were."""
+    temperature added later leaves the other runs' seeds as they were. Where the earlier
+    draw (1 .. 2**30) is a seed LAMMPS's RanMars takes (84 % of draws) it is kept, so that
+    the same settings start the same velocities as before version 5; only the rest is
+    drawn again below the limit."""
     key = f"{int(seed)} {float(temperature)!r} {int(replica)}".encode()
     drawn = int.from_bytes(hashlib.sha256(key).digest()[:4], "little")
-    if inputs_version is not None and inputs_version < MARSAGLIA_SEEDS_VERSION:
-        return drawn % (1 << 30) + 1
+    before = drawn % (1 << 30) + 1
+    if (inputs_version is not None and inputs_version < MARSAGLIA_SEEDS_VERSION) \
+            or before <= MARSAGLIA_SEED_MAX:
+        return before
     return drawn % MARSAGLIA_SEED_MAX + 1
 
 
