@@ -24,8 +24,8 @@ buffers and every other attribute stay as they are); modules of other classes, a
 mace versions without these defects, are left alone.
 
 :class:`SoftTransform` is the ``Soft`` distance transform of mace-torch 0.3.5-0.3.9,
-which later releases replaced by another formula (:mod:`ionmd.export.mace` puts it into
-models rebuilt from those releases' files).
+which later releases replaced by another formula (:mod:`ionmd.export.mace_rebuild` puts it
+into models rebuilt from those releases' files).
 """
 
 # no `from __future__ import annotations`: TorchScript reads the gate's annotations
