@@ -94,7 +94,7 @@ def piece_core_seconds(log, wall: float | None) -> float:
     finished loops (MD, minimisations, reruns) at their procs, and where it ended without
     LAMMPS's closing ``Total wall time`` (killed, failed), the ``wall`` seconds of the
     piece (None: unknown; the run folder records them:
-    :func:`ionmd.protocols.rundir.piece_wall_seconds`) that are not in its loops, at the
+    :func:`ionmd.protocols.piece_times.piece_wall_seconds`) that are not in its loops, at the
     log's procs (:func:`log_procs`, else 1). Setup time (a model's loading) of a LAMMPS
     that did not end is counted with it; of one that ended it is not (its loop lines leave
     it out)."""

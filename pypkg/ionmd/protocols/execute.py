@@ -60,7 +60,7 @@ rewrites a second, all the time; now 8 a second once its pieces are past their f
 minute, and a runner killed with its LAMMPS leaves a note up to a minute old: the
 piece's end is then read from the latest of the note and the mtimes of the files LAMMPS
 writes (its trajectory every ``dump_every`` steps), not from the note alone
-(:func:`ionmd.protocols.rundir.piece_end_evidence`)."""
+(:func:`ionmd.protocols.piece_times.piece_end_evidence`)."""
 STOP_WAIT_S = 60.0
 """How long LAMMPS may take to end after a forwarded signal before it is killed."""
 RUNNERS = ("subprocess", "module")

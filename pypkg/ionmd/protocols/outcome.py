@@ -24,7 +24,8 @@ from ionmd.protocols.restarts import (RESTART_IO_ERROR_RE, RESTART_OPEN_ERROR_RE
                                       last_frame_step, newest_restart, own_restart_file,
                                       repair_pieces, restart_open_reason, restart_write_reason,
                                       rowless_resume_step, settle_end_restart, trajectory_gap)
-from ionmd.protocols.rundir import PIECE_TIMES, RunDir, piece_end_evidence, read_run_record
+from ionmd.protocols.piece_times import PIECE_TIMES, piece_end_evidence
+from ionmd.protocols.rundir import RunDir, read_run_record
 from ionmd.protocols.stopping import after_segment
 
 
@@ -44,9 +45,9 @@ def finish(rd: RunDir, rc: int | None, stopped_by: int | None = None) -> dict:
 
 
 def _piece_end(status: dict, rc: int | None, rd: RunDir) -> dict:
-    """The last piece's :data:`~ionmd.protocols.rundir.PIECE_TIMES` with its end: now
+    """The last piece's :data:`~ionmd.protocols.piece_times.PIECE_TIMES` with its end: now
     where its runner saw LAMMPS end (``rc`` given), else (the runner died) the latest of
-    what it left (:func:`~ionmd.protocols.rundir.piece_end_evidence`), read before the
+    what it left (:func:`~ionmd.protocols.piece_times.piece_end_evidence`), read before the
     pieces are repaired (which writes the trajectory). {} where it is recorded already,
     or was never."""
     times = list(status.get(PIECE_TIMES) or [])

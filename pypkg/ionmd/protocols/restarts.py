@@ -15,7 +15,8 @@ from ionmd.lammps.restart import restart_complete, restart_step
 from ionmd.lammps.thermo_log import thermo_steps
 from ionmd.protocols.md_input import protocol_template
 from ionmd.protocols.presets import Protocol
-from ionmd.protocols.rundir import RESERVE_BYTES, RESTART_FILES, RunDir
+from ionmd.protocols.piece_times import RESTART_FILES
+from ionmd.protocols.rundir import RESERVE_BYTES, RunDir
 
 
 END_RESTART = "restart.end"

@@ -22,7 +22,7 @@ from statistics import median
 from ionmd.analysis.run_files import STATUS
 from ionmd.lammps.log import Loop, finished_loops, log_files, piece_core_seconds
 from ionmd.lammps.thermo_log import unfinished_md_steps
-from ionmd.protocols.rundir import piece_wall_seconds
+from ionmd.protocols.piece_times import piece_wall_seconds
 from ionmd.protocols.run_settings import DamagedRunFile, read_folder_json
 
 
@@ -49,7 +49,7 @@ def md_core_seconds_per_step(run_dir) -> float | None:
 
 def _wall_seconds(log: Path, status: dict) -> float | None:
     """Wall seconds the piece of ``log`` (``log.K.lammps``) ran, as ionmd recorded it
-    (:func:`ionmd.protocols.rundir.piece_wall_seconds`); None for a log of another name
+    (:func:`ionmd.protocols.piece_times.piece_wall_seconds`); None for a log of another name
     (a hand-run piece)."""
     parts = log.name.split(".")
     if len(parts) == 3 and parts[0] == "log" and parts[1].isdigit():
