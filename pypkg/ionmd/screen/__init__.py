@@ -6,7 +6,8 @@ Modules: ``grid`` (grid and excluded points), ``level_map`` (minimax paths),
 file evaluated on many grid points per call), ``symmetry`` (orbits of (ion, point)
 pairs), ``screen`` (one structure end to end), ``output`` (tables, CUBE, PNG, campaign),
 ``campaign_choice`` (which rows ``--top`` sends to MD: duplicates left out, narrow cells
-marked), ``batch`` (many files into one output folder, resumable: ``ionmd screen``).
+marked), ``batch`` (many files into one output folder, resumable: ``ionmd screen``),
+``batch_inputs`` (its files read, keyed and named).
 Names below are imported on first use, so ``ionmd``'s command line stays quick to start.
 """
 
@@ -19,5 +20,5 @@ __getattr__, __all__ = lazy_exports(__name__, {
     "ModelRunner": "batched_energy", "FrameworkScan": "batched_energy",
     "ScreenSettings": "screen", "screen_structure": "screen", "choose_cell": "screen",
     "plan_screen": "screen", "ScreenPlan": "screen",
-    "ScreenBatch": "batch", "read_screen_inputs": "batch",
+    "ScreenBatch": "batch", "read_screen_inputs": "batch_inputs",
 })

@@ -220,7 +220,7 @@ def ranked(rows: list[dict], by: str = "xi") -> list[dict]:
 def structure_path(row: dict, outdir: Path) -> Path:
     """The file a campaign runs for ``row``: the cell the screen wrote (under
     ``outdir/structures``, found there also where the folder has moved since) or its input."""
-    from ionmd.screen.batch import row_key
+    from ionmd.screen.batch_inputs import row_key
 
     written = row.get(STRUCTURE_FILE)
     if written:
