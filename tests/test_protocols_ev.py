@@ -15,6 +15,14 @@ from lammps_runner import single_point, to_lammps_frame
 from protocol_setup import ELEMENTS, MORSE, fcc_cell, morse_model
 
 
+@pytest.fixture(autouse=True)
+def _one_torch_thread(monkeypatch):
+    """The in-process runner's pair style on one thread (without OMP_NUM_THREADS it starts
+    one per core, and on a 2-core host shared with another test worker its two threads
+    wait on each other: 2-8x the time, helper B7's measurement on test_atstop_analysis)."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+
+
 def test_ev_scan_recovers_bulk_modulus(tmp_path):
     model = morse_model(tmp_path / "morse.pt")
     # the default strain scales every lattice vector by 1 + s (the paper's E-V scan, was

@@ -21,6 +21,14 @@ from ionmd.lammps.process import kill_run
 from protocol_setup import fcc_cell, short
 
 
+@pytest.fixture(autouse=True)
+def _one_torch_thread(monkeypatch):
+    """The in-process runner's pair style on one thread (without OMP_NUM_THREADS it starts
+    one per core, and on a 2-core host shared with another test worker its two threads
+    wait on each other: 2-8x the time, helper B7's measurement on test_atstop_analysis)."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+
+
 def proto(**kw):
     base = {"temperatures": (700.0,), "duration_ps": 0.6, "dump_every": 20, "restart_every": 100,
             "tdamp_fs": 50.0, "pdamp_fs": 500.0}

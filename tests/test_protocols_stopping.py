@@ -21,6 +21,15 @@ from ionmd.protocols import execute, launch, plan_runs, run_all
 from ionmd.protocols.execute import wait_run
 from protocol_setup import frozen_framework_template, rocksalt_cell, short, superionic_model
 
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread(monkeypatch):
+    """The in-process runner's pair style on one thread (without OMP_NUM_THREADS it starts
+    one per core, and on a 2-core host shared with another test worker its two threads
+    wait on each other: 2-8x the time, helper B7's measurement on test_atstop_analysis)."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+
+
 RULE = "hops>=120,D_rel_ci<=0.3"
 
 

@@ -19,6 +19,14 @@ from ionmd.protocols.restarts import newest_restart
 from protocol_setup import fcc_cell, short
 
 
+@pytest.fixture(autouse=True)
+def _one_torch_thread(monkeypatch):
+    """The in-process runner's pair style on one thread (without OMP_NUM_THREADS it starts
+    one per core, and on a 2-core host shared with another test worker its two threads
+    wait on each other: 2-8x the time, helper B7's measurement on test_atstop_analysis)."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+
+
 def test_a_timer_in_the_relaxation_leaves_no_restart_to_resume_unrelaxed(tmp_path, morse):
     """Before: after the timer, the template's `if step % dump_every == 0` wrote the
     unrelaxed cell at step 0 to restart.end, and the next piece resumed from it with no

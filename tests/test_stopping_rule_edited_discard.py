@@ -14,6 +14,14 @@ from ionmd.analysis.run_spec import load_run_spec
 from ionmd.protocols import plan_runs, run_all
 from protocol_setup import frozen_framework_template, rocksalt_cell, short, superionic_model
 
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread(monkeypatch):
+    """The in-process runner's pair style on one thread (without OMP_NUM_THREADS it starts
+    one per core, and on a 2-core host shared with another test worker its two threads
+    wait on each other: 2-8x the time, helper B7's measurement on test_atstop_analysis)."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+
 NEVER = "hops>=1000000"          # a rule that never holds: the run checks until its maximum
 
 
