@@ -14,7 +14,9 @@
      pair_ionmd_memory_guard.cpp     memory budget and the checks against it
      pair_ionmd_memory_estimate.cpp  the graph's size estimated before it is built
      pair_ionmd_memory_probe.cpp     the model's bytes per edge, measured
-     pair_ionmd_checks.cpp           checks of the input and of the model's output */
+     pair_ionmd_checks.cpp           checks of the input (masses, labels, exclusions, computes)
+     pair_ionmd_special_bonds.cpp    special_bonds weights against the model's bonded pairs
+     pair_ionmd_output_checks.cpp    checks of the model's output (closest pair, finite) */
 
 #include "pair_ionmd.h"
 

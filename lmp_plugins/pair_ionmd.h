@@ -86,22 +86,24 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
   void measure_fast_path(IonmdGraphBuilder::Mode mode, double edges);
   // energy, forces, virial (pair_ionmd_accumulate.cpp)
   void accumulate();
-  // checks of the input and the model's output (pair_ionmd_checks.cpp)
+  // checks of the input (pair_ionmd_checks.cpp)
   void check_masses();
   void check_type_labels();
   void check_neighbor_exclusions();
+  void check_hybrid_skipped_pairs();
+  void check_tiled_reach(IonmdGraphBuilder::Mode mode);
+  void check_heat_flux();
+  void check_tally_computes();
+  bigint model_atoms_in_group(const class Compute *c, bool &dynamic) const;
+  // special_bonds weights against the model's bonded pairs (pair_ionmd_special_bonds.cpp)
   void check_special_bonds();
   void check_hybrid_special_pairs();
   void count_special_pairs(bigint found[4]);
   std::string special_weights_refusal(const bigint found[4], const std::string &source) const;
   std::string special_pairs_source();
   std::string bond_creating_fix();
-  void check_hybrid_skipped_pairs();
-  void check_tiled_reach(IonmdGraphBuilder::Mode mode);
-  void check_heat_flux();
-  void check_tally_computes();
-  bigint model_atoms_in_group(const class Compute *c, bool &dynamic) const;
-  // the closest pair of atoms in this rank's graph (IDs, distance in A; ids 0: no edge)
+  // checks of the model's output (pair_ionmd_output_checks.cpp): the closest pair of atoms
+  // in this rank's graph (IDs, distance in A; ids 0: no edge)
   struct ClosestPair {
     double distance = -1.0;
     tagint id1 = 0, id2 = 0;
