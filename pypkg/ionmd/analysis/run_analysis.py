@@ -94,6 +94,8 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
         results.update(ramp_of(spec))
         if "no_transport" in results:    # a ramp's D is of no temperature: none, and why
             results["diffusion"] = []
+            # its length all the same, as the others' (runs.csv had none for a completed ramp)
+            results.update(kept_length_of(spec, frames.steps))
             results["run_record"] = run_record(results, spec.run_status)
             write_outputs(stage, results)
             return results
@@ -208,8 +210,24 @@ def analysis_error_results(run_dir: str | Path, spec: RunSpec | None, error: Exc
 def run_length_of(traj: Trajectory) -> float:
     """The length of ``traj`` in ps, from its steps in integers (steps x time step / 1000,
     to 12 digits: 700 steps of 0.5 fs are 0.35 ps, not 0.35000000000000003)."""
-    fs = (int(traj.steps[-1]) - int(traj.steps[0])) * float(traj.timestep_fs)
+    return _steps_ps(traj.steps[0], traj.steps[-1], traj.timestep_fs)
+
+
+def _steps_ps(first_step, last_step, timestep_fs: float) -> float:
+    fs = (int(last_step) - int(first_step)) * float(timestep_fs)
     return float(f"{fs / 1000:.12g}")
+
+
+def kept_length_of(spec: RunSpec, steps: np.ndarray) -> dict:
+    """``run_length_ps`` of a run analysed without transport (a ramp) whose frames are at
+    ``steps``: from the first frame kept after its discarded start (:meth:`Trajectory.discard`'s
+    rule) to the last, as :func:`run_length_of` gives a transport run's; {} where the discard
+    keeps no frame (the ramp's post-mortem needs none: no error)."""
+    steps = np.asarray(steps)
+    if steps.size == 0:
+        return {}
+    kept = steps[(steps - steps[0]) * spec.timestep_fs / 1000.0 >= spec.discard_ps - 1e-9]
+    return {"run_length_ps": _steps_ps(kept[0], kept[-1], spec.timestep_fs)} if kept.size else {}
 
 
 def transport_trajectory(spec: RunSpec, frames, elements, masses, *,

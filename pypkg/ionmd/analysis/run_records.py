@@ -7,7 +7,8 @@ A run's record (:func:`run_record`)::
 
     {"run": ".../T600K/r0", "structure": "LGPS", "model": "sevennet",  # run.json's (or None)
      "replica": 0, "temperature_K": 600.0,
-     "run_length_ps": 98.0,                   # analysed, after the discarded start
+     "run_length_ps": 98.0,                   # first to last frame after the discarded
+                                              # start (a ramp's too: no D, but its length)
      "state": "completed", "complete": true,  # status.json (None without one)
      "mobile": [{"species": "Li", "direction": "xyz", "D": 1.2e-6, "D_ci95": [1.0e-6, 1.5e-6],
                  # a run stopped by its D_rel_ci rule: D_ci95 is the 99 % interval, with

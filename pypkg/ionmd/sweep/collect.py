@@ -139,7 +139,8 @@ def _carrier(rows: list[dict], species: list[str]) -> str | None:
 
 def collect(campaign: Campaign, out_dir: str | Path | None = None, progress: bool = True) -> dict:
     """Analyse and aggregate; writes ``results.csv``, ``runs.csv`` (one row per run),
-    ``results.json`` (and ``survival.png`` when a run failed or the protocol is a ramp)
+    ``results.json`` (and ``survival.png`` when a run failed or ramped its thermostat or
+    barostat)
     under ``out_dir`` (default ``<output>/collect``, refused where another campaign file
     of this output wrote its tables there: :func:`check_tables_folder`) and returns the
     JSON content."""
@@ -235,8 +236,10 @@ def collect(campaign: Campaign, out_dir: str | Path | None = None, progress: boo
                         if lb == label and run.model == model and "failure" in res]
     reports = {k: v for k, v in reports.items() if v}
     survival = survival_by_condition(reports) if reports else {}
-    if survival and (campaign.protocol.temperature_end is not None
-                     or any(r.failed for v in reports.values() for _, r in v)):
+    # drawn without a failure where a run ramped (its curve says how far up the ramp all
+    # survived): by each run's condition, the one ramp rule (_condition), so a pressure
+    # ramp counts as a temperature ramp does, and a run held at temperature_end does not
+    if survival and any(r.failed or _ramps(cond) for v in reports.values() for cond, r in v):
         plot_survival(survival, out / "survival.png")
     else:           # an earlier collect's curves (a failure since analysed otherwise) go
         (out / "survival.png").unlink(missing_ok=True)
@@ -272,6 +275,12 @@ def _condition(campaign: Campaign, temperature: float) -> dict:
     ramp = protocol_pressure_ramp(p.ensemble, p.pressure_bar, p.pressure_end_bar)
     return run_condition(temperature, p.temperature_end,
                          dict(zip(("start", "end", "unit"), ramp)) if ramp else None)
+
+
+def _ramps(condition: dict) -> bool:
+    """Whether a run's condition (:func:`_condition`) is a ramp of its thermostat or its
+    barostat."""
+    return "temperature_end_K" in condition or "pressure_ramp" in condition
 
 
 def _state_of(run: PlannedRun, jobs) -> dict:
