@@ -60,20 +60,22 @@ def write_campaign(folder: Path, *, name: str = "c", temperatures=(600, 900), re
     return path
 
 
-def brownian_run(rd, T: float, seed: int, ea: float, d_1000: float) -> float:
-    """The run folder's files replaced by a Brownian trajectory (16 Li, 300 steps) of
-    Arrhenius D (activation energy ``ea`` eV, ``d_1000`` A^2/ps at 1000 K), marked
-    completed; run.json keeps what ionmd wrote (its model among it). Returns D (A^2/ps)."""
+def brownian_run(rd, T: float, seed: int, ea: float, d_1000: float, frames: int = 300) -> float:
+    """The run folder's files replaced by a Brownian trajectory (16 Li, ``frames`` frames
+    0.1 ps apart) of Arrhenius D (activation energy ``ea`` eV, ``d_1000`` A^2/ps at
+    1000 K), marked completed; run.json keeps what ionmd wrote (its model among it).
+    Returns D (A^2/ps)."""
     rng = np.random.default_rng(seed)
     D = d_1000 * np.exp(-ea / KB * (1 / T - 1 / 1000))
-    s = st.make(st.brownian_steps(300, 16, [D] * 3, 0.1, rng), L=12.0, rng=rng)
+    s = st.make(st.brownian_steps(frames, 16, [D] * 3, 0.1, rng), L=12.0, rng=rng)
     st.write_lammps_files(rd.path, s, [T] * len(s.true.boxes), specorder=["Li", "Cl"],
                           dcd="traj.0.dcd", log="log.0.lammps")
     meta = rd.read_json("run.json")
     meta.update(timestep_fs=2.0, dump_every=50, discard_ps=2.0, trajectory=["traj.0.dcd"],
                 logs=["log.0.lammps"], dump_unwrapped=True, type_map={"1": "Li", "2": "Cl"})
     rd.write_json("run.json", meta)
-    rd.set_status("completed", step=15000, pieces=1, resumable=False)
+    rd.set_status("completed", step=15000 if frames == 300 else (frames - 1) * 50, pieces=1,
+                  resumable=False)
     return D
 
 

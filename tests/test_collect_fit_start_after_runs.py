@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 
-import synthetic_trajectories as st
 from ionmd.cli import main
 from ionmd.sweep.source import CampaignError
 from ionmd.sweep import load_campaign, plan_campaign
-from sweep_setup import KB, brownian_run, campaign_dir, write_campaign
+from sweep_setup import brownian_run, campaign_dir, write_campaign
 
 GOAL = 'goal = {sigma_300K_factor = 3, budget = "1 h", step = "0.4ps"}'
 ANALYSIS = "charges = {Li = 1, Cl = -1}\nwindow_ps = 5\ncollapse_fraction = 0.01\nfit_start_ps = "
@@ -27,16 +25,7 @@ ANALYSIS = "charges = {Li = 1, Cl = -1}\nwindow_ps = 5\ncollapse_fraction = 0.01
 def short_run(rd, T: float) -> None:
     """A Brownian run of 30 frames 0.1 ps apart, 2 ps discarded: 0.9 ps analysed, its MSD
     fit ending at 0.45 ps (brownian_run's files otherwise)."""
-    rng = np.random.default_rng(9)
-    D = 0.15 * np.exp(-0.25 / KB * (1 / T - 1 / 1000))
-    s = st.make(st.brownian_steps(30, 16, [D] * 3, 0.1, rng), L=12.0, rng=rng)
-    st.write_lammps_files(rd.path, s, [T] * len(s.true.boxes), specorder=["Li", "Cl"],
-                          dcd="traj.0.dcd", log="log.0.lammps")
-    meta = rd.read_json("run.json")
-    meta.update(timestep_fs=2.0, dump_every=50, discard_ps=2.0, trajectory=["traj.0.dcd"],
-                logs=["log.0.lammps"], dump_unwrapped=True, type_map={"1": "Li", "2": "Cl"})
-    rd.write_json("run.json", meta)
-    rd.set_status("completed", step=1450, pieces=1, resumable=False)
+    brownian_run(rd, T, seed=9, ea=0.25, d_1000=0.15, frames=30)
 
 
 def test_collect_takes_a_later_fit_start_plan_refuses_it(tmp_path, morse, capsys):
