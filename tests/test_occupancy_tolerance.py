@@ -45,7 +45,7 @@ help_text = io.StringIO()
 with contextlib.redirect_stdout(help_text), contextlib.suppress(SystemExit):
     build_parser().parse_args(["run", "--help"])
 errors = Problems(types.SimpleNamespace(path="campaign.toml", line=lambda *key: 1))
-atoms, _, _ = _load_structure(errors, ("structures", 0), path, {{}})
+atoms, _, _, _ = _load_structure(errors, ("structures", 0), path, {{}})
 loaded = load_structure(path)
 print(json.dumps({{
     "OrderOptions": OrderOptions().occ_tol,
