@@ -195,7 +195,7 @@ def main() -> None:
 
     from ionmd.structures import OrderOptions
     from ionmd.host_memory import keep_freed_host_memory
-    from ionmd.screen.batch import read_screen_inputs
+    from ionmd.screen import read_screen_inputs
     from ionmd.screen.batched_energy import ModelRunner
     from ionmd.screen.screen import ScreenSettings, plan_screen
 
