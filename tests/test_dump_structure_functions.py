@@ -73,7 +73,10 @@ def test_ideal_gas_g_is_one_at_any_r_in_a_small_skewed_cell():
 
 def test_a_lag_between_two_frames_is_refused():
     rng = np.random.default_rng(1)
-    traj = _trajectory(rng.random((20, 4, 3)) * 8, np.eye(3) * 8, ["Li"] * 4)  # 0.1 ps apart
+    # a random walk (unwrapped: steps of ~0.3 A; random positions would look wrapped, which
+    # the self van Hove function refuses since b527b56), frames 0.1 ps apart
+    walk = 4.0 + np.cumsum(rng.normal(0.0, 0.3, (20, 4, 3)), axis=0)
+    traj = _trajectory(walk, np.eye(3) * 8, ["Li"] * 4)
     with pytest.raises(AnalysisError, match=r"lag 0.15 ps is not a whole number of frames "
                                             r"\(frames are 0.1 ps apart\): use 0.1 or 0.2 ps"):
         van_hove_self(traj, "Li", [0.1, 0.15])
