@@ -103,12 +103,13 @@ def test_each_fit_prints_its_temperature_not_resolved(printed, heading):
     stdout, stderr = printed
     block = _block(stdout, heading)
     (line,) = [x for x in block if "not resolved at 500 K" in x]
-    assert line.startswith("  T500/r0, T500/r1: not resolved at 500 K: its 2 replicas")
+    # replicas named by their folders' numbers (r0, r1: replicas 0 and 1 since 05d821a)
+    assert line.startswith("  500K r0, 500K r1: not resolved at 500 K: its 2 replicas")
     if heading.endswith("D_Li:"):       # the replicas' plain mean, as numpy has it
         assert f"give {np.mean([2.0 * D500, -1.0 * D500]):.3g} " in line
     assert line.endswith("run longer, or add replicas")
     # said once: not again in the fit's left-out line, nor as a stderr note
-    assert not any("T500/r0" in x for x in block if x.lstrip().startswith("left out"))
+    assert not any("500K r0" in x for x in block if x.lstrip().startswith("left out"))
     assert "not resolved at 500 K" not in stderr
 
 
@@ -117,8 +118,8 @@ def test_each_fit_prints_its_repeated_trajectory(printed, heading):
     stdout, stderr = printed
     block = _block(stdout, heading)
     (line,) = [x for x in block if "the same trajectory" in x]
-    assert line.startswith("  T900/r1: the same trajectory as T900/r0: the same D and "
+    assert line.startswith("  900K r1: the same trajectory as 900K r0: the same D and "
                            "interval to the bit; counted once")
     assert "its own seed" in line
-    assert not any("T900/r1" in x for x in block if x.lstrip().startswith("left out"))
+    assert not any("900K r1" in x for x in block if x.lstrip().startswith("left out"))
     assert "repeat another's trajectory" in stderr      # the series' warning stays
