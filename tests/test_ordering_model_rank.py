@@ -30,6 +30,20 @@ def half_mg_rocksalt() -> Structure:
                      np.vstack([FCC, (FCC + 0.5) % 1]))
 
 
+def ordered_cif(folder: Path) -> Path:
+    """The lowest-Ewald arrangement of :func:`half_mg_rocksalt` in its 1x1x2 cell written as
+    its own CIF (``folder/ordered.cif``): a file with nothing left to order."""
+    from pymatgen.io.cif import CifWriter
+
+    from ionmd.structures import OrderOptions, load_structure
+
+    ordered = load_structure(half_mg_rocksalt(), OrderOptions("ewald", supercell="1x1x2")).structure
+    path = folder / "ordered.cif"
+    CifWriter(ordered).write_file(path)
+    assert Structure.from_file(path).is_ordered
+    return path
+
+
 def every_arrangement(parent: Structure, species_on: dict, cell=CELL):
     """(Ewald energy, structure) of every arrangement of the partial sites of ``parent``
     repeated ``cell``: ``species_on`` maps the species placed (with its charge) to how many,

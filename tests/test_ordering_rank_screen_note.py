@@ -13,16 +13,10 @@ mg_morse = test_ordering_model_rank.mg_morse        # a fixture
 
 def test_screen_says_nothing_was_ranked(mg_morse, tmp_path, capsys):
     from pymatgen.core import Composition, Structure
-    from pymatgen.io.cif import CifWriter
 
     from ionmd.cli import main
-    from ionmd.structures import OrderOptions, load_structure
 
-    ordered = load_structure(test_ordering_model_rank.half_mg_rocksalt(),
-                             OrderOptions("ewald", supercell="1x1x2")).structure
-    path = tmp_path / "ordered.cif"
-    CifWriter(ordered).write_file(path)
-    assert Structure.from_file(path).is_ordered
+    path = test_ordering_model_rank.ordered_cif(tmp_path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         code = main(["screen", str(path), "--model", str(mg_morse), "--species", "Mg",

@@ -43,16 +43,10 @@ def test_nothing_to_order_is_said(mg_morse, tmp_path, capsys):
     written as its own file): the runs start from the file's cell, and the note says N
     ranked nothing; no ranking is recorded."""
     from pymatgen.core import Structure
-    from pymatgen.io.cif import CifWriter
 
     from ionmd.cli import main
-    from ionmd.structures import OrderOptions, load_structure
 
-    ordered = load_structure(test_ordering_model_rank.half_mg_rocksalt(),
-                             OrderOptions("ewald", supercell="1x1x2")).structure
-    path = tmp_path / "ordered.cif"
-    CifWriter(ordered).write_file(path)
-    assert Structure.from_file(path).is_ordered
+    path = test_ordering_model_rank.ordered_cif(tmp_path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         code = main(["run", "conductivity", str(path), "--model", str(mg_morse), "--dry-run",
@@ -66,7 +60,7 @@ def test_nothing_to_order_is_said(mg_morse, tmp_path, capsys):
     assert not list((tmp_path / "runs").rglob("*ordering_rank.json"))
     (run,) = (tmp_path / "runs").rglob("run.json")
     assert not any("re-ranked" in n for n in json.loads(run.read_text())["structure_notes"])
-    assert f"{len(ordered)} atoms" in text.out, text.out
+    assert f"{len(Structure.from_file(path))} atoms" in text.out, text.out
 
 
 def test_a_campaigns_plan_says_nothing_was_ranked(folder, capsys):
