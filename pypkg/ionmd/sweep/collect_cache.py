@@ -83,13 +83,14 @@ def cached_run_results(run: PlannedRun, campaign: Campaign, charges: dict[str, f
     return res
 
 
-RESULTS_VERSION = 7
+RESULTS_VERSION = 8
 """What a run's cached analysis gives (``sweep_collect.json``'s ``results_version``); a
 cache of an older one is analysed again (:func:`stale_caches_note`)."""
 
 RESULTS_ADDED = {4: "the runs' cells", 5: "the fit_start_not_diffusive check of D's fit window",
                  6: "a cache that sees edits of the run's run.json (its discard_ps, ...)",
-                 7: "no D nor sigma of a run whose barostat ramps its pressure"}
+                 7: "no D nor sigma of a run whose barostat ramps its pressure",
+                 8: "a thermostat ramp's length, and the D of a run held at temperature_end"}
 """What each results version added, as the note says it."""
 
 
@@ -166,19 +167,17 @@ def _analysed_run_results(run: PlannedRun, campaign: Campaign, charges: dict[str
         # verdict, in status.json, joins the post-mortem (with_recorded_failure); the
         # post-mortem's check at the dump frames would date the same change differently
         thresholds.setdefault("volume_limit", 1e9)
-    # a ramp's runaway check follows the ramp (run.json's temperature_end_K); a failed run
-    # at one temperature gets the transport of its frames before the failure
-    if proto.temperature_end is not None:
-        results = {"failure": failures_of(spec, **thresholds).to_dict()}
-    else:
-        try:
-            results = analyze_run(spec, rd.path / "analysis", fit_start_ps=a.fit_start_ps,
-                                  fit_end_ps=a.fit_end_ps, window_ps=a.window_ps,
-                                  haven_ratio=a.haven_ratio,
-                                  failure_options=thresholds)
-        except IonmdError as exc:     # AnalysisError, or a trajectory it cannot read
-            results = {"failure": failures_of(spec, **thresholds).to_dict(),
-                       "analysis_error": str(exc)}
+    # analysed as `ionmd analyze` does, a ramp too (version 8): a thermostat or barostat
+    # ramp gets its post-mortem (its runaway check follows the ramp) and its length but no
+    # D (ramp_of), a run held at temperature_end its transport; a failed run gets the
+    # transport of its frames before the failure
+    try:
+        results = analyze_run(spec, rd.path / "analysis", fit_start_ps=a.fit_start_ps,
+                              fit_end_ps=a.fit_end_ps, window_ps=a.window_ps,
+                              haven_ratio=a.haven_ratio, failure_options=thresholds)
+    except IonmdError as exc:     # AnalysisError, or a trajectory it cannot read
+        results = {"failure": failures_of(spec, **thresholds).to_dict(),
+                   "analysis_error": str(exc)}
     cache.parent.mkdir(exist_ok=True)
     results = _failure_strict(results)
     strict_json.write(cache, {"settings": settings, "results": results}, indent=1)
