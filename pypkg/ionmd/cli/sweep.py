@@ -97,11 +97,12 @@ def _warn_walltime(c, runs) -> None:
 
 def _cmd_submit(args: argparse.Namespace) -> int | None:
     """Run (local) or submit (SLURM) what is left, then (a campaign with a goal) its rounds.
-    Exit status as `ionmd run`, over every run of the campaign, those its goal added or
-    extended included: 3 when one failed (also one left alone without --retry-failed, and a
-    physical failure such as a stability run's fix halt), 4 when one is not finished; for
-    SLURM without --wait, 0 once submitted. 1 (before 3 and 4) where a run is ``damaged``
-    (its files cannot be read: left alone, the others handed out)."""
+    Exit status (:data:`EXIT_RULE`: the most serious state wins) over every run of the
+    campaign, those its goal added or extended included: 1 where a run is ``damaged`` (its
+    files cannot be read: left alone, the others handed out), else 3 when one failed (also
+    one left alone without --retry-failed, and a physical failure such as a stability run's
+    fix halt), else 4 when one is not finished; for SLURM without --wait, 0 once submitted.
+    The states a 1 hides (failed, not finished runs) are said with it."""
     from ionmd.sweep.submit import submit
 
     c = _load(args)
@@ -119,14 +120,14 @@ def _cmd_submit(args: argparse.Namespace) -> int | None:
         _print_submission(c, sub)
     if c.goal:
         _pursue_goal(c, args, submitted_before=bool(sub.submitted))
-    code = _final_exit_status(c, args)
+    code, counts = _final_exit_status(c, args)
     if sub.damaged and code in (None, EXIT_OK):     # SLURM without --wait: said above
         from ionmd.errors import EXIT_ERROR
 
         return EXIT_ERROR
     if code not in (None, EXIT_OK):
-        print(f"ionmd: not every run of the campaign completed (exit status {code}); see "
-              "`ionmd sweep status`", file=sys.stderr)
+        print(f"ionmd: not every run of the campaign completed (exit status {code}"
+              f"{_hidden_by_damaged(counts)}); see `ionmd sweep status`", file=sys.stderr)
     return code
 
 
@@ -142,26 +143,28 @@ def _print_submission(c, sub, prefix: str = "") -> None:
         print(prefix + sub.ran_summary())
 
 
-def _final_exit_status(c, args) -> int | None:
+def _final_exit_status(c, args) -> tuple[int | None, Counter | None]:
     """The exit status over every run of the campaign as planned now (a goal's runs
-    included) once they have ended: local, they have; SLURM with --wait, after waiting
-    (its counts printed); SLURM without it, None (submitted is enough)."""
+    included) once they have ended, and their counts by class: local, they have; SLURM
+    with --wait, after waiting (its counts printed); SLURM without it, None (submitted is
+    enough)."""
     from ionmd.sweep.submit import wait
 
     if c.executor["kind"] != "slurm":
         return _wait_for_other_submissions(c)
     if not args.wait:
-        return None
+        return None, None
     counts = wait(c, progress=not args.no_progress)
     print("after: ", end="")
     _print_counts(counts, sum(counts.values()))
-    return _exit_status_of_counts(counts)
+    return _exit_status_of_counts(counts), counts
 
 
-def _wait_for_other_submissions(c) -> int:
+def _wait_for_other_submissions(c) -> tuple[int, Counter | None]:
     """Local: this submission's runs have ended; those another submission still runs (its
-    LAMMPS, its submitter) are waited for, each named first with whose process holds it.
-    Ctrl-C stops the wait and leaves them running: said, with the status 130."""
+    LAMMPS, its submitter) are waited for, each named first with whose process holds it;
+    the exit status and the runs' counts by class. Ctrl-C stops the wait and leaves them
+    running: said, with the status 130 (and no counts)."""
     from ionmd.errors import EXIT_SIGNAL_BASE
     from ionmd.sweep.submit import wait
 
@@ -171,12 +174,13 @@ def _wait_for_other_submissions(c) -> int:
             print(f"waiting for {len(held)} run(s) of the campaign that another process "
                   f"runs (Ctrl-C stops waiting and leaves them running):\n  "
                   + "\n  ".join(held), file=sys.stderr, flush=True)
-        return _exit_status_of_counts(wait(c, progress=False))
+        counts = wait(c, progress=False)
+        return _exit_status_of_counts(counts), counts
     except KeyboardInterrupt:
         print("ionmd: stopped waiting (Ctrl-C); the runs named above go on under their own "
               "process: `ionmd sweep status` shows them, `ionmd sweep submit` again records "
               "them once they have ended", file=sys.stderr)
-        return EXIT_SIGNAL_BASE + signal.SIGINT
+        return EXIT_SIGNAL_BASE + signal.SIGINT, None
 
 
 def _held_by_others(c) -> list[str]:
@@ -206,17 +210,55 @@ def _held_by_others(c) -> list[str]:
     return held
 
 
+EXIT_RULE = """\
+exit status: the most serious state of the campaign's runs wins, in this order
+  1  a run is damaged (its status.json, sweep.json or settings.json cannot be read:
+     left alone until fixed by hand; submit says which failed or unfinished runs it
+     hides), or the command's own error (a campaign it refuses)
+  3  submit: a run failed (a physical failure such as fix halt, or an error: rerun
+     those with --retry-failed)
+  4  submit: a run is not finished (interrupted, pending, or given up on by --wait)
+  0  otherwise (SLURM submit without --wait: once submitted)"""
+"""The exit status of ``ionmd sweep`` as its ``--help`` lists it (docs/sweeps.md says the
+same): one order, so that a damaged run's 1 is never taken for a campaign that completed."""
+
+
 def _exit_status_of_counts(counts: Counter) -> int:
-    """`ionmd run`'s exit status (:func:`ionmd.protocols.plan.exit_status`) of the runs
-    counted by class (failed-error and failed-physical are both failed runs)."""
+    """The exit status (:data:`EXIT_RULE`) of the runs counted by class: 1 where one is
+    damaged, else `ionmd run`'s (:func:`ionmd.protocols.plan.exit_status`; failed-error
+    and failed-physical are both failed runs)."""
     from ionmd.errors import EXIT_ERROR
-    from ionmd.protocols.plan import exit_status
     from ionmd.sweep.state import DAMAGED
 
     if counts[DAMAGED]:         # unreadable: said at the hand-out, an error to fix
         return EXIT_ERROR
+    return _runs_exit_status(counts)
+
+
+def _runs_exit_status(counts: Counter) -> int:
+    """`ionmd run`'s exit status of the readable runs in ``counts`` (damaged ones left out)."""
+    from ionmd.protocols.plan import exit_status
+    from ionmd.sweep.state import DAMAGED
+
     return exit_status([{"state": "failed" if cls.startswith("failed") else cls}
-                        for cls in counts.elements()])
+                        for cls in counts.elements() if cls != DAMAGED])
+
+
+def _hidden_by_damaged(counts: Counter | None) -> str:
+    """Where damaged runs give the exit status 1 over failed (3) or unfinished (4) runs,
+    what it hides, e.g. ``: 1 damaged, over 2 failed (3) and 1 interrupted (4)``; else
+    ``""``."""
+    from ionmd.errors import EXIT_OK
+    from ionmd.sweep.state import DAMAGED
+
+    if not counts or not counts[DAMAGED] or _runs_exit_status(counts) == EXIT_OK:
+        return ""
+    failed = sum(n for cls, n in counts.items() if cls.startswith("failed"))
+    unfinished = [f"{n} {cls}" for cls, n in sorted(counts.items())
+                  if n and cls not in ("completed", DAMAGED) and not cls.startswith("failed")]
+    hidden = ([f"{failed} failed (3)"] if failed else []) + (
+        [f"{', '.join(unfinished)} (4)"] if unfinished else [])
+    return f": {counts[DAMAGED]} damaged, over {' and '.join(hidden)}"
 
 
 def _pursue_goal(c, args, submitted_before: bool) -> None:
@@ -416,7 +458,8 @@ def register(subparsers) -> None:
                               ("submit", _cmd_submit, "run (local) or submit (SLURM) what is left"),
                               ("status", _cmd_status, "state of every run of the campaign"),
                               ("collect", _cmd_collect, "analyse and aggregate into one table")):
-        s = sub.add_parser(name, help=help_)
+        s = sub.add_parser(name, help=help_, epilog=EXIT_RULE if name != "plan" else None,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
         s.add_argument("campaign", help="campaign file (.toml or .yaml)")
         s.set_defaults(func=func)
         if name == "submit":
