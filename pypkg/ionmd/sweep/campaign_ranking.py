@@ -22,7 +22,10 @@ rank once (the second waits, then reads the file).
 A ranking whose key changed (another N, order setting, structure file or model) is done
 again; where the series (the runs of the same supercell) already has runs of another
 cell, the campaign is refused naming them: a written run never changes its starting cell
-(structure_hash).
+(structure_hash). The refused ranking is kept too, under its key, in
+:data:`REFUSED_FILE` beside the cache: each later command checks it against the runs again
+(refused, naming them, while they are there) without ranking again (each ``sweep status``
+re-ranked); once the runs are gone it is taken as any cached ranking.
 """
 
 from __future__ import annotations
@@ -45,6 +48,9 @@ RANKING_FILE = "campaign_ordering_rank.json"
 OLD_RANKING_FILE = RANKING_RECORD
 """The cache's name before it had its own (``ionmd run`` writes its record there too)."""
 LOCK_FILE = ".ordering_rank.lock"
+REFUSED_FILE = "campaign_ordering_rank_refused.json"
+"""Rankings refused because the series' runs started from another cell (one entry per key,
+as :data:`RANKING_FILE`), so that the refusal is said again without ranking again."""
 
 
 @dataclass
@@ -100,22 +106,37 @@ def _ranked(s, m, output: Path, protocol) -> Ranked:
         if cached is not None:
             return cached
         from ionmd.protocols.run_settings import replace_json
-        from ionmd.screen.ordering_rank import rank_by_model
 
-        print(f"{s.name} x {m.name}: ranking {len(s.loaded.candidates)} lowest-Ewald "
-              f"arrangements by the model's energy ({len(s.loaded.structure)} atoms each; "
-              f"kept in {folder / RANKING_FILE})", file=sys.stderr)
-        kept, ranking = rank_by_model(s.loaded, m.path, s.model_rank)
-        record = {**ranking.record(), "campaign_key": key}
-        made = _made(s, kept, record, protocol)
-        record["run_cell_hash"] = _hash(made.cell)
+        refused = _cached(folder, key, s, protocol, REFUSED_FILE)
+        made = refused or _rank(s, m, key, folder, protocol)
+        record, plain = made.record, _plain(key)
         entries = _entries(folder)
-        _refuse_other_cell(folder, key, made, entries)
-        plain = _plain(key)
+        try:
+            _refuse_other_cell(folder, key, made, entries)
+        except IonmdError:
+            if refused is None:         # said again by later commands, not ranked again
+                replace_json(folder / REFUSED_FILE, {"entries": [
+                    e for e in _entries(folder, REFUSED_FILE)
+                    if e["campaign_key"] != plain] + [record]})
+            raise
         replace_json(folder / RANKING_FILE, {"entries": [
             e for e in entries if e["campaign_key"] != plain] + [record]})
-        made.record = record
         return made
+
+
+def _rank(s, m, key: dict, folder: Path, protocol) -> Ranked:
+    """The model's ranking of the structure's candidates (its energies: minutes), its
+    record keyed by ``key``."""
+    from ionmd.screen.ordering_rank import rank_by_model
+
+    print(f"{s.name} x {m.name}: ranking {len(s.loaded.candidates)} lowest-Ewald "
+          f"arrangements by the model's energy ({len(s.loaded.structure)} atoms each; "
+          f"kept in {folder / RANKING_FILE})", file=sys.stderr)
+    kept, ranking = rank_by_model(s.loaded, m.path, s.model_rank)
+    record = {**ranking.record(), "campaign_key": key}
+    made = _made(s, kept, record, protocol)
+    record["run_cell_hash"] = _hash(made.cell)
+    return made
 
 
 def _plain(value):
@@ -123,13 +144,14 @@ def _plain(value):
     return json.loads(json.dumps(value))
 
 
-def _cached(folder: Path, key: dict, s, protocol) -> Ranked | None:
-    """The ranking kept in ``folder`` under ``key`` where the candidate it names still
-    gives the cell it recorded (ionmd's ordering search unchanged); else None."""
+def _cached(folder: Path, key: dict, s, protocol, name: str = RANKING_FILE) -> Ranked | None:
+    """The ranking kept in ``folder`` (its file ``name``: the cache, or the refused
+    rankings) under ``key`` where the candidate it names still gives the cell it recorded
+    (ionmd's ordering search unchanged); else None."""
     from ionmd.screen.ordering_rank import ModelRanking, kept_by_ranking
 
     plain = _plain(key)
-    record = next((e for e in _entries(folder) if e["campaign_key"] == plain), None)
+    record = next((e for e in _entries(folder, name) if e["campaign_key"] == plain), None)
     if record is None:
         return None
     try:
@@ -142,14 +164,15 @@ def _cached(folder: Path, key: dict, s, protocol) -> Ranked | None:
     return made if _hash(made.cell) == record.get("run_cell_hash") else None
 
 
-def _entries(folder: Path) -> list[dict]:
+def _entries(folder: Path, name: str = RANKING_FILE) -> list[dict]:
     """The cached rankings in ``folder``, one per key: :data:`RANKING_FILE`'s ``entries``,
     or its single record (as written before it held several); where it is not there, one
     written before the cache had its own name (:data:`OLD_RANKING_FILE`), only with a
     ``campaign_key``: without one it is an ``ionmd run``'s record of then, of its runs, not
-    the campaign's. Entries without a key (damaged) are left out."""
-    if (folder / RANKING_FILE).exists():
-        record = _read_record(folder / RANKING_FILE)
+    the campaign's. Entries without a key (damaged) are left out. ``name``
+    :data:`REFUSED_FILE`: the refused rankings' entries."""
+    if (folder / name).exists() or name != RANKING_FILE:
+        record = _read_record(folder / name)
     else:
         record = _read_record(folder / OLD_RANKING_FILE)
     if record is None:
@@ -269,5 +292,5 @@ def ordering_lines(campaign) -> list[str]:
     return out
 
 
-__all__ = ["LOCK_FILE", "OLD_RANKING_FILE", "RANKING_FILE", "Ranked", "cache_key",
-           "ordering_lines", "rank_series"]
+__all__ = ["LOCK_FILE", "OLD_RANKING_FILE", "RANKING_FILE", "REFUSED_FILE", "Ranked",
+           "cache_key", "ordering_lines", "rank_series"]
