@@ -30,7 +30,7 @@ from ionmd.sweep.campaign_goal import BUDGET_UNITS, GOAL_KEYS, Goal, parse_budge
 from ionmd.sweep.campaign_models import (ModelEntry, check_model_elements, name_models,
                                          read_models)
 from ionmd.sweep.campaign_paths import campaign_path
-from ionmd.sweep.campaign_problems import Problems, check_keys
+from ionmd.sweep.campaign_problems import Problems, check_int, check_keys
 from ionmd.sweep.campaign_protocol import TOP_PROTOCOL_KEYS, read_protocol
 from ionmd.sweep.campaign_ranking import rank_series
 from ionmd.sweep.campaign_resources import (RESOURCE_KEYS, Resources, parse_walltime,
@@ -41,11 +41,18 @@ from ionmd.sweep.campaign_structures import (ORDER_KEYS, StructureEntry, check_c
 from ionmd.sweep.source import Source, read_source
 
 TOP_KEYS = ("name", "output", "structures", "models", "protocol", "temperatures", "replicas",
-            "seed", "resources", "executor", "analysis", "goal") + ORDER_KEYS
+            "seed", "max_runs", "resources", "executor", "analysis", "goal") + ORDER_KEYS
+
+MAX_CAMPAIGN_RUNS = 10_000
+"""The most run folders a campaign plans (structures x models x temperatures x replicas)
+unless its file raises the bound (``max_runs``): as one series' bound
+(:data:`ionmd.protocols.setting_ranges.MAX_SERIES_RUNS`), since 40 temperatures x 10
+replicas x 5 models x 20 structures made 40,000 folders, and as many rows and jobs, without
+a word."""
 
 __all__ = ["ANALYSIS_KEYS", "BUDGET_UNITS", "FAILURE_KEYS", "GOAL_KEYS", "LOCAL_KEYS",
-           "ORDER_KEYS", "RESOURCE_KEYS", "SBATCH_OWN", "SLURM_KEYS", "TOP_KEYS",
-           "TOP_PROTOCOL_KEYS", "Analysis", "Campaign", "Goal", "ModelEntry", "Resources",
+           "MAX_CAMPAIGN_RUNS", "ORDER_KEYS", "RESOURCE_KEYS", "SBATCH_OWN", "SLURM_KEYS",
+           "TOP_KEYS", "TOP_PROTOCOL_KEYS", "Analysis", "Campaign", "Goal", "ModelEntry", "Resources",
            "StructureEntry", "campaign_path", "load_campaign", "parse_budget",
            "parse_walltime"]
 
@@ -106,6 +113,8 @@ def load_campaign(path: str | Path, check_resources: bool = True,
     # the elements a model lacks first: of a structure's problems, the one no setting fixes
     check_model_elements(errors, structures, models)
     check_cells(errors, structures, protocol)
+    if check_new_runs and protocol is not None:     # before any folder is written
+        check_run_count(src, errors, len(structures), len(models), protocol)
     if not errors.items:        # every cell valid: the run cells can be built
         keep_structure_folders(structures, output, protocol)
     resources = read_resources(src, errors)
@@ -128,6 +137,31 @@ def load_campaign(path: str | Path, check_resources: bool = True,
                     structures=structures, models=models, protocol=protocol,
                     resources=resources, executor=executor, analysis=analysis, source=src,
                     goal=goal)
+
+
+def check_run_count(src: Source, errors: Problems, structures: int, models: int,
+                    protocol: Protocol) -> None:
+    """Refuse a campaign that plans more run folders than its bound (``max_runs``, default
+    :data:`MAX_CAMPAIGN_RUNS`), saying the count, what multiplies to it and how to go on."""
+    bound = MAX_CAMPAIGN_RUNS
+    if "max_runs" in src.data:
+        bound = check_int(errors, ("max_runs",), src.data["max_runs"], 1)
+        if bound is None:
+            return
+    temperatures, replicas = len(protocol.temperatures), protocol.replicas
+    runs = structures * models * temperatures * replicas
+    if runs <= bound:
+        return
+    given = "max_runs" in src.data
+    errors.add(("max_runs",) if given else ("structures",),
+               f"the campaign plans {runs} run folders ({structures} structure(s) x {models} "
+               f"model(s) x {temperatures} temperature(s) x {replicas} replica(s)), over "
+               + (f"its max_runs = {bound}" if given else
+                  f"the bound of {bound} runs a campaign plans unless it says otherwise")
+               + ": each is a folder, a row of plan and status and a job to run. Split it "
+               f"(other structures or models in another campaign file with another "
+               f"output), plan fewer temperatures or replicas, or, where that many runs are "
+               f"meant, raise the bound at the top of the file: max_runs = {runs}")
 
 
 def output_folder(src: Source, errors: Problems, base: Path) -> Path:
