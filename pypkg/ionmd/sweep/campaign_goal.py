@@ -110,17 +110,18 @@ def read_goal(src: Source, errors: Problems, protocol: Protocol | None,
 
 def _ramp_problem(protocol: Protocol | None) -> str | None:
     """Why a goal cannot be pursued on the protocol's ramp, else None: it fits sigma of
-    runs each held at one temperature, and lengthens them. A thermostat ramp's runs get a
-    failure check only (no D nor sigma: they planned, ran, and never fitted); a pressure
-    ramp's sigma is of no one pressure, and a longer run ramps at another rate (as a
+    runs each held at one temperature, and lengthens them. A thermostat ramp's runs get
+    their length and a failure check only (no D nor sigma: they planned, ran, and never
+    fitted); a pressure ramp's sigma is of no one pressure, and a longer run ramps at another rate (as a
     stopping rule on a ramp, :func:`ionmd.protocols.stopping.check_stopping`)."""
     if protocol is None:
         return None
     if protocol.temperature_end is not None:
         return (f"a goal fits sigma of runs held at one temperature each, but the protocol's "
                 f"temperature_end = {protocol.temperature_end:g} ramps every run's thermostat "
-                f"to {protocol.temperature_end:g} K (a ramp's runs get a failure check only: "
-                f"no D nor sigma to fit): {_without(protocol, 'temperature_end')}")
+                f"to {protocol.temperature_end:g} K (a ramp's runs get their length and a "
+                f"failure check only: no D nor sigma to fit): "
+                f"{_without(protocol, 'temperature_end')}")
     if protocol.pressure_end_bar is not None:
         return (f"a goal lengthens runs and fits their sigma, but the protocol's "
                 f"pressure_end_bar = {protocol.pressure_end_bar:g} ramps every run's pressure "
