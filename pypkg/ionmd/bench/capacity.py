@@ -53,7 +53,8 @@ class CapacityResult:
     memory: str
     points: list[BenchPoint] = field(default_factory=list)
     largest: BenchPoint | None = None     # the largest measured cell within the budget
-    predicted_atoms: int | None = None    # where the last two points' line meets the budget
+    predicted_atoms: int | None = None    # where the line through `predicted_from` meets the budget
+    predicted_from: list[int] | None = None   # the two measured cells (atoms) of that line
     stopped: str = ""
     memory_kind: str = "host"         # what the budget bounds: "host" or "GPU" (the run's device)
     ghost: str = "auto"
@@ -80,8 +81,10 @@ class CapacityResult:
                 f"rank ({self.ranks} rank(s), memory {self.memory}): {p.atoms} atoms, peak "
                 f"{limiting_peak_mib(p):.0f} MiB per rank ({limiting_mb_per_atom(p):.3f} MB/atom), "
                 f"measured"
-                + (f"; the line through the last two points reaches the budget at about "
-                   f"{self.predicted_atoms} atoms" if self.predicted_atoms else "")
+                + (f"; the line through the cells of {self.predicted_from[0]} and "
+                   f"{self.predicted_from[1]} atoms reaches the budget at about "
+                   f"{self.predicted_atoms} atoms"
+                   if self.predicted_atoms and self.predicted_from else "")
                 + f" ({self.stopped})")
 
 
@@ -98,6 +101,23 @@ def _inside_bracket(lo: BenchPoint, hi: BenchPoint, aim: float) -> int:
     else:                                     # refused or killed: no size to interpolate
         target = lo.atoms + span / 2
     return int(min(max(target, lo.atoms + span / 4), hi.atoms - span / 4))
+
+
+def _budget_line(res: CapacityResult, fits, budget_mib: float) -> None:
+    """Where the memory line meets the budget, from the measured cells nearest it: the
+    largest that fits and the smallest larger one that does not, else the two largest
+    measured. (Set only while extrapolating, the figure used to stay that of the first two
+    points once the search bracketed the budget: 858 atoms for a budget met near 515.)"""
+    measured = sorted((p for p in res.points if p.failed is None), key=lambda p: p.atoms)
+    lo = res.largest
+    above = [p for p in measured if not fits(p) and lo is not None and p.atoms > lo.atoms]
+    a, b = (lo, above[0]) if above else (measured[-2:] if len(measured) >= 2 else (None, None))
+    res.predicted_atoms = res.predicted_from = None
+    if a is None or limiting_peak_mib(b) <= limiting_peak_mib(a):
+        return
+    slope = (limiting_peak_mib(b) - limiting_peak_mib(a)) / (b.atoms - a.atoms)
+    res.predicted_atoms = int(a.atoms + (budget_mib - limiting_peak_mib(a)) / slope)
+    res.predicted_from = [a.atoms, b.atoms]
 
 
 def search_largest_cell(measure, res, model, cell, out, budget_mib, aim, fits, ranks, threads,
@@ -131,6 +151,7 @@ def search_largest_cell(measure, res, model, cell, out, budget_mib, aim, fits, r
         good = [p for p in res.points if fits(p)]
         bad = [p for p in res.points if not fits(p)]
         res.largest = max(good, key=lambda p: p.atoms) if good else None
+        _budget_line(res, fits, budget_mib)
         lo = res.largest
         hi = min((p for p in bad if p.atoms > (lo.atoms if lo else 0)),
                  key=lambda p: p.atoms, default=None)
@@ -157,7 +178,6 @@ def search_largest_cell(measure, res, model, cell, out, budget_mib, aim, fits, r
             a, b = measured[-2], measured[-1]
             slope = (limiting_peak_mib(b) - limiting_peak_mib(a)) / (b.atoms - a.atoms)
             if slope > 0:
-                res.predicted_atoms = int(b.atoms + (budget_mib - limiting_peak_mib(b)) / slope)
                 target = int(b.atoms + (aim - limiting_peak_mib(b)) / slope)
             else:
                 target = 2 * b.atoms
