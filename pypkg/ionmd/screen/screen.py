@@ -35,6 +35,9 @@ MIN_GRID_POINTS = 4
 # Coarsest grid step (A) whose MPE stayed near the fine grid's: measured with SevenNet-0 on
 # LiCl, Li2S and Li3N (docs/screen.md, "Grid spacing"), steps above it skip saddles.
 COARSE_GRID_SPACING = 0.5
+# Net charge (e) under a file's own oxidation states below which the cell is neutral
+# (states are whole or simple fractions; this only absorbs float rounding)
+NEUTRAL_TOL_E = 1e-3
 
 
 @dataclass
@@ -207,7 +210,11 @@ def charge_note(atoms: Atoms) -> str | None:
     frozen framework is then not the material's; the descriptors describe another one."""
     from ionmd.structures.charges import oxidation_guess
 
-    if "oxi_states" in atoms.arrays:        # the file's own states (pymatgen's reading)
+    # the file's own states (pymatgen's reading) settle it only where they make the cell
+    # neutral: a charged cell (a vacancy cut from LiCl, written by pymatgen with Li+ Cl-)
+    # skipped the check here, while the same cell without states got the note
+    states = atoms.arrays.get("oxi_states")
+    if states is not None and abs(float(np.sum(states))) < NEUTRAL_TOL_E:
         return None
     guess = oxidation_guess(atoms.get_chemical_formula())
     if guess.states or guess.clusters:      # cluster anions (closo-borates) are neutral too
