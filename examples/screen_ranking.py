@@ -127,10 +127,17 @@ def choose_spacing(plans, rate: float, lm_rate: float, budget: float) -> tuple[f
 
 
 def verdict(rows: list[dict]) -> dict:
-    """Every fast above every poor? By Xi (higher = better) and by MPE (lower = better)."""
+    """Every fast above every poor? By Xi (higher = better) and by MPE (lower = better).
+    With no screened structure of one class there is nothing to compare: ``None`` and why
+    (``--only LiCl LiF`` printed ``fast_above_poor: true`` with no fast conductor)."""
     ok = [r for r in rows if r.get("status") == "ok"]
     fast = [r for r in ok if r["name"] in FAST]
     poor = [r for r in ok if r["name"] in POOR]
+    missing = [cls for cls, members in (("fast", fast), ("poor", poor)) if not members]
+    if missing:
+        why = f"no {' and no '.join(missing)} conductor screened: nothing to compare"
+        return {key: {"fast_above_poor": None, "inversions": [], "why": why}
+                for key in ("xi", "mpe")}
     mpe = {r["name"]: (r["mpe_eV"] if r["mpe_eV"] is not None else float("inf")) for r in ok}
     out = {}
     for key, better in (("xi", lambda a, b: a["xi"] > b["xi"]),
