@@ -399,6 +399,7 @@ def build_esen_node_energy_model(checkpoint: str | Path, dtype: str = "float32",
             "(not per atom): that energy is not extensive and cannot be split into atom "
             "energies for pair_style ionmd"
         )
+    _check_derivative_normalizers(model, task_name, energy_task)
     rmsd = torch.as_tensor(normalizer.rmsd, dtype=torch_dtype).reshape(())
 
     # species k <-> atomic number k+1: every element the embedding table knows
@@ -458,6 +459,31 @@ def build_esen_node_energy_model(checkpoint: str | Path, dtype: str = "float32",
         },
     )
     return module, meta
+
+
+def _check_derivative_normalizers(model, task_name: str, energy_task) -> None:
+    """Refuse forces or stress that fairchem denormalises unlike the energy: its predictor
+    scales each task's output (the head's gradients of the normalised energy) by that
+    task's own normaliser, so they would not be the energy's derivatives that the pair
+    style computes (forces rmsd 2.0 vs energy 1.3: 1.54 times off, silently)."""
+    import math
+
+    energy_rmsd = float(energy_task.normalizer.rmsd)
+    for task in model.dataset_to_tasks.get(task_name, []):
+        if task.property not in ("forces", "stress"):
+            continue
+        rmsd, mean = float(task.normalizer.rmsd), float(task.normalizer.mean)
+        if mean == 0.0 and math.isclose(rmsd, energy_rmsd, rel_tol=1e-6):
+            continue
+        raise ExportError(
+            f"task {task.name!r} denormalises {task.property} with rmsd {rmsd:g} and mean "
+            f"{mean:g}, while {energy_task.name!r} scales the energy by rmsd "
+            f"{energy_rmsd:g}: fairchem's calculator then reports {task.property} that are "
+            "not the derivatives of its energy, whereas pair_style ionmd computes them from "
+            "the energy, so the two would disagree. Export a checkpoint whose energy, forces "
+            "and stress tasks share one normaliser (mean 0; fairchem's training configs use "
+            "one normalizer_rmsd for all three)"
+        )
 
 
 # the pair style passes every neighbour within the cutoff, fairchem only the nearest
