@@ -12,6 +12,12 @@ second job refuses to run the same run directory while it is held
 A lock held by another process is waited for :data:`WAIT_S`, then the command is not
 started (exit status :data:`BUSY`). A filesystem without locks runs the command unlocked.
 
+``lockrun.py --step LOCKFILE COMMAND...`` runs inside a SLURM job step (``srun ... python
+lockrun.py --step ... lmp``): there LAMMPS itself must hold the lock, as ``srun`` may end
+while its step goes on (a lost ``slurmd``: "srun: error: Node failure", exit status 0,
+the step's LAMMPS running on, measured); only the step's rank 0 (``SLURM_PROCID``) takes
+it, its other ranks start the command at once.
+
 Python ignores SIGPIPE and SIGXFSZ, and an ignored signal stays ignored across ``exec``:
 COMMAND gets them back at their defaults, as a shell would start it (a LAMMPS over the
 file-size limit is then killed by SIGXFSZ, which the run's status names, instead of writing
@@ -54,9 +60,15 @@ def flock_within(fd: int, wait_s: float, poll_s: float = 0.1) -> bool:
 
 
 def main(argv: list[str]) -> None:
+    step = len(argv) > 1 and argv[1] == "--step"
+    if step:
+        argv = argv[1:]
     if len(argv) < 3:
-        sys.exit("usage: lockrun.py LOCKFILE COMMAND...")
+        sys.exit("usage: lockrun.py [--step] LOCKFILE COMMAND...")
     lock, cmd = argv[1], argv[2:]
+    if step and os.environ.get("SLURM_PROCID", "0") != "0":
+        # one lock per run: rank 0 holds it; the step's other ranks run at once
+        os.execvp(cmd[0], cmd)
     fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
     if not flock_within(fd, WAIT_S):
         print(f"ionmd: another process runs this run directory (it holds {lock}); "

@@ -49,8 +49,15 @@ def lammps_command(launcher: str, ranks: int, threads: int,
 
 def locked_command(rd: RunDir, command: list[str]) -> list[str]:
     """``command`` started through :mod:`ionmd.sweep.lockrun`, which holds the run's
-    :data:`LMP_LOCK` for as long as the command runs."""
-    return [sys.executable, str(LOCKRUN), str(rd.path / LMP_LOCK), *command]
+    :data:`LMP_LOCK` for as long as the command runs. With ``srun`` (:func:`lammps_command`)
+    inside the job step, around ``lmp`` (its rank 0): ``srun`` can end before its step
+    (slurmd lost: "Node failure", exit status 0, while LAMMPS ran on for 40 s, audit A17),
+    and a lock held by ``srun`` went with it: the run read as not running, open to a
+    requeued task's second LAMMPS."""
+    lock = str(rd.path / LMP_LOCK)
+    if command and command[0] == "srun":
+        return [*command[:-1], sys.executable, str(LOCKRUN), "--step", lock, command[-1]]
+    return [sys.executable, str(LOCKRUN), lock, *command]
 
 
 def slurm_job_id() -> str | None:
