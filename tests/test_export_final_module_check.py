@@ -5,8 +5,11 @@ Before, a module that compiled but failed when run was written with rc 0 and abo
 at LAMMPS's first force call: a MACE file in mace-torch's cuEquivariance layout
 (made here with mace-torch's own mace_convert_e3nn_cueq), exported without its
 conversion back to the e3nn layout, is such a module (its TorchScript fails with
-"Input 1 has shape [7, 8, 9] but expected shape 72").
+"Input 1 has shape [7, 8, 9] but expected shape 72" for test_mace_export_layouts'
+cueq_file; "[7, 8, 4] ... 32" for the smaller model here).
 """
+
+import os
 
 import pytest
 
@@ -15,10 +18,33 @@ from ionmd.export import export_mace
 
 pytest.importorskip("cuequivariance_torch")   # ionmd[cuda]; installed by `make install`
 
-from test_mace_export_layouts import cueq_file  # noqa: E402,F401 (the fixture: one home)
+
+@pytest.fixture(scope="module")
+def small_cueq_file(tmp_path_factory):
+    """A ScaleShiftMACE in the cuEquivariance layout (mace_convert_e3nn_cueq), smaller than
+    test_mace_export_layouts' cueq_file (harmonics to l=1, correlation 2): cuEquivariance
+    builds every path's einsum when a file loads and again at export, so the failure
+    under test costs ~5 s CPU here against ~37 s with that file (same refusal)."""
+    os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
+    import torch
+    from mace.cli.convert_e3nn_cueq import run
+    from tiny_mace import build_tiny_mace
+
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        model = build_tiny_mace(channels=8, max_ell=1, correlation=2, r_max=4.5, seed=7)
+        cueq = run(input_model=model, device="cpu", return_model=True)
+    finally:
+        torch.set_default_dtype(previous)
+    assert any(type(m).__module__.startswith("cuequivariance") for m in cueq.modules())
+    path = tmp_path_factory.mktemp("cueq") / "small.cueq.model"
+    torch.save(cueq, path)
+    return path
 
 
-def test_module_that_fails_in_torchscript_is_not_written(cueq_file, tmp_path, monkeypatch):
+def test_module_that_fails_in_torchscript_is_not_written(small_cueq_file, tmp_path,
+                                                         monkeypatch):
     """Without the conversion (as before it), the scripted cuEquivariance blocks fail on
     the first call: the check of the final module must refuse it and write nothing."""
     import ionmd.export.mace as mace_export
@@ -26,5 +52,5 @@ def test_module_that_fails_in_torchscript_is_not_written(cueq_file, tmp_path, mo
     monkeypatch.setattr(mace_export, "cueq_layout", lambda model: False, raising=False)
     out = tmp_path / "unconverted.pt"
     with pytest.raises(ExportError, match="fails on a test graph in TorchScript"):
-        export_mace(cueq_file, out, stages=False, fused=False)
+        export_mace(small_cueq_file, out, stages=False, fused=False)
     assert not out.exists()
