@@ -13,8 +13,9 @@ from pymatgen.core import Lattice, Structure
 
 from ionmd.structures.ordering_cells import VACANCY, _groups, _site_counts
 from ionmd.structures.errors import StructureError
+from ionmd.structures.ordering_clashes import _Clashes
 from ionmd.structures.ordering_limits import _PairLimits
-from ionmd.structures.ordering_proofs import _counts, _proven
+from ionmd.structures.ordering_proofs import _counts, _forced_close_pairs, _proven
 
 RANDOM_RESTARTS = 5
 RESOLVE_MOVES_PER_SITE = 50
@@ -141,6 +142,11 @@ def _search(big: Structure, groups, counts, seed: int, limits: _PairLimits):
     for candidates, swaps in passes:
         if candidates == RESOLVE_CANDIDATES and not swaps:
             legacy_end = copy.deepcopy(rng.bit_generator.state)
+            if _forced_close_pairs(big, groups, counts, limits, limits) is not None:
+                # a count proves that every arrangement breaks the rule: the wider searches
+                # cannot succeed, and the one below starts from this state whatever they
+                # draw (Ga-LLZO's and LLZTO's garnet cells spent 60-100 s in them)
+                break
         for attempt in range(RANDOM_RESTARTS):
             state = _Clashes(draw, members, limits)
             if _min_conflicts(rng, state, candidates=candidates, swaps=swaps) == 0:
@@ -215,7 +221,7 @@ def _min_conflicts(rng, state: "_Clashes", keep: _PairLimits | None = None,
     n = len(state.sites)
     if keep is None:
         def choose(sp: int, trial: np.ndarray) -> int:
-            return int(trial[np.argmin(state.counts(trial, sp))])
+            return int(trial[state.counts(trial, sp).argmin()])
     else:
         loose = keep.matrix()
 
@@ -241,130 +247,6 @@ def _min_conflicts(rng, state: "_Clashes", keep: _PairLimits | None = None,
     if keep is not None:
         state.restore(best_code)
     return state.pairs()
-
-
-class _Clashes:
-    """A draw (species per site, ``VACANCY`` for empty ones) as the min-conflicts search
-    changes it: per partially occupied site (numbered as ``limits.partial``) the code of
-    its species (-1: empty) and how many atoms on such sites it is too close to under
-    ``limits`` (``n_near``; 0 for empty sites). Arrays, as the search makes ~10^6 moves on
-    cells of ~2000 such sites (lists and dicts took minutes there)."""
-
-    def __init__(self, draw: list, members: dict, limits: _PairLimits):
-        self.draw, self.limits = list(draw), limits
-        self.sites = np.array(limits.partial, dtype=int)
-        self.code = limits.codes(draw)
-        self.limit = limits.matrix()
-        self.nbr, self.dist = limits.neighbours()
-        position = {i: k for k, i in enumerate(limits.partial)}
-        self.members = [np.array([position[i] for i in idx], dtype=int)
-                        for idx in members.values()]
-        self.group_of = np.zeros(len(self.sites), dtype=int)
-        for g, ks in enumerate(self.members):
-            self.group_of[ks] = g
-        self.n_near = np.zeros(len(self.sites) + 1, dtype=int)   # + the padding's slot
-        self.restore(self.code)
-
-    def counts(self, ks: np.ndarray, sp: int, limit: np.ndarray | None = None) -> np.ndarray:
-        """Atoms too close to species code ``sp`` put on each site of ``ks``, under
-        ``limit`` (default ``limits``'). An empty neighbour's code (-1) and the padding's
-        pick the limit matrix's last column, -inf."""
-        limit = self.limit if limit is None else limit
-        return (self.dist[ks] < limit[sp][self.code[self.nbr[ks]]]).sum(axis=1)
-
-    def pairs(self) -> int:
-        return self.n_pairs
-
-    def move(self, rng, choose, stay: bool = False,
-             candidates: int = RESOLVE_CANDIDATES, keep: np.ndarray | None = None,
-             swaps: bool = False) -> bool:
-        """Lift a random atom too close to another and put it on the site
-        ``choose(species, sites)`` picks among up to ``candidates`` empty sites of
-        its group drawn at random (its own site first, where ``stay``). Where the group
-        has no empty site (a fully occupied mixed site), with ``swaps`` swap the atom with
-        one of another species of its group instead (``swap``); False, changing nothing,
-        where there is none (or no ``swaps``). (The draws from ``rng`` come in this order, then ``choose``'s: a
-        seeded ordering depends on it.)"""
-        bad = np.flatnonzero(self.n_near)
-        k = int(bad[int(rng.integers(len(bad)))])
-        group = self.members[self.group_of[k]]
-        empty = group[self.code[group] < 0]
-        if not len(empty):
-            return swaps and self.swap(rng, k, group, keep, candidates)
-        sp = int(self.code[k])
-        self.put(k, -1)
-        picked = empty[rng.permutation(len(empty))[:candidates]]
-        trial = np.concatenate(([k], picked)) if stay else picked
-        self.put(choose(sp, trial), sp)
-        return True
-
-    def swap(self, rng, k: int, group: np.ndarray, keep: np.ndarray | None,
-             candidates: int) -> bool:
-        """Swap the atom on site ``k`` with the one, of another species of its group (of
-        up to ``candidates`` drawn at random), that leaves the fewest pairs (ties drawn
-        at random); with ``keep`` (looser limits), only swaps after which neither atom
-        breaks them, and staying is among the choices. The moves to empty sites never
-        changed a fully occupied Li 0.75 / Na 0.25 site, and called Na-Na pairs forced
-        where a quarter of a square net's sites hold Na none of them neighbours."""
-        sp = int(self.code[k])
-        others = group[(self.code[group] != sp) & (self.code[group] >= 0)]
-        if not len(others):
-            return False
-        picked = others[rng.permutation(len(others))[:candidates]]
-        options, costs = ([k], [self.n_pairs]) if keep is not None else ([], [])
-        for j in picked:
-            j, other = int(j), int(self.code[j])
-            self.put(k, other)
-            self.put(j, sp)
-            fine = keep is None or (self.counts(np.array([j]), sp, keep)[0] == 0
-                                    and self.counts(np.array([k]), other, keep)[0] == 0)
-            if fine:
-                options.append(j)
-                costs.append(self.n_pairs)
-            self.put(j, other)
-            self.put(k, sp)
-        if not options:
-            return True
-        costs = np.array(costs)
-        best = np.flatnonzero(costs == costs.min())
-        j = options[int(best[int(rng.integers(len(best)))])]
-        if j != k:
-            other = int(self.code[j])
-            self.put(k, other)
-            self.put(j, sp)
-        return True
-
-    def put(self, k: int, sp: int) -> None:
-        """Put species code ``sp`` (-1: a vacancy) on site ``k`` and update the clash
-        counts around it. (A site's neighbours are distinct but for the padding's slot,
-        which only ever gets zeros.)"""
-        nbr, dist = self.nbr[k], self.dist[k]
-        other = self.code[nbr]
-        old = self.code[k]
-        if old >= 0:
-            self.n_near[nbr] -= dist < self.limit[old][other]
-            self.n_pairs -= int(self.n_near[k])
-            self.n_near[k] = 0
-        if sp >= 0:
-            close = dist < self.limit[sp][other]
-            self.n_near[nbr] += close
-            self.n_near[k] = n = int(close.sum())
-            self.n_pairs += n
-        self.code[k] = sp
-
-    def restore(self, code: np.ndarray) -> None:
-        """Set every site's species code (``code``, padding included) and count anew."""
-        self.code = code.copy()
-        filled = self.code[:-1]
-        self.n_near[:-1] = (self.dist < self.limit[filled[:, None], self.code[self.nbr]]).sum(1)
-        self.n_pairs = int(self.n_near.sum()) // 2
-
-    def draw_out(self) -> list:
-        """The draw as species per site of the cell."""
-        symbols = self.limits.symbols
-        for i, c in zip(self.sites, self.code[:-1]):
-            self.draw[i] = symbols[c] if c >= 0 else VACANCY
-        return list(self.draw)
 
 
 def _tiled_draw(rng, big: Structure, groups, counts, species: list,
@@ -507,7 +389,7 @@ def _shuffle_keeping(rng, state: "_Clashes") -> None:
     pairs, ``TILE_SHUFFLE_MOVES_PER_SITE`` per partially occupied site tried."""
     n = len(state.sites)
     for _ in range(TILE_SHUFFLE_MOVES_PER_SITE * n):
-        filled = np.flatnonzero(state.code[:-1] >= 0)
+        filled = (state.code[:-1] >= 0).nonzero()[0]
         k = int(filled[int(rng.integers(len(filled)))])
         sp = int(state.code[k])
         group = state.members[state.group_of[k]]
