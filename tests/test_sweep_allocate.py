@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.stats import chi2
+from scipy.special import gammaincinv
 
 from ionmd.analysis.arrhenius import KB_EV, fit_arrhenius
 from ionmd.analysis.interval_errors import ln_error_from_interval
@@ -187,7 +187,10 @@ class HoppingIons:
         assert t <= self.max_ps
         n = int(np.searchsorted(self.times[T], t, side="right"))
         per_hop = self.hop_A ** 2 / (6.0 * self.n_ions * t) * 1e-4
-        lo, hi = (chi2.ppf(0.025, 2 * n) / 2 if n else 0.0), chi2.ppf(0.975, 2 * n + 2) / 2
+        # Garwood's exact Poisson interval: chi2.ppf(p, 2 k) / 2, which is gammaincinv(k, p)
+        # to the bit, without scipy.stats' argument handling (7 % of the budgeted campaign
+        # test's time in a profile: 15646 calls)
+        lo, hi = (gammaincinv(n, 0.025) if n else 0.0), gammaincinv(n + 1, 0.975)
         return TemperatureRun(T, t, n * per_hop, (lo * per_hop, hi * per_hop), self.cost_per_ps(T), key=T)
 
 
