@@ -130,10 +130,12 @@ void PairIonmd::init_style()
   const bool ghosts = mode == IonmdGraphBuilder::GHOSTS;
   if (mode != IonmdGraphBuilder::OWNERS && force->newton_pair == 0)
     error->all(FLERR, "pair_style ionmd {} requires 'newton on' (forces on ghost atoms are "
-               "summed back to their owners)",
+               "summed back to their owners): remove the 'newton off' line (LAMMPS's default "
+               "is on), or {}",
                comm->nprocs > 1 ? "on several MPI ranks"
                                 : "with a graph of ghost atoms ('ghost halo|redundant', "
-                                  "'graph ghosts')");
+                                  "'graph ghosts')",
+               comm->nprocs > 1 ? "run on one MPI rank" : "drop that ghost/graph keyword");
   check_special_bonds();
   // LAMMPS builds no neighbour list of ghost atoms with multi-style binning: its own error
   // ("Requested neighbor stencil method does not exist") would not say why

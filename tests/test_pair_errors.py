@@ -208,6 +208,7 @@ def test_newton_off_with_a_ghost_graph_on_one_rank_names_the_request(tmp_path, m
     out = run_bad(tmp_path, f"newton off on\npair_style ionmd {morse} ghost redundant\n"
                   "pair_coeff * * Cl Li")
     assert "with a graph of ghost atoms" in out and "requires 'newton on'" in out
+    assert "remove the 'newton off' line" in out and "drop that ghost/graph keyword" in out
 
 
 # ---- found by an MPI audit (2026-12-05)
