@@ -92,8 +92,9 @@ def _default_dtype(torch, dtype):
 def _read_checkpoint(path: Path):
     """``torch.load`` a fairchem inference checkpoint, with clear errors for other files
     (:mod:`ionmd.export.file_family` names what they are and the command that takes them)."""
-    from ionmd.export.file_family import refuse_other_files
+    from ionmd.export.file_family import refuse_other_files, refuse_training_folder
 
+    refuse_training_folder(path)
     if path.is_dir():
         raise ExportError(f"{path} is a directory: give the eSEN checkpoint file in it "
                           "(inference_ckpt.pt of fairchem's training, or a released model's .pt)")

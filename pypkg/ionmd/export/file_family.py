@@ -66,6 +66,33 @@ def refuse_other_files(path: str | Path, exporter: str, obj=None) -> Optional[Fi
     return kind
 
 
+# fairchem 2's trainer saves a folder (torch.distributed checkpoint: .metadata, *.distcp
+# shards, resume.yaml) and, with save_inference_ckpt on, inference_ckpt.pt in it
+_DCP_PIECES = (".metadata", "resume.yaml")
+_DCP_CONVERT = ("python -c \"from fairchem.core.units.mlip_unit.mlip_unit import "
+                "convert_train_checkpoint_to_inference_checkpoint as c; "
+                "c('{folder}', '{folder}/inference_ckpt.pt')\"")
+
+
+def refuse_training_folder(path: str | Path) -> None:
+    """ExportError for fairchem 2's training checkpoint folder or a piece of it, naming
+    the inference checkpoint in it or the command that writes one."""
+    path = Path(path)
+    folder = path if path.is_dir() else path.parent
+    if not (folder / ".metadata").is_file() or \
+            (path.is_file() and path.name not in _DCP_PIECES and path.suffix != ".distcp"):
+        return
+    what = (f"{path} is" if path.is_dir() else f"{path} is a piece of") + \
+        f" fairchem's training checkpoint folder {folder} (a torch.distributed checkpoint)"
+    inference = folder / "inference_ckpt.pt"
+    if inference.is_file():
+        raise ExportError(f"{what}: export the inference checkpoint fairchem wrote in it, "
+                          f"{inference}")
+    raise ExportError(f"{what}, without the inference_ckpt.pt fairchem writes in it when "
+                      "save_inference_ckpt is on: write it with "
+                      f"{_DCP_CONVERT.format(folder=folder)} and export that file")
+
+
 # --- files, without unpickling ---------------------------------------------------------
 
 def identify_file(path: str | Path) -> Optional[FileFamily]:
@@ -210,6 +237,11 @@ def identify_object(obj) -> Optional[FileFamily]:
                           "(MLIPInferenceCheckpoint) with `ionmd export esen`: load it with "
                           "fairchem 2's conversion tools or re-save the model as an "
                           "inference checkpoint")
+    if "unit_state" in obj and "config" in obj:
+        return FileFamily("fairchem", "fairchem 2's training state (a training checkpoint "
+                          "folder made one file by dcp_to_torch_save)", None,
+                          "write the inference checkpoint from the folder it was made from "
+                          f"with {_DCP_CONVERT.format(folder='FOLDER')} and export that file")
     inner = obj.get("model")
     if isinstance(inner, dict) and _state_dict_family(inner) == "mace":
         return FileFamily("mace", "a MACE training checkpoint (mace_run_train's "
