@@ -12,7 +12,8 @@ import time
 import numpy as np
 
 from ionmd.analysis.failure import NAN_MODEL_RE
-from ionmd.analysis.run_files import RUN_JSON
+from ionmd.analysis.run_files import RUN_JSON, STATUS
+from ionmd.file_locks import held_elsewhere
 from ionmd.lammps.log import (HALT_RE, NO_SPACE_RE, error_lines, timer_in_minimization,
                               timer_timeout)
 from ionmd.lammps.lost_atoms import find_lost_atoms
@@ -28,6 +29,14 @@ from ionmd.protocols.piece_times import PIECE_TIMES, piece_end_evidence
 from ionmd.protocols.rundir import RunDir, read_run_record
 from ionmd.protocols.stopping import after_segment
 
+LAMMPS_LOCK = ".lmp.lock"
+"""Held by a run's LAMMPS process for as long as it runs, where ``ionmd sweep`` started it
+(:mod:`ionmd.sweep.lockrun`; inside the job step with ``srun``)."""
+LAUNCHER_ERROR_RE = re.compile(r"^(?:srun|slurmstepd|mpirun|prterun|mpiexec)[^:\n]*: "
+                               r"(?:error|Error|ERROR)\b.*$", re.M)
+"""A launcher's own error line in a piece's screen output (``srun: error: Node failure
+on vm``): the one account of an end that LAMMPS did not log."""
+
 
 def finish(rd: RunDir, rc: int | None, stopped_by: int | None = None) -> dict:
     """Record the outcome of the last piece (``rc``: LAMMPS's exit status; None when it is
@@ -37,11 +46,48 @@ def finish(rd: RunDir, rc: int | None, stopped_by: int | None = None) -> dict:
     A full disk (``No space left on device`` / ``Disk quota exceeded`` from LAMMPS), the
     template's own ``timer timeout`` (``stopped_by`` ``"timer timeout"``), a forwarded
     signal and an end without a LAMMPS error are interruptions (``interrupted``,
-    resumable); other LAMMPS errors, lost atoms and ``fix halt`` are failures."""
+    resumable); other LAMMPS errors, lost atoms and ``fix halt`` are failures.
+
+    A launcher that ended while the run's LAMMPS still holds :data:`LAMMPS_LOCK` (``srun``
+    after a lost ``slurmd``: "Node failure", exit status 0, its step's LAMMPS writing on
+    under ``slurmstepd``: audit A17) leaves the run ``running``, nothing repaired or
+    recorded (:func:`_still_running`): recorded then, the end of its trajectory would be
+    cut while LAMMPS appends to it. Whoever finds its lock free records it (``ionmd sweep
+    submit``; ``sweep status`` shows it ``running`` until then)."""
     try:
+        if rc is not None and held_elsewhere(rd.path / LAMMPS_LOCK):
+            return _still_running(rd, rc)
         return _finish(rd, rc, stopped_by)
     finally:
         rd.release_reserve()
+
+
+def _still_running(rd: RunDir, rc: int) -> dict:
+    """The status of a run whose launcher ended (exit status ``rc``) while its LAMMPS runs
+    on (holding :data:`LAMMPS_LOCK`): ``running``, its last piece not ended (its wall time
+    is read from what it leaves once it is recorded), and in ``reason`` what happened."""
+    status = rd.status
+    times = list(status.get(PIECE_TIMES) or [])
+    if times and times[-1]:
+        times[-1] = {k: v for k, v in times[-1].items() if k not in ("ended", "end_from")}
+    said = _launcher_errors(rd, int(status.get("pieces", 0)))
+    status.update({PIECE_TIMES: times} if times else {}, state="running", reason=(
+        f"its launcher ended ({exit_status_words(rc)}"
+        + (f"; it said \"{said[-1]}\"" if said else "")
+        + f") while its LAMMPS runs on (it holds {rd.path / LAMMPS_LOCK}): how the run ends "
+          f"is recorded once that LAMMPS has ended (`ionmd sweep submit` records it)"))
+    rd.write_json(STATUS, status)
+    return status
+
+
+def _launcher_errors(rd: RunDir, n: int) -> list[str]:
+    """The launcher's error lines (:data:`LAUNCHER_ERROR_RE`) in the screen output of the
+    last of the ``n`` pieces."""
+    screen = rd.piece(n - 1)["screen"] if n else None
+    if screen is None or not screen.is_file():
+        return []
+    return [m.group(0).strip() for m in LAUNCHER_ERROR_RE.finditer(
+        screen.read_text(errors="replace"))]
 
 
 def _piece_end(status: dict, rc: int | None, rd: RunDir) -> dict:

@@ -29,12 +29,14 @@ from ionmd.errors import IonmdError, RunInterrupted
 from ionmd.file_locks import flock_if_supported, held_elsewhere
 from ionmd.lammps.process import process_alive
 from ionmd.protocols.execute import running_here
+from ionmd.protocols.outcome import LAMMPS_LOCK
 from ionmd.protocols.rundir import RunDir
 from ionmd.protocols.run_settings import DamagedRunFile, read_run_settings, replace_json
 
 CLAIM = "sweep.json"
-LMP_LOCK = ".lmp.lock"
-"""Held by a run's LAMMPS process for as long as it runs (:mod:`ionmd.sweep.lockrun`)."""
+LMP_LOCK = LAMMPS_LOCK
+"""Held by a run's LAMMPS process for as long as it runs (:mod:`ionmd.sweep.lockrun`); a
+run's outcome is not recorded while it is (:func:`ionmd.protocols.outcome.finish`)."""
 WORKER_LOCK = ".worker.lock"
 """Held by the worker (a SLURM task, a local submitter) while it runs the run."""
 CLAIM_LOCK = ".claim.lock"
