@@ -25,6 +25,7 @@ from MDAnalysis.lib.formats.libdcd import DCDFile
 from ionmd.lammps.process import find_lammps
 from ionmd.protocols import plan_runs
 from ionmd.protocols.execute import execute
+from ionmd.protocols.outcome import finish
 from ionmd.protocols.rundir import RunDir
 from ionmd.sweep.state import lock_held
 from ionmd.sweep.worker import locked_command
@@ -91,3 +92,22 @@ def test_a_lost_step_is_recorded_once_its_lammps_ended(tmp_path, monkeypatch):
     with DCDFile(str(rd.path / "traj.0.dcd")) as dcd:
         assert dcd.n_frames == steps // 20 + 1
 
+
+def test_the_fallback_reason_quotes_the_launcher(tmp_path):
+    """A piece that ended without a LAMMPS error or its end, its log at step 200, and
+    srun's line in its screen output (its LAMMPS killed later by slurmstepd): the reason
+    names the step its log reached and quotes srun (old: 'interrupted at step 200 (exit
+    status unknown); run again ...', the Node failure in the screen file alone)."""
+    proto = short("conductivity", temperatures=(600.0,), duration_ps=2.0, discard_ps=0.0,
+                  relax=False, dump_every=20, thermo_every=100, restart_every=100)
+    (rd,) = plan_runs(proto, fcc_cell(), morse_model(tmp_path / "morse.pt"),
+                      tmp_path / "out", name="fcc")
+    rd.set_status("running", pieces=1, pid=None, step=0)
+    rows = "\n".join(f"{s} 600.0 -1.0" for s in range(0, 201, 100))
+    rd.piece(0)["log"].write_text(f"run {rd.planned_steps} upto\nPer MPI rank memory "
+                                  f"allocation (min/avg/max) = 3 | 3 | 3 Mbytes\n"
+                                  f"Step Temp PotEng\n{rows}\n")
+    rd.piece(0)["screen"].write_text(f"LAMMPS (2 Aug 2023)\n{NODE_FAILURE}\n")
+    status = finish(rd, rc=None)
+    assert status["state"] == "interrupted" and status["step"] == 200
+    assert f'"{NODE_FAILURE}"' in status["reason"] and "step 200" in status["reason"]

@@ -266,10 +266,15 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
             + (f": {' / '.join(said)}" if said else "")
             + (f"; {size_limit}, then run again" if size_limit else
                "; fix the launcher or environment it names, then run again")), **common)
-    return rd.set_status("interrupted", resumable=True, reason=f"interrupted at step {step} "
-                         f"({exit_status_words(rc)}); "
-                         + (f"{size_limit}, then " if size_limit else "")
-                         + "run again to resume from the last restart", **common)
+    # the launcher's own words where it ended the piece (srun's "Node failure" with exit
+    # status 0: LAMMPS logged nothing of it; the reason said only "exit status 0")
+    said = _launcher_errors(rd, n)
+    return rd.set_status("interrupted", resumable=True, reason=(
+        f"interrupted at step {step} ({exit_status_words(rc)}"
+        + (f"; its launcher said \"{said[-1]}\"; step {step} is the last its log reached "
+           f"when this was recorded" if said else "") + "); "
+        + (f"{size_limit}, then " if size_limit else "")
+        + "run again to resume from the last restart"), **common)
 
 
 def file_size_limit_note(rc: int | None) -> str | None:
