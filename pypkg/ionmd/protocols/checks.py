@@ -302,7 +302,8 @@ def check_cell(p: Protocol, atoms: Atoms) -> None:
     Raises
     ------
     IonmdError
-        A mobile species the cell does not hold (the analysis refused it after the MD), a
+        A mobile species the cell does not hold (the analysis refused it after the MD) or
+        holds one ion of (no D without a ramp: :func:`_check_mobile_count`), a
         time step too long for hydrogen (:data:`MAX_TIMESTEP_H_FS`), a Berendsen barostat
         on a triclinic cell (LAMMPS: "Cannot use fix press/berendsen with triclinic box"),
         or ``couple tri`` on an orthogonal one (LAMMPS: "Cannot specify Pxy/Pxz/Pyz in
@@ -311,6 +312,8 @@ def check_cell(p: Protocol, atoms: Atoms) -> None:
     if p.family != "md":
         return
     _check_mobile_in_cell(p, atoms)
+    if p.temperature_end is None:       # a ramp's runs get no D: one ion does for them
+        _check_mobile_count(p, atoms)
     if "H" in set(atoms.get_chemical_symbols()) and p.timestep_fs > MAX_TIMESTEP_H_FS:
         raise IonmdError(f"the structure contains hydrogen: a {p.timestep_fs:g} fs time step "
                          f"is too long for its vibrations; give {MAX_TIMESTEP_H_FS:g} fs: "
@@ -348,3 +351,20 @@ def _check_mobile_in_cell(p: Protocol, atoms: Atoms) -> None:
         f"ions that move: `--set mobile_species={carrier}` on the command line, "
         f"mobile_species = [\"{carrier}\"] in a campaign's [protocol], "
         f"get_protocol(..., mobile_species=(\"{carrier}\",)) in Python")
+
+
+def _check_mobile_count(p: Protocol, atoms: Atoms) -> None:
+    """Refuse a run cell holding one ion of a mobile species: its D has no error bar from
+    the spread over ions, so the analysis refuses every run ("one Li ion"), found only
+    after the MD (a 2-atom LiCl primitive cell without a supercell: audit A17)."""
+    symbols = atoms.get_chemical_symbols()
+    single = [s for s in p.mobile_species if symbols.count(s) == 1]
+    if not single:
+        return
+    raise IonmdError(
+        f"the run cell ({len(atoms)} atoms) holds one {single[0]} ion: its D has no error "
+        f"bar from the spread over ions, so the analysis would refuse every run after the "
+        f"MD; run a supercell with at least two (better eight or more): `--set "
+        f"supercell=2x2x2` on the command line, supercell = \"2x2x2\" in a campaign's "
+        f"[protocol], get_protocol(..., supercell=\"2x2x2\") in Python (or a width: \"8A\"; "
+        f"supercell is now {p.supercell!r})")
