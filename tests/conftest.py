@@ -1,3 +1,4 @@
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -5,6 +6,12 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+# OpenBLAS (numpy's and scipy's) on one thread, in this process and the commands the tests
+# start, as torch below: read when the library loads, and numpy is not loaded yet here.
+# Its 2 threads on the busy 2-core host wait on each other in every small solve (scipy's
+# logm of a 3x3 cell, 300 calls: 9.8 s CPU and 55 s wall with 2 threads, 0.6 s and 5.5 s
+# with 1; test_box_relax_finds_the_calculators_lattice's FrechetCellFilter makes 1800).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 warnings.filterwarnings("ignore", message=".*TP accelerator.*")
 
 
