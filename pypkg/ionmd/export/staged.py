@@ -121,7 +121,8 @@ def relative_error(got, ref) -> float:
 
     if ref.numel() == 0:
         return 0.0
-    ref = ref.to(torch.float64)
+    # detached: float() of a tensor that requires grad warns on the user's terminal
+    got, ref = got.detach(), ref.detach().to(torch.float64)
     size = ref.abs()
     typical = float(size.median())
     if typical == 0.0:
@@ -139,7 +140,7 @@ def feature_error(got, ref) -> float:
 
     if ref.numel() == 0:
         return 0.0
-    ref = ref.to(torch.float64)
+    got, ref = got.detach(), ref.detach().to(torch.float64)
     scale = max(1.0, float(ref.abs().max()))
     return float((got.to(torch.float64) - ref).abs().max()) / scale
 
