@@ -22,12 +22,13 @@ of numeric settings and run sizes: :mod:`ionmd.protocols.setting_ranges`.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from pathlib import Path
 
 from ase import Atoms
 
 from ionmd.analysis.run_json_values import mobile_problem
-from ionmd.errors import IonmdError
+from ionmd.errors import IonmdError, IonmdNote
 from ionmd.lammps.data_file import lammps_triclinic
 from ionmd.protocols.presets import TIME_ALIASES, Protocol
 from ionmd.protocols.setting_ranges import (MAX_RUN_STEPS, range_problem, series_runs_problem,
@@ -297,13 +298,13 @@ def folder_name_problem(name) -> str | None:
 
 
 def check_cell(p: Protocol, atoms: Atoms) -> None:
-    """Refuse a protocol that cannot run on this cell (before anything is written).
+    """Refuse a protocol that cannot run on this cell (before anything is written); note
+    one that runs but gives no D (one mobile ion: :func:`_check_mobile_count`).
 
     Raises
     ------
     IonmdError
-        A mobile species the cell does not hold (the analysis refused it after the MD) or
-        holds one ion of (no D without a ramp: :func:`_check_mobile_count`), a
+        A mobile species the cell does not hold (the analysis refused it after the MD), a
         time step too long for hydrogen (:data:`MAX_TIMESTEP_H_FS`), a Berendsen barostat
         on a triclinic cell (LAMMPS: "Cannot use fix press/berendsen with triclinic box"),
         or ``couple tri`` on an orthogonal one (LAMMPS: "Cannot specify Pxy/Pxz/Pyz in
@@ -354,17 +355,20 @@ def _check_mobile_in_cell(p: Protocol, atoms: Atoms) -> None:
 
 
 def _check_mobile_count(p: Protocol, atoms: Atoms) -> None:
-    """Refuse a run cell holding one ion of a mobile species: its D has no error bar from
-    the spread over ions, so the analysis refuses every run ("one Li ion"), found only
-    after the MD (a 2-atom LiCl primitive cell without a supercell: audit A17)."""
+    """Note (:class:`~ionmd.errors.IonmdNote`) a run cell holding one ion of a mobile
+    species: its D has no error bar from the spread over ions, so the analysis gives no D
+    for any of its runs ("one Li ion"), found before only at collect after the MD (a 2-atom
+    LiCl primitive cell without a supercell: audit A17). A note, not a refusal: the MD
+    itself runs, and what a user reads of it by hand may need no D."""
     symbols = atoms.get_chemical_symbols()
     single = [s for s in p.mobile_species if symbols.count(s) == 1]
     if not single:
         return
-    raise IonmdError(
-        f"the run cell ({len(atoms)} atoms) holds one {single[0]} ion: its D has no error "
-        f"bar from the spread over ions, so the analysis would refuse every run after the "
-        f"MD; run a supercell with at least two (better eight or more): `--set "
-        f"supercell=2x2x2` on the command line, supercell = \"2x2x2\" in a campaign's "
-        f"[protocol], get_protocol(..., supercell=\"2x2x2\") in Python (or a width: \"8A\"; "
-        f"supercell is now {p.supercell!r})")
+    warnings.warn(
+        f"the run cell ({len(atoms)} atoms) holds one {single[0]} ion: the analysis will "
+        f"give its runs no D (\"one {single[0]} ion\": no error bar from the spread over "
+        f"ions); for D run a supercell with at least two (better "
+        f"eight or more): `--set supercell=2x2x2` on the command line, supercell = "
+        f"\"2x2x2\" in a campaign's [protocol], get_protocol(..., supercell=\"2x2x2\") in "
+        f"Python (or a width: \"8A\"; supercell is now {p.supercell!r})",
+        IonmdNote, stacklevel=3)
