@@ -71,6 +71,11 @@ def check_slurm_executor(errors: Problems, table: dict, r: Resources,
             check_range(errors, key + ("mem_gb",), mem)
     if check_resources:
         _check_partition(errors, table, r)
+        from ionmd.sweep.slurm import walltime_problem     # (slurm.py imports campaign)
+
+        why = walltime_problem(r.walltime_min)
+        if why:
+            errors.add(("resources", "walltime"), why)
 
 
 def runs_per_job(table: dict) -> int:

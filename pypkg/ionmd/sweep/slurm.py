@@ -44,6 +44,45 @@ class RunGroupJob(Checkpointable):
         return run_group(paths, token, ranks, threads, launcher, srun_args)
 
 
+EARLY_SIGNAL_S = 60
+"""How much earlier than asked SLURM may send the walltime warning (sbatch(1), --signal:
+"may be sent up to 60 seconds earlier than specified"); measured (audit A17): a 1-min
+walltime's warning, asked 10 s before its end, came at 26 s."""
+MIN_WALLTIME_MIN = 5.0
+"""The shortest ``resources.walltime`` a SLURM campaign is planned with: its warning comes
+no earlier than 225 s into a task (300 s less 15 s asked, less :data:`EARLY_SIGNAL_S`),
+time for the job, Python and LAMMPS to start and a first restart file to be written at
+usual costs. Shorter, the warning may come before the first restart: each requeued task
+starts the run over (audit A17: 1 min, the warning at 26 s, 3 requeues, no progress)."""
+
+
+def signal_delay_s(walltime_min: float) -> int:
+    """Seconds before the walltime the warning (``USR2``) is asked for: 5 % of it, 10 to 90."""
+    return min(90, max(10, int(walltime_min * 60 * 0.05)))
+
+
+def earliest_warning_s(walltime_min: float) -> float:
+    """Seconds into a task after which SLURM may send its walltime warning."""
+    return walltime_min * 60 - signal_delay_s(walltime_min) - EARLY_SIGNAL_S
+
+
+def walltime_problem(walltime_min: float) -> str | None:
+    """Why ``walltime_min`` is too short for a SLURM task (below :data:`MIN_WALLTIME_MIN`),
+    else None. Refused, not warned about: every task of such a run may be stopped before
+    its first restart file, each requeue (``max_num_timeout``) starts it over, and the
+    fix (a longer walltime) costs nothing at plan time."""
+    if walltime_min >= MIN_WALLTIME_MIN:
+        return None
+    return (f"walltime {walltime_min:g} min is too short for a SLURM task: its walltime "
+            f"warning (asked {signal_delay_s(walltime_min)} s before the end, which SLURM may "
+            f"send up to {EARLY_SIGNAL_S} s earlier) may come "
+            f"{max(earliest_warning_s(walltime_min), 0):.0f} s into the task, before LAMMPS "
+            f"started and wrote its first restart file; each requeued task would then start "
+            f"the run over, never getting further. Give at least {MIN_WALLTIME_MIN:g} min "
+            f"(its warning no earlier than {earliest_warning_s(MIN_WALLTIME_MIN):.0f} s in), "
+            f"more where restart_every steps take longer than that")
+
+
 def job_name(campaign: Campaign) -> str:
     return f"ionmd-{campaign.name}"
 
@@ -69,7 +108,7 @@ def submit_slurm(campaign: Campaign, paths: list[str], token: str) -> list[tuple
                                           python=f"exec {shlex.quote(sys.executable)}")
     except RuntimeError as exc:
         raise IonmdError(f"cannot use SLURM here: {exc}") from exc
-    delay = min(90, max(10, int(r.walltime_min * 60 * 0.05)))
+    delay = signal_delay_s(r.walltime_min)
     params = dict(job_name=job_name(campaign), time=max(1, math.ceil(r.walltime_min * per_job)),
                   nodes=1, ntasks_per_node=r.ranks, cpus_per_task=r.threads, use_srun=False,
                   array_parallelism=int(ex_opts.get("array_parallelism", 256)),
