@@ -13,7 +13,9 @@ one 2000-step trajectory (thermo every 10 fs), its first 500 / 1000 / 2000 steps
 in each (reached in 200 steps): at 500 steps the noise is still 18 x below the bound,
 and an anti-damping force of ~3e-4 eV/ps (fix addforce 1.1e-6 * v) fails it (slope
 2.7e-4 eV/ps) while its max |dE| (2.1e-4 eV) stays inside 1e-3, as it would in 2 ps
-(~6e-4): 2000 steps (127 s CPU here) add no reach for a trend to these 500 (35 s).
+(~6e-4): 2000 steps (127 s CPU here) add no reach for a trend to these 500 (35 s), nor
+a crossing of the 5 A cutoff (none in 2 ps: pairs stay <= 4.93 A, the atoms' own images
+at 5.14 A; dumped every 10 fs).
 The 8 atoms stay: the cost is SevenNet-0's fixed cost per call (~60 ms CPU), not the
 atoms, and the 2-atom primitive cell moves along one coordinate only (momentum zero),
 too few paths to test a force field; float64 costs more per step and is not what MD runs
