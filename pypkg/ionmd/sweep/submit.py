@@ -211,9 +211,12 @@ def _setup_error_note(cls: str, claim: dict) -> str | None:
 
 
 def _left_queue(cls: str, claim: dict) -> bool:
-    """A run left pending by the SLURM job that claimed it: the job is gone and never ran
-    it (a failed setup line, scancel before it started, a node that never came up)."""
-    return cls == "pending" and bool(claim.get("job_id")) and claim.get("executor") == "slurm"
+    """A run left pending or interrupted by the SLURM job that claimed it: the job is gone
+    and never ran it (a failed setup line, scancel before it started, a node that never
+    came up), or did not resume it (its task requeued, then cancelled: the run's reason
+    still says the task resumes it)."""
+    return cls in ("pending", "interrupted") and bool(claim.get("job_id")) \
+        and claim.get("executor") == "slurm"
 
 
 SETUP_FAILED = "ionmd: a setup line of the campaign failed"
@@ -230,7 +233,8 @@ def _left_queue_note(campaign: Campaign, cls: str, claim: dict, logs: list,
     if not _left_queue(cls, claim):
         return None
     job = claim["job_id"]
-    head = f"job {job} left the queue without running it"
+    head = f"job {job} left the queue without running it" if cls == "pending" else \
+        f"job {job} left the queue without resuming the run"
     setup = _setup_failure(logs)
     if setup:
         src = campaign.source
@@ -242,6 +246,9 @@ def _left_queue_note(campaign: Campaign, cls: str, claim: dict, logs: list,
     state = ended.get(job)
     said = f": SLURM says {state}" + (" (scancel, or an admin)" if state == "CANCELLED" else "") \
         if state else ""
+    if cls == "interrupted":        # it ran the run: its reason may say a requeue resumes it
+        return (f"{head}{said}; no job holds it now (whatever its reason says of a requeued "
+                f"task): `ionmd sweep submit` resumes it from its last restart")
     if not any(str(f).endswith((".out", ".err")) for f in logs):
         known = "" if state else " (and neither squeue nor sacct knows it any more)"
         return (f"{head}{said}; it wrote no job log: it never started{known}; "
