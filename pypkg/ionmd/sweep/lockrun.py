@@ -68,13 +68,19 @@ def main(argv: list[str]) -> None:
     lock, cmd = argv[1], argv[2:]
     if step and os.environ.get("SLURM_PROCID", "0") != "0":
         # one lock per run: rank 0 holds it; the step's other ranks run at once
-        os.execvp(cmd[0], cmd)
+        _exec(cmd)
     fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
     if not flock_within(fd, WAIT_S):
         print(f"ionmd: another process runs this run directory (it holds {lock}); "
               f"not starting a second LAMMPS on it", file=sys.stderr, flush=True)
         sys.exit(BUSY)
     os.set_inheritable(fd, True)
+    _exec(cmd)
+
+
+def _exec(cmd: list[str]) -> None:
+    """Become ``cmd`` with SIGPIPE and SIGXFSZ at their defaults (Python ignores both, and
+    an ignored signal stays ignored across ``exec``), on every rank of a step alike."""
     for name in ("SIGPIPE", "SIGXFSZ"):
         signal.signal(getattr(signal, name), signal.SIG_DFL)
     os.execvp(cmd[0], cmd)
