@@ -114,12 +114,29 @@ def _read_checkpoint(path: Path):
 
         if isinstance(ckpt, MLIPInferenceCheckpoint):
             return ckpt
-    refuse_other_files(path, "esen", ckpt)      # the families' checkpoints and state dicts
+    kind = refuse_other_files(path, "esen", ckpt)   # the families' checkpoints, state dicts
+    if isinstance(ckpt, dict) and kind is not None and kind.exporter == "esen":
+        return _checkpoint_of_fields(ckpt, path)
     raise ExportError(
         f"{path} is not a fairchem inference checkpoint (found {type(ckpt).__name__}); "
         "pass the .pt file that fairchem's training writes as inference_ckpt.pt or "
         "that a released eSEN model ships"
     )
+
+
+def _checkpoint_of_fields(fields: dict, path: Path):
+    """The MLIPInferenceCheckpoint whose fields a plain dict holds (dataclasses.asdict of
+    one): the same checkpoint, as ``torch.save(MLIPInferenceCheckpoint(**d), path)``
+    would have saved it."""
+    _import_fairchem()
+    from fairchem.core.units.mlip_unit.api.inference import MLIPInferenceCheckpoint
+
+    try:
+        return MLIPInferenceCheckpoint(**fields)
+    except TypeError as exc:        # fields of another fairchem version's checkpoint
+        raise ExportError(f"{path} holds a dict of fairchem inference-checkpoint fields "
+                          f"that this fairchem's MLIPInferenceCheckpoint does not take "
+                          f"({exc})") from exc
 
 
 def _describe_backbone(model_config: dict) -> str:

@@ -203,6 +203,15 @@ _FAIRCHEM_CHECKPOINT = FileFamily("fairchem", "a fairchem (eSEN) checkpoint", "e
 
 # --- loaded objects ---------------------------------------------------------------------
 
+# MLIPInferenceCheckpoint's fields: a dict of exactly these (dataclasses.asdict of one)
+# holds the whole checkpoint, config included; `ionmd export esen` rebuilds it
+_INFERENCE_FIELDS = {"model_config", "model_state_dict", "ema_state_dict", "tasks_config"}
+_FAIRCHEM_FIELDS = FileFamily(
+    "fairchem", "a fairchem inference checkpoint saved as a plain dict of its fields "
+    "(dataclasses.asdict of an MLIPInferenceCheckpoint)", "esen",
+    "export it with `ionmd export esen` (fairchem's own calculator reads it once re-saved "
+    "with torch.save(MLIPInferenceCheckpoint(**d), path))")
+
 def identify_object(obj) -> Optional[FileFamily]:
     """What ``torch.load`` returned: a family's checkpoint, model or state dict; None
     where nothing says which family it belongs to."""
@@ -216,6 +225,8 @@ def identify_object(obj) -> Optional[FileFamily]:
                           _torchscript([], {}).fix)
     if not isinstance(obj, dict):
         return None
+    if set(obj) == _INFERENCE_FIELDS and isinstance(obj["model_config"], dict):
+        return _FAIRCHEM_FIELDS
     # a config next to the weights is SevenNet's and fairchem 1.x's layout, but also any
     # training script's: the weights' names say whose they are
     if "model_state_dict" in obj:
