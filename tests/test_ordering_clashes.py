@@ -76,6 +76,8 @@ def _check(state: _Clashes, limits: _PairLimits) -> None:
 
 def test_kept_counts_are_the_counts_made_anew(cell):
     big, draw, members, limits = cell
+    # what keeping counts by each changed site's own row relies on
+    assert np.array_equal(limits.distances, limits.distances.T)
     state = _Clashes(draw, members, limits)
     _check(state, limits)
     rng = np.random.default_rng(0)

@@ -39,7 +39,8 @@ class _Clashes:
         self.group_of = np.zeros(len(self.sites), dtype=int)
         for g, ks in enumerate(self.members):
             self.group_of[ks] = g
-        n, width = len(self.sites), len(self.limit)
+        n = len(self.sites)
+        self._width = width = len(self.limit)
         self.near_by = np.zeros((n + 1, width), dtype=int)      # + the padding's row
         # ``near_by`` flat: row y, column c at y * width + c; an empty site's code, -1,
         # then points at the row before's last column, 0 like every empty column
@@ -186,16 +187,17 @@ class _Clashes:
     def _place(self, k: int, sp: int) -> None:
         """``put`` but for the kept empty sites (``move`` keeps them itself). The counts of
         ``k``'s own row do not depend on what it holds."""
+        flat = self._flat
         old = int(self.code[k])
-        at = int(self._row_at[k])
-        self.n_pairs -= int(self._flat[at + old])
+        at = k * self._width
+        self.n_pairs -= int(flat[at + old])
         if old >= 0:
-            self._flat[self._closer(old)[k]] -= 1
+            flat[(self._close_to.get(old) or self._closer(old))[k]] -= 1
         if sp >= 0:
-            self._flat[self._closer(sp)[k]] += 1
+            flat[(self._close_to.get(sp) or self._closer(sp))[k]] += 1
         self.code[k] = sp
         self._own[k] = at + sp
-        self.n_pairs += int(self._flat[at + sp])
+        self.n_pairs += int(flat[at + sp])
 
     def _closer(self, sp: int) -> list:
         """Per site k: where in ``near_by`` (flat) an atom of code ``sp`` on k adds one,
