@@ -59,6 +59,8 @@ from typing import Optional
 
 from ionmd.errors import ExportError
 from ionmd.export.contract import SUPPORTED_DTYPES, ModelMetadata, sha256_of
+from ionmd.export.esen_tasks import (check_task_normalizers, default_charge_spin,
+                                     energy_task_of)
 
 _DIRECT_FORCE_MESSAGE = (
     "only energy-conserving eSEN models can run in pair_style ionmd: this checkpoint "
@@ -260,24 +262,6 @@ def _energy_head(model, dataset: str):
     return block, name
 
 
-def _energy_task(model, task: Optional[str]):
-    """Choose the dataset (fairchem 'task name') and its energy Task."""
-    energy = {ds: t for ds, ts in model.dataset_to_tasks.items() for t in ts
-              if t.property == "energy"}
-    if not energy:
-        raise ExportError("the checkpoint defines no energy task")
-    if task is None:
-        if len(energy) > 1:
-            raise ExportError(
-                f"this eSEN model was trained on several datasets: choose one with "
-                f"--task (one of {', '.join(sorted(energy))})"
-            )
-        task = next(iter(energy))
-    if task not in energy:
-        raise ExportError(f"unknown task {task!r}; this model has {', '.join(sorted(energy))}")
-    return task, energy[task]
-
-
 # fairchem's execution backends: "general" evaluates each SO(2) convolution and radial MLP
 # module by module; "umas_fast_pytorch" (one of fairchem's inference backends) runs each
 # layer's SO(2) convolutions as block-diagonal matrix products and all layers' radial MLPs
@@ -337,7 +321,7 @@ def load_esen(checkpoint: str | Path, *, dtype: str = "float32", task: Optional[
         if execution_mode != "general":
             _use_backend(model.backbone, execution_mode)
     model = model.to(torch_dtype).eval().requires_grad_(False)
-    task_name, energy_task = _energy_task(model, task)
+    task_name, energy_task = energy_task_of(model, task)
     return model, ckpt, task_name, energy_task
 
 
@@ -409,16 +393,8 @@ def build_esen_node_energy_model(checkpoint: str | Path, dtype: str = "float32",
     energy_block, head_name = _energy_head(model, task_name)
     _check_neighbor_cap(int(backbone.max_neighbors), float(backbone.cutoff))
 
-    normalizer = energy_task.normalizer
-    mean = float(normalizer.mean)
-    if mean != 0.0:
-        raise ExportError(
-            f"the energy normaliser of task {task_name!r} adds {mean} eV per structure "
-            "(not per atom): that energy is not extensive and cannot be split into atom "
-            "energies for pair_style ionmd"
-        )
-    _check_derivative_normalizers(model, task_name, energy_task)
-    rmsd = torch.as_tensor(normalizer.rmsd, dtype=torch_dtype).reshape(())
+    check_task_normalizers(model, task_name, energy_task)
+    rmsd = torch.as_tensor(energy_task.normalizer.rmsd, dtype=torch_dtype).reshape(())
 
     # species k <-> atomic number k+1: every element the embedding table knows
     max_z = int(backbone.max_num_elements) - 1
@@ -432,7 +408,7 @@ def build_esen_node_energy_model(checkpoint: str | Path, dtype: str = "float32",
     # per-structure embedding at the charge and spin fairchem's calculator uses for this
     # task when the structure sets none (0 and 0, but spin 1 for 'omol'), for the chosen
     # dataset
-    charge, spin = _default_charge_spin(model, task_name)
+    charge, spin = default_charge_spin(model, task_name)
     with torch.no_grad():
         dataset = [task_name] if backbone.use_dataset_embedding else None
         csd = backbone.csd_embedding(charge=torch.tensor([charge], dtype=torch.int64),
@@ -479,31 +455,6 @@ def build_esen_node_energy_model(checkpoint: str | Path, dtype: str = "float32",
     return module, meta
 
 
-def _check_derivative_normalizers(model, task_name: str, energy_task) -> None:
-    """Refuse forces or stress that fairchem denormalises unlike the energy: its predictor
-    scales each task's output (the head's gradients of the normalised energy) by that
-    task's own normaliser, so they would not be the energy's derivatives that the pair
-    style computes (forces rmsd 2.0 vs energy 1.3: 1.54 times off, silently)."""
-    import math
-
-    energy_rmsd = float(energy_task.normalizer.rmsd)
-    for task in model.dataset_to_tasks.get(task_name, []):
-        if task.property not in ("forces", "stress"):
-            continue
-        rmsd, mean = float(task.normalizer.rmsd), float(task.normalizer.mean)
-        if mean == 0.0 and math.isclose(rmsd, energy_rmsd, rel_tol=1e-6):
-            continue
-        raise ExportError(
-            f"task {task.name!r} denormalises {task.property} with rmsd {rmsd:g} and mean "
-            f"{mean:g}, while {energy_task.name!r} scales the energy by rmsd "
-            f"{energy_rmsd:g}: fairchem's calculator then reports {task.property} that are "
-            "not the derivatives of its energy, whereas pair_style ionmd computes them from "
-            "the energy, so the two would disagree. Export a checkpoint whose energy, forces "
-            "and stress tasks share one normaliser (mean 0; fairchem's training configs use "
-            "one normalizer_rmsd for all three)"
-        )
-
-
 # the pair style passes every neighbour within the cutoff, fairchem only the nearest
 # max_neighbors: an export is refused unless the cap binds only above this density
 # (atoms/A^3; diamond, the densest common solid, has 0.176; Li2O and LiF 0.12)
@@ -523,19 +474,6 @@ def _check_neighbor_cap(max_neighbors: int, cutoff: float) -> None:
             f"0.05-0.12), so the exported energies and forces would not be the model's. "
             f"ionmd exports eSEN models whose cap is at least {need} at this cutoff"
         )
-
-
-def _default_charge_spin(model, task_name: str) -> tuple[int, int]:
-    """The charge and spin fairchem's calculator gives a structure of ``task_name``
-    that sets neither (its own ``validate_atoms_data``)."""
-    from ase import Atoms
-
-    probe = Atoms("Li", cell=[10.0, 10.0, 10.0], pbc=True)
-    validate = getattr(model, "validate_atoms_data", None) or \
-        getattr(model.backbone, "validate_atoms_data", None)
-    if validate is not None:
-        validate(probe, task_name)
-    return int(probe.info.get("charge", 0)), int(probe.info.get("spin", 0))
 
 
 def receptive_field_hops(module, cutoff: float, *, max_hops: int = 8) -> int:
