@@ -3,12 +3,13 @@ temperature, replica) under ``OUT/<structure>/<model>/<protocol>/T<temp>K/r<repl
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 from ase import Atoms
 
 from ionmd.analysis.run_files import SETTINGS
-from ionmd.errors import IonmdError
+from ionmd.errors import IonmdError, IonmdNote
 from ionmd.protocols.checks import (check_cell, check_protocol, folder_name_problem,
                                     temperature_folder)
 from ionmd.protocols.prepare import element_order, run_cell, run_charges
@@ -120,7 +121,12 @@ def lay_out_runs(protocol: Protocol, structure, model: str | Path, out: str | Pa
     atoms = cell if cell is not None else run_cell(protocol, structure, in_run_cell)
     # first the elements the model lacks: no setting makes such a cell run
     elements = element_order(atoms, model, name)
-    check_cell(protocol, atoms)
+    if cell is None:
+        check_cell(protocol, atoms)
+    else:   # a campaign's cell: it said check_cell's notes already, on the structure's line
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", IonmdNote)
+            check_cell(protocol, atoms)
     if not guessed:
         check_net_charge(charges, atoms)
     notes = carried_notes(structure) if structure_notes is None else list(structure_notes)

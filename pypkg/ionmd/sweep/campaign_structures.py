@@ -6,11 +6,12 @@ The ``order*`` keys may stand at the top level (for every structure) or in an en
 from __future__ import annotations
 
 import glob
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from ionmd.errors import IonmdError
+from ionmd.errors import IonmdError, IonmdNote
 from ionmd.protocols.checks import check_cell, folder_name_problem
 from ionmd.protocols.presets import Protocol
 from ionmd.protocols.setting_ranges import range_problem
@@ -291,9 +292,20 @@ def check_cells(errors: Problems, structures: list[StructureEntry],
             continue
         try:
             s.cell = run_cell(protocol, s.atoms, s.in_run_cell)     # the runs start from it
-            check_cell(protocol, s.cell)
+            with warnings.catch_warnings(record=True) as notes:
+                warnings.simplefilter("always", IonmdNote)
+                check_cell(protocol, s.cell)
         except IonmdError as exc:
             errors.items.append((s.line, f"structure {s.name!r}: {exc}"))
+            continue
+        # its notes (one mobile ion) on its line, with its name: else the same words for
+        # two structures were said once, naming neither
+        for note in notes:
+            if issubclass(note.category, IonmdNote):
+                warnings.warn(f"{errors.src.path}, line {s.line}: structure {s.name!r}: "
+                              f"{note.message}", IonmdNote, stacklevel=2)
+            else:
+                warnings.warn_explicit(note.message, note.category, note.filename, note.lineno)
 
 
 def keep_structure_folders(structures: list[StructureEntry], output: Path, protocol) -> None:
