@@ -237,7 +237,22 @@ def _run_locked(rd: RunDir, token: str, ranks: int, threads: int, env: dict | No
                 error += f" (its claim {path / CLAIM} could not be let go of: {again})"
             return {"path": str(path), **now, "stopped_on_error": error}
         return _not_started(path, token, exc, now)
+    if status.get("state") == "running":
+        _lost_launcher(path, token)
     return {"path": str(path), **status, **_recorded_only(before, status)}
+
+
+def _lost_launcher(path: Path, token: str) -> None:
+    """Let go of the claim of a run whose launcher ended while its LAMMPS runs on (left
+    ``running``: :func:`ionmd.protocols.outcome.finish`): no job of this hand-out runs it
+    any more. It reads ``running`` by its LAMMPS's lock alone, then ``interrupted`` (handed
+    out again, recorded) once that LAMMPS ended; held, its claim kept it ``running`` for as
+    long as this task (its other runs) or local submitter lived on."""
+    try:
+        _let_go(path, token)
+    except (OSError, ValueError) as exc:
+        print(f"ionmd: {path}: its claim still names this job ({exc}); it reads running "
+              f"until the job ends", file=sys.stderr, flush=True)
 
 
 def _note_why_stopped(rd: RunDir, stop: StopRequests | None) -> None:
