@@ -32,12 +32,13 @@ from pathlib import Path
 
 from ionmd.analysis.run_files import SETTINGS, STATUS
 from ionmd.errors import IonmdError, RunInterrupted
+from ionmd.file_locks import held_elsewhere
 from ionmd.lammps.module_runner import ModuleRun, check_module_runner
 from ionmd.lammps.process import find_lammps, process_alive, process_group_alive
 from ionmd.lammps.thermo_log import thermo_steps
 from ionmd.protocols.launch_inputs import RunInputChanged, changed_inputs
 from ionmd.protocols.md_input import render_md
-from ionmd.protocols.outcome import finish
+from ionmd.protocols.outcome import LAMMPS_LOCK, finish
 from ionmd.protocols.restarts import END_RESTART, PART_END_RESTART, newest_restart
 from ionmd.protocols.rundir import NO_SPACE, RunDir
 from ionmd.protocols.run_json_edits import check_run_json_edits
@@ -372,6 +373,12 @@ def _execute_piece(rd: RunDir, nprocs: int, progress: bool, env: dict | None,
         return status
     if status.get("state") == "running" and running_here(status):
         raise IonmdError(f"{rd.path} is running (pid {status['pid']}); wait for it to end")
+    if held_elsewhere(rd.path / LAMMPS_LOCK):
+        # a LAMMPS of `ionmd sweep` (any host) runs it: recorded now, its trajectory would
+        # be cut while it appends, and a second LAMMPS would start on the same files
+        raise IonmdError(f"{rd.path} is running: its LAMMPS holds {rd.path / LAMMPS_LOCK} "
+                         f"(last recorded: pid {status.get('pid')} on {status.get('host')}); "
+                         f"wait for it to end (`ionmd sweep status` shows it), then run again")
     try:
         if status.get("state") == "running":   # its runner was killed: record what is there
             status = finish(rd, rc=None)
