@@ -40,3 +40,22 @@ def test_a_walltime_below_the_minimum_is_refused_on_its_line(tmp_path):
         load_campaign(path)
     except CampaignError as exc:
         assert "too short" not in str(exc), exc
+
+
+@pytest.mark.parametrize("walltime, per_job, refused", [(3, 2, False), (2, 2, True)])
+def test_a_task_of_several_runs_is_timed_as_their_sum(tmp_path, walltime, per_job, refused):
+    """A task runs runs_per_job runs one after the other and asks sbatch for their sum:
+    3 min x 2 = 6 min is enough, 2 x 2 = 4 is not (review RV7: the minimum was applied to
+    each run's walltime)."""
+    folder = campaign_dir(tmp_path / "c", morse_model(tmp_path / "morse.pt"))
+    path = write_campaign(folder, executor=f'kind = "slurm"\nruns_per_job = {per_job}',
+                          resources=f'ranks = 1\nwalltime = {walltime}  # the walltime')
+    try:
+        load_campaign(path)
+        said = ""
+    except CampaignError as exc:
+        said = str(exc)
+    assert ("too short" in said) == refused, said
+    if refused:
+        assert f"runs_per_job = {per_job} ({walltime * per_job:g} min a task)" in said, said
+        assert f"line {line_of(path, '# the walltime')}" in said

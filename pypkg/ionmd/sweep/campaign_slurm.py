@@ -73,7 +73,7 @@ def check_slurm_executor(errors: Problems, table: dict, r: Resources,
         _check_partition(errors, table, r)
         from ionmd.sweep.slurm import walltime_problem     # (slurm.py imports campaign)
 
-        why = walltime_problem(r.walltime_min)
+        why = walltime_problem(r.walltime_min, runs_per_job(table))
         if why:
             errors.add(("resources", "walltime"), why)
 

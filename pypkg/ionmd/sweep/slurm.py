@@ -61,26 +61,33 @@ def signal_delay_s(walltime_min: float) -> int:
     return min(90, max(10, int(walltime_min * 60 * 0.05)))
 
 
-def earliest_warning_s(walltime_min: float) -> float:
-    """Seconds into a task after which SLURM may send its walltime warning."""
-    return walltime_min * 60 - signal_delay_s(walltime_min) - EARLY_SIGNAL_S
+def earliest_warning_s(walltime_min: float, runs_per_job: int = 1) -> float:
+    """Seconds into a task of ``runs_per_job`` runs of ``walltime_min`` each (its sbatch
+    --time is their sum) after which SLURM may send its walltime warning."""
+    return walltime_min * runs_per_job * 60 - signal_delay_s(walltime_min) - EARLY_SIGNAL_S
 
 
-def walltime_problem(walltime_min: float) -> str | None:
-    """Why ``walltime_min`` is too short for a SLURM task (below :data:`MIN_WALLTIME_MIN`),
-    else None. Refused, not warned about: every task of such a run may be stopped before
-    its first restart file, each requeue (``max_num_timeout``) starts it over, and the
-    fix (a longer walltime) costs nothing at plan time."""
-    if walltime_min >= MIN_WALLTIME_MIN:
+def walltime_problem(walltime_min: float, runs_per_job: int = 1) -> str | None:
+    """Why a SLURM task of ``runs_per_job`` runs of ``walltime_min`` each is too short
+    (its time, their sum, below :data:`MIN_WALLTIME_MIN`), else None. Refused, not warned
+    about: every task of such a run may be stopped before its first restart file, each
+    requeue (``max_num_timeout``) starts it over, and the fix (a longer walltime) costs
+    nothing at plan time."""
+    job_min = walltime_min * runs_per_job
+    if job_min >= MIN_WALLTIME_MIN:
         return None
-    return (f"walltime {walltime_min:g} min is too short for a SLURM task: its walltime "
+    job = (f"walltime {walltime_min:g} min" if runs_per_job == 1 else
+           f"walltime {walltime_min:g} min x runs_per_job = {runs_per_job} "
+           f"({job_min:g} min a task)")
+    return (f"{job} is too short for a SLURM task: its walltime "
             f"warning (asked {signal_delay_s(walltime_min)} s before the end, which SLURM may "
             f"send up to {EARLY_SIGNAL_S} s earlier) may come "
-            f"{max(earliest_warning_s(walltime_min), 0):.0f} s into the task, before LAMMPS "
-            f"started and wrote its first restart file; each requeued task would then start "
-            f"the run over, never getting further. Give at least {MIN_WALLTIME_MIN:g} min "
-            f"(its warning no earlier than {earliest_warning_s(MIN_WALLTIME_MIN):.0f} s in), "
-            f"more where restart_every steps take longer than that")
+            f"{max(earliest_warning_s(walltime_min, runs_per_job), 0):.0f} s into the task, "
+            f"before LAMMPS started and wrote its first restart file; each requeued task "
+            f"would then start the run over, never getting further. Give a task at least "
+            f"{MIN_WALLTIME_MIN:g} min (its warning no earlier than "
+            f"{earliest_warning_s(MIN_WALLTIME_MIN):.0f} s in), more where restart_every "
+            f"steps take longer than that")
 
 
 def job_name(campaign: Campaign) -> str:
