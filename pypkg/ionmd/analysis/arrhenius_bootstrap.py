@@ -189,8 +189,6 @@ class _StudentizedDraws:
         self.residual_dof, self.memo = residual_dof, {}
         self.w = 1.0 / (err[:, None] ** 2 * ratio)
         self.total = self.w.sum(axis=0)
-        # each draw's heaviest point: _centred's reference
-        self.heaviest, self.draw_index = self.w.argmax(axis=0), np.arange(self.w.shape[1])
         self.dx = self._centred(x[:, None])
         self.sxx = (self.w * self.dx ** 2).sum(axis=0)
         self.normal_residuals = self._residuals(normal * err[:, None])
@@ -204,9 +202,7 @@ class _StudentizedDraws:
         4e-4). Each point's difference to the others' weighted mean is the same sum, but
         over all pairs it held points x points x draws per estimate (2.7 GiB for 100
         estimates of 40 points: review RV7)."""
-        y = np.broadcast_to(y, np.broadcast_shapes(y.shape, self.w.shape))
-        d = y - y[..., self.heaviest, self.draw_index][..., None, :]
-        return d - (self.w * d).sum(axis=-2, keepdims=True) / self.total
+        return centred_on_heaviest(y, self.w, self.total)
 
     def _residuals(self, y: np.ndarray) -> np.ndarray:
         """Weighted residuals (times the square root of the weight) of each draw's weighted
@@ -371,14 +367,23 @@ def _line_residual_sums(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarr
     means: no normal matrix to solve, whose condition under one dominant weight (an error
     re-estimated near zero over dof < 1: chi2(0.3) / 0.3 draws reach 1e-24) made it
     singular."""
-    x = x[:, None]
     total = w.sum(axis=0)
-    dx = x - (w * x).sum(axis=0) / total
-    dy = y - (w * y).sum(axis=0) / total
+    dx, dy = (centred_on_heaviest(v, w, total) for v in (x[:, None], y))
     w_dx = w * dx
     slope = (w_dx * dy).sum(axis=0) / (w_dx * dx).sum(axis=0)
     res = dy - slope * dx
     return (w * res * res).sum(axis=0)
+
+
+def centred_on_heaviest(y: np.ndarray, w: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """``y`` (points, draws: the last two axes) less its weighted mean (weights ``w``, their
+    sums ``total``) in each draw, by differences to the draw's heaviest point: ``y - mean``
+    leaves a point weighing 1e32 times the rest the mean's rounding, which its weight
+    turns into an O(1) residual that is not there."""
+    y = np.broadcast_to(y, np.broadcast_shapes(y.shape, w.shape))
+    heaviest = y[..., w.argmax(axis=0), np.arange(w.shape[1])][..., None, :]
+    d = y - heaviest
+    return d - (w * d).sum(axis=-2, keepdims=True) / total
 
 
 def check_min_dof(dof: np.ndarray, T: np.ndarray | None = None) -> None:
