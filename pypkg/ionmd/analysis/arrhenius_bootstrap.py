@@ -236,7 +236,7 @@ class _StudentizedDraws:
         + gamma`` of ``z``, the noise along the estimate (standard normal, independent of
         the rest, which the draw fixes)."""
         c0, c1 = x0[:, :1], x0[:, 1:]
-        # c1 - c0 (weighted mean x), by the points' differences as in _centred
+        # c1 - c0 (weighted mean x): a weighted mean, no difference to round
         lever = ((c1 - c0 * self.x)[:, :, None] * self.w).sum(axis=-2) / self.total
         b = (c0[..., None] * self.w / self.total
              + lever[:, None, :] * self.w * self.dx / self.sxx) * self.err[:, None]
