@@ -212,6 +212,7 @@ _FAIRCHEM_FIELDS = FileFamily(
     "export it with `ionmd export esen` (fairchem's own calculator reads it once re-saved "
     "with torch.save(MLIPInferenceCheckpoint(**d), path))")
 
+
 def identify_object(obj) -> Optional[FileFamily]:
     """What ``torch.load`` returned: a family's checkpoint, model or state dict; None
     where nothing says which family it belongs to."""

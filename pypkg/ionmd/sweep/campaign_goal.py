@@ -112,8 +112,9 @@ def _ramp_problem(protocol: Protocol | None) -> str | None:
     """Why a goal cannot be pursued on the protocol's ramp, else None: it fits sigma of
     runs each held at one temperature, and lengthens them. A thermostat ramp's runs get
     their length and a failure check only (no D nor sigma: they planned, ran, and never
-    fitted); a pressure ramp's sigma is of no one pressure, and a longer run ramps at another rate (as a
-    stopping rule on a ramp, :func:`ionmd.protocols.stopping.check_stopping`)."""
+    fitted); a pressure ramp's sigma is of no one pressure, and a longer run ramps at
+    another rate (as a stopping rule on a ramp,
+    :func:`ionmd.protocols.stopping.check_stopping`)."""
     if protocol is None:
         return None
     if protocol.temperature_end is not None:
