@@ -1,6 +1,6 @@
-"""The Li/Cl ring cell of the ordering tests and the distance floors its orderings are
-checked against, computed from ASE's covalent radii and pymatgen's Shannon radii (not
-from ionmd's own floors)."""
+"""The Li/Cl ring cell and the cubic garnet site model of the ordering tests, and the
+distance floors their orderings are checked against, computed from ASE's covalent radii and
+pymatgen's Shannon radii (not from ionmd's own floors)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,18 @@ def li_cl_rings(c: float) -> Structure:
     return Structure(Lattice.orthorhombic(4.2, 3.2, c), [{"Li": 0.5}] * 3 + [{"Cl": 0.5}] * 3,
                      [[0, 0, 0], [1 / 3, 0, 0], [2 / 3, 0, 0],
                       [0, 0.5, 0.5], [1 / 3, 0.5, 0.5], [2 / 3, 0.5, 0.5]])
+
+
+def cubic_garnet(li_24d: float, li_96h: float, zr: float = 1.0) -> Structure:
+    """Cubic LLZO's site model (Ia-3d, the audit's LLZO_mix.cif: a = 12.9682 A): Li on 24d
+    and 96h with these occupancies, Zr on 16a (with La where ``zr`` < 1: a fully occupied
+    mixed site)."""
+    metal = {"Zr": zr} if zr == 1.0 else {"Zr": zr, "La": round(1 - zr, 6)}
+    return Structure.from_spacegroup(
+        230, Lattice.cubic(12.9682),
+        [{"La": 1}, metal, {"O": 1}, {"Li": li_24d}, {"Li": li_96h}],
+        [[0.125, 0, 0.25], [0, 0, 0], [0.1006, 0.1958, 0.2819], [0.375, 0, 0.25],
+         [0.0968, 0.1912, 0.4242]])
 
 
 def covalent_rule(a: str, b: str) -> float:

@@ -17,25 +17,16 @@ from ionmd.structures import order_structure, ordering_search
 from ionmd.structures.ordering_cells import VACANCY, _groups, _site_counts
 from ionmd.structures.ordering_clashes import _Clashes
 from ionmd.structures.ordering_limits import _PairLimits
+from ordering_rings import cubic_garnet
 
 STATES = {"Li": 1, "La": 3, "Zr": 4, "O": -2}
-
-
-def _garnet(li_24d: float, li_96h: float, zr: float = 1.0) -> Structure:
-    """Cubic LLZO's site model (as tests/test_ordering_garnet_close_pairs.py)."""
-    metal = {"Zr": zr} if zr == 1.0 else {"Zr": zr, "La": round(1 - zr, 6)}
-    return Structure.from_spacegroup(
-        230, Lattice.cubic(12.9682),
-        [{"La": 1}, metal, {"O": 1}, {"Li": li_24d}, {"Li": li_96h}],
-        [[0.125, 0, 0.25], [0, 0, 0], [0.1006, 0.1958, 0.2819], [0.375, 0, 0.25],
-         [0.0968, 0.1912, 0.4242]])
 
 
 @pytest.fixture(scope="module")
 def cell():
     """The garnet with La/Zr mixed on 16a (a full mixed site, swapped) and Li on 24d/96h
     (with vacancies, moved), a seeded draw of it and the default rule's limits."""
-    big = _garnet(0.5417, 0.4479, zr=0.95)
+    big = cubic_garnet(0.5417, 0.4479, zr=0.95)
     groups = _groups(big)
     counts = _site_counts(groups)
     rng = np.random.default_rng(7)

@@ -7,21 +7,12 @@ Pairs are counted with pymatgen's neighbour lists."""
 
 import numpy as np
 import pytest
-from pymatgen.core import Lattice, Structure
+from pymatgen.core import Structure
 
 from ionmd.structures import order_structure
+from ordering_rings import cubic_garnet
 
 RULE = 0.8 * 2 * 1.28       # 0.8 x Li-Li covalent radii sum (A), the default rule
-
-
-def _garnet(li_24d: float, li_96h: float, zr: float = 1.0) -> Structure:
-    """Cubic LLZO's site model (the audit's LLZO_mix.cif: a = 12.9682 A)."""
-    metal = {"Zr": zr} if zr == 1.0 else {"Zr": zr, "La": round(1 - zr, 6)}
-    return Structure.from_spacegroup(
-        230, Lattice.cubic(12.9682),
-        [{"La": 1}, metal, {"O": 1}, {"Li": li_24d}, {"Li": li_96h}],
-        [[0.125, 0, 0.25], [0, 0, 0], [0.1006, 0.1958, 0.2819], [0.375, 0, 0.25],
-         [0.0968, 0.1912, 0.4242]])
 
 
 def _li_pairs(structure: Structure, cutoff: float = RULE) -> int:
@@ -44,7 +35,7 @@ def _li_on(structure: Structure, parent: Structure, wyckoff_occupancy: float) ->
 
 @pytest.fixture(scope="module")
 def mixed():
-    return _garnet(0.5417, 0.4479, zr=0.95)
+    return cubic_garnet(0.5417, 0.4479, zr=0.95)
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +67,7 @@ def test_forced_close_pairs_are_called_forced_only_with_a_proof():
     site 1.6 A away and each 24d site four 96h ones, so at most 4 Li per empty 24d site sit
     on 96h without a close pair; the cell's counts exceed that, and the note says the
     occupancies force the pairs."""
-    parent = _garnet(0.564, 0.442)
+    parent = cubic_garnet(0.564, 0.442)
     cell = order_structure(parent, "random", seed=0, min_width=8.0)
     counts = {key.split()[0]: c for key, c in cell.site_counts.items()}
     tet, octa = counts["Li:0.564"], counts["Li:0.442"]
