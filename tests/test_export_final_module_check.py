@@ -9,8 +9,6 @@ conversion back to the e3nn layout, is such a module (its TorchScript fails with
 cueq_file; "[7, 8, 4] ... 32" for the smaller model here).
 """
 
-import os
-
 import pytest
 
 from ionmd.errors import ExportError
@@ -25,22 +23,10 @@ def small_cueq_file(tmp_path_factory):
     test_mace_export_layouts' cueq_file (harmonics to l=1, correlation 2): cuEquivariance
     builds every path's einsum when a file loads and again at export, so the failure
     under test costs ~5 s CPU here against ~37 s with that file (same refusal)."""
-    os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
-    import torch
-    from mace.cli.convert_e3nn_cueq import run
-    from tiny_mace import build_tiny_mace
+    from tiny_mace import write_tiny_cueq_mace
 
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    try:
-        model = build_tiny_mace(channels=8, max_ell=1, correlation=2, r_max=4.5, seed=7)
-        cueq = run(input_model=model, device="cpu", return_model=True)
-    finally:
-        torch.set_default_dtype(previous)
-    assert any(type(m).__module__.startswith("cuequivariance") for m in cueq.modules())
-    path = tmp_path_factory.mktemp("cueq") / "small.cueq.model"
-    torch.save(cueq, path)
-    return path
+    return write_tiny_cueq_mace(tmp_path_factory.mktemp("cueq") / "small.cueq.model",
+                                channels=8, max_ell=1, correlation=2, r_max=4.5, seed=7)
 
 
 def test_module_that_fails_in_torchscript_is_not_written(small_cueq_file, tmp_path,

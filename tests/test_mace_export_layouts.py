@@ -11,7 +11,6 @@ tests/fixtures/make_mace_e3nn044_cueq.py in such an environment).
 """
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +20,7 @@ from ase.neighborlist import neighbor_list
 
 from mace_reference import mace_calculator
 from structures import li3ps4_like
-from tiny_mace import build_tiny_mace
+from tiny_mace import write_tiny_cueq_mace
 
 from ionmd.export import export_mace, read_metadata
 
@@ -55,21 +54,8 @@ def contract_energy_forces(path, atoms):
 def cueq_file(tmp_path_factory):
     """A small ScaleShiftMACE converted to the cuEquivariance layout by mace-torch's
     mace_convert_e3nn_cueq, saved as it saves it."""
-    os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
-    import torch
-    from mace.cli.convert_e3nn_cueq import run
-
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    try:
-        model = build_tiny_mace(channels=8, max_ell=2, r_max=4.5, seed=7)
-        cueq = run(input_model=model, device="cpu", return_model=True)
-    finally:
-        torch.set_default_dtype(previous)
-    assert any(type(m).__module__.startswith("cuequivariance") for m in cueq.modules())
-    path = tmp_path_factory.mktemp("cueq") / "tiny.cueq.model"
-    torch.save(cueq, path)
-    return path
+    return write_tiny_cueq_mace(tmp_path_factory.mktemp("cueq") / "tiny.cueq.model",
+                                channels=8, max_ell=2, r_max=4.5, seed=7)
 
 
 def test_cueq_layout_export_matches_mace_calculator(cueq_file, tmp_path):

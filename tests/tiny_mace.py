@@ -62,3 +62,25 @@ def write_tiny_mace(path: str | Path, **kwargs) -> Path:
     path = Path(path)
     torch.save(build_tiny_mace(**kwargs), path)
     return path
+
+
+def write_tiny_cueq_mace(path: str | Path, **kwargs) -> Path:
+    """A tiny ScaleShiftMACE (``build_tiny_mace(**kwargs)``, float64) converted to the
+    cuEquivariance layout by mace-torch's own mace_convert_e3nn_cueq and saved as it saves
+    it."""
+    import os
+
+    os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
+    import torch
+    from mace.cli.convert_e3nn_cueq import run
+
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        cueq = run(input_model=build_tiny_mace(**kwargs), device="cpu", return_model=True)
+    finally:
+        torch.set_default_dtype(previous)
+    assert any(type(m).__module__.startswith("cuequivariance") for m in cueq.modules())
+    path = Path(path)
+    torch.save(cueq, path)
+    return path
