@@ -66,12 +66,29 @@ def _srun_on_path(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
 
 
-def test_a_lost_step_is_recorded_once_its_lammps_ended(tmp_path, monkeypatch):
-    _srun_on_path(tmp_path, monkeypatch)
-    proto = short("conductivity", temperatures=(600.0,), duration_ps=6.0, discard_ps=0.0,
-                  relax=False, dump_every=20, thermo_every=100, restart_every=1000)
+def fcc_run(tmp_path, duration_ps: float, restart_every: int = 1000) -> RunDir:
+    """A planned Morse run of the fcc cell at 600 K, a frame every 20 steps."""
+    proto = short("conductivity", temperatures=(600.0,), duration_ps=duration_ps,
+                  discard_ps=0.0, relax=False, dump_every=20, thermo_every=100,
+                  restart_every=restart_every)
     (rd,) = plan_runs(proto, fcc_cell(), morse_model(tmp_path / "morse.pt"),
                       tmp_path / "out", name="fcc")
+    return rd
+
+
+def wait_until_lock_free(rd: RunDir, while_held=lambda: None) -> None:
+    """Wait (180 s at most) until the run's LAMMPS lets go of its lock, calling
+    ``while_held`` meanwhile."""
+    deadline = time.time() + 180
+    while lock_held(rd) and time.time() < deadline:
+        while_held()
+        time.sleep(0.1)
+    assert not lock_held(rd), "the step's LAMMPS did not end in 180 s"
+
+
+def test_a_lost_step_is_recorded_once_its_lammps_ended(tmp_path, monkeypatch):
+    _srun_on_path(tmp_path, monkeypatch)
+    rd = fcc_run(tmp_path, 6.0)
     command = ["srun", "--ntasks", "1", "--cpus-per-task", "1", "--exact", find_lammps(1)[0]]
     status = execute(rd, launcher=locked_command(rd, command))
     # srun ended, the step's LAMMPS runs on: nothing recorded (old: 'interrupted at step
@@ -81,10 +98,7 @@ def test_a_lost_step_is_recorded_once_its_lammps_ended(tmp_path, monkeypatch):
     assert NODE_FAILURE in status["reason"] and "exit status 0" in status["reason"]
     on_disk = json.loads((rd.path / "status.json").read_text())
     assert on_disk["state"] == "running" and "end_from" not in on_disk["piece_times"][-1]
-    deadline = time.time() + 180
-    while lock_held(rd) and time.time() < deadline:
-        time.sleep(0.1)
-    assert not lock_held(rd), "the step's LAMMPS did not end in 180 s"
+    wait_until_lock_free(rd)
     # once it ended: recorded from its whole log, every frame there (none cut)
     status = execute(RunDir.open(rd.path), launcher=locked_command(rd, command))
     steps = rd.planned_steps
@@ -98,10 +112,7 @@ def test_the_fallback_reason_quotes_the_launcher(tmp_path):
     srun's line in its screen output (its LAMMPS killed later by slurmstepd): the reason
     names the step its log reached and quotes srun (old: 'interrupted at step 200 (exit
     status unknown); run again ...', the Node failure in the screen file alone)."""
-    proto = short("conductivity", temperatures=(600.0,), duration_ps=2.0, discard_ps=0.0,
-                  relax=False, dump_every=20, thermo_every=100, restart_every=100)
-    (rd,) = plan_runs(proto, fcc_cell(), morse_model(tmp_path / "morse.pt"),
-                      tmp_path / "out", name="fcc")
+    rd = fcc_run(tmp_path, 2.0, restart_every=100)
     rd.set_status("running", pieces=1, pid=None, step=0)
     rows = "\n".join(f"{s} 600.0 -1.0" for s in range(0, 201, 100))
     rd.piece(0)["log"].write_text(f"run {rd.planned_steps} upto\nPer MPI rank memory "

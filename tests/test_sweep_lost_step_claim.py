@@ -13,31 +13,23 @@ Reference: the lock as :mod:`fcntl` sees it, and the squeue state given to ``cla
 
 from __future__ import annotations
 
-import time
-
-from ionmd.protocols import plan_runs
-from ionmd.sweep.state import classify, lock_held, new_token, read_claim, write_claim
+from ionmd.sweep.state import classify, new_token, read_claim, write_claim
 from ionmd.sweep.worker import run_one
-from protocol_setup import fcc_cell, morse_model, short
-from test_sweep_lost_step import _srun_on_path
+from test_sweep_lost_step import _srun_on_path, fcc_run, wait_until_lock_free
 
 
 def test_a_lost_step_frees_its_claim(tmp_path, monkeypatch):
     _srun_on_path(tmp_path, monkeypatch)
-    proto = short("conductivity", temperatures=(600.0,), duration_ps=3.0, discard_ps=0.0,
-                  relax=False, dump_every=20, thermo_every=100, restart_every=1000)
-    (rd,) = plan_runs(proto, fcc_cell(), morse_model(tmp_path / "morse.pt"),
-                      tmp_path / "out", name="fcc")
+    rd = fcc_run(tmp_path, 3.0)
     token = new_token()
     write_claim(rd, token, "slurm", job_id="77_0")
     task_alive = {"77_0": "RUNNING"}         # squeue: the array task goes on (other runs)
     result = run_one(rd.path, token, launcher="srun")
     assert result["state"] == "running" and "Node failure" in result["reason"], result
     assert read_claim(rd).get("job_id") is None     # let go of: no job of it runs the run
-    deadline = time.time() + 180
-    while lock_held(rd) and time.time() < deadline:
-        assert classify(rd, task_alive) == "running"     # its LAMMPS runs: said by its lock
-        time.sleep(0.1)
-    assert not lock_held(rd), "the step's LAMMPS did not end in 180 s"
+    def said_running():                      # its LAMMPS runs: said by its lock
+        assert classify(rd, task_alive) == "running"
+
+    wait_until_lock_free(rd, said_running)
     # its LAMMPS ended, its task lives on: open to be handed out and recorded (old: running)
     assert classify(rd, task_alive) == "interrupted"
