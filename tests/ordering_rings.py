@@ -31,6 +31,19 @@ def cubic_garnet(li_24d: float, li_96h: float, zr: float = 1.0) -> Structure:
          [0.0968, 0.1912, 0.4242]])
 
 
+def seeded_draw(big: Structure, groups: dict, counts: dict, seed: int) -> list:
+    """Species per site of ``big`` (None on none: every site is ordered or in a group),
+    each group's atoms and vacancies (``counts``) shuffled onto its sites with numpy's
+    seeded generator, as the random ordering's first draw is made."""
+    rng = np.random.default_rng(seed)
+    draw = [str(site.specie) if site.is_ordered else None for site in big]
+    for key, (fractions, idx) in groups.items():
+        pool = [sp for sp in fractions for _ in range(counts[key][sp])]
+        for i, sp in zip(idx, rng.permutation(np.array(pool, dtype=object))):
+            draw[i] = sp
+    return draw
+
+
 def covalent_rule(a: str, b: str) -> float:
     """0.8 x the sum of the two elements' covalent radii (A)."""
     return 0.8 * (covalent_radii[atomic_numbers[a]] + covalent_radii[atomic_numbers[b]])

@@ -17,7 +17,7 @@ from ionmd.structures import order_structure, ordering_search
 from ionmd.structures.ordering_cells import VACANCY, _groups, _site_counts
 from ionmd.structures.ordering_clashes import _Clashes
 from ionmd.structures.ordering_limits import _PairLimits
-from ordering_rings import cubic_garnet
+from ordering_rings import cubic_garnet, seeded_draw
 
 STATES = {"Li": 1, "La": 3, "Zr": 4, "O": -2}
 
@@ -29,12 +29,7 @@ def cell():
     big = cubic_garnet(0.5417, 0.4479, zr=0.95)
     groups = _groups(big)
     counts = _site_counts(groups)
-    rng = np.random.default_rng(7)
-    draw = [str(site.specie) if site.is_ordered else None for site in big]
-    for key, (fractions, idx) in groups.items():
-        pool = [sp for sp in fractions for _ in range(counts[key][sp])]
-        for i, sp in zip(idx, rng.permutation(np.array(pool, dtype=object))):
-            draw[i] = sp
+    draw = seeded_draw(big, groups, counts, 7)
     members = {key: idx for key, (_, idx) in groups.items()}
     return big, draw, members, _PairLimits(big, None, STATES)
 

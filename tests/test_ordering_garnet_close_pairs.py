@@ -10,7 +10,7 @@ import pytest
 from pymatgen.core import Structure
 
 from ionmd.structures import order_structure
-from ordering_rings import cubic_garnet
+from ordering_rings import cubic_garnet, seeded_draw
 
 RULE = 0.8 * 2 * 1.28       # 0.8 x Li-Li covalent radii sum (A), the default rule
 
@@ -87,12 +87,7 @@ def test_avoidable_close_pairs_are_not_called_forced(mixed, tiled):
     big.remove_oxidation_states()
     groups = _groups(big)
     counts = _site_counts(groups)
-    rng = np.random.default_rng(3)
-    draw = [str(site.specie) if site.is_ordered else None for site in big]
-    for key, (fractions, idx) in groups.items():
-        pool = [sp for sp in fractions for _ in range(counts[key][sp])]
-        for i, sp in zip(idx, rng.permutation(np.array(pool, dtype=object))):
-            draw[i] = sp
+    draw = seeded_draw(big, groups, counts, 3)
     limits = _PairLimits(big, None, {"Li": 1, "La": 3, "Zr": 4, "O": -2})
     assert limits.first_clash(draw) is not None
     assert "the occupancies force such pairs" not in limits.close_pairs_note(draw)
