@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from pymatgen.core import Lattice
 
-from test_ordering_garnet_close_pairs import _garnet
+from ordering_rings import cubic_garnet
 
 from ionmd.structures.ordering_cells import _groups
 from ionmd.structures.ordering_search import TILE_FACTORS, _tile_factors
@@ -20,7 +20,7 @@ REACH = 0.8 * 2 * 1.28      # the default Li-Li rule (A)
 
 
 def _li_cell(n: int, change_one: bool = False):
-    parent = _garnet(0.5417, 0.4479, zr=0.95)
+    parent = cubic_garnet(0.5417, 0.4479, zr=0.95)
     parent.remove_oxidation_states()
     big = parent.make_supercell((n, n, n), in_place=False)
     if change_one:          # one 24d site of another occupancy: no translation keeps groups
