@@ -28,6 +28,7 @@ from pathlib import Path
 from ase import Atoms
 
 from ionmd.analysis.run_json_values import mobile_problem
+from ionmd.analysis.run_spec import protocol_pressure_ramp
 from ionmd.errors import IonmdError, IonmdNote
 from ionmd.lammps.data_file import lammps_triclinic
 from ionmd.protocols.presets import TIME_ALIASES, Protocol
@@ -313,7 +314,7 @@ def check_cell(p: Protocol, atoms: Atoms) -> None:
     if p.family != "md":
         return
     _check_mobile_in_cell(p, atoms)
-    if p.temperature_end is None:       # a ramp's runs get no D: one ion does for them
+    if _some_run_gets_d(p):     # a ramp's runs get no D: one ion does for them
         _check_mobile_count(p, atoms)
     if "H" in set(atoms.get_chemical_symbols()) and p.timestep_fs > MAX_TIMESTEP_H_FS:
         raise IonmdError(f"the structure contains hydrogen: a {p.timestep_fs:g} fs time step "
@@ -352,6 +353,16 @@ def _check_mobile_in_cell(p: Protocol, atoms: Atoms) -> None:
         f"ions that move: `--set mobile_species={carrier}` on the command line, "
         f"mobile_species = [\"{carrier}\"] in a campaign's [protocol], "
         f"get_protocol(..., mobile_species=(\"{carrier}\",)) in Python")
+
+
+def _some_run_gets_d(p: Protocol) -> bool:
+    """Whether the analysis gives some run of ``p`` a D (:func:`ionmd.analysis.run_inputs.
+    ramp_of`): none where the barostat ramps its pressure (the pressure-ramp preset: no run
+    at one density), and under a thermostat ramp only the run at a temperature equal to
+    ``temperature_end`` (held there, no ramp: analysed for D since results version 8)."""
+    if protocol_pressure_ramp(p.ensemble, p.pressure_bar, p.pressure_end_bar) is not None:
+        return False
+    return p.temperature_end is None or p.temperature_end in p.temperatures
 
 
 def _check_mobile_count(p: Protocol, atoms: Atoms) -> None:
