@@ -185,10 +185,12 @@ def _wait_for_other_submissions(c) -> tuple[int, Counter | None]:
 
 def _held_by_others(c) -> list[str]:
     """``<run>: <whose process>`` of each run of the campaign that is queued or running
-    now (after this submission's own runs ended: another submission's): its LAMMPS (pid,
-    host) where its status names one, and the submitter or job that claimed it."""
+    now (after this submission's own runs ended: another submission's): its LAMMPS as its
+    lock file names it (pid, host, SLURM job, since when), else as its status names it,
+    and the submitter or job that claimed it."""
     from ionmd.sweep import plan_campaign
-    from ionmd.sweep.state import classify, read_claim
+    from ionmd.protocols.run_lock import lock_holder
+    from ionmd.sweep.state import LMP_LOCK, classify, read_claim
     from ionmd.sweep.submit import scheduler_jobs
 
     jobs = scheduler_jobs(c)
@@ -202,7 +204,9 @@ def _held_by_others(c) -> list[str]:
         except IonmdError:  # a LAMMPS holding its lock, its claim unreadable: said by status
             claim = {}
         st = run.rundir.status
-        who = [f"its LAMMPS, pid {st.get('pid')} on {st.get('host')}"] \
+        holder = lock_holder(run.path / LMP_LOCK)    # its LAMMPS, as its lock names it
+        who = [f"its LAMMPS, {holder}"] if holder else \
+            [f"its LAMMPS, pid {st.get('pid')} on {st.get('host')}"] \
             if st.get("state") == "running" and st.get("pid") else []
         if claim.get("job_id"):
             who.append(f"claimed by {claim['job_id']}")

@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 from ionmd.errors import IonmdError
 
 from ionmd.protocols.execute import running_here
+from ionmd.protocols.run_lock import lock_holder
 from ionmd.sweep.campaign import Campaign
 from ionmd.sweep.lockrun import flock_within
 from ionmd.sweep.plan import PlannedRun, plan_campaign
-from ionmd.sweep.state import (DAMAGED, claim_active, claim_job_state, classify, local_job_id,
-                               new_token, read_claim, run_damage, slurm_claim_job,
-                               slurm_job_states, update_claim, write_claim)
+from ionmd.sweep.state import (DAMAGED, LMP_LOCK, claim_active, claim_job_state, classify,
+                               local_job_id, new_token, read_claim, run_damage,
+                               slurm_claim_job, slurm_job_states, update_claim, write_claim)
 
 TODO = ("new", "pending", "interrupted")
 
@@ -177,7 +178,7 @@ def campaign_status(campaign: Campaign) -> list[dict]:
                      "note": (_queue_unknown_note(cls, claim, unknown)
                               or _setup_error_note(cls, claim)
                               or _left_queue_note(campaign, cls, claim, logs, ended)
-                              or _note(cls, st, claim, job_state)),
+                              or _note(cls, st, claim, job_state, _holder(run, cls))),
                      "logs": [str(f) for f in logs]})
     return rows
 
@@ -326,14 +327,24 @@ def _queue_unknown_note(cls: str, claim: dict, why: str | None) -> str | None:
             f"here is read from the run folder alone)")
 
 
-def _note(cls: str, status: dict, claim: dict, job_state: str | None) -> str | None:
-    """What the class alone does not say: who still runs a run whose job is gone, a task
-    requeued to resume it (a job that ended without running it: :func:`_left_queue_note`)."""
+def _holder(run: PlannedRun, cls: str) -> str | None:
+    """Who holds the LAMMPS lock of a ``running`` run, as its lock file names it
+    (:func:`ionmd.protocols.run_lock.lock_holder`; None: not held)."""
+    return lock_holder(run.path / LMP_LOCK) if cls == "running" else None
+
+
+def _note(cls: str, status: dict, claim: dict, job_state: str | None,
+          holder: str | None = None) -> str | None:
+    """What the class alone does not say: who runs a run whose LAMMPS holds its lock
+    (``holder``: the lock file's line; its job gone: an orphan), a task requeued to resume
+    it (a job that ended without running it: :func:`_left_queue_note`)."""
     job = claim.get("job_id")
+    where = holder or f"on {status.get('host')} (pid {status.get('pid')})"
     if cls == "running" and job and job_state is None:
-        return (f"its LAMMPS still runs on {status.get('host')} (pid {status.get('pid')}) but "
-                f"its job {job} is gone (an orphan finishing); `ionmd sweep submit` records "
-                f"it once it ends")
+        return (f"its LAMMPS still runs ({where}) but its job {job} is gone (an orphan "
+                f"finishing); `ionmd sweep submit` records it once it ends")
+    if cls == "running" and holder:
+        return f"its LAMMPS holds {LMP_LOCK}: {holder}"
     if cls == "queued" and status.get("state") in ("running", "interrupted") and \
             claim.get("ran", {}).get("slurm_job") == job:
         if job_state in ("SUSPENDED", "STOPPED", "SPECIAL_EXIT", "REQUEUE_HOLD"):

@@ -29,6 +29,8 @@ from ionmd.file_locks import flock_if_supported
 from ionmd.protocols.execute import StopRequests, execute
 from ionmd.lammps.process import find_lammps
 from ionmd.protocols.rundir import RunDir
+from ionmd.protocols.run_lock import held_by
+from ionmd.sweep.lockrun import write_holder
 from ionmd.sweep.state import (CLAIM, LMP_LOCK, WORKER_LOCK, lock_held, read_claim,
                                update_claim, wait_for_local_process)
 
@@ -111,8 +113,9 @@ def _why_stopped(stop: StopRequests | None, status: dict) -> str:
 
 
 def _try_lock(rd: RunDir) -> int | None:
-    """The worker's lock of ``rd`` (an open fd, held until closed); None when another
-    process holds it. A filesystem without locks gives an unlocked fd.
+    """The worker's lock of ``rd`` (an open fd, held until closed, naming this worker:
+    :func:`ionmd.sweep.lockrun.write_holder`); None when another process holds it. A
+    filesystem without locks gives an unlocked fd.
 
     Raises
     ------
@@ -128,6 +131,7 @@ def _try_lock(rd: RunDir) -> int | None:
     except BaseException:
         os.close(fd)
         raise
+    write_holder(fd)
     return fd
 
 
@@ -270,14 +274,14 @@ def _note_why_stopped(rd: RunDir, stop: StopRequests | None) -> None:
 
 def _held_elsewhere(rd: RunDir, token: str, lock: str) -> dict:
     """The result of a hand-out that found the run's ``lock`` held (another worker, or its
-    LAMMPS, runs it): the run is left alone, and this hand-out lets go of its claim
+    LAMMPS, runs it; named as the lock file names its holder): the run is left alone, and this hand-out lets go of its claim
     (:func:`_let_go`): held by a live local submitter, the run would read ``queued``
     (that submitter's final wait on it never ending) though no one of this submission
     will run it."""
     status = rd.status
     lammps = (f"; its LAMMPS: pid {status.get('pid')} on {status.get('host')}"
               if status.get("state") == "running" else "")
-    why = f"another process runs it ({rd.path / lock} is held{lammps})"
+    why = f"another process runs it ({held_by(rd.path / lock)}{lammps})"
     try:
         _let_go(rd.path, token)
     except (OSError, ValueError) as exc:
