@@ -310,6 +310,8 @@ def load_esen(checkpoint: str | Path, *, dtype: str = "float32", task: Optional[
     if not use_ema and not getattr(ckpt, "model_state_dict", None):
         raise ExportError(f"{path} holds no weights (neither ema_state_dict nor "
                           "model_state_dict)")
+    if not use_ema:
+        ckpt = _without_ddp_prefix(ckpt)
     with _default_dtype(torch, torch_dtype):
         try:
             loaded, ckpt = load_inference_model(str(path), overrides=overrides, use_ema=use_ema,
@@ -323,6 +325,22 @@ def load_esen(checkpoint: str | Path, *, dtype: str = "float32", task: Optional[
     model = model.to(torch_dtype).eval().requires_grad_(False)
     task_name, energy_task = energy_task_of(model, task)
     return model, ckpt, task_name, energy_task
+
+
+DDP_PREFIX = "module."
+"""What torch's DistributedDataParallel puts before every key of the model it wraps."""
+
+
+def _without_ddp_prefix(ckpt):
+    """``ckpt`` with its model weights' keys unprefixed where every one carries
+    :data:`DDP_PREFIX` (weights saved from a DDP-wrapped model, as torch users strip it;
+    a HydraModel has no submodule named ``module``). Without EMA weights these are the
+    ones loaded, and fairchem's loader (its calculator too) listed every key as missing."""
+    weights = ckpt.model_state_dict
+    if not all(key.startswith(DDP_PREFIX) for key in weights):
+        return ckpt
+    return dataclasses.replace(ckpt, model_state_dict={
+        key.removeprefix(DDP_PREFIX): value for key, value in weights.items()})
 
 
 def _use_backend(backbone, execution_mode: str) -> None:
