@@ -71,6 +71,13 @@ class Campaign:
     source: Source
     goal: Goal | None = None
 
+    @property
+    def max_runs(self) -> int:
+        """The most run folders the campaign may plan, its goal's added runs counted: its
+        file's ``max_runs`` (checked on load), else :data:`MAX_CAMPAIGN_RUNS`."""
+        given = self.source.data.get("max_runs")
+        return given if isinstance(given, int) and given >= 1 else MAX_CAMPAIGN_RUNS
+
     def charges_of(self, structure: str) -> tuple[dict[str, float], bool]:
         """The charges of ``structure``'s runs and whether they are ionmd's guess, one rule
         for its run folders (``run.json`` ``charges``, ``charges_guessed``), ``collect``
@@ -114,7 +121,8 @@ def load_campaign(path: str | Path, check_resources: bool = True,
     check_model_elements(errors, structures, models)
     check_cells(errors, structures, protocol)
     if check_new_runs and protocol is not None:     # before any folder is written
-        check_run_count(src, errors, len(structures), len(models), protocol)
+        check_run_count(src, errors, len(structures), len(models), protocol,
+                        written_run_count(output, structures))
     if not errors.items:        # every cell valid: the run cells can be built
         keep_structure_folders(structures, output, protocol)
     resources = read_resources(src, errors)
@@ -139,10 +147,20 @@ def load_campaign(path: str | Path, check_resources: bool = True,
                     goal=goal)
 
 
+def written_run_count(output: Path, structures: list[StructureEntry]) -> int:
+    """The run folders of the campaign's structures already written in ``output``
+    (``<structure>/<model>/<protocol>/T<K>K/r<replica>/settings.json``)."""
+    return sum(1 for s in structures
+               for _ in (output / s.name).glob("*/*/T*K/r*/settings.json"))
+
+
 def check_run_count(src: Source, errors: Problems, structures: int, models: int,
-                    protocol: Protocol) -> None:
+                    protocol: Protocol, written: int = 0) -> None:
     """Refuse a campaign that plans more run folders than its bound (``max_runs``, default
-    :data:`MAX_CAMPAIGN_RUNS`), saying the count, what multiplies to it and how to go on."""
+    :data:`MAX_CAMPAIGN_RUNS`), saying the count, what multiplies to it and how to go on.
+    Not where its ``output`` holds as many run folders already (``written``): submitted
+    before (by an ionmd before the bound), it was accepted then and writes none now; a
+    change that plans more than it holds is refused as a new campaign is."""
     bound = MAX_CAMPAIGN_RUNS
     if "max_runs" in src.data:
         bound = check_int(errors, ("max_runs",), src.data["max_runs"], 1)
@@ -150,7 +168,7 @@ def check_run_count(src: Source, errors: Problems, structures: int, models: int,
             return
     temperatures, replicas = len(protocol.temperatures), protocol.replicas
     runs = structures * models * temperatures * replicas
-    if runs <= bound:
+    if runs <= max(bound, written):
         return
     given = "max_runs" in src.data
     errors.add(("max_runs",) if given else ("structures",),
@@ -158,6 +176,8 @@ def check_run_count(src: Source, errors: Problems, structures: int, models: int,
                f"model(s) x {temperatures} temperature(s) x {replicas} replica(s)), over "
                + (f"its max_runs = {bound}" if given else
                   f"the bound of {bound} runs a campaign plans unless it says otherwise")
+               + (f" and the {written} run folders its output holds already" if written
+                  else "")
                + ": each is a folder, a row of plan and status and a job to run. Split it "
                f"(other structures or models in another campaign file with another "
                f"output), plan fewer temperatures or replicas, or, where that many runs are "

@@ -21,7 +21,10 @@ Verdict.meets`; ``goal_met``; at ``goal.target_K``
 where set, the round then saying where collect's 300 K extrapolation is no result), when the
 budget is spent
 (``budget_spent``), or when nothing is left to try (``nothing_left``); a round without a
-fit and nothing to do says ``no_fit``, and the next round looks at the runs again.
+fit and nothing to do says ``no_fit``, and the next round looks at the runs again. The runs
+a goal adds count against the campaign's ``max_runs``: where one more would pass it, no new
+temperature is offered (extending goes on), and a series with nothing else to do stops as
+``run_limit``, looked at again each round.
 
 The state is on disk: the runs themselves, and ``<output>/goal.json`` (the temperatures a
 goal added, each round's decision and why a series stopped), so ``ionmd sweep submit``
@@ -321,11 +324,12 @@ def _advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRou
     goal, key = campaign.goal, f"{structure}/{model}"
     state = read_goal_state(campaign)
     series = state["series"].setdefault(key, {"added_K": [], "rounds": []})
-    if series.get("stopped") == "no_fit" or met_by_older_checks(series):
+    if series.get("stopped") in ("no_fit", RUN_LIMIT) or met_by_older_checks(series):
         # not for good: the runs may give a fit now (a run.json edit analysed again, an
         # ionmd that combines or extends what an older one left out); before, the series
         # stayed stopped with its budget unspent until goal.json was edited by hand. A goal
-        # met by an older ionmd's checks is looked at again with collect's (MET_CHECKS)
+        # met by an older ionmd's checks is looked at again with collect's (MET_CHECKS), a
+        # series stopped at the campaign's max_runs once the file may have raised it
         del series["stopped"]
     elif series.get("stopped"):     # as its last round left it: nothing to analyse again
         return SeriesRound(key, series["stopped"], series.get("factor"), series["spent"],
@@ -339,10 +343,12 @@ def _advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRou
     # a temperature with a run folder already (a failed run, one without a usable D) is
     # no new temperature: adding it again would reopen that run
     taken = {temperature_folder(r.temperature) for r in runs}
+    candidates = [t for t in goal.candidates_K if temperature_folder(t) not in taken]
+    # the runs a goal adds count against the campaign's bound, as its file's own do
+    limit = _run_limit(campaign, state) if candidates else None
     try:
         decision = next_step(measured, step_ps=goal.step_ps, target_K=goal.target_K,
-                             candidates_K=[t for t in goal.candidates_K
-                                           if temperature_folder(t) not in taken],
+                             candidates_K=[] if limit else candidates,
                              discard_ps=lambda T: campaign.protocol.schedule(T)[1],
                              budget_left=max(goal.budget - spent, 0.0))
     except AnalysisError as exc:       # nothing to plan by; collect may still have a fit
@@ -397,10 +403,13 @@ def _advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRou
                       *(f"left out: {why}" for why in record["left_out"]),
                       *not_resolved,
                       *([f"not met on points flagged not diffusive, their values not yet a "
-                         f"D: {'; '.join(flagged)}"] if flagged else [])])
+                         f"D: {'; '.join(flagged)}"] if flagged else []),
+                      *([limit] if limit else [])])
     choice = decision.choice if decision else None
     stopped = ("goal_met" if met else
                "budget_spent" if spent >= goal.budget * (1 - 1e-9) else
+               # a new run would pass max_runs: looked at again (the bound raised)
+               RUN_LIMIT if choice is None and limit else
                # nothing to try and a fit that means nothing: no_fit (looked at again)
                "no_fit" if choice is None and problem else
                "nothing_left" if choice is None else None)
@@ -437,6 +446,28 @@ def _advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRou
                        goal.target_K)
 
 
+RUN_LIMIT = "run_limit"
+"""Where a series stops when its next run would pass the campaign's ``max_runs``, nothing
+else left to try (looked at again each round: a raised bound lets it go on)."""
+
+
+def _run_limit(campaign: Campaign, state: dict) -> str | None:
+    """Why the goal may add no run now: the run folders the campaign plans (its goal's
+    added ones counted, :func:`ionmd.sweep.goal_state.planned_run_count`) plus one new
+    temperature's replicas would pass its ``max_runs``; None where they fit."""
+    from ionmd.sweep.goal_state import planned_run_count
+
+    planned, bound = planned_run_count(campaign, state), campaign.max_runs
+    if planned + campaign.protocol.replicas <= bound:
+        return None
+    said = "its max_runs" if "max_runs" in campaign.source.data else \
+        "the bound a campaign plans unless its file says otherwise, max_runs"
+    return (f"no new temperature: the campaign plans {planned} run folders (its goal's "
+            f"added runs counted) and one more would pass {said} = {bound}; raise max_runs "
+            f"at the top of {campaign.path} to let the goal add runs (the next submit "
+            f"goes on)")
+
+
 def _waiting_for(open_runs) -> str:
     """What a waiting series waits for: its runs still to finish, and each run whose files
     cannot be read (:data:`~ionmd.sweep.state.DAMAGED`: no result, never handed out; the
@@ -465,7 +496,7 @@ from ionmd.sweep.goal_state import (GOAL_FILE, GOAL_STATE_VERSION, MET_CHECKS,  
 from ionmd.sweep.goal_pursue import HAND_OUT_AGAIN, pursue  # noqa: E402
 
 __all__ = ["FINISHED", "GOAL_FILE", "GOAL_STATE_VERSION", "HAND_OUT_AGAIN", "MET_CHECKS",
-           "SeriesRound", "met_by_older_checks",
+           "RUN_LIMIT", "SeriesRound", "met_by_older_checks",
            "added_temperatures", "added_without_goal_note", "advance", "advance_series",
            "check_goal_owner", "cost_units", "goal_path", "goal_summary", "measure", "pursue",
            "read_goal_state", "series_point", "series_quantity", "series_value", "unmeasured",

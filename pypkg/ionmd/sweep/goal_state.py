@@ -179,6 +179,18 @@ def added_temperatures(campaign: Campaign, structure: str, model: str) -> tuple[
     return tuple(float(t) for t in series.get("added_K", []))
 
 
+def planned_run_count(campaign: Campaign, state: dict) -> int:
+    """The run folders the campaign plans with the temperatures its goal added (goal.json's
+    ``state``), as ``plan_campaign`` lays them out: per series, the protocol's
+    temperatures and the added ones (one per folder) times the replicas."""
+    from ionmd.sweep.plan import with_added
+
+    temps = campaign.protocol.temperatures
+    return sum(len(with_added(temps, state["series"].get(f"{s.name}/{m.name}", {})
+                              .get("added_K", []))) * campaign.protocol.replicas
+               for s in campaign.structures for m in campaign.models)
+
+
 def _own_series(campaign: Campaign) -> dict:
     """goal.json's series, as this campaign plans from them: a file without a goal table
     takes none from the goal.json of another campaign file of its output (that one's
