@@ -114,3 +114,33 @@ def test_a_rank_starts_once_its_rank_0_holds_the_lock(tmp_path):
     rank0 = subprocess.run(cmd, cwd=tmp_path, env=_env(SLURM_PROCID="0", **step), timeout=30)
     assert rank0.returncode == 0 and rank1.wait(timeout=30) == 0
     assert (tmp_path / "ran.0").exists() and (tmp_path / "ran.1").exists()
+
+
+def test_status_and_a_worker_name_the_lammps_that_holds_a_run(tmp_path, morse):
+    """``sweep status``'s note on a run its LAMMPS holds, and a worker's 'left alone', name
+    the holder as its lock file does (old: the note said nothing while its job lived, and
+    the worker said only that the lock is held)."""
+    from ionmd.sweep import load_campaign, plan_campaign
+    from ionmd.sweep.state import new_token, write_claim
+    from ionmd.sweep.submit import campaign_status
+    from ionmd.sweep.worker import run_one
+    from sweep_setup import campaign_dir, write_campaign
+
+    c = load_campaign(write_campaign(campaign_dir(tmp_path / "c", morse), temperatures=(600,)))
+    (run,) = plan_campaign(c, create=True)
+    lock = run.path / ".lmp.lock"
+    proc = subprocess.Popen([sys.executable, str(LOCKRUN), str(lock), "sleep", "60"],
+                            env=_env(SLURM_JOB_ID="31", SLURM_STEP_ID="2"))
+    try:
+        assert _wait(lambda: lock_holder(lock) is not None)
+        named = f"pid {proc.pid} on {socket.gethostname()}, SLURM job 31 step 2, since "
+        (row,) = campaign_status(c)
+        assert row["class"] == "running" and named in (row["note"] or ""), row
+        token = new_token()
+        write_claim(run.rundir, token, "local")
+        res = run_one(run.path, token)
+        assert f"{lock} is held by {named}" in res.get("skipped", ""), res
+        assert not (run.path / "in.0.lmp").exists()
+    finally:
+        proc.kill()
+        proc.wait()
