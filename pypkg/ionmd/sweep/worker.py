@@ -274,8 +274,9 @@ def _note_why_stopped(rd: RunDir, stop: StopRequests | None) -> None:
 
 def _held_elsewhere(rd: RunDir, token: str, lock: str) -> dict:
     """The result of a hand-out that found the run's ``lock`` held (another worker, or its
-    LAMMPS, runs it; named as the lock file names its holder): the run is left alone, and this hand-out lets go of its claim
-    (:func:`_let_go`): held by a live local submitter, the run would read ``queued``
+    LAMMPS, runs it; named as the lock file names its holder): the run is left alone, and
+    this hand-out lets go of its claim (:func:`_let_go`): held by a live local submitter,
+    the run would read ``queued``
     (that submitter's final wait on it never ending) though no one of this submission
     will run it."""
     status = rd.status
