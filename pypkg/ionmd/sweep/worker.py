@@ -276,9 +276,8 @@ def _held_elsewhere(rd: RunDir, token: str, lock: str) -> dict:
     """The result of a hand-out that found the run's ``lock`` held (another worker, or its
     LAMMPS, runs it; named as the lock file names its holder): the run is left alone, and
     this hand-out lets go of its claim (:func:`_let_go`): held by a live local submitter,
-    the run would read ``queued``
-    (that submitter's final wait on it never ending) though no one of this submission
-    will run it."""
+    the run would read ``queued`` (that submitter's final wait on it never ending) though
+    no one of this submission will run it."""
     status = rd.status
     lammps = (f"; its LAMMPS: pid {status.get('pid')} on {status.get('host')}"
               if status.get("state") == "running" else "")
