@@ -184,6 +184,17 @@ def rule_that_stopped(status: dict | None) -> str | None:
     return until if any(c.quantity == "D_rel_ci" for c in rule) else None
 
 
+def rule_fit_start(status: dict | None) -> float | None:
+    """The MSD fit start (ps) the checks of a run's stopping rule used (``status.json``'s
+    ``stopping.fit_start_ps``): where an analysis fits from another, its D and interval are
+    not the ones the rule decided on (a run marked converged on D_rel_ci <= 0.3 printed
+    0.45). None for a run without a rule, or a record without it."""
+    value = ((status or {}).get("stopping") or {}).get("fit_start_ps")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        return None
+    return float(value)
+
+
 def unknown_values(**fields) -> dict:
     """Every quantity unknown (None: no criterion on it holds), plus ``fields`` (a
     ``note`` or ``failure`` saying why)."""

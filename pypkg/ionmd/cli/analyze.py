@@ -99,7 +99,11 @@ def register(subparsers) -> None:
                    help="files hold LAMMPS-unwrapped coordinates in a constant box: use as is")
     p.add_argument("--directions", default="xyz",
                    help="MSD directions, comma separated: xyz, xy, xz, yz, x, y, z (default xyz)")
-    p.add_argument("--fit-start-ps", type=float, default=1.0)
+    p.add_argument("--fit-start-ps", type=float, default=None,
+                   help="start of the MSD fit, ps (default: for a run with a stopping rule, "
+                        "the start its checks fitted from, status.json's "
+                        "stopping.fit_start_ps, so that D's interval is the one the rule "
+                        "decided on; else 1)")
     p.add_argument("--fit-end-ps", type=float, default=None)
     p.add_argument("--window-ps", type=float, default=15.0, help="windowed-fit length (PES seed)")
     p.add_argument("--haven-ratio", type=float, default=1.0,
@@ -378,12 +382,17 @@ def _note_settings(spec) -> None:
 
 def _analyze_one(spec, out: Path, args: argparse.Namespace, thresholds: dict) -> dict:
     """One run's results: the failure post-mortem only, or the full analysis."""
+    from ionmd.analysis.convergence import rule_fit_start
     from ionmd.analysis.run_analysis import analyze_failures, analyze_run
 
     if args.failures_only:
         return analyze_failures(spec, out, **thresholds)
+    fit_start = args.fit_start_ps
+    if fit_start is None:        # a rule run: as its checks fitted (and sweep collect does)
+        fit_start = rule_fit_start(spec.run_status)
     return analyze_run(spec, out, directions=args.directions.split(","),
-                       fit_start_ps=args.fit_start_ps, fit_end_ps=args.fit_end_ps,
+                       fit_start_ps=1.0 if fit_start is None else fit_start,
+                       fit_end_ps=args.fit_end_ps,
                        window_ps=args.window_ps, haven_ratio=args.haven_ratio,
                        collective=args.collective, structure_functions=args.structure_functions,
                        hop_length=args.hop_length,
