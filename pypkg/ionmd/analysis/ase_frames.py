@@ -68,16 +68,18 @@ def trajectory_format(files: Sequence[Path], explicit: str | None = None) -> str
 class AseFrames:
     """Frames of one run as ASE read them (arrays read-only: shared by a cache)."""
 
-    pieces: tuple[tuple[np.ndarray, np.ndarray], ...]   # (positions (T,N,3), cells (T,3,3)) per file
+    # (positions (T,N,3), cells (T,3,3)) per file, or per restart inside a file
+    pieces: tuple[tuple[np.ndarray, np.ndarray], ...]
     elements: np.ndarray        # (N,)
     masses: np.ndarray          # (N,) amu
-    steps: tuple[np.ndarray | None, ...]   # MD step of each frame per file, where the file says
+    steps: tuple[np.ndarray | None, ...]   # MD step of each frame per piece, where the file says
     frame_fs: float | None      # time between frames, where the file says
     header: dict                # timestep_fs / dump_every / temperature_K: .traj header, INCAR
     sources: dict               # where each header value comes from (for messages)
     temperatures: np.ndarray | None  # kinetic temperature per frame (all files), K
     files: tuple[Path, ...]
     notes: tuple[str, ...] = ()  # why a value a file seems to say is not the run's
+    restarts: tuple[str, ...] = ()  # restarts found inside a file (its frames split there)
 
 
 def _read_one(path: Path, fmt: str):
@@ -292,7 +294,7 @@ def _frozen(a: np.ndarray) -> np.ndarray:
 def _read_cached(key: tuple, fmt: str) -> AseFrames:
     files = tuple(Path(k[0]) for k in key)
     pieces, steps, temps, elements, masses = [], [], [], None, None
-    frame_fs, header, sources, notes = None, {}, {}, []
+    frame_fs, header, sources, notes, restarts = None, {}, {}, [], []
     for path in files:
         images = _read_one(path, fmt)
         elements = _check_frames(images, path, elements)
@@ -300,14 +302,21 @@ def _read_cached(key: tuple, fmt: str) -> AseFrames:
             masses = images[0].get_masses().astype(np.float64)
         pos = np.array([a.positions for a in images], dtype=np.float64)
         cells = np.array([a.cell.array for a in images], dtype=np.float64)
-        pieces.append((_frozen(pos), _frozen(cells)))
-        steps.append(_info_steps(images))
-        temps.append(_kinetic_temperature(images))
-        interval = _info_interval_fs(images, path)
-        if interval is not None and frame_fs is not None and _differ(interval, frame_fs):
-            raise AnalysisError(f"{path}: frames are {interval:g} fs apart, those of the piece "
-                                f"before {frame_fs:g} fs")
-        frame_fs = interval if interval is not None else frame_fs
+        cuts = _repeated_frames(pos, cells)
+        if cuts:
+            restarts.append(f"{path.name}: frame{'s' if len(cuts) > 1 else ''} "
+                            f"{', '.join(map(str, cuts))} repeat{'' if len(cuts) > 1 else 's'} "
+                            f"the frame before (an MD restarted into the same file writes "
+                            f"its start again): the repeat is dropped")
+        for a, b in zip((0, *cuts), (*cuts, len(images))):    # a restart's piece each
+            pieces.append((_frozen(pos[a:b]), _frozen(cells[a:b])))
+            steps.append(_info_steps(images[a:b]))
+            temps.append(_kinetic_temperature(images[a:b]))
+            interval = _info_interval_fs(images[a:b], path)
+            if interval is not None and frame_fs is not None and _differ(interval, frame_fs):
+                raise AnalysisError(f"{path}: frames are {interval:g} fs apart, those of the "
+                                    f"piece before {frame_fs:g} fs")
+            frame_fs = interval if interval is not None else frame_fs
         said, source = _file_header(path, fmt)
         if NO_TEMPERATURE in said:
             notes.append(said.pop(NO_TEMPERATURE))
@@ -321,7 +330,22 @@ def _read_cached(key: tuple, fmt: str) -> AseFrames:
                             f"and some do not; give all or none")
     temperature = (_frozen(np.concatenate(temps)) if all(t is not None for t in temps) else None)
     return AseFrames(tuple(pieces), _frozen(elements), _frozen(masses), tuple(steps), frame_fs,
-                     header, sources, temperature, files, tuple(dict.fromkeys(notes)))
+                     header, sources, temperature, files, tuple(dict.fromkeys(notes)),
+                     tuple(restarts))
+
+
+def _repeated_frames(pos: np.ndarray, cells: np.ndarray) -> list[int]:
+    """Indices of frames equal to the frame before (positions and cell to 1e-8 A): the
+    first frame of an MD restarted into the file it wrote (ASE MD with
+    ``append_trajectory=True`` writes its starting state again; a dynamics run twice
+    on one writer too). MD moves every atom at every step, so no frame of one run
+    repeats the one before; the copy held the clock one frame back and put a zero step
+    into the MSD."""
+    if len(pos) < 2:
+        return []
+    same = (np.abs(np.diff(pos, axis=0)).max(axis=(1, 2)) <= 1e-8) & \
+        (np.abs(np.diff(cells, axis=0)).max(axis=(1, 2)) <= 1e-8)
+    return (np.flatnonzero(same) + 1).tolist()
 
 
 def read_ase(files: Sequence[str | Path], fmt: str) -> AseFrames:
@@ -407,6 +431,23 @@ def resolve_timing(frames: AseFrames, given: dict, needed: Sequence[str] = tuple
         raise AnalysisError(f"{what}: need --timestep-fs > 0 and --dump-every >= 1, got "
                             f"{out['timestep_fs']:g} and {out['dump_every']}")
     return out
+
+
+def restart_notes(frames: AseFrames, timing: dict) -> list[str]:
+    """What :func:`resolve_timing`'s ``timing`` assumes of the frames after a restart found
+    inside a file (:attr:`AseFrames.restarts`): without each frame's step, that they are
+    ``dump_every`` steps apart as before it. ASE writes the header (time step, interval) of
+    the dynamics that opened the file only; one appended by another says nothing of its
+    own ``loginterval`` (a restart at another interval read as this one would scale its
+    clock)."""
+    if not frames.restarts or any(s is not None for s in frames.steps):
+        return []
+    return [f"{restart}; the frames after it are taken {timing['dump_every']} steps of "
+            f"{timing['timestep_fs']:g} fs apart as before, which the file does not say of "
+            f"an appended restart (ASE keeps its first dynamics' header): where the restart "
+            f"logged at another interval or time step, the clock after it is wrong: analyse "
+            f"the frames before and after it apart (ase.io.read's index=':N' and 'N:')"
+            for restart in frames.restarts]
 
 
 def frame_steps(frames: AseFrames, dump_every: int) -> list[np.ndarray]:

@@ -298,7 +298,10 @@ def _foreign_spec(path: Path, meta: dict, traj: list[Path], fmt: str) -> RunSpec
                             f"(they are for LAMMPS data files)")
     from ionmd.analysis import ase_frames
 
-    timing = ase_frames.resolve_timing(ase_frames.read_ase(traj, fmt), meta)
+    frames = ase_frames.read_ase(traj, fmt)
+    timing = ase_frames.resolve_timing(frames, meta)
+    meta = {**meta, "settings_notes": [*meta.get("settings_notes", []),
+                                       *ase_frames.restart_notes(frames, timing)]}
     logs = [path / p for p in meta["logs"]] if "logs" in meta else []
     return _spec(path, meta, data_file=None, trajectory=traj, logs=logs,
                  log_text=read_log_texts(logs), type_map=None, trajectory_format=fmt, **timing)
