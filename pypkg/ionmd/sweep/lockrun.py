@@ -112,6 +112,7 @@ def write_holder(fd: int) -> None:
     try:
         os.ftruncate(fd, 0)
         os.pwrite(fd, holder_text().encode(), 0)
+        os.fsync(fd)        # the step's other ranks may read it from another NFS client
     except OSError:
         pass
 
@@ -127,6 +128,7 @@ def _say_refused(fd: int, lock: str, tag: str | None) -> str:
         try:
             os.lseek(fd, 0, os.SEEK_END)
             os.write(fd, f"refused {tag}: {msg}\n".encode())
+            os.fsync(fd)
         except OSError:
             pass
     return msg
