@@ -32,7 +32,6 @@ from pathlib import Path
 
 from ionmd.analysis.run_files import SETTINGS, STATUS
 from ionmd.errors import IonmdError, RunInterrupted
-from ionmd.file_locks import held_elsewhere
 from ionmd.lammps.module_runner import ModuleRun, check_module_runner
 from ionmd.lammps.process import find_lammps, process_alive, process_group_alive
 from ionmd.lammps.thermo_log import thermo_steps
@@ -42,6 +41,7 @@ from ionmd.protocols.outcome import LAMMPS_LOCK, finish
 from ionmd.protocols.restarts import END_RESTART, PART_END_RESTART, newest_restart
 from ionmd.protocols.rundir import NO_SPACE, RunDir
 from ionmd.protocols.run_json_edits import check_run_json_edits
+from ionmd.protocols.run_lock import lock_holder
 from ionmd.protocols.stopping import first_check_retarget
 
 
@@ -373,12 +373,15 @@ def _execute_piece(rd: RunDir, nprocs: int, progress: bool, env: dict | None,
         return status
     if status.get("state") == "running" and running_here(status):
         raise IonmdError(f"{rd.path} is running (pid {status['pid']}); wait for it to end")
-    if held_elsewhere(rd.path / LAMMPS_LOCK):
+    holder = lock_holder(rd.path / LAMMPS_LOCK)
+    if holder is not None:
         # a LAMMPS of `ionmd sweep` (any host) runs it: recorded now, its trajectory would
         # be cut while it appends, and a second LAMMPS would start on the same files
-        raise IonmdError(f"{rd.path} is running: its LAMMPS holds {rd.path / LAMMPS_LOCK} "
-                         f"(last recorded: pid {status.get('pid')} on {status.get('host')}); "
-                         f"wait for it to end (`ionmd sweep status` shows it), then run again")
+        who = f"by {holder}" if holder else "by a LAMMPS that did not name itself"
+        raise IonmdError(f"{rd.path} is running: {rd.path / LAMMPS_LOCK} is held {who} "
+                         f"(status.json last recorded pid {status.get('pid')} on "
+                         f"{status.get('host')}); wait for it to end (`ionmd sweep status` "
+                         f"shows it), then run again")
     try:
         if status.get("state") == "running":   # its runner was killed: record what is there
             status = finish(rd, rc=None)
