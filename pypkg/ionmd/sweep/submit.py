@@ -160,14 +160,14 @@ def campaign_status(campaign: Campaign) -> list[dict]:
     claims = [_claim_if_readable(run) for run in runs]
     jobs, unknown = status_jobs(campaign, claims)
     classes = [classify(run.rundir, jobs) for run in runs]
-    ended = ended_job_states([claim["job_id"] for claim, cls in zip(claims, classes)
-                              if _left_queue(cls, claim)]) if unknown is None else {}
+    statuses = [{} if cls == DAMAGED else run.rundir.status for run, cls in zip(runs, classes)]
+    ended = ended_job_states([claim["job_id"] for claim, cls, st in zip(claims, classes, statuses)
+                              if _left_queue(cls, claim, st)]) if unknown is None else {}
     rows = []
-    for run, claim, cls in zip(runs, claims, classes):
+    for run, claim, cls, st in zip(runs, claims, classes, statuses):
         if cls == DAMAGED:          # shown among the others, with what is wrong
             rows.append(damaged_row(run))
             continue
-        st = run.rundir.status
         job_state = claim_job_state(claim, jobs)
         logs = run_logs(campaign, run, cls, claim)
         rows.append({"run": str(run.path), "class": cls,
@@ -177,7 +177,7 @@ def campaign_status(campaign: Campaign) -> list[dict]:
                      "job": claim.get("job_id"), "job_state": job_state,
                      "note": (_queue_unknown_note(cls, claim, unknown)
                               or _setup_error_note(cls, claim)
-                              or _left_queue_note(campaign, cls, claim, logs, ended)
+                              or _left_queue_note(campaign, cls, claim, st, logs, ended)
                               or _note(cls, st, claim, job_state, _holder(run, cls))),
                      "logs": [str(f) for f in logs]})
     return rows
@@ -211,11 +211,15 @@ def _setup_error_note(cls: str, claim: dict) -> str | None:
             f"{claim['error']}; fix that, then `ionmd sweep submit` hands it out again")
 
 
-def _left_queue(cls: str, claim: dict) -> bool:
+def _left_queue(cls: str, claim: dict, status: dict) -> bool:
     """A run left pending or interrupted by the SLURM job that claimed it: the job is gone
     and never ran it (a failed setup line, scancel before it started, a node that never
     came up), or did not resume it (its task requeued, then cancelled: the run's reason
-    still says the task resumes it)."""
+    still says the task resumes it). Not an interrupted run whose ``status`` still says
+    ``running``: its job died running it (a node failure), nothing recorded how it ended
+    (it may have completed), and it has no requeue reason to answer (:func:`_note`)."""
+    if cls == "interrupted" and status.get("state") == "running":
+        return False
     return cls in ("pending", "interrupted") and bool(claim.get("job_id")) \
         and claim.get("executor") == "slurm"
 
@@ -225,13 +229,13 @@ SETUP_FAILED = "ionmd: a setup line of the campaign failed"
 (:func:`ionmd.sweep.slurm.checked_setup`)."""
 
 
-def _left_queue_note(campaign: Campaign, cls: str, claim: dict, logs: list,
+def _left_queue_note(campaign: Campaign, cls: str, claim: dict, status: dict, logs: list,
                      ended: dict[str, str]) -> str | None:
     """Why the job of a :func:`_left_queue` run did not run it, as far as it is known: the
     failed setup line its stderr quotes (fix it first: a new job meets it again), else the
     state SLURM gives the job (``ended``: :func:`ended_job_states`) and whether it wrote
     a log."""
-    if not _left_queue(cls, claim):
+    if not _left_queue(cls, claim, status):
         return None
     job = claim["job_id"]
     head = f"job {job} left the queue without running it" if cls == "pending" else \
@@ -279,7 +283,7 @@ def setup_failure(campaign: Campaign, run: PlannedRun, cls: str) -> str | None:
     claim = read_claim(run.rundir)
     if claim.get("error"):
         return f"its setup failed before LAMMPS ran: {claim['error']}"
-    if _left_queue(cls, claim):
+    if _left_queue(cls, claim, run.rundir.status):
         setup = _setup_failure(run_logs(campaign, run, cls, claim))
         if setup:
             return f"a setup line of its job {claim['job_id']} failed: \"{setup}\""
