@@ -174,14 +174,23 @@ def check_run_count(src: Source, errors: Problems, structures: int, models: int,
     errors.add(("max_runs",) if given else ("structures",),
                f"the campaign plans {runs} run folders ({structures} structure(s) x {models} "
                f"model(s) x {temperatures} temperature(s) x {replicas} replica(s)), over "
-               + (f"its max_runs = {bound}" if given else
+               + (f"its {written_as(src, 'max_runs', bound)}" if given else
                   f"the bound of {bound} runs a campaign plans unless it says otherwise")
                + (f" and the {written} run folders its output holds already" if written
                   else "")
                + ": each is a folder, a row of plan and status and a job to run. Split it "
                f"(other structures or models in another campaign file with another "
                f"output), plan fewer temperatures or replicas, or, where that many runs are "
-               f"meant, raise the bound at the top of the file: max_runs = {runs}")
+               f"meant, raise the bound at the top of the file: "
+               f"{written_as(src, 'max_runs', runs)}")
+
+
+def written_as(src: Source, key: str, value) -> str:
+    """A top-level setting as the campaign file writes it, for advice to copy into it:
+    ``key = value`` in TOML, ``key: value`` in YAML (:func:`~ionmd.sweep.source.read_source`
+    reads the file by its suffix)."""
+    yaml = src.path.suffix.lower() in (".yaml", ".yml")
+    return f"{key}{': ' if yaml else ' = '}{value}"
 
 
 def output_folder(src: Source, errors: Problems, base: Path) -> Path:
