@@ -178,7 +178,8 @@ def detect_failures(*, steps: np.ndarray, timestep_fs: float, positions: np.ndar
                     temperature_end_K: float | None = None, ramp_steps: int | None = None,
                     volume_limit: float = 0.5,
                     runaway_factor: float = 2.0, window: int = 5, melt_fraction: float = 0.5,
-                    collapse_fraction: float = 0.5) -> FailureReport:
+                    collapse_fraction: float = 0.5,
+                    dump_lost: tuple[int, int, int] | None = None) -> FailureReport:
     """Find every failure mode in a run (see the module docstring).
 
     Parameters
@@ -208,12 +209,15 @@ def detect_failures(*, steps: np.ndarray, timestep_fs: float, positions: np.ndar
     temperature_end_K, ramp_steps : optional
         A ramp's end target and its length in steps (from step 0); without the length the
         runaway check compares with the higher end.
+    dump_lost : (step, atoms, atoms before), optional
+        The first dump frame that held fewer atoms (``Piece.atoms_lost``; the frames end
+        before it): the loss is dated there where the logs date it later or not at all.
     """
     thermo = thermo or {}
     tsteps = thermo.get("Step", np.zeros(0))
     step0 = int(steps[0]) if len(steps) else int(thermo.get("Step", np.array([0]))[0])
     texts = [log_text] if isinstance(log_text, str) else list(log_text)
-    found, ended = _lost_atoms(thermo, texts, steps, log_dir)
+    found, ended = _lost_atoms(thermo, texts, steps, log_dir, dump_lost)
     found = (found + _nan_model("\n".join(texts)) + _nan_thermo(thermo)
              + _temperature_runaway(thermo, target_temperature_K, runaway_factor, window,
                                     temperature_end_K, ramp_steps)
@@ -241,12 +245,30 @@ def detect_failures(*, steps: np.ndarray, timestep_fs: float, positions: np.ndar
 
 # One function per failure mode: each returns [(mode, step, detail)] (empty: not seen).
 
-def _lost_atoms(thermo, texts: list[str], steps,
-                log_dir=None) -> tuple[list[tuple[str, int, str]], int | None]:
+def _lost_atoms(thermo, texts: list[str], steps, log_dir=None,
+                dump_lost=None) -> tuple[list[tuple[str, int, str]], int | None]:
     """LAMMPS's own "Lost atoms" error (dated by :func:`ionmd.lammps.lost_atoms.find_lost_atoms`,
-    as status.json dates it), else a falling atom count in the thermo output; and the
-    step the run ended at where the loss was at the setup of its last piece, resumed
-    from a restart (the rows and frames of earlier pieces after it were abandoned)."""
+    as status.json dates it), else a falling atom count in the thermo output, else a dump
+    frame without them (``dump_lost``: a dump written between thermo outputs shows the
+    loss first, so it dates it where it is earlier); and the step the run ended at where
+    the loss was at the setup of its last piece, resumed from a restart (the rows and
+    frames of earlier pieces after it were abandoned)."""
+    found, ended = _lost_atoms_in_logs(thermo, texts, steps, log_dir)
+    if dump_lost is None:
+        return found, ended
+    step, n_dump, n_before = dump_lost
+    seen = f"{n_dump} atoms of {n_before} in the dump's frame at step {step}"
+    if not found:       # thermo_modify lost ignore, and no Atoms column to show it
+        return [("lost_atoms", step, f"{seen} (thermo_modify lost ignore?)")], ended
+    (mode, logged, detail), = found
+    if step < logged:   # LAMMPS counted them at its next thermo output only
+        return [(mode, step, f"{detail}; found earlier: {seen}")], ended
+    return found, ended
+
+
+def _lost_atoms_in_logs(thermo, texts: list[str], steps,
+                        log_dir=None) -> tuple[list[tuple[str, int, str]], int | None]:
+    """:func:`_lost_atoms` as the logs show it."""
     tsteps = thermo.get("Step", np.zeros(0))
     # the spacings where the logs echo no `thermo N` or `dump ... N`
     lost = find_lost_atoms(texts, thermo_every=_spacing(tsteps), dump_every=_spacing(steps),

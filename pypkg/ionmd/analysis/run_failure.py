@@ -31,7 +31,8 @@ def failures_of(spec: RunSpec, frames=None, logs=None, **kwargs) -> FailureRepor
                              log_dir=spec.path,
                              target_temperature_K=spec.temperature_K,
                              temperature_end_K=spec.temperature_end_K,
-                             ramp_steps=(spec.run_status or {}).get("planned_steps"), **kwargs)
+                             ramp_steps=(spec.run_status or {}).get("planned_steps"),
+                             dump_lost=getattr(frames, "atoms_lost", None), **kwargs)
     return with_recorded_failure(report, spec, thermo)
 
 

@@ -212,8 +212,10 @@ def run_frames(spec: RunSpec):
         from ionmd.analysis.ase_frames import read_ase_frames
 
         return read_ase_frames(spec.trajectory, spec.trajectory_format, spec.dump_every)
+    # frames up to atoms lost: the failure post-mortem that follows every read reports them
     return read_frames(spec.data_file, spec.trajectory, type_map=spec.type_map,
-                       atom_style=spec.atom_style, unwrapped=spec.dump_unwrapped)
+                       atom_style=spec.atom_style, unwrapped=spec.dump_unwrapped,
+                       until_atoms_lost=True)
 
 
 def check_mobile_present(spec: RunSpec, elements: np.ndarray) -> None:

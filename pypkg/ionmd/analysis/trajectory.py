@@ -34,6 +34,7 @@ from ionmd.analysis.unwrapping import (CONSTANT_BOX_ADVICE, MAX_STEP_FRACTION,
                                        unwrap, wrap, wraps_at_faces)
 from ionmd.errors import AnalysisError, IonmdNote
 from ionmd.lammps.data_file import resolve_atom_style
+from ionmd.lammps.dump import AtomsLostInDump
 
 #: The names this module gives: its own and those it gave before its parts moved out
 #: (users' scripts import them here).
@@ -264,8 +265,8 @@ def _check_steps(steps: np.ndarray) -> None:
 
 def read_frames(data_file: str | Path, traj_files: str | Path | Sequence[str | Path], *,
                 type_map: dict[int, str] | None = None, atom_style: str | None = None,
-                fmt: str | None = None,
-                unwrapped: bool = False) -> tuple[Piece, np.ndarray, np.ndarray]:
+                fmt: str | None = None, unwrapped: bool = False,
+                until_atoms_lost: bool = False) -> tuple[Piece, np.ndarray, np.ndarray]:
     """Raw stitched frames (positions as written, in LAMMPS's absolute frame: see
     :class:`Piece`), elements and masses; no unwrapping, so
     that a broken run (NaN, exploded) can still be examined. ``atom_style``: the data
@@ -273,7 +274,10 @@ def read_frames(data_file: str | Path, traj_files: str | Path | Sequence[str | P
     (:func:`resolve_atom_style`). ``unwrapped``: the files hold LAMMPS-unwrapped
     coordinates (a dump's unwrapped columns are then read, not its wrapped ones). An
     empty piece among several (one LAMMPS stopped at its setup) is left out with a warning
-    (:func:`without_empty_pieces`)."""
+    (:func:`without_empty_pieces`). A dump frame with fewer atoms than the data file (the
+    run lost atoms) is refused (:class:`~ionmd.lammps.dump.AtomsLostInDump`), or with
+    ``until_atoms_lost`` ends the frames, recorded in the result's ``atoms_lost`` (for the
+    failure post-mortem, which reports the loss)."""
     if isinstance(traj_files, (str, os.PathLike)):   # one file ("trajectory file s not found")
         traj_files = [traj_files]
     if not traj_files:
@@ -291,10 +295,20 @@ def read_frames(data_file: str | Path, traj_files: str | Path | Sequence[str | P
     for f in empty:
         warnings.warn(f"trajectory piece {f} is empty (LAMMPS stopped before its first "
                       f"frame?): left out, the other pieces read", IonmdNote, stacklevel=2)
-    pieces = [piece for f in traj_files
-              for piece in read_pieces(data_file, Path(f), atom_style, fmt, atom_ids,
-                                        unwrapped)]
-    return stitch(pieces), elements, masses
+    pieces, lost = [], None
+    for f in traj_files:
+        try:
+            read = read_pieces(data_file, Path(f), atom_style, fmt, atom_ids, unwrapped)
+        except AtomsLostInDump as exc:
+            if not until_atoms_lost:
+                raise
+            # the run lost atoms there: LAMMPS stopped it (or went on without them)
+            read, lost = exc.pieces, (int(exc.step), exc.n_dump, exc.n_data)
+        else:
+            if lost is not None and read and read[0].steps[0] <= lost[0]:
+                lost = None     # resumed from a restart before the loss: run again
+        pieces += read
+    return replace(stitch(pieces), atoms_lost=lost), elements, masses
 
 
 def read_lammps_trajectory(data_file: str | Path,

@@ -18,7 +18,7 @@ from ionmd.analysis.box_origin import ORIGINLESS_FORMATS, box_origins
 from ionmd.analysis.unwrapping import Piece
 from ionmd.errors import AnalysisError
 from ionmd.lammps.dcd import dcd_layout
-from ionmd.lammps.dump import read_dump
+from ionmd.lammps.dump import AtomsLostInDump, read_dump
 from ionmd.lammps.xtc import read_xtc, xtc_atom_count, xtc_whole_frames
 
 
@@ -74,18 +74,23 @@ def read_pieces(data_file: Path, traj_file: Path, atom_style: str, fmt: str | No
     if traj_file.stat().st_size == 0:
         raise AnalysisError(f"trajectory file {traj_file} is empty (did the run start?)")
     if _is_dump(traj_file, fmt):
-        pieces = []
-        for seg in read_dump(traj_file, data_file, atom_ids, unwrapped):
-            # the dump's positions are relative to its own lo of each frame: moved by it
-            # into LAMMPS's absolute frame, exact under any box motion (fixedpoint,
-            # fix deform), where box_origins assumes a fixed centre
-            pieces.append(Piece(seg.positions + seg.origins[:, None, :], seg.boxes, seg.steps,
-                                (0,), seg.origins, lammps_unwrapped=seg.unwrapped))
-        return pieces
+        try:
+            return _dump_pieces(read_dump(traj_file, data_file, atom_ids, unwrapped))
+        except AtomsLostInDump as lost:     # the frames before the loss, for its caller
+            lost.pieces = _dump_pieces(lost.segments)
+            raise
     fmt = _format_of(traj_file, fmt)
     if fmt == "XTC":
         return [_read_xtc(data_file, traj_file, atom_style)]
     return [_read_dcd(data_file, traj_file, atom_style, fmt)]
+
+
+def _dump_pieces(segments) -> list[Piece]:
+    """A dump's segments as pieces: its positions are relative to its own lo of each
+    frame, moved by it into LAMMPS's absolute frame, exact under any box motion
+    (fixedpoint, fix deform), where box_origins assumes a fixed centre."""
+    return [Piece(seg.positions + seg.origins[:, None, :], seg.boxes, seg.steps, (0,),
+                  seg.origins, lammps_unwrapped=seg.unwrapped) for seg in segments]
 
 
 def _read_dcd(data_file: Path, traj_file: Path, atom_style: str, fmt: str | None) -> Piece:

@@ -230,6 +230,9 @@ class Piece:
     #: of stitched pieces: those of some piece are wrapped (its columns, or a DCD's atoms
     #: jumping a cell at faces), so that ``lammps_unwrapped`` is not true of every frame
     wrapped_part: bool = False
+    #: a dump frame after these held fewer atoms (the run lost atoms; the frames end
+    #: before it): (its step, its atoms, the atoms before); None: none lost
+    atoms_lost: tuple[int, int, int] | None = None
 
     def aligned(self) -> np.ndarray:
         """The positions with each resumed piece moved by the lattice vectors that make

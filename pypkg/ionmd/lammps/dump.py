@@ -56,6 +56,20 @@ class _DumpCutOff(Exception):
     """The dump file ends inside a frame."""
 
 
+class AtomsLostInDump(AnalysisError):
+    """A frame after the first holds fewer atoms than the data file: the run lost atoms.
+    LAMMPS removes them when it next rebuilds its neighbour lists and writes the dump's
+    frames without them, while it only stops the run (``ERROR: Lost atoms``) at its next
+    thermo output (or never: ``thermo_modify lost ignore``). ``segments``: the frames
+    before it (:func:`read_dump`'s pieces); ``step``, ``n_dump``, ``n_data``: the frame's
+    step and atoms, and the atoms before."""
+
+    def __init__(self, message: str, step: int | None, n_dump: int, n_data: int):
+        super().__init__(message)
+        self.step, self.n_dump, self.n_data = step, n_dump, n_data
+        self.segments: list[DumpSegment] = []
+
+
 class _CheckFailedAfterFrames(Exception):
     """The decompressor refused the data where the next frame would start: after the text
     of whole frames, at the stream's end check (its ``__cause__``)."""
@@ -81,6 +95,9 @@ def read_dump(path: Path, data_file: Path, atom_ids: np.ndarray,
                 while (frame := _next_dump_frame(fh, path, data_file, atom_ids, len(frames),
                                                  unwrapped)):
                     frames.append(frame)
+            except AtomsLostInDump as exc:     # the frames before it are the run's
+                exc.segments = _split_at_restarts(frames)
+                raise
             except READ_ERRORS as exc:
                 # a damaged compressed stream yields text up to its next checksum, which
                 # reads as "not a dump": the library's own verdict on the bytes tells the
@@ -397,9 +414,12 @@ def _check_atom_count(path: Path, data_file: Path, n_dump: int, n_data: int, n_d
         raise AnalysisError(f"{path} does not match {data_file}: {n_dump} atoms in the dump, "
                             f"{n_data} in the data file; dump all atoms ('dump ID all custom "
                             f"...', not a group) and use the data file written by the same run")
-    raise AnalysisError(f"{path}: {n_dump} atoms in the dump at step {step} (frame {n_done}), "
-                        f"{n_data} before and in {data_file}: the run lost atoms (thermo_modify "
-                        f"lost ignore?); cut the dump before that frame, or rerun")
+    raise AtomsLostInDump(
+        f"{path}: {n_dump} atoms in the dump at step {step} (frame {n_done}), {n_data} before "
+        f"and in {data_file}: the run lost atoms (LAMMPS writes the frames after a loss "
+        f"without them until its next thermo output stops the run, or throughout under "
+        f"thermo_modify lost ignore); `ionmd analyze` reads the frames before it and reports "
+        f"the loss; here, cut the dump before that frame", step, n_dump, n_data)
 
 
 def _dump_box(path: Path, item: str, lines: list[str]) -> tuple[np.ndarray, np.ndarray]:
