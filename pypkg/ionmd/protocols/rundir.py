@@ -282,7 +282,9 @@ class RunDir:
             raise IonmdError(f"{self.path}: {steps} steps is not past its step {st.get('step', 0)}")
         fields: dict = dict(length_steps=int(steps), planned_steps=int(steps), resumable=True)
         if self.protocol.until and st.get("pieces"):
-            fields.update(target_step=int(steps), stop_reason=None)
+            # the interval of an earlier stop by the rule is no longer the run's: `ionmd
+            # status` printed it beside "next check at step ..." of the extended run
+            fields.update(target_step=int(steps), stop_reason=None, D_ci95_at_stop=None)
         elif self.protocol.until:
             from ionmd.protocols.stopping import run_first_target
 
