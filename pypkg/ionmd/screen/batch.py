@@ -40,6 +40,53 @@ def settings_record(runner, settings, order=None) -> dict:
         "order_model_rank": order.candidates if method and order.candidates > 1 else None}
 
 
+TRACE_FRAMES = 6
+"""Calls an error row's ``traceback`` keeps (innermost last): where the error came from."""
+
+
+def unexpected_where(exc: BaseException) -> str | None:
+    """Where an error that is none of ionmd's own (:class:`IonmdError`, whose message says
+    what to do) was raised: the last :data:`TRACE_FRAMES` calls of its traceback, as
+    ``package/module.py:line in function`` (innermost last); None for ionmd's own. A
+    TypeError of a bug read as 'TypeError: unsupported operand ...' beside a structure's
+    name, an input's fault by the look of it, with nothing to find the bug by."""
+    import traceback
+
+    from ionmd.errors import IonmdError
+
+    if isinstance(exc, IonmdError) or exc.__traceback__ is None:
+        return None
+    frames = traceback.extract_tb(exc.__traceback__)[-TRACE_FRAMES:]
+    return " <- ".join(f"{'/'.join(Path(f.filename).parts[-2:])}:{f.lineno} in {f.name}"
+                       for f in reversed(frames))
+
+
+def unexpected_words(exc: BaseException) -> str:
+    """The words a warning adds for an error of :func:`unexpected_where` ("" for ionmd's own)."""
+    where = unexpected_where(exc)
+    return (f" [not an error ionmd checks for, raised at {where}: a bug in ionmd or a library, "
+            "or an input neither foresees; the row's traceback column has the calls, for a "
+            "report]" if where else "")
+
+
+def screened_cell_words(atoms, settings) -> str:
+    """The size of the cell a screen evaluates for ``atoms``: the chosen cell (``--cell``,
+    the primitive one by default) repeated for ``--min-image-distance``, as
+    :func:`ionmd.screen.screen.plan_screen` makes it, and the input's where they differ
+    ('screening (N atoms)' gave the input's count: 32 for a screen of the 8-atom cell)."""
+    from ionmd.screen.screen import choose_cell, dilute_repeat
+
+    base = choose_cell(atoms, settings.cell, settings.symprec)
+    repeat = (dilute_repeat(base, settings.min_image_distance)
+              if settings.min_image_distance > 0 else (1, 1, 1))
+    n = len(base) * repeat[0] * repeat[1] * repeat[2]
+    if n == len(atoms):
+        return f"{n} atoms"
+    how = (f"the {len(base)}-atom {settings.cell} cell"
+           + (f" x {'x'.join(map(str, repeat))}" if repeat != (1, 1, 1) else ""))
+    return f"{n} atoms: {how}; the input has {len(atoms)}"
+
+
 def plan_inputs(paths: Sequence, runner, settings, order=None,
                 names: dict[str, str] | None = None, skip=frozenset()) -> Iterator[tuple]:
     """``(name, plan, None)`` for each structure a screen of ``paths`` would evaluate, or
@@ -67,7 +114,7 @@ def plan_inputs(paths: Sequence, runner, settings, order=None,
             try:
                 plan, why = plan_screen(screenable_atoms(loaded), settings, runner), None
             except Exception as exc:  # noqa: BLE001 - as in a real screen: report, go on
-                plan, why = None, f"refused: {failure_message(exc)}"
+                plan, why = None, f"refused: {failure_message(exc)}{unexpected_words(exc)}"
             yield name, plan, why
 
 
@@ -223,7 +270,8 @@ class ScreenBatch:
             items = load_screen_inputs(path, self.order, file_name, runner=self.runner)
         except InputError as exc:   # unreadable, or read but not screenable: go on
             self._record_error(file_name, path, file_name, exc.stage, exc.cause, str(exc))
-            warn(f"{path}: {exc.stage} ({failure_message(exc.cause)}); skipped")
+            warn(f"{path}: {exc.stage} ({failure_message(exc.cause)}); skipped"
+                 f"{unexpected_words(exc.cause)}")
             write_rows(self.outdir, self.rows)
             return
         self._drop_stale_errors(input_key(path), {n for n, _ in items})
@@ -232,7 +280,7 @@ class ScreenBatch:
                 self._record_error(name, path, file_name, loaded.stage, loaded.cause,
                                    str(loaded))
                 warn(f"{path}: {name}: {loaded.stage} ({failure_message(loaded.cause)}); "
-                     "skipped")
+                     f"skipped{unexpected_words(loaded.cause)}")
                 write_rows(self.outdir, self.rows)
             elif (input_key(path), name) not in self.finished:
                 self._screen_one(path, file_name, name, loaded, len(items), cube=cube,
@@ -265,7 +313,7 @@ class ScreenBatch:
             stage = "screen"
             model_s, started = runner.model_seconds, time.monotonic()
             if self._plain_progress:
-                warn(f"{name}: screening ({len(atoms)} atoms)")
+                warn(f"{name}: screening ({screened_cell_words(atoms, self.settings)})")
             with tqdm(desc=name, unit="pt", leave=False, disable=disable) as bar:
                 result = screen_structure(atoms, runner, self.settings, progress=bar.update)
             row = result_row(name, str(path), result, self.model, runner.sha256)
@@ -275,7 +323,8 @@ class ScreenBatch:
         except Exception as exc:  # noqa: BLE001 - one structure's failure: its row, go on
             why = failure_message(exc)
             self._record_error(name, path, file_name, stage, exc, why)
-            warn(f"{path}: {why}" if stage == "screen" else f"{path}: {stage}: {why}")
+            warn((f"{path}: {why}" if stage == "screen" else f"{path}: {stage}: {why}")
+                 + unexpected_words(exc))
             return
         for key in ("note", "charge_note"):
             if key in result.extra:
@@ -296,7 +345,9 @@ class ScreenBatch:
         except Exception as exc:  # noqa: BLE001 - the descriptors stand; the files failed
             self.failures += 1
             row["output_error"] = failure_message(exc)
-            warn(f"{name}: output: {row['output_error']}")
+            if unexpected_where(exc):
+                row["output_traceback"] = unexpected_where(exc)
+            warn(f"{name}: output: {row['output_error']}{unexpected_words(exc)}")
         self._put({**row, **self._input_columns(path, file_name), INPUT_COUNT: n_structures})
 
     def _input_columns(self, path, file_name: str) -> dict:
@@ -314,13 +365,16 @@ class ScreenBatch:
 
     def _record_error(self, name: str, path, file_name: str, stage: str, exc: Exception,
                       message: str) -> None:
-        """An error row: the message, the stage that failed and the error's type."""
+        """An error row: the message, the stage that failed, the error's type and, for an
+        error none of ionmd's own, where it was raised (``traceback``)."""
         from ionmd.screen.output import error_row
 
         self.failures += 1
-        self._put({**error_row(name, str(path), message, stage=stage,
-                               error_type=type(exc).__name__),
-                   **self._input_columns(path, file_name)})
+        row = error_row(name, str(path), message, stage=stage, error_type=type(exc).__name__)
+        where = unexpected_where(exc)
+        if where:                       # no IonmdError: where it came from, for a report
+            row["traceback"] = where
+        self._put({**row, **self._input_columns(path, file_name)})
 
     def write_campaign(self, top: int, rank_by: str = "xi",
                        warn: Callable[[str], None] | None = None) -> Path | None:
