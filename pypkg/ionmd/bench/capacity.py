@@ -145,13 +145,14 @@ def search_largest_cell(measure, res, model, cell, out, budget_mib, aim, fits, r
         res.points.append(point)
         if point.gpu_peak_mib_per_rank is not None:
             res.memory_kind = "GPU"
-        (out / "max_atoms.json").write_text(res.to_json())
         if bar:
             bar.update(1)
         good = [p for p in res.points if fits(p)]
         bad = [p for p in res.points if not fits(p)]
         res.largest = max(good, key=lambda p: p.atoms) if good else None
         _budget_line(res, fits, budget_mib)
+        # after the point's largest and crossing: a search killed now leaves them said
+        (out / "max_atoms.json").write_text(res.to_json())
         lo = res.largest
         hi = min((p for p in bad if p.atoms > (lo.atoms if lo else 0)),
                  key=lambda p: p.atoms, default=None)
