@@ -51,7 +51,7 @@ def test_a_campaign_over_the_bound_is_refused_saying_its_count(folder):
     text = str(exc.value)
     assert (f"line {line_of(path, 'structures:')}: the campaign plans 12000 run folders "
             f"(2 structure(s) x 1 model(s) x 100 temperature(s) x 60 replica(s))") in text, text
-    assert "max_runs = 12000" in text and "Split it" in text
+    assert "max_runs: 12000" in text and "Split it" in text
     assert not (folder / "runs").exists()               # nothing written
     # what the message says to do: the campaign then plans the runs it counted
     path.write_text(CAMPAIGN.format(extra="max_runs: 12000\n"))
@@ -60,7 +60,7 @@ def test_a_campaign_over_the_bound_is_refused_saying_its_count(folder):
     assert len({(r.structure, r.temperature, r.replica) for r in runs}) == 12000
 
 
-@pytest.mark.parametrize("value, said", [(11999, "over its max_runs = 11999"),
+@pytest.mark.parametrize("value, said", [(11999, "over its max_runs: 11999"),
                                          (0, "max_runs must be an integer >= 1"),
                                          ('"many"', "max_runs must be an integer >= 1")])
 def test_max_runs_is_refused_on_its_line(folder, value, said):

@@ -46,7 +46,8 @@ def test_a_goal_adds_no_run_past_max_runs_and_goes_on_once_raised(tmp_path, mors
     result = goal_mod.advance_series(c, "fcc", "morse")
     # old: 'added' (a third run folder past max_runs = 2)
     assert result.state == "run_limit", result
-    assert "plans 2 run folders" in result.detail and "max_runs = 2" in result.detail
+    assert "plans 2 run folders" in result.detail and "max_runs, 2;" in result.detail
+    assert "(max_runs = 3 or more)" in result.detail       # a line to paste into its TOML
     assert len(plan_campaign(c)) == 2 and not list(tmp_path.glob("c/**/T700K"))
     state = json.loads((c.output / "goal.json").read_text())["series"]["fcc/morse"]
     assert state["added_K"] == [] and state["rounds"][-1]["stopped"] == "run_limit"

@@ -122,7 +122,7 @@ def load_campaign(path: str | Path, check_resources: bool = True,
     check_cells(errors, structures, protocol)
     if check_new_runs and protocol is not None:     # before any folder is written
         check_run_count(src, errors, len(structures), len(models), protocol,
-                        written_run_count(output, structures))
+                        lambda: written_run_count(output, structures))
     if not errors.items:        # every cell valid: the run cells can be built
         keep_structure_folders(structures, output, protocol)
     resources = read_resources(src, errors)
@@ -155,10 +155,11 @@ def written_run_count(output: Path, structures: list[StructureEntry]) -> int:
 
 
 def check_run_count(src: Source, errors: Problems, structures: int, models: int,
-                    protocol: Protocol, written: int = 0) -> None:
+                    protocol: Protocol, written=lambda: 0) -> None:
     """Refuse a campaign that plans more run folders than its bound (``max_runs``, default
     :data:`MAX_CAMPAIGN_RUNS`), saying the count, what multiplies to it and how to go on.
-    Not where its ``output`` holds as many run folders already (``written``): submitted
+    Not where its ``output`` holds as many run folders already (``written()``, counted only
+    for a campaign over its bound: a glob of every run folder): submitted
     before (by an ionmd before the bound), it was accepted then and writes none now; a
     change that plans more than it holds is refused as a new campaign is."""
     bound = MAX_CAMPAIGN_RUNS
@@ -168,7 +169,10 @@ def check_run_count(src: Source, errors: Problems, structures: int, models: int,
             return
     temperatures, replicas = len(protocol.temperatures), protocol.replicas
     runs = structures * models * temperatures * replicas
-    if runs <= max(bound, written):
+    if runs <= bound:
+        return
+    written = written()
+    if runs <= written:
         return
     given = "max_runs" in src.data
     errors.add(("max_runs",) if given else ("structures",),

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 
 from ionmd.errors import AnalysisError
 from ionmd.protocols.checks import temperature_folder
-from ionmd.sweep.campaign import Campaign
+from ionmd.sweep.campaign import Campaign, written_as
 
 FINISHED = ("completed", "failed-physical", "failed-error")
 
@@ -461,11 +461,12 @@ def _run_limit(campaign: Campaign, state: dict) -> str | None:
     if planned + campaign.protocol.replicas <= bound:
         return None
     said = "its max_runs" if "max_runs" in campaign.source.data else \
-        "the bound a campaign plans unless its file says otherwise, max_runs"
+        "the bound a campaign plans unless its file says otherwise"
+    wanted = written_as(campaign.source, "max_runs", planned + campaign.protocol.replicas)
     return (f"no new temperature: the campaign plans {planned} run folders (its goal's "
-            f"added runs counted) and one more would pass {said} = {bound}; raise max_runs "
-            f"at the top of {campaign.path} to let the goal add runs (the next submit "
-            f"goes on)")
+            f"added runs counted) and one more would pass {said}, {bound}; raise the bound "
+            f"at the top of {campaign.path} ({wanted} or more) to let the goal add runs "
+            f"(the next submit goes on)")
 
 
 def _waiting_for(open_runs) -> str:
