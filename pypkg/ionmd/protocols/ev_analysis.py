@@ -20,7 +20,8 @@ lattice-strain scan. None of these decides the verdict.
 
 ionmd's flags (``EVResult.flags``, never the verdict): either branch split at the lowest
 point not strictly monotonic (``spearman_left`` -1, ``spearman_right`` +1, so a plateau is
-flagged) and a Birch-Murnaghan fit that fails.
+flagged) and a Birch-Murnaghan fit that fails (a scan lowest at its edge, a curve that
+is not convex, a fit whose B0 is not positive: V0, E0, B0, B' are then None).
 """
 
 from __future__ import annotations
@@ -80,7 +81,11 @@ def fit_birch_murnaghan(volumes: np.ndarray, energies: np.ndarray) -> tuple[floa
     x0 = [c0 - c1 ** 2 / (4 * c2), v0, 2 * c2 * v0, 4.0]
     res = least_squares(lambda x: birch_murnaghan(volumes, *x) - energies, x0,
                         x_scale="jac", xtol=1e-14, ftol=1e-14, gtol=1e-14)
-    return tuple(float(x) for x in res.x)
+    e0, v0, b0, bp = (float(x) for x in res.x)
+    if not all(np.isfinite([e0, v0, b0, bp])) or b0 <= 0:
+        raise IonmdError(f"the Birch-Murnaghan fit has no minimum (B0 = {b0 * EV_PER_A3_TO_GPA:.4g}"
+                         f" GPa): no bulk modulus can be fitted")
+    return e0, v0, b0, bp
 
 
 def _spearman(x: np.ndarray, y: np.ndarray) -> float | None:
@@ -141,6 +146,15 @@ def analyse_ev(volumes, energies) -> EVResult:
         flags.append(f"expanded branch not strictly monotonic (Spearman {_shown(rho_r)})")
     fit = (None,) * 4
     try:
+        # lowest at an edge, the fit extrapolates to a minimum it never saw: 12 atoms of
+        # Li2O scanned at 0.34-1.17 x the model's V0 fitted B0 -22 GPa, B' -489 and a V0
+        # inside the scan where E still fell (residuals of 100 eV; ASE's fit gives up there),
+        # a Lennard-Jones solid short of its minimum B0 167 GPa, B' 261
+        if i_min in (0, len(e) - 1):
+            raise IonmdError(f"E(V) is lowest at the scan's {'smallest' if i_min == 0 else 'largest'}"
+                             f" volume: no Birch-Murnaghan V0 or bulk modulus is fitted to a scan "
+                             f"that does not hold the minimum (centre the scan on it: relax the "
+                             f"cell first)")
         fit = fit_birch_murnaghan(v, e)
     except IonmdError as exc:
         flags.append(str(exc))
