@@ -54,4 +54,39 @@ def elements_and_masses(data_file: Path, types: np.ndarray, masses: np.ndarray,
     if missing:
         raise AnalysisError(f"type map {type_map} has no element for LAMMPS types {missing}")
     elements = np.array([type_map[t] for t in types])
+    if has_masses:
+        _refuse_masses_of_other_elements(data_file, types, masses, type_map)
     return elements, (masses if has_masses else _masses_of(elements))
+
+
+def _refuse_masses_of_other_elements(data_file: Path, types: np.ndarray, masses: np.ndarray,
+                                     type_map: dict[int, str]) -> None:
+    """Refuse a type map that names for a type another element than the one whose mass the
+    data file gives it (within 0.1 amu of that element's, more than 1 amu from the named
+    one's: isotopes such as D or 6Li, and repartitioned masses, name no other element): types
+    swapped (``1=Li,2=Cl`` for a file whose type 1 weighs 35.45) were analysed silently with
+    each species' atoms taken for the other's (a Cl framework 'melting', the Li's D that of
+    the Cl), or the run itself gave an element another's mass."""
+    from ase.data import atomic_masses, atomic_numbers, chemical_symbols
+
+    wrong = []
+    for t in sorted(set(types.tolist())):
+        m = float(masses[np.flatnonzero(types == t)[0]])
+        named = type_map[t]
+        if named not in atomic_numbers:
+            continue                        # not an element: refused by _masses_of's message
+        z = int(np.argmin(np.abs(atomic_masses[1:] - m))) + 1
+        if (chemical_symbols[z] != named and abs(atomic_masses[z] - m) <= 0.1
+                and abs(atomic_masses[atomic_numbers[named]] - m) > 1.0):
+            wrong.append(f"type {t} weighs {m:.3f} amu there, {chemical_symbols[z]}'s mass, "
+                         f"but the type map names it {named} "
+                         f"({atomic_masses[atomic_numbers[named]]:.3f} amu)")
+    if wrong:
+        found = {t: chemical_symbols[int(np.argmin(np.abs(atomic_masses[1:] - float(
+            masses[np.flatnonzero(types == t)[0]])))) + 1] for t in sorted(set(types.tolist()))}
+        raise AnalysisError(f"{data_file}: {'; '.join(wrong)}: types swapped in the type map "
+                            f"(--type-map, run.json 'type_map' or the logs' pair_coeff)? The "
+                            f"masses say {','.join(f'{t}={e}' for t, e in found.items())}; give "
+                            f"that map, or none (the elements are then read from the masses). "
+                            f"Where the map is right, the run gave its atoms another element's "
+                            f"mass: fix the data file's Masses (or 'mass' commands) and rerun")
