@@ -237,7 +237,7 @@ def load_run_spec(path: str | Path, overrides: dict | None = None) -> RunSpec:
     timing_from_logs(path, meta, frames)
     declared = declared_pressure_ramp(path)
     ramps = ramps_in_frames(frames, meta, declared is not None)
-    data = (path / meta["data_file"] if "data_file" in meta
+    data = (_data_file_in(path, meta["data_file"]) if "data_file" in meta
             else only_file(path, "*.data", "data file", "--data-file"))
     type_map = (checked_type_map(path, meta["type_map"]) if meta.get("type_map")
                 else _type_map_from_logs(echoed))
@@ -278,6 +278,24 @@ def pressure_ramp_of(ramps: list[FramesRamp]) -> tuple[float, float, str] | None
         if r.kind == "barostat":
             return r.start, r.stop, r.unit
     return None
+
+
+def _data_file_in(path: Path, name: str) -> Path:
+    """The data file ``name`` (``--data-file``, run.json's ``data_file``) of the run folder
+    ``path``, which it is relative to; refused where absent, saying so and giving the
+    absolute path of a file of that name in the current folder (``ionmd analyze custom
+    --data-file LiCl.data`` beside ``custom/`` said only 'data file custom/LiCl.data not
+    found')."""
+    data = path / name
+    if not data.is_file() and Path(name).is_absolute():
+        raise AnalysisError(f"data file {data} not found")
+    if not data.is_file():
+        here = Path(name).resolve()
+        hint = (f"; {name} in the current folder is {here}: give that absolute path"
+                if here.is_file() and here != data.resolve() else "")
+        raise AnalysisError(f"data file {data} not found (--data-file and run.json's "
+                            f"'data_file' are relative to the run folder {path}){hint}")
+    return data
 
 
 def _type_map_from_logs(echoed: dict[str, dict]) -> dict[int, str] | None:
