@@ -44,12 +44,31 @@ VASP_TAGS = {"timestep_fs": "POTIM", "dump_every": "NBLOCK", "temperature_K": "T
 
 
 def ase_format(path: str | Path) -> str | None:
-    """ASE format of a trajectory file by its name (``XDATCAR*``, ``*.xdatcar``,
-    ``*.extxyz``, ``*.xyz``, ``*.traj``); None for anything else (a LAMMPS file)."""
+    """ASE format of a trajectory file: ``traj`` for an ASE ``.traj`` (ULM) file whatever
+    its name, else by its name (``XDATCAR*``, ``*.xdatcar``, ``*.extxyz``, ``*.xyz``,
+    ``*.traj``); None for anything else (a LAMMPS file)."""
     name = Path(path).name
+    if _is_ase_traj(Path(path)):
+        return "traj"
     if name.upper().startswith("XDATCAR") or name.lower().endswith(".xdatcar"):
         return "vasp-xdatcar"
     return {".extxyz": "extxyz", ".xyz": "extxyz", ".traj": "traj"}.get(Path(path).suffix.lower())
+
+
+#: The first bytes of an ASE ``.traj`` (ULM) file.
+ULM_MAGIC = b"- of Ulm"
+
+
+def _is_ase_traj(path: Path) -> bool:
+    """Whether ``path`` is an ASE ``.traj`` (ULM) file whatever its name: ASE MD opens a
+    ``.traj`` writer for any name it is given (``Langevin(..., trajectory="md.xyz")``
+    writes one), which was read as extended XYZ by its name and refused ('cannot read
+    md.xyz as extxyz with ASE (UnicodeDecodeError ...); cut off ...?')."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(len(ULM_MAGIC)) == ULM_MAGIC
+    except OSError:
+        return False
 
 
 def trajectory_format(files: Sequence[Path], explicit: str | None = None) -> str | None:
