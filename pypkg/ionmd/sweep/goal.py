@@ -406,8 +406,9 @@ def _advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRou
                          f"D: {'; '.join(flagged)}"] if flagged else []),
                       *([limit] if limit else [])])
     choice = decision.choice if decision else None
+    budget_over = None if met else _budget_over(series, goal, choice, spent)
     stopped = ("goal_met" if met else
-               "budget_spent" if spent >= goal.budget * (1 - 1e-9) else
+               "budget_spent" if spent >= goal.budget * (1 - 1e-9) or budget_over else
                # a new run would pass max_runs: looked at again (the bound raised)
                RUN_LIMIT if choice is None and limit else
                # nothing to try and a fit that means nothing: no_fit (looked at again)
@@ -415,9 +416,11 @@ def _advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRou
                "nothing_left" if choice is None else None)
     series["factor"] = factor
     if stopped:
+        left = "; ".join(x for x in (budget_over, left) if x)
         series.update(stopped=stopped, spent=spent)
         series["rounds"].append({**record, "choice": None, "stopped": stopped,
-                                 **({"met_checks": MET_CHECKS} if stopped == "goal_met" else {})})
+                                 **({"met_checks": MET_CHECKS} if stopped == "goal_met" else {}),
+                                 **({"budget_over": budget_over} if budget_over else {})})
         write_goal_state(campaign, state)
         return SeriesRound(key, stopped, factor, spent, left, goal.target_K)
     if choice.action == "extend":
@@ -439,11 +442,48 @@ def _advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRou
                           + choice.step_ps)
         rd.set_length(steps)
         what, detail = "added", f"a run at {choice.temperature_K:g} K of {steps} steps"
-    series["rounds"].append({**record, "did": f"{what} {detail}"})
+    # a step the budget's rest shortened is the last one: the next round stops
+    # (_budget_over), whatever its shorter piece left unspent
+    last = ({LAST_STEP_KEY: goal.budget}
+            if choice.cost >= max(goal.budget - spent, 0.0) * (1 - 1e-6) else {})
+    series["rounds"].append({**record, "did": f"{what} {detail}", **last})
     write_goal_state(campaign, state)
     return SeriesRound(key, what, factor, spent,
                        f"{detail} ({choice.describe()})" + (f"; {left}" if left else ""),
                        goal.target_K)
+
+
+LAST_STEP_KEY = "last_step_of_budget"
+"""A goal.json round whose step was shortened to what the budget had left: the budget it
+was shortened to. The series' next round stops as ``budget_spent`` (:func:`_budget_over`)."""
+
+MIN_LAST_STEP = 0.1
+"""The shortest step, as a fraction of ``goal.step``, that the budget's rest is spent on:
+less stops the series as ``budget_spent`` (:func:`_budget_over`). A shorter round narrows
+sigma little and still costs a launch (a SLURM job) and an analysis: an audit's goal of
+0.008 core-h in 1 ps steps ran a last round of 0.015 ps (20 MD steps, ~5 s of launch and
+analysis for 0.06 s of MD)."""
+
+
+def _budget_over(series: dict, goal, choice, spent: float) -> str | None:
+    """Why the series stops as ``budget_spent`` with some budget left; None where it goes
+    on. The budget's last step is shortened to what it has left, once
+    (docs/sweeps.md): a shortened piece costs less than the cost per ps it was priced by
+    (the per-ps cost is that of long loops), which left budget each time, and the audit's
+    series ran 0.48, 0.14, then 0.015 ps steps. So the series stops once a shortened
+    step has run (its round records :data:`LAST_STEP_KEY`; a budget raised since goes
+    on), or where what is left would buy less than :data:`MIN_LAST_STEP` of a step."""
+    rounds = series.get("rounds") or []
+    shortened_to = rounds[-1].get(LAST_STEP_KEY) if rounds else None
+    left = goal.budget - spent
+    if isinstance(shortened_to, (int, float)) and goal.budget <= shortened_to * (1 + 1e-9):
+        return (f"the step shortened to the budget's rest has run ({left:.3g} {goal.unit} "
+                f"left, which the shorter piece did not use)")
+    if (choice is not None and choice.cost >= left * (1 - 1e-6)
+            and choice.step_ps < MIN_LAST_STEP * goal.step_ps):
+        return (f"the budget's rest ({left:.3g} {goal.unit}) buys {choice.step_ps:.3g} ps, "
+                f"less than {MIN_LAST_STEP:g} of a {goal.step_ps:g} ps step: not worth a round")
+    return None
 
 
 RUN_LIMIT = "run_limit"
