@@ -34,6 +34,27 @@ def nearly_neutral_states(composition) -> dict[str, float]:
     return best.states if best else {}
 
 
+def whole_cell_charge_note(composition) -> str | None:
+    """A note for a cell of whole atoms (a screened or MD cell: every count a whole number)
+    that its guessed states leave charged, ``None`` otherwise (refined occupancies, a
+    neutral cell, no guess: :func:`oxidation_guess`'s note says why). The guess reads a
+    composition within ``CHARGED_REFINEMENT`` (10 %) of neutral as occupancies refined a
+    little off neutral; a cell of whole atoms has no occupancies to blame, and one vacancy
+    in a large cell (32 LiCl less one Li: -1 e, 3 %) charges it by a whole ion."""
+    amounts = as_composition(composition).get_el_amt_dict()
+    if any(abs(n - round(n)) > 1e-8 for n in amounts.values()):
+        return None
+    guess = oxidation_guess(amounts)
+    if not guess.states:
+        return None
+    net = sum(guess.states[el] * n for el, n in amounts.items())
+    if abs(net) < 0.5:          # whole atoms in whole states: 0 or at least 1 e
+        return None
+    return (f"{_formula(amounts)} holds {net:+.3g} e under {_ions(guess.states)}: a cell of "
+            "whole atoms has no refined occupancies to carry a charge, so it has an ion too "
+            "few or too many (a vacancy, a site the file left out or doubled)")
+
+
 def _candidates(amounts) -> list[_Assignment]:
     """The assignments the guess chooses among: electronegativity-consistent ones
     (``_assignments``) that keep an oxynitride's N at N3- (``_nitrogen_fits``)."""
