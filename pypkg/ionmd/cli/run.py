@@ -19,6 +19,7 @@ from ionmd.structures.ordering_rank_note import RANKING_RECORD
 
 def _cmd_run(args: argparse.Namespace) -> None:
     from ionmd.protocols import get_protocol, run_all
+    from ionmd.protocols.checks import check_protocol
     from ionmd.protocols.evscan import run_ev_scan, write_ev_scan
     from ionmd.protocols.plan import loading_notes, plan_runs_and_cell
     from ionmd.structures import load_structure
@@ -59,6 +60,9 @@ def _cmd_run(args: argparse.Namespace) -> None:
     if not args.dry_run:    # the cores of this machine: a dry run may plan for another
         _check_cores(args.np, args.oversubscribe)
     _check_model(args.model)    # before the structure: ordering a cell may take minutes
+    # the protocol's own settings too (a run shorter than its discard was refused only
+    # after the Ewald ordering and --order-model-rank's model energies: minutes)
+    check_protocol(protocol)
     # a disordered file is ordered in the protocol's supercell, which then is not repeated
     loaded = load_structure(args.structure, dataclasses.replace(order_options(args),
                                                                 supercell=protocol.supercell))
