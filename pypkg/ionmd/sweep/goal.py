@@ -414,10 +414,11 @@ def _advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRou
                # nothing to try and a fit that means nothing: no_fit (looked at again)
                "no_fit" if choice is None and problem else
                "nothing_left" if choice is None else None)
-    series["factor"] = factor
+    # kept current each round: it was the first round's (read back from it) until a stop
+    series.update(factor=factor, spent=spent)
     if stopped:
         left = "; ".join(x for x in (budget_over, left) if x)
-        series.update(stopped=stopped, spent=spent)
+        series.update(stopped=stopped)
         series["rounds"].append({**record, "choice": None, "stopped": stopped,
                                  **({"met_checks": MET_CHECKS} if stopped == "goal_met" else {}),
                                  **({"budget_over": budget_over} if budget_over else {})})

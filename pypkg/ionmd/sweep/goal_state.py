@@ -21,7 +21,9 @@ def goal_path(campaign: Campaign) -> Path:
 GOAL_STATE_VERSION = 2
 """What ``goal.json`` holds (its ``version``): 1 (no key), the releases before it: a
 stopped series without its ``spent`` (the first ones), a ``factor`` or round ``spent``
-null or absent, ``Infinity`` where no fit had a factor; 2 adds the key. Every one is read
+null or absent, ``Infinity`` where no fit had a factor; 2 adds the key (a series going on
+had the ``spent`` of its first round until Dec 2026, when it was kept current: read as its
+last round's). Every one is read
 (:func:`read_goal_state`); a newer one is refused, naming the ionmd that wrote it."""
 
 
@@ -111,7 +113,9 @@ def _series_as_read(f: Path, key: str, series) -> dict:
     out.update(added_K=[float(t) for t in added], rounds=rounds, factor=_factor(out.get("factor")))
     if out.get("stopped") is not None and not isinstance(out["stopped"], str):
         raise _unreadable(f, f"series {key!r}: stopped is {out['stopped']!r}, not a reason")
-    if not _number(out.get("spent")):       # the first releases: stopped without it
+    if not _number(out.get("spent")) or (rounds and not out.get("stopped")):
+        # the first releases stopped without it; a series going on had its first round's
+        # (read back from it) until ionmd kept it current: its last round's is the one
         out["spent"] = rounds[-1]["spent"] if rounds else 0.0
     return out
 
