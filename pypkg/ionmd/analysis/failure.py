@@ -179,7 +179,8 @@ def detect_failures(*, steps: np.ndarray, timestep_fs: float, positions: np.ndar
                     volume_limit: float = 0.5,
                     runaway_factor: float = 2.0, window: int = 5, melt_fraction: float = 0.5,
                     collapse_fraction: float = 0.5,
-                    dump_lost: tuple[int, int, int] | None = None) -> FailureReport:
+                    dump_lost: tuple[int, int, int] | None = None,
+                    held_targets: Sequence[tuple[int, int, float]] = ()) -> FailureReport:
     """Find every failure mode in a run (see the module docstring).
 
     Parameters
@@ -212,6 +213,10 @@ def detect_failures(*, steps: np.ndarray, timestep_fs: float, positions: np.ndar
     dump_lost : (step, atoms, atoms before), optional
         The first dump frame that held fewer atoms (``Piece.atoms_lost``; the frames end
         before it): the loss is dated there where the logs date it later or not at all.
+    held_targets : sequence of (first step, last step, target K)
+        The steps over which the logs' ``run`` commands held their one thermostat at a
+        constant target (:func:`held_targets`): the runaway check compares the rows
+        there with it (an equilibration at 1500 K before a 600 K production is no runaway).
     """
     thermo = thermo or {}
     tsteps = thermo.get("Step", np.zeros(0))
@@ -220,7 +225,7 @@ def detect_failures(*, steps: np.ndarray, timestep_fs: float, positions: np.ndar
     found, ended = _lost_atoms(thermo, texts, steps, log_dir, dump_lost)
     found = (found + _nan_model("\n".join(texts)) + _nan_thermo(thermo)
              + _temperature_runaway(thermo, target_temperature_K, runaway_factor, window,
-                                    temperature_end_K, ramp_steps)
+                                    temperature_end_K, ramp_steps, held_targets)
              + _volume_change(steps, boxes, thermo, volume_limit))
     if positions is not None and boxes is not None:
         bad, n_ok = _nan_coordinates(steps, positions, boxes)
@@ -339,13 +344,27 @@ def _nan_thermo(thermo) -> list[tuple[str, int, str]]:
     return [("nan_thermo", tsteps[i], f"non-finite {names} at step {int(tsteps[i])}")]
 
 
+def held_targets(blocks) -> list[tuple[int, int, float]]:
+    """``(first step, last step, target)`` of each MD ``run`` (:class:`~ionmd.lammps.
+    echoed_input.RunBlock`, in run order) whose one thermostat holds a constant target,
+    where the logs say its steps."""
+    return [(b.start, b.start + b.steps, b.thermostats[0][0]) for b in blocks
+            if b.start is not None and b.steps is not None and len(b.thermostats) == 1
+            and b.thermostats[0][0] == b.thermostats[0][1]]
+
+
 def _temperature_runaway(thermo, target_K: float | None, factor: float, window: int,
-                         end_K: float | None = None,
-                         ramp_steps: int | None = None) -> list[tuple[str, int, str]]:
+                         end_K: float | None = None, ramp_steps: int | None = None,
+                         held: Sequence[tuple[int, int, float]] = ()
+                         ) -> list[tuple[str, int, str]]:
     """The running mean of T over ``window`` thermo rows above ``factor`` x the running
-    mean of the target there: constant, or a ramp to ``end_K`` (linear over ``ramp_steps``
-    from step 0, as LAMMPS's ``run N start 0 stop N``; its higher end when the length is
-    unknown: a heating ramp is not a runaway)."""
+    mean of the target there, and not falling: the target is constant, or a ramp to
+    ``end_K`` (linear over ``ramp_steps`` from step 0, as LAMMPS's ``run N start 0 stop
+    N``; its higher end when the length is unknown: a heating ramp is not a runaway), or,
+    at the steps of ``held`` (:func:`held_targets`), what that ``run`` held (a row at the
+    step where one run ends and the next begins is the earlier's). A running mean that
+    falls is a cooling, not a runaway: a quench from 1500 K to a 600 K target stays above
+    twice it for a few rows."""
     tsteps = thermo.get("Step", np.zeros(0))
     if not (tsteps.size and target_K and "Temp" in thermo):
         return []
@@ -359,10 +378,16 @@ def _temperature_runaway(thermo, target_K: float | None, factor: float, window: 
         target = target_K + (end_K - target_K) * np.clip(tsteps / ramp_steps, 0.0, 1.0)
     else:
         target = np.full(temp.shape, float(max(target_K, end_K)))
+    target = target.astype(float)
+    placed = np.zeros(temp.shape, dtype=bool)
+    for first, last, held_K in held:
+        rows = ~placed & (tsteps >= first) & (tsteps <= last)
+        target[rows], placed = held_K, placed | rows
     n = min(window, temp.size)
     run_mean = np.convolve(temp, np.ones(n) / n, mode="valid")
     run_target = np.convolve(target, np.ones(n) / n, mode="valid")
-    i = _first(run_mean > factor * run_target)
+    cooling = np.r_[False, run_mean[1:] < run_mean[:-1]]
+    i = _first((run_mean > factor * run_target) & ~cooling)
     if i is None:
         return []
     j = i + n - 1

@@ -10,7 +10,7 @@ from dataclasses import replace
 import numpy as np
 
 from ionmd.analysis.failure import (FailureEvent, FailureReport, detect_failures,
-                                    temperature_at, target_at)
+                                    held_targets, temperature_at, target_at)
 from ionmd.analysis.framework import framework_species
 from ionmd.analysis.run_inputs import check_mobile_present, read_logs, run_frames
 from ionmd.analysis.run_spec import RunSpec
@@ -32,8 +32,20 @@ def failures_of(spec: RunSpec, frames=None, logs=None, **kwargs) -> FailureRepor
                              target_temperature_K=spec.temperature_K,
                              temperature_end_K=spec.temperature_end_K,
                              ramp_steps=(spec.run_status or {}).get("planned_steps"),
-                             dump_lost=getattr(frames, "atoms_lost", None), **kwargs)
+                             dump_lost=getattr(frames, "atoms_lost", None),
+                             held_targets=_held_targets(spec, texts), **kwargs)
     return with_recorded_failure(report, spec, thermo)
+
+
+def _held_targets(spec: RunSpec, texts: list[str]) -> list[tuple[int, int, float]]:
+    """The constant thermostat targets the logs' runs held (:func:`held_targets`), the
+    logs named as :func:`~ionmd.analysis.run_inputs.read_logs` read them."""
+    from ionmd.lammps.echoed_input import logs_blocks
+
+    names = [str(p) for p in spec.logs if p in spec.log_text or p.is_file()]
+    if len(names) != len(texts):        # texts not of these logs (given by the caller)
+        names = [f"log.{k}" for k in range(len(texts))]
+    return held_targets(logs_blocks(dict(zip(names, texts))))
 
 
 def _framework_charges(spec: RunSpec, elements: np.ndarray) -> dict[str, float]:

@@ -233,6 +233,8 @@ class RunBlock:
     steps: int | None = None
     """Steps it ran (``run N``: N; ``run N upto``: to step N from the step it began at);
     None where the logs do not say that step (``run N upto`` after ``read_restart``)."""
+    start: int | None = None
+    """The step it began at; None where the logs do not say it (after ``read_restart``)."""
 
     def ramps(self) -> list[tuple[str, float, float]]:
         """``("thermostat" | "barostat", start, stop)`` of each of its targets that ramps."""
@@ -324,7 +326,8 @@ def run_blocks(text: str, log: str = "log.lammps", state: InputState | None = No
                     log, state.units, state.timestep,
                     tuple(t for t in state.fixes.values() if t is not None),
                     tuple(state.dumps.values()), state.restored,
-                    tuple(p for p in state.barostats.values() if p is not None), steps))
+                    tuple(p for p in state.barostats.values() if p is not None), steps,
+                    start))
     return blocks
 
 

@@ -1,0 +1,72 @@
+"""A hand run that equilibrates hot and then runs its production colder (a melt-quench:
+``fix nvt temp 1500 1500``, ``run``, ``unfix``, ``fix nvt temp 600 600``, ``run``; real
+LAMMPS, 64-atom NaCl) is no temperature runaway: its thermostat held every row where it
+was told to. ``ionmd analyze`` compared the equilibration's 1500 K rows with the
+production's 600 K target and flagged ``temperature_runaway`` at step 300, before the
+first frame (at -0.1 ps), which left the run out of every fit as failed; and the first
+rows of the production, still cooling from 1500 K, read as a runaway too.
+
+Reference: the log's own rows against the targets its echoed ``fix`` commands set for
+each ``run``; and the same run with a real runaway (energy poured into the production
+faster than its thermostat takes it out) still flagged, in its production, where its rows
+say.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from failure_nacl_runs import analyze, lmp, nacl_dir
+
+QUENCH = """velocity all create 1500 42 dist gaussian
+thermo 20
+fix 1 all nvt temp 1500 1500 0.1
+run 400
+unfix 1
+fix 2 all nvt temp 600 600 {damp}
+{heat}
+dump 1 all custom 20 md.dump id type x y z
+run 1600
+"""
+
+
+def _rows(log: str) -> list[tuple[int, float]]:
+    """(step, Temp) of the log's thermo rows (thermo_style custom step time temp ...)."""
+    num = r"[-+.\deE]+"
+    row = rf"(?m)^\s*(\d+)\s+{num}\s+({num})(?:\s+{num}){{6}}\s*$"     # 9 columns
+    return [(int(m[1]), float(m[2])) for m in re.finditer(row, log)]
+
+
+@pytest.fixture(scope="module")
+def quench(tmp_path_factory):
+    run = nacl_dir(tmp_path_factory.mktemp("quench") / "melt_quench", reps=(2, 2, 2),
+                   temperature_K=600.0, dump_every=20)
+    lmp(run, QUENCH.format(damp=0.1, heat=""))
+    return run
+
+
+def test_a_hot_equilibration_then_a_colder_production_is_no_runaway(quench):
+    rows = _rows((quench / "log.lammps").read_text())
+    hot = [t for s, t in rows if 200 <= s <= 400]
+    assert sum(hot) / len(hot) > 2 * 600    # the equilibration's rows: above 2 x 600 K
+    failure = analyze(quench)
+    assert failure["modes"] == [], failure["events"]
+
+
+def test_a_runaway_in_the_production_is_still_flagged(quench, tmp_path):
+    run = nacl_dir(tmp_path / "heated", reps=(2, 2, 2), temperature_K=600.0, dump_every=20)
+    # energy poured in (fix heat, 20 eV/ps) faster than a weak thermostat takes it out
+    lmp(run, QUENCH.format(damp=10.0, heat="fix 3 all heat 1 20.0"))
+    rows = _rows((run / "log.lammps").read_text())
+    production = [(s, t) for s, t in rows if s > 400]
+    # the first production row after which 5 rows average above 2 x 600 K and keep rising
+    means = [(production[k + 4][0], sum(t for _, t in production[k:k + 5]) / 5)
+             for k in range(len(production) - 4)]
+    failure = analyze(run)
+    assert failure["modes"] == ["temperature_runaway"]
+    step = failure["first"]["step"]
+    assert step > 400                                  # in the production
+    hot = [s for s, m in means if m > 1200]
+    assert hot and hot[0] <= step <= hot[0] + 100
