@@ -233,6 +233,31 @@ def _subsystems_not_at_tebeg(words: dict[str, list[str]]) -> str | None:
             f"of the mobile ions' subsystem")
 
 
+def _refuse_one_cell_of_npt_run(xdatcar: Path, cells: np.ndarray) -> None:
+    """Refuse an XDATCAR holding one cell for all frames beside an INCAR of an NpT run
+    (``ISIF`` >= 3 with ``MDALGO = 3``, VASP's Parrinello-Rahman barostat, whose cell moves
+    at every step; VASP writes it before every frame): the file was rewritten by a tool
+    that keeps the first lattice only (pymatgen's ``Xdatcar.write_file``), and its
+    fractional positions, each of its own frame's cell, were read in the first one (a
+    22 %-breathing cell's D 3 % off, silently)."""
+    incar = xdatcar.parent / "INCAR"
+    if len(cells) < 2 or not incar.is_file() or not np.array_equal(cells, cells[:1].repeat(
+            len(cells), axis=0)):
+        return
+    words = _incar_words(incar)
+    try:
+        isif, mdalgo = int(words.get("ISIF", ["2"])[0]), int(float(words.get("MDALGO", ["0"])[0]))
+    except ValueError:
+        return
+    if isif >= 3 and mdalgo == 3:
+        raise AnalysisError(f"{xdatcar} holds one cell for all its {len(cells)} frames, but "
+                            f"{incar} runs NpT (ISIF = {isif}, MDALGO = 3: the cell moves at "
+                            f"every step, and VASP writes it before every frame): the file "
+                            f"lost its lattices (rewritten by a tool that keeps the first "
+                            f"one, such as pymatgen's Xdatcar.write_file), so its positions "
+                            f"cannot be placed; analyse VASP's own XDATCAR")
+
+
 def _file_header(path: Path, fmt: str) -> tuple[dict, str]:
     """timestep_fs, dump_every, temperature_K (those known) from an ASE MD ``.traj``
     header, or the INCAR beside an XDATCAR; and what said them."""
@@ -321,6 +346,8 @@ def _read_cached(key: tuple, fmt: str) -> AseFrames:
             masses = images[0].get_masses().astype(np.float64)
         pos = np.array([a.positions for a in images], dtype=np.float64)
         cells = np.array([a.cell.array for a in images], dtype=np.float64)
+        if fmt == "vasp-xdatcar":
+            _refuse_one_cell_of_npt_run(path, cells)
         cuts = _repeated_frames(pos, cells)
         if cuts:
             restarts.append(f"{path.name}: frame{'s' if len(cuts) > 1 else ''} "
