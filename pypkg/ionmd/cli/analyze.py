@@ -299,11 +299,16 @@ def _stale_said(summary_dir: Path, why: str) -> str:
 
 
 def _named_run_dirs(run_dirs: list[str]) -> list[str]:
-    """The run directories as given, unless one has no name of its own ('.', '..'): the
-    name is what runs are printed as and what a structure defaults to, so then all are
-    given as resolved paths (resolving one only would leave no common folder to name the
-    others below)."""
-    if all(Path(d).name not in ("", ".", "..") for d in run_dirs):
+    """The run directories as given, unless one has no name of its own ('.', '..'; a
+    trajectory file given in place of its folder, in the working folder: `ionmd analyze
+    md.extxyz` was printed as a run without a name, recorded as '.'): the name is what
+    runs are printed as and what a structure defaults to, so then all are given as
+    resolved paths (resolving one only would leave no common folder to name the others
+    below)."""
+    def folder(d: str) -> Path:
+        return Path(d).parent if Path(d).is_file() else Path(d)
+
+    if all(folder(d).name not in ("", ".", "..") for d in run_dirs):
         return list(run_dirs)
     return [str(Path(d).resolve()) for d in run_dirs]
 
