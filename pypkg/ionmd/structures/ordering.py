@@ -267,7 +267,9 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
     if arrangements > max_arrangements:
         # the cell is the smallest with whole occupancies unless the user chose it: only
         # more rounding makes it smaller (LATP: 5 cells, 6.6e24; occ_tol 0.02: 1, 4.2e4)
-        smaller = (" or use a smaller supercell" if supercell is not None else
+        # (the file's own cell, given as 1x1x1 or reached by a width: none is smaller)
+        smaller = (" or use a smaller supercell" if supercell is not None and _cells(reps) > 1
+                   else "" if supercell is not None else
                    _ewald_rounding_hint(structure, base, max_atoms, occ_tol, charges,
                                         max_arrangements))
         raise StructureError(
@@ -303,6 +305,12 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
                        candidates_searched=len(draws) if candidates > 1 else 0)
 
 
+
+
+def _cells(reps) -> int:
+    """How many cells of the file the supercell ``reps`` (repetitions or a matrix) holds."""
+    matrix = np.diag(reps) if np.ndim(reps) == 1 else np.array(reps, dtype=float)
+    return round(abs(np.linalg.det(matrix)))
 
 
 def _random_searched(limits: _PairLimits) -> str:
