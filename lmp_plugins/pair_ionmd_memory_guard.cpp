@@ -37,6 +37,7 @@ namespace {
 // LiCl, 31 from its density): init_style stops only beyond this factor, the graph's real
 // counts decide at the first step
 constexpr double INIT_MARGIN = 1.25;
+constexpr double BYTES_PER_GIB = 1024.0 * 1024.0 * 1024.0;
 }    // namespace
 
 void PairIonmd::set_memory_budget()
@@ -114,6 +115,30 @@ std::string PairIonmd::memory_fix(IonmdGraphBuilder::Mode mode) const
                "'max_memory off' removes this check";
 }
 
+// Whether 'memory low' is an option the run did not take: 'memory fast' given, on a graph a
+// staged model can recompute ('ghost redundant' graphs always run fast).
+static bool low_path_untried(bool fast_given, IonmdGraphBuilder::Mode mode, int halo_stages)
+{
+  return fast_given && mode != IonmdGraphBuilder::GHOSTS && halo_stages > 0;
+}
+
+// The advice for a graph that does not fit with 'memory fast', from the recomputed path's
+// cost per edge measured on this model (0: not measured): the keyword where it would fit.
+static std::string low_path_words(double low_bpe, double edges, double budget, bigint chunk)
+{
+  if (low_bpe <= 0.0) return "";
+  const double need = edges * low_bpe;
+  const std::string measured = fmt::format(
+      "~{:.3g} GiB at {:.1f} KiB per edge (measured on this model, stages recomputed{})",
+      need / BYTES_PER_GIB, low_bpe / 1024.0,
+      chunk > 0 ? fmt::format(" in chunks of {} edges", chunk) : std::string(" whole"));
+  if (need <= budget)
+    return fmt::format("drop 'memory fast' (memory auto recomputes the stages where the fast "
+                       "path would not fit) or give 'memory low': this graph takes {} then; ",
+                       measured);
+  return fmt::format("'memory low' would still take {}; ", measured);
+}
+
 static std::string mode_words(IonmdGraphBuilder::Mode mode, double shell)
 {
   if (mode == IonmdGraphBuilder::GHOSTS)
@@ -156,9 +181,16 @@ void PairIonmd::check_estimated_memory(IonmdGraphBuilder::Mode mode, double shel
       "GiB at {:.1f} KiB per edge (measured on this model), {:.2f} GiB available ({})",
       worst.rank, nums[0], nums[1], mode_words(mode, shell), nums[2], nums[3] / GIB,
       bytes_per_edge / 1024.0, nums[4] / GIB, source);
-  if (worst.ratio > INIT_MARGIN)
-    error->all(FLERR, "pair_style ionmd: the graph does not fit in memory: {}; {}", what,
-               memory_fix(mode));
+  if (worst.ratio > INIT_MARGIN) {
+    // collective: every rank measures the recomputed path, the smallest figure is taken
+    const double low_bpe = low_path_untried(memory_mode == MEMORY_FAST, mode, meta.halo_stages)
+        ? measure_bytes_per_edge(true, true) : 0.0;
+    double low_mine = low_bpe > 0.0 ? low_bpe : HUGE_VAL, low_min = HUGE_VAL;
+    MPI_Allreduce(&low_mine, &low_min, 1, MPI_DOUBLE, MPI_MIN, world);
+    if (low_min == HUGE_VAL) low_min = 0.0;
+    error->all(FLERR, "pair_style ionmd: the graph does not fit in memory: {}; {}{}", what,
+               low_path_words(low_min, nums[2], nums[4], edge_chunk), memory_fix(mode));
+  }
   if (comm->me == 0) utils::logmesg(lmp, "pair_style ionmd memory check: {}\n", what);
 }
 
@@ -170,10 +202,13 @@ void PairIonmd::check_graph_memory(IonmdGraphBuilder::Mode mode)
   if (needs_probe(edges)) probe_bytes_per_edge(mode, edges);
   const double need = edges * bytes_per_edge;
   if (bytes_per_edge <= 0.0 || need <= memory_budget) return;
+  const double low_bpe = low_path_untried(memory_mode == MEMORY_FAST, mode, meta.halo_stages)
+      ? measure_bytes_per_edge(true, true) : 0.0;
   error->one(FLERR, "pair_style ionmd at step {}: the graph does not fit in memory: rank {} "
              "holds {} local + {} ghost atoms ({}) and {} edges: ~{:.2f} GiB at {:.1f} KiB per "
-             "edge (measured on this model), {:.2f} GiB available ({}); {}",
+             "edge (measured on this model), {:.2f} GiB available ({}); {}{}",
              update->ntimestep, comm->me, graph.nlocal, graph.nnodes() - graph.nlocal,
              mode_words(mode, comm->cutghostuser), graph.nedges(), need / GIB,
-             bytes_per_edge / 1024.0, memory_budget / GIB, budget_source, memory_fix(mode));
+             bytes_per_edge / 1024.0, memory_budget / GIB, budget_source,
+             low_path_words(low_bpe, edges, memory_budget, edge_chunk), memory_fix(mode));
 }
