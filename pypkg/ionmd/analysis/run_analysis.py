@@ -82,14 +82,19 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
             # That of the frames before is reported apart and kept out of every fit
             results["diffusion"] = []
             results.update({k: v for k, v in ramp_of(spec).items() if k != "no_transport"})
-            results["before_failure"] = before_failure(spec, frames, elements, masses,
-                                                       failure.first, stage, **options)
+            results["before_failure"] = before_failure(
+                spec, frames, elements, masses, failure.first, stage,
+                structure_functions=structure_functions, van_hove_lags_ps=van_hove_lags_ps,
+                **options)
+            structure_files = results["before_failure"].pop("files", [])
+            if structure_files:     # named where they will be, not where they are written
+                results["files"] = [str(out / name) for name in structure_files]
             results["note"] = (f"run failed ({failure.first.mode} at step "
                                f"{failure.first.step}): no transport properties of the run; "
                                f"those of the frames before the failure are under "
                                f"before_failure, left out of Arrhenius fits and aggregates")
             results["run_record"] = run_record(results, spec.run_status)
-            write_outputs(stage, results, ["diffusion_before_failure.csv"])
+            write_outputs(stage, results, ["diffusion_before_failure.csv", *structure_files])
             return results
         results.update(ramp_of(spec))
         if "no_transport" in results:    # a ramp's D is of no temperature: none, and why
@@ -408,14 +413,19 @@ def frames_before(frames, step: int):
                                      if a < n))
 
 
-def before_failure(spec: RunSpec, frames, elements, masses, first, out: Path, **options) -> dict:
+def before_failure(spec: RunSpec, frames, elements, masses, first, out: Path, *,
+                   structure_functions: bool = False,
+                   van_hove_lags_ps: Sequence[float] | None = None, **options) -> dict:
     """Transport of a failed run's frames before its first failure (``first``, a
     :class:`~ionmd.analysis.failure.FailureEvent`): what the run measured while it was
     still the material, for a careful look, never for a fit (the caller keeps it out of
-    the results' ``diffusion``). Writes ``diffusion_before_failure.csv``. A failure found
-    late (a melt shows once the framework has moved half a bond) leaves frames of the
-    failing structure at the end of the window: ``caveat`` says so. Without enough frames
-    for the analysis (after the discard), ``error`` says why."""
+    the results' ``diffusion``). Writes ``diffusion_before_failure.csv``, and with
+    ``structure_functions`` the structure-function files of those frames (``files``: their
+    names; ``structure_functions_error`` where they could not be: a van Hove lag longer
+    than the frames). A failure found late (a melt shows once the framework has moved half a
+    bond) leaves frames of the failing structure at the end of the window: ``caveat`` says
+    so. Without enough frames for the analysis (after the discard), ``error`` says why.
+    (``--structure-functions`` on a failed run wrote nothing, and said nothing of it.)"""
     window = {"failure_mode": first.mode, "failure_step": first.step,
               "failure_time_ps": first.time_ps}
     kept = frames_before(frames, first.step)
@@ -423,11 +433,18 @@ def before_failure(spec: RunSpec, frames, elements, masses, first, out: Path, **
         if len(kept.steps) < 3:
             raise AnalysisError(f"{len(kept.steps)} frame(s) before the failure at step "
                                 f"{first.step}")
-        traj = transport_trajectory(spec, kept, elements, masses)
+        traj = transport_trajectory(spec, kept, elements, masses,
+                                    fractions=structure_functions)
         part, diff, _ = transport(spec, traj, **options)
     except AnalysisError as exc:
         return {**window, "error": f"no transport before the failure: {exc}"}
     write_diffusion_csv(diff, out / "diffusion_before_failure.csv", spec.temperature_K)
+    if structure_functions:
+        try:
+            window["files"] = [Path(f).name for f in write_structure_functions(
+                traj, spec.mobile_species, out, van_hove_lags_ps)]
+        except AnalysisError as exc:
+            window["structure_functions_error"] = f"no structure functions: {exc}"
     caveats = [_ramp_caveat(spec, int(traj.steps[0]), int(traj.steps[-1]))]
     if first.mode == "framework_melting":
         caveats.append("the failure is found after the structure is lost (a melt: once the "
