@@ -57,7 +57,9 @@ def test_budget_is_spent_on_the_runs_that_narrow_sigma(tmp_path, capsys):
     # round's own cost (a round is decided while budget is left, then run whole)
     runs = plan_campaign(c)
     measured, spent = measure(c, runs)
-    assert spent >= float(f"{budget:.6g}")
+    # spent whole, or stopped by the rule of its last step (02e1806): a shortened last
+    # step ran, or what was left bought less than a tenth of a step (its round says which)
+    assert spent >= float(f"{budget:.6g}") or rounds[-1].get("budget_over"), rounds[-1]
     assert spent <= budget + 1.5 * max(m.cost_per_ps for m in measured) * 1.0   # one round
     assert rounds[-1]["spent"] == pytest.approx(spent, rel=1e-6)
     # the interval narrowed from the first round with a fit (one spanning more than 4

@@ -20,7 +20,8 @@ A run's record (:func:`run_record`)::
      "sigma_mS_cm": 0.8, "sigma_ci95": [0.6, 1.0],   # at D's level
      "interval_widened": None,   # why D's interval is the 99 % one (a rule stop), else None
      "flags": [], "failed": false, "failure_modes": [], "analysis_error": null,
-     "stop_reason": "converged",   # status.json's; without a stopping rule "planned" once
+     "stop_reason": "converged",   # status.json's (converged, max_time, extended, failed);
+                                   # without a stopping rule "planned" once
                                    # completed, else the run's state; None without status.json
      # an interrupted or failed run only: what stopped it, and whether it resumes
      "reason": "stopped at step 4800 of 20000 by LAMMPS's own timer: ...", "resumable": true,

@@ -284,7 +284,12 @@ class RunDir:
         if self.protocol.until and st.get("pieces"):
             # the interval of an earlier stop by the rule is no longer the run's: `ionmd
             # status` printed it beside "next check at step ..." of the extended run
-            fields.update(target_step=int(steps), stop_reason=None, D_ci95_at_stop=None)
+            # and its length is now the extension's, not the rule's: it ends at ``steps``
+            # as a fixed-length run (stopping.after_segment: stop_reason "extended", the
+            # ordinary interval), where its rule held there or not
+            fields.update(target_step=int(steps), stop_reason=None, D_ci95_at_stop=None,
+                          extended_from_step=int(st.get("extended_from_step")
+                                                 or st.get("step", 0)))
         elif self.protocol.until:
             from ionmd.protocols.stopping import run_first_target
 

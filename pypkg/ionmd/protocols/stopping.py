@@ -12,7 +12,7 @@ target, :func:`after_segment` analyses the run as far as it got and records the 
     "stopping": {"until": ..., "check_every_ps": ..., "max_time_ps": ..., "fit_start_ps": ...}
     "checks": [{"step", "time_ps", "values": {...}, "met": bool}, ...]
     "target_step": the end of the next piece
-    "stop_reason": converged | max_time | failed   (once the run ended)
+    "stop_reason": converged | max_time | extended | failed   (once the run ended)
     "D_ci95_at_stop": {species: [lo, hi]}          (converged: the interval to report)
 
 then either ends the run (``completed`` with ``converged`` or ``max_time``; ``failed``
@@ -21,6 +21,12 @@ the next target and leaves the run ``pending``: :func:`ionmd.protocols.execute.e
 goes on with the next piece. Everything needed to continue is on disk, so a killed run
 resumes the same loop (a check interrupted before it was recorded is simply done again:
 checks are deterministic on the same frames), from any runner or SLURM task.
+
+A run given a longer length after it ended (``RunDir.set_length``: a campaign goal's
+extension, ``extended_from_step`` in its status) runs to that length and is checked there
+once; it ends as ``extended`` whether the rule held or not: the extension chose its
+length, not the rule, so it reports the ordinary interval (before, one the rule had
+stopped at 2.5 ps and a goal took to 14.5 ps ended ``converged``, its interval at 99 %).
 
 A run that stopped because its rule held reports as D's 95 % interval its 99 % one
 (``D_ci95_at_stop``; :func:`ionmd.analysis.convergence.interval_at_stop`): the stop chose
@@ -142,10 +148,14 @@ def after_segment(rd, step: int, common: dict) -> dict:
     check = {"step": step, "time_ps": step * p.timestep_fs / 1000.0, "values": values,
              "met": met}
     checks = [c for c in rd.status.get("checks", []) if c["step"] != step] + [check]
+    # an extended run's stop is its extension's (module docstring): the rule, held or not,
+    # stops nothing and selects no interval
+    extended = rd.status.get("extended_from_step") is not None
+    stops = met and not extended
     # None unless the rule stopped the run here (drops one left by an earlier stop of an
     # extended run)
     at_stop = ({sp: v["D_ci95_at_stop"] for sp, v in values.get("species", {}).items()}
-               if met else None)
+               if stops else None)
     fields = dict(common, checks=checks, stopping=stopping_record(p, rd.planned_steps),
                   D_ci95_at_stop=at_stop)
     failure = values.get("failure")
@@ -157,8 +167,9 @@ def after_segment(rd, step: int, common: dict) -> dict:
                              reason=f"post-mortem at the check of step {step}: "
                                     f"{failure['mode']} at step {failure['step']}: "
                                     f"{failure['detail']}", **fields)
-    reason, target = decide(met, step, rd.planned_steps, check_steps(p))
+    reason, target = decide(stops, step, rd.planned_steps, check_steps(p))
     if reason is not None:
+        reason = "extended" if extended else reason
         return rd.set_status("completed", resumable=False, stop_reason=reason, target_step=step,
                              **fields)
     return rd.set_status("pending", resumable=True, target_step=target, **fields)
