@@ -41,6 +41,9 @@ class ModelRanking:
     searched: int
     """Arrangements the candidates were drawn from (symmetry-equivalent ones included)."""
     asked: int
+    kept: int | None = None
+    """How many of the arrangements searched keep the pair rule (the candidates are their
+    classes); None: not recorded (a record of before)."""
 
     @property
     def chosen_rank(self) -> int:
@@ -62,8 +65,13 @@ class ModelRanking:
 
     def note(self) -> str:
         """The ordering line's words on the ranking."""
+        # the classes are those of the arrangements that keep the pair rule: Li3YCl6's 360
+        # hold 30, "15 among the 360" read as if the 360 held 15
+        rule = (f", {self.kept} of them keeping the pair rule"
+                if self.kept is not None and self.kept < self.searched else "")
         fewer = (f" (only {len(self.model_energies)} symmetry-distinct among the "
-                 f"{self.searched} lowest)" if len(self.model_energies) < self.asked else "")
+                 f"{self.searched} lowest{rule})"
+                 if len(self.model_energies) < self.asked else "")
         return (f"re-ranked by {self.model}'s energy (fixed-cell single point) over the "
                 f"{len(self.model_energies)} lowest-Ewald arrangements{fewer}: kept Ewald "
                 f"rank {self.chosen_rank}, the lowest-Ewald one "
@@ -84,7 +92,9 @@ class ModelRanking:
                    ewald_energies=[float(c["ewald_energy_eV"]) for c in candidates],
                    model_energies=[float(c["model_energy_eV"]) for c in candidates],
                    searched=int(record["arrangements_searched"]),
-                   asked=int(record["candidates_asked"]))
+                   asked=int(record["candidates_asked"]),
+                   kept=(None if record.get("arrangements_keeping_pair_rule") is None
+                         else int(record["arrangements_keeping_pair_rule"])))
 
     def record(self) -> dict:
         """What a run's folder keeps of the ranking (JSON)."""
@@ -94,6 +104,7 @@ class ModelRanking:
             "method": "ewald candidates re-ranked by model energy (fixed-cell single point)",
             "model": self.model, "model_sha256": self.model_sha256, "atoms": self.natoms,
             "candidates_asked": self.asked, "arrangements_searched": self.searched,
+            "arrangements_keeping_pair_rule": self.kept,
             "chosen_ewald_rank": self.chosen_rank,
             "spread_meV_per_atom": self.spread_meV_per_atom,
             "ewald_choice_above_chosen_meV_per_atom": self.ewald_choice_above_meV_per_atom,
@@ -139,7 +150,7 @@ def rank_by_model(loaded, model: str | Path, asked: int, device: str | None = No
         model=Path(model).name, model_sha256=runner.sha256, natoms=len(structures[0]),
         ewald_energies=[float(c.ewald_energy) for c in loaded.candidates],
         model_energies=[float(e) for e in energies], searched=loaded.candidates_searched,
-        asked=asked)
+        asked=asked, kept=loaded.candidates_kept)
     return kept_by_ranking(loaded, ranking), ranking
 
 

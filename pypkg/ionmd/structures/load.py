@@ -102,6 +102,8 @@ class LoadedStructure:
     ``structure``'s) a model re-ranks; empty otherwise."""
     candidates_searched: int = 0
     """How many arrangements (symmetry-equivalent ones included) ``candidates`` came from."""
+    candidates_kept: int = 0
+    """How many of those keep the pair rule (``candidates`` are classes of these)."""
 
 
 @dataclass
@@ -166,7 +168,7 @@ def _load_one(source: Any, name: str, block: str | None, structure: Structure,
     where = (label if n_items == 1 else f"data block {block!r} of {label}" if block is not None
              else f"{label} (structure {name})")
     what = Path(source).name if is_file and n_items == 1 else name
-    ordering, rounded_away, candidates, searched = None, {}, [], 0
+    ordering, rounded_away, candidates, searched, kept = None, {}, [], 0, 0
     # 0.999 as 1.001: rounding; not beyond a stricter --order-tol (5e-4 keeps Li 0.999's
     # vacancies: Li667 Cl668)
     structure, rounding = fill_rounded_sites(structure, min(OCCUPANCY_TOLERANCE,
@@ -184,8 +186,8 @@ def _load_one(source: Any, name: str, block: str | None, structure: Structure,
         structure, shape = _compact_supercell(structure, order.supercell)
     else:       # ordered in a cell whose size the occupancies set (compact there)
         try:
-            structure, ordering, rounded_away, candidates, searched = _order(structure, order,
-                                                                             what)
+            structure, ordering, rounded_away, candidates, searched, kept = _order(
+                structure, order, what)
         except StructureError as exc:
             if block is None or n_items == 1:
                 raise
@@ -194,7 +196,8 @@ def _load_one(source: Any, name: str, block: str | None, structure: Structure,
     in_run_cell = shape is not None or (ordering is not None and order.supercell is not None)
     return LoadedStructure(name, structure, ordering, in_run_cell=in_run_cell,
                            supercell=shape, rounded_away=rounded_away, rounding=rounding,
-                           candidates=candidates, candidates_searched=searched)
+                           candidates=candidates, candidates_searched=searched,
+                           candidates_kept=kept)
 
 
 def _compact_supercell(structure: Structure, spec) -> tuple[Structure, str | None]:
@@ -248,7 +251,7 @@ def load_structure(source: Any, order: OrderOptions | None = None) -> LoadedStru
 
 
 def _order(structure: Structure, order: OrderOptions,
-           name: str) -> tuple[Structure, str, dict[str, float], list, int]:
+           name: str) -> tuple[Structure, str, dict[str, float], list, int, int]:
     from ionmd.structures.charges import (declared_oxidation_states, declares_site_states,
                                           with_site_states)
     from ionmd.structures.ordering import net_charge_note, order_structure, supercell_text
@@ -285,7 +288,8 @@ def _order(structure: Structure, order: OrderOptions,
             + net_charge_note(structure, cell)
             + (f"; Ewald charges guessed: {cell.guess_note}" if cell.guess_note
                and not declares_site_states(structure) else ""))
-    return cell.structure, text, gone, cell.candidates, cell.candidates_searched
+    return (cell.structure, text, gone, cell.candidates, cell.candidates_searched,
+            cell.candidates_kept)
 
 
 def _isotopes_of(structure: Structure) -> dict[str, str]:
