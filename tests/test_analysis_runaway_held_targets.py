@@ -70,3 +70,29 @@ def test_a_runaway_in_the_production_is_still_flagged(quench, tmp_path):
     assert step > 400                                  # in the production
     hot = [s for s, m in means if m > 1200]
     assert hot and hot[0] <= step <= hot[0] + 100
+
+
+RESET = """velocity all create 300 42 dist gaussian
+thermo 20
+fix 1 all nvt temp 300 300 0.1
+run 400
+unfix 1
+reset_timestep 0
+fix 2 all nvt temp 1500 1500 0.1
+dump 1 all custom 20 md.dump id type x y z
+run 1600
+"""
+
+
+def test_a_cold_equilibration_before_reset_timestep_leaves_the_production_its_target(tmp_path):
+    """After ``reset_timestep 0`` the production's rows are kept at the steps the
+    equilibration's also covered: they are compared with the production's 1500 K, not
+    with the equilibration's 300 K."""
+    run = nacl_dir(tmp_path / "reset", reps=(2, 2, 2), temperature_K=1500.0, dump_every=20)
+    lmp(run, RESET)
+    rows = _rows((run / "log.lammps").read_text())
+    start = max(k for k, (s, _) in enumerate(rows) if s == 0)      # the production's step 0
+    production = [t for s, t in rows[start:] if 100 <= s <= 400]
+    assert sum(production) / len(production) > 2 * 300     # above twice the equilibration's
+    failure = analyze(run)
+    assert failure["modes"] == [], failure["events"]

@@ -362,7 +362,8 @@ def _temperature_runaway(thermo, target_K: float | None, factor: float, window: 
     ``end_K`` (linear over ``ramp_steps`` from step 0, as LAMMPS's ``run N start 0 stop
     N``; its higher end when the length is unknown: a heating ramp is not a runaway), or,
     at the steps of ``held`` (:func:`held_targets`), what that ``run`` held (a row at the
-    step where one run ends and the next begins is the earlier's). A running mean that
+    step where one run ends and the next begins is the earlier's; where runs cover one
+    step, after ``reset_timestep``, the later's, whose rows the thermo keeps). A running mean that
     falls is a cooling, not a runaway: a quench from 1500 K to a 600 K target stays above
     twice it for a few rows."""
     tsteps = thermo.get("Step", np.zeros(0))
@@ -380,9 +381,14 @@ def _temperature_runaway(thermo, target_K: float | None, factor: float, window: 
         target = np.full(temp.shape, float(max(target_K, end_K)))
     target = target.astype(float)
     placed = np.zeros(temp.shape, dtype=bool)
-    for first, last, held_K in held:
-        rows = ~placed & (tsteps >= first) & (tsteps <= last)
-        target[rows], placed = held_K, placed | rows
+    # a run's rows are those after its first step (that one is the run before's last
+    # state), the later run's where two cover one step (`reset_timestep 0`: the rows kept
+    # are the production's); a run's first row only where no run printed it last
+    for after_first in (True, False):
+        for first, last, held_K in reversed(held):
+            rows = ~placed & (tsteps <= last) & ((tsteps > first) if after_first
+                                                 else (tsteps == first))
+            target[rows], placed = held_K, placed | rows
     n = min(window, temp.size)
     run_mean = np.convolve(temp, np.ones(n) / n, mode="valid")
     run_target = np.convolve(target, np.ones(n) / n, mode="valid")
