@@ -161,7 +161,8 @@ def verdict_at(out: dict, target_K: float, unit: str) -> Verdict:
 
 def _left_out_text(runs: Sequence[TemperatureRun]) -> str:
     """``"; left out: <why>; <why>"`` of the runs that are not usable, else ``""``."""
-    whys = [w for w in (r.why_left_out() for r in runs) if w]
+    bound = failed_below(runs)
+    whys = [w for w in (r.why_left_out(bound) for r in runs) if w]
     return f"; left out: {'; '.join(whys)}" if whys else ""
 
 
@@ -349,7 +350,7 @@ def next_step(runs: Sequence[TemperatureRun], *, step_ps: float, target_K: float
     unresolved = [g for g in groups if not g.combined.get("resolved")]
     left = [i for i in range(len(runs)) if i not in used and i not in grouped]
     ignored = [runs[i].key if runs[i].key is not None else runs[i].temperature_K for i in left]
-    ignored_why = [runs[i].why_left_out() for i in left]
+    ignored_why = [runs[i].why_left_out(failed_below(runs)) for i in left]
     not_resolved = [g.reason for g in unresolved]
     # the model's points: each usable run, and each resolved temperature's runs combined,
     # with their variances in D; fitted in D as collect fits them

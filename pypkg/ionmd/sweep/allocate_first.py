@@ -118,7 +118,11 @@ def warmer_candidates(runs: Sequence[TemperatureRun], fitted_K: np.ndarray,
         chosen = []
     if not chosen and failed:     # every run failed (or nothing warmer below them)
         why = (f"the warmest candidate colder than {cap:g} K, where a run failed: a "
-               f"temperature it may not fail at")
+               f"temperature it may not fail at" if np.isfinite(cap) else
+               # no bound: a run warmer than every failed one did not fail (before:
+               # "colder than inf K, where a run failed")
+               f"the warmest candidate not yet run: none is warmer than {above:g} K, and "
+               f"a run warmer than the failed ones did not fail")
         chosen = sorted({float(t) for t in candidates_K if float(t) < cap}, reverse=True)
     if failed:
         why += f"; the failed runs {failed} say nothing of how ions move there"

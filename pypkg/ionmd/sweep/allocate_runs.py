@@ -139,9 +139,12 @@ class TemperatureRun:
                      level=self.level, ci95_unwidened=self.D_ci95_unwidened,
                      run="" if name is None else str(name))
 
-    def why_left_out(self) -> str | None:
+    def why_left_out(self, bound_K: float | None = None) -> str | None:
         """Why the run is not :attr:`usable`, naming it, its temperature and its value
-        (:func:`ionmd.analysis.aggregate.point_problem`'s words); None where it is."""
+        (:func:`ionmd.analysis.aggregate.point_problem`'s words); None where it is.
+        ``bound_K``: the series' :func:`ionmd.sweep.allocate_first.failed_below` (no new
+        run at or above it), so that a failed run says whether it bars warmer runs (a
+        warmer run that did not fail lifts the bar); None: the rule is said instead."""
         path = getattr(self.key, "path", self.key)      # a campaign's run: its folder
         where = f" of run {path}" if path is not None else ""
         what = f"{self.quantity}{where} at {self.temperature_K:g} K"
@@ -151,8 +154,16 @@ class TemperatureRun:
             kept = (" its point before the failure is fitted as collect fits it, but not "
                     "planned by (never extended);" if self.usable else
                     " it says nothing of how ions move there,")
-            return (f"{what}: the run {self.failed} (its post-mortem);{kept} and no new run "
-                    f"at or above {self.temperature_K:g} K is started")
+            T = self.temperature_K
+            if bound_K is None:
+                bar = (f"no new run at or above {T:g} K is started while every run that did "
+                       "not fail is colder")
+            elif T >= bound_K:
+                bar = f"no new run at or above {T:g} K is started"
+            else:       # before: said so here too, while warmer candidates were offered
+                bar = (f"it bars no warmer run: a run warmer than {T:g} K did not fail "
+                       "(the heat was not the cause)")
+            return f"{what}: the run {self.failed} (its post-mortem);{kept} and {bar}"
         why = point_problem(self.D, self.D_ci95, quantity=what, unit=self.unit,
                             level=self.level)
         if self.within_scatter:         # not left out: combined in D, extended (next_step)
