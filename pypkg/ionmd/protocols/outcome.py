@@ -142,7 +142,7 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
     relaxed = RELAX_RE.search(logs[0].read_text(errors="replace")) if (
         n and logs[0].is_file()) else None
     if relaxed and relaxed.group(1) == "NOT converged":    # said in the log alone before
-        common["relaxation"] = relaxed.group(0).removeprefix("IONMD_RELAX ")
+        common["relaxation"] = relaxation_verdict(relaxed.group(0))
     diverged = RELAX_DIVERGED_RE.search(last_text)
     if diverged:
         return rd.set_status("failed", resumable=False, reason=(
@@ -310,6 +310,39 @@ def _stopped_reason(rd: RunDir, name: str, step: int, frame: int | None) -> str:
         return (f"{said}; no restart file was written yet (restart every "
                 f"{rd.protocol.restart_every} steps): run again to start it over")
     return f"{said}; run again to resume from {restart.name} (step {restart_step(restart)})"
+
+
+RELAX_CRITERIA = (
+    ("the stress", re.compile(r"stress (\S+) bar from \S+ bar \([^;)]*; tolerance (\S+) bar\)"),
+     " bar"),
+    ("the volume change", re.compile(r"volume change in the last round (\S+) \(tolerance "
+                                     r"(\S+)\)"), ""),
+    ("the forces", re.compile(r"max force component (\S+) eV/A \(tolerance (\S+)\)"),
+     " eV/A"),
+)
+"""What an ``IONMD_RELAX`` line measures against its tolerance (the forces since inputs
+version 4 printed them; the volume change since version 4)."""
+
+
+def relaxation_verdict(line: str) -> str:
+    """A relaxation's ``IONMD_RELAX`` line as a run's status gives it (``relaxation``):
+    without its prefix and, where it did not converge, with the criteria it missed, each
+    with its value and tolerance."""
+    text = line.removeprefix("IONMD_RELAX ")
+    if not text.startswith("NOT converged"):
+        return text
+    missed = []
+    for what, pattern, unit in RELAX_CRITERIA:
+        found = pattern.search(text)
+        if found:
+            try:
+                value, tol = float(found.group(1)), float(found.group(2))
+            except ValueError:      # a number LAMMPS printed as nan or inf
+                missed.append(f"{what} ({found.group(1)}{unit})")
+                continue
+            if not value <= tol:
+                missed.append(f"{what} ({found.group(1)}{unit} > {found.group(2)})")
+    return text + (f"; not met: {', '.join(missed)}" if missed else "")
 
 
 def _timer_reason(rd: RunDir, step: int, limit: str, relaxing: bool = False,
