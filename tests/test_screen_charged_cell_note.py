@@ -66,3 +66,20 @@ def test_the_screen_row_and_log_carry_the_note(tiny_f64, tmp_path, capsys):
     assert row["status"] == "ok"
     assert row["charge_note"].startswith("Li7P4O14 holds -1 e under Li+ P5+ O2-")
     assert "note: Li7P4O14 holds -1 e" in capsys.readouterr().err
+
+
+def test_screen_structure_s_own_charge_note_sees_one_vacancy():
+    """The Python API (``screen_structure``'s ``charge_note``) notes the vacancy as the batch
+    does (one home: the note was the batch's alone), and not for a cell ordered from a
+    disordered file, whose ordering note says its net charge."""
+    from ase.build import bulk
+
+    from ionmd.screen.screen import charge_note
+
+    cell = bulk("LiCl", "rocksalt", a=5.14, cubic=True) * (2, 2, 2)       # Li32Cl32
+    del cell[[a.index for a in cell if a.symbol == "Li"][0]]            # Li31Cl32: -1 e
+    note = charge_note(cell)
+    assert note is not None and "-1 e" in note and "Li31Cl32" in note.replace(" ", ""), note
+    assert charge_note(cell, ordered=True) is None
+    del cell[[a.index for a in cell if a.symbol == "Cl"][0]]            # neutral again
+    assert charge_note(cell) is None

@@ -87,22 +87,6 @@ def screened_cell_words(atoms, settings) -> str:
     return f"{n} atoms: {how}; the input has {len(atoms)}"
 
 
-def charged_cell_note(atoms) -> str | None:
-    """A note for a screened cell of whole atoms that the oxidation-state guess leaves
-    charged (:func:`ionmd.structures.charges_guess.whole_cell_charge_note`), worded as the
-    screen's own charge note; None where the file's own states make it neutral."""
-    import numpy as np
-
-    from ionmd.structures.charges_guess import whole_cell_charge_note
-
-    states = atoms.arrays.get("oxi_states")
-    if states is not None and abs(float(np.sum(states))) < 1e-6:
-        return None
-    note = whole_cell_charge_note(atoms)
-    return (f"{note}: the screened cell may lack atoms of the material, and its descriptors "
-            "are then another material's; check the file" if note else None)
-
-
 def plan_inputs(paths: Sequence, runner, settings, order=None,
                 names: dict[str, str] | None = None, skip=frozenset()) -> Iterator[tuple]:
     """``(name, plan, None)`` for each structure a screen of ``paths`` would evaluate, or
@@ -342,13 +326,6 @@ class ScreenBatch:
             warn((f"{path}: {why}" if stage == "screen" else f"{path}: {stage}: {why}")
                  + unexpected_words(exc))
             return
-        if "charge_note" not in result.extra and "ordered" not in atoms.info:
-            # the screen notes a cell no states make neutral even roughly (10 %): one vacancy
-            # in a large cell (3 %) passed; an ordered cell's charge, from rounding the
-            # file's occupancies, is said by its ordering note
-            charged = charged_cell_note(result.atoms)
-            if charged:
-                row["charge_note"] = charged
         for key in ("note", "charge_note"):
             if key in row:
                 warn(f"{name}: note: {row[key]}")

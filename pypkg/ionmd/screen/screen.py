@@ -203,12 +203,17 @@ def dilute_repeat(atoms: Atoms, distance: float) -> tuple[int, int, int]:
     return tuple(max(1, int(np.ceil(distance / w - 1e-9))) for w in image_plane_widths(atoms))
 
 
-def charge_note(atoms: Atoms) -> str | None:
+def charge_note(atoms: Atoms, ordered: bool = False) -> str | None:
     """A warning for a cell that no sound oxidation states make neutral, even roughly
     (``ionmd.structures.charges.oxidation_guess``): OBELiX's Li2(OH)Br CIF holds no H, and
     was screened as Li2BrO (-1 e per formula unit under Li+ Br- O2-) without a word. The
-    frozen framework is then not the material's; the descriptors describe another one."""
+    frozen framework is then not the material's; the descriptors describe another one.
+    Also a cell of whole atoms the guessed states leave charged by a whole ion
+    (:func:`~ionmd.structures.charges_guess.whole_cell_charge_note`: the guess reads 10 %
+    off neutral as refined occupancies, and one vacancy in a large cell passed), unless it
+    was ``ordered`` from a disordered file (its ordering note says its net charge)."""
     from ionmd.structures.charges import oxidation_guess
+    from ionmd.structures.charges_guess import whole_cell_charge_note
 
     # the file's own states (pymatgen's reading) settle it only where they make the cell
     # neutral: a charged cell (a vacancy cut from LiCl, written by pymatgen with Li+ Cl-)
@@ -217,7 +222,11 @@ def charge_note(atoms: Atoms) -> str | None:
     if states is not None and abs(float(np.sum(states))) < NEUTRAL_TOL_E:
         return None
     guess = oxidation_guess(atoms.get_chemical_formula())
-    if guess.states or guess.clusters:      # cluster anions (closo-borates) are neutral too
+    if guess.states:
+        whole = None if ordered else whole_cell_charge_note(atoms.get_chemical_formula())
+        return (f"{whole}: the screened cell may lack atoms of the material, and its "
+                "descriptors are then another material's; check the file" if whole else None)
+    if guess.clusters:                      # cluster anions (closo-borates) are neutral too
         return None
     return (f"{guess.note}: the screened cell may lack atoms of the material (the H of a "
             "hydroxide or hydride, a site the file left out), and its descriptors are then "
@@ -513,7 +522,8 @@ def screen_structure(atoms: Atoms | Structure, runner, settings: ScreenSettings 
 
     settings = settings or ScreenSettings()
     t0 = time.perf_counter()
-    plan = plan_screen(as_atoms(atoms), settings, runner)
+    given = as_atoms(atoms)
+    plan = plan_screen(given, settings, runner)
     cell_atoms, shape, mobile, reps = plan.cell_atoms, plan.grid, plan.mobile, plan.reps
     n_eval = plan.n_evaluations
     if n_eval > settings.max_points:
@@ -551,7 +561,8 @@ def screen_structure(atoms: Atoms | Structure, runner, settings: ScreenSettings 
     # two columns: `note` has meant a narrow cell (examples/screen_vs_measured.py ranks the
     # rows without one apart)
     for key, note in (("note", small_cell_note(cell_atoms, settings.species, runner.cutoff)),
-                      ("charge_note", charge_note(cell_atoms))):
+                      ("charge_note", charge_note(cell_atoms,
+                                                  ordered="ordered" in given.info))):
         if note:
             extra[key] = note
     return ScreenResult(atoms=cell_atoms, descriptors=desc, landscapes=landscapes,
