@@ -35,7 +35,8 @@ Failure modes, each found at its first occurrence:
     Two atoms closer than ``collapse_fraction`` times the sum of their covalent radii.
 
 The first failure is reported with its step, time, the thermo temperature at (or just
-before) that step and the thermostat's target there (a ramp's value at that step).
+before) that step and the thermostat's target there: that of the logs' ``run`` that held
+one there (``held_targets``), else the run's own (a ramp's value at that step).
 """
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ class FailureEvent:
     time_ps: float
     temperature_K: float | None
     detail: str
-    #: the thermostat's target at ``step`` (a ramp's value there): the temperature a
+    #: the thermostat's target at ``step`` (the one its ``run`` held, a ramp's value
+    #: there; what the runaway check compared the rows with): the temperature a
     #: heating run failed at; ``temperature_K`` is what the thermo printed last before it,
     #: far off it in a run that is blowing up
     target_temperature_K: float | None = None
@@ -235,11 +237,16 @@ def detect_failures(*, steps: np.ndarray, timestep_fs: float, positions: np.ndar
             elements = np.asarray(elements)
             found += _collapsed_distance(steps, pos, bx, elements, collapse_fraction)
             found += _framework_melting(steps, pos, bx, elements, masses, framework, melt_fraction)
+    # each event's target is the one its `run` held there, the one the runaway check
+    # compared it with (a runaway in a 1500 K equilibration is of 1500 K, not the run's 600 K)
+    held_K, in_held = _held_at(np.array([int(s) for _, s, _ in found], dtype=np.int64),
+                               held_targets)
     events = [FailureEvent(mode, int(step), (int(step) - step0) * timestep_fs * 1e-3,
                            temperature_at(int(step), thermo), detail,
+                           float(held_K[k]) if in_held[k] else
                            target_at(int(step), target_temperature_K, temperature_end_K,
-                                      ramp_steps))
-              for mode, step, detail in found]
+                                     ramp_steps))
+              for k, (mode, step, detail) in enumerate(found)]
     end_step = int(max([steps[-1] if len(steps) else step0, tsteps[-1] if tsteps.size else step0]
                        + [e.step for e in events]))
     if ended is not None:     # LAMMPS stopped the run there: what follows was abandoned
@@ -353,6 +360,24 @@ def held_targets(blocks) -> list[tuple[int, int, float]]:
             and b.thermostats[0][0] == b.thermostats[0][1]]
 
 
+def _held_at(steps: np.ndarray, held: Sequence[tuple[int, int, float]]
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """The target each of ``steps`` had in the ``run`` of ``held`` (:func:`held_targets`)
+    that covers it, and whether one does. A run's steps are those after its first (that
+    one is the run before's last state), the later run's where two cover one step
+    (``reset_timestep 0``: the rows kept are the production's); a run's first step only
+    where no run ended there."""
+    steps = np.asarray(steps)
+    target = np.full(steps.shape, np.nan)
+    placed = np.zeros(steps.shape, dtype=bool)
+    for after_first in (True, False):
+        for first, last, held_K in reversed(held):
+            rows = ~placed & (steps <= last) & ((steps > first) if after_first
+                                                else (steps == first))
+            target[rows], placed = held_K, placed | rows
+    return target, placed
+
+
 def _temperature_runaway(thermo, target_K: float | None, factor: float, window: int,
                          end_K: float | None = None, ramp_steps: int | None = None,
                          held: Sequence[tuple[int, int, float]] = ()
@@ -379,16 +404,8 @@ def _temperature_runaway(thermo, target_K: float | None, factor: float, window: 
         target = target_K + (end_K - target_K) * np.clip(tsteps / ramp_steps, 0.0, 1.0)
     else:
         target = np.full(temp.shape, float(max(target_K, end_K)))
-    target = target.astype(float)
-    placed = np.zeros(temp.shape, dtype=bool)
-    # a run's rows are those after its first step (that one is the run before's last
-    # state), the later run's where two cover one step (`reset_timestep 0`: the rows kept
-    # are the production's); a run's first row only where no run printed it last
-    for after_first in (True, False):
-        for first, last, held_K in reversed(held):
-            rows = ~placed & (tsteps <= last) & ((tsteps > first) if after_first
-                                                 else (tsteps == first))
-            target[rows], placed = held_K, placed | rows
+    held_K, placed = _held_at(tsteps, held)
+    target = np.where(placed, held_K, target.astype(float))
     n = min(window, temp.size)
     run_mean = np.convolve(temp, np.ones(n) / n, mode="valid")
     run_target = np.convolve(target, np.ones(n) / n, mode="valid")
