@@ -108,7 +108,9 @@ std::string PairIonmd::memory_fix(IonmdGraphBuilder::Mode mode) const
     fix += ", fewer MPI ranks (on one rank 'ghost auto' builds a graph of the cell's own atoms "
            "only), or a larger cell per rank";
   } else {
-    fix = "use more MPI ranks or GPUs (fewer atoms each), a smaller cell, or a float32 export";
+    fix = "use more MPI ranks or GPUs (fewer atoms each), a smaller cell";
+    // a float32 export halves what a float64 one holds; advice to a float32 model gains nothing
+    fix += meta.dtype == "float64" ? ", or a float32 export" : "";
   }
   return fix + "; 'max_memory GiB' (or IONMD_MAX_MEMORY_GB) sets the limit per rank on the "
                "model call's graph (the rank's own resident size comes on top), "

@@ -56,6 +56,8 @@ def test_memory_fast_that_cannot_fit_is_told_memory_low_fits(deep_tiny, tmp_path
                   r"chunks of 4096 edges\)", out)
     assert m, out[-3000:]
     assert float(m.group(1)) <= 0.1
+    # the general advice, without 'a float32 export' to a float32 model
+    assert "a smaller cell" in out and "float32 export" not in out, out[-3000:]
 
     low = run(deep_tiny, "memory low", tmp_path / "low")          # the advice, taken
     assert low.returncode == 0, low.stdout[-3000:]
