@@ -101,8 +101,16 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
             results["diffusion"] = []
             # its length all the same, as the others' (runs.csv had none for a completed ramp)
             results.update(kept_length_of(spec, frames.steps))
+            names = []
+            if structure_functions:     # a mixture of the ramp's states, written and said so
+                part = ramp_structure_functions(spec, frames, elements, masses, stage,
+                                                van_hove_lags_ps)
+                names = part.pop("files", [])
+                results.update(part)
+                if names:
+                    results["files"] = [str(out / name) for name in names]
             results["run_record"] = run_record(results, spec.run_status)
-            write_outputs(stage, results)
+            write_outputs(stage, results, names)
             return results
         traj = transport_trajectory(spec, frames, elements, masses,
                                     fractions=structure_functions)
@@ -233,6 +241,29 @@ def kept_length_of(spec: RunSpec, steps: np.ndarray) -> dict:
         return {}
     kept = steps[(steps - steps[0]) * spec.timestep_fs / 1000.0 >= spec.discard_ps - 1e-9]
     return {"run_length_ps": _steps_ps(kept[0], kept[-1], spec.timestep_fs)} if kept.size else {}
+
+
+def ramp_structure_functions(spec: RunSpec, frames, elements, masses, out: Path,
+                             van_hove_lags_ps: Sequence[float] | None = None) -> dict:
+    """The structure functions of a ramp run's frames (after its discarded start), written
+    under ``out`` (``files``: their names), with ``structure_functions_note``: they average
+    over the ramp's temperatures or densities, a mixture of no one state (its D and sigma
+    are not analysed at all: ``no_transport``); ``structure_functions_error`` where they
+    could not be made (no frame after the discard, a van Hove lag too long). Before,
+    ``--structure-functions`` on a ramp wrote nothing and said nothing."""
+    try:
+        traj = transport_trajectory(spec, frames, elements, masses, fractions=True)
+        names = [Path(f).name for f in write_structure_functions(
+            traj, spec.mobile_species, out, van_hove_lags_ps)]
+    except AnalysisError as exc:
+        return {"structure_functions_error": f"no structure functions: {exc}"}
+    what = f"{', '.join(names)} average over them, a mixture"
+    note = _ramp_caveat(spec, int(traj.steps[0]), int(traj.steps[-1]), what=what)
+    if not note:        # a hand run's ramp, as its logs say it (RunSpec.frames_ramps)
+        ramped = "; ".join(f"{r.logs}: {r.what()}" for r in spec.frames_ramps
+                           if not r.discarded)
+        note = f"{ramped} over these frames: {what} of no one temperature or density"
+    return {"files": names, "structure_functions_note": note}
 
 
 def transport_trajectory(spec: RunSpec, frames, elements, masses, *,
@@ -455,11 +486,12 @@ def before_failure(spec: RunSpec, frames, elements, masses, first, out: Path, *,
             **({"caveat": caveat} if caveat else {}), **part}
 
 
-def _ramp_caveat(spec: RunSpec, first_step: int, last_step: int) -> str | None:
+def _ramp_caveat(spec: RunSpec, first_step: int, last_step: int,
+                 what: str = "their D and sigma are") -> str | None:
     """Where the thermostat ramped over the window's frames (a stability run heated until
-    it failed), that its D and sigma are of no one temperature (as :func:`ramp_of` says of
-    a whole ramp run); where the barostat ramped, that they are of no one density; None at
-    one temperature and pressure."""
+    it failed), that ``what`` (its D and sigma; the structure functions) are of no one
+    temperature (as :func:`ramp_of` says of a whole ramp run); where the barostat ramped,
+    of no one density; None at one temperature and pressure."""
     ramp = ramp_of(spec)
     caveats = []
     if "temperature_end_K" in ramp:
@@ -468,11 +500,10 @@ def _ramp_caveat(spec: RunSpec, first_step: int, last_step: int) -> str | None:
         lo, hi = target_at(first_step, *steps), target_at(last_step, *steps)
         span = (f"{lo:g} -> {hi:g} K" if lo is not None and hi is not None
                 else f"{spec.temperature_K:g} K towards {spec.temperature_end_K:g} K")
-        caveats.append(f"the thermostat ramped over these frames ({span}): their D and sigma "
-                       f"are of no one temperature, whatever temperature_K says")
+        caveats.append(f"the thermostat ramped over these frames ({span}): {what} "
+                       f"of no one temperature, whatever temperature_K says")
     if "pressure_ramp" in ramp:
         p = ramp["pressure_ramp"]
         caveats.append(f"the barostat ramped over these frames (towards {p['end']:g} "
-                       f"{p['unit']} from {p['start']:g}): their D and sigma are of no one "
-                       f"density")
+                       f"{p['unit']} from {p['start']:g}): {what} of no one density")
     return "; ".join(caveats) or None
