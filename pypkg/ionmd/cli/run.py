@@ -228,6 +228,8 @@ def _print_table(rows) -> None:
     print(f"{'state':<11} {'step':>9} {'planned':>9}  run directory / reason")
     for path, st in rows:
         notes = [st["reason"]] if st.get("reason") else []
+        if st.get("ev_failed"):     # an E-V scan that ran but failed the paper's verdict
+            notes.append("E-V verdict FAILED: " + "; ".join(st.get("reasons") or []))
         checks = describe_checks(st)
         if checks:
             notes.append(checks)
