@@ -220,6 +220,11 @@ def load_run_spec(path: str | Path, overrides: dict | None = None) -> RunSpec:
         meta["charges_replaced"] = replaced_charges_note(path, recorded, meta["charges"])
     traj = ([path / p for p in meta["trajectory"]] if "trajectory" in meta
             else found_trajectory(path))
+    if not traj and (path / "ev.json").is_file():
+        # `ionmd run ev-scan` wrote it: single points, no MD to analyse
+        raise AnalysisError(f"{path}: an E-V scan (ev-scan), no MD trajectory: its results "
+                            f"are in {path / 'ev.json'} (V0, B0, the verdict; `ionmd status` "
+                            f"shows the verdict); `ionmd analyze` analyses MD runs")
     if not traj:
         raise AnalysisError(f"{path}: no trajectory (looked for {searched_text()}); list "
                             f"it under 'trajectory' in {RUN_JSON} or pass --trajectory")
