@@ -45,8 +45,13 @@ class FramesRamp:
     discarded: bool
     """Whether all its frames lie in the discarded start (``discard_ps``)."""
     logs: str
+    held: str = ""
+    """Runs held at several constant targets, in run order (``900 K, then 600 K``); "" for
+    a ramp within a run (:func:`_held_steps`)."""
 
     def what(self) -> str:
+        if self.held:
+            return f"thermostats held at {self.held} in turn"
         if self.kind == "thermostat":
             return f"thermostat ramped from {self.start:g} to {self.stop:g} K"
         return (f"barostat ramped the pressure from {self.start:g} to {self.stop:g} "
@@ -74,7 +79,8 @@ def frames_settings(texts: dict[str, str], echoed: dict[str, dict], traj: list[P
     trajectory's files; else those with a dump that may be of the trajectory renamed
     (:func:`_dumps_elsewhere`: not one writing another file the folder holds); else all),
     ``where`` (which runs, for the messages; "" where every run is one of them),
-    ``others`` (the rest) and ``echoed`` (:func:`~ionmd.lammps.echoed_input.md_settings`
+    ``others`` (the rest), ``runs`` (every run, in order), ``placed`` (whether their dumps
+    say which runs wrote the frames: not all runs taken for want of one) and ``echoed`` (:func:`~ionmd.lammps.echoed_input.md_settings`
     of each log, read whole where no log echoes a ``run``: ``blocks`` None). Where every run's dumps write other files of the folder, none wrote the frames
     (the logs are of another run, an equilibration): ``blocks`` is [] and ``elsewhere``
     says so. The runs whose frames all lie in the first ``discard_ps`` (the frames' clock:
@@ -85,7 +91,7 @@ def frames_settings(texts: dict[str, str], echoed: dict[str, dict], traj: list[P
     names = {p.name for p in traj}
     framed = [b for b in blocks if b.dumps_into(names)]
     where = f" over the runs that dump {', '.join(sorted(names))}"
-    frames = {"names": ", ".join(texts), "echoed": echoed, "elsewhere": None}
+    frames = {"names": ", ".join(texts), "echoed": echoed, "elsewhere": None, "runs": blocks}
     if not framed and traj:
         dumping = [b for b in blocks if b.dumps]
         framed = [b for b in dumping if not _dumps_elsewhere(b, traj[0].parent, names)]
@@ -96,6 +102,8 @@ def frames_settings(texts: dict[str, str], echoed: dict[str, dict], traj: list[P
                                    f"write {', '.join(files)}, which the folder holds beside "
                                    f"it (the logs are of other runs)")
             return {**frames, "blocks": [], "where": "", "others": blocks, "ramps": []}
+    # their dumps say these runs wrote the frames (not all runs taken for want of a dump)
+    frames["placed"] = bool(framed)
     if not framed or len(framed) == len(blocks):
         framed, where = blocks, ""
     others = [b for b in blocks if not any(b is f for f in framed)]
@@ -121,8 +129,11 @@ def _ends_ps(blocks: list[RunBlock], framed: list[RunBlock],
     clock's time step is not known. The clock: ``timestep_fs``, else the last framed run's
     time step (the analysis reads the frames at one)."""
     last = framed[-1]
-    if timestep_fs is None and last.timestep is not None and last.units in FS_PER_TIME_UNIT:
-        timestep_fs = last.timestep * FS_PER_TIME_UNIT[last.units]
+    # after a read_restart no `units` is echoed: the restart file's, those of the runs before
+    units = {b.units for b in framed if b.units}
+    unit = last.units or (units.pop() if len(units) == 1 else None)
+    if timestep_fs is None and last.timestep is not None and unit in FS_PER_TIME_UNIT:
+        timestep_fs = last.timestep * FS_PER_TIME_UNIT[unit]
     first = next(k for k, b in enumerate(blocks) if b is framed[0])
     ends, steps = {}, 0
     for b in blocks[first:]:
@@ -144,7 +155,28 @@ def _ramps_of(framed: list[RunBlock], ends: list[float | None], kept: int,
         last = max(where)
         ramps.append(FramesRamp(kind, a, z, unit, ends[last], last == len(framed) - 1,
                                 last < kept, logs))
-    return ramps
+    return ramps + _held_steps(framed, ends, kept, logs)
+
+
+def _held_steps(framed: list[RunBlock], ends: list[float | None], kept: int,
+                logs: str) -> list[FramesRamp]:
+    """Runs held at several constant targets (``temp 900 900``, then ``temp 600 600``, or
+    none: NVE) that wrote frames into one trajectory, as a thermostat ramp from the first
+    target to the last: D and sigma over them are of no one temperature (a given
+    ``--temperature 600``, one of them, was taken so, silently); the frames after the
+    last change are of one."""
+    held = [tuple(sorted({a for a, z in b.thermostats if a == z})) for b in framed]
+    targets = [t for h in held for t in h]
+    if len(set(targets)) < 2:
+        return []
+    if len(held[-1]) > 1:
+        changed = len(framed) - 1           # the last run itself holds two targets
+    else:
+        changed = max(k for k, h in enumerate(held) if h != held[-1])
+    steps = ", then ".join(" and ".join(f"{t:g} K" for t in h) if h else "no thermostat"
+                           for k, h in enumerate(held) if k == 0 or h != held[k - 1])
+    return [FramesRamp("thermostat", targets[0], targets[-1], "K", ends[changed],
+                       changed == len(framed) - 1, changed < kept, logs, held=steps)]
 
 
 def _unplaced_ramps(echoed: dict[str, dict], logs: str) -> list[FramesRamp]:
@@ -188,6 +220,7 @@ def timing_from_logs(path: Path, meta: dict, frames: dict) -> None:
     # a time step in fs or a temperature given for such a run changes nothing: it was told
     # they contradict the logs (units nano's ns) or asked for them (lj), then refused anyway
     refuse_length_units(path, frames)
+    refuse_uneven_frames(path, frames)
     said = _said_by_logs(frames)
     missing = []
     for key, flag in LOG_TIMING.items():
@@ -233,6 +266,60 @@ def refuse_length_units(path: Path, frames: dict) -> None:
             f"these logs, which would say {', '.join(odd)} again: put \"logs\": [] in "
             f"{RUN_JSON} and give the time step in fs and the temperature (--timestep-fs, "
             f"--temperature)")
+
+
+def refuse_uneven_frames(path: Path, frames: dict) -> None:
+    """Refuse frames that runs at several time steps wrote into one trajectory
+    (:func:`frames_settings`, its dumps placing them), whatever is given: the analysis
+    dates every frame by its step at one time step, so no ``--timestep-fs`` is right for
+    all (a run at 1 fs resumed at 2 fs into the same dump was taken with ``--timestep-fs
+    1``, 3.0 ps reported for 4.0, the second run's D 2x off). Said: each run's time step
+    and where it begins, and the ``discard_ps`` that leaves the earlier runs out where the
+    logs date them. (Several thermostat targets are a ramp: :func:`_ramps_of`.)"""
+    blocks = frames["blocks"]
+    if not blocks or not frames.get("placed") or frames["elsewhere"]:
+        return
+    units = {b.units for b in blocks if b.units}    # after read_restart: the file's
+    steps = {b.timestep for b in blocks if b.timestep is not None}
+    if len(units) != 1 or len(steps) < 2:
+        return
+    runs = _runs_named(frames["runs"])
+    said = ", ".join(f"timestep {b.timestep:g} ({runs[id(b)]})" for b in blocks
+                     if b.timestep is not None)
+    raise AnalysisError(
+        f"{path}: {frames['names']}: the runs that wrote the frames "
+        f"({frames['where'].strip() or 'every run'}) ran at {said} (units {units.pop()}): "
+        f"the frames' clock is uneven, and ionmd dates each frame by its step at one time "
+        f"step, so no --timestep-fs is right for all of them (the run's length and D would "
+        f"be off by the ratio). Analyse the runs apart: split the trajectory where they meet "
+        f"(each run's frames in a folder of their own, with its data file and log)"
+        f"{_uneven_discard_hint(frames)}")
+
+
+def _runs_named(blocks: list[RunBlock]) -> dict[int, str]:
+    """``{id(block): "log.lammps, run 2 from step 2000"}``: each run by its log, its place
+    there and the step it began at where the logs say it."""
+    out, count = {}, {}
+    for b in blocks:
+        count[b.log] = count.get(b.log, 0) + 1
+        out[id(b)] = (f"{b.log}, run {count[b.log]}"
+                      + (f" from step {b.start}" if b.start is not None
+                         else " after read_restart" if b.restored else ""))
+    return out
+
+
+def _uneven_discard_hint(frames: dict) -> str:
+    """The ``discard_ps`` that leaves in the discarded start every run whose time step is
+    not the last run's (on the last run's clock, the one the analysis then takes), where
+    the logs date it; "" where they do not."""
+    framed = [*frames.get("discarded", []), *frames["blocks"]]
+    ends = _ends_ps(frames["runs"], framed, None)
+    odd = [k for k, b in enumerate(framed) if b.timestep != framed[-1].timestep]
+    if not odd or ends[max(odd)] is None:
+        return ""
+    return (f"; or leave the earlier runs out with discard_ps {ends[max(odd)]:g} "
+            f"(--discard-ps, or {RUN_JSON}: the first {ends[max(odd)]:g} ps of the frames "
+            f"dated at the last run's time step)")
 
 
 def _discard_hint(frames: dict, meta: dict) -> str:
