@@ -99,6 +99,9 @@ class AseFrames:
     files: tuple[Path, ...]
     notes: tuple[str, ...] = ()  # why a value a file seems to say is not the run's
     restarts: tuple[str, ...] = ()  # restarts found inside a file (its frames split there)
+    # restarts inside a file whose frames' own steps went back (a new dynamics counting from
+    # 0): read as given, they superseded every frame before them (half a run lost, silently)
+    renumbered: tuple[str, ...] = ()
 
 
 def _read_one(path: Path, fmt: str):
@@ -338,7 +341,7 @@ def _frozen(a: np.ndarray) -> np.ndarray:
 def _read_cached(key: tuple, fmt: str) -> AseFrames:
     files = tuple(Path(k[0]) for k in key)
     pieces, steps, temps, elements, masses = [], [], [], None, None
-    frame_fs, header, sources, notes, restarts = None, {}, {}, [], []
+    frame_fs, header, sources, notes, restarts, renumbered = None, {}, {}, [], [], []
     for path in files:
         images = _read_one(path, fmt)
         elements = _check_frames(images, path, elements)
@@ -357,6 +360,13 @@ def _read_cached(key: tuple, fmt: str) -> AseFrames:
         for a, b in zip((0, *cuts), (*cuts, len(images))):    # a restart's piece each
             pieces.append((_frozen(pos[a:b]), _frozen(cells[a:b])))
             steps.append(_info_steps(images[a:b]))
+            if a and steps[-1] is not None and steps[-2] is not None \
+                    and steps[-1][0] != steps[-2][-1]:
+                renumbered.append(f"{path.name}: the frames from frame {a} on (a restart) "
+                                  f"give steps from {steps[-1][0]}, but their first repeats "
+                                  f"the frame before, at step {steps[-2][-1]}: their steps "
+                                  f"are counted on from there (a new dynamics counts from 0)")
+                steps[-1] = steps[-1] + (steps[-2][-1] - steps[-1][0])
             temps.append(_kinetic_temperature(images[a:b]))
             interval = _info_interval_fs(images[a:b], path)
             if interval is not None and frame_fs is not None and _differ(interval, frame_fs):
@@ -377,7 +387,7 @@ def _read_cached(key: tuple, fmt: str) -> AseFrames:
     temperature = (_frozen(np.concatenate(temps)) if all(t is not None for t in temps) else None)
     return AseFrames(tuple(pieces), _frozen(elements), _frozen(masses), tuple(steps), frame_fs,
                      header, sources, temperature, files, tuple(dict.fromkeys(notes)),
-                     tuple(restarts))
+                     tuple(restarts), tuple(renumbered))
 
 
 def _repeated_frames(pos: np.ndarray, cells: np.ndarray) -> list[int]:
@@ -485,9 +495,10 @@ def restart_notes(frames: AseFrames, timing: dict) -> list[str]:
     ``dump_every`` steps apart as before it. ASE writes the header (time step, interval) of
     the dynamics that opened the file only; one appended by another says nothing of its
     own ``loginterval`` (a restart at another interval read as this one would scale its
-    clock)."""
+    clock). Where the frames give their steps: each restart whose steps were counted on
+    from its repeated frame (:attr:`AseFrames.renumbered`)."""
     if not frames.restarts or any(s is not None for s in frames.steps):
-        return []
+        return list(frames.renumbered)
     return [f"{restart}; the frames after it are taken {timing['dump_every']} steps of "
             f"{timing['timestep_fs']:g} fs apart as before, which the file does not say of "
             f"an appended restart (ASE keeps its first dynamics' header): where the restart "
