@@ -178,7 +178,8 @@ def _check_model(given: str) -> None:
     try:
         read_metadata(given)
     except ModelFileError as exc:
-        hint = export_hint(given)
+        # a file without ionmd metadata is told its export command by read_metadata itself
+        hint = None if "has no ionmd metadata" in str(exc) else export_hint(given)
         if hint is None and not Path(given).exists():
             hint = "give a model file written by `ionmd export ...` (see `ionmd export -h`)"
         raise IonmdError(f"{exc}; {hint}" if hint else str(exc)) from None

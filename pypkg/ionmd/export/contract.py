@@ -274,6 +274,22 @@ def refuse_other_lammps_exports(path: Path, names: list[str]) -> None:
             "FILE.model -o model.pt`")
 
 
+def _not_ionmd(path: Path) -> str:
+    """Why ``path``, an archive without ionmd metadata, is refused: what it is and the
+    ``ionmd export`` command that makes a model file of it, where its content says
+    (:func:`ionmd.export.model_names.export_hint`: a SevenNet checkpoint, a MACE
+    ``.model``, ...). Before, every such file was told to "re-export the model with `ionmd
+    export ...`", also a training checkpoint never exported (``ionmd bench``, ``inspect``,
+    a campaign's ``models``; audit A23)."""
+    from ionmd.export.model_names import export_hint
+
+    hint = export_hint(path, then="then use")
+    if hint:
+        return f"{path} has no ionmd metadata: {hint}"
+    return (f"{path} has no ionmd metadata: it was not written by `ionmd export` "
+            "(re-export the model with `ionmd export ...`)")
+
+
 def read_metadata(path: str | Path) -> dict[str, str]:
     """Read the metadata of an ionmd model file without building the model.
 
@@ -297,8 +313,6 @@ def read_metadata(path: str | Path) -> dict[str, str]:
                              "path of the file `ionmd export ... -o FILE` wrote")
     if not path.is_file():
         raise ModelFileError(f"model file {path} does not exist")
-    not_ionmd = (f"{path} has no ionmd metadata: it was not written by `ionmd export` "
-                 "(re-export the model with `ionmd export ...`)")
     try:
         with zipfile.ZipFile(path) as zf:
             names = zf.namelist()
@@ -315,7 +329,7 @@ def read_metadata(path: str | Path) -> dict[str, str]:
                         text = pkg.get("ionmd_metadata", text)
                         compiled_for = pkg.get("AOTI_DEVICE_KEY", compiled_for)
                 if text is None:
-                    raise ModelFileError(not_ionmd)
+                    raise ModelFileError(_not_ionmd(path))
     except (zipfile.BadZipFile, EOFError) as exc:
         raise ModelFileError(f"{path} is not an ionmd model file, or it is truncated ({exc})") from exc
     meta = parse_metadata(text)
