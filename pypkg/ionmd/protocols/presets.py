@@ -288,16 +288,33 @@ def convert_text(key: str, text: str, hint) -> object:
     return text
 
 
+UNITS_OF_NAME_UNIT = {
+    "bar": {"gpa": 1e4, "mpa": 10.0, "kpa": 1e-2, "pa": 1e-5, "kbar": 1e3, "atm": 1.01325,
+            "bar": 1.0},
+    "fs": {"fs": 1.0, "ps": 1e3, "ns": 1e6},
+    "ps": {"fs": 1e-3, "ps": 1.0, "ns": 1e3},
+}
+"""For a field whose name carries its unit (``pressure_end_bar``, ``timestep_fs``): the
+units a value may have been written in, and their size in the name's unit."""
+
+
 def _unit_in_name(key: str, text: str) -> str:
-    """For ``timestep_fs = "2fs"``: the unit is the field name's, write the number alone."""
+    """For ``timestep_fs = "2fs"``: the unit is the field name's, write the number alone;
+    for ``pressure_end_bar = "5GPa"``, the number in the name's unit (50000)."""
     unit = key.rsplit("_", 1)[-1] if "_" in key else ""
-    number = text.strip()[: -len(unit)].strip() if unit and \
-        text.strip().lower().endswith(unit.lower()) else ""
+    m = re.fullmatch(r"\s*([-+0-9.eE]+)\s*([A-Za-z]+)\s*", text)
+    factor = UNITS_OF_NAME_UNIT.get(unit, {unit.lower(): 1.0}).get(m.group(2).lower()) \
+        if unit and m else None
     try:
-        float(number)
+        number = float(m.group(1)) if factor is not None else None
     except ValueError:
+        number = None
+    if number is None:
         return ""
-    return f": {key} is in {unit} by its name, write {number}"
+    if factor == 1.0:
+        return f": {key} is in {unit} by its name, write {m.group(1)}"
+    return (f": {key} is in {unit} by its name: {m.group(1)} {m.group(2)} is "
+            f"{number * factor:.10g} {unit}, write {number * factor:.10g}")
 
 
 KELVIN_FIELDS = ("temperature_end", "long_below_K")
