@@ -151,6 +151,13 @@ def after_segment(rd, step: int, common: dict) -> dict:
     # an extended run's stop is its extension's (module docstring): the rule, held or not,
     # stops nothing and selects no interval
     extended = rd.status.get("extended_from_step") is not None
+    # an extension an ionmd before extended_from_step began (a run resumed across the
+    # upgrade): a check before this one that met the rule stopped the run there, so the
+    # run going on past it was extended (it ended 'converged' at 99 % again)
+    earlier_stop = max((c["step"] for c in rd.status.get("checks", [])
+                        if c.get("met") and c["step"] < step), default=None)
+    if not extended and earlier_stop is not None:
+        extended, common = True, dict(common, extended_from_step=int(earlier_stop))
     stops = met and not extended
     # None unless the rule stopped the run here (drops one left by an earlier stop of an
     # extended run)
