@@ -54,3 +54,18 @@ def test_isotopes_keep_their_map(tmp_path):
     traj = read_lammps_trajectory(data, dump, timestep_fs=1.0, type_map={1: "H", 2: "Li"})
     assert traj.elements.tolist() == ["H", "Li", "H", "Li"]
     np.testing.assert_allclose(traj.masses, [2.014, 6.015, 2.014, 6.015], rtol=1e-6)
+
+
+def test_a_scaled_mass_of_an_element_the_map_does_not_name_keeps_the_map(tmp_path):
+    """H at 4.0 amu (repartitioned for a longer time step) weighs He's mass; He is no type
+    of the map, so the map stands and the run's masses are kept (it was refused as He).
+    Li at Cl's mass, Cl being the map's other type, is still refused."""
+    (tmp_path / "h").mkdir(), (tmp_path / "cl").mkdir()
+    data, dump = _run(tmp_path / "h", ["H", "Li", "H", "Li"], masses=[4.0, 6.94, 4.0, 6.94])
+    traj = read_lammps_trajectory(data, dump, timestep_fs=1.0, type_map={1: "H", 2: "Li"})
+    assert traj.elements.tolist() == ["H", "Li", "H", "Li"]
+    np.testing.assert_allclose(traj.masses, [4.0, 6.94, 4.0, 6.94], rtol=1e-6)
+    data, dump = _run(tmp_path / "cl", ["Cl", "Li", "Cl", "Li"],
+                      masses=[35.45, 35.45, 35.45, 35.45])
+    with pytest.raises(AnalysisError, match="type 2 weighs 35.450 amu there, Cl's mass"):
+        read_lammps_trajectory(data, dump, timestep_fs=1.0, type_map={1: "Cl", 2: "Li"})

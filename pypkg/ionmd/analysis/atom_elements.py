@@ -63,10 +63,13 @@ def _refuse_masses_of_other_elements(data_file: Path, types: np.ndarray, masses:
                                      type_map: dict[int, str]) -> None:
     """Refuse a type map that names for a type another element than the one whose mass the
     data file gives it (within 0.1 amu of that element's, more than 1 amu from the named
-    one's: isotopes such as D or 6Li, and repartitioned masses, name no other element): types
-    swapped (``1=Li,2=Cl`` for a file whose type 1 weighs 35.45) were analysed silently with
-    each species' atoms taken for the other's (a Cl framework 'melting', the Li's D that of
-    the Cl), or the run itself gave an element another's mass."""
+    one's: isotopes such as D or 6Li name no other element) where the map names that element
+    for another type: types swapped (``1=Li,2=Cl`` for a file whose type 1 weighs 35.45)
+    were analysed silently with each species' atoms taken for the other's (a Cl framework
+    'melting', the Li's D that of the Cl), or the run itself gave one of its elements
+    another's mass. A mass of an element the map does not name is a scaled mass (H at 4 amu,
+    repartitioned for a longer time step, weighs He's): the map stands, the masses are the
+    run's."""
     from ase.data import atomic_masses, atomic_numbers, chemical_symbols
 
     wrong = []
@@ -77,7 +80,8 @@ def _refuse_masses_of_other_elements(data_file: Path, types: np.ndarray, masses:
             continue                        # not an element: refused by _masses_of's message
         z = int(np.argmin(np.abs(atomic_masses[1:] - m))) + 1
         if (chemical_symbols[z] != named and abs(atomic_masses[z] - m) <= 0.1
-                and abs(atomic_masses[atomic_numbers[named]] - m) > 1.0):
+                and abs(atomic_masses[atomic_numbers[named]] - m) > 1.0
+                and chemical_symbols[z] in type_map.values()):
             wrong.append(f"type {t} weighs {m:.3f} amu there, {chemical_symbols[z]}'s mass, "
                          f"but the type map names it {named} "
                          f"({atomic_masses[atomic_numbers[named]]:.3f} amu)")
