@@ -75,6 +75,9 @@ def _aggregate(results: list[dict], planned: int) -> dict:
                  "replicas_error": sum(r["class"] == "failed-error" for r in results),
                  "incomplete": planned - len(done),
                  "failure_modes": sorted({m for r in failed for m in r["failure"]["modes"]})}
+    # always in the row (None, an empty cell, where no run failed): results.csv keeps its
+    # columns whatever the runs did, so a user's script reads every campaign's table alike
+    row["first_failure_ps_mean"] = row["failure_temperature_K_mean"] = None
     if failed:
         firsts = [r["failure"]["first"] for r in failed]
         row["first_failure_ps_mean"] = float(np.mean([f["time_ps"] for f in firsts]))
@@ -100,11 +103,8 @@ def _aggregate(results: list[dict], planned: int) -> dict:
     # where that interval reaches zero the row's value is an upper bound, left out of fits
     unresolved = [name for name in ("sigma", *sorted(k for k in row if k.startswith("D_")))
                   if isinstance(row.get(name), dict) and row[name].get("resolved") is False]
-    if unresolved:
-        row["not_resolved"] = unresolved
-    left = replicas_left_out(done, series)
-    if left:
-        row["left_out"] = left
+    row["not_resolved"] = unresolved         # empty lists (empty cells) too: fixed columns
+    row["left_out"] = replicas_left_out(done, series)
     return row
 
 
@@ -369,9 +369,12 @@ def flat_row(row: dict) -> dict:
 
 
 def write_csv(rows: list[dict], path: Path) -> None:
+    """``results.csv``: the same columns whatever the runs did (a row's ``charges_note``,
+    only on some rows in ``results.json``, last and empty where a row has none)."""
     from ionmd.analysis.run_records import write_rows_csv
 
-    write_rows_csv([flat_row(r) for r in rows], path)
+    write_rows_csv([{**flat_row({k: v for k, v in r.items() if k != "charges_note"}),
+                     "charges_note": r.get("charges_note")} for r in rows], path)
 
 
 __all__ = ["ANALYSED", "RESULTS_ADDED", "RESULTS_VERSION", "RUN_JSON_REPLACED",
