@@ -24,6 +24,16 @@ from ionmd.lammps.log import failure_reason, run_summary
 
 # pair_style ionmd's load line: "..., device cpu, 1 torch thread(s) per rank"
 PLUGIN_LINE_RE = re.compile(r"pair_style ionmd: .*, device (\S+), (\d+) torch thread\(s\) per rank")
+# the ghost mode pair_style ionmd set up, by its own line at init (rank 0): 'ghost auto' on
+# several ranks is a halo exchange for a model file with stages, a redundant shell without
+GHOST_RAN = (("halo", "pair_style ionmd: halo exchange between"),
+             ("redundant", "pair_style ionmd: redundant ghost shell of"))
+
+
+def ghost_ran(asked: str, output: str) -> str:
+    """The ghost mode a run used, as its output says (``asked`` where it says none: one
+    rank's ``auto`` maps ghosts to their owners and prints no shell)."""
+    return next((mode for mode, line in GHOST_RAN if line in output), asked)
 
 
 def _input(model: Path, elements: list[str], pair_extra: str, warmup: int, steps: int) -> str:
@@ -75,7 +85,8 @@ def run_point(model: Path, atoms: Atoms, ranks: int, workdir: Path, *, threads: 
     sec = info["seconds"] / info["steps"] if info["steps"] else None   # steps=0: memory only
     return BenchPoint(atoms=len(atoms), ranks=ranks, threads=threads, steps=info["steps"],
                       ms_per_step=1e3 * sec if sec else None,
-                      atom_steps_per_s=len(atoms) / sec if sec else None, ghost=ghost,
+                      atom_steps_per_s=len(atoms) / sec if sec else None,
+                      ghost=ghost_ran(ghost, proc.stdout),     # what ran: auto resolved
                       memory=memory,
                       cpu_use=info.get("cpu_use"),
                       host_peak_mib_per_rank=info.get("host_peak_mib"),
