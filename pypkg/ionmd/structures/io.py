@@ -12,6 +12,7 @@ from typing import Any
 from pymatgen.core import Structure
 
 from ionmd.errors import IonmdNote
+from ionmd.structures.ase_atoms import structure_from_atoms
 from ionmd.structures.checks import check_rounded_special_positions
 from ionmd.structures.cif_blocks import structure_blocks
 from ionmd.structures.cif_charges import with_type_symbol_states
@@ -52,10 +53,9 @@ def read_structure(source: Any) -> Structure:
     if isinstance(source, Structure):
         structure = source.copy()
     elif _is_ase_atoms(source):
-        from pymatgen.io.ase import AseAtomsAdaptor
         if len(source) == 0:
             raise StructureError("the ASE Atoms object has no atoms")
-        structure = AseAtomsAdaptor.get_structure(source)
+        structure = structure_from_atoms(source)
     elif isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if path.is_dir():
@@ -406,7 +406,6 @@ def _parse(path, text: str, fmt: str, label: str = "") -> list[Structure]:
     if fmt == "poscar":
         return [_read_poscar(text, label or repr(str(path)))]
     from ase.io import read
-    from pymatgen.io.ase import AseAtomsAdaptor
 
     if fmt == "lammps-data":
         if not re.search(r"^\s*Masses\s*(#.*)?$", text, flags=re.M):
@@ -422,7 +421,7 @@ def _parse(path, text: str, fmt: str, label: str = "") -> list[Structure]:
             raise StructureError(f"{str(path)!r} has no periodic cell (its lattice vectors are "
                                  "missing or zero); give a file with the unit cell, e.g. "
                                  "extended XYZ with Lattice=\"...\", CIF or POSCAR")
-    return [AseAtomsAdaptor.get_structure(atoms) for atoms in frames]
+    return [structure_from_atoms(atoms, repr(str(path))) for atoms in frames]
 
 
 # pymatgen's warning for a VASP 4 POSCAR (no line of element symbols), whose atoms it then
