@@ -31,9 +31,11 @@ GHOST_RAN = (("halo", "pair_style ionmd: halo exchange between"),
 
 
 def ghost_ran(asked: str, output: str) -> str:
-    """The ghost mode a run used, as its output says (``asked`` where it says none: one
-    rank's ``auto`` maps ghosts to their owners and prints no shell)."""
-    return next((mode for mode, line in GHOST_RAN if line in output), asked)
+    """A point's ghost mode: ``auto`` with the mode it ran in, as its output says (``auto
+    (redundant)``: still told apart from an asked ``redundant`` in a comparison of both),
+    else the mode asked (one rank's ``auto`` maps ghosts to their owners, no shell)."""
+    ran = next((mode for mode, line in GHOST_RAN if line in output), None)
+    return f"{asked} ({ran})" if asked == "auto" and ran else asked
 
 
 def _input(model: Path, elements: list[str], pair_extra: str, warmup: int, steps: int) -> str:
@@ -86,7 +88,7 @@ def run_point(model: Path, atoms: Atoms, ranks: int, workdir: Path, *, threads: 
     return BenchPoint(atoms=len(atoms), ranks=ranks, threads=threads, steps=info["steps"],
                       ms_per_step=1e3 * sec if sec else None,
                       atom_steps_per_s=len(atoms) / sec if sec else None,
-                      ghost=ghost_ran(ghost, proc.stdout),     # what ran: auto resolved
+                      ghost=ghost_ran(ghost, proc.stdout),     # auto: with what ran
                       memory=memory,
                       cpu_use=info.get("cpu_use"),
                       host_peak_mib_per_rank=info.get("host_peak_mib"),
