@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from pymatgen.core import Structure
 
 from ionmd.structures.charges import oxidation_guess
 from ionmd.structures.errors import StructureError
 from ionmd.structures.ordering_cells import VACANCY
 from ionmd.structures.ordering_limits import _PairLimits
+from ionmd.structures.ordering_pairs import PairClusters, pair_rule_draws
 from ionmd.structures.ordering_proofs import _counts
 from ionmd.structures.ordering_search import _Clashes, _ordered
 
@@ -55,10 +58,13 @@ def _order_ewald(big: Structure, oxidation_states, element_counts, groups, count
 
 
 def _ewald_draws(big: Structure, oxidation_states, element_counts, groups, counts,
-                 num: int = EWALD_CANDIDATES) -> list[tuple[float, list]]:
+                 num: int = EWALD_CANDIDATES,
+                 reduced: PairClusters | None = None) -> list[tuple[float, list]]:
     """The ``num`` lowest-Ewald-energy arrangements of ``big`` (pymatgen's
     ``EwaldMinimizer``), lowest first: (energy in eV, species per site of ``big``,
-    ``VACANCY`` where empty). Arrangements equivalent by symmetry are all listed."""
+    ``VACANCY`` where empty). Arrangements equivalent by symmetry are all listed.
+    ``reduced`` (``ordering_pairs.pair_clusters``): only the arrangements that keep the
+    pair rule, all evaluated (``pair_rule_draws``), in place of the minimizer's search."""
     from pymatgen.analysis.ewald import EwaldMinimizer, EwaldSummation
     from pymatgen.core import Species
 
@@ -82,6 +88,12 @@ def _ewald_draws(big: Structure, oxidation_states, element_counts, groups, count
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ewald = EwaldSummation(struct)
+        if reduced is not None:
+            background = _charged_cell_energy(ewald, struct.volume, sum(
+                oxi[el] * n for el, n in element_counts.items()))
+            return pair_rule_draws(big, ewald.total_energy_matrix,
+                                   np.array([site.specie.oxi_state for site in struct]), oxi,
+                                   reduced, num, background)
         if not manipulations:       # occupancies rounded to full sites: one arrangement
             found = [(ewald.total_energy, [])]
         else:                       # (EwaldMinimizer fails on an empty list)
