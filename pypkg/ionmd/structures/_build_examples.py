@@ -183,10 +183,13 @@ cell a = 12.819, b = 8.2195, c = 6.1236 A as in that CIF. (OBELiX's table row nh
 for the conductivity of nanoporous beta-Li3PS4, Z. Liu et al., J. Am. Chem. Soc. 135,
 975 (2013), doi:10.1021/ja3110895, with its room-temperature cell a = 13.066,
 b = 8.015, c = 6.101 A; OBELiX notes the cell does not match the CIF.)
-CAUTION: in this file the Li3 4c site (occupancy 0.3) lies 1.49 A from an S3 (4c), too
-short for Li-S and more than the noise explains; not checked against the paper's table.
-A random ordering puts Li on ~30 % of those sites: relax before MD, and check the Li
-site model against the paper before relying on it.
+CAUTION: in this file the Li3 4c site (occupancy 0.3) is too close to a PS4 tetrahedron:
+Li-S 1.49 A (Li3-S3, 4c) and Li-P 2.16 A, where Li-S bonds are 2.4-2.6 A; more than the
+noise explains; not checked against the paper's table. The fully occupied Li1 (8d) is
+also 2.19 A (Li1-S1) from an S1, below 0.85 x pymatgen's Li+ + S2- ionic radii (2.21 A),
+likely the noise. A random ordering puts Li on ~30 % of the Li3 sites (SevenNet-0 on a 32-atom ordering: forces up to 18 eV/A, 8.8 GPa;
+audit A25): relax before MD, and check the Li site model against the paper before
+relying on it.
 """ + _obelix("nhq", "Pnma"),
         published_density=1.85,   # from the cell and formula
     ),
@@ -220,7 +223,12 @@ records it; OBELiX's CIF is in a reduced setting of the same cell (a' = 6.0316,
 b' = 12.33974, c' = 12.5303 A); its fractional coordinates were transformed to the
 published setting (rows a = -a'-b', b = -a', c = -c'; volumes agree to 1e-9).
 In P-1 every site is a general position: symmetrization removes none of the noise;
-P-S bonds here range 1.86-2.14 A (refinements give ~2.0-2.1 A). Relax before MD.
+P-S bonds here range 1.86-2.14 A (refinements give ~2.0-2.1 A), and four Li-S contacts
+are far too short: Li-S 1.99 A (Li4-S4 and Li1-S3), 2.13 A (Li7-S8) and 2.19 A (Li5-S2),
+where Li-S bonds in thiophosphates are 2.4-2.6 A (0.85 x pymatgen's Li+ + S2- ionic
+radii: 2.21 A).
+SevenNet-0 puts this cell at 6.7 GPa with forces up to 4.5 eV/A (audit A25): relax cell
+and positions before MD.
 """ + _obelix("mdp", "P-1"),
         published_density=1.98,   # from the cell and formula
     ),
