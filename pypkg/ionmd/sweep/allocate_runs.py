@@ -191,13 +191,16 @@ class Option:
     key: Any = None
     why: str = ""             # why an unpriced option is where it is (warmer_candidates)
 
-    def describe(self) -> str:
+    def describe(self, fit_problem: str | None = None) -> str:
+        """The option in one line; ``fit_problem``: collect's fit exists but is no result
+        (an unpriced option then says so, not 'no fit yet')."""
         what = "extend" if self.action == "extend" else "new run at"
         why = f" ({self.why})" if self.why else ""
         head = (f"{what} {self.temperature_K:g} K by {self.step_ps:g} ps{why}: cost "
                 f"{self.cost:.4g}, ")
         if not np.isfinite(self.factor_after):      # too few temperatures resolved to price
-            return head + "unpriced (no fit yet)"
+            return head + ("unpriced (collect's fit is NOT A RESULT, and too few clear "
+                           "temperatures to price by)" if fit_problem else "unpriced (no fit yet)")
         return head + (f"factor -> {self.factor_after:.4g}, gain/cost "
                        f"{self.gain_per_cost:.3g}")
 
@@ -231,7 +234,8 @@ class Decision:
     def describe(self) -> str:
         if self.fit_problem:        # the reason in place of numbers that mean nothing
             lines = [f"NOT A RESULT: {self.fit_problem}"]
-            lines += [("* " if o is self.choice else "  ") + o.describe() for o in self.options]
+            lines += [("* " if o is self.choice else "  ") + o.describe(self.fit_problem)
+                      for o in self.options]
             lines += [f"  left out: {why}" for why in self.ignored_why]
             return "\n".join(lines + [f"  {why}" for why in self.not_resolved])
         lines = [f"D({self.target_K:g} K) = {self.D_target:.3g} cm^2/s within a factor "

@@ -62,10 +62,16 @@ class SeriesRound:
     spent: float = 0.0
     detail: str = ""
     target_K: float = 300.0     # the goal's: its factor is of sigma there
+    fit_problem: str | None = None   # a fit that is NOT A RESULT: why (no factor then)
 
     def line(self, budget: float, unit: str) -> str:
+        # a fit that means nothing is said as such, not as 'no fit yet' (audit A18); its
+        # reason once, where the detail does not give it already
+        problem = (f"sigma({self.target_K:g} K) fitted, NOT A RESULT"
+                   + ("" if f"NOT A RESULT: {self.fit_problem}" in self.detail
+                      else f": {self.fit_problem}")) if self.fit_problem else "no fit yet"
         f = (f"sigma({self.target_K:g} K) within a factor {self.factor:.3g}" if self.factor
-             else "no fit yet")
+             else problem)
         return (f"{self.series}: {self.state}: {f}; spent {self.spent:.3g} of {budget:g} {unit}"
                 + (f"; {self.detail}" if self.detail else ""))
 
@@ -333,13 +339,14 @@ def _advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRou
         del series["stopped"]
     elif series.get("stopped"):     # as its last round left it: nothing to analyse again
         return SeriesRound(key, series["stopped"], series.get("factor"), series["spent"],
-                           target_K=goal.target_K)
+                           target_K=goal.target_K, fit_problem=_last_fit_problem(series))
     runs = _series_runs(campaign, structure, model)
     open_runs = [r for r in runs if _run_class(r) not in FINISHED]
     measured, spent = measure(campaign, runs)
     if open_runs:
         return SeriesRound(key, "waiting", series.get("factor"), spent,
-                           _waiting_for(open_runs), goal.target_K)
+                           _waiting_for(open_runs), goal.target_K,
+                           _last_fit_problem(series))
     # a temperature with a run folder already (a failed run, one without a usable D) is
     # no new temperature: adding it again would reopen that run
     taken = {temperature_folder(r.temperature) for r in runs}
@@ -377,7 +384,7 @@ def _advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRou
         return SeriesRound(key, "no_fit", None, spent, uncharged_note(campaign, structure, runs)
                            or "; left out: ".join([str(no_plan),
                                                    *unmeasured(campaign, runs, measured)]),
-                           goal.target_K)
+                           goal.target_K, problem)
     # the goal's quantity is sigma(target_K): the span is checked there (reported_state);
     # where that is not 300 K, collect's 300 K extrapolation may still be no result: said
     beyond = (extrapolation_problem(measured) if factor is not None
@@ -388,7 +395,8 @@ def _advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRou
     record = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "factor": factor, "spent": spent,
               "runs_factor": (decision.factor if decision and math.isfinite(decision.factor)
                               else None),
-              "choice": decision.choice.describe() if decision and decision.choice else None,
+              "choice": (decision.choice.describe(problem) if decision and decision.choice
+                         else None),
               "left_out": [*ignored_why, *unmeasured(campaign, runs, measured)],
               **({"not_resolved": not_resolved} if not_resolved else {}),
               **({"fit_problem": problem} if problem else {}),
@@ -423,7 +431,7 @@ def _advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRou
                                  **({"met_checks": MET_CHECKS} if stopped == "goal_met" else {}),
                                  **({"budget_over": budget_over} if budget_over else {})})
         write_goal_state(campaign, state)
-        return SeriesRound(key, stopped, factor, spent, left, goal.target_K)
+        return SeriesRound(key, stopped, factor, spent, left, goal.target_K, problem)
     if choice.action == "extend":
         rd = choice.key.rundir
         steps = _end_step(campaign, int(rd.status.get("step", 0)), choice.step_ps)
@@ -450,8 +458,13 @@ def _advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRou
     series["rounds"].append({**record, "did": f"{what} {detail}", **last})
     write_goal_state(campaign, state)
     return SeriesRound(key, what, factor, spent,
-                       f"{detail} ({choice.describe()})" + (f"; {left}" if left else ""),
-                       goal.target_K)
+                       f"{detail} ({choice.describe(problem)})" + (f"; {left}" if left else ""),
+                       goal.target_K, problem)
+
+
+def _last_fit_problem(series: dict) -> str | None:
+    """Why the series' last round's fit was NOT A RESULT (its ``fit_problem``), if it was."""
+    return (series.get("rounds") or [{}])[-1].get("fit_problem")
 
 
 LAST_STEP_KEY = "last_step_of_budget"
