@@ -228,8 +228,12 @@ void PairIonmd::compute(int eflag, int vflag)
   // collective (every rank calls setup's force computation), so before any rank returns
   if (update->setupflag && !warned_close_pair) warn_close_pair();
   const bool halo = mode == IonmdGraphBuilder::HALO;
-  // an empty subdomain contributes nothing, but in halo mode it still joins the exchanges
-  if (graph.nlocal == 0 && !halo) return;
+  // an empty subdomain contributes nothing, but in halo mode it still joins the exchanges,
+  // and it joins the collective check of the others' output
+  if (graph.nlocal == 0 && !halo) {
+    check_finite(false);
+    return;
+  }
   check_graph_memory(mode);
 
   t0 = std::chrono::steady_clock::now();

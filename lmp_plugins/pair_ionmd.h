@@ -110,7 +110,8 @@ class PairIonmd : public Pair, public IONMD::HaloExchange {
   };
   ClosestPair closest_pair() const;
   void warn_close_pair();
-  void check_finite();
+  void check_finite(bool evaluated = true);
+  std::string non_finite_message() const;
 
   // memory guard: estimated graph size x measured bytes per edge against the memory a rank
   // can still get; stops before the model call that would exhaust it

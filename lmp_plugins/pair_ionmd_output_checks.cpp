@@ -68,38 +68,64 @@ void PairIonmd::warn_close_pair()
                    CLOSE_PAIR);
 }
 
-// Never integrate on garbage: stop at the first non-finite energy or force, naming the
-// closest pair of this rank's graph (where a model breaks down first) and the likely cause.
-// At a structure given to the model (the setup of a run, every frame of a rerun, which
-// integrates nothing) the dynamics cannot be at fault: overlapping atoms are, where a pair is
-// closer than CLOSE_PAIR; otherwise the model itself is (a model failing everywhere stopped at
-// step 0, closest pair 2.399 A, with advice to look for a data file read twice).
-void PairIonmd::check_finite()
+// Never integrate on garbage: stop at the first non-finite energy or force, on every rank
+// at once (collective: each rank's compute calls it, an empty subdomain's too), with the
+// first failing rank's message printed by rank 0, the one that writes log.lammps. Raised
+// with Error::one on the failing rank alone, a rank other than 0 printed it to its own
+// stdout only and aborted: log.lammps ended without it (and without its buffered thermo
+// rows), and `ionmd analyze`, which reads the log, found no nan_model (mpirun -n 2, NaN
+// on rank 1's atoms).
+void PairIonmd::check_finite(bool evaluated)
 {
-  bool ok = std::isfinite(result.energy);
-  for (double g : result.edge_grad) ok = ok && std::isfinite(g);
-  if (ok) return;
+  bool ok = true;
+  if (evaluated) {
+    ok = std::isfinite(result.energy);
+    for (double g : result.edge_grad) ok = ok && std::isfinite(g);
+  }
+  const int mine = ok ? comm->nprocs : comm->me;
+  int first_bad = comm->nprocs;
+  MPI_Allreduce(&mine, &first_bad, 1, MPI_INT, MPI_MIN, world);
+  if (first_bad == comm->nprocs) return;
+  std::string message = comm->me == first_bad ? non_finite_message() : std::string();
+  int length = (int) message.size();
+  MPI_Bcast(&length, 1, MPI_INT, first_bad, world);
+  message.resize(length);
+  MPI_Bcast(&message[0], length, MPI_CHAR, first_bad, world);
+  error->all(FLERR, "{}", message);
+}
+
+// Why this rank's model output is not finite, naming the closest pair of its graph (where a
+// model breaks down first) and the likely cause. At a structure given to the model (the
+// setup of a run, every frame of a rerun, which integrates nothing) the dynamics cannot be
+// at fault: overlapping atoms are, where a pair is closer than CLOSE_PAIR; otherwise the
+// model itself is (a model failing everywhere stopped at step 0, closest pair 2.399 A, with
+// advice to look for a data file read twice).
+std::string PairIonmd::non_finite_message() const
+{
   const ClosestPair p = closest_pair();
+  const std::string on_rank =
+      comm->nprocs > 1 ? fmt::format(" on MPI rank {}", comm->me) : std::string();
   const std::string closest =
       p.id1 > 0 ? fmt::format("; the closest pair{} is atoms {} and {}, {:.5f} A apart",
-                              comm->nprocs > 1 ? " on this MPI rank" : "", p.id1, p.id2,
-                              p.distance)
+                              on_rank, p.id1, p.id2, p.distance)
                 : std::string();
   const bool rerun = input->command && strcmp(input->command, "rerun") == 0;
   if (!rerun && !update->setupflag)
-    error->one(FLERR, "pair_style ionmd: the model returned a non-finite energy or force at "
-               "step {} (atoms too close, or the simulation exploded){}; check the previous "
-               "dump frames and lower the timestep or the temperature", update->ntimestep,
-               closest);
+    return fmt::format("pair_style ionmd: the model returned a non-finite energy or force at "
+                       "step {}{} (atoms too close, or the simulation exploded){}; check the "
+                       "previous dump frames and lower the timestep or the temperature",
+                       update->ntimestep, on_rank, closest);
   const std::string where =
       rerun ? fmt::format("step {}, a frame of this rerun{}", update->ntimestep, closest)
             : fmt::format("step {}, the first step of this run{}", update->ntimestep, closest);
   if (p.id1 > 0 && p.distance < CLOSE_PAIR)
-    error->one(FLERR, "pair_style ionmd: the model returned a non-finite energy or force at {}: "
-               "{}, not the dynamics; check it for overlapping atoms (a data file read twice, a "
-               "wrong replicate or lattice constant, create_atoms over existing atoms)", where,
-               rerun ? "rerun integrates nothing, so the frame as the dump file has it is at fault"
-                     : "the structure the run starts from is at fault");
+    return fmt::format("pair_style ionmd: the model returned a non-finite energy or force at "
+                       "{}: {}, not the dynamics; check it for overlapping atoms (a data file "
+                       "read twice, a wrong replicate or lattice constant, create_atoms over "
+                       "existing atoms)", where,
+                       rerun ? "rerun integrates nothing, so the frame as the dump file has it "
+                               "is at fault"
+                             : "the structure the run starts from is at fault");
   std::vector<std::string> elements;
   for (int t = 1; t < (int) type2species.size(); ++t)
     if (type2species[t] >= 0) {
@@ -107,12 +133,13 @@ void PairIonmd::check_finite()
       if (std::find(elements.begin(), elements.end(), el) == elements.end())
         elements.push_back(el);
     }
-  error->one(FLERR, "pair_style ionmd: the model returned a non-finite energy or force at {}, "
-             "with no atoms closer than {} A{}: at a structure given to it ({}), not one the "
-             "dynamics made, the model itself is the likely cause: model file {} (elements {}) "
-             "fails on this structure; check that the file is the model you meant (its export, "
-             "the elements in pair_coeff) and try it on this structure outside LAMMPS",
-             where, CLOSE_PAIR, comm->nprocs > 1 ? " on this MPI rank" : "",
-             rerun ? "rerun integrates nothing" : "the run starts from it", model_file,
-             utils::join_words(elements, " "));
+  return fmt::format("pair_style ionmd: the model returned a non-finite energy or force at {}, "
+                     "with no atoms closer than {} A{}: at a structure given to it ({}), not "
+                     "one the dynamics made, the model itself is the likely cause: model file "
+                     "{} (elements {}) fails on this structure; check that the file is the "
+                     "model you meant (its export, the elements in pair_coeff) and try it on "
+                     "this structure outside LAMMPS",
+                     where, CLOSE_PAIR, on_rank,
+                     rerun ? "rerun integrates nothing" : "the run starts from it", model_file,
+                     utils::join_words(elements, " "));
 }
