@@ -409,7 +409,10 @@ def _temperature_runaway(thermo, target_K: float | None, factor: float, window: 
     n = min(window, temp.size)
     run_mean = np.convolve(temp, np.ones(n) / n, mode="valid")
     run_target = np.convolve(target, np.ones(n) / n, mode="valid")
-    cooling = np.r_[False, run_mean[1:] < run_mean[:-1]]
+    # falling into a window, or (the first) out of it: a quench that starts hot, a 600 K run
+    # read from a 1500 K melt's restart in a log of its own, falls from its first row
+    falls = run_mean[1:] < run_mean[:-1]
+    cooling = np.r_[falls[:1], falls] if falls.size else np.zeros(1, bool)
     i = _first((run_mean > factor * run_target) & ~cooling)
     if i is None:
         return []
