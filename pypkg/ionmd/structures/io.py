@@ -58,13 +58,15 @@ def read_structure(source: Any) -> Structure:
         structure = structure_from_atoms(source)
     elif isinstance(source, (str, os.PathLike)):
         path = Path(source)
-        if path.is_dir():
-            raise StructureError(f"{str(source)!r} is a directory: give the structure files "
-                                 f"in it (e.g. {path / '*.cif'})")
         if path.is_file():
             structure = _read_file(path)
         elif is_example_name(source):
+            # also beside a folder of that name: ionmd run -o . writes ./Li3YCl6/, and the
+            # same command again was refused as "a directory" (campaigns read it shipped)
             structure = _read_file(example_path(source), label=f"example {source!r}")
+        elif path.is_dir():
+            raise StructureError(f"{str(source)!r} is a directory: give the structure files "
+                                 f"in it (e.g. {path / '*.cif'})")
         else:
             raise missing_structure(source)
     else:
