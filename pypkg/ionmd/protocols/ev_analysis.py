@@ -16,7 +16,10 @@ computes on the compressed side although the paper's text says "+1 for tensile")
 tensile side that of E (+1) and, for the text's literal reading, that of dE/dV. MLIP Arena
 ranks the energy steps E_i+1 - E_i; ionmd divides them by the volume steps (the paper's
 dE/dV): the same ranks for equal volume steps, not always for the (1+s)^3 volumes of a
-lattice-strain scan. None of these decides the verdict.
+lattice-strain scan. An even scan has no unstrained point: s = 0 lies between its two
+middle points, the sides are the points below and above it, and the energy step across s = 0
+(from a compressed to a stretched cell) belongs to neither side's dE/dV. None of these
+decides the verdict.
 
 ionmd's flags (``EVResult.flags``, never the verdict): either branch split at the lowest
 point not strictly monotonic (``spearman_left`` -1, ``spearman_right`` +1, so a plateau is
@@ -131,9 +134,11 @@ def analyse_ev(volumes, energies) -> EVResult:
                         None, None, None, None, 0, None, None, None, None, None, None)
     changes, why = single_well(e)
     reasons = [why] if why else []
-    mid = len(e) // 2
+    mid = len(e) // 2       # the unstrained point of an odd scan, the first stretched of an even
     vm, slope = (v[1:] + v[:-1]) / 2, np.diff(e) / np.diff(v)
-    paper = (_spearman(v[:mid], e[:mid]), _spearman(vm[:mid], slope[:mid]),
+    # the compressed side's steps end at s <= 0: an even scan's step across s = 0 is left out
+    steps = mid if len(e) % 2 else mid - 1
+    paper = (_spearman(v[:mid], e[:mid]), _spearman(vm[:steps], slope[:steps]),
              _spearman(v[mid:], e[mid:]), _spearman(vm[mid:], slope[mid:]))
     n_min = len(np.flatnonzero((e[1:-1] < e[:-2]) & (e[1:-1] < e[2:])))
     i_min = int(np.argmin(e))

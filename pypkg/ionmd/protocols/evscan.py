@@ -35,6 +35,10 @@ from ionmd.protocols.prepare import element_order, run_cell
 from ionmd.protocols.presets import Protocol
 
 STRAINS = {"lattice": lambda s: 1.0 + s, "volume": lambda s: (1.0 + s) ** (1.0 / 3.0)}
+# how each strain scales the cell, as the written input's header says it
+STRAIN_TEXT = {"lattice": "lattice strain: each lattice vector scaled by 1 + s, V/V0 = (1 + s)^3",
+               "volume": "volume strain: V/V0 = 1 + s, each lattice vector scaled by "
+                         "(1 + s)^(1/3)"}
 
 
 def strain_values(protocol: Protocol) -> np.ndarray:
@@ -89,9 +93,32 @@ def write_ev_scan(protocol: Protocol, structure, model: str | Path, out: str | P
         files.append(f"ev.{i:03d}.data")
         write_data(strained, path / files[-1], elements)
     template = Path(protocol.template) if protocol.template else INPUTS / "ev.lmp"
-    (path / "in.ev.lmp").write_text(string.Template(template.read_text()).substitute(
+    body = _without_leading_comments(template.read_text())
+    strains = strain_values(protocol)
+    (path / "in.ev.lmp").write_text(scan_header(name, template, strain, strains, files)
+                                    + string.Template(body).substitute(
         data_files=" ".join(files), model=str(model.resolve()), elements=" ".join(elements)))
     return path
+
+
+def _without_leading_comments(text: str) -> str:
+    """A template without its leading comment block, which describes the template (the
+    default's: lattice strain, 'listed in $data_files'), not this scan; the filled-in text
+    made it false (a volume scan said 'scaled by 1 + s', the placeholder became the list)."""
+    lines = text.splitlines(keepends=True)
+    n = next((i for i, ln in enumerate(lines) if not ln.lstrip().startswith("#")), len(lines))
+    return "".join(lines[n:])
+
+
+def scan_header(name: str, template: Path, strain: str, strains: np.ndarray,
+                files: list[str]) -> str:
+    """The written input's leading comments: what this scan is (its strain mode and
+    range, its data files), in place of its template's."""
+    return (f"# ionmd E-V scan of {name} (AQVolt26 Table 1): single-point energies, no "
+            f"relaxation, from the template {template}\n"
+            f"# {STRAIN_TEXT[strain]}; s = {strains[0]:g} .. {strains[-1]:g} in "
+            f"{len(strains)} points\n"
+            f"# one data file per strain, {files[0]} .. {files[-1]} (the index variable f)\n")
 
 
 def run_ev_scan(protocol: Protocol, structure, model: str | Path, out: str | Path,
