@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from glob import escape as glob_escape
 from pathlib import Path
 
+from ionmd.analysis.logged_masses import refuse_type_map_of_other_masses
 from ionmd.analysis.run_files import RUN_JSON, folder_temperature
 from ionmd.errors import AnalysisError
 from ionmd.lammps.echoed_input import FS_PER_TIME_UNIT, RunBlock, logs_blocks
@@ -209,7 +210,9 @@ def timing_from_logs(path: Path, meta: dict, frames: dict) -> None:
     nowhere and not said plainly (a ramp, several targets, no thermostat) is asked for,
     with what the logs say. A temperature taken from the logs that is not the one the run's
     folder is named after (``T1000`` at 1300 K) is noted (``meta["settings_notes"]``).
-    A ramp over the frames is :func:`ramps_in_frames`'s.
+    A ramp over the frames is :func:`ramps_in_frames`'s. A type map (given, or the logs'
+    ``pair_coeff``) that the logs' ``mass`` commands contradict is refused
+    (:func:`~ionmd.analysis.logged_masses.refuse_type_map_of_other_masses`).
 
     Raises
     ------
@@ -221,6 +224,9 @@ def timing_from_logs(path: Path, meta: dict, frames: dict) -> None:
     # they contradict the logs (units nano's ns) or asked for them (lj), then refused anyway
     refuse_length_units(path, frames)
     refuse_uneven_frames(path, frames)
+    # the one place load_run_spec hands the logs' settings and the given values over
+    # before the type map is read: the masses the logs' `mass` commands set check it
+    refuse_type_map_of_other_masses(path, meta, frames["echoed"])
     said = _said_by_logs(frames)
     missing = []
     for key, flag in LOG_TIMING.items():

@@ -153,18 +153,71 @@ def barostat_target(words: list[str]) -> tuple[float, float] | None:
     return found
 
 
+def mass_command(words: list[str]) -> tuple[int, int | None, float] | None:
+    """``(first, last, mass)`` of a ``mass I value`` command: I one type, or a range as
+    LAMMPS reads it (``m*n``, ``*n``, ``m*``, ``*``; ``last`` None: to the last type);
+    None for another command, or a value not substituted yet (``${m}``: its substituted
+    echo follows)."""
+    if words[:1] != ["mass"] or len(words) != 3 or _numbers(words[2:]) is None:
+        return None
+    found = re.fullmatch(r"(\d*)(\*?)(\d*)", words[1])
+    if found is None or not (found[1] or found[2]) or (found[1] and found[3] and not found[2]):
+        return None
+    first = int(found[1]) if found[1] else 1
+    last = int(found[3]) if found[3] else (None if found[2] else first)
+    return first, last, float(words[2])
+
+
+def _types_masses(commands: list[tuple[int, int | None, float]],
+                  types: int | None) -> dict[int, float]:
+    """``{type: mass}`` the ``mass`` commands set, in order (a later one wins); a range to
+    the last type reaches ``types`` (``create_box N``), else the highest type the
+    commands name."""
+    top = types or max([c[1] or c[0] for c in commands], default=0)
+    masses: dict[int, float] = {}
+    for first, last, mass in commands:
+        masses.update({t: mass for t in range(first, (last or top) + 1)})
+    return masses
+
+
+def mass_elements(masses: dict[int, float]) -> list[str] | None:
+    """The element of each type 1, 2, ... whose mass ``masses`` gives (the element within
+    0.1 amu of it: ``mass 1 35.45`` is Cl); None where a type is missing or a mass is no
+    element's (an isotope, 6Li at 6.015: the type map is then to be given)."""
+    from ase.data import atomic_masses, chemical_symbols
+
+    if not masses or sorted(masses) != list(range(1, len(masses) + 1)):
+        return None
+    out = []
+    for t in sorted(masses):
+        z = int(abs(atomic_masses[1:] - masses[t]).argmin()) + 1
+        if abs(atomic_masses[z] - masses[t]) > 0.1:
+            return None
+        out.append(chemical_symbols[z])
+    return out
+
+
 def md_settings(text: str) -> dict:
     """What the input echoed in a LAMMPS log says about its MD, read whole: the ``units``
     style, the ``timestep`` values set after it (in that style's time unit) and the
     thermostat targets ``(Tstart, Tstop)`` of its fixes (:func:`thermostat_target`), the
-    barostat targets ``(Pstart, Pstop)`` (``barostats``: :func:`barostat_target`) and
-    the element of each atom type that the last ``pair_coeff * * ... El1 El2`` names
-    (``elements``, None without one). Per ``run``: :func:`run_blocks`."""
+    barostat targets ``(Pstart, Pstop)`` (``barostats``: :func:`barostat_target`), the
+    ``{type: mass}`` its ``mass`` commands set (``masses``: a data file may have no Masses
+    section) and the element of each atom type that the last ``pair_coeff * * ... El1
+    El2`` names, else that those masses say (``elements``, None without either:
+    :func:`mass_elements`). Per ``run``: :func:`run_blocks`."""
     units, timesteps, targets, barostats, elements = None, [], [], [], None
+    masses, types = [], None
     for words in _commands(text.splitlines()):
         if not words:
             continue
-        if words[:3] == ["pair_coeff", "*", "*"]:
+        if words == ["clear"]:
+            masses, types = [], None
+        elif mass_command(words) is not None:
+            masses.append(mass_command(words))
+        elif words[:1] == ["create_box"] and len(words) > 1 and words[1].isdigit():
+            types = int(words[1])
+        elif words[:3] == ["pair_coeff", "*", "*"]:
             elements = _pair_coeff_elements(words[3:]) or elements
         elif _units(words):
             units, timesteps = _units(words), []
@@ -175,8 +228,10 @@ def md_settings(text: str) -> dict:
                 targets.append(thermostat_target(words))
             if barostat_target(words) is not None:
                 barostats.append(barostat_target(words))
+    masses = _types_masses(masses, types)
     return {"units": units, "timesteps": timesteps, "targets": targets,
-            "barostats": barostats, "elements": elements}
+            "barostats": barostats, "elements": elements or mass_elements(masses),
+            "masses": masses}
 
 
 def _pair_coeff_elements(words: list[str]) -> list[str] | None:
