@@ -194,9 +194,21 @@ def test_a_larger_cells_refusal_counts_the_arrangements_keeping_the_rule():
     with pytest.raises(StructureError) as err:
         order_structure(s, "ewald", supercell="2x1x1")
     text = str(err.value)
-    assert f"{float(math.comb(96, 48)):.1e} arrangements ({float(2**48):.1e} keeping the " \
-           "pair rule" in text
+    assert f"{float(math.comb(96, 48)):.1e} arrangements (at most 1e+08; " \
+           f"{float(2**48):.1e} keep the pair rule" in text
     assert "--order random" in text
+
+
+def test_the_search_under_the_rule_has_its_own_limit():
+    """Ten times the minimizer's (``max_arrangements``): the shipped file's 2^24 = 1.7e7
+    are searched with max_arrangements 2e6, refused with 1e6, naming both counts."""
+    s = Structure.from_file(SHIPPED)
+    with pytest.raises(StructureError) as err:
+        order_structure(s, "ewald", max_arrangements=10**6)
+    assert (f"{float(math.comb(48, 24)):.1e} arrangements (at most 1e+06; "
+            f"{float(2**24):.1e} keep the pair rule, one atom per set of sites too close to "
+            "hold two: at most 1e+07 such); order it at random") in str(err.value)
+    assert order_structure(s, "ewald", max_arrangements=2 * 10**6).structure.is_ordered
 
 
 def test_energies_evaluated_in_small_blocks_keep_the_lowest(monkeypatch):

@@ -32,7 +32,7 @@ from ionmd.structures.ordering_ewald import (EWALD_CANDIDATES, _ewald_draws, _lo
                                              _order_ewald)
 from ionmd.structures.ordering_limits import (
     IONIC_FLOOR_FRACTION, MIN_DISTANCE_FRACTION, _PairLimits)
-from ionmd.structures.ordering_pairs import pair_clusters
+from ionmd.structures.ordering_pairs import PAIR_RULE_FACTOR, pair_clusters
 from ionmd.structures.ordering_search import (
     RANDOM_RESTARTS, RESOLVE_CANDIDATES, RESOLVE_MOVES_PER_SITE, STALL_MOVES_PER_SITE,
     _order_random, _search)
@@ -48,8 +48,9 @@ __all__ = ["OrderedCell", "order_structure", "integral_supercell", "supercell_te
 DEFAULT_MAX_ARRANGEMENTS = 10**8
 """Ewald ordering is refused above this many distinct arrangements (pymatgen's search
 took ~10 s for LGPS's 1.5e6 and did not finish in minutes for Li6PS5Cl's 3e13), unless
-the pair rule leaves at most this many (one site per cluster of split sites,
-``ordering_pairs``: the shipped Li6PS5Cl.cif's 2^24 = 1.7e7), all then evaluated."""
+the pair rule leaves at most ``ordering_pairs.PAIR_RULE_FACTOR`` times this many (one
+site per cluster of split sites: the shipped Li6PS5Cl.cif's 2^24 = 1.7e7), all then
+evaluated."""
 
 
 @dataclass
@@ -274,7 +275,8 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
     # arrangements that keep the pair rule are one site per cluster is searched exactly
     reduced = (pair_clusters(big, groups, counts, limits)
                if arrangements > max_arrangements else None)
-    if arrangements > max_arrangements and (reduced is None or reduced.count > max_arrangements
+    pair_rule_limit = max_arrangements * PAIR_RULE_FACTOR
+    if arrangements > max_arrangements and (reduced is None or reduced.count > pair_rule_limit
                                             or not reduced.searchable()):
         # the cell is the smallest with whole occupancies unless the user chose it: only
         # more rounding makes it smaller (LATP: 5 cells, 6.6e24; occ_tol 0.02: 1, 4.2e4)
@@ -285,12 +287,12 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
                                         max_arrangements))
         raise StructureError(
             f"Ewald ordering of this {supercell_text(reps)} cell would search "
-            f"{_count_text(arrangements)} arrangements"
-            + (f" ({_count_text(reduced.count)} keeping the pair rule: one atom per set of "
-               "sites too close to hold two" + (
-                   "" if reduced.count > max_arrangements else
-                   ", too many of one group's to list") + ")" if reduced is not None else "")
-            + f" (at most {max_arrangements:.0e}); order "
+            f"{_count_text(arrangements)} arrangements (at most {max_arrangements:.0e}"
+            + (f"; {_count_text(reduced.count)} keep the pair rule, one atom per set of "
+               "sites too close to hold two: " + (
+                   f"at most {pair_rule_limit:.0e} such" if reduced.count > pair_rule_limit
+                   else "too many of one group's to list") if reduced is not None else "")
+            + "); order "
             "it at random with a seed instead (`--order random --order-seed N`; in a campaign "
             f"`order = \"random\"`; in Python method='random'){smaller}")
     guess_note = ""
