@@ -85,6 +85,12 @@ S/Cl exchange between these two sites (e.g. M. A. Kraft et al., J. Am. Chem. Soc
 10909 (2017), doi:10.1021/jacs.7b06327), which can be added by editing the
 occupancies. Ordering the 48h Li at random may put two Li on a close 48h-48h pair
 (1.95 A); Ewald ordering avoids it.
+Checked against the paper's own refinement, ICSD 418490 (the file in ionmd's
+tests/fixtures/published_cifs/ICSD418490_Li6PS5Cl.cif, audit A25): inverted (x -> -x) to
+this setting, every S site lies within 0.01 A and every Li 48h site within 0.08 A of it.
+It differs in a = 9.859(2) A (0.09 % larger; density 1.89 there with its Li) and the Li
+48h occupancy, 0.56(6) (Li6.72PS5Cl, +0.72 e per formula unit), where 0.5 here keeps the
+cell neutral; its 48h pairs are 1.81 A apart.
 Cross-check (not a substitute for the paper's table): against two refinements in the
 OBELiX dataset (Therrien et al., arXiv:2502.14234, CC BY 4.0; its CIFs carry random
 noise of 0.01 in fractional coordinates, about 0.1 A), inverted to this setting and
