@@ -225,3 +225,20 @@ def test_energies_evaluated_in_small_blocks_keep_the_lowest(monkeypatch):
     new = _ewald_draws(s, STATES, elements, groups, counts, 20, reduced)
     assert np.abs(np.array([e for e, _ in new]) - [e for e, _ in kept]).max() < 1e-10
     assert [r[1] for r in _as_sets(new)][:-1] == [r[1] for r in _as_sets(kept)][:-1]
+
+
+def test_the_shipped_argyrodites_candidates_for_a_model_to_rank():
+    """--order-model-rank 20: 20 symmetry-distinct arrangements, each keeping the rule, the
+    first the one --order ewald keeps (the 125 lowest, what the minimizer's path lists
+    for 5, held 4 classes: under the rule 5000 are listed)."""
+    from ionmd.structures.ordering_candidates import MAX_DRAWS
+
+    cell = order_structure(Structure.from_file(SHIPPED), "ewald", candidates=20)
+    assert len(cell.candidates) == 20 and cell.candidates_searched == MAX_DRAWS
+    energies = [c.ewald_energy for c in cell.candidates]
+    assert energies == sorted(energies) and energies[0] == cell.ewald_energy
+    assert cell.candidates[0].structure == cell.structure
+    for c in cell.candidates:
+        out = c.structure
+        lis = [k for k, site in enumerate(out) if site.specie.symbol == "Li"]
+        assert (out.distance_matrix[np.ix_(lis, lis)] + 99 * np.eye(24)).min() >= LI_LI_RULE

@@ -26,8 +26,9 @@ from ionmd.structures.ordering_cells import (  # constants importable from here
     DEFAULT_MAX_ATOMS, ROUNDING_HINTS, VACANCY, _arrangements, _compact, _count_text,
     _ewald_rounding_hint, _fewer_cells, _groups, _site_counts, integral_supercell,
     supercell_text)
-from ionmd.structures.ordering_candidates import (Candidate, distinct_candidates,
-                                                  draws_to_ask, kept_by_rule)
+from ionmd.structures.ordering_candidates import (MAX_DRAWS, Candidate,
+                                                  distinct_candidates, draws_to_ask,
+                                                  kept_by_rule)
 from ionmd.structures.ordering_ewald import (EWALD_CANDIDATES, _ewald_draws, _lowest_kept,
                                              _order_ewald)
 from ionmd.structures.ordering_limits import (
@@ -299,8 +300,12 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
     if not oxidation_states:
         oxidation_states, guess_note = _ewald_states(file_guess, charges, element_counts)
     try:
-        draws = _ewald_draws(big, oxidation_states, element_counts, groups, counts,
-                             draws_to_ask(candidates, EWALD_CANDIDATES), reduced)
+        # all arrangements under the rule are evaluated anyway: list the most the
+        # candidates are drawn from (argyrodite's 125 lowest held 4 symmetry classes)
+        asked = (MAX_DRAWS if reduced is not None and candidates > 1
+                 else draws_to_ask(candidates, EWALD_CANDIDATES))
+        draws = _ewald_draws(big, oxidation_states, element_counts, groups, counts, asked,
+                             reduced)
         ordered, energy, draw = _lowest_kept(big, draws, groups, counts, limits)
     except StructureError as err:
         if getattr(err, "unphysical", False) and supercell is None:
