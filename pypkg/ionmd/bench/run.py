@@ -120,23 +120,50 @@ def _run_in_own_group(cmd: list[str], workdir: Path, env: dict, timeout: float
     return subprocess.CompletedProcess(cmd, proc.returncode, stdout)
 
 
+class SigtermState:
+    """What :func:`stop_on_sigterm` yields: :meth:`hold` once every point ran, so that a
+    SIGTERM while the outputs are written is held, not raised (``came`` says one did)."""
+
+    def __init__(self) -> None:
+        self.holding = False
+        self.came = False
+
+    def hold(self) -> None:
+        self.holding = True
+
+
 @contextlib.contextmanager
 def stop_on_sigterm():
     """SIGTERM (``kill``, a batch system's time limit) as an exception in the main thread, so
     that the running lmp is killed with its process group (:func:`_run_in_own_group`) and
-    the points measured so far are written with status ``interrupted``, as after Ctrl-C."""
+    the points measured so far are written with status ``interrupted``, as after Ctrl-C.
+
+    After :meth:`SigtermState.hold` (every point ran) a SIGTERM is held until the block
+    ends, then said: the bench writes its outputs (seconds, no LAMMPS) and ends
+    ``finished`` with exit status 0, which is what happened; before, a SIGTERM there killed
+    the process with 143 while ``bench.json`` said ``finished`` (or left the table and plot
+    unwritten), and ``interrupted`` would say points are missing where none is."""
     import signal
+    import sys
     import threading
 
+    state = SigtermState()
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield state
         return
 
     def stop(signum, frame):
+        if state.holding:
+            state.came = True
+            return
         raise RunInterrupted("ionmd bench stopped by SIGTERM", signum)
 
     old = signal.signal(signal.SIGTERM, stop)
     try:
-        yield
+        yield state
     finally:
         signal.signal(signal.SIGTERM, old)
+        if state.came:
+            print("ionmd bench: SIGTERM came after the last point: every point ran, so the "
+                  "outputs were written first and the bench ends as finished",
+                  file=sys.stderr)
