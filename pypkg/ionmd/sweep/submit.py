@@ -171,7 +171,10 @@ def campaign_status(campaign: Campaign) -> list[dict]:
         job_state = claim_job_state(claim, jobs)
         logs = run_logs(campaign, run, cls, claim)
         rows.append({"run": str(run.path), "class": cls,
-                     "step": st.get("step", 0), "planned_steps": run.rundir.planned_steps,
+                     # a run that failed before its first restart is at step 0 by its
+                     # files, but ran to the step its failure names
+                     "step": max(int(st.get("step") or 0), int(st.get("failed_step") or 0)),
+                     "planned_steps": run.rundir.planned_steps,
                      "pieces": st.get("pieces", 0), "reason": st.get("reason"),
                      "stopping": describe_checks(st),
                      "job": claim.get("job_id"), "job_state": job_state,
