@@ -99,7 +99,7 @@ def bench(model: Path, atoms_targets: list[int], ranks: list[int], out: Path, *,
         bar = tqdm(total=len(jobs), desc="ionmd bench", unit="run")
     (out / "bench.json").write_text(result.to_json())   # "running": no earlier run's file
     try:
-        with stop_on_sigterm():
+        with stop_on_sigterm() as sigterm:
             for atoms, r, mode, mem in jobs:
                 name = (f"n{len(atoms)}-np{r}" + ("" if len(modes) == 1 else f"-{mode}")
                         + ("" if len(memories) == 1 else f"-{mem}"))
@@ -118,6 +118,10 @@ def bench(model: Path, atoms_targets: list[int], ranks: list[int], out: Path, *,
                 (out / "bench.json").write_text(result.to_json())   # partial results survive
                 if bar:
                     bar.update(1)
+            # every point ran: a SIGTERM from here on is held while the outputs are written
+            # (seconds), and the bench ends finished, exit 0 (stop_on_sigterm)
+            sigterm.hold()
+            _finish(result, out)
     except (KeyboardInterrupt, RunInterrupted):   # keep what was measured, marked as such
         result.status = "interrupted"
         if any(p.failed is None for p in result.points):
@@ -130,16 +134,22 @@ def bench(model: Path, atoms_targets: list[int], ranks: list[int], out: Path, *,
     finally:
         if bar:
             bar.close()
+    return result
+
+
+def _finish(result: BenchResult, out: Path) -> None:
+    """A bench's outputs once every point ran: ``bench.csv`` and ``bench.png``, then
+    ``bench.json`` as ``finished`` (last: it says the outputs are all there), or ``failed``
+    where no point finished."""
     if all(p.failed for p in result.points):
         result.status = "failed"
         (out / "bench.json").write_text(result.to_json())
         raise IonmdError(f"every bench point failed; the first: {result.points[0].failed}")
     add_efficiencies(result.points)
     result.status = "finished"
-    (out / "bench.json").write_text(result.to_json())
     write_csv(result, out / "bench.csv")
     plot(result, out / "bench.png")
-    return result
+    (out / "bench.json").write_text(result.to_json())
 
 
 def largest_cell(model: Path, budget_mib: float, out: Path, *, structure: Atoms | None = None,
