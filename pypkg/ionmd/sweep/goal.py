@@ -379,11 +379,19 @@ def _advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRou
     factor = reported if math.isfinite(reported) and not problem else None
     met = factor is not None and factor <= goal.sigma_factor and not flagged
     if decision is None and not met:
-        series.update(stopped="no_fit", spent=spent)
+        # with max_runs withholding every new temperature, that is why there is nothing to
+        # plan by (one usable temperature: a new one would give the fit), not the fit's
+        # words alone: said, and looked at again once the bound is raised
+        stop = RUN_LIMIT if limit else "no_fit"
+        series.update(stopped=stop, spent=spent)
+        if limit:
+            series["rounds"].append({"time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                                     "factor": None, "spent": spent, "choice": None,
+                                     "stopped": stop, "run_limit": limit})
         write_goal_state(campaign, state)
-        return SeriesRound(key, "no_fit", None, spent, uncharged_note(campaign, structure, runs)
-                           or "; left out: ".join([str(no_plan),
-                                                   *unmeasured(campaign, runs, measured)]),
+        why = uncharged_note(campaign, structure, runs) or "; left out: ".join(
+            [str(no_plan), *unmeasured(campaign, runs, measured)])
+        return SeriesRound(key, stop, None, spent, "; ".join([limit, why]) if limit else why,
                            goal.target_K, problem)
     # the goal's quantity is sigma(target_K): the span is checked there (reported_state);
     # where that is not 300 K, collect's 300 K extrapolation may still be no result: said
@@ -401,7 +409,8 @@ def _advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRou
               **({"not_resolved": not_resolved} if not_resolved else {}),
               **({"fit_problem": problem} if problem else {}),
               **({"flagged_points": flagged} if flagged else {}),
-              **({"not_a_result_300K": beyond} if beyond else {})}
+              **({"not_a_result_300K": beyond} if beyond else {}),
+              **({"run_limit": limit} if limit else {})}
     # said every round: a run the fit leaves out (ions that did not diffuse, a failed
     # analysis) is never extended, and its temperature is no longer a candidate
     # a temperature whose runs reach zero within their scatter is extended, not left out

@@ -292,5 +292,7 @@ def goal_summary(campaign: Campaign) -> list[str]:
                          # met at another target_K: what collect prints at 300 K said too
                          + (f"; the factor is of sigma({goal.target_K:g} K); the 300 K "
                             f"extrapolation is not a result: {last['not_a_result_300K']}"
-                            if last.get("not_a_result_300K") else ""))
+                            if last.get("not_a_result_300K") else "")
+                         # max_runs withholding new temperatures: what to raise, said
+                         + (f"; {last['run_limit']}" if last.get("run_limit") else ""))
     return lines
