@@ -103,10 +103,15 @@ def register(subparsers) -> None:
                    help="start of the MSD fit, ps (default: for a run with a stopping rule, "
                         "the start its checks fitted from, status.json's "
                         "stopping.fit_start_ps, so that D's interval is the one the rule "
-                        "decided on; else 1)")
-    p.add_argument("--fit-end-ps", type=float, default=None)
-    p.add_argument("--window-ps", type=float, default=15.0, help="windowed-fit length (PES seed)")
-    p.add_argument("--haven-ratio", type=float, default=1.0,
+                        "decided on; else 1). This, --fit-end-ps, --window-ps, --haven-ratio "
+                        "and the failure thresholds default to a campaign's [analysis] where "
+                        "the run folder is a campaign's (campaign_analysis.json), as sweep "
+                        "collect analyses it")
+    p.add_argument("--fit-end-ps", type=float, default=None,
+                   help="end of the MSD fit, ps (default half of the run after the discard)")
+    p.add_argument("--window-ps", type=float, default=None,
+                   help="windowed-fit length (PES seed; default 15)")
+    p.add_argument("--haven-ratio", type=float, default=None,
                    help="Haven ratio H_R the Nernst-Einstein sigma is divided by (default 1: "
                         "uncorrelated ions; the collective sigma, --collective, needs none)")
     p.add_argument("--hop-length", type=float, default=1.5,
@@ -126,13 +131,17 @@ def register(subparsers) -> None:
     p.add_argument("--van-hove-lags-ps", default=None,
                    help="van Hove lag times, ps, comma separated (default 5, 10, 25, 50 %% of the run)")
     p.add_argument("--failures-only", action="store_true", help="only the failure post-mortem")
-    p.add_argument("--volume-limit", type=float, default=0.5, help="failure if |V/V0 - 1| exceeds this")
-    p.add_argument("--runaway-factor", type=float, default=2.0,
-                   help="failure if T (running mean) exceeds this times the target")
-    p.add_argument("--melt-fraction", type=float, default=0.5,
-                   help="failure if framework RMS displacement exceeds this x its NN distance")
-    p.add_argument("--collapse-fraction", type=float, default=0.5,
-                   help="failure if two atoms come closer than this x their covalent radii sum")
+    # defaults (None): a campaign's [analysis], else detect_failures' own (0.5, 2, 0.5, 0.5)
+    p.add_argument("--volume-limit", type=float, default=None,
+                   help="failure if |V/V0 - 1| exceeds this (default 0.5)")
+    p.add_argument("--runaway-factor", type=float, default=None,
+                   help="failure if T (running mean) exceeds this times the target (default 2)")
+    p.add_argument("--melt-fraction", type=float, default=None,
+                   help="failure if framework RMS displacement exceeds this x its NN distance "
+                        "(default 0.5)")
+    p.add_argument("--collapse-fraction", type=float, default=None,
+                   help="failure if two atoms come closer than this x their covalent radii sum "
+                        "(default 0.5)")
     p.set_defaults(func=run)
 
 
@@ -386,19 +395,30 @@ def _note_settings(spec) -> None:
 
 
 def _analyze_one(spec, out: Path, args: argparse.Namespace, thresholds: dict) -> dict:
-    """One run's results: the failure post-mortem only, or the full analysis."""
+    """One run's results: the failure post-mortem only, or the full analysis. Settings
+    not given as flags are the run's campaign's where it is a campaign's run (as sweep
+    collect analyses it, said on stderr), else the defaults."""
     from ionmd.analysis.convergence import rule_fit_start
     from ionmd.analysis.run_analysis import analyze_failures, analyze_run
+    from ionmd.analysis.run_campaign_settings import settings_for
 
+    given = {"fit_start_ps": args.fit_start_ps, "fit_end_ps": args.fit_end_ps,
+             "window_ps": args.window_ps, "haven_ratio": args.haven_ratio, **thresholds}
+    values, note = settings_for(spec.path, given)
+    if note:
+        print(f"ionmd: note: {spec.path}: {note}", file=sys.stderr)
+    thresholds = {k: values[k] for k in thresholds if values[k] is not None}
     if args.failures_only:
         return analyze_failures(spec, out, **thresholds)
-    fit_start = args.fit_start_ps
+    fit_start = values["fit_start_ps"]
     if fit_start is None:        # a rule run: as its checks fitted (and sweep collect does)
         fit_start = rule_fit_start(spec.run_status)
     return analyze_run(spec, out, directions=args.directions.split(","),
                        fit_start_ps=1.0 if fit_start is None else fit_start,
-                       fit_end_ps=args.fit_end_ps,
-                       window_ps=args.window_ps, haven_ratio=args.haven_ratio,
+                       fit_end_ps=values["fit_end_ps"],
+                       window_ps=15.0 if values["window_ps"] is None else values["window_ps"],
+                       haven_ratio=(1.0 if values["haven_ratio"] is None
+                                    else values["haven_ratio"]),
                        collective=args.collective, structure_functions=args.structure_functions,
                        hop_length=args.hop_length,
                        min_hops=args.min_hops, failure_options=thresholds,

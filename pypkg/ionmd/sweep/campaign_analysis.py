@@ -31,6 +31,20 @@ class Analysis:
     failure: dict[str, float] = field(default_factory=dict)   # detect_failures thresholds
 
 
+def run_analysis_settings(a: Analysis, protocol: Protocol) -> dict:
+    """What ``collect`` analyses each run of ``protocol`` with: ``[analysis]``'s fit and
+    window times, Haven ratio and failure thresholds, ``volume_limit`` out of the way
+    (1e9) where the runs check their own volume (``halt_volume_change``: their verdict,
+    in status.json, joins the post-mortem, whose check at the dump frames would date the
+    same change otherwise). Each run folder carries them (:mod:`ionmd.analysis.
+    run_campaign_settings`), so that ``ionmd analyze RUN`` gives collect's D."""
+    failure = dict(a.failure)
+    if protocol.halt_volume_change is not None:
+        failure.setdefault("volume_limit", 1e9)
+    return {"fit_start_ps": a.fit_start_ps, "fit_end_ps": a.fit_end_ps,
+            "window_ps": a.window_ps, "haven_ratio": a.haven_ratio, "failure": failure}
+
+
 def read_analysis(src: Source, errors: Problems) -> Analysis:
     """The ``[analysis]`` table (defaults for what it leaves out or gets wrong, said in
     ``errors``)."""

@@ -103,10 +103,33 @@ def plan_campaign(campaign: Campaign, create: bool = False,
             if retry_failed:
                 for rd, wanted in changed:
                     take_new_settings(rd, atoms, wanted)
+        write_analysis_settings(campaign, [*kept, *(rd for rd, _ in changed)])
         runs += [PlannedRun(rundir=rd, structure=s.name, model=m.name,
                             temperature=rd.temperature, replica=rd.replica,
                             seed=readable_seed(rd)) for rd in planned]
     return runs
+
+
+def write_analysis_settings(campaign: Campaign, runs: list[RunDir]) -> None:
+    """Give each of ``runs`` whose folder exists the campaign's ``[analysis]`` settings as
+    collect applies them (:func:`~ionmd.sweep.campaign_analysis.run_analysis_settings`),
+    where it does not hold them already: ``ionmd analyze RUN`` then gives collect's D. An
+    analysis setting, not a run's: a changed ``[analysis]`` rewrites it, the run is kept.
+    A folder it cannot be written in (a campaign read from a read-only copy) is skipped:
+    its analysis says the settings are missing."""
+    from ionmd.analysis.run_campaign_settings import (campaign_settings_record,
+                                                      write_campaign_settings)
+    from ionmd.sweep.campaign_analysis import run_analysis_settings
+
+    for rd in runs:
+        if not (rd.path / SETTINGS).is_file():
+            continue
+        record = campaign_settings_record(
+            campaign.path.resolve(), run_analysis_settings(campaign.analysis, rd.protocol))
+        try:
+            write_campaign_settings(rd.path, record)
+        except OSError:
+            continue
 
 
 def readable_seed(rd: RunDir) -> int | None:
