@@ -85,7 +85,7 @@ class BudgetOutcome:
     def describe(self) -> str:
         lines = []
         for n, d in enumerate(self.decisions[:-1], 1):
-            lines.append(f"round {n}: factor {d.factor:.4g}; {d.choice.describe()}")
+            lines.append(f"round {n}: factor {d.factor:.4g}; {d.choice.describe(d.fit_problem)}")
         lines.append(f"stopped ({self.stopped}) at factor {self.reported_factor:.4g}, spent "
                      f"{self.spent:.4g} of {self.budget:.4g}")
         return "\n".join(lines)

@@ -108,7 +108,8 @@ def _given_up(r: SeriesRound, given_up: list[str], failed: dict[str, str],
     if said_before:
         return SeriesRound(r.series, "waiting", r.factor, r.spent,
                            f"stopped waiting on {len(failed) + len(given_up)} run(s), said "
-                           f"in an earlier round; `ionmd sweep status` says why", r.target_K)
+                           f"in an earlier round; `ionmd sweep status` says why", r.target_K,
+                           r.fit_problem)
     said = []
     if failed:
         said.append(f"{len(failed)} run(s) whose setup failed, which a second try meets "
@@ -119,4 +120,4 @@ def _given_up(r: SeriesRound, given_up: list[str], failed: dict[str, str],
                     f"environment that fails, scancel): {', '.join(given_up)}")
     return SeriesRound(r.series, "waiting", r.factor, r.spent,
                        f"stopped waiting: {'; and '.join(said)}; `ionmd sweep status` says "
-                       f"why; fix that and submit again", r.target_K)
+                       f"why; fix that and submit again", r.target_K, r.fit_problem)
