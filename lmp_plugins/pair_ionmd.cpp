@@ -20,6 +20,8 @@
 
 #include "pair_ionmd.h"
 
+#include "ionmd_rank_failure.h"
+
 #include "atom.h"
 #include "comm.h"
 #include "domain.h"
@@ -229,8 +231,12 @@ void PairIonmd::compute(int eflag, int vflag)
   if (update->setupflag && !warned_close_pair) warn_close_pair();
   const bool halo = mode == IonmdGraphBuilder::HALO;
   // an empty subdomain contributes nothing, but in halo mode it still joins the exchanges,
-  // and it joins the collective check of the others' output
+  // and it joins the collective checks of the others' memory, model call and output
   if (graph.nlocal == 0 && !halo) {
+    if (comm->nprocs > 1) {
+      IONMD::stop_if_any_rank_failed(error, world, comm->me, comm->nprocs, "");    // memory
+      IONMD::stop_if_any_rank_failed(error, world, comm->me, comm->nprocs, "");    // model call
+    }
     check_finite(false);
     return;
   }
@@ -242,6 +248,9 @@ void PairIonmd::compute(int eflag, int vflag)
   } catch (const std::exception &e) {
     model_call_failed(e.what(), mode);
   }
+  // the other ranks' model calls, where they made no exchange (model_call_failed)
+  if (!halo && comm->nprocs > 1)
+    IONMD::stop_if_any_rank_failed(error, world, comm->me, comm->nprocs, "");
   time_model += seconds_since(t0);
   // kept memory fragments as the graph changes size each step: hand the free pages back
   // now and then so the resident set cannot creep (costs one call's page faults per period)
@@ -283,26 +292,39 @@ void PairIonmd::forget_restart_ghost_shell(double shell, bool ghosts)
   comm->cutghostuser = 0.0;
 }
 
-// A failed model call stops this rank with the pair style's error. Running out of memory
-// (the guard's budget was more than the rank could get: a job's per-rank allocation below
-// what the node shows, another process growing) says so and what to change.
+// A failed model call stops the run with the pair style's error. Running out of memory (the
+// guard's budget was more than the rank could get: a job's per-rank allocation below what
+// the node shows, another process growing) says so and what to change. On several ranks,
+// where the call made no exchange, every rank reaches the collective check after it, so the
+// failing rank's reason stops them all and rank 0 writes it to log.lammps (with Error::one on
+// a rank other than 0 it reached that rank's stdout only, and `ionmd run` recorded the run
+// as interrupted, resumable); in halo mode the others wait in the call's exchanges, so this
+// rank stops alone (Error::one).
 void PairIonmd::model_call_failed(const std::string &what, IonmdGraphBuilder::Mode mode)
 {
   static const char *const OOM[] = {"out of memory", "not enough memory", "can't allocate",
                                     "cannot allocate", "bad_alloc", "Cannot allocate"};
   bool oom = false;
   for (const char *s : OOM) oom = oom || what.find(s) != std::string::npos;
-  if (!oom) error->one(FLERR, "pair_style ionmd at step {}: {}", update->ntimestep, what);
-  error->one(FLERR, "pair_style ionmd at step {}: rank {} ran out of memory in the model call "
-             "({}; the graph: {} local + {} ghost atoms, {} edges; memory budget {}); set "
-             "'max_memory GiB' (it bounds the model call's graph) to this rank's share of the "
-             "job's allocation less what the rank holds before the call, {}or run on more "
-             "ranks or nodes (fewer atoms each)", update->ntimestep, comm->me, what,
-             graph.nlocal, graph.nnodes() - graph.nlocal, graph.nedges(),
-             memory_budget > 0.0 ? fmt::format("{:.2f} GiB ({})", memory_budget / GIB,
-                                               budget_source)
-                                 : std::string("off"),
-             out_of_memory_fix(mode));
+  const std::string why = !oom
+      ? (comm->nprocs > 1 ? fmt::format("pair_style ionmd at step {}: the model call failed on "
+                                        "MPI rank {}: {}", update->ntimestep, comm->me, what)
+                          : fmt::format("pair_style ionmd at step {}: {}", update->ntimestep,
+                                        what))
+      : fmt::format(
+            "pair_style ionmd at step {}: rank {} ran out of memory in the model call ({}; the "
+            "graph: {} local + {} ghost atoms, {} edges; memory budget {}); set 'max_memory "
+            "GiB' (it bounds the model call's graph) to this rank's share of the job's "
+            "allocation less what the rank holds before the call, {}or run on more ranks or "
+            "nodes (fewer atoms each)", update->ntimestep, comm->me, what, graph.nlocal,
+            graph.nnodes() - graph.nlocal, graph.nedges(),
+            memory_budget > 0.0 ? fmt::format("{:.2f} GiB ({})", memory_budget / GIB,
+                                              budget_source)
+                                : std::string("off"),
+            out_of_memory_fix(mode));
+  if (comm->nprocs > 1 && mode != IonmdGraphBuilder::HALO)
+    IONMD::stop_if_any_rank_failed(error, world, comm->me, comm->nprocs, why);
+  error->one(FLERR, "{}", why);
 }
 
 // What recomputation offers a call that ran out of memory, as '..., ' (empty: nothing):

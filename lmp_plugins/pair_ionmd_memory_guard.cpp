@@ -21,6 +21,8 @@
 
 #include "pair_ionmd.h"
 
+#include "ionmd_rank_failure.h"
+
 #include "comm.h"
 #include "error.h"
 #include "update.h"
@@ -196,21 +198,34 @@ void PairIonmd::check_estimated_memory(IonmdGraphBuilder::Mode mode, double shel
   if (comm->me == 0) utils::logmesg(lmp, "pair_style ionmd memory check: {}\n", what);
 }
 
+// Every rank's own graph against its budget, before the model call. On several ranks the
+// check is collective (compute() has an empty subdomain join it too), so a rank other than 0
+// that cannot fit stops the run with its numbers in log.lammps: with Error::one alone they
+// reached its stdout only, and `ionmd run` recorded the run as interrupted, resumable.
 void PairIonmd::check_graph_memory(IonmdGraphBuilder::Mode mode)
 {
-  if (memory_budget <= 0.0) return;
-  const double edges = (double) graph.nedges();
-  measure_fast_path(mode, edges);
-  if (needs_probe(edges)) probe_bytes_per_edge(mode, edges);
-  const double need = edges * bytes_per_edge;
-  if (bytes_per_edge <= 0.0 || need <= memory_budget) return;
-  const double low_bpe = low_path_untried(memory_mode == MEMORY_FAST, mode, meta.halo_stages)
-      ? measure_bytes_per_edge(true, true) : 0.0;
-  error->one(FLERR, "pair_style ionmd at step {}: the graph does not fit in memory: rank {} "
-             "holds {} local + {} ghost atoms ({}) and {} edges: ~{:.2f} GiB at {:.1f} KiB per "
-             "edge (measured on this model), {:.2f} GiB available ({}); {}{}",
-             update->ntimestep, comm->me, graph.nlocal, graph.nnodes() - graph.nlocal,
-             mode_words(mode, comm->cutghostuser), graph.nedges(), need / GIB,
-             bytes_per_edge / 1024.0, memory_budget / GIB, budget_source,
-             low_path_words(low_bpe, edges, memory_budget, edge_chunk), memory_fix(mode));
+  const auto shortfall = [&]() -> std::string {
+    if (memory_budget <= 0.0) return std::string();
+    const double edges = (double) graph.nedges();
+    measure_fast_path(mode, edges);
+    if (needs_probe(edges)) probe_bytes_per_edge(mode, edges);
+    const double need = edges * bytes_per_edge;
+    if (bytes_per_edge <= 0.0 || need <= memory_budget) return std::string();
+    const double low_bpe = low_path_untried(memory_mode == MEMORY_FAST, mode, meta.halo_stages)
+        ? measure_bytes_per_edge(true, true) : 0.0;
+    return fmt::format("pair_style ionmd at step {}: the graph does not fit in memory: rank {} "
+                       "holds {} local + {} ghost atoms ({}) and {} edges: ~{:.2f} GiB at {:.1f} "
+                       "KiB per edge (measured on this model), {:.2f} GiB available ({}); {}{}",
+                       update->ntimestep, comm->me, graph.nlocal,
+                       graph.nnodes() - graph.nlocal, mode_words(mode, comm->cutghostuser),
+                       graph.nedges(), need / GIB, bytes_per_edge / 1024.0,
+                       memory_budget / GIB, budget_source,
+                       low_path_words(low_bpe, edges, memory_budget, edge_chunk),
+                       memory_fix(mode));
+  };
+  const std::string why = shortfall();
+  if (comm->nprocs > 1)
+    IONMD::stop_if_any_rank_failed(error, world, comm->me, comm->nprocs, why);
+  else if (!why.empty())
+    error->one(FLERR, "{}", why);
 }

@@ -36,6 +36,10 @@ LAUNCHER_ERROR_RE = re.compile(r"^(?:srun|slurmstepd|mpirun|prterun|mpiexec)[^:\
                                r"(?:error|Error|ERROR)\b.*$", re.M)
 """A launcher's own error line in a piece's screen output (``srun: error: Node failure
 on vm``): the one account of an end that LAMMPS did not log."""
+OTHER_RANK_ERROR_RE = re.compile(r"ERROR on proc [1-9]\d*: ")
+"""LAMMPS's Error::one on an MPI rank other than 0, which writes to that rank's stdout (the
+piece's screen output) only, not to the log: a LAMMPS that started and failed there (an
+``ERROR:`` in the screen output alone is rank 0's, of a LAMMPS that did not start)."""
 
 
 def finish(rd: RunDir, rc: int | None, stopped_by: int | None = None) -> dict:
@@ -207,7 +211,10 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
                                     f"of V0, the volume at the start of the MD "
                                     f"(|V/V0 - 1| = {float(halt.group(3)):.3g}, fix halt) at step "
                                     f"{hstep}, target temperature {target_at(hstep):.1f} K", **common)
-    nan = NAN_MODEL_RE.search(last_text)
+    # the screen output also holds what ranks other than 0 said before they stopped the
+    # run: Error::one there writes to that rank's stdout only (a plugin before 87979d8, or
+    # an error that cannot stop every rank at once), and log.lammps ends without it
+    nan = NAN_MODEL_RE.search(last_text) or NAN_MODEL_RE.search(screen_text)
     if nan:     # the model's answer at that step: a physical failure, as lost atoms
         nstep = int(nan.group(1))
         return rd.set_status("failed", resumable=False, failed_step=nstep,
@@ -254,6 +261,12 @@ def _finish(rd: RunDir, rc: int | None, stopped_by: int | None) -> dict:
     errors = error_lines(last_text)
     if errors:
         return rd.set_status("failed", resumable=False, reason=errors[0], **common)
+    errors = [e for e in error_lines(screen_text) if OTHER_RANK_ERROR_RE.match(e)]
+    if errors:      # a rank other than 0 stopped the run (see nan above): a failure all the same
+        return rd.set_status("failed", resumable=False, reason=(
+            f"{errors[0]} (in {screen.name} only: an MPI rank other than 0 stopped LAMMPS "
+            f"alone, and {logs[-1].name if logs else 'the log'}, rank 0's, ends without it)"),
+            **common)
     size_limit = file_size_limit_note(rc)
     if rc not in (0, None) and not last_text.strip():
         # LAMMPS wrote no log: the launcher (srun, mpirun) or lmp itself did not start, and
