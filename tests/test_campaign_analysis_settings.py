@@ -40,7 +40,7 @@ def xyz_li(res: dict) -> dict:
     return next(d for d in res["diffusion"] if d["direction"] == "xyz" and d["species"] == "Li")
 
 
-def test_analyze_run_gives_collects_d(collected, capsys):
+def test_analyze_run_gives_collects_d(collected, capsys, tmp_path):
     """Plain `ionmd analyze RUN`: collect's D, interval and sigma (fit from 5 ps, H_R 2),
     not a failure (collapse 0.01), and it says the settings are the campaign's."""
     path, run, results = collected
@@ -56,14 +56,15 @@ def test_analyze_run_gives_collects_d(collected, capsys):
     assert not res["failure"]["failed"]
     assert not row["replicas_failed"]
     # a flag still wins, and is said beside the campaign's value
-    out = run.path.parent / "flagged"
+    out = tmp_path / "flagged"
     assert main(["analyze", str(run.path), "-o", str(out), "--fit-start-ps", "1"]) in (0, None)
     assert "fit_start_ps 1 (the campaign's: 5)" in capsys.readouterr().err
     flagged = json.loads(next(out.rglob("results.json")).read_text())
     assert xyz_li(flagged)["D"] != pytest.approx(d["D"], rel=1e-6)
 
 
-def test_changed_analysis_rewrites_the_settings_and_keeps_collects_cache(collected, capsys):
+def test_changed_analysis_rewrites_the_settings_and_keeps_collects_cache(collected, capsys,
+                                                                         tmp_path):
     """A changed [analysis] is written into the run folder without refusing the run and
     without touching run.json (collect's cache key); a folder without the file (planned by
     an older ionmd) is named by analyze and filled in by plan, and collect's cache of it
@@ -81,7 +82,7 @@ def test_changed_analysis_rewrites_the_settings_and_keeps_collects_cache(collect
     (run.path / CAMPAIGN_SETTINGS).unlink()
     (run.path / "sweep.json").write_text("{}")
     capsys.readouterr()
-    assert main(["analyze", str(run.path), "-o", str(run.path.parent / "old"),
+    assert main(["analyze", str(run.path), "-o", str(tmp_path / "old"),
                  "--failures-only"]) in (0, None)
     assert f"holds no {CAMPAIGN_SETTINGS}" in capsys.readouterr().err
     before = cache.stat().st_mtime_ns
