@@ -15,6 +15,7 @@ from ionmd import strict_json
 from ionmd.errors import IonmdError
 from ionmd.sweep import state
 from ionmd.sweep.campaign import Campaign
+from ionmd.sweep.campaign_analysis import run_analysis_settings
 from ionmd.sweep.plan import PlannedRun
 
 ANALYSED = ("completed", "failed-physical")
@@ -160,21 +161,22 @@ def _analysed_run_results(run: PlannedRun, campaign: Campaign, charges: dict[str
         spec = load_run_spec(rd.path, {"charges": charges, "charges_guessed": guessed})
     except IonmdError as exc:       # this run's files (run.json from a newer ionmd): its row
         return {**out, "analysis_error": str(exc)}      # says why; not cached, fixed files count
-    proto = rd.protocol
-    thresholds = dict(a.failure)
-    if proto.halt_volume_change is not None:
-        # the run checks its own volume (fix halt, every halt_check_every steps), and its
-        # verdict, in status.json, joins the post-mortem (with_recorded_failure); the
-        # post-mortem's check at the dump frames would date the same change differently
-        thresholds.setdefault("volume_limit", 1e9)
+    # the settings each run folder carries for `ionmd analyze RUN` (one function: the same
+    # fit times, Haven ratio and thresholds, volume_limit 1e9 where the run halts on its
+    # own volume change)
+    settings_of_run = run_analysis_settings(a, rd.protocol)
+    thresholds = settings_of_run["failure"]
     # analysed as `ionmd analyze` does, a ramp too (version 8): a thermostat or barostat
     # ramp gets its post-mortem (its runaway check follows the ramp) and its length but no
     # D (ramp_of), a run held at temperature_end its transport; a failed run gets the
     # transport of its frames before the failure
     try:
-        results = analyze_run(spec, rd.path / "analysis", fit_start_ps=a.fit_start_ps,
-                              fit_end_ps=a.fit_end_ps, window_ps=a.window_ps,
-                              haven_ratio=a.haven_ratio, failure_options=thresholds)
+        results = analyze_run(spec, rd.path / "analysis",
+                              fit_start_ps=settings_of_run["fit_start_ps"],
+                              fit_end_ps=settings_of_run["fit_end_ps"],
+                              window_ps=settings_of_run["window_ps"],
+                              haven_ratio=settings_of_run["haven_ratio"],
+                              failure_options=thresholds)
     except IonmdError as exc:     # AnalysisError, or a trajectory it cannot read
         results = {"failure": failures_of(spec, **thresholds).to_dict(),
                    "analysis_error": str(exc)}
