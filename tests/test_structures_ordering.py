@@ -95,9 +95,11 @@ def test_ewald_is_the_lowest_of_all_arrangements():
 
 
 def test_ewald_refuses_huge_searches():
-    # Li 48h half occupied: C(48, 24) = 3.2e13 arrangements in one cell
-    with pytest.raises(IonmdError, match=r"3\.2e\+13 arrangements.*method='random'"):
-        order_structure(argyrodite_like(1.0), "ewald")
+    # Li 48h half occupied: C(48, 24) = 3.2e13 arrangements in one cell, 2^24 = 1.7e7 under
+    # the pair rule (ordered since 3ce46ee); two cells: C(96, 48) = 6.4e27, 2^48 = 2.8e14
+    with pytest.raises(IonmdError, match=r"6\.4e\+27 arrangements.*2\.8e\+14 keep the pair "
+                                         r"rule.*method='random'"):
+        order_structure(argyrodite_like(1.0), "ewald", supercell="2x1x1")
 
 
 def test_ewald_user_oxidation_states():
