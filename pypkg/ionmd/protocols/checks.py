@@ -316,6 +316,7 @@ def check_cell(p: Protocol, atoms: Atoms) -> None:
     _check_mobile_in_cell(p, atoms)
     if _some_run_gets_d(p):     # a ramp's runs get no D: one ion does for them
         _check_mobile_count(p, atoms)
+        _note_other_alkali(p, atoms)
     if "H" in set(atoms.get_chemical_symbols()) and p.timestep_fs > MAX_TIMESTEP_H_FS:
         raise IonmdError(f"the structure contains hydrogen: a {p.timestep_fs:g} fs time step "
                          f"is too long for its vibrations; give {MAX_TIMESTEP_H_FS:g} fs: "
@@ -353,6 +354,32 @@ def _check_mobile_in_cell(p: Protocol, atoms: Atoms) -> None:
         f"ions that move: `--set mobile_species={carrier}` on the command line, "
         f"mobile_species = [\"{carrier}\"] in a campaign's [protocol], "
         f"get_protocol(..., mobile_species=(\"{carrier}\",)) in Python")
+
+
+# alkali ions: where a cell holds two, either may carry the current (a mixed Li/Na cell)
+_ALKALI = ("Li", "Na", "K", "Rb", "Cs")
+
+
+def _note_other_alkali(p: Protocol, atoms: Atoms) -> None:
+    """Note (:class:`~ionmd.errors.IonmdNote`) an alkali ion of the cell left out of
+    ``mobile_species`` beside a mobile alkali: a mixed Li/Na cell run with the default Li
+    gave D and a sigma of Li alone (716 mS/cm where Li and Na gave 925, audit A26) and said
+    nothing of Na. A note, not a refusal: the user may mean Na as framework."""
+    elements = set(atoms.get_chemical_symbols())
+    mobile = list(p.mobile_species)
+    others = [a for a in _ALKALI if a in elements and a not in mobile]
+    if not others or not any(m in _ALKALI for m in mobile):
+        return
+    named = ",".join(mobile + others)
+    listed = ", ".join(f'"{s}"' for s in mobile + others)
+    left = " and ".join(others)
+    warnings.warn(
+        f"the cell also holds {left}, an alkali ion that may move as well: the analysis "
+        f"gives D and the Nernst-Einstein sigma of {', '.join(mobile)} only; to count "
+        f"{left} too: `--set mobile_species={named}` on the command line, mobile_species = "
+        f"[{listed}] in a campaign's [protocol], get_protocol(..., mobile_species="
+        f"({listed})) in Python",
+        IonmdNote, stacklevel=3)
 
 
 def _some_run_gets_d(p: Protocol) -> bool:
