@@ -286,12 +286,13 @@ def refuse_uneven_frames(path: Path, frames: dict) -> None:
     if not blocks or not frames.get("placed") or frames["elsewhere"]:
         return
     units = {b.units for b in blocks if b.units}    # after read_restart: the file's
-    steps = {b.timestep for b in blocks if b.timestep is not None}
+    steps = {_timestep_run(b) for b in blocks if _timestep_run(b) is not None}
     if len(units) != 1 or len(steps) < 2:
         return
     runs = _runs_named(frames["runs"])
-    said = ", ".join(f"timestep {b.timestep:g} ({runs[id(b)]})" for b in blocks
-                     if b.timestep is not None)
+    said = ", ".join(f"timestep {_timestep_run(b):g} ("
+                     + ("LAMMPS's default, " if b.timestep is None else "")
+                     + f"{runs[id(b)]})" for b in blocks if _timestep_run(b) is not None)
     raise AnalysisError(
         f"{path}: {frames['names']}: the runs that wrote the frames "
         f"({frames['where'].strip() or 'every run'}) ran at {said} (units {units.pop()}): "
@@ -300,6 +301,22 @@ def refuse_uneven_frames(path: Path, frames: dict) -> None:
         f"be off by the ratio). Analyse the runs apart: split the trajectory where they meet "
         f"(each run's frames in a folder of their own, with its data file and log)"
         f"{_uneven_discard_hint(frames)}")
+
+
+DEFAULT_TIMESTEP = {"metal": 0.001, "real": 1.0}
+"""LAMMPS's time step where no ``timestep`` command set one since ``units`` (its
+``timestep`` docs; the units with lengths in Å, the only ones analysed)."""
+
+
+def _timestep_run(block: RunBlock) -> float | None:
+    """The time step ``block`` ran at: the one echoed, else LAMMPS's default for its units
+    (none set since ``units``; not after ``read_restart``, which restores its file's);
+    None where the logs do not say it. (A run at the default, then one resumed with
+    ``timestep 0.002`` appending to its dump, was taken at 2 fs: the first run's frames
+    dated 2x too late, the run 1.2 ps long for 0.9.)"""
+    if block.timestep is not None or block.restored:
+        return block.timestep
+    return DEFAULT_TIMESTEP.get(block.units)
 
 
 def _runs_named(blocks: list[RunBlock]) -> dict[int, str]:
@@ -320,7 +337,7 @@ def _uneven_discard_hint(frames: dict) -> str:
     the logs date it; "" where they do not."""
     framed = [*frames.get("discarded", []), *frames["blocks"]]
     ends = _ends_ps(frames["runs"], framed, None)
-    odd = [k for k, b in enumerate(framed) if b.timestep != framed[-1].timestep]
+    odd = [k for k, b in enumerate(framed) if _timestep_run(b) != _timestep_run(framed[-1])]
     if not odd or ends[max(odd)] is None:
         return ""
     return (f"; or leave the earlier runs out with discard_ps {ends[max(odd)]:g} "
