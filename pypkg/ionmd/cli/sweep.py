@@ -388,13 +388,15 @@ def _cmd_collect(args: argparse.Namespace) -> int:
     doc = collect(c, args.output, progress=not args.no_progress)
     out = args.output or c.output / "collect"
     for row in doc["rows"]:
-        d = next((row[k] for k in row if k.startswith("D_") and isinstance(row[k], dict)), None)
+        # every mobile species' D, each named where there are several (a Li/Na cell)
+        ds = [(k[2:], row[k]) for k in row if k.startswith("D_") and isinstance(row[k], dict)]
         parts = [f"{row['structure']} {row['model']} {row['temperature_K']:g} K:",
                  f"{row['replicas_done']}/{row['replicas_planned']} done"]
         if row["replicas_failed"]:
             parts.append(f"{row['replicas_failed']} failed ({', '.join(row['failure_modes'])})")
-        if d:
-            parts.append(f"D = {d['value']:.3g} [{d['ci95'][0]:.3g}, {d['ci95'][1]:.3g}]"
+        for species, d in ds:
+            name = f"D({species})" if len(ds) > 1 else "D"
+            parts.append(f"{name} = {d['value']:.3g} [{d['ci95'][0]:.3g}, {d['ci95'][1]:.3g}]"
                          f"{interval_level_mark(d)} cm2/s")
         if row.get("sigma"):
             s = row["sigma"]
