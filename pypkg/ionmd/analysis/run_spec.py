@@ -35,6 +35,7 @@ file says them.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from dataclasses import dataclass, field
@@ -245,7 +246,7 @@ def load_run_spec(path: str | Path, overrides: dict | None = None) -> RunSpec:
     data = (_data_file_in(path, meta["data_file"]) if "data_file" in meta
             else only_file(path, "*.data", "data file", "--data-file"))
     type_map = (checked_type_map(path, meta["type_map"]) if meta.get("type_map")
-                else _type_map_from_logs(echoed))
+                else _type_map_from_logs(echoed, data))
     return _spec(path, meta, data_file=data, trajectory=traj, logs=logs, log_text=read,
                  type_map=type_map, frames_ramps=ramps,
                  pressure_ramp=declared or pressure_ramp_of(ramps),
@@ -303,11 +304,35 @@ def _data_file_in(path: Path, name: str) -> Path:
     return data
 
 
-def _type_map_from_logs(echoed: dict[str, dict]) -> dict[int, str] | None:
+def _type_map_from_logs(echoed: dict[str, dict], data: Path) -> dict[int, str] | None:
     """Type -> element as the run's ``pair_coeff * * El1 El2 ...`` gave it (what the model
-    was told; the data file may hold no masses), where the logs echo one such line."""
+    was told; the data file may hold no masses), else as its ``mass`` commands weigh the
+    types, where the logs echo one such map that names every type of ``data``. ``mass``
+    commands that set some types only (``mass 1 6.94`` beside a data file whose Masses give
+    the rest) give none: the data file's Masses then do (such a run was refused, 'type map
+    {1: 'Li'} has no element for LAMMPS types [2]', a map no one had given)."""
     found = {tuple(s["elements"]) for s in echoed.values() if s["elements"]}
-    return dict(enumerate(found.pop(), start=1)) if len(found) == 1 else None
+    if len(found) != 1:
+        return None
+    type_map = dict(enumerate(found.pop(), start=1))
+    types = _data_atom_types(data)
+    return type_map if types is None or set(range(1, types + 1)) <= set(type_map) else None
+
+
+def _data_atom_types(data: Path) -> int | None:
+    """The ``N atom types`` of a LAMMPS data file's header; None where it says none."""
+    try:
+        with open(data, errors="replace") as fh:
+            next(fh, None)                  # the title line
+            for line in itertools.islice(fh, 200):
+                words = line.split("#")[0].split()
+                if words[1:3] == ["atom", "types"] and words[0].isdigit():
+                    return int(words[0])
+                if words and not words[0][0].isdigit():     # a section: the header ended
+                    return None
+    except OSError:
+        return None
+    return None
 
 
 def _foreign_spec(path: Path, meta: dict, traj: list[Path], fmt: str) -> RunSpec:
