@@ -53,3 +53,32 @@ def test_max_runs_that_withholds_the_only_way_on_is_said(tmp_path, morse, monkey
 def test_without_the_bound_the_round_adds_the_run(tmp_path, morse, monkeypatch):
     _, result = _series(tmp_path, morse, monkeypatch, None)
     assert result.state == "added", result
+
+
+def test_a_series_held_at_the_bound_adds_one_round_not_one_per_submit(tmp_path, morse,
+                                                                      monkeypatch):
+    """Looked at again each submit, a series held at max_runs records its round once (a
+    round per look buried the one before it: review RV10)."""
+    c, _ = _series(tmp_path, morse, monkeypatch, 2)
+    for _ in range(2):
+        result = goal_mod.advance_series(c, "fcc", "morse")
+        assert result.state == goal_mod.RUN_LIMIT, result
+    rounds = goal_mod.read_goal_state(c)["series"]["fcc/morse"]["rounds"]
+    assert len(rounds) == 1, rounds
+
+
+def test_a_spent_budget_is_no_reason_to_raise_max_runs(tmp_path, morse, monkeypatch):
+    path = write_campaign(campaign_dir(tmp_path / "c", morse), temperatures=(1000, 1100),
+                          extra=GOAL.replace('"100 h"', '"1e-9 h"'))
+    path.write_text("max_runs = 2\n" + path.read_text())
+    c = load_campaign(path)
+    plan_campaign(c, create=True)
+
+    def spent_all(campaign, runs):
+        measured, _ = _only_1000K(campaign, runs)
+        return measured, 1.0
+
+    monkeypatch.setattr(goal_mod, "measure", spent_all)
+    patch_classify(monkeypatch, lambda rd, jobs=None: "completed")
+    result = goal_mod.advance_series(c, "fcc", "morse")
+    assert result.state != goal_mod.RUN_LIMIT and "max_runs" not in result.detail, result

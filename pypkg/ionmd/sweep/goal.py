@@ -382,9 +382,16 @@ def _advance_series(campaign: Campaign, structure: str, model: str) -> SeriesRou
         # with max_runs withholding every new temperature, that is why there is nothing to
         # plan by (one usable temperature: a new one would give the fit), not the fit's
         # words alone: said, and looked at again once the bound is raised
+        # (not where the budget is spent: raising max_runs would buy nothing)
+        if spent >= goal.budget * (1 - 1e-9) or _budget_over(series, goal, None, spent):
+            limit = None
         stop = RUN_LIMIT if limit else "no_fit"
         series.update(stopped=stop, spent=spent)
-        if limit:
+        last = series["rounds"][-1] if series["rounds"] else {}
+        if limit and (last.get("run_limit"), last.get("spent")) != (limit, spent):
+            # one round per change: a series held at the bound is looked at each submit,
+            # and a round appended each time would bury the one before it (its
+            # last_step_of_budget, which _budget_over reads)
             series["rounds"].append({"time": time.strftime("%Y-%m-%dT%H:%M:%S"),
                                      "factor": None, "spent": spent, "choice": None,
                                      "stopped": stop, "run_limit": limit})
