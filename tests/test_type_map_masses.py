@@ -69,3 +69,21 @@ def test_a_scaled_mass_of_an_element_the_map_does_not_name_keeps_the_map(tmp_pat
                       masses=[35.45, 35.45, 35.45, 35.45])
     with pytest.raises(AnalysisError, match="type 2 weighs 35.450 amu there, Cl's mass"):
         read_lammps_trajectory(data, dump, timestep_fs=1.0, type_map={1: "Cl", 2: "Li"})
+
+
+def test_a_mass_two_elements_share_names_neither(tmp_path):
+    """40.0 amu lies within 0.1 amu of Ar (39.948) and Ca (40.078): the nearest (Ar) was
+    taken, a CaF2 run's Ca read as argon (review RV10); now the map is asked for. Ca's own
+    mass still names Ca, in the data file's Masses and in echoed ``mass`` commands."""
+    from ionmd.lammps.echoed_input import mass_elements
+
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    data, dump = _run(tmp_path / "a", ["Ca", "F", "Ca", "F"], masses=[40.0, 19.0, 40.0, 19.0])
+    with pytest.raises(AnalysisError, match=r"mass 40\.000 amu \(within 0\.1 amu of both Ar "
+                                            r"and Ca\).*type-map"):
+        read_lammps_trajectory(data, dump, timestep_fs=1.0)
+    data, dump = _run(tmp_path / "b", ["Ca", "F", "Ca", "F"])
+    assert read_lammps_trajectory(data, dump, timestep_fs=1.0).elements.tolist()[:2] == \
+        ["Ca", "F"]
+    assert mass_elements({1: 40.0, 2: 18.998}) is None
+    assert mass_elements({1: 40.078, 2: 18.998}) == ["Ca", "F"]

@@ -11,15 +11,20 @@ from ionmd.errors import AnalysisError
 
 
 def _elements_from_masses(masses: np.ndarray) -> np.ndarray:
-    from ase.data import atomic_masses, chemical_symbols
+    from ionmd.lammps.echoed_input import elements_of_mass
 
-    out = []
+    out, named = [], {}
     for m in masses:
-        z = int(np.argmin(np.abs(atomic_masses[1:] - m))) + 1
-        if abs(atomic_masses[z] - m) > 0.1:
-            raise AnalysisError(f"cannot tell the element of mass {m:.3f} amu; give a type -> "
-                                f"element map (run.json 'type_map' or --type-map 1=Li,2=Cl)")
-        out.append(chemical_symbols[z])
+        if float(m) not in named:
+            near = elements_of_mass(m)
+            if len(near) != 1:
+                which = (f"within 0.1 amu of both {' and '.join(near)}" if near else
+                         "no element's")
+                raise AnalysisError(f"cannot tell the element of mass {m:.3f} amu ({which}); "
+                                    f"give a type -> element map (run.json 'type_map' or "
+                                    f"--type-map 1=Li,2=Cl)")
+            named[float(m)] = near[0]
+        out.append(named[float(m)])
     return np.array(out)
 
 

@@ -183,18 +183,22 @@ def _types_masses(commands: list[tuple[int, int | None, float]],
 def mass_elements(masses: dict[int, float]) -> list[str] | None:
     """The element of each type 1, 2, ... whose mass ``masses`` gives (the element within
     0.1 amu of it: ``mass 1 35.45`` is Cl); None where a type is missing or a mass is no
-    element's (an isotope, 6Li at 6.015: the type map is then to be given)."""
-    from ase.data import atomic_masses, chemical_symbols
-
+    one element's (an isotope, 6Li at 6.015; 40.0 amu, Ar's or Ca's: the type map is then
+    to be given, :func:`elements_of_mass`)."""
     if not masses or sorted(masses) != list(range(1, len(masses) + 1)):
         return None
-    out = []
-    for t in sorted(masses):
-        z = int(abs(atomic_masses[1:] - masses[t]).argmin()) + 1
-        if abs(atomic_masses[z] - masses[t]) > 0.1:
-            return None
-        out.append(chemical_symbols[z])
-    return out
+    out = [elements_of_mass(masses[t]) for t in sorted(masses)]
+    return None if any(len(e) != 1 for e in out) else [e[0] for e in out]
+
+
+def elements_of_mass(mass: float, tol: float = 0.1) -> list[str]:
+    """The elements whose standard atomic mass lies within ``tol`` amu of ``mass``: one
+    names the type's element; none (an isotope, a scaled mass) or two (40.0 amu: Ar 39.948
+    and Ca 40.078) name none, and the type map is then to be given."""
+    from ase.data import atomic_masses, chemical_symbols
+
+    near = abs(atomic_masses[1:] - float(mass)) <= tol
+    return [chemical_symbols[z + 1] for z in near.nonzero()[0]]
 
 
 def md_settings(text: str) -> dict:
