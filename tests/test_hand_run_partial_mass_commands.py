@@ -12,35 +12,18 @@ import json
 import numpy as np
 import pytest
 
+from hand_run_inputs import MASSES, ROCK_SALT, SPARSE_LI, lj_pair
 from lammps_runner import run_lmp
 from ionmd.cli import main
 
-_PREPARE = """
-units metal
-atom_style atomic
-lattice fcc 5.4
-region box block 0 2 0 2 0 2
-create_box 2 box
-create_atoms 2 box
-lattice fcc 5.4 origin 0.5 0 0
-create_atoms 1 box
-group li type 1
-delete_atoms random count 24 yes li NULL 4321
-mass 1 6.94
-mass 2 35.45
-write_data start.data
-"""
+_PREPARE = ROCK_SALT + SPARSE_LI + MASSES + "write_data start.data\n"
 
 _MD = """
 units metal
 atom_style atomic
 read_data start.data
 mass 1 6.94
-pair_style lj/cut 5.0
-pair_coeff 1 1 0.01 2.4
-pair_coeff 1 2 0.02 2.0
-pair_coeff 2 2 0.3 3.4
-velocity all create 900 1234 mom yes rot yes
+""" + lj_pair("5.0") + """velocity all create 900 1234 mom yes rot yes
 timestep 0.002
 fix 1 all nvt temp 900 900 0.1
 thermo 100

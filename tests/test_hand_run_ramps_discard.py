@@ -20,7 +20,7 @@ import pytest
 
 from ionmd.cli import main
 from lammps_runner import run_lmp
-from test_hand_runs_setup_and_other_logs import CELL    # 64-atom LJ LiCl, units metal
+from hand_run_inputs import LJ_ROCK_SALT, dump_steps    # 64-atom LJ LiCl, units metal
 
 DT_PS, RAMP, HELD, EVERY = 0.002, 250, 1000, 25
 
@@ -37,12 +37,11 @@ def ramped(request, tmp_path_factory):
     """The run folder: the ramp, then the held run, both dumping md.dump."""
     ramp, held = RAMPS[request.param]
     run = tmp_path_factory.mktemp(request.param) / "LiCl" / "T600"
-    run_lmp(CELL + f"timestep {DT_PS}\nvelocity all create 300 1\n{ramp}\n"
+    run_lmp(LJ_ROCK_SALT + f"timestep {DT_PS}\nvelocity all create 300 1\n{ramp}\n"
             f"dump d all custom {EVERY} md.dump id type x y z\nrun {RAMP}\n{held}\n"
             f"run {HELD}\n", run)
-    lines = (run / "md.dump").read_text().splitlines()
-    steps = [int(lines[k + 1]) for k, line in enumerate(lines) if line == "ITEM: TIMESTEP"]
-    assert steps == list(range(0, RAMP + HELD + 1, EVERY))   # the ramp: the frames to 0.5 ps
+    # the ramp: the frames to 0.5 ps
+    assert dump_steps(run / "md.dump") == list(range(0, RAMP + HELD + 1, EVERY))
     return request.param, run
 
 

@@ -7,41 +7,29 @@ thermostat ramp's (no D: of neither temperature). Before, the time step was aske
 frames here, 0.9 ps long, as 0.6 ps (audit A19: 3.0 ps for a real 4.0 ps);
 ``--temperature 600`` was taken, and D reported at 600 K, for frames half at 900 K.
 
+A first run at LAMMPS's default time step (no ``timestep`` command: 0.001 ps in units
+metal), resumed with ``timestep 0.002``, is refused alike. Before, the unechoed first run
+counted for nothing: the echoed 2 fs was taken for every frame, the run reported 1.2 ps
+long for 0.3 + 0.6 ps, D of the first run's frames halved, silently.
+
 References: real LAMMPS runs (Li in the holes of a Lennard-Jones Cl crystal), the dump's
-own step numbers read with numpy, and the second run analysed alone."""
+own step numbers read with numpy, LAMMPS's own ``dt`` thermo column (the default it ran
+at), and the second run analysed alone."""
 
 import json
 import re
-import subprocess
 
 import numpy as np
 import pytest
 
-from lammps_runner import lammps_cmd, run_lmp
+from hand_run_inputs import MASSES, ROCK_SALT, SPARSE_LI, dump_steps, lj_pair, run_then_resume
+from lammps_runner import run_lmp
 from ionmd.analysis.run_spec import load_run_spec
 from ionmd.cli import main
 
 EVERY, STEPS = 20, 300
 
-_SETUP = """
-units metal
-atom_style atomic
-boundary p p p
-lattice fcc 5.4
-region box block 0 2 0 2 0 2
-create_box 2 box
-create_atoms 2 box
-lattice fcc 5.4 origin 0.5 0 0
-create_atoms 1 box
-group li type 1
-delete_atoms random count 24 yes li NULL 4321
-mass 1 6.94
-mass 2 35.45
-pair_style lj/cut 5.0
-pair_coeff 1 1 0.01 2.4
-pair_coeff 1 2 0.02 2.0
-pair_coeff 2 2 0.3 3.4
-pair_modify shift yes
+_SETUP = ROCK_SALT + SPARSE_LI + MASSES + lj_pair("5.0") + """pair_modify shift yes
 write_data start.data
 thermo_style custom step temp pe press
 thermo 100
@@ -83,12 +71,7 @@ run {STEPS}
 def resumed(tmp_path_factory):
     """log.lammps (1 fs, steps 0-300) and log.lammps.1 (read_restart, 2 fs, steps
     300-600) of one md.dump, as a user resuming by hand leaves them."""
-    folder = tmp_path_factory.mktemp("uneven") / "LiCl" / "900K"
-    run_lmp(_FIRST, folder)
-    (folder / "in.resume").write_text(_RESUME)
-    subprocess.run(lammps_cmd() + ["-in", "in.resume", "-log", "log.lammps.1"], cwd=folder,
-                   check=True, stdout=subprocess.DEVNULL, env={"OMP_NUM_THREADS": "1"})
-    return folder
+    return run_then_resume(tmp_path_factory.mktemp("uneven") / "LiCl" / "900K", _FIRST, _RESUME)
 
 
 def _analyze(run, capsys, *flags):
@@ -96,15 +79,9 @@ def _analyze(run, capsys, *flags):
     return code, capsys.readouterr().err
 
 
-def _dump_steps(path) -> np.ndarray:
-    lines = path.read_text().splitlines()
-    return np.array([int(lines[k + 1]) for k, line in enumerate(lines)
-                     if line == "ITEM: TIMESTEP"])
-
-
 @pytest.mark.parametrize("flags", [(), ("--timestep-fs", "1"), ("--timestep-fs", "2")])
 def test_two_time_steps_in_one_dump_are_refused_whatever_is_given(resumed, capsys, flags):
-    steps = _dump_steps(resumed / "md.dump")
+    steps = np.array(dump_steps(resumed / "md.dump"))
     # the dump's frames: 0-300 at 1 fs, then 300-600 at 2 fs, i.e. 0.3 + 0.6 ps; one
     # --timestep-fs dates them 0.6 ps (1 fs) or 1.2 ps (2 fs) long
     assert steps.min() == 0 and steps.max() == 2 * STEPS
@@ -130,7 +107,7 @@ def test_the_discard_the_refusal_names_analyses_the_second_run_alone(resumed, ca
     spec = load_run_spec(resumed, {"discard_ps": float(discard)})
     assert spec.timestep_fs == 2.0
     traj = transport_trajectory(spec, *run_frames(spec))
-    steps = np.unique(_dump_steps(resumed / "md.dump"))
+    steps = np.unique(dump_steps(resumed / "md.dump"))
     kept = steps[steps >= STEPS]
     np.testing.assert_allclose(traj.times_ps, (kept - kept[0]) * 0.002, rtol=0, atol=1e-12)
 
@@ -177,7 +154,7 @@ def test_frames_held_at_two_targets_give_no_d_of_either(two_targets, capsys, giv
     assert ("log.lammps: thermostats held at 900 K, then 600 K in turn over the first 0.6 ps "
             "of the frames, past the 0 ps discarded (discard_ps)") in res["no_transport"]
     assert "discard_ps 0.6 (--discard-ps, or run.json) leaves the ramp" in res["no_transport"]
-    steps = np.unique(_dump_steps(two_targets / "md.dump"))
+    steps = np.unique(dump_steps(two_targets / "md.dump"))
     assert res["run_length_ps"] == pytest.approx((steps[-1] - steps[0]) * 0.002)
 
 
@@ -188,3 +165,47 @@ def test_the_discard_leaves_the_frames_of_the_last_target(two_targets, capsys):
     res = json.loads((two_targets / "analysis" / "results.json").read_text())
     assert res["temperature_K"] == 600 and res["diffusion"][0]["D"] > 0
     assert "no_transport" not in res
+
+
+_DEFAULT_FIRST = (_FIRST.replace("timestep 0.001\n", "")
+                  .replace("thermo_style custom step temp pe press",
+                           "thermo_style custom step dt temp pe press"))
+
+
+@pytest.fixture(scope="module")
+def resumed_from_default(tmp_path_factory):
+    """As ``resumed``, its first run at LAMMPS's default time step (no timestep command)."""
+    return run_then_resume(tmp_path_factory.mktemp("default_dt") / "LiCl" / "900K",
+                           _DEFAULT_FIRST, _RESUME)
+
+
+def test_a_run_at_the_default_time_step_then_another_is_refused(resumed_from_default, capsys):
+    resumed = resumed_from_default
+    log = (resumed / "log.lammps").read_text()
+    assert not re.search(r"^timestep", log, re.M)       # the first run sets none ...
+    rows = re.findall(r"^\s+(\d+)\s+(\S+)\s+\S+\s+\S+\s+\S+\s*$", log, re.M)
+    assert rows and {float(dt) for _, dt in rows} == {0.001}    # ... and ran at 0.001 ps
+    steps = dump_steps(resumed / "md.dump")
+    assert max(steps) == 2 * STEPS          # 300 steps at 1 fs, 300 at 2 fs: 0.9 ps
+    code = main(["analyze", str(resumed), "--fit-start-ps", "0.1", "--fit-end-ps", "0.4"])
+    err = capsys.readouterr().err
+    assert code == 1, err
+    assert ("timestep 0.001 (LAMMPS's default, log.lammps, run 1 from step 0), timestep "
+            "0.002 (log.lammps.1, run 1 after read_restart) (units metal): the frames' "
+            "clock is uneven") in err
+    assert not (resumed / "analysis" / "results.json").exists()
+
+
+def test_the_discard_it_names_leaves_the_second_run_alone(resumed_from_default, capsys):
+    resumed = resumed_from_default
+    code = main(["analyze", str(resumed), "--fit-start-ps", "0.1", "--fit-end-ps", "0.2"])
+    err = capsys.readouterr().err
+    discard = re.search(r"discard_ps ([\d.]+)", err)[1]
+    assert float(discard) == pytest.approx(STEPS * 0.002)   # run 1's steps on the 2 fs clock
+    code = main(["analyze", str(resumed), "--discard-ps", discard, "--fit-start-ps", "0.1",
+                 "--fit-end-ps", "0.2"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    res = json.loads((resumed / "analysis" / "results.json").read_text())
+    assert res["timestep_fs"] == 2.0
+    assert res["run_length_ps"] == pytest.approx(STEPS * 0.002, abs=1e-9)

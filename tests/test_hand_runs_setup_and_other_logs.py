@@ -35,31 +35,13 @@ import shutil
 
 import pytest
 
+from hand_run_inputs import LJ_COEFFS, LJ_ROCK_SALT, dump_steps
 from lammps_runner import run_lmp
 from ionmd.analysis.run_spec import load_run_spec
 from ionmd.lammps.echoed_input import run_blocks
 from ionmd.errors import AnalysisError
 
-CELL = """
-units metal
-atom_style atomic
-lattice fcc 5.4
-region box block 0 2 0 2 0 2
-create_box 2 box
-create_atoms 2 box
-lattice fcc 5.4 origin 0.5 0 0
-create_atoms 1 box
-mass 1 6.94
-mass 2 35.45
-pair_style lj/cut 6.0
-pair_coeff 1 1 0.01 2.4
-pair_coeff 1 2 0.02 2.0
-pair_coeff 2 2 0.3 3.4
-write_data start.data
-thermo 50
-"""
-
-SETUP_RUN = CELL + """
+SETUP_RUN = LJ_ROCK_SALT + """
 dump d all custom 20 md.dump id type x y z
 run 0
 include production.lmp
@@ -77,7 +59,7 @@ timestep 0.002
 fix 1 all nvt temp 900 900 0.1
 """
 
-TWO_LOGS = CELL + """
+TWO_LOGS = LJ_ROCK_SALT + """
 timestep 0.001
 velocity all create 900 1
 fix 1 all nvt temp 900 900 0.1
@@ -90,7 +72,7 @@ dump d all custom 20 md.dump id type x y z
 run 100
 """
 
-CLEARED = CELL + """
+CLEARED = LJ_ROCK_SALT + """
 timestep 0.001
 velocity all create 300 1
 fix eq all nvt temp 300 900 0.1
@@ -99,21 +81,13 @@ run 100
 write_restart eq.restart
 clear
 read_restart eq.restart
-pair_coeff 1 1 0.01 2.4
-pair_coeff 1 2 0.02 2.0
-pair_coeff 2 2 0.3 3.4
-timestep 0.002
+""" + LJ_COEFFS + """timestep 0.002
 fix prod all nvt temp 900 900 0.1
 dump d all custom 20 md.dump id type x y z
 run 100
 """
 
 CHARGES = {"charges": {"Li": 1, "Cl": -1}}
-
-
-def _dump_steps(path):
-    lines = path.read_text().splitlines()
-    return [int(lines[i + 1]) for i, line in enumerate(lines) if line == "ITEM: TIMESTEP"]
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +100,7 @@ def setup_run(tmp_path_factory):
 
 
 def test_a_run_of_no_step_is_of_no_frame_interval(setup_run):
-    assert _dump_steps(setup_run / "md.dump") == list(range(0, 201, 20))   # run 0's frame too
+    assert dump_steps(setup_run / "md.dump") == list(range(0, 201, 20))   # run 0's frame too
     blocks = run_blocks((setup_run / "log.lammps").read_text())
     assert [(b.timestep, b.thermostats, b.dumps) for b in blocks] == (
         [(0.002, ((900.0, 900.0),), ("md.dump",))] * 3)
@@ -142,7 +116,7 @@ def two_logs(tmp_path_factory):
 
 
 def test_the_production_log_gives_the_frames_settings(two_logs):
-    assert _dump_steps(two_logs / "md.dump") == list(range(100, 201, 20))
+    assert dump_steps(two_logs / "md.dump") == list(range(100, 201, 20))
     spec = load_run_spec(two_logs, {**CHARGES, "trajectory": ["md.dump"]})
     assert spec.timestep_fs == 2.0 and spec.temperature_K == 900.0
 
@@ -175,10 +149,7 @@ def test_clear_forgets_the_fixes_and_dumps_before_it(tmp_path):
 RESUMED = """
 units metal
 read_restart md.restart
-pair_coeff 1 1 0.01 2.4
-pair_coeff 1 2 0.02 2.0
-pair_coeff 2 2 0.3 3.4
-fix 1 all nvt temp 900 900 0.1
+""" + LJ_COEFFS + """fix 1 all nvt temp 900 900 0.1
 dump d all custom 20 md.dump id type x y z
 run 100
 """
@@ -186,12 +157,12 @@ run 100
 
 def test_a_resumed_pieces_time_step_is_the_restart_files(tmp_path):
     folder = tmp_path / "LiCl" / "T900"
-    run_lmp(CELL + "timestep 0.002\nvelocity all create 900 1\nrun 40\n"
+    run_lmp(LJ_ROCK_SALT + "timestep 0.002\nvelocity all create 900 1\nrun 40\n"
             "write_restart md.restart\n", folder)
     run_lmp(RESUMED, folder)        # its log.lammps replaces the first's
     log = (folder / "log.lammps").read_text()
     assert "units metal" in log and "read_restart" in log and "\ntimestep" not in log
-    assert _dump_steps(folder / "md.dump") == list(range(40, 141, 20))
+    assert dump_steps(folder / "md.dump") == list(range(40, 141, 20))
     with pytest.raises(AnalysisError) as refused:
         load_run_spec(folder, {**CHARGES, "temperature_K": 900.0})
     said = str(refused.value)

@@ -1,12 +1,17 @@
-"""`ionmd analyze --structure-functions` on a run that failed wrote no rdf.csv,
-van_hove.csv nor density file, and said nothing of it (results.json named none): the
-structure of a run that melted or collapsed is what one looks at. They are now those of
-the frames before the failure, as its transport (``before_failure``) is.
+"""`ionmd analyze --structure-functions` on a run with no D wrote no rdf.csv, van_hove.csv
+nor density file, and said nothing of it (results.json named none):
 
-A synthetic run (numpy-built frames written as a LAMMPS dump: 32 Cl on an fcc lattice and 4
-Li, vibrating; a Li pushed onto a Cl at frame 120, a collapsed distance); reference: g(r)
-counted by hand over every periodic image of the frames rdf.csv takes (every 2nd of the
-120 before the failure).
+* a run that failed: the structure of a run that melted or collapsed is what one looks at.
+  They are now those of the frames before the failure, as its transport
+  (``before_failure``) is;
+* a ramp run (run.json ``temperature_end_K``: no D nor sigma, ``no_transport``): a structure
+  function over a ramp is still a well-defined average over its frames, but of a mixture of
+  temperatures: it is written, with ``structure_functions_note`` saying so.
+
+Synthetic runs (numpy-built frames written as a LAMMPS dump: 32 Cl on an fcc lattice and 4
+Li, vibrating, 160 frames; in the failed run a Li pushed onto a Cl at frame 120, a collapsed
+distance); reference: g(r) counted by hand over every periodic image of the frames rdf.csv
+takes (every 2nd: at most 100; in the failed run, of the 120 before the failure).
 """
 
 from __future__ import annotations
@@ -24,13 +29,16 @@ from ionmd.cli import main
 A, L, N_FRAMES, FAIL = 5.14, 10.28, 160, 120
 
 
-def _frames(rng) -> np.ndarray:
+def _frames(rng, collapse: bool) -> np.ndarray:
+    """4 Li and 32 Cl vibrating (0.12 A) about their sites; with ``collapse`` a Li onto a
+    Cl from frame FAIL on."""
     fcc = np.array([[0, 0, 0], [.5, .5, 0], [.5, 0, .5], [0, .5, .5]])
     cells = np.array(list(itertools.product(range(2), repeat=3)))
     cl = ((cells[:, None] + fcc[None]).reshape(-1, 3)) * A
     li = cl[[0, 9, 18, 27]] + [A / 2, 0, 0]
     pos = np.concatenate([li, cl])[None] + 0.12 * rng.standard_normal((N_FRAMES, 36, 3))
-    pos[FAIL:, 3] = pos[FAIL:, 4] + [0.4, 0, 0]       # onto a Cl: collapsed
+    if collapse:
+        pos[FAIL:, 3] = pos[FAIL:, 4] + [0.4, 0, 0]       # onto a Cl: collapsed
     return pos
 
 
@@ -67,8 +75,20 @@ def _g_by_hand(frames, a, b, edges) -> np.ndarray:
     return g / len(frames)
 
 
+def _assert_rdf_by_hand(out, pos, frames_taken) -> None:
+    """rdf.csv's g_ClLi and g_LiLi against :func:`_g_by_hand` over ``frames_taken``."""
+    rows = list(csv.reader(open(out / "rdf.csv")))
+    table = np.array(rows[1:], float)
+    edges = np.linspace(0, 6, 61)
+    by_species = {"Li": pos[:, :4], "Cl": pos[:, 4:]}
+    for name, a, b in (("g_ClLi", "Cl", "Li"), ("g_LiLi", "Li", "Li")):
+        frames = [(by_species[a][t], by_species[b][t]) for t in frames_taken]
+        np.testing.assert_allclose(table[:, rows[0].index(name)], _g_by_hand(frames, a, b, edges),
+                                   atol=1e-9, err_msg=name)
+
+
 def test_a_failed_run_gets_the_structure_functions_of_its_frames_before_the_failure(tmp_path):
-    pos = _frames(np.random.default_rng(1))
+    pos = _frames(np.random.default_rng(1), collapse=True)
     run = tmp_path / "run"
     _write_run(run, pos)
     assert main(["analyze", str(run), "--structure-functions", "--fit-start-ps", "0.3"]) in (0, None)
@@ -77,11 +97,22 @@ def test_a_failed_run_gets_the_structure_functions_of_its_frames_before_the_fail
     assert results["failure"]["modes"] == ["collapsed_distance"]
     assert results["failure"]["first"]["step"] == FAIL * 50
     assert {"rdf.csv", "van_hove.csv", "density_Li.cube"} <= set(results["outputs"])
-    rows = list(csv.reader(open(out / "rdf.csv")))
-    table = np.array(rows[1:], float)
-    edges = np.linspace(0, 6, 61)
-    by_species = {"Li": pos[:, :4], "Cl": pos[:, 4:]}
-    for name, a, b in (("g_ClLi", "Cl", "Li"), ("g_LiLi", "Li", "Li")):
-        frames = [(by_species[a][t], by_species[b][t]) for t in range(0, FAIL, 2)]
-        np.testing.assert_allclose(table[:, rows[0].index(name)], _g_by_hand(frames, a, b, edges),
-                                   atol=1e-9, err_msg=name)
+    _assert_rdf_by_hand(out, pos, range(0, FAIL, 2))
+
+
+def test_a_ramp_gets_its_structure_functions_with_a_note_that_they_mix_temperatures(tmp_path):
+    pos = _frames(np.random.default_rng(2), collapse=False)
+    run = tmp_path / "ramp"
+    _write_run(run, pos)
+    meta = json.loads((run / "run.json").read_text())
+    (run / "run.json").write_text(json.dumps({**meta, "temperature_K": 300.0,
+                                              "temperature_end_K": 900.0}))
+    assert main(["analyze", str(run), "--structure-functions"]) in (0, None)
+    out = run / "analysis"
+    results = json.loads((out / "results.json").read_text())
+    assert results["failure"]["failed"] is False
+    assert results["diffusion"] == [] and "ramped from 300 to 900 K" in results["no_transport"]
+    assert {"rdf.csv", "van_hove.csv", "density_Li.cube"} <= set(results["outputs"])
+    note = results["structure_functions_note"]
+    assert "300 K towards 900 K" in note and "of no one temperature" in note
+    _assert_rdf_by_hand(out, pos, range(0, N_FRAMES, 2))
