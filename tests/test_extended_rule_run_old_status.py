@@ -19,13 +19,21 @@ from protocol_setup import fcc_cell, morse_model, short
 RULE = "D_rel_ci<=0.3,hops>=10"
 
 
-def test_an_extension_begun_by_an_older_ionmd_ends_as_extended(tmp_path, monkeypatch):
+def _rule_run(tmp_path, monkeypatch, d_rel_ci: float):
+    """A planned conductivity-nvt run stopped by RULE (checks every 0.5 ps) and the values
+    its checks read (12 hops, ``d_rel_ci``; a test may change them between checks)."""
+    values = {"D_rel_ci": d_rel_ci, "hops": 12.0,
+              "species": {"Li": {"D_ci95_at_stop": [1e-5, 3e-5]}}}
     proto = short("conductivity-nvt", until=RULE, duration_ps=4.0, discard_ps=0.5,
                   check_every_ps=0.5, restart_every=500, dump_every=20)
     (rd,) = plan_runs(proto, fcc_cell(), morse_model(tmp_path / "morse.pt"), tmp_path / "out",
                       name="fcc")
-    values = {"D_rel_ci": 0.25, "hops": 12.0, "species": {"Li": {"D_ci95_at_stop": [1e-5, 3e-5]}}}
     monkeypatch.setattr(convergence, "check_run", lambda path, fit_start_ps: values)
+    return rd, values
+
+
+def test_an_extension_begun_by_an_older_ionmd_ends_as_extended(tmp_path, monkeypatch):
+    rd, _ = _rule_run(tmp_path, monkeypatch, 0.25)
     rd.set_status("running", step=1500, pieces=2, target_step=1500)
     first = after_segment(rd, 1500, {})
     assert first["stop_reason"] == "converged" and rule_that_stopped(first) == RULE
@@ -43,12 +51,7 @@ def test_an_extension_begun_by_an_older_ionmd_ends_as_extended(tmp_path, monkeyp
 
 def test_a_rule_run_that_never_met_its_rule_before_still_converges(tmp_path, monkeypatch):
     """The checks before that did not meet the rule say nothing of an extension."""
-    proto = short("conductivity-nvt", until=RULE, duration_ps=4.0, discard_ps=0.5,
-                  check_every_ps=0.5, restart_every=500, dump_every=20)
-    (rd,) = plan_runs(proto, fcc_cell(), morse_model(tmp_path / "morse.pt"), tmp_path / "out",
-                      name="fcc")
-    values = {"D_rel_ci": 0.5, "hops": 12.0, "species": {"Li": {"D_ci95_at_stop": [1e-5, 3e-5]}}}
-    monkeypatch.setattr(convergence, "check_run", lambda path, fit_start_ps: values)
+    rd, values = _rule_run(tmp_path, monkeypatch, 0.5)
     rd.set_status("running", step=1000, pieces=1, target_step=1000)
     assert after_segment(rd, 1000, {})["state"] == "pending"
     values.update(D_rel_ci=0.25)

@@ -9,34 +9,24 @@ timestep; before, 1.1 ps) and the run's run.json."""
 
 from __future__ import annotations
 
-import numpy as np
-
 import ionmd.sweep.goal as goal_mod
+from goal_stand_ins import GOAL_AT_700K, finished_runs
 from ionmd.sweep import load_campaign
-from ionmd.sweep.allocate import TemperatureRun
 from sweep_setup import campaign_dir, patch_classify, write_campaign
 
-GOAL = 'goal = {sigma_300K_factor = 1.01, budget = "100 h", step = "1ps", temperatures = "700"}'
 LONG = "long_below_K = 800\nlong_discard_ps = 0.4\nlong_duration_ps = 1.0\n"
 
 
 def test_a_goal_run_below_long_below_k_is_its_long_discard_plus_a_step(tmp_path, morse,
                                                                       monkeypatch):
     path = write_campaign(campaign_dir(tmp_path / "c", morse), temperatures=(1000, 1200),
-                          extra=GOAL)
+                          extra=GOAL_AT_700K)
     path.write_text(path.read_text().replace("discard_ps = 0.1\n", "discard_ps = 0.1\n" + LONG))
     c = load_campaign(path)
     assert c.protocol.schedule(700.0)[1] == 0.4 and c.protocol.schedule(1000.0)[1] == 0.1
 
-    def measured(campaign, runs):       # two finished runs, nothing left to extend
-        out = []
-        for run in runs:
-            D = 1e-4 * np.exp(-0.3 / (8.617e-5 * run.temperature))
-            out.append(TemperatureRun(run.temperature, 10.0, D, (D / 1.3, D * 1.3),
-                                      cost_per_ps=1.0, max_time_ps=10.0, key=run))
-        return out, 0.0
-
-    monkeypatch.setattr(goal_mod, "measure", measured)
+    # two finished runs, nothing left to extend: the one option is a run at 700 K
+    monkeypatch.setattr(goal_mod, "measure", finished_runs)
     patch_classify(monkeypatch, lambda rd, jobs=None: "completed")
     result = goal_mod.advance_series(c, "fcc", "morse")
     assert result.state == "added", result

@@ -11,37 +11,23 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 
 import ionmd.sweep.goal as goal_mod
+from goal_stand_ins import GOAL_AT_700K, finished_runs
 from ionmd.sweep import CampaignError, load_campaign
-from ionmd.sweep.allocate import TemperatureRun
 from ionmd.sweep.plan import plan_campaign
 from sweep_setup import campaign_dir, patch_classify, write_campaign
-
-GOAL = 'goal = {sigma_300K_factor = 1.01, budget = "100 h", step = "1ps", temperatures = "700"}'
-
-
-def _measured(campaign, runs):
-    """Every run finished at its longest (nothing to extend), D Arrhenius with a 30 %
-    scatter: the allocator's one option is a run at 700 K."""
-    out = []
-    for run in runs:
-        D = 1e-4 * np.exp(-0.3 / (8.617e-5 * run.temperature))
-        out.append(TemperatureRun(run.temperature, 10.0, D, (D / 1.3, D * 1.3),
-                                  cost_per_ps=1.0, max_time_ps=10.0, key=run))
-    return out, 0.0
 
 
 def test_a_goal_adds_no_run_past_max_runs_and_goes_on_once_raised(tmp_path, morse,
                                                                     monkeypatch):
     path = write_campaign(campaign_dir(tmp_path / "c", morse), temperatures=(1000, 1200),
-                          extra=GOAL)
+                          extra=GOAL_AT_700K)
     path.write_text("max_runs = 2\n" + path.read_text())
     c = load_campaign(path)
     assert len(plan_campaign(c, create=True)) == 2
-    monkeypatch.setattr(goal_mod, "measure", _measured)
+    monkeypatch.setattr(goal_mod, "measure", finished_runs)
     patch_classify(monkeypatch, lambda rd, jobs=None: "completed")
     result = goal_mod.advance_series(c, "fcc", "morse")
     # old: 'added' (a third run folder past max_runs = 2)
