@@ -205,6 +205,13 @@ class ToyMessagePassing(torch.nn.Module):
     def halo_stage(self, k: int, h: torch.Tensor, edge_vec: torch.Tensor,
                    edge_index: torch.Tensor, species: torch.Tensor,
                    nlocal: int) -> Tuple[torch.Tensor, torch.Tensor]:
+        return self.stage_output(k, h, edge_vec, edge_index, species, nlocal)
+
+    def stage_output(self, k: int, h: torch.Tensor, edge_vec: torch.Tensor,
+                     edge_index: torch.Tensor, species: torch.Tensor,
+                     nlocal: int) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Stage ``k``'s (features, energies) of the local atoms: halo_stage's body, which a
+        subclass's scripted halo_stage calls (TorchScript has no ``super()``)."""
         h_next = h[:nlocal]
         energy = torch.zeros(nlocal, dtype=h.dtype, device=h.device)
         for i, layer in enumerate(self.layers):

@@ -121,14 +121,15 @@ def test_halo_fits_under_the_same_limit(deep_tiny, tmp_path):
     assert re.search(r"Loop time of .* for 0 steps with 8 atoms", out)
 
 
-def slab_cell():
-    """The 8-atom LiCl cell (two atomic layers) in a 40 A tall box: the mean density is 1/8
-    of the slab's, so the estimate at start sees ~1/4 of the edges the graph gets."""
+def slab_cell(z: float = 1.0):
+    """The 8-atom LiCl cell (two atomic layers) at z = ``z`` to ``z`` + 5 A in a 40 A tall
+    box: the mean density is 1/8 of the slab's, so the estimate at start sees ~1/4 of the
+    edges the graph gets."""
     atoms = bulk("LiCl", "rocksalt", a=5.14, cubic=True)
     cell = atoms.cell.array.copy()
     cell[2, 2] = 40.0
     atoms.set_cell(cell, scale_atoms=False)
-    atoms.positions[:, 2] += 1.0
+    atoms.positions[:, 2] += z
     return to_lammps_frame(atoms)
 
 
@@ -183,3 +184,19 @@ def test_auto_recomputes_where_the_fast_path_would_not_fit(deep_tiny, tmp_path):
     for run in (auto, roomy):
         assert run.energy == pytest.approx(fast.energy, rel=1e-6)
         assert abs(run.forces - fast.forces).max() <= 1e-5 * abs(fast.forces).max()
+
+
+def test_memory_guard_on_rank_one_is_in_the_log(deep_tiny, tmp_path):
+    """The same check where the slab lies wholly in rank 1's half (z = 25-30 A; on
+    `processors 1 1 2` rank 1 holds z > 20 A: all 8 atoms, rank 0 none): rank 1's reason
+    stops all ranks and rank 0 logs it (before, Error::one wrote it to rank 1's stdout only,
+    and log.lammps ended without it)."""
+    write_data(slab_cell(25.0), tmp_path / "struct.data", ELEMENTS)
+    proc = run_lmp(script(deep_tiny, "ghost redundant max_memory 0.1", processors="1 1 2"),
+                   tmp_path, nprocs=2, check=False)
+    assert proc.returncode != 0, proc.stdout[-3000:]
+    log = (tmp_path / "log.lammps").read_text()
+    found = re.search(r"ERROR.*at step (\d+): the graph does not fit in memory: rank (\d+) holds "
+                      r"(\d+) local", log)
+    assert found, f"log.lammps:\n{log[-1500:]}\nstdout:\n{proc.stdout[-1500:]}"
+    assert found.groups() == ("0", "1", "8")

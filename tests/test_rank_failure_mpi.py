@@ -9,13 +9,23 @@ reads every rank's words in the piece's screen output (mpirun's stdout) too.
 
 Stand-ins: a contract model that raises (TorchScript ``raise``) where its local atoms hold
 Cl, on a cell with every Li at x < L/2 and every Cl at x > L/2, so on 2 ranks (a 2 x 1 x 1
-grid) only rank 1 fails; the memory guard's real-graph check with ``max_memory 0.1`` on a
-slab that lies wholly in rank 1's half of a tall box (rank 0 empty). References: the
-failing rank the geometry gives, and the same input's message on 1 rank.
+grid) only rank 1 fails (the memory guard's case, a slab wholly in rank 1's half of a tall
+box, is test_pair_memory_guard.py's, beside its deep model). References: the failing rank
+the geometry gives, and the same input's message on 1 rank.
+
+A non-finite model output on a rank other than 0 likewise stops LAMMPS with its message in
+log.lammps, so that the failure is a ``nan_model`` (status.json of `ionmd run`, the
+post-mortem of `ionmd analyze`): Error::one on the failing rank alone wrote it to that
+rank's stdout only, and log.lammps also lost its buffered rows (under mpirun the line was
+now and then lost from stdout too: the abort outran the flush). Now the check is collective
+and rank 0 prints the failing rank's message (Error::all). Stand-in: a contract model finite
+except a Cl-Cl edge shorter than 2.9 A (sqrt(r - 2.9): attractive, then NaN), on the same
+split cell; reference: the step at which the same input fails on 1 rank.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Tuple
 
@@ -23,10 +33,10 @@ import numpy as np
 import pytest
 import torch
 from ase import Atoms
-from ase.build import bulk
 
 from contract_models import ToyMessagePassing, save_contract_model, save_toy_staged
-from lammps_runner import run_lmp, to_lammps_frame, write_data
+from ionmd.cli import main
+from lammps_runner import run_lmp, write_data
 
 pytestmark = pytest.mark.mpi
 
@@ -61,12 +71,28 @@ def model(tmp_path_factory):
                                cutoff=4.0, elements=ELEMENTS)
 
 
-def failed_model_call(folder, model, nprocs: int) -> tuple[str, str]:
-    from ase.io import write
-
+def split_cell_folder(folder):
+    """``folder`` made, with :func:`split_cell` as struct.data (types 1 Li, 2 Cl)."""
     folder.mkdir()
-    write(folder / "struct.data", split_cell(), format="lammps-data", specorder=ELEMENTS,
-          masses=True, atom_style="atomic")
+    write_data(split_cell(), folder / "struct.data", ELEMENTS)
+    return folder
+
+
+def ionmd_run_on_two_ranks(model, out, **proto):
+    """A 0.2 ps NVT stability run of :func:`split_cell` at 300 K under `ionmd run` on 2
+    ranks (``proto``: more protocol settings): (its run folder, its status)."""
+    from ionmd.protocols import plan_runs, run_all
+    from protocol_setup import short
+
+    proto = short("stability", temperatures=(300.0,), duration_ps=0.2, relax=False,
+                  ensemble="nvt", tdamp_fs=50.0, halt_volume_change=None, **proto)
+    (rd,) = plan_runs(proto, split_cell(), model, out, name="split")
+    (status,) = run_all([rd], nprocs=2, progress=False)
+    return rd, status
+
+
+def failed_model_call(folder, model, nprocs: int) -> tuple[str, str]:
+    split_cell_folder(folder)
     proc = run_lmp(f"""units metal
 atom_style atomic
 processors * 1 1
@@ -95,13 +121,7 @@ def test_a_model_call_failing_on_rank_one_is_in_the_log(tmp_path, model):
 
 
 def test_ionmd_run_records_rank_ones_model_failure_as_failed(tmp_path, model):
-    from ionmd.protocols import plan_runs, run_all
-    from protocol_setup import short
-
-    proto = short("stability", temperatures=(300.0,), duration_ps=0.2, relax=False,
-                  ensemble="nvt", tdamp_fs=50.0, halt_volume_change=None)
-    (rd,) = plan_runs(proto, split_cell(), model, tmp_path / "out", name="split")
-    (status,) = run_all([rd], nprocs=2, progress=False)
+    _, status = ionmd_run_on_two_ranks(model, tmp_path / "out")
     assert status["state"] == "failed" and status["resumable"] is False, status
     assert "on MPI rank 1" in status["reason"] and WORDS in status["reason"], status
 
@@ -115,69 +135,90 @@ class StageFailsOnLocalCl(ToyMessagePassing):
                    nlocal: int) -> Tuple[torch.Tensor, torch.Tensor]:
         if k == 1 and bool((species[:nlocal] == 0).any()):
             raise RuntimeError("the stand-in cannot run on Cl atoms")
-        h_next = h[:nlocal]
-        energy = torch.zeros(nlocal, dtype=h.dtype, device=h.device)
-        for i, layer in enumerate(self.layers):
-            if i + 1 == k:
-                h_next, energy = layer(h, edge_vec, edge_index, nlocal)
-        if k == 1:
-            energy = energy + self.e0[species[:nlocal]]
-        return h_next, energy
+        return self.stage_output(k, h, edge_vec, edge_index, species, nlocal)
 
 
 def test_ionmd_run_reads_a_halo_rank_failure_from_the_screen_output(tmp_path):
     """Under `ghost halo` the other ranks wait in the failing call's exchanges: rank 1
     stops alone (Error::one) and its line is in mpirun's stdout only, which `ionmd run`
     keeps in the piece's screen file and now reads (it recorded 'interrupted', resumable)."""
-    from ionmd.protocols import plan_runs, run_all
-    from protocol_setup import short
-
     model = save_toy_staged(tmp_path / "staged.pt", 3.6, model=StageFailsOnLocalCl(3.6))
-    proto = short("stability", temperatures=(300.0,), duration_ps=0.2, relax=False,
-                  ensemble="nvt", tdamp_fs=50.0, halt_volume_change=None)
-    (rd,) = plan_runs(proto, split_cell(), model, tmp_path / "out", name="split")
-    (status,) = run_all([rd], nprocs=2, progress=False)
+    rd, status = ionmd_run_on_two_ranks(model, tmp_path / "out")
     assert "halo exchange between" in (rd.path / "screen.0.txt").read_text()
     assert status["state"] == "failed" and status["resumable"] is False, status
     assert status["reason"].startswith("ERROR on proc 1: ") and WORDS in status["reason"]
 
 
-def slab_in_upper_half():
-    """The 8-atom LiCl cell (two atomic layers) at z = 25-30 A in a 40 A tall box: on
-    `processors 1 1 2` rank 1 (z > 20 A) holds all 8 atoms, rank 0 none."""
-    atoms = bulk("LiCl", "rocksalt", a=5.14, cubic=True)
-    cell = atoms.cell.array.copy()
-    cell[2, 2] = 40.0
-    atoms.set_cell(cell, scale_atoms=False)
-    atoms.positions[:, 2] += 25.0
-    return to_lammps_frame(atoms)
+NAN_RE = r"ERROR.*pair_style ionmd: the model returned a non-finite energy or force at step (\d+).*"
+
+
+class ClClNonFinite(torch.nn.Module):
+    """0.1 exp(-r) per edge, except a Cl-Cl edge: sqrt(r - r_bad), NaN below r_bad (a
+    constant NaN: no NaN gradient reaches the rank holding the edge's atom as a ghost)."""
+
+    def __init__(self, r_bad: float):
+        super().__init__()
+        self.r_bad = r_bad
+
+    def forward(self, edge_vec: torch.Tensor, edge_index: torch.Tensor, species: torch.Tensor,
+                nlocal: int) -> torch.Tensor:
+        r = torch.linalg.norm(edge_vec, dim=1)
+        clcl = (species[edge_index[0]] == 1) & (species[edge_index[1]] == 1)
+        e = torch.where(clcl, torch.sqrt(torch.clamp(r - self.r_bad, min=1e-12)),
+                        0.1 * torch.exp(-r))
+        e = torch.where(clcl & (r < self.r_bad), torch.full_like(r, float("nan")), e)
+        out = torch.zeros(species.shape[0], dtype=edge_vec.dtype)
+        return out.index_add(0, edge_index[0], e)[:nlocal]
 
 
 @pytest.fixture(scope="module")
-def deep_tiny(tmp_path_factory):
-    """5 layers x 5 A like SevenNet-0, 8 channels, float32 (test_pair_memory_guard's)."""
-    from ionmd.export import export_sevennet
-    from tiny_sevennet import write_tiny_sevennet_checkpoint
-
-    d = tmp_path_factory.mktemp("deep_tiny")
-    ckpt = write_tiny_sevennet_checkpoint(d / "deep.pth", cutoff=5.0, layers=5)
-    return export_sevennet(ckpt, d / "deep_f32.pt", dtype="float32")
+def nan_model(tmp_path_factory):
+    return save_contract_model(ClClNonFinite(2.9), tmp_path_factory.mktemp("m") / "clcl.pt",
+                               cutoff=4.0, elements=ELEMENTS)
 
 
-def test_memory_guard_on_rank_one_is_in_the_log(tmp_path, deep_tiny):
-    write_data(slab_in_upper_half(), tmp_path / "struct.data", ["Cl", "Li"])
+def hand_run(folder, model, nprocs: int):
+    split_cell_folder(folder)
+    (folder / "run.json").write_text(json.dumps({
+        "schema": "ionmd-run/1", "temperature_K": 300.0, "timestep_fs": 1.0, "dump_every": 1,
+        "mobile_species": ["Li"], "charges": {"Li": 1, "Cl": -1},
+        "type_map": {"1": "Li", "2": "Cl"}, "structure": "split"}))
     proc = run_lmp(f"""units metal
 atom_style atomic
-atom_modify map yes
-processors 1 1 2
+boundary p p p
+processors * 1 1
 read_data struct.data
-pair_style ionmd {deep_tiny} ghost redundant max_memory 0.1
-pair_coeff * * Cl Li
-run 0
-""", tmp_path, nprocs=2, check=False)
-    assert proc.returncode != 0, proc.stdout[-3000:]
-    log = (tmp_path / "log.lammps").read_text()
-    found = re.search(r"ERROR.*at step (\d+): the graph does not fit in memory: rank (\d+) holds "
-                      r"(\d+) local", log)
-    assert found, f"log.lammps:\n{log[-1500:]}\nstdout:\n{proc.stdout[-1500:]}"
-    assert found.groups() == ("0", "1", "8")
+pair_style ionmd {model}
+pair_coeff * * Li Cl
+velocity all create 300 1
+fix 1 all nvt temp 300 300 0.05
+thermo 1
+dump d all custom 1 md.dump id type x y z
+run 200
+""", folder, nprocs=nprocs, check=False)
+    assert proc.returncode != 0
+    return (folder / "log.lammps").read_text(), proc.stdout
+
+
+def test_a_hand_run_on_two_ranks_logs_rank_ones_failure(tmp_path, nan_model):
+    serial_log, _ = hand_run(tmp_path / "one", nan_model, 1)
+    serial_step = int(re.search(NAN_RE, serial_log).group(1))
+    log, _ = hand_run(tmp_path / "two", nan_model, 2)
+    found = re.search(NAN_RE, log)
+    assert found, log[-2000:]
+    assert " on MPI rank 1 " in found.group(0)      # the rank that holds the Cl atoms
+    assert int(found.group(1)) == serial_step > 0   # mid-run, where 1 rank fails
+    assert main(["analyze", str(tmp_path / "two"), "--failures-only"]) in (0, None)
+    report = json.loads((tmp_path / "two" / "analysis" / "failure.json").read_text())
+    # the stand-in's pull heats the cell past 2 x 300 K first: the runaway is found too
+    assert [e["step"] for e in report["events"] if e["mode"] == "nan_model"] == [serial_step]
+
+
+def test_ionmd_run_on_two_ranks_records_rank_ones_failure(tmp_path, nan_model):
+    rd, status = ionmd_run_on_two_ranks(nan_model, tmp_path / "out", temperature_end=600.0,
+                                        dump_every=1, thermo_every=1)
+    found = re.search(NAN_RE, (rd.path / "log.0.lammps").read_text())
+    assert found and " on MPI rank 1 " in found.group(0), status
+    step = int(found.group(1))
+    assert status["state"] == "failed" and status["failure_mode"] == "nan_model"
+    assert status["failed_step"] == step > 0
