@@ -64,6 +64,37 @@ def _type_map(text: str | None) -> dict[int, str] | None:
     return pairs
 
 
+# Settings whose flag defaults to None: a campaign's [analysis] where the run folder is a
+# campaign's (run_campaign_settings.settings_for), else the default each help names. One
+# table per group: the flags, and the keys run() and _analyze_one() read, come from it.
+FIT_SETTINGS = {
+    "fit_end_ps": "end of the MSD fit, ps (default half of the run after the discard)",
+    "window_ps": "windowed-fit length (PES seed; default 15)",
+    "haven_ratio": "Haven ratio H_R the Nernst-Einstein sigma is divided by (default 1: "
+                   "uncorrelated ions; the collective sigma, --collective, needs none)",
+}
+# detect_failures' own defaults (0.5, 2, 0.5, 0.5)
+FAILURE_THRESHOLDS = {
+    "volume_limit": "failure if |V/V0 - 1| exceeds this (default 0.5)",
+    "runaway_factor": "failure if T (running mean) exceeds this times the target (default 2)",
+    "melt_fraction": "failure if framework RMS displacement exceeds this x its NN distance "
+                     "(default 0.5)",
+    "collapse_fraction": "failure if two atoms come closer than this x their covalent radii "
+                         "sum (default 0.5)",
+}
+
+
+def _add_campaign_settings(p, settings: dict) -> None:
+    """One ``--key-name`` float flag, default None, per key of ``settings``."""
+    for key, text in settings.items():
+        p.add_argument("--" + key.replace("_", "-"), type=float, default=None, help=text)
+
+
+def _given(args: argparse.Namespace, settings: dict) -> dict:
+    """{key: the flag's value, None where not given} for each key of ``settings``."""
+    return {key: getattr(args, key) for key in settings}
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser("analyze", help="analyse run directories (MSD, D, sigma, Arrhenius, failures)")
     p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR",
@@ -107,13 +138,7 @@ def register(subparsers) -> None:
                         "and the failure thresholds default to a campaign's [analysis] where "
                         "the run folder is a campaign's (campaign_analysis.json), as sweep "
                         "collect analyses it")
-    p.add_argument("--fit-end-ps", type=float, default=None,
-                   help="end of the MSD fit, ps (default half of the run after the discard)")
-    p.add_argument("--window-ps", type=float, default=None,
-                   help="windowed-fit length (PES seed; default 15)")
-    p.add_argument("--haven-ratio", type=float, default=None,
-                   help="Haven ratio H_R the Nernst-Einstein sigma is divided by (default 1: "
-                        "uncorrelated ions; the collective sigma, --collective, needs none)")
+    _add_campaign_settings(p, FIT_SETTINGS)
     p.add_argument("--hop-length", type=float, default=1.5,
                    help="distance (A) from its last site beyond which an ion's move counts as a hop")
     p.add_argument("--min-hops", type=float, default=1.0,
@@ -131,17 +156,7 @@ def register(subparsers) -> None:
     p.add_argument("--van-hove-lags-ps", default=None,
                    help="van Hove lag times, ps, comma separated (default 5, 10, 25, 50 %% of the run)")
     p.add_argument("--failures-only", action="store_true", help="only the failure post-mortem")
-    # defaults (None): a campaign's [analysis], else detect_failures' own (0.5, 2, 0.5, 0.5)
-    p.add_argument("--volume-limit", type=float, default=None,
-                   help="failure if |V/V0 - 1| exceeds this (default 0.5)")
-    p.add_argument("--runaway-factor", type=float, default=None,
-                   help="failure if T (running mean) exceeds this times the target (default 2)")
-    p.add_argument("--melt-fraction", type=float, default=None,
-                   help="failure if framework RMS displacement exceeds this x its NN distance "
-                        "(default 0.5)")
-    p.add_argument("--collapse-fraction", type=float, default=None,
-                   help="failure if two atoms come closer than this x their covalent radii sum "
-                        "(default 0.5)")
+    _add_campaign_settings(p, FAILURE_THRESHOLDS)
     p.set_defaults(func=run)
 
 
@@ -165,8 +180,7 @@ def run(args: argparse.Namespace) -> int | None:
         "trajectory": args.trajectory.split(",") if args.trajectory else None,
         "trajectory_format": args.trajectory_format,
     }
-    thresholds = {"volume_limit": args.volume_limit, "runaway_factor": args.runaway_factor,
-                  "melt_fraction": args.melt_fraction, "collapse_fraction": args.collapse_fraction}
+    thresholds = _given(args, FAILURE_THRESHOLDS)
     run_dirs = _named_run_dirs(args.run_dirs)
     folders = _run_folders(run_dirs)
     outs = (output_dirs(folders, args.output) if args.output
@@ -402,8 +416,7 @@ def _analyze_one(spec, out: Path, args: argparse.Namespace, thresholds: dict) ->
     from ionmd.analysis.run_analysis import analyze_failures, analyze_run
     from ionmd.analysis.run_campaign_settings import settings_for
 
-    given = {"fit_start_ps": args.fit_start_ps, "fit_end_ps": args.fit_end_ps,
-             "window_ps": args.window_ps, "haven_ratio": args.haven_ratio, **thresholds}
+    given = {"fit_start_ps": args.fit_start_ps, **_given(args, FIT_SETTINGS), **thresholds}
     values, note = settings_for(spec.path, given)
     if note:
         print(f"ionmd: note: {spec.path}: {note}", file=sys.stderr)
