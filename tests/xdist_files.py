@@ -14,6 +14,26 @@ ONE_WORKER = {
     "tests/test_slurm_partition_mixed_nodes.py": "slurm",
 }
 
+FIRST = (
+    # mostly waiting on SLURM's daemons (164 s wall, 32 s CPU alone on a quiet machine,
+    # 2026-12-08): taken first, its worker's idle core goes to the session's compiles
+    # (tests/session_exports.py, ~10 minutes of one core), which run from the start;
+    # later in the run that core would stand idle
+    "slurm",
+    # files of one or two tests that take 10-35 s each (their test count put them at the
+    # end of the queue, where the worker that took the last one ran on alone)
+    "tests/test_md_conservation.py",
+    "tests/test_sweep_lock_step_slurm.py",
+    "tests/test_sweep_submit_signals.py",
+    "tests/test_sweep_locks.py",
+    "tests/test_structures_published_sse_ewald.py",
+    "tests/test_mace_export_layouts.py",
+    "tests/test_charges_cyanide_not_carbide.py",
+    "tests/test_sweep_collect_real_campaign.py",
+    "tests/test_collective_bias.py",
+)
+"""Work units taken before all others, in this order."""
+
 
 def scope_of(nodeid: str) -> str:
     """The work unit of a test: its file, or the group its file belongs to."""
@@ -21,23 +41,42 @@ def scope_of(nodeid: str) -> str:
     return ONE_WORKER.get(path, path)
 
 
+def ordered_units(units: list[str], size) -> list[str]:
+    """``units`` in the order the workers take them: :data:`FIRST`, then the largest
+    (``size(unit)`` tests) first, as xdist's own file scheduling orders them, so that no
+    long file is left for the end; ties keep the order of ``units`` (collection)."""
+    rank = {unit: i for i, unit in enumerate(FIRST)}
+    return sorted(units, key=lambda u: (rank.get(u, len(FIRST)), -size(u)))
+
+
 def queue_order(nodeids: list[str]) -> list[str]:
-    """The work units in the order the workers take them: the largest (most tests) first,
-    as xdist's own file scheduling does, so that no long file is left for the end."""
+    """The work units of ``nodeids`` in the order the workers take them."""
     units: dict[str, int] = {}
     for nodeid in nodeids:
         scope = scope_of(nodeid)
         units[scope] = units.get(scope, 0) + 1
-    return sorted(units, key=lambda s: -units[s])
+    return ordered_units(list(units), units.get)
 
 
 def make_scheduler(config, log):
-    """xdist's file scheduling with :func:`scope_of`'s units (its own order of the queue:
-    most tests first, which :func:`queue_order` repeats)."""
+    """xdist's file scheduling with :func:`scope_of`'s units in :func:`ordered_units`'s
+    order (xdist's own: most tests first)."""
     from xdist.scheduler import LoadFileScheduling
 
     class FileGroupScheduling(LoadFileScheduling):
+        _ordered = False
+
         def _split_scope(self, nodeid: str) -> str:
             return scope_of(nodeid)
+
+        def _assign_work_unit(self, node) -> None:
+            # the queue is complete at the first assignment (schedule() fills it, most
+            # tests first, then assigns): put it in our order once
+            if not self._ordered:
+                self._ordered = True
+                queue = self.workqueue
+                for unit in ordered_units(list(queue), lambda u: len(queue[u])):
+                    queue.move_to_end(unit)
+            super()._assign_work_unit(node)
 
     return FileGroupScheduling(config, log)
