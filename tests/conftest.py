@@ -125,6 +125,25 @@ def tiny_f64(shared_model_dir, tiny_checkpoint):
 
 
 @pytest.fixture(scope="session")
+def deep_tiny(shared_model_dir):
+    """The tiny SevenNet with 5 layers x 5 A like SevenNet-0, 8 channels, float32, per-layer
+    stages: the memory-guard and out-of-memory tests' model, made once for the session
+    (each of 4 files exported it again in a module fixture: 4.7-5.8 s CPU each); a module
+    fixture of this name still replaces it in its file."""
+    from ionmd.export import export_sevennet
+    from tiny_sevennet import write_tiny_sevennet_checkpoint
+
+    def make():
+        (shared_model_dir / "deep_tiny").mkdir(exist_ok=True)
+        ckpt = write_tiny_sevennet_checkpoint(shared_model_dir / "deep_tiny" / "deep.pth",
+                                              cutoff=5.0, layers=5)
+        return export_sevennet(ckpt, shared_model_dir / "deep_tiny" / "deep_f32.pt",
+                               dtype="float32")
+
+    return _once(shared_model_dir, "deep_tiny", make)
+
+
+@pytest.fixture(scope="session")
 def tiny_mace_file(shared_model_dir):
     from tiny_mace import write_tiny_mace
 
