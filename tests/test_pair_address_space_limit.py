@@ -26,17 +26,6 @@ ELEMENTS = ["Cl", "Li"]
 HEADROOM_KIB = 512 * 1024
 
 
-@pytest.fixture(scope="module")
-def deep_tiny(tmp_path_factory):
-    """5 layers x 5 A like SevenNet-0, 8 channels, float32, per-layer stages."""
-    from ionmd.export import export_sevennet
-    from tiny_sevennet import write_tiny_sevennet_checkpoint
-
-    d = tmp_path_factory.mktemp("deep_tiny")
-    ckpt = write_tiny_sevennet_checkpoint(d / "deep.pth", cutoff=5.0, layers=5)
-    return export_sevennet(ckpt, d / "deep_f32.pt", dtype="float32")
-
-
 def script(model, pair_extra, after_load=""):
     return f"""units metal
 atom_style atomic

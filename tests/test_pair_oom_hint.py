@@ -16,15 +16,17 @@ from test_pair_address_space_limit import ELEMENTS, HEADROOM_KIB, run_limited, s
 
 
 @pytest.fixture(scope="module")
-def models(tmp_path_factory):
-    """The 5-layer tiny SevenNet exported with and without per-layer stages."""
-    from ionmd.export import export_sevennet
-    from tiny_sevennet import write_tiny_sevennet_checkpoint
+def models(deep_tiny, tmp_path_factory):
+    """The 5-layer tiny SevenNet exported with per-layer stages (the session's ``deep_tiny``)
+    and, from the same checkpoint, without them."""
+    from pathlib import Path
 
+    from ionmd.export import export_sevennet
+
+    ckpt = Path(deep_tiny).parent / "deep.pth"
     d = tmp_path_factory.mktemp("oom_models")
-    ckpt = write_tiny_sevennet_checkpoint(d / "deep.pth", cutoff=5.0, layers=5)
-    return {staged: export_sevennet(ckpt, d / f"deep_{staged}.pt", dtype="float32",
-                                    stages=staged) for staged in (True, False)}
+    return {True: deep_tiny, False: export_sevennet(ckpt, d / "deep_False.pt", dtype="float32",
+                                                    stages=False)}
 
 
 def out_of_memory(model, pair_extra, workdir) -> str:
