@@ -285,7 +285,8 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
         smaller = (" or use a smaller supercell" if supercell is not None and _cells(reps) > 1
                    else "" if supercell is not None else
                    _ewald_rounding_hint(structure, base, max_atoms, occ_tol, charges,
-                                        max_arrangements))
+                                        max_arrangements, lambda cell: _searched(
+                                            cell, min_distance, charges, max_arrangements)))
         raise StructureError(
             f"Ewald ordering of this {supercell_text(reps)} cell would search "
             f"{_count_text(arrangements)} arrangements (at most {max_arrangements:.0e}"
@@ -329,6 +330,26 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
                        candidates_kept=len(kept))
 
 
+
+
+def _searched(big: Structure, min_distance, charges, max_arrangements: int) -> str | None:
+    """How many arrangements of ``big`` (a rounded cell the rounding hint offers) the Ewald
+    ordering would search, worded; None where it would refuse: the minimizer's count, else
+    the count keeping the pair rule where that search takes the cell (a rounded split-site
+    argyrodite: 3.2e13 arrangements, 1.7e7 keeping the rule)."""
+    groups = _groups(big)
+    counts = _site_counts(groups)
+    arrangements = _arrangements(counts)
+    if arrangements <= max_arrangements:
+        return f"{float(arrangements):.1e} arrangements"
+    limits = _PairLimits(big, min_distance,
+                         charges or guess_oxidation_states(_element_counts(big, counts)))
+    reduced = pair_clusters(big, groups, counts, limits)
+    if (reduced is None or reduced.count > max_arrangements * PAIR_RULE_FACTOR
+            or not reduced.searchable()):
+        return None
+    return (f"{_count_text(arrangements)} arrangements, {float(reduced.count):.1e} of them "
+            "keeping the pair rule (searched)")
 
 
 def _cells(reps) -> int:
