@@ -55,8 +55,11 @@ def _build_network(cp, torch, dtype: str, kernels: str = "e3nn", method: str = "
 
     with sevennet_kernel_build(cp.config, kernels, method) as config:
         with split_tensor_product_slices():  # 15-20 % faster backward on CPU (see module)
-            net = cp.build_model(enable_cueq=kernels == "cueq", enable_flash=False,
-                                 enable_oeq=False)
+            try:
+                net = cp.build_model(enable_cueq=kernels == "cueq", enable_flash=False,
+                                     enable_oeq=False)
+            except Exception as exc:    # sevenn's own builder or weight conversion
+                raise ExportError(build_failure(cp.config, kernels, exc)) from exc
         if dtype == "float32":
             return net
         previous = torch.get_default_dtype()
@@ -68,6 +71,28 @@ def _build_network(cp, torch, dtype: str, kernels: str = "e3nn", method: str = "
             torch.set_default_dtype(previous)
     net64.load_state_dict(float64_state(net, net64, torch), strict=True)
     return net64
+
+
+def build_failure(config: dict, kernels: str, exc: Exception) -> str:
+    """Why sevenn could not build a checkpoint's network, and the way on. A checkpoint
+    trained with cuEquivariance kernels holds their weight layout; sevenn converts it to
+    e3nn's (the default ``--kernels e3nn``), and where that conversion fails (sevenn
+    0.13's converter does not know the fused convolution's constants) the same kernels
+    load it as it is."""
+    import sevenn
+
+    text = (f"sevenn {sevenn.__version__} could not build the network of this checkpoint "
+            f"({type(exc).__name__}: {exc})")
+    cueq = (config.get("cuequivariance_config") or {}).get("use", False)
+    if cueq and kernels != "cueq":
+        return (text + ": it was trained with cuEquivariance kernels (cuequivariance_config "
+                "use: true in its config), and sevenn's conversion of their weights to e3nn "
+                "failed; export it with --kernels cueq (--kernel-method naive runs on a CPU)")
+    if config.get("use_flash_tp") or config.get("use_oeq"):
+        return (text + ": it was trained with flashTP/OpenEquivariance kernels, whose weights "
+                "this sevenn cannot convert; upgrade sevenn (pip install -U sevenn) and "
+                "export again")
+    return text + "; check that the installed sevenn can load it (sevenn.util.load_checkpoint)"
 
 
 def float64_state(net32, net64, torch) -> dict:
