@@ -153,6 +153,13 @@ def resolve_checkpoint(model: str | Path) -> Path:
     if path.is_file():
         return path
     if path.is_dir():
+        if any(path.glob("deployed_parallel_*.pt")):
+            raise ExportError(
+                f"{path} is a folder of SevenNet's parallel deploy (sevenn get_model -p, "
+                "for pair_style e3gnn/parallel): it holds compiled layers without the "
+                "training config ionmd rebuilds the network from. Export the checkpoint it "
+                "was deployed from (checkpoint_best.pth of `sevenn train`, or a pretrained "
+                "name such as 7net-0), with the same --modal for a multi-fidelity model")
         raise ExportError(f"{path} is a directory: give the checkpoint file in it "
                           "(checkpoint_best.pth of `sevenn train`)")
     attribute = _pretrained_attribute(str(model))
