@@ -7,20 +7,36 @@
 
 #include "ionmd_model_torch.h"
 
+#include <exception>
 #include <new>
 
 namespace IONMD {
 
+namespace {
+// This rank's stage failed in the current staged call: it joins the remaining exchanges with
+// zero rows and the failure is rethrown at the end of the call, so the other ranks (waiting
+// in those exchanges) and this one all reach the collective check after the call. (Belongs
+// in StagedCall, declared in ionmd_model_torch.h.)
+thread_local std::exception_ptr stage_failure;
+}    // namespace
+
 void StagedTorchModel::compute_staged(const IonmdGraph &g, HaloExchange &halo, bool recompute,
                                       bool want_atom_energy, IonmdResult &res)
 {
+  stage_failure = nullptr;
   try {
     const int64_t nloc = g.nlocal;
     StagedCall call(g, graph_tensors(g, device, dtype), meta.halo_stages, recompute);
     if (recompute) call.chunks = make_chunks(g, edge_chunk);
     call.last_in_backward = last_stage_energy_in_backward(call);
     stages_forward(call, halo);
-    store_edge_grad(stages_backward(call, halo), g.nedges(), res);
+    torch::Tensor edge_grad = stages_backward(call, halo);
+    if (stage_failure) {
+      std::exception_ptr failed = stage_failure;
+      stage_failure = nullptr;
+      std::rethrow_exception(failed);
+    }
+    store_edge_grad(edge_grad, g.nedges(), res);
     res.energy = nloc > 0 ? call.atom_e.sum().item<double>() : 0.0;
     if (want_atom_energy) {
       if (nloc > 0) store_atom_energy(call.atom_e, g.nlocal, res);
@@ -73,30 +89,39 @@ void StagedTorchModel::stages_forward(StagedCall &call, HaloExchange &halo)
 {
   const int L = meta.halo_stages;
   const int64_t nloc = call.g.nlocal, nn = call.g.nnodes();
-  const bool active = nloc > 0;
+  auto active = [&] { return nloc > 0 && !stage_failure; };
   auto host64 = torch::TensorOptions().dtype(torch::kFloat64);
   torch::Tensor h;
-  if (active) {
-    h = stage_embed(call).detach();
-    check_rows(h, nn, meta.halo_widths[0], "halo_embed");
+  if (active()) {
+    try {
+      h = stage_embed(call).detach();
+      check_rows(h, nn, meta.halo_widths[0], "halo_embed");
+    } catch (...) {
+      stage_failure = std::current_exception();
+    }
   }
   for (int k = 1; k <= L; ++k) {
     torch::Tensor hk;
-    if (active) {
+    if (active()) {
       call.xin[k] = h;
       if (k == L && call.last_in_backward) break;
-      hk = stage_forward(k, call);
-      add_energies(k, call);
-      if (k < L) check_rows(hk, nloc, meta.halo_widths[k], "halo_stage");
+      try {
+        hk = stage_forward(k, call);
+        add_energies(k, call);
+        if (k < L) check_rows(hk, nloc, meta.halo_widths[k], "halo_stage");
+      } catch (...) {
+        stage_failure = std::current_exception();
+      }
     }
     if (k < L && !halo.exchanges() && nn == nloc) {
+      if (stage_failure) std::rethrow_exception(stage_failure);    // no exchange to join
       h = hk.detach();    // every node is local: no host buffer, no float64 copy
     } else if (k < L) {
       const int w = meta.halo_widths[k];
       torch::Tensor rows = torch::zeros({nn, w}, host64);
-      if (active) rows.slice(0, 0, nloc).copy_(hk.detach());
+      if (active()) rows.slice(0, 0, nloc).copy_(hk.detach());
       halo.forward(rows.data_ptr<double>(), w);
-      if (active) h = rows.to(device, dtype);
+      if (active()) h = rows.to(device, dtype);
     }
   }
 }
@@ -108,18 +133,24 @@ torch::Tensor StagedTorchModel::stages_backward(StagedCall &call, HaloExchange &
 {
   const int L = meta.halo_stages;
   const int64_t nloc = call.g.nlocal, nn = call.g.nnodes();
-  const bool active = nloc > 0;
+  auto active = [&] { return nloc > 0 && !stage_failure; };
   auto host64 = torch::TensorOptions().dtype(torch::kFloat64);
   torch::Tensor edge_grad, g_h;
-  if (active) edge_grad = torch::zeros_like(call.t.edge_vec);
+  if (active()) edge_grad = torch::zeros_like(call.t.edge_vec);
   for (int k = L; k >= 1; --k) {
     torch::Tensor gx;
-    if (active) {
-      gx = stage_backward(k, call, g_h, edge_grad);
-      if (k == L && call.last_in_backward) add_energies(L, call);
+    if (active()) {
+      try {
+        gx = stage_backward(k, call, g_h, edge_grad);
+        if (k == L && call.last_in_backward) add_energies(L, call);
+      } catch (...) {
+        stage_failure = std::current_exception();
+        gx = torch::Tensor();
+      }
     }
     if (k > 1 && !halo.exchanges() && nn == nloc) {
-      if (active)
+      if (stage_failure) std::rethrow_exception(stage_failure);
+      if (active())
         g_h = gx.defined() ? gx.detach()
                            : torch::zeros({nloc, (int64_t) meta.halo_widths[k - 1]},
                                           call.t.edge_vec.options());
@@ -128,7 +159,7 @@ torch::Tensor StagedTorchModel::stages_backward(StagedCall &call, HaloExchange &
       torch::Tensor rows = torch::zeros({nn, w}, host64);
       if (gx.defined()) rows.copy_(gx.detach());
       halo.reverse(rows.data_ptr<double>(), w);
-      if (active) g_h = rows.slice(0, 0, nloc).to(device, dtype);
+      if (active()) g_h = rows.slice(0, 0, nloc).to(device, dtype);
     }
   }
   return edge_grad;

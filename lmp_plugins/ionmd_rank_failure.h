@@ -4,10 +4,11 @@
    only and aborts: log.lammps (rank 0's) ends without it, and under mpirun the line is now
    and then lost from stdout too (the abort outruns the flush), so `ionmd run` recorded such a
    run as interrupted and resumable, and resumed it into the same failure. Where every rank
-   reaches the same point (the memory guard before the model call; after a model call that
-   makes no exchange), the failing ranks' reasons go through this collective instead, and
-   rank 0 writes the first of them to log.lammps (Error::all). A rank failing inside a call
-   the others wait in (the halo exchanges) cannot join it: Error::one stays there. */
+   reaches the same point (the memory guard before the model call; after the model call; the
+   non-finite output check), the failing ranks' reasons go through this collective instead,
+   and rank 0 writes the first of them to log.lammps (Error::all). A rank whose stage fails
+   under 'ghost halo' keeps joining the call's exchanges with zero rows to the call's end
+   (ionmd_model_staged.cpp), so it reaches the check after the call like the others. */
 
 #ifndef IONMD_RANK_FAILURE_H
 #define IONMD_RANK_FAILURE_H

@@ -248,9 +248,9 @@ void PairIonmd::compute(int eflag, int vflag)
   } catch (const std::exception &e) {
     model_call_failed(e.what(), mode);
   }
-  // the other ranks' model calls, where they made no exchange (model_call_failed)
-  if (!halo && comm->nprocs > 1)
-    IONMD::stop_if_any_rank_failed(error, world, comm->me, comm->nprocs, "");
+  // the other ranks' failed model calls (model_call_failed): under 'ghost halo' a rank whose
+  // stage failed joined the remaining exchanges with zeros, so it reaches this point too
+  if (comm->nprocs > 1) IONMD::stop_if_any_rank_failed(error, world, comm->me, comm->nprocs, "");
   time_model += seconds_since(t0);
   // kept memory fragments as the graph changes size each step: hand the free pages back
   // now and then so the resident set cannot creep (costs one call's page faults per period)
@@ -295,11 +295,11 @@ void PairIonmd::forget_restart_ghost_shell(double shell, bool ghosts)
 // A failed model call stops the run with the pair style's error. Running out of memory (the
 // guard's budget was more than the rank could get: a job's per-rank allocation below what
 // the node shows, another process growing) says so and what to change. On several ranks,
-// where the call made no exchange, every rank reaches the collective check after it, so the
-// failing rank's reason stops them all and rank 0 writes it to log.lammps (with Error::one on
-// a rank other than 0 it reached that rank's stdout only, and `ionmd run` recorded the run
-// as interrupted, resumable); in halo mode the others wait in the call's exchanges, so this
-// rank stops alone (Error::one).
+// every rank reaches the collective check after the call (under 'ghost halo' a failing
+// stage's rank keeps joining the call's exchanges with zero rows to its end), so the failing
+// rank's reason stops them all and rank 0 writes it to log.lammps (with Error::one on a rank
+// other than 0 it reached that rank's stdout only, and `ionmd run` recorded the run as
+// interrupted, resumable; under 'ghost halo' the others waited in the exchanges).
 void PairIonmd::model_call_failed(const std::string &what, IonmdGraphBuilder::Mode mode)
 {
   static const char *const OOM[] = {"out of memory", "not enough memory", "can't allocate",
@@ -322,7 +322,7 @@ void PairIonmd::model_call_failed(const std::string &what, IonmdGraphBuilder::Mo
                                               budget_source)
                                 : std::string("off"),
             out_of_memory_fix(mode));
-  if (comm->nprocs > 1 && mode != IonmdGraphBuilder::HALO)
+  if (comm->nprocs > 1)
     IONMD::stop_if_any_rank_failed(error, world, comm->me, comm->nprocs, why);
   error->one(FLERR, "{}", why);
 }

@@ -4,6 +4,8 @@
 
 #include "pair_ionmd.h"
 
+#include "ionmd_rank_failure.h"
+
 #include "atom.h"
 #include "comm.h"
 #include "error.h"
@@ -82,16 +84,8 @@ void PairIonmd::check_finite(bool evaluated)
     ok = std::isfinite(result.energy);
     for (double g : result.edge_grad) ok = ok && std::isfinite(g);
   }
-  const int mine = ok ? comm->nprocs : comm->me;
-  int first_bad = comm->nprocs;
-  MPI_Allreduce(&mine, &first_bad, 1, MPI_INT, MPI_MIN, world);
-  if (first_bad == comm->nprocs) return;
-  std::string message = comm->me == first_bad ? non_finite_message() : std::string();
-  int length = (int) message.size();
-  MPI_Bcast(&length, 1, MPI_INT, first_bad, world);
-  message.resize(length);
-  MPI_Bcast(&message[0], length, MPI_CHAR, first_bad, world);
-  error->all(FLERR, "{}", message);
+  IONMD::stop_if_any_rank_failed(error, world, comm->me, comm->nprocs,
+                                 ok ? std::string() : non_finite_message());
 }
 
 // Why this rank's model output is not finite, naming the closest pair of its graph (where a
