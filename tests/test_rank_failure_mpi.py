@@ -3,9 +3,10 @@
 LAMMPS's Error::one on rank 1 writes "ERROR on proc 1" to that rank's stdout only and aborts:
 log.lammps (rank 0's) ended without it, and `ionmd run` recorded the run as interrupted and
 resumable (every resume failed again). Now where every rank reaches the same point (the
-memory guard before the model call, the collective check after a model call that makes no
-exchange) the failing rank's reason stops all ranks and rank 0 logs it; and `ionmd run`
-reads every rank's words in the piece's screen output (mpirun's stdout) too.
+memory guard before the model call, the collective check after every model call: under
+`ghost halo` the failing rank first goes on through the call's exchanges) the failing rank's
+reason stops all ranks and rank 0 logs it; and `ionmd run` reads every rank's words in the
+piece's screen output (mpirun's stdout) too.
 
 Stand-ins: a contract model that raises (TorchScript ``raise``) where its local atoms hold
 Cl, on a cell with every Li at x < L/2 and every Cl at x > L/2, so on 2 ranks (a 2 x 1 x 1
@@ -138,15 +139,18 @@ class StageFailsOnLocalCl(ToyMessagePassing):
         return self.stage_output(k, h, edge_vec, edge_index, species, nlocal)
 
 
-def test_ionmd_run_reads_a_halo_rank_failure_from_the_screen_output(tmp_path):
+def test_ionmd_run_records_a_halo_rank_failure(tmp_path):
     """Under `ghost halo` the other ranks wait in the failing call's exchanges: rank 1
-    stops alone (Error::one) and its line is in mpirun's stdout only, which `ionmd run`
-    keeps in the piece's screen file and now reads (it recorded 'interrupted', resumable)."""
+    stopped alone (Error::one), its line in mpirun's stdout only, which `ionmd run` keeps in
+    the piece's screen file and reads (it recorded 'interrupted', resumable). Now the failing
+    rank goes on through the call's exchanges and the check after the call stops every rank
+    with its reason (tests/test_rank_failure_halo_stage.py: log.lammps); `ionmd run` records
+    it as the failure it is."""
     model = save_toy_staged(tmp_path / "staged.pt", 3.6, model=StageFailsOnLocalCl(3.6))
     rd, status = ionmd_run_on_two_ranks(model, tmp_path / "out")
     assert "halo exchange between" in (rd.path / "screen.0.txt").read_text()
     assert status["state"] == "failed" and status["resumable"] is False, status
-    assert status["reason"].startswith("ERROR on proc 1: ") and WORDS in status["reason"]
+    assert "on MPI rank 1" in status["reason"] and WORDS in status["reason"], status
 
 
 NAN_RE = r"ERROR.*pair_style ionmd: the model returned a non-finite energy or force at step (\d+).*"
