@@ -24,8 +24,9 @@ from ionmd.analysis.result_files import (earlier_outputs, has_results, plot_msd,
                                          staged_outputs, write_diffusion_csv, write_outputs)
 from ionmd.analysis.run_failure import failures_of
 from ionmd.analysis.run_inputs import (cell_of, charges_replaced_of, completion_of,
-                                       dcd_origin_of, identity_of, model_of, read_logs,
-                                       ramp_of, run_frames, skipped_checks_of,
+                                       dcd_origin_of, identity_of, model_of,
+                                       noted_run_frames, read_logs, ramp_of, run_frames,
+                                       skipped_checks_of,
                                        skipped_pieces_of)
 from ionmd.analysis.run_records import run_record
 from ionmd.analysis.run_spec import RunSpec
@@ -52,7 +53,7 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
     ``run_record`` is the run's record (:func:`ionmd.analysis.run_records.run_record`:
     final D interval, hops, flags, stop reason)."""
     out = Path(out_dir)
-    frames, elements, masses = run_frames(spec)
+    frames, elements, masses, superseded = noted_run_frames(spec)
     if spec.dump_every and len(frames.steps) > 1 and frames.steps[1] - frames.steps[0] != spec.dump_every:
         raise AnalysisError(f"{spec.path}: frames are {frames.steps[1] - frames.steps[0]} steps "
                             f"apart but dump_every = {spec.dump_every} was given (run.json "
@@ -69,7 +70,7 @@ def analyze_run(spec: RunSpec, out_dir: str | Path, *, directions: Sequence[str]
                      "discard_ps": spec.discard_ps, **completion_of(spec),
                      # which files these numbers come from (a folder may hold several)
                      "trajectory": [os.path.relpath(p, spec.path) for p in spec.trajectory],
-                     **skipped_pieces_of(spec), **dcd_origin_of(spec, logs[1]),
+                     **skipped_pieces_of(spec), **superseded, **dcd_origin_of(spec, logs[1]),
                      "failure": failure.to_dict()}
     options = dict(directions=directions, fit_start_ps=fit_start_ps, fit_end_ps=fit_end_ps,
                    window_ps=window_ps, haven_ratio=haven_ratio, collective=collective,

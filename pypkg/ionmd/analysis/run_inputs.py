@@ -7,14 +7,16 @@ checks left out).
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Sequence
 
 import numpy as np
 
 from ionmd.analysis.box_origin import dcd_origin_note
 from ionmd.analysis.run_spec import RunSpec
+from ionmd.analysis.stitching import SupersededNote
 from ionmd.analysis.trajectory import read_frames
-from ionmd.errors import AnalysisError
+from ionmd.errors import AnalysisError, IonmdNote
 from ionmd.lammps.thermo_log import parse_thermo_pieces, require_step
 
 
@@ -216,6 +218,43 @@ def run_frames(spec: RunSpec):
     return read_frames(spec.data_file, spec.trajectory, type_map=spec.type_map,
                        atom_style=spec.atom_style, unwrapped=spec.dump_unwrapped,
                        until_atoms_lost=True)
+
+
+def noted_run_frames(spec: RunSpec):
+    """:func:`run_frames` and ``superseded_frames`` (:func:`superseded_of`): the frames a
+    piece starting again at an earlier step from another state replaced, said in the
+    results and noted (``ionmd: note:``) with the pieces' file names and times, where
+    the stitching's own note knows neither."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SupersededNote)
+        read = run_frames(spec)
+    notes = [w.message for w in caught if isinstance(w.message, SupersededNote)]
+    for w in caught:            # the other warnings as they were
+        if not isinstance(w.message, SupersededNote):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    found = superseded_of(spec, notes)
+    for entry in found.get("superseded_frames", []):
+        warnings.warn(entry["note"], IonmdNote, stacklevel=2)
+    return (*read, found)
+
+
+def superseded_of(spec: RunSpec, notes: Sequence[SupersededNote]) -> dict:
+    """``superseded_frames``: per :class:`SupersededNote`, the file that lost frames and the
+    one that replaced them, the frames, their steps and time, the continuation step where
+    the replacing piece starts from the other's last state, and the note in words; {} where
+    none. Pieces are named by file where each file is one piece."""
+    out = []
+    for n in notes:
+        def name(k: int) -> str:
+            if n.n_pieces == len(spec.trajectory):
+                return os.path.relpath(spec.trajectory[k], spec.path)
+            return f"trajectory piece {k}"
+        ps = float(f"{(n.last_step - n.first_step) * spec.timestep_fs / 1000:.12g}")
+        out.append({"file": name(n.piece), "by": name(n.by), "frames": n.frames,
+                    "first_step": n.first_step, "last_step": n.last_step, "time_ps": ps,
+                    "restart_step": n.restart_step, "continues_at_step": n.continues_at,
+                    "note": n.text(name(n.piece), name(n.by), ps)})
+    return {"superseded_frames": out} if out else {}
 
 
 def check_mobile_present(spec: RunSpec, elements: np.ndarray) -> None:

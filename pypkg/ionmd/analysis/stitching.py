@@ -8,11 +8,44 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
+import warnings
+
 import numpy as np
 
 from ionmd.analysis.unwrapping import (Piece, box_changes, longest_fractional_steps,
                                        looks_unwrapped, unwrap, wraps_at_faces)
-from ionmd.errors import AnalysisError
+from ionmd.errors import AnalysisError, IonmdNote
+
+
+class SupersededNote(IonmdNote):
+    """Frames :func:`stitch` dropped because a later piece starts again at an earlier step
+    from another state (``reset_timestep 0`` after an equilibration, or a run continued
+    with ``read_data``, which restarts the step count: the frames cannot tell the two
+    apart). ``piece``/``by``: indices of the piece that lost frames and of the one that
+    replaced them (in the order given, ``n_pieces`` in all); ``frames``, ``first_step``,
+    ``last_step``: what was dropped; ``restart_step``: the later piece's first step;
+    ``continues_at``: the earlier piece's last step where the later piece's first frame is
+    its last state (lattice vectors aside: a data file written there), else None. The
+    analysis reports it (results.json ``superseded_frames``)."""
+
+    def __init__(self, piece: int, by: int, n_pieces: int, frames: int, first_step: int,
+                 last_step: int, restart_step: int, continues_at: int | None):
+        self.piece, self.by, self.n_pieces, self.frames = piece, by, n_pieces, frames
+        self.first_step, self.last_step = first_step, last_step
+        self.restart_step, self.continues_at = restart_step, continues_at
+        super().__init__(self.text(f"trajectory piece {piece}", f"trajectory piece {by}"))
+
+    def text(self, piece: str, by: str, ps: float | None = None) -> str:
+        """The note in words, the pieces named ``piece`` and ``by``, with the time dropped
+        (``ps``) where it is known."""
+        time = "" if ps is None else f", {ps:g} ps"
+        what = (f"{by} starts again at step {self.restart_step} from another state: {piece}'s "
+                f"{self.frames} frames (steps {self.first_step}-{self.last_step}{time}) were "
+                f"replaced, as after an equilibration")
+        if self.continues_at is None:
+            return what
+        return (f"{what}; if it continues {piece} (read_data), add `reset_timestep "
+                f"{self.continues_at}` in its input")
 
 
 def stitch(pieces: Sequence[Piece]) -> Piece:
@@ -52,8 +85,10 @@ def stitch(pieces: Sequence[Piece]) -> Piece:
                                     f"before the previous piece (from step "
                                     f"{kept[-1].steps[0]}); check the piece order")
             before = kept.pop()
-            cut = (before.steps <= piece.steps[0] if _same_configuration(before, piece)
-                   else before.steps < piece.steps[0])
+            same = _same_configuration(before, piece)
+            cut = before.steps <= piece.steps[0] if same else before.steps < piece.steps[0]
+            if not same:        # time of another trajectory lost: said, never silently
+                _note_superseded(before, ~cut, k, len(pieces), piece)
             if cut.any():
                 kept.append(before.rows(cut))
         last = kept[-1].steps[-1] if kept else None
@@ -69,18 +104,34 @@ def stitch(pieces: Sequence[Piece]) -> Piece:
             shift = shift + _lattice_gap(kept[-1].positions[-1], piece.positions[dup[0]],
                                          kept[-1].boxes[-1])
             joined = True
-        kept.append(_kept_rows(piece, sel, joined, shift))
+        kept.append(_kept_rows(piece, sel, joined, shift, k))
     return _joined(kept)
 
 
-def _kept_rows(piece: Piece, sel: np.ndarray, joined: bool, shift: np.ndarray) -> "_Kept":
+def _note_superseded(before: "_Kept", dropped: np.ndarray, k: int, n_pieces: int,
+                     piece: Piece) -> None:
+    """Warn (:class:`SupersededNote`) of the frames ``dropped`` of ``before`` that piece
+    ``k``, starting again at an earlier step from another state, replaces."""
+    if not dropped.any():
+        return
+    last = before.positions[-1]
+    continues = (before.positions.shape[1:] == piece.positions.shape[1:]
+                 and _coincide(last, piece.positions[0], before.boxes[-1]))
+    steps = before.steps[dropped]
+    warnings.warn(SupersededNote(before.index, k, n_pieces, int(dropped.sum()), int(steps[0]),
+                                 int(steps[-1]), int(piece.steps[0]),
+                                 int(before.steps[-1]) if continues else None), stacklevel=3)
+
+
+def _kept_rows(piece: Piece, sel: np.ndarray, joined: bool, shift: np.ndarray,
+               index: int = 0) -> "_Kept":
     """The frames ``sel`` of ``piece``; where it keeps them all, its own arrays (a boolean
     mask copies: a 1.5 GB trajectory held twice more for nothing)."""
     rows = slice(None) if sel.all() else sel        # a slice gives a view
     steps = piece.steps[rows]
     origins = piece.origins[rows] if piece.origins is not None else np.zeros((len(steps), 3))
     return _Kept(piece.positions[rows], piece.boxes[rows], steps, origins, joined, shift,
-                 piece.lammps_unwrapped)
+                 piece.lammps_unwrapped, index)
 
 
 @dataclass
@@ -95,10 +146,12 @@ class _Kept:
     joined: bool
     shift: np.ndarray
     lammps_unwrapped: bool | None = None
+    index: int = 0          # of the piece, in the order given
 
     def rows(self, which: np.ndarray) -> "_Kept":
         return _Kept(self.positions[which], self.boxes[which], self.steps[which],
-                     self.origins[which], self.joined, self.shift, self.lammps_unwrapped)
+                     self.origins[which], self.joined, self.shift, self.lammps_unwrapped,
+                     self.index)
 
 
 def _lattice_gap(a: np.ndarray, b: np.ndarray, box: np.ndarray) -> np.ndarray:
@@ -121,7 +174,12 @@ def _same_configuration(before: _Kept, piece: Piece) -> bool:
     at = np.flatnonzero(before.steps == piece.steps[0])
     if not at.size or before.positions.shape[1:] != piece.positions.shape[1:]:
         return False
-    a, b, box = before.positions[at[0]], piece.positions[0], before.boxes[at[0]]
+    return _coincide(before.positions[at[0]], piece.positions[0], before.boxes[at[0]])
+
+
+def _coincide(a: np.ndarray, b: np.ndarray, box: np.ndarray) -> bool:
+    """Whether frames ``a`` and ``b`` are one configuration, lattice vectors (of ``box``)
+    aside: :data:`SAME_CONFIGURATION_A`."""
     apart = np.linalg.norm(a - b - _lattice_gap(a, b, box), axis=-1)
     return bool(np.median(apart) <= SAME_CONFIGURATION_A)
 
