@@ -78,7 +78,8 @@ def test_analyze_says_what_was_dropped(run, capsys):
     out = run.parent / "analysis_rd"
     code = main(["analyze", str(run), "--data-file", str(run / "start.data"), "-o", str(out),
                  "--fit-start-ps", "0.02", "--fit-end-ps", "0.08"])
-    err = capsys.readouterr().err
+    printed = capsys.readouterr()
+    err = printed.err
     assert code == 0, err
     res = json.loads(next(out.rglob("results.json")).read_text())
     assert res["trajectory"] == ["seg0.dcd", "seg1.dcd"]
@@ -89,6 +90,7 @@ def test_analyze_says_what_was_dropped(run, capsys):
     assert dropped["continues_at_step"] == STEPS
     assert f"add `reset_timestep {STEPS}`" in dropped["note"]
     assert "seg0.dcd's 11 frames" in err and f"reset_timestep {STEPS}" in err
+    assert f"NOTE: {dropped['note']}" in printed.out      # beside the run's other lines
 
 
 def test_a_restart_resume_is_not_noted():

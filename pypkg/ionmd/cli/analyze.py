@@ -579,6 +579,8 @@ def _print_run(path: Path, res: dict) -> None:
         print(f"  NOTE: {res['no_transport']}")
     for piece in res.get("skipped_trajectory", []):
         print(f"  left out {piece['file']}: {piece['why']}")
+    for dropped in res.get("superseded_frames", []):   # a piece started again (read_data?)
+        print(f"  NOTE: {dropped['note']}")
     if res.get("dcd_origin"):         # a DCD's frame guessed under a moving box centre
         print(f"  NOTE: {res['dcd_origin']}")
     for key in ("skipped_checks", "fit_end_clipped"):   # what was not done as asked
