@@ -83,7 +83,7 @@ def reported_fit(runs: Sequence[TemperatureRun], target_K: float = 300.0) -> Arr
 def _collect_fit(runs: Sequence[TemperatureRun], target_K: float) -> tuple[ArrheniusFit, dict]:
     """:func:`reported_fit` and collect's record of it (its ``not_diffusive_T``)."""
     out = _collect_record(runs)
-    return verdict_at(out, target_K, _unit_of(runs), fresh=True).fit, out
+    return verdict_at(out, target_K, _unit_of(runs)).fit, out
 
 
 def _collect_record(runs: Sequence[TemperatureRun]) -> dict:
@@ -129,7 +129,7 @@ class Verdict:
         return self.fit_problem is None and self.factor <= factor and not self.flagged
 
 
-def verdict_at(out: dict, target_K: float, unit: str, *, fresh: bool = False) -> Verdict:
+def verdict_at(out: dict, target_K: float, unit: str) -> Verdict:
     """What collect's Arrhenius fit of a series (``out``: its record,
     :func:`ionmd.analysis.aggregate.arrhenius_of_points`, in ``unit``: the goal's sigma T,
     :data:`SIGMA_T_UNIT`, said as sigma in mS/cm) says at ``target_K``: the value, its
@@ -140,17 +140,9 @@ def verdict_at(out: dict, target_K: float, unit: str, *, fresh: bool = False) ->
     diffusive (:func:`~ionmd.analysis.arrhenius_problems.flagged_points`: a goal is not met
     on them, :meth:`Verdict.meets`). The one home of the goal's verdict
     (:func:`reported_state`) and of what ``collect`` reports at a goal's ``target_K``
-    (:func:`ionmd.sweep.collect_target.at_goal_target`): the same numbers on both sides.
-    ``fresh``: ``out`` was just made here (not read from a file a former fit wrote), so its
-    own extrapolation, where at ``target_K``, is that interval and is not recomputed."""
+    (:func:`ionmd.sweep.collect_target.at_goal_target`): the same numbers on both sides."""
     fit = ArrheniusFit.from_dict(out)
-    if fresh and out.get("T_extrapolated") == float(target_K):
-        # the record's own extrapolation is this interval (the same call in fit_ln_line):
-        # not recomputed, its studentized bootstrap quantile is a sixth of next_step's time
-        value, (lo, hi) = float(out["y_extrapolated"]), (float(v) for v in
-                                                       out["y_extrapolated_ci95"])
-    else:
-        value, lo, hi = (float(v) for v in fit.interval(np.array(float(target_K))))
+    value, lo, hi = (float(v) for v in fit.interval(np.array(float(target_K))))
     fit = replace(fit, T_extrapolated=float(target_K), y_extrapolated=value,
                   y_extrapolated_ci95=(lo, hi))
     scale = 1.0 / target_K if unit == SIGMA_T_UNIT else 1.0
@@ -194,7 +186,7 @@ def reported_state(runs: Sequence[TemperatureRun], target_K: float = 300.0
     ``target_K`` (the goal's quantity is sigma there): collect's 300 K span is
     :func:`extrapolation_problem`'s."""
     try:
-        verdict = verdict_at(_collect_record(runs), target_K, _unit_of(runs), fresh=True)
+        verdict = verdict_at(_collect_record(runs), target_K, _unit_of(runs))
     except AnalysisError:   # collect has no fit yet (too few temperatures resolved)
         return float("inf"), None
     return verdict.factor, verdict.fit_problem
@@ -205,7 +197,7 @@ def reported_verdict(runs: Sequence[TemperatureRun], target_K: float = 300.0
     """:func:`verdict_at` of collect's fit of ``runs`` at ``target_K`` (what a goal is met
     by: :meth:`Verdict.meets`); None where collect has no fit yet."""
     try:
-        return verdict_at(_collect_record(runs), target_K, _unit_of(runs), fresh=True)
+        return verdict_at(_collect_record(runs), target_K, _unit_of(runs))
     except AnalysisError:
         return None
 
@@ -219,7 +211,7 @@ def extrapolation_problem(runs: Sequence[TemperatureRun], at_K: float = 300.0) -
     it: sigma(620 K) of two runs at 600 and 650 K may be known within 1.1 while their 300 K
     interval spans 9.6 decades."""
     try:
-        verdict = verdict_at(_collect_record(runs), at_K, _unit_of(runs), fresh=True)
+        verdict = verdict_at(_collect_record(runs), at_K, _unit_of(runs))
     except AnalysisError:
         return None
     (lo, hi), unit = verdict.ci95, verdict.unit
