@@ -114,3 +114,21 @@ def test_a_restart_resume_is_not_noted():
         stitch([a, c])
     n = rec[0].message
     assert (n.frames, n.first_step, n.last_step, n.continues_at) == (3, 20, 40, None)
+
+
+def test_the_advised_reset_timestep_stitches_one_run(tmp_path):
+    """The note's fix, ``reset_timestep 100`` after read_data: both segments are kept,
+    one run of steps 0-200, seg0's frames as LAMMPS wrote them, and no note."""
+    from ionmd.analysis.stitching import SupersededNote
+    from ionmd.analysis.trajectory import read_frames
+
+    run = run_then_resume(tmp_path / "reset", _SEG0,
+                          _SEG1.replace("read_data seg0.data\n",
+                                        f"read_data seg0.data\nreset_timestep {STEPS}\n"))
+    assert _dcd_steps(run / "seg1.dcd") == list(range(STEPS, 2 * STEPS + 1, EVERY))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SupersededNote)
+        frames, _, _ = read_frames(run / "start.data", [run / "seg0.dcd", run / "seg1.dcd"])
+    alone, _, _ = read_frames(run / "start.data", run / "seg0.dcd")
+    assert frames.steps.tolist() == list(range(0, 2 * STEPS + 1, EVERY))
+    np.testing.assert_array_equal(frames.positions[:len(alone.steps)], alone.positions)
