@@ -22,6 +22,7 @@ def _cmd_run(args: argparse.Namespace) -> None:
     from ionmd.protocols.checks import check_protocol
     from ionmd.protocols.evscan import run_ev_scan, write_ev_scan
     from ionmd.protocols.plan import loading_notes, plan_runs_and_cell
+    from ionmd.protocols.run_length import lengthening_runs
     from ionmd.structures import load_structure
 
     overrides: dict = {}
@@ -102,10 +103,12 @@ def _cmd_run(args: argparse.Namespace) -> None:
         from ionmd.errors import EXIT_FAILED
 
         return EXIT_FAILED if res.failed else None
-    # run.json keeps what reading did to the file (printed once above and as a note)
-    runs, cell = plan_runs_and_cell(protocol, atoms, args.model, args.output, name=name,
-                                    in_run_cell=loaded.in_run_cell,
-                                    structure_notes=loading_notes(loaded, args.structure))
+    # run.json keeps what reading did to the file (printed once above and as a note); a
+    # run folder of this command with a shorter --time is made longer (run_length)
+    with lengthening_runs():
+        runs, cell = plan_runs_and_cell(protocol, atoms, args.model, args.output, name=name,
+                                        in_run_cell=loaded.in_run_cell,
+                                        structure_notes=loading_notes(loaded, args.structure))
     # the runs were accepted: not beside a refusal; in their protocol's folder
     _write_ranking(ranking, runs[0].path.parent.parent if runs else None)
     print(f"{len(runs)} run(s) of {protocol.name} under {args.output}, {len(cell)} atoms "

@@ -149,7 +149,8 @@ def clear_unfinished_creation(path: Path) -> None:
         f.unlink()
 
 
-def settings_to_keep(path: Path, wanted: dict, what: str) -> dict | None:
+def settings_to_keep(path: Path, wanted: dict, what: str,
+                     longer: bool = False) -> dict | None:
     """The ``settings.json`` that ``path`` keeps when it is reopened for ``wanted`` (what
     it recorded, with where things are now), or None for a folder that is new or empty
     (or holds only what a killed :meth:`RunDir.create` left): write ``wanted`` there.
@@ -159,19 +160,40 @@ def settings_to_keep(path: Path, wanted: dict, what: str) -> dict | None:
     ------
     IonmdError
         If the folder holds ``settings.json`` with other settings (naming the keys that
-        differ), or other files and no ``settings.json``.
+        differ), or other files and no ``settings.json``. ``longer``: settings that differ
+        only in the run's length (:data:`DURATION_KEYS`) are kept as ``wanted`` has them
+        (``ionmd run`` with another ``--time``: the caller lengthens the run or refuses a
+        shorter one, :meth:`ionmd.protocols.rundir.RunDir.check`).
     """
-    return _recorded_and_kept(path, wanted, what)[1]
+    return _recorded_and_kept(path, wanted, what, longer)[1]
 
 
-def _recorded_and_kept(path: Path, wanted: dict, what: str) -> tuple[dict | None, dict | None]:
+DURATION_KEYS = ("duration_ps", "long_duration_ps")
+"""The protocol keys of a run's length: with ``--time`` changed and nothing else, a run
+folder is the same run made longer (or shorter), not another one."""
+
+
+def differs_in_length_only(recorded: dict, wanted: dict) -> bool:
+    """Whether a folder's settings ``recorded`` and those of the run ``wanted`` there are
+    the same run but for its length (:data:`DURATION_KEYS`), and differ there."""
+    have, same = run_defining_settings(recorded, json.loads(json.dumps(wanted)))
+    if have == same:
+        return False
+    for s in (have, same):
+        for key in DURATION_KEYS:
+            s.get("protocol", {}).pop(key, None)
+    return have == same
+
+
+def _recorded_and_kept(path: Path, wanted: dict, what: str,
+                       longer: bool = False) -> tuple[dict | None, dict | None]:
     """``settings.json`` as ``path`` holds it (None: none) and :func:`settings_to_keep`'s
     answer, from one reading of the file."""
     wanted = json.loads(json.dumps(wanted))           # as the file holds it (tuples: lists)
     if (path / SETTINGS).is_file():
         recorded = read_folder_json(path / SETTINGS)
         have, same = run_defining_settings(recorded, wanted)
-        if have == same:
+        if have == same or (longer and differs_in_length_only(recorded, wanted)):
             return recorded, _as_recorded(recorded, wanted)
         asked, wanted = wanted, same
         diff = sorted(k for k in set(have) | set(wanted) if have.get(k) != wanted.get(k))
@@ -191,7 +213,7 @@ def _recorded_and_kept(path: Path, wanted: dict, what: str) -> tuple[dict | None
     return None, None
 
 
-def reopen_with_settings(path: Path, wanted: dict, what: str) -> bool:
+def reopen_with_settings(path: Path, wanted: dict, what: str, longer: bool = False) -> bool:
     """Whether ``path`` already holds results made with ``wanted`` (its ``settings.json``):
     True to reopen it (``settings.json`` updated when the model or template moved, or
     replicas were added), False for a folder that is new or empty (write ``settings.json``
@@ -200,9 +222,9 @@ def reopen_with_settings(path: Path, wanted: dict, what: str) -> bool:
     Raises
     ------
     IonmdError
-        As :func:`settings_to_keep`.
+        As :func:`settings_to_keep` (``longer`` as there).
     """
-    recorded, keep = _recorded_and_kept(path, wanted, what)
+    recorded, keep = _recorded_and_kept(path, wanted, what, longer)
     if keep is None:
         return False
     if recorded != keep:

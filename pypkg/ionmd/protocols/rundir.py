@@ -362,8 +362,12 @@ class RunDir:
         IonmdError
             If the directory exists with other settings.
         """
+        from ionmd.protocols.run_length import length_change
+
         wanted = self.settings(atoms)
-        settings_to_keep(self.path, wanted, "run directory")
+        # another length only within `ionmd run` (lengthening_runs); a shorter one refused
+        change = length_change(self, wanted)
+        settings_to_keep(self.path, wanted, "run directory", longer=change is not None)
         return wanted
 
     def create(self, atoms: Atoms, settings: dict | None = None) -> None:
@@ -379,9 +383,18 @@ class RunDir:
         """
         from ionmd.lammps.data_file import write_data
 
+        from ionmd.protocols.run_length import length_change, lengthen, refuses_lengthening
+
         wanted = settings if settings is not None else self.settings(atoms)
         clear_unfinished_creation(self.path)
-        if reopen_with_settings(self.path, wanted, "run directory"):
+        # `ionmd run` with a longer --time: the same run made longer (run_length)
+        change = length_change(self, wanted)
+        if refuses_lengthening(self, change):
+            self._update_record()
+            return
+        if reopen_with_settings(self.path, wanted, "run directory", longer=change is not None):
+            if change is not None:
+                lengthen(self, change)
             self._update_record()
             return
         self.path.mkdir(parents=True, exist_ok=True)
