@@ -122,3 +122,30 @@ def test_failed_interrupted_and_unstarted_runs(tmp_path, capsys):
             assert rd.protocol.duration_ps == 0.8 and rd.planned_steps == 800
             assert rd.status["state"] == state and rd.status["planned_steps"] == 800
             assert "0.6 ps -> 0.8 ps" in notes
+
+
+def test_a_longer_maximum_of_a_rule_run(tmp_path, capsys):
+    """With ``--until`` the time is the most a run may last (dry runs): a run its rule
+    stopped (converged) is kept, one stopped at the old maximum goes straight to the new
+    one (RunDir.set_length: checked there once, stop_reason extended)."""
+    inputs = run_inputs(tmp_path)
+    rule = ("--until", "hops>=1000", "--check-every", "0.2ps")
+    for reason in ("converged", "max_time"):
+        out = tmp_path / reason
+        assert _run(inputs, out, "0.6ps", "--dry-run", *rule) == 0
+        rd = RunDir.open(_folder(out))
+        rd.set_status("completed", step=400 if reason == "converged" else 600, pieces=2,
+                      stop_reason=reason, target_step=600)
+        capsys.readouterr()
+        assert _run(inputs, out, "1ps", "--dry-run", *rule) == 0
+        notes = capsys.readouterr().err
+        rd = RunDir.open(_folder(out))
+        assert rd.protocol.duration_ps == 1.0           # the same command again: as it is
+        if reason == "converged":
+            assert "complete at the longer maximum 1 ps" in notes
+            assert rd.status["state"] == "completed" and "length_steps" not in rd.status
+        else:
+            assert "checked there once" in notes
+            st = rd.status
+            assert (st["state"], st["target_step"], st["length_steps"]) == ("pending", 1000, 1000)
+            assert st["extended_from_step"] == 600 and st["stop_reason"] is None
