@@ -149,3 +149,21 @@ def test_a_longer_maximum_of_a_rule_run(tmp_path, capsys):
             st = rd.status
             assert (st["state"], st["target_step"], st["length_steps"]) == ("pending", 1000, 1000)
             assert st["extended_from_step"] == 600 and st["stop_reason"] is None
+
+
+def test_a_run_going_on_is_not_lengthened(tmp_path, capsys):
+    """A LAMMPS running the run (here: this test's live process group) would end it at its
+    old length: refused, nothing written."""
+    import os
+    import socket
+
+    inputs = run_inputs(tmp_path)
+    assert _run(inputs, tmp_path / "o", "0.6ps", "--dry-run") == 0
+    rd = RunDir.open(_folder(tmp_path / "o"))
+    rd.set_status("running", step=300, pieces=1, pid=os.getpgrp(), host=socket.gethostname(),
+                  runner="subprocess")
+    before = (rd.path / "settings.json").read_bytes(), (rd.path / "status.json").read_bytes()
+    assert _run(inputs, tmp_path / "o", "0.8ps", "--dry-run") == 1
+    assert "is running (pid" in capsys.readouterr().err
+    assert ((rd.path / "settings.json").read_bytes(),
+            (rd.path / "status.json").read_bytes()) == before

@@ -104,7 +104,7 @@ def _cmd_run(args: argparse.Namespace) -> None:
 
         return EXIT_FAILED if res.failed else None
     # run.json keeps what reading did to the file (printed once above and as a note); a
-    # run folder of this command with a shorter --time is made longer (run_length)
+    # run folder this command made with a shorter --time is made longer (run_length)
     with lengthening_runs():
         runs, cell = plan_runs_and_cell(protocol, atoms, args.model, args.output, name=name,
                                         in_run_cell=loaded.in_run_cell,

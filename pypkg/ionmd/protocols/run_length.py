@@ -67,6 +67,7 @@ def length_change(rd, wanted: dict) -> tuple[int, int] | None:
         return None
     held = type(rd).open(rd.path)
     old, new = held.planned_steps, rd.protocol.steps(rd.temperature)
+    _refuse_running(held)
     if new < old:
         st = held.status
         raise IonmdError(
@@ -76,6 +77,24 @@ def length_change(rd, wanted: dict) -> tuple[int, int] | None:
             f"it) to go on with it, analyse part of it with `ionmd analyze {rd.path} "
             f"--fit-end-ps T`, or choose another output folder")
     return old, new
+
+
+def _refuse_running(rd) -> None:
+    """Refuse to lengthen a run that a LAMMPS runs now (this host's pid, or its lock held
+    from any host): it ends at its old length and would be recorded completed there."""
+    from ionmd.protocols.execute import running_here
+    from ionmd.protocols.outcome import LAMMPS_LOCK
+    from ionmd.protocols.run_lock import held_by, lock_holder
+
+    st = rd.status
+    if st.get("state") != "running":
+        return
+    lock = rd.path / LAMMPS_LOCK
+    if running_here(st) or lock_holder(lock) is not None:
+        how = held_by(lock) if lock_holder(lock) is not None else f"pid {st.get('pid')}"
+        raise IonmdError(f"run directory {rd.path} is running ({how}): a longer --time "
+                         f"cannot reach a run going on; wait for it to end, then run the "
+                         f"command with the longer --time again")
 
 
 def refuses_lengthening(rd, change: tuple[int, int] | None) -> bool:

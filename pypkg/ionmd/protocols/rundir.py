@@ -382,7 +382,6 @@ class RunDir:
             If the directory exists with other settings.
         """
         from ionmd.lammps.data_file import write_data
-
         from ionmd.protocols.run_length import length_change, lengthen, refuses_lengthening
 
         wanted = settings if settings is not None else self.settings(atoms)
