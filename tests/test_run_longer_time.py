@@ -60,6 +60,19 @@ def ran(tmp_path_factory):
     return inputs, tmp, _folder(tmp / "extended"), _folder(tmp / "straight")
 
 
+def _analysed(run, out):
+    """``ionmd analyze RUN``'s results.json, the run's place in it read as the straight
+    run's (where each lies is not what it found), its trajectory pieces apart."""
+    assert main(["analyze", str(run), "-o", str(out), "--mcmc-samples", "50",
+                 "--fit-start-ps", "0.05"]) == 0
+    (found,) = out.rglob("results.json")
+    text = found.read_text()
+    for name in ("extended", "interrupted"):
+        text = text.replace(f"/{name}/", "/straight/")
+    results = json.loads(text)
+    return results, results.pop("trajectory")
+
+
 def test_a_longer_time_extends_the_run_as_if_run_straight(ran):
     inputs, tmp, ext, ref = ran
     status = RunDir.open(ext).status
@@ -69,18 +82,9 @@ def test_a_longer_time_extends_the_run_as_if_run_straight(ran):
         (0.6, 0.8, 600)]
     settings = json.loads((ext / "settings.json").read_text())
     assert settings["protocol"]["duration_ps"] == 0.8
-    results = []
-    for run in (ext, ref):
-        assert main(["analyze", str(run), "-o", str(tmp / f"a_{run.parts[-6]}"),
-                     "--mcmc-samples", "50", "--fit-start-ps", "0.05"]) == 0
-        (found,) = (tmp / f"a_{run.parts[-6]}").rglob("results.json")
-        results.append(json.loads(found.read_text()))
-    got, want = results
+    (got, pieces), (want, one) = _analysed(ext, tmp / "a_ext"), _analysed(ref, tmp / "a_ref")
     assert want["run_length_ps"] == pytest.approx(0.7)      # after the 0.1 ps discard
-    # where each lies is not what it found
-    got = json.loads(json.dumps(got).replace("/extended/", "/straight/"))
-    assert got.pop("trajectory") == ["traj.0.dcd", "traj.1.dcd"]    # two pieces, not one
-    assert want.pop("trajectory") == ["traj.0.dcd"]
+    assert (pieces, one) == (["traj.0.dcd", "traj.1.dcd"], ["traj.0.dcd"])
     _close(got, want)
     # the same command again: the run is complete at this length, nothing runs
     assert _run(inputs, tmp / "extended", "0.8ps") == 0
@@ -167,3 +171,22 @@ def test_a_run_going_on_is_not_lengthened(tmp_path, capsys):
     assert "is running (pid" in capsys.readouterr().err
     assert ((rd.path / "settings.json").read_bytes(),
             (rd.path / "status.json").read_bytes()) == before
+
+
+def test_an_interrupted_run_resumes_to_the_longer_time(ran, capsys):
+    """A 0.6 ps run recorded interrupted (its ionmd killed after LAMMPS wrote its last
+    step: status.json says so, the files are a finished piece's) resumes to 0.8 ps with
+    the longer --time, the run made straight to 0.8 ps."""
+    inputs, tmp, _, ref = ran
+    assert _run(inputs, tmp / "interrupted", "0.6ps") == 0
+    rd = RunDir.open(_folder(tmp / "interrupted"))
+    rd.set_status("interrupted", resumable=True, reason="killed")
+    capsys.readouterr()
+    assert _run(inputs, tmp / "interrupted", "0.8ps") == 0
+    assert "(interrupted at 0.6 ps: resumes from its restart file)" in capsys.readouterr().err
+    st = rd.status
+    assert (st["state"], st["step"], st["pieces"]) == ("completed", 800, 2)
+    (got, pieces), (want, _) = (_analysed(rd.path, tmp / "a_int"),
+                                _analysed(ref, tmp / "a_ref2"))
+    assert pieces == ["traj.0.dcd", "traj.1.dcd"]
+    _close(got, want)
