@@ -71,6 +71,15 @@ def li2s_conventional(seed: int = 11) -> Atoms:
     return to_lammps_frame(atoms)
 
 
+def li_cl_split_cell(lx: float = 12.0, lyz: float = 9.0) -> Atoms:
+    """Li on a 3 A grid in x < lx/2, Cl on the same grid shifted by lx/2: on 2 or 3 ranks of
+    a processors N 1 1 grid, the ranks holding Cl are known (the rank-failure tests)."""
+    grid = np.array([[x, y, z] for x in (0.75, 3.75) for y in np.arange(0, lyz, 3.0)
+                     for z in np.arange(0, lyz, 3.0)])
+    return Atoms(["Li"] * len(grid) + ["Cl"] * len(grid),
+                 positions=np.r_[grid, grid + [lx / 2, 0, 0]], cell=[lx, lyz, lyz], pbc=True)
+
+
 STRUCTURES = {
     "licl_64": licl_supercell,
     "li3ps4_like_32": li3ps4_like,

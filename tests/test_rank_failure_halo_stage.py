@@ -20,18 +20,16 @@ import re
 import subprocess
 from typing import Tuple
 
-import numpy as np
 import pytest
 import torch
-from ase import Atoms
 
 from contract_models import ToyMessagePassing, save_toy_staged
 from lammps_runner import lammps_cmd, write_data
+from structures import li_cl_split_cell
 
 pytestmark = pytest.mark.mpi
 
 ELEMENTS = ["Li", "Cl"]
-LX, LYZ = 12.0, 9.0
 WORDS = "the stand-in cannot run on Cl atoms"
 
 
@@ -65,13 +63,6 @@ class StageKFailsOnLocalCl(ToyMessagePassing):
         return self.stage_output(k, h, edge_vec, edge_index, species, nlocal)
 
 
-def split_cell() -> Atoms:
-    grid = np.array([[x, y, z] for x in (0.75, 3.75) for y in np.arange(0, LYZ, 3.0)
-                     for z in np.arange(0, LYZ, 3.0)])
-    return Atoms(["Li"] * len(grid) + ["Cl"] * len(grid),
-                 positions=np.r_[grid, grid + [LX / 2, 0, 0]], cell=[LX, LYZ, LYZ], pbc=True)
-
-
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
     folder = tmp_path_factory.mktemp("m")
@@ -87,7 +78,7 @@ MODEL_CALL_RE = r"ERROR.*pair_style ionmd at step 0: the model call failed on MP
 @pytest.mark.parametrize("stage", [1, 3])
 def test_a_stage_failing_on_one_rank_stops_all_with_it_in_the_log(tmp_path, models, nprocs,
                                                                     ghost, stage):
-    write_data(split_cell(), tmp_path / "struct.data", ELEMENTS)
+    write_data(li_cl_split_cell(), tmp_path / "struct.data", ELEMENTS)
     (tmp_path / "in.lmp").write_text(f"""units metal
 atom_style atomic
 processors * 1 1

@@ -30,19 +30,17 @@ import json
 import re
 from typing import Tuple
 
-import numpy as np
 import pytest
 import torch
-from ase import Atoms
 
 from contract_models import ToyMessagePassing, save_contract_model, save_toy_staged
 from ionmd.cli import main
 from lammps_runner import run_lmp, write_data
+from structures import li_cl_split_cell
 
 pytestmark = pytest.mark.mpi
 
 ELEMENTS = ["Li", "Cl"]
-LX, LYZ = 12.0, 9.0
 WORDS = "the stand-in cannot run on Cl atoms"
 
 
@@ -58,14 +56,6 @@ class FailsOnLocalCl(torch.nn.Module):
         return out.index_add(0, edge_index[0], 0.1 * torch.exp(-r))[:nlocal]
 
 
-def split_cell() -> Atoms:
-    """Li on a 3 A grid in x < LX/2, Cl on the same grid shifted by LX/2."""
-    grid = np.array([[x, y, z] for x in (0.75, 3.75) for y in np.arange(0, LYZ, 3.0)
-                     for z in np.arange(0, LYZ, 3.0)])
-    return Atoms(["Li"] * len(grid) + ["Cl"] * len(grid),
-                 positions=np.r_[grid, grid + [LX / 2, 0, 0]], cell=[LX, LYZ, LYZ], pbc=True)
-
-
 @pytest.fixture(scope="module")
 def model(tmp_path_factory):
     return save_contract_model(FailsOnLocalCl(), tmp_path_factory.mktemp("m") / "fails.pt",
@@ -75,7 +65,7 @@ def model(tmp_path_factory):
 def split_cell_folder(folder):
     """``folder`` made, with :func:`split_cell` as struct.data (types 1 Li, 2 Cl)."""
     folder.mkdir()
-    write_data(split_cell(), folder / "struct.data", ELEMENTS)
+    write_data(li_cl_split_cell(), folder / "struct.data", ELEMENTS)
     return folder
 
 
@@ -87,7 +77,7 @@ def ionmd_run_on_two_ranks(model, out, **proto):
 
     proto = short("stability", temperatures=(300.0,), duration_ps=0.2, relax=False,
                   ensemble="nvt", tdamp_fs=50.0, halt_volume_change=None, **proto)
-    (rd,) = plan_runs(proto, split_cell(), model, out, name="split")
+    (rd,) = plan_runs(proto, li_cl_split_cell(), model, out, name="split")
     (status,) = run_all([rd], nprocs=2, progress=False)
     return rd, status
 
