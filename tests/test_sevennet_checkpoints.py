@@ -112,7 +112,10 @@ def test_deployed_parallel_is_refused_with_what_to_give(deployed, tmp_path):
     with pytest.raises(ExportError, match=r"parallel \(pair_style e3gnn/parallel\).*"
                        r"checkpoint it was deployed from"):
         export_sevennet(files[0], tmp_path / "x.pt")
-    with pytest.raises(ExportError, match="is a directory"):
+    # its folder: named a parallel deploy with the checkpoint to export (dcd7036), not
+    # only "is a directory"
+    with pytest.raises(ExportError, match=r"is a folder of SevenNet's parallel deploy.*"
+                       r"Export the checkpoint it was deployed from"):
         export_sevennet(files[0].parent, tmp_path / "x.pt")
 
 
