@@ -271,21 +271,17 @@ def order_structure(structure: Structure, method: Literal["ewald", "random"] = "
                            close_pairs=limits.close_pairs_note(
                                draw, (big, groups, counts), _random_searched(limits),
                                "another seed (--order-seed) or supercell (--supercell)"))
-    arrangements = _arrangements(counts)
-    # past the minimizer's limit, a split-site cell (argyrodite's 48h pairs) whose
-    # arrangements that keep the pair rule are one site per cluster is searched exactly
-    reduced = (pair_clusters(big, groups, counts, limits)
-               if arrangements > max_arrangements else None)
+    arrangements, reduced, searchable = _ewald_search(big, groups, counts, limits,
+                                                      max_arrangements)
     pair_rule_limit = max_arrangements * PAIR_RULE_FACTOR
-    if arrangements > max_arrangements and (reduced is None or reduced.count > pair_rule_limit
-                                            or not reduced.searchable()):
+    if not searchable:
         # the cell is the smallest with whole occupancies unless the user chose it: only
         # more rounding makes it smaller (LATP: 5 cells, 6.6e24; occ_tol 0.02: 1, 4.2e4)
         # (the file's own cell, given as 1x1x1 or reached by a width: none is smaller)
         smaller = (" or use a smaller supercell" if supercell is not None and _cells(reps) > 1
                    else "" if supercell is not None else
                    _ewald_rounding_hint(structure, base, max_atoms, occ_tol, charges,
-                                        max_arrangements, lambda cell: _searched(
+                                        lambda cell: _searched(
                                             cell, min_distance, charges, max_arrangements)))
         raise StructureError(
             f"Ewald ordering of this {supercell_text(reps)} cell would search "
@@ -340,16 +336,31 @@ def _searched(big: Structure, min_distance, charges, max_arrangements: int) -> s
     groups = _groups(big)
     counts = _site_counts(groups)
     arrangements = _arrangements(counts)
-    if arrangements <= max_arrangements:
+    if arrangements <= max_arrangements:    # before the charges' guess, which it needs not
         return f"{float(arrangements):.1e} arrangements"
     limits = _PairLimits(big, min_distance,
                          charges or guess_oxidation_states(_element_counts(big, counts)))
-    reduced = pair_clusters(big, groups, counts, limits)
-    if (reduced is None or reduced.count > max_arrangements * PAIR_RULE_FACTOR
-            or not reduced.searchable()):
+    _, reduced, searchable = _ewald_search(big, groups, counts, limits, max_arrangements)
+    if not searchable:
         return None
     return (f"{_count_text(arrangements)} arrangements, {float(reduced.count):.1e} of them "
             "keeping the pair rule (searched)")
+
+
+def _ewald_search(big: Structure, groups, counts, limits, max_arrangements: int):
+    """``(arrangements, reduced, searchable)`` of the cell ``big``: its arrangements, the
+    pair rule's reduced problem (:func:`pair_clusters`) where they are more than
+    ``max_arrangements`` (None otherwise, or where the rule does not reduce it), and whether
+    the Ewald ordering searches it: past the minimizer's limit, a split-site cell
+    (argyrodite's 48h pairs) whose arrangements that keep the pair rule are one site per
+    cluster is searched exactly, up to ``PAIR_RULE_FACTOR`` times the limit."""
+    arrangements = _arrangements(counts)
+    if arrangements <= max_arrangements:
+        return arrangements, None, True
+    reduced = pair_clusters(big, groups, counts, limits)
+    return arrangements, reduced, (reduced is not None and
+                                   reduced.count <= max_arrangements * PAIR_RULE_FACTOR
+                                   and reduced.searchable())
 
 
 def _cells(reps) -> int:

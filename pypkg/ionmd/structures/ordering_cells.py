@@ -279,23 +279,18 @@ def _count_text(n: int) -> str:
 
 
 def _ewald_rounding_hint(structure: Structure, base, max_atoms: int, occ_tol: float,
-                         charges, max_arrangements: int, searched=None) -> str:
+                         charges, searched) -> str:
     """``", or allow more rounding: ..."`` naming the smallest ``ROUNDING_HINTS`` tolerance
     whose cell the Ewald ordering searches; ``""`` where none has. ``searched(big)``: how
     many arrangements of the cell ``big`` the ordering would search, worded
-    (``"1.7e+07 arrangements keeping the pair rule"``), None where too many; without it,
-    a cell of at most ``max_arrangements`` arrangements."""
-    def raw_count(big: Structure) -> str | None:
-        n = _arrangements(_site_counts(_groups(big)))
-        return f"{float(n):.1e} arrangements" if n <= max_arrangements else None
-
+    (``"1.7e+07 arrangements keeping the pair rule"``), None where too many."""
     for tol in (t for t in ROUNDING_HINTS if t > occ_tol):
         try:
             reps = integral_supercell(structure, base, max_atoms=max_atoms, occ_tol=tol,
                                       charges=charges)
         except StructureError:
             continue
-        found = (searched or raw_count)(structure.make_supercell(reps, in_place=False))
+        found = searched(structure.make_supercell(reps, in_place=False))
         if found is not None:
             cells = math.prod(reps)
             return (f", or allow more rounding: occ_tol={tol:g} (`--order-tol {tol:g}`, "
