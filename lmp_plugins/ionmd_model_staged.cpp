@@ -12,18 +12,9 @@
 
 namespace IONMD {
 
-namespace {
-// This rank's stage failed in the current staged call: it joins the remaining exchanges with
-// zero rows and the failure is rethrown at the end of the call, so the other ranks (waiting
-// in those exchanges) and this one all reach the collective check after the call. (Belongs
-// in StagedCall, declared in ionmd_model_torch.h.)
-thread_local std::exception_ptr stage_failure;
-}    // namespace
-
 void StagedTorchModel::compute_staged(const IonmdGraph &g, HaloExchange &halo, bool recompute,
                                       bool want_atom_energy, IonmdResult &res)
 {
-  stage_failure = nullptr;
   try {
     const int64_t nloc = g.nlocal;
     StagedCall call(g, graph_tensors(g, device, dtype), meta.halo_stages, recompute);
@@ -31,11 +22,9 @@ void StagedTorchModel::compute_staged(const IonmdGraph &g, HaloExchange &halo, b
     call.last_in_backward = last_stage_energy_in_backward(call);
     stages_forward(call, halo);
     torch::Tensor edge_grad = stages_backward(call, halo);
-    if (stage_failure) {
-      std::exception_ptr failed = stage_failure;
-      stage_failure = nullptr;
-      std::rethrow_exception(failed);
-    }
+    // the other ranks waited in the exchanges this rank joined with zeros: now its failure
+    // goes to the collective check after the call
+    if (call.failure) std::rethrow_exception(call.failure);
     store_edge_grad(edge_grad, g.nedges(), res);
     res.energy = nloc > 0 ? call.atom_e.sum().item<double>() : 0.0;
     if (want_atom_energy) {
@@ -89,7 +78,7 @@ void StagedTorchModel::stages_forward(StagedCall &call, HaloExchange &halo)
 {
   const int L = meta.halo_stages;
   const int64_t nloc = call.g.nlocal, nn = call.g.nnodes();
-  auto active = [&] { return nloc > 0 && !stage_failure; };
+  auto active = [&] { return nloc > 0 && !call.failure; };
   auto host64 = torch::TensorOptions().dtype(torch::kFloat64);
   torch::Tensor h;
   if (active()) {
@@ -97,7 +86,7 @@ void StagedTorchModel::stages_forward(StagedCall &call, HaloExchange &halo)
       h = stage_embed(call).detach();
       check_rows(h, nn, meta.halo_widths[0], "halo_embed");
     } catch (...) {
-      stage_failure = std::current_exception();
+      call.failure = std::current_exception();
     }
   }
   for (int k = 1; k <= L; ++k) {
@@ -110,11 +99,11 @@ void StagedTorchModel::stages_forward(StagedCall &call, HaloExchange &halo)
         add_energies(k, call);
         if (k < L) check_rows(hk, nloc, meta.halo_widths[k], "halo_stage");
       } catch (...) {
-        stage_failure = std::current_exception();
+        call.failure = std::current_exception();
       }
     }
     if (k < L && !halo.exchanges() && nn == nloc) {
-      if (stage_failure) std::rethrow_exception(stage_failure);    // no exchange to join
+      if (call.failure) std::rethrow_exception(call.failure);    // no exchange to join
       h = hk.detach();    // every node is local: no host buffer, no float64 copy
     } else if (k < L) {
       const int w = meta.halo_widths[k];
@@ -133,7 +122,7 @@ torch::Tensor StagedTorchModel::stages_backward(StagedCall &call, HaloExchange &
 {
   const int L = meta.halo_stages;
   const int64_t nloc = call.g.nlocal, nn = call.g.nnodes();
-  auto active = [&] { return nloc > 0 && !stage_failure; };
+  auto active = [&] { return nloc > 0 && !call.failure; };
   auto host64 = torch::TensorOptions().dtype(torch::kFloat64);
   torch::Tensor edge_grad, g_h;
   if (active()) edge_grad = torch::zeros_like(call.t.edge_vec);
@@ -144,12 +133,12 @@ torch::Tensor StagedTorchModel::stages_backward(StagedCall &call, HaloExchange &
         gx = stage_backward(k, call, g_h, edge_grad);
         if (k == L && call.last_in_backward) add_energies(L, call);
       } catch (...) {
-        stage_failure = std::current_exception();
+        call.failure = std::current_exception();
         gx = torch::Tensor();
       }
     }
     if (k > 1 && !halo.exchanges() && nn == nloc) {
-      if (stage_failure) std::rethrow_exception(stage_failure);
+      if (call.failure) std::rethrow_exception(call.failure);
       if (active())
         g_h = gx.defined() ? gx.detach()
                            : torch::zeros({nloc, (int64_t) meta.halo_widths[k - 1]},

@@ -9,6 +9,7 @@
 #include "ionmd_model.h"
 
 #include <torch/torch.h>
+#include <exception>
 
 namespace IONMD {
 
@@ -88,6 +89,9 @@ class StagedTorchModel : public IonmdModel {
     std::vector<Chunk> chunks;   // empty: every stage runs on the whole graph
     std::vector<torch::Tensor> xin, eout, hout, evec;
     torch::Tensor atom_e;        // float64 sum of the stages' local energies
+    // this rank's stage failed: it joins the call's remaining exchanges with zero rows and
+    // the failure is rethrown at the call's end (ionmd_model_staged.cpp)
+    std::exception_ptr failure;
   };
 
   // h_0 of every node (no gradient)
